@@ -1,0 +1,347 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"go.temporal.io/sdk/temporal"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/money"
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+	"paysplit/internal/store"
+)
+
+// LoadPaymentInput names a payment by its workflow ID.
+type LoadPaymentInput struct {
+	WorkflowID string
+}
+
+// LoadPaymentOutput is the stored state, if any.
+type LoadPaymentOutput struct {
+	Found  bool
+	Record payment.Record
+}
+
+// LoadPayment reads a payment's stored state so a follow-up run resumes where the last one ended.
+func (a *Activities) LoadPayment(ctx context.Context, in LoadPaymentInput) (LoadPaymentOutput, error) {
+	r, err := a.Store.GetPayment(ctx, in.WorkflowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return LoadPaymentOutput{}, nil
+	}
+	if err != nil {
+		return LoadPaymentOutput{}, err
+	}
+	return LoadPaymentOutput{Found: true, Record: r}, nil
+}
+
+// SavePaymentInput carries the state to persist.
+type SavePaymentInput struct {
+	Record payment.Record
+}
+
+// SavePayment persists the workflow's state for admins and follow-up runs.
+func (a *Activities) SavePayment(ctx context.Context, in SavePaymentInput) error {
+	return a.Store.SavePayment(ctx, in.Record)
+}
+
+// EnrichInput is what the capture event said about the payment.
+type EnrichInput struct {
+	Provider  string
+	PaymentID string
+	Gross     int64
+	Currency  money.Currency
+	Metadata  map[string]string
+}
+
+// EnrichOutput is the order, or why it could not be had.
+type EnrichOutput struct {
+	Order payment.Order
+	// Missing lists metadata fields not found anywhere yet: the workflow waits and asks again.
+	Missing []string
+	// Problem is set when waiting cannot help (unknown client, malformed value): the payment parks.
+	Problem string
+}
+
+// Platforms are the storefronts whose plugins attach order metadata.
+var Platforms = []string{"shopify", "woocommerce", "tiktok", "instagram"}
+
+var requiredFields = []string{"client_id", "order_id", "vendor_id", "subtotal", "platform"}
+
+// Enrich reads order metadata from the payment, falling back to the order record a storefront
+// delivered, and checks the client is known.
+func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
+	md := in.Metadata
+	if missing := missingFields(md); len(missing) > 0 {
+		rec, err := a.Store.GetOrderRecord(ctx, in.Provider, in.PaymentID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return EnrichOutput{Missing: missing}, nil
+		case err != nil:
+			return EnrichOutput{}, err
+		}
+		return a.checkClient(ctx, rec.Order)
+	}
+	order, problem := parseOrder(md)
+	if problem != "" {
+		return EnrichOutput{Problem: problem}, nil
+	}
+	return a.checkClient(ctx, order)
+}
+
+func (a *Activities) checkClient(ctx context.Context, o payment.Order) (EnrichOutput, error) {
+	_, err := a.Store.GetClient(ctx, o.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return EnrichOutput{Order: o, Problem: fmt.Sprintf("unknown client %q", o.ClientID)}, nil
+	}
+	if err != nil {
+		return EnrichOutput{}, err
+	}
+	return EnrichOutput{Order: o}, nil
+}
+
+func missingFields(md map[string]string) []string {
+	var missing []string
+	for _, f := range requiredFields {
+		if strings.TrimSpace(md[f]) == "" {
+			missing = append(missing, f)
+		}
+	}
+	return missing
+}
+
+// parseOrder reads the metadata format documented in the README ("Order metadata").
+func parseOrder(md map[string]string) (payment.Order, string) {
+	o := payment.Order{
+		ClientID: md["client_id"], OrderID: md["order_id"], VendorID: md["vendor_id"],
+		AffiliateID: md["affiliate_id"], Platform: strings.ToLower(md["platform"]),
+	}
+	for field, v := range map[string]string{"client_id": o.ClientID, "order_id": o.OrderID, "vendor_id": o.VendorID} {
+		if err := store.ValidID(field, v); err != nil {
+			return o, "metadata " + err.Error()
+		}
+	}
+	if o.AffiliateID != "" {
+		if err := store.ValidID("affiliate_id", o.AffiliateID); err != nil {
+			return o, "metadata " + err.Error()
+		}
+	}
+	if !slices.Contains(Platforms, o.Platform) {
+		return o, fmt.Sprintf("metadata platform %q is not one of %s", o.Platform, strings.Join(Platforms, ", "))
+	}
+	for _, f := range []struct {
+		name string
+		dst  *int64
+	}{{"subtotal", &o.Subtotal}, {"tax", &o.Tax}, {"shipping", &o.Shipping}, {"discount", &o.Discount}} {
+		raw := strings.TrimSpace(md[f.name])
+		if raw == "" {
+			continue // tax, shipping and discount are optional and default to zero
+		}
+		v, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || v < 0 {
+			return o, fmt.Sprintf("metadata %s %q must be a non-negative integer in minor units", f.name, raw)
+		}
+		*f.dst = v
+	}
+	return o, ""
+}
+
+// ComputeSplitInput is a payment to split with the client's rule in force at capture.
+type ComputeSplitInput struct {
+	Order      payment.Order
+	Gross      int64
+	Currency   money.Currency
+	CapturedAt time.Time
+}
+
+// ComputeSplit loads the rule version in force at capture time and applies the pure split. It runs
+// as an activity so the result, and the rule version, are recorded in history: a later change to
+// the rules or the split code never changes a split already computed.
+func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (split.Split, error) {
+	rule, err := a.Store.RuleAt(ctx, in.Order.ClientID, in.CapturedAt)
+	if errors.Is(err, store.ErrNotFound) {
+		return split.Split{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("client %s has no split rule in force at %s", in.Order.ClientID, in.CapturedAt.Format(time.RFC3339)),
+			ErrTypeNoSplitRule, err)
+	}
+	if err != nil {
+		return split.Split{}, err
+	}
+	s, err := split.Compute(split.Order{
+		Currency: in.Currency, Gross: in.Gross, Subtotal: in.Order.Subtotal, Tax: in.Order.Tax,
+		Shipping: in.Order.Shipping, Discount: in.Order.Discount, VendorID: in.Order.VendorID, AffiliateID: in.Order.AffiliateID,
+	}, rule.Rule)
+	if err != nil {
+		return split.Split{}, temporal.NewNonRetryableApplicationError("split: "+err.Error(), ErrTypeInvalidSplit, err)
+	}
+	return s, nil
+}
+
+// ResolvePayeeInput names the payee of a leg.
+type ResolvePayeeInput struct {
+	PayeeID  string
+	Kind     string
+	ClientID string
+	Currency money.Currency
+}
+
+// ResolvePayeeOutput says where the leg goes, or why it must be held.
+type ResolvePayeeOutput struct {
+	Destination string
+	HoldReason  string
+}
+
+// ResolvePayee finds the payee's connected account and checks it can receive a transfer now.
+// A payee that cannot is not an error: the leg is held for an admin to release later.
+func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (ResolvePayeeOutput, error) {
+	p, err := a.Store.GetPayee(ctx, in.PayeeID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("%s %q is not registered", in.Kind, in.PayeeID)}, nil
+	}
+	if err != nil {
+		return ResolvePayeeOutput{}, err
+	}
+	switch {
+	case p.ClientID != in.ClientID:
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q belongs to client %q, not %q", p.ID, p.ClientID, in.ClientID)}, nil
+	case p.Kind != in.Kind:
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q is a %s, not a %s", p.ID, p.Kind, in.Kind)}, nil
+	case p.StripeAccount == "":
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q has no Stripe connected account", p.ID)}, nil
+	}
+	acct, err := a.Stripe.Accounts.GetByID(p.StripeAccount, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
+	if err != nil {
+		var se *stripe.Error
+		if errors.As(err, &se) && se.HTTPStatusCode == 404 {
+			return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s not found", p.StripeAccount)}, nil
+		}
+		return ResolvePayeeOutput{}, classifyStripe("retrieve account "+p.StripeAccount, err)
+	}
+	// Transfers need only the transfers capability; payouts_enabled is about the payee's bank
+	// payouts, which Stripe holds in the connected balance until it is fixed.
+	if acct.Capabilities == nil || acct.Capabilities.Transfers != stripe.AccountCapabilityStatusActive {
+		status := "missing"
+		if acct.Capabilities != nil && acct.Capabilities.Transfers != "" {
+			status = string(acct.Capabilities.Transfers)
+		}
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s cannot receive transfers (transfers capability %s)", p.StripeAccount, status)}, nil
+	}
+	return ResolvePayeeOutput{Destination: p.StripeAccount}, nil
+}
+
+// TransferInput is one Connect transfer.
+type TransferInput struct {
+	IdempotencyKey    string
+	Destination       string
+	Amount            int64
+	Currency          money.Currency
+	SourceTransaction string
+	TransferGroup     string
+	Metadata          map[string]string
+}
+
+// TransferOutput is the transfer Stripe created (or had created for this key before).
+type TransferOutput struct {
+	TransferID string
+}
+
+// Transfer sends a payee's share with an idempotency key derived from the workflow and leg, so a
+// retry after a lost answer returns the first transfer instead of paying twice.
+func (a *Activities) Transfer(ctx context.Context, in TransferInput) (TransferOutput, error) {
+	if in.Amount <= 0 || in.IdempotencyKey == "" {
+		return TransferOutput{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("transfer needs a positive amount and a key (amount %d, key %q)", in.Amount, in.IdempotencyKey), ErrTypeInvalidSplit, nil)
+	}
+	params := &stripe.TransferParams{
+		Params:        stripe.Params{Context: ctx, Metadata: in.Metadata},
+		Amount:        stripe.Int64(in.Amount),
+		Currency:      stripe.String(string(in.Currency)),
+		Destination:   stripe.String(in.Destination),
+		TransferGroup: stripe.String(in.TransferGroup),
+	}
+	if in.SourceTransaction != "" {
+		params.SourceTransaction = stripe.String(in.SourceTransaction)
+	}
+	params.SetIdempotencyKey(in.IdempotencyKey)
+	tr, err := a.Stripe.Transfers.New(params)
+	if err != nil {
+		return TransferOutput{}, classifyStripe("transfer "+in.IdempotencyKey, err)
+	}
+	return TransferOutput{TransferID: tr.ID}, nil
+}
+
+// ReverseTransferInput takes money back from a payee.
+type ReverseTransferInput struct {
+	IdempotencyKey string
+	TransferID     string
+	Amount         int64
+	Metadata       map[string]string
+}
+
+// ReverseTransferOutput is the reversal Stripe created.
+type ReverseTransferOutput struct {
+	ReversalID string
+}
+
+// ReverseTransfer reverses part or all of a transfer, idempotently.
+func (a *Activities) ReverseTransfer(ctx context.Context, in ReverseTransferInput) (ReverseTransferOutput, error) {
+	if in.Amount <= 0 || in.IdempotencyKey == "" || in.TransferID == "" {
+		return ReverseTransferOutput{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("reversal needs a transfer, a positive amount and a key (transfer %q, amount %d)", in.TransferID, in.Amount), ErrTypeInvalidSplit, nil)
+	}
+	params := &stripe.TransferReversalParams{
+		Params: stripe.Params{Context: ctx, Metadata: in.Metadata},
+		ID:     stripe.String(in.TransferID),
+		Amount: stripe.Int64(in.Amount),
+	}
+	params.SetIdempotencyKey(in.IdempotencyKey)
+	rev, err := a.Stripe.TransferReversals.New(params)
+	if err != nil {
+		return ReverseTransferOutput{}, classifyStripe("reverse transfer "+in.TransferID, err)
+	}
+	return ReverseTransferOutput{ReversalID: rev.ID}, nil
+}
+
+// PostEntryOutput is the stored journal entry's ID.
+type PostEntryOutput struct {
+	EntryID int64
+	Created bool
+}
+
+// PostEntry appends a balanced journal entry; its idempotency key makes a replay write nothing.
+func (a *Activities) PostEntry(ctx context.Context, e ledger.Entry) (PostEntryOutput, error) {
+	stored, created, err := a.Ledger.Post(ctx, e)
+	if errors.Is(err, ledger.ErrIdempotencyConflict) || errors.Is(err, ledger.ErrUnbalanced) || errors.Is(err, ledger.ErrInvalidEntry) {
+		return PostEntryOutput{}, temporal.NewNonRetryableApplicationError("ledger: "+err.Error(), ErrTypeLedgerConflict, err)
+	}
+	if err != nil {
+		return PostEntryOutput{}, err
+	}
+	return PostEntryOutput{EntryID: stored.ID, Created: created}, nil
+}
+
+// ReverseEntryInput names an entry to reverse.
+type ReverseEntryInput struct {
+	EntryID        int64
+	IdempotencyKey string
+	Description    string
+}
+
+// ReverseEntry appends the reversing entry of an earlier one.
+func (a *Activities) ReverseEntry(ctx context.Context, in ReverseEntryInput) (PostEntryOutput, error) {
+	stored, created, err := a.Ledger.Reverse(ctx, in.EntryID, in.IdempotencyKey, in.Description)
+	if errors.Is(err, ledger.ErrIdempotencyConflict) || errors.Is(err, ledger.ErrInvalidEntry) {
+		return PostEntryOutput{}, temporal.NewNonRetryableApplicationError("ledger: "+err.Error(), ErrTypeLedgerConflict, err)
+	}
+	if err != nil {
+		return PostEntryOutput{}, err
+	}
+	return PostEntryOutput{EntryID: stored.ID, Created: created}, nil
+}

@@ -1,0 +1,280 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+
+	"paysplit/internal/money"
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/split"
+	"paysplit/internal/store"
+	"paysplit/workflows/payment"
+)
+
+// bind decodes a JSON body strictly: unknown fields and trailing data are errors, so a typo in a
+// field name never silently becomes a default.
+func bind(c echo.Context, dst any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return errorf(http.StatusBadRequest, "invalid_json", "request body: "+err.Error())
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "invalid_json", "request body: trailing data after the JSON object")
+	}
+	return nil
+}
+
+func (s *Server) listClients(c echo.Context) error {
+	clients, err := s.deps.Store.ListClients(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"clients": nonNil(clients)})
+}
+
+func (s *Server) putClient(c echo.Context) error {
+	var body struct {
+		Name            string `json:"name"`
+		DefaultCurrency string `json:"default_currency"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	cl, created, err := s.deps.Store.UpsertClient(c.Request().Context(), store.Client{
+		ID: c.Param("client_id"), Name: body.Name, DefaultCurrency: moneyCurrency(body.DefaultCurrency),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(createdOrOK(created), cl)
+}
+
+func (s *Server) putPayee(c echo.Context) error {
+	var body struct {
+		ClientID      string `json:"client_id"`
+		Kind          string `json:"kind"`
+		StripeAccount string `json:"stripe_account"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	p, created, err := s.deps.Store.UpsertPayee(c.Request().Context(), store.Payee{
+		ID: c.Param("payee_id"), ClientID: body.ClientID, Kind: body.Kind, StripeAccount: body.StripeAccount,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(createdOrOK(created), p)
+}
+
+func (s *Server) createRule(c echo.Context) error {
+	var body struct {
+		PlatformBps          *int64 `json:"platform_bps"`
+		AffiliateBps         int64  `json:"affiliate_bps"`
+		CommissionOnTax      bool   `json:"commission_on_tax"`
+		CommissionOnShipping bool   `json:"commission_on_shipping"`
+		MinPlatformFee       int64  `json:"min_platform_fee"`
+		MaxPlatformFee       int64  `json:"max_platform_fee"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if body.PlatformBps == nil {
+		return errorf(http.StatusBadRequest, "invalid_request", "platform_bps is required (basis points, 0-10000)")
+	}
+	r, err := s.deps.Store.CreateRule(c.Request().Context(), split.Rule{
+		ClientID: c.Param("client_id"), PlatformBps: *body.PlatformBps, AffiliateBps: body.AffiliateBps,
+		CommissionOnTax: body.CommissionOnTax, CommissionOnShipping: body.CommissionOnShipping,
+		MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee,
+	}, actor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, r)
+}
+
+func (s *Server) listRules(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.deps.Store.GetClient(ctx, c.Param("client_id")); err != nil {
+		return err
+	}
+	rules, err := s.deps.Store.ListRules(ctx, c.Param("client_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"rules": nonNil(rules)})
+}
+
+// legView is one leg as the admin API shows it.
+type legView struct {
+	Party       split.Party `json:"party"`
+	PayeeID     string      `json:"payee_id"`
+	Amount      int64       `json:"amount"`
+	Currency    string      `json:"currency"`
+	Refunded    int64       `json:"refunded"`
+	Transferred int64       `json:"transferred"`
+	Reversed    int64       `json:"reversed"`
+	TransferID  *string     `json:"transfer_id"`
+	State       string      `json:"state"`
+	Reason      string      `json:"reason,omitempty"`
+}
+
+func (s *Server) paymentView(r ipayment.Record) map[string]any {
+	legs := make([]legView, 0, len(r.Legs))
+	for _, l := range r.Legs {
+		v := legView{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, Currency: string(r.Currency), Refunded: l.Refunded,
+			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason}
+		if l.TransferID != "" {
+			v.TransferID = &l.TransferID
+		}
+		legs = append(legs, v)
+	}
+	return map[string]any{
+		"workflow_id": r.WorkflowID, "provider": r.Provider, "payment_id": r.PaymentID, "charge_id": r.ChargeID,
+		"status": r.Status, "reason": r.Reason, "client_id": r.Order.ClientID, "order_id": r.Order.OrderID,
+		"vendor_id": r.Order.VendorID, "affiliate_id": r.Order.AffiliateID, "platform": r.Order.Platform,
+		"currency": r.Currency, "gross": r.Gross, "subtotal": r.Order.Subtotal, "tax": r.Order.Tax,
+		"shipping": r.Order.Shipping, "discount": r.Order.Discount, "commission_base": r.CommissionBase,
+		"rule_version": r.RuleVersion, "refunded": r.Refunded, "disputed": r.Disputed, "captured_at": r.CapturedAt,
+		"legs": legs, "workflow_url": s.workflowURL(r.WorkflowID),
+	}
+}
+
+func (s *Server) workflowURL(id string) string {
+	return strings.TrimRight(s.deps.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.deps.Namespace) + "/workflows/" + url.PathEscape(id)
+}
+
+func (s *Server) listPayments(c echo.Context) error {
+	q := c.QueryParams()
+	recs, err := s.deps.Store.ListPayments(c.Request().Context(), store.PaymentFilter{
+		ClientID: q.Get("client_id"), VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, s.paymentView(r))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"payments": out})
+}
+
+func (s *Server) getPayment(c echo.Context) error {
+	ctx := c.Request().Context()
+	r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))
+	if err != nil {
+		return err
+	}
+	entries, err := s.deps.Ledger.EntriesByReference(ctx, r.WorkflowID)
+	if err != nil {
+		return err
+	}
+	view := s.paymentView(r)
+	view["ledger_entries"] = nonNil(entries)
+	return c.JSON(http.StatusOK, view)
+}
+
+// allowed says which payment statuses each admin action makes sense in.
+var allowed = map[payment.AdminAction][]ipayment.Status{
+	payment.ActionRetry:   {ipayment.StatusNeedsAttention, ipayment.StatusPayoutFailed},
+	payment.ActionCancel:  {ipayment.StatusNeedsAttention, ipayment.StatusPayoutFailed, ipayment.StatusHeld},
+	payment.ActionRelease: {ipayment.StatusHeld},
+}
+
+// adminAction signals a parked or held payment's workflow with an admin decision.
+func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var body struct {
+			Party string `json:"party"`
+		}
+		if c.Request().ContentLength != 0 {
+			if err := bind(c, &body); err != nil {
+				return err
+			}
+		}
+		if body.Party != "" && body.Party != string(split.PartyVendor) && body.Party != string(split.PartyAffiliate) {
+			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("party %q must be vendor or affiliate", body.Party))
+		}
+		ctx := c.Request().Context()
+		r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))
+		if err != nil {
+			return err
+		}
+		if !contains(allowed[action], r.Status) {
+			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err = s.deps.Temporal.SignalWorkflow(sctx, r.WorkflowID, "", payment.SignalAdmin, payment.AdminCommand{
+			Action: action, Party: split.Party(body.Party), Actor: actor(c),
+		})
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
+		}
+		if err != nil {
+			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
+		return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(action), "workflow_id": r.WorkflowID})
+	}
+}
+
+func (s *Server) balances(c echo.Context) error {
+	asOf := time.Time{}
+	if v := c.QueryParam("as_of"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
+		}
+		asOf = t
+	}
+	b, err := s.deps.Ledger.Balances(c.Request().Context(), asOf)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"balances": nonNil(b)})
+}
+
+func actor(c echo.Context) string {
+	if a, ok := c.Get("actor").(string); ok {
+		return a
+	}
+	return "unknown"
+}
+
+func createdOrOK(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func moneyCurrency(s string) money.Currency {
+	return money.Currency(strings.ToLower(strings.TrimSpace(s)))
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"paysplit/internal/money"
+	"paysplit/workflows/payment"
+)
+
+// signatureTolerance is how old a signed delivery may be: Stripe's recommended five minutes.
+const signatureTolerance = 5 * time.Minute
+
+const providerStripe = "stripe"
+
+// stripeWebhook verifies a Stripe delivery and hands it to the payment's workflow. It answers 2xx
+// only once Temporal has durably accepted the signal (or the event is a known duplicate), and 503
+// when Temporal cannot be reached, so Stripe delivers again and nothing is lost.
+func (s *Server) stripeWebhook(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
+	}
+	evt, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret,
+		webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
+	if err != nil {
+		s.count(providerStripe, "unknown", "bad_signature")
+		return errorf(http.StatusBadRequest, "invalid_signature", "Stripe-Signature verification failed: "+err.Error())
+	}
+	typ := string(evt.Type)
+	ev, paymentID, err := stripeToEvent(evt)
+	if errors.Is(err, errIgnored) {
+		s.count(providerStripe, typ, "ignored")
+		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
+	}
+	if err != nil {
+		s.count(providerStripe, typ, "invalid")
+		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
+	}
+	outcome, err := s.deliver(c.Request().Context(), providerStripe, paymentID, ev)
+	if err != nil {
+		s.count(providerStripe, typ, "unavailable")
+		s.deps.Logger.Error("temporal did not accept webhook", "event_id", evt.ID, "type", typ, "error", err)
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	}
+	s.count(providerStripe, typ, outcome)
+	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(providerStripe, paymentID)})
+}
+
+func (s *Server) count(provider, typ, outcome string) {
+	s.metrics.webhooks.WithLabelValues(provider, typ, outcome).Inc()
+}
+
+var errIgnored = errors.New("event type not handled")
+
+// stripeToEvent reduces a Stripe event to the workflow's Event, keeping no customer data.
+func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
+	at := time.Unix(evt.Created, 0).UTC()
+	switch evt.Type {
+	case "payment_intent.succeeded":
+		var pi stripe.PaymentIntent
+		if err := json.Unmarshal(evt.Data.Raw, &pi); err != nil {
+			return payment.Event{}, "", fmt.Errorf("payment_intent.succeeded: %w", err)
+		}
+		cur, err := money.ParseCurrency(string(pi.Currency))
+		if err != nil {
+			return payment.Event{}, "", fmt.Errorf("payment_intent %s: %w", pi.ID, err)
+		}
+		amount := pi.AmountReceived
+		if amount == 0 {
+			amount = pi.Amount
+		}
+		if pi.ID == "" || amount <= 0 {
+			return payment.Event{}, "", fmt.Errorf("payment_intent.succeeded needs an id and a positive amount")
+		}
+		ev := payment.Event{ID: evt.ID, Kind: payment.EventCapture, Amount: amount, Currency: cur, Metadata: orderMetadata(pi.Metadata), OccurredAt: at}
+		if pi.LatestCharge != nil {
+			ev.ChargeID = pi.LatestCharge.ID
+		}
+		return ev, pi.ID, nil
+	case "charge.refunded":
+		var ch stripe.Charge
+		if err := json.Unmarshal(evt.Data.Raw, &ch); err != nil {
+			return payment.Event{}, "", fmt.Errorf("charge.refunded: %w", err)
+		}
+		if ch.PaymentIntent == nil || ch.PaymentIntent.ID == "" {
+			return payment.Event{}, "", errIgnored // a charge outside PaymentIntents was never split here
+		}
+		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded, OccurredAt: at}, ch.PaymentIntent.ID, nil
+	case "charge.dispute.created", "charge.dispute.closed":
+		var d stripe.Dispute
+		if err := json.Unmarshal(evt.Data.Raw, &d); err != nil {
+			return payment.Event{}, "", fmt.Errorf("%s: %w", evt.Type, err)
+		}
+		if d.PaymentIntent == nil || d.PaymentIntent.ID == "" {
+			return payment.Event{}, "", errIgnored
+		}
+		kind := payment.EventDisputeCreated
+		if evt.Type == "charge.dispute.closed" {
+			kind = payment.EventDisputeClosed
+		}
+		return payment.Event{ID: evt.ID, Kind: kind, Amount: d.Amount, DisputeID: d.ID, DisputeStatus: string(d.Status), OccurredAt: at}, d.PaymentIntent.ID, nil
+	}
+	return payment.Event{}, "", errIgnored
+}
+
+// orderMetadata keeps only the order fields the split needs; anything else a plugin sends
+// (possibly customer data) is dropped here, before it reaches workflow history.
+func orderMetadata(md map[string]string) map[string]string {
+	keep := []string{"client_id", "order_id", "vendor_id", "affiliate_id", "subtotal", "tax", "shipping", "discount", "platform"}
+	out := make(map[string]string, len(keep))
+	for _, k := range keep {
+		if v, ok := md[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// deliver signals the payment's workflow, starting it if needed. A capture never starts a second
+// run of a closed payment (the duplicate is acknowledged); a refund or dispute after the run
+// closed starts a follow-up run that resumes from the stored state.
+func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	id := payment.WorkflowID(provider, paymentID)
+	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	if ev.Kind == payment.EventCapture {
+		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	}
+	_, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, id, payment.SignalEvent, ev, client.StartWorkflowOptions{
+		ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
+	}, payment.WorkflowName, payment.Input{Provider: provider, PaymentID: paymentID, Settings: s.deps.Settings})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return "duplicate", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "accepted", nil
+}

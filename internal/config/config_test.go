@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:8080", c.APIAddr)
+	require.Equal(t, "127.0.0.1:7233", c.TemporalAddress)
+	require.Equal(t, "default", c.TemporalNamespace)
+	require.Equal(t, "payments", c.TaskQueue)
+	require.Equal(t, "https://api.stripe.com", c.StripeAPIBase)
+	require.Equal(t, time.Hour, c.EnrichWait)
+}
+
+func TestLoadErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"bad api addr", map[string]string{"API_ADDR": "8080"}, "API_ADDR is malformed"},
+		{"bad temporal addr", map[string]string{"TEMPORAL_ADDRESS": "nohostport"}, "TEMPORAL_ADDRESS is malformed"},
+		{"bad stripe base", map[string]string{"STRIPE_API_BASE": "ftp://x"}, "STRIPE_API_BASE is malformed"},
+		{"bad stripe key", map[string]string{"STRIPE_API_KEY": "pk_live_x"}, "STRIPE_API_KEY is malformed"},
+		{"bad webhook secret", map[string]string{"STRIPE_WEBHOOK_SECRET": "secret"}, "STRIPE_WEBHOOK_SECRET is malformed"},
+		{"bad database url", map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL is malformed"},
+		{"bad duration", map[string]string{"PAYMENT_ENRICH_WAIT": "soon"}, "PAYMENT_ENRICH_WAIT is malformed"},
+		{"bad env", map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
+		{"production needs secrets", map[string]string{"APP_ENV": "production"}, "DATABASE_URL is required"},
+		{"production needs admin key", map[string]string{"APP_ENV": "production", "DATABASE_URL": "postgres://db/x"}, "ADMIN_API_KEY is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(env(tt.env))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+			require.NotContains(t, err.Error(), "\n", "one clear line")
+		})
+	}
+}
+
+func TestLoadProductionWithEverythingSet(t *testing.T) {
+	c, err := load(env(map[string]string{
+		"APP_ENV": "production", "DATABASE_URL": "postgres://db.internal/pay", "ADMIN_API_KEY": strings.Repeat("k", 32),
+		"STRIPE_API_KEY": "sk_live_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "production", c.Env)
+	require.Equal(t, "sk_live_abc", c.StripeAPIKey)
+}

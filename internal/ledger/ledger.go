@@ -1,0 +1,401 @@
+// Package ledger is the append-only, double-entry record of every money
+// movement. Entries are never edited: mistakes and refunds are corrected by
+// posting reversals, so any past balance can be recomputed exactly. The
+// Postgres schema (internal/db migrations) enforces the same invariants as
+// this package, so rows written around it cannot break the books either.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paysplit/internal/money"
+)
+
+// PlatformRevenue is the account that accumulates the platform's commission.
+const PlatformRevenue = "platform:revenue"
+
+// ProviderBalance is the account holding funds at a payment provider, e.g. "provider:stripe".
+func ProviderBalance(provider string) string { return "provider:" + provider }
+
+// VendorPayable is what the platform owes a vendor.
+func VendorPayable(id string) string { return "vendor_payable:" + id }
+
+// AffiliatePayable is what the platform owes an affiliate.
+func AffiliatePayable(id string) string { return "affiliate_payable:" + id }
+
+var (
+	// ErrUnbalanced: the postings of an entry do not sum to zero.
+	ErrUnbalanced = errors.New("ledger: entry is unbalanced")
+	// ErrInvalidEntry: an entry or query is malformed (missing key or account,
+	// unknown currency, fewer than two postings, zero amount, ...).
+	ErrInvalidEntry = errors.New("ledger: invalid entry")
+	// ErrIdempotencyConflict: the idempotency key was already used for an entry
+	// with a different currency, postings or reversal target. Retrying cannot
+	// succeed: the caller derived the same key for two different movements.
+	ErrIdempotencyConflict = errors.New("ledger: idempotency key already used for different content")
+	// ErrNotFound: no entry with that id.
+	ErrNotFound = errors.New("ledger: entry not found")
+	// ErrAlreadyReversed: the entry was already reversed under another key.
+	ErrAlreadyReversed = errors.New("ledger: entry already reversed")
+)
+
+// Posting is one leg of an entry: debit > 0, credit < 0, in minor units.
+type Posting struct {
+	Account string `json:"account"`
+	Amount  int64  `json:"amount"`
+}
+
+// Entry is a balanced set of postings in one currency.
+type Entry struct {
+	ID             int64          `json:"id"`
+	IdempotencyKey string         `json:"idempotency_key"`
+	Currency       money.Currency `json:"currency"`
+	Reference      string         `json:"reference"` // e.g. the payment workflow ID
+	Description    string         `json:"description"`
+	ReversesID     int64          `json:"reverses_id,omitempty"`
+	Postings       []Posting      `json:"postings"`
+	CreatedAt      time.Time      `json:"created_at"`
+}
+
+// AccountBalance is the net of all postings to one account in one currency.
+type AccountBalance struct {
+	Account  string         `json:"account"`
+	Currency money.Currency `json:"currency"`
+	Balance  int64          `json:"balance"`
+}
+
+// Ledger reads and appends journal entries.
+type Ledger struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a Ledger on a pool whose database was migrated with db.Migrate.
+func New(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
+
+const insertEntrySQL = `
+INSERT INTO journal_entries (idempotency_key, currency, reference, description, reverses_id, content_hash)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id, created_at`
+
+// WITH ORDINALITY keeps the caller's posting order, so entries read back
+// exactly as they were posted.
+const insertPostingsSQL = `
+INSERT INTO postings (entry_id, account, amount)
+SELECT $1, u.account, u.amount
+FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS u(account, amount, ord)
+ORDER BY u.ord`
+
+// Post appends e and reports whether it was created. Posting the same
+// idempotency key again - after a crash, a retried activity, or concurrently -
+// writes nothing and returns the stored entry with created=false, provided the
+// content (currency, postings as a multiset, ReversesID) is the same;
+// otherwise it returns ErrIdempotencyConflict. Reference and Description are
+// not part of that comparison: they annotate, they do not move money.
+func (l *Ledger) Post(ctx context.Context, e Entry) (Entry, bool, error) {
+	e, err := normalize(e)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: %w", e.IdempotencyKey, err)
+	}
+	hash := contentHash(e)
+
+	tx, err := l.pool.Begin(ctx)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: begin: %w", e.IdempotencyKey, err)
+	}
+	// No-op once committed; otherwise releases the row locks the insert took.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	// ON CONFLICT DO NOTHING, not a SELECT first: with a concurrent poster of
+	// the same key, the insert blocks on the unique index until the other
+	// transaction ends, so exactly one of them creates the entry.
+	var id int64
+	var createdAt time.Time
+	err = tx.QueryRow(ctx, insertEntrySQL, e.IdempotencyKey, string(e.Currency), e.Reference,
+		e.Description, nullableID(e.ReversesID), hash).Scan(&id, &createdAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := tx.Rollback(ctx); err != nil {
+			return Entry{}, false, fmt.Errorf("ledger: post %q: rollback: %w", e.IdempotencyKey, err)
+		}
+		return l.replay(ctx, e, hash)
+	}
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: insert entry: %w", e.IdempotencyKey, classify(err))
+	}
+
+	accounts := make([]string, len(e.Postings))
+	amounts := make([]int64, len(e.Postings))
+	for i, p := range e.Postings {
+		accounts[i], amounts[i] = p.Account, p.Amount
+	}
+	if _, err := tx.Exec(ctx, insertPostingsSQL, id, accounts, amounts); err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: insert postings: %w", e.IdempotencyKey, classify(err))
+	}
+	// The balance constraint triggers are deferred: this is where the
+	// database re-checks everything normalize already checked.
+	if err := tx.Commit(ctx); err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: commit: %w", e.IdempotencyKey, classify(err))
+	}
+	e.ID, e.CreatedAt = id, createdAt
+	return e, true, nil
+}
+
+// replay runs outside the inserting transaction: under READ COMMITTED a new
+// statement sees the row whose committed key made our insert do nothing.
+func (l *Ledger) replay(ctx context.Context, e Entry, hash string) (Entry, bool, error) {
+	stored, err := l.loadOne(ctx, "e.idempotency_key = $1", e.IdempotencyKey)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: load existing entry: %w", e.IdempotencyKey, err)
+	}
+	if stored.hash != hash {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: stored entry %d has different currency, postings or reversal target: %w",
+			e.IdempotencyKey, stored.ID, ErrIdempotencyConflict)
+	}
+	return stored.Entry, false, nil
+}
+
+// Reverse posts the negation of entry originalID under key, keeping the
+// original's reference so the pair shows up together in EntriesByReference.
+// It is idempotent by key like Post. An entry can be reversed only once
+// (ErrAlreadyReversed for a second key) and a reversal cannot itself be
+// reversed (ErrInvalidEntry): re-posting the original movement is the way to
+// redo it.
+func (l *Ledger) Reverse(ctx context.Context, originalID int64, key, description string) (Entry, bool, error) {
+	orig, err := l.Get(ctx, originalID)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: reverse entry %d: %w", originalID, err)
+	}
+	if orig.ReversesID != 0 {
+		return Entry{}, false, fmt.Errorf("ledger: reverse entry %d: it is a reversal of entry %d: %w",
+			originalID, orig.ReversesID, ErrInvalidEntry)
+	}
+	if description == "" {
+		description = fmt.Sprintf("reversal of entry %d", originalID)
+	}
+	negated := make([]Posting, len(orig.Postings))
+	for i, p := range orig.Postings {
+		negated[i] = Posting{Account: p.Account, Amount: -p.Amount}
+	}
+	rev, created, err := l.Post(ctx, Entry{
+		IdempotencyKey: key,
+		Currency:       orig.Currency,
+		Reference:      orig.Reference,
+		Description:    description,
+		ReversesID:     originalID,
+		Postings:       negated,
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: reverse entry %d: %w", originalID, err)
+	}
+	return rev, created, nil
+}
+
+// Get returns entry id, or ErrNotFound.
+func (l *Ledger) Get(ctx context.Context, id int64) (Entry, error) {
+	stored, err := l.loadOne(ctx, "e.id = $1", id)
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger: get entry %d: %w", id, err)
+	}
+	return stored.Entry, nil
+}
+
+// asOfFilter matches every entry when asOf is zero ("now").
+const asOfFilter = `($%d::timestamptz IS NULL OR e.created_at <= $%d)`
+
+// Balance is the net of the account's postings in cur over entries created at
+// or before asOf (zero asOf: all committed entries). Positive means net debit.
+func (l *Ledger) Balance(ctx context.Context, account string, cur money.Currency, asOf time.Time) (int64, error) {
+	c, err := money.ParseCurrency(string(cur))
+	if err != nil {
+		return 0, fmt.Errorf("ledger: balance of %q: %w: %w", account, ErrInvalidEntry, err)
+	}
+	// Sum as numeric and cast back, so an out-of-range total is an error
+	// rather than a silently wrapped int64.
+	q := `SELECT coalesce(sum(p.amount), 0)::bigint
+	      FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+	      WHERE p.account = $1 AND e.currency = $2 AND ` + fmt.Sprintf(asOfFilter, 3, 3)
+	var bal int64
+	if err := l.pool.QueryRow(ctx, q, account, string(c), nullableTime(asOf)).Scan(&bal); err != nil {
+		return 0, fmt.Errorf("ledger: balance of %q in %s: %w", account, c, err)
+	}
+	return bal, nil
+}
+
+// Balances lists every account/currency pair that has postings as of asOf
+// (zero: now), including pairs that net to zero, ordered by account then
+// currency. Over the whole ledger the balances of each currency sum to zero.
+func (l *Ledger) Balances(ctx context.Context, asOf time.Time) ([]AccountBalance, error) {
+	q := `SELECT p.account, e.currency, sum(p.amount)::bigint
+	      FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+	      WHERE ` + fmt.Sprintf(asOfFilter, 1, 1) + `
+	      GROUP BY p.account, e.currency
+	      ORDER BY p.account, e.currency`
+	rows, err := l.pool.Query(ctx, q, nullableTime(asOf))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: balances: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AccountBalance, error) {
+		var b AccountBalance
+		var cur string
+		err := row.Scan(&b.Account, &cur, &b.Balance)
+		b.Currency = money.Currency(cur)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: balances: %w", err)
+	}
+	return out, nil
+}
+
+// EntriesByReference returns the entries posted under ref (e.g. everything a
+// payment workflow booked), oldest first.
+func (l *Ledger) EntriesByReference(ctx context.Context, ref string) ([]Entry, error) {
+	if ref == "" {
+		// Unreferenced entries all share "", which is never what a caller means.
+		return nil, fmt.Errorf("ledger: entries by reference: empty reference: %w", ErrInvalidEntry)
+	}
+	stored, err := l.load(ctx, "e.reference = $1", ref)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: entries by reference %q: %w", ref, err)
+	}
+	out := make([]Entry, len(stored))
+	for i, s := range stored {
+		out[i] = s.Entry
+	}
+	return out, nil
+}
+
+// Unbalanced returns the ids of entries that do not balance or have fewer than
+// two postings. The schema makes this impossible short of disabling its
+// triggers, so a non-empty result means the books were tampered with.
+func (l *Ledger) Unbalanced(ctx context.Context) ([]int64, error) {
+	rows, err := l.pool.Query(ctx, `
+		SELECT e.id
+		FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
+		GROUP BY e.id
+		HAVING count(p.id) < 2 OR coalesce(sum(p.amount), 0) <> 0
+		ORDER BY e.id`)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: unbalanced audit: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("ledger: unbalanced audit: %w", err)
+	}
+	return ids, nil
+}
+
+// storedEntry carries the content hash alongside the entry for replay checks.
+type storedEntry struct {
+	Entry
+	hash string
+}
+
+func (l *Ledger) loadOne(ctx context.Context, where string, arg any) (storedEntry, error) {
+	entries, err := l.load(ctx, where, arg)
+	if err != nil {
+		return storedEntry{}, err
+	}
+	if len(entries) == 0 {
+		return storedEntry{}, ErrNotFound
+	}
+	return entries[0], nil
+}
+
+// load reads entries matching where (trusted SQL from this file, one
+// parameter) with their postings, ordered by id.
+func (l *Ledger) load(ctx context.Context, where string, arg any) ([]storedEntry, error) {
+	rows, err := l.pool.Query(ctx, `
+		SELECT e.id, e.idempotency_key, e.currency, e.reference, e.description,
+		       coalesce(e.reverses_id, 0), e.content_hash, e.created_at
+		FROM journal_entries e
+		WHERE `+where+`
+		ORDER BY e.id`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("query entries: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (storedEntry, error) {
+		var s storedEntry
+		var cur string
+		err := row.Scan(&s.ID, &s.IdempotencyKey, &cur, &s.Reference, &s.Description,
+			&s.ReversesID, &s.hash, &s.CreatedAt)
+		s.Currency = money.Currency(cur)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan entries: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil, nil
+	}
+
+	ids := make([]int64, len(entries))
+	index := make(map[int64]int, len(entries))
+	for i, s := range entries {
+		ids[i] = s.ID
+		index[s.ID] = i
+	}
+	// Postings commit atomically with their entry, so every entry seen above
+	// already has all of them visible here.
+	prows, err := l.pool.Query(ctx, `
+		SELECT entry_id, account, amount FROM postings
+		WHERE entry_id = ANY($1) ORDER BY entry_id, id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("query postings: %w", err)
+	}
+	var entryID int64
+	var p Posting
+	_, err = pgx.ForEachRow(prows, []any{&entryID, &p.Account, &p.Amount}, func() error {
+		i := index[entryID]
+		entries[i].Postings = append(entries[i].Postings, p)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan postings: %w", err)
+	}
+	return entries, nil
+}
+
+// classify maps the schema's own constraint violations to the package's
+// sentinels, keeping the Postgres error in the chain for its detail.
+func classify(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	var sentinel error
+	switch {
+	case pgErr.Code == "23505" && pgErr.ConstraintName == "journal_entries_one_reversal_idx":
+		sentinel = ErrAlreadyReversed
+	case pgErr.Code == "23503" && pgErr.ConstraintName == "journal_entries_reverses_id_fkey":
+		sentinel = ErrNotFound
+	case pgErr.Code == "23514" && pgErr.ConstraintName == "journal_entries_balanced":
+		sentinel = ErrUnbalanced
+	case pgErr.Code == "23514":
+		sentinel = ErrInvalidEntry
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %w", sentinel, err)
+}
+
+func nullableID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nullableTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}

@@ -1,0 +1,99 @@
+package ledger
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"paysplit/internal/money"
+)
+
+// normalize checks e as the database would, so callers get a precise sentinel
+// instead of a constraint error at commit, and canonicalises the currency so
+// "USD" and "usd" replay the same key.
+func normalize(e Entry) (Entry, error) {
+	if err := checkText("idempotency key", e.IdempotencyKey, true); err != nil {
+		return e, err
+	}
+	cur, err := money.ParseCurrency(string(e.Currency))
+	if err != nil {
+		return e, fmt.Errorf("%w: %w", ErrInvalidEntry, err)
+	}
+	e.Currency = cur
+	if err := checkText("reference", e.Reference, false); err != nil {
+		return e, err
+	}
+	if err := checkText("description", e.Description, false); err != nil {
+		return e, err
+	}
+	if e.ReversesID < 0 {
+		return e, fmt.Errorf("%w: reverses_id %d is negative", ErrInvalidEntry, e.ReversesID)
+	}
+	if len(e.Postings) < 2 {
+		return e, fmt.Errorf("%w: %d posting(s), at least 2 are required", ErrInvalidEntry, len(e.Postings))
+	}
+	// big.Int: partial sums of legal int64 amounts can overflow even when the
+	// total is zero.
+	var sum big.Int
+	for i, p := range e.Postings {
+		if err := checkText(fmt.Sprintf("posting %d account", i), p.Account, true); err != nil {
+			return e, err
+		}
+		switch p.Amount {
+		case 0:
+			return e, fmt.Errorf("%w: posting %d (%s) has a zero amount", ErrInvalidEntry, i, p.Account)
+		case math.MinInt64:
+			// Its negation does not fit in int64, so the entry could never be reversed.
+			return e, fmt.Errorf("%w: posting %d (%s) amount %d cannot be negated", ErrInvalidEntry, i, p.Account, p.Amount)
+		}
+		sum.Add(&sum, big.NewInt(p.Amount))
+	}
+	if sum.Sign() != 0 {
+		return e, fmt.Errorf("%w: postings sum to %s %s instead of 0", ErrUnbalanced, sum.String(), cur.Upper())
+	}
+	e.Postings = slices.Clone(e.Postings)
+	return e, nil
+}
+
+// checkText rejects what Postgres text cannot store (NUL, invalid UTF-8) up
+// front, and blank values where they would make an account or key meaningless.
+func checkText(field, s string, required bool) error {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		return fmt.Errorf("%w: %s is empty", ErrInvalidEntry, field)
+	case !utf8.ValidString(s) || strings.ContainsRune(s, 0):
+		return fmt.Errorf("%w: %s %q is not valid text", ErrInvalidEntry, field, s)
+	}
+	return nil
+}
+
+// contentHash fingerprints what an idempotency key commits to: currency,
+// reversal target and the postings as a multiset (order-insensitive, since
+// the same split built twice may list legs differently). Length-prefixed
+// fields keep distinct contents from ever encoding to the same bytes.
+func contentHash(e Entry) string {
+	ps := slices.Clone(e.Postings)
+	slices.SortFunc(ps, func(a, b Posting) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), cmp.Compare(a.Amount, b.Amount))
+	})
+	h := sha256.New()
+	var buf []byte
+	buf = binary.AppendUvarint(buf, uint64(len(e.Currency)))
+	buf = append(buf, e.Currency...)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(e.ReversesID))
+	buf = binary.AppendUvarint(buf, uint64(len(ps)))
+	for _, p := range ps {
+		buf = binary.AppendUvarint(buf, uint64(len(p.Account)))
+		buf = append(buf, p.Account...)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(p.Amount))
+	}
+	h.Write(buf)
+	return "v1:" + hex.EncodeToString(h.Sum(nil))
+}

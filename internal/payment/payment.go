@@ -1,0 +1,117 @@
+// Package payment holds the state of one captured payment as the payment workflow builds it:
+// the order it belongs to, its split into legs, and what has happened to each leg. The workflow
+// keeps it in memory, activities persist it, and the admin API reads it back.
+package payment
+
+import (
+	"time"
+
+	"paysplit/internal/money"
+	"paysplit/internal/split"
+)
+
+// Status is where a payment is in its life; it is also the PaymentStatus search attribute.
+type Status string
+
+const (
+	StatusAwaitingCapture   Status = "awaiting_capture"
+	StatusAwaitingMetadata  Status = "awaiting_metadata"
+	StatusNeedsAttention    Status = "needs_attention"
+	StatusPayingOut         Status = "paying_out"
+	StatusPayoutFailed      Status = "payout_failed"
+	StatusHeld              Status = "held"
+	StatusPaid              Status = "paid"
+	StatusPartiallyRefunded Status = "partially_refunded"
+	StatusRefunded          Status = "refunded"
+	StatusDisputed          Status = "disputed"
+	StatusCompensated       Status = "compensated"
+	StatusCancelled         Status = "cancelled"
+)
+
+// LegState is what happened to one party's share.
+type LegState string
+
+const (
+	LegPending LegState = "pending"
+	// LegTransferring marks a transfer whose outcome is not known yet; compensation re-asks Stripe
+	// with the same idempotency key to learn whether it happened.
+	LegTransferring LegState = "transferring"
+	LegTransferred  LegState = "transferred"
+	LegHeld         LegState = "held"
+	LegFailed       LegState = "failed"
+	LegReversed     LegState = "reversed"
+	LegCancelled    LegState = "cancelled"
+	// LegRetained is the platform's own share: it stays in the platform balance, nothing moves.
+	LegRetained LegState = "retained"
+	// LegNothingDue is a payee leg with nothing left to send (zero share, or refunded before payout).
+	LegNothingDue LegState = "nothing_due"
+)
+
+// Order is the metadata a store plugin attaches to a payment. No customer data: only what splits
+// and reports need.
+type Order struct {
+	ClientID    string `json:"client_id"`
+	OrderID     string `json:"order_id"`
+	VendorID    string `json:"vendor_id"`
+	AffiliateID string `json:"affiliate_id,omitempty"`
+	Platform    string `json:"platform"`
+	Subtotal    int64  `json:"subtotal"`
+	Tax         int64  `json:"tax"`
+	Shipping    int64  `json:"shipping"`
+	Discount    int64  `json:"discount"`
+}
+
+// Leg is one party's share and its money movements, all in the payment's currency.
+type Leg struct {
+	Party       split.Party `json:"party"`
+	PayeeID     string      `json:"payee_id"`
+	Destination string      `json:"destination,omitempty"` // Stripe connected account
+	Amount      int64       `json:"amount"`                // share from the split
+	Refunded    int64       `json:"refunded"`              // share of refunds and lost disputes
+	Transferred int64       `json:"transferred"`           // sent to the payee
+	Reversed    int64       `json:"reversed"`              // taken back from the payee
+	TransferID  string      `json:"transfer_id,omitempty"`
+	// TransferKey is the idempotency key of the transfer in flight or done.
+	TransferKey     string   `json:"transfer_key,omitempty"`
+	TransferEntryID int64    `json:"transfer_entry_id,omitempty"`
+	Attempt         int      `json:"attempt"`
+	State           LegState `json:"state"`
+	Reason          string   `json:"reason,omitempty"`
+}
+
+// Remaining is what the leg is still owed by the split after refunds.
+func (l Leg) Remaining() int64 { return l.Amount - l.Refunded }
+
+// Record is the whole state of one payment.
+type Record struct {
+	WorkflowID     string         `json:"workflow_id"`
+	Provider       string         `json:"provider"`
+	PaymentID      string         `json:"payment_id"`
+	ChargeID       string         `json:"charge_id,omitempty"`
+	Currency       money.Currency `json:"currency"`
+	Gross          int64          `json:"gross"`
+	Order          Order          `json:"order"`
+	CommissionBase int64          `json:"commission_base"`
+	RuleVersion    int            `json:"rule_version"`
+	Status         Status         `json:"status"`
+	Reason         string         `json:"reason,omitempty"`
+	Refunded       int64          `json:"refunded"`
+	Disputed       bool           `json:"disputed"`
+	LostDisputes   []string       `json:"lost_disputes,omitempty"`
+	CaptureEntryID int64          `json:"capture_entry_id,omitempty"`
+	Legs           []Leg          `json:"legs"`
+	CapturedAt     time.Time      `json:"captured_at"`
+}
+
+// Split reports whether the payment has been split into legs yet.
+func (r *Record) Split() bool { return len(r.Legs) > 0 }
+
+// Leg returns the leg of a party, or nil.
+func (r *Record) Leg(p split.Party) *Leg {
+	for i := range r.Legs {
+		if r.Legs[i].Party == p {
+			return &r.Legs[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package split
+
+import (
+	"math"
+	"testing"
+
+	"paysplit/internal/money"
+)
+
+// FuzzCompute feeds arbitrary orders and rules. gross is derived from the
+// components unless that overflows or the input asks to use its own, so
+// most inputs reach the arithmetic instead of stopping at the mismatch check.
+func FuzzCompute(f *testing.F) {
+	f.Add("usd", int64(10000), int64(1000), int64(810), int64(500), int64(0), false,
+		int64(1000), int64(250), int64(0), int64(0), false, false, true)
+	f.Add("JPY", int64(1), int64(0), int64(0), int64(0), int64(0), false,
+		int64(1000), int64(0), int64(5), int64(0), false, false, false)
+	f.Add("kwd", int64(12345), int64(345), int64(0), int64(1000), int64(0), false,
+		int64(275), int64(50), int64(0), int64(0), false, true, true)
+	f.Add("usd", int64(math.MaxInt64), int64(0), int64(0), int64(0), int64(0), false,
+		int64(10000), int64(0), int64(0), int64(0), true, true, false)
+	f.Add("xyz", int64(-1), int64(2), int64(3), int64(4), int64(5), true,
+		int64(-1), int64(10001), int64(-1), int64(-1), true, false, true)
+	f.Fuzz(func(t *testing.T, cur string, subtotal, discount, tax, shipping, gross int64, ownGross bool,
+		platformBps, affiliateBps, minFee, maxFee int64, onTax, onShipping, withAffiliate bool) {
+		o := Order{Currency: money.Currency(cur), Subtotal: subtotal, Discount: discount, Tax: tax,
+			Shipping: shipping, Gross: gross, VendorID: "v"}
+		if withAffiliate {
+			o.AffiliateID = "a"
+		}
+		if !ownGross {
+			if g, err := money.AddInt(subtotal, -discount); err == nil && discount != math.MinInt64 {
+				if g, err = money.AddInt(g, tax); err == nil {
+					if g, err = money.AddInt(g, shipping); err == nil {
+						o.Gross = g
+					}
+				}
+			}
+		}
+		r := Rule{Version: 1, PlatformBps: platformBps, AffiliateBps: affiliateBps, MinPlatformFee: minFee,
+			MaxPlatformFee: maxFee, CommissionOnTax: onTax, CommissionOnShipping: onShipping}
+		_, err := checkCompute(t, o, r)
+		if err != nil && !wrapsSentinel(err, isComputeSentinel) {
+			t.Fatalf("error wraps no sentinel: %v", err)
+		}
+	})
+}
+
+// FuzzAllocateRefund feeds arbitrary leg balances (up to four) and amounts.
+func FuzzAllocateRefund(f *testing.F) {
+	f.Add(int64(900), int64(9185), int64(225), int64(0), uint8(3), int64(1031))
+	f.Add(int64(105), int64(995), int64(0), int64(0), uint8(2), int64(1))
+	f.Add(int64(math.MaxInt64), int64(1), int64(0), int64(0), uint8(2), int64(1))
+	f.Add(int64(0), int64(0), int64(0), int64(0), uint8(0), int64(0))
+	f.Add(int64(-1), int64(5), int64(7), int64(9), uint8(4), int64(-3))
+	f.Fuzz(func(t *testing.T, a, b, c, d int64, n uint8, amount int64) {
+		remaining := []int64{a, b, c, d}[:n%5]
+		parts, err := checkRefund(t, remaining, amount)
+		if err != nil {
+			return
+		}
+		// Whatever is left after this refund must still be refundable in full.
+		rest := make([]int64, len(remaining))
+		var left int64
+		for i := range remaining {
+			rest[i] = remaining[i] - parts[i]
+			left += rest[i]
+		}
+		if _, err := checkRefund(t, rest, left); err != nil {
+			t.Fatalf("refunding the rest %v: %v", rest, err)
+		}
+	})
+}

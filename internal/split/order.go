@@ -1,0 +1,70 @@
+package split
+
+import (
+	"fmt"
+
+	"paysplit/internal/money"
+)
+
+// Order is the captured amount and how it breaks down. All amounts are
+// minor units of Currency and must satisfy
+// Gross = Subtotal - Discount + Tax + Shipping.
+type Order struct {
+	Currency    money.Currency `json:"currency"`
+	Gross       int64          `json:"gross"`
+	Subtotal    int64          `json:"subtotal"`
+	Tax         int64          `json:"tax"`
+	Shipping    int64          `json:"shipping"`
+	Discount    int64          `json:"discount"`
+	VendorID    string         `json:"vendor_id"`
+	AffiliateID string         `json:"affiliate_id,omitempty"`
+}
+
+// validate returns the normalized currency or the first problem with o.
+// The components must reconcile with the gross exactly: a split of an order
+// that does not add up would pay out money nobody can account for.
+func (o Order) validate() (money.Currency, error) {
+	cur, err := money.ParseCurrency(string(o.Currency))
+	if err != nil {
+		return "", fmt.Errorf("order currency: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"gross", o.Gross}, {"subtotal", o.Subtotal}, {"tax", o.Tax}, {"shipping", o.Shipping}, {"discount", o.Discount}} {
+		if f.v < 0 {
+			return "", fmt.Errorf("order %s %d: %w", f.name, f.v, ErrNegativeAmount)
+		}
+	}
+	if o.Discount > o.Subtotal {
+		return "", fmt.Errorf("order discount %d > subtotal %d: %w", o.Discount, o.Subtotal, ErrDiscountExceedsSubtotal)
+	}
+	sum, err := money.AddInt(o.Subtotal-o.Discount, o.Tax)
+	if err == nil {
+		sum, err = money.AddInt(sum, o.Shipping)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: subtotal %d - discount %d + tax %d + shipping %d overflows (gross %d): %w",
+			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Gross, err)
+	}
+	if sum != o.Gross {
+		return "", fmt.Errorf("%w: subtotal %d - discount %d + tax %d + shipping %d = %d, gross %d",
+			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, sum, o.Gross)
+	}
+	return cur, nil
+}
+
+// commissionBase is what the percentages apply to. Tax and shipping are
+// excluded by default because they are pass-through money the vendor owes
+// to tax authorities and carriers, not revenue to take a cut of.
+// It never exceeds Gross, so no overflow is possible after validate.
+func (o Order) commissionBase(r Rule) int64 {
+	base := o.Subtotal - o.Discount
+	if r.CommissionOnTax {
+		base += o.Tax
+	}
+	if r.CommissionOnShipping {
+		base += o.Shipping
+	}
+	return base
+}

@@ -1,0 +1,122 @@
+package split
+
+import (
+	"fmt"
+
+	"paysplit/internal/money"
+)
+
+// Party is who a leg pays.
+type Party string
+
+const (
+	PartyPlatform  Party = "platform"
+	PartyVendor    Party = "vendor"
+	PartyAffiliate Party = "affiliate"
+)
+
+// Leg is one party's share of a payment in minor units.
+type Leg struct {
+	Party   Party  `json:"party"`
+	PayeeID string `json:"payee_id"`
+	Amount  int64  `json:"amount"`
+}
+
+// Split is the result of Compute. Legs are ordered platform, vendor, then
+// affiliate when present, and always sum to Gross.
+type Split struct {
+	Currency       money.Currency `json:"currency"`
+	Gross          int64          `json:"gross"`
+	CommissionBase int64          `json:"commission_base"`
+	RuleVersion    int            `json:"rule_version"`
+	Legs           []Leg          `json:"legs"`
+}
+
+// Compute divides o according to r. See the package comment for who
+// receives rounding leftovers and why.
+func Compute(o Order, r Rule) (Split, error) {
+	cur, err := o.validate()
+	if err != nil {
+		return Split{}, err
+	}
+	if err := r.Validate(); err != nil {
+		return Split{}, fmt.Errorf("rule %q v%d: %w", r.ClientID, r.Version, err)
+	}
+	if o.VendorID == "" {
+		return Split{}, fmt.Errorf("order vendor_id is empty: %w", ErrMissingVendor)
+	}
+
+	base := o.commissionBase(r)
+	var affiliate int64
+	if o.AffiliateID != "" {
+		// Without an affiliate the share is simply not taken, so it stays
+		// with the vendor rather than being reassigned to the platform.
+		if affiliate, err = money.MulDivFloor(base, r.AffiliateBps, bpsDenominator); err != nil {
+			return Split{}, fmt.Errorf("affiliate commission: %w", err)
+		}
+	}
+	platform, err := money.MulDivFloor(base, r.PlatformBps, bpsDenominator)
+	if err != nil {
+		return Split{}, fmt.Errorf("platform commission: %w", err)
+	}
+	if platform < r.MinPlatformFee {
+		platform = r.MinPlatformFee
+	}
+	if r.MaxPlatformFee > 0 && platform > r.MaxPlatformFee {
+		platform = r.MaxPlatformFee
+	}
+	// A minimum fee on a tiny order must not eat into the affiliate's share
+	// or into tax and shipping, which are never the platform's money.
+	platform = min(platform, base-affiliate)
+
+	legs := []Leg{
+		{Party: PartyPlatform, PayeeID: string(PartyPlatform), Amount: platform},
+		{Party: PartyVendor, PayeeID: o.VendorID, Amount: o.Gross - platform - affiliate},
+	}
+	if o.AffiliateID != "" {
+		legs = append(legs, Leg{Party: PartyAffiliate, PayeeID: o.AffiliateID, Amount: affiliate})
+	}
+	return Split{Currency: cur, Gross: o.Gross, CommissionBase: base, RuleVersion: r.Version, Legs: legs}, nil
+}
+
+// Leg returns the first leg paying p.
+func (s Split) Leg(p Party) (Leg, bool) {
+	for _, l := range s.Legs {
+		if l.Party == p {
+			return l, true
+		}
+	}
+	return Leg{}, false
+}
+
+// Sum adds the leg amounts. Legs from Compute are non-negative and sum to
+// Gross, so this cannot overflow for them; use CheckedSum on a Split that
+// came from elsewhere (JSON, a database) before trusting it.
+func (s Split) Sum() int64 {
+	var total int64
+	for _, l := range s.Legs {
+		total += l.Amount
+	}
+	return total
+}
+
+// CheckedSum is Sum with overflow detection, for Splits of unknown origin.
+func (s Split) CheckedSum() (int64, error) {
+	var total int64
+	for i, l := range s.Legs {
+		var err error
+		if total, err = money.AddInt(total, l.Amount); err != nil {
+			return 0, fmt.Errorf("split legs[%d] (%s): %w", i, l.Party, err)
+		}
+	}
+	return total, nil
+}
+
+// Amounts lists the leg amounts in leg order, the shape AllocateRefund takes.
+func (s Split) Amounts() []int64 {
+	out := make([]int64, len(s.Legs))
+	for i, l := range s.Legs {
+		out[i] = l.Amount
+	}
+	return out
+}

@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Payee kinds.
+const (
+	KindVendor    = "vendor"
+	KindAffiliate = "affiliate"
+)
+
+var stripeAccountPattern = regexp.MustCompile(`^acct_[A-Za-z0-9]{1,64}$`)
+
+// Payee is a vendor or affiliate that receives a share, with where to send it.
+type Payee struct {
+	ID            string    `json:"id"`
+	ClientID      string    `json:"client_id"`
+	Kind          string    `json:"kind"`
+	StripeAccount string    `json:"stripe_account"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Validate checks a payee before it is written.
+func (p Payee) Validate() error {
+	if err := ValidID("payee_id", p.ID); err != nil {
+		return err
+	}
+	if err := ValidID("client_id", p.ClientID); err != nil {
+		return err
+	}
+	if p.Kind != KindVendor && p.Kind != KindAffiliate {
+		return fmt.Errorf("%w: kind %q must be vendor or affiliate", ErrInvalid, p.Kind)
+	}
+	if p.StripeAccount != "" && !stripeAccountPattern.MatchString(p.StripeAccount) {
+		return fmt.Errorf("%w: stripe_account %q must look like acct_...", ErrInvalid, p.StripeAccount)
+	}
+	return nil
+}
+
+// UpsertPayee creates or updates a payee of an existing client.
+func (s *Store) UpsertPayee(ctx context.Context, p Payee) (Payee, bool, error) {
+	if err := p.Validate(); err != nil {
+		return Payee{}, false, err
+	}
+	var created bool
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO payees (id, client_id, kind, stripe_account) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id, kind = EXCLUDED.kind,
+			stripe_account = EXCLUDED.stripe_account, updated_at = now()
+		RETURNING created_at, updated_at, (xmax = 0)`, p.ID, p.ClientID, p.Kind, p.StripeAccount).
+		Scan(&p.CreatedAt, &p.UpdatedAt, &created)
+	if isForeignKeyViolation(err) {
+		return Payee{}, false, fmt.Errorf("%w: client %q does not exist", ErrInvalid, p.ClientID)
+	}
+	if err != nil {
+		return Payee{}, false, fmt.Errorf("upsert payee %s: %w", p.ID, err)
+	}
+	return p, created, nil
+}
+
+// GetPayee reads one payee.
+func (s *Store) GetPayee(ctx context.Context, id string) (Payee, error) {
+	var p Payee
+	err := s.pool.QueryRow(ctx, `SELECT id, client_id, kind, stripe_account, created_at, updated_at FROM payees WHERE id = $1`, id).
+		Scan(&p.ID, &p.ClientID, &p.Kind, &p.StripeAccount, &p.CreatedAt, &p.UpdatedAt)
+	if err != nil {
+		return Payee{}, notFound(err, "payee "+id)
+	}
+	return p, nil
+}

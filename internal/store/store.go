@@ -1,0 +1,50 @@
+// Package store keeps the platform's configuration (clients, payees, versioned split rules),
+// the order records from storefronts, and the persisted state of payments, in Postgres.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound is returned when the row asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrInvalid is wrapped by every validation error, so the API can answer 400.
+var ErrInvalid = errors.New("invalid")
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// ValidID checks an identifier chosen by admins or store plugins: it ends up in workflow IDs,
+// idempotency keys and URLs, so it is kept to a safe alphabet.
+func ValidID(field, v string) error {
+	if !idPattern.MatchString(v) {
+		return fmt.Errorf("%w: %s %q must be 1-64 characters of letters, digits, '_', '-', '.'", ErrInvalid, field, v)
+	}
+	return nil
+}
+
+// Store is the Postgres-backed store.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New wraps a pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return err
+}
+
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
+}

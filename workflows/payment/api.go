@@ -1,0 +1,126 @@
+// Package payment is the durable payment workflow: capture → enrich → split → Connect transfers →
+// ledger, with compensation, refunds and disputes. It is deterministic orchestration only; every
+// read and write happens in paysplit/activities.
+package payment
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/internal/money"
+	"paysplit/internal/split"
+)
+
+// Names other programs use to reach the workflow. Nobody spells them twice.
+const (
+	WorkflowName = "PaymentWorkflow"
+	// SignalEvent carries provider events (capture, refund, dispute) into the workflow.
+	SignalEvent = "payment-event"
+	// SignalAdmin carries an admin's decision (retry, cancel, release); the Temporal UI can send it.
+	SignalAdmin = "admin"
+	// QueryState returns the payment.Record as the workflow holds it now.
+	QueryState = "state"
+)
+
+// WorkflowID is the business key of a payment's workflow: duplicate deliveries collapse on it.
+func WorkflowID(provider, paymentID string) string {
+	return "payment-" + provider + "-" + paymentID
+}
+
+// Settings are the workflow's timing and retry knobs, passed in by whoever starts it.
+type Settings struct {
+	// EnrichWait bounds the wait for missing order metadata before the payment parks.
+	EnrichWait time.Duration
+	// EnrichPoll is how often missing metadata is looked for again.
+	EnrichPoll time.Duration
+	// CaptureWait bounds how long a run started by a refund or dispute waits for its capture.
+	CaptureWait time.Duration
+	// SettleWindow keeps a paid payment open for late refunds and disputes.
+	SettleWindow time.Duration
+	// DecisionTimeout bounds the wait for an admin after a payout failed for good; then the
+	// earlier transfers are compensated.
+	DecisionTimeout time.Duration
+	// StripeAttempts bounds the retries of one Stripe call (429, 5xx, network).
+	StripeAttempts int32
+	// StripeRetryInterval is the first backoff between those retries.
+	StripeRetryInterval time.Duration
+}
+
+func (s Settings) withDefaults() Settings {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&s.EnrichWait, time.Hour)
+	def(&s.EnrichPoll, time.Minute)
+	def(&s.CaptureWait, 7*24*time.Hour)
+	def(&s.DecisionTimeout, 72*time.Hour)
+	def(&s.StripeRetryInterval, time.Second)
+	if s.SettleWindow < 0 {
+		s.SettleWindow = 0
+	}
+	if s.StripeAttempts <= 0 {
+		s.StripeAttempts = 10
+	}
+	return s
+}
+
+// Input starts a payment workflow. The payment's data arrives by SignalEvent, so a refund that
+// comes before its capture can start the workflow too.
+type Input struct {
+	Provider  string
+	PaymentID string
+	Settings  Settings
+}
+
+// EventKind is the kind of provider event.
+type EventKind string
+
+const (
+	EventCapture        EventKind = "capture"
+	EventRefund         EventKind = "refund"
+	EventDisputeCreated EventKind = "dispute_created"
+	EventDisputeClosed  EventKind = "dispute_closed"
+)
+
+// Event is a provider event reduced to what the workflow needs (no customer data).
+type Event struct {
+	ID       string
+	Kind     EventKind
+	ChargeID string
+	// Amount is the captured amount (capture) or the disputed amount (disputes).
+	Amount   int64
+	Currency money.Currency
+	Metadata map[string]string
+	// AmountRefunded is the charge's cumulative refunded amount: refunds are applied as the
+	// difference to what was already refunded, so duplicates and reordering are harmless.
+	AmountRefunded int64
+	DisputeID      string
+	DisputeStatus  string
+	OccurredAt     time.Time
+}
+
+// AdminAction is what an admin decided about a parked or held payment.
+type AdminAction string
+
+const (
+	ActionRetry   AdminAction = "retry"
+	ActionCancel  AdminAction = "cancel"
+	ActionRelease AdminAction = "release"
+)
+
+// AdminCommand is the SignalAdmin payload.
+type AdminCommand struct {
+	Action AdminAction
+	// Party limits a release to one leg; empty releases every held leg.
+	Party split.Party
+	Actor string
+}
+
+// Register registers the workflow under its name on a worker.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
+}

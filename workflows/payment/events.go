@@ -1,0 +1,243 @@
+package payment
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+)
+
+// wait blocks until an admin command (when wantAdmin), or until timeout (0 = none), handling
+// provider events as they arrive. Admin commands that come when none is expected are logged and
+// dropped, so a stray "retry" cannot act later by surprise.
+func (r *run) wait(timeout time.Duration, wantAdmin bool) (cmd AdminCommand, timedOut bool) {
+	ctx, cancel := workflow.WithCancel(r.ctx)
+	defer cancel()
+	fired := false
+	var timer workflow.Future
+	if timeout > 0 {
+		timer = workflow.NewTimer(ctx, timeout)
+	}
+	for {
+		sel := workflow.NewSelector(ctx)
+		var ev *Event
+		var got *AdminCommand
+		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) {
+			var e Event
+			c.Receive(ctx, &e)
+			ev = &e
+		})
+		sel.AddReceive(r.admin, func(c workflow.ReceiveChannel, _ bool) {
+			var a AdminCommand
+			c.Receive(ctx, &a)
+			got = &a
+		})
+		if timer != nil {
+			sel.AddFuture(timer, func(workflow.Future) { fired = true })
+		}
+		sel.Select(ctx)
+		switch {
+		case ev != nil:
+			r.handleEvent(*ev)
+		case got != nil && wantAdmin:
+			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
+			return *got, false
+		case got != nil:
+			r.log.Warn("admin command ignored: nothing is waiting for one", "Action", got.Action, "Status", r.rec.Status)
+		case fired:
+			return AdminCommand{}, true
+		}
+		if !wantAdmin && r.capture != nil && !r.rec.Split() && r.rec.Status == payment.StatusAwaitingCapture {
+			return AdminCommand{}, false // the capture came: stop waiting for it
+		}
+	}
+}
+
+// drainEvents handles every event already delivered, without blocking.
+func (r *run) drainEvents() {
+	for {
+		var e Event
+		if !r.events.ReceiveAsync(&e) {
+			return
+		}
+		r.handleEvent(e)
+	}
+}
+
+// handleEvent applies one provider event. Events are deduplicated by ID; refunds are applied as a
+// cumulative amount, so replays and reordering cannot refund twice.
+func (r *run) handleEvent(e Event) {
+	if e.ID != "" {
+		if r.seen[e.ID] {
+			return
+		}
+		r.seen[e.ID] = true
+	}
+	if e.Kind == EventCapture {
+		if r.capture == nil && !r.rec.Split() {
+			r.capture = &e
+		}
+		return
+	}
+	if !r.rec.Split() {
+		r.pending = append(r.pending, e)
+		return
+	}
+	if err := r.apply(e); err != nil {
+		r.log.Error("event not applied", "Kind", e.Kind, "EventID", e.ID, "Error", err)
+	}
+}
+
+// applyPending applies the refunds and disputes that arrived before the split.
+func (r *run) applyPending() error {
+	pending := r.pending
+	r.pending = nil
+	for _, e := range pending {
+		if err := r.apply(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) apply(e Event) error {
+	switch e.Kind {
+	case EventRefund:
+		return r.refundTo(e.AmountRefunded, "refund")
+	case EventDisputeCreated:
+		r.rec.Disputed = true
+		r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
+		return r.save()
+	case EventDisputeClosed:
+		r.rec.Disputed = false
+		if e.DisputeStatus == "lost" && !contains(r.rec.LostDisputes, e.DisputeID) {
+			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
+			return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
+		}
+		if r.rec.Status == payment.StatusDisputed {
+			r.setStatus(r.settledStatus(), "")
+		}
+		return r.save()
+	}
+	return nil
+}
+
+// refundTo brings the cumulative refunded amount up to target: the refund is split over the legs
+// in proportion to what each still has, booked, and taken back from payees already paid.
+func (r *run) refundTo(target int64, cause string) error {
+	target = min(target, r.rec.Gross)
+	delta := target - r.rec.Refunded
+	if delta <= 0 {
+		return nil
+	}
+	remaining := make([]int64, len(r.rec.Legs))
+	for i, l := range r.rec.Legs {
+		remaining[i] = l.Remaining()
+	}
+	alloc, err := split.AllocateRefund(remaining, delta)
+	if err != nil {
+		return fmt.Errorf("allocate refund of %d: %w", delta, err)
+	}
+	key := r.key(fmt.Sprintf("refund/%d", target))
+	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -delta}}
+	for i, l := range r.rec.Legs {
+		if alloc[i] > 0 {
+			postings = append(postings, ledger.Posting{Account: account(l), Amount: alloc[i]})
+		}
+	}
+	if _, err := r.post(key, fmt.Sprintf("%s of %d on %s", cause, delta, r.rec.PaymentID), postings); err != nil {
+		return err
+	}
+	for i := range r.rec.Legs {
+		r.rec.Legs[i].Refunded += alloc[i]
+	}
+	r.rec.Refunded = target
+	for i := range r.rec.Legs {
+		leg := &r.rec.Legs[i]
+		if leg.State != payment.LegTransferred {
+			continue // not sent yet: the transfer will send only what remains
+		}
+		if owed := leg.Transferred - leg.Reversed - leg.Remaining(); owed > 0 {
+			if err := r.reverseLeg(i, owed, key+"/"+string(leg.Party)); err != nil {
+				return err
+			}
+		}
+	}
+	if r.rec.Status != payment.StatusPayingOut && r.rec.Status != payment.StatusHeld && r.rec.Status != payment.StatusPayoutFailed {
+		r.setStatus(r.settledStatus(), "")
+	}
+	return r.save()
+}
+
+// reverseLeg takes amount back from a paid payee and books it.
+func (r *run) reverseLeg(i int, amount int64, key string) error {
+	leg := &r.rec.Legs[i]
+	var out activities.ReverseTransferOutput
+	err := workflow.ExecuteActivity(r.stripeCtx(), act.ReverseTransfer, activities.ReverseTransferInput{
+		IdempotencyKey: key, TransferID: leg.TransferID, Amount: amount,
+		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party)},
+	}).Get(r.ctx, &out)
+	if err != nil {
+		// The payee keeps money it now owes back: the payable stays debited (a receivable) and
+		// the reason is visible to admins.
+		leg.Reason = fmt.Sprintf("reversal of %d failed: %s", amount, errorMessage(err))
+		r.log.Error("transfer reversal failed", "Party", leg.Party, "Error", err)
+		return r.save()
+	}
+	if _, err := r.post(key, fmt.Sprintf("reversal %s of %s", out.ReversalID, leg.TransferID), []ledger.Posting{
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
+		{Account: account(*leg), Amount: -amount},
+	}); err != nil {
+		return err
+	}
+	leg.Reversed += amount
+	if leg.Transferred == leg.Reversed {
+		leg.State = payment.LegReversed
+	}
+	return nil
+}
+
+// compensate undoes the payouts of a payment that cannot complete: every transfer is reversed
+// (a transfer whose outcome was unknown is asked again with its key first) and the ledger gets
+// the reversing entries. The payables stay open: the captured money is still owed until an admin
+// refunds or re-routes it.
+func (r *run) compensate(reason string) {
+	for i := range r.rec.Legs {
+		leg := &r.rec.Legs[i]
+		if leg.State == payment.LegTransferring {
+			if id, err := r.transfer(leg, leg.Remaining()); err == nil {
+				if err := r.bookTransfer(i, id, leg.Remaining()); err != nil {
+					r.log.Error("book in-doubt transfer", "Error", err)
+				}
+			}
+		}
+		switch leg.State {
+		case payment.LegTransferred:
+			if owed := leg.Transferred - leg.Reversed; owed > 0 {
+				if err := r.reverseLeg(i, owed, r.key("compensate/"+string(leg.Party))); err != nil {
+					r.log.Error("compensation failed", "Party", leg.Party, "Error", err)
+				}
+			}
+		case payment.LegPending, payment.LegTransferring, payment.LegFailed, payment.LegHeld:
+			leg.State = payment.LegCancelled
+		}
+	}
+	r.setStatus(payment.StatusCompensated, reason)
+	if err := r.save(); err != nil {
+		r.log.Error("save compensated payment", "Error", err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,478 @@
+package payment
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+	"paysplit/workflows/searchattr"
+)
+
+// act is a nil pointer used only to name activity methods; the worker registers a real one.
+var act *activities.Activities
+
+// errStop ends the run early: the payment was cancelled or compensated and is saved as such.
+var errStop = errors.New("payment stopped")
+
+// Workflow runs one captured payment from capture to settled books.
+func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
+	r := newRun(ctx, in)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (payment.Record, error) { return r.rec, nil }); err != nil {
+		return r.rec, err
+	}
+	err := r.run()
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	if temporal.IsCanceledError(err) {
+		// Cancelled from the UI or API mid-payout: undo what was sent, on a context that
+		// survives the cancellation.
+		r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
+		r.compensate("workflow cancelled")
+	}
+	return r.rec, err
+}
+
+// run holds one workflow execution's state; its methods are the steps.
+type run struct {
+	ctx     workflow.Context
+	in      Input
+	rec     payment.Record
+	capture *Event
+	pending []Event
+	seen    map[string]bool
+	events  workflow.ReceiveChannel
+	admin   workflow.ReceiveChannel
+	log     log.Logger
+}
+
+func newRun(ctx workflow.Context, in Input) *run {
+	in.Settings = in.Settings.withDefaults()
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	r := &run{
+		in:     in,
+		seen:   map[string]bool{},
+		events: workflow.GetSignalChannel(ctx, SignalEvent),
+		admin:  workflow.GetSignalChannel(ctx, SignalAdmin),
+		rec: payment.Record{
+			WorkflowID: id, Provider: in.Provider, PaymentID: in.PaymentID,
+			Status: payment.StatusAwaitingCapture,
+		},
+	}
+	r.ctx = workflow.WithActivityOptions(ctx, dbOptions())
+	r.log = log.With(workflow.GetLogger(ctx), "PaymentID", in.PaymentID)
+	return r
+}
+
+func dbOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// Postgres may restart: keep trying, nothing is lost, business errors stop at once.
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeNoSplitRule, activities.ErrTypeInvalidSplit, activities.ErrTypeLedgerConflict},
+		},
+	}
+}
+
+func (r *run) stripeCtx() workflow.Context {
+	return workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: r.in.Settings.StripeRetryInterval, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			MaximumAttempts:        r.in.Settings.StripeAttempts,
+			NonRetryableErrorTypes: []string{activities.ErrTypeStripeRejected, activities.ErrTypeInvalidSplit},
+		},
+	})
+}
+
+func (r *run) run() error {
+	var loaded activities.LoadPaymentOutput
+	if err := workflow.ExecuteActivity(r.ctx, act.LoadPayment, activities.LoadPaymentInput{WorkflowID: r.rec.WorkflowID}).Get(r.ctx, &loaded); err != nil {
+		return err
+	}
+	if loaded.Found {
+		// A follow-up run (a late refund after the last run closed) resumes from the stored state.
+		r.rec = loaded.Record
+		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
+	}
+	if !r.rec.Split() {
+		if r.capture == nil && !r.awaitCapture() {
+			r.setStatus(payment.StatusNeedsAttention, fmt.Sprintf("no capture event within %s of a refund or dispute", r.in.Settings.CaptureWait))
+			return r.save()
+		}
+		if err := r.enrichAndSplit(); err != nil {
+			return err
+		}
+	}
+	if err := r.applyPending(); err != nil {
+		return err
+	}
+	if err := r.payout(); err != nil {
+		return err
+	}
+	if err := r.awaitReleases(); err != nil {
+		return err
+	}
+	return r.settle()
+}
+
+// awaitCapture waits for the capture event, queueing refunds and disputes that came first.
+func (r *run) awaitCapture() bool {
+	if r.rec.Status == payment.StatusAwaitingCapture {
+		if err := r.save(); err != nil {
+			return false
+		}
+	}
+	deadline := workflow.Now(r.ctx).Add(r.in.Settings.CaptureWait)
+	for r.capture == nil {
+		left := deadline.Sub(workflow.Now(r.ctx))
+		if left <= 0 {
+			return false
+		}
+		r.wait(left, false)
+	}
+	return true
+}
+
+// enrichAndSplit finds the order metadata, computes the split and books the capture.
+func (r *run) enrichAndSplit() error {
+	c := r.capture
+	r.rec.ChargeID, r.rec.Gross, r.rec.Currency, r.rec.CapturedAt = c.ChargeID, c.Amount, c.Currency, c.OccurredAt
+	deadline := workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait)
+	for {
+		var out activities.EnrichOutput
+		err := workflow.ExecuteActivity(r.ctx, act.Enrich, activities.EnrichInput{
+			Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
+		}).Get(r.ctx, &out)
+		if err != nil {
+			return err
+		}
+		if out.Problem == "" && len(out.Missing) > 0 && workflow.Now(r.ctx).Before(deadline) {
+			r.setStatus(payment.StatusAwaitingMetadata, fmt.Sprintf("order metadata missing: %v", out.Missing))
+			if err := r.save(); err != nil {
+				return err
+			}
+			r.wait(min(r.in.Settings.EnrichPoll, deadline.Sub(workflow.Now(r.ctx))), false)
+			continue
+		}
+		problem := out.Problem
+		if problem == "" && len(out.Missing) > 0 {
+			problem = fmt.Sprintf("order metadata missing after %s: %v", r.in.Settings.EnrichWait, out.Missing)
+		}
+		if problem == "" {
+			r.rec.Order = out.Order
+			var s split.Split
+			err = workflow.ExecuteActivity(r.ctx, act.ComputeSplit, activities.ComputeSplitInput{
+				Order: out.Order, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt,
+			}).Get(r.ctx, &s)
+			if err == nil {
+				r.applySplit(s)
+				return r.bookCapture()
+			}
+			if !isBusinessError(err) {
+				return err
+			}
+			problem = errorMessage(err)
+		}
+		if err := r.park(problem); err != nil {
+			return err
+		}
+		deadline = workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait)
+	}
+}
+
+// park stops at a problem only an admin can solve and waits for retry or cancel.
+func (r *run) park(reason string) error {
+	r.setStatus(payment.StatusNeedsAttention, reason)
+	if err := r.save(); err != nil {
+		return err
+	}
+	r.log.Warn("payment parked", "Reason", reason)
+	for {
+		cmd, _ := r.wait(0, true)
+		switch cmd.Action {
+		case ActionRetry:
+			return nil
+		case ActionCancel:
+			r.setStatus(payment.StatusCancelled, "cancelled by "+cmd.Actor+" while parked: "+reason)
+			if err := r.save(); err != nil {
+				return err
+			}
+			return errStop
+		}
+	}
+}
+
+func (r *run) applySplit(s split.Split) {
+	r.rec.CommissionBase, r.rec.RuleVersion = s.CommissionBase, s.RuleVersion
+	r.rec.Legs = nil
+	for _, l := range s.Legs {
+		leg := payment.Leg{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, State: payment.LegPending}
+		if l.Party == split.PartyPlatform {
+			leg.State = payment.LegRetained
+		}
+		r.rec.Legs = append(r.rec.Legs, leg)
+	}
+}
+
+// bookCapture records the capture and its split: the provider balance holds the gross, which
+// is owed to the payees and earned by the platform.
+func (r *run) bookCapture() error {
+	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: r.rec.Gross}}
+	for _, l := range r.rec.Legs {
+		if l.Amount > 0 {
+			postings = append(postings, ledger.Posting{Account: account(l), Amount: -l.Amount})
+		}
+	}
+	id, err := r.post(r.key("capture"), fmt.Sprintf("capture %s split v%d", r.rec.PaymentID, r.rec.RuleVersion), postings)
+	if err != nil {
+		return err
+	}
+	r.rec.CaptureEntryID = id
+	r.upsertPaymentAttributes()
+	r.setStatus(payment.StatusPayingOut, "")
+	return r.save()
+}
+
+// payout sends every payee leg that is still pending.
+func (r *run) payout() error {
+	for i := range r.rec.Legs {
+		switch r.rec.Legs[i].State {
+		case payment.LegPending, payment.LegTransferring, payment.LegFailed:
+			if err := r.payLeg(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// payLeg transfers one leg, holding it when the payee cannot receive and waiting for an admin
+// when Stripe refuses it for good.
+func (r *run) payLeg(i int) error {
+	for {
+		r.drainEvents()
+		leg := &r.rec.Legs[i]
+		amount := leg.Remaining()
+		if amount <= 0 {
+			leg.State, leg.Reason = payment.LegNothingDue, ""
+			return r.save()
+		}
+		if workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
+			var payee activities.ResolvePayeeOutput
+			if err := workflow.ExecuteActivity(r.stripeCtx(), act.ResolvePayee, activities.ResolvePayeeInput{
+				PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
+			}).Get(r.ctx, &payee); err != nil {
+				return err
+			}
+			if payee.HoldReason != "" {
+				return r.hold(i, payee.HoldReason)
+			}
+			leg.Destination = payee.Destination
+		}
+		// The leg is marked in flight before the call, so compensation can settle an unknown outcome.
+		leg.TransferKey = r.key(fmt.Sprintf("transfer/%s/%d", leg.Party, leg.Attempt))
+		leg.State = payment.LegTransferring
+		if err := r.save(); err != nil {
+			return err
+		}
+		transferID, err := r.transfer(leg, amount)
+		if err == nil {
+			return r.bookTransfer(i, transferID, amount)
+		}
+		leg.State, leg.Reason = payment.LegFailed, errorMessage(err)
+		if isBusinessError(err) {
+			// Stripe answered no: a new attempt needs a new key, or Stripe would replay the refusal.
+			// After an unknown outcome the key stays, so a retry can never pay twice.
+			leg.Attempt++
+		}
+		r.setStatus(payment.StatusPayoutFailed, fmt.Sprintf("%s payout failed: %s", leg.Party, leg.Reason))
+		if err := r.save(); err != nil {
+			return err
+		}
+		cmd, timedOut := r.wait(r.in.Settings.DecisionTimeout, true)
+		if timedOut || cmd.Action == ActionCancel {
+			why := "no admin decision within " + r.in.Settings.DecisionTimeout.String()
+			if !timedOut {
+				why = "cancelled by " + cmd.Actor
+			}
+			r.compensate(fmt.Sprintf("%s payout failed (%s); %s", leg.Party, leg.Reason, why))
+			return errStop
+		}
+		r.setStatus(payment.StatusPayingOut, "")
+	}
+}
+
+func (r *run) transfer(leg *payment.Leg, amount int64) (string, error) {
+	var out activities.TransferOutput
+	err := workflow.ExecuteActivity(r.stripeCtx(), act.Transfer, activities.TransferInput{
+		IdempotencyKey: leg.TransferKey, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
+		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID,
+		Metadata: map[string]string{
+			"workflow_id": r.rec.WorkflowID, "payment_id": r.rec.PaymentID, "client_id": r.rec.Order.ClientID,
+			"order_id": r.rec.Order.OrderID, "party": string(leg.Party), "payee_id": leg.PayeeID,
+		},
+	}).Get(r.ctx, &out)
+	return out.TransferID, err
+}
+
+func (r *run) bookTransfer(i int, transferID string, amount int64) error {
+	leg := &r.rec.Legs[i]
+	leg.TransferID, leg.Transferred, leg.State, leg.Reason = transferID, amount, payment.LegTransferred, ""
+	id, err := r.post(r.key("transfer/"+string(leg.Party)), fmt.Sprintf("transfer %s to %s", transferID, leg.PayeeID), []ledger.Posting{
+		{Account: account(*leg), Amount: amount},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
+	})
+	if err != nil {
+		return err
+	}
+	leg.TransferEntryID = id
+	return r.save()
+}
+
+func (r *run) hold(i int, reason string) error {
+	leg := &r.rec.Legs[i]
+	leg.State, leg.Reason = payment.LegHeld, reason
+	r.setStatus(payment.StatusHeld, fmt.Sprintf("%s leg held: %s", leg.Party, reason))
+	r.log.Warn("leg held", "Party", leg.Party, "Reason", reason)
+	return r.save()
+}
+
+// awaitReleases keeps the payment open while a leg is held; an admin releases (after fixing the
+// payee) or cancels.
+func (r *run) awaitReleases() error {
+	for r.heldLegs() > 0 {
+		cmd, _ := r.wait(0, true)
+		switch cmd.Action {
+		case ActionCancel:
+			r.compensate("held payout cancelled by " + cmd.Actor)
+			return errStop
+		case ActionRelease, ActionRetry:
+			for i := range r.rec.Legs {
+				leg := &r.rec.Legs[i]
+				if leg.State == payment.LegHeld && (cmd.Party == "" || cmd.Party == leg.Party) {
+					leg.State, leg.Reason = payment.LegPending, ""
+					r.setStatus(payment.StatusPayingOut, "")
+					if err := r.payLeg(i); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run) heldLegs() int {
+	n := 0
+	for _, l := range r.rec.Legs {
+		if l.State == payment.LegHeld {
+			n++
+		}
+	}
+	return n
+}
+
+// settle marks the payment done and keeps listening for late refunds and disputes for the
+// settle window; later ones start a follow-up run that resumes from the stored state.
+func (r *run) settle() error {
+	r.setStatus(r.settledStatus(), "")
+	if err := r.save(); err != nil {
+		return err
+	}
+	if r.in.Settings.SettleWindow > 0 {
+		deadline := workflow.Now(r.ctx).Add(r.in.Settings.SettleWindow)
+		for left := r.in.Settings.SettleWindow; left > 0; left = deadline.Sub(workflow.Now(r.ctx)) {
+			r.wait(left, false)
+		}
+	}
+	r.drainEvents()
+	return r.save()
+}
+
+func (r *run) settledStatus() payment.Status {
+	switch {
+	case r.rec.Disputed:
+		return payment.StatusDisputed
+	case r.rec.Refunded > 0 && r.rec.Refunded >= r.rec.Gross:
+		return payment.StatusRefunded
+	case r.rec.Refunded > 0:
+		return payment.StatusPartiallyRefunded
+	}
+	return payment.StatusPaid
+}
+
+// setStatus changes the status and the PaymentStatus search attribute with it.
+func (r *run) setStatus(s payment.Status, reason string) {
+	r.rec.Reason = reason
+	if r.rec.Status == s {
+		return
+	}
+	r.rec.Status = s
+	if err := workflow.UpsertTypedSearchAttributes(r.ctx, searchattr.PaymentStatus.ValueSet(string(s))); err != nil {
+		r.log.Error("upsert PaymentStatus", "Error", err)
+	}
+}
+
+func (r *run) upsertPaymentAttributes() {
+	err := workflow.UpsertTypedSearchAttributes(r.ctx,
+		searchattr.ClientID.ValueSet(r.rec.Order.ClientID),
+		searchattr.VendorID.ValueSet(r.rec.Order.VendorID),
+		searchattr.OrderID.ValueSet(r.rec.Order.OrderID),
+		searchattr.AmountMinor.ValueSet(r.rec.Gross),
+		searchattr.Currency.ValueSet(string(r.rec.Currency)),
+	)
+	if err != nil {
+		r.log.Error("upsert payment search attributes", "Error", err)
+	}
+}
+
+func (r *run) save() error {
+	return workflow.ExecuteActivity(r.ctx, act.SavePayment, activities.SavePaymentInput{Record: r.rec}).Get(r.ctx, nil)
+}
+
+// key derives an idempotency key from the workflow ID and the step, never from time or chance.
+func (r *run) key(step string) string { return r.rec.WorkflowID + "/" + step }
+
+func (r *run) post(key, description string, postings []ledger.Posting) (int64, error) {
+	var out activities.PostEntryOutput
+	err := workflow.ExecuteActivity(r.ctx, act.PostEntry, ledger.Entry{
+		IdempotencyKey: key, Currency: r.rec.Currency, Reference: r.rec.WorkflowID,
+		Description: description, Postings: postings,
+	}).Get(r.ctx, &out)
+	return out.EntryID, err
+}
+
+// account is the ledger account of a leg's party.
+func account(l payment.Leg) string {
+	switch l.Party {
+	case split.PartyVendor:
+		return ledger.VendorPayable(l.PayeeID)
+	case split.PartyAffiliate:
+		return ledger.AffiliatePayable(l.PayeeID)
+	}
+	return ledger.PlatformRevenue
+}
+
+func isBusinessError(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.NonRetryable() || errors.As(err, &app) && (app.Type() == activities.ErrTypeStripeRejected ||
+		app.Type() == activities.ErrTypeNoSplitRule || app.Type() == activities.ErrTypeInvalidSplit)
+}
+
+func errorMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
