@@ -1,0 +1,221 @@
+package payment
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+)
+
+// world is an in-memory Stripe, ledger and store behind the activity mocks. It keeps the same
+// promises the real ones do (idempotency keys, balanced entries) so the tests can check them.
+type world struct {
+	t  *testing.T
+	mu sync.Mutex
+
+	rule      split.Rule
+	holds     map[string]string                                 // payee -> hold reason
+	failNext  map[string][]error                                // party -> errors for the next transfer calls
+	transfers map[string]activities.TransferInput               // idempotency key -> request
+	reversals map[string]activities.ReverseTransferInput        // idempotency key -> request
+	entries   map[string]ledger.Entry                           // idempotency key -> entry
+	saved     []payment.Record                                  // every SavePayment
+	stored    *payment.Record                                   // what LoadPayment returns
+	enrich    func(activities.EnrichInput) activities.EnrichOutput // overrides the metadata parse
+	calls     map[string]int
+}
+
+func newWorld(t *testing.T) *world {
+	return &world{
+		t:         t,
+		rule:      split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500},
+		holds:     map[string]string{},
+		failNext:  map[string][]error{},
+		transfers: map[string]activities.TransferInput{},
+		reversals: map[string]activities.ReverseTransferInput{},
+		entries:   map[string]ledger.Entry{},
+		calls:     map[string]int{},
+	}
+}
+
+func (w *world) install(env *testsuite.TestWorkflowEnvironment) {
+	env.RegisterActivity(act)
+	env.OnActivity(act.LoadPayment, mock.Anything, mock.Anything).Return(w.LoadPayment)
+	env.OnActivity(act.SavePayment, mock.Anything, mock.Anything).Return(w.SavePayment)
+	env.OnActivity(act.Enrich, mock.Anything, mock.Anything).Return(w.Enrich)
+	env.OnActivity(act.ComputeSplit, mock.Anything, mock.Anything).Return(w.ComputeSplit)
+	env.OnActivity(act.ResolvePayee, mock.Anything, mock.Anything).Return(w.ResolvePayee)
+	env.OnActivity(act.Transfer, mock.Anything, mock.Anything).Return(w.Transfer)
+	env.OnActivity(act.ReverseTransfer, mock.Anything, mock.Anything).Return(w.ReverseTransfer)
+	env.OnActivity(act.PostEntry, mock.Anything, mock.Anything).Return(w.PostEntry)
+}
+
+func (w *world) LoadPayment(_ context.Context, _ activities.LoadPaymentInput) (activities.LoadPaymentOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stored == nil {
+		return activities.LoadPaymentOutput{}, nil
+	}
+	return activities.LoadPaymentOutput{Found: true, Record: *w.stored}, nil
+}
+
+func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.saved = append(w.saved, in.Record)
+	return nil
+}
+
+func (w *world) Enrich(ctx context.Context, in activities.EnrichInput) (activities.EnrichOutput, error) {
+	if w.enrich != nil {
+		return w.enrich(in), nil
+	}
+	return activities.EnrichOutput{Order: payment.Order{
+		ClientID: in.Metadata["client_id"], OrderID: in.Metadata["order_id"], VendorID: in.Metadata["vendor_id"],
+		AffiliateID: in.Metadata["affiliate_id"], Platform: "shopify",
+		Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300,
+	}}, nil
+}
+
+func (w *world) ComputeSplit(_ context.Context, in activities.ComputeSplitInput) (split.Split, error) {
+	return split.Compute(split.Order{
+		Currency: in.Currency, Gross: in.Gross, Subtotal: in.Order.Subtotal, Tax: in.Order.Tax, Shipping: in.Order.Shipping,
+		Discount: in.Order.Discount, VendorID: in.Order.VendorID, AffiliateID: in.Order.AffiliateID,
+	}, w.rule)
+}
+
+func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput) (activities.ResolvePayeeOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if reason := w.holds[in.PayeeID]; reason != "" {
+		return activities.ResolvePayeeOutput{HoldReason: reason}, nil
+	}
+	return activities.ResolvePayeeOutput{Destination: "acct_" + in.PayeeID}, nil
+}
+
+func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activities.TransferOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls["transfer"]++
+	party := in.Metadata["party"]
+	if errs := w.failNext[party]; len(errs) > 0 {
+		w.failNext[party] = errs[1:]
+		return activities.TransferOutput{}, errs[0]
+	}
+	if prev, ok := w.transfers[in.IdempotencyKey]; ok {
+		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)
+	}
+	w.transfers[in.IdempotencyKey] = in
+	return activities.TransferOutput{TransferID: "tr_" + in.IdempotencyKey}, nil
+}
+
+func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransferInput) (activities.ReverseTransferOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if prev, ok := w.reversals[in.IdempotencyKey]; ok {
+		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)
+	}
+	w.reversals[in.IdempotencyKey] = in
+	return activities.ReverseTransferOutput{ReversalID: "trr_" + in.IdempotencyKey}, nil
+}
+
+func (w *world) PostEntry(_ context.Context, e ledger.Entry) (activities.PostEntryOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var sum int64
+	for _, p := range e.Postings {
+		sum += p.Amount
+	}
+	require.Zero(w.t, sum, "entry %s does not balance", e.IdempotencyKey)
+	if _, ok := w.entries[e.IdempotencyKey]; ok {
+		return activities.PostEntryOutput{EntryID: int64(len(w.entries)), Created: false}, nil
+	}
+	e.ID = int64(len(w.entries) + 1)
+	w.entries[e.IdempotencyKey] = e
+	return activities.PostEntryOutput{EntryID: e.ID, Created: true}, nil
+}
+
+// balance sums an account over every entry.
+func (w *world) balance(account string) int64 {
+	var b int64
+	for _, e := range w.entries {
+		for _, p := range e.Postings {
+			if p.Account == account {
+				b += p.Amount
+			}
+		}
+	}
+	return b
+}
+
+// sent is what each party received net of reversals, by destination.
+func (w *world) sent(dest string) int64 {
+	var n int64
+	ids := map[string]string{}
+	for key, tr := range w.transfers {
+		if tr.Destination == dest {
+			n += tr.Amount
+			ids["tr_"+key] = dest
+		}
+	}
+	for _, rv := range w.reversals {
+		if ids[rv.TransferID] == dest {
+			n -= rv.Amount
+		}
+	}
+	return n
+}
+
+func rejected(msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeStripeRejected, nil)
+}
+
+func captureEvent(id string, amount int64) Event {
+	return Event{
+		ID: id, Kind: EventCapture, ChargeID: "ch_1", Amount: amount, Currency: "usd",
+		Metadata:   map[string]string{"client_id": "acme", "order_id": "o-1", "vendor_id": "v1", "affiliate_id": "a1"},
+		OccurredAt: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC),
+	}
+}
+
+func refundEvent(id string, cumulative int64) Event {
+	return Event{ID: id, Kind: EventRefund, ChargeID: "ch_1", AmountRefunded: cumulative}
+}
+
+func testInput() Input {
+	return Input{Provider: "stripe", PaymentID: "pi_1", Settings: Settings{
+		EnrichWait: 10 * time.Minute, EnrichPoll: time.Minute, CaptureWait: time.Hour, SettleWindow: time.Hour,
+		DecisionTimeout: 24 * time.Hour, StripeAttempts: 3, StripeRetryInterval: time.Second,
+	}}
+}
+
+func signalAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, name string, v any) {
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(name, v) }, after)
+}
+
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) payment.Record {
+	t.Helper()
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var rec payment.Record
+	require.NoError(t, env.GetWorkflowResult(&rec))
+	return rec
+}
+
+func legOf(t *testing.T, rec payment.Record, p split.Party) payment.Leg {
+	t.Helper()
+	l := rec.Leg(p)
+	require.NotNil(t, l, "no %s leg", p)
+	return *l
+}
+

@@ -1,0 +1,332 @@
+package payment
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+)
+
+const wfID = "payment-stripe-pi_1"
+
+// The order in every test: subtotal 10000, tax 800, shipping 500, discount 300 → gross 11000,
+// commission base 9700; platform 10% = 970, affiliate 5% = 485, vendor the rest = 9545.
+const (
+	gross        = 11000
+	platformCut  = 970
+	affiliateCut = 485
+	vendorCut    = 9545
+)
+
+type workflowSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env *testsuite.TestWorkflowEnvironment
+	w   *world
+}
+
+func TestWorkflow(t *testing.T) { suite.Run(t, new(workflowSuite)) }
+
+func (s *workflowSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wfID})
+	s.w = newWorld(s.T())
+	s.w.install(s.env)
+}
+
+func (s *workflowSuite) run() payment.Record {
+	s.env.ExecuteWorkflow(Workflow, testInput())
+	rec := result(s.T(), s.env)
+	s.Equal(rec, s.w.saved[len(s.w.saved)-1], "the stored state is the final state")
+	s.checkBooks(rec)
+	return rec
+}
+
+// checkBooks holds after every test: each payee's ledger payable equals what the split still
+// owes them minus what was sent net of reversals, and the provider balance is what is left.
+func (s *workflowSuite) checkBooks(rec payment.Record) {
+	var netSent int64
+	for _, l := range rec.Legs {
+		if l.Party == split.PartyPlatform {
+			s.Equal(-(l.Amount - l.Refunded), s.w.balance(ledger.PlatformRevenue), "platform revenue")
+			continue
+		}
+		sent := s.w.sent("acct_" + l.PayeeID)
+		s.Equal(l.Transferred-l.Reversed, sent, "%s: recorded vs sent", l.Party)
+		s.Equal(-(l.Remaining() - sent), s.w.balance(account(l)), "%s payable", l.Party)
+		netSent += sent
+	}
+	if rec.Split() {
+		s.Equal(rec.Gross-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
+	}
+}
+
+func (s *workflowSuite) TestHappyPathPaysEachPayeeOnce() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 2*time.Second, SignalEvent, captureEvent("evt_1", gross)) // duplicate delivery
+	signalAt(s.env, 3*time.Second, SignalEvent, captureEvent("evt_2", gross)) // replay with a new event ID
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Equal(3, rec.RuleVersion)
+	s.EqualValues(9700, rec.CommissionBase)
+	s.Len(s.w.transfers, 2)
+	vendor := s.w.transfers[wfID+"/transfer/vendor/0"]
+	s.EqualValues(vendorCut, vendor.Amount)
+	s.Equal("acct_v1", vendor.Destination)
+	s.Equal("ch_1", vendor.SourceTransaction)
+	s.Equal("o-1", vendor.TransferGroup)
+	s.Equal(wfID, vendor.Metadata["workflow_id"])
+	s.EqualValues(affiliateCut, s.w.transfers[wfID+"/transfer/affiliate/0"].Amount)
+	s.EqualValues(platformCut, legOf(s.T(), rec, split.PartyPlatform).Amount)
+	s.Equal(payment.LegRetained, legOf(s.T(), rec, split.PartyPlatform).State)
+	s.Len(s.w.entries, 3, "capture + two transfers")
+	s.EqualValues(platformCut, s.w.balance(ledger.ProviderBalance("stripe")))
+	s.Empty(s.w.reversals)
+}
+
+func (s *workflowSuite) TestFailingSecondLegCompensatesFirst() {
+	s.w.failNext["affiliate"] = []error{rejected("account closed")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	rec := s.run() // no admin decision: the decision timeout compensates
+
+	s.Equal(payment.StatusCompensated, rec.Status)
+	s.Contains(rec.Reason, "account closed")
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Equal(payment.LegReversed, vendor.State)
+	rev, ok := s.w.reversals[wfID+"/compensate/vendor"]
+	s.Require().True(ok, "the vendor transfer is reversed")
+	s.EqualValues(vendorCut, rev.Amount)
+	s.Equal("tr_"+wfID+"/transfer/vendor/0", rev.TransferID)
+	s.Equal(payment.LegCancelled, legOf(s.T(), rec, split.PartyAffiliate).State)
+	s.Zero(s.w.sent("acct_v1"))
+	s.EqualValues(gross, s.w.balance(ledger.ProviderBalance("stripe")), "the money is back in the platform balance")
+}
+
+func (s *workflowSuite) TestAdminCancelCompensatesAtOnce() {
+	s.w.failNext["affiliate"] = []error{rejected("account closed")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops@agency"})
+	rec := s.run()
+
+	s.Equal(payment.StatusCompensated, rec.Status)
+	s.Contains(rec.Reason, "cancelled by ops@agency")
+	s.Len(s.w.reversals, 1)
+	s.Zero(s.w.sent("acct_v1"))
+}
+
+func (s *workflowSuite) TestAdminRetryAfterRejectionUsesANewKey() {
+	s.w.failNext["affiliate"] = []error{rejected("insufficient platform balance")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	aff := legOf(s.T(), rec, split.PartyAffiliate)
+	s.Equal(1, aff.Attempt)
+	s.Equal(wfID+"/transfer/affiliate/1", aff.TransferKey, "Stripe would replay a refusal for the old key")
+	s.Len(s.w.transfers, 2)
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
+	s.Empty(s.w.reversals)
+}
+
+func (s *workflowSuite) TestAdminRetryAfterUnknownOutcomeKeepsTheKey() {
+	lost := errors.New("connection reset")
+	s.w.failNext["vendor"] = []error{lost, lost, lost} // every attempt of the retry policy
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Equal(0, vendor.Attempt)
+	s.Equal(wfID+"/transfer/vendor/0", vendor.TransferKey, "a retry after an unknown outcome must reuse the key")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.Equal(5, s.w.calls["transfer"], "three failed attempts and the admin's retry for the vendor, one affiliate call")
+}
+
+func (s *workflowSuite) TestPartialRefundBeforePayoutShrinksTransfers() {
+	// Both arrive in one batch: the refund is applied after the split and before any transfer.
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", 1100))
+	rec := s.run()
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	s.EqualValues(1100, rec.Refunded)
+	var refunded int64
+	for _, l := range rec.Legs {
+		refunded += l.Refunded
+		s.LessOrEqual(l.Refunded, l.Amount)
+	}
+	s.EqualValues(1100, refunded, "the refund is split exactly")
+	s.EqualValues(97, legOf(s.T(), rec, split.PartyPlatform).Refunded, "10% of the platform's 970")
+	s.Empty(s.w.reversals, "nothing had been sent, so nothing is reversed")
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Equal(vendor.Amount-vendor.Refunded, s.w.transfers[wfID+"/transfer/vendor/0"].Amount)
+}
+
+func (s *workflowSuite) TestPartialThenFullRefundAfterPayout() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundEvent("evt_r1", 1100))
+	signalAt(s.env, 11*time.Minute, SignalEvent, refundEvent("evt_r1", 1100)) // duplicate
+	signalAt(s.env, 12*time.Minute, SignalEvent, refundEvent("evt_r0", 0))    // older event, out of order
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundEvent("evt_r2", gross))
+	rec := s.run()
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	// 1100 over what remains (970, 9545, 485): 97, 954.5, 48.5; the odd unit goes to the vendor.
+	s.EqualValues(955, s.w.reversals[wfID+"/refund/1100/vendor"].Amount)
+	s.EqualValues(48, s.w.reversals[wfID+"/refund/1100/affiliate"].Amount)
+	s.Len(s.w.reversals, 4, "two refunds × two paid payees")
+	for _, l := range rec.Legs {
+		s.Equal(l.Amount, l.Refunded, "%s fully refunded", l.Party)
+		if l.Party != split.PartyPlatform {
+			s.Equal(payment.LegReversed, l.State)
+			s.Equal(l.Transferred, l.Reversed)
+		}
+	}
+	s.Zero(s.w.balance(ledger.ProviderBalance("stripe")))
+	s.Zero(s.w.balance(ledger.PlatformRevenue))
+}
+
+func (s *workflowSuite) TestRefundBeforeCapture() {
+	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", 5000))
+	signalAt(s.env, 5*time.Minute, SignalEvent, captureEvent("evt_1", gross))
+	rec := s.run()
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	s.EqualValues(5000, rec.Refunded)
+	s.Empty(s.w.reversals)
+	var sent int64
+	for _, tr := range s.w.transfers {
+		sent += tr.Amount
+	}
+	s.Equal(gross-5000-(platformCut-legOf(s.T(), rec, split.PartyPlatform).Refunded), sent)
+}
+
+func (s *workflowSuite) TestFullRefundBeforeCapturePaysNothing() {
+	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, captureEvent("evt_1", gross))
+	rec := s.run()
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	s.Empty(s.w.transfers)
+	s.Equal(payment.LegNothingDue, legOf(s.T(), rec, split.PartyVendor).State)
+}
+
+func (s *workflowSuite) TestRefundWithoutCaptureParks() {
+	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", 100))
+	rec := s.run()
+	s.Equal(payment.StatusNeedsAttention, rec.Status)
+	s.Contains(rec.Reason, "no capture event")
+	s.Empty(s.w.entries)
+}
+
+func (s *workflowSuite) TestHeldLegReleasedByAdmin() {
+	s.w.holds["v1"] = "Stripe account acct_v1 cannot receive transfers"
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		delete(s.w.holds, "v1") // the admin fixed the account
+		s.w.mu.Unlock()
+		s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRelease, Party: split.PartyVendor, Actor: "ops"})
+	}, 48*time.Hour)
+	var sawHeld bool
+	rec := s.run()
+	for _, saved := range s.w.saved {
+		if saved.Status == payment.StatusHeld && saved.Leg(split.PartyVendor).State == payment.LegHeld {
+			sawHeld = true
+		}
+	}
+	s.True(sawHeld, "the vendor leg was held first")
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"), "the affiliate was not held back by the vendor")
+}
+
+func (s *workflowSuite) TestMissingMetadataParksThenCancel() {
+	s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput {
+		return activities.EnrichOutput{Missing: []string{"vendor_id"}}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 2*time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusCancelled, rec.Status)
+	s.Contains(rec.Reason, "vendor_id")
+	var parked bool
+	for _, saved := range s.w.saved {
+		parked = parked || saved.Status == payment.StatusNeedsAttention
+	}
+	s.True(parked)
+	s.Empty(s.w.transfers)
+	s.Empty(s.w.entries)
+}
+
+func (s *workflowSuite) TestUnknownClientParksAndRetrySucceeds() {
+	known := false
+	s.w.enrich = func(in activities.EnrichInput) activities.EnrichOutput {
+		if !known {
+			return activities.EnrichOutput{Problem: `unknown client "acme"`}
+		}
+		return activities.EnrichOutput{Order: payment.Order{ClientID: "acme", OrderID: "o-1", VendorID: "v1", Subtotal: gross}}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() {
+		known = true
+		s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	}, time.Hour)
+	rec := s.run()
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Len(rec.Legs, 2, "no affiliate on this order")
+	s.EqualValues(gross-1100, s.w.sent("acct_v1"))
+}
+
+func (s *workflowSuite) TestLostDisputeReversesLikeARefund() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, Event{ID: "evt_d1", Kind: EventDisputeCreated, DisputeID: "dp_1", Amount: gross})
+	signalAt(s.env, 30*time.Minute, SignalEvent, Event{ID: "evt_d2", Kind: EventDisputeClosed, DisputeID: "dp_1", DisputeStatus: "lost", Amount: gross})
+	signalAt(s.env, 31*time.Minute, SignalEvent, Event{ID: "evt_d3", Kind: EventDisputeClosed, DisputeID: "dp_1", DisputeStatus: "lost", Amount: gross})
+	rec := s.run()
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	s.False(rec.Disputed)
+	s.EqualValues(gross, rec.Refunded)
+	s.Zero(s.w.sent("acct_v1"))
+	s.Zero(s.w.sent("acct_a1"))
+}
+
+func (s *workflowSuite) TestFollowUpRunResumesStoredPayment() {
+	// The first run closed after paying out; a late refund starts a new run with the same ID.
+	stored := payment.Record{
+		WorkflowID: wfID, Provider: "stripe", PaymentID: "pi_1", ChargeID: "ch_1", Currency: "usd", Gross: gross,
+		Order: payment.Order{ClientID: "acme", OrderID: "o-1", VendorID: "v1", AffiliateID: "a1"}, Status: payment.StatusPaid,
+		Legs: []payment.Leg{
+			{Party: split.PartyPlatform, PayeeID: "platform", Amount: platformCut, State: payment.LegRetained},
+			{Party: split.PartyVendor, PayeeID: "v1", Amount: vendorCut, Transferred: vendorCut, TransferID: "tr_" + wfID + "/transfer/vendor/0", State: payment.LegTransferred},
+			{Party: split.PartyAffiliate, PayeeID: "a1", Amount: affiliateCut, Transferred: affiliateCut, TransferID: "tr_" + wfID + "/transfer/affiliate/0", State: payment.LegTransferred},
+		},
+	}
+	s.w.stored = &stored
+	// What the first run sent and booked, so the books can be checked across both runs.
+	s.w.transfers[wfID+"/transfer/vendor/0"] = activities.TransferInput{Destination: "acct_v1", Amount: vendorCut}
+	s.w.transfers[wfID+"/transfer/affiliate/0"] = activities.TransferInput{Destination: "acct_a1", Amount: affiliateCut}
+	s.w.entries["capture"] = ledger.Entry{Postings: []ledger.Posting{{Account: "provider:stripe", Amount: gross},
+		{Account: ledger.PlatformRevenue, Amount: -platformCut}, {Account: ledger.VendorPayable("v1"), Amount: -vendorCut}, {Account: ledger.AffiliatePayable("a1"), Amount: -affiliateCut}}}
+	s.w.entries["tv"] = ledger.Entry{Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: vendorCut}, {Account: "provider:stripe", Amount: -vendorCut}}}
+	s.w.entries["ta"] = ledger.Entry{Postings: []ledger.Posting{{Account: ledger.AffiliatePayable("a1"), Amount: affiliateCut}, {Account: "provider:stripe", Amount: -affiliateCut}}}
+	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", gross))
+	rec := s.run()
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	s.Len(s.w.transfers, 2, "no new transfer in a follow-up run")
+	s.Zero(s.w.sent("acct_v1"))
+}
