@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # functions below run from traps and through wait_until
+# shellcheck disable=SC2012 # `ls -d /usr/lib/postgresql/*/bin | sort -V`: version-sorted, plain paths
 # Local stack for `make dev`: Postgres, Temporal dev server (with UI), stripe-mock, then the worker
 # and the API built from this tree, then the demo seeder. Ctrl-C stops everything it started.
 # State lives in .data/ (Temporal DB, throwaway Postgres cluster) and logs in .data/logs/.
@@ -36,7 +38,8 @@ die() {
 
 if ! command -v go >/dev/null 2>&1; then export PATH="/usr/local/go/bin:$PATH"; fi
 command -v go >/dev/null 2>&1 || die "go not found: install Go 1.26 (https://go.dev/dl/)"
-export PATH="$BIN:$PATH:$(go env GOPATH)/bin"
+GOPATH_BIN="$(go env GOPATH)/bin"
+export PATH="$BIN:$PATH:$GOPATH_BIN"
 
 # --- process bookkeeping ---------------------------------------------------------------------------
 NAMES=()
@@ -115,7 +118,7 @@ wait_until() { # name pid seconds command...
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
 # --- tools -----------------------------------------------------------------------------------------
-say "building tools (the Temporal CLI takes about 2 minutes the first time)"
+[[ -x "$BIN/temporal" ]] || say "building tools (the Temporal CLI takes about 2 minutes the first time)"
 make --no-print-directory tools
 command -v curl >/dev/null 2>&1 || die "curl not found: install curl"
 
@@ -129,13 +132,16 @@ pg_ready() { # port
 }
 
 as_postgres() {
-	# initdb and postgres refuse to run as root.
-	if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+	# initdb and postgres refuse to run as root; from / since postgres may not enter this tree.
+	if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 ensure_database() { # port name
 	command -v psql >/dev/null 2>&1 || return 0
-	if ! psql -h 127.0.0.1 -p "$1" -U "$PG_USER" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$2'" | grep -q 1; then
+	local exists
+	exists=$(psql -h 127.0.0.1 -p "$1" -U "$PG_USER" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$2'") ||
+		die "cannot connect to Postgres at 127.0.0.1:$1 as $PG_USER (set PGUSER, or DATABASE_URL)"
+	if [[ "$exists" != 1 ]]; then
 		say "creating database $2 on port $1"
 		psql -h 127.0.0.1 -p "$1" -U "$PG_USER" -d postgres -qc "CREATE DATABASE $2" ||
 			die "could not create database $2 on 127.0.0.1:$1"
@@ -160,7 +166,12 @@ start_throwaway_pg() {
 	local dir=$DATA/pg
 	PG_THROWAWAY_DATA=$dir/data
 	mkdir -p "$dir"
-	[[ $(id -u) -eq 0 ]] && chown postgres: "$dir" && chmod 755 "$DATA"
+	if [[ $(id -u) -eq 0 ]]; then
+		chown postgres: "$dir"
+		chmod 755 "$DATA"
+		as_postgres test -w "$dir" ||
+			die "user postgres cannot reach $dir (a parent directory is private): set DATABASE_URL to a Postgres of your own, or make the path traversable"
+	fi
 	if [[ ! -f "$PG_THROWAWAY_DATA/PG_VERSION" ]]; then
 		say "initialising a Postgres cluster in .data/pg"
 		as_postgres "$bin/initdb" -D "$PG_THROWAWAY_DATA" -U "$PG_USER" -A trust >"$LOGS/initdb.log" 2>&1 ||

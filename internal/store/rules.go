@@ -61,9 +61,11 @@ func (s *Store) CreateRule(ctx context.Context, r split.Rule, actor string) (Rul
 }
 
 // RuleAt returns the rule version in force at a moment: the newest created at or before it.
+// Provider event times have one-second precision, so a rule counts from the start of the second
+// it was created in: a payment captured in that same second uses it.
 func (s *Store) RuleAt(ctx context.Context, clientID string, at time.Time) (RuleVersion, error) {
 	r, err := scanRule(s.pool.QueryRow(ctx, `SELECT `+ruleColumns+` FROM split_rules
-		WHERE client_id = $1 AND created_at <= $2 ORDER BY version DESC LIMIT 1`, clientID, at))
+		WHERE client_id = $1 AND date_trunc('second', created_at) <= $2 ORDER BY version DESC LIMIT 1`, clientID, at))
 	if err != nil {
 		return RuleVersion{}, notFound(err, fmt.Sprintf("split rule for client %s at %s", clientID, at.Format(time.RFC3339)))
 	}

@@ -1,0 +1,82 @@
+// Package stripeevent builds signed Stripe webhook deliveries in Stripe's wire format, for the
+// demo and for tests that drive the real webhook endpoint.
+package stripeevent
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+)
+
+// Delivery is one webhook request: the body and its Stripe-Signature header.
+type Delivery struct {
+	Body      []byte
+	Signature string
+}
+
+func build(id, typ string, created time.Time, object map[string]any) []byte {
+	body, err := json.Marshal(map[string]any{
+		"id": id, "object": "event", "api_version": stripe.APIVersion, "created": created.Unix(),
+		"livemode": false, "pending_webhooks": 1, "type": typ,
+		"data": map[string]any{"object": object},
+	})
+	if err != nil {
+		panic(fmt.Sprintf("stripeevent: marshal %s: %v", typ, err)) // only plain maps: cannot fail
+	}
+	return body
+}
+
+// Sign signs a body the way Stripe does, at the given time.
+func Sign(body []byte, secret string, at time.Time) Delivery {
+	p := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at})
+	return Delivery{Body: body, Signature: p.Header}
+}
+
+// Capture is a payment_intent.succeeded event.
+type Capture struct {
+	EventID, PaymentIntent, Charge, Currency string
+	Amount                                   int64
+	Metadata                                 map[string]string
+	Created                                  time.Time
+}
+
+// Body renders the event.
+func (c Capture) Body() []byte {
+	return build(c.EventID, "payment_intent.succeeded", c.Created, map[string]any{
+		"id": c.PaymentIntent, "object": "payment_intent", "amount": c.Amount, "amount_received": c.Amount,
+		"currency": c.Currency, "status": "succeeded", "latest_charge": c.Charge, "metadata": c.Metadata,
+	})
+}
+
+// Refund is a charge.refunded event; AmountRefunded is the charge's cumulative refunded amount.
+type Refund struct {
+	EventID, PaymentIntent, Charge, Currency string
+	Amount, AmountRefunded                   int64
+	Created                                  time.Time
+}
+
+// Body renders the event.
+func (r Refund) Body() []byte {
+	return build(r.EventID, "charge.refunded", r.Created, map[string]any{
+		"id": r.Charge, "object": "charge", "amount": r.Amount, "amount_refunded": r.AmountRefunded,
+		"currency": r.Currency, "payment_intent": r.PaymentIntent, "refunded": r.AmountRefunded == r.Amount,
+	})
+}
+
+// Dispute is a charge.dispute.created or charge.dispute.closed event.
+type Dispute struct {
+	EventID, Type, Dispute, PaymentIntent, Charge, Currency, Status string
+	Amount                                                          int64
+	Created                                                         time.Time
+}
+
+// Body renders the event.
+func (d Dispute) Body() []byte {
+	return build(d.EventID, d.Type, d.Created, map[string]any{
+		"id": d.Dispute, "object": "dispute", "amount": d.Amount, "charge": d.Charge,
+		"currency": d.Currency, "payment_intent": d.PaymentIntent, "status": d.Status,
+	})
+}
