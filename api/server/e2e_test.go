@@ -222,9 +222,7 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	// No customer data reached the workflow's history.
 	hist := s.history(id)
 	require.NotContains(t, string(hist), "someone@example.com")
-	if os.Getenv("RECORD_HISTORY") != "" {
-		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "workflows", "payment", "testdata", "stripe_paid.json"), hist, 0o644))
-	}
+	s.record("stripe_paid.json", hist)
 
 	// A refund after the run closed starts a follow-up run that reverses the payees' shares.
 	refund := stripeevent.Refund{EventID: "evt_re1", PaymentIntent: "pi_e2e1", Charge: "ch_pi_e2e1", Currency: "usd", Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
@@ -232,6 +230,7 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	rec = s.result(id)
 	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status)
+	s.record("stripe_refund_followup.json", s.history(id))
 	reversals := s.stripe.Calls(http.MethodPost, "")
 	var keys []string
 	for _, c := range reversals {
@@ -260,6 +259,7 @@ func TestRefundBeforeCaptureEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	rec := s.result(payment.WorkflowID("stripe", "pi_e2e2"))
 	require.Equal(t, ipayment.StatusRefunded, rec.Status)
+	s.record("stripe_refund_before_capture.json", s.history(payment.WorkflowID("stripe", "pi_e2e2")))
 	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
 		require.NotContains(t, c.IdempotencyKey, "pi_e2e2", "a fully refunded payment pays nobody")
 	}
@@ -310,6 +310,15 @@ func TestWebhookAnswers503WhenTemporalIsDown(t *testing.T) {
 	require.NoError(t, err)
 	defer res.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "Stripe must deliver again")
+}
+
+// record saves a history for the replay tests in workflows/payment when RECORD_HISTORY is set
+// (`make record-histories`), so every change to the workflow is replayed against real runs.
+func (s *stack) record(name string, hist []byte) {
+	if os.Getenv("RECORD_HISTORY") == "" {
+		return
+	}
+	require.NoError(s.t, os.WriteFile(filepath.Join("..", "..", "workflows", "payment", "testdata", name), hist, 0o644))
 }
 
 // runs counts the executions (runs) of a workflow ID.

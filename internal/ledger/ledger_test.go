@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -34,6 +35,20 @@ func unique(prefix string) string {
 func newLedger(t *testing.T) *ledger.Ledger {
 	t.Helper()
 	pool, _ := testenv.Postgres(t)
+	return ledger.New(pool)
+}
+
+// wideLedger has one connection per worker: the default pool (4 connections
+// on a small machine) would queue most workers and hide races.
+func wideLedger(t *testing.T, conns int32) *ledger.Ledger {
+	t.Helper()
+	_, url := testenv.Postgres(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	require.NoError(t, err)
+	cfg.MaxConns = conns
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
 	return ledger.New(pool)
 }
 
@@ -220,12 +235,12 @@ func TestPostIsIdempotentByKey(t *testing.T) {
 // Workflow activities retry, and two workers can run the same activity at
 // once: the key must yield exactly one entry without surfacing errors.
 func TestPostSameKeyConcurrently(t *testing.T) {
-	l := newLedger(t)
+	const workers = 20
+	l := wideLedger(t, workers)
 	pool, _ := testenv.Postgres(t)
 	ctx := t.Context()
 	e := sale(unique("key"), unique("ref"), "v", 2_000, 300)
 
-	const workers = 20
 	type result struct {
 		entry   ledger.Entry
 		created bool
@@ -323,12 +338,12 @@ func TestReverse(t *testing.T) {
 // Two refund paths racing to reverse the same payment: one wins, the other
 // learns it was already reversed.
 func TestReverseConcurrentlyWithDifferentKeys(t *testing.T) {
-	l := newLedger(t)
+	const workers = 10
+	l := wideLedger(t, workers)
 	ctx := t.Context()
 	orig, _, err := l.Post(ctx, sale(unique("sale"), unique("ref"), "v", 900, 90))
 	require.NoError(t, err)
 
-	const workers = 10
 	errs := make([]error, workers)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
