@@ -318,13 +318,18 @@ type PostEntryOutput struct {
 // PostEntry appends a balanced journal entry; its idempotency key makes a replay write nothing.
 func (a *Activities) PostEntry(ctx context.Context, e ledger.Entry) (PostEntryOutput, error) {
 	stored, created, err := a.Ledger.Post(ctx, e)
-	if errors.Is(err, ledger.ErrIdempotencyConflict) || errors.Is(err, ledger.ErrUnbalanced) || errors.Is(err, ledger.ErrInvalidEntry) {
-		return PostEntryOutput{}, temporal.NewNonRetryableApplicationError("ledger: "+err.Error(), ErrTypeLedgerConflict, err)
+	return PostEntryOutput{EntryID: stored.ID, Created: created}, ledgerError(err)
+}
+
+// ledgerError marks the ledger's permanent refusals non-retryable: retrying a conflicting or
+// malformed entry can never succeed, while a lost connection can.
+func ledgerError(err error) error {
+	for _, permanent := range []error{ledger.ErrIdempotencyConflict, ledger.ErrUnbalanced, ledger.ErrInvalidEntry, ledger.ErrAlreadyReversed, ledger.ErrNotFound} {
+		if errors.Is(err, permanent) {
+			return temporal.NewNonRetryableApplicationError("ledger: "+err.Error(), ErrTypeLedgerConflict, err)
+		}
 	}
-	if err != nil {
-		return PostEntryOutput{}, err
-	}
-	return PostEntryOutput{EntryID: stored.ID, Created: created}, nil
+	return err
 }
 
 // ReverseEntryInput names an entry to reverse.
@@ -337,11 +342,5 @@ type ReverseEntryInput struct {
 // ReverseEntry appends the reversing entry of an earlier one.
 func (a *Activities) ReverseEntry(ctx context.Context, in ReverseEntryInput) (PostEntryOutput, error) {
 	stored, created, err := a.Ledger.Reverse(ctx, in.EntryID, in.IdempotencyKey, in.Description)
-	if errors.Is(err, ledger.ErrIdempotencyConflict) || errors.Is(err, ledger.ErrInvalidEntry) {
-		return PostEntryOutput{}, temporal.NewNonRetryableApplicationError("ledger: "+err.Error(), ErrTypeLedgerConflict, err)
-	}
-	if err != nil {
-		return PostEntryOutput{}, err
-	}
-	return PostEntryOutput{EntryID: stored.ID, Created: created}, nil
+	return PostEntryOutput{EntryID: stored.ID, Created: created}, ledgerError(err)
 }

@@ -216,6 +216,8 @@ wait_until stripe-mock "${PIDS[-1]}" 30 port_open "$STRIPE_HTTP_PORT"
 # --- worker and API --------------------------------------------------------------------------------
 export DATABASE_URL
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+export TEMPORAL_NAMESPACE=default
+export TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
 export STRIPE_API_BASE=http://127.0.0.1:$STRIPE_HTTP_PORT
 export STRIPE_API_KEY=sk_test_123
 export STRIPE_WEBHOOK_SECRET=whsec_dev

@@ -30,19 +30,22 @@ func VendorPayable(id string) string { return "vendor_payable:" + id }
 // AffiliatePayable is what the platform owes an affiliate.
 func AffiliatePayable(id string) string { return "affiliate_payable:" + id }
 
+// Sentinel errors; match with errors.Is. Database-detected violations keep the
+// *pgconn.PgError in the chain for detail.
 var (
-	// ErrUnbalanced: the postings of an entry do not sum to zero.
+	// ErrUnbalanced reports postings that do not sum to zero.
 	ErrUnbalanced = errors.New("ledger: entry is unbalanced")
-	// ErrInvalidEntry: an entry or query is malformed (missing key or account,
-	// unknown currency, fewer than two postings, zero amount, ...).
+	// ErrInvalidEntry reports a malformed entry or query: missing key or
+	// account, unknown currency, fewer than two postings, a zero amount, a
+	// reversal that does not negate its original, ...
 	ErrInvalidEntry = errors.New("ledger: invalid entry")
-	// ErrIdempotencyConflict: the idempotency key was already used for an entry
-	// with a different currency, postings or reversal target. Retrying cannot
-	// succeed: the caller derived the same key for two different movements.
+	// ErrIdempotencyConflict reports a key already used for an entry with a
+	// different currency, postings or reversal target. Retrying cannot help:
+	// the caller derived the same key for two different movements.
 	ErrIdempotencyConflict = errors.New("ledger: idempotency key already used for different content")
-	// ErrNotFound: no entry with that id.
+	// ErrNotFound reports a missing entry id.
 	ErrNotFound = errors.New("ledger: entry not found")
-	// ErrAlreadyReversed: the entry was already reversed under another key.
+	// ErrAlreadyReversed reports an entry already reversed under another key.
 	ErrAlreadyReversed = errors.New("ledger: entry already reversed")
 )
 

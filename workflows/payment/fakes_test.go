@@ -24,13 +24,13 @@ type world struct {
 	mu sync.Mutex
 
 	rule      split.Rule
-	holds     map[string]string                                 // payee -> hold reason
-	failNext  map[string][]error                                // party -> errors for the next transfer calls
-	transfers map[string]activities.TransferInput               // idempotency key -> request
-	reversals map[string]activities.ReverseTransferInput        // idempotency key -> request
-	entries   map[string]ledger.Entry                           // idempotency key -> entry
-	saved     []payment.Record                                  // every SavePayment
-	stored    *payment.Record                                   // what LoadPayment returns
+	holds     map[string]string                                    // payee -> hold reason
+	failNext  map[string][]error                                   // party -> errors for the next transfer calls
+	transfers map[string]activities.TransferInput                  // idempotency key -> request
+	reversals map[string]activities.ReverseTransferInput           // idempotency key -> request
+	entries   map[string]ledger.Entry                              // idempotency key -> entry
+	saved     []payment.Record                                     // every SavePayment
+	stored    *payment.Record                                      // what LoadPayment returns
 	enrich    func(activities.EnrichInput) activities.EnrichOutput // overrides the metadata parse
 	calls     map[string]int
 }
@@ -218,4 +218,3 @@ func legOf(t *testing.T, rec payment.Record, p split.Party) payment.Leg {
 	require.NotNil(t, l, "no %s leg", p)
 	return *l
 }
-

@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/stripeevent"
+	"paysplit/workflows/payment"
+)
+
+func TestAdminAPIValidatesAndAuthenticates(t *testing.T) {
+	s := newStack(t, payment.Settings{})
+	tests := []struct {
+		name, method, path string
+		body               any
+		key                string
+		status             int
+		code               string
+	}{
+		{"no key", http.MethodGet, "/api/v1/admin/clients", nil, "", 401, "unauthorized"},
+		{"wrong key", http.MethodGet, "/api/v1/admin/clients", nil, "nope", 401, "unauthorized"},
+		{"bad client id", http.MethodPut, "/api/v1/admin/clients/bad%20id", map[string]any{"name": "x", "default_currency": "usd"}, adminKey, 400, "invalid_request"},
+		{"unknown currency", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": "x", "default_currency": "xxx"}, adminKey, 400, "invalid_request"},
+		{"unknown field", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": "x", "default_currency": "usd", "colour": "red"}, adminKey, 400, "invalid_json"},
+		{"empty name", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": " ", "default_currency": "usd"}, adminKey, 400, "invalid_request"},
+		{"payee of unknown client", http.MethodPut, "/api/v1/admin/payees/p1", map[string]any{"client_id": "ghost", "kind": "vendor"}, adminKey, 400, "invalid_request"},
+		{"payee bad kind", http.MethodPut, "/api/v1/admin/payees/p1", map[string]any{"client_id": "ghost", "kind": "boss"}, adminKey, 400, "invalid_request"},
+		{"payee bad account", http.MethodPut, "/api/v1/admin/payees/p1", map[string]any{"client_id": "ghost", "kind": "vendor", "stripe_account": "bank-123"}, adminKey, 400, "invalid_request"},
+		{"rule for unknown client", http.MethodPost, "/api/v1/admin/clients/ghost/split-rules", map[string]any{"platform_bps": 100}, adminKey, 404, "not_found"},
+		{"rule over 100%", http.MethodPost, "/api/v1/admin/clients/ghost/split-rules", map[string]any{"platform_bps": 9000, "affiliate_bps": 2000}, adminKey, 400, "invalid_request"},
+		{"rule negative", http.MethodPost, "/api/v1/admin/clients/ghost/split-rules", map[string]any{"platform_bps": -1}, adminKey, 400, "invalid_request"},
+		{"rule without platform share", http.MethodPost, "/api/v1/admin/clients/ghost/split-rules", map[string]any{"affiliate_bps": 10}, adminKey, 400, "invalid_request"},
+		{"unknown payment", http.MethodGet, "/api/v1/admin/payments/payment-stripe-nope", nil, adminKey, 404, "not_found"},
+		{"retry unknown payment", http.MethodPost, "/api/v1/admin/payments/payment-stripe-nope/retry", nil, adminKey, 404, "not_found"},
+		{"bad as_of", http.MethodGet, "/api/v1/admin/ledger/balances?as_of=yesterday", nil, adminKey, 400, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := s.do(tt.method, tt.path, tt.body, tt.key)
+			require.Equal(t, tt.status, code, body)
+			e, ok := body["error"].(map[string]any)
+			require.True(t, ok, "error shape: %v", body)
+			require.Equal(t, tt.code, e["code"])
+			require.NotEmpty(t, e["message"])
+		})
+	}
+	// Rule versions count up and earlier ones stay as they were.
+	s.seed("versions")
+	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/versions/split-rules", map[string]any{"platform_bps": 1500}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+	require.EqualValues(t, 2, body["version"])
+	code, body = s.do(http.MethodGet, "/api/v1/admin/clients/versions/split-rules", nil, adminKey)
+	require.Equal(t, http.StatusOK, code)
+	rules := body["rules"].([]any)
+	require.Len(t, rules, 2)
+	require.EqualValues(t, 1000, rules[0].(map[string]any)["platform_bps"])
+	require.EqualValues(t, 1500, rules[1].(map[string]any)["platform_bps"])
+}
+
+func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("holdco")
+	// The vendor has no connected account yet: its leg must be held, not sent or failed.
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/holdco-vendor", map[string]any{"client_id": "holdco", "kind": "vendor"}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = s.webhook(stripeevent.Sign(capture("holdco", "pi_hold").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_hold")
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "held", view["status"])
+	}, 20*time.Second, 100*time.Millisecond)
+
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, "retry is for failed payouts, release is for held ones: %v", body)
+
+	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/holdco-vendor", map[string]any{"client_id": "holdco", "kind": "vendor", "stripe_account": "acct_fixed1"}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "vendor"}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status)
+	var vendorTransfers int
+	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		if c.Form.Get("destination") == "acct_fixed1" {
+			vendorTransfers++
+			require.Equal(t, "9545", c.Form.Get("amount"))
+		}
+	}
+	require.Equal(t, 1, vendorTransfers)
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+}

@@ -1,0 +1,230 @@
+// Command demo seeds two demo clients with payees and split rules through the admin API, then
+// sends a handful of signed Stripe payments (one of them refunded) to the webhook endpoint and
+// prints how each was split. `make dev` runs it once the stack is up.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"paysplit/internal/money"
+	"paysplit/internal/stripeevent"
+)
+
+type demo struct {
+	api, key, secret string
+	http             *http.Client
+}
+
+type client struct {
+	id, name, currency string
+	platformBps        int64
+	affiliateBps       int64
+}
+
+var clients = []client{
+	{"northwind", "Northwind Outfitters", "usd", 1000, 500},
+	{"sakura", "Sakura Ceramics", "jpy", 1200, 300},
+}
+
+func main() {
+	d := demo{
+		api:    env("API_URL", "http://127.0.0.1:8080"),
+		key:    env("ADMIN_API_KEY", "dev-admin-key"),
+		secret: env("STRIPE_WEBHOOK_SECRET", "whsec_dev"),
+		http:   &http.Client{Timeout: 15 * time.Second},
+	}
+	if err := d.run(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func (d demo) run() error {
+	for _, c := range clients {
+		if err := d.seed(c); err != nil {
+			return err
+		}
+	}
+	run := time.Now().Unix()
+	type sent struct {
+		id       string
+		client   client
+		refunded bool
+	}
+	var payments []sent
+	orders := []struct {
+		client                            client
+		subtotal, tax, shipping, discount int64
+		affiliate                         bool
+	}{
+		{clients[0], 10000, 800, 500, 300, true},
+		{clients[0], 4999, 400, 0, 0, false},
+		{clients[0], 25000, 2000, 1500, 2500, true},
+		{clients[1], 12000, 1200, 800, 0, true},
+		{clients[1], 3300, 330, 0, 300, false},
+	}
+	for i, o := range orders {
+		pi := fmt.Sprintf("pi_demo%d_%d", run, i+1)
+		md := map[string]string{
+			"client_id": o.client.id, "order_id": fmt.Sprintf("%s-%d-%d", o.client.id, run, i+1), "vendor_id": o.client.id + "-vendor",
+			"subtotal": fmt.Sprint(o.subtotal), "tax": fmt.Sprint(o.tax), "shipping": fmt.Sprint(o.shipping),
+			"discount": fmt.Sprint(o.discount), "platform": []string{"shopify", "woocommerce", "tiktok", "instagram"}[i%4],
+		}
+		if o.affiliate {
+			md["affiliate_id"] = o.client.id + "-affiliate"
+		}
+		ev := stripeevent.Capture{
+			EventID: "evt_" + pi, PaymentIntent: pi, Charge: "ch_" + strings.TrimPrefix(pi, "pi_"), Currency: o.client.currency,
+			Amount: o.subtotal - o.discount + o.tax + o.shipping, Metadata: md, Created: time.Now(),
+		}
+		if err := d.webhook(ev.Body()); err != nil {
+			return err
+		}
+		payments = append(payments, sent{id: "payment-stripe-" + pi, client: o.client, refunded: i == 2})
+		if i == 2 {
+			// Refund a quarter of the third payment once it is paid out.
+			if err := d.await(payments[i].id); err != nil {
+				return err
+			}
+			refund := stripeevent.Refund{EventID: "evt_re_" + pi, PaymentIntent: pi, Charge: ev.Charge, Currency: ev.Currency,
+				Amount: ev.Amount, AmountRefunded: ev.Amount / 4, Created: time.Now()}
+			if err := d.webhook(refund.Body()); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Println("\nDemo payments (amounts in each currency's own units):")
+	for _, p := range payments {
+		if err := d.await(p.id); err != nil {
+			return err
+		}
+		if p.refunded {
+			if err := d.awaitStatus(p.id, "partially_refunded"); err != nil {
+				return err
+			}
+		}
+		if err := d.print(p.id); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\nSee them in the Temporal UI (search PaymentStatus, ClientId, OrderId) and at %s/api/v1/admin/payments\n", d.api)
+	return nil
+}
+
+func (d demo) seed(c client) error {
+	if _, err := d.call(http.MethodPut, "/api/v1/admin/clients/"+c.id, map[string]any{"name": c.name, "default_currency": c.currency}); err != nil {
+		return err
+	}
+	for _, kind := range []string{"vendor", "affiliate"} {
+		body := map[string]any{"client_id": c.id, "kind": kind, "stripe_account": "acct_demo" + strings.ReplaceAll(c.id, "-", "") + kind}
+		if _, err := d.call(http.MethodPut, "/api/v1/admin/payees/"+c.id+"-"+kind, body); err != nil {
+			return err
+		}
+	}
+	rules, err := d.call(http.MethodGet, "/api/v1/admin/clients/"+c.id+"/split-rules", nil)
+	if err != nil {
+		return err
+	}
+	if len(rules["rules"].([]any)) == 0 {
+		_, err = d.call(http.MethodPost, "/api/v1/admin/clients/"+c.id+"/split-rules", map[string]any{"platform_bps": c.platformBps, "affiliate_bps": c.affiliateBps})
+	}
+	return err
+}
+
+func (d demo) await(id string) error {
+	return d.awaitStatus(id, "paid", "partially_refunded", "refunded", "needs_attention", "held", "payout_failed", "compensated")
+}
+
+func (d demo) awaitStatus(id string, want ...string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := d.call(http.MethodGet, "/api/v1/admin/payments/"+id, nil)
+		if err == nil {
+			for _, w := range want {
+				if p["status"] == w {
+					return nil
+				}
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return fmt.Errorf("payment %s did not reach %v within a minute: is the worker running?", id, want)
+}
+
+func (d demo) print(id string) error {
+	p, err := d.call(http.MethodGet, "/api/v1/admin/payments/"+id, nil)
+	if err != nil {
+		return err
+	}
+	cur := money.Currency(p["currency"].(string))
+	amount := func(v any) string { return money.Format(int64(v.(float64)), cur) }
+	fmt.Printf("  %-34s %-10s %-18s gross %-12s rule v%v", id, p["client_id"], p["status"], amount(p["gross"]), p["rule_version"])
+	for _, l := range p["legs"].([]any) {
+		leg := l.(map[string]any)
+		fmt.Printf("  %s %s", leg["party"], amount(leg["amount"]))
+	}
+	if r := p["refunded"].(float64); r > 0 {
+		fmt.Printf("  (refunded %s)", amount(r))
+	}
+	fmt.Println()
+	return nil
+}
+
+func (d demo) webhook(body []byte) error {
+	s := stripeevent.Sign(body, d.secret, time.Now())
+	req, err := http.NewRequest(http.MethodPost, d.api+"/webhooks/stripe", bytes.NewReader(s.Body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Stripe-Signature", s.Signature)
+	_, err = d.do(req)
+	return err
+}
+
+func (d demo) call(method, path string, body any) (map[string]any, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, d.api+path, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+d.key)
+	req.Header.Set("Content-Type", "application/json")
+	return d.do(req)
+}
+
+func (d demo) do(req *http.Request) (map[string]any, error) {
+	res, err := d.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("%s %s: status %d, undecodable body: %w", req.Method, req.URL.Path, res.StatusCode, err)
+	}
+	if res.StatusCode >= 300 {
+		return out, fmt.Errorf("%s %s: status %d: %v", req.Method, req.URL.Path, res.StatusCode, out["error"])
+	}
+	return out, nil
+}
