@@ -20,10 +20,10 @@ PKGS ?= ./...
 TEMPORAL_MOD := tools/temporal/go.mod
 STRIPE_MOCK_MOD := tools/stripe-mock/go.mod
 
-.PHONY: help tools test test-short dev vet fmt fmt-check clean
+.PHONY: help tools test test-short record-histories dev vet fmt fmt-check clean
 
 help: ## list targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 tools: $(BIN)/temporal $(BIN)/stripe-mock ## build the pinned Temporal CLI and stripe-mock into .bin/
 
@@ -46,6 +46,13 @@ test: tools ## run every test against real servers (go test -count=1 ./...)
 
 test-short: ## unit tests only; integration tests skip when their servers are missing
 	$(GO) test -count=1 -short -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(PKGS)
+
+# The end-to-end tests in api/server write the histories of their real runs into
+# workflows/payment/testdata when RECORD_HISTORY is set; the replay test then proves the current
+# workflow code still replays them. Re-record only for intended changes to the workflow's commands.
+record-histories: tools ## re-record workflow histories for the replay tests, then replay them
+	RECORD_HISTORY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./api/server/
+	$(GO) test -count=1 -run TestReplayRecordedHistories ./workflows/payment/
 
 dev: ## run Postgres, Temporal, stripe-mock, worker and API locally (Ctrl-C stops all)
 	bash scripts/dev.sh

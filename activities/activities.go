@@ -41,7 +41,8 @@ func NewStripeClient(apiKey, base string, httpClient *http.Client) *stripeclient
 		URL:               stripe.String(base),
 		HTTPClient:        httpClient,
 		MaxNetworkRetries: stripe.Int64(0),
-		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
+		// Errors reach the workflow and its logs through Temporal; the library's own stderr lines would be noise.
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}
 	backends := &stripe.Backends{
 		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg),

@@ -1,0 +1,233 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type fixture struct {
+	a     *activities.Activities
+	st    *store.Store
+	proxy *testenv.StripeProxy
+}
+
+func newFixture(t *testing.T) fixture {
+	pool, _ := testenv.Postgres(t)
+	proxy := testenv.NewStripeProxy(t, testenv.StripeMock(t))
+	st := store.New(pool)
+	ctx := context.Background()
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: "shop1", Name: "Shop One", DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	_, _, err = st.UpsertClient(ctx, store.Client{ID: "shop2", Name: "Shop Two", DefaultCurrency: "eur"})
+	require.NoError(t, err)
+	for _, p := range []store.Payee{
+		{ID: "v1", ClientID: "shop1", Kind: store.KindVendor, StripeAccount: "acct_v1"},
+		{ID: "v-noacct", ClientID: "shop1", Kind: store.KindVendor},
+		{ID: "v-other", ClientID: "shop2", Kind: store.KindVendor, StripeAccount: "acct_v2"},
+	} {
+		_, _, err = st.UpsertPayee(ctx, p)
+		require.NoError(t, err)
+	}
+	return fixture{
+		a:  &activities.Activities{Store: st, Ledger: ledger.New(pool), Stripe: activities.NewStripeClient("sk_test_123", proxy.URL, nil)},
+		st: st, proxy: proxy,
+	}
+}
+
+func TestEnrich(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.st.SaveOrderRecord(ctx, store.OrderRecord{Provider: "stripe", PaymentRef: "pi_rec", Order: payment.Order{
+		ClientID: "shop1", OrderID: "o-9", VendorID: "v1", Platform: "woocommerce", Subtotal: 500, Tax: 50,
+	}}))
+	full := map[string]string{"client_id": "shop1", "order_id": "o-1", "vendor_id": "v1", "subtotal": "1000", "tax": "80", "platform": "Shopify"}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for key, val := range full {
+			m[key] = val
+		}
+		m[k] = v
+		return m
+	}
+	tests := []struct {
+		name        string
+		paymentID   string
+		md          map[string]string
+		wantOrder   payment.Order
+		wantMissing []string
+		wantProblem string
+	}{
+		{"complete metadata", "pi_1", full, payment.Order{ClientID: "shop1", OrderID: "o-1", VendorID: "v1", Platform: "shopify", Subtotal: 1000, Tax: 80}, nil, ""},
+		{"falls back to the order record", "pi_rec", map[string]string{"client_id": "shop1"}, payment.Order{ClientID: "shop1", OrderID: "o-9", VendorID: "v1", Platform: "woocommerce", Subtotal: 500, Tax: 50}, nil, ""},
+		{"missing and no record", "pi_2", map[string]string{"client_id": "shop1"}, payment.Order{}, []string{"order_id", "vendor_id", "subtotal", "platform"}, ""},
+		{"unknown client parks", "pi_3", with("client_id", "ghost"), payment.Order{}, nil, `unknown client "ghost"`},
+		{"malformed amount", "pi_4", with("tax", "8.00"), payment.Order{}, nil, "tax"},
+		{"negative amount", "pi_5", with("discount", "-5"), payment.Order{}, nil, "discount"},
+		{"unknown platform", "pi_6", with("platform", "ebay"), payment.Order{}, nil, "platform"},
+		{"unsafe id", "pi_7", with("vendor_id", "v1/../x"), payment.Order{}, nil, "vendor_id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := f.a.Enrich(ctx, activities.EnrichInput{Provider: "stripe", PaymentID: tt.paymentID, Gross: 1080, Currency: "usd", Metadata: tt.md})
+			require.NoError(t, err)
+			require.Equal(t, tt.wantMissing, out.Missing)
+			if tt.wantProblem != "" {
+				require.Contains(t, out.Problem, tt.wantProblem)
+				return
+			}
+			require.Empty(t, out.Problem)
+			require.Equal(t, tt.wantOrder, out.Order)
+		})
+	}
+}
+
+func TestComputeSplitUsesTheRuleInForceAtCapture(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	order := payment.Order{ClientID: "shop1", OrderID: "o-1", VendorID: "v1", Subtotal: 1000, Tax: 100}
+	in := activities.ComputeSplitInput{Order: order, Gross: 1100, Currency: "usd", CapturedAt: time.Now().Add(-time.Hour)}
+
+	_, err := f.a.ComputeSplit(ctx, in)
+	requireNonRetryable(t, err, activities.ErrTypeNoSplitRule)
+
+	_, err = f.st.CreateRule(ctx, split.Rule{ClientID: "shop1", PlatformBps: 1000}, "test")
+	require.NoError(t, err)
+	_, err = f.a.ComputeSplit(ctx, in)
+	requireNonRetryable(t, err, activities.ErrTypeNoSplitRule) // the rule came after this capture
+
+	// Rules count from the second they were created in (provider times have second precision),
+	// so the capture and the next rule each go into a later second.
+	in.CapturedAt = nextSecond()
+	s, err := f.a.ComputeSplit(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, 1, s.RuleVersion)
+	require.EqualValues(t, 100, s.Legs[0].Amount, "10% of the subtotal; tax excluded")
+
+	nextSecond()
+	_, err = f.st.CreateRule(ctx, split.Rule{ClientID: "shop1", PlatformBps: 2000}, "test")
+	require.NoError(t, err)
+	again, err := f.a.ComputeSplit(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, 1, again.RuleVersion, "a new rule never changes an earlier payment's split")
+	latest, err := f.a.ComputeSplit(ctx, activities.ComputeSplitInput{Order: order, Gross: 1100, Currency: "usd", CapturedAt: time.Now()})
+	require.NoError(t, err)
+	require.Equal(t, 2, latest.RuleVersion)
+	require.EqualValues(t, 200, latest.Legs[0].Amount)
+
+	_, err = f.a.ComputeSplit(ctx, activities.ComputeSplitInput{Order: order, Gross: 999, Currency: "usd", CapturedAt: time.Now()})
+	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
+}
+
+func TestResolvePayee(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name, payee, kind, client string
+		wantDest, wantHold        string
+	}{
+		{"active connected account", "v1", "vendor", "shop1", "acct_v1", ""},
+		{"no account yet", "v-noacct", "vendor", "shop1", "", "no Stripe connected account"},
+		{"unregistered", "ghost", "vendor", "shop1", "", "not registered"},
+		{"another client's payee", "v-other", "vendor", "shop1", "", "belongs to client"},
+		{"wrong kind", "v1", "affiliate", "shop1", "", "is a vendor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := f.a.ResolvePayee(context.Background(), activities.ResolvePayeeInput{PayeeID: tt.payee, Kind: tt.kind, ClientID: tt.client, Currency: "usd"})
+			require.NoError(t, err)
+			require.Equal(t, tt.wantDest, out.Destination)
+			if tt.wantHold == "" {
+				require.Empty(t, out.HoldReason)
+			} else {
+				require.Contains(t, out.HoldReason, tt.wantHold)
+			}
+		})
+	}
+}
+
+func TestTransferSendsKeyAndClassifiesStripeErrors(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := activities.TransferInput{IdempotencyKey: "payment-stripe-pi_1/transfer/vendor/0", Destination: "acct_v1", Amount: 9545,
+		Currency: "usd", SourceTransaction: "ch_1", TransferGroup: "o-1", Metadata: map[string]string{"party": "vendor"}}
+	out, err := f.a.Transfer(ctx, in)
+	require.NoError(t, err)
+	require.NotEmpty(t, out.TransferID)
+	calls := f.proxy.Calls(http.MethodPost, "/v1/transfers")
+	require.Len(t, calls, 1)
+	require.Equal(t, in.IdempotencyKey, calls[0].IdempotencyKey)
+	require.Equal(t, "9545", calls[0].Form.Get("amount"))
+	require.Equal(t, "ch_1", calls[0].Form.Get("source_transaction"))
+
+	for _, tc := range []struct {
+		status    int
+		retryable bool
+	}{{429, true}, {500, true}, {503, true}, {400, false}, {402, false}} {
+		f.proxy.Inject = func(*http.Request, url.Values) (int, string) {
+			return tc.status, `{"error":{"type":"invalid_request_error","message":"injected"}}`
+		}
+		_, err := f.a.Transfer(ctx, in)
+		require.Error(t, err, "status %d", tc.status)
+		var app *temporal.ApplicationError
+		nonRetryable := errors.As(err, &app) && app.NonRetryable()
+		require.Equal(t, !tc.retryable, nonRetryable, "status %d", tc.status)
+	}
+	f.proxy.Inject = nil
+
+	rev, err := f.a.ReverseTransfer(ctx, activities.ReverseTransferInput{IdempotencyKey: "k/refund", TransferID: out.TransferID, Amount: 100})
+	require.NoError(t, err)
+	require.NotEmpty(t, rev.ReversalID)
+	_, err = f.a.ReverseTransfer(ctx, activities.ReverseTransferInput{IdempotencyKey: "k/refund", TransferID: out.TransferID, Amount: 0})
+	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
+}
+
+func TestPostEntryIsIdempotentAndRefusesConflicts(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e := ledger.Entry{IdempotencyKey: "wf/capture", Currency: "usd", Reference: "wf", Postings: []ledger.Posting{
+		{Account: ledger.ProviderBalance("stripe"), Amount: 100}, {Account: ledger.PlatformRevenue, Amount: -100},
+	}}
+	first, err := f.a.PostEntry(ctx, e)
+	require.NoError(t, err)
+	require.True(t, first.Created)
+	again, err := f.a.PostEntry(ctx, e)
+	require.NoError(t, err)
+	require.False(t, again.Created)
+	require.Equal(t, first.EntryID, again.EntryID)
+
+	e.Postings[0].Amount, e.Postings[1].Amount = 200, -200
+	_, err = f.a.PostEntry(ctx, e)
+	requireNonRetryable(t, err, activities.ErrTypeLedgerConflict)
+}
+
+// nextSecond waits until the wall clock enters a new second and returns that second.
+func nextSecond() time.Time {
+	start := time.Now().Truncate(time.Second)
+	for time.Now().Truncate(time.Second).Equal(start) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Now().Truncate(time.Second)
+}
+
+func requireNonRetryable(t *testing.T, err error, typ string) {
+	t.Helper()
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "want an application error, got %v", err)
+	require.True(t, app.NonRetryable())
+	require.Equal(t, typ, app.Type())
+}
