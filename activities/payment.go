@@ -159,17 +159,23 @@ type ComputeSplitInput struct {
 	Gross      int64
 	Currency   money.Currency
 	CapturedAt time.Time
+	// RuleVersion pins a rule version (an admin's correction); 0 means the one in force at capture.
+	RuleVersion int
 }
 
 // ComputeSplit loads the rule version in force at capture time and applies the pure split. It runs
 // as an activity so the result, and the rule version, are recorded in history: a later change to
 // the rules or the split code never changes a split already computed.
 func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (split.Split, error) {
-	rule, err := a.Store.RuleAt(ctx, in.Order.ClientID, in.CapturedAt)
+	var rule store.RuleVersion
+	var err error
+	if in.RuleVersion > 0 {
+		rule, err = a.Store.GetRule(ctx, in.Order.ClientID, in.RuleVersion)
+	} else {
+		rule, err = a.Store.RuleAt(ctx, in.Order.ClientID, in.CapturedAt)
+	}
 	if errors.Is(err, store.ErrNotFound) {
-		return split.Split{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("client %s has no split rule in force at %s", in.Order.ClientID, in.CapturedAt.Format(time.RFC3339)),
-			ErrTypeNoSplitRule, err)
+		return split.Split{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNoSplitRule, err)
 	}
 	if err != nil {
 		return split.Split{}, err

@@ -278,3 +278,34 @@ func contains[T comparable](list []T, v T) bool {
 func moneyCurrency(s string) money.Currency {
 	return money.Currency(strings.ToLower(strings.TrimSpace(s)))
 }
+
+// correctPayment asks a paid payment's workflow to re-split under another rule version (for
+// example one that stops taking commission on tax). It goes through the same delivery as provider
+// events, so it also reaches a payment whose run has closed.
+func (s *Server) correctPayment(c echo.Context) error {
+	var body struct {
+		RuleVersion int `json:"rule_version"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))
+	if err != nil {
+		return err
+	}
+	if _, err := s.deps.Store.GetRule(ctx, r.Order.ClientID, body.RuleVersion); err != nil {
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("rule_version %d: %v", body.RuleVersion, err))
+	}
+	switch {
+	case r.Status != ipayment.StatusPaid:
+		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("only paid payments can be corrected; this one is %s", r.Status))
+	case r.RuleVersion == body.RuleVersion:
+		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("the payment already uses rule v%d", body.RuleVersion))
+	}
+	ev := payment.Event{ID: fmt.Sprintf("correction-v%d", body.RuleVersion), Kind: payment.EventCorrection, RuleVersion: body.RuleVersion, Actor: actor(c)}
+	if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"status": "correction requested", "workflow_id": r.WorkflowID, "rule_version": body.RuleVersion})
+}

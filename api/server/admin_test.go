@@ -100,3 +100,37 @@ func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, unbalanced)
 }
+
+func TestCorrectionThroughAdminAPI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("fixco")
+	// Version 2 wrongly takes commission on tax; the payment is split under it.
+	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/fixco/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+	code, body = s.webhook(stripeevent.Sign(capture("fixco", "pi_fix").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_fix")
+	rec := s.result(id)
+	require.Equal(t, 2, rec.RuleVersion)
+	require.EqualValues(t, 1050, rec.Leg("platform").Amount)
+
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 9}, adminKey)
+	require.Equal(t, http.StatusBadRequest, code, body)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.EqualValues(c, 1, view["rule_version"])
+	}, 20*time.Second, 100*time.Millisecond)
+	keys := map[string]string{}
+	for _, c := range s.stripe.Calls(http.MethodPost, "") {
+		keys[c.IdempotencyKey] = c.Form.Get("amount")
+	}
+	require.Equal(t, "120", keys[id+"/correction/v1/vendor"], "vendor topped up")
+	require.Equal(t, "40", keys[id+"/correction/v1/affiliate"], "affiliate excess reversed")
+	require.Equal(t, map[string]int64{
+		"vendor_payable:fixco-vendor": 0, "affiliate_payable:fixco-aff": 0, "platform:revenue": -970, "provider:stripe": 970,
+	}, s.paymentBalances(id))
+	s.record("stripe_correction_followup.json", s.history(id))
+}

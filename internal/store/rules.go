@@ -72,6 +72,15 @@ func (s *Store) RuleAt(ctx context.Context, clientID string, at time.Time) (Rule
 	return r, nil
 }
 
+// GetRule returns one version of a client's rule.
+func (s *Store) GetRule(ctx context.Context, clientID string, version int) (RuleVersion, error) {
+	r, err := scanRule(s.pool.QueryRow(ctx, `SELECT `+ruleColumns+` FROM split_rules WHERE client_id = $1 AND version = $2`, clientID, version))
+	if err != nil {
+		return RuleVersion{}, notFound(err, fmt.Sprintf("split rule v%d of client %s", version, clientID))
+	}
+	return r, nil
+}
+
 // ListRules returns every version of a client's rule, oldest first.
 func (s *Store) ListRules(ctx context.Context, clientID string) ([]RuleVersion, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+ruleColumns+` FROM split_rules WHERE client_id = $1 ORDER BY version`, clientID)

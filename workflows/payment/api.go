@@ -84,6 +84,10 @@ const (
 	EventRefund         EventKind = "refund"
 	EventDisputeCreated EventKind = "dispute_created"
 	EventDisputeClosed  EventKind = "dispute_closed"
+	// EventCorrection is an admin's request to re-split a paid payment under another rule
+	// version (say, one that no longer takes commission on tax); it travels with provider events
+	// so it too can start a follow-up run of a closed payment.
+	EventCorrection EventKind = "correction"
 )
 
 // Event is a provider event reduced to what the workflow needs (no customer data).
@@ -101,6 +105,9 @@ type Event struct {
 	DisputeID      string
 	DisputeStatus  string
 	OccurredAt     time.Time
+	// RuleVersion and Actor belong to EventCorrection.
+	RuleVersion int
+	Actor       string
 }
 
 // AdminAction is what an admin decided about a parked or held payment.

@@ -109,6 +109,8 @@ func (r *run) apply(e Event) error {
 	switch e.Kind {
 	case EventRefund:
 		return r.refundTo(e.AmountRefunded, "refund")
+	case EventCorrection:
+		return r.correct(e)
 	case EventDisputeCreated:
 		r.rec.Disputed = true
 		r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")

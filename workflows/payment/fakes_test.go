@@ -23,7 +23,7 @@ type world struct {
 	t  *testing.T
 	mu sync.Mutex
 
-	rule      split.Rule
+	rules     map[int]split.Rule // by version; version 3 is in force at capture
 	holds     map[string]string                                    // payee -> hold reason
 	failNext  map[string][]error                                   // party -> errors for the next transfer calls
 	transfers map[string]activities.TransferInput                  // idempotency key -> request
@@ -38,7 +38,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	return &world{
 		t:         t,
-		rule:      split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500},
+		rules:     map[int]split.Rule{3: {ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500}},
 		holds:     map[string]string{},
 		failNext:  map[string][]error{},
 		transfers: map[string]activities.TransferInput{},
@@ -88,10 +88,18 @@ func (w *world) Enrich(ctx context.Context, in activities.EnrichInput) (activiti
 }
 
 func (w *world) ComputeSplit(_ context.Context, in activities.ComputeSplitInput) (split.Split, error) {
+	version := in.RuleVersion
+	if version == 0 {
+		version = 3
+	}
+	rule, ok := w.rules[version]
+	if !ok {
+		return split.Split{}, temporal.NewNonRetryableApplicationError("no such rule", activities.ErrTypeNoSplitRule, nil)
+	}
 	return split.Compute(split.Order{
 		Currency: in.Currency, Gross: in.Gross, Subtotal: in.Order.Subtotal, Tax: in.Order.Tax, Shipping: in.Order.Shipping,
 		Discount: in.Order.Discount, VendorID: in.Order.VendorID, AffiliateID: in.Order.AffiliateID,
-	}, w.rule)
+	}, rule)
 }
 
 func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput) (activities.ResolvePayeeOutput, error) {

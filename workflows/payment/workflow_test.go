@@ -330,3 +330,37 @@ func (s *workflowSuite) TestFollowUpRunResumesStoredPayment() {
 	s.Len(s.w.transfers, 2, "no new transfer in a follow-up run")
 	s.Zero(s.w.sent("acct_v1"))
 }
+
+func (s *workflowSuite) TestCorrectionMovesCommissionWronglyTakenOnTax() {
+	// Rule v3 wrongly took commission on tax: base 9700 + 800 → platform 1050, affiliate 525.
+	s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500, CommissionOnTax: true}
+	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 1000, AffiliateBps: 500}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, Event{ID: "correction-v4", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	signalAt(s.env, 2*time.Minute, SignalEvent, Event{ID: "correction-v4-again", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Equal(4, rec.RuleVersion)
+	s.EqualValues(platformCut, legOf(s.T(), rec, split.PartyPlatform).Amount)
+	s.EqualValues(vendorCut, legOf(s.T(), rec, split.PartyVendor).Amount)
+	s.EqualValues(affiliateCut, legOf(s.T(), rec, split.PartyAffiliate).Amount)
+	s.EqualValues(9425, s.w.transfers[wfID+"/transfer/vendor/0"].Amount, "paid under the wrong rule first")
+	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4/vendor"].Amount, "the vendor's missing share is topped up")
+	s.EqualValues(40, s.w.reversals[wfID+"/correction/v4/affiliate"].Amount, "the affiliate's excess is reversed")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
+	s.Len(s.w.transfers, 3, "the repeated correction changed nothing")
+	s.Contains(rec.Reason, "already uses that version")
+}
+
+func (s *workflowSuite) TestCorrectionRefusedForRefundedPayment() {
+	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 500}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, refundEvent("evt_r1", 100))
+	signalAt(s.env, 2*time.Minute, SignalEvent, Event{ID: "correction-v4", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	rec := s.run()
+	s.Equal(3, rec.RuleVersion)
+	s.Contains(rec.Reason, "corrected by hand")
+	s.Len(s.w.transfers, 2)
+}

@@ -1,0 +1,133 @@
+package payment
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+)
+
+// correct re-splits a paid payment under the rule version an admin chose and settles the
+// difference: one ledger entry moves the shares between the parties, payees who were owed more
+// get a top-up transfer and payees who got too much have the excess reversed. Corrections are new
+// entries and new transfers; nothing earlier is edited.
+func (r *run) correct(e Event) error {
+	if reason := r.correctionBlocker(e.RuleVersion); reason != "" {
+		r.log.Warn("correction refused", "RuleVersion", e.RuleVersion, "Reason", reason)
+		r.rec.Reason = fmt.Sprintf("correction to rule v%d refused: %s", e.RuleVersion, reason)
+		return r.save()
+	}
+	var s split.Split
+	err := workflow.ExecuteActivity(r.ctx, act.ComputeSplit, activities.ComputeSplitInput{
+		Order: r.rec.Order, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt, RuleVersion: e.RuleVersion,
+	}).Get(r.ctx, &s)
+	if err != nil {
+		r.rec.Reason = fmt.Sprintf("correction to rule v%d failed: %s", e.RuleVersion, errorMessage(err))
+		return r.save()
+	}
+	deltas, err := r.correctionDeltas(s)
+	if err != nil {
+		r.rec.Reason = fmt.Sprintf("correction to rule v%d refused: %s", e.RuleVersion, err)
+		return r.save()
+	}
+	key := r.key(fmt.Sprintf("correction/v%d", e.RuleVersion))
+	var postings []ledger.Posting
+	for i, d := range deltas {
+		if d != 0 {
+			postings = append(postings, ledger.Posting{Account: account(r.rec.Legs[i]), Amount: -d})
+		}
+	}
+	if len(postings) > 0 {
+		desc := fmt.Sprintf("correction of %s from rule v%d to v%d by %s", r.rec.PaymentID, r.rec.RuleVersion, e.RuleVersion, e.Actor)
+		if _, err := r.post(key, desc, postings); err != nil {
+			return err
+		}
+	}
+	for i, d := range deltas {
+		r.rec.Legs[i].Amount += d
+	}
+	r.rec.RuleVersion, r.rec.CommissionBase, r.rec.Reason = e.RuleVersion, s.CommissionBase, ""
+	for i, d := range deltas {
+		leg := &r.rec.Legs[i]
+		switch {
+		case leg.Party == split.PartyPlatform || d == 0:
+		case d > 0:
+			r.topUp(i, d, key+"/"+string(leg.Party))
+		default:
+			if err := r.reverseLeg(i, -d, key+"/"+string(leg.Party)); err != nil {
+				return err
+			}
+		}
+	}
+	return r.save()
+}
+
+// correctionBlocker says why a payment cannot be corrected now, or "".
+func (r *run) correctionBlocker(version int) string {
+	switch {
+	case version <= 0:
+		return "a rule version is required"
+	case version == r.rec.RuleVersion:
+		return "the payment already uses that version"
+	case r.rec.Refunded > 0 || r.rec.Disputed:
+		return "refunded or disputed payments are corrected by hand"
+	}
+	for _, l := range r.rec.Legs {
+		switch l.State {
+		case payment.LegTransferred, payment.LegRetained, payment.LegNothingDue:
+		default:
+			return fmt.Sprintf("the %s leg is %s; settle it first", l.Party, l.State)
+		}
+	}
+	return ""
+}
+
+// correctionDeltas matches the new legs to the old ones by party and payee.
+func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
+	if len(s.Legs) != len(r.rec.Legs) {
+		return nil, fmt.Errorf("the new split has %d legs, the payment %d", len(s.Legs), len(r.rec.Legs))
+	}
+	deltas := make([]int64, len(r.rec.Legs))
+	for i, old := range r.rec.Legs {
+		nl, ok := s.Leg(old.Party)
+		if !ok || nl.PayeeID != old.PayeeID {
+			return nil, fmt.Errorf("the new split has no %s leg for %s", old.Party, old.PayeeID)
+		}
+		deltas[i] = nl.Amount - old.Amount
+	}
+	return deltas, nil
+}
+
+// topUp sends a payee the extra share a correction gave them and books it.
+func (r *run) topUp(i int, amount int64, key string) {
+	leg := &r.rec.Legs[i]
+	var out activities.TransferOutput
+	err := workflow.ExecuteActivity(r.stripeCtx(), act.Transfer, activities.TransferInput{
+		IdempotencyKey: key, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
+		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID,
+		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID, "correction": "true"},
+	}).Get(r.ctx, &out)
+	if err != nil {
+		// The payable keeps the extra share as owed; an admin sees why and pays it by hand.
+		leg.Reason = fmt.Sprintf("correction top-up of %d failed: %s", amount, errorMessage(err))
+		return
+	}
+	if _, err := r.post(key, fmt.Sprintf("correction transfer %s to %s", out.TransferID, leg.PayeeID), []ledger.Posting{
+		{Account: account(*leg), Amount: amount},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
+	}); err != nil {
+		leg.Reason = "correction top-up sent but not booked: " + err.Error()
+		return
+	}
+	leg.Transferred += amount
+	if leg.TransferID == "" {
+		leg.TransferID = out.TransferID
+	}
+	if leg.State == payment.LegNothingDue {
+		leg.State = payment.LegTransferred
+	}
+}
