@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/ledger"
+	"paysplit/internal/split"
 	"paysplit/internal/store"
 )
 
@@ -29,7 +30,32 @@ type Activities struct {
 	Store  *store.Store
 	Ledger *ledger.Ledger
 	Stripe *stripeclient.API
+	// Metrics counts what the activities did (telemetry.Metrics); nil counts nothing.
+	Metrics Metrics
 }
+
+// Metrics are the business metrics activities update. They are counted here, never in workflow
+// code, where a replay would count everything again.
+type Metrics interface {
+	PaymentSaved(status string)
+	SplitComputed(s split.Split)
+	Transferred(currency string, amount int64)
+	Reversed(currency string, amount int64)
+}
+
+func (a *Activities) metrics() Metrics {
+	if a.Metrics == nil {
+		return noMetrics{}
+	}
+	return a.Metrics
+}
+
+type noMetrics struct{}
+
+func (noMetrics) PaymentSaved(string)       {}
+func (noMetrics) SplitComputed(split.Split) {}
+func (noMetrics) Transferred(string, int64) {}
+func (noMetrics) Reversed(string, int64)    {}
 
 // NewStripeClient builds a Stripe client against base (Stripe's API or stripe-mock). The library's
 // own network retries are off: Temporal's retry policy owns retrying, with the same idempotency key.

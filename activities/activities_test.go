@@ -53,9 +53,16 @@ func newFixture(t *testing.T) fixture {
 func TestEnrich(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	require.NoError(t, f.st.SaveOrderRecord(ctx, store.OrderRecord{Provider: "stripe", PaymentRef: "pi_rec", Order: payment.Order{
-		ClientID: "shop1", OrderID: "o-9", VendorID: "v1", Platform: "woocommerce", Subtotal: 500, Tax: 50,
-	}}))
+	require.NoError(t, f.st.SaveOrder(ctx, payment.Order{
+		ClientID: "shop1", OrderID: "o-9", VendorID: "v1", Platform: "woocommerce", Subtotal: 500, Tax: 50, Currency: "usd",
+	}, "paid"))
+	require.NoError(t, f.st.SaveOrder(ctx, payment.Order{
+		ClientID: "shop1", OrderID: "o-multi", Platform: "shopify", Subtotal: 900, Tax: 90, Shipping: 100, Discount: 50, Currency: "usd",
+		Lines: []payment.OrderLine{{VendorID: "v1", Subtotal: 600, Tax: 60, Discount: 50}, {VendorID: "v2", Subtotal: 300, Tax: 30}},
+	}, "paid"))
+	require.NoError(t, f.st.SaveOrder(ctx, payment.Order{
+		ClientID: "shop1", OrderID: "o-eur", VendorID: "v1", Platform: "shopify", Subtotal: 500, Currency: "eur",
+	}, "paid"))
 	full := map[string]string{"client_id": "shop1", "order_id": "o-1", "vendor_id": "v1", "subtotal": "1000", "tax": "80", "platform": "Shopify"}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
@@ -74,8 +81,12 @@ func TestEnrich(t *testing.T) {
 		wantProblem string
 	}{
 		{"complete metadata", "pi_1", full, payment.Order{ClientID: "shop1", OrderID: "o-1", VendorID: "v1", Platform: "shopify", Subtotal: 1000, Tax: 80}, nil, ""},
-		{"falls back to the order record", "pi_rec", map[string]string{"client_id": "shop1"}, payment.Order{ClientID: "shop1", OrderID: "o-9", VendorID: "v1", Platform: "woocommerce", Subtotal: 500, Tax: 50}, nil, ""},
-		{"missing and no record", "pi_2", map[string]string{"client_id": "shop1"}, payment.Order{}, []string{"order_id", "vendor_id", "subtotal", "platform"}, ""},
+		{"joins the storefront's order", "pi_rec", map[string]string{"client_id": "shop1", "order_id": "o-9", "affiliate_id": "a7"}, payment.Order{ClientID: "shop1", OrderID: "o-9", VendorID: "v1", AffiliateID: "a7", Platform: "woocommerce", Subtotal: 500, Tax: 50}, nil, ""},
+		{"multi-vendor order keeps its lines", "pi_m", map[string]string{"client_id": "shop1", "order_id": "o-multi"}, payment.Order{ClientID: "shop1", OrderID: "o-multi", Platform: "shopify", Subtotal: 900, Tax: 90, Shipping: 100, Discount: 50,
+			Lines: []payment.OrderLine{{VendorID: "v1", Subtotal: 600, Tax: 60, Discount: 50}, {VendorID: "v2", Subtotal: 300, Tax: 30}}}, nil, ""},
+		{"order not arrived yet", "pi_2", map[string]string{"client_id": "shop1", "order_id": "o-late"}, payment.Order{}, []string{"vendor_id", "subtotal", "platform"}, ""},
+		{"no order to join on", "pi_2b", map[string]string{"client_id": "shop1"}, payment.Order{}, []string{"order_id", "vendor_id", "subtotal", "platform"}, ""},
+		{"order in another currency", "pi_2c", map[string]string{"client_id": "shop1", "order_id": "o-eur"}, payment.Order{}, nil, "EUR"},
 		{"unknown client parks", "pi_3", with("client_id", "ghost"), payment.Order{}, nil, `unknown client "ghost"`},
 		{"malformed amount", "pi_4", with("tax", "8.00"), payment.Order{}, nil, "tax"},
 		{"negative amount", "pi_5", with("discount", "-5"), payment.Order{}, nil, "discount"},
@@ -84,7 +95,7 @@ func TestEnrich(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := f.a.Enrich(ctx, activities.EnrichInput{Provider: "stripe", PaymentID: tt.paymentID, Gross: 1080, Currency: "usd", Metadata: tt.md})
+			out, err := f.a.Enrich(ctx, activities.EnrichInput{WorkflowID: "payment-stripe-" + tt.paymentID, Provider: "stripe", PaymentID: tt.paymentID, Gross: 1080, Currency: "usd", Metadata: tt.md})
 			require.NoError(t, err)
 			require.Equal(t, tt.wantMissing, out.Missing)
 			if tt.wantProblem != "" {
@@ -95,6 +106,9 @@ func TestEnrich(t *testing.T) {
 			require.Equal(t, tt.wantOrder, out.Order)
 		})
 	}
+	waiters, err := f.st.OrderWaiters(ctx, "shop1", "o-late")
+	require.NoError(t, err)
+	require.Equal(t, []string{"payment-stripe-pi_2"}, waiters, "the order's webhook will wake this payment")
 }
 
 func TestComputeSplitUsesTheRuleInForceAtCapture(t *testing.T) {

@@ -49,12 +49,19 @@ type SavePaymentInput struct {
 
 // SavePayment persists the workflow's state for admins and follow-up runs.
 func (a *Activities) SavePayment(ctx context.Context, in SavePaymentInput) error {
-	return a.Store.SavePayment(ctx, in.Record)
+	if err := a.Store.SavePayment(ctx, in.Record); err != nil {
+		return err
+	}
+	a.metrics().PaymentSaved(string(in.Record.Status))
+	return nil
 }
 
 // EnrichInput is what the capture event said about the payment.
 type EnrichInput struct {
-	Provider  string
+	// WorkflowID is recorded as waiting when the order has not arrived yet, so the order's
+	// webhook can wake it.
+	WorkflowID string
+	Provider   string
 	PaymentID string
 	Gross     int64
 	Currency  money.Currency
@@ -75,24 +82,48 @@ var Platforms = []string{"shopify", "woocommerce", "tiktok", "instagram"}
 
 var requiredFields = []string{"client_id", "order_id", "vendor_id", "subtotal", "platform"}
 
-// Enrich reads order metadata from the payment, falling back to the order record a storefront
-// delivered, and checks the client is known.
+// Enrich reads the order behind a payment: from the payment's own metadata when it carries the
+// whole order, else from the order its storefront delivered (joined on client and order ID).
+// When that order has not arrived yet the payment is recorded as waiting for it.
 func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
 	md := in.Metadata
-	if missing := missingFields(md); len(missing) > 0 {
-		rec, err := a.Store.GetOrderRecord(ctx, in.Provider, in.PaymentID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return EnrichOutput{Missing: missing}, nil
-		case err != nil:
+	missing := missingFields(md)
+	if len(missing) == 0 {
+		order, problem := parseOrder(md)
+		if problem != "" {
+			return EnrichOutput{Problem: problem}, nil
+		}
+		return a.checkClient(ctx, order)
+	}
+	clientID, orderID := md["client_id"], md["order_id"]
+	if clientID == "" || orderID == "" {
+		return EnrichOutput{Missing: missing}, nil // nothing to join an order on
+	}
+	for field, v := range map[string]string{"client_id": clientID, "order_id": orderID} {
+		if err := store.ValidID(field, v); err != nil {
+			return EnrichOutput{Problem: "metadata " + err.Error()}, nil
+		}
+	}
+	order, err := a.Store.GetOrder(ctx, clientID, orderID)
+	if errors.Is(err, store.ErrNotFound) {
+		if out, err := a.checkClient(ctx, payment.Order{ClientID: clientID}); err != nil || out.Problem != "" {
+			return out, err
+		}
+		if err := a.Store.AddOrderWaiter(ctx, clientID, orderID, in.WorkflowID); err != nil {
 			return EnrichOutput{}, err
 		}
-		return a.checkClient(ctx, rec.Order)
+		return EnrichOutput{Missing: missing}, nil
 	}
-	order, problem := parseOrder(md)
-	if problem != "" {
-		return EnrichOutput{Problem: problem}, nil
+	if err != nil {
+		return EnrichOutput{}, err
 	}
+	if order.Currency != "" && order.Currency != in.Currency {
+		return EnrichOutput{Problem: fmt.Sprintf("order %s is in %s but the payment in %s", orderID, order.Currency.Upper(), in.Currency.Upper())}, nil
+	}
+	if order.AffiliateID == "" {
+		order.AffiliateID = md["affiliate_id"] // a referral the checkout knew and the shop did not
+	}
+	order.Currency = ""
 	return a.checkClient(ctx, order)
 }
 
@@ -187,6 +218,7 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 	if err != nil {
 		return split.Split{}, temporal.NewNonRetryableApplicationError("split: "+err.Error(), ErrTypeInvalidSplit, err)
 	}
+	a.metrics().SplitComputed(s)
 	return s, nil
 }
 
@@ -280,6 +312,7 @@ func (a *Activities) Transfer(ctx context.Context, in TransferInput) (TransferOu
 	if err != nil {
 		return TransferOutput{}, classifyStripe("transfer "+in.IdempotencyKey, err)
 	}
+	a.metrics().Transferred(string(in.Currency), in.Amount)
 	return TransferOutput{TransferID: tr.ID}, nil
 }
 
@@ -312,6 +345,8 @@ func (a *Activities) ReverseTransfer(ctx context.Context, in ReverseTransferInpu
 	if err != nil {
 		return ReverseTransferOutput{}, classifyStripe("reverse transfer "+in.TransferID, err)
 	}
+	// The reversal carries the transfer's currency; the input does not.
+	a.metrics().Reversed(string(rev.Currency), in.Amount)
 	return ReverseTransferOutput{ReversalID: rev.ID}, nil
 }
 

@@ -59,6 +59,20 @@ type Order struct {
 	Tax         int64  `json:"tax"`
 	Shipping    int64  `json:"shipping"`
 	Discount    int64  `json:"discount"`
+	// Currency is set on orders from storefronts; a payment's own currency is on the Record.
+	Currency money.Currency `json:"currency,omitempty"`
+	// Lines split the order by vendor when it has lines from several; empty means one vendor,
+	// VendorID, for the whole order.
+	Lines []OrderLine `json:"lines,omitempty"`
+}
+
+// OrderLine is one vendor's part of an order (its lines summed). Tax is the line tax; the
+// order's shipping is shared between vendors by the split.
+type OrderLine struct {
+	VendorID string `json:"vendor_id"`
+	Subtotal int64  `json:"subtotal"`
+	Tax      int64  `json:"tax"`
+	Discount int64  `json:"discount"`
 }
 
 // Leg is one party's share and its money movements, all in the payment's currency.

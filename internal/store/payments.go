@@ -9,44 +9,6 @@ import (
 	"paysplit/internal/payment"
 )
 
-// OrderRecord is order metadata delivered by a storefront, keyed by the payment it belongs to.
-type OrderRecord struct {
-	Provider   string        `json:"provider"`
-	PaymentRef string        `json:"payment_ref"`
-	Order      payment.Order `json:"order"`
-}
-
-// SaveOrderRecord stores (or replaces) the order metadata for a payment reference.
-func (s *Store) SaveOrderRecord(ctx context.Context, r OrderRecord) error {
-	o := r.Order
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO order_records (provider, payment_ref, client_id, order_id, vendor_id, affiliate_id, platform,
-			subtotal, tax, shipping, discount)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (provider, payment_ref) DO UPDATE SET client_id = EXCLUDED.client_id, order_id = EXCLUDED.order_id,
-			vendor_id = EXCLUDED.vendor_id, affiliate_id = EXCLUDED.affiliate_id, platform = EXCLUDED.platform,
-			subtotal = EXCLUDED.subtotal, tax = EXCLUDED.tax, shipping = EXCLUDED.shipping, discount = EXCLUDED.discount`,
-		r.Provider, r.PaymentRef, o.ClientID, o.OrderID, o.VendorID, o.AffiliateID, o.Platform,
-		o.Subtotal, o.Tax, o.Shipping, o.Discount)
-	if err != nil {
-		return fmt.Errorf("save order record %s/%s: %w", r.Provider, r.PaymentRef, err)
-	}
-	return nil
-}
-
-// GetOrderRecord reads the order metadata for a payment reference.
-func (s *Store) GetOrderRecord(ctx context.Context, provider, ref string) (OrderRecord, error) {
-	r := OrderRecord{Provider: provider, PaymentRef: ref}
-	o := &r.Order
-	err := s.pool.QueryRow(ctx, `SELECT client_id, order_id, vendor_id, affiliate_id, platform, subtotal, tax, shipping, discount
-		FROM order_records WHERE provider = $1 AND payment_ref = $2`, provider, ref).
-		Scan(&o.ClientID, &o.OrderID, &o.VendorID, &o.AffiliateID, &o.Platform, &o.Subtotal, &o.Tax, &o.Shipping, &o.Discount)
-	if err != nil {
-		return OrderRecord{}, notFound(err, "order record "+provider+"/"+ref)
-	}
-	return r, nil
-}
-
 // SavePayment writes the workflow's current view of a payment. The workflow is the only writer
 // of its row, so last-write-wins is correct.
 func (s *Store) SavePayment(ctx context.Context, r payment.Record) error {
@@ -91,7 +53,11 @@ func (s *Store) GetPayment(ctx context.Context, workflowID string) (payment.Reco
 // PaymentFilter narrows ListPayments; empty fields match everything.
 type PaymentFilter struct {
 	ClientID, VendorID, OrderID, Status string
-	Limit                               int
+	// Statuses matches any of several statuses (as well as Status, when both are set).
+	Statuses []string
+	// From and To bound the capture time (the creation time before capture): From <= t < To.
+	From, To time.Time
+	Limit    int
 }
 
 // ListPayments returns stored payments, newest first.
@@ -99,9 +65,16 @@ func (s *Store) ListPayments(ctx context.Context, f PaymentFilter) ([]payment.Re
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
+	statuses := f.Statuses
+	if statuses == nil {
+		statuses = []string{}
+	}
 	rows, err := s.pool.Query(ctx, `SELECT state FROM payments
 		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR vendor_id = $2) AND ($3 = '' OR order_id = $3) AND ($4 = '' OR status = $4)
-		ORDER BY created_at DESC LIMIT $5`, f.ClientID, f.VendorID, f.OrderID, f.Status, f.Limit)
+			AND (cardinality($6::text[]) = 0 OR status = ANY($6))
+			AND ($7::timestamptz IS NULL OR COALESCE(captured_at, created_at) >= $7)
+			AND ($8::timestamptz IS NULL OR COALESCE(captured_at, created_at) < $8)
+		ORDER BY created_at DESC LIMIT $5`, f.ClientID, f.VendorID, f.OrderID, f.Status, f.Limit, statuses, nullTime(f.From), nullTime(f.To))
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}

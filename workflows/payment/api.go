@@ -88,6 +88,9 @@ const (
 	// version (say, one that no longer takes commission on tax); it travels with provider events
 	// so it too can start a follow-up run of a closed payment.
 	EventCorrection EventKind = "correction"
+	// EventOrderReady says the payment's order has arrived from its storefront: a payment
+	// waiting for order metadata looks again at once.
+	EventOrderReady EventKind = "order_ready"
 )
 
 // Event is a provider event reduced to what the workflow needs (no customer data).

@@ -12,10 +12,21 @@ import (
 	"paysplit/internal/split"
 )
 
-// wait blocks until an admin command (when wantAdmin), or until timeout (0 = none), handling
-// provider events as they arrive. Admin commands that come when none is expected are logged and
-// dropped, so a stray "retry" cannot act later by surprise.
-func (r *run) wait(timeout time.Duration, wantAdmin bool) (cmd AdminCommand, timedOut bool) {
+// waitFor says what ends a wait besides its timeout.
+type waitFor int
+
+const (
+	// untilAdmin ends the wait at an admin command.
+	untilAdmin waitFor = 1 << iota
+	// untilOrder ends the wait when the payment's order arrives, as a retry by the order.
+	untilOrder
+)
+
+// wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
+// events as they arrive. Admin commands that come when none is expected are logged and dropped,
+// so a stray "retry" cannot act later by surprise.
+func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, timedOut bool) {
+	wantAdmin := until&untilAdmin != 0
 	ctx, cancel := workflow.WithCancel(r.ctx)
 	defer cancel()
 	fired := false
@@ -44,6 +55,10 @@ func (r *run) wait(timeout time.Duration, wantAdmin bool) (cmd AdminCommand, tim
 		switch {
 		case ev != nil:
 			r.handleEvent(*ev)
+			if r.orderArrived && until&untilOrder != 0 {
+				r.orderArrived = false
+				return AdminCommand{Action: ActionRetry, Actor: "order webhook"}, false
+			}
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
@@ -78,10 +93,14 @@ func (r *run) handleEvent(e Event) {
 		}
 		r.seen[e.ID] = true
 	}
-	if e.Kind == EventCapture {
+	switch e.Kind {
+	case EventCapture:
 		if r.capture == nil && !r.rec.Split() {
 			r.capture = &e
 		}
+		return
+	case EventOrderReady:
+		r.orderArrived = !r.rec.Split()
 		return
 	}
 	if !r.rec.Split() {

@@ -47,6 +47,8 @@ type run struct {
 	in      Input
 	rec     payment.Record
 	capture *Event
+	// orderArrived is set by an order-ready event until the enrichment wait takes it.
+	orderArrived bool
 	pending []Event
 	seen    map[string]bool
 	events  workflow.ReceiveChannel
@@ -138,7 +140,7 @@ func (r *run) awaitCapture() bool {
 		if left <= 0 {
 			return false
 		}
-		r.wait(left, false)
+		r.wait(left, 0)
 	}
 	return true
 }
@@ -150,8 +152,9 @@ func (r *run) enrichAndSplit() error {
 	deadline := workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait)
 	for {
 		var out activities.EnrichOutput
+		r.orderArrived = false
 		err := workflow.ExecuteActivity(r.ctx, act.Enrich, activities.EnrichInput{
-			Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
+			WorkflowID: r.rec.WorkflowID, Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
 		}).Get(r.ctx, &out)
 		if err != nil {
 			return err
@@ -161,7 +164,7 @@ func (r *run) enrichAndSplit() error {
 			if err := r.save(); err != nil {
 				return err
 			}
-			r.wait(min(r.in.Settings.EnrichPoll, deadline.Sub(workflow.Now(r.ctx))), false)
+			r.wait(min(r.in.Settings.EnrichPoll, deadline.Sub(workflow.Now(r.ctx))), untilOrder)
 			continue
 		}
 		problem := out.Problem
@@ -198,7 +201,7 @@ func (r *run) park(reason string) error {
 	}
 	r.log.Warn("payment parked", "Reason", reason)
 	for {
-		cmd, _ := r.wait(0, true)
+		cmd, _ := r.wait(0, untilAdmin|untilOrder)
 		switch cmd.Action {
 		case ActionRetry:
 			return nil
@@ -299,7 +302,7 @@ func (r *run) payLeg(i int) error {
 		if err := r.save(); err != nil {
 			return err
 		}
-		cmd, timedOut := r.wait(r.in.Settings.DecisionTimeout, true)
+		cmd, timedOut := r.wait(r.in.Settings.DecisionTimeout, untilAdmin)
 		if timedOut || cmd.Action == ActionCancel {
 			why := "no admin decision within " + r.in.Settings.DecisionTimeout.String()
 			if !timedOut {
@@ -351,7 +354,7 @@ func (r *run) hold(i int, reason string) error {
 // payee) or cancels.
 func (r *run) awaitReleases() error {
 	for r.heldLegs() > 0 {
-		cmd, _ := r.wait(0, true)
+		cmd, _ := r.wait(0, untilAdmin)
 		switch cmd.Action {
 		case ActionCancel:
 			r.compensate("held payout cancelled by " + cmd.Actor)
@@ -392,7 +395,7 @@ func (r *run) settle() error {
 	if r.in.Settings.SettleWindow > 0 {
 		deadline := workflow.Now(r.ctx).Add(r.in.Settings.SettleWindow)
 		for left := r.in.Settings.SettleWindow; left > 0; left = deadline.Sub(workflow.Now(r.ctx)) {
-			r.wait(left, false)
+			r.wait(left, 0)
 		}
 	}
 	r.drainEvents()

@@ -364,3 +364,27 @@ func (s *workflowSuite) TestCorrectionRefusedForRefundedPayment() {
 	s.Contains(rec.Reason, "corrected by hand")
 	s.Len(s.w.transfers, 2)
 }
+
+func (s *workflowSuite) TestOrderArrivingLaterWakesThePayment() {
+	var ready bool
+	var calls []time.Time
+	s.w.enrich = func(in activities.EnrichInput) activities.EnrichOutput {
+		calls = append(calls, s.env.Now())
+		if !ready {
+			return activities.EnrichOutput{Missing: []string{"vendor_id", "subtotal"}}
+		}
+		return activities.EnrichOutput{Order: payment.Order{ClientID: "acme", OrderID: "o-1", VendorID: "v1", AffiliateID: "a1", Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300}}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() {
+		ready = true
+		s.env.SignalWorkflow(SignalEvent, Event{ID: "order-shopify-d1", Kind: EventOrderReady})
+	}, 10*time.Second)
+	start := s.env.Now()
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Require().Len(calls, 2)
+	s.Less(calls[1].Sub(start), time.Minute, "the order woke the payment before its next poll")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+}

@@ -1,0 +1,172 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"paysplit/internal/money"
+	"paysplit/internal/payment"
+)
+
+// ValidateOrder checks a normalized order before it is stored.
+func ValidateOrder(o payment.Order) error {
+	for field, v := range map[string]string{"client_id": o.ClientID, "order_id": o.OrderID} {
+		if err := ValidID(field, v); err != nil {
+			return err
+		}
+	}
+	if _, err := money.ParseCurrency(string(o.Currency)); err != nil {
+		return fmt.Errorf("%w: order %s currency: %v", ErrInvalid, o.OrderID, err)
+	}
+	if o.Subtotal < 0 || o.Tax < 0 || o.Shipping < 0 || o.Discount < 0 {
+		return fmt.Errorf("%w: order %s has a negative amount", ErrInvalid, o.OrderID)
+	}
+	if len(o.Lines) == 0 {
+		return ValidID("vendor_id", o.VendorID)
+	}
+	var sub, tax, disc int64
+	for i, l := range o.Lines {
+		if err := ValidID(fmt.Sprintf("lines[%d].vendor_id", i), l.VendorID); err != nil {
+			return err
+		}
+		if l.Subtotal < 0 || l.Tax < 0 || l.Discount < 0 {
+			return fmt.Errorf("%w: order %s line %d has a negative amount", ErrInvalid, o.OrderID, i)
+		}
+		sub, tax, disc = sub+l.Subtotal, tax+l.Tax, disc+l.Discount
+	}
+	if sub != o.Subtotal || tax != o.Tax || disc != o.Discount {
+		return fmt.Errorf("%w: order %s lines (subtotal %d, tax %d, discount %d) do not add up to the order (%d, %d, %d)",
+			ErrInvalid, o.OrderID, sub, tax, disc, o.Subtotal, o.Tax, o.Discount)
+	}
+	return nil
+}
+
+// SaveOrder stores or replaces a normalized order and its vendor lines in one transaction.
+func (s *Store) SaveOrder(ctx context.Context, o payment.Order, status string) error {
+	if err := ValidateOrder(o); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO orders (client_id, order_id, platform, currency, subtotal, tax, shipping, discount, affiliate_id, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (client_id, order_id) DO UPDATE SET platform = EXCLUDED.platform, currency = EXCLUDED.currency,
+				subtotal = EXCLUDED.subtotal, tax = EXCLUDED.tax, shipping = EXCLUDED.shipping, discount = EXCLUDED.discount,
+				affiliate_id = EXCLUDED.affiliate_id, status = EXCLUDED.status, updated_at = now()`,
+			o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, status)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM order_lines WHERE client_id = $1 AND order_id = $2`, o.ClientID, o.OrderID); err != nil {
+			return err
+		}
+		lines := o.Lines
+		if len(lines) == 0 {
+			lines = []payment.OrderLine{{VendorID: o.VendorID, Subtotal: o.Subtotal, Tax: o.Tax, Discount: o.Discount}}
+		}
+		for i, l := range lines {
+			if _, err := tx.Exec(ctx, `INSERT INTO order_lines (client_id, order_id, line_no, vendor_id, subtotal, tax, discount)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, o.ClientID, o.OrderID, i, l.VendorID, l.Subtotal, l.Tax, l.Discount); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return fmt.Errorf("%w: client %q does not exist", ErrInvalid, o.ClientID)
+	}
+	if err != nil {
+		return fmt.Errorf("save order %s/%s: %w", o.ClientID, o.OrderID, err)
+	}
+	return nil
+}
+
+// GetOrder reads a normalized order. A single-vendor order comes back with VendorID set and no
+// Lines; a multi-vendor one with its Lines.
+func (s *Store) GetOrder(ctx context.Context, clientID, orderID string) (payment.Order, error) {
+	o := payment.Order{ClientID: clientID, OrderID: orderID}
+	var cur string
+	err := s.pool.QueryRow(ctx, `SELECT platform, currency, subtotal, tax, shipping, discount, affiliate_id
+		FROM orders WHERE client_id = $1 AND order_id = $2`, clientID, orderID).
+		Scan(&o.Platform, &cur, &o.Subtotal, &o.Tax, &o.Shipping, &o.Discount, &o.AffiliateID)
+	if err != nil {
+		return payment.Order{}, notFound(err, "order "+clientID+"/"+orderID)
+	}
+	o.Currency = money.Currency(cur)
+	rows, err := s.pool.Query(ctx, `SELECT vendor_id, subtotal, tax, discount FROM order_lines
+		WHERE client_id = $1 AND order_id = $2 ORDER BY line_no`, clientID, orderID)
+	if err != nil {
+		return payment.Order{}, fmt.Errorf("order lines %s/%s: %w", clientID, orderID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l payment.OrderLine
+		if err := rows.Scan(&l.VendorID, &l.Subtotal, &l.Tax, &l.Discount); err != nil {
+			return payment.Order{}, fmt.Errorf("scan order line: %w", err)
+		}
+		o.Lines = append(o.Lines, l)
+	}
+	if err := rows.Err(); err != nil {
+		return payment.Order{}, err
+	}
+	if vendors := distinctVendors(o.Lines); len(vendors) == 1 {
+		o.VendorID, o.Lines = vendors[0], nil
+	}
+	return o, nil
+}
+
+func distinctVendors(lines []payment.OrderLine) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if !seen[l.VendorID] {
+			seen[l.VendorID] = true
+			out = append(out, l.VendorID)
+		}
+	}
+	return out
+}
+
+// AddOrderWaiter records that a payment's workflow waits for an order.
+func (s *Store) AddOrderWaiter(ctx context.Context, clientID, orderID, workflowID string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO order_waiters (client_id, order_id, workflow_id) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, clientID, orderID, workflowID)
+	if err != nil {
+		return fmt.Errorf("add order waiter %s/%s: %w", clientID, orderID, err)
+	}
+	return nil
+}
+
+// OrderWaiters lists the workflows waiting for an order.
+func (s *Store) OrderWaiters(ctx context.Context, clientID, orderID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT workflow_id FROM order_waiters WHERE client_id = $1 AND order_id = $2 ORDER BY created_at`, clientID, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("order waiters %s/%s: %w", clientID, orderID, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// RecordDelivery remembers a webhook delivery ID; first is false when it was seen before.
+func (s *Store) RecordDelivery(ctx context.Context, provider, deliveryID, clientID string) (first bool, err error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO webhook_deliveries (provider, delivery_id, client_id) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, provider, deliveryID, clientID)
+	if err != nil {
+		return false, fmt.Errorf("record %s delivery %s: %w", provider, deliveryID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ForgetDelivery removes a delivery record, so a delivery whose processing failed can be retried
+// by the provider instead of being dropped as a duplicate.
+func (s *Store) ForgetDelivery(ctx context.Context, provider, deliveryID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE provider = $1 AND delivery_id = $2`, provider, deliveryID)
+	if err != nil {
+		return fmt.Errorf("forget %s delivery %s: %w", provider, deliveryID, err)
+	}
+	return nil
+}
