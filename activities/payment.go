@@ -211,10 +211,14 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 	if err != nil {
 		return split.Split{}, err
 	}
-	s, err := split.Compute(split.Order{
+	order := split.Order{
 		Currency: in.Currency, Gross: in.Gross, Subtotal: in.Order.Subtotal, Tax: in.Order.Tax,
 		Shipping: in.Order.Shipping, Discount: in.Order.Discount, VendorID: in.Order.VendorID, AffiliateID: in.Order.AffiliateID,
-	}, rule.Rule)
+	}
+	for _, l := range in.Order.Lines {
+		order.Lines = append(order.Lines, split.Line{VendorID: l.VendorID, Subtotal: l.Subtotal, Tax: l.Tax, Discount: l.Discount})
+	}
+	s, err := split.Compute(order, rule.Rule)
 	if err != nil {
 		return split.Split{}, temporal.NewNonRetryableApplicationError("split: "+err.Error(), ErrTypeInvalidSplit, err)
 	}

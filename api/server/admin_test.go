@@ -127,8 +127,8 @@ func TestCorrectionThroughAdminAPI(t *testing.T) {
 	for _, c := range s.stripe.Calls(http.MethodPost, "") {
 		keys[c.IdempotencyKey] = c.Form.Get("amount")
 	}
-	require.Equal(t, "120", keys[id+"/correction/v1/vendor"], "vendor topped up")
-	require.Equal(t, "40", keys[id+"/correction/v1/affiliate"], "affiliate excess reversed")
+	require.Equal(t, "120", keys[id+"/correction/v1/vendor-fixco-vendor"], "vendor topped up")
+	require.Equal(t, "40", keys[id+"/correction/v1/affiliate-fixco-aff"], "affiliate excess reversed")
 	require.Equal(t, map[string]int64{
 		"vendor_payable:fixco-vendor": 0, "affiliate_payable:fixco-aff": 0, "platform:revenue": -970, "provider:stripe": 970,
 	}, s.paymentBalances(id))

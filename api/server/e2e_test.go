@@ -162,8 +162,8 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	want := map[string]struct {
 		amount, dest string
 	}{
-		id + "/transfer/vendor/0":    {"9545", "acct_vendor1"},
-		id + "/transfer/affiliate/0": {"485", "acct_affiliate1"},
+		id + "/transfer/vendor-acme-vendor/0": {"9545", "acct_vendor1"},
+		id + "/transfer/affiliate-acme-aff/0": {"485", "acct_affiliate1"},
 	}
 	for _, tr := range transfers {
 		w, ok := want[tr.IdempotencyKey]
@@ -234,7 +234,7 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 			keys = append(keys, c.IdempotencyKey)
 		}
 	}
-	require.ElementsMatch(t, []string{id + "/refund/1100/vendor", id + "/refund/1100/affiliate"}, keys)
+	require.ElementsMatch(t, []string{id + "/refund/1100/vendor-acme-vendor", id + "/refund/1100/affiliate-acme-aff"}, keys)
 	unbalanced, err = s.ledger.Unbalanced(ctx)
 	require.NoError(t, err)
 	require.Empty(t, unbalanced)

@@ -93,6 +93,10 @@ type Leg struct {
 	Reason          string   `json:"reason,omitempty"`
 }
 
+// Name identifies the leg within its payment in idempotency keys: a multi-vendor order has
+// several vendor legs, so the party alone is not enough.
+func (l Leg) Name() string { return string(l.Party) + "-" + l.PayeeID }
+
 // Remaining is what the leg is still owed by the split after refunds.
 func (l Leg) Remaining() int64 { return l.Amount - l.Refunded }
 

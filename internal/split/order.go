@@ -18,6 +18,17 @@ type Order struct {
 	Discount    int64          `json:"discount"`
 	VendorID    string         `json:"vendor_id"`
 	AffiliateID string         `json:"affiliate_id,omitempty"`
+	// Lines divide a multi-vendor order by vendor; they must add up to the order's subtotal, tax
+	// and discount. Empty means the whole order is VendorID's.
+	Lines []Line `json:"lines,omitempty"`
+}
+
+// Line is one vendor's part of an order.
+type Line struct {
+	VendorID string `json:"vendor_id"`
+	Subtotal int64  `json:"subtotal"`
+	Tax      int64  `json:"tax"`
+	Discount int64  `json:"discount"`
 }
 
 // validate returns the normalized currency or the first problem with o.

@@ -33,8 +33,12 @@ type Split struct {
 }
 
 // Compute divides o according to r. See the package comment for who
-// receives rounding leftovers and why.
+// receives rounding leftovers and why. An order with Lines is split per
+// vendor (see computeLines).
 func Compute(o Order, r Rule) (Split, error) {
+	if len(o.Lines) > 0 {
+		return computeLines(o, r)
+	}
 	cur, err := o.validate()
 	if err != nil {
 		return Split{}, err

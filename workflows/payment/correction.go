@@ -56,9 +56,9 @@ func (r *run) correct(e Event) error {
 		switch {
 		case leg.Party == split.PartyPlatform || d == 0:
 		case d > 0:
-			r.topUp(i, d, key+"/"+string(leg.Party))
+			r.topUp(i, d, key+"/"+leg.Name())
 		default:
-			if err := r.reverseLeg(i, -d, key+"/"+string(leg.Party)); err != nil {
+			if err := r.reverseLeg(i, -d, key+"/"+leg.Name()); err != nil {
 				return err
 			}
 		}
@@ -93,9 +93,9 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 	}
 	deltas := make([]int64, len(r.rec.Legs))
 	for i, old := range r.rec.Legs {
-		nl, ok := s.Leg(old.Party)
-		if !ok || nl.PayeeID != old.PayeeID {
-			return nil, fmt.Errorf("the new split has no %s leg for %s", old.Party, old.PayeeID)
+		nl := s.Legs[i]
+		if nl.Party != old.Party || nl.PayeeID != old.PayeeID {
+			return nil, fmt.Errorf("the new split's legs differ from the payment's at %s", old.Name())
 		}
 		deltas[i] = nl.Amount - old.Amount
 	}

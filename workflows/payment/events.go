@@ -184,7 +184,7 @@ func (r *run) refundTo(target int64, cause string) error {
 			continue // not sent yet: the transfer will send only what remains
 		}
 		if owed := leg.Transferred - leg.Reversed - leg.Remaining(); owed > 0 {
-			if err := r.reverseLeg(i, owed, key+"/"+string(leg.Party)); err != nil {
+			if err := r.reverseLeg(i, owed, key+"/"+leg.Name()); err != nil {
 				return err
 			}
 		}
@@ -201,7 +201,7 @@ func (r *run) reverseLeg(i int, amount int64, key string) error {
 	var out activities.ReverseTransferOutput
 	err := workflow.ExecuteActivity(r.stripeCtx(), act.ReverseTransfer, activities.ReverseTransferInput{
 		IdempotencyKey: key, TransferID: leg.TransferID, Amount: amount,
-		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party)},
+		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID},
 	}).Get(r.ctx, &out)
 	if err != nil {
 		// The payee keeps money it now owes back: the payable stays debited (a receivable) and
@@ -240,7 +240,7 @@ func (r *run) compensate(reason string) {
 		switch leg.State {
 		case payment.LegTransferred:
 			if owed := leg.Transferred - leg.Reversed; owed > 0 {
-				if err := r.reverseLeg(i, owed, r.key("compensate/"+string(leg.Party))); err != nil {
+				if err := r.reverseLeg(i, owed, r.key("compensate/"+leg.Name())); err != nil {
 					r.log.Error("compensation failed", "Party", leg.Party, "Error", err)
 				}
 			}

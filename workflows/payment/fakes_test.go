@@ -96,10 +96,14 @@ func (w *world) ComputeSplit(_ context.Context, in activities.ComputeSplitInput)
 	if !ok {
 		return split.Split{}, temporal.NewNonRetryableApplicationError("no such rule", activities.ErrTypeNoSplitRule, nil)
 	}
-	return split.Compute(split.Order{
+	o := split.Order{
 		Currency: in.Currency, Gross: in.Gross, Subtotal: in.Order.Subtotal, Tax: in.Order.Tax, Shipping: in.Order.Shipping,
 		Discount: in.Order.Discount, VendorID: in.Order.VendorID, AffiliateID: in.Order.AffiliateID,
-	}, rule)
+	}
+	for _, l := range in.Order.Lines {
+		o.Lines = append(o.Lines, split.Line{VendorID: l.VendorID, Subtotal: l.Subtotal, Tax: l.Tax, Discount: l.Discount})
+	}
+	return split.Compute(o, rule)
 }
 
 func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput) (activities.ResolvePayeeOutput, error) {

@@ -283,7 +283,7 @@ func (r *run) payLeg(i int) error {
 			leg.Destination = payee.Destination
 		}
 		// The leg is marked in flight before the call, so compensation can settle an unknown outcome.
-		leg.TransferKey = r.key(fmt.Sprintf("transfer/%s/%d", leg.Party, leg.Attempt))
+		leg.TransferKey = r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
 		leg.State = payment.LegTransferring
 		if err := r.save(); err != nil {
 			return err
@@ -331,7 +331,7 @@ func (r *run) transfer(leg *payment.Leg, amount int64) (string, error) {
 func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 	leg := &r.rec.Legs[i]
 	leg.TransferID, leg.Transferred, leg.State, leg.Reason = transferID, amount, payment.LegTransferred, ""
-	id, err := r.post(r.key("transfer/"+string(leg.Party)), fmt.Sprintf("transfer %s to %s", transferID, leg.PayeeID), []ledger.Posting{
+	id, err := r.post(r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s", transferID, leg.PayeeID), []ledger.Posting{
 		{Account: account(*leg), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	})

@@ -79,13 +79,13 @@ func (s *workflowSuite) TestHappyPathPaysEachPayeeOnce() {
 	s.Equal(3, rec.RuleVersion)
 	s.EqualValues(9700, rec.CommissionBase)
 	s.Len(s.w.transfers, 2)
-	vendor := s.w.transfers[wfID+"/transfer/vendor/0"]
+	vendor := s.w.transfers[wfID+"/transfer/vendor-v1/0"]
 	s.EqualValues(vendorCut, vendor.Amount)
 	s.Equal("acct_v1", vendor.Destination)
 	s.Equal("ch_1", vendor.SourceTransaction)
 	s.Equal("o-1", vendor.TransferGroup)
 	s.Equal(wfID, vendor.Metadata["workflow_id"])
-	s.EqualValues(affiliateCut, s.w.transfers[wfID+"/transfer/affiliate/0"].Amount)
+	s.EqualValues(affiliateCut, s.w.transfers[wfID+"/transfer/affiliate-a1/0"].Amount)
 	s.EqualValues(platformCut, legOf(s.T(), rec, split.PartyPlatform).Amount)
 	s.Equal(payment.LegRetained, legOf(s.T(), rec, split.PartyPlatform).State)
 	s.Len(s.w.entries, 3, "capture + two transfers")
@@ -102,10 +102,10 @@ func (s *workflowSuite) TestFailingSecondLegCompensatesFirst() {
 	s.Contains(rec.Reason, "account closed")
 	vendor := legOf(s.T(), rec, split.PartyVendor)
 	s.Equal(payment.LegReversed, vendor.State)
-	rev, ok := s.w.reversals[wfID+"/compensate/vendor"]
+	rev, ok := s.w.reversals[wfID+"/compensate/vendor-v1"]
 	s.Require().True(ok, "the vendor transfer is reversed")
 	s.EqualValues(vendorCut, rev.Amount)
-	s.Equal("tr_"+wfID+"/transfer/vendor/0", rev.TransferID)
+	s.Equal("tr_"+wfID+"/transfer/vendor-v1/0", rev.TransferID)
 	s.Equal(payment.LegCancelled, legOf(s.T(), rec, split.PartyAffiliate).State)
 	s.Zero(s.w.sent("acct_v1"))
 	s.EqualValues(gross, s.w.balance(ledger.ProviderBalance("stripe")), "the money is back in the platform balance")
@@ -132,7 +132,7 @@ func (s *workflowSuite) TestAdminRetryAfterRejectionUsesANewKey() {
 	s.Equal(payment.StatusPaid, rec.Status)
 	aff := legOf(s.T(), rec, split.PartyAffiliate)
 	s.Equal(1, aff.Attempt)
-	s.Equal(wfID+"/transfer/affiliate/1", aff.TransferKey, "Stripe would replay a refusal for the old key")
+	s.Equal(wfID+"/transfer/affiliate-a1/1", aff.TransferKey, "Stripe would replay a refusal for the old key")
 	s.Len(s.w.transfers, 2)
 	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
 	s.Empty(s.w.reversals)
@@ -148,7 +148,7 @@ func (s *workflowSuite) TestAdminRetryAfterUnknownOutcomeKeepsTheKey() {
 	s.Equal(payment.StatusPaid, rec.Status)
 	vendor := legOf(s.T(), rec, split.PartyVendor)
 	s.Equal(0, vendor.Attempt)
-	s.Equal(wfID+"/transfer/vendor/0", vendor.TransferKey, "a retry after an unknown outcome must reuse the key")
+	s.Equal(wfID+"/transfer/vendor-v1/0", vendor.TransferKey, "a retry after an unknown outcome must reuse the key")
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 	s.Equal(5, s.w.calls["transfer"], "three failed attempts and the admin's retry for the vendor, one affiliate call")
 }
@@ -170,7 +170,7 @@ func (s *workflowSuite) TestPartialRefundBeforePayoutShrinksTransfers() {
 	s.EqualValues(97, legOf(s.T(), rec, split.PartyPlatform).Refunded, "10% of the platform's 970")
 	s.Empty(s.w.reversals, "nothing had been sent, so nothing is reversed")
 	vendor := legOf(s.T(), rec, split.PartyVendor)
-	s.Equal(vendor.Amount-vendor.Refunded, s.w.transfers[wfID+"/transfer/vendor/0"].Amount)
+	s.Equal(vendor.Amount-vendor.Refunded, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount)
 }
 
 func (s *workflowSuite) TestPartialThenFullRefundAfterPayout() {
@@ -183,8 +183,8 @@ func (s *workflowSuite) TestPartialThenFullRefundAfterPayout() {
 
 	s.Equal(payment.StatusRefunded, rec.Status)
 	// 1100 over what remains (970, 9545, 485): 97, 954.5, 48.5; the odd unit goes to the vendor.
-	s.EqualValues(955, s.w.reversals[wfID+"/refund/1100/vendor"].Amount)
-	s.EqualValues(48, s.w.reversals[wfID+"/refund/1100/affiliate"].Amount)
+	s.EqualValues(955, s.w.reversals[wfID+"/refund/1100/vendor-v1"].Amount)
+	s.EqualValues(48, s.w.reversals[wfID+"/refund/1100/affiliate-a1"].Amount)
 	s.Len(s.w.reversals, 4, "two refunds × two paid payees")
 	for _, l := range rec.Legs {
 		s.Equal(l.Amount, l.Refunded, "%s fully refunded", l.Party)
@@ -311,14 +311,14 @@ func (s *workflowSuite) TestFollowUpRunResumesStoredPayment() {
 		Order: payment.Order{ClientID: "acme", OrderID: "o-1", VendorID: "v1", AffiliateID: "a1"}, Status: payment.StatusPaid,
 		Legs: []payment.Leg{
 			{Party: split.PartyPlatform, PayeeID: "platform", Amount: platformCut, State: payment.LegRetained},
-			{Party: split.PartyVendor, PayeeID: "v1", Amount: vendorCut, Transferred: vendorCut, TransferID: "tr_" + wfID + "/transfer/vendor/0", State: payment.LegTransferred},
-			{Party: split.PartyAffiliate, PayeeID: "a1", Amount: affiliateCut, Transferred: affiliateCut, TransferID: "tr_" + wfID + "/transfer/affiliate/0", State: payment.LegTransferred},
+			{Party: split.PartyVendor, PayeeID: "v1", Amount: vendorCut, Transferred: vendorCut, TransferID: "tr_" + wfID + "/transfer/vendor-v1/0", State: payment.LegTransferred},
+			{Party: split.PartyAffiliate, PayeeID: "a1", Amount: affiliateCut, Transferred: affiliateCut, TransferID: "tr_" + wfID + "/transfer/affiliate-a1/0", State: payment.LegTransferred},
 		},
 	}
 	s.w.stored = &stored
 	// What the first run sent and booked, so the books can be checked across both runs.
-	s.w.transfers[wfID+"/transfer/vendor/0"] = activities.TransferInput{Destination: "acct_v1", Amount: vendorCut}
-	s.w.transfers[wfID+"/transfer/affiliate/0"] = activities.TransferInput{Destination: "acct_a1", Amount: affiliateCut}
+	s.w.transfers[wfID+"/transfer/vendor-v1/0"] = activities.TransferInput{Destination: "acct_v1", Amount: vendorCut}
+	s.w.transfers[wfID+"/transfer/affiliate-a1/0"] = activities.TransferInput{Destination: "acct_a1", Amount: affiliateCut}
 	s.w.entries["capture"] = ledger.Entry{Postings: []ledger.Posting{{Account: "provider:stripe", Amount: gross},
 		{Account: ledger.PlatformRevenue, Amount: -platformCut}, {Account: ledger.VendorPayable("v1"), Amount: -vendorCut}, {Account: ledger.AffiliatePayable("a1"), Amount: -affiliateCut}}}
 	s.w.entries["tv"] = ledger.Entry{Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: vendorCut}, {Account: "provider:stripe", Amount: -vendorCut}}}
@@ -345,9 +345,9 @@ func (s *workflowSuite) TestCorrectionMovesCommissionWronglyTakenOnTax() {
 	s.EqualValues(platformCut, legOf(s.T(), rec, split.PartyPlatform).Amount)
 	s.EqualValues(vendorCut, legOf(s.T(), rec, split.PartyVendor).Amount)
 	s.EqualValues(affiliateCut, legOf(s.T(), rec, split.PartyAffiliate).Amount)
-	s.EqualValues(9425, s.w.transfers[wfID+"/transfer/vendor/0"].Amount, "paid under the wrong rule first")
-	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4/vendor"].Amount, "the vendor's missing share is topped up")
-	s.EqualValues(40, s.w.reversals[wfID+"/correction/v4/affiliate"].Amount, "the affiliate's excess is reversed")
+	s.EqualValues(9425, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount, "paid under the wrong rule first")
+	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4/vendor-v1"].Amount, "the vendor's missing share is topped up")
+	s.EqualValues(40, s.w.reversals[wfID+"/correction/v4/affiliate-a1"].Amount, "the affiliate's excess is reversed")
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
 	s.Len(s.w.transfers, 3, "the repeated correction changed nothing")
@@ -387,4 +387,28 @@ func (s *workflowSuite) TestOrderArrivingLaterWakesThePayment() {
 	s.Require().Len(calls, 2)
 	s.Less(calls[1].Sub(start), time.Minute, "the order woke the payment before its next poll")
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+}
+
+func (s *workflowSuite) TestMultiVendorOrderPaysEachVendorOnItsLines() {
+	s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput {
+		return activities.EnrichOutput{Order: payment.Order{ClientID: "acme", OrderID: "o-2", AffiliateID: "a1", Platform: "shopify",
+			Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Lines: []payment.OrderLine{
+				{VendorID: "v1", Subtotal: 7000, Tax: 560, Discount: 300},
+				{VendorID: "v2", Subtotal: 3000, Tax: 240},
+			}}}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalEvent, refundEvent("evt_r1", gross))
+	rec := s.run()
+
+	s.Require().Len(rec.Legs, 4, "platform, two vendors, affiliate")
+	v1, v2 := s.w.transfers[wfID+"/transfer/vendor-v1/0"], s.w.transfers[wfID+"/transfer/vendor-v2/0"]
+	// v1: net 6700, shipping 500·6700/9700 = 345.36… → 345, platform 670, affiliate 335.
+	s.EqualValues(6700+560+345-670-335, v1.Amount)
+	// v2: net 3000, shipping 155, platform 300, affiliate 150.
+	s.EqualValues(3000+240+155-300-150, v2.Amount)
+	s.EqualValues(335+150, s.w.transfers[wfID+"/transfer/affiliate-a1/0"].Amount)
+	s.Equal(payment.StatusRefunded, rec.Status)
+	s.Zero(s.w.sent("acct_v1"))
+	s.Zero(s.w.sent("acct_v2"))
 }
