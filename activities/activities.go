@@ -4,22 +4,26 @@
 package activities
 
 import (
-	"errors"
-	"net/http"
-	"time"
+	"context"
+	"fmt"
 
-	"github.com/stripe/stripe-go/v76"
+	"github.com/plutov/paypal/v4"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/ledger"
+	"paysplit/internal/money"
 	"paysplit/internal/split"
 	"paysplit/internal/store"
 )
 
 // Error types the workflow's retry policies treat as business errors: retrying cannot help.
 const (
-	ErrTypeStripeRejected = "StripeRejected"
+	// ErrTypeRejected is a payout or reversal the provider refused outright (invalid account,
+	// insufficient funds, unclaimed): a new attempt needs a new idempotency key.
+	ErrTypeRejected = "PayoutRejected"
+	// ErrTypeNotConfigured is a payment whose provider has no payout rail configured here.
+	ErrTypeNotConfigured  = "ProviderNotConfigured"
 	ErrTypeNoSplitRule    = "NoSplitRule"
 	ErrTypeInvalidSplit   = "InvalidSplit"
 	ErrTypeLedgerConflict = "LedgerConflict"
@@ -30,6 +34,8 @@ type Activities struct {
 	Store  *store.Store
 	Ledger *ledger.Ledger
 	Stripe *stripeclient.API
+	// PayPal pays out PayPal payments; nil when PayPal is not configured.
+	PayPal *paypal.Client
 	// Metrics counts what the activities did (telemetry.Metrics); nil counts nothing.
 	Metrics Metrics
 }
@@ -42,6 +48,31 @@ type Metrics interface {
 	Transferred(currency string, amount int64)
 	Reversed(currency string, amount int64)
 }
+
+// payoutRail is one provider's way of paying payees: the workflow has no provider branches, it
+// names the payment's provider and the activities pick the rail.
+type payoutRail interface {
+	// resolve returns where the payee is paid, or why the leg must be held.
+	resolve(ctx context.Context, p store.Payee) (ResolvePayeeOutput, error)
+	send(ctx context.Context, in TransferInput) (string, error)
+	reverse(ctx context.Context, in ReverseTransferInput) (string, error)
+}
+
+func (a *Activities) rail(provider string) (payoutRail, error) {
+	switch {
+	case (provider == "" || provider == ProviderStripe) && a.Stripe != nil:
+		return stripeRail{a.Stripe}, nil
+	case provider == ProviderPayPal && a.PayPal != nil:
+		return paypalRail{a.PayPal}, nil
+	}
+	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no payout rail configured for provider %q", provider), ErrTypeNotConfigured, nil)
+}
+
+// Providers.
+const (
+	ProviderStripe = "stripe"
+	ProviderPayPal = "paypal"
+)
 
 func (a *Activities) metrics() Metrics {
 	if a.Metrics == nil {
@@ -57,38 +88,10 @@ func (noMetrics) SplitComputed(split.Split) {}
 func (noMetrics) Transferred(string, int64) {}
 func (noMetrics) Reversed(string, int64)    {}
 
-// NewStripeClient builds a Stripe client against base (Stripe's API or stripe-mock). The library's
-// own network retries are off: Temporal's retry policy owns retrying, with the same idempotency key.
-func NewStripeClient(apiKey, base string, httpClient *http.Client) *stripeclient.API {
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
+func moneyDecimal(amount int64, c money.Currency) (string, error) {
+	v, err := money.Decimal(amount, c)
+	if err != nil {
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidSplit, err)
 	}
-	cfg := &stripe.BackendConfig{
-		URL:               stripe.String(base),
-		HTTPClient:        httpClient,
-		MaxNetworkRetries: stripe.Int64(0),
-		// Errors reach the workflow and its logs through Temporal; the library's own stderr lines would be noise.
-		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
-	}
-	backends := &stripe.Backends{
-		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
-		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
-		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
-	}
-	return stripeclient.New(apiKey, backends)
-}
-
-// classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors and
-// network failures stay retryable; anything else Stripe refused is a business error that goes
-// to the admin path instead of being retried.
-func classifyStripe(op string, err error) error {
-	var se *stripe.Error
-	if !errors.As(err, &se) {
-		return err // network or decoding trouble: retry
-	}
-	if se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 0 {
-		return err
-	}
-	return temporal.NewNonRetryableApplicationError(op+": "+se.Msg, ErrTypeStripeRejected, err,
-		map[string]any{"status": se.HTTPStatusCode, "code": string(se.Code), "request_id": se.RequestID})
+	return v, nil
 }

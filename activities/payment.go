@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/ledger"
@@ -62,10 +61,10 @@ type EnrichInput struct {
 	// webhook can wake it.
 	WorkflowID string
 	Provider   string
-	PaymentID string
-	Gross     int64
-	Currency  money.Currency
-	Metadata  map[string]string
+	PaymentID  string
+	Gross      int64
+	Currency   money.Currency
+	Metadata   map[string]string
 }
 
 // EnrichOutput is the order, or why it could not be had.
@@ -228,6 +227,8 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 
 // ResolvePayeeInput names the payee of a leg.
 type ResolvePayeeInput struct {
+	// Provider picks the payout rail: the payment's own provider ("" means stripe).
+	Provider string
 	PayeeID  string
 	Kind     string
 	ClientID string
@@ -240,8 +241,9 @@ type ResolvePayeeOutput struct {
 	HoldReason  string
 }
 
-// ResolvePayee finds the payee's connected account and checks it can receive a transfer now.
-// A payee that cannot is not an error: the leg is held for an admin to release later.
+// ResolvePayee finds where the payee is paid on the payment's rail (a Stripe connected account,
+// a PayPal receiver) and checks it can receive now. A payee that cannot is not an error: the leg
+// is held for an admin to release later.
 func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (ResolvePayeeOutput, error) {
 	p, err := a.Store.GetPayee(ctx, in.PayeeID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -255,31 +257,18 @@ func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (Re
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q belongs to client %q, not %q", p.ID, p.ClientID, in.ClientID)}, nil
 	case p.Kind != in.Kind:
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q is a %s, not a %s", p.ID, p.Kind, in.Kind)}, nil
-	case p.StripeAccount == "":
-		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q has no Stripe connected account", p.ID)}, nil
 	}
-	acct, err := a.Stripe.Accounts.GetByID(p.StripeAccount, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
+	r, err := a.rail(in.Provider)
 	if err != nil {
-		var se *stripe.Error
-		if errors.As(err, &se) && se.HTTPStatusCode == 404 {
-			return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s not found", p.StripeAccount)}, nil
-		}
-		return ResolvePayeeOutput{}, classifyStripe("retrieve account "+p.StripeAccount, err)
+		return ResolvePayeeOutput{}, err
 	}
-	// Transfers need only the transfers capability; payouts_enabled is about the payee's bank
-	// payouts, which Stripe holds in the connected balance until it is fixed.
-	if acct.Capabilities == nil || acct.Capabilities.Transfers != stripe.AccountCapabilityStatusActive {
-		status := "missing"
-		if acct.Capabilities != nil && acct.Capabilities.Transfers != "" {
-			status = string(acct.Capabilities.Transfers)
-		}
-		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s cannot receive transfers (transfers capability %s)", p.StripeAccount, status)}, nil
-	}
-	return ResolvePayeeOutput{Destination: p.StripeAccount}, nil
+	return r.resolve(ctx, p)
 }
 
-// TransferInput is one Connect transfer.
+// TransferInput is one payout of a payee's share.
 type TransferInput struct {
+	// Provider picks the payout rail: the payment's own provider ("" means stripe).
+	Provider          string
 	IdempotencyKey    string
 	Destination       string
 	Amount            int64
@@ -289,69 +278,62 @@ type TransferInput struct {
 	Metadata          map[string]string
 }
 
-// TransferOutput is the transfer Stripe created (or had created for this key before).
+// TransferOutput is the payout the provider made (or had made for this key before).
 type TransferOutput struct {
 	TransferID string
 }
 
-// Transfer sends a payee's share with an idempotency key derived from the workflow and leg, so a
-// retry after a lost answer returns the first transfer instead of paying twice.
+// Transfer pays a payee's share with an idempotency key derived from the workflow and leg, so a
+// retry after a lost answer returns the first payout instead of paying twice.
 func (a *Activities) Transfer(ctx context.Context, in TransferInput) (TransferOutput, error) {
 	if in.Amount <= 0 || in.IdempotencyKey == "" {
 		return TransferOutput{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("transfer needs a positive amount and a key (amount %d, key %q)", in.Amount, in.IdempotencyKey), ErrTypeInvalidSplit, nil)
 	}
-	params := &stripe.TransferParams{
-		Params:        stripe.Params{Context: ctx, Metadata: in.Metadata},
-		Amount:        stripe.Int64(in.Amount),
-		Currency:      stripe.String(string(in.Currency)),
-		Destination:   stripe.String(in.Destination),
-		TransferGroup: stripe.String(in.TransferGroup),
-	}
-	if in.SourceTransaction != "" {
-		params.SourceTransaction = stripe.String(in.SourceTransaction)
-	}
-	params.SetIdempotencyKey(in.IdempotencyKey)
-	tr, err := a.Stripe.Transfers.New(params)
+	r, err := a.rail(in.Provider)
 	if err != nil {
-		return TransferOutput{}, classifyStripe("transfer "+in.IdempotencyKey, err)
+		return TransferOutput{}, err
+	}
+	id, err := r.send(ctx, in)
+	if err != nil {
+		return TransferOutput{}, err
 	}
 	a.metrics().Transferred(string(in.Currency), in.Amount)
-	return TransferOutput{TransferID: tr.ID}, nil
+	return TransferOutput{TransferID: id}, nil
 }
 
 // ReverseTransferInput takes money back from a payee.
 type ReverseTransferInput struct {
+	Provider       string
 	IdempotencyKey string
 	TransferID     string
 	Amount         int64
+	Currency       money.Currency
 	Metadata       map[string]string
 }
 
-// ReverseTransferOutput is the reversal Stripe created.
+// ReverseTransferOutput is the reversal the provider made.
 type ReverseTransferOutput struct {
 	ReversalID string
 }
 
-// ReverseTransfer reverses part or all of a transfer, idempotently.
+// ReverseTransfer reverses part or all of a payout, idempotently. A rail that cannot reverse
+// answers a non-retryable error; the workflow then keeps the amount as owed by the payee.
 func (a *Activities) ReverseTransfer(ctx context.Context, in ReverseTransferInput) (ReverseTransferOutput, error) {
 	if in.Amount <= 0 || in.IdempotencyKey == "" || in.TransferID == "" {
 		return ReverseTransferOutput{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("reversal needs a transfer, a positive amount and a key (transfer %q, amount %d)", in.TransferID, in.Amount), ErrTypeInvalidSplit, nil)
 	}
-	params := &stripe.TransferReversalParams{
-		Params: stripe.Params{Context: ctx, Metadata: in.Metadata},
-		ID:     stripe.String(in.TransferID),
-		Amount: stripe.Int64(in.Amount),
-	}
-	params.SetIdempotencyKey(in.IdempotencyKey)
-	rev, err := a.Stripe.TransferReversals.New(params)
+	r, err := a.rail(in.Provider)
 	if err != nil {
-		return ReverseTransferOutput{}, classifyStripe("reverse transfer "+in.TransferID, err)
+		return ReverseTransferOutput{}, err
 	}
-	// The reversal carries the transfer's currency; the input does not.
-	a.metrics().Reversed(string(rev.Currency), in.Amount)
-	return ReverseTransferOutput{ReversalID: rev.ID}, nil
+	id, err := r.reverse(ctx, in)
+	if err != nil {
+		return ReverseTransferOutput{}, err
+	}
+	a.metrics().Reversed(string(in.Currency), in.Amount)
+	return ReverseTransferOutput{ReversalID: id}, nil
 }
 
 // PostEntryOutput is the stored journal entry's ID.

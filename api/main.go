@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,18 +13,29 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
+	"paysplit/activities"
 	"paysplit/api/server"
 	"paysplit/internal/app"
 	"paysplit/internal/config"
 	"paysplit/internal/ledger"
+	"paysplit/internal/paypalhook"
+	"paysplit/internal/secrets"
 	"paysplit/internal/store"
+	"paysplit/telemetry"
 	"paysplit/workflows/payment"
 )
 
 func main() {
 	cfg := app.MustConfig()
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		// The container image has no shell: its health check runs the program itself.
+		if err := telemetry.Probe(context.Background(), cfg.APIAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "unhealthy:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	logger := app.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -34,25 +46,40 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	tel, err := telemetry.New(ctx, telemetry.Options{Service: "paysplit-api", OTLPEndpoint: cfg.OTLPEndpoint, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(tel, logger)
 	pool, err := app.Database(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	opts, err := tel.ClientOptions(cfg)
+	if err != nil {
+		return err
+	}
 	// Lazy: the API starts even while Temporal is down, and answers webhooks 503 until it is back.
-	tc, err := client.NewLazyClient(client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: tlog.NewStructuredLogger(logger),
-	})
+	tc, err := client.NewLazyClient(opts)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
+	box, err := secrets.New(cfg.SecretsKey)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Deps{
-		Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: cfg.TaskQueue,
+		Pool: pool, Store: store.New(pool, store.WithSecrets(box)), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: cfg.TaskQueue,
 		AdminAPIKey: cfg.AdminAPIKey, StripeWebhookSecret: cfg.StripeWebhookSecret, TemporalUIURL: cfg.TemporalUIURL,
-		Namespace: cfg.TemporalNamespace, Logger: logger,
-		Settings: payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout},
+		Namespace: cfg.TemporalNamespace, Logger: logger, Registry: tel.Registry,
+		RateLimit: float64(cfg.APIRateLimit), RateBurst: 4 * cfg.APIRateLimit,
+		Settings:       payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout},
+		PayPalVerifier: paypalVerifier(cfg),
 	})
+	// Every request is a span; the webhook's span is the parent of the workflow's.
+	srv.Use(telemetry.EchoTracing(tel.TracerProvider))
 	errc := make(chan error, 1)
 	go func() {
 		logger.Info("api listening", "addr", cfg.APIAddr)
@@ -69,4 +96,27 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+func shutdownTelemetry(tel *telemetry.Telemetry, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		logger.Warn("telemetry shutdown", "error", err)
+	}
+}
+
+// paypalVerifier picks how PayPal deliveries are checked; nil (no webhook ID) turns PayPal off.
+func paypalVerifier(cfg config.Config) server.PayPalVerifier {
+	switch {
+	case cfg.PayPalWebhookID == "":
+		return nil
+	case cfg.PayPalWebhookVerify == "api":
+		c, err := activities.NewPayPalClient(cfg.PayPalClientID, cfg.PayPalSecret, cfg.PayPalAPIBase, nil)
+		if err != nil {
+			return nil // config.Load already required the credentials for this mode
+		}
+		return server.APIPayPalVerifier{Client: c, WebhookID: cfg.PayPalWebhookID}
+	}
+	return server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: cfg.PayPalWebhookID}}
 }

@@ -1,27 +1,46 @@
-// Command worker runs the Temporal workers: the payment workflow and its activities.
+// Command worker runs the Temporal workers: the payment workflow and its activities. Next to
+// them it serves /metrics, /healthz and /readyz on WORKER_HTTP_ADDR.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"paysplit/activities"
 	"paysplit/internal/app"
 	"paysplit/internal/config"
 	"paysplit/internal/ledger"
 	"paysplit/internal/store"
+	"paysplit/telemetry"
 	"paysplit/workflows/payment"
 )
 
+// backlogInterval is how often the worker publishes its task queue's backlog: the scale-out
+// signal, read by the autoscaler about once a minute.
+const backlogInterval = 15 * time.Second
+
 func main() {
 	cfg := app.MustConfig()
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		// The container image has no shell: its health check runs the program itself.
+		if err := telemetry.Probe(context.Background(), cfg.WorkerHTTPAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "unhealthy:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	logger := app.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -32,28 +51,105 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	tel, err := telemetry.New(ctx, telemetry.Options{Service: "paysplit-worker", OTLPEndpoint: cfg.OTLPEndpoint, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(tel, logger)
 	pool, err := app.Database(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: tlog.NewStructuredLogger(logger),
-	})
+	opts, err := tel.ClientOptions(cfg)
 	if err != nil {
 		return err
 	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("dial temporal %s: %w", cfg.TemporalAddress, err)
+	}
 	defer c.Close()
-	w := worker.New(c, cfg.TaskQueue, worker.Options{})
+
+	stopOps, err := serveOps(cfg.WorkerHTTPAddr, telemetry.OpsHandler(tel.Registry, logger, pool, c), logger)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
+	go tel.WatchBacklog(ctx, c, cfg.TemporalNamespace, cfg.TaskQueue, backlogInterval)
+
+	w := worker.New(c, cfg.TaskQueue, workerOptions(cfg))
 	payment.Register(w)
-	w.RegisterActivity(&activities.Activities{
-		Store:  store.New(pool),
-		Ledger: ledger.New(pool),
-		Stripe: activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
-	})
-	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
-	// Stop polling on SIGTERM; in-flight activities get the SDK's stop timeout to finish.
+	acts := &activities.Activities{
+		Store:   store.New(pool),
+		Ledger:  ledger.New(pool),
+		Stripe:  activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
+		Metrics: tel.Metrics,
+	}
+	if cfg.PayPalClientID != "" {
+		if acts.PayPal, err = activities.NewPayPalClient(cfg.PayPalClientID, cfg.PayPalSecret, cfg.PayPalAPIBase, nil); err != nil {
+			return err
+		}
+	}
+	w.RegisterActivity(acts)
+	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress,
+		"namespace", cfg.TemporalNamespace, "build_id", cfg.WorkerBuildID)
+	// On SIGTERM the worker stops polling at once; in-flight activities get WorkerStopTimeout to
+	// finish and report, then their contexts are cancelled. Whatever did not finish is retried
+	// by another worker with the same idempotency keys.
 	stopCh := make(chan any)
-	go func() { <-ctx.Done(); close(stopCh) }()
-	return w.Run(stopCh)
+	go func() {
+		<-ctx.Done()
+		logger.Info("worker stopping: no new tasks, waiting for in-flight activities", "grace", cfg.WorkerStopTimeout.String())
+		close(stopCh)
+	}()
+	if err := w.Run(stopCh); err != nil {
+		return err
+	}
+	logger.Info("worker stopped")
+	return nil
+}
+
+// workerOptions sets the stop grace period and, when a build ID is given, worker versioning:
+// workflows move to a new build on their next task (AutoUpgrade), which is safe because every
+// change to the workflow's commands is behind workflow.GetVersion and replay-tested.
+func workerOptions(cfg config.Config) worker.Options {
+	o := worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout}
+	if cfg.WorkerBuildID != "" {
+		o.DeploymentOptions = worker.DeploymentOptions{
+			UseVersioning:             true,
+			Version:                   worker.WorkerDeploymentVersion{DeploymentName: cfg.TemporalDeploymentName, BuildID: cfg.WorkerBuildID},
+			DefaultVersioningBehavior: workflow.VersioningBehaviorAutoUpgrade,
+		}
+	}
+	return o
+}
+
+// serveOps starts the worker's HTTP server. Listening happens here, so a taken port stops the
+// worker at start instead of leaving it running without health checks.
+func serveOps(addr string, h http.Handler, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("worker http %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("worker http server", "error", err)
+		}
+	}()
+	logger.Info("worker http listening", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+func shutdownTelemetry(tel *telemetry.Telemetry, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		logger.Warn("telemetry shutdown", "error", err)
+	}
 }

@@ -50,8 +50,16 @@ func (s *Server) putClient(c echo.Context) error {
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	cl, created, err := s.deps.Store.UpsertClient(c.Request().Context(), store.Client{
-		ID: c.Param("client_id"), Name: body.Name, DefaultCurrency: moneyCurrency(body.DefaultCurrency),
+	id := c.Param("client_id")
+	var cl store.Client
+	var created bool
+	err := s.audited(c, "client.upsert", "client:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		before, err = existing(tx.GetClient(ctx, id))
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, created, err = tx.UpsertClient(ctx, store.Client{ID: id, Name: body.Name, DefaultCurrency: moneyCurrency(body.DefaultCurrency)})
+		return before, cl, err
 	})
 	if err != nil {
 		return err
@@ -61,15 +69,24 @@ func (s *Server) putClient(c echo.Context) error {
 
 func (s *Server) putPayee(c echo.Context) error {
 	var body struct {
-		ClientID      string `json:"client_id"`
-		Kind          string `json:"kind"`
-		StripeAccount string `json:"stripe_account"`
+		ClientID       string `json:"client_id"`
+		Kind           string `json:"kind"`
+		StripeAccount  string `json:"stripe_account"`
+		PayPalReceiver string `json:"paypal_receiver"`
 	}
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	p, created, err := s.deps.Store.UpsertPayee(c.Request().Context(), store.Payee{
-		ID: c.Param("payee_id"), ClientID: body.ClientID, Kind: body.Kind, StripeAccount: body.StripeAccount,
+	id := c.Param("payee_id")
+	var p store.Payee
+	var created bool
+	err := s.audited(c, "payee.upsert", "payee:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		before, err = existing(tx.GetPayee(ctx, id))
+		if err != nil {
+			return nil, nil, err
+		}
+		p, created, err = tx.UpsertPayee(ctx, store.Payee{ID: id, ClientID: body.ClientID, Kind: body.Kind, StripeAccount: body.StripeAccount, PayPalReceiver: body.PayPalReceiver})
+		return before, p, err
 	})
 	if err != nil {
 		return err
@@ -92,11 +109,15 @@ func (s *Server) createRule(c echo.Context) error {
 	if body.PlatformBps == nil {
 		return errorf(http.StatusBadRequest, "invalid_request", "platform_bps is required (basis points, 0-10000)")
 	}
-	r, err := s.deps.Store.CreateRule(c.Request().Context(), split.Rule{
-		ClientID: c.Param("client_id"), PlatformBps: *body.PlatformBps, AffiliateBps: body.AffiliateBps,
-		CommissionOnTax: body.CommissionOnTax, CommissionOnShipping: body.CommissionOnShipping,
-		MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee,
-	}, actor(c))
+	var r store.RuleVersion
+	err := s.audited(c, "split_rule.create", "client:"+c.Param("client_id"), func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		r, err = tx.CreateRule(ctx, split.Rule{
+			ClientID: c.Param("client_id"), PlatformBps: *body.PlatformBps, AffiliateBps: body.AffiliateBps,
+			CommissionOnTax: body.CommissionOnTax, CommissionOnShipping: body.CommissionOnShipping,
+			MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee,
+		}, actor(c))
+		return nil, r, err
+	})
 	if err != nil {
 		return err
 	}
@@ -156,8 +177,17 @@ func (s *Server) workflowURL(id string) string {
 
 func (s *Server) listPayments(c echo.Context) error {
 	q := c.QueryParams()
+	from, to, err := instantRange(c)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
 	recs, err := s.deps.Store.ListPayments(c.Request().Context(), store.PaymentFilter{
 		ClientID: q.Get("client_id"), VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
+		From: from, To: to, Limit: limit,
 	})
 	if err != nil {
 		return err
@@ -213,17 +243,25 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if !contains(allowed[action], r.Status) {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
 		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		err = s.deps.Temporal.SignalWorkflow(sctx, r.WorkflowID, "", payment.SignalAdmin, payment.AdminCommand{
-			Action: action, Party: split.Party(body.Party), Actor: actor(c),
+		// The audit entry commits only once Temporal took the signal: an entry for every decision
+		// sent, none for one that was not.
+		err = s.audited(c, "payment."+string(action), "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			err = s.deps.Temporal.SignalWorkflow(sctx, r.WorkflowID, "", payment.SignalAdmin, payment.AdminCommand{
+				Action: action, Party: split.Party(body.Party), Actor: actor(c),
+			})
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				return nil, nil, errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
+			}
+			if err != nil {
+				return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+			}
+			return map[string]any{"status": r.Status, "reason": r.Reason}, map[string]any{"signal": action, "party": body.Party}, nil
 		})
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
-		}
 		if err != nil {
-			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+			return err
 		}
 		return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(action), "workflow_id": r.WorkflowID})
 	}

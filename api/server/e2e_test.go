@@ -26,6 +26,7 @@ import (
 	"paysplit/api/server"
 	"paysplit/internal/ledger"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalhook"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
@@ -47,19 +48,24 @@ type stack struct {
 	tc     client.Client
 	ledger *ledger.Ledger
 	stripe *testenv.StripeProxy
+	paypal *testenv.PayPal
 }
 
 func newStack(t *testing.T, settings payment.Settings) *stack {
 	pool, _ := testenv.Postgres(t)
 	tc := testenv.TemporalClient(t)
 	proxy := testenv.NewStripeProxy(t, testenv.StripeMock(t))
+	pp := testenv.NewPayPal(t)
 	queue := "payments-" + t.Name()
 
+	ppClient, err := activities.NewPayPalClient("paysplit-test", "secret", pp.APIBase, pp.HTTPClient())
+	require.NoError(t, err)
 	w := worker.New(tc, queue, worker.Options{})
 	payment.Register(w)
 	w.RegisterActivity(&activities.Activities{
 		Store: store.New(pool), Ledger: ledger.New(pool),
 		Stripe: activities.NewStripeClient("sk_test_123", proxy.URL, nil),
+		PayPal: ppClient,
 	})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
@@ -68,10 +74,11 @@ func newStack(t *testing.T, settings payment.Settings) *stack {
 		Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: queue,
 		AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
 		Namespace: "default", Settings: settings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}},
 	})
 	api := httptest.NewServer(srv)
 	t.Cleanup(api.Close)
-	return &stack{t: t, api: api, tc: tc, ledger: ledger.New(pool), stripe: proxy}
+	return &stack{t: t, api: api, tc: tc, ledger: ledger.New(pool), stripe: proxy, paypal: pp}
 }
 
 func (s *stack) do(method, path string, body any, key string) (int, map[string]any) {

@@ -18,6 +18,8 @@ import (
 
 	"paysplit/internal/ledger"
 	"paysplit/internal/store"
+	"paysplit/internal/storefront"
+	"paysplit/telemetry"
 	"paysplit/workflows/payment"
 )
 
@@ -34,8 +36,20 @@ type Deps struct {
 	Namespace           string
 	Settings            payment.Settings
 	Logger              *slog.Logger
+	// Registry is where the server's metrics go and what /metrics serves, shared with the
+	// Temporal SDK's metrics (telemetry.New); nil makes a private one.
+	Registry *prometheus.Registry
 	// Now is the clock for webhook signature tolerance; nil means time.Now.
 	Now func() time.Time
+	// RateLimit (requests per second) and RateBurst bound each credential; zero means 10 and 40.
+	RateLimit float64
+	RateBurst int
+	// SessionTTL is how long a browser session lasts; zero means 12h.
+	SessionTTL time.Duration
+	// KPIRefresh starts an on-demand KPI sync for a client; nil answers 501 not_implemented.
+	KPIRefresh func(ctx context.Context, clientID string) error
+	// PayPalVerifier checks PayPal webhook signatures; nil means PayPal is not configured.
+	PayPalVerifier PayPalVerifier
 }
 
 // Server is the configured Echo app.
@@ -50,15 +64,18 @@ type metrics struct {
 	webhooks *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = telemetry.NewRegistry()
+	}
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		registry: reg,
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paysplit_webhook_events_total",
 			Help: "Provider webhook deliveries by provider, event type and outcome.",
 		}, []string{"provider", "type", "outcome"}),
 	}
-	m.registry.MustRegister(m.webhooks, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.webhooks)
 	return m
 }
 
@@ -72,7 +89,7 @@ func New(d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{Echo: e, deps: d, metrics: newMetrics()}
+	s := &Server{Echo: e, deps: d, metrics: newMetrics(d.Registry)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())
@@ -83,12 +100,43 @@ func New(d Deps) *Server {
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	e.GET("/", s.dashboard)
+	e.GET("/static/*", s.static)
 
 	e.POST("/webhooks/stripe", s.stripeWebhook)
+	e.POST("/webhooks/paypal", s.paypalWebhook)
+	for _, p := range []string{storefront.Shopify, storefront.WooCommerce, storefront.TikTok, storefront.Instagram} {
+		e.POST("/webhooks/"+p+"/:client", s.storefrontWebhook(p))
+	}
+	e.GET("/webhooks/instagram/:client", s.instagramHandshake)
 
-	admin := e.Group("/api/v1/admin", s.requireAdmin)
+	e.GET("/api/v1/openapi.json", s.openAPI)
+	e.POST("/api/v1/session", s.login, s.rateLimiter(perAddress))
+
+	// Client API: every read is scoped by the credential's client (admins pass ?client_id=).
+	v1 := e.Group("/api/v1", s.authenticate, s.rateLimiter(perKey))
+	v1.DELETE("/session", s.logout)
+	v1.GET("/me", s.me)
+	v1.GET("/client", s.clientInfo)
+	v1.GET("/kpis", s.kpis)
+	v1.POST("/kpis/refresh", s.refreshKPIs)
+	v1.GET("/revenue", s.revenue)
+	v1.GET("/payouts", s.payouts)
+	v1.GET("/reports", s.reports)
+
+	admin := v1.Group("/admin", s.requireAdmin)
 	admin.GET("/clients", s.listClients)
 	admin.PUT("/clients/:client_id", s.putClient)
+	admin.GET("/clients/:client_id/settings", s.getSettings)
+	admin.PUT("/clients/:client_id/settings", s.putSettings)
+	admin.GET("/clients/:client_id/webhook-secrets", s.listWebhookSecrets)
+	admin.PUT("/clients/:client_id/webhook-secrets/:provider", s.putWebhookSecret)
+	admin.DELETE("/clients/:client_id/webhook-secrets/:provider", s.deleteWebhookSecret)
+	admin.GET("/api-keys", s.listAPIKeys)
+	admin.POST("/api-keys", s.createAPIKey)
+	admin.DELETE("/api-keys/:key_id", s.revokeAPIKey)
+	admin.GET("/audit", s.listAudit)
+	admin.GET("/payees", s.listPayees)
+	admin.GET("/payouts", s.listStuckPayouts)
 	admin.POST("/clients/:client_id/split-rules", s.createRule)
 	admin.GET("/clients/:client_id/split-rules", s.listRules)
 	admin.PUT("/payees/:payee_id", s.putPayee)
@@ -103,17 +151,11 @@ func New(d Deps) *Server {
 }
 
 func (s *Server) ready(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	checks := map[string]string{"postgres": "ok", "temporal": "ok"}
-	status := http.StatusOK
-	if err := s.deps.Pool.Ping(ctx); err != nil {
-		checks["postgres"], status = err.Error(), http.StatusServiceUnavailable
+	checks, ready := telemetry.Readiness(c.Request().Context(), s.deps.Logger, s.deps.Pool, s.deps.Temporal)
+	if !ready {
+		return c.JSON(http.StatusServiceUnavailable, checks)
 	}
-	if _, err := s.deps.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
-	}
-	return c.JSON(status, checks)
+	return c.JSON(http.StatusOK, checks)
 }
 
 // apiError is the one error shape every endpoint answers with.
@@ -164,6 +206,10 @@ func codeFor(status int) string {
 		return "body_too_large"
 	case http.StatusUnauthorized:
 		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
 	}
 	return "invalid_request"
 }
@@ -177,7 +223,8 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		s.deps.Logger.Info("http", "method", c.Request().Method, "route", c.Path(), "status", c.Response().Status,
-			"ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			"ms", time.Since(start).Milliseconds(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"key_id", keyID(c))
 		return nil
 	}
 }

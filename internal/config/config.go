@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"paysplit/internal/secrets"
 )
 
 // Config is everything the worker and the API need at start.
@@ -35,6 +38,37 @@ type Config struct {
 	SettleWindow time.Duration
 	// DecisionTimeout bounds how long a failed payout waits for an admin before compensating.
 	DecisionTimeout time.Duration
+
+	// WorkerHTTPAddr is where the worker serves /metrics, /healthz and /readyz.
+	WorkerHTTPAddr string
+	// WorkerStopTimeout is the grace period in-flight activities get after SIGTERM.
+	WorkerStopTimeout time.Duration
+	// WorkerBuildID, when set, opts the worker into Temporal worker versioning as
+	// TemporalDeploymentName/WorkerBuildID.
+	WorkerBuildID          string
+	TemporalDeploymentName string
+	// Temporal Cloud or a TLS-terminated cluster: API key, or mTLS client certificate files.
+	TemporalAPIKey  string
+	TemporalTLSCert string
+	TemporalTLSKey  string
+	TemporalTLS     bool
+	// OTLPEndpoint is the OTLP/HTTP collector traces go to; empty means tracing is off.
+	OTLPEndpoint string
+
+	// SecretsKey (32 bytes) seals per-client webhook secrets at rest (AES-256-GCM).
+	SecretsKey []byte
+	// APIRateLimit is the requests per second each API credential may make (bursts of 4x).
+	APIRateLimit int
+
+	// PayPal: payouts need the REST credentials; webhooks need the webhook ID. Empty client ID
+	// means PayPal is off (its webhooks answer 400 and no PayPal payouts are made).
+	PayPalClientID  string
+	PayPalSecret    string
+	PayPalAPIBase   string
+	PayPalWebhookID string
+	// PayPalWebhookVerify is "offline" (check the signature against PayPal's certificate) or
+	// "api" (ask PayPal's verify-webhook-signature endpoint).
+	PayPalWebhookVerify string
 }
 
 // setting describes one environment variable.
@@ -42,6 +76,7 @@ type setting struct {
 	name     string
 	def      string // local default; "" means none
 	secret   bool   // no default in production
+	optional bool   // may stay empty
 	validate func(string) error
 	dst      *string
 }
@@ -51,7 +86,7 @@ func Load() (Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (Config, error) {
 	var c Config
-	var enrich, settle, decision string
+	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
 	if c.Env == "" {
 		c.Env = "development"
@@ -73,9 +108,28 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: validDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: validDuration, dst: &decision},
+		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
+		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: validDuration, dst: &stopTimeout},
+		{name: "WORKER_BUILD_ID", optional: true, validate: nonEmpty, dst: &c.WorkerBuildID},
+		{name: "TEMPORAL_DEPLOYMENT_NAME", def: "paysplit", validate: nonEmpty, dst: &c.TemporalDeploymentName},
+		{name: "TEMPORAL_API_KEY", optional: true, validate: nonEmpty, dst: &c.TemporalAPIKey},
+		{name: "TEMPORAL_TLS_CERT", optional: true, validate: nonEmpty, dst: &c.TemporalTLSCert},
+		{name: "TEMPORAL_TLS_KEY", optional: true, validate: nonEmpty, dst: &c.TemporalTLSKey},
+		{name: "TEMPORAL_TLS", def: "false", validate: validBool, dst: &temporalTLS},
+		{name: "OTEL_EXPORTER_OTLP_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.OTLPEndpoint},
+		{name: "SECRETS_KEY", def: devSecretsKey, secret: true, validate: validSecretsKey, dst: &secretsKey},
+		{name: "API_RATE_LIMIT", def: "10", validate: positiveInt, dst: &rateLimit},
+		{name: "PAYPAL_CLIENT_ID", optional: true, validate: nonEmpty, dst: &c.PayPalClientID},
+		{name: "PAYPAL_SECRET", optional: true, validate: nonEmpty, dst: &c.PayPalSecret},
+		{name: "PAYPAL_API_BASE", def: "https://api-m.sandbox.paypal.com", validate: validHTTPURL, dst: &c.PayPalAPIBase},
+		{name: "PAYPAL_WEBHOOK_ID", optional: true, validate: nonEmpty, dst: &c.PayPalWebhookID},
+		{name: "PAYPAL_WEBHOOK_VERIFY", def: "offline", validate: oneOf("offline", "api"), dst: &c.PayPalWebhookVerify},
 	}
 	for _, s := range settings {
 		v := strings.TrimSpace(getenv(s.name))
+		if v == "" && s.optional {
+			continue
+		}
 		if v == "" {
 			if s.secret && c.Env == "production" || s.def == "" {
 				return c, fmt.Errorf("config: %s is required but not set", s.name)
@@ -90,7 +144,44 @@ func load(getenv func(string) string) (Config, error) {
 	c.EnrichWait, _ = time.ParseDuration(enrich)
 	c.SettleWindow, _ = time.ParseDuration(settle)
 	c.DecisionTimeout, _ = time.ParseDuration(decision)
+	c.WorkerStopTimeout, _ = time.ParseDuration(stopTimeout)
+	c.SecretsKey, _ = secrets.ParseKey(secretsKey)
+	c.APIRateLimit, _ = strconv.Atoi(rateLimit)
+	// An API key or a client certificate only travels over TLS.
+	c.TemporalTLS = temporalTLS == "true" || c.TemporalAPIKey != "" || c.TemporalTLSCert != ""
+	if (c.PayPalClientID == "") != (c.PayPalSecret == "") {
+		return c, errors.New("config: PAYPAL_CLIENT_ID and PAYPAL_SECRET must be set together")
+	}
+	if c.PayPalWebhookVerify == "api" && c.PayPalClientID == "" {
+		return c, errors.New("config: PAYPAL_WEBHOOK_VERIFY=api needs PAYPAL_CLIENT_ID and PAYPAL_SECRET")
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		return c, errors.New("config: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	}
 	return c, nil
+}
+
+// devSecretsKey is base64("paysplit-dev-secrets-key-32bytes"): development only; production must
+// set its own SECRETS_KEY (e.g. `openssl rand -base64 32`).
+const devSecretsKey = "cGF5c3BsaXQtZGV2LXNlY3JldHMta2V5LTMyYnl0ZXM="
+
+func validSecretsKey(v string) error {
+	_, err := secrets.ParseKey(v)
+	return err
+}
+
+func positiveInt(v string) error {
+	if n, err := strconv.Atoi(v); err != nil || n < 1 {
+		return errors.New("want a positive integer")
+	}
+	return nil
+}
+
+func validBool(v string) error {
+	if v != "true" && v != "false" {
+		return errors.New("want true or false")
+	}
+	return nil
 }
 
 func nonEmpty(v string) error {
@@ -153,4 +244,15 @@ func stripeKey(v string) error {
 		return errors.New(`want a secret or restricted key ("sk_..." or "rk_...")`)
 	}
 	return nil
+}
+
+func oneOf(values ...string) func(string) error {
+	return func(v string) error {
+		for _, ok := range values {
+			if v == ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("want one of %s", strings.Join(values, ", "))
+	}
 }

@@ -36,6 +36,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad webhook secret", map[string]string{"STRIPE_WEBHOOK_SECRET": "secret"}, "STRIPE_WEBHOOK_SECRET is malformed"},
 		{"bad database url", map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL is malformed"},
 		{"bad duration", map[string]string{"PAYMENT_ENRICH_WAIT": "soon"}, "PAYMENT_ENRICH_WAIT is malformed"},
+		{"short secrets key", map[string]string{"SECRETS_KEY": "c2hvcnQ="}, "SECRETS_KEY is malformed"},
+		{"bad rate limit", map[string]string{"API_RATE_LIMIT": "0"}, "API_RATE_LIMIT is malformed"},
 		{"bad env", map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
 		{"production needs secrets", map[string]string{"APP_ENV": "production"}, "DATABASE_URL is required"},
 		{"production needs admin key", map[string]string{"APP_ENV": "production", "DATABASE_URL": "postgres://db/x"}, "ADMIN_API_KEY is required"},
@@ -54,8 +56,25 @@ func TestLoadProductionWithEverythingSet(t *testing.T) {
 	c, err := load(env(map[string]string{
 		"APP_ENV": "production", "DATABASE_URL": "postgres://db.internal/pay", "ADMIN_API_KEY": strings.Repeat("k", 32),
 		"STRIPE_API_KEY": "sk_live_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+		"SECRETS_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, "production", c.Env)
 	require.Equal(t, "sk_live_abc", c.StripeAPIKey)
+}
+
+func TestLoadPayPalSettings(t *testing.T) {
+	c, err := load(env(map[string]string{"PAYPAL_CLIENT_ID": "id", "PAYPAL_SECRET": "s", "PAYPAL_WEBHOOK_ID": "WH-1", "PAYPAL_WEBHOOK_VERIFY": "api"}))
+	require.NoError(t, err)
+	require.Equal(t, "api", c.PayPalWebhookVerify)
+	require.Equal(t, "https://api-m.sandbox.paypal.com", c.PayPalAPIBase)
+	for _, bad := range []map[string]string{
+		{"PAYPAL_CLIENT_ID": "id"},
+		{"PAYPAL_WEBHOOK_VERIFY": "trust-me"},
+		{"PAYPAL_WEBHOOK_VERIFY": "api"},
+	} {
+		_, err := load(env(bad))
+		require.Error(t, err, "%v", bad)
+		require.Contains(t, err.Error(), "PAYPAL_")
+	}
 }

@@ -65,6 +65,10 @@ type Entry struct {
 	ReversesID     int64          `json:"reverses_id,omitempty"`
 	Postings       []Posting      `json:"postings"`
 	CreatedAt      time.Time      `json:"created_at"`
+	// PrevHash and Hash are the entry's link in the journal's hash chain (see Verify). The
+	// database sets them when the entry is appended; values given to Post are ignored.
+	PrevHash string `json:"prev_hash,omitempty"`
+	Hash     string `json:"entry_hash,omitempty"`
 }
 
 // AccountBalance is the net of all postings to one account in one currency.
@@ -86,7 +90,7 @@ const insertEntrySQL = `
 INSERT INTO journal_entries (idempotency_key, currency, reference, description, reverses_id, content_hash)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id, created_at`
+RETURNING id, created_at, prev_hash, entry_hash`
 
 // WITH ORDINALITY keeps the caller's posting order, so entries read back
 // exactly as they were posted.
@@ -109,6 +113,16 @@ func (l *Ledger) Post(ctx context.Context, e Entry) (Entry, bool, error) {
 	}
 	hash := contentHash(e)
 
+	// Replays are common (activity retries) and need no chain lock: answer them from what is
+	// stored. A key that is new here can still race another poster; the insert below settles it.
+	stored, err := l.loadOne(ctx, "e.idempotency_key = $1", e.IdempotencyKey)
+	switch {
+	case err == nil:
+		return replayed(e, hash, stored)
+	case !errors.Is(err, ErrNotFound):
+		return Entry{}, false, fmt.Errorf("ledger: post %q: look up key: %w", e.IdempotencyKey, err)
+	}
+
 	tx, err := l.pool.Begin(ctx)
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: post %q: begin: %w", e.IdempotencyKey, err)
@@ -116,13 +130,16 @@ func (l *Ledger) Post(ctx context.Context, e Entry) (Entry, bool, error) {
 	// No-op once committed; otherwise releases the row locks the insert took.
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
-	// ON CONFLICT DO NOTHING, not a SELECT first: with a concurrent poster of
-	// the same key, the insert blocks on the unique index until the other
-	// transaction ends, so exactly one of them creates the entry.
+	// ON CONFLICT DO NOTHING settles a race with a concurrent poster of the
+	// same key: the insert waits for the chain lock (taken by the schema's
+	// trigger) and then on the unique index until the other transaction
+	// ends, so exactly one of them creates the entry. A conflicting insert
+	// leaves the chain as it was: only inserted rows advance its head.
 	var id int64
 	var createdAt time.Time
+	var prevHash, entryHash string
 	err = tx.QueryRow(ctx, insertEntrySQL, e.IdempotencyKey, string(e.Currency), e.Reference,
-		e.Description, nullableID(e.ReversesID), hash).Scan(&id, &createdAt)
+		e.Description, nullableID(e.ReversesID), hash).Scan(&id, &createdAt, &prevHash, &entryHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if err := tx.Rollback(ctx); err != nil {
 			return Entry{}, false, fmt.Errorf("ledger: post %q: rollback: %w", e.IdempotencyKey, err)
@@ -146,7 +163,7 @@ func (l *Ledger) Post(ctx context.Context, e Entry) (Entry, bool, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: post %q: commit: %w", e.IdempotencyKey, classify(err))
 	}
-	e.ID, e.CreatedAt = id, createdAt
+	e.ID, e.CreatedAt, e.PrevHash, e.Hash = id, createdAt, prevHash, entryHash
 	return e, true, nil
 }
 
@@ -157,6 +174,12 @@ func (l *Ledger) replay(ctx context.Context, e Entry, hash string) (Entry, bool,
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: post %q: load existing entry: %w", e.IdempotencyKey, err)
 	}
+	return replayed(e, hash, stored)
+}
+
+// replayed answers a post whose key is already stored: the stored entry when
+// the content is the same, else ErrIdempotencyConflict.
+func replayed(e Entry, hash string, stored storedEntry) (Entry, bool, error) {
 	if stored.hash != hash {
 		return Entry{}, false, fmt.Errorf("ledger: post %q: stored entry %d has different currency, postings or reversal target: %w",
 			e.IdempotencyKey, stored.ID, ErrIdempotencyConflict)
@@ -317,7 +340,8 @@ func (l *Ledger) loadOne(ctx context.Context, where string, arg any) (storedEntr
 func (l *Ledger) load(ctx context.Context, where string, arg any) ([]storedEntry, error) {
 	rows, err := l.pool.Query(ctx, `
 		SELECT e.id, e.idempotency_key, e.currency, e.reference, e.description,
-		       coalesce(e.reverses_id, 0), e.content_hash, e.created_at
+		       coalesce(e.reverses_id, 0), e.content_hash, e.created_at,
+		       coalesce(e.prev_hash, ''), coalesce(e.entry_hash, '')
 		FROM journal_entries e
 		WHERE `+where+`
 		ORDER BY e.id`, arg)
@@ -328,7 +352,7 @@ func (l *Ledger) load(ctx context.Context, where string, arg any) ([]storedEntry
 		var s storedEntry
 		var cur string
 		err := row.Scan(&s.ID, &s.IdempotencyKey, &cur, &s.Reference, &s.Description,
-			&s.ReversesID, &s.hash, &s.CreatedAt)
+			&s.ReversesID, &s.hash, &s.CreatedAt, &s.PrevHash, &s.Hash)
 		s.Currency = money.Currency(cur)
 		return s, err
 	})

@@ -19,9 +19,19 @@ func (m Money) String() string { return Format(m.Amount, m.Currency) }
 // the text is exact for the full int64 range. For an unknown currency the raw
 // minor units are printed and labelled, since any decimal point would be a guess.
 func Format(amount int64, c Currency) string {
+	d, err := Decimal(amount, c)
+	if err != nil {
+		return fmt.Sprintf("%d minor units of unknown currency %q", amount, c.Upper())
+	}
+	return d + " " + c.Upper()
+}
+
+// Decimal renders amount as the plain decimal string providers' APIs take ("12.34" for 1234
+// USD, "1000" for 1000 JPY), the inverse of ParseAmount. Unknown currencies are an error.
+func Decimal(amount int64, c Currency) (string, error) {
 	exp := c.Exponent()
 	if exp < 0 {
-		return fmt.Sprintf("%d minor units of unknown currency %q", amount, c.Upper())
+		return "", fmt.Errorf("decimal of %q: %w", c.Upper(), ErrUnknownCurrency)
 	}
 	// uint64(-amount) is also correct for math.MinInt64: negation wraps to
 	// itself and the conversion yields its true magnitude, 2^63.
@@ -43,9 +53,7 @@ func Format(amount int64, c Currency) string {
 		b.WriteByte('.')
 		b.WriteString(digits[cut:])
 	}
-	b.WriteByte(' ')
-	b.WriteString(c.Upper())
-	return b.String()
+	return b.String(), nil
 }
 
 // Add returns m+o; both must be in the same currency.

@@ -1,6 +1,7 @@
 package money
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -63,4 +64,24 @@ func TestAddSub(t *testing.T) {
 
 	_, err = usd(math.MinInt64).Sub(usd(1))
 	require.ErrorIs(t, err, ErrOverflow)
+}
+
+func TestDecimalRoundTripsWithParseAmount(t *testing.T) {
+	for _, tc := range []struct {
+		amount int64
+		cur    Currency
+		want   string
+	}{{1234, "usd", "12.34"}, {5, "usd", "0.05"}, {-5, "eur", "-0.05"}, {1000, "jpy", "1000"}, {1234, "kwd", "1.234"}, {0, "bhd", "0.000"}} {
+		got, err := Decimal(tc.amount, tc.cur)
+		if err != nil || got != tc.want {
+			t.Fatalf("Decimal(%d, %s) = %q, %v; want %q", tc.amount, tc.cur, got, err, tc.want)
+		}
+		back, err := ParseAmount(got, tc.cur)
+		if err != nil || back != tc.amount {
+			t.Fatalf("ParseAmount(%q) = %d, %v; want %d", got, back, err, tc.amount)
+		}
+	}
+	if _, err := Decimal(1, "xyz"); !errors.Is(err, ErrUnknownCurrency) {
+		t.Fatalf("unknown currency: %v", err)
+	}
 }

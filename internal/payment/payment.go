@@ -116,6 +116,7 @@ type Record struct {
 	Refunded       int64          `json:"refunded"`
 	Disputed       bool           `json:"disputed"`
 	LostDisputes   []string       `json:"lost_disputes,omitempty"`
+	AppliedRefunds []string       `json:"applied_refunds,omitempty"`
 	CaptureEntryID int64          `json:"capture_entry_id,omitempty"`
 	Legs           []Leg          `json:"legs"`
 	CapturedAt     time.Time      `json:"captured_at"`

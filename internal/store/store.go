@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paysplit/internal/secrets"
 )
 
 // ErrNotFound is returned when the row asked for does not exist.
@@ -31,11 +33,19 @@ func ValidID(field, v string) error {
 
 // Store is the Postgres-backed store.
 type Store struct {
-	pool *pgxpool.Pool
+	// pool is a *pgxpool.Pool, or a pgx.Tx inside InTx (see tx.go).
+	pool    dbtx
+	secrets *secrets.Box
 }
 
 // New wraps a pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{pool: pool}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 func notFound(err error, what string) error {
 	if errors.Is(err, pgx.ErrNoRows) {

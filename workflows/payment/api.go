@@ -105,9 +105,12 @@ type Event struct {
 	// AmountRefunded is the charge's cumulative refunded amount: refunds are applied as the
 	// difference to what was already refunded, so duplicates and reordering are harmless.
 	AmountRefunded int64
-	DisputeID      string
-	DisputeStatus  string
-	OccurredAt     time.Time
+	// RefundID and Amount describe one refund when the provider does not say the cumulative
+	// amount; it is applied once per RefundID.
+	RefundID      string
+	DisputeID     string
+	DisputeStatus string
+	OccurredAt    time.Time
 	// RuleVersion and Actor belong to EventCorrection.
 	RuleVersion int
 	Actor       string

@@ -127,6 +127,14 @@ func (r *run) applyPending() error {
 func (r *run) apply(e Event) error {
 	switch e.Kind {
 	case EventRefund:
+		if e.AmountRefunded == 0 && e.RefundID != "" {
+			// The provider told only this refund's amount: apply it once per refund ID.
+			if contains(r.rec.AppliedRefunds, e.RefundID) {
+				return nil
+			}
+			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
+			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
+		}
 		return r.refundTo(e.AmountRefunded, "refund")
 	case EventCorrection:
 		return r.correct(e)
@@ -199,8 +207,8 @@ func (r *run) refundTo(target int64, cause string) error {
 func (r *run) reverseLeg(i int, amount int64, key string) error {
 	leg := &r.rec.Legs[i]
 	var out activities.ReverseTransferOutput
-	err := workflow.ExecuteActivity(r.stripeCtx(), act.ReverseTransfer, activities.ReverseTransferInput{
-		IdempotencyKey: key, TransferID: leg.TransferID, Amount: amount,
+	err := workflow.ExecuteActivity(r.payoutCtx(), act.ReverseTransfer, activities.ReverseTransferInput{
+		Provider: r.rec.Provider, Currency: r.rec.Currency, IdempotencyKey: key, TransferID: leg.TransferID, Amount: amount,
 		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID},
 	}).Get(r.ctx, &out)
 	if err != nil {

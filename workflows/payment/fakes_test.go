@@ -23,7 +23,7 @@ type world struct {
 	t  *testing.T
 	mu sync.Mutex
 
-	rules     map[int]split.Rule // by version; version 3 is in force at capture
+	rules     map[int]split.Rule                                   // by version; version 3 is in force at capture
 	holds     map[string]string                                    // payee -> hold reason
 	failNext  map[string][]error                                   // party -> errors for the next transfer calls
 	transfers map[string]activities.TransferInput                  // idempotency key -> request
@@ -189,7 +189,7 @@ func (w *world) sent(dest string) int64 {
 }
 
 func rejected(msg string) error {
-	return temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeStripeRejected, nil)
+	return temporal.NewNonRetryableApplicationError(msg, activities.ErrTypeRejected, nil)
 }
 
 func captureEvent(id string, amount int64) Event {

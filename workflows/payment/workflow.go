@@ -49,11 +49,11 @@ type run struct {
 	capture *Event
 	// orderArrived is set by an order-ready event until the enrichment wait takes it.
 	orderArrived bool
-	pending []Event
-	seen    map[string]bool
-	events  workflow.ReceiveChannel
-	admin   workflow.ReceiveChannel
-	log     log.Logger
+	pending      []Event
+	seen         map[string]bool
+	events       workflow.ReceiveChannel
+	admin        workflow.ReceiveChannel
+	log          log.Logger
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
@@ -85,13 +85,13 @@ func dbOptions() workflow.ActivityOptions {
 	}
 }
 
-func (r *run) stripeCtx() workflow.Context {
+func (r *run) payoutCtx() workflow.Context {
 	return workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: r.in.Settings.StripeRetryInterval, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts:        r.in.Settings.StripeAttempts,
-			NonRetryableErrorTypes: []string{activities.ErrTypeStripeRejected, activities.ErrTypeInvalidSplit},
+			NonRetryableErrorTypes: []string{activities.ErrTypeRejected, activities.ErrTypeInvalidSplit},
 		},
 	})
 }
@@ -272,8 +272,8 @@ func (r *run) payLeg(i int) error {
 		}
 		if workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
 			var payee activities.ResolvePayeeOutput
-			if err := workflow.ExecuteActivity(r.stripeCtx(), act.ResolvePayee, activities.ResolvePayeeInput{
-				PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
+			if err := workflow.ExecuteActivity(r.payoutCtx(), act.ResolvePayee, activities.ResolvePayeeInput{
+				Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
 			}).Get(r.ctx, &payee); err != nil {
 				return err
 			}
@@ -317,8 +317,8 @@ func (r *run) payLeg(i int) error {
 
 func (r *run) transfer(leg *payment.Leg, amount int64) (string, error) {
 	var out activities.TransferOutput
-	err := workflow.ExecuteActivity(r.stripeCtx(), act.Transfer, activities.TransferInput{
-		IdempotencyKey: leg.TransferKey, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
+	err := workflow.ExecuteActivity(r.payoutCtx(), act.Transfer, activities.TransferInput{
+		Provider: r.rec.Provider, IdempotencyKey: leg.TransferKey, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
 		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID,
 		Metadata: map[string]string{
 			"workflow_id": r.rec.WorkflowID, "payment_id": r.rec.PaymentID, "client_id": r.rec.Order.ClientID,
@@ -468,7 +468,7 @@ func account(l payment.Leg) string {
 
 func isBusinessError(err error) bool {
 	var app *temporal.ApplicationError
-	return errors.As(err, &app) && app.NonRetryable() || errors.As(err, &app) && (app.Type() == activities.ErrTypeStripeRejected ||
+	return errors.As(err, &app) && app.NonRetryable() || errors.As(err, &app) && (app.Type() == activities.ErrTypeRejected ||
 		app.Type() == activities.ErrTypeNoSplitRule || app.Type() == activities.ErrTypeInvalidSplit)
 }
 

@@ -1,0 +1,227 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"paysplit/internal/alert"
+	"paysplit/internal/ledger"
+	"paysplit/internal/monitor"
+)
+
+// Integrity holds the dependencies of the ledger integrity workflow's activities: chain
+// verification, monitor evaluation and alert delivery. Its method names are distinct from
+// Activities' so one worker can register both.
+type Integrity struct {
+	Ledger   *ledger.Ledger
+	Monitors *monitor.Store
+	// Webhook and Email are the alert channels; nil means not configured.
+	Webhook *alert.Webhook
+	Email   alert.EmailSender
+	// Now is the evaluation clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (a *Integrity) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// VerifyLedgerChainInput is empty: the whole chain is verified.
+type VerifyLedgerChainInput struct{}
+
+// VerifyLedgerChainOutput is the verification; its head hash, kept in the workflow's history,
+// is an anchor outside the database.
+type VerifyLedgerChainOutput struct {
+	Verification ledger.Verification
+	VerifiedAt   time.Time
+}
+
+// VerifyLedgerChain walks the journal's hash chain. A broken chain is a result, not an error.
+func (a *Integrity) VerifyLedgerChain(ctx context.Context, _ VerifyLedgerChainInput) (VerifyLedgerChainOutput, error) {
+	v, err := a.Ledger.Verify(ctx)
+	if err != nil {
+		return VerifyLedgerChainOutput{}, err
+	}
+	if !v.OK {
+		activity.GetLogger(ctx).Error("ledger chain broken", "EntryID", v.Break.EntryID, "Reason", v.Break.Reason)
+	}
+	return VerifyLedgerChainOutput{Verification: v, VerifiedAt: a.now()}, nil
+}
+
+// RecordChainVerificationInput is a verification to feed the system's ledger_chain monitor.
+type RecordChainVerificationInput struct {
+	Verification ledger.Verification
+	VerifiedAt   time.Time
+}
+
+// RecordChainVerification evaluates the ledger_chain monitor on a verification: a break opens
+// (or keeps) its alert, an intact chain resolves it. Idempotent for a retry: the same verdict
+// applied twice neither opens a second incident nor queues a second message.
+func (a *Integrity) RecordChainVerification(ctx context.Context, in RecordChainVerificationInput) (monitor.Outcome, error) {
+	m, err := a.Monitors.System(ctx, monitor.KindLedgerChain)
+	if err != nil {
+		return monitor.Outcome{}, err
+	}
+	v := in.Verification
+	check := &monitor.ChainCheck{OK: v.OK, Entries: v.Entries}
+	if v.Break != nil {
+		check.BrokenEntryID, check.Reason = v.Break.EntryID, v.Break.Reason
+	}
+	at := in.VerifiedAt
+	if at.IsZero() {
+		at = a.now()
+	}
+	r := monitor.Evaluate(m, monitor.Observation{Chain: check}, at)
+	return a.Monitors.Apply(ctx, m.ID, r, at)
+}
+
+// EvaluateMonitorsInput is empty: every live admin monitor is evaluated.
+type EvaluateMonitorsInput struct{}
+
+// EvaluateMonitorsOutput counts what the evaluation found and did.
+type EvaluateMonitorsOutput struct {
+	Evaluated   int
+	Firing      int
+	Unavailable int
+	Opened      int
+	Resolved    int
+	// Failed names the monitors that could not be observed; the others were still evaluated.
+	Failed []string
+}
+
+// EvaluateMonitors observes and judges every admin monitor at one moment and records the
+// verdicts. One monitor's failure is recorded on it and does not stop the others; only a store
+// that cannot be read at all fails the activity (and Temporal retries it).
+func (a *Integrity) EvaluateMonitors(ctx context.Context, _ EvaluateMonitorsInput) (EvaluateMonitorsOutput, error) {
+	ms, err := a.Monitors.List(ctx)
+	if err != nil {
+		return EvaluateMonitorsOutput{}, err
+	}
+	now := a.now()
+	var out EvaluateMonitorsOutput
+	for _, m := range ms {
+		if m.System {
+			continue // fed by their own checks (chain verification)
+		}
+		obs, err := a.Monitors.Observe(ctx, m, now)
+		if err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			out.Failed = append(out.Failed, fmt.Sprintf("%d (%s): %v", m.ID, m.Name, err))
+			if rerr := a.Monitors.RecordError(ctx, m.ID, err.Error(), now); rerr != nil {
+				return out, rerr
+			}
+			continue
+		}
+		r := monitor.Evaluate(m, obs, now)
+		o, err := a.Monitors.Apply(ctx, m.ID, r, now)
+		if err != nil {
+			return out, err
+		}
+		out.Evaluated++
+		switch r.Status {
+		case monitor.StatusFiring:
+			out.Firing++
+		case monitor.StatusUnavailable:
+			out.Unavailable++
+		}
+		switch o.Action {
+		case monitor.ActionOpen:
+			out.Opened++
+		case monitor.ActionResolve:
+			out.Resolved++
+		}
+	}
+	return out, nil
+}
+
+// DeliverAlertsInput bounds one delivery round.
+type DeliverAlertsInput struct {
+	// Limit is how many queued messages to try; 0 means 100.
+	Limit int
+}
+
+// DeliverAlertsOutput counts one delivery round.
+type DeliverAlertsOutput struct {
+	Delivered int
+	Failed    int
+	// Errors are the first few delivery errors, for the workflow's history and logs.
+	Errors []string
+}
+
+// maxDeliveryAttempts is how many rounds a message is tried in before it is left for an
+// operator (it stays in alert_notifications with its last error).
+const maxDeliveryAttempts = 20
+
+// DeliverAlerts sends queued notifications to every configured channel. A channel that took a
+// message is recorded at once, so a retry only resends to the channels that failed. The
+// activity fails when a message could not be delivered, so Temporal retries with backoff.
+func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (DeliverAlertsOutput, error) {
+	limit := in.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	pending, err := a.Monitors.Pending(ctx, limit, maxDeliveryAttempts)
+	if err != nil {
+		return DeliverAlertsOutput{}, err
+	}
+	var out DeliverAlertsOutput
+	for _, n := range pending {
+		var failure string
+		if err := errors.Join(a.deliver(ctx, n)...); err != nil {
+			failure = err.Error()
+		}
+		if err := a.Monitors.Finish(ctx, n.ID, failure == "", failure, a.now()); err != nil {
+			return out, err
+		}
+		if failure == "" {
+			out.Delivered++
+			continue
+		}
+		out.Failed++
+		if len(out.Errors) < 5 {
+			out.Errors = append(out.Errors, failure)
+		}
+		activity.GetLogger(ctx).Warn("alert delivery failed", "NotificationID", n.ID, "Error", failure)
+	}
+	if out.Failed > 0 {
+		return out, fmt.Errorf("%d of %d alert message(s) not delivered: %s", out.Failed, len(pending), out.Errors[0])
+	}
+	return out, nil
+}
+
+// deliver sends n to each configured channel that has not taken it yet.
+func (a *Integrity) deliver(ctx context.Context, n monitor.Notification) []error {
+	msg := alert.Message{
+		DeliveryID: n.ID, AlertID: n.AlertID, MonitorID: n.MonitorID, MonitorName: n.MonitorName, Kind: string(n.Kind),
+		Event: string(n.Event), Summary: n.Summary, Subjects: n.Subjects, PeriodStart: n.PeriodStart,
+		FiredAt: n.FiredAt, ResolvedAt: n.ResolvedAt,
+	}
+	var errs []error
+	send := func(ch monitor.Channel, configured bool, fn func() error) {
+		if !configured || n.Sent[ch] {
+			return
+		}
+		if err := fn(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", ch, err))
+			return
+		}
+		if err := a.Monitors.MarkSent(ctx, n.ID, ch, a.now()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	send(monitor.ChannelWebhook, a.Webhook != nil, func() error { return a.Webhook.Send(ctx, msg) })
+	send(monitor.ChannelEmail, a.Email != nil, func() error { return a.Email.SendEmail(ctx, msg) })
+	if len(errs) == 0 && a.Webhook == nil && a.Email == nil {
+		activity.GetLogger(ctx).Info("alert (no channel configured)", "Monitor", n.MonitorName, "Event", n.Event, "Summary", n.Summary)
+	}
+	return errs
+}

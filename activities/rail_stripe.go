@@ -1,0 +1,111 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
+	"go.temporal.io/sdk/temporal"
+
+	"paysplit/internal/store"
+)
+
+// NewStripeClient builds a Stripe client against base (Stripe's API or stripe-mock). The library's
+// own network retries are off: Temporal's retry policy owns retrying, with the same idempotency key.
+func NewStripeClient(apiKey, base string, httpClient *http.Client) *stripeclient.API {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	cfg := &stripe.BackendConfig{
+		URL:               stripe.String(base),
+		HTTPClient:        httpClient,
+		MaxNetworkRetries: stripe.Int64(0),
+		// Errors reach the workflow and its logs through Temporal; the library's own stderr lines would be noise.
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	backends := &stripe.Backends{
+		API:     stripe.GetBackendWithConfig(stripe.APIBackend, cfg),
+		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, cfg),
+		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, cfg),
+	}
+	return stripeclient.New(apiKey, backends)
+}
+
+// stripeRail pays payees with Stripe Connect transfers to their connected accounts.
+type stripeRail struct{ api *stripeclient.API }
+
+func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOutput, error) {
+	if p.StripeAccount == "" {
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q has no Stripe connected account", p.ID)}, nil
+	}
+	acct, err := r.api.Accounts.GetByID(p.StripeAccount, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
+	if err != nil {
+		var se *stripe.Error
+		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
+			return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s not found", p.StripeAccount)}, nil
+		}
+		return ResolvePayeeOutput{}, classifyStripe("retrieve account "+p.StripeAccount, err)
+	}
+	// Transfers need only the transfers capability; payouts_enabled is about the payee's bank
+	// payouts, which Stripe holds in the connected balance until it is fixed.
+	if acct.Capabilities == nil || acct.Capabilities.Transfers != stripe.AccountCapabilityStatusActive {
+		status := "missing"
+		if acct.Capabilities != nil && acct.Capabilities.Transfers != "" {
+			status = string(acct.Capabilities.Transfers)
+		}
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s cannot receive transfers (transfers capability %s)", p.StripeAccount, status)}, nil
+	}
+	return ResolvePayeeOutput{Destination: p.StripeAccount}, nil
+}
+
+func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) {
+	params := &stripe.TransferParams{
+		Params:        stripe.Params{Context: ctx, Metadata: in.Metadata},
+		Amount:        stripe.Int64(in.Amount),
+		Currency:      stripe.String(string(in.Currency)),
+		Destination:   stripe.String(in.Destination),
+		TransferGroup: stripe.String(in.TransferGroup),
+	}
+	if in.SourceTransaction != "" {
+		params.SourceTransaction = stripe.String(in.SourceTransaction)
+	}
+	params.SetIdempotencyKey(in.IdempotencyKey)
+	tr, err := r.api.Transfers.New(params)
+	if err != nil {
+		return "", classifyStripe("transfer "+in.IdempotencyKey, err)
+	}
+	return tr.ID, nil
+}
+
+func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
+	params := &stripe.TransferReversalParams{
+		Params: stripe.Params{Context: ctx, Metadata: in.Metadata},
+		ID:     stripe.String(in.TransferID),
+		Amount: stripe.Int64(in.Amount),
+	}
+	params.SetIdempotencyKey(in.IdempotencyKey)
+	rev, err := r.api.TransferReversals.New(params)
+	if err != nil {
+		return "", classifyStripe("reverse transfer "+in.TransferID, err)
+	}
+	return rev.ID, nil
+}
+
+// classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors and
+// network failures stay retryable; anything else Stripe refused is a business error that goes
+// to the admin path instead of being retried.
+func classifyStripe(op string, err error) error {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return err // network or decoding trouble: retry
+	}
+	if se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 0 {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(op+": "+se.Msg, ErrTypeRejected, err,
+		map[string]any{"status": se.HTTPStatusCode, "code": string(se.Code), "request_id": se.RequestID})
+}

@@ -1,0 +1,293 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/store"
+)
+
+// audited runs an admin change and its audit entry in one transaction: fn makes the change with
+// tx and returns the target's state before and after. Changes to one target are serialised so
+// "before" is exactly what was replaced.
+func (s *Server) audited(c echo.Context, action, target string, fn func(ctx context.Context, tx *store.Store) (before, after any, err error)) error {
+	ctx := c.Request().Context()
+	return s.deps.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.LockTarget(ctx, target); err != nil {
+			return err
+		}
+		before, after, err := fn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor(c), action, target, requestID(c), before, after)
+	})
+}
+
+// existing turns "not found" into a nil "before" for create-or-update changes.
+func existing[T any](v T, err error) (any, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
+// instantRange reads ?from=&to= for admin searches: RFC 3339 times, or dates (a "to" date
+// includes that whole UTC day). Both are optional.
+func instantRange(c echo.Context) (from, to time.Time, err error) {
+	parse := func(name string, endOfDay bool) (time.Time, error) {
+		v := c.QueryParam(name)
+		if v == "" {
+			return time.Time{}, nil
+		}
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t, nil
+		}
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			return time.Time{}, errorf(http.StatusBadRequest, "invalid_request", name+" must be an RFC 3339 time or a date like 2026-01-31")
+		}
+		if endOfDay {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	if from, err = parse("from", false); err != nil {
+		return
+	}
+	if to, err = parse("to", true); err != nil {
+		return
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, errorf(http.StatusBadRequest, "invalid_request", "from must be before to")
+	}
+	return from, to, nil
+}
+
+// --- API keys -------------------------------------------------------------------------------------
+
+func (s *Server) createAPIKey(c echo.Context) error {
+	var body struct {
+		Role     string `json:"role"`
+		ClientID string `json:"client_id"`
+		Name     string `json:"name"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	var k store.APIKey
+	var secret string
+	err := s.audited(c, "api_key.create", "api_keys", func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		k, secret, err = tx.CreateAPIKey(ctx, body.Role, body.ClientID, body.Name, actor(c))
+		return nil, k, err
+	})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, map[string]any{"api_key": k, "key": secret})
+}
+
+func (s *Server) listAPIKeys(c echo.Context) error {
+	keys, err := s.deps.Store.ListAPIKeys(c.Request().Context(), c.QueryParam("client_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"api_keys": nonNil(keys)})
+}
+
+func (s *Server) revokeAPIKey(c echo.Context) error {
+	id := c.Param("key_id")
+	var k store.APIKey
+	err := s.audited(c, "api_key.revoke", "api_key:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		if before, err = tx.GetAPIKey(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		k, err = tx.RevokeAPIKey(ctx, id)
+		return before, k, err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, k)
+}
+
+// --- client configuration -------------------------------------------------------------------------
+
+func (s *Server) getSettings(c echo.Context) error {
+	st, err := s.deps.Store.GetSettings(c.Request().Context(), c.Param("client_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) putSettings(c echo.Context) error {
+	var body struct {
+		DefaultPeriod string `json:"default_period"`
+		AccentColor   string `json:"accent_color"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	id := c.Param("client_id")
+	var st store.Settings
+	err := s.audited(c, "settings.update", "client:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		if before, err = tx.GetSettings(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		st, err = tx.PutSettings(ctx, store.Settings{ClientID: id, DefaultPeriod: body.DefaultPeriod, AccentColor: body.AccentColor})
+		return before, st, err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// putWebhookSecret stores a storefront's signing secret for a client. It is write-only: no
+// endpoint returns it, and the audit log records only that it changed.
+func (s *Server) putWebhookSecret(c echo.Context) error {
+	var body struct {
+		Secret string `json:"secret"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	id, provider := c.Param("client_id"), c.Param("provider")
+	var info store.WebhookSecretInfo
+	var created bool
+	err := s.audited(c, "webhook_secret.set", "webhook_secret:"+id+"/"+provider, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		if _, err := tx.GetClient(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		info, created, err = tx.SetClientWebhookSecret(ctx, id, provider, []byte(body.Secret), actor(c))
+		if err != nil {
+			return nil, nil, err
+		}
+		if !created {
+			before = map[string]any{"provider": provider, "set": true}
+		}
+		return before, map[string]any{"provider": provider, "set": true}, nil
+	})
+	if errors.Is(err, store.ErrNoSecretsKey) {
+		return errorf(http.StatusServiceUnavailable, "secrets_unavailable", "the server has no SECRETS_KEY configured")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(createdOrOK(created), info)
+}
+
+func (s *Server) listWebhookSecrets(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.deps.Store.GetClient(ctx, c.Param("client_id")); err != nil {
+		return err
+	}
+	infos, err := s.deps.Store.ListClientWebhookSecrets(ctx, c.Param("client_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"webhook_secrets": nonNil(infos)})
+}
+
+func (s *Server) deleteWebhookSecret(c echo.Context) error {
+	id, provider := c.Param("client_id"), c.Param("provider")
+	err := s.audited(c, "webhook_secret.delete", "webhook_secret:"+id+"/"+provider, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		if _, err := tx.DeleteClientWebhookSecret(ctx, id, provider); err != nil {
+			return nil, nil, err
+		}
+		return map[string]any{"provider": provider, "set": true}, nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// --- listings -------------------------------------------------------------------------------------
+
+func (s *Server) listPayees(c echo.Context) error {
+	kind := c.QueryParam("kind")
+	if kind != "" && kind != store.KindVendor && kind != store.KindAffiliate {
+		return errorf(http.StatusBadRequest, "invalid_request", "kind must be vendor or affiliate")
+	}
+	payees, err := s.deps.Store.ListPayees(c.Request().Context(), store.PayeeFilter{ClientID: c.QueryParam("client_id"), Kind: kind})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"payees": nonNil(payees)})
+}
+
+// attentionStatuses are the payments an admin has to act on.
+var attentionStatuses = []string{string(ipayment.StatusPayoutFailed), string(ipayment.StatusHeld), string(ipayment.StatusNeedsAttention)}
+
+// listStuckPayouts lists payments whose payout failed, is held or needs attention.
+func (s *Server) listStuckPayouts(c echo.Context) error {
+	statuses := attentionStatuses
+	if st := c.QueryParam("status"); st != "" {
+		if !contains(attentionStatuses, st) {
+			return errorf(http.StatusBadRequest, "invalid_request", "status must be payout_failed, held or needs_attention")
+		}
+		statuses = []string{st}
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	recs, err := s.deps.Store.ListPayments(c.Request().Context(), store.PaymentFilter{
+		ClientID: c.QueryParam("client_id"), Statuses: statuses, Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, s.paymentView(r))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"payments": out})
+}
+
+type auditCursor struct {
+	ID int64 `json:"id"`
+}
+
+func (s *Server) listAudit(c echo.Context) error {
+	from, to, err := instantRange(c)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	var cur auditCursor
+	if _, err := decodeCursor(c, &cur); err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	entries, err := s.deps.Store.ListAudit(c.Request().Context(), store.AuditFilter{
+		Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), From: from, To: to,
+		BeforeID: cur.ID, Limit: limit + 1,
+	})
+	if err != nil {
+		return err
+	}
+	var next *string
+	if len(entries) > limit {
+		entries = entries[:limit]
+		n := encodeCursor(auditCursor{ID: entries[limit-1].ID})
+		next = &n
+	}
+	return c.JSON(http.StatusOK, map[string]any{"entries": nonNil(entries), "next_cursor": next})
+}

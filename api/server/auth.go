@@ -1,0 +1,192 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"paysplit/internal/store"
+)
+
+// Cookie and header names of the browser session.
+const (
+	sessionCookie = "paysplit_session"
+	csrfCookie    = "paysplit_csrf"
+	csrfHeader    = "X-CSRF-Token"
+)
+
+const principalKey = "principal"
+
+// principal is who a request acts as, from its credential: never from the URL.
+type principal struct {
+	Role     string
+	ClientID string // set for the client role only
+	KeyID    string // api_keys id, or store.BootstrapKeyID
+	// csrfHash is set when the request was authenticated by the session cookie.
+	csrfHash []byte
+}
+
+func (p principal) actor() string { return p.Role + ":" + p.KeyID }
+
+func principalOf(c echo.Context) (principal, bool) {
+	p, ok := c.Get(principalKey).(principal)
+	return p, ok
+}
+
+// authenticate accepts either `Authorization: Bearer <key>` (the bootstrap ADMIN_API_KEY or a
+// stored key) or the session cookie. A bearer header that does not match is refused even when a
+// cookie is present, so a script never silently acts with someone else's browser session.
+// State-changing requests authenticated by the cookie must echo the session's CSRF token.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var p principal
+		var err error
+		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
+			p, err = s.principalFromKey(c, h)
+		} else if ck, cerr := c.Cookie(sessionCookie); cerr == nil && ck.Value != "" {
+			p, err = s.principalFromSession(c, ck.Value)
+		} else {
+			err = errorf(http.StatusUnauthorized, "unauthorized", "missing credentials: send Authorization: Bearer <api key> or log in")
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(principalKey, p)
+		c.Set("actor", p.actor())
+		return next(c)
+	}
+}
+
+func (s *Server) principalFromKey(c echo.Context, header string) (principal, error) {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || token == "" {
+		return principal{}, errorf(http.StatusUnauthorized, "unauthorized", "Authorization must be: Bearer <api key>")
+	}
+	return s.lookupKey(c, token)
+}
+
+// lookupKey resolves an API key: the bootstrap admin key (compared in constant time) or a stored,
+// unrevoked key (looked up by its hash).
+func (s *Server) lookupKey(c echo.Context, token string) (principal, error) {
+	if subtle.ConstantTimeCompare([]byte(token), []byte(s.deps.AdminAPIKey)) == 1 {
+		return principal{Role: store.RoleAdmin, KeyID: store.BootstrapKeyID}, nil
+	}
+	k, err := s.deps.Store.APIKeyByToken(c.Request().Context(), token)
+	if errors.Is(err, store.ErrNotFound) {
+		return principal{}, errorf(http.StatusUnauthorized, "unauthorized", "invalid or revoked API key")
+	}
+	if err != nil {
+		return principal{}, err
+	}
+	return principal{Role: k.Role, ClientID: k.ClientID, KeyID: k.ID}, nil
+}
+
+func (s *Server) principalFromSession(c echo.Context, token string) (principal, error) {
+	sess, err := s.deps.Store.SessionByToken(c.Request().Context(), token)
+	if errors.Is(err, store.ErrNotFound) {
+		return principal{}, errorf(http.StatusUnauthorized, "unauthorized", "session expired or ended: log in again")
+	}
+	if err != nil {
+		return principal{}, err
+	}
+	if !safeMethod(c.Request().Method) {
+		got := sha256.Sum256([]byte(c.Request().Header.Get(csrfHeader)))
+		if subtle.ConstantTimeCompare(got[:], sess.CSRFHash) != 1 {
+			return principal{}, errorf(http.StatusForbidden, "csrf_failed", "missing or wrong "+csrfHeader+" header for a cookie-authenticated request")
+		}
+	}
+	return principal{Role: sess.Role, ClientID: sess.ClientID, KeyID: sess.KeyID, csrfHash: sess.CSRFHash}, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// requireAdmin lets only admin credentials through; it runs after authenticate.
+func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if p, ok := principalOf(c); !ok || p.Role != store.RoleAdmin {
+			return errorf(http.StatusForbidden, "forbidden", "this endpoint needs an admin credential")
+		}
+		return next(c)
+	}
+}
+
+// scope is the client a client-API request reads. A client credential reads its own client and
+// nothing else: naming another client is refused before anything is read. An admin names the
+// client with ?client_id=.
+func (s *Server) scope(c echo.Context) (string, error) {
+	p, ok := principalOf(c)
+	if !ok {
+		return "", errorf(http.StatusUnauthorized, "unauthorized", "missing credentials")
+	}
+	asked := c.QueryParam("client_id")
+	if p.Role == store.RoleClient {
+		if asked != "" && asked != p.ClientID {
+			return "", errorf(http.StatusForbidden, "forbidden", "this credential cannot read another client's data")
+		}
+		return p.ClientID, nil
+	}
+	if asked == "" {
+		return "", errorf(http.StatusBadRequest, "invalid_request", "client_id is required with an admin credential")
+	}
+	if _, err := s.deps.Store.GetClient(c.Request().Context(), asked); err != nil {
+		return "", err
+	}
+	return asked, nil
+}
+
+// Rate limits: per credential for authenticated requests, per address for logins.
+const (
+	defaultRateLimit = 10 // requests per second
+	defaultRateBurst = 40
+)
+
+func (s *Server) rateLimiter(identify middleware.Extractor) echo.MiddlewareFunc {
+	r, burst := s.deps.RateLimit, s.deps.RateBurst
+	if r <= 0 {
+		r = defaultRateLimit
+	}
+	if burst <= 0 {
+		burst = defaultRateBurst
+	}
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(r), Burst: burst, ExpiresIn: 10 * time.Minute,
+		}),
+		IdentifierExtractor: identify,
+		ErrorHandler: func(echo.Context, error) error {
+			return errorf(http.StatusUnauthorized, "unauthorized", "missing credentials")
+		},
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", "1")
+			return errorf(http.StatusTooManyRequests, "rate_limited", "too many requests for this credential; slow down")
+		},
+	})
+}
+
+// perKey identifies the caller by credential (never the secret itself).
+func perKey(c echo.Context) (string, error) {
+	p, ok := principalOf(c)
+	if !ok {
+		return "", errors.New("no principal")
+	}
+	return "key:" + p.KeyID, nil
+}
+
+func perAddress(c echo.Context) (string, error) { return "ip:" + c.RealIP(), nil }
+
+// keyID names the credential in access logs: its ID, never the secret.
+func keyID(c echo.Context) string {
+	if p, ok := principalOf(c); ok {
+		return p.KeyID
+	}
+	return ""
+}

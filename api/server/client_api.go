@@ -1,0 +1,319 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paysplit/internal/money"
+	"paysplit/internal/store"
+)
+
+// ErrRefreshUnavailable may be returned by a KPIRefresh hook that cannot start a sync now.
+var ErrRefreshUnavailable = errors.New("kpi refresh unavailable")
+
+// clientInfo returns the scoped client and its dashboard settings.
+func (s *Server) clientInfo(c echo.Context) error {
+	id, err := s.scope(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cl, err := s.deps.Store.GetClient(ctx, id)
+	if err != nil {
+		return err
+	}
+	st, err := s.deps.Store.GetSettings(ctx, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"client": cl, "settings": st})
+}
+
+type kpiDayView struct {
+	Day           string `json:"day"`
+	Synced        bool   `json:"synced"`
+	Visitors      int64  `json:"visitors"`
+	NewVisitors   int64  `json:"new_visitors"`
+	BounceRateBps int32  `json:"bounce_rate_bps"`
+	Sessions      int64  `json:"sessions"`
+	Revenue       int64  `json:"revenue"`
+	Currency      string `json:"currency"`
+}
+
+type amountView struct {
+	Currency string `json:"currency"`
+	Amount   int64  `json:"amount"`
+}
+
+// kpis answers the client's storefront KPIs for every day of the range; days the sync has not
+// filled are zeros with synced=false, so charts have no gaps and nobody mistakes them for data.
+func (s *Server) kpis(c echo.Context) error {
+	id, err := s.scope(c)
+	if err != nil {
+		return err
+	}
+	from, to, err := dateRange(c, s.deps.Now(), 30)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cl, err := s.deps.Store.GetClient(ctx, id)
+	if err != nil {
+		return err
+	}
+	rows, err := s.deps.Store.KPIRange(ctx, id, from, to)
+	if err != nil {
+		return err
+	}
+	byDay := make(map[time.Time]store.KPIDay, len(rows))
+	for _, r := range rows {
+		byDay[r.Day] = r
+	}
+	days := []kpiDayView{}
+	var visitors, newVisitors, sessions, bounceWeighted, bounceSum, synced int64
+	revenue := map[money.Currency]int64{}
+	var currencies []money.Currency
+	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+		v := kpiDayView{Day: formatDay(d), Currency: string(cl.DefaultCurrency)}
+		if r, ok := byDay[d]; ok {
+			v = kpiDayView{Day: v.Day, Synced: true, Visitors: r.Visitors, NewVisitors: r.NewVisitors,
+				BounceRateBps: r.BounceRateBps, Sessions: r.Sessions, Revenue: r.Revenue, Currency: string(r.Currency)}
+			if v.Currency == "" {
+				v.Currency = string(cl.DefaultCurrency)
+			}
+			visitors, newVisitors, sessions = visitors+r.Visitors, newVisitors+r.NewVisitors, sessions+r.Sessions
+			bounceWeighted += int64(r.BounceRateBps) * r.Sessions
+			bounceSum += int64(r.BounceRateBps)
+			synced++
+			cur := money.Currency(v.Currency)
+			if _, seen := revenue[cur]; !seen {
+				currencies = append(currencies, cur)
+			}
+			revenue[cur] += r.Revenue
+		}
+		days = append(days, v)
+	}
+	// The period's bounce rate weighs each day by its sessions; without sessions, days count alike.
+	var bounce int64
+	switch {
+	case sessions > 0:
+		bounce = (bounceWeighted + sessions/2) / sessions
+	case synced > 0:
+		bounce = (bounceSum + synced/2) / synced
+	}
+	if len(currencies) == 0 {
+		currencies = []money.Currency{cl.DefaultCurrency}
+	}
+	totalRevenue := []amountView{}
+	for _, cur := range currencies {
+		totalRevenue = append(totalRevenue, amountView{Currency: string(cur), Amount: revenue[cur]})
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"client_id": id, "from": formatDay(from), "to": formatDay(to), "days": days, "exponents": exponents(currencies),
+		"totals": map[string]any{"visitors": visitors, "new_visitors": newVisitors, "sessions": sessions,
+			"bounce_rate_bps": bounce, "revenue": totalRevenue, "synced_days": synced},
+	})
+}
+
+// refreshKPIs starts an on-demand KPI sync for the client, when the sync exists.
+func (s *Server) refreshKPIs(c echo.Context) error {
+	id, err := s.scope(c)
+	if err != nil {
+		return err
+	}
+	if s.deps.KPIRefresh == nil {
+		return errorf(http.StatusNotImplemented, "not_implemented", "on-demand KPI refresh is not available yet; KPIs update on the regular sync")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 10*time.Second)
+	defer cancel()
+	if err := s.deps.KPIRefresh(ctx, id); err != nil {
+		if errors.Is(err, ErrRefreshUnavailable) {
+			return errorf(http.StatusServiceUnavailable, "refresh_unavailable", "a refresh cannot start right now; retry later")
+		}
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"status": "refresh_started", "client_id": id})
+}
+
+type revenueView struct {
+	Day              string `json:"day,omitempty"`
+	Currency         string `json:"currency"`
+	Payments         int64  `json:"payments"`
+	Gross            int64  `json:"gross"`
+	Refunds          int64  `json:"refunds"`
+	Commission       int64  `json:"commission"`
+	VendorPayouts    int64  `json:"vendor_payouts"`
+	AffiliatePayouts int64  `json:"affiliate_payouts"`
+	Unsplit          int64  `json:"unsplit"`
+}
+
+func (v *revenueView) add(d store.RevenueDay) {
+	v.Payments += d.Payments
+	v.Gross += d.Gross
+	v.Refunds += d.Refunds
+	v.Commission += d.Commission
+	v.VendorPayouts += d.VendorPayouts
+	v.AffiliatePayouts += d.AffiliatePayouts
+	v.Unsplit += d.Unsplit
+}
+
+// revenue answers the client's payments by capture day and how they were split, per currency,
+// for every day of the range (zeros where nothing was captured).
+func (s *Server) revenue(c echo.Context) error {
+	id, err := s.scope(c)
+	if err != nil {
+		return err
+	}
+	from, to, err := dateRange(c, s.deps.Now(), 30)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cl, err := s.deps.Store.GetClient(ctx, id)
+	if err != nil {
+		return err
+	}
+	rows, err := s.deps.Store.RevenueByDay(ctx, id, from, to)
+	if err != nil {
+		return err
+	}
+	type key struct {
+		day time.Time
+		cur money.Currency
+	}
+	byKey := map[key]store.RevenueDay{}
+	var currencies []money.Currency
+	seen := map[money.Currency]bool{}
+	for _, r := range rows {
+		byKey[key{r.Day, r.Currency}] = r
+		if !seen[r.Currency] {
+			seen[r.Currency] = true
+			currencies = append(currencies, r.Currency)
+		}
+	}
+	if len(currencies) == 0 {
+		currencies = []money.Currency{cl.DefaultCurrency}
+	}
+	days := []revenueView{}
+	totals := []revenueView{}
+	for _, cur := range currencies {
+		total := revenueView{Currency: string(cur)}
+		for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
+			v := revenueView{Day: formatDay(d), Currency: string(cur)}
+			if r, ok := byKey[key{d, cur}]; ok {
+				v.add(r)
+				total.add(r)
+			}
+			days = append(days, v)
+		}
+		totals = append(totals, total)
+	}
+	cs := make([]string, len(currencies))
+	for i, cur := range currencies {
+		cs[i] = string(cur)
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"client_id": id, "from": formatDay(from), "to": formatDay(to), "currencies": cs, "days": days, "totals": totals,
+		"exponents": exponents(currencies),
+	})
+}
+
+type payoutCursor struct {
+	CapturedAt time.Time `json:"t"`
+	WorkflowID string    `json:"w"`
+	Leg        string    `json:"l"`
+}
+
+var legStates = []string{"pending", "transferring", "transferred", "held", "failed", "reversed", "cancelled", "nothing_due"}
+
+// payouts lists what the client's vendors and affiliates are owed per payment and what became of
+// it, newest first, a page at a time.
+func (s *Server) payouts(c echo.Context) error {
+	id, err := s.scope(c)
+	if err != nil {
+		return err
+	}
+	from, to, err := optionalDateRange(c)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	state := c.QueryParam("state")
+	if state != "" && !contains(legStates, state) {
+		return errorf(http.StatusBadRequest, "invalid_request", "state must be one of pending, transferring, transferred, held, failed, reversed, cancelled, nothing_due")
+	}
+	f := store.PayoutFilter{ClientID: id, From: from, To: to, State: state, Limit: limit + 1}
+	var cur payoutCursor
+	if ok, err := decodeCursor(c, &cur); err != nil {
+		return err
+	} else if ok {
+		f.After = &store.PayoutCursor{CapturedAt: cur.CapturedAt, WorkflowID: cur.WorkflowID, Leg: cur.Leg}
+	}
+	rows, err := s.deps.Store.ListPayouts(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	var next *string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1].Cursor()
+		n := encodeCursor(payoutCursor{CapturedAt: last.CapturedAt, WorkflowID: last.WorkflowID, Leg: last.Leg})
+		next = &n
+	}
+	return c.JSON(http.StatusOK, map[string]any{"client_id": id, "payouts": nonNil(rows), "next_cursor": next})
+}
+
+type reportCursor struct {
+	ISOWeek string `json:"w"`
+}
+
+// reports lists the client's weekly reports, newest first. download_url stays null until report
+// files can be served.
+func (s *Server) reports(c echo.Context) error {
+	id, err := s.scope(c)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	var cur reportCursor
+	if _, err := decodeCursor(c, &cur); err != nil {
+		return err
+	}
+	rows, err := s.deps.Store.ListReports(c.Request().Context(), id, cur.ISOWeek, limit+1)
+	if err != nil {
+		return err
+	}
+	var next *string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		n := encodeCursor(reportCursor{ISOWeek: rows[limit-1].ISOWeek})
+		next = &n
+	}
+	out := make([]map[string]any, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, map[string]any{"iso_week": r.ISOWeek, "created_at": r.CreatedAt, "download_url": nil})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"client_id": id, "reports": out, "next_cursor": next})
+}
+
+// exponents tells the dashboard how many minor-unit digits each currency has, so it can format
+// amounts without a table of its own.
+func exponents(cs []money.Currency) map[string]int {
+	out := make(map[string]int, len(cs))
+	for _, c := range cs {
+		if e := c.Exponent(); e >= 0 {
+			out[string(c)] = e
+		}
+	}
+	return out
+}

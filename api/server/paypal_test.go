@@ -1,0 +1,169 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/workflows/payment"
+)
+
+// seedPayPal registers a client whose payees are paid through PayPal.
+func (s *stack) seedPayPal(client, vendorReceiver string) {
+	s.t.Helper()
+	code, body := s.do(http.MethodPut, "/api/v1/admin/clients/"+client, map[string]any{"name": "PayPal Shop", "default_currency": "usd"}, adminKey)
+	require.Equal(s.t, http.StatusCreated, code, body)
+	for id, p := range map[string]map[string]any{
+		client + "-vendor": {"client_id": client, "kind": "vendor", "paypal_receiver": vendorReceiver},
+		client + "-aff":    {"client_id": client, "kind": "affiliate", "paypal_receiver": "affiliate@example.com"},
+	} {
+		code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+id, p, adminKey)
+		require.Equal(s.t, http.StatusCreated, code, body)
+	}
+	code, body = s.do(http.MethodPost, "/api/v1/admin/clients/"+client+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500}, adminKey)
+	require.Equal(s.t, http.StatusCreated, code, body)
+}
+
+func paypalEvent(t *testing.T, id, typ string, resource map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{"id": id, "event_version": "1.0", "create_time": time.Now().UTC().Format(time.RFC3339),
+		"resource_type": "capture", "event_type": typ, "summary": typ, "resource": resource})
+	require.NoError(t, err)
+	return b
+}
+
+func paypalCapture(t *testing.T, client, capture string) []byte {
+	custom := url.Values{"client_id": {client}, "vendor_id": {client + "-vendor"}, "affiliate_id": {client + "-aff"},
+		"subtotal": {"10000"}, "tax": {"800"}, "shipping": {"500"}, "discount": {"300"}, "platform": {"woocommerce"}}
+	return paypalEvent(t, "WH-CAP-"+capture, "PAYMENT.CAPTURE.COMPLETED", map[string]any{
+		"id": capture, "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "110.00"},
+		"custom_id": custom.Encode(), "invoice_id": "order-" + capture, "final_capture": true,
+		"payee": map[string]string{"email_address": "merchant@example.com"},
+	})
+}
+
+func (s *stack) paypalWebhook(body []byte, h http.Header) (int, map[string]any) {
+	s.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.api.URL+"/webhooks/paypal", bytes.NewReader(body))
+	require.NoError(s.t, err)
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return s.send(req)
+}
+
+func TestPayPalCaptureEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seedPayPal("ppco", "VENDORPAYER01")
+	body := paypalCapture(t, "ppco", "CAP123")
+
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "accepted", out["status"])
+	id := payment.WorkflowID("paypal", "CAP123")
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	require.Equal(t, "order-CAP123", rec.Order.OrderID, "invoice_id is the order when custom_id has none")
+
+	payouts := s.paypal.Payouts()
+	require.Len(t, payouts, 2)
+	byBatch := map[string]string{}
+	for _, p := range payouts {
+		require.Equal(t, p.SenderBatchID, p.RequestID, "sender_batch_id and PayPal-Request-Id are the leg's key")
+		require.Equal(t, "USD", p.Currency)
+		byBatch[p.SenderBatchID] = p.Receiver + " " + p.Value
+	}
+	require.Equal(t, map[string]string{
+		id + "/transfer/vendor-ppco-vendor/0":  "VENDORPAYER01 95.45",
+		id + "/transfer/affiliate-ppco-aff/0": "affiliate@example.com 4.85",
+	}, byBatch)
+	require.Equal(t, map[string]int64{
+		"vendor_payable:ppco-vendor": 0, "affiliate_payable:ppco-aff": 0, "platform:revenue": -970, "provider:paypal": 970,
+	}, s.paymentBalances(id))
+
+	for range 3 {
+		code, out = s.paypalWebhook(body, s.paypal.Sign(body))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "duplicate", out["status"])
+	}
+	require.Len(t, s.paypal.Payouts(), 2)
+
+	// A partial refund: PayPal payouts cannot be pulled back, so the payees' shares of it stay
+	// owed by them in the ledger, with the reason on the leg.
+	refund := paypalEvent(t, "WH-REF-1", "PAYMENT.CAPTURE.REFUNDED", map[string]any{
+		"id": "REF1", "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "11.00"},
+		"seller_payable_breakdown": map[string]any{"total_refunded_amount": map[string]string{"currency_code": "USD", "value": "11.00"}},
+		"links": []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/CAP123", "method": "GET"}},
+	})
+	code, out = s.paypalWebhook(refund, s.paypal.Sign(refund))
+	require.Equal(t, http.StatusOK, code, out)
+	rec = s.result(id)
+	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status)
+	require.Contains(t, rec.Leg("vendor").Reason, "cannot be reversed")
+	require.Equal(t, map[string]int64{
+		"vendor_payable:ppco-vendor": 955, "affiliate_payable:ppco-aff": 48, "platform:revenue": -873, "provider:paypal": -130,
+	}, s.paymentBalances(id), "the payees owe back their shares of the refund")
+}
+
+func TestPayPalUnclaimedPayoutGoesToAdmin(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.paypal.ItemStatus = func(receiver string) string {
+		if strings.HasPrefix(receiver, "UNCLAIMED") {
+			return "UNCLAIMED"
+		}
+		return "SUCCESS"
+	}
+	s.seedPayPal("lostco", "UNCLAIMED0001")
+	body := paypalCapture(t, "lostco", "CAP404")
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAP404")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusCompensated, rec.Status)
+	require.Contains(t, rec.Reason, "unclaimed")
+}
+
+func TestPayPalWebhookRejectsBadInput(t *testing.T) {
+	s := newStack(t, payment.Settings{})
+	body := paypalCapture(t, "acme", "CAPBAD")
+	forged := s.paypal.Sign(body)
+	forged.Set("Paypal-Cert-Url", "https://certs.example.com/paypal.pem")
+	tests := []struct {
+		name   string
+		body   []byte
+		h      http.Header
+		status int
+		code   string
+	}{
+		{"no signature", body, http.Header{}, 400, "invalid_signature"},
+		{"tampered", append([]byte(" "), body...), s.paypal.Sign(body), 400, "invalid_signature"},
+		{"certificate off PayPal", body, forged, 400, "invalid_signature"},
+		{"malformed", []byte(`{"id":`), s.paypal.Sign([]byte(`{"id":`)), 400, "invalid_event"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := s.paypalWebhook(tt.body, tt.h)
+			require.Equal(t, tt.status, code, out)
+			require.Equal(t, tt.code, out["error"].(map[string]any)["code"])
+		})
+	}
+	other := paypalEvent(t, "WH-X", "BILLING.SUBSCRIPTION.CREATED", map[string]any{"id": "I-1"})
+	code, out := s.paypalWebhook(other, s.paypal.Sign(other))
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "ignored", out["status"])
+	require.Equal(t, 0, s.runs(payment.WorkflowID("paypal", "CAPBAD")))
+}

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/plutov/paypal/v4"
+
+	"paysplit/internal/money"
+	"paysplit/internal/paypalhook"
+	"paysplit/workflows/payment"
+)
+
+const providerPayPal = "paypal"
+
+// PayPalVerifier checks that a delivery really comes from PayPal.
+type PayPalVerifier interface {
+	Verify(ctx context.Context, h http.Header, body []byte) error
+}
+
+// OfflinePayPalVerifier checks the transmission signature against PayPal's certificate.
+type OfflinePayPalVerifier struct{ V *paypalhook.Verifier }
+
+// Verify implements PayPalVerifier.
+func (o OfflinePayPalVerifier) Verify(ctx context.Context, h http.Header, body []byte) error {
+	return o.V.Verify(ctx, paypalhook.HeadersFrom(h), body)
+}
+
+// APIPayPalVerifier asks PayPal's verify-webhook-signature API (through the client library).
+type APIPayPalVerifier struct {
+	Client    *paypal.Client
+	WebhookID string
+}
+
+// Verify implements PayPalVerifier.
+func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/webhooks/paypal", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header = h.Clone()
+	res, err := a.Client.VerifyWebhookSignature(ctx, req, a.WebhookID)
+	if err != nil {
+		return fmt.Errorf("verify-webhook-signature: %w", err)
+	}
+	if res.VerificationStatus != "SUCCESS" {
+		return fmt.Errorf("%w: PayPal answered %s", paypalhook.ErrUnverified, res.VerificationStatus)
+	}
+	return nil
+}
+
+// paypalWebhook verifies a PayPal delivery and hands it to the capture's payment workflow, the
+// same workflow shape as Stripe's: the provider only changes how events are read.
+func (s *Server) paypalWebhook(c echo.Context) error {
+	if s.deps.PayPalVerifier == nil {
+		return errorf(http.StatusBadRequest, "not_configured", "PayPal is not configured on this server")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
+	}
+	if err := s.deps.PayPalVerifier.Verify(c.Request().Context(), c.Request().Header, body); err != nil {
+		s.count(providerPayPal, "unknown", "bad_signature")
+		if errors.Is(err, paypalhook.ErrUnverified) {
+			return errorf(http.StatusBadRequest, "invalid_signature", err.Error())
+		}
+		// PayPal's certificate or verification API could not be reached: let PayPal deliver again.
+		s.deps.Logger.Error("paypal verification unavailable", "error", err)
+		return errorf(http.StatusServiceUnavailable, "verification_unavailable", "could not verify the delivery now; retry later")
+	}
+	ev, captureID, typ, err := paypalToEvent(body)
+	if errors.Is(err, errIgnored) {
+		s.count(providerPayPal, typ, "ignored")
+		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
+	}
+	if err != nil {
+		s.count(providerPayPal, typ, "invalid")
+		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
+	}
+	outcome, err := s.deliver(c.Request().Context(), providerPayPal, captureID, ev)
+	if err != nil {
+		s.count(providerPayPal, typ, "unavailable")
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	}
+	s.count(providerPayPal, typ, outcome)
+	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(providerPayPal, captureID)})
+}
+
+type paypalAmount struct {
+	CurrencyCode string `json:"currency_code"`
+	Value        string `json:"value"`
+}
+
+func (a paypalAmount) minor() (int64, money.Currency, error) {
+	cur, err := money.ParseCurrency(a.CurrencyCode)
+	if err != nil {
+		return 0, "", err
+	}
+	v, err := money.ParseAmount(a.Value, cur)
+	return v, cur, err
+}
+
+type paypalLink struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+}
+
+// captureFromLinks finds the capture a refund or reversal belongs to: its "up" link.
+func captureFromLinks(links []paypalLink) string {
+	for _, l := range links {
+		if l.Rel == "up" && strings.Contains(l.Href, "/captures/") {
+			return path.Base(l.Href)
+		}
+	}
+	return ""
+}
+
+// paypalToEvent reduces a PayPal event to the workflow's Event, keeping no payer data.
+func paypalToEvent(body []byte) (payment.Event, string, string, error) {
+	var evt struct {
+		ID         string          `json:"id"`
+		EventType  string          `json:"event_type"`
+		CreateTime time.Time       `json:"create_time"`
+		Resource   json.RawMessage `json:"resource"`
+	}
+	if err := json.Unmarshal(body, &evt); err != nil {
+		return payment.Event{}, "", "unknown", fmt.Errorf("malformed PayPal event: %w", err)
+	}
+	typ := evt.EventType
+	if evt.ID == "" || typ == "" {
+		return payment.Event{}, "", "unknown", errors.New("PayPal event needs an id and an event_type")
+	}
+	at := evt.CreateTime.UTC()
+	switch {
+	case typ == "PAYMENT.CAPTURE.COMPLETED":
+		var r struct {
+			ID        string       `json:"id"`
+			Amount    paypalAmount `json:"amount"`
+			CustomID  string       `json:"custom_id"`
+			InvoiceID string       `json:"invoice_id"`
+		}
+		if err := json.Unmarshal(evt.Resource, &r); err != nil || r.ID == "" {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: resource needs a capture id", typ)
+		}
+		amount, cur, err := r.Amount.minor()
+		if err != nil || amount <= 0 {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: amount %q %q: %v", typ, r.Amount.Value, r.Amount.CurrencyCode, err)
+		}
+		md, err := paypalMetadata(r.CustomID, r.InvoiceID)
+		if err != nil {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: custom_id: %w", typ, err)
+		}
+		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Metadata: md, OccurredAt: at}, r.ID, typ, nil
+	case typ == "PAYMENT.CAPTURE.REFUNDED" || typ == "PAYMENT.CAPTURE.REVERSED":
+		var r struct {
+			ID        string       `json:"id"`
+			Amount    paypalAmount `json:"amount"`
+			Breakdown struct {
+				TotalRefunded paypalAmount `json:"total_refunded_amount"`
+			} `json:"seller_payable_breakdown"`
+			Links []paypalLink `json:"links"`
+		}
+		if err := json.Unmarshal(evt.Resource, &r); err != nil {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: %w", typ, err)
+		}
+		capture := captureFromLinks(r.Links)
+		if capture == "" || r.ID == "" {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: resource needs an id and an \"up\" link to its capture", typ)
+		}
+		amount, _, err := r.Amount.minor()
+		if err != nil || amount <= 0 {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: amount %q: %v", typ, r.Amount.Value, err)
+		}
+		if typ == "PAYMENT.CAPTURE.REVERSED" {
+			// A reversal (chargeback) takes the amount back like a lost dispute, once per reversal.
+			return payment.Event{ID: evt.ID, Kind: payment.EventDisputeClosed, DisputeID: r.ID, DisputeStatus: "lost", Amount: amount, OccurredAt: at}, capture, typ, nil
+		}
+		ev := payment.Event{ID: evt.ID, Kind: payment.EventRefund, RefundID: r.ID, Amount: amount, OccurredAt: at}
+		if total, _, err := r.Breakdown.TotalRefunded.minor(); err == nil && total > 0 {
+			ev.AmountRefunded = total // cumulative, when PayPal says it
+		}
+		return ev, capture, typ, nil
+	case strings.HasPrefix(typ, "CUSTOMER.DISPUTE."):
+		return paypalDispute(evt.ID, typ, at, evt.Resource)
+	}
+	return payment.Event{}, "", typ, errIgnored
+}
+
+func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (payment.Event, string, string, error) {
+	var r struct {
+		DisputeID    string `json:"dispute_id"`
+		Transactions []struct {
+			SellerTransactionID string `json:"seller_transaction_id"`
+		} `json:"disputed_transactions"`
+		Amount  paypalAmount `json:"dispute_amount"`
+		Outcome struct {
+			Code string `json:"outcome_code"`
+		} `json:"dispute_outcome"`
+	}
+	if err := json.Unmarshal(resource, &r); err != nil || r.DisputeID == "" || len(r.Transactions) == 0 || r.Transactions[0].SellerTransactionID == "" {
+		return payment.Event{}, "", typ, fmt.Errorf("%s: resource needs a dispute_id and a disputed transaction", typ)
+	}
+	capture := r.Transactions[0].SellerTransactionID
+	amount, _, err := r.Amount.minor()
+	if err != nil {
+		return payment.Event{}, "", typ, fmt.Errorf("%s: dispute_amount: %w", typ, err)
+	}
+	switch typ {
+	case "CUSTOMER.DISPUTE.CREATED":
+		return payment.Event{ID: id, Kind: payment.EventDisputeCreated, DisputeID: r.DisputeID, Amount: amount, OccurredAt: at}, capture, typ, nil
+	case "CUSTOMER.DISPUTE.RESOLVED":
+		status := "won"
+		if r.Outcome.Code == "RESOLVED_BUYER_FAVOUR" {
+			status = "lost"
+		}
+		return payment.Event{ID: id, Kind: payment.EventDisputeClosed, DisputeID: r.DisputeID, DisputeStatus: status, Amount: amount, OccurredAt: at}, capture, typ, nil
+	}
+	return payment.Event{}, "", typ, errIgnored // CUSTOMER.DISPUTE.UPDATED and others change no money
+}
+
+// paypalMetadata reads the order metadata store plugins put in the purchase unit's custom_id,
+// URL-encoded (client_id=...&order_id=...&...), with invoice_id as the order ID when custom_id
+// lacks one. Only the order keys survive, as with Stripe metadata.
+func paypalMetadata(customID, invoiceID string) (map[string]string, error) {
+	values, err := url.ParseQuery(customID)
+	if err != nil {
+		return nil, err
+	}
+	md := map[string]string{}
+	for k := range values {
+		md[k] = values.Get(k)
+	}
+	if md["order_id"] == "" && invoiceID != "" {
+		md["order_id"] = invoiceID
+	}
+	return orderMetadata(md), nil
+}

@@ -1,0 +1,93 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paysplit/internal/store"
+)
+
+const defaultSessionTTL = 12 * time.Hour
+
+// login exchanges an API key for a browser session: an HttpOnly cookie the page cannot read, and
+// a CSRF token (in the body and in a readable cookie) the page echoes on state-changing requests.
+// Only JSON is accepted: an HTML form on another site cannot send it, and a cross-site fetch of
+// JSON needs a CORS preflight this server never grants, so nobody can log a browser in from
+// elsewhere.
+func (s *Server) login(c echo.Context) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
+		return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the key as JSON: {\"key\": \"...\"}")
+	}
+	var body struct {
+		Key string `json:"key"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if body.Key == "" {
+		return errorf(http.StatusBadRequest, "invalid_request", "key is required")
+	}
+	p, err := s.lookupKey(c, body.Key)
+	if err != nil {
+		return err
+	}
+	ttl := s.deps.SessionTTL
+	if ttl <= 0 {
+		ttl = defaultSessionTTL
+	}
+	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
+	token, csrf, err := s.deps.Store.CreateSession(c.Request().Context(), store.Session{
+		KeyID: p.KeyID, Role: p.Role, ClientID: p.ClientID, ExpiresAt: expires,
+	})
+	if err != nil {
+		return err
+	}
+	c.SetCookie(s.cookie(c, sessionCookie, token, expires, true))
+	c.SetCookie(s.cookie(c, csrfCookie, csrf, expires, false))
+	c.Set(principalKey, p)
+	return c.JSON(http.StatusCreated, map[string]any{
+		"role": p.Role, "client_id": nullable(p.ClientID), "key_id": p.KeyID, "expires_at": expires, "csrf_token": csrf,
+	})
+}
+
+// logout ends the cookie's session (if the request came with one) and clears the cookies.
+func (s *Server) logout(c echo.Context) error {
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := s.deps.Store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+			return err
+		}
+	}
+	for _, name := range []string{sessionCookie, csrfCookie} {
+		ck := s.cookie(c, name, "", time.Unix(0, 0), name == sessionCookie)
+		ck.MaxAge = -1
+		c.SetCookie(ck)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// cookie builds a session cookie: Secure whenever the request came over TLS (directly or through
+// a proxy that says so), SameSite=Strict so no other site's page ever sends it.
+func (s *Server) cookie(c echo.Context, name, value string, expires time.Time, httpOnly bool) *http.Cookie {
+	return &http.Cookie{
+		Name: name, Value: value, Path: "/", Expires: expires, HttpOnly: httpOnly,
+		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode,
+	}
+}
+
+// me says who the credential is.
+func (s *Server) me(c echo.Context) error {
+	p, _ := principalOf(c)
+	out := map[string]any{"role": p.Role, "client_id": nullable(p.ClientID), "key_id": p.KeyID, "session": p.csrfHash != nil}
+	return c.JSON(http.StatusOK, out)
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,423 @@
+// paysplit dashboard. One layout for every client; admins additionally pick the client and see
+// payouts that need a decision. The page holds no key: it exchanges the key for an HttpOnly
+// session cookie and sends the session's CSRF token on every state-changing request.
+//
+// Amounts arrive as integers in minor units. They are formatted as strings digit by digit and
+// charted as those integers (the axis labels are formatted), so no amount ever passes through a
+// float.
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const state = {
+    me: null,
+    clientId: null, // what admins send as ?client_id=; clients never send one
+    period: '30d',
+    from: null,
+    to: null,
+    exponents: {},
+    payoutsCursor: null,
+    charts: {},
+    chartCurrency: {}, // canvas id → currency of its values ('' for counts)
+  };
+
+  // --- HTTP -----------------------------------------------------------------------------------------
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)paysplit_csrf=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : '';
+  }
+
+  class APIError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken();
+    const res = await fetch(path, {
+      method, headers, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 204) return null;
+    let data = null;
+    try { data = await res.json(); } catch (_) { /* not JSON */ }
+    if (!res.ok) {
+      const e = (data && data.error) || {};
+      throw new APIError(res.status, e.code || 'http_' + res.status, e.message || res.statusText);
+    }
+    return data;
+  }
+
+  // scoped adds the client to a client-API path for admins; a client's own credential decides
+  // its client on the server.
+  function scoped(path, params = {}) {
+    const q = new URLSearchParams(params);
+    if (state.me && state.me.role === 'admin' && state.clientId) q.set('client_id', state.clientId);
+    const s = q.toString();
+    return s ? path + '?' + s : path;
+  }
+
+  // --- formatting -----------------------------------------------------------------------------------
+
+  function groupDigits(s) {
+    return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  }
+
+  // formatMoney turns minor units into "USD 1,234.56" with string arithmetic only.
+  function formatMoney(minor, currency) {
+    const exp = state.exponents[currency] ?? 2;
+    const neg = minor < 0;
+    let digits = String(Math.abs(minor)).padStart(exp + 1, '0');
+    let out = groupDigits(digits.slice(0, digits.length - exp));
+    if (exp > 0) out += '.' + digits.slice(digits.length - exp);
+    return (neg ? '-' : '') + (currency || '').toUpperCase() + ' ' + out;
+  }
+
+  function formatCount(n) { return groupDigits(String(n)); }
+
+  // bps 4321 → "43.21%"
+  function formatBps(bps) {
+    const s = String(bps).padStart(3, '0');
+    return s.slice(0, -2) + '.' + s.slice(-2) + '%';
+  }
+
+  function isoDay(d) { return d.toISOString().slice(0, 10); }
+
+  function daysBack(n) {
+    const to = new Date();
+    const from = new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), to.getUTCDate() - (n - 1)));
+    return [isoDay(from), isoDay(to)];
+  }
+
+  function setTile(id, text, raw) {
+    const el = $(id);
+    el.textContent = text;
+    el.dataset.value = String(raw);
+  }
+
+  function notice(text, isError) {
+    const el = $('notice');
+    el.textContent = text;
+    el.className = isError ? 'error' : '';
+    el.hidden = !text;
+  }
+
+  function cell(row, text, cls) {
+    const td = row.insertCell();
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  }
+
+  // --- login ----------------------------------------------------------------------------------------
+
+  async function start() {
+    try {
+      state.me = await api('GET', '/api/v1/me');
+    } catch (e) {
+      if (e.status === 401) return showLogin();
+      return showLogin(e.message);
+    }
+    await showApp();
+  }
+
+  function showLogin(msg) {
+    $('app').hidden = true;
+    $('controls').hidden = true;
+    $('login').hidden = false;
+    $('login-error').textContent = msg || '';
+    $('client-name').textContent = '';
+    $('key').focus();
+  }
+
+  $('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const key = $('key').value.trim();
+    $('key').value = '';
+    try {
+      await api('POST', '/api/v1/session', { key });
+      state.me = await api('GET', '/api/v1/me');
+      await showApp();
+    } catch (e) {
+      $('login-error').textContent = e.status === 401 ? 'That key is not valid.' : e.message;
+    }
+  });
+
+  $('logout').addEventListener('click', async () => {
+    try { await api('DELETE', '/api/v1/session'); } catch (_) { /* logged out anyway */ }
+    state.me = null;
+    state.clientId = null;
+    showLogin();
+  });
+
+  // --- app ------------------------------------------------------------------------------------------
+
+  async function showApp() {
+    $('login').hidden = true;
+    $('controls').hidden = false;
+    $('app').hidden = false;
+    const admin = state.me.role === 'admin';
+    $('picker-label').hidden = !admin;
+    $('attention').hidden = !admin;
+    if (admin) {
+      const { clients } = await api('GET', '/api/v1/admin/clients');
+      const picker = $('client-picker');
+      picker.textContent = '';
+      for (const c of clients) {
+        const o = document.createElement('option');
+        o.value = c.id;
+        o.textContent = c.name + ' (' + c.id + ')';
+        picker.appendChild(o);
+      }
+      if (!clients.length) {
+        notice('No clients yet: create one with the admin API.', false);
+        return;
+      }
+      if (!clients.some((c) => c.id === state.clientId)) state.clientId = clients[0].id;
+      picker.value = state.clientId;
+    }
+    await loadClient();
+  }
+
+  $('client-picker').addEventListener('change', async (ev) => {
+    state.clientId = ev.target.value;
+    await loadClient();
+  });
+
+  async function loadClient() {
+    const { client, settings } = await api('GET', scoped('/api/v1/client'));
+    $('client-name').textContent = '· ' + client.name;
+    document.documentElement.style.setProperty('--accent', settings.accent_color);
+    setPeriod(settings.default_period);
+  }
+
+  function setPeriod(period) {
+    state.period = period;
+    for (const b of document.querySelectorAll('[data-period]')) {
+      b.setAttribute('aria-pressed', String(b.dataset.period === period));
+    }
+    $('custom-range').hidden = period !== 'custom';
+    if (period === 'custom') {
+      if (!$('from').value || !$('to').value) [$('from').value, $('to').value] = daysBack(30);
+      return;
+    }
+    [state.from, state.to] = daysBack(period === '7d' ? 7 : 30);
+    reload();
+  }
+
+  for (const b of document.querySelectorAll('[data-period]')) {
+    b.addEventListener('click', () => setPeriod(b.dataset.period));
+  }
+
+  $('custom-range').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    state.from = $('from').value;
+    state.to = $('to').value;
+    reload();
+  });
+
+  $('refresh').addEventListener('click', async () => {
+    const btn = $('refresh');
+    btn.disabled = true;
+    try {
+      await api('POST', scoped('/api/v1/kpis/refresh'));
+      notice('Refresh started: the numbers update when the sync has finished.', false);
+      await reload();
+    } catch (e) {
+      if (e.status === 501) {
+        notice('On-demand refresh is not available yet; KPIs update with the regular sync.', false);
+      } else {
+        notice('Refresh failed: ' + e.message, true);
+      }
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  async function reload() {
+    notice('', false);
+    $('range').textContent = state.from + ' – ' + state.to + ' (UTC)';
+    const range = { from: state.from, to: state.to };
+    try {
+      const [kpis, revenue] = await Promise.all([
+        api('GET', scoped('/api/v1/kpis', range)),
+        api('GET', scoped('/api/v1/revenue', range)),
+      ]);
+      Object.assign(state.exponents, kpis.exponents, revenue.exponents);
+      renderTiles(kpis, revenue);
+      renderCharts(kpis, revenue);
+      await Promise.all([loadPayouts(true), loadReports(), loadAttention()]);
+      document.body.dataset.loaded = state.from + '/' + state.to;
+    } catch (e) {
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      notice(e.message, true);
+    }
+  }
+
+  function renderTiles(kpis, revenue) {
+    const t = kpis.totals;
+    setTile('tile-visitors', formatCount(t.visitors), t.visitors);
+    setTile('tile-new-visitors', formatCount(t.new_visitors), t.new_visitors);
+    setTile('tile-bounce-rate', t.synced_days ? formatBps(t.bounce_rate_bps) : '–', t.bounce_rate_bps);
+    const kr = t.revenue[0];
+    setTile('tile-revenue', formatMoney(kr.amount, kr.currency), kr.amount);
+    const r = revenue.totals[0];
+    setTile('tile-gross', formatMoney(r.gross, r.currency), r.gross);
+    setTile('tile-commission', formatMoney(r.commission, r.currency), r.commission);
+    setTile('tile-vendor-payouts', formatMoney(r.vendor_payouts, r.currency), r.vendor_payouts);
+    setTile('tile-refunds', formatMoney(r.refunds, r.currency), r.refunds);
+  }
+
+  function accent() {
+    return getComputedStyle(document.documentElement).getPropertyValue('--accent').trim() || '#2563eb';
+  }
+
+  // chart creates a chart once and afterwards only swaps its data, so the page never leaks
+  // canvases and tests find the instance with Chart.getChart(id).
+  function chart(id, type, data, currency) {
+    state.chartCurrency[id] = currency;
+    const existing = state.charts[id];
+    if (existing) {
+      existing.data = data;
+      existing.update();
+      return;
+    }
+    const fmt = (v) => (state.chartCurrency[id] ? formatMoney(v, state.chartCurrency[id]) : formatCount(v));
+    state.charts[id] = new Chart($(id), {
+      type, data,
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false,
+        interaction: { mode: 'index', intersect: false },
+        scales: {
+          x: { stacked: type === 'bar' },
+          y: {
+            stacked: type === 'bar', beginAtZero: true,
+            ticks: { callback: (v) => fmt(v) },
+          },
+        },
+        plugins: {
+          tooltip: { callbacks: { label: (ctx) => ctx.dataset.label + ': ' + fmt(ctx.raw) } },
+        },
+      },
+    });
+  }
+
+  function renderCharts(kpis, revenue) {
+    const currency = revenue.currencies[0];
+    const days = revenue.days.filter((d) => d.currency === currency);
+    const labels = days.map((d) => d.day);
+    const a = accent();
+    chart('revenue-chart', 'bar', {
+      labels,
+      datasets: [
+        { label: 'Commission', data: days.map((d) => d.commission), backgroundColor: a, stack: 'split' },
+        { label: 'Vendor payouts', data: days.map((d) => d.vendor_payouts), backgroundColor: '#10b981', stack: 'split' },
+        { label: 'Affiliate payouts', data: days.map((d) => d.affiliate_payouts), backgroundColor: '#f59e0b', stack: 'split' },
+        { label: 'Refunds', data: days.map((d) => d.refunds), backgroundColor: '#ef4444', stack: 'split' },
+        { label: 'Gross', data: days.map((d) => d.gross), type: 'line', borderColor: '#111827', backgroundColor: '#111827', stack: 'gross' },
+      ],
+    }, currency);
+    chart('visitors-chart', 'line', {
+      labels: kpis.days.map((d) => d.day),
+      datasets: [
+        { label: 'Visitors', data: kpis.days.map((d) => d.visitors), borderColor: a, backgroundColor: a },
+        { label: 'New visitors', data: kpis.days.map((d) => d.new_visitors), borderColor: '#10b981', backgroundColor: '#10b981' },
+      ],
+    }, '');
+  }
+
+  async function loadPayouts(fresh) {
+    const params = { from: state.from, to: state.to, limit: '25' };
+    if (!fresh && state.payoutsCursor) params.cursor = state.payoutsCursor;
+    const page = await api('GET', scoped('/api/v1/payouts', params));
+    const tbody = $('payouts-table').tBodies[0];
+    if (fresh) tbody.textContent = '';
+    for (const p of page.payouts) {
+      const row = tbody.insertRow();
+      row.dataset.payment = p.payment;
+      cell(row, p.captured_at.slice(0, 10));
+      cell(row, p.order_id);
+      cell(row, p.payee_id);
+      cell(row, p.party);
+      cell(row, formatMoney(p.amount - p.refunded, p.currency), 'num');
+      cell(row, formatMoney(p.transferred - p.reversed, p.currency), 'num');
+      cell(row, p.state + (p.reason ? ' (' + p.reason + ')' : ''));
+    }
+    state.payoutsCursor = page.next_cursor;
+    $('payouts-more').hidden = !page.next_cursor;
+    $('payouts-empty').hidden = tbody.rows.length > 0;
+  }
+
+  $('payouts-more').addEventListener('click', () => loadPayouts(false).catch((e) => notice(e.message, true)));
+
+  async function loadReports() {
+    const { reports } = await api('GET', scoped('/api/v1/reports'));
+    const list = $('reports-list');
+    list.textContent = '';
+    for (const r of reports) {
+      const li = document.createElement('li');
+      if (r.download_url) {
+        const a = document.createElement('a');
+        a.href = r.download_url;
+        a.textContent = r.iso_week;
+        li.appendChild(a);
+      } else {
+        li.textContent = r.iso_week;
+      }
+      list.appendChild(li);
+    }
+    $('reports-empty').hidden = reports.length > 0;
+  }
+
+  // loadAttention lists the picked client's failed, held and parked payments with the decision
+  // each one can take.
+  async function loadAttention() {
+    if (state.me.role !== 'admin') return;
+    const { payments } = await api('GET', '/api/v1/admin/payouts?client_id=' + encodeURIComponent(state.clientId));
+    const tbody = $('attention-table').tBodies[0];
+    tbody.textContent = '';
+    for (const p of payments) {
+      const row = tbody.insertRow();
+      row.dataset.payment = p.workflow_id;
+      const link = document.createElement('a');
+      link.href = p.workflow_url;
+      link.textContent = p.workflow_id;
+      link.rel = 'noreferrer';
+      row.insertCell().appendChild(link);
+      cell(row, p.order_id);
+      cell(row, p.status);
+      cell(row, p.reason || p.legs.filter((l) => l.reason).map((l) => l.party + ': ' + l.reason).join('; '));
+      cell(row, formatMoney(p.gross, p.currency), 'num');
+      const actions = row.insertCell();
+      const action = p.status === 'held' ? 'release' : 'retry';
+      const btn = document.createElement('button');
+      btn.type = 'button';
+      btn.className = 'action';
+      btn.dataset.action = action;
+      btn.textContent = action === 'release' ? 'Release' : 'Retry';
+      btn.addEventListener('click', () => decide(p.workflow_id, action, btn));
+      actions.appendChild(btn);
+    }
+    $('attention-empty').hidden = payments.length > 0;
+  }
+
+  async function decide(workflowId, action, btn) {
+    btn.disabled = true;
+    try {
+      await api('POST', '/api/v1/admin/payments/' + encodeURIComponent(workflowId) + '/' + action);
+      notice(action + ' sent to ' + workflowId + '.', false);
+      btn.textContent = action === 'release' ? 'Released' : 'Retried';
+    } catch (e) {
+      notice('Could not ' + action + ' ' + workflowId + ': ' + e.message, true);
+      btn.disabled = false;
+    }
+  }
+
+  start();
+})();

@@ -1,0 +1,403 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/store"
+	"paysplit/internal/storefront"
+	"paysplit/workflows/payment"
+)
+
+// storefrontSource is what differs between shops: where the signature, topic and delivery ID are
+// and how the body reads. The handling around them (client, body limit, dedup, storing, waking
+// waiting payments) is the same for all.
+type storefrontSource struct {
+	platform string
+	// ping recognizes a handshake request that is answered 200 without a signature.
+	ping func(r *http.Request, body []byte) bool
+	// verify checks the delivery's signature with the client's secrets.
+	verify func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error
+	parse  func(client string, r *http.Request, body []byte) (storefront.Result, error)
+	// deliveryID is the platform's ID of the delivery, the same on its retries.
+	deliveryID func(r *http.Request, body []byte, res storefront.Result) string
+}
+
+var storefrontSources = map[string]storefrontSource{
+	storefront.Shopify: {
+		platform: storefront.Shopify,
+		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
+			secret, err := s.webhookSecret(ctx, client, storefront.SecretShopify)
+			if err != nil {
+				return err
+			}
+			return storefront.VerifyShopify(body, r.Header.Get("X-Shopify-Hmac-Sha256"), secret)
+		},
+		parse: func(client string, r *http.Request, body []byte) (storefront.Result, error) {
+			return storefront.ParseShopify(client, r.Header.Get("X-Shopify-Topic"), body)
+		},
+		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string { return r.Header.Get("X-Shopify-Webhook-Id") },
+	},
+	storefront.WooCommerce: {
+		platform: storefront.WooCommerce,
+		ping: func(r *http.Request, body []byte) bool {
+			return storefront.IsWooCommercePing(body, r.Header.Get("X-WC-Webhook-Signature"))
+		},
+		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
+			secret, err := s.webhookSecret(ctx, client, storefront.SecretWooCommerce)
+			if err != nil {
+				return err
+			}
+			return storefront.VerifyWooCommerce(body, r.Header.Get("X-WC-Webhook-Signature"), secret)
+		},
+		parse: func(client string, r *http.Request, body []byte) (storefront.Result, error) {
+			return storefront.ParseWooCommerce(client, r.Header.Get("X-WC-Webhook-Topic"), body)
+		},
+		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string { return r.Header.Get("X-WC-Webhook-Delivery-ID") },
+	},
+	storefront.TikTok: {
+		platform: storefront.TikTok,
+		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
+			appKey, err := s.webhookSecret(ctx, client, storefront.SecretTikTokAppKey)
+			if err != nil {
+				return err
+			}
+			appSecret, err := s.webhookSecret(ctx, client, storefront.SecretTikTokAppSecret)
+			if err != nil {
+				return err
+			}
+			return storefront.VerifyTikTok(body, r.Header.Get("Authorization"), appKey, appSecret)
+		},
+		parse:      func(_ string, _ *http.Request, body []byte) (storefront.Result, error) { return storefront.ParseTikTok(body) },
+		deliveryID: func(_ *http.Request, _ []byte, res storefront.Result) string { return res.DeliveryID },
+	},
+	storefront.Instagram: {
+		platform: storefront.Instagram,
+		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
+			secret, err := s.webhookSecret(ctx, client, storefront.SecretInstagramAppSecret)
+			if err != nil {
+				return err
+			}
+			return storefront.VerifyInstagram(body, r.Header.Get("X-Hub-Signature-256"), secret)
+		},
+		parse: func(client string, _ *http.Request, body []byte) (storefront.Result, error) {
+			return storefront.ParseInstagram(client, body)
+		},
+		// Meta sends no delivery ID; a retry resends the same bytes, so their hash is one.
+		deliveryID: func(_ *http.Request, body []byte, _ storefront.Result) string {
+			sum := sha256.Sum256(body)
+			return "sha256-" + hex.EncodeToString(sum[:])
+		},
+	},
+}
+
+// errNotConfigured is a client without the secret a platform's deliveries are verified with.
+var errNotConfigured = errors.New("webhook secret not configured")
+
+// webhookSecret reads one of a client's webhook secrets. It is never logged.
+func (s *Server) webhookSecret(ctx context.Context, client, name string) ([]byte, error) {
+	secret, err := s.deps.Store.ClientWebhookSecret(ctx, client, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", errNotConfigured, name)
+	}
+	return secret, err
+}
+
+// knownClient answers 404 for a client that does not exist (or could not: a malformed ID).
+func (s *Server) knownClient(ctx context.Context, client string) error {
+	if store.ValidID("client", client) != nil {
+		return errorf(http.StatusNotFound, "unknown_client", "no such client")
+	}
+	if _, err := s.deps.Store.GetClient(ctx, client); errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusNotFound, "unknown_client", "no such client")
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// readBody reads the whole body; past the global BodyLimit the limit's own 413 comes back as is.
+func readBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return nil, he
+	}
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
+	}
+	return body, nil
+}
+
+var deliveryIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
+
+// storefrontWebhook handles a shop's order webhook. Bad signature 401, malformed body 400,
+// unknown client 404, body over the limit 413, unhandled topic 200: none of them stores anything
+// or signals a workflow. A delivery is claimed by its ID in the same transaction that stores the
+// order, so a duplicate (even one arriving concurrently) does nothing and a failure leaves no
+// claim behind for the shop's retry to trip on.
+func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
+	src := storefrontSources[platform]
+	return func(c echo.Context) error {
+		ctx, req, client := c.Request().Context(), c.Request(), c.Param("client")
+		if err := s.knownClient(ctx, client); err != nil {
+			s.count(platform, "unknown", "unknown_client")
+			return err
+		}
+		body, err := readBody(c)
+		if err != nil {
+			s.count(platform, "unknown", "unreadable")
+			return err
+		}
+		if src.ping != nil && src.ping(req, body) {
+			s.count(platform, "ping", "ping")
+			return c.JSON(http.StatusOK, map[string]string{"status": "ping"})
+		}
+		if err := src.verify(ctx, s, client, req, body); err != nil {
+			return s.verifyFailed(platform, client, err)
+		}
+		res, err := src.parse(client, req, body)
+		if err != nil {
+			s.count(platform, "unknown", "invalid")
+			if errors.Is(err, storefront.ErrMalformed) {
+				return errorf(http.StatusBadRequest, "malformed_payload", err.Error())
+			}
+			return errorf(http.StatusBadRequest, "invalid_order", err.Error())
+		}
+		if res.Ignored {
+			s.count(platform, res.Topic, "ignored")
+			return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "topic": res.Topic})
+		}
+		deliveryID := src.deliveryID(req, body, res)
+		if !deliveryIDPattern.MatchString(deliveryID) {
+			s.count(platform, res.Topic, "invalid")
+			return errorf(http.StatusBadRequest, "missing_delivery_id", "the delivery has no usable delivery ID")
+		}
+		outcome, waiters, err := s.applyStorefront(ctx, platform, client, deliveryID, res)
+		if err != nil {
+			s.count(platform, res.Topic, "failed")
+			return err
+		}
+		if err := s.wakeWaiters(ctx, platform, deliveryID, waiters); err != nil {
+			// The order is stored, but a waiting payment did not hear of it: let the shop deliver
+			// again (storing is idempotent, the event ID makes the signal so) rather than leave
+			// the payment to its next poll.
+			if ferr := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); ferr != nil {
+				s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", ferr)
+			}
+			s.count(platform, res.Topic, "unavailable")
+			s.deps.Logger.Error("storefront order stored but waiting payments not signalled", "platform", platform,
+				"client_id", client, "delivery_id", deliveryID, "error", err)
+			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
+		s.count(platform, res.Topic, outcome)
+		s.deps.Logger.Info("storefront webhook", "platform", platform, "client_id", client, "topic", res.Topic,
+			"delivery_id", deliveryID, "outcome", outcome, "order_ids", orderIDs(res), "woken", len(waiters))
+		return c.JSON(http.StatusOK, map[string]any{"status": outcome, "topic": res.Topic, "order_ids": orderIDs(res)})
+	}
+}
+
+func (s *Server) verifyFailed(platform, client string, err error) error {
+	switch {
+	case errors.Is(err, errNotConfigured):
+		s.count(platform, "unknown", "not_configured")
+		s.deps.Logger.Warn("storefront webhook for a client without its secret", "platform", platform, "client_id", client, "error", err)
+		return errorf(http.StatusUnauthorized, "webhook_not_configured", "no "+platform+" webhook secret is set for this client")
+	case errors.Is(err, storefront.ErrSignature):
+		s.count(platform, "unknown", "bad_signature")
+		return errorf(http.StatusUnauthorized, "invalid_signature", platform+" signature verification failed")
+	}
+	return err
+}
+
+func orderIDs(res storefront.Result) []string {
+	ids := make([]string, 0, len(res.Orders)+len(res.Updates))
+	for _, o := range res.Orders {
+		ids = append(ids, o.OrderID)
+	}
+	for _, u := range res.Updates {
+		ids = append(ids, u.OrderID)
+	}
+	return ids
+}
+
+// errNothingApplied rolls back the delivery's claim when it changed nothing (a status update for
+// an order we never stored): nothing is kept of such a delivery.
+var errNothingApplied = errors.New("nothing applied")
+
+// applyStorefront claims the delivery and stores what it says, in one transaction. It returns the
+// outcome and the payment workflows waiting for the stored orders.
+func (s *Server) applyStorefront(ctx context.Context, platform, client, deliveryID string, res storefront.Result) (string, []string, error) {
+	outcome := "stored"
+	var waiters []string
+	err := s.deps.Store.InTx(ctx, func(tx *store.Store) error {
+		waiters = nil
+		// Delivery IDs are only unique within a shop (WooCommerce's are per store).
+		first, err := tx.RecordDelivery(ctx, platform, client+"/"+deliveryID, client)
+		if err != nil {
+			return err
+		}
+		if !first {
+			outcome = "duplicate"
+			return nil
+		}
+		for _, o := range res.Orders {
+			ws, err := s.saveStorefrontOrder(ctx, tx, o)
+			if err != nil {
+				return err
+			}
+			waiters = append(waiters, ws...)
+		}
+		applied := len(res.Orders)
+		for _, u := range res.Updates {
+			ok, err := s.updateStorefrontOrder(ctx, tx, platform, client, u)
+			if err != nil {
+				return err
+			}
+			if ok {
+				applied++
+			}
+		}
+		if applied == 0 {
+			return errNothingApplied
+		}
+		if len(res.Orders) == 0 {
+			outcome = "updated"
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNothingApplied):
+		return "unknown_order", nil, nil
+	case errors.Is(err, store.ErrInvalid):
+		return "", nil, errorf(http.StatusBadRequest, "invalid_order", err.Error())
+	case err != nil:
+		return "", nil, err
+	}
+	return outcome, waiters, nil
+}
+
+// saveStorefrontOrder stores one order and returns the payments waiting for it.
+func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) ([]string, error) {
+	if _, _, err := storedOrder(ctx, tx, o.ClientID, o.OrderID, o.Platform); err != nil {
+		return nil, err
+	}
+	if o.AffiliateID == "" {
+		aff, err := referralAffiliate(ctx, tx, o.ClientID, o.ReferralCodes)
+		if err != nil {
+			return nil, err
+		}
+		o.AffiliateID = aff
+	}
+	if err := tx.SaveOrder(ctx, o.Order, o.Status); err != nil {
+		return nil, err
+	}
+	return tx.OrderWaiters(ctx, o.ClientID, o.OrderID)
+}
+
+// storedOrder reads an order stored earlier (found is false for a new one). It refuses to let one
+// platform's order be overwritten by another's with the same ID (a client selling on two shops
+// whose order numbers collide): its payments would be split on the wrong order.
+func storedOrder(ctx context.Context, tx *store.Store, client, orderID, platform string) (o ipayment.Order, found bool, err error) {
+	o, err = tx.GetOrder(ctx, client, orderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ipayment.Order{}, false, nil
+	}
+	if err != nil {
+		return ipayment.Order{}, false, err
+	}
+	if o.Platform != platform {
+		return ipayment.Order{}, false, errorf(http.StatusConflict, "order_conflict",
+			fmt.Sprintf("order %s is already stored from %s; order IDs must be unique per client", orderID, o.Platform))
+	}
+	return o, true, nil
+}
+
+// referralAffiliate is the first discount code that is a registered affiliate of the client.
+func referralAffiliate(ctx context.Context, tx *store.Store, client string, codes []string) (string, error) {
+	for _, id := range codes {
+		p, err := tx.GetPayee(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if p.ClientID == client && p.Kind == store.KindAffiliate {
+			return p.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// updateStorefrontOrder changes the status of a stored order; false when it is not stored.
+func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, platform, client string, u storefront.StatusUpdate) (bool, error) {
+	o, found, err := storedOrder(ctx, tx, client, u.OrderID, platform)
+	if err != nil || !found {
+		return false, err
+	}
+	st := u.Status
+	if u.Refunded > 0 && u.Currency == o.Currency && u.Refunded >= o.Subtotal-o.Discount+o.Tax+o.Shipping {
+		st = "refunded"
+	}
+	return true, tx.SaveOrder(ctx, o, st)
+}
+
+// wakeWaiters tells every payment waiting for the order that it has arrived. A workflow that has
+// closed since it started waiting is not an error.
+func (s *Server) wakeWaiters(ctx context.Context, platform, deliveryID string, waiters []string) error {
+	if len(waiters) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ev := payment.Event{ID: "order-" + platform + "-" + deliveryID, Kind: payment.EventOrderReady}
+	for _, id := range waiters {
+		err := s.deps.Temporal.SignalWorkflow(ctx, id, "", payment.SignalEvent, ev)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("signal %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// instagramHandshake answers Meta's subscription check (GET with hub.mode, hub.verify_token and
+// hub.challenge) with the challenge, as plain text, when the verify token is the client's.
+func (s *Server) instagramHandshake(c echo.Context) error {
+	ctx, client := c.Request().Context(), c.Param("client")
+	if err := s.knownClient(ctx, client); err != nil {
+		return err
+	}
+	token, err := s.webhookSecret(ctx, client, storefront.SecretInstagramVerifyToken)
+	if errors.Is(err, errNotConfigured) {
+		return s.verifyFailed(storefront.Instagram, client, err)
+	}
+	if err != nil {
+		return err
+	}
+	challenge, err := storefront.InstagramChallenge(c.QueryParams(), token)
+	switch {
+	case errors.Is(err, storefront.ErrSignature):
+		s.count(storefront.Instagram, "handshake", "bad_signature")
+		return errorf(http.StatusForbidden, "invalid_verify_token", "hub.verify_token does not match")
+	case err != nil:
+		return errorf(http.StatusBadRequest, "invalid_handshake", err.Error())
+	}
+	s.count(storefront.Instagram, "handshake", "accepted")
+	return c.String(http.StatusOK, challenge)
+}

@@ -1,0 +1,296 @@
+package alert_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/alert"
+)
+
+const secret = "alert-secret-for-tests"
+
+func message() alert.Message {
+	return alert.Message{DeliveryID: 7, AlertID: 3, MonitorID: 2, MonitorName: "vendor owed", Kind: "balance_above",
+		Event: "firing", Summary: "vendor_payable:v1 has been above 100.00 USD for more than 3 days",
+		Subjects: []string{"vendor_payable:v1"}, FiredAt: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)}
+}
+
+// receiver is what a customer's endpoint does: verify the signature before trusting the body.
+type receiver struct {
+	mu       sync.Mutex
+	got      []alert.Message
+	verified []error
+	status   int
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	err := alert.VerifySignature(secret, req.Header.Get(alert.SignatureHeader), body, time.Now(), alert.DefaultTolerance)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.verified = append(r.verified, err)
+	if err != nil {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var m alert.Message
+	if err := json.Unmarshal(body, &m); err != nil {
+		http.Error(w, "bad json", http.StatusBadRequest)
+		return
+	}
+	if req.Header.Get(alert.DeliveryHeader) != "7" {
+		http.Error(w, "delivery header", http.StatusBadRequest)
+		return
+	}
+	r.got = append(r.got, m)
+	if r.status != 0 {
+		w.WriteHeader(r.status)
+	}
+}
+
+func TestWebhookSignedDelivery(t *testing.T) {
+	tests := []struct {
+		name         string
+		secret       string
+		status       int
+		wantErr      error
+		wantVerified bool
+	}{
+		{name: "receiver verifies the signature", secret: secret, wantVerified: true},
+		{name: "wrong secret is refused by the receiver", secret: "someone-else", wantErr: alert.ErrPermanent},
+		{name: "receiver down for maintenance", secret: secret, status: http.StatusServiceUnavailable, wantVerified: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rcv := &receiver{status: tt.status}
+			srv := httptest.NewServer(rcv)
+			defer srv.Close()
+			w := &alert.Webhook{URL: srv.URL, Secret: tt.secret, Client: srv.Client()}
+
+			err := w.Send(t.Context(), message())
+			switch {
+			case tt.wantErr != nil:
+				require.ErrorIs(t, err, tt.wantErr)
+			case tt.status >= 300:
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, alert.ErrPermanent, "a 5xx is worth retrying")
+			default:
+				require.NoError(t, err)
+			}
+			rcv.mu.Lock()
+			defer rcv.mu.Unlock()
+			require.Len(t, rcv.verified, 1)
+			if !tt.wantVerified {
+				require.ErrorIs(t, rcv.verified[0], alert.ErrBadSignature)
+				assert.Empty(t, rcv.got)
+				return
+			}
+			require.NoError(t, rcv.verified[0])
+			require.Len(t, rcv.got, 1)
+			assert.Equal(t, message().Summary, rcv.got[0].Summary)
+			assert.Equal(t, int64(7), rcv.got[0].DeliveryID)
+		})
+	}
+}
+
+func TestWebhookUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	err := (&alert.Webhook{URL: url, Secret: secret}).Send(t.Context(), message())
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, alert.ErrPermanent)
+}
+
+func TestVerifySignature(t *testing.T) {
+	body := []byte(`{"event":"firing"}`)
+	at := time.Unix(1_800_000_000, 0)
+	valid := alert.Sign(secret, at, body)
+	_, sigPart, _ := strings.Cut(valid, ",")
+	tests := []struct {
+		name    string
+		header  string
+		body    []byte
+		now     time.Time
+		wantErr error
+	}{
+		{name: "valid", header: valid, body: body, now: at},
+		{name: "valid within tolerance", header: valid, body: body, now: at.Add(4 * time.Minute)},
+		{name: "sender clock slightly ahead", header: valid, body: body, now: at.Add(-4 * time.Minute)},
+		{name: "replayed later", header: valid, body: body, now: at.Add(6 * time.Minute), wantErr: alert.ErrStale},
+		{name: "body changed", header: valid, body: []byte(`{"event":"resolved"}`), now: at, wantErr: alert.ErrBadSignature},
+		{name: "timestamp changed", header: "t=1800000001," + sigPart, body: body, now: at, wantErr: alert.ErrBadSignature},
+		{name: "wrong secret", header: alert.Sign("other", at, body), body: body, now: at, wantErr: alert.ErrBadSignature},
+		{name: "rolled secret: one of several v1 matches", header: alert.Sign("old", at, body) + "," + sigPart, body: body, now: at},
+		{name: "no signature", header: "t=1800000000", body: body, now: at, wantErr: alert.ErrMalformed},
+		{name: "no timestamp", header: sigPart, body: body, now: at, wantErr: alert.ErrMalformed},
+		{name: "garbage", header: "hello", body: body, now: at, wantErr: alert.ErrMalformed},
+		{name: "empty", header: "", body: body, now: at, wantErr: alert.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := alert.VerifySignature(secret, tt.header, tt.body, tt.now, alert.DefaultTolerance)
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.wantErr)
+		})
+	}
+	assert.True(t, strings.HasPrefix(valid, "t=1800000000,v1="), valid)
+}
+
+// smtpServer is just enough of an SMTP server to receive what go-mail sends: no TLS, no auth.
+type smtpServer struct {
+	addr string
+	// rejectRcpt makes RCPT TO fail permanently, as for an unknown mailbox.
+	rejectRcpt bool
+	mu         sync.Mutex
+	mails      []mail
+}
+
+type mail struct {
+	from string
+	to   []string
+	data string
+}
+
+func startSMTP(t *testing.T, rejectRcpt bool) *smtpServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &smtpServer{addr: ln.Addr().String(), rejectRcpt: rejectRcpt}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { s.serve(conn) })
+		}
+	})
+	return s
+}
+
+func (s *smtpServer) serve(conn net.Conn) {
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	reply := func(lines ...string) { _, _ = io.WriteString(conn, strings.Join(lines, "\r\n")+"\r\n") }
+	reply("220 localhost test SMTP")
+	var cur mail
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		line = strings.TrimRight(line, "\r\n")
+		verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
+		switch verb {
+		case "EHLO", "HELO":
+			reply("250-localhost", "250-8BITMIME", "250 SMTPUTF8")
+		case "MAIL":
+			cur = mail{from: strings.TrimPrefix(line, "MAIL FROM:")}
+			reply("250 ok")
+		case "RCPT":
+			if s.rejectRcpt {
+				reply("550 no such mailbox")
+				continue
+			}
+			cur.to = append(cur.to, strings.TrimPrefix(line, "RCPT TO:"))
+			reply("250 ok")
+		case "DATA":
+			reply("354 end with .")
+			var data strings.Builder
+			for {
+				l, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+				data.WriteString(l)
+			}
+			cur.data = data.String()
+			s.mu.Lock()
+			s.mails = append(s.mails, cur)
+			s.mu.Unlock()
+			reply("250 queued")
+		case "RSET", "NOOP":
+			reply("250 ok")
+		case "QUIT":
+			reply("221 bye")
+			return
+		default:
+			reply("502 not implemented")
+		}
+	}
+}
+
+func (s *smtpServer) received() []mail {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]mail(nil), s.mails...)
+}
+
+func TestSMTPSendsEmail(t *testing.T) {
+	srv := startSMTP(t, false)
+	s := &alert.SMTP{Addr: srv.addr, From: "alerts@paysplit.test", To: []string{"ops@paysplit.test", "finance@paysplit.test"}}
+	resolved := message()
+	resolved.Event = "resolved"
+	at := time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC)
+	resolved.ResolvedAt = &at
+
+	require.NoError(t, s.SendEmail(t.Context(), message()))
+	require.NoError(t, s.SendEmail(t.Context(), resolved))
+
+	mails := srv.received()
+	require.Len(t, mails, 2)
+	assert.Contains(t, mails[0].from, "alerts@paysplit.test")
+	assert.Len(t, mails[0].to, 2)
+	assert.Contains(t, mails[0].data, "Subject: [paysplit] FIRING: vendor owed")
+	assert.Contains(t, mails[0].data, "has been above 100.00 USD")
+	assert.Contains(t, mails[1].data, "Subject: [paysplit] RESOLVED: vendor owed")
+	assert.Contains(t, mails[1].data, "Resolved: 2026-03-02T03:00:00Z")
+}
+
+func TestSMTPFailures(t *testing.T) {
+	refused := startSMTP(t, true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	ln.Close()
+
+	tests := []struct {
+		name string
+		s    alert.SMTP
+	}{
+		{name: "recipient refused", s: alert.SMTP{Addr: refused.addr, From: "a@paysplit.test", To: []string{"ops@paysplit.test"}}},
+		{name: "server down", s: alert.SMTP{Addr: closed, From: "a@paysplit.test", To: []string{"ops@paysplit.test"}, Timeout: 2 * time.Second}},
+		{name: "bad address", s: alert.SMTP{Addr: "no-port", From: "a@paysplit.test", To: []string{"ops@paysplit.test"}}},
+		{name: "bad recipient", s: alert.SMTP{Addr: refused.addr, From: "a@paysplit.test", To: []string{"not an address"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.s.SendEmail(t.Context(), message())
+			require.Error(t, err)
+			assert.False(t, errors.Is(err, alert.ErrPermanent))
+		})
+	}
+	assert.Empty(t, refused.received())
+}

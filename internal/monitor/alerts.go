@@ -1,0 +1,161 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AlertState is an incident's state.
+type AlertState string
+
+const (
+	AlertFiring   AlertState = "firing"
+	AlertResolved AlertState = "resolved"
+)
+
+// Alert is one incident of one monitor.
+type Alert struct {
+	ID          int64      `json:"id"`
+	MonitorID   int64      `json:"monitor_id"`
+	MonitorName string     `json:"monitor_name"`
+	Kind        Kind       `json:"kind"`
+	State       AlertState `json:"state"`
+	Summary     string     `json:"summary"`
+	Value       int64      `json:"value"`
+	Subjects    []string   `json:"subjects"`
+	FiredAt     time.Time  `json:"fired_at"`
+	ResolvedAt  *time.Time `json:"resolved_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// AlertFilter narrows Alerts; zero fields match everything.
+type AlertFilter struct {
+	State     AlertState
+	MonitorID int64
+	Limit     int
+}
+
+// Alerts lists incidents, newest first.
+func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
+	if f.State != "" && f.State != AlertFiring && f.State != AlertResolved {
+		return nil, fmt.Errorf("%w: state %q must be firing or resolved", ErrInvalid, f.State)
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT a.id, a.monitor_id, m.name, m.kind, a.state, a.summary, a.value, a.subjects,
+		       a.fired_at, a.resolved_at, a.updated_at
+		FROM alerts a JOIN monitors m ON m.id = a.monitor_id
+		WHERE ($1 = '' OR a.state = $1) AND ($2 = 0 OR a.monitor_id = $2)
+		ORDER BY a.fired_at DESC, a.id DESC
+		LIMIT $3`, string(f.State), f.MonitorID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: list alerts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Alert, error) {
+		var a Alert
+		var subjects []byte
+		err := row.Scan(&a.ID, &a.MonitorID, &a.MonitorName, &a.Kind, &a.State, &a.Summary, &a.Value, &subjects,
+			&a.FiredAt, &a.ResolvedAt, &a.UpdatedAt)
+		if err != nil {
+			return a, err
+		}
+		return a, json.Unmarshal(subjects, &a.Subjects)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("monitor: list alerts: %w", err)
+	}
+	return out, nil
+}
+
+// Channel is a way notifications leave the system.
+type Channel string
+
+const (
+	ChannelWebhook Channel = "webhook"
+	ChannelEmail   Channel = "email"
+)
+
+// Notification is one queued message about an incident.
+type Notification struct {
+	ID          int64      `json:"id"`
+	AlertID     int64      `json:"alert_id"`
+	MonitorID   int64      `json:"monitor_id"`
+	MonitorName string     `json:"monitor_name"`
+	Kind        Kind       `json:"kind"`
+	Event       Event      `json:"event"`
+	PeriodStart time.Time  `json:"period_start"`
+	Summary     string     `json:"summary"`
+	Subjects    []string   `json:"subjects"`
+	FiredAt     time.Time  `json:"fired_at"`
+	ResolvedAt  *time.Time `json:"resolved_at"`
+	CreatedAt   time.Time  `json:"created_at"`
+	// Sent records the channels that already took the message, so a retry only resends the rest.
+	Sent     map[Channel]bool `json:"-"`
+	Attempts int              `json:"attempts"`
+}
+
+// Pending returns undelivered notifications that have been tried fewer than maxAttempts times,
+// oldest first.
+func (s *Store) Pending(ctx context.Context, limit, maxAttempts int) ([]Notification, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT n.id, n.alert_id, n.monitor_id, m.name, m.kind, n.event, n.period_start, n.summary, a.subjects,
+		       a.fired_at, a.resolved_at, n.created_at, n.webhook_sent_at IS NOT NULL, n.email_sent_at IS NOT NULL,
+		       n.attempts
+		FROM alert_notifications n
+		JOIN alerts a ON a.id = n.alert_id
+		JOIN monitors m ON m.id = n.monitor_id
+		WHERE n.delivered_at IS NULL AND n.attempts < $2
+		ORDER BY n.id
+		LIMIT $1`, limit, maxAttempts)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: pending notifications: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Notification, error) {
+		var n Notification
+		var subjects []byte
+		var webhook, email bool
+		err := row.Scan(&n.ID, &n.AlertID, &n.MonitorID, &n.MonitorName, &n.Kind, &n.Event, &n.PeriodStart, &n.Summary,
+			&subjects, &n.FiredAt, &n.ResolvedAt, &n.CreatedAt, &webhook, &email, &n.Attempts)
+		if err != nil {
+			return n, err
+		}
+		n.Sent = map[Channel]bool{ChannelWebhook: webhook, ChannelEmail: email}
+		return n, json.Unmarshal(subjects, &n.Subjects)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("monitor: pending notifications: %w", err)
+	}
+	return out, nil
+}
+
+// MarkSent records that channel took notification id.
+func (s *Store) MarkSent(ctx context.Context, id int64, ch Channel, at time.Time) error {
+	col := map[Channel]string{ChannelWebhook: "webhook_sent_at", ChannelEmail: "email_sent_at"}[ch]
+	if col == "" {
+		return fmt.Errorf("%w: channel %q", ErrInvalid, ch)
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE alert_notifications SET `+col+` = coalesce(`+col+`, $2) WHERE id = $1`, id, at); err != nil {
+		return fmt.Errorf("monitor: mark notification %d sent by %s: %w", id, ch, err)
+	}
+	return nil
+}
+
+// Finish records one delivery attempt: delivered when every configured channel took the message,
+// otherwise the error to try again with.
+func (s *Store) Finish(ctx context.Context, id int64, delivered bool, lastErr string, at time.Time) error {
+	var deliveredAt *time.Time
+	if delivered {
+		deliveredAt = &at
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE alert_notifications
+		SET attempts = attempts + 1, last_error = $2, delivered_at = $3 WHERE id = $1`, id, lastErr, deliveredAt); err != nil {
+		return fmt.Errorf("monitor: finish notification %d: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package monitor
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"paysplit/internal/money"
+)
+
+// Status is the outcome of one evaluation.
+type Status string
+
+const (
+	StatusOK     Status = "ok"
+	StatusFiring Status = "firing"
+	// StatusUnavailable means the data the monitor needs does not exist (yet): nothing changes.
+	StatusUnavailable Status = "unavailable"
+	// StatusError means observing failed; recorded on the monitor, nothing else changes.
+	StatusError Status = "error"
+)
+
+// BalancePoint is an account's normal-side balance right after one entry.
+type BalancePoint struct {
+	At      time.Time
+	Balance int64
+}
+
+// HeldLeg is a payment with a held leg and since when it has been held.
+type HeldLeg struct {
+	WorkflowID string
+	Since      time.Time
+}
+
+// ClientSync is when a client's KPIs were last synced.
+type ClientSync struct {
+	ClientID string
+	At       time.Time
+}
+
+// ChainCheck is the outcome of a journal chain verification.
+type ChainCheck struct {
+	OK            bool
+	Entries       int64
+	BrokenEntryID int64
+	Reason        string
+}
+
+// Observation is what a monitor's evaluation looks at, gathered by the store at one moment.
+type Observation struct {
+	// Opening is the normal-side balance at the start of the window (balance_above).
+	Opening int64
+	// Changes are the normal-side balances after each entry in the window, oldest first.
+	Changes []BalancePoint
+	// Held are the payments with a held leg (held_leg_age).
+	Held []HeldLeg
+	// Synced are the clients' last KPI syncs (kpi_sync_stale).
+	Synced []ClientSync
+	// Chain is the last chain verification (ledger_chain).
+	Chain *ChainCheck
+	// Unavailable, when set, says why the data this monitor needs does not exist.
+	Unavailable string
+}
+
+// Result is one evaluation's verdict.
+type Result struct {
+	Status  Status `json:"status"`
+	Summary string `json:"summary"`
+	// Value is the measured quantity: the balance, the number of held payments, ...
+	Value int64 `json:"value"`
+	// Subjects name what is affected (payment workflow IDs, entry IDs): never personal data.
+	Subjects []string `json:"subjects,omitempty"`
+}
+
+// maxSubjects bounds an alert's subject list; the summary says how many there were.
+const maxSubjects = 50
+
+// Evaluate judges m against obs at now. It is pure: the same inputs give the same result.
+func Evaluate(m Monitor, obs Observation, now time.Time) Result {
+	if obs.Unavailable != "" {
+		return Result{Status: StatusUnavailable, Summary: obs.Unavailable}
+	}
+	switch m.Kind {
+	case KindBalanceAbove:
+		return balanceAbove(m, obs)
+	case KindHeldLegAge:
+		return heldLegAge(m, obs, now)
+	case KindLedgerChain:
+		return ledgerChain(obs)
+	case KindKPISyncStale:
+		return kpiSyncStale(m, obs, now)
+	case KindReconciliationDrift:
+		return Result{Status: StatusUnavailable, Summary: "reconciliation data is not available yet"}
+	}
+	return Result{Status: StatusError, Summary: fmt.Sprintf("unknown monitor kind %q", m.Kind)}
+}
+
+// balanceAbove fires when the balance was above the threshold at the start of the window and
+// after every change in it: continuously above for the whole window, not just now.
+func balanceAbove(m Monitor, obs Observation) Result {
+	p := m.Params
+	current := obs.Opening
+	above := obs.Opening > p.Threshold
+	for _, c := range obs.Changes {
+		current = c.Balance
+		above = above && c.Balance > p.Threshold
+	}
+	amount := func(v int64) string { return money.Format(v, p.Currency) }
+	if above {
+		return Result{Status: StatusFiring, Value: current, Subjects: []string{p.Account}, Summary: fmt.Sprintf(
+			"%s has been above %s for more than %s (now %s)", p.Account, amount(p.Threshold), days(p.Days), amount(current))}
+	}
+	if current > p.Threshold {
+		return Result{Status: StatusOK, Value: current, Summary: fmt.Sprintf(
+			"%s is above %s (%s) but has not been for %s yet", p.Account, amount(p.Threshold), amount(current), days(p.Days))}
+	}
+	return Result{Status: StatusOK, Value: current, Summary: fmt.Sprintf(
+		"%s is %s, at or below %s", p.Account, amount(current), amount(p.Threshold))}
+}
+
+// heldLegAge fires when any leg has been held for longer than the window.
+func heldLegAge(m Monitor, obs Observation, now time.Time) Result {
+	cutoff := now.Add(-m.Window())
+	var old []HeldLeg
+	for _, h := range obs.Held {
+		if h.Since.Before(cutoff) {
+			old = append(old, h)
+		}
+	}
+	if len(old) == 0 {
+		return Result{Status: StatusOK, Summary: fmt.Sprintf("no leg held for more than %s (%d held)", days(m.Params.Days), len(obs.Held))}
+	}
+	slices.SortFunc(old, func(a, b HeldLeg) int {
+		if c := a.Since.Compare(b.Since); c != 0 {
+			return c
+		}
+		return strings.Compare(a.WorkflowID, b.WorkflowID)
+	})
+	subjects := make([]string, 0, min(len(old), maxSubjects))
+	for _, h := range old[:min(len(old), maxSubjects)] {
+		subjects = append(subjects, h.WorkflowID)
+	}
+	return Result{Status: StatusFiring, Value: int64(len(old)), Subjects: subjects, Summary: fmt.Sprintf(
+		"%d payment(s) have had a leg held for more than %s; the oldest, %s, since %s",
+		len(old), days(m.Params.Days), old[0].WorkflowID, old[0].Since.UTC().Format(time.RFC3339))}
+}
+
+// kpiSyncStale fires when a client's last KPI sync is older than the window.
+func kpiSyncStale(m Monitor, obs Observation, now time.Time) Result {
+	if len(obs.Synced) == 0 {
+		return Result{Status: StatusUnavailable, Summary: "no KPI sync has been recorded yet"}
+	}
+	cutoff := now.Add(-m.Window())
+	var stale []ClientSync
+	for _, s := range obs.Synced {
+		if s.At.Before(cutoff) {
+			stale = append(stale, s)
+		}
+	}
+	if len(stale) == 0 {
+		return Result{Status: StatusOK, Summary: fmt.Sprintf("KPIs of %d client(s) synced within %d hours", len(obs.Synced), m.Params.Hours)}
+	}
+	slices.SortFunc(stale, func(a, b ClientSync) int { return strings.Compare(a.ClientID, b.ClientID) })
+	subjects := make([]string, 0, min(len(stale), maxSubjects))
+	for _, s := range stale[:min(len(stale), maxSubjects)] {
+		subjects = append(subjects, s.ClientID)
+	}
+	return Result{Status: StatusFiring, Value: int64(len(stale)), Subjects: subjects, Summary: fmt.Sprintf(
+		"KPIs of %d client(s) not synced for more than %d hours: %s", len(stale), m.Params.Hours, strings.Join(subjects, ", "))}
+}
+
+func ledgerChain(obs Observation) Result {
+	c := obs.Chain
+	if c == nil {
+		return Result{Status: StatusUnavailable, Summary: "the journal chain has not been verified yet"}
+	}
+	if c.OK {
+		return Result{Status: StatusOK, Value: c.Entries, Summary: fmt.Sprintf("journal chain intact over %d entries", c.Entries)}
+	}
+	return Result{Status: StatusFiring, Value: c.BrokenEntryID, Subjects: []string{fmt.Sprintf("journal_entry:%d", c.BrokenEntryID)},
+		Summary: fmt.Sprintf("journal chain broken at entry %d: %s", c.BrokenEntryID, c.Reason)}
+}
+
+func days(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// Action is what an evaluation does to the monitor's incident.
+type Action string
+
+const (
+	ActionNone    Action = "none"    // nothing open and nothing wrong, or no verdict
+	ActionOpen    Action = "open"    // starts firing: a new incident
+	ActionKeep    Action = "keep"    // still firing: the same incident
+	ActionResolve Action = "resolve" // stopped firing: the incident is resolved
+)
+
+// Decide is the alert state machine. An unavailable or failed evaluation changes nothing: not
+// knowing is not the same as being fine.
+func Decide(open bool, s Status) Action {
+	switch {
+	case s == StatusFiring && open:
+		return ActionKeep
+	case s == StatusFiring:
+		return ActionOpen
+	case s == StatusOK && open:
+		return ActionResolve
+	}
+	return ActionNone
+}
+
+// Event is what a notification announces.
+type Event string
+
+const (
+	EventFiring   Event = "firing"
+	EventResolved Event = "resolved"
+)
+
+// NotificationFor is the message an action calls for and the period it is deduplicated in. An
+// incident still firing in a later period is announced again (a reminder); within one period a
+// monitor sends at most one firing and one resolved message, however it flaps.
+func NotificationFor(a Action, now time.Time, period time.Duration) (Event, time.Time, bool) {
+	start := PeriodStart(now, period)
+	switch a {
+	case ActionOpen, ActionKeep:
+		return EventFiring, start, true
+	case ActionResolve:
+		return EventResolved, start, true
+	}
+	return "", time.Time{}, false
+}
+
+// PeriodStart is the start of the period holding t: periods are aligned to the Unix epoch in UTC,
+// so every evaluator computes the same one.
+func PeriodStart(t time.Time, period time.Duration) time.Time {
+	if period <= 0 {
+		period = DefaultPeriod
+	}
+	return t.UTC().Truncate(period)
+}

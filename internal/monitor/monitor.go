@@ -1,0 +1,215 @@
+// Package monitor holds balance and operations monitors: their definitions, the pure function
+// that evaluates one against what was observed, the alert state machine that turns evaluations
+// into incidents and deduplicated notifications, and their Postgres store. Delivering the
+// notifications is internal/alert's job; running evaluations on a schedule is the integrity
+// workflow's.
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/money"
+)
+
+// Errors; match with errors.Is.
+var (
+	// ErrInvalid reports a monitor definition that cannot be evaluated.
+	ErrInvalid = errors.New("monitor: invalid")
+	// ErrNotFound reports a missing monitor.
+	ErrNotFound = errors.New("monitor: not found")
+	// ErrSystem reports an attempt to change a monitor the system owns.
+	ErrSystem = errors.New("monitor: system monitor")
+)
+
+// Kind says what a monitor watches.
+type Kind string
+
+const (
+	// KindBalanceAbove fires when an account's balance (on its normal side) has stayed above
+	// Threshold for more than Days days, judged from the journal's point-in-time balances.
+	KindBalanceAbove Kind = "balance_above"
+	// KindHeldLegAge fires when a payment has had a held leg for more than Days days.
+	KindHeldLegAge Kind = "held_leg_age"
+	// KindReconciliationDrift fires when reconciliation against the provider drifts above
+	// Threshold. Defined ahead of the data: evaluated as unavailable until reconciliation exists.
+	KindReconciliationDrift Kind = "reconciliation_drift"
+	// KindKPISyncStale fires when a client's KPI sync has not succeeded for Hours hours. Defined
+	// ahead of the data: evaluated as unavailable until KPI sync records exist.
+	KindKPISyncStale Kind = "kpi_sync_stale"
+	// KindLedgerChain is the system's own monitor, fed by journal chain verification.
+	KindLedgerChain Kind = "ledger_chain"
+)
+
+// Kinds admins may create, in the order the API documents them.
+var Kinds = []Kind{KindBalanceAbove, KindHeldLegAge, KindReconciliationDrift, KindKPISyncStale}
+
+// Side is the direction in which an account's balance normally grows.
+type Side string
+
+const (
+	// SideDebit accounts (provider balances) grow with debits: the balance as stored.
+	SideDebit Side = "debit"
+	// SideCredit accounts (payables, revenue) grow with credits: the stored balance negated.
+	SideCredit Side = "credit"
+)
+
+// NormalSide is the side an account grows on by its name: what the platform owes (payables)
+// and earns (revenue) are credit balances; what it holds at providers is a debit balance.
+func NormalSide(account string) Side {
+	for _, prefix := range []string{ledger.VendorPayable(""), ledger.AffiliatePayable(""), "platform:"} {
+		if strings.HasPrefix(account, prefix) {
+			return SideCredit
+		}
+	}
+	return SideDebit
+}
+
+// Normal turns a stored balance (debit positive) into an amount on side s.
+func (s Side) Normal(balance int64) int64 {
+	if s == SideCredit {
+		return -balance
+	}
+	return balance
+}
+
+// Params are a monitor's settings; which ones apply depends on the kind.
+type Params struct {
+	Account   string         `json:"account,omitempty"`
+	Currency  money.Currency `json:"currency,omitempty"`
+	Side      Side           `json:"side,omitempty"`
+	Threshold int64          `json:"threshold"` // minor units of Currency
+	Days      int            `json:"days"`
+	Hours     int            `json:"hours"`
+	ClientID  string         `json:"client_id,omitempty"`
+}
+
+// DefaultPeriod is how long a notification deduplicates the next one of the same monitor.
+const DefaultPeriod = 24 * time.Hour
+
+// Limits keep definitions meaningful: a year of lookback is more than any window needs.
+const (
+	maxDays    = 366
+	maxHours   = 24 * maxDays
+	minPeriod  = time.Minute
+	maxPeriod  = 365 * 24 * time.Hour
+	maxNameLen = 200
+)
+
+// Monitor is one stored definition with the outcome of its last evaluation.
+type Monitor struct {
+	ID              int64         `json:"id"`
+	Name            string        `json:"name"`
+	Kind            Kind          `json:"kind"`
+	Params          Params        `json:"params"`
+	Period          time.Duration `json:"-"`
+	System          bool          `json:"system"`
+	CreatedBy       string        `json:"created_by"`
+	CreatedAt       time.Time     `json:"created_at"`
+	LastStatus      Status        `json:"last_status"`
+	LastSummary     string        `json:"last_summary"`
+	LastEvaluatedAt *time.Time    `json:"last_evaluated_at"`
+}
+
+// Window is how far back a monitor looks.
+func (m Monitor) Window() time.Duration {
+	return time.Duration(m.Params.Days)*24*time.Hour + time.Duration(m.Params.Hours)*time.Hour
+}
+
+// Normalize checks a definition an admin submitted and fills in defaults: the account's normal
+// side, a lower-case currency, the default period. The error wraps ErrInvalid and says which
+// field is wrong.
+func Normalize(m Monitor) (Monitor, error) {
+	m.Name = strings.TrimSpace(m.Name)
+	if m.Name == "" || len(m.Name) > maxNameLen || !utf8.ValidString(m.Name) || strings.ContainsRune(m.Name, 0) {
+		return m, fmt.Errorf("%w: name must be 1-%d characters of text", ErrInvalid, maxNameLen)
+	}
+	if m.Period == 0 {
+		m.Period = DefaultPeriod
+	}
+	if m.Period < minPeriod || m.Period > maxPeriod {
+		return m, fmt.Errorf("%w: period must be between %s and %s", ErrInvalid, minPeriod, maxPeriod)
+	}
+	p := &m.Params
+	if p.Days < 0 || p.Days > maxDays {
+		return m, fmt.Errorf("%w: days must be between 0 and %d", ErrInvalid, maxDays)
+	}
+	if p.Hours < 0 || p.Hours > maxHours {
+		return m, fmt.Errorf("%w: hours must be between 0 and %d", ErrInvalid, maxHours)
+	}
+	if p.Threshold < 0 {
+		return m, fmt.Errorf("%w: threshold must not be negative", ErrInvalid)
+	}
+	switch m.Kind {
+	case KindBalanceAbove:
+		if err := checkText("account", p.Account); err != nil {
+			return m, err
+		}
+		if err := normalizeCurrency(p, true); err != nil {
+			return m, err
+		}
+		switch p.Side {
+		case "":
+			p.Side = NormalSide(p.Account)
+		case SideDebit, SideCredit:
+		default:
+			return m, fmt.Errorf("%w: side %q must be debit or credit", ErrInvalid, p.Side)
+		}
+		if p.Hours != 0 {
+			return m, fmt.Errorf("%w: %s takes days, not hours", ErrInvalid, m.Kind)
+		}
+	case KindHeldLegAge:
+		if p.Account != "" || p.Currency != "" || p.Side != "" || p.Threshold != 0 || p.Hours != 0 {
+			return m, fmt.Errorf("%w: %s takes only days and an optional client_id", ErrInvalid, m.Kind)
+		}
+	case KindReconciliationDrift:
+		if err := normalizeCurrency(p, false); err != nil {
+			return m, err
+		}
+	case KindKPISyncStale:
+		if p.Hours <= 0 {
+			return m, fmt.Errorf("%w: %s needs hours > 0", ErrInvalid, m.Kind)
+		}
+	case KindLedgerChain:
+		return m, fmt.Errorf("%w: %s is the system's own monitor and cannot be created", ErrInvalid, m.Kind)
+	default:
+		return m, fmt.Errorf("%w: kind %q must be one of %s", ErrInvalid, m.Kind, kindList())
+	}
+	if p.ClientID != "" {
+		if err := checkText("client_id", p.ClientID); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func normalizeCurrency(p *Params, required bool) error {
+	if p.Currency == "" && !required {
+		return nil
+	}
+	c, err := money.ParseCurrency(string(p.Currency))
+	if err != nil {
+		return fmt.Errorf("%w: currency: %w", ErrInvalid, err)
+	}
+	p.Currency = c
+	return nil
+}
+
+func checkText(field, v string) error {
+	if strings.TrimSpace(v) == "" || len(v) > maxNameLen || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return fmt.Errorf("%w: %s must be 1-%d characters of text", ErrInvalid, field, maxNameLen)
+	}
+	return nil
+}
+
+func kindList() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,310 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paysplit/internal/ledger"
+)
+
+// Store keeps monitors, their alerts and the notification outbox in Postgres, and gathers the
+// observations monitors are evaluated on.
+type Store struct {
+	pool   *pgxpool.Pool
+	ledger *ledger.Ledger
+}
+
+// NewStore returns a store on a pool migrated with db.Migrate.
+func NewStore(pool *pgxpool.Pool, l *ledger.Ledger) *Store { return &Store{pool: pool, ledger: l} }
+
+const monitorColumns = `id, name, kind, params, period_seconds, system, created_by, created_at,
+	last_status, last_summary, last_evaluated_at`
+
+func scanMonitor(row pgx.CollectableRow) (Monitor, error) {
+	var m Monitor
+	var params []byte
+	var periodSeconds int64
+	var status string
+	err := row.Scan(&m.ID, &m.Name, &m.Kind, &params, &periodSeconds, &m.System, &m.CreatedBy, &m.CreatedAt,
+		&status, &m.LastSummary, &m.LastEvaluatedAt)
+	if err != nil {
+		return m, err
+	}
+	m.Period = time.Duration(periodSeconds) * time.Second
+	m.LastStatus = Status(status)
+	if err := json.Unmarshal(params, &m.Params); err != nil {
+		return m, fmt.Errorf("decode params of monitor %d: %w", m.ID, err)
+	}
+	return m, nil
+}
+
+// Create validates and stores a new monitor.
+func (s *Store) Create(ctx context.Context, m Monitor, actor string) (Monitor, error) {
+	m, err := Normalize(m)
+	if err != nil {
+		return Monitor{}, err
+	}
+	params, err := json.Marshal(m.Params)
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: encode params: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, `
+		INSERT INTO monitors (name, kind, params, period_seconds, created_by)
+		VALUES ($1, $2, $3, $4, $5)
+		RETURNING `+monitorColumns, m.Name, string(m.Kind), params, int64(m.Period/time.Second), actor)
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: create %q: %w", m.Name, err)
+	}
+	created, err := pgx.CollectExactlyOneRow(rows, scanMonitor)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return Monitor{}, fmt.Errorf("%w: a monitor named %q already exists", ErrInvalid, m.Name)
+	}
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: create %q: %w", m.Name, err)
+	}
+	return created, nil
+}
+
+// List returns the live monitors, oldest first.
+func (s *Store) List(ctx context.Context) ([]Monitor, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+monitorColumns+` FROM monitors WHERE deleted_at IS NULL ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: list: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanMonitor)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: list: %w", err)
+	}
+	return out, nil
+}
+
+// Get returns a live monitor, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, id int64) (Monitor, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+monitorColumns+` FROM monitors WHERE id = $1 AND deleted_at IS NULL`, id)
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: get %d: %w", id, err)
+	}
+	m, err := pgx.CollectExactlyOneRow(rows, scanMonitor)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Monitor{}, fmt.Errorf("monitor %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: get %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// System returns the system's own monitor of kind k (ledger_chain).
+func (s *Store) System(ctx context.Context, k Kind) (Monitor, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+monitorColumns+` FROM monitors
+		WHERE kind = $1 AND system AND deleted_at IS NULL ORDER BY id LIMIT 1`, string(k))
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: system %s: %w", k, err)
+	}
+	m, err := pgx.CollectExactlyOneRow(rows, scanMonitor)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Monitor{}, fmt.Errorf("monitor: system %s: %w", k, ErrNotFound)
+	}
+	if err != nil {
+		return Monitor{}, fmt.Errorf("monitor: system %s: %w", k, err)
+	}
+	return m, nil
+}
+
+// Delete retires a monitor. Its open incident, if any, is resolved (and announced) so nothing
+// stays firing for a monitor nobody evaluates any more. Its history stays.
+func (s *Store) Delete(ctx context.Context, id int64, now time.Time) error {
+	m, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if m.System {
+		return fmt.Errorf("%w: monitor %d (%s) belongs to the system and cannot be deleted", ErrSystem, id, m.Name)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE monitors SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, now)
+	if err != nil {
+		return fmt.Errorf("monitor: delete %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("monitor %d: %w", id, ErrNotFound)
+	}
+	if _, err := s.Apply(ctx, id, Result{Status: StatusOK, Summary: "monitor deleted"}, now); err != nil {
+		return fmt.Errorf("monitor: delete %d: resolve its alert: %w", id, err)
+	}
+	return nil
+}
+
+// Observe gathers what m is evaluated on at now.
+func (s *Store) Observe(ctx context.Context, m Monitor, now time.Time) (Observation, error) {
+	switch m.Kind {
+	case KindBalanceAbove:
+		return s.observeBalance(ctx, m, now)
+	case KindHeldLegAge:
+		return s.observeHeld(ctx, m)
+	case KindKPISyncStale:
+		return s.observeKPISync(ctx, m)
+	case KindReconciliationDrift:
+		return Observation{Unavailable: "reconciliation data is not available yet"}, nil
+	case KindLedgerChain:
+		return Observation{Unavailable: "the journal chain is evaluated by chain verification"}, nil
+	}
+	return Observation{}, fmt.Errorf("%w: kind %q", ErrInvalid, m.Kind)
+}
+
+func (s *Store) observeBalance(ctx context.Context, m Monitor, now time.Time) (Observation, error) {
+	p := m.Params
+	opening, points, err := s.ledger.BalanceHistory(ctx, p.Account, p.Currency, now.Add(-m.Window()), now)
+	if err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: %w", m.ID, err)
+	}
+	obs := Observation{Opening: p.Side.Normal(opening)}
+	for _, pt := range points {
+		obs.Changes = append(obs.Changes, BalancePoint{At: pt.At, Balance: p.Side.Normal(pt.Balance)})
+	}
+	return obs, nil
+}
+
+// observeHeld reads payments with a held leg. updated_at is when the payment's state was last
+// written, which for a payment parked on a hold is when the hold began.
+func (s *Store) observeHeld(ctx context.Context, m Monitor) (Observation, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT workflow_id, updated_at FROM payments
+		WHERE (status = 'held' OR state->'legs' @> '[{"state": "held"}]')
+		  AND ($1 = '' OR client_id = $1)
+		ORDER BY updated_at, workflow_id`, m.Params.ClientID)
+	if err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: held payments: %w", m.ID, err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowToStructByPos[HeldLeg])
+	if err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: held payments: %w", m.ID, err)
+	}
+	return Observation{Held: held}, nil
+}
+
+// observeKPISync reads the last KPI write per client, where the KPI sync's table exists.
+func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, error) {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('kpi_daily') IS NOT NULL`).Scan(&exists); err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: kpi table: %w", m.ID, err)
+	}
+	if !exists {
+		return Observation{Unavailable: "KPI sync data is not available yet"}, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT client_id, max(updated_at) FROM kpi_daily
+		WHERE ($1 = '' OR client_id = $1)
+		GROUP BY client_id ORDER BY client_id`, m.Params.ClientID)
+	if err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: kpi syncs: %w", m.ID, err)
+	}
+	synced, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ClientSync])
+	if err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: kpi syncs: %w", m.ID, err)
+	}
+	return Observation{Synced: synced}, nil
+}
+
+// Outcome is what one applied evaluation did.
+type Outcome struct {
+	Action  Action `json:"action"`
+	AlertID int64  `json:"alert_id,omitempty"`
+	// NotificationID is the message queued for delivery, 0 when deduplicated or none was due.
+	NotificationID int64 `json:"notification_id,omitempty"`
+}
+
+// Apply records an evaluation of monitor id made at now: it opens, keeps or resolves the
+// monitor's incident (Decide) and queues the notification that calls for, unless one for the
+// same monitor, event and period was queued before. Evaluations of one monitor are serialised
+// by a row lock, so concurrent evaluators (the schedule, an activity retry, an admin) can
+// neither open two incidents nor queue the same message twice.
+func (s *Store) Apply(ctx context.Context, id int64, r Result, now time.Time) (Outcome, error) {
+	var out Outcome
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var periodSeconds int64
+		err := tx.QueryRow(ctx, `SELECT period_seconds FROM monitors WHERE id = $1 FOR UPDATE`, id).Scan(&periodSeconds)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("monitor %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("lock monitor: %w", err)
+		}
+		var open bool
+		err = tx.QueryRow(ctx, `SELECT id FROM alerts WHERE monitor_id = $1 AND state = 'firing'`, id).Scan(&out.AlertID)
+		switch {
+		case err == nil:
+			open = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("open alert: %w", err)
+		}
+
+		subjects, err := json.Marshal(nonNil(r.Subjects))
+		if err != nil {
+			return fmt.Errorf("encode subjects: %w", err)
+		}
+		out.Action = Decide(open, r.Status)
+		switch out.Action {
+		case ActionOpen:
+			err = tx.QueryRow(ctx, `
+				INSERT INTO alerts (monitor_id, state, summary, value, subjects, fired_at, updated_at)
+				VALUES ($1, 'firing', $2, $3, $4, $5, $5) RETURNING id`, id, r.Summary, r.Value, subjects, now).Scan(&out.AlertID)
+		case ActionKeep:
+			_, err = tx.Exec(ctx, `UPDATE alerts SET summary = $2, value = $3, subjects = $4, updated_at = $5 WHERE id = $1`,
+				out.AlertID, r.Summary, r.Value, subjects, now)
+		case ActionResolve:
+			// The summary stays what fired; the resolution's own words go in its notification.
+			_, err = tx.Exec(ctx, `UPDATE alerts SET state = 'resolved', resolved_at = $2, updated_at = $2 WHERE id = $1`,
+				out.AlertID, now)
+		}
+		if err != nil {
+			return fmt.Errorf("%s alert: %w", out.Action, err)
+		}
+
+		if ev, start, due := NotificationFor(out.Action, now, time.Duration(periodSeconds)*time.Second); due {
+			err = tx.QueryRow(ctx, `
+				INSERT INTO alert_notifications (alert_id, monitor_id, event, period_start, summary)
+				VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (monitor_id, event, period_start) DO NOTHING
+				RETURNING id`, out.AlertID, id, string(ev), start, r.Summary).Scan(&out.NotificationID)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("queue notification: %w", err)
+			}
+		}
+
+		_, err = tx.Exec(ctx, `UPDATE monitors SET last_status = $2, last_summary = $3, last_evaluated_at = $4 WHERE id = $1`,
+			id, string(r.Status), r.Summary, now)
+		if err != nil {
+			return fmt.Errorf("record evaluation: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("monitor: apply evaluation of %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// RecordError notes on the monitor that it could not be evaluated; its incident is untouched.
+func (s *Store) RecordError(ctx context.Context, id int64, msg string, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE monitors SET last_status = $2, last_summary = $3, last_evaluated_at = $4 WHERE id = $1`,
+		id, string(StatusError), msg, now)
+	if err != nil {
+		return fmt.Errorf("monitor: record error of %d: %w", id, err)
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

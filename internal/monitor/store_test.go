@@ -1,0 +1,343 @@
+package monitor_test
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/monitor"
+	"paysplit/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var seq atomic.Int64
+
+func unique(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), seq.Add(1))
+}
+
+type fixture struct {
+	store  *monitor.Store
+	ledger *ledger.Ledger
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	pool, _ := testenv.Postgres(t)
+	l := ledger.New(pool)
+	return fixture{store: monitor.NewStore(pool, l), ledger: l}
+}
+
+// evaluate is one scheduled evaluation of m at the given time: observe, judge, record.
+func (f fixture) evaluate(t *testing.T, m monitor.Monitor, at time.Time) (monitor.Result, monitor.Outcome) {
+	t.Helper()
+	obs, err := f.store.Observe(t.Context(), m, at)
+	require.NoError(t, err)
+	r := monitor.Evaluate(m, obs, at)
+	out, err := f.store.Apply(t.Context(), m.ID, r, at)
+	require.NoError(t, err)
+	return r, out
+}
+
+func (f fixture) alerts(t *testing.T, monitorID int64) []monitor.Alert {
+	t.Helper()
+	as, err := f.store.Alerts(t.Context(), monitor.AlertFilter{MonitorID: monitorID})
+	require.NoError(t, err)
+	return as
+}
+
+// notifications lists every queued message of a monitor, delivered or not.
+func (f fixture) notifications(t *testing.T, monitorID int64) []monitor.Notification {
+	t.Helper()
+	pending, err := f.store.Pending(t.Context(), 1000, 1)
+	require.NoError(t, err)
+	var out []monitor.Notification
+	for _, n := range pending {
+		if n.MonitorID == monitorID {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func events(ns []monitor.Notification) []monitor.Event {
+	var out []monitor.Event
+	for _, n := range ns {
+		out = append(out, n.Event)
+	}
+	return out
+}
+
+// A vendor payable stays above the line for longer than the window: one alert, one message,
+// however often the schedule evaluates it; paying the vendor resolves it with one more message.
+func TestBalanceMonitorFiresOnceAndResolves(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	vendor := unique("vendor")
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("owed"), Kind: monitor.KindBalanceAbove,
+		Params: monitor.Params{Account: ledger.VendorPayable(vendor), Currency: "usd", Threshold: 500, Days: 2}}, "test")
+	require.NoError(t, err)
+	assert.Equal(t, monitor.SideCredit, m.Params.Side)
+
+	_, _, err = f.ledger.Post(ctx, ledger.Entry{IdempotencyKey: unique("sale"), Currency: "usd", Postings: []ledger.Posting{
+		{Account: ledger.ProviderBalance("stripe"), Amount: 1_000},
+		{Account: ledger.PlatformRevenue, Amount: -100},
+		{Account: ledger.VendorPayable(vendor), Amount: -900},
+	}})
+	require.NoError(t, err)
+
+	// Owed 9.00 > 5.00 now, but not for two days yet.
+	r, out := f.evaluate(t, m, time.Now())
+	assert.Equal(t, monitor.StatusOK, r.Status, r.Summary)
+	assert.Equal(t, monitor.ActionNone, out.Action)
+	assert.Empty(t, f.alerts(t, m.ID))
+
+	// Evaluations days later, well inside one UTC day so they share a period.
+	later := monitor.PeriodStart(time.Now().Add(72*time.Hour), monitor.DefaultPeriod).Add(time.Hour)
+	r, out = f.evaluate(t, m, later)
+	require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
+	assert.EqualValues(t, 900, r.Value)
+	assert.Equal(t, monitor.ActionOpen, out.Action)
+	assert.NotZero(t, out.NotificationID)
+	for i := range 3 {
+		_, again := f.evaluate(t, m, later.Add(time.Duration(i+1)*time.Minute))
+		assert.Equal(t, monitor.ActionKeep, again.Action)
+		assert.Equal(t, out.AlertID, again.AlertID, "the same incident")
+		assert.Zero(t, again.NotificationID, "no second message in the period")
+	}
+	alerts := f.alerts(t, m.ID)
+	require.Len(t, alerts, 1, "fires once")
+	assert.Equal(t, monitor.AlertFiring, alerts[0].State)
+	assert.Contains(t, alerts[0].Summary, "has been above 5.00 USD")
+	assert.Equal(t, []monitor.Event{monitor.EventFiring}, events(f.notifications(t, m.ID)))
+
+	got, err := f.store.Get(ctx, m.ID)
+	require.NoError(t, err)
+	assert.Equal(t, monitor.StatusFiring, got.LastStatus)
+	require.NotNil(t, got.LastEvaluatedAt)
+
+	// The vendor is paid: the payable is back to zero.
+	_, _, err = f.ledger.Post(ctx, ledger.Entry{IdempotencyKey: unique("transfer"), Currency: "usd", Postings: []ledger.Posting{
+		{Account: ledger.VendorPayable(vendor), Amount: 900},
+		{Account: ledger.ProviderBalance("stripe"), Amount: -900},
+	}})
+	require.NoError(t, err)
+	r, out = f.evaluate(t, m, later.Add(time.Hour))
+	assert.Equal(t, monitor.StatusOK, r.Status, r.Summary)
+	assert.Equal(t, monitor.ActionResolve, out.Action)
+	assert.NotZero(t, out.NotificationID)
+	_, out = f.evaluate(t, m, later.Add(2*time.Hour))
+	assert.Equal(t, monitor.ActionNone, out.Action)
+
+	alerts = f.alerts(t, m.ID)
+	require.Len(t, alerts, 1, "resolving reuses the incident")
+	assert.Equal(t, monitor.AlertResolved, alerts[0].State)
+	require.NotNil(t, alerts[0].ResolvedAt)
+	assert.Equal(t, []monitor.Event{monitor.EventFiring, monitor.EventResolved}, events(f.notifications(t, m.ID)))
+}
+
+func TestHeldLegMonitorReadsPayments(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	pool, _ := testenv.Postgres(t)
+	client := unique("client")
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("holds"), Kind: monitor.KindHeldLegAge,
+		Params: monitor.Params{Days: 3, ClientID: client}}, "test")
+	require.NoError(t, err)
+
+	now := time.Now()
+	insert := func(id, status string, legState string, since time.Time, clientID string) {
+		_, err := pool.Exec(ctx, `INSERT INTO payments (workflow_id, provider, payment_id, client_id, status, state, updated_at)
+			VALUES ($1, 'stripe', $1, $2, $3, $4, $5)`, id, clientID, status,
+			fmt.Sprintf(`{"legs": [{"party": "vendor", "state": %q}]}`, legState), since)
+		require.NoError(t, err)
+	}
+	old, paidWithHeldAffiliate := unique("payment-stripe-old"), unique("payment-stripe-mixed")
+	insert(old, "held", "held", now.Add(-5*24*time.Hour), client)
+	insert(paidWithHeldAffiliate, "paid", "held", now.Add(-4*24*time.Hour), client)
+	insert(unique("payment-stripe-new"), "held", "held", now.Add(-time.Hour), client)
+	insert(unique("payment-stripe-paid"), "paid", "transferred", now.Add(-9*24*time.Hour), client)
+	insert(unique("payment-stripe-other"), "held", "held", now.Add(-9*24*time.Hour), unique("other-client"))
+
+	r, out := f.evaluate(t, m, now)
+	require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
+	assert.Equal(t, []string{old, paidWithHeldAffiliate}, r.Subjects, "oldest first, this client's only")
+	assert.Equal(t, monitor.ActionOpen, out.Action)
+}
+
+// The state machine against the database: flapping inside one period sends one firing and one
+// resolved message; a later period reminds once.
+func TestApplyDeduplicatesPerMonitorAndPeriod(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("flappy"), Kind: monitor.KindHeldLegAge,
+		Period: time.Hour, Params: monitor.Params{Days: 1}}, "test")
+	require.NoError(t, err)
+	firing := monitor.Result{Status: monitor.StatusFiring, Summary: "bad", Value: 1, Subjects: []string{"payment-stripe-x"}}
+	ok := monitor.Result{Status: monitor.StatusOK, Summary: "fine"}
+	unknown := monitor.Result{Status: monitor.StatusUnavailable, Summary: "no data"}
+	hour := monitor.PeriodStart(time.Now(), time.Hour)
+
+	steps := []struct {
+		at         time.Time
+		r          monitor.Result
+		wantAction monitor.Action
+		wantNotify bool
+	}{
+		{hour.Add(1 * time.Minute), firing, monitor.ActionOpen, true},
+		{hour.Add(2 * time.Minute), firing, monitor.ActionKeep, false},
+		{hour.Add(3 * time.Minute), unknown, monitor.ActionNone, false},
+		{hour.Add(4 * time.Minute), ok, monitor.ActionResolve, true},
+		{hour.Add(5 * time.Minute), firing, monitor.ActionOpen, false}, // flapped: deduplicated
+		{hour.Add(6 * time.Minute), ok, monitor.ActionResolve, false},
+		{hour.Add(7 * time.Minute), firing, monitor.ActionOpen, false},
+		{hour.Add(61 * time.Minute), firing, monitor.ActionKeep, true}, // next period: reminder
+		{hour.Add(62 * time.Minute), firing, monitor.ActionKeep, false},
+	}
+	for i, s := range steps {
+		out, err := f.store.Apply(ctx, m.ID, s.r, s.at)
+		require.NoError(t, err)
+		assert.Equal(t, s.wantAction, out.Action, "step %d", i)
+		assert.Equal(t, s.wantNotify, out.NotificationID != 0, "step %d notification", i)
+	}
+	alerts := f.alerts(t, m.ID)
+	require.Len(t, alerts, 3, "three incidents")
+	assert.Equal(t, monitor.AlertFiring, alerts[0].State)
+	assert.Equal(t, monitor.AlertResolved, alerts[1].State)
+	assert.Equal(t, monitor.AlertResolved, alerts[2].State)
+	assert.Equal(t, []monitor.Event{monitor.EventFiring, monitor.EventResolved, monitor.EventFiring},
+		events(f.notifications(t, m.ID)))
+}
+
+// The schedule, an activity retry and an admin may evaluate the same monitor at once.
+func TestApplyConcurrentlyOpensOneIncident(t *testing.T) {
+	const evaluators = 12
+	f := newFixture(t)
+	ctx := t.Context()
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("busy"), Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 1}}, "test")
+	require.NoError(t, err)
+	at := time.Now()
+
+	outs := make([]monitor.Outcome, evaluators)
+	errs := make([]error, evaluators)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range evaluators {
+		wg.Go(func() {
+			<-start
+			outs[i], errs[i] = f.store.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "bad"}, at)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	opened, notified := 0, 0
+	for i := range evaluators {
+		require.NoError(t, errs[i])
+		if outs[i].Action == monitor.ActionOpen {
+			opened++
+		}
+		if outs[i].NotificationID != 0 {
+			notified++
+		}
+	}
+	assert.Equal(t, 1, opened)
+	assert.Equal(t, 1, notified)
+	assert.Len(t, f.alerts(t, m.ID), 1)
+	assert.Len(t, f.notifications(t, m.ID), 1)
+}
+
+func TestMonitorLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	name := unique("lifecycle")
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: name, Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 2}}, "admin")
+	require.NoError(t, err)
+	assert.Equal(t, "admin", m.CreatedBy)
+
+	_, err = f.store.Create(ctx, monitor.Monitor{Name: name, Kind: monitor.KindHeldLegAge}, "admin")
+	require.ErrorIs(t, err, monitor.ErrInvalid, "names are unique among live monitors")
+	_, err = f.store.Create(ctx, monitor.Monitor{Name: unique("bad"), Kind: "vibes"}, "admin")
+	require.ErrorIs(t, err, monitor.ErrInvalid)
+
+	list, err := f.store.List(ctx)
+	require.NoError(t, err)
+	assert.True(t, containsMonitor(list, m.ID))
+	chain, err := f.store.System(ctx, monitor.KindLedgerChain)
+	require.NoError(t, err)
+	assert.True(t, chain.System)
+	assert.True(t, containsMonitor(list, chain.ID), "the system's chain monitor is listed")
+
+	out, err := f.store.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "bad"}, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, monitor.ActionOpen, out.Action)
+
+	require.NoError(t, f.store.Delete(ctx, m.ID, time.Now()))
+	alerts := f.alerts(t, m.ID)
+	require.Len(t, alerts, 1)
+	assert.Equal(t, monitor.AlertResolved, alerts[0].State, "deleting resolves the open incident")
+	_, err = f.store.Get(ctx, m.ID)
+	require.ErrorIs(t, err, monitor.ErrNotFound)
+	require.ErrorIs(t, f.store.Delete(ctx, m.ID, time.Now()), monitor.ErrNotFound)
+	require.ErrorIs(t, f.store.Delete(ctx, chain.ID, time.Now()), monitor.ErrSystem)
+
+	again, err := f.store.Create(ctx, monitor.Monitor{Name: name, Kind: monitor.KindHeldLegAge}, "admin")
+	require.NoError(t, err, "a deleted monitor's name is free again")
+	assert.NotEqual(t, m.ID, again.ID)
+}
+
+func TestOutboxTracksChannels(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("outbox"), Kind: monitor.KindHeldLegAge}, "test")
+	require.NoError(t, err)
+	out, err := f.store.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "bad", Subjects: []string{"s1"}}, time.Now())
+	require.NoError(t, err)
+	find := func() (monitor.Notification, bool) {
+		pending, err := f.store.Pending(ctx, 1000, 3)
+		require.NoError(t, err)
+		for _, n := range pending {
+			if n.ID == out.NotificationID {
+				return n, true
+			}
+		}
+		return monitor.Notification{}, false
+	}
+
+	n, ok := find()
+	require.True(t, ok)
+	assert.Equal(t, monitor.EventFiring, n.Event)
+	assert.Equal(t, m.Name, n.MonitorName)
+	assert.Equal(t, []string{"s1"}, n.Subjects)
+	assert.False(t, n.Sent[monitor.ChannelWebhook])
+
+	require.NoError(t, f.store.MarkSent(ctx, n.ID, monitor.ChannelWebhook, time.Now()))
+	require.NoError(t, f.store.Finish(ctx, n.ID, false, "smtp: connection refused", time.Now()))
+	n, ok = find()
+	require.True(t, ok, "still pending after a failed attempt")
+	assert.True(t, n.Sent[monitor.ChannelWebhook], "the webhook is not sent twice")
+	assert.False(t, n.Sent[monitor.ChannelEmail])
+	assert.Equal(t, 1, n.Attempts)
+
+	require.NoError(t, f.store.MarkSent(ctx, n.ID, monitor.ChannelEmail, time.Now()))
+	require.NoError(t, f.store.Finish(ctx, n.ID, true, "", time.Now()))
+	_, ok = find()
+	assert.False(t, ok, "delivered messages leave the outbox")
+	require.ErrorIs(t, f.store.MarkSent(ctx, n.ID, "pigeon", time.Now()), monitor.ErrInvalid)
+}
+
+func containsMonitor(ms []monitor.Monitor, id int64) bool {
+	for _, m := range ms {
+		if m.ID == id {
+			return true
+		}
+	}
+	return false
+}

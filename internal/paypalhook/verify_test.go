@@ -1,0 +1,71 @@
+package paypalhook_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/paypalhook"
+	"paysplit/testenv"
+)
+
+func TestVerify(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	body := []byte(`{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP1"}}`)
+	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}
+	require.NoError(t, v.Verify(context.Background(), paypalhook.HeadersFrom(pp.Sign(body)), body))
+
+	tests := []struct {
+		name string
+		edit func(h http.Header, body []byte) (http.Header, []byte, *paypalhook.Verifier)
+	}{
+		{"tampered body", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
+			return h, append([]byte(" "), b...), v
+		}},
+		{"another webhook's signature", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
+			return h, b, &paypalhook.Verifier{WebhookID: "WH-OTHER", HTTP: pp.HTTPClient()}
+		}},
+		{"certificate off PayPal's hosts", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
+			h.Set("Paypal-Cert-Url", "https://paypal.com.evil.example/cert.pem")
+			return h, b, v
+		}},
+		{"plain http certificate", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
+			h.Set("Paypal-Cert-Url", "http://api.paypal.com/v1/notifications/certs/CERT-paysplit-test")
+			return h, b, v
+		}},
+		{"missing signature", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
+			h.Del("Paypal-Transmission-Sig")
+			return h, b, v
+		}},
+		{"other algorithm", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
+			h.Set("Paypal-Auth-Algo", "SHA1withRSA")
+			return h, b, v
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, b, ver := tt.edit(pp.Sign(body), body)
+			err := ver.Verify(context.Background(), paypalhook.HeadersFrom(h), b)
+			require.True(t, errors.Is(err, paypalhook.ErrUnverified), "got %v", err)
+		})
+	}
+}
+
+func TestCertHostAllowed(t *testing.T) {
+	for url, want := range map[string]bool{
+		"https://api.paypal.com/v1/notifications/certs/CERT-1":         true,
+		"https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1": true,
+		"https://api.paypal.com:443/c":                                 true,
+		"https://api.paypal.com:8443/c":                                false,
+		"https://paypal.com.attacker.io/c":                             false,
+		"https://notpaypal.com/c":                                      false,
+		"http://api.paypal.com/c":                                      false,
+		"https://user@api.paypal.com/c":                                false,
+		"::not a url":                                                  false,
+	} {
+		require.Equal(t, want, paypalhook.CertHostAllowed(url), url)
+	}
+}

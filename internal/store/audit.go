@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// AuditEntry is one admin change: who made it, what it was, and the target before and after.
+// Before is null for a creation, After for a deletion. Secrets never appear in either.
+type AuditEntry struct {
+	ID        int64           `json:"id"`
+	Actor     string          `json:"actor"`
+	Action    string          `json:"action"`
+	Target    string          `json:"target"`
+	Before    json.RawMessage `json:"before"`
+	After     json.RawMessage `json:"after"`
+	RequestID string          `json:"request_id"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+func auditJSON(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode audit state: %w", err)
+	}
+	if string(b) == "null" {
+		return nil, nil
+	}
+	return b, nil
+}
+
+// Audit appends an entry; before and after are encoded as JSON (nil is stored as null). Call it
+// inside the same InTx as the change it records.
+func (s *Store) Audit(ctx context.Context, actor, action, target, requestID string, before, after any) error {
+	b, err := auditJSON(before)
+	if err != nil {
+		return err
+	}
+	a, err := auditJSON(after)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO audit_log (actor, action, target, before, after, request_id)
+		VALUES ($1, $2, $3, $4, $5, $6)`, actor, action, target, b, a, requestID)
+	if err != nil {
+		return fmt.Errorf("audit %s %s: %w", action, target, err)
+	}
+	return nil
+}
+
+// AuditFilter narrows ListAudit; empty fields match everything. BeforeID pages backwards: only
+// entries with a smaller ID.
+type AuditFilter struct {
+	Actor, Action, Target string
+	From, To              time.Time
+	BeforeID              int64
+	Limit                 int
+}
+
+// ListAudit returns entries newest first.
+func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	f.Limit = clampLimit(f.Limit)
+	rows, err := s.pool.Query(ctx, `SELECT id, actor, action, target, before, after, request_id, created_at FROM audit_log
+		WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR target = $3)
+			AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
+			AND ($6 = 0 OR id < $6)
+		ORDER BY id DESC LIMIT $7`, f.Actor, f.Action, f.Target, nullTime(f.From), nullTime(f.To), f.BeforeID, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.Scan(&e.ID, &e.Actor, &e.Action, &e.Target, &e.Before, &e.After, &e.RequestID, &e.CreatedAt); err != nil {
+			return nil, fmt.Errorf("scan audit entry: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// MaxPageSize bounds every paged listing.
+const MaxPageSize = 200
+
+// clampLimit turns a requested page size into one the store serves: 50 when unset.
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > MaxPageSize:
+		return MaxPageSize
+	}
+	return n
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// LockTarget serialises changes to one audit target until the transaction ends, so the "before"
+// an admin change records is the state it really replaced. Call it first inside InTx.
+func (s *Store) LockTarget(ctx context.Context, target string) error {
+	if _, err := s.pool.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "audit:"+target); err != nil {
+		return fmt.Errorf("lock %s: %w", target, err)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"paysplit/internal/money"
+)
+
+// legsSQL expands a payment's legs (null before the split) into rows.
+const legsSQL = `jsonb_array_elements(CASE WHEN jsonb_typeof(p.state->'legs') = 'array' THEN p.state->'legs' ELSE '[]'::jsonb END)`
+
+// RevenueDay is one client's captured payments of one UTC day in one currency, and how they were
+// split. Everything is attributed to the day of capture, refunds included, and is net of refunds
+// per party, so Gross − Refunds = Commission + VendorPayouts + AffiliatePayouts + Unsplit.
+type RevenueDay struct {
+	Day              time.Time
+	Currency         money.Currency
+	Payments         int64
+	Gross            int64
+	Refunds          int64
+	Commission       int64 // the platform's share
+	VendorPayouts    int64
+	AffiliatePayouts int64
+	Unsplit          int64 // captured but not split yet (waiting for metadata or an admin)
+}
+
+// RevenueByDay sums one client's captured payments per day and currency, from from to to (both
+// inclusive UTC days), computed from the payments' current state. Days without payments are absent.
+func (s *Store) RevenueByDay(ctx context.Context, clientID string, from, to time.Time) ([]RevenueDay, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT (p.captured_at AT TIME ZONE 'UTC')::date, p.currency, count(*), sum(p.gross), sum(p.refunded),
+			sum(l.platform), sum(l.vendor), sum(l.affiliate),
+			sum(CASE WHEN l.legs = 0 THEN p.gross - p.refunded ELSE 0 END)
+		FROM payments p CROSS JOIN LATERAL (
+			SELECT count(*) AS legs,
+				COALESCE(sum(net) FILTER (WHERE party = 'platform'), 0) AS platform,
+				COALESCE(sum(net) FILTER (WHERE party = 'vendor'), 0) AS vendor,
+				COALESCE(sum(net) FILTER (WHERE party = 'affiliate'), 0) AS affiliate
+			FROM (SELECT leg->>'party' AS party,
+					COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS net
+				FROM `+legsSQL+` leg) legs
+		) l
+		WHERE p.client_id = $1 AND p.captured_at >= $2 AND p.captured_at < $3
+		GROUP BY 1, 2 ORDER BY 1, 2`, clientID, DayOf(from), DayOf(to).AddDate(0, 0, 1))
+	if err != nil {
+		return nil, fmt.Errorf("revenue of %s: %w", clientID, err)
+	}
+	defer rows.Close()
+	var out []RevenueDay
+	for rows.Next() {
+		var d RevenueDay
+		var cur string
+		if err := rows.Scan(&d.Day, &cur, &d.Payments, &d.Gross, &d.Refunds, &d.Commission, &d.VendorPayouts,
+			&d.AffiliatePayouts, &d.Unsplit); err != nil {
+			return nil, fmt.Errorf("scan revenue day: %w", err)
+		}
+		d.Day, d.Currency = DayOf(d.Day), money.Currency(cur)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Payout is one payee's leg of a payment: what it is owed and what was sent.
+type Payout struct {
+	WorkflowID    string         `json:"payment"`
+	OrderID       string         `json:"order_id"`
+	PaymentStatus string         `json:"payment_status"`
+	Party         string         `json:"party"`
+	PayeeID       string         `json:"payee_id"`
+	Currency      money.Currency `json:"currency"`
+	Amount        int64          `json:"amount"`
+	Refunded      int64          `json:"refunded"`
+	Transferred   int64          `json:"transferred"`
+	Reversed      int64          `json:"reversed"`
+	State         string         `json:"state"`
+	Reason        string         `json:"reason,omitempty"`
+	TransferID    string         `json:"transfer_id,omitempty"`
+	CapturedAt    time.Time      `json:"captured_at"`
+}
+
+// PayoutCursor is the position after the last payout of a page. Leg is party-payee: a payment of
+// a multi-vendor order has several vendor legs.
+type PayoutCursor struct {
+	CapturedAt time.Time
+	WorkflowID string
+	Leg        string
+}
+
+// Cursor is the position of p in the listing order.
+func (p Payout) Cursor() PayoutCursor {
+	return PayoutCursor{CapturedAt: p.CapturedAt, WorkflowID: p.WorkflowID, Leg: p.Party + "-" + p.PayeeID}
+}
+
+// PayoutFilter selects one client's payouts; From and To are inclusive UTC days (zero: open).
+type PayoutFilter struct {
+	ClientID string
+	From, To time.Time
+	State    string // leg state, e.g. transferred, held, failed
+	After    *PayoutCursor
+	Limit    int
+}
+
+// ListPayouts returns the payee legs of one client's captured payments, newest payment first.
+func (s *Store) ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, error) {
+	var to any
+	if !f.To.IsZero() {
+		to = DayOf(f.To).AddDate(0, 0, 1)
+	}
+	var from any
+	if !f.From.IsZero() {
+		from = DayOf(f.From)
+	}
+	var afterAt any
+	var afterWF, afterLeg string
+	if f.After != nil {
+		afterAt, afterWF, afterLeg = f.After.CapturedAt, f.After.WorkflowID, f.After.Leg
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.workflow_id, p.order_id, p.status, p.currency, p.captured_at, leg->>'party', COALESCE(leg->>'payee_id', ''),
+			COALESCE((leg->>'amount')::bigint, 0), COALESCE((leg->>'refunded')::bigint, 0),
+			COALESCE((leg->>'transferred')::bigint, 0), COALESCE((leg->>'reversed')::bigint, 0),
+			COALESCE(leg->>'state', ''), COALESCE(leg->>'reason', ''), COALESCE(leg->>'transfer_id', '')
+		FROM payments p CROSS JOIN LATERAL `+legsSQL+` leg
+		WHERE p.client_id = $1 AND p.captured_at IS NOT NULL AND leg->>'party' <> 'platform'
+			AND ($2::timestamptz IS NULL OR p.captured_at >= $2) AND ($3::timestamptz IS NULL OR p.captured_at < $3)
+			AND ($4 = '' OR leg->>'state' = $4)
+			AND ($5::timestamptz IS NULL
+				OR (p.captured_at, p.workflow_id, (leg->>'party') || '-' || COALESCE(leg->>'payee_id', '')) < ($5, $6, $7::text))
+		ORDER BY p.captured_at DESC, p.workflow_id DESC, (leg->>'party') || '-' || COALESCE(leg->>'payee_id', '') DESC
+		LIMIT $8`, f.ClientID, from, to, f.State, afterAt, afterWF, afterLeg, clampLimit(f.Limit))
+	if err != nil {
+		return nil, fmt.Errorf("list payouts of %s: %w", f.ClientID, err)
+	}
+	defer rows.Close()
+	var out []Payout
+	for rows.Next() {
+		var p Payout
+		var cur string
+		if err := rows.Scan(&p.WorkflowID, &p.OrderID, &p.PaymentStatus, &cur, &p.CapturedAt, &p.Party, &p.PayeeID,
+			&p.Amount, &p.Refunded, &p.Transferred, &p.Reversed, &p.State, &p.Reason, &p.TransferID); err != nil {
+			return nil, fmt.Errorf("scan payout: %w", err)
+		}
+		p.Currency = money.Currency(cur)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,158 @@
+package storefront
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"paysplit/internal/money"
+	"paysplit/internal/payment"
+)
+
+// MetaOrdersField is the webhook field whose changes carry commerce orders. Meta batches changes
+// of several objects in one delivery; changes of other fields are skipped.
+const MetaOrdersField = "commerce_orders"
+
+// metaEnvelope is Meta's webhook body: {"object": ..., "entry": [{"id", "time", "changes": [...]}]}.
+type metaEnvelope struct {
+	Object string `json:"object"`
+	Entry  []struct {
+		ID      flexID `json:"id"`
+		Time    int64  `json:"time"`
+		Changes []struct {
+			Field string          `json:"field"`
+			Value json.RawMessage `json:"value"`
+		} `json:"changes"`
+	} `json:"entry"`
+}
+
+// metaOrder is the Graph API CommerceOrder, as far as splits need it: buyer_details and
+// shipping_address have no field here and are never decoded. A change that carries only the ID
+// and state updates the order's status; one that carries estimated_payment_details and items is
+// a whole order.
+type metaOrder struct {
+	ID          flexID `json:"id"`
+	OrderStatus struct {
+		State string `json:"state"`
+	} `json:"order_status"`
+	EstimatedPaymentDetails *struct {
+		Subtotal struct {
+			Items    metaAmount `json:"items"`
+			Shipping metaAmount `json:"shipping"`
+		} `json:"subtotal"`
+		Tax         metaAmount `json:"tax"`
+		TotalAmount metaAmount `json:"total_amount"`
+	} `json:"estimated_payment_details"`
+	Items struct {
+		Data []struct {
+			Quantity int64 `json:"quantity"`
+		} `json:"data"`
+	} `json:"items"`
+	PromotionDetails struct {
+		Data []struct {
+			CouponCode string `json:"coupon_code"`
+		} `json:"data"`
+	} `json:"promotion_details"`
+}
+
+type metaAmount struct {
+	Amount   decimal `json:"amount"`
+	Currency string  `json:"currency"`
+}
+
+// ParseInstagram reads one Meta commerce webhook delivery. Instagram and Facebook Shops sell for
+// one seller per shop, so an order's vendor is the shop: the payee ID made from the entry's ID
+// (the Page or commerce account the order belongs to).
+func ParseInstagram(clientID string, body []byte) (Result, error) {
+	var env metaEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Result{}, malformed(Instagram, err)
+	}
+	res := Result{Topic: env.Object + "/" + MetaOrdersField}
+	for _, e := range env.Entry {
+		for _, ch := range e.Changes {
+			if ch.Field != MetaOrdersField {
+				continue
+			}
+			var mo metaOrder
+			if err := json.Unmarshal(ch.Value, &mo); err != nil {
+				return Result{}, malformed(Instagram, fmt.Errorf("%s value: %w", MetaOrdersField, err))
+			}
+			if mo.EstimatedPaymentDetails == nil {
+				u := StatusUpdate{OrderID: string(mo.ID), Status: status(mo.OrderStatus.State)}
+				if err := validID("order id", u.OrderID); err != nil {
+					return Result{}, err
+				}
+				if u.Status == "" {
+					return Result{}, fmt.Errorf("%w: order %s has no order_status.state", ErrInvalidOrder, u.OrderID)
+				}
+				res.Updates = append(res.Updates, u)
+				continue
+			}
+			o, err := mo.normalize(clientID, string(e.ID))
+			if err != nil {
+				return Result{}, err
+			}
+			res.Orders = append(res.Orders, o)
+		}
+	}
+	res.Ignored = len(res.Orders) == 0 && len(res.Updates) == 0
+	return res, nil
+}
+
+// normalize maps estimated_payment_details: items subtotal, shipping and tax as Meta lists them,
+// and as discount whatever the promotions took off, i.e. what the parts exceed the total by.
+func (mo metaOrder) normalize(clientID, shopID string) (Order, error) {
+	d := mo.EstimatedPaymentDetails
+	o := Order{Order: payment.Order{ClientID: clientID, OrderID: string(mo.ID), Platform: Instagram}, Status: status(mo.OrderStatus.State)}
+	if err := validID("order id", o.OrderID); err != nil {
+		return Order{}, err
+	}
+	cur, err := parseCurrency(d.TotalAmount.Currency)
+	if err != nil {
+		return Order{}, err
+	}
+	o.Currency = cur
+	amount := func(field string, a metaAmount) (int64, error) {
+		if a.Currency != "" {
+			if c, err := parseCurrency(a.Currency); err != nil || c != cur {
+				return 0, fmt.Errorf("%w: %s is in %q, the order in %s", ErrInvalidOrder, field, a.Currency, cur.Upper())
+			}
+		}
+		return a.Amount.nonNegative(field, cur)
+	}
+	if o.Subtotal, err = amount("subtotal.items", d.Subtotal.Items); err != nil {
+		return Order{}, err
+	}
+	if o.Shipping, err = amount("subtotal.shipping", d.Subtotal.Shipping); err != nil {
+		return Order{}, err
+	}
+	if o.Tax, err = amount("tax", d.Tax); err != nil {
+		return Order{}, err
+	}
+	total, err := amount("total_amount", d.TotalAmount)
+	if err != nil {
+		return Order{}, err
+	}
+	parts, err := add("subtotal + shipping + tax", o.Subtotal, o.Shipping, o.Tax)
+	if err != nil {
+		return Order{}, err
+	}
+	if o.Discount = parts - total; o.Discount < 0 || o.Discount > o.Subtotal {
+		return Order{}, fmt.Errorf("%w: order %s: total %s does not fit subtotal, shipping and tax", ErrInvalidOrder, o.OrderID, money.Format(total, cur))
+	}
+	if len(mo.Items.Data) == 0 {
+		return Order{}, fmt.Errorf("%w: order %s has no items", ErrInvalidOrder, o.OrderID)
+	}
+	if shopID == "" {
+		return Order{}, fmt.Errorf("%w: order %s: entry has no id", ErrInvalidOrder, o.OrderID)
+	}
+	if o.VendorID, err = PayeeID(clientID, shopID); err != nil {
+		return Order{}, err
+	}
+	codes := make([]string, 0, len(mo.PromotionDetails.Data))
+	for _, p := range mo.PromotionDetails.Data {
+		codes = append(codes, p.CouponCode)
+	}
+	o.ReferralCodes = referralCodes(clientID, codes)
+	return o, nil
+}

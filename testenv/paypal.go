@@ -1,0 +1,303 @@
+package testenv
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"paysplit/internal/paypalhook"
+)
+
+// PayPal is a local server that speaks PayPal's REST wire format for what this project uses:
+// OAuth tokens, the Payouts API (with PayPal-Request-Id replay and sender_batch_id dedup),
+// verify-webhook-signature, and the webhook signing certificate. PayPal cannot be reached from
+// here, so tests point the real client library at it: HTTPClient resolves PayPal's host names
+// to this server over TLS with a certificate for them.
+type PayPal struct {
+	// APIBase is what the client library is configured with.
+	APIBase   string
+	CertURL   string
+	WebhookID string
+
+	srv  *httptest.Server
+	key  *rsa.PrivateKey
+	cert []byte // PEM of the webhook signing certificate
+	pool *x509.CertPool
+
+	mu       sync.Mutex
+	requests map[string][]byte // PayPal-Request-Id -> response
+	batches  map[string]*fakeBatch
+	bySender map[string]string // sender_batch_id -> batch ID
+	payouts  []PayPalPayout
+	// ItemStatus decides a payout item's final status by receiver; default SUCCESS.
+	ItemStatus func(receiver string) string
+}
+
+// PayPalPayout is one payout batch created at the fake.
+type PayPalPayout struct {
+	RequestID, SenderBatchID, Receiver, Currency, Value string
+}
+
+type fakeBatch struct {
+	id, itemID, status, senderBatchID string
+	item                              map[string]any
+}
+
+// NewPayPal starts the fake PayPal.
+func NewPayPal(t testing.TB) *PayPal {
+	t.Helper()
+	p := &PayPal{
+		APIBase: "https://api-m.sandbox.paypal.com", CertURL: "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-paysplit-test",
+		WebhookID: "WH-PAYSPLIT-TEST", requests: map[string][]byte{}, batches: map[string]*fakeBatch{}, bySender: map[string]string{},
+	}
+	keys := paypalKeys()
+	if keys.err != nil {
+		t.Fatalf("paypal fake keys: %v", keys.err)
+	}
+	p.key, p.cert, p.pool = keys.signing, keys.signingPEM, keys.pool
+	tlsCert := keys.tls
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
+	p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
+	p.srv.StartTLS()
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// paypalKeys are made once per test binary: RSA key generation is the slow part of the fake.
+var paypalKeys = sync.OnceValue(func() (k struct {
+	signing    *rsa.PrivateKey
+	tls        tls.Certificate
+	signingPEM []byte
+	pool       *x509.CertPool
+	err        error
+}) {
+	if k.signing, k.err = rsa.GenerateKey(rand.Reader, 2048); k.err != nil {
+		return k
+	}
+	k.tls, k.signingPEM, k.pool, k.err = paypalCerts(k.signing)
+	return k
+})
+
+// paypalCerts makes a TLS certificate for PayPal's host names and a webhook signing certificate,
+// both self-signed by one test CA that HTTPClient trusts.
+func paypalCerts(signing *rsa.PrivateKey) (tls.Certificate, []byte, *x509.CertPool, error) {
+	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	now := time.Now()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "paysplit test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leafKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "api.paypal.com"},
+		DNSNames:  []string{"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	sign := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "messageverificationcerts.sandbox.paypal.com"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)}
+	signDER, err := x509.CreateCertificate(rand.Reader, sign, caCert, &signing.PublicKey, caKey)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	tlsCert := tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}
+	return tlsCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signDER}), pool, nil
+}
+
+// HTTPClient reaches the fake for any *.paypal.com address, over TLS verified against the test CA.
+func (p *PayPal) HTTPClient() *http.Client {
+	addr := p.srv.Listener.Addr().String()
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: p.pool},
+		DialContext: func(ctx context.Context, network, hostport string) (net.Conn, error) {
+			host, _, _ := net.SplitHostPort(hostport)
+			if host != "paypal.com" && !strings.HasSuffix(host, ".paypal.com") {
+				return nil, fmt.Errorf("paypal fake: refusing to dial %s", hostport)
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+// Sign returns the transmission headers PayPal would send with body for the fake's webhook.
+func (p *PayPal) Sign(body []byte) http.Header {
+	h := paypalhook.Headers{
+		TransmissionID: fmt.Sprintf("tx-%d", time.Now().UnixNano()), TransmissionTime: time.Now().UTC().Format(time.RFC3339),
+		CertURL: p.CertURL, AuthAlgo: "SHA256withRSA",
+	}
+	digest := sha256.Sum256(paypalhook.SignedMessage(h, p.WebhookID, body))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, p.key, crypto.SHA256, digest[:])
+	if err != nil {
+		panic(err) // signing with a fresh RSA key cannot fail
+	}
+	out := http.Header{}
+	out.Set("Paypal-Transmission-Id", h.TransmissionID)
+	out.Set("Paypal-Transmission-Time", h.TransmissionTime)
+	out.Set("Paypal-Transmission-Sig", base64.StdEncoding.EncodeToString(sig))
+	out.Set("Paypal-Cert-Url", h.CertURL)
+	out.Set("Paypal-Auth-Algo", h.AuthAlgo)
+	return out
+}
+
+// Payouts lists the payout batches created, in order.
+func (p *PayPal) Payouts() []PayPalPayout {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]PayPalPayout(nil), p.payouts...)
+}
+
+func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	path := r.URL.Path
+	switch {
+	case r.Method == http.MethodPost && path == "/v1/oauth2/token":
+		writeJSON(w, 200, map[string]any{"access_token": "A21AAFakeToken", "token_type": "Bearer", "expires_in": 32400})
+	case !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && path != "/v1/notifications/certs/CERT-paysplit-test":
+		writeJSON(w, 401, map[string]any{"name": "AUTHENTICATION_FAILURE", "message": "Authentication failed"})
+	case r.Method == http.MethodPost && path == "/v1/payments/payouts":
+		p.createPayout(w, r)
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v1/payments/payouts/"):
+		b := p.batches[strings.TrimPrefix(path, "/v1/payments/payouts/")]
+		if b == nil {
+			writeJSON(w, 404, map[string]any{"name": "INVALID_RESOURCE_ID", "message": "not found"})
+			return
+		}
+		writeJSON(w, 200, p.batchBody(b))
+	case r.Method == http.MethodPost && strings.HasPrefix(path, "/v1/payments/payouts-item/") && strings.HasSuffix(path, "/cancel"):
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/payments/payouts-item/"), "/cancel")
+		for _, b := range p.batches {
+			if b.itemID == id && b.status == "UNCLAIMED" {
+				b.status = "RETURNED"
+				writeJSON(w, 200, map[string]any{"payout_item_id": id, "transaction_status": b.status, "payout_batch_id": b.id})
+				return
+			}
+		}
+		writeJSON(w, 400, map[string]any{"name": "ITEM_CANCELLATION_FAILED", "message": "item is not unclaimed"})
+	case r.Method == http.MethodPost && path == "/v1/notifications/verify-webhook-signature":
+		p.verify(w, r)
+	case r.Method == http.MethodGet && path == "/v1/notifications/certs/CERT-paysplit-test":
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(p.cert)
+	default:
+		writeJSON(w, 404, map[string]any{"name": "NOT_FOUND", "message": r.Method + " " + path})
+	}
+}
+
+func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
+	reqID := r.Header.Get("PayPal-Request-Id")
+	if prev, ok := p.requests[reqID]; ok && reqID != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		_, _ = w.Write(prev) // PayPal replays the original answer for a repeated request ID
+		return
+	}
+	var body struct {
+		Header struct {
+			SenderBatchID string `json:"sender_batch_id"`
+		} `json:"sender_batch_header"`
+		Items []struct {
+			Receiver string `json:"receiver"`
+			Amount   struct {
+				Currency string `json:"currency"`
+				Value    string `json:"value"`
+			} `json:"amount"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Items) != 1 {
+		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details"})
+		return
+	}
+	if id, dup := p.bySender[body.Header.SenderBatchID]; dup {
+		writeJSON(w, 400, map[string]any{"name": "USER_BUSINESS_ERROR", "message": "Batch with given sender_batch_id already exists",
+			"links": []map[string]string{{"href": p.APIBase + "/v1/payments/payouts/" + id, "rel": "self", "method": "GET"}}})
+		return
+	}
+	item := body.Items[0]
+	b := &fakeBatch{id: fmt.Sprintf("BATCH%04d", len(p.batches)+1), itemID: fmt.Sprintf("ITEM%04d", len(p.batches)+1),
+		status: "SUCCESS", senderBatchID: body.Header.SenderBatchID,
+		item: map[string]any{"receiver": item.Receiver, "amount": map[string]string{"currency": item.Amount.Currency, "value": item.Amount.Value}}}
+	if p.ItemStatus != nil {
+		b.status = p.ItemStatus(item.Receiver)
+	}
+	p.batches[b.id], p.bySender[body.Header.SenderBatchID] = b, b.id
+	p.payouts = append(p.payouts, PayPalPayout{RequestID: reqID, SenderBatchID: body.Header.SenderBatchID, Receiver: item.Receiver,
+		Currency: item.Amount.Currency, Value: item.Amount.Value})
+	resp, _ := json.Marshal(map[string]any{"batch_header": map[string]any{"payout_batch_id": b.id, "batch_status": "PENDING",
+		"sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}}})
+	if reqID != "" {
+		p.requests[reqID] = resp
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, _ = w.Write(resp)
+}
+
+func (p *PayPal) batchBody(b *fakeBatch) map[string]any {
+	return map[string]any{
+		"batch_header": map[string]any{"payout_batch_id": b.id, "batch_status": "SUCCESS", "sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}},
+		"items":        []map[string]any{{"payout_item_id": b.itemID, "transaction_status": b.status, "payout_batch_id": b.id, "payout_item": b.item}},
+	}
+}
+
+// verify answers verify-webhook-signature the way PayPal does, by checking the signature.
+func (p *PayPal) verify(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		AuthAlgo         string          `json:"auth_algo"`
+		CertURL          string          `json:"cert_url"`
+		TransmissionID   string          `json:"transmission_id"`
+		TransmissionSig  string          `json:"transmission_sig"`
+		TransmissionTime string          `json:"transmission_time"`
+		WebhookID        string          `json:"webhook_id"`
+		Event            json.RawMessage `json:"webhook_event"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": err.Error()})
+		return
+	}
+	status := "FAILURE"
+	sig, err := base64.StdEncoding.DecodeString(body.TransmissionSig)
+	h := paypalhook.Headers{TransmissionID: body.TransmissionID, TransmissionTime: body.TransmissionTime}
+	digest := sha256.Sum256(paypalhook.SignedMessage(h, body.WebhookID, body.Event))
+	if err == nil && body.WebhookID == p.WebhookID && rsa.VerifyPKCS1v15(&p.key.PublicKey, crypto.SHA256, digest[:], sig) == nil {
+		status = "SUCCESS"
+	}
+	writeJSON(w, 200, map[string]string{"verification_status": status})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
+	"paysplit/workflows/payment"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestWorkerProgram runs the real worker binary against the test Temporal dev server, Postgres
+// and stripe-mock (behind a recording proxy), with the API wired as api/main.go wires it:
+//   - SIGTERM while a transfer is in flight: the worker stops polling, lets the transfer finish
+//     within its grace period and exits 0; a restarted worker finishes the payment and no
+//     transfer is sent twice;
+//   - after a payment and a refund, both programs' /metrics list paysplit's and the Temporal
+//     SDK's metrics with non-zero values;
+//   - the worker's spans, exported over OTLP, continue the traces the API's webhook requests began.
+func TestWorkerProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the worker program")
+	}
+	_, dbURL := testenv.Postgres(t)
+	hostPort, ns := testenv.Temporal(t)
+	proxy := testenv.NewStripeProxy(t, testenv.StripeMock(t))
+	otlp := newCollector(t)
+	queue := "payments-worker-program"
+	api := newAPI(t, queue)
+	api.seed("opsco")
+	bin := buildWorker(t, t.TempDir())
+	env := func() map[string]string {
+		return map[string]string{
+			"APP_ENV": "development", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": hostPort, "TEMPORAL_NAMESPACE": ns,
+			"TASK_QUEUE": queue, "STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": proxy.URL,
+			"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.URL,
+		}
+	}
+
+	stripe := newStripeGate(proxy)
+
+	// SIGTERM while the payment's first transfer is in flight (held at the proxy). The worker
+	// must stop polling at once; a restarted worker finishes the payment, and every leg is sent
+	// with one idempotency key, so Stripe pays it once whatever happened to the first attempt.
+	cases := []struct {
+		name  string
+		pi    string
+		grace string
+		// answerInGrace: the held transfer is answered while the worker drains; otherwise only
+		// after the grace period ran out and the worker exited (outcome unknown to the workflow).
+		answerInGrace bool
+		wantAttempts  int // calls carrying the first leg's key
+	}{
+		{name: "transfer answers within the grace period", pi: "pi_sigterm_grace", grace: "30s", answerInGrace: true, wantAttempts: 1},
+		{name: "grace period runs out first", pi: "pi_sigterm_cut", grace: "1s", answerInGrace: false, wantAttempts: 2},
+	}
+	for _, tc := range cases {
+		ok := t.Run(tc.name, func(t *testing.T) {
+			id := payment.WorkflowID("stripe", tc.pi)
+			hold := stripe.holdFirstTransfer(id)
+			workerEnv := env()
+			workerEnv["WORKER_STOP_TIMEOUT"] = tc.grace
+			w1 := startWorker(t, bin, workerEnv)
+			api.webhook(capture("opsco", tc.pi).Body())
+			select {
+			case <-hold.reached:
+			case <-time.After(60 * time.Second):
+				t.Fatal("no transfer reached Stripe")
+			}
+			require.NoError(t, w1.cmd.Process.Signal(syscall.SIGTERM))
+			w1.waitLog(t, "worker stopping")
+			if tc.answerInGrace {
+				close(hold.release)
+				w1.wait(t)
+			} else {
+				w1.wait(t)
+				close(hold.release)
+			}
+			require.Contains(t, w1.log(), `"msg":"worker stopped"`)
+
+			// It stopped polling: the second leg was not tried, the payment is still running.
+			require.Len(t, stripe.keysOf(id), 1, "only the first leg was tried")
+			desc, err := api.tc.DescribeWorkflowExecution(context.Background(), id, "")
+			require.NoError(t, err)
+			require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus())
+
+			w2 := startWorker(t, bin, env())
+			rec := api.result(id)
+			require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+			w2.stop(t)
+
+			keys := stripe.keysOf(id)
+			require.Len(t, keys, 2, "one idempotency key per leg: %v", keys)
+			require.Equal(t, tc.wantAttempts, keys[hold.key()], "attempts with the first leg's key: %v", keys)
+			for _, party := range []string{"vendor", "affiliate"} {
+				n := 0
+				for k := range keys {
+					if strings.Contains(k, "/transfer/"+party) {
+						n++
+					}
+				}
+				require.Equal(t, 1, n, "%s leg keys in %v", party, keys)
+			}
+			accepted := map[string]int{}
+			for _, c := range transfersOf(proxy, id) {
+				accepted[c.IdempotencyKey]++
+			}
+			for k, n := range accepted {
+				require.Equal(t, 1, n, "Stripe accepted key %s once", k)
+			}
+			for _, l := range rec.Legs {
+				if l.Party != "platform" {
+					require.NotEmpty(t, l.TransferID, "%s leg", l.Party)
+				}
+			}
+		})
+		if !ok {
+			return
+		}
+	}
+
+	w := startWorker(t, bin, env())
+	t.Run("metrics after a payment and a refund", func(t *testing.T) {
+		paid := payment.WorkflowID("stripe", "pi_metrics")
+		api.webhook(capture("opsco", "pi_metrics").Body())
+		require.Equal(t, ipayment.StatusPaid, api.result(paid).Status)
+		api.webhook(stripeevent.Refund{EventID: "evt_re_metrics", PaymentIntent: "pi_metrics", Charge: "ch_pi_metrics",
+			Currency: "usd", Amount: 11000, AmountRefunded: 1100, Created: time.Now()}.Body())
+		require.Equal(t, ipayment.StatusPartiallyRefunded, api.result(paid).Status)
+
+		var sent float64
+		for _, c := range transfersOf(proxy, paid) {
+			amount, err := strconv.ParseFloat(c.Form.Get("amount"), 64)
+			require.NoError(t, err)
+			sent += amount
+		}
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			got := scrape(c, "http://"+w.httpAddr+"/metrics")
+			assert.Equal(c, 2.0, got["paysplit_transfers_total"], "vendor and affiliate")
+			assert.Equal(c, sent, got["paysplit_transfer_amount_minor_total"])
+			assert.Equal(c, 1.0, got["paysplit_splits_total"])
+			assert.Equal(c, 11000.0, got["paysplit_split_amount_minor_total"], "the legs add up to the gross")
+			assert.Equal(c, 2.0, got["paysplit_reversals_total"], "vendor and affiliate share the refund")
+			assert.Positive(c, got["paysplit_reversal_amount_minor_total"])
+			assert.Positive(c, got["paysplit_payment_updates_total"])
+			for _, sdk := range []string{"temporal_workflow_completed_total", "temporal_activity_execution_latency_seconds",
+				"temporal_workflow_task_execution_latency_seconds", "temporal_long_request_total"} {
+				assert.Positive(c, got[sdk], sdk)
+			}
+			apiGot := scrape(c, api.url+"/metrics")
+			assert.Equal(c, float64(len(cases)+2), apiGot["paysplit_webhook_events_total"], "the captures and a refund")
+			assert.Positive(c, apiGot["temporal_request_total"], "the API's Temporal client")
+		}, 30*time.Second, 200*time.Millisecond)
+	})
+
+	w.stop(t) // flushes its spans
+	t.Run("traces continue from the API into the worker", func(t *testing.T) {
+		webhookTraces := map[string]bool{}
+		for _, s := range api.spans.GetSpans() {
+			if s.Name == "POST /webhooks/stripe" {
+				webhookTraces[s.SpanContext.TraceID().String()] = true
+			}
+		}
+		require.Len(t, webhookTraces, len(cases)+2)
+		for _, name := range []string{"RunWorkflow:PaymentWorkflow", "RunActivity:Transfer", "RunActivity:SavePayment"} {
+			spans := otlp.named(name)
+			require.NotEmpty(t, spans, "worker span %s", name)
+			for _, s := range spans {
+				require.Equal(t, "paysplit-worker", s.Service)
+				require.True(t, webhookTraces[s.TraceID], "%s span in trace %s, not one the API started", name, s.TraceID)
+			}
+		}
+	})
+}
+
+// transfersOf is every accepted transfer call for one payment, in the order they were made.
+func transfersOf(p *testenv.StripeProxy, workflowID string) []testenv.StripeCall {
+	var out []testenv.StripeCall
+	for _, c := range p.Calls(http.MethodPost, "/v1/transfers") {
+		if strings.HasPrefix(c.IdempotencyKey, workflowID+"/") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
