@@ -2,13 +2,19 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // StripeCall is one request that reached the proxy.
@@ -16,16 +22,45 @@ type StripeCall struct {
 	Method, Path, IdempotencyKey string
 	Form                         url.Values
 	Status                       int
+	// Replayed is set when the proxy answered from an earlier call with the same key.
+	Replayed bool
 }
 
-// StripeProxy sits in front of stripe-mock and records every call, because stripe-mock keeps no
-// state: tests read here what was really sent (amounts, keys, source_transaction). Inject, when
-// set, can answer a request itself (a 429 or 500) before it reaches stripe-mock.
+// StripeTransfer is a transfer as the proxy's Stripe state holds it.
+type StripeTransfer struct {
+	ID, Destination, Currency, IdempotencyKey string
+	Amount, AmountReversed                    int64
+	Metadata                                  map[string]string
+	Created                                   time.Time
+	Reversals                                 []StripeReversal
+}
+
+// StripeReversal is one reversal of a transfer.
+type StripeReversal struct {
+	ID, IdempotencyKey string
+	Amount             int64
+	Metadata           map[string]string
+}
+
+// StripeProxy sits in front of stripe-mock and adds what stripe-mock lacks: state. It records
+// every call; gives transfers and reversals unique IDs and remembers them; answers a repeated
+// Idempotency-Key with the first answer, as Stripe does; and serves the transfer list from what
+// was created, so the real client's list calls see real data. Inject, when set, can answer a
+// request itself (a 429 or 500) before it reaches stripe-mock.
 type StripeProxy struct {
 	URL    string
 	mu     sync.Mutex
 	calls  []StripeCall
 	Inject func(r *http.Request, form url.Values) (status int, body string)
+
+	answers   map[string]storedAnswer // idempotency key -> first answer
+	transfers []*StripeTransfer
+	seq       int
+}
+
+type storedAnswer struct {
+	status int
+	body   []byte
 }
 
 // NewStripeProxy starts a recording proxy in front of the stripe-mock at target.
@@ -34,31 +69,166 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 	if err != nil {
 		t.Fatalf("stripe proxy target %q: %v", target, err)
 	}
-	p := &StripeProxy{}
+	p := &StripeProxy{answers: map[string]storedAnswer{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		form, _ := url.ParseQuery(string(body))
-		call := StripeCall{Method: r.Method, Path: r.URL.Path, IdempotencyKey: r.Header.Get("Idempotency-Key"), Form: form}
+		key := r.Header.Get("Idempotency-Key")
+		call := StripeCall{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form}
 		if p.Inject != nil {
 			if status, msg := p.Inject(r, form); status != 0 {
 				call.Status = status
 				p.record(call)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(status)
-				_, _ = io.WriteString(w, msg)
+				writeRaw(w, status, []byte(msg))
 				return
 			}
 		}
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/transfers" {
+			call.Status = http.StatusOK
+			p.record(call)
+			writeRaw(w, http.StatusOK, p.listTransfers(r.URL.Query()))
+			return
+		}
+		if a, ok := p.answer(key); ok && r.Method == http.MethodPost {
+			call.Status, call.Replayed = a.status, true
+			p.record(call)
+			writeRaw(w, a.status, a.body)
+			return
+		}
+		rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 		rp.ServeHTTP(rec, r)
+		out := p.remember(r, key, form, rec.status, rec.body.Bytes())
 		call.Status = rec.status
 		p.record(call)
+		for k, v := range rec.header {
+			if k != "Content-Length" {
+				w.Header()[k] = v
+			}
+		}
+		writeRaw(w, rec.status, out)
 	}))
 	t.Cleanup(srv.Close)
 	p.URL = srv.URL
 	return p
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (p *StripeProxy) answer(key string) (storedAnswer, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.answers[key]
+	return a, ok && key != ""
+}
+
+// remember turns stripe-mock's fixture answer for a created transfer or reversal into a stateful
+// one (unique ID, the request's metadata, the creation time) and keeps it for its key.
+func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, status int, body []byte) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.Method != http.MethodPost || status >= 300 {
+		return body
+	}
+	var obj map[string]any
+	if json.Unmarshal(body, &obj) != nil {
+		return body
+	}
+	md := formMetadata(form)
+	amount, _ := strconv.ParseInt(form.Get("amount"), 10, 64)
+	switch {
+	case r.URL.Path == "/v1/transfers":
+		p.seq++
+		tr := &StripeTransfer{ID: fmt.Sprintf("tr_proxy%06d", p.seq), Destination: form.Get("destination"), Currency: form.Get("currency"),
+			IdempotencyKey: key, Amount: amount, Metadata: md, Created: time.Now()}
+		p.transfers = append(p.transfers, tr)
+		obj["id"], obj["metadata"], obj["created"] = tr.ID, md, tr.Created.Unix()
+	case strings.HasPrefix(r.URL.Path, "/v1/transfers/") && strings.HasSuffix(r.URL.Path, "/reversals"):
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/transfers/"), "/reversals")
+		for _, tr := range p.transfers {
+			if tr.ID == id {
+				p.seq++
+				rv := StripeReversal{ID: fmt.Sprintf("trr_proxy%06d", p.seq), IdempotencyKey: key, Amount: amount, Metadata: md}
+				tr.Reversals = append(tr.Reversals, rv)
+				tr.AmountReversed += amount
+				obj["id"], obj["transfer"], obj["amount"], obj["currency"], obj["metadata"] = rv.ID, tr.ID, amount, tr.Currency, md
+			}
+		}
+	default:
+		return body
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
+	}
+	if key != "" {
+		p.answers[key] = storedAnswer{status: status, body: out}
+	}
+	return out
+}
+
+func formMetadata(form url.Values) map[string]string {
+	md := map[string]string{}
+	for k := range form {
+		if strings.HasPrefix(k, "metadata[") && strings.HasSuffix(k, "]") {
+			md[strings.TrimSuffix(strings.TrimPrefix(k, "metadata["), "]")] = form.Get(k)
+		}
+	}
+	return md
+}
+
+// listTransfers answers GET /v1/transfers from the proxy's state, newest first, honouring
+// created[gte]/created[lte], limit and starting_after like Stripe's list API.
+func (p *StripeProxy) listTransfers(q url.Values) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	gte, _ := strconv.ParseInt(q.Get("created[gte]"), 10, 64)
+	lte, err := strconv.ParseInt(q.Get("created[lte]"), 10, 64)
+	if err != nil {
+		lte = 1 << 62
+	}
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit <= 0 || limit > 100 {
+		limit = 10
+	}
+	var all []*StripeTransfer
+	for _, tr := range p.transfers {
+		if c := tr.Created.Unix(); c >= gte && c <= lte {
+			all = append(all, tr)
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].ID > all[j].ID })
+	if after := q.Get("starting_after"); after != "" {
+		for i, tr := range all {
+			if tr.ID == after {
+				all = all[i+1:]
+				break
+			}
+		}
+	}
+	more := len(all) > limit
+	if more {
+		all = all[:limit]
+	}
+	data := make([]map[string]any, 0, len(all))
+	for _, tr := range all {
+		revs := make([]map[string]any, 0, len(tr.Reversals))
+		for _, rv := range tr.Reversals {
+			revs = append(revs, map[string]any{"id": rv.ID, "object": "transfer_reversal", "amount": rv.Amount, "currency": tr.Currency, "transfer": tr.ID, "metadata": rv.Metadata})
+		}
+		data = append(data, map[string]any{
+			"id": tr.ID, "object": "transfer", "amount": tr.Amount, "amount_reversed": tr.AmountReversed, "currency": tr.Currency,
+			"destination": tr.Destination, "metadata": tr.Metadata, "created": tr.Created.Unix(), "reversed": tr.AmountReversed == tr.Amount,
+			"reversals": map[string]any{"object": "list", "data": revs, "has_more": false, "url": "/v1/transfers/" + tr.ID + "/reversals"},
+		})
+	}
+	out, _ := json.Marshal(map[string]any{"object": "list", "url": "/v1/transfers", "has_more": more, "data": data})
+	return out
 }
 
 func (p *StripeProxy) record(c StripeCall) {
@@ -80,12 +250,26 @@ func (p *StripeProxy) Calls(method, path string) []StripeCall {
 	return out
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
+// Transfers returns the transfers Stripe holds, oldest first.
+func (p *StripeProxy) Transfers() []StripeTransfer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]StripeTransfer, 0, len(p.transfers))
+	for _, tr := range p.transfers {
+		c := *tr
+		c.Reversals = append([]StripeReversal(nil), tr.Reversals...)
+		out = append(out, c)
+	}
+	return out
 }
 
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
+// bufferedResponse collects stripe-mock's answer so the proxy can rewrite it.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
 }
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedResponse) WriteHeader(code int)        { b.status = code }
