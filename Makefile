@@ -20,7 +20,7 @@ PKGS ?= ./...
 TEMPORAL_MOD := tools/temporal/go.mod
 STRIPE_MOCK_MOD := tools/stripe-mock/go.mod
 
-.PHONY: help tools test test-short record-histories dev vet fmt fmt-check clean
+.PHONY: help tools test test-short record-histories dev vet fmt fmt-check clean vendor-chartjs
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -66,6 +66,20 @@ fmt: ## gofmt -w
 fmt-check: ## fail if any file needs gofmt
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
 	if [ -n "$$out" ]; then echo "needs gofmt:"; echo "$$out"; exit 1; fi
+
+# Chart.js for the dashboard comes from npm and is vendored into the embedded static files. The
+# result is committed, so building and testing never need npm; run this only to change the version.
+CHARTJS_VERSION := 4.6.1
+CHARTJS_DIR := api/server/static/vendor
+
+vendor-chartjs: ## re-vendor Chart.js $(CHARTJS_VERSION) from npm into the dashboard (commit the result)
+	@command -v npm >/dev/null || { echo "npm is needed to re-vendor Chart.js"; exit 1; }
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent chart.js@$(CHARTJS_VERSION) >/dev/null && tar -xzf chart.js-$(CHARTJS_VERSION).tgz) && \
+	mkdir -p $(CHARTJS_DIR) && \
+	cp "$$tmp/package/dist/chart.umd.js" $(CHARTJS_DIR)/chart.umd.js && \
+	cp "$$tmp/package/LICENSE.md" $(CHARTJS_DIR)/chart.js.LICENSE.md
+	@head -c 40 $(CHARTJS_DIR)/chart.umd.js | grep -q "Chart.js v$(CHARTJS_VERSION)" && echo "vendored Chart.js $(CHARTJS_VERSION)"
 
 clean: ## remove built tools and dev data
 	rm -rf $(BIN) .data

@@ -195,6 +195,15 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, p.batchBody(b))
+	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v1/payments/payouts-item/"):
+		id := strings.TrimPrefix(path, "/v1/payments/payouts-item/")
+		for _, b := range p.batches {
+			if b.itemID == id {
+				writeJSON(w, 200, map[string]any{"payout_item_id": id, "transaction_status": b.status, "payout_batch_id": b.id, "payout_item": b.item})
+				return
+			}
+		}
+		writeJSON(w, 404, map[string]any{"name": "INVALID_RESOURCE_ID", "message": "not found"})
 	case r.Method == http.MethodPost && strings.HasPrefix(path, "/v1/payments/payouts-item/") && strings.HasSuffix(path, "/cancel"):
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/payments/payouts-item/"), "/cancel")
 		for _, b := range p.batches {

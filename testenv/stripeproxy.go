@@ -28,11 +28,11 @@ type StripeCall struct {
 
 // StripeTransfer is a transfer as the proxy's Stripe state holds it.
 type StripeTransfer struct {
-	ID, Destination, Currency, IdempotencyKey string
-	Amount, AmountReversed                    int64
-	Metadata                                  map[string]string
-	Created                                   time.Time
-	Reversals                                 []StripeReversal
+	ID, Destination, Currency, IdempotencyKey, TransferGroup string
+	Amount, AmountReversed                                   int64
+	Metadata                                                 map[string]string
+	Created                                                  time.Time
+	Reversals                                                []StripeReversal
 }
 
 // StripeReversal is one reversal of a transfer.
@@ -145,7 +145,7 @@ func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, sta
 	case r.URL.Path == "/v1/transfers":
 		p.seq++
 		tr := &StripeTransfer{ID: fmt.Sprintf("tr_proxy%06d", p.seq), Destination: form.Get("destination"), Currency: form.Get("currency"),
-			IdempotencyKey: key, Amount: amount, Metadata: md, Created: time.Now()}
+			IdempotencyKey: key, TransferGroup: form.Get("transfer_group"), Amount: amount, Metadata: md, Created: time.Now()}
 		p.transfers = append(p.transfers, tr)
 		obj["id"], obj["metadata"], obj["created"] = tr.ID, md, tr.Created.Unix()
 	case strings.HasPrefix(r.URL.Path, "/v1/transfers/") && strings.HasSuffix(r.URL.Path, "/reversals"):
@@ -183,7 +183,7 @@ func formMetadata(form url.Values) map[string]string {
 }
 
 // listTransfers answers GET /v1/transfers from the proxy's state, newest first, honouring
-// created[gte]/created[lte], limit and starting_after like Stripe's list API.
+// created[gte]/created[lte], transfer_group, limit and starting_after like Stripe's list API.
 func (p *StripeProxy) listTransfers(q url.Values) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -198,6 +198,9 @@ func (p *StripeProxy) listTransfers(q url.Values) []byte {
 	}
 	var all []*StripeTransfer
 	for _, tr := range p.transfers {
+		if g := q.Get("transfer_group"); g != "" && tr.TransferGroup != g {
+			continue
+		}
 		if c := tr.Created.Unix(); c >= gte && c <= lte {
 			all = append(all, tr)
 		}
@@ -223,7 +226,7 @@ func (p *StripeProxy) listTransfers(q url.Values) []byte {
 		}
 		data = append(data, map[string]any{
 			"id": tr.ID, "object": "transfer", "amount": tr.Amount, "amount_reversed": tr.AmountReversed, "currency": tr.Currency,
-			"destination": tr.Destination, "metadata": tr.Metadata, "created": tr.Created.Unix(), "reversed": tr.AmountReversed == tr.Amount,
+			"destination": tr.Destination, "transfer_group": tr.TransferGroup, "metadata": tr.Metadata, "created": tr.Created.Unix(), "reversed": tr.AmountReversed == tr.Amount,
 			"reversals": map[string]any{"object": "list", "data": revs, "has_more": false, "url": "/v1/transfers/" + tr.ID + "/reversals"},
 		})
 	}

@@ -25,6 +25,7 @@ import (
 	"paysplit/internal/store"
 	"paysplit/telemetry"
 	"paysplit/workflows/payment"
+	"paysplit/workflows/reconcile"
 )
 
 // backlogInterval is how often the worker publishes its task queue's backlog: the scale-out
@@ -92,6 +93,11 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		}
 	}
 	w.RegisterActivity(acts)
+	reconcile.Register(w)
+	w.RegisterActivity(&activities.Reconciler{Store: acts.Store, Stripe: acts.Stripe, PayPal: acts.PayPal})
+	if err := reconcile.EnsureSchedule(ctx, c, cfg.TaskQueue); err != nil {
+		return fmt.Errorf("reconciliation schedule: %w", err)
+	}
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress,
 		"namespace", cfg.TemporalNamespace, "build_id", cfg.WorkerBuildID)
 	// On SIGTERM the worker stops polling at once; in-flight activities get WorkerStopTimeout to

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -92,9 +93,9 @@ func TestWorkerProgram(t *testing.T) {
 
 			// It stopped polling: the second leg was not tried, the payment is still running.
 			require.Len(t, stripe.keysOf(id), 1, "only the first leg was tried")
-			desc, err := api.tc.DescribeWorkflowExecution(context.Background(), id, "")
+			desc, err := api.tc.DescribeWorkflow(context.Background(), id, "")
 			require.NoError(t, err)
-			require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus())
+			require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.Status)
 
 			w2 := startWorker(t, bin, env())
 			rec := api.result(id)
@@ -166,6 +167,14 @@ func TestWorkerProgram(t *testing.T) {
 	})
 
 	w.stop(t) // flushes its spans
+	t.Run("logs", func(t *testing.T) {
+		all := w.log()
+		require.NotContains(t, all, "sk_test_123", "no Stripe key in the logs")
+		require.NotContains(t, all, "temporal metric not registered", "every SDK metric reaches /metrics")
+		if os.Getenv("PAYSPLIT_DUMP_WORKER_LOG") != "" {
+			t.Log(all)
+		}
+	})
 	t.Run("traces continue from the API into the worker", func(t *testing.T) {
 		webhookTraces := map[string]bool{}
 		for _, s := range api.spans.GetSpans() {

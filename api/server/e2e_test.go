@@ -31,6 +31,7 @@ import (
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
 	"paysplit/workflows/payment"
+	"paysplit/workflows/reconcile"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -62,11 +63,12 @@ func newStack(t *testing.T, settings payment.Settings) *stack {
 	require.NoError(t, err)
 	w := worker.New(tc, queue, worker.Options{})
 	payment.Register(w)
+	reconcile.Register(w)
+	stripeClient := activities.NewStripeClient("sk_test_123", proxy.URL, nil)
 	w.RegisterActivity(&activities.Activities{
-		Store: store.New(pool), Ledger: ledger.New(pool),
-		Stripe: activities.NewStripeClient("sk_test_123", proxy.URL, nil),
-		PayPal: ppClient,
+		Store: store.New(pool), Ledger: ledger.New(pool), Stripe: stripeClient, PayPal: ppClient,
 	})
+	w.RegisterActivity(&activities.Reconciler{Store: store.New(pool), Stripe: stripeClient, PayPal: ppClient})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 

@@ -146,7 +146,16 @@ func New(d Deps) *Server {
 	admin.POST("/payments/:workflow_id/cancel", s.adminAction(payment.ActionCancel))
 	admin.POST("/payments/:workflow_id/release", s.adminAction(payment.ActionRelease))
 	admin.POST("/payments/:workflow_id/correct", s.correctPayment)
+	admin.GET("/reconciliation", s.listReconciliations)
+	admin.POST("/reconciliation/run", s.runReconciliation)
 	admin.GET("/ledger/balances", s.balances)
+	admin.GET("/ledger/balances/:account", s.accountBalances)
+	admin.GET("/ledger/verify", s.verifyLedger)
+	admin.GET("/monitors", s.listMonitors)
+	admin.POST("/monitors", s.createMonitor)
+	admin.GET("/monitors/:monitor_id", s.getMonitor)
+	admin.DELETE("/monitors/:monitor_id", s.deleteMonitor)
+	admin.GET("/alerts", s.listAlerts)
 	return s
 }
 

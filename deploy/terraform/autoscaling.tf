@@ -85,7 +85,7 @@ resource "aws_appautoscaling_policy" "worker_backlog" {
       metrics {
         id          = "backlog_per_worker"
         label       = "activity tasks waiting per worker"
-        expression  = "backlog / MAX([workers, 1])"
+        expression  = "IF(workers > 0, backlog / workers, backlog)"
         return_data = true
       }
     }

@@ -39,6 +39,16 @@ type ClientSync struct {
 	At       time.Time
 }
 
+// ReconRun is the latest reconciliation run of one provider and the drift it found.
+type ReconRun struct {
+	Provider string
+	RunID    int64
+	At       time.Time
+	// Drifts counts the differences found (in the monitor's currency, when it names one).
+	Drifts   int64
+	Payments []string
+}
+
 // ChainCheck is the outcome of a journal chain verification.
 type ChainCheck struct {
 	OK            bool
@@ -55,6 +65,8 @@ type Observation struct {
 	Changes []BalancePoint
 	// Held are the payments with a held leg (held_leg_age).
 	Held []HeldLeg
+	// Recon are the latest reconciliation runs, one per provider (reconciliation_drift).
+	Recon []ReconRun
 	// Synced are the clients' last KPI syncs (kpi_sync_stale).
 	Synced []ClientSync
 	// Chain is the last chain verification (ledger_chain).
@@ -91,7 +103,7 @@ func Evaluate(m Monitor, obs Observation, now time.Time) Result {
 	case KindKPISyncStale:
 		return kpiSyncStale(m, obs, now)
 	case KindReconciliationDrift:
-		return Result{Status: StatusUnavailable, Summary: "reconciliation data is not available yet"}
+		return reconciliationDrift(m, obs)
 	}
 	return Result{Status: StatusError, Summary: fmt.Sprintf("unknown monitor kind %q", m.Kind)}
 }
@@ -144,6 +156,33 @@ func heldLegAge(m Monitor, obs Observation, now time.Time) Result {
 	return Result{Status: StatusFiring, Value: int64(len(old)), Subjects: subjects, Summary: fmt.Sprintf(
 		"%d payment(s) have had a leg held for more than %s; the oldest, %s, since %s",
 		len(old), days(m.Params.Days), old[0].WorkflowID, old[0].Since.UTC().Format(time.RFC3339))}
+}
+
+// reconciliationDrift fires when a provider's latest reconciliation found more differences than
+// the threshold (by default: any).
+func reconciliationDrift(m Monitor, obs Observation) Result {
+	if len(obs.Recon) == 0 {
+		return Result{Status: StatusUnavailable, Summary: "no reconciliation run has been recorded yet"}
+	}
+	var drifting []string
+	var total int64
+	var subjects []string
+	for _, r := range obs.Recon {
+		if r.Drifts > m.Params.Threshold {
+			drifting = append(drifting, fmt.Sprintf("%s: %d in run %d", r.Provider, r.Drifts, r.RunID))
+			total += r.Drifts
+			for _, p := range r.Payments {
+				if len(subjects) < maxSubjects {
+					subjects = append(subjects, p)
+				}
+			}
+		}
+	}
+	if len(drifting) == 0 {
+		return Result{Status: StatusOK, Summary: fmt.Sprintf("latest reconciliation of %d provider(s) within %d difference(s)", len(obs.Recon), m.Params.Threshold)}
+	}
+	return Result{Status: StatusFiring, Value: total, Subjects: subjects, Summary: fmt.Sprintf(
+		"reconciliation drift above %d: %s", m.Params.Threshold, strings.Join(drifting, "; "))}
 }
 
 // kpiSyncStale fires when a client's last KPI sync is older than the window.

@@ -101,8 +101,18 @@ func TestEvaluateOtherKinds(t *testing.T) {
 		want        monitor.Status
 		wantSummary string
 	}{
-		{name: "reconciliation has no data yet", m: monitor.Monitor{Kind: monitor.KindReconciliationDrift},
-			want: monitor.StatusUnavailable, wantSummary: "not available yet"},
+		{name: "reconciliation never ran", m: monitor.Monitor{Kind: monitor.KindReconciliationDrift},
+			want: monitor.StatusUnavailable, wantSummary: "no reconciliation run"},
+		{name: "reconciliation clean", m: monitor.Monitor{Kind: monitor.KindReconciliationDrift},
+			obs:  monitor.Observation{Recon: []monitor.ReconRun{{Provider: "stripe", RunID: 4}, {Provider: "paypal", RunID: 5}}},
+			want: monitor.StatusOK, wantSummary: "2 provider(s) within 0"},
+		{name: "reconciliation drift above zero", m: monitor.Monitor{Kind: monitor.KindReconciliationDrift},
+			obs: monitor.Observation{Recon: []monitor.ReconRun{
+				{Provider: "paypal", RunID: 5}, {Provider: "stripe", RunID: 4, Drifts: 2, Payments: []string{"payment-stripe-a", "payment-stripe-b"}}}},
+			want: monitor.StatusFiring, wantSummary: "drift above 0: stripe: 2 in run 4"},
+		{name: "reconciliation drift within the threshold", m: monitor.Monitor{Kind: monitor.KindReconciliationDrift, Params: monitor.Params{Threshold: 3}},
+			obs:  monitor.Observation{Recon: []monitor.ReconRun{{Provider: "stripe", RunID: 4, Drifts: 3}}},
+			want: monitor.StatusOK},
 		{name: "kpi sync never recorded", m: monitor.Monitor{Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}},
 			want: monitor.StatusUnavailable, wantSummary: "no KPI sync"},
 		{name: "kpi synced recently", m: monitor.Monitor{Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}},

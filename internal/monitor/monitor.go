@@ -35,11 +35,11 @@ const (
 	KindBalanceAbove Kind = "balance_above"
 	// KindHeldLegAge fires when a payment has had a held leg for more than Days days.
 	KindHeldLegAge Kind = "held_leg_age"
-	// KindReconciliationDrift fires when reconciliation against the provider drifts above
-	// Threshold. Defined ahead of the data: evaluated as unavailable until reconciliation exists.
+	// KindReconciliationDrift fires when a provider's latest reconciliation found more than
+	// Threshold differences (default: any). Unavailable until a reconciliation run exists.
 	KindReconciliationDrift Kind = "reconciliation_drift"
-	// KindKPISyncStale fires when a client's KPI sync has not succeeded for Hours hours. Defined
-	// ahead of the data: evaluated as unavailable until KPI sync records exist.
+	// KindKPISyncStale fires when a client's KPIs have not been synced for Hours hours.
+	// Unavailable until KPI sync records exist.
 	KindKPISyncStale Kind = "kpi_sync_stale"
 	// KindLedgerChain is the system's own monitor, fed by journal chain verification.
 	KindLedgerChain Kind = "ledger_chain"

@@ -152,7 +152,7 @@ func (s *Store) Observe(ctx context.Context, m Monitor, now time.Time) (Observat
 	case KindKPISyncStale:
 		return s.observeKPISync(ctx, m)
 	case KindReconciliationDrift:
-		return Observation{Unavailable: "reconciliation data is not available yet"}, nil
+		return s.observeRecon(ctx, m)
 	case KindLedgerChain:
 		return Observation{Unavailable: "the journal chain is evaluated by chain verification"}, nil
 	}
@@ -188,6 +188,36 @@ func (s *Store) observeHeld(ctx context.Context, m Monitor) (Observation, error)
 		return Observation{}, fmt.Errorf("monitor %d: held payments: %w", m.ID, err)
 	}
 	return Observation{Held: held}, nil
+}
+
+// observeRecon reads each provider's latest reconciliation run and its differences, where the
+// reconciliation's tables exist.
+func (s *Store) observeRecon(ctx context.Context, m Monitor) (Observation, error) {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('reconciliation_runs') IS NOT NULL AND to_regclass('reconciliation_drifts') IS NOT NULL`).Scan(&exists); err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: reconciliation tables: %w", m.ID, err)
+	}
+	if !exists {
+		return Observation{Unavailable: "reconciliation data is not available yet"}, nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		WITH latest AS (
+			SELECT DISTINCT ON (provider) id, provider, created_at
+			FROM reconciliation_runs ORDER BY provider, window_end DESC, id DESC
+		)
+		SELECT l.provider, l.id, l.created_at, count(d.run_id),
+		       coalesce(array_agg(DISTINCT d.payment) FILTER (WHERE d.run_id IS NOT NULL), '{}')
+		FROM latest l LEFT JOIN reconciliation_drifts d ON d.run_id = l.id AND ($1 = '' OR d.currency = $1)
+		GROUP BY l.provider, l.id, l.created_at
+		ORDER BY l.provider`, string(m.Params.Currency))
+	if err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: reconciliation runs: %w", m.ID, err)
+	}
+	runs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ReconRun])
+	if err != nil {
+		return Observation{}, fmt.Errorf("monitor %d: reconciliation runs: %w", m.ID, err)
+	}
+	return Observation{Recon: runs}, nil
 }
 
 // observeKPISync reads the last KPI write per client, where the KPI sync's table exists.

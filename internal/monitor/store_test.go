@@ -172,6 +172,50 @@ func TestHeldLegMonitorReadsPayments(t *testing.T) {
 	assert.Equal(t, monitor.ActionOpen, out.Action)
 }
 
+// Reconciliation drift reads the latest run per provider, where the reconciliation tables exist.
+func TestReconciliationMonitorReadsLatestRuns(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	pool, _ := testenv.Postgres(t)
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("drift"), Kind: monitor.KindReconciliationDrift}, "test")
+	require.NoError(t, err)
+
+	var exists bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT to_regclass('reconciliation_runs') IS NOT NULL`).Scan(&exists))
+	if !exists {
+		r, _ := f.evaluate(t, m, time.Now())
+		assert.Equal(t, monitor.StatusUnavailable, r.Status, r.Summary)
+		return
+	}
+	provider := unique("prov")
+	run := func(end time.Time, drifts ...string) {
+		var id int64
+		require.NoError(t, pool.QueryRow(ctx, `INSERT INTO reconciliation_runs (provider, window_start, window_end, drift_count)
+			VALUES ($1, $2, $3, $4) RETURNING id`, provider, end.Add(-time.Hour), end, len(drifts)).Scan(&id))
+		for _, p := range drifts {
+			_, err := pool.Exec(ctx, `INSERT INTO reconciliation_drifts (run_id, payment, payee_id, currency, kind, ledger_amount, provider_amount)
+				VALUES ($1, $2, 'v1', 'usd', 'amount_differs', 100, 90)`, id, p)
+			require.NoError(t, err)
+		}
+	}
+	now := time.Now()
+	run(now.Add(-2*time.Hour), "payment-stripe-old")
+	run(now.Add(-time.Hour), "payment-stripe-a", "payment-stripe-b")
+	r, _ := f.evaluate(t, m, now)
+	require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
+	assert.Subset(t, r.Subjects, []string{"payment-stripe-a", "payment-stripe-b"})
+	assert.NotContains(t, r.Subjects, "payment-stripe-old", "only the latest run counts")
+
+	run(now) // the next run is clean
+	obs, err := f.store.Observe(ctx, m, now)
+	require.NoError(t, err)
+	for _, rr := range obs.Recon {
+		if rr.Provider == provider {
+			assert.Zero(t, rr.Drifts)
+		}
+	}
+}
+
 // The state machine against the database: flapping inside one period sends one firing and one
 // resolved message; a later period reminds once.
 func TestApplyDeduplicatesPerMonitorAndPeriod(t *testing.T) {

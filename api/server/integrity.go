@@ -1,0 +1,183 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/monitor"
+	"paysplit/internal/money"
+)
+
+// Ledger integrity endpoints: chain verification, point-in-time balances of one account,
+// monitors and the alerts they raised.
+
+func (s *Server) monitors() *monitor.Store { return monitor.NewStore(s.deps.Pool, s.deps.Ledger) }
+
+// integrityError maps the monitor and ledger packages' sentinels to the API's error shape.
+func integrityError(err error) error {
+	switch {
+	case errors.Is(err, monitor.ErrInvalid), errors.Is(err, ledger.ErrInvalidEntry):
+		return errorf(http.StatusBadRequest, "invalid_request", err.Error())
+	case errors.Is(err, monitor.ErrNotFound):
+		return errorf(http.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, monitor.ErrSystem):
+		return errorf(http.StatusConflict, "system_monitor", err.Error())
+	}
+	return err
+}
+
+// verifyLedger walks the journal's hash chain now. It only reads: the scheduled integrity
+// workflow is what raises (and resolves) the chain alert.
+func (s *Server) verifyLedger(c echo.Context) error {
+	v, err := s.deps.Ledger.Verify(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"ok": v.OK, "entries_checked": v.Entries, "head": v.Head, "break": v.Break, "verified_at": s.deps.Now().UTC(),
+	})
+}
+
+// accountBalances is one account's balance per currency as of a past time (default now).
+func (s *Server) accountBalances(c echo.Context) error {
+	account, err := url.PathUnescape(c.Param("account"))
+	if err != nil {
+		return errorf(http.StatusBadRequest, "invalid_request", "account is not a valid path segment")
+	}
+	var asOf time.Time
+	if v := c.QueryParam("as_of"); v != "" {
+		if asOf, err = time.Parse(time.RFC3339, v); err != nil {
+			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
+		}
+	}
+	bs, err := s.deps.Ledger.AccountBalances(c.Request().Context(), account, asOf)
+	if err != nil {
+		return integrityError(err)
+	}
+	type balance struct {
+		Currency money.Currency `json:"currency"`
+		Balance  int64          `json:"balance"`
+	}
+	out := make([]balance, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, balance{Currency: b.Currency, Balance: b.Balance})
+	}
+	at := asOf
+	if at.IsZero() {
+		at = s.deps.Now()
+	}
+	return c.JSON(http.StatusOK, map[string]any{"account": account, "as_of": at.UTC(), "balances": out})
+}
+
+// monitorView is a monitor as the API shows it.
+func monitorView(m monitor.Monitor) map[string]any {
+	return map[string]any{
+		"id": m.ID, "name": m.Name, "kind": m.Kind, "params": m.Params, "period_seconds": int64(m.Period / time.Second),
+		"system": m.System, "created_by": m.CreatedBy, "created_at": m.CreatedAt,
+		"last_status": m.LastStatus, "last_summary": m.LastSummary, "last_evaluated_at": m.LastEvaluatedAt,
+	}
+}
+
+func (s *Server) createMonitor(c echo.Context) error {
+	var body struct {
+		Name      string `json:"name"`
+		Kind      string `json:"kind"`
+		Account   string `json:"account"`
+		Currency  string `json:"currency"`
+		Side      string `json:"side"`
+		Threshold int64  `json:"threshold"`
+		Days      int    `json:"days"`
+		Hours     int    `json:"hours"`
+		ClientID  string `json:"client_id"`
+		// PeriodHours deduplicates notifications: one firing and one resolved message per period.
+		PeriodHours int `json:"period_hours"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if body.PeriodHours < 0 || body.PeriodHours > 24*365 {
+		return errorf(http.StatusBadRequest, "invalid_request", "period_hours must be between 1 and 8760 (default 24)")
+	}
+	m, err := s.monitors().Create(c.Request().Context(), monitor.Monitor{
+		Name: body.Name, Kind: monitor.Kind(body.Kind), Period: time.Duration(body.PeriodHours) * time.Hour,
+		Params: monitor.Params{Account: body.Account, Currency: money.Currency(body.Currency), Side: monitor.Side(body.Side),
+			Threshold: body.Threshold, Days: body.Days, Hours: body.Hours, ClientID: body.ClientID},
+	}, actor(c))
+	if err != nil {
+		return integrityError(err)
+	}
+	return c.JSON(http.StatusCreated, monitorView(m))
+}
+
+func (s *Server) listMonitors(c echo.Context) error {
+	ms, err := s.monitors().List(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, monitorView(m))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"monitors": out})
+}
+
+func (s *Server) getMonitor(c echo.Context) error {
+	id, err := pathID(c, "monitor_id")
+	if err != nil {
+		return err
+	}
+	m, err := s.monitors().Get(c.Request().Context(), id)
+	if err != nil {
+		return integrityError(err)
+	}
+	return c.JSON(http.StatusOK, monitorView(m))
+}
+
+// deleteMonitor retires a monitor; its open alert is resolved (and announced).
+func (s *Server) deleteMonitor(c echo.Context) error {
+	id, err := pathID(c, "monitor_id")
+	if err != nil {
+		return err
+	}
+	if err := s.monitors().Delete(c.Request().Context(), id, s.deps.Now()); err != nil {
+		return integrityError(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) listAlerts(c echo.Context) error {
+	f := monitor.AlertFilter{State: monitor.AlertState(c.QueryParam("state"))}
+	if v := c.QueryParam("monitor_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return errorf(http.StatusBadRequest, "invalid_request", "monitor_id must be a positive integer")
+		}
+		f.MonitorID = id
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return errorf(http.StatusBadRequest, "invalid_request", "limit must be between 1 and 500")
+		}
+		f.Limit = n
+	}
+	as, err := s.monitors().Alerts(c.Request().Context(), f)
+	if err != nil {
+		return integrityError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"alerts": nonNil(as)})
+}
+
+func pathID(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errorf(http.StatusBadRequest, "invalid_request", name+" must be a positive integer")
+	}
+	return id, nil
+}

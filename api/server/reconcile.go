@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+
+	"paysplit/workflows/reconcile"
+)
+
+// listReconciliations shows the latest reconciliation runs and their drift.
+func (s *Server) listReconciliations(c echo.Context) error {
+	limit := 20
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return errorf(http.StatusBadRequest, "invalid_request", "limit must be 1-100")
+		}
+		limit = n
+	}
+	runs, err := s.deps.Store.ListReconciliations(c.Request().Context(), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"runs": nonNil(runs)})
+}
+
+// runReconciliation reconciles one day now. It waits briefly for the result and otherwise
+// answers 202 with the workflow to follow.
+func (s *Server) runReconciliation(c echo.Context) error {
+	var body struct {
+		Date string `json:"date"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := bind(c, &body); err != nil {
+			return err
+		}
+	}
+	in := reconcile.Input{}
+	if body.Date != "" {
+		day, err := time.Parse(time.DateOnly, body.Date)
+		if err != nil {
+			return errorf(http.StatusBadRequest, "invalid_request", "date must be YYYY-MM-DD")
+		}
+		if day.After(time.Now()) {
+			return errorf(http.StatusBadRequest, "invalid_request", "date is in the future")
+		}
+		in.Day = day
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 30*time.Second)
+	defer cancel()
+	id := fmt.Sprintf("reconcile-manual-%s-%d", body.Date, time.Now().UnixNano())
+	run, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.deps.TaskQueue}, reconcile.WorkflowName, in)
+	if err != nil {
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	}
+	var out reconcile.Output
+	if err := run.Get(ctx, &out); err != nil {
+		if ctx.Err() != nil {
+			return c.JSON(http.StatusAccepted, map[string]string{"status": "running", "workflow_id": id})
+		}
+		return fmt.Errorf("reconciliation %s: %w", id, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"workflow_id": id, "day": out.Day, "runs": out.Runs})
+}

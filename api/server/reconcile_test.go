@@ -1,0 +1,86 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/stripe/stripe-go/v76"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/stripeevent"
+	"paysplit/workflows/payment"
+)
+
+func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("recco")
+	for _, pi := range []string{"pi_rec1", "pi_rec2"} {
+		code, body := s.webhook(stripeevent.Sign(capture("recco", pi).Body(), webhookSecret, time.Now()))
+		require.Equal(t, http.StatusOK, code, body)
+		s.result(payment.WorkflowID("stripe", pi))
+	}
+	refund := stripeevent.Refund{EventID: "evt_rr", PaymentIntent: "pi_rec2", Charge: "ch_pi_rec2", Currency: "usd", Amount: 11000, AmountRefunded: 2200, Created: time.Now()}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	s.result(payment.WorkflowID("stripe", "pi_rec2"))
+
+	today := time.Now().UTC().Format(time.DateOnly)
+	code, out := s.do(http.MethodPost, "/api/v1/admin/reconciliation/run", map[string]any{"date": today}, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	stripeRun := out["runs"].(map[string]any)["stripe"].(map[string]any)
+	require.GreaterOrEqual(t, stripeRun["Checked"], float64(2))
+	require.Empty(t, stripeRun["Drifts"], "books and Stripe agree")
+
+	// Three kinds of drift: a payout booked but never sent, one sent but never booked, and a
+	// transfer that Stripe shows bigger than the books.
+	ctx := context.Background()
+	pay1 := payment.WorkflowID("stripe", "pi_rec1")
+	_, _, err := s.ledger.Post(ctx, ledger.Entry{IdempotencyKey: pay1 + "/transfer/vendor-ghost", Currency: "usd", Reference: pay1,
+		Postings: []ledger.Posting{{Account: ledger.VendorPayable("ghost"), Amount: 300}, {Account: ledger.ProviderBalance("stripe"), Amount: -300}}})
+	require.NoError(t, err)
+	sc := activities.NewStripeClient("sk_test_123", s.stripe.URL, nil)
+	for _, tr := range []*stripe.TransferParams{
+		{Amount: stripe.Int64(100), Currency: stripe.String("usd"), Destination: stripe.String("acct_vendor1"), TransferGroup: stripe.String("order-pi_rec1"),
+			Params: stripe.Params{Metadata: map[string]string{"workflow_id": pay1, "payee_id": "recco-vendor"}}},
+		{Amount: stripe.Int64(700), Currency: stripe.String("usd"), Destination: stripe.String("acct_x"),
+			Params: stripe.Params{Metadata: map[string]string{"workflow_id": "payment-stripe-pi_stranger", "payee_id": "stranger"}}},
+	} {
+		_, err := sc.Transfers.New(tr)
+		require.NoError(t, err)
+	}
+	entriesBefore, err := s.ledger.EntriesByReference(ctx, pay1)
+	require.NoError(t, err)
+
+	code, out = s.do(http.MethodPost, "/api/v1/admin/reconciliation/run", map[string]any{"date": today}, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	code, out = s.do(http.MethodGet, "/api/v1/admin/reconciliation?limit=5", nil, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	latest := out["runs"].([]any)
+	var drifts []any
+	for _, r := range latest {
+		if run := r.(map[string]any); run["provider"] == "stripe" {
+			drifts = run["drifts"].([]any)
+			break
+		}
+	}
+	kinds := map[string]map[string]any{}
+	for _, d := range drifts {
+		m := d.(map[string]any)
+		kinds[m["kind"].(string)] = m
+	}
+	require.Len(t, kinds, 3, "%v", drifts)
+	require.Equal(t, "ghost", kinds["missing_at_provider"]["payee_id"])
+	require.EqualValues(t, 300, kinds["missing_at_provider"]["ledger_amount"])
+	require.Equal(t, "payment-stripe-pi_stranger", kinds["extra_at_provider"]["payment"])
+	require.EqualValues(t, 700, kinds["extra_at_provider"]["provider_amount"])
+	require.EqualValues(t, 9545, kinds["amount_differs"]["ledger_amount"])
+	require.EqualValues(t, 9645, kinds["amount_differs"]["provider_amount"])
+
+	entriesAfter, err := s.ledger.EntriesByReference(ctx, pay1)
+	require.NoError(t, err)
+	require.Equal(t, len(entriesBefore), len(entriesAfter), "reconciliation never fixes money by itself")
+}

@@ -1,0 +1,135 @@
+// Package kpi is the domain of client KPIs: the sources they come from (web analytics, our own
+// payments, the payment provider), the hot window Postgres keeps, and how the stored (hot) part
+// and the part fetched from the sources on demand (cold) merge into the one series a client sees.
+// It does no I/O of its own: sources and the store come in through the interfaces below.
+package kpi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"paysplit/internal/money"
+)
+
+// Source names, as stored in the sync status and shown per day in the API.
+const (
+	// SourcePostgres marks a day read from the stored (hot) KPI rows.
+	SourcePostgres = "postgres"
+	// SourceGA4 is Google Analytics 4 (traffic).
+	SourceGA4 = "ga4"
+	// SourceLedger is our own payments and their split (revenue of the hot window).
+	SourceLedger = "ledger"
+	// SourceStripe is the payment provider's charges (revenue older than the hot window).
+	SourceStripe = "stripe"
+	// SourceNone marks a day no source could fill: shown as not synced, never as zeros.
+	SourceNone = "none"
+)
+
+// Traffic is one period's storefront analytics.
+type Traffic struct {
+	Visitors      int64
+	NewVisitors   int64
+	Sessions      int64
+	BounceRateBps int32 // 0..10000
+}
+
+// TrafficDay is one UTC day of traffic.
+type TrafficDay struct {
+	Day time.Time
+	Traffic
+}
+
+// TrafficHour is one hour of traffic (Hour is the start of the hour, UTC).
+type TrafficHour struct {
+	Hour time.Time
+	Traffic
+}
+
+// Revenue is one period's sales in one currency, in minor units. Refunds count on the day of the
+// payment they refund, so a day's numbers only change while its payments can still be refunded.
+type Revenue struct {
+	Currency money.Currency
+	Gross    int64
+	Refunds  int64
+	// Commission is the platform's share net of refunds; nil when the source cannot tell (the
+	// payment provider knows charges, not how we split them).
+	Commission *int64
+}
+
+// Net is what the period sold after refunds.
+func (r Revenue) Net() int64 { return r.Gross - r.Refunds }
+
+// RevenueDay is one UTC day of revenue.
+type RevenueDay struct {
+	Day time.Time
+	Revenue
+}
+
+// RevenueHour is one hour of revenue (Hour is the start of the hour, UTC).
+type RevenueHour struct {
+	Hour time.Time
+	Revenue
+}
+
+// Day is one day of a client's series. A nil part means no source had it: the API shows the day
+// as not synced instead of as zeros.
+type Day struct {
+	Day time.Time
+	// Source is SourcePostgres for stored days, the names of the sources that filled a fetched
+	// day joined with "+" (e.g. "ga4+stripe"), or SourceNone.
+	Source  string
+	Stale   bool
+	Traffic *Traffic
+	Revenue *Revenue
+}
+
+// Synced reports whether any source filled the day.
+func (d Day) Synced() bool { return d.Traffic != nil || d.Revenue != nil }
+
+// TrafficSource reads web analytics for one client (its property is part of the source).
+type TrafficSource interface {
+	Name() string
+	// TrafficDays returns every day from from to to (inclusive); a day without visits is zeros.
+	TrafficDays(ctx context.Context, from, to time.Time) ([]TrafficDay, error)
+	// TrafficHours returns the hours of one day that had traffic.
+	TrafficHours(ctx context.Context, day time.Time) ([]TrafficHour, error)
+}
+
+// RevenueSource reads one client's revenue in one currency.
+type RevenueSource interface {
+	Name() string
+	// RevenueDays returns every day from from to to (inclusive); a day without sales is zeros.
+	RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]RevenueDay, error)
+}
+
+// Sources are where a client's days older than the hot window come from. Either may be nil: a
+// client without analytics still gets revenue.
+type Sources struct {
+	Traffic TrafficSource
+	Revenue RevenueSource
+}
+
+// ErrNotConfigured is returned for a source the client has not set up.
+var ErrNotConfigured = errors.New("kpi source not configured")
+
+// permanentError marks a source error that retrying cannot fix (bad credentials, no access to the
+// property, a malformed request).
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err (or what it wraps) was marked Permanent or is ErrNotConfigured.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p) || errors.Is(err, ErrNotConfigured)
+}

@@ -1,0 +1,178 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"paysplit/internal/money"
+)
+
+// HotStore is where the sync keeps the hot window.
+type HotStore interface {
+	// KPIHotDays returns the stored days from from to to; days without a row are absent.
+	KPIHotDays(ctx context.Context, clientID string, from, to time.Time) ([]Day, error)
+	// KPISyncStatus returns the sync status of each of the client's sources.
+	KPISyncStatus(ctx context.Context, clientID string) ([]SourceStatus, error)
+}
+
+// SourcesFor returns a client's sources for days outside the hot window.
+type SourcesFor func(ctx context.Context, clientID string) (Sources, error)
+
+// SourceError is a source that could not answer for part of a series.
+type SourceError struct {
+	Source  string
+	Message string
+}
+
+// Series is a client's KPIs over a range: one Day per calendar day, oldest first.
+type Series struct {
+	Days []Day
+	Freshness
+	// ColdErrors are the sources that failed on the fetched part; their days are shown as not
+	// synced and stale.
+	ColdErrors []SourceError
+}
+
+// Reader serves any range: the hot window from Postgres, older days (and hot days the sync has
+// not stored) from the sources, merged into one series and marked by source.
+type Reader struct {
+	Hot HotStore
+	// Cold gives a client's sources; nil reads everything from Postgres.
+	Cold SourcesFor
+	// RetentionDays is the hot window (HotStart); 0 treats every stored day as hot.
+	RetentionDays int
+	// StaleAfter is how old a source's last good sync may be before its days are stale.
+	StaleAfter time.Duration
+	// Cache keeps what the sources answered; nil caches nothing.
+	Cache *Cache[[]Day]
+	Now   func() time.Time
+}
+
+func (r *Reader) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Series returns the client's days from from to to. A failing source does not fail the call:
+// its days are empty and stale, and it is named in ColdErrors.
+func (r *Reader) Series(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) (Series, error) {
+	from, to = DayOf(from), DayOf(to)
+	now := r.now()
+	hotStart := HotStart(now, r.RetentionDays)
+	if r.Cold == nil {
+		hotStart = time.Time{}
+	}
+	hotFrom := from
+	if hotFrom.Before(hotStart) {
+		hotFrom = hotStart
+	}
+	var hot []Day
+	if !hotFrom.After(to) {
+		var err error
+		if hot, err = r.Hot.KPIHotDays(ctx, clientID, hotFrom, to); err != nil {
+			return Series{}, err
+		}
+	}
+	statuses, err := r.Hot.KPISyncStatus(ctx, clientID)
+	if err != nil {
+		return Series{}, err
+	}
+	s := Series{Freshness: Summarize(statuses, now, r.StaleAfter)}
+	var cold []Day
+	if cfrom, cto, ok := ColdRange(from, to, hotStart, hot); ok && r.Cold != nil {
+		if cold, s.ColdErrors, err = r.fetch(ctx, clientID, cur, cfrom, cto); err != nil {
+			return Series{}, err
+		}
+	}
+	s.Days = Merge(from, to, hotStart, hot, cold)
+	r.markStale(&s)
+	return s, nil
+}
+
+// markStale flags stored days the last good sync may not have seen in full (from its day on),
+// and fetched days a source failed on.
+func (r *Reader) markStale(s *Series) {
+	staleFrom := DayOf(s.LastSyncedAt)
+	for i := range s.Days {
+		d := &s.Days[i]
+		switch d.Source {
+		case SourcePostgres:
+			d.Stale = s.Stale && !d.Day.Before(staleFrom)
+		default:
+			d.Stale = len(s.ColdErrors) > 0
+		}
+	}
+}
+
+// fetch asks the client's sources for cfrom..cto, each answer cached on its own so a source that
+// failed is asked again next time while the other's answer is reused.
+func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency, cfrom, cto time.Time) ([]Day, []SourceError, error) {
+	src, err := r.Cold(ctx, clientID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kpi sources of %s: %w", clientID, err)
+	}
+	var traffic []TrafficDay
+	var revenue []RevenueDay
+	var trafficName, revenueName string
+	var errs []SourceError
+	span := cfrom.Format(time.DateOnly) + ".." + cto.Format(time.DateOnly)
+	if src.Traffic != nil {
+		trafficName = src.Traffic.Name()
+		key := "traffic/" + clientID + "/" + trafficName + "/" + span
+		if days, ok := r.cached(key); ok {
+			traffic = trafficOf(days)
+		} else if traffic, err = src.Traffic.TrafficDays(ctx, cfrom, cto); err != nil {
+			errs = append(errs, SourceError{Source: trafficName, Message: err.Error()})
+		} else {
+			r.put(key, Combine(traffic, trafficName, nil, ""))
+		}
+	}
+	if src.Revenue != nil {
+		revenueName = src.Revenue.Name()
+		key := "revenue/" + clientID + "/" + revenueName + "/" + string(cur) + "/" + span
+		if days, ok := r.cached(key); ok {
+			revenue = revenueOf(days)
+		} else if revenue, err = src.Revenue.RevenueDays(ctx, clientID, cur, cfrom, cto); err != nil {
+			errs = append(errs, SourceError{Source: revenueName, Message: err.Error()})
+		} else {
+			r.put(key, Combine(nil, "", revenue, revenueName))
+		}
+	}
+	return Combine(traffic, trafficName, revenue, revenueName), errs, nil
+}
+
+func (r *Reader) cached(key string) ([]Day, bool) {
+	if r.Cache == nil {
+		return nil, false
+	}
+	return r.Cache.Get(key)
+}
+
+func (r *Reader) put(key string, days []Day) {
+	if r.Cache != nil {
+		r.Cache.Put(key, days)
+	}
+}
+
+func trafficOf(days []Day) []TrafficDay {
+	out := make([]TrafficDay, 0, len(days))
+	for _, d := range days {
+		if d.Traffic != nil {
+			out = append(out, TrafficDay{Day: d.Day, Traffic: *d.Traffic})
+		}
+	}
+	return out
+}
+
+func revenueOf(days []Day) []RevenueDay {
+	out := make([]RevenueDay, 0, len(days))
+	for _, d := range days {
+		if d.Revenue != nil {
+			out = append(out, RevenueDay{Day: d.Day, Revenue: *d.Revenue})
+		}
+	}
+	return out
+}

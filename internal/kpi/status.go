@@ -1,0 +1,55 @@
+package kpi
+
+import "time"
+
+// SourceStatus is what the sync knows about one of a client's sources.
+type SourceStatus struct {
+	Source string
+	// LastSuccess is the end of the last sync that stored this source's data; zero: never.
+	LastSuccess time.Time
+	LastAttempt time.Time
+	// LastError is the last failure's message (no credentials in it), cleared by a success.
+	LastError string
+	// Failures counts failed syncs since the last success.
+	Failures int
+	Stale    bool
+}
+
+// IsStale reports whether the source's stored data is older than after: its last good sync is
+// that old, or it was tried and never succeeded. A source never tried is not stale, just empty.
+func (s SourceStatus) IsStale(now time.Time, after time.Duration) bool {
+	if s.LastSuccess.IsZero() {
+		return !s.LastAttempt.IsZero()
+	}
+	return now.Sub(s.LastSuccess) > after
+}
+
+// Freshness sums up a client's sources.
+type Freshness struct {
+	Stale bool
+	// LastSyncedAt is the oldest last good sync over the sources: every stored number is at
+	// least that fresh. Zero when some source never synced.
+	LastSyncedAt time.Time
+	Sources      []SourceStatus
+}
+
+// Summarize marks each source stale or not and sums them up.
+func Summarize(statuses []SourceStatus, now time.Time, after time.Duration) Freshness {
+	var f Freshness
+	never := false
+	for _, s := range statuses {
+		s.Stale = s.IsStale(now, after)
+		f.Stale = f.Stale || s.Stale
+		if s.LastSuccess.IsZero() {
+			never = true
+		} else if f.LastSyncedAt.IsZero() || s.LastSuccess.Before(f.LastSyncedAt) {
+			f.LastSyncedAt = s.LastSuccess
+		}
+		f.Sources = append(f.Sources, s)
+	}
+	if never {
+		// One source that never synced: the client's numbers were never complete.
+		f.LastSyncedAt = time.Time{}
+	}
+	return f
+}

@@ -1,0 +1,88 @@
+// Package recon compares payouts as the ledger records them with payouts as a provider reports
+// them. It only reports; fixing money is a person's decision.
+package recon
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Key is one payee's payouts for one payment.
+type Key struct {
+	Payment  string `json:"payment"` // the payment's workflow ID
+	PayeeID  string `json:"payee_id"`
+	Currency string `json:"currency"`
+}
+
+// Kind of drift.
+const (
+	MissingAtProvider = "missing_at_provider" // the ledger paid, the provider shows nothing
+	ExtraAtProvider   = "extra_at_provider"   // the provider paid, the ledger shows nothing
+	AmountDiffers     = "amount_differs"
+)
+
+// Drift is one disagreement, amounts net of reversals in minor units.
+type Drift struct {
+	Key
+	Kind           string `json:"kind"`
+	LedgerAmount   int64  `json:"ledger_amount"`
+	ProviderAmount int64  `json:"provider_amount"`
+}
+
+// Compare returns the drift between the two sides, sorted for stable reports. A key present on
+// one side with a net of zero and absent on the other is not drift: paid and fully taken back.
+func Compare(ledger, provider map[Key]int64) []Drift {
+	var out []Drift
+	for k, l := range ledger {
+		p, ok := provider[k]
+		switch {
+		case !ok && l != 0:
+			out = append(out, Drift{Key: k, Kind: MissingAtProvider, LedgerAmount: l})
+		case ok && p != l:
+			out = append(out, Drift{Key: k, Kind: AmountDiffers, LedgerAmount: l, ProviderAmount: p})
+		}
+	}
+	for k, p := range provider {
+		if _, ok := ledger[k]; !ok && p != 0 {
+			out = append(out, Drift{Key: k, Kind: ExtraAtProvider, ProviderAmount: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Key, out[j].Key
+		if a.Payment != b.Payment {
+			return a.Payment < b.Payment
+		}
+		if a.PayeeID != b.PayeeID {
+			return a.PayeeID < b.PayeeID
+		}
+		return a.Currency < b.Currency
+	})
+	return out
+}
+
+// payoutKey matches the idempotency keys of journal entries that book money sent to or taken back
+// from a payee: <payment>/transfer/<party>-<payee>, <payment>/refund/<n>/<party>-<payee>,
+// <payment>/compensate/<party>-<payee>, <payment>/correction/v<n>/<party>-<payee>. The refund and
+// correction entries that only move shares between parties end before the leg and don't match.
+var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|refund/[0-9]+|correction/v[0-9]+)/(vendor|affiliate)-(.+)$`)
+
+// PayoutEntry reports whether a journal entry key books a payout movement, and for which payment
+// and payee.
+func PayoutEntry(key string) (payment, payee string, ok bool) {
+	m := payoutKey.FindStringSubmatch(key)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[3], true
+}
+
+// PayeeFromAccount returns the payee of a payable account ("vendor_payable:v1" → "v1").
+func PayeeFromAccount(account string) (string, bool) {
+	for _, prefix := range []string{"vendor_payable:", "affiliate_payable:"} {
+		if rest, ok := strings.CutPrefix(account, prefix); ok {
+			return rest, true
+		}
+	}
+	return "", false
+}

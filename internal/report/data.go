@@ -1,0 +1,385 @@
+// Package report is one client's weekly report: the numbers it shows (Data, gathered by the
+// caller from the store), the derived figures (tiles, changes, notes), and its rendering to a
+// PDF with charts. Rendering is a pure function of Data: the same Data gives the same bytes on
+// every machine (embedded fonts, creation date fixed from the week, sorted PDF catalogs), so an
+// archive can deduplicate and tests can compare.
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"paysplit/internal/money"
+)
+
+// Data is everything one report shows. It is stored with the delivery record (JSON), so a resend
+// or an upload retried on another worker renders exactly the same document.
+type Data struct {
+	ClientID   string `json:"client_id"`
+	ClientName string `json:"client_name"`
+	Week       Week   `json:"week"`
+	// TimeZone is the client's IANA zone; the week and its payments are cut at local midnight.
+	TimeZone string `json:"time_zone"`
+	// Currency is the storefront revenue's currency (the client's default).
+	Currency money.Currency `json:"currency"`
+	// Days are the week's seven days, Monday first; Previous the week before, for the changes.
+	Days     []Day `json:"days"`
+	Previous []Day `json:"previous"`
+	// KPISyncedAt is the latest sync of the week's KPI rows; zero when none was synced. A sync
+	// older than the week's end means the last days may be incomplete.
+	KPISyncedAt time.Time `json:"kpi_synced_at"`
+	// Payments and PreviousPayments are the payments captured in the week (and the week before),
+	// one entry per currency.
+	Payments         []Payments `json:"payments"`
+	PreviousPayments []Payments `json:"previous_payments"`
+	// Payouts are the week's payee legs summed per payee, role and currency.
+	Payouts []Payout `json:"payouts"`
+	// Notes are extra remarks from whoever gathered the data (e.g. KPI rows in another
+	// currency); the report adds its own about stale, missing or held items.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Day is one calendar day of storefront analytics. Synced is false for days the KPI sync has not
+// delivered: they are drawn as gaps, never as zeros.
+type Day struct {
+	Date          string `json:"date"` // YYYY-MM-DD
+	Synced        bool   `json:"synced"`
+	Visitors      int64  `json:"visitors"`
+	NewVisitors   int64  `json:"new_visitors"`
+	Sessions      int64  `json:"sessions"`
+	BounceRateBps int32  `json:"bounce_rate_bps"`
+	Revenue       int64  `json:"revenue"` // minor units of Data.Currency
+}
+
+// Payments sums the payments captured in one currency: gross, refunds, and the split of what
+// remains into the platform's commission, the vendors' and the affiliates' shares.
+type Payments struct {
+	Currency  money.Currency `json:"currency"`
+	Count     int64          `json:"count"`
+	Gross     int64          `json:"gross"`
+	Refunded  int64          `json:"refunded"`
+	Platform  int64          `json:"platform"`
+	Vendor    int64          `json:"vendor"`
+	Affiliate int64          `json:"affiliate"`
+	// Unsplit is captured money not split yet (waiting for order data or an admin).
+	Unsplit int64 `json:"unsplit"`
+	// NeedsAttention and PayoutFailed count payments parked for an admin.
+	NeedsAttention int64 `json:"needs_attention"`
+	PayoutFailed   int64 `json:"payout_failed"`
+}
+
+// Payout is what one payee was owed from the week's payments and what became of it.
+type Payout struct {
+	PayeeID  string         `json:"payee_id"`
+	Party    string         `json:"party"` // vendor or affiliate
+	Currency money.Currency `json:"currency"`
+	Payments int64          `json:"payments"`
+	Owed     int64          `json:"owed"`     // shares net of refunds
+	PaidOut  int64          `json:"paid_out"` // transferred net of reversals
+	Held     int64          `json:"held"`     // owed on legs held for a payee problem
+	// HeldReason is why (the first held leg's reason), for the notes.
+	HeldReason string `json:"held_reason,omitempty"`
+}
+
+// Outstanding is what is neither paid out nor held: pending or failed transfers. Negative when a
+// refund came after a payout that could not be reversed (money the payee owes back).
+func (p Payout) Outstanding() int64 { return p.Owed - p.PaidOut - p.Held }
+
+// Totals are a week's KPI sums.
+type Totals struct {
+	SyncedDays    int
+	Visitors      int64
+	NewVisitors   int64
+	Sessions      int64
+	BounceRateBps int64 // weighted by sessions; a plain mean when no day has sessions
+	Revenue       int64
+}
+
+// Sum adds up the synced days.
+func Sum(days []Day) Totals {
+	var t Totals
+	var weighted, plain int64
+	for _, d := range days {
+		if !d.Synced {
+			continue
+		}
+		t.SyncedDays++
+		t.Visitors += d.Visitors
+		t.NewVisitors += d.NewVisitors
+		t.Sessions += d.Sessions
+		t.Revenue += d.Revenue
+		weighted += int64(d.BounceRateBps) * d.Sessions
+		plain += int64(d.BounceRateBps)
+	}
+	switch {
+	case t.Sessions > 0:
+		t.BounceRateBps = (weighted + t.Sessions/2) / t.Sessions
+	case t.SyncedDays > 0:
+		t.BounceRateBps = (plain + int64(t.SyncedDays)/2) / int64(t.SyncedDays)
+	}
+	return t
+}
+
+// MainPayments is the currency the split chart shows: the one with the largest gross (ties by
+// code, so the choice is stable); ok is false when nothing was captured.
+func (d Data) MainPayments() (Payments, bool) {
+	if len(d.Payments) == 0 {
+		return Payments{Currency: d.Currency}, false
+	}
+	best := slices.MaxFunc(d.Payments, func(a, b Payments) int {
+		if c := cmp.Compare(a.Gross, b.Gross); c != 0 {
+			return c
+		}
+		return -cmp.Compare(a.Currency, b.Currency)
+	})
+	return best, true
+}
+
+func paymentsIn(ps []Payments, c money.Currency) Payments {
+	for _, p := range ps {
+		if p.Currency == c {
+			return p
+		}
+	}
+	return Payments{Currency: c}
+}
+
+// Tile is one headline number with its change against the previous week.
+type Tile struct {
+	Label  string
+	Value  string
+	Change string // "+12.3%", "-0.8 pp", "new", "no change", or "" when there is nothing to compare
+	// Trend is +1 when the change is good news, -1 when bad, 0 when neutral or unknown.
+	Trend int
+}
+
+// Tiles are the report's headline numbers, in the order they are shown.
+func (d Data) Tiles() []Tile {
+	cur, prev := Sum(d.Days), Sum(d.Previous)
+	havePrev := prev.SyncedDays > 0
+	main, _ := d.MainPayments()
+	prevMain := paymentsIn(d.PreviousPayments, main.Currency)
+
+	count := func(label string, c, p int64, known bool) Tile {
+		t := Tile{Label: label, Value: formatInt(c)}
+		if known {
+			t.Change, t.Trend = percentChange(c, p)
+		}
+		return t
+	}
+	amount := func(label string, c, p int64, cur money.Currency, known bool) Tile {
+		t := Tile{Label: label, Value: FormatMoney(c, cur)}
+		if known {
+			t.Change, t.Trend = percentChange(c, p)
+		}
+		return t
+	}
+	bounce := Tile{Label: "Bounce rate", Value: FormatBps(cur.BounceRateBps)}
+	if havePrev && cur.SyncedDays > 0 {
+		bounce.Change, bounce.Trend = pointChange(cur.BounceRateBps, prev.BounceRateBps)
+	}
+	if cur.SyncedDays == 0 {
+		bounce.Value = "no data"
+	}
+	return []Tile{
+		count("Visitors", cur.Visitors, prev.Visitors, havePrev),
+		count("New visitors", cur.NewVisitors, prev.NewVisitors, havePrev),
+		bounce,
+		amount("Storefront revenue", cur.Revenue, prev.Revenue, d.Currency, havePrev),
+		count("Payments captured", main.Count, prevMain.Count, true),
+		amount("Commission earned", main.Platform, prevMain.Platform, main.Currency, true),
+	}
+}
+
+// percentChange is (c-p)/p with one decimal, computed exactly (big rationals) so the text never
+// depends on floating point.
+func percentChange(c, p int64) (string, int) {
+	switch {
+	case c == p:
+		return "no change", 0
+	case p == 0:
+		return "new", 1
+	}
+	// round(1000*(c-p)/|p|) tenths of a percent, half away from zero.
+	num := new(big.Int).Mul(big.NewInt(1000), new(big.Int).Sub(big.NewInt(c), big.NewInt(p)))
+	den := new(big.Int).Abs(big.NewInt(p))
+	tenths := roundDiv(num, den)
+	trend := 1
+	if c < p {
+		trend = -1
+	}
+	return signedTenths(tenths) + "%", trend
+}
+
+// pointChange is the difference of two rates in percentage points; a lower bounce rate is good.
+func pointChange(c, p int64) (string, int) {
+	if c == p {
+		return "no change", 0
+	}
+	trend := -1
+	if c < p {
+		trend = 1
+	}
+	// 10 bps = 0.1 percentage points.
+	return signedTenths(roundDiv(big.NewInt(c-p), big.NewInt(10))) + " pp", trend
+}
+
+func roundDiv(num, den *big.Int) int64 {
+	q, r := new(big.Int).QuoRem(num, den, new(big.Int))
+	if new(big.Int).Mul(new(big.Int).Abs(r), big.NewInt(2)).Cmp(den) >= 0 {
+		if num.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q.Int64()
+}
+
+func signedTenths(t int64) string {
+	sign := "+"
+	if t < 0 {
+		sign, t = "-", -t
+	}
+	return fmt.Sprintf("%s%s.%d", sign, formatInt(t/10), t%10)
+}
+
+// NotesAll are the report's remarks: stale or missing analytics, held and failed payouts,
+// payments waiting for an admin, then the gatherer's own notes.
+func (d Data) NotesAll() []string {
+	var out []string
+	var missing []string
+	for _, day := range d.Days {
+		if !day.Synced {
+			missing = append(missing, dayLabel(day.Date))
+		}
+	}
+	switch {
+	case len(missing) == len(d.Days):
+		out = append(out, "No storefront analytics were synced for this week: visitor, bounce-rate and revenue figures are missing.")
+	case len(missing) > 0:
+		out = append(out, "Storefront analytics missing for "+strings.Join(missing, ", ")+": those days are left out of the totals and shown as gaps.")
+	}
+	if weekEnd := d.Week.Monday().AddDate(0, 0, 7); !d.KPISyncedAt.IsZero() && len(missing) < len(d.Days) && d.KPISyncedAt.Before(weekEnd) {
+		out = append(out, "Analytics were last synced "+d.KPISyncedAt.UTC().Format("Mon 2 Jan 15:04 MST")+
+			", before the week ended: the last days may be incomplete.")
+	}
+	for _, p := range d.Payouts {
+		if p.Held > 0 {
+			n := fmt.Sprintf("Payout to %s %s held: %s", p.Party, p.PayeeID, FormatMoney(p.Held, p.Currency))
+			if p.HeldReason != "" {
+				n += " (" + p.HeldReason + ")"
+			}
+			out = append(out, n+". It is paid once the payee's account is fixed.")
+		}
+	}
+	for _, p := range d.Payments {
+		if p.PayoutFailed > 0 {
+			out = append(out, fmt.Sprintf("%s with a failed payout (%s), waiting for our team.", plural(p.PayoutFailed, "payment"), p.Currency.Upper()))
+		}
+		if p.NeedsAttention > 0 {
+			out = append(out, fmt.Sprintf("%s waiting for order details or a decision (%s), not split yet: %s.",
+				plural(p.NeedsAttention, "payment"), p.Currency.Upper(), FormatMoney(p.Unsplit, p.Currency)))
+		}
+	}
+	return append(out, d.Notes...)
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return formatInt(n) + " " + word + "s"
+}
+
+// FormatMoney renders minor units with thousands separators: "EUR 12,345.67".
+func FormatMoney(amount int64, c money.Currency) string {
+	dec, err := money.Decimal(amount, c)
+	if err != nil {
+		return money.Format(amount, c)
+	}
+	neg := strings.HasPrefix(dec, "-")
+	dec = strings.TrimPrefix(dec, "-")
+	whole, frac, hasFrac := strings.Cut(dec, ".")
+	s := groupDigits(whole)
+	if hasFrac {
+		s += "." + frac
+	}
+	if neg {
+		s = "-" + s
+	}
+	return c.Upper() + " " + s
+}
+
+// FormatBps renders basis points as a percentage with one decimal: 4235 → "42.4%".
+func FormatBps(bps int64) string {
+	t := roundDiv(big.NewInt(bps), big.NewInt(10))
+	return fmt.Sprintf("%s.%d%%", formatInt(t/10), t%10)
+}
+
+func formatInt(n int64) string {
+	if n < 0 {
+		return "-" + groupDigits(fmt.Sprint(-n))
+	}
+	return groupDigits(fmt.Sprint(n))
+}
+
+func groupDigits(s string) string {
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	lead := len(s) % 3
+	if lead > 0 {
+		b.WriteString(s[:lead])
+	}
+	for i := lead; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// dayLabel turns 2026-02-10 into "Tue 10 Feb".
+func dayLabel(date string) string {
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date
+	}
+	return t.Format("Mon 2 Jan")
+}
+
+// Period is the week's dates for people: "9–15 February 2026" or "29 December 2025 – 4 January 2026".
+func (w Week) Period() string {
+	first, last := w.Monday(), w.Monday().AddDate(0, 0, 6)
+	switch {
+	case first.Year() != last.Year():
+		return first.Format("2 January 2006") + " – " + last.Format("2 January 2006")
+	case first.Month() != last.Month():
+		return first.Format("2 January") + " – " + last.Format("2 January 2006")
+	}
+	return fmt.Sprintf("%d–%s", first.Day(), last.Format("2 January 2006"))
+}
+
+// Validate checks what rendering relies on.
+func (d Data) Validate() error {
+	if d.ClientID == "" {
+		return fmt.Errorf("report: client_id is required")
+	}
+	if _, err := ParseWeek(d.Week.String()); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if len(d.Days) != 7 {
+		return fmt.Errorf("report: want the week's 7 days, got %d", len(d.Days))
+	}
+	if d.Currency.Exponent() < 0 {
+		return fmt.Errorf("report: currency %q is unknown", d.Currency)
+	}
+	return nil
+}

@@ -1,0 +1,398 @@
+package storefront_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/money"
+	"paysplit/internal/payment"
+	"paysplit/internal/store"
+	"paysplit/internal/storefront"
+)
+
+func sample(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	return b
+}
+
+func hmacSHA256(secret string, parts ...string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	for _, p := range parts {
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+func TestVerify(t *testing.T) {
+	body := `{"id":1}`
+	b64 := base64.StdEncoding.EncodeToString(hmacSHA256("shpss_secret", body))
+	tiktok := hex.EncodeToString(hmacSHA256("tts_secret", "app_key_1", body))
+	meta := "sha256=" + hex.EncodeToString(hmacSHA256("meta_secret", body))
+	shopify := func(b, h, s string) error { return storefront.VerifyShopify([]byte(b), h, []byte(s)) }
+	woo := func(b, h, s string) error { return storefront.VerifyWooCommerce([]byte(b), h, []byte(s)) }
+	tt := func(b, h, s string) error { return storefront.VerifyTikTok([]byte(b), h, []byte("app_key_1"), []byte(s)) }
+	ig := func(b, h, s string) error { return storefront.VerifyInstagram([]byte(b), h, []byte(s)) }
+	tests := []struct {
+		name                 string
+		verify               func(body, header, secret string) error
+		body, header, secret string
+		ok                   bool
+	}{
+		{"shopify valid", shopify, body, b64, "shpss_secret", true},
+		{"shopify wrong secret", shopify, body, b64, "other", false},
+		{"shopify tampered body", shopify, body + " ", b64, "shpss_secret", false},
+		{"shopify hex instead of base64", shopify, body, hex.EncodeToString(hmacSHA256("shpss_secret", body)), "shpss_secret", false},
+		{"shopify missing header", shopify, body, "", "shpss_secret", false},
+		{"shopify empty secret", shopify, body, base64.StdEncoding.EncodeToString(hmacSHA256("", body)), "", false},
+		{"woocommerce valid", woo, body, b64, "shpss_secret", true},
+		{"woocommerce truncated", woo, body, b64[:20], "shpss_secret", false},
+		{"tiktok valid", tt, body, tiktok, "tts_secret", true},
+		{"tiktok upper-case hex", tt, body, strings.ToUpper(tiktok), "tts_secret", true},
+		{"tiktok body alone signed", tt, body, hex.EncodeToString(hmacSHA256("tts_secret", body)), "tts_secret", false},
+		{"tiktok wrong secret", tt, body, tiktok, "other", false},
+		{"instagram valid", ig, body, meta, "meta_secret", true},
+		{"instagram without prefix", ig, body, strings.TrimPrefix(meta, "sha256="), "meta_secret", false},
+		{"instagram sha1 header", ig, body, "sha1=" + strings.TrimPrefix(meta, "sha256="), "meta_secret", false},
+		{"instagram garbage", ig, body, "sha256=zz", "meta_secret", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.verify(tc.body, tc.header, tc.secret)
+			if tc.ok {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, storefront.ErrSignature)
+			}
+		})
+	}
+	require.ErrorIs(t, storefront.VerifyTikTok([]byte(body), tiktok, nil, []byte("tts_secret")), storefront.ErrSignature, "no app key")
+}
+
+func TestParseSamples(t *testing.T) {
+	tests := []struct {
+		name    string
+		parse   func([]byte) (storefront.Result, error)
+		file    string
+		orders  []storefront.Order
+		updates []storefront.StatusUpdate
+		ignored bool
+	}{
+		{
+			name:  "shopify multi-vendor order paid",
+			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "orders/paid", b) },
+			file:  "shopify_orders_paid.json",
+			orders: []storefront.Order{{
+				Order: payment.Order{ClientID: "acme", OrderID: "5934021746733", Platform: "shopify", Currency: money.USD,
+					AffiliateID: "acme-greenkitchenblog", Subtotal: 11500, Tax: 828, Shipping: 1079, Discount: 1150,
+					Lines: []payment.OrderLine{
+						{VendorID: "acme-blue-fox-ceramics", Subtotal: 9000, Tax: 648, Discount: 900},
+						{VendorID: "acme-oak-thread", Subtotal: 2500, Tax: 180, Discount: 250},
+					}},
+				Status: "paid", ReferralCodes: []string{"acme-spring10"},
+			}},
+		},
+		{
+			name:  "shopify order created with tax-inclusive prices",
+			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "orders/create", b) },
+			file:  "shopify_orders_create_eu_taxes_included.json",
+			orders: []storefront.Order{{
+				Order: payment.Order{ClientID: "acme", OrderID: "6120334455667", Platform: "shopify", Currency: money.EUR,
+					VendorID: "acme-k-lner-holzwerk-" + nameHash("Kölner Holzwerk"), Subtotal: 5000, Tax: 950, Shipping: 495},
+				Status: "pending", ReferralCodes: nil,
+			}},
+		},
+		{
+			name:    "shopify refund",
+			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "refunds/create", b) },
+			file:    "shopify_refunds_create.json",
+			updates: []storefront.StatusUpdate{{OrderID: "5934021746733", Status: "partially_refunded", Refunded: 12257, Currency: money.USD}},
+		},
+		{
+			name:    "shopify topic not handled",
+			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "customers/create", b) },
+			file:    "shopify_orders_paid.json",
+			ignored: true,
+		},
+		{
+			name:  "woocommerce order with coupon and tax, two vendors",
+			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseWooCommerce("acme", "order.created", b) },
+			file:  "woocommerce_order_created.json",
+			orders: []storefront.Order{{
+				Order: payment.Order{ClientID: "acme", OrderID: "7311", Platform: "woocommerce", Currency: money.USD,
+					AffiliateID: "acme-mike-reviews", Subtotal: 5000, Tax: 360, Shipping: 648, Discount: 500,
+					Lines: []payment.OrderLine{
+						{VendorID: "acme-17", Subtotal: 3000, Tax: 216, Discount: 300},
+						{VendorID: "acme-23", Subtotal: 2000, Tax: 144, Discount: 200},
+					}},
+				Status: "processing", ReferralCodes: []string{"acme-save10"},
+			}},
+		},
+		{
+			name:  "woocommerce dokan sub-order with a taxed fee",
+			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseWooCommerce("acme", "order.updated", b) },
+			file:  "woocommerce_order_updated_dokan_fee.json",
+			orders: []storefront.Order{{
+				Order: payment.Order{ClientID: "acme", OrderID: "7402", Platform: "woocommerce", Currency: money.EUR,
+					VendorID: "acme-42", Subtotal: 5000, Tax: 400, Shipping: 216},
+				Status: "completed", ReferralCodes: nil,
+			}},
+		},
+		{
+			name:    "woocommerce topic not handled",
+			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseWooCommerce("acme", "product.updated", b) },
+			file:    "woocommerce_order_created.json",
+			ignored: true,
+		},
+		{
+			name:    "tiktok order status change",
+			parse:   storefront.ParseTikTok,
+			file:    "tiktok_order_status_change.json",
+			updates: []storefront.StatusUpdate{{OrderID: "576461413038785752", Status: "awaiting_shipment"}},
+		},
+		{
+			name:    "tiktok package update not handled",
+			parse:   storefront.ParseTikTok,
+			file:    "tiktok_package_update.json",
+			ignored: true,
+		},
+		{
+			name:  "instagram order with a coupon",
+			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseInstagram("acme", b) },
+			file:  "instagram_commerce_order.json",
+			orders: []storefront.Order{{
+				Order: payment.Order{ClientID: "acme", OrderID: "368508827392800", Platform: "instagram", Currency: money.USD,
+					VendorID: "acme-110493227123456", Subtotal: 6000, Tax: 480, Shipping: 500, Discount: 500},
+				Status: "created", ReferralCodes: []string{"acme-cedarclub"},
+			}},
+		},
+		{
+			name:    "instagram status change",
+			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseInstagram("acme", b) },
+			file:    "instagram_order_status.json",
+			updates: []storefront.StatusUpdate{{OrderID: "368508827392800", Status: "in_progress"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := tc.parse(sample(t, tc.file))
+			require.NoError(t, err)
+			require.Equal(t, tc.ignored, res.Ignored)
+			require.Equal(t, tc.orders, res.Orders)
+			require.Equal(t, tc.updates, res.Updates)
+			for _, o := range res.Orders {
+				require.NoError(t, store.ValidateOrder(o.Order), "the store takes every parsed order")
+				assert.Equal(t, o.Subtotal-o.Discount+o.Tax+o.Shipping, total(t, tc.file), "parts add up to what the customer paid")
+			}
+		})
+	}
+}
+
+// total reads the amount the customer paid from a sample, as the shop states it.
+func total(t *testing.T, file string) int64 {
+	var v struct {
+		TotalPrice string `json:"total_price"`
+		Total      string `json:"total"`
+		Currency   string `json:"currency"`
+		Entry      []struct {
+			Changes []struct {
+				Value struct {
+					Details struct {
+						Total struct{ Amount, Currency string } `json:"total_amount"`
+					} `json:"estimated_payment_details"`
+				} `json:"value"`
+			} `json:"changes"`
+		} `json:"entry"`
+	}
+	require.NoError(t, json.Unmarshal(sample(t, file), &v))
+	amount, cur := v.TotalPrice+v.Total, v.Currency
+	if len(v.Entry) > 0 {
+		amount, cur = v.Entry[0].Changes[0].Value.Details.Total.Amount, v.Entry[0].Changes[0].Value.Details.Total.Currency
+	}
+	c, err := money.ParseCurrency(cur)
+	require.NoError(t, err)
+	n, err := money.ParseAmount(amount, c)
+	require.NoError(t, err)
+	return n
+}
+
+func nameHash(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:4])
+}
+
+// pii is every piece of customer data the samples carry: none may survive parsing.
+var pii = []string{
+	"jane", "doe", "jane.doe@example.com", "555", "orchard", "brooklyn", "11201", "203.0.113.54", "4242", "424242",
+	"hans", "muster", "hauptstra", "10115", "4915112345678",
+	"maria", "garcia", "maria.garcia@example.org", "elm avenue", "austin", "78701", "192.0.2.77", "buzzer",
+	"luc", "martin", "lilas", "lyon", "+33",
+	"priya", "shah", "n8miblde3i", "harbor road", "seattle", "98101",
+	"birthday", "neighbour", "iphone", "mozilla",
+}
+
+func TestParsedOrdersHoldNoCustomerData(t *testing.T) {
+	parsers := map[string]func([]byte) (storefront.Result, error){
+		"shopify_orders_paid.json": func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "orders/paid", b) },
+		"shopify_orders_create_eu_taxes_included.json": func(b []byte) (storefront.Result, error) {
+			return storefront.ParseShopify("acme", "orders/create", b)
+		},
+		"shopify_refunds_create.json": func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "refunds/create", b) },
+		"woocommerce_order_created.json": func(b []byte) (storefront.Result, error) {
+			return storefront.ParseWooCommerce("acme", "order.created", b)
+		},
+		"woocommerce_order_updated_dokan_fee.json": func(b []byte) (storefront.Result, error) {
+			return storefront.ParseWooCommerce("acme", "order.updated", b)
+		},
+		"instagram_commerce_order.json": func(b []byte) (storefront.Result, error) { return storefront.ParseInstagram("acme", b) },
+	}
+	for file, parse := range parsers {
+		t.Run(file, func(t *testing.T) {
+			raw := strings.ToLower(string(sample(t, file)))
+			res, err := parse(sample(t, file))
+			require.NoError(t, err)
+			out, err := json.Marshal(res)
+			require.NoError(t, err)
+			seen := 0
+			for _, s := range pii {
+				if strings.Contains(raw, s) {
+					seen++
+					assert.NotContains(t, strings.ToLower(string(out)), s, "customer data in the normalized order")
+				}
+			}
+			require.Positive(t, seen, "the sample must carry customer data for this test to mean anything")
+		})
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	shopify := func(body string) error { _, err := storefront.ParseShopify("acme", "orders/paid", []byte(body)); return err }
+	woo := func(body string) error { _, err := storefront.ParseWooCommerce("acme", "order.created", []byte(body)); return err }
+	tiktok := func(body string) error { _, err := storefront.ParseTikTok([]byte(body)); return err }
+	ig := func(body string) error { _, err := storefront.ParseInstagram("acme", []byte(body)); return err }
+	line := func(fields string) string {
+		return `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"10.00","quantity":1` + fields + `}]}`
+	}
+	tests := []struct {
+		name  string
+		parse func(string) error
+		body  string
+		want  error
+	}{
+		{"shopify not json", shopify, `{"id":`, storefront.ErrMalformed},
+		{"shopify amount as object", shopify, line(`,"tax_lines":[{"price":{}}]`), storefront.ErrMalformed},
+		{"shopify fractional quantity", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"1.00","quantity":1.5}]}`, storefront.ErrMalformed},
+		{"shopify no id", shopify, `{"currency":"USD","line_items":[{"vendor":"V","price":"1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"shopify unknown currency", shopify, `{"id":1,"currency":"XXX","line_items":[{"vendor":"V","price":"1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"shopify no vendor", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":" ","price":"1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"shopify no lines", shopify, `{"id":1,"currency":"USD","line_items":[]}`, storefront.ErrInvalidOrder},
+		{"shopify float noise in price", shopify, line(`,"price":"10.001"`), storefront.ErrInvalidOrder},
+		{"shopify exponent price", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":1e3,"quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"shopify negative price", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"-1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"shopify negative quantity", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"1.00","quantity":-1}]}`, storefront.ErrInvalidOrder},
+		{"shopify discount above price", shopify, line(`,"discount_allocations":[{"amount":"11.00"}]`), storefront.ErrInvalidOrder},
+		{"shopify price overflow", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"92233720368547758.07","quantity":2}]}`, storefront.ErrInvalidOrder},
+		{"shopify order id with a slash", shopify, `{"id":"1/2","currency":"USD","line_items":[{"vendor":"V","price":"1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"woocommerce not json", woo, `<html>`, storefront.ErrMalformed},
+		{"woocommerce line without vendor", woo, `{"id":5,"currency":"USD","line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00","total_tax":"0.00"}],"total":"5.00"}`, storefront.ErrInvalidOrder},
+		{"woocommerce total above subtotal", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"6.00"}]}`, storefront.ErrInvalidOrder},
+		{"woocommerce totals do not add up", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}],"total":"7.00"}`, storefront.ErrInvalidOrder},
+		{"woocommerce unrounded non-zero digits", woo, `{"id":5,"currency":"USD","cart_tax":"0.125","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}]}`, storefront.ErrInvalidOrder},
+		{"woocommerce negative fee larger than shipping", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}],"fee_lines":[{"total":"-1.00"}]}`, storefront.ErrInvalidOrder},
+		{"tiktok not json", tiktok, `type=1`, storefront.ErrMalformed},
+		{"tiktok without notification id", tiktok, `{"type":1,"data":{"order_id":"1","order_status":"UNPAID"}}`, storefront.ErrMalformed},
+		{"tiktok data not an object", tiktok, `{"type":1,"tts_notification_id":"n1","data":"x"}`, storefront.ErrMalformed},
+		{"tiktok without order id", tiktok, `{"type":1,"tts_notification_id":"n1","data":{"order_status":"UNPAID"}}`, storefront.ErrInvalidOrder},
+		{"instagram not json", ig, `[`, storefront.ErrMalformed},
+		{"instagram total above parts", ig, `{"object":"page","entry":[{"id":"9","changes":[{"field":"commerce_orders","value":{"id":"1","estimated_payment_details":{"subtotal":{"items":{"amount":"1.00","currency":"USD"}},"total_amount":{"amount":"2.00","currency":"USD"}},"items":{"data":[{"quantity":1}]}}}]}]}`, storefront.ErrInvalidOrder},
+		{"instagram mixed currencies", ig, `{"object":"page","entry":[{"id":"9","changes":[{"field":"commerce_orders","value":{"id":"1","estimated_payment_details":{"subtotal":{"items":{"amount":"1.00","currency":"EUR"}},"total_amount":{"amount":"1.00","currency":"USD"}},"items":{"data":[{"quantity":1}]}}}]}]}`, storefront.ErrInvalidOrder},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorIs(t, tc.parse(tc.body), tc.want)
+		})
+	}
+}
+
+func TestPayeeID(t *testing.T) {
+	tests := []struct {
+		client, name, want string
+	}{
+		{"acme", "Blue Fox Ceramics", "acme-blue-fox-ceramics"},
+		{"acme", "  blue-fox  ceramics!", "acme-blue-fox-ceramics"},
+		{"acme", "Oak & Thread", "acme-oak-thread"},
+		{"acme", "17", "acme-17"},
+		{"acme", "東京", "acme-" + nameHash("東京")},
+		{"acme", "Café", "acme-caf-" + nameHash("Café")},
+		{"acme", "---", "acme-" + nameHash("---")},
+		{"acme", strings.Repeat("long vendor ", 10), "acme-" + strings.TrimRight(strings.Repeat("long-vendor-", 10)[:50], "-") + "-" + nameHash(strings.TrimSpace(strings.Repeat("long vendor ", 10)))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := storefront.PayeeID(tc.client, tc.name)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+			require.NoError(t, store.ValidID("payee", got))
+		})
+	}
+	_, err := storefront.PayeeID("acme", "  ")
+	require.ErrorIs(t, err, storefront.ErrInvalidOrder)
+}
+
+func TestInstagramChallenge(t *testing.T) {
+	tests := []struct {
+		name  string
+		query string
+		want  string
+		err   error
+	}{
+		{"subscribe", "hub.mode=subscribe&hub.verify_token=tok-12345&hub.challenge=1158201444", "1158201444", nil},
+		{"wrong token", "hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1158201444", "", storefront.ErrSignature},
+		{"no token", "hub.mode=subscribe&hub.challenge=1158201444", "", storefront.ErrSignature},
+		{"not subscribe", "hub.mode=unsubscribe&hub.verify_token=tok-12345&hub.challenge=1", "", storefront.ErrMalformed},
+		{"script in challenge", "hub.mode=subscribe&hub.verify_token=tok-12345&hub.challenge=%3Cscript%3E", "", storefront.ErrMalformed},
+		{"no challenge", "hub.mode=subscribe&hub.verify_token=tok-12345", "", storefront.ErrMalformed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := url.ParseQuery(tc.query)
+			require.NoError(t, err)
+			got, err := storefront.InstagramChallenge(q, []byte("tok-12345"))
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestIsWooCommercePing(t *testing.T) {
+	tests := []struct {
+		body, signature string
+		want            bool
+	}{
+		{string(sample(t, "woocommerce_ping.txt")), "", true},
+		{"webhook_id=15", "", true},
+		{"webhook_id=15", "c2lnbmVk", false},
+		{"webhook_id=15&x=1", "", false},
+		{`{"webhook_id":15}`, "", false},
+		{"", "", false},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, storefront.IsWooCommercePing([]byte(tc.body), tc.signature), "%q %q", tc.body, tc.signature)
+	}
+}

@@ -1,0 +1,95 @@
+// Package reconcile is the daily (and on demand) comparison of the ledger's payouts with the
+// providers'. The work is one activity per provider; the workflow picks the day and keeps the
+// result in history, so a run can be looked up in the Temporal UI.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/activities"
+)
+
+// Names other programs use.
+const (
+	WorkflowName = "ReconcileWorkflow"
+	ScheduleID   = "reconcile-daily"
+)
+
+// Input picks the day (UTC) to reconcile; zero means yesterday.
+type Input struct {
+	Day       time.Time
+	Providers []string
+}
+
+// Output has one result per provider.
+type Output struct {
+	Day  time.Time
+	Runs map[string]activities.ReconcileOutput
+}
+
+var rec *activities.Reconciler
+
+// Workflow reconciles one day for each provider.
+func Workflow(ctx workflow.Context, in Input) (Output, error) {
+	day := in.Day.UTC().Truncate(24 * time.Hour)
+	if in.Day.IsZero() {
+		day = workflow.Now(ctx).UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	}
+	providers := in.Providers
+	if len(providers) == 0 {
+		providers = []string{activities.ProviderStripe, activities.ProviderPayPal}
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
+	})
+	out := Output{Day: day, Runs: map[string]activities.ReconcileOutput{}}
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	for _, p := range providers {
+		var res activities.ReconcileOutput
+		err := workflow.ExecuteActivity(ctx, rec.Reconcile, activities.ReconcileInput{
+			Provider: p, From: day, To: day.Add(24 * time.Hour), WorkflowID: id,
+		}).Get(ctx, &res)
+		if err != nil {
+			return out, err
+		}
+		if len(res.Drifts) > 0 {
+			workflow.GetLogger(ctx).Warn("reconciliation drift", "Provider", p, "Day", day, "Drifts", len(res.Drifts))
+		}
+		out.Runs[p] = res
+	}
+	return out, nil
+}
+
+// Register registers the workflow on a worker.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
+}
+
+// EnsureSchedule creates the daily schedule (02:00 UTC, yesterday's payouts) unless it exists.
+func EnsureSchedule(ctx context.Context, c client.Client, taskQueue string) error {
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: ScheduleID,
+		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
+			Hour: []client.ScheduleRange{{Start: 2}}, Minute: []client.ScheduleRange{{Start: 0}},
+		}}},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: 24 * time.Hour,
+		Action: &client.ScheduleWorkflowAction{
+			ID: ScheduleID, Workflow: WorkflowName, TaskQueue: taskQueue, Args: []any{Input{}},
+		},
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return nil
+	}
+	return err
+}
