@@ -42,7 +42,10 @@ $(BIN)/stripe-mock: $(STRIPE_MOCK_MOD) tools/stripe-mock/go.sum
 	@touch $@
 
 test: tools ## run every test against real servers (go test -count=1 ./...)
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(PKGS)
+	@mkdir -p .data && rm -f .data/fault-summary.txt
+	FAULT_SUMMARY=$(CURDIR)/.data/fault-summary.txt $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(PKGS) 2>&1 | tee .data/test.log
+	@cat .data/fault-summary.txt 2>/dev/null || true
+	@echo "packages: $$(grep -c '^ok' .data/test.log) passed, $$(grep -c '^FAIL' .data/test.log) failed, $$(grep -c 'no test files' .data/test.log) skipped"
 
 test-short: ## unit tests only; integration tests skip when their servers are missing
 	$(GO) test -count=1 -short -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) $(PKGS)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
 
 	"paysplit/internal/alert"
@@ -224,4 +225,24 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification) []error
 		activity.GetLogger(ctx).Info("alert (no channel configured)", "Monitor", n.MonitorName, "Event", n.Event, "Summary", n.Summary)
 	}
 	return errs
+}
+
+// AlertChannels are the alert settings (internal/config); an empty address leaves its channel off.
+type AlertChannels struct {
+	WebhookURL, WebhookSecret                       string
+	SMTPAddr, SMTPUsername, SMTPPassword, EmailFrom string
+	EmailTo                                         []string
+}
+
+// NewIntegrity builds the integrity activities on pool with the configured alert channels.
+func NewIntegrity(pool *pgxpool.Pool, ch AlertChannels) *Integrity {
+	l := ledger.New(pool)
+	a := &Integrity{Ledger: l, Monitors: monitor.NewStore(pool, l)}
+	if ch.WebhookURL != "" {
+		a.Webhook = &alert.Webhook{URL: ch.WebhookURL, Secret: ch.WebhookSecret}
+	}
+	if ch.SMTPAddr != "" && len(ch.EmailTo) > 0 {
+		a.Email = &alert.SMTP{Addr: ch.SMTPAddr, From: ch.EmailFrom, To: ch.EmailTo, Username: ch.SMTPUsername, Password: ch.SMTPPassword}
+	}
+	return a
 }

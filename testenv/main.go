@@ -13,7 +13,16 @@ import (
 // Main runs the tests and then releases everything the helpers created. Use it
 // as: func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
+	MainThen(m, nil)
+}
+
+// MainThen is Main with a last word: after runs once the tests are done, before the services
+// stop, with the tests' exit code (a suite prints its summary there).
+func MainThen(m *testing.M, after func(code int)) {
 	code := m.Run()
+	if after != nil {
+		after(code)
+	}
 	runCleanups()
 	os.Exit(code)
 }

@@ -52,6 +52,9 @@ type StripeProxy struct {
 	mu     sync.Mutex
 	calls  []StripeCall
 	Inject func(r *http.Request, form url.Values) (status int, body string)
+	// AfterForward, when set, runs after Stripe (stripe-mock) answered and before the caller gets
+	// the answer; it may block, which is how a test loses an answer (kills the caller first).
+	AfterForward func(c StripeCall)
 
 	answers   map[string]storedAnswer // idempotency key -> first answer
 	transfers []*StripeTransfer
@@ -102,6 +105,9 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 		out := p.remember(r, key, form, rec.status, rec.body.Bytes())
 		call.Status = rec.status
 		p.record(call)
+		if p.AfterForward != nil {
+			p.AfterForward(call)
+		}
 		for k, v := range rec.header {
 			if k != "Content-Length" {
 				w.Header()[k] = v

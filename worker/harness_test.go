@@ -236,7 +236,6 @@ func (c *collector) named(name string) []span {
 // apiStack is the API program's wiring (telemetry, Temporal client, server, tracing middleware)
 // in process, recording its spans in memory.
 type apiStack struct {
-	t     *testing.T
 	url   string
 	tc    client.Client
 	spans *tracetest.InMemoryExporter
@@ -265,28 +264,28 @@ func newAPI(t *testing.T, queue string) *apiStack {
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))
 	api := httptest.NewServer(srv)
 	t.Cleanup(api.Close)
-	return &apiStack{t: t, url: api.URL, tc: tc, spans: spans}
+	return &apiStack{url: api.URL, tc: tc, spans: spans}
 }
 
-func (a *apiStack) do(method, path string, body any) (int, map[string]any) {
-	a.t.Helper()
+func (a *apiStack) do(t *testing.T, method, path string, body any) (int, map[string]any) {
+	t.Helper()
 	b, err := json.Marshal(body)
-	require.NoError(a.t, err)
+	require.NoError(t, err)
 	req, err := http.NewRequest(method, a.url+path, bytes.NewReader(b))
-	require.NoError(a.t, err)
+	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+adminKey)
-	return send(a.t, req)
+	return send(t, req)
 }
 
-func (a *apiStack) webhook(body []byte) {
-	a.t.Helper()
+func (a *apiStack) webhook(t *testing.T, body []byte) {
+	t.Helper()
 	d := stripeevent.Sign(body, webhookSecret, time.Now())
 	req, err := http.NewRequest(http.MethodPost, a.url+"/webhooks/stripe", bytes.NewReader(d.Body))
-	require.NoError(a.t, err)
+	require.NoError(t, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
-	code, out := send(a.t, req)
-	require.Equal(a.t, http.StatusOK, code, out)
+	code, out := send(t, req)
+	require.Equal(t, http.StatusOK, code, out)
 }
 
 func send(t *testing.T, req *http.Request) (int, map[string]any) {
@@ -300,16 +299,16 @@ func send(t *testing.T, req *http.Request) (int, map[string]any) {
 }
 
 // seed registers a client with a vendor, an affiliate and a 10% / 5% rule through the admin API.
-func (a *apiStack) seed(clientID string) {
-	a.t.Helper()
-	code, body := a.do(http.MethodPut, "/api/v1/admin/clients/"+clientID, map[string]any{"name": "Ops Shop", "default_currency": "usd"})
-	require.Equal(a.t, http.StatusCreated, code, body)
+func (a *apiStack) seed(t *testing.T, clientID string) {
+	t.Helper()
+	code, body := a.do(t, http.MethodPut, "/api/v1/admin/clients/"+clientID, map[string]any{"name": "Ops Shop", "default_currency": "usd"})
+	require.Equal(t, http.StatusCreated, code, body)
 	for id, kind := range map[string]string{clientID + "-vendor": "vendor", clientID + "-aff": "affiliate"} {
-		code, body = a.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": clientID, "kind": kind, "stripe_account": "acct_" + kind + "1"})
-		require.Equal(a.t, http.StatusCreated, code, body)
+		code, body = a.do(t, http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": clientID, "kind": kind, "stripe_account": "acct_" + kind + "1"})
+		require.Equal(t, http.StatusCreated, code, body)
 	}
-	code, body = a.do(http.MethodPost, "/api/v1/admin/clients/"+clientID+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500})
-	require.Equal(a.t, http.StatusCreated, code, body)
+	code, body = a.do(t, http.MethodPost, "/api/v1/admin/clients/"+clientID+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500})
+	require.Equal(t, http.StatusCreated, code, body)
 }
 
 func capture(clientID, pi string) stripeevent.Capture {
@@ -322,12 +321,12 @@ func capture(clientID, pi string) stripeevent.Capture {
 	}
 }
 
-func (a *apiStack) result(id string) ipayment.Record {
-	a.t.Helper()
+func (a *apiStack) result(t *testing.T, id string) ipayment.Record {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var rec ipayment.Record
-	require.NoError(a.t, a.tc.GetWorkflow(ctx, id, "").Get(ctx, &rec))
+	require.NoError(t, a.tc.GetWorkflow(ctx, id, "").Get(ctx, &rec))
 	return rec
 }
 

@@ -24,6 +24,7 @@ import (
 	"paysplit/internal/ledger"
 	"paysplit/internal/store"
 	"paysplit/telemetry"
+	"paysplit/workflows/integrity"
 	"paysplit/workflows/payment"
 	"paysplit/workflows/reconcile"
 )
@@ -97,6 +98,16 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	w.RegisterActivity(&activities.Reconciler{Store: acts.Store, Stripe: acts.Stripe, PayPal: acts.PayPal})
 	if err := reconcile.EnsureSchedule(ctx, c, cfg.TaskQueue); err != nil {
 		return fmt.Errorf("reconciliation schedule: %w", err)
+	}
+	integrity.Register(w)
+	w.RegisterActivity(activities.NewIntegrity(pool, activities.AlertChannels{
+		WebhookURL: cfg.AlertWebhookURL, WebhookSecret: cfg.AlertWebhookSecret, SMTPAddr: cfg.SMTPAddr,
+		SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword, EmailFrom: cfg.AlertEmailFrom, EmailTo: cfg.AlertEmailTo,
+	}))
+	if err := integrity.EnsureSchedules(ctx, c, integrity.ScheduleConfig{
+		TaskQueue: cfg.TaskQueue, VerifyCron: cfg.IntegrityVerifyCron, MonitorEvery: cfg.MonitorEvery,
+	}); err != nil {
+		return fmt.Errorf("integrity schedules: %w", err)
 	}
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress,
 		"namespace", cfg.TemporalNamespace, "build_id", cfg.WorkerBuildID)

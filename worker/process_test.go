@@ -40,7 +40,7 @@ func TestWorkerProgram(t *testing.T) {
 	otlp := newCollector(t)
 	queue := "payments-worker-program"
 	api := newAPI(t, queue)
-	api.seed("opsco")
+	api.seed(t, "opsco")
 	bin := buildWorker(t, t.TempDir())
 	env := func() map[string]string {
 		return map[string]string{
@@ -74,7 +74,7 @@ func TestWorkerProgram(t *testing.T) {
 			workerEnv := env()
 			workerEnv["WORKER_STOP_TIMEOUT"] = tc.grace
 			w1 := startWorker(t, bin, workerEnv)
-			api.webhook(capture("opsco", tc.pi).Body())
+			api.webhook(t, capture("opsco", tc.pi).Body())
 			select {
 			case <-hold.reached:
 			case <-time.After(60 * time.Second):
@@ -98,7 +98,7 @@ func TestWorkerProgram(t *testing.T) {
 			require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.Status)
 
 			w2 := startWorker(t, bin, env())
-			rec := api.result(id)
+			rec := api.result(t, id)
 			require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
 			w2.stop(t)
 
@@ -135,11 +135,11 @@ func TestWorkerProgram(t *testing.T) {
 	w := startWorker(t, bin, env())
 	t.Run("metrics after a payment and a refund", func(t *testing.T) {
 		paid := payment.WorkflowID("stripe", "pi_metrics")
-		api.webhook(capture("opsco", "pi_metrics").Body())
-		require.Equal(t, ipayment.StatusPaid, api.result(paid).Status)
-		api.webhook(stripeevent.Refund{EventID: "evt_re_metrics", PaymentIntent: "pi_metrics", Charge: "ch_pi_metrics",
+		api.webhook(t, capture("opsco", "pi_metrics").Body())
+		require.Equal(t, ipayment.StatusPaid, api.result(t, paid).Status)
+		api.webhook(t, stripeevent.Refund{EventID: "evt_re_metrics", PaymentIntent: "pi_metrics", Charge: "ch_pi_metrics",
 			Currency: "usd", Amount: 11000, AmountRefunded: 1100, Created: time.Now()}.Body())
-		require.Equal(t, ipayment.StatusPartiallyRefunded, api.result(paid).Status)
+		require.Equal(t, ipayment.StatusPartiallyRefunded, api.result(t, paid).Status)
 
 		var sent float64
 		for _, c := range transfersOf(proxy, paid) {

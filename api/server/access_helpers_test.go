@@ -175,9 +175,9 @@ func paidRecord(clientID, id string, at time.Time, gross, refunded int64, status
 	case payment.StatusPayoutFailed:
 		vendorState, reason = payment.LegFailed, "transfer refused"
 	}
-	transferred := vendor
+	transferred, reversed := vendor, vr
 	if vendorState != payment.LegTransferred {
-		transferred = 0
+		transferred, reversed = 0, 0
 	}
 	return payment.Record{
 		WorkflowID: "payment-stripe-" + id, Provider: "stripe", PaymentID: id, ChargeID: "ch_" + id, Currency: "usd",
@@ -187,9 +187,9 @@ func paidRecord(clientID, id string, at time.Time, gross, refunded int64, status
 		Legs: []payment.Leg{
 			{Party: split.PartyPlatform, Amount: platform, Refunded: pr, State: payment.LegRetained},
 			{Party: split.PartyVendor, PayeeID: clientID + "-vendor", Amount: vendor, Refunded: vr, Transferred: transferred,
-				State: vendorState, Reason: reason},
+				Reversed: reversed, State: vendorState, Reason: reason},
 			{Party: split.PartyAffiliate, PayeeID: clientID + "-aff", Amount: affiliate, Refunded: ar, Transferred: affiliate,
-				State: payment.LegTransferred, TransferID: "tr_aff_" + id},
+				Reversed: ar, State: payment.LegTransferred, TransferID: "tr_aff_" + id},
 		},
 	}
 }

@@ -342,8 +342,15 @@ func (s *Server) correctPayment(c echo.Context) error {
 		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("the payment already uses rule v%d", body.RuleVersion))
 	}
 	ev := payment.Event{ID: fmt.Sprintf("correction-v%d", body.RuleVersion), Kind: payment.EventCorrection, RuleVersion: body.RuleVersion, Actor: actor(c)}
-	if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	// Audited like every admin decision: the entry commits only once the workflow took the event.
+	err = s.audited(c, "payment.correct", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
+		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
+			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
+		return map[string]any{"status": r.Status, "rule_version": r.RuleVersion}, map[string]any{"rule_version": body.RuleVersion}, nil
+	})
+	if err != nil {
+		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]any{"status": "correction requested", "workflow_id": r.WorkflowID, "rule_version": body.RuleVersion})
 }

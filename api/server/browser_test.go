@@ -233,7 +233,7 @@ func TestDashboardClientInBrowser(t *testing.T) {
 	b.login(a.url+"/", key)
 	checkPeriod := func(days []string) {
 		t.Helper()
-		b.waitFor(fmt.Sprintf(`document.body.dataset.loaded === %q`, days[0]+"/"+days[len(days)-1]))
+		b.waitFor(fmt.Sprintf(`document.body.dataset.loaded === %q`, alpha+"/"+days[0]+"/"+days[len(days)-1]))
 		revenue := eval[*chartData](b, fmt.Sprintf(readChart, "revenue-chart"))
 		require.NotNil(t, revenue, "the revenue chart rendered")
 		require.Equal(t, days, revenue.Labels)
@@ -242,8 +242,10 @@ func TestDashboardClientInBrowser(t *testing.T) {
 		require.NotNil(t, visitors, "the visitors chart rendered")
 		require.Equal(t, days, visitors.Labels)
 		want := make([]int64, len(days))
-		for i := range days {
-			want[i] = alphaVisitors[len(days)-1-i]
+		for i, d := range days {
+			day, err := time.Parse(time.DateOnly, d)
+			require.NoError(t, err)
+			want[i] = alphaVisitors[int(today.Sub(day).Hours()/24)]
 		}
 		require.Equal(t, want, visitors.Sets["Visitors"])
 	}
@@ -347,5 +349,15 @@ func TestDashboardAdminReleasesHeldPayout(t *testing.T) {
 		vendorPaid = vendorPaid || c.Form.Get("destination") == "acct_dash1"
 	}
 	require.True(t, vendorPaid, "the release reached Stripe")
+
+	// The decision is in the audit log: who, what, and the payment's status before it.
+	code, body = s.do(http.MethodGet, "/api/v1/admin/audit?target=payment:"+id, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	entries := body["entries"].([]any)
+	require.Len(t, entries, 1)
+	entry := entries[0].(map[string]any)
+	require.Equal(t, "payment.release", entry["action"])
+	require.Equal(t, "admin:bootstrap", entry["actor"])
+	require.Equal(t, "held", entry["before"].(map[string]any)["status"])
 	b.noPageErrors()
 }

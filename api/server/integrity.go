@@ -1,23 +1,39 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"paysplit/internal/ledger"
-	"paysplit/internal/monitor"
 	"paysplit/internal/money"
+	"paysplit/internal/monitor"
+	"paysplit/internal/store"
 )
 
 // Ledger integrity endpoints: chain verification, point-in-time balances of one account,
 // monitors and the alerts they raised.
 
 func (s *Server) monitors() *monitor.Store { return monitor.NewStore(s.deps.Pool, s.deps.Ledger) }
+
+// changeMonitor makes a monitor change and writes its audit entry. The change's transaction
+// commits only after the audit entry did, so no monitor change is ever left unaudited.
+func (s *Server) changeMonitor(c echo.Context, action string, fn func(ms *monitor.Store) (target string, before, after any, err error)) error {
+	ctx := c.Request().Context()
+	return pgx.BeginFunc(ctx, s.deps.Pool, func(tx pgx.Tx) error {
+		target, before, after, err := fn(s.monitors().InTx(tx))
+		if err != nil {
+			return integrityError(err)
+		}
+		return s.audited(c, action, target, func(context.Context, *store.Store) (any, any, error) { return before, after, nil })
+	})
+}
 
 // integrityError maps the monitor and ledger packages' sentinels to the API's error shape.
 func integrityError(err error) error {
@@ -104,13 +120,18 @@ func (s *Server) createMonitor(c echo.Context) error {
 	if body.PeriodHours < 0 || body.PeriodHours > 24*365 {
 		return errorf(http.StatusBadRequest, "invalid_request", "period_hours must be between 1 and 8760 (default 24)")
 	}
-	m, err := s.monitors().Create(c.Request().Context(), monitor.Monitor{
-		Name: body.Name, Kind: monitor.Kind(body.Kind), Period: time.Duration(body.PeriodHours) * time.Hour,
-		Params: monitor.Params{Account: body.Account, Currency: money.Currency(body.Currency), Side: monitor.Side(body.Side),
-			Threshold: body.Threshold, Days: body.Days, Hours: body.Hours, ClientID: body.ClientID},
-	}, actor(c))
+	var m monitor.Monitor
+	err := s.changeMonitor(c, "monitor.create", func(ms *monitor.Store) (string, any, any, error) {
+		var err error
+		m, err = ms.Create(c.Request().Context(), monitor.Monitor{
+			Name: body.Name, Kind: monitor.Kind(body.Kind), Period: time.Duration(body.PeriodHours) * time.Hour,
+			Params: monitor.Params{Account: body.Account, Currency: money.Currency(body.Currency), Side: monitor.Side(body.Side),
+				Threshold: body.Threshold, Days: body.Days, Hours: body.Hours, ClientID: body.ClientID},
+		}, actor(c))
+		return monitorTarget(m.ID), nil, monitorView(m), err
+	})
 	if err != nil {
-		return integrityError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, monitorView(m))
 }
@@ -145,8 +166,16 @@ func (s *Server) deleteMonitor(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.monitors().Delete(c.Request().Context(), id, s.deps.Now()); err != nil {
-		return integrityError(err)
+	err = s.changeMonitor(c, "monitor.delete", func(ms *monitor.Store) (string, any, any, error) {
+		ctx := c.Request().Context()
+		m, err := ms.Get(ctx, id)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		return monitorTarget(id), monitorView(m), nil, ms.Delete(ctx, id, s.deps.Now())
+	})
+	if err != nil {
+		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -173,6 +202,8 @@ func (s *Server) listAlerts(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"alerts": nonNil(as)})
 }
+
+func monitorTarget(id int64) string { return "monitor:" + strconv.FormatInt(id, 10) }
 
 func pathID(c echo.Context, name string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)

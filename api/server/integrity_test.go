@@ -166,6 +166,14 @@ func TestMonitorsAndAlertsThroughTheAPI(t *testing.T) {
 	assert.Equal(t, "resolved", resolved[0].(map[string]any)["state"], "deleting resolves the monitor's alert")
 	assert.NotNil(t, resolved[0].(map[string]any)["resolved_at"])
 
+	code, audit := a.json(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/admin/audit?target=monitor:%d", id), key: adminKey})
+	require.Equal(t, http.StatusOK, code, audit)
+	var actions []any
+	for _, e := range audit["entries"].([]any) {
+		actions = append(actions, e.(map[string]any)["action"])
+	}
+	assert.Equal(t, []any{"monitor.delete", "monitor.create"}, actions, "both changes audited, newest first")
+
 	code, list := a.json(req{method: http.MethodGet, path: "/api/v1/admin/monitors", key: adminKey})
 	require.Equal(t, http.StatusOK, code)
 	for _, m := range list["monitors"].([]any) {

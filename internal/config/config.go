@@ -69,6 +69,20 @@ type Config struct {
 	// PayPalWebhookVerify is "offline" (check the signature against PayPal's certificate) or
 	// "api" (ask PayPal's verify-webhook-signature endpoint).
 	PayPalWebhookVerify string
+
+	// Alerts from monitors and ledger verification (see alerts.go): a webhook signed with
+	// HMAC-SHA256 and/or email over SMTP; each is off while its address is empty.
+	AlertWebhookURL    string
+	AlertWebhookSecret string
+	SMTPAddr           string
+	SMTPUsername       string
+	SMTPPassword       string
+	AlertEmailFrom     string
+	AlertEmailTo       []string
+	// IntegrityVerifyCron is when (cron, UTC) the ledger chain is verified; MonitorEvery is how
+	// often monitors are evaluated in between (0: with the daily verification only).
+	IntegrityVerifyCron string
+	MonitorEvery        time.Duration
 }
 
 // setting describes one environment variable.
@@ -87,6 +101,7 @@ func Load() (Config, error) { return load(os.Getenv) }
 func load(getenv func(string) string) (Config, error) {
 	var c Config
 	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit string
+	var monitorEvery, alertEmailTo string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
 	if c.Env == "" {
 		c.Env = "development"
@@ -124,6 +139,15 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYPAL_API_BASE", def: "https://api-m.sandbox.paypal.com", validate: validHTTPURL, dst: &c.PayPalAPIBase},
 		{name: "PAYPAL_WEBHOOK_ID", optional: true, validate: nonEmpty, dst: &c.PayPalWebhookID},
 		{name: "PAYPAL_WEBHOOK_VERIFY", def: "offline", validate: oneOf("offline", "api"), dst: &c.PayPalWebhookVerify},
+		{name: "ALERT_WEBHOOK_URL", optional: true, validate: validHTTPURL, dst: &c.AlertWebhookURL},
+		{name: "ALERT_WEBHOOK_SECRET", optional: true, validate: minLen(16), dst: &c.AlertWebhookSecret},
+		{name: "SMTP_ADDR", optional: true, validate: validHostPort, dst: &c.SMTPAddr},
+		{name: "SMTP_USERNAME", optional: true, validate: nonEmpty, dst: &c.SMTPUsername},
+		{name: "SMTP_PASSWORD", optional: true, validate: nonEmpty, dst: &c.SMTPPassword},
+		{name: "ALERT_EMAIL_FROM", def: "paysplit-alerts@localhost", validate: validEmail, dst: &c.AlertEmailFrom},
+		{name: "ALERT_EMAIL_TO", optional: true, validate: validEmailList, dst: &alertEmailTo},
+		{name: "INTEGRITY_VERIFY_CRON", def: "0 3 * * *", validate: validCron, dst: &c.IntegrityVerifyCron},
+		{name: "MONITOR_EVAL_EVERY", def: "15m", validate: validDuration, dst: &monitorEvery},
 	}
 	for _, s := range settings {
 		v := strings.TrimSpace(getenv(s.name))
@@ -157,6 +181,9 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
 		return c, errors.New("config: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+	}
+	if err := c.finishAlerts(monitorEvery, alertEmailTo); err != nil {
+		return c, err
 	}
 	return c, nil
 }

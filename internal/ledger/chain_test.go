@@ -521,3 +521,27 @@ func TestBalanceHistory(t *testing.T) {
 	_, _, err = l.BalanceHistory(ctx, acct, "zzz", first.CreatedAt, rev.CreatedAt)
 	require.Error(t, err)
 }
+
+// BenchmarkPostChained measures appends through the chain lock, one writer and many: the lock
+// serialises appends, so parallel throughput is bounded by one transaction's lock hold time.
+func BenchmarkPostChained(b *testing.B) {
+	pool, _ := testenv.Postgres(b)
+	l := ledger.New(pool)
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := l.Post(b.Context(), sale(unique("bench"), "", "v", 100, 10)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := l.Post(context.Background(), sale(unique("bench"), "", "v", 100, 10)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

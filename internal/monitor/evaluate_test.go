@@ -209,7 +209,7 @@ func TestNormalize(t *testing.T) {
 				assert.Equal(t, monitor.DefaultPeriod, m.Period)
 			}},
 		{name: "provider balance is debit side",
-			m: monitor.Monitor{Name: "float", Kind: monitor.KindBalanceAbove, Params: monitor.Params{Account: "provider:stripe", Currency: "eur"}},
+			m:     monitor.Monitor{Name: "float", Kind: monitor.KindBalanceAbove, Params: monitor.Params{Account: "provider:stripe", Currency: "eur"}},
 			check: func(t *testing.T, m monitor.Monitor) { assert.Equal(t, monitor.SideDebit, m.Params.Side) }},
 		{name: "held legs", m: monitor.Monitor{Name: "holds", Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 7, ClientID: "acme"}}},
 		{name: "kpi", m: monitor.Monitor{Name: "kpi", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}}},

@@ -17,12 +17,24 @@ import (
 // Store keeps monitors, their alerts and the notification outbox in Postgres, and gathers the
 // observations monitors are evaluated on.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool   db
 	ledger *ledger.Ledger
+}
+
+// db is what both *pgxpool.Pool and pgx.Tx offer (Begin on a Tx opens a savepoint).
+type db interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
 // NewStore returns a store on a pool migrated with db.Migrate.
 func NewStore(pool *pgxpool.Pool, l *ledger.Ledger) *Store { return &Store{pool: pool, ledger: l} }
+
+// InTx returns a store whose every call is part of tx, so a change can commit together with
+// something else (the admin API's audit entry) or not at all.
+func (s *Store) InTx(tx pgx.Tx) *Store { return &Store{pool: tx, ledger: s.ledger} }
 
 const monitorColumns = `id, name, kind, params, period_seconds, system, created_by, created_at,
 	last_status, last_summary, last_evaluated_at`

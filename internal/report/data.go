@@ -182,17 +182,22 @@ func (d Data) Tiles() []Tile {
 	if havePrev && cur.SyncedDays > 0 {
 		bounce.Change, bounce.Trend = pointChange(cur.BounceRateBps, prev.BounceRateBps)
 	}
-	if cur.SyncedDays == 0 {
-		bounce.Value = "no data"
-	}
-	return []Tile{
+	kpis := []Tile{
 		count("Visitors", cur.Visitors, prev.Visitors, havePrev),
 		count("New visitors", cur.NewVisitors, prev.NewVisitors, havePrev),
 		bounce,
 		amount("Storefront revenue", cur.Revenue, prev.Revenue, d.Currency, havePrev),
+	}
+	if cur.SyncedDays == 0 {
+		// Without a synced day a zero would read as "nobody came".
+		for i := range kpis {
+			kpis[i].Value, kpis[i].Change, kpis[i].Trend = "no data", "", 0
+		}
+	}
+	return append(kpis,
 		count("Payments captured", main.Count, prevMain.Count, true),
 		amount("Commission earned", main.Platform, prevMain.Platform, main.Currency, true),
-	}
+	)
 }
 
 // percentChange is (c-p)/p with one decimal, computed exactly (big rationals) so the text never

@@ -3,12 +3,15 @@ package integrity
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -122,7 +125,7 @@ func TestWorkflow(t *testing.T) {
 			name: "receiver down for a while: retried, then delivered", in: Input{EvaluateMonitors: true},
 			f:         fakes{deliverErrs: 2},
 			wantCalls: map[string]int{"evaluate": 1, "deliver": 3},
-			check: func(t *testing.T, res Result, _ *fakes) { assert.Equal(t, 2, res.Alerts.Delivered) },
+			check:     func(t *testing.T, res Result, _ *fakes) { assert.Equal(t, 2, res.Alerts.Delivered) },
 		},
 		{
 			name: "receiver down for good: the run fails visibly", in: Input{EvaluateMonitors: true},
@@ -132,7 +135,7 @@ func TestWorkflow(t *testing.T) {
 		},
 		{
 			name: "verification cannot run", in: Input{VerifyChain: true, EvaluateMonitors: true},
-			f: fakes{verifyErr: temporal.NewNonRetryableApplicationError("relation missing", "Fatal", nil)},
+			f:         fakes{verifyErr: temporal.NewNonRetryableApplicationError("relation missing", "Fatal", nil)},
 			wantCalls: map[string]int{"verify": 1},
 			wantErr:   "verify ledger chain",
 		},
@@ -140,6 +143,8 @@ func TestWorkflow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s testsuite.WorkflowTestSuite
+			// The failures these cases provoke on purpose would otherwise log as errors.
+			s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 			env := s.NewTestWorkflowEnvironment()
 			f := tt.f
 			f.install(env)

@@ -42,10 +42,14 @@ type Settings struct {
 	// DecisionTimeout bounds the wait for an admin after a payout failed for good; then the
 	// earlier transfers are compensated.
 	DecisionTimeout time.Duration
-	// StripeAttempts bounds the retries of one Stripe call (429, 5xx, network).
+	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider.
 	StripeAttempts int32
 	// StripeRetryInterval is the first backoff between those retries.
 	StripeRetryInterval time.Duration
+	// StepTimeout bounds one database step; PayoutTimeout one payout call, which for PayPal
+	// includes watching the payout settle. A worker that dies mid-step is noticed after these.
+	StepTimeout   time.Duration
+	PayoutTimeout time.Duration
 }
 
 func (s Settings) withDefaults() Settings {
@@ -59,6 +63,8 @@ func (s Settings) withDefaults() Settings {
 	def(&s.CaptureWait, 7*24*time.Hour)
 	def(&s.DecisionTimeout, 72*time.Hour)
 	def(&s.StripeRetryInterval, time.Second)
+	def(&s.StepTimeout, 30*time.Second)
+	def(&s.PayoutTimeout, 2*time.Minute)
 	if s.SettleWindow < 0 {
 		s.SettleWindow = 0
 	}

@@ -69,14 +69,14 @@ func newRun(ctx workflow.Context, in Input) *run {
 			Status: payment.StatusAwaitingCapture,
 		},
 	}
-	r.ctx = workflow.WithActivityOptions(ctx, dbOptions())
+	r.ctx = workflow.WithActivityOptions(ctx, dbOptions(in.Settings.StepTimeout))
 	r.log = log.With(workflow.GetLogger(ctx), "PaymentID", in.PaymentID)
 	return r
 }
 
-func dbOptions() workflow.ActivityOptions {
+func dbOptions(timeout time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: timeout,
 		// Postgres may restart: keep trying, nothing is lost, business errors stop at once.
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
@@ -87,7 +87,7 @@ func dbOptions() workflow.ActivityOptions {
 
 func (r *run) payoutCtx() workflow.Context {
 	return workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: r.in.Settings.PayoutTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: r.in.Settings.StripeRetryInterval, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 			MaximumAttempts:        r.in.Settings.StripeAttempts,

@@ -19,6 +19,7 @@
     payoutsCursor: null,
     charts: {},
     chartCurrency: {}, // canvas id → currency of its values ('' for counts)
+    generation: 0, // bumps on every reload; answers of an older one are dropped
   };
 
   // --- HTTP -----------------------------------------------------------------------------------------
@@ -240,21 +241,33 @@
     }
   });
 
+  // reload fetches everything the page shows and renders it only if no newer reload started
+  // meanwhile (switching client or period quickly must never show one client's numbers under
+  // another's name).
   async function reload() {
+    const generation = ++state.generation;
     notice('', false);
     $('range').textContent = state.from + ' – ' + state.to + ' (UTC)';
     const range = { from: state.from, to: state.to };
+    const admin = state.me.role === 'admin';
     try {
-      const [kpis, revenue] = await Promise.all([
+      const [kpis, revenue, payouts, reports, attention] = await Promise.all([
         api('GET', scoped('/api/v1/kpis', range)),
         api('GET', scoped('/api/v1/revenue', range)),
+        api('GET', scoped('/api/v1/payouts', { ...range, limit: '25' })),
+        api('GET', scoped('/api/v1/reports')),
+        admin ? api('GET', '/api/v1/admin/payouts?client_id=' + encodeURIComponent(state.clientId)) : null,
       ]);
+      if (generation !== state.generation) return;
       Object.assign(state.exponents, kpis.exponents, revenue.exponents);
       renderTiles(kpis, revenue);
       renderCharts(kpis, revenue);
-      await Promise.all([loadPayouts(true), loadReports(), loadAttention()]);
-      document.body.dataset.loaded = state.from + '/' + state.to;
+      renderPayouts(payouts, true);
+      renderReports(reports);
+      if (attention) renderAttention(attention);
+      document.body.dataset.loaded = kpis.client_id + '/' + state.from + '/' + state.to;
     } catch (e) {
+      if (generation !== state.generation) return;
       if (e.status === 401) return showLogin('Your session ended: log in again.');
       notice(e.message, true);
     }
@@ -298,7 +311,7 @@
           x: { stacked: type === 'bar' },
           y: {
             stacked: type === 'bar', beginAtZero: true,
-            ticks: { callback: (v) => fmt(v) },
+            ticks: { precision: 0, callback: (v) => fmt(v) },
           },
         },
         plugins: {
@@ -332,10 +345,14 @@
     }, '');
   }
 
-  async function loadPayouts(fresh) {
-    const params = { from: state.from, to: state.to, limit: '25' };
-    if (!fresh && state.payoutsCursor) params.cursor = state.payoutsCursor;
+  async function loadMorePayouts() {
+    const generation = state.generation;
+    const params = { from: state.from, to: state.to, limit: '25', cursor: state.payoutsCursor };
     const page = await api('GET', scoped('/api/v1/payouts', params));
+    if (generation === state.generation) renderPayouts(page, false);
+  }
+
+  function renderPayouts(page, fresh) {
     const tbody = $('payouts-table').tBodies[0];
     if (fresh) tbody.textContent = '';
     for (const p of page.payouts) {
@@ -354,10 +371,9 @@
     $('payouts-empty').hidden = tbody.rows.length > 0;
   }
 
-  $('payouts-more').addEventListener('click', () => loadPayouts(false).catch((e) => notice(e.message, true)));
+  $('payouts-more').addEventListener('click', () => loadMorePayouts().catch((e) => notice(e.message, true)));
 
-  async function loadReports() {
-    const { reports } = await api('GET', scoped('/api/v1/reports'));
+  function renderReports({ reports }) {
     const list = $('reports-list');
     list.textContent = '';
     for (const r of reports) {
@@ -375,11 +391,9 @@
     $('reports-empty').hidden = reports.length > 0;
   }
 
-  // loadAttention lists the picked client's failed, held and parked payments with the decision
+  // renderAttention lists the picked client's failed, held and parked payments with the decision
   // each one can take.
-  async function loadAttention() {
-    if (state.me.role !== 'admin') return;
-    const { payments } = await api('GET', '/api/v1/admin/payouts?client_id=' + encodeURIComponent(state.clientId));
+  function renderAttention({ payments }) {
     const tbody = $('attention-table').tBodies[0];
     tbody.textContent = '';
     for (const p of payments) {

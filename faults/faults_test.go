@@ -1,0 +1,306 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/store"
+	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
+	"paysplit/testenv/stack"
+	"paysplit/workflows/payment"
+)
+
+// summary adds up every scenario for the line printed at the end of the run.
+var summary struct {
+	mu                                                          sync.Mutex
+	scenarios, events, workflows, transfers, suppressed, faults int
+	lost                                                        int64
+	doubles                                                     int
+}
+
+func TestMain(m *testing.M) {
+	testenv.MainThen(m, func(int) {
+		summary.mu.Lock()
+		defer summary.mu.Unlock()
+		line := fmt.Sprintf("fault suite: %d scenarios, %d events sent, %d workflows, %d transfers, %d duplicates suppressed, %d faults injected, money lost %d, double payments %d\n",
+			summary.scenarios, summary.events, summary.workflows, summary.transfers, summary.suppressed, summary.faults, summary.lost, summary.doubles)
+		fmt.Print(line)
+		// go test shows a passing package's output only with -v; `make test` prints this file.
+		if path := os.Getenv("FAULT_SUMMARY"); path != "" {
+			_ = os.WriteFile(path, []byte(line), 0o644)
+		}
+	})
+}
+
+// finish runs the book checks a scenario ends with and adds it to the summary.
+func finish(t *testing.T, s *stack.Stack, events, unique, faults int) {
+	t.Helper()
+	b := s.Check()
+	require.Zero(t, b.MoneyLost, "money lost")
+	require.Zero(t, b.DoublePayments, "double payments")
+	summary.mu.Lock()
+	defer summary.mu.Unlock()
+	summary.scenarios++
+	summary.events += events
+	summary.workflows += b.Workflows
+	summary.transfers += b.Transfers
+	summary.suppressed += events - unique
+	summary.faults += faults
+	summary.lost += b.MoneyLost
+	summary.doubles += b.DoublePayments
+}
+
+// open keeps payment runs open for late events, so every event lands in one execution.
+var open = payment.Settings{SettleWindow: time.Hour, StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond}
+
+func sign(body []byte) stripeevent.Delivery {
+	return stripeevent.Sign(body, stack.WebhookSecret, time.Now())
+}
+
+// deliver sends a body n times at once and n times more afterwards, like a provider that
+// retries both eagerly and late; every answer must be 200.
+func deliver(t *testing.T, s *stack.Stack, body []byte, n int) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, out := s.StripeWebhook(sign(body))
+			require.Equal(t, http.StatusOK, code, out)
+		}()
+	}
+	wg.Wait()
+	for range n {
+		code, out := s.StripeWebhook(sign(body))
+		require.Equal(t, http.StatusOK, code, out)
+	}
+	return 2 * n
+}
+
+func TestDuplicateDeliveries(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("dup")
+	capture := stack.Capture("dup", "pi_dup1")
+	events := deliver(t, s, capture.Body(), 3)
+	id := payment.WorkflowID("stripe", "pi_dup1")
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+
+	refund := stripeevent.Refund{EventID: "evt_dup_re", PaymentIntent: "pi_dup1", Charge: "ch_pi_dup1", Currency: "usd", Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
+	events += deliver(t, s, refund.Body(), 3)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
+	require.EqualValues(t, 1100, rec.Refunded, "six deliveries, one refund")
+	require.Len(t, s.Stripe.Transfers(), 2)
+	finish(t, s, events, 2, 0)
+}
+
+func TestOutOfOrderEvents(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("ooo")
+	events := 0
+
+	// A full refund before its capture: nothing is paid out.
+	refund := stripeevent.Refund{EventID: "evt_ooo_re", PaymentIntent: "pi_ooo1", Charge: "ch_pi_ooo1", Currency: "usd", Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
+	events += deliver(t, s, refund.Body(), 1)
+	events += deliver(t, s, stack.Capture("ooo", "pi_ooo1").Body(), 1)
+	s.AwaitStatus(payment.WorkflowID("stripe", "pi_ooo1"), 30*time.Second, ipayment.StatusRefunded)
+
+	// A dispute opened and lost before its capture.
+	for _, d := range []stripeevent.Dispute{
+		{EventID: "evt_ooo_d1", Type: "charge.dispute.created", Dispute: "dp_1", PaymentIntent: "pi_ooo2", Charge: "ch_pi_ooo2", Currency: "usd", Status: "needs_response", Amount: 11000, Created: time.Now()},
+		{EventID: "evt_ooo_d2", Type: "charge.dispute.closed", Dispute: "dp_1", PaymentIntent: "pi_ooo2", Charge: "ch_pi_ooo2", Currency: "usd", Status: "lost", Amount: 11000, Created: time.Now()},
+	} {
+		events += deliver(t, s, d.Body(), 1)
+	}
+	events += deliver(t, s, stack.Capture("ooo", "pi_ooo2").Body(), 1)
+	s.AwaitStatus(payment.WorkflowID("stripe", "pi_ooo2"), 30*time.Second, ipayment.StatusRefunded)
+
+	// The order after its payment: the payment waits, the order wakes it.
+	partial := stack.Capture("ooo", "pi_ooo3")
+	partial.Metadata = map[string]string{"client_id": "ooo", "order_id": "order-ooo3"}
+	events += deliver(t, s, partial.Body(), 1)
+	id := payment.WorkflowID("stripe", "pi_ooo3")
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
+	deliverOrder(t, s, ipayment.Order{ClientID: "ooo", OrderID: "order-ooo3", VendorID: "ooo-vendor", Platform: "shopify",
+		Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"})
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Len(t, rec.Legs, 2, "no affiliate on this order")
+	require.Empty(t, transfersOf(s, "pi_ooo1"), "a payment refunded before capture pays nobody")
+	require.Empty(t, transfersOf(s, "pi_ooo2"), "a payment lost to a dispute before capture pays nobody")
+	finish(t, s, events, 5, 0)
+}
+
+// deliverOrder does what a storefront order webhook does once verified: store the order and
+// wake the payments waiting for it.
+func deliverOrder(t *testing.T, s *stack.Stack, o ipayment.Order) {
+	t.Helper()
+	ctx := context.Background()
+	require.NoError(t, s.Store.SaveOrder(ctx, o, "paid"))
+	waiters, err := s.Store.OrderWaiters(ctx, o.ClientID, o.OrderID)
+	require.NoError(t, err)
+	require.NotEmpty(t, waiters, "the payment registered itself as waiting")
+	for _, id := range waiters {
+		require.NoError(t, s.Temporal.SignalWorkflow(ctx, id, "", payment.SignalEvent, payment.Event{ID: "order-" + o.OrderID, Kind: payment.EventOrderReady}))
+	}
+}
+
+func transfersOf(s *stack.Stack, pi string) []string {
+	var keys []string
+	for _, tr := range s.Stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == payment.WorkflowID("stripe", pi) {
+			keys = append(keys, tr.IdempotencyKey)
+		}
+	}
+	return keys
+}
+
+func TestWorkerKilledBetweenTransferAndLedgerEntry(t *testing.T) {
+	settings := open
+	settings.PayoutTimeout = 3 * time.Second // the server notices the dead worker's activity quickly
+	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true})
+	s.Seed("kill")
+	first := testenv.StartWorker(t, s.WorkerEnv())
+
+	// The vendor's transfer reaches Stripe, then the worker dies before it hears back.
+	arrived, release := make(chan string, 1), make(chan struct{})
+	var once sync.Once
+	s.Stripe.AfterForward = func(c testenv.StripeCall) {
+		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
+			once.Do(func() {
+				arrived <- c.IdempotencyKey
+				<-release
+			})
+		}
+	}
+	events := deliver(t, s, stack.Capture("kill", "pi_kill1").Body(), 1)
+	var key string
+	select {
+	case key = <-arrived:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", first.Log())
+	}
+	first.Kill(t)
+	close(release)
+
+	second := testenv.StartWorker(t, s.WorkerEnv())
+	id := payment.WorkflowID("stripe", "pi_kill1")
+	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusPaid)
+	require.EqualValues(t, 9545, rec.Leg("vendor").Transferred, "worker log:\n%s", second.Log())
+
+	var sends, replays int
+	for _, c := range s.Stripe.Calls(http.MethodPost, "/v1/transfers") {
+		if c.IdempotencyKey == key {
+			sends++
+			if c.Replayed {
+				replays++
+			}
+		}
+	}
+	require.Equal(t, 2, sends, "the new worker retried the transfer with the same key")
+	require.Equal(t, 1, replays, "and Stripe answered from the first transfer")
+	require.Len(t, transfersOf(s, "pi_kill1"), 2, "one transfer per payee, none twice")
+	finish(t, s, events, 1, 1)
+}
+
+func TestPostgresDropsConnectionsDuringABurst(t *testing.T) {
+	pool, dbURL := testenv.Postgres(t)
+	_ = pool
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	pg := testenv.NewTCPProxy(t, u.Host)
+	u.Host = pg.Addr
+	s := stack.New(t, stack.Options{Settings: open, WorkerDatabaseURL: u.String()})
+	s.Seed("pgdown")
+
+	const n = 12
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, out := s.StripeWebhook(sign(stack.Capture("pgdown", fmt.Sprintf("pi_pg%02d", i)).Body()))
+			require.Equal(t, http.StatusOK, code, out)
+		}()
+		if i == n/3 {
+			// A third of the burst in, Postgres goes away for a while: every pooled connection
+			// breaks and new ones are refused, as in a restart.
+			pg.Cut()
+			time.AfterFunc(3*time.Second, pg.Restore)
+		}
+	}
+	wg.Wait()
+	for i := range n {
+		s.AwaitStatus(payment.WorkflowID("stripe", fmt.Sprintf("pi_pg%02d", i)), 90*time.Second, ipayment.StatusPaid)
+	}
+	require.Len(t, s.Stripe.Transfers(), 2*n)
+	finish(t, s, n, n, 1)
+}
+
+func TestStripeRateLimitsAndErrors(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("flaky")
+	var mu sync.Mutex
+	injected := 0
+	// pi_fl1's vendor transfer meets two 429s and a 500 before Stripe takes it; pi_fl2's
+	// affiliate transfer is refused with a 400 until an admin retries.
+	plan := map[string][]int{"pi_fl1/vendor": {429, 429, 500}, "pi_fl2/affiliate": {400}}
+	s.Stripe.Inject = func(r *http.Request, form url.Values) (int, string) {
+		if r.URL.Path != "/v1/transfers" {
+			return 0, ""
+		}
+		k := strings.TrimPrefix(form.Get("metadata[payment_id]"), "") + "/" + form.Get("metadata[party]")
+		mu.Lock()
+		defer mu.Unlock()
+		if codes := plan[k]; len(codes) > 0 {
+			plan[k] = codes[1:]
+			injected++
+			return codes[0], fmt.Sprintf(`{"error":{"type":"invalid_request_error","message":"injected %d"}}`, codes[0])
+		}
+		return 0, ""
+	}
+	events := deliver(t, s, stack.Capture("flaky", "pi_fl1").Body(), 1)
+	events += deliver(t, s, stack.Capture("flaky", "pi_fl2").Body(), 1)
+	s.AwaitStatus(payment.WorkflowID("stripe", "pi_fl1"), 60*time.Second, ipayment.StatusPaid)
+
+	id2 := payment.WorkflowID("stripe", "pi_fl2")
+	rec := s.AwaitStatus(id2, 60*time.Second, ipayment.StatusPayoutFailed)
+	require.Contains(t, rec.Reason, "injected 400", "a 400 is not retried: it goes to the admin path")
+	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id2+"/retry", nil, stack.AdminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec = s.AwaitStatus(id2, 30*time.Second, ipayment.StatusPaid)
+	require.Equal(t, id2+"/transfer/affiliate-flaky-aff/1", rec.Leg("affiliate").TransferKey)
+	mu.Lock()
+	require.Equal(t, 4, injected)
+	mu.Unlock()
+	finish(t, s, events, 2, 4)
+}
+
+func TestTemporalUnreachableLeavesNoHalfState(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	down := stack.DownAPI(t, pool)
+	body := stack.Capture("gone", "pi_gone1").Body()
+	for range 3 {
+		code := down.Webhook(sign(body))
+		require.Equal(t, http.StatusServiceUnavailable, code, "the provider must deliver again")
+	}
+	_, err := store.New(pool).GetPayment(context.Background(), payment.WorkflowID("stripe", "pi_gone1"))
+	require.Error(t, err, "nothing was stored for a webhook Temporal never took")
+
+	// When Temporal is back, the provider's next delivery goes through.
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("gone")
+	events := 3 + deliver(t, s, body, 1)
+	s.AwaitStatus(payment.WorkflowID("stripe", "pi_gone1"), 30*time.Second, ipayment.StatusPaid)
+	finish(t, s, events, 1, 3)
+}

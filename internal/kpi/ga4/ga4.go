@@ -1,0 +1,231 @@
+// Package ga4 reads a client's storefront traffic from the Google Analytics 4 Data API
+// (runReport) with Google's own client library: visitors (totalUsers), new visitors (newUsers),
+// sessions and bounce rate, per day and per hour.
+package ga4
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	analyticsdata "google.golang.org/api/analyticsdata/v1beta"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"paysplit/internal/kpi"
+)
+
+// Options are the deployment's GA4 settings, the same for every client.
+type Options struct {
+	// Endpoint replaces Google's (https://analyticsdata.googleapis.com/), e.g. a local fake.
+	Endpoint string
+	// HTTPClient carries the requests; nil means the library's authenticated client.
+	HTTPClient *http.Client
+	// Getenv resolves env: credential references; nil means os.Getenv.
+	Getenv func(string) string
+	// WithoutAuthentication sends no credentials (tests against a local server only).
+	WithoutAuthentication bool
+}
+
+// Source is one client's GA4 property.
+type Source struct {
+	svc      *analyticsdata.Service
+	property string
+}
+
+// New builds the source of one property. credentialsRef is file:/path/to/key.json,
+// env:VARIABLE (the service-account JSON, put there from the secret store by the deployment) or
+// empty for Application Default Credentials (the worker's own identity). Errors never contain the
+// credentials.
+func New(ctx context.Context, propertyID, credentialsRef string, o Options) (*Source, error) {
+	if propertyID == "" {
+		return nil, kpi.ErrNotConfigured
+	}
+	opts := []option.ClientOption{option.WithScopes(analyticsdata.AnalyticsReadonlyScope)}
+	if o.Endpoint != "" {
+		opts = append(opts, option.WithEndpoint(strings.TrimSuffix(o.Endpoint, "/")+"/"))
+	}
+	if o.HTTPClient != nil {
+		opts = append(opts, option.WithHTTPClient(o.HTTPClient))
+	}
+	switch {
+	case o.WithoutAuthentication:
+		opts = append(opts, option.WithoutAuthentication())
+	case strings.HasPrefix(credentialsRef, "file:"):
+		opts = append(opts, option.WithAuthCredentialsFile(option.ServiceAccount, strings.TrimPrefix(credentialsRef, "file:")))
+	case strings.HasPrefix(credentialsRef, "env:"):
+		getenv := o.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		name := strings.TrimPrefix(credentialsRef, "env:")
+		js := getenv(name)
+		if js == "" {
+			return nil, kpi.Permanent(fmt.Errorf("ga4: credentials variable %s is empty", name))
+		}
+		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, []byte(js)))
+	case credentialsRef != "":
+		return nil, kpi.Permanent(errors.New("ga4: credentials reference must start with file: or env:"))
+	}
+	svc, err := analyticsdata.NewService(ctx, opts...)
+	if err != nil {
+		// The library's message may quote the key file's content type but not the key.
+		return nil, kpi.Permanent(fmt.Errorf("ga4: client for property %s: %w", propertyID, err))
+	}
+	return &Source{svc: svc, property: "properties/" + propertyID}, nil
+}
+
+// Name is the source's name in sync status and API answers.
+func (s *Source) Name() string { return kpi.SourceGA4 }
+
+var metrics = []*analyticsdata.Metric{{Name: "totalUsers"}, {Name: "newUsers"}, {Name: "sessions"}, {Name: "bounceRate"}}
+
+// TrafficDays returns every day from from to to; days GA4 has no row for (no visits) are zeros.
+// GA4 dates are in the property's reporting time zone and are taken as the same calendar day.
+func (s *Source) TrafficDays(ctx context.Context, from, to time.Time) ([]kpi.TrafficDay, error) {
+	from, to = kpi.DayOf(from), kpi.DayOf(to)
+	rows, err := s.run(ctx, "date", from, to)
+	if err != nil {
+		return nil, err
+	}
+	byDay := map[time.Time]kpi.Traffic{}
+	for key, t := range rows {
+		d, err := time.Parse("20060102", key)
+		if err != nil {
+			return nil, fmt.Errorf("ga4: date %q: %w", key, err)
+		}
+		byDay[d] = t
+	}
+	var out []kpi.TrafficDay
+	for _, d := range kpi.Days(from, to) {
+		out = append(out, kpi.TrafficDay{Day: d, Traffic: byDay[d]})
+	}
+	return out, nil
+}
+
+// TrafficHours returns the hours of day that had visits.
+func (s *Source) TrafficHours(ctx context.Context, day time.Time) ([]kpi.TrafficHour, error) {
+	day = kpi.DayOf(day)
+	rows, err := s.run(ctx, "dateHour", day, day)
+	if err != nil {
+		return nil, err
+	}
+	var out []kpi.TrafficHour
+	for key, t := range rows {
+		h, err := time.Parse("2006010215", key)
+		if err != nil {
+			return nil, fmt.Errorf("ga4: dateHour %q: %w", key, err)
+		}
+		out = append(out, kpi.TrafficHour{Hour: h, Traffic: t})
+	}
+	slices.SortFunc(out, func(a, b kpi.TrafficHour) int { return a.Hour.Compare(b.Hour) })
+	return out, nil
+}
+
+// pageSize is GA4's own default; a year of days or a day of hours fits in one page.
+const pageSize = 10000
+
+// run asks for the four metrics by one dimension and returns them by dimension value, reading
+// every page.
+func (s *Source) run(ctx context.Context, dimension string, from, to time.Time) (map[string]kpi.Traffic, error) {
+	out := map[string]kpi.Traffic{}
+	for offset := int64(0); ; {
+		req := &analyticsdata.RunReportRequest{
+			DateRanges: []*analyticsdata.DateRange{{StartDate: from.Format(time.DateOnly), EndDate: to.Format(time.DateOnly)}},
+			Dimensions: []*analyticsdata.Dimension{{Name: dimension}},
+			Metrics:    metrics,
+			Limit:      pageSize,
+			Offset:     offset,
+		}
+		res, err := s.svc.Properties.RunReport(s.property, req).Context(ctx).Do()
+		if err != nil {
+			return nil, classify(err)
+		}
+		idx, err := metricIndex(res)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range res.Rows {
+			if len(row.DimensionValues) != 1 || len(row.MetricValues) != len(res.MetricHeaders) {
+				return nil, errors.New("ga4: row does not match the report's headers")
+			}
+			t, err := traffic(row, idx)
+			if err != nil {
+				return nil, err
+			}
+			out[row.DimensionValues[0].Value] = t
+		}
+		offset += int64(len(res.Rows))
+		if len(res.Rows) == 0 || offset >= res.RowCount {
+			return out, nil
+		}
+	}
+}
+
+// metricIndex finds each metric's column by its header: the API answers in request order, but
+// reading the headers costs nothing and survives a reordering.
+func metricIndex(res *analyticsdata.RunReportResponse) (map[string]int, error) {
+	idx := map[string]int{}
+	for i, h := range res.MetricHeaders {
+		idx[h.Name] = i
+	}
+	for _, m := range metrics {
+		if _, ok := idx[m.Name]; !ok && len(res.Rows) > 0 {
+			return nil, fmt.Errorf("ga4: report has no %s column", m.Name)
+		}
+	}
+	return idx, nil
+}
+
+func traffic(row *analyticsdata.Row, idx map[string]int) (kpi.Traffic, error) {
+	count := func(name string) (int64, error) {
+		v := row.MetricValues[idx[name]].Value
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("ga4: %s %q is not a count", name, v)
+		}
+		return n, nil
+	}
+	var t kpi.Traffic
+	var err error
+	if t.Visitors, err = count("totalUsers"); err != nil {
+		return t, err
+	}
+	if t.NewVisitors, err = count("newUsers"); err != nil {
+		return t, err
+	}
+	if t.Sessions, err = count("sessions"); err != nil {
+		return t, err
+	}
+	v := row.MetricValues[idx["bounceRate"]].Value
+	rate, err := strconv.ParseFloat(v, 64)
+	if err != nil || rate < 0 || rate > 1 || math.IsNaN(rate) {
+		return t, fmt.Errorf("ga4: bounceRate %q is not a fraction", v)
+	}
+	// A ratio, not money: rounding the fraction to basis points is exact enough.
+	t.BounceRateBps = int32(math.Round(rate * 10000))
+	return t, nil
+}
+
+// classify marks errors retrying cannot fix: bad credentials or request, no access to the
+// property. Quota (429) and server errors stay retryable.
+func classify(err error) error {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		msg := fmt.Errorf("ga4: runReport: %d %s", ge.Code, ge.Message)
+		switch {
+		case ge.Code == http.StatusTooManyRequests || ge.Code >= 500:
+			return msg
+		case ge.Code >= 400:
+			return kpi.Permanent(msg)
+		}
+	}
+	return fmt.Errorf("ga4: runReport: %w", err)
+}

@@ -1,0 +1,112 @@
+// Package kpisrc builds each client's KPI sources from its stored settings: GA4 for traffic, our
+// own payments (the "ledger" source) for revenue of the hot window, Stripe for older revenue.
+package kpisrc
+
+import (
+	"context"
+	"time"
+
+	stripeclient "github.com/stripe/stripe-go/v76/client"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/kpi/ga4"
+	"paysplit/internal/kpi/stripekpi"
+	"paysplit/internal/money"
+	"paysplit/internal/store"
+)
+
+// Factory builds sources per client.
+type Factory struct {
+	Store *store.Store
+	// Stripe reads older revenue; nil leaves days older than the hot window without revenue.
+	Stripe *stripeclient.API
+	GA4    ga4.Options
+}
+
+// Traffic returns the client's analytics source, or kpi.ErrNotConfigured when it has none.
+func (f *Factory) Traffic(ctx context.Context, clientID string) (kpi.TrafficSource, error) {
+	st, err := f.Store.GetKPISettings(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return f.traffic(ctx, st)
+}
+
+func (f *Factory) traffic(ctx context.Context, st store.KPISettings) (kpi.TrafficSource, error) {
+	if st.GA4PropertyID == "" {
+		return nil, kpi.ErrNotConfigured
+	}
+	return ga4.New(ctx, st.GA4PropertyID, st.GA4CredentialsRef, f.GA4)
+}
+
+// Cold returns the sources of the client's days older than the hot window. A source the client
+// has not set up is nil; one that is set up but cannot be built (a missing credentials file) is
+// left out too, and the sync's status for it says why.
+func (f *Factory) Cold(ctx context.Context, clientID string) (kpi.Sources, error) {
+	st, err := f.Store.GetKPISettings(ctx, clientID)
+	if err != nil {
+		return kpi.Sources{}, err
+	}
+	var src kpi.Sources
+	if t, err := f.traffic(ctx, st); err == nil {
+		src.Traffic = t
+	} else {
+		src.Traffic = failing{name: kpi.SourceGA4, err: err, configured: st.GA4PropertyID != ""}.orNil()
+	}
+	if st.ProviderRevenue && f.Stripe != nil {
+		src.Revenue = stripekpi.Source{API: f.Stripe}
+	}
+	return src, nil
+}
+
+// failing is a configured source that could not be built: it answers its error, so the API
+// shows the source as failed instead of silently leaving it out.
+type failing struct {
+	name       string
+	err        error
+	configured bool
+}
+
+func (f failing) orNil() kpi.TrafficSource {
+	if !f.configured {
+		return nil
+	}
+	return f
+}
+
+func (f failing) Name() string { return f.name }
+
+func (f failing) TrafficDays(context.Context, time.Time, time.Time) ([]kpi.TrafficDay, error) {
+	return nil, f.err
+}
+
+func (f failing) TrafficHours(context.Context, time.Time) ([]kpi.TrafficHour, error) {
+	return nil, f.err
+}
+
+// Ledger is our own payments as a revenue source: what the sync stores for the hot window.
+type Ledger struct{ Store *store.Store }
+
+// Name is the source's name in the sync status.
+func (Ledger) Name() string { return kpi.SourceLedger }
+
+// RevenueDays returns every day from from to to in cur; days without payments are zeros.
+func (l Ledger) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
+	rows, err := l.Store.RevenueByDay(ctx, clientID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	byDay := map[time.Time]store.RevenueDay{}
+	for _, r := range rows {
+		if r.Currency == cur {
+			byDay[kpi.DayOf(r.Day)] = r
+		}
+	}
+	var out []kpi.RevenueDay
+	for _, d := range kpi.Days(from, to) {
+		r := byDay[d]
+		commission := r.Commission
+		out = append(out, kpi.RevenueDay{Day: d, Revenue: kpi.Revenue{Currency: cur, Gross: r.Gross, Refunds: r.Refunds, Commission: &commission}})
+	}
+	return out, nil
+}

@@ -1,0 +1,97 @@
+// Package stripekpi reads a client's revenue for days older than the hot window from Stripe's
+// charges list with the stripe-go client: every charge the platform account captured for the
+// client (its PaymentIntent carries metadata client_id), by UTC day of the charge.
+package stripekpi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+)
+
+// Source is the platform's Stripe account.
+type Source struct {
+	API *stripeclient.API
+}
+
+// Name is the source's name in API answers.
+func (Source) Name() string { return kpi.SourceStripe }
+
+// pageSize is Stripe's maximum; the iterator follows has_more with starting_after.
+const pageSize = 100
+
+// RevenueDays sums the client's captured charges in cur per UTC day of the charge, from from to
+// to (inclusive); refunds count on the charge's day, as in our own KPIs. Days without charges are
+// zeros. Commission is nil: Stripe knows the charges, not how we split them.
+func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
+	from, to = kpi.DayOf(from), kpi.DayOf(to)
+	params := &stripe.ChargeListParams{
+		ListParams: stripe.ListParams{Context: ctx, Limit: stripe.Int64(pageSize)},
+		CreatedRange: &stripe.RangeQueryParams{
+			GreaterThanOrEqual: from.Unix(),
+			LesserThan:         to.AddDate(0, 0, 1).Unix(),
+		},
+	}
+	// The client is named on the PaymentIntent; Stripe does not copy its metadata to the charge.
+	params.AddExpand("data.payment_intent")
+	byDay := map[time.Time]kpi.Revenue{}
+	it := s.API.Charges.List(params)
+	for it.Next() {
+		c := it.Charge()
+		if !counts(c, clientID, cur) {
+			continue
+		}
+		day := kpi.DayOf(time.Unix(c.Created, 0))
+		r := byDay[day]
+		captured := c.AmountCaptured
+		if captured == 0 {
+			captured = c.Amount // API versions before amount_captured existed
+		}
+		r.Gross += captured
+		r.Refunds += min(c.AmountRefunded, captured)
+		byDay[day] = r
+	}
+	if err := it.Err(); err != nil {
+		return nil, classify(err)
+	}
+	var out []kpi.RevenueDay
+	for _, d := range kpi.Days(from, to) {
+		r := byDay[d]
+		r.Currency = cur
+		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
+	}
+	return out, nil
+}
+
+// counts says whether a charge is one of the client's captured sales in cur.
+func counts(c *stripe.Charge, clientID string, cur money.Currency) bool {
+	if c.Status != stripe.ChargeStatusSucceeded || !c.Captured || money.Currency(c.Currency) != cur {
+		return false
+	}
+	if c.Metadata["client_id"] == clientID {
+		return true
+	}
+	return c.PaymentIntent != nil && c.PaymentIntent.Metadata["client_id"] == clientID
+}
+
+// classify marks Stripe's refusals (bad key, missing permission, bad request) as permanent;
+// rate limits, server errors and network errors stay retryable.
+func classify(err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		msg := fmt.Errorf("stripe: list charges: %d %s", se.HTTPStatusCode, se.Msg)
+		if se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 && se.HTTPStatusCode != http.StatusTooManyRequests {
+			return kpi.Permanent(msg)
+		}
+		return msg
+	}
+	return fmt.Errorf("stripe: list charges: %w", err)
+}

@@ -1,0 +1,206 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"time"
+
+	"github.com/go-analyze/charts"
+)
+
+// Charts are rasterised at pxPerMM pixels per millimetre of the page (about 150 dpi) with fonts
+// sized for that, so they print sharply and read at the same size as the PDF's body text.
+const pxPerMM = 6
+
+// Colours shared by the charts and the PDF, so a series has one colour everywhere.
+var (
+	colorVisitors  = charts.ColorFromHex("2563eb")
+	colorNew       = charts.ColorFromHex("10b981")
+	colorRevenue   = charts.ColorFromHex("7c3aed")
+	colorBounce    = charts.ColorFromHex("f59e0b")
+	colorVendor    = charts.ColorFromHex("2563eb")
+	colorPlatform  = charts.ColorFromHex("7c3aed")
+	colorAffiliate = charts.ColorFromHex("10b981")
+	colorUnsplit   = charts.ColorFromHex("9ca3af")
+)
+
+func chartTheme(series ...charts.Color) charts.ColorPalette {
+	return charts.MakeTheme(charts.ThemeOption{
+		BackgroundColor:    charts.ColorFromHex("ffffff"),
+		TextColor:          charts.ColorFromHex("374151"),
+		AxisStrokeColor:    charts.ColorFromHex("9ca3af"),
+		AxisSplitLineColor: charts.ColorFromHex("e5e7eb"),
+		SeriesColors:       series,
+	})
+}
+
+func font(size float64) charts.FontStyle {
+	return charts.FontStyle{FontSize: size, FontColor: charts.ColorFromHex("374151")}
+}
+
+const (
+	labelSize  = 17
+	legendSize = 18
+)
+
+// dayTicks are the x-axis labels: "Mon 9".
+func dayTicks(days []Day) []string {
+	out := make([]string, len(days))
+	for i, d := range days {
+		t, err := time.Parse(time.DateOnly, d.Date)
+		if err != nil {
+			out[i] = d.Date
+			continue
+		}
+		out[i] = t.Format("Mon 2")
+	}
+	return out
+}
+
+// series turns synced days into chart values; unsynced days are nulls (gaps), not zeros.
+func series(days []Day, v func(Day) float64) []float64 {
+	out := make([]float64, len(days))
+	for i, d := range days {
+		if d.Synced {
+			out[i] = v(d)
+		} else {
+			out[i] = charts.GetNullValue()
+		}
+	}
+	return out
+}
+
+// compact writes axis values short: 950, 1.2k, 3.4M.
+func compact(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', -1, 64) + "M"
+	case a >= 1e3:
+		return strconv.FormatFloat(math.Round(v/1e2)/10, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
+}
+
+// size is a chart's canvas in pixels.
+type size struct{ w, h int }
+
+func newPainter(sz size) *charts.Painter {
+	return charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputPNG, Width: sz.w, Height: sz.h})
+}
+
+func lineOption(days []Day, names []string, values [][]float64, colors ...charts.Color) charts.LineChartOption {
+	opt := charts.NewLineChartOptionWithData(values)
+	opt.Theme = chartTheme(colors...)
+	opt.Padding = charts.Box{Top: 20, Right: 30, Bottom: 10, Left: 10, IsSet: true}
+	opt.XAxis.Labels = dayTicks(days)
+	opt.XAxis.LabelFontStyle = font(labelSize)
+	opt.XAxis.BoundaryGap = charts.Ptr(true)
+	opt.YAxis = []charts.YAxisOption{{
+		LabelFontStyle: font(labelSize), Min: charts.Ptr(0.0), ValueFormatter: compact,
+	}}
+	opt.Legend = charts.LegendOption{SeriesNames: names, FontStyle: font(legendSize), Offset: charts.OffsetRight}
+	opt.LineStrokeWidth = 4
+	opt.Symbol = charts.Symbol{Shape: charts.SymbolCircle, Size: 7}
+	return opt
+}
+
+// visitorsChart draws visitors and new visitors per day.
+func visitorsChart(d Data, sz size) ([]byte, error) {
+	opt := lineOption(d.Days, []string{"Visitors", "New visitors"}, [][]float64{
+		series(d.Days, func(x Day) float64 { return float64(x.Visitors) }),
+		series(d.Days, func(x Day) float64 { return float64(x.NewVisitors) }),
+	}, colorVisitors, colorNew)
+	return renderLine(opt, sz)
+}
+
+// bounceChart draws the bounce rate per day in percent.
+func bounceChart(d Data, sz size) ([]byte, error) {
+	opt := lineOption(d.Days, []string{"Bounce rate (%)"}, [][]float64{
+		series(d.Days, func(x Day) float64 { return float64(x.BounceRateBps) / 100 }),
+	}, colorBounce)
+	opt.YAxis[0].ValueFormatter = func(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) + "%" }
+	return renderLine(opt, sz)
+}
+
+func renderLine(opt charts.LineChartOption, sz size) ([]byte, error) {
+	p := newPainter(sz)
+	if err := p.LineChart(opt); err != nil {
+		return nil, fmt.Errorf("report: line chart: %w", err)
+	}
+	return p.Bytes()
+}
+
+// revenueChart draws storefront revenue per day in major units. Floats only draw bars here;
+// every amount printed as text is formatted from integer minor units.
+func revenueChart(d Data, sz size) ([]byte, error) {
+	scale := math.Pow10(d.Currency.Exponent())
+	values := series(d.Days, func(x Day) float64 { return float64(x.Revenue) / scale })
+	opt := charts.NewBarChartOptionWithData([][]float64{values})
+	opt.Theme = chartTheme(colorRevenue)
+	opt.Padding = charts.Box{Top: 20, Right: 30, Bottom: 10, Left: 10, IsSet: true}
+	opt.CategoryAxis.Labels = dayTicks(d.Days)
+	opt.CategoryAxis.LabelFontStyle = font(labelSize)
+	opt.ValueAxis = []charts.ValueAxisOption{{LabelFontStyle: font(labelSize), Min: charts.Ptr(0.0), ValueFormatter: compact}}
+	opt.Legend = charts.LegendOption{SeriesNames: []string{"Revenue (" + d.Currency.Upper() + ")"}, FontStyle: font(legendSize), Offset: charts.OffsetRight}
+	opt.SeriesList[0].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: font(15), ValueFormatter: compact}
+	opt.BarMargin = charts.Ptr(24.0)
+	p := newPainter(sz)
+	if err := p.BarChart(opt); err != nil {
+		return nil, fmt.Errorf("report: revenue chart: %w", err)
+	}
+	return p.Bytes()
+}
+
+// splitSlices are the split chart's parts, in a fixed order, with their colours.
+func splitSlices(p Payments) (names []string, values []int64, colors []charts.Color) {
+	names = []string{"Vendors", "Platform", "Affiliates"}
+	values = []int64{p.Vendor, p.Platform, p.Affiliate}
+	colors = []charts.Color{colorVendor, colorPlatform, colorAffiliate}
+	if p.Unsplit > 0 {
+		names, values, colors = append(names, "Not split yet"), append(values, p.Unsplit), append(colors, colorUnsplit)
+	}
+	return names, values, colors
+}
+
+// shareLabels are each part's share of the total, exact to a tenth of a percent; empty for parts
+// that are zero, so the doughnut has no labels on slices it does not draw.
+func shareLabels(amounts []int64) []string {
+	var total int64
+	for _, a := range amounts {
+		total += max(a, 0)
+	}
+	out := make([]string, len(amounts))
+	for i, a := range amounts {
+		if a > 0 && total > 0 {
+			out[i] = FormatBps(roundDiv(big.NewInt(0).Mul(big.NewInt(a), big.NewInt(10000)), big.NewInt(total)))
+		}
+	}
+	return out
+}
+
+// splitChart draws how the captured money was split, as a doughnut.
+func splitChart(p Payments, sz size) ([]byte, error) {
+	names, amounts, colors := splitSlices(p)
+	values := make([]float64, len(amounts))
+	for i, a := range amounts {
+		values[i] = float64(max(a, 0))
+	}
+	opt := charts.NewDoughnutChartOptionWithData(values)
+	opt.Theme = chartTheme(colors...)
+	opt.Padding = charts.NewBoxEqual(16)
+	opt.Legend = charts.LegendOption{SeriesNames: names, FontStyle: font(legendSize), Offset: charts.OffsetStr{Top: charts.PositionBottom}}
+	shares := shareLabels(amounts)
+	for i := range opt.SeriesList {
+		opt.SeriesList[i].Name = names[i]
+		opt.SeriesList[i].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: font(16),
+			LabelFormatter: func(int, string, float64) (string, *charts.LabelStyle) { return shares[i], nil }}
+	}
+	pt := newPainter(sz)
+	if err := pt.DoughnutChart(opt); err != nil {
+		return nil, fmt.Errorf("report: split chart: %w", err)
+	}
+	return pt.Bytes()
+}

@@ -1,0 +1,421 @@
+package report
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+
+	"paysplit/internal/money"
+)
+
+// PDF is a rendered report.
+type PDF struct {
+	Bytes []byte
+	Pages int
+}
+
+// SHA256 is the hex digest of the bytes: equal digests mean equal reports.
+func (p PDF) SHA256() string {
+	sum := sha256.Sum256(p.Bytes)
+	return hex.EncodeToString(sum[:])
+}
+
+// FileName is the attachment's name: paysplit-report-<client>-2026-W07.pdf.
+func FileName(clientID string, w Week) string {
+	return "paysplit-report-" + clientID + "-" + w.String() + ".pdf"
+}
+
+// Page geometry (A4 portrait, millimetres).
+const (
+	pageW     = 210.0
+	margin    = 15.0
+	contentW  = pageW - 2*margin
+	bottomGap = 18.0 // room for the footer
+	family    = "go"
+)
+
+type rgb struct{ r, g, b int }
+
+var (
+	inkDark   = rgb{17, 24, 39}
+	inkMuted  = rgb{107, 114, 128}
+	inkGood   = rgb{4, 120, 87}
+	inkBad    = rgb{185, 28, 28}
+	bandColor = rgb{30, 41, 59}
+	tileColor = rgb{243, 244, 246}
+	lineColor = rgb{209, 213, 219}
+	zebra     = rgb{249, 250, 251}
+)
+
+// Render lays the report out on A4 pages: a cover band with the client and the week and the
+// headline tiles, the traffic chart; then revenue, bounce rate and the split of the money; then
+// the payouts table and the notes. Every client gets the same layout; only the payouts table
+// grows onto more pages.
+func Render(d Data) (PDF, error) {
+	if err := d.Validate(); err != nil {
+		return PDF{}, err
+	}
+	r := &renderer{d: d, pdf: newDocument(d)}
+	steps := []func() error{r.coverPage, r.moneyPage, r.payoutsPage}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return PDF{}, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := r.pdf.Output(&buf); err != nil {
+		return PDF{}, fmt.Errorf("report: write pdf: %w", err)
+	}
+	return PDF{Bytes: buf.Bytes(), Pages: r.pdf.PageCount()}, nil
+}
+
+// newDocument sets up a PDF whose bytes depend on nothing but d: fonts come from the binary,
+// the creation date is the end of the report's week, and catalogs are written sorted.
+func newDocument(d Data) *fpdf.Fpdf {
+	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
+	pdf.SetCatalogSort(true)
+	created := d.Week.Monday().AddDate(0, 0, 7)
+	pdf.SetCreationDate(created)
+	pdf.SetModificationDate(created)
+	pdf.SetCompression(true)
+	pdf.SetProducer("paysplit", true)
+	pdf.SetCreator("paysplit weekly reports", true)
+	pdf.SetAuthor("paysplit", true)
+	pdf.SetTitle("Weekly report "+d.Week.String()+" – "+d.displayName(), true)
+	pdf.SetSubject("Storefront and payout figures for "+d.Week.Period(), true)
+	pdf.AddUTF8FontFromBytes(family, "", goregular.TTF)
+	pdf.AddUTF8FontFromBytes(family, "B", gobold.TTF)
+	pdf.SetMargins(margin, margin, margin)
+	pdf.SetAutoPageBreak(true, bottomGap)
+	pdf.AliasNbPages("{nb}")
+	pdf.SetFooterFunc(func() {
+		pdf.SetY(-13)
+		setDraw(pdf, lineColor)
+		pdf.Line(margin, pdf.GetY(), pageW-margin, pdf.GetY())
+		pdf.SetY(-11)
+		text(pdf, "", 8, inkMuted)
+		pdf.CellFormat(contentW/2, 5, d.displayName()+" · Weekly report "+d.Week.String(), "", 0, "L", false, 0, "")
+		pdf.CellFormat(contentW/2, 5, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false, 0, "")
+	})
+	return pdf
+}
+
+func (d Data) displayName() string {
+	if d.ClientName != "" {
+		return d.ClientName
+	}
+	return d.ClientID
+}
+
+type renderer struct {
+	d      Data
+	pdf    *fpdf.Fpdf
+	charts int
+}
+
+// canvas is the pixel size of the next chart placed w×h millimetres. Each chart gets a width of
+// its own (one pixel more than the one before, invisible once scaled to the page) because fpdf,
+// even with catalog sorting, orders image objects by pixel width alone: equal widths would come
+// out in map order and the bytes would change from run to run.
+func (r *renderer) canvas(wMM, hMM float64) size {
+	r.charts++
+	return size{w: int(wMM*pxPerMM) + r.charts, h: int(hMM * pxPerMM)}
+}
+
+func setFill(p *fpdf.Fpdf, c rgb) { p.SetFillColor(c.r, c.g, c.b) }
+func setDraw(p *fpdf.Fpdf, c rgb) { p.SetDrawColor(c.r, c.g, c.b) }
+
+func text(p *fpdf.Fpdf, style string, size float64, c rgb) {
+	p.SetFont(family, style, size)
+	p.SetTextColor(c.r, c.g, c.b)
+}
+
+func (r *renderer) heading(title string) {
+	p := r.pdf
+	p.Ln(3)
+	text(p, "B", 13, inkDark)
+	p.CellFormat(contentW, 8, title, "", 1, "L", false, 0, "")
+}
+
+// image places a PNG chart at the current position, full width unless w says otherwise.
+func (r *renderer) image(name string, png []byte, x, w, h float64) {
+	p := r.pdf
+	opts := fpdf.ImageOptions{ImageType: "PNG"}
+	p.RegisterImageOptionsReader(name, opts, bytes.NewReader(png))
+	p.ImageOptions(name, x, p.GetY(), w, h, false, opts, 0, "")
+}
+
+func (r *renderer) coverPage() error {
+	p, d := r.pdf, r.d
+	p.AddPage()
+	setFill(p, bandColor)
+	p.Rect(0, 0, pageW, 50, "F")
+	p.SetXY(margin, 11)
+	text(p, "B", 9, rgb{148, 163, 184})
+	p.CellFormat(contentW, 5, "WEEKLY REPORT", "", 1, "L", false, 0, "")
+	p.SetX(margin)
+	text(p, "B", 24, rgb{255, 255, 255})
+	p.CellFormat(contentW, 12, d.displayName(), "", 1, "L", false, 0, "")
+	p.SetX(margin)
+	text(p, "", 12, rgb{226, 232, 240})
+	p.CellFormat(contentW, 7, fmt.Sprintf("Week %d, %d · %s", d.Week.Week, d.Week.Year, d.Week.Period()), "", 1, "L", false, 0, "")
+	p.SetX(margin)
+	text(p, "", 9, rgb{148, 163, 184})
+	p.CellFormat(contentW, 6, "Days in "+d.zone()+" · client "+d.ClientID, "", 1, "L", false, 0, "")
+
+	p.SetY(58)
+	r.heading("At a glance")
+	r.tiles(d.Tiles())
+
+	r.heading("Visitors and new visitors per day")
+	png, err := visitorsChart(d, r.canvas(contentW, 82))
+	if err != nil {
+		return err
+	}
+	r.image("visitors", png, margin, contentW, 82)
+	p.SetY(p.GetY() + 82)
+	r.brief()
+	return nil
+}
+
+// brief lists the week's standout days and points to the notes, under the traffic chart.
+func (r *renderer) brief() {
+	p, d := r.pdf, r.d
+	var lines []string
+	if best, ok := bestDay(d.Days, func(x Day) int64 { return x.Visitors }); ok {
+		lines = append(lines, fmt.Sprintf("Busiest day: %s with %s visitors.", dayLabel(best.Date), formatInt(best.Visitors)))
+	}
+	if best, ok := bestDay(d.Days, func(x Day) int64 { return x.Revenue }); ok && best.Revenue > 0 {
+		lines = append(lines, fmt.Sprintf("Best revenue day: %s with %s.", dayLabel(best.Date), FormatMoney(best.Revenue, d.Currency)))
+	}
+	switch n := len(d.NotesAll()); n {
+	case 0:
+		lines = append(lines, "Nothing stale, missing or held this week.")
+	default:
+		lines = append(lines, plural(int64(n), "note")+" about missing data or held payouts on page 3.")
+	}
+	p.Ln(4)
+	for _, l := range lines {
+		text(p, "", 10, inkDark)
+		p.CellFormat(5, 6, "•", "", 0, "L", false, 0, "")
+		p.CellFormat(contentW-5, 6, l, "", 1, "L", false, 0, "")
+	}
+}
+
+// bestDay is the synced day with the highest value (the first of equals).
+func bestDay(days []Day, v func(Day) int64) (Day, bool) {
+	var best Day
+	found := false
+	for _, d := range days {
+		if d.Synced && (!found || v(d) > v(best)) {
+			best, found = d, true
+		}
+	}
+	return best, found
+}
+
+func (d Data) zone() string {
+	if d.TimeZone == "" {
+		return "UTC"
+	}
+	return d.TimeZone
+}
+
+// tiles draws the headline numbers three to a row.
+func (r *renderer) tiles(tiles []Tile) {
+	p := r.pdf
+	const gap, h = 5.0, 25.0
+	w := (contentW - 2*gap) / 3
+	top := p.GetY() + 1
+	for i, t := range tiles {
+		x := margin + float64(i%3)*(w+gap)
+		y := top + float64(i/3)*(h+gap)
+		setFill(p, tileColor)
+		p.RoundedRect(x, y, w, h, 2.5, "1234", "F")
+		p.SetXY(x+4, y+3)
+		text(p, "", 9, inkMuted)
+		p.CellFormat(w-8, 5, t.Label, "", 0, "L", false, 0, "")
+		p.SetXY(x+4, y+8.5)
+		text(p, "B", 15, inkDark)
+		p.CellFormat(w-8, 8, t.Value, "", 0, "L", false, 0, "")
+		p.SetXY(x+4, y+17.5)
+		change, c := t.Change, inkMuted
+		switch {
+		case change == "":
+			change = "nothing to compare"
+		case t.Trend > 0:
+			c = inkGood
+		case t.Trend < 0:
+			c = inkBad
+		}
+		if t.Change != "" && t.Change != "new" && t.Change != "no change" {
+			change += " vs last week"
+		}
+		text(p, "", 8.5, c)
+		p.CellFormat(w-8, 4.5, change, "", 0, "L", false, 0, "")
+	}
+	rows := (len(tiles) + 2) / 3
+	p.SetY(top + float64(rows)*(h+gap) - gap + 3)
+}
+
+func (r *renderer) moneyPage() error {
+	p, d := r.pdf, r.d
+	p.AddPage()
+	p.SetY(margin - 3)
+	r.heading("Storefront revenue per day")
+	png, err := revenueChart(d, r.canvas(contentW, 72))
+	if err != nil {
+		return err
+	}
+	r.image("revenue", png, margin, contentW, 72)
+	p.SetY(p.GetY() + 72)
+
+	r.heading("Bounce rate per day")
+	if png, err = bounceChart(d, r.canvas(contentW, 58)); err != nil {
+		return err
+	}
+	r.image("bounce", png, margin, contentW, 58)
+	p.SetY(p.GetY() + 58)
+
+	main, captured := d.MainPayments()
+	r.heading("Where the money went (" + main.Currency.Upper() + ", payments captured this week)")
+	if !captured {
+		text(p, "", 10, inkMuted)
+		p.CellFormat(contentW, 7, "No payments were captured this week.", "", 1, "L", false, 0, "")
+		return nil
+	}
+	top := p.GetY()
+	const chartW, chartH = 82.0, 74.0
+	if png, err = splitChart(main, r.canvas(chartW, chartH)); err != nil {
+		return err
+	}
+	r.image("split", png, margin, chartW, chartH)
+	r.splitTable(main, margin+chartW+6, top+4)
+	if others := otherCurrencies(d.Payments, main.Currency); others != "" {
+		p.SetXY(margin+chartW+6, p.GetY()+3)
+		text(p, "", 8.5, inkMuted)
+		p.MultiCell(contentW-chartW-6, 4.5, "Also captured: "+others+". See the payouts table.", "", "L", false)
+	}
+	return nil
+}
+
+// splitTable lists the split's amounts next to the doughnut.
+func (r *renderer) splitTable(m Payments, x, y float64) {
+	p := r.pdf
+	w := contentW - (x - margin)
+	rows := [][2]string{
+		{"Payments captured", formatInt(m.Count)},
+		{"Gross", FormatMoney(m.Gross, m.Currency)},
+		{"Refunded", FormatMoney(m.Refunded, m.Currency)},
+		{"Vendors", FormatMoney(m.Vendor, m.Currency)},
+		{"Platform (commission)", FormatMoney(m.Platform, m.Currency)},
+		{"Affiliates", FormatMoney(m.Affiliate, m.Currency)},
+	}
+	if m.Unsplit != 0 {
+		rows = append(rows, [2]string{"Not split yet", FormatMoney(m.Unsplit, m.Currency)})
+	}
+	p.SetXY(x, y)
+	setDraw(p, lineColor)
+	for i, row := range rows {
+		p.SetX(x)
+		style := ""
+		if i == 1 {
+			style = "B"
+		}
+		text(p, style, 9.5, inkDark)
+		p.CellFormat(w*0.55, 7, row[0], "B", 0, "L", false, 0, "")
+		p.CellFormat(w*0.45, 7, row[1], "B", 1, "R", false, 0, "")
+	}
+}
+
+func otherCurrencies(ps []Payments, main money.Currency) string {
+	var out string
+	for _, p := range ps {
+		if p.Currency == main {
+			continue
+		}
+		if out != "" {
+			out += "; "
+		}
+		out += fmt.Sprintf("%s in %s", FormatMoney(p.Gross, p.Currency), plural(p.Count, "payment"))
+	}
+	return out
+}
+
+// payoutColumns are the payouts table's columns: title, width (mm), alignment.
+var payoutColumns = []struct {
+	title string
+	w     float64
+	align string
+}{
+	{"Payee", 40, "L"}, {"Role", 19, "L"}, {"Payments", 17, "R"}, {"Owed", 26, "R"},
+	{"Paid out", 26, "R"}, {"Held", 26, "R"}, {"Outstanding", 26, "R"},
+}
+
+func (r *renderer) payoutsPage() error {
+	p, d := r.pdf, r.d
+	p.AddPage()
+	p.SetY(margin - 3)
+	r.heading("Payouts from this week's payments")
+	if len(d.Payouts) == 0 {
+		text(p, "", 10, inkMuted)
+		p.CellFormat(contentW, 7, "No vendor or affiliate shares from this week's payments.", "", 1, "L", false, 0, "")
+	} else {
+		r.payoutHeader()
+		_, pageH := p.GetPageSize()
+		for i, po := range d.Payouts {
+			if p.GetY()+6.5 > pageH-bottomGap {
+				p.AddPage()
+				r.payoutHeader()
+			}
+			fill := i%2 == 1
+			setFill(p, zebra)
+			text(p, "", 8.5, inkDark)
+			cells := []string{po.PayeeID, po.Party, formatInt(po.Payments), FormatMoney(po.Owed, po.Currency),
+				FormatMoney(po.PaidOut, po.Currency), FormatMoney(po.Held, po.Currency), FormatMoney(po.Outstanding(), po.Currency)}
+			for j, c := range payoutColumns {
+				p.CellFormat(c.w, 6.5, fit(p, cells[j], c.w-2), "", 0, c.align, fill, 0, "")
+			}
+			p.Ln(-1)
+		}
+	}
+	r.heading("Notes")
+	notes := d.NotesAll()
+	if len(notes) == 0 {
+		notes = []string{"Nothing stale, missing or held this week."}
+	}
+	for _, n := range notes {
+		text(p, "", 10, inkDark)
+		p.CellFormat(5, 5.5, "•", "", 0, "L", false, 0, "")
+		p.MultiCell(contentW-5, 5.5, n, "", "L", false)
+		p.Ln(1)
+	}
+	return nil
+}
+
+func (r *renderer) payoutHeader() {
+	p := r.pdf
+	setFill(p, bandColor)
+	text(p, "B", 8.5, rgb{255, 255, 255})
+	for _, c := range payoutColumns {
+		p.CellFormat(c.w, 7, c.title, "", 0, c.align, true, 0, "")
+	}
+	p.Ln(-1)
+}
+
+// fit shortens s with an ellipsis until it fits w millimetres in the current font.
+func fit(p *fpdf.Fpdf, s string, w float64) string {
+	if p.GetStringWidth(s) <= w {
+		return s
+	}
+	rs := []rune(s)
+	for len(rs) > 1 && p.GetStringWidth(string(rs)+"…") > w {
+		rs = rs[:len(rs)-1]
+	}
+	return string(rs) + "…"
+}

@@ -1,0 +1,191 @@
+package report_test
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/money"
+	"paysplit/internal/report"
+	"paysplit/internal/report/reporttest"
+)
+
+func emptyWeek() report.Data {
+	w := report.Week{Year: 2026, Week: 1}
+	days := make([]report.Day, 7)
+	for i, d := range w.Days() {
+		days[i] = report.Day{Date: d.Format(time.DateOnly)}
+	}
+	return report.Data{ClientID: "quiet-shop", Week: w, TimeZone: "America/New_York", Currency: money.USD, Days: days}
+}
+
+func manyPayouts() report.Data {
+	d := reporttest.Sample()
+	d.Payouts = nil
+	for i := range 70 {
+		d.Payouts = append(d.Payouts, report.Payout{PayeeID: fmt.Sprintf("vendor-with-a-rather-long-name-%03d", i), Party: "vendor",
+			Currency: money.EUR, Payments: int64(i + 1), Owed: int64(i+1) * 10_000, PaidOut: int64(i+1) * 9_000})
+	}
+	return d
+}
+
+func TestRenderIsDeterministicAndReadable(t *testing.T) {
+	tests := []struct {
+		name  string
+		data  report.Data
+		pages int
+	}{
+		{"sample week", reporttest.Sample(), 3},
+		{"week without data", emptyWeek(), 3},
+		{"payouts table over two pages", manyPayouts(), 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			first, err := report.Render(tc.data)
+			require.NoError(t, err)
+			// Several renders, because map iteration order (the usual source of drift) changes
+			// from one call to the next.
+			for range 3 {
+				again, err := report.Render(tc.data)
+				require.NoError(t, err)
+				require.True(t, bytes.Equal(first.Bytes, again.Bytes), "same data must give the same PDF bytes")
+			}
+			require.Equal(t, tc.pages, first.Pages)
+			require.True(t, bytes.HasPrefix(first.Bytes, []byte("%PDF-")))
+			// The creation date comes from the week, never from the clock.
+			created := tc.data.Week.Monday().AddDate(0, 0, 7).Format("20060102")
+			require.Contains(t, string(first.Bytes), "/CreationDate (D:"+created)
+
+			pages := rasterize(t, first.Bytes, tc.name)
+			require.Len(t, pages, tc.pages, "pdftoppm sees the page count Render reports")
+			for i, p := range pages {
+				img := decodePNG(t, p)
+				mean, variance, inked := pixelStats(img)
+				t.Logf("page %d: %dx%d mean %.1f variance %.1f inked %.1f%%", i+1, img.Bounds().Dx(), img.Bounds().Dy(), mean, variance, 100*inked)
+				require.Greater(t, variance, 50.0, "page %d is blank", i+1)
+				require.Greater(t, inked, 0.002, "page %d has almost nothing on it", i+1)
+			}
+			// Page 1 carries the cover band, tiles and a chart: far more ink than a text page.
+			_, _, inked := pixelStats(decodePNG(t, pages[0]))
+			require.Greater(t, inked, 0.10)
+		})
+	}
+}
+
+func TestRenderRejectsIncompleteData(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*report.Data)
+		want   string
+	}{
+		{"no client", func(d *report.Data) { d.ClientID = "" }, "client_id"},
+		{"six days", func(d *report.Data) { d.Days = d.Days[:6] }, "7 days"},
+		{"bad week", func(d *report.Data) { d.Week.Week = 54 }, "ISO weeks"},
+		{"unknown currency", func(d *report.Data) { d.Currency = "xxx" }, "currency"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := reporttest.Sample()
+			tc.mutate(&d)
+			_, err := report.Render(d)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// artifactDir is where rendered pages are kept for people to look at: $TEST_ARTIFACTS_DIR, else
+// .data/test-artifacts/report at the repository root (.data is gitignored).
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("TEST_ARTIFACTS_DIR")
+	if dir == "" {
+		wd, err := os.Getwd()
+		require.NoError(t, err)
+		dir = filepath.Join(wd, "..", "..", ".data", "test-artifacts")
+	}
+	dir = filepath.Join(dir, "report")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
+
+// rasterize turns every page into a PNG with pdftoppm (Debian's poppler-utils) and keeps the
+// PDF and the pages as artifacts. Without pdftoppm the test skips, or fails under CI=true.
+func rasterize(t *testing.T, pdf []byte, name string) [][]byte {
+	t.Helper()
+	exe, err := exec.LookPath("pdftoppm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pdftoppm is required when CI=true (apt-get install poppler-utils): %v", err)
+		}
+		t.Skipf("pdftoppm not installed (apt-get install poppler-utils): %v", err)
+	}
+	dir := artifactDir(t)
+	base := filepath.Join(dir, unsafeName.ReplaceAllString(name, "-"))
+	require.NoError(t, os.WriteFile(base+".pdf", pdf, 0o644))
+	old, _ := filepath.Glob(base + "-page-*.png")
+	for _, f := range old {
+		require.NoError(t, os.Remove(f))
+	}
+	out, err := exec.Command(exe, "-png", "-r", "80", base+".pdf", base+"-page").CombinedOutput()
+	require.NoError(t, err, "pdftoppm: %s", out)
+	files, err := filepath.Glob(base + "-page-*.png")
+	require.NoError(t, err)
+	// pdftoppm numbers pages with as many digits as the last one needs; sort numerically.
+	pages := make([][]byte, len(files))
+	for _, f := range files {
+		m := regexp.MustCompile(`-page-0*([0-9]+)\.png$`).FindStringSubmatch(f)
+		require.NotNil(t, m, f)
+		n, _ := strconv.Atoi(m[1])
+		require.LessOrEqual(t, n, len(files))
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		pages[n-1] = b
+	}
+	t.Logf("pages kept in %s-page-*.png", base)
+	return pages
+}
+
+func decodePNG(t *testing.T, b []byte) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	require.NoError(t, err)
+	return img
+}
+
+// pixelStats returns the mean and variance of the luminance (0-255) and the share of pixels
+// that are not near-white.
+func pixelStats(img image.Image) (mean, variance, inked float64) {
+	var sum, sumSq float64
+	var n, dark int
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			l := (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 257
+			sum += l
+			sumSq += l * l
+			n++
+			if l < 240 {
+				dark++
+			}
+		}
+	}
+	if n == 0 {
+		return 0, 0, 0
+	}
+	mean = sum / float64(n)
+	return mean, sumSq/float64(n) - mean*mean, float64(dark) / float64(n)
+}
+

@@ -1,0 +1,400 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+)
+
+// KPISettings say where a client's KPIs come from. GA4CredentialsRef names the credentials
+// (file:/path/to/service-account.json or env:VARIABLE); the secret itself is never stored here.
+type KPISettings struct {
+	ClientID          string        `json:"client_id"`
+	GA4PropertyID     string        `json:"ga4_property_id"`
+	GA4CredentialsRef string        `json:"ga4_credentials_ref"`
+	ProviderRevenue   bool          `json:"provider_revenue"`
+	SyncEvery         time.Duration `json:"-"`
+	UpdatedAt         time.Time     `json:"updated_at"`
+}
+
+// DefaultKPISettings are what a client without stored KPI settings gets: revenue only.
+func DefaultKPISettings(clientID string) KPISettings {
+	return KPISettings{ClientID: clientID, ProviderRevenue: true}
+}
+
+var (
+	ga4PropertyPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
+	credentialsPattern = regexp.MustCompile(`^(file:/\S{1,500}|env:[A-Z_][A-Z0-9_]{0,127})$`)
+)
+
+// Validate checks settings before they are written. The messages never echo the reference: a
+// mistyped one could be a pasted secret.
+func (k KPISettings) Validate() error {
+	if err := ValidID("client_id", k.ClientID); err != nil {
+		return err
+	}
+	if k.GA4PropertyID != "" && !ga4PropertyPattern.MatchString(k.GA4PropertyID) {
+		return fmt.Errorf("%w: ga4_property_id must be the numeric GA4 property ID", ErrInvalid)
+	}
+	if k.GA4CredentialsRef != "" && !credentialsPattern.MatchString(k.GA4CredentialsRef) {
+		return fmt.Errorf("%w: ga4_credentials_ref must be file:/absolute/path.json or env:VARIABLE_NAME (a reference, not the key itself)", ErrInvalid)
+	}
+	if k.GA4CredentialsRef != "" && k.GA4PropertyID == "" {
+		return fmt.Errorf("%w: ga4_credentials_ref needs a ga4_property_id", ErrInvalid)
+	}
+	if k.SyncEvery != 0 && (k.SyncEvery < time.Minute || k.SyncEvery > 24*time.Hour || k.SyncEvery%time.Second != 0) {
+		return fmt.Errorf("%w: sync_every must be whole seconds between 1m and 24h", ErrInvalid)
+	}
+	return nil
+}
+
+// GetKPISettings returns a client's KPI settings, or the defaults when none were saved.
+func (s *Store) GetKPISettings(ctx context.Context, clientID string) (KPISettings, error) {
+	if _, err := s.GetClient(ctx, clientID); err != nil {
+		return KPISettings{}, err
+	}
+	k := DefaultKPISettings(clientID)
+	var every int
+	err := s.pool.QueryRow(ctx, `SELECT ga4_property_id, ga4_credentials_ref, provider_revenue, sync_every_seconds, updated_at
+		FROM kpi_settings WHERE client_id = $1`, clientID).
+		Scan(&k.GA4PropertyID, &k.GA4CredentialsRef, &k.ProviderRevenue, &every, &k.UpdatedAt)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return KPISettings{}, fmt.Errorf("kpi settings of %s: %w", clientID, err)
+	}
+	k.SyncEvery = time.Duration(every) * time.Second
+	return k, nil
+}
+
+// PutKPISettings replaces a client's KPI settings.
+func (s *Store) PutKPISettings(ctx context.Context, k KPISettings) (KPISettings, error) {
+	if err := k.Validate(); err != nil {
+		return KPISettings{}, err
+	}
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO kpi_settings (client_id, ga4_property_id, ga4_credentials_ref, provider_revenue, sync_every_seconds)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (client_id) DO UPDATE SET ga4_property_id = EXCLUDED.ga4_property_id,
+			ga4_credentials_ref = EXCLUDED.ga4_credentials_ref, provider_revenue = EXCLUDED.provider_revenue,
+			sync_every_seconds = EXCLUDED.sync_every_seconds, updated_at = now()
+		RETURNING updated_at`,
+		k.ClientID, k.GA4PropertyID, k.GA4CredentialsRef, k.ProviderRevenue, int(k.SyncEvery/time.Second)).Scan(&k.UpdatedAt)
+	if isForeignKeyViolation(err) {
+		return KPISettings{}, fmt.Errorf("client %s: %w", k.ClientID, ErrNotFound)
+	}
+	if err != nil {
+		return KPISettings{}, fmt.Errorf("save kpi settings of %s: %w", k.ClientID, err)
+	}
+	return k, nil
+}
+
+// UpsertKPITraffic writes the traffic part of a client's days; the revenue part is left alone.
+// Writing the same days again replaces them, so a retried or overlapping sync is harmless.
+func (s *Store) UpsertKPITraffic(ctx context.Context, clientID, source string, days []kpi.TrafficDay) error {
+	if len(days) == 0 {
+		return nil
+	}
+	var (
+		ds                []time.Time
+		vis, nv, sessions []int64
+		bounce            []int32
+	)
+	for _, d := range days {
+		if err := validTraffic(d.Traffic); err != nil {
+			return err
+		}
+		ds = append(ds, kpi.DayOf(d.Day))
+		vis, nv, sessions, bounce = append(vis, d.Visitors), append(nv, d.NewVisitors), append(sessions, d.Sessions), append(bounce, d.BounceRateBps)
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO kpi_daily (client_id, day, visitors, new_visitors, sessions, bounce_rate_bps, traffic_source, traffic_synced_at)
+		SELECT $1, t.d, t.v, t.nv, t.s, t.b, $7, now()
+		FROM unnest($2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer[]) AS t(d, v, nv, s, b)
+		ON CONFLICT (client_id, day) DO UPDATE SET visitors = EXCLUDED.visitors, new_visitors = EXCLUDED.new_visitors,
+			sessions = EXCLUDED.sessions, bounce_rate_bps = EXCLUDED.bounce_rate_bps,
+			traffic_source = EXCLUDED.traffic_source, traffic_synced_at = EXCLUDED.traffic_synced_at, updated_at = now()`,
+		clientID, ds, vis, nv, sessions, bounce, source)
+	return kpiWriteErr(err, "traffic", clientID)
+}
+
+// UpsertKPIRevenue writes the revenue part of a client's days; the traffic part is left alone.
+func (s *Store) UpsertKPIRevenue(ctx context.Context, clientID, source string, days []kpi.RevenueDay) error {
+	if len(days) == 0 {
+		return nil
+	}
+	var (
+		ds                  []time.Time
+		net, gross, refunds []int64
+		commission          []*int64
+		currencies          []string
+	)
+	for _, d := range days {
+		if _, err := money.ParseCurrency(string(d.Currency)); err != nil {
+			return fmt.Errorf("%w: revenue currency: %v", ErrInvalid, err)
+		}
+		ds = append(ds, kpi.DayOf(d.Day))
+		net, gross, refunds = append(net, d.Net()), append(gross, d.Gross), append(refunds, d.Refunds)
+		commission, currencies = append(commission, d.Commission), append(currencies, string(d.Currency))
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO kpi_daily (client_id, day, revenue, gross, refunds, commission, currency, revenue_source, revenue_synced_at)
+		SELECT $1, t.d, t.n, t.g, t.r, t.c, t.cur, $8, now()
+		FROM unnest($2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) AS t(d, n, g, r, c, cur)
+		ON CONFLICT (client_id, day) DO UPDATE SET revenue = EXCLUDED.revenue, gross = EXCLUDED.gross,
+			refunds = EXCLUDED.refunds, commission = EXCLUDED.commission, currency = EXCLUDED.currency,
+			revenue_source = EXCLUDED.revenue_source, revenue_synced_at = EXCLUDED.revenue_synced_at, updated_at = now()`,
+		clientID, ds, net, gross, refunds, commission, currencies, source)
+	return kpiWriteErr(err, "revenue", clientID)
+}
+
+// UpsertKPITrafficHours writes the traffic part of a client's hours.
+func (s *Store) UpsertKPITrafficHours(ctx context.Context, clientID string, hours []kpi.TrafficHour) error {
+	if len(hours) == 0 {
+		return nil
+	}
+	var (
+		hs                []time.Time
+		vis, nv, sessions []int64
+		bounce            []int32
+	)
+	for _, h := range hours {
+		if err := validTraffic(h.Traffic); err != nil {
+			return err
+		}
+		hs = append(hs, h.Hour.UTC().Truncate(time.Hour))
+		vis, nv, sessions, bounce = append(vis, h.Visitors), append(nv, h.NewVisitors), append(sessions, h.Sessions), append(bounce, h.BounceRateBps)
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO kpi_hourly (client_id, hour, visitors, new_visitors, sessions, bounce_rate_bps)
+		SELECT $1, t.h, t.v, t.nv, t.s, t.b
+		FROM unnest($2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer[]) AS t(h, v, nv, s, b)
+		ON CONFLICT (client_id, hour) DO UPDATE SET visitors = EXCLUDED.visitors, new_visitors = EXCLUDED.new_visitors,
+			sessions = EXCLUDED.sessions, bounce_rate_bps = EXCLUDED.bounce_rate_bps, updated_at = now()`,
+		clientID, hs, vis, nv, sessions, bounce)
+	return kpiWriteErr(err, "hourly traffic", clientID)
+}
+
+// UpsertKPIRevenueHours writes the revenue part of a client's hours.
+func (s *Store) UpsertKPIRevenueHours(ctx context.Context, clientID string, hours []kpi.RevenueHour) error {
+	if len(hours) == 0 {
+		return nil
+	}
+	var (
+		hs             []time.Time
+		gross, refunds []int64
+		currencies     []string
+	)
+	for _, h := range hours {
+		hs = append(hs, h.Hour.UTC().Truncate(time.Hour))
+		gross, refunds, currencies = append(gross, h.Gross), append(refunds, h.Refunds), append(currencies, string(h.Currency))
+	}
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO kpi_hourly (client_id, hour, gross, refunds, currency)
+		SELECT $1, t.h, t.g, t.r, t.cur FROM unnest($2::timestamptz[], $3::bigint[], $4::bigint[], $5::text[]) AS t(h, g, r, cur)
+		ON CONFLICT (client_id, hour) DO UPDATE SET gross = EXCLUDED.gross, refunds = EXCLUDED.refunds,
+			currency = EXCLUDED.currency, updated_at = now()`,
+		clientID, hs, gross, refunds, currencies)
+	return kpiWriteErr(err, "hourly revenue", clientID)
+}
+
+func validTraffic(t kpi.Traffic) error {
+	if t.Visitors < 0 || t.NewVisitors < 0 || t.Sessions < 0 || t.BounceRateBps < 0 || t.BounceRateBps > 10000 {
+		return fmt.Errorf("%w: traffic counts must not be negative and bounce rate must be 0-10000 bps", ErrInvalid)
+	}
+	return nil
+}
+
+func kpiWriteErr(err error, what, clientID string) error {
+	if isForeignKeyViolation(err) {
+		return fmt.Errorf("%w: client %q does not exist", ErrInvalid, clientID)
+	}
+	if err != nil {
+		return fmt.Errorf("upsert kpi %s of %s: %w", what, clientID, err)
+	}
+	return nil
+}
+
+// KPIHotDays returns a client's stored days from from to to (inclusive), oldest first, with only
+// the parts some source filled.
+func (s *Store) KPIHotDays(ctx context.Context, clientID string, from, to time.Time) ([]kpi.Day, error) {
+	rows, err := s.pool.Query(ctx, `SELECT day, visitors, new_visitors, sessions, bounce_rate_bps, revenue, gross, refunds,
+			commission, currency, traffic_source IS NOT NULL, revenue_source IS NOT NULL
+		FROM kpi_daily WHERE client_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day`, clientID, kpi.DayOf(from), kpi.DayOf(to))
+	if err != nil {
+		return nil, fmt.Errorf("kpi days of %s: %w", clientID, err)
+	}
+	defer rows.Close()
+	var out []kpi.Day
+	for rows.Next() {
+		var d kpi.Day
+		var t kpi.Traffic
+		var net int64
+		var r kpi.Revenue
+		var cur string
+		var hasTraffic, hasRevenue bool
+		if err := rows.Scan(&d.Day, &t.Visitors, &t.NewVisitors, &t.Sessions, &t.BounceRateBps, &net, &r.Gross, &r.Refunds,
+			&r.Commission, &cur, &hasTraffic, &hasRevenue); err != nil {
+			return nil, fmt.Errorf("scan kpi day: %w", err)
+		}
+		if !hasTraffic && !hasRevenue {
+			// A row from before the sync tracked its parts: all of it counts, revenue is net.
+			hasTraffic, hasRevenue = true, true
+			r.Gross, r.Refunds = net, 0
+		}
+		d.Day, r.Currency = kpi.DayOf(d.Day), money.Currency(cur)
+		if hasTraffic {
+			d.Traffic = &t
+		}
+		if hasRevenue {
+			d.Revenue = &r
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// KPIHours returns a client's stored hours from from (inclusive) to to (exclusive).
+func (s *Store) KPIHours(ctx context.Context, clientID string, from, to time.Time) ([]kpi.TrafficHour, []kpi.RevenueHour, error) {
+	rows, err := s.pool.Query(ctx, `SELECT hour, visitors, new_visitors, sessions, bounce_rate_bps, gross, refunds, currency
+		FROM kpi_hourly WHERE client_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour`, clientID, from, to)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kpi hours of %s: %w", clientID, err)
+	}
+	defer rows.Close()
+	var traffic []kpi.TrafficHour
+	var revenue []kpi.RevenueHour
+	for rows.Next() {
+		var h time.Time
+		var vis, nv, sessions, gross, refunds *int64
+		var bounce *int32
+		var cur string
+		if err := rows.Scan(&h, &vis, &nv, &sessions, &bounce, &gross, &refunds, &cur); err != nil {
+			return nil, nil, fmt.Errorf("scan kpi hour: %w", err)
+		}
+		h = h.UTC()
+		if vis != nil {
+			traffic = append(traffic, kpi.TrafficHour{Hour: h, Traffic: kpi.Traffic{Visitors: *vis, NewVisitors: deref(nv), Sessions: deref(sessions), BounceRateBps: deref(bounce)}})
+		}
+		if gross != nil {
+			revenue = append(revenue, kpi.RevenueHour{Hour: h, Revenue: kpi.Revenue{Currency: money.Currency(cur), Gross: *gross, Refunds: deref(refunds)}})
+		}
+	}
+	return traffic, revenue, rows.Err()
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// RevenueHours sums one client's captured payments in cur per hour from from (inclusive) to to
+// (exclusive), like RevenueByDay; hours without payments are absent.
+func (s *Store) RevenueHours(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueHour, error) {
+	rows, err := s.pool.Query(ctx, `SELECT date_trunc('hour', captured_at AT TIME ZONE 'UTC'), sum(gross), sum(refunded)
+		FROM payments WHERE client_id = $1 AND currency = $2 AND captured_at >= $3 AND captured_at < $4
+		GROUP BY 1 ORDER BY 1`, clientID, string(cur), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("hourly revenue of %s: %w", clientID, err)
+	}
+	defer rows.Close()
+	var out []kpi.RevenueHour
+	for rows.Next() {
+		var h time.Time
+		r := kpi.RevenueHour{Revenue: kpi.Revenue{Currency: cur}}
+		if err := rows.Scan(&h, &r.Gross, &r.Refunds); err != nil {
+			return nil, fmt.Errorf("scan hourly revenue: %w", err)
+		}
+		r.Hour = time.Date(h.Year(), h.Month(), h.Day(), h.Hour(), 0, 0, 0, time.UTC)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// KPISyncStatus returns the sync status of each of a client's sources, by source name.
+func (s *Store) KPISyncStatus(ctx context.Context, clientID string) ([]kpi.SourceStatus, error) {
+	rows, err := s.pool.Query(ctx, `SELECT source, last_success_at, last_attempt_at, last_error, failures
+		FROM kpi_sync_status WHERE client_id = $1 ORDER BY source`, clientID)
+	if err != nil {
+		return nil, fmt.Errorf("kpi sync status of %s: %w", clientID, err)
+	}
+	defer rows.Close()
+	var out []kpi.SourceStatus
+	for rows.Next() {
+		var st kpi.SourceStatus
+		var ok *time.Time
+		if err := rows.Scan(&st.Source, &ok, &st.LastAttempt, &st.LastError, &st.Failures); err != nil {
+			return nil, fmt.Errorf("scan kpi sync status: %w", err)
+		}
+		if ok != nil {
+			st.LastSuccess = ok.UTC()
+		}
+		st.LastAttempt = st.LastAttempt.UTC()
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// MarkKPISynced records a good sync of one source at at.
+func (s *Store) MarkKPISynced(ctx context.Context, clientID, source string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO kpi_sync_status (client_id, source, last_success_at, last_attempt_at)
+		VALUES ($1, $2, $3, $3)
+		ON CONFLICT (client_id, source) DO UPDATE SET last_success_at = GREATEST(kpi_sync_status.last_success_at, EXCLUDED.last_success_at),
+			last_attempt_at = GREATEST(kpi_sync_status.last_attempt_at, EXCLUDED.last_attempt_at), last_error = '', failures = 0`,
+		clientID, source, at)
+	return kpiWriteErr(err, "sync status", clientID)
+}
+
+// MarkKPISyncFailed records a failed sync of one source; its stored data and last good sync stay.
+func (s *Store) MarkKPISyncFailed(ctx context.Context, clientID, source, message string, at time.Time) error {
+	if len(message) > 1000 {
+		message = message[:1000]
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO kpi_sync_status (client_id, source, last_attempt_at, last_error, failures)
+		VALUES ($1, $2, $3, $4, 1)
+		ON CONFLICT (client_id, source) DO UPDATE SET last_attempt_at = GREATEST(kpi_sync_status.last_attempt_at, EXCLUDED.last_attempt_at),
+			last_error = EXCLUDED.last_error, failures = kpi_sync_status.failures + 1`,
+		clientID, source, at, message)
+	return kpiWriteErr(err, "sync status", clientID)
+}
+
+// Tables the KPI retention prunes by age. The ledger and payments are never among them.
+const (
+	PruneKPIDaily          = "kpi_daily"
+	PruneKPIHourly         = "kpi_hourly"
+	PruneWebhookDeliveries = "webhook_deliveries"
+)
+
+// PruneBatch deletes at most limit rows of table older than before (a day for kpi_daily, an
+// instant for the others) and returns how many it deleted. One small statement per batch keeps
+// row locks short and lets autovacuum keep up; callers loop until it returns less than limit.
+func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, limit int) (int64, error) {
+	var q string
+	switch table {
+	case PruneKPIDaily:
+		q = `DELETE FROM kpi_daily WHERE ctid IN (SELECT ctid FROM kpi_daily WHERE day < $1 LIMIT $2)`
+		before = kpi.DayOf(before)
+	case PruneKPIHourly:
+		q = `DELETE FROM kpi_hourly WHERE ctid IN (SELECT ctid FROM kpi_hourly WHERE hour < $1 LIMIT $2)`
+	case PruneWebhookDeliveries:
+		q = `DELETE FROM webhook_deliveries WHERE ctid IN (SELECT ctid FROM webhook_deliveries WHERE received_at < $1 LIMIT $2)`
+	default:
+		return 0, fmt.Errorf("%w: %q is not a table retention prunes", ErrInvalid, table)
+	}
+	if limit <= 0 {
+		return 0, fmt.Errorf("%w: batch size must be positive", ErrInvalid)
+	}
+	tag, err := s.pool.Exec(ctx, q, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("prune %s before %s: %w", table, before.Format(time.RFC3339), err)
+	}
+	return tag.RowsAffected(), nil
+}

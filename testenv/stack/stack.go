@@ -1,0 +1,271 @@
+// Package stack runs the whole platform for tests that need all of it at once: Postgres, a
+// Temporal dev server, stripe-mock behind the stateful proxy, a PayPal fake, the API over HTTP and
+// (unless a test brings its own) an in-process worker. Check verifies the books afterwards.
+package stack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"paysplit/activities"
+	"paysplit/api/server"
+	"paysplit/internal/db"
+	"paysplit/internal/ledger"
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalhook"
+	"paysplit/internal/store"
+	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
+	"paysplit/workflows/payment"
+	"paysplit/workflows/reconcile"
+)
+
+// Credentials the stack's API is configured with.
+const (
+	AdminKey      = "test-admin-key"
+	WebhookSecret = "whsec_test"
+)
+
+// Options shape a stack.
+type Options struct {
+	Settings payment.Settings
+	// WorkerDatabaseURL, when set, is what the in-process worker's pool connects to (say,
+	// through a testenv.TCPProxy that a test cuts).
+	WorkerDatabaseURL string
+	// NoWorker leaves the worker to the test (the real worker program as a process).
+	NoWorker bool
+}
+
+// Stack is a running platform.
+type Stack struct {
+	T           testing.TB
+	API         *httptest.Server
+	Temporal    client.Client
+	TemporalURL string
+	Pool        *pgxpool.Pool
+	DatabaseURL string
+	Store       *store.Store
+	Ledger      *ledger.Ledger
+	Stripe      *testenv.StripeProxy
+	PayPal      *testenv.PayPal
+	Queue       string
+
+	mu       sync.Mutex
+	outcomes map[string]int  // webhook answers by status ("accepted", "duplicate", ...)
+	accepted map[string]bool // workflow IDs a webhook was acknowledged for
+}
+
+// New starts a stack; everything stops with the test.
+func New(t testing.TB, o Options) *Stack {
+	t.Helper()
+	pool, dbURL := testenv.Postgres(t)
+	host, _ := testenv.Temporal(t)
+	tc := testenv.TemporalClient(t)
+	s := &Stack{
+		T: t, Temporal: tc, TemporalURL: host, Pool: pool, DatabaseURL: dbURL, Store: store.New(pool), Ledger: ledger.New(pool),
+		Stripe: testenv.NewStripeProxy(t, testenv.StripeMock(t)), PayPal: testenv.NewPayPal(t),
+		Queue: "payments-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), outcomes: map[string]int{}, accepted: map[string]bool{},
+	}
+	if !o.NoWorker {
+		s.startWorker(o)
+	}
+	srv := server.New(server.Deps{
+		Pool: pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
+		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
+		Namespace: "default", Settings: o.Settings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, HTTP: s.PayPal.HTTPClient()}},
+	})
+	s.API = httptest.NewServer(srv)
+	t.Cleanup(s.API.Close)
+	return s
+}
+
+func (s *Stack) startWorker(o Options) {
+	t := s.T
+	pool := s.Pool
+	if o.WorkerDatabaseURL != "" {
+		var err error
+		pool, err = db.Connect(context.Background(), o.WorkerDatabaseURL)
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+	}
+	pp, err := activities.NewPayPalClient("paysplit-test", "secret", s.PayPal.APIBase, s.PayPal.HTTPClient())
+	require.NoError(t, err)
+	stripeClient := activities.NewStripeClient("sk_test_123", s.Stripe.URL, nil)
+	w := worker.New(s.Temporal, s.Queue, worker.Options{})
+	payment.Register(w)
+	reconcile.Register(w)
+	st := store.New(pool)
+	w.RegisterActivity(&activities.Activities{Store: st, Ledger: ledger.New(pool), Stripe: stripeClient, PayPal: pp})
+	w.RegisterActivity(&activities.Reconciler{Store: st, Stripe: stripeClient, PayPal: pp})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+}
+
+// WorkerEnv is the environment the real worker program needs to join this stack.
+func (s *Stack) WorkerEnv() map[string]string {
+	return map[string]string{
+		"DATABASE_URL": s.DatabaseURL, "TEMPORAL_ADDRESS": s.TemporalURL, "TASK_QUEUE": s.Queue,
+		"STRIPE_API_BASE": s.Stripe.URL, "STRIPE_API_KEY": "sk_test_123", "WORKER_HTTP_ADDR": "127.0.0.1:0",
+	}
+}
+
+// Do calls the API with JSON.
+func (s *Stack) Do(method, path string, body any, key string) (int, map[string]any) {
+	s.T.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(s.T, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.API.URL+path, r)
+	require.NoError(s.T, err)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	return s.send(req)
+}
+
+func (s *Stack) send(req *http.Request) (int, map[string]any) {
+	s.T.Helper()
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(s.T, err)
+	defer res.Body.Close()
+	var out map[string]any
+	require.NoError(s.T, json.NewDecoder(res.Body).Decode(&out))
+	return res.StatusCode, out
+}
+
+// StripeWebhook delivers a signed Stripe event and remembers what the API answered.
+func (s *Stack) StripeWebhook(d stripeevent.Delivery) (int, map[string]any) {
+	s.T.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.API.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
+	require.NoError(s.T, err)
+	req.Header.Set("Stripe-Signature", d.Signature)
+	code, out := s.send(req)
+	s.note(code, out)
+	return code, out
+}
+
+func (s *Stack) note(code int, out map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	status, _ := out["status"].(string)
+	if code != http.StatusOK {
+		status = fmt.Sprintf("http_%d", code)
+	}
+	s.outcomes[status]++
+	if id, ok := out["workflow_id"].(string); ok && code == http.StatusOK {
+		s.accepted[id] = true
+	}
+}
+
+// Outcomes counts the webhook answers by status.
+func (s *Stack) Outcomes() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.outcomes {
+		out[k] = v
+	}
+	return out
+}
+
+// Seed registers a client with a vendor (<client>-vendor), an affiliate (<client>-aff) and a
+// 10% / 5% rule through the admin API.
+func (s *Stack) Seed(clientID string) {
+	s.T.Helper()
+	code, body := s.Do(http.MethodPut, "/api/v1/admin/clients/"+clientID, map[string]any{"name": "Shop " + clientID, "default_currency": "usd"}, AdminKey)
+	require.Contains(s.T, []int{http.StatusOK, http.StatusCreated}, code, body)
+	for id, kind := range map[string]string{clientID + "-vendor": "vendor", clientID + "-aff": "affiliate"} {
+		code, body = s.Do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": clientID, "kind": kind, "stripe_account": "acct_" + kind + "1"}, AdminKey)
+		require.Contains(s.T, []int{http.StatusOK, http.StatusCreated}, code, body)
+	}
+	code, body = s.Do(http.MethodPost, "/api/v1/admin/clients/"+clientID+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500}, AdminKey)
+	require.Equal(s.T, http.StatusCreated, code, body)
+}
+
+// Capture is a payment_intent.succeeded for an 11000-cent order of a seeded client.
+func Capture(clientID, pi string) stripeevent.Capture {
+	return stripeevent.Capture{
+		EventID: "evt_" + pi, PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 11000, Created: time.Now(),
+		Metadata: map[string]string{
+			"client_id": clientID, "order_id": "order-" + pi, "vendor_id": clientID + "-vendor", "affiliate_id": clientID + "-aff",
+			"subtotal": "10000", "tax": "800", "shipping": "500", "discount": "300", "platform": "shopify",
+		},
+	}
+}
+
+// AwaitStatus waits until a payment's stored status is one of want, and returns it.
+func (s *Stack) AwaitStatus(id string, within time.Duration, want ...ipayment.Status) ipayment.Record {
+	s.T.Helper()
+	var rec ipayment.Record
+	require.EventuallyWithT(s.T, func(c *assert.CollectT) {
+		r, err := s.Store.GetPayment(context.Background(), id)
+		if !assert.NoError(c, err) {
+			return
+		}
+		rec = r
+		assert.Contains(c, want, r.Status, "payment %s is %s (%s)", id, r.Status, r.Reason)
+	}, within, 100*time.Millisecond)
+	return rec
+}
+
+// Runs counts the executions of a workflow ID.
+func (s *Stack) Runs(id string) int {
+	s.T.Helper()
+	res, err := s.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowId = '%s'", id),
+	})
+	require.NoError(s.T, err)
+	return len(res.Executions)
+}
+
+// Down is the API wired to a Temporal that is not there.
+type Down struct {
+	t   testing.TB
+	url string
+}
+
+// DownAPI starts the API with a Temporal client pointed at a closed port.
+func DownAPI(t testing.TB, pool *pgxpool.Pool) *Down {
+	t.Helper()
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
+	srv := server.New(server.Deps{Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: "nowhere",
+		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	api := httptest.NewServer(srv)
+	t.Cleanup(api.Close)
+	return &Down{t: t, url: api.URL}
+}
+
+// Webhook delivers a signed Stripe event and returns the status code.
+func (d *Down) Webhook(dl stripeevent.Delivery) int {
+	req, err := http.NewRequest(http.MethodPost, d.url+"/webhooks/stripe", bytes.NewReader(dl.Body))
+	require.NoError(d.t, err)
+	req.Header.Set("Stripe-Signature", dl.Signature)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(d.t, err)
+	defer res.Body.Close()
+	return res.StatusCode
+}

@@ -1,0 +1,185 @@
+package kpisync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"paysplit/internal/store"
+	"paysplit/workflows/searchattr"
+)
+
+// RetentionScheduleID is the one retention schedule of the deployment.
+const RetentionScheduleID = "kpi-retention"
+
+// ScheduleID is the ID of a client's sync schedule; its runs are kpi-sync-<client>-<time>.
+func ScheduleID(clientID string) string { return "kpi-sync-" + clientID }
+
+// DefaultEvery is the sync period when neither KPI_SYNC_EVERY nor the client's settings say.
+const DefaultEvery = 15 * time.Minute
+
+// syncRunTimeout bounds a run: with overlap "skip", a hung run would hold back the client's
+// next syncs; sources get about two minutes of retries, so this is plenty.
+const syncRunTimeout = 10 * time.Minute
+
+// Settings is where a client's own sync period is kept (store.Store).
+type Settings interface {
+	GetKPISettings(ctx context.Context, clientID string) (store.KPISettings, error)
+}
+
+// Scheduler creates, updates and triggers the KPI schedules.
+type Scheduler struct {
+	Client    client.Client
+	TaskQueue string
+	// Every is the deployment's sync period; a client's settings may override it.
+	Every time.Duration
+	// HotDays is the hot window each run re-reads and retention keeps.
+	HotDays int
+	// Settings gives per-client periods; nil uses Every for everyone.
+	Settings Settings
+}
+
+// ErrUnavailable is returned when Temporal cannot be reached; the API answers 503.
+var ErrUnavailable = errors.New("kpi sync: temporal unavailable")
+
+func (s *Scheduler) every(ctx context.Context, clientID string) (time.Duration, error) {
+	every := s.Every
+	if every <= 0 {
+		every = DefaultEvery
+	}
+	if s.Settings == nil {
+		return every, nil
+	}
+	st, err := s.Settings.GetKPISettings(ctx, clientID)
+	if err != nil {
+		return 0, fmt.Errorf("kpi settings of %s: %w", clientID, err)
+	}
+	if st.SyncEvery > 0 {
+		every = st.SyncEvery
+	}
+	return every, nil
+}
+
+// clientSchedule is a client's schedule: every period, overlap skip (a slow run is not joined
+// by another), and a catch-up window of one period, so after an outage the client gets one
+// sync, not a backlog of them.
+func (s *Scheduler) clientSchedule(clientID string, every time.Duration) client.ScheduleOptions {
+	hot := s.HotDays
+	if hot <= 0 {
+		hot = DefaultHotDays
+	}
+	return client.ScheduleOptions{
+		ID:   ScheduleID(clientID),
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID: ScheduleID(clientID), Workflow: SyncWorkflowName, TaskQueue: s.TaskQueue,
+			Args:                  []any{SyncInput{ClientID: clientID, HotDays: hot}},
+			WorkflowRunTimeout:    syncRunTimeout,
+			TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.ClientID.ValueSet(clientID)),
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: max(every, time.Minute),
+		Note:          "KPI sync of client " + clientID + " (paysplit)",
+	}
+}
+
+// EnsureClient creates the client's sync schedule or brings an existing one in line with the
+// current settings. It is what the API calls when a client is created or its settings change,
+// and what the worker calls for every client at start; calling it again is harmless.
+func (s *Scheduler) EnsureClient(ctx context.Context, clientID string) error {
+	every, err := s.every(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	return s.ensure(ctx, s.clientSchedule(clientID, every))
+}
+
+// EnsureClients runs EnsureClient for each client and returns every failure.
+func (s *Scheduler) EnsureClients(ctx context.Context, clientIDs []string) error {
+	var errs []error
+	for _, id := range clientIDs {
+		if err := s.EnsureClient(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RetentionOptions configure the retention schedule.
+type RetentionOptions struct {
+	Days      int
+	BatchSize int
+	// Every is its period; zero means daily. Offset shifts the runs (default 03:15 UTC).
+	Every, Offset time.Duration
+}
+
+// EnsureRetention creates or updates the daily retention schedule.
+func (s *Scheduler) EnsureRetention(ctx context.Context, o RetentionOptions) error {
+	if o.Days < 1 {
+		return fmt.Errorf("kpi retention: %d days would delete today's KPIs", o.Days)
+	}
+	if o.Every <= 0 {
+		o.Every, o.Offset = 24*time.Hour, 3*time.Hour+15*time.Minute
+	}
+	return s.ensure(ctx, client.ScheduleOptions{
+		ID:   RetentionScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: o.Every, Offset: o.Offset}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID: RetentionScheduleID, Workflow: RetentionWorkflowName, TaskQueue: s.TaskQueue,
+			Args:                     []any{RetentionInput{Days: o.Days, BatchSize: o.BatchSize}},
+			WorkflowExecutionTimeout: 6 * time.Hour,
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: 12 * time.Hour,
+		Note:          "KPI retention (paysplit)",
+	})
+}
+
+// ensure creates a schedule, or updates spec, action and policies when it exists; several
+// processes doing it at once is fine: one creates, the others update to the same.
+func (s *Scheduler) ensure(ctx context.Context, opts client.ScheduleOptions) error {
+	if s.TaskQueue == "" {
+		return errors.New("kpi schedules need a task queue")
+	}
+	sc := s.Client.ScheduleClient()
+	_, err := sc.Create(ctx, opts)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", opts.ID, unavailable(err))
+	}
+	err = sc.GetHandle(ctx, opts.ID).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			sched := in.Description.Schedule
+			spec := opts.Spec
+			sched.Spec = &spec
+			sched.Action = opts.Action
+			if sched.Policy == nil {
+				sched.Policy = &client.SchedulePolicies{}
+			}
+			sched.Policy.Overlap, sched.Policy.CatchupWindow = opts.Overlap, opts.CatchupWindow
+			return &client.ScheduleUpdate{Schedule: &sched}, nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("update schedule %s: %w", opts.ID, unavailable(err))
+	}
+	return nil
+}
+
+// unavailable marks errors that mean "Temporal is not reachable now".
+func unavailable(err error) error {
+	var u *serviceerror.Unavailable
+	var d *serviceerror.DeadlineExceeded
+	if errors.As(err, &u) || errors.As(err, &d) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
