@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -154,6 +155,10 @@ func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string) (map[reco
 				continue
 			}
 			item, err := r.PayPal.GetPayoutItem(ctx, l.TransferID)
+			var pe *paypal.ErrorResponse
+			if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
+				continue // PayPal does not know the item: the ledger's payout shows as missing
+			}
 			if err != nil {
 				return nil, classifyPayPal("get payout item "+l.TransferID, err)
 			}

@@ -82,7 +82,7 @@ func TestPayPalCaptureEndToEnd(t *testing.T) {
 		byBatch[p.SenderBatchID] = p.Receiver + " " + p.Value
 	}
 	require.Equal(t, map[string]string{
-		id + "/transfer/vendor-ppco-vendor/0":  "VENDORPAYER01 95.45",
+		id + "/transfer/vendor-ppco-vendor/0": "VENDORPAYER01 95.45",
 		id + "/transfer/affiliate-ppco-aff/0": "affiliate@example.com 4.85",
 	}, byBatch)
 	require.Equal(t, map[string]int64{
@@ -101,7 +101,7 @@ func TestPayPalCaptureEndToEnd(t *testing.T) {
 	refund := paypalEvent(t, "WH-REF-1", "PAYMENT.CAPTURE.REFUNDED", map[string]any{
 		"id": "REF1", "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "11.00"},
 		"seller_payable_breakdown": map[string]any{"total_refunded_amount": map[string]string{"currency_code": "USD", "value": "11.00"}},
-		"links": []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/CAP123", "method": "GET"}},
+		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/CAP123", "method": "GET"}},
 	})
 	code, out = s.paypalWebhook(refund, s.paypal.Sign(refund))
 	require.Equal(t, http.StatusOK, code, out)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,7 +34,22 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	stripeRun := out["runs"].(map[string]any)["stripe"].(map[string]any)
 	require.GreaterOrEqual(t, stripeRun["Checked"], float64(2))
-	require.Empty(t, stripeRun["Drifts"], "books and Stripe agree")
+	// Other tests of the package share the database but not this test's Stripe: only this
+	// client's payees are this test's to judge.
+	mine := func(drifts []any) []any {
+		var out []any
+		for _, d := range drifts {
+			m := d.(map[string]any)
+			p, _ := m["payment"].(string)
+			payee, _ := m["payee_id"].(string)
+			if p == "payment-stripe-pi_stranger" || strings.HasPrefix(payee, "recco-") || payee == "ghost" {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	drifted, _ := stripeRun["Drifts"].([]any)
+	require.Empty(t, mine(drifted), "books and Stripe agree")
 
 	// Three kinds of drift: a payout booked but never sent, one sent but never booked, and a
 	// transfer that Stripe shows bigger than the books.
@@ -68,7 +84,7 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 		}
 	}
 	kinds := map[string]map[string]any{}
-	for _, d := range drifts {
+	for _, d := range mine(drifts) {
 		m := d.(map[string]any)
 		kinds[m["kind"].(string)] = m
 	}
