@@ -259,7 +259,10 @@ func newAPI(t *testing.T, queue string) *apiStack {
 	srv := server.New(server.Deps{
 		Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: queue,
 		AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
-		Namespace: ns, Settings: payment.Settings{SettleWindow: 0}, Logger: quiet, Registry: tel.Registry,
+		Namespace: ns, Logger: quiet, Registry: tel.Registry,
+		// A payout cut off by a worker that died is retried after PayoutTimeout: short here, but
+		// far longer than a transfer the tests hold during a graceful stop.
+		Settings: payment.Settings{SettleWindow: 0, PayoutTimeout: 10 * time.Second},
 	})
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))
 	api := httptest.NewServer(srv)
@@ -284,6 +287,7 @@ func (a *apiStack) webhook(t *testing.T, body []byte) {
 	req, err := http.NewRequest(http.MethodPost, a.url+"/webhooks/stripe", bytes.NewReader(d.Body))
 	require.NoError(t, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	code, out := send(t, req)
 	require.Equal(t, http.StatusOK, code, out)
 }
@@ -326,7 +330,17 @@ func (a *apiStack) result(t *testing.T, id string) ipayment.Record {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var rec ipayment.Record
-	require.NoError(t, a.tc.GetWorkflow(ctx, id, "").Get(ctx, &rec))
+	if err := a.tc.GetWorkflow(ctx, id, "").Get(ctx, &rec); err != nil {
+		// Say what the workflow waits for: the pending activities and their last failures.
+		if desc, derr := a.tc.DescribeWorkflow(context.Background(), id, ""); derr == nil {
+			for _, pa := range desc.RawResponse.GetPendingActivities() {
+				t.Logf("pending activity %s: state %s attempt %d scheduled %s last started %s failure %v",
+					pa.GetActivityType().GetName(), pa.GetState(), pa.GetAttempt(), pa.GetScheduledTime().AsTime().Format(time.RFC3339Nano),
+					pa.GetLastStartedTime().AsTime().Format(time.RFC3339Nano), pa.GetLastFailure())
+			}
+		}
+		require.NoError(t, err, "workflow %s result", id)
+	}
 	return rec
 }
 

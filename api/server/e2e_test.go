@@ -115,6 +115,7 @@ func (s *stack) webhook(d stripeevent.Delivery) (int, map[string]any) {
 	req, err := http.NewRequest(http.MethodPost, s.api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
 	require.NoError(s.t, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	return s.send(req)
 }
 
@@ -311,6 +312,7 @@ func TestWebhookAnswers503WhenTemporalIsDown(t *testing.T) {
 	req, err := http.NewRequest(http.MethodPost, api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
 	require.NoError(t, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()

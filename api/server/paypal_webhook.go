@@ -83,6 +83,9 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 		s.count(providerPayPal, typ, "ignored")
 		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
 	}
+	if err == nil && !providerIDPattern.MatchString(captureID) {
+		err = fmt.Errorf("capture id %.80q is not a PayPal ID", captureID)
+	}
 	if err != nil {
 		s.count(providerPayPal, typ, "invalid")
 		return errorf(http.StatusBadRequest, "invalid_event", err.Error())

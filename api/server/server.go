@@ -48,6 +48,13 @@ type Deps struct {
 	SessionTTL time.Duration
 	// KPIRefresh starts an on-demand KPI sync for a client; nil answers 501 not_implemented.
 	KPIRefresh func(ctx context.Context, clientID string) error
+	// KPIs serves KPI series over any range (hot days from Postgres, older ones from the
+	// sources); nil reads every day from Postgres.
+	KPIs KPIReader
+	// OnClientChanged runs after a client or its KPI settings were saved (it creates or updates
+	// the client's KPI sync schedule); nil does nothing. Its failure is logged, not answered:
+	// the change is saved, and the worker repairs schedules at start.
+	OnClientChanged func(ctx context.Context, clientID string) error
 	// PayPalVerifier checks PayPal webhook signatures; nil means PayPal is not configured.
 	PayPalVerifier PayPalVerifier
 }
@@ -102,8 +109,8 @@ func New(d Deps) *Server {
 	e.GET("/", s.dashboard)
 	e.GET("/static/*", s.static)
 
-	e.POST("/webhooks/stripe", s.stripeWebhook)
-	e.POST("/webhooks/paypal", s.paypalWebhook)
+	e.POST("/webhooks/stripe", s.stripeWebhook, requireJSON)
+	e.POST("/webhooks/paypal", s.paypalWebhook, requireJSON)
 	for _, p := range []string{storefront.Shopify, storefront.WooCommerce, storefront.TikTok, storefront.Instagram} {
 		e.POST("/webhooks/"+p+"/:client", s.storefrontWebhook(p))
 	}
@@ -113,7 +120,7 @@ func New(d Deps) *Server {
 	e.POST("/api/v1/session", s.login, s.rateLimiter(perAddress))
 
 	// Client API: every read is scoped by the credential's client (admins pass ?client_id=).
-	v1 := e.Group("/api/v1", s.authenticate, s.rateLimiter(perKey))
+	v1 := e.Group("/api/v1", s.authenticate, s.rateLimiter(perKey), requireJSON)
 	v1.DELETE("/session", s.logout)
 	v1.GET("/me", s.me)
 	v1.GET("/client", s.clientInfo)
@@ -128,6 +135,8 @@ func New(d Deps) *Server {
 	admin.PUT("/clients/:client_id", s.putClient)
 	admin.GET("/clients/:client_id/settings", s.getSettings)
 	admin.PUT("/clients/:client_id/settings", s.putSettings)
+	admin.GET("/clients/:client_id/kpi-settings", s.getKPISettings)
+	admin.PUT("/clients/:client_id/kpi-settings", s.putKPISettings)
 	admin.GET("/clients/:client_id/webhook-secrets", s.listWebhookSecrets)
 	admin.PUT("/clients/:client_id/webhook-secrets/:provider", s.putWebhookSecret)
 	admin.DELETE("/clients/:client_id/webhook-secrets/:provider", s.deleteWebhookSecret)

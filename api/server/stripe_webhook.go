@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -36,6 +37,10 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	evt, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret,
 		webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
 	if err != nil {
+		if webhook.ValidatePayloadWithTolerance(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret, signatureTolerance) == nil {
+			s.count(providerStripe, "unknown", "invalid")
+			return errorf(http.StatusBadRequest, "invalid_event", "signed body is not a Stripe event: "+err.Error())
+		}
 		s.count(providerStripe, "unknown", "bad_signature")
 		return errorf(http.StatusBadRequest, "invalid_signature", "Stripe-Signature verification failed: "+err.Error())
 	}
@@ -44,6 +49,9 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if errors.Is(err, errIgnored) {
 		s.count(providerStripe, typ, "ignored")
 		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
+	}
+	if err == nil && !providerIDPattern.MatchString(paymentID) {
+		err = fmt.Errorf("payment intent id %.80q is not a Stripe ID", paymentID)
 	}
 	if err != nil {
 		s.count(providerStripe, typ, "invalid")
@@ -64,6 +72,9 @@ func (s *Server) count(provider, typ, outcome string) {
 }
 
 var errIgnored = errors.New("event type not handled")
+
+// providerIDPattern bounds the payment IDs that become workflow IDs and idempotency keys.
+var providerIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // stripeToEvent reduces a Stripe event to the workflow's Event, keeping no customer data.
 func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {

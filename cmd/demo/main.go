@@ -191,6 +191,7 @@ func (d demo) webhook(body []byte) error {
 		return err
 	}
 	req.Header.Set("Stripe-Signature", s.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	_, err = d.do(req)
 	return err
 }

@@ -161,6 +161,7 @@ func (s *Stack) StripeWebhook(d stripeevent.Delivery) (int, map[string]any) {
 	req, err := http.NewRequest(http.MethodPost, s.API.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
 	require.NoError(s.T, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	code, out := s.send(req)
 	s.note(code, out)
 	return code, out
@@ -264,6 +265,7 @@ func (d *Down) Webhook(dl stripeevent.Delivery) int {
 	req, err := http.NewRequest(http.MethodPost, d.url+"/webhooks/stripe", bytes.NewReader(dl.Body))
 	require.NoError(d.t, err)
 	req.Header.Set("Stripe-Signature", dl.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(d.t, err)
 	defer res.Body.Close()

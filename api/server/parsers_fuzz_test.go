@@ -1,0 +1,84 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"paysplit/internal/stripeevent"
+	"paysplit/workflows/payment"
+)
+
+// The webhook parsers take whatever a verified sender wrote: they must never panic, and what
+// they accept must be something the workflow can use (a payment ID, positive amounts, a known
+// event kind).
+
+func FuzzStripeToEvent(f *testing.F) {
+	f.Add(stripeevent.Capture{EventID: "evt_1", PaymentIntent: "pi_1", Charge: "ch_1", Currency: "usd", Amount: 1099,
+		Metadata: map[string]string{"client_id": "c", "email": "x@example.com"}}.Body())
+	f.Add(stripeevent.Refund{EventID: "evt_2", PaymentIntent: "pi_1", Charge: "ch_1", Currency: "usd", Amount: 1099, AmountRefunded: 100}.Body())
+	f.Add(stripeevent.Dispute{EventID: "evt_3", Type: "charge.dispute.closed", Dispute: "dp_1", PaymentIntent: "pi_1", Status: "lost", Amount: 5}.Body())
+	f.Add([]byte(`{"type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount":-5,"currency":"usd"}}}`))
+	f.Add([]byte(`{"type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount":5,"currency":"xxx"}}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var evt stripe.Event
+		if json.Unmarshal(body, &evt) != nil {
+			return
+		}
+		ev, pi, err := stripeToEvent(evt)
+		if err != nil {
+			return
+		}
+		checkEvent(t, ev, pi)
+		for k := range ev.Metadata {
+			if _, ok := allowedMetadata[k]; !ok {
+				t.Fatalf("metadata key %q survived the filter", k)
+			}
+		}
+	})
+}
+
+func FuzzPayPalToEvent(f *testing.F) {
+	f.Add([]byte(`{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED","create_time":"2026-11-25T10:00:00Z","resource":{"id":"CAP1","amount":{"currency_code":"USD","value":"110.00"},"custom_id":"client_id=c&order_id=o","invoice_id":"o"}}`))
+	f.Add([]byte(`{"id":"WH-2","event_type":"PAYMENT.CAPTURE.REFUNDED","resource":{"id":"R1","amount":{"currency_code":"JPY","value":"100"},"links":[{"rel":"up","href":"https://api.paypal.com/v2/payments/captures/CAP1"}]}}`))
+	f.Add([]byte(`{"id":"WH-3","event_type":"CUSTOMER.DISPUTE.RESOLVED","resource":{"dispute_id":"D1","disputed_transactions":[{"seller_transaction_id":"CAP1"}],"dispute_amount":{"currency_code":"KWD","value":"1.234"},"dispute_outcome":{"outcome_code":"RESOLVED_BUYER_FAVOUR"}}}`))
+	f.Add([]byte(`{"id":"WH-4","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP1","amount":{"currency_code":"USD","value":"-1.00"}}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, capture, _, err := paypalToEvent(body)
+		if err != nil {
+			if errors.Is(err, errIgnored) && capture != "" {
+				t.Fatalf("ignored event named capture %q", capture)
+			}
+			return
+		}
+		checkEvent(t, ev, capture)
+	})
+}
+
+var allowedMetadata = map[string]bool{"client_id": true, "order_id": true, "vendor_id": true, "affiliate_id": true,
+	"subtotal": true, "tax": true, "shipping": true, "discount": true, "platform": true}
+
+func checkEvent(t *testing.T, ev payment.Event, paymentID string) {
+	t.Helper()
+	if paymentID == "" || ev.ID == "" {
+		t.Fatalf("accepted an event without IDs: %+v (payment %q)", ev, paymentID)
+	}
+	switch ev.Kind {
+	case payment.EventCapture:
+		if ev.Amount <= 0 || ev.Currency == "" {
+			t.Fatalf("capture with amount %d currency %q", ev.Amount, ev.Currency)
+		}
+	case payment.EventRefund:
+		if ev.AmountRefunded < 0 || ev.Amount < 0 {
+			t.Fatalf("refund with negative amount: %+v", ev)
+		}
+	case payment.EventDisputeCreated, payment.EventDisputeClosed:
+		if ev.DisputeID == "" || ev.Amount < 0 {
+			t.Fatalf("dispute without id or with negative amount: %+v", ev)
+		}
+	default:
+		t.Fatalf("unknown event kind %q", ev.Kind)
+	}
+}
