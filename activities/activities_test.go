@@ -245,3 +245,16 @@ func requireNonRetryable(t *testing.T, err error, typ string) {
 	require.True(t, app.NonRetryable())
 	require.Equal(t, typ, app.Type())
 }
+
+func TestStripeErrorsNeverCarryTheKey(t *testing.T) {
+	f := newFixture(t)
+	// stripe-mock echoes a malformed key in its error message, as a careless provider might.
+	f.a.Stripe = activities.NewStripeClient("sk_test_Secret123_malformed", f.proxy.URL, nil)
+	_, err := f.a.Transfer(context.Background(), activities.TransferInput{IdempotencyKey: "k-redact", Destination: "acct_v1", Amount: 5, Currency: "usd"})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "Secret123")
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		require.NotContains(t, app.Message(), "Secret123")
+	}
+}

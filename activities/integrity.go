@@ -175,9 +175,12 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 		return DeliverAlertsOutput{}, err
 	}
 	var out DeliverAlertsOutput
+	// A channel that failed once is not tried again this round: a receiver that hangs costs one
+	// timeout per round, not one per queued message.
+	down := map[monitor.Channel]error{}
 	for _, n := range pending {
 		var failure string
-		if err := errors.Join(a.deliver(ctx, n)...); err != nil {
+		if err := errors.Join(a.deliver(ctx, n, down)...); err != nil {
 			failure = err.Error()
 		}
 		if err := a.Monitors.Finish(ctx, n.ID, failure == "", failure, a.now()); err != nil {
@@ -199,8 +202,8 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 	return out, nil
 }
 
-// deliver sends n to each configured channel that has not taken it yet.
-func (a *Integrity) deliver(ctx context.Context, n monitor.Notification) []error {
+// deliver sends n to each configured channel that has not taken it yet and is not down.
+func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down map[monitor.Channel]error) []error {
 	msg := alert.Message{
 		DeliveryID: n.ID, AlertID: n.AlertID, MonitorID: n.MonitorID, MonitorName: n.MonitorName, Kind: string(n.Kind),
 		Event: string(n.Event), Summary: n.Summary, Subjects: n.Subjects, PeriodStart: n.PeriodStart,
@@ -211,7 +214,12 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification) []error
 		if !configured || n.Sent[ch] {
 			return
 		}
+		if err := down[ch]; err != nil {
+			errs = append(errs, fmt.Errorf("%s: not tried after an earlier failure this round: %w", ch, err))
+			return
+		}
 		if err := fn(); err != nil {
+			down[ch] = err
 			errs = append(errs, fmt.Errorf("%s: %w", ch, err))
 			return
 		}

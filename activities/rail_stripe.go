@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -103,9 +104,16 @@ func classifyStripe(op string, err error) error {
 	if !errors.As(err, &se) {
 		return err // network or decoding trouble: retry
 	}
+	// Error messages end up in logs, workflow history and the admin API; a provider that
+	// echoes the credential it was sent must not put it there.
+	se.Msg = redactKeys(se.Msg)
 	if se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 0 {
-		return err
+		return errors.New(op + ": " + redactKeys(err.Error()))
 	}
-	return temporal.NewNonRetryableApplicationError(op+": "+se.Msg, ErrTypeRejected, err,
+	return temporal.NewNonRetryableApplicationError(op+": "+se.Msg, ErrTypeRejected, nil,
 		map[string]any{"status": se.HTTPStatusCode, "code": string(se.Code), "request_id": se.RequestID})
 }
+
+var keyPattern = regexp.MustCompile(`\b(sk|rk|pk)_(test|live)_[A-Za-z0-9]+`)
+
+func redactKeys(s string) string { return keyPattern.ReplaceAllString(s, "$1_$2_[redacted]") }

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"paysplit/activities"
@@ -41,6 +42,8 @@ import (
 const (
 	AdminKey      = "test-admin-key"
 	WebhookSecret = "whsec_test"
+	StripeKey     = "sk_test_PaysplitStack123"
+	PayPalSecret  = "paypal-secret-paysplit-stack"
 )
 
 // Options shape a stack.
@@ -51,6 +54,8 @@ type Options struct {
 	WorkerDatabaseURL string
 	// NoWorker leaves the worker to the test (the real worker program as a process).
 	NoWorker bool
+	// Logger receives the API's and the worker's logs; nil discards them.
+	Logger *slog.Logger
 }
 
 // Stack is a running platform.
@@ -83,13 +88,16 @@ func New(t testing.TB, o Options) *Stack {
 		Stripe: testenv.NewStripeProxy(t, testenv.StripeMock(t)), PayPal: testenv.NewPayPal(t),
 		Queue: "payments-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), outcomes: map[string]int{}, accepted: map[string]bool{},
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if !o.NoWorker {
 		s.startWorker(o)
 	}
 	srv := server.New(server.Deps{
 		Pool: pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
 		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
-		Namespace: "default", Settings: o.Settings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Namespace: "default", Settings: o.Settings, Logger: o.Logger,
 		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, HTTP: s.PayPal.HTTPClient()}},
 	})
 	s.API = httptest.NewServer(srv)
@@ -106,10 +114,14 @@ func (s *Stack) startWorker(o Options) {
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
 	}
-	pp, err := activities.NewPayPalClient("paysplit-test", "secret", s.PayPal.APIBase, s.PayPal.HTTPClient())
+	pp, err := activities.NewPayPalClient("paysplit-test", PayPalSecret, s.PayPal.APIBase, s.PayPal.HTTPClient())
 	require.NoError(t, err)
-	stripeClient := activities.NewStripeClient("sk_test_123", s.Stripe.URL, nil)
-	w := worker.New(s.Temporal, s.Queue, worker.Options{})
+	stripeClient := activities.NewStripeClient(StripeKey, s.Stripe.URL, nil)
+	// The worker logs through its own client, so a test can read what it logged.
+	wc, err := client.Dial(client.Options{HostPort: s.TemporalURL, Logger: tlog.NewStructuredLogger(o.Logger)})
+	require.NoError(t, err)
+	t.Cleanup(wc.Close)
+	w := worker.New(wc, s.Queue, worker.Options{})
 	payment.Register(w)
 	reconcile.Register(w)
 	st := store.New(pool)
@@ -123,7 +135,7 @@ func (s *Stack) startWorker(o Options) {
 func (s *Stack) WorkerEnv() map[string]string {
 	return map[string]string{
 		"DATABASE_URL": s.DatabaseURL, "TEMPORAL_ADDRESS": s.TemporalURL, "TASK_QUEUE": s.Queue,
-		"STRIPE_API_BASE": s.Stripe.URL, "STRIPE_API_KEY": "sk_test_123", "WORKER_HTTP_ADDR": "127.0.0.1:0",
+		"STRIPE_API_BASE": s.Stripe.URL, "STRIPE_API_KEY": StripeKey, "WORKER_HTTP_ADDR": "127.0.0.1:0",
 	}
 }
 

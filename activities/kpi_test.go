@@ -1,0 +1,106 @@
+package activities_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"paysplit/activities"
+	"paysplit/internal/kpi"
+	"paysplit/internal/kpi/ga4"
+	"paysplit/internal/kpi/kpisrc"
+	"paysplit/internal/kpi/kpitest"
+	"paysplit/internal/money"
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+// TestSyncKPISource runs the sync activity against Postgres and the GA4 server: days and hours
+// are stored and the good sync recorded; GA4 refusing is not retryable, GA4 down is.
+func TestSyncKPISource(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: "kpi-act", Name: "kpi-act", DefaultCurrency: money.USD})
+	require.NoError(t, err)
+	_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: "kpi-act", GA4PropertyID: "77", ProviderRevenue: true})
+	require.NoError(t, err)
+	g := kpitest.NewGA4(t)
+	today := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
+	g.SetDay("77", today, kpi.Traffic{Visitors: 5, Sessions: 6})
+	g.SetHour("77", today.Add(9*time.Hour), kpi.Traffic{Visitors: 2, Sessions: 2})
+	synced := time.Date(2026, 6, 15, 9, 30, 0, 0, time.UTC)
+	a := &activities.KPI{Store: st, Sources: &kpisrc.Factory{Store: st, GA4: ga4.Options{Endpoint: g.URL, WithoutAuthentication: true}},
+		Now: func() time.Time { return synced }}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	in := activities.SyncKPISourceInput{ClientID: "kpi-act", Source: kpi.SourceGA4, Currency: money.USD, From: today.AddDate(0, 0, -6), To: today, Today: today}
+
+	val, err := env.ExecuteActivity(a.SyncKPISource, in)
+	require.NoError(t, err)
+	var out activities.SyncKPISourceOutput
+	require.NoError(t, val.Get(&out))
+	require.Equal(t, activities.SyncKPISourceOutput{Source: kpi.SourceGA4, Days: 7, Hours: 1, SyncedAt: synced}, out)
+	days, err := st.KPIHotDays(ctx, "kpi-act", today.AddDate(0, 0, -6), today)
+	require.NoError(t, err)
+	require.Len(t, days, 7, "days without visits are stored as zeros: GA4 answered for them")
+	require.EqualValues(t, 5, days[6].Traffic.Visitors)
+	status, err := st.KPISyncStatus(ctx, "kpi-act")
+	require.NoError(t, err)
+	require.Equal(t, synced, status[0].LastSuccess)
+
+	for _, tt := range []struct {
+		status    int
+		retryable bool
+	}{
+		{http.StatusForbidden, false},
+		{http.StatusServiceUnavailable, true},
+	} {
+		g.Fail(tt.status)
+		_, err := env.ExecuteActivity(a.SyncKPISource, in)
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app, "status %d", tt.status)
+		require.Equal(t, tt.retryable, !app.NonRetryable(), "status %d: %v", tt.status, err)
+	}
+	g.Fail(0)
+	_, err = env.ExecuteActivity(a.SyncKPISource, activities.SyncKPISourceInput{ClientID: "kpi-act", Source: "ga5", Today: today})
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app) && app.NonRetryable(), "unknown source: %v", err)
+}
+
+// TestPruneKPIs deletes what is older than the cut across the KPI tables, in batches.
+func TestPruneKPIs(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: "kpi-prune-act", Name: "p", DefaultCurrency: money.USD})
+	require.NoError(t, err)
+	var days []kpi.TrafficDay
+	var hours []kpi.TrafficHour
+	start := time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC) // older than any other test's rows
+	for i := range 10 {
+		days = append(days, kpi.TrafficDay{Day: start.AddDate(0, 0, i)})
+		hours = append(hours, kpi.TrafficHour{Hour: start.AddDate(0, 0, i).Add(time.Hour)})
+	}
+	require.NoError(t, st.UpsertKPITraffic(ctx, "kpi-prune-act", kpi.SourceGA4, days))
+	require.NoError(t, st.UpsertKPITrafficHours(ctx, "kpi-prune-act", hours))
+	a := &activities.KPI{Store: st}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	val, err := env.ExecuteActivity(a.PruneKPIs, activities.PruneKPIsInput{Before: start.AddDate(0, 0, 4), BatchSize: 3})
+	require.NoError(t, err)
+	var out activities.PruneKPIsOutput
+	require.NoError(t, val.Get(&out))
+	require.EqualValues(t, 4, out.Daily)
+	require.EqualValues(t, 4, out.Hourly)
+	left, err := st.KPIHotDays(ctx, "kpi-prune-act", start, start.AddDate(0, 0, 30))
+	require.NoError(t, err)
+	require.Len(t, left, 6)
+}

@@ -1,0 +1,342 @@
+package activities
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/mailer"
+	"paysplit/internal/money"
+	"paysplit/internal/objstore"
+	"paysplit/internal/report"
+	"paysplit/internal/store"
+)
+
+// ErrTypeReportInvalid marks a report that cannot be made or sent whatever the retries: an
+// unknown client or week, data the renderer refuses, recipients no server accepts.
+const ErrTypeReportInvalid = "ReportInvalid"
+
+// KPISeries serves a client's KPIs over any range (kpi.Reader: the hot window from Postgres,
+// older days from the sources).
+type KPISeries interface {
+	Series(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) (kpi.Series, error)
+}
+
+// ReportFiles is where report files go (objstore.Store).
+type ReportFiles interface {
+	Put(ctx context.Context, o objstore.Object) error
+	Get(ctx context.Context, key string) ([]byte, error)
+}
+
+// Reports holds the weekly report activities' dependencies. Each activity is idempotent per
+// client and week through the delivery record (store.ReportDelivery): generate renders once
+// unless forced, upload skips a file S3 already has, email sends only while fewer sends were
+// made than asked for.
+type Reports struct {
+	Store *store.Store
+	// KPIs reads the KPI series; nil reads Postgres only.
+	KPIs  KPISeries
+	Files ReportFiles
+	Mail  mailer.Sender
+	// Now is the clock for generation times and the email's Date; nil means time.Now.
+	Now func() time.Time
+}
+
+func (a *Reports) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Reports) kpis() KPISeries {
+	if a.KPIs != nil {
+		return a.KPIs
+	}
+	return &kpi.Reader{Hot: a.Store, Now: a.Now}
+}
+
+// invalid wraps a permanent problem so Temporal does not retry it.
+func invalid(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeReportInvalid, err)
+}
+
+// ListReportClientsInput names a schedule's time zone.
+type ListReportClientsInput struct {
+	TimeZone string
+}
+
+// ListReportClientsOutput are the clients whose reports run in that zone.
+type ListReportClientsOutput struct {
+	ClientIDs []string
+}
+
+// ListReportClients lists the clients with weekly reports in a time zone.
+func (a *Reports) ListReportClients(ctx context.Context, in ListReportClientsInput) (ListReportClientsOutput, error) {
+	ids, err := a.Store.ReportClients(ctx, in.TimeZone)
+	return ListReportClientsOutput{ClientIDs: ids}, err
+}
+
+// GenerateReportInput asks for one client's report of one week; Force renders it again from
+// the current data (an admin's regenerate).
+type GenerateReportInput struct {
+	ClientID string
+	Week     string
+	Force    bool
+}
+
+// GenerateReportOutput says whether a new file was rendered, and which.
+type GenerateReportOutput struct {
+	Generated bool
+	SHA256    string
+	Pages     int
+	Bytes     int
+}
+
+// GenerateReport gathers the week's numbers, renders the PDF and records both. A report already
+// generated is left as it is unless in.Force.
+func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (GenerateReportOutput, error) {
+	if !in.Force {
+		d, err := a.Store.GetReportDelivery(ctx, in.ClientID, in.Week)
+		if err == nil {
+			return GenerateReportOutput{SHA256: d.SHA256, Pages: d.Pages, Bytes: d.Bytes}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return GenerateReportOutput{}, err
+		}
+	}
+	data, err := a.gather(ctx, in.ClientID, in.Week)
+	if err != nil {
+		return GenerateReportOutput{}, err
+	}
+	pdf, err := report.Render(data)
+	if err != nil {
+		return GenerateReportOutput{}, invalid(err)
+	}
+	if err := a.Store.SaveGeneratedReport(ctx, store.GeneratedReport{Data: data, PDF: pdf, At: a.now()}); err != nil {
+		return GenerateReportOutput{}, err
+	}
+	activity.GetLogger(ctx).Info("report generated", "ClientID", in.ClientID, "Week", in.Week, "Pages", pdf.Pages, "Bytes", len(pdf.Bytes))
+	return GenerateReportOutput{Generated: true, SHA256: pdf.SHA256(), Pages: pdf.Pages, Bytes: len(pdf.Bytes)}, nil
+}
+
+// gather reads everything the report shows. Days are the ISO week's dates; payments are those
+// captured between Monday 00:00 and the next Monday 00:00 in the client's time zone.
+func (a *Reports) gather(ctx context.Context, clientID, isoWeek string) (report.Data, error) {
+	w, err := report.ParseWeek(isoWeek)
+	if err != nil {
+		return report.Data{}, invalid(err)
+	}
+	cl, err := a.Store.GetClient(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return report.Data{}, invalid(err)
+	}
+	if err != nil {
+		return report.Data{}, err
+	}
+	settings, err := a.Store.GetReportSettings(ctx, clientID)
+	if err != nil {
+		return report.Data{}, err
+	}
+	loc, err := time.LoadLocation(settings.TimeZone)
+	if err != nil {
+		return report.Data{}, invalid(fmt.Errorf("time zone of %s: %w", clientID, err))
+	}
+	d := report.Data{ClientID: cl.ID, ClientName: cl.Name, Week: w, TimeZone: settings.TimeZone, Currency: cl.DefaultCurrency}
+
+	prev := w.Prev()
+	series, err := a.kpis().Series(ctx, clientID, cl.DefaultCurrency, prev.Monday(), w.Monday().AddDate(0, 0, 6))
+	if err != nil {
+		return report.Data{}, fmt.Errorf("kpis of %s: %w", clientID, err)
+	}
+	byDate := make(map[string]kpi.Day, len(series.Days))
+	for _, day := range series.Days {
+		byDate[day.Day.Format(time.DateOnly)] = day
+	}
+	otherCurrency := 0
+	days := func(week report.Week) []report.Day {
+		out := make([]report.Day, 0, 7)
+		for _, date := range week.Days() {
+			k := date.Format(time.DateOnly)
+			rd := report.Day{Date: k}
+			if day, ok := byDate[k]; ok {
+				if t := day.Traffic; t != nil {
+					rd.HasTraffic, rd.Visitors, rd.NewVisitors, rd.Sessions, rd.BounceRateBps = true, t.Visitors, t.NewVisitors, t.Sessions, t.BounceRateBps
+				}
+				if r := day.Revenue; r != nil {
+					if r.Currency == "" || r.Currency == cl.DefaultCurrency {
+						rd.HasRevenue, rd.Revenue = true, r.Net()
+					} else if week == w {
+						otherCurrency++
+					}
+				}
+			}
+			out = append(out, rd)
+		}
+		return out
+	}
+	d.Days, d.Previous = days(w), days(prev)
+	for _, st := range series.Sources {
+		d.Sources = append(d.Sources, report.SourceSync{Source: st.Source, LastSuccess: st.LastSuccess, Failing: st.Failures > 0})
+	}
+	for _, e := range series.ColdErrors {
+		d.Notes = append(d.Notes, fmt.Sprintf("The %s KPI source could not be reached for the older days of this report; those figures are missing.", e.Source))
+	}
+	if otherCurrency > 0 {
+		d.Notes = append(d.Notes, fmt.Sprintf("Storefront revenue of %d day(s) is in another currency than %s and is not shown.", otherCurrency, cl.DefaultCurrency.Upper()))
+	}
+
+	if d.Payments, err = a.Store.ReportPayments(ctx, clientID, w.Start(loc), w.End(loc)); err != nil {
+		return report.Data{}, err
+	}
+	if d.PreviousPayments, err = a.Store.ReportPayments(ctx, clientID, prev.Start(loc), prev.End(loc)); err != nil {
+		return report.Data{}, err
+	}
+	if d.Payouts, err = a.Store.ReportPayouts(ctx, clientID, w.Start(loc), w.End(loc)); err != nil {
+		return report.Data{}, err
+	}
+	return d, nil
+}
+
+// ReportInput names one client's report of one week.
+type ReportInput struct {
+	ClientID string
+	Week     string
+}
+
+// UploadReportOutput says whether the file was written and where it is.
+type UploadReportOutput struct {
+	Uploaded bool
+	Key      string
+}
+
+// UploadReport stores the generated file in S3 (server-side encrypted, private) under
+// reports/<client>/<week>.pdf and lists it for the API. A file S3 already has is not sent again;
+// writing the same key twice is harmless anyway.
+func (a *Reports) UploadReport(ctx context.Context, in ReportInput) (UploadReportOutput, error) {
+	d, err := a.Store.GetReportDelivery(ctx, in.ClientID, in.Week)
+	if errors.Is(err, store.ErrNotFound) {
+		return UploadReportOutput{}, invalid(fmt.Errorf("upload before generate: %w", err))
+	}
+	if err != nil {
+		return UploadReportOutput{}, err
+	}
+	key := report.ObjectKey(d.Data.ClientID, d.Data.Week)
+	if d.Uploaded {
+		return UploadReportOutput{Key: d.S3Key}, nil
+	}
+	pdf, err := a.Store.PendingReportPDF(ctx, in.ClientID, in.Week)
+	if err != nil {
+		return UploadReportOutput{}, err
+	}
+	if pdf == nil {
+		// Cleared after an earlier upload of another version: rendering the stored data gives
+		// the same bytes again.
+		r, err := report.Render(*d.Data)
+		if err != nil {
+			return UploadReportOutput{}, invalid(err)
+		}
+		pdf = r.Bytes
+	}
+	sum := sha256.Sum256(pdf)
+	sha := hex.EncodeToString(sum[:])
+	err = a.Files.Put(ctx, objstore.Object{Key: key, Body: pdf, ContentType: "application/pdf",
+		FileName: report.FileName(d.Data.ClientID, d.Data.Week)})
+	if err != nil {
+		return UploadReportOutput{}, err
+	}
+	if err := a.Store.MarkReportUploaded(ctx, in.ClientID, in.Week, key, sha); err != nil {
+		return UploadReportOutput{}, err
+	}
+	activity.GetLogger(ctx).Info("report uploaded", "ClientID", in.ClientID, "Week", in.Week, "Key", key)
+	return UploadReportOutput{Uploaded: true, Key: key}, nil
+}
+
+// EmailReportInput asks for the report's email; AtLeastOnce (the schedule) asks for a first send
+// if none was asked for yet. Admin resends raise the sends asked for before the run starts.
+type EmailReportInput struct {
+	ClientID    string
+	Week        string
+	AtLeastOnce bool
+}
+
+// EmailReportOutput says what happened: Sent, or why not (already_sent, not_requested,
+// no_recipients).
+type EmailReportOutput struct {
+	Sent       bool
+	Reason     string
+	Send       int // the send's number for this client and week, 1 for the first
+	MessageID  string
+	Recipients int
+}
+
+// EmailReport sends the stored file (read back from S3, so the mail carries exactly what the
+// API hands out) to the client's recipients, when a send is due. The Message-ID is derived from
+// client, week and send number: should a retry repeat a send whose record was lost, mail clients
+// see the same message twice, not two reports.
+func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailReportOutput, error) {
+	wanted := 0
+	if in.AtLeastOnce {
+		wanted = 1
+	}
+	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, wanted)
+	if errors.Is(err, store.ErrNotFound) {
+		return EmailReportOutput{}, invalid(fmt.Errorf("email before generate: %w", err))
+	}
+	if err != nil {
+		return EmailReportOutput{}, err
+	}
+	switch {
+	case d.SendsWanted == 0:
+		return EmailReportOutput{Reason: "not_requested"}, nil
+	case d.SendsDone >= d.SendsWanted:
+		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
+	case !d.Uploaded:
+		return EmailReportOutput{}, fmt.Errorf("report %s %s is not uploaded yet", in.ClientID, in.Week)
+	}
+	settings, err := a.Store.GetReportSettings(ctx, in.ClientID)
+	if err != nil {
+		return EmailReportOutput{}, err
+	}
+	if len(settings.Recipients) == 0 {
+		// Nothing is recorded: once recipients are set, a resend (or a rerun) delivers.
+		return EmailReportOutput{Reason: "no_recipients"}, nil
+	}
+	full, err := a.Store.GetReportDelivery(ctx, in.ClientID, in.Week)
+	if err != nil {
+		return EmailReportOutput{}, err
+	}
+	pdf, err := a.Files.Get(ctx, d.S3Key)
+	if err != nil {
+		return EmailReportOutput{}, err
+	}
+	e, err := report.EmailFor(*full.Data)
+	if err != nil {
+		return EmailReportOutput{}, invalid(err)
+	}
+	seq := d.SendsWanted
+	msgID := fmt.Sprintf("report-%s-%s-%d@paysplit.reports", in.ClientID, in.Week, seq)
+	err = a.Mail.Send(ctx, mailer.Message{
+		To: settings.Recipients, Subject: e.Subject, Text: e.Text, HTML: e.HTML, MessageID: msgID, Date: a.now(),
+		Attachments: []mailer.Attachment{{Name: report.FileName(in.ClientID, full.Data.Week), ContentType: "application/pdf", Data: pdf}},
+	})
+	if errors.Is(err, mailer.ErrInvalidMessage) {
+		return EmailReportOutput{}, invalid(err)
+	}
+	if err != nil {
+		return EmailReportOutput{}, err
+	}
+	if err := a.Store.MarkReportEmailed(ctx, in.ClientID, in.Week, seq, msgID, len(settings.Recipients)); err != nil {
+		return EmailReportOutput{}, err
+	}
+	// Recipients are counted, never logged.
+	activity.GetLogger(ctx).Info("report emailed", "ClientID", in.ClientID, "Week", in.Week, "Send", seq, "Recipients", len(settings.Recipients))
+	return EmailReportOutput{Sent: true, Send: seq, MessageID: msgID, Recipients: len(settings.Recipients)}, nil
+}
