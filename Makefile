@@ -20,7 +20,7 @@ PKGS ?= ./...
 TEMPORAL_MOD := tools/temporal/go.mod
 STRIPE_MOCK_MOD := tools/stripe-mock/go.mod
 
-.PHONY: help tools test test-short record-histories dev vet fmt fmt-check clean vendor-chartjs
+.PHONY: help tools test fuzz test-short record-histories dev vet fmt fmt-check clean vendor-chartjs
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -56,6 +56,17 @@ test-short: ## unit tests only; integration tests skip when their servers are mi
 record-histories: tools ## re-record workflow histories for the replay tests, then replay them
 	RECORD_HISTORY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./api/server/
 	$(GO) test -count=1 -run TestReplayRecordedHistories ./workflows/payment/
+
+FUZZTIME ?= 10s
+
+# Every go test -fuzz target: the webhook parsers, the split and money parsing. go test runs their
+# seed corpora in the normal test run; this target searches for new inputs for FUZZTIME each.
+fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
+	@set -e; for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs grep -h -o '^func Fuzz[A-Za-z0-9_]*' /dev/null | sort -u | sed 's/func //'); do \
+		pkg=$$(dirname $$(grep -rl --include='*_test.go' "^func $$spec(" . | head -1)); \
+		echo "fuzz $$pkg $$spec ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$spec$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
 
 dev: ## run Postgres, Temporal, stripe-mock, worker and API locally (Ctrl-C stops all)
 	bash scripts/dev.sh

@@ -65,7 +65,8 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 
 func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) {
 	params := &stripe.TransferParams{
-		Params:        stripe.Params{Context: ctx, Metadata: in.Metadata},
+		Params:        stripe.Params{Context: ctx},
+		Metadata:      in.Metadata,
 		Amount:        stripe.Int64(in.Amount),
 		Currency:      stripe.String(string(in.Currency)),
 		Destination:   stripe.String(in.Destination),
@@ -84,9 +85,10 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
 	params := &stripe.TransferReversalParams{
-		Params: stripe.Params{Context: ctx, Metadata: in.Metadata},
-		ID:     stripe.String(in.TransferID),
-		Amount: stripe.Int64(in.Amount),
+		Params:   stripe.Params{Context: ctx},
+		Metadata: in.Metadata,
+		ID:       stripe.String(in.TransferID),
+		Amount:   stripe.Int64(in.Amount),
 	}
 	params.SetIdempotencyKey(in.IdempotencyKey)
 	rev, err := r.api.TransferReversals.New(params)

@@ -259,12 +259,13 @@ func (a *Reports) UploadReport(ctx context.Context, in ReportInput) (UploadRepor
 	return UploadReportOutput{Uploaded: true, Key: key}, nil
 }
 
-// EmailReportInput asks for the report's email; AtLeastOnce (the schedule) asks for a first send
-// if none was asked for yet. Admin resends raise the sends asked for before the run starts.
+// EmailReportInput asks for the report's email. EnsureSends is how many sends must have been
+// made once the activity is done: 1 from the schedule (the first send, if it has not happened),
+// sends done + 1 from an admin's resend, 0 to send only what was asked for before.
 type EmailReportInput struct {
 	ClientID    string
 	Week        string
-	AtLeastOnce bool
+	EnsureSends int
 }
 
 // EmailReportOutput says what happened: Sent, or why not (already_sent, not_requested,
@@ -282,11 +283,7 @@ type EmailReportOutput struct {
 // client, week and send number: should a retry repeat a send whose record was lost, mail clients
 // see the same message twice, not two reports.
 func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailReportOutput, error) {
-	wanted := 0
-	if in.AtLeastOnce {
-		wanted = 1
-	}
-	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, wanted)
+	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, in.EnsureSends)
 	if errors.Is(err, store.ErrNotFound) {
 		return EmailReportOutput{}, invalid(fmt.Errorf("email before generate: %w", err))
 	}

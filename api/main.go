@@ -70,13 +70,16 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	st := store.New(pool, store.WithSecrets(box))
+	kpis := newKPIs(cfg, st, tc)
 	srv := server.New(server.Deps{
-		Pool: pool, Store: store.New(pool, store.WithSecrets(box)), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: cfg.TaskQueue,
+		Pool: pool, Store: st, Ledger: ledger.New(pool), Temporal: tc, TaskQueue: cfg.TaskQueue,
 		AdminAPIKey: cfg.AdminAPIKey, StripeWebhookSecret: cfg.StripeWebhookSecret, TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, Logger: logger, Registry: tel.Registry,
 		RateLimit: float64(cfg.APIRateLimit), RateBurst: 4 * cfg.APIRateLimit,
 		Settings:       payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout},
 		PayPalVerifier: paypalVerifier(cfg),
+		KPIs:           kpis.reader, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
 	})
 	// Every request is a span; the webhook's span is the parent of the workflow's.
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))

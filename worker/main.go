@@ -21,10 +21,13 @@ import (
 	"paysplit/activities"
 	"paysplit/internal/app"
 	"paysplit/internal/config"
+	"paysplit/internal/kpi/ga4"
+	"paysplit/internal/kpi/kpisrc"
 	"paysplit/internal/ledger"
 	"paysplit/internal/store"
 	"paysplit/telemetry"
 	"paysplit/workflows/integrity"
+	"paysplit/workflows/kpisync"
 	"paysplit/workflows/payment"
 	"paysplit/workflows/reconcile"
 )
@@ -108,6 +111,14 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		TaskQueue: cfg.TaskQueue, VerifyCron: cfg.IntegrityVerifyCron, MonitorEvery: cfg.MonitorEvery,
 	}); err != nil {
 		return fmt.Errorf("integrity schedules: %w", err)
+	}
+	kpisync.Register(w)
+	w.RegisterActivity(&activities.KPI{Store: acts.Store, Sources: &kpisrc.Factory{
+		Store: acts.Store, Stripe: acts.Stripe, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint},
+	}, Metrics: tel.Metrics})
+	kpiSchedules := &kpisync.Scheduler{Client: c, TaskQueue: cfg.TaskQueue, Every: cfg.KPISyncEvery, HotDays: cfg.KPIRetentionDays, Settings: acts.Store}
+	if err := kpiSchedules.EnsureAll(ctx, acts.Store, kpisync.RetentionOptions{Days: cfg.KPIRetentionDays}); err != nil {
+		return fmt.Errorf("kpi schedules: %w", err)
 	}
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress,
 		"namespace", cfg.TemporalNamespace, "build_id", cfg.WorkerBuildID)

@@ -88,6 +88,8 @@ func TestWorkerProgram(t *testing.T) {
 			} else {
 				w1.wait(t)
 				close(hold.release)
+				// The SDK's log line for the cut-off activity names its workflow and run.
+				require.Regexp(t, `"msg":"Activity error\.".*"WorkflowID":"`+id+`","RunID":"[0-9a-f-]+","ActivityType":"Transfer"`, w1.log())
 			}
 			require.Contains(t, w1.log(), `"msg":"worker stopped"`)
 
@@ -171,6 +173,8 @@ func TestWorkerProgram(t *testing.T) {
 		all := w.log()
 		require.NotContains(t, all, "sk_test_123", "no Stripe key in the logs")
 		require.NotContains(t, all, "temporal metric not registered", "every SDK metric reaches /metrics")
+		require.Regexp(t, `"WorkflowID":"payment-stripe-pi_metrics","RunID":"[0-9a-f-]+".*"TraceID":"[0-9a-f]{32}"`, all,
+			"workflow log lines carry the workflow, the run and the trace")
 		if os.Getenv("PAYSPLIT_DUMP_WORKER_LOG") != "" {
 			t.Log(all)
 		}

@@ -64,6 +64,7 @@ func (s *Server) putClient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.clientChanged(c, id)
 	return c.JSON(createdOrOK(created), cl)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"paysplit/internal/kpi"
 	"paysplit/internal/money"
 	"paysplit/internal/store"
 )
@@ -42,6 +43,25 @@ type kpiDayView struct {
 	Sessions      int64  `json:"sessions"`
 	Revenue       int64  `json:"revenue"`
 	Currency      string `json:"currency"`
+	// Where the day came from: postgres (the synced hot window), the sources that filled an
+	// older day joined with "+" (ga4+stripe), or none. has_traffic/has_revenue say which parts
+	// a source had: a missing part is zeros here but never data.
+	Source     string `json:"source"`
+	Stale      bool   `json:"stale"`
+	HasTraffic bool   `json:"has_traffic"`
+	HasRevenue bool   `json:"has_revenue"`
+	Gross      int64  `json:"gross"`
+	Refunds    int64  `json:"refunds"`
+	Commission *int64 `json:"commission"`
+}
+
+type kpiSourceView struct {
+	Source        string     `json:"source"`
+	Stale         bool       `json:"stale"`
+	LastSyncedAt  *time.Time `json:"last_synced_at"`
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
+	LastError     string     `json:"last_error,omitempty"`
+	Failures      int        `json:"failures"`
 }
 
 type amountView struct {
@@ -49,8 +69,10 @@ type amountView struct {
 	Amount   int64  `json:"amount"`
 }
 
-// kpis answers the client's storefront KPIs for every day of the range; days the sync has not
-// filled are zeros with synced=false, so charts have no gaps and nobody mistakes them for data.
+// kpis answers the client's storefront KPIs for every day of the range: the hot window from
+// Postgres, older days fetched from the sources, each day marked by source. Days no source filled
+// are zeros with synced=false, so charts have no gaps and nobody mistakes them for data; days a
+// lagging source may not have seen in full are stale, with the last good sync time alongside.
 func (s *Server) kpis(c echo.Context) error {
 	id, err := s.scope(c)
 	if err != nil {
@@ -65,35 +87,40 @@ func (s *Server) kpis(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.deps.Store.KPIRange(ctx, id, from, to)
+	reader := s.deps.KPIs
+	if reader == nil {
+		reader = &kpi.Reader{Hot: s.deps.Store, StaleAfter: time.Hour, Now: s.deps.Now}
+	}
+	series, err := reader.Series(ctx, id, cl.DefaultCurrency, from, to)
 	if err != nil {
 		return err
 	}
-	byDay := make(map[time.Time]store.KPIDay, len(rows))
-	for _, r := range rows {
-		byDay[r.Day] = r
-	}
 	days := []kpiDayView{}
-	var visitors, newVisitors, sessions, bounceWeighted, bounceSum, synced int64
+	var visitors, newVisitors, sessions, bounceWeighted, bounceSum, trafficDays, synced int64
 	revenue := map[money.Currency]int64{}
 	var currencies []money.Currency
-	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
-		v := kpiDayView{Day: formatDay(d), Currency: string(cl.DefaultCurrency)}
-		if r, ok := byDay[d]; ok {
-			v = kpiDayView{Day: v.Day, Synced: true, Visitors: r.Visitors, NewVisitors: r.NewVisitors,
-				BounceRateBps: r.BounceRateBps, Sessions: r.Sessions, Revenue: r.Revenue, Currency: string(r.Currency)}
-			if v.Currency == "" {
-				v.Currency = string(cl.DefaultCurrency)
-			}
-			visitors, newVisitors, sessions = visitors+r.Visitors, newVisitors+r.NewVisitors, sessions+r.Sessions
-			bounceWeighted += int64(r.BounceRateBps) * r.Sessions
-			bounceSum += int64(r.BounceRateBps)
+	for _, d := range series.Days {
+		v := kpiDayView{Day: formatDay(d.Day), Synced: d.Synced(), Source: d.Source, Stale: d.Stale, Currency: string(cl.DefaultCurrency)}
+		if d.Synced() {
 			synced++
+		}
+		if t := d.Traffic; t != nil {
+			v.HasTraffic, v.Visitors, v.NewVisitors, v.BounceRateBps, v.Sessions = true, t.Visitors, t.NewVisitors, t.BounceRateBps, t.Sessions
+			visitors, newVisitors, sessions = visitors+t.Visitors, newVisitors+t.NewVisitors, sessions+t.Sessions
+			bounceWeighted += int64(t.BounceRateBps) * t.Sessions
+			bounceSum += int64(t.BounceRateBps)
+			trafficDays++
+		}
+		if r := d.Revenue; r != nil {
+			v.HasRevenue, v.Revenue, v.Gross, v.Refunds, v.Commission = true, r.Net(), r.Gross, r.Refunds, r.Commission
+			if r.Currency != "" {
+				v.Currency = string(r.Currency)
+			}
 			cur := money.Currency(v.Currency)
 			if _, seen := revenue[cur]; !seen {
 				currencies = append(currencies, cur)
 			}
-			revenue[cur] += r.Revenue
+			revenue[cur] += v.Revenue
 		}
 		days = append(days, v)
 	}
@@ -102,8 +129,8 @@ func (s *Server) kpis(c echo.Context) error {
 	switch {
 	case sessions > 0:
 		bounce = (bounceWeighted + sessions/2) / sessions
-	case synced > 0:
-		bounce = (bounceSum + synced/2) / synced
+	case trafficDays > 0:
+		bounce = (bounceSum + trafficDays/2) / trafficDays
 	}
 	if len(currencies) == 0 {
 		currencies = []money.Currency{cl.DefaultCurrency}
@@ -112,11 +139,29 @@ func (s *Server) kpis(c echo.Context) error {
 	for _, cur := range currencies {
 		totalRevenue = append(totalRevenue, amountView{Currency: string(cur), Amount: revenue[cur]})
 	}
+	sources := []kpiSourceView{}
+	for _, st := range series.Sources {
+		sources = append(sources, kpiSourceView{Source: st.Source, Stale: st.Stale, LastSyncedAt: timeOrNil(st.LastSuccess),
+			LastAttemptAt: timeOrNil(st.LastAttempt), LastError: st.LastError, Failures: st.Failures})
+	}
+	sourceErrors := []map[string]string{}
+	for _, e := range series.ColdErrors {
+		sourceErrors = append(sourceErrors, map[string]string{"source": e.Source, "message": e.Message})
+	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"client_id": id, "from": formatDay(from), "to": formatDay(to), "days": days, "exponents": exponents(currencies),
+		"stale": series.Stale, "last_synced_at": timeOrNil(series.LastSyncedAt), "sources": sources, "source_errors": sourceErrors,
 		"totals": map[string]any{"visitors": visitors, "new_visitors": newVisitors, "sessions": sessions,
 			"bounce_rate_bps": bounce, "revenue": totalRevenue, "synced_days": synced},
 	})
+}
+
+// timeOrNil is nil for the zero time ("never"), so it shows as null rather than year 1.
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // refreshKPIs starts an on-demand KPI sync for the client, when the sync exists.
@@ -274,8 +319,8 @@ type reportCursor struct {
 	ISOWeek string `json:"w"`
 }
 
-// reports lists the client's weekly reports, newest first. download_url stays null until report
-// files can be served.
+// reports lists the client's weekly reports, newest first, each with a presigned download link
+// that expires (S3_PRESIGN_TTL); null when the server has no report storage configured.
 func (s *Server) reports(c echo.Context) error {
 	id, err := s.scope(c)
 	if err != nil {
@@ -301,7 +346,11 @@ func (s *Server) reports(c echo.Context) error {
 	}
 	out := make([]map[string]any, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, map[string]any{"iso_week": r.ISOWeek, "created_at": r.CreatedAt, "download_url": nil})
+		u, err := s.downloadURL(c.Request().Context(), r.S3Key)
+		if err != nil {
+			return err
+		}
+		out = append(out, map[string]any{"iso_week": r.ISOWeek, "created_at": r.CreatedAt, "download_url": u})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"client_id": id, "reports": out, "next_cursor": next})
 }

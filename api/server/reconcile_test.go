@@ -61,9 +61,9 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 	sc := activities.NewStripeClient("sk_test_123", s.stripe.URL, nil)
 	for _, tr := range []*stripe.TransferParams{
 		{Amount: stripe.Int64(100), Currency: stripe.String("usd"), Destination: stripe.String("acct_vendor1"), TransferGroup: stripe.String("order-pi_rec1"),
-			Params: stripe.Params{Metadata: map[string]string{"workflow_id": pay1, "payee_id": "recco-vendor"}}},
+			Metadata: map[string]string{"workflow_id": pay1, "payee_id": "recco-vendor"}},
 		{Amount: stripe.Int64(700), Currency: stripe.String("usd"), Destination: stripe.String("acct_x"),
-			Params: stripe.Params{Metadata: map[string]string{"workflow_id": "payment-stripe-pi_stranger", "payee_id": "stranger"}}},
+			Metadata: map[string]string{"workflow_id": "payment-stripe-pi_stranger", "payee_id": "stranger"}},
 	} {
 		_, err := sc.Transfers.New(tr)
 		require.NoError(t, err)

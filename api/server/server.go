@@ -57,6 +57,8 @@ type Deps struct {
 	OnClientChanged func(ctx context.Context, clientID string) error
 	// PayPalVerifier checks PayPal webhook signatures; nil means PayPal is not configured.
 	PayPalVerifier PayPalVerifier
+	// ReportLinks presigns download links for weekly report files; nil answers download_url null.
+	ReportLinks ReportLinks
 }
 
 // Server is the configured Echo app.
@@ -165,6 +167,11 @@ func New(d Deps) *Server {
 	admin.GET("/monitors/:monitor_id", s.getMonitor)
 	admin.DELETE("/monitors/:monitor_id", s.deleteMonitor)
 	admin.GET("/alerts", s.listAlerts)
+	admin.GET("/clients/:client_id/report-settings", s.getReportSettings)
+	admin.PUT("/clients/:client_id/report-settings", s.putReportSettings)
+	admin.GET("/reports", s.listAdminReports)
+	admin.POST("/reports/:client_id/:iso_week/resend", s.resendReport)
+	admin.POST("/reports/:client_id/:iso_week/regenerate", s.regenerateReport)
 	return s
 }
 

@@ -169,7 +169,7 @@ func wooDelivery(topic, id string, body []byte) delivery {
 	return delivery{platform: "woocommerce", body: body, header: map[string]string{
 		"Content-Type": "application/json", "X-WC-Webhook-Topic": topic, "X-WC-Webhook-Resource": resource,
 		"X-WC-Webhook-Event": event, "X-WC-Webhook-Delivery-ID": id, "X-WC-Webhook-ID": "15",
-		"X-WC-Webhook-Source": "https://shop.example.org/",
+		"X-WC-Webhook-Source":    "https://shop.example.org/",
 		"X-WC-Webhook-Signature": base64.StdEncoding.EncodeToString(hmacOf(shopSecrets["woocommerce"], body)),
 	}}
 }
@@ -250,11 +250,12 @@ func (e *shopEnv) status(client, orderID string) string {
 	return s
 }
 
-// customerData is the PII the samples carry; none of it may be stored or logged.
+// customerData is the PII the samples carry; none of it may be stored or logged. Each is long or
+// punctuated enough never to turn up by chance in a request ID, hash or timestamp.
 var customerData = []string{
-	"jane", "doe@", "555", "orchard", "brooklyn", "203.0.113.54", "4242", "birthday", "neighbour",
-	"maria", "garcia", "elm avenue", "78701", "192.0.2.77", "buzzer",
-	"priya", "shah", "harbor road", "n8miblde3i",
+	"jane doe", "jane.doe@example.com", "+15555550142", "orchard street", "brooklyn", "203.0.113.54", "•••• 4242",
+	"credit_card", "birthday", "neighbour", "maria garcia", "maria.garcia@example.org", "elm avenue", "512-555-0199",
+	"192.0.2.77", "buzzer", "priya shah", "harbor road", "n8miblde3i",
 }
 
 func TestStorefrontWebhooksStoreNormalizedOrders(t *testing.T) {
@@ -560,4 +561,3 @@ func TestStorefrontOrderWakesWaitingPayment(t *testing.T) {
 	require.Equal(t, rec.Gross, total, "the legs share the whole payment")
 	require.Equal(t, map[string]bool{c + "-blue-fox-ceramics": true, c + "-oak-thread": true, c + "-greenkitchenblog": true}, paid)
 }
-

@@ -47,7 +47,9 @@ var storefrontSources = map[string]storefrontSource{
 		parse: func(client string, r *http.Request, body []byte) (storefront.Result, error) {
 			return storefront.ParseShopify(client, r.Header.Get("X-Shopify-Topic"), body)
 		},
-		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string { return r.Header.Get("X-Shopify-Webhook-Id") },
+		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string {
+			return r.Header.Get("X-Shopify-Webhook-Id")
+		},
 	},
 	storefront.WooCommerce: {
 		platform: storefront.WooCommerce,
@@ -64,7 +66,9 @@ var storefrontSources = map[string]storefrontSource{
 		parse: func(client string, r *http.Request, body []byte) (storefront.Result, error) {
 			return storefront.ParseWooCommerce(client, r.Header.Get("X-WC-Webhook-Topic"), body)
 		},
-		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string { return r.Header.Get("X-WC-Webhook-Delivery-ID") },
+		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string {
+			return r.Header.Get("X-WC-Webhook-Delivery-ID")
+		},
 	},
 	storefront.TikTok: {
 		platform: storefront.TikTok,
@@ -79,7 +83,9 @@ var storefrontSources = map[string]storefrontSource{
 			}
 			return storefront.VerifyTikTok(body, r.Header.Get("Authorization"), appKey, appSecret)
 		},
-		parse:      func(_ string, _ *http.Request, body []byte) (storefront.Result, error) { return storefront.ParseTikTok(body) },
+		parse: func(_ string, _ *http.Request, body []byte) (storefront.Result, error) {
+			return storefront.ParseTikTok(body)
+		},
 		deliveryID: func(_ *http.Request, _ []byte, res storefront.Result) string { return res.DeliveryID },
 	},
 	storefront.Instagram: {
@@ -108,7 +114,13 @@ var errNotConfigured = errors.New("webhook secret not configured")
 // webhookSecret reads one of a client's webhook secrets. It is never logged.
 func (s *Server) webhookSecret(ctx context.Context, client, name string) ([]byte, error) {
 	secret, err := s.deps.Store.ClientWebhookSecret(ctx, client, name)
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNoSecretsKey):
+		// Without the key no client's secret can be read: every delivery is refused as
+		// unverifiable, and the operator is told why.
+		s.deps.Logger.Error("storefront webhook refused: the server has no SECRETS_KEY", "client_id", client, "secret", name)
+		return nil, fmt.Errorf("%w: %s (no secrets key)", errNotConfigured, name)
+	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("%w: %s", errNotConfigured, name)
 	}
 	return secret, err

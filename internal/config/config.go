@@ -70,6 +70,15 @@ type Config struct {
 	// "api" (ask PayPal's verify-webhook-signature endpoint).
 	PayPalWebhookVerify string
 
+	// Client KPIs (workflows/kpisync): sync period per client (a client's settings may override
+	// it), days of KPI rows Postgres keeps, when a source's numbers count as stale, how long
+	// fetched older days are cached, and an optional GA4 API endpoint (a local fake in dev).
+	KPISyncEvery     time.Duration
+	KPIRetentionDays int
+	KPIStaleAfter    time.Duration
+	KPICacheTTL      time.Duration
+	GA4APIEndpoint   string
+
 	// Alerts from monitors and ledger verification (see alerts.go): a webhook signed with
 	// HMAC-SHA256 and/or email over SMTP; each is off while its address is empty.
 	AlertWebhookURL    string
@@ -101,6 +110,7 @@ func Load() (Config, error) { return load(os.Getenv) }
 func load(getenv func(string) string) (Config, error) {
 	var c Config
 	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit string
+	var kpiEvery, kpiRetention, kpiStale, kpiCache string
 	var monitorEvery, alertEmailTo string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
 	if c.Env == "" {
@@ -139,6 +149,11 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYPAL_API_BASE", def: "https://api-m.sandbox.paypal.com", validate: validHTTPURL, dst: &c.PayPalAPIBase},
 		{name: "PAYPAL_WEBHOOK_ID", optional: true, validate: nonEmpty, dst: &c.PayPalWebhookID},
 		{name: "PAYPAL_WEBHOOK_VERIFY", def: "offline", validate: oneOf("offline", "api"), dst: &c.PayPalWebhookVerify},
+		{name: "KPI_SYNC_EVERY", def: "15m", validate: durationAtLeast(time.Minute), dst: &kpiEvery},
+		{name: "KPI_RETENTION_DAYS", def: "7", validate: positiveInt, dst: &kpiRetention},
+		{name: "KPI_STALE_AFTER", def: "1h", validate: durationAtLeast(time.Minute), dst: &kpiStale},
+		{name: "KPI_CACHE_TTL", def: "5m", validate: validDuration, dst: &kpiCache},
+		{name: "GA4_API_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.GA4APIEndpoint},
 		{name: "ALERT_WEBHOOK_URL", optional: true, validate: validHTTPURL, dst: &c.AlertWebhookURL},
 		{name: "ALERT_WEBHOOK_SECRET", optional: true, validate: minLen(16), dst: &c.AlertWebhookSecret},
 		{name: "SMTP_ADDR", optional: true, validate: validHostPort, dst: &c.SMTPAddr},
@@ -171,6 +186,10 @@ func load(getenv func(string) string) (Config, error) {
 	c.WorkerStopTimeout, _ = time.ParseDuration(stopTimeout)
 	c.SecretsKey, _ = secrets.ParseKey(secretsKey)
 	c.APIRateLimit, _ = strconv.Atoi(rateLimit)
+	c.KPISyncEvery, _ = time.ParseDuration(kpiEvery)
+	c.KPIRetentionDays, _ = strconv.Atoi(kpiRetention)
+	c.KPIStaleAfter, _ = time.ParseDuration(kpiStale)
+	c.KPICacheTTL, _ = time.ParseDuration(kpiCache)
 	// An API key or a client certificate only travels over TLS.
 	c.TemporalTLS = temporalTLS == "true" || c.TemporalAPIKey != "" || c.TemporalTLSCert != ""
 	if (c.PayPalClientID == "") != (c.PayPalSecret == "") {
@@ -246,6 +265,16 @@ func validDuration(v string) error {
 		return errors.New("want a non-negative Go duration such as 90s or 2h")
 	}
 	return nil
+}
+
+func durationAtLeast(least time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < least {
+			return fmt.Errorf("want a Go duration of at least %s, such as 15m", least)
+		}
+		return nil
+	}
 }
 
 func minLen(n int) func(string) error {

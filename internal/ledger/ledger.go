@@ -64,7 +64,10 @@ type Entry struct {
 	Description    string         `json:"description"`
 	ReversesID     int64          `json:"reverses_id,omitempty"`
 	Postings       []Posting      `json:"postings"`
-	CreatedAt      time.Time      `json:"created_at"`
+	// CreatedAt is when the entry joined the journal's chain (the database's clock, set under
+	// the chain lock): it never decreases along the chain, so a balance "as of" a time covers a
+	// prefix of it.
+	CreatedAt time.Time `json:"created_at"`
 	// PrevHash and Hash are the entry's link in the journal's hash chain (see Verify). The
 	// database sets them when the entry is appended; values given to Post are ignored.
 	PrevHash string `json:"prev_hash,omitempty"`

@@ -59,11 +59,11 @@ func dayTicks(days []Day) []string {
 	return out
 }
 
-// series turns synced days into chart values; unsynced days are nulls (gaps), not zeros.
-func series(days []Day, v func(Day) float64) []float64 {
+// series turns days into chart values; days without the part (has) are nulls (gaps), not zeros.
+func series(days []Day, has func(Day) bool, v func(Day) float64) []float64 {
 	out := make([]float64, len(days))
 	for i, d := range days {
-		if d.Synced {
+		if has(d) {
 			out[i] = v(d)
 		} else {
 			out[i] = charts.GetNullValue()
@@ -71,6 +71,9 @@ func series(days []Day, v func(Day) float64) []float64 {
 	}
 	return out
 }
+
+func hasTraffic(d Day) bool { return d.HasTraffic }
+func hasRevenue(d Day) bool { return d.HasRevenue }
 
 // compact writes axis values short: 950, 1.2k, 3.4M.
 func compact(v float64) string {
@@ -110,8 +113,8 @@ func lineOption(days []Day, names []string, values [][]float64, colors ...charts
 // visitorsChart draws visitors and new visitors per day.
 func visitorsChart(d Data, sz size) ([]byte, error) {
 	opt := lineOption(d.Days, []string{"Visitors", "New visitors"}, [][]float64{
-		series(d.Days, func(x Day) float64 { return float64(x.Visitors) }),
-		series(d.Days, func(x Day) float64 { return float64(x.NewVisitors) }),
+		series(d.Days, hasTraffic, func(x Day) float64 { return float64(x.Visitors) }),
+		series(d.Days, hasTraffic, func(x Day) float64 { return float64(x.NewVisitors) }),
 	}, colorVisitors, colorNew)
 	return renderLine(opt, sz)
 }
@@ -119,7 +122,7 @@ func visitorsChart(d Data, sz size) ([]byte, error) {
 // bounceChart draws the bounce rate per day in percent.
 func bounceChart(d Data, sz size) ([]byte, error) {
 	opt := lineOption(d.Days, []string{"Bounce rate (%)"}, [][]float64{
-		series(d.Days, func(x Day) float64 { return float64(x.BounceRateBps) / 100 }),
+		series(d.Days, hasTraffic, func(x Day) float64 { return float64(x.BounceRateBps) / 100 }),
 	}, colorBounce)
 	opt.YAxis[0].ValueFormatter = func(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) + "%" }
 	return renderLine(opt, sz)
@@ -137,7 +140,7 @@ func renderLine(opt charts.LineChartOption, sz size) ([]byte, error) {
 // every amount printed as text is formatted from integer minor units.
 func revenueChart(d Data, sz size) ([]byte, error) {
 	scale := math.Pow10(d.Currency.Exponent())
-	values := series(d.Days, func(x Day) float64 { return float64(x.Revenue) / scale })
+	values := series(d.Days, hasRevenue, func(x Day) float64 { return float64(x.Revenue) / scale })
 	opt := charts.NewBarChartOptionWithData([][]float64{values})
 	opt.Theme = chartTheme(colorRevenue)
 	opt.Padding = charts.Box{Top: 20, Right: 30, Bottom: 10, Left: 10, IsSet: true}

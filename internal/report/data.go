@@ -29,9 +29,8 @@ type Data struct {
 	// Days are the week's seven days, Monday first; Previous the week before, for the changes.
 	Days     []Day `json:"days"`
 	Previous []Day `json:"previous"`
-	// KPISyncedAt is the latest sync of the week's KPI rows; zero when none was synced. A sync
-	// older than the week's end means the last days may be incomplete.
-	KPISyncedAt time.Time `json:"kpi_synced_at"`
+	// Sources are the KPI sources' sync state when the data was gathered, for the notes.
+	Sources []SourceSync `json:"sources,omitempty"`
 	// Payments and PreviousPayments are the payments captured in the week (and the week before),
 	// one entry per currency.
 	Payments         []Payments `json:"payments"`
@@ -43,16 +42,27 @@ type Data struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Day is one calendar day of storefront analytics. Synced is false for days the KPI sync has not
-// delivered: they are drawn as gaps, never as zeros.
+// Day is one calendar day of storefront KPIs. Traffic (web analytics) and revenue come from
+// different sources and either may be missing: a missing part is drawn as a gap and left out of
+// the totals, never shown as zeros.
 type Day struct {
 	Date          string `json:"date"` // YYYY-MM-DD
-	Synced        bool   `json:"synced"`
+	HasTraffic    bool   `json:"has_traffic"`
 	Visitors      int64  `json:"visitors"`
 	NewVisitors   int64  `json:"new_visitors"`
 	Sessions      int64  `json:"sessions"`
 	BounceRateBps int32  `json:"bounce_rate_bps"`
-	Revenue       int64  `json:"revenue"` // minor units of Data.Currency
+	HasRevenue    bool   `json:"has_revenue"`
+	Revenue       int64  `json:"revenue"` // net of refunds, minor units of Data.Currency
+}
+
+// SourceSync is what the KPI sync last did for one source.
+type SourceSync struct {
+	Source string `json:"source"`
+	// LastSuccess is the end of the last good sync; zero when it never succeeded.
+	LastSuccess time.Time `json:"last_success"`
+	// Failing is true when the latest attempt failed (the stored numbers are the last good ones).
+	Failing bool `json:"failing"`
 }
 
 // Payments sums the payments captured in one currency: gross, refunds, and the split of what
@@ -89,9 +99,10 @@ type Payout struct {
 // refund came after a payout that could not be reversed (money the payee owes back).
 func (p Payout) Outstanding() int64 { return p.Owed - p.PaidOut - p.Held }
 
-// Totals are a week's KPI sums.
+// Totals are a week's KPI sums over the days that have each part.
 type Totals struct {
-	SyncedDays    int
+	TrafficDays   int
+	RevenueDays   int
 	Visitors      int64
 	NewVisitors   int64
 	Sessions      int64
@@ -99,27 +110,31 @@ type Totals struct {
 	Revenue       int64
 }
 
-// Sum adds up the synced days.
+// Sum adds up the days' parts that were synced.
 func Sum(days []Day) Totals {
 	var t Totals
 	var weighted, plain int64
 	for _, d := range days {
-		if !d.Synced {
+		if d.HasRevenue {
+			t.RevenueDays++
+			t.Revenue += d.Revenue
+		}
+		if !d.HasTraffic {
 			continue
 		}
-		t.SyncedDays++
+		t.TrafficDays++
 		t.Visitors += d.Visitors
 		t.NewVisitors += d.NewVisitors
 		t.Sessions += d.Sessions
-		t.Revenue += d.Revenue
 		weighted += int64(d.BounceRateBps) * d.Sessions
 		plain += int64(d.BounceRateBps)
 	}
+	// The week's bounce rate weighs each day by its sessions; without sessions, days count alike.
 	switch {
 	case t.Sessions > 0:
 		t.BounceRateBps = (weighted + t.Sessions/2) / t.Sessions
-	case t.SyncedDays > 0:
-		t.BounceRateBps = (plain + int64(t.SyncedDays)/2) / int64(t.SyncedDays)
+	case t.TrafficDays > 0:
+		t.BounceRateBps = (plain + int64(t.TrafficDays)/2) / int64(t.TrafficDays)
 	}
 	return t
 }
@@ -160,7 +175,8 @@ type Tile struct {
 // Tiles are the report's headline numbers, in the order they are shown.
 func (d Data) Tiles() []Tile {
 	cur, prev := Sum(d.Days), Sum(d.Previous)
-	havePrev := prev.SyncedDays > 0
+	traffic := cur.TrafficDays > 0 && prev.TrafficDays > 0
+	revenue := cur.RevenueDays > 0 && prev.RevenueDays > 0
 	main, _ := d.MainPayments()
 	prevMain := paymentsIn(d.PreviousPayments, main.Currency)
 
@@ -179,20 +195,24 @@ func (d Data) Tiles() []Tile {
 		return t
 	}
 	bounce := Tile{Label: "Bounce rate", Value: FormatBps(cur.BounceRateBps)}
-	if havePrev && cur.SyncedDays > 0 {
+	if traffic {
 		bounce.Change, bounce.Trend = pointChange(cur.BounceRateBps, prev.BounceRateBps)
 	}
 	kpis := []Tile{
-		count("Visitors", cur.Visitors, prev.Visitors, havePrev),
-		count("New visitors", cur.NewVisitors, prev.NewVisitors, havePrev),
+		count("Visitors", cur.Visitors, prev.Visitors, traffic),
+		count("New visitors", cur.NewVisitors, prev.NewVisitors, traffic),
 		bounce,
-		amount("Storefront revenue", cur.Revenue, prev.Revenue, d.Currency, havePrev),
+		amount("Storefront revenue", cur.Revenue, prev.Revenue, d.Currency, revenue),
 	}
-	if cur.SyncedDays == 0 {
-		// Without a synced day a zero would read as "nobody came".
-		for i := range kpis {
-			kpis[i].Value, kpis[i].Change, kpis[i].Trend = "no data", "", 0
+	// Without a synced day a zero would read as "nobody came".
+	noData := Tile{Value: "no data"}
+	if cur.TrafficDays == 0 {
+		for i := range 3 {
+			kpis[i] = Tile{Label: kpis[i].Label, Value: noData.Value}
 		}
+	}
+	if cur.RevenueDays == 0 {
+		kpis[3] = Tile{Label: kpis[3].Label, Value: noData.Value}
 	}
 	return append(kpis,
 		count("Payments captured", main.Count, prevMain.Count, true),
@@ -257,21 +277,38 @@ func signedTenths(t int64) string {
 // payments waiting for an admin, then the gatherer's own notes.
 func (d Data) NotesAll() []string {
 	var out []string
-	var missing []string
+	var noTraffic, noRevenue []string
 	for _, day := range d.Days {
-		if !day.Synced {
-			missing = append(missing, dayLabel(day.Date))
+		if !day.HasTraffic {
+			noTraffic = append(noTraffic, dayLabel(day.Date))
+		}
+		if !day.HasRevenue {
+			noRevenue = append(noRevenue, dayLabel(day.Date))
 		}
 	}
-	switch {
-	case len(missing) == len(d.Days):
-		out = append(out, "No storefront analytics were synced for this week: visitor, bounce-rate and revenue figures are missing.")
-	case len(missing) > 0:
-		out = append(out, "Storefront analytics missing for "+strings.Join(missing, ", ")+": those days are left out of the totals and shown as gaps.")
+	missing := func(what string, days []string) {
+		switch {
+		case len(days) == 0:
+		case len(days) == len(d.Days):
+			out = append(out, "No "+what+" was synced for this week: those figures are missing, not zero.")
+		default:
+			out = append(out, "No "+what+" for "+strings.Join(days, ", ")+": left out of the totals and shown as gaps.")
+		}
 	}
-	if weekEnd := d.Week.Monday().AddDate(0, 0, 7); !d.KPISyncedAt.IsZero() && len(missing) < len(d.Days) && d.KPISyncedAt.Before(weekEnd) {
-		out = append(out, "Analytics were last synced "+d.KPISyncedAt.UTC().Format("Mon 2 Jan 15:04 MST")+
-			", before the week ended: the last days may be incomplete.")
+	missing("web analytics (visitors, bounce rate)", noTraffic)
+	missing("storefront revenue", noRevenue)
+	weekEnd := d.Week.Monday().AddDate(0, 0, 7)
+	for _, src := range d.Sources {
+		switch {
+		case src.LastSuccess.IsZero():
+			out = append(out, "The "+src.Source+" KPI source has never synced successfully.")
+		case src.LastSuccess.Before(weekEnd):
+			out = append(out, "The "+src.Source+" KPI source last synced "+src.LastSuccess.UTC().Format("Mon 2 Jan 15:04 MST")+
+				", before the week ended: the last days may be incomplete.")
+		case src.Failing:
+			out = append(out, "The latest "+src.Source+" KPI sync failed; the figures are from its last good sync, "+
+				src.LastSuccess.UTC().Format("Mon 2 Jan 15:04 MST")+".")
+		}
 	}
 	for _, p := range d.Payouts {
 		if p.Held > 0 {

@@ -187,10 +187,10 @@ func (r *renderer) coverPage() error {
 func (r *renderer) brief() {
 	p, d := r.pdf, r.d
 	var lines []string
-	if best, ok := bestDay(d.Days, func(x Day) int64 { return x.Visitors }); ok {
+	if best, ok := bestDay(d.Days, hasTraffic, func(x Day) int64 { return x.Visitors }); ok {
 		lines = append(lines, fmt.Sprintf("Busiest day: %s with %s visitors.", dayLabel(best.Date), formatInt(best.Visitors)))
 	}
-	if best, ok := bestDay(d.Days, func(x Day) int64 { return x.Revenue }); ok && best.Revenue > 0 {
+	if best, ok := bestDay(d.Days, hasRevenue, func(x Day) int64 { return x.Revenue }); ok && best.Revenue > 0 {
 		lines = append(lines, fmt.Sprintf("Best revenue day: %s with %s.", dayLabel(best.Date), FormatMoney(best.Revenue, d.Currency)))
 	}
 	switch n := len(d.NotesAll()); n {
@@ -207,12 +207,12 @@ func (r *renderer) brief() {
 	}
 }
 
-// bestDay is the synced day with the highest value (the first of equals).
-func bestDay(days []Day, v func(Day) int64) (Day, bool) {
+// bestDay is the day with the highest value among those that have it (the first of equals).
+func bestDay(days []Day, has func(Day) bool, v func(Day) int64) (Day, bool) {
 	var best Day
 	found := false
 	for _, d := range days {
-		if d.Synced && (!found || v(d) > v(best)) {
+		if has(d) && (!found || v(d) > v(best)) {
 			best, found = d, true
 		}
 	}
@@ -418,4 +418,9 @@ func fit(p *fpdf.Fpdf, s string, w float64) string {
 		rs = rs[:len(rs)-1]
 	}
 	return string(rs) + "…"
+}
+
+// ObjectKey is where a client's report of a week is stored: reports/<client>/2026-W07.pdf.
+func ObjectKey(clientID string, w Week) string {
+	return "reports/" + clientID + "/" + w.String() + ".pdf"
 }

@@ -43,7 +43,9 @@ func TestVerify(t *testing.T) {
 	meta := "sha256=" + hex.EncodeToString(hmacSHA256("meta_secret", body))
 	shopify := func(b, h, s string) error { return storefront.VerifyShopify([]byte(b), h, []byte(s)) }
 	woo := func(b, h, s string) error { return storefront.VerifyWooCommerce([]byte(b), h, []byte(s)) }
-	tt := func(b, h, s string) error { return storefront.VerifyTikTok([]byte(b), h, []byte("app_key_1"), []byte(s)) }
+	tt := func(b, h, s string) error {
+		return storefront.VerifyTikTok([]byte(b), h, []byte("app_key_1"), []byte(s))
+	}
 	ig := func(b, h, s string) error { return storefront.VerifyInstagram([]byte(b), h, []byte(s)) }
 	tests := []struct {
 		name                 string
@@ -121,15 +123,19 @@ func TestParseSamples(t *testing.T) {
 			updates: []storefront.StatusUpdate{{OrderID: "5934021746733", Status: "partially_refunded", Refunded: 12257, Currency: money.USD}},
 		},
 		{
-			name:    "shopify topic not handled",
-			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "customers/create", b) },
+			name: "shopify topic not handled",
+			parse: func(b []byte) (storefront.Result, error) {
+				return storefront.ParseShopify("acme", "customers/create", b)
+			},
 			file:    "shopify_orders_paid.json",
 			ignored: true,
 		},
 		{
-			name:  "woocommerce order with coupon and tax, two vendors",
-			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseWooCommerce("acme", "order.created", b) },
-			file:  "woocommerce_order_created.json",
+			name: "woocommerce order with coupon and tax, two vendors",
+			parse: func(b []byte) (storefront.Result, error) {
+				return storefront.ParseWooCommerce("acme", "order.created", b)
+			},
+			file: "woocommerce_order_created.json",
 			orders: []storefront.Order{{
 				Order: payment.Order{ClientID: "acme", OrderID: "7311", Platform: "woocommerce", Currency: money.USD,
 					AffiliateID: "acme-mike-reviews", Subtotal: 5000, Tax: 360, Shipping: 648, Discount: 500,
@@ -141,9 +147,11 @@ func TestParseSamples(t *testing.T) {
 			}},
 		},
 		{
-			name:  "woocommerce dokan sub-order with a taxed fee",
-			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseWooCommerce("acme", "order.updated", b) },
-			file:  "woocommerce_order_updated_dokan_fee.json",
+			name: "woocommerce dokan sub-order with a taxed fee",
+			parse: func(b []byte) (storefront.Result, error) {
+				return storefront.ParseWooCommerce("acme", "order.updated", b)
+			},
+			file: "woocommerce_order_updated_dokan_fee.json",
 			orders: []storefront.Order{{
 				Order: payment.Order{ClientID: "acme", OrderID: "7402", Platform: "woocommerce", Currency: money.EUR,
 					VendorID: "acme-42", Subtotal: 5000, Tax: 400, Shipping: 216},
@@ -151,8 +159,10 @@ func TestParseSamples(t *testing.T) {
 			}},
 		},
 		{
-			name:    "woocommerce topic not handled",
-			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseWooCommerce("acme", "product.updated", b) },
+			name: "woocommerce topic not handled",
+			parse: func(b []byte) (storefront.Result, error) {
+				return storefront.ParseWooCommerce("acme", "product.updated", b)
+			},
 			file:    "woocommerce_order_created.json",
 			ignored: true,
 		},
@@ -278,8 +288,14 @@ func TestParsedOrdersHoldNoCustomerData(t *testing.T) {
 }
 
 func TestParseRejects(t *testing.T) {
-	shopify := func(body string) error { _, err := storefront.ParseShopify("acme", "orders/paid", []byte(body)); return err }
-	woo := func(body string) error { _, err := storefront.ParseWooCommerce("acme", "order.created", []byte(body)); return err }
+	shopify := func(body string) error {
+		_, err := storefront.ParseShopify("acme", "orders/paid", []byte(body))
+		return err
+	}
+	woo := func(body string) error {
+		_, err := storefront.ParseWooCommerce("acme", "order.created", []byte(body))
+		return err
+	}
 	tiktok := func(body string) error { _, err := storefront.ParseTikTok([]byte(body)); return err }
 	ig := func(body string) error { _, err := storefront.ParseInstagram("acme", []byte(body)); return err }
 	line := func(fields string) string {

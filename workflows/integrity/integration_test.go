@@ -90,14 +90,16 @@ func (h *hook) received() []alert.Message {
 
 // inbox is an email channel that records, and fails while failing is set.
 type inbox struct {
-	mu      sync.Mutex
-	msgs    []alert.Message
-	failing bool
+	mu       sync.Mutex
+	msgs     []alert.Message
+	failing  bool
+	attempts int
 }
 
 func (b *inbox) SendEmail(_ context.Context, m alert.Message) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.attempts++
 	if b.failing {
 		return errors.New("smtp: 451 try again later")
 	}
@@ -252,10 +254,12 @@ func TestDeliverAlertsRetriesOnlyFailedChannels(t *testing.T) {
 	h, mail := newHook(t), &inbox{failing: true}
 	a := integrityActivities(pool, h, mail)
 	ctx := t.Context()
-	m, err := a.Monitors.Create(ctx, monitor.Monitor{Name: "holds", Kind: monitor.KindHeldLegAge}, "test")
-	require.NoError(t, err)
-	_, err = a.Monitors.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "held"}, time.Now())
-	require.NoError(t, err)
+	for _, name := range []string{"holds", "more holds"} {
+		m, err := a.Monitors.Create(ctx, monitor.Monitor{Name: name, Kind: monitor.KindHeldLegAge}, "test")
+		require.NoError(t, err)
+		_, err = a.Monitors.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "held"}, time.Now())
+		require.NoError(t, err)
+	}
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
@@ -269,20 +273,21 @@ func TestDeliverAlertsRetriesOnlyFailedChannels(t *testing.T) {
 		return out, err
 	}
 
-	_, err = deliver()
+	_, err := deliver()
 	require.Error(t, err, "email is down")
 	assert.Contains(t, err.Error(), "try again later")
-	assert.Len(t, h.received(), 1, "the webhook took it")
+	assert.Len(t, h.received(), 2, "the webhook took both")
 	assert.Empty(t, mail.received())
-
 	mail.mu.Lock()
+	assert.Equal(t, 1, mail.attempts, "a channel that failed is not tried again in the same round")
 	mail.failing = false
 	mail.mu.Unlock()
+
 	out, err := deliver()
 	require.NoError(t, err)
-	assert.Equal(t, 1, out.Delivered)
-	assert.Len(t, h.received(), 1, "not sent to the webhook twice")
-	assert.Len(t, mail.received(), 1)
+	assert.Equal(t, 2, out.Delivered)
+	assert.Len(t, h.received(), 2, "not sent to the webhook twice")
+	assert.Len(t, mail.received(), 2)
 
 	out, err = deliver()
 	require.NoError(t, err)

@@ -183,3 +183,26 @@ func unavailable(err error) error {
 	}
 	return err
 }
+
+// ClientLister lists the clients whose schedules the worker keeps (store.Store).
+type ClientLister interface {
+	ListClients(ctx context.Context) ([]store.Client, error)
+}
+
+// EnsureAll makes sure the retention schedule and every client's sync schedule exist and match
+// the configuration. The worker runs it at start, which also repairs a client whose creation
+// hook could not reach Temporal.
+func (s *Scheduler) EnsureAll(ctx context.Context, clients ClientLister, retention RetentionOptions) error {
+	if err := s.EnsureRetention(ctx, retention); err != nil {
+		return err
+	}
+	list, err := clients.ListClients(ctx)
+	if err != nil {
+		return fmt.Errorf("list clients: %w", err)
+	}
+	ids := make([]string, 0, len(list))
+	for _, c := range list {
+		ids = append(ids, c.ID)
+	}
+	return s.EnsureClients(ctx, ids)
+}

@@ -10,7 +10,7 @@ CREATE TABLE kpi_settings (
     client_id           text PRIMARY KEY REFERENCES clients (id),
     ga4_property_id     text NOT NULL DEFAULT '' CHECK (ga4_property_id ~ '^([0-9]{1,20})?$'),
     ga4_credentials_ref text NOT NULL DEFAULT ''
-        CHECK (ga4_credentials_ref ~ '^((file:/[^[:space:]]{1,500})|(env:[A-Z_][A-Z0-9_]{0,127}))?$'),
+        CHECK (length(ga4_credentials_ref) <= 512 AND ga4_credentials_ref ~ '^((file:/[^[:space:]]+)|(env:[A-Z_][A-Z0-9_]{0,127}))?$'),
     -- Revenue older than the hot window from the payment provider (Stripe charges).
     provider_revenue    boolean NOT NULL DEFAULT true,
     -- 0 means the deployment's KPI_SYNC_EVERY.

@@ -13,7 +13,7 @@ import (
 func Sample() report.Data {
 	w := report.Week{Year: 2026, Week: 7}
 	day := func(i int, visitors, newVisitors, sessions int64, bounce int32, revenue int64) report.Day {
-		return report.Day{Date: w.Monday().AddDate(0, 0, i).Format(time.DateOnly), Synced: true, Visitors: visitors,
+		return report.Day{Date: w.Monday().AddDate(0, 0, i).Format(time.DateOnly), HasTraffic: true, HasRevenue: true, Visitors: visitors,
 			NewVisitors: newVisitors, Sessions: sessions, BounceRateBps: bounce, Revenue: revenue}
 	}
 	prev := w.Prev()
@@ -22,7 +22,8 @@ func Sample() report.Data {
 		d.Date = prev.Monday().AddDate(0, 0, i).Format(time.DateOnly)
 		return d
 	}
-	missing := report.Day{Date: w.Monday().AddDate(0, 0, 3).Format(time.DateOnly)}
+	// Thursday: the analytics sync missed it; the revenue is there.
+	missing := report.Day{Date: w.Monday().AddDate(0, 0, 3).Format(time.DateOnly), HasRevenue: true, Revenue: 1_310_200}
 	return report.Data{
 		ClientID:   "northwind",
 		ClientName: "Northwind Outfitters",
@@ -47,7 +48,10 @@ func Sample() report.Data {
 			prevDay(5, 2400, 1650, 2900, 3700, 1_802_000),
 			prevDay(6, 2300, 1500, 2780, 3950, 1_690_400),
 		},
-		KPISyncedAt: time.Date(2026, 2, 16, 3, 0, 0, 0, time.UTC),
+		Sources: []report.SourceSync{
+			{Source: "ga4", LastSuccess: time.Date(2026, 2, 16, 3, 0, 0, 0, time.UTC)},
+			{Source: "ledger", LastSuccess: time.Date(2026, 2, 16, 5, 30, 0, 0, time.UTC)},
+		},
 		Payments: []report.Payments{
 			{Currency: money.EUR, Count: 412, Gross: 9_540_125, Refunded: 120_500, Platform: 1_130_402,
 				Vendor: 7_921_893, Affiliate: 289_330, Unsplit: 78_000, NeedsAttention: 2},

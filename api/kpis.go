@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/client"
+
+	"paysplit/activities"
+	"paysplit/api/server"
+	"paysplit/internal/config"
+	"paysplit/internal/kpi"
+	"paysplit/internal/kpi/ga4"
+	"paysplit/internal/kpi/kpisrc"
+	"paysplit/internal/store"
+	"paysplit/workflows/kpisync"
+)
+
+// kpiCacheEntries bounds the in-process cache of fetched days (per client, source and range).
+const kpiCacheEntries = 2000
+
+// kpis is the API's side of client KPIs: the reader that merges Postgres with the sources, the
+// schedules it keeps in line with client changes, and the on-demand refresh.
+type kpis struct {
+	reader    *kpi.Reader
+	schedules *kpisync.Scheduler
+}
+
+func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
+	sources := &kpisrc.Factory{
+		Store:  st,
+		Stripe: activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
+		GA4:    ga4.Options{Endpoint: cfg.GA4APIEndpoint},
+	}
+	return kpis{
+		reader: &kpi.Reader{
+			Hot: st, Cold: sources.Cold, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
+			Cache: &kpi.Cache[[]kpi.Day]{TTL: cfg.KPICacheTTL, Max: kpiCacheEntries},
+		},
+		schedules: &kpisync.Scheduler{
+			Client: tc, TaskQueue: cfg.TaskQueue, Every: cfg.KPISyncEvery, HotDays: cfg.KPIRetentionDays, Settings: st,
+		},
+	}
+}
+
+// refresh is POST /api/v1/kpis/refresh: Temporal out of reach answers 503.
+func (k kpis) refresh(ctx context.Context, clientID string) error {
+	err := k.schedules.Refresh(ctx, clientID)
+	if errors.Is(err, kpisync.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", server.ErrRefreshUnavailable, err)
+	}
+	return err
+}

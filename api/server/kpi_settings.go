@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+	"paysplit/internal/store"
+)
+
+// KPIReader serves a client's KPIs over any range (kpi.Reader).
+type KPIReader interface {
+	Series(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) (kpi.Series, error)
+}
+
+// kpiSettingsView is the API shape of store.KPISettings; sync_every_seconds 0 means the
+// deployment's KPI_SYNC_EVERY.
+type kpiSettingsView struct {
+	store.KPISettings
+	SyncEverySeconds int64 `json:"sync_every_seconds"`
+}
+
+func viewKPISettings(k store.KPISettings) kpiSettingsView {
+	return kpiSettingsView{KPISettings: k, SyncEverySeconds: int64(k.SyncEvery / time.Second)}
+}
+
+// getKPISettings answers where a client's KPIs come from.
+func (s *Server) getKPISettings(c echo.Context) error {
+	k, err := s.deps.Store.GetKPISettings(c.Request().Context(), c.Param("client_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewKPISettings(k))
+}
+
+// putKPISettings replaces a client's KPI source settings and brings its sync schedule in line.
+// The GA4 credentials are given by reference (file:/path or env:NAME), never as the key.
+func (s *Server) putKPISettings(c echo.Context) error {
+	var body struct {
+		GA4PropertyID     string `json:"ga4_property_id"`
+		GA4CredentialsRef string `json:"ga4_credentials_ref"`
+		ProviderRevenue   *bool  `json:"provider_revenue"`
+		SyncEverySeconds  int64  `json:"sync_every_seconds"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	id := c.Param("client_id")
+	k := store.KPISettings{ClientID: id, GA4PropertyID: body.GA4PropertyID, GA4CredentialsRef: body.GA4CredentialsRef,
+		ProviderRevenue: body.ProviderRevenue == nil || *body.ProviderRevenue, SyncEvery: time.Duration(body.SyncEverySeconds) * time.Second}
+	err := s.audited(c, "client.kpi_settings", "client:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		prev, err := tx.GetKPISettings(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		k, err = tx.PutKPISettings(ctx, k)
+		return viewKPISettings(prev), viewKPISettings(k), err
+	})
+	if err != nil {
+		return err
+	}
+	s.clientChanged(c, id)
+	return c.JSON(http.StatusOK, viewKPISettings(k))
+}
+
+// clientChanged runs the OnClientChanged hook after a saved change. The change stands whatever
+// the hook does; a failure is logged and repaired when a worker starts (it ensures every
+// client's schedule).
+func (s *Server) clientChanged(c echo.Context, clientID string) {
+	if s.deps.OnClientChanged == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	if err := s.deps.OnClientChanged(ctx, clientID); err != nil {
+		s.deps.Logger.Warn("client change hook failed; the worker repairs KPI schedules at start",
+			"client_id", clientID, "request_id", requestID(c), "error", err)
+	}
+}

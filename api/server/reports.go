@@ -1,0 +1,255 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"paysplit/internal/report"
+	"paysplit/internal/store"
+	reportwf "paysplit/workflows/report"
+)
+
+// ReportLinks hands out download links for stored report files (objstore.Store): presigned GET
+// URLs that expire; the objects themselves are never public.
+type ReportLinks interface {
+	PresignGet(ctx context.Context, key string) (url string, expires time.Time, err error)
+}
+
+// downloadURL presigns a report's file, or nil when files cannot be served here or nothing was
+// uploaded yet.
+func (s *Server) downloadURL(ctx context.Context, key string) (*string, error) {
+	if s.deps.ReportLinks == nil || key == "" {
+		return nil, nil
+	}
+	u, _, err := s.deps.ReportLinks.PresignGet(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// --- settings ---------------------------------------------------------------------------------------
+
+func (s *Server) getReportSettings(c echo.Context) error {
+	st, err := s.deps.Store.GetReportSettings(c.Request().Context(), c.Param("client_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+// putReportSettings sets a client's recipients, time zone and whether reports run. The zone's
+// Monday schedule is created first: a client is never moved to a zone that has no schedule.
+func (s *Server) putReportSettings(c echo.Context) error {
+	var body struct {
+		TimeZone   string   `json:"time_zone"`
+		Recipients []string `json:"recipients"`
+		Enabled    *bool    `json:"enabled"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	id := c.Param("client_id")
+	want := store.ReportSettings{ClientID: id, TimeZone: body.TimeZone, Recipients: body.Recipients, Enabled: body.Enabled == nil || *body.Enabled}
+	if body.Recipients == nil {
+		want.Recipients = []string{}
+	}
+	want, err := want.Normalize()
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := s.deps.Store.GetClient(ctx, id); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := reportwf.EnsureZoneSchedule(sctx, s.deps.Temporal, s.deps.TaskQueue, want.TimeZone); err != nil {
+		s.deps.Logger.Warn("report schedule", "time_zone", want.TimeZone, "error", err)
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	}
+	var saved store.ReportSettings
+	// Recipients are personal data: the audit log records how many there are, not who.
+	view := func(r store.ReportSettings) map[string]any {
+		return map[string]any{"time_zone": r.TimeZone, "recipients": len(r.Recipients), "enabled": r.Enabled}
+	}
+	err = s.audited(c, "report_settings.update", "client:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		old, err := tx.GetReportSettings(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		saved, err = tx.PutReportSettings(ctx, want)
+		return view(old), view(saved), err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, saved)
+}
+
+// --- deliveries -------------------------------------------------------------------------------------
+
+type adminReportCursor struct {
+	ISOWeek  string `json:"w"`
+	ClientID string `json:"c"`
+}
+
+type reportView struct {
+	store.ReportDelivery
+	DownloadURL *string `json:"download_url"`
+}
+
+// listAdminReports lists generated reports, newest week first, with where each delivery stands
+// and a download link.
+func (s *Server) listAdminReports(c echo.Context) error {
+	clientID := c.QueryParam("client_id")
+	if clientID != "" {
+		if err := store.ValidID("client_id", clientID); err != nil {
+			return err
+		}
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	var cur adminReportCursor
+	if _, err := decodeCursor(c, &cur); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	rows, err := s.deps.Store.ListReportDeliveries(ctx, clientID, cur.ISOWeek, cur.ClientID, limit+1)
+	if err != nil {
+		return err
+	}
+	var next *string
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		n := encodeCursor(adminReportCursor{ISOWeek: last.ISOWeek, ClientID: last.ClientID})
+		next = &n
+	}
+	out := make([]reportView, 0, len(rows))
+	for _, r := range rows {
+		var u *string
+		if r.UploadedAt != nil {
+			if u, err = s.downloadURL(ctx, r.S3Key); err != nil {
+				return err
+			}
+		}
+		out = append(out, reportView{ReportDelivery: r, DownloadURL: u})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"reports": out, "next_cursor": next})
+}
+
+// reportTarget reads and checks the client and week of a report action.
+func (s *Server) reportTarget(c echo.Context) (clientID string, week report.Week, err error) {
+	clientID = c.Param("client_id")
+	if err := store.ValidID("client_id", clientID); err != nil {
+		return "", week, err
+	}
+	if week, err = report.ParseWeek(c.Param("iso_week")); err != nil {
+		return "", week, errorf(http.StatusBadRequest, "invalid_request", err.Error())
+	}
+	return clientID, week, nil
+}
+
+// resendReport emails a generated report again to the client's current recipients.
+func (s *Server) resendReport(c echo.Context) error {
+	clientID, week, err := s.reportTarget(c)
+	if err != nil {
+		return err
+	}
+	return s.startReportRun(c, "report.resend", clientID, week, func(d *store.ReportDelivery) (reportwf.ClientInput, error) {
+		if d == nil {
+			return reportwf.ClientInput{}, errorf(http.StatusNotFound, "not_found", "no report for "+clientID+" "+week.String()+"; regenerate it first")
+		}
+		return reportwf.ClientInput{ClientID: clientID, Week: week.String(), EnsureSends: d.SendsDone + 1}, nil
+	})
+}
+
+// regenerateReport renders a week's report again from the current data (after a correction, or
+// for a week that was missed) and stores it; {"email": true} also sends it.
+func (s *Server) regenerateReport(c echo.Context) error {
+	clientID, week, err := s.reportTarget(c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Email bool `json:"email"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := bind(c, &body); err != nil {
+			return err
+		}
+	}
+	ctx := c.Request().Context()
+	settings, err := s.deps.Store.GetReportSettings(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(settings.TimeZone)
+	if err != nil {
+		return fmt.Errorf("time zone of %s: %w", clientID, err)
+	}
+	if end := week.End(loc); end.After(s.deps.Now()) {
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("week %s has not ended yet in %s", week, settings.TimeZone))
+	}
+	return s.startReportRun(c, "report.regenerate", clientID, week, func(d *store.ReportDelivery) (reportwf.ClientInput, error) {
+		in := reportwf.ClientInput{ClientID: clientID, Week: week.String(), Regenerate: true}
+		switch {
+		case body.Email && d != nil:
+			in.EnsureSends = d.SendsDone + 1
+		case body.Email:
+			in.EnsureSends = 1
+		}
+		return in, nil
+	})
+}
+
+// startReportRun starts a ClientReport run for an admin and records it in the audit log. The
+// audit entry commits only once Temporal accepted the run; the send to make is in the run's
+// input, so nothing is written that the run depends on.
+func (s *Server) startReportRun(c echo.Context, action, clientID string, week report.Week,
+	plan func(*store.ReportDelivery) (reportwf.ClientInput, error)) error {
+	var workflowID, runID string
+	var in reportwf.ClientInput
+	err := s.audited(c, action, "report:"+clientID+"/"+week.String(), func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		if _, err := tx.GetClient(ctx, clientID); err != nil {
+			return nil, nil, err
+		}
+		var d *store.ReportDelivery
+		got, err := tx.GetReportDelivery(ctx, clientID, week.String())
+		switch {
+		case err == nil:
+			d, before = &got, map[string]any{"sha256": got.SHA256, "sends_done": got.SendsDone}
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, nil, err
+		}
+		if in, err = plan(d); err != nil {
+			return nil, nil, err
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		workflowID, runID, err = reportwf.StartClient(sctx, s.deps.Temporal, s.deps.TaskQueue, in)
+		if errors.Is(err, reportwf.ErrRunInProgress) {
+			return nil, nil, errorf(http.StatusConflict, "run_in_progress", "a run of this report is in progress; retry when it has finished")
+		}
+		if err != nil {
+			s.deps.Logger.Warn("start report run", "workflow_id", workflowID, "error", err)
+			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
+		return before, map[string]any{"workflow_id": workflowID, "regenerate": in.Regenerate, "ensure_sends": in.EnsureSends}, nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{
+		"status": "started", "client_id": clientID, "iso_week": week.String(), "workflow_id": workflowID, "run_id": runID,
+		"regenerate": in.Regenerate, "send": in.EnsureSends > 0, "workflow_url": s.workflowURL(workflowID),
+	})
+}

@@ -1,0 +1,266 @@
+// Package kpitest has local servers that speak the wire formats of the KPI sources, for tests of
+// the real client libraries: the GA4 Data API's runReport (with Google's OAuth token endpoint)
+// and Stripe's charges list. Import it from tests only.
+package kpitest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"paysplit/internal/kpi"
+)
+
+// GA4 is a local GA4 Data API: POST /v1beta/properties/{id}:runReport answers from the traffic
+// set with SetDay/SetHour, and POST /token issues access tokens to service accounts.
+type GA4 struct {
+	URL string
+
+	mu       sync.Mutex
+	days     map[string]map[string]kpi.Traffic // property -> YYYYMMDD -> traffic
+	hours    map[string]map[string]kpi.Traffic // property -> YYYYMMDDHH -> traffic
+	fail     int                               // status to answer runReport with; 0: answer
+	reports  int
+	tokens   int
+	lastAuth string
+	pageSize int
+}
+
+// NewGA4 starts the server; it stops when the test ends.
+func NewGA4(t testing.TB) *GA4 {
+	g := &GA4{days: map[string]map[string]kpi.Traffic{}, hours: map[string]map[string]kpi.Traffic{}}
+	srv := httptest.NewServer(http.HandlerFunc(g.serve))
+	t.Cleanup(srv.Close)
+	g.URL = srv.URL
+	return g
+}
+
+// SetDay sets one day's traffic of a property.
+func (g *GA4) SetDay(property string, day time.Time, t kpi.Traffic) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.days[property] == nil {
+		g.days[property] = map[string]kpi.Traffic{}
+	}
+	g.days[property][day.UTC().Format("20060102")] = t
+}
+
+// SetHour sets one hour's traffic of a property.
+func (g *GA4) SetHour(property string, hour time.Time, t kpi.Traffic) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.hours[property] == nil {
+		g.hours[property] = map[string]kpi.Traffic{}
+	}
+	g.hours[property][hour.UTC().Format("2006010215")] = t
+}
+
+// Fail makes runReport answer status (e.g. 503, 403) until Fail(0).
+func (g *GA4) Fail(status int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.fail = status
+}
+
+// PageSize makes the server answer at most n rows per page (0: as many as asked).
+func (g *GA4) PageSize(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pageSize = n
+}
+
+// Reports counts runReport calls; Tokens counts tokens issued.
+func (g *GA4) Reports() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reports
+}
+
+// LastAuthorization is the Authorization header of the last runReport call.
+func (g *GA4) LastAuthorization() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lastAuth
+}
+
+// ServiceAccountJSON is a service-account key whose token endpoint is this server.
+func (g *GA4) ServiceAccountJSON(t testing.TB) []byte {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatalf("kpitest: rsa key: %v", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatalf("kpitest: marshal key: %v", err)
+	}
+	js, err := json.Marshal(map[string]string{
+		"type": "service_account", "project_id": "paysplit-test", "private_key_id": "kpitest-1",
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": "kpi-sync@paysplit-test.iam.gserviceaccount.com", "client_id": "1000000001",
+		"token_uri": g.URL + "/token", "universe_domain": "googleapis.com",
+	})
+	if err != nil {
+		t.Fatalf("kpitest: service account json: %v", err)
+	}
+	return js
+}
+
+// ServiceAccountFile writes ServiceAccountJSON to a temporary file and returns its path.
+func (g *GA4) ServiceAccountFile(t testing.TB) string {
+	p := filepath.Join(t.TempDir(), "ga4-service-account.json")
+	if err := os.WriteFile(p, g.ServiceAccountJSON(t), 0o600); err != nil {
+		t.Fatalf("kpitest: write service account: %v", err)
+	}
+	return p
+}
+
+func (g *GA4) serve(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/token":
+		g.mu.Lock()
+		g.tokens++
+		g.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": "ya29.kpitest", "token_type": "Bearer", "expires_in": 3600})
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1beta/properties/") && strings.HasSuffix(r.URL.Path, ":runReport"):
+		g.runReport(w, r, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1beta/properties/"), ":runReport"))
+	default:
+		googleError(w, http.StatusNotFound, "NOT_FOUND", "no such method "+r.Method+" "+r.URL.Path)
+	}
+}
+
+type reportRequest struct {
+	DateRanges []struct{ StartDate, EndDate string } `json:"dateRanges"`
+	Dimensions []struct{ Name string }               `json:"dimensions"`
+	Metrics    []struct{ Name string }               `json:"metrics"`
+	Limit      string                                `json:"limit"`
+	Offset     string                                `json:"offset"`
+}
+
+func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reports++
+	g.lastAuth = r.Header.Get("Authorization")
+	if g.fail != 0 {
+		googleError(w, g.fail, statusName(g.fail), "injected failure")
+		return
+	}
+	var req reportRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.DateRanges) != 1 || len(req.Dimensions) != 1 {
+		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "want one date range and one dimension")
+		return
+	}
+	data, layout := g.days[property], "20060102"
+	if req.Dimensions[0].Name == "dateHour" {
+		data, layout = g.hours[property], "2006010215"
+	} else if req.Dimensions[0].Name != "date" {
+		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "unsupported dimension "+req.Dimensions[0].Name)
+		return
+	}
+	from, err1 := time.Parse(time.DateOnly, req.DateRanges[0].StartDate)
+	to, err2 := time.Parse(time.DateOnly, req.DateRanges[0].EndDate)
+	if err1 != nil || err2 != nil || to.Before(from) {
+		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "bad date range")
+		return
+	}
+	var keys []string
+	for k := range data {
+		t, err := time.Parse(layout, k)
+		if err == nil && !t.Before(from) && t.Before(to.AddDate(0, 0, 1)) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	offset, _ := strconv.Atoi(req.Offset)
+	limit, _ := strconv.Atoi(req.Limit)
+	if g.pageSize > 0 && (limit == 0 || limit > g.pageSize) {
+		limit = g.pageSize
+	}
+	page := keys[min(offset, len(keys)):]
+	if limit > 0 && len(page) > limit {
+		page = page[:limit]
+	}
+	var rows []map[string]any
+	for _, k := range page {
+		var values []map[string]string
+		for _, m := range req.Metrics {
+			values = append(values, map[string]string{"value": metricValue(data[k], m.Name)})
+		}
+		rows = append(rows, map[string]any{"dimensionValues": []map[string]string{{"value": k}}, "metricValues": values})
+	}
+	var headers []map[string]string
+	for _, m := range req.Metrics {
+		typ := "TYPE_INTEGER"
+		if m.Name == "bounceRate" {
+			typ = "TYPE_FLOAT"
+		}
+		headers = append(headers, map[string]string{"name": m.Name, "type": typ})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"dimensionHeaders": []map[string]string{{"name": req.Dimensions[0].Name}},
+		"metricHeaders":    headers,
+		"rows":             rows,
+		"rowCount":         len(keys),
+		"metadata":         map[string]any{"currencyCode": "USD", "timeZone": "Etc/UTC"},
+		"kind":             "analyticsData#runReport",
+	})
+}
+
+func metricValue(t kpi.Traffic, name string) string {
+	switch name {
+	case "totalUsers":
+		return strconv.FormatInt(t.Visitors, 10)
+	case "newUsers":
+		return strconv.FormatInt(t.NewVisitors, 10)
+	case "sessions":
+		return strconv.FormatInt(t.Sessions, 10)
+	case "bounceRate":
+		// GA4 sends a fraction, often with many digits (0.452499997).
+		v := float64(t.BounceRateBps) / 10000
+		if v > 0 {
+			v -= 0.000000003
+		}
+		return strconv.FormatFloat(v, 'f', 9, 64)
+	}
+	return "0"
+}
+
+func statusName(code int) string {
+	switch code {
+	case http.StatusForbidden:
+		return "PERMISSION_DENIED"
+	case http.StatusUnauthorized:
+		return "UNAUTHENTICATED"
+	case http.StatusTooManyRequests:
+		return "RESOURCE_EXHAUSTED"
+	case http.StatusServiceUnavailable:
+		return "UNAVAILABLE"
+	}
+	return "INTERNAL"
+}
+
+// googleError writes Google's JSON error envelope.
+func googleError(w http.ResponseWriter, code int, status, msg string) {
+	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		panic(fmt.Sprintf("kpitest: encode: %v", err))
+	}
+}

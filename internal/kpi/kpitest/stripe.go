@@ -1,0 +1,174 @@
+package kpitest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Charge is a charge as the Stripe server holds it. ClientOnCharge puts client_id in the
+// charge's own metadata; otherwise it is on the PaymentIntent only, as our plugins send it.
+type Charge struct {
+	ID, PaymentIntent, ClientID, Currency, Status string
+	Amount, AmountRefunded                        int64
+	Captured, ClientOnCharge                      bool
+	Created                                       time.Time
+}
+
+// Stripe is a local Stripe API serving GET /v1/charges as a list object with has_more
+// pagination, created[gte]/created[lt] filters and expand[]=data.payment_intent.
+type Stripe struct {
+	URL string
+
+	mu      sync.Mutex
+	charges []Charge
+	fail    int
+	calls   int
+	queries []string
+}
+
+// NewStripe starts the server; it stops when the test ends.
+func NewStripe(t testing.TB) *Stripe {
+	s := &Stripe{}
+	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(srv.Close)
+	s.URL = srv.URL
+	return s
+}
+
+// Add stores charges.
+func (s *Stripe) Add(cs ...Charge) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.charges = append(s.charges, cs...)
+}
+
+// Fail makes the list answer status until Fail(0).
+func (s *Stripe) Fail(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = status
+}
+
+// Calls counts list requests (one per page).
+func (s *Stripe) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// Queries are the raw query strings of the list requests.
+func (s *Stripe) Queries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.queries...)
+}
+
+func (s *Stripe) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Method != http.MethodGet || r.URL.Path != "/v1/charges" {
+		stripeError(w, http.StatusNotFound, "invalid_request_error", "Unrecognized request URL ("+r.Method+": "+r.URL.Path+")")
+		return
+	}
+	s.calls++
+	s.queries = append(s.queries, r.URL.RawQuery)
+	if r.Header.Get("Authorization") == "" {
+		stripeError(w, http.StatusUnauthorized, "invalid_request_error", "You did not provide an API key.")
+		return
+	}
+	if s.fail != 0 {
+		typ := "api_error"
+		if s.fail < 500 {
+			typ = "invalid_request_error"
+		}
+		stripeError(w, s.fail, typ, "injected failure")
+		return
+	}
+	q := r.URL.Query()
+	gte, _ := strconv.ParseInt(q.Get("created[gte]"), 10, 64)
+	lt, err := strconv.ParseInt(q.Get("created[lt]"), 10, 64)
+	if err != nil {
+		lt = 1 << 62
+	}
+	limit, err := strconv.Atoi(q.Get("limit"))
+	if err != nil || limit < 1 || limit > 100 {
+		limit = 10
+	}
+	expandPI := false
+	// Stripe takes expand[]=x and expand[0]=x alike (stripe-go sends the indexed form).
+	for k, vs := range q {
+		if strings.HasPrefix(k, "expand[") {
+			for _, e := range vs {
+				expandPI = expandPI || e == "data.payment_intent"
+			}
+		}
+	}
+	// Newest first, as Stripe lists; ties broken by ID so pages are stable.
+	list := append([]Charge(nil), s.charges...)
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].Created.Equal(list[j].Created) {
+			return list[i].Created.After(list[j].Created)
+		}
+		return list[i].ID > list[j].ID
+	})
+	var matched []Charge
+	for _, c := range list {
+		if ts := c.Created.Unix(); ts >= gte && ts < lt {
+			matched = append(matched, c)
+		}
+	}
+	if after := q.Get("starting_after"); after != "" {
+		for i, c := range matched {
+			if c.ID == after {
+				matched = matched[i+1:]
+				break
+			}
+		}
+	}
+	hasMore := len(matched) > limit
+	if hasMore {
+		matched = matched[:limit]
+	}
+	data := make([]map[string]any, 0, len(matched))
+	for _, c := range matched {
+		data = append(data, chargeObject(c, expandPI))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/charges", "has_more": hasMore, "data": data})
+}
+
+func chargeObject(c Charge, expandPI bool) map[string]any {
+	chargeMeta := map[string]string{}
+	if c.ClientOnCharge {
+		chargeMeta["client_id"] = c.ClientID
+	}
+	var pi any = c.PaymentIntent
+	if expandPI {
+		pi = map[string]any{
+			"id": c.PaymentIntent, "object": "payment_intent", "amount": c.Amount, "amount_received": c.Amount,
+			"currency": c.Currency, "status": "succeeded", "created": c.Created.Unix(), "livemode": false,
+			"metadata": map[string]string{"client_id": c.ClientID, "order_id": c.ClientID + "-" + c.ID},
+		}
+	}
+	captured := int64(0)
+	if c.Captured {
+		captured = c.Amount
+	}
+	return map[string]any{
+		"id": c.ID, "object": "charge", "amount": c.Amount, "amount_captured": captured,
+		"amount_refunded": c.AmountRefunded, "balance_transaction": "txn_" + c.ID, "captured": c.Captured,
+		"created": c.Created.Unix(), "currency": c.Currency, "disputed": false, "livemode": false,
+		"metadata": chargeMeta, "paid": c.Status == "succeeded", "payment_intent": pi,
+		"refunded": c.AmountRefunded == c.Amount && c.Amount > 0, "status": c.Status,
+		"refunds": map[string]any{"object": "list", "data": []any{}, "has_more": false, "url": "/v1/charges/" + c.ID + "/refunds"},
+	}
+}
+
+func stripeError(w http.ResponseWriter, status int, typ, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"type": typ, "message": msg}})
+}

@@ -1,0 +1,79 @@
+package mailer_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/mailer"
+	"paysplit/internal/mailer/mailbox"
+)
+
+func TestSendThroughSMTP(t *testing.T) {
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+
+	pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{0, 1, 2, 250, '\n', '.'}, 4000)...)
+	s := &mailer.SMTP{Addr: box.Addr(), From: "paysplit reports <reports@paysplit.test>", TLS: mailer.TLSNone, Timeout: 5 * time.Second}
+	msg := mailer.Message{
+		To:          []string{"owner@northwind.test", "finance@northwind.test"},
+		Subject:     "Weekly report 2026-W07: Northwind – 9–15 February",
+		Text:        "Visitors: 13,090\n.a line that starts with a dot\n",
+		HTML:        "<p>Visitors: <b>13,090</b></p>",
+		MessageID:   "report-northwind-2026-W07-1@paysplit",
+		Date:        time.Date(2026, 2, 16, 6, 0, 0, 0, time.UTC),
+		Attachments: []mailer.Attachment{{Name: "report.pdf", ContentType: "application/pdf", Data: pdf}},
+	}
+	require.NoError(t, s.Send(t.Context(), msg))
+
+	got := box.Messages()
+	require.Len(t, got, 1)
+	require.Equal(t, "reports@paysplit.test", got[0].From)
+	require.ElementsMatch(t, msg.To, got[0].To)
+	p, err := mailbox.Parse(got[0].Data)
+	require.NoError(t, err)
+	require.Equal(t, msg.Subject, p.Subject)
+	require.Equal(t, msg.MessageID, p.MessageID)
+	require.Equal(t, msg.To, p.To)
+	require.Equal(t, msg.Text, strings.ReplaceAll(p.Text, "\r\n", "\n"), "dot-stuffed lines come back as sent")
+	require.Contains(t, p.HTML, "<b>13,090</b>")
+	require.Len(t, p.Attachments, 1)
+	require.Equal(t, "report.pdf", p.Attachments[0].FileName)
+	require.Equal(t, "application/pdf", p.Attachments[0].ContentType)
+	require.Equal(t, pdf, p.Attachments[0].Data, "the attachment arrives byte for byte")
+
+	rendered, err := s.Render(msg)
+	require.NoError(t, err)
+	require.Contains(t, string(rendered), "Message-ID: <report-northwind-2026-W07-1@paysplit>")
+}
+
+func TestSendRefusesBadMessages(t *testing.T) {
+	s := &mailer.SMTP{Addr: "127.0.0.1:1", From: "reports@paysplit.test"}
+	tests := []struct {
+		name string
+		msg  mailer.Message
+	}{
+		{"no recipients", mailer.Message{Subject: "x", Text: "x"}},
+		{"bad recipient", mailer.Message{To: []string{"not an address"}, Subject: "x", Text: "x"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.ErrorIs(t, s.Send(t.Context(), tc.msg), mailer.ErrInvalidMessage)
+		})
+	}
+}
+
+func TestSendFailsWhenServerIsDown(t *testing.T) {
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	addr := box.Addr()
+	require.NoError(t, box.Close())
+	s := &mailer.SMTP{Addr: addr, From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 2 * time.Second}
+	err = s.Send(t.Context(), mailer.Message{To: []string{"a@b.test"}, Subject: "x", Text: "x"})
+	require.Error(t, err)
+	require.NotErrorIs(t, err, mailer.ErrInvalidMessage)
+}

@@ -1,0 +1,170 @@
+package report_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/money"
+	"paysplit/internal/report"
+	"paysplit/internal/report/reporttest"
+)
+
+func TestWeeks(t *testing.T) {
+	tests := []struct {
+		in      string
+		monday  string
+		period  string
+		prev    string
+		wantErr string
+	}{
+		{in: "2026-W07", monday: "2026-02-09", period: "9–15 February 2026", prev: "2026-W06"},
+		{in: "2026-W01", monday: "2025-12-29", period: "29 December 2025 – 4 January 2026", prev: "2025-W52"},
+		{in: "2020-W53", monday: "2020-12-28", period: "28 December 2020 – 3 January 2021", prev: "2020-W52"},
+		{in: "2026-W10", monday: "2026-03-02", period: "2–8 March 2026", prev: "2026-W09"},
+		{in: "2026-W05", monday: "2026-01-26", period: "26 January – 1 February 2026", prev: "2026-W04"},
+		{in: "2025-W53", wantErr: "2025 has 52 ISO weeks"},
+		{in: "2026-W53", monday: "2026-12-28", period: "28 December 2026 – 3 January 2027", prev: "2026-W52"},
+		{in: "2026-W00", wantErr: "ISO weeks"},
+		{in: "2026-7", wantErr: "want the form"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			w, err := report.ParseWeek(tc.in)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.in, w.String())
+			require.Equal(t, tc.monday, w.Monday().Format(time.DateOnly))
+			require.Equal(t, tc.period, w.Period())
+			require.Equal(t, tc.prev, w.Prev().String())
+			require.Equal(t, w, w.Prev().Next())
+			require.Equal(t, w, report.WeekOf(w.Monday().AddDate(0, 0, 6)), "Sunday belongs to the same week")
+		})
+	}
+}
+
+func TestWeekBoundsFollowTheClientsZone(t *testing.T) {
+	w, err := report.ParseWeek("2026-W13") // 23–29 March 2026; Europe switches to summer time on the 29th
+	require.NoError(t, err)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	require.NoError(t, err)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	require.NoError(t, err)
+	require.Equal(t, "2026-03-22T23:00:00Z", w.Start(berlin).UTC().Format(time.RFC3339))
+	require.Equal(t, "2026-03-29T22:00:00Z", w.End(berlin).UTC().Format(time.RFC3339), "the week is an hour shorter")
+	require.Equal(t, "2026-03-22T15:00:00Z", w.Start(tokyo).UTC().Format(time.RFC3339))
+
+	// Monday 06:00 local: the week that just ended, whatever the UTC date is.
+	mondayMorning := time.Date(2026, 3, 30, 6, 0, 0, 0, tokyo)
+	require.Equal(t, "2026-W13", report.LastCompleteWeek(mondayMorning, tokyo).String())
+	require.Equal(t, "2026-W13", report.LastCompleteWeek(time.Date(2026, 3, 30, 6, 0, 0, 0, berlin), berlin).String())
+}
+
+func TestTiles(t *testing.T) {
+	d := reporttest.Sample()
+	tiles := d.Tiles()
+	got := map[string]report.Tile{}
+	for _, tile := range tiles {
+		got[tile.Label] = tile
+	}
+	tests := []struct {
+		label, value, change string
+		trend                int
+	}{
+		// Thursday has no analytics this week: the previous week's Thursday still counts there,
+		// so fewer visitors show as a drop. The note says why.
+		{"Visitors", "13,090", "-4.5%", -1},
+		{"New visitors", "8,677", "-4.5%", -1},
+		{"Bounce rate", "38.9%", "-1.6 pp", 1},
+		{"Storefront revenue", "EUR 108,516.75", "+13.9%", 1},
+		{"Payments captured", "412", "+8.4%", 1},
+		{"Commission earned", "EUR 11,304.02", "+8.3%", 1},
+	}
+	require.Len(t, tiles, len(tests))
+	for i, tc := range tests {
+		require.Equal(t, tc.label, tiles[i].Label, "tile order")
+		tile := got[tc.label]
+		require.Equal(t, tc.value, tile.Value, tc.label)
+		require.Equal(t, tc.change, tile.Change, tc.label)
+		require.Equal(t, tc.trend, tile.Trend, tc.label)
+	}
+}
+
+func TestTilesWithoutData(t *testing.T) {
+	w := report.Week{Year: 2026, Week: 7}
+	days := make([]report.Day, 7)
+	for i, day := range w.Days() {
+		days[i] = report.Day{Date: day.Format(time.DateOnly)}
+	}
+	d := report.Data{ClientID: "c", Week: w, Currency: money.USD, Days: days}
+	for _, tile := range d.Tiles()[:4] {
+		require.Equal(t, "no data", tile.Value, tile.Label)
+		require.Empty(t, tile.Change, tile.Label)
+	}
+	payments := d.Tiles()[4]
+	require.Equal(t, "0", payments.Value)
+	require.Equal(t, "no change", payments.Change)
+
+	notes := strings.Join(d.NotesAll(), "\n")
+	require.Contains(t, notes, "No web analytics (visitors, bounce rate) was synced for this week")
+	require.Contains(t, notes, "No storefront revenue was synced for this week")
+}
+
+func TestNotes(t *testing.T) {
+	d := reporttest.Sample()
+	d.Sources = []report.SourceSync{
+		{Source: "ga4", LastSuccess: time.Date(2026, 2, 14, 9, 30, 0, 0, time.UTC)},
+		{Source: "ledger", LastSuccess: time.Date(2026, 2, 16, 5, 0, 0, 0, time.UTC), Failing: true},
+		{Source: "stripe"},
+	}
+	d.Payments[0].PayoutFailed = 1
+	d.Notes = []string{"KPI revenue for 1 day was in USD and is not shown."}
+	want := []string{
+		"No web analytics (visitors, bounce rate) for Thu 12 Feb: left out of the totals and shown as gaps.",
+		"The ga4 KPI source last synced Sat 14 Feb 09:30 UTC, before the week ended: the last days may be incomplete.",
+		"The latest ledger KPI sync failed; the figures are from its last good sync, Mon 16 Feb 05:00 UTC.",
+		"The stripe KPI source has never synced successfully.",
+		"Payout to vendor coastal-crafts held: EUR 1,683.00 (connected account cannot receive transfers yet). It is paid once the payee's account is fixed.",
+		"1 payment with a failed payout (EUR), waiting for our team.",
+		"2 payments waiting for order details or a decision (EUR), not split yet: EUR 780.00.",
+		"KPI revenue for 1 day was in USD and is not shown.",
+	}
+	require.Equal(t, want, d.NotesAll())
+}
+
+func TestFormatting(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{report.FormatMoney(123456789, money.EUR), "EUR 1,234,567.89"},
+		{report.FormatMoney(-5, money.USD), "USD -0.05"},
+		{report.FormatMoney(1000000, money.JPY), "JPY 1,000,000"},
+		{report.FormatMoney(1234567, money.KWD), "KWD 1,234.567"},
+		{report.FormatBps(4235), "42.4%"},
+		{report.FormatBps(10000), "100.0%"},
+		{report.FormatBps(4), "0.0%"},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, tc.got)
+	}
+}
+
+func TestEmailCarriesTheHeadlineNumbers(t *testing.T) {
+	d := reporttest.Sample()
+	d.ClientName = `Northwind <script>alert(1)</script>`
+	e, err := report.EmailFor(d)
+	require.NoError(t, err)
+	require.Contains(t, e.Subject, "2026-W07")
+	for _, want := range []string{"Visitors:", "13,090", "-4.5% vs last week", "EUR 11,304.02", "paysplit-report-northwind-2026-W07.pdf", "held"} {
+		require.Contains(t, e.Text, want)
+	}
+	require.Contains(t, e.HTML, "13,090")
+	require.Contains(t, e.HTML, "EUR 11,304.02")
+	require.NotContains(t, e.HTML, "<script>", "client-controlled text is escaped")
+	again, err := report.EmailFor(d)
+	require.NoError(t, err)
+	require.Equal(t, e, again)
+}

@@ -1,0 +1,173 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+func kpiClient(t *testing.T, s *store.Store, id string) {
+	t.Helper()
+	_, _, err := s.UpsertClient(t.Context(), store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
+	require.NoError(t, err)
+}
+
+func d(s string) time.Time { t, _ := time.Parse(time.DateOnly, s); return t }
+
+// TestKPIPartsAreKeptApart: traffic and revenue are written separately and idempotently, and a
+// day only one source filled comes back with only that part.
+func TestKPIPartsAreKeptApart(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	kpiClient(t, s, "kpi-parts")
+	commission := int64(900)
+	rev := []kpi.RevenueDay{
+		{Day: d("2026-06-14"), Revenue: kpi.Revenue{Currency: money.USD, Gross: 10000, Refunds: 1000, Commission: &commission}},
+		{Day: d("2026-06-15"), Revenue: kpi.Revenue{Currency: money.USD}},
+	}
+	tr := []kpi.TrafficDay{{Day: d("2026-06-15"), Traffic: kpi.Traffic{Visitors: 10, NewVisitors: 4, Sessions: 12, BounceRateBps: 2500}}}
+	for range 2 { // twice: a retried sync writes the same rows
+		require.NoError(t, s.UpsertKPIRevenue(ctx, "kpi-parts", kpi.SourceLedger, rev))
+		require.NoError(t, s.UpsertKPITraffic(ctx, "kpi-parts", kpi.SourceGA4, tr))
+	}
+	days, err := s.KPIHotDays(ctx, "kpi-parts", d("2026-06-13"), d("2026-06-15"))
+	require.NoError(t, err)
+	require.Len(t, days, 2)
+	require.Nil(t, days[0].Traffic, "no analytics that day: no traffic, not zeros")
+	require.Equal(t, &kpi.Revenue{Currency: money.USD, Gross: 10000, Refunds: 1000, Commission: &commission}, days[0].Revenue)
+	require.Equal(t, &kpi.Traffic{Visitors: 10, NewVisitors: 4, Sessions: 12, BounceRateBps: 2500}, days[1].Traffic)
+	require.NotNil(t, days[1].Revenue)
+
+	// The existing reader sees the net revenue.
+	legacy, err := s.KPIRange(ctx, "kpi-parts", d("2026-06-14"), d("2026-06-14"))
+	require.NoError(t, err)
+	require.EqualValues(t, 9000, legacy[0].Revenue)
+
+	// A row written by UpsertKPIDay (before parts were tracked) counts as complete.
+	require.NoError(t, s.UpsertKPIDay(ctx, store.KPIDay{ClientID: "kpi-parts", Day: d("2026-06-01"), Visitors: 3, Revenue: 700, Currency: money.USD}))
+	days, err = s.KPIHotDays(ctx, "kpi-parts", d("2026-06-01"), d("2026-06-01"))
+	require.NoError(t, err)
+	require.EqualValues(t, 3, days[0].Traffic.Visitors)
+	require.EqualValues(t, 700, days[0].Revenue.Net())
+
+	bad := []error{
+		s.UpsertKPITraffic(ctx, "kpi-parts", kpi.SourceGA4, []kpi.TrafficDay{{Day: d("2026-06-15"), Traffic: kpi.Traffic{BounceRateBps: 10001}}}),
+		s.UpsertKPIRevenue(ctx, "kpi-parts", kpi.SourceLedger, []kpi.RevenueDay{{Day: d("2026-06-15"), Revenue: kpi.Revenue{Currency: "zzz"}}}),
+		s.UpsertKPIRevenue(ctx, "ghost", kpi.SourceLedger, rev),
+	}
+	for _, err := range bad {
+		require.ErrorIs(t, err, store.ErrInvalid)
+	}
+}
+
+func TestKPIHours(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	kpiClient(t, s, "kpi-hours")
+	h := time.Date(2026, 6, 15, 9, 0, 0, 0, time.UTC)
+	require.NoError(t, s.UpsertKPITrafficHours(ctx, "kpi-hours", []kpi.TrafficHour{{Hour: h, Traffic: kpi.Traffic{Visitors: 5}}}))
+	require.NoError(t, s.UpsertKPIRevenueHours(ctx, "kpi-hours", []kpi.RevenueHour{{Hour: h, Revenue: kpi.Revenue{Currency: money.USD, Gross: 300}}, {Hour: h.Add(time.Hour), Revenue: kpi.Revenue{Currency: money.USD, Gross: 1}}}))
+	tr, rv, err := s.KPIHours(ctx, "kpi-hours", h, h.Add(24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []kpi.TrafficHour{{Hour: h, Traffic: kpi.Traffic{Visitors: 5}}}, tr)
+	require.Len(t, rv, 2)
+	require.EqualValues(t, 300, rv[0].Gross)
+
+	// Hourly revenue from payments.
+	require.NoError(t, s.SavePayment(ctx, paidRecord("kpi-hours", "h1", h.Add(5*time.Minute), 1000, 100)))
+	require.NoError(t, s.SavePayment(ctx, paidRecord("kpi-hours", "h2", h.Add(50*time.Minute), 500, 0)))
+	require.NoError(t, s.SavePayment(ctx, paidRecord("kpi-hours", "h3", h.Add(3*time.Hour), 7, 0)))
+	hours, err := s.RevenueHours(ctx, "kpi-hours", money.USD, h, h.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []kpi.RevenueHour{{Hour: h, Revenue: kpi.Revenue{Currency: money.USD, Gross: 1500, Refunds: 100}}}, hours)
+}
+
+// TestKPISyncStatus: a failure keeps the last good sync; a success clears the error.
+func TestKPISyncStatus(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	kpiClient(t, s, "kpi-status")
+	t0 := time.Date(2026, 6, 15, 8, 0, 0, 0, time.UTC)
+	require.NoError(t, s.MarkKPISynced(ctx, "kpi-status", "ga4", t0))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", t0.Add(time.Hour)))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", t0.Add(2*time.Hour)))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "stripe", "never worked", t0))
+	st, err := s.KPISyncStatus(ctx, "kpi-status")
+	require.NoError(t, err)
+	require.Equal(t, []kpi.SourceStatus{
+		{Source: "ga4", LastSuccess: t0, LastAttempt: t0.Add(2 * time.Hour), LastError: "ga4: runReport: 503 unavailable", Failures: 2},
+		{Source: "stripe", LastAttempt: t0, LastError: "never worked", Failures: 1},
+	}, st)
+	require.NoError(t, s.MarkKPISynced(ctx, "kpi-status", "ga4", t0.Add(3*time.Hour)))
+	st, err = s.KPISyncStatus(ctx, "kpi-status")
+	require.NoError(t, err)
+	require.Equal(t, kpi.SourceStatus{Source: "ga4", LastSuccess: t0.Add(3 * time.Hour), LastAttempt: t0.Add(3 * time.Hour)}, st[0])
+}
+
+func TestKPISettings(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	kpiClient(t, s, "kpi-settings")
+	got, err := s.GetKPISettings(ctx, "kpi-settings")
+	require.NoError(t, err)
+	require.Equal(t, store.DefaultKPISettings("kpi-settings"), got)
+	put, err := s.PutKPISettings(ctx, store.KPISettings{ClientID: "kpi-settings", GA4PropertyID: "123456", GA4CredentialsRef: "env:GA4_KEY", ProviderRevenue: true, SyncEvery: 5 * time.Minute})
+	require.NoError(t, err)
+	got, err = s.GetKPISettings(ctx, "kpi-settings")
+	require.NoError(t, err)
+	require.Equal(t, put, got)
+	_, err = s.GetKPISettings(ctx, "ghost")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	for _, bad := range []store.KPISettings{
+		{ClientID: "kpi-settings", GA4PropertyID: "G-ABC123"},
+		{ClientID: "kpi-settings", GA4PropertyID: "1", GA4CredentialsRef: `{"type":"service_account"}`},
+		{ClientID: "kpi-settings", GA4CredentialsRef: "env:GA4_KEY"},
+		{ClientID: "kpi-settings", SyncEvery: 10 * time.Second},
+	} {
+		_, err := s.PutKPISettings(ctx, bad)
+		require.ErrorIs(t, err, store.ErrInvalid, "%+v", bad)
+		require.NotContains(t, err.Error(), "service_account", "the message never echoes a reference")
+	}
+}
+
+// TestPruneBatch deletes in batches only what is older than the cut, and nothing else.
+func TestPruneBatch(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	kpiClient(t, s, "kpi-prune")
+	var rev []kpi.RevenueDay
+	// Pruning is across clients: this test's days are years before any other test's.
+	for _, day := range kpi.Days(d("2020-06-01"), d("2020-06-15")) {
+		rev = append(rev, kpi.RevenueDay{Day: day, Revenue: kpi.Revenue{Currency: money.USD, Gross: 1}})
+	}
+	require.NoError(t, s.UpsertKPIRevenue(ctx, "kpi-prune", kpi.SourceLedger, rev))
+	cut := d("2020-06-09")
+	var total int64
+	for {
+		n, err := s.PruneBatch(ctx, store.PruneKPIDaily, cut, 3)
+		require.NoError(t, err)
+		require.LessOrEqual(t, n, int64(3))
+		total += n
+		if n < 3 {
+			break
+		}
+	}
+	require.EqualValues(t, 8, total)
+	left, err := s.KPIHotDays(ctx, "kpi-prune", d("2020-01-01"), d("2020-12-31"))
+	require.NoError(t, err)
+	require.Len(t, left, 7)
+	require.Equal(t, cut, left[0].Day)
+	_, err = s.PruneBatch(ctx, "journal_entries", cut, 3)
+	require.ErrorIs(t, err, store.ErrInvalid, "only KPI tables can be pruned")
+}

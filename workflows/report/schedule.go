@@ -1,0 +1,151 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+)
+
+// One schedule per time zone in use, not one per client: a zone's schedule fires at one instant
+// for all its clients, so a schedule per client would be hundreds of identical timers to keep in
+// step with the clients table, while zones are a few dozen at most and change rarely. Clients
+// stay isolated from each other by the per-client child workflows the run starts; moving a
+// client to another zone is a settings change, picked up by the next run of that zone.
+
+// SchedulePrefix starts every weekly report schedule's ID.
+const SchedulePrefix = "weekly-reports-"
+
+// ScheduleID is a zone's schedule: weekly-reports-Europe.Berlin (slashes become dots, which no
+// zone name contains, so IDs stay distinct and URL-friendly).
+func ScheduleID(zone string) string { return SchedulePrefix + strings.ReplaceAll(zone, "/", ".") }
+
+// scheduleOptions run WeeklyReports every Monday at 06:00 in zone. A run missed while the
+// cluster was down still happens within three days: it reports the same week, because the week
+// comes from the scheduled time.
+func scheduleOptions(zone, taskQueue string) client.ScheduleOptions {
+	id := ScheduleID(zone)
+	return client.ScheduleOptions{
+		ID: id,
+		Spec: client.ScheduleSpec{
+			Calendars: []client.ScheduleCalendarSpec{{
+				DayOfWeek: []client.ScheduleRange{{Start: int(time.Monday)}},
+				Hour:      []client.ScheduleRange{{Start: 6}},
+				Minute:    []client.ScheduleRange{{Start: 0}},
+				Second:    []client.ScheduleRange{{Start: 0}},
+			}},
+			TimeZoneName: zone,
+		},
+		Action: &client.ScheduleWorkflowAction{
+			ID: id, Workflow: WeeklyWorkflowName, TaskQueue: taskQueue,
+			Args:                     []any{WeeklyInput{TimeZone: zone}},
+			WorkflowExecutionTimeout: 48 * time.Hour,
+		},
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow: 72 * time.Hour,
+		Note:          "weekly client reports for " + zone + " (paysplit worker)",
+	}
+}
+
+// EnsureSchedules makes the schedules match zones: creates missing ones, brings existing ones in
+// line (task queue, spec), and deletes the schedules of zones no longer in use. The worker calls
+// it at start with store.ReportTimeZones.
+func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, zones []string) error {
+	sc := c.ScheduleClient()
+	for _, zone := range zones {
+		opts := scheduleOptions(zone, taskQueue)
+		_, err := sc.Create(ctx, opts)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			return fmt.Errorf("report schedule %s: create: %w", opts.ID, err)
+		}
+		err = sc.GetHandle(ctx, opts.ID).Update(ctx, client.ScheduleUpdateOptions{
+			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+				s := in.Description.Schedule
+				spec := opts.Spec
+				s.Spec = &spec
+				s.Action = opts.Action
+				if s.Policy == nil {
+					s.Policy = &client.SchedulePolicies{}
+				}
+				s.Policy.Overlap, s.Policy.CatchupWindow = opts.Overlap, opts.CatchupWindow
+				return &client.ScheduleUpdate{Schedule: &s}, nil
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("report schedule %s: update: %w", opts.ID, err)
+		}
+	}
+	return deleteStaleSchedules(ctx, sc, zones)
+}
+
+// deleteStaleSchedules removes weekly report schedules of zones not in zones. The listing is
+// eventually consistent: a schedule created a moment ago may be missing from it, which is fine,
+// since only schedules of other zones are deleted.
+func deleteStaleSchedules(ctx context.Context, sc client.ScheduleClient, zones []string) error {
+	keep := make([]string, len(zones))
+	for i, z := range zones {
+		keep[i] = ScheduleID(z)
+	}
+	it, err := sc.List(ctx, client.ScheduleListOptions{PageSize: 100})
+	if err != nil {
+		return fmt.Errorf("report schedules: list: %w", err)
+	}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("report schedules: list: %w", err)
+		}
+		if !strings.HasPrefix(e.ID, SchedulePrefix) || slices.Contains(keep, e.ID) {
+			continue
+		}
+		err = sc.GetHandle(ctx, e.ID).Delete(ctx)
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			return fmt.Errorf("report schedule %s: delete: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
+// EnsureZoneSchedule creates the schedule of one zone if it is missing (the API calls it before
+// it saves a client's time zone, so a new zone never goes without its Monday run).
+func EnsureZoneSchedule(ctx context.Context, c client.Client, taskQueue, zone string) error {
+	_, err := c.ScheduleClient().Create(ctx, scheduleOptions(zone, taskQueue))
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("report schedule %s: create: %w", ScheduleID(zone), err)
+	}
+	return nil
+}
+
+// ErrRunInProgress is returned by StartClient while another run of the same report is going.
+var ErrRunInProgress = errors.New("a run of this report is in progress")
+
+// StartClient starts a ClientReport run (an admin's resend or regenerate) and returns its run ID.
+func StartClient(ctx context.Context, c client.Client, taskQueue string, in ClientInput) (workflowID, runID string, err error) {
+	id := ClientWorkflowID(in.ClientID, in.Week)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without it the SDK hands back the running execution as if it had started ours.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		WorkflowExecutionTimeout:                 24 * time.Hour,
+	}, ClientWorkflowName, in)
+	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+		return id, "", ErrRunInProgress
+	}
+	if err != nil {
+		return id, "", fmt.Errorf("start %s: %w", id, err)
+	}
+	return id, run.GetRunID(), nil
+}

@@ -1,0 +1,234 @@
+// Package report runs the weekly client reports on Temporal. A Schedule per time zone starts
+// WeeklyReports on Monday 06:00 there (schedule.go); it starts one ClientReport child per client
+// of that zone, so a client that fails (bad data, a mail server refusing) fails alone and the
+// others are delivered. A ClientReport runs generate → upload → email as activities, each
+// idempotent per client and week, so a rerun sends nothing unless an admin asks for a resend.
+package report
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/activities"
+	ireport "paysplit/internal/report"
+)
+
+// Registered workflow types.
+const (
+	WeeklyWorkflowName = "WeeklyReports"
+	ClientWorkflowName = "ClientReport"
+)
+
+// act is a nil pointer used only to name activity methods; the worker registers a real one.
+var act *activities.Reports
+
+// Register registers both workflows under their names on a worker.
+func Register(r worker.WorkflowRegistry) {
+	r.RegisterWorkflowWithOptions(Weekly, workflow.RegisterOptions{Name: WeeklyWorkflowName})
+	r.RegisterWorkflowWithOptions(Client, workflow.RegisterOptions{Name: ClientWorkflowName})
+}
+
+// ClientWorkflowID is the ID of every run for one client's report of one week: the schedule's
+// run, an admin's resend and regenerate share it, so two of them never run at once.
+func ClientWorkflowID(clientID, week string) string { return "report-" + clientID + "-" + week }
+
+// WeeklyInput names the time zone whose clients a run serves. Week (e.g. 2026-W07) is for
+// backfills; empty means the week that ended before the scheduled time.
+type WeeklyInput struct {
+	TimeZone string
+	Week     string
+}
+
+// ClientOutcome is what became of one client in a weekly run.
+type ClientOutcome struct {
+	ClientID string
+	// Status: "sent", "not_sent" (Reason says why), "failed" (Error) or "already_running".
+	Status string
+	Reason string `json:",omitempty"`
+	Error  string `json:",omitempty"`
+}
+
+// WeeklyResult lists every client's outcome. The run itself succeeds when some clients failed:
+// their child runs show as failed in the Temporal UI, with the cause.
+type WeeklyResult struct {
+	Week     string
+	Outcomes []ClientOutcome
+}
+
+// ClientInput asks for one client's report of one week.
+type ClientInput struct {
+	ClientID string
+	Week     string
+	// Regenerate renders the report again from current data (an admin's regenerate).
+	Regenerate bool
+	// EnsureSends is how many sends must have been made when the run ends: 1 for the schedule
+	// (the first send, unless it happened), sends made + 1 for an admin's resend, 0 for none.
+	EnsureSends int
+}
+
+// ClientResult is what one run did.
+type ClientResult struct {
+	Generate activities.GenerateReportOutput
+	Upload   activities.UploadReportOutput
+	Email    activities.EmailReportOutput
+}
+
+// scheduledStartKey is set by Temporal on runs a schedule starts.
+var scheduledStartKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// startRetries and startRetryWait bound how long a weekly run waits for an admin's run of the
+// same client and week to finish before giving up on that client.
+const (
+	startRetries   = 10
+	startRetryWait = time.Minute
+)
+
+// Weekly starts a ClientReport for every client of the time zone and waits for all of them.
+func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
+	loc, err := time.LoadLocation(in.TimeZone)
+	if err != nil {
+		return WeeklyResult{}, temporal.NewNonRetryableApplicationError("unknown time zone "+in.TimeZone, activities.ErrTypeReportInvalid, err)
+	}
+	week := in.Week
+	if week == "" {
+		// The schedule's own time, not the clock: a run caught up late still reports the week
+		// that ended before it was due.
+		at, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartKey)
+		if !ok {
+			at = workflow.Now(ctx)
+		}
+		week = ireport.LastCompleteWeek(at, loc).String()
+	} else if _, err := ireport.ParseWeek(week); err != nil {
+		return WeeklyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeReportInvalid, err)
+	}
+
+	var clients activities.ListReportClientsOutput
+	lctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
+	if err := workflow.ExecuteActivity(lctx, act.ListReportClients, activities.ListReportClientsInput{TimeZone: in.TimeZone}).Get(ctx, &clients); err != nil {
+		return WeeklyResult{}, fmt.Errorf("list clients in %s: %w", in.TimeZone, err)
+	}
+
+	res := WeeklyResult{Week: week, Outcomes: make([]ClientOutcome, len(clients.ClientIDs))}
+	wg := workflow.NewWaitGroup(ctx)
+	for i, id := range clients.ClientIDs {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			res.Outcomes[i] = runClient(ctx, ClientInput{ClientID: id, Week: week, EnsureSends: 1})
+		})
+	}
+	wg.Wait(ctx)
+	for _, o := range res.Outcomes {
+		if o.Status == "failed" {
+			workflow.GetLogger(ctx).Error("client report failed", "ClientID", o.ClientID, "Week", week, "Error", o.Error)
+		}
+	}
+	return res, nil
+}
+
+// runClient runs one client's child workflow; an admin's run of the same report in progress is
+// waited for and then the child started after it (a regenerate without email must not swallow
+// the scheduled send).
+func runClient(ctx workflow.Context, in ClientInput) ClientOutcome {
+	out := ClientOutcome{ClientID: in.ClientID}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            ClientWorkflowID(in.ClientID, in.Week),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		// A child is independent work: cancelling or terminating the weekly run leaves it be.
+		ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		WorkflowExecutionTimeout: 24 * time.Hour,
+	})
+	for attempt := 1; ; attempt++ {
+		var r ClientResult
+		err := workflow.ExecuteChildWorkflow(cctx, ClientWorkflowName, in).Get(ctx, &r)
+		switch {
+		case err == nil && r.Email.Sent:
+			out.Status = "sent"
+		case err == nil:
+			out.Status, out.Reason = "not_sent", r.Email.Reason
+		case temporal.IsWorkflowExecutionAlreadyStartedError(err) && attempt < startRetries:
+			if serr := workflow.Sleep(ctx, startRetryWait); serr != nil {
+				out.Status, out.Error = "failed", serr.Error()
+				return out
+			}
+			continue
+		case temporal.IsWorkflowExecutionAlreadyStartedError(err):
+			out.Status = "already_running"
+		default:
+			out.Status, out.Error = "failed", rootCause(err)
+		}
+		return out
+	}
+}
+
+// rootCause is the innermost error message: the child's failure rather than its wrappers.
+func rootCause(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+// dbOptions: Postgres may restart; keep trying for a while.
+func dbOptions(timeout time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10,
+		},
+	}
+}
+
+// Client makes, stores and sends one client's report of one week. Each step is idempotent, so a
+// rerun (or a retry on another worker) repeats nothing that was done.
+func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
+	var res ClientResult
+	// Gathering may fetch older days from the analytics and payment providers: give it time.
+	gctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 8,
+			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
+		},
+	})
+	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate}
+	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
+		return res, fmt.Errorf("generate report: %w", err)
+	}
+
+	uctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10,
+			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
+		},
+	})
+	rin := activities.ReportInput{ClientID: in.ClientID, Week: in.Week}
+	if err := workflow.ExecuteActivity(uctx, act.UploadReport, rin).Get(ctx, &res.Upload); err != nil {
+		return res, fmt.Errorf("upload report: %w", err)
+	}
+
+	// A mail server that is down gets about an hour of retries; the send is recorded only after
+	// the server accepted it, and a retry reuses the send's Message-ID.
+	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 30 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute, MaximumAttempts: 8,
+			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
+		},
+	})
+	ein := activities.EmailReportInput{ClientID: in.ClientID, Week: in.Week, EnsureSends: in.EnsureSends}
+	if err := workflow.ExecuteActivity(ectx, act.EmailReport, ein).Get(ctx, &res.Email); err != nil {
+		return res, fmt.Errorf("email report: %w", err)
+	}
+	return res, nil
+}
