@@ -561,3 +561,49 @@ func TestStorefrontOrderWakesWaitingPayment(t *testing.T) {
 	require.Equal(t, rec.Gross, total, "the legs share the whole payment")
 	require.Equal(t, map[string]bool{c + "-blue-fox-ceramics": true, c + "-oak-thread": true, c + "-greenkitchenblog": true}, paid)
 }
+
+// A WooCommerce order with a coupon and tax, paid through PayPal: the commission is taken on the
+// subtotal less the discount only; tax and shipping go to the vendors untouched.
+func TestWooCommerceOrderPaidByPayPalExcludesTaxAndDiscount(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichPoll: time.Hour, EnrichWait: 2 * time.Hour})
+	e := newShopEnv(t, s.tc, "payments-"+t.Name())
+	c := e.client
+	code, body := e.json(req{method: http.MethodPost, path: "/api/v1/admin/clients/" + c + "/split-rules", key: adminKey,
+		body: map[string]any{"platform_bps": 1000, "affiliate_bps": 500}})
+	require.Equal(t, http.StatusCreated, code, body)
+	for id, kind := range map[string]string{c + "-17": "vendor", c + "-23": "vendor", c + "-mike-reviews": "affiliate"} {
+		code, body := e.json(req{method: http.MethodPut, path: "/api/v1/admin/payees/" + id, key: adminKey,
+			body: map[string]any{"client_id": c, "kind": kind, "paypal_receiver": strings.ReplaceAll(strings.TrimPrefix(id, c+"-"), "-", "") + "@example.com"}})
+		require.Equal(t, http.StatusCreated, code, body)
+	}
+	code, out := e.post(c, wooDelivery("order.created", "woo-pay-1", shopSample(t, "woocommerce_order_created.json")))
+	require.Equal(t, http.StatusOK, code, out)
+
+	// The order: subtotal 5000 (vendor 17: 3000, vendor 23: 2000), coupon 500 (300 + 200), tax 360
+	// (216 + 144), shipping 648; total 55.08.
+	event := paypalEvent(t, "WH-WOO-1", "PAYMENT.CAPTURE.COMPLETED", map[string]any{
+		"id": "CAPWOO1", "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "55.08"},
+		"custom_id": "client_id=" + c, "invoice_id": "7311",
+	})
+	code, out = s.paypalWebhook(event, s.paypal.Sign(event))
+	require.Equal(t, http.StatusOK, code, out)
+	rec := s.result(payment.WorkflowID("paypal", "CAPWOO1"))
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	require.EqualValues(t, 4500, rec.CommissionBase, "subtotal less discount; tax and shipping excluded")
+	// Vendor 17: net 2700 → platform 270, affiliate 135; shipping 648 × 2700/4500 = 388.8 → 389.
+	// Vendor 23: net 1800 → platform 180, affiliate 90; shipping 259.
+	legs := map[string]int64{}
+	for _, l := range rec.Legs {
+		legs[l.PayeeID] = l.Amount
+	}
+	require.Equal(t, map[string]int64{
+		"platform": 270 + 180, c + "-17": 2700 + 216 + 389 - 270 - 135, c + "-23": 1800 + 144 + 259 - 180 - 90, c + "-mike-reviews": 135 + 90,
+	}, legs)
+	var paid int
+	for _, p := range s.paypal.Payouts() {
+		if strings.HasPrefix(p.SenderBatchID, rec.WorkflowID+"/") {
+			paid++
+		}
+	}
+	require.Equal(t, 3, paid, "two vendors and the affiliate paid through PayPal payouts")
+}
