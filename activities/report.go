@@ -44,7 +44,8 @@ type Reports struct {
 	// KPIs reads the KPI series; nil reads Postgres only.
 	KPIs  KPISeries
 	Files ReportFiles
-	Mail  mailer.Sender
+	// Mail sends the reports; nil stores them without mailing (no SMTP server configured).
+	Mail mailer.Sender
 	// Now is the clock for generation times and the email's Date; nil means time.Now.
 	Now func() time.Time
 }
@@ -269,7 +270,7 @@ type EmailReportInput struct {
 }
 
 // EmailReportOutput says what happened: Sent, or why not (already_sent, not_requested,
-// no_recipients).
+// no_recipients, email_off).
 type EmailReportOutput struct {
 	Sent       bool
 	Reason     string
@@ -297,6 +298,10 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
 	case !d.Uploaded:
 		return EmailReportOutput{}, fmt.Errorf("report %s %s is not uploaded yet", in.ClientID, in.Week)
+	}
+	if a.Mail == nil {
+		// Nothing is recorded: a resend once mail is configured delivers.
+		return EmailReportOutput{Reason: "email_off"}, nil
 	}
 	settings, err := a.Store.GetReportSettings(ctx, in.ClientID)
 	if err != nil {

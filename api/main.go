@@ -72,6 +72,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	st := store.New(pool, store.WithSecrets(box))
 	kpis := newKPIs(cfg, st, tc)
+	links, err := reportLinks(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Deps{
 		Pool: pool, Store: st, Ledger: ledger.New(pool), Temporal: tc, TaskQueue: cfg.TaskQueue,
 		AdminAPIKey: cfg.AdminAPIKey, StripeWebhookSecret: cfg.StripeWebhookSecret, TemporalUIURL: cfg.TemporalUIURL,
@@ -80,6 +84,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Settings:       payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout},
 		PayPalVerifier: paypalVerifier(cfg),
 		KPIs:           kpis.reader, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
+		ReportLinks: links,
 	})
 	// Every request is a span; the webhook's span is the parent of the workflow's.
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))

@@ -120,6 +120,9 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := kpiSchedules.EnsureAll(ctx, acts.Store, kpisync.RetentionOptions{Days: cfg.KPIRetentionDays}); err != nil {
 		return fmt.Errorf("kpi schedules: %w", err)
 	}
+	if err := startReports(ctx, w, c, cfg, acts.Store, acts.Stripe, logger); err != nil {
+		return err
+	}
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress,
 		"namespace", cfg.TemporalNamespace, "build_id", cfg.WorkerBuildID)
 	// On SIGTERM the worker stops polling at once; in-flight activities get WorkerStopTimeout to

@@ -73,12 +73,23 @@ func (s *Server) count(provider, typ, outcome string) {
 
 var errIgnored = errors.New("event type not handled")
 
+// handled lists the Stripe event types the platform acts on.
+var handled = map[stripe.EventType]bool{
+	"payment_intent.succeeded": true, "charge.refunded": true, "charge.dispute.created": true, "charge.dispute.closed": true,
+}
+
 // providerIDPattern bounds the payment IDs that become workflow IDs and idempotency keys.
 var providerIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // stripeToEvent reduces a Stripe event to the workflow's Event, keeping no customer data.
 func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 	at := time.Unix(evt.Created, 0).UTC()
+	if evt.Data == nil {
+		if handled[evt.Type] {
+			return payment.Event{}, "", fmt.Errorf("%s event without data.object", evt.Type)
+		}
+		return payment.Event{}, "", errIgnored
+	}
 	switch evt.Type {
 	case "payment_intent.succeeded":
 		var pi stripe.PaymentIntent

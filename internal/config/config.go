@@ -92,6 +92,9 @@ type Config struct {
 	// often monitors are evaluated in between (0: with the daily verification only).
 	IntegrityVerifyCron string
 	MonitorEvery        time.Duration
+
+	// Reports configures the weekly client reports (reports.go): S3 storage and SMTP delivery.
+	Reports Reports
 }
 
 // setting describes one environment variable.
@@ -164,6 +167,8 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "INTEGRITY_VERIFY_CRON", def: "0 3 * * *", validate: validCron, dst: &c.IntegrityVerifyCron},
 		{name: "MONITOR_EVAL_EVERY", def: "15m", validate: validDuration, dst: &monitorEvery},
 	}
+	var presignTTL string
+	settings = append(settings, c.Reports.settings(c.Env, &presignTTL)...)
 	for _, s := range settings {
 		v := strings.TrimSpace(getenv(s.name))
 		if v == "" && s.optional {
@@ -202,6 +207,9 @@ func load(getenv func(string) string) (Config, error) {
 		return c, errors.New("config: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
 	}
 	if err := c.finishAlerts(monitorEvery, alertEmailTo); err != nil {
+		return c, err
+	}
+	if err := c.Reports.finish(presignTTL); err != nil {
 		return c, err
 	}
 	return c, nil

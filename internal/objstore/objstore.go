@@ -29,7 +29,12 @@ type Config struct {
 	// resolve bucket subdomains.
 	Endpoint string
 	Bucket   string
-	Region   string
+	// Region is the bucket's region; empty means the SDK's (AWS_REGION), else us-east-1.
+	Region string
+	// SSE is the server-side encryption every upload asks for: "AES256" (SSE-S3, the default) or
+	// "aws:kms" with SSEKMSKeyID (empty: the bucket's default key).
+	SSE         string
+	SSEKMSKeyID string
 	// AccessKeyID and SecretAccessKey are static credentials; empty means the SDK's default
 	// chain (environment, shared config, ECS task role, instance profile).
 	AccessKeyID     string
@@ -47,6 +52,9 @@ type Store struct {
 	bucket  string
 	ttl     time.Duration
 	local   bool
+	// sse and kmsKeyID are the encryption every Put asks for.
+	sse      types.ServerSideEncryption
+	kmsKeyID string
 }
 
 // New builds a store; nothing is contacted until the first call.
@@ -54,10 +62,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Bucket == "" {
 		return nil, errors.New("objstore: bucket is required")
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+	var opts []func(*awsconfig.LoadOptions) error
+	if cfg.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(cfg.Region))
 	}
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
 	if cfg.AccessKeyID != "" {
 		opts = append(opts, awsconfig.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")))
@@ -68,6 +76,17 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("objstore: aws config: %w", err)
+	}
+	if awsCfg.Region == "" {
+		awsCfg.Region = "us-east-1"
+	}
+	sse := types.ServerSideEncryption(cfg.SSE)
+	switch sse {
+	case "":
+		sse = types.ServerSideEncryptionAes256
+	case types.ServerSideEncryptionAes256, types.ServerSideEncryptionAwsKms:
+	default:
+		return nil, fmt.Errorf("objstore: server-side encryption %q: want AES256 or aws:kms", cfg.SSE)
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
@@ -83,7 +102,8 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if ttl <= 0 {
 		ttl = 15 * time.Minute
 	}
-	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket, ttl: ttl, local: cfg.Endpoint != ""}, nil
+	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket, ttl: ttl, local: cfg.Endpoint != "",
+		sse: sse, kmsKeyID: cfg.SSEKMSKeyID}, nil
 }
 
 // Bucket is the bucket the store writes to.
@@ -98,7 +118,7 @@ type Object struct {
 	FileName string
 }
 
-// Put writes an object, encrypted at rest with S3-managed keys (SSE-S3, AES-256). Writing the
+// Put writes an object, encrypted at rest (SSE-S3 AES-256 by default, or SSE-KMS). Writing the
 // same key again replaces it, so a retried upload is harmless.
 func (s *Store) Put(ctx context.Context, o Object) error {
 	in := &s3.PutObjectInput{
@@ -107,7 +127,10 @@ func (s *Store) Put(ctx context.Context, o Object) error {
 		Body:                 bytes.NewReader(o.Body),
 		ContentLength:        aws.Int64(int64(len(o.Body))),
 		ContentType:          aws.String(o.ContentType),
-		ServerSideEncryption: types.ServerSideEncryptionAes256,
+		ServerSideEncryption: s.sse,
+	}
+	if s.kmsKeyID != "" {
+		in.SSEKMSKeyId = aws.String(s.kmsKeyID)
 	}
 	if o.FileName != "" {
 		in.ContentDisposition = aws.String(fmt.Sprintf("attachment; filename=%q", o.FileName))

@@ -80,3 +80,35 @@ func TestNewNeedsABucket(t *testing.T) {
 	_, err := objstore.New(t.Context(), objstore.Config{})
 	require.ErrorContains(t, err, "bucket is required")
 }
+
+func TestEncryptionAskedFor(t *testing.T) {
+	tests := []struct {
+		name, sse, kmsKey   string
+		wantSSE, wantKMSKey string
+		wantErr             string
+	}{
+		{name: "default is SSE-S3", wantSSE: "AES256"},
+		{name: "KMS with the bucket's key", sse: "aws:kms", wantSSE: "aws:kms"},
+		{name: "KMS with a key", sse: "aws:kms", kmsKey: "alias/reports", wantSSE: "aws:kms", wantKMSKey: "alias/reports"},
+		{name: "no encryption is not an option", sse: "none", wantErr: "want AES256 or aws:kms"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := objstoretest.Start(t)
+			cfg := srv.Config("enc-test")
+			cfg.SSE, cfg.SSEKMSKeyID = tc.sse, tc.kmsKey
+			st, err := objstore.New(t.Context(), cfg)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, st.EnsureBucket(t.Context()))
+			require.NoError(t, st.Put(t.Context(), objstore.Object{Key: "k.pdf", Body: []byte("x"), ContentType: "application/pdf"}))
+			puts := srv.Puts()
+			last := puts[len(puts)-1]
+			require.Equal(t, tc.wantSSE, last.Get("X-Amz-Server-Side-Encryption"))
+			require.Equal(t, tc.wantKMSKey, last.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"))
+		})
+	}
+}

@@ -233,6 +233,17 @@ func TestKPISyncEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A client from before schedules existed gets its schedule on its first refresh.
+	_, _, err = s.store.UpsertClient(ctx, store.Client{ID: "fabrikam", Name: "fabrikam", DefaultCurrency: money.USD})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = s.tc.ScheduleClient().GetHandle(context.Background(), kpisync.ScheduleID("fabrikam")).Delete(context.Background())
+	})
+	code, body = s.call(http.MethodPost, "/api/v1/kpis/refresh?client_id=fabrikam", nil)
+	require.Equal(t, http.StatusAccepted, code, body)
+	_, err = s.tc.ScheduleClient().GetHandle(ctx, kpisync.ScheduleID("fabrikam")).Describe(ctx)
+	require.NoError(t, err)
+
 	// GA4 refuses (credentials revoked): the run records it, the numbers stay, the client is stale.
 	s.ga4.Fail(http.StatusForbidden)
 	code, body = s.call(http.MethodPost, "/api/v1/kpis/refresh?client_id=northwind", nil)

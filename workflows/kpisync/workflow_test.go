@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -189,4 +190,19 @@ func TestClientScheduleShape(t *testing.T) {
 	every, err := (&Scheduler{Settings: nil}).every(t.Context(), "x")
 	require.NoError(t, err)
 	require.Equal(t, DefaultEvery, every)
+}
+
+// TestRefreshWithTemporalDown: a refresh that cannot reach Temporal says so (the API answers
+// 503), and so does a schedule change.
+func TestRefreshWithTemporalDown(t *testing.T) {
+	nowhere, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	t.Cleanup(nowhere.Close)
+	s := &Scheduler{Client: nowhere, TaskQueue: "q"}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	require.ErrorIs(t, s.Refresh(ctx, "northwind"), ErrUnavailable)
+	ctx2, cancel2 := context.WithTimeout(t.Context(), time.Second)
+	defer cancel2()
+	require.ErrorIs(t, s.EnsureClient(ctx2, "northwind"), ErrUnavailable)
 }

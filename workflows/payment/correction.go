@@ -22,9 +22,9 @@ func (r *run) correct(e Event) error {
 		return r.save()
 	}
 	var s split.Split
-	err := workflow.ExecuteActivity(r.ctx, act.ComputeSplit, activities.ComputeSplitInput{
+	err := r.step(stepComputeSplit, activities.ComputeSplitInput{
 		Order: r.rec.Order, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt, RuleVersion: e.RuleVersion,
-	}).Get(r.ctx, &s)
+	}, &s)
 	if err != nil {
 		r.rec.Reason = fmt.Sprintf("correction to rule v%d failed: %s", e.RuleVersion, errorMessage(err))
 		return r.save()

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -72,7 +73,17 @@ func (w *world) LoadPayment(_ context.Context, _ activities.LoadPaymentInput) (a
 func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.saved = append(w.saved, in.Record)
+	// Local activities in the test environment get the workflow's own values, not decoded
+	// copies: keep a snapshot, or later changes to the legs would rewrite what was "saved".
+	b, err := json.Marshal(in.Record)
+	if err != nil {
+		return err
+	}
+	var snapshot payment.Record
+	if err := json.Unmarshal(b, &snapshot); err != nil {
+		return err
+	}
+	w.saved = append(w.saved, snapshot)
 	return nil
 }
 

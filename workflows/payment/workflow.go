@@ -49,11 +49,14 @@ type run struct {
 	capture *Event
 	// orderArrived is set by an order-ready event until the enrichment wait takes it.
 	orderArrived bool
-	pending      []Event
-	seen         map[string]bool
-	events       workflow.ReceiveChannel
-	admin        workflow.ReceiveChannel
-	log          log.Logger
+	// localSteps runs the database steps as local activities and saves only at milestones
+	// (version "local-steps"); runs that started before it keep their regular activities.
+	localSteps bool
+	pending    []Event
+	seen       map[string]bool
+	events     workflow.ReceiveChannel
+	admin      workflow.ReceiveChannel
+	log        log.Logger
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
@@ -75,30 +78,21 @@ func newRun(ctx workflow.Context, in Input) *run {
 }
 
 func dbOptions(timeout time.Duration) workflow.ActivityOptions {
-	return workflow.ActivityOptions{
-		StartToCloseTimeout: timeout,
-		// Postgres may restart: keep trying, nothing is lost, business errors stop at once.
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypeNoSplitRule, activities.ErrTypeInvalidSplit, activities.ErrTypeLedgerConflict},
-		},
-	}
+	// Postgres may restart: keep trying, nothing is lost, business errors stop at once.
+	return workflow.ActivityOptions{StartToCloseTimeout: timeout, RetryPolicy: dbRetryPolicy()}
 }
 
 func (r *run) payoutCtx() workflow.Context {
 	return workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: r.in.Settings.PayoutTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: r.in.Settings.StripeRetryInterval, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			MaximumAttempts:        r.in.Settings.StripeAttempts,
-			NonRetryableErrorTypes: []string{activities.ErrTypeRejected, activities.ErrTypeInvalidSplit},
-		},
+		RetryPolicy:         r.payoutRetryPolicy(),
 	})
 }
 
 func (r *run) run() error {
+	r.localSteps = workflow.GetVersion(r.ctx, "local-steps", workflow.DefaultVersion, 1) == 1
 	var loaded activities.LoadPaymentOutput
-	if err := workflow.ExecuteActivity(r.ctx, act.LoadPayment, activities.LoadPaymentInput{WorkflowID: r.rec.WorkflowID}).Get(r.ctx, &loaded); err != nil {
+	if err := r.step(stepLoadPayment, activities.LoadPaymentInput{WorkflowID: r.rec.WorkflowID}, &loaded); err != nil {
 		return err
 	}
 	if loaded.Found {
@@ -129,6 +123,13 @@ func (r *run) run() error {
 
 // awaitCapture waits for the capture event, queueing refunds and disputes that came first.
 func (r *run) awaitCapture() bool {
+	if r.localSteps {
+		// The capture usually came with the start: take it before deciding to wait.
+		r.drainEvents()
+		if r.capture != nil {
+			return true
+		}
+	}
 	if r.rec.Status == payment.StatusAwaitingCapture {
 		if err := r.save(); err != nil {
 			return false
@@ -153,9 +154,9 @@ func (r *run) enrichAndSplit() error {
 	for {
 		var out activities.EnrichOutput
 		r.orderArrived = false
-		err := workflow.ExecuteActivity(r.ctx, act.Enrich, activities.EnrichInput{
+		err := r.step(stepEnrich, activities.EnrichInput{
 			WorkflowID: r.rec.WorkflowID, Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
-		}).Get(r.ctx, &out)
+		}, &out)
 		if err != nil {
 			return err
 		}
@@ -174,9 +175,9 @@ func (r *run) enrichAndSplit() error {
 		if problem == "" {
 			r.rec.Order = out.Order
 			var s split.Split
-			err = workflow.ExecuteActivity(r.ctx, act.ComputeSplit, activities.ComputeSplitInput{
+			err = r.step(stepComputeSplit, activities.ComputeSplitInput{
 				Order: out.Order, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt,
-			}).Get(r.ctx, &s)
+			}, &s)
 			if err == nil {
 				r.applySplit(s)
 				return r.bookCapture()
@@ -272,9 +273,9 @@ func (r *run) payLeg(i int) error {
 		}
 		if workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
 			var payee activities.ResolvePayeeOutput
-			if err := workflow.ExecuteActivity(r.payoutCtx(), act.ResolvePayee, activities.ResolvePayeeInput{
+			if err := r.payoutStep(stepResolvePayee, activities.ResolvePayeeInput{
 				Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
-			}).Get(r.ctx, &payee); err != nil {
+			}, &payee); err != nil {
 				return err
 			}
 			if payee.HoldReason != "" {
@@ -285,8 +286,10 @@ func (r *run) payLeg(i int) error {
 		// The leg is marked in flight before the call, so compensation can settle an unknown outcome.
 		leg.TransferKey = r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
 		leg.State = payment.LegTransferring
-		if err := r.save(); err != nil {
-			return err
+		if !r.localSteps { // the run's history already knows the transfer is in flight
+			if err := r.save(); err != nil {
+				return err
+			}
 		}
 		transferID, err := r.transfer(leg, amount)
 		if err == nil {
@@ -339,6 +342,9 @@ func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 		return err
 	}
 	leg.TransferEntryID = id
+	if r.localSteps {
+		return nil // saved with the next milestone
+	}
 	return r.save()
 }
 
@@ -389,8 +395,10 @@ func (r *run) heldLegs() int {
 // settle window; later ones start a follow-up run that resumes from the stored state.
 func (r *run) settle() error {
 	r.setStatus(r.settledStatus(), "")
-	if err := r.save(); err != nil {
-		return err
+	if !r.localSteps || r.in.Settings.SettleWindow > 0 {
+		if err := r.save(); err != nil {
+			return err
+		}
 	}
 	if r.in.Settings.SettleWindow > 0 {
 		deadline := workflow.Now(r.ctx).Add(r.in.Settings.SettleWindow)
@@ -440,7 +448,7 @@ func (r *run) upsertPaymentAttributes() {
 }
 
 func (r *run) save() error {
-	return workflow.ExecuteActivity(r.ctx, act.SavePayment, activities.SavePaymentInput{Record: r.rec}).Get(r.ctx, nil)
+	return r.step(stepSavePayment, activities.SavePaymentInput{Record: r.rec}, nil)
 }
 
 // key derives an idempotency key from the workflow ID and the step, never from time or chance.
@@ -448,10 +456,10 @@ func (r *run) key(step string) string { return r.rec.WorkflowID + "/" + step }
 
 func (r *run) post(key, description string, postings []ledger.Posting) (int64, error) {
 	var out activities.PostEntryOutput
-	err := workflow.ExecuteActivity(r.ctx, act.PostEntry, ledger.Entry{
+	err := r.step(stepPostEntry, ledger.Entry{
 		IdempotencyKey: key, Currency: r.rec.Currency, Reference: r.rec.WorkflowID,
 		Description: description, Postings: postings,
-	}).Get(r.ctx, &out)
+	}, &out)
 	return out.EntryID, err
 }
 

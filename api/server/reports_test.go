@@ -1,0 +1,217 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"paysplit/activities"
+	"paysplit/api/server"
+	"paysplit/internal/mailer"
+	"paysplit/internal/mailer/mailbox"
+	"paysplit/internal/objstore"
+	"paysplit/internal/objstore/objstoretest"
+	"paysplit/testenv"
+	reportwf "paysplit/workflows/report"
+)
+
+// reportsEnv is the API with real Temporal, a worker for the report workflows, an S3-API server
+// and an SMTP server.
+type reportsEnv struct {
+	*apiEnv
+	tc        client.Client
+	taskQueue string
+	box       *mailbox.Server
+}
+
+func newReportsEnv(t *testing.T) *reportsEnv {
+	t.Helper()
+	tc := testenv.TemporalClient(t)
+	s3 := objstoretest.Start(t)
+	files, err := objstore.New(t.Context(), s3.Config("api-reports"))
+	require.NoError(t, err)
+	require.NoError(t, files.EnsureBucket(t.Context()))
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	taskQueue := uniqueID("reports-api")
+	a := newAPI(t, func(d *server.Deps) {
+		d.Temporal, d.TaskQueue, d.ReportLinks = tc, taskQueue, files
+	})
+	w := worker.New(tc, taskQueue, worker.Options{})
+	reportwf.Register(w)
+	w.RegisterActivity(&activities.Reports{Store: a.store, Files: files,
+		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 10 * time.Second}})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	return &reportsEnv{apiEnv: a, tc: tc, taskQueue: taskQueue, box: box}
+}
+
+// wait blocks until the run an admin endpoint started has finished.
+func (e *reportsEnv) wait(body map[string]any) reportwf.ClientResult {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.t.Context(), time.Minute)
+	defer cancel()
+	var res reportwf.ClientResult
+	require.NoError(e.t, e.tc.GetWorkflow(ctx, body["workflow_id"].(string), body["run_id"].(string)).Get(ctx, &res))
+	return res
+}
+
+func download(t *testing.T, url string) []byte {
+	t.Helper()
+	res, err := http.Get(url)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return b
+}
+
+func manyAddresses(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("person%d@shop.test", i)
+	}
+	return out
+}
+
+func TestReportSettingsValidation(t *testing.T) {
+	e := newReportsEnv(t)
+	id := e.newClient("settings")
+	path := "/api/v1/admin/clients/" + id + "/report-settings"
+
+	code, body := e.json(req{method: http.MethodGet, path: path, key: adminKey})
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "UTC", body["time_zone"], "defaults before anything is set")
+
+	tests := []struct {
+		name     string
+		path     string
+		body     any
+		status   int
+		contains string
+	}{
+		{"unknown zone", path, map[string]any{"time_zone": "Mars/Olympus"}, http.StatusBadRequest, "IANA time zone"},
+		{"Local is not a zone", path, map[string]any{"time_zone": "Local"}, http.StatusBadRequest, "IANA time zone"},
+		{"bad recipient", path, map[string]any{"recipients": []string{"ok@example.test", "Jane Doe <jane@x>", "nope"}}, http.StatusBadRequest, "recipients[1]"},
+		{"too many recipients", path, map[string]any{"recipients": manyAddresses(21)}, http.StatusBadRequest, "at most 20"},
+		{"unknown field", path, map[string]any{"timezone": "UTC"}, http.StatusBadRequest, "unknown field"},
+		{"unknown client", "/api/v1/admin/clients/no-such-client/report-settings", map[string]any{"time_zone": "UTC"}, http.StatusNotFound, "no-such-client"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := e.json(req{method: http.MethodPut, path: tc.path, key: adminKey, body: tc.body})
+			require.Equal(t, tc.status, code, body)
+			msg := body["error"].(map[string]any)["message"].(string)
+			require.Contains(t, msg, tc.contains)
+			require.NotContains(t, msg, "jane@x", "addresses are not echoed")
+		})
+	}
+
+	code, body = e.json(req{method: http.MethodPut, path: path, key: adminKey,
+		body: map[string]any{"time_zone": "America/Sao_Paulo", "recipients": []string{" Owner@Shop.test ", "owner@shop.test", "team@shop.test"}}})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, []any{"owner@shop.test", "team@shop.test"}, body["recipients"])
+	require.Equal(t, true, body["enabled"])
+	// The zone's Monday schedule exists before any client is moved there.
+	desc, err := e.tc.ScheduleClient().GetHandle(t.Context(), reportwf.ScheduleID("America/Sao_Paulo")).Describe(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, "America/Sao_Paulo", desc.Schedule.Spec.TimeZoneName)
+	require.NoError(t, e.tc.ScheduleClient().GetHandle(t.Context(), reportwf.ScheduleID("America/Sao_Paulo")).Delete(t.Context()))
+}
+
+func TestRegenerateResendAndDownloadThroughTheAPI(t *testing.T) {
+	e := newReportsEnv(t)
+	id := e.newClient("weekly")
+	code, body := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + id + "/report-settings", key: adminKey,
+		body: map[string]any{"time_zone": "UTC", "recipients": []string{"owner@weekly.test"}}})
+	require.Equal(t, http.StatusOK, code, body)
+	base := "/api/v1/admin/reports/" + id + "/2026-W07"
+
+	tests := []struct {
+		name   string
+		path   string
+		body   any
+		status int
+		code   string
+	}{
+		{"resend before any report", base + "/resend", nil, http.StatusNotFound, "not_found"},
+		{"week that does not exist", "/api/v1/admin/reports/" + id + "/2026-W60/regenerate", nil, http.StatusBadRequest, "invalid_request"},
+		{"week not over", "/api/v1/admin/reports/" + id + "/2099-W01/regenerate", nil, http.StatusBadRequest, "invalid_request"},
+		{"unknown client", "/api/v1/admin/reports/nobody-here/2026-W07/regenerate", nil, http.StatusNotFound, "not_found"},
+		{"bad body", base + "/regenerate", map[string]any{"email": "yes"}, http.StatusBadRequest, "invalid_json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := e.json(req{method: http.MethodPost, path: tc.path, key: adminKey, body: tc.body})
+			require.Equal(t, tc.status, code, body)
+			require.Equal(t, tc.code, body["error"].(map[string]any)["code"])
+		})
+	}
+	require.Empty(t, e.box.Messages(), "nothing was started by refused requests")
+
+	// Regenerate (here: generate a week nobody generated) and email it.
+	code, body = e.json(req{method: http.MethodPost, path: base + "/regenerate", key: adminKey, body: map[string]any{"email": true}})
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Equal(t, "report-"+id+"-2026-W07", body["workflow_id"])
+	res := e.wait(body)
+	require.True(t, res.Email.Sent)
+	require.Len(t, e.box.Messages(), 1)
+
+	// Admins see the delivery and can download the file through a presigned link.
+	code, body = e.json(req{method: http.MethodGet, path: "/api/v1/admin/reports?client_id=" + id, key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	reports := body["reports"].([]any)
+	require.Len(t, reports, 1)
+	r := reports[0].(map[string]any)
+	require.Equal(t, "2026-W07", r["iso_week"])
+	require.Equal(t, true, r["uploaded"])
+	require.EqualValues(t, 1, r["sends_done"])
+	require.EqualValues(t, 1, r["recipients"])
+	url := r["download_url"].(string)
+	require.Contains(t, url, "X-Amz-Signature=")
+	pdf := download(t, url)
+	require.True(t, strings.HasPrefix(string(pdf), "%PDF-"))
+	parsed, err := mailbox.Parse(e.box.Messages()[0].Data)
+	require.NoError(t, err)
+	require.Equal(t, pdf, parsed.Attachments[0].Data, "the download is the file that was mailed")
+
+	// The client API lists it with a working link too.
+	code, body = e.json(req{method: http.MethodGet, path: "/api/v1/reports?client_id=" + id, key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	clientURL := body["reports"].([]any)[0].(map[string]any)["download_url"].(string)
+	require.Equal(t, pdf, download(t, clientURL))
+
+	// Resend mails it again; regenerate without email mails nothing.
+	code, body = e.json(req{method: http.MethodPost, path: base + "/resend", key: adminKey})
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.True(t, e.wait(body).Email.Sent)
+	require.Len(t, e.box.Messages(), 2)
+	code, body = e.json(req{method: http.MethodPost, path: base + "/regenerate", key: adminKey})
+	require.Equal(t, http.StatusAccepted, code, body)
+	res = e.wait(body)
+	require.True(t, res.Generate.Generated)
+	require.False(t, res.Email.Sent)
+	require.Len(t, e.box.Messages(), 2)
+
+	// Every action is in the audit log.
+	code, body = e.json(req{method: http.MethodGet, path: "/api/v1/admin/audit?limit=100", key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	actions := map[string]int{}
+	for _, entry := range body["entries"].([]any) {
+		en := entry.(map[string]any)
+		if en["target"] == "report:"+id+"/2026-W07" {
+			actions[en["action"].(string)]++
+		}
+	}
+	require.Equal(t, map[string]int{"report.regenerate": 2, "report.resend": 1}, actions)
+}

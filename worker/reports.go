@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	stripeclient "github.com/stripe/stripe-go/v76/client"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"paysplit/activities"
+	"paysplit/internal/config"
+	"paysplit/internal/kpi"
+	"paysplit/internal/kpi/ga4"
+	"paysplit/internal/kpi/kpisrc"
+	"paysplit/internal/mailer"
+	"paysplit/internal/objstore"
+	"paysplit/internal/store"
+	"paysplit/workflows/report"
+)
+
+// startReports registers the weekly report workflows and activities and brings their schedules
+// (one per client time zone) in line. Without S3_BUCKET (production) reports are off.
+func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg config.Config, st *store.Store,
+	stripe *stripeclient.API, logger *slog.Logger) error {
+	rc := cfg.Reports
+	if !rc.Enabled() {
+		logger.Warn("weekly reports off: S3_BUCKET is not set")
+		return nil
+	}
+	files, err := objstore.New(ctx, objstore.Config{
+		Endpoint: rc.S3Endpoint, Bucket: rc.S3Bucket, Region: rc.S3Region, AccessKeyID: rc.S3AccessKeyID,
+		SecretAccessKey: rc.S3SecretAccessKey, SSE: rc.S3SSE, SSEKMSKeyID: rc.S3SSEKMSKeyID, PresignTTL: rc.PresignTTL,
+	})
+	if err != nil {
+		return err
+	}
+	// Only a local S3-API server gets its bucket made here; one that is not up yet is retried by
+	// the uploads, so the worker still starts.
+	if err := files.EnsureBucket(ctx); err != nil {
+		logger.Warn("report bucket not ready", "bucket", rc.S3Bucket, "error", err)
+	}
+	acts := &activities.Reports{
+		Store: st,
+		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
+			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint}}).Cold},
+		Files: files,
+	}
+	if rc.SMTPAddr != "" {
+		acts.Mail = &mailer.SMTP{Addr: rc.SMTPAddr, From: rc.MailFrom, Username: rc.SMTPUsername, Password: rc.SMTPPassword, TLS: rc.SMTPTLS}
+	} else {
+		logger.Warn("weekly reports are stored but not emailed: REPORT_SMTP_ADDR is not set")
+	}
+	report.Register(w)
+	w.RegisterActivity(acts)
+	zones, err := st.ReportTimeZones(ctx)
+	if err != nil {
+		return err
+	}
+	if err := report.EnsureSchedules(ctx, c, cfg.TaskQueue, zones); err != nil {
+		return fmt.Errorf("report schedules: %w", err)
+	}
+	logger.Info("weekly reports scheduled", "time_zones", len(zones), "bucket", rc.S3Bucket)
+	return nil
+}
