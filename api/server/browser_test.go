@@ -331,11 +331,16 @@ func TestDashboardAdminReleasesHeldPayout(t *testing.T) {
 	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": "acct_dash1"}, adminKey)
 	require.Equal(t, http.StatusOK, code, body)
 
+	// A reconciliation has run, so the admin's "Books" card has something to show.
+	code, body = s.do(http.MethodPost, "/api/v1/admin/reconciliation/run", map[string]any{"date": time.Now().UTC().Format(time.DateOnly)}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+
 	b.login(s.api.URL+"/", adminKey)
 	require.False(t, eval[bool](b, `document.getElementById('picker-label').hidden`), "admins pick the client")
 	_ = eval[bool](b, fmt.Sprintf(`(() => { const p = document.getElementById('client-picker'); p.value = %q; p.dispatchEvent(new Event('change')); return p.value === %q; })()`, client, client))
 	button := fmt.Sprintf(`#attention-table tr[data-payment=%q] button[data-action="release"]`, id)
 	b.do(chromedp.WaitVisible(chromedp.CSS(button)))
+	b.waitFor(`!document.getElementById('books').hidden && document.querySelectorAll('#recon-table tbody tr').length > 0`)
 	b.screenshot("dashboard-admin.png")
 	b.do(chromedp.Click(chromedp.CSS(button)))
 	b.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === 'Released'`, button))

@@ -359,6 +359,12 @@ func (r *run) hold(i int, reason string) error {
 // awaitReleases keeps the payment open while a leg is held; an admin releases (after fixing the
 // payee) or cancels.
 func (r *run) awaitReleases() error {
+	if r.localSteps && r.heldLegs() > 0 {
+		// A milestone: the other legs were paid meanwhile, and admins look at the stored state.
+		if err := r.save(); err != nil {
+			return err
+		}
+	}
 	for r.heldLegs() > 0 {
 		cmd, _ := r.wait(0, untilAdmin)
 		switch cmd.Action {

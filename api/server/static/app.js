@@ -251,12 +251,14 @@
     const range = { from: state.from, to: state.to };
     const admin = state.me.role === 'admin';
     try {
-      const [kpis, revenue, payouts, reports, attention] = await Promise.all([
+      const [kpis, revenue, payouts, reports, attention, recon, alerts] = await Promise.all([
         api('GET', scoped('/api/v1/kpis', range)),
         api('GET', scoped('/api/v1/revenue', range)),
         api('GET', scoped('/api/v1/payouts', { ...range, limit: '25' })),
         api('GET', scoped('/api/v1/reports')),
         admin ? api('GET', '/api/v1/admin/payouts?client_id=' + encodeURIComponent(state.clientId)) : null,
+        admin ? api('GET', '/api/v1/admin/reconciliation?limit=6') : null,
+        admin ? api('GET', '/api/v1/admin/alerts') : null,
       ]);
       if (generation !== state.generation) return;
       Object.assign(state.exponents, kpis.exponents, revenue.exponents);
@@ -265,6 +267,10 @@
       renderPayouts(payouts, true);
       renderReports(reports);
       if (attention) renderAttention(attention);
+      $('books').hidden = !admin;
+      if (recon) renderReconciliation(recon);
+      if (alerts) renderAlerts(alerts);
+      renderStale(kpis);
       document.body.dataset.loaded = kpis.client_id + '/' + state.from + '/' + state.to;
     } catch (e) {
       if (generation !== state.generation) return;
@@ -419,6 +425,43 @@
       actions.appendChild(btn);
     }
     $('attention-empty').hidden = payments.length > 0;
+  }
+
+  // renderReconciliation shows the latest comparisons of the books with the providers. Drift is
+  // only reported here: nothing is corrected without a person.
+  function renderReconciliation({ runs }) {
+    const tbody = $('recon-table').tBodies[0];
+    tbody.textContent = '';
+    for (const r of runs) {
+      const row = tbody.insertRow();
+      row.dataset.drift = String(r.drift_count);
+      cell(row, r.window_start.slice(0, 10));
+      cell(row, r.provider);
+      cell(row, formatCount(r.checked), 'num');
+      cell(row, formatCount(r.drift_count), 'num' + (r.drift_count > 0 ? ' bad' : ''));
+      cell(row, r.drifts.slice(0, 3).map((d) => d.kind.replaceAll('_', ' ') + ' ' + d.payee_id + ' (' + d.payment + ')').join('; ') +
+        (r.drifts.length > 3 ? ' …' : ''));
+    }
+    $('recon-empty').hidden = runs.length > 0;
+  }
+
+  function renderAlerts({ alerts }) {
+    const list = $('alerts-list');
+    list.textContent = '';
+    const firing = alerts.filter((a) => a.state === 'firing');
+    for (const a of firing) {
+      const li = document.createElement('li');
+      li.textContent = a.monitor_name + ': ' + a.summary + ' (firing since ' + a.fired_at.slice(0, 16).replace('T', ' ') + ' UTC)';
+      list.appendChild(li);
+    }
+    $('alerts-empty').hidden = firing.length > 0;
+  }
+
+  // renderStale says so when the numbers are old, instead of letting old numbers pass for new.
+  function renderStale(kpis) {
+    if (kpis && kpis.stale) {
+      notice('These KPIs are stale: last good sync ' + (kpis.last_synced_at ? kpis.last_synced_at.slice(0, 16).replace('T', ' ') + ' UTC' : 'never') + '.', true);
+    }
   }
 
   async function decide(workflowId, action, btn) {
