@@ -20,7 +20,7 @@ PKGS ?= ./...
 TEMPORAL_MOD := tools/temporal/go.mod
 STRIPE_MOCK_MOD := tools/stripe-mock/go.mod
 
-.PHONY: help tools test fuzz test-short record-histories dev vet fmt fmt-check clean vendor-chartjs
+.PHONY: help tools test fuzz test-short record-histories dev bench vet fmt fmt-check clean vendor-chartjs
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -70,6 +70,16 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 
 dev: ## run Postgres, Temporal, stripe-mock, worker and API locally (Ctrl-C stops all)
 	bash scripts/dev.sh
+
+# A day of webhooks through its own stack (fresh database bench_<unix> on BENCH_PG_URL, in-memory
+# Temporal, stripe-mock, the worker and api built from this tree); writes bench-results.json and
+# bench-latency.png here. `make bench EVENTS=500` is a quick run. See README, "Benchmark".
+EVENTS ?= 5000
+CLIENTS ?= 40
+CONCURRENCY ?= 32
+
+bench: tools ## end-to-end benchmark: EVENTS webhooks (5000) for CLIENTS clients (40), CONCURRENCY senders (32)
+	EVENTS=$(EVENTS) CLIENTS=$(CLIENTS) CONCURRENCY=$(CONCURRENCY) $(GO) run ./cmd/bench
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -333,7 +334,8 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		return EmailReportOutput{}, invalid(err)
 	}
 	if err != nil {
-		return EmailReportOutput{}, err
+		// SMTP replies often quote the recipient; the error goes into workflow history.
+		return EmailReportOutput{}, errors.New(redactAddresses(err.Error()))
 	}
 	if err := a.Store.MarkReportEmailed(ctx, in.ClientID, in.Week, seq, msgID, len(settings.Recipients)); err != nil {
 		return EmailReportOutput{}, err
@@ -342,3 +344,8 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 	activity.GetLogger(ctx).Info("report emailed", "ClientID", in.ClientID, "Week", in.Week, "Send", seq, "Recipients", len(settings.Recipients))
 	return EmailReportOutput{Sent: true, Send: seq, MessageID: msgID, Recipients: len(settings.Recipients)}, nil
 }
+
+var emailAddress = regexp.MustCompile(`[^\s<>"'@,;:()]+@[^\s<>"',;:()]+`)
+
+// redactAddresses replaces email addresses in a message.
+func redactAddresses(s string) string { return emailAddress.ReplaceAllString(s, "<address>") }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # functions below run from traps and through wait_until
 # shellcheck disable=SC2012 # `ls -d /usr/lib/postgresql/*/bin | sort -V`: version-sorted, plain paths
-# Local stack for `make dev`: Postgres, Temporal dev server (with UI), stripe-mock, then the worker
-# and the API built from this tree, then the demo seeder. Ctrl-C stops everything it started.
+# Local stack for `make dev`: Postgres, Temporal dev server (with UI), stripe-mock, a local S3 and
+# SMTP mailbox (cmd/devservices), then the worker and the API built from this tree, then the demo
+# seeder. Ctrl-C stops everything it started.
 # State lives in .data/ (Temporal DB, throwaway Postgres cluster) and logs in .data/logs/.
 #
 # Set DATABASE_URL to use a Postgres of your own; nothing Postgres-related is started then.
@@ -213,6 +214,16 @@ start_bg stripe-mock "$BIN/stripe-mock" \
 	-http-addr "127.0.0.1:$STRIPE_HTTP_PORT" -https-addr "127.0.0.1:$STRIPE_HTTPS_PORT"
 wait_until stripe-mock "${PIDS[-1]}" 30 port_open "$STRIPE_HTTP_PORT"
 
+# --- S3 and SMTP for the weekly reports (cmd/devservices) ------------------------------------------
+# The worker and API's development defaults (S3_ENDPOINT, REPORT_SMTP_ADDR) point here. Objects and
+# mails are kept in .data/devservices; the mailbox page shows every mail with its attachments.
+require_free_port 9100 "dev S3"
+require_free_port 1025 "dev SMTP"
+require_free_port 8025 "dev mailbox page"
+go build -buildvcs=false -o "$BIN/devservices" ./cmd/devservices || die "go build ./cmd/devservices failed"
+start_bg devservices "$BIN/devservices" -s3 127.0.0.1:9100 -smtp 127.0.0.1:1025 -http 127.0.0.1:8025 -dir "$DATA/devservices"
+wait_until devservices "${PIDS[-1]}" 30 port_open 8025
+
 # --- worker and API --------------------------------------------------------------------------------
 export DATABASE_URL
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
@@ -274,6 +285,8 @@ if [[ $api_up == true ]]; then
 fi
 say "  Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT   (gRPC 127.0.0.1:$TEMPORAL_PORT, namespace default)"
 say "  stripe-mock  $STRIPE_API_BASE"
+say "  Mailbox      http://127.0.0.1:8025   (report mails; SMTP 127.0.0.1:1025)"
+say "  S3           http://127.0.0.1:9100   (bucket paysplit-reports, files in .data/devservices/s3)"
 say "  Postgres     $DATABASE_URL"
 say "  logs         .data/logs/"
 say "Ctrl-C stops everything."

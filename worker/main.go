@@ -112,6 +112,8 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}); err != nil {
 		return fmt.Errorf("integrity schedules: %w", err)
 	}
+	// Monitors are also evaluated when the books move, debounced, not only on their schedule.
+	go integrity.WatchLedgerEvents(ctx, pool, c, ledgerEventDebounce, logger)
 	kpisync.Register(w)
 	w.RegisterActivity(&activities.KPI{Store: acts.Store, Sources: &kpisrc.Factory{
 		Store: acts.Store, Stripe: acts.Stripe, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint},
@@ -144,6 +146,9 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 // workerOptions sets the stop grace period and, when a build ID is given, worker versioning:
 // workflows move to a new build on their next task (AutoUpgrade), which is safe because every
 // change to the workflow's commands is behind workflow.GetVersion and replay-tested.
+// ledgerEventDebounce bounds monitor evaluations triggered by ledger activity to one per window.
+const ledgerEventDebounce = 30 * time.Second
+
 func workerOptions(cfg config.Config) worker.Options {
 	o := worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout}
 	if cfg.WorkerBuildID != "" {

@@ -22,6 +22,9 @@ const (
 	SourceLedger = "ledger"
 	// SourceStripe is the payment provider's charges (revenue older than the hot window).
 	SourceStripe = "stripe"
+	// SourcePayPal is the payment provider's transaction search (revenue older than the hot
+	// window, summed with Stripe's when both are configured: "stripe+paypal").
+	SourcePayPal = "paypal"
 	// SourceNone marks a day no source could fill: shown as not synced, never as zeros.
 	SourceNone = "none"
 )

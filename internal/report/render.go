@@ -178,6 +178,7 @@ func (r *renderer) coverPage() error {
 		return err
 	}
 	r.image("visitors", png, margin, contentW, 82)
+	r.noData(d.Days, hasTraffic, 82, "No web analytics were synced for this week")
 	p.SetY(p.GetY() + 82)
 	r.brief()
 	return nil
@@ -224,6 +225,22 @@ func (d Data) zone() string {
 		return "UTC"
 	}
 	return d.TimeZone
+}
+
+// noData writes msg across a chart of height h at the current position when no day has the
+// chart's data, so an empty chart is not read as a week of zeros.
+func (r *renderer) noData(days []Day, has func(Day) bool, h float64, msg string) {
+	for _, d := range days {
+		if has(d) {
+			return
+		}
+	}
+	p := r.pdf
+	y := p.GetY()
+	text(p, "B", 11, inkMuted)
+	p.SetXY(margin, y+h/2-4)
+	p.CellFormat(contentW, 8, msg, "", 0, "C", false, 0, "")
+	p.SetXY(margin, y)
 }
 
 // tiles draws the headline numbers three to a row.
@@ -273,6 +290,7 @@ func (r *renderer) moneyPage() error {
 		return err
 	}
 	r.image("revenue", png, margin, contentW, 72)
+	r.noData(d.Days, hasRevenue, 72, "No storefront revenue was synced for this week")
 	p.SetY(p.GetY() + 72)
 
 	r.heading("Bounce rate per day")
@@ -280,6 +298,7 @@ func (r *renderer) moneyPage() error {
 		return err
 	}
 	r.image("bounce", png, margin, contentW, 58)
+	r.noData(d.Days, hasTraffic, 58, "No web analytics were synced for this week")
 	p.SetY(p.GetY() + 58)
 
 	main, captured := d.MainPayments()

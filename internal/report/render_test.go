@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,3 +190,25 @@ func pixelStats(img image.Image) (mean, variance, inked float64) {
 	return mean, sumSq/float64(n) - mean*mean, float64(dark) / float64(n)
 }
 
+// TestConcurrentRendersAgree: the worker renders several clients' reports at once.
+func TestConcurrentRendersAgree(t *testing.T) {
+	want, err := report.Render(reporttest.Sample())
+	require.NoError(t, err)
+	const n = 4
+	got := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := report.Render(reporttest.Sample())
+			got[i], errs[i] = p.Bytes, err
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.True(t, bytes.Equal(want.Bytes, got[i]), "render %d differs", i)
+	}
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"paysplit/workflows/payment"
+)
+
+// bench is one run: the stack it talks to and the figures it collects.
+type bench struct {
+	cfg config
+	env *env
+	res *results
+	// plot data, kept out of the JSON
+	deliveries []delivery
+	done       []time.Time
+	t0         time.Time
+}
+
+// do runs the phases in order. A payment run that does not finish still gets its books checked
+// and reported (correct=false); only a broken stack returns an error.
+func (b *bench) do(ctx context.Context) error {
+	cfg, env, r := b.cfg, b.env, b.res
+	run := strconv.FormatInt(time.Now().Unix(), 10)
+	prefix := payment.WorkflowID("stripe", "pi_b"+run+"x")
+	r.Knobs = env.knobs
+
+	pool, err := pgxpool.New(ctx, withQuery(env.databaseURL, "pool_max_conns", "2"))
+	if err != nil {
+		return fmt.Errorf("connect to the stack's database: %w", err)
+	}
+	defer pool.Close()
+	tc, err := client.Dial(client.Options{HostPort: env.temporalAddr, Logger: quietLogger()})
+	if err != nil {
+		return fmt.Errorf("dial Temporal %s: %w", env.temporalAddr, err)
+	}
+	defer tc.Close()
+
+	rng := rand.New(rand.NewPCG(cfg.seed, 0x5eed))
+	clients := planClients(rng, cfg.clients, run)
+	logf("seeding %d clients (%d vendors and %d affiliates each, one split rule)", len(clients), vendorsPerClient, affiliatesPerClient)
+	adm := admin{base: env.apiURL, key: cfg.adminKey, http: &http.Client{Timeout: 30 * time.Second}}
+	if err := adm.seed(ctx, clients); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	seeded := time.Now()
+	d := planDay(rng, cfg.events, clients, run, time.Now(), cfg.concurrency)
+	d.sign(cfg.webhookSecret)
+	r.Payments, r.Refunds, r.Duplicates = len(d.Payments), d.Refunds, d.Duplicates
+	logf("day: %d events = %d captures, %d refunds, %d re-deliveries; all signed", len(d.Events), len(d.Payments), d.Refunds, d.Duplicates)
+
+	// The sessions that seeded may hold their table statistics for up to 10 s; the baseline
+	// of rows written is read once they flushed.
+	if err := sleepUntil(ctx, seeded.Add(statsSettle)); err != nil {
+		return err
+	}
+	rows0, _, err := pgRowsWritten(ctx, pool)
+	if err != nil {
+		return err
+	}
+
+	// The clock starts with the first webhook.
+	cpu0 := snapshotCPU(env.pids, env.databaseName)
+	var rss *rssSampler
+	if pid := env.pids["worker"]; pid > 0 {
+		rss = sampleRSS(pid)
+	}
+	s := newSender(env.apiURL, cfg.webhookSecret, cfg.concurrency)
+	logf("sending %d webhooks with %d senders", len(d.Events), cfg.concurrency)
+	b.deliveries, b.t0 = s.send(ctx, d.Events, newProgress("send", len(d.Events), time.Now()))
+	sent := time.Now()
+	r.SendSeconds = round3(sent.Sub(b.t0).Seconds())
+	r.EventsPerS = round3(float64(len(d.Events)) / r.SendSeconds)
+	r.recordAcks(s.latencies(), b.deliveries, int(s.resigned.Load()))
+
+	var ck checker
+	r.Outcomes = ck.checkDeliveries(d, b.deliveries)
+	finished := awaitPayments(ctx, pool, d, cfg.stallTimeout, b.t0)
+	cpu1 := snapshotCPU(env.pids, env.databaseName)
+	if rss != nil {
+		r.WorkerRSSSampledPeakMiB = mib(rss.finish())
+		if _, hwm, err := procMemory(env.pids["worker"]); err == nil {
+			r.WorkerRSSPeakMiB = mib(hwm)
+		}
+		r.WorkerRSSPeakMiB = max(r.WorkerRSSPeakMiB, r.WorkerRSSSampledPeakMiB)
+	}
+	r.CPUSeconds = cpuUse(cpu0, cpu1)
+	r.MachineBusyPct = round3(machineBusyPct(cpu0, cpu1))
+	if finished != nil {
+		ck.fail("payments did not finish", "%v", finished)
+	} else if err := b.timings(ctx, pool, prefix); err != nil {
+		return err
+	}
+
+	if finished == nil {
+		if err := b.measureTemporal(ctx, tc, d, run); err != nil {
+			return err
+		}
+	}
+
+	// Rows written: the programs' sessions end with them and flush their statistics.
+	if env.owned {
+		env.stopApp()
+	} else if err := sleepUntil(ctx, time.Now().Add(statsSettle)); err != nil {
+		return err
+	}
+	rows1, byTable, err := settledRows(ctx, pool)
+	if err != nil {
+		return err
+	}
+	r.PGRowsPerPayment = round3(float64(rows1-rows0) / float64(len(d.Payments)))
+	r.PGRowsByTable = byTable
+
+	legs, err := ck.checkBooks(ctx, pool, d, prefix)
+	if err != nil {
+		return err
+	}
+	r.TransferredLegs = legs
+	if err := ck.checkWorkflows(ctx, tc, prefix, env.owned); err != nil {
+		return err
+	}
+	r.Failures = ck.summary()
+	r.Correct = len(r.Failures) == 0
+	return nil
+}
+
+// timings reads when the payments completed and the last ledger entry was written.
+func (b *bench) timings(ctx context.Context, pool *pgxpool.Pool, prefix string) error {
+	r := b.res
+	last, err := lastLedgerEntry(ctx, pool, prefix)
+	if err != nil {
+		return err
+	}
+	if b.done, err = completions(ctx, pool, prefix); err != nil {
+		return err
+	}
+	r.Seconds = round3(last.Sub(b.t0).Seconds())
+	r.PaymentsPerS = round3(float64(r.Payments) / r.Seconds)
+	r.WorkerCPUMsPerPayment = round3(r.CPUSeconds["worker"] * 1000 / float64(r.Payments))
+	return nil
+}
+
+// measureTemporal reads a sample of payment histories and runs the limit with their shape.
+func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, run string) error {
+	r := b.res
+	logf("reading the histories of %d payments", b.cfg.historySample)
+	h, err := readHistories(ctx, tc, d, b.cfg.historySample)
+	if err != nil {
+		return err
+	}
+	r.History = &h
+	r.HistoryEventsPerPayment = round3(h.EventsPerPayment)
+	n := b.cfg.limitWorkflows
+	if n <= 0 {
+		n = len(d.Payments)
+	}
+	logf("limit: %d empty workflows shaped like %s (%s: R = activity, L = local activity), %d at a time", n, h.ShapeFrom, h.Shape, b.cfg.concurrency)
+	lim, err := runLimit(ctx, tc, run, h.Shape, n, b.cfg.concurrency)
+	if err != nil {
+		return err
+	}
+	lim.PerSecond, lim.Seconds = round3(lim.PerSecond), round3(lim.Seconds)
+	r.Limit = &lim
+	r.LimitPaymentsPerS = lim.PerSecond
+	r.RatioToLimit = round3(r.PaymentsPerS / lim.PerSecond)
+	return nil
+}
+
+// settledRows reads the rows-written counters until two reads agree (sessions that just ended
+// flush theirs on the way out).
+func settledRows(ctx context.Context, pool *pgxpool.Pool) (int64, map[string]int64, error) {
+	prev := int64(-1)
+	for range 20 {
+		n, by, err := pgRowsWritten(ctx, pool)
+		if err != nil || n == prev {
+			return n, by, err
+		}
+		prev = n
+		if err := sleepUntil(ctx, time.Now().Add(500*time.Millisecond)); err != nil {
+			return 0, nil, err
+		}
+	}
+	n, by, err := pgRowsWritten(ctx, pool)
+	return n, by, err
+}
+
+func (s *sender) latencies() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Clone(s.attempts)
+	slices.Sort(out)
+	return out
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	select {
+	case <-time.After(time.Until(t)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

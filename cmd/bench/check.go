@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"paysplit/internal/ledger"
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/split"
+	"paysplit/workflows/payment"
+)
+
+// maxListed bounds how many individual problems of one kind are listed; the count says the rest.
+const maxListed = 5
+
+// checker collects what is wrong with a run: a fast wrong answer is not a result.
+type checker struct {
+	failures []string
+	counts   map[string]int
+}
+
+func (c *checker) fail(kind, format string, args ...any) {
+	if c.counts == nil {
+		c.counts = map[string]int{}
+	}
+	c.counts[kind]++
+	if c.counts[kind] <= maxListed {
+		c.failures = append(c.failures, kind+": "+fmt.Sprintf(format, args...))
+	}
+}
+
+func (c *checker) summary() []string {
+	out := append([]string(nil), c.failures...)
+	for kind, n := range c.counts {
+		if n > maxListed {
+			out = append(out, fmt.Sprintf("%s: %d more", kind, n-maxListed))
+		}
+	}
+	return out
+}
+
+// checkDeliveries: every webhook was acknowledged with 200, and every first delivery of a
+// capture started or reached its payment ("accepted").
+func (c *checker) checkDeliveries(d day, got []delivery) map[string]int {
+	outcomes := map[string]int{}
+	for i, ev := range d.Events {
+		g := got[i]
+		outcomes[string(ev.Kind)+":"+g.Outcome]++
+		switch {
+		case g.Status != http.StatusOK:
+			c.fail("webhook not acknowledged", "%s of %s: status %d %s", ev.Kind, d.Payments[ev.Payment].WorkflowID, g.Status, g.Err)
+		case ev.Kind == kindCapture && g.Outcome != "accepted":
+			c.fail("capture not accepted", "%s answered %q", d.Payments[ev.Payment].WorkflowID, g.Outcome)
+		}
+	}
+	return outcomes
+}
+
+// checkBooks compares every payment's stored state, the ledger and the transfers with what the
+// day sent. It returns the number of transferred payee legs.
+func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, prefix string) (int, error) {
+	recs, err := storedPayments(ctx, pool, prefix)
+	if err != nil {
+		return 0, err
+	}
+	provider, err := providerBalances(ctx, pool, prefix)
+	if err != nil {
+		return 0, err
+	}
+	transferredLegs := 0
+	for _, p := range d.Payments {
+		r, ok := recs[p.WorkflowID]
+		if !ok {
+			c.fail("payment missing", "%s has no stored state", p.WorkflowID)
+			continue
+		}
+		if r.Status != p.WantStatus {
+			c.fail("payment not final", "%s is %s (%s), want %s", p.WorkflowID, r.Status, r.Reason, p.WantStatus)
+		}
+		if r.Gross != p.Gross || r.Refunded != p.Refunded || string(r.Currency) != p.Currency {
+			c.fail("payment amounts", "%s: gross %d refunded %d %s, sent %d refunded %d %s", p.WorkflowID, r.Gross, r.Refunded, r.Currency, p.Gross, p.Refunded, p.Currency)
+		}
+		var legs, refunded, net int64
+		parties := map[split.Party]bool{}
+		for _, l := range r.Legs {
+			legs += l.Amount
+			refunded += l.Refunded
+			parties[l.Party] = true
+			if l.Party == split.PartyPlatform {
+				continue
+			}
+			net += l.Transferred - l.Reversed
+			if l.TransferEntryID > 0 {
+				transferredLegs++
+			}
+			if l.Transferred-l.Reversed != l.Amount-l.Refunded {
+				c.fail("leg not settled", "%s %s: transferred %d reversed %d, owed %d refunded %d (%s)", p.WorkflowID, l.Name(), l.Transferred, l.Reversed, l.Amount, l.Refunded, l.State)
+			}
+		}
+		if legs != r.Gross || refunded != r.Refunded {
+			c.fail("split does not add up", "%s: legs %d of gross %d, leg refunds %d of %d", p.WorkflowID, legs, r.Gross, refunded, r.Refunded)
+		}
+		if !parties[split.PartyVendor] || p.Affiliate != parties[split.PartyAffiliate] {
+			c.fail("legs", "%s: parties %v, affiliate sent %v", p.WorkflowID, parties, p.Affiliate)
+		}
+		if want := r.Gross - r.Refunded - net; provider[p.WorkflowID] != want {
+			c.fail("provider balance", "%s: books hold %d on provider:stripe, want %d", p.WorkflowID, provider[p.WorkflowID], want)
+		}
+	}
+
+	var transferEntries int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM journal_entries WHERE starts_with(reference, $1) AND idempotency_key LIKE '%/transfer/%'`,
+		prefix).Scan(&transferEntries); err != nil {
+		return 0, fmt.Errorf("count transfer entries: %w", err)
+	}
+	if transferEntries != transferredLegs {
+		c.fail("transfer entries", "%d transfer journal entries for %d transferred payee legs", transferEntries, transferredLegs)
+	}
+	unbalanced, err := ledger.New(pool).Unbalanced(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(unbalanced) > 0 {
+		c.fail("ledger unbalanced", "%d entries do not balance, first %d", len(unbalanced), unbalanced[0])
+	}
+	return transferredLegs, nil
+}
+
+// checkWorkflows: no payment run failed or was terminated, and (when the bench configured a
+// zero settle window) none is still open.
+func (c *checker) checkWorkflows(ctx context.Context, tc client.Client, prefix string, expectClosed bool) error {
+	base := fmt.Sprintf("WorkflowType = '%s' AND WorkflowId STARTS_WITH '%s'", payment.WorkflowName, prefix)
+	count := func(q string) (int64, error) {
+		r, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: base + " AND " + q})
+		if err != nil {
+			return 0, fmt.Errorf("count payment workflows: %w", err)
+		}
+		return r.GetCount(), nil
+	}
+	bad, err := count("ExecutionStatus != 'Running' AND ExecutionStatus != 'Completed'")
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		c.fail("workflow failed", "%d payment runs failed, timed out or were terminated", bad)
+	}
+	if !expectClosed {
+		return nil
+	}
+	open, err := count("ExecutionStatus = 'Running'")
+	if err != nil {
+		return err
+	}
+	if open > 0 {
+		c.fail("payment stuck", "%d payment runs still open with no settle window", open)
+	}
+	return nil
+}
+
+func storedPayments(ctx context.Context, pool *pgxpool.Pool, prefix string) (map[string]ipayment.Record, error) {
+	rows, err := pool.Query(ctx, `SELECT workflow_id, state FROM payments WHERE starts_with(workflow_id, $1)`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("read payments: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]ipayment.Record{}
+	for rows.Next() {
+		var id string
+		var state []byte
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, err
+		}
+		var r ipayment.Record
+		if err := json.Unmarshal(state, &r); err != nil {
+			return nil, fmt.Errorf("decode payment %s: %w", id, err)
+		}
+		out[id] = r
+	}
+	return out, rows.Err()
+}
+
+// providerBalances is what the books hold on the provider's balance per payment.
+func providerBalances(ctx context.Context, pool *pgxpool.Pool, prefix string) (map[string]int64, error) {
+	rows, err := pool.Query(ctx, `SELECT e.reference, sum(p.amount)::bigint FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+		WHERE starts_with(e.reference, $1) AND p.account = $2 GROUP BY e.reference`, prefix, ledger.ProviderBalance("stripe"))
+	if err != nil {
+		return nil, fmt.Errorf("read provider balances: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var ref string
+		var sum int64
+		if err := rows.Scan(&ref, &sum); err != nil {
+			return nil, err
+		}
+		out[ref] = sum
+	}
+	return out, rows.Err()
+}

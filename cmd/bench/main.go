@@ -1,0 +1,141 @@
+// Command bench runs a day of Stripe webhooks through the whole platform and measures it against
+// what the Temporal server itself can do on the same machine (see README, "Benchmark").
+//
+//	go run ./cmd/bench -events 5000 -clients 40 -concurrency 32
+//
+// It starts the local stack (Temporal dev server, stripe-mock, a fresh Postgres database, the real
+// worker and api programs), seeds clients through the admin API, sends pre-signed webhooks as
+// fast as the API acknowledges them, waits until every payment reached its final status, then
+// runs the same number of empty workflows with the same activities as one payment on the same
+// Temporal server. It checks the books, writes bench-results.json and bench-latency.png, and
+// prints a one-line summary last. A run whose books are wrong exits non-zero whatever its speed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// config is everything a run is told; each flag has an environment default.
+type config struct {
+	events, clients, concurrency int
+	// An existing stack: API base URL, Temporal host:port and its database. Empty API starts one.
+	apiURL, temporalAddr, databaseURL string
+	workerPID                         int
+	adminKey, webhookSecret           string
+	// pgURL is the Postgres server the bench creates its own database on.
+	pgURL string
+	seed  uint64
+	// workerPGConns is the worker's pgx pool size (pool_max_conns); 0 leaves pgx's default.
+	workerPGConns  int
+	historySample  int
+	limitWorkflows int
+	stallTimeout   time.Duration
+	timeout        time.Duration
+	resultsPath    string
+	plotPath       string
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&c.events, "events", envInt("EVENTS", 5000), "webhook events in the day (env EVENTS)")
+	fs.IntVar(&c.clients, "clients", envInt("CLIENTS", 40), "clients with split rules and payees (env CLIENTS)")
+	fs.IntVar(&c.concurrency, "concurrency", envInt("CONCURRENCY", 32), "concurrent webhook senders, and concurrent starts in the limit run (env CONCURRENCY)")
+	fs.StringVar(&c.apiURL, "api", os.Getenv("BENCH_API_URL"), "use a running API at this base URL instead of starting the stack (needs -temporal and -database-url)")
+	fs.StringVar(&c.temporalAddr, "temporal", os.Getenv("BENCH_TEMPORAL_ADDRESS"), "Temporal frontend host:port of the running stack")
+	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("BENCH_DATABASE_URL"), "database of the running stack (read for measurements and checks)")
+	fs.IntVar(&c.workerPID, "worker-pid", envInt("BENCH_WORKER_PID", 0), "PID of the running stack's worker, for its CPU and RSS")
+	fs.StringVar(&c.adminKey, "admin-key", envString("ADMIN_API_KEY", "dev-admin-key"), "admin API key")
+	fs.StringVar(&c.webhookSecret, "webhook-secret", envString("STRIPE_WEBHOOK_SECRET", "whsec_dev"), "Stripe webhook signing secret")
+	fs.StringVar(&c.pgURL, "pg-url", envString("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server the bench creates database bench_<unix> on (env BENCH_PG_URL)")
+	fs.Uint64Var(&c.seed, "seed", uint64(envInt("BENCH_SEED", 1)), "seed of the generated day: the same seed gives the same events")
+	fs.IntVar(&c.workerPGConns, "worker-pg-conns", envInt("BENCH_WORKER_PG_CONNS", 8), "worker's Postgres pool size (pool_max_conns; 0 = pgx default, max(4, cores))")
+	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
+	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "empty workflows in the limit run (0 = as many as payments)")
+	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
+	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "give up on the whole run after this long")
+	fs.StringVar(&c.resultsPath, "out", "bench-results.json", "where the figures are written")
+	fs.StringVar(&c.plotPath, "plot", "bench-latency.png", "where the latency plot is written")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case c.events < 20:
+		return c, errors.New("-events must be at least 20")
+	case c.clients < 1:
+		return c, errors.New("-clients must be at least 1")
+	case c.concurrency < 1:
+		return c, errors.New("-concurrency must be at least 1")
+	case c.apiURL != "" && (c.temporalAddr == "" || c.databaseURL == ""):
+		return c, errors.New("-api needs -temporal and -database-url too")
+	}
+	return c, nil
+}
+
+func envInt(name string, def int) int {
+	v, err := strconv.Atoi(os.Getenv(name))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	res, err := run(ctx, cfg)
+	cancel()
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if !res.Correct {
+		os.Exit(3)
+	}
+}
+
+// run is one benchmark from start to report. The stack is stopped and its database dropped on
+// every path out.
+func run(ctx context.Context, cfg config) (*results, error) {
+	logf("machine: %d cores, %s", nproc(), cpuModel())
+	env, err := openEnv(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() { env.close(ok) }()
+
+	b := &bench{cfg: cfg, env: env, res: newResults(cfg)}
+	if err := b.do(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.report(); err != nil {
+		return nil, err
+	}
+	ok = b.res.Correct
+	return b.res, nil
+}

@@ -1,0 +1,395 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux the bench
+// runs on (it is fixed by the kernel ABI, not by CONFIG_HZ).
+const clockTicks = 100
+
+// procCPU is a process's user+system CPU time.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may contain spaces; the fields after its ")" are fixed.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// procMemory reads VmRSS and VmHWM (the RSS peak the kernel kept) in KiB.
+func procMemory(pid int) (rss, hwm int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = n
+		case "VmHWM":
+			hwm = n
+		}
+	}
+	return rss, hwm, sc.Err()
+}
+
+// rssSampler reads a process's RSS every 200 ms.
+type rssSampler struct {
+	mu      sync.Mutex
+	peakKiB int64
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func sampleRSS(pid int) *rssSampler {
+	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if rss, _, err := procMemory(pid); err == nil {
+				s.mu.Lock()
+				s.peakKiB = max(s.peakKiB, rss)
+				s.mu.Unlock()
+			}
+			select {
+			case <-t.C:
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+func (s *rssSampler) finish() int64 {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peakKiB
+}
+
+// machineCPU reads the whole machine's busy and total jiffies from /proc/stat.
+func machineCPU() (busy, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total
+}
+
+// postgresCPU is the CPU time of the Postgres server processes serving database name, by PID
+// (their process titles name the database).
+func postgresCPU(name string) map[int]time.Duration {
+	out := map[int]time.Duration{}
+	if name == "" {
+		return out
+	}
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmd, err := os.ReadFile(d + "/cmdline")
+		if err != nil || !strings.HasPrefix(string(cmd), "postgres: ") || !slices.Contains(strings.Fields(string(cmd)), name) {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		if cpu, err := procCPU(pid); err == nil {
+			out[pid] = cpu
+		}
+	}
+	return out
+}
+
+// cpuSnapshot is the CPU time of every measured process at one moment.
+type cpuSnapshot struct {
+	procs          map[string]time.Duration
+	postgres       map[int]time.Duration
+	bench          time.Duration
+	busy, total    uint64
+	machineReading time.Time
+}
+
+func snapshotCPU(pids map[string]int, database string) cpuSnapshot {
+	s := cpuSnapshot{procs: map[string]time.Duration{}, postgres: postgresCPU(database), machineReading: time.Now()}
+	for name, pid := range pids {
+		if pid > 0 {
+			if cpu, err := procCPU(pid); err == nil {
+				s.procs[name] = cpu
+			}
+		}
+	}
+	s.bench, _ = procCPU(os.Getpid())
+	s.busy, s.total = machineCPU()
+	return s
+}
+
+// cpuUse is what each process used between two snapshots, in seconds.
+func cpuUse(a, b cpuSnapshot) map[string]float64 {
+	out := map[string]float64{}
+	for name, cpu := range b.procs {
+		out[name] = (cpu - a.procs[name]).Seconds()
+	}
+	var pg time.Duration
+	for pid, cpu := range b.postgres {
+		pg += cpu - a.postgres[pid] // a backend that started later began at zero
+	}
+	out["postgres"] = pg.Seconds()
+	out["bench"] = (b.bench - a.bench).Seconds()
+	return out
+}
+
+func machineBusyPct(a, b cpuSnapshot) float64 {
+	if b.total <= a.total {
+		return 0
+	}
+	return 100 * float64(b.busy-a.busy) / float64(b.total-a.total)
+}
+
+// pgRowsWritten sums n_tup_ins + n_tup_upd over the database's tables, with the per-table view.
+func pgRowsWritten(ctx context.Context, pool *pgxpool.Pool) (int64, map[string]int64, error) {
+	rows, err := pool.Query(ctx, `SELECT relname, n_tup_ins + n_tup_upd FROM pg_stat_user_tables`)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read pg_stat_user_tables: %w", err)
+	}
+	defer rows.Close()
+	by := map[string]int64{}
+	var total int64
+	for rows.Next() {
+		var name string
+		var n int64
+		if err := rows.Scan(&name, &n); err != nil {
+			return 0, nil, err
+		}
+		by[name] += n
+		total += n
+	}
+	return total, by, rows.Err()
+}
+
+// statsSettle is how long a Postgres 15 session may keep its table statistics before flushing
+// them while idle (PGSTAT_IDLE_INTERVAL, 10 s), with a margin.
+const statsSettle = 11 * time.Second
+
+// awaitPayments polls the payments table until every planned payment has its final status,
+// showing progress; it gives up when none completes for stall.
+func awaitPayments(ctx context.Context, pool *pgxpool.Pool, d day, stall time.Duration, since time.Time) error {
+	ids := make([]string, len(d.Payments))
+	want := make([]string, len(d.Payments))
+	for i, p := range d.Payments {
+		ids[i], want[i] = p.WorkflowID, string(p.WantStatus)
+	}
+	bar := newProgress("done", len(ids), since)
+	defer bar.finish()
+	last, lastChange := -1, time.Now()
+	for {
+		var done int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM payments p JOIN unnest($1::text[], $2::text[]) AS w(id, status)
+			ON p.workflow_id = w.id AND p.status = w.status`, ids, want).Scan(&done)
+		if err != nil {
+			return fmt.Errorf("poll payments: %w", err)
+		}
+		bar.set(done)
+		if done == len(ids) {
+			return nil
+		}
+		if done != last {
+			last, lastChange = done, time.Now()
+		} else if time.Since(lastChange) > stall {
+			return fmt.Errorf("%d of %d payments reached their final status; none more for %s", done, len(ids), stall)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// completions are the times the day's payments were last saved (their final status).
+func completions(ctx context.Context, pool *pgxpool.Pool, prefix string) ([]time.Time, error) {
+	rows, err := pool.Query(ctx, `SELECT updated_at FROM payments WHERE starts_with(workflow_id, $1)`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("read completion times: %w", err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// lastLedgerEntry is when the day's last journal entry was appended.
+func lastLedgerEntry(ctx context.Context, pool *pgxpool.Pool, prefix string) (time.Time, error) {
+	var t *time.Time
+	if err := pool.QueryRow(ctx, `SELECT max(created_at) FROM journal_entries WHERE starts_with(reference, $1)`, prefix).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("last ledger entry: %w", err)
+	}
+	if t == nil {
+		return time.Time{}, fmt.Errorf("no journal entries for %s*", prefix)
+	}
+	return *t, nil
+}
+
+// historyStats describes the Temporal histories of a sample of payments.
+type historyStats struct {
+	Payments int `json:"payments_sampled"`
+	Runs     int `json:"runs"`
+	// Per payment, over all its runs (refunds after the run closed start a follow-up run).
+	EventsPerPayment  float64 `json:"events_per_payment"`
+	RegularPerPayment float64 `json:"activities_per_payment"`
+	LocalPerPayment   float64 `json:"local_activities_per_payment"`
+	// Shape is the activity sequence of a typical capture run (R regular, L local): the median
+	// by length of the sampled single-run payments. The limit workflow runs it.
+	Shape     string `json:"shape"`
+	ShapeFrom string `json:"shape_from"`
+}
+
+// readHistories reads every run of up to n payments spread over the day.
+func readHistories(ctx context.Context, c client.Client, d day, n int) (historyStats, error) {
+	var st historyStats
+	step := max(1, len(d.Payments)/max(1, n))
+	type shaped struct{ shape, id string }
+	var shapes []shaped
+	var events, regular, local int
+	for i := 0; i < len(d.Payments) && st.Payments < n; i += step {
+		id := d.Payments[i].WorkflowID
+		runs, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", id)})
+		if err != nil {
+			return st, fmt.Errorf("list runs of %s: %w", id, err)
+		}
+		if len(runs.Executions) == 0 {
+			return st, fmt.Errorf("no run of %s in visibility", id)
+		}
+		for _, ex := range runs.Executions {
+			h, err := readHistory(ctx, c, id, ex.GetExecution().GetRunId())
+			if err != nil {
+				return st, err
+			}
+			events += h.events
+			regular += strings.Count(h.shape, "R")
+			local += strings.Count(h.shape, "L")
+			st.Runs++
+			if len(runs.Executions) == 1 && d.Payments[i].Refunded == 0 {
+				shapes = append(shapes, shaped{h.shape, id})
+			}
+		}
+		st.Payments++
+	}
+	if st.Payments == 0 || len(shapes) == 0 {
+		return st, fmt.Errorf("no payment history to sample")
+	}
+	st.EventsPerPayment = float64(events) / float64(st.Payments)
+	st.RegularPerPayment = float64(regular) / float64(st.Payments)
+	st.LocalPerPayment = float64(local) / float64(st.Payments)
+	slices.SortStableFunc(shapes, func(a, b shaped) int { return len(a.shape) - len(b.shape) })
+	median := shapes[len(shapes)/2]
+	st.Shape, st.ShapeFrom = median.shape, median.id
+	return st, nil
+}
+
+type history struct {
+	events int
+	shape  string
+}
+
+// localActivityMarker is the marker the Go SDK records for each local activity result.
+const localActivityMarker = "LocalActivity"
+
+func readHistory(ctx context.Context, c client.Client, id, runID string) (history, error) {
+	var h history
+	var shape strings.Builder
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return h, fmt.Errorf("history of %s/%s: %w", id, runID, err)
+		}
+		h.events++
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			shape.WriteByte('R')
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
+				shape.WriteByte('L')
+			}
+		}
+	}
+	h.shape = shape.String()
+	return h, nil
+}
+
+// percentile is the nearest-rank percentile of sorted values.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*100) / 100 }
+
+func nproc() int { return runtime.NumCPU() }
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,225 @@
+// Package paypalkpi reads a client's revenue for days older than the hot window from PayPal's
+// Transaction Search API (GET /v1/reporting/transactions) with the plutov/paypal client: every
+// payment the platform's PayPal account received for the client (its custom_id, reported as
+// transaction_info.custom_field, is URL-encoded and carries client_id), by UTC day of the
+// payment, and the merchant refunds of those payments.
+package paypalkpi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/plutov/paypal/v4"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+)
+
+// Source is the platform's PayPal account. The REST app needs the Transaction Search permission.
+type Source struct {
+	Client *paypal.Client
+	// Now bounds the search; nil means time.Now.
+	Now func() time.Time
+}
+
+// Name is the source's name in API answers.
+func (Source) Name() string { return kpi.SourcePayPal }
+
+const (
+	// pageSize is the API's maximum.
+	pageSize = 500
+	// maxSpan is the widest date range one search may cover (PayPal refuses more than 31 days).
+	maxSpan = 31 * 24 * time.Hour
+	// minSpan is where halving a window that matches too many transactions stops.
+	minSpan = time.Hour
+	// refundHorizon is how long after a payment PayPal lets the merchant refund it: refunds are
+	// searched that far past the range, as they count on the payment's day.
+	refundHorizon = 180 * 24 * time.Hour
+	// eventRefund is the T-code of a refund the merchant (our plugins, an admin) initiated.
+	eventRefund = "T1107"
+	// tooLarge is PayPal's answer to a search matching more than it lists (10,000 transactions).
+	tooLarge = "RESULTSET_TOO_LARGE"
+)
+
+// payment is one of the client's payments in the range, in minor units.
+type payment struct {
+	day      time.Time
+	amount   int64
+	refunded int64
+}
+
+// refund is a refund transaction, pointing at the payment it refunds.
+type refund struct {
+	payment string
+	info    paypal.SearchTransactionInfo
+}
+
+// RevenueDays sums the client's received payments in cur per UTC day of the payment, from from to
+// to (inclusive), and their refunds on the payment's day, as our own KPIs and the Stripe source
+// count them; so refunds are searched up to now (at most 180 days past the range). Days without
+// payments are zeros. Commission is nil: PayPal knows the payments, not how we split them.
+func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
+	from, to = kpi.DayOf(from), kpi.DayOf(to)
+	paidBefore := to.AddDate(0, 0, 1)
+	end := paidBefore.Add(refundHorizon)
+	if now := s.now().UTC().Truncate(time.Second); now.Before(end) {
+		end = now
+	}
+	payments := map[string]*payment{}
+	var refunds []refund
+	seen := map[string]bool{}
+	collect := func(t paypal.SearchTransactionInfo) error {
+		// Windows meet at their edges and PayPal's end_date is inclusive: a transaction on the
+		// edge is listed twice.
+		key := t.TransactionID + "/" + t.TransactionEventCode
+		if seen[key] || !strings.EqualFold(t.TransactionAmount.Currency, cur.Upper()) {
+			return nil
+		}
+		seen[key] = true
+		switch {
+		case isPayment(t):
+			at := time.Time(t.TransactionInitiationDate)
+			if at.Before(from) || !at.Before(paidBefore) || clientOf(t.CustomField) != clientID {
+				return nil
+			}
+			v, err := amount(t, cur)
+			if err != nil {
+				return err
+			}
+			payments[t.TransactionID] = &payment{day: kpi.DayOf(at), amount: v}
+		case t.TransactionEventCode == eventRefund && t.TransactionStatus == "S":
+			// Which client it is for shows once its payment is found (maybe on a later page).
+			refunds = append(refunds, refund{payment: t.PayPalReferenceID, info: t})
+		}
+		return nil
+	}
+	for start := from; start.Before(end); start = start.Add(maxSpan) {
+		stop := start.Add(maxSpan)
+		if stop.After(end) {
+			stop = end
+		}
+		if err := s.search(ctx, cur, start, stop, collect); err != nil {
+			return nil, err
+		}
+	}
+	byDay := map[time.Time]kpi.Revenue{}
+	for _, p := range payments {
+		r := byDay[p.day]
+		r.Gross += p.amount
+		byDay[p.day] = r
+	}
+	for _, rf := range refunds {
+		p := payments[rf.payment]
+		if p == nil {
+			continue // another client's payment, or one outside the range
+		}
+		v, err := amount(rf.info, cur)
+		if err != nil {
+			return nil, err
+		}
+		// Refunds are listed as negative amounts; never count more than the payment.
+		add := min(max(-v, 0), p.amount-p.refunded)
+		p.refunded += add
+		r := byDay[p.day]
+		r.Refunds += add
+		byDay[p.day] = r
+	}
+	var out []kpi.RevenueDay
+	for _, d := range kpi.Days(from, to) {
+		r := byDay[d]
+		r.Currency = cur
+		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
+	}
+	return out, nil
+}
+
+func (s Source) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// search lists the transactions in cur from start to end (at most maxSpan), page by page. A
+// window PayPal finds too large is searched again as two halves.
+func (s Source) search(ctx context.Context, cur money.Currency, start, end time.Time, each func(paypal.SearchTransactionInfo) error) error {
+	for page := 1; ; page++ {
+		req := &paypal.TransactionSearchRequest{
+			StartDate: start, EndDate: end, TransactionCurrency: ptr(cur.Upper()),
+			Fields: ptr("transaction_info"), BalanceAffectingRecordsOnly: ptr("Y"),
+			PageSize: ptr(pageSize), Page: ptr(page),
+		}
+		res, err := s.Client.ListTransactions(ctx, req)
+		var pe *paypal.ErrorResponse
+		if errors.As(err, &pe) && pe.Name == tooLarge && end.Sub(start) > minSpan {
+			mid := start.Add(end.Sub(start) / 2).Truncate(time.Second)
+			if err := s.search(ctx, cur, start, mid, each); err != nil {
+				return err
+			}
+			return s.search(ctx, cur, mid, end, each)
+		}
+		if err != nil {
+			return classify(start, end, err)
+		}
+		for _, d := range res.TransactionDetails {
+			if err := each(d.TransactionInfo); err != nil {
+				return err
+			}
+		}
+		if page >= res.TotalPages || len(res.TransactionDetails) == 0 {
+			return nil
+		}
+	}
+}
+
+// isPayment says whether a transaction is a payment received and completed: a T00nn
+// (account-to-account payment, T0006 for Orders API captures) with a positive amount, either
+// still standing (S) or since refunded in full (V, the refund is its own transaction). Pending
+// and denied payments are not sales; payments we sent (payouts) have negative amounts.
+func isPayment(t paypal.SearchTransactionInfo) bool {
+	return strings.HasPrefix(t.TransactionEventCode, "T00") && (t.TransactionStatus == "S" || t.TransactionStatus == "V") &&
+		t.TransactionAmount.Value != "" && !strings.HasPrefix(t.TransactionAmount.Value, "-")
+}
+
+// clientOf reads client_id from the URL-encoded custom_id the store plugins send; anything else
+// in the field (another integration's text) names no client.
+func clientOf(custom string) string {
+	v, err := url.ParseQuery(custom)
+	if err != nil {
+		return ""
+	}
+	return v.Get("client_id")
+}
+
+// amount is the transaction's amount in minor units of cur (collect skips other currencies).
+func amount(t paypal.SearchTransactionInfo, cur money.Currency) (int64, error) {
+	v, err := money.ParseAmount(t.TransactionAmount.Value, cur)
+	if err != nil {
+		return 0, kpi.Permanent(fmt.Errorf("paypal: transaction %s: %w", t.TransactionID, err))
+	}
+	return v, nil
+}
+
+// classify marks PayPal's refusals (bad credentials, Transaction Search not enabled for the app,
+// a malformed search) as permanent; rate limits, server errors and network errors stay
+// retryable. The message carries PayPal's error name and debug ID, never the credentials.
+func classify(start, end time.Time, err error) error {
+	span := start.Format(time.RFC3339) + ".." + end.Format(time.RFC3339)
+	var pe *paypal.ErrorResponse
+	if !errors.As(err, &pe) || pe.Response == nil {
+		return fmt.Errorf("paypal: list transactions %s: %w", span, err)
+	}
+	code := pe.Response.StatusCode
+	msg := fmt.Errorf("paypal: list transactions %s: %d %s %s (debug_id %s)", span, code, pe.Name, pe.Message, pe.DebugID)
+	if code >= 400 && code < 500 && code != http.StatusTooManyRequests {
+		return kpi.Permanent(msg)
+	}
+	return msg
+}
+
+func ptr[T any](v T) *T { return &v }
