@@ -77,9 +77,10 @@ dev: ## run Postgres, Temporal, stripe-mock, worker and API locally (Ctrl-C stop
 EVENTS ?= 5000
 CLIENTS ?= 40
 CONCURRENCY ?= 32
+RATE ?= 0
 
-bench: tools ## end-to-end benchmark: EVENTS webhooks (5000) for CLIENTS clients (40), CONCURRENCY senders (32)
-	EVENTS=$(EVENTS) CLIENTS=$(CLIENTS) CONCURRENCY=$(CONCURRENCY) $(GO) run ./cmd/bench
+bench: tools ## end-to-end benchmark: EVENTS webhooks (5000) for CLIENTS clients (40), CONCURRENCY senders (32), RATE/s (0: flat out)
+	EVENTS=$(EVENTS) CLIENTS=$(CLIENTS) CONCURRENCY=$(CONCURRENCY) RATE=$(RATE) $(GO) run ./cmd/bench
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -17,6 +17,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +30,7 @@ import (
 
 // PayPal is a local server that speaks PayPal's REST wire format for what this project uses:
 // OAuth tokens, the Payouts API (with PayPal-Request-Id replay and sender_batch_id dedup),
-// verify-webhook-signature, and the webhook signing certificate. PayPal cannot be reached from
+// verify-webhook-signature, the webhook signing certificate, and Transaction Search. PayPal cannot be reached from
 // here, so tests point the real client library at it: HTTPClient resolves PayPal's host names
 // to this server over TLS with a certificate for them.
 type PayPal struct {
@@ -48,6 +51,11 @@ type PayPal struct {
 	payouts  []PayPalPayout
 	// ItemStatus decides a payout item's final status by receiver; default SUCCESS.
 	ItemStatus func(receiver string) string
+
+	transactions []PayPalTransaction
+	searches     []url.Values
+	searchFail   int
+	searchMax    int
 }
 
 // PayPalPayout is one payout batch created at the fake.
@@ -216,6 +224,8 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 400, map[string]any{"name": "ITEM_CANCELLATION_FAILED", "message": "item is not unclaimed"})
 	case r.Method == http.MethodPost && path == "/v1/notifications/verify-webhook-signature":
 		p.verify(w, r)
+	case r.Method == http.MethodGet && path == "/v1/reporting/transactions":
+		p.listTransactions(w, r)
 	case r.Method == http.MethodGet && path == "/v1/notifications/certs/CERT-paysplit-test":
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(p.cert)
@@ -303,6 +313,137 @@ func (p *PayPal) verify(w http.ResponseWriter, r *http.Request) {
 		status = "SUCCESS"
 	}
 	writeJSON(w, 200, map[string]string{"verification_status": status})
+}
+
+// PayPalTransaction is one transaction of the account's history as Transaction Search lists it.
+// Value is signed as PayPal reports it ("-5.00" for a refund); ReferenceID points a refund at the
+// payment it refunds; CustomField is the capture's custom_id.
+type PayPalTransaction struct {
+	ID, EventCode, Status, Currency, Value, CustomField, ReferenceID string
+	At                                                               time.Time
+}
+
+// AddTransactions puts transactions in the account's history.
+func (p *PayPal) AddTransactions(ts ...PayPalTransaction) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.transactions = append(p.transactions, ts...)
+}
+
+// FailTransactions makes Transaction Search answer status until FailTransactions(0).
+func (p *PayPal) FailTransactions(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.searchFail = status
+}
+
+// LimitTransactions sets how many matches a search may have before it answers
+// RESULTSET_TOO_LARGE (PayPal's limit, 10,000, when 0).
+func (p *PayPal) LimitTransactions(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.searchMax = n
+}
+
+// TransactionSearches are the query parameters of the Transaction Search requests, in order.
+func (p *PayPal) TransactionSearches() []url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]url.Values(nil), p.searches...)
+}
+
+// listTransactions answers GET /v1/reporting/transactions as PayPal does: start_date and end_date
+// (RFC 3339, both inclusive, at most 31 days apart) are required; transaction_currency,
+// transaction_type and transaction_status filter; page (from 1) and page_size (1..500, default
+// 100) page through the matches, oldest first; too many matches is RESULTSET_TOO_LARGE. Times are
+// reported as PayPal writes them, with a +0000 offset.
+func (p *PayPal) listTransactions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p.searches = append(p.searches, q)
+	if p.searchFail != 0 {
+		writeJSON(w, p.searchFail, map[string]any{"name": http.StatusText(p.searchFail), "message": "injected failure", "debug_id": "fakedebug"})
+		return
+	}
+	invalid := func(field, issue string) {
+		writeJSON(w, 400, map[string]any{"name": "INVALID_REQUEST", "debug_id": "fakedebug",
+			"message": "Request is not well-formed, syntactically incorrect, or violates schema.",
+			"details": []map[string]string{{"field": field, "value": q.Get(field), "location": "query", "issue": issue}}})
+	}
+	start, err := time.Parse(time.RFC3339, q.Get("start_date"))
+	if err != nil {
+		invalid("start_date", "INVALID_PARAMETER_SYNTAX")
+		return
+	}
+	end, err := time.Parse(time.RFC3339, q.Get("end_date"))
+	if err != nil || end.Before(start) {
+		invalid("end_date", "INVALID_PARAMETER_SYNTAX")
+		return
+	}
+	if end.Sub(start) > 31*24*time.Hour {
+		invalid("end_date", "Date range is greater than 31 days")
+		return
+	}
+	page, size := 1, 100
+	if v := q.Get("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 {
+			invalid("page", "INVALID_PARAMETER_VALUE")
+			return
+		}
+	}
+	if v := q.Get("page_size"); v != "" {
+		if size, err = strconv.Atoi(v); err != nil || size < 1 || size > 500 {
+			invalid("page_size", "INVALID_PARAMETER_VALUE")
+			return
+		}
+	}
+	var matched []PayPalTransaction
+	for _, t := range p.transactions {
+		if t.At.Before(start) || t.At.After(end) ||
+			(q.Get("transaction_currency") != "" && !strings.EqualFold(q.Get("transaction_currency"), t.Currency)) ||
+			(q.Get("transaction_type") != "" && q.Get("transaction_type") != t.EventCode) ||
+			(q.Get("transaction_status") != "" && q.Get("transaction_status") != t.Status) {
+			continue
+		}
+		matched = append(matched, t)
+	}
+	limit := p.searchMax
+	if limit == 0 {
+		limit = 10000
+	}
+	if len(matched) > limit {
+		writeJSON(w, 400, map[string]any{"name": "RESULTSET_TOO_LARGE", "debug_id": "fakedebug",
+			"message": "Result set size is greater than the maximum limit. Change the filter criteria and try again."})
+		return
+	}
+	sort.SliceStable(matched, func(i, j int) bool {
+		if !matched[i].At.Equal(matched[j].At) {
+			return matched[i].At.Before(matched[j].At)
+		}
+		return matched[i].ID < matched[j].ID
+	})
+	ppTime := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05-0700") }
+	details := []map[string]any{}
+	for _, t := range matched[min((page-1)*size, len(matched)):min(page*size, len(matched))] {
+		info := map[string]any{
+			"paypal_account_id": "PAYSPLITFAKE1", "transaction_id": t.ID, "transaction_event_code": t.EventCode,
+			"transaction_initiation_date": ppTime(t.At), "transaction_updated_date": ppTime(t.At),
+			"transaction_amount": map[string]string{"currency_code": t.Currency, "value": t.Value},
+			"transaction_status": t.Status, "protection_eligibility": "01",
+		}
+		if t.CustomField != "" {
+			info["custom_field"] = t.CustomField
+		}
+		if t.ReferenceID != "" {
+			info["paypal_reference_id"], info["paypal_reference_id_type"] = t.ReferenceID, "TXN"
+		}
+		details = append(details, map[string]any{"transaction_info": info})
+	}
+	writeJSON(w, 200, map[string]any{
+		"transaction_details": details, "account_number": "PAYSPLITFAKE1", "start_date": ppTime(start), "end_date": ppTime(end),
+		"last_refreshed_datetime": ppTime(time.Now()), "page": page, "total_items": len(matched),
+		"total_pages": (len(matched) + size - 1) / size,
+		"links":       []map[string]string{{"href": p.APIBase + r.URL.RequestURI(), "rel": "self", "method": "GET"}},
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

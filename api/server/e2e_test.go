@@ -3,8 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,34 +14,28 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
-	"paysplit/activities"
 	"paysplit/api/server"
 	"paysplit/internal/ledger"
 	ipayment "paysplit/internal/payment"
-	"paysplit/internal/paypalhook"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
+	stackpkg "paysplit/testenv/stack"
 	"paysplit/workflows/payment"
-	"paysplit/workflows/reconcile"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 const (
-	adminKey      = "test-admin-key"
-	webhookSecret = "whsec_test"
+	adminKey      = stackpkg.AdminKey
+	webhookSecret = stackpkg.WebhookSecret
 )
 
-// stack is the real thing end to end: Postgres, a Temporal dev server, stripe-mock behind a
-// recording proxy, a worker and the API over HTTP.
+// stack is the whole platform (testenv/stack) under the short names these tests use.
 type stack struct {
+	*stackpkg.Stack
 	t      *testing.T
 	api    *httptest.Server
 	tc     client.Client
@@ -53,104 +45,51 @@ type stack struct {
 }
 
 func newStack(t *testing.T, settings payment.Settings) *stack {
-	pool, _ := testenv.Postgres(t)
-	tc := testenv.TemporalClient(t)
-	proxy := testenv.NewStripeProxy(t, testenv.StripeMock(t))
-	pp := testenv.NewPayPal(t)
-	queue := "payments-" + t.Name()
-
-	ppClient, err := activities.NewPayPalClient("paysplit-test", "secret", pp.APIBase, pp.HTTPClient())
-	require.NoError(t, err)
-	w := worker.New(tc, queue, worker.Options{})
-	payment.Register(w)
-	reconcile.Register(w)
-	stripeClient := activities.NewStripeClient("sk_test_123", proxy.URL, nil)
-	w.RegisterActivity(&activities.Activities{
-		Store: store.New(pool), Ledger: ledger.New(pool), Stripe: stripeClient, PayPal: ppClient,
-	})
-	w.RegisterActivity(&activities.Reconciler{Store: store.New(pool), Stripe: stripeClient, PayPal: ppClient})
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
-
-	srv := server.New(server.Deps{
-		Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: queue,
-		AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
-		Namespace: "default", Settings: settings, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}},
-	})
-	api := httptest.NewServer(srv)
-	t.Cleanup(api.Close)
-	return &stack{t: t, api: api, tc: tc, ledger: ledger.New(pool), stripe: proxy, paypal: pp}
+	s := stackpkg.New(t, stackpkg.Options{Settings: settings})
+	return &stack{Stack: s, t: t, api: s.API, tc: s.Temporal, ledger: s.Ledger, stripe: s.Stripe, paypal: s.PayPal}
 }
 
 func (s *stack) do(method, path string, body any, key string) (int, map[string]any) {
 	s.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(s.t, err)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.api.URL+path, r)
-	require.NoError(s.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	return s.send(req)
+	return s.Do(method, path, body, key)
 }
 
 func (s *stack) send(req *http.Request) (int, map[string]any) {
 	s.t.Helper()
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
-	defer res.Body.Close()
-	var out map[string]any
-	require.NoError(s.t, json.NewDecoder(res.Body).Decode(&out))
-	return res.StatusCode, out
+	return s.Send(req)
 }
 
 func (s *stack) webhook(d stripeevent.Delivery) (int, map[string]any) {
 	s.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
-	require.NoError(s.t, err)
-	req.Header.Set("Stripe-Signature", d.Signature)
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	return s.send(req)
+	return s.StripeWebhook(d)
 }
 
 // seed registers a client with a vendor, an affiliate and a 10% / 5% rule through the admin API.
 func (s *stack) seed(client string) {
 	s.t.Helper()
-	code, body := s.do(http.MethodPut, "/api/v1/admin/clients/"+client, map[string]any{"name": "Acme Shop", "default_currency": "usd"}, adminKey)
-	require.Equal(s.t, http.StatusCreated, code, body)
-	for id, kind := range map[string]string{client + "-vendor": "vendor", client + "-aff": "affiliate"} {
-		code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": client, "kind": kind, "stripe_account": "acct_" + kind + "1"}, adminKey)
-		require.Equal(s.t, http.StatusCreated, code, body)
-	}
-	code, body = s.do(http.MethodPost, "/api/v1/admin/clients/"+client+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500}, adminKey)
-	require.Equal(s.t, http.StatusCreated, code, body)
-	require.EqualValues(s.t, 1, body["version"])
+	s.Seed(client)
 }
 
-func capture(client, pi string) stripeevent.Capture {
-	return stripeevent.Capture{
-		EventID: "evt_" + pi, PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 11000, Created: time.Now(),
-		Metadata: map[string]string{
-			"client_id": client, "order_id": "order-" + pi, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff",
-			"subtotal": "10000", "tax": "800", "shipping": "500", "discount": "300", "platform": "shopify",
-			"customer_email": "someone@example.com", // must be dropped before it reaches history
-		},
-	}
-}
+func capture(client, pi string) stripeevent.Capture { return stackpkg.Capture(client, pi) }
 
 func (s *stack) result(id string) ipayment.Record {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var rec ipayment.Record
-	require.NoError(s.t, s.tc.GetWorkflow(ctx, id, "").Get(ctx, &rec))
-	return rec
+	return s.Result(id)
+}
+
+func (s *stack) paymentBalances(id string) map[string]int64 {
+	s.t.Helper()
+	return s.PaymentBalances(id)
+}
+
+func (s *stack) runs(id string) int {
+	s.t.Helper()
+	return s.Runs(id)
+}
+
+func (s *stack) history(id string) []byte {
+	s.t.Helper()
+	return s.History(id)
 }
 
 func TestStripePaymentEndToEnd(t *testing.T) {
@@ -326,53 +265,4 @@ func (s *stack) record(name string, hist []byte) {
 		return
 	}
 	require.NoError(s.t, os.WriteFile(filepath.Join("..", "..", "workflows", "payment", "testdata", name), hist, 0o644))
-}
-
-// paymentBalances sums the postings of one payment's journal entries per account: the books of
-// that payment alone, whatever other tests in the package posted.
-func (s *stack) paymentBalances(id string) map[string]int64 {
-	s.t.Helper()
-	entries, err := s.ledger.EntriesByReference(context.Background(), id)
-	require.NoError(s.t, err)
-	out := map[string]int64{}
-	for _, e := range entries {
-		for _, p := range e.Postings {
-			out[p.Account] += p.Amount
-		}
-	}
-	return out
-}
-
-// runs counts the executions (runs) of a workflow ID.
-func (s *stack) runs(id string) int {
-	s.t.Helper()
-	ctx := context.Background()
-	n := 0
-	var token []byte
-	for {
-		res, err := s.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: fmt.Sprintf("WorkflowId = '%s'", id), NextPageToken: token,
-		})
-		require.NoError(s.t, err)
-		n += len(res.Executions)
-		if token = res.NextPageToken; len(token) == 0 {
-			return n
-		}
-	}
-}
-
-// history returns a closed workflow's first run's history as JSON (the format replay tests read).
-func (s *stack) history(id string) []byte {
-	s.t.Helper()
-	ctx := context.Background()
-	it := s.tc.GetWorkflowHistory(ctx, id, "", false, 0)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(s.t, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-	require.NoError(s.t, err)
-	return b
 }

@@ -79,24 +79,7 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 		return errorf(http.StatusServiceUnavailable, "verification_unavailable", "could not verify the delivery now; retry later")
 	}
 	ev, captureID, typ, err := paypalToEvent(body)
-	if errors.Is(err, errIgnored) {
-		s.count(providerPayPal, typ, "ignored")
-		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
-	}
-	if err == nil && !providerIDPattern.MatchString(captureID) {
-		err = fmt.Errorf("capture id %.80q is not a PayPal ID", captureID)
-	}
-	if err != nil {
-		s.count(providerPayPal, typ, "invalid")
-		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
-	}
-	outcome, err := s.deliver(c.Request().Context(), providerPayPal, captureID, ev)
-	if err != nil {
-		s.count(providerPayPal, typ, "unavailable")
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
-	}
-	s.count(providerPayPal, typ, outcome)
-	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(providerPayPal, captureID)})
+	return s.handOver(c, providerPayPal, typ, captureID, ev, err)
 }
 
 type paypalAmount struct {

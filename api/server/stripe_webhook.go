@@ -44,27 +44,33 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		s.count(providerStripe, "unknown", "bad_signature")
 		return errorf(http.StatusBadRequest, "invalid_signature", "Stripe-Signature verification failed: "+err.Error())
 	}
-	typ := string(evt.Type)
 	ev, paymentID, err := stripeToEvent(evt)
+	return s.handOver(c, providerStripe, string(evt.Type), paymentID, ev, err)
+}
+
+// handOver answers a verified provider event: ignored types 200, unusable ones 400, and the
+// rest are delivered to the payment's workflow, 200 once Temporal holds them or 503 when it
+// cannot be reached so the provider delivers again.
+func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev payment.Event, err error) error {
 	if errors.Is(err, errIgnored) {
-		s.count(providerStripe, typ, "ignored")
+		s.count(provider, typ, "ignored")
 		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
 	}
 	if err == nil && !providerIDPattern.MatchString(paymentID) {
-		err = fmt.Errorf("payment intent id %.80q is not a Stripe ID", paymentID)
+		err = fmt.Errorf("payment id %.80q is not a %s ID", paymentID, provider)
 	}
 	if err != nil {
-		s.count(providerStripe, typ, "invalid")
+		s.count(provider, typ, "invalid")
 		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
 	}
-	outcome, err := s.deliver(c.Request().Context(), providerStripe, paymentID, ev)
+	outcome, err := s.deliver(c.Request().Context(), provider, paymentID, ev)
 	if err != nil {
-		s.count(providerStripe, typ, "unavailable")
-		s.deps.Logger.Error("temporal did not accept webhook", "event_id", evt.ID, "type", typ, "error", err)
+		s.count(provider, typ, "unavailable")
+		s.deps.Logger.Error("temporal did not accept webhook", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
 		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 	}
-	s.count(providerStripe, typ, outcome)
-	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(providerStripe, paymentID)})
+	s.count(provider, typ, outcome)
+	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(provider, paymentID)})
 }
 
 func (s *Server) count(provider, typ, outcome string) {

@@ -63,7 +63,7 @@ func (b *bench) do(ctx context.Context) error {
 	if err := sleepUntil(ctx, seeded.Add(statsSettle)); err != nil {
 		return err
 	}
-	rows0, _, err := pgRowsWritten(ctx, pool)
+	rows0, byTable0, err := pgRowsWritten(ctx, pool)
 	if err != nil {
 		return err
 	}
@@ -74,8 +74,12 @@ func (b *bench) do(ctx context.Context) error {
 	if pid := env.pids["worker"]; pid > 0 {
 		rss = sampleRSS(pid)
 	}
-	s := newSender(env.apiURL, cfg.webhookSecret, cfg.concurrency)
-	logf("sending %d webhooks with %d senders", len(d.Events), cfg.concurrency)
+	s := newSender(env.apiURL, cfg.webhookSecret, cfg.concurrency, cfg.rate)
+	pace := "as fast as the API acknowledges them"
+	if cfg.rate > 0 {
+		pace = fmt.Sprintf("at %.0f/s", cfg.rate)
+	}
+	logf("sending %d webhooks with %d senders, %s", len(d.Events), cfg.concurrency, pace)
 	b.deliveries, b.t0 = s.send(ctx, d.Events, newProgress("send", len(d.Events), time.Now()))
 	sent := time.Now()
 	r.SendSeconds = round3(sent.Sub(b.t0).Seconds())
@@ -118,7 +122,12 @@ func (b *bench) do(ctx context.Context) error {
 		return err
 	}
 	r.PGRowsPerPayment = round3(float64(rows1-rows0) / float64(len(d.Payments)))
-	r.PGRowsByTable = byTable
+	r.PGRowsByTable = map[string]int64{}
+	for t, n := range byTable {
+		if n > byTable0[t] {
+			r.PGRowsByTable[t] = n - byTable0[t]
+		}
+	}
 
 	legs, err := ck.checkBooks(ctx, pool, d, prefix)
 	if err != nil {

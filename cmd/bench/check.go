@@ -36,7 +36,7 @@ func (c *checker) fail(kind, format string, args ...any) {
 }
 
 func (c *checker) summary() []string {
-	out := append([]string(nil), c.failures...)
+	out := append([]string{}, c.failures...)
 	for kind, n := range c.counts {
 		if n > maxListed {
 			out = append(out, fmt.Sprintf("%s: %d more", kind, n-maxListed))

@@ -201,17 +201,23 @@ type sender struct {
 	url, secret string
 	http        *http.Client
 	concurrency int
+	// interval between scheduled sends; 0 sends as soon as a sender is free.
+	interval time.Duration
 	// Latencies of every attempt, including the ones that were retried.
 	mu       sync.Mutex
 	attempts []time.Duration
 	resigned atomic.Int64
 }
 
-func newSender(apiURL, secret string, concurrency int) *sender {
+func newSender(apiURL, secret string, concurrency int, rate float64) *sender {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = concurrency, concurrency, concurrency
-	return &sender{url: apiURL + "/webhooks/stripe", secret: secret, concurrency: concurrency,
+	s := &sender{url: apiURL + "/webhooks/stripe", secret: secret, concurrency: concurrency,
 		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	if rate > 0 {
+		s.interval = time.Duration(float64(time.Second) / rate)
+	}
+	return s
 }
 
 // send delivers every event as fast as the API acknowledges them and returns what each got and
@@ -234,6 +240,13 @@ func (s *sender) send(ctx context.Context, events []event, bar *progress) ([]del
 				i := int(next.Add(1) - 1)
 				if i >= len(events) {
 					return
+				}
+				if s.interval > 0 {
+					// Paced: event i goes at its slot (or as soon after as a sender is free).
+					select {
+					case <-time.After(time.Until(start.Add(time.Duration(i) * s.interval))):
+					case <-ctx.Done():
+					}
 				}
 				if p := events[i].Parent; p >= 0 {
 					select {

@@ -26,15 +26,15 @@ import (
 // config is everything a run is told; each flag has an environment default.
 type config struct {
 	events, clients, concurrency int
+	// rate paces the webhooks (events per second); 0 sends them as fast as the API acknowledges.
+	rate float64
 	// An existing stack: API base URL, Temporal host:port and its database. Empty API starts one.
 	apiURL, temporalAddr, databaseURL string
 	workerPID                         int
 	adminKey, webhookSecret           string
 	// pgURL is the Postgres server the bench creates its own database on.
-	pgURL string
-	seed  uint64
-	// workerPGConns is the worker's pgx pool size (pool_max_conns); 0 leaves pgx's default.
-	workerPGConns  int
+	pgURL          string
+	seed           uint64
 	historySample  int
 	limitWorkflows int
 	stallTimeout   time.Duration
@@ -49,6 +49,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.events, "events", envInt("EVENTS", 5000), "webhook events in the day (env EVENTS)")
 	fs.IntVar(&c.clients, "clients", envInt("CLIENTS", 40), "clients with split rules and payees (env CLIENTS)")
 	fs.IntVar(&c.concurrency, "concurrency", envInt("CONCURRENCY", 32), "concurrent webhook senders, and concurrent starts in the limit run (env CONCURRENCY)")
+	fs.Float64Var(&c.rate, "rate", envFloat("RATE", 0), "webhooks per second (env RATE); 0 = as fast as the API acknowledges them")
 	fs.StringVar(&c.apiURL, "api", os.Getenv("BENCH_API_URL"), "use a running API at this base URL instead of starting the stack (needs -temporal and -database-url)")
 	fs.StringVar(&c.temporalAddr, "temporal", os.Getenv("BENCH_TEMPORAL_ADDRESS"), "Temporal frontend host:port of the running stack")
 	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("BENCH_DATABASE_URL"), "database of the running stack (read for measurements and checks)")
@@ -57,7 +58,6 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.webhookSecret, "webhook-secret", envString("STRIPE_WEBHOOK_SECRET", "whsec_dev"), "Stripe webhook signing secret")
 	fs.StringVar(&c.pgURL, "pg-url", envString("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server the bench creates database bench_<unix> on (env BENCH_PG_URL)")
 	fs.Uint64Var(&c.seed, "seed", uint64(envInt("BENCH_SEED", 1)), "seed of the generated day: the same seed gives the same events")
-	fs.IntVar(&c.workerPGConns, "worker-pg-conns", envInt("BENCH_WORKER_PG_CONNS", 8), "worker's Postgres pool size (pool_max_conns; 0 = pgx default, max(4, cores))")
 	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "empty workflows in the limit run (0 = as many as payments)")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
@@ -74,6 +74,8 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("-clients must be at least 1")
 	case c.concurrency < 1:
 		return c, errors.New("-concurrency must be at least 1")
+	case c.rate < 0:
+		return c, errors.New("-rate must not be negative")
 	case c.apiURL != "" && (c.temporalAddr == "" || c.databaseURL == ""):
 		return c, errors.New("-api needs -temporal and -database-url too")
 	}
@@ -82,6 +84,14 @@ func parseFlags(args []string) (config, error) {
 
 func envInt(name string, def int) int {
 	v, err := strconv.Atoi(os.Getenv(name))
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+func envFloat(name string, def float64) float64 {
+	v, err := strconv.ParseFloat(os.Getenv(name), 64)
 	if err != nil {
 		return def
 	}
@@ -119,23 +129,22 @@ func main() {
 }
 
 // run is one benchmark from start to report. The stack is stopped and its database dropped on
-// every path out.
+// every path out, before the summary line, which comes last.
 func run(ctx context.Context, cfg config) (*results, error) {
 	logf("machine: %d cores, %s", nproc(), cpuModel())
 	env, err := openEnv(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() { env.close(ok) }()
-
 	b := &bench{cfg: cfg, env: env, res: newResults(cfg)}
-	if err := b.do(ctx); err != nil {
+	err = b.do(ctx)
+	if err == nil {
+		err = b.write()
+	}
+	env.close(err == nil && b.res.Correct)
+	if err != nil {
 		return nil, err
 	}
-	if err := b.report(); err != nil {
-		return nil, err
-	}
-	ok = b.res.Correct
+	b.printSummary()
 	return b.res, nil
 }

@@ -29,9 +29,11 @@ type results struct {
 	Events      int    `json:"events"`
 	Clients     int    `json:"clients"`
 	Concurrency int    `json:"concurrency"`
-	Payments    int    `json:"payments"`
-	Refunds     int    `json:"refunds"`
-	Duplicates  int    `json:"duplicates"`
+	// Rate is the pacing of the webhooks (per second); 0 is as fast as the API acknowledges.
+	Rate       float64 `json:"rate"`
+	Payments   int     `json:"payments"`
+	Refunds    int     `json:"refunds"`
+	Duplicates int     `json:"duplicates"`
 
 	// Seconds is from the first webhook sent to the last journal entry written.
 	Seconds      float64 `json:"seconds"`
@@ -84,7 +86,7 @@ type machine struct {
 
 func newResults(cfg config) *results {
 	return &results{
-		StartedAt: time.Now().UTC().Format(time.RFC3339), Events: cfg.events, Clients: cfg.clients, Concurrency: cfg.concurrency,
+		StartedAt: time.Now().UTC().Format(time.RFC3339), Events: cfg.events, Clients: cfg.clients, Concurrency: cfg.concurrency, Rate: cfg.rate,
 		Failures: []string{}, Machine: machine{Cores: nproc(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Commit: gitCommit()},
 	}
 }
@@ -100,8 +102,8 @@ func (r *results) recordAcks(sorted []time.Duration, got []delivery, resigned in
 	r.Resigned = resigned
 }
 
-// report writes the JSON and the plot, then the summary line, last.
-func (b *bench) report() error {
+// write writes the JSON and the plot.
+func (b *bench) write() error {
 	r := b.res
 	r.Targets = map[string]bool{
 		"day_under_60s":        r.Events >= targetDayOfEvents && r.Seconds > 0 && r.Seconds < targetSeconds,
@@ -126,12 +128,16 @@ func (b *bench) report() error {
 	if err := os.WriteFile(b.cfg.resultsPath, append(out, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", b.cfg.resultsPath, err)
 	}
-	for _, f := range r.Failures {
+	return nil
+}
+
+// printSummary ends the run: what failed, where the figures are, and the one summary line.
+func (b *bench) printSummary() {
+	for _, f := range b.res.Failures {
 		logf("FAIL %s", f)
 	}
-	logf("figures in %s, plot in %s", b.cfg.resultsPath, r.Plot)
-	fmt.Println(summary(r))
-	return nil
+	logf("figures in %s, plot in %s", b.cfg.resultsPath, b.res.Plot)
+	fmt.Println(summary(b.res))
 }
 
 // summary is the one line a run ends with.

@@ -167,10 +167,6 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error 
 	if err != nil {
 		return err
 	}
-	workerDB := e.databaseURL
-	if cfg.workerPGConns > 0 {
-		workerDB = withQuery(workerDB, "pool_max_conns", strconv.Itoa(cfg.workerPGConns))
-	}
 	workerHTTP := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	e.apiURL = "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 	common := map[string]string{
@@ -181,7 +177,7 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error 
 		"KPI_SYNC_EVERY": "24h", "MONITOR_EVAL_EVERY": "0",
 	}
 	workerEnv := merge(common, map[string]string{
-		"DATABASE_URL": workerDB, "WORKER_HTTP_ADDR": workerHTTP, "WORKER_STOP_TIMEOUT": "5s",
+		"DATABASE_URL": e.databaseURL, "WORKER_HTTP_ADDR": workerHTTP, "WORKER_STOP_TIMEOUT": "5s",
 	})
 	apiEnv := merge(common, map[string]string{
 		"DATABASE_URL": e.databaseURL, "API_ADDR": strings.TrimPrefix(e.apiURL, "http://"),
@@ -193,7 +189,10 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error 
 		// webhooks are not rate limited either way.
 		"API_RATE_LIMIT": "100000",
 	})
-	e.knobs["worker.DATABASE_URL.pool_max_conns"] = strconv.Itoa(cfg.workerPGConns)
+	// The pgx pool keeps its default, max(4, cores) connections: DATABASE_URL cannot carry
+	// pool_max_conns because the migration step hands the same URL to database/sql, which
+	// refuses unknown parameters.
+	e.knobs["worker.pgx_pool"] = "default max(4, cores)"
 	for _, k := range []string{"KPI_SYNC_EVERY", "MONITOR_EVAL_EVERY"} {
 		e.knobs["worker+api."+k] = common[k]
 	}

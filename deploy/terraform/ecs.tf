@@ -129,7 +129,11 @@ locals {
     { name = "TASK_QUEUE", value = var.task_queue },
     { name = "TEMPORAL_UI_URL", value = var.temporal_ui_url },
     { name = "OTEL_EXPORTER_OTLP_ENDPOINT", value = var.otlp_endpoint },
-    { name = "REPORTS_BUCKET", value = aws_s3_bucket.reports.bucket },
+    { name = "S3_BUCKET", value = aws_s3_bucket.reports.bucket },
+    { name = "S3_REGION", value = var.region },
+    # Reports are encrypted with the bucket's own KMS key, not S3-managed AES256.
+    { name = "S3_SSE", value = "aws:kms" },
+    { name = "S3_SSE_KMS_KEY_ID", value = aws_kms_key.reports.arn },
   ]
   secrets = [for name, arn in local.app_secrets : { name = name, valueFrom = arn }]
 

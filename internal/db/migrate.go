@@ -50,6 +50,9 @@ func Migrate(ctx context.Context, url string) error {
 		// Only the embedded SQL files define the schema; a stray goose.AddMigration
 		// elsewhere in the binary must not sneak in.
 		goose.WithDisableGlobalRegistry(true),
+		// Features land in parallel and their migrations are independent: a database that got a
+		// higher-numbered one first still takes the lower ones it lacks, instead of refusing.
+		goose.WithAllowOutofOrder(true),
 	)
 	if err != nil {
 		return fmt.Errorf("db: migrate: create goose provider: %w", err)

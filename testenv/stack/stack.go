@@ -20,10 +20,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"paysplit/activities"
 	"paysplit/api/server"
@@ -282,4 +284,50 @@ func (d *Down) Webhook(dl stripeevent.Delivery) int {
 	require.NoError(d.t, err)
 	defer res.Body.Close()
 	return res.StatusCode
+}
+
+// Send performs a request and decodes the JSON answer.
+func (s *Stack) Send(req *http.Request) (int, map[string]any) {
+	s.T.Helper()
+	return s.send(req)
+}
+
+// Result waits for a payment workflow's run to finish and returns its final state.
+func (s *Stack) Result(id string) ipayment.Record {
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var rec ipayment.Record
+	require.NoError(s.T, s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &rec))
+	return rec
+}
+
+// PaymentBalances sums the postings of one payment's journal entries per account: the books of
+// that payment alone, whatever else the test binary posted.
+func (s *Stack) PaymentBalances(id string) map[string]int64 {
+	s.T.Helper()
+	entries, err := s.Ledger.EntriesByReference(context.Background(), id)
+	require.NoError(s.T, err)
+	out := map[string]int64{}
+	for _, e := range entries {
+		for _, p := range e.Postings {
+			out[p.Account] += p.Amount
+		}
+	}
+	return out
+}
+
+// History returns the latest run's history as JSON, the format replay tests read.
+func (s *Stack) History(id string) []byte {
+	s.T.Helper()
+	it := s.Temporal.GetWorkflowHistory(context.Background(), id, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(s.T, err)
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	require.NoError(s.T, err)
+	return b
 }

@@ -1,15 +1,18 @@
 // Package kpisrc builds each client's KPI sources from its stored settings: GA4 for traffic, our
-// own payments (the "ledger" source) for revenue of the hot window, Stripe for older revenue.
+// own payments (the "ledger" source) for revenue of the hot window, the payment providers
+// (Stripe, PayPal) for older revenue.
 package kpisrc
 
 import (
 	"context"
 	"time"
 
+	"github.com/plutov/paypal/v4"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"paysplit/internal/kpi"
 	"paysplit/internal/kpi/ga4"
+	"paysplit/internal/kpi/paypalkpi"
 	"paysplit/internal/kpi/stripekpi"
 	"paysplit/internal/money"
 	"paysplit/internal/store"
@@ -18,8 +21,11 @@ import (
 // Factory builds sources per client.
 type Factory struct {
 	Store *store.Store
-	// Stripe reads older revenue; nil leaves days older than the hot window without revenue.
+	// Stripe and PayPal read older revenue, each the part of the client's sales its provider
+	// took; both set sums them ("stripe+paypal"). PayPal is set when the deployment has PayPal
+	// credentials. Neither leaves days older than the hot window without revenue.
 	Stripe *stripeclient.API
+	PayPal *paypal.Client
 	GA4    ga4.Options
 }
 
@@ -53,10 +59,30 @@ func (f *Factory) Cold(ctx context.Context, clientID string) (kpi.Sources, error
 	} else {
 		src.Traffic = failing{name: kpi.SourceGA4, err: err, configured: st.GA4PropertyID != ""}.orNil()
 	}
-	if st.ProviderRevenue && f.Stripe != nil {
-		src.Revenue = stripekpi.Source{API: f.Stripe}
+	if st.ProviderRevenue {
+		src.Revenue = f.providerRevenue()
 	}
 	return src, nil
+}
+
+// providerRevenue is every configured payment provider's revenue source, summed when there are
+// several: the platform's accounts hold every client's payments, so a client needs no setting
+// of its own beyond provider_revenue.
+func (f *Factory) providerRevenue() kpi.RevenueSource {
+	var parts kpi.RevenueSum
+	if f.Stripe != nil {
+		parts = append(parts, stripekpi.Source{API: f.Stripe})
+	}
+	if f.PayPal != nil {
+		parts = append(parts, paypalkpi.Source{Client: f.PayPal})
+	}
+	switch len(parts) {
+	case 0:
+		return nil
+	case 1:
+		return parts[0]
+	}
+	return parts
 }
 
 // failing is a configured source that could not be built: it answers its error, so the API
