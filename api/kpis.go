@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"go.temporal.io/sdk/client"
 
@@ -32,6 +33,14 @@ func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
 		Store:  st,
 		Stripe: activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
 		GA4:    ga4.Options{Endpoint: cfg.GA4APIEndpoint},
+	}
+	// With PayPal credentials, older revenue includes PayPal's transaction search.
+	if cfg.PayPalClientID != "" {
+		pp, err := activities.NewPayPalClient(cfg.PayPalClientID, cfg.PayPalSecret, cfg.PayPalAPIBase, nil)
+		if err != nil {
+			slog.Warn("older KPI revenue without PayPal", "error", err)
+		}
+		sources.PayPal = pp
 	}
 	return kpis{
 		reader: &kpi.Reader{

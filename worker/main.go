@@ -116,13 +116,13 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	go integrity.WatchLedgerEvents(ctx, pool, c, ledgerEventDebounce, logger)
 	kpisync.Register(w)
 	w.RegisterActivity(&activities.KPI{Store: acts.Store, Sources: &kpisrc.Factory{
-		Store: acts.Store, Stripe: acts.Stripe, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint},
+		Store: acts.Store, Stripe: acts.Stripe, PayPal: acts.PayPal, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint},
 	}, Metrics: tel.Metrics})
 	kpiSchedules := &kpisync.Scheduler{Client: c, TaskQueue: cfg.TaskQueue, Every: cfg.KPISyncEvery, HotDays: cfg.KPIRetentionDays, Settings: acts.Store}
 	if err := kpiSchedules.EnsureAll(ctx, acts.Store, kpisync.RetentionOptions{Days: cfg.KPIRetentionDays}); err != nil {
 		return fmt.Errorf("kpi schedules: %w", err)
 	}
-	if err := startReports(ctx, w, c, cfg, acts.Store, acts.Stripe, logger); err != nil {
+	if err := startReports(ctx, w, c, cfg, acts.Store, acts.Stripe, acts.PayPal, logger); err != nil {
 		return err
 	}
 	logger.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress,

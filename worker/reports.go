@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/plutov/paypal/v4"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -23,7 +24,7 @@ import (
 // startReports registers the weekly report workflows and activities and brings their schedules
 // (one per client time zone) in line. Without S3_BUCKET (production) reports are off.
 func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg config.Config, st *store.Store,
-	stripe *stripeclient.API, logger *slog.Logger) error {
+	stripe *stripeclient.API, pp *paypal.Client, logger *slog.Logger) error {
 	rc := cfg.Reports
 	if !rc.Enabled() {
 		logger.Warn("weekly reports off: S3_BUCKET is not set")
@@ -44,7 +45,7 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 	acts := &activities.Reports{
 		Store: st,
 		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
-			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint}}).Cold},
+			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint}}).Cold},
 		Files: files,
 	}
 	if rc.SMTPAddr != "" {

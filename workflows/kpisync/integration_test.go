@@ -36,7 +36,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 const adminKey = "kpi-admin-key"
 
 // stack is the real thing on local servers: Postgres, the Temporal dev server with a worker,
-// the API over HTTP, and GA4 and Stripe servers speaking their wire formats to the real clients.
+// the API over HTTP, and GA4, Stripe and PayPal servers speaking their wire formats to the real
+// clients.
 type stack struct {
 	t       *testing.T
 	store   *store.Store
@@ -45,6 +46,7 @@ type stack struct {
 	reader  *kpi.Reader
 	ga4     *kpitest.GA4
 	stripe  *kpitest.Stripe
+	paypal  *testenv.PayPal
 	api     string
 	counter int
 }
@@ -53,10 +55,12 @@ func newStack(t *testing.T) *stack {
 	pool, _ := testenv.Postgres(t)
 	tc := testenv.TemporalClient(t)
 	st := store.New(pool)
-	g, sp := kpitest.NewGA4(t), kpitest.NewStripe(t)
+	g, sp, pp := kpitest.NewGA4(t), kpitest.NewStripe(t), testenv.NewPayPal(t)
 	keyJSON := string(g.ServiceAccountJSON(t))
+	paypalClient, err := activities.NewPayPalClient("kpi-paypal", "kpi-paypal-secret", pp.APIBase, pp.HTTPClient())
+	require.NoError(t, err)
 	sources := &kpisrc.Factory{
-		Store: st, Stripe: activities.NewStripeClient("sk_test_kpi", sp.URL, nil),
+		Store: st, Stripe: activities.NewStripeClient("sk_test_kpi", sp.URL, nil), PayPal: paypalClient,
 		GA4: ga4.Options{Endpoint: g.URL, Getenv: func(k string) string {
 			if k == "GA4_KEY_NORTHWIND" {
 				return keyJSON
@@ -71,7 +75,7 @@ func newStack(t *testing.T) *stack {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
-	s := &stack{t: t, store: st, tc: tc, ga4: g, stripe: sp}
+	s := &stack{t: t, store: st, tc: tc, ga4: g, stripe: sp, paypal: pp}
 	// Hourly, so the schedules do not fire by themselves during the test; the test triggers them.
 	s.sched = &kpisync.Scheduler{Client: tc, TaskQueue: queue, Every: time.Hour, HotDays: 7, Settings: st}
 	s.reader = &kpi.Reader{Hot: st, Cold: sources.Cold, RetentionDays: 7, StaleAfter: time.Hour,
@@ -134,7 +138,8 @@ func (s *stack) pay(clientID string, at time.Time, gross, refunded int64) {
 
 // TestKPISyncEndToEnd: creating clients through the admin API gives each its schedule;
 // triggering it (POST /api/v1/kpis/refresh) stores the hot window; a 30-day request is 7 days
-// from Postgres and 23 fetched from GA4 and Stripe; a source that goes down leaves its numbers in
+// from Postgres and 23 fetched from GA4, Stripe and PayPal (the providers' revenue summed per
+// day); a source that goes down leaves its numbers in
 // place and marks the client stale; retention deletes day 8 and keeps day 7 and the books.
 func TestKPISyncEndToEnd(t *testing.T) {
 	s := newStack(t)
@@ -162,12 +167,19 @@ func TestKPISyncEndToEnd(t *testing.T) {
 		require.EqualValues(t, 1, desc.Schedule.Policy.Overlap, "overlap skip")
 	}
 
-	// What the sources know: GA4 traffic and Stripe charges for 30 days, our payments for the hot window.
+	// What the sources know: GA4 traffic, Stripe charges and PayPal captures (refunded in part the
+	// next day) for 30 days, our payments for the hot window.
 	for n := range 30 {
 		s.ga4.SetDay("4242", dayAgo(n), kpi.Traffic{Visitors: int64(100 + n), NewVisitors: 10, Sessions: int64(200 + n), BounceRateBps: 4000})
 		for _, c := range []string{"northwind", "contoso"} {
 			s.stripe.Add(kpitest.Charge{ID: "ch_" + c + "_" + dayAgo(n).Format("20060102"), PaymentIntent: "pi_" + c + dayAgo(n).Format("0102"),
 				ClientID: c, Currency: "usd", Status: "succeeded", Amount: 5000, AmountRefunded: 500, Captured: true, Created: dayAgo(n).Add(12 * time.Hour)})
+			capture := "PP" + c + dayAgo(n).Format("20060102")
+			s.paypal.AddTransactions(
+				testenv.PayPalTransaction{ID: capture, EventCode: "T0006", Status: "S", Currency: "USD", Value: "20.00",
+					CustomField: "client_id=" + c + "&order_id=" + capture, At: dayAgo(n).Add(13 * time.Hour)},
+				testenv.PayPalTransaction{ID: capture + "R", EventCode: "T1107", Status: "S", Currency: "USD", Value: "-2.00",
+					ReferenceID: capture, At: dayAgo(n).Add(36 * time.Hour)})
 		}
 	}
 	s.ga4.SetHour("4242", today, kpi.Traffic{Visitors: 3, Sessions: 4})
@@ -200,7 +212,7 @@ func TestKPISyncEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, revHours, 1, "today's hour stored")
 
-	// 30 days: 7 from Postgres, 23 fetched from GA4 and Stripe, one series.
+	// 30 days: 7 from Postgres, 23 fetched from GA4, Stripe and PayPal, one series.
 	kpis := s.kpis("northwind")
 	require.Len(t, kpis.Days, 30)
 	bySource := map[string]int{}
@@ -209,11 +221,12 @@ func TestKPISyncEndToEnd(t *testing.T) {
 		require.True(t, d.Synced, d.Day)
 		require.True(t, d.HasTraffic && d.HasRevenue, d.Day)
 	}
-	require.Equal(t, map[string]int{"postgres": 7, "ga4+stripe": 23}, bySource)
+	require.Equal(t, map[string]int{"postgres": 7, "ga4+stripe+paypal": 23}, bySource)
 	old := kpis.Days[0] // 29 days ago, from the sources
 	require.EqualValues(t, 129, old.Visitors)
-	require.EqualValues(t, 4500, old.Revenue)
-	require.Nil(t, old.Commission, "Stripe cannot tell the commission")
+	require.EqualValues(t, 4500+1800, old.Revenue, "Stripe's and PayPal's net, the PayPal refund on its capture's day")
+	require.Nil(t, old.Commission, "the providers cannot tell the commission")
+	require.NotEmpty(t, s.paypal.TransactionSearches(), "PayPal was searched")
 	hot := kpis.Days[29]
 	require.Equal(t, "postgres", hot.Source)
 	require.EqualValues(t, 100, hot.Visitors)
@@ -229,7 +242,8 @@ func TestKPISyncEndToEnd(t *testing.T) {
 		require.False(t, d.HasTraffic, d.Day)
 		require.True(t, d.HasRevenue, d.Day)
 		if i < 23 {
-			require.Equal(t, "stripe", d.Source)
+			require.Equal(t, "stripe+paypal", d.Source)
+			require.EqualValues(t, 4500+1800, d.Revenue, d.Day)
 		}
 	}
 

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+)
+
+// stripeBody is the part of a generated Stripe event the tests read back.
+type stripeBody struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Data struct {
+		Object struct {
+			Amount         int64             `json:"amount"`
+			AmountRefunded int64             `json:"amount_refunded"`
+			Currency       string            `json:"currency"`
+			Metadata       map[string]string `json:"metadata"`
+			PaymentIntent  string            `json:"payment_intent"`
+			ID             string            `json:"id"`
+		} `json:"object"`
+	} `json:"data"`
+}
+
+func decode(t *testing.T, b []byte) stripeBody {
+	t.Helper()
+	var s stripeBody
+	require.NoError(t, json.Unmarshal(b, &s))
+	return s
+}
+
+func TestPlanDay(t *testing.T) {
+	tests := []struct {
+		name                                   string
+		events, clients, concurrency           int
+		wantCaptures, wantRefunds, wantRepeats int
+	}{
+		{"a full day", 5000, 40, 32, 4700, 250, 50},
+		{"a quick run", 500, 40, 32, 470, 25, 5},
+		{"one client, one sender", 100, 1, 1, 94, 5, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			clients := planClients(rng, tt.clients, "42")
+			d := planDay(rng, tt.events, clients, "42", time.Unix(1_800_000_000, 0), tt.concurrency)
+			require.Len(t, d.Events, tt.events)
+			assert.Len(t, d.Payments, tt.wantCaptures)
+			assert.Equal(t, tt.wantRefunds, d.Refunds)
+			assert.Equal(t, tt.wantRepeats, d.Duplicates)
+
+			kinds := map[eventKind]int{}
+			currencies := map[string]bool{}
+			affiliates := 0
+			for i, ev := range d.Events {
+				kinds[ev.Kind]++
+				body := decode(t, ev.Body)
+				p := d.Payments[ev.Payment]
+				switch ev.Kind {
+				case kindCapture:
+					assert.Equal(t, -1, ev.Parent)
+					o := body.Data.Object
+					n := func(k string) int64 { v, err := strconv.ParseInt(o.Metadata[k], 10, 64); require.NoError(t, err); return v }
+					assert.Equal(t, o.Amount, n("subtotal")-n("discount")+n("tax")+n("shipping"), "metadata adds up to the amount")
+					assert.Equal(t, p.Gross, o.Amount)
+					assert.Equal(t, p.Affiliate, o.Metadata["affiliate_id"] != "")
+					assert.True(t, strings.HasPrefix(p.WorkflowID, "payment-stripe-pi_b42x"))
+					currencies[o.Currency] = true
+					if p.Affiliate {
+						affiliates++
+					}
+				case kindRefund:
+					require.GreaterOrEqual(t, ev.Parent, 0)
+					require.Less(t, ev.Parent, i, "a refund comes after its capture")
+					assert.Equal(t, kindCapture, d.Events[ev.Parent].Kind)
+					assert.Equal(t, ev.Payment, d.Events[ev.Parent].Payment)
+					assert.Equal(t, p.Refunded, body.Data.Object.AmountRefunded)
+					assert.Greater(t, p.Refunded, int64(0))
+					assert.LessOrEqual(t, p.Refunded, p.Gross)
+				case kindDuplicate:
+					require.GreaterOrEqual(t, ev.Parent, 0)
+					require.Less(t, ev.Parent, i, "a re-delivery comes after the original")
+					assert.NotEqual(t, kindDuplicate, d.Events[ev.Parent].Kind)
+					assert.True(t, bytes.Equal(ev.Body, d.Events[ev.Parent].Body), "re-delivered byte for byte")
+				}
+			}
+			assert.Equal(t, tt.wantCaptures, kinds[kindCapture])
+			assert.Equal(t, tt.wantRefunds, kinds[kindRefund])
+			assert.Equal(t, tt.wantRepeats, kinds[kindDuplicate])
+			for _, p := range d.Payments {
+				switch {
+				case p.Refunded == 0:
+					assert.Equal(t, ipayment.StatusPaid, p.WantStatus)
+				case p.Refunded == p.Gross:
+					assert.Equal(t, ipayment.StatusRefunded, p.WantStatus)
+				default:
+					assert.Equal(t, ipayment.StatusPartiallyRefunded, p.WantStatus)
+				}
+			}
+			if tt.events >= 500 {
+				assert.Len(t, currencies, 3, "usd, eur and jpy")
+				assert.InDelta(t, 0.5, float64(affiliates)/float64(len(d.Payments)), 0.1, "about half with an affiliate")
+			}
+		})
+	}
+}
+
+func TestPlanDayIsReproducible(t *testing.T) {
+	gen := func() day {
+		rng := rand.New(rand.NewPCG(7, 7))
+		return planDay(rng, 300, planClients(rng, 5, "1"), "1", time.Unix(1_800_000_000, 0), 8)
+	}
+	a, b := gen(), gen()
+	require.Equal(t, len(a.Events), len(b.Events))
+	for i := range a.Events {
+		assert.Equal(t, a.Events[i].Body, b.Events[i].Body)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = i + 1
+	}
+	tests := []struct {
+		name   string
+		sorted []time.Duration
+		p      float64
+		want   time.Duration
+	}{
+		{"empty", nil, 99, 0},
+		{"one value", ms(7), 50, 7 * time.Millisecond},
+		{"median of four", ms(1, 2, 3, 4), 50, 2 * time.Millisecond},
+		{"p99 of 1..100", ms(hundred...), 99, 99 * time.Millisecond},
+		{"p95 of 1..100", ms(hundred...), 95, 95 * time.Millisecond},
+		{"p100 is the max", ms(1, 5, 9), 100, 9 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, percentile(tt.sorted, tt.p))
+		})
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	tests := []struct {
+		n, total int
+		elapsed  time.Duration
+		want     []string
+	}{
+		{50, 100, 10 * time.Second, []string{"50/100", "5.0/s", "ETA 10s", "[###############...............]"}},
+		{100, 100, 4 * time.Second, []string{"100/100", "25.0/s", "ETA 0s"}},
+		{0, 100, time.Second, []string{"0/100", "ETA --"}},
+	}
+	for _, tt := range tests {
+		line := progressLine("send", tt.n, tt.total, tt.elapsed)
+		for _, w := range tt.want {
+			assert.Contains(t, line, w)
+		}
+	}
+}
+
+func TestPerSecond(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	got := []delivery{
+		{At: 100 * time.Millisecond, Latency: 2 * time.Millisecond},
+		{At: 900 * time.Millisecond, Latency: 4 * time.Millisecond},
+		{At: 2500 * time.Millisecond, Latency: 10 * time.Millisecond},
+	}
+	done := []time.Time{t0.Add(1500 * time.Millisecond), t0.Add(1600 * time.Millisecond), t0.Add(3200 * time.Millisecond)}
+	s := perSecond(got, done, t0)
+	require.Len(t, s.p50, 4)
+	assert.Equal(t, 2.0, s.p50[0])
+	assert.Equal(t, 4.0, s.p99[0])
+	assert.Equal(t, 10.0, s.p50[2])
+	assert.Equal(t, []float64{0, 2, 0, 1}, s.completed)
+}
+
+func TestProcReadings(t *testing.T) {
+	cpu, err := procCPU(os.Getpid())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, cpu, time.Duration(0))
+	rss, hwm, err := procMemory(os.Getpid())
+	require.NoError(t, err)
+	assert.Positive(t, rss)
+	assert.GreaterOrEqual(t, hwm, rss)
+	busy, total := machineCPU()
+	assert.Positive(t, total)
+	assert.LessOrEqual(t, busy, total)
+}
+
+func TestCheckerListsAFewOfEachKind(t *testing.T) {
+	var c checker
+	for i := range maxListed + 3 {
+		c.fail("payment not final", "payment %d", i)
+	}
+	c.fail("ledger unbalanced", "1 entry")
+	got := c.summary()
+	assert.Len(t, got, maxListed+2)
+	assert.Contains(t, got, "payment not final: 3 more")
+	assert.Contains(t, got, "ledger unbalanced: 1 entry")
+	assert.Empty(t, (&checker{}).summary())
+	assert.NotNil(t, (&checker{}).summary(), "an empty list, not null, in the JSON")
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+		check   func(t *testing.T, c config)
+	}{
+		{name: "defaults: a full day", check: func(t *testing.T, c config) {
+			assert.Equal(t, 5000, c.events)
+			assert.Equal(t, 40, c.clients)
+			assert.Equal(t, 32, c.concurrency)
+			assert.Zero(t, c.rate)
+			assert.Empty(t, c.apiURL, "starts its own stack")
+		}},
+		{name: "environment", env: map[string]string{"EVENTS": "500", "CLIENTS": "4", "CONCURRENCY": "8", "RATE": "100"}, check: func(t *testing.T, c config) {
+			assert.Equal(t, 500, c.events)
+			assert.Equal(t, 4, c.clients)
+			assert.Equal(t, 8, c.concurrency)
+			assert.Equal(t, 100.0, c.rate)
+		}},
+		{name: "flags win over the environment", env: map[string]string{"EVENTS": "500"}, args: []string{"-events", "900"},
+			check: func(t *testing.T, c config) { assert.Equal(t, 900, c.events) }},
+		{name: "too few events", args: []string{"-events", "3"}, wantErr: "-events"},
+		{name: "no senders", args: []string{"-concurrency", "0"}, wantErr: "-concurrency"},
+		{name: "negative rate", args: []string{"-rate", "-1"}, wantErr: "-rate"},
+		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL"} {
+				t.Setenv(k, tt.env[k])
+			}
+			c, err := parseFlags(tt.args)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, c)
+		})
+	}
+}
