@@ -4,9 +4,13 @@ package db
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// defaultMaxConns is the pool size when the URL does not set pool_max_conns.
+const defaultMaxConns = 16
 
 // Connect opens a pool and pings it, so a wrong URL or a down server fails at
 // startup instead of on the first request.
@@ -14,6 +18,11 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("db: parse connection url: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgx's default (4 on two cores) starves a worker running dozens of payments' steps at
+		// once; ?pool_max_conns= in the URL still decides.
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
