@@ -144,7 +144,7 @@ func (p *workerProc) wait(t *testing.T) {
 	case <-time.After(90 * time.Second):
 		t.Fatalf("worker did not exit after SIGTERM")
 	}
-	require.NoError(t, p.exitErr, "worker exit status")
+	require.NoError(t, p.exitErr, "worker exit status; its log:\n%s", p.log())
 }
 
 // metrics scrapes a /metrics endpoint and sums every series of each metric (histograms by

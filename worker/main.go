@@ -50,6 +50,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, logger); err != nil {
+		if ctx.Err() != nil {
+			// Asked to stop while still starting: nothing was running yet, so this is a clean stop.
+			logger.Info("worker stopped during start", "cause", err.Error())
+			return
+		}
 		logger.Error("worker stopped", "error", err)
 		os.Exit(1)
 	}

@@ -3,7 +3,6 @@ package payment
 import (
 	"fmt"
 
-	"go.temporal.io/sdk/workflow"
 
 	"paysplit/activities"
 	"paysplit/internal/ledger"
@@ -106,7 +105,7 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 func (r *run) topUp(i int, amount int64, key string) {
 	leg := &r.rec.Legs[i]
 	var out activities.TransferOutput
-	err := workflow.ExecuteActivity(r.payoutCtx(), act.Transfer, activities.TransferInput{
+	err := r.callProvider(stepTransfer, activities.TransferInput{
 		Provider: r.rec.Provider, IdempotencyKey: key, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
 		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID,
 		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID, "correction": "true"},

@@ -207,7 +207,7 @@ func (r *run) refundTo(target int64, cause string) error {
 func (r *run) reverseLeg(i int, amount int64, key string) error {
 	leg := &r.rec.Legs[i]
 	var out activities.ReverseTransferOutput
-	err := workflow.ExecuteActivity(r.payoutCtx(), act.ReverseTransfer, activities.ReverseTransferInput{
+	err := r.callProvider(stepReverseTransfer, activities.ReverseTransferInput{
 		Provider: r.rec.Provider, Currency: r.rec.Currency, IdempotencyKey: key, TransferID: leg.TransferID, Amount: amount,
 		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID},
 	}).Get(r.ctx, &out)

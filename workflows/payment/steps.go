@@ -12,12 +12,14 @@ import (
 // Activity names of the short steps. Local activities are called by their registered name, so
 // the worker's real *activities.Activities runs them (a method value of the nil act would not).
 const (
-	stepLoadPayment  = "LoadPayment"
-	stepSavePayment  = "SavePayment"
-	stepEnrich       = "Enrich"
-	stepComputeSplit = "ComputeSplit"
-	stepPostEntry    = "PostEntry"
-	stepResolvePayee = "ResolvePayee"
+	stepLoadPayment     = "LoadPayment"
+	stepSavePayment     = "SavePayment"
+	stepEnrich          = "Enrich"
+	stepComputeSplit    = "ComputeSplit"
+	stepPostEntry       = "PostEntry"
+	stepResolvePayee    = "ResolvePayee"
+	stepTransfer        = "Transfer"
+	stepReverseTransfer = "ReverseTransfer"
 )
 
 // step runs a short, idempotent database step. Since version "local-steps" it is a local
@@ -53,6 +55,21 @@ func (r *run) payoutStep(name string, in, out any) error {
 		f = workflow.ExecuteActivity(r.payoutCtx(), name, in)
 	}
 	return f.Get(r.ctx, out)
+}
+
+// callProvider starts a money movement at the provider. Since version "local-payouts" it is a local
+// activity too: a payment then costs the server a couple of workflow tasks instead of a task per
+// payout. It stays safe to retry anywhere, in this worker or the next one after a crash,
+// because its idempotency key is derived from the workflow and the leg.
+func (r *run) callProvider(name string, in any) workflow.Future {
+	if r.localPayouts {
+		ctx := workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: r.in.Settings.PayoutTimeout,
+			RetryPolicy:         r.payoutRetryPolicy(),
+		})
+		return workflow.ExecuteLocalActivity(ctx, name, in)
+	}
+	return workflow.ExecuteActivity(r.payoutCtx(), name, in)
 }
 
 func dbRetryPolicy() *temporal.RetryPolicy {

@@ -52,11 +52,13 @@ type run struct {
 	// localSteps runs the database steps as local activities and saves only at milestones
 	// (version "local-steps"); runs that started before it keep their regular activities.
 	localSteps bool
-	pending    []Event
-	seen       map[string]bool
-	events     workflow.ReceiveChannel
-	admin      workflow.ReceiveChannel
-	log        log.Logger
+	// localPayouts runs the provider calls as local activities too (version "local-payouts").
+	localPayouts bool
+	pending      []Event
+	seen         map[string]bool
+	events       workflow.ReceiveChannel
+	admin        workflow.ReceiveChannel
+	log          log.Logger
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
@@ -91,6 +93,7 @@ func (r *run) payoutCtx() workflow.Context {
 
 func (r *run) run() error {
 	r.localSteps = workflow.GetVersion(r.ctx, "local-steps", workflow.DefaultVersion, 1) == 1
+	r.localPayouts = workflow.GetVersion(r.ctx, "local-payouts", workflow.DefaultVersion, 1) == 1
 	var loaded activities.LoadPaymentOutput
 	if err := r.step(stepLoadPayment, activities.LoadPaymentInput{WorkflowID: r.rec.WorkflowID}, &loaded); err != nil {
 		return err
@@ -320,7 +323,7 @@ func (r *run) payLeg(i int) error {
 
 func (r *run) transfer(leg *payment.Leg, amount int64) (string, error) {
 	var out activities.TransferOutput
-	err := workflow.ExecuteActivity(r.payoutCtx(), act.Transfer, activities.TransferInput{
+	err := r.callProvider(stepTransfer, activities.TransferInput{
 		Provider: r.rec.Provider, IdempotencyKey: leg.TransferKey, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
 		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID,
 		Metadata: map[string]string{
