@@ -3,7 +3,6 @@ package payment
 import (
 	"fmt"
 
-
 	"paysplit/activities"
 	"paysplit/internal/ledger"
 	"paysplit/internal/payment"
