@@ -88,6 +88,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	defer stopOps()
 	go tel.WatchBacklog(ctx, c, cfg.TemporalNamespace, cfg.TaskQueue, backlogInterval)
 
+	worker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCache)
 	w := worker.New(c, cfg.TaskQueue, workerOptions(cfg))
 	payment.Register(w)
 	acts := &activities.Activities{

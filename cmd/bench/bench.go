@@ -15,6 +15,17 @@ import (
 	"paysplit/workflows/payment"
 )
 
+// workerGauges are the worker's /metrics gauges whose peaks tell where its memory goes: workflows
+// in the sticky cache, goroutines, Go heap in use, and busy task slots by kind.
+var workerGauges = map[string]gauge{
+	"sticky_cache_workflows":    {name: "temporal_sticky_cache_size"},
+	"goroutines":                {name: "go_goroutines"},
+	"heap_inuse_bytes":          {name: "go_memstats_heap_inuse_bytes"},
+	"workflow_task_slots_used":  {name: "temporal_worker_task_slots_used", labels: `worker_type="WorkflowWorker"`},
+	"activity_slots_used":       {name: "temporal_worker_task_slots_used", labels: `worker_type="ActivityWorker"`},
+	"local_activity_slots_used": {name: "temporal_worker_task_slots_used", labels: `worker_type="LocalActivityWorker"`},
+}
+
 // bench is one run: the stack it talks to and the figures it collects.
 type bench struct {
 	cfg config
@@ -22,7 +33,7 @@ type bench struct {
 	res *results
 	// plot data, kept out of the JSON
 	deliveries []delivery
-	done       []time.Time
+	done       map[string]time.Time
 	t0         time.Time
 }
 
@@ -74,6 +85,10 @@ func (b *bench) do(ctx context.Context) error {
 	if pid := env.pids["worker"]; pid > 0 {
 		rss = sampleRSS(pid)
 	}
+	var gauges *gaugeSampler
+	if env.workerMetrics != "" {
+		gauges = sampleGauges(env.workerMetrics, workerGauges)
+	}
 	s := newSender(env.apiURL, cfg.webhookSecret, cfg.concurrency, cfg.rate)
 	pace := "as fast as the API acknowledges them"
 	if cfg.rate > 0 {
@@ -97,6 +112,9 @@ func (b *bench) do(ctx context.Context) error {
 		}
 		r.WorkerRSSPeakMiB = max(r.WorkerRSSPeakMiB, r.WorkerRSSSampledPeakMiB)
 	}
+	if gauges != nil {
+		r.WorkerPeaks = gauges.finish()
+	}
 	r.CPUSeconds = cpuUse(cpu0, cpu1)
 	r.MachineBusyPct = round3(machineBusyPct(cpu0, cpu1))
 	if finished != nil {
@@ -107,6 +125,9 @@ func (b *bench) do(ctx context.Context) error {
 
 	if finished == nil {
 		if err := b.measureTemporal(ctx, tc, d, run); err != nil {
+			return err
+		}
+		if r.Slowest, err = slowest(ctx, tc, d, b.deliveries, b.done, b.t0, 3); err != nil {
 			return err
 		}
 	}
@@ -172,8 +193,13 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	if n <= 0 {
 		n = len(d.Payments)
 	}
-	logf("limit: %d empty workflows shaped like %s (%s: R = activity, L = local activity), %d at a time", n, h.ShapeFrom, h.Shape, b.cfg.concurrency)
-	lim, err := runLimit(ctx, tc, run, h.Shape, n, b.cfg.concurrency)
+	shapes, from := h.shapes, fmt.Sprintf("in the mix of %d sampled payments %v", len(h.shapes), h.Shapes)
+	if b.cfg.limitShape != "" {
+		shapes, from = []string{b.cfg.limitShape}, "of the shape -limit-shape gave: "+b.cfg.limitShape
+		r.Knobs["bench.limit_shape"] = b.cfg.limitShape
+	}
+	logf("limit: %d empty workflows with the activities of a payment's run %s (R = activity, L = local activity), %d at a time", n, from, b.cfg.concurrency)
+	lim, err := runLimit(ctx, tc, run, shapes, n, b.cfg.concurrency)
 	if err != nil {
 		return err
 	}

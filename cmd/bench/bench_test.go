@@ -70,7 +70,11 @@ func TestPlanDay(t *testing.T) {
 				case kindCapture:
 					assert.Equal(t, -1, ev.Parent)
 					o := body.Data.Object
-					n := func(k string) int64 { v, err := strconv.ParseInt(o.Metadata[k], 10, 64); require.NoError(t, err); return v }
+					n := func(k string) int64 {
+						v, err := strconv.ParseInt(o.Metadata[k], 10, 64)
+						require.NoError(t, err)
+						return v
+					}
 					assert.Equal(t, o.Amount, n("subtotal")-n("discount")+n("tax")+n("shipping"), "metadata adds up to the amount")
 					assert.Equal(t, p.Gross, o.Amount)
 					assert.Equal(t, p.Affiliate, o.Metadata["affiliate_id"] != "")
@@ -184,7 +188,7 @@ func TestPerSecond(t *testing.T) {
 		{At: 900 * time.Millisecond, Latency: 4 * time.Millisecond},
 		{At: 2500 * time.Millisecond, Latency: 10 * time.Millisecond},
 	}
-	done := []time.Time{t0.Add(1500 * time.Millisecond), t0.Add(1600 * time.Millisecond), t0.Add(3200 * time.Millisecond)}
+	done := map[string]time.Time{"a": t0.Add(1500 * time.Millisecond), "b": t0.Add(1600 * time.Millisecond), "c": t0.Add(3200 * time.Millisecond)}
 	s := perSecond(got, done, t0)
 	require.Len(t, s.p50, 4)
 	assert.Equal(t, 2.0, s.p50[0])
@@ -246,6 +250,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "too few events", args: []string{"-events", "3"}, wantErr: "-events"},
 		{name: "no senders", args: []string{"-concurrency", "0"}, wantErr: "-concurrency"},
 		{name: "negative rate", args: []string{"-rate", "-1"}, wantErr: "-rate"},
+		{name: "limit shape of activities only", args: []string{"-limit-shape", "RLX"}, wantErr: "-limit-shape"},
+		{name: "limit shape", args: []string{"-limit-shape", "RLL"}, check: func(t *testing.T, c config) { assert.Equal(t, "RLL", c.limitShape) }},
 		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
 	}
 	for _, tt := range tests {
@@ -261,6 +267,29 @@ func TestParseFlags(t *testing.T) {
 			}
 			require.NoError(t, err)
 			tt.check(t, c)
+		})
+	}
+}
+
+func TestGaugeValue(t *testing.T) {
+	const slots = "temporal_worker_task_slots_used{namespace=\"default\",worker_type=\"ActivityWorker\"} 4\n" +
+		"temporal_worker_task_slots_used{namespace=\"default\",worker_type=\"LocalActivityWorker\"} 9\n"
+	tests := []struct {
+		name, text, metric, labels string
+		want                       float64
+		found                      bool
+	}{
+		{"labelled series are summed", "# TYPE temporal_sticky_cache_size gauge\ntemporal_sticky_cache_size{namespace=\"default\",task_queue=\"a\"} 12\ntemporal_sticky_cache_size{namespace=\"default\",task_queue=\"b\"} 3\n", "temporal_sticky_cache_size", "", 15, true},
+		{"no labels", "go_goroutines 7\n", "go_goroutines", "", 7, true},
+		{"only the matching labels", slots, "temporal_worker_task_slots_used", `worker_type="LocalActivityWorker"`, 9, true},
+		{"a longer name is another metric", "temporal_sticky_cache_size_total 9\n", "temporal_sticky_cache_size", "", 0, false},
+		{"missing", "go_goroutines 40\n", "temporal_sticky_cache_size", "", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ok := gaugeValue(strings.NewReader(tt.text), tt.metric, tt.labels)
+			assert.Equal(t, tt.found, ok)
+			assert.Equal(t, tt.want, v)
 		})
 	}
 }

@@ -49,16 +49,22 @@ type limitResult struct {
 	Workflows int     `json:"workflows"`
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"workflows_per_s"`
-	Shape     string  `json:"shape"`
-	Regular   int     `json:"activities"`
-	Local     int     `json:"local_activities"`
+	// Per limit workflow, on average over the mix of shapes.
+	Regular float64 `json:"activities"`
+	Local   float64 `json:"local_activities"`
 }
 
-// runLimit starts n empty workflows of the given shape from `concurrency` goroutines on an
-// in-process worker with default options (as the worker program has), and waits until all of
-// them completed. Completion is read from visibility every 200 ms.
-func runLimit(ctx context.Context, c client.Client, run, shape string, n, concurrency int) (limitResult, error) {
-	res := limitResult{Workflows: n, Shape: shape, Regular: strings.Count(shape, "R"), Local: strings.Count(shape, "L")}
+// runLimit starts n empty workflows from `concurrency` goroutines on an in-process worker with
+// default options (as the worker program has), and waits until all of them completed.
+// Workflow i runs shapes[i mod len], so the mix is that of the sampled payments. Completion is
+// read from visibility every 200 ms.
+func runLimit(ctx context.Context, c client.Client, run string, shapes []string, n, concurrency int) (limitResult, error) {
+	res := limitResult{Workflows: n}
+	for i := range n {
+		res.Regular += float64(strings.Count(shapes[i%len(shapes)], "R")) / float64(n)
+		res.Local += float64(strings.Count(shapes[i%len(shapes)], "L")) / float64(n)
+	}
+	res.Regular, res.Local = round3(res.Regular), round3(res.Local)
 	queue := "bench-limit-" + run
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(limitWorkflow, workflow.RegisterOptions{Name: limitWorkflowName})
@@ -86,7 +92,7 @@ func runLimit(ctx context.Context, c client.Client, run, shape string, n, concur
 				}
 				_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 					ID: fmt.Sprintf("bench-limit-%s-%d", run, i), TaskQueue: queue,
-				}, limitWorkflowName, shape)
+				}, limitWorkflowName, shapes[(i-1)%len(shapes)])
 				if err != nil {
 					once.Do(func() { startErr = err; cancel() })
 					return

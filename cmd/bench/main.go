@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -37,10 +38,13 @@ type config struct {
 	seed           uint64
 	historySample  int
 	limitWorkflows int
-	stallTimeout   time.Duration
-	timeout        time.Duration
-	resultsPath    string
-	plotPath       string
+	// limitShape overrides the limit workflow's activities (R regular, L local) for what-if runs.
+	limitShape   string
+	stallTimeout time.Duration
+	timeout      time.Duration
+	keepLogs     bool
+	resultsPath  string
+	plotPath     string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -60,8 +64,10 @@ func parseFlags(args []string) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", uint64(envInt("BENCH_SEED", 1)), "seed of the generated day: the same seed gives the same events")
 	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "empty workflows in the limit run (0 = as many as payments)")
+	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: activities of the limit workflow, R regular and L local (default: read from a sampled payment history)")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "give up on the whole run after this long")
+	fs.BoolVar(&c.keepLogs, "keep-logs", false, "keep the stack's logs (printed path) even when the run is correct")
 	fs.StringVar(&c.resultsPath, "out", "bench-results.json", "where the figures are written")
 	fs.StringVar(&c.plotPath, "plot", "bench-latency.png", "where the latency plot is written")
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +82,8 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("-concurrency must be at least 1")
 	case c.rate < 0:
 		return c, errors.New("-rate must not be negative")
+	case strings.Trim(c.limitShape, "RL") != "":
+		return c, errors.New("-limit-shape takes only R (activity) and L (local activity)")
 	case c.apiURL != "" && (c.temporalAddr == "" || c.databaseURL == ""):
 		return c, errors.New("-api needs -temporal and -database-url too")
 	}
@@ -141,7 +149,7 @@ func run(ctx context.Context, cfg config) (*results, error) {
 	if err == nil {
 		err = b.write()
 	}
-	env.close(err == nil && b.res.Correct)
+	env.close(err == nil && b.res.Correct && !cfg.keepLogs)
 	if err != nil {
 		return nil, err
 	}

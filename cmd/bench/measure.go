@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -104,6 +106,93 @@ func (s *rssSampler) finish() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.peakKiB
+}
+
+// gauge names one series of a Prometheus text endpoint: a metric, optionally only its samples
+// whose labels contain a string.
+type gauge struct{ name, labels string }
+
+// gaugeSampler scrapes a Prometheus text endpoint every second and keeps the peak of each gauge
+// (summed over the label sets that match).
+type gaugeSampler struct {
+	mu    sync.Mutex
+	peaks map[string]float64
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func sampleGauges(url string, gauges map[string]gauge) *gaugeSampler {
+	g := &gaugeSampler{peaks: map[string]float64{}, stop: make(chan struct{}), done: make(chan struct{})}
+	httpc := &http.Client{Timeout: 2 * time.Second}
+	go func() {
+		defer close(g.done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			if body, err := scrape(httpc, url); err == nil {
+				g.mu.Lock()
+				for key, gg := range gauges {
+					if v, ok := gaugeValue(strings.NewReader(body), gg.name, gg.labels); ok {
+						g.peaks[key] = max(g.peaks[key], v)
+					}
+				}
+				g.mu.Unlock()
+			}
+			select {
+			case <-t.C:
+			case <-g.stop:
+				return
+			}
+		}
+	}()
+	return g
+}
+
+func (g *gaugeSampler) finish() map[string]float64 {
+	close(g.stop)
+	<-g.done
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.peaks
+}
+
+func scrape(httpc *http.Client, url string) (string, error) {
+	res, err := httpc.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return string(b), err
+}
+
+// gaugeValue sums the samples of one metric in Prometheus text format whose labels contain
+// labels ("" matches all).
+func gaugeValue(r io.Reader, name, labels string) (float64, bool) {
+	var sum float64
+	found := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		end := strings.LastIndexByte(rest, '}') + 1
+		if !strings.Contains(rest[:end], labels) {
+			continue
+		}
+		f := strings.Fields(rest[end:])
+		if len(f) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+			sum += v
+			found = true
+		}
+	}
+	return sum, found
 }
 
 // machineCPU reads the whole machine's busy and total jiffies from /proc/stat.
@@ -250,22 +339,96 @@ func awaitPayments(ctx context.Context, pool *pgxpool.Pool, d day, stall time.Du
 	}
 }
 
-// completions are the times the day's payments were last saved (their final status).
-func completions(ctx context.Context, pool *pgxpool.Pool, prefix string) ([]time.Time, error) {
-	rows, err := pool.Query(ctx, `SELECT updated_at FROM payments WHERE starts_with(workflow_id, $1)`, prefix)
+// completions are the times the day's payments were last saved (their final status), by
+// workflow ID.
+func completions(ctx context.Context, pool *pgxpool.Pool, prefix string) (map[string]time.Time, error) {
+	rows, err := pool.Query(ctx, `SELECT workflow_id, updated_at FROM payments WHERE starts_with(workflow_id, $1)`, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("read completion times: %w", err)
 	}
 	defer rows.Close()
-	var out []time.Time
+	out := map[string]time.Time{}
 	for rows.Next() {
+		var id string
 		var t time.Time
-		if err := rows.Scan(&t); err != nil {
+		if err := rows.Scan(&id, &t); err != nil {
 			return nil, err
 		}
-		out = append(out, t)
+		out[id] = t
 	}
 	return out, rows.Err()
+}
+
+// slowPayment is one of the payments that took longest from its capture's acknowledgement to
+// its final status, with its history: what it waited on.
+type slowPayment struct {
+	WorkflowID string  `json:"workflow_id"`
+	AckedAtS   float64 `json:"capture_acked_at_s"`
+	DoneAtS    float64 `json:"done_at_s"`
+	// Timeline is every event of every run: milliseconds since the run's first event and type.
+	Timeline []string `json:"timeline"`
+}
+
+// slowest finds the n payments with the longest time from capture acknowledgement to final
+// status and reads their histories.
+func slowest(ctx context.Context, c client.Client, d day, got []delivery, done map[string]time.Time, t0 time.Time, n int) ([]slowPayment, error) {
+	acked := map[string]time.Duration{}
+	for i, ev := range d.Events {
+		if ev.Kind == kindCapture {
+			acked[d.Payments[ev.Payment].WorkflowID] = got[i].At + got[i].Latency
+		}
+	}
+	var all []slowPayment
+	for id, t := range done {
+		all = append(all, slowPayment{WorkflowID: id, AckedAtS: round3(acked[id].Seconds()), DoneAtS: round3(t.Sub(t0).Seconds())})
+	}
+	slices.SortFunc(all, func(a, b slowPayment) int {
+		da, db := a.DoneAtS-a.AckedAtS, b.DoneAtS-b.AckedAtS
+		switch {
+		case da > db:
+			return -1
+		case da < db:
+			return 1
+		}
+		return strings.Compare(a.WorkflowID, b.WorkflowID)
+	})
+	all = all[:min(n, len(all))]
+	for i := range all {
+		runs, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", all[i].WorkflowID)})
+		if err != nil {
+			return nil, fmt.Errorf("list runs of %s: %w", all[i].WorkflowID, err)
+		}
+		for _, ex := range runs.Executions {
+			tl, err := timeline(ctx, c, all[i].WorkflowID, ex.GetExecution().GetRunId())
+			if err != nil {
+				return nil, err
+			}
+			all[i].Timeline = append(all[i].Timeline, tl...)
+		}
+	}
+	return all, nil
+}
+
+func timeline(ctx context.Context, c client.Client, id, runID string) ([]string, error) {
+	var out []string
+	var first time.Time
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("history of %s/%s: %w", id, runID, err)
+		}
+		at := ev.GetEventTime().AsTime()
+		if first.IsZero() {
+			first = at
+		}
+		name := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+		if m := ev.GetMarkerRecordedEventAttributes(); m != nil {
+			name += " " + m.GetMarkerName()
+		}
+		out = append(out, fmt.Sprintf("+%dms %s", at.Sub(first).Milliseconds(), name))
+	}
+	return out, nil
 }
 
 // lastLedgerEntry is when the day's last journal entry was appended.
@@ -288,18 +451,17 @@ type historyStats struct {
 	EventsPerPayment  float64 `json:"events_per_payment"`
 	RegularPerPayment float64 `json:"activities_per_payment"`
 	LocalPerPayment   float64 `json:"local_activities_per_payment"`
-	// Shape is the activity sequence of a typical capture run (R regular, L local): the median
-	// by length of the sampled single-run payments. The limit workflow runs it.
-	Shape     string `json:"shape"`
-	ShapeFrom string `json:"shape_from"`
+	// Shapes are the activity sequences (R regular, L local) of the sampled payments that had
+	// one run and no refund, with how many had each: the limit workflows run them in that mix.
+	Shapes map[string]int `json:"capture_run_shapes"`
+	shapes []string
 }
 
 // readHistories reads every run of up to n payments spread over the day.
 func readHistories(ctx context.Context, c client.Client, d day, n int) (historyStats, error) {
 	var st historyStats
 	step := max(1, len(d.Payments)/max(1, n))
-	type shaped struct{ shape, id string }
-	var shapes []shaped
+	st.Shapes = map[string]int{}
 	var events, regular, local int
 	for i := 0; i < len(d.Payments) && st.Payments < n; i += step {
 		id := d.Payments[i].WorkflowID
@@ -320,20 +482,18 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 			local += strings.Count(h.shape, "L")
 			st.Runs++
 			if len(runs.Executions) == 1 && d.Payments[i].Refunded == 0 {
-				shapes = append(shapes, shaped{h.shape, id})
+				st.shapes = append(st.shapes, h.shape)
+				st.Shapes[h.shape]++
 			}
 		}
 		st.Payments++
 	}
-	if st.Payments == 0 || len(shapes) == 0 {
+	if st.Payments == 0 || len(st.shapes) == 0 {
 		return st, fmt.Errorf("no payment history to sample")
 	}
 	st.EventsPerPayment = float64(events) / float64(st.Payments)
 	st.RegularPerPayment = float64(regular) / float64(st.Payments)
 	st.LocalPerPayment = float64(local) / float64(st.Payments)
-	slices.SortStableFunc(shapes, func(a, b shaped) int { return len(a.shape) - len(b.shape) })
-	median := shapes[len(shapes)/2]
-	st.Shape, st.ShapeFrom = median.shape, median.id
 	return st, nil
 }
 

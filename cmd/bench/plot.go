@@ -17,7 +17,7 @@ type series struct {
 	p50, p99, completed []float64
 }
 
-func perSecond(got []delivery, done []time.Time, t0 time.Time) series {
+func perSecond(got []delivery, done map[string]time.Time, t0 time.Time) series {
 	n := 0
 	for _, d := range got {
 		n = max(n, int(d.At/time.Second)+1)
@@ -49,7 +49,7 @@ func perSecond(got []delivery, done []time.Time, t0 time.Time) series {
 
 // writePlot draws ack latency p50/p99 (left axis, ms) and payments completed per second (right
 // axis) over the run.
-func writePlot(path string, got []delivery, done []time.Time, t0 time.Time) error {
+func writePlot(path string, got []delivery, done map[string]time.Time, t0 time.Time) error {
 	s := perSecond(got, done, t0)
 	labels := make([]string, len(s.p50))
 	for i := range labels {

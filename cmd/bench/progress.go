@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// progress is a one-line progress bar on stderr: done/total, rate and ETA, redrawn with \r four
-// times a second.
+// progress is a one-line progress bar on stderr: done/total, rate and ETA.
 type progress struct {
 	label string
 	total int
@@ -20,17 +19,31 @@ type progress struct {
 
 func newProgress(label string, total int, start time.Time) *progress {
 	p := &progress{label: label, total: total, start: start, stop: make(chan struct{}), done: make(chan struct{})}
+	// On a terminal the line is redrawn in place; in a log (CI, `| tee`) a line every 5 s.
+	every, redraw := 250*time.Millisecond, "\r"
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice == 0 {
+		every, redraw = 5*time.Second, ""
+	}
+	draw := func() {
+		line := progressLine(p.label, int(p.n.Load()), p.total, time.Since(p.start))
+		if redraw == "" {
+			line += "\n"
+		}
+		fmt.Fprint(os.Stderr, redraw+line)
+	}
 	go func() {
 		defer close(p.done)
-		t := time.NewTicker(250 * time.Millisecond)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
-				p.draw()
+				draw()
 			case <-p.stop:
-				p.draw()
-				fmt.Fprintln(os.Stderr)
+				draw()
+				if redraw != "" {
+					fmt.Fprintln(os.Stderr)
+				}
 				return
 			}
 		}
@@ -44,10 +57,6 @@ func (p *progress) add(n int) { p.n.Add(int64(n)) }
 func (p *progress) finish() {
 	close(p.stop)
 	<-p.done
-}
-
-func (p *progress) draw() {
-	fmt.Fprint(os.Stderr, "\r"+progressLine(p.label, int(p.n.Load()), p.total, time.Since(p.start)))
 }
 
 func progressLine(label string, n, total int, elapsed time.Duration) string {

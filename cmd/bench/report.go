@@ -62,9 +62,15 @@ type results struct {
 	WorkerRSSPeakMiB        float64 `json:"worker_rss_peak_mib"`
 	WorkerRSSSampledPeakMiB float64 `json:"worker_rss_sampled_peak_mib"`
 	WorkerCPUMsPerPayment   float64 `json:"worker_cpu_ms_per_payment"`
+	// WorkerPeaks are the peaks of the worker's own gauges (its /metrics, every second).
+	WorkerPeaks map[string]float64 `json:"worker_peaks,omitempty"`
 	// CPU seconds each process used from the first webhook until every payment was final.
 	CPUSeconds     map[string]float64 `json:"cpu_s"`
 	MachineBusyPct float64            `json:"machine_cpu_busy_pct"`
+
+	// Slowest are the payments that took longest from acknowledgement to final status, with
+	// their histories' timelines.
+	Slowest []slowPayment `json:"slowest,omitempty"`
 
 	TransferredLegs int             `json:"transferred_legs"`
 	Correct         bool            `json:"correct"`

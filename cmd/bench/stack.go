@@ -36,6 +36,8 @@ type env struct {
 	pids map[string]int
 	// knobs is every setting the bench chose for the programs, written to the results.
 	knobs map[string]string
+	// workerMetrics is the worker's /metrics URL, when the bench started it.
+	workerMetrics string
 
 	dir   string
 	procs []*proc // in start order
@@ -201,6 +203,7 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error 
 	e.knobs["api.API_RATE_LIMIT"] = apiEnv["API_RATE_LIMIT"]
 	e.knobs["temporal"] = "start-dev --headless, in memory, log level error"
 
+	e.workerMetrics = "http://" + workerHTTP + "/metrics"
 	w, err := e.spawn("worker", filepath.Join(e.dir, "worker"), nil, workerEnv)
 	if err != nil {
 		return err

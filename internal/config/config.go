@@ -43,6 +43,10 @@ type Config struct {
 	WorkerHTTPAddr string
 	// WorkerStopTimeout is the grace period in-flight activities get after SIGTERM.
 	WorkerStopTimeout time.Duration
+	// WorkerStickyCache bounds how many workflow runs the worker keeps in memory between their
+	// tasks. Payments usually finish in one workflow task, so a small cache loses little and
+	// keeps the worker's memory flat under a day's burst.
+	WorkerStickyCache int
 	// WorkerBuildID, when set, opts the worker into Temporal worker versioning as
 	// TemporalDeploymentName/WorkerBuildID.
 	WorkerBuildID          string
@@ -112,7 +116,7 @@ func Load() (Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (Config, error) {
 	var c Config
-	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit string
+	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache string
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
 	var monitorEvery, alertEmailTo string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
@@ -138,6 +142,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: validDuration, dst: &decision},
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: validDuration, dst: &stopTimeout},
+		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
 		{name: "WORKER_BUILD_ID", optional: true, validate: nonEmpty, dst: &c.WorkerBuildID},
 		{name: "TEMPORAL_DEPLOYMENT_NAME", def: "paysplit", validate: nonEmpty, dst: &c.TemporalDeploymentName},
 		{name: "TEMPORAL_API_KEY", optional: true, validate: nonEmpty, dst: &c.TemporalAPIKey},
@@ -189,6 +194,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.SettleWindow, _ = time.ParseDuration(settle)
 	c.DecisionTimeout, _ = time.ParseDuration(decision)
 	c.WorkerStopTimeout, _ = time.ParseDuration(stopTimeout)
+	c.WorkerStickyCache, _ = strconv.Atoi(stickyCache)
 	c.SecretsKey, _ = secrets.ParseKey(secretsKey)
 	c.APIRateLimit, _ = strconv.Atoi(rateLimit)
 	c.KPISyncEvery, _ = time.ParseDuration(kpiEvery)

@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -38,6 +39,7 @@ func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
 		r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
 		r.compensate("workflow cancelled")
 	}
+	r.flushAttributes()
 	return r.rec, err
 }
 
@@ -52,8 +54,17 @@ type run struct {
 	// localSteps runs the database steps as local activities and saves only at milestones
 	// (version "local-steps"); runs that started before it keep their regular activities.
 	localSteps bool
-	// localPayouts runs the provider calls as local activities too (version "local-payouts").
+	// localPayouts runs the provider calls as local activities too (version "local-payouts" ≥ 1).
 	localPayouts bool
+	// batchAttributes collects search-attribute changes and writes them in one upsert before
+	// the run waits or ends (version "local-payouts" ≥ 2): every upsert is a history event and a
+	// visibility write on the server, and a payment that settles in one workflow task needs one.
+	batchAttributes bool
+	// current is set for runs of today's workflow (version "one-task-payments"): everything
+	// above is on, decided by one version marker instead of one per change (each marker also
+	// costs an upsert of TemporalChangeVersion on the server).
+	current      bool
+	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
 	seen         map[string]bool
 	events       workflow.ReceiveChannel
@@ -92,8 +103,7 @@ func (r *run) payoutCtx() workflow.Context {
 }
 
 func (r *run) run() error {
-	r.localSteps = workflow.GetVersion(r.ctx, "local-steps", workflow.DefaultVersion, 1) == 1
-	r.localPayouts = workflow.GetVersion(r.ctx, "local-payouts", workflow.DefaultVersion, 1) == 1
+	r.decideVersions()
 	var loaded activities.LoadPaymentOutput
 	if err := r.step(stepLoadPayment, activities.LoadPaymentInput{WorkflowID: r.rec.WorkflowID}, &loaded); err != nil {
 		return err
@@ -122,6 +132,18 @@ func (r *run) run() error {
 		return err
 	}
 	return r.settle()
+}
+
+// decideVersions picks the code path this run was (or is being) built with. Runs recorded before
+// "one-task-payments" replay through the per-change versions they recorded.
+func (r *run) decideVersions() {
+	if workflow.GetVersion(r.ctx, "one-task-payments", workflow.DefaultVersion, 1) == 1 {
+		r.current, r.localSteps, r.localPayouts, r.batchAttributes = true, true, true, true
+		return
+	}
+	r.localSteps = workflow.GetVersion(r.ctx, "local-steps", workflow.DefaultVersion, 1) == 1
+	v := workflow.GetVersion(r.ctx, "local-payouts", workflow.DefaultVersion, 2)
+	r.localPayouts, r.batchAttributes = v >= 1, v >= 2
 }
 
 // awaitCapture waits for the capture event, queueing refunds and disputes that came first.
@@ -274,7 +296,7 @@ func (r *run) payLeg(i int) error {
 			leg.State, leg.Reason = payment.LegNothingDue, ""
 			return r.save()
 		}
-		if workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
+		if r.current || workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
 			var payee activities.ResolvePayeeOutput
 			if err := r.payoutStep(stepResolvePayee, activities.ResolvePayeeInput{
 				Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
@@ -438,21 +460,51 @@ func (r *run) setStatus(s payment.Status, reason string) {
 		return
 	}
 	r.rec.Status = s
-	if err := workflow.UpsertTypedSearchAttributes(r.ctx, searchattr.PaymentStatus.ValueSet(string(s))); err != nil {
-		r.log.Error("upsert PaymentStatus", "Error", err)
-	}
+	r.upsertAttributes(map[string]temporal.SearchAttributeUpdate{searchattr.PaymentStatus.GetName(): searchattr.PaymentStatus.ValueSet(string(s))})
 }
 
 func (r *run) upsertPaymentAttributes() {
-	err := workflow.UpsertTypedSearchAttributes(r.ctx,
-		searchattr.ClientID.ValueSet(r.rec.Order.ClientID),
-		searchattr.VendorID.ValueSet(r.rec.Order.VendorID),
-		searchattr.OrderID.ValueSet(r.rec.Order.OrderID),
-		searchattr.AmountMinor.ValueSet(r.rec.Gross),
-		searchattr.Currency.ValueSet(string(r.rec.Currency)),
-	)
-	if err != nil {
-		r.log.Error("upsert payment search attributes", "Error", err)
+	r.upsertAttributes(map[string]temporal.SearchAttributeUpdate{
+		searchattr.ClientID.GetName():    searchattr.ClientID.ValueSet(r.rec.Order.ClientID),
+		searchattr.VendorID.GetName():    searchattr.VendorID.ValueSet(r.rec.Order.VendorID),
+		searchattr.OrderID.GetName():     searchattr.OrderID.ValueSet(r.rec.Order.OrderID),
+		searchattr.AmountMinor.GetName(): searchattr.AmountMinor.ValueSet(r.rec.Gross),
+		searchattr.Currency.GetName():    searchattr.Currency.ValueSet(string(r.rec.Currency)),
+	})
+}
+
+// upsertAttributes sets search attributes (by name) now, or, when batching, at the next flush.
+func (r *run) upsertAttributes(updates map[string]temporal.SearchAttributeUpdate) {
+	if r.pendingAttrs == nil {
+		r.pendingAttrs = map[string]temporal.SearchAttributeUpdate{}
+	}
+	for name, u := range updates {
+		r.pendingAttrs[name] = u
+	}
+	if !r.batchAttributes {
+		r.flushAttributes()
+	}
+}
+
+// flushAttributes writes the pending search-attribute changes in one upsert. With batching it
+// runs before every wait and at the end, so what admins filter on in the Temporal UI is current
+// whenever the run rests.
+func (r *run) flushAttributes() {
+	if len(r.pendingAttrs) == 0 {
+		return
+	}
+	names := make([]string, 0, len(r.pendingAttrs))
+	for n := range r.pendingAttrs {
+		names = append(names, n)
+	}
+	sort.Strings(names) // the same command on every replay
+	updates := make([]temporal.SearchAttributeUpdate, 0, len(names))
+	for _, n := range names {
+		updates = append(updates, r.pendingAttrs[n])
+	}
+	r.pendingAttrs = nil
+	if err := workflow.UpsertTypedSearchAttributes(r.ctx, updates...); err != nil {
+		r.log.Error("upsert search attributes", "Error", err)
 	}
 }
 
