@@ -6,6 +6,8 @@ package activities
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/plutov/paypal/v4"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
@@ -38,6 +40,33 @@ type Activities struct {
 	PayPal *paypal.Client
 	// Metrics counts what the activities did (telemetry.Metrics); nil counts nothing.
 	Metrics Metrics
+
+	// ready remembers, for a minute, destinations the provider said can receive: a busy day
+	// pays the same vendors again and again, and the check is a provider call per leg. Only
+	// "yes" is remembered; a destination that could not receive is asked again every time.
+	ready readyCache
+}
+
+type readyCache struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+}
+
+const readyFor = time.Minute
+
+func (c *readyCache) ok(key string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return now.Before(c.until[key])
+}
+
+func (c *readyCache) remember(key string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.until == nil || len(c.until) > 10000 {
+		c.until = map[string]time.Time{} // bounded: start over rather than grow without end
+	}
+	c.until[key] = now.Add(readyFor)
 }
 
 // Metrics are the business metrics activities update. They are counted here, never in workflow

@@ -258,3 +258,19 @@ func TestStripeErrorsNeverCarryTheKey(t *testing.T) {
 		require.NotContains(t, app.Message(), "Secret123")
 	}
 }
+
+func TestResolvePayeeAsksTheProviderOncePerMinute(t *testing.T) {
+	f := newFixture(t)
+	in := activities.ResolvePayeeInput{PayeeID: "v1", Kind: "vendor", ClientID: "shop1", Currency: "usd"}
+	for range 3 {
+		out, err := f.a.ResolvePayee(context.Background(), in)
+		require.NoError(t, err)
+		require.Equal(t, "acct_v1", out.Destination)
+	}
+	require.Len(t, f.proxy.Calls(http.MethodGet, "/v1/accounts/acct_v1"), 1, "a ready account is remembered")
+	for range 2 {
+		out, err := f.a.ResolvePayee(context.Background(), activities.ResolvePayeeInput{PayeeID: "v-noacct", Kind: "vendor", ClientID: "shop1"})
+		require.NoError(t, err)
+		require.NotEmpty(t, out.HoldReason, "a payee that cannot receive is held every time")
+	}
+}

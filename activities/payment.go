@@ -262,7 +262,16 @@ func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (Re
 	if err != nil {
 		return ResolvePayeeOutput{}, err
 	}
-	return r.resolve(ctx, p)
+	key := in.Provider + "/" + p.StripeAccount + "/" + p.PayPalReceiver
+	now := time.Now()
+	if a.ready.ok(key, now) {
+		return ResolvePayeeOutput{Destination: destination(in.Provider, p)}, nil
+	}
+	out, err := r.resolve(ctx, p)
+	if err == nil && out.HoldReason == "" {
+		a.ready.remember(key, now)
+	}
+	return out, err
 }
 
 // TransferInput is one payout of a payee's share.
@@ -370,4 +379,12 @@ type ReverseEntryInput struct {
 func (a *Activities) ReverseEntry(ctx context.Context, in ReverseEntryInput) (PostEntryOutput, error) {
 	stored, created, err := a.Ledger.Reverse(ctx, in.EntryID, in.IdempotencyKey, in.Description)
 	return PostEntryOutput{EntryID: stored.ID, Created: created}, ledgerError(err)
+}
+
+// destination is where a payee is paid on a provider's rail.
+func destination(provider string, p store.Payee) string {
+	if provider == ProviderPayPal {
+		return p.PayPalReceiver
+	}
+	return p.StripeAccount
 }
