@@ -170,7 +170,7 @@ func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev pay
 	}
 	_, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, id, payment.SignalEvent, ev, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
-	}, payment.WorkflowName, payment.Input{Provider: provider, PaymentID: paymentID, Settings: s.deps.Settings})
+	}, payment.WorkflowName, payment.Input{Provider: provider, PaymentID: paymentID, Settings: s.deps.Settings, CodePath: payment.CurrentCodePath})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		return "duplicate", nil

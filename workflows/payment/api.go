@@ -80,7 +80,16 @@ type Input struct {
 	Provider  string
 	PaymentID string
 	Settings  Settings
+	// CodePath is the workflow code path the starter asks for (CurrentCodePath from today's
+	// API). The input is recorded in history, so a replay takes the same path without a version
+	// marker, which would cost every payment a history event and a visibility update. Runs
+	// started without it (older starters, recorded histories) decide with workflow.GetVersion.
+	CodePath int
 }
+
+// CurrentCodePath is the payment workflow's newest code path: database steps and provider calls
+// as local activities, search attributes in one upsert.
+const CurrentCodePath = 1
 
 // EventKind is the kind of provider event.
 type EventKind string

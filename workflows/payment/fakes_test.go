@@ -216,7 +216,7 @@ func refundEvent(id string, cumulative int64) Event {
 }
 
 func testInput() Input {
-	return Input{Provider: "stripe", PaymentID: "pi_1", Settings: Settings{
+	return Input{Provider: "stripe", PaymentID: "pi_1", CodePath: CurrentCodePath, Settings: Settings{
 		EnrichWait: 10 * time.Minute, EnrichPoll: time.Minute, CaptureWait: time.Hour, SettleWindow: time.Hour,
 		DecisionTimeout: 24 * time.Hour, StripeAttempts: 3, StripeRetryInterval: time.Second,
 	}}

@@ -137,7 +137,7 @@ func (r *run) run() error {
 // decideVersions picks the code path this run was (or is being) built with. Runs recorded before
 // "one-task-payments" replay through the per-change versions they recorded.
 func (r *run) decideVersions() {
-	if workflow.GetVersion(r.ctx, "one-task-payments", workflow.DefaultVersion, 1) == 1 {
+	if r.in.CodePath >= CurrentCodePath || workflow.GetVersion(r.ctx, "one-task-payments", workflow.DefaultVersion, 1) == 1 {
 		r.current, r.localSteps, r.localPayouts, r.batchAttributes = true, true, true, true
 		return
 	}
@@ -269,6 +269,9 @@ func (r *run) bookCapture() error {
 	r.rec.CaptureEntryID = id
 	r.upsertPaymentAttributes()
 	r.setStatus(payment.StatusPayingOut, "")
+	if r.in.CodePath >= CurrentCodePath {
+		return nil // saved at the next milestone: settled, held, failed or parked
+	}
 	return r.save()
 }
 
