@@ -156,7 +156,18 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 const ledgerEventDebounce = 30 * time.Second
 
 func workerOptions(cfg config.Config) worker.Options {
-	o := worker.Options{WorkerStopTimeout: cfg.WorkerStopTimeout}
+	o := worker.Options{
+		WorkerStopTimeout: cfg.WorkerStopTimeout,
+		// Bounded: a payment's steps are local activities inside its workflow task, so every
+		// task taken holds database connections and CPU until it finishes. Taking a thousand
+		// at once (the SDK default) under a burst only makes them all time out together.
+		MaxConcurrentWorkflowTaskExecutionSize:  cfg.WorkerMaxConcurrent,
+		MaxConcurrentLocalActivityExecutionSize: cfg.WorkerMaxConcurrent,
+		MaxConcurrentActivityExecutionSize:      cfg.WorkerMaxConcurrent,
+		// A payment is one workflow task: polling decides throughput, and autoscaled pollers
+		// follow the backlog instead of sitting at two.
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	}
 	if cfg.WorkerBuildID != "" {
 		o.DeploymentOptions = worker.DeploymentOptions{
 			UseVersioning:             true,

@@ -199,7 +199,10 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 		r.Knobs["bench.limit_shape"] = b.cfg.limitShape
 	}
 	logf("limit: %d empty workflows with the activities of a payment's run %s (R = activity, L = local activity), %d at a time", n, from, b.cfg.concurrency)
-	lim, err := runLimit(ctx, tc, run, shapes, n, b.cfg.concurrency)
+	if b.cfg.limitPollers != "" {
+		r.Knobs["bench.limit_pollers"] = b.cfg.limitPollers
+	}
+	lim, err := runLimit(ctx, tc, run, shapes, n, b.cfg.concurrency, b.cfg.limitPollers)
 	if err != nil {
 		return err
 	}

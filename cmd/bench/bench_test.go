@@ -250,13 +250,15 @@ func TestParseFlags(t *testing.T) {
 		{name: "too few events", args: []string{"-events", "3"}, wantErr: "-events"},
 		{name: "no senders", args: []string{"-concurrency", "0"}, wantErr: "-concurrency"},
 		{name: "negative rate", args: []string{"-rate", "-1"}, wantErr: "-rate"},
+		{name: "limit pollers", args: []string{"-limit-pollers", "autoscale"}, check: func(t *testing.T, c config) { assert.Equal(t, "autoscale", c.limitPollers) }},
+		{name: "limit pollers must be a mode or a count", args: []string{"-limit-pollers", "lots"}, wantErr: "-limit-pollers"},
 		{name: "limit shape of activities only", args: []string{"-limit-shape", "RLX"}, wantErr: "-limit-shape"},
 		{name: "limit shape", args: []string{"-limit-shape", "RLL"}, check: func(t *testing.T, c config) { assert.Equal(t, "RLL", c.limitShape) }},
 		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL"} {
+			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL", "BENCH_LIMIT_POLLERS"} {
 				t.Setenv(k, tt.env[k])
 			}
 			c, err := parseFlags(tt.args)
@@ -292,4 +294,15 @@ func TestGaugeValue(t *testing.T) {
 			assert.Equal(t, tt.want, v)
 		})
 	}
+}
+
+func TestLimitWorkerOptions(t *testing.T) {
+	assert.Zero(t, limitWorkerOptions("").MaxConcurrentWorkflowTaskPollers, "SDK defaults, as the worker program")
+	assert.Nil(t, limitWorkerOptions("").WorkflowTaskPollerBehavior)
+	fixed := limitWorkerOptions("8")
+	assert.Equal(t, 8, fixed.MaxConcurrentWorkflowTaskPollers)
+	assert.Equal(t, 8, fixed.MaxConcurrentActivityTaskPollers)
+	auto := limitWorkerOptions("autoscale")
+	assert.NotNil(t, auto.WorkflowTaskPollerBehavior)
+	assert.NotNil(t, auto.ActivityTaskPollerBehavior)
 }

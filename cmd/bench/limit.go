@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,7 +59,7 @@ type limitResult struct {
 // default options (as the worker program has), and waits until all of them completed.
 // Workflow i runs shapes[i mod len], so the mix is that of the sampled payments. Completion is
 // read from visibility every 200 ms.
-func runLimit(ctx context.Context, c client.Client, run string, shapes []string, n, concurrency int) (limitResult, error) {
+func runLimit(ctx context.Context, c client.Client, run string, shapes []string, n, concurrency int, pollers string) (limitResult, error) {
 	res := limitResult{Workflows: n}
 	for i := range n {
 		res.Regular += float64(strings.Count(shapes[i%len(shapes)], "R")) / float64(n)
@@ -66,7 +67,7 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 	}
 	res.Regular, res.Local = round3(res.Regular), round3(res.Local)
 	queue := "bench-limit-" + run
-	w := worker.New(c, queue, worker.Options{})
+	w := worker.New(c, queue, limitWorkerOptions(pollers))
 	w.RegisterWorkflowWithOptions(limitWorkflow, workflow.RegisterOptions{Name: limitWorkflowName})
 	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: limitActivityName})
 	if err := w.Start(); err != nil {
@@ -114,6 +115,20 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 	res.Seconds = end.Sub(start).Seconds()
 	res.PerSecond = float64(n) / res.Seconds
 	return res, nil
+}
+
+// limitWorkerOptions are the SDK defaults, as the worker program has, unless -limit-pollers
+// says how the worker program polls now.
+func limitWorkerOptions(pollers string) worker.Options {
+	var o worker.Options
+	switch n, err := strconv.Atoi(pollers); {
+	case pollers == "autoscale":
+		o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+		o.ActivityTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
+	case err == nil && n > 0:
+		o.MaxConcurrentWorkflowTaskPollers, o.MaxConcurrentActivityTaskPollers = n, n
+	}
+	return o
 }
 
 func awaitLimit(ctx context.Context, c client.Client, queue string, n int, bar *progress) error {

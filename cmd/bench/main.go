@@ -39,7 +39,10 @@ type config struct {
 	historySample  int
 	limitWorkflows int
 	// limitShape overrides the limit workflow's activities (R regular, L local) for what-if runs.
-	limitShape   string
+	limitShape string
+	// limitPollers sets the limit worker's pollers: "" (SDK defaults, as the worker program
+	// has), "autoscale", or a fixed number; it must match the worker program's for a fair ratio.
+	limitPollers string
 	stallTimeout time.Duration
 	timeout      time.Duration
 	keepLogs     bool
@@ -65,6 +68,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "empty workflows in the limit run (0 = as many as payments)")
 	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: activities of the limit workflow, R regular and L local (default: read from a sampled payment history)")
+	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults (as the worker program), autoscale, or a number; keep it equal to the worker program's")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "give up on the whole run after this long")
 	fs.BoolVar(&c.keepLogs, "keep-logs", false, "keep the stack's logs (printed path) even when the run is correct")
@@ -82,6 +86,8 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("-concurrency must be at least 1")
 	case c.rate < 0:
 		return c, errors.New("-rate must not be negative")
+	case c.limitPollers != "" && c.limitPollers != "autoscale" && !positive(c.limitPollers):
+		return c, errors.New("-limit-pollers takes autoscale or a positive number")
 	case strings.Trim(c.limitShape, "RL") != "":
 		return c, errors.New("-limit-shape takes only R (activity) and L (local activity)")
 	case c.apiURL != "" && (c.temporalAddr == "" || c.databaseURL == ""):
@@ -96,6 +102,11 @@ func envInt(name string, def int) int {
 		return def
 	}
 	return v
+}
+
+func positive(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0
 }
 
 func envFloat(name string, def float64) float64 {

@@ -191,10 +191,9 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error 
 		// webhooks are not rate limited either way.
 		"API_RATE_LIMIT": "100000",
 	})
-	// The pgx pool keeps its default, max(4, cores) connections: DATABASE_URL cannot carry
-	// pool_max_conns because the migration step hands the same URL to database/sql, which
-	// refuses unknown parameters.
-	e.knobs["worker.pgx_pool"] = "default max(4, cores)"
+	// The pgx pool keeps internal/db's default: DATABASE_URL cannot carry pool_max_conns, because
+	// the migration step hands the same URL to database/sql, which refuses unknown parameters.
+	e.knobs["worker.pgx_pool"] = "internal/db default"
 	for _, k := range []string{"KPI_SYNC_EVERY", "MONITOR_EVAL_EVERY"} {
 		e.knobs["worker+api."+k] = common[k]
 	}

@@ -47,6 +47,8 @@ type Config struct {
 	// tasks. Payments usually finish in one workflow task, so a small cache loses little and
 	// keeps the worker's memory flat under a day's burst.
 	WorkerStickyCache int
+	// WorkerMaxConcurrent bounds the workflow tasks and (local) activities one worker runs at once.
+	WorkerMaxConcurrent int
 	// WorkerBuildID, when set, opts the worker into Temporal worker versioning as
 	// TemporalDeploymentName/WorkerBuildID.
 	WorkerBuildID          string
@@ -116,7 +118,7 @@ func Load() (Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (Config, error) {
 	var c Config
-	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache string
+	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent string
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
 	var monitorEvery, alertEmailTo string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
@@ -143,6 +145,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: validDuration, dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
+		{name: "WORKER_MAX_CONCURRENT", def: "64", validate: positiveInt, dst: &maxConcurrent},
 		{name: "WORKER_BUILD_ID", optional: true, validate: nonEmpty, dst: &c.WorkerBuildID},
 		{name: "TEMPORAL_DEPLOYMENT_NAME", def: "paysplit", validate: nonEmpty, dst: &c.TemporalDeploymentName},
 		{name: "TEMPORAL_API_KEY", optional: true, validate: nonEmpty, dst: &c.TemporalAPIKey},
@@ -195,6 +198,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.DecisionTimeout, _ = time.ParseDuration(decision)
 	c.WorkerStopTimeout, _ = time.ParseDuration(stopTimeout)
 	c.WorkerStickyCache, _ = strconv.Atoi(stickyCache)
+	c.WorkerMaxConcurrent, _ = strconv.Atoi(maxConcurrent)
 	c.SecretsKey, _ = secrets.ParseKey(secretsKey)
 	c.APIRateLimit, _ = strconv.Atoi(rateLimit)
 	c.KPISyncEvery, _ = time.ParseDuration(kpiEvery)

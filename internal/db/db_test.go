@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,4 +156,20 @@ func TestMigrateRejectsBadURL(t *testing.T) {
 			require.Error(t, db.Migrate(ctx, tt.url))
 		})
 	}
+}
+
+// TestPoolSettingsInTheURL: pool settings in DATABASE_URL size the pool and do not reach the
+// server, where Postgres would refuse them as unknown parameters.
+func TestPoolSettingsInTheURL(t *testing.T) {
+	_, url := testenv.Postgres(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	url += sep + "pool_max_conns=7"
+	require.NoError(t, db.Migrate(context.Background(), url))
+	pool, err := db.Connect(context.Background(), url)
+	require.NoError(t, err)
+	defer pool.Close()
+	require.EqualValues(t, 7, pool.Config().MaxConns)
 }

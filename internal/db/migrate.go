@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -30,10 +30,13 @@ const (
 // session-level advisory lock makes them take turns, so each migration runs
 // exactly once and latecomers find nothing pending.
 func Migrate(ctx context.Context, url string) error {
-	connCfg, err := pgx.ParseConfig(url)
+	// Parsed as a pool URL: pool settings such as pool_max_conns are the pool's, and pgx alone
+	// would send them to the server as runtime parameters it refuses.
+	poolCfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return fmt.Errorf("db: migrate: parse connection url: %w", err)
 	}
+	connCfg := poolCfg.ConnConfig
 	sqlDB := stdlib.OpenDB(*connCfg)
 	defer sqlDB.Close()
 
