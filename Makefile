@@ -79,8 +79,11 @@ CLIENTS ?= 40
 CONCURRENCY ?= 32
 RATE ?= 0
 
+# The limit run polls like the worker does (autoscaled workflow-task pollers), so the ratio is fair.
+LIMIT_POLLERS ?= autoscale
+
 bench: tools ## end-to-end benchmark: EVENTS webhooks (5000) for CLIENTS clients (40), CONCURRENCY senders (32), RATE/s (0: flat out)
-	EVENTS=$(EVENTS) CLIENTS=$(CLIENTS) CONCURRENCY=$(CONCURRENCY) RATE=$(RATE) $(GO) run ./cmd/bench
+	EVENTS=$(EVENTS) CLIENTS=$(CLIENTS) CONCURRENCY=$(CONCURRENCY) RATE=$(RATE) $(GO) run ./cmd/bench -limit-pollers $(LIMIT_POLLERS)
 
 vet: ## go vet
 	$(GO) vet ./...
