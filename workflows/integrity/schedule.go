@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"paysplit/workflows/schedules"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 )
 
 // Schedule IDs. Stable, so every worker start finds the same schedules instead of adding more.
@@ -28,7 +28,7 @@ type ScheduleConfig struct {
 }
 
 // schedules are the Temporal Schedules cfg asks for, by ID.
-func schedules(cfg ScheduleConfig) []client.ScheduleOptions {
+func scheduleOptions(cfg ScheduleConfig) []client.ScheduleOptions {
 	out := []client.ScheduleOptions{{
 		ID:   ScheduleDaily,
 		Spec: client.ScheduleSpec{CronExpressions: []string{cfg.VerifyCron}},
@@ -67,29 +67,9 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg ScheduleConfig) e
 		return errors.New("integrity: schedules need a task queue and a cron expression")
 	}
 	sc := c.ScheduleClient()
-	for _, opts := range schedules(cfg) {
-		_, err := sc.Create(ctx, opts)
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			return fmt.Errorf("integrity: create schedule %s: %w", opts.ID, err)
-		}
-		err = sc.GetHandle(ctx, opts.ID).Update(ctx, client.ScheduleUpdateOptions{
-			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-				s := in.Description.Schedule
-				spec := opts.Spec
-				s.Spec = &spec
-				s.Action = opts.Action
-				if s.Policy == nil {
-					s.Policy = &client.SchedulePolicies{}
-				}
-				s.Policy.Overlap, s.Policy.CatchupWindow = opts.Overlap, opts.CatchupWindow
-				return &client.ScheduleUpdate{Schedule: &s}, nil
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("integrity: update schedule %s: %w", opts.ID, err)
+	for _, opts := range scheduleOptions(cfg) {
+		if err := schedules.Ensure(ctx, sc, opts); err != nil {
+			return fmt.Errorf("integrity: %w", err)
 		}
 	}
 	if cfg.MonitorEvery == 0 {

@@ -30,7 +30,7 @@ func TestEnsureSchedules(t *testing.T) {
 
 	require.NoError(t, EnsureSchedules(ctx, c, cfg))
 	require.NoError(t, EnsureSchedules(ctx, c, cfg), "a second worker start finds them and carries on")
-	_, err := sc.Create(ctx, schedules(cfg)[0])
+	_, err := sc.Create(ctx, scheduleOptions(cfg)[0])
 	require.ErrorIs(t, err, temporal.ErrScheduleAlreadyRunning, "what EnsureSchedules treats as exists")
 
 	daily := describe(t, sc, ScheduleDaily)

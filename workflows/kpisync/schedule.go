@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"paysplit/workflows/schedules"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -147,29 +148,8 @@ func (s *Scheduler) ensure(ctx context.Context, opts client.ScheduleOptions) err
 	if s.TaskQueue == "" {
 		return errors.New("kpi schedules need a task queue")
 	}
-	sc := s.Client.ScheduleClient()
-	_, err := sc.Create(ctx, opts)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", opts.ID, unavailable(err))
-	}
-	err = sc.GetHandle(ctx, opts.ID).Update(ctx, client.ScheduleUpdateOptions{
-		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			sched := in.Description.Schedule
-			spec := opts.Spec
-			sched.Spec = &spec
-			sched.Action = opts.Action
-			if sched.Policy == nil {
-				sched.Policy = &client.SchedulePolicies{}
-			}
-			sched.Policy.Overlap, sched.Policy.CatchupWindow = opts.Overlap, opts.CatchupWindow
-			return &client.ScheduleUpdate{Schedule: &sched}, nil
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("update schedule %s: %w", opts.ID, unavailable(err))
+	if err := schedules.Ensure(ctx, s.Client.ScheduleClient(), opts); err != nil {
+		return unavailable(err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -15,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"paysplit/activities"
+	"paysplit/workflows/schedules"
 )
 
 // Names other programs use.
@@ -75,9 +75,10 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
 }
 
-// EnsureSchedule creates the daily schedule (02:00 UTC, yesterday's payouts) unless it exists.
+// EnsureSchedule creates the daily schedule (02:00 UTC, yesterday's payouts), or brings an
+// existing one in line.
 func EnsureSchedule(ctx context.Context, c client.Client, taskQueue string) error {
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+	return schedules.Ensure(ctx, c.ScheduleClient(), client.ScheduleOptions{
 		ID: ScheduleID,
 		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
 			Hour: []client.ScheduleRange{{Start: 2}}, Minute: []client.ScheduleRange{{Start: 0}},
@@ -88,8 +89,4 @@ func EnsureSchedule(ctx context.Context, c client.Client, taskQueue string) erro
 			ID: ScheduleID, Workflow: WorkflowName, TaskQueue: taskQueue, Args: []any{Input{}},
 		},
 	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return nil
-	}
-	return err
 }

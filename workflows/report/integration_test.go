@@ -104,7 +104,7 @@ func (s *stack) seedClient(id, zone string, recipients ...string) {
 	loc, err := time.LoadLocation(zone)
 	require.NoError(t, err)
 	captures := []time.Time{
-		w.Start(loc).Add(30 * time.Minute),             // Monday 00:30 local: in the week
+		w.Start(loc).Add(30 * time.Minute),              // Monday 00:30 local: in the week
 		w.Start(loc).Add(3*24*time.Hour + 14*time.Hour), // Thursday afternoon
 		w.End(loc).Add(-time.Minute),                    // Sunday 23:59 local
 		w.End(loc).Add(30 * time.Minute),                // next Monday 00:30 local: not in the week

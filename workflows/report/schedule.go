@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"paysplit/workflows/schedules"
 	"slices"
 	"strings"
 	"time"
@@ -60,29 +61,8 @@ func scheduleOptions(zone, taskQueue string) client.ScheduleOptions {
 func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, zones []string) error {
 	sc := c.ScheduleClient()
 	for _, zone := range zones {
-		opts := scheduleOptions(zone, taskQueue)
-		_, err := sc.Create(ctx, opts)
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			return fmt.Errorf("report schedule %s: create: %w", opts.ID, err)
-		}
-		err = sc.GetHandle(ctx, opts.ID).Update(ctx, client.ScheduleUpdateOptions{
-			DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-				s := in.Description.Schedule
-				spec := opts.Spec
-				s.Spec = &spec
-				s.Action = opts.Action
-				if s.Policy == nil {
-					s.Policy = &client.SchedulePolicies{}
-				}
-				s.Policy.Overlap, s.Policy.CatchupWindow = opts.Overlap, opts.CatchupWindow
-				return &client.ScheduleUpdate{Schedule: &s}, nil
-			},
-		})
-		if err != nil {
-			return fmt.Errorf("report schedule %s: update: %w", opts.ID, err)
+		if err := schedules.Ensure(ctx, sc, scheduleOptions(zone, taskQueue)); err != nil {
+			return fmt.Errorf("report: %w", err)
 		}
 	}
 	return deleteStaleSchedules(ctx, sc, zones)
