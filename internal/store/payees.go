@@ -44,7 +44,7 @@ func (p Payee) Validate() error {
 		return fmt.Errorf("%w: kind %q must be vendor or affiliate", ErrInvalid, p.Kind)
 	}
 	if p.StripeAccount != "" && !stripeAccountPattern.MatchString(p.StripeAccount) {
-		return fmt.Errorf("%w: stripe_account %q must look like acct_...", ErrInvalid, p.StripeAccount)
+		return fmt.Errorf("%w: stripe_account %q must look like acct_<id>", ErrInvalid, p.StripeAccount)
 	}
 	if p.PayPalReceiver != "" && !paypalReceiverPattern.MatchString(p.PayPalReceiver) {
 		return fmt.Errorf("%w: paypal_receiver %q must be a PayPal payer ID (13 characters) or an email address", ErrInvalid, p.PayPalReceiver)

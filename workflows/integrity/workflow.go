@@ -84,7 +84,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		}
 		var o monitor.Outcome
 		rctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
-		in := activities.RecordChainVerificationInput{Verification: v.Verification, VerifiedAt: v.VerifiedAt}
+		in := activities.RecordChainVerificationInput(v)
 		if err := workflow.ExecuteActivity(rctx, act.RecordChainVerification, in).Get(ctx, &o); err != nil {
 			return res, fmt.Errorf("record chain verification: %w", err)
 		}

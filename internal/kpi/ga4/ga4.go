@@ -72,7 +72,7 @@ func New(ctx context.Context, propertyID, credentialsRef string, o Options) (*So
 		}
 		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, []byte(js)))
 	case credentialsRef != "":
-		return nil, kpi.Permanent(errors.New("ga4: credentials reference must start with file: or env:"))
+		return nil, kpi.Permanent(errors.New("ga4: credentials reference must start with \"file:\" or \"env:\""))
 	}
 	svc, err := analyticsdata.NewService(ctx, opts...)
 	if err != nil {
