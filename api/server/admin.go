@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -241,7 +242,7 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if !contains(allowed[action], r.Status) {
+		if !slices.Contains(allowed[action], r.Status) {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
 		}
 		// The audit entry commits only once Temporal took the signal: an entry for every decision
@@ -303,15 +304,6 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
-}
-
-func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func moneyCurrency(s string) money.Currency {

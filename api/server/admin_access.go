@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -236,7 +237,7 @@ var attentionStatuses = []string{string(ipayment.StatusPayoutFailed), string(ipa
 func (s *Server) listStuckPayouts(c echo.Context) error {
 	statuses := attentionStatuses
 	if st := c.QueryParam("status"); st != "" {
-		if !contains(attentionStatuses, st) {
+		if !slices.Contains(attentionStatuses, st) {
 			return errorf(http.StatusBadRequest, "invalid_request", "status must be payout_failed, held or needs_attention")
 		}
 		statuses = []string{st}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,19 +75,11 @@ type amountView struct {
 // are zeros with synced=false, so charts have no gaps and nobody mistakes them for data; days a
 // lagging source may not have seen in full are stale, with the last good sync time alongside.
 func (s *Server) kpis(c echo.Context) error {
-	id, err := s.scope(c)
+	cl, from, to, err := s.clientWindow(c)
 	if err != nil {
 		return err
 	}
-	from, to, err := dateRange(c, s.deps.Now(), 30)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	cl, err := s.deps.Store.GetClient(ctx, id)
-	if err != nil {
-		return err
-	}
+	ctx, id := c.Request().Context(), cl.ID
 	reader := s.deps.KPIs
 	if reader == nil {
 		reader = &kpi.Reader{Hot: s.deps.Store, StaleAfter: time.Hour, Now: s.deps.Now}
@@ -206,22 +199,29 @@ func (v *revenueView) add(d store.RevenueDay) {
 	v.Unsplit += d.Unsplit
 }
 
-// revenue answers the client's payments by capture day and how they were split, per currency,
-// for every day of the range (zeros where nothing was captured).
-func (s *Server) revenue(c echo.Context) error {
+// clientWindow is the client the credential is scoped to and the requested date range
+// (30 days ending today by default), the start of every per-day client endpoint.
+func (s *Server) clientWindow(c echo.Context) (store.Client, time.Time, time.Time, error) {
 	id, err := s.scope(c)
 	if err != nil {
-		return err
+		return store.Client{}, time.Time{}, time.Time{}, err
 	}
 	from, to, err := dateRange(c, s.deps.Now(), 30)
 	if err != nil {
-		return err
+		return store.Client{}, time.Time{}, time.Time{}, err
 	}
-	ctx := c.Request().Context()
-	cl, err := s.deps.Store.GetClient(ctx, id)
+	cl, err := s.deps.Store.GetClient(c.Request().Context(), id)
+	return cl, from, to, err
+}
+
+// revenue answers the client's payments by capture day and how they were split, per currency,
+// for every day of the range (zeros where nothing was captured).
+func (s *Server) revenue(c echo.Context) error {
+	cl, from, to, err := s.clientWindow(c)
 	if err != nil {
 		return err
 	}
+	ctx, id := c.Request().Context(), cl.ID
 	rows, err := s.deps.Store.RevenueByDay(ctx, id, from, to)
 	if err != nil {
 		return err
@@ -291,7 +291,7 @@ func (s *Server) payouts(c echo.Context) error {
 		return err
 	}
 	state := c.QueryParam("state")
-	if state != "" && !contains(legStates, state) {
+	if state != "" && !slices.Contains(legStates, state) {
 		return errorf(http.StatusBadRequest, "invalid_request", "state must be one of pending, transferring, transferred, held, failed, reversed, cancelled, nothing_due")
 	}
 	f := store.PayoutFilter{ClientID: id, From: from, To: to, State: state, Limit: limit + 1}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -10,20 +9,7 @@ import (
 )
 
 func TestLoadReportSettings(t *testing.T) {
-	prod := map[string]string{
-		"APP_ENV": "production", "DATABASE_URL": "postgres://db.internal/pay", "ADMIN_API_KEY": strings.Repeat("k", 32),
-		"STRIPE_API_KEY": "sk_live_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc", "SECRETS_KEY": devSecretsKey,
-	}
-	with := func(base map[string]string, kv ...string) map[string]string {
-		out := map[string]string{}
-		for k, v := range base {
-			out[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			out[kv[i]] = kv[i+1]
-		}
-		return out
-	}
+	prod := productionEnv()
 	tests := []struct {
 		name    string
 		env     map[string]string

@@ -155,24 +155,9 @@ func PayeeID(clientID, name string) (string, error) {
 type decimal string
 
 func (d *decimal) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		*d = ""
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*d = decimal(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("amount: %w", err)
-	}
-	*d = decimal(n)
-	return nil
+	v, err := stringOrNumber(b, "amount")
+	*d = decimal(v)
+	return err
 }
 
 // minor converts an amount to minor units of cur. Missing amounts are zero. Digits beyond the
@@ -210,24 +195,27 @@ func (d decimal) nonNegative(field string, cur money.Currency) (int64, error) {
 type flexID string
 
 func (f *flexID) UnmarshalJSON(b []byte) error {
+	v, err := stringOrNumber(b, "id")
+	*f = flexID(v)
+	return err
+}
+
+// stringOrNumber reads a JSON string or number as the text it came as (null is ""), so amounts
+// and IDs keep every digit the shop sent.
+func stringOrNumber(b []byte, what string) (string, error) {
 	if string(b) == "null" {
-		*f = ""
-		return nil
+		return "", nil
 	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexID(s)
-		return nil
+		err := json.Unmarshal(b, &s)
+		return s, err
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("id: %w", err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
-	*f = flexID(n)
-	return nil
+	return string(n), nil
 }
 
 func parseCurrency(s string) (money.Currency, error) {

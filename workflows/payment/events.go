@@ -2,6 +2,7 @@ package payment
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -130,7 +131,7 @@ func (r *run) apply(e Event) error {
 	case EventRefund:
 		if e.AmountRefunded == 0 && e.RefundID != "" {
 			// The provider told only this refund's amount: apply it once per refund ID.
-			if contains(r.rec.AppliedRefunds, e.RefundID) {
+			if slices.Contains(r.rec.AppliedRefunds, e.RefundID) {
 				return nil
 			}
 			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
@@ -145,7 +146,7 @@ func (r *run) apply(e Event) error {
 		return r.save()
 	case EventDisputeClosed:
 		r.rec.Disputed = false
-		if e.DisputeStatus == "lost" && !contains(r.rec.LostDisputes, e.DisputeID) {
+		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
 			return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
 		}
@@ -261,13 +262,4 @@ func (r *run) compensate(reason string) {
 	if err := r.save(); err != nil {
 		r.log.Error("save compensated payment", "Error", err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -538,11 +539,17 @@ func account(l payment.Leg) string {
 	return ledger.PlatformRevenue
 }
 
+// isBusinessError says whether an activity failed for good: marked non-retryable, or of a type
+// the retry policies list as such (retries stop for those without the flag being set).
 func isBusinessError(err error) bool {
 	var app *temporal.ApplicationError
-	return errors.As(err, &app) && app.NonRetryable() || errors.As(err, &app) && (app.Type() == activities.ErrTypeRejected ||
-		app.Type() == activities.ErrTypeNoSplitRule || app.Type() == activities.ErrTypeInvalidSplit)
+	if !errors.As(err, &app) {
+		return false
+	}
+	return app.NonRetryable() || slices.Contains(businessErrorTypes, app.Type())
 }
+
+var businessErrorTypes = []string{activities.ErrTypeRejected, activities.ErrTypeNoSplitRule, activities.ErrTypeInvalidSplit}
 
 func errorMessage(err error) string {
 	var app *temporal.ApplicationError
