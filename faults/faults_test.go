@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
-	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
 	"paysplit/testenv/stack"
@@ -287,19 +286,20 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 }
 
 func TestTemporalUnreachableLeavesNoHalfState(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	down := stack.DownAPI(t, pool)
+	// The client and its rule exist before the payment is captured, as in life: the rule is
+	// chosen by the capture's time.
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("gone")
+	down := stack.DownAPI(t, s.Pool)
 	body := stack.Capture("gone", "pi_gone1").Body()
 	for range 3 {
 		code := down.Webhook(sign(body))
 		require.Equal(t, http.StatusServiceUnavailable, code, "the provider must deliver again")
 	}
-	_, err := store.New(pool).GetPayment(context.Background(), payment.WorkflowID("stripe", "pi_gone1"))
+	_, err := s.Store.GetPayment(context.Background(), payment.WorkflowID("stripe", "pi_gone1"))
 	require.Error(t, err, "nothing was stored for a webhook Temporal never took")
 
 	// When Temporal is back, the provider's next delivery goes through.
-	s := stack.New(t, stack.Options{Settings: open})
-	s.Seed("gone")
 	events := 3 + deliver(t, s, body, 1)
 	s.AwaitStatus(payment.WorkflowID("stripe", "pi_gone1"), 30*time.Second, ipayment.StatusPaid)
 	finish(t, s, events, 1, 3)
