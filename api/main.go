@@ -85,6 +85,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		PayPalVerifier: paypalVerifier(cfg),
 		KPIs:           kpis.reader, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
 		ReportLinks: links,
+		Relay:       server.RelayOptions{Parallel: cfg.WebhookRelayParallel},
 	})
 	// Every request is a span; the webhook's span is the parent of the workflow's.
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
 	"paysplit/testenv/stack"
@@ -285,22 +287,38 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 	finish(t, s, events, 2, 4)
 }
 
-func TestTemporalUnreachableLeavesNoHalfState(t *testing.T) {
+func TestTemporalUnreachableLosesNothing(t *testing.T) {
 	// The client and its rule exist before the payment is captured, as in life: the rule is
 	// chosen by the capture's time.
-	s := stack.New(t, stack.Options{Settings: open})
+	s := stack.New(t, stack.Options{Settings: open, CuttableTemporal: true})
 	s.Seed("gone")
-	down := stack.DownAPI(t, s.Pool)
+	s.TemporalLine.Cut()
 	body := stack.Capture("gone", "pi_gone1").Body()
+	var answers []string
 	for range 3 {
-		code := down.Webhook(sign(body))
-		require.Equal(t, http.StatusServiceUnavailable, code, "the provider must deliver again")
+		code, out := s.StripeWebhook(sign(body))
+		require.Equal(t, http.StatusOK, code, "the event is stored while Temporal is away: %v", out)
+		answers = append(answers, fmt.Sprint(out["status"]))
 	}
-	_, err := s.Store.GetPayment(context.Background(), payment.WorkflowID("stripe", "pi_gone1"))
-	require.Error(t, err, "nothing was stored for a webhook Temporal never took")
+	require.Equal(t, []string{"accepted", "duplicate", "duplicate"}, answers)
 
-	// When Temporal is back, the provider's next delivery goes through.
-	events := 3 + deliver(t, s, body, 1)
-	s.AwaitStatus(payment.WorkflowID("stripe", "pi_gone1"), 30*time.Second, ipayment.StatusPaid)
-	finish(t, s, events, 1, 3)
+	// The relay tried, failed and keeps the event for later; no payment exists half-way.
+	id := payment.WorkflowID("stripe", "pi_gone1")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var attempts int
+		var lastError *string
+		var forwarded *time.Time
+		require.NoError(c, s.Pool.QueryRow(context.Background(), `SELECT attempts, last_error, forwarded_at FROM webhook_inbox
+			WHERE provider = 'stripe' AND event_id = 'evt_pi_gone1'`).Scan(&attempts, &lastError, &forwarded))
+		assert.GreaterOrEqual(c, attempts, 1)
+		assert.NotNil(c, lastError, "the failed attempt says why")
+		assert.Nil(c, forwarded)
+	}, 30*time.Second, 100*time.Millisecond)
+	_, err := s.Store.GetPayment(context.Background(), id)
+	require.ErrorIs(t, err, store.ErrNotFound, "nothing ran for an event Temporal never took")
+
+	// When Temporal is back the relay forwards the stored event; the provider need not deliver again.
+	s.TemporalLine.Restore()
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	finish(t, s, 3, 1, 1)
 }

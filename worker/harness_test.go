@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
@@ -239,6 +240,7 @@ type apiStack struct {
 	url   string
 	tc    client.Client
 	spans *tracetest.InMemoryExporter
+	pool  *pgxpool.Pool
 }
 
 func newAPI(t *testing.T, queue string) *apiStack {
@@ -266,8 +268,8 @@ func newAPI(t *testing.T, queue string) *apiStack {
 	})
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))
 	api := httptest.NewServer(srv)
-	t.Cleanup(api.Close)
-	return &apiStack{url: api.URL, tc: tc, spans: spans}
+	t.Cleanup(func() { api.Close(); _ = srv.Close() })
+	return &apiStack{url: api.URL, tc: tc, spans: spans, pool: pool}
 }
 
 func (a *apiStack) do(t *testing.T, method, path string, body any) (int, map[string]any) {
@@ -290,6 +292,7 @@ func (a *apiStack) webhook(t *testing.T, body []byte) {
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	code, out := send(t, req)
 	require.Equal(t, http.StatusOK, code, out)
+	testenv.AwaitForwarded(t, a.pool, "stripe", d.Body)
 }
 
 func send(t *testing.T, req *http.Request) (int, map[string]any) {
@@ -330,7 +333,7 @@ func (a *apiStack) result(t *testing.T, id string) ipayment.Record {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	var rec ipayment.Record
-	if err := a.tc.GetWorkflow(ctx, id, "").Get(ctx, &rec); err != nil {
+	if err := testenv.WorkflowResult(ctx, a.tc, id, &rec); err != nil {
 		// Say what the workflow waits for: the pending activities and their last failures.
 		if desc, derr := a.tc.DescribeWorkflow(context.Background(), id, ""); derr == nil {
 			for _, pa := range desc.RawResponse.GetPendingActivities() {

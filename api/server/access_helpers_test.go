@@ -66,7 +66,7 @@ func newAPI(t *testing.T, mod func(*server.Deps)) *apiEnv {
 	}
 	srv := server.New(d)
 	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() { ts.Close(); _ = srv.Close() })
 	return &apiEnv{t: t, url: ts.URL, srv: srv, pool: pool, store: st}
 }
 

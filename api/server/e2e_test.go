@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -59,9 +61,20 @@ func (s *stack) send(req *http.Request) (int, map[string]any) {
 	return s.Send(req)
 }
 
+// webhook delivers a Stripe event and, once it is acknowledged, waits for the relay to hand it
+// to Temporal, so the test can read the workflow next.
 func (s *stack) webhook(d stripeevent.Delivery) (int, map[string]any) {
 	s.t.Helper()
-	return s.StripeWebhook(d)
+	code, out := s.StripeWebhook(d)
+	forwardedAfter(s, "stripe", d.Body, code, out)
+	return code, out
+}
+
+func forwardedAfter(s *stack, provider string, body []byte, code int, out map[string]any) {
+	s.t.Helper()
+	if code == http.StatusOK && (out["status"] == "accepted" || out["status"] == "duplicate") {
+		s.Forwarded(provider, body)
+	}
 }
 
 // seed registers a client with a vendor, an affiliate and a 10% / 5% rule through the admin API.
@@ -238,13 +251,18 @@ func TestWebhookRejectsBadInput(t *testing.T) {
 	require.Equal(t, 0, s.runs("payment-stripe-cus_1"))
 }
 
-func TestWebhookAnswers503WhenTemporalIsDown(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
+func TestWebhookAnswers503WhenTheEventCannotBeStored(t *testing.T) {
+	// Postgres is where an acknowledged event lives until Temporal takes it; without it the
+	// provider must deliver again.
+	pool, err := pgxpool.New(context.Background(), "postgres://paysplit@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	require.NoError(t, err)
+	defer pool.Close()
 	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
 	require.NoError(t, err)
 	defer down.Close()
 	srv := server.New(server.Deps{Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: down, TaskQueue: "q",
 		AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer srv.Close()
 	api := httptest.NewServer(srv)
 	defer api.Close()
 	d := stripeevent.Sign(capture("acme", "pi_down").Body(), webhookSecret, time.Now())
@@ -256,6 +274,9 @@ func TestWebhookAnswers503WhenTemporalIsDown(t *testing.T) {
 	require.NoError(t, err)
 	defer res.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "Stripe must deliver again")
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+	require.Equal(t, "storage_unavailable", body["error"].(map[string]any)["code"], body)
 }
 
 // record saves a history for the replay tests in workflows/payment when RECORD_HISTORY is set

@@ -57,7 +57,9 @@ func (s *stack) paypalWebhook(body []byte, h http.Header) (int, map[string]any) 
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
-	return s.send(req)
+	code, out := s.send(req)
+	forwardedAfter(s, "paypal", body, code, out)
+	return code, out
 }
 
 func TestPayPalCaptureEndToEnd(t *testing.T) {

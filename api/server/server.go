@@ -59,6 +59,8 @@ type Deps struct {
 	PayPalVerifier PayPalVerifier
 	// ReportLinks presigns download links for weekly report files; nil answers download_url null.
 	ReportLinks ReportLinks
+	// Relay tunes the webhook inbox relay (relay.go); zero values take its defaults.
+	Relay RelayOptions
 }
 
 // Server is the configured Echo app.
@@ -66,11 +68,13 @@ type Server struct {
 	*echo.Echo
 	deps    Deps
 	metrics *metrics
+	relay   *relay
 }
 
 type metrics struct {
 	registry *prometheus.Registry
 	webhooks *prometheus.CounterVec
+	relayed  *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -84,11 +88,15 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Provider webhook deliveries by provider, event type and outcome.",
 		}, []string{"provider", "type", "outcome"}),
 	}
-	m.registry.MustRegister(m.webhooks)
+	m.relayed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paysplit_webhook_relay_events_total",
+		Help: "Inbox events the relay handed to Temporal (accepted, duplicate) or put back for a retry.",
+	}, []string{"provider", "outcome"})
+	m.registry.MustRegister(m.webhooks, m.relayed)
 	return m
 }
 
-// New builds the server with every route.
+// New builds the server with every route and starts its webhook relay; Shutdown or Close stops it.
 func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
@@ -99,6 +107,10 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Echo: e, deps: d, metrics: newMetrics(d.Registry)}
+	s.relay = &relay{store: d.Store, taskQueue: d.TaskQueue, deliver: s.deliver, logger: d.Logger, opts: d.Relay.withDefaults(),
+		kick: make(chan struct{}, 1), forwarded: s.metrics.relayed}
+	s.registerInboxGauges()
+	s.relay.start()
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestID())
 	e.Use(middleware.Recover())

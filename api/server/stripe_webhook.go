@@ -13,11 +13,13 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+	"go.opentelemetry.io/otel/propagation"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"paysplit/internal/money"
+	"paysplit/internal/store"
 	"paysplit/workflows/payment"
 )
 
@@ -26,9 +28,8 @@ const signatureTolerance = 5 * time.Minute
 
 const providerStripe = "stripe"
 
-// stripeWebhook verifies a Stripe delivery and hands it to the payment's workflow. It answers 2xx
-// only once Temporal has durably accepted the signal (or the event is a known duplicate), and 503
-// when Temporal cannot be reached, so Stripe delivers again and nothing is lost.
+// stripeWebhook verifies a Stripe delivery and hands it over (handOver): 2xx once the event is
+// durably stored, 503 when it cannot be, so Stripe delivers again and nothing is lost.
 func (s *Server) stripeWebhook(c echo.Context) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -49,8 +50,9 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 }
 
 // handOver answers a verified provider event: ignored types 200, unusable ones 400, and the
-// rest are delivered to the payment's workflow, 200 once Temporal holds them or 503 when it
-// cannot be reached so the provider delivers again.
+// rest are stored in the webhook inbox and answered 200 at once ("duplicate" when the provider
+// delivered the event before); the relay forwards them to the payment's workflow. 503 only when
+// the event could not be stored, so the provider delivers again.
 func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev payment.Event, err error) error {
 	if errors.Is(err, errIgnored) {
 		s.count(provider, typ, "ignored")
@@ -59,18 +61,40 @@ func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev pa
 	if err == nil && !providerIDPattern.MatchString(paymentID) {
 		err = fmt.Errorf("payment id %.80q is not a %s ID", paymentID, provider)
 	}
+	if err == nil && ev.ID == "" {
+		err = fmt.Errorf("the %s event has no id", provider)
+	}
 	if err != nil {
 		s.count(provider, typ, "invalid")
 		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
 	}
-	outcome, err := s.deliver(c.Request().Context(), provider, paymentID, ev)
+	outcome, err := s.accept(c.Request().Context(), provider, paymentID, ev)
 	if err != nil {
 		s.count(provider, typ, "unavailable")
-		s.deps.Logger.Error("temporal did not accept webhook", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		s.deps.Logger.Error("webhook event not stored", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
+		return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the event could not be stored; retry later")
 	}
 	s.count(provider, typ, outcome)
 	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(provider, paymentID)})
+}
+
+// accept stores a verified event in the inbox and wakes the relay.
+func (s *Server) accept(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error) {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return "", fmt.Errorf("encode %s event %s: %w", provider, ev.ID, err)
+	}
+	trace := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, trace)
+	first, err := s.deps.Store.AcceptEvent(ctx, store.InboxEvent{Provider: provider, EventID: ev.ID, PaymentID: paymentID, TaskQueue: s.deps.TaskQueue, Event: raw, Trace: trace})
+	if err != nil {
+		return "", err
+	}
+	if !first {
+		return "duplicate", nil
+	}
+	s.relay.wake()
+	return "accepted", nil
 }
 
 func (s *Server) count(provider, typ, outcome string) {

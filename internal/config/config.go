@@ -49,6 +49,8 @@ type Config struct {
 	WorkerStickyCache int
 	// WorkerMaxConcurrent bounds the workflow tasks and (local) activities one worker runs at once.
 	WorkerMaxConcurrent int
+	// WebhookRelayParallel is how many inbox events the API's relay forwards to Temporal at once.
+	WebhookRelayParallel int
 	// WorkerBuildID, when set, opts the worker into Temporal worker versioning as
 	// TemporalDeploymentName/WorkerBuildID.
 	WorkerBuildID          string
@@ -118,7 +120,7 @@ func Load() (Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (Config, error) {
 	var c Config
-	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent string
+	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent, relayParallel string
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
 	var monitorEvery, alertEmailTo string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
@@ -155,6 +157,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "OTEL_EXPORTER_OTLP_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.OTLPEndpoint},
 		{name: "SECRETS_KEY", def: devSecretsKey, secret: true, validate: validSecretsKey, dst: &secretsKey},
 		{name: "API_RATE_LIMIT", def: "10", validate: positiveInt, dst: &rateLimit},
+		{name: "WEBHOOK_RELAY_PARALLEL", def: "32", validate: positiveInt, dst: &relayParallel},
 		{name: "PAYPAL_CLIENT_ID", optional: true, validate: nonEmpty, dst: &c.PayPalClientID},
 		{name: "PAYPAL_SECRET", optional: true, validate: nonEmpty, dst: &c.PayPalSecret},
 		{name: "PAYPAL_API_BASE", def: "https://api-m.sandbox.paypal.com", validate: validHTTPURL, dst: &c.PayPalAPIBase},
@@ -201,6 +204,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.WorkerMaxConcurrent, _ = strconv.Atoi(maxConcurrent)
 	c.SecretsKey, _ = secrets.ParseKey(secretsKey)
 	c.APIRateLimit, _ = strconv.Atoi(rateLimit)
+	c.WebhookRelayParallel, _ = strconv.Atoi(relayParallel)
 	c.KPISyncEvery, _ = time.ParseDuration(kpiEvery)
 	c.KPIRetentionDays, _ = strconv.Atoi(kpiRetention)
 	c.KPIStaleAfter, _ = time.ParseDuration(kpiStale)

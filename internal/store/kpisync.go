@@ -371,6 +371,8 @@ const (
 	PruneKPIDaily          = "kpi_daily"
 	PruneKPIHourly         = "kpi_hourly"
 	PruneWebhookDeliveries = "webhook_deliveries"
+	// PruneWebhookInbox deletes forwarded inbox events only; one still waiting for Temporal stays.
+	PruneWebhookInbox = "webhook_inbox"
 )
 
 // PruneBatch deletes at most limit rows of table older than before (a day for kpi_daily, an
@@ -386,6 +388,8 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 		q = `DELETE FROM kpi_hourly WHERE ctid IN (SELECT ctid FROM kpi_hourly WHERE hour < $1 LIMIT $2)`
 	case PruneWebhookDeliveries:
 		q = `DELETE FROM webhook_deliveries WHERE ctid IN (SELECT ctid FROM webhook_deliveries WHERE received_at < $1 LIMIT $2)`
+	case PruneWebhookInbox:
+		q = `DELETE FROM webhook_inbox WHERE ctid IN (SELECT ctid FROM webhook_inbox WHERE forwarded_at < $1 LIMIT $2)`
 	default:
 		return 0, fmt.Errorf("%w: %q is not a table retention prunes", ErrInvalid, table)
 	}

@@ -58,6 +58,9 @@ type Options struct {
 	NoWorker bool
 	// Logger receives the API's and the worker's logs; nil discards them.
 	Logger *slog.Logger
+	// CuttableTemporal connects the API to Temporal through TemporalLine, a proxy a test cuts
+	// (the worker keeps its own line).
+	CuttableTemporal bool
 }
 
 // Stack is a running platform.
@@ -73,10 +76,13 @@ type Stack struct {
 	Stripe      *testenv.StripeProxy
 	PayPal      *testenv.PayPal
 	Queue       string
+	// TemporalLine is the API's line to Temporal when Options.CuttableTemporal is set.
+	TemporalLine *testenv.TCPProxy
 
 	mu       sync.Mutex
 	outcomes map[string]int  // webhook answers by status ("accepted", "duplicate", ...)
 	accepted map[string]bool // workflow IDs a webhook was acknowledged for
+	opts     Options
 }
 
 // New starts a stack; everything stops with the test.
@@ -89,6 +95,7 @@ func New(t testing.TB, o Options) *Stack {
 		T: t, Temporal: tc, TemporalURL: host, Pool: pool, DatabaseURL: dbURL, Store: store.New(pool), Ledger: ledger.New(pool),
 		Stripe: testenv.NewStripeProxy(t, testenv.StripeMock(t)), PayPal: testenv.NewPayPal(t),
 		Queue: "payments-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), outcomes: map[string]int{}, accepted: map[string]bool{},
+		opts: o,
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -97,14 +104,29 @@ func New(t testing.TB, o Options) *Stack {
 		s.startWorker(o)
 	}
 	srv := server.New(server.Deps{
-		Pool: pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
+		Pool: pool, Store: s.Store, Ledger: s.Ledger, Temporal: s.apiTemporal(tc), TaskQueue: s.Queue,
 		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
 		Namespace: "default", Settings: o.Settings, Logger: o.Logger,
 		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, HTTP: s.PayPal.HTTPClient()}},
 	})
 	s.API = httptest.NewServer(srv)
-	t.Cleanup(s.API.Close)
+	t.Cleanup(func() {
+		s.API.Close()
+		_ = srv.Close() // stops the webhook relay before the database goes
+	})
 	return s
+}
+
+// apiTemporal is the API's Temporal client: the shared one, or one through a cuttable line.
+func (s *Stack) apiTemporal(shared client.Client) client.Client {
+	if !s.opts.CuttableTemporal {
+		return shared
+	}
+	s.TemporalLine = testenv.NewTCPProxy(s.T, s.TemporalURL)
+	c, err := client.Dial(client.Options{HostPort: s.TemporalLine.Addr, Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	require.NoError(s.T, err)
+	s.T.Cleanup(c.Close)
+	return c
 }
 
 func (s *Stack) startWorker(o Options) {
@@ -181,6 +203,13 @@ func (s *Stack) StripeWebhook(d stripeevent.Delivery) (int, map[string]any) {
 	return code, out
 }
 
+// Forwarded waits until the relay handed a delivered event to Temporal (see
+// testenv.AwaitForwarded); tests that read a workflow right after a webhook call it first.
+func (s *Stack) Forwarded(provider string, body []byte) {
+	s.T.Helper()
+	testenv.AwaitForwarded(s.T, s.Pool, provider, body)
+}
+
 func (s *Stack) note(code int, out map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -255,37 +284,6 @@ func (s *Stack) Runs(id string) int {
 	return len(res.Executions)
 }
 
-// Down is the API wired to a Temporal that is not there.
-type Down struct {
-	t   testing.TB
-	url string
-}
-
-// DownAPI starts the API with a Temporal client pointed at a closed port.
-func DownAPI(t testing.TB, pool *pgxpool.Pool) *Down {
-	t.Helper()
-	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
-	require.NoError(t, err)
-	t.Cleanup(tc.Close)
-	srv := server.New(server.Deps{Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: tc, TaskQueue: "nowhere",
-		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	api := httptest.NewServer(srv)
-	t.Cleanup(api.Close)
-	return &Down{t: t, url: api.URL}
-}
-
-// Webhook delivers a signed Stripe event and returns the status code.
-func (d *Down) Webhook(dl stripeevent.Delivery) int {
-	req, err := http.NewRequest(http.MethodPost, d.url+"/webhooks/stripe", bytes.NewReader(dl.Body))
-	require.NoError(d.t, err)
-	req.Header.Set("Stripe-Signature", dl.Signature)
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(d.t, err)
-	defer res.Body.Close()
-	return res.StatusCode
-}
-
 // Send performs a request and decodes the JSON answer.
 func (s *Stack) Send(req *http.Request) (int, map[string]any) {
 	s.T.Helper()
@@ -298,7 +296,7 @@ func (s *Stack) Result(id string) ipayment.Record {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var rec ipayment.Record
-	require.NoError(s.T, s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &rec))
+	require.NoError(s.T, testenv.WorkflowResult(ctx, s.Temporal, id, &rec))
 	return rec
 }
 

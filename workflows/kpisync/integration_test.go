@@ -87,7 +87,7 @@ func newStack(t *testing.T) *stack {
 		KPIs: s.reader, KPIRefresh: s.sched.Refresh, OnClientChanged: s.sched.EnsureClient,
 	})
 	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() { ts.Close(); _ = srv.Close() })
 	s.api = ts.URL
 	return s
 }

@@ -188,6 +188,6 @@ func RetentionWorkflow(ctx workflow.Context, in RetentionInput) (activities.Prun
 		return out, fmt.Errorf("prune kpis before %s: %w", before.Format(time.DateOnly), err)
 	}
 	workflow.GetLogger(ctx).Info("kpi retention done", "Before", before.Format(time.DateOnly),
-		"Daily", out.Daily, "Hourly", out.Hourly, "WebhookDeliveries", out.WebhookDeliveries)
+		"Daily", out.Daily, "Hourly", out.Hourly, "WebhookDeliveries", out.WebhookDeliveries, "WebhookInbox", out.WebhookInbox)
 	return out, nil
 }

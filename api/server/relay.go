@@ -1,0 +1,251 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+
+	"paysplit/internal/store"
+	"paysplit/workflows/payment"
+)
+
+// The webhook inbox: a verified provider event is acknowledged once it is stored in Postgres
+// (Stripe asks for a 2xx quickly, before any processing), and this relay forwards it to its
+// payment's workflow. Acknowledgements then cost one insert however busy Temporal is, and an
+// event that arrives while Temporal is down is not lost: it waits here until Temporal is back.
+// Every API replica runs a relay; they share the queue through leases (FOR UPDATE SKIP LOCKED).
+
+// RelayOptions tunes the relay; zero values take the defaults.
+type RelayOptions struct {
+	// Parallel is how many events are forwarded at once (default 32).
+	Parallel int
+	// Batch is how many events one claim takes (default 4 × Parallel).
+	Batch int
+	// Poll is how often the queue is checked without a local arrival (default 1s): for events
+	// stored by other replicas and for retries.
+	Poll time.Duration
+	// Lease is how long a claimed event is left to its relay (default 30s).
+	Lease time.Duration
+	// MaxBackoff caps the wait between attempts at one event (default 1 minute).
+	MaxBackoff time.Duration
+}
+
+func (o RelayOptions) withDefaults() RelayOptions {
+	if o.Parallel <= 0 {
+		o.Parallel = 32
+	}
+	if o.Batch <= 0 {
+		o.Batch = 4 * o.Parallel
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = time.Minute
+	}
+	return o
+}
+
+type relay struct {
+	store     *store.Store
+	taskQueue string
+	deliver   func(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error)
+	logger    *slog.Logger
+	opts      RelayOptions
+	kick      chan struct{}
+	forwarded *prometheus.CounterVec
+	stop      context.CancelFunc
+	done      chan struct{}
+}
+
+// wake tells the relay an event arrived; it never blocks.
+func (r *relay) wake() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (r *relay) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop, r.done = cancel, make(chan struct{})
+	go func() {
+		defer close(r.done)
+		r.run(ctx)
+	}()
+}
+
+// close stops the relay and waits for the batch in flight; what it claimed and did not forward
+// is taken again when the lease ends.
+func (r *relay) close() {
+	if r.stop == nil {
+		return
+	}
+	r.stop()
+	<-r.done
+}
+
+func (r *relay) run(ctx context.Context) {
+	tick := time.NewTicker(r.opts.Poll)
+	defer tick.Stop()
+	for {
+		if err := r.drain(ctx); err != nil && ctx.Err() == nil {
+			r.logger.Error("webhook relay: reading the inbox failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+		case <-tick.C:
+		}
+	}
+}
+
+// drain forwards batches until the queue holds nothing due.
+func (r *relay) drain(ctx context.Context) error {
+	for ctx.Err() == nil {
+		batch, err := r.store.ClaimInbox(ctx, r.taskQueue, r.opts.Batch, r.opts.Lease)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		r.forward(ctx, batch)
+		if len(batch) < r.opts.Batch {
+			return nil
+		}
+	}
+	return nil
+}
+
+// forward hands a batch to Temporal: a payment's events in arrival order, payments in parallel.
+func (r *relay) forward(ctx context.Context, batch []store.InboxEvent) {
+	groups := map[string][]store.InboxEvent{}
+	var order []string
+	for _, e := range batch {
+		k := e.Provider + "/" + e.PaymentID
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], e)
+	}
+	var (
+		mu   sync.Mutex
+		done []int64
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, r.opts.Parallel)
+	)
+	for _, k := range order {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(events []store.InboxEvent) {
+			defer func() { <-sem; wg.Done() }()
+			ok := r.forwardInOrder(ctx, events)
+			mu.Lock()
+			done = append(done, ok...)
+			mu.Unlock()
+		}(groups[k])
+	}
+	wg.Wait()
+	// A crash before this line forwards these again after the lease: the workflow and Temporal's
+	// ID reuse policy make a second delivery of the same event a no-op.
+	if err := r.store.MarkForwarded(context.WithoutCancel(ctx), done); err != nil {
+		r.logger.Error("webhook relay: marking events forwarded failed", "error", err, "events", len(done))
+	}
+}
+
+// forwardInOrder delivers one payment's events; the first that fails is rescheduled with the
+// rest behind it, so they stay in order. It returns the IDs delivered.
+func (r *relay) forwardInOrder(ctx context.Context, events []store.InboxEvent) []int64 {
+	var ok []int64
+	for i, e := range events {
+		outcome, err := r.forwardOne(ctx, e)
+		if err != nil {
+			r.retryLater(ctx, events[i:], err)
+			return ok
+		}
+		r.forwarded.WithLabelValues(e.Provider, outcome).Inc()
+		ok = append(ok, e.ID)
+	}
+	return ok
+}
+
+func (r *relay) forwardOne(ctx context.Context, e store.InboxEvent) (string, error) {
+	var ev payment.Event
+	if err := json.Unmarshal(e.Event, &ev); err != nil {
+		return "", fmt.Errorf("stored event %d is not a payment event: %w", e.ID, err)
+	}
+	// The workflow's spans continue the trace of the webhook request that brought the event.
+	ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier(e.Trace))
+	return r.deliver(ctx, e.Provider, e.PaymentID, ev)
+}
+
+func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause error) {
+	if errors.Is(cause, context.Canceled) && ctx.Err() != nil {
+		return // shutting down: the lease hands the events to the next relay
+	}
+	wait := backoff(events[0].Attempts, r.opts.MaxBackoff)
+	r.forwarded.WithLabelValues(events[0].Provider, "retry").Inc()
+	r.logger.Warn("webhook relay: Temporal did not take an event; retrying", "provider", events[0].Provider,
+		"event_id", events[0].EventID, "attempts", events[0].Attempts, "retry_in", wait, "error", cause)
+	at := time.Now().Add(wait)
+	for _, e := range events {
+		if err := r.store.RetryInboxAt(context.WithoutCancel(ctx), e.ID, at, cause.Error()); err != nil {
+			r.logger.Error("webhook relay: rescheduling failed; the lease retries it", "event_id", e.EventID, "error", err)
+		}
+	}
+}
+
+// backoff doubles from 250 ms with each attempt, up to max.
+func backoff(attempts int, max time.Duration) time.Duration {
+	d := 250 * time.Millisecond
+	for i := 1; i < attempts && d < max; i++ {
+		d *= 2
+	}
+	return min(d, max)
+}
+
+// Shutdown stops serving (waiting for requests in flight, as echo.Shutdown does), then the relay.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.Echo.Shutdown(ctx)
+	s.relay.close()
+	return err
+}
+
+// Close stops serving at once, then the relay.
+func (s *Server) Close() error {
+	err := s.Echo.Close()
+	s.relay.close()
+	return err
+}
+
+// registerInboxGauges exposes the relay's backlog, read from Postgres when scraped: a growing
+// backlog or an old oldest event means Temporal is not taking events.
+func (s *Server) registerInboxGauges() {
+	read := func() store.InboxBacklog {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		b, err := s.deps.Store.InboxBacklog(ctx)
+		if err != nil {
+			s.deps.Logger.Warn("inbox backlog for metrics", "error", err)
+		}
+		return b
+	}
+	s.metrics.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "paysplit_webhook_inbox_pending", Help: "Webhook events stored and not yet forwarded to Temporal."},
+			func() float64 { return float64(read().Pending) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "paysplit_webhook_inbox_oldest_seconds", Help: "How long the oldest unforwarded webhook event has waited."},
+			func() float64 { return read().OldestWait.Seconds() }),
+	)
+}

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// InboxEvent is a verified provider event waiting to reach its payment's workflow. Event is the
+// reduced event the workflow takes, as JSON; Trace is the W3C trace context of the request that
+// brought it, so the workflow's spans continue the webhook's trace.
+type InboxEvent struct {
+	ID        int64
+	Provider  string
+	EventID   string
+	PaymentID string
+	// TaskQueue is where the event's workflow runs; only relays for that queue forward it.
+	TaskQueue string
+	Event     json.RawMessage
+	Trace     map[string]string
+	Attempts  int
+}
+
+// AcceptEvent stores a verified event for the relay; first is false when the provider delivered
+// this event before (it is already stored or forwarded), so the caller answers "duplicate".
+func (s *Store) AcceptEvent(ctx context.Context, e InboxEvent) (first bool, err error) {
+	var trace any
+	if len(e.Trace) > 0 {
+		trace = e.Trace
+	}
+	tag, err := s.pool.Exec(ctx, `INSERT INTO webhook_inbox (provider, event_id, payment_id, task_queue, event, trace)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, event_id) DO NOTHING`,
+		e.Provider, e.EventID, e.PaymentID, e.TaskQueue, e.Event, trace)
+	if err != nil {
+		return false, fmt.Errorf("store %s event %s: %w", e.Provider, e.EventID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ClaimInbox takes up to limit events of a task queue due for forwarding, oldest first, and leases them for
+// lease: another relay (another API replica) skips them until the lease ends, and a relay that
+// dies mid-forward leaves them to be taken again then.
+func (s *Store) ClaimInbox(ctx context.Context, taskQueue string, limit int, lease time.Duration) ([]InboxEvent, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE webhook_inbox SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+		WHERE id IN (
+			SELECT id FROM webhook_inbox WHERE task_queue = $3 AND forwarded_at IS NULL AND next_attempt_at <= now()
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, provider, event_id, payment_id, task_queue, event, COALESCE(trace, '{}'::jsonb), attempts`,
+		limit, lease.Seconds(), taskQueue)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox events: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InboxEvent, error) {
+		var e InboxEvent
+		err := r.Scan(&e.ID, &e.Provider, &e.EventID, &e.PaymentID, &e.TaskQueue, &e.Event, &e.Trace, &e.Attempts)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox events: %w", err)
+	}
+	// RETURNING follows no order; the relay forwards a payment's events in arrival order.
+	slices.SortFunc(out, func(a, b InboxEvent) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// MarkForwarded records that Temporal holds these events.
+func (s *Store) MarkForwarded(ctx context.Context, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_inbox SET forwarded_at = now(), last_error = NULL WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("mark %d inbox events forwarded: %w", len(ids), err)
+	}
+	return nil
+}
+
+// RetryInboxAt puts an event back for another attempt at a later time, keeping why it failed.
+func (s *Store) RetryInboxAt(ctx context.Context, id int64, at time.Time, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_inbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1`, id, at, truncate(reason, 500))
+	if err != nil {
+		return fmt.Errorf("reschedule inbox event %d: %w", id, err)
+	}
+	return nil
+}
+
+// InboxBacklog is what waits to be forwarded: how many events and how long the oldest has waited.
+type InboxBacklog struct {
+	Pending    int64
+	OldestWait time.Duration
+}
+
+// InboxBacklog measures the relay's queue, for metrics and readiness.
+func (s *Store) InboxBacklog(ctx context.Context) (InboxBacklog, error) {
+	var b InboxBacklog
+	var oldest *time.Time
+	var now time.Time
+	err := s.pool.QueryRow(ctx, `SELECT count(*), min(received_at), now() FROM webhook_inbox WHERE forwarded_at IS NULL`).Scan(&b.Pending, &oldest, &now)
+	if err != nil {
+		return b, fmt.Errorf("inbox backlog: %w", err)
+	}
+	if oldest != nil {
+		b.OldestWait = now.Sub(*oldest)
+	}
+	return b, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

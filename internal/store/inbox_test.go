@@ -1,0 +1,72 @@
+package store_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+// TestInbox walks events through the relay's queue: stored once, claimed under a lease, retried
+// later, forwarded, and pruned only once forwarded.
+func TestInbox(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	event := func(id, pi string) store.InboxEvent {
+		return store.InboxEvent{Provider: "stripe", EventID: id, PaymentID: pi, TaskQueue: "payments", Event: json.RawMessage(`{"ID":"` + id + `"}`),
+			Trace: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+	}
+	for _, e := range []store.InboxEvent{event("evt_a", "pi_1"), event("evt_b", "pi_1"), event("evt_c", "pi_2")} {
+		first, err := s.AcceptEvent(ctx, e)
+		require.NoError(t, err)
+		require.True(t, first, e.EventID)
+	}
+	first, err := s.AcceptEvent(ctx, event("evt_a", "pi_1"))
+	require.NoError(t, err)
+	require.False(t, first, "a re-delivery is a duplicate")
+
+	backlog, err := s.InboxBacklog(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, backlog.Pending)
+
+	got, err := s.ClaimInbox(ctx, "payments", 2, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, []string{"evt_a", "evt_b"}, []string{got[0].EventID, got[1].EventID}, "oldest first")
+	require.Equal(t, 1, got[0].Attempts)
+	require.Equal(t, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", got[0].Trace["traceparent"])
+	require.JSONEq(t, `{"ID":"evt_a"}`, string(got[0].Event))
+
+	other, err := s.ClaimInbox(ctx, "elsewhere", 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, other, "a relay forwards only its own task queue's events")
+	rest, err := s.ClaimInbox(ctx, "payments", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, rest, 1, "leased events are not claimed twice")
+	require.Equal(t, "evt_c", rest[0].EventID)
+
+	// evt_c failed: it comes back once its retry time has come, with its attempt counted.
+	require.NoError(t, s.RetryInboxAt(ctx, rest[0].ID, time.Now().Add(-time.Second), "temporal unavailable"))
+	again, err := s.ClaimInbox(ctx, "payments", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, again, 1)
+	require.Equal(t, 2, again[0].Attempts)
+
+	require.NoError(t, s.MarkForwarded(ctx, []int64{got[0].ID, got[1].ID}))
+	backlog, err = s.InboxBacklog(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, backlog.Pending, "evt_c still waits")
+	require.Positive(t, backlog.OldestWait)
+
+	n, err := s.PruneBatch(ctx, store.PruneWebhookInbox, time.Now().Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "only forwarded events are pruned")
+	backlog, err = s.InboxBacklog(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, backlog.Pending)
+}
