@@ -60,7 +60,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// Lazy: the API starts even while Temporal is down, and answers webhooks 503 until it is back.
+	// Lazy: the API starts even while Temporal is down; webhooks wait in the inbox until it is back.
 	tc, err := client.NewLazyClient(opts)
 	if err != nil {
 		return err

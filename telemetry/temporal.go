@@ -54,6 +54,7 @@ func (t *Telemetry) ClientOptions(cfg config.Config) (client.Options, error) {
 		MetricsHandler: t.temporalMetrics,
 		Interceptors:   t.clientInterceptors,
 	}
+	opts.ConnectionOptions.GrpcCompression = GRPCCompression(cfg.TemporalGRPCCompression)
 	if cfg.TemporalTLS {
 		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if cfg.TemporalTLSCert != "" {
@@ -69,6 +70,14 @@ func (t *Telemetry) ClientOptions(cfg config.Config) (client.Options, error) {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
 	}
 	return opts, nil
+}
+
+// GRPCCompression maps TEMPORAL_GRPC_COMPRESSION to the SDK's option; anything but "gzip" is none.
+func GRPCCompression(name string) client.GrpcCompression {
+	if name == "gzip" {
+		return &client.GrpcCompressionGzip{}
+	}
+	return &client.GrpcCompressionNone{}
 }
 
 // loadKeyPair reads the client certificate and key, each given as PEM text (how a secret store

@@ -35,6 +35,9 @@ type RelayOptions struct {
 	Lease time.Duration
 	// MaxBackoff caps the wait between attempts at one event (default 1 minute).
 	MaxBackoff time.Duration
+	// Buffer is how many events this API may hold in memory to forward without a claim
+	// (default 1024).
+	Buffer int
 }
 
 func (o RelayOptions) withDefaults() RelayOptions {
@@ -53,6 +56,9 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = time.Minute
 	}
+	if o.Buffer <= 0 {
+		o.Buffer = 1024
+	}
 	return o
 }
 
@@ -63,10 +69,31 @@ type relay struct {
 	logger    *slog.Logger
 	opts      RelayOptions
 	kick      chan struct{}
+	// local carries events this API stored already leased to itself, so they are forwarded
+	// from memory without a claim; slots bounds them (a full buffer stores events unleased,
+	// for a claim to take).
+	local     chan store.InboxEvent
+	slots     chan struct{}
 	forwarded *prometheus.CounterVec
 	stop      context.CancelFunc
 	done      chan struct{}
 }
+
+// reserve takes a slot in the local buffer, or reports that it is full; it never blocks.
+func (r *relay) reserve() bool {
+	select {
+	case r.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// release gives back a slot reserve took for an event that was not stored.
+func (r *relay) release() { <-r.slots }
+
+// hand passes a stored, self-leased event to the relay; its slot was reserved first.
+func (r *relay) hand(e store.InboxEvent) { r.local <- e }
 
 // wake tells the relay an event arrived; it never blocks.
 func (r *relay) wake() {
@@ -85,8 +112,8 @@ func (r *relay) start() {
 	}()
 }
 
-// close stops the relay and waits for the batch in flight; what it claimed and did not forward
-// is taken again when the lease ends.
+// close stops the relay and waits for the batch in flight; what it claimed or was handed and
+// did not forward is taken again when the lease ends.
 func (r *relay) close() {
 	if r.stop == nil {
 		return
@@ -105,10 +132,30 @@ func (r *relay) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case e := <-r.local:
+			r.forward(ctx, r.gather(e))
 		case <-r.kick:
 		case <-tick.C:
 		}
 	}
+}
+
+// gather takes the events handed in since the last batch, up to a batch, and frees their slots.
+func (r *relay) gather(first store.InboxEvent) []store.InboxEvent {
+	batch := []store.InboxEvent{first}
+more:
+	for len(batch) < r.opts.Batch {
+		select {
+		case e := <-r.local:
+			batch = append(batch, e)
+		default:
+			break more
+		}
+	}
+	for range batch {
+		<-r.slots
+	}
+	return batch
 }
 
 // drain forwards batches until the queue holds nothing due.

@@ -109,6 +109,8 @@ func New(d Deps) *Server {
 	s := &Server{Echo: e, deps: d, metrics: newMetrics(d.Registry)}
 	s.relay = &relay{store: d.Store, taskQueue: d.TaskQueue, deliver: s.deliver, logger: d.Logger, opts: d.Relay.withDefaults(),
 		kick: make(chan struct{}, 1), forwarded: s.metrics.relayed}
+	s.relay.local = make(chan store.InboxEvent, s.relay.opts.Buffer)
+	s.relay.slots = make(chan struct{}, s.relay.opts.Buffer)
 	s.registerInboxGauges()
 	s.relay.start()
 	e.HTTPErrorHandler = s.errorHandler

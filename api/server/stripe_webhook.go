@@ -78,7 +78,8 @@ func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev pa
 	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(provider, paymentID)})
 }
 
-// accept stores a verified event in the inbox and wakes the relay.
+// accept stores a verified event in the inbox and gives it to the relay: from memory, leased
+// to this API, while its buffer has room; else through the table, for a claim to take.
 func (s *Server) accept(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error) {
 	raw, err := json.Marshal(ev)
 	if err != nil {
@@ -86,14 +87,29 @@ func (s *Server) accept(ctx context.Context, provider, paymentID string, ev paym
 	}
 	trace := propagation.MapCarrier{}
 	propagation.TraceContext{}.Inject(ctx, trace)
-	first, err := s.deps.Store.AcceptEvent(ctx, store.InboxEvent{Provider: provider, EventID: ev.ID, PaymentID: paymentID, TaskQueue: s.deps.TaskQueue, Event: raw, Trace: trace})
-	if err != nil {
-		return "", err
+	e := store.InboxEvent{Provider: provider, EventID: ev.ID, PaymentID: paymentID, TaskQueue: s.deps.TaskQueue, Event: raw, Trace: trace}
+	r := s.relay
+	var lease time.Duration
+	reserved := r.reserve()
+	if reserved {
+		lease = r.opts.Lease
 	}
-	if !first {
+	id, first, err := s.deps.Store.AcceptEvent(ctx, e, lease)
+	switch {
+	case err != nil || !first:
+		if reserved {
+			r.release()
+		}
+		if err != nil {
+			return "", err
+		}
 		return "duplicate", nil
+	case reserved:
+		e.ID, e.Attempts = id, 1
+		r.hand(e)
+	default:
+		r.wake()
 	}
-	s.relay.wake()
 	return "accepted", nil
 }
 

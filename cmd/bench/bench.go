@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
+	pconfig "paysplit/internal/config"
+	"paysplit/telemetry"
 	"paysplit/workflows/payment"
 )
 
@@ -44,13 +47,16 @@ func (b *bench) do(ctx context.Context) error {
 	run := strconv.FormatInt(time.Now().Unix(), 10)
 	prefix := payment.WorkflowID("stripe", "pi_b"+run+"x")
 	r.Knobs = env.knobs
+	r.Knobs["worker+api+limit.TEMPORAL_GRPC_COMPRESSION"] = grpcCompression()
 
 	pool, err := pgxpool.New(ctx, withQuery(env.databaseURL, "pool_max_conns", "2"))
 	if err != nil {
 		return fmt.Errorf("connect to the stack's database: %w", err)
 	}
 	defer pool.Close()
-	tc, err := client.Dial(client.Options{HostPort: env.temporalAddr, Logger: quietLogger()})
+	// The limit runs on this client: it talks to Temporal as the worker program does.
+	tc, err := client.Dial(client.Options{HostPort: env.temporalAddr, Logger: quietLogger(),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: telemetry.GRPCCompression(grpcCompression())}})
 	if err != nil {
 		return fmt.Errorf("dial Temporal %s: %w", env.temporalAddr, err)
 	}
@@ -246,4 +252,13 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// grpcCompression is what the worker and the api use for TEMPORAL_GRPC_COMPRESSION: the
+// environment's, inherited by the programs the bench starts, or the config default.
+func grpcCompression() string {
+	if v := os.Getenv("TEMPORAL_GRPC_COMPRESSION"); v != "" {
+		return v
+	}
+	return pconfig.DefaultTemporalGRPCCompression
 }

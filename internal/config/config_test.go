@@ -21,6 +21,8 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, "payments", c.TaskQueue)
 	require.Equal(t, "https://api.stripe.com", c.StripeAPIBase)
 	require.Equal(t, time.Hour, c.EnrichWait)
+	require.Equal(t, 32, c.WebhookRelayParallel)
+	require.Equal(t, "none", c.TemporalGRPCCompression)
 }
 
 func TestLoadErrorsNameTheVariable(t *testing.T) {
@@ -38,6 +40,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad duration", map[string]string{"PAYMENT_ENRICH_WAIT": "soon"}, "PAYMENT_ENRICH_WAIT is malformed"},
 		{"short secrets key", map[string]string{"SECRETS_KEY": "c2hvcnQ="}, "SECRETS_KEY is malformed"},
 		{"bad rate limit", map[string]string{"API_RATE_LIMIT": "0"}, "API_RATE_LIMIT is malformed"},
+		{"bad relay parallelism", map[string]string{"WEBHOOK_RELAY_PARALLEL": "-1"}, "WEBHOOK_RELAY_PARALLEL is malformed"},
+		{"bad grpc compression", map[string]string{"TEMPORAL_GRPC_COMPRESSION": "zstd"}, "TEMPORAL_GRPC_COMPRESSION is malformed"},
 		{"bad env", map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
 		{"production needs secrets", map[string]string{"APP_ENV": "production"}, "DATABASE_URL is required"},
 		{"production needs admin key", map[string]string{"APP_ENV": "production", "DATABASE_URL": "postgres://db/x"}, "ADMIN_API_KEY is required"},

@@ -89,19 +89,27 @@ type Ledger struct {
 // New returns a Ledger on a pool whose database was migrated with db.Migrate.
 func New(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
 
-const insertEntrySQL = `
-INSERT INTO journal_entries (idempotency_key, currency, reference, description, reverses_id, content_hash)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id, created_at, prev_hash, entry_hash`
-
-// WITH ORDINALITY keeps the caller's posting order, so entries read back
-// exactly as they were posted.
-const insertPostingsSQL = `
-INSERT INTO postings (entry_id, account, amount)
-SELECT $1, u.account, u.amount
-FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS u(account, amount, ord)
-ORDER BY u.ord`
+// postSQL appends an entry and its postings in one statement, so one round trip and one implicit
+// transaction: the chain lock its trigger takes is held for this statement and its commit only,
+// not across round trips. ON CONFLICT DO NOTHING settles a race with a concurrent poster of the
+// same key: the insert waits for the chain lock and then on the unique index until the other
+// transaction ends, so exactly one creates the entry; a conflict returns no row, inserts no
+// postings (they select from the entry's RETURNING) and leaves the chain as it was. The balance
+// triggers are deferred to the commit, where the database re-checks what normalize checked.
+// WITH ORDINALITY keeps the caller's posting order, so entries read back exactly as posted.
+const postSQL = `
+WITH e AS (
+	INSERT INTO journal_entries (idempotency_key, currency, reference, description, reverses_id, content_hash)
+	VALUES ($1, $2, $3, $4, $5, $6)
+	ON CONFLICT (idempotency_key) DO NOTHING
+	RETURNING id, created_at, prev_hash, entry_hash
+), p AS (
+	INSERT INTO postings (entry_id, account, amount)
+	SELECT e.id, u.account, u.amount
+	FROM e, unnest($7::text[], $8::bigint[]) WITH ORDINALITY AS u(account, amount, ord)
+	ORDER BY u.ord
+)
+SELECT id, created_at, prev_hash, entry_hash FROM e`
 
 // Post appends e and reports whether it was created. Posting the same
 // idempotency key again - after a crash, a retried activity, or concurrently -
@@ -115,63 +123,30 @@ func (l *Ledger) Post(ctx context.Context, e Entry) (Entry, bool, error) {
 		return Entry{}, false, fmt.Errorf("ledger: post %q: %w", e.IdempotencyKey, err)
 	}
 	hash := contentHash(e)
-
-	// Replays are common (activity retries) and need no chain lock: answer them from what is
-	// stored. A key that is new here can still race another poster; the insert below settles it.
-	stored, err := l.loadOne(ctx, "e.idempotency_key = $1", e.IdempotencyKey)
-	switch {
-	case err == nil:
-		return replayed(e, hash, stored)
-	case !errors.Is(err, ErrNotFound):
-		return Entry{}, false, fmt.Errorf("ledger: post %q: look up key: %w", e.IdempotencyKey, err)
-	}
-
-	tx, err := l.pool.Begin(ctx)
-	if err != nil {
-		return Entry{}, false, fmt.Errorf("ledger: post %q: begin: %w", e.IdempotencyKey, err)
-	}
-	// No-op once committed; otherwise releases the row locks the insert took.
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-
-	// ON CONFLICT DO NOTHING settles a race with a concurrent poster of the
-	// same key: the insert waits for the chain lock (taken by the schema's
-	// trigger) and then on the unique index until the other transaction
-	// ends, so exactly one of them creates the entry. A conflicting insert
-	// leaves the chain as it was: only inserted rows advance its head.
-	var id int64
-	var createdAt time.Time
-	var prevHash, entryHash string
-	err = tx.QueryRow(ctx, insertEntrySQL, e.IdempotencyKey, string(e.Currency), e.Reference,
-		e.Description, nullableID(e.ReversesID), hash).Scan(&id, &createdAt, &prevHash, &entryHash)
-	if errors.Is(err, pgx.ErrNoRows) {
-		if err := tx.Rollback(ctx); err != nil {
-			return Entry{}, false, fmt.Errorf("ledger: post %q: rollback: %w", e.IdempotencyKey, err)
-		}
-		return l.replay(ctx, e, hash)
-	}
-	if err != nil {
-		return Entry{}, false, fmt.Errorf("ledger: post %q: insert entry: %w", e.IdempotencyKey, classify(err))
-	}
-
 	accounts := make([]string, len(e.Postings))
 	amounts := make([]int64, len(e.Postings))
 	for i, p := range e.Postings {
 		accounts[i], amounts[i] = p.Account, p.Amount
 	}
-	if _, err := tx.Exec(ctx, insertPostingsSQL, id, accounts, amounts); err != nil {
-		return Entry{}, false, fmt.Errorf("ledger: post %q: insert postings: %w", e.IdempotencyKey, classify(err))
+	var id int64
+	var createdAt time.Time
+	var prevHash, entryHash string
+	err = l.pool.QueryRow(ctx, postSQL, e.IdempotencyKey, string(e.Currency), e.Reference,
+		e.Description, nullableID(e.ReversesID), hash, accounts, amounts).Scan(&id, &createdAt, &prevHash, &entryHash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The key is taken (a retried activity, or a concurrent poster that won): answer from
+		// what is stored.
+		return l.replay(ctx, e, hash)
 	}
-	// The balance constraint triggers are deferred: this is where the
-	// database re-checks everything normalize already checked.
-	if err := tx.Commit(ctx); err != nil {
-		return Entry{}, false, fmt.Errorf("ledger: post %q: commit: %w", e.IdempotencyKey, classify(err))
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger: post %q: %w", e.IdempotencyKey, classify(err))
 	}
 	e.ID, e.CreatedAt, e.PrevHash, e.Hash = id, createdAt, prevHash, entryHash
 	return e, true, nil
 }
 
-// replay runs outside the inserting transaction: under READ COMMITTED a new
-// statement sees the row whose committed key made our insert do nothing.
+// replay runs after the inserting statement: under READ COMMITTED a new statement sees the row
+// whose committed key made our insert do nothing.
 func (l *Ledger) replay(ctx context.Context, e Entry, hash string) (Entry, bool, error) {
 	stored, err := l.loadOne(ctx, "e.idempotency_key = $1", e.IdempotencyKey)
 	if err != nil {

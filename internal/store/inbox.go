@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -26,20 +27,31 @@ type InboxEvent struct {
 	Attempts  int
 }
 
-// AcceptEvent stores a verified event for the relay; first is false when the provider delivered
+// AcceptEvent stores a verified event for a relay; first is false when the provider delivered
 // this event before (it is already stored or forwarded), so the caller answers "duplicate".
-func (s *Store) AcceptEvent(ctx context.Context, e InboxEvent) (first bool, err error) {
+// With lease > 0 the event is stored already claimed (attempt 1, leased for lease) by the caller's
+// own relay, which forwards it from memory: no other relay takes it unless that lease runs out.
+// id is the stored event's ID when first.
+func (s *Store) AcceptEvent(ctx context.Context, e InboxEvent, lease time.Duration) (id int64, first bool, err error) {
 	var trace any
 	if len(e.Trace) > 0 {
 		trace = e.Trace
 	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO webhook_inbox (provider, event_id, payment_id, task_queue, event, trace)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, event_id) DO NOTHING`,
-		e.Provider, e.EventID, e.PaymentID, e.TaskQueue, e.Event, trace)
-	if err != nil {
-		return false, fmt.Errorf("store %s event %s: %w", e.Provider, e.EventID, err)
+	attempts := 0
+	if lease > 0 {
+		attempts = 1
 	}
-	return tag.RowsAffected() == 1, nil
+	err = s.pool.QueryRow(ctx, `INSERT INTO webhook_inbox (provider, event_id, payment_id, task_queue, event, trace, attempts, next_attempt_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
+		ON CONFLICT (provider, event_id) DO NOTHING RETURNING id`,
+		e.Provider, e.EventID, e.PaymentID, e.TaskQueue, e.Event, trace, attempts, lease.Seconds()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("store %s event %s: %w", e.Provider, e.EventID, err)
+	}
+	return id, true, nil
 }
 
 // ClaimInbox takes up to limit events of a task queue due for forwarding, oldest first, and leases them for

@@ -22,11 +22,12 @@ func TestInbox(t *testing.T) {
 			Trace: map[string]string{"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
 	}
 	for _, e := range []store.InboxEvent{event("evt_a", "pi_1"), event("evt_b", "pi_1"), event("evt_c", "pi_2")} {
-		first, err := s.AcceptEvent(ctx, e)
+		id, first, err := s.AcceptEvent(ctx, e, 0)
 		require.NoError(t, err)
 		require.True(t, first, e.EventID)
+		require.Positive(t, id)
 	}
-	first, err := s.AcceptEvent(ctx, event("evt_a", "pi_1"))
+	_, first, err := s.AcceptEvent(ctx, event("evt_a", "pi_1"), 0)
 	require.NoError(t, err)
 	require.False(t, first, "a re-delivery is a duplicate")
 
@@ -69,4 +70,20 @@ func TestInbox(t *testing.T) {
 	backlog, err = s.InboxBacklog(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, backlog.Pending)
+
+	// An event stored already leased to the API that took it is left to that API's relay...
+	_, first, err = s.AcceptEvent(ctx, event("evt_d", "pi_3"), time.Minute)
+	require.NoError(t, err)
+	require.True(t, first)
+	leased, err := s.ClaimInbox(ctx, "payments", 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, leased, "evt_c is leased again and evt_d is its taker's")
+	// ...until its lease runs out (say, that API died before forwarding it).
+	_, err = pool.Exec(ctx, `UPDATE webhook_inbox SET next_attempt_at = now() WHERE event_id = 'evt_d'`)
+	require.NoError(t, err)
+	orphan, err := s.ClaimInbox(ctx, "payments", 10, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, orphan, 1)
+	require.Equal(t, "evt_d", orphan[0].EventID)
+	require.Equal(t, 2, orphan[0].Attempts, "the taker's attempt counts")
 }
