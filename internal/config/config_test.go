@@ -22,7 +22,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, "https://api.stripe.com", c.StripeAPIBase)
 	require.Equal(t, time.Hour, c.EnrichWait)
 	require.Equal(t, 32, c.WebhookRelayParallel)
-	require.Equal(t, "none", c.TemporalGRPCCompression)
+	require.Equal(t, "gzip", c.TemporalGRPCCompression)
 }
 
 func TestLoadErrorsNameTheVariable(t *testing.T) {
