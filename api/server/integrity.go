@@ -110,6 +110,7 @@ func (s *Server) createMonitor(c echo.Context) error {
 		Threshold int64  `json:"threshold"`
 		Days      int    `json:"days"`
 		Hours     int    `json:"hours"`
+		Minutes   int    `json:"minutes"`
 		ClientID  string `json:"client_id"`
 		// PeriodHours deduplicates notifications: one firing and one resolved message per period.
 		PeriodHours int `json:"period_hours"`
@@ -126,7 +127,7 @@ func (s *Server) createMonitor(c echo.Context) error {
 		m, err = ms.Create(c.Request().Context(), monitor.Monitor{
 			Name: body.Name, Kind: monitor.Kind(body.Kind), Period: time.Duration(body.PeriodHours) * time.Hour,
 			Params: monitor.Params{Account: body.Account, Currency: money.Currency(body.Currency), Side: monitor.Side(body.Side),
-				Threshold: body.Threshold, Days: body.Days, Hours: body.Hours, ClientID: body.ClientID},
+				Threshold: body.Threshold, Days: body.Days, Hours: body.Hours, Minutes: body.Minutes, ClientID: body.ClientID},
 		}, actor(c))
 		return monitorTarget(m.ID), nil, monitorView(m), err
 	})

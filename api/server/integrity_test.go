@@ -45,6 +45,10 @@ func TestIntegrityEndpointsValidate(t *testing.T) {
 			map[string]any{"name": "x", "kind": "balance_above", "account": "a", "currency": "xyz"}, adminKey, 400, "invalid_request"},
 		{"negative threshold", http.MethodPost, "/api/v1/admin/monitors",
 			map[string]any{"name": "x", "kind": "balance_above", "account": "a", "currency": "usd", "threshold": -5}, adminKey, 400, "invalid_request"},
+		{"inbox age without minutes", http.MethodPost, "/api/v1/admin/monitors",
+			map[string]any{"name": "x", "kind": "webhook_inbox_age"}, adminKey, 400, "invalid_request"},
+		{"minutes on a held-leg monitor", http.MethodPost, "/api/v1/admin/monitors",
+			map[string]any{"name": "x", "kind": "held_leg_age", "days": 1, "minutes": 5}, adminKey, 400, "invalid_request"},
 		{"bad period", http.MethodPost, "/api/v1/admin/monitors",
 			map[string]any{"name": "x", "kind": "held_leg_age", "period_hours": -1}, adminKey, 400, "invalid_request"},
 		{"unknown field", http.MethodPost, "/api/v1/admin/monitors",
@@ -57,6 +61,13 @@ func TestIntegrityEndpointsValidate(t *testing.T) {
 		{"bad alert monitor", http.MethodGet, "/api/v1/admin/alerts?monitor_id=-1", nil, adminKey, 400, "invalid_request"},
 		{"bad alert limit", http.MethodGet, "/api/v1/admin/alerts?limit=100000", nil, adminKey, 400, "invalid_request"},
 	}
+	// A valid inbox monitor is created with its minutes and listed with them.
+	code, body = a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey,
+		body: map[string]any{"name": uniqueID("inbox"), "kind": "webhook_inbox_age", "minutes": 15}})
+	require.Equal(t, http.StatusCreated, code, body)
+	assert.Equal(t, "webhook_inbox_age", body["kind"])
+	assert.Equal(t, 15.0, body["params"].(map[string]any)["minutes"])
+
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := a.json(req{method: tt.method, path: tt.path, body: tt.body, key: tt.key})

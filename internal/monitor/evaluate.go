@@ -71,6 +71,10 @@ type Observation struct {
 	Synced []ClientSync
 	// Chain is the last chain verification (ledger_chain).
 	Chain *ChainCheck
+	// Waiting are the webhook events not yet forwarded to Temporal, oldest first
+	// (webhook_inbox_age); WaitingTotal counts them all when Waiting is cut short.
+	Waiting      []InboxWait
+	WaitingTotal int64
 	// Unavailable, when set, says why the data this monitor needs does not exist.
 	Unavailable string
 }
@@ -104,6 +108,8 @@ func Evaluate(m Monitor, obs Observation, now time.Time) Result {
 		return kpiSyncStale(m, obs, now)
 	case KindReconciliationDrift:
 		return reconciliationDrift(m, obs)
+	case KindWebhookInboxAge:
+		return webhookInboxAge(m, obs, now)
 	}
 	return Result{Status: StatusError, Summary: fmt.Sprintf("unknown monitor kind %q", m.Kind)}
 }
@@ -281,4 +287,30 @@ func PeriodStart(t time.Time, period time.Duration) time.Time {
 		period = DefaultPeriod
 	}
 	return t.UTC().Truncate(period)
+}
+
+// InboxWait is one webhook event waiting for the relay: its provider and event ID (no payload).
+type InboxWait struct {
+	Event      string
+	ReceivedAt time.Time
+}
+
+// webhookInboxAge fires when events have waited longer than the monitor's minutes: acknowledged
+// to the provider and safe in Postgres, but no payment runs for them until Temporal takes them.
+func webhookInboxAge(m Monitor, obs Observation, now time.Time) Result {
+	cutoff := now.Add(-m.Window())
+	var late []string
+	for _, w := range obs.Waiting {
+		if w.ReceivedAt.Before(cutoff) && len(late) < maxSubjects {
+			late = append(late, w.Event)
+		}
+	}
+	if len(late) == 0 {
+		return Result{Status: StatusOK, Value: obs.WaitingTotal, Summary: fmt.Sprintf(
+			"%d webhook event(s) waiting, none for more than %d minutes", obs.WaitingTotal, m.Params.Minutes)}
+	}
+	oldest := now.Sub(obs.Waiting[0].ReceivedAt).Round(time.Second)
+	return Result{Status: StatusFiring, Value: obs.WaitingTotal, Subjects: late, Summary: fmt.Sprintf(
+		"webhook events are not reaching Temporal: %d waiting, the oldest for %s (more than %d minutes): %s",
+		obs.WaitingTotal, oldest, m.Params.Minutes, strings.Join(late, ", "))}
 }

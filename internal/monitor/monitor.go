@@ -41,12 +41,15 @@ const (
 	// KindKPISyncStale fires when a client's KPIs have not been synced for Hours hours.
 	// Unavailable until KPI sync records exist.
 	KindKPISyncStale Kind = "kpi_sync_stale"
+	// KindWebhookInboxAge fires when a verified webhook event has waited in the inbox for more
+	// than Minutes minutes: the API's relay cannot hand events to Temporal.
+	KindWebhookInboxAge Kind = "webhook_inbox_age"
 	// KindLedgerChain is the system's own monitor, fed by journal chain verification.
 	KindLedgerChain Kind = "ledger_chain"
 )
 
 // Kinds admins may create, in the order the API documents them.
-var Kinds = []Kind{KindBalanceAbove, KindHeldLegAge, KindReconciliationDrift, KindKPISyncStale}
+var Kinds = []Kind{KindBalanceAbove, KindHeldLegAge, KindReconciliationDrift, KindKPISyncStale, KindWebhookInboxAge}
 
 // Side is the direction in which an account's balance normally grows.
 type Side string
@@ -85,6 +88,7 @@ type Params struct {
 	Threshold int64          `json:"threshold"` // minor units of Currency
 	Days      int            `json:"days"`
 	Hours     int            `json:"hours"`
+	Minutes   int            `json:"minutes,omitempty"`
 	ClientID  string         `json:"client_id,omitempty"`
 }
 
@@ -95,6 +99,7 @@ const DefaultPeriod = 24 * time.Hour
 const (
 	maxDays    = 366
 	maxHours   = 24 * maxDays
+	maxMinutes = 7 * 24 * 60
 	minPeriod  = time.Minute
 	maxPeriod  = 365 * 24 * time.Hour
 	maxNameLen = 200
@@ -117,7 +122,8 @@ type Monitor struct {
 
 // Window is how far back a monitor looks.
 func (m Monitor) Window() time.Duration {
-	return time.Duration(m.Params.Days)*24*time.Hour + time.Duration(m.Params.Hours)*time.Hour
+	return time.Duration(m.Params.Days)*24*time.Hour + time.Duration(m.Params.Hours)*time.Hour +
+		time.Duration(m.Params.Minutes)*time.Minute
 }
 
 // Normalize checks a definition an admin submitted and fills in defaults: the account's normal
@@ -140,6 +146,12 @@ func Normalize(m Monitor) (Monitor, error) {
 	}
 	if p.Hours < 0 || p.Hours > maxHours {
 		return m, fmt.Errorf("%w: hours must be between 0 and %d", ErrInvalid, maxHours)
+	}
+	if p.Minutes < 0 || p.Minutes > maxMinutes {
+		return m, fmt.Errorf("%w: minutes must be between 0 and %d", ErrInvalid, maxMinutes)
+	}
+	if p.Minutes != 0 && m.Kind != KindWebhookInboxAge {
+		return m, fmt.Errorf("%w: %s does not take minutes", ErrInvalid, m.Kind)
 	}
 	if p.Threshold < 0 {
 		return m, fmt.Errorf("%w: threshold must not be negative", ErrInvalid)
@@ -173,6 +185,13 @@ func Normalize(m Monitor) (Monitor, error) {
 	case KindKPISyncStale:
 		if p.Hours <= 0 {
 			return m, fmt.Errorf("%w: %s needs hours > 0", ErrInvalid, m.Kind)
+		}
+	case KindWebhookInboxAge:
+		if p.Minutes <= 0 {
+			return m, fmt.Errorf("%w: %s needs minutes > 0", ErrInvalid, m.Kind)
+		}
+		if *p != (Params{Minutes: p.Minutes}) {
+			return m, fmt.Errorf("%w: %s takes only minutes", ErrInvalid, m.Kind)
 		}
 	case KindLedgerChain:
 		return m, fmt.Errorf("%w: %s is the system's own monitor and cannot be created", ErrInvalid, m.Kind)

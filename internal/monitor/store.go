@@ -165,10 +165,29 @@ func (s *Store) Observe(ctx context.Context, m Monitor, now time.Time) (Observat
 		return s.observeKPISync(ctx, m)
 	case KindReconciliationDrift:
 		return s.observeRecon(ctx, m)
+	case KindWebhookInboxAge:
+		return s.observeInbox(ctx, m)
 	case KindLedgerChain:
 		return Observation{Unavailable: "the journal chain is evaluated by chain verification"}, nil
 	}
 	return Observation{}, fmt.Errorf("%w: kind %q", ErrInvalid, m.Kind)
+}
+
+// observeInbox reads the oldest webhook events still waiting for the relay, and how many wait.
+func (s *Store) observeInbox(ctx context.Context, m Monitor) (Observation, error) {
+	var obs Observation
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_inbox WHERE forwarded_at IS NULL`).Scan(&obs.WaitingTotal); err != nil {
+		return obs, fmt.Errorf("monitor %d: webhook inbox: %w", m.ID, err)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT provider || '/' || event_id, received_at FROM webhook_inbox
+		WHERE forwarded_at IS NULL ORDER BY received_at, id LIMIT $1`, maxSubjects)
+	if err != nil {
+		return obs, fmt.Errorf("monitor %d: webhook inbox: %w", m.ID, err)
+	}
+	if obs.Waiting, err = pgx.CollectRows(rows, pgx.RowToStructByPos[InboxWait]); err != nil {
+		return obs, fmt.Errorf("monitor %d: webhook inbox: %w", m.ID, err)
+	}
+	return obs, nil
 }
 
 func (s *Store) observeBalance(ctx context.Context, m Monitor, now time.Time) (Observation, error) {

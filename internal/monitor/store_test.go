@@ -172,6 +172,43 @@ func TestHeldLegMonitorReadsPayments(t *testing.T) {
 	assert.Equal(t, monitor.ActionOpen, out.Action)
 }
 
+// The inbox monitor reads the events still waiting for Temporal, oldest first; forwarded ones
+// do not count.
+func TestInboxMonitorReadsWaitingEvents(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	pool, _ := testenv.Postgres(t)
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("inbox"), Kind: monitor.KindWebhookInboxAge,
+		Params: monitor.Params{Minutes: 10}}, "test")
+	require.NoError(t, err)
+	now := time.Now()
+	insert := func(id string, received time.Time, forwarded bool) {
+		var at *time.Time
+		if forwarded {
+			at = &now
+		}
+		_, err := pool.Exec(ctx, `INSERT INTO webhook_inbox (provider, event_id, payment_id, task_queue, event, received_at, forwarded_at)
+			VALUES ('stripe', $1, 'pi_1', 'payments', '{}', $2, $3)`, id, received, at)
+		require.NoError(t, err)
+	}
+	stuck, recent := unique("evt_stuck"), unique("evt_recent")
+	insert(unique("evt_done"), now.Add(-time.Hour), true)
+	insert(recent, now.Add(-time.Minute), false)
+	insert(stuck, now.Add(-30*time.Minute), false)
+
+	r, out := f.evaluate(t, m, now)
+	require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
+	assert.Equal(t, []string{"stripe/" + stuck}, r.Subjects, "only what waited too long")
+	assert.EqualValues(t, 2, r.Value, "both waiting events count, the forwarded one does not")
+	assert.Equal(t, monitor.ActionOpen, out.Action)
+
+	_, err = pool.Exec(ctx, `UPDATE webhook_inbox SET forwarded_at = now() WHERE event_id = $1`, stuck)
+	require.NoError(t, err)
+	r, out = f.evaluate(t, m, now)
+	require.Equal(t, monitor.StatusOK, r.Status, r.Summary)
+	assert.Equal(t, monitor.ActionResolve, out.Action)
+}
+
 // Reconciliation drift reads the latest run per provider, where the reconciliation tables exist.
 func TestReconciliationMonitorReadsLatestRuns(t *testing.T) {
 	f := newFixture(t)

@@ -302,6 +302,7 @@ func TestEvaluateMonitorsRecordsFailuresAndGoesOn(t *testing.T) {
 		{Name: "holds", Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 1}},
 		{Name: "drift", Kind: monitor.KindReconciliationDrift},
 		{Name: "kpi", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}},
+		{Name: "inbox", Kind: monitor.KindWebhookInboxAge, Params: monitor.Params{Minutes: 15}},
 	}
 	for _, m := range kinds {
 		_, err := a.Monitors.Create(ctx, m, "test")
@@ -319,7 +320,7 @@ func TestEvaluateMonitorsRecordsFailuresAndGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	var out activities.EvaluateMonitorsOutput
 	require.NoError(t, v.Get(&out))
-	assert.Equal(t, 3, out.Evaluated, "the system's chain monitor is left to verification")
+	assert.Equal(t, 4, out.Evaluated, "the system's chain monitor is left to verification")
 	assert.Equal(t, 2, out.Unavailable, "drift and KPI have no data yet")
 	assert.Zero(t, out.Firing)
 	require.Len(t, out.Failed, 1)
@@ -337,7 +338,10 @@ func TestEvaluateMonitorsRecordsFailuresAndGoesOn(t *testing.T) {
 			assert.Equal(t, monitor.StatusError, m.LastStatus)
 			continue
 		}
-		if m.Kind != monitor.KindHeldLegAge {
+		switch m.Kind {
+		case monitor.KindHeldLegAge, monitor.KindWebhookInboxAge:
+			assert.Equal(t, monitor.StatusOK, m.LastStatus, m.Name)
+		default:
 			assert.Equal(t, monitor.StatusUnavailable, m.LastStatus, m.Name)
 			assert.True(t, strings.Contains(m.LastSummary, "not available") || strings.Contains(m.LastSummary, " yet"), m.LastSummary)
 		}

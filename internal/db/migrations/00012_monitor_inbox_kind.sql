@@ -1,0 +1,11 @@
+-- +goose Up
+-- Monitors may watch the webhook inbox (events acknowledged but not yet taken by Temporal).
+ALTER TABLE monitors DROP CONSTRAINT monitors_kind_check;
+ALTER TABLE monitors ADD CONSTRAINT monitors_kind_check CHECK (kind IN ('ledger_chain', 'balance_above',
+    'held_leg_age', 'reconciliation_drift', 'kpi_sync_stale', 'webhook_inbox_age'));
+
+-- +goose Down
+DELETE FROM monitors WHERE kind = 'webhook_inbox_age';
+ALTER TABLE monitors DROP CONSTRAINT monitors_kind_check;
+ALTER TABLE monitors ADD CONSTRAINT monitors_kind_check CHECK (kind IN ('ledger_chain', 'balance_above',
+    'held_leg_age', 'reconciliation_drift', 'kpi_sync_stale'));
