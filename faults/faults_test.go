@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/api/server"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
@@ -321,4 +322,37 @@ func TestTemporalUnreachableLosesNothing(t *testing.T) {
 	s.TemporalLine.Restore()
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 	finish(t, s, 3, 1, 1)
+}
+
+// TestAPIReplicaStopsWithEventsInMemory: a replica acknowledges events it keeps in memory for its
+// relay (stored leased to itself) and its relay stops before forwarding them, as in a crash or a
+// scale-in. Nothing is lost: once the lease runs out another replica's relay takes them.
+func TestAPIReplicaStopsWithEventsInMemory(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("lease")
+	replica, srv := s.Replica(server.RelayOptions{Lease: 2 * time.Second})
+	require.NoError(t, srv.Close(), "the replica's relay stops; its handler still answers")
+
+	var ids []string
+	for i := range 3 {
+		pi := fmt.Sprintf("pi_lease%d", i)
+		code, out := s.StripeWebhookTo(replica.URL, sign(stack.Capture("lease", pi).Body()))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "accepted", out["status"])
+		ids = append(ids, payment.WorkflowID("stripe", pi))
+	}
+	ctx := context.Background()
+	var leased int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM webhook_inbox WHERE event_id LIKE 'evt_pi_lease%'
+		AND forwarded_at IS NULL AND attempts = 1 AND next_attempt_at > now()`).Scan(&leased))
+	require.Equal(t, 3, leased, "stored already leased to the replica that took them")
+
+	for _, id := range ids {
+		s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	}
+	var retaken int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM webhook_inbox WHERE event_id LIKE 'evt_pi_lease%'
+		AND forwarded_at IS NOT NULL AND attempts = 2`).Scan(&retaken))
+	require.Equal(t, 3, retaken, "each taken once more, by the other relay, after the lease")
+	finish(t, s, 3, 3, 1)
 }

@@ -83,6 +83,7 @@ type Stack struct {
 	outcomes map[string]int  // webhook answers by status ("accepted", "duplicate", ...)
 	accepted map[string]bool // workflow IDs a webhook was acknowledged for
 	opts     Options
+	shared   client.Client // the test's Temporal client, which replicas use
 }
 
 // New starts a stack; everything stops with the test.
@@ -100,21 +101,36 @@ func New(t testing.TB, o Options) *Stack {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	s.opts = o
 	if !o.NoWorker {
 		s.startWorker(o)
 	}
+	s.shared = tc
+	s.API, _ = s.serveAPI(s.apiTemporal(tc), server.RelayOptions{})
+	return s
+}
+
+// serveAPI starts an API program on the stack's database, task queue and settings.
+func (s *Stack) serveAPI(tc client.Client, relay server.RelayOptions) (*httptest.Server, *server.Server) {
 	srv := server.New(server.Deps{
-		Pool: pool, Store: s.Store, Ledger: s.Ledger, Temporal: s.apiTemporal(tc), TaskQueue: s.Queue,
+		Pool: s.Pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
 		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
-		Namespace: "default", Settings: o.Settings, Logger: o.Logger,
+		Namespace: "default", Settings: s.opts.Settings, Logger: s.opts.Logger, Relay: relay,
 		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, HTTP: s.PayPal.HTTPClient()}},
 	})
-	s.API = httptest.NewServer(srv)
-	t.Cleanup(func() {
-		s.API.Close()
+	api := httptest.NewServer(srv)
+	s.T.Cleanup(func() {
+		api.Close()
 		_ = srv.Close() // stops the webhook relay before the database goes
 	})
-	return s
+	return api, srv
+}
+
+// Replica starts a second API program next to the stack's, sharing its database, task queue and
+// Temporal, as another replica behind the load balancer would; relay tunes its webhook relay.
+func (s *Stack) Replica(relay server.RelayOptions) (*httptest.Server, *server.Server) {
+	s.T.Helper()
+	return s.serveAPI(s.shared, relay)
 }
 
 // apiTemporal is the API's Temporal client: the shared one, or one through a cuttable line.
@@ -194,7 +210,13 @@ func (s *Stack) send(req *http.Request) (int, map[string]any) {
 // StripeWebhook delivers a signed Stripe event and remembers what the API answered.
 func (s *Stack) StripeWebhook(d stripeevent.Delivery) (int, map[string]any) {
 	s.T.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.API.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
+	return s.StripeWebhookTo(s.API.URL, d)
+}
+
+// StripeWebhookTo delivers a signed Stripe event to the API at baseURL (a replica).
+func (s *Stack) StripeWebhookTo(baseURL string, d stripeevent.Delivery) (int, map[string]any) {
+	s.T.Helper()
+	req, err := http.NewRequest(http.MethodPost, baseURL+"/webhooks/stripe", bytes.NewReader(d.Body))
 	require.NoError(s.T, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
