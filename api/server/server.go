@@ -189,9 +189,12 @@ func New(d Deps) *Server {
 	return s
 }
 
+// ready gates on Postgres alone: with Temporal away the API still takes webhooks into the inbox
+// and serves the admin API, so a load balancer must keep sending it traffic. Temporal's state is
+// reported all the same.
 func (s *Server) ready(c echo.Context) error {
-	checks, ready := telemetry.Readiness(c.Request().Context(), s.deps.Logger, s.deps.Pool, s.deps.Temporal)
-	if !ready {
+	checks, _ := telemetry.Readiness(c.Request().Context(), s.deps.Logger, s.deps.Pool, s.deps.Temporal)
+	if checks["postgres"] != "ok" {
 		return c.JSON(http.StatusServiceUnavailable, checks)
 	}
 	return c.JSON(http.StatusOK, checks)

@@ -74,7 +74,8 @@ resource "aws_lb_target_group" "api" {
   target_type = "ip"
   vpc_id      = aws_vpc.main.id
 
-  # Readiness: a task that cannot reach Postgres or Temporal gets no traffic.
+  # Readiness: a task that cannot reach Postgres gets no traffic. One that cannot reach Temporal
+  # keeps it: webhooks wait in its inbox until Temporal is back.
   health_check {
     path                = "/readyz"
     matcher             = "200"
