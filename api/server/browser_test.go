@@ -337,7 +337,10 @@ func TestDashboardAdminReleasesHeldPayout(t *testing.T) {
 
 	b.login(s.api.URL+"/", adminKey)
 	require.False(t, eval[bool](b, `document.getElementById('picker-label').hidden`), "admins pick the client")
-	_ = eval[bool](b, fmt.Sprintf(`(() => { const p = document.getElementById('client-picker'); p.value = %q; p.dispatchEvent(new Event('change')); return p.value === %q; })()`, client, client))
+	// The picker's options arrive with the client list; choosing one before it is there would
+	// silently keep the first client.
+	b.waitFor(fmt.Sprintf(`document.querySelector('#client-picker option[value=%q]') !== null`, client))
+	require.True(t, eval[bool](b, fmt.Sprintf(`(() => { const p = document.getElementById('client-picker'); p.value = %q; p.dispatchEvent(new Event('change')); return p.value === %q; })()`, client, client)), "the client is picked")
 	button := fmt.Sprintf(`#attention-table tr[data-payment=%q] button[data-action="release"]`, id)
 	b.do(chromedp.WaitVisible(chromedp.CSS(button)))
 	b.waitFor(`!document.getElementById('books').hidden && document.querySelectorAll('#recon-table tbody tr').length > 0`)
