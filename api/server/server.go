@@ -181,6 +181,7 @@ func New(d Deps) *Server {
 	admin.GET("/monitors/:monitor_id", s.getMonitor)
 	admin.DELETE("/monitors/:monitor_id", s.deleteMonitor)
 	admin.GET("/alerts", s.listAlerts)
+	admin.GET("/webhook-inbox", s.listInbox)
 	admin.GET("/clients/:client_id/report-settings", s.getReportSettings)
 	admin.PUT("/clients/:client_id/report-settings", s.putReportSettings)
 	admin.GET("/reports", s.listAdminReports)

@@ -129,3 +129,47 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// InboxEntry is one stored webhook event as an operator sees it: where it stands, never its payload.
+type InboxEntry struct {
+	ID            int64      `json:"id"`
+	Provider      string     `json:"provider"`
+	EventID       string     `json:"event_id"`
+	PaymentID     string     `json:"payment_id"`
+	TaskQueue     string     `json:"task_queue"`
+	ReceivedAt    time.Time  `json:"received_at"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt time.Time  `json:"next_attempt_at"`
+	LastError     *string    `json:"last_error"`
+	ForwardedAt   *time.Time `json:"forwarded_at"`
+}
+
+// InboxFilter selects inbox events: Forwarded false lists what still waits (oldest first),
+// true what Temporal took (newest first); Provider narrows to one provider.
+type InboxFilter struct {
+	Forwarded bool
+	Provider  string
+	Limit     int
+}
+
+// ListInbox lists inbox events for operators.
+func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxEntry, error) {
+	q := `SELECT id, provider, event_id, payment_id, task_queue, received_at, attempts, next_attempt_at, last_error, forwarded_at
+		FROM webhook_inbox WHERE forwarded_at IS NULL AND ($1 = '' OR provider = $1) ORDER BY id LIMIT $2`
+	if f.Forwarded {
+		q = `SELECT id, provider, event_id, payment_id, task_queue, received_at, attempts, next_attempt_at, last_error, forwarded_at
+		FROM webhook_inbox WHERE forwarded_at IS NOT NULL AND ($1 = '' OR provider = $1) ORDER BY forwarded_at DESC, id DESC LIMIT $2`
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := s.pool.Query(ctx, q, f.Provider, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list inbox events: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[InboxEntry])
+	if err != nil {
+		return nil, fmt.Errorf("list inbox events: %w", err)
+	}
+	return out, nil
+}
