@@ -3,10 +3,10 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,10 +77,15 @@ type relay struct {
 	forwarded *prometheus.CounterVec
 	stop      context.CancelFunc
 	done      chan struct{}
+	// closing turns the fast path off: once the relay stops, events are stored for a claim.
+	closing atomic.Bool
 }
 
 // reserve takes a slot in the local buffer, or reports that it is full; it never blocks.
 func (r *relay) reserve() bool {
+	if r.closing.Load() {
+		return false
+	}
 	select {
 	case r.slots <- struct{}{}:
 		return true
@@ -112,14 +117,40 @@ func (r *relay) start() {
 	}()
 }
 
-// close stops the relay and waits for the batch in flight; what it claimed or was handed and
-// did not forward is taken again when the lease ends.
+// close stops the relay and waits for the batch in flight. What it holds and did not forward
+// (handed to it, or in a batch cut short) it releases for any relay to claim at once, so a
+// rolling deploy does not hold events for a lease; after a crash the lease does the same, later.
 func (r *relay) close() {
 	if r.stop == nil {
 		return
 	}
+	r.closing.Store(true)
 	r.stop()
 	<-r.done
+	var held []int64
+drain:
+	for {
+		select {
+		case e := <-r.local:
+			<-r.slots
+			held = append(held, e.ID)
+		default:
+			break drain
+		}
+	}
+	r.releaseHeld(held)
+}
+
+// releaseHeld makes events this relay held claimable now.
+func (r *relay) releaseHeld(ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.store.ReleaseInbox(ctx, ids); err != nil {
+		r.logger.Warn("webhook relay: releasing held events failed; their lease frees them", "events", len(ids), "error", err)
+	}
 }
 
 func (r *relay) run(ctx context.Context) {
@@ -239,8 +270,14 @@ func (r *relay) forwardOne(ctx context.Context, e store.InboxEvent) (string, err
 }
 
 func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause error) {
-	if errors.Is(cause, context.Canceled) && ctx.Err() != nil {
-		return // shutting down: the lease hands the events to the next relay
+	if ctx.Err() != nil {
+		// Stopping: hand them to the next relay now rather than after a backoff or the lease.
+		ids := make([]int64, len(events))
+		for i, e := range events {
+			ids[i] = e.ID
+		}
+		r.releaseHeld(ids)
+		return
 	}
 	wait := backoff(events[0].Attempts, r.opts.MaxBackoff)
 	r.forwarded.WithLabelValues(events[0].Provider, "retry").Inc()

@@ -1,12 +1,19 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/store"
+	"paysplit/testenv"
+	"paysplit/workflows/payment"
 )
 
 func TestBackoffDoublesUpToTheCap(t *testing.T) {
@@ -49,4 +56,50 @@ func ids(es []store.InboxEvent) []int64 {
 		out = append(out, e.ID)
 	}
 	return out
+}
+
+// TestCloseReleasesWhatTheRelayHeld: a relay stopped mid-batch (a deploy's SIGTERM) hands the
+// event in flight and the one waiting in its buffer to the next relay at once, instead of
+// leaving them leased; after it stopped, new events are stored for a claim.
+func TestCloseReleasesWhatTheRelayHeld(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	queue := "relay-close-" + time.Now().Format("150405.000000")
+	inFlight := make(chan struct{})
+	r := &relay{store: st, taskQueue: queue, logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		opts: RelayOptions{Poll: time.Hour}.withDefaults(), kick: make(chan struct{}, 1),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"provider", "outcome"})}
+	r.local, r.slots = make(chan store.InboxEvent, r.opts.Buffer), make(chan struct{}, r.opts.Buffer)
+	r.deliver = func(ctx context.Context, _, _ string, _ payment.Event) (string, error) {
+		close(inFlight)
+		<-ctx.Done() // Temporal is slow; the stop comes first
+		return "", ctx.Err()
+	}
+	r.start()
+
+	accept := func(eventID string) store.InboxEvent {
+		require.True(t, r.reserve())
+		e := store.InboxEvent{Provider: "stripe", EventID: eventID, PaymentID: eventID, TaskQueue: queue, Event: json.RawMessage(`{"ID":"` + eventID + `"}`)}
+		id, first, err := st.AcceptEvent(ctx, e, r.opts.Lease)
+		require.NoError(t, err)
+		require.True(t, first)
+		e.ID, e.Attempts = id, 1
+		r.hand(e)
+		return e
+	}
+	accept(queue + "-a")
+	<-inFlight
+	accept(queue + "-b") // waits in the buffer behind the batch in flight
+	r.close()
+
+	require.False(t, r.reserve(), "a stopped relay takes nothing into memory")
+	require.Empty(t, r.slots, "every slot freed")
+	claimed, err := st.ClaimInbox(ctx, queue, 10, time.Minute)
+	require.NoError(t, err)
+	var got []string
+	for _, e := range claimed {
+		got = append(got, e.EventID)
+	}
+	require.Equal(t, []string{queue + "-a", queue + "-b"}, got, "both claimable at once, not after the lease")
 }

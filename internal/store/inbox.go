@@ -102,6 +102,16 @@ func (s *Store) RetryInboxAt(ctx context.Context, id int64, at time.Time, reason
 	return nil
 }
 
+// ReleaseInbox makes leased events claimable now (a relay that stops hands them on); forwarded
+// ones are left alone.
+func (s *Store) ReleaseInbox(ctx context.Context, ids []int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_inbox SET next_attempt_at = now() WHERE id = ANY($1) AND forwarded_at IS NULL`, ids)
+	if err != nil {
+		return fmt.Errorf("release %d inbox events: %w", len(ids), err)
+	}
+	return nil
+}
+
 // InboxBacklog is what waits to be forwarded: how many events and how long the oldest has waited.
 type InboxBacklog struct {
 	Pending    int64
