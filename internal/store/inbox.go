@@ -164,11 +164,11 @@ type InboxFilter struct {
 
 // ListInbox lists inbox events for operators.
 func (s *Store) ListInbox(ctx context.Context, f InboxFilter) ([]InboxEntry, error) {
-	q := `SELECT id, provider, event_id, payment_id, task_queue, received_at, attempts, next_attempt_at, last_error, forwarded_at
-		FROM webhook_inbox WHERE forwarded_at IS NULL AND ($1 = '' OR provider = $1) ORDER BY id LIMIT $2`
+	const columns = `SELECT id, provider, event_id, payment_id, task_queue, received_at, attempts, next_attempt_at, last_error, forwarded_at
+		FROM webhook_inbox WHERE `
+	q := columns + `forwarded_at IS NULL AND ($1 = '' OR provider = $1) ORDER BY id LIMIT $2`
 	if f.Forwarded {
-		q = `SELECT id, provider, event_id, payment_id, task_queue, received_at, attempts, next_attempt_at, last_error, forwarded_at
-		FROM webhook_inbox WHERE forwarded_at IS NOT NULL AND ($1 = '' OR provider = $1) ORDER BY forwarded_at DESC, id DESC LIMIT $2`
+		q = columns + `forwarded_at IS NOT NULL AND ($1 = '' OR provider = $1) ORDER BY forwarded_at DESC, id DESC LIMIT $2`
 	}
 	if f.Limit <= 0 {
 		f.Limit = 100
