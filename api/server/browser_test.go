@@ -344,6 +344,7 @@ func TestDashboardAdminReleasesHeldPayout(t *testing.T) {
 	button := fmt.Sprintf(`#attention-table tr[data-payment=%q] button[data-action="release"]`, id)
 	b.do(chromedp.WaitVisible(chromedp.CSS(button)))
 	b.waitFor(`!document.getElementById('books').hidden && document.querySelectorAll('#recon-table tbody tr').length > 0`)
+	assert.Contains(t, eval[string](b, `document.getElementById('inbox-status').textContent`), "Webhooks: ", "the Books card says whether webhooks reach Temporal")
 	b.screenshot("dashboard-admin.png")
 	b.do(chromedp.Click(chromedp.CSS(button)))
 	b.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === 'Released'`, button))

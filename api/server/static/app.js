@@ -251,7 +251,7 @@
     const range = { from: state.from, to: state.to };
     const admin = state.me.role === 'admin';
     try {
-      const [kpis, revenue, payouts, reports, attention, recon, alerts] = await Promise.all([
+      const [kpis, revenue, payouts, reports, attention, recon, alerts, inbox] = await Promise.all([
         api('GET', scoped('/api/v1/kpis', range)),
         api('GET', scoped('/api/v1/revenue', range)),
         api('GET', scoped('/api/v1/payouts', { ...range, limit: '25' })),
@@ -259,6 +259,7 @@
         admin ? api('GET', '/api/v1/admin/payouts?client_id=' + encodeURIComponent(state.clientId)) : null,
         admin ? api('GET', '/api/v1/admin/reconciliation?limit=6') : null,
         admin ? api('GET', '/api/v1/admin/alerts') : null,
+        admin ? api('GET', '/api/v1/admin/webhook-inbox?limit=1') : null,
       ]);
       if (generation !== state.generation) return;
       Object.assign(state.exponents, kpis.exponents, revenue.exponents);
@@ -270,6 +271,7 @@
       $('books').hidden = !admin;
       if (recon) renderReconciliation(recon);
       if (alerts) renderAlerts(alerts);
+      if (inbox) renderInbox(inbox);
       renderStale(kpis);
       document.body.dataset.loaded = kpis.client_id + '/' + state.from + '/' + state.to;
     } catch (e) {
@@ -455,6 +457,18 @@
       list.appendChild(li);
     }
     $('alerts-empty').hidden = firing.length > 0;
+  }
+
+  // renderInbox says whether provider webhooks reach Temporal: they are acknowledged once stored,
+  // so a Temporal outage shows here (and in the webhook_inbox_age monitor), not at the providers.
+  function renderInbox({ pending, oldest_wait_seconds: wait }) {
+    const p = $('inbox-status');
+    const late = pending > 0 && wait > 60;
+    p.className = late ? 'bad' : 'muted';
+    p.textContent = pending === 0
+      ? 'Webhooks: every acknowledged event has reached Temporal.'
+      : 'Webhooks: ' + formatCount(pending) + ' acknowledged event(s) waiting for Temporal, the oldest for ' +
+        Math.round(wait) + ' s' + (late ? ': is Temporal reachable?' : '.');
   }
 
   // renderStale says so when the numbers are old, instead of letting old numbers pass for new.
