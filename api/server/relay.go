@@ -141,6 +141,14 @@ drain:
 	r.releaseHeld(held)
 }
 
+func inboxIDs(events []store.InboxEvent) []int64 {
+	ids := make([]int64, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
 // releaseHeld makes events this relay held claimable now.
 func (r *relay) releaseHeld(ids []int64) {
 	if len(ids) == 0 {
@@ -164,7 +172,12 @@ func (r *relay) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case e := <-r.local:
-			r.forward(ctx, r.gather(e))
+			batch := r.gather(e)
+			if ctx.Err() != nil { // stopped while these arrived: the next relay takes them
+				r.releaseHeld(inboxIDs(batch))
+				return
+			}
+			r.forward(ctx, batch)
 		case <-r.kick:
 		case <-tick.C:
 		}
@@ -272,11 +285,7 @@ func (r *relay) forwardOne(ctx context.Context, e store.InboxEvent) (string, err
 func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause error) {
 	if ctx.Err() != nil {
 		// Stopping: hand them to the next relay now rather than after a backoff or the lease.
-		ids := make([]int64, len(events))
-		for i, e := range events {
-			ids[i] = e.ID
-		}
-		r.releaseHeld(ids)
+		r.releaseHeld(inboxIDs(events))
 		return
 	}
 	wait := backoff(events[0].Attempts, r.opts.MaxBackoff)

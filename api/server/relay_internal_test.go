@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,18 +45,10 @@ func TestGatherTakesWhatWasHandedAndFreesSlots(t *testing.T) {
 	}
 	require.False(t, r.reserve(), "the buffer is full: the next event goes through the table")
 	first := r.gather(<-r.local)
-	require.Equal(t, []int64{1, 2, 3}, ids(first))
+	require.Equal(t, []int64{1, 2, 3}, inboxIDs(first))
 	second := r.gather(<-r.local)
-	require.Equal(t, []int64{4, 5}, ids(second))
+	require.Equal(t, []int64{4, 5}, inboxIDs(second))
 	require.Empty(t, r.slots, "every slot is free again")
-}
-
-func ids(es []store.InboxEvent) []int64 {
-	var out []int64
-	for _, e := range es {
-		out = append(out, e.ID)
-	}
-	return out
 }
 
 // TestCloseReleasesWhatTheRelayHeld: a relay stopped mid-batch (a deploy's SIGTERM) hands the
@@ -71,8 +64,11 @@ func TestCloseReleasesWhatTheRelayHeld(t *testing.T) {
 		opts: RelayOptions{Poll: time.Hour}.withDefaults(), kick: make(chan struct{}, 1),
 		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"provider", "outcome"})}
 	r.local, r.slots = make(chan store.InboxEvent, r.opts.Buffer), make(chan struct{}, r.opts.Buffer)
+	var calls atomic.Int32
 	r.deliver = func(ctx context.Context, _, _ string, _ payment.Event) (string, error) {
-		close(inFlight)
+		if calls.Add(1) == 1 {
+			close(inFlight)
+		}
 		<-ctx.Done() // Temporal is slow; the stop comes first
 		return "", ctx.Err()
 	}
@@ -94,6 +90,7 @@ func TestCloseReleasesWhatTheRelayHeld(t *testing.T) {
 	r.close()
 
 	require.False(t, r.reserve(), "a stopped relay takes nothing into memory")
+	require.EqualValues(t, 1, calls.Load(), "nothing is forwarded once the relay stopped")
 	require.Empty(t, r.slots, "every slot freed")
 	claimed, err := st.ClaimInbox(ctx, queue, 10, time.Minute)
 	require.NoError(t, err)
