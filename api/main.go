@@ -60,7 +60,8 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// Lazy: the API starts even while Temporal is down; webhooks wait in the inbox until it is back.
+	// Lazy: the API starts even while Temporal is down; webhooks get 503 (or wait in the inbox with
+	// WEBHOOK_ACK=inbox) until it is back.
 	tc, err := client.NewLazyClient(opts)
 	if err != nil {
 		return err
@@ -85,6 +86,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		PayPalVerifier: paypalVerifier(cfg),
 		KPIs:           kpis.reader, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
 		ReportLinks: links,
+		WebhookAck:  webhookAck(cfg.WebhookAck),
 		Relay:       server.RelayOptions{Parallel: cfg.WebhookRelayParallel},
 	})
 	// Every request is a span; the webhook's span is the parent of the workflow's.
@@ -113,6 +115,13 @@ func shutdownTelemetry(tel *telemetry.Telemetry, logger *slog.Logger) {
 	if err := tel.Shutdown(ctx); err != nil {
 		logger.Warn("telemetry shutdown", "error", err)
 	}
+}
+
+func webhookAck(mode string) server.WebhookAck {
+	if mode == "inbox" {
+		return server.AckOnStore
+	}
+	return server.AckOnTemporal
 }
 
 // paypalVerifier picks how PayPal deliveries are checked; nil (no webhook ID) turns PayPal off.

@@ -288,40 +288,73 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 	finish(t, s, events, 2, 4)
 }
 
-func TestTemporalUnreachableLosesNothing(t *testing.T) {
-	// The client and its rule exist before the payment is captured, as in life: the rule is
-	// chosen by the capture's time.
-	s := stack.New(t, stack.Options{Settings: open, CuttableTemporal: true})
-	s.Seed("gone")
+// TestTemporalUnreachable cuts the API's line to Temporal (the worker keeps its own) while a
+// capture is delivered three times, in both acknowledgement modes. Acknowledged once Temporal
+// holds it (the default): 503 each time and nothing stored, and the provider's next delivery, once
+// the line is back, goes through. Acknowledged once stored (WEBHOOK_ACK=inbox): 200, the event
+// waits in the inbox with why, and the relay forwards it once the line is back, without another
+// delivery. Either way no payment starts half-way and it is paid once.
+func TestTemporalUnreachable(t *testing.T) {
+	t.Run("ack once Temporal holds it", func(t *testing.T) {
+		s, body, id := temporalDown(t, server.AckOnTemporal, "gone")
+		// Each answer waits for the API's Temporal deadline (10 s): the three are sent at once.
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				code, out := s.StripeWebhook(sign(body))
+				assert.Equal(t, http.StatusServiceUnavailable, code, "the provider must deliver again: %v", out)
+			})
+		}
+		wg.Wait()
+		_, err := s.Store.GetPayment(context.Background(), id)
+		require.ErrorIs(t, err, store.ErrNotFound, "nothing was stored for a webhook Temporal never took")
+		var stored int
+		require.NoError(t, s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM webhook_inbox WHERE event_id = 'evt_pi_gone1'`).Scan(&stored))
+		require.Zero(t, stored, "and nothing waits anywhere")
+
+		s.TemporalLine.Restore()
+		events := 3 + deliver(t, s, body, 1)
+		s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+		finish(t, s, events, 1, 1)
+	})
+	t.Run("ack once stored", func(t *testing.T) {
+		s, body, id := temporalDown(t, server.AckOnStore, "gone-inbox")
+		var answers []string
+		for range 3 {
+			code, out := s.StripeWebhook(sign(body))
+			require.Equal(t, http.StatusOK, code, "the event is stored while Temporal is away: %v", out)
+			answers = append(answers, fmt.Sprint(out["status"]))
+		}
+		require.Equal(t, []string{"accepted", "duplicate", "duplicate"}, answers)
+
+		// The relay tried, failed and keeps the event for later; no payment exists half-way.
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			var attempts int
+			var lastError *string
+			var forwarded *time.Time
+			require.NoError(c, s.Pool.QueryRow(context.Background(), `SELECT attempts, last_error, forwarded_at FROM webhook_inbox
+				WHERE provider = 'stripe' AND event_id = 'evt_pi_gone-inbox1'`).Scan(&attempts, &lastError, &forwarded))
+			assert.GreaterOrEqual(c, attempts, 1)
+			assert.NotNil(c, lastError, "the failed attempt says why")
+			assert.Nil(c, forwarded)
+		}, 30*time.Second, 100*time.Millisecond)
+		_, err := s.Store.GetPayment(context.Background(), id)
+		require.ErrorIs(t, err, store.ErrNotFound, "nothing ran for an event Temporal never took")
+
+		s.TemporalLine.Restore()
+		s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+		finish(t, s, 3, 1, 1)
+	})
+}
+
+// temporalDown starts a stack whose API reaches Temporal through a line that is cut, with a
+// seeded client (the rule is chosen by the capture's time, so the client exists first).
+func temporalDown(t *testing.T, ack server.WebhookAck, client string) (*stack.Stack, []byte, string) {
+	s := stack.New(t, stack.Options{Settings: open, CuttableTemporal: true, WebhookAck: ack})
+	s.Seed(client)
 	s.TemporalLine.Cut()
-	body := stack.Capture("gone", "pi_gone1").Body()
-	var answers []string
-	for range 3 {
-		code, out := s.StripeWebhook(sign(body))
-		require.Equal(t, http.StatusOK, code, "the event is stored while Temporal is away: %v", out)
-		answers = append(answers, fmt.Sprint(out["status"]))
-	}
-	require.Equal(t, []string{"accepted", "duplicate", "duplicate"}, answers)
-
-	// The relay tried, failed and keeps the event for later; no payment exists half-way.
-	id := payment.WorkflowID("stripe", "pi_gone1")
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		var attempts int
-		var lastError *string
-		var forwarded *time.Time
-		require.NoError(c, s.Pool.QueryRow(context.Background(), `SELECT attempts, last_error, forwarded_at FROM webhook_inbox
-			WHERE provider = 'stripe' AND event_id = 'evt_pi_gone1'`).Scan(&attempts, &lastError, &forwarded))
-		assert.GreaterOrEqual(c, attempts, 1)
-		assert.NotNil(c, lastError, "the failed attempt says why")
-		assert.Nil(c, forwarded)
-	}, 30*time.Second, 100*time.Millisecond)
-	_, err := s.Store.GetPayment(context.Background(), id)
-	require.ErrorIs(t, err, store.ErrNotFound, "nothing ran for an event Temporal never took")
-
-	// When Temporal is back the relay forwards the stored event; the provider need not deliver again.
-	s.TemporalLine.Restore()
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
-	finish(t, s, 3, 1, 1)
+	pi := "pi_" + client + "1"
+	return s, stack.Capture(client, pi).Body(), payment.WorkflowID("stripe", pi)
 }
 
 // TestAPIReplicaStopsAfterAcknowledging: a replica acknowledges captures and is stopped at once
@@ -329,7 +362,7 @@ func TestTemporalUnreachableLosesNothing(t *testing.T) {
 // reaches it while it stops. Nothing is lost or forwarded twice: what it held it releases, what it
 // took after stopping it stores for a claim, and the other replica's relay forwards the rest.
 func TestAPIReplicaStopsAfterAcknowledging(t *testing.T) {
-	s := stack.New(t, stack.Options{Settings: open})
+	s := stack.New(t, stack.Options{Settings: open, WebhookAck: server.AckOnStore})
 	s.Seed("scale")
 	replica, srv := s.Replica(server.RelayOptions{})
 	capture := func(i int) string {

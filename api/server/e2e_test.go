@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -251,32 +252,47 @@ func TestWebhookRejectsBadInput(t *testing.T) {
 	require.Equal(t, 0, s.runs("payment-stripe-cus_1"))
 }
 
-func TestWebhookAnswers503WhenTheEventCannotBeStored(t *testing.T) {
-	// Postgres is where an acknowledged event lives until Temporal takes it; without it the
-	// provider must deliver again.
-	pool, err := pgxpool.New(context.Background(), "postgres://paysplit@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+// TestWebhookAnswers503WhenNothingHoldsTheEvent: a webhook is answered 503, so the provider
+// delivers again, when what would hold the event is away: Temporal when the API acknowledges once
+// Temporal took it (the default), Postgres when it acknowledges once the inbox stored it.
+func TestWebhookAnswers503WhenNothingHoldsTheEvent(t *testing.T) {
+	live, _ := testenv.Postgres(t)
+	dead, err := pgxpool.New(context.Background(), "postgres://paysplit@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	require.NoError(t, err)
-	defer pool.Close()
+	defer dead.Close()
 	down, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
 	require.NoError(t, err)
 	defer down.Close()
-	srv := server.New(server.Deps{Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), Temporal: down, TaskQueue: "q",
-		AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer srv.Close()
-	api := httptest.NewServer(srv)
-	defer api.Close()
-	d := stripeevent.Sign(capture("acme", "pi_down").Body(), webhookSecret, time.Now())
-	req, err := http.NewRequest(http.MethodPost, api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
-	require.NoError(t, err)
-	req.Header.Set("Stripe-Signature", d.Signature)
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "Stripe must deliver again")
-	var body map[string]any
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
-	require.Equal(t, "storage_unavailable", body["error"].(map[string]any)["code"], body)
+	tests := []struct {
+		name string
+		ack  server.WebhookAck
+		pool *pgxpool.Pool
+		code string
+	}{
+		{"temporal away, ack once Temporal holds it", server.AckOnTemporal, live, "temporal_unavailable"},
+		{"postgres away, ack once stored", server.AckOnStore, dead, "storage_unavailable"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := server.New(server.Deps{Pool: tt.pool, Store: store.New(tt.pool), Ledger: ledger.New(tt.pool), Temporal: down, TaskQueue: "q",
+				AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, WebhookAck: tt.ack, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			defer srv.Close()
+			api := httptest.NewServer(srv)
+			defer api.Close()
+			d := stripeevent.Sign(capture("acme", fmt.Sprintf("pi_down%d", i)).Body(), webhookSecret, time.Now())
+			req, err := http.NewRequest(http.MethodPost, api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
+			require.NoError(t, err)
+			req.Header.Set("Stripe-Signature", d.Signature)
+			req.Header.Set("Content-Type", "application/json; charset=utf-8")
+			res, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "Stripe must deliver again")
+			var body map[string]any
+			require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+			require.Equal(t, tt.code, body["error"].(map[string]any)["code"], body)
+		})
+	}
 }
 
 // record saves a history for the replay tests in workflows/payment when RECORD_HISTORY is set

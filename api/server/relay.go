@@ -16,9 +16,9 @@ import (
 	"paysplit/workflows/payment"
 )
 
-// The webhook inbox: a verified provider event is acknowledged once it is stored in Postgres
-// (Stripe asks for a 2xx quickly, before any processing), and this relay forwards it to its
-// payment's workflow. Acknowledgements then cost one insert however busy Temporal is, and an
+// The webhook inbox (Deps.WebhookAck = AckOnStore): a verified provider event is acknowledged
+// once it is stored in Postgres (Stripe asks for a 2xx quickly, before any processing), and this
+// relay forwards it to its payment's workflow. Acknowledgements then cost one insert however busy Temporal is, and an
 // event that arrives while Temporal is down is not lost: it waits here until Temporal is back.
 // Every API replica runs a relay; they share the queue through leases (FOR UPDATE SKIP LOCKED).
 

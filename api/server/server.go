@@ -59,9 +59,22 @@ type Deps struct {
 	PayPalVerifier PayPalVerifier
 	// ReportLinks presigns download links for weekly report files; nil answers download_url null.
 	ReportLinks ReportLinks
+	// WebhookAck says when a provider webhook is answered 200: AckOnTemporal (zero value) or
+	// AckOnStore (the webhook inbox; see relay.go).
+	WebhookAck WebhookAck
 	// Relay tunes the webhook inbox relay (relay.go); zero values take its defaults.
 	Relay RelayOptions
 }
+
+// WebhookAck is when a verified provider event is acknowledged.
+type WebhookAck string
+
+const (
+	// AckOnTemporal answers once Temporal durably took the signal-with-start, 503 while it is away.
+	AckOnTemporal WebhookAck = ""
+	// AckOnStore answers once the event is stored in the webhook inbox; the relay forwards it.
+	AckOnStore WebhookAck = "inbox"
+)
 
 // Server is the configured Echo app.
 type Server struct {

@@ -29,7 +29,8 @@ const signatureTolerance = 5 * time.Minute
 const providerStripe = "stripe"
 
 // stripeWebhook verifies a Stripe delivery and hands it over (handOver): 2xx once the event is
-// durably stored, 503 when it cannot be, so Stripe delivers again and nothing is lost.
+// durably held (by Temporal, or by the inbox), 503 when it cannot be, so Stripe delivers again and
+// nothing is lost.
 func (s *Server) stripeWebhook(c echo.Context) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -49,10 +50,12 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	return s.handOver(c, providerStripe, string(evt.Type), paymentID, ev, err)
 }
 
-// handOver answers a verified provider event: ignored types 200, unusable ones 400, and the
-// rest are stored in the webhook inbox and answered 200 at once ("duplicate" when the provider
-// delivered the event before); the relay forwards them to the payment's workflow. 503 only when
-// the event could not be stored, so the provider delivers again.
+// handOver answers a verified provider event: ignored types 200, unusable ones 400. The rest go
+// to the payment's workflow, acknowledged as Deps.WebhookAck says: AckOnTemporal (the default)
+// answers 200 once Temporal durably took the signal-with-start and 503 when it cannot be reached,
+// so the provider delivers again; AckOnStore answers 200 once the event is stored in the webhook
+// inbox ("duplicate" when it was delivered before) and lets the relay forward it, 503 only when
+// Postgres cannot store it.
 func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev payment.Event, err error) error {
 	if errors.Is(err, errIgnored) {
 		s.count(provider, typ, "ignored")
@@ -68,11 +71,21 @@ func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev pa
 		s.count(provider, typ, "invalid")
 		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
 	}
-	outcome, err := s.accept(c.Request().Context(), provider, paymentID, ev)
+	if s.deps.WebhookAck == AckOnStore {
+		outcome, err := s.accept(c.Request().Context(), provider, paymentID, ev)
+		if err != nil {
+			s.count(provider, typ, "unavailable")
+			s.deps.Logger.Error("webhook event not stored", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
+			return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the event could not be stored; retry later")
+		}
+		s.count(provider, typ, outcome)
+		return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(provider, paymentID)})
+	}
+	outcome, err := s.deliver(c.Request().Context(), provider, paymentID, ev)
 	if err != nil {
 		s.count(provider, typ, "unavailable")
-		s.deps.Logger.Error("webhook event not stored", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
-		return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the event could not be stored; retry later")
+		s.deps.Logger.Error("temporal did not accept webhook", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 	}
 	s.count(provider, typ, outcome)
 	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(provider, paymentID)})

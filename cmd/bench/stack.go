@@ -190,10 +190,15 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error 
 		// The admin API's per-key limit would make seeding 40 clients take most of a minute;
 		// webhooks are not rate limited either way.
 		"API_RATE_LIMIT": "100000",
+		// Acknowledge webhooks once stored in the inbox (the relay forwards them): flat out on two
+		// cores, waiting for Temporal's acceptance makes 32 senders queue behind the payments.
+		// BENCH_WEBHOOK_ACK=temporal measures the default instead.
+		"WEBHOOK_ACK": envString("BENCH_WEBHOOK_ACK", "inbox"),
 	})
 	// The pgx pool keeps internal/db's default: DATABASE_URL cannot carry pool_max_conns, because
 	// the migration step hands the same URL to database/sql, which refuses unknown parameters.
 	e.knobs["worker.pgx_pool"] = "internal/db default"
+	e.knobs["api.WEBHOOK_ACK"] = apiEnv["WEBHOOK_ACK"]
 	for _, k := range []string{"KPI_SYNC_EVERY", "MONITOR_EVAL_EVERY"} {
 		e.knobs["worker+api."+k] = common[k]
 	}

@@ -75,7 +75,8 @@ resource "aws_lb_target_group" "api" {
   vpc_id      = aws_vpc.main.id
 
   # Readiness: a task that cannot reach Postgres gets no traffic. One that cannot reach Temporal
-  # keeps it: webhooks wait in its inbox until Temporal is back.
+  # keeps it: the admin API works, and webhooks are answered 503 for the provider to retry (or
+  # wait in the inbox with WEBHOOK_ACK=inbox).
   health_check {
     path                = "/readyz"
     matcher             = "200"

@@ -49,6 +49,9 @@ type Config struct {
 	WorkerStickyCache int
 	// WorkerMaxConcurrent bounds the workflow tasks and (local) activities one worker runs at once.
 	WorkerMaxConcurrent int
+	// WebhookAck is when the API answers a provider webhook: "temporal" (once Temporal took it) or
+	// "inbox" (once it is stored for the relay).
+	WebhookAck string
 	// WebhookRelayParallel is how many inbox events the API's relay forwards to Temporal at once.
 	WebhookRelayParallel int
 	// WorkerBuildID, when set, opts the worker into Temporal worker versioning as
@@ -165,6 +168,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "OTEL_EXPORTER_OTLP_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.OTLPEndpoint},
 		{name: "SECRETS_KEY", def: devSecretsKey, secret: true, validate: validSecretsKey, dst: &secretsKey},
 		{name: "API_RATE_LIMIT", def: "10", validate: positiveInt, dst: &rateLimit},
+		{name: "WEBHOOK_ACK", def: "temporal", validate: oneOf("temporal", "inbox"), dst: &c.WebhookAck},
 		{name: "WEBHOOK_RELAY_PARALLEL", def: "32", validate: positiveInt, dst: &relayParallel},
 		{name: "PAYPAL_CLIENT_ID", optional: true, validate: nonEmpty, dst: &c.PayPalClientID},
 		{name: "PAYPAL_SECRET", optional: true, validate: nonEmpty, dst: &c.PayPalSecret},

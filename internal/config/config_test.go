@@ -22,6 +22,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, "https://api.stripe.com", c.StripeAPIBase)
 	require.Equal(t, time.Hour, c.EnrichWait)
 	require.Equal(t, 32, c.WebhookRelayParallel)
+	require.Equal(t, "temporal", c.WebhookAck)
 	require.Equal(t, "gzip", c.TemporalGRPCCompression)
 }
 
@@ -42,6 +43,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad rate limit", map[string]string{"API_RATE_LIMIT": "0"}, "API_RATE_LIMIT is malformed"},
 		{"bad relay parallelism", map[string]string{"WEBHOOK_RELAY_PARALLEL": "-1"}, "WEBHOOK_RELAY_PARALLEL is malformed"},
 		{"bad grpc compression", map[string]string{"TEMPORAL_GRPC_COMPRESSION": "zstd"}, "TEMPORAL_GRPC_COMPRESSION is malformed"},
+		{"bad webhook ack", map[string]string{"WEBHOOK_ACK": "never"}, "WEBHOOK_ACK is malformed"},
 		{"bad env", map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
 		{"production needs secrets", map[string]string{"APP_ENV": "production"}, "DATABASE_URL is required"},
 		{"production needs admin key", map[string]string{"APP_ENV": "production", "DATABASE_URL": "postgres://db/x"}, "ADMIN_API_KEY is required"},

@@ -61,6 +61,8 @@ type Options struct {
 	// CuttableTemporal connects the API to Temporal through TemporalLine, a proxy a test cuts
 	// (the worker keeps its own line).
 	CuttableTemporal bool
+	// WebhookAck is when the API (and its replicas) answer webhooks; zero: once Temporal took them.
+	WebhookAck server.WebhookAck
 }
 
 // Stack is a running platform.
@@ -115,7 +117,7 @@ func (s *Stack) serveAPI(tc client.Client, relay server.RelayOptions) (*httptest
 	srv := server.New(server.Deps{
 		Pool: s.Pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
 		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
-		Namespace: "default", Settings: s.opts.Settings, Logger: s.opts.Logger, Relay: relay,
+		Namespace: "default", Settings: s.opts.Settings, Logger: s.opts.Logger, Relay: relay, WebhookAck: s.opts.WebhookAck,
 		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, HTTP: s.PayPal.HTTPClient()}},
 	})
 	api := httptest.NewServer(srv)
