@@ -71,21 +71,15 @@ func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev pa
 		s.count(provider, typ, "invalid")
 		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
 	}
+	hold, code, message := s.deliver, "temporal_unavailable", "the workflow service is unavailable; retry later"
 	if s.deps.WebhookAck == AckOnStore {
-		outcome, err := s.accept(c.Request().Context(), provider, paymentID, ev)
-		if err != nil {
-			s.count(provider, typ, "unavailable")
-			s.deps.Logger.Error("webhook event not stored", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
-			return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the event could not be stored; retry later")
-		}
-		s.count(provider, typ, outcome)
-		return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(provider, paymentID)})
+		hold, code, message = s.accept, "storage_unavailable", "the event could not be stored; retry later"
 	}
-	outcome, err := s.deliver(c.Request().Context(), provider, paymentID, ev)
+	outcome, err := hold(c.Request().Context(), provider, paymentID, ev)
 	if err != nil {
 		s.count(provider, typ, "unavailable")
-		s.deps.Logger.Error("temporal did not accept webhook", "provider", provider, "event_id", ev.ID, "type", typ, "error", err)
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		s.deps.Logger.Error("webhook event not held", "provider", provider, "event_id", ev.ID, "type", typ, "code", code, "error", err)
+		return errorf(http.StatusServiceUnavailable, code, message)
 	}
 	s.count(provider, typ, outcome)
 	return c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": payment.WorkflowID(provider, paymentID)})
