@@ -146,6 +146,7 @@ locals {
   ])
   api_env = concat(local.common_env, [
     { name = "API_ADDR", value = "0.0.0.0:8080" },
+    { name = "WEBHOOK_ACK", value = var.webhook_ack },
   ])
 
   log_config = {

@@ -148,6 +148,17 @@ variable "worker_backlog_target" {
   default     = 50
 }
 
+variable "webhook_ack" {
+  description = "When the API answers provider webhooks: temporal (once Temporal took the event; 503 while it is away) or inbox (once stored in Postgres; the API's relay forwards it)."
+  type        = string
+  default     = "temporal"
+
+  validation {
+    condition     = contains(["temporal", "inbox"], var.webhook_ack)
+    error_message = "webhook_ack must be temporal or inbox."
+  }
+}
+
 variable "worker_stop_timeout" {
   description = "Grace period for in-flight activities after SIGTERM (seconds); ECS waits a little longer before SIGKILL."
   type        = number
