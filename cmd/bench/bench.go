@@ -208,7 +208,8 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	if b.cfg.limitPollers != "" {
 		r.Knobs["bench.limit_pollers"] = b.cfg.limitPollers
 	}
-	lim, err := runLimit(ctx, tc, run, shapes, n, b.cfg.concurrency, b.cfg.limitPollers)
+	r.Knobs["bench.limit_max_concurrent"] = strconv.Itoa(b.cfg.limitMaxConcurrent)
+	lim, err := runLimit(ctx, tc, run, shapes, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
 	if err != nil {
 		return err
 	}

@@ -297,12 +297,17 @@ func TestGaugeValue(t *testing.T) {
 }
 
 func TestLimitWorkerOptions(t *testing.T) {
-	assert.Zero(t, limitWorkerOptions("").MaxConcurrentWorkflowTaskPollers, "SDK defaults, as the worker program")
-	assert.Nil(t, limitWorkerOptions("").WorkflowTaskPollerBehavior)
-	fixed := limitWorkerOptions("8")
+	sdk := limitWorkerOptions("", 0)
+	assert.Zero(t, sdk.MaxConcurrentWorkflowTaskPollers, "SDK defaults")
+	assert.Zero(t, sdk.MaxConcurrentWorkflowTaskExecutionSize)
+	assert.Nil(t, sdk.WorkflowTaskPollerBehavior)
+	fixed := limitWorkerOptions("8", 0)
 	assert.Equal(t, 8, fixed.MaxConcurrentWorkflowTaskPollers)
 	assert.Equal(t, 8, fixed.MaxConcurrentActivityTaskPollers)
-	auto := limitWorkerOptions("autoscale")
+	auto := limitWorkerOptions("autoscale", 64)
 	assert.NotNil(t, auto.WorkflowTaskPollerBehavior)
 	assert.NotNil(t, auto.ActivityTaskPollerBehavior)
+	assert.Equal(t, 64, auto.MaxConcurrentWorkflowTaskExecutionSize, "bounded as the worker program")
+	assert.Equal(t, 64, auto.MaxConcurrentLocalActivityExecutionSize)
+	assert.Equal(t, 64, auto.MaxConcurrentActivityExecutionSize)
 }

@@ -59,7 +59,7 @@ type limitResult struct {
 // default options (as the worker program has), and waits until all of them completed.
 // Workflow i runs shapes[i mod len], so the mix is that of the sampled payments. Completion is
 // read from visibility every 200 ms.
-func runLimit(ctx context.Context, c client.Client, run string, shapes []string, n, concurrency int, pollers string) (limitResult, error) {
+func runLimit(ctx context.Context, c client.Client, run string, shapes []string, n, concurrency int, pollers string, maxConcurrent int) (limitResult, error) {
 	res := limitResult{Workflows: n}
 	for i := range n {
 		res.Regular += float64(strings.Count(shapes[i%len(shapes)], "R")) / float64(n)
@@ -67,7 +67,7 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 	}
 	res.Regular, res.Local = round3(res.Regular), round3(res.Local)
 	queue := "bench-limit-" + run
-	w := worker.New(c, queue, limitWorkerOptions(pollers))
+	w := worker.New(c, queue, limitWorkerOptions(pollers, maxConcurrent))
 	w.RegisterWorkflowWithOptions(limitWorkflow, workflow.RegisterOptions{Name: limitWorkflowName})
 	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: limitActivityName})
 	if err := w.Start(); err != nil {
@@ -117,10 +117,16 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 	return res, nil
 }
 
-// limitWorkerOptions are the SDK defaults, as the worker program has, unless -limit-pollers
-// says how the worker program polls now.
-func limitWorkerOptions(pollers string) worker.Options {
+// limitWorkerOptions are the worker program's concurrency bounds (maxConcurrent workflow tasks
+// and (local) activities at once; 0 leaves the SDK's defaults) and the pollers -limit-pollers
+// says it polls with; nothing else differs from the SDK's defaults.
+func limitWorkerOptions(pollers string, maxConcurrent int) worker.Options {
 	var o worker.Options
+	if maxConcurrent > 0 {
+		o.MaxConcurrentWorkflowTaskExecutionSize = maxConcurrent
+		o.MaxConcurrentLocalActivityExecutionSize = maxConcurrent
+		o.MaxConcurrentActivityExecutionSize = maxConcurrent
+	}
 	switch n, err := strconv.Atoi(pollers); {
 	case pollers == "autoscale":
 		o.WorkflowTaskPollerBehavior = worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})

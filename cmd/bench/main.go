@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	pconfig "paysplit/internal/config"
 )
 
 // config is everything a run is told; each flag has an environment default.
@@ -40,14 +42,17 @@ type config struct {
 	limitWorkflows int
 	// limitShape overrides the limit workflow's activities (R regular, L local) for what-if runs.
 	limitShape string
-	// limitPollers sets the limit worker's pollers: "" (SDK defaults, as the worker program
-	// has), "autoscale", or a fixed number; it must match the worker program's for a fair ratio.
+	// limitPollers sets the limit worker's pollers: "" (SDK defaults), "autoscale" (as the worker
+	// program polls), or a fixed number; it must match the worker program's for a fair ratio.
 	limitPollers string
-	stallTimeout time.Duration
-	timeout      time.Duration
-	keepLogs     bool
-	resultsPath  string
-	plotPath     string
+	// limitMaxConcurrent bounds the limit worker's concurrent workflow tasks and (local)
+	// activities as WORKER_MAX_CONCURRENT bounds the worker program's.
+	limitMaxConcurrent int
+	stallTimeout       time.Duration
+	timeout            time.Duration
+	keepLogs           bool
+	resultsPath        string
+	plotPath           string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -68,7 +73,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "empty workflows in the limit run (0 = as many as payments)")
 	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: activities of the limit workflow, R regular and L local (default: read from a sampled payment history)")
-	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults (as the worker program), autoscale, or a number; keep it equal to the worker program's")
+	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults, autoscale (as the worker program), or a number; keep it equal to the worker program's")
+	fs.IntVar(&c.limitMaxConcurrent, "limit-max-concurrent", envInt("WORKER_MAX_CONCURRENT", pconfig.DefaultWorkerMaxConcurrent), "concurrent workflow tasks and (local) activities of the limit worker (env WORKER_MAX_CONCURRENT, as the worker program)")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "give up on the whole run after this long")
 	fs.BoolVar(&c.keepLogs, "keep-logs", false, "keep the stack's logs (printed path) even when the run is correct")

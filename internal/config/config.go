@@ -120,6 +120,10 @@ type setting struct {
 	dst      *string
 }
 
+// DefaultWorkerMaxConcurrent bounds the workflow tasks and (local) activities one worker runs at
+// once (WORKER_MAX_CONCURRENT); the benchmark's limit worker uses the same bound.
+const DefaultWorkerMaxConcurrent = 64
+
 // DefaultTemporalGRPCCompression is the SDK's own default. "none" saves the deflate work at both
 // ends when Temporal is next door; the benchmark could not tell the two apart on two cores.
 const DefaultTemporalGRPCCompression = "gzip"
@@ -157,7 +161,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: validDuration, dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
-		{name: "WORKER_MAX_CONCURRENT", def: "64", validate: positiveInt, dst: &maxConcurrent},
+		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: positiveInt, dst: &maxConcurrent},
 		{name: "WORKER_BUILD_ID", optional: true, validate: nonEmpty, dst: &c.WorkerBuildID},
 		{name: "TEMPORAL_DEPLOYMENT_NAME", def: "paysplit", validate: nonEmpty, dst: &c.TemporalDeploymentName},
 		{name: "TEMPORAL_API_KEY", optional: true, validate: nonEmpty, dst: &c.TemporalAPIKey},
