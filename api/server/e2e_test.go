@@ -48,7 +48,12 @@ type stack struct {
 }
 
 func newStack(t *testing.T, settings payment.Settings) *stack {
-	s := stackpkg.New(t, stackpkg.Options{Settings: settings})
+	return newStackAck(t, settings, server.AckOnTemporal)
+}
+
+// newStackAck starts the platform with the API acknowledging webhooks as ack says.
+func newStackAck(t *testing.T, settings payment.Settings, ack server.WebhookAck) *stack {
+	s := stackpkg.New(t, stackpkg.Options{Settings: settings, WebhookAck: ack})
 	return &stack{Stack: s, t: t, api: s.API, tc: s.Temporal, ledger: s.Ledger, stripe: s.Stripe, paypal: s.PayPal}
 }
 

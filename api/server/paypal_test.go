@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/api/server"
 	ipayment "paysplit/internal/payment"
 	"paysplit/workflows/payment"
 )
@@ -62,18 +63,39 @@ func (s *stack) paypalWebhook(body []byte, h http.Header) (int, map[string]any) 
 	return code, out
 }
 
+// TestPayPalCaptureEndToEnd runs a PayPal capture, its duplicates and a refund through both
+// webhook acknowledgement modes: once Temporal took the event (the default) and once the inbox
+// stored it (the relay forwards it).
 func TestPayPalCaptureEndToEnd(t *testing.T) {
-	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seedPayPal("ppco", "VENDORPAYER01")
-	body := paypalCapture(t, "ppco", "CAP123")
+	for _, tt := range []struct {
+		name            string
+		ack             server.WebhookAck
+		client, capture string
+	}{
+		{"ack once Temporal holds it", server.AckOnTemporal, "ppco", "CAP123"},
+		{"ack once stored", server.AckOnStore, "ppinbox", "CAP124"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { paypalCaptureEndToEnd(t, tt.ack, tt.client, tt.capture) })
+	}
+}
+
+func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture string) {
+	s := newStackAck(t, payment.Settings{SettleWindow: 0}, ack)
+	s.seedPayPal(client, "VENDORPAYER01")
+	body := paypalCapture(t, client, capture)
 
 	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, "accepted", out["status"])
-	id := payment.WorkflowID("paypal", "CAP123")
+	id := payment.WorkflowID("paypal", capture)
 	rec := s.result(id)
 	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
-	require.Equal(t, "order-CAP123", rec.Order.OrderID, "invoice_id is the order when custom_id has none")
+	require.Equal(t, "order-"+capture, rec.Order.OrderID, "invoice_id is the order when custom_id has none")
+	var inInbox int
+	require.NoError(t, s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM webhook_inbox WHERE provider = 'paypal' AND event_id = $1
+		AND forwarded_at IS NOT NULL`, "WH-CAP-"+capture).Scan(&inInbox))
+	require.Equal(t, map[server.WebhookAck]int{server.AckOnTemporal: 0, server.AckOnStore: 1}[ack], inInbox,
+		"acknowledged once stored, the event went through the inbox; otherwise straight to Temporal")
 
 	payouts := s.paypal.Payouts()
 	require.Len(t, payouts, 2)
@@ -83,12 +105,13 @@ func TestPayPalCaptureEndToEnd(t *testing.T) {
 		require.Equal(t, "USD", p.Currency)
 		byBatch[p.SenderBatchID] = p.Receiver + " " + p.Value
 	}
+	vendor, aff := client+"-vendor", client+"-aff"
 	require.Equal(t, map[string]string{
-		id + "/transfer/vendor-ppco-vendor/0": "VENDORPAYER01 95.45",
-		id + "/transfer/affiliate-ppco-aff/0": "affiliate@example.com 4.85",
+		id + "/transfer/vendor-" + vendor + "/0": "VENDORPAYER01 95.45",
+		id + "/transfer/affiliate-" + aff + "/0": "affiliate@example.com 4.85",
 	}, byBatch)
 	require.Equal(t, map[string]int64{
-		"vendor_payable:ppco-vendor": 0, "affiliate_payable:ppco-aff": 0, "platform:revenue": -970, "provider:paypal": 970,
+		"vendor_payable:" + vendor: 0, "affiliate_payable:" + aff: 0, "platform:revenue": -970, "provider:paypal": 970,
 	}, s.paymentBalances(id))
 
 	for range 3 {
@@ -100,10 +123,10 @@ func TestPayPalCaptureEndToEnd(t *testing.T) {
 
 	// A partial refund: PayPal payouts cannot be pulled back, so the payees' shares of it stay
 	// owed by them in the ledger, with the reason on the leg.
-	refund := paypalEvent(t, "WH-REF-1", "PAYMENT.CAPTURE.REFUNDED", map[string]any{
-		"id": "REF1", "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "11.00"},
+	refund := paypalEvent(t, "WH-REF-"+capture, "PAYMENT.CAPTURE.REFUNDED", map[string]any{
+		"id": "REF-" + capture, "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "11.00"},
 		"seller_payable_breakdown": map[string]any{"total_refunded_amount": map[string]string{"currency_code": "USD", "value": "11.00"}},
-		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/CAP123", "method": "GET"}},
+		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + capture, "method": "GET"}},
 	})
 	code, out = s.paypalWebhook(refund, s.paypal.Sign(refund))
 	require.Equal(t, http.StatusOK, code, out)
@@ -111,7 +134,7 @@ func TestPayPalCaptureEndToEnd(t *testing.T) {
 	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status)
 	require.Contains(t, rec.Leg("vendor").Reason, "cannot be reversed")
 	require.Equal(t, map[string]int64{
-		"vendor_payable:ppco-vendor": 955, "affiliate_payable:ppco-aff": 48, "platform:revenue": -873, "provider:paypal": -130,
+		"vendor_payable:" + vendor: 955, "affiliate_payable:" + aff: 48, "platform:revenue": -873, "provider:paypal": -130,
 	}, s.paymentBalances(id), "the payees owe back their shares of the refund")
 }
 
