@@ -91,20 +91,34 @@ func deliver(t *testing.T, s *stack.Stack, body []byte, n int) int {
 	return 2 * n
 }
 
+// TestDuplicateDeliveries delivers a capture and a refund three times at once and three times
+// later, in both acknowledgement modes: one workflow, two transfers, one refund either way.
 func TestDuplicateDeliveries(t *testing.T) {
-	s := stack.New(t, stack.Options{Settings: open})
-	s.Seed("dup")
-	capture := stack.Capture("dup", "pi_dup1")
-	events := deliver(t, s, capture.Body(), 3)
-	id := payment.WorkflowID("stripe", "pi_dup1")
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	for _, tt := range []struct {
+		name   string
+		ack    server.WebhookAck
+		client string
+	}{
+		{"ack once Temporal holds it", server.AckOnTemporal, "dup"},
+		{"ack once stored", server.AckOnStore, "dupinbox"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := stack.New(t, stack.Options{Settings: open, WebhookAck: tt.ack})
+			s.Seed(tt.client)
+			pi := "pi_" + tt.client + "1"
+			events := deliver(t, s, stack.Capture(tt.client, pi).Body(), 3)
+			id := payment.WorkflowID("stripe", pi)
+			s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 
-	refund := stripeevent.Refund{EventID: "evt_dup_re", PaymentIntent: "pi_dup1", Charge: "ch_pi_dup1", Currency: "usd", Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
-	events += deliver(t, s, refund.Body(), 3)
-	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
-	require.EqualValues(t, 1100, rec.Refunded, "six deliveries, one refund")
-	require.Len(t, s.Stripe.Transfers(), 2)
-	finish(t, s, events, 2, 0)
+			refund := stripeevent.Refund{EventID: "evt_" + tt.client + "_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+				Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
+			events += deliver(t, s, refund.Body(), 3)
+			rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
+			require.EqualValues(t, 1100, rec.Refunded, "six deliveries, one refund")
+			require.Len(t, s.Stripe.Transfers(), 2)
+			finish(t, s, events, 2, 0)
+		})
+	}
 }
 
 func TestOutOfOrderEvents(t *testing.T) {
