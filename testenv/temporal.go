@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -215,22 +214,4 @@ func logTail(path string) string {
 		b = b[len(b)-max:]
 	}
 	return "\n--- server log (" + path + ") ---\n" + string(bytes.TrimSpace(b))
-}
-
-// WorkflowResult waits for a workflow's latest run to finish and decodes its result into out.
-// The workflow may not exist yet: a webhook is acknowledged once stored, and the API's relay
-// starts the workflow a moment later.
-func WorkflowResult(ctx context.Context, c client.Client, id string, out any) error {
-	for {
-		err := c.GetWorkflow(ctx, id, "").Get(ctx, out)
-		var notFound *serviceerror.NotFound
-		if !errors.As(err, &notFound) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("workflow %s never started: %w", id, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }

@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +34,7 @@ func TestInboxListsWaitingAndForwardedEvents(t *testing.T) {
 	done := uniqueID("evt_done")
 	doneID := accept("stripe", done, "pi_inbox2")
 	require.NoError(t, a.store.MarkForwarded(ctx, []int64{doneID}))
-	require.NoError(t, a.store.RetryInboxAt(ctx, waitingID, time.Now().Add(time.Minute), "temporal: connection refused"))
+	require.NoError(t, a.store.RetryInboxAt(ctx, []int64{waitingID}, time.Now().Add(time.Minute), "temporal: connection refused"))
 
 	events := func(path string) ([]map[string]any, map[string]any) {
 		code, body := a.json(req{method: http.MethodGet, path: path, key: adminKey})
@@ -73,6 +76,26 @@ func TestInboxListsWaitingAndForwardedEvents(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "the forwarded event is listed as forwarded")
+
+	// /metrics reports the same backlog (both gauges from one read).
+	res, err := http.Get(a.url + "/metrics")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	metrics, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	var pendingGauge, oldestGauge float64
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if v, ok := strings.CutPrefix(line, "paysplit_webhook_inbox_pending "); ok {
+			pendingGauge, err = strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+		}
+		if v, ok := strings.CutPrefix(line, "paysplit_webhook_inbox_oldest_seconds "); ok {
+			oldestGauge, err = strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+		}
+	}
+	assert.GreaterOrEqual(t, pendingGauge, 2.0, "the two waiting events are counted")
+	assert.Positive(t, oldestGauge)
 
 	for _, bad := range []string{"?state=lost", "?provider=square", "?limit=0", "?limit=501"} {
 		code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/webhook-inbox" + bad, key: adminKey})

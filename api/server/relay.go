@@ -18,8 +18,9 @@ import (
 
 // The webhook inbox (Deps.WebhookAck = AckOnStore): a verified provider event is acknowledged
 // once it is stored in Postgres (Stripe asks for a 2xx quickly, before any processing), and this
-// relay forwards it to its payment's workflow. Acknowledgements then cost one insert however busy Temporal is, and an
-// event that arrives while Temporal is down is not lost: it waits here until Temporal is back.
+// relay forwards it to its payment's workflow. Acknowledgements then cost one insert however busy
+// Temporal is, and an event that arrives while Temporal is down is not lost: it waits here until
+// Temporal is back.
 // Every API replica runs a relay; they share the queue through leases (FOR UPDATE SKIP LOCKED).
 
 // RelayOptions tunes the relay; zero values take the defaults.
@@ -127,18 +128,7 @@ func (r *relay) close() {
 	r.closing.Store(true)
 	r.stop()
 	<-r.done
-	var held []int64
-drain:
-	for {
-		select {
-		case e := <-r.local:
-			<-r.slots
-			held = append(held, e.ID)
-		default:
-			break drain
-		}
-	}
-	r.releaseHeld(held)
+	r.releaseHeld(inboxIDs(r.takeHanded(nil, r.opts.Buffer)))
 }
 
 func inboxIDs(events []store.InboxEvent) []int64 {
@@ -161,13 +151,13 @@ func (r *relay) releaseHeld(ids []int64) {
 	}
 }
 
+// run forwards what this API hands it as it comes, and claims from the table at start, when an
+// event was stored for a claim (kick) and every Poll (other replicas' events, retries due).
 func (r *relay) run(ctx context.Context) {
 	tick := time.NewTicker(r.opts.Poll)
 	defer tick.Stop()
+	r.drain(ctx)
 	for {
-		if err := r.drain(ctx); err != nil && ctx.Err() == nil {
-			r.logger.Error("webhook relay: reading the inbox failed", "error", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -179,45 +169,52 @@ func (r *relay) run(ctx context.Context) {
 			}
 			r.forward(ctx, batch)
 		case <-r.kick:
+			r.drain(ctx)
 		case <-tick.C:
+			r.drain(ctx)
 		}
 	}
 }
 
-// gather takes the events handed in since the last batch, up to a batch, and frees their slots.
+// gather takes the events handed in since the last batch, up to a batch.
 func (r *relay) gather(first store.InboxEvent) []store.InboxEvent {
-	batch := []store.InboxEvent{first}
-more:
-	for len(batch) < r.opts.Batch {
+	<-r.slots
+	return r.takeHanded([]store.InboxEvent{first}, r.opts.Batch)
+}
+
+// takeHanded appends to taken the events waiting in the local buffer, without waiting, until it
+// holds limit, and frees their slots.
+func (r *relay) takeHanded(taken []store.InboxEvent, limit int) []store.InboxEvent {
+	for len(taken) < limit {
 		select {
 		case e := <-r.local:
-			batch = append(batch, e)
+			<-r.slots
+			taken = append(taken, e)
 		default:
-			break more
+			return taken
 		}
 	}
-	for range batch {
-		<-r.slots
-	}
-	return batch
+	return taken
 }
 
-// drain forwards batches until the queue holds nothing due.
-func (r *relay) drain(ctx context.Context) error {
+// drain claims and forwards batches until the table holds nothing due for this task queue.
+func (r *relay) drain(ctx context.Context) {
 	for ctx.Err() == nil {
 		batch, err := r.store.ClaimInbox(ctx, r.taskQueue, r.opts.Batch, r.opts.Lease)
 		if err != nil {
-			return err
+			if ctx.Err() == nil {
+				r.logger.Error("webhook relay: reading the inbox failed", "error", err)
+			}
+			return
 		}
 		if len(batch) == 0 {
-			return nil
+			return
 		}
 		r.forward(ctx, batch)
 		if len(batch) < r.opts.Batch {
-			return nil
+			return
 		}
 	}
-	return nil
 }
 
 // forward hands a batch to Temporal: a payment's events in arrival order, payments in parallel.
@@ -292,11 +289,8 @@ func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause
 	r.forwarded.WithLabelValues(events[0].Provider, "retry").Inc()
 	r.logger.Warn("webhook relay: Temporal did not take an event; retrying", "provider", events[0].Provider,
 		"event_id", events[0].EventID, "attempts", events[0].Attempts, "retry_in", wait, "error", cause)
-	at := time.Now().Add(wait)
-	for _, e := range events {
-		if err := r.store.RetryInboxAt(context.WithoutCancel(ctx), e.ID, at, cause.Error()); err != nil {
-			r.logger.Error("webhook relay: rescheduling failed; the lease retries it", "event_id", e.EventID, "error", err)
-		}
+	if err := r.store.RetryInboxAt(context.WithoutCancel(ctx), inboxIDs(events), time.Now().Add(wait), cause.Error()); err != nil {
+		r.logger.Error("webhook relay: rescheduling failed; the lease retries them", "events", len(events), "error", err)
 	}
 }
 
@@ -323,22 +317,37 @@ func (s *Server) Close() error {
 	return err
 }
 
-// registerInboxGauges exposes the relay's backlog, read from Postgres when scraped: a growing
+// registerInboxGauges exposes the relay's backlog, read from Postgres once per scrape: a growing
 // backlog or an old oldest event means Temporal is not taking events.
 func (s *Server) registerInboxGauges() {
-	read := func() store.InboxBacklog {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		b, err := s.deps.Store.InboxBacklog(ctx)
-		if err != nil {
-			s.deps.Logger.Warn("inbox backlog for metrics", "error", err)
-		}
-		return b
+	s.metrics.registry.MustRegister(&inboxCollector{store: s.deps.Store, logger: s.deps.Logger})
+}
+
+var (
+	inboxPendingDesc = prometheus.NewDesc("paysplit_webhook_inbox_pending",
+		"Webhook events stored and not yet forwarded to Temporal.", nil, nil)
+	inboxOldestDesc = prometheus.NewDesc("paysplit_webhook_inbox_oldest_seconds",
+		"How long the oldest unforwarded webhook event has waited.", nil, nil)
+)
+
+// inboxCollector reports both backlog gauges from one query.
+type inboxCollector struct {
+	store  *store.Store
+	logger *slog.Logger
+}
+
+func (c *inboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- inboxPendingDesc
+	ch <- inboxOldestDesc
+}
+
+func (c *inboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	b, err := c.store.InboxBacklog(ctx)
+	if err != nil {
+		c.logger.Warn("inbox backlog for metrics", "error", err)
 	}
-	s.metrics.registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "paysplit_webhook_inbox_pending", Help: "Webhook events stored and not yet forwarded to Temporal."},
-			func() float64 { return float64(read().Pending) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "paysplit_webhook_inbox_oldest_seconds", Help: "How long the oldest unforwarded webhook event has waited."},
-			func() float64 { return read().OldestWait.Seconds() }),
-	)
+	ch <- prometheus.MustNewConstMetric(inboxPendingDesc, prometheus.GaugeValue, float64(b.Pending))
+	ch <- prometheus.MustNewConstMetric(inboxOldestDesc, prometheus.GaugeValue, b.OldestWait.Seconds())
 }

@@ -93,11 +93,12 @@ func (s *Store) MarkForwarded(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// RetryInboxAt puts an event back for another attempt at a later time, keeping why it failed.
-func (s *Store) RetryInboxAt(ctx context.Context, id int64, at time.Time, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE webhook_inbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1`, id, at, truncate(reason, 500))
+// RetryInboxAt puts events back for another attempt at a later time, keeping why they failed
+// (its first 500 characters).
+func (s *Store) RetryInboxAt(ctx context.Context, ids []int64, at time.Time, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_inbox SET next_attempt_at = $2, last_error = left($3, 500) WHERE id = ANY($1)`, ids, at, reason)
 	if err != nil {
-		return fmt.Errorf("reschedule inbox event %d: %w", id, err)
+		return fmt.Errorf("reschedule %d inbox events: %w", len(ids), err)
 	}
 	return nil
 }
@@ -131,13 +132,6 @@ func (s *Store) InboxBacklog(ctx context.Context) (InboxBacklog, error) {
 		b.OldestWait = now.Sub(*oldest)
 	}
 	return b, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // InboxEntry is one stored webhook event as an operator sees it: where it stands, never its payload.

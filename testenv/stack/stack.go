@@ -98,7 +98,6 @@ func New(t testing.TB, o Options) *Stack {
 		T: t, Temporal: tc, TemporalURL: host, Pool: pool, DatabaseURL: dbURL, Store: store.New(pool), Ledger: ledger.New(pool),
 		Stripe: testenv.NewStripeProxy(t, testenv.StripeMock(t)), PayPal: testenv.NewPayPal(t),
 		Queue: "payments-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), outcomes: map[string]int{}, accepted: map[string]bool{},
-		opts: o,
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -227,11 +226,27 @@ func (s *Stack) StripeWebhookTo(baseURL string, d stripeevent.Delivery) (int, ma
 	return code, out
 }
 
-// Forwarded waits until the relay handed a delivered event to Temporal (see
-// testenv.AwaitForwarded); tests that read a workflow right after a webhook call it first.
+// Forwarded waits, when the API acknowledges webhooks once stored (server.AckOnStore), until
+// the relay handed the delivered event (the webhook body whose top-level "id" it is) to Temporal;
+// tests that read a workflow right after a webhook call it first. Acknowledged once Temporal took
+// it, the event is there already.
 func (s *Stack) Forwarded(provider string, body []byte) {
 	s.T.Helper()
-	testenv.AwaitForwarded(s.T, s.Pool, provider, body)
+	if s.opts.WebhookAck != server.AckOnStore {
+		return
+	}
+	var evt struct {
+		ID string `json:"id"`
+	}
+	require.NoError(s.T, json.Unmarshal(body, &evt))
+	require.NotEmpty(s.T, evt.ID, "the webhook body has an event id")
+	require.EventuallyWithT(s.T, func(c *assert.CollectT) {
+		var forwarded bool
+		if assert.NoError(c, s.Pool.QueryRow(context.Background(), `SELECT forwarded_at IS NOT NULL FROM webhook_inbox
+			WHERE provider = $1 AND event_id = $2`, provider, evt.ID).Scan(&forwarded)) {
+			assert.True(c, forwarded, "inbox event %s/%s forwarded", provider, evt.ID)
+		}
+	}, 30*time.Second, 20*time.Millisecond)
 }
 
 func (s *Stack) note(code int, out map[string]any) {
@@ -320,7 +335,7 @@ func (s *Stack) Result(id string) ipayment.Record {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var rec ipayment.Record
-	require.NoError(s.T, testenv.WorkflowResult(ctx, s.Temporal, id, &rec))
+	require.NoError(s.T, s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &rec))
 	return rec
 }
 
