@@ -182,6 +182,10 @@ func (b *bench) timings(ctx context.Context, pool *pgxpool.Pool, prefix string) 
 	r.Seconds = round3(last.Sub(b.t0).Seconds())
 	r.PaymentsPerS = round3(float64(r.Payments) / r.Seconds)
 	r.WorkerCPUMsPerPayment = round3(r.CPUSeconds["worker"] * 1000 / float64(r.Payments))
+	r.CPUMsPerPayment = map[string]float64{}
+	for name, s := range r.CPUSeconds {
+		r.CPUMsPerPayment[name] = round3(s * 1000 / float64(r.Payments))
+	}
 	return nil
 }
 
@@ -209,15 +213,29 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 		r.Knobs["bench.limit_pollers"] = b.cfg.limitPollers
 	}
 	r.Knobs["bench.limit_max_concurrent"] = strconv.Itoa(b.cfg.limitMaxConcurrent)
+	cpu0 := snapshotCPU(b.env.pids, "")
 	lim, err := runLimit(ctx, tc, run, shapes, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
 	if err != nil {
 		return err
 	}
+	lim.CPUMsPerWorkflow = limitCPU(cpuUse(cpu0, snapshotCPU(b.env.pids, "")), n)
 	lim.PerSecond, lim.Seconds = round3(lim.PerSecond), round3(lim.Seconds)
 	r.Limit = &lim
 	r.LimitPaymentsPerS = lim.PerSecond
 	r.RatioToLimit = round3(r.PaymentsPerS / lim.PerSecond)
 	return nil
+}
+
+// limitCPU is the limit run's CPU per workflow: the Temporal server's and the in-process limit
+// worker's (the bench's own process), beside the payment run's cpu_s to show where they differ.
+func limitCPU(use map[string]float64, n int) map[string]float64 {
+	out := map[string]float64{}
+	for name, s := range use {
+		if (name == "temporal" || name == "bench") && s > 0 {
+			out[name] = round3(s * 1000 / float64(n))
+		}
+	}
+	return out
 }
 
 // settledRows reads the rows-written counters until two reads agree (sessions that just ended

@@ -53,6 +53,9 @@ type limitResult struct {
 	// Per limit workflow, on average over the mix of shapes.
 	Regular float64 `json:"activities"`
 	Local   float64 `json:"local_activities"`
+	// CPUMsPerWorkflow is CPU per limit workflow: "temporal" (the server) and "bench" (the
+	// in-process limit worker and its starters).
+	CPUMsPerWorkflow map[string]float64 `json:"cpu_ms_per_workflow,omitempty"`
 }
 
 // runLimit starts n empty workflows from `concurrency` goroutines on an in-process worker with

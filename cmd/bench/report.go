@@ -65,8 +65,10 @@ type results struct {
 	// WorkerPeaks are the peaks of the worker's own gauges (its /metrics, every second).
 	WorkerPeaks map[string]float64 `json:"worker_peaks,omitempty"`
 	// CPU seconds each process used from the first webhook until every payment was final.
-	CPUSeconds     map[string]float64 `json:"cpu_s"`
-	MachineBusyPct float64            `json:"machine_cpu_busy_pct"`
+	CPUSeconds map[string]float64 `json:"cpu_s"`
+	// CPUMsPerPayment is cpu_s per payment, to set beside limit.cpu_ms_per_workflow.
+	CPUMsPerPayment map[string]float64 `json:"cpu_ms_per_payment"`
+	MachineBusyPct  float64            `json:"machine_cpu_busy_pct"`
 
 	// Slowest are the payments that took longest from acknowledgement to final status, with
 	// their histories' timelines.
