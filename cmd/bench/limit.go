@@ -56,6 +56,9 @@ type limitResult struct {
 	// CPUMsPerWorkflow is CPU per limit workflow: "temporal" (the server) and "bench" (the
 	// in-process limit worker and its starters).
 	CPUMsPerWorkflow map[string]float64 `json:"cpu_ms_per_workflow,omitempty"`
+	// HistoryBytesPerWorkflow is the encoded size of a limit workflow's history (a sample's
+	// mean), beside the payments' history.bytes_per_payment.
+	HistoryBytesPerWorkflow float64 `json:"history_bytes_per_workflow"`
 }
 
 // runLimit starts n empty workflows from `concurrency` goroutines on an in-process worker with
@@ -117,6 +120,15 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 	}
 	res.Seconds = end.Sub(start).Seconds()
 	res.PerSecond = float64(n) / res.Seconds
+	sample := min(n, 20)
+	for i := 1; i <= sample; i++ {
+		h, err := readHistory(ctx, c, fmt.Sprintf("bench-limit-%s-%d", run, i), "")
+		if err != nil {
+			return res, err
+		}
+		res.HistoryBytesPerWorkflow += float64(h.bytes) / float64(sample)
+	}
+	res.HistoryBytesPerWorkflow = round3(res.HistoryBytesPerWorkflow)
 	return res, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 )
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux the bench
@@ -451,6 +452,10 @@ type historyStats struct {
 	EventsPerPayment  float64 `json:"events_per_payment"`
 	RegularPerPayment float64 `json:"activities_per_payment"`
 	LocalPerPayment   float64 `json:"local_activities_per_payment"`
+	// BytesPerPayment is the encoded size of the history events, what the server stores and
+	// ships to the worker; BytesByEventType splits it by event type (per payment).
+	BytesPerPayment  float64            `json:"bytes_per_payment"`
+	BytesByEventType map[string]float64 `json:"bytes_by_event_type"`
 	// Shapes are the activity sequences (R regular, L local) of the sampled payments that had
 	// one run and no refund, with how many had each: the limit workflows run them in that mix.
 	Shapes map[string]int `json:"capture_run_shapes"`
@@ -462,7 +467,8 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 	var st historyStats
 	step := max(1, len(d.Payments)/max(1, n))
 	st.Shapes = map[string]int{}
-	var events, regular, local int
+	var events, regular, local, bytes int
+	byType := map[string]int{}
 	for i := 0; i < len(d.Payments) && st.Payments < n; i += step {
 		id := d.Payments[i].WorkflowID
 		runs, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", id)})
@@ -478,6 +484,10 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 				return st, err
 			}
 			events += h.events
+			bytes += h.bytes
+			for t, b := range h.byType {
+				byType[t] += b
+			}
 			regular += strings.Count(h.shape, "R")
 			local += strings.Count(h.shape, "L")
 			st.Runs++
@@ -494,19 +504,26 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 	st.EventsPerPayment = float64(events) / float64(st.Payments)
 	st.RegularPerPayment = float64(regular) / float64(st.Payments)
 	st.LocalPerPayment = float64(local) / float64(st.Payments)
+	st.BytesPerPayment = round3(float64(bytes) / float64(st.Payments))
+	st.BytesByEventType = map[string]float64{}
+	for t, b := range byType {
+		st.BytesByEventType[t] = round3(float64(b) / float64(st.Payments))
+	}
 	return st, nil
 }
 
 type history struct {
 	events int
 	shape  string
+	bytes  int
+	byType map[string]int
 }
 
 // localActivityMarker is the marker the Go SDK records for each local activity result.
 const localActivityMarker = "LocalActivity"
 
 func readHistory(ctx context.Context, c client.Client, id, runID string) (history, error) {
-	var h history
+	h := history{byType: map[string]int{}}
 	var shape strings.Builder
 	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
@@ -515,6 +532,9 @@ func readHistory(ctx context.Context, c client.Client, id, runID string) (histor
 			return h, fmt.Errorf("history of %s/%s: %w", id, runID, err)
 		}
 		h.events++
+		size := proto.Size(ev)
+		h.bytes += size
+		h.byType[strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")] += size
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			shape.WriteByte('R')
