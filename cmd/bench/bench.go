@@ -223,7 +223,18 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	r.Limit = &lim
 	r.LimitPaymentsPerS = lim.PerSecond
 	r.RatioToLimit = round3(r.PaymentsPerS / lim.PerSecond)
+	if ours, theirs := sumValues(r.CPUMsPerPayment), sumValues(lim.CPUMsPerWorkflow); ours > 0 {
+		r.CPURatioToLimit = round3(theirs / ours)
+	}
 	return nil
+}
+
+func sumValues(m map[string]float64) float64 {
+	var s float64
+	for _, v := range m {
+		s += v
+	}
+	return s
 }
 
 // limitCPU is the limit run's CPU per workflow: the Temporal server's and the in-process limit

@@ -311,3 +311,22 @@ func TestLimitWorkerOptions(t *testing.T) {
 	assert.Equal(t, 64, auto.MaxConcurrentLocalActivityExecutionSize)
 	assert.Equal(t, 64, auto.MaxConcurrentActivityExecutionSize)
 }
+
+func TestLimitCPU(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		use  map[string]float64
+		n    int
+		want map[string]float64
+	}{
+		{"server and in-process worker, per workflow", map[string]float64{"temporal": 21, "bench": 4.2, "worker": 0.3, "postgres": 0.1}, 2000,
+			map[string]float64{"temporal": 10.5, "bench": 2.1}},
+		{"a process that did not run is left out", map[string]float64{"temporal": 3, "bench": 0}, 1000, map[string]float64{"temporal": 3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := limitCPU(tt.use, tt.n)
+			assert.Equal(t, tt.want, got)
+			assert.InDelta(t, sumValues(tt.want), sumValues(got), 1e-9)
+		})
+	}
+}

@@ -50,9 +50,13 @@ type results struct {
 	Resigned   int            `json:"resigned"`
 	Outcomes   map[string]int `json:"outcomes"`
 
-	LimitPaymentsPerS float64      `json:"limit_payments_per_s"`
-	RatioToLimit      float64      `json:"ratio_to_limit"`
-	Limit             *limitResult `json:"limit,omitempty"`
+	LimitPaymentsPerS float64 `json:"limit_payments_per_s"`
+	RatioToLimit      float64 `json:"ratio_to_limit"`
+	// CPURatioToLimit is the limit's CPU per workflow over ours per payment, every measured
+	// process summed: what the ratio would be on a machine whose cores are all busy in both runs,
+	// and steadier than the wall-clock ratio on a machine whose speed drifts between the runs.
+	CPURatioToLimit float64      `json:"cpu_ratio_to_limit"`
+	Limit           *limitResult `json:"limit,omitempty"`
 
 	HistoryEventsPerPayment float64          `json:"history_events_per_payment"`
 	History                 *historyStats    `json:"history,omitempty"`
