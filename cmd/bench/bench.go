@@ -109,7 +109,7 @@ func (b *bench) do(ctx context.Context) error {
 
 	var ck checker
 	r.Outcomes = ck.checkDeliveries(d, b.deliveries)
-	finished := awaitPayments(ctx, pool, d, cfg.stallTimeout, b.t0)
+	finished := awaitPayments(ctx, pool, d, prefix, cfg.stallTimeout, b.t0)
 	cpu1 := snapshotCPU(env.pids, env.databaseName)
 	if rss != nil {
 		r.WorkerRSSSampledPeakMiB = mib(rss.finish())
