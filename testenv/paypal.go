@@ -39,10 +39,11 @@ type PayPal struct {
 	CertURL   string
 	WebhookID string
 
-	srv  *httptest.Server
-	key  *rsa.PrivateKey
-	cert []byte // PEM of the webhook signing certificate
-	pool *x509.CertPool
+	srv   *httptest.Server
+	key   *rsa.PrivateKey
+	cert  []byte // PEM of the webhook signing certificate
+	pool  *x509.CertPool
+	caPEM []byte
 
 	mu       sync.Mutex
 	requests map[string][]byte // PayPal-Request-Id -> response
@@ -68,47 +69,71 @@ type fakeBatch struct {
 	item                              map[string]any
 }
 
-// NewPayPal starts the fake PayPal.
+// NewPayPal starts the fake PayPal for a test, closed when the test ends.
 func NewPayPal(t testing.TB) *PayPal {
 	t.Helper()
+	p, err := StartPayPal()
+	if err != nil {
+		t.Fatalf("paypal fake: %v", err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// StartPayPal starts the fake PayPal outside a test (the benchmark's stack); Close stops it.
+// Other processes reach it at LocalURL when they trust CAPEM (SSL_CERT_FILE for Go programs).
+func StartPayPal() (*PayPal, error) {
 	p := &PayPal{
 		APIBase: "https://api-m.sandbox.paypal.com", CertURL: "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-paysplit-test",
 		WebhookID: "WH-PAYSPLIT-TEST", requests: map[string][]byte{}, batches: map[string]*fakeBatch{}, bySender: map[string]string{},
 	}
 	keys := paypalKeys()
 	if keys.err != nil {
-		t.Fatalf("paypal fake keys: %v", keys.err)
+		return nil, fmt.Errorf("keys: %w", keys.err)
 	}
-	p.key, p.cert, p.pool = keys.signing, keys.signingPEM, keys.pool
-	tlsCert := keys.tls
+	p.key, p.cert, p.pool, p.caPEM = keys.signing, keys.signingPEM, keys.pool, keys.caPEM
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
-	p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}}
+	p.srv.TLS = &tls.Config{Certificates: []tls.Certificate{keys.tls}}
 	p.srv.StartTLS()
-	t.Cleanup(p.srv.Close)
-	return p
+	return p, nil
 }
+
+// Close stops the server.
+func (p *PayPal) Close() { p.srv.Close() }
+
+// LocalURL is the server's own address (https://127.0.0.1:port), for a process that cannot be
+// given HTTPClient's dialer: its certificate names 127.0.0.1 too.
+func (p *PayPal) LocalURL() string { return p.srv.URL }
+
+// CAPEM is the certificate of the CA that signed the server's TLS certificate.
+func (p *PayPal) CAPEM() []byte { return p.caPEM }
 
 // paypalKeys are made once per test binary: RSA key generation is the slow part of the fake.
 var paypalKeys = sync.OnceValue(func() (k struct {
 	signing    *rsa.PrivateKey
 	tls        tls.Certificate
 	signingPEM []byte
+	caPEM      []byte
 	pool       *x509.CertPool
 	err        error
 }) {
 	if k.signing, k.err = rsa.GenerateKey(rand.Reader, 2048); k.err != nil {
 		return k
 	}
-	k.tls, k.signingPEM, k.pool, k.err = paypalCerts(k.signing)
+	k.tls, k.signingPEM, k.caPEM, k.pool, k.err = paypalCerts(k.signing)
 	return k
 })
 
-// paypalCerts makes a TLS certificate for PayPal's host names and a webhook signing certificate,
-// both self-signed by one test CA that HTTPClient trusts.
-func paypalCerts(signing *rsa.PrivateKey) (tls.Certificate, []byte, *x509.CertPool, error) {
+// paypalCerts makes a TLS certificate for PayPal's host names (and 127.0.0.1) and a webhook
+// signing certificate, both signed by one test CA that HTTPClient trusts; it returns the TLS
+// certificate, the signing certificate's PEM, the CA's PEM and a pool holding the CA.
+func paypalCerts(signing *rsa.PrivateKey) (tls.Certificate, []byte, []byte, *x509.CertPool, error) {
+	fail := func(err error) (tls.Certificate, []byte, []byte, *x509.CertPool, error) {
+		return tls.Certificate{}, nil, nil, nil, err
+	}
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return tls.Certificate{}, nil, nil, err
+		return fail(err)
 	}
 	now := time.Now()
 	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "paysplit test CA"},
@@ -116,30 +141,32 @@ func paypalCerts(signing *rsa.PrivateKey) (tls.Certificate, []byte, *x509.CertPo
 		KeyUsage: x509.KeyUsageCertSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	if err != nil {
-		return tls.Certificate{}, nil, nil, err
+		return fail(err)
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	leafKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return tls.Certificate{}, nil, nil, err
+		return fail(err)
 	}
 	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "api.paypal.com"},
-		DNSNames:  []string{"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+		DNSNames:    []string{"api.paypal.com", "api-m.paypal.com", "api.sandbox.paypal.com", "api-m.sandbox.paypal.com"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:   now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &leafKey.PublicKey, caKey)
 	if err != nil {
-		return tls.Certificate{}, nil, nil, err
+		return fail(err)
 	}
 	sign := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "messageverificationcerts.sandbox.paypal.com"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)}
 	signDER, err := x509.CreateCertificate(rand.Reader, sign, caCert, &signing.PublicKey, caKey)
 	if err != nil {
-		return tls.Certificate{}, nil, nil, err
+		return fail(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
 	tlsCert := tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}
-	return tlsCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signDER}), pool, nil
+	return tlsCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), pool, nil
 }
 
 // HTTPClient reaches the fake for any *.paypal.com address, over TLS verified against the test CA.

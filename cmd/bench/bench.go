@@ -45,7 +45,9 @@ type bench struct {
 func (b *bench) do(ctx context.Context) error {
 	cfg, env, r := b.cfg, b.env, b.res
 	run := strconv.FormatInt(time.Now().Unix(), 10)
-	prefix := payment.WorkflowID("stripe", "pi_b"+run+"x")
+	// Every workflow ID of the day starts with one of these (the run's Stripe payment intents and
+	// PayPal captures).
+	prefixes := []string{payment.WorkflowID(providerStripe, "pi_b"+run+"x"), payment.WorkflowID(providerPayPal, "CAPB"+run+"X")}
 	r.Knobs = env.knobs
 	r.Knobs["worker+api+limit.TEMPORAL_GRPC_COMPRESSION"] = grpcCompression()
 
@@ -70,10 +72,19 @@ func (b *bench) do(ctx context.Context) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	seeded := time.Now()
-	d := planDay(rng, cfg.events, clients, run, time.Now(), cfg.concurrency)
-	d.sign(cfg.webhookSecret)
+	d := planDay(rng, cfg.events, clients, run, time.Now(), cfg.concurrency, cfg.paypalShare)
+	var pp paypalSigner
+	if env.paypal != nil {
+		pp = env.paypal
+	}
+	d.sign(cfg.webhookSecret, pp)
 	r.Payments, r.Refunds, r.Duplicates = len(d.Payments), d.Refunds, d.Duplicates
-	logf("day: %d events = %d captures, %d refunds, %d re-deliveries; all signed", len(d.Events), len(d.Payments), d.Refunds, d.Duplicates)
+	for _, p := range d.Payments {
+		if p.Provider == providerPayPal {
+			r.PayPalPayments++
+		}
+	}
+	logf("day: %d events = %d captures (%d through PayPal), %d refunds, %d re-deliveries; all signed", len(d.Events), len(d.Payments), r.PayPalPayments, d.Refunds, d.Duplicates)
 
 	// The sessions that seeded may hold their table statistics for up to 10 s; the baseline
 	// of rows written is read once they flushed.
@@ -106,10 +117,11 @@ func (b *bench) do(ctx context.Context) error {
 	r.SendSeconds = round3(sent.Sub(b.t0).Seconds())
 	r.EventsPerS = round3(float64(len(d.Events)) / r.SendSeconds)
 	r.recordAcks(s.latencies(), b.deliveries, int(s.resigned.Load()))
+	r.recordAcksByProvider(d.Events, b.deliveries)
 
 	var ck checker
 	r.Outcomes = ck.checkDeliveries(d, b.deliveries)
-	finished := awaitPayments(ctx, pool, d, prefix, cfg.stallTimeout, b.t0)
+	finished := awaitPayments(ctx, pool, d, prefixes, cfg.stallTimeout, b.t0)
 	cpu1 := snapshotCPU(env.pids, env.databaseName)
 	if rss != nil {
 		r.WorkerRSSSampledPeakMiB = mib(rss.finish())
@@ -125,7 +137,7 @@ func (b *bench) do(ctx context.Context) error {
 	r.MachineBusyPct = round3(machineBusyPct(cpu0, cpu1))
 	if finished != nil {
 		ck.fail("payments did not finish", "%v", finished)
-	} else if err := b.timings(ctx, pool, prefix); err != nil {
+	} else if err := b.timings(ctx, pool, prefixes); err != nil {
 		return err
 	}
 
@@ -156,12 +168,12 @@ func (b *bench) do(ctx context.Context) error {
 		}
 	}
 
-	legs, err := ck.checkBooks(ctx, pool, d, prefix)
+	legs, err := ck.checkBooks(ctx, pool, d, prefixes)
 	if err != nil {
 		return err
 	}
 	r.TransferredLegs = legs
-	if err := ck.checkWorkflows(ctx, tc, prefix, env.owned); err != nil {
+	if err := ck.checkWorkflows(ctx, tc, prefixes, env.owned); err != nil {
 		return err
 	}
 	r.Failures = ck.summary()
@@ -170,13 +182,13 @@ func (b *bench) do(ctx context.Context) error {
 }
 
 // timings reads when the payments completed and the last ledger entry was written.
-func (b *bench) timings(ctx context.Context, pool *pgxpool.Pool, prefix string) error {
+func (b *bench) timings(ctx context.Context, pool *pgxpool.Pool, prefixes []string) error {
 	r := b.res
-	last, err := lastLedgerEntry(ctx, pool, prefix)
+	last, err := lastLedgerEntry(ctx, pool, prefixes)
 	if err != nil {
 		return err
 	}
-	if b.done, err = completions(ctx, pool, prefix); err != nil {
+	if b.done, err = completions(ctx, pool, prefixes); err != nil {
 		return err
 	}
 	r.Seconds = round3(last.Sub(b.t0).Seconds())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 )
 
@@ -53,7 +56,7 @@ func TestPlanDay(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			clients := planClients(rng, tt.clients, "42")
-			d := planDay(rng, tt.events, clients, "42", time.Unix(1_800_000_000, 0), tt.concurrency)
+			d := planDay(rng, tt.events, clients, "42", time.Unix(1_800_000_000, 0), tt.concurrency, 0)
 			require.Len(t, d.Events, tt.events)
 			assert.Len(t, d.Payments, tt.wantCaptures)
 			assert.Equal(t, tt.wantRefunds, d.Refunds)
@@ -122,7 +125,7 @@ func TestPlanDay(t *testing.T) {
 func TestPlanDayIsReproducible(t *testing.T) {
 	gen := func() day {
 		rng := rand.New(rand.NewPCG(7, 7))
-		return planDay(rng, 300, planClients(rng, 5, "1"), "1", time.Unix(1_800_000_000, 0), 8)
+		return planDay(rng, 300, planClients(rng, 5, "1"), "1", time.Unix(1_800_000_000, 0), 8, 0.3)
 	}
 	a, b := gen(), gen()
 	require.Equal(t, len(a.Events), len(b.Events))
@@ -329,4 +332,126 @@ func TestLimitCPU(t *testing.T) {
 			assert.InDelta(t, sumValues(tt.want), sumValues(got), 1e-9)
 		})
 	}
+}
+
+// paypalBody is the part of a generated PayPal event the tests read back.
+type paypalBody struct {
+	ID        string `json:"id"`
+	EventType string `json:"event_type"`
+	Resource  struct {
+		ID     string `json:"id"`
+		Amount struct {
+			Currency string `json:"currency_code"`
+			Value    string `json:"value"`
+		} `json:"amount"`
+		CustomID string `json:"custom_id"`
+		Links    []struct {
+			Rel, Href string
+		} `json:"links"`
+	} `json:"resource"`
+}
+
+// headerSigner stands in for the PayPal fake: it marks what it signed.
+type headerSigner struct{ n int }
+
+func (s *headerSigner) Sign([]byte) http.Header {
+	s.n++
+	return http.Header{"Paypal-Transmission-Id": {strconv.Itoa(s.n)}}
+}
+
+func TestPlanDayWithPayPal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	d := planDay(rng, 2000, planClients(rng, 10, "42"), "42", time.Unix(1_800_000_000, 0), 8, 0.2)
+	var signer headerSigner
+	d.sign("whsec_test", &signer)
+
+	paypal := 0
+	for _, p := range d.Payments {
+		if p.Provider == providerPayPal {
+			paypal++
+			assert.True(t, strings.HasPrefix(p.WorkflowID, "payment-paypal-CAPB42X"), p.WorkflowID)
+		}
+	}
+	assert.InDelta(t, 0.2, float64(paypal)/float64(len(d.Payments)), 0.04, "about a fifth through PayPal")
+
+	byKind := map[eventKind]int{}
+	for _, ev := range d.Events {
+		p := d.Payments[ev.Payment]
+		require.Equal(t, p.Provider, ev.Provider, "an event goes to its payment's provider")
+		if ev.Provider != providerPayPal {
+			assert.NotEmpty(t, ev.sig)
+			assert.Nil(t, ev.headers)
+			continue
+		}
+		assert.Empty(t, ev.sig, "PayPal events carry no Stripe signature")
+		assert.NotEmpty(t, ev.headers.Get("Paypal-Transmission-Id"))
+		byKind[ev.Kind]++
+		var b paypalBody
+		require.NoError(t, json.Unmarshal(ev.Body, &b))
+		amount, err := money.ParseAmount(b.Resource.Amount.Value, money.Currency(p.Currency))
+		require.NoError(t, err)
+		assert.Equal(t, strings.ToUpper(p.Currency), b.Resource.Amount.Currency)
+		switch ev.Kind {
+		case kindCapture, kindDuplicate:
+			if b.EventType != "PAYMENT.CAPTURE.COMPLETED" {
+				continue // a re-delivered refund
+			}
+			assert.Equal(t, p.Ref, b.Resource.ID)
+			assert.Equal(t, p.Gross, amount)
+			md, err := url.ParseQuery(b.Resource.CustomID)
+			require.NoError(t, err)
+			n := func(k string) int64 {
+				v, err := strconv.ParseInt(md.Get(k), 10, 64)
+				require.NoError(t, err)
+				return v
+			}
+			assert.Equal(t, p.Gross, n("subtotal")-n("discount")+n("tax")+n("shipping"), "custom_id adds up to the amount")
+			assert.Equal(t, p.Affiliate, md.Get("affiliate_id") != "")
+		case kindRefund:
+			assert.Equal(t, "PAYMENT.CAPTURE.REFUNDED", b.EventType)
+			assert.Equal(t, p.Refunded, amount)
+			require.Len(t, b.Resource.Links, 1)
+			assert.Equal(t, "up", b.Resource.Links[0].Rel)
+			assert.True(t, strings.HasSuffix(b.Resource.Links[0].Href, "/captures/"+p.Ref), "a refund points at its capture")
+		}
+	}
+	assert.Positive(t, byKind[kindCapture])
+	assert.Positive(t, byKind[kindRefund])
+	assert.Equal(t, signer.n, byKind[kindCapture]+byKind[kindRefund]+byKind[kindDuplicate], "every PayPal event signed, each once")
+}
+
+func TestLegSettled(t *testing.T) {
+	for _, tt := range []struct {
+		name                  string
+		provider              string
+		amount, refunded, net int64
+		want                  bool
+	}{
+		{"paid in full", providerStripe, 9545, 0, 9545, true},
+		{"refund share reversed", providerStripe, 9545, 955, 8590, true},
+		{"refund share not reversed", providerStripe, 9545, 955, 9545, false},
+		{"overpaid", providerStripe, 9545, 0, 9546, false},
+		{"PayPal paid before the refund: the payee owes its share", providerPayPal, 9545, 955, 9545, true},
+		{"PayPal paid after the refund", providerPayPal, 9545, 955, 8590, true},
+		{"PayPal refunded in full before the payout", providerPayPal, 9545, 9545, 0, true},
+		{"PayPal paid less than either", providerPayPal, 9545, 955, 8000, false},
+		{"PayPal unpaid without a refund", providerPayPal, 9545, 0, 0, false},
+	} {
+		assert.Equal(t, tt.want, legSettled(tt.provider, tt.amount, tt.refunded, tt.net), tt.name)
+	}
+}
+
+func TestLikePrefixes(t *testing.T) {
+	assert.Equal(t, []string{`payment-stripe-pi\_b1x%`, `a\%b\\%`}, likePrefixes([]string{"payment-stripe-pi_b1x", `a%b\`}))
+}
+
+func TestRecordAcksByProvider(t *testing.T) {
+	var r results
+	events := []event{{Provider: providerStripe}, {Provider: providerPayPal}, {Provider: providerStripe}, {Provider: providerPayPal}}
+	got := []delivery{{Latency: 5 * time.Millisecond}, {Latency: 40 * time.Millisecond}, {Latency: 7 * time.Millisecond}, {Latency: 60 * time.Millisecond}}
+	r.recordAcksByProvider(events, got)
+	assert.Equal(t, 2, r.AckByProvider[providerStripe].Deliveries)
+	assert.Equal(t, 7.0, r.AckByProvider[providerStripe].P99Ms)
+	assert.Equal(t, 5.0, r.AckByProvider[providerStripe].P50Ms)
+	assert.Equal(t, 60.0, r.AckByProvider[providerPayPal].P99Ms)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/api/workflowservice/v1"
@@ -64,12 +65,12 @@ func (c *checker) checkDeliveries(d day, got []delivery) map[string]int {
 
 // checkBooks compares every payment's stored state, the ledger and the transfers with what the
 // day sent. It returns the number of transferred payee legs.
-func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, prefix string) (int, error) {
-	recs, err := storedPayments(ctx, pool, prefix)
+func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, prefixes []string) (int, error) {
+	recs, err := storedPayments(ctx, pool, prefixes)
 	if err != nil {
 		return 0, err
 	}
-	provider, err := providerBalances(ctx, pool, prefix)
+	provider, err := providerBalances(ctx, pool, prefixes)
 	if err != nil {
 		return 0, err
 	}
@@ -99,7 +100,7 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 			if l.TransferEntryID > 0 {
 				transferredLegs++
 			}
-			if l.Transferred-l.Reversed != l.Amount-l.Refunded {
+			if !legSettled(p.Provider, l.Amount, l.Refunded, l.Transferred-l.Reversed) {
 				c.fail("leg not settled", "%s %s: transferred %d reversed %d, owed %d refunded %d (%s)", p.WorkflowID, l.Name(), l.Transferred, l.Reversed, l.Amount, l.Refunded, l.State)
 			}
 		}
@@ -110,13 +111,13 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 			c.fail("legs", "%s: parties %v, affiliate sent %v", p.WorkflowID, parties, p.Affiliate)
 		}
 		if want := r.Gross - r.Refunded - net; provider[p.WorkflowID] != want {
-			c.fail("provider balance", "%s: books hold %d on provider:stripe, want %d", p.WorkflowID, provider[p.WorkflowID], want)
+			c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, provider[p.WorkflowID], p.Provider, want)
 		}
 	}
 
 	var transferEntries int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM journal_entries WHERE starts_with(reference, $1) AND idempotency_key LIKE '%/transfer/%'`,
-		prefix).Scan(&transferEntries); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM journal_entries WHERE reference LIKE ANY($1) AND idempotency_key LIKE '%/transfer/%'`,
+		likePrefixes(prefixes)).Scan(&transferEntries); err != nil {
 		return 0, fmt.Errorf("count transfer entries: %w", err)
 	}
 	if transferEntries != transferredLegs {
@@ -132,10 +133,26 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 	return transferredLegs, nil
 }
 
+// legSettled tells whether net, what a payee leg received once its payment is final, is right:
+// its share less its share of refunds, which Stripe pulls back with transfer reversals. A PayPal
+// payout cannot be pulled back: paid before the refund, the payee keeps it all and owes its
+// refund share in the books (the provider balance check covers that money); paid after, the
+// payout was already the reduced share.
+func legSettled(provider string, amount, refunded, net int64) bool {
+	if net == amount-refunded {
+		return true
+	}
+	return provider == providerPayPal && refunded > 0 && net == amount
+}
+
 // checkWorkflows: no payment run failed or was terminated, and (when the bench configured a
 // zero settle window) none is still open.
-func (c *checker) checkWorkflows(ctx context.Context, tc client.Client, prefix string, expectClosed bool) error {
-	base := fmt.Sprintf("WorkflowType = '%s' AND WorkflowId STARTS_WITH '%s'", payment.WorkflowName, prefix)
+func (c *checker) checkWorkflows(ctx context.Context, tc client.Client, prefixes []string, expectClosed bool) error {
+	var ids []string
+	for _, p := range prefixes {
+		ids = append(ids, fmt.Sprintf("WorkflowId STARTS_WITH '%s'", p))
+	}
+	base := fmt.Sprintf("WorkflowType = '%s' AND (%s)", payment.WorkflowName, strings.Join(ids, " OR "))
 	count := func(q string) (int64, error) {
 		r, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: base + " AND " + q})
 		if err != nil {
@@ -163,8 +180,8 @@ func (c *checker) checkWorkflows(ctx context.Context, tc client.Client, prefix s
 	return nil
 }
 
-func storedPayments(ctx context.Context, pool *pgxpool.Pool, prefix string) (map[string]ipayment.Record, error) {
-	rows, err := pool.Query(ctx, `SELECT workflow_id, state FROM payments WHERE starts_with(workflow_id, $1)`, prefix)
+func storedPayments(ctx context.Context, pool *pgxpool.Pool, prefixes []string) (map[string]ipayment.Record, error) {
+	rows, err := pool.Query(ctx, `SELECT workflow_id, state FROM payments WHERE workflow_id LIKE ANY($1)`, likePrefixes(prefixes))
 	if err != nil {
 		return nil, fmt.Errorf("read payments: %w", err)
 	}
@@ -185,10 +202,22 @@ func storedPayments(ctx context.Context, pool *pgxpool.Pool, prefix string) (map
 	return out, rows.Err()
 }
 
-// providerBalances is what the books hold on the provider's balance per payment.
-func providerBalances(ctx context.Context, pool *pgxpool.Pool, prefix string) (map[string]int64, error) {
+// likePrefixes are LIKE patterns matching what starts with any of prefixes.
+func likePrefixes(prefixes []string) []string {
+	escape := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+	out := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		out[i] = escape.Replace(p) + "%"
+	}
+	return out
+}
+
+// providerBalances is what the books hold on the provider's balance per payment (each payment's
+// entries touch its own provider's account only).
+func providerBalances(ctx context.Context, pool *pgxpool.Pool, prefixes []string) (map[string]int64, error) {
 	rows, err := pool.Query(ctx, `SELECT e.reference, sum(p.amount)::bigint FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-		WHERE starts_with(e.reference, $1) AND p.account = $2 GROUP BY e.reference`, prefix, ledger.ProviderBalance("stripe"))
+		WHERE e.reference LIKE ANY($1) AND p.account = ANY($2) GROUP BY e.reference`, likePrefixes(prefixes),
+		[]string{ledger.ProviderBalance(providerStripe), ledger.ProviderBalance(providerPayPal)})
 	if err != nil {
 		return nil, fmt.Errorf("read provider balances: %w", err)
 	}

@@ -42,10 +42,13 @@ const (
 // plannedPayment is one payment of the day and what it must end as.
 type plannedPayment struct {
 	WorkflowID string
-	Currency   string
-	Gross      int64
-	Client     int
-	Affiliate  bool
+	// Provider is stripe or paypal; Ref is the provider's ID of the payment (payment intent,
+	// capture).
+	Provider, Ref string
+	Currency      string
+	Gross         int64
+	Client        int
+	Affiliate     bool
 	// Refunded is the cumulative refund the day sends for it (0: none).
 	Refunded   int64
 	WantStatus ipayment.Status
@@ -53,13 +56,15 @@ type plannedPayment struct {
 
 // event is one webhook delivery, signed before the clock starts.
 type event struct {
-	Kind    eventKind
-	Payment int
+	Kind     eventKind
+	Provider string
+	Payment  int
 	// Parent is the event that must have been acknowledged before this one is sent (a refund
 	// after its capture, a re-delivery after the original); -1 for none.
 	Parent   int
 	Body     []byte
-	sig      string
+	sig      string      // Stripe-Signature
+	headers  http.Header // PayPal's transmission headers
 	signedAt time.Time
 }
 
@@ -72,8 +77,9 @@ type day struct {
 
 // planDay draws n events for the clients: captures with order metadata, refunds (partial and
 // full) of some of them, and re-deliveries of earlier events, each placed well after the event
-// it depends on. concurrency spaces them so a dependent event rarely has to wait.
-func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.Time, concurrency int) day {
+// it depends on. concurrency spaces them so a dependent event rarely has to wait. A paypalShare
+// of the payments are PayPal captures, the rest Stripe payment intents.
+func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.Time, concurrency int, paypalShare float64) day {
 	var d day
 	d.Refunds = int(math.Round(float64(n) * refundShare))
 	d.Duplicates = int(math.Round(float64(n) * duplicateShare))
@@ -86,14 +92,22 @@ func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.T
 	for i := range captures {
 		c := rng.IntN(len(clients))
 		p, md := order(rng, clients[c], fmt.Sprintf("%s-o%d", clients[c].ID, i+1))
-		pi := fmt.Sprintf("pi_b%sx%d", run, i+1)
-		p.WorkflowID, p.Client, p.WantStatus = payment.WorkflowID("stripe", pi), c, ipayment.StatusPaid
+		p.Provider, p.Ref = providerStripe, fmt.Sprintf("pi_b%sx%d", run, i+1)
+		if paypalShare > 0 && rng.Float64() < paypalShare {
+			p.Provider, p.Ref = providerPayPal, fmt.Sprintf("CAPB%sX%d", run, i+1)
+		}
+		p.WorkflowID, p.Client, p.WantStatus = payment.WorkflowID(p.Provider, p.Ref), c, ipayment.StatusPaid
 		d.Payments = append(d.Payments, p)
-		body := stripeevent.Capture{
-			EventID: fmt.Sprintf("evt_b%sc%d", run, i+1), PaymentIntent: pi, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),
-			Currency: p.Currency, Amount: p.Gross, Metadata: md, Created: at,
-		}.Body()
-		all = append(all, placed{event{Kind: kindCapture, Payment: i, Parent: -1, Body: body}, float64(i)})
+		var body []byte
+		if p.Provider == providerPayPal {
+			body = paypalCapture(fmt.Sprintf("WH-B%s-C%d", run, i+1), p.Ref, p.Currency, p.Gross, md, at)
+		} else {
+			body = stripeevent.Capture{
+				EventID: fmt.Sprintf("evt_b%sc%d", run, i+1), PaymentIntent: p.Ref, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),
+				Currency: p.Currency, Amount: p.Gross, Metadata: md, Created: at,
+			}.Body()
+		}
+		all = append(all, placed{event{Kind: kindCapture, Provider: p.Provider, Payment: i, Parent: -1, Body: body}, float64(i)})
 	}
 	gap := func() float64 { return float64(2*concurrency + rng.IntN(max(1, captures/10))) }
 	for k, i := range rng.Perm(captures)[:d.Refunds] {
@@ -105,18 +119,24 @@ func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.T
 			p.Refunded = p.Gross
 			p.WantStatus = ipayment.StatusRefunded
 		}
-		pi := fmt.Sprintf("pi_b%sx%d", run, i+1)
-		body := stripeevent.Refund{
-			EventID: fmt.Sprintf("evt_b%sr%d", run, k+1), PaymentIntent: pi, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),
-			Currency: p.Currency, Amount: p.Gross, AmountRefunded: p.Refunded, Created: at,
-		}.Body()
-		all = append(all, placed{event{Kind: kindRefund, Payment: i, Parent: i, Body: body}, float64(i) + gap() + 0.5})
+		var body []byte
+		if p.Provider == providerPayPal {
+			body = paypalRefund(fmt.Sprintf("WH-B%s-R%d", run, k+1), fmt.Sprintf("REFB%sX%d", run, k+1), p.Ref, p.Currency, p.Refunded, at)
+		} else {
+			body = stripeevent.Refund{
+				EventID: fmt.Sprintf("evt_b%sr%d", run, k+1), PaymentIntent: p.Ref, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),
+				Currency: p.Currency, Amount: p.Gross, AmountRefunded: p.Refunded, Created: at,
+			}.Body()
+		}
+		all = append(all, placed{event{Kind: kindRefund, Provider: p.Provider, Payment: i, Parent: i, Body: body}, float64(i) + gap() + 0.5})
 	}
-	// Re-deliveries repeat an earlier delivery byte for byte (same event ID), as Stripe does.
+	// Re-deliveries repeat an earlier delivery byte for byte (same event ID), as Stripe and
+	// PayPal do (PayPal with a new transmission, which sign gives every event).
 	for range d.Duplicates {
 		orig := all[rng.IntN(len(all))]
 		origIndex := slices.IndexFunc(all, func(x placed) bool { return bytes.Equal(x.ev.Body, orig.ev.Body) })
-		all = append(all, placed{event{Kind: kindDuplicate, Payment: orig.ev.Payment, Parent: origIndex, Body: orig.ev.Body}, orig.pos + gap() + 0.25})
+		all = append(all, placed{event{Kind: kindDuplicate, Provider: orig.ev.Provider, Payment: orig.ev.Payment, Parent: origIndex, Body: orig.ev.Body},
+			orig.pos + gap() + 0.25})
 	}
 	// Parents are indexes into `all`; sorting by position moves them, so map them across.
 	perm := make([]int, len(all))
@@ -176,12 +196,18 @@ func order(rng *rand.Rand, c benchClient, orderID string) (plannedPayment, map[s
 	return p, md
 }
 
-// sign signs every event now, before the clock starts.
-func (d *day) sign(secret string) {
+// sign signs every event now, before the clock starts: Stripe's with the endpoint secret,
+// PayPal's by the PayPal fake (pp may be nil when the day has none).
+func (d *day) sign(secret string, pp paypalSigner) {
 	now := time.Now()
 	for i := range d.Events {
-		d.Events[i].sig = stripeevent.Sign(d.Events[i].Body, secret, now).Signature
-		d.Events[i].signedAt = now
+		ev := &d.Events[i]
+		if ev.Provider == providerPayPal {
+			ev.headers = pp.Sign(ev.Body)
+		} else {
+			ev.sig = stripeevent.Sign(ev.Body, secret, now).Signature
+		}
+		ev.signedAt = now
 	}
 }
 
@@ -198,9 +224,9 @@ type delivery struct {
 
 // sender delivers the day's webhooks with a fixed number of concurrent senders.
 type sender struct {
-	url, secret string
-	http        *http.Client
-	concurrency int
+	base, secret string
+	http         *http.Client
+	concurrency  int
 	// interval between scheduled sends; 0 sends as soon as a sender is free.
 	interval time.Duration
 	// Latencies of every attempt, including the ones that were retried.
@@ -212,7 +238,7 @@ type sender struct {
 func newSender(apiURL, secret string, concurrency int, rate float64) *sender {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = concurrency, concurrency, concurrency
-	s := &sender{url: apiURL + "/webhooks/stripe", secret: secret, concurrency: concurrency,
+	s := &sender{base: apiURL + "/webhooks/", secret: secret, concurrency: concurrency,
 		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	if rate > 0 {
 		s.interval = time.Duration(float64(time.Second) / rate)
@@ -273,7 +299,7 @@ func (s *sender) deliver(ctx context.Context, ev *event, start time.Time) delive
 			d.Err = ctx.Err().Error()
 			return d
 		}
-		if time.Since(ev.signedAt) > resignAfter {
+		if ev.Provider != providerPayPal && time.Since(ev.signedAt) > resignAfter {
 			ev.sig, ev.signedAt = stripeevent.Sign(ev.Body, s.secret, time.Now()).Signature, time.Now()
 			s.resigned.Add(1)
 		}
@@ -298,11 +324,20 @@ func (s *sender) deliver(ctx context.Context, ev *event, start time.Time) delive
 }
 
 func (s *sender) post(ctx context.Context, ev *event) (status int, outcome, errText string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(ev.Body))
+	provider := ev.Provider
+	if provider == "" {
+		provider = providerStripe
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+provider, bytes.NewReader(ev.Body))
 	if err != nil {
 		return 0, "", err.Error()
 	}
-	req.Header.Set("Stripe-Signature", ev.sig)
+	for k, v := range ev.headers {
+		req.Header[k] = v
+	}
+	if ev.sig != "" {
+		req.Header.Set("Stripe-Signature", ev.sig)
+	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	res, err := s.http.Do(req)
 	if err != nil {

@@ -1,4 +1,4 @@
-// Command bench runs a day of Stripe webhooks through the whole platform and measures it against
+// Command bench runs a day of Stripe and PayPal webhooks through the whole platform and measures it against
 // what the Temporal server itself can do on the same machine (see README, "Benchmark").
 //
 //	go run ./cmd/bench -events 5000 -clients 40 -concurrency 32
@@ -31,6 +31,8 @@ type config struct {
 	events, clients, concurrency int
 	// rate paces the webhooks (events per second); 0 sends them as fast as the API acknowledges.
 	rate float64
+	// paypalShare of the payments are PayPal captures (through the in-process PayPal fake).
+	paypalShare float64
 	// An existing stack: API base URL, Temporal host:port and its database. Empty API starts one.
 	apiURL, temporalAddr, databaseURL string
 	workerPID                         int
@@ -62,6 +64,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.clients, "clients", envInt("CLIENTS", 40), "clients with split rules and payees (env CLIENTS)")
 	fs.IntVar(&c.concurrency, "concurrency", envInt("CONCURRENCY", 32), "concurrent webhook senders, and concurrent starts in the limit run (env CONCURRENCY)")
 	fs.Float64Var(&c.rate, "rate", envFloat("RATE", 0), "webhooks per second (env RATE); 0 = as fast as the API acknowledges them")
+	fs.Float64Var(&c.paypalShare, "paypal-share", envFloat("PAYPAL_SHARE", 0.2), "share of the payments that are PayPal captures, 0 to 1 (env PAYPAL_SHARE); 0 with -api, whose stack has no PayPal fake")
 	fs.StringVar(&c.apiURL, "api", os.Getenv("BENCH_API_URL"), "use a running API at this base URL instead of starting the stack (needs -temporal and -database-url)")
 	fs.StringVar(&c.temporalAddr, "temporal", os.Getenv("BENCH_TEMPORAL_ADDRESS"), "Temporal frontend host:port of the running stack")
 	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("BENCH_DATABASE_URL"), "database of the running stack (read for measurements and checks)")
@@ -92,6 +95,8 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("-concurrency must be at least 1")
 	case c.rate < 0:
 		return c, errors.New("-rate must not be negative")
+	case c.paypalShare < 0 || c.paypalShare > 1:
+		return c, errors.New("-paypal-share must be between 0 and 1")
 	case c.limitPollers != "" && c.limitPollers != "autoscale" && !positive(c.limitPollers):
 		return c, errors.New("-limit-pollers takes autoscale or a positive number")
 	case strings.Trim(c.limitShape, "RL") != "":

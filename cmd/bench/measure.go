@@ -311,7 +311,7 @@ const statsSettle = 11 * time.Second
 // Postgres, so it is kept cheap: a count of the day's payments in a final status (one pass over
 // the table), and the exact per-payment comparison (an index lookup per payment) only once that
 // count says all are there.
-func awaitPayments(ctx context.Context, pool *pgxpool.Pool, d day, prefix string, stall time.Duration, since time.Time) error {
+func awaitPayments(ctx context.Context, pool *pgxpool.Pool, d day, prefixes []string, stall time.Duration, since time.Time) error {
 	ids := make([]string, len(d.Payments))
 	want := make([]string, len(d.Payments))
 	final := map[string]bool{}
@@ -325,8 +325,8 @@ func awaitPayments(ctx context.Context, pool *pgxpool.Pool, d day, prefix string
 	last, lastChange := -1, time.Now()
 	for {
 		var done int
-		err := pool.QueryRow(ctx, `SELECT count(*) FROM payments WHERE starts_with(workflow_id, $1) AND status = ANY($2)`,
-			prefix, statuses).Scan(&done)
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM payments WHERE workflow_id LIKE ANY($1) AND status = ANY($2)`,
+			likePrefixes(prefixes), statuses).Scan(&done)
 		if err == nil && done >= len(ids) {
 			err = pool.QueryRow(ctx, `SELECT count(*) FROM payments p JOIN unnest($1::text[], $2::text[]) AS w(id, status)
 				ON p.workflow_id = w.id AND p.status = w.status`, ids, want).Scan(&done)
@@ -353,8 +353,8 @@ func awaitPayments(ctx context.Context, pool *pgxpool.Pool, d day, prefix string
 
 // completions are the times the day's payments were last saved (their final status), by
 // workflow ID.
-func completions(ctx context.Context, pool *pgxpool.Pool, prefix string) (map[string]time.Time, error) {
-	rows, err := pool.Query(ctx, `SELECT workflow_id, updated_at FROM payments WHERE starts_with(workflow_id, $1)`, prefix)
+func completions(ctx context.Context, pool *pgxpool.Pool, prefixes []string) (map[string]time.Time, error) {
+	rows, err := pool.Query(ctx, `SELECT workflow_id, updated_at FROM payments WHERE workflow_id LIKE ANY($1)`, likePrefixes(prefixes))
 	if err != nil {
 		return nil, fmt.Errorf("read completion times: %w", err)
 	}
@@ -444,13 +444,13 @@ func timeline(ctx context.Context, c client.Client, id, runID string) ([]string,
 }
 
 // lastLedgerEntry is when the day's last journal entry was appended.
-func lastLedgerEntry(ctx context.Context, pool *pgxpool.Pool, prefix string) (time.Time, error) {
+func lastLedgerEntry(ctx context.Context, pool *pgxpool.Pool, prefixes []string) (time.Time, error) {
 	var t *time.Time
-	if err := pool.QueryRow(ctx, `SELECT max(created_at) FROM journal_entries WHERE starts_with(reference, $1)`, prefix).Scan(&t); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT max(created_at) FROM journal_entries WHERE reference LIKE ANY($1)`, likePrefixes(prefixes)).Scan(&t); err != nil {
 		return time.Time{}, fmt.Errorf("last ledger entry: %w", err)
 	}
 	if t == nil {
-		return time.Time{}, fmt.Errorf("no journal entries for %s*", prefix)
+		return time.Time{}, fmt.Errorf("no journal entries for %v", prefixes)
 	}
 	return *t, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,10 +31,12 @@ type results struct {
 	Clients     int    `json:"clients"`
 	Concurrency int    `json:"concurrency"`
 	// Rate is the pacing of the webhooks (per second); 0 is as fast as the API acknowledges.
-	Rate       float64 `json:"rate"`
-	Payments   int     `json:"payments"`
-	Refunds    int     `json:"refunds"`
-	Duplicates int     `json:"duplicates"`
+	Rate     float64 `json:"rate"`
+	Payments int     `json:"payments"`
+	// PayPalPayments of them were PayPal captures (-paypal-share).
+	PayPalPayments int `json:"paypal_payments"`
+	Refunds        int `json:"refunds"`
+	Duplicates     int `json:"duplicates"`
 
 	// Seconds is from the first webhook sent to the last journal entry written.
 	Seconds      float64 `json:"seconds"`
@@ -42,13 +45,16 @@ type results struct {
 	EventsPerS   float64 `json:"events_acked_per_s"`
 
 	// Ack latency of every webhook request (retried attempts included).
-	AckP50Ms   float64        `json:"ack_p50_ms"`
-	AckP95Ms   float64        `json:"ack_p95_ms"`
-	AckP99Ms   float64        `json:"ack_p99_ms"`
-	AckMaxMs   float64        `json:"ack_max_ms"`
-	AckRetries int            `json:"ack_retries"`
-	Resigned   int            `json:"resigned"`
-	Outcomes   map[string]int `json:"outcomes"`
+	AckP50Ms   float64 `json:"ack_p50_ms"`
+	AckP95Ms   float64 `json:"ack_p95_ms"`
+	AckP99Ms   float64 `json:"ack_p99_ms"`
+	AckMaxMs   float64 `json:"ack_max_ms"`
+	AckRetries int     `json:"ack_retries"`
+	// AckByProvider splits the ack latency by webhook endpoint (each delivery's last attempt):
+	// a PayPal acknowledgement includes the call that asks PayPal to verify the signature.
+	AckByProvider map[string]ackFigures `json:"ack_by_provider"`
+	Resigned      int                   `json:"resigned"`
+	Outcomes      map[string]int        `json:"outcomes"`
 
 	LimitPaymentsPerS float64 `json:"limit_payments_per_s"`
 	RatioToLimit      float64 `json:"ratio_to_limit"`
@@ -112,6 +118,28 @@ func (r *results) recordAcks(sorted []time.Duration, got []delivery, resigned in
 		r.AckRetries += max(0, d.Attempts-1)
 	}
 	r.Resigned = resigned
+}
+
+// ackFigures are one provider's acknowledgement latencies.
+type ackFigures struct {
+	Deliveries int     `json:"deliveries"`
+	P50Ms      float64 `json:"p50_ms"`
+	P95Ms      float64 `json:"p95_ms"`
+	P99Ms      float64 `json:"p99_ms"`
+}
+
+// recordAcksByProvider splits the deliveries' latencies by the provider of their event.
+func (r *results) recordAcksByProvider(events []event, got []delivery) {
+	by := map[string][]time.Duration{}
+	for i, ev := range events {
+		by[ev.Provider] = append(by[ev.Provider], got[i].Latency)
+	}
+	r.AckByProvider = map[string]ackFigures{}
+	for provider, lat := range by {
+		slices.Sort(lat)
+		r.AckByProvider[provider] = ackFigures{Deliveries: len(lat),
+			P50Ms: ms(percentile(lat, 50)), P95Ms: ms(percentile(lat, 95)), P99Ms: ms(percentile(lat, 99))}
+	}
 }
 
 // write writes the JSON and the plot.

@@ -57,7 +57,8 @@ type admin struct {
 	http      *http.Client
 }
 
-// seed creates the clients, their payees (connected accounts stripe-mock accepts) and rules.
+// seed creates the clients, their payees (connected accounts stripe-mock accepts, and a PayPal
+// receiver for the PayPal payments) and rules.
 func (a admin) seed(ctx context.Context, clients []benchClient) error {
 	for _, c := range clients {
 		if err := a.call(ctx, http.MethodPut, "/api/v1/admin/clients/"+c.ID, map[string]any{"name": "Bench " + c.ID, "default_currency": c.Currency}); err != nil {
@@ -71,7 +72,8 @@ func (a admin) seed(ctx context.Context, clients []benchClient) error {
 			payees[f] = "affiliate"
 		}
 		for id, kind := range payees {
-			body := map[string]any{"client_id": c.ID, "kind": kind, "stripe_account": "acct_" + alnum(id)}
+			body := map[string]any{"client_id": c.ID, "kind": kind, "stripe_account": "acct_" + alnum(id),
+				"paypal_receiver": alnum(id) + "@payees.example.com"}
 			if err := a.call(ctx, http.MethodPut, "/api/v1/admin/payees/"+id, body); err != nil {
 				return err
 			}

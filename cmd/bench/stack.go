@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 
+	"paysplit/testenv"
 	"paysplit/workflows/searchattr"
 )
 
@@ -38,6 +39,8 @@ type env struct {
 	knobs map[string]string
 	// workerMetrics is the worker's /metrics URL, when the bench started it.
 	workerMetrics string
+	// paypal is the in-process PayPal fake the api and the worker talk to (nil without PayPal).
+	paypal *testenv.PayPal
 
 	dir   string
 	procs []*proc // in start order
@@ -94,7 +97,34 @@ func (e *env) start(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
-	return e.startApp(ctx, cfg, stripeURL)
+	var paypalEnv map[string]string
+	if cfg.paypalShare > 0 {
+		if paypalEnv, err = e.startPayPal(); err != nil {
+			return err
+		}
+	}
+	return e.startApp(ctx, cfg, stripeURL, paypalEnv)
+}
+
+// startPayPal starts the PayPal fake in this process and returns what the api and the worker
+// need to use it: its address, credentials, the webhook ID, verification through its API (the
+// api cannot fetch a signing certificate from PayPal's host names here) and SSL_CERT_FILE, the
+// fake's CA, so the programs' TLS trusts it.
+func (e *env) startPayPal() (map[string]string, error) {
+	p, err := testenv.StartPayPal()
+	if err != nil {
+		return nil, fmt.Errorf("paypal fake: %w", err)
+	}
+	e.paypal = p
+	ca := filepath.Join(e.dir, "paypal-ca.pem")
+	if err := os.WriteFile(ca, p.CAPEM(), 0o600); err != nil {
+		return nil, fmt.Errorf("paypal fake CA: %w", err)
+	}
+	logf("PayPal fake at %s", p.LocalURL())
+	return map[string]string{
+		"PAYPAL_CLIENT_ID": "bench-client", "PAYPAL_SECRET": "bench-secret", "PAYPAL_API_BASE": p.LocalURL(),
+		"PAYPAL_WEBHOOK_ID": p.WebhookID, "PAYPAL_WEBHOOK_VERIFY": "api", "SSL_CERT_FILE": ca,
+	}, nil
 }
 
 // createDatabase makes bench_<unix> on the Postgres server; close drops it.
@@ -164,7 +194,7 @@ func (e *env) startStripeMock(ctx context.Context, bin string) (string, error) {
 
 // startApp runs the real worker, then the real api, against the stack. Every setting chosen here
 // is recorded in knobs and documented in the README.
-func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error {
+func (e *env) startApp(ctx context.Context, cfg config, stripeURL string, paypalEnv map[string]string) error {
 	ports, err := freePorts(2)
 	if err != nil {
 		return err
@@ -177,6 +207,12 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string) error 
 		"ADMIN_API_KEY": cfg.adminKey,
 		// Schedules must not start KPI syncs or monitor runs in the middle of the measurement.
 		"KPI_SYNC_EVERY": "24h", "MONITOR_EVAL_EVERY": "0",
+	}
+	common = merge(common, paypalEnv)
+	for _, k := range []string{"PAYPAL_API_BASE", "PAYPAL_WEBHOOK_VERIFY"} {
+		if v, ok := paypalEnv[k]; ok {
+			e.knobs["worker+api."+k] = v
+		}
 	}
 	workerEnv := merge(common, map[string]string{
 		"DATABASE_URL": e.databaseURL, "WORKER_HTTP_ADDR": workerHTTP, "WORKER_STOP_TIMEOUT": "5s",
@@ -244,6 +280,9 @@ func (e *env) close(ok bool) {
 			sig = syscall.SIGINT // the dev server's graceful stop
 		}
 		e.procs[i].stop(sig, 15*time.Second)
+	}
+	if e.paypal != nil {
+		e.paypal.Close()
 	}
 	if e.databaseName != "" {
 		dropDatabase(e.pgURL, e.databaseName)
