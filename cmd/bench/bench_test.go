@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -17,6 +20,7 @@ import (
 
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
+	"paysplit/testenv"
 )
 
 // stripeBody is the part of a generated Stripe event the tests read back.
@@ -454,4 +458,30 @@ func TestRecordAcksByProvider(t *testing.T) {
 	assert.Equal(t, 7.0, r.AckByProvider[providerStripe].P99Ms)
 	assert.Equal(t, 5.0, r.AckByProvider[providerStripe].P50Ms)
 	assert.Equal(t, 60.0, r.AckByProvider[providerPayPal].P99Ms)
+}
+
+// TestPayPalProxy: what the api fetches from PayPal's host names reaches the fake through the
+// tunnel, over TLS the fake's CA vouches for; other hosts are refused.
+func TestPayPalProxy(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	proxy, err := startPayPalProxy(strings.TrimPrefix(fake.LocalURL(), "https://"))
+	require.NoError(t, err)
+	t.Cleanup(proxy.Close)
+	proxyURL, err := url.Parse(proxy.URL())
+	require.NoError(t, err)
+	roots := x509.NewCertPool()
+	require.True(t, roots.AppendCertsFromPEM(fake.CAPEM()))
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyURL(proxyURL), TLSClientConfig: &tls.Config{RootCAs: roots}}}
+
+	res, err := c.Get(fake.CertURL)
+	require.NoError(t, err)
+	pemBytes, err := io.ReadAll(res.Body)
+	require.NoError(t, res.Body.Close())
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, string(pemBytes), "BEGIN CERTIFICATE")
+
+	_, err = c.Get("https://example.com/")
+	assert.ErrorContains(t, err, "Forbidden", "only PayPal's hosts are tunnelled")
 }

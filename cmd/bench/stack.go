@@ -39,8 +39,10 @@ type env struct {
 	knobs map[string]string
 	// workerMetrics is the worker's /metrics URL, when the bench started it.
 	workerMetrics string
-	// paypal is the in-process PayPal fake the api and the worker talk to (nil without PayPal).
-	paypal *testenv.PayPal
+	// paypal is the in-process PayPal fake the api and the worker talk to (nil without PayPal),
+	// paypalProxy the tunnel to it for PayPal's host names.
+	paypal      *testenv.PayPal
+	paypalProxy *paypalProxy
 
 	dir   string
 	procs []*proc // in start order
@@ -107,9 +109,10 @@ func (e *env) start(ctx context.Context, cfg config) error {
 }
 
 // startPayPal starts the PayPal fake in this process and returns what the api and the worker
-// need to use it: its address, credentials, the webhook ID, verification through its API (the
-// api cannot fetch a signing certificate from PayPal's host names here) and SSL_CERT_FILE, the
-// fake's CA, so the programs' TLS trusts it.
+// need to use it: its address for the REST calls, credentials, the webhook ID, SSL_CERT_FILE (the
+// fake's CA, so the programs' TLS trusts it) and HTTPS_PROXY, a tunnel to it for PayPal's host
+// names, where the api fetches the webhook signing certificate to verify deliveries offline (its
+// default, as in production).
 func (e *env) startPayPal() (map[string]string, error) {
 	p, err := testenv.StartPayPal()
 	if err != nil {
@@ -120,10 +123,14 @@ func (e *env) startPayPal() (map[string]string, error) {
 	if err := os.WriteFile(ca, p.CAPEM(), 0o600); err != nil {
 		return nil, fmt.Errorf("paypal fake CA: %w", err)
 	}
-	logf("PayPal fake at %s", p.LocalURL())
+	if e.paypalProxy, err = startPayPalProxy(strings.TrimPrefix(p.LocalURL(), "https://")); err != nil {
+		return nil, err
+	}
+	logf("PayPal fake at %s, PayPal's hosts through %s", p.LocalURL(), e.paypalProxy.URL())
 	return map[string]string{
 		"PAYPAL_CLIENT_ID": "bench-client", "PAYPAL_SECRET": "bench-secret", "PAYPAL_API_BASE": p.LocalURL(),
-		"PAYPAL_WEBHOOK_ID": p.WebhookID, "PAYPAL_WEBHOOK_VERIFY": "api", "SSL_CERT_FILE": ca,
+		"PAYPAL_WEBHOOK_ID": p.WebhookID, "PAYPAL_WEBHOOK_VERIFY": "offline", "SSL_CERT_FILE": ca,
+		"HTTPS_PROXY": e.paypalProxy.URL(),
 	}, nil
 }
 
@@ -280,6 +287,9 @@ func (e *env) close(ok bool) {
 			sig = syscall.SIGINT // the dev server's graceful stop
 		}
 		e.procs[i].stop(sig, 15*time.Second)
+	}
+	if e.paypalProxy != nil {
+		e.paypalProxy.Close()
 	}
 	if e.paypal != nil {
 		e.paypal.Close()

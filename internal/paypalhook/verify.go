@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // ErrUnverified is wrapped by every verification failure.
@@ -61,6 +63,9 @@ func CertHostAllowed(certURL string) bool {
 	return host == "paypal.com" || strings.HasSuffix(host, ".paypal.com")
 }
 
+// certFetchTimeout bounds one download of a signing certificate.
+const certFetchTimeout = 10 * time.Second
+
 // Verifier checks signatures with certificates fetched from PayPal and cached by URL.
 type Verifier struct {
 	WebhookID string
@@ -69,6 +74,10 @@ type Verifier struct {
 
 	mu    sync.Mutex
 	certs map[string]*x509.Certificate
+	// fetches lets one request fetch a certificate that is not cached while concurrent
+	// deliveries signed with it wait for that fetch, instead of each fetching it (a burst at
+	// startup or when PayPal rotates its certificate).
+	fetches singleflight.Group
 }
 
 // Verify checks one delivery.
@@ -105,13 +114,31 @@ func (v *Verifier) cert(ctx context.Context, certURL string) (*x509.Certificate,
 	v.mu.Lock()
 	cached := v.certs[certURL]
 	v.mu.Unlock()
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	if cached != nil && now().Before(cached.NotAfter) {
+	if cached != nil && v.now().Before(cached.NotAfter) {
 		return cached, nil
 	}
+	// The fetch outlives a waiter that gives up (the others still want its answer), within its
+	// own bound.
+	got, err, _ := v.fetches.Do(certURL, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), certFetchTimeout)
+		defer cancel()
+		return v.fetch(ctx, certURL)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return got.(*x509.Certificate), nil
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// fetch downloads, checks and caches the certificate at certURL.
+func (v *Verifier) fetch(ctx context.Context, certURL string) (*x509.Certificate, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, certURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnverified, err)
@@ -140,7 +167,7 @@ func (v *Verifier) cert(ctx context.Context, certURL string) (*x509.Certificate,
 	if err != nil {
 		return nil, fmt.Errorf("%w: certificate: %v", ErrUnverified, err)
 	}
-	if t := now(); t.Before(cert.NotBefore) || t.After(cert.NotAfter) {
+	if t := v.now(); t.Before(cert.NotBefore) || t.After(cert.NotAfter) {
 		return nil, fmt.Errorf("%w: certificate not valid now", ErrUnverified)
 	}
 	v.mu.Lock()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"paysplit/internal/paypalhook"
 	"paysplit/testenv"
@@ -68,4 +70,34 @@ func TestCertHostAllowed(t *testing.T) {
 	} {
 		require.Equal(t, want, paypalhook.CertHostAllowed(url), url)
 	}
+}
+
+// countingTransport counts the requests that reach the server.
+type countingTransport struct {
+	next http.RoundTripper
+	n    atomic.Int32
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+// TestVerifyFetchesTheCertificateOnce: a burst of deliveries signed with a certificate not yet
+// cached (at startup, after PayPal rotates it) downloads it once, not once per delivery.
+func TestVerifyFetchesTheCertificateOnce(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	c := pp.HTTPClient()
+	counted := &countingTransport{next: c.Transport}
+	c.Transport = counted
+	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: c}
+	body := []byte(`{"id":"WH-2","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP2"}}`)
+	h := paypalhook.HeadersFrom(pp.Sign(body))
+	var g errgroup.Group
+	for range 32 {
+		g.Go(func() error { return v.Verify(context.Background(), h, body) })
+	}
+	require.NoError(t, g.Wait())
+	require.NoError(t, v.Verify(context.Background(), h, body))
+	require.EqualValues(t, 1, counted.n.Load(), "one download for 33 deliveries")
 }
