@@ -82,7 +82,7 @@ RATE ?= 0
 # The limit run polls like the worker does (autoscaled workflow-task pollers), so the ratio is fair.
 LIMIT_POLLERS ?= autoscale
 
-bench: tools ## end-to-end benchmark: EVENTS webhooks (5000) for CLIENTS clients (40), CONCURRENCY senders (32), RATE/s (0: flat out)
+bench: tools ## end-to-end benchmark: EVENTS webhooks (5000, PAYPAL_SHARE of the payments through PayPal: 0.2) for CLIENTS clients (40), CONCURRENCY senders (32), RATE/s (0: flat out)
 	EVENTS=$(EVENTS) CLIENTS=$(CLIENTS) CONCURRENCY=$(CONCURRENCY) RATE=$(RATE) $(GO) run ./cmd/bench -limit-pollers $(LIMIT_POLLERS)
 
 vet: ## go vet
