@@ -173,6 +173,9 @@ func (b *bench) do(ctx context.Context) error {
 		return err
 	}
 	r.TransferredLegs = legs
+	if env.paypal != nil {
+		ck.checkPayPalPayouts(env.paypal.Payouts())
+	}
 	if err := ck.checkWorkflows(ctx, tc, prefixes, env.owned); err != nil {
 		return err
 	}

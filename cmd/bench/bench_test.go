@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -484,4 +485,40 @@ func TestPayPalProxy(t *testing.T) {
 
 	_, err = c.Get("https://example.com/")
 	assert.ErrorContains(t, err, "Forbidden", "only PayPal's hosts are tunnelled")
+}
+
+func TestCheckPayPalPayouts(t *testing.T) {
+	books := map[string]money.Money{
+		"wf-1/transfer/vendor-v/0":    {Amount: 9545, Currency: "usd"},
+		"wf-1/transfer/affiliate-a/0": {Amount: 485, Currency: "usd"},
+		"wf-2/transfer/vendor-v/0":    {Amount: 1200, Currency: "jpy"},
+	}
+	paid := []testenv.PayPalPayout{
+		{SenderBatchID: "wf-1/transfer/vendor-v/0", Currency: "USD", Value: "95.45"},
+		{SenderBatchID: "wf-1/transfer/affiliate-a/0", Currency: "USD", Value: "4.85"},
+		{SenderBatchID: "wf-2/transfer/vendor-v/0", Currency: "JPY", Value: "1200"},
+	}
+	for _, tt := range []struct {
+		name string
+		made []testenv.PayPalPayout
+		want []string // failure kinds
+	}{
+		{"each leg paid once, for its amount", paid, nil},
+		{"a leg paid twice", append(slices.Clone(paid), paid[0]), []string{"paid twice"}},
+		{"a leg not paid", paid[1:], []string{"payout missing"}},
+		{"a payout the books do not know", append(slices.Clone(paid), testenv.PayPalPayout{SenderBatchID: "wf-9/transfer/vendor-v/0", Currency: "USD", Value: "1.00"}),
+			[]string{"payout not in the books"}},
+		{"a wrong amount", []testenv.PayPalPayout{paid[0], paid[1], {SenderBatchID: "wf-2/transfer/vendor-v/0", Currency: "JPY", Value: "1201"}},
+			[]string{"payout amount"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := checker{paypalPayouts: books}
+			c.checkPayPalPayouts(tt.made)
+			var kinds []string
+			for k := range c.counts {
+				kinds = append(kinds, k)
+			}
+			assert.ElementsMatch(t, tt.want, kinds, "%v", c.summary())
+		})
+	}
 }

@@ -12,8 +12,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"paysplit/internal/ledger"
+	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
+	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -24,6 +26,9 @@ const maxListed = 5
 type checker struct {
 	failures []string
 	counts   map[string]int
+	// paypalPayouts are the PayPal payee legs the books say were paid out, by the leg's
+	// idempotency key (the payout's sender_batch_id).
+	paypalPayouts map[string]money.Money
 }
 
 func (c *checker) fail(kind, format string, args ...any) {
@@ -99,6 +104,12 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 			net += l.Transferred - l.Reversed
 			if l.TransferEntryID > 0 {
 				transferredLegs++
+				if p.Provider == providerPayPal {
+					if c.paypalPayouts == nil {
+						c.paypalPayouts = map[string]money.Money{}
+					}
+					c.paypalPayouts[l.TransferKey] = money.Money{Amount: l.Transferred, Currency: r.Currency}
+				}
 			}
 			if !legSettled(p.Provider, l.Amount, l.Refunded, l.Transferred-l.Reversed) {
 				c.fail("leg not settled", "%s %s: transferred %d reversed %d, owed %d refunded %d (%s)", p.WorkflowID, l.Name(), l.Transferred, l.Reversed, l.Amount, l.Refunded, l.State)
@@ -131,6 +142,33 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 		c.fail("ledger unbalanced", "%d entries do not balance, first %d", len(unbalanced), unbalanced[0])
 	}
 	return transferredLegs, nil
+}
+
+// checkPayPalPayouts compares the payouts the PayPal fake made with the legs the books say were
+// paid: each exactly once (a retried or replayed leg reuses its sender_batch_id, which PayPal pays
+// once), for the leg's amount, and none the books do not know.
+func (c *checker) checkPayPalPayouts(made []testenv.PayPalPayout) {
+	seen := map[string]bool{}
+	for _, p := range made {
+		want, ok := c.paypalPayouts[p.SenderBatchID]
+		switch {
+		case !ok:
+			c.fail("payout not in the books", "PayPal paid %s %s to %s under %s", p.Value, p.Currency, p.Receiver, p.SenderBatchID)
+			continue
+		case seen[p.SenderBatchID]:
+			c.fail("paid twice", "PayPal paid %s twice", p.SenderBatchID)
+		}
+		seen[p.SenderBatchID] = true
+		amount, err := money.ParseAmount(p.Value, want.Currency)
+		if err != nil || !strings.EqualFold(p.Currency, string(want.Currency)) || amount != want.Amount {
+			c.fail("payout amount", "%s: PayPal paid %s %s, the books %d %s", p.SenderBatchID, p.Value, p.Currency, want.Amount, want.Currency)
+		}
+	}
+	for key := range c.paypalPayouts {
+		if !seen[key] {
+			c.fail("payout missing", "the books paid %s, PayPal has no payout for it", key)
+		}
+	}
 }
 
 // legSettled tells whether net, what a payee leg received once its payment is final, is right:
