@@ -1,10 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -167,7 +169,7 @@ func (r *relay) run(ctx context.Context) {
 				r.releaseHeld(inboxIDs(batch))
 				return
 			}
-			r.forward(ctx, batch)
+			r.forward(ctx, r.stillHeld(ctx, batch))
 		case <-r.kick:
 			r.drain(ctx)
 		case <-tick.C:
@@ -195,6 +197,51 @@ func (r *relay) takeHanded(taken []store.InboxEvent, limit int) []store.InboxEve
 		}
 	}
 	return taken
+}
+
+// renewMargin is how much of its lease an event handed in memory must have left to be forwarded
+// as it is: a forward of a batch may take that long. Nearer its end, the lease is renewed first.
+const renewMargin = 10 * time.Second
+
+// stillHeld returns the events of a batch from memory this relay may still forward. A burst can
+// queue more in memory than Temporal takes within a lease; when a lease runs out a claim (by this
+// relay's poll or another replica) takes the event from the table, and forwarding the memory copy
+// too would deliver it twice (harmless to the payment, but a wasted start, signal or even run).
+// Events near the end of their lease are renewed, fenced by their attempt count; those another
+// relay claimed, or that were forwarded meanwhile, are dropped.
+func (r *relay) stillHeld(ctx context.Context, batch []store.InboxEvent) []store.InboxEvent {
+	var fresh, expiring []store.InboxEvent
+	for _, e := range batch {
+		if time.Until(e.LeasedUntil) > renewMargin {
+			fresh = append(fresh, e)
+		} else {
+			expiring = append(expiring, e)
+		}
+	}
+	if len(expiring) == 0 {
+		return batch
+	}
+	renewedAt := time.Now()
+	held, err := r.store.RenewInbox(ctx, expiring, r.opts.Lease)
+	if err != nil {
+		r.logger.Warn("webhook relay: renewing leases failed; a claim forwards those events", "events", len(expiring), "error", err)
+	}
+	kept := map[int64]bool{}
+	for _, id := range held {
+		kept[id] = true
+	}
+	for _, e := range expiring {
+		if !kept[e.ID] {
+			r.forwarded.WithLabelValues(e.Provider, "left_to_claim").Inc()
+			continue
+		}
+		r.forwarded.WithLabelValues(e.Provider, "lease_renewed").Inc()
+		e.LeasedUntil = renewedAt.Add(r.opts.Lease)
+		fresh = append(fresh, e)
+	}
+	// A payment's events are forwarded in arrival order.
+	slices.SortFunc(fresh, func(a, b store.InboxEvent) int { return cmp.Compare(a.ID, b.ID) })
+	return fresh
 }
 
 // drain claims and forwards batches until the table holds nothing due for this task queue.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/store"
@@ -99,4 +100,42 @@ func TestCloseReleasesWhatTheRelayHeld(t *testing.T) {
 		got = append(got, e.EventID)
 	}
 	require.Equal(t, []string{queue + "-a", queue + "-b"}, got, "both claimable at once, not after the lease")
+}
+
+// TestStillHeldForwardsOnlyWhatItHolds: of a batch from memory, events with most of their lease
+// left go as they are; nearer the end the lease is renewed first; an event whose lease ran out
+// and that another relay claimed is left to that relay, so it is not delivered twice.
+func TestStillHeldForwardsOnlyWhatItHolds(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	queue := "relay-held-" + time.Now().Format("150405.000000")
+	counts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"provider", "outcome"})
+	r := &relay{store: st, taskQueue: queue, logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		opts: RelayOptions{Lease: time.Minute}.withDefaults(), forwarded: counts}
+	accept := func(name string, lease time.Duration) store.InboxEvent {
+		e := store.InboxEvent{Provider: "stripe", EventID: queue + name, PaymentID: name, TaskQueue: queue, Event: json.RawMessage(`{}`)}
+		leasedUntil := time.Now().Add(lease)
+		id, first, err := st.AcceptEvent(ctx, e, lease)
+		require.NoError(t, err)
+		require.True(t, first)
+		e.ID, e.Attempts, e.LeasedUntil = id, 1, leasedUntil
+		return e
+	}
+	taken := accept("taken", time.Millisecond)    // its lease ran out and a claim took it
+	expiring := accept("expiring", 2*time.Second) // still ours, but not for long
+	fresh := accept("fresh", time.Minute)         // most of its lease left
+	time.Sleep(5 * time.Millisecond)
+	got, err := st.ClaimInbox(ctx, queue, 10, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []int64{taken.ID}, inboxIDs(got))
+
+	kept := r.stillHeld(ctx, []store.InboxEvent{fresh, taken, expiring})
+	require.Equal(t, []int64{expiring.ID, fresh.ID}, inboxIDs(kept), "in arrival order, without the one claimed elsewhere")
+	require.Greater(t, time.Until(kept[0].LeasedUntil), 50*time.Second, "the renewed lease runs from now")
+	require.Equal(t, 1.0, testutil.ToFloat64(counts.WithLabelValues("stripe", "lease_renewed")))
+	require.Equal(t, 1.0, testutil.ToFloat64(counts.WithLabelValues("stripe", "left_to_claim")))
+	rest, err := st.ClaimInbox(ctx, queue, 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, rest, "what the relay kept stays its own")
 }

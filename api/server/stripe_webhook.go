@@ -101,6 +101,7 @@ func (s *Server) accept(ctx context.Context, provider, paymentID string, ev paym
 	if reserved {
 		lease = r.opts.Lease
 	}
+	leasedUntil := time.Now().Add(lease) // before the insert: never later than the stored lease
 	id, first, err := s.deps.Store.AcceptEvent(ctx, e, lease)
 	switch {
 	case err != nil || !first:
@@ -112,7 +113,7 @@ func (s *Server) accept(ctx context.Context, provider, paymentID string, ev paym
 		}
 		return "duplicate", nil
 	case reserved:
-		e.ID, e.Attempts = id, 1
+		e.ID, e.Attempts, e.LeasedUntil = id, 1, leasedUntil
 		r.hand(e)
 	default:
 		r.wake()

@@ -25,6 +25,9 @@ type InboxEvent struct {
 	Event     json.RawMessage
 	Trace     map[string]string
 	Attempts  int
+	// LeasedUntil is, for an event its relay holds in memory, when its lease ends at the latest
+	// by the relay's own clock (taken before the insert that set the lease).
+	LeasedUntil time.Time
 }
 
 // AcceptEvent stores a verified event for a relay; first is false when the provider delivered
@@ -79,6 +82,33 @@ func (s *Store) ClaimInbox(ctx context.Context, taskQueue string, limit int, lea
 	// RETURNING follows no order; the relay forwards a payment's events in arrival order.
 	slices.SortFunc(out, func(a, b InboxEvent) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// RenewInbox extends the leases of events a relay holds, for lease from now, and returns the
+// IDs it still holds. attempts is what each was stored or claimed with: a claim by another relay
+// (after the lease ran out) counts an attempt, and such an event is no longer this relay's;
+// nor is one already forwarded. Claims and renewals lock the row, so exactly one of them wins.
+func (s *Store) RenewInbox(ctx context.Context, events []InboxEvent, lease time.Duration) ([]int64, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	ids, attempts := make([]int64, len(events)), make([]int32, len(events))
+	for i, e := range events {
+		ids[i], attempts[i] = e.ID, int32(e.Attempts)
+	}
+	rows, err := s.pool.Query(ctx, `
+		UPDATE webhook_inbox w SET next_attempt_at = now() + make_interval(secs => $3)
+		FROM unnest($1::bigint[], $2::int[]) AS h(id, attempts)
+		WHERE w.id = h.id AND w.attempts = h.attempts AND w.forwarded_at IS NULL
+		RETURNING w.id`, ids, attempts, lease.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("renew %d inbox leases: %w", len(events), err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("renew %d inbox leases: %w", len(events), err)
+	}
+	return held, nil
 }
 
 // MarkForwarded records that Temporal holds these events.

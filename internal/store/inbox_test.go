@@ -87,3 +87,42 @@ func TestInbox(t *testing.T) {
 	require.Equal(t, "evt_d", orphan[0].EventID)
 	require.Equal(t, 2, orphan[0].Attempts, "the taker's attempt counts")
 }
+
+// TestRenewInbox: a relay renews the leases of events it holds in memory unless another relay
+// claimed them after their lease ran out (the attempt count tells) or they were forwarded; a
+// renewed event is not claimable until its new lease ends.
+func TestRenewInbox(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	queue := "renew-" + time.Now().Format("150405.000000")
+	accept := func(id string) store.InboxEvent {
+		e := store.InboxEvent{Provider: "stripe", EventID: queue + id, PaymentID: id, TaskQueue: queue, Event: json.RawMessage(`{}`)}
+		got, first, err := s.AcceptEvent(ctx, e, time.Millisecond) // held in memory, lease about to end
+		require.NoError(t, err)
+		require.True(t, first)
+		e.ID, e.Attempts = got, 1
+		return e
+	}
+	claimed, held, forwarded := accept("claimed"), accept("held"), accept("forwarded")
+	time.Sleep(5 * time.Millisecond)
+	require.NoError(t, s.MarkForwarded(ctx, []int64{forwarded.ID}))
+	got, err := s.ClaimInbox(ctx, queue, 1, time.Minute) // another relay takes the oldest expired one
+	require.NoError(t, err)
+	require.Equal(t, []int64{claimed.ID}, inboxIDs(got))
+
+	renewed, err := s.RenewInbox(ctx, []store.InboxEvent{held, claimed, forwarded}, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []int64{held.ID}, renewed, "only what nobody else took and nobody forwarded")
+	rest, err := s.ClaimInbox(ctx, queue, 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, rest, "a renewed lease keeps claims away")
+}
+
+func inboxIDs(events []store.InboxEvent) []int64 {
+	out := make([]int64, len(events))
+	for i, e := range events {
+		out[i] = e.ID
+	}
+	return out
+}
