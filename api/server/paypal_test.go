@@ -2,9 +2,7 @@ package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"paysplit/api/server"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalevent"
 	"paysplit/workflows/payment"
 )
 
@@ -33,21 +32,12 @@ func (s *stack) seedPayPal(client, vendorReceiver string) {
 	require.Equal(s.t, http.StatusCreated, code, body)
 }
 
-func paypalEvent(t *testing.T, id, typ string, resource map[string]any) []byte {
-	b, err := json.Marshal(map[string]any{"id": id, "event_version": "1.0", "create_time": time.Now().UTC().Format(time.RFC3339),
-		"resource_type": "capture", "event_type": typ, "summary": typ, "resource": resource})
-	require.NoError(t, err)
-	return b
-}
-
-func paypalCapture(t *testing.T, client, capture string) []byte {
-	custom := url.Values{"client_id": {client}, "vendor_id": {client + "-vendor"}, "affiliate_id": {client + "-aff"},
-		"subtotal": {"10000"}, "tax": {"800"}, "shipping": {"500"}, "discount": {"300"}, "platform": {"woocommerce"}}
-	return paypalEvent(t, "WH-CAP-"+capture, "PAYMENT.CAPTURE.COMPLETED", map[string]any{
-		"id": capture, "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "110.00"},
-		"custom_id": custom.Encode(), "invoice_id": "order-" + capture, "final_capture": true,
-		"payee": map[string]string{"email_address": "merchant@example.com"},
-	})
+// paypalCapture is a 110.00 USD capture of an order of the client's vendor and affiliate.
+func paypalCapture(client, capture string) []byte {
+	return paypalevent.Capture{EventID: "WH-CAP-" + capture, CaptureID: capture, InvoiceID: "order-" + capture,
+		Currency: "usd", Amount: 11000, Created: time.Now(), Metadata: map[string]string{
+			"client_id": client, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff",
+			"subtotal": "10000", "tax": "800", "shipping": "500", "discount": "300", "platform": "woocommerce"}}.Body()
 }
 
 func (s *stack) paypalWebhook(body []byte, h http.Header) (int, map[string]any) {
@@ -82,7 +72,7 @@ func TestPayPalCaptureEndToEnd(t *testing.T) {
 func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture string) {
 	s := newStackAck(t, payment.Settings{SettleWindow: 0}, ack)
 	s.seedPayPal(client, "VENDORPAYER01")
-	body := paypalCapture(t, client, capture)
+	body := paypalCapture(client, capture)
 
 	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
 	require.Equal(t, http.StatusOK, code, out)
@@ -123,11 +113,8 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 
 	// A partial refund: PayPal payouts cannot be pulled back, so the payees' shares of it stay
 	// owed by them in the ledger, with the reason on the leg.
-	refund := paypalEvent(t, "WH-REF-"+capture, "PAYMENT.CAPTURE.REFUNDED", map[string]any{
-		"id": "REF-" + capture, "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "11.00"},
-		"seller_payable_breakdown": map[string]any{"total_refunded_amount": map[string]string{"currency_code": "USD", "value": "11.00"}},
-		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + capture, "method": "GET"}},
-	})
+	refund := paypalevent.Refund{EventID: "WH-REF-" + capture, RefundID: "REF-" + capture, CaptureID: capture,
+		Currency: "usd", Amount: 1100, TotalRefunded: 1100, Created: time.Now()}.Body()
 	code, out = s.paypalWebhook(refund, s.paypal.Sign(refund))
 	require.Equal(t, http.StatusOK, code, out)
 	rec = s.result(id)
@@ -147,7 +134,7 @@ func TestPayPalUnclaimedPayoutGoesToAdmin(t *testing.T) {
 		return "SUCCESS"
 	}
 	s.seedPayPal("lostco", "UNCLAIMED0001")
-	body := paypalCapture(t, "lostco", "CAP404")
+	body := paypalCapture("lostco", "CAP404")
 	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
 	require.Equal(t, http.StatusOK, code, out)
 	id := payment.WorkflowID("paypal", "CAP404")
@@ -164,7 +151,7 @@ func TestPayPalUnclaimedPayoutGoesToAdmin(t *testing.T) {
 
 func TestPayPalWebhookRejectsBadInput(t *testing.T) {
 	s := newStack(t, payment.Settings{})
-	body := paypalCapture(t, "acme", "CAPBAD")
+	body := paypalCapture("acme", "CAPBAD")
 	forged := s.paypal.Sign(body)
 	forged.Set("Paypal-Cert-Url", "https://certs.example.com/paypal.pem")
 	tests := []struct {
@@ -186,7 +173,7 @@ func TestPayPalWebhookRejectsBadInput(t *testing.T) {
 			require.Equal(t, tt.code, out["error"].(map[string]any)["code"])
 		})
 	}
-	other := paypalEvent(t, "WH-X", "BILLING.SUBSCRIPTION.CREATED", map[string]any{"id": "I-1"})
+	other := paypalevent.Build("WH-X", "BILLING.SUBSCRIPTION.CREATED", time.Now(), map[string]any{"id": "I-1"})
 	code, out := s.paypalWebhook(other, s.paypal.Sign(other))
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "ignored", out["status"])

@@ -25,6 +25,7 @@ import (
 
 	"paysplit/api/server"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalevent"
 	"paysplit/internal/stripeevent"
 	"paysplit/workflows/payment"
 )
@@ -581,7 +582,7 @@ func TestWooCommerceOrderPaidByPayPalExcludesTaxAndDiscount(t *testing.T) {
 
 	// The order: subtotal 5000 (vendor 17: 3000, vendor 23: 2000), coupon 500 (300 + 200), tax 360
 	// (216 + 144), shipping 648; total 55.08.
-	event := paypalEvent(t, "WH-WOO-1", "PAYMENT.CAPTURE.COMPLETED", map[string]any{
+	event := paypalevent.Build("WH-WOO-1", "PAYMENT.CAPTURE.COMPLETED", time.Now(), map[string]any{
 		"id": "CAPWOO1", "status": "COMPLETED", "amount": map[string]string{"currency_code": "USD", "value": "55.08"},
 		"custom_id": "client_id=" + c, "invoice_id": "7311",
 	})

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"paysplit/activities"
+	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalevent"
 	"paysplit/internal/stripeevent"
 	"paysplit/workflows/payment"
 )
@@ -100,7 +102,8 @@ func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.T
 		d.Payments = append(d.Payments, p)
 		var body []byte
 		if p.Provider == providerPayPal {
-			body = paypalCapture(fmt.Sprintf("WH-B%s-C%d", run, i+1), p.Ref, p.Currency, p.Gross, md, at)
+			body = paypalevent.Capture{EventID: fmt.Sprintf("WH-B%s-C%d", run, i+1), CaptureID: p.Ref,
+				Currency: money.Currency(p.Currency), Amount: p.Gross, Metadata: md, Created: at}.Body()
 		} else {
 			body = stripeevent.Capture{
 				EventID: fmt.Sprintf("evt_b%sc%d", run, i+1), PaymentIntent: p.Ref, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),
@@ -121,7 +124,9 @@ func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.T
 		}
 		var body []byte
 		if p.Provider == providerPayPal {
-			body = paypalRefund(fmt.Sprintf("WH-B%s-R%d", run, k+1), fmt.Sprintf("REFB%sX%d", run, k+1), p.Ref, p.Currency, p.Refunded, at)
+			// One refund per payment: it is also the capture's total refunded.
+			body = paypalevent.Refund{EventID: fmt.Sprintf("WH-B%s-R%d", run, k+1), RefundID: fmt.Sprintf("REFB%sX%d", run, k+1), CaptureID: p.Ref,
+				Currency: money.Currency(p.Currency), Amount: p.Refunded, TotalRefunded: p.Refunded, Created: at}.Body()
 		} else {
 			body = stripeevent.Refund{
 				EventID: fmt.Sprintf("evt_b%sr%d", run, k+1), PaymentIntent: p.Ref, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),

@@ -1,23 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
-	"paysplit/internal/money"
 	"paysplit/internal/paypalhook"
 )
 
-// PayPal's share of the day: captures and refunds as PayPal's webhooks carry them
-// (PAYMENT.CAPTURE.COMPLETED with the order in custom_id, PAYMENT.CAPTURE.REFUNDED pointing at its
-// capture), signed by the in-process PayPal fake that the api asks to verify them and the worker
-// pays payouts through.
+// PayPal's share of the day: captures and refunds as PayPal's webhooks carry them (paypalevent),
+// signed by the in-process PayPal fake, whose certificate the api verifies them with and through
+// which the worker pays payouts.
 const (
 	providerStripe = "stripe"
 	providerPayPal = "paypal"
@@ -26,48 +21,6 @@ const (
 // paypalSigner signs a body with PayPal's transmission headers (testenv.PayPal).
 type paypalSigner interface {
 	Sign(body []byte) http.Header
-}
-
-// paypalAmount is PayPal's amount object: the currency code and a decimal string in the
-// currency's own exponent ("110.00", "1200" for JPY).
-func paypalAmount(amount int64, currency string) map[string]string {
-	value, err := money.Decimal(amount, money.Currency(currency))
-	if err != nil {
-		panic(fmt.Sprintf("bench: %d %s: %v", amount, currency, err)) // the day only draws known currencies
-	}
-	return map[string]string{"currency_code": strings.ToUpper(currency), "value": value}
-}
-
-func paypalEvent(id, typ string, at time.Time, resource map[string]any) []byte {
-	b, err := json.Marshal(map[string]any{"id": id, "event_version": "1.0", "create_time": at.UTC().Format(time.RFC3339),
-		"resource_type": "capture", "event_type": typ, "summary": typ, "resource": resource})
-	if err != nil {
-		panic(err) // maps of strings always encode
-	}
-	return b
-}
-
-// paypalCapture is a completed capture carrying the order metadata in custom_id, URL-encoded, as
-// the store plugins put it.
-func paypalCapture(eventID, captureID, currency string, gross int64, md map[string]string, at time.Time) []byte {
-	custom := url.Values{}
-	for k, v := range md {
-		custom.Set(k, v)
-	}
-	return paypalEvent(eventID, "PAYMENT.CAPTURE.COMPLETED", at, map[string]any{
-		"id": captureID, "status": "COMPLETED", "amount": paypalAmount(gross, currency), "custom_id": custom.Encode(),
-		"final_capture": true, "payee": map[string]string{"email_address": "merchant@example.com"},
-	})
-}
-
-// paypalRefund refunds amount of a capture; the day sends one refund per payment, so it is also
-// the capture's total refunded.
-func paypalRefund(eventID, refundID, captureID, currency string, amount int64, at time.Time) []byte {
-	return paypalEvent(eventID, "PAYMENT.CAPTURE.REFUNDED", at, map[string]any{
-		"id": refundID, "status": "COMPLETED", "amount": paypalAmount(amount, currency),
-		"seller_payable_breakdown": map[string]any{"total_refunded_amount": paypalAmount(amount, currency)},
-		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + captureID, "method": "GET"}},
-	})
 }
 
 // paypalProxy is an HTTP CONNECT proxy that tunnels connections for PayPal's host names to the

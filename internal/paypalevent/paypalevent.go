@@ -1,0 +1,78 @@
+// Package paypalevent builds PayPal webhook deliveries in PayPal's wire format, for tests that
+// drive the real webhook endpoint and for the benchmark; the PayPal fake (testenv) signs them.
+// It is the PayPal twin of stripeevent.
+package paypalevent
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"paysplit/internal/money"
+)
+
+// Build renders an event of type typ around its resource.
+func Build(id, typ string, created time.Time, resource map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{"id": id, "event_version": "1.0", "create_time": created.UTC().Format(time.RFC3339),
+		"resource_type": "capture", "event_type": typ, "summary": typ, "resource": resource})
+	if err != nil {
+		panic(fmt.Sprintf("paypalevent: marshal %s: %v", typ, err)) // only plain maps: cannot fail
+	}
+	return b
+}
+
+// Amount is PayPal's amount object: the currency code and a decimal string in the currency's own
+// exponent ("110.00", "1200" for JPY). The currency must be one money knows.
+func Amount(minor int64, currency money.Currency) map[string]string {
+	value, err := money.Decimal(minor, currency)
+	if err != nil {
+		panic(fmt.Sprintf("paypalevent: %v", err))
+	}
+	return map[string]string{"currency_code": strings.ToUpper(string(currency)), "value": value}
+}
+
+// Capture is a PAYMENT.CAPTURE.COMPLETED event carrying the order metadata in custom_id,
+// URL-encoded, as the store plugins put it; InvoiceID is left out when empty.
+type Capture struct {
+	EventID, CaptureID, InvoiceID string
+	Currency                      money.Currency
+	Amount                        int64
+	Metadata                      map[string]string
+	Created                       time.Time
+}
+
+// Body renders the event.
+func (c Capture) Body() []byte {
+	custom := url.Values{}
+	for k, v := range c.Metadata {
+		custom.Set(k, v)
+	}
+	resource := map[string]any{
+		"id": c.CaptureID, "status": "COMPLETED", "amount": Amount(c.Amount, c.Currency), "custom_id": custom.Encode(),
+		"final_capture": true, "payee": map[string]string{"email_address": "merchant@example.com"},
+	}
+	if c.InvoiceID != "" {
+		resource["invoice_id"] = c.InvoiceID
+	}
+	return Build(c.EventID, "PAYMENT.CAPTURE.COMPLETED", c.Created, resource)
+}
+
+// Refund is a PAYMENT.CAPTURE.REFUNDED event: Amount is this refund, TotalRefunded the capture's
+// cumulative refunded amount; its "up" link names the capture.
+type Refund struct {
+	EventID, RefundID, CaptureID string
+	Currency                     money.Currency
+	Amount, TotalRefunded        int64
+	Created                      time.Time
+}
+
+// Body renders the event.
+func (r Refund) Body() []byte {
+	return Build(r.EventID, "PAYMENT.CAPTURE.REFUNDED", r.Created, map[string]any{
+		"id": r.RefundID, "status": "COMPLETED", "amount": Amount(r.Amount, r.Currency),
+		"seller_payable_breakdown": map[string]any{"total_refunded_amount": Amount(r.TotalRefunded, r.Currency)},
+		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + r.CaptureID, "method": "GET"}},
+	})
+}

@@ -1,0 +1,67 @@
+package paypalevent_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/money"
+	"paysplit/internal/paypalevent"
+)
+
+func TestAmountUsesTheCurrencyExponent(t *testing.T) {
+	for _, tt := range []struct {
+		minor    int64
+		currency string
+		want     map[string]string
+	}{
+		{11000, "usd", map[string]string{"currency_code": "USD", "value": "110.00"}},
+		{1200, "jpy", map[string]string{"currency_code": "JPY", "value": "1200"}},
+		{1234, "kwd", map[string]string{"currency_code": "KWD", "value": "1.234"}},
+	} {
+		assert.Equal(t, tt.want, paypalevent.Amount(tt.minor, money.Currency(tt.currency)))
+	}
+}
+
+func TestCaptureAndRefund(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	var capture struct {
+		ID         string         `json:"id"`
+		EventType  string         `json:"event_type"`
+		CreateTime string         `json:"create_time"`
+		Resource   map[string]any `json:"resource"`
+	}
+	body := paypalevent.Capture{EventID: "WH-1", CaptureID: "CAP1", Currency: "eur", Amount: 1999,
+		Metadata: map[string]string{"client_id": "acme", "order_id": "o-1"}, Created: at}.Body()
+	require.NoError(t, json.Unmarshal(body, &capture))
+	assert.Equal(t, "WH-1", capture.ID)
+	assert.Equal(t, "PAYMENT.CAPTURE.COMPLETED", capture.EventType)
+	assert.Equal(t, "2026-11-26T10:00:00Z", capture.CreateTime)
+	assert.Equal(t, "CAP1", capture.Resource["id"])
+	assert.Equal(t, map[string]any{"currency_code": "EUR", "value": "19.99"}, capture.Resource["amount"])
+	custom, err := url.ParseQuery(capture.Resource["custom_id"].(string))
+	require.NoError(t, err)
+	assert.Equal(t, url.Values{"client_id": {"acme"}, "order_id": {"o-1"}}, custom)
+	assert.NotContains(t, capture.Resource, "invoice_id", "left out when empty")
+
+	var refund struct {
+		EventType string `json:"event_type"`
+		Resource  struct {
+			Amount    map[string]string `json:"amount"`
+			Breakdown struct {
+				Total map[string]string `json:"total_refunded_amount"`
+			} `json:"seller_payable_breakdown"`
+			Links []map[string]string `json:"links"`
+		} `json:"resource"`
+	}
+	body = paypalevent.Refund{EventID: "WH-2", RefundID: "REF1", CaptureID: "CAP1", Currency: "eur", Amount: 500, TotalRefunded: 700, Created: at}.Body()
+	require.NoError(t, json.Unmarshal(body, &refund))
+	assert.Equal(t, "PAYMENT.CAPTURE.REFUNDED", refund.EventType)
+	assert.Equal(t, "5.00", refund.Resource.Amount["value"])
+	assert.Equal(t, "7.00", refund.Resource.Breakdown.Total["value"])
+	assert.Equal(t, "https://api.paypal.com/v2/payments/captures/CAP1", refund.Resource.Links[0]["href"])
+}
