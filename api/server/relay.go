@@ -130,15 +130,7 @@ func (r *relay) close() {
 	r.closing.Store(true)
 	r.stop()
 	<-r.done
-	r.releaseHeld(inboxIDs(r.takeHanded(nil, r.opts.Buffer)))
-}
-
-func inboxIDs(events []store.InboxEvent) []int64 {
-	ids := make([]int64, len(events))
-	for i, e := range events {
-		ids[i] = e.ID
-	}
-	return ids
+	r.releaseHeld(store.InboxIDs(r.takeHanded(nil, r.opts.Buffer)))
 }
 
 // releaseHeld makes events this relay held claimable now.
@@ -166,7 +158,7 @@ func (r *relay) run(ctx context.Context) {
 		case e := <-r.local:
 			batch := r.gather(e)
 			if ctx.Err() != nil { // stopped while these arrived: the next relay takes them
-				r.releaseHeld(inboxIDs(batch))
+				r.releaseHeld(store.InboxIDs(batch))
 				return
 			}
 			r.forward(ctx, r.stillHeld(ctx, batch))
@@ -329,14 +321,14 @@ func (r *relay) forwardOne(ctx context.Context, e store.InboxEvent) (string, err
 func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause error) {
 	if ctx.Err() != nil {
 		// Stopping: hand them to the next relay now rather than after a backoff or the lease.
-		r.releaseHeld(inboxIDs(events))
+		r.releaseHeld(store.InboxIDs(events))
 		return
 	}
 	wait := backoff(events[0].Attempts, r.opts.MaxBackoff)
 	r.forwarded.WithLabelValues(events[0].Provider, "retry").Inc()
 	r.logger.Warn("webhook relay: Temporal did not take an event; retrying", "provider", events[0].Provider,
 		"event_id", events[0].EventID, "attempts", events[0].Attempts, "retry_in", wait, "error", cause)
-	if err := r.store.RetryInboxAt(context.WithoutCancel(ctx), inboxIDs(events), time.Now().Add(wait), cause.Error()); err != nil {
+	if err := r.store.RetryInboxAt(context.WithoutCancel(ctx), store.InboxIDs(events), time.Now().Add(wait), cause.Error()); err != nil {
 		r.logger.Error("webhook relay: rescheduling failed; the lease retries them", "events", len(events), "error", err)
 	}
 }

@@ -46,9 +46,9 @@ func TestGatherTakesWhatWasHandedAndFreesSlots(t *testing.T) {
 	}
 	require.False(t, r.reserve(), "the buffer is full: the next event goes through the table")
 	first := r.gather(<-r.local)
-	require.Equal(t, []int64{1, 2, 3}, inboxIDs(first))
+	require.Equal(t, []int64{1, 2, 3}, store.InboxIDs(first))
 	second := r.gather(<-r.local)
-	require.Equal(t, []int64{4, 5}, inboxIDs(second))
+	require.Equal(t, []int64{4, 5}, store.InboxIDs(second))
 	require.Empty(t, r.slots, "every slot is free again")
 }
 
@@ -128,10 +128,10 @@ func TestStillHeldForwardsOnlyWhatItHolds(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	got, err := st.ClaimInbox(ctx, queue, 10, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, []int64{taken.ID}, inboxIDs(got))
+	require.Equal(t, []int64{taken.ID}, store.InboxIDs(got))
 
 	kept := r.stillHeld(ctx, []store.InboxEvent{fresh, taken, expiring})
-	require.Equal(t, []int64{expiring.ID, fresh.ID}, inboxIDs(kept), "in arrival order, without the one claimed elsewhere")
+	require.Equal(t, []int64{expiring.ID, fresh.ID}, store.InboxIDs(kept), "in arrival order, without the one claimed elsewhere")
 	require.Greater(t, time.Until(kept[0].LeasedUntil), 50*time.Second, "the renewed lease runs from now")
 	require.Equal(t, 1.0, testutil.ToFloat64(counts.WithLabelValues("stripe", "lease_renewed")))
 	require.Equal(t, 1.0, testutil.ToFloat64(counts.WithLabelValues("stripe", "left_to_claim")))

@@ -30,6 +30,15 @@ type InboxEvent struct {
 	LeasedUntil time.Time
 }
 
+// InboxIDs are the events' IDs, in their order.
+func InboxIDs(events []InboxEvent) []int64 {
+	ids := make([]int64, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
 // AcceptEvent stores a verified event for a relay; first is false when the provider delivered
 // this event before (it is already stored or forwarded), so the caller answers "duplicate".
 // With lease > 0 the event is stored already claimed (attempt 1, leased for lease) by the caller's

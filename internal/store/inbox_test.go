@@ -109,7 +109,7 @@ func TestRenewInbox(t *testing.T) {
 	require.NoError(t, s.MarkForwarded(ctx, []int64{forwarded.ID}))
 	got, err := s.ClaimInbox(ctx, queue, 1, time.Minute) // another relay takes the oldest expired one
 	require.NoError(t, err)
-	require.Equal(t, []int64{claimed.ID}, inboxIDs(got))
+	require.Equal(t, []int64{claimed.ID}, store.InboxIDs(got))
 
 	renewed, err := s.RenewInbox(ctx, []store.InboxEvent{held, claimed, forwarded}, time.Minute)
 	require.NoError(t, err)
@@ -117,12 +117,4 @@ func TestRenewInbox(t *testing.T) {
 	rest, err := s.ClaimInbox(ctx, queue, 10, time.Minute)
 	require.NoError(t, err)
 	require.Empty(t, rest, "a renewed lease keeps claims away")
-}
-
-func inboxIDs(events []store.InboxEvent) []int64 {
-	out := make([]int64, len(events))
-	for i, e := range events {
-		out[i] = e.ID
-	}
-	return out
 }
