@@ -263,10 +263,16 @@ func TestParseFlags(t *testing.T) {
 		{name: "limit shape of activities only", args: []string{"-limit-shape", "RLX"}, wantErr: "-limit-shape"},
 		{name: "limit shape", args: []string{"-limit-shape", "RLL"}, check: func(t *testing.T, c config) { assert.Equal(t, "RLL", c.limitShape) }},
 		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
+		{name: "a fifth through PayPal by default", check: func(t *testing.T, c config) { assert.Equal(t, 0.2, c.paypalShare) }},
+		{name: "PayPal share", env: map[string]string{"PAYPAL_SHARE": "0.5"}, check: func(t *testing.T, c config) { assert.Equal(t, 0.5, c.paypalShare) }},
+		{name: "PayPal share is a share", args: []string{"-paypal-share", "1.5"}, wantErr: "-paypal-share"},
+		{name: "an existing stack has no PayPal fake: Stripe only",
+			args:  []string{"-api", "http://127.0.0.1:8080", "-temporal", "127.0.0.1:7233", "-database-url", "postgres://x@127.0.0.1/db"},
+			check: func(t *testing.T, c config) { assert.Zero(t, c.paypalShare) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL", "BENCH_LIMIT_POLLERS"} {
+			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL", "BENCH_LIMIT_POLLERS", "PAYPAL_SHARE"} {
 				t.Setenv(k, tt.env[k])
 			}
 			c, err := parseFlags(tt.args)

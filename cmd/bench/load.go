@@ -329,11 +329,7 @@ func (s *sender) deliver(ctx context.Context, ev *event, start time.Time) delive
 }
 
 func (s *sender) post(ctx context.Context, ev *event) (status int, outcome, errText string) {
-	provider := ev.Provider
-	if provider == "" {
-		provider = providerStripe
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+provider, bytes.NewReader(ev.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+ev.Provider, bytes.NewReader(ev.Body))
 	if err != nil {
 		return 0, "", err.Error()
 	}

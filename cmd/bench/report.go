@@ -51,7 +51,7 @@ type results struct {
 	AckMaxMs   float64 `json:"ack_max_ms"`
 	AckRetries int     `json:"ack_retries"`
 	// AckByProvider splits the ack latency by webhook endpoint (each delivery's last attempt):
-	// a PayPal acknowledgement includes the call that asks PayPal to verify the signature.
+	// a PayPal acknowledgement includes checking its RSA signature against PayPal's certificate.
 	AckByProvider map[string]ackFigures `json:"ack_by_provider"`
 	Resigned      int                   `json:"resigned"`
 	Outcomes      map[string]int        `json:"outcomes"`
