@@ -103,7 +103,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}
 	m.relayed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "paysplit_webhook_relay_events_total",
-		Help: "Inbox events the relay handed to Temporal (accepted, duplicate), put back for a retry (retry), held in memory past most of their lease (lease_renewed) or left to a claim because another relay took them (left_to_claim).",
+		Help: "Inbox events the relay handed to Temporal (accepted, duplicate), put back for a retry (retry), held in memory past most of their lease (lease_renewed) or left to a claim because another relay took them or the renewal failed (left_to_claim).",
 	}, []string{"provider", "outcome"})
 	m.registry.MustRegister(m.webhooks, m.relayed)
 	return m
