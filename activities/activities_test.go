@@ -3,11 +3,13 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 
@@ -273,4 +275,70 @@ func TestResolvePayeeAsksTheProviderOncePerMinute(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, out.HoldReason, "a payee that cannot receive is held every time")
 	}
+}
+
+func TestSaveAndBookFillsTheRecordsEntryIDs(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	wf := fmt.Sprintf("payment-stripe-pi_book_%d", time.Now().UnixNano())
+	rec := payment.Record{WorkflowID: wf, Provider: "stripe", PaymentID: "pi_book", Currency: "usd", Gross: 1000,
+		Status: payment.StatusPaid, Order: payment.Order{ClientID: "shop1", OrderID: "o-1", VendorID: "v1"},
+		Legs: []payment.Leg{
+			{Party: split.PartyPlatform, PayeeID: "platform", Amount: 100, State: payment.LegRetained},
+			{Party: split.PartyVendor, PayeeID: "v1", Amount: 900, Transferred: 900, State: payment.LegTransferred},
+		}}
+	entry := func(key string, postings ...ledger.Posting) ledger.Entry {
+		return ledger.Entry{IdempotencyKey: wf + "/" + key, Currency: "usd", Reference: wf, Postings: postings}
+	}
+	in := activities.SaveAndBookInput{Record: rec, Book: []activities.Booking{
+		{For: payment.CaptureEntry, Entry: entry("capture",
+			ledger.Posting{Account: ledger.ProviderBalance("stripe"), Amount: 1000},
+			ledger.Posting{Account: ledger.PlatformRevenue, Amount: -100},
+			ledger.Posting{Account: ledger.VendorPayable("v1"), Amount: -900})},
+		{For: "vendor-v1", Entry: entry("transfer/vendor-v1",
+			ledger.Posting{Account: ledger.VendorPayable("v1"), Amount: 900},
+			ledger.Posting{Account: ledger.ProviderBalance("stripe"), Amount: -900})},
+	}}
+
+	out, err := f.a.SaveAndBook(ctx, in)
+	require.NoError(t, err)
+	require.Len(t, out.EntryIDs, 2)
+	saved, err := f.st.GetPayment(ctx, wf)
+	require.NoError(t, err)
+	assert.Equal(t, out.EntryIDs[0], saved.CaptureEntryID)
+	assert.Equal(t, out.EntryIDs[1], saved.Leg(split.PartyVendor).TransferEntryID)
+	assert.Zero(t, in.Record.CaptureEntryID, "the input is not written into")
+
+	again, err := f.a.SaveAndBook(ctx, in)
+	require.NoError(t, err, "a retried step books nothing twice")
+	assert.Equal(t, out.EntryIDs, again.EntryIDs)
+	entries, err := f.a.Ledger.EntriesByReference(ctx, wf)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2)
+
+	in.Book[1].For = "vendor-nobody"
+	in.Book[1].Entry.IdempotencyKey += "/other"
+	_, err = f.a.SaveAndBook(ctx, in)
+	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
+}
+
+func TestPostEntriesBooksInOneStep(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ref := fmt.Sprintf("wf-batch-%d", time.Now().UnixNano())
+	book := make([]activities.Booking, 3)
+	for i := range book {
+		book[i].Entry = ledger.Entry{IdempotencyKey: fmt.Sprintf("%s/%d", ref, i), Currency: "usd", Reference: ref, Postings: []ledger.Posting{
+			{Account: ledger.ProviderBalance("stripe"), Amount: int64(100 + i)}, {Account: ledger.PlatformRevenue, Amount: -int64(100 + i)},
+		}}
+	}
+	out, err := f.a.PostEntries(ctx, book)
+	require.NoError(t, err)
+	require.Len(t, out.EntryIDs, 3)
+	assert.Less(t, out.EntryIDs[0], out.EntryIDs[1])
+	assert.Less(t, out.EntryIDs[1], out.EntryIDs[2])
+
+	book[2].Entry.Postings[0].Amount, book[2].Entry.Postings[1].Amount = 1, -1
+	_, err = f.a.PostEntries(ctx, book)
+	requireNonRetryable(t, err, activities.ErrTypeLedgerConflict)
 }

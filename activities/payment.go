@@ -357,6 +357,62 @@ func (a *Activities) PostEntry(ctx context.Context, e ledger.Entry) (PostEntryOu
 	return PostEntryOutput{EntryID: stored.ID, Created: created}, ledgerError(err)
 }
 
+// Booking is a journal entry the workflow books later, with its next save or post, and what
+// it books (payment.CaptureEntry, a leg's name, or "" when no record field keeps its ID).
+type Booking struct {
+	For   string
+	Entry ledger.Entry
+}
+
+// PostEntriesOutput is the stored entries' IDs, in the order booked.
+type PostEntriesOutput struct {
+	EntryIDs []int64
+}
+
+// PostEntries appends several journal entries in one transaction (ledger.PostBatch): one commit
+// and one round trip where a post per entry took one each.
+func (a *Activities) PostEntries(ctx context.Context, book []Booking) (PostEntriesOutput, error) {
+	entries := make([]ledger.Entry, len(book))
+	for i, b := range book {
+		entries[i] = b.Entry
+	}
+	posted, err := a.Ledger.PostBatch(ctx, entries)
+	if err != nil {
+		return PostEntriesOutput{}, ledgerError(err)
+	}
+	out := PostEntriesOutput{EntryIDs: make([]int64, len(posted))}
+	for i, p := range posted {
+		out.EntryIDs[i] = p.Entry.ID
+	}
+	return out, nil
+}
+
+// SaveAndBookInput is the state to persist and the entries to book before it.
+type SaveAndBookInput struct {
+	Record payment.Record
+	Book   []Booking
+}
+
+// SaveAndBook books the entries, fills their IDs into the record and saves it: a payment that
+// settles in one workflow task books its capture and transfers and saves its state in one step.
+// The entries commit before the save, as they did when each was its own step; a retry after a
+// failed save books nothing twice (each entry keeps its idempotency key).
+func (a *Activities) SaveAndBook(ctx context.Context, in SaveAndBookInput) (PostEntriesOutput, error) {
+	out, err := a.PostEntries(ctx, in.Book)
+	if err != nil {
+		return out, err
+	}
+	rec := in.Record
+	rec.Legs = slices.Clone(rec.Legs)
+	for i, b := range in.Book {
+		if b.For != "" && !rec.SetEntryID(b.For, out.EntryIDs[i]) {
+			return PostEntriesOutput{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("entry %q books %q, which the payment does not have", b.Entry.IdempotencyKey, b.For), ErrTypeInvalidSplit, nil)
+		}
+	}
+	return out, a.SavePayment(ctx, SavePaymentInput{Record: rec})
+}
+
 // ledgerError marks the ledger's permanent refusals non-retryable: retrying a conflicting or
 // malformed entry can never succeed, while a lost connection can.
 func ledgerError(err error) error {

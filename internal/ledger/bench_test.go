@@ -16,8 +16,6 @@ import (
 // are the Go side's share. Run them with
 //
 //	CI=true go test -run '^$' -bench 'BenchmarkPost' -benchtime 2000x ./internal/ledger/
-//
-// There is no batch API (several entries in one transaction) to benchmark yet.
 
 // BenchmarkPost appends single entries one after the other.
 func BenchmarkPost(b *testing.B) {
@@ -62,6 +60,26 @@ func BenchmarkPostParallel(b *testing.B) {
 		}
 	})
 	reportEntriesPerSecond(b)
+}
+
+// BenchmarkPostBatch appends what a payment books with its save, a capture and two transfers,
+// as one batch (one transaction, one round trip) after the other; an op is one batch.
+func BenchmarkPostBatch(b *testing.B) {
+	pool, _ := testenv.Postgres(b)
+	l := ledger.New(pool)
+	ctx := context.Background()
+	b.ReportAllocs()
+	entries := 0
+	for b.Loop() {
+		batch := paymentBatch(unique("bench-batch"))
+		if _, err := l.PostBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		entries += len(batch)
+	}
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(entries)/s, "entries/s")
+	}
 }
 
 func reportEntriesPerSecond(b *testing.B) {

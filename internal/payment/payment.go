@@ -122,6 +122,26 @@ type Record struct {
 	CapturedAt     time.Time      `json:"captured_at"`
 }
 
+// CaptureEntry names the capture's journal entry in SetEntryID; a leg's transfer entry is named
+// by the leg's Name.
+const CaptureEntry = "capture"
+
+// SetEntryID records the ID of the journal entry that booked what names: the capture
+// (CaptureEntry) or a leg's transfer (the leg's Name). It reports whether what named anything.
+func (r *Record) SetEntryID(what string, id int64) bool {
+	if what == CaptureEntry {
+		r.CaptureEntryID = id
+		return true
+	}
+	for i := range r.Legs {
+		if r.Legs[i].Name() == what {
+			r.Legs[i].TransferEntryID = id
+			return true
+		}
+	}
+	return false
+}
+
 // Split reports whether the payment has been split into legs yet.
 func (r *Record) Split() bool { return len(r.Legs) > 0 }
 

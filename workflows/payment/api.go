@@ -87,9 +87,18 @@ type Input struct {
 	CodePath int
 }
 
-// CurrentCodePath is the payment workflow's newest code path: database steps and provider calls
-// as local activities, search attributes in one upsert.
-const CurrentCodePath = 1
+// Code paths of the payment workflow, chosen by the starter (Input.CodePath). A starter may ask
+// for a path only once every worker knows it: deploy workers before the API.
+const (
+	// codePathOneTask: database steps and provider calls as local activities, search attributes
+	// in one upsert.
+	codePathOneTask = 1
+	// codePathBookWithSave: the capture and transfer entries are booked together with the next
+	// save or post (one local activity, one ledger transaction) instead of one step each.
+	codePathBookWithSave = 2
+	// CurrentCodePath is the newest code path, the one today's API asks for.
+	CurrentCodePath = codePathBookWithSave
+)
 
 // EventKind is the kind of provider event.
 type EventKind string

@@ -27,6 +27,7 @@ const (
 // events as they arrive. Admin commands that come when none is expected are logged and dropped,
 // so a stray "retry" cannot act later by surprise.
 func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, timedOut bool) {
+	r.bookBeforeRest()
 	r.flushAttributes()
 	wantAdmin := until&untilAdmin != 0
 	ctx, cancel := workflow.WithCancel(r.ctx)

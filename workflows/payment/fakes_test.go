@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +60,8 @@ func (w *world) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(act.Transfer, mock.Anything, mock.Anything).Return(w.Transfer)
 	env.OnActivity(act.ReverseTransfer, mock.Anything, mock.Anything).Return(w.ReverseTransfer)
 	env.OnActivity(act.PostEntry, mock.Anything, mock.Anything).Return(w.PostEntry)
+	env.OnActivity(act.PostEntries, mock.Anything, mock.Anything).Return(w.PostEntries)
+	env.OnActivity(act.SaveAndBook, mock.Anything, mock.Anything).Return(w.SaveAndBook)
 }
 
 func (w *world) LoadPayment(_ context.Context, _ activities.LoadPaymentInput) (activities.LoadPaymentOutput, error) {
@@ -73,6 +76,7 @@ func (w *world) LoadPayment(_ context.Context, _ activities.LoadPaymentInput) (a
 func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.calls["save"]++
 	// Local activities in the test environment get the workflow's own values, not decoded
 	// copies: keep a snapshot, or later changes to the legs would rewrite what was "saved".
 	b, err := json.Marshal(in.Record)
@@ -155,17 +159,54 @@ func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransfer
 func (w *world) PostEntry(_ context.Context, e ledger.Entry) (activities.PostEntryOutput, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.calls["post-entry"]++
+	return w.post(e)
+}
+
+func (w *world) post(e ledger.Entry) (activities.PostEntryOutput, error) {
 	var sum int64
 	for _, p := range e.Postings {
 		sum += p.Amount
 	}
 	require.Zero(w.t, sum, "entry %s does not balance", e.IdempotencyKey)
-	if _, ok := w.entries[e.IdempotencyKey]; ok {
-		return activities.PostEntryOutput{EntryID: int64(len(w.entries)), Created: false}, nil
+	if prev, ok := w.entries[e.IdempotencyKey]; ok {
+		return activities.PostEntryOutput{EntryID: prev.ID, Created: false}, nil
 	}
 	e.ID = int64(len(w.entries) + 1)
 	w.entries[e.IdempotencyKey] = e
 	return activities.PostEntryOutput{EntryID: e.ID, Created: true}, nil
+}
+
+func (w *world) PostEntries(_ context.Context, book []activities.Booking) (activities.PostEntriesOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls["post-entries"]++
+	var out activities.PostEntriesOutput
+	for _, b := range book {
+		o, err := w.post(b.Entry)
+		if err != nil {
+			return activities.PostEntriesOutput{}, err
+		}
+		out.EntryIDs = append(out.EntryIDs, o.EntryID)
+	}
+	return out, nil
+}
+
+// SaveAndBook books and saves as the real activity does: the saved record carries the entry IDs.
+func (w *world) SaveAndBook(ctx context.Context, in activities.SaveAndBookInput) (activities.PostEntriesOutput, error) {
+	w.mu.Lock()
+	w.calls["save-and-book"]++
+	w.mu.Unlock()
+	out, err := w.PostEntries(ctx, in.Book)
+	if err != nil {
+		return out, err
+	}
+	rec := in.Record
+	rec.Legs = slices.Clone(rec.Legs) // the workflow's own value: do not write into it
+	for i, b := range in.Book {
+		require.True(w.t, b.For == "" || rec.SetEntryID(b.For, out.EntryIDs[i]), "booking for %q", b.For)
+	}
+	return out, w.SavePayment(ctx, activities.SavePaymentInput{Record: rec})
 }
 
 // balance sums an account over every entry.

@@ -17,6 +17,8 @@ const (
 	stepEnrich          = "Enrich"
 	stepComputeSplit    = "ComputeSplit"
 	stepPostEntry       = "PostEntry"
+	stepPostEntries     = "PostEntries"
+	stepSaveAndBook     = "SaveAndBook"
 	stepResolvePayee    = "ResolvePayee"
 	stepTransfer        = "Transfer"
 	stepReverseTransfer = "ReverseTransfer"

@@ -40,6 +40,7 @@ func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
 		r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
 		r.compensate("workflow cancelled")
 	}
+	r.bookBeforeRest()
 	r.flushAttributes()
 	return r.rec, err
 }
@@ -64,7 +65,12 @@ type run struct {
 	// current is set for runs of today's workflow (version "one-task-payments"): everything
 	// above is on, decided by one version marker instead of one per change (each marker also
 	// costs an upsert of TemporalChangeVersion on the server).
-	current      bool
+	current bool
+	// bookWithSave keeps the capture and transfer entries in unbooked until the next save or post
+	// books them in the same step (code path codePathBookWithSave). The run never waits, ends or
+	// books anything else with entries unbooked.
+	bookWithSave bool
+	unbooked     []activities.Booking
 	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
 	seen         map[string]bool
@@ -138,8 +144,9 @@ func (r *run) run() error {
 // decideVersions picks the code path this run was (or is being) built with. Runs recorded before
 // "one-task-payments" replay through the per-change versions they recorded.
 func (r *run) decideVersions() {
-	if r.in.CodePath >= CurrentCodePath || workflow.GetVersion(r.ctx, "one-task-payments", workflow.DefaultVersion, 1) == 1 {
+	if r.in.CodePath >= codePathOneTask || workflow.GetVersion(r.ctx, "one-task-payments", workflow.DefaultVersion, 1) == 1 {
 		r.current, r.localSteps, r.localPayouts, r.batchAttributes = true, true, true, true
+		r.bookWithSave = r.in.CodePath >= codePathBookWithSave
 		return
 	}
 	r.localSteps = workflow.GetVersion(r.ctx, "local-steps", workflow.DefaultVersion, 1) == 1
@@ -263,14 +270,12 @@ func (r *run) bookCapture() error {
 			postings = append(postings, ledger.Posting{Account: account(l), Amount: -l.Amount})
 		}
 	}
-	id, err := r.post(r.key("capture"), fmt.Sprintf("capture %s split v%d", r.rec.PaymentID, r.rec.RuleVersion), postings)
-	if err != nil {
+	if err := r.book(payment.CaptureEntry, r.key("capture"), fmt.Sprintf("capture %s split v%d", r.rec.PaymentID, r.rec.RuleVersion), postings); err != nil {
 		return err
 	}
-	r.rec.CaptureEntryID = id
 	r.upsertPaymentAttributes()
 	r.setStatus(payment.StatusPayingOut, "")
-	if r.in.CodePath >= CurrentCodePath {
+	if r.in.CodePath >= codePathOneTask {
 		return nil // saved at the next milestone: settled, held, failed or parked
 	}
 	return r.save()
@@ -363,14 +368,12 @@ func (r *run) transfer(leg *payment.Leg, amount int64) (string, error) {
 func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 	leg := &r.rec.Legs[i]
 	leg.TransferID, leg.Transferred, leg.State, leg.Reason = transferID, amount, payment.LegTransferred, ""
-	id, err := r.post(r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s", transferID, leg.PayeeID), []ledger.Posting{
+	if err := r.book(leg.Name(), r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s", transferID, leg.PayeeID), []ledger.Posting{
 		{Account: account(*leg), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
-	leg.TransferEntryID = id
 	if r.localSteps {
 		return nil // saved with the next milestone
 	}
@@ -513,19 +516,75 @@ func (r *run) flushAttributes() {
 }
 
 func (r *run) save() error {
-	return r.step(stepSavePayment, activities.SavePaymentInput{Record: r.rec}, nil)
+	if len(r.unbooked) == 0 {
+		return r.step(stepSavePayment, activities.SavePaymentInput{Record: r.rec}, nil)
+	}
+	var out activities.PostEntriesOutput
+	if err := r.step(stepSaveAndBook, activities.SaveAndBookInput{Record: r.rec, Book: r.unbooked}, &out); err != nil {
+		return err
+	}
+	r.booked(out.EntryIDs)
+	return nil
 }
 
 // key derives an idempotency key from the workflow ID and the step, never from time or chance.
 func (r *run) key(step string) string { return r.rec.WorkflowID + "/" + step }
 
+// post appends an entry now, after the entries still unbooked (in the same step).
 func (r *run) post(key, description string, postings []ledger.Posting) (int64, error) {
-	var out activities.PostEntryOutput
-	err := r.step(stepPostEntry, ledger.Entry{
+	e := r.entry(key, description, postings)
+	if len(r.unbooked) == 0 {
+		var out activities.PostEntryOutput
+		err := r.step(stepPostEntry, e, &out)
+		return out.EntryID, err
+	}
+	var out activities.PostEntriesOutput
+	if err := r.step(stepPostEntries, append(slices.Clone(r.unbooked), activities.Booking{Entry: e}), &out); err != nil {
+		return 0, err
+	}
+	r.booked(out.EntryIDs[:len(r.unbooked)])
+	return out.EntryIDs[len(out.EntryIDs)-1], nil
+}
+
+// book appends the entry of what (payment.CaptureEntry or a leg's name): on the book-with-save
+// path at the next save or post, before it now.
+func (r *run) book(what, key, description string, postings []ledger.Posting) error {
+	e := r.entry(key, description, postings)
+	if r.bookWithSave {
+		r.unbooked = append(r.unbooked, activities.Booking{For: what, Entry: e})
+		return nil
+	}
+	id, err := r.post(key, description, postings)
+	if err == nil {
+		r.rec.SetEntryID(what, id)
+	}
+	return err
+}
+
+// booked takes the IDs of the unbooked entries, in order, once a step stored them.
+func (r *run) booked(ids []int64) {
+	for i, b := range r.unbooked {
+		r.rec.SetEntryID(b.For, ids[i])
+	}
+	r.unbooked = nil
+}
+
+// bookBeforeRest saves, booking what is unbooked, before the run waits or ends: the books must
+// show every transfer made while the payment rests.
+func (r *run) bookBeforeRest() {
+	if len(r.unbooked) == 0 {
+		return
+	}
+	if err := r.save(); err != nil {
+		r.log.Error("book entries before resting", "Error", err)
+	}
+}
+
+func (r *run) entry(key, description string, postings []ledger.Posting) ledger.Entry {
+	return ledger.Entry{
 		IdempotencyKey: key, Currency: r.rec.Currency, Reference: r.rec.WorkflowID,
 		Description: description, Postings: postings,
-	}, &out)
-	return out.EntryID, err
+	}
 }
 
 // account is the ledger account of a leg's party.

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -67,6 +68,72 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 	if rec.Split() {
 		s.Equal(rec.Gross-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
 	}
+	s.checkEntryIDs(rec)
+}
+
+// checkEntryIDs: the record names the journal entries that booked its capture and its legs'
+// transfers, whichever step booked them.
+func (s *workflowSuite) checkEntryIDs(rec payment.Record) {
+	if e, ok := s.w.entries[wfID+"/capture"]; ok {
+		s.Equal(e.ID, rec.CaptureEntryID, "capture entry")
+	}
+	for _, l := range rec.Legs {
+		if e, ok := s.w.entries[wfID+"/transfer/"+l.Name()]; ok {
+			s.Equal(e.ID, l.TransferEntryID, "%s transfer entry", l.Name())
+		}
+	}
+}
+
+// On today's code path a payment that settles in one go books its capture and transfers with its
+// final save: one step; the code path before it posts each entry and saves after.
+func (s *workflowSuite) TestBookingStepsByCodePath() {
+	tests := []struct {
+		codePath                      int
+		postEntry, saveAndBook, saves int
+	}{
+		// Saves: one while awaiting the capture (it comes a second after the start), one at the end.
+		{codePath: codePathOneTask, postEntry: 3, saves: 2},
+		{codePath: codePathBookWithSave, saveAndBook: 1, saves: 2},
+	}
+	for _, tt := range tests {
+		s.Run(fmt.Sprint("code path ", tt.codePath), func() {
+			s.SetupTest()
+			in := testInput()
+			in.CodePath, in.Settings.SettleWindow = tt.codePath, 0
+			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+			s.Equal(payment.StatusPaid, rec.Status)
+			s.Equal(rec, s.w.saved[len(s.w.saved)-1], "the stored state is the final state")
+			s.checkBooks(rec)
+			s.Len(s.w.entries, 3, "capture and two transfers")
+			s.NotZero(rec.CaptureEntryID)
+			s.Equal(tt.postEntry, s.w.calls["post-entry"], "PostEntry steps")
+			s.Equal(tt.saveAndBook, s.w.calls["save-and-book"], "SaveAndBook steps")
+			s.Equal(tt.saves, s.w.calls["save"], "saves")
+		})
+	}
+}
+
+// An unbooked transfer is booked before the payment waits: while an admin decides about the
+// refused affiliate payout, the books already show the capture and the vendor's transfer.
+func (s *workflowSuite) TestTransfersAreBookedBeforeTheRunWaits() {
+	s.w.failNext["affiliate"] = []error{rejected("insufficient platform balance")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	var duringWait []string
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		for k := range s.w.entries {
+			duringWait = append(duringWait, k)
+		}
+	}, 30*time.Minute)
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.ElementsMatch([]string{wfID + "/capture", wfID + "/transfer/vendor-v1"}, duringWait)
+	s.Zero(s.w.calls["post-entry"], "no entry needed a step of its own")
 }
 
 func (s *workflowSuite) TestHappyPathPaysEachPayeeOnce() {
