@@ -528,3 +528,10 @@ func TestCheckPayPalPayouts(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitComputeNsTimesTheMachine(t *testing.T) {
+	ns := splitComputeNs()
+	if ns <= 0 || ns > 1e6 {
+		t.Fatalf("split.Compute timed at %v ns/op, want a positive figure under a millisecond", ns)
+	}
+}

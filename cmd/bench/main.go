@@ -164,12 +164,14 @@ func main() {
 // run is one benchmark from start to report. The stack is stopped and its database dropped on
 // every path out, before the summary line, which comes last.
 func run(ctx context.Context, cfg config) (*results, error) {
-	logf("machine: %d cores, %s", nproc(), cpuModel())
+	speed := splitComputeNs()
+	logf("machine: %d cores, %s, split.Compute %.0f ns/op", nproc(), cpuModel(), speed)
 	env, err := openEnv(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	b := &bench{cfg: cfg, env: env, res: newResults(cfg)}
+	b.res.Machine.SplitComputeNs = speed
 	err = b.do(ctx)
 	if err == nil {
 		err = b.write()

@@ -100,6 +100,8 @@ type machine struct {
 	LoadAvg   string `json:"loadavg_at_end"`
 	GoVersion string `json:"go_version"`
 	Commit    string `json:"commit"`
+	// SplitComputeNs is the machine's speed before the run (ns per split.Compute; see speed.go).
+	SplitComputeNs float64 `json:"split_compute_ns"`
 }
 
 func newResults(cfg config) *results {
