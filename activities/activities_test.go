@@ -342,3 +342,77 @@ func TestPostEntriesBooksInOneStep(t *testing.T) {
 	_, err = f.a.PostEntries(ctx, book)
 	requireNonRetryable(t, err, activities.ErrTypeLedgerConflict)
 }
+
+// Prepare answers what LoadPayment, Enrich and ComputeSplit would have, in one step.
+func TestPrepare(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, _, err := f.st.UpsertClient(ctx, store.Client{ID: "shop-prep", Name: "Prepared", DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	_, _, err = f.st.UpsertClient(ctx, store.Client{ID: "shop-norule", Name: "No rule", DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	_, err = f.st.CreateRule(ctx, split.Rule{ClientID: "shop-prep", PlatformBps: 1000}, "test")
+	require.NoError(t, err)
+	capturedAt := nextSecond()
+	stored := payment.Record{WorkflowID: "payment-stripe-pi_prep_stored", Provider: "stripe", PaymentID: "pi_prep_stored", Status: payment.StatusPaid}
+	require.NoError(t, f.st.SavePayment(ctx, stored))
+
+	capture := func(md map[string]string) *activities.EnrichInput {
+		return &activities.EnrichInput{WorkflowID: "payment-stripe-pi_prep", Provider: "stripe", PaymentID: "pi_prep", Gross: 1100, Currency: "usd", Metadata: md}
+	}
+	full := map[string]string{"client_id": "shop-prep", "order_id": "o-1", "vendor_id": "v1", "subtotal": "1000", "tax": "100", "platform": "shopify"}
+	tests := []struct {
+		name  string
+		in    activities.PrepareInput
+		check func(t *testing.T, out activities.PrepareOutput)
+	}{
+		{name: "stored state: nothing else is read", in: activities.PrepareInput{WorkflowID: stored.WorkflowID, Capture: capture(full), CapturedAt: capturedAt},
+			check: func(t *testing.T, out activities.PrepareOutput) {
+				assert.True(t, out.Found)
+				assert.Equal(t, payment.StatusPaid, out.Record.Status)
+				assert.Nil(t, out.Enriched)
+				assert.Nil(t, out.Split)
+			}},
+		{name: "no capture yet: only the load", in: activities.PrepareInput{WorkflowID: "payment-stripe-pi_prep"},
+			check: func(t *testing.T, out activities.PrepareOutput) {
+				assert.False(t, out.Found)
+				assert.Nil(t, out.Enriched)
+			}},
+		{name: "a new payment: order and split", in: activities.PrepareInput{WorkflowID: "payment-stripe-pi_prep", Capture: capture(full), CapturedAt: capturedAt},
+			check: func(t *testing.T, out activities.PrepareOutput) {
+				require.NotNil(t, out.Enriched)
+				assert.Equal(t, "v1", out.Enriched.Order.VendorID)
+				require.NotNil(t, out.Split)
+				assert.Equal(t, 1, out.Split.RuleVersion)
+				assert.EqualValues(t, 100, out.Split.Legs[0].Amount, "10% of the subtotal; tax excluded")
+			}},
+		{name: "metadata missing: no split", in: activities.PrepareInput{WorkflowID: "payment-stripe-pi_prep", Capture: capture(map[string]string{"client_id": "shop-prep"}), CapturedAt: capturedAt},
+			check: func(t *testing.T, out activities.PrepareOutput) {
+				require.NotNil(t, out.Enriched)
+				assert.Contains(t, out.Enriched.Missing, "order_id")
+				assert.Nil(t, out.Split)
+				assert.Empty(t, out.SplitProblem)
+			}},
+		{name: "unknown client: the problem, no split", in: activities.PrepareInput{WorkflowID: "payment-stripe-pi_prep", Capture: capture(map[string]string{
+			"client_id": "nobody", "order_id": "o-1", "vendor_id": "v1", "subtotal": "1000", "platform": "shopify"}), CapturedAt: capturedAt},
+			check: func(t *testing.T, out activities.PrepareOutput) {
+				require.NotNil(t, out.Enriched)
+				assert.Contains(t, out.Enriched.Problem, "unknown client")
+				assert.Nil(t, out.Split)
+			}},
+		{name: "no rule in force: the refusal as data", in: activities.PrepareInput{WorkflowID: "payment-stripe-pi_prep", Capture: capture(map[string]string{
+			"client_id": "shop-norule", "order_id": "o-1", "vendor_id": "v1", "subtotal": "1000", "platform": "shopify"}), CapturedAt: capturedAt},
+			check: func(t *testing.T, out activities.PrepareOutput) {
+				require.NotNil(t, out.Enriched)
+				assert.Nil(t, out.Split)
+				assert.Contains(t, out.SplitProblem, "shop-norule")
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := f.a.Prepare(ctx, tt.in)
+			require.NoError(t, err)
+			tt.check(t, out)
+		})
+	}
+}

@@ -41,6 +41,56 @@ func (a *Activities) LoadPayment(ctx context.Context, in LoadPaymentInput) (Load
 	return LoadPaymentOutput{Found: true, Record: r}, nil
 }
 
+// PrepareInput names a payment and, when the run already holds its capture, what the capture
+// said.
+type PrepareInput struct {
+	WorkflowID string
+	// Capture, when set, has the order and the split read in the same step if nothing is stored.
+	Capture    *EnrichInput
+	CapturedAt time.Time
+}
+
+// PrepareOutput is the stored state, or else what Enrich and ComputeSplit would have answered.
+type PrepareOutput struct {
+	LoadPaymentOutput
+	// Enriched is Enrich's answer, set when a capture was given and nothing was stored.
+	Enriched *EnrichOutput
+	// Split is the split of an enriched order that had no problem and no missing field;
+	// SplitProblem says why it could not be computed (ComputeSplit's refusal).
+	Split        *split.Split
+	SplitProblem string
+}
+
+// Prepare is the first step of a payment's run: LoadPayment, and for a new payment whose capture
+// came with the start, Enrich and ComputeSplit too: one step where there were three. All of it
+// reads, except Enrich recording the run as waiting for its order, which is idempotent, so a
+// retry repeats it safely. Refusals come back as data, as the separate steps' would have been.
+func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutput, error) {
+	loaded, err := a.LoadPayment(ctx, LoadPaymentInput{WorkflowID: in.WorkflowID})
+	if err != nil || loaded.Found || in.Capture == nil {
+		return PrepareOutput{LoadPaymentOutput: loaded}, err
+	}
+	enriched, err := a.Enrich(ctx, *in.Capture)
+	if err != nil {
+		return PrepareOutput{}, err
+	}
+	out := PrepareOutput{Enriched: &enriched}
+	if enriched.Problem != "" || len(enriched.Missing) > 0 {
+		return out, nil
+	}
+	s, err := a.ComputeSplit(ctx, ComputeSplitInput{Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency, CapturedAt: in.CapturedAt})
+	var app *temporal.ApplicationError
+	switch {
+	case errors.As(err, &app) && app.NonRetryable():
+		out.SplitProblem = app.Message()
+	case err != nil:
+		return PrepareOutput{}, err
+	default:
+		out.Split = &s
+	}
+	return out, nil
+}
+
 // SavePaymentInput carries the state to persist.
 type SavePaymentInput struct {
 	Record payment.Record

@@ -93,8 +93,10 @@ const (
 	// codePathOneTask: database steps and provider calls as local activities, search attributes
 	// in one upsert.
 	codePathOneTask = 1
-	// codePathBookWithSave: the capture and transfer entries are booked together with the next
-	// save or post (one local activity, one ledger transaction) instead of one step each.
+	// codePathBookWithSave: the run starts with one step (Prepare: the stored state, and the
+	// order and split of a new payment whose capture came with the start), and the capture and
+	// transfer entries are booked together with the next save or post (one local activity, one
+	// ledger transaction) instead of one step each.
 	codePathBookWithSave = 2
 	// CurrentCodePath is the newest code path, the one today's API asks for.
 	CurrentCodePath = codePathBookWithSave

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -52,16 +53,28 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) install(env *testsuite.TestWorkflowEnvironment) {
 	env.RegisterActivity(act)
-	env.OnActivity(act.LoadPayment, mock.Anything, mock.Anything).Return(w.LoadPayment)
+	env.OnActivity(act.LoadPayment, mock.Anything, mock.Anything).Return(counted(w, "step:load", w.LoadPayment))
+	env.OnActivity(act.Prepare, mock.Anything, mock.Anything).Return(counted(w, "step:prepare", w.Prepare))
 	env.OnActivity(act.SavePayment, mock.Anything, mock.Anything).Return(w.SavePayment)
-	env.OnActivity(act.Enrich, mock.Anything, mock.Anything).Return(w.Enrich)
-	env.OnActivity(act.ComputeSplit, mock.Anything, mock.Anything).Return(w.ComputeSplit)
+	env.OnActivity(act.Enrich, mock.Anything, mock.Anything).Return(counted(w, "step:enrich", w.Enrich))
+	env.OnActivity(act.ComputeSplit, mock.Anything, mock.Anything).Return(counted(w, "step:split", w.ComputeSplit))
 	env.OnActivity(act.ResolvePayee, mock.Anything, mock.Anything).Return(w.ResolvePayee)
 	env.OnActivity(act.Transfer, mock.Anything, mock.Anything).Return(w.Transfer)
 	env.OnActivity(act.ReverseTransfer, mock.Anything, mock.Anything).Return(w.ReverseTransfer)
 	env.OnActivity(act.PostEntry, mock.Anything, mock.Anything).Return(w.PostEntry)
 	env.OnActivity(act.PostEntries, mock.Anything, mock.Anything).Return(w.PostEntries)
 	env.OnActivity(act.SaveAndBook, mock.Anything, mock.Anything).Return(w.SaveAndBook)
+}
+
+// counted counts the workflow's calls of a step (calls["step:<name>"]); the world's own calls of
+// the function, as Prepare's, are not counted.
+func counted[I, O any](w *world, name string, f func(context.Context, I) (O, error)) func(context.Context, I) (O, error) {
+	return func(ctx context.Context, in I) (O, error) {
+		w.mu.Lock()
+		w.calls[name]++
+		w.mu.Unlock()
+		return f(ctx, in)
+	}
 }
 
 func (w *world) LoadPayment(_ context.Context, _ activities.LoadPaymentInput) (activities.LoadPaymentOutput, error) {
@@ -71,6 +84,32 @@ func (w *world) LoadPayment(_ context.Context, _ activities.LoadPaymentInput) (a
 		return activities.LoadPaymentOutput{}, nil
 	}
 	return activities.LoadPaymentOutput{Found: true, Record: *w.stored}, nil
+}
+
+// Prepare answers as the real step does, from this world's LoadPayment, Enrich and ComputeSplit.
+func (w *world) Prepare(ctx context.Context, in activities.PrepareInput) (activities.PrepareOutput, error) {
+	loaded, err := w.LoadPayment(ctx, activities.LoadPaymentInput{WorkflowID: in.WorkflowID})
+	if err != nil || loaded.Found || in.Capture == nil {
+		return activities.PrepareOutput{LoadPaymentOutput: loaded}, err
+	}
+	enriched, err := w.Enrich(ctx, *in.Capture)
+	if err != nil {
+		return activities.PrepareOutput{}, err
+	}
+	out := activities.PrepareOutput{Enriched: &enriched}
+	if enriched.Problem != "" || len(enriched.Missing) > 0 {
+		return out, nil
+	}
+	s, err := w.ComputeSplit(ctx, activities.ComputeSplitInput{Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency, CapturedAt: in.CapturedAt})
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.NonRetryable() {
+		out.SplitProblem = app.Message()
+	} else if err != nil {
+		return activities.PrepareOutput{}, err
+	} else {
+		out.Split = &s
+	}
+	return out, nil
 }
 
 func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {

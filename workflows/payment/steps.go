@@ -13,6 +13,7 @@ import (
 // the worker's real *activities.Activities runs them (a method value of the nil act would not).
 const (
 	stepLoadPayment     = "LoadPayment"
+	stepPrepare         = "Prepare"
 	stepSavePayment     = "SavePayment"
 	stepEnrich          = "Enrich"
 	stepComputeSplit    = "ComputeSplit"

@@ -71,6 +71,9 @@ type run struct {
 	// books anything else with entries unbooked.
 	bookWithSave bool
 	unbooked     []activities.Booking
+	// prepared is what the run's first step read besides the stored state (book-with-save path):
+	// the first Enrich and ComputeSplit answers, used once instead of steps of their own.
+	prepared     *activities.PrepareOutput
 	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
 	seen         map[string]bool
@@ -111,14 +114,8 @@ func (r *run) payoutCtx() workflow.Context {
 
 func (r *run) run() error {
 	r.decideVersions()
-	var loaded activities.LoadPaymentOutput
-	if err := r.step(stepLoadPayment, activities.LoadPaymentInput{WorkflowID: r.rec.WorkflowID}, &loaded); err != nil {
+	if err := r.load(); err != nil {
 		return err
-	}
-	if loaded.Found {
-		// A follow-up run (a late refund after the last run closed) resumes from the stored state.
-		r.rec = loaded.Record
-		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
 	}
 	if !r.rec.Split() {
 		if r.capture == nil && !r.awaitCapture() {
@@ -139,6 +136,35 @@ func (r *run) run() error {
 		return err
 	}
 	return r.settle()
+}
+
+// load reads the stored state; a follow-up run (a late refund after the last run closed)
+// resumes from it. On the book-with-save path the events that came with the start are taken
+// first, and when the capture is among them the same step (Prepare) reads the order and the split
+// of a new payment.
+func (r *run) load() error {
+	var loaded activities.LoadPaymentOutput
+	if !r.bookWithSave {
+		if err := r.step(stepLoadPayment, activities.LoadPaymentInput{WorkflowID: r.rec.WorkflowID}, &loaded); err != nil {
+			return err
+		}
+	} else {
+		r.drainEvents()
+		in := activities.PrepareInput{WorkflowID: r.rec.WorkflowID}
+		if c := r.capture; c != nil {
+			in.Capture, in.CapturedAt = r.enrichInput(c), c.OccurredAt
+		}
+		var out activities.PrepareOutput
+		if err := r.step(stepPrepare, in, &out); err != nil {
+			return err
+		}
+		loaded, r.prepared = out.LoadPaymentOutput, &out
+	}
+	if loaded.Found {
+		r.rec = loaded.Record
+		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
+	}
+	return nil
 }
 
 // decideVersions picks the code path this run was (or is being) built with. Runs recorded before
@@ -185,11 +211,8 @@ func (r *run) enrichAndSplit() error {
 	r.rec.ChargeID, r.rec.Gross, r.rec.Currency, r.rec.CapturedAt = c.ChargeID, c.Amount, c.Currency, c.OccurredAt
 	deadline := workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait)
 	for {
-		var out activities.EnrichOutput
 		r.orderArrived = false
-		err := r.step(stepEnrich, activities.EnrichInput{
-			WorkflowID: r.rec.WorkflowID, Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
-		}, &out)
+		out, err := r.enrich(c)
 		if err != nil {
 			return err
 		}
@@ -207,24 +230,59 @@ func (r *run) enrichAndSplit() error {
 		}
 		if problem == "" {
 			r.rec.Order = out.Order
-			var s split.Split
-			err = r.step(stepComputeSplit, activities.ComputeSplitInput{
-				Order: out.Order, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt,
-			}, &s)
-			if err == nil {
+			s, refused, err := r.splitOrder(out.Order)
+			if err != nil {
+				return err
+			}
+			if refused == "" {
 				r.applySplit(s)
 				return r.bookCapture()
 			}
-			if !isBusinessError(err) {
-				return err
-			}
-			problem = errorMessage(err)
+			problem = refused
 		}
 		if err := r.park(problem); err != nil {
 			return err
 		}
 		deadline = workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait)
 	}
+}
+
+func (r *run) enrichInput(c *Event) *activities.EnrichInput {
+	return &activities.EnrichInput{
+		WorkflowID: r.rec.WorkflowID, Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
+	}
+}
+
+// enrich is Enrich's answer for the capture: the one Prepare read, the first time, else a step's.
+func (r *run) enrich(c *Event) (activities.EnrichOutput, error) {
+	if p := r.prepared; p != nil && p.Enriched != nil {
+		out := *p.Enriched
+		p.Enriched = nil
+		return out, nil
+	}
+	var out activities.EnrichOutput
+	err := r.step(stepEnrich, *r.enrichInput(c), &out)
+	return out, err
+}
+
+// splitOrder computes the order's split, Prepare's when it read one for this order, else a
+// step's; refused is why the split cannot be had (no rule in force, an invalid split).
+func (r *run) splitOrder(o payment.Order) (s split.Split, refused string, err error) {
+	p := r.prepared
+	r.prepared = nil // whatever Prepare read is used once: a later enrichment has its own order
+	if p != nil && p.Split != nil {
+		return *p.Split, "", nil
+	}
+	if p != nil && p.SplitProblem != "" {
+		return split.Split{}, p.SplitProblem, nil
+	}
+	err = r.step(stepComputeSplit, activities.ComputeSplitInput{
+		Order: o, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt,
+	}, &s)
+	if err != nil && isBusinessError(err) {
+		return split.Split{}, errorMessage(err), nil
+	}
+	return s, "", err
 }
 
 // park stops at a problem only an admin can solve and waits for retry or cancel.

@@ -90,19 +90,23 @@ func (s *workflowSuite) TestBookingStepsByCodePath() {
 	tests := []struct {
 		codePath                      int
 		postEntry, saveAndBook, saves int
+		// load, prepare, enrich, split: the steps that read the payment, its order and its split.
+		reads [4]int
 	}{
-		// Saves: one while awaiting the capture (it comes a second after the start), one at the end.
-		{codePath: codePathOneTask, postEntry: 3, saves: 2},
-		{codePath: codePathBookWithSave, saveAndBook: 1, saves: 2},
+		// The capture comes with the start.
+		{codePath: codePathOneTask, postEntry: 3, saves: 1, reads: [4]int{1, 0, 1, 1}},
+		{codePath: codePathBookWithSave, saveAndBook: 1, saves: 1, reads: [4]int{0, 1, 0, 0}},
 	}
 	for _, tt := range tests {
 		s.Run(fmt.Sprint("code path ", tt.codePath), func() {
 			s.SetupTest()
 			in := testInput()
 			in.CodePath, in.Settings.SettleWindow = tt.codePath, 0
-			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+			signalAt(s.env, 0, SignalEvent, captureEvent("evt_1", gross))
 			s.env.ExecuteWorkflow(Workflow, in)
 			rec := result(s.T(), s.env)
+			c := s.w.calls
+			s.Equal(tt.reads, [4]int{c["step:load"], c["step:prepare"], c["step:enrich"], c["step:split"]}, "load, prepare, enrich, split steps")
 			s.Equal(payment.StatusPaid, rec.Status)
 			s.Equal(rec, s.w.saved[len(s.w.saved)-1], "the stored state is the final state")
 			s.checkBooks(rec)
@@ -113,6 +117,31 @@ func (s *workflowSuite) TestBookingStepsByCodePath() {
 			s.Equal(tt.saves, s.w.calls["save"], "saves")
 		})
 	}
+}
+
+// A split refused at the first step (no rule in force at capture) parks the payment as the
+// ComputeSplit step's refusal did; the admin's retry after adding the rule splits it with a step.
+func (s *workflowSuite) TestNoRuleInForceParksUntilAnAdminRetries() {
+	delete(s.w.rules, 3)
+	signalAt(s.env, 0, SignalEvent, captureEvent("evt_1", gross)) // with the start: Prepare reads the split
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500}
+	}, 30*time.Minute)
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	var parked bool
+	for _, saved := range s.w.saved {
+		parked = parked || (saved.Status == payment.StatusNeedsAttention && saved.Reason == "no such rule")
+	}
+	s.True(parked, "parked with the refusal's reason")
+	c := s.w.calls
+	s.Equal([3]int{1, 1, 1}, [3]int{c["step:prepare"], c["step:enrich"], c["step:split"]},
+		"Prepare read the refusal; the retry enriched and split in steps of their own")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 }
 
 // An unbooked transfer is booked before the payment waits: while an admin decides about the
