@@ -59,7 +59,7 @@ func (l *Ledger) PostBatch(ctx context.Context, entries []Entry) ([]Posted, erro
 			posted[i].Created = true
 			continue
 		}
-		stored, _, err := replay(ctx, l.pool, normalized[i], hashes[i])
+		stored, _, err := l.replay(ctx, normalized[i], hashes[i])
 		if err != nil {
 			return nil, err
 		}

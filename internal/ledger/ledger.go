@@ -127,7 +127,7 @@ func (l *Ledger) Post(ctx context.Context, e Entry) (Entry, bool, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The key is taken (a retried activity, or a concurrent poster that won): answer from
 		// what is stored.
-		return replay(ctx, l.pool, e, hash)
+		return l.replay(ctx, e, hash)
 	}
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: post %q: %w", e.IdempotencyKey, classify(err))
@@ -147,8 +147,8 @@ func postArgs(e Entry, hash string) []any {
 
 // replay runs after the inserting statement: under READ COMMITTED a new statement sees the row
 // whose committed key made our insert do nothing.
-func replay(ctx context.Context, q querier, e Entry, hash string) (Entry, bool, error) {
-	stored, err := loadOne(ctx, q, "e.idempotency_key = $1", e.IdempotencyKey)
+func (l *Ledger) replay(ctx context.Context, e Entry, hash string) (Entry, bool, error) {
+	stored, err := l.loadOne(ctx, "e.idempotency_key = $1", e.IdempotencyKey)
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("ledger: post %q: load existing entry: %w", e.IdempotencyKey, err)
 	}
@@ -203,7 +203,7 @@ func (l *Ledger) Reverse(ctx context.Context, originalID int64, key, description
 
 // Get returns entry id, or ErrNotFound.
 func (l *Ledger) Get(ctx context.Context, id int64) (Entry, error) {
-	stored, err := loadOne(ctx, l.pool, "e.id = $1", id)
+	stored, err := l.loadOne(ctx, "e.id = $1", id)
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger: get entry %d: %w", id, err)
 	}
@@ -265,7 +265,7 @@ func (l *Ledger) EntriesByReference(ctx context.Context, ref string) ([]Entry, e
 		// Unreferenced entries all share "", which is never what a caller means.
 		return nil, fmt.Errorf("ledger: entries by reference: empty reference: %w", ErrInvalidEntry)
 	}
-	stored, err := load(ctx, l.pool, "e.reference = $1", ref)
+	stored, err := l.load(ctx, "e.reference = $1", ref)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: entries by reference %q: %w", ref, err)
 	}
@@ -302,13 +302,8 @@ type storedEntry struct {
 	hash string
 }
 
-// querier is a pool or one of its connections.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-func loadOne(ctx context.Context, q querier, where string, arg any) (storedEntry, error) {
-	entries, err := load(ctx, q, where, arg)
+func (l *Ledger) loadOne(ctx context.Context, where string, arg any) (storedEntry, error) {
+	entries, err := l.load(ctx, where, arg)
 	if err != nil {
 		return storedEntry{}, err
 	}
@@ -320,8 +315,8 @@ func loadOne(ctx context.Context, q querier, where string, arg any) (storedEntry
 
 // load reads entries matching where (trusted SQL from this file, one
 // parameter) with their postings, ordered by id.
-func load(ctx context.Context, q querier, where string, arg any) ([]storedEntry, error) {
-	rows, err := q.Query(ctx, `
+func (l *Ledger) load(ctx context.Context, where string, arg any) ([]storedEntry, error) {
+	rows, err := l.pool.Query(ctx, `
 		SELECT e.id, e.idempotency_key, e.currency, e.reference, e.description,
 		       coalesce(e.reverses_id, 0), e.content_hash, e.created_at,
 		       coalesce(e.prev_hash, ''), coalesce(e.entry_hash, '')
@@ -354,7 +349,7 @@ func load(ctx context.Context, q querier, where string, arg any) ([]storedEntry,
 	}
 	// Postings commit atomically with their entry, so every entry seen above
 	// already has all of them visible here.
-	prows, err := q.Query(ctx, `
+	prows, err := l.pool.Query(ctx, `
 		SELECT entry_id, account, amount FROM postings
 		WHERE entry_id = ANY($1) ORDER BY entry_id, id`, ids)
 	if err != nil {
