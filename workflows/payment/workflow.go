@@ -590,7 +590,10 @@ func (r *run) key(step string) string { return r.rec.WorkflowID + "/" + step }
 
 // post appends an entry now, after the entries still unbooked (in the same step).
 func (r *run) post(key, description string, postings []ledger.Posting) (int64, error) {
-	e := r.entry(key, description, postings)
+	return r.postEntry(r.entry(key, description, postings))
+}
+
+func (r *run) postEntry(e ledger.Entry) (int64, error) {
 	if len(r.unbooked) == 0 {
 		var out activities.PostEntryOutput
 		err := r.step(stepPostEntry, e, &out)
@@ -612,7 +615,7 @@ func (r *run) book(what, key, description string, postings []ledger.Posting) err
 		r.unbooked = append(r.unbooked, activities.Booking{For: what, Entry: e})
 		return nil
 	}
-	id, err := r.post(key, description, postings)
+	id, err := r.postEntry(e)
 	if err == nil {
 		r.rec.SetEntryID(what, id)
 	}
