@@ -218,27 +218,27 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	if n <= 0 {
 		n = len(d.Payments)
 	}
-	shapes, from := h.shapes, fmt.Sprintf("in the mix of %d sampled payments %v", len(h.shapes), h.Shapes)
+	work, from := h.work, fmt.Sprintf("in the mix of %d sampled payments %v", len(h.work), h.PaymentShapes)
 	if b.cfg.limitShape != "" {
-		shapes, from = []string{b.cfg.limitShape}, "of the shape -limit-shape gave: "+b.cfg.limitShape
+		work, from = [][]string{{b.cfg.limitShape}}, "of the shape -limit-shape gave: "+b.cfg.limitShape
 		r.Knobs["bench.limit_shape"] = b.cfg.limitShape
 	}
-	logf("limit: %d empty workflows with the activities of a payment's run %s (R = activity, L = local activity), %d at a time", n, from, b.cfg.concurrency)
+	logf("limit: %d payments' worth of empty workflows with the activities of their runs %s (R = activity, L = local activity, + a further run), %d at a time", n, from, b.cfg.concurrency)
 	if b.cfg.limitPollers != "" {
 		r.Knobs["bench.limit_pollers"] = b.cfg.limitPollers
 	}
 	r.Knobs["bench.limit_max_concurrent"] = strconv.Itoa(b.cfg.limitMaxConcurrent)
 	cpu0 := snapshotCPU(b.env.pids, "")
-	lim, err := runLimit(ctx, tc, run, shapes, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
+	lim, err := runLimit(ctx, tc, run, work, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
 	if err != nil {
 		return err
 	}
-	lim.CPUMsPerWorkflow = limitCPU(cpuUse(cpu0, snapshotCPU(b.env.pids, "")), n)
-	lim.PerSecond, lim.Seconds = round3(lim.PerSecond), round3(lim.Seconds)
+	lim.CPUMsPerPayment = limitCPU(cpuUse(cpu0, snapshotCPU(b.env.pids, "")), n)
+	lim.PerSecond, lim.WorkflowsPerSecond, lim.Seconds = round3(lim.PerSecond), round3(lim.WorkflowsPerSecond), round3(lim.Seconds)
 	r.Limit = &lim
 	r.LimitPaymentsPerS = lim.PerSecond
 	r.RatioToLimit = round3(r.PaymentsPerS / lim.PerSecond)
-	if ours, theirs := sumValues(r.CPUMsPerPayment), sumValues(lim.CPUMsPerWorkflow); ours > 0 {
+	if ours, theirs := sumValues(r.CPUMsPerPayment), sumValues(lim.CPUMsPerPayment); ours > 0 {
 		r.CPURatioToLimit = round3(theirs / ours)
 	}
 	return nil
@@ -252,8 +252,9 @@ func sumValues(m map[string]float64) float64 {
 	return s
 }
 
-// limitCPU is the limit run's CPU per workflow: the Temporal server's and the in-process limit
-// worker's (the bench's own process), beside the payment run's cpu_s to show where they differ.
+// limitCPU is the limit run's CPU per payment's worth of workflows (n payments): the Temporal
+// server's and the in-process limit worker's (the bench's own process), beside the payment run's
+// cpu_s to show where they differ.
 func limitCPU(use map[string]float64, n int) map[string]float64 {
 	out := map[string]float64{}
 	for name, s := range use {

@@ -333,7 +333,7 @@ func TestLimitCPU(t *testing.T) {
 		n    int
 		want map[string]float64
 	}{
-		{"server and in-process worker, per workflow", map[string]float64{"temporal": 21, "bench": 4.2, "worker": 0.3, "postgres": 0.1}, 2000,
+		{"server and in-process worker, per payment", map[string]float64{"temporal": 21, "bench": 4.2, "worker": 0.3, "postgres": 0.1}, 2000,
 			map[string]float64{"temporal": 10.5, "bench": 2.1}},
 		{"a process that did not run is left out", map[string]float64{"temporal": 3, "bench": 0}, 1000, map[string]float64{"temporal": 3}},
 	} {
@@ -341,6 +341,33 @@ func TestLimitCPU(t *testing.T) {
 			got := limitCPU(tt.use, tt.n)
 			assert.Equal(t, tt.want, got)
 			assert.InDelta(t, sumValues(tt.want), sumValues(got), 1e-9)
+		})
+	}
+}
+
+func TestLimitRunsMatchTheDaysRunsPerPayment(t *testing.T) {
+	work := [][]string{{"LLLL"}, {"LLLLLL", "LLLL"}, {"LLLLLL"}}
+	for _, tt := range []struct {
+		name          string
+		n             int
+		wantWorkflows int
+		wantLocal     int
+	}{
+		{"fewer payments than the sample", 2, 3, 14},
+		{"the sample once", 3, 4, 20},
+		{"the sample wraps around", 7, 1 + 2 + 1 + 1 + 2 + 1 + 1, 4 + 10 + 6 + 4 + 10 + 6 + 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			runs := limitRuns("r1", work, tt.n)
+			require.Len(t, runs, tt.wantWorkflows)
+			ids, local := map[string]bool{}, 0
+			for _, r := range runs {
+				ids[r.id] = true
+				local += strings.Count(r.shape, "L")
+			}
+			assert.Len(t, ids, len(runs), "every limit workflow has an ID of its own")
+			assert.Equal(t, tt.wantLocal, local, "as many local activities as the payments had")
+			assert.Equal(t, "bench-limit-r1-2-1", runs[2].id, "the second payment's further run")
 		})
 	}
 }

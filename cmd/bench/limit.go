@@ -18,7 +18,8 @@ import (
 )
 
 // The limit run: the same Temporal server running empty workflows that schedule the same
-// activities as one payment (same kinds, same order), started with the same count and
+// activities as the day's payments (same kinds, same order, as many runs per payment: a refund
+// after its payment's run closed starts a run of its own), for as many payments and at the same
 // concurrency. What the payment run reaches as a share of it is how much our own code costs.
 const (
 	limitWorkflowName = "BenchLimitWorkflow"
@@ -47,29 +48,49 @@ func noop(context.Context) error { return nil }
 
 // limitResult is what the limit run measured.
 type limitResult struct {
+	// Payments is how many payments' worth of runs the limit ran: Workflows in all.
+	Payments  int     `json:"payments"`
 	Workflows int     `json:"workflows"`
 	Seconds   float64 `json:"seconds"`
-	PerSecond float64 `json:"workflows_per_s"`
-	// Per limit workflow, on average over the mix of shapes.
-	Regular float64 `json:"activities"`
-	Local   float64 `json:"local_activities"`
-	// CPUMsPerWorkflow is CPU per limit workflow: "temporal" (the server) and "bench" (the
-	// in-process limit worker and its starters).
-	CPUMsPerWorkflow map[string]float64 `json:"cpu_ms_per_workflow,omitempty"`
+	// PerSecond is payments' worth per second, what ratio_to_limit divides by.
+	PerSecond          float64 `json:"payments_per_s"`
+	WorkflowsPerSecond float64 `json:"workflows_per_s"`
+	// Per payment, over the mix of sampled payments (the day's history.activities_per_payment
+	// and local_activities_per_payment).
+	Regular float64 `json:"activities_per_payment"`
+	Local   float64 `json:"local_activities_per_payment"`
+	// CPUMsPerPayment is CPU per payment's worth of limit workflows: "temporal" (the server) and
+	// "bench" (the in-process limit worker and its starters).
+	CPUMsPerPayment map[string]float64 `json:"cpu_ms_per_payment,omitempty"`
 	// HistoryBytesPerWorkflow is the encoded size of a limit workflow's history (a sample's
 	// mean), beside the payments' history.bytes_per_payment.
 	HistoryBytesPerWorkflow float64 `json:"history_bytes_per_workflow"`
 }
 
-// runLimit starts n empty workflows from `concurrency` goroutines on an in-process worker with
-// default options (as the worker program has), and waits until all of them completed.
-// Workflow i runs shapes[i mod len], so the mix is that of the sampled payments. Completion is
-// read from visibility every 200 ms.
-func runLimit(ctx context.Context, c client.Client, run string, shapes []string, n, concurrency int, pollers string, maxConcurrent int) (limitResult, error) {
-	res := limitResult{Workflows: n}
+// limitRun is one limit workflow: its ID and the shape it runs.
+type limitRun struct{ id, shape string }
+
+// limitRuns lays out n payments' worth of limit workflows: payment i runs the runs of
+// work[i mod len], so the mix is that of the sampled payments.
+func limitRuns(run string, work [][]string, n int) []limitRun {
+	var out []limitRun
 	for i := range n {
-		res.Regular += float64(strings.Count(shapes[i%len(shapes)], "R")) / float64(n)
-		res.Local += float64(strings.Count(shapes[i%len(shapes)], "L")) / float64(n)
+		for j, shape := range work[i%len(work)] {
+			out = append(out, limitRun{id: fmt.Sprintf("bench-limit-%s-%d-%d", run, i+1, j), shape: shape})
+		}
+	}
+	return out
+}
+
+// runLimit starts n payments' worth of empty workflows (limitRuns) from `concurrency`
+// goroutines on an in-process worker with default options (as the worker program has), and waits
+// until all of them completed. Completion is read from visibility every 200 ms.
+func runLimit(ctx context.Context, c client.Client, run string, work [][]string, n, concurrency int, pollers string, maxConcurrent int) (limitResult, error) {
+	runs := limitRuns(run, work, n)
+	res := limitResult{Payments: n, Workflows: len(runs)}
+	for _, r := range runs {
+		res.Regular += float64(strings.Count(r.shape, "R")) / float64(n)
+		res.Local += float64(strings.Count(r.shape, "L")) / float64(n)
 	}
 	res.Regular, res.Local = round3(res.Regular), round3(res.Local)
 	queue := "bench-limit-" + run
@@ -93,13 +114,13 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1))
-				if i > n || ctx.Err() != nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(runs) || ctx.Err() != nil {
 					return
 				}
 				_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-					ID: fmt.Sprintf("bench-limit-%s-%d", run, i), TaskQueue: queue,
-				}, limitWorkflowName, shapes[(i-1)%len(shapes)])
+					ID: runs[i].id, TaskQueue: queue,
+				}, limitWorkflowName, runs[i].shape)
 				if err != nil {
 					once.Do(func() { startErr = err; cancel() })
 					return
@@ -107,8 +128,8 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 			}
 		}()
 	}
-	bar := newProgress("limit", n, start)
-	err := awaitLimit(ctx, c, queue, n, bar)
+	bar := newProgress("limit", len(runs), start)
+	err := awaitLimit(ctx, c, queue, len(runs), bar)
 	end := time.Now()
 	bar.finish()
 	wg.Wait()
@@ -120,9 +141,10 @@ func runLimit(ctx context.Context, c client.Client, run string, shapes []string,
 	}
 	res.Seconds = end.Sub(start).Seconds()
 	res.PerSecond = float64(n) / res.Seconds
-	sample := min(n, 20)
-	for i := 1; i <= sample; i++ {
-		h, err := readHistory(ctx, c, fmt.Sprintf("bench-limit-%s-%d", run, i), "")
+	res.WorkflowsPerSecond = float64(len(runs)) / res.Seconds
+	sample := min(len(runs), 20)
+	for _, r := range runs[:sample] {
+		h, err := readHistory(ctx, c, r.id, "")
 		if err != nil {
 			return res, err
 		}

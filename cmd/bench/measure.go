@@ -468,16 +468,21 @@ type historyStats struct {
 	BytesPerPayment  float64            `json:"bytes_per_payment"`
 	BytesByEventType map[string]float64 `json:"bytes_by_event_type"`
 	// Shapes are the activity sequences (R regular, L local) of the sampled payments that had
-	// one run and no refund, with how many had each: the limit workflows run them in that mix.
+	// one run and no refund, with how many had each.
 	Shapes map[string]int `json:"capture_run_shapes"`
-	shapes []string
+	// PaymentShapes are the sampled payments' runs, each run's shape joined by "+" (a refund
+	// after the run closed adds a run), with how many payments had each.
+	PaymentShapes map[string]int `json:"payment_shapes"`
+	// work is every sampled payment's runs, one shape each: the limit runs them in that mix,
+	// so it schedules as many workflows and activities per payment as the day did.
+	work [][]string
 }
 
 // readHistories reads every run of up to n payments spread over the day.
 func readHistories(ctx context.Context, c client.Client, d day, n int) (historyStats, error) {
 	var st historyStats
 	step := max(1, len(d.Payments)/max(1, n))
-	st.Shapes = map[string]int{}
+	st.Shapes, st.PaymentShapes = map[string]int{}, map[string]int{}
 	var events, regular, local, bytes int
 	byType := map[string]int{}
 	for i := 0; i < len(d.Payments) && st.Payments < n; i += step {
@@ -489,6 +494,7 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 		if len(runs.Executions) == 0 {
 			return st, fmt.Errorf("no run of %s in visibility", id)
 		}
+		var runShapes []string
 		for _, ex := range runs.Executions {
 			h, err := readHistory(ctx, c, id, ex.GetExecution().GetRunId())
 			if err != nil {
@@ -502,14 +508,16 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 			regular += strings.Count(h.shape, "R")
 			local += strings.Count(h.shape, "L")
 			st.Runs++
+			runShapes = append(runShapes, h.shape)
 			if len(runs.Executions) == 1 && d.Payments[i].Refunded == 0 {
-				st.shapes = append(st.shapes, h.shape)
 				st.Shapes[h.shape]++
 			}
 		}
+		st.work = append(st.work, runShapes)
+		st.PaymentShapes[strings.Join(runShapes, "+")]++
 		st.Payments++
 	}
-	if st.Payments == 0 || len(st.shapes) == 0 {
+	if st.Payments == 0 {
 		return st, fmt.Errorf("no payment history to sample")
 	}
 	st.EventsPerPayment = float64(events) / float64(st.Payments)

@@ -58,7 +58,7 @@ type results struct {
 
 	LimitPaymentsPerS float64 `json:"limit_payments_per_s"`
 	RatioToLimit      float64 `json:"ratio_to_limit"`
-	// CPURatioToLimit is the limit's CPU per workflow over ours per payment, every measured
+	// CPURatioToLimit is the limit's CPU per payment's worth over ours per payment, every measured
 	// process summed: what the ratio would be on a machine whose cores are all busy in both runs,
 	// and steadier than the wall-clock ratio on a machine whose speed drifts between the runs.
 	CPURatioToLimit float64      `json:"cpu_ratio_to_limit"`
@@ -76,7 +76,7 @@ type results struct {
 	WorkerPeaks map[string]float64 `json:"worker_peaks,omitempty"`
 	// CPU seconds each process used from the first webhook until every payment was final.
 	CPUSeconds map[string]float64 `json:"cpu_s"`
-	// CPUMsPerPayment is cpu_s per payment, to set beside limit.cpu_ms_per_workflow.
+	// CPUMsPerPayment is cpu_s per payment, to set beside limit.cpu_ms_per_payment.
 	CPUMsPerPayment map[string]float64 `json:"cpu_ms_per_payment"`
 	MachineBusyPct  float64            `json:"machine_cpu_busy_pct"`
 
