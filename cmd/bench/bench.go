@@ -142,6 +142,14 @@ func (b *bench) do(ctx context.Context) error {
 	}
 
 	if finished == nil {
+		// The day's last runs close and their visibility records are written after the
+		// payments are final: wait for that before the limit, and charge it to the day.
+		dayTail, err := awaitQuiet(ctx, env.pids, env.databaseName, r.Payments)
+		if err != nil {
+			return err
+		}
+		r.DayTail = &dayTail
+		logf("day's tail: the Temporal server idle %.1f s after the last payment (quiet %v), %.2f ms of CPU a payment", dayTail.Seconds, dayTail.Quiet, sumValues(dayTail.CPUMsPerPayment))
 		if err := b.measureTemporal(ctx, tc, d, run); err != nil {
 			return err
 		}
@@ -228,20 +236,52 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 		r.Knobs["bench.limit_pollers"] = b.cfg.limitPollers
 	}
 	r.Knobs["bench.limit_max_concurrent"] = strconv.Itoa(b.cfg.limitMaxConcurrent)
+	// The same server runs the same limit at speeds that differ by half from one run to the next
+	// (its CPU per workflow moves between runs, not within one): a limit is what the server can
+	// do, so it is run limitRuns times and the fastest counts.
+	var best *limitResult
+	for k := range b.cfg.limitRuns {
+		lim, err := b.runLimitOnce(ctx, tc, fmt.Sprintf("%s-%d", run, k+1), work, n)
+		if err != nil {
+			return err
+		}
+		r.LimitRuns = append(r.LimitRuns, limitSummary{PerSecond: lim.PerSecond, Seconds: lim.Seconds, CPUMsPerPayment: round3(lim.cpuMsPerPayment())})
+		if best == nil || lim.PerSecond > best.PerSecond {
+			best = &lim
+		}
+	}
+	r.Limit = best
+	r.LimitPaymentsPerS = best.PerSecond
+	r.RatioToLimit = round3(r.PaymentsPerS / best.PerSecond)
+	ours := sumValues(r.CPUMsPerPayment)
+	if r.DayTail != nil {
+		ours = sumValues(withTail(r.CPUMsPerPayment, *r.DayTail))
+	}
+	if ours > 0 {
+		r.CPURatioToLimit = round3(best.cpuMsPerPayment() / ours)
+	}
+	return nil
+}
+
+// runLimitOnce runs the limit once under its own task queue and IDs, and measures the CPU it
+// took, its tail included.
+func (b *bench) runLimitOnce(ctx context.Context, tc client.Client, run string, work [][]string, n int) (limitResult, error) {
 	cpu0 := snapshotCPU(b.env.pids, "")
 	lim, err := runLimit(ctx, tc, run, work, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
 	if err != nil {
-		return err
+		return lim, err
 	}
 	lim.CPUMsPerPayment = limitCPU(cpuUse(cpu0, snapshotCPU(b.env.pids, "")), n)
-	lim.PerSecond, lim.WorkflowsPerSecond, lim.Seconds = round3(lim.PerSecond), round3(lim.WorkflowsPerSecond), round3(lim.Seconds)
-	r.Limit = &lim
-	r.LimitPaymentsPerS = lim.PerSecond
-	r.RatioToLimit = round3(r.PaymentsPerS / lim.PerSecond)
-	if ours, theirs := sumValues(r.CPUMsPerPayment), sumValues(lim.CPUMsPerPayment); ours > 0 {
-		r.CPURatioToLimit = round3(theirs / ours)
+	limTail, err := awaitQuiet(ctx, b.env.pids, "", n)
+	if err != nil {
+		return lim, err
 	}
-	return nil
+	limTail.CPUMsPerPayment = limitProcesses(limTail.CPUMsPerPayment)
+	lim.Tail = &limTail
+	lim.PerSecond, lim.WorkflowsPerSecond, lim.Seconds = round3(lim.PerSecond), round3(lim.WorkflowsPerSecond), round3(lim.Seconds)
+	logf("limit run %s: %.1f payments' worth a second, %.2f ms of CPU a payment; idle %.1f s after its last workflow (quiet %v)",
+		run, lim.PerSecond, lim.cpuMsPerPayment(), limTail.Seconds, limTail.Quiet)
+	return lim, nil
 }
 
 func sumValues(m map[string]float64) float64 {
@@ -256,10 +296,20 @@ func sumValues(m map[string]float64) float64 {
 // server's and the in-process limit worker's (the bench's own process), beside the payment run's
 // cpu_s to show where they differ.
 func limitCPU(use map[string]float64, n int) map[string]float64 {
+	out := limitProcesses(use)
+	for name, s := range out {
+		out[name] = round3(s * 1000 / float64(n))
+	}
+	return out
+}
+
+// limitProcesses keeps the processes the limit run uses: the Temporal server and the bench (its
+// in-process limit worker and starters); the others idle through it.
+func limitProcesses(use map[string]float64) map[string]float64 {
 	out := map[string]float64{}
-	for name, s := range use {
-		if (name == "temporal" || name == "bench") && s > 0 {
-			out[name] = round3(s * 1000 / float64(n))
+	for name, v := range use {
+		if (name == "temporal" || name == "bench") && v > 0 {
+			out[name] = v
 		}
 	}
 	return out

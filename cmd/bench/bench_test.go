@@ -246,6 +246,7 @@ func TestParseFlags(t *testing.T) {
 			assert.Equal(t, 32, c.concurrency)
 			assert.Zero(t, c.rate)
 			assert.Empty(t, c.apiURL, "starts its own stack")
+			assert.Equal(t, 2, c.limitRuns, "the fastest of two limit runs")
 		}},
 		{name: "environment", env: map[string]string{"EVENTS": "500", "CLIENTS": "4", "CONCURRENCY": "8", "RATE": "100"}, check: func(t *testing.T, c config) {
 			assert.Equal(t, 500, c.events)
@@ -261,6 +262,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "limit pollers", args: []string{"-limit-pollers", "autoscale"}, check: func(t *testing.T, c config) { assert.Equal(t, "autoscale", c.limitPollers) }},
 		{name: "limit pollers must be a mode or a count", args: []string{"-limit-pollers", "lots"}, wantErr: "-limit-pollers"},
 		{name: "limit shape of activities only", args: []string{"-limit-shape", "RLX"}, wantErr: "-limit-shape"},
+		{name: "no limit run", args: []string{"-limit-runs", "0"}, wantErr: "-limit-runs"},
+		{name: "limit runs", args: []string{"-limit-runs", "3"}, check: func(t *testing.T, c config) { assert.Equal(t, 3, c.limitRuns) }},
 		{name: "limit shape", args: []string{"-limit-shape", "RLL"}, check: func(t *testing.T, c config) { assert.Equal(t, "RLL", c.limitShape) }},
 		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
 		{name: "a fifth through PayPal by default", check: func(t *testing.T, c config) { assert.Equal(t, 0.2, c.paypalShare) }},
@@ -561,4 +564,63 @@ func TestSplitComputeNsTimesTheMachine(t *testing.T) {
 	if ns <= 0 || ns > 1e6 {
 		t.Fatalf("split.Compute timed at %v ns/op, want a positive figure under a millisecond", ns)
 	}
+}
+
+func TestIsQuiet(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		cpu, over time.Duration
+		want      bool
+	}{
+		{"idle", 5 * time.Millisecond, 500 * time.Millisecond, true},
+		{"just under a tenth of a core", 49 * time.Millisecond, 500 * time.Millisecond, true},
+		{"a tenth of a core", 50 * time.Millisecond, 500 * time.Millisecond, false},
+		{"busy on two cores", 900 * time.Millisecond, 500 * time.Millisecond, false},
+		{"no time passed", 0, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, isQuiet(tt.cpu, tt.over)) })
+	}
+}
+
+func TestWithTailAddsPerProcess(t *testing.T) {
+	got := withTail(map[string]float64{"temporal": 10, "worker": 3}, runTail{CPUMsPerPayment: map[string]float64{"temporal": 1.5, "postgres": 0.2}})
+	assert.Equal(t, map[string]float64{"temporal": 11.5, "worker": 3, "postgres": 0.2}, got)
+}
+
+// awaitQuiet watches a real process: this test's own, kept busy by a spinning goroutine.
+func TestAwaitQuietWaitsWhileTheServerWorks(t *testing.T) {
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	done := make(chan runTail, 1)
+	go func() {
+		tl, err := awaitQuiet(t.Context(), map[string]int{"temporal": os.Getpid()}, "", 100)
+		assert.NoError(t, err)
+		done <- tl
+	}()
+	select {
+	case tl := <-done:
+		close(stop)
+		t.Fatalf("awaitQuiet returned while the process spun: %+v", tl)
+	case <-time.After(1500 * time.Millisecond):
+	}
+	close(stop)
+	tl := <-done
+	assert.True(t, tl.Quiet)
+	assert.GreaterOrEqual(t, tl.Seconds, 1.5)
+	assert.Greater(t, tl.CPUMsPerPayment["temporal"], 1000.0/100, "over a second of spinning, per 100 payments")
+}
+
+func TestAwaitQuietWithoutAServerReturnsAtOnce(t *testing.T) {
+	tl, err := awaitQuiet(t.Context(), map[string]int{}, "", 10)
+	require.NoError(t, err)
+	assert.True(t, tl.Quiet)
+	assert.Less(t, tl.Seconds, quietMax.Seconds())
 }

@@ -62,9 +62,27 @@ type limitResult struct {
 	// CPUMsPerPayment is CPU per payment's worth of limit workflows: "temporal" (the server) and
 	// "bench" (the in-process limit worker and its starters).
 	CPUMsPerPayment map[string]float64 `json:"cpu_ms_per_payment,omitempty"`
+	// Tail is the work after the last limit workflow was seen completed until the server was
+	// idle, counted in the CPU ratio as the day's tail is.
+	Tail *runTail `json:"tail,omitempty"`
 	// HistoryBytesPerWorkflow is the encoded size of a limit workflow's history (a sample's
 	// mean), beside the payments' history.bytes_per_payment.
 	HistoryBytesPerWorkflow float64 `json:"history_bytes_per_workflow"`
+}
+
+// cpuMsPerPayment is the limit run's CPU per payment's worth, every process and its tail.
+func (l limitResult) cpuMsPerPayment() float64 {
+	if l.Tail == nil {
+		return sumValues(l.CPUMsPerPayment)
+	}
+	return sumValues(withTail(l.CPUMsPerPayment, *l.Tail))
+}
+
+// limitSummary is one of the limit runs (-limit-runs), the fastest of which is the limit.
+type limitSummary struct {
+	PerSecond       float64 `json:"payments_per_s"`
+	Seconds         float64 `json:"seconds"`
+	CPUMsPerPayment float64 `json:"cpu_ms_per_payment"`
 }
 
 // limitRun is one limit workflow: its ID and the shape it runs.

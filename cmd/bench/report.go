@@ -59,10 +59,13 @@ type results struct {
 	LimitPaymentsPerS float64 `json:"limit_payments_per_s"`
 	RatioToLimit      float64 `json:"ratio_to_limit"`
 	// CPURatioToLimit is the limit's CPU per payment's worth over ours per payment, every measured
-	// process summed: what the ratio would be on a machine whose cores are all busy in both runs,
-	// and steadier than the wall-clock ratio on a machine whose speed drifts between the runs.
+	// process summed and each run's tail included: what the ratio would be on a machine whose
+	// cores are all busy in both runs, and steadier than the wall-clock ratio on a machine whose
+	// speed drifts between the runs.
 	CPURatioToLimit float64      `json:"cpu_ratio_to_limit"`
 	Limit           *limitResult `json:"limit,omitempty"`
+	// LimitRuns are every limit run in order; limit is the fastest of them.
+	LimitRuns []limitSummary `json:"limit_runs,omitempty"`
 
 	HistoryEventsPerPayment float64          `json:"history_events_per_payment"`
 	History                 *historyStats    `json:"history,omitempty"`
@@ -79,6 +82,9 @@ type results struct {
 	// CPUMsPerPayment is cpu_s per payment, to set beside limit.cpu_ms_per_payment.
 	CPUMsPerPayment map[string]float64 `json:"cpu_ms_per_payment"`
 	MachineBusyPct  float64            `json:"machine_cpu_busy_pct"`
+	// DayTail is the work after the last payment was final until the Temporal server was idle
+	// (the last runs closing, their visibility records), charged to the day in the CPU ratio.
+	DayTail *runTail `json:"day_tail,omitempty"`
 
 	// Slowest are the payments that took longest from acknowledgement to final status, with
 	// their histories' timelines.
