@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -623,4 +625,40 @@ func TestAwaitQuietWithoutAServerReturnsAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, tl.Quiet)
 	assert.Less(t, tl.Seconds, quietMax.Seconds())
+}
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// runLimit against a real dev server: the runs the sampled payments had, all completed, and the
+// run's end taken from the workflows' own returns.
+func TestRunLimitRunsEveryPaymentsRuns(t *testing.T) {
+	c := testenv.TemporalClient(t)
+	work := [][]string{{"LL"}, {"L", "LL"}}
+	res, err := runLimit(t.Context(), c, fmt.Sprintf("test-%d", time.Now().UnixNano()), work, 3, 2, "autoscale", 8)
+	require.NoError(t, err)
+	assert.Equal(t, 3, res.Payments)
+	assert.Equal(t, 4, res.Workflows, "payment 2 had two runs")
+	assert.InDelta(t, float64(2+3+2)/3, res.Local, 0.001)
+	assert.Zero(t, res.Regular)
+	assert.Positive(t, res.Seconds)
+	assert.InDelta(t, 3/res.Seconds, res.PerSecond, 0.001)
+	assert.InDelta(t, 4/res.Seconds, res.WorkflowsPerSecond, 0.001)
+	assert.Positive(t, res.HistoryBytesPerWorkflow)
+}
+
+func TestReturnsCountsEachWorkflowOnce(t *testing.T) {
+	r := newReturns(2)
+	r.add("a")
+	r.add("a") // its workflow task ran again after the code had returned
+	assert.Equal(t, 1, r.count())
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err := r.wait(ctx, newProgress("test", 2, time.Now()))
+	require.Error(t, err, "one of two returned: still waiting when the context ends")
+
+	r.add("b")
+	last, err := r.wait(t.Context(), newProgress("test", 2, time.Now()))
+	require.NoError(t, err)
+	assert.False(t, last.IsZero())
+	assert.Equal(t, 2, r.count())
 }

@@ -102,7 +102,10 @@ func limitRuns(run string, work [][]string, n int) []limitRun {
 
 // runLimit starts n payments' worth of empty workflows (limitRuns) from `concurrency`
 // goroutines on an in-process worker with default options (as the worker program has), and waits
-// until all of them completed. Completion is read from visibility every 200 ms.
+// until all of them completed. The run ends when the last workflow's code returned, as the day
+// ends with its last journal entry, the last step inside a payment's run; the worker counts the
+// returns itself, so nothing polls the server meanwhile. Visibility then confirms that every one
+// of them completed.
 func runLimit(ctx context.Context, c client.Client, run string, work [][]string, n, concurrency int, pollers string, maxConcurrent int) (limitResult, error) {
 	runs := limitRuns(run, work, n)
 	res := limitResult{Payments: n, Workflows: len(runs)}
@@ -113,7 +116,14 @@ func runLimit(ctx context.Context, c client.Client, run string, work [][]string,
 	res.Regular, res.Local = round3(res.Regular), round3(res.Local)
 	queue := "bench-limit-" + run
 	w := worker.New(c, queue, limitWorkerOptions(pollers, maxConcurrent))
-	w.RegisterWorkflowWithOptions(limitWorkflow, workflow.RegisterOptions{Name: limitWorkflowName})
+	finished := newReturns(len(runs))
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, shape string) error {
+		err := limitWorkflow(ctx, shape)
+		if err == nil && !workflow.IsReplaying(ctx) {
+			finished.add(workflow.GetInfo(ctx).WorkflowExecution.ID)
+		}
+		return err
+	}, workflow.RegisterOptions{Name: limitWorkflowName})
 	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: limitActivityName})
 	if err := w.Start(); err != nil {
 		return res, fmt.Errorf("limit worker: %w", err)
@@ -147,9 +157,11 @@ func runLimit(ctx context.Context, c client.Client, run string, work [][]string,
 		}()
 	}
 	bar := newProgress("limit", len(runs), start)
-	err := awaitLimit(ctx, c, queue, len(runs), bar)
-	end := time.Now()
+	end, err := finished.wait(ctx, bar)
 	bar.finish()
+	if err == nil {
+		err = awaitLimit(ctx, c, queue, len(runs))
+	}
 	wg.Wait()
 	if startErr != nil {
 		return res, fmt.Errorf("start limit workflow: %w", startErr)
@@ -192,7 +204,71 @@ func limitWorkerOptions(pollers string, maxConcurrent int) worker.Options {
 	return o
 }
 
-func awaitLimit(ctx context.Context, c client.Client, queue string, n int, bar *progress) error {
+// returns counts the limit workflows whose code returned, each once (a workflow task that fails
+// after its code returned runs it again).
+type returns struct {
+	mu   sync.Mutex
+	ids  map[string]bool
+	n    int
+	last time.Time
+	all  chan struct{}
+}
+
+func newReturns(n int) *returns {
+	return &returns{ids: map[string]bool{}, n: n, all: make(chan struct{})}
+}
+
+func (r *returns) add(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids[id] {
+		return
+	}
+	r.ids[id] = true
+	r.last = time.Now()
+	if len(r.ids) == r.n {
+		close(r.all)
+	}
+}
+
+func (r *returns) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ids)
+}
+
+// limitStall is how long the limit run may go without a workflow returning before it is given up.
+const limitStall = 60 * time.Second
+
+// wait returns when every workflow's code returned, and when the last one did.
+func (r *returns) wait(ctx context.Context, bar *progress) (time.Time, error) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	seen, since := -1, time.Now()
+	for {
+		select {
+		case <-r.all:
+			bar.set(r.n)
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return r.last, nil
+		case now := <-tick.C:
+			n := r.count()
+			bar.set(n)
+			if n != seen {
+				seen, since = n, now
+			} else if now.Sub(since) > limitStall {
+				return time.Time{}, fmt.Errorf("limit run stalled: %d of %d workflows returned, none for %s", n, r.n, limitStall)
+			}
+		case <-ctx.Done():
+			return time.Time{}, errors.Join(errors.New("limit run interrupted"), ctx.Err())
+		}
+	}
+}
+
+// awaitLimit waits until visibility shows all n limit workflows completed, and fails when any
+// ended otherwise.
+func awaitLimit(ctx context.Context, c client.Client, queue string, n int) error {
 	count := func(query string) (int64, error) {
 		r, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 		return r.GetCount(), err
@@ -202,7 +278,6 @@ func awaitLimit(ctx context.Context, c client.Client, queue string, n int, bar *
 		if err != nil {
 			return fmt.Errorf("count limit workflows: %w", err)
 		}
-		bar.set(int(done))
 		if done >= int64(n) {
 			return nil
 		}
