@@ -57,10 +57,9 @@ func (b *bench) do(ctx context.Context) error {
 	}
 	defer pool.Close()
 	// The limit runs on this client: it talks to Temporal as the worker program does.
-	tc, err := client.Dial(client.Options{HostPort: env.temporalAddr, Logger: quietLogger(),
-		ConnectionOptions: client.ConnectionOptions{GrpcCompression: telemetry.GRPCCompression(grpcCompression())}})
+	tc, err := dialTemporal(env.temporalAddr)
 	if err != nil {
-		return fmt.Errorf("dial Temporal %s: %w", env.temporalAddr, err)
+		return err
 	}
 	defer tc.Close()
 
@@ -263,16 +262,40 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	return nil
 }
 
+// dialTemporal connects as the programs do (their gRPC compression).
+func dialTemporal(addr string) (client.Client, error) {
+	c, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger(),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: telemetry.GRPCCompression(grpcCompression())}})
+	if err != nil {
+		return nil, fmt.Errorf("dial Temporal %s: %w", addr, err)
+	}
+	return c, nil
+}
+
 // runLimitOnce runs the limit once under its own task queue and IDs, and measures the CPU it
-// took, its tail included.
+// took, its tail included. On a stack the bench started, each limit run has a fresh dev server
+// (env.freshTemporal); on one it was given, the limit shares the day's server.
 func (b *bench) runLimitOnce(ctx context.Context, tc client.Client, run string, work [][]string, n int) (limitResult, error) {
-	cpu0 := snapshotCPU(b.env.pids, "")
+	pids := b.env.pids
+	if b.env.owned {
+		addr, fresh, stop, err := b.env.freshTemporal(ctx, "temporal-limit-"+run)
+		if err != nil {
+			return limitResult{}, err
+		}
+		defer stop()
+		if tc, err = dialTemporal(addr); err != nil {
+			return limitResult{}, err
+		}
+		defer tc.Close()
+		pids = fresh
+	}
+	cpu0 := snapshotCPU(pids, "")
 	lim, err := runLimit(ctx, tc, run, work, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
 	if err != nil {
 		return lim, err
 	}
-	lim.CPUMsPerPayment = limitCPU(cpuUse(cpu0, snapshotCPU(b.env.pids, "")), n)
-	limTail, err := awaitQuiet(ctx, b.env.pids, "", n)
+	lim.CPUMsPerPayment = limitCPU(cpuUse(cpu0, snapshotCPU(pids, "")), n)
+	limTail, err := awaitQuiet(ctx, pids, "", n)
 	if err != nil {
 		return lim, err
 	}

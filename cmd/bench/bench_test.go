@@ -662,3 +662,30 @@ func TestReturnsCountsEachWorkflowOnce(t *testing.T) {
 	assert.False(t, last.IsZero())
 	assert.Equal(t, 2, r.count())
 }
+
+// Each limit run gets a dev server of its own, measured as "temporal" and stopped after it.
+func TestFreshTemporalServesAndStops(t *testing.T) {
+	testenv.Temporal(t) // skips (or fails under CI=true) where no Temporal CLI is installed
+	e := &env{owned: true, dir: t.TempDir(), pids: map[string]int{"temporal": 1, "worker": 2}}
+	addr, pids, stop, err := e.freshTemporal(t.Context(), "temporal-limit-test")
+	require.NoError(t, err)
+	defer stop()
+	assert.NotEqual(t, 1, pids["temporal"], "the fresh server is the one measured")
+	assert.Equal(t, 2, pids["worker"])
+	assert.NotContains(t, e.pids, "temporal-limit-test", "not measured as a process of the day")
+	assert.Equal(t, 1, e.pids["temporal"], "the day's server is left as it was")
+
+	c, err := dialTemporal(addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.CheckHealth(t.Context(), nil)
+	require.NoError(t, err)
+
+	stop()
+	p := e.procs[len(e.procs)-1]
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the fresh server still runs after stop")
+	}
+}

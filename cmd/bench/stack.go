@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -157,11 +158,19 @@ func (e *env) createDatabase(ctx context.Context) error {
 }
 
 func (e *env) startTemporal(ctx context.Context, bin string) error {
+	addr, _, err := e.spawnTemporal(ctx, bin, "temporal")
+	e.temporalAddr = addr
+	return err
+}
+
+// spawnTemporal starts an in-memory dev server with the payment search attributes under name
+// and waits until it serves.
+func (e *env) spawnTemporal(ctx context.Context, bin, name string) (string, *proc, error) {
 	ports, err := freePorts(3)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	e.temporalAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	// In memory (no --db-filename), no UI: the server does only what the benchmark asks of it.
 	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
 		"--http-port", strconv.Itoa(ports[1]), "--metrics-port", strconv.Itoa(ports[2]), "--log-level", "error"}
@@ -170,12 +179,12 @@ func (e *env) startTemporal(ctx context.Context, bin string) error {
 	for _, f := range flags {
 		args = append(args, "--search-attribute", f)
 	}
-	p, err := e.spawn("temporal", bin, args, nil)
+	p, err := e.spawn(name, bin, args, nil)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	return p.waitReady(ctx, func(ctx context.Context) error {
-		c, err := client.Dial(client.Options{HostPort: e.temporalAddr, Logger: quietLogger()})
+	return addr, p, p.waitReady(ctx, func(ctx context.Context) error {
+		c, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger()})
 		if err != nil {
 			return err
 		}
@@ -183,6 +192,38 @@ func (e *env) startTemporal(ctx context.Context, bin string) error {
 		_, err = c.CheckHealth(ctx, nil)
 		return err
 	})
+}
+
+// freshTemporal starts a dev server of its own for one limit run, as the day's was when the day
+// began: the dev server gets slower as its in-memory store fills (every limit run was slower than
+// the one before it on the day's server), so a limit run on the server the day had just filled
+// would be measured against a handicap the day did not have. Its CPU is measured as "temporal"
+// in pids, a copy of the stack's. stop ends it.
+func (e *env) freshTemporal(ctx context.Context, name string) (addr string, pids map[string]int, stop func(), err error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", nil, nil, err
+	}
+	bin, err := tool(root, "temporal")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	addr, p, err := e.spawnTemporal(ctx, bin, name)
+	if p != nil {
+		delete(e.pids, name) // measured under "temporal" in the copy below, not as a process of the day
+	}
+	stop = func() {
+		if p != nil {
+			p.stop(syscall.SIGINT, 15*time.Second)
+		}
+	}
+	if err != nil {
+		stop()
+		return "", nil, nil, err
+	}
+	pids = maps.Clone(e.pids)
+	pids["temporal"] = p.cmd.Process.Pid
+	return addr, pids, stop, nil
 }
 
 func (e *env) startStripeMock(ctx context.Context, bin string) (string, error) {
