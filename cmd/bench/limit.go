@@ -17,7 +17,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// The limit run: the same Temporal server running empty workflows that schedule the same
+// The limit run: a Temporal server like the day's (the same binary and flags, fresh as the day's
+// was when the day began; see env.freshTemporal) running empty workflows that schedule the same
 // activities as the day's payments (same kinds, same order, as many runs per payment: a refund
 // after its payment's run closed starts a run of its own), for as many payments and at the same
 // concurrency. What the payment run reaches as a share of it is how much our own code costs.
