@@ -235,9 +235,9 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 		r.Knobs["bench.limit_pollers"] = b.cfg.limitPollers
 	}
 	r.Knobs["bench.limit_max_concurrent"] = strconv.Itoa(b.cfg.limitMaxConcurrent)
-	// The same server runs the same limit at speeds that differ by half from one run to the next
-	// (its CPU per workflow moves between runs, not within one): a limit is what the server can
-	// do, so it is run limitRuns times and the fastest counts.
+	// A limit is what the server can do: it is run limitRuns times, each on a fresh server, and
+	// the fastest counts, so one run slowed by the machine (whose speed drifts by the minute)
+	// does not flatter the ratio.
 	var best *limitResult
 	for k := range b.cfg.limitRuns {
 		lim, err := b.runLimitOnce(ctx, tc, fmt.Sprintf("%s-%d", run, k+1), work, n)
@@ -252,11 +252,7 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	r.Limit = best
 	r.LimitPaymentsPerS = best.PerSecond
 	r.RatioToLimit = round3(r.PaymentsPerS / best.PerSecond)
-	ours := sumValues(r.CPUMsPerPayment)
-	if r.DayTail != nil {
-		ours = sumValues(withTail(r.CPUMsPerPayment, *r.DayTail))
-	}
-	if ours > 0 {
+	if ours := sumValues(withTail(r.CPUMsPerPayment, r.DayTail)); ours > 0 {
 		r.CPURatioToLimit = round3(best.cpuMsPerPayment() / ours)
 	}
 	return nil

@@ -585,8 +585,9 @@ func TestIsQuiet(t *testing.T) {
 }
 
 func TestWithTailAddsPerProcess(t *testing.T) {
-	got := withTail(map[string]float64{"temporal": 10, "worker": 3}, runTail{CPUMsPerPayment: map[string]float64{"temporal": 1.5, "postgres": 0.2}})
+	got := withTail(map[string]float64{"temporal": 10, "worker": 3}, &runTail{CPUMsPerPayment: map[string]float64{"temporal": 1.5, "postgres": 0.2}})
 	assert.Equal(t, map[string]float64{"temporal": 11.5, "worker": 3, "postgres": 0.2}, got)
+	assert.Equal(t, map[string]float64{"temporal": 10}, withTail(map[string]float64{"temporal": 10}, nil), "no tail measured")
 }
 
 // awaitQuiet watches a real process: this test's own, kept busy by a spinning goroutine.

@@ -73,10 +73,7 @@ type limitResult struct {
 
 // cpuMsPerPayment is the limit run's CPU per payment's worth, every process and its tail.
 func (l limitResult) cpuMsPerPayment() float64 {
-	if l.Tail == nil {
-		return sumValues(l.CPUMsPerPayment)
-	}
-	return sumValues(withTail(l.CPUMsPerPayment, *l.Tail))
+	return sumValues(withTail(l.CPUMsPerPayment, l.Tail))
 }
 
 // limitSummary is one of the limit runs (-limit-runs), the fastest of which is the limit.

@@ -76,7 +76,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.pgURL, "pg-url", envString("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server the bench creates database bench_<unix> on (env BENCH_PG_URL)")
 	fs.Uint64Var(&c.seed, "seed", uint64(envInt("BENCH_SEED", 1)), "seed of the generated day: the same seed gives the same events")
 	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
-	fs.IntVar(&c.limitRuns, "limit-runs", envInt("BENCH_LIMIT_RUNS", 2), "times the limit runs; the fastest is the limit (the server's speed at it varies between runs)")
+	fs.IntVar(&c.limitRuns, "limit-runs", envInt("BENCH_LIMIT_RUNS", 2), "times the limit runs, each on a fresh dev server; the fastest is the limit (the machine's speed drifts)")
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "payments' worth of empty workflows in the limit run (0 = as many as the day had)")
 	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: activities of the limit workflow, R regular and L local (default: read from a sampled payment history)")
 	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults, autoscale (as the worker program), or a number; keep it equal to the worker program's")

@@ -69,14 +69,17 @@ func isQuiet(cpu, over time.Duration) bool {
 	return over > 0 && cpu.Seconds() < quietShare*over.Seconds()
 }
 
-// withTail adds a tail's CPU per payment to a run's.
-func withTail(run map[string]float64, t runTail) map[string]float64 {
+// withTail adds a tail's CPU per payment to a run's; a run without a measured tail (nil) is
+// counted as it is.
+func withTail(run map[string]float64, t *runTail) map[string]float64 {
 	out := map[string]float64{}
 	for name, v := range run {
 		out[name] += v
 	}
-	for name, v := range t.CPUMsPerPayment {
-		out[name] += v
+	if t != nil {
+		for name, v := range t.CPUMsPerPayment {
+			out[name] += v
+		}
 	}
 	return out
 }
