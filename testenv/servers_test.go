@@ -3,9 +3,11 @@ package testenv
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -109,5 +111,19 @@ func TestLookupTool(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})
+	}
+}
+
+func TestFreePortsAreDistinct(t *testing.T) {
+	ports, err := FreePorts(5)
+	require.NoError(t, err)
+	require.Len(t, ports, 5)
+	seen := map[int]bool{}
+	for _, p := range ports {
+		require.False(t, seen[p], "port %d handed out twice", p)
+		seen[p] = true
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		require.NoError(t, err, "freed for a server to bind")
+		_ = l.Close()
 	}
 }

@@ -61,16 +61,12 @@ func startStripeMock() (string, error) {
 }
 
 func startStripeMockOnce(exe string) (string, error) {
-	httpPort, err := freeLocalPort()
+	ports, err := FreePorts(2)
 	if err != nil {
 		return "", err
 	}
-	httpsPort, err := freeLocalPort()
-	if err != nil {
-		return "", err
-	}
-	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort))
-	httpsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(httpsPort))
+	httpAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	httpsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 
 	logFile, err := os.CreateTemp("", "paysplit-stripe-mock-*.log")
 	if err != nil {

@@ -83,11 +83,14 @@ func startTemporal() (string, error) {
 	if out, err := exec.Command(exe, "--version").CombinedOutput(); err != nil || !bytes.Contains(out, []byte("temporal version")) {
 		return "", fmt.Errorf("%s --version: %v: %s", exe, err, bytes.TrimSpace(out))
 	}
-	port, err := freeLocalPort()
+	// The frontend, HTTP API and metrics ports are reserved together: left to choose its HTTP port
+	// itself, the dev server once drew the frontend port this process had just released, and
+	// failed to start on "address already in use".
+	ports, err := FreePorts(3)
 	if err != nil {
 		return "", err
 	}
-	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 
 	// The server's own output goes to a file rather than the test binary's stdout: a server that
 	// outlives a crashed test binary would otherwise hold `go test`'s output pipe open.
@@ -100,7 +103,7 @@ func startTemporal() (string, error) {
 	// where we only have names and types. Sorted so the command line is stable across runs.
 	flags := searchattr.CLIFlags()
 	slices.Sort(flags)
-	var extra []string
+	extra := []string{"--http-port", strconv.Itoa(ports[1]), "--metrics-port", strconv.Itoa(ports[2])}
 	for _, f := range flags {
 		extra = append(extra, "--search-attribute", f)
 	}
@@ -192,15 +195,27 @@ func moduleRootDir() (string, error) {
 	}
 }
 
-// freeLocalPort asks the kernel for an unused loopback port. Another process could take it
-// before the server binds it; the servers here start within milliseconds, so that is rare.
-func freeLocalPort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
+// FreePorts reserves n distinct unused loopback ports by listening on all of them at once, then
+// frees them for a server to bind. Asked one at a time, the kernel may hand the same port out
+// twice. Another process could still take one before the server binds it; the servers here
+// start within milliseconds, so that is rare.
+func FreePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // logTail returns the end of a server log for error messages, so a failed start says why.

@@ -166,7 +166,7 @@ func (e *env) startTemporal(ctx context.Context, bin string) error {
 // spawnTemporal starts an in-memory dev server with the payment search attributes under name
 // and waits until it serves.
 func (e *env) spawnTemporal(ctx context.Context, bin, name string) (string, *proc, error) {
-	ports, err := freePorts(3)
+	ports, err := testenv.FreePorts(3)
 	if err != nil {
 		return "", nil, err
 	}
@@ -227,7 +227,7 @@ func (e *env) freshTemporal(ctx context.Context, name string) (addr string, pids
 }
 
 func (e *env) startStripeMock(ctx context.Context, bin string) (string, error) {
-	ports, err := freePorts(2)
+	ports, err := testenv.FreePorts(2)
 	if err != nil {
 		return "", err
 	}
@@ -243,7 +243,7 @@ func (e *env) startStripeMock(ctx context.Context, bin string) (string, error) {
 // startApp runs the real worker, then the real api, against the stack. Every setting chosen here
 // is recorded in knobs and documented in the README.
 func (e *env) startApp(ctx context.Context, cfg config, stripeURL string, paypalEnv map[string]string) error {
-	ports, err := freePorts(2)
+	ports, err := testenv.FreePorts(2)
 	if err != nil {
 		return err
 	}
@@ -505,26 +505,6 @@ func tool(root, name string) (string, error) {
 		return p, nil
 	}
 	return "", fmt.Errorf("%s not found in .bin/ or PATH: run `make tools`", name)
-}
-
-// freePorts reserves n distinct free local ports by listening on them at once, then frees them.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func withQuery(raw, key, value string) string {
