@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +112,58 @@ func TestEnrich(t *testing.T) {
 	waiters, err := f.st.OrderWaiters(ctx, "shop1", "o-late")
 	require.NoError(t, err)
 	require.Equal(t, []string{"payment-stripe-pi_2"}, waiters, "the order's webhook will wake this payment")
+}
+
+// The processing fee comes with an enriched order: PayPal's from its event, Stripe's read from the
+// charge's balance transaction (stripe-mock's, through the proxy that holds the charge's state).
+func TestEnrichReadsTheProcessingFee(t *testing.T) {
+	f := newFixture(t)
+	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_fee", Currency: "usd", Amount: 11000, Fee: 349})
+	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_settled_usd", Currency: "usd", Amount: 11000, Fee: 349})
+	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_huge", Currency: "usd", Amount: 11000, Fee: 11001})
+	md := map[string]string{"client_id": "shop1", "order_id": "o-1", "vendor_id": "v1", "subtotal": "10000", "platform": "shopify"}
+	tests := []struct {
+		name      string
+		in        activities.EnrichInput
+		inject    int // a status the proxy answers the charge lookup with
+		want      int64
+		retryable bool
+	}{
+		{"stripe: the charge's balance transaction", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_fee", Currency: "usd"}, 0, 349, false},
+		{"stripe: fee in the settlement currency, not the payment's", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_settled_usd", Currency: "eur"}, 0, 0, false},
+		{"stripe: a fee above the payment is not believed", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_huge", Currency: "usd"}, 0, 0, false},
+		{"stripe: an unknown charge goes on without a fee", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_gone", Currency: "usd"}, 404, 0, false},
+		{"stripe: rate limited, retried", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_fee", Currency: "usd"}, 429, 0, true},
+		{"stripe: no charge named", activities.EnrichInput{Provider: "stripe", Currency: "usd"}, 0, 0, false},
+		{"paypal: the event's fee", activities.EnrichInput{Provider: "paypal", ChargeID: "CAP1", Fee: 433, Currency: "usd"}, 0, 433, false},
+		{"paypal: none said", activities.EnrichInput{Provider: "paypal", ChargeID: "CAP2", Currency: "usd"}, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.proxy.Inject = func(r *http.Request, _ url.Values) (int, string) {
+				if tt.inject != 0 && strings.HasPrefix(r.URL.Path, "/v1/charges/") {
+					return tt.inject, `{"error":{"type":"invalid_request_error","message":"injected"}}`
+				}
+				return 0, ""
+			}
+			defer func() { f.proxy.Inject = nil }()
+			in := tt.in
+			in.WorkflowID, in.PaymentID, in.Gross, in.Metadata = "payment-"+in.Provider+"-"+t.Name(), "p", 11000, md
+			out, err := f.a.Enrich(context.Background(), in)
+			if tt.retryable {
+				require.Error(t, err)
+				var app *temporal.ApplicationError
+				require.False(t, errors.As(err, &app) && app.NonRetryable(), "a rate limit is retried: %v", err)
+				return
+			}
+			require.NoError(t, err)
+			require.Empty(t, out.Problem)
+			require.Equal(t, tt.want, out.Fee)
+		})
+	}
+	lookups := f.proxy.Calls(http.MethodGet, "/v1/charges/ch_fee")
+	require.NotEmpty(t, lookups)
+	require.Equal(t, url.Values{"expand[0]": {"balance_transaction"}}, lookups[0].Query, "one call: the charge with its balance transaction")
 }
 
 func TestComputeSplitUsesTheRuleInForceAtCapture(t *testing.T) {

@@ -115,11 +115,17 @@ type EnrichInput struct {
 	Gross      int64
 	Currency   money.Currency
 	Metadata   map[string]string
+	// ChargeID is the provider's charge or capture; Fee is the processing fee its event said
+	// (0: look it up where the provider can be asked).
+	ChargeID string `json:",omitempty"`
+	Fee      int64  `json:",omitempty"`
 }
 
 // EnrichOutput is the order, or why it could not be had.
 type EnrichOutput struct {
 	Order payment.Order
+	// Fee is the processing fee the provider kept, in the payment's currency; 0 when unknown.
+	Fee int64 `json:",omitempty"`
 	// Missing lists metadata fields not found anywhere yet: the workflow waits and asks again.
 	Missing []string
 	// Problem is set when waiting cannot help (unknown client, malformed value): the payment parks.
@@ -133,8 +139,18 @@ var requiredFields = []string{"client_id", "order_id", "vendor_id", "subtotal", 
 
 // Enrich reads the order behind a payment: from the payment's own metadata when it carries the
 // whole order, else from the order its storefront delivered (joined on client and order ID).
-// When that order has not arrived yet the payment is recorded as waiting for it.
+// When that order has not arrived yet the payment is recorded as waiting for it. Once the order
+// is had, so is the processing fee (processingFee).
 func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
+	out, err := a.enrichOrder(ctx, in)
+	if err != nil || out.Problem != "" || len(out.Missing) > 0 {
+		return out, err
+	}
+	out.Fee, err = a.processingFee(ctx, in)
+	return out, err
+}
+
+func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
 	md := in.Metadata
 	missing := missingFields(md)
 	if len(missing) == 0 {

@@ -20,7 +20,7 @@ import (
 // StripeCall is one request that reached the proxy.
 type StripeCall struct {
 	Method, Path, IdempotencyKey string
-	Form                         url.Values
+	Form, Query                  url.Values
 	Status                       int
 	// Replayed is set when the proxy answered from an earlier call with the same key.
 	Replayed bool
@@ -42,11 +42,24 @@ type StripeReversal struct {
 	Metadata           map[string]string
 }
 
+// StripeCharge is a charge the proxy answers for, with the fee its balance transaction holds.
+type StripeCharge struct {
+	ID, Currency string
+	Amount, Fee  int64
+}
+
+// StripeFee is Stripe's standard card pricing in the US, 2.9 % + 30 cents, rounded half up and
+// never more than the charge.
+func StripeFee(amount int64) int64 {
+	return min(amount, (amount*29+500)/1000+30)
+}
+
 // StripeProxy sits in front of stripe-mock and adds what stripe-mock lacks: state. It records
 // every call; gives transfers and reversals unique IDs and remembers them; answers a repeated
-// Idempotency-Key with the first answer, as Stripe does; and serves the transfer list from what
-// was created, so the real client's list calls see real data. Inject, when set, can answer a
-// request itself (a 429 or 500) before it reaches stripe-mock.
+// Idempotency-Key with the first answer, as Stripe does; serves the transfer list from what
+// was created, so the real client's list calls see real data; and answers for the charges it was
+// told of (AddCharge) with their amount and fee. Inject, when set, can answer a request itself (a
+// 429 or 500) before it reaches stripe-mock.
 type StripeProxy struct {
 	URL    string
 	mu     sync.Mutex
@@ -58,7 +71,15 @@ type StripeProxy struct {
 
 	answers   map[string]storedAnswer // idempotency key -> first answer
 	transfers []*StripeTransfer
+	charges   map[string]StripeCharge
 	seq       int
+}
+
+// AddCharge makes the proxy answer for a charge as Stripe would once it was made.
+func (p *StripeProxy) AddCharge(c StripeCharge) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.charges[c.ID] = c
 }
 
 type storedAnswer struct {
@@ -72,14 +93,14 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 	if err != nil {
 		t.Fatalf("stripe proxy target %q: %v", target, err)
 	}
-	p := &StripeProxy{answers: map[string]storedAnswer{}}
+	p := &StripeProxy{answers: map[string]storedAnswer{}, charges: map[string]StripeCharge{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		form, _ := url.ParseQuery(string(body))
 		key := r.Header.Get("Idempotency-Key")
-		call := StripeCall{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form}
+		call := StripeCall{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form, Query: r.URL.Query()}
 		if p.Inject != nil {
 			if status, msg := p.Inject(r, form); status != 0 {
 				call.Status = status
@@ -138,6 +159,9 @@ func (p *StripeProxy) answer(key string) (storedAnswer, bool) {
 func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, status int, body []byte) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if r.Method == http.MethodGet && status < 300 && strings.HasPrefix(r.URL.Path, "/v1/charges/") {
+		return p.chargeAnswer(strings.TrimPrefix(r.URL.Path, "/v1/charges/"), body)
+	}
 	if r.Method != http.MethodPost || status >= 300 {
 		return body
 	}
@@ -174,6 +198,33 @@ func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, sta
 	}
 	if key != "" {
 		p.answers[key] = storedAnswer{status: status, body: out}
+	}
+	return out
+}
+
+// ChargeFee is the fee of a charge the proxy was told of; 0 for any other.
+func (p *StripeProxy) ChargeFee(id string) int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.charges[id].Fee
+}
+
+// chargeAnswer turns stripe-mock's fixture charge into the one the proxy was told of, with its
+// balance transaction (expanded or not) carrying the charge's fee; the caller holds p.mu.
+func (p *StripeProxy) chargeAnswer(id string, body []byte) []byte {
+	c, ok := p.charges[id]
+	var obj map[string]any
+	if !ok || json.Unmarshal(body, &obj) != nil {
+		return body
+	}
+	obj["amount"], obj["amount_captured"], obj["currency"] = c.Amount, c.Amount, c.Currency
+	if bt, ok := obj["balance_transaction"].(map[string]any); ok {
+		bt["amount"], bt["fee"], bt["net"], bt["currency"], bt["source"] = c.Amount, c.Fee, c.Amount-c.Fee, c.Currency, c.ID
+		bt["fee_details"] = []map[string]any{{"amount": c.Fee, "currency": c.Currency, "type": "stripe_fee", "description": "Stripe processing fees"}}
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
 	}
 	return out
 }

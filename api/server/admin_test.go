@@ -130,7 +130,8 @@ func TestCorrectionThroughAdminAPI(t *testing.T) {
 	require.Equal(t, "120", keys[id+"/correction/v1/vendor-fixco-vendor"], "vendor topped up")
 	require.Equal(t, "40", keys[id+"/correction/v1/affiliate-fixco-aff"], "affiliate excess reversed")
 	require.Equal(t, map[string]int64{
-		"vendor_payable:fixco-vendor": 0, "affiliate_payable:fixco-aff": 0, "platform:revenue": -970, "provider:stripe": 970,
-	}, s.paymentBalances(id))
+		"vendor_payable:fixco-vendor": 0, "affiliate_payable:fixco-aff": 0, "platform:revenue": -970,
+		"processing_fees:stripe": 349, "provider:stripe": 970 - 349,
+	}, s.paymentBalances(id), "a correction moves shares between the legs, never the fee")
 	s.record("stripe_correction_followup.json", s.history(id))
 }

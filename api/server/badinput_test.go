@@ -60,6 +60,9 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 	paypalBody := func(resource string) []byte {
 		return []byte(`{"id":"WH-BAD","event_type":"PAYMENT.CAPTURE.COMPLETED","create_time":"2026-11-25T10:00:00Z","resource":` + resource + `}`)
 	}
+	feeOther := `{"id":"CAPF","amount":{"currency_code":"USD","value":"10.00"},"seller_receivable_breakdown":{"paypal_fee":{"currency_code":"EUR","value":"0.59"}}}`
+	feeAbove := `{"id":"CAPG","amount":{"currency_code":"USD","value":"10.00"},"seller_receivable_breakdown":{"paypal_fee":{"currency_code":"USD","value":"10.01"}}}`
+
 	big := bytes.Repeat([]byte("a"), 1<<20+10)
 	longID := strings.Repeat("x", 300)
 	admin := http.Header{}
@@ -91,6 +94,8 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 		{"paypal: negative amount", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"CAPN","amount":{"currency_code":"USD","value":"-1.00"}}`), s.paypal.Sign(paypalBody(`{"id":"CAPN","amount":{"currency_code":"USD","value":"-1.00"}}`)), 400, "invalid_event"},
 		{"paypal: too many decimals", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"CAPD","amount":{"currency_code":"JPY","value":"1.5"}}`), s.paypal.Sign(paypalBody(`{"id":"CAPD","amount":{"currency_code":"JPY","value":"1.5"}}`)), 400, "invalid_event"},
 		{"paypal: unknown currency", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"CAPU","amount":{"currency_code":"ZZZ","value":"1.00"}}`), s.paypal.Sign(paypalBody(`{"id":"CAPU","amount":{"currency_code":"ZZZ","value":"1.00"}}`)), 400, "invalid_event"},
+		{"paypal: fee in another currency", "POST", "/webhooks/paypal", json, paypalBody(feeOther), s.paypal.Sign(paypalBody(feeOther)), 400, "invalid_event"},
+		{"paypal: fee above the capture", "POST", "/webhooks/paypal", json, paypalBody(feeAbove), s.paypal.Sign(paypalBody(feeAbove)), 400, "invalid_event"},
 		{"paypal: very long capture ID", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"` + longID + `","amount":{"currency_code":"USD","value":"1.00"}}`), s.paypal.Sign(paypalBody(`{"id":"` + longID + `","amount":{"currency_code":"USD","value":"1.00"}}`)), 400, "invalid_event"},
 		// Storefront webhook.
 		{"shopify: unknown client", "POST", "/webhooks/shopify/ghost", json, []byte(`{}`), hdr("X-Shopify-Hmac-Sha256", "AAAA"), 404, ""},

@@ -149,16 +149,18 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	require.Empty(t, unbalanced)
 	entries, err := s.ledger.EntriesByReference(ctx, id)
 	require.NoError(t, err)
-	require.Len(t, entries, 3, "capture and two transfers")
+	require.Len(t, entries, 4, "capture, its processing fee and two transfers")
 	require.Equal(t, map[string]int64{
 		ledger.VendorPayable("acme-vendor"): 0, ledger.AffiliatePayable("acme-aff"): 0,
-		ledger.PlatformRevenue: -970, ledger.ProviderBalance("stripe"): 970,
-	}, s.paymentBalances(id))
+		ledger.PlatformRevenue: -970, ledger.ProcessingFees("stripe"): 349, ledger.ProviderBalance("stripe"): 970 - 349,
+	}, s.paymentBalances(id), "Stripe kept its fee (2.9 %% + 30 of 110.00) from the gross; the platform bears it")
+	require.Len(t, s.stripe.Calls(http.MethodGet, "/v1/charges/ch_pi_e2e1"), 1, "the fee read once, with the charge")
 
 	// The admin API shows the legs with their transfers.
 	code, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
 	require.Equal(t, http.StatusOK, code, view)
 	require.Equal(t, "paid", view["status"])
+	require.EqualValues(t, 349, view["fee"])
 	legs := view["legs"].([]any)
 	require.Len(t, legs, 3)
 	for _, l := range legs {
@@ -180,7 +182,7 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	require.Len(t, s.stripe.Calls(http.MethodPost, "/v1/transfers"), 2)
 	entries, err = s.ledger.EntriesByReference(ctx, id)
 	require.NoError(t, err)
-	require.Len(t, entries, 3)
+	require.Len(t, entries, 4)
 	require.Equal(t, 1, s.runs(id), "one workflow execution for the payment")
 
 	// No customer data reached the workflow's history.
@@ -206,10 +208,11 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	unbalanced, err = s.ledger.Unbalanced(ctx)
 	require.NoError(t, err)
 	require.Empty(t, unbalanced)
-	// The platform keeps 970 − 97 of its commission; the payees' payables are settled.
+	// The platform keeps 970 − 97 of its commission; the payees' payables are settled. Stripe
+	// returns no processing fee on a refund: the fee stays the platform's expense.
 	require.Equal(t, map[string]int64{
 		ledger.VendorPayable("acme-vendor"): 0, ledger.AffiliatePayable("acme-aff"): 0,
-		ledger.PlatformRevenue: -873, ledger.ProviderBalance("stripe"): 873,
+		ledger.PlatformRevenue: -873, ledger.ProcessingFees("stripe"): 349, ledger.ProviderBalance("stripe"): 873 - 349,
 	}, s.paymentBalances(id))
 }
 

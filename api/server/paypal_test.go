@@ -32,10 +32,11 @@ func (s *stack) seedPayPal(client, vendorReceiver string) {
 	require.Equal(s.t, http.StatusCreated, code, body)
 }
 
-// paypalCapture is a 110.00 USD capture of an order of the client's vendor and affiliate.
+// paypalCapture is a 110.00 USD capture of an order of the client's vendor and affiliate, of
+// which PayPal kept a 4.33 fee (3.49 % + 0.49).
 func paypalCapture(client, capture string) []byte {
 	return paypalevent.Capture{EventID: "WH-CAP-" + capture, CaptureID: capture, InvoiceID: "order-" + capture,
-		Currency: "usd", Amount: 11000, Created: time.Now(), Metadata: map[string]string{
+		Currency: "usd", Amount: 11000, Fee: 433, Created: time.Now(), Metadata: map[string]string{
 			"client_id": client, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff",
 			"subtotal": "10000", "tax": "800", "shipping": "500", "discount": "300", "platform": "woocommerce"}}.Body()
 }
@@ -100,9 +101,11 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 		id + "/transfer/vendor-" + vendor + "/0": "VENDORPAYER01 95.45",
 		id + "/transfer/affiliate-" + aff + "/0": "affiliate@example.com 4.85",
 	}, byBatch)
+	require.EqualValues(t, 433, rec.Fee)
 	require.Equal(t, map[string]int64{
-		"vendor_payable:" + vendor: 0, "affiliate_payable:" + aff: 0, "platform:revenue": -970, "provider:paypal": 970,
-	}, s.paymentBalances(id))
+		"vendor_payable:" + vendor: 0, "affiliate_payable:" + aff: 0, "platform:revenue": -970,
+		"processing_fees:paypal": 433, "provider:paypal": 970 - 433,
+	}, s.paymentBalances(id), "PayPal holds the gross less its fee and the payouts; the platform bears the fee")
 
 	for range 3 {
 		code, out = s.paypalWebhook(body, s.paypal.Sign(body))
@@ -121,7 +124,8 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status)
 	require.Contains(t, rec.Leg("vendor").Reason, "cannot be reversed")
 	require.Equal(t, map[string]int64{
-		"vendor_payable:" + vendor: 955, "affiliate_payable:" + aff: 48, "platform:revenue": -873, "provider:paypal": -130,
+		"vendor_payable:" + vendor: 955, "affiliate_payable:" + aff: 48, "platform:revenue": -873,
+		"processing_fees:paypal": 433, "provider:paypal": -130 - 433,
 	}, s.paymentBalances(id), "the payees owe back their shares of the refund")
 }
 

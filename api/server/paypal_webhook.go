@@ -134,6 +134,9 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 			Amount    paypalAmount `json:"amount"`
 			CustomID  string       `json:"custom_id"`
 			InvoiceID string       `json:"invoice_id"`
+			Breakdown struct {
+				Fee *paypalAmount `json:"paypal_fee"`
+			} `json:"seller_receivable_breakdown"`
 		}
 		if err := json.Unmarshal(evt.Resource, &r); err != nil || r.ID == "" {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: resource needs a capture id", typ)
@@ -142,11 +145,15 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		if err != nil || amount <= 0 {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: amount %q %q: %v", typ, r.Amount.Value, r.Amount.CurrencyCode, err)
 		}
+		fee, err := paypalFee(r.Breakdown.Fee, amount, cur)
+		if err != nil {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: seller_receivable_breakdown.paypal_fee: %w", typ, err)
+		}
 		md, err := paypalMetadata(r.CustomID, r.InvoiceID)
 		if err != nil {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: custom_id: %w", typ, err)
 		}
-		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Metadata: md, OccurredAt: at}, r.ID, typ, nil
+		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Fee: fee, Metadata: md, OccurredAt: at}, r.ID, typ, nil
 	case typ == "PAYMENT.CAPTURE.REFUNDED" || typ == "PAYMENT.CAPTURE.REVERSED":
 		var r struct {
 			ID        string       `json:"id"`
@@ -180,6 +187,24 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		return paypalDispute(evt.ID, typ, at, evt.Resource)
 	}
 	return payment.Event{}, "", typ, errIgnored
+}
+
+// paypalFee reads the fee PayPal kept from a capture, which it states in the capture's currency;
+// an absent breakdown (a pending capture has none) is a fee not known yet, 0.
+func paypalFee(fee *paypalAmount, amount int64, cur money.Currency) (int64, error) {
+	if fee == nil {
+		return 0, nil
+	}
+	v, c, err := fee.minor()
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q %q: %w", fee.Value, fee.CurrencyCode, err)
+	case c != cur:
+		return 0, fmt.Errorf("in %s, the capture in %s", c.Upper(), cur.Upper())
+	case v < 0 || v > amount:
+		return 0, fmt.Errorf("%s is negative or more than the capture", fee.Value)
+	}
+	return v, nil
 }
 
 func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (payment.Event, string, string, error) {

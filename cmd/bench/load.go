@@ -49,8 +49,11 @@ type plannedPayment struct {
 	Provider, Ref string
 	Currency      string
 	Gross         int64
-	Client        int
-	Affiliate     bool
+	// Fee is the processing fee the provider says it kept (PayPal's, in its event); stripe-mock's
+	// charges hold none.
+	Fee       int64
+	Client    int
+	Affiliate bool
 	// Refunded is the cumulative refund the day sends for it (0: none).
 	Refunded   int64
 	WantStatus ipayment.Status
@@ -97,13 +100,14 @@ func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.T
 		p.Provider, p.Ref = providerStripe, fmt.Sprintf("pi_b%sx%d", run, i+1)
 		if paypalShare > 0 && rng.Float64() < paypalShare {
 			p.Provider, p.Ref = providerPayPal, fmt.Sprintf("CAPB%sX%d", run, i+1)
+			p.Fee = (p.Gross*349 + 5000) / 10000 // PayPal's 3.49 %, said in the capture event
 		}
 		p.WorkflowID, p.Client, p.WantStatus = payment.WorkflowID(p.Provider, p.Ref), c, ipayment.StatusPaid
 		d.Payments = append(d.Payments, p)
 		var body []byte
 		if p.Provider == providerPayPal {
 			body = paypalevent.Capture{EventID: fmt.Sprintf("WH-B%s-C%d", run, i+1), CaptureID: p.Ref,
-				Currency: money.Currency(p.Currency), Amount: p.Gross, Metadata: md, Created: at}.Body()
+				Currency: money.Currency(p.Currency), Amount: p.Gross, Fee: p.Fee, Metadata: md, Created: at}.Body()
 		} else {
 			body = stripeevent.Capture{
 				EventID: fmt.Sprintf("evt_b%sc%d", run, i+1), PaymentIntent: p.Ref, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),

@@ -21,6 +21,10 @@ import (
 // PlatformRevenue is the account that accumulates the platform's commission.
 const PlatformRevenue = "platform:revenue"
 
+// ProcessingFees is the platform's expense for what a payment provider keeps from the payments it
+// takes, e.g. "processing_fees:stripe".
+func ProcessingFees(provider string) string { return "processing_fees:" + provider }
+
 // ProviderBalance is the account holding funds at a payment provider, e.g. "provider:stripe".
 func ProviderBalance(provider string) string { return "provider:" + provider }
 

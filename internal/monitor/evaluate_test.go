@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/internal/ledger"
 	"paysplit/internal/monitor"
 )
 
@@ -219,6 +220,9 @@ func TestNormalize(t *testing.T) {
 			}},
 		{name: "provider balance is debit side",
 			m:     monitor.Monitor{Name: "float", Kind: monitor.KindBalanceAbove, Params: monitor.Params{Account: "provider:stripe", Currency: "eur"}},
+			check: func(t *testing.T, m monitor.Monitor) { assert.Equal(t, monitor.SideDebit, m.Params.Side) }},
+		{name: "processing fees, an expense, are debit side",
+			m:     monitor.Monitor{Name: "fees", Kind: monitor.KindBalanceAbove, Params: monitor.Params{Account: ledger.ProcessingFees("paypal"), Currency: "usd"}},
 			check: func(t *testing.T, m monitor.Monitor) { assert.Equal(t, monitor.SideDebit, m.Params.Side) }},
 		{name: "held legs", m: monitor.Monitor{Name: "holds", Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 7, ClientID: "acme"}}},
 		{name: "kpi", m: monitor.Monitor{Name: "kpi", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}}},

@@ -62,7 +62,8 @@ const (
 )
 
 // NormalSide is the side an account grows on by its name: what the platform owes (payables)
-// and earns (revenue) are credit balances; what it holds at providers is a debit balance.
+// and earns (revenue) are credit balances; what it holds at providers and what it pays them in
+// fees (processing_fees:<provider>) are debit balances.
 func NormalSide(account string) Side {
 	for _, prefix := range []string{ledger.VendorPayable(""), ledger.AffiliatePayable(""), "platform:"} {
 		if strings.HasPrefix(account, prefix) {

@@ -118,19 +118,31 @@ type Record struct {
 	LostDisputes   []string       `json:"lost_disputes,omitempty"`
 	AppliedRefunds []string       `json:"applied_refunds,omitempty"`
 	CaptureEntryID int64          `json:"capture_entry_id,omitempty"`
-	Legs           []Leg          `json:"legs"`
-	CapturedAt     time.Time      `json:"captured_at"`
+	// Fee is the processing fee the provider kept from the gross, in the payment's currency, as
+	// far as it is known (0 when the provider did not say it, or said it in another currency).
+	// The platform bears it: it is booked as the platform's expense, not taken from the legs.
+	Fee        int64     `json:"fee,omitempty"`
+	FeeEntryID int64     `json:"fee_entry_id,omitempty"`
+	Legs       []Leg     `json:"legs"`
+	CapturedAt time.Time `json:"captured_at"`
 }
 
-// CaptureEntry names the capture's journal entry in SetEntryID; a leg's transfer entry is named
-// by the leg's Name.
-const CaptureEntry = "capture"
+// CaptureEntry and FeeEntry name the capture's and its processing fee's journal entries in
+// SetEntryID; a leg's transfer entry is named by the leg's Name.
+const (
+	CaptureEntry = "capture"
+	FeeEntry     = "fee"
+)
 
 // SetEntryID records the ID of the journal entry that booked what names: the capture
 // (CaptureEntry) or a leg's transfer (the leg's Name). It reports whether what named anything.
 func (r *Record) SetEntryID(what string, id int64) bool {
-	if what == CaptureEntry {
+	switch what {
+	case CaptureEntry:
 		r.CaptureEntryID = id
+		return true
+	case FeeEntry:
+		r.FeeEntryID = id
 		return true
 	}
 	for i := range r.Legs {

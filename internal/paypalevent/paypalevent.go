@@ -34,11 +34,12 @@ func Amount(minor int64, currency money.Currency) map[string]string {
 }
 
 // Capture is a PAYMENT.CAPTURE.COMPLETED event carrying the order metadata in custom_id,
-// URL-encoded, as the store plugins put it; InvoiceID is left out when empty.
+// URL-encoded, as the store plugins put it; InvoiceID is left out when empty. A Fee above 0 comes
+// as the seller_receivable_breakdown PayPal adds to a completed capture.
 type Capture struct {
 	EventID, CaptureID, InvoiceID string
 	Currency                      money.Currency
-	Amount                        int64
+	Amount, Fee                   int64
 	Metadata                      map[string]string
 	Created                       time.Time
 }
@@ -55,6 +56,12 @@ func (c Capture) Body() []byte {
 	}
 	if c.InvoiceID != "" {
 		resource["invoice_id"] = c.InvoiceID
+	}
+	if c.Fee > 0 {
+		resource["seller_receivable_breakdown"] = map[string]any{
+			"gross_amount": Amount(c.Amount, c.Currency), "paypal_fee": Amount(c.Fee, c.Currency),
+			"net_amount": Amount(c.Amount-c.Fee, c.Currency),
+		}
 	}
 	return Build(c.EventID, "PAYMENT.CAPTURE.COMPLETED", c.Created, resource)
 }

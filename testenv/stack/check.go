@@ -79,9 +79,14 @@ func (s *Stack) Check() Books {
 				balances[p.Account] += p.Amount
 			}
 		}
-		// What stayed in the provider balance is the gross less refunds less what the payees got.
+		// What stayed in the provider balance is the gross less its fee, refunds and what the
+		// payees got. Stripe's fee is the one the proxy answered; PayPal's came in its event.
 		if rec.Split() {
-			want := rec.Gross - rec.Refunded - legs
+			fee := rec.Fee
+			if rec.Provider == "stripe" {
+				fee = s.Stripe.ChargeFee(rec.ChargeID)
+			}
+			want := rec.Gross - fee - rec.Refunded - legs
 			if got := balances["provider:"+rec.Provider]; !assert.Equal(t, want, got, "%s: provider balance in the books", id) {
 				b.MoneyLost += abs(want - got)
 			}

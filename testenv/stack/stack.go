@@ -221,9 +221,30 @@ func (s *Stack) StripeWebhookTo(baseURL string, d stripeevent.Delivery) (int, ma
 	require.NoError(s.T, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	s.chargeMade(d.Body)
 	code, out := s.send(req)
 	s.note(code, out)
 	return code, out
+}
+
+// chargeMade tells the Stripe proxy of the charge behind a payment_intent.succeeded, with
+// Stripe's standard fee, as Stripe knows it before it sends the event.
+func (s *Stack) chargeMade(body []byte) {
+	var evt struct {
+		Type string `json:"type"`
+		Data struct {
+			Object struct {
+				Amount   int64  `json:"amount"`
+				Currency string `json:"currency"`
+				Charge   string `json:"latest_charge"`
+			} `json:"object"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &evt) != nil || evt.Type != "payment_intent.succeeded" || evt.Data.Object.Charge == "" {
+		return
+	}
+	o := evt.Data.Object
+	s.Stripe.AddCharge(testenv.StripeCharge{ID: o.Charge, Currency: o.Currency, Amount: o.Amount, Fee: testenv.StripeFee(o.Amount)})
 }
 
 // Forwarded waits, when the API acknowledges webhooks once stored (server.AckOnStore), until

@@ -35,6 +35,7 @@ type world struct {
 	saved     []payment.Record                                     // every SavePayment
 	stored    *payment.Record                                      // what LoadPayment returns
 	enrich    func(activities.EnrichInput) activities.EnrichOutput // overrides the metadata parse
+	fee       int64                                                // the fee Stripe's charge holds, when the event says none
 	calls     map[string]int
 }
 
@@ -134,7 +135,11 @@ func (w *world) Enrich(ctx context.Context, in activities.EnrichInput) (activiti
 	if w.enrich != nil {
 		return w.enrich(in), nil
 	}
-	return activities.EnrichOutput{Order: payment.Order{
+	fee := in.Fee
+	if fee == 0 {
+		fee = w.fee
+	}
+	return activities.EnrichOutput{Fee: fee, Order: payment.Order{
 		ClientID: in.Metadata["client_id"], OrderID: in.Metadata["order_id"], VendorID: in.Metadata["vendor_id"],
 		AffiliateID: in.Metadata["affiliate_id"], Platform: "shopify",
 		Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300,

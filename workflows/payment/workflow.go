@@ -229,7 +229,7 @@ func (r *run) enrichAndSplit() error {
 			problem = fmt.Sprintf("order metadata missing after %s: %v", r.in.Settings.EnrichWait, out.Missing)
 		}
 		if problem == "" {
-			r.rec.Order = out.Order
+			r.rec.Order, r.rec.Fee = out.Order, out.Fee
 			s, refused, err := r.splitOrder(out.Order)
 			if err != nil {
 				return err
@@ -250,6 +250,7 @@ func (r *run) enrichAndSplit() error {
 func (r *run) enrichInput(c *Event) *activities.EnrichInput {
 	return &activities.EnrichInput{
 		WorkflowID: r.rec.WorkflowID, Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
+		ChargeID: c.ChargeID, Fee: c.Fee,
 	}
 }
 
@@ -331,12 +332,28 @@ func (r *run) bookCapture() error {
 	if err := r.book(payment.CaptureEntry, r.key("capture"), fmt.Sprintf("capture %s split v%d", r.rec.PaymentID, r.rec.RuleVersion), postings); err != nil {
 		return err
 	}
+	if err := r.bookFee(); err != nil {
+		return err
+	}
 	r.upsertPaymentAttributes()
 	r.setStatus(payment.StatusPayingOut, "")
 	if r.in.CodePath >= codePathOneTask {
 		return nil // saved at the next milestone: settled, held, failed or parked
 	}
 	return r.save()
+}
+
+// bookFee records the processing fee the provider kept, when it is known, as the platform's
+// expense: the legs are shares of the gross, and what the provider holds for the payment is the
+// gross less the fee.
+func (r *run) bookFee() error {
+	if r.rec.Fee <= 0 {
+		return nil
+	}
+	return r.book(payment.FeeEntry, r.key("fee"), fmt.Sprintf("processing fee of %s", r.rec.PaymentID), []ledger.Posting{
+		{Account: ledger.ProcessingFees(r.rec.Provider), Amount: r.rec.Fee},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -r.rec.Fee},
+	})
 }
 
 // payout sends every payee leg that is still pending.

@@ -66,7 +66,8 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 		netSent += sent
 	}
 	if rec.Split() {
-		s.Equal(rec.Gross-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
+		s.Equal(rec.Gross-rec.Fee-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
+		s.Equal(rec.Fee, s.w.balance(ledger.ProcessingFees("stripe")), "the platform's fee expense")
 	}
 	s.checkEntryIDs(rec)
 }
@@ -76,6 +77,9 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 func (s *workflowSuite) checkEntryIDs(rec payment.Record) {
 	if e, ok := s.w.entries[wfID+"/capture"]; ok {
 		s.Equal(e.ID, rec.CaptureEntryID, "capture entry")
+	}
+	if e, ok := s.w.entries[wfID+"/fee"]; ok {
+		s.Equal(e.ID, rec.FeeEntryID, "fee entry")
 	}
 	for _, l := range rec.Legs {
 		if e, ok := s.w.entries[wfID+"/transfer/"+l.Name()]; ok {
@@ -115,6 +119,53 @@ func (s *workflowSuite) TestBookingStepsByCodePath() {
 			s.Equal(tt.postEntry, s.w.calls["post-entry"], "PostEntry steps")
 			s.Equal(tt.saveAndBook, s.w.calls["save-and-book"], "SaveAndBook steps")
 			s.Equal(tt.saves, s.w.calls["save"], "saves")
+		})
+	}
+}
+
+// The provider's processing fee, said by the event (PayPal) or read from the charge (Stripe), is
+// the platform's expense: the legs keep their shares of the gross, the provider balance is the
+// gross less the fee, and the fee entry is booked in the same step as the capture, on both paths.
+func (s *workflowSuite) TestProcessingFeeIsThePlatformsExpense() {
+	tests := []struct {
+		name              string
+		codePath          int
+		eventFee, charged int64
+		want              int64
+	}{
+		{"read from the charge, one step", codePathBookWithSave, 0, 349, 349},
+		{"said by the event, one step", codePathBookWithSave, 433, 0, 433},
+		{"read from the charge, posted entry by entry", codePathOneTask, 0, 349, 349},
+		{"not known", codePathBookWithSave, 0, 0, 0},
+	}
+	for _, tt := range tests {
+		s.Run(tt.name, func() {
+			s.SetupTest()
+			s.w.fee = tt.charged
+			in := testInput()
+			in.CodePath, in.Settings.SettleWindow = tt.codePath, 0
+			ev := captureEvent("evt_1", gross)
+			ev.Fee = tt.eventFee
+			signalAt(s.env, 0, SignalEvent, ev)
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+			s.Equal(payment.StatusPaid, rec.Status)
+			s.Equal(tt.want, rec.Fee)
+			s.checkBooks(rec)
+			s.EqualValues(vendorCut, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount, "the vendor's share is of the gross")
+			s.EqualValues(-platformCut, s.w.balance(ledger.PlatformRevenue), "the fee is no less revenue, but an expense")
+			fee, booked := s.w.entries[wfID+"/fee"]
+			if tt.want == 0 {
+				s.False(booked, "no fee entry without a fee")
+				s.Len(s.w.entries, 3)
+				return
+			}
+			s.Require().True(booked)
+			s.ElementsMatch([]ledger.Posting{{Account: "processing_fees:stripe", Amount: tt.want}, {Account: "provider:stripe", Amount: -tt.want}}, fee.Postings)
+			s.Len(s.w.entries, 4, "capture, fee and two transfers")
+			if tt.codePath == codePathBookWithSave {
+				s.Equal(1, s.w.calls["save-and-book"], "booked with the save, no step of its own")
+			}
 		})
 	}
 }
