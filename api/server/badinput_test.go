@@ -61,6 +61,7 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 		return []byte(`{"id":"WH-BAD","event_type":"PAYMENT.CAPTURE.COMPLETED","create_time":"2026-11-25T10:00:00Z","resource":` + resource + `}`)
 	}
 	feeOther := `{"id":"CAPF","amount":{"currency_code":"USD","value":"10.00"},"seller_receivable_breakdown":{"paypal_fee":{"currency_code":"EUR","value":"0.59"}}}`
+	refundFee := `{"id":"WH-BADR","event_type":"PAYMENT.CAPTURE.REFUNDED","create_time":"2026-11-25T10:00:00Z","resource":{"id":"R9","amount":{"currency_code":"USD","value":"1.00"},"seller_payable_breakdown":{"paypal_fee":{"currency_code":"USD","value":"1.50"}},"links":[{"rel":"up","href":"https://api.paypal.com/v2/payments/captures/CAPF"}]}}`
 	feeAbove := `{"id":"CAPG","amount":{"currency_code":"USD","value":"10.00"},"seller_receivable_breakdown":{"paypal_fee":{"currency_code":"USD","value":"10.01"}}}`
 
 	big := bytes.Repeat([]byte("a"), 1<<20+10)
@@ -95,6 +96,7 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 		{"paypal: too many decimals", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"CAPD","amount":{"currency_code":"JPY","value":"1.5"}}`), s.paypal.Sign(paypalBody(`{"id":"CAPD","amount":{"currency_code":"JPY","value":"1.5"}}`)), 400, "invalid_event"},
 		{"paypal: unknown currency", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"CAPU","amount":{"currency_code":"ZZZ","value":"1.00"}}`), s.paypal.Sign(paypalBody(`{"id":"CAPU","amount":{"currency_code":"ZZZ","value":"1.00"}}`)), 400, "invalid_event"},
 		{"paypal: fee in another currency", "POST", "/webhooks/paypal", json, paypalBody(feeOther), s.paypal.Sign(paypalBody(feeOther)), 400, "invalid_event"},
+		{"paypal: refund giving back more fee than it refunds", "POST", "/webhooks/paypal", json, []byte(refundFee), s.paypal.Sign([]byte(refundFee)), 400, "invalid_event"},
 		{"paypal: fee above the capture", "POST", "/webhooks/paypal", json, paypalBody(feeAbove), s.paypal.Sign(paypalBody(feeAbove)), 400, "invalid_event"},
 		{"paypal: very long capture ID", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"` + longID + `","amount":{"currency_code":"USD","value":"1.00"}}`), s.paypal.Sign(paypalBody(`{"id":"` + longID + `","amount":{"currency_code":"USD","value":"1.00"}}`)), 400, "invalid_event"},
 		// Storefront webhook.

@@ -44,6 +44,7 @@ func FuzzPayPalToEvent(f *testing.F) {
 	f.Add([]byte(`{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED","create_time":"2026-11-25T10:00:00Z","resource":{"id":"CAP1","amount":{"currency_code":"USD","value":"110.00"},"custom_id":"client_id=c&order_id=o","invoice_id":"o"}}`))
 	f.Add([]byte(`{"id":"WH-2","event_type":"PAYMENT.CAPTURE.REFUNDED","resource":{"id":"R1","amount":{"currency_code":"JPY","value":"100"},"links":[{"rel":"up","href":"https://api.paypal.com/v2/payments/captures/CAP1"}]}}`))
 	f.Add([]byte(`{"id":"WH-3","event_type":"CUSTOMER.DISPUTE.RESOLVED","resource":{"dispute_id":"D1","disputed_transactions":[{"seller_transaction_id":"CAP1"}],"dispute_amount":{"currency_code":"KWD","value":"1.234"},"dispute_outcome":{"outcome_code":"RESOLVED_BUYER_FAVOUR"}}}`))
+	f.Add([]byte(`{"id":"WH-5","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP5","amount":{"currency_code":"USD","value":"10.00"},"seller_receivable_breakdown":{"paypal_fee":{"currency_code":"USD","value":"0.84"}}}}`))
 	f.Add([]byte(`{"id":"WH-4","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP1","amount":{"currency_code":"USD","value":"-1.00"}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev, capture, _, err := paypalToEvent(body)
@@ -64,6 +65,9 @@ func checkEvent(t *testing.T, ev payment.Event, paymentID string) {
 	t.Helper()
 	if paymentID == "" || ev.ID == "" {
 		t.Fatalf("accepted an event without IDs: %+v (payment %q)", ev, paymentID)
+	}
+	if ev.Fee < 0 || ev.Fee > ev.Amount {
+		t.Fatalf("fee %d outside 0..%d", ev.Fee, ev.Amount)
 	}
 	switch ev.Kind {
 	case payment.EventCapture:

@@ -117,16 +117,17 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 	// A partial refund: PayPal payouts cannot be pulled back, so the payees' shares of it stay
 	// owed by them in the ledger, with the reason on the leg.
 	refund := paypalevent.Refund{EventID: "WH-REF-" + capture, RefundID: "REF-" + capture, CaptureID: capture,
-		Currency: "usd", Amount: 1100, TotalRefunded: 1100, Created: time.Now()}.Body()
+		Currency: "usd", Amount: 1100, TotalRefunded: 1100, Fee: 38, Created: time.Now()}.Body()
 	code, out = s.paypalWebhook(refund, s.paypal.Sign(refund))
 	require.Equal(t, http.StatusOK, code, out)
 	rec = s.result(id)
 	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status)
 	require.Contains(t, rec.Leg("vendor").Reason, "cannot be reversed")
+	require.EqualValues(t, 38, rec.FeeReturned)
 	require.Equal(t, map[string]int64{
 		"vendor_payable:" + vendor: 955, "affiliate_payable:" + aff: 48, "platform:revenue": -873,
-		"processing_fees:paypal": 433, "provider:paypal": -130 - 433,
-	}, s.paymentBalances(id), "the payees owe back their shares of the refund")
+		"processing_fees:paypal": 433 - 38, "provider:paypal": -130 - 433 + 38,
+	}, s.paymentBalances(id), "the payees owe back their shares of the refund; PayPal gave back 0.38 of its fee")
 }
 
 func TestPayPalUnclaimedPayoutGoesToAdmin(t *testing.T) {

@@ -159,7 +159,8 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 			ID        string       `json:"id"`
 			Amount    paypalAmount `json:"amount"`
 			Breakdown struct {
-				TotalRefunded paypalAmount `json:"total_refunded_amount"`
+				TotalRefunded paypalAmount  `json:"total_refunded_amount"`
+				Fee           *paypalAmount `json:"paypal_fee"`
 			} `json:"seller_payable_breakdown"`
 			Links []paypalLink `json:"links"`
 		}
@@ -170,7 +171,7 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		if capture == "" || r.ID == "" {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: resource needs an id and an \"up\" link to its capture", typ)
 		}
-		amount, _, err := r.Amount.minor()
+		amount, cur, err := r.Amount.minor()
 		if err != nil || amount <= 0 {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: amount %q: %v", typ, r.Amount.Value, err)
 		}
@@ -178,7 +179,12 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 			// A reversal (chargeback) takes the amount back like a lost dispute, once per reversal.
 			return payment.Event{ID: evt.ID, Kind: payment.EventDisputeClosed, DisputeID: r.ID, DisputeStatus: "lost", Amount: amount, OccurredAt: at}, capture, typ, nil
 		}
-		ev := payment.Event{ID: evt.ID, Kind: payment.EventRefund, RefundID: r.ID, Amount: amount, OccurredAt: at}
+		// The fee PayPal gives back with this refund, in the refund's currency.
+		fee, err := paypalFee(r.Breakdown.Fee, amount, cur)
+		if err != nil {
+			return payment.Event{}, "", typ, fmt.Errorf("%s: seller_payable_breakdown.paypal_fee: %w", typ, err)
+		}
+		ev := payment.Event{ID: evt.ID, Kind: payment.EventRefund, RefundID: r.ID, Amount: amount, Fee: fee, OccurredAt: at}
 		if total, _, err := r.Breakdown.TotalRefunded.minor(); err == nil && total > 0 {
 			ev.AmountRefunded = total // cumulative, when PayPal says it
 		}
@@ -189,8 +195,9 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 	return payment.Event{}, "", typ, errIgnored
 }
 
-// paypalFee reads the fee PayPal kept from a capture, which it states in the capture's currency;
-// an absent breakdown (a pending capture has none) is a fee not known yet, 0.
+// paypalFee reads the fee PayPal kept from a capture, or gave back with a refund, which it states
+// in the payment's currency; an absent breakdown (a pending capture has none) is a fee not known
+// yet, 0.
 func paypalFee(fee *paypalAmount, amount int64, cur money.Currency) (int64, error) {
 	if fee == nil {
 		return 0, nil
@@ -200,9 +207,9 @@ func paypalFee(fee *paypalAmount, amount int64, cur money.Currency) (int64, erro
 	case err != nil:
 		return 0, fmt.Errorf("%q %q: %w", fee.Value, fee.CurrencyCode, err)
 	case c != cur:
-		return 0, fmt.Errorf("in %s, the capture in %s", c.Upper(), cur.Upper())
+		return 0, fmt.Errorf("in %s, the payment in %s", c.Upper(), cur.Upper())
 	case v < 0 || v > amount:
-		return 0, fmt.Errorf("%s is negative or more than the capture", fee.Value)
+		return 0, fmt.Errorf("%s is negative or more than the amount", fee.Value)
 	}
 	return v, nil
 }

@@ -121,10 +121,10 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 		if !parties[split.PartyVendor] || p.Affiliate != parties[split.PartyAffiliate] {
 			c.fail("legs", "%s: parties %v, affiliate sent %v", p.WorkflowID, parties, p.Affiliate)
 		}
-		if r.Fee != p.Fee {
-			c.fail("processing fee", "%s: fee %d recorded, the provider said %d", p.WorkflowID, r.Fee, p.Fee)
+		if r.Fee != p.Fee || r.FeeReturned != p.FeeReturned {
+			c.fail("processing fee", "%s: fee %d, %d returned recorded; the provider said %d, %d", p.WorkflowID, r.Fee, r.FeeReturned, p.Fee, p.FeeReturned)
 		}
-		if want := r.Gross - p.Fee - r.Refunded - net; provider[p.WorkflowID] != want {
+		if want := r.Gross - p.Fee + p.FeeReturned - r.Refunded - net; provider[p.WorkflowID] != want {
 			c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, provider[p.WorkflowID], p.Provider, want)
 		}
 	}

@@ -49,11 +49,11 @@ type plannedPayment struct {
 	Provider, Ref string
 	Currency      string
 	Gross         int64
-	// Fee is the processing fee the provider says it kept (PayPal's, in its event); stripe-mock's
-	// charges hold none.
-	Fee       int64
-	Client    int
-	Affiliate bool
+	// Fee is the processing fee the provider says it kept (PayPal's, in its event; stripe-mock's
+	// charges hold none), FeeReturned what it says it gave back with the refund.
+	Fee, FeeReturned int64
+	Client           int
+	Affiliate        bool
 	// Refunded is the cumulative refund the day sends for it (0: none).
 	Refunded   int64
 	WantStatus ipayment.Status
@@ -128,9 +128,11 @@ func planDay(rng *rand.Rand, n int, clients []benchClient, run string, at time.T
 		}
 		var body []byte
 		if p.Provider == providerPayPal {
-			// One refund per payment: it is also the capture's total refunded.
+			// One refund per payment: it is also the capture's total refunded. PayPal gives back
+			// the refunded share of its fee.
+			p.FeeReturned = p.Fee * p.Refunded / p.Gross
 			body = paypalevent.Refund{EventID: fmt.Sprintf("WH-B%s-R%d", run, k+1), RefundID: fmt.Sprintf("REFB%sX%d", run, k+1), CaptureID: p.Ref,
-				Currency: money.Currency(p.Currency), Amount: p.Refunded, TotalRefunded: p.Refunded, Created: at}.Body()
+				Currency: money.Currency(p.Currency), Amount: p.Refunded, TotalRefunded: p.Refunded, Fee: p.FeeReturned, Created: at}.Body()
 		} else {
 			body = stripeevent.Refund{
 				EventID: fmt.Sprintf("evt_b%sr%d", run, k+1), PaymentIntent: p.Ref, Charge: fmt.Sprintf("ch_b%sx%d", run, i+1),

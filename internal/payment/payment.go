@@ -121,10 +121,14 @@ type Record struct {
 	// Fee is the processing fee the provider kept from the gross, in the payment's currency, as
 	// far as it is known (0 when the provider did not say it, or said it in another currency).
 	// The platform bears it: it is booked as the platform's expense, not taken from the legs.
-	Fee        int64     `json:"fee,omitempty"`
-	FeeEntryID int64     `json:"fee_entry_id,omitempty"`
-	Legs       []Leg     `json:"legs"`
-	CapturedAt time.Time `json:"captured_at"`
+	Fee        int64 `json:"fee,omitempty"`
+	FeeEntryID int64 `json:"fee_entry_id,omitempty"`
+	// FeeReturned is what the provider gave back of the fee with refunds (PayPal returns part of
+	// it), booked once per refund in FeeReturns, never more than Fee.
+	FeeReturned int64     `json:"fee_returned,omitempty"`
+	FeeReturns  []string  `json:"fee_returns,omitempty"`
+	Legs        []Leg     `json:"legs"`
+	CapturedAt  time.Time `json:"captured_at"`
 }
 
 // CaptureEntry and FeeEntry name the capture's and its processing fee's journal entries in

@@ -67,19 +67,24 @@ func (c Capture) Body() []byte {
 }
 
 // Refund is a PAYMENT.CAPTURE.REFUNDED event: Amount is this refund, TotalRefunded the capture's
-// cumulative refunded amount; its "up" link names the capture.
+// cumulative refunded amount, Fee (when above 0) the part of the capture's fee PayPal gave back;
+// its "up" link names the capture.
 type Refund struct {
 	EventID, RefundID, CaptureID string
 	Currency                     money.Currency
-	Amount, TotalRefunded        int64
+	Amount, TotalRefunded, Fee   int64
 	Created                      time.Time
 }
 
 // Body renders the event.
 func (r Refund) Body() []byte {
+	breakdown := map[string]any{"total_refunded_amount": Amount(r.TotalRefunded, r.Currency)}
+	if r.Fee > 0 {
+		breakdown["gross_amount"], breakdown["paypal_fee"], breakdown["net_amount"] = Amount(r.Amount, r.Currency), Amount(r.Fee, r.Currency), Amount(r.Amount-r.Fee, r.Currency)
+	}
 	return Build(r.EventID, "PAYMENT.CAPTURE.REFUNDED", r.Created, map[string]any{
 		"id": r.RefundID, "status": "COMPLETED", "amount": Amount(r.Amount, r.Currency),
-		"seller_payable_breakdown": map[string]any{"total_refunded_amount": Amount(r.TotalRefunded, r.Currency)},
+		"seller_payable_breakdown": breakdown,
 		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + r.CaptureID, "method": "GET"}},
 	})
 }

@@ -47,6 +47,15 @@ func TestCaptureAndRefund(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, url.Values{"client_id": {"acme"}, "order_id": {"o-1"}}, custom)
 	assert.NotContains(t, capture.Resource, "invoice_id", "left out when empty")
+	assert.NotContains(t, capture.Resource, "seller_receivable_breakdown", "no fee, no breakdown")
+
+	body = paypalevent.Capture{EventID: "WH-3", CaptureID: "CAP3", Currency: "eur", Amount: 1999, Fee: 119, Created: at}.Body()
+	require.NoError(t, json.Unmarshal(body, &capture))
+	assert.Equal(t, map[string]any{
+		"gross_amount": map[string]any{"currency_code": "EUR", "value": "19.99"},
+		"paypal_fee":   map[string]any{"currency_code": "EUR", "value": "1.19"},
+		"net_amount":   map[string]any{"currency_code": "EUR", "value": "18.80"},
+	}, capture.Resource["seller_receivable_breakdown"])
 
 	var refund struct {
 		EventType string `json:"event_type"`
@@ -54,14 +63,18 @@ func TestCaptureAndRefund(t *testing.T) {
 			Amount    map[string]string `json:"amount"`
 			Breakdown struct {
 				Total map[string]string `json:"total_refunded_amount"`
+				Fee   map[string]string `json:"paypal_fee"`
+				Net   map[string]string `json:"net_amount"`
 			} `json:"seller_payable_breakdown"`
 			Links []map[string]string `json:"links"`
 		} `json:"resource"`
 	}
-	body = paypalevent.Refund{EventID: "WH-2", RefundID: "REF1", CaptureID: "CAP1", Currency: "eur", Amount: 500, TotalRefunded: 700, Created: at}.Body()
+	body = paypalevent.Refund{EventID: "WH-2", RefundID: "REF1", CaptureID: "CAP1", Currency: "eur", Amount: 500, TotalRefunded: 700, Fee: 17, Created: at}.Body()
 	require.NoError(t, json.Unmarshal(body, &refund))
 	assert.Equal(t, "PAYMENT.CAPTURE.REFUNDED", refund.EventType)
 	assert.Equal(t, "5.00", refund.Resource.Amount["value"])
 	assert.Equal(t, "7.00", refund.Resource.Breakdown.Total["value"])
+	assert.Equal(t, "0.17", refund.Resource.Breakdown.Fee["value"], "the fee given back")
+	assert.Equal(t, "4.83", refund.Resource.Breakdown.Net["value"], "what the refund took from the balance")
 	assert.Equal(t, "https://api.paypal.com/v2/payments/captures/CAP1", refund.Resource.Links[0]["href"])
 }

@@ -86,7 +86,7 @@ func (s *Stack) Check() Books {
 			if rec.Provider == "stripe" {
 				fee = s.Stripe.ChargeFee(rec.ChargeID)
 			}
-			want := rec.Gross - fee - rec.Refunded - legs
+			want := rec.Gross - fee + rec.FeeReturned - rec.Refunded - legs
 			if got := balances["provider:"+rec.Provider]; !assert.Equal(t, want, got, "%s: provider balance in the books", id) {
 				b.MoneyLost += abs(want - got)
 			}

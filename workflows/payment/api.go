@@ -129,7 +129,8 @@ type Event struct {
 	Currency money.Currency
 	Metadata map[string]string
 	// Fee is the processing fee the provider kept from a capture, in its currency, when the
-	// event says it (PayPal's seller_receivable_breakdown); 0 leaves it to be looked up.
+	// event says it (PayPal's seller_receivable_breakdown); 0 leaves it to be looked up. On a
+	// refund with a RefundID it is the part of the fee the provider gave back.
 	Fee int64
 	// AmountRefunded is the charge's cumulative refunded amount: refunds are applied as the
 	// difference to what was already refunded, so duplicates and reordering are harmless.

@@ -130,6 +130,9 @@ func (r *run) applyPending() error {
 func (r *run) apply(e Event) error {
 	switch e.Kind {
 	case EventRefund:
+		if err := r.returnFee(e); err != nil {
+			return err
+		}
 		if e.AmountRefunded == 0 && e.RefundID != "" {
 			// The provider told only this refund's amount: apply it once per refund ID.
 			if slices.Contains(r.rec.AppliedRefunds, e.RefundID) {
@@ -156,6 +159,25 @@ func (r *run) apply(e Event) error {
 		}
 		return r.save()
 	}
+	return nil
+}
+
+// returnFee books the part of the processing fee a refund gave back (PayPal's), once per refund and
+// never beyond the fee booked, as an entry kept for the refund's own booking step.
+func (r *run) returnFee(e Event) error {
+	amount := min(e.Fee, r.rec.Fee-r.rec.FeeReturned)
+	if amount <= 0 || e.RefundID == "" || slices.Contains(r.rec.FeeReturns, e.RefundID) {
+		return nil
+	}
+	err := r.book("fee return", r.key("fee/return/"+e.RefundID), fmt.Sprintf("fee returned with refund %s of %s", e.RefundID, r.rec.PaymentID), []ledger.Posting{
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
+		{Account: ledger.ProcessingFees(r.rec.Provider), Amount: -amount},
+	})
+	if err != nil {
+		return err
+	}
+	r.rec.FeeReturned += amount
+	r.rec.FeeReturns = append(r.rec.FeeReturns, e.RefundID)
 	return nil
 }
 

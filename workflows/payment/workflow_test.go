@@ -66,8 +66,8 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 		netSent += sent
 	}
 	if rec.Split() {
-		s.Equal(rec.Gross-rec.Fee-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
-		s.Equal(rec.Fee, s.w.balance(ledger.ProcessingFees("stripe")), "the platform's fee expense")
+		s.Equal(rec.Gross-rec.Fee+rec.FeeReturned-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
+		s.Equal(rec.Fee-rec.FeeReturned, s.w.balance(ledger.ProcessingFees("stripe")), "the platform's fee expense")
 	}
 	s.checkEntryIDs(rec)
 }
@@ -342,6 +342,31 @@ func (s *workflowSuite) TestPartialThenFullRefundAfterPayout() {
 	}
 	s.Zero(s.w.balance(ledger.ProviderBalance("stripe")))
 	s.Zero(s.w.balance(ledger.PlatformRevenue))
+}
+
+// A provider that gives part of its fee back with a refund (PayPal) has it booked once per refund,
+// with the refund's own booking, and never more than the fee booked at capture.
+func (s *workflowSuite) TestRefundsGiveBackPartOfTheFee() {
+	capture := captureEvent("evt_1", gross)
+	capture.Fee = 433
+	refund := func(event, id string, amount, fee int64) Event {
+		return Event{ID: event, Kind: EventRefund, ChargeID: "ch_1", RefundID: id, Amount: amount, Fee: fee}
+	}
+	signalAt(s.env, time.Second, SignalEvent, capture)
+	signalAt(s.env, 10*time.Minute, SignalEvent, refund("evt_r1", "R1", 1100, 38))
+	signalAt(s.env, 11*time.Minute, SignalEvent, refund("evt_r1b", "R1", 1100, 38)) // the same refund, told again
+	signalAt(s.env, 20*time.Minute, SignalEvent, refund("evt_r2", "R2", gross-1100, 500))
+	rec := s.run()
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	s.EqualValues(433, rec.Fee)
+	s.EqualValues(433, rec.FeeReturned, "38, then what was left of the fee (395), not the 500 the second refund said")
+	s.Equal([]string{"R1", "R2"}, rec.FeeReturns)
+	s.Equal([]ledger.Posting{{Account: "provider:stripe", Amount: 38}, {Account: "processing_fees:stripe", Amount: -38}},
+		s.w.entries[wfID+"/fee/return/R1"].Postings)
+	s.EqualValues(395, s.w.entries[wfID+"/fee/return/R2"].Postings[0].Amount)
+	s.Zero(s.w.balance(ledger.ProcessingFees("stripe")), "the whole fee came back")
+	s.Zero(s.w.balance(ledger.ProviderBalance("stripe")), "refunded in full, payees reversed, fee returned: nothing left")
 }
 
 func (s *workflowSuite) TestRefundBeforeCapture() {
