@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,6 +262,60 @@ func TestPostgresDropsConnectionsDuringABurst(t *testing.T) {
 	}
 	require.Len(t, s.Stripe.Transfers(), 2*n)
 	finish(t, s, n, n, 1)
+}
+
+// Postgres itself crashes in the middle of a burst (every server process killed, no checkpoint)
+// and comes back 3 s later, recovering from its write-ahead log. The whole stack runs on it, and
+// the API acknowledges webhooks once stored (the inbox): the third of the burst acknowledged just
+// before the crash, whose runs are then mid-way, must come out of recovery and be paid; what
+// arrives while the server is down is refused with a 503 and delivered again, as Stripe does; and
+// nothing is paid twice.
+func TestPostgresCrashesAndRestartsDuringABurst(t *testing.T) {
+	pg := testenv.OwnPostgres(t)
+	s := stack.New(t, stack.Options{Settings: open, DatabaseURL: pg.URL, WebhookAck: server.AckOnStore})
+	s.Seed("pgcrash")
+
+	const n = 12
+	var acknowledged, refused atomic.Int32
+	deliver := func(i int) {
+		body := stack.Capture("pgcrash", fmt.Sprintf("pi_crash%02d", i)).Body()
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			code, out := s.StripeWebhook(sign(body))
+			if code == http.StatusOK {
+				acknowledged.Add(1)
+				assert.Contains(t, []any{"accepted", "duplicate"}, out["status"])
+				return
+			}
+			assert.Equal(t, http.StatusServiceUnavailable, code, "while Postgres is down: %v", out)
+			refused.Add(1)
+		}
+		t.Errorf("pi_crash%02d never acknowledged", i)
+	}
+	burst := func(from, to int) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		for i := from; i < to; i++ {
+			wg.Go(func() { deliver(i) })
+		}
+		return &wg
+	}
+	burst(0, n/3).Wait()
+	require.Zero(t, refused.Load(), "acknowledged before the crash")
+	var paidBefore int
+	require.NoError(t, s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments WHERE status = 'paid'`).Scan(&paidBefore))
+	pg.Crash()
+	rest := burst(n/3, n)
+	time.Sleep(3 * time.Second)
+	pg.Start()
+	rest.Wait()
+	require.Positive(t, refused.Load(), "deliveries met the server down")
+	require.Contains(t, pg.Log(), "database system was interrupted", "Postgres recovered from a crash")
+
+	for i := range n {
+		s.AwaitStatus(payment.WorkflowID("stripe", fmt.Sprintf("pi_crash%02d", i)), 90*time.Second, ipayment.StatusPaid)
+	}
+	require.Len(t, s.Stripe.Transfers(), 2*n)
+	t.Logf("%d of the %d acknowledged before the crash were paid by then; %d deliveries refused while Postgres was down", paidBefore, n/3, refused.Load())
+	finish(t, s, int(acknowledged.Load()), n, 1)
 }
 
 func TestStripeRateLimitsAndErrors(t *testing.T) {

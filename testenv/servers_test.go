@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -126,4 +127,30 @@ func TestFreePortsAreDistinct(t *testing.T) {
 		require.NoError(t, err, "freed for a server to bind")
 		_ = l.Close()
 	}
+}
+
+// A test's own Postgres survives a crash: what was committed before it is there after recovery,
+// and connections made before it fail until the server is back.
+func TestOwnPostgresCrashesAndRecovers(t *testing.T) {
+	pg := OwnPostgres(t)
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, pg.URL)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "CREATE TABLE crash_probe (v int); INSERT INTO crash_probe VALUES (42)")
+	require.NoError(t, err)
+
+	pg.Crash()
+	_, err = conn.Exec(ctx, "SELECT 1")
+	require.Error(t, err, "the connection died with the server")
+	_, err = pgx.Connect(ctx, pg.URL)
+	require.Error(t, err, "nothing answers while it is down")
+
+	pg.Start()
+	conn, err = pgx.Connect(ctx, pg.URL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var v int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT v FROM crash_probe").Scan(&v))
+	require.Equal(t, 42, v, "the committed row survived")
+	require.Contains(t, pg.Log(), "database system was interrupted", "the server recovered from a crash, not a clean stop")
 }

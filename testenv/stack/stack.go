@@ -51,6 +51,9 @@ const (
 // Options shape a stack.
 type Options struct {
 	Settings payment.Settings
+	// DatabaseURL, when set, is a migrated database the whole stack uses (say, on a
+	// testenv.OwnPostgres a test crashes) instead of the test binary's shared one.
+	DatabaseURL string
 	// WorkerDatabaseURL, when set, is what the in-process worker's pool connects to (say,
 	// through a testenv.TCPProxy that a test cuts).
 	WorkerDatabaseURL string
@@ -91,7 +94,7 @@ type Stack struct {
 // New starts a stack; everything stops with the test.
 func New(t testing.TB, o Options) *Stack {
 	t.Helper()
-	pool, dbURL := testenv.Postgres(t)
+	pool, dbURL := stackDatabase(t, o.DatabaseURL)
 	host, _ := testenv.Temporal(t)
 	tc := testenv.TemporalClient(t)
 	s := &Stack{
@@ -109,6 +112,17 @@ func New(t testing.TB, o Options) *Stack {
 	s.shared = tc
 	s.API, _ = s.serveAPI(s.apiTemporal(tc), server.RelayOptions{})
 	return s
+}
+
+// stackDatabase is the database at url, or the test binary's shared one.
+func stackDatabase(t testing.TB, url string) (*pgxpool.Pool, string) {
+	if url == "" {
+		return testenv.Postgres(t)
+	}
+	pool, err := db.Connect(context.Background(), url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool, url
 }
 
 // serveAPI starts an API program on the stack's database, task queue and settings.
