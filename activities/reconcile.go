@@ -63,6 +63,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	if err != nil {
 		return ReconcileOutput{}, err
 	}
+	if in.Provider == ProviderStripe {
+		if err := r.compareStripeFees(ctx, refs, ledgerSide, provider); err != nil {
+			return ReconcileOutput{}, err
+		}
+	}
 	drifts := recon.Compare(ledgerSide, provider)
 	id, err := r.Store.SaveReconciliation(ctx, store.ReconciliationRun{
 		Provider: in.Provider, WindowStart: in.From, WindowEnd: in.To, WorkflowID: in.WorkflowID, Checked: len(refs), Drifts: drifts,
@@ -133,6 +138,40 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 		}
 	}
 	return out, refs, nil
+}
+
+// compareStripeFees adds each payment's processing fee to both sides: the books' (net of any
+// returned) and the one on its charge's balance transaction. A fee Stripe cannot state in the
+// payment's currency is left out on both sides, as the payment left it out of the books; a fee
+// that was not known when the payment was split shows as Stripe's alone.
+func (r *Reconciler) compareStripeFees(ctx context.Context, refs []string, ledgerSide, provider map[recon.Key]int64) error {
+	booked, err := r.Store.LedgerFees(ctx, ProviderStripe, refs)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		rec, err := r.Store.GetPayment(ctx, ref)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.ChargeID == "" || !rec.Split())) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		key := recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: string(rec.Currency)}
+		fee, why, err := stripeRail{r.Stripe}.chargeFee(ctx, rec.ChargeID, rec.Currency, rec.Gross)
+		if err != nil {
+			return err
+		}
+		activity.RecordHeartbeat(ctx, ref)
+		if why != "" {
+			continue
+		}
+		provider[key] = fee
+		if b, ok := booked[key]; ok {
+			ledgerSide[key] = b
+		}
+	}
+	return nil
 }
 
 // paypalPayouts asks PayPal about each payout item the payments recorded. PayPal has no list of

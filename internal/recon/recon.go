@@ -8,7 +8,11 @@ import (
 	"strings"
 )
 
-// Key is one payee's payouts for one payment.
+// ProcessingFee stands in Key.PayeeID for the fee the provider kept of the payment (no payee ID
+// can look like it): the books' fee, net of fees returned, against the provider's.
+const ProcessingFee = "(processing fee)"
+
+// Key is one payee's payouts for one payment, or its processing fee (PayeeID ProcessingFee).
 type Key struct {
 	Payment  string `json:"payment"` // the payment's workflow ID
 	PayeeID  string `json:"payee_id"`

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"paysplit/internal/ledger"
 	"paysplit/internal/recon"
 )
 
@@ -44,6 +45,28 @@ func (s *Store) LedgerPayouts(ctx context.Context, refs []string) (map[recon.Key
 			continue
 		}
 		out[recon.Key{Payment: payment, PayeeID: payee, Currency: cur}] += amount
+	}
+	return out, rows.Err()
+}
+
+// LedgerFees is the processing fee the books hold for each of the payments (fees booked less fees
+// returned), keyed by payment, recon.ProcessingFee and currency.
+func (s *Store) LedgerFees(ctx context.Context, provider string, refs []string) (map[recon.Key]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT e.reference, e.currency, sum(p.amount)::bigint
+		FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+		WHERE e.reference = ANY($1) AND p.account = $2 GROUP BY e.reference, e.currency`, refs, ledger.ProcessingFees(provider))
+	if err != nil {
+		return nil, fmt.Errorf("ledger fees: %w", err)
+	}
+	defer rows.Close()
+	out := map[recon.Key]int64{}
+	for rows.Next() {
+		var ref, cur string
+		var amount int64
+		if err := rows.Scan(&ref, &cur, &amount); err != nil {
+			return nil, fmt.Errorf("scan ledger fee: %w", err)
+		}
+		out[recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: cur}] = amount
 	}
 	return out, rows.Err()
 }
