@@ -124,6 +124,9 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status)
 	require.Contains(t, rec.Leg("vendor").Reason, "cannot be reversed")
 	require.EqualValues(t, 38, rec.FeeReturned)
+	_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+	require.EqualValues(t, 433, view["fee"])
+	require.EqualValues(t, 38, view["fee_returned"])
 	require.Equal(t, map[string]int64{
 		"vendor_payable:" + vendor: 955, "affiliate_payable:" + aff: 48, "platform:revenue": -873,
 		"processing_fees:paypal": 433 - 38, "provider:paypal": -130 - 433 + 38,
