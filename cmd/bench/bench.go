@@ -252,10 +252,23 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	r.Limit = best
 	r.LimitPaymentsPerS = best.PerSecond
 	r.RatioToLimit = round3(r.PaymentsPerS / best.PerSecond)
-	if ours := sumValues(withTail(r.CPUMsPerPayment, r.DayTail)); ours > 0 {
-		r.CPURatioToLimit = round3(best.cpuMsPerPayment() / ours)
-	}
+	r.CPURatioToLimit, r.ServerCPURatioToLimit = cpuRatios(withTail(r.CPUMsPerPayment, r.DayTail), withTail(best.CPUMsPerPayment, best.Tail))
 	return nil
+}
+
+// procTemporal names the Temporal server among the measured processes.
+const procTemporal = "temporal"
+
+// cpuRatios compares CPU a payment, tails included: the limit's over the day's, every process
+// summed, and the Temporal server's alone. 0 where the day measured nothing.
+func cpuRatios(day, limit map[string]float64) (all, server float64) {
+	if ours := sumValues(day); ours > 0 {
+		all = round3(sumValues(limit) / ours)
+	}
+	if ours := day[procTemporal]; ours > 0 {
+		server = round3(limit[procTemporal] / ours)
+	}
+	return all, server
 }
 
 // dialTemporal connects as the programs do (their gRPC compression).

@@ -703,3 +703,21 @@ func TestFreshTemporalServesAndStops(t *testing.T) {
 		t.Fatal("the fresh server still runs after stop")
 	}
 }
+
+func TestCPURatios(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		day, limit       map[string]float64
+		wantAll, wantSrv float64
+	}{
+		{"this session's run", map[string]float64{"temporal": 8.25, "worker": 2.83, "postgres": 1.77, "stripe-mock": 0.84, "api": 0.55, "bench": 0.23},
+			map[string]float64{"temporal": 6.53, "bench": 1.17}, 0.532, 0.792},
+		{"nothing measured", map[string]float64{}, map[string]float64{"temporal": 6}, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			all, srv := cpuRatios(tt.day, tt.limit)
+			assert.Equal(t, tt.wantAll, all)
+			assert.Equal(t, tt.wantSrv, srv)
+		})
+	}
+}

@@ -62,8 +62,12 @@ type results struct {
 	// process summed and each run's tail included: what the ratio would be on a machine whose
 	// cores are all busy in both runs, and steadier than the wall-clock ratio on a machine whose
 	// speed drifts between the runs.
-	CPURatioToLimit float64      `json:"cpu_ratio_to_limit"`
-	Limit           *limitResult `json:"limit,omitempty"`
+	CPURatioToLimit float64 `json:"cpu_ratio_to_limit"`
+	// ServerCPURatioToLimit is the same for the Temporal server's CPU alone: how much more the
+	// server works for a payment than for the empty workflows of the limit (payloads, signals,
+	// search attributes), our own processes left out.
+	ServerCPURatioToLimit float64      `json:"server_cpu_ratio_to_limit"`
+	Limit                 *limitResult `json:"limit,omitempty"`
 	// LimitRuns are every limit run in order; limit is the fastest of them.
 	LimitRuns []limitSummary `json:"limit_runs,omitempty"`
 
