@@ -133,15 +133,18 @@ func TestOutOfOrderEvents(t *testing.T) {
 	events += deliver(t, s, stack.Capture("ooo", "pi_ooo1").Body(), 1)
 	s.AwaitStatus(payment.WorkflowID("stripe", "pi_ooo1"), 30*time.Second, ipayment.StatusRefunded)
 
-	// A dispute opened and lost before its capture.
+	// A dispute opened and lost before its capture; both events name the funds Stripe withdrew
+	// with its 15.00 dispute fee, which is booked once.
+	withdrawn := []stripeevent.DisputeFunds{{ID: "txn_dp1_withdrawn", Amount: -11000, Fee: 1500}}
 	for _, d := range []stripeevent.Dispute{
-		{EventID: "evt_ooo_d1", Type: "charge.dispute.created", Dispute: "dp_1", PaymentIntent: "pi_ooo2", Charge: "ch_pi_ooo2", Currency: "usd", Status: "needs_response", Amount: 11000, Created: time.Now()},
-		{EventID: "evt_ooo_d2", Type: "charge.dispute.closed", Dispute: "dp_1", PaymentIntent: "pi_ooo2", Charge: "ch_pi_ooo2", Currency: "usd", Status: "lost", Amount: 11000, Created: time.Now()},
+		{EventID: "evt_ooo_d1", Type: "charge.dispute.created", Dispute: "dp_1", PaymentIntent: "pi_ooo2", Charge: "ch_pi_ooo2", Currency: "usd", Status: "needs_response", Amount: 11000, Funds: withdrawn, Created: time.Now()},
+		{EventID: "evt_ooo_d2", Type: "charge.dispute.closed", Dispute: "dp_1", PaymentIntent: "pi_ooo2", Charge: "ch_pi_ooo2", Currency: "usd", Status: "lost", Amount: 11000, Funds: withdrawn, Created: time.Now()},
 	} {
 		events += deliver(t, s, d.Body(), 1)
 	}
 	events += deliver(t, s, stack.Capture("ooo", "pi_ooo2").Body(), 1)
-	s.AwaitStatus(payment.WorkflowID("stripe", "pi_ooo2"), 30*time.Second, ipayment.StatusRefunded)
+	disputed := s.AwaitStatus(payment.WorkflowID("stripe", "pi_ooo2"), 30*time.Second, ipayment.StatusRefunded)
+	require.EqualValues(t, 1500, disputed.DisputeFees, "the dispute fee, once")
 
 	// The order after its payment: the payment waits, the order wakes it.
 	partial := stack.Capture("ooo", "pi_ooo3")

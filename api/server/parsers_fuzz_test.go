@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76"
 
 	"paysplit/internal/stripeevent"
@@ -84,5 +85,33 @@ func checkEvent(t *testing.T, ev payment.Event, paymentID string) {
 		}
 	default:
 		t.Fatalf("unknown event kind %q", ev.Kind)
+	}
+}
+
+// A dispute event's balance transactions carry its fees by ID: the dispute fee when funds are
+// withdrawn, its return when reinstated. Fees in another currency, and transactions without a
+// fee, are left out.
+func TestStripeDisputeFees(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		funds string
+		want  map[string]int64
+	}{
+		{"none yet", `[]`, nil},
+		{"withdrawn with the fee", `[{"id":"txn_w","amount":-11000,"fee":1500,"currency":"usd"}]`, map[string]int64{"txn_w": 1500}},
+		{"reinstated with the fee", `[{"id":"txn_w","amount":-11000,"fee":1500,"currency":"usd"},{"id":"txn_r","amount":11000,"fee":-1500,"currency":"usd"}]`,
+			map[string]int64{"txn_w": 1500, "txn_r": -1500}},
+		{"reinstated without the fee", `[{"id":"txn_w","fee":1500,"currency":"usd"},{"id":"txn_r","amount":11000,"fee":0,"currency":"usd"}]`, map[string]int64{"txn_w": 1500}},
+		{"settled in another currency", `[{"id":"txn_w","amount":-10000,"fee":1400,"currency":"eur"}]`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(`{"id":"evt_d","object":"event","type":"charge.dispute.created","created":1,"data":{"object":{"id":"dp_1","object":"dispute","amount":11000,"currency":"usd","status":"needs_response","payment_intent":"pi_1","balance_transactions":` + tt.funds + `}}}`)
+			var evt stripe.Event
+			require.NoError(t, json.Unmarshal(body, &evt))
+			ev, pi, err := stripeToEvent(evt)
+			require.NoError(t, err)
+			require.Equal(t, "pi_1", pi)
+			require.Equal(t, tt.want, ev.DisputeFees)
+		})
 	}
 }

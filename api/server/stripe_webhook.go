@@ -187,9 +187,28 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if evt.Type == "charge.dispute.closed" {
 			kind = payment.EventDisputeClosed
 		}
-		return payment.Event{ID: evt.ID, Kind: kind, Amount: d.Amount, DisputeID: d.ID, DisputeStatus: string(d.Status), OccurredAt: at}, d.PaymentIntent.ID, nil
+		return payment.Event{ID: evt.ID, Kind: kind, Amount: d.Amount, DisputeID: d.ID, DisputeStatus: string(d.Status),
+			DisputeFees: disputeFees(d), OccurredAt: at}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
+}
+
+// disputeFees reads the fees of a dispute's balance transactions (the dispute fee Stripe charges
+// when funds are withdrawn, and its return if they are reinstated with it), by transaction ID, so
+// each is booked once whatever order the events come in. Fees in another currency than the
+// dispute's are left out, as a capture's are.
+func disputeFees(d stripe.Dispute) map[string]int64 {
+	var out map[string]int64
+	for _, bt := range d.BalanceTransactions {
+		if bt == nil || bt.ID == "" || bt.Fee == 0 || bt.Currency != d.Currency {
+			continue
+		}
+		if out == nil {
+			out = map[string]int64{}
+		}
+		out[bt.ID] = bt.Fee
+	}
+	return out
 }
 
 // orderMetadata keeps only the order fields the split needs; anything else a plugin sends

@@ -116,8 +116,10 @@ type Record struct {
 	Refunded       int64          `json:"refunded"`
 	Disputed       bool           `json:"disputed"`
 	LostDisputes   []string       `json:"lost_disputes,omitempty"`
-	AppliedRefunds []string       `json:"applied_refunds,omitempty"`
-	CaptureEntryID int64          `json:"capture_entry_id,omitempty"`
+	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
+	ClosedDisputes []string `json:"closed_disputes,omitempty"`
+	AppliedRefunds []string `json:"applied_refunds,omitempty"`
+	CaptureEntryID int64    `json:"capture_entry_id,omitempty"`
 	// Fee is the processing fee the provider kept from the gross, in the payment's currency, as
 	// far as it is known (0 when the provider did not say it, or said it in another currency).
 	// The platform bears it: it is booked as the platform's expense, not taken from the legs.
@@ -125,10 +127,14 @@ type Record struct {
 	FeeEntryID int64 `json:"fee_entry_id,omitempty"`
 	// FeeReturned is what the provider gave back of the fee with refunds (PayPal returns part of
 	// it), booked once per refund in FeeReturns, never more than Fee.
-	FeeReturned int64     `json:"fee_returned,omitempty"`
-	FeeReturns  []string  `json:"fee_returns,omitempty"`
-	Legs        []Leg     `json:"legs"`
-	CapturedAt  time.Time `json:"captured_at"`
+	FeeReturned int64    `json:"fee_returned,omitempty"`
+	FeeReturns  []string `json:"fee_returns,omitempty"`
+	// DisputeFees is what disputes cost in the provider's fees (Stripe's dispute fee, less any
+	// returned), booked once per balance transaction in DisputeFeeIDs.
+	DisputeFees   int64     `json:"dispute_fees,omitempty"`
+	DisputeFeeIDs []string  `json:"dispute_fee_ids,omitempty"`
+	Legs          []Leg     `json:"legs"`
+	CapturedAt    time.Time `json:"captured_at"`
 }
 
 // CaptureEntry and FeeEntry name the capture's and its processing fee's journal entries in

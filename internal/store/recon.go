@@ -49,12 +49,14 @@ func (s *Store) LedgerPayouts(ctx context.Context, refs []string) (map[recon.Key
 	return out, rows.Err()
 }
 
-// LedgerFees is the processing fee the books hold for each of the payments (fees booked less fees
-// returned), keyed by payment, recon.ProcessingFee and currency.
+// LedgerFees is the processing fee the books hold for each of the payments' charges (fees booked
+// less fees returned; dispute fees, which are not the charge's, left out), keyed by payment,
+// recon.ProcessingFee and currency.
 func (s *Store) LedgerFees(ctx context.Context, provider string, refs []string) (map[recon.Key]int64, error) {
 	rows, err := s.pool.Query(ctx, `SELECT e.reference, e.currency, sum(p.amount)::bigint
 		FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-		WHERE e.reference = ANY($1) AND p.account = $2 GROUP BY e.reference, e.currency`, refs, ledger.ProcessingFees(provider))
+		WHERE e.reference = ANY($1) AND p.account = $2 AND NOT e.idempotency_key LIKE '%/fee/dispute/%'
+		GROUP BY e.reference, e.currency`, refs, ledger.ProcessingFees(provider))
 	if err != nil {
 		return nil, fmt.Errorf("ledger fees: %w", err)
 	}

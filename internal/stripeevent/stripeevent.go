@@ -66,17 +66,34 @@ func (r Refund) Body() []byte {
 	})
 }
 
-// Dispute is a charge.dispute.created or charge.dispute.closed event.
+// Dispute is a charge.dispute.created or charge.dispute.closed event; Funds are its balance
+// transactions so far (funds withdrawn, and reinstated).
 type Dispute struct {
 	EventID, Type, Dispute, PaymentIntent, Charge, Currency, Status string
 	Amount                                                          int64
+	Funds                                                           []DisputeFunds
 	Created                                                         time.Time
+}
+
+// DisputeFunds is one balance transaction of a dispute: Amount negative when withdrawn, Fee the
+// dispute fee (negative when returned).
+type DisputeFunds struct {
+	ID          string
+	Amount, Fee int64
 }
 
 // Body renders the event.
 func (d Dispute) Body() []byte {
+	bts := make([]map[string]any, 0, len(d.Funds))
+	for _, f := range d.Funds {
+		bts = append(bts, map[string]any{
+			"id": f.ID, "object": "balance_transaction", "amount": f.Amount, "currency": d.Currency, "fee": f.Fee,
+			"net": f.Amount - f.Fee, "reporting_category": "dispute", "type": "adjustment", "status": "available",
+			"fee_details": []map[string]any{{"amount": f.Fee, "currency": d.Currency, "type": "stripe_fee", "description": "Dispute fee"}},
+		})
+	}
 	return build(d.EventID, d.Type, d.Created, map[string]any{
 		"id": d.Dispute, "object": "dispute", "amount": d.Amount, "charge": d.Charge,
-		"currency": d.Currency, "payment_intent": d.PaymentIntent, "status": d.Status,
+		"currency": d.Currency, "payment_intent": d.PaymentIntent, "status": d.Status, "balance_transactions": bts,
 	})
 }

@@ -86,7 +86,7 @@ func (s *Stack) Check() Books {
 			if rec.Provider == "stripe" {
 				fee = s.Stripe.ChargeFee(rec.ChargeID)
 			}
-			want := rec.Gross - fee + rec.FeeReturned - rec.Refunded - legs
+			want := rec.Gross - fee + rec.FeeReturned - s.disputeFeesOf(id) - rec.Refunded - legs
 			if got := balances["provider:"+rec.Provider]; !assert.Equal(t, want, got, "%s: provider balance in the books", id) {
 				b.MoneyLost += abs(want - got)
 			}
@@ -109,6 +109,17 @@ func (s *Stack) Check() Books {
 		amounts[c.IdempotencyKey] = c.Form.Get("amount")
 	}
 	return b
+}
+
+// disputeFeesOf is what the dispute events acknowledged for a payment said its disputes cost in fees.
+func (s *Stack) disputeFeesOf(id string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sum int64
+	for _, fee := range s.disputeFees[id] {
+		sum += fee
+	}
+	return sum
 }
 
 func abs(v int64) int64 {

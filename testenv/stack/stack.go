@@ -87,8 +87,11 @@ type Stack struct {
 	mu       sync.Mutex
 	outcomes map[string]int  // webhook answers by status ("accepted", "duplicate", ...)
 	accepted map[string]bool // workflow IDs a webhook was acknowledged for
-	opts     Options
-	shared   client.Client // the test's Temporal client, which replicas use
+	// disputeFees are the dispute fees acknowledged events stated: workflow ID -> balance
+	// transaction -> fee.
+	disputeFees map[string]map[string]int64
+	opts        Options
+	shared      client.Client // the test's Temporal client, which replicas use
 }
 
 // New starts a stack; everything stops with the test.
@@ -101,6 +104,7 @@ func New(t testing.TB, o Options) *Stack {
 		T: t, Temporal: tc, TemporalURL: host, Pool: pool, DatabaseURL: dbURL, Store: store.New(pool), Ledger: ledger.New(pool),
 		Stripe: testenv.NewStripeProxy(t, testenv.StripeMock(t)), PayPal: testenv.NewPayPal(t),
 		Queue: "payments-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), outcomes: map[string]int{}, accepted: map[string]bool{},
+		disputeFees: map[string]map[string]int64{},
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -238,7 +242,43 @@ func (s *Stack) StripeWebhookTo(baseURL string, d stripeevent.Delivery) (int, ma
 	s.chargeMade(d.Body)
 	code, out := s.send(req)
 	s.note(code, out)
+	if code == http.StatusOK {
+		s.disputeFeesTold(d.Body)
+	}
 	return code, out
+}
+
+// disputeFeesTold remembers the dispute fees an acknowledged dispute event stated, by balance
+// transaction, for Check.
+func (s *Stack) disputeFeesTold(body []byte) {
+	var evt struct {
+		Type string `json:"type"`
+		Data struct {
+			Object struct {
+				PaymentIntent string `json:"payment_intent"`
+				Currency      string `json:"currency"`
+				Funds         []struct {
+					ID       string `json:"id"`
+					Fee      int64  `json:"fee"`
+					Currency string `json:"currency"`
+				} `json:"balance_transactions"`
+			} `json:"object"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(body, &evt) != nil || !strings.HasPrefix(evt.Type, "charge.dispute.") {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := payment.WorkflowID("stripe", evt.Data.Object.PaymentIntent)
+	for _, f := range evt.Data.Object.Funds {
+		if f.Currency == evt.Data.Object.Currency {
+			if s.disputeFees[id] == nil {
+				s.disputeFees[id] = map[string]int64{}
+			}
+			s.disputeFees[id][f.ID] = f.Fee
+		}
+	}
 }
 
 // chargeMade tells the Stripe proxy of the charge behind a payment_intent.succeeded, with

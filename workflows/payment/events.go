@@ -2,6 +2,7 @@ package payment
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -145,10 +146,21 @@ func (r *run) apply(e Event) error {
 	case EventCorrection:
 		return r.correct(e)
 	case EventDisputeCreated:
-		r.rec.Disputed = true
-		r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
+		if err := r.bookDisputeFees(e); err != nil {
+			return err
+		}
+		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) { // not the late news of one already closed
+			r.rec.Disputed = true
+			r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
+		}
 		return r.save()
 	case EventDisputeClosed:
+		if err := r.bookDisputeFees(e); err != nil {
+			return err
+		}
+		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) {
+			r.rec.ClosedDisputes = append(r.rec.ClosedDisputes, e.DisputeID)
+		}
 		r.rec.Disputed = false
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
@@ -169,7 +181,7 @@ func (r *run) returnFee(e Event) error {
 	if amount <= 0 || e.RefundID == "" || slices.Contains(r.rec.FeeReturns, e.RefundID) {
 		return nil
 	}
-	err := r.book("fee return", r.key("fee/return/"+e.RefundID), fmt.Sprintf("fee returned with refund %s of %s", e.RefundID, r.rec.PaymentID), []ledger.Posting{
+	err := r.book("", r.key("fee/return/"+e.RefundID), fmt.Sprintf("fee returned with refund %s of %s", e.RefundID, r.rec.PaymentID), []ledger.Posting{
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
 		{Account: ledger.ProcessingFees(r.rec.Provider), Amount: -amount},
 	})
@@ -178,6 +190,29 @@ func (r *run) returnFee(e Event) error {
 	}
 	r.rec.FeeReturned += amount
 	r.rec.FeeReturns = append(r.rec.FeeReturns, e.RefundID)
+	return nil
+}
+
+// bookDisputeFees books the fees of a dispute's balance transactions not booked yet, each once by
+// its ID (a dispute fee is the platform's expense; a returned one, negative, takes it back), as
+// entries kept for the dispute's own save.
+func (r *run) bookDisputeFees(e Event) error {
+	ids := slices.Sorted(maps.Keys(e.DisputeFees)) // map order is random: the entries' is not
+	for _, id := range ids {
+		fee := e.DisputeFees[id]
+		if fee == 0 || slices.Contains(r.rec.DisputeFeeIDs, id) {
+			continue
+		}
+		err := r.book("", r.key("fee/dispute/"+id), fmt.Sprintf("dispute %s fee (%s) on %s", e.DisputeID, id, r.rec.PaymentID), []ledger.Posting{
+			{Account: ledger.ProcessingFees(r.rec.Provider), Amount: fee},
+			{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -fee},
+		})
+		if err != nil {
+			return err
+		}
+		r.rec.DisputeFees += fee
+		r.rec.DisputeFeeIDs = append(r.rec.DisputeFeeIDs, id)
+	}
 	return nil
 }
 

@@ -66,8 +66,8 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 		netSent += sent
 	}
 	if rec.Split() {
-		s.Equal(rec.Gross-rec.Fee+rec.FeeReturned-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
-		s.Equal(rec.Fee-rec.FeeReturned, s.w.balance(ledger.ProcessingFees("stripe")), "the platform's fee expense")
+		s.Equal(rec.Gross-rec.Fee+rec.FeeReturned-rec.DisputeFees-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
+		s.Equal(rec.Fee-rec.FeeReturned+rec.DisputeFees, s.w.balance(ledger.ProcessingFees("stripe")), "the platform's fee expense")
 	}
 	s.checkEntryIDs(rec)
 }
@@ -474,6 +474,28 @@ func (s *workflowSuite) TestLostDisputeReversesLikeARefund() {
 	s.EqualValues(gross, rec.Refunded)
 	s.Zero(s.w.sent("acct_v1"))
 	s.Zero(s.w.sent("acct_a1"))
+}
+
+// A dispute's fees are booked once per balance transaction, whichever of its events says them and
+// in whatever order: the fee when funds are withdrawn, its return (negative) when they are
+// reinstated with the fee.
+func (s *workflowSuite) TestDisputeFeesAreBookedOnceEach() {
+	withdrawn := map[string]int64{"txn_w": 1500}
+	both := map[string]int64{"txn_w": 1500, "txn_r": -1500}
+	dispute := func(id string, kind EventKind, status string, fees map[string]int64) Event {
+		return Event{ID: id, Kind: kind, DisputeID: "dp_1", DisputeStatus: status, Amount: gross, DisputeFees: fees}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, dispute("evt_d1", EventDisputeCreated, "needs_response", withdrawn))
+	signalAt(s.env, 30*time.Minute, SignalEvent, dispute("evt_d2", EventDisputeClosed, "won", both))
+	signalAt(s.env, 31*time.Minute, SignalEvent, dispute("evt_d1b", EventDisputeCreated, "needs_response", withdrawn)) // told again, late
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status, "won: nothing taken back")
+	s.Zero(rec.DisputeFees, "the fee came back with the funds")
+	s.Equal([]string{"txn_w", "txn_r"}, rec.DisputeFeeIDs)
+	s.Equal([]ledger.Posting{{Account: "processing_fees:stripe", Amount: 1500}, {Account: "provider:stripe", Amount: -1500}}, s.w.entries[wfID+"/fee/dispute/txn_w"].Postings)
+	s.Equal([]ledger.Posting{{Account: "processing_fees:stripe", Amount: -1500}, {Account: "provider:stripe", Amount: 1500}}, s.w.entries[wfID+"/fee/dispute/txn_r"].Postings)
 }
 
 func (s *workflowSuite) TestFollowUpRunResumesStoredPayment() {
