@@ -143,7 +143,7 @@ type Event struct {
 	// DisputeFees are the fees of a dispute's balance transactions by their ID (Stripe's dispute
 	// fee, negative when returned), each booked once.
 	DisputeFees map[string]int64 `json:",omitempty"`
-	OccurredAt    time.Time
+	OccurredAt  time.Time
 	// RuleVersion and Actor belong to EventCorrection.
 	RuleVersion int
 	Actor       string
