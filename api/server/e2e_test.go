@@ -216,6 +216,38 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 	}, s.paymentBalances(id))
 }
 
+// A paid payment is disputed and the dispute lost: the payees' transfers are reversed as for a
+// full refund, and the books carry what it cost the platform: the processing fee Stripe kept and
+// its dispute fee, which both dispute events state and which is booked once.
+func TestLostDisputeEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("dispco")
+	code, body := s.webhook(stripeevent.Sign(capture("dispco", "pi_disp1").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_disp1")
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+
+	withdrawn := []stripeevent.DisputeFunds{{ID: "txn_disp1_w", Amount: -11000, Fee: 1500}}
+	for _, d := range []stripeevent.Dispute{
+		{EventID: "evt_disp1_c", Type: "charge.dispute.created", Status: "needs_response"},
+		{EventID: "evt_disp1_l", Type: "charge.dispute.closed", Status: "lost"},
+	} {
+		d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Funds, d.Created = "dp_disp1", "pi_disp1", "ch_pi_disp1", "usd", 11000, withdrawn, time.Now()
+		code, body = s.webhook(stripeevent.Sign(d.Body(), webhookSecret, time.Now()))
+		require.Equal(t, http.StatusOK, code, body)
+		s.result(id)
+		// Each event came after the last run closed: a follow-up run of its own, recorded.
+		s.record("stripe_dispute_"+d.Status+"_followup.json", s.history(id))
+	}
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusRefunded, rec.Status)
+	require.EqualValues(t, 1500, rec.DisputeFees)
+	require.Equal(t, map[string]int64{
+		ledger.VendorPayable("dispco-vendor"): 0, ledger.AffiliatePayable("dispco-aff"): 0, ledger.PlatformRevenue: 0,
+		ledger.ProcessingFees("stripe"): 349 + 1500, ledger.ProviderBalance("stripe"): -(349 + 1500),
+	}, s.paymentBalances(id), "everything taken back from the payees; the platform is out the two fees")
+}
+
 func TestRefundBeforeCaptureEndToEnd(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
 	s.seed("early")
