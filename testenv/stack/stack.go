@@ -251,28 +251,23 @@ func (s *Stack) StripeWebhookTo(baseURL string, d stripeevent.Delivery) (int, ma
 // disputeFeesTold remembers the dispute fees an acknowledged dispute event stated, by balance
 // transaction, for Check.
 func (s *Stack) disputeFeesTold(body []byte) {
-	var evt struct {
-		Type string `json:"type"`
-		Data struct {
-			Object struct {
-				PaymentIntent string `json:"payment_intent"`
-				Currency      string `json:"currency"`
-				Funds         []struct {
-					ID       string `json:"id"`
-					Fee      int64  `json:"fee"`
-					Currency string `json:"currency"`
-				} `json:"balance_transactions"`
-			} `json:"object"`
-		} `json:"data"`
+	var d struct {
+		PaymentIntent string `json:"payment_intent"`
+		Currency      string `json:"currency"`
+		Funds         []struct {
+			ID       string `json:"id"`
+			Fee      int64  `json:"fee"`
+			Currency string `json:"currency"`
+		} `json:"balance_transactions"`
 	}
-	if json.Unmarshal(body, &evt) != nil || !strings.HasPrefix(evt.Type, "charge.dispute.") {
+	if typ, ok := stripeObject(body, &d); !ok || !strings.HasPrefix(typ, "charge.dispute.") {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := payment.WorkflowID("stripe", evt.Data.Object.PaymentIntent)
-	for _, f := range evt.Data.Object.Funds {
-		if f.Currency == evt.Data.Object.Currency {
+	id := payment.WorkflowID("stripe", d.PaymentIntent)
+	for _, f := range d.Funds {
+		if f.Currency == d.Currency {
 			if s.disputeFees[id] == nil {
 				s.disputeFees[id] = map[string]int64{}
 			}
@@ -281,23 +276,31 @@ func (s *Stack) disputeFeesTold(body []byte) {
 	}
 }
 
-// chargeMade tells the Stripe proxy of the charge behind a payment_intent.succeeded, with
-// Stripe's standard fee, as Stripe knows it before it sends the event.
-func (s *Stack) chargeMade(body []byte) {
+// stripeObject decodes a Stripe event's data.object into obj and returns the event's type.
+func stripeObject(body []byte, obj any) (string, bool) {
 	var evt struct {
 		Type string `json:"type"`
 		Data struct {
-			Object struct {
-				Amount   int64  `json:"amount"`
-				Currency string `json:"currency"`
-				Charge   string `json:"latest_charge"`
-			} `json:"object"`
+			Object json.RawMessage `json:"object"`
 		} `json:"data"`
 	}
-	if json.Unmarshal(body, &evt) != nil || evt.Type != "payment_intent.succeeded" || evt.Data.Object.Charge == "" {
+	if json.Unmarshal(body, &evt) != nil || json.Unmarshal(evt.Data.Object, obj) != nil {
+		return "", false
+	}
+	return evt.Type, true
+}
+
+// chargeMade tells the Stripe proxy of the charge behind a payment_intent.succeeded, with
+// Stripe's standard fee, as Stripe knows it before it sends the event.
+func (s *Stack) chargeMade(body []byte) {
+	var o struct {
+		Amount   int64  `json:"amount"`
+		Currency string `json:"currency"`
+		Charge   string `json:"latest_charge"`
+	}
+	if typ, ok := stripeObject(body, &o); !ok || typ != "payment_intent.succeeded" || o.Charge == "" {
 		return
 	}
-	o := evt.Data.Object
 	s.Stripe.AddCharge(testenv.StripeCharge{ID: o.Charge, Currency: o.Currency, Amount: o.Amount, Fee: testenv.StripeFee(o.Amount)})
 }
 
