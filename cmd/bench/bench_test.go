@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -593,14 +594,9 @@ func TestWithTailAddsPerProcess(t *testing.T) {
 
 // awaitQuiet watches a real process: this test's own, kept busy by a spinning goroutine.
 func TestAwaitQuietWaitsWhileTheServerWorks(t *testing.T) {
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+		for !stop.Load() { // spins on purpose: the CPU awaitQuiet must see
 		}
 	}()
 	before := processCPU(t)
@@ -612,11 +608,11 @@ func TestAwaitQuietWaitsWhileTheServerWorks(t *testing.T) {
 	}()
 	select {
 	case tl := <-done:
-		close(stop)
+		stop.Store(true)
 		t.Fatalf("awaitQuiet returned while the process spun: %+v", tl)
 	case <-time.After(1500 * time.Millisecond):
 	}
-	close(stop)
+	stop.Store(true)
 	tl := <-done
 	spent := float64((processCPU(t) - before).Milliseconds())
 	assert.True(t, tl.Quiet)
