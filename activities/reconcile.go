@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"paysplit/internal/money"
+	"paysplit/internal/payment"
 	"paysplit/internal/recon"
 	"paysplit/internal/store"
 )
@@ -48,9 +49,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 		return ReconcileOutput{}, err
 	}
 	var provider map[recon.Key]int64
+	recs := map[string]payment.Record{} // the payments stored for refs, read once
 	switch in.Provider {
 	case ProviderStripe:
-		provider, refs, err = r.stripePayouts(ctx, in, refs)
+		provider, refs, err = r.stripePayouts(ctx, in, refs, recs)
 	case ProviderPayPal:
 		provider, err = r.paypalPayouts(ctx, refs)
 	default:
@@ -64,7 +66,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 		return ReconcileOutput{}, err
 	}
 	if in.Provider == ProviderStripe {
-		if err := r.compareStripeFees(ctx, refs, ledgerSide, provider); err != nil {
+		if err := r.compareStripeFees(ctx, refs, recs, ledgerSide, provider); err != nil {
 			return ReconcileOutput{}, err
 		}
 	}
@@ -79,8 +81,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 }
 
 // stripePayouts lists the window's transfers (to find payouts the ledger may not know), then
-// every transfer of each payment by its transfer group, and nets the reversals.
-func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs []string) (map[recon.Key]int64, []string, error) {
+// every transfer of each payment by its transfer group, and nets the reversals. The payments it
+// reads go into recs.
+func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs []string, recs map[string]payment.Record) (map[recon.Key]int64, []string, error) {
 	known := map[string]bool{}
 	for _, ref := range refs {
 		known[ref] = true
@@ -119,6 +122,7 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 		if err != nil {
 			return nil, nil, err
 		}
+		recs[ref] = rec
 		params := &stripe.TransferListParams{TransferGroup: stripe.String(rec.Order.OrderID)}
 		params.Context = ctx
 		it := r.Stripe.Transfers.List(params)
@@ -133,7 +137,7 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 		activity.RecordHeartbeat(ctx, ref)
 	}
 	for _, tr := range unknown {
-		if _, err := r.Store.GetPayment(ctx, tr.Metadata["workflow_id"]); errors.Is(err, store.ErrNotFound) {
+		if _, stored := recs[tr.Metadata["workflow_id"]]; !stored { // read above: no payment for it
 			add(tr)
 		}
 	}
@@ -144,18 +148,15 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 // returned) and the one on its charge's balance transaction. A fee Stripe cannot state in the
 // payment's currency is left out on both sides, as the payment left it out of the books; a fee
 // that was not known when the payment was split shows as Stripe's alone.
-func (r *Reconciler) compareStripeFees(ctx context.Context, refs []string, ledgerSide, provider map[recon.Key]int64) error {
+func (r *Reconciler) compareStripeFees(ctx context.Context, refs []string, recs map[string]payment.Record, ledgerSide, provider map[recon.Key]int64) error {
 	booked, err := r.Store.LedgerFees(ctx, ProviderStripe, refs)
 	if err != nil {
 		return err
 	}
 	for _, ref := range refs {
-		rec, err := r.Store.GetPayment(ctx, ref)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && (rec.ChargeID == "" || !rec.Split())) {
+		rec, ok := recs[ref]
+		if !ok || rec.ChargeID == "" || !rec.Split() {
 			continue
-		}
-		if err != nil {
-			return err
 		}
 		key := recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: string(rec.Currency)}
 		fee, why, err := stripeRail{r.Stripe}.chargeFee(ctx, rec.ChargeID, rec.Currency, rec.Gross)
