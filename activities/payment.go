@@ -64,7 +64,8 @@ type PrepareOutput struct {
 // Prepare is the first step of a payment's run: LoadPayment, and for a new payment whose capture
 // came with the start, Enrich (the order and the provider's fee) and ComputeSplit too: one step
 // where there were three. All of it reads (Postgres, and Stripe for its fee), except Enrich
-// recording the run as waiting for its order, which is idempotent, so a retry repeats it safely. Refusals come back as data, as the separate steps' would have been.
+// recording the run as waiting for its order, which is idempotent, so a retry repeats it safely.
+// Refusals come back as data, as the separate steps' would have been.
 func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutput, error) {
 	loaded, err := a.LoadPayment(ctx, LoadPaymentInput{WorkflowID: in.WorkflowID})
 	if err != nil || loaded.Found || in.Capture == nil {

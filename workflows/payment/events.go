@@ -203,10 +203,7 @@ func (r *run) bookDisputeFees(e Event) error {
 		if fee == 0 || slices.Contains(r.rec.DisputeFeeIDs, id) {
 			continue
 		}
-		err := r.book("", r.key("fee/dispute/"+id), fmt.Sprintf("dispute %s fee (%s) on %s", e.DisputeID, id, r.rec.PaymentID), []ledger.Posting{
-			{Account: ledger.ProcessingFees(r.rec.Provider), Amount: fee},
-			{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -fee},
-		})
+		err := r.book("", r.key("fee/dispute/"+id), fmt.Sprintf("dispute %s fee (%s) on %s", e.DisputeID, id, r.rec.PaymentID), r.feePostings(fee))
 		if err != nil {
 			return err
 		}

@@ -350,10 +350,16 @@ func (r *run) bookFee() error {
 	if r.rec.Fee <= 0 {
 		return nil
 	}
-	return r.book(payment.FeeEntry, r.key("fee"), fmt.Sprintf("processing fee of %s", r.rec.PaymentID), []ledger.Posting{
-		{Account: ledger.ProcessingFees(r.rec.Provider), Amount: r.rec.Fee},
-		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -r.rec.Fee},
-	})
+	return r.book(payment.FeeEntry, r.key("fee"), fmt.Sprintf("processing fee of %s", r.rec.PaymentID), r.feePostings(r.rec.Fee))
+}
+
+// feePostings move a fee the provider took out of its balance into the platform's fee expense
+// (a negative fee, one returned, the other way).
+func (r *run) feePostings(fee int64) []ledger.Posting {
+	return []ledger.Posting{
+		{Account: ledger.ProcessingFees(r.rec.Provider), Amount: fee},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -fee},
+	}
 }
 
 // payout sends every payee leg that is still pending.
