@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 
+	"github.com/plutov/paypal/v4"
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/temporal"
 
@@ -46,21 +48,89 @@ func (r stripeRail) chargeFee(ctx context.Context, chargeID string, cur money.Cu
 	if err != nil {
 		// Refused for good (an unknown charge, a key without read access): the payment goes on
 		// without its fee rather than wait for an admin.
-		err = classifyStripe("retrieve charge "+chargeID, err)
-		var app *temporal.ApplicationError
-		if errors.As(err, &app) && app.NonRetryable() {
-			return 0, err.Error(), nil
-		}
-		return 0, "", err
+		why, err := refusal(classifyStripe("retrieve charge "+chargeID, err))
+		return 0, why, err
 	}
 	bt := ch.BalanceTransaction
-	switch {
-	case bt == nil:
+	if bt == nil {
 		return 0, "the charge has no balance transaction yet", nil
-	case !strings.EqualFold(string(bt.Currency), string(cur)):
-		return 0, fmt.Sprintf("fee in %s, the payment in %s", bt.Currency, cur), nil
-	case bt.Fee < 0 || bt.Fee > gross:
-		return 0, fmt.Sprintf("fee %d outside 0..%d", bt.Fee, gross), nil
+	}
+	why = feeProblem(bt.Fee, string(bt.Currency), cur, gross)
+	if why != "" {
+		return 0, why, nil
 	}
 	return bt.Fee, "", nil
+}
+
+// netFee is what PayPal kept of a capture (its seller_receivable_breakdown) less what it gave back
+// with the given refunds (each one's seller_payable_breakdown), all in the payment's currency.
+// why and err as chargeFee's.
+func (r paypalRail) netFee(ctx context.Context, captureID string, refunds []string, cur money.Currency, gross int64) (fee int64, why string, err error) {
+	c, err := r.c.CapturedDetail(ctx, captureID)
+	if err != nil {
+		why, err := refusal(classifyPayPal("get capture "+captureID, err))
+		return 0, why, err
+	}
+	if c.SellerReceivableBreakdown == nil || c.SellerReceivableBreakdown.PaypalFee == nil {
+		return 0, "the capture states no fee", nil
+	}
+	fee, why = paypalMoney(c.SellerReceivableBreakdown.PaypalFee, cur, gross)
+	if why != "" {
+		return 0, "capture " + captureID + ": " + why, nil
+	}
+	for _, id := range refunds {
+		var refund struct {
+			Breakdown struct {
+				Fee *paypal.Money `json:"paypal_fee"`
+			} `json:"seller_payable_breakdown"`
+		}
+		req, err := r.c.NewRequest(ctx, http.MethodGet, r.c.APIBase+"/v2/payments/refunds/"+id, nil)
+		if err != nil {
+			return 0, "", err
+		}
+		if err := r.c.SendWithAuth(req, &refund); err != nil {
+			why, err := refusal(classifyPayPal("get refund "+id, err))
+			return 0, why, err
+		}
+		if refund.Breakdown.Fee == nil {
+			continue // nothing of the fee came back with this one
+		}
+		back, why := paypalMoney(refund.Breakdown.Fee, cur, fee)
+		if why != "" {
+			return 0, "refund " + id + ": " + why, nil
+		}
+		fee -= back
+	}
+	return fee, "", nil
+}
+
+// paypalMoney reads a PayPal fee in the payment's currency, at most max.
+func paypalMoney(m *paypal.Money, cur money.Currency, max int64) (int64, string) {
+	v, err := money.ParseAmount(m.Value, cur)
+	if err != nil {
+		return 0, fmt.Sprintf("fee %q unreadable: %v", m.Value, err)
+	}
+	return v, feeProblem(v, m.Currency, cur, max)
+}
+
+// feeProblem says why a fee the provider stated cannot be booked against the payment: another
+// currency (the platform's settlement one, say), or outside 0..max.
+func feeProblem(fee int64, feeCurrency string, cur money.Currency, max int64) string {
+	switch {
+	case !strings.EqualFold(feeCurrency, string(cur)):
+		return fmt.Sprintf("fee in %s, the payment in %s", strings.ToLower(feeCurrency), cur)
+	case fee < 0 || fee > max:
+		return fmt.Sprintf("fee %d outside 0..%d", fee, max)
+	}
+	return ""
+}
+
+// refusal splits a classified provider error: a refusal for good (non-retryable) becomes the
+// reason no fee is known; anything else stays an error for the retry policy.
+func refusal(err error) (why string, retry error) {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.NonRetryable() {
+		return err.Error(), nil
+	}
+	return "", err
 }

@@ -54,7 +54,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	case ProviderStripe:
 		provider, refs, err = r.stripePayouts(ctx, in, refs, recs)
 	case ProviderPayPal:
-		provider, err = r.paypalPayouts(ctx, refs)
+		provider, err = r.paypalPayouts(ctx, refs, recs)
 	default:
 		return ReconcileOutput{}, fmt.Errorf("reconcile: unknown provider %q", in.Provider)
 	}
@@ -65,10 +65,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	if err != nil {
 		return ReconcileOutput{}, err
 	}
-	if in.Provider == ProviderStripe {
-		if err := r.compareStripeFees(ctx, refs, recs, ledgerSide, provider); err != nil {
-			return ReconcileOutput{}, err
-		}
+	if err := r.compareFees(ctx, in.Provider, refs, recs, ledgerSide, provider); err != nil {
+		return ReconcileOutput{}, err
 	}
 	drifts := recon.Compare(ledgerSide, provider)
 	id, err := r.Store.SaveReconciliation(ctx, store.ReconciliationRun{
@@ -144,12 +142,26 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 	return out, refs, nil
 }
 
-// compareStripeFees adds each payment's processing fee to both sides: the books' (net of any
-// returned) and the one on its charge's balance transaction. A fee Stripe cannot state in the
+// compareFees adds each payment's processing fee to both sides: the books' (net of any returned)
+// and the provider's: Stripe's on the charge's balance transaction, PayPal's on the capture less
+// what the refunds the payment recorded gave back. A fee the provider cannot state in the
 // payment's currency is left out on both sides, as the payment left it out of the books; a fee
-// that was not known when the payment was split shows as Stripe's alone.
-func (r *Reconciler) compareStripeFees(ctx context.Context, refs []string, recs map[string]payment.Record, ledgerSide, provider map[recon.Key]int64) error {
-	booked, err := r.Store.LedgerFees(ctx, ProviderStripe, refs)
+// that was not known when the payment was split shows as the provider's alone.
+func (r *Reconciler) compareFees(ctx context.Context, provider string, refs []string, recs map[string]payment.Record, ledgerSide, providerSide map[recon.Key]int64) error {
+	var feeOf func(payment.Record) (int64, string, error)
+	switch {
+	case provider == ProviderStripe && r.Stripe != nil:
+		feeOf = func(rec payment.Record) (int64, string, error) {
+			return stripeRail{r.Stripe}.chargeFee(ctx, rec.ChargeID, rec.Currency, rec.Gross)
+		}
+	case provider == ProviderPayPal && r.PayPal != nil:
+		feeOf = func(rec payment.Record) (int64, string, error) {
+			return paypalRail{r.PayPal}.netFee(ctx, rec.ChargeID, rec.FeeReturns, rec.Currency, rec.Gross)
+		}
+	default:
+		return nil
+	}
+	booked, err := r.Store.LedgerFees(ctx, provider, refs)
 	if err != nil {
 		return err
 	}
@@ -159,7 +171,7 @@ func (r *Reconciler) compareStripeFees(ctx context.Context, refs []string, recs 
 			continue
 		}
 		key := recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: string(rec.Currency)}
-		fee, why, err := stripeRail{r.Stripe}.chargeFee(ctx, rec.ChargeID, rec.Currency, rec.Gross)
+		fee, why, err := feeOf(rec)
 		if err != nil {
 			return err
 		}
@@ -167,7 +179,7 @@ func (r *Reconciler) compareStripeFees(ctx context.Context, refs []string, recs 
 		if why != "" {
 			continue
 		}
-		provider[key] = fee
+		providerSide[key] = fee
 		if b, ok := booked[key]; ok {
 			ledgerSide[key] = b
 		}
@@ -176,8 +188,9 @@ func (r *Reconciler) compareStripeFees(ctx context.Context, refs []string, recs 
 }
 
 // paypalPayouts asks PayPal about each payout item the payments recorded. PayPal has no list of
-// payouts by metadata, so a payout the platform never recorded cannot be found from here.
-func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string) (map[recon.Key]int64, error) {
+// payouts by metadata, so a payout the platform never recorded cannot be found from here. The
+// payments it reads go into recs.
+func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string, recs map[string]payment.Record) (map[recon.Key]int64, error) {
 	out := map[recon.Key]int64{}
 	if r.PayPal == nil {
 		return out, nil
@@ -190,6 +203,7 @@ func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string) (map[reco
 		if err != nil {
 			return nil, err
 		}
+		recs[ref] = rec
 		for _, l := range rec.Legs {
 			if l.TransferID == "" || l.Party == "platform" {
 				continue

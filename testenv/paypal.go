@@ -30,7 +30,8 @@ import (
 
 // PayPal is a local server that speaks PayPal's REST wire format for what this project uses:
 // OAuth tokens, the Payouts API (with PayPal-Request-Id replay and sender_batch_id dedup),
-// verify-webhook-signature, the webhook signing certificate, and Transaction Search. PayPal cannot be reached from
+// verify-webhook-signature, the webhook signing certificate, Transaction Search, and captures
+// and refunds by ID (Payments API v2). PayPal cannot be reached from
 // here, so tests point the real client library at it: HTTPClient resolves PayPal's host names
 // to this server over TLS with a certificate for them.
 type PayPal struct {
@@ -52,6 +53,9 @@ type PayPal struct {
 	payouts  []PayPalPayout
 	// ItemStatus decides a payout item's final status by receiver; default SUCCESS.
 	ItemStatus func(receiver string) string
+
+	captures map[string]PayPalCapture
+	refunds  map[string]PayPalRefund
 
 	transactions []PayPalTransaction
 	searches     []url.Values
@@ -221,6 +225,7 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"access_token": "A21AAFakeToken", "token_type": "Bearer", "expires_in": 32400})
 	case !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && path != "/v1/notifications/certs/CERT-paysplit-test":
 		writeJSON(w, 401, map[string]any{"name": "AUTHENTICATION_FAILURE", "message": "Authentication failed"})
+	case p.servePayments(w, r):
 	case r.Method == http.MethodPost && path == "/v1/payments/payouts":
 		p.createPayout(w, r)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v1/payments/payouts/"):
