@@ -42,24 +42,39 @@ func (a *Activities) processingFee(ctx context.Context, in EnrichInput) (int64, 
 // chargeFee reads a charge's fee from its balance transaction (one call, expanded). why says why
 // no fee is known; err is set only for what a retry may cure (rate limits, Stripe down).
 func (r stripeRail) chargeFee(ctx context.Context, chargeID string, cur money.Currency, gross int64) (fee int64, why string, err error) {
+	ch, why, err := r.charge(ctx, chargeID)
+	if ch == nil {
+		return 0, why, err
+	}
+	fee, why = balanceFee(ch, cur, gross)
+	return fee, why, nil
+}
+
+// charge reads a charge with its balance transaction expanded. A charge Stripe refuses to show
+// for good (unknown, a key without read access) comes back nil with the reason; err is set only
+// for what a retry may cure.
+func (r stripeRail) charge(ctx context.Context, chargeID string) (*stripe.Charge, string, error) {
 	params := &stripe.ChargeParams{Params: stripe.Params{Context: ctx}}
 	params.AddExpand("balance_transaction")
 	ch, err := r.api.Charges.Get(chargeID, params)
 	if err != nil {
-		// Refused for good (an unknown charge, a key without read access): the payment goes on
-		// without its fee rather than wait for an admin.
 		why, err := refusal(classifyStripe("retrieve charge "+chargeID, err))
-		return 0, why, err
+		return nil, why, err
 	}
+	return ch, "", nil
+}
+
+// balanceFee is the fee on a charge's balance transaction, if it can be booked against the
+// payment; why says why not.
+func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64) (int64, string) {
 	bt := ch.BalanceTransaction
 	if bt == nil {
-		return 0, "the charge has no balance transaction yet", nil
+		return 0, "the charge has no balance transaction yet"
 	}
-	why = feeProblem(bt.Fee, string(bt.Currency), cur, gross)
-	if why != "" {
-		return 0, why, nil
+	if why := feeProblem(bt.Fee, string(bt.Currency), cur, gross); why != "" {
+		return 0, why
 	}
-	return bt.Fee, "", nil
+	return bt.Fee, ""
 }
 
 // netFee is what PayPal kept of a capture (its seller_receivable_breakdown) less what it gave back

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	switch in.Provider {
 	case ProviderStripe:
 		provider, refs, err = r.stripePayouts(ctx, in, refs, recs)
+		if err == nil {
+			err = r.stripeUnknownCaptures(ctx, in, recs, provider)
+		}
 	case ProviderPayPal:
 		provider, err = r.paypalPayouts(ctx, refs, recs)
 	default:
@@ -65,7 +69,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	if err != nil {
 		return ReconcileOutput{}, err
 	}
-	if err := r.compareFees(ctx, in.Provider, refs, recs, ledgerSide, provider); err != nil {
+	if err := r.comparePayments(ctx, in.Provider, refs, recs, ledgerSide, provider); err != nil {
 		return ReconcileOutput{}, err
 	}
 	drifts := recon.Compare(ledgerSide, provider)
@@ -142,21 +146,60 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 	return out, refs, nil
 }
 
-// compareFees adds each payment's processing fee to both sides: the books' (net of any returned)
-// and the provider's: Stripe's on the charge's balance transaction, PayPal's on the capture less
-// what the refunds the payment recorded gave back. A fee the provider cannot state in the
-// payment's currency is left out on both sides, as the payment left it out of the books; a fee
-// that was not known when the payment was split shows as the provider's alone.
-func (r *Reconciler) compareFees(ctx context.Context, provider string, refs []string, recs map[string]payment.Record, ledgerSide, providerSide map[recon.Key]int64) error {
-	var feeOf func(payment.Record) (int64, string, error)
+// stripeUnknownCaptures lists the window's PaymentIntents and adds to the provider side, as
+// captured, each succeeded one of a client's order (its metadata names the client) that the
+// platform has no payment for: its webhook never arrived, so nobody was paid from it. A payment
+// that exists but has no entries yet (waiting for its order, parked) is known, not drift.
+func (r *Reconciler) stripeUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64) error {
+	params := &stripe.PaymentIntentListParams{CreatedRange: &stripe.RangeQueryParams{
+		GreaterThanOrEqual: in.From.Unix(), LesserThan: in.To.Unix(),
+	}}
+	params.Context = ctx
+	it := r.Stripe.PaymentIntents.List(params)
+	for it.Next() {
+		pi := it.PaymentIntent()
+		activity.RecordHeartbeat(ctx, pi.ID)
+		wf := "payment-" + ProviderStripe + "-" + pi.ID // as the API names its workflow
+		if pi.Status != stripe.PaymentIntentStatusSucceeded || pi.Metadata["client_id"] == "" {
+			continue
+		}
+		if _, known := recs[wf]; known {
+			continue
+		}
+		_, err := r.Store.GetPayment(ctx, wf)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(pi.Currency)}] = pi.AmountReceived
+	}
+	if err := it.Err(); err != nil {
+		return classifyStripe("list payment intents", err)
+	}
+	return nil
+}
+
+// comparePayments adds what each payment itself amounts to on both sides, under pseudo-payees:
+// the processing fee (the books' net of any returned), and for Stripe the amount captured and the
+// amount refunded (recon.Captured, recon.Refunded), the books' as their entries booked them,
+// the provider's as it states them: Stripe on the charge (one call, its balance transaction
+// expanded), PayPal on the capture less what the refunds the payment recorded gave back of the
+// fee. What the provider cannot state (a fee in another currency, an unknown charge) is left
+// out on both sides; what it states and the books lack shows as the provider's alone.
+func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs []string, recs map[string]payment.Record, ledgerSide, providerSide map[recon.Key]int64) error {
+	var stated func(payment.Record) (map[string]int64, error)
 	switch {
 	case provider == ProviderStripe && r.Stripe != nil:
-		feeOf = func(rec payment.Record) (int64, string, error) {
-			return stripeRail{r.Stripe}.chargeFee(ctx, rec.ChargeID, rec.Currency, rec.Gross)
-		}
+		stated = func(rec payment.Record) (map[string]int64, error) { return stripeStated(ctx, stripeRail{r.Stripe}, rec) }
 	case provider == ProviderPayPal && r.PayPal != nil:
-		feeOf = func(rec payment.Record) (int64, string, error) {
-			return paypalRail{r.PayPal}.netFee(ctx, rec.ChargeID, rec.FeeReturns, rec.Currency, rec.Gross)
+		stated = func(rec payment.Record) (map[string]int64, error) {
+			fee, why, err := paypalRail{r.PayPal}.netFee(ctx, rec.ChargeID, rec.FeeReturns, rec.Currency, rec.Gross)
+			if why != "" || err != nil {
+				return nil, err
+			}
+			return map[string]int64{recon.ProcessingFee: fee}, nil
 		}
 	default:
 		return nil
@@ -165,26 +208,48 @@ func (r *Reconciler) compareFees(ctx context.Context, provider string, refs []st
 	if err != nil {
 		return err
 	}
+	charges, err := r.Store.LedgerCharges(ctx, provider, refs)
+	if err != nil {
+		return err
+	}
+	maps.Copy(booked, charges)
 	for _, ref := range refs {
 		rec, ok := recs[ref]
 		if !ok || rec.ChargeID == "" || !rec.Split() {
 			continue
 		}
-		key := recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: string(rec.Currency)}
-		fee, why, err := feeOf(rec)
+		amounts, err := stated(rec)
 		if err != nil {
 			return err
 		}
 		activity.RecordHeartbeat(ctx, ref)
-		if why != "" {
-			continue
-		}
-		providerSide[key] = fee
-		if b, ok := booked[key]; ok {
-			ledgerSide[key] = b
+		for payee, amount := range amounts {
+			key := recon.Key{Payment: ref, PayeeID: payee, Currency: string(rec.Currency)}
+			providerSide[key] = amount
+			if b, ok := booked[key]; ok {
+				ledgerSide[key] = b
+			}
 		}
 	}
 	return nil
+}
+
+// stripeStated is what Stripe's charge says of a payment: its fee, the amount captured and, unless
+// the charge was disputed (the books count a lost dispute with the refunds, Stripe does not), the
+// amount refunded; nothing when Stripe will not show the charge or states it in another currency.
+func stripeStated(ctx context.Context, rail stripeRail, rec payment.Record) (map[string]int64, error) {
+	ch, why, err := rail.charge(ctx, rec.ChargeID)
+	if ch == nil || why != "" || !strings.EqualFold(string(ch.Currency), string(rec.Currency)) {
+		return nil, err
+	}
+	out := map[string]int64{recon.Captured: ch.AmountCaptured}
+	if fee, why := balanceFee(ch, rec.Currency, rec.Gross); why == "" {
+		out[recon.ProcessingFee] = fee
+	}
+	if !ch.Disputed && len(rec.LostDisputes) == 0 {
+		out[recon.Refunded] = ch.AmountRefunded
+	}
+	return out, nil
 }
 
 // paypalPayouts asks PayPal about each payout item the payments recorded. PayPal has no list of

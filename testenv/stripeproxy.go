@@ -43,9 +43,16 @@ type StripeReversal struct {
 }
 
 // StripeCharge is a charge the proxy answers for, with the fee its balance transaction holds.
+// With PaymentIntent set, the proxy also lists its (succeeded) PaymentIntent, created at Created
+// with Metadata, in GET /v1/payment_intents.
 type StripeCharge struct {
-	ID, Currency string
-	Amount, Fee  int64
+	ID, Currency   string
+	Amount, Fee    int64
+	AmountRefunded int64
+	Disputed       bool
+	PaymentIntent  string
+	Created        time.Time
+	Metadata       map[string]string
 }
 
 // StripeFee is Stripe's standard card pricing in the US, 2.9 % + 30 cents, rounded half up and
@@ -82,6 +89,27 @@ func (p *StripeProxy) AddCharge(c StripeCharge) {
 	p.charges[c.ID] = c
 }
 
+// RefundCharge records that a charge the proxy knows has had amountRefunded refunded in all
+// (cumulative, as Stripe's amount_refunded; never less than before).
+func (p *StripeProxy) RefundCharge(id string, amountRefunded int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.charges[id]; ok {
+		c.AmountRefunded = max(c.AmountRefunded, min(amountRefunded, c.Amount))
+		p.charges[id] = c
+	}
+}
+
+// DisputeCharge marks a charge the proxy knows as disputed.
+func (p *StripeProxy) DisputeCharge(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.charges[id]; ok {
+		c.Disputed = true
+		p.charges[id] = c
+	}
+}
+
 type storedAnswer struct {
 	status int
 	body   []byte
@@ -109,10 +137,14 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 				return
 			}
 		}
-		if r.Method == http.MethodGet && r.URL.Path == "/v1/transfers" {
+		if r.Method == http.MethodGet && (r.URL.Path == "/v1/transfers" || r.URL.Path == "/v1/payment_intents") {
 			call.Status = http.StatusOK
 			p.record(call)
-			writeRaw(w, http.StatusOK, p.listTransfers(r.URL.Query()))
+			if r.URL.Path == "/v1/transfers" {
+				writeRaw(w, http.StatusOK, p.listTransfers(r.URL.Query()))
+			} else {
+				writeRaw(w, http.StatusOK, p.listPaymentIntents(r.URL.Query()))
+			}
 			return
 		}
 		if a, ok := p.answer(key); ok && r.Method == http.MethodPost {
@@ -218,6 +250,10 @@ func (p *StripeProxy) chargeAnswer(id string, body []byte) []byte {
 		return body
 	}
 	obj["amount"], obj["amount_captured"], obj["currency"] = c.Amount, c.Amount, c.Currency
+	obj["amount_refunded"], obj["refunded"], obj["disputed"] = c.AmountRefunded, c.AmountRefunded == c.Amount, c.Disputed
+	if c.PaymentIntent != "" {
+		obj["payment_intent"] = c.PaymentIntent
+	}
 	if bt, ok := obj["balance_transaction"].(map[string]any); ok {
 		bt["amount"], bt["fee"], bt["net"], bt["currency"], bt["source"] = c.Amount, c.Fee, c.Amount-c.Fee, c.Currency, c.ID
 		bt["fee_details"] = []map[string]any{{"amount": c.Fee, "currency": c.Currency, "type": "stripe_fee", "description": "Stripe processing fees"}}
@@ -239,44 +275,108 @@ func formMetadata(form url.Values) map[string]string {
 	return md
 }
 
+// listQuery is what Stripe's list APIs take: a created range (gte/gt/lte/lt), a page size and a
+// cursor.
+type listQuery struct {
+	from, to int64 // inclusive
+	limit    int
+	after    string
+}
+
+func parseListQuery(q url.Values) listQuery {
+	l := listQuery{to: 1 << 62, after: q.Get("starting_after")}
+	if v, err := strconv.ParseInt(q.Get("created[gte]"), 10, 64); err == nil {
+		l.from = v
+	}
+	if v, err := strconv.ParseInt(q.Get("created[gt]"), 10, 64); err == nil {
+		l.from = v + 1
+	}
+	if v, err := strconv.ParseInt(q.Get("created[lte]"), 10, 64); err == nil {
+		l.to = v
+	}
+	if v, err := strconv.ParseInt(q.Get("created[lt]"), 10, 64); err == nil {
+		l.to = v - 1
+	}
+	l.limit, _ = strconv.Atoi(q.Get("limit"))
+	if l.limit <= 0 || l.limit > 100 {
+		l.limit = 10
+	}
+	return l
+}
+
+// page cuts the IDs (newest first) to the page after l.after and says whether more follow.
+func (l listQuery) page(ids []string) ([]string, bool) {
+	if l.after != "" {
+		for i, id := range ids {
+			if id == l.after {
+				ids = ids[i+1:]
+				break
+			}
+		}
+	}
+	if len(ids) > l.limit {
+		return ids[:l.limit], true
+	}
+	return ids, false
+}
+
+// listPaymentIntents answers GET /v1/payment_intents with the succeeded PaymentIntents behind the
+// charges the proxy knows, newest first, as Stripe's list API pages them.
+func (p *StripeProxy) listPaymentIntents(q url.Values) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := parseListQuery(q)
+	byPI := map[string]StripeCharge{}
+	var ids []string
+	for _, c := range p.charges {
+		if at := c.Created.Unix(); c.PaymentIntent != "" && at >= l.from && at <= l.to {
+			byPI[c.PaymentIntent] = c
+			ids = append(ids, c.PaymentIntent)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := byPI[ids[i]], byPI[ids[j]]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.After(b.Created)
+		}
+		return ids[i] > ids[j]
+	})
+	ids, more := l.page(ids)
+	data := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		c := byPI[id]
+		data = append(data, map[string]any{"id": id, "object": "payment_intent", "amount": c.Amount, "amount_received": c.Amount,
+			"currency": c.Currency, "status": "succeeded", "created": c.Created.Unix(), "metadata": c.Metadata, "latest_charge": c.ID})
+	}
+	out, _ := json.Marshal(map[string]any{"object": "list", "url": "/v1/payment_intents", "has_more": more, "data": data})
+	return out
+}
+
 // listTransfers answers GET /v1/transfers from the proxy's state, newest first, honouring
 // created[gte]/created[lte], transfer_group, limit and starting_after like Stripe's list API.
 func (p *StripeProxy) listTransfers(q url.Values) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	gte, _ := strconv.ParseInt(q.Get("created[gte]"), 10, 64)
-	lte, err := strconv.ParseInt(q.Get("created[lte]"), 10, 64)
-	if err != nil {
-		lte = 1 << 62
-	}
-	limit, err := strconv.Atoi(q.Get("limit"))
-	if err != nil || limit <= 0 || limit > 100 {
-		limit = 10
-	}
+	l := parseListQuery(q)
 	var all []*StripeTransfer
 	for _, tr := range p.transfers {
 		if g := q.Get("transfer_group"); g != "" && tr.TransferGroup != g {
 			continue
 		}
-		if c := tr.Created.Unix(); c >= gte && c <= lte {
+		if c := tr.Created.Unix(); c >= l.from && c <= l.to {
 			all = append(all, tr)
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].ID > all[j].ID })
-	if after := q.Get("starting_after"); after != "" {
-		for i, tr := range all {
-			if tr.ID == after {
-				all = all[i+1:]
-				break
-			}
-		}
+	byID := map[string]*StripeTransfer{}
+	ids := make([]string, len(all))
+	for i, tr := range all {
+		byID[tr.ID], ids[i] = tr, tr.ID
 	}
-	more := len(all) > limit
-	if more {
-		all = all[:limit]
-	}
-	data := make([]map[string]any, 0, len(all))
-	for _, tr := range all {
+	ids, more := l.page(ids)
+	data := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		tr := byID[id]
 		revs := make([]map[string]any, 0, len(tr.Reversals))
 		for _, rv := range tr.Reversals {
 			revs = append(revs, map[string]any{"id": rv.ID, "object": "transfer_reversal", "amount": rv.Amount, "currency": tr.Currency, "transfer": tr.ID, "metadata": rv.Metadata})

@@ -39,9 +39,10 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 	}
 	require.Empty(t, s.reconcile("stripe", mine), "books and Stripe agree")
 
-	// Four drifts of three kinds: a payout booked but never sent, one sent but never booked, a
-	// transfer that Stripe shows bigger than the books, and a processing fee Stripe shows bigger
-	// than the one booked (as if Stripe had adjusted it after the split).
+	// Six drifts of three kinds: a payout booked but never sent, one sent but never booked, a
+	// transfer that Stripe shows bigger than the books, a processing fee Stripe shows bigger than
+	// the one booked (as if Stripe had adjusted it after the split), a refund whose webhook never
+	// came, and a capture of a client's order whose webhook never came (nobody was paid from it).
 	ctx := context.Background()
 	pay1 := payment.WorkflowID("stripe", "pi_rec1")
 	_, _, err := s.ledger.Post(ctx, ledger.Entry{IdempotencyKey: pay1 + "/transfer/vendor-ghost", Currency: "usd", Reference: pay1,
@@ -57,13 +58,22 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 		_, err := sc.Transfers.New(tr)
 		require.NoError(t, err)
 	}
-	s.stripe.AddCharge(testenv.StripeCharge{ID: "ch_pi_rec2", Currency: "usd", Amount: 11000, Fee: 400})
+	s.stripe.AddCharge(testenv.StripeCharge{ID: "ch_pi_rec2", Currency: "usd", Amount: 11000, Fee: 400, AmountRefunded: 2200})
+	s.stripe.RefundCharge("ch_pi_rec1", 1000)
+	s.stripe.AddCharge(testenv.StripeCharge{ID: "ch_pi_rec_lost", Currency: "usd", Amount: 5000, Fee: 175,
+		PaymentIntent: "pi_rec_lost", Created: time.Now(), Metadata: map[string]string{"client_id": "recco", "order_id": "o-lost"}})
+	s.stripe.AddCharge(testenv.StripeCharge{ID: "ch_pi_rec_elsewhere", Currency: "usd", Amount: 900, Fee: 56,
+		PaymentIntent: "pi_rec_elsewhere", Created: time.Now()}) // no client: a charge of the account's own, not a drift
 	entriesBefore, err := s.ledger.EntriesByReference(ctx, pay1)
 	require.NoError(t, err)
 
 	require.Equal(t, map[string][]drift{
 		"missing_at_provider": {{pay1, "ghost", 300, 0}},
-		"extra_at_provider":   {{"payment-stripe-pi_stranger", "stranger", 0, 700}},
+		"extra_at_provider": {
+			{pay1, "(refunded)", 0, 1000},
+			{"payment-stripe-pi_rec_lost", "(captured)", 0, 5000},
+			{"payment-stripe-pi_stranger", "stranger", 0, 700},
+		},
 		"amount_differs": {
 			{pay1, "recco-vendor", 9545, 9645},
 			{payment.WorkflowID("stripe", "pi_rec2"), "(processing fee)", 349, 400},

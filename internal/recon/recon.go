@@ -1,5 +1,5 @@
-// Package recon compares payouts as the ledger records them with payouts as a provider reports
-// them. It only reports; fixing money is a person's decision.
+// Package recon compares payouts, and the payments behind them, as the ledger records them with
+// what a provider reports. It only reports; fixing money is a person's decision.
 package recon
 
 import (
@@ -8,11 +8,21 @@ import (
 	"strings"
 )
 
-// ProcessingFee stands in Key.PayeeID for the fee the provider kept of the payment (no payee ID
-// can look like it): the books' fee, net of fees returned, against the provider's.
-const ProcessingFee = "(processing fee)"
+// Pseudo-payees stand in Key.PayeeID for what is compared of the payment itself (no payee ID can
+// look like them, as payee IDs have no parentheses).
+const (
+	// ProcessingFee is the fee the provider kept of the payment: the books' fee, net of fees
+	// returned, against the provider's.
+	ProcessingFee = "(processing fee)"
+	// Captured is the payment's gross: the books' capture entry against what the provider
+	// captured. A capture the books never heard of (its webhook lost) shows as extra.
+	Captured = "(captured)"
+	// Refunded is what was refunded of the payment: the books' refund entries against the
+	// provider's amount refunded. A refund whose webhook was lost shows as a difference.
+	Refunded = "(refunded)"
+)
 
-// Key is one payee's payouts for one payment, or its processing fee (PayeeID ProcessingFee).
+// Key is one payee's payouts for one payment, or one of the payment's own amounts (a pseudo-payee).
 type Key struct {
 	Payment  string `json:"payment"` // the payment's workflow ID
 	PayeeID  string `json:"payee_id"`

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,6 +70,41 @@ func (s *Store) LedgerFees(ctx context.Context, provider string, refs []string) 
 			return nil, fmt.Errorf("scan ledger fee: %w", err)
 		}
 		out[recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: cur}] = amount
+	}
+	return out, rows.Err()
+}
+
+// refundEntry matches the key of a payment's refund entry (<payment>/refund/<cumulative>), the
+// provider's money back to the customer; the entries that take a leg's share back from its payee
+// (<payment>/refund/<cumulative>/<leg>) go on.
+var refundEntry = regexp.MustCompile(`/refund/[0-9]+$`)
+
+// LedgerCharges is what the books hold of each payment itself, keyed by payment, pseudo-payee and
+// currency: recon.Captured, the capture entry's debit of the provider's balance, and
+// recon.Refunded, what the refund entries (lost disputes among them) credited it.
+func (s *Store) LedgerCharges(ctx context.Context, provider string, refs []string) (map[recon.Key]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT e.reference, e.idempotency_key, e.currency, p.amount
+		FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+		WHERE e.reference = ANY($1) AND p.account = $2
+			AND (e.idempotency_key = e.reference || '/capture' OR starts_with(e.idempotency_key, e.reference || '/refund/'))`,
+		refs, ledger.ProviderBalance(provider))
+	if err != nil {
+		return nil, fmt.Errorf("ledger charges: %w", err)
+	}
+	defer rows.Close()
+	out := map[recon.Key]int64{}
+	for rows.Next() {
+		var ref, key, cur string
+		var amount int64
+		if err := rows.Scan(&ref, &key, &cur, &amount); err != nil {
+			return nil, fmt.Errorf("scan ledger charge: %w", err)
+		}
+		switch {
+		case key == ref+"/capture":
+			out[recon.Key{Payment: ref, PayeeID: recon.Captured, Currency: cur}] += amount
+		case refundEntry.MatchString(key):
+			out[recon.Key{Payment: ref, PayeeID: recon.Refunded, Currency: cur}] -= amount
+		}
 	}
 	return out, rows.Err()
 }

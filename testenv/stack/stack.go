@@ -290,18 +290,36 @@ func stripeObject(body []byte, obj any) (string, bool) {
 	return evt.Type, true
 }
 
-// chargeMade tells the Stripe proxy of the charge behind a payment_intent.succeeded, with
-// Stripe's standard fee, as Stripe knows it before it sends the event.
+// chargeMade tells the Stripe proxy what Stripe knows before it sends an event: the charge
+// behind a payment_intent.succeeded (with Stripe's standard fee and the PaymentIntent's metadata),
+// what a charge.refunded says was refunded, that a charge.dispute.* disputes its charge.
 func (s *Stack) chargeMade(body []byte) {
 	var o struct {
-		Amount   int64  `json:"amount"`
-		Currency string `json:"currency"`
-		Charge   string `json:"latest_charge"`
+		ID             string            `json:"id"`
+		Amount         int64             `json:"amount"`
+		AmountRefunded int64             `json:"amount_refunded"`
+		Currency       string            `json:"currency"`
+		Charge         any               `json:"charge"`
+		LatestCharge   string            `json:"latest_charge"`
+		Metadata       map[string]string `json:"metadata"`
 	}
-	if typ, ok := stripeObject(body, &o); !ok || typ != "payment_intent.succeeded" || o.Charge == "" {
-		return
+	var evt struct {
+		Created int64 `json:"created"` // the PaymentIntent succeeded then (created a moment before)
 	}
-	s.Stripe.AddCharge(testenv.StripeCharge{ID: o.Charge, Currency: o.Currency, Amount: o.Amount, Fee: testenv.StripeFee(o.Amount)})
+	_ = json.Unmarshal(body, &evt)
+	typ, ok := stripeObject(body, &o)
+	switch {
+	case !ok:
+	case typ == "payment_intent.succeeded" && o.LatestCharge != "":
+		s.Stripe.AddCharge(testenv.StripeCharge{ID: o.LatestCharge, Currency: o.Currency, Amount: o.Amount, Fee: testenv.StripeFee(o.Amount),
+			PaymentIntent: o.ID, Created: time.Unix(evt.Created, 0), Metadata: o.Metadata})
+	case typ == "charge.refunded":
+		s.Stripe.RefundCharge(o.ID, o.AmountRefunded)
+	case strings.HasPrefix(typ, "charge.dispute."):
+		if ch, _ := o.Charge.(string); ch != "" {
+			s.Stripe.DisputeCharge(ch)
+		}
+	}
 }
 
 // Forwarded waits, when the API acknowledges webhooks once stored (server.AckOnStore), until
