@@ -192,7 +192,9 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 	var stated func(payment.Record) (map[string]int64, error)
 	switch {
 	case provider == ProviderStripe && r.Stripe != nil:
-		stated = func(rec payment.Record) (map[string]int64, error) { return stripeStated(ctx, stripeRail{r.Stripe}, rec) }
+		stated = func(rec payment.Record) (map[string]int64, error) {
+			return stripeStated(ctx, stripeRail{r.Stripe}, rec)
+		}
 	case provider == ProviderPayPal && r.PayPal != nil:
 		stated = func(rec payment.Record) (map[string]int64, error) {
 			fee, why, err := paypalRail{r.PayPal}.netFee(ctx, rec.ChargeID, rec.FeeReturns, rec.Currency, rec.Gross)
