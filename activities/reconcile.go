@@ -238,10 +238,13 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 
 // stripeStated is what Stripe's charge says of a payment: its fee, the amount captured and, unless
 // the charge was disputed (the books count a lost dispute with the refunds, Stripe does not), the
-// amount refunded; nothing when Stripe will not show the charge or states it in another currency.
+// amount refunded; nothing when Stripe will not show the charge, shows it as another
+// PaymentIntent's (a stand-in such as stripe-mock, which keeps no charges, answers any ID with
+// its fixture), or states it in another currency.
 func stripeStated(ctx context.Context, rail stripeRail, rec payment.Record) (map[string]int64, error) {
 	ch, why, err := rail.charge(ctx, rec.ChargeID)
-	if ch == nil || why != "" || !strings.EqualFold(string(ch.Currency), string(rec.Currency)) {
+	if ch == nil || why != "" || ch.PaymentIntent == nil || ch.PaymentIntent.ID != rec.PaymentID ||
+		!strings.EqualFold(string(ch.Currency), string(rec.Currency)) {
 		return nil, err
 	}
 	out := map[string]int64{recon.Captured: ch.AmountCaptured}

@@ -58,7 +58,8 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 		_, err := sc.Transfers.New(tr)
 		require.NoError(t, err)
 	}
-	s.stripe.AddCharge(testenv.StripeCharge{ID: "ch_pi_rec2", Currency: "usd", Amount: 11000, Fee: 400, AmountRefunded: 2200})
+	s.stripe.AddCharge(testenv.StripeCharge{ID: "ch_pi_rec2", Currency: "usd", Amount: 11000, Fee: 400, AmountRefunded: 2200,
+		PaymentIntent: "pi_rec2", Created: time.Now(), Metadata: map[string]string{"client_id": "recco"}})
 	s.stripe.RefundCharge("ch_pi_rec1", 1000)
 	s.stripe.AddCharge(testenv.StripeCharge{ID: "ch_pi_rec_lost", Currency: "usd", Amount: 5000, Fee: 175,
 		PaymentIntent: "pi_rec_lost", Created: time.Now(), Metadata: map[string]string{"client_id": "recco", "order_id": "o-lost"}})
