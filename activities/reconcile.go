@@ -13,9 +13,11 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
+	"paysplit/internal/paypalsearch"
 	"paysplit/internal/recon"
 	"paysplit/internal/store"
 )
@@ -59,6 +61,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 		}
 	case ProviderPayPal:
 		provider, err = r.paypalPayouts(ctx, refs, recs)
+		if err == nil && r.PayPal != nil {
+			err = r.paypalUnknownCaptures(ctx, in, recs, provider)
+		}
 	default:
 		return ReconcileOutput{}, fmt.Errorf("reconcile: unknown provider %q", in.Provider)
 	}
@@ -146,6 +151,83 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 	return out, refs, nil
 }
 
+// paypalStated is what PayPal's capture says of a payment: the amount captured, the fee less what
+// the refunds the payment recorded gave back, and the amount refunded where its status tells it
+// (none while COMPLETED, all once REFUNDED; a partial refund's amount PayPal states only on the
+// refunds, which it lists by no capture, and a reversed or disputed capture is left out as the
+// books count a lost dispute with the refunds). Nothing when PayPal will not show the capture or
+// states it in another currency.
+func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map[string]int64, error) {
+	c, _, err := rail.capture(ctx, rec.ChargeID)
+	if c == nil || c.Amount == nil || !strings.EqualFold(c.Amount.Currency, string(rec.Currency)) {
+		return nil, err
+	}
+	captured, err := money.ParseAmount(c.Amount.Value, rec.Currency)
+	if err != nil {
+		return nil, nil // unreadable: nothing PayPal states can be weighed
+	}
+	out := map[string]int64{recon.Captured: captured}
+	if len(rec.LostDisputes) == 0 {
+		switch c.Status {
+		case "COMPLETED":
+			out[recon.Refunded] = 0
+		case "REFUNDED":
+			out[recon.Refunded] = captured
+		}
+	}
+	fee, why, err := rail.feeLessReturns(ctx, c, rec.FeeReturns, rec.Currency, rec.Gross)
+	if err != nil {
+		return nil, err
+	}
+	if why == "" {
+		out[recon.ProcessingFee] = fee
+	}
+	return out, nil
+}
+
+// paypalUnknownCaptures searches the window's transactions (Transaction Search) and adds to the
+// provider side, as captured, each payment received for a client's order (its custom_id names the
+// client) that the platform has no payment for: its webhook never came. PayPal lists a
+// transaction up to three hours after it happened, so the latest of a window may be found only
+// by a later run; a run never reports one that is not there.
+func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64) error {
+	end := in.To.Add(-time.Second) // PayPal's end_date is inclusive
+	waiting := map[string]bool{}   // known payments without entries yet, each asked for once
+	for start := in.From; start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
+		stop := start.Add(paypalsearch.MaxSpan)
+		if stop.After(end) {
+			stop = end
+		}
+		err := paypalsearch.Each(ctx, r.PayPal, "", start, stop, func(t paypal.SearchTransactionInfo) error {
+			if !paypalsearch.IsPayment(t) || paypalsearch.ClientOf(t.CustomField) == "" {
+				return nil
+			}
+			wf := "payment-" + ProviderPayPal + "-" + t.TransactionID // as the API names its workflow
+			if _, known := recs[wf]; known || waiting[wf] {
+				return nil
+			}
+			amount, cur, err := paypalsearch.Amount(t)
+			if err != nil {
+				return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, err)
+			}
+			switch _, err := r.Store.GetPayment(ctx, wf); {
+			case err == nil:
+				waiting[wf] = true
+				return nil
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+			provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(cur)}] = amount
+			activity.RecordHeartbeat(ctx, t.TransactionID)
+			return nil
+		})
+		if err != nil {
+			return classifyPayPal("search transactions", err)
+		}
+	}
+	return nil
+}
+
 // stripeUnknownCaptures lists the window's PaymentIntents and adds to the provider side, as
 // captured, each succeeded one of a client's order (its metadata names the client) that the
 // platform has no payment for: its webhook never arrived, so nobody was paid from it. A payment
@@ -197,11 +279,7 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 		}
 	case provider == ProviderPayPal && r.PayPal != nil:
 		stated = func(rec payment.Record) (map[string]int64, error) {
-			fee, why, err := paypalRail{r.PayPal}.netFee(ctx, rec.ChargeID, rec.FeeReturns, rec.Currency, rec.Gross)
-			if why != "" || err != nil {
-				return nil, err
-			}
-			return map[string]int64{recon.ProcessingFee: fee}, nil
+			return paypalStated(ctx, paypalRail{r.PayPal}, rec)
 		}
 	default:
 		return nil

@@ -6,9 +6,10 @@ import (
 )
 
 // PayPalCapture is a capture as the Payments API v2 shows it (GET /v2/payments/captures/{id}):
-// decimal strings in PayPal's format, the fee in seller_receivable_breakdown.
+// decimal strings in PayPal's format, the fee in seller_receivable_breakdown, Status COMPLETED
+// unless set (PARTIALLY_REFUNDED, REFUNDED, REVERSED).
 type PayPalCapture struct {
-	ID, Currency, Amount, Fee string
+	ID, Currency, Amount, Fee, Status string
 }
 
 // PayPalRefund is a refund of a capture (GET /v2/payments/refunds/{id}); Fee is the part of the
@@ -72,7 +73,11 @@ func (p *PayPal) servePayments(w http.ResponseWriter, r *http.Request) bool {
 			notFound(id)
 			return true
 		}
-		body := map[string]any{"id": c.ID, "status": "COMPLETED", "amount": money(c.Currency, c.Amount), "final_capture": true}
+		status := c.Status
+		if status == "" {
+			status = "COMPLETED"
+		}
+		body := map[string]any{"id": c.ID, "status": status, "amount": money(c.Currency, c.Amount), "final_capture": true}
 		if c.Fee != "" {
 			body["seller_receivable_breakdown"] = map[string]any{"gross_amount": money(c.Currency, c.Amount), "paypal_fee": money(c.Currency, c.Fee)}
 		}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"paysplit/internal/kpi"
 	"paysplit/internal/money"
+	"paysplit/internal/paypalsearch"
 )
 
 // Source is the platform's PayPal account. The REST app needs the Transaction Search permission.
@@ -31,19 +31,11 @@ type Source struct {
 func (Source) Name() string { return kpi.SourcePayPal }
 
 const (
-	// pageSize is the API's maximum.
-	pageSize = 500
-	// maxSpan is the widest date range one search may cover (PayPal refuses more than 31 days).
-	maxSpan = 31 * 24 * time.Hour
-	// minSpan is where halving a window that matches too many transactions stops.
-	minSpan = time.Hour
 	// refundHorizon is how long after a payment PayPal lets the merchant refund it: refunds are
 	// searched that far past the range, as they count on the payment's day.
 	refundHorizon = 180 * 24 * time.Hour
 	// eventRefund is the T-code of a refund the merchant (our plugins, an admin) initiated.
 	eventRefund = "T1107"
-	// tooLarge is PayPal's answer to a search matching more than it lists (10,000 transactions).
-	tooLarge = "RESULTSET_TOO_LARGE"
 )
 
 // payment is one of the client's payments in the range, in minor units.
@@ -82,9 +74,9 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 		}
 		seen[key] = true
 		switch {
-		case isPayment(t):
+		case paypalsearch.IsPayment(t):
 			at := time.Time(t.TransactionInitiationDate)
-			if at.Before(from) || !at.Before(paidBefore) || clientOf(t.CustomField) != clientID {
+			if at.Before(from) || !at.Before(paidBefore) || paypalsearch.ClientOf(t.CustomField) != clientID {
 				return nil
 			}
 			v, err := amount(t, cur)
@@ -98,13 +90,13 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 		}
 		return nil
 	}
-	for start := from; start.Before(end); start = start.Add(maxSpan) {
-		stop := start.Add(maxSpan)
+	for start := from; start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
+		stop := start.Add(paypalsearch.MaxSpan)
 		if stop.After(end) {
 			stop = end
 		}
-		if err := s.search(ctx, cur, start, stop, collect); err != nil {
-			return nil, err
+		if err := paypalsearch.Each(ctx, s.Client, cur, start, stop, collect); err != nil {
+			return nil, classify(err)
 		}
 	}
 	byDay := map[time.Time]kpi.Revenue{}
@@ -145,57 +137,6 @@ func (s Source) now() time.Time {
 	return time.Now()
 }
 
-// search lists the transactions in cur from start to end (at most maxSpan), page by page. A
-// window PayPal finds too large is searched again as two halves.
-func (s Source) search(ctx context.Context, cur money.Currency, start, end time.Time, each func(paypal.SearchTransactionInfo) error) error {
-	for page := 1; ; page++ {
-		req := &paypal.TransactionSearchRequest{
-			StartDate: start, EndDate: end, TransactionCurrency: ptr(cur.Upper()),
-			Fields: ptr("transaction_info"), BalanceAffectingRecordsOnly: ptr("Y"),
-			PageSize: ptr(pageSize), Page: ptr(page),
-		}
-		res, err := s.Client.ListTransactions(ctx, req)
-		var pe *paypal.ErrorResponse
-		if errors.As(err, &pe) && pe.Name == tooLarge && end.Sub(start) > minSpan {
-			mid := start.Add(end.Sub(start) / 2).Truncate(time.Second)
-			if err := s.search(ctx, cur, start, mid, each); err != nil {
-				return err
-			}
-			return s.search(ctx, cur, mid, end, each)
-		}
-		if err != nil {
-			return classify(start, end, err)
-		}
-		for _, d := range res.TransactionDetails {
-			if err := each(d.TransactionInfo); err != nil {
-				return err
-			}
-		}
-		if page >= res.TotalPages || len(res.TransactionDetails) == 0 {
-			return nil
-		}
-	}
-}
-
-// isPayment says whether a transaction is a payment received and completed: a T00nn
-// (account-to-account payment, T0006 for Orders API captures) with a positive amount, either
-// still standing (S) or since refunded in full (V, the refund is its own transaction). Pending
-// and denied payments are not sales; payments we sent (payouts) have negative amounts.
-func isPayment(t paypal.SearchTransactionInfo) bool {
-	return strings.HasPrefix(t.TransactionEventCode, "T00") && (t.TransactionStatus == "S" || t.TransactionStatus == "V") &&
-		t.TransactionAmount.Value != "" && !strings.HasPrefix(t.TransactionAmount.Value, "-")
-}
-
-// clientOf reads client_id from the URL-encoded custom_id the store plugins send; anything else
-// in the field (another integration's text) names no client.
-func clientOf(custom string) string {
-	v, err := url.ParseQuery(custom)
-	if err != nil {
-		return ""
-	}
-	return v.Get("client_id")
-}
-
 // amount is the transaction's amount in minor units of cur (collect skips other currencies).
 func amount(t paypal.SearchTransactionInfo, cur money.Currency) (int64, error) {
 	v, err := money.ParseAmount(t.TransactionAmount.Value, cur)
@@ -208,18 +149,15 @@ func amount(t paypal.SearchTransactionInfo, cur money.Currency) (int64, error) {
 // classify marks PayPal's refusals (bad credentials, Transaction Search not enabled for the app,
 // a malformed search) as permanent; rate limits, server errors and network errors stay
 // retryable. The message carries PayPal's error name and debug ID, never the credentials.
-func classify(start, end time.Time, err error) error {
-	span := start.Format(time.RFC3339) + ".." + end.Format(time.RFC3339)
+func classify(err error) error {
 	var pe *paypal.ErrorResponse
 	if !errors.As(err, &pe) || pe.Response == nil {
-		return fmt.Errorf("paypal: list transactions %s: %w", span, err)
+		return err
 	}
 	code := pe.Response.StatusCode
-	msg := fmt.Errorf("paypal: list transactions %s: %d %s %s (debug_id %s)", span, code, pe.Name, pe.Message, pe.DebugID)
+	msg := fmt.Errorf("%w (%s, debug_id %s)", err, pe.Name, pe.DebugID)
 	if code >= 400 && code < 500 && code != http.StatusTooManyRequests {
 		return kpi.Permanent(msg)
 	}
 	return msg
 }
-
-func ptr[T any](v T) *T { return &v }
