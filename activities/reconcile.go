@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"strings"
@@ -222,7 +223,7 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 			return nil
 		})
 		if err != nil {
-			return classifyPayPal("search transactions", err)
+			return unsearched(ProviderPayPal, classifyPayPal("search transactions", err))
 		}
 	}
 	return nil
@@ -258,9 +259,20 @@ func (r *Reconciler) stripeUnknownCaptures(ctx context.Context, in ReconcileInpu
 		provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(pi.Currency)}] = pi.AmountReceived
 	}
 	if err := it.Err(); err != nil {
-		return classifyStripe("list payment intents", err)
+		return unsearched(ProviderStripe, classifyStripe("list payment intents", err))
 	}
 	return nil
+}
+
+// unsearched lets the rest of a reconciliation go on when the provider refuses for good to list
+// payments (an API key or app without the permission): the payments the books know are still
+// compared, and the log says what was not searched. What a retry may cure stays an error.
+func unsearched(provider string, err error) error {
+	why, err := refusal(err)
+	if why != "" {
+		slog.Warn("reconcile: payments the books do not know were not searched for", "provider", provider, "why", why)
+	}
+	return err
 }
 
 // comparePayments adds what each payment itself amounts to on both sides, under pseudo-payees:

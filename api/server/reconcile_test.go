@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,18 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 		},
 	}, s.reconcile("stripe", mine), "a drift of each kind")
 
+	// A key that may not list PaymentIntents: the run still compares what the books know.
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.URL.Path == "/v1/payment_intents" {
+			return http.StatusForbidden, `{"error":{"type":"invalid_request_error","message":"The provided key does not have the required permissions"}}`
+		}
+		return 0, ""
+	}
+	got := s.reconcile("stripe", mine)
+	s.stripe.Inject = nil
+	require.NotContains(t, got["extra_at_provider"], drift{"payment-stripe-pi_rec_lost", "(captured)", 0, 5000})
+	require.Contains(t, got["extra_at_provider"], drift{pay1, "(refunded)", 0, 1000})
+
 	entriesAfter, err := s.ledger.EntriesByReference(ctx, pay1)
 	require.NoError(t, err)
 	require.Equal(t, len(entriesBefore), len(entriesAfter), "reconciliation never fixes money by itself")
@@ -137,6 +150,13 @@ func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 			{payment.WorkflowID("paypal", "CAPREC2"), "(refunded)", 0, 11000},
 			{payment.WorkflowID("paypal", "CAPRECLOST"), "(captured)", 0, 5000},
 		},
+	}, s.reconcile("paypal", mine))
+
+	// Without the Transaction Search permission the run still compares what the books know.
+	s.paypal.FailTransactions(http.StatusForbidden)
+	require.Equal(t, map[string][]drift{
+		"amount_differs":    {{pay1, "(processing fee)", 433 - 38, 450 - 38}, {pay1, "recpp-vendor", 9545, 9500}},
+		"extra_at_provider": {{payment.WorkflowID("paypal", "CAPREC2"), "(refunded)", 0, 11000}},
 	}, s.reconcile("paypal", mine))
 	entriesAfter, err := s.ledger.EntriesByReference(t.Context(), pay1)
 	require.NoError(t, err)
