@@ -153,11 +153,11 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 }
 
 // paypalStated is what PayPal's capture says of a payment: the amount captured, the fee less what
-// the refunds the payment recorded gave back, and the amount refunded where its status tells it
-// (none while COMPLETED, all once REFUNDED; a partial refund's amount PayPal states only on the
-// refunds, which it lists by no capture, and a reversed or disputed capture is left out as the
-// books count a lost dispute with the refunds). Nothing when PayPal will not show the capture or
-// states it in another currency.
+// the refunds the payment recorded gave back, and the amount refunded where its status tells it:
+// none while COMPLETED (unless the books took a reversal, which may leave it so), all once
+// REFUNDED or REVERSED; a partial refund's amount PayPal states only on the refunds, which it
+// lists by no capture. Nothing when PayPal will not show the capture or states it in another
+// currency.
 func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map[string]int64, error) {
 	c, _, err := rail.capture(ctx, rec.ChargeID)
 	if c == nil || c.Amount == nil || !strings.EqualFold(c.Amount.Currency, string(rec.Currency)) {
@@ -168,13 +168,11 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 		return nil, nil // unreadable: nothing PayPal states can be weighed
 	}
 	out := map[string]int64{recon.Captured: captured}
-	if len(rec.LostDisputes) == 0 {
-		switch c.Status {
-		case "COMPLETED":
-			out[recon.Refunded] = 0
-		case "REFUNDED":
-			out[recon.Refunded] = captured
-		}
+	switch {
+	case c.Status == "REFUNDED" || c.Status == "REVERSED":
+		out[recon.Refunded] = captured // all of it went back, refunded or taken (the books count both)
+	case c.Status == "COMPLETED" && len(rec.LostDisputes) == 0:
+		out[recon.Refunded] = 0
 	}
 	fee, why, err := rail.feeLessReturns(ctx, c, rec.FeeReturns, rec.Currency, rec.Gross)
 	if err != nil {

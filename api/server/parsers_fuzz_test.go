@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -48,7 +49,7 @@ func FuzzPayPalToEvent(f *testing.F) {
 	f.Add([]byte(`{"id":"WH-5","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP5","amount":{"currency_code":"USD","value":"10.00"},"seller_receivable_breakdown":{"paypal_fee":{"currency_code":"USD","value":"0.84"}}}}`))
 	f.Add([]byte(`{"id":"WH-4","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP1","amount":{"currency_code":"USD","value":"-1.00"}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ev, capture, _, err := paypalToEvent(body)
+		ev, capture, typ, err := paypalToEvent(body)
 		if err != nil {
 			if errors.Is(err, errIgnored) && capture != "" {
 				t.Fatalf("ignored event named capture %q", capture)
@@ -56,6 +57,9 @@ func FuzzPayPalToEvent(f *testing.F) {
 			return
 		}
 		checkEvent(t, ev, capture)
+		if strings.HasPrefix(typ, "CUSTOMER.DISPUTE.") && ev.DisputeStatus == "lost" {
+			t.Fatalf("%s would take money: only a reversal does", typ)
+		}
 	})
 }
 

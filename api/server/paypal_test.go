@@ -187,3 +187,49 @@ func TestPayPalWebhookRejectsBadInput(t *testing.T) {
 	require.Equal(t, "ignored", out["status"])
 	require.Equal(t, 0, s.runs(payment.WorkflowID("paypal", "CAPBAD")))
 }
+
+// A dispute the seller loses reaches us twice: PayPal takes the money back with a
+// PAYMENT.CAPTURE.REVERSED (in the capture's currency, once per reversal) and closes the dispute
+// with a CUSTOMER.DISPUTE.RESOLVED (its dispute_amount in the buyer's currency). The money is taken
+// once, whatever the order and however often each is delivered.
+func TestPayPalLostDisputeTakesTheMoneyOnce(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seedPayPal("ppdispute", "VENDORDISPUT1")
+	body := paypalCapture("ppdispute", "CAPDSP1")
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAPDSP1")
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+
+	deliver := func(body []byte) ipayment.Record {
+		t.Helper()
+		code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+		require.Equal(t, http.StatusOK, code, out)
+		return s.result(id)
+	}
+	opened := paypalevent.Dispute{EventID: "WH-DSP-1", Type: "CUSTOMER.DISPUTE.CREATED", DisputeID: "PP-D-1", CaptureID: "CAPDSP1",
+		Currency: "eur", Amount: 2760, Created: time.Now()}.Body()
+	rec := deliver(opened)
+	require.Equal(t, ipayment.StatusDisputed, rec.Status)
+	require.True(t, rec.Disputed)
+
+	resolved := paypalevent.Dispute{EventID: "WH-DSP-2", Type: "CUSTOMER.DISPUTE.RESOLVED", DisputeID: "PP-D-1", CaptureID: "CAPDSP1",
+		Currency: "eur", Amount: 2760, Outcome: "RESOLVED_BUYER_FAVOUR", Created: time.Now()}.Body()
+	reversed := paypalevent.Reversal{EventID: "WH-REV-1", ReversalID: "REV-CAPDSP1", CaptureID: "CAPDSP1",
+		Currency: "usd", Amount: 3000, Created: time.Now()}.Body()
+	for _, b := range [][]byte{resolved, reversed, resolved, reversed} {
+		rec = deliver(b)
+	}
+	require.EqualValues(t, 3000, rec.Refunded, "the reversal's amount, once; the dispute's resolution moved no money")
+	require.Equal(t, []string{"REV-CAPDSP1"}, rec.LostDisputes)
+	require.False(t, rec.Disputed)
+	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status)
+	var shares int64
+	for _, l := range rec.Legs {
+		shares += l.Refunded
+	}
+	require.EqualValues(t, 3000, shares, "the legs bear the reversal in proportion, once")
+	balances := s.paymentBalances(id)
+	require.EqualValues(t, 11000-433-9545-485-3000, balances["provider:paypal"],
+		"PayPal holds the gross less its fee, the payouts and the reversal, once")
+}

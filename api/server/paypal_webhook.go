@@ -237,9 +237,13 @@ func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (paym
 	case "CUSTOMER.DISPUTE.CREATED":
 		return payment.Event{ID: id, Kind: payment.EventDisputeCreated, DisputeID: r.DisputeID, Amount: amount, OccurredAt: at}, capture, typ, nil
 	case "CUSTOMER.DISPUTE.RESOLVED":
-		status := "won"
-		if r.Outcome.Code == "RESOLVED_BUYER_FAVOUR" {
-			status = "lost"
+		// The dispute closes here, whatever its outcome; the money a lost one takes moves with its
+		// own event, PAYMENT.CAPTURE.REVERSED (or .REFUNDED when the seller refunded), in the
+		// capture's currency and once per reversal. Taking it here too would take it twice (the
+		// two events carry different IDs), and dispute_amount may be in the buyer's currency.
+		status := strings.ToLower(r.Outcome.Code)
+		if status == "" {
+			status = "resolved"
 		}
 		return payment.Event{ID: id, Kind: payment.EventDisputeClosed, DisputeID: r.DisputeID, DisputeStatus: status, Amount: amount, OccurredAt: at}, capture, typ, nil
 	}

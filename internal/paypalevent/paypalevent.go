@@ -88,3 +88,45 @@ func (r Refund) Body() []byte {
 		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + r.CaptureID, "method": "GET"}},
 	})
 }
+
+// Reversal is a PAYMENT.CAPTURE.REVERSED event: PayPal took Amount of the capture back (a
+// chargeback, or a dispute decided for the buyer), with a refund resource of its own ID.
+type Reversal struct {
+	EventID, ReversalID, CaptureID string
+	Currency                       money.Currency
+	Amount                         int64
+	Created                        time.Time
+}
+
+// Body renders the event.
+func (r Reversal) Body() []byte {
+	return Build(r.EventID, "PAYMENT.CAPTURE.REVERSED", r.Created, map[string]any{
+		"id": r.ReversalID, "status": "COMPLETED", "amount": Amount(r.Amount, r.Currency), "note_to_payer": "Payment reversed",
+		"links": []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + r.CaptureID, "method": "GET"}},
+	})
+}
+
+// Dispute is a CUSTOMER.DISPUTE.* event (Type) about a capture: Amount in Currency is what the
+// buyer disputes (the buyer's currency may not be the capture's), Outcome the outcome code of a
+// resolved one (RESOLVED_BUYER_FAVOUR, RESOLVED_SELLER_FAVOUR, ...).
+type Dispute struct {
+	EventID, Type, DisputeID, CaptureID, Outcome string
+	Currency                                     money.Currency
+	Amount                                       int64
+	Created                                      time.Time
+}
+
+// Body renders the event.
+func (d Dispute) Body() []byte {
+	resource := map[string]any{
+		"dispute_id": d.DisputeID, "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "status": "OPEN",
+		"dispute_amount":        Amount(d.Amount, d.Currency),
+		"disputed_transactions": []map[string]any{{"seller_transaction_id": d.CaptureID}},
+	}
+	if d.Outcome != "" {
+		resource["status"] = "RESOLVED"
+		resource["dispute_outcome"] = map[string]string{"outcome_code": d.Outcome}
+	}
+	b := Build(d.EventID, d.Type, d.Created, resource)
+	return []byte(strings.Replace(string(b), `"resource_type":"capture"`, `"resource_type":"dispute"`, 1))
+}
