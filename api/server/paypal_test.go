@@ -232,4 +232,14 @@ func TestPayPalLostDisputeTakesTheMoneyOnce(t *testing.T) {
 	balances := s.paymentBalances(id)
 	require.EqualValues(t, 11000-433-9545-485-3000, balances["provider:paypal"],
 		"PayPal holds the gross less its fee, the payouts and the reversal, once")
+
+	// The seller then refunds 11.00 more: PayPal's total_refunded_amount counts refunds only.
+	refund := paypalevent.Refund{EventID: "WH-REF-DSP", RefundID: "REF-DSP", CaptureID: "CAPDSP1", Currency: "usd",
+		Amount: 1100, TotalRefunded: 1100, Created: time.Now()}.Body()
+	rec = deliver(refund)
+	require.EqualValues(t, 3000+1100, rec.Refunded, "the refund on top of the reversal")
+	require.EqualValues(t, 3000, rec.DisputesLost)
+	_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+	require.EqualValues(t, 4100, view["refunded"])
+	require.EqualValues(t, 3000, view["disputes_lost"])
 }

@@ -114,8 +114,11 @@ type Record struct {
 	Status         Status         `json:"status"`
 	Reason         string         `json:"reason,omitempty"`
 	Refunded       int64          `json:"refunded"`
-	Disputed       bool           `json:"disputed"`
-	LostDisputes   []string       `json:"lost_disputes,omitempty"`
+	// DisputesLost is the part of Refunded that lost disputes (and PayPal reversals) took; the
+	// rest is refunds, which providers state cumulatively.
+	DisputesLost int64    `json:"disputes_lost,omitempty"`
+	Disputed     bool     `json:"disputed"`
+	LostDisputes []string `json:"lost_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
 	AppliedRefunds []string `json:"applied_refunds,omitempty"`

@@ -98,8 +98,13 @@ const (
 	// transfer entries are booked together with the next save or post (one local activity, one
 	// ledger transaction) instead of one step each.
 	codePathBookWithSave = 2
+	// codePathRefundsApart: a provider's cumulative refunded amount (Stripe's amount_refunded,
+	// PayPal's total_refunded_amount) counts refunds only, so it is applied on top of what lost
+	// disputes took (Record.DisputesLost) rather than as the payment's whole refunded amount, which
+	// ignored a refund that came after, or was told after, a lost dispute.
+	codePathRefundsApart = 3
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathBookWithSave
+	CurrentCodePath = codePathRefundsApart
 )
 
 // EventKind is the kind of provider event.

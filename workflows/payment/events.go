@@ -142,7 +142,11 @@ func (r *run) apply(e Event) error {
 			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
 			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
 		}
-		return r.refundTo(e.AmountRefunded, "refund")
+		target := e.AmountRefunded
+		if r.in.CodePath >= codePathRefundsApart {
+			target += r.rec.DisputesLost // the provider's figure counts its refunds only
+		}
+		return r.refundTo(target, "refund")
 	case EventCorrection:
 		return r.correct(e)
 	case EventDisputeCreated:
@@ -164,6 +168,7 @@ func (r *run) apply(e Event) error {
 		r.rec.Disputed = false
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
+			r.rec.DisputesLost += max(0, min(e.Amount, r.rec.Gross-r.rec.Refunded)) // what refundTo will take
 			return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
 		}
 		if r.rec.Status == payment.StatusDisputed {

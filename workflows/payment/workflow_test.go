@@ -476,6 +476,29 @@ func (s *workflowSuite) TestLostDisputeReversesLikeARefund() {
 	s.Zero(s.w.sent("acct_a1"))
 }
 
+// A provider's cumulative refunded amount counts refunds only: a refund told after a lost dispute
+// (PayPal: a reversal, then the seller refunds more, or the two events cross) is applied on top of
+// what the dispute took, and told again it changes nothing.
+func (s *workflowSuite) TestRefundAfterLostDisputeIsApplied() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, Event{ID: "evt_d1", Kind: EventDisputeClosed, DisputeID: "dp_1", DisputeStatus: "lost", Amount: 3000})
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundEvent("evt_r1", 2000))
+	signalAt(s.env, 21*time.Minute, SignalEvent, refundEvent("evt_r1b", 2000)) // the same total, told again
+	signalAt(s.env, 22*time.Minute, SignalEvent, refundEvent("evt_r0", 0))     // an older one, late
+	rec := s.run()
+
+	s.EqualValues(5000, rec.Refunded, "the dispute's 3000 and the refund's 2000")
+	s.EqualValues(3000, rec.DisputesLost)
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	var shares int64
+	for _, l := range rec.Legs {
+		shares += l.Refunded
+	}
+	s.EqualValues(5000, shares)
+	s.EqualValues(gross-rec.Fee-5000-s.w.sent("acct_v1")-s.w.sent("acct_a1"), s.w.balance(ledger.ProviderBalance("stripe")),
+		"the provider holds what was neither refunded nor paid out")
+}
+
 // A dispute's fees are booked once per balance transaction, whichever of its events says them and
 // in whatever order: the fee when funds are withdrawn, its return (negative) when they are
 // reinstated with the fee.
