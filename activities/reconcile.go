@@ -46,7 +46,9 @@ type ReconcileOutput struct {
 
 // Reconcile checks every payment with ledger entries or provider payouts in the window: all of
 // its payouts, on both sides, whenever they happened, so a refund reversal today is compared
-// with the transfer of last month. It records drift and changes no money.
+// with the transfer of last month, and what the payment itself amounts to (captured, refunded,
+// the fee). It also looks for the window's captures of client orders that the platform never
+// heard of. It records drift and changes no money.
 func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (ReconcileOutput, error) {
 	refs, err := r.Store.LedgerReferences(ctx, "payment-"+in.Provider+"-", in.From, in.To)
 	if err != nil {
