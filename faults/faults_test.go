@@ -185,6 +185,38 @@ func transfersOf(s *stack.Stack, pi string) []string {
 	return keys
 }
 
+// TestLostWebhooksAreFoundByReconciliation loses two webhooks for good (a provider gives up after
+// days of retries; an endpoint was misconfigured): a refund of a paid payment and a capture.
+// Stripe did both; the books know neither, and nobody was paid from the capture. The day's
+// reconciliation reports each, and once they are delivered (an admin resends them from Stripe's
+// dashboard) the books and Stripe agree again.
+func TestLostWebhooksAreFoundByReconciliation(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("lost")
+	paid, missed := payment.WorkflowID("stripe", "pi_lost1"), payment.WorkflowID("stripe", "pi_lost2")
+	events := deliver(t, s, stack.Capture("lost", "pi_lost1").Body(), 1)
+	s.AwaitStatus(paid, 30*time.Second, ipayment.StatusPaid)
+
+	refund := stripeevent.Refund{EventID: "evt_lost1_re", PaymentIntent: "pi_lost1", Charge: "ch_pi_lost1", Currency: "usd",
+		Amount: 11000, AmountRefunded: 2200, Created: time.Now()}.Body()
+	capture := stack.Capture("lost", "pi_lost2").Body()
+	s.LoseWebhook(refund)
+	s.LoseWebhook(capture)
+	mine := func(p, _ string) bool { return p == paid || p == missed }
+	require.Equal(t, map[string][]stack.Drift{"extra_at_provider": {
+		{Payment: paid, Payee: "(refunded)", Ledger: 0, Provider: 2200},
+		{Payment: missed, Payee: "(captured)", Ledger: 0, Provider: 11000},
+	}}, s.Reconcile("stripe", mine), "reconciliation finds what the lost webhooks said")
+
+	events += deliver(t, s, refund, 1)
+	events += deliver(t, s, capture, 1)
+	rec := s.AwaitStatus(paid, 30*time.Second, ipayment.StatusPartiallyRefunded)
+	require.EqualValues(t, 2200, rec.Refunded)
+	s.AwaitStatus(missed, 30*time.Second, ipayment.StatusPaid)
+	require.Empty(t, s.Reconcile("stripe", mine), "delivered late, nothing is missing")
+	finish(t, s, events, 3, 2)
+}
+
 func TestWorkerKilledBetweenTransferAndLedgerEntry(t *testing.T) {
 	settings := open
 	settings.PayoutTimeout = 3 * time.Second // the server notices the dead worker's activity quickly

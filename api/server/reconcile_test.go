@@ -16,6 +16,7 @@ import (
 	"paysplit/internal/paypalevent"
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
+	stackpkg "paysplit/testenv/stack"
 	"paysplit/workflows/payment"
 )
 
@@ -38,7 +39,7 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 		return p == "payment-stripe-pi_stranger" || strings.HasPrefix(payee, "recco-") || payee == "ghost" ||
 			strings.HasPrefix(p, "payment-stripe-pi_rec")
 	}
-	require.Empty(t, s.reconcile("stripe", mine), "books and Stripe agree")
+	require.Empty(t, s.Reconcile("stripe", mine), "books and Stripe agree")
 
 	// Six drifts of three kinds: a payout booked but never sent, one sent but never booked, a
 	// transfer that Stripe shows bigger than the books, a processing fee Stripe shows bigger than
@@ -69,18 +70,18 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 	entriesBefore, err := s.ledger.EntriesByReference(ctx, pay1)
 	require.NoError(t, err)
 
-	require.Equal(t, map[string][]drift{
-		"missing_at_provider": {{pay1, "ghost", 300, 0}},
+	require.Equal(t, map[string][]stackpkg.Drift{
+		"missing_at_provider": {drift(pay1, "ghost", 300, 0)},
 		"extra_at_provider": {
-			{pay1, "(refunded)", 0, 1000},
-			{"payment-stripe-pi_rec_lost", "(captured)", 0, 5000},
-			{"payment-stripe-pi_stranger", "stranger", 0, 700},
+			drift(pay1, "(refunded)", 0, 1000),
+			drift("payment-stripe-pi_rec_lost", "(captured)", 0, 5000),
+			drift("payment-stripe-pi_stranger", "stranger", 0, 700),
 		},
 		"amount_differs": {
-			{pay1, "recco-vendor", 9545, 9645},
-			{payment.WorkflowID("stripe", "pi_rec2"), "(processing fee)", 349, 400},
+			drift(pay1, "recco-vendor", 9545, 9645),
+			drift(payment.WorkflowID("stripe", "pi_rec2"), "(processing fee)", 349, 400),
 		},
-	}, s.reconcile("stripe", mine), "a drift of each kind")
+	}, s.Reconcile("stripe", mine), "a drift of each kind")
 
 	// A key that may not list PaymentIntents: the run still compares what the books know.
 	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
@@ -89,10 +90,10 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 		}
 		return 0, ""
 	}
-	got := s.reconcile("stripe", mine)
+	got := s.Reconcile("stripe", mine)
 	s.stripe.Inject = nil
-	require.NotContains(t, got["extra_at_provider"], drift{"payment-stripe-pi_rec_lost", "(captured)", 0, 5000})
-	require.Contains(t, got["extra_at_provider"], drift{pay1, "(refunded)", 0, 1000})
+	require.NotContains(t, got["extra_at_provider"], drift("payment-stripe-pi_rec_lost", "(captured)", 0, 5000))
+	require.Contains(t, got["extra_at_provider"], drift(pay1, "(refunded)", 0, 1000))
 
 	entriesAfter, err := s.ledger.EntriesByReference(ctx, pay1)
 	require.NoError(t, err)
@@ -129,7 +130,7 @@ func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 		s.paypal.AddTransactions(testenv.PayPalTransaction{ID: capture, EventCode: "T0006", Status: "S", Currency: "USD", Value: "110.00", CustomField: custom, At: now})
 	}
 	mine := func(p, _ string) bool { return strings.HasPrefix(p, "payment-paypal-CAPREC") }
-	require.Empty(t, s.reconcile("paypal", mine), "books and PayPal agree on payouts, captures and fees")
+	require.Empty(t, s.Reconcile("paypal", mine), "books and PayPal agree on payouts, captures and fees")
 
 	// PayPal now shows the vendor's payout smaller and the capture's fee bigger than the books, the
 	// second capture refunded in full (its refund's webhook never came), and a capture of the
@@ -141,59 +142,29 @@ func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 		CustomField: "client_id=recpp&order_id=o-lost", At: now})
 	entriesBefore, err := s.ledger.EntriesByReference(t.Context(), pay1)
 	require.NoError(t, err)
-	require.Equal(t, map[string][]drift{
+	require.Equal(t, map[string][]stackpkg.Drift{
 		"amount_differs": {
-			{pay1, "(processing fee)", 433 - 38, 450 - 38},
-			{pay1, "recpp-vendor", 9545, 9500},
+			drift(pay1, "(processing fee)", 433-38, 450-38),
+			drift(pay1, "recpp-vendor", 9545, 9500),
 		},
 		"extra_at_provider": {
-			{payment.WorkflowID("paypal", "CAPREC2"), "(refunded)", 0, 11000},
-			{payment.WorkflowID("paypal", "CAPRECLOST"), "(captured)", 0, 5000},
+			drift(payment.WorkflowID("paypal", "CAPREC2"), "(refunded)", 0, 11000),
+			drift(payment.WorkflowID("paypal", "CAPRECLOST"), "(captured)", 0, 5000),
 		},
-	}, s.reconcile("paypal", mine))
+	}, s.Reconcile("paypal", mine))
 
 	// Without the Transaction Search permission the run still compares what the books know.
 	s.paypal.FailTransactions(http.StatusForbidden)
-	require.Equal(t, map[string][]drift{
-		"amount_differs":    {{pay1, "(processing fee)", 433 - 38, 450 - 38}, {pay1, "recpp-vendor", 9545, 9500}},
-		"extra_at_provider": {{payment.WorkflowID("paypal", "CAPREC2"), "(refunded)", 0, 11000}},
-	}, s.reconcile("paypal", mine))
+	require.Equal(t, map[string][]stackpkg.Drift{
+		"amount_differs":    {drift(pay1, "(processing fee)", 433-38, 450-38), drift(pay1, "recpp-vendor", 9545, 9500)},
+		"extra_at_provider": {drift(payment.WorkflowID("paypal", "CAPREC2"), "(refunded)", 0, 11000)},
+	}, s.Reconcile("paypal", mine))
 	entriesAfter, err := s.ledger.EntriesByReference(t.Context(), pay1)
 	require.NoError(t, err)
 	require.Equal(t, len(entriesBefore), len(entriesAfter), "reconciliation never fixes money by itself")
 }
 
-// drift is one reported difference, as the admin API lists it.
-type drift struct {
-	payment, payee   string
-	ledger, provider float64
-}
-
-// reconcile runs today's reconciliation through the admin API and returns the provider's drifts
-// that keep selects (tests share the database), by kind, as the latest stored run lists them.
-func (s *stack) reconcile(provider string, keep func(payment, payee string) bool) map[string][]drift {
-	s.t.Helper()
-	today := time.Now().UTC().Format(time.DateOnly)
-	code, out := s.do(http.MethodPost, "/api/v1/admin/reconciliation/run", map[string]any{"date": today}, adminKey)
-	require.Equal(s.t, http.StatusOK, code, out)
-	run := out["runs"].(map[string]any)[provider].(map[string]any)
-	require.Positive(s.t, run["Checked"], "the window holds this test's payments")
-	code, out = s.do(http.MethodGet, "/api/v1/admin/reconciliation?limit=5", nil, adminKey)
-	require.Equal(s.t, http.StatusOK, code, out)
-	got := map[string][]drift{}
-	for _, r := range out["runs"].([]any) {
-		if r := r.(map[string]any); r["provider"] == provider {
-			require.EqualValues(s.t, run["RunID"], r["id"], "the latest stored run is the one just made")
-			for _, d := range r["drifts"].([]any) {
-				m := d.(map[string]any)
-				p, _ := m["payment"].(string)
-				payee, _ := m["payee_id"].(string)
-				if keep(p, payee) {
-					got[m["kind"].(string)] = append(got[m["kind"].(string)], drift{p, payee, m["ledger_amount"].(float64), m["provider_amount"].(float64)})
-				}
-			}
-			break
-		}
-	}
-	return got
+// drift is one difference as stack.Reconcile reports it.
+func drift(workflowID, payee string, ledger, provider float64) stackpkg.Drift {
+	return stackpkg.Drift{Payment: workflowID, Payee: payee, Ledger: ledger, Provider: provider}
 }

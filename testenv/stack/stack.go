@@ -248,6 +248,11 @@ func (s *Stack) StripeWebhookTo(baseURL string, d stripeevent.Delivery) (int, ma
 	return code, out
 }
 
+// LoseWebhook makes Stripe do what an event says (the proxy learns the charge, the refund or the
+// dispute) while its webhook never reaches the API: a delivery lost for good, which only
+// reconciliation can find.
+func (s *Stack) LoseWebhook(body []byte) { s.chargeMade(body) }
+
 // disputeFeesTold remembers the dispute fees an acknowledged dispute event stated, by balance
 // transaction, for Check.
 func (s *Stack) disputeFeesTold(body []byte) {
