@@ -200,6 +200,7 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 			stop = end
 		}
 		err := paypalsearch.Each(ctx, r.PayPal, "", start, stop, func(t paypal.SearchTransactionInfo) error {
+			activity.RecordHeartbeat(ctx, t.TransactionID) // the SDK sends at most one per interval
 			if !paypalsearch.IsPayment(t) || paypalsearch.ClientOf(t.CustomField) == "" {
 				return nil
 			}
@@ -219,7 +220,6 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 				return err
 			}
 			provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(cur)}] = amount
-			activity.RecordHeartbeat(ctx, t.TransactionID)
 			return nil
 		})
 		if err != nil {
