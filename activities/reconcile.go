@@ -14,7 +14,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
@@ -209,8 +208,9 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 				return nil
 			}
 			amount, cur, err := paypalsearch.Amount(t)
-			if err != nil {
-				return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, err)
+			if err != nil { // not ours to judge if it cannot be read; the rest of the day still is
+				slog.Warn("reconcile: a PayPal transaction's amount is unreadable", "transaction", t.TransactionID, "error", err)
+				return nil
 			}
 			switch _, err := r.Store.GetPayment(ctx, wf); {
 			case err == nil:
