@@ -1,0 +1,55 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/recon"
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+// The books' side of a reconciliation is read from the journal by the entries' idempotency keys:
+// what was paid to each payee, the processing fee net of returns (dispute fees apart), and the
+// payment's capture and refunds (a lost dispute among them), never the entries that take a leg's
+// share back from its payee.
+func TestLedgerSideOfReconciliation(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	l, s := ledger.New(pool), store.New(pool)
+	wf := "payment-stripe-pi_books1"
+	prov, vendor, aff := ledger.ProviderBalance("stripe"), ledger.VendorPayable("v1"), ledger.AffiliatePayable("a1")
+	fees := ledger.ProcessingFees("stripe")
+	post := func(step string, postings ...ledger.Posting) {
+		t.Helper()
+		_, _, err := l.Post(ctx, ledger.Entry{IdempotencyKey: wf + "/" + step, Currency: "usd", Reference: wf, Postings: postings})
+		require.NoError(t, err)
+	}
+	post("capture", ledger.Posting{Account: prov, Amount: 11000}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: -970},
+		ledger.Posting{Account: vendor, Amount: -9545}, ledger.Posting{Account: aff, Amount: -485})
+	post("fee", ledger.Posting{Account: fees, Amount: 349}, ledger.Posting{Account: prov, Amount: -349})
+	post("transfer/vendor-v1", ledger.Posting{Account: vendor, Amount: 9545}, ledger.Posting{Account: prov, Amount: -9545})
+	post("transfer/affiliate-a1", ledger.Posting{Account: aff, Amount: 485}, ledger.Posting{Account: prov, Amount: -485})
+	// A refund of 1100, its vendor's share taken back from the vendor, and a lost dispute of 2000.
+	post("refund/1100", ledger.Posting{Account: prov, Amount: -1100}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: 97},
+		ledger.Posting{Account: vendor, Amount: 955}, ledger.Posting{Account: aff, Amount: 48})
+	post("refund/1100/vendor-v1", ledger.Posting{Account: prov, Amount: 955}, ledger.Posting{Account: vendor, Amount: -955})
+	post("refund/3100", ledger.Posting{Account: prov, Amount: -2000}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: 176},
+		ledger.Posting{Account: vendor, Amount: 1736}, ledger.Posting{Account: aff, Amount: 88})
+	post("fee/dispute/txn_1", ledger.Posting{Account: fees, Amount: 1500}, ledger.Posting{Account: prov, Amount: -1500})
+
+	key := func(payee string) recon.Key { return recon.Key{Payment: wf, PayeeID: payee, Currency: "usd"} }
+	payouts, err := s.LedgerPayouts(ctx, []string{wf})
+	require.NoError(t, err)
+	require.Equal(t, map[recon.Key]int64{key("v1"): 9545 - 955, key("a1"): 485}, payouts, "transfers less what was taken back")
+	fee, err := s.LedgerFees(ctx, "stripe", []string{wf})
+	require.NoError(t, err)
+	require.Equal(t, map[recon.Key]int64{key(recon.ProcessingFee): 349}, fee, "the charge's fee; the dispute fee is not the charge's")
+	charges, err := s.LedgerCharges(ctx, "stripe", []string{wf})
+	require.NoError(t, err)
+	require.Equal(t, map[recon.Key]int64{key(recon.Captured): 11000, key(recon.Refunded): 1100 + 2000}, charges,
+		"the capture and what went back to the buyer, not what came back from the vendor")
+}
