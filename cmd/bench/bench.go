@@ -98,7 +98,7 @@ func (b *bench) do(ctx context.Context) error {
 	// The clock starts with the first webhook.
 	cpu0 := snapshotCPU(env.pids, env.databaseName)
 	var rss *rssSampler
-	if pid := env.pids["worker"]; pid > 0 {
+	if pid := env.pids[procWorker]; pid > 0 {
 		rss = sampleRSS(pid)
 	}
 	var gauges *gaugeSampler
@@ -124,7 +124,7 @@ func (b *bench) do(ctx context.Context) error {
 	cpu1 := snapshotCPU(env.pids, env.databaseName)
 	if rss != nil {
 		r.WorkerRSSSampledPeakMiB = mib(rss.finish())
-		if _, hwm, err := procMemory(env.pids["worker"]); err == nil {
+		if _, hwm, err := procMemory(env.pids[procWorker]); err == nil {
 			r.WorkerRSSPeakMiB = mib(hwm)
 		}
 		r.WorkerRSSPeakMiB = max(r.WorkerRSSPeakMiB, r.WorkerRSSSampledPeakMiB)
@@ -203,7 +203,7 @@ func (b *bench) timings(ctx context.Context, pool *pgxpool.Pool, prefixes []stri
 	}
 	r.Seconds = round3(last.Sub(b.t0).Seconds())
 	r.PaymentsPerS = round3(float64(r.Payments) / r.Seconds)
-	r.WorkerCPUMsPerPayment = round3(r.CPUSeconds["worker"] * 1000 / float64(r.Payments))
+	r.WorkerCPUMsPerPayment = round3(r.CPUSeconds[procWorker] * 1000 / float64(r.Payments))
 	r.CPUMsPerPayment = map[string]float64{}
 	for name, s := range r.CPUSeconds {
 		r.CPUMsPerPayment[name] = round3(s * 1000 / float64(r.Payments))
@@ -256,8 +256,16 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	return nil
 }
 
-// procTemporal names the Temporal server among the measured processes.
-const procTemporal = "temporal"
+// Names of the measured processes, the keys of cpu_s and cpu_ms_per_payment (the bench itself
+// runs the senders, the PayPal fake and, in the limit run, the limit worker and its starters).
+const (
+	procTemporal   = "temporal"
+	procWorker     = "worker"
+	procAPI        = "api"
+	procStripeMock = "stripe-mock"
+	procPostgres   = "postgres"
+	procBench      = "bench"
+)
 
 // cpuRatios compares CPU a payment, tails included: the limit's over the day's, every process
 // summed, and the Temporal server's alone. 0 where the day measured nothing.
@@ -340,7 +348,7 @@ func limitCPU(use map[string]float64, n int) map[string]float64 {
 func limitProcesses(use map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for name, v := range use {
-		if (name == "temporal" || name == "bench") && v > 0 {
+		if (name == procTemporal || name == procBench) && v > 0 {
 			out[name] = v
 		}
 	}

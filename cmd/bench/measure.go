@@ -269,8 +269,8 @@ func cpuUse(a, b cpuSnapshot) map[string]float64 {
 	for pid, cpu := range b.postgres {
 		pg += cpu - a.postgres[pid] // a backend that started later began at zero
 	}
-	out["postgres"] = pg.Seconds()
-	out["bench"] = (b.bench - a.bench).Seconds()
+	out[procPostgres] = pg.Seconds()
+	out[procBench] = (b.bench - a.bench).Seconds()
 	return out
 }
 

@@ -35,7 +35,7 @@ type runTail struct {
 func awaitQuiet(ctx context.Context, pids map[string]int, database string, payments int) (runTail, error) {
 	start := time.Now()
 	s0 := snapshotCPU(pids, database)
-	pid := pids["temporal"]
+	pid := pids[procTemporal]
 	quiet := pid <= 0
 	prev, err := procCPU(pid)
 	if err != nil {

@@ -54,7 +54,7 @@ type env struct {
 func openEnv(ctx context.Context, cfg config) (*env, error) {
 	if cfg.apiURL != "" {
 		e := &env{apiURL: strings.TrimRight(cfg.apiURL, "/"), temporalAddr: cfg.temporalAddr, databaseURL: cfg.databaseURL,
-			pids: map[string]int{"worker": cfg.workerPID}, knobs: map[string]string{"stack": "existing"}}
+			pids: map[string]int{procWorker: cfg.workerPID}, knobs: map[string]string{"stack": "existing"}}
 		if u, err := url.Parse(cfg.databaseURL); err == nil {
 			e.databaseName = strings.TrimPrefix(u.Path, "/")
 		}
@@ -158,7 +158,7 @@ func (e *env) createDatabase(ctx context.Context) error {
 }
 
 func (e *env) startTemporal(ctx context.Context, bin string) error {
-	addr, _, err := e.spawnTemporal(ctx, bin, "temporal")
+	addr, _, err := e.spawnTemporal(ctx, bin, procTemporal)
 	e.temporalAddr = addr
 	return err
 }
@@ -232,7 +232,7 @@ func (e *env) startStripeMock(ctx context.Context, bin string) (string, error) {
 		return "", err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
-	p, err := e.spawn("stripe-mock", bin, []string{"-http-addr", addr, "-https-addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))}, nil)
+	p, err := e.spawn(procStripeMock, bin, []string{"-http-addr", addr, "-https-addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -292,14 +292,14 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string, paypal
 	e.knobs["temporal"] = "start-dev --headless, in memory, log level error"
 
 	e.workerMetrics = "http://" + workerHTTP + "/metrics"
-	w, err := e.spawn("worker", filepath.Join(e.dir, "worker"), nil, workerEnv)
+	w, err := e.spawn(procWorker, filepath.Join(e.dir, "worker"), nil, workerEnv)
 	if err != nil {
 		return err
 	}
 	if err := w.waitReady(ctx, func(ctx context.Context) error { return httpOK(ctx, "http://"+workerHTTP+"/readyz", "", false) }); err != nil {
 		return err
 	}
-	a, err := e.spawn("api", filepath.Join(e.dir, "api"), nil, apiEnv)
+	a, err := e.spawn(procAPI, filepath.Join(e.dir, "api"), nil, apiEnv)
 	if err != nil {
 		return err
 	}
@@ -310,7 +310,7 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string, paypal
 // which flushes the sessions' table statistics: the rows-written figures are read afterwards.
 func (e *env) stopApp() {
 	for i := len(e.procs) - 1; i >= 0; i-- {
-		if p := e.procs[i]; p.name == "api" || p.name == "worker" {
+		if p := e.procs[i]; p.name == procAPI || p.name == procWorker {
 			p.stop(syscall.SIGTERM, 15*time.Second)
 		}
 	}
