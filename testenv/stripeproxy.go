@@ -153,6 +153,12 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 			writeRaw(w, a.status, a.body)
 			return
 		}
+		if msg := p.overReversal(r, form); msg != "" {
+			call.Status = http.StatusBadRequest
+			p.record(call)
+			writeRaw(w, http.StatusBadRequest, []byte(`{"error":{"type":"invalid_request_error","code":"parameter_invalid_integer","param":"amount","message":"`+msg+`"}}`))
+			return
+		}
 		rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}
 		rp.ServeHTTP(rec, r)
 		out := p.remember(r, key, form, rec.status, rec.body.Bytes())
@@ -232,6 +238,23 @@ func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, sta
 		p.answers[key] = storedAnswer{status: status, body: out}
 	}
 	return out
+}
+
+// overReversal is Stripe's refusal of a reversal larger than what its transfer has left, or "".
+func (p *StripeProxy) overReversal(r *http.Request, form url.Values) string {
+	id, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v1/transfers/"), "/reversals")
+	if r.Method != http.MethodPost || !ok || !strings.HasPrefix(r.URL.Path, "/v1/transfers/") {
+		return ""
+	}
+	amount, _ := strconv.ParseInt(form.Get("amount"), 10, 64)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, tr := range p.transfers {
+		if left := tr.Amount - tr.AmountReversed; tr.ID == id && amount > left {
+			return fmt.Sprintf("Amount must be no more than %d (the amount left on transfer %s)", left, id)
+		}
+	}
+	return ""
 }
 
 // ChargeFee is the fee of a charge the proxy was told of; 0 for any other.

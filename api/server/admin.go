@@ -150,13 +150,15 @@ type legView struct {
 	TransferID  *string     `json:"transfer_id"`
 	State       string      `json:"state"`
 	Reason      string      `json:"reason,omitempty"`
+	// TopUps are the correction transfers beside the first, each with what was taken back.
+	TopUps []ipayment.TopUp `json:"top_ups,omitempty"`
 }
 
 func (s *Server) paymentView(r ipayment.Record) map[string]any {
 	legs := make([]legView, 0, len(r.Legs))
 	for _, l := range r.Legs {
 		v := legView{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, Currency: string(r.Currency), Refunded: l.Refunded,
-			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason}
+			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps}
 		if l.TransferID != "" {
 			v.TransferID = &l.TransferID
 		}

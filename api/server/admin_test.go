@@ -134,4 +134,34 @@ func TestCorrectionThroughAdminAPI(t *testing.T) {
 		"processing_fees:stripe": 349, "provider:stripe": 970 - 349,
 	}, s.paymentBalances(id), "a correction moves shares between the legs, never the fee")
 	s.record("stripe_correction_followup.json", s.history(id))
+
+	// Refunded in full afterwards: the vendor gives back what its first transfer has left and the
+	// rest from the correction's top-up, as Stripe takes back at most what a transfer has left.
+	refund := stripeevent.Refund{EventID: "evt_fix_re", PaymentIntent: "pi_fix", Charge: "ch_pi_fix", Currency: "usd",
+		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
+	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	rec = s.result(id)
+	require.Equal(t, ipayment.StatusRefunded, rec.Status)
+	vendor := rec.Leg("vendor")
+	require.Empty(t, vendor.Reason)
+	require.Equal(t, ipayment.LegReversed, vendor.State)
+	require.Len(t, vendor.TopUps, 1)
+	_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+	var topUps []any
+	for _, l := range view["legs"].([]any) {
+		if l := l.(map[string]any); l["party"] == "vendor" {
+			topUps, _ = l["top_ups"].([]any)
+		}
+	}
+	require.Equal(t, []any{map[string]any{"transfer_id": vendor.TopUps[0].TransferID, "amount": float64(120), "reversed": float64(120)}}, topUps)
+	for _, tr := range s.stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id {
+			require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s taken back in full", tr.ID)
+		}
+	}
+	require.Equal(t, map[string]int64{
+		"vendor_payable:fixco-vendor": 0, "affiliate_payable:fixco-aff": 0, "platform:revenue": 0,
+		"processing_fees:stripe": 349, "provider:stripe": -349,
+	}, s.paymentBalances(id), "all of it back with the buyer; the platform bears Stripe's fee")
 }

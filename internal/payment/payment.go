@@ -91,6 +91,27 @@ type Leg struct {
 	Attempt         int      `json:"attempt"`
 	State           LegState `json:"state"`
 	Reason          string   `json:"reason,omitempty"`
+	// TopUps are the transfers a correction added to the first (TransferID), each its own at the
+	// provider: a reversal beyond what the first has left is taken from them. Transferred and
+	// Reversed include them.
+	TopUps []TopUp `json:"top_ups,omitempty"`
+}
+
+// TopUp is one transfer a correction added to a leg, and what was taken back from it.
+type TopUp struct {
+	TransferID string `json:"transfer_id"`
+	Amount     int64  `json:"amount"`
+	Reversed   int64  `json:"reversed"`
+}
+
+// FirstTransferLeft is what the leg's first transfer (TransferID) still holds: what was sent and
+// not taken back, less what its top-ups still hold.
+func (l Leg) FirstTransferLeft() int64 {
+	left := l.Transferred - l.Reversed
+	for _, t := range l.TopUps {
+		left -= t.Amount - t.Reversed
+	}
+	return left
 }
 
 // Name identifies the leg within its payment in idempotency keys: a multi-vendor order has

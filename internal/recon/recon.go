@@ -77,9 +77,11 @@ func Compare(ledger, provider map[Key]int64) []Drift {
 
 // payoutKey matches the idempotency keys of journal entries that book money sent to or taken back
 // from a payee: <payment>/transfer/<party>-<payee>, <payment>/refund/<n>/<party>-<payee>,
-// <payment>/compensate/<party>-<payee>, <payment>/correction/v<n>/<party>-<payee>. The refund and
-// correction entries that only move shares between parties end before the leg and don't match.
-var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|refund/[0-9]+|correction/v[0-9]+)/(vendor|affiliate)-(.+)$`)
+// <payment>/compensate/<party>-<payee>, <payment>/correction/v<n>/<party>-<payee>, and the
+// reversals of a correction's top-up, the cause followed by .t<n> (<payment>/refund/<n>.t1/...).
+// The refund and correction entries that only move shares between parties end before the leg
+// and don't match.
+var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|refund/[0-9]+|correction/v[0-9]+)(?:\.t[0-9]+)?/(vendor|affiliate)-(.+)$`)
 
 // PayoutEntry reports whether a journal entry key books a payout movement, and for which payment
 // and payee.

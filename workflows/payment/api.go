@@ -98,13 +98,16 @@ const (
 	// transfer entries are booked together with the next save or post (one local activity, one
 	// ledger transaction) instead of one step each.
 	codePathBookWithSave = 2
-	// codePathRefundsApart: a provider's cumulative refunded amount (Stripe's amount_refunded,
-	// PayPal's total_refunded_amount) counts refunds only, so it is applied on top of what lost
-	// disputes took (Record.DisputesLost) rather than as the payment's whole refunded amount, which
-	// ignored a refund that came after, or was told after, a lost dispute.
-	codePathRefundsApart = 3
+	// codePathPartsApart keeps apart what providers keep apart. A provider's cumulative refunded
+	// amount (Stripe's amount_refunded, PayPal's total_refunded_amount) counts refunds only, so it
+	// is applied on top of what lost disputes took (Record.DisputesLost) rather than as the
+	// payment's whole refunded amount, which ignored a refund that came after, or was told after,
+	// a lost dispute. And a leg's correction top-ups are transfers of their own: a reversal beyond
+	// what the first transfer has left is taken from them (Leg.TopUps), where the whole of it was
+	// asked of the first transfer, which the provider refuses.
+	codePathPartsApart = 3
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathRefundsApart
+	CurrentCodePath = codePathPartsApart
 )
 
 // EventKind is the kind of provider event.

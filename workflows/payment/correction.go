@@ -56,7 +56,7 @@ func (r *run) correct(e Event) error {
 		case d > 0:
 			r.topUp(i, d, key+"/"+leg.Name())
 		default:
-			if err := r.reverseLeg(i, -d, key+"/"+leg.Name()); err != nil {
+			if err := r.reverseLeg(i, -d, key); err != nil {
 				return err
 			}
 		}
@@ -124,6 +124,8 @@ func (r *run) topUp(i int, amount int64, key string) {
 	leg.Transferred += amount
 	if leg.TransferID == "" {
 		leg.TransferID = out.TransferID
+	} else {
+		leg.TopUps = append(leg.TopUps, payment.TopUp{TransferID: out.TransferID, Amount: amount})
 	}
 	if leg.State == payment.LegNothingDue {
 		leg.State = payment.LegTransferred

@@ -143,7 +143,7 @@ func (r *run) apply(e Event) error {
 			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
 		}
 		target := e.AmountRefunded
-		if r.in.CodePath >= codePathRefundsApart {
+		if r.in.CodePath >= codePathPartsApart {
 			target += r.rec.DisputesLost // the provider's figure counts its refunds only
 		}
 		return r.refundTo(target, "refund")
@@ -254,7 +254,7 @@ func (r *run) refundTo(target int64, cause string) error {
 			continue // not sent yet: the transfer will send only what remains
 		}
 		if owed := leg.Transferred - leg.Reversed - leg.Remaining(); owed > 0 {
-			if err := r.reverseLeg(i, owed, key+"/"+leg.Name()); err != nil {
+			if err := r.reverseLeg(i, owed, key); err != nil {
 				return err
 			}
 		}
@@ -265,12 +265,45 @@ func (r *run) refundTo(target int64, cause string) error {
 	return r.save()
 }
 
-// reverseLeg takes amount back from a paid payee and books it.
-func (r *run) reverseLeg(i int, amount int64, key string) error {
+// reverseLeg takes amount back from a paid payee and books it; prefix names the cause in the
+// idempotency keys (<prefix>/<leg>). From code path 3 on, what the first transfer has not left is
+// taken from the leg's correction top-ups, newest first, each under <prefix>.t<n>/<leg>.
+func (r *run) reverseLeg(i int, amount int64, prefix string) error {
+	leg := &r.rec.Legs[i]
+	if r.in.CodePath < codePathPartsApart || len(leg.TopUps) == 0 {
+		_, err := r.reverseTransfer(i, leg.TransferID, amount, prefix+"/"+leg.Name(), nil)
+		return err
+	}
+	first := min(amount, max(leg.FirstTransferLeft(), 0))
+	if first > 0 {
+		if ok, err := r.reverseTransfer(i, leg.TransferID, first, prefix+"/"+leg.Name(), nil); !ok {
+			return err // not taken back: the rest waits with it, for an admin
+		}
+	}
+	rest := amount - first
+	for n := len(leg.TopUps) - 1; n >= 0 && rest > 0; n-- {
+		t := &leg.TopUps[n]
+		take := min(rest, t.Amount-t.Reversed)
+		if take <= 0 {
+			continue
+		}
+		key := fmt.Sprintf("%s.t%d/%s", prefix, n+1, leg.Name())
+		if ok, err := r.reverseTransfer(i, t.TransferID, take, key, &t.Reversed); !ok {
+			return err
+		}
+		rest -= take
+	}
+	return nil
+}
+
+// reverseTransfer takes amount back from one of a leg's transfers and books it; part, when the
+// transfer is a top-up, counts what was taken back from it. ok is false when nothing was taken
+// back: a refusal (kept on the leg, saved) or an error.
+func (r *run) reverseTransfer(i int, transferID string, amount int64, key string, part *int64) (bool, error) {
 	leg := &r.rec.Legs[i]
 	var out activities.ReverseTransferOutput
 	err := r.callProvider(stepReverseTransfer, activities.ReverseTransferInput{
-		Provider: r.rec.Provider, Currency: r.rec.Currency, IdempotencyKey: key, TransferID: leg.TransferID, Amount: amount,
+		Provider: r.rec.Provider, Currency: r.rec.Currency, IdempotencyKey: key, TransferID: transferID, Amount: amount,
 		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID},
 	}).Get(r.ctx, &out)
 	if err != nil {
@@ -278,19 +311,22 @@ func (r *run) reverseLeg(i int, amount int64, key string) error {
 		// the reason is visible to admins.
 		leg.Reason = fmt.Sprintf("reversal of %d failed: %s", amount, errorMessage(err))
 		r.log.Error("transfer reversal failed", "Party", leg.Party, "Error", err)
-		return r.save()
+		return false, r.save()
 	}
-	if _, err := r.post(key, fmt.Sprintf("reversal %s of %s", out.ReversalID, leg.TransferID), []ledger.Posting{
+	if _, err := r.post(key, fmt.Sprintf("reversal %s of %s", out.ReversalID, transferID), []ledger.Posting{
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
 		{Account: account(*leg), Amount: -amount},
 	}); err != nil {
-		return err
+		return false, err
 	}
 	leg.Reversed += amount
+	if part != nil {
+		*part += amount
+	}
 	if leg.Transferred == leg.Reversed {
 		leg.State = payment.LegReversed
 	}
-	return nil
+	return true, nil
 }
 
 // compensate undoes the payouts of a payment that cannot complete: every transfer is reversed
@@ -310,7 +346,7 @@ func (r *run) compensate(reason string) {
 		switch leg.State {
 		case payment.LegTransferred:
 			if owed := leg.Transferred - leg.Reversed; owed > 0 {
-				if err := r.reverseLeg(i, owed, r.key("compensate/"+leg.Name())); err != nil {
+				if err := r.reverseLeg(i, owed, r.key("compensate")); err != nil {
 					r.log.Error("compensation failed", "Party", leg.Party, "Error", err)
 				}
 			}

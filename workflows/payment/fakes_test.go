@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,6 +197,19 @@ func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransfer
 	defer w.mu.Unlock()
 	if prev, ok := w.reversals[in.IdempotencyKey]; ok {
 		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)
+		return activities.ReverseTransferOutput{ReversalID: "trr_" + in.IdempotencyKey}, nil
+	}
+	// Like Stripe, a transfer gives back at most what it has left.
+	if tr, ok := w.transfers[strings.TrimPrefix(in.TransferID, "tr_")]; ok {
+		left := tr.Amount
+		for _, rv := range w.reversals {
+			if rv.TransferID == in.TransferID {
+				left -= rv.Amount
+			}
+		}
+		if in.Amount > left {
+			return activities.ReverseTransferOutput{}, rejected(fmt.Sprintf("reversal of %d exceeds the %d transfer %s has left", in.Amount, left, in.TransferID))
+		}
 	}
 	w.reversals[in.IdempotencyKey] = in
 	return activities.ReverseTransferOutput{ReversalID: "trr_" + in.IdempotencyKey}, nil

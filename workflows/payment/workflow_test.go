@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -569,6 +570,30 @@ func (s *workflowSuite) TestCorrectionMovesCommissionWronglyTakenOnTax() {
 	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
 	s.Len(s.w.transfers, 3, "the repeated correction changed nothing")
 	s.Contains(rec.Reason, "already uses that version")
+}
+
+// A correction's top-up is a transfer of its own: refunded in full afterwards, the payee gives
+// back what the first transfer has left from it, and the rest from the top-up, which the provider
+// would refuse to take from the first transfer.
+func (s *workflowSuite) TestRefundAfterCorrectionTakesBackTheTopUp() {
+	s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500, CommissionOnTax: true}
+	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 1000, AffiliateBps: 500}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, Event{ID: "correction-v4", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundEvent("evt_r1", 1100))
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundEvent("evt_r2", gross))
+	rec := s.run()
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Empty(vendor.Reason, "every reversal went through")
+	s.Equal(payment.LegReversed, vendor.State)
+	s.Equal([]payment.TopUp{{TransferID: "tr_" + wfID + "/correction/v4/vendor-v1", Amount: 120, Reversed: 120}}, vendor.TopUps)
+	s.EqualValues(9425-955, s.w.reversals[wfID+"/refund/"+strconv.Itoa(gross)+"/vendor-v1"].Amount, "what the first transfer had left")
+	s.EqualValues(120, s.w.reversals[wfID+"/refund/"+strconv.Itoa(gross)+".t1/vendor-v1"].Amount, "the rest from the top-up")
+	s.Zero(s.w.sent("acct_v1"))
+	s.Zero(s.w.sent("acct_a1"))
+	s.Zero(s.w.balance(ledger.ProviderBalance("stripe")), "all of it went back")
 }
 
 func (s *workflowSuite) TestCorrectionRefusedForRefundedPayment() {
