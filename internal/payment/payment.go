@@ -132,6 +132,8 @@ type Record struct {
 	Order          Order          `json:"order"`
 	CommissionBase int64          `json:"commission_base"`
 	RuleVersion    int            `json:"rule_version"`
+	// CorrectedTo lists the rule versions admins corrected the payment to, in order.
+	CorrectedTo []int `json:"corrected_to,omitempty"`
 	Status         Status         `json:"status"`
 	Reason         string         `json:"reason,omitempty"`
 	Refunded       int64          `json:"refunded"`

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"fmt"
+	"slices"
 
 	"paysplit/activities"
 	"paysplit/internal/ledger"
@@ -49,6 +50,7 @@ func (r *run) correct(e Event) error {
 		r.rec.Legs[i].Amount += d
 	}
 	r.rec.RuleVersion, r.rec.CommissionBase, r.rec.Reason = e.RuleVersion, s.CommissionBase, ""
+	r.rec.CorrectedTo = append(r.rec.CorrectedTo, e.RuleVersion)
 	for i, d := range deltas {
 		leg := &r.rec.Legs[i]
 		switch {
@@ -73,6 +75,10 @@ func (r *run) correctionBlocker(version int) string {
 		return "the payment already uses that version"
 	case r.rec.Refunded > 0 || r.rec.Disputed:
 		return "refunded or disputed payments are corrected by hand"
+	case r.in.CodePath >= codePathPartsApart && slices.Contains(r.rec.CorrectedTo, version):
+		// Its entry and transfers carry keys of that version: the provider would answer a second
+		// top-up with the first, and the ledger would keep the first entry.
+		return fmt.Sprintf("the payment was corrected to v%d before; correcting it again needs a new rule version", version)
 	}
 	for _, l := range r.rec.Legs {
 		switch l.State {

@@ -596,6 +596,24 @@ func (s *workflowSuite) TestRefundAfterCorrectionTakesBackTheTopUp() {
 	s.Zero(s.w.balance(ledger.ProviderBalance("stripe")), "all of it went back")
 }
 
+// Corrected to v4, back to v3, then to v4 again: the last would reuse v4's keys, which the
+// provider and the ledger answer with what they did the first time, so it is refused.
+func (s *workflowSuite) TestCorrectionToAVersionAgainIsRefused() {
+	s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500, CommissionOnTax: true}
+	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 1000, AffiliateBps: 500}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, Event{ID: "c1", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	signalAt(s.env, 2*time.Minute, SignalEvent, Event{ID: "c2", Kind: EventCorrection, RuleVersion: 3, Actor: "finance"})
+	signalAt(s.env, 3*time.Minute, SignalEvent, Event{ID: "c3", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	rec := s.run()
+
+	s.Equal(3, rec.RuleVersion, "the last correction did not happen")
+	s.Equal([]int{4, 3}, rec.CorrectedTo)
+	s.Contains(rec.Reason, "corrected to v4 before")
+	s.EqualValues(9425, s.w.sent("acct_v1"), "back to v3's share")
+	s.EqualValues(legOf(s.T(), rec, split.PartyVendor).Amount, s.w.sent("acct_v1"), "the books and the payee agree")
+}
+
 func (s *workflowSuite) TestCorrectionRefusedForRefundedPayment() {
 	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 500}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
