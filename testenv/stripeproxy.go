@@ -113,6 +113,7 @@ func (p *StripeProxy) DisputeCharge(id string) {
 type storedAnswer struct {
 	status int
 	body   []byte
+	amount string // the amount the key was first used with
 }
 
 // NewStripeProxy starts a recording proxy in front of the stripe-mock at target.
@@ -148,6 +149,12 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 			return
 		}
 		if a, ok := p.answer(key); ok && r.Method == http.MethodPost {
+			if a.amount != form.Get("amount") { // Stripe refuses a key's reuse with other parameters
+				call.Status = http.StatusBadRequest
+				p.record(call)
+				writeRaw(w, http.StatusBadRequest, []byte(`{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`))
+				return
+			}
 			call.Status, call.Replayed = a.status, true
 			p.record(call)
 			writeRaw(w, a.status, a.body)
@@ -235,7 +242,7 @@ func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, sta
 		return body
 	}
 	if key != "" {
-		p.answers[key] = storedAnswer{status: status, body: out}
+		p.answers[key] = storedAnswer{status: status, body: out, amount: form.Get("amount")}
 	}
 	return out
 }

@@ -85,8 +85,10 @@ type Leg struct {
 	Transferred int64       `json:"transferred"`           // sent to the payee
 	Reversed    int64       `json:"reversed"`              // taken back from the payee
 	TransferID  string      `json:"transfer_id,omitempty"`
-	// TransferKey is the idempotency key of the transfer in flight or done.
+	// TransferKey is the idempotency key of the transfer in flight or done, and TransferAmount the
+	// amount it was first sent with: a retry under the same key sends that again.
 	TransferKey     string   `json:"transfer_key,omitempty"`
+	TransferAmount  int64    `json:"transfer_amount,omitempty"`
 	TransferEntryID int64    `json:"transfer_entry_id,omitempty"`
 	Attempt         int      `json:"attempt"`
 	State           LegState `json:"state"`

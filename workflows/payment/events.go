@@ -336,9 +336,13 @@ func (r *run) reverseTransfer(i int, transferID string, amount int64, key string
 func (r *run) compensate(reason string) {
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
-		if leg.State == payment.LegTransferring {
-			if id, err := r.transfer(leg, leg.Remaining()); err == nil {
-				if err := r.bookTransfer(i, id, leg.Remaining()); err != nil {
+		if leg.State == payment.LegTransferring || r.inDoubt(leg) {
+			amount := leg.Remaining()
+			if r.inDoubt(leg) {
+				amount = leg.TransferAmount // the key's own amount, which the provider answers with what it made
+			}
+			if id, err := r.transfer(leg, amount); err == nil {
+				if err := r.bookTransfer(i, id, amount); err != nil {
 					r.log.Error("book in-doubt transfer", "Error", err)
 				}
 			}

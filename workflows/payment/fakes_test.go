@@ -181,16 +181,29 @@ func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activi
 	defer w.mu.Unlock()
 	w.calls["transfer"]++
 	party := in.Metadata["party"]
+	var answerLost error
 	if errs := w.failNext[party]; len(errs) > 0 {
 		w.failNext[party] = errs[1:]
-		return activities.TransferOutput{}, errs[0]
+		var lost madeButLost
+		if !errors.As(errs[0], &lost) {
+			return activities.TransferOutput{}, errs[0]
+		}
+		answerLost = lost.err
 	}
 	if prev, ok := w.transfers[in.IdempotencyKey]; ok {
 		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)
 	}
 	w.transfers[in.IdempotencyKey] = in
+	if answerLost != nil {
+		return activities.TransferOutput{}, answerLost
+	}
 	return activities.TransferOutput{TransferID: "tr_" + in.IdempotencyKey}, nil
 }
+
+// madeButLost is a transfer the provider made whose answer never came back (failNext).
+type madeButLost struct{ err error }
+
+func (m madeButLost) Error() string { return "made, answer lost: " + m.err.Error() }
 
 func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransferInput) (activities.ReverseTransferOutput, error) {
 	w.mu.Lock()

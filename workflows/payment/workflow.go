@@ -382,6 +382,13 @@ func (r *run) payLeg(i int) error {
 		r.drainEvents()
 		leg := &r.rec.Legs[i]
 		amount := leg.Remaining()
+		inDoubt := r.inDoubt(leg)
+		if inDoubt {
+			// The provider may have made it: ask again with the key's own amount, which it answers
+			// with the transfer it made (another amount under the key it would refuse, and a new
+			// key after that would pay twice). What a refund took meanwhile is taken back after.
+			amount = leg.TransferAmount
+		}
 		if amount <= 0 {
 			leg.State, leg.Reason = payment.LegNothingDue, ""
 			return r.save()
@@ -400,6 +407,7 @@ func (r *run) payLeg(i int) error {
 		}
 		// The leg is marked in flight before the call, so compensation can settle an unknown outcome.
 		leg.TransferKey = r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
+		leg.TransferAmount = amount
 		leg.State = payment.LegTransferring
 		if !r.localSteps { // the run's history already knows the transfer is in flight
 			if err := r.save(); err != nil {
@@ -408,7 +416,10 @@ func (r *run) payLeg(i int) error {
 		}
 		transferID, err := r.transfer(leg, amount)
 		if err == nil {
-			return r.bookTransfer(i, transferID, amount)
+			if err := r.bookTransfer(i, transferID, amount); err != nil || !inDoubt {
+				return err
+			}
+			return r.takeBackExcess(i)
 		}
 		leg.State, leg.Reason = payment.LegFailed, errorMessage(err)
 		if isBusinessError(err) {
@@ -431,6 +442,25 @@ func (r *run) payLeg(i int) error {
 		}
 		r.setStatus(payment.StatusPayingOut, "")
 	}
+}
+
+// inDoubt reports whether the leg's current key was sent and its outcome never learnt (from code
+// path 3 on): a refusal would have moved the leg to a new attempt, and so a new key.
+func (r *run) inDoubt(leg *payment.Leg) bool {
+	return r.in.CodePath >= codePathPartsApart && leg.TransferAmount > 0 &&
+		(leg.State == payment.LegFailed || leg.State == payment.LegTransferring) &&
+		leg.TransferKey == r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
+}
+
+// takeBackExcess reverses what a leg holds beyond its share, after a transfer in doubt was made
+// with the amount first asked while a refund took part of the share; the key is the one the
+// refund would have used had the leg been paid then.
+func (r *run) takeBackExcess(i int) error {
+	leg := &r.rec.Legs[i]
+	if excess := leg.Transferred - leg.Reversed - leg.Remaining(); excess > 0 {
+		return r.reverseLeg(i, excess, r.key(fmt.Sprintf("refund/%d", r.rec.Refunded)))
+	}
+	return nil
 }
 
 func (r *run) transfer(leg *payment.Leg, amount int64) (string, error) {

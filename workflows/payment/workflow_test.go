@@ -301,6 +301,44 @@ func (s *workflowSuite) TestAdminRetryAfterUnknownOutcomeKeepsTheKey() {
 	s.Equal(5, s.w.calls["transfer"], "three failed attempts and the admin's retry for the vendor, one affiliate call")
 }
 
+// The transfer was made but its answers were lost; a refund comes while the leg waits for an
+// admin. The retry keeps the key, so it must keep the amount the key was first sent with (the
+// provider answers that key with the transfer it made, or refuses another amount under it, after
+// which a new key would pay twice); the refund's share is then taken back.
+func (s *workflowSuite) TestRetryAfterUnknownOutcomeKeepsTheAmountThroughARefund() {
+	lost := madeButLost{errors.New("connection reset")}
+	s.w.failNext["vendor"] = []error{lost, lost, lost}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 30*time.Minute, SignalEvent, refundEvent("evt_r1", 1100))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Equal(wfID+"/transfer/vendor-v1/0", vendor.TransferKey)
+	s.EqualValues(vendorCut, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount, "the key's first amount")
+	s.EqualValues(955, s.w.reversals[wfID+"/refund/1100/vendor-v1"].Amount, "the refund's share, taken back")
+	s.EqualValues(vendor.Remaining(), s.w.sent("acct_v1"), "the payee holds its share after the refund, once")
+	s.Empty(vendor.Reason)
+}
+
+// Cancelled after an unknown outcome: the transfer may have been made, so compensation asks the
+// provider with the same key and amount, learns it was, books it and takes it back.
+func (s *workflowSuite) TestCancelAfterUnknownOutcomeTakesBackWhatWasMade() {
+	lost := madeButLost{errors.New("connection reset")}
+	s.w.failNext["vendor"] = []error{lost, lost, lost}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusCompensated, rec.Status)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.EqualValues(vendorCut, vendor.Transferred, "the transfer made, learnt and booked")
+	s.EqualValues(vendorCut, vendor.Reversed)
+	s.Zero(s.w.sent("acct_v1"), "and taken back")
+	s.EqualValues(vendorCut, s.w.reversals[wfID+"/compensate/vendor-v1"].Amount)
+}
+
 func (s *workflowSuite) TestPartialRefundBeforePayoutShrinksTransfers() {
 	// Both arrive in one batch: the refund is applied after the split and before any transfer.
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
