@@ -135,10 +135,10 @@ type Record struct {
 	CommissionBase int64          `json:"commission_base"`
 	RuleVersion    int            `json:"rule_version"`
 	// CorrectedTo lists the rule versions admins corrected the payment to, in order.
-	CorrectedTo []int `json:"corrected_to,omitempty"`
-	Status         Status         `json:"status"`
-	Reason         string         `json:"reason,omitempty"`
-	Refunded       int64          `json:"refunded"`
+	CorrectedTo []int  `json:"corrected_to,omitempty"`
+	Status      Status `json:"status"`
+	Reason      string `json:"reason,omitempty"`
+	Refunded    int64  `json:"refunded"`
 	// DisputesLost is the part of Refunded that lost disputes (and PayPal reversals) took; the
 	// rest is refunds, which providers state cumulatively.
 	DisputesLost int64    `json:"disputes_lost,omitempty"`
