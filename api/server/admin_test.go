@@ -122,6 +122,7 @@ func TestCorrectionThroughAdminAPI(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
 		assert.EqualValues(c, 1, view["rule_version"])
+		assert.Equal(c, []any{float64(1)}, view["corrected_to"])
 	}, 20*time.Second, 100*time.Millisecond)
 	keys := map[string]string{}
 	for _, c := range s.stripe.Calls(http.MethodPost, "") {
