@@ -587,13 +587,23 @@ func (s *workflowSuite) TestFollowUpRunResumesStoredPayment() {
 	s.Zero(s.w.sent("acct_v1"))
 }
 
-func (s *workflowSuite) TestCorrectionMovesCommissionWronglyTakenOnTax() {
-	// Rule v3 wrongly took commission on tax: base 9700 + 800 → platform 1050, affiliate 525.
+// taxRules makes rule v3 take commission on tax by mistake and v4 the rule it should have been.
+func (s *workflowSuite) taxRules() {
 	s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500, CommissionOnTax: true}
 	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 1000, AffiliateBps: 500}
+}
+
+// correction is an admin's request to re-split the payment under a rule version.
+func correction(id string, version int) Event {
+	return Event{ID: id, Kind: EventCorrection, RuleVersion: version, Actor: "finance"}
+}
+
+func (s *workflowSuite) TestCorrectionMovesCommissionWronglyTakenOnTax() {
+	// Rule v3 wrongly took commission on tax: base 9700 + 800 → platform 1050, affiliate 525.
+	s.taxRules()
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-	signalAt(s.env, time.Minute, SignalEvent, Event{ID: "correction-v4", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
-	signalAt(s.env, 2*time.Minute, SignalEvent, Event{ID: "correction-v4-again", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	signalAt(s.env, 2*time.Minute, SignalEvent, correction("correction-v4-again", 4))
 	rec := s.run()
 
 	s.Equal(payment.StatusPaid, rec.Status)
@@ -614,10 +624,9 @@ func (s *workflowSuite) TestCorrectionMovesCommissionWronglyTakenOnTax() {
 // back what the first transfer has left from it, and the rest from the top-up, which the provider
 // would refuse to take from the first transfer.
 func (s *workflowSuite) TestRefundAfterCorrectionTakesBackTheTopUp() {
-	s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500, CommissionOnTax: true}
-	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 1000, AffiliateBps: 500}
+	s.taxRules()
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-	signalAt(s.env, time.Minute, SignalEvent, Event{ID: "correction-v4", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
 	signalAt(s.env, 10*time.Minute, SignalEvent, refundEvent("evt_r1", 1100))
 	signalAt(s.env, 20*time.Minute, SignalEvent, refundEvent("evt_r2", gross))
 	rec := s.run()
@@ -637,12 +646,11 @@ func (s *workflowSuite) TestRefundAfterCorrectionTakesBackTheTopUp() {
 // Corrected to v4, back to v3, then to v4 again: the last would reuse v4's keys, which the
 // provider and the ledger answer with what they did the first time, so it is refused.
 func (s *workflowSuite) TestCorrectionToAVersionAgainIsRefused() {
-	s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500, CommissionOnTax: true}
-	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 1000, AffiliateBps: 500}
+	s.taxRules()
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-	signalAt(s.env, time.Minute, SignalEvent, Event{ID: "c1", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
-	signalAt(s.env, 2*time.Minute, SignalEvent, Event{ID: "c2", Kind: EventCorrection, RuleVersion: 3, Actor: "finance"})
-	signalAt(s.env, 3*time.Minute, SignalEvent, Event{ID: "c3", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	signalAt(s.env, time.Minute, SignalEvent, correction("c1", 4))
+	signalAt(s.env, 2*time.Minute, SignalEvent, correction("c2", 3))
+	signalAt(s.env, 3*time.Minute, SignalEvent, correction("c3", 4))
 	rec := s.run()
 
 	s.Equal(3, rec.RuleVersion, "the last correction did not happen")
@@ -656,7 +664,7 @@ func (s *workflowSuite) TestCorrectionRefusedForRefundedPayment() {
 	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 500}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
 	signalAt(s.env, time.Minute, SignalEvent, refundEvent("evt_r1", 100))
-	signalAt(s.env, 2*time.Minute, SignalEvent, Event{ID: "correction-v4", Kind: EventCorrection, RuleVersion: 4, Actor: "finance"})
+	signalAt(s.env, 2*time.Minute, SignalEvent, correction("correction-v4", 4))
 	rec := s.run()
 	s.Equal(3, rec.RuleVersion)
 	s.Contains(rec.Reason, "corrected by hand")
