@@ -445,10 +445,15 @@ func (r *run) payLeg(i int) error {
 }
 
 // inDoubt reports whether the leg's current key was sent and its outcome never learnt (from code
-// path 3 on): a refusal would have moved the leg to a new attempt, and so a new key.
+// path 3 on): a refusal would have moved the leg to a new attempt, and so a new key. A leg held
+// since (its payee could not receive when the retry came) stays in doubt.
 func (r *run) inDoubt(leg *payment.Leg) bool {
+	switch leg.State {
+	case payment.LegFailed, payment.LegTransferring, payment.LegHeld:
+	default:
+		return false
+	}
 	return r.in.CodePath >= codePathPartsApart && leg.TransferAmount > 0 &&
-		(leg.State == payment.LegFailed || leg.State == payment.LegTransferring) &&
 		leg.TransferKey == r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
 }
 

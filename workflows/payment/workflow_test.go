@@ -339,6 +339,26 @@ func (s *workflowSuite) TestCancelAfterUnknownOutcomeTakesBackWhatWasMade() {
 	s.EqualValues(vendorCut, s.w.reversals[wfID+"/compensate/vendor-v1"].Amount)
 }
 
+// Still in doubt when the payee's account can no longer receive: the leg is held, and a cancel
+// then asks the provider with the same key and amount, books what was made and takes it back.
+func (s *workflowSuite) TestHeldAfterUnknownOutcomeStaysInDoubt() {
+	lost := madeButLost{errors.New("connection reset")}
+	s.w.failNext["vendor"] = []error{lost, lost, lost}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		s.w.holds["v1"] = "Stripe account acct_v1 cannot receive transfers"
+		s.w.mu.Unlock()
+		s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	}, time.Hour)
+	signalAt(s.env, 2*time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusCompensated, rec.Status)
+	s.Zero(s.w.sent("acct_v1"), "what was made was taken back")
+	s.EqualValues(vendorCut, s.w.reversals[wfID+"/compensate/vendor-v1"].Amount)
+}
+
 func (s *workflowSuite) TestPartialRefundBeforePayoutShrinksTransfers() {
 	// Both arrive in one batch: the refund is applied after the split and before any transfer.
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
