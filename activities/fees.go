@@ -77,17 +77,6 @@ func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64) (int64, stri
 	return bt.Fee, ""
 }
 
-// netFee is what PayPal kept of a capture (its seller_receivable_breakdown) less what it gave back
-// with the given refunds (each one's seller_payable_breakdown), all in the payment's currency.
-// why and err as chargeFee's.
-func (r paypalRail) netFee(ctx context.Context, captureID string, refunds []string, cur money.Currency, gross int64) (fee int64, why string, err error) {
-	c, why, err := r.capture(ctx, captureID)
-	if c == nil {
-		return 0, why, err
-	}
-	return r.feeLessReturns(ctx, c, refunds, cur, gross)
-}
-
 // capture reads a capture (Payments API v2). One PayPal refuses to show for good comes back nil
 // with the reason; err is set only for what a retry may cure.
 func (r paypalRail) capture(ctx context.Context, captureID string) (*paypal.CaptureDetailsResponse, string, error) {
@@ -99,7 +88,9 @@ func (r paypalRail) capture(ctx context.Context, captureID string) (*paypal.Capt
 	return c, "", nil
 }
 
-// feeLessReturns is the capture's fee less what each of the refunds gave back of it.
+// feeLessReturns is what PayPal kept of a capture (its seller_receivable_breakdown) less what it
+// gave back with the given refunds (each one's seller_payable_breakdown), all in the payment's
+// currency. why and err as chargeFee's.
 func (r paypalRail) feeLessReturns(ctx context.Context, c *paypal.CaptureDetailsResponse, refunds []string, cur money.Currency, gross int64) (fee int64, why string, err error) {
 	if c.SellerReceivableBreakdown == nil || c.SellerReceivableBreakdown.PaypalFee == nil {
 		return 0, "the capture states no fee", nil

@@ -10,9 +10,9 @@ import (
 	"paysplit/testenv"
 )
 
-// netFee reads PayPal's fee the way reconciliation compares it: the capture's, less what each
-// refund the payment recorded gave back; what PayPal cannot state in the payment's terms is a
-// reason, never a guess.
+// PayPal's fee is read the way reconciliation compares it (capture, then feeLessReturns): the
+// capture's, less what each refund the payment recorded gave back; what PayPal cannot state in
+// the payment's terms is a reason, never a guess.
 func TestPayPalNetFee(t *testing.T) {
 	fake := testenv.NewPayPal(t)
 	c, err := NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
@@ -43,7 +43,7 @@ func TestPayPalNetFee(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fee, why, err := paypalRail{c}.netFee(context.Background(), tt.capture, tt.refunds, money.Currency(tt.currency), 11000)
+			fee, why, err := readFee(paypalRail{c}, tt.capture, tt.refunds, money.Currency(tt.currency))
 			require.NoError(t, err)
 			require.Equal(t, tt.want, fee)
 			if tt.why == "" {
@@ -53,4 +53,14 @@ func TestPayPalNetFee(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readFee reads a capture and its fee net of the refunds' returns, as paypalStated does.
+func readFee(rail paypalRail, captureID string, refunds []string, cur money.Currency) (int64, string, error) {
+	ctx := context.Background()
+	c, why, err := rail.capture(ctx, captureID)
+	if c == nil {
+		return 0, why, err
+	}
+	return rail.feeLessReturns(ctx, c, refunds, cur, 11000)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -49,7 +48,7 @@ type ReconcileOutput struct {
 // the fee). It also looks for the window's captures of client orders that the platform never
 // heard of. It records drift and changes no money.
 func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (ReconcileOutput, error) {
-	refs, err := r.Store.LedgerReferences(ctx, "payment-"+in.Provider+"-", in.From, in.To)
+	refs, err := r.Store.LedgerReferences(ctx, payment.WorkflowID(in.Provider, ""), in.From, in.To)
 	if err != nil {
 		return ReconcileOutput{}, err
 	}
@@ -192,7 +191,7 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 // by a later run; a run never reports one that is not there.
 func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64) error {
 	end := in.To.Add(-time.Second) // PayPal's end_date is inclusive
-	waiting := map[string]bool{}   // known payments without entries yet, each asked for once
+	known := map[string]bool{}     // asked already (a search cut in halves lists the cut twice)
 	for start := in.From; start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
 		stop := start.Add(paypalsearch.MaxSpan)
 		if stop.After(end) {
@@ -203,8 +202,8 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 			if !paypalsearch.IsPayment(t) || paypalsearch.ClientOf(t.CustomField) == "" {
 				return nil
 			}
-			wf := "payment-" + ProviderPayPal + "-" + t.TransactionID // as the API names its workflow
-			if _, known := recs[wf]; known || waiting[wf] {
+			wf := payment.WorkflowID(ProviderPayPal, t.TransactionID)
+			if known[wf] {
 				return nil
 			}
 			amount, cur, err := paypalsearch.Amount(t)
@@ -212,15 +211,7 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 				slog.Warn("reconcile: a PayPal transaction's amount is unreadable", "transaction", t.TransactionID, "error", err)
 				return nil
 			}
-			switch _, err := r.Store.GetPayment(ctx, wf); {
-			case err == nil:
-				waiting[wf] = true
-				return nil
-			case !errors.Is(err, store.ErrNotFound):
-				return err
-			}
-			provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(cur)}] = amount
-			return nil
+			return r.addIfUnknown(ctx, wf, recs, known, provider, cur, amount)
 		})
 		if err != nil {
 			return unsearched(ProviderPayPal, classifyPayPal("search transactions", err))
@@ -242,25 +233,39 @@ func (r *Reconciler) stripeUnknownCaptures(ctx context.Context, in ReconcileInpu
 	for it.Next() {
 		pi := it.PaymentIntent()
 		activity.RecordHeartbeat(ctx, pi.ID)
-		wf := "payment-" + ProviderStripe + "-" + pi.ID // as the API names its workflow
 		if pi.Status != stripe.PaymentIntentStatusSucceeded || pi.Metadata["client_id"] == "" {
 			continue
 		}
-		if _, known := recs[wf]; known {
-			continue
-		}
-		_, err := r.Store.GetPayment(ctx, wf)
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, store.ErrNotFound) {
+		wf := payment.WorkflowID(ProviderStripe, pi.ID)
+		if err := r.addIfUnknown(ctx, wf, recs, nil, provider, money.Currency(pi.Currency), pi.AmountReceived); err != nil {
 			return err
 		}
-		provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(pi.Currency)}] = pi.AmountReceived
 	}
 	if err := it.Err(); err != nil {
 		return unsearched(ProviderStripe, classifyStripe("list payment intents", err))
 	}
+	return nil
+}
+
+// addIfUnknown adds a capture the provider listed to the provider side, as captured, when the
+// platform has no payment for it at all. A payment read for the run (recs) or stored without
+// entries yet (waiting for its order, parked) is known, not drift; asked, it is noted in known
+// when known is not nil.
+func (r *Reconciler) addIfUnknown(ctx context.Context, wf string, recs map[string]payment.Record, known map[string]bool,
+	provider map[recon.Key]int64, cur money.Currency, amount int64) error {
+	if _, read := recs[wf]; read {
+		return nil
+	}
+	switch _, err := r.Store.GetPayment(ctx, wf); {
+	case err == nil:
+		if known != nil {
+			known[wf] = true
+		}
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(cur)}] = amount
 	return nil
 }
 
@@ -276,11 +281,11 @@ func unsearched(provider string, err error) error {
 }
 
 // comparePayments adds what each payment itself amounts to on both sides, under pseudo-payees:
-// the processing fee (the books' net of any returned), and for Stripe the amount captured and the
-// amount refunded (recon.Captured, recon.Refunded), the books' as their entries booked them,
-// the provider's as it states them: Stripe on the charge (one call, its balance transaction
-// expanded), PayPal on the capture less what the refunds the payment recorded gave back of the
-// fee. What the provider cannot state (a fee in another currency, an unknown charge) is left
+// the processing fee (the books' net of any returned), the amount captured and the amount
+// refunded (recon.Captured, recon.Refunded), the books' as their entries booked them, the
+// provider's as it states them: Stripe on the charge (one call, its balance transaction
+// expanded), PayPal on the capture (its fee less what the refunds the payment recorded gave
+// back). What the provider cannot state (a fee in another currency, an unknown charge) is left
 // out on both sides; what it states and the books lack shows as the provider's alone.
 func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs []string, recs map[string]payment.Record, ledgerSide, providerSide map[recon.Key]int64) error {
 	var stated func(payment.Record) (map[string]int64, error)
@@ -296,15 +301,10 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 	default:
 		return nil
 	}
-	booked, err := r.Store.LedgerFees(ctx, provider, refs)
+	booked, err := r.Store.LedgerPaymentAmounts(ctx, provider, refs)
 	if err != nil {
 		return err
 	}
-	charges, err := r.Store.LedgerCharges(ctx, provider, refs)
-	if err != nil {
-		return err
-	}
-	maps.Copy(booked, charges)
 	for _, ref := range refs {
 		rec, ok := recs[ref]
 		if !ok || rec.ChargeID == "" || !rec.Split() {

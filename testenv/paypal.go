@@ -90,6 +90,7 @@ func StartPayPal() (*PayPal, error) {
 	p := &PayPal{
 		APIBase: "https://api-m.sandbox.paypal.com", CertURL: "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-paysplit-test",
 		WebhookID: "WH-PAYSPLIT-TEST", requests: map[string][]byte{}, batches: map[string]*fakeBatch{}, bySender: map[string]string{},
+		captures: map[string]PayPalCapture{}, refunds: map[string]PayPalRefund{},
 	}
 	keys := paypalKeys()
 	if keys.err != nil {

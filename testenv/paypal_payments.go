@@ -23,9 +23,6 @@ type PayPalRefund struct {
 func (p *PayPal) AddCapture(c PayPalCapture) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.captures == nil {
-		p.captures = map[string]PayPalCapture{}
-	}
 	p.captures[c.ID] = c
 }
 
@@ -33,9 +30,6 @@ func (p *PayPal) AddCapture(c PayPalCapture) {
 func (p *PayPal) AddRefund(r PayPalRefund) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.refunds == nil {
-		p.refunds = map[string]PayPalRefund{}
-	}
 	p.refunds[r.ID] = r
 }
 

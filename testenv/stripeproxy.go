@@ -92,20 +92,20 @@ func (p *StripeProxy) AddCharge(c StripeCharge) {
 // RefundCharge records that a charge the proxy knows has had amountRefunded refunded in all
 // (cumulative, as Stripe's amount_refunded; never less than before).
 func (p *StripeProxy) RefundCharge(id string, amountRefunded int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.charges[id]; ok {
-		c.AmountRefunded = max(c.AmountRefunded, min(amountRefunded, c.Amount))
-		p.charges[id] = c
-	}
+	p.updateCharge(id, func(c *StripeCharge) { c.AmountRefunded = max(c.AmountRefunded, min(amountRefunded, c.Amount)) })
 }
 
 // DisputeCharge marks a charge the proxy knows as disputed.
 func (p *StripeProxy) DisputeCharge(id string) {
+	p.updateCharge(id, func(c *StripeCharge) { c.Disputed = true })
+}
+
+// updateCharge changes a charge the proxy knows; others are left unknown.
+func (p *StripeProxy) updateCharge(id string, change func(*StripeCharge)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.charges[id]; ok {
-		c.Disputed = true
+		change(&c)
 		p.charges[id] = c
 	}
 }
@@ -130,40 +130,34 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 		form, _ := url.ParseQuery(string(body))
 		key := r.Header.Get("Idempotency-Key")
 		call := StripeCall{Method: r.Method, Path: r.URL.Path, IdempotencyKey: key, Form: form, Query: r.URL.Query()}
+		// reply answers from the proxy itself, without stripe-mock.
+		reply := func(status int, body []byte) {
+			call.Status = status
+			p.record(call)
+			writeRaw(w, status, body)
+		}
 		if p.Inject != nil {
 			if status, msg := p.Inject(r, form); status != 0 {
-				call.Status = status
-				p.record(call)
-				writeRaw(w, status, []byte(msg))
+				reply(status, []byte(msg))
 				return
 			}
 		}
-		if r.Method == http.MethodGet && (r.URL.Path == "/v1/transfers" || r.URL.Path == "/v1/payment_intents") {
-			call.Status = http.StatusOK
-			p.record(call)
-			if r.URL.Path == "/v1/transfers" {
-				writeRaw(w, http.StatusOK, p.listTransfers(r.URL.Query()))
-			} else {
-				writeRaw(w, http.StatusOK, p.listPaymentIntents(r.URL.Query()))
-			}
+		lists := map[string]func(url.Values) []byte{"/v1/transfers": p.listTransfers, "/v1/payment_intents": p.listPaymentIntents}
+		if list, ok := lists[r.URL.Path]; ok && r.Method == http.MethodGet {
+			reply(http.StatusOK, list(r.URL.Query()))
 			return
 		}
 		if a, ok := p.answer(key); ok && r.Method == http.MethodPost {
 			if a.amount != form.Get("amount") { // Stripe refuses a key's reuse with other parameters
-				call.Status = http.StatusBadRequest
-				p.record(call)
-				writeRaw(w, http.StatusBadRequest, []byte(`{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`))
+				reply(http.StatusBadRequest, []byte(`{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`))
 				return
 			}
-			call.Status, call.Replayed = a.status, true
-			p.record(call)
-			writeRaw(w, a.status, a.body)
+			call.Replayed = true
+			reply(a.status, a.body)
 			return
 		}
 		if msg := p.overReversal(r, form); msg != "" {
-			call.Status = http.StatusBadRequest
-			p.record(call)
-			writeRaw(w, http.StatusBadRequest, []byte(`{"error":{"type":"invalid_request_error","code":"parameter_invalid_integer","param":"amount","message":"`+msg+`"}}`))
+			reply(http.StatusBadRequest, []byte(`{"error":{"type":"invalid_request_error","code":"parameter_invalid_integer","param":"amount","message":"`+msg+`"}}`))
 			return
 		}
 		rec := &bufferedResponse{header: http.Header{}, status: http.StatusOK}

@@ -10,6 +10,12 @@ import (
 	"paysplit/internal/split"
 )
 
+// WorkflowID is the business key of a payment's workflow: duplicate deliveries collapse on it,
+// and the payment's journal entries carry it as their reference.
+func WorkflowID(provider, paymentID string) string {
+	return "payment-" + provider + "-" + paymentID
+}
+
 // Status is where a payment is in its life; it is also the PaymentStatus search attribute.
 type Status string
 

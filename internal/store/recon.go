@@ -50,56 +50,38 @@ func (s *Store) LedgerPayouts(ctx context.Context, refs []string) (map[recon.Key
 	return out, rows.Err()
 }
 
-// LedgerFees is the processing fee the books hold for each of the payments' charges (fees booked
-// less fees returned; dispute fees, which are not the charge's, left out), keyed by payment,
-// recon.ProcessingFee and currency.
-func (s *Store) LedgerFees(ctx context.Context, provider string, refs []string) (map[recon.Key]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e.reference, e.currency, sum(p.amount)::bigint
-		FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-		WHERE e.reference = ANY($1) AND p.account = $2 AND NOT e.idempotency_key LIKE '%/fee/dispute/%'
-		GROUP BY e.reference, e.currency`, refs, ledger.ProcessingFees(provider))
-	if err != nil {
-		return nil, fmt.Errorf("ledger fees: %w", err)
-	}
-	defer rows.Close()
-	out := map[recon.Key]int64{}
-	for rows.Next() {
-		var ref, cur string
-		var amount int64
-		if err := rows.Scan(&ref, &cur, &amount); err != nil {
-			return nil, fmt.Errorf("scan ledger fee: %w", err)
-		}
-		out[recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: cur}] = amount
-	}
-	return out, rows.Err()
-}
-
 // refundEntry matches the key of a payment's refund entry (<payment>/refund/<cumulative>), the
 // provider's money back to the customer; the entries that take a leg's share back from its payee
 // (<payment>/refund/<cumulative>/<leg>) go on.
 var refundEntry = regexp.MustCompile(`/refund/[0-9]+$`)
 
-// LedgerCharges is what the books hold of each payment itself, keyed by payment, pseudo-payee and
-// currency: recon.Captured, the capture entry's debit of the provider's balance, and
-// recon.Refunded, what the refund entries (lost disputes among them) credited it.
-func (s *Store) LedgerCharges(ctx context.Context, provider string, refs []string) (map[recon.Key]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e.reference, e.idempotency_key, e.currency, p.amount
+// LedgerPaymentAmounts is what the books hold of each payment itself, keyed by payment,
+// pseudo-payee and currency, in one read: recon.ProcessingFee, the fee booked less fees returned
+// (dispute fees, which are not the charge's, left out); recon.Captured, the capture entry's debit
+// of the provider's balance; recon.Refunded, what the refund entries (lost disputes among them)
+// credited it.
+func (s *Store) LedgerPaymentAmounts(ctx context.Context, provider string, refs []string) (map[recon.Key]int64, error) {
+	fees, balance := ledger.ProcessingFees(provider), ledger.ProviderBalance(provider)
+	rows, err := s.pool.Query(ctx, `SELECT e.reference, e.idempotency_key, e.currency, p.account, p.amount
 		FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-		WHERE e.reference = ANY($1) AND p.account = $2
-			AND (e.idempotency_key = e.reference || '/capture' OR starts_with(e.idempotency_key, e.reference || '/refund/'))`,
-		refs, ledger.ProviderBalance(provider))
+		WHERE e.reference = ANY($1) AND (
+			(p.account = $2 AND NOT e.idempotency_key LIKE '%/fee/dispute/%') OR
+			(p.account = $3 AND (e.idempotency_key = e.reference || '/capture' OR starts_with(e.idempotency_key, e.reference || '/refund/'))))`,
+		refs, fees, balance)
 	if err != nil {
-		return nil, fmt.Errorf("ledger charges: %w", err)
+		return nil, fmt.Errorf("ledger payment amounts: %w", err)
 	}
 	defer rows.Close()
 	out := map[recon.Key]int64{}
 	for rows.Next() {
-		var ref, key, cur string
+		var ref, key, cur, account string
 		var amount int64
-		if err := rows.Scan(&ref, &key, &cur, &amount); err != nil {
-			return nil, fmt.Errorf("scan ledger charge: %w", err)
+		if err := rows.Scan(&ref, &key, &cur, &account, &amount); err != nil {
+			return nil, fmt.Errorf("scan ledger payment amount: %w", err)
 		}
 		switch {
+		case account == fees:
+			out[recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: cur}] += amount
 		case key == ref+"/capture":
 			out[recon.Key{Payment: ref, PayeeID: recon.Captured, Currency: cur}] += amount
 		case refundEntry.MatchString(key):

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"paysplit/internal/money"
+	"paysplit/internal/payment"
 	"paysplit/internal/split"
 )
 
@@ -24,10 +25,8 @@ const (
 	QueryState = "state"
 )
 
-// WorkflowID is the business key of a payment's workflow: duplicate deliveries collapse on it.
-func WorkflowID(provider, paymentID string) string {
-	return "payment-" + provider + "-" + paymentID
-}
+// WorkflowID is the business key of a payment's workflow (payment.WorkflowID).
+func WorkflowID(provider, paymentID string) string { return payment.WorkflowID(provider, paymentID) }
 
 // Settings are the workflow's timing and retry knobs, passed in by whoever starts it.
 type Settings struct {

@@ -336,9 +336,9 @@ func (r *run) reverseTransfer(i int, transferID string, amount int64, key string
 func (r *run) compensate(reason string) {
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
-		if leg.State == payment.LegTransferring || r.inDoubt(leg) {
+		if inDoubt := r.inDoubt(leg); inDoubt || leg.State == payment.LegTransferring {
 			amount := leg.Remaining()
-			if r.inDoubt(leg) {
+			if inDoubt {
 				amount = leg.TransferAmount // the key's own amount, which the provider answers with what it made
 			}
 			if id, err := r.transfer(leg, amount); err == nil {

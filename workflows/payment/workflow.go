@@ -406,7 +406,7 @@ func (r *run) payLeg(i int) error {
 			leg.Destination = payee.Destination
 		}
 		// The leg is marked in flight before the call, so compensation can settle an unknown outcome.
-		leg.TransferKey = r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
+		leg.TransferKey = r.transferKey(leg)
 		leg.TransferAmount = amount
 		leg.State = payment.LegTransferring
 		if !r.localSteps { // the run's history already knows the transfer is in flight
@@ -454,7 +454,12 @@ func (r *run) inDoubt(leg *payment.Leg) bool {
 		return false
 	}
 	return r.in.CodePath >= codePathPartsApart && leg.TransferAmount > 0 &&
-		leg.TransferKey == r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
+		leg.TransferKey == r.transferKey(leg)
+}
+
+// transferKey is the idempotency key of the leg's current transfer attempt.
+func (r *run) transferKey(leg *payment.Leg) string {
+	return r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
 }
 
 // takeBackExcess reverses what a leg holds beyond its share, after a transfer in doubt was made
