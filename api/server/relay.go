@@ -342,16 +342,20 @@ func backoff(attempts int, max time.Duration) time.Duration {
 	return min(d, max)
 }
 
-// Shutdown stops serving (waiting for requests in flight, as echo.Shutdown does), then the relay.
+// Shutdown stops serving (waiting for requests in flight, as echo.Shutdown does), then the inbox
+// writer and the relay.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.Echo.Shutdown(ctx)
+	s.inbox.Close()
 	s.relay.close()
 	return err
 }
 
-// Close stops serving at once, then the relay.
+// Close stops serving at once, then the inbox writer (requests still waiting for it are refused:
+// the provider retries them) and the relay.
 func (s *Server) Close() error {
 	err := s.Echo.Close()
+	s.inbox.Close()
 	s.relay.close()
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -45,25 +44,88 @@ func InboxIDs(events []InboxEvent) []int64 {
 // own relay, which forwards it from memory: no other relay takes it unless that lease runs out.
 // id is the stored event's ID when first.
 func (s *Store) AcceptEvent(ctx context.Context, e InboxEvent, lease time.Duration) (id int64, first bool, err error) {
-	var trace any
-	if len(e.Trace) > 0 {
-		trace = e.Trace
-	}
-	attempts := 0
-	if lease > 0 {
-		attempts = 1
-	}
-	err = s.pool.QueryRow(ctx, `INSERT INTO webhook_inbox (provider, event_id, payment_id, task_queue, event, trace, attempts, next_attempt_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
-		ON CONFLICT (provider, event_id) DO NOTHING RETURNING id`,
-		e.Provider, e.EventID, e.PaymentID, e.TaskQueue, e.Event, trace, attempts, lease.Seconds()).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
+	out, err := s.AcceptEvents(ctx, []Accept{{Event: e, Lease: lease}})
 	if err != nil {
-		return 0, false, fmt.Errorf("store %s event %s: %w", e.Provider, e.EventID, err)
+		return 0, false, err
 	}
-	return id, true, nil
+	return out[0].ID, out[0].First, nil
+}
+
+// Accept is one event for AcceptEvents and the lease it is stored under (see AcceptEvent).
+type Accept struct {
+	Event InboxEvent
+	Lease time.Duration
+}
+
+// Accepted is what AcceptEvents did with one event: its ID and true when this delivery stored
+// it, 0 and false when it was stored before (or earlier in the same call).
+type Accepted struct {
+	ID    int64
+	First bool
+}
+
+// AcceptEvents stores events as AcceptEvent does, all in one statement: one commit, one WAL
+// flush, however many they are. The result is in the events' order.
+func (s *Store) AcceptEvents(ctx context.Context, events []Accept) ([]Accepted, error) {
+	out := make([]Accepted, len(events))
+	type key struct{ provider, eventID string }
+	index := make(map[key]int, len(events)) // first position of each event in the call
+	var cols struct {
+		provider, eventID, paymentID, queue, event []string
+		trace                                      []*string
+		attempts                                   []int32
+		lease                                      []float64
+	}
+	for i, a := range events {
+		e := a.Event
+		k := key{e.Provider, e.EventID}
+		if _, dup := index[k]; dup {
+			continue // a second delivery inside one call: stored once, by the first
+		}
+		index[k] = i
+		var trace *string
+		if len(e.Trace) > 0 {
+			b, err := json.Marshal(e.Trace)
+			if err != nil {
+				return nil, fmt.Errorf("encode trace of %s event %s: %w", e.Provider, e.EventID, err)
+			}
+			t := string(b)
+			trace = &t
+		}
+		var attempts int32
+		if a.Lease > 0 {
+			attempts = 1
+		}
+		cols.provider = append(cols.provider, e.Provider)
+		cols.eventID = append(cols.eventID, e.EventID)
+		cols.paymentID = append(cols.paymentID, e.PaymentID)
+		cols.queue = append(cols.queue, e.TaskQueue)
+		cols.event = append(cols.event, string(e.Event))
+		cols.trace = append(cols.trace, trace)
+		cols.attempts = append(cols.attempts, attempts)
+		cols.lease = append(cols.lease, max(a.Lease, 0).Seconds())
+	}
+	// ORDER BY n: IDs are drawn in the events' order, which claims follow.
+	rows, err := s.pool.Query(ctx, `INSERT INTO webhook_inbox (provider, event_id, payment_id, task_queue, event, trace, attempts, next_attempt_at)
+		SELECT provider, event_id, payment_id, task_queue, event::jsonb, trace::jsonb, attempts, now() + make_interval(secs => lease)
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::float8[])
+			WITH ORDINALITY AS t(provider, event_id, payment_id, task_queue, event, trace, attempts, lease, n)
+		ORDER BY n
+		ON CONFLICT (provider, event_id) DO NOTHING RETURNING id, provider, event_id`,
+		cols.provider, cols.eventID, cols.paymentID, cols.queue, cols.event, cols.trace, cols.attempts, cols.lease)
+	if err != nil {
+		return nil, fmt.Errorf("store %d inbox events: %w", len(events), err)
+	}
+	var id int64
+	var k key
+	_, err = pgx.ForEachRow(rows, []any{&id, &k.provider, &k.eventID}, func() error {
+		out[index[k]] = Accepted{ID: id, First: true}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store %d inbox events: %w", len(events), err)
+	}
+	return out, nil
 }
 
 // ClaimInbox takes up to limit events of a task queue due for forwarding, oldest first, and leases them for

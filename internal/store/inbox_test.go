@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/store"
@@ -117,4 +120,91 @@ func TestRenewInbox(t *testing.T) {
 	rest, err := s.ClaimInbox(ctx, queue, 10, time.Minute)
 	require.NoError(t, err)
 	require.Empty(t, rest, "a renewed lease keeps claims away")
+}
+
+// TestAcceptEventsInOneStatement: events stored together are each stored once (a delivery
+// already stored, or twice in the call, is a duplicate), in the call's order, each under its own
+// lease and with its trace.
+func TestAcceptEventsInOneStatement(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	queue := "batch-" + time.Now().Format("150405.000000")
+	event := func(id string) store.InboxEvent {
+		return store.InboxEvent{Provider: "stripe", EventID: queue + id, PaymentID: "pi_" + id, TaskQueue: queue,
+			Event: json.RawMessage(`{"ID":"` + id + `"}`), Trace: map[string]string{"traceparent": id}}
+	}
+	_, first, err := s.AcceptEvent(ctx, event("before"), 0)
+	require.NoError(t, err)
+	require.True(t, first)
+
+	got, err := s.AcceptEvents(ctx, []store.Accept{
+		{Event: event("c")},
+		{Event: event("before")},              // stored by an earlier call
+		{Event: event("a"), Lease: time.Hour}, // held by its taker
+		{Event: event("c")},                   // twice in this call
+		{Event: store.InboxEvent{Provider: "paypal", EventID: queue + "c", PaymentID: "CAP", TaskQueue: queue, Event: json.RawMessage(`{}`)}},
+	})
+	require.NoError(t, err)
+	require.Len(t, got, 5)
+	firsts := []bool{got[0].First, got[1].First, got[2].First, got[3].First, got[4].First}
+	require.Equal(t, []bool{true, false, true, false, true}, firsts, "the same event ID from another provider is another event")
+	require.Less(t, got[0].ID, got[2].ID, "IDs follow the call's order")
+	require.Less(t, got[2].ID, got[4].ID)
+	require.Zero(t, got[1].ID)
+	require.Zero(t, got[3].ID)
+
+	claimed, err := s.ClaimInbox(ctx, queue, 10, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, []int64{got[0].ID, got[4].ID}, store.InboxIDs(claimed[1:]), "the leased one is its taker's; the rest oldest first")
+	require.Equal(t, queue+"before", claimed[0].EventID)
+	require.Equal(t, "c", claimed[1].Trace["traceparent"])
+	require.JSONEq(t, `{"ID":"c"}`, string(claimed[1].Event))
+	require.Empty(t, claimed[2].Trace)
+	var nullTrace bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT trace IS NULL FROM webhook_inbox WHERE id = $1`, got[4].ID).Scan(&nullTrace))
+	require.True(t, nullTrace, "no trace is stored as NULL, as AcceptEvent did")
+}
+
+// TestInboxWriterSharesStatements: concurrent requests through an InboxWriter are all stored,
+// each answered for its own event (duplicates as duplicates), in fewer statements than events.
+func TestInboxWriterSharesStatements(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	queue := "writer-" + time.Now().Format("150405.000000")
+	w := s.NewInboxWriter(1, 64, 0)
+	const n = 200
+	type answer struct {
+		id    int64
+		first bool
+	}
+	answers := make([]answer, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n { // every event twice
+		wg.Go(func() {
+			e := store.InboxEvent{Provider: "stripe", EventID: fmt.Sprintf("%s-%d", queue, i%n), PaymentID: "pi", TaskQueue: queue, Event: json.RawMessage(`{}`)}
+			id, first, err := w.Accept(ctx, e, 0)
+			assert.NoError(t, err)
+			answers[i] = answer{id, first}
+		})
+	}
+	wg.Wait()
+	ids := map[int64]bool{}
+	for i := range n {
+		a, b := answers[i], answers[i+n]
+		require.True(t, a.first != b.first, "event %d is stored by exactly one of its deliveries", i)
+		id := max(a.id, b.id)
+		require.Positive(t, id)
+		require.False(t, ids[id], "an ID answers one event")
+		ids[id] = true
+	}
+	var stored, statements int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM webhook_inbox WHERE task_queue = $1`, queue).Scan(&stored, &statements))
+	require.Equal(t, n, stored)
+	require.Less(t, statements, n, "requests that waited together were committed together")
+
+	w.Close()
+	_, _, err := w.Accept(ctx, store.InboxEvent{Provider: "stripe", EventID: queue + "-late", TaskQueue: queue, Event: json.RawMessage(`{}`)}, 0)
+	require.ErrorIs(t, err, store.ErrInboxClosed)
 }
