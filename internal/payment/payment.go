@@ -153,7 +153,14 @@ type Record struct {
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
 	AppliedRefunds []string `json:"applied_refunds,omitempty"`
-	CaptureEntryID int64    `json:"capture_entry_id,omitempty"`
+	// RefundsTold is the most the provider's cumulative refunded figures have shown, each with
+	// the refunds that had failed by then added back: what was ever refunded, failed refunds
+	// included. Less FailedRefunds it is what is refunded now, whatever order the events came in.
+	RefundsTold int64 `json:"refunds_told,omitempty"`
+	// FailedRefunds are the refunds the provider could not make (the money came back to the
+	// platform), each undone once.
+	FailedRefunds  []FailedRefund `json:"failed_refunds,omitempty"`
+	CaptureEntryID int64          `json:"capture_entry_id,omitempty"`
 	// Fee is the processing fee the provider kept from the gross, in the payment's currency, as
 	// far as it is known (0 when the provider did not say it, or said it in another currency).
 	// The platform bears it: it is booked as the platform's expense, not taken from the legs.
@@ -169,6 +176,25 @@ type Record struct {
 	DisputeFeeIDs []string  `json:"dispute_fee_ids,omitempty"`
 	Legs          []Leg     `json:"legs"`
 	CapturedAt    time.Time `json:"captured_at"`
+}
+
+// FailedRefund is a refund the provider told failed (or was canceled) after it was made.
+type FailedRefund struct {
+	ID     string    `json:"id"`
+	Amount int64     `json:"amount"`
+	At     time.Time `json:"at"`
+}
+
+// RefundsFailed is the sum of the failed refunds; by, when not zero, counts only those that
+// had failed by then.
+func (r Record) RefundsFailed(by time.Time) int64 {
+	var sum int64
+	for _, f := range r.FailedRefunds {
+		if by.IsZero() || !f.At.After(by) {
+			sum += f.Amount
+		}
+	}
+	return sum
 }
 
 // CaptureEntry and FeeEntry name the capture's and its processing fee's journal entries in

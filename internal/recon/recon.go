@@ -79,9 +79,11 @@ func Compare(ledger, provider map[Key]int64) []Drift {
 // from a payee: <payment>/transfer/<party>-<payee>, <payment>/refund/<n>/<party>-<payee>,
 // <payment>/compensate/<party>-<payee>, <payment>/correction/v<n>/<party>-<payee>, and the
 // reversals of a correction's top-up, the cause followed by .t<n> (<payment>/refund/<n>.t1/...).
+// After the n-th failed refund a refund's cause is refund/<n>.f<n>; a failed refund's top-ups are
+// <payment>/refund-failed/<refund>/<party>-<payee>.
 // The refund and correction entries that only move shares between parties end before the leg
 // and don't match.
-var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|refund/[0-9]+|correction/v[0-9]+)(?:\.t[0-9]+)?/(vendor|affiliate)-(.+)$`)
+var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|refund/[0-9]+(?:\.f[0-9]+)?|refund-failed/[^/]+|correction/v[0-9]+)(?:\.t[0-9]+)?/(vendor|affiliate)-(.+)$`)
 
 // PayoutEntry reports whether a journal entry key books a payout movement, and for which payment
 // and payee.

@@ -31,7 +31,12 @@ func TestPayoutEntry(t *testing.T) {
 		{"payment-stripe-pi_1/refund/11000.t1/vendor-v1", "payment-stripe-pi_1", "v1", true},
 		{"payment-stripe-pi_1/compensate.t2/affiliate-a1", "payment-stripe-pi_1", "a1", true},
 		{"payment-stripe-pi_1/correction/v5.t1/vendor-v1", "payment-stripe-pi_1", "v1", true},
+		{"payment-stripe-pi_1/refund/3000.f1/vendor-v1", "payment-stripe-pi_1", "v1", true},
+		{"payment-stripe-pi_1/refund/3000.f2.t1/vendor-v1", "payment-stripe-pi_1", "v1", true},
+		{"payment-stripe-pi_1/refund-failed/re_1/affiliate-a1", "payment-stripe-pi_1", "a1", true},
 		{"payment-stripe-pi_1/capture", "", "", false},
+		{"payment-stripe-pi_1/refund-failed/re_1", "", "", false},
+		{"payment-stripe-pi_1/refund/3000.f1", "", "", false},
 		{"payment-stripe-pi_1/refund/1100", "", "", false},
 		{"payment-stripe-pi_1/correction/v4", "", "", false},
 	}

@@ -50,10 +50,11 @@ func (s *Store) LedgerPayouts(ctx context.Context, refs []string) (map[recon.Key
 	return out, rows.Err()
 }
 
-// refundEntry matches the key of a payment's refund entry (<payment>/refund/<cumulative>), the
-// provider's money back to the customer; the entries that take a leg's share back from its payee
-// (<payment>/refund/<cumulative>/<leg>) go on.
-var refundEntry = regexp.MustCompile(`/refund/[0-9]+$`)
+// refundEntry matches the key of a payment's refund entry (<payment>/refund/<cumulative>, with
+// .f<n> after the n-th failed refund), the provider's money back to the customer, and of a failed
+// refund's entry (<payment>/refund-failed/<refund>), that money come back; the entries that move
+// a leg's share to or from its payee (<key>/<leg>) go on.
+var refundEntry = regexp.MustCompile(`/(refund/[0-9]+(\.f[0-9]+)?|refund-failed/[^/]+)$`)
 
 // LedgerPaymentAmounts is what the books hold of each payment itself, keyed by payment,
 // pseudo-payee and currency, in one read: recon.ProcessingFee, the fee booked less fees returned
@@ -66,7 +67,7 @@ func (s *Store) LedgerPaymentAmounts(ctx context.Context, provider string, refs 
 		FROM journal_entries e JOIN postings p ON p.entry_id = e.id
 		WHERE e.reference = ANY($1) AND (
 			(p.account = $2 AND NOT e.idempotency_key LIKE '%/fee/dispute/%') OR
-			(p.account = $3 AND (e.idempotency_key = e.reference || '/capture' OR starts_with(e.idempotency_key, e.reference || '/refund/'))))`,
+			(p.account = $3 AND (e.idempotency_key = e.reference || '/capture' OR starts_with(e.idempotency_key, e.reference || '/refund'))))`,
 		refs, fees, balance)
 	if err != nil {
 		return nil, fmt.Errorf("ledger payment amounts: %w", err)

@@ -40,13 +40,21 @@ func TestLedgerSideOfReconciliation(t *testing.T) {
 	post("refund/3100", ledger.Posting{Account: prov, Amount: -2000}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: 176},
 		ledger.Posting{Account: vendor, Amount: 1736}, ledger.Posting{Account: aff, Amount: 88})
 	post("fee/dispute/txn_1", ledger.Posting{Account: fees, Amount: 1500}, ledger.Posting{Account: prov, Amount: -1500})
+	// The refund of 1100 failed: its money is back, the vendor's share paid again; then a refund
+	// of 500 (after a failure its keys carry .f1), 430 of it taken back from the vendor.
+	post("refund-failed/re_1", ledger.Posting{Account: prov, Amount: 1100}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: -97},
+		ledger.Posting{Account: vendor, Amount: -955}, ledger.Posting{Account: aff, Amount: -48})
+	post("refund-failed/re_1/vendor-v1", ledger.Posting{Account: vendor, Amount: 955}, ledger.Posting{Account: prov, Amount: -955})
+	post("refund/2500.f1", ledger.Posting{Account: prov, Amount: -500}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: 48},
+		ledger.Posting{Account: vendor, Amount: 430}, ledger.Posting{Account: aff, Amount: 22})
+	post("refund/2500.f1/vendor-v1", ledger.Posting{Account: prov, Amount: 430}, ledger.Posting{Account: vendor, Amount: -430})
 
 	key := func(payee string) recon.Key { return recon.Key{Payment: wf, PayeeID: payee, Currency: "usd"} }
 	payouts, err := s.LedgerPayouts(ctx, []string{wf})
 	require.NoError(t, err)
-	require.Equal(t, map[recon.Key]int64{key("v1"): 9545 - 955, key("a1"): 485}, payouts, "transfers less what was taken back")
+	require.Equal(t, map[recon.Key]int64{key("v1"): 9545 - 955 + 955 - 430, key("a1"): 485}, payouts, "transfers less what was taken back")
 	amounts, err := s.LedgerPaymentAmounts(ctx, "stripe", []string{wf})
 	require.NoError(t, err)
-	require.Equal(t, map[recon.Key]int64{key(recon.ProcessingFee): 349, key(recon.Captured): 11000, key(recon.Refunded): 1100 + 2000}, amounts,
+	require.Equal(t, map[recon.Key]int64{key(recon.ProcessingFee): 349, key(recon.Captured): 11000, key(recon.Refunded): 1100 + 2000 - 1100 + 500}, amounts,
 		"the charge's fee, not the dispute's; the capture and what went back to the buyer, not what came back from the vendor")
 }

@@ -121,6 +121,10 @@ const (
 	// version (say, one that no longer takes commission on tax); it travels with provider events
 	// so it too can start a follow-up run of a closed payment.
 	EventCorrection EventKind = "correction"
+	// EventRefundFailed says a refund (RefundID, Amount) failed or was canceled after it was
+	// made: the provider took it back from the customer's side and the money is the platform's
+	// again, so the refund is undone (Stripe's charge.refund.updated / refund.failed).
+	EventRefundFailed EventKind = "refund_failed"
 	// EventOrderReady says the payment's order has arrived from its storefront: a payment
 	// waiting for order metadata looks again at once.
 	EventOrderReady EventKind = "order_ready"
@@ -143,7 +147,8 @@ type Event struct {
 	// difference to what was already refunded, so duplicates and reordering are harmless.
 	AmountRefunded int64
 	// RefundID and Amount describe one refund when the provider does not say the cumulative
-	// amount; it is applied once per RefundID.
+	// amount; it is applied once per RefundID. EventRefundFailed names the refund that failed
+	// and its amount the same way.
 	RefundID      string
 	DisputeID     string
 	DisputeStatus string

@@ -2,6 +2,7 @@ package payment
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"paysplit/activities"
@@ -56,7 +57,7 @@ func (r *run) correct(e Event) error {
 		switch {
 		case leg.Party == split.PartyPlatform || d == 0:
 		case d > 0:
-			r.topUp(i, d, key+"/"+leg.Name())
+			r.topUp(i, d, key+"/"+leg.Name(), "correction", map[string]string{"correction": "true"})
 		default:
 			if err := r.reverseLeg(i, -d, key); err != nil {
 				return err
@@ -106,25 +107,27 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 	return deltas, nil
 }
 
-// topUp sends a payee the extra share a correction gave them and books it.
-func (r *run) topUp(i int, amount int64, key string) {
+// topUp sends a payee an extra amount (cause: a correction's extra share, or a failed refund's)
+// in a transfer of its own, and books it; meta marks the transfer with its cause.
+func (r *run) topUp(i int, amount int64, key, cause string, meta map[string]string) {
 	leg := &r.rec.Legs[i]
+	md := map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID}
+	maps.Copy(md, meta)
 	var out activities.TransferOutput
 	err := r.callProvider(stepTransfer, activities.TransferInput{
 		Provider: r.rec.Provider, IdempotencyKey: key, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
-		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID,
-		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID, "correction": "true"},
+		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID, Metadata: md,
 	}).Get(r.ctx, &out)
 	if err != nil {
-		// The payable keeps the extra share as owed; an admin sees why and pays it by hand.
-		leg.Reason = fmt.Sprintf("correction top-up of %d failed: %s", amount, errorMessage(err))
+		// The payable keeps the amount as owed; an admin sees why and pays it by hand.
+		leg.Reason = fmt.Sprintf("%s: top-up of %d failed: %s", cause, amount, errorMessage(err))
 		return
 	}
-	if _, err := r.post(key, fmt.Sprintf("correction transfer %s to %s", out.TransferID, leg.PayeeID), []ledger.Posting{
+	if _, err := r.post(key, fmt.Sprintf("%s: transfer %s to %s", cause, out.TransferID, leg.PayeeID), []ledger.Posting{
 		{Account: account(*leg), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	}); err != nil {
-		leg.Reason = "correction top-up sent but not booked: " + err.Error()
+		leg.Reason = cause + ": top-up sent but not booked: " + err.Error()
 		return
 	}
 	leg.Transferred += amount
@@ -133,7 +136,7 @@ func (r *run) topUp(i int, amount int64, key string) {
 	} else {
 		leg.TopUps = append(leg.TopUps, payment.TopUp{TransferID: out.TransferID, Amount: amount})
 	}
-	if leg.State == payment.LegNothingDue {
+	if leg.State == payment.LegNothingDue || leg.State == payment.LegReversed {
 		leg.State = payment.LegTransferred
 	}
 }

@@ -142,11 +142,16 @@ func (r *run) apply(e Event) error {
 			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
 			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
 		}
+		// The provider's figure leaves out refunds that had failed by the event's time.
+		r.rec.RefundsTold = max(r.rec.RefundsTold, e.AmountRefunded+r.rec.RefundsFailed(e.OccurredAt))
 		target := e.AmountRefunded
-		if r.in.CodePath >= codePathPartsApart {
-			target += r.rec.DisputesLost // the provider's figure counts its refunds only
+		if len(r.rec.FailedRefunds) > 0 {
+			// A figure from before a failure (a late or re-sent event) must not redo the refund.
+			target = r.rec.RefundsTold - r.rec.RefundsFailed(time.Time{})
 		}
-		return r.refundTo(target, "refund")
+		return r.refundTo(r.refundsTarget(target), "refund")
+	case EventRefundFailed:
+		return r.refundFailed(e)
 	case EventCorrection:
 		return r.correct(e)
 	case EventDisputeCreated:
@@ -177,6 +182,72 @@ func (r *run) apply(e Event) error {
 		return r.save()
 	}
 	return nil
+}
+
+// refundsTarget is the payment's whole refunded amount for a provider's figure of its refunds.
+func (r *run) refundsTarget(refunds int64) int64 {
+	if r.in.CodePath >= codePathPartsApart {
+		return refunds + r.rec.DisputesLost // the provider's figure counts its refunds only
+	}
+	return refunds
+}
+
+// refundFailed undoes, once, a refund the provider could not make: the money is back in the
+// platform's balance, so the refunded amount comes down to what stands and the legs' shares go
+// back to them (payees already paid get theirs again, through a transfer of its own).
+func (r *run) refundFailed(e Event) error {
+	if e.RefundID == "" || e.Amount <= 0 || slices.ContainsFunc(r.rec.FailedRefunds, func(f payment.FailedRefund) bool { return f.ID == e.RefundID }) {
+		return nil
+	}
+	r.rec.FailedRefunds = append(r.rec.FailedRefunds, payment.FailedRefund{ID: e.RefundID, Amount: e.Amount, At: e.OccurredAt})
+	// A failure told before its refund leaves nothing to undo: the refund's own event, when it
+	// comes, counts the failure in.
+	target := r.refundsTarget(r.rec.RefundsTold - r.rec.RefundsFailed(time.Time{}))
+	return r.unrefundTo(target, e.RefundID)
+}
+
+// unrefundTo brings the cumulative refunded amount down to target (never below what lost
+// disputes took), in proportion to what each leg gave up, booked as a new entry.
+func (r *run) unrefundTo(target int64, refundID string) error {
+	amount := r.rec.Refunded - max(target, r.rec.DisputesLost)
+	if amount <= 0 {
+		return r.save()
+	}
+	given := make([]int64, len(r.rec.Legs))
+	for i, l := range r.rec.Legs {
+		given[i] = l.Refunded
+	}
+	alloc, err := split.AllocateRefund(given, amount)
+	if err != nil {
+		return fmt.Errorf("allocate failed refund of %d: %w", amount, err)
+	}
+	key := r.key("refund-failed/" + refundID)
+	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount}}
+	for i, l := range r.rec.Legs {
+		if alloc[i] > 0 {
+			postings = append(postings, ledger.Posting{Account: account(l), Amount: -alloc[i]})
+		}
+	}
+	if _, err := r.post(key, fmt.Sprintf("refund %s of %d on %s failed", refundID, amount, r.rec.PaymentID), postings); err != nil {
+		return err
+	}
+	for i := range r.rec.Legs {
+		r.rec.Legs[i].Refunded -= alloc[i]
+	}
+	r.rec.Refunded -= amount
+	for i := range r.rec.Legs {
+		leg := &r.rec.Legs[i]
+		if leg.State != payment.LegTransferred && leg.State != payment.LegReversed {
+			continue // not sent yet: the transfer will send what is now due
+		}
+		if due := leg.Remaining() - (leg.Transferred - leg.Reversed); due > 0 {
+			r.topUp(i, due, key+"/"+leg.Name(), "refund "+refundID+" failed", map[string]string{"refund_failed": refundID})
+		}
+	}
+	if r.rec.Status != payment.StatusPayingOut && r.rec.Status != payment.StatusHeld && r.rec.Status != payment.StatusPayoutFailed {
+		r.setStatus(r.settledStatus(), "")
+	}
+	return r.save()
 }
 
 // returnFee books the part of the processing fee a refund gave back (PayPal's), once per refund and
@@ -235,6 +306,10 @@ func (r *run) refundTo(target int64, cause string) error {
 		return fmt.Errorf("allocate refund of %d: %w", delta, err)
 	}
 	key := r.key(fmt.Sprintf("refund/%d", target))
+	if n := len(r.rec.FailedRefunds); n > 0 {
+		// After a failure the refunded amount can come back to a figure it had: a key of its own.
+		key = r.key(fmt.Sprintf("refund/%d.f%d", target, n))
+	}
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -delta}}
 	for i, l := range r.rec.Legs {
 		if alloc[i] > 0 {

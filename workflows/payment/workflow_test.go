@@ -558,6 +558,92 @@ func (s *workflowSuite) TestRefundAfterLostDisputeIsApplied() {
 		"the provider holds what was neither refunded nor paid out")
 }
 
+// refundAt is Stripe's charge.refunded as of minutes after the capture (its event's created).
+func refundAt(id string, cumulative int64, minutes int) Event {
+	e := refundEvent(id, cumulative)
+	e.OccurredAt = captureEvent("", 0).OccurredAt.Add(time.Duration(minutes) * time.Minute)
+	return e
+}
+
+// refundFailedAt is Stripe's charge.refund.updated of a refund that failed, minutes after the capture.
+func refundFailedAt(id, refundID string, amount int64, minutes int) Event {
+	return Event{ID: id, Kind: EventRefundFailed, RefundID: refundID, Amount: amount,
+		OccurredAt: captureEvent("", 0).OccurredAt.Add(time.Duration(minutes) * time.Minute)}
+}
+
+// A refund that failed after it was made is undone once: the money is the platform's again, the
+// legs get their shares back and the payees already paid are paid them again; an event from
+// before the failure, told late, does not redo it, and a later refund is taken under keys of its
+// own.
+func (s *workflowSuite) TestFailedRefundIsUndone() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundAt("evt_r1", 1100, 10))
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
+	signalAt(s.env, 21*time.Minute, SignalEvent, refundFailedAt("evt_f1b", "re_1", 1100, 21)) // refund.failed, the same refund
+	signalAt(s.env, 22*time.Minute, SignalEvent, refundAt("evt_r1_late", 1100, 10))           // from before the failure
+	signalAt(s.env, 30*time.Minute, SignalEvent, refundAt("evt_r2", 500, 30))                 // a new refund: 500 stands
+	rec := s.run()
+
+	s.EqualValues(500, rec.Refunded)
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	s.Equal([]payment.FailedRefund{{ID: "re_1", Amount: 1100, At: refundFailedAt("", "", 0, 20).OccurredAt}}, rec.FailedRefunds)
+	undo := s.w.entries[wfID+"/refund-failed/re_1"]
+	s.Equal(ledger.Posting{Account: ledger.ProviderBalance("stripe"), Amount: 1100}, undo.Postings[0], "the money is back")
+	s.EqualValues(955, s.w.transfers[wfID+"/refund-failed/re_1/vendor-v1"].Amount, "the vendor's share paid again")
+	s.EqualValues(48, s.w.transfers[wfID+"/refund-failed/re_1/affiliate-a1"].Amount)
+	s.Contains(s.w.entries, wfID+"/refund/500.f1", "the new refund's own key: refund/500 may be taken already")
+	for _, p := range []split.Party{split.PartyVendor, split.PartyAffiliate} {
+		leg := legOf(s.T(), rec, p)
+		s.Empty(leg.Reason, p)
+		s.Equal(payment.LegTransferred, leg.State, p)
+		s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
+	}
+	var shares int64
+	for _, l := range rec.Legs {
+		shares += l.Refunded
+	}
+	s.EqualValues(500, shares)
+	s.EqualValues(gross-rec.Fee-500-s.w.sent("acct_v1")-s.w.sent("acct_a1"), s.w.balance(ledger.ProviderBalance("stripe")),
+		"the provider holds what was neither refunded nor paid out")
+}
+
+// A failure told before its refund's own event leaves nothing to undo, and that event, when it
+// comes, refunds nothing: the refund never stood.
+func (s *workflowSuite) TestRefundFailureToldBeforeItsRefund() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundAt("evt_r1", 1100, 10))
+	signalAt(s.env, 30*time.Minute, SignalEvent, refundAt("evt_r2", 0, 25))
+	rec := s.run()
+
+	s.Zero(rec.Refunded)
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Empty(s.w.reversals)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.NotContains(s.w.entries, wfID+"/refund-failed/re_1", "nothing to undo, nothing booked")
+}
+
+// A full refund that failed pays every payee back in full; refunded in full again, the money is
+// taken back from those new transfers, as the first ones have nothing left.
+func (s *workflowSuite) TestFullRefundFailedThenMadeAgain() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundAt("evt_r1", gross, 10))
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", gross, 20))
+	signalAt(s.env, 30*time.Minute, SignalEvent, refundAt("evt_r2", gross, 30))
+	rec := s.run()
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	s.EqualValues(gross, rec.Refunded)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Empty(vendor.Reason)
+	s.Equal(payment.LegReversed, vendor.State)
+	s.Equal([]payment.TopUp{{TransferID: "tr_" + wfID + "/refund-failed/re_1/vendor-v1", Amount: vendorCut, Reversed: vendorCut}}, vendor.TopUps)
+	s.EqualValues(vendorCut, s.w.reversals[wfID+"/refund/"+strconv.Itoa(gross)+".f1.t1/vendor-v1"].Amount, "taken from the new transfer")
+	s.Zero(s.w.sent("acct_v1"))
+	s.Zero(s.w.sent("acct_a1"))
+	s.EqualValues(-rec.Fee, s.w.balance(ledger.ProviderBalance("stripe")), "all of it went back; the fee stays spent")
+}
+
 // A dispute's fees are booked once per balance transaction, whichever of its events says them and
 // in whatever order: the fee when funds are withdrawn, its return (negative) when they are
 // reinstated with the fee.
