@@ -95,6 +95,12 @@ func (p *StripeProxy) RefundCharge(id string, amountRefunded int64) {
 	p.updateCharge(id, func(c *StripeCharge) { c.AmountRefunded = max(c.AmountRefunded, min(amountRefunded, c.Amount)) })
 }
 
+// FailRefund records that a refund of amount on a charge the proxy knows failed: Stripe's
+// amount_refunded no longer counts it.
+func (p *StripeProxy) FailRefund(id string, amount int64) {
+	p.updateCharge(id, func(c *StripeCharge) { c.AmountRefunded = max(c.AmountRefunded-amount, 0) })
+}
+
 // DisputeCharge marks a charge the proxy knows as disputed.
 func (p *StripeProxy) DisputeCharge(id string) {
 	p.updateCharge(id, func(c *StripeCharge) { c.Disputed = true })

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -246,6 +247,60 @@ func TestLostDisputeEndToEnd(t *testing.T) {
 		ledger.VendorPayable("dispco-vendor"): 0, ledger.AffiliatePayable("dispco-aff"): 0, ledger.PlatformRevenue: 0,
 		ledger.ProcessingFees("stripe"): 349 + 1500, ledger.ProviderBalance("stripe"): -(349 + 1500),
 	}, s.paymentBalances(id), "everything taken back from the payees; the platform is out the two fees")
+}
+
+// A full refund fails after it was made (the customer's card was closed): Stripe gives the money
+// back and says so twice (charge.refund.updated, refund.failed). The payees, whose shares were
+// taken back with the refund, are paid them again, once; the books and Stripe agree after.
+func TestFailedRefundEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("refail")
+	code, body := s.webhook(stripeevent.Sign(capture("refail", "pi_rf1").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_rf1")
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+	paid := s.paymentBalances(id)
+
+	refunded := time.Now().Add(-time.Minute)
+	refund := stripeevent.Refund{EventID: "evt_rf1_r", PaymentIntent: "pi_rf1", Charge: "ch_pi_rf1", Currency: "usd", Amount: 11000, AmountRefunded: 11000, Created: refunded}
+	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, ipayment.StatusRefunded, s.result(id).Status)
+
+	for _, typ := range []string{"charge.refund.updated", "refund.failed"} {
+		failed := stripeevent.RefundUpdate{EventID: "evt_rf1_" + typ, Type: typ, Refund: "re_rf1", PaymentIntent: "pi_rf1", Charge: "ch_pi_rf1",
+			Currency: "usd", Status: "failed", Amount: 11000, Created: time.Now()}
+		code, body = s.webhook(stripeevent.Sign(failed.Body(), webhookSecret, time.Now()))
+		require.Equal(t, http.StatusOK, code, body)
+		require.Equal(t, "accepted", body["status"])
+		rec := s.result(id)
+		require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+		require.Zero(t, rec.Refunded)
+	}
+	// The late re-send of a refund figure from before the failure redoes nothing.
+	refund.EventID = "evt_rf1_r_late"
+	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+
+	topUps := map[string]string{}
+	for _, tr := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		if strings.Contains(tr.IdempotencyKey, "/refund-failed/") {
+			topUps[tr.IdempotencyKey] = tr.Form.Get("amount")
+		}
+	}
+	require.Equal(t, map[string]string{id + "/refund-failed/re_rf1/vendor-refail-vendor": "9545", id + "/refund-failed/re_rf1/affiliate-refail-aff": "485"}, topUps,
+		"each payee paid its share again, once")
+	require.Equal(t, paid, s.paymentBalances(id), "the books stand as before the refund")
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+	code, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, view)
+	require.Len(t, view["failed_refunds"], 1)
+	require.Equal(t, "re_rf1", view["failed_refunds"].([]any)[0].(map[string]any)["id"])
+	mine := func(p, _ string) bool { return p == id }
+	require.Empty(t, s.Reconcile("stripe", mine), "Stripe's transfers, reversals and refunded amount agree with the books")
 }
 
 func TestRefundBeforeCaptureEndToEnd(t *testing.T) {

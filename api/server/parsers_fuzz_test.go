@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76"
@@ -22,6 +23,7 @@ func FuzzStripeToEvent(f *testing.F) {
 		Metadata: map[string]string{"client_id": "c", "email": "x@example.com"}}.Body())
 	f.Add(stripeevent.Refund{EventID: "evt_2", PaymentIntent: "pi_1", Charge: "ch_1", Currency: "usd", Amount: 1099, AmountRefunded: 100}.Body())
 	f.Add(stripeevent.Dispute{EventID: "evt_3", Type: "charge.dispute.closed", Dispute: "dp_1", PaymentIntent: "pi_1", Status: "lost", Amount: 5}.Body())
+	f.Add(stripeevent.RefundUpdate{EventID: "evt_4", Refund: "re_1", PaymentIntent: "pi_1", Charge: "ch_1", Currency: "usd", Status: "failed", Amount: 100}.Body())
 	f.Add([]byte(`{"type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount":-5,"currency":"usd"}}}`))
 	f.Add([]byte(`{"type":"payment_intent.succeeded","data":{"object":{"id":"pi","amount":5,"currency":"xxx"}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -83,12 +85,60 @@ func checkEvent(t *testing.T, ev payment.Event, paymentID string) {
 		if ev.AmountRefunded < 0 || ev.Amount < 0 {
 			t.Fatalf("refund with negative amount: %+v", ev)
 		}
+	case payment.EventRefundFailed:
+		if ev.RefundID == "" || ev.Amount <= 0 {
+			t.Fatalf("failed refund without id or amount: %+v", ev)
+		}
 	case payment.EventDisputeCreated, payment.EventDisputeClosed:
 		if ev.DisputeID == "" || ev.Amount < 0 {
 			t.Fatalf("dispute without id or with negative amount: %+v", ev)
 		}
 	default:
 		t.Fatalf("unknown event kind %q", ev.Kind)
+	}
+}
+
+// Refund updates: only a refund that failed or was canceled is news for the workflow, named by
+// the refund's ID so its charge.refund.updated and refund.failed are applied once.
+func TestStripeRefundUpdates(t *testing.T) {
+	update := func(typ, status string, amount int64, pi string) stripe.Event {
+		body := stripeevent.RefundUpdate{EventID: "evt_u", Type: typ, Refund: "re_1", PaymentIntent: pi, Charge: "ch_1", Currency: "usd",
+			Status: status, Amount: amount, Created: time.Unix(1795600000, 0)}.Body()
+		var evt stripe.Event
+		require.NoError(t, json.Unmarshal(body, &evt))
+		return evt
+	}
+	failed := payment.Event{ID: "evt_u", Kind: payment.EventRefundFailed, RefundID: "re_1", Amount: 1100, OccurredAt: time.Unix(1795600000, 0).UTC()}
+	for _, tt := range []struct {
+		name    string
+		evt     stripe.Event
+		want    payment.Event
+		wantErr error
+		badReq  bool
+	}{
+		{name: "failed", evt: update("", "failed", 1100, "pi_1"), want: failed},
+		{name: "canceled", evt: update("", "canceled", 1100, "pi_1"), want: failed},
+		{name: "refund.failed", evt: update("refund.failed", "failed", 1100, "pi_1"), want: failed},
+		{name: "refund.updated", evt: update("refund.updated", "failed", 1100, "pi_1"), want: failed},
+		{name: "succeeded is no news", evt: update("", "succeeded", 1100, "pi_1"), wantErr: errIgnored},
+		{name: "pending is no news", evt: update("", "pending", 1100, "pi_1"), wantErr: errIgnored},
+		{name: "outside PaymentIntents", evt: update("", "failed", 1100, ""), wantErr: errIgnored},
+		{name: "no amount", evt: update("", "failed", 0, "pi_1"), badReq: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, pi, err := stripeToEvent(tt.evt)
+			switch {
+			case tt.wantErr != nil:
+				require.ErrorIs(t, err, tt.wantErr)
+			case tt.badReq:
+				require.Error(t, err)
+				require.NotErrorIs(t, err, errIgnored)
+			default:
+				require.NoError(t, err)
+				require.Equal(t, "pi_1", pi)
+				require.Equal(t, tt.want, ev)
+			}
+		})
 	}
 }
 

@@ -130,6 +130,7 @@ var errIgnored = errors.New("event type not handled")
 // handled lists the Stripe event types the platform acts on.
 var handled = map[stripe.EventType]bool{
 	"payment_intent.succeeded": true, "charge.refunded": true, "charge.dispute.created": true, "charge.dispute.closed": true,
+	"charge.refund.updated": true, "refund.updated": true, "refund.failed": true,
 }
 
 // providerIDPattern bounds the payment IDs that become workflow IDs and idempotency keys.
@@ -175,6 +176,8 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 			return payment.Event{}, "", errIgnored // a charge outside PaymentIntents was never split here
 		}
 		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded, OccurredAt: at}, ch.PaymentIntent.ID, nil
+	case "charge.refund.updated", "refund.updated", "refund.failed":
+		return refundUpdateToEvent(evt, at)
 	case "charge.dispute.created", "charge.dispute.closed":
 		var d stripe.Dispute
 		if err := json.Unmarshal(evt.Data.Raw, &d); err != nil {
@@ -191,6 +194,26 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 			DisputeFees: disputeFees(d), OccurredAt: at}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
+}
+
+// refundUpdateToEvent turns the news of a refund that failed or was canceled (its money came
+// back to the platform) into EventRefundFailed; any other refund update changes nothing the
+// workflow keeps (charge.refunded says what was refunded) and is ignored.
+func refundUpdateToEvent(evt stripe.Event, at time.Time) (payment.Event, string, error) {
+	var re stripe.Refund
+	if err := json.Unmarshal(evt.Data.Raw, &re); err != nil {
+		return payment.Event{}, "", fmt.Errorf("%s: %w", evt.Type, err)
+	}
+	if re.Status != stripe.RefundStatusFailed && re.Status != stripe.RefundStatusCanceled {
+		return payment.Event{}, "", errIgnored
+	}
+	if re.PaymentIntent == nil || re.PaymentIntent.ID == "" {
+		return payment.Event{}, "", errIgnored // a charge outside PaymentIntents was never split here
+	}
+	if re.ID == "" || re.Amount <= 0 {
+		return payment.Event{}, "", fmt.Errorf("%s of a %s refund needs the refund's id and a positive amount", evt.Type, re.Status)
+	}
+	return payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: re.Amount, OccurredAt: at}, re.PaymentIntent.ID, nil
 }
 
 // disputeFees reads the fees of a dispute's balance transactions (the dispute fee Stripe charges

@@ -66,6 +66,31 @@ func (r Refund) Body() []byte {
 	})
 }
 
+// RefundUpdate is a refund's charge.refund.updated (or, Type set, refund.updated or
+// refund.failed) event; Status "failed" or "canceled" says the refund did not happen.
+type RefundUpdate struct {
+	EventID, Type, Refund, PaymentIntent, Charge, Currency, Status string
+	Amount                                                         int64
+	Created                                                        time.Time
+}
+
+// Body renders the event.
+func (r RefundUpdate) Body() []byte {
+	typ := r.Type
+	if typ == "" {
+		typ = "charge.refund.updated"
+	}
+	object := map[string]any{
+		"id": r.Refund, "object": "refund", "amount": r.Amount, "charge": r.Charge, "currency": r.Currency,
+		"payment_intent": r.PaymentIntent, "status": r.Status, "created": r.Created.Unix(),
+	}
+	if r.Status == "failed" {
+		object["failure_reason"] = "expired_or_canceled_card"
+		object["failure_balance_transaction"] = "txn_" + r.Refund
+	}
+	return build(r.EventID, typ, r.Created, object)
+}
+
 // Dispute is a charge.dispute.created or charge.dispute.closed event; Funds are its balance
 // transactions so far (funds withdrawn, and reinstated).
 type Dispute struct {

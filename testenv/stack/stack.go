@@ -90,8 +90,12 @@ type Stack struct {
 	// disputeFees are the dispute fees acknowledged events stated: workflow ID -> balance
 	// transaction -> fee.
 	disputeFees map[string]map[string]int64
-	opts        Options
-	shared      client.Client // the test's Temporal client, which replicas use
+	// refundsFailed are the refunds whose failure the proxy was told, by refund ID, and
+	// lastRefundFailure when each charge's last one failed (an older charge.refunded is stale).
+	refundsFailed     map[string]bool
+	lastRefundFailure map[string]int64
+	opts              Options
+	shared            client.Client // the test's Temporal client, which replicas use
 }
 
 // New starts a stack; everything stops with the test.
@@ -297,10 +301,12 @@ func stripeObject(body []byte, obj any) (string, bool) {
 
 // chargeMade tells the Stripe proxy what Stripe knows before it sends an event: the charge
 // behind a payment_intent.succeeded (with Stripe's standard fee and the PaymentIntent's metadata),
-// what a charge.refunded says was refunded, that a charge.dispute.* disputes its charge.
+// what a charge.refunded says was refunded (unless a refund failed since), that a refund failed
+// (its amount no longer refunded, once per refund), that a charge.dispute.* disputes its charge.
 func (s *Stack) chargeMade(body []byte) {
 	var o struct {
 		ID             string            `json:"id"`
+		Status         string            `json:"status"`
 		Amount         int64             `json:"amount"`
 		AmountRefunded int64             `json:"amount_refunded"`
 		Currency       string            `json:"currency"`
@@ -319,7 +325,25 @@ func (s *Stack) chargeMade(body []byte) {
 		s.Stripe.AddCharge(testenv.StripeCharge{ID: o.LatestCharge, Currency: o.Currency, Amount: o.Amount, Fee: testenv.StripeFee(o.Amount),
 			PaymentIntent: o.ID, Created: time.Unix(evt.Created, 0), Metadata: o.Metadata})
 	case typ == "charge.refunded":
-		s.Stripe.RefundCharge(o.ID, o.AmountRefunded)
+		s.mu.Lock()
+		stale := evt.Created < s.lastRefundFailure[o.ID]
+		s.mu.Unlock()
+		if !stale {
+			s.Stripe.RefundCharge(o.ID, o.AmountRefunded)
+		}
+	case (typ == "charge.refund.updated" || typ == "refund.updated" || typ == "refund.failed") && (o.Status == "failed" || o.Status == "canceled"):
+		ch, _ := o.Charge.(string)
+		s.mu.Lock()
+		first := !s.refundsFailed[o.ID]
+		if s.refundsFailed == nil {
+			s.refundsFailed, s.lastRefundFailure = map[string]bool{}, map[string]int64{}
+		}
+		s.refundsFailed[o.ID] = true
+		s.lastRefundFailure[ch] = max(s.lastRefundFailure[ch], evt.Created)
+		s.mu.Unlock()
+		if first {
+			s.Stripe.FailRefund(ch, o.Amount)
+		}
 	case strings.HasPrefix(typ, "charge.dispute."):
 		if ch, _ := o.Charge.(string); ch != "" {
 			s.Stripe.DisputeCharge(ch)
