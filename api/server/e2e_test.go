@@ -276,6 +276,9 @@ func TestFailedRefundEndToEnd(t *testing.T) {
 		rec := s.result(id)
 		require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
 		require.Zero(t, rec.Refunded)
+		if typ == "charge.refund.updated" {
+			s.record("stripe_refund_failed_followup.json", s.history(id)) // the run that undid it
+		}
 	}
 	// The late re-send of a refund figure from before the failure redoes nothing.
 	refund.EventID = "evt_rf1_r_late"
