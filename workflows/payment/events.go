@@ -136,8 +136,8 @@ func (r *run) apply(e Event) error {
 		}
 		if e.AmountRefunded == 0 && e.RefundID != "" {
 			// The provider told only this refund's amount: apply it once per refund ID.
-			if slices.Contains(r.rec.AppliedRefunds, e.RefundID) {
-				return nil
+			if slices.Contains(r.rec.AppliedRefunds, e.RefundID) || r.isFailedRefund(e.RefundID) {
+				return nil // applied already, or failed before it was told
 			}
 			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
 			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
@@ -196,20 +196,35 @@ func (r *run) refundsTarget(refunds int64) int64 {
 // platform's balance, so the refunded amount comes down to what stands and the legs' shares go
 // back to them (payees already paid get theirs again, through a transfer of its own).
 func (r *run) refundFailed(e Event) error {
-	if e.RefundID == "" || e.Amount <= 0 || slices.ContainsFunc(r.rec.FailedRefunds, func(f payment.FailedRefund) bool { return f.ID == e.RefundID }) {
+	if e.RefundID == "" || e.Amount <= 0 || r.isFailedRefund(e.RefundID) {
 		return nil
 	}
 	r.rec.FailedRefunds = append(r.rec.FailedRefunds, payment.FailedRefund{ID: e.RefundID, Amount: e.Amount, At: e.OccurredAt})
+	if slices.Contains(r.rec.AppliedRefunds, e.RefundID) {
+		// Told one refund at a time (no cumulative figure): this one was applied; undo it.
+		return r.unrefundTo(r.rec.Refunded-e.Amount, e.RefundID, e.Amount)
+	}
+	if r.rec.RefundsTold == 0 {
+		// No cumulative figure told (none yet, or refunds told one at a time): this refund was
+		// not applied, and when its own event comes it is skipped as failed.
+		return r.save()
+	}
 	// A failure told before its refund leaves nothing to undo: the refund's own event, when it
 	// comes, counts the failure in.
 	target := r.refundsTarget(r.rec.RefundsTold - r.rec.RefundsFailed(time.Time{}))
-	return r.unrefundTo(target, e.RefundID)
+	return r.unrefundTo(target, e.RefundID, e.Amount)
+}
+
+// isFailedRefund reports whether a refund was told failed.
+func (r *run) isFailedRefund(refundID string) bool {
+	return slices.ContainsFunc(r.rec.FailedRefunds, func(f payment.FailedRefund) bool { return f.ID == refundID })
 }
 
 // unrefundTo brings the cumulative refunded amount down to target (never below what lost
-// disputes took), in proportion to what each leg gave up, booked as a new entry.
-func (r *run) unrefundTo(target int64, refundID string) error {
-	amount := r.rec.Refunded - max(target, r.rec.DisputesLost)
+// disputes took, never by more than limit, the failed refund's amount), in proportion to what
+// each leg gave up, booked as a new entry.
+func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
+	amount := min(r.rec.Refunded-max(target, r.rec.DisputesLost), limit)
 	if amount <= 0 {
 		return r.save()
 	}

@@ -607,6 +607,29 @@ func (s *workflowSuite) TestFailedRefundIsUndone() {
 		"the provider holds what was neither refunded nor paid out")
 }
 
+// Refunds told one at a time (a refund ID and its amount, no cumulative figure): a failed one
+// that was applied is undone by its own amount; one told failed first is never applied.
+func (s *workflowSuite) TestFailedRefundToldOneAtATime() {
+	one := func(id, refundID string, amount int64) Event {
+		return Event{ID: id, Kind: EventRefund, RefundID: refundID, Amount: amount}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, one("evt_a", "re_a", 1100))
+	signalAt(s.env, 11*time.Minute, SignalEvent, one("evt_b", "re_b", 500))
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_fa", "re_a", 1100, 20))
+	signalAt(s.env, 21*time.Minute, SignalEvent, refundFailedAt("evt_fc", "re_c", 300, 21))
+	signalAt(s.env, 22*time.Minute, SignalEvent, one("evt_c", "re_c", 300))
+	rec := s.run()
+
+	s.EqualValues(500, rec.Refunded, "re_b stands; re_a undone; re_c never applied")
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	for _, p := range []split.Party{split.PartyVendor, split.PartyAffiliate} {
+		leg := legOf(s.T(), rec, p)
+		s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
+	}
+	s.EqualValues(gross-rec.Fee-500-s.w.sent("acct_v1")-s.w.sent("acct_a1"), s.w.balance(ledger.ProviderBalance("stripe")))
+}
+
 // A failure told before its refund's own event leaves nothing to undo, and that event, when it
 // comes, refunds nothing: the refund never stood.
 func (s *workflowSuite) TestRefundFailureToldBeforeItsRefund() {
