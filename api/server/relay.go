@@ -351,8 +351,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Close stops serving at once, then the inbox writer (requests still waiting for it are refused:
-// the provider retries them) and the relay.
+// Close stops serving at once, then the inbox writer's batching (a request still arriving is
+// stored alone) and the relay.
 func (s *Server) Close() error {
 	err := s.Echo.Close()
 	s.inbox.Close()

@@ -205,6 +205,8 @@ func TestInboxWriterSharesStatements(t *testing.T) {
 	require.Less(t, statements, n, "requests that waited together were committed together")
 
 	w.Close()
-	_, _, err := w.Accept(ctx, store.InboxEvent{Provider: "stripe", EventID: queue + "-late", TaskQueue: queue, Event: json.RawMessage(`{}`)}, 0)
-	require.ErrorIs(t, err, store.ErrInboxClosed)
+	id, first, err := w.Accept(ctx, store.InboxEvent{Provider: "stripe", EventID: queue + "-late", TaskQueue: queue, Event: json.RawMessage(`{}`)}, 0)
+	require.NoError(t, err, "closed, it still stores, one statement an event")
+	require.True(t, first)
+	require.Positive(t, id)
 }

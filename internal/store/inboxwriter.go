@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 )
@@ -33,9 +32,6 @@ type inboxReply struct {
 	err      error
 }
 
-// ErrInboxClosed is Accept's answer once the writer is closed.
-var ErrInboxClosed = errors.New("webhook inbox writer closed")
-
 // NewInboxWriter starts writers goroutines (at least 1) that store up to batch events (at least
 // 1) a statement, each statement given timeout (10s if 0) whatever its callers' deadlines.
 func (s *Store) NewInboxWriter(writers, batch int, timeout time.Duration) *InboxWriter {
@@ -51,13 +47,14 @@ func (s *Store) NewInboxWriter(writers, batch int, timeout time.Duration) *Inbox
 }
 
 // Accept stores one event as Store.AcceptEvent does, in a statement shared with whatever other
-// requests are waiting.
+// requests are waiting; once the writer is closed, in a statement of its own (a request that
+// reaches a stopping API is still stored).
 func (w *InboxWriter) Accept(ctx context.Context, e InboxEvent, lease time.Duration) (id int64, first bool, err error) {
 	req := inboxWrite{accept: Accept{Event: e, Lease: lease}, reply: make(chan inboxReply, 1)}
 	select {
 	case w.reqs <- req:
 	case <-w.stop:
-		return 0, false, ErrInboxClosed
+		return w.store.AcceptEvent(ctx, e, lease)
 	case <-ctx.Done():
 		return 0, false, ctx.Err()
 	}
@@ -66,7 +63,7 @@ func (w *InboxWriter) Accept(ctx context.Context, e InboxEvent, lease time.Durat
 	return r.accepted.ID, r.accepted.First, r.err
 }
 
-// Close stops the writers once the statements in flight are answered; Accept refuses after.
+// Close stops the writers once the statements in flight are answered; Accept writes alone after.
 func (w *InboxWriter) Close() {
 	w.once.Do(func() { close(w.stop) })
 	w.wg.Wait()
