@@ -92,6 +92,17 @@ func (s *stack) seed(client string) {
 
 func capture(client, pi string) stripeevent.Capture { return stackpkg.Capture(client, pi) }
 
+// paid seeds client, captures pi for it and waits until it is paid; it returns its workflow ID.
+func (s *stack) paid(client, pi string) string {
+	s.t.Helper()
+	s.seed(client)
+	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", pi)
+	require.Equal(s.t, ipayment.StatusPaid, s.result(id).Status)
+	return id
+}
+
 func (s *stack) result(id string) ipayment.Record {
 	s.t.Helper()
 	return s.Result(id)
@@ -222,11 +233,7 @@ func TestStripePaymentEndToEnd(t *testing.T) {
 // its dispute fee, which both dispute events state and which is booked once.
 func TestLostDisputeEndToEnd(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seed("dispco")
-	code, body := s.webhook(stripeevent.Sign(capture("dispco", "pi_disp1").Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_disp1")
-	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+	id := s.paid("dispco", "pi_disp1")
 
 	withdrawn := []stripeevent.DisputeFunds{{ID: "txn_disp1_w", Amount: -11000, Fee: 1500}}
 	for _, d := range []stripeevent.Dispute{
@@ -234,7 +241,7 @@ func TestLostDisputeEndToEnd(t *testing.T) {
 		{EventID: "evt_disp1_l", Type: "charge.dispute.closed", Status: "lost"},
 	} {
 		d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Funds, d.Created = "dp_disp1", "pi_disp1", "ch_pi_disp1", "usd", 11000, withdrawn, time.Now()
-		code, body = s.webhook(stripeevent.Sign(d.Body(), webhookSecret, time.Now()))
+		code, body := s.webhook(stripeevent.Sign(d.Body(), webhookSecret, time.Now()))
 		require.Equal(t, http.StatusOK, code, body)
 		s.result(id)
 		// Each event came after the last run closed: a follow-up run of its own, recorded.
@@ -254,16 +261,12 @@ func TestLostDisputeEndToEnd(t *testing.T) {
 // taken back with the refund, are paid them again, once; the books and Stripe agree after.
 func TestFailedRefundEndToEnd(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seed("refail")
-	code, body := s.webhook(stripeevent.Sign(capture("refail", "pi_rf1").Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_rf1")
-	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+	id := s.paid("refail", "pi_rf1")
 	paid := s.paymentBalances(id)
 
 	refunded := time.Now().Add(-time.Minute)
 	refund := stripeevent.Refund{EventID: "evt_rf1_r", PaymentIntent: "pi_rf1", Charge: "ch_pi_rf1", Currency: "usd", Amount: 11000, AmountRefunded: 11000, Created: refunded}
-	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, ipayment.StatusRefunded, s.result(id).Status)
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -95,10 +96,8 @@ func TestInbox(t *testing.T) {
 // claimed them after their lease ran out (the attempt count tells) or they were forwarded; a
 // renewed event is not claimable until its new lease ends.
 func TestRenewInbox(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	s := store.New(pool)
+	_, s, queue := inboxOf(t, "renew")
 	ctx := t.Context()
-	queue := "renew-" + time.Now().Format("150405.000000")
 	accept := func(id string) store.InboxEvent {
 		e := store.InboxEvent{Provider: "stripe", EventID: queue + id, PaymentID: id, TaskQueue: queue, Event: json.RawMessage(`{}`)}
 		got, first, err := s.AcceptEvent(ctx, e, time.Millisecond) // held in memory, lease about to end
@@ -126,10 +125,8 @@ func TestRenewInbox(t *testing.T) {
 // already stored, or twice in the call, is a duplicate), in the call's order, each under its own
 // lease and with its trace.
 func TestAcceptEventsInOneStatement(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	s := store.New(pool)
+	pool, s, queue := inboxOf(t, "batch")
 	ctx := t.Context()
-	queue := "batch-" + time.Now().Format("150405.000000")
 	event := func(id string) store.InboxEvent {
 		return store.InboxEvent{Provider: "stripe", EventID: queue + id, PaymentID: "pi_" + id, TaskQueue: queue,
 			Event: json.RawMessage(`{"ID":"` + id + `"}`), Trace: map[string]string{"traceparent": id}}
@@ -169,10 +166,8 @@ func TestAcceptEventsInOneStatement(t *testing.T) {
 // TestInboxWriterSharesStatements: concurrent requests through an InboxWriter are all stored,
 // each answered for its own event (duplicates as duplicates), in fewer statements than events.
 func TestInboxWriterSharesStatements(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	s := store.New(pool)
+	pool, s, queue := inboxOf(t, "writer")
 	ctx := t.Context()
-	queue := "writer-" + time.Now().Format("150405.000000")
 	w := s.NewInboxWriter(1, 64, 0)
 	const n = 200
 	type answer struct {
@@ -209,4 +204,10 @@ func TestInboxWriterSharesStatements(t *testing.T) {
 	require.NoError(t, err, "closed, it still stores, one statement an event")
 	require.True(t, first)
 	require.Positive(t, id)
+}
+
+// inboxOf is a store on the test database and a task queue of the test's own.
+func inboxOf(t *testing.T, prefix string) (*pgxpool.Pool, *store.Store, string) {
+	pool, _ := testenv.Postgres(t)
+	return pool, store.New(pool), prefix + "-" + time.Now().Format("150405.000000")
 }

@@ -549,12 +549,18 @@ func (s *workflowSuite) TestRefundAfterLostDisputeIsApplied() {
 	s.EqualValues(5000, rec.Refunded, "the dispute's 3000 and the refund's 2000")
 	s.EqualValues(3000, rec.DisputesLost)
 	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	s.booksHold(rec, 5000)
+}
+
+// booksHold checks that the legs' refund shares add up to what was refunded and that the
+// provider's balance holds what was neither refunded nor paid out.
+func (s *workflowSuite) booksHold(rec payment.Record, refunded int64) {
 	var shares int64
 	for _, l := range rec.Legs {
 		shares += l.Refunded
 	}
-	s.EqualValues(5000, shares)
-	s.EqualValues(gross-rec.Fee-5000-s.w.sent("acct_v1")-s.w.sent("acct_a1"), s.w.balance(ledger.ProviderBalance("stripe")),
+	s.EqualValues(refunded, shares, "the legs' shares of the refunds")
+	s.EqualValues(gross-rec.Fee-refunded-s.w.sent("acct_v1")-s.w.sent("acct_a1"), s.w.balance(ledger.ProviderBalance("stripe")),
 		"the provider holds what was neither refunded nor paid out")
 }
 
@@ -598,13 +604,7 @@ func (s *workflowSuite) TestFailedRefundIsUndone() {
 		s.Equal(payment.LegTransferred, leg.State, p)
 		s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
 	}
-	var shares int64
-	for _, l := range rec.Legs {
-		shares += l.Refunded
-	}
-	s.EqualValues(500, shares)
-	s.EqualValues(gross-rec.Fee-500-s.w.sent("acct_v1")-s.w.sent("acct_a1"), s.w.balance(ledger.ProviderBalance("stripe")),
-		"the provider holds what was neither refunded nor paid out")
+	s.booksHold(rec, 500)
 }
 
 // Refunds told one at a time (a refund ID and its amount, no cumulative figure): a failed one
@@ -627,7 +627,7 @@ func (s *workflowSuite) TestFailedRefundToldOneAtATime() {
 		leg := legOf(s.T(), rec, p)
 		s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
 	}
-	s.EqualValues(gross-rec.Fee-500-s.w.sent("acct_v1")-s.w.sent("acct_a1"), s.w.balance(ledger.ProviderBalance("stripe")))
+	s.booksHold(rec, 500)
 }
 
 // A failure told before its refund's own event leaves nothing to undo, and that event, when it
