@@ -153,10 +153,9 @@ type Record struct {
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
 	AppliedRefunds []string `json:"applied_refunds,omitempty"`
-	// RefundsTold is the most the provider's cumulative refunded figures have shown, each with
-	// the refunds that had failed by then added back: what was ever refunded, failed refunds
-	// included. Less FailedRefunds it is what is refunded now, whatever order the events came in.
-	RefundsTold int64 `json:"refunds_told,omitempty"`
+	// RefundFigures are the provider's cumulative refunded figures as its events told them, each
+	// as of its event's time (RefundsMade reads them).
+	RefundFigures []RefundFigure `json:"refund_figures,omitempty"`
 	// FailedRefunds are the refunds the provider could not make (the money came back to the
 	// platform), each undone once.
 	FailedRefunds  []FailedRefund `json:"failed_refunds,omitempty"`
@@ -183,6 +182,24 @@ type FailedRefund struct {
 	ID     string    `json:"id"`
 	Amount int64     `json:"amount"`
 	At     time.Time `json:"at"`
+}
+
+// RefundFigure is a provider's cumulative refunded amount as of At: refunds made by then, less
+// those that had failed by then.
+type RefundFigure struct {
+	At       time.Time `json:"at"`
+	Refunded int64     `json:"refunded"`
+}
+
+// RefundsMade is what was ever refunded, failed refunds included: the most any figure shows with
+// the refunds failed by its time added back. Less RefundsFailed it is what is refunded now,
+// whatever order the figures and failures were told in.
+func (r Record) RefundsMade() int64 {
+	var most int64
+	for _, f := range r.RefundFigures {
+		most = max(most, f.Refunded+r.RefundsFailed(f.At))
+	}
+	return most
 }
 
 // RefundsFailed is the sum of the failed refunds; by, when not zero, counts only those that

@@ -142,12 +142,16 @@ func (r *run) apply(e Event) error {
 			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
 			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
 		}
-		// The provider's figure leaves out refunds that had failed by the event's time.
-		r.rec.RefundsTold = max(r.rec.RefundsTold, e.AmountRefunded+r.rec.RefundsFailed(e.OccurredAt))
+		// The provider's figure leaves out refunds that had failed by the event's time, which
+		// may be told later: figures are kept and weighed again with every failure.
+		fig := payment.RefundFigure{At: e.OccurredAt, Refunded: e.AmountRefunded}
+		if !slices.Contains(r.rec.RefundFigures, fig) {
+			r.rec.RefundFigures = append(r.rec.RefundFigures, fig)
+		}
 		target := e.AmountRefunded
 		if len(r.rec.FailedRefunds) > 0 {
 			// A figure from before a failure (a late or re-sent event) must not redo the refund.
-			target = r.rec.RefundsTold - r.rec.RefundsFailed(time.Time{})
+			target = r.rec.RefundsMade() - r.rec.RefundsFailed(time.Time{})
 		}
 		return r.refundTo(r.refundsTarget(target), "refund")
 	case EventRefundFailed:
@@ -204,14 +208,14 @@ func (r *run) refundFailed(e Event) error {
 		// Told one refund at a time (no cumulative figure): this one was applied; undo it.
 		return r.unrefundTo(r.rec.Refunded-e.Amount, e.RefundID, e.Amount)
 	}
-	if r.rec.RefundsTold == 0 {
+	if len(r.rec.RefundFigures) == 0 {
 		// No cumulative figure told (none yet, or refunds told one at a time): this refund was
 		// not applied, and when its own event comes it is skipped as failed.
 		return r.save()
 	}
 	// A failure told before its refund leaves nothing to undo: the refund's own event, when it
 	// comes, counts the failure in.
-	target := r.refundsTarget(r.rec.RefundsTold - r.rec.RefundsFailed(time.Time{}))
+	target := r.refundsTarget(r.rec.RefundsMade() - r.rec.RefundsFailed(time.Time{}))
 	return r.unrefundTo(target, e.RefundID, e.Amount)
 }
 

@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -628,6 +629,60 @@ func (s *workflowSuite) TestFailedRefundToldOneAtATime() {
 		s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
 	}
 	s.booksHold(rec, 500)
+}
+
+// Refunds, some of which fail later, told by Stripe's events in any order (each event says the
+// charge's amount_refunded as of its own time, which no longer counts refunds failed by then):
+// whatever the order, once every event is in the payment stands at what was refunded and did not
+// fail, and the books hold (checkBooks: each payee holds its share of what stands).
+func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
+	for seed := range int64(100) {
+		s.SetupTest()
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		type refund struct {
+			amount      int64
+			made, fails int // minutes after the capture; fails 0: it stands
+		}
+		var refunds []refund
+		var total, stands int64
+		for k := range 1 + rng.IntN(4) {
+			a := int64(100 + rng.IntN(3000))
+			if total+a > gross {
+				break
+			}
+			r := refund{amount: a, made: 10 * (k + 1)}
+			if rng.IntN(5) < 2 {
+				r.fails = r.made + 1 + rng.IntN(40)
+			} else {
+				stands += a
+			}
+			total += a
+			refunds = append(refunds, r)
+		}
+		var events []Event
+		for k, r := range refunds {
+			var told int64 // the charge's amount_refunded at r.made
+			for j, o := range refunds[:k+1] {
+				if o.fails == 0 || o.fails > r.made || j == k {
+					told += o.amount
+				}
+			}
+			events = append(events, refundAt(fmt.Sprintf("evt_r%d", k), told, r.made))
+			if r.fails > 0 {
+				events = append(events, refundFailedAt(fmt.Sprintf("evt_f%d", k), fmt.Sprintf("re_%d", k), r.amount, r.fails))
+			}
+		}
+		rng.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+		if len(events) > 0 {
+			events = append(events, events[rng.IntN(len(events))]) // a re-delivery
+		}
+		signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+		for i, e := range events {
+			signalAt(s.env, time.Duration(i+1)*time.Minute, SignalEvent, e)
+		}
+		rec := s.run()
+		s.Require().EqualValues(stands, rec.Refunded, "seed %d: refunds %+v told as %+v", seed, refunds, events)
+	}
 }
 
 // A failure told before its refund's own event leaves nothing to undo, and that event, when it
