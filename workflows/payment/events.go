@@ -324,11 +324,7 @@ func (r *run) refundTo(target int64, cause string) error {
 	if err != nil {
 		return fmt.Errorf("allocate refund of %d: %w", delta, err)
 	}
-	key := r.key(fmt.Sprintf("refund/%d", target))
-	if n := len(r.rec.FailedRefunds); n > 0 {
-		// After a failure the refunded amount can come back to a figure it had: a key of its own.
-		key = r.key(fmt.Sprintf("refund/%d.f%d", target, n))
-	}
+	key := r.refundKey(target)
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -delta}}
 	for i, l := range r.rec.Legs {
 		if alloc[i] > 0 {
@@ -357,6 +353,15 @@ func (r *run) refundTo(target int64, cause string) error {
 		r.setStatus(r.settledStatus(), "")
 	}
 	return r.save()
+}
+
+// refundKey names the refund that brings the refunded amount to target in idempotency keys.
+func (r *run) refundKey(target int64) string {
+	if n := len(r.rec.FailedRefunds); n > 0 {
+		// After a failure the refunded amount can come back to a figure it had: a key of its own.
+		return r.key(fmt.Sprintf("refund/%d.f%d", target, n))
+	}
+	return r.key(fmt.Sprintf("refund/%d", target))
 }
 
 // reverseLeg takes amount back from a paid payee and books it; prefix names the cause in the

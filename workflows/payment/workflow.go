@@ -419,7 +419,7 @@ func (r *run) payLeg(i int) error {
 			if err := r.bookTransfer(i, transferID, amount); err != nil || !inDoubt {
 				return err
 			}
-			return r.takeBackExcess(i)
+			return r.settleInDoubt(i)
 		}
 		leg.State, leg.Reason = payment.LegFailed, errorMessage(err)
 		if isBusinessError(err) {
@@ -462,13 +462,19 @@ func (r *run) transferKey(leg *payment.Leg) string {
 	return r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
 }
 
-// takeBackExcess reverses what a leg holds beyond its share, after a transfer in doubt was made
-// with the amount first asked while a refund took part of the share; the key is the one the
-// refund would have used had the leg been paid then.
-func (r *run) takeBackExcess(i int) error {
+// settleInDoubt brings a leg to its share after a transfer in doubt was made with the amount
+// first asked: a refund since took part of the share (reversed, under the key the refund would
+// have used had the leg been paid then), or a refund's failure since gave more (sent as a top-up,
+// under the key that failure gives the payees it pays again).
+func (r *run) settleInDoubt(i int) error {
 	leg := &r.rec.Legs[i]
-	if excess := leg.Transferred - leg.Reversed - leg.Remaining(); excess > 0 {
-		return r.reverseLeg(i, excess, r.key(fmt.Sprintf("refund/%d", r.rec.Refunded)))
+	held := leg.Transferred - leg.Reversed
+	switch {
+	case held > leg.Remaining():
+		return r.reverseLeg(i, held-leg.Remaining(), r.refundKey(r.rec.Refunded))
+	case held < leg.Remaining() && len(r.rec.FailedRefunds) > 0:
+		last := r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID
+		r.topUp(i, leg.Remaining()-held, r.key("refund-failed/"+last)+"/"+leg.Name(), "refund "+last+" failed", map[string]string{"refund_failed": last})
 	}
 	return nil
 }

@@ -323,6 +323,28 @@ func (s *workflowSuite) TestRetryAfterUnknownOutcomeKeepsTheAmountThroughARefund
 	s.Empty(vendor.Reason)
 }
 
+// A refund told before the payout shrinks the first transfer, whose outcome is then unknown; the
+// refund fails before an admin retries. The retry asks with the key's first amount, as it must,
+// and the payee gets the rest of its restored share as a top-up.
+func (s *workflowSuite) TestRetryAfterUnknownOutcomeTopsUpAFailedRefund() {
+	lost := madeButLost{errors.New("connection reset")}
+	s.w.failNext["vendor"] = []error{lost, lost, lost}
+	signalAt(s.env, time.Millisecond, SignalEvent, refundAt("evt_r1", 1100, 0))
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 30*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Zero(rec.Refunded)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Empty(vendor.Reason)
+	s.EqualValues(vendorCut-955, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount, "the key's first amount, after the refund")
+	s.EqualValues(955, s.w.transfers[wfID+"/refund-failed/re_1/vendor-v1"].Amount, "the share the failed refund gave back")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"), "paid before the failure, topped up by it")
+}
+
 // Cancelled after an unknown outcome: the transfer may have been made, so compensation asks the
 // provider with the same key and amount, learns it was, books it and takes it back.
 func (s *workflowSuite) TestCancelAfterUnknownOutcomeTakesBackWhatWasMade() {
