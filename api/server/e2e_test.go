@@ -323,6 +323,25 @@ func TestRefundBeforeCaptureEndToEnd(t *testing.T) {
 	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
 		require.NotContains(t, c.IdempotencyKey, "pi_e2e2", "a fully refunded payment pays nobody")
 	}
+
+	// The refund fails: a follow-up run pays each payee its whole share, as any payout.
+	id := payment.WorkflowID("stripe", "pi_e2e2")
+	failed := stripeevent.RefundUpdate{EventID: "evt_re2_failed", Refund: "re_e2e2", PaymentIntent: "pi_e2e2", Charge: "ch_pi_e2e2",
+		Currency: "usd", Status: "failed", Amount: 11000, Created: time.Now().Add(time.Second)}
+	code, body = s.webhook(stripeevent.Sign(failed.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	rec = s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	sent := map[string]string{}
+	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		if strings.HasPrefix(c.IdempotencyKey, id+"/") {
+			sent[c.IdempotencyKey] = c.Form.Get("amount")
+		}
+	}
+	require.Equal(t, map[string]string{id + "/transfer/vendor-early-vendor/0": "9545", id + "/transfer/affiliate-early-aff/0": "485"}, sent)
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
 }
 
 func TestWebhookRejectsBadInput(t *testing.T) {

@@ -254,16 +254,28 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 		r.rec.Legs[i].Refunded -= alloc[i]
 	}
 	r.rec.Refunded -= amount
+	if r.rec.Status == payment.StatusCompensated {
+		// Its payouts were undone: the restored shares stay owed on the payables, as the rest.
+		return r.save()
+	}
+	restored := false
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
-		if leg.State != payment.LegTransferred && leg.State != payment.LegReversed {
-			continue // not sent yet: the transfer will send what is now due
-		}
-		if due := leg.Remaining() - (leg.Transferred - leg.Reversed); due > 0 {
-			r.topUp(i, due, key+"/"+leg.Name(), "refund "+refundID+" failed", map[string]string{"refund_failed": refundID})
-		}
+		switch {
+		case leg.State == payment.LegNothingDue && leg.TransferID == "" && leg.Remaining() > 0:
+			// Nothing was ever sent to it: it is paid as any leg is (the payee checked, a hold
+			// honoured), by payRestored.
+			leg.State, leg.Reason, restored = payment.LegPending, "", true
+		case leg.State == payment.LegTransferred || leg.State == payment.LegReversed || leg.State == payment.LegNothingDue:
+			if due := leg.Remaining() - (leg.Transferred - leg.Reversed); due > 0 {
+				r.topUp(i, due, key+"/"+leg.Name(), "refund "+refundID+" failed", map[string]string{"refund_failed": refundID})
+			}
+		} // any other leg is not sent yet: its transfer will send what is now due
 	}
-	if r.rec.Status != payment.StatusPayingOut && r.rec.Status != payment.StatusHeld && r.rec.Status != payment.StatusPayoutFailed {
+	switch {
+	case restored:
+		r.setStatus(payment.StatusPayingOut, "")
+	case r.rec.Status != payment.StatusPayingOut && r.rec.Status != payment.StatusHeld && r.rec.Status != payment.StatusPayoutFailed:
 		r.setStatus(r.settledStatus(), "")
 	}
 	return r.save()

@@ -556,6 +556,22 @@ func (r *run) heldLegs() int {
 	return n
 }
 
+// payRestored pays the legs a failed refund gave a share back to after the payout had nothing
+// to send them (pending again); without such legs it does nothing.
+func (r *run) payRestored() error {
+	if !slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegPending }) {
+		return nil
+	}
+	if err := r.payout(); err != nil {
+		return err
+	}
+	if err := r.awaitReleases(); err != nil {
+		return err
+	}
+	r.setStatus(r.settledStatus(), "")
+	return r.save()
+}
+
 // settle marks the payment done and keeps listening for late refunds and disputes for the
 // settle window; later ones start a follow-up run that resumes from the stored state.
 func (r *run) settle() error {
@@ -569,9 +585,15 @@ func (r *run) settle() error {
 		deadline := workflow.Now(r.ctx).Add(r.in.Settings.SettleWindow)
 		for left := r.in.Settings.SettleWindow; left > 0; left = deadline.Sub(workflow.Now(r.ctx)) {
 			r.wait(left, 0)
+			if err := r.payRestored(); err != nil {
+				return err
+			}
 		}
 	}
 	r.drainEvents()
+	if err := r.payRestored(); err != nil {
+		return err
+	}
 	return r.save()
 }
 

@@ -707,6 +707,22 @@ func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
 	}
 }
 
+// Refunded in full before the payout, the payment paid nobody; the refund fails: each payee is
+// paid its whole share then, as a payout is (the payee checked first), in the run that was
+// settling or in a follow-up run.
+func (s *workflowSuite) TestFullRefundBeforePayoutFailed() {
+	signalAt(s.env, time.Millisecond, SignalEvent, refundAt("evt_r1", gross, 0))
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 30*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", gross, 20))
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(vendorCut, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount, "the leg's own payout")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
+	s.Equal(payment.LegTransferred, legOf(s.T(), rec, split.PartyVendor).State)
+}
+
 // A failure told before its refund's own event leaves nothing to undo, and that event, when it
 // comes, refunds nothing: the refund never stood.
 func (s *workflowSuite) TestRefundFailureToldBeforeItsRefund() {
