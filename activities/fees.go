@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 
 	"github.com/plutov/paypal/v4"
@@ -86,6 +88,73 @@ func (r paypalRail) capture(ctx context.Context, captureID string) (*paypal.Capt
 		return nil, why, err
 	}
 	return c, "", nil
+}
+
+// refundedOf is what a capture's refunds add up to, as its checkout order lists them (the
+// capture's "up" link; PayPal lists refunds by no capture anywhere else): the COMPLETED ones, in
+// the payment's currency. Only the refunds are read of the order; its payer is not kept. why says
+// why it cannot be told (no order link, a refund in another currency or unreadable), err is set
+// only for what a retry may cure.
+func (r paypalRail) refundedOf(ctx context.Context, c *paypal.CaptureDetailsResponse, cur money.Currency) (refunded int64, why string, err error) {
+	var orderPath string
+	for _, l := range c.Links {
+		if u, err := url.Parse(l.Href); err == nil && l.Rel == "up" && strings.HasPrefix(u.Path, "/v2/checkout/orders/") {
+			orderPath = u.Path // asked of the configured API, whatever host the link names
+		}
+	}
+	if orderPath == "" {
+		return 0, "capture " + c.ID + " links no checkout order", nil
+	}
+	type link struct {
+		Rel  string `json:"rel"`
+		Href string `json:"href"`
+	}
+	var order struct {
+		PurchaseUnits []struct {
+			Payments struct {
+				Captures []struct {
+					ID string `json:"id"`
+				} `json:"captures"`
+				Refunds []struct {
+					ID     string        `json:"id"`
+					Status string        `json:"status"`
+					Amount *paypal.Money `json:"amount"`
+					Links  []link        `json:"links"`
+				} `json:"refunds"`
+			} `json:"payments"`
+		} `json:"purchase_units"`
+	}
+	req, err := r.c.NewRequest(ctx, http.MethodGet, r.c.APIBase+orderPath, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := r.c.SendWithAuth(req, &order); err != nil {
+		why, err := refusal(classifyPayPal("get order "+path.Base(orderPath), err))
+		return 0, why, err
+	}
+	for _, u := range order.PurchaseUnits {
+		only := len(u.Payments.Captures) == 1 && u.Payments.Captures[0].ID == c.ID
+		for _, f := range u.Payments.Refunds {
+			of := only
+			for _, l := range f.Links {
+				if l.Rel == "up" {
+					of = strings.HasSuffix(l.Href, "/captures/"+c.ID)
+				}
+			}
+			if !of || f.Status != "COMPLETED" {
+				continue
+			}
+			if f.Amount == nil || !strings.EqualFold(f.Amount.Currency, string(cur)) {
+				return 0, "refund " + f.ID + " is not in " + string(cur), nil
+			}
+			v, err := money.ParseAmount(f.Amount.Value, cur)
+			if err != nil {
+				return 0, fmt.Sprintf("refund %s: amount %q unreadable", f.ID, f.Amount.Value), nil
+			}
+			refunded += v
+		}
+	}
+	return refunded, "", nil
 }
 
 // feeLessReturns is what PayPal kept of a capture (its seller_receivable_breakdown) less what it

@@ -64,3 +64,48 @@ func readFee(rail paypalRail, captureID string, refunds []string, cur money.Curr
 	}
 	return rail.feeLessReturns(ctx, c, refunds, cur, 11000)
 }
+
+// A partly refunded capture's refunds are read from its checkout order (the capture's "up" link):
+// the completed ones of this capture, in the payment's currency; what cannot be told is a reason.
+func TestPayPalRefundedOfACapture(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	c, err := NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	fake.AddCapture(testenv.PayPalCapture{ID: "CAP-A", Currency: "USD", Amount: "110.00", Status: "PARTIALLY_REFUNDED", Order: "ORDER-1"})
+	fake.AddCapture(testenv.PayPalCapture{ID: "CAP-B", Currency: "USD", Amount: "40.00", Order: "ORDER-1"}) // the same order, not refunded
+	fake.AddCapture(testenv.PayPalCapture{ID: "CAP-NOORDER", Currency: "USD", Amount: "110.00", Status: "PARTIALLY_REFUNDED"})
+	fake.AddCapture(testenv.PayPalCapture{ID: "CAP-EUR", Currency: "EUR", Amount: "100.00", Status: "PARTIALLY_REFUNDED", Order: "ORDER-2"})
+	fake.AddCapture(testenv.PayPalCapture{ID: "CAP-JPY", Currency: "JPY", Amount: "11000", Status: "PARTIALLY_REFUNDED", Order: "ORDER-3"})
+	fake.AddRefund(testenv.PayPalRefund{ID: "REF-A1", CaptureID: "CAP-A", Currency: "USD", Amount: "11.00"})
+	fake.AddRefund(testenv.PayPalRefund{ID: "REF-A2", CaptureID: "CAP-A", Currency: "USD", Amount: "5.50"})
+	fake.AddRefund(testenv.PayPalRefund{ID: "REF-E", CaptureID: "CAP-EUR", Currency: "USD", Amount: "5.00"})
+	fake.AddRefund(testenv.PayPalRefund{ID: "REF-J", CaptureID: "CAP-JPY", Currency: "JPY", Amount: "1100"})
+	tests := []struct {
+		name, capture, currency string
+		want                    int64
+		why                     string
+	}{
+		{"this capture's refunds, not the order's other capture", "CAP-A", "usd", 1650, ""},
+		{"none yet", "CAP-B", "usd", 0, ""},
+		{"a zero-exponent currency", "CAP-JPY", "jpy", 1100, ""},
+		{"no order to ask", "CAP-NOORDER", "usd", 0, "links no checkout order"},
+		{"a refund in another currency", "CAP-EUR", "eur", 0, "is not in eur"},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rail := paypalRail{c}
+			capture, why, err := rail.capture(ctx, tt.capture)
+			require.NoError(t, err)
+			require.Empty(t, why)
+			got, why, err := rail.refundedOf(ctx, capture, money.Currency(tt.currency))
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+			if tt.why == "" {
+				require.Empty(t, why)
+			} else {
+				require.Contains(t, why, tt.why)
+			}
+		})
+	}
+}

@@ -155,9 +155,9 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 // paypalStated is what PayPal's capture says of a payment: the amount captured, the fee less what
 // the refunds the payment recorded gave back, and the amount refunded where its status tells it:
 // none while COMPLETED (unless the books took a reversal, which may leave it so), all once
-// REFUNDED or REVERSED; a partial refund's amount PayPal states only on the refunds, which it
-// lists by no capture. Nothing when PayPal will not show the capture or states it in another
-// currency.
+// REFUNDED or REVERSED, and while PARTIALLY_REFUNDED what the refunds its checkout order lists
+// add up to (so a partial refund whose webhook never came shows). Nothing when PayPal will not
+// show the capture or states it in another currency.
 func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map[string]int64, error) {
 	c, _, err := rail.capture(ctx, rec.ChargeID)
 	if c == nil || c.Amount == nil || !strings.EqualFold(c.Amount.Currency, string(rec.Currency)) {
@@ -173,6 +173,14 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 		out[recon.Refunded] = captured // all of it went back, refunded or taken (the books count both)
 	case c.Status == "COMPLETED" && len(rec.LostDisputes) == 0:
 		out[recon.Refunded] = 0
+	case c.Status == "PARTIALLY_REFUNDED" && len(rec.LostDisputes) == 0:
+		refunded, why, err := rail.refundedOf(ctx, c, rec.Currency)
+		if err != nil {
+			return nil, err
+		}
+		if why == "" {
+			out[recon.Refunded] = refunded
+		}
 	}
 	fee, why, err := rail.feeLessReturns(ctx, c, rec.FeeReturns, rec.Currency, rec.Gross)
 	if err != nil {

@@ -1,15 +1,17 @@
 package testenv
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 )
 
 // PayPalCapture is a capture as the Payments API v2 shows it (GET /v2/payments/captures/{id}):
 // decimal strings in PayPal's format, the fee in seller_receivable_breakdown, Status COMPLETED
-// unless set (PARTIALLY_REFUNDED, REFUNDED, REVERSED).
+// unless set (PARTIALLY_REFUNDED, REFUNDED, REVERSED). Order, when set, is the checkout order it
+// was captured for: its "up" link, and GET /v2/checkout/orders/{Order} lists it with its refunds.
 type PayPalCapture struct {
-	ID, Currency, Amount, Fee, Status string
+	ID, Currency, Amount, Fee, Status, Order string
 }
 
 // PayPalRefund is a refund of a capture (GET /v2/payments/refunds/{id}); Fee is the part of the
@@ -47,7 +49,8 @@ func (p *PayPal) SetPayoutValue(senderBatchID, value string) bool {
 	return true
 }
 
-// servePayments answers GET /v2/payments/captures/{id} and /v2/payments/refunds/{id}; p.mu is held.
+// servePayments answers GET /v2/payments/captures/{id}, /v2/payments/refunds/{id} and
+// /v2/checkout/orders/{id}; p.mu is held.
 func (p *PayPal) servePayments(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet {
 		return false
@@ -72,10 +75,21 @@ func (p *PayPal) servePayments(w http.ResponseWriter, r *http.Request) bool {
 			status = "COMPLETED"
 		}
 		body := map[string]any{"id": c.ID, "status": status, "amount": money(c.Currency, c.Amount), "final_capture": true}
+		if c.Order != "" {
+			body["links"] = []map[string]string{
+				{"href": p.APIBase + "/v2/payments/captures/" + c.ID, "rel": "self", "method": "GET"},
+				{"href": p.APIBase + "/v2/payments/captures/" + c.ID + "/refund", "rel": "refund", "method": "POST"},
+				{"href": p.APIBase + "/v2/checkout/orders/" + c.Order, "rel": "up", "method": "GET"},
+			}
+		}
 		if c.Fee != "" {
 			body["seller_receivable_breakdown"] = map[string]any{"gross_amount": money(c.Currency, c.Amount), "paypal_fee": money(c.Currency, c.Fee)}
 		}
 		writeJSON(w, 200, body)
+		return true
+	}
+	if order, ok := strings.CutPrefix(r.URL.Path, "/v2/checkout/orders/"); ok {
+		p.serveOrder(w, order, money, notFound)
 		return true
 	}
 	id, ok := strings.CutPrefix(r.URL.Path, "/v2/payments/refunds/")
@@ -94,4 +108,30 @@ func (p *PayPal) servePayments(w http.ResponseWriter, r *http.Request) bool {
 	}
 	writeJSON(w, 200, body)
 	return true
+}
+
+// serveOrder answers GET /v2/checkout/orders/{id} for an order of captures the fake knows: one
+// purchase unit with its captures and their refunds (all COMPLETED), and the payer PayPal shows,
+// which readers must not keep; p.mu is held.
+func (p *PayPal) serveOrder(w http.ResponseWriter, order string, money func(cur, value string) map[string]string, notFound func(string)) {
+	var captures, refunds []map[string]any
+	for _, c := range p.captures {
+		if c.Order != order {
+			continue
+		}
+		captures = append(captures, map[string]any{"id": c.ID, "status": cmp.Or(c.Status, "COMPLETED"), "amount": money(c.Currency, c.Amount)})
+		for _, f := range p.refunds {
+			if f.CaptureID == c.ID {
+				refunds = append(refunds, map[string]any{"id": f.ID, "status": "COMPLETED", "amount": money(f.Currency, f.Amount),
+					"links": []map[string]string{{"href": p.APIBase + "/v2/payments/captures/" + c.ID, "rel": "up", "method": "GET"}}})
+			}
+		}
+	}
+	if len(captures) == 0 {
+		notFound(order)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"id": order, "intent": "CAPTURE", "status": "COMPLETED",
+		"payer":          map[string]any{"name": map[string]string{"given_name": "Buyer", "surname": "Example"}, "email_address": "buyer@example.com"},
+		"purchase_units": []map[string]any{{"reference_id": "default", "payments": map[string]any{"captures": captures, "refunds": refunds}}}})
 }

@@ -115,11 +115,11 @@ func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	pay1 := payment.WorkflowID("paypal", "CAPREC1")
 	require.EqualValues(t, 38, s.result(pay1).FeeReturned)
-	// PayPal knows the first capture (partly refunded: how much, only its refunds say) and its
-	// refund; the second capture it does not show (nothing of it can be compared, and it is left
+	// PayPal knows the first capture (partly refunded: how much, its checkout order's refunds
+	// say) and its refund; the second capture it does not show (nothing of it can be compared, and it is left
 	// out rather than called missing). Transaction Search lists both as this client's, and a
 	// payment of the account's own that names no client.
-	s.paypal.AddCapture(testenv.PayPalCapture{ID: "CAPREC1", Currency: "USD", Amount: "110.00", Fee: "4.33", Status: "PARTIALLY_REFUNDED"})
+	s.paypal.AddCapture(testenv.PayPalCapture{ID: "CAPREC1", Currency: "USD", Amount: "110.00", Fee: "4.33", Status: "PARTIALLY_REFUNDED", Order: "ORDER-CAPREC1"})
 	s.paypal.AddRefund(testenv.PayPalRefund{ID: "REF-CAPREC1", CaptureID: "CAPREC1", Currency: "USD", Amount: "11.00", Fee: "0.38"})
 	now := time.Now()
 	for _, capture := range []string{"CAPREC1", "CAPREC2", "CAPRECOWN"} {
@@ -132,11 +132,12 @@ func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 	mine := func(p, _ string) bool { return strings.HasPrefix(p, "payment-paypal-CAPREC") }
 	require.Empty(t, s.Reconcile("paypal", mine), "books and PayPal agree on payouts, captures and fees")
 
-	// PayPal now shows the vendor's payout smaller and the capture's fee bigger than the books, the
-	// second capture refunded in full (its refund's webhook never came), and a capture of the
-	// client's order whose webhook never came at all.
+	// PayPal now shows the vendor's payout smaller and the capture's fee bigger than the books, a
+	// second partial refund of the first capture and the second capture refunded in full (neither
+	// refund's webhook came), and a capture of the client's order whose webhook never came at all.
 	require.True(t, s.paypal.SetPayoutValue(pay1+"/transfer/vendor-recpp-vendor/0", "95.00"))
-	s.paypal.AddCapture(testenv.PayPalCapture{ID: "CAPREC1", Currency: "USD", Amount: "110.00", Fee: "4.50", Status: "PARTIALLY_REFUNDED"})
+	s.paypal.AddCapture(testenv.PayPalCapture{ID: "CAPREC1", Currency: "USD", Amount: "110.00", Fee: "4.50", Status: "PARTIALLY_REFUNDED", Order: "ORDER-CAPREC1"})
+	s.paypal.AddRefund(testenv.PayPalRefund{ID: "REF-CAPREC1-LOST", CaptureID: "CAPREC1", Currency: "USD", Amount: "5.00"})
 	s.paypal.AddCapture(testenv.PayPalCapture{ID: "CAPREC2", Currency: "USD", Amount: "110.00", Fee: "4.33", Status: "REFUNDED"})
 	s.paypal.AddTransactions(testenv.PayPalTransaction{ID: "CAPRECLOST", EventCode: "T0006", Status: "S", Currency: "USD", Value: "50.00",
 		CustomField: "client_id=recpp&order_id=o-lost", At: now})
@@ -145,6 +146,7 @@ func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 	require.Equal(t, map[string][]stackpkg.Drift{
 		"amount_differs": {
 			drift(pay1, "(processing fee)", 433-38, 450-38),
+			drift(pay1, "(refunded)", 1100, 1100+500),
 			drift(pay1, "recpp-vendor", 9545, 9500),
 		},
 		"extra_at_provider": {
@@ -156,7 +158,7 @@ func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 	// Without the Transaction Search permission the run still compares what the books know.
 	s.paypal.FailTransactions(http.StatusForbidden)
 	require.Equal(t, map[string][]stackpkg.Drift{
-		"amount_differs":    {drift(pay1, "(processing fee)", 433-38, 450-38), drift(pay1, "recpp-vendor", 9545, 9500)},
+		"amount_differs":    {drift(pay1, "(processing fee)", 433-38, 450-38), drift(pay1, "(refunded)", 1100, 1100+500), drift(pay1, "recpp-vendor", 9545, 9500)},
 		"extra_at_provider": {drift(payment.WorkflowID("paypal", "CAPREC2"), "(refunded)", 0, 11000)},
 	}, s.Reconcile("paypal", mine))
 	entriesAfter, err := s.ledger.EntriesByReference(t.Context(), pay1)
