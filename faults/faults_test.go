@@ -392,6 +392,65 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 	finish(t, s, events, 2, 4)
 }
 
+// TestRefundFailsWhileStripeErrs: a refund is taken back from the payees, then fails (Stripe says
+// so twice, each event delivered twice at once and twice later), and the transfers that pay the
+// payees their shares again meet a 429 and a 500 before Stripe takes them; a charge.refunded from
+// before the failure is delivered late. Each payee is paid its share again once, and nothing is
+// refunded twice or lost.
+func TestRefundFailsWhileStripeErrs(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: open})
+	s.Seed("refl")
+	pi := "pi_refl1"
+	id := payment.WorkflowID("stripe", pi)
+	events := deliver(t, s, stack.Capture("refl", pi).Body(), 1)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	refund := stripeevent.Refund{EventID: "evt_refl_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 2200, Created: time.Now().Add(-time.Minute)}
+	events += deliver(t, s, refund.Body(), 2)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
+
+	var mu sync.Mutex
+	injected := 0
+	plan := map[string][]int{"vendor": {429, 500}, "affiliate": {500}}
+	s.Stripe.Inject = func(r *http.Request, form url.Values) (int, string) {
+		if r.URL.Path != "/v1/transfers" || form.Get("metadata[refund_failed]") == "" {
+			return 0, ""
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if codes := plan[form.Get("metadata[party]")]; len(codes) > 0 {
+			plan[form.Get("metadata[party]")] = codes[1:]
+			injected++
+			return codes[0], fmt.Sprintf(`{"error":{"type":"api_error","message":"injected %d"}}`, codes[0])
+		}
+		return 0, ""
+	}
+	for _, typ := range []string{"charge.refund.updated", "refund.failed"} {
+		failed := stripeevent.RefundUpdate{EventID: "evt_refl_" + typ, Type: typ, Refund: "re_refl", PaymentIntent: pi, Charge: "ch_" + pi,
+			Currency: "usd", Status: "failed", Amount: 2200, Created: time.Now()}
+		events += deliver(t, s, failed.Body(), 2)
+	}
+	refund.EventID = "evt_refl_re_late" // the figure from before the failure, told again late
+	events += deliver(t, s, refund.Body(), 1)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if !assert.NoError(c, err) {
+			return
+		}
+		assert.Equal(c, ipayment.StatusPaid, rec.Status)
+		assert.Zero(c, rec.Refunded)
+		for _, l := range rec.Legs {
+			if l.Party != "platform" {
+				assert.Equal(c, l.Amount, l.Transferred-l.Reversed, "%s holds its whole share again", l.Party)
+			}
+		}
+	}, 60*time.Second, 200*time.Millisecond)
+	mu.Lock()
+	require.Equal(t, 3, injected)
+	mu.Unlock()
+	finish(t, s, events, 5, 3)
+}
+
 // TestTemporalUnreachable cuts the API's line to Temporal (the worker keeps its own) while a
 // capture is delivered three times, in both acknowledgement modes. Acknowledged once Temporal
 // holds it (the default): 503 each time and nothing stored, and the provider's next delivery, once
