@@ -105,8 +105,12 @@ const (
 	// what the first transfer has left is taken from them (Leg.TopUps), where the whole of it was
 	// asked of the first transfer, which the provider refuses.
 	codePathPartsApart = 3
+	// codePathPayNeverSent pays a correction's share to a leg that was never sent anything (a
+	// 0 % affiliate under the first rule) as a payout is (payee checked, holds honoured), where
+	// it was topped up with no destination, which the provider refuses.
+	codePathPayNeverSent = 4
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathPartsApart
+	CurrentCodePath = codePathPayNeverSent
 )
 
 // EventKind is the kind of provider event.

@@ -56,6 +56,9 @@ func (r *run) correct(e Event) error {
 		leg := &r.rec.Legs[i]
 		switch {
 		case leg.Party == split.PartyPlatform || d == 0:
+		case d > 0 && r.neverSent(leg):
+			leg.State, leg.Reason = payment.LegPending, "" // paid as a payout, by payRestored or payout
+			r.setStatus(payment.StatusPayingOut, "")
 		case d > 0:
 			r.topUp(i, d, key+"/"+leg.Name(), "correction", map[string]string{"correction": "true"})
 		default:
@@ -65,6 +68,12 @@ func (r *run) correct(e Event) error {
 		}
 	}
 	return r.save()
+}
+
+// neverSent reports whether a leg settled with nothing to send (from code path 4 on): a share it
+// is given later is paid as any payout, the payee checked first, not topped up to no destination.
+func (r *run) neverSent(leg *payment.Leg) bool {
+	return r.in.CodePath >= codePathPayNeverSent && leg.State == payment.LegNothingDue && leg.TransferID == ""
 }
 
 // correctionBlocker says why a payment cannot be corrected now, or "".

@@ -575,6 +575,9 @@ func (r *run) payRestored() error {
 // settle marks the payment done and keeps listening for late refunds and disputes for the
 // settle window; later ones start a follow-up run that resumes from the stored state.
 func (r *run) settle() error {
+	if err := r.payRestored(); err != nil { // given a share while the payout ran
+		return err
+	}
 	r.setStatus(r.settledStatus(), "")
 	if !r.localSteps || r.in.Settings.SettleWindow > 0 {
 		if err := r.save(); err != nil {

@@ -865,6 +865,27 @@ func (s *workflowSuite) TestRefundAfterCorrectionTakesBackTheTopUp() {
 	s.Zero(s.w.balance(ledger.ProviderBalance("stripe")), "all of it went back")
 }
 
+// Under rule v3 the affiliate's share was 0, so nothing was ever sent to it; corrected to v4,
+// which gives it 5 %, it is paid as a payout is (its payee checked, its own transfer key), not
+// topped up to no destination (code path 4).
+func (s *workflowSuite) TestCorrectionPaysALegThatWasNeverSent() {
+	s.w.rules[3] = split.Rule{ClientID: "acme", Version: 3, PlatformBps: 1000}
+	s.w.rules[4] = split.Rule{ClientID: "acme", Version: 4, PlatformBps: 1000, AffiliateBps: 500}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	affiliate := legOf(s.T(), rec, split.PartyAffiliate)
+	s.Empty(affiliate.Reason)
+	s.EqualValues(affiliateCut, affiliate.Amount)
+	paid := s.w.transfers[wfID+"/transfer/affiliate-a1/0"]
+	s.EqualValues(affiliateCut, paid.Amount)
+	s.Equal("acct_a1", paid.Destination, "the payee checked, as for any payout")
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"), "the vendor's excess taken back")
+}
+
 // Corrected to v4, back to v3, then to v4 again: the last would reuse v4's keys, which the
 // provider and the ledger answer with what they did the first time, so it is refused.
 func (s *workflowSuite) TestCorrectionToAVersionAgainIsRefused() {
