@@ -427,7 +427,7 @@ func TestRefundFailsWhileStripeErrs(t *testing.T) {
 	}
 	for _, typ := range []string{"charge.refund.updated", "refund.failed"} {
 		failed := stripeevent.RefundUpdate{EventID: "evt_refl_" + typ, Type: typ, Refund: "re_refl", PaymentIntent: pi, Charge: "ch_" + pi,
-			Currency: "usd", Status: "failed", Amount: 2200, Created: time.Now()}
+			Currency: "usd", Status: "failed", Amount: 2200, Created: time.Now(), Made: refund.Created}
 		events += deliver(t, s, failed.Body(), 2)
 	}
 	refund.EventID = "evt_refl_re_late" // the figure from before the failure, told again late

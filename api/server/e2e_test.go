@@ -272,7 +272,7 @@ func TestFailedRefundEndToEnd(t *testing.T) {
 
 	for _, typ := range []string{"charge.refund.updated", "refund.failed"} {
 		failed := stripeevent.RefundUpdate{EventID: "evt_rf1_" + typ, Type: typ, Refund: "re_rf1", PaymentIntent: "pi_rf1", Charge: "ch_pi_rf1",
-			Currency: "usd", Status: "failed", Amount: 11000, Created: time.Now()}
+			Currency: "usd", Status: "failed", Amount: 11000, Created: time.Now(), Made: refunded}
 		code, body = s.webhook(stripeevent.Sign(failed.Body(), webhookSecret, time.Now()))
 		require.Equal(t, http.StatusOK, code, body)
 		require.Equal(t, "accepted", body["status"])
@@ -327,7 +327,7 @@ func TestRefundBeforeCaptureEndToEnd(t *testing.T) {
 	// The refund fails: a follow-up run pays each payee its whole share, as any payout.
 	id := payment.WorkflowID("stripe", "pi_e2e2")
 	failed := stripeevent.RefundUpdate{EventID: "evt_re2_failed", Refund: "re_e2e2", PaymentIntent: "pi_e2e2", Charge: "ch_pi_e2e2",
-		Currency: "usd", Status: "failed", Amount: 11000, Created: time.Now().Add(time.Second)}
+		Currency: "usd", Status: "failed", Amount: 11000, Created: time.Now().Add(time.Second), Made: refund.Created}
 	code, body = s.webhook(stripeevent.Sign(failed.Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 	rec = s.result(id)

@@ -103,12 +103,13 @@ func checkEvent(t *testing.T, ev payment.Event, paymentID string) {
 func TestStripeRefundUpdates(t *testing.T) {
 	update := func(typ, status string, amount int64, pi string) stripe.Event {
 		body := stripeevent.RefundUpdate{EventID: "evt_u", Type: typ, Refund: "re_1", PaymentIntent: pi, Charge: "ch_1", Currency: "usd",
-			Status: status, Amount: amount, Created: time.Unix(1795600000, 0)}.Body()
+			Status: status, Amount: amount, Created: time.Unix(1795600000, 0), Made: time.Unix(1795500000, 0)}.Body()
 		var evt stripe.Event
 		require.NoError(t, json.Unmarshal(body, &evt))
 		return evt
 	}
-	failed := payment.Event{ID: "evt_u", Kind: payment.EventRefundFailed, RefundID: "re_1", Amount: 1100, OccurredAt: time.Unix(1795600000, 0).UTC()}
+	failed := payment.Event{ID: "evt_u", Kind: payment.EventRefundFailed, RefundID: "re_1", Amount: 1100, OccurredAt: time.Unix(1795600000, 0).UTC(),
+		RefundMade: time.Unix(1795500000, 0).UTC()}
 	for _, tt := range []struct {
 		name    string
 		evt     stripe.Event

@@ -213,7 +213,11 @@ func refundUpdateToEvent(evt stripe.Event, at time.Time) (payment.Event, string,
 	if re.ID == "" || re.Amount <= 0 {
 		return payment.Event{}, "", fmt.Errorf("%s of a %s refund needs the refund's id and a positive amount", evt.Type, re.Status)
 	}
-	return payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: re.Amount, OccurredAt: at}, re.PaymentIntent.ID, nil
+	ev := payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: re.Amount, OccurredAt: at}
+	if re.Created > 0 {
+		ev.RefundMade = time.Unix(re.Created, 0).UTC()
+	}
+	return ev, re.PaymentIntent.ID, nil
 }
 
 // disputeFees reads the fees of a dispute's balance transactions (the dispute fee Stripe charges

@@ -154,7 +154,7 @@ type Record struct {
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
 	AppliedRefunds []string `json:"applied_refunds,omitempty"`
 	// RefundFigures are the provider's cumulative refunded figures as its events told them, each
-	// as of its event's time (RefundsMade reads them).
+	// as of its event's time (RefundsStanding reads them).
 	RefundFigures []RefundFigure `json:"refund_figures,omitempty"`
 	// FailedRefunds are the refunds the provider could not make (the money came back to the
 	// platform), each undone once.
@@ -177,10 +177,12 @@ type Record struct {
 	CapturedAt    time.Time `json:"captured_at"`
 }
 
-// FailedRefund is a refund the provider told failed (or was canceled) after it was made.
+// FailedRefund is a refund the provider told failed (or was canceled) after it was made: made
+// at Made (zero when not told), failed at At.
 type FailedRefund struct {
 	ID     string    `json:"id"`
 	Amount int64     `json:"amount"`
+	Made   time.Time `json:"made,omitzero"`
 	At     time.Time `json:"at"`
 }
 
@@ -191,23 +193,33 @@ type RefundFigure struct {
 	Refunded int64     `json:"refunded"`
 }
 
-// RefundsMade is what was ever refunded, failed refunds included: the most any figure shows with
-// the refunds failed by its time added back. Less RefundsFailed it is what is refunded now,
-// whatever order the figures and failures were told in.
-func (r Record) RefundsMade() int64 {
-	var most int64
+// RefundsStanding is what is refunded now as the figures tell it, whatever order they and the
+// failures were told in: what was ever refunded by the latest figure's time (the most any figure
+// shows with the refunds failed by its time added back), less the failed refunds made by then. A
+// failed refund made after every figure is in none of them: it is left out until a figure from
+// after it comes, which counts it made and failed alike.
+func (r Record) RefundsStanding() int64 {
+	var made int64
+	var latest time.Time
 	for _, f := range r.RefundFigures {
-		most = max(most, f.Refunded+r.RefundsFailed(f.At))
+		made = max(made, f.Refunded+r.RefundsFailed(f.At))
+		if f.At.After(latest) {
+			latest = f.At
+		}
 	}
-	return most
+	for _, f := range r.FailedRefunds {
+		if !f.Made.After(latest) {
+			made -= f.Amount
+		}
+	}
+	return made
 }
 
-// RefundsFailed is the sum of the failed refunds; by, when not zero, counts only those that
-// had failed by then.
+// RefundsFailed is the sum of the refunds that had failed by then.
 func (r Record) RefundsFailed(by time.Time) int64 {
 	var sum int64
 	for _, f := range r.FailedRefunds {
-		if by.IsZero() || !f.At.After(by) {
+		if !f.At.After(by) {
 			sum += f.Amount
 		}
 	}

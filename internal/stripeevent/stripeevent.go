@@ -3,6 +3,7 @@
 package stripeevent
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -71,7 +72,8 @@ func (r Refund) Body() []byte {
 type RefundUpdate struct {
 	EventID, Type, Refund, PaymentIntent, Charge, Currency, Status string
 	Amount                                                         int64
-	Created                                                        time.Time
+	// Created is the event's time; Made the refund's own (its created), Created when zero.
+	Created, Made time.Time
 }
 
 // Body renders the event.
@@ -82,7 +84,7 @@ func (r RefundUpdate) Body() []byte {
 	}
 	object := map[string]any{
 		"id": r.Refund, "object": "refund", "amount": r.Amount, "charge": r.Charge, "currency": r.Currency,
-		"payment_intent": r.PaymentIntent, "status": r.Status, "created": r.Created.Unix(),
+		"payment_intent": r.PaymentIntent, "status": r.Status, "created": cmp.Or(r.Made, r.Created).Unix(),
 	}
 	if r.Status == "failed" {
 		object["failure_reason"] = "expired_or_canceled_card"

@@ -153,7 +153,10 @@ type Event struct {
 	// RefundID and Amount describe one refund when the provider does not say the cumulative
 	// amount; it is applied once per RefundID. EventRefundFailed names the refund that failed
 	// and its amount the same way.
-	RefundID      string
+	RefundID string
+	// RefundMade is when the failed refund of an EventRefundFailed was made (Stripe's refund
+	// created), so figures from before it are known not to count it.
+	RefundMade    time.Time `json:",omitzero"`
 	DisputeID     string
 	DisputeStatus string
 	// DisputeFees are the fees of a dispute's balance transactions by their ID (Stripe's dispute

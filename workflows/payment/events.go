@@ -151,7 +151,7 @@ func (r *run) apply(e Event) error {
 		target := e.AmountRefunded
 		if len(r.rec.FailedRefunds) > 0 {
 			// A figure from before a failure (a late or re-sent event) must not redo the refund.
-			target = r.rec.RefundsMade() - r.rec.RefundsFailed(time.Time{})
+			target = r.rec.RefundsStanding()
 		}
 		return r.refundTo(r.refundsTarget(target), "refund")
 	case EventRefundFailed:
@@ -203,7 +203,7 @@ func (r *run) refundFailed(e Event) error {
 	if e.RefundID == "" || e.Amount <= 0 || r.isFailedRefund(e.RefundID) {
 		return nil
 	}
-	r.rec.FailedRefunds = append(r.rec.FailedRefunds, payment.FailedRefund{ID: e.RefundID, Amount: e.Amount, At: e.OccurredAt})
+	r.rec.FailedRefunds = append(r.rec.FailedRefunds, payment.FailedRefund{ID: e.RefundID, Amount: e.Amount, Made: e.RefundMade, At: e.OccurredAt})
 	if slices.Contains(r.rec.AppliedRefunds, e.RefundID) {
 		// Told one refund at a time (no cumulative figure): this one was applied; undo it.
 		return r.unrefundTo(r.rec.Refunded-e.Amount, e.RefundID, e.Amount)
@@ -213,9 +213,9 @@ func (r *run) refundFailed(e Event) error {
 		// not applied, and when its own event comes it is skipped as failed.
 		return r.save()
 	}
-	// A failure told before its refund leaves nothing to undo: the refund's own event, when it
-	// comes, counts the failure in.
-	target := r.refundsTarget(r.rec.RefundsMade() - r.rec.RefundsFailed(time.Time{}))
+	// A failure told before any figure counted its refund leaves nothing to undo: the figure,
+	// when it comes, counts the refund made and failed alike.
+	target := r.refundsTarget(r.rec.RefundsStanding())
 	return r.unrefundTo(target, e.RefundID, e.Amount)
 }
 

@@ -695,7 +695,9 @@ func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
 			}
 			events = append(events, refundAt(fmt.Sprintf("evt_r%d", k), told, r.made))
 			if r.fails > 0 {
-				events = append(events, refundFailedAt(fmt.Sprintf("evt_f%d", k), fmt.Sprintf("re_%d", k), r.amount, r.fails))
+				f := refundFailedAt(fmt.Sprintf("evt_f%d", k), fmt.Sprintf("re_%d", k), r.amount, r.fails)
+				f.RefundMade = refundAt("", 0, r.made).OccurredAt
+				events = append(events, f)
 			}
 		}
 		rng.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
@@ -727,6 +729,22 @@ func (s *workflowSuite) TestFullRefundBeforePayoutFailed() {
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
 	s.Equal(payment.LegTransferred, legOf(s.T(), rec, split.PartyVendor).State)
+}
+
+// A refund fails whose own charge.refunded never came (a lost webhook): the figures the payment
+// has are all from before it was made, so none counted it and nothing is undone; the refund of
+// 500 they told stands.
+func (s *workflowSuite) TestFailedRefundNoFigureCounted() {
+	failed := refundFailedAt("evt_f1", "re_1", 300, 30)
+	failed.RefundMade = refundAt("", 0, 20).OccurredAt
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundAt("evt_r0", 500, 10))
+	signalAt(s.env, 30*time.Minute, SignalEvent, failed)
+	rec := s.run()
+
+	s.EqualValues(500, rec.Refunded)
+	s.NotContains(s.w.entries, wfID+"/refund-failed/re_1", "nothing undone")
+	s.booksHold(rec, 500)
 }
 
 // A failure told before its refund's own event leaves nothing to undo, and that event, when it
