@@ -122,6 +122,10 @@ func (l Leg) FirstTransferLeft() int64 {
 	return left
 }
 
+// NeverSent reports whether the leg settled with nothing to send and was never sent anything: a
+// share it is given later is paid as a payout is (the payee checked first), not topped up.
+func (l Leg) NeverSent() bool { return l.State == LegNothingDue && l.TransferID == "" }
+
 // Name identifies the leg within its payment in idempotency keys: a multi-vendor order has
 // several vendor legs, so the party alone is not enough.
 func (l Leg) Name() string { return string(l.Party) + "-" + l.PayeeID }

@@ -70,10 +70,10 @@ func (r *run) correct(e Event) error {
 	return r.save()
 }
 
-// neverSent reports whether a leg settled with nothing to send (from code path 4 on): a share it
-// is given later is paid as any payout, the payee checked first, not topped up to no destination.
+// neverSent reports whether a leg was never sent anything (Leg.NeverSent), from code path 4 on:
+// before it, a correction topped such a leg up with no destination.
 func (r *run) neverSent(leg *payment.Leg) bool {
-	return r.in.CodePath >= codePathPayNeverSent && leg.State == payment.LegNothingDue && leg.TransferID == ""
+	return r.in.CodePath >= codePathPayNeverSent && leg.NeverSent()
 }
 
 // correctionBlocker says why a payment cannot be corrected now, or "".

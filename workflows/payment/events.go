@@ -262,23 +262,29 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
 		switch {
-		case leg.State == payment.LegNothingDue && leg.TransferID == "" && leg.Remaining() > 0:
+		case leg.NeverSent() && leg.Remaining() > 0:
 			// Nothing was ever sent to it: it is paid as any leg is (the payee checked, a hold
 			// honoured), by payRestored.
 			leg.State, leg.Reason, restored = payment.LegPending, "", true
 		case leg.State == payment.LegTransferred || leg.State == payment.LegReversed || leg.State == payment.LegNothingDue:
 			if due := leg.Remaining() - (leg.Transferred - leg.Reversed); due > 0 {
-				r.topUp(i, due, key+"/"+leg.Name(), "refund "+refundID+" failed", map[string]string{"refund_failed": refundID})
+				r.payAgain(i, due, refundID)
 			}
 		} // any other leg is not sent yet: its transfer will send what is now due
 	}
-	switch {
-	case restored:
+	if restored {
 		r.setStatus(payment.StatusPayingOut, "")
-	case r.rec.Status != payment.StatusPayingOut && r.rec.Status != payment.StatusHeld && r.rec.Status != payment.StatusPayoutFailed:
-		r.setStatus(r.settledStatus(), "")
+	} else {
+		r.resettle()
 	}
 	return r.save()
+}
+
+// payAgain sends a payee the share a failed refund gave back to it, as a top-up under that
+// failure's key (<wf>/refund-failed/<refund>/<leg>).
+func (r *run) payAgain(i int, amount int64, refundID string) {
+	r.topUp(i, amount, r.key("refund-failed/"+refundID)+"/"+r.rec.Legs[i].Name(), "refund "+refundID+" failed",
+		map[string]string{"refund_failed": refundID})
 }
 
 // returnFee books the part of the processing fee a refund gave back (PayPal's), once per refund and
@@ -361,10 +367,16 @@ func (r *run) refundTo(target int64, cause string) error {
 			}
 		}
 	}
+	r.resettle()
+	return r.save()
+}
+
+// resettle gives a payment whose refunded amount changed its settled status, unless its payout
+// is still under way (which sets the status when it ends).
+func (r *run) resettle() {
 	if r.rec.Status != payment.StatusPayingOut && r.rec.Status != payment.StatusHeld && r.rec.Status != payment.StatusPayoutFailed {
 		r.setStatus(r.settledStatus(), "")
 	}
-	return r.save()
 }
 
 // refundKey names the refund that brings the refunded amount to target in idempotency keys.

@@ -473,8 +473,7 @@ func (r *run) settleInDoubt(i int) error {
 	case held > leg.Remaining():
 		return r.reverseLeg(i, held-leg.Remaining(), r.refundKey(r.rec.Refunded))
 	case held < leg.Remaining() && len(r.rec.FailedRefunds) > 0:
-		last := r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID
-		r.topUp(i, leg.Remaining()-held, r.key("refund-failed/"+last)+"/"+leg.Name(), "refund "+last+" failed", map[string]string{"refund_failed": last})
+		r.payAgain(i, leg.Remaining()-held, r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID)
 	}
 	return nil
 }
@@ -556,8 +555,8 @@ func (r *run) heldLegs() int {
 	return n
 }
 
-// payRestored pays the legs a failed refund gave a share back to after the payout had nothing
-// to send them (pending again); without such legs it does nothing.
+// payRestored pays the legs that were given a share after the payout had nothing to send them
+// (pending again: a failed refund's, a correction's); without such legs it does nothing.
 func (r *run) payRestored() error {
 	if !slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegPending }) {
 		return nil
