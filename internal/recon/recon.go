@@ -83,7 +83,20 @@ func Compare(ledger, provider map[Key]int64) []Drift {
 // <payment>/refund-failed/<refund>/<party>-<payee>.
 // The refund and correction entries that only move shares between parties end before the leg
 // and don't match.
-var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|refund/[0-9]+(?:\.f[0-9]+)?|refund-failed/[^/]+|correction/v[0-9]+)(?:\.t[0-9]+)?/(vendor|affiliate)-(.+)$`)
+var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|` + refundCause + `|correction/v[0-9]+)(?:\.t[0-9]+)?/(vendor|affiliate)-(.+)$`)
+
+// refundCause is a refund's cause in keys: refund/<cumulative> (.f<n> after the n-th failed
+// refund), or refund-failed/<refund> for the undoing of one that failed.
+const refundCause = `refund/[0-9]+(?:\.f[0-9]+)?|refund-failed/[^/]+`
+
+// refundEntry matches the key of a payment's own refund entry (<payment>/<refund cause>): the
+// provider's money back to the customer, or back from a refund that failed. The entries that move
+// a leg's share to or from its payee (<key>/<party>-<payee>) do not match.
+var refundEntry = regexp.MustCompile(`/(?:` + refundCause + `)$`)
+
+// RefundEntry reports whether a journal entry key books a payment's refund (or a failed
+// refund's undoing) itself, not a payee's share of it.
+func RefundEntry(key string) bool { return refundEntry.MatchString(key) }
 
 // PayoutEntry reports whether a journal entry key books a payout movement, and for which payment
 // and payee.

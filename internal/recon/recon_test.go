@@ -52,3 +52,19 @@ func TestPayoutEntry(t *testing.T) {
 	_, ok = PayeeFromAccount("platform:revenue")
 	require.False(t, ok)
 }
+
+func TestRefundEntry(t *testing.T) {
+	for key, want := range map[string]bool{
+		"payment-stripe-pi_1/refund/1100":                  true,
+		"payment-stripe-pi_1/refund/1100.f1":               true,
+		"payment-stripe-pi_1/refund-failed/re_1":           true,
+		"payment-stripe-pi_1/refund/1100/vendor-v1":        false,
+		"payment-stripe-pi_1/refund/1100.t1/vendor-v1":     false,
+		"payment-stripe-pi_1/refund-failed/re_1/vendor-v1": false,
+		"payment-stripe-pi_1/capture":                      false,
+		"payment-paypal-CAP1/refund/REF1/affiliate-a1":     false,
+		"payment-stripe-pi_1/correction/v4":                false,
+	} {
+		require.Equal(t, want, RefundEntry(key), key)
+	}
+}

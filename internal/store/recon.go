@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,12 +49,6 @@ func (s *Store) LedgerPayouts(ctx context.Context, refs []string) (map[recon.Key
 	return out, rows.Err()
 }
 
-// refundEntry matches the key of a payment's refund entry (<payment>/refund/<cumulative>, with
-// .f<n> after the n-th failed refund), the provider's money back to the customer, and of a failed
-// refund's entry (<payment>/refund-failed/<refund>), that money come back; the entries that move
-// a leg's share to or from its payee (<key>/<leg>) go on.
-var refundEntry = regexp.MustCompile(`/(refund/[0-9]+(\.f[0-9]+)?|refund-failed/[^/]+)$`)
-
 // LedgerPaymentAmounts is what the books hold of each payment itself, keyed by payment,
 // pseudo-payee and currency, in one read: recon.ProcessingFee, the fee booked less fees returned
 // (dispute fees, which are not the charge's, left out); recon.Captured, the capture entry's debit
@@ -85,7 +78,7 @@ func (s *Store) LedgerPaymentAmounts(ctx context.Context, provider string, refs 
 			out[recon.Key{Payment: ref, PayeeID: recon.ProcessingFee, Currency: cur}] += amount
 		case key == ref+"/capture":
 			out[recon.Key{Payment: ref, PayeeID: recon.Captured, Currency: cur}] += amount
-		case refundEntry.MatchString(key):
+		case recon.RefundEntry(key):
 			out[recon.Key{Payment: ref, PayeeID: recon.Refunded, Currency: cur}] -= amount
 		}
 	}
