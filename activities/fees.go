@@ -105,10 +105,6 @@ func (r paypalRail) refundedOf(ctx context.Context, c *paypal.CaptureDetailsResp
 	if orderPath == "" {
 		return 0, "capture " + c.ID + " links no checkout order", nil
 	}
-	type link struct {
-		Rel  string `json:"rel"`
-		Href string `json:"href"`
-	}
 	var order struct {
 		PurchaseUnits []struct {
 			Payments struct {
@@ -119,17 +115,12 @@ func (r paypalRail) refundedOf(ctx context.Context, c *paypal.CaptureDetailsResp
 					ID     string        `json:"id"`
 					Status string        `json:"status"`
 					Amount *paypal.Money `json:"amount"`
-					Links  []link        `json:"links"`
+					Links  []paypal.Link `json:"links"`
 				} `json:"refunds"`
 			} `json:"payments"`
 		} `json:"purchase_units"`
 	}
-	req, err := r.c.NewRequest(ctx, http.MethodGet, r.c.APIBase+orderPath, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	if err := r.c.SendWithAuth(req, &order); err != nil {
-		why, err := refusal(classifyPayPal("get order "+path.Base(orderPath), err))
+	if why, err := r.get(ctx, orderPath, "order "+path.Base(orderPath), &order); why != "" || err != nil {
 		return 0, why, err
 	}
 	for _, u := range order.PurchaseUnits {
@@ -174,12 +165,7 @@ func (r paypalRail) feeLessReturns(ctx context.Context, c *paypal.CaptureDetails
 				Fee *paypal.Money `json:"paypal_fee"`
 			} `json:"seller_payable_breakdown"`
 		}
-		req, err := r.c.NewRequest(ctx, http.MethodGet, r.c.APIBase+"/v2/payments/refunds/"+id, nil)
-		if err != nil {
-			return 0, "", err
-		}
-		if err := r.c.SendWithAuth(req, &refund); err != nil {
-			why, err := refusal(classifyPayPal("get refund "+id, err))
+		if why, err := r.get(ctx, "/v2/payments/refunds/"+id, "refund "+id, &refund); why != "" || err != nil {
 			return 0, why, err
 		}
 		if refund.Breakdown.Fee == nil {
@@ -192,6 +178,19 @@ func (r paypalRail) feeLessReturns(ctx context.Context, c *paypal.CaptureDetails
 		fee -= back
 	}
 	return fee, "", nil
+}
+
+// get reads the PayPal resource at a path of the configured API into out; what names it in
+// errors. why says why PayPal refuses it for good; err is set only for what a retry may cure.
+func (r paypalRail) get(ctx context.Context, resource, what string, out any) (why string, err error) {
+	req, err := r.c.NewRequest(ctx, http.MethodGet, r.c.APIBase+resource, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := r.c.SendWithAuth(req, out); err != nil {
+		return refusal(classifyPayPal("get "+what, err))
+	}
+	return "", nil
 }
 
 // paypalMoney reads a PayPal fee in the payment's currency, at most max.
