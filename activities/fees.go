@@ -73,7 +73,7 @@ func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64) (int64, stri
 	if bt == nil {
 		return 0, "the charge has no balance transaction yet"
 	}
-	if why := feeProblem(bt.Fee, string(bt.Currency), cur, gross); why != "" {
+	if why := money.FeeProblem(bt.Fee, string(bt.Currency), cur, gross); why != "" {
 		return 0, why
 	}
 	return bt.Fee, ""
@@ -199,19 +199,7 @@ func paypalMoney(m *paypal.Money, cur money.Currency, max int64) (int64, string)
 	if err != nil {
 		return 0, fmt.Sprintf("fee %q unreadable: %v", m.Value, err)
 	}
-	return v, feeProblem(v, m.Currency, cur, max)
-}
-
-// feeProblem says why a fee the provider stated cannot be booked against the payment: another
-// currency (the platform's settlement one, say), or outside 0..max.
-func feeProblem(fee int64, feeCurrency string, cur money.Currency, max int64) string {
-	switch {
-	case !strings.EqualFold(feeCurrency, string(cur)):
-		return fmt.Sprintf("fee in %s, the payment in %s", strings.ToLower(feeCurrency), cur)
-	case fee < 0 || fee > max:
-		return fmt.Sprintf("fee %d outside 0..%d", fee, max)
-	}
-	return ""
+	return v, money.FeeProblem(v, m.Currency, cur, max)
 }
 
 // refusal splits a classified provider error: a refusal for good (non-retryable) becomes the

@@ -203,13 +203,11 @@ func paypalFee(fee *paypalAmount, amount int64, cur money.Currency) (int64, erro
 		return 0, nil
 	}
 	v, c, err := fee.minor()
-	switch {
-	case err != nil:
+	if err != nil {
 		return 0, fmt.Errorf("%q %q: %w", fee.Value, fee.CurrencyCode, err)
-	case c != cur:
-		return 0, fmt.Errorf("in %s, the payment in %s", c.Upper(), cur.Upper())
-	case v < 0 || v > amount:
-		return 0, fmt.Errorf("%s is negative or more than the amount", fee.Value)
+	}
+	if why := money.FeeProblem(v, string(c), cur, amount); why != "" {
+		return 0, errors.New(why)
 	}
 	return v, nil
 }
