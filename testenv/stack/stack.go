@@ -108,7 +108,7 @@ func New(t testing.TB, o Options) *Stack {
 		T: t, Temporal: tc, TemporalURL: host, Pool: pool, DatabaseURL: dbURL, Store: store.New(pool), Ledger: ledger.New(pool),
 		Stripe: testenv.NewStripeProxy(t, testenv.StripeMock(t)), PayPal: testenv.NewPayPal(t),
 		Queue: "payments-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), outcomes: map[string]int{}, accepted: map[string]bool{},
-		disputeFees: map[string]map[string]int64{},
+		disputeFees: map[string]map[string]int64{}, refundsFailed: map[string]bool{}, lastRefundFailure: map[string]int64{},
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -335,9 +335,6 @@ func (s *Stack) chargeMade(body []byte) {
 		ch, _ := o.Charge.(string)
 		s.mu.Lock()
 		first := !s.refundsFailed[o.ID]
-		if s.refundsFailed == nil {
-			s.refundsFailed, s.lastRefundFailure = map[string]bool{}, map[string]int64{}
-		}
 		s.refundsFailed[o.ID] = true
 		s.lastRefundFailure[ch] = max(s.lastRefundFailure[ch], evt.Created)
 		s.mu.Unlock()
