@@ -4,6 +4,8 @@
 package payment
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"paysplit/internal/money"
@@ -103,6 +105,46 @@ type Leg struct {
 	// provider: a reversal beyond what the first has left is taken from them. Transferred and
 	// Reversed include them.
 	TopUps []TopUp `json:"top_ups,omitempty"`
+	// TopUpsDue are top-ups the provider did not make (refused, or no answer after every
+	// attempt): the payee is owed them, the books say so, and an admin's retry sends them.
+	TopUpsDue []TopUpDue `json:"top_ups_due,omitempty"`
+}
+
+// TopUpDue is a top-up (a correction's, a failed refund's) that was sent and not made. Its keys
+// are the cause's (<cause>/<party>-<payee>), and <cause>.a<n>/<party>-<payee> for the n-th new
+// attempt after a refusal; an attempt whose outcome is unknown is asked again under its own key
+// with its own amount, so it can never be paid twice.
+type TopUpDue struct {
+	// Cause is the key prefix of the top-up's cause: <payment>/correction/v<n> or
+	// <payment>/refund-failed/<refund>.
+	Cause string `json:"cause"`
+	// What names the cause for people (correction, refund re_1 failed).
+	What   string `json:"what"`
+	Amount int64  `json:"amount"`
+	// Attempt numbers the key last sent (0: the cause's own).
+	Attempt int `json:"attempt"`
+	// Refused says the provider answered no, so the next attempt takes a new key; otherwise the
+	// outcome is unknown and the next attempt repeats the key and the amount.
+	Refused bool              `json:"refused"`
+	Reason  string            `json:"reason"`
+	Meta    map[string]string `json:"meta,omitempty"`
+}
+
+// Prefix is the key prefix of the due's current attempt.
+func (d TopUpDue) Prefix() string {
+	if d.Attempt == 0 {
+		return d.Cause
+	}
+	return fmt.Sprintf("%s.a%d", d.Cause, d.Attempt)
+}
+
+// Shortfall is what the leg's payee is owed beyond what it holds: its share after refunds less
+// what was sent and not taken back. Positive only while a top-up is due or the leg is unpaid.
+func (l Leg) Shortfall() int64 { return l.Remaining() - (l.Transferred - l.Reversed) }
+
+// TopUpsDue reports whether any leg is owed a top-up the provider did not make.
+func (r Record) TopUpsDue() bool {
+	return slices.ContainsFunc(r.Legs, func(l Leg) bool { return len(l.TopUpsDue) > 0 })
 }
 
 // TopUp is one transfer a correction added to a leg, and what was taken back from it.
@@ -162,8 +204,11 @@ type Record struct {
 	RefundFigures []RefundFigure `json:"refund_figures,omitempty"`
 	// FailedRefunds are the refunds the provider could not make (the money came back to the
 	// platform), each undone once.
-	FailedRefunds  []FailedRefund `json:"failed_refunds,omitempty"`
-	CaptureEntryID int64          `json:"capture_entry_id,omitempty"`
+	FailedRefunds []FailedRefund `json:"failed_refunds,omitempty"`
+	// TopUpRetries counts the admin retries of top-ups due taken: the next one's event ID is
+	// top-up-retry-<TopUpRetries+1>, so a request sent twice is taken once.
+	TopUpRetries   int   `json:"top_up_retries,omitempty"`
+	CaptureEntryID int64 `json:"capture_entry_id,omitempty"`
 	// Fee is the processing fee the provider kept from the gross, in the payment's currency, as
 	// far as it is known (0 when the provider did not say it, or said it in another currency).
 	// The platform bears it: it is booked as the platform's expense, not taken from the legs.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"paysplit/activities"
 	"paysplit/internal/ledger"
@@ -60,7 +61,7 @@ func (r *run) correct(e Event) error {
 			leg.State, leg.Reason = payment.LegPending, "" // paid as a payout, by payRestored or payout
 			r.setStatus(payment.StatusPayingOut, "")
 		case d > 0:
-			r.topUp(i, d, key+"/"+leg.Name(), "correction", map[string]string{"correction": "true"})
+			r.topUp(i, d, payment.TopUpDue{Cause: key, What: "correction", Meta: map[string]string{"correction": "true"}})
 		default:
 			if err := r.reverseLeg(i, -d, key); err != nil {
 				return err
@@ -85,6 +86,8 @@ func (r *run) correctionBlocker(version int) string {
 		return "the payment already uses that version"
 	case r.rec.Refunded > 0 || r.rec.Disputed:
 		return "refunded or disputed payments are corrected by hand"
+	case r.rec.TopUpsDue():
+		return "a top-up is due on it; retry that first"
 	case r.in.CodePath >= codePathPartsApart && slices.Contains(r.rec.CorrectedTo, version):
 		// Its entry and transfers carry keys of that version: the provider would answer a second
 		// top-up with the first, and the ledger would keep the first entry.
@@ -116,28 +119,34 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 	return deltas, nil
 }
 
-// topUp sends a payee an extra amount (cause: a correction's extra share, or a failed refund's)
-// in a transfer of its own, and books it; meta marks the transfer with its cause.
-func (r *run) topUp(i int, amount int64, key, cause string, meta map[string]string) {
+// topUp sends a payee an extra amount (a correction's extra share, a failed refund's) in a
+// transfer of its own under the due's current key, and books it; ok says whether it was made.
+// One the provider did not make stays due on the leg (code path 5 on) for an admin's retry.
+func (r *run) topUp(i int, amount int64, due payment.TopUpDue) (ok bool) {
 	leg := &r.rec.Legs[i]
+	key := due.Prefix() + "/" + leg.Name()
 	md := map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID}
-	maps.Copy(md, meta)
+	maps.Copy(md, due.Meta)
 	var out activities.TransferOutput
 	err := r.callProvider(stepTransfer, activities.TransferInput{
 		Provider: r.rec.Provider, IdempotencyKey: key, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
 		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID, Metadata: md,
 	}).Get(r.ctx, &out)
 	if err != nil {
-		// The payable keeps the amount as owed; an admin sees why and pays it by hand.
-		leg.Reason = fmt.Sprintf("%s: top-up of %d failed: %s", cause, amount, errorMessage(err))
-		return
+		leg.Reason = fmt.Sprintf("%s: top-up of %d failed: %s", due.What, amount, errorMessage(err))
+		if r.in.CodePath >= codePathTopUpsDue {
+			due.Amount, due.Refused, due.Reason = amount, isBusinessError(err), leg.Reason
+			leg.TopUpsDue = append(leg.TopUpsDue, due)
+			r.resettle()
+		}
+		return false
 	}
-	if _, err := r.post(key, fmt.Sprintf("%s: transfer %s to %s", cause, out.TransferID, leg.PayeeID), []ledger.Posting{
+	if _, err := r.post(key, fmt.Sprintf("%s: transfer %s to %s", due.What, out.TransferID, leg.PayeeID), []ledger.Posting{
 		{Account: account(*leg), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	}); err != nil {
-		leg.Reason = cause + ": top-up sent but not booked: " + err.Error()
-		return
+		leg.Reason = due.What + ": top-up sent but not booked: " + err.Error()
+		return false
 	}
 	leg.Transferred += amount
 	if leg.TransferID == "" {
@@ -148,4 +157,63 @@ func (r *run) topUp(i int, amount int64, key, cause string, meta map[string]stri
 	if leg.State == payment.LegNothingDue || leg.State == payment.LegReversed {
 		leg.State = payment.LegTransferred
 	}
+	return true
+}
+
+// retryTopUps sends the top-ups due again, as an admin asked (code path 5).
+func (r *run) retryTopUps(e Event) error {
+	r.rec.TopUpRetries++
+	r.log.Info("top-ups due retried", "Actor", e.Actor)
+	for i := range r.rec.Legs {
+		leg := &r.rec.Legs[i]
+		dues := leg.TopUpsDue
+		if slices.ContainsFunc(dues, func(d payment.TopUpDue) bool { return d.Reason == leg.Reason }) {
+			leg.Reason = "" // the retry's outcome says what stands
+		}
+		leg.TopUpsDue = nil
+		for _, d := range dues {
+			if err := r.payDue(i, d); err != nil {
+				return err
+			}
+		}
+	}
+	r.resettle()
+	return r.save()
+}
+
+// payDue sends one top-up due. A refused one goes under a new key with what the payee is still
+// owed (a refund since may have taken part of it). One whose outcome was unknown goes under its
+// own key with its own amount, the only way it cannot be paid twice, and what a refund took
+// since is taken back from it after (<prefix>.t<n>/<leg>, as a top-up's reversals are keyed).
+func (r *run) payDue(i int, d payment.TopUpDue) error {
+	leg := &r.rec.Legs[i]
+	if d.Refused {
+		d.Attempt++
+		if amount := min(d.Amount, leg.Shortfall()); amount > 0 {
+			r.topUp(i, amount, d)
+		}
+		return nil
+	}
+	if !r.topUp(i, d.Amount, d) || len(leg.TopUps) == 0 {
+		return nil
+	}
+	n := len(leg.TopUps)
+	t := &leg.TopUps[n-1]
+	if over := min(-leg.Shortfall(), t.Amount); over > 0 {
+		key := fmt.Sprintf("%s.t%d/%s", d.Prefix(), n, leg.Name())
+		_, err := r.reverseTransfer(i, t.TransferID, over, key, &t.Reversed)
+		return err
+	}
+	return nil
+}
+
+// topUpsDueReason says which top-ups are due, for the payment's reason.
+func (r *run) topUpsDueReason() string {
+	var due []string
+	for _, l := range r.rec.Legs {
+		for _, d := range l.TopUpsDue {
+			due = append(due, fmt.Sprintf("%s %s", l.Party, d.Reason))
+		}
+	}
+	return "top-ups due: " + strings.Join(due, "; ") + " (an admin's retry sends them again)"
 }

@@ -158,6 +158,8 @@ func (r *run) apply(e Event) error {
 		return r.refundFailed(e)
 	case EventCorrection:
 		return r.correct(e)
+	case EventRetryTopUps:
+		return r.retryTopUps(e)
 	case EventDisputeCreated:
 		if err := r.bookDisputeFees(e); err != nil {
 			return err
@@ -181,7 +183,7 @@ func (r *run) apply(e Event) error {
 			return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
 		}
 		if r.rec.Status == payment.StatusDisputed {
-			r.setStatus(r.settledStatus(), "")
+			r.setSettled()
 		}
 		return r.save()
 	}
@@ -283,8 +285,8 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 // payAgain sends a payee the share a failed refund gave back to it, as a top-up under that
 // failure's key (<wf>/refund-failed/<refund>/<leg>).
 func (r *run) payAgain(i int, amount int64, refundID string) {
-	r.topUp(i, amount, r.key("refund-failed/"+refundID)+"/"+r.rec.Legs[i].Name(), "refund "+refundID+" failed",
-		map[string]string{"refund_failed": refundID})
+	r.topUp(i, amount, payment.TopUpDue{Cause: r.key("refund-failed/" + refundID), What: "refund " + refundID + " failed",
+		Meta: map[string]string{"refund_failed": refundID}})
 }
 
 // returnFee books the part of the processing fee a refund gave back (PayPal's), once per refund and
@@ -374,9 +376,16 @@ func (r *run) refundTo(target int64, cause string) error {
 // resettle gives a payment whose refunded amount changed its settled status, unless its payout
 // is still under way (which sets the status when it ends).
 func (r *run) resettle() {
-	if r.rec.Status != payment.StatusPayingOut && r.rec.Status != payment.StatusHeld && r.rec.Status != payment.StatusPayoutFailed {
-		r.setStatus(r.settledStatus(), "")
+	switch r.rec.Status {
+	case payment.StatusPayingOut, payment.StatusHeld:
+		return
+	case payment.StatusPayoutFailed:
+		// A leg's payout waits for an admin; a payment failed only by top-ups due is settled.
+		if slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegFailed }) {
+			return
+		}
 	}
+	r.setSettled()
 }
 
 // refundKey names the refund that brings the refunded amount to target in idempotency keys.

@@ -567,7 +567,7 @@ func (r *run) payRestored() error {
 	if err := r.awaitReleases(); err != nil {
 		return err
 	}
-	r.setStatus(r.settledStatus(), "")
+	r.setSettled()
 	return r.save()
 }
 
@@ -577,7 +577,7 @@ func (r *run) settle() error {
 	if err := r.payRestored(); err != nil { // given a share while the payout ran
 		return err
 	}
-	r.setStatus(r.settledStatus(), "")
+	r.setSettled()
 	if !r.localSteps || r.in.Settings.SettleWindow > 0 {
 		if err := r.save(); err != nil {
 			return err
@@ -597,6 +597,16 @@ func (r *run) settle() error {
 		return err
 	}
 	return r.save()
+}
+
+// setSettled gives a settled payment its status: payout_failed while a top-up is due (an admin
+// acts on that), else what its refunds and disputes say.
+func (r *run) setSettled() {
+	if r.rec.TopUpsDue() {
+		r.setStatus(payment.StatusPayoutFailed, r.topUpsDueReason())
+		return
+	}
+	r.setStatus(r.settledStatus(), "")
 }
 
 func (r *run) settledStatus() payment.Status {

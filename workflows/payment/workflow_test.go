@@ -910,6 +910,113 @@ func (s *workflowSuite) TestCorrectionPaysALegThatWasNeverSent() {
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"), "the vendor's excess taken back")
 }
 
+// retryTopUps is an admin's retry of a payment's top-ups due, as the API sends it.
+func retryTopUps(n int) Event {
+	return Event{ID: fmt.Sprintf("top-up-retry-%d", n), Kind: EventRetryTopUps, Actor: "finance"}
+}
+
+// failNextAt makes the next transfers to a party fail with errs from the given time on.
+func (s *workflowSuite) failNextAt(after time.Duration, party string, errs ...error) {
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		s.w.failNext[party] = errs
+	}, after)
+}
+
+// A correction's top-up the provider refuses is due on the leg, the payment payout_failed with
+// the reason, the payee's payable still owing it; the admin's retry sends it under a new key
+// (the refused one would be answered with the refusal), and a retry sent twice acts once.
+func (s *workflowSuite) TestRefusedTopUpIsDueUntilRetried() {
+	s.taxRules()
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.failNextAt(time.Minute-time.Millisecond, "vendor", rejected("insufficient funds in Stripe account"))
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	var due payment.Record
+	s.env.RegisterDelayedCallback(func() { due = s.w.saved[len(s.w.saved)-1] }, 2*time.Minute)
+	signalAt(s.env, 3*time.Minute, SignalEvent, correction("correction-v3", 3))
+	var refused payment.Record
+	s.env.RegisterDelayedCallback(func() { refused = s.w.saved[len(s.w.saved)-1] }, 4*time.Minute)
+	signalAt(s.env, 10*time.Minute, SignalEvent, retryTopUps(1))
+	signalAt(s.env, 11*time.Minute, SignalEvent, retryTopUps(1))
+	rec := s.run()
+
+	s.Equal(payment.StatusPayoutFailed, due.Status, "a payee is owed money")
+	s.Contains(due.Reason, "vendor correction: top-up of 120 failed: insufficient funds")
+	s.Contains(refused.Reason, "correction to rule v3 refused: a top-up is due on it", "no correction over a top-up due")
+	s.Equal(4, refused.RuleVersion)
+	dueLeg := legOf(s.T(), due, split.PartyVendor)
+	s.Equal([]payment.TopUpDue{{Cause: wfID + "/correction/v4", What: "correction", Amount: 120, Refused: true,
+		Reason: dueLeg.Reason, Meta: map[string]string{"correction": "true"}}}, dueLeg.TopUpsDue)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Empty(rec.Reason)
+	s.Equal(1, rec.TopUpRetries, "the retry sent twice was taken once")
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Empty(vendor.TopUpsDue)
+	s.Empty(vendor.Reason)
+	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4.a1/vendor-v1"].Amount, "sent again under a key of its own")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.Len(s.w.transfers, 3, "the first two transfers and the retry: the refused top-up was never made")
+}
+
+// A failed refund's top-up refused twice: the second retry's key is the cause's .a2, and a refund
+// between the retries lowers what is sent to what the payee is still owed.
+func (s *workflowSuite) TestTopUpRetriedAfterARefundSendsWhatIsStillOwed() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, refundAt("evt_r1", 1100, 10))
+	s.failNextAt(2*time.Minute-time.Millisecond, "vendor", rejected("account restricted"))
+	signalAt(s.env, 2*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
+	s.failNextAt(3*time.Minute-time.Millisecond, "vendor", rejected("account restricted"))
+	signalAt(s.env, 3*time.Minute, SignalEvent, retryTopUps(1))
+	signalAt(s.env, 4*time.Minute, SignalEvent, refundAt("evt_r2", 550, 40))
+	signalAt(s.env, 5*time.Minute, SignalEvent, retryTopUps(2))
+	rec := s.run()
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	s.Equal(2, rec.TopUpRetries)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Empty(vendor.TopUpsDue)
+	s.Empty(vendor.Reason)
+	s.NotContains(s.w.transfers, wfID+"/refund-failed/re_1/vendor-v1", "refused")
+	s.NotContains(s.w.transfers, wfID+"/refund-failed/re_1.a1/vendor-v1", "refused again")
+	owedBefore := int64(vendorCut - (vendorCut - 955)) // the failed refund gave back the vendor's 955
+	sent := s.w.transfers[wfID+"/refund-failed/re_1.a2/vendor-v1"].Amount
+	s.Positive(sent)
+	s.Less(sent, owedBefore, "the second refund took part of what was owed")
+	s.EqualValues(vendor.Remaining()-(vendorCut-955), sent)
+	s.EqualValues(vendor.Remaining(), s.w.sent("acct_v1"), "the payee holds its share, no more")
+}
+
+// A top-up whose answers were lost is due with its outcome unknown: the retry asks again under
+// the same key and amount (the provider made it, so it answers with that transfer: paid once),
+// and what a refund took meanwhile is taken back from the top-up after.
+func (s *workflowSuite) TestTopUpInDoubtIsAskedAgainWithItsKey() {
+	s.taxRules()
+	lost := madeButLost{errors.New("connection reset")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.failNextAt(time.Minute-time.Millisecond, "vendor", lost, lost, lost)
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	var due payment.Record
+	s.env.RegisterDelayedCallback(func() { due = s.w.saved[len(s.w.saved)-1] }, 2*time.Minute)
+	signalAt(s.env, 5*time.Minute, SignalEvent, refundEvent("evt_r1", 1100))
+	signalAt(s.env, 10*time.Minute, SignalEvent, retryTopUps(1))
+	rec := s.run()
+
+	s.Equal(payment.StatusPayoutFailed, due.Status)
+	dueLeg := legOf(s.T(), due, split.PartyVendor)
+	s.Require().Len(dueLeg.TopUpsDue, 1)
+	s.False(dueLeg.TopUpsDue[0].Refused, "the outcome is unknown")
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Empty(vendor.TopUpsDue)
+	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4/vendor-v1"].Amount, "the same key, the same amount")
+	s.NotContains(s.w.transfers, wfID+"/correction/v4.a1/vendor-v1", "no new key: that could pay twice")
+	s.EqualValues(120, s.w.reversals[wfID+"/correction/v4.t1/vendor-v1"].Amount, "what the refund took meanwhile")
+	s.EqualValues(vendor.Remaining(), s.w.sent("acct_v1"))
+}
+
 // Corrected to v4, back to v3, then to v4 again: the last would reuse v4's keys, which the
 // provider and the ledger answer with what they did the first time, so it is refused.
 func (s *workflowSuite) TestCorrectionToAVersionAgainIsRefused() {
