@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -165,4 +166,76 @@ func TestCorrectionThroughAdminAPI(t *testing.T) {
 		"vendor_payable:fixco-vendor": 0, "affiliate_payable:fixco-aff": 0, "platform:revenue": 0,
 		"processing_fees:stripe": 349, "provider:stripe": -349,
 	}, s.paymentBalances(id), "all of it back with the buyer; the platform bears Stripe's fee")
+}
+
+// A correction's top-up that Stripe refuses (the platform balance is short) is due: the payment
+// shows payout_failed with the top-up due, a cancel is refused (the payee is owed it), and an
+// admin's retry, once the balance is there, reaches the closed payment and sends it under a new
+// key; the books then owe the vendor nothing.
+func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("topco")
+	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/topco/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+	code, body = s.webhook(stripeevent.Sign(capture("topco", "pi_top").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_top")
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+
+	topUpKey := id + "/correction/v1/vendor-topco-vendor"
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.URL.Path == "/v1/transfers" && r.Header.Get("Idempotency-Key") == topUpKey {
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"balance_insufficient","message":"You have insufficient available funds in your Stripe account."}}`
+		}
+		return 0, ""
+	}
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	var due []any
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+		for _, l := range view["legs"].([]any) {
+			if l := l.(map[string]any); l["party"] == "vendor" {
+				due, _ = l["top_ups_due"].([]any)
+			}
+		}
+		assert.Len(c, due, 1)
+	}, 20*time.Second, 100*time.Millisecond)
+	require.EqualValues(t, 120, due[0].(map[string]any)["amount"])
+	require.Contains(t, due[0].(map[string]any)["reason"], "insufficient available funds")
+	require.EqualValues(t, -120, s.paymentBalances(id)["vendor_payable:topco-vendor"], "the books owe the vendor the top-up")
+	require.Equal(t, ipayment.StatusPayoutFailed, s.result(id).Status, "the correction's run closed with the top-up due")
+	s.record("stripe_topup_due_followup.json", s.history(id))
+
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body["error"].(map[string]any)["message"], "owed to the payee")
+
+	s.stripe.Inject = nil
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "paid", view["status"])
+	}, 20*time.Second, 100*time.Millisecond)
+	rec := s.result(id)
+	require.Empty(t, rec.Leg("vendor").TopUpsDue)
+	require.Equal(t, 1, rec.TopUpRetries)
+	s.record("stripe_topup_retry_followup.json", s.history(id))
+	keys := map[string]string{}
+	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		if c.Status == http.StatusOK {
+			keys[c.IdempotencyKey] = c.Form.Get("amount")
+		}
+	}
+	require.Equal(t, "120", keys[id+"/correction/v1.a1/vendor-topco-vendor"], "sent again under a key of its own")
+	require.NotContains(t, keys, topUpKey, "the refused key made nothing")
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:topco-vendor"], "the vendor is paid in full")
+
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, "nothing is due any more: %v", body)
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
 }
