@@ -66,6 +66,11 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
+		case got != nil && got.Action == ActionRetry && r.rec.TopUpsDue():
+			// A retry from the Temporal UI while the run is open: the API sends it as an event.
+			if err := r.retryTopUps(Event{Actor: got.Actor}); err != nil {
+				r.log.Error("top-ups due not retried", "Error", err)
+			}
 		case got != nil:
 			r.log.Warn("admin command ignored: nothing is waiting for one", "Action", got.Action, "Status", r.rec.Status)
 		case fired:

@@ -960,6 +960,22 @@ func (s *workflowSuite) TestRefusedTopUpIsDueUntilRetried() {
 	s.Len(s.w.transfers, 3, "the first two transfers and the retry: the refused top-up was never made")
 }
 
+// An admin's retry signal from the Temporal UI, while the run is still open in its settle window,
+// sends the top-ups due as the API's event does.
+func (s *workflowSuite) TestRetrySignalSendsTopUpsDue() {
+	s.taxRules()
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.failNextAt(time.Minute-time.Millisecond, "vendor", rejected("insufficient funds in Stripe account"))
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	signalAt(s.env, 10*time.Minute, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Equal(1, rec.TopUpRetries)
+	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4.a1/vendor-v1"].Amount)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+}
+
 // A failed refund's top-up refused twice: the second retry's key is the cause's .a2, and a refund
 // between the retries lowers what is sent to what the payee is still owed.
 func (s *workflowSuite) TestTopUpRetriedAfterARefundSendsWhatIsStillOwed() {
