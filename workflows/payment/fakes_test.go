@@ -185,10 +185,17 @@ func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activi
 	if errs := w.failNext[party]; len(errs) > 0 {
 		w.failNext[party] = errs[1:]
 		var lost madeButLost
-		if !errors.As(errs[0], &lost) {
+		var refusal *temporal.ApplicationError
+		_, made := w.transfers[in.IdempotencyKey]
+		switch {
+		case errors.As(errs[0], &lost):
+			answerLost = lost.err
+		case made && errors.As(errs[0], &refusal) && refusal.NonRetryable():
+			// Like Stripe, a key whose transfer was made is answered with it: a refusal comes only
+			// for one never made.
+		default:
 			return activities.TransferOutput{}, errs[0]
 		}
-		answerLost = lost.err
 	}
 	if prev, ok := w.transfers[in.IdempotencyKey]; ok {
 		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)

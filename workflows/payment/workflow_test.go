@@ -976,6 +976,57 @@ func (s *workflowSuite) TestRetrySignalSendsTopUpsDue() {
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 }
 
+// Any mix of refusals, lost answers and refunds around a correction's top-up and its retries:
+// once a last retry goes through, nothing is due, the vendor holds exactly its share after the
+// refunds (never paid twice, nothing taken back it was not given), and the books agree (run's
+// checkBooks).
+func (s *workflowSuite) TestTopUpsDueInAnyOrder() {
+	lost := madeButLost{errors.New("connection reset")}
+	down := errors.New("stripe 500")
+	failures := [][]error{
+		{rejected("insufficient funds")},
+		{lost, lost, lost},
+		{down, down, down},
+		{lost, down, down},
+		nil,
+	}
+	for seed := range int64(100) {
+		s.SetupTest()
+		s.taxRules()
+		rng := rand.New(rand.NewPCG(uint64(seed), 11))
+		signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+		first := failures[rng.IntN(len(failures)-1)]
+		s.failNextAt(time.Minute-time.Millisecond, "vendor", first...)
+		signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+		var refunded int64
+		var plan []string
+		for k := range 1 + rng.IntN(6) {
+			at := time.Duration(2+k) * time.Minute
+			if rng.IntN(2) == 0 && refunded < gross {
+				refunded = min(gross, refunded+int64(100+rng.IntN(4000)))
+				signalAt(s.env, at, SignalEvent, refundEvent(fmt.Sprintf("evt_r%d", k), refunded))
+				plan = append(plan, fmt.Sprintf("refund to %d", refunded))
+				continue
+			}
+			f := rng.IntN(len(failures))
+			s.failNextAt(at-time.Millisecond, "vendor", failures[f]...)
+			signalAt(s.env, at, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+			plan = append(plan, fmt.Sprintf("retry with failures %d", f))
+		}
+		s.failNextAt(20*time.Minute-time.Millisecond, "vendor")
+		signalAt(s.env, 20*time.Minute, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+		rec := s.run()
+
+		why := fmt.Sprintf("seed %d: first %v, then %v", seed, first, plan)
+		vendor := legOf(s.T(), rec, split.PartyVendor)
+		s.Require().Empty(vendor.TopUpsDue, why)
+		s.Require().Empty(vendor.Reason, why)
+		s.Require().False(rec.Status == payment.StatusPayoutFailed, why)
+		s.Require().EqualValues(refunded, rec.Refunded, why)
+		s.Require().EqualValues(vendor.Remaining(), s.w.sent("acct_v1"), why)
+	}
+}
+
 // A failed refund's top-up refused twice: the second retry's key is the cause's .a2, and a refund
 // between the retries lowers what is sent to what the payee is still owed.
 func (s *workflowSuite) TestTopUpRetriedAfterARefundSendsWhatIsStillOwed() {
