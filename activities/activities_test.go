@@ -265,6 +265,56 @@ func TestTransferSendsKeyAndClassifiesStripeErrors(t *testing.T) {
 	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
 }
 
+// Stripe forgets an idempotency key after 24 hours; a transfer whose outcome was unknown and is
+// asked again after that would be made twice under the same key. Asked, the activity first looks
+// for a transfer made under the key (the metadata names it) and answers with it.
+func TestAskedTransferFindsTheOneMadeAfterStripeForgotTheKey(t *testing.T) {
+	tests := []struct {
+		name      string
+		madeFirst bool
+		asked     bool
+		wantMade  int
+		wantSame  bool
+	}{
+		{"made, key forgotten, asked: found, not made again", true, true, 1, true},
+		{"never made, asked: made now", false, true, 1, false},
+		{"made, key forgotten, not asked: Stripe makes a second", true, false, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			key := "payment-stripe-pi_a/transfer/vendor-v1/0"
+			in := activities.TransferInput{IdempotencyKey: key, Destination: "acct_v1", Amount: 9545, Currency: "usd", TransferGroup: "o-asked",
+				Metadata: map[string]string{"party": "vendor", activities.MetaIdempotencyKey: key}}
+			// Another transfer of the same order to the same payee, under another key.
+			other := in
+			other.IdempotencyKey, other.Amount = "payment-stripe-pi_a/correction/v4/vendor-v1", 120
+			other.Metadata = map[string]string{"party": "vendor", activities.MetaIdempotencyKey: other.IdempotencyKey}
+			_, err := f.a.Transfer(ctx, other)
+			require.NoError(t, err)
+			var first string
+			if tt.madeFirst {
+				out, err := f.a.Transfer(ctx, in)
+				require.NoError(t, err)
+				first = out.TransferID
+			}
+			f.proxy.ForgetKeys()
+			in.Asked = tt.asked
+			out, err := f.a.Transfer(ctx, in)
+			require.NoError(t, err)
+			made := 0
+			for _, tr := range f.proxy.Transfers() {
+				if tr.IdempotencyKey == key {
+					made++
+				}
+			}
+			require.Equal(t, tt.wantMade, made)
+			require.Equal(t, tt.wantSame, out.TransferID == first)
+		})
+	}
+}
+
 func TestPostEntryIsIdempotentAndRefusesConflicts(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

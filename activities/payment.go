@@ -352,7 +352,15 @@ type TransferInput struct {
 	SourceTransaction string
 	TransferGroup     string
 	Metadata          map[string]string
+	// Asked says the key was sent before and its outcome never learnt. Stripe forgets a key after
+	// 24 hours and would then make a second transfer under it, so a rail that can looks first for
+	// a transfer made under the key (its metadata's MetaIdempotencyKey).
+	Asked bool
 }
+
+// MetaIdempotencyKey is the transfer metadata that names the key a transfer was made under (code
+// path 5 on), so an in-doubt retry can find it after the provider forgot the key.
+const MetaIdempotencyKey = "idempotency_key"
 
 // TransferOutput is the payout the provider made (or had made for this key before).
 type TransferOutput struct {

@@ -64,6 +64,11 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 }
 
 func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) {
+	if in.Asked && in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
+		if id, err := r.madeUnder(ctx, in); id != "" || err != nil {
+			return id, err
+		}
+	}
 	params := &stripe.TransferParams{
 		Params:        stripe.Params{Context: ctx},
 		Metadata:      in.Metadata,
@@ -81,6 +86,26 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 		return "", classifyStripe("transfer "+in.IdempotencyKey, err)
 	}
 	return tr.ID, nil
+}
+
+// madeUnder finds the transfer made under in's key among the transfers of its destination and
+// transfer group (the order), by the key its metadata carries; "" when there is none.
+func (r stripeRail) madeUnder(ctx context.Context, in TransferInput) (string, error) {
+	params := &stripe.TransferListParams{ListParams: stripe.ListParams{Context: ctx}, Destination: stripe.String(in.Destination)}
+	if in.TransferGroup != "" {
+		params.TransferGroup = stripe.String(in.TransferGroup)
+	}
+	params.Limit = stripe.Int64(100)
+	it := r.api.Transfers.List(params)
+	for it.Next() {
+		if t := it.Transfer(); t.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
+			return t.ID, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return "", classifyStripe("look for transfer "+in.IdempotencyKey, err)
+	}
+	return "", nil
 }
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {

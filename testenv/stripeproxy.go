@@ -101,6 +101,14 @@ func (p *StripeProxy) FailRefund(id string, amount int64) {
 	p.updateCharge(id, func(c *StripeCharge) { c.AmountRefunded = max(c.AmountRefunded-amount, 0) })
 }
 
+// ForgetKeys drops every idempotency key's stored answer, as Stripe prunes keys once they are 24
+// hours old: a request under a forgotten key is a new request.
+func (p *StripeProxy) ForgetKeys() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.answers)
+}
+
 // DisputeCharge marks a charge the proxy knows as disputed.
 func (p *StripeProxy) DisputeCharge(id string) {
 	p.updateCharge(id, func(c *StripeCharge) { c.Disputed = true })
@@ -383,7 +391,8 @@ func (p *StripeProxy) listPaymentIntents(q url.Values) []byte {
 }
 
 // listTransfers answers GET /v1/transfers from the proxy's state, newest first, honouring
-// created[gte]/created[lte], transfer_group, limit and starting_after like Stripe's list API.
+// created[gte]/created[lte], transfer_group, destination, limit and starting_after like Stripe's
+// list API.
 func (p *StripeProxy) listTransfers(q url.Values) []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -391,6 +400,9 @@ func (p *StripeProxy) listTransfers(q url.Values) []byte {
 	var all []*StripeTransfer
 	for _, tr := range p.transfers {
 		if g := q.Get("transfer_group"); g != "" && tr.TransferGroup != g {
+			continue
+		}
+		if d := q.Get("destination"); d != "" && tr.Destination != d {
 			continue
 		}
 		if c := tr.Created.Unix(); c >= l.from && c <= l.to {

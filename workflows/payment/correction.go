@@ -2,7 +2,6 @@ package payment
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -61,7 +60,7 @@ func (r *run) correct(e Event) error {
 			leg.State, leg.Reason = payment.LegPending, "" // paid as a payout, by payRestored or payout
 			r.setStatus(payment.StatusPayingOut, "")
 		case d > 0:
-			r.topUp(i, d, payment.TopUpDue{Cause: key, What: "correction", Meta: map[string]string{"correction": "true"}})
+			r.topUp(i, d, payment.TopUpDue{Cause: key, What: "correction", Meta: map[string]string{"correction": "true"}}, false)
 		default:
 			if err := r.reverseLeg(i, -d, key); err != nil {
 				return err
@@ -120,18 +119,14 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 }
 
 // topUp sends a payee an extra amount (a correction's extra share, a failed refund's) in a
-// transfer of its own under the due's current key, and books it; ok says whether it was made.
+// transfer of its own under the due's current key, and books it; ok says whether it was made;
+// asked says the key was sent before with its outcome unknown.
 // One the provider did not make stays due on the leg (code path 5 on) for an admin's retry.
-func (r *run) topUp(i int, amount int64, due payment.TopUpDue) (ok bool) {
+func (r *run) topUp(i int, amount int64, due payment.TopUpDue, asked bool) (ok bool) {
 	leg := &r.rec.Legs[i]
 	key := due.Prefix() + "/" + leg.Name()
-	md := map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID}
-	maps.Copy(md, due.Meta)
 	var out activities.TransferOutput
-	err := r.callProvider(stepTransfer, activities.TransferInput{
-		Provider: r.rec.Provider, IdempotencyKey: key, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
-		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID, Metadata: md,
-	}).Get(r.ctx, &out)
+	err := r.callProvider(stepTransfer, r.transferInput(leg, key, amount, asked, due.Meta)).Get(r.ctx, &out)
 	if err != nil {
 		leg.Reason = fmt.Sprintf("%s: top-up of %d failed: %s", due.What, amount, errorMessage(err))
 		if r.in.CodePath >= codePathTopUpsDue {
@@ -190,11 +185,11 @@ func (r *run) payDue(i int, d payment.TopUpDue) error {
 	if d.Refused {
 		d.Attempt++
 		if amount := min(d.Amount, leg.Shortfall()); amount > 0 {
-			r.topUp(i, amount, d)
+			r.topUp(i, amount, d, false)
 		}
 		return nil
 	}
-	if !r.topUp(i, d.Amount, d) || len(leg.TopUps) == 0 {
+	if !r.topUp(i, d.Amount, d, true) || len(leg.TopUps) == 0 {
 		return nil
 	}
 	n := len(leg.TopUps)

@@ -291,7 +291,7 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 // failure's key (<wf>/refund-failed/<refund>/<leg>).
 func (r *run) payAgain(i int, amount int64, refundID string) {
 	r.topUp(i, amount, payment.TopUpDue{Cause: r.key("refund-failed/" + refundID), What: "refund " + refundID + " failed",
-		Meta: map[string]string{"refund_failed": refundID}})
+		Meta: map[string]string{"refund_failed": refundID}}, false)
 }
 
 // returnFee books the part of the processing fee a refund gave back (PayPal's), once per refund and
@@ -478,7 +478,7 @@ func (r *run) compensate(reason string) {
 			if inDoubt {
 				amount = leg.TransferAmount // the key's own amount, which the provider answers with what it made
 			}
-			if id, err := r.transfer(leg, amount); err == nil {
+			if id, err := r.transfer(leg, amount, inDoubt); err == nil {
 				if err := r.bookTransfer(i, id, amount); err != nil {
 					r.log.Error("book in-doubt transfer", "Error", err)
 				}

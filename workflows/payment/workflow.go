@@ -3,6 +3,7 @@ package payment
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -414,7 +415,7 @@ func (r *run) payLeg(i int) error {
 				return err
 			}
 		}
-		transferID, err := r.transfer(leg, amount)
+		transferID, err := r.transfer(leg, amount, inDoubt)
 		if err == nil {
 			if err := r.bookTransfer(i, transferID, amount); err != nil || !inDoubt {
 				return err
@@ -478,17 +479,28 @@ func (r *run) settleInDoubt(i int) error {
 	return nil
 }
 
-func (r *run) transfer(leg *payment.Leg, amount int64) (string, error) {
+// transfer sends a leg's payout under its current key; asked says the key was sent before with
+// its outcome unknown.
+func (r *run) transfer(leg *payment.Leg, amount int64, asked bool) (string, error) {
 	var out activities.TransferOutput
-	err := r.callProvider(stepTransfer, activities.TransferInput{
-		Provider: r.rec.Provider, IdempotencyKey: leg.TransferKey, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
-		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID,
-		Metadata: map[string]string{
-			"workflow_id": r.rec.WorkflowID, "payment_id": r.rec.PaymentID, "client_id": r.rec.Order.ClientID,
-			"order_id": r.rec.Order.OrderID, "party": string(leg.Party), "payee_id": leg.PayeeID,
-		},
-	}).Get(r.ctx, &out)
+	err := r.callProvider(stepTransfer, r.transferInput(leg, leg.TransferKey, amount, asked, map[string]string{
+		"payment_id": r.rec.PaymentID, "client_id": r.rec.Order.ClientID, "order_id": r.rec.Order.OrderID,
+	})).Get(r.ctx, &out)
 	return out.TransferID, err
+}
+
+// transferInput is a transfer to a leg's payee under key, its metadata naming the payment, the leg
+// and (code path 5 on) the key, by which an in-doubt retry finds it once the provider forgot the key.
+func (r *run) transferInput(leg *payment.Leg, key string, amount int64, asked bool, meta map[string]string) activities.TransferInput {
+	md := map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID}
+	maps.Copy(md, meta)
+	if r.in.CodePath >= codePathTopUpsDue {
+		md[activities.MetaIdempotencyKey] = key
+	}
+	return activities.TransferInput{
+		Provider: r.rec.Provider, IdempotencyKey: key, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
+		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID, Metadata: md, Asked: asked,
+	}
 }
 
 func (r *run) bookTransfer(i int, transferID string, amount int64) error {

@@ -318,6 +318,9 @@ func (s *workflowSuite) TestRetryAfterUnknownOutcomeKeepsTheAmountThroughARefund
 	vendor := legOf(s.T(), rec, split.PartyVendor)
 	s.Equal(wfID+"/transfer/vendor-v1/0", vendor.TransferKey)
 	s.EqualValues(vendorCut, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount, "the key's first amount")
+	s.True(s.w.transfers[wfID+"/transfer/vendor-v1/0"].Asked, "the retry looks for what the key made")
+	s.False(s.w.transfers[wfID+"/transfer/affiliate-a1/0"].Asked, "a first send has nothing to look for")
+	s.Equal(wfID+"/transfer/affiliate-a1/0", s.w.transfers[wfID+"/transfer/affiliate-a1/0"].Metadata[activities.MetaIdempotencyKey])
 	s.EqualValues(955, s.w.reversals[wfID+"/refund/1100/vendor-v1"].Amount, "the refund's share, taken back")
 	s.EqualValues(vendor.Remaining(), s.w.sent("acct_v1"), "the payee holds its share after the refund, once")
 	s.Empty(vendor.Reason)
@@ -1080,6 +1083,8 @@ func (s *workflowSuite) TestTopUpInDoubtIsAskedAgainWithItsKey() {
 	s.Empty(vendor.TopUpsDue)
 	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4/vendor-v1"].Amount, "the same key, the same amount")
 	s.NotContains(s.w.transfers, wfID+"/correction/v4.a1/vendor-v1", "no new key: that could pay twice")
+	s.True(s.w.transfers[wfID+"/correction/v4/vendor-v1"].Asked, "asked: the provider may have forgotten the key by now")
+	s.Equal(wfID+"/correction/v4/vendor-v1", s.w.transfers[wfID+"/correction/v4/vendor-v1"].Metadata[activities.MetaIdempotencyKey])
 	s.EqualValues(120, s.w.reversals[wfID+"/correction/v4.t1/vendor-v1"].Amount, "what the refund took meanwhile")
 	s.EqualValues(vendor.Remaining(), s.w.sent("acct_v1"))
 }
