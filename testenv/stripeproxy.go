@@ -75,6 +75,10 @@ type StripeProxy struct {
 	// AfterForward, when set, runs after Stripe (stripe-mock) answered and before the caller gets
 	// the answer; it may block, which is how a test loses an answer (kills the caller first).
 	AfterForward func(c StripeCall)
+	// LoseAnswer, when set and true for a call, answers it 502 after Stripe (stripe-mock) did
+	// what it asked (or, for a repeated key, after the stored answer): the caller cannot tell
+	// whether it was done.
+	LoseAnswer func(c StripeCall) bool
 
 	answers   map[string]storedAnswer // idempotency key -> first answer
 	transfers []*StripeTransfer
@@ -167,6 +171,10 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 				return
 			}
 			call.Replayed = true
+			if p.LoseAnswer != nil && p.LoseAnswer(call) {
+				reply(http.StatusBadGateway, []byte(lostAnswer))
+				return
+			}
 			reply(a.status, a.body)
 			return
 		}
@@ -182,6 +190,10 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 		if p.AfterForward != nil {
 			p.AfterForward(call)
 		}
+		if p.LoseAnswer != nil && p.LoseAnswer(call) {
+			writeRaw(w, http.StatusBadGateway, []byte(lostAnswer))
+			return
+		}
 		for k, v := range rec.header {
 			if k != "Content-Length" {
 				w.Header()[k] = v
@@ -193,6 +205,9 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 	p.URL = srv.URL
 	return p
 }
+
+// lostAnswer is what a caller gets for a call whose answer LoseAnswer lost.
+const lostAnswer = `{"error":{"type":"api_error","message":"upstream connection reset"}}`
 
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")

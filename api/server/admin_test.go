@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -238,4 +240,48 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 	unbalanced, err := s.ledger.Unbalanced(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, unbalanced)
+}
+
+// A vendor transfer Stripe made whose answers were all lost leaves the leg in doubt and the
+// payment payout_failed. The admin retries after Stripe forgot the key (it prunes keys 24 hours
+// old, and a decision may take days): the retry finds the transfer by the key its metadata
+// carries and books it, where sending under the forgotten key would have paid the vendor twice.
+func TestRetryAfterStripeForgotTheKeyPaysOnce(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
+	s.seed("lostco")
+	id := payment.WorkflowID("stripe", "pi_lost")
+	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
+		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
+	}
+	code, body := s.webhook(stripeevent.Sign(capture("lostco", "pi_lost").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+	vendorTransfers := func() []testenv.StripeTransfer {
+		var out []testenv.StripeTransfer
+		for _, tr := range s.stripe.Transfers() {
+			if tr.Metadata["workflow_id"] == id && tr.Metadata["party"] == "vendor" {
+				out = append(out, tr)
+			}
+		}
+		return out
+	}
+	require.Len(t, vendorTransfers(), 1, "Stripe made the transfer; its answers were lost")
+
+	s.stripe.LoseAnswer = nil
+	s.stripe.ForgetKeys()
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "paid", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+	made := vendorTransfers()
+	require.Len(t, made, 1, "found by its key, not made again")
+	rec := s.result(id)
+	require.Equal(t, made[0].ID, rec.Leg("vendor").TransferID)
+	require.EqualValues(t, 9545, rec.Leg("vendor").Transferred)
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:lostco-vendor"])
 }
