@@ -248,12 +248,12 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 // carries and books it, where sending under the forgotten key would have paid the vendor twice.
 func TestRetryAfterStripeForgotTheKeyPaysOnce(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
-	s.seed("lostco")
-	id := payment.WorkflowID("stripe", "pi_lost")
+	s.seed("forgotco")
+	id := payment.WorkflowID("stripe", "pi_forgot")
 	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
 		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
 	}
-	code, body := s.webhook(stripeevent.Sign(capture("lostco", "pi_lost").Body(), webhookSecret, time.Now()))
+	code, body := s.webhook(stripeevent.Sign(capture("forgotco", "pi_forgot").Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
@@ -283,5 +283,5 @@ func TestRetryAfterStripeForgotTheKeyPaysOnce(t *testing.T) {
 	rec := s.result(id)
 	require.Equal(t, made[0].ID, rec.Leg("vendor").TransferID)
 	require.EqualValues(t, 9545, rec.Leg("vendor").Transferred)
-	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:lostco-vendor"])
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:forgotco-vendor"])
 }
