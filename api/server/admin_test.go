@@ -104,20 +104,26 @@ func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {
 	require.Empty(t, unbalanced)
 }
 
+// paidUnderTaxRule seeds client with a version 2 rule that wrongly takes commission on tax, has
+// pi captured and split under it, and returns the payment's workflow ID.
+func (s *stack) paidUnderTaxRule(client, pi string) string {
+	s.t.Helper()
+	s.seed(client)
+	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/"+client+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(s.t, http.StatusCreated, code, body)
+	code, body = s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, body)
+	return payment.WorkflowID("stripe", pi)
+}
+
 func TestCorrectionThroughAdminAPI(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seed("fixco")
-	// Version 2 wrongly takes commission on tax; the payment is split under it.
-	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/fixco/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
-	require.Equal(t, http.StatusCreated, code, body)
-	code, body = s.webhook(stripeevent.Sign(capture("fixco", "pi_fix").Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_fix")
+	id := s.paidUnderTaxRule("fixco", "pi_fix")
 	rec := s.result(id)
 	require.Equal(t, 2, rec.RuleVersion)
 	require.EqualValues(t, 1050, rec.Leg("platform").Amount)
 
-	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 9}, adminKey)
+	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 9}, adminKey)
 	require.Equal(t, http.StatusBadRequest, code, body)
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
 	require.Equal(t, http.StatusAccepted, code, body)
@@ -176,12 +182,7 @@ func TestCorrectionThroughAdminAPI(t *testing.T) {
 // key; the books then owe the vendor nothing.
 func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seed("topco")
-	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/topco/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
-	require.Equal(t, http.StatusCreated, code, body)
-	code, body = s.webhook(stripeevent.Sign(capture("topco", "pi_top").Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_top")
+	id := s.paidUnderTaxRule("topco", "pi_top")
 	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
 
 	topUpKey := id + "/correction/v1/vendor-topco-vendor"
@@ -191,7 +192,7 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 		}
 		return 0, ""
 	}
-	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
 	require.Equal(t, http.StatusAccepted, code, body)
 	var due []any
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
