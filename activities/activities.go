@@ -24,6 +24,9 @@ const (
 	// ErrTypeRejected is a payout or reversal the provider refused outright (invalid account,
 	// insufficient funds, unclaimed): a new attempt needs a new idempotency key.
 	ErrTypeRejected = "PayoutRejected"
+	// ErrTypeCannotReverse is a reversal the rail cannot make at all (a completed PayPal payout
+	// cannot be pulled back): no retry can, so the amount stays owed by the payee in the books.
+	ErrTypeCannotReverse = "CannotReverse"
 	// ErrTypeNotConfigured is a payment whose provider has no payout rail configured here.
 	ErrTypeNotConfigured  = "ProviderNotConfigured"
 	ErrTypeNoSplitRule    = "NoSplitRule"

@@ -394,6 +394,9 @@ type ReverseTransferInput struct {
 	Amount         int64
 	Currency       money.Currency
 	Metadata       map[string]string
+	// Asked says the key was sent before and its outcome never learnt: a rail that can looks
+	// first for a reversal made under it (TransferInput.Asked says why).
+	Asked bool
 }
 
 // ReverseTransferOutput is the reversal the provider made.

@@ -123,7 +123,8 @@ func (r paypalRail) await(ctx context.Context, batchID string) (string, error) {
 // reverse: a completed PayPal payout cannot be pulled back. The refusal is permanent, so the
 // workflow keeps the amount as owed by the payee (a debit on their payable) for an admin.
 func (r paypalRail) reverse(_ context.Context, in ReverseTransferInput) (string, error) {
-	return "", rejected(fmt.Sprintf("PayPal payout %s cannot be reversed; %d stays owed by the payee", in.TransferID, in.Amount))
+	return "", temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("PayPal payout %s cannot be reversed; %d stays owed by the payee", in.TransferID, in.Amount), ErrTypeCannotReverse, nil)
 }
 
 func rejected(msg string) error {

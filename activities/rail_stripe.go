@@ -109,6 +109,11 @@ func (r stripeRail) madeUnder(ctx context.Context, in TransferInput) (string, er
 }
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
+	if in.Asked && in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
+		if id, err := r.reversedUnder(ctx, in); id != "" || err != nil {
+			return id, err
+		}
+	}
 	params := &stripe.TransferReversalParams{
 		Params:   stripe.Params{Context: ctx},
 		Metadata: in.Metadata,
@@ -121,6 +126,23 @@ func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (strin
 		return "", classifyStripe("reverse transfer "+in.TransferID, err)
 	}
 	return rev.ID, nil
+}
+
+// reversedUnder finds the reversal of in's transfer made under in's key, by the key its metadata
+// carries; "" when there is none.
+func (r stripeRail) reversedUnder(ctx context.Context, in ReverseTransferInput) (string, error) {
+	params := &stripe.TransferReversalListParams{ListParams: stripe.ListParams{Context: ctx}, ID: stripe.String(in.TransferID)}
+	params.Limit = stripe.Int64(100)
+	it := r.api.TransferReversals.List(params)
+	for it.Next() {
+		if rv := it.TransferReversal(); rv.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
+			return rv.ID, nil
+		}
+	}
+	if err := it.Err(); err != nil {
+		return "", classifyStripe("look for reversal "+in.IdempotencyKey, err)
+	}
+	return "", nil
 }
 
 // classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors and

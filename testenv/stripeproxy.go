@@ -165,6 +165,12 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 			reply(http.StatusOK, list(r.URL.Query()))
 			return
 		}
+		if id, ok := reversalsOf(r.URL.Path); ok && r.Method == http.MethodGet {
+			if body, found := p.listReversals(id); found {
+				reply(http.StatusOK, body)
+				return
+			}
+		}
 		if a, ok := p.answer(key); ok && r.Method == http.MethodPost {
 			if a.amount != form.Get("amount") { // Stripe refuses a key's reuse with other parameters
 				reply(http.StatusBadRequest, []byte(`{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`))
@@ -436,7 +442,7 @@ func (p *StripeProxy) listTransfers(q url.Values) []byte {
 		tr := byID[id]
 		revs := make([]map[string]any, 0, len(tr.Reversals))
 		for _, rv := range tr.Reversals {
-			revs = append(revs, map[string]any{"id": rv.ID, "object": "transfer_reversal", "amount": rv.Amount, "currency": tr.Currency, "transfer": tr.ID, "metadata": rv.Metadata})
+			revs = append(revs, reversalJSON(tr, rv))
 		}
 		data = append(data, map[string]any{
 			"id": tr.ID, "object": "transfer", "amount": tr.Amount, "amount_reversed": tr.AmountReversed, "currency": tr.Currency,
@@ -446,6 +452,40 @@ func (p *StripeProxy) listTransfers(q url.Values) []byte {
 	}
 	out, _ := json.Marshal(map[string]any{"object": "list", "url": "/v1/transfers", "has_more": more, "data": data})
 	return out
+}
+
+// reversalJSON is a reversal of tr as Stripe shows it.
+func reversalJSON(tr *StripeTransfer, rv StripeReversal) map[string]any {
+	return map[string]any{"id": rv.ID, "object": "transfer_reversal", "amount": rv.Amount, "currency": tr.Currency, "transfer": tr.ID, "metadata": rv.Metadata}
+}
+
+// reversalsOf reads the transfer ID of a GET /v1/transfers/{id}/reversals path.
+func reversalsOf(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/v1/transfers/")
+	if !ok {
+		return "", false
+	}
+	id, ok := strings.CutSuffix(rest, "/reversals")
+	return id, ok && id != "" && !strings.Contains(id, "/")
+}
+
+// listReversals answers GET /v1/transfers/{id}/reversals for a transfer the proxy made, from its
+// state (one page, newest first); found is false for a transfer it does not know.
+func (p *StripeProxy) listReversals(id string) (body []byte, found bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, tr := range p.transfers {
+		if tr.ID != id {
+			continue
+		}
+		data := make([]map[string]any, 0, len(tr.Reversals))
+		for k := len(tr.Reversals) - 1; k >= 0; k-- {
+			data = append(data, reversalJSON(tr, tr.Reversals[k]))
+		}
+		out, _ := json.Marshal(map[string]any{"object": "list", "url": "/v1/transfers/" + id + "/reversals", "has_more": false, "data": data})
+		return out, true
+	}
+	return nil, false
 }
 
 func (p *StripeProxy) record(c StripeCall) {

@@ -153,15 +153,15 @@ type legView struct {
 	// TopUps are the transfers beside the first (a correction's, a failed refund's), each with
 	// what was taken back.
 	TopUps []ipayment.TopUp `json:"top_ups,omitempty"`
-	// TopUpsDue are top-ups the provider did not make, owed to the payee until a retry.
-	TopUpsDue []ipayment.TopUpDue `json:"top_ups_due,omitempty"`
+	// Dues are top-ups the provider did not make, owed to the payee until a retry.
+	Dues []ipayment.Due `json:"dues,omitempty"`
 }
 
 func (s *Server) paymentView(r ipayment.Record) map[string]any {
 	legs := make([]legView, 0, len(r.Legs))
 	for _, l := range r.Legs {
 		v := legView{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, Currency: string(r.Currency), Refunded: l.Refunded,
-			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps, TopUpsDue: l.TopUpsDue}
+			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps, Dues: l.Dues}
 		if l.TransferID != "" {
 			v.TransferID = &l.TransferID
 		}
@@ -247,8 +247,8 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if r.TopUpsDue() && !payoutWaiting(r) {
-			return s.decideTopUpsDue(c, action, r)
+		if r.HasDues() && !payoutWaiting(r) {
+			return s.decideDues(c, action, r)
 		}
 		if !slices.Contains(allowed[action], r.Status) {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
@@ -285,20 +285,20 @@ func payoutWaiting(r ipayment.Record) bool {
 	})
 }
 
-// decideTopUpsDue takes an admin's decision on a payment whose only failed payouts are top-ups
-// due: a retry goes to the workflow as an event, which also reaches a run that has closed (its
-// ID counts the retries taken, so a request sent twice is taken once). A top-up due is owed to
-// its payee, so it cannot be cancelled.
-func (s *Server) decideTopUpsDue(c echo.Context, action payment.AdminAction, r ipayment.Record) error {
+// decideDues takes an admin's decision on a payment whose only failed payouts are movements
+// due (top-ups to payees, reversals from them): a retry goes to the workflow as an event, which
+// also reaches a run that has closed (its ID counts the retries taken, so a request sent twice
+// is taken once). A movement due is money one side owes the other, so it cannot be cancelled.
+func (s *Server) decideDues(c echo.Context, action payment.AdminAction, r ipayment.Record) error {
 	if action != payment.ActionRetry {
-		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a top-up due: it is owed to the payee; retry it once the payee can receive", action))
+		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a top-up or reversal due: it is owed to the payee, or by it; retry it once the provider can make it", action))
 	}
-	ev := payment.Event{ID: fmt.Sprintf("top-up-retry-%d", r.TopUpRetries+1), Kind: payment.EventRetryTopUps, Actor: actor(c)}
+	ev := payment.Event{ID: fmt.Sprintf("due-retry-%d", r.DueRetries+1), Kind: payment.EventRetryDues, Actor: actor(c)}
 	err := s.audited(c, "payment.retry", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
 		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
 			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 		}
-		return map[string]any{"status": r.Status, "reason": r.Reason}, map[string]any{"retry": "top-ups due"}, nil
+		return map[string]any{"status": r.Status, "reason": r.Reason}, map[string]any{"retry": "dues"}, nil
 	})
 	if err != nil {
 		return err

@@ -200,7 +200,7 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 		assert.Equal(c, "payout_failed", view["status"])
 		for _, l := range view["legs"].([]any) {
 			if l := l.(map[string]any); l["party"] == "vendor" {
-				due, _ = l["top_ups_due"].([]any)
+				due, _ = l["dues"].([]any)
 			}
 		}
 		assert.Len(c, due, 1)
@@ -213,7 +213,7 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
 	require.Equal(t, http.StatusConflict, code, body)
-	require.Contains(t, body["error"].(map[string]any)["message"], "owed to the payee")
+	require.Contains(t, body["error"].(map[string]any)["message"], "owed to the payee, or by it")
 
 	s.stripe.Inject = nil
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
@@ -223,8 +223,8 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 		assert.Equal(c, "paid", view["status"])
 	}, 20*time.Second, 100*time.Millisecond)
 	rec := s.result(id)
-	require.Empty(t, rec.Leg("vendor").TopUpsDue)
-	require.Equal(t, 1, rec.TopUpRetries)
+	require.Empty(t, rec.Leg("vendor").Dues)
+	require.Equal(t, 1, rec.DueRetries)
 	s.record("stripe_topup_retry_followup.json", s.history(id))
 	keys := map[string]string{}
 	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
@@ -285,4 +285,62 @@ func TestRetryAfterStripeForgotTheKeyPaysOnce(t *testing.T) {
 	require.Equal(t, made[0].ID, rec.Leg("vendor").TransferID)
 	require.EqualValues(t, 9545, rec.Leg("vendor").Transferred)
 	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:forgotco-vendor"])
+}
+
+// A refund's share the vendor's connected account cannot give back (Stripe refuses the reversal)
+// is due: the payment is payout_failed with a reversal due, the affiliate's share taken back
+// meanwhile; the admin's retry, once the account has the funds, takes it back under a new key.
+func TestRefusedReversalRetriedThroughAdminAPI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	id := s.paid("backco", "pi_back")
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if strings.HasSuffix(r.URL.Path, "/reversals") && r.Method == http.MethodPost && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/vendor-backco-vendor") {
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"insufficient_funds","message":"The destination account has insufficient funds to cover the reversal."}}`
+		}
+		return 0, ""
+	}
+	refund := stripeevent.Refund{EventID: "evt_back_re", PaymentIntent: "pi_back", Charge: "ch_pi_back", Currency: "usd",
+		Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	var dues []any
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+		for _, l := range view["legs"].([]any) {
+			if l := l.(map[string]any); l["party"] == "vendor" {
+				dues, _ = l["dues"].([]any)
+			}
+		}
+		assert.Len(c, dues, 1)
+	}, 20*time.Second, 100*time.Millisecond)
+	due := dues[0].(map[string]any)
+	require.Equal(t, "reversal", due["kind"])
+	require.EqualValues(t, 955, due["amount"])
+	require.Contains(t, due["reason"], "insufficient funds")
+	require.EqualValues(t, 955, s.paymentBalances(id)["vendor_payable:backco-vendor"], "the vendor owes its share of the refund back")
+	require.Equal(t, ipayment.StatusPayoutFailed, s.result(id).Status)
+	s.record("stripe_reversal_due_followup.json", s.history(id))
+
+	s.stripe.Inject = nil
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "partially_refunded", view["status"])
+	}, 20*time.Second, 100*time.Millisecond)
+	rec := s.result(id)
+	require.Empty(t, rec.Leg("vendor").Dues)
+	s.record("stripe_reversal_retry_followup.json", s.history(id))
+	var reversed int64
+	for _, tr := range s.stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id && tr.Metadata["party"] == "vendor" {
+			for _, rv := range tr.Reversals {
+				require.Equal(t, id+"/refund/1100.a1/vendor-backco-vendor", rv.IdempotencyKey)
+				reversed += rv.Amount
+			}
+		}
+	}
+	require.EqualValues(t, 955, reversed, "taken back once, under a key of its own")
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:backco-vendor"])
 }

@@ -105,21 +105,34 @@ type Leg struct {
 	// provider: a reversal beyond what the first has left is taken from them. Transferred and
 	// Reversed include them.
 	TopUps []TopUp `json:"top_ups,omitempty"`
-	// TopUpsDue are top-ups the provider did not make (refused, or no answer after every
-	// attempt): the payee is owed them, the books say so, and an admin's retry sends them.
-	TopUpsDue []TopUpDue `json:"top_ups_due,omitempty"`
+	// Dues are money movements the provider did not make (refused, or no answer after every
+	// attempt): top-ups the payee is owed, reversals the payee owes back. The books say so, the
+	// payment is payout_failed, and an admin's retry sends them again.
+	Dues []Due `json:"dues,omitempty"`
 }
 
-// TopUpDue is a top-up (a correction's, a failed refund's) that was sent and not made. Its keys
-// are the cause's (<cause>/<party>-<payee>), and <cause>.a<n>/<party>-<payee> for the n-th new
-// attempt after a refusal; an attempt whose outcome is unknown is asked again under its own key
-// with its own amount, so it can never be paid twice.
-type TopUpDue struct {
-	// Cause is the key prefix of the top-up's cause: <payment>/correction/v<n> or
-	// <payment>/refund-failed/<refund>.
+// DueKind is which way a due movement goes.
+type DueKind string
+
+const (
+	// DueTopUp sends the payee more: a correction's extra share, a failed refund's.
+	DueTopUp DueKind = "top_up"
+	// DueReversal takes back from one of the payee's transfers: a refund's share, a
+	// compensation, a correction's excess.
+	DueReversal DueKind = "reversal"
+)
+
+// Due is a top-up or reversal that was sent and not made. Its keys are the cause's
+// (<cause>/<party>-<payee>), and <cause>.a<n>/<party>-<payee> for the n-th new attempt after a
+// refusal; an attempt whose outcome is unknown is asked again under its own key with its own
+// amount, so it can never be made twice.
+type Due struct {
+	Kind DueKind `json:"kind"`
+	// Cause is the key prefix of the movement's cause: <payment>/correction/v<n>,
+	// <payment>/refund-failed/<refund>, <payment>/refund/<n> (.t<n> for a top-up's part), ...
 	Cause string `json:"cause"`
-	// What names the cause for people (correction, refund re_1 failed).
-	What   string `json:"what"`
+	// What names the cause for people (correction, refund re_1 failed); top-ups only.
+	What   string `json:"what,omitempty"`
 	Amount int64  `json:"amount"`
 	// Attempt numbers the key last sent (0: the cause's own).
 	Attempt int `json:"attempt"`
@@ -128,10 +141,12 @@ type TopUpDue struct {
 	Refused bool              `json:"refused"`
 	Reason  string            `json:"reason"`
 	Meta    map[string]string `json:"meta,omitempty"`
+	// TransferID is the transfer a reversal takes back from (the leg's first, or a top-up).
+	TransferID string `json:"transfer_id,omitempty"`
 }
 
 // Prefix is the key prefix of the due's current attempt.
-func (d TopUpDue) Prefix() string {
+func (d Due) Prefix() string {
 	if d.Attempt == 0 {
 		return d.Cause
 	}
@@ -139,12 +154,38 @@ func (d TopUpDue) Prefix() string {
 }
 
 // Shortfall is what the leg's payee is owed beyond what it holds: its share after refunds less
-// what was sent and not taken back. Positive only while a top-up is due or the leg is unpaid.
-func (l Leg) Shortfall() int64 { return l.Remaining() - (l.Transferred - l.Reversed) }
+// what was sent and not taken back; negative when the payee holds more than its share. Movements
+// due with their outcome unknown count as made: their retry repeats key and amount, so they are
+// made exactly once, and a refund meanwhile must not ask for them a second time. Refused ones do
+// not count; their retry sends what is then still owed.
+func (l Leg) Shortfall() int64 {
+	held := l.Transferred - l.Reversed
+	for _, d := range l.Dues {
+		switch {
+		case d.Refused:
+		case d.Kind == DueTopUp:
+			held += d.Amount
+		case d.Kind == DueReversal:
+			held -= d.Amount
+		}
+	}
+	return l.Remaining() - held
+}
 
-// TopUpsDue reports whether any leg is owed a top-up the provider did not make.
-func (r Record) TopUpsDue() bool {
-	return slices.ContainsFunc(r.Legs, func(l Leg) bool { return len(l.TopUpsDue) > 0 })
+// TransferLeft is what one of the leg's transfers (the first, or a top-up) still holds, and the
+// top-up's index in TopUps (-1 for the first).
+func (l Leg) TransferLeft(transferID string) (left int64, topUp int) {
+	for n, t := range l.TopUps {
+		if t.TransferID == transferID {
+			return t.Amount - t.Reversed, n
+		}
+	}
+	return l.FirstTransferLeft(), -1
+}
+
+// HasDues reports whether any leg has a top-up or reversal the provider did not make.
+func (r Record) HasDues() bool {
+	return slices.ContainsFunc(r.Legs, func(l Leg) bool { return len(l.Dues) > 0 })
 }
 
 // TopUp is one transfer a correction added to a leg, and what was taken back from it.
@@ -205,9 +246,9 @@ type Record struct {
 	// FailedRefunds are the refunds the provider could not make (the money came back to the
 	// platform), each undone once.
 	FailedRefunds []FailedRefund `json:"failed_refunds,omitempty"`
-	// TopUpRetries counts the admin retries of top-ups due taken: the next one's event ID is
-	// top-up-retry-<TopUpRetries+1>, so a request sent twice is taken once.
-	TopUpRetries   int   `json:"top_up_retries,omitempty"`
+	// DueRetries counts the admin retries of movements due taken: the next one's event ID is
+	// due-retry-<DueRetries+1>, so a request sent twice is taken once.
+	DueRetries     int   `json:"due_retries,omitempty"`
 	CaptureEntryID int64 `json:"capture_entry_id,omitempty"`
 	// Fee is the processing fee the provider kept from the gross, in the payment's currency, as
 	// far as it is known (0 when the provider did not say it, or said it in another currency).

@@ -80,11 +80,11 @@ func Compare(ledger, provider map[Key]int64) []Drift {
 // <payment>/compensate/<party>-<payee>, <payment>/correction/v<n>/<party>-<payee>, and the
 // reversals of a correction's top-up, the cause followed by .t<n> (<payment>/refund/<n>.t1/...).
 // After the n-th failed refund a refund's cause is refund/<n>.f<n>; a failed refund's top-ups are
-// <payment>/refund-failed/<refund>/<party>-<payee>. A top-up due sent again after a refusal puts
-// .a<n> after its cause (<payment>/correction/v4.a1/..., <payment>/refund-failed/re_1.a1/...).
+// <payment>/refund-failed/<refund>/<party>-<payee>. A top-up or reversal due sent again after a
+// refusal puts .a<n> after its cause (<payment>/correction/v4.a1/..., <payment>/refund/1100.t1.a2/...).
 // The refund and correction entries that only move shares between parties end before the leg
 // and don't match.
-var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|` + refundCause + `|correction/v[0-9]+(?:\.a[0-9]+)?)(?:\.t[0-9]+)?/(vendor|affiliate)-(.+)$`)
+var payoutKey = regexp.MustCompile(`^(.+)/(?:transfer|compensate|` + refundCause + `|correction/v[0-9]+)(?:\.[at][0-9]+)*/(vendor|affiliate)-(.+)$`)
 
 // refundCause is a refund's cause in keys: refund/<cumulative> (.f<n> after the n-th failed
 // refund), or refund-failed/<refund> for the undoing of one that failed.

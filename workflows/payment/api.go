@@ -109,12 +109,14 @@ const (
 	// 0 % affiliate under the first rule) as a payout is (payee checked, holds honoured), where
 	// it was topped up with no destination, which the provider refuses.
 	codePathPayNeverSent = 4
-	// codePathTopUpsDue keeps a top-up the provider did not make as due on its leg
-	// (Leg.TopUpsDue) with the payment payout_failed until an admin's retry (EventRetryTopUps)
-	// sends it, where it was left as a reason on a paid payment.
-	codePathTopUpsDue = 5
+	// codePathDues keeps a top-up or reversal the provider did not make as due on its leg
+	// (Leg.Dues) with the payment payout_failed until an admin's retry (EventRetryDues) sends it,
+	// where it was left as a reason on a settled payment; it puts each transfer's and reversal's key
+	// in its metadata, so an in-doubt retry looks first for what the key made (providers forget
+	// keys).
+	codePathDues = 5
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathTopUpsDue
+	CurrentCodePath = codePathDues
 )
 
 // EventKind is the kind of provider event.
@@ -136,9 +138,9 @@ const (
 	// EventOrderReady says the payment's order has arrived from its storefront: a payment
 	// waiting for order metadata looks again at once.
 	EventOrderReady EventKind = "order_ready"
-	// EventRetryTopUps is an admin's retry of the top-ups due on a payment (Leg.TopUpsDue); like
+	// EventRetryDues is an admin's retry of the movements due on a payment (Leg.Dues); like
 	// a correction it travels with provider events, so it reaches a payment whose run has closed.
-	EventRetryTopUps EventKind = "retry_top_ups"
+	EventRetryDues EventKind = "retry_dues"
 )
 
 // Event is a provider event reduced to what the workflow needs (no customer data).
@@ -170,7 +172,7 @@ type Event struct {
 	// fee, negative when returned), each booked once.
 	DisputeFees map[string]int64 `json:",omitempty"`
 	OccurredAt  time.Time
-	// RuleVersion belongs to EventCorrection, Actor to it and EventRetryTopUps.
+	// RuleVersion belongs to EventCorrection, Actor to it and EventRetryDues.
 	RuleVersion int
 	Actor       string
 }

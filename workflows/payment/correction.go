@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ func (r *run) correct(e Event) error {
 			leg.State, leg.Reason = payment.LegPending, "" // paid as a payout, by payRestored or payout
 			r.setStatus(payment.StatusPayingOut, "")
 		case d > 0:
-			r.topUp(i, d, payment.TopUpDue{Cause: key, What: "correction", Meta: map[string]string{"correction": "true"}}, false)
+			r.topUp(i, d, payment.Due{Cause: key, What: "correction", Meta: map[string]string{"correction": "true"}}, false)
 		default:
 			if err := r.reverseLeg(i, -d, key); err != nil {
 				return err
@@ -85,7 +86,7 @@ func (r *run) correctionBlocker(version int) string {
 		return "the payment already uses that version"
 	case r.rec.Refunded > 0 || r.rec.Disputed:
 		return "refunded or disputed payments are corrected by hand"
-	case r.rec.TopUpsDue():
+	case r.rec.HasDues():
 		return "a top-up is due on it; retry that first"
 	case r.in.CodePath >= codePathPartsApart && slices.Contains(r.rec.CorrectedTo, version):
 		// Its entry and transfers carry keys of that version: the provider would answer a second
@@ -122,16 +123,16 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 // transfer of its own under the due's current key, and books it; ok says whether it was made;
 // asked says the key was sent before with its outcome unknown.
 // One the provider did not make stays due on the leg (code path 5 on) for an admin's retry.
-func (r *run) topUp(i int, amount int64, due payment.TopUpDue, asked bool) (ok bool) {
+func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) {
 	leg := &r.rec.Legs[i]
 	key := due.Prefix() + "/" + leg.Name()
 	var out activities.TransferOutput
 	err := r.callProvider(stepTransfer, r.transferInput(leg, key, amount, asked, due.Meta)).Get(r.ctx, &out)
 	if err != nil {
 		leg.Reason = fmt.Sprintf("%s: top-up of %d failed: %s", due.What, amount, errorMessage(err))
-		if r.in.CodePath >= codePathTopUpsDue {
-			due.Amount, due.Refused, due.Reason = amount, isBusinessError(err), leg.Reason
-			leg.TopUpsDue = append(leg.TopUpsDue, due)
+		if r.in.CodePath >= codePathDues {
+			due.Kind, due.Amount, due.Refused, due.Reason = payment.DueTopUp, amount, isBusinessError(err), leg.Reason
+			leg.Dues = append(leg.Dues, due)
 			r.resettle()
 		}
 		return false
@@ -155,33 +156,62 @@ func (r *run) topUp(i int, amount int64, due payment.TopUpDue, asked bool) (ok b
 	return true
 }
 
-// retryTopUps sends the top-ups due again, as an admin asked (code path 5).
-func (r *run) retryTopUps(e Event) error {
-	r.rec.TopUpRetries++
-	r.log.Info("top-ups due retried", "Actor", e.Actor)
+// retryDues sends the top-ups and reversals due again, as an admin asked (code path 5).
+func (r *run) retryDues(e Event) error {
+	r.rec.DueRetries++
+	r.log.Info("dues retried", "Actor", e.Actor)
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
-		dues := leg.TopUpsDue
-		if slices.ContainsFunc(dues, func(d payment.TopUpDue) bool { return d.Reason == leg.Reason }) {
+		dues := leg.Dues
+		if slices.ContainsFunc(dues, func(d payment.Due) bool { return d.Reason == leg.Reason }) {
 			leg.Reason = "" // the retry's outcome says what stands
 		}
-		leg.TopUpsDue = nil
-		for _, d := range dues {
+		// Those in doubt first: they are made as they were asked, and what is still owed after
+		// them decides the refused ones.
+		slices.SortStableFunc(dues, func(a, b payment.Due) int { return cmp.Compare(boolRank(a.Refused), boolRank(b.Refused)) })
+		var left []payment.Due
+		for k, d := range dues {
+			// The dues not sent yet still count in what the payee is owed (Leg.Shortfall).
+			leg.Dues = append(slices.Clone(dues[k+1:]), left...)
+			n := len(leg.Dues)
 			if err := r.payDue(i, d); err != nil {
 				return err
 			}
+			left = append(left, leg.Dues[n:]...) // due again
 		}
+		leg.Dues = left
 	}
 	r.resettle()
 	return r.save()
 }
 
-// payDue sends one top-up due. A refused one goes under a new key with what the payee is still
-// owed (a refund since may have taken part of it). One whose outcome was unknown goes under its
-// own key with its own amount, the only way it cannot be paid twice, and what a refund took
-// since is taken back from it after (<prefix>.t<n>/<leg>, as a top-up's reversals are keyed).
-func (r *run) payDue(i int, d payment.TopUpDue) error {
+// boolRank orders false before true.
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// payDue sends one movement due. A refused one goes under a new key with what is still owed
+// either way (a refund or a failed refund since may have changed it). One whose outcome was
+// unknown goes under its own key with its own amount, asked (the provider may have forgotten the
+// key), the only way it cannot be made twice; a top-up made so is followed by taking back what a
+// refund took meanwhile (<prefix>.t<n>/<leg>, as a top-up's reversals are keyed).
+func (r *run) payDue(i int, d payment.Due) error {
 	leg := &r.rec.Legs[i]
+	if d.Kind == payment.DueReversal {
+		amount := d.Amount
+		if d.Refused {
+			d.Attempt++
+			left, _ := leg.TransferLeft(d.TransferID)
+			if amount = min(d.Amount, -leg.Shortfall(), left); amount <= 0 {
+				return nil
+			}
+		}
+		_, err := r.reverseTransfer(i, amount, d, !d.Refused)
+		return err
+	}
 	if d.Refused {
 		d.Attempt++
 		if amount := min(d.Amount, leg.Shortfall()); amount > 0 {
@@ -193,22 +223,21 @@ func (r *run) payDue(i int, d payment.TopUpDue) error {
 		return nil
 	}
 	n := len(leg.TopUps)
-	t := &leg.TopUps[n-1]
+	t := leg.TopUps[n-1]
 	if over := min(-leg.Shortfall(), t.Amount); over > 0 {
-		key := fmt.Sprintf("%s.t%d/%s", d.Prefix(), n, leg.Name())
-		_, err := r.reverseTransfer(i, t.TransferID, over, key, &t.Reversed)
+		_, err := r.reverseTransfer(i, over, reversal(fmt.Sprintf("%s.t%d", d.Prefix(), n), t.TransferID), false)
 		return err
 	}
 	return nil
 }
 
-// topUpsDueReason says which top-ups are due, for the payment's reason.
-func (r *run) topUpsDueReason() string {
+// duesReason says which top-ups and reversals are due, for the payment's reason.
+func (r *run) duesReason() string {
 	var due []string
 	for _, l := range r.rec.Legs {
-		for _, d := range l.TopUpsDue {
+		for _, d := range l.Dues {
 			due = append(due, fmt.Sprintf("%s %s", l.Party, d.Reason))
 		}
 	}
-	return "top-ups due: " + strings.Join(due, "; ") + " (an admin's retry sends them again)"
+	return "due: " + strings.Join(due, "; ") + " (an admin's retry sends them again)"
 }

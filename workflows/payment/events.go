@@ -66,10 +66,10 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
-		case got != nil && got.Action == ActionRetry && r.rec.TopUpsDue():
+		case got != nil && got.Action == ActionRetry && r.rec.HasDues():
 			// A retry from the Temporal UI while the run is open: the API sends it as an event.
-			if err := r.retryTopUps(Event{Actor: got.Actor}); err != nil {
-				r.log.Error("top-ups due not retried", "Error", err)
+			if err := r.retryDues(Event{Actor: got.Actor}); err != nil {
+				r.log.Error("dues not retried", "Error", err)
 			}
 		case got != nil:
 			r.log.Warn("admin command ignored: nothing is waiting for one", "Action", got.Action, "Status", r.rec.Status)
@@ -163,8 +163,8 @@ func (r *run) apply(e Event) error {
 		return r.refundFailed(e)
 	case EventCorrection:
 		return r.correct(e)
-	case EventRetryTopUps:
-		return r.retryTopUps(e)
+	case EventRetryDues:
+		return r.retryDues(e)
 	case EventDisputeCreated:
 		if err := r.bookDisputeFees(e); err != nil {
 			return err
@@ -274,7 +274,7 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 			// honoured), by payRestored.
 			leg.State, leg.Reason, restored = payment.LegPending, "", true
 		case leg.State == payment.LegTransferred || leg.State == payment.LegReversed || leg.State == payment.LegNothingDue:
-			if due := leg.Remaining() - (leg.Transferred - leg.Reversed); due > 0 {
+			if due := leg.Shortfall(); due > 0 {
 				r.payAgain(i, due, refundID)
 			}
 		} // any other leg is not sent yet: its transfer will send what is now due
@@ -290,7 +290,7 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 // payAgain sends a payee the share a failed refund gave back to it, as a top-up under that
 // failure's key (<wf>/refund-failed/<refund>/<leg>).
 func (r *run) payAgain(i int, amount int64, refundID string) {
-	r.topUp(i, amount, payment.TopUpDue{Cause: r.key("refund-failed/" + refundID), What: "refund " + refundID + " failed",
+	r.topUp(i, amount, payment.Due{Cause: r.key("refund-failed/" + refundID), What: "refund " + refundID + " failed",
 		Meta: map[string]string{"refund_failed": refundID}}, false)
 }
 
@@ -368,7 +368,7 @@ func (r *run) refundTo(target int64, cause string) error {
 		if leg.State != payment.LegTransferred {
 			continue // not sent yet: the transfer will send only what remains
 		}
-		if owed := leg.Transferred - leg.Reversed - leg.Remaining(); owed > 0 {
+		if owed := -leg.Shortfall(); owed > 0 {
 			if err := r.reverseLeg(i, owed, key); err != nil {
 				return err
 			}
@@ -385,7 +385,7 @@ func (r *run) resettle() {
 	case payment.StatusPayingOut, payment.StatusHeld:
 		return
 	case payment.StatusPayoutFailed:
-		// A leg's payout waits for an admin; a payment failed only by top-ups due is settled.
+		// A leg's payout waits for an admin; a payment failed only by movements due is settled.
 		if slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegFailed }) {
 			return
 		}
@@ -404,17 +404,19 @@ func (r *run) refundKey(target int64) string {
 
 // reverseLeg takes amount back from a paid payee and books it; prefix names the cause in the
 // idempotency keys (<prefix>/<leg>). From code path 3 on, what the first transfer has not left is
-// taken from the leg's correction top-ups, newest first, each under <prefix>.t<n>/<leg>.
+// taken from the leg's correction top-ups, newest first, each under <prefix>.t<n>/<leg>. A part
+// not taken back waits with the rest for an admin before code path 5; from it, each part not
+// taken back is due on its own and the others go ahead.
 func (r *run) reverseLeg(i int, amount int64, prefix string) error {
 	leg := &r.rec.Legs[i]
 	if r.in.CodePath < codePathPartsApart || len(leg.TopUps) == 0 {
-		_, err := r.reverseTransfer(i, leg.TransferID, amount, prefix+"/"+leg.Name(), nil)
+		_, err := r.reverseTransfer(i, amount, reversal(prefix, leg.TransferID), false)
 		return err
 	}
 	first := min(amount, max(leg.FirstTransferLeft(), 0))
 	if first > 0 {
-		if ok, err := r.reverseTransfer(i, leg.TransferID, first, prefix+"/"+leg.Name(), nil); !ok {
-			return err // not taken back: the rest waits with it, for an admin
+		if ok, err := r.reverseTransfer(i, first, reversal(prefix, leg.TransferID), false); !ok && (err != nil || r.in.CodePath < codePathDues) {
+			return err
 		}
 	}
 	rest := amount - first
@@ -424,8 +426,7 @@ func (r *run) reverseLeg(i int, amount int64, prefix string) error {
 		if take <= 0 {
 			continue
 		}
-		key := fmt.Sprintf("%s.t%d/%s", prefix, n+1, leg.Name())
-		if ok, err := r.reverseTransfer(i, t.TransferID, take, key, &t.Reversed); !ok {
+		if ok, err := r.reverseTransfer(i, take, reversal(fmt.Sprintf("%s.t%d", prefix, n+1), t.TransferID), false); !ok && (err != nil || r.in.CodePath < codePathDues) {
 			return err
 		}
 		rest -= take
@@ -433,32 +434,48 @@ func (r *run) reverseLeg(i int, amount int64, prefix string) error {
 	return nil
 }
 
-// reverseTransfer takes amount back from one of a leg's transfers and books it; part, when the
-// transfer is a top-up, counts what was taken back from it. ok is false when nothing was taken
-// back: a refusal (kept on the leg, saved) or an error.
-func (r *run) reverseTransfer(i int, transferID string, amount int64, key string, part *int64) (bool, error) {
+// reversal is a reversal from one of a leg's transfers under a cause's key prefix.
+func reversal(cause, transferID string) payment.Due {
+	return payment.Due{Kind: payment.DueReversal, Cause: cause, TransferID: transferID}
+}
+
+// reverseTransfer takes amount back from one of a leg's transfers (d.TransferID) under the due's
+// current key and books it; asked says the key was sent before with its outcome unknown. ok is
+// false when nothing was taken back: a refusal or no answer (kept on the leg, saved; from code
+// path 5 due on it for an admin's retry) or an error.
+func (r *run) reverseTransfer(i int, amount int64, d payment.Due, asked bool) (bool, error) {
 	leg := &r.rec.Legs[i]
+	key := d.Prefix() + "/" + leg.Name()
+	md := map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID}
+	if r.in.CodePath >= codePathDues {
+		md[activities.MetaIdempotencyKey] = key
+	}
 	var out activities.ReverseTransferOutput
 	err := r.callProvider(stepReverseTransfer, activities.ReverseTransferInput{
-		Provider: r.rec.Provider, Currency: r.rec.Currency, IdempotencyKey: key, TransferID: transferID, Amount: amount,
-		Metadata: map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID},
+		Provider: r.rec.Provider, Currency: r.rec.Currency, IdempotencyKey: key, TransferID: d.TransferID, Amount: amount,
+		Metadata: md, Asked: asked,
 	}).Get(r.ctx, &out)
 	if err != nil {
 		// The payee keeps money it now owes back: the payable stays debited (a receivable) and
-		// the reason is visible to admins.
+		// the reason is visible to admins; due for a retry unless the rail can never reverse.
 		leg.Reason = fmt.Sprintf("reversal of %d failed: %s", amount, errorMessage(err))
 		r.log.Error("transfer reversal failed", "Party", leg.Party, "Error", err)
+		if r.in.CodePath >= codePathDues && !isErrorType(err, activities.ErrTypeCannotReverse) {
+			d.Amount, d.Refused, d.Reason = amount, isBusinessError(err), leg.Reason
+			leg.Dues = append(leg.Dues, d)
+			r.resettle()
+		}
 		return false, r.save()
 	}
-	if _, err := r.post(key, fmt.Sprintf("reversal %s of %s", out.ReversalID, transferID), []ledger.Posting{
+	if _, err := r.post(key, fmt.Sprintf("reversal %s of %s", out.ReversalID, d.TransferID), []ledger.Posting{
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
 		{Account: account(*leg), Amount: -amount},
 	}); err != nil {
 		return false, err
 	}
 	leg.Reversed += amount
-	if part != nil {
-		*part += amount
+	if _, n := leg.TransferLeft(d.TransferID); n >= 0 {
+		leg.TopUps[n].Reversed += amount
 	}
 	if leg.Transferred == leg.Reversed {
 		leg.State = payment.LegReversed

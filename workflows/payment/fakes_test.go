@@ -31,6 +31,7 @@ type world struct {
 	rules     map[int]split.Rule                                   // by version; version 3 is in force at capture
 	holds     map[string]string                                    // payee -> hold reason
 	failNext  map[string][]error                                   // party -> errors for the next transfer calls
+	failBack  map[string][]error                                   // party -> errors for the next reversal calls
 	transfers map[string]activities.TransferInput                  // idempotency key -> request
 	reversals map[string]activities.ReverseTransferInput           // idempotency key -> request
 	entries   map[string]ledger.Entry                              // idempotency key -> entry
@@ -47,6 +48,7 @@ func newWorld(t *testing.T) *world {
 		rules:     map[int]split.Rule{3: {ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500}},
 		holds:     map[string]string{},
 		failNext:  map[string][]error{},
+		failBack:  map[string][]error{},
 		transfers: map[string]activities.TransferInput{},
 		reversals: map[string]activities.ReverseTransferInput{},
 		entries:   map[string]ledger.Entry{},
@@ -181,21 +183,10 @@ func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activi
 	defer w.mu.Unlock()
 	w.calls["transfer"]++
 	party := in.Metadata["party"]
-	var answerLost error
-	if errs := w.failNext[party]; len(errs) > 0 {
-		w.failNext[party] = errs[1:]
-		var lost madeButLost
-		var refusal *temporal.ApplicationError
-		_, made := w.transfers[in.IdempotencyKey]
-		switch {
-		case errors.As(errs[0], &lost):
-			answerLost = lost.err
-		case made && errors.As(errs[0], &refusal) && refusal.NonRetryable():
-			// Like Stripe, a key whose transfer was made is answered with it: a refusal comes only
-			// for one never made.
-		default:
-			return activities.TransferOutput{}, errs[0]
-		}
+	_, made := w.transfers[in.IdempotencyKey]
+	answerLost, err := nextFailure(w.failNext, party, made)
+	if err != nil {
+		return activities.TransferOutput{}, err
 	}
 	if prev, ok := w.transfers[in.IdempotencyKey]; ok {
 		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)
@@ -207,6 +198,26 @@ func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activi
 	return activities.TransferOutput{TransferID: "tr_" + in.IdempotencyKey}, nil
 }
 
+// nextFailure takes the next error injected for party's calls: err fails the call; answerLost is
+// set when the provider does what was asked and its answer is lost. Like Stripe, a key whose
+// movement was made is answered with it: a refusal comes only for one never made.
+func nextFailure(fail map[string][]error, party string, made bool) (answerLost, err error) {
+	errs := fail[party]
+	if len(errs) == 0 {
+		return nil, nil
+	}
+	fail[party] = errs[1:]
+	var lost madeButLost
+	var refusal *temporal.ApplicationError
+	switch {
+	case errors.As(errs[0], &lost):
+		return lost.err, nil
+	case made && errors.As(errs[0], &refusal) && refusal.NonRetryable():
+		return nil, nil
+	}
+	return nil, errs[0]
+}
+
 // madeButLost is a transfer the provider made whose answer never came back (failNext).
 type madeButLost struct{ err error }
 
@@ -215,8 +226,17 @@ func (m madeButLost) Error() string { return "made, answer lost: " + m.err.Error
 func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransferInput) (activities.ReverseTransferOutput, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if prev, ok := w.reversals[in.IdempotencyKey]; ok {
+	prev, made := w.reversals[in.IdempotencyKey]
+	answerLost, err := nextFailure(w.failBack, in.Metadata["party"], made)
+	if err != nil {
+		return activities.ReverseTransferOutput{}, err
+	}
+	if made {
 		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)
+		w.reversals[in.IdempotencyKey] = in // the last request, as Asked shows
+		if answerLost != nil {
+			return activities.ReverseTransferOutput{}, answerLost
+		}
 		return activities.ReverseTransferOutput{ReversalID: "trr_" + in.IdempotencyKey}, nil
 	}
 	// Like Stripe, a transfer gives back at most what it has left.
@@ -232,6 +252,9 @@ func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransfer
 		}
 	}
 	w.reversals[in.IdempotencyKey] = in
+	if answerLost != nil {
+		return activities.ReverseTransferOutput{}, answerLost
+	}
 	return activities.ReverseTransferOutput{ReversalID: "trr_" + in.IdempotencyKey}, nil
 }
 

@@ -468,13 +468,11 @@ func (r *run) transferKey(leg *payment.Leg) string {
 // have used had the leg been paid then), or a refund's failure since gave more (sent as a top-up,
 // under the key that failure gives the payees it pays again).
 func (r *run) settleInDoubt(i int) error {
-	leg := &r.rec.Legs[i]
-	held := leg.Transferred - leg.Reversed
-	switch {
-	case held > leg.Remaining():
-		return r.reverseLeg(i, held-leg.Remaining(), r.refundKey(r.rec.Refunded))
-	case held < leg.Remaining() && len(r.rec.FailedRefunds) > 0:
-		r.payAgain(i, leg.Remaining()-held, r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID)
+	switch short := r.rec.Legs[i].Shortfall(); {
+	case short < 0:
+		return r.reverseLeg(i, -short, r.refundKey(r.rec.Refunded))
+	case short > 0 && len(r.rec.FailedRefunds) > 0:
+		r.payAgain(i, short, r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID)
 	}
 	return nil
 }
@@ -494,7 +492,7 @@ func (r *run) transfer(leg *payment.Leg, amount int64, asked bool) (string, erro
 func (r *run) transferInput(leg *payment.Leg, key string, amount int64, asked bool, meta map[string]string) activities.TransferInput {
 	md := map[string]string{"workflow_id": r.rec.WorkflowID, "party": string(leg.Party), "payee_id": leg.PayeeID}
 	maps.Copy(md, meta)
-	if r.in.CodePath >= codePathTopUpsDue {
+	if r.in.CodePath >= codePathDues {
 		md[activities.MetaIdempotencyKey] = key
 	}
 	return activities.TransferInput{
@@ -614,8 +612,8 @@ func (r *run) settle() error {
 // setSettled gives a settled payment its status: payout_failed while a top-up is due (an admin
 // acts on that), else what its refunds and disputes say.
 func (r *run) setSettled() {
-	if r.rec.TopUpsDue() {
-		r.setStatus(payment.StatusPayoutFailed, r.topUpsDueReason())
+	if r.rec.HasDues() {
+		r.setStatus(payment.StatusPayoutFailed, r.duesReason())
 		return
 	}
 	r.setStatus(r.settledStatus(), "")
@@ -782,6 +780,12 @@ func isBusinessError(err error) bool {
 		return false
 	}
 	return app.NonRetryable() || slices.Contains(businessErrorTypes, app.Type())
+}
+
+// isErrorType reports whether err is an activity's application error of type t.
+func isErrorType(err error, t string) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == t
 }
 
 var businessErrorTypes = []string{activities.ErrTypeRejected, activities.ErrTypeNoSplitRule, activities.ErrTypeInvalidSplit}
