@@ -265,10 +265,58 @@ func TestTransferSendsKeyAndClassifiesStripeErrors(t *testing.T) {
 	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
 }
 
-// Stripe forgets an idempotency key after 24 hours; a transfer whose outcome was unknown and is
-// asked again after that would be made twice under the same key. Asked, the activity first looks
-// for a transfer made under the key (the metadata names it) and answers with it.
-func TestAskedTransferFindsTheOneMadeAfterStripeForgotTheKey(t *testing.T) {
+// Stripe forgets an idempotency key after 24 hours; a transfer or reversal whose outcome was
+// unknown and is asked again after that would be made twice under the same key. Asked, the
+// activity first looks for one made under the key (the metadata names it) and answers with it.
+func TestAskedMovementFindsTheOneMadeAfterStripeForgotTheKey(t *testing.T) {
+	// movement makes one kind of money movement under a key, and counts those made under it.
+	type movement struct {
+		send  func(f fixture, key string, asked bool) string
+		count func(f fixture, key string) int
+	}
+	meta := func(key string) map[string]string { return map[string]string{activities.MetaIdempotencyKey: key} }
+	firstTransfer := func(f fixture) string {
+		out, err := f.a.Transfer(context.Background(), activities.TransferInput{IdempotencyKey: "wf/transfer/vendor-v1/0", Destination: "acct_v1",
+			Amount: 9545, Currency: "usd", TransferGroup: "o-asked", Metadata: meta("wf/transfer/vendor-v1/0")})
+		require.NoError(t, err)
+		return out.TransferID
+	}
+	kinds := map[string]movement{
+		"transfer": {
+			send: func(f fixture, key string, asked bool) string {
+				out, err := f.a.Transfer(context.Background(), activities.TransferInput{IdempotencyKey: key, Destination: "acct_v1", Amount: 120,
+					Currency: "usd", TransferGroup: "o-asked", Metadata: meta(key), Asked: asked})
+				require.NoError(t, err)
+				return out.TransferID
+			},
+			count: func(f fixture, key string) (n int) {
+				for _, tr := range f.proxy.Transfers() {
+					if tr.IdempotencyKey == key {
+						n++
+					}
+				}
+				return n
+			},
+		},
+		"reversal": {
+			send: func(f fixture, key string, asked bool) string {
+				out, err := f.a.ReverseTransfer(context.Background(), activities.ReverseTransferInput{IdempotencyKey: key,
+					TransferID: f.proxy.Transfers()[0].ID, Amount: 955, Metadata: meta(key), Asked: asked})
+				require.NoError(t, err)
+				return out.ReversalID
+			},
+			count: func(f fixture, key string) (n int) {
+				for _, tr := range f.proxy.Transfers() {
+					for _, rv := range tr.Reversals {
+						if rv.IdempotencyKey == key {
+							n++
+						}
+					}
+				}
+				return n
+			},
+		},
+	}
 	tests := []struct {
 		name      string
 		madeFirst bool
@@ -280,38 +328,23 @@ func TestAskedTransferFindsTheOneMadeAfterStripeForgotTheKey(t *testing.T) {
 		{"never made, asked: made now", false, true, 1, false},
 		{"made, key forgotten, not asked: Stripe makes a second", true, false, 2, false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			ctx := context.Background()
-			key := "payment-stripe-pi_a/transfer/vendor-v1/0"
-			in := activities.TransferInput{IdempotencyKey: key, Destination: "acct_v1", Amount: 9545, Currency: "usd", TransferGroup: "o-asked",
-				Metadata: map[string]string{"party": "vendor", activities.MetaIdempotencyKey: key}}
-			// Another transfer of the same order to the same payee, under another key.
-			other := in
-			other.IdempotencyKey, other.Amount = "payment-stripe-pi_a/correction/v4/vendor-v1", 120
-			other.Metadata = map[string]string{"party": "vendor", activities.MetaIdempotencyKey: other.IdempotencyKey}
-			_, err := f.a.Transfer(ctx, other)
-			require.NoError(t, err)
-			var first string
-			if tt.madeFirst {
-				out, err := f.a.Transfer(ctx, in)
-				require.NoError(t, err)
-				first = out.TransferID
-			}
-			f.proxy.ForgetKeys()
-			in.Asked = tt.asked
-			out, err := f.a.Transfer(ctx, in)
-			require.NoError(t, err)
-			made := 0
-			for _, tr := range f.proxy.Transfers() {
-				if tr.IdempotencyKey == key {
-					made++
+	for kind, m := range kinds {
+		for _, tt := range tests {
+			t.Run(kind+": "+tt.name, func(t *testing.T) {
+				f := newFixture(t)
+				firstTransfer(f) // another movement of the same order and payee, under another key
+				m.send(f, "wf/compensate/vendor-v1", false)
+				key := "wf/" + kind + "/in-doubt/vendor-v1"
+				var first string
+				if tt.madeFirst {
+					first = m.send(f, key, false)
 				}
-			}
-			require.Equal(t, tt.wantMade, made)
-			require.Equal(t, tt.wantSame, out.TransferID == first)
-		})
+				f.proxy.ForgetKeys()
+				got := m.send(f, key, tt.asked)
+				require.Equal(t, tt.wantMade, m.count(f, key))
+				require.Equal(t, tt.wantSame, got == first)
+			})
+		}
 	}
 }
 
