@@ -158,7 +158,11 @@ func (d Due) Prefix() string {
 // due with their outcome unknown count as made: their retry repeats key and amount, so they are
 // made exactly once, and a refund meanwhile must not ask for them a second time. Refused ones do
 // not count; their retry sends what is then still owed.
-func (l Leg) Shortfall() int64 {
+func (l Leg) Shortfall() int64 { return l.Remaining() - l.Holding() }
+
+// Holding is what the leg's payee holds of the payment's money: sent and not taken back, with
+// the movements in doubt counted as made (see Shortfall).
+func (l Leg) Holding() int64 {
 	held := l.Transferred - l.Reversed
 	for _, d := range l.Dues {
 		switch {
@@ -169,7 +173,7 @@ func (l Leg) Shortfall() int64 {
 			held -= d.Amount
 		}
 	}
-	return l.Remaining() - held
+	return held
 }
 
 // TransferLeft is what one of the leg's transfers (the first, or a top-up) still holds, and the
@@ -236,6 +240,9 @@ type Record struct {
 	// rest is refunds, which providers state cumulatively.
 	DisputesLost int64    `json:"disputes_lost,omitempty"`
 	Disputed     bool     `json:"disputed"`
+	// Compensated is why the payment's payouts were undone (compensation), empty if they were
+	// not: it stays compensated whatever follows, unless refunded in full.
+	Compensated string `json:"compensated,omitempty"`
 	LostDisputes []string `json:"lost_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`

@@ -205,7 +205,7 @@ func (r *run) payDue(i int, d payment.Due) error {
 		if d.Refused {
 			d.Attempt++
 			left, _ := leg.TransferLeft(d.TransferID)
-			if amount = min(d.Amount, -leg.Shortfall(), left); amount <= 0 {
+			if amount = min(d.Amount, -r.shortfall(leg), left); amount <= 0 {
 				return nil
 			}
 		}
@@ -214,7 +214,7 @@ func (r *run) payDue(i int, d payment.Due) error {
 	}
 	if d.Refused {
 		d.Attempt++
-		if amount := min(d.Amount, leg.Shortfall()); amount > 0 {
+		if amount := min(d.Amount, r.shortfall(leg)); amount > 0 {
 			r.topUp(i, amount, d, false)
 		}
 		return nil
@@ -224,11 +224,21 @@ func (r *run) payDue(i int, d payment.Due) error {
 	}
 	n := len(leg.TopUps)
 	t := leg.TopUps[n-1]
-	if over := min(-leg.Shortfall(), t.Amount); over > 0 {
+	if over := min(-r.shortfall(leg), t.Amount); over > 0 {
 		_, err := r.reverseTransfer(i, over, reversal(fmt.Sprintf("%s.t%d", d.Prefix(), n), t.TransferID), false)
 		return err
 	}
 	return nil
+}
+
+// shortfall is what a leg's payee is owed beyond what it holds (Leg.Shortfall); a compensated
+// payment's payees are to hold nothing, their shares owed in the books until an admin refunds or
+// re-routes them.
+func (r *run) shortfall(leg *payment.Leg) int64 {
+	if r.rec.Compensated != "" {
+		return -leg.Holding()
+	}
+	return leg.Shortfall()
 }
 
 // duesReason says which top-ups and reversals are due, for the payment's reason.

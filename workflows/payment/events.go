@@ -512,7 +512,12 @@ func (r *run) compensate(reason string) {
 			leg.State = payment.LegCancelled
 		}
 	}
-	r.setStatus(payment.StatusCompensated, reason)
+	r.rec.Compensated = reason
+	if r.in.CodePath >= codePathDues {
+		r.setSettled() // payout_failed while a reversal of it is due
+	} else {
+		r.setStatus(payment.StatusCompensated, reason)
+	}
 	if err := r.save(); err != nil {
 		r.log.Error("save compensated payment", "Error", err)
 	}

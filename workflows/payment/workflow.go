@@ -163,6 +163,9 @@ func (r *run) load() error {
 	}
 	if loaded.Found {
 		r.rec = loaded.Record
+		if r.rec.Status == payment.StatusCompensated && r.rec.Compensated == "" {
+			r.rec.Compensated = r.rec.Reason // compensated before the record said so
+		}
 		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
 	}
 	return nil
@@ -612,11 +615,14 @@ func (r *run) settle() error {
 // setSettled gives a settled payment its status: payout_failed while a top-up is due (an admin
 // acts on that), else what its refunds and disputes say.
 func (r *run) setSettled() {
-	if r.rec.HasDues() {
+	switch s := r.settledStatus(); {
+	case r.rec.HasDues():
 		r.setStatus(payment.StatusPayoutFailed, r.duesReason())
-		return
+	case s == payment.StatusCompensated:
+		r.setStatus(s, r.rec.Compensated)
+	default:
+		r.setStatus(s, "")
 	}
-	r.setStatus(r.settledStatus(), "")
 }
 
 func (r *run) settledStatus() payment.Status {
@@ -625,6 +631,9 @@ func (r *run) settledStatus() payment.Status {
 		return payment.StatusDisputed
 	case r.rec.Refunded > 0 && r.rec.Refunded >= r.rec.Gross:
 		return payment.StatusRefunded
+	case r.rec.Compensated != "" && r.in.CodePath >= codePathDues:
+		// Nobody was paid: a later event (a dispute won, a movement due made) does not make it paid.
+		return payment.StatusCompensated
 	case r.rec.Refunded > 0:
 		return payment.StatusPartiallyRefunded
 	}

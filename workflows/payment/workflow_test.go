@@ -261,6 +261,37 @@ func (s *workflowSuite) TestFailingSecondLegCompensatesFirst() {
 	s.EqualValues(gross, s.w.balance(ledger.ProviderBalance("stripe")), "the money is back in the platform balance")
 }
 
+// A compensation whose reversal Stripe refuses leaves it due (payout_failed, the vendor owing its
+// transfer back); the admin's retry, in a follow-up run, takes it back, and the payment is
+// compensated again, not paid: nobody keeps a share.
+func (s *workflowSuite) TestCompensationsReversalDueThenRetried() {
+	s.w.failNext["affiliate"] = []error{rejected("account closed")}
+	s.w.failBack["vendor"] = []error{rejected("insufficient funds in the destination account")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops@agency"})
+	due := s.run()
+
+	s.Equal(payment.StatusPayoutFailed, due.Status)
+	s.Contains(due.Reason, "vendor reversal of 9545 failed")
+	s.Contains(due.Compensated, "cancelled by ops@agency")
+	s.Len(legOf(s.T(), due, split.PartyVendor).Dues, 1)
+
+	// The run closed; the retry starts a follow-up run from the stored state.
+	s.w.stored = &due
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wfID})
+	s.w.install(s.env)
+	signalAt(s.env, time.Second, SignalEvent, retryDues(1))
+	rec := s.run()
+
+	s.Equal(payment.StatusCompensated, rec.Status)
+	s.Contains(rec.Reason, "cancelled by ops@agency")
+	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+	s.EqualValues(vendorCut, s.w.reversals[wfID+"/compensate.a1/vendor-v1"].Amount)
+	s.Zero(s.w.sent("acct_v1"))
+	s.EqualValues(gross, s.w.balance(ledger.ProviderBalance("stripe")), "the money is back in the platform balance")
+}
+
 func (s *workflowSuite) TestAdminCancelCompensatesAtOnce() {
 	s.w.failNext["affiliate"] = []error{rejected("account closed")}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
