@@ -238,11 +238,11 @@ type Record struct {
 	Refunded    int64  `json:"refunded"`
 	// DisputesLost is the part of Refunded that lost disputes (and PayPal reversals) took; the
 	// rest is refunds, which providers state cumulatively.
-	DisputesLost int64    `json:"disputes_lost,omitempty"`
-	Disputed     bool     `json:"disputed"`
+	DisputesLost int64 `json:"disputes_lost,omitempty"`
+	Disputed     bool  `json:"disputed"`
 	// Compensated is why the payment's payouts were undone (compensation), empty if they were
 	// not: it stays compensated whatever follows, unless refunded in full.
-	Compensated string `json:"compensated,omitempty"`
+	Compensated  string   `json:"compensated,omitempty"`
 	LostDisputes []string `json:"lost_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
