@@ -451,6 +451,77 @@ func TestRefundFailsWhileStripeErrs(t *testing.T) {
 	finish(t, s, events, 5, 3)
 }
 
+// TestReversalsRefusedOrLostThenRetried: two payments are partly refunded (each refund delivered
+// twice at once and twice later). Stripe refuses one vendor's reversal (its connected account is
+// short); it makes the other's but every answer is lost. Both stay due, their payments
+// payout_failed, until an admin retries, after Stripe has forgotten the keys and twice for one
+// of them: the refused reversal is made under a new key, the lost one is found under its own, and
+// each vendor gives back its share once.
+func TestReversalsRefusedOrLostThenRetried(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: payment.Settings{SettleWindow: time.Hour, StripeAttempts: 3, StripeRetryInterval: 50 * time.Millisecond}})
+	s.Seed("revf")
+	refused, lost := payment.WorkflowID("stripe", "pi_revf1"), payment.WorkflowID("stripe", "pi_revf2")
+	events := 0
+	for _, pi := range []string{"pi_revf1", "pi_revf2"} {
+		events += deliver(t, s, stack.Capture("revf", pi).Body(), 1)
+		s.AwaitStatus(payment.WorkflowID("stripe", pi), 30*time.Second, ipayment.StatusPaid)
+	}
+	var mu sync.Mutex
+	faults := 0
+	vendorReversal := func(key, id string) bool {
+		return strings.HasPrefix(key, id+"/") && strings.HasSuffix(key, "/vendor-revf-vendor")
+	}
+	s.Stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/reversals") || !vendorReversal(r.Header.Get("Idempotency-Key"), refused) {
+			return 0, ""
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		faults++
+		return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"insufficient_funds","message":"The destination account has insufficient funds to cover the reversal."}}`
+	}
+	s.Stripe.LoseAnswer = func(c testenv.StripeCall) bool {
+		if !strings.HasSuffix(c.Path, "/reversals") || !vendorReversal(c.IdempotencyKey, lost) {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		faults++
+		return true
+	}
+	for _, pi := range []string{"pi_revf1", "pi_revf2"} {
+		refund := stripeevent.Refund{EventID: "evt_" + pi + "_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+			Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
+		events += deliver(t, s, refund.Body(), 2)
+	}
+	for _, id := range []string{refused, lost} {
+		rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusPayoutFailed)
+		require.Len(t, rec.Leg("vendor").Dues, 1, "%s: %s", id, rec.Reason)
+	}
+	s.Stripe.Inject, s.Stripe.LoseAnswer = nil, nil
+	s.Stripe.ForgetKeys() // the admin comes back days later
+	for _, id := range []string{refused, lost, lost} {
+		code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, stack.AdminKey)
+		require.Contains(t, []int{http.StatusAccepted, http.StatusConflict}, code, out) // the second may find nothing due
+	}
+	for _, id := range []string{refused, lost} {
+		rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusPartiallyRefunded)
+		require.Empty(t, rec.Leg("vendor").Dues)
+		require.EqualValues(t, 955, rec.Leg("vendor").Reversed, id)
+	}
+	keys := map[string]int{}
+	for _, tr := range s.Stripe.Transfers() {
+		for _, rv := range tr.Reversals {
+			keys[rv.IdempotencyKey]++
+		}
+	}
+	require.Equal(t, 1, keys[refused+"/refund/1100.a1/vendor-revf-vendor"], "made under a new key after the refusal")
+	require.Equal(t, 1, keys[lost+"/refund/1100/vendor-revf-vendor"], "found under its own key, not made again")
+	mu.Lock()
+	defer mu.Unlock()
+	finish(t, s, events, 4, faults)
+}
+
 // TestTemporalUnreachable cuts the API's line to Temporal (the worker keeps its own) while a
 // capture is delivered three times, in both acknowledgement modes. Acknowledged once Temporal
 // holds it (the default): 503 each time and nothing stored, and the provider's next delivery, once
