@@ -979,7 +979,7 @@ func (s *workflowSuite) TestRefusedTopUpIsDueUntilRetried() {
 
 	s.Equal(payment.StatusPayoutFailed, due.Status, "a payee is owed money")
 	s.Contains(due.Reason, "vendor correction: top-up of 120 failed: insufficient funds")
-	s.Contains(refused.Reason, "correction to rule v3 refused: a top-up is due on it", "no correction over a top-up due")
+	s.Contains(refused.Reason, "correction to rule v3 refused: a top-up or reversal is due on it", "no correction over a top-up due")
 	s.Equal(4, refused.RuleVersion)
 	dueLeg := legOf(s.T(), due, split.PartyVendor)
 	s.Equal([]payment.Due{{Kind: payment.DueTopUp, Cause: wfID + "/correction/v4", What: "correction", Amount: 120, Refused: true,
