@@ -47,6 +47,8 @@ func TestIntegrityEndpointsValidate(t *testing.T) {
 			map[string]any{"name": "x", "kind": "balance_above", "account": "a", "currency": "usd", "threshold": -5}, adminKey, 400, "invalid_request"},
 		{"inbox age without minutes", http.MethodPost, "/api/v1/admin/monitors",
 			map[string]any{"name": "x", "kind": "webhook_inbox_age"}, adminKey, 400, "invalid_request"},
+		{"payout_failed age in days", http.MethodPost, "/api/v1/admin/monitors",
+			map[string]any{"name": "x", "kind": "payout_failed_age", "days": 2}, adminKey, 400, "invalid_request"},
 		{"minutes on a held-leg monitor", http.MethodPost, "/api/v1/admin/monitors",
 			map[string]any{"name": "x", "kind": "held_leg_age", "days": 1, "minutes": 5}, adminKey, 400, "invalid_request"},
 		{"bad period", http.MethodPost, "/api/v1/admin/monitors",
@@ -67,6 +69,10 @@ func TestIntegrityEndpointsValidate(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, body)
 	assert.Equal(t, "webhook_inbox_age", body["kind"])
 	assert.Equal(t, 15.0, body["params"].(map[string]any)["minutes"])
+	code, body = a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey,
+		body: map[string]any{"name": uniqueID("owed"), "kind": "payout_failed_age", "hours": 48, "client_id": "acme"}})
+	require.Equal(t, http.StatusCreated, code, body)
+	assert.Equal(t, 48.0, body["params"].(map[string]any)["hours"])
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,8 +27,8 @@ type BalancePoint struct {
 	Balance int64
 }
 
-// HeldLeg is a payment with a held leg and since when it has been held.
-type HeldLeg struct {
+// Stalled is a payment waiting for an admin (a held leg, a failed payout) and since when.
+type Stalled struct {
 	WorkflowID string
 	Since      time.Time
 }
@@ -63,8 +63,9 @@ type Observation struct {
 	Opening int64
 	// Changes are the normal-side balances after each entry in the window, oldest first.
 	Changes []BalancePoint
-	// Held are the payments with a held leg (held_leg_age).
-	Held []HeldLeg
+	// Stalled are the payments waiting for an admin: with a held leg (held_leg_age), or
+	// payout_failed (payout_failed_age).
+	Stalled []Stalled
 	// Recon are the latest reconciliation runs, one per provider (reconciliation_drift).
 	Recon []ReconRun
 	// Synced are the clients' last KPI syncs (kpi_sync_stale).
@@ -101,7 +102,9 @@ func Evaluate(m Monitor, obs Observation, now time.Time) Result {
 	case KindBalanceAbove:
 		return balanceAbove(m, obs)
 	case KindHeldLegAge:
-		return heldLegAge(m, obs, now)
+		return stalledAge(m, obs, now, "had a leg held")
+	case KindPayoutFailedAge:
+		return stalledAge(m, obs, now, "been payout_failed (a failed payout, or a top-up or reversal due)")
 	case KindLedgerChain:
 		return ledgerChain(obs)
 	case KindKPISyncStale:
@@ -137,19 +140,20 @@ func balanceAbove(m Monitor, obs Observation) Result {
 		"%s is %s, at or below %s", p.Account, amount(current), amount(p.Threshold))}
 }
 
-// heldLegAge fires when any leg has been held for longer than the window.
-func heldLegAge(m Monitor, obs Observation, now time.Time) Result {
+// stalledAge fires when any payment has waited for an admin (what it has: "had a leg held") for
+// longer than the window.
+func stalledAge(m Monitor, obs Observation, now time.Time, what string) Result {
 	cutoff := now.Add(-m.Window())
-	var old []HeldLeg
-	for _, h := range obs.Held {
+	var old []Stalled
+	for _, h := range obs.Stalled {
 		if h.Since.Before(cutoff) {
 			old = append(old, h)
 		}
 	}
 	if len(old) == 0 {
-		return Result{Status: StatusOK, Summary: fmt.Sprintf("no leg held for more than %s (%d held)", days(m.Params.Days), len(obs.Held))}
+		return Result{Status: StatusOK, Summary: fmt.Sprintf("no payment has %s for more than %s (%d now)", what, window(m), len(obs.Stalled))}
 	}
-	slices.SortFunc(old, func(a, b HeldLeg) int {
+	slices.SortFunc(old, func(a, b Stalled) int {
 		if c := a.Since.Compare(b.Since); c != 0 {
 			return c
 		}
@@ -160,8 +164,16 @@ func heldLegAge(m Monitor, obs Observation, now time.Time) Result {
 		subjects = append(subjects, h.WorkflowID)
 	}
 	return Result{Status: StatusFiring, Value: int64(len(old)), Subjects: subjects, Summary: fmt.Sprintf(
-		"%d payment(s) have had a leg held for more than %s; the oldest, %s, since %s",
-		len(old), days(m.Params.Days), old[0].WorkflowID, old[0].Since.UTC().Format(time.RFC3339))}
+		"%d payment(s) have %s for more than %s; the oldest, %s, since %s",
+		len(old), what, window(m), old[0].WorkflowID, old[0].Since.UTC().Format(time.RFC3339))}
+}
+
+// window says a monitor's window for people: days, or hours.
+func window(m Monitor) string {
+	if m.Params.Hours > 0 {
+		return fmt.Sprintf("%d hour(s)", m.Params.Hours)
+	}
+	return days(m.Params.Days)
 }
 
 // reconciliationDrift fires when a provider's latest reconciliation found more differences than

@@ -73,23 +73,49 @@ func TestEvaluateHeldLegAge(t *testing.T) {
 	m := monitor.Monitor{ID: 2, Name: "holds", Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 7}}
 	tests := []struct {
 		name         string
-		held         []monitor.HeldLeg
+		held         []monitor.Stalled
 		want         monitor.Status
 		wantSubjects []string
 	}{
 		{name: "nothing held", want: monitor.StatusOK},
-		{name: "held recently", held: []monitor.HeldLeg{{"payment-stripe-a", daysAgo(6.9)}}, want: monitor.StatusOK},
-		{name: "held exactly the window", held: []monitor.HeldLeg{{"payment-stripe-a", daysAgo(7)}}, want: monitor.StatusOK},
-		{name: "held longer, oldest first", held: []monitor.HeldLeg{
+		{name: "held recently", held: []monitor.Stalled{{"payment-stripe-a", daysAgo(6.9)}}, want: monitor.StatusOK},
+		{name: "held exactly the window", held: []monitor.Stalled{{"payment-stripe-a", daysAgo(7)}}, want: monitor.StatusOK},
+		{name: "held longer, oldest first", held: []monitor.Stalled{
 			{"payment-stripe-b", daysAgo(8)}, {"payment-stripe-new", daysAgo(1)}, {"payment-stripe-a", daysAgo(30)}},
 			want: monitor.StatusFiring, wantSubjects: []string{"payment-stripe-a", "payment-stripe-b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := monitor.Evaluate(m, monitor.Observation{Held: tt.held}, now)
+			got := monitor.Evaluate(m, monitor.Observation{Stalled: tt.held}, now)
 			assert.Equal(t, tt.want, got.Status, got.Summary)
 			assert.Equal(t, tt.wantSubjects, got.Subjects)
 			assert.EqualValues(t, len(tt.wantSubjects), got.Value)
+		})
+	}
+}
+
+func TestEvaluatePayoutFailedAge(t *testing.T) {
+	m := monitor.Monitor{ID: 3, Name: "owed", Kind: monitor.KindPayoutFailedAge, Params: monitor.Params{Hours: 24}}
+	hoursAgo := func(h float64) time.Time { return now.Add(-time.Duration(h * float64(time.Hour))) }
+	tests := []struct {
+		name         string
+		failed       []monitor.Stalled
+		want         monitor.Status
+		wantSubjects []string
+		wantSummary  string
+	}{
+		{name: "none", want: monitor.StatusOK, wantSummary: "no payment has been payout_failed (a failed payout, or a top-up or reversal due) for more than 24 hour(s) (0 now)"},
+		{name: "recent", failed: []monitor.Stalled{{"payment-stripe-a", hoursAgo(23)}}, want: monitor.StatusOK, wantSummary: "(1 now)"},
+		{name: "older, oldest first", failed: []monitor.Stalled{{"payment-stripe-b", hoursAgo(25)}, {"payment-stripe-a", hoursAgo(72)}},
+			want: monitor.StatusFiring, wantSubjects: []string{"payment-stripe-a", "payment-stripe-b"},
+			wantSummary: "2 payment(s) have been payout_failed (a failed payout, or a top-up or reversal due) for more than 24 hour(s); the oldest, payment-stripe-a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := monitor.Evaluate(m, monitor.Observation{Stalled: tt.failed}, now)
+			assert.Equal(t, tt.want, got.Status, got.Summary)
+			assert.Equal(t, tt.wantSubjects, got.Subjects)
+			assert.Contains(t, got.Summary, tt.wantSummary)
 		})
 	}
 }
@@ -226,6 +252,9 @@ func TestNormalize(t *testing.T) {
 			check: func(t *testing.T, m monitor.Monitor) { assert.Equal(t, monitor.SideDebit, m.Params.Side) }},
 		{name: "held legs", m: monitor.Monitor{Name: "holds", Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 7, ClientID: "acme"}}},
 		{name: "kpi", m: monitor.Monitor{Name: "kpi", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}}},
+		{name: "payouts failed", m: monitor.Monitor{Name: "owed", Kind: monitor.KindPayoutFailedAge, Params: monitor.Params{Hours: 24, ClientID: "acme"}}},
+		{name: "payouts failed without hours", m: monitor.Monitor{Name: "x", Kind: monitor.KindPayoutFailedAge}, wantErr: "hours > 0"},
+		{name: "payouts failed in days", m: monitor.Monitor{Name: "x", Kind: monitor.KindPayoutFailedAge, Params: monitor.Params{Hours: 1, Days: 2}}, wantErr: "only hours"},
 		{name: "drift", m: monitor.Monitor{Name: "drift", Kind: monitor.KindReconciliationDrift}},
 		{name: "inbox", m: monitor.Monitor{Name: "inbox", Kind: monitor.KindWebhookInboxAge, Params: monitor.Params{Minutes: 15}}},
 		{name: "inbox without minutes", m: monitor.Monitor{Name: "x", Kind: monitor.KindWebhookInboxAge}, wantErr: "minutes > 0"},

@@ -35,6 +35,10 @@ const (
 	KindBalanceAbove Kind = "balance_above"
 	// KindHeldLegAge fires when a payment has had a held leg for more than Days days.
 	KindHeldLegAge Kind = "held_leg_age"
+	// KindPayoutFailedAge fires when a payment has been payout_failed (a failed payout waiting
+	// for an admin's decision, or a top-up or reversal due until an admin's retry) for more than
+	// Hours hours: money is owed and nobody has acted.
+	KindPayoutFailedAge Kind = "payout_failed_age"
 	// KindReconciliationDrift fires when a provider's latest reconciliation found more than
 	// Threshold differences (default: any). Unavailable until a reconciliation run exists.
 	KindReconciliationDrift Kind = "reconciliation_drift"
@@ -49,7 +53,7 @@ const (
 )
 
 // Kinds admins may create, in the order the API documents them.
-var Kinds = []Kind{KindBalanceAbove, KindHeldLegAge, KindReconciliationDrift, KindKPISyncStale, KindWebhookInboxAge}
+var Kinds = []Kind{KindBalanceAbove, KindHeldLegAge, KindPayoutFailedAge, KindReconciliationDrift, KindKPISyncStale, KindWebhookInboxAge}
 
 // Side is the direction in which an account's balance normally grows.
 type Side string
@@ -178,6 +182,13 @@ func Normalize(m Monitor) (Monitor, error) {
 	case KindHeldLegAge:
 		if p.Account != "" || p.Currency != "" || p.Side != "" || p.Threshold != 0 || p.Hours != 0 {
 			return m, fmt.Errorf("%w: %s takes only days and an optional client_id", ErrInvalid, m.Kind)
+		}
+	case KindPayoutFailedAge:
+		if p.Hours <= 0 {
+			return m, fmt.Errorf("%w: %s needs hours > 0", ErrInvalid, m.Kind)
+		}
+		if *p != (Params{Hours: p.Hours, ClientID: p.ClientID}) {
+			return m, fmt.Errorf("%w: %s takes only hours and an optional client_id", ErrInvalid, m.Kind)
 		}
 	case KindReconciliationDrift:
 		if err := normalizeCurrency(p, false); err != nil {

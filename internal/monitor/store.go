@@ -160,7 +160,9 @@ func (s *Store) Observe(ctx context.Context, m Monitor, now time.Time) (Observat
 	case KindBalanceAbove:
 		return s.observeBalance(ctx, m, now)
 	case KindHeldLegAge:
-		return s.observeHeld(ctx, m)
+		return s.observeStalled(ctx, m, `(status = 'held' OR state->'legs' @> '[{"state": "held"}]')`)
+	case KindPayoutFailedAge:
+		return s.observeStalled(ctx, m, `status = 'payout_failed'`)
 	case KindKPISyncStale:
 		return s.observeKPISync(ctx, m)
 	case KindReconciliationDrift:
@@ -203,22 +205,24 @@ func (s *Store) observeBalance(ctx context.Context, m Monitor, now time.Time) (O
 	return obs, nil
 }
 
-// observeHeld reads payments with a held leg. updated_at is when the payment's state was last
-// written, which for a payment parked on a hold is when the hold began.
-func (s *Store) observeHeld(ctx context.Context, m Monitor) (Observation, error) {
+// observeStalled reads the payments in a state that waits for an admin (where: a condition on
+// the payments table, a constant of this package). updated_at is when the payment's state was
+// last saved: a payment waiting makes no progress, so it is when the wait began (an event that
+// touched it since makes the wait look shorter, never longer).
+func (s *Store) observeStalled(ctx context.Context, m Monitor, where string) (Observation, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT workflow_id, updated_at FROM payments
-		WHERE (status = 'held' OR state->'legs' @> '[{"state": "held"}]')
+		WHERE `+where+`
 		  AND ($1 = '' OR client_id = $1)
 		ORDER BY updated_at, workflow_id`, m.Params.ClientID)
 	if err != nil {
-		return Observation{}, fmt.Errorf("monitor %d: held payments: %w", m.ID, err)
+		return Observation{}, fmt.Errorf("monitor %d: %s payments: %w", m.ID, m.Kind, err)
 	}
-	held, err := pgx.CollectRows(rows, pgx.RowToStructByPos[HeldLeg])
+	stalled, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Stalled])
 	if err != nil {
-		return Observation{}, fmt.Errorf("monitor %d: held payments: %w", m.ID, err)
+		return Observation{}, fmt.Errorf("monitor %d: %s payments: %w", m.ID, m.Kind, err)
 	}
-	return Observation{Held: held}, nil
+	return Observation{Stalled: stalled}, nil
 }
 
 // observeRecon reads each provider's latest reconciliation run and its differences, where the

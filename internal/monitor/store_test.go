@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -154,10 +155,7 @@ func TestHeldLegMonitorReadsPayments(t *testing.T) {
 
 	now := time.Now()
 	insert := func(id, status string, legState string, since time.Time, clientID string) {
-		_, err := pool.Exec(ctx, `INSERT INTO payments (workflow_id, provider, payment_id, client_id, status, state, updated_at)
-			VALUES ($1, 'stripe', $1, $2, $3, $4, $5)`, id, clientID, status,
-			fmt.Sprintf(`{"legs": [{"party": "vendor", "state": %q}]}`, legState), since)
-		require.NoError(t, err)
+		insertPayment(t, pool, id, status, legState, since, clientID)
 	}
 	old, paidWithHeldAffiliate := unique("payment-stripe-old"), unique("payment-stripe-mixed")
 	insert(old, "held", "held", now.Add(-5*24*time.Hour), client)
@@ -169,6 +167,38 @@ func TestHeldLegMonitorReadsPayments(t *testing.T) {
 	r, out := f.evaluate(t, m, now)
 	require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
 	assert.Equal(t, []string{old, paidWithHeldAffiliate}, r.Subjects, "oldest first, this client's only")
+	assert.Equal(t, monitor.ActionOpen, out.Action)
+}
+
+// insertPayment stores a payment row with one vendor leg in legState, last saved at since.
+func insertPayment(t *testing.T, pool *pgxpool.Pool, id, status, legState string, since time.Time, clientID string) {
+	t.Helper()
+	_, err := pool.Exec(t.Context(), `INSERT INTO payments (workflow_id, provider, payment_id, client_id, status, state, updated_at)
+		VALUES ($1, 'stripe', $1, $2, $3, $4, $5)`, id, clientID, status,
+		fmt.Sprintf(`{"legs": [{"party": "vendor", "state": %q}]}`, legState), since)
+	require.NoError(t, err)
+}
+
+// The payout_failed monitor reads the payments left payout_failed (a failed payout waiting for
+// a decision, or a movement due) longer than its hours, this client's only.
+func TestPayoutFailedMonitorReadsPayments(t *testing.T) {
+	f := newFixture(t)
+	pool, _ := testenv.Postgres(t)
+	client := unique("client")
+	m, err := f.store.Create(t.Context(), monitor.Monitor{Name: unique("owed"), Kind: monitor.KindPayoutFailedAge,
+		Params: monitor.Params{Hours: 24, ClientID: client}}, "test")
+	require.NoError(t, err)
+	now := time.Now()
+	old, older := unique("payment-stripe-due"), unique("payment-stripe-failed")
+	insertPayment(t, pool, old, "payout_failed", "transferred", now.Add(-30*time.Hour), client)
+	insertPayment(t, pool, older, "payout_failed", "failed", now.Add(-50*time.Hour), client)
+	insertPayment(t, pool, unique("payment-stripe-recent"), "payout_failed", "failed", now.Add(-time.Hour), client)
+	insertPayment(t, pool, unique("payment-stripe-paid"), "paid", "transferred", now.Add(-90*time.Hour), client)
+	insertPayment(t, pool, unique("payment-stripe-other"), "payout_failed", "failed", now.Add(-90*time.Hour), unique("other-client"))
+
+	r, out := f.evaluate(t, m, now)
+	require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
+	assert.Equal(t, []string{older, old}, r.Subjects, "oldest first, this client's only")
 	assert.Equal(t, monitor.ActionOpen, out.Action)
 }
 

@@ -300,6 +300,7 @@ func TestEvaluateMonitorsRecordsFailuresAndGoesOn(t *testing.T) {
 	ctx := t.Context()
 	kinds := []monitor.Monitor{
 		{Name: "holds", Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 1}},
+		{Name: "owed", Kind: monitor.KindPayoutFailedAge, Params: monitor.Params{Hours: 24}},
 		{Name: "drift", Kind: monitor.KindReconciliationDrift},
 		{Name: "kpi", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}},
 		{Name: "inbox", Kind: monitor.KindWebhookInboxAge, Params: monitor.Params{Minutes: 15}},
@@ -320,7 +321,7 @@ func TestEvaluateMonitorsRecordsFailuresAndGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	var out activities.EvaluateMonitorsOutput
 	require.NoError(t, v.Get(&out))
-	assert.Equal(t, 4, out.Evaluated, "the system's chain monitor is left to verification")
+	assert.Equal(t, 5, out.Evaluated, "the system's chain monitor is left to verification")
 	assert.Equal(t, 2, out.Unavailable, "drift and KPI have no data yet")
 	assert.Zero(t, out.Firing)
 	require.Len(t, out.Failed, 1)
@@ -339,7 +340,7 @@ func TestEvaluateMonitorsRecordsFailuresAndGoesOn(t *testing.T) {
 			continue
 		}
 		switch m.Kind {
-		case monitor.KindHeldLegAge, monitor.KindWebhookInboxAge:
+		case monitor.KindHeldLegAge, monitor.KindPayoutFailedAge, monitor.KindWebhookInboxAge:
 			assert.Equal(t, monitor.StatusOK, m.LastStatus, m.Name)
 		default:
 			assert.Equal(t, monitor.StatusUnavailable, m.LastStatus, m.Name)
