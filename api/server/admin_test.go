@@ -194,19 +194,9 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 	}
 	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
 	require.Equal(t, http.StatusAccepted, code, body)
-	var due []any
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "payout_failed", view["status"])
-		for _, l := range view["legs"].([]any) {
-			if l := l.(map[string]any); l["party"] == "vendor" {
-				due, _ = l["dues"].([]any)
-			}
-		}
-		assert.Len(c, due, 1)
-	}, 20*time.Second, 100*time.Millisecond)
-	require.EqualValues(t, 120, due[0].(map[string]any)["amount"])
-	require.Contains(t, due[0].(map[string]any)["reason"], "insufficient available funds")
+	due := s.awaitVendorDue(id)
+	require.EqualValues(t, 120, due["amount"])
+	require.Contains(t, due["reason"], "insufficient available funds")
 	require.EqualValues(t, -120, s.paymentBalances(id)["vendor_payable:topco-vendor"], "the books owe the vendor the top-up")
 	require.Equal(t, ipayment.StatusPayoutFailed, s.result(id).Status, "the correction's run closed with the top-up due")
 	s.record("stripe_topup_due_followup.json", s.history(id))
@@ -216,12 +206,7 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 	require.Contains(t, body["error"].(map[string]any)["message"], "owed to the payee, or by it")
 
 	s.stripe.Inject = nil
-	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
-	require.Equal(t, http.StatusAccepted, code, body)
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "paid", view["status"])
-	}, 20*time.Second, 100*time.Millisecond)
+	s.retryUntil(id, "paid")
 	rec := s.result(id)
 	require.Empty(t, rec.Leg("vendor").Dues)
 	require.Equal(t, 1, rec.DueRetries)
@@ -273,12 +258,7 @@ func TestRetryAfterStripeForgotTheKeyPaysOnce(t *testing.T) {
 
 	s.stripe.LoseAnswer = nil
 	s.stripe.ForgetKeys()
-	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
-	require.Equal(t, http.StatusAccepted, code, body)
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "paid", view["status"])
-	}, 30*time.Second, 100*time.Millisecond)
+	s.retryUntil(id, "paid")
 	made := vendorTransfers()
 	require.Len(t, made, 1, "found by its key, not made again")
 	rec := s.result(id)
@@ -303,18 +283,7 @@ func TestRefusedReversalRetriedThroughAdminAPI(t *testing.T) {
 		Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
 	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
-	var dues []any
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "payout_failed", view["status"])
-		for _, l := range view["legs"].([]any) {
-			if l := l.(map[string]any); l["party"] == "vendor" {
-				dues, _ = l["dues"].([]any)
-			}
-		}
-		assert.Len(c, dues, 1)
-	}, 20*time.Second, 100*time.Millisecond)
-	due := dues[0].(map[string]any)
+	due := s.awaitVendorDue(id)
 	require.Equal(t, "reversal", due["kind"])
 	require.EqualValues(t, 955, due["amount"])
 	require.Contains(t, due["reason"], "insufficient funds")
@@ -323,12 +292,7 @@ func TestRefusedReversalRetriedThroughAdminAPI(t *testing.T) {
 	s.record("stripe_reversal_due_followup.json", s.history(id))
 
 	s.stripe.Inject = nil
-	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
-	require.Equal(t, http.StatusAccepted, code, body)
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "partially_refunded", view["status"])
-	}, 20*time.Second, 100*time.Millisecond)
+	s.retryUntil(id, "partially_refunded")
 	rec := s.result(id)
 	require.Empty(t, rec.Leg("vendor").Dues)
 	s.record("stripe_reversal_retry_followup.json", s.history(id))
@@ -343,4 +307,33 @@ func TestRefusedReversalRetriedThroughAdminAPI(t *testing.T) {
 	}
 	require.EqualValues(t, 955, reversed, "taken back once, under a key of its own")
 	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:backco-vendor"])
+}
+
+// awaitVendorDue waits until the payment is payout_failed with one movement due on its vendor
+// leg, and returns that due as the admin API shows it.
+func (s *stack) awaitVendorDue(id string) map[string]any {
+	s.t.Helper()
+	var dues []any
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+		for _, l := range view["legs"].([]any) {
+			if l := l.(map[string]any); l["party"] == "vendor" {
+				dues, _ = l["dues"].([]any)
+			}
+		}
+		assert.Len(c, dues, 1)
+	}, 30*time.Second, 100*time.Millisecond)
+	return dues[0].(map[string]any)
+}
+
+// retryUntil sends an admin's retry and waits for the payment to reach status.
+func (s *stack) retryUntil(id, status string) {
+	s.t.Helper()
+	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(s.t, http.StatusAccepted, code, body)
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, status, view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
 }
