@@ -176,15 +176,22 @@ func (l Leg) Holding() int64 {
 	return held
 }
 
-// TransferLeft is what one of the leg's transfers (the first, or a top-up) still holds, and the
-// top-up's index in TopUps (-1 for the first).
+// TransferLeft is what one of the leg's transfers (the first, or a top-up) still holds, less
+// the reversals due from it with their outcome unknown (they will be made), and the top-up's
+// index in TopUps (-1 for the first).
 func (l Leg) TransferLeft(transferID string) (left int64, topUp int) {
+	left, topUp = l.FirstTransferLeft(), -1
 	for n, t := range l.TopUps {
 		if t.TransferID == transferID {
-			return t.Amount - t.Reversed, n
+			left, topUp = t.Amount-t.Reversed, n
 		}
 	}
-	return l.FirstTransferLeft(), -1
+	for _, d := range l.Dues {
+		if d.Kind == DueReversal && !d.Refused && d.TransferID == transferID {
+			left -= d.Amount
+		}
+	}
+	return left, topUp
 }
 
 // HasDues reports whether any leg has a top-up or reversal the provider did not make.

@@ -404,16 +404,20 @@ func (r *run) refundKey(target int64) string {
 
 // reverseLeg takes amount back from a paid payee and books it; prefix names the cause in the
 // idempotency keys (<prefix>/<leg>). From code path 3 on, what the first transfer has not left is
-// taken from the leg's correction top-ups, newest first, each under <prefix>.t<n>/<leg>. A part
+// taken from the leg's correction top-ups, newest first, each under <prefix>.t<n>/<leg>; what a
+// transfer has left leaves out the reversals due from it in doubt (Leg.TransferLeft). From code
+// path 5 no transfer is asked for more than it has left: what remains is a top-up's in doubt,
+// counted as held, and is taken back from it once it is made (payDue). A part
 // not taken back waits with the rest for an admin before code path 5; from it, each part not
 // taken back is due on its own and the others go ahead.
 func (r *run) reverseLeg(i int, amount int64, prefix string) error {
 	leg := &r.rec.Legs[i]
-	if r.in.CodePath < codePathPartsApart || len(leg.TopUps) == 0 {
+	if r.in.CodePath < codePathPartsApart || (len(leg.TopUps) == 0 && r.in.CodePath < codePathDues) {
 		_, err := r.reverseTransfer(i, amount, reversal(prefix, leg.TransferID), false)
 		return err
 	}
-	first := min(amount, max(leg.FirstTransferLeft(), 0))
+	firstLeft, _ := leg.TransferLeft(leg.TransferID)
+	first := min(amount, max(firstLeft, 0))
 	if first > 0 {
 		if ok, err := r.reverseTransfer(i, first, reversal(prefix, leg.TransferID), false); !ok && (err != nil || r.in.CodePath < codePathDues) {
 			return err
@@ -422,7 +426,8 @@ func (r *run) reverseLeg(i int, amount int64, prefix string) error {
 	rest := amount - first
 	for n := len(leg.TopUps) - 1; n >= 0 && rest > 0; n-- {
 		t := &leg.TopUps[n]
-		take := min(rest, t.Amount-t.Reversed)
+		left, _ := leg.TransferLeft(t.TransferID)
+		take := min(rest, left)
 		if take <= 0 {
 			continue
 		}

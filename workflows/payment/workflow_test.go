@@ -1012,10 +1012,10 @@ func (s *workflowSuite) TestRetrySignalSendsHasDues() {
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 }
 
-// Any mix of refusals, lost answers and refunds around a correction's top-up, the refunds'
-// reversals and the retries: once a last retry goes through, nothing is due, the vendor holds
-// exactly its share after the refunds (never paid twice, nothing taken back twice), and the books
-// agree (run's checkBooks).
+// Any mix of refusals, lost answers, refunds and refunds that fail around a correction's top-up,
+// the refunds' reversals, the failed refunds' top-ups and the retries: once a last retry goes
+// through, nothing is due, the vendor holds exactly its share after the refunds that stand (never
+// paid twice, nothing taken back twice), and the books agree (run's checkBooks).
 func (s *workflowSuite) TestDuesInAnyOrder() {
 	lost := madeButLost{errors.New("connection reset")}
 	down := errors.New("stripe 500")
@@ -1034,22 +1034,42 @@ func (s *workflowSuite) TestDuesInAnyOrder() {
 		first := failures[rng.IntN(len(failures)-1)]
 		s.failAt(time.Minute-time.Millisecond, s.w.failNext, "vendor", first...)
 		signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
-		var refunded int64
+		type made struct {
+			id             string
+			amount, minute int64
+		}
+		var standing []made // refunds made and not failed
+		var refunded int64  // their sum: Stripe's amount_refunded
 		var plan []string
-		for k := range 1 + rng.IntN(6) {
-			at := time.Duration(2+k) * time.Minute
-			if rng.IntN(2) == 0 && refunded < gross {
-				refunded = min(gross, refunded+int64(100+rng.IntN(4000)))
+		for k := range 1 + rng.IntN(7) {
+			minute := int64(2 + k)
+			at := time.Duration(minute) * time.Minute
+			switch step := rng.IntN(5); {
+			case step < 2 && refunded < gross:
+				inc := min(gross-refunded, int64(100+rng.IntN(4000)))
+				standing = append(standing, made{fmt.Sprintf("re_%d", k), inc, minute})
+				refunded += inc
 				f := rng.IntN(len(failures))
 				s.failAt(at-time.Millisecond, s.w.failBack, "vendor", failures[f]...)
-				signalAt(s.env, at, SignalEvent, refundEvent(fmt.Sprintf("evt_r%d", k), refunded))
-				plan = append(plan, fmt.Sprintf("refund to %d, its reversals with failures %d", refunded, f))
-				continue
+				signalAt(s.env, at, SignalEvent, refundAt(fmt.Sprintf("evt_r%d", k), refunded, int(minute)))
+				plan = append(plan, fmt.Sprintf("refund %d (to %d), its reversals with failures %d", inc, refunded, f))
+			case step == 2 && len(standing) > 0:
+				// The newest refund fails: its shares are paid again, by top-ups that may fail too.
+				r := standing[len(standing)-1]
+				standing, refunded = standing[:len(standing)-1], refunded-r.amount
+				f := rng.IntN(len(failures))
+				s.failAt(at-time.Millisecond, s.w.failNext, "vendor", failures[f]...)
+				e := refundFailedAt(fmt.Sprintf("evt_f%d", k), r.id, r.amount, int(minute))
+				e.RefundMade = refundAt("", 0, int(r.minute)).OccurredAt
+				signalAt(s.env, at, SignalEvent, e)
+				plan = append(plan, fmt.Sprintf("refund %s of %d failed, its top-ups with failures %d", r.id, r.amount, f))
+			default:
+				f := rng.IntN(len(failures))
+				s.failAt(at-time.Millisecond, s.w.failNext, "vendor", failures[f]...)
+				s.failAt(at-time.Millisecond, s.w.failBack, "vendor", failures[rng.IntN(len(failures))]...)
+				signalAt(s.env, at, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+				plan = append(plan, fmt.Sprintf("retry with failures %d", f))
 			}
-			f := rng.IntN(len(failures))
-			s.failAt(at-time.Millisecond, s.w.failNext, "vendor", failures[f]...)
-			signalAt(s.env, at, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
-			plan = append(plan, fmt.Sprintf("retry with failures %d", f))
 		}
 		s.failAt(20*time.Minute-time.Millisecond, s.w.failNext, "vendor")
 		s.failAt(20*time.Minute-time.Millisecond, s.w.failBack, "vendor")
