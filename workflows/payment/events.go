@@ -405,11 +405,12 @@ func (r *run) refundKey(target int64) string {
 // reverseLeg takes amount back from a paid payee and books it; prefix names the cause in the
 // idempotency keys (<prefix>/<leg>). From code path 3 on, what the first transfer has not left is
 // taken from the leg's correction top-ups, newest first, each under <prefix>.t<n>/<leg>; what a
-// transfer has left leaves out the reversals due from it in doubt (Leg.TransferLeft). From code
-// path 5 no transfer is asked for more than it has left: what remains is a top-up's in doubt,
-// counted as held, and is taken back from it once it is made (payDue). A part
-// not taken back waits with the rest for an admin before code path 5; from it, each part not
-// taken back is due on its own and the others go ahead.
+// transfer has left leaves out the reversals due from it in doubt (Leg.TransferLeft).
+//
+// Before code path 5 a part not taken back stops the rest, which waits with it for an admin. From
+// it each part not taken back is due on its own while the others go ahead, and no transfer is
+// asked for more than it has left: what remains belongs to a top-up in doubt, counted as held,
+// and is taken back from it once it is made (payDue).
 func (r *run) reverseLeg(i int, amount int64, prefix string) error {
 	leg := &r.rec.Legs[i]
 	if r.in.CodePath < codePathPartsApart || (len(leg.TopUps) == 0 && r.in.CodePath < codePathDues) {
