@@ -91,10 +91,19 @@ func (r *run) payDue(i int, d payment.Due) error {
 // payment's payees are to hold nothing, their shares owed in the books until an admin refunds or
 // re-routes them.
 func (r *run) shortfall(leg *payment.Leg) int64 {
-	if r.rec.Compensated != "" {
+	if r.in.CodePath >= codePathDues && r.compensated() {
 		return -leg.Holding()
 	}
 	return leg.Shortfall()
+}
+
+// compensated reports whether the payment's payouts were undone: its status says so, or from code
+// path 5 (where a reversal due makes it payout_failed for a while) its record does.
+func (r *run) compensated() bool {
+	if r.in.CodePath < codePathDues {
+		return r.rec.Status == payment.StatusCompensated
+	}
+	return r.rec.Status == payment.StatusCompensated || r.rec.Compensated != ""
 }
 
 // duesReason says which top-ups and reversals are due, for the payment's reason.

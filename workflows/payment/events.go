@@ -261,7 +261,7 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 		r.rec.Legs[i].Refunded -= alloc[i]
 	}
 	r.rec.Refunded -= amount
-	if r.rec.Status == payment.StatusCompensated {
+	if r.compensated() {
 		// Its payouts were undone: the restored shares stay owed on the payables, as the rest.
 		return r.save()
 	}
@@ -368,7 +368,7 @@ func (r *run) refundTo(target int64, cause string) error {
 		if leg.State != payment.LegTransferred {
 			continue // not sent yet: the transfer will send only what remains
 		}
-		if owed := -leg.Shortfall(); owed > 0 {
+		if owed := -r.shortfall(leg); owed > 0 {
 			if err := r.reverseLeg(i, owed, key); err != nil {
 				return err
 			}

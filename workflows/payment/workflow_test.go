@@ -292,6 +292,36 @@ func (s *workflowSuite) TestCompensationsReversalDueThenRetried() {
 	s.EqualValues(gross, s.w.balance(ledger.ProviderBalance("stripe")), "the money is back in the platform balance")
 }
 
+// A compensated payment whose vendor reversal is due stays compensated for what follows: a refund
+// takes back everything the vendor still holds (the reversal due then has nothing left to do), a
+// refund that fails pays nobody again, and the retry leaves it compensated.
+func (s *workflowSuite) TestCompensatedPaymentPaysNobodyAgain() {
+	s.w.failNext["affiliate"] = []error{rejected("account closed")}
+	s.w.failBack["vendor"] = []error{rejected("insufficient funds in the destination account")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops@agency"})
+	due := s.run()
+	s.Require().Equal(payment.StatusPayoutFailed, due.Status)
+
+	s.w.stored = &due
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wfID})
+	s.w.install(s.env)
+	signalAt(s.env, time.Second, SignalEvent, refundAt("evt_r1", 1100, 10))
+	signalAt(s.env, time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
+	signalAt(s.env, 2*time.Minute, SignalEvent, retryDues(1))
+	rec := s.run()
+
+	s.Equal(payment.StatusCompensated, rec.Status)
+	s.Zero(rec.Refunded)
+	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+	s.EqualValues(vendorCut, s.w.reversals[wfID+"/refund/1100/vendor-v1"].Amount, "the refund took back all the vendor held")
+	s.NotContains(s.w.reversals, wfID+"/compensate.a1/vendor-v1", "nothing left for the reversal due")
+	s.NotContains(s.w.transfers, wfID+"/refund-failed/re_1/vendor-v1", "the failed refund paid nobody again")
+	s.Zero(s.w.sent("acct_v1"))
+	s.Zero(s.w.sent("acct_a1"))
+}
+
 func (s *workflowSuite) TestAdminCancelCompensatesAtOnce() {
 	s.w.failNext["affiliate"] = []error{rejected("account closed")}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
