@@ -38,6 +38,9 @@ type Config struct {
 	SettleWindow time.Duration
 	// DecisionTimeout bounds how long a failed payout waits for an admin before compensating.
 	DecisionTimeout time.Duration
+	// DueRetryEvery is how often a payment whose run is open retries its movements due (top-ups
+	// and reversals the provider did not make) by itself; 0 leaves them to admins.
+	DueRetryEvery time.Duration
 
 	// WorkerHTTPAddr is where the worker serves /metrics, /healthz and /readyz.
 	WorkerHTTPAddr string
@@ -134,7 +137,7 @@ func Load() (Config, error) { return load(os.Getenv) }
 
 func load(getenv func(string) string) (Config, error) {
 	var c Config
-	var enrich, settle, decision, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent, relayParallel string
+	var enrich, settle, decision, dueRetry, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent, relayParallel string
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
 	var monitorEvery, alertEmailTo string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
@@ -158,6 +161,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: validDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: validDuration, dst: &decision},
+		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: validDuration, dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
@@ -215,6 +219,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.EnrichWait, _ = time.ParseDuration(enrich)
 	c.SettleWindow, _ = time.ParseDuration(settle)
 	c.DecisionTimeout, _ = time.ParseDuration(decision)
+	c.DueRetryEvery, _ = time.ParseDuration(dueRetry)
 	c.WorkerStopTimeout, _ = time.ParseDuration(stopTimeout)
 	c.WorkerStickyCache, _ = strconv.Atoi(stickyCache)
 	c.WorkerMaxConcurrent, _ = strconv.Atoi(maxConcurrent)

@@ -21,6 +21,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, "payments", c.TaskQueue)
 	require.Equal(t, "https://api.stripe.com", c.StripeAPIBase)
 	require.Equal(t, time.Hour, c.EnrichWait)
+	require.Equal(t, time.Hour, c.DueRetryEvery)
 	require.Equal(t, 32, c.WebhookRelayParallel)
 	require.Equal(t, "temporal", c.WebhookAck)
 	require.Equal(t, "gzip", c.TemporalGRPCCompression)
@@ -39,6 +40,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad webhook secret", map[string]string{"STRIPE_WEBHOOK_SECRET": "secret"}, "STRIPE_WEBHOOK_SECRET is malformed"},
 		{"bad database url", map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL is malformed"},
 		{"bad duration", map[string]string{"PAYMENT_ENRICH_WAIT": "soon"}, "PAYMENT_ENRICH_WAIT is malformed"},
+		{"negative due retry", map[string]string{"PAYMENT_DUE_RETRY_EVERY": "-1h"}, "PAYMENT_DUE_RETRY_EVERY is malformed"},
 		{"short secrets key", map[string]string{"SECRETS_KEY": "c2hvcnQ="}, "SECRETS_KEY is malformed"},
 		{"bad rate limit", map[string]string{"API_RATE_LIMIT": "0"}, "API_RATE_LIMIT is malformed"},
 		{"bad relay parallelism", map[string]string{"WEBHOOK_RELAY_PARALLEL": "-1"}, "WEBHOOK_RELAY_PARALLEL is malformed"},

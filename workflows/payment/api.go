@@ -41,6 +41,9 @@ type Settings struct {
 	// DecisionTimeout bounds the wait for an admin after a payout failed for good; then the
 	// earlier transfers are compensated.
 	DecisionTimeout time.Duration
+	// DueRetryEvery is how often a run in its settle window retries its movements due by itself
+	// (code path 5); 0 leaves them to admins.
+	DueRetryEvery time.Duration
 	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider.
 	StripeAttempts int32
 	// StripeRetryInterval is the first backoff between those retries.

@@ -22,6 +22,9 @@ const (
 	untilAdmin waitFor = 1 << iota
 	// untilOrder ends the wait when the payment's order arrives, as a retry by the order.
 	untilOrder
+	// untilDues ends the wait when an event leaves a movement due, so its automatic retry can
+	// be timed.
+	untilDues
 )
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
@@ -62,6 +65,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			if r.orderArrived && until&untilOrder != 0 {
 				r.orderArrived = false
 				return AdminCommand{Action: ActionRetry, Actor: "order webhook"}, false
+			}
+			if until&untilDues != 0 && r.rec.HasDues() {
+				return AdminCommand{}, false
 			}
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)

@@ -599,7 +599,7 @@ func (r *run) settle() error {
 	if r.in.Settings.SettleWindow > 0 {
 		deadline := workflow.Now(r.ctx).Add(r.in.Settings.SettleWindow)
 		for left := r.in.Settings.SettleWindow; left > 0; left = deadline.Sub(workflow.Now(r.ctx)) {
-			r.wait(left, 0)
+			r.settleWait(left)
 			if err := r.payRestored(); err != nil {
 				return err
 			}
@@ -622,6 +622,28 @@ func (r *run) setSettled() {
 		r.setStatus(s, r.rec.Compensated)
 	default:
 		r.setStatus(s, "")
+	}
+}
+
+// settleWait waits in the settle window for at most left, handling events. With movements due and
+// automatic retries on, it waits DueRetryEvery and retries them (a short platform balance, a
+// payee's account paid out, fill up again); a wait without dues ends early when an event leaves
+// one, so its retry is timed from then.
+func (r *run) settleWait(left time.Duration) {
+	every := r.in.Settings.DueRetryEvery
+	if every <= 0 {
+		r.wait(left, 0)
+		return
+	}
+	if !r.rec.HasDues() {
+		r.wait(left, untilDues)
+		return
+	}
+	r.wait(min(left, every), 0)
+	if r.rec.HasDues() {
+		if err := r.retryDues(Event{Actor: "automatic retry"}); err != nil {
+			r.log.Error("dues not retried", "Error", err)
+		}
 	}
 }
 

@@ -1182,6 +1182,29 @@ func (s *workflowSuite) TestReversalInDoubtIsAskedAgainWithItsKey() {
 	s.EqualValues(vendor.Remaining(), s.w.sent("acct_v1"))
 }
 
+// With automatic retries on, a run in its settle window retries its movements due by itself
+// every DueRetryEvery, timed from when the due arose: refused at the first, made at the second.
+func (s *workflowSuite) TestDuesRetriedAutomaticallyInTheSettleWindow() {
+	s.taxRules()
+	in := testInput()
+	in.Settings.DueRetryEvery = 10 * time.Minute
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.failAt(time.Minute-time.Millisecond, s.w.failNext, "vendor", rejected("insufficient funds"), rejected("insufficient funds"))
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	var first payment.Record
+	s.env.RegisterDelayedCallback(func() { first = s.w.saved[len(s.w.saved)-1] }, 15*time.Minute)
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+	s.checkBooks(rec)
+
+	s.Equal(payment.StatusPayoutFailed, first.Status, "the first automatic retry was refused too")
+	s.Equal(1, first.DueRetries)
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Equal(2, rec.DueRetries)
+	s.EqualValues(120, s.w.transfers[wfID+"/correction/v4.a2/vendor-v1"].Amount, "made at the second automatic retry")
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+}
+
 // A failed refund's top-up refused twice: the second retry's key is the cause's .a2, and a refund
 // between the retries lowers what is sent to what the payee is still owed.
 func (s *workflowSuite) TestTopUpRetriedAfterARefundSendsWhatIsStillOwed() {
