@@ -337,3 +337,42 @@ func (s *stack) retryUntil(id, status string) {
 		assert.Equal(c, status, view["status"])
 	}, 30*time.Second, 100*time.Millisecond)
 }
+
+// With the run open (its settle window) and automatic retries on, a refused reversal is retried
+// by the workflow itself, with no admin, once Stripe takes it.
+func TestDueRetriedAutomaticallyWhileTheRunIsOpen(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: time.Minute, DueRetryEvery: 2 * time.Second})
+	s.seed("autoco")
+	code, body := s.webhook(stripeevent.Sign(capture("autoco", "pi_auto").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_auto")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "paid", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/reversals") && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/vendor-autoco-vendor") {
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"insufficient_funds","message":"The destination account has insufficient funds to cover the reversal."}}`
+		}
+		return 0, ""
+	}
+	refund := stripeevent.Refund{EventID: "evt_auto_re", PaymentIntent: "pi_auto", Charge: "ch_pi_auto", Currency: "usd",
+		Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
+	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "reversal", s.awaitVendorDue(id)["kind"])
+
+	s.stripe.Inject = nil // the vendor's balance is back
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "partially_refunded", view["status"])
+	}, 30*time.Second, 200*time.Millisecond)
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:autoco-vendor"], "the vendor gave its share back")
+	var reversed int64
+	for _, tr := range s.stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id && tr.Metadata["party"] == "vendor" {
+			reversed += tr.AmountReversed
+		}
+	}
+	require.EqualValues(t, 955, reversed)
+}
