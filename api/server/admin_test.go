@@ -210,6 +210,8 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 	rec := s.result(id)
 	require.Empty(t, rec.Leg("vendor").Dues)
 	require.Equal(t, 1, rec.DueRetries)
+	_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+	require.EqualValues(t, 1, view["due_retries"])
 	s.record("stripe_topup_retry_followup.json", s.history(id))
 	keys := map[string]string{}
 	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
