@@ -13,6 +13,7 @@ import (
 	"paysplit/api/server"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
+	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -242,4 +243,41 @@ func TestPayPalLostDisputeTakesTheMoneyOnce(t *testing.T) {
 	_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
 	require.EqualValues(t, 4100, view["refunded"])
 	require.EqualValues(t, 3000, view["disputes_lost"])
+}
+
+// A PayPal payout that fails (the correction's top-up to the vendor: its item FAILED) is due like
+// a Stripe transfer; the admin's retry sends it under a new sender_batch_id and the books owe the
+// vendor nothing after.
+func TestPayPalTopUpDueRetried(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seedPayPal("pptop", "pptop-vendor@example.com")
+	code, out := s.do(http.MethodPost, "/api/v1/admin/clients/pptop/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(t, http.StatusCreated, code, out)
+	body := paypalCapture("pptop", "CAPTOP")
+	code, out = s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAPTOP")
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+
+	s.paypal.ItemStatus = func(string) string { return "FAILED" }
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	due := s.awaitVendorDue(id)
+	require.Equal(t, "top_up", due["kind"])
+	require.EqualValues(t, 120, due["amount"])
+	require.Contains(t, due["reason"], "failed")
+
+	s.paypal.ItemStatus = nil
+	s.retryUntil(id, "paid")
+	var topUps []testenv.PayPalPayout
+	for _, p := range s.paypal.Payouts() {
+		if strings.HasPrefix(p.SenderBatchID, id+"/correction/") {
+			topUps = append(topUps, p)
+		}
+	}
+	require.Len(t, topUps, 2, "the vendor's top-up that failed and its retry (the affiliate's excess is a reversal, which PayPal cannot make): %+v", topUps)
+	last := topUps[len(topUps)-1]
+	require.Equal(t, id+"/correction/v1.a1/vendor-pptop-vendor", last.SenderBatchID)
+	require.Equal(t, "1.20", last.Value)
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:pptop-vendor"], "the vendor is paid in full")
 }
