@@ -275,16 +275,7 @@ func TestRetryAfterStripeForgotTheKeyPaysOnce(t *testing.T) {
 func TestRefusedReversalRetriedThroughAdminAPI(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
 	id := s.paid("backco", "pi_back")
-	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
-		if strings.HasSuffix(r.URL.Path, "/reversals") && r.Method == http.MethodPost && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/vendor-backco-vendor") {
-			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"insufficient_funds","message":"The destination account has insufficient funds to cover the reversal."}}`
-		}
-		return 0, ""
-	}
-	refund := stripeevent.Refund{EventID: "evt_back_re", PaymentIntent: "pi_back", Charge: "ch_pi_back", Currency: "usd",
-		Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
-	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
+	s.refundWithVendorReversalRefused("backco", "pi_back")
 	due := s.awaitVendorDue(id)
 	require.Equal(t, "reversal", due["kind"])
 	require.EqualValues(t, 955, due["amount"])
@@ -348,27 +339,12 @@ func TestDueRetriedAutomaticallyWhileTheRunIsOpen(t *testing.T) {
 	code, body := s.webhook(stripeevent.Sign(capture("autoco", "pi_auto").Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 	id := payment.WorkflowID("stripe", "pi_auto")
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "paid", view["status"])
-	}, 30*time.Second, 100*time.Millisecond)
-	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/reversals") && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/vendor-autoco-vendor") {
-			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"insufficient_funds","message":"The destination account has insufficient funds to cover the reversal."}}`
-		}
-		return 0, ""
-	}
-	refund := stripeevent.Refund{EventID: "evt_auto_re", PaymentIntent: "pi_auto", Charge: "ch_pi_auto", Currency: "usd",
-		Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
-	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	s.refundWithVendorReversalRefused("autoco", "pi_auto")
 	require.Equal(t, "reversal", s.awaitVendorDue(id)["kind"])
 
 	s.stripe.Inject = nil // the vendor's balance is back
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "partially_refunded", view["status"])
-	}, 30*time.Second, 200*time.Millisecond)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
 	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:autoco-vendor"], "the vendor gave its share back")
 	var reversed int64
 	for _, tr := range s.stripe.Transfers() {
@@ -377,4 +353,20 @@ func TestDueRetriedAutomaticallyWhileTheRunIsOpen(t *testing.T) {
 		}
 	}
 	require.EqualValues(t, 955, reversed)
+}
+
+// refundWithVendorReversalRefused has Stripe refuse every reversal from the client's vendor (its
+// connected account is short) and delivers a 11.00 refund of pi, whose vendor share is 9.55.
+func (s *stack) refundWithVendorReversalRefused(client, pi string) {
+	s.t.Helper()
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/reversals") && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/vendor-"+client+"-vendor") {
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"insufficient_funds","message":"The destination account has insufficient funds to cover the reversal."}}`
+		}
+		return 0, ""
+	}
+	refund := stripeevent.Refund{EventID: "evt_" + pi + "_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, body)
 }

@@ -261,15 +261,30 @@ func (s *workflowSuite) TestFailingSecondLegCompensatesFirst() {
 	s.EqualValues(gross, s.w.balance(ledger.ProviderBalance("stripe")), "the money is back in the platform balance")
 }
 
-// A compensation whose reversal Stripe refuses leaves it due (payout_failed, the vendor owing its
-// transfer back); the admin's retry, in a follow-up run, takes it back, and the payment is
-// compensated again, not paid: nobody keeps a share.
-func (s *workflowSuite) TestCompensationsReversalDueThenRetried() {
+// compensatedWithReversalDue runs a payment whose affiliate transfer Stripe refuses and which an
+// admin cancels, while Stripe refuses to take the vendor's transfer back: compensated, with the
+// vendor's reversal due.
+func (s *workflowSuite) compensatedWithReversalDue() payment.Record {
 	s.w.failNext["affiliate"] = []error{rejected("account closed")}
 	s.w.failBack["vendor"] = []error{rejected("insufficient funds in the destination account")}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
 	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops@agency"})
-	due := s.run()
+	return s.run()
+}
+
+// followUp readies a follow-up run of the stored payment rec (its run closed), in the same world.
+func (s *workflowSuite) followUp(rec payment.Record) {
+	s.w.stored = &rec
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wfID})
+	s.w.install(s.env)
+}
+
+// A compensation whose reversal Stripe refuses leaves it due (payout_failed, the vendor owing its
+// transfer back); the admin's retry, in a follow-up run, takes it back, and the payment is
+// compensated again, not paid: nobody keeps a share.
+func (s *workflowSuite) TestCompensationsReversalDueThenRetried() {
+	due := s.compensatedWithReversalDue()
 
 	s.Equal(payment.StatusPayoutFailed, due.Status)
 	s.Contains(due.Reason, "vendor reversal of 9545 failed")
@@ -277,10 +292,7 @@ func (s *workflowSuite) TestCompensationsReversalDueThenRetried() {
 	s.Len(legOf(s.T(), due, split.PartyVendor).Dues, 1)
 
 	// The run closed; the retry starts a follow-up run from the stored state.
-	s.w.stored = &due
-	s.env = s.NewTestWorkflowEnvironment()
-	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wfID})
-	s.w.install(s.env)
+	s.followUp(due)
 	signalAt(s.env, time.Second, SignalEvent, retryDues(1))
 	rec := s.run()
 
@@ -296,17 +308,10 @@ func (s *workflowSuite) TestCompensationsReversalDueThenRetried() {
 // takes back everything the vendor still holds (the reversal due then has nothing left to do), a
 // refund that fails pays nobody again, and the retry leaves it compensated.
 func (s *workflowSuite) TestCompensatedPaymentPaysNobodyAgain() {
-	s.w.failNext["affiliate"] = []error{rejected("account closed")}
-	s.w.failBack["vendor"] = []error{rejected("insufficient funds in the destination account")}
-	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops@agency"})
-	due := s.run()
+	due := s.compensatedWithReversalDue()
 	s.Require().Equal(payment.StatusPayoutFailed, due.Status)
 
-	s.w.stored = &due
-	s.env = s.NewTestWorkflowEnvironment()
-	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wfID})
-	s.w.install(s.env)
+	s.followUp(due)
 	signalAt(s.env, time.Second, SignalEvent, refundAt("evt_r1", 1100, 10))
 	signalAt(s.env, time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
 	signalAt(s.env, 2*time.Minute, SignalEvent, retryDues(1))
