@@ -48,3 +48,32 @@ func TestPayPalDisputeEvents(t *testing.T) {
 	_, _, _, err := paypalToEvent(paypalevent.Build("WH-X", "CUSTOMER.DISPUTE.RESOLVED", at, map[string]any{"dispute_id": "PP-D-9"}))
 	require.ErrorContains(t, err, "disputed transaction")
 }
+
+// A PAYMENT.CAPTURE.REFUNDED event's refund may not have gone through: FAILED or CANCELLED (an
+// eCheck that bounced) is the refund's failure, named by its ID; COMPLETED and PENDING are the
+// refund, as before.
+func TestPayPalRefundStatuses(t *testing.T) {
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	made := at.Add(-time.Hour)
+	refund := func(status string) []byte {
+		return paypalevent.Refund{EventID: "WH-RS", RefundID: "REF9", CaptureID: "CAP9", Currency: "usd", Amount: 1100,
+			TotalRefunded: 1100, Created: at, Made: made, Status: status}.Body()
+	}
+	for _, tt := range []struct {
+		status string
+		want   payment.Event
+	}{
+		{"COMPLETED", payment.Event{ID: "WH-RS", Kind: payment.EventRefund, RefundID: "REF9", Amount: 1100, AmountRefunded: 1100, OccurredAt: at}},
+		{"PENDING", payment.Event{ID: "WH-RS", Kind: payment.EventRefund, RefundID: "REF9", Amount: 1100, AmountRefunded: 1100, OccurredAt: at}},
+		{"FAILED", payment.Event{ID: "WH-RS", Kind: payment.EventRefundFailed, RefundID: "REF9", Amount: 1100, RefundMade: made, OccurredAt: at}},
+		{"CANCELLED", payment.Event{ID: "WH-RS", Kind: payment.EventRefundFailed, RefundID: "REF9", Amount: 1100, RefundMade: made, OccurredAt: at}},
+	} {
+		t.Run(tt.status, func(t *testing.T) {
+			ev, capture, _, err := paypalToEvent(refund(tt.status))
+			require.NoError(t, err)
+			require.Equal(t, "CAP9", capture)
+			ev.OccurredAt, ev.RefundMade = ev.OccurredAt.UTC(), ev.RefundMade.UTC()
+			require.Equal(t, tt.want, ev)
+		})
+	}
+}

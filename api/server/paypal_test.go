@@ -117,8 +117,9 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 
 	// A partial refund: PayPal payouts cannot be pulled back, so the payees' shares of it stay
 	// owed by them in the ledger, with the reason on the leg.
+	refunded := time.Now()
 	refund := paypalevent.Refund{EventID: "WH-REF-" + capture, RefundID: "REF-" + capture, CaptureID: capture,
-		Currency: "usd", Amount: 1100, TotalRefunded: 1100, Fee: 38, Created: time.Now()}.Body()
+		Currency: "usd", Amount: 1100, TotalRefunded: 1100, Fee: 38, Created: refunded}.Body()
 	code, out = s.paypalWebhook(refund, s.paypal.Sign(refund))
 	require.Equal(t, http.StatusOK, code, out)
 	rec = s.result(id)
@@ -132,6 +133,22 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 		"vendor_payable:" + vendor: 955, "affiliate_payable:" + aff: 48, "platform:revenue": -873,
 		"processing_fees:paypal": 433 - 38, "provider:paypal": -130 - 433 + 38,
 	}, s.paymentBalances(id), "the payees owe back their shares of the refund; PayPal gave back 0.38 of its fee")
+
+	// The refund did not go through after all (an eCheck that bounced): PayPal tells the refund
+	// again, FAILED. It is undone with the fee it had given back, and the payees owe nothing.
+	failed := paypalevent.Refund{EventID: "WH-REF-FAILED-" + capture, RefundID: "REF-" + capture, CaptureID: capture,
+		Currency: "usd", Amount: 1100, TotalRefunded: 1100, Fee: 38, Created: refunded.Add(time.Hour), Made: refunded, Status: "FAILED"}.Body()
+	code, out = s.paypalWebhook(failed, s.paypal.Sign(failed))
+	require.Equal(t, http.StatusOK, code, out)
+	rec = s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	require.Zero(t, rec.Refunded)
+	require.Zero(t, rec.FeeReturned)
+	require.Equal(t, map[string]int64{
+		"vendor_payable:" + vendor: 0, "affiliate_payable:" + aff: 0, "platform:revenue": -970,
+		"processing_fees:paypal": 433, "provider:paypal": 970 - 433,
+	}, s.paymentBalances(id), "as before the refund")
+	require.Len(t, s.paypal.Payouts(), 2, "nobody paid again: the payees kept their payouts")
 }
 
 func TestPayPalUnclaimedPayoutGoesToAdmin(t *testing.T) {

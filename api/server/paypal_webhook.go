@@ -156,9 +156,11 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Fee: fee, Metadata: md, OccurredAt: at}, r.ID, typ, nil
 	case typ == "PAYMENT.CAPTURE.REFUNDED" || typ == "PAYMENT.CAPTURE.REVERSED":
 		var r struct {
-			ID        string       `json:"id"`
-			Amount    paypalAmount `json:"amount"`
-			Breakdown struct {
+			ID         string       `json:"id"`
+			Status     string       `json:"status"`
+			CreateTime string       `json:"create_time"`
+			Amount     paypalAmount `json:"amount"`
+			Breakdown  struct {
 				TotalRefunded paypalAmount  `json:"total_refunded_amount"`
 				Fee           *paypalAmount `json:"paypal_fee"`
 			} `json:"seller_payable_breakdown"`
@@ -183,6 +185,12 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		fee, err := paypalFee(r.Breakdown.Fee, amount, cur)
 		if err != nil {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: seller_payable_breakdown.paypal_fee: %w", typ, err)
+		}
+		if r.Status == "FAILED" || r.Status == "CANCELLED" {
+			// A refund that did not go through (an eCheck that bounced): undone once by its ID if it
+			// was applied, with the fee it gave back, and never applied if it comes later.
+			made, _ := time.Parse(time.RFC3339, r.CreateTime) // zero when PayPal did not say: then no figure is judged by it
+			return payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: r.ID, Amount: amount, Fee: fee, RefundMade: made.UTC(), OccurredAt: at}, capture, typ, nil
 		}
 		ev := payment.Event{ID: evt.ID, Kind: payment.EventRefund, RefundID: r.ID, Amount: amount, Fee: fee, OccurredAt: at}
 		if total, _, err := r.Breakdown.TotalRefunded.minor(); err == nil && total > 0 {

@@ -273,6 +273,9 @@ type Record struct {
 	// it), booked once per refund in FeeReturns, never more than Fee.
 	FeeReturned int64    `json:"fee_returned,omitempty"`
 	FeeReturns  []string `json:"fee_returns,omitempty"`
+	// FeeReturnsUndone are the refunds among FeeReturns that failed afterwards: the fee they gave
+	// back was taken again (code path 5).
+	FeeReturnsUndone []string `json:"fee_returns_undone,omitempty"`
 	// DisputeFees is what disputes cost in the provider's fees (Stripe's dispute fee, less any
 	// returned), booked once per balance transaction in DisputeFeeIDs.
 	DisputeFees   int64     `json:"dispute_fees,omitempty"`

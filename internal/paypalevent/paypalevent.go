@@ -74,6 +74,10 @@ type Refund struct {
 	Currency                     money.Currency
 	Amount, TotalRefunded, Fee   int64
 	Created                      time.Time
+	// Status is the refund's (COMPLETED when empty; PENDING, FAILED, CANCELLED), and Made when it
+	// was created (the event's time when zero).
+	Status string
+	Made   time.Time
 }
 
 // Body renders the event.
@@ -82,8 +86,15 @@ func (r Refund) Body() []byte {
 	if r.Fee > 0 {
 		breakdown["gross_amount"], breakdown["paypal_fee"], breakdown["net_amount"] = Amount(r.Amount, r.Currency), Amount(r.Fee, r.Currency), Amount(r.Amount-r.Fee, r.Currency)
 	}
+	status, made := r.Status, r.Made
+	if status == "" {
+		status = "COMPLETED"
+	}
+	if made.IsZero() {
+		made = r.Created
+	}
 	return Build(r.EventID, "PAYMENT.CAPTURE.REFUNDED", r.Created, map[string]any{
-		"id": r.RefundID, "status": "COMPLETED", "amount": Amount(r.Amount, r.Currency),
+		"id": r.RefundID, "status": status, "create_time": made.UTC().Format(time.RFC3339), "amount": Amount(r.Amount, r.Currency),
 		"seller_payable_breakdown": breakdown,
 		"links":                    []map[string]string{{"rel": "up", "href": "https://api.paypal.com/v2/payments/captures/" + r.CaptureID, "method": "GET"}},
 	})

@@ -157,7 +157,8 @@ type Event struct {
 	Metadata map[string]string
 	// Fee is the processing fee the provider kept from a capture, in its currency, when the
 	// event says it (PayPal's seller_receivable_breakdown); 0 leaves it to be looked up. On a
-	// refund with a RefundID it is the part of the fee the provider gave back.
+	// refund with a RefundID it is the part of the fee the provider gave back; on a failed one,
+	// the part it had given back and takes again.
 	Fee int64
 	// AmountRefunded is the charge's cumulative refunded amount: refunds are applied as the
 	// difference to what was already refunded, so duplicates and reordering are harmless.

@@ -217,6 +217,9 @@ func (r *run) refundFailed(e Event) error {
 		return nil
 	}
 	r.rec.FailedRefunds = append(r.rec.FailedRefunds, payment.FailedRefund{ID: e.RefundID, Amount: e.Amount, Made: e.RefundMade, At: e.OccurredAt})
+	if err := r.unreturnFee(e); err != nil {
+		return err
+	}
 	if slices.Contains(r.rec.AppliedRefunds, e.RefundID) {
 		// Told one refund at a time (no cumulative figure): this one was applied; undo it.
 		return r.unrefundTo(r.rec.Refunded-e.Amount, e.RefundID, e.Amount)
@@ -307,6 +310,9 @@ func (r *run) returnFee(e Event) error {
 	if amount <= 0 || e.RefundID == "" || slices.Contains(r.rec.FeeReturns, e.RefundID) {
 		return nil
 	}
+	if r.in.CodePath >= codePathDues && r.isFailedRefund(e.RefundID) {
+		return nil // told again after it failed: it gave nothing back
+	}
 	err := r.book("", r.key("fee/return/"+e.RefundID), fmt.Sprintf("fee returned with refund %s of %s", e.RefundID, r.rec.PaymentID), []ledger.Posting{
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
 		{Account: ledger.ProcessingFees(r.rec.Provider), Amount: -amount},
@@ -316,6 +322,27 @@ func (r *run) returnFee(e Event) error {
 	}
 	r.rec.FeeReturned += amount
 	r.rec.FeeReturns = append(r.rec.FeeReturns, e.RefundID)
+	return nil
+}
+
+// unreturnFee takes back the fee a refund gave back when that refund fails (PayPal's, whose failed
+// refund states the fee it had returned), once per refund and never beyond what was returned, as
+// an entry kept for the failure's own booking step (code path 5).
+func (r *run) unreturnFee(e Event) error {
+	amount := min(e.Fee, r.rec.FeeReturned)
+	if r.in.CodePath < codePathDues || amount <= 0 || !slices.Contains(r.rec.FeeReturns, e.RefundID) ||
+		slices.Contains(r.rec.FeeReturnsUndone, e.RefundID) {
+		return nil
+	}
+	err := r.book("", r.key("fee/return/"+e.RefundID+"/undone"), fmt.Sprintf("fee return of failed refund %s of %s taken back", e.RefundID, r.rec.PaymentID), []ledger.Posting{
+		{Account: ledger.ProcessingFees(r.rec.Provider), Amount: amount},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
+	})
+	if err != nil {
+		return err
+	}
+	r.rec.FeeReturned -= amount
+	r.rec.FeeReturnsUndone = append(r.rec.FeeReturnsUndone, e.RefundID)
 	return nil
 }
 

@@ -1210,6 +1210,53 @@ func (s *workflowSuite) TestDuesRetriedAutomaticallyInTheSettleWindow() {
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 }
 
+// A refund told one at a time with the fee it gave back (PayPal's) fails afterwards: the refund
+// is undone and so is its fee return, once; the refund told again later, as it was before it
+// failed, gives back neither money nor fee.
+func (s *workflowSuite) TestFailedRefundTakesItsFeeReturnBack() {
+	s.w.fee = 433
+	refund := Event{ID: "WH-REF", Kind: EventRefund, RefundID: "REF1", Amount: 1100, AmountRefunded: 1100, Fee: 38,
+		OccurredAt: captureEvent("", 0).OccurredAt.Add(10 * time.Minute)}
+	failed := refundFailedAt("WH-REF-FAILED", "REF1", 1100, 20)
+	failed.Fee, failed.RefundMade = 38, refund.OccurredAt
+	stale := refund
+	stale.ID = "WH-REF-AGAIN"
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, refund)
+	signalAt(s.env, 2*time.Minute, SignalEvent, failed)
+	signalAt(s.env, 3*time.Minute, SignalEvent, failed)
+	signalAt(s.env, 4*time.Minute, SignalEvent, stale)
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Zero(rec.Refunded)
+	s.Zero(rec.FeeReturned, "the fee return was taken back with the refund")
+	s.Equal([]string{"REF1"}, rec.FeeReturnsUndone)
+	s.Equal([]ledger.Posting{{Account: "processing_fees:stripe", Amount: 38}, {Account: "provider:stripe", Amount: -38}},
+		s.w.entries[wfID+"/fee/return/REF1/undone"].Postings)
+	s.EqualValues(433, s.w.balance(ledger.ProcessingFees("stripe")), "the platform bears the whole fee again")
+}
+
+// The refund's failure told before the refund itself: the refund, when it is told, gives back
+// neither money nor the fee it states.
+func (s *workflowSuite) TestRefundToldAfterItFailedReturnsNoFee() {
+	s.w.fee = 433
+	refund := Event{ID: "WH-REF", Kind: EventRefund, RefundID: "REF1", Amount: 1100, AmountRefunded: 1100, Fee: 38,
+		OccurredAt: captureEvent("", 0).OccurredAt.Add(10 * time.Minute)}
+	failed := refundFailedAt("WH-REF-FAILED", "REF1", 1100, 20)
+	failed.Fee, failed.RefundMade = 38, refund.OccurredAt
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Minute, SignalEvent, failed)
+	signalAt(s.env, 2*time.Minute, SignalEvent, refund)
+	rec := s.run()
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Zero(rec.Refunded)
+	s.Zero(rec.FeeReturned)
+	s.NotContains(s.w.entries, wfID+"/fee/return/REF1")
+	s.EqualValues(433, s.w.balance(ledger.ProcessingFees("stripe")))
+}
+
 // A failed refund's top-up refused twice: the second retry's key is the cause's .a2, and a refund
 // between the retries lowers what is sent to what the payee is still owed.
 func (s *workflowSuite) TestTopUpRetriedAfterARefundSendsWhatIsStillOwed() {
