@@ -1210,15 +1210,22 @@ func (s *workflowSuite) TestDuesRetriedAutomaticallyInTheSettleWindow() {
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 }
 
+// paypalRefundAndItsFailure is a PayPal refund of 11.00 that gave 0.38 of the fee back, and the
+// same refund told FAILED ten minutes later.
+func paypalRefundAndItsFailure() (refund, failed Event) {
+	refund = Event{ID: "WH-REF", Kind: EventRefund, RefundID: "REF1", Amount: 1100, AmountRefunded: 1100, Fee: 38,
+		OccurredAt: captureEvent("", 0).OccurredAt.Add(10 * time.Minute)}
+	failed = refundFailedAt("WH-REF-FAILED", "REF1", 1100, 20)
+	failed.Fee, failed.RefundMade = 38, refund.OccurredAt
+	return refund, failed
+}
+
 // A refund told one at a time with the fee it gave back (PayPal's) fails afterwards: the refund
 // is undone and so is its fee return, once; the refund told again later, as it was before it
 // failed, gives back neither money nor fee.
 func (s *workflowSuite) TestFailedRefundTakesItsFeeReturnBack() {
 	s.w.fee = 433
-	refund := Event{ID: "WH-REF", Kind: EventRefund, RefundID: "REF1", Amount: 1100, AmountRefunded: 1100, Fee: 38,
-		OccurredAt: captureEvent("", 0).OccurredAt.Add(10 * time.Minute)}
-	failed := refundFailedAt("WH-REF-FAILED", "REF1", 1100, 20)
-	failed.Fee, failed.RefundMade = 38, refund.OccurredAt
+	refund, failed := paypalRefundAndItsFailure()
 	stale := refund
 	stale.ID = "WH-REF-AGAIN"
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
@@ -1241,10 +1248,7 @@ func (s *workflowSuite) TestFailedRefundTakesItsFeeReturnBack() {
 // neither money nor the fee it states.
 func (s *workflowSuite) TestRefundToldAfterItFailedReturnsNoFee() {
 	s.w.fee = 433
-	refund := Event{ID: "WH-REF", Kind: EventRefund, RefundID: "REF1", Amount: 1100, AmountRefunded: 1100, Fee: 38,
-		OccurredAt: captureEvent("", 0).OccurredAt.Add(10 * time.Minute)}
-	failed := refundFailedAt("WH-REF-FAILED", "REF1", 1100, 20)
-	failed.Fee, failed.RefundMade = 38, refund.OccurredAt
+	refund, failed := paypalRefundAndItsFailure()
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
 	signalAt(s.env, time.Minute, SignalEvent, failed)
 	signalAt(s.env, 2*time.Minute, SignalEvent, refund)
