@@ -182,7 +182,7 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 			out[recon.Refunded] = refunded
 		}
 	}
-	fee, why, err := rail.feeLessReturns(ctx, c, rec.FeeReturns, rec.Currency, rec.Gross)
+	fee, why, err := rail.feeLessReturns(ctx, c, rec.FeeReturnsStanding(), rec.Currency, rec.Gross)
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,37 @@ func TestReconciliationFindsDriftAndChangesNothing(t *testing.T) {
 	require.Equal(t, len(entriesBefore), len(entriesAfter), "reconciliation never fixes money by itself")
 }
 
+// A PayPal refund that failed after it was applied (its fee return taken back with it) leaves the
+// books at the capture's whole fee, as PayPal: the failed refund's return is not taken off
+// PayPal's side either.
+func TestPayPalReconciliationAfterARefundFailed(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seedPayPal("recfail", "VENDORRECFAIL")
+	body := paypalCapture("recfail", "CAPFAIL1")
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAPFAIL1")
+	s.result(id)
+	refunded := time.Now()
+	told := func(status string, at time.Time) { // the refund, as PayPal tells it at a time
+		refund := paypalevent.Refund{EventID: "WH-REF-CAPFAIL1-" + status, RefundID: "REF-CAPFAIL1", CaptureID: "CAPFAIL1", Currency: "usd",
+			Amount: 1100, TotalRefunded: 1100, Fee: 38, Created: at, Made: refunded, Status: status}.Body()
+		code, out := s.paypalWebhook(refund, s.paypal.Sign(refund))
+		require.Equal(t, http.StatusOK, code, out)
+		s.result(id)
+	}
+	told("COMPLETED", refunded)
+	told("FAILED", refunded.Add(time.Hour))
+	rec := s.result(id)
+	require.Equal(t, []string{"REF-CAPFAIL1"}, rec.FeeReturnsUndone)
+	s.paypal.AddCapture(testenv.PayPalCapture{ID: "CAPFAIL1", Currency: "USD", Amount: "110.00", Fee: "4.33", Status: "COMPLETED", Order: "ORDER-CAPFAIL1"})
+	s.paypal.AddRefund(testenv.PayPalRefund{ID: "REF-CAPFAIL1", CaptureID: "CAPFAIL1", Currency: "USD", Amount: "11.00", Fee: "0.38"})
+	s.paypal.AddTransactions(testenv.PayPalTransaction{ID: "CAPFAIL1", EventCode: "T0006", Status: "S", Currency: "USD", Value: "110.00",
+		CustomField: "client_id=recfail&order_id=order-CAPFAIL1", At: time.Now()})
+	mine := func(p, _ string) bool { return p == id }
+	require.Empty(t, s.Reconcile("paypal", mine), "fee 4.33 on both sides, nothing refunded")
+}
+
 func TestPayPalReconciliationComparesPayoutsAndFees(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
 	s.seedPayPal("recpp", "VENDORRECPP01")

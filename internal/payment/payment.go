@@ -194,6 +194,12 @@ func (l Leg) TransferLeft(transferID string) (left int64, topUp int) {
 	return left, topUp
 }
 
+// FeeReturnsStanding are the refunds whose fee return still stands: FeeReturns less those undone
+// when their refund failed (FeeReturnsUndone).
+func (r Record) FeeReturnsStanding() []string {
+	return slices.DeleteFunc(slices.Clone(r.FeeReturns), func(id string) bool { return slices.Contains(r.FeeReturnsUndone, id) })
+}
+
 // HasDues reports whether any leg has a top-up or reversal the provider did not make.
 func (r Record) HasDues() bool {
 	return slices.ContainsFunc(r.Legs, func(l Leg) bool { return len(l.Dues) > 0 })

@@ -1,6 +1,9 @@
 package payment
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestShortfallCountsMovementsInDoubtAsMade(t *testing.T) {
 	base := Leg{Amount: 9545, Refunded: 955, Transferred: 9425, Reversed: 0}
@@ -45,5 +48,15 @@ func TestTransferLeftAndDuePrefix(t *testing.T) {
 		if got := tt.d.Prefix(); got != tt.want {
 			t.Fatalf("Prefix() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestFeeReturnsStandingLeavesOutThoseUndone(t *testing.T) {
+	r := Record{FeeReturns: []string{"REF1", "REF2", "REF3"}, FeeReturnsUndone: []string{"REF2"}}
+	if got := r.FeeReturnsStanding(); !slices.Equal(got, []string{"REF1", "REF3"}) {
+		t.Fatalf("FeeReturnsStanding() = %v", got)
+	}
+	if !slices.Equal(r.FeeReturns, []string{"REF1", "REF2", "REF3"}) {
+		t.Fatalf("FeeReturns changed: %v", r.FeeReturns)
 	}
 }
