@@ -73,10 +73,8 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
 		case got != nil && got.Action == ActionRetry && r.rec.HasDues():
-			// A retry from the Temporal UI while the run is open: the API sends it as an event.
-			if err := r.retryDues(Event{Actor: got.Actor}); err != nil {
-				r.log.Error("dues not retried", "Error", err)
-			}
+			// A retry from the Temporal UI while the run is open, taken as the API's event is.
+			r.handleEvent(Event{Kind: EventRetryDues, Actor: got.Actor})
 		case got != nil:
 			r.log.Warn("admin command ignored: nothing is waiting for one", "Action", got.Action, "Status", r.rec.Status)
 		case fired:

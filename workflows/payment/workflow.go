@@ -641,9 +641,7 @@ func (r *run) settleWait(left time.Duration) {
 	}
 	r.wait(min(left, every), 0)
 	if r.rec.HasDues() {
-		if err := r.retryDues(Event{Actor: "automatic retry"}); err != nil {
-			r.log.Error("dues not retried", "Error", err)
-		}
+		r.handleEvent(Event{Kind: EventRetryDues, Actor: "automatic retry"})
 	}
 }
 
@@ -653,7 +651,7 @@ func (r *run) settledStatus() payment.Status {
 		return payment.StatusDisputed
 	case r.rec.Refunded > 0 && r.rec.Refunded >= r.rec.Gross:
 		return payment.StatusRefunded
-	case r.rec.Compensated != "" && r.in.CodePath >= codePathDues:
+	case r.in.CodePath >= codePathDues && r.compensated():
 		// Nobody was paid: a later event (a dispute won, a movement due made) does not make it paid.
 		return payment.StatusCompensated
 	case r.rec.Refunded > 0:
