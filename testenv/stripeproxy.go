@@ -278,8 +278,8 @@ func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, sta
 
 // overReversal is Stripe's refusal of a reversal larger than what its transfer has left, or "".
 func (p *StripeProxy) overReversal(r *http.Request, form url.Values) string {
-	id, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v1/transfers/"), "/reversals")
-	if r.Method != http.MethodPost || !ok || !strings.HasPrefix(r.URL.Path, "/v1/transfers/") {
+	id, ok := reversalsOf(r.URL.Path)
+	if r.Method != http.MethodPost || !ok {
 		return ""
 	}
 	amount, _ := strconv.ParseInt(form.Get("amount"), 10, 64)
@@ -459,7 +459,7 @@ func reversalJSON(tr *StripeTransfer, rv StripeReversal) map[string]any {
 	return map[string]any{"id": rv.ID, "object": "transfer_reversal", "amount": rv.Amount, "currency": tr.Currency, "transfer": tr.ID, "metadata": rv.Metadata}
 }
 
-// reversalsOf reads the transfer ID of a GET /v1/transfers/{id}/reversals path.
+// reversalsOf reads the transfer ID of a /v1/transfers/{id}/reversals path.
 func reversalsOf(path string) (string, bool) {
 	rest, ok := strings.CutPrefix(path, "/v1/transfers/")
 	if !ok {
