@@ -153,7 +153,7 @@ type legView struct {
 	// TopUps are the transfers beside the first (a correction's, a failed refund's), each with
 	// what was taken back.
 	TopUps []ipayment.TopUp `json:"top_ups,omitempty"`
-	// Dues are top-ups the provider did not make, owed to the payee until a retry.
+	// Dues are the top-ups and reversals the provider did not make, owed until a retry.
 	Dues []ipayment.Due `json:"dues,omitempty"`
 }
 
