@@ -243,18 +243,24 @@ func TestTransferSendsKeyAndClassifiesStripeErrors(t *testing.T) {
 	require.Equal(t, "9545", calls[0].Form.Get("amount"))
 	require.Equal(t, "ch_1", calls[0].Form.Get("source_transaction"))
 
+	const refused = `{"error":{"type":"invalid_request_error","message":"injected"}}`
 	for _, tc := range []struct {
 		status    int
+		body      string
 		retryable bool
-	}{{429, true}, {500, true}, {503, true}, {400, false}, {402, false}} {
-		f.proxy.Inject = func(*http.Request, url.Values) (int, string) {
-			return tc.status, `{"error":{"type":"invalid_request_error","message":"injected"}}`
-		}
+	}{
+		{429, refused, true}, {500, refused, true}, {503, refused, true}, {400, refused, false}, {402, refused, false},
+		// An earlier request under the key still runs: Stripe saved no answer, the retry gets one.
+		{409, `{"error":{"type":"idempotency_error","code":"idempotency_key_in_use","message":"There is currently another in-progress request using this Idempotent Key"}}`, true},
+		// The key was used with other parameters: made or not, a new key could pay twice.
+		{400, `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`, true},
+	} {
+		f.proxy.Inject = func(*http.Request, url.Values) (int, string) { return tc.status, tc.body }
 		_, err := f.a.Transfer(ctx, in)
 		require.Error(t, err, "status %d", tc.status)
 		var app *temporal.ApplicationError
 		nonRetryable := errors.As(err, &app) && app.NonRetryable()
-		require.Equal(t, !tc.retryable, nonRetryable, "status %d", tc.status)
+		require.Equal(t, !tc.retryable, nonRetryable, "status %d: %s", tc.status, tc.body)
 	}
 	f.proxy.Inject = nil
 

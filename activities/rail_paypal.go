@@ -1,10 +1,14 @@
 package activities
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"paysplit/internal/money"
 	"paysplit/internal/store"
 )
 
@@ -25,8 +30,47 @@ func NewPayPalClient(clientID, secret, base string, httpClient *http.Client) (*p
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	c.SetHTTPClient(httpClient)
+	kept := *httpClient // the caller's client stays as it was
+	kept.Transport = keepErrorBodies{base: httpClient.Transport}
+	c.SetHTTPClient(&kept)
 	return c, nil
+}
+
+// keepErrorBodies hands the body of an error answer to the request's caller when its context asks
+// for it (withErrorBody): plutov's ErrorResponse decodes name, message and details but drops
+// PayPal's HATEOAS links, and the link is how PayPal names the payout batch that a duplicate
+// sender_batch_id already made.
+type keepErrorBodies struct{ base http.RoundTripper }
+
+type errorBodyKey struct{}
+
+// maxErrorBody bounds what is kept of an error answer (PayPal's are a few hundred bytes).
+const maxErrorBody = 64 << 10
+
+// withErrorBody returns a context whose requests keep their error answer's body in *body.
+func withErrorBody(ctx context.Context) (context.Context, *[]byte) {
+	body := new([]byte)
+	return context.WithValue(ctx, errorBodyKey{}, body), body
+}
+
+func (k keepErrorBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := k.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	sink, _ := req.Context().Value(errorBodyKey{}).(*[]byte)
+	if err != nil || resp.StatusCode < 400 || sink == nil {
+		return resp, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("paypal: read error answer %d: %w", resp.StatusCode, err)
+	}
+	*sink = raw
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	return resp, nil
 }
 
 // paypalRail pays payees of PayPal payments with the Payouts API.
@@ -68,27 +112,77 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 			Note:   "order " + in.TransferGroup,
 		}},
 	}
-	req, err := r.c.NewRequest(ctx, http.MethodPost, r.c.APIBase+"/v1/payments/payouts", body)
+	sendCtx, answer := withErrorBody(ctx)
+	req, err := r.c.NewRequest(sendCtx, http.MethodPost, r.c.APIBase+"/v1/payments/payouts", body)
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("PayPal-Request-Id", in.IdempotencyKey)
 	var created paypal.PayoutResponse
 	if err := r.c.SendWithAuth(req, &created); err != nil {
-		return "", classifyPayPal("create payout "+in.IdempotencyKey, err)
+		batchID, dup := duplicateBatch(err, *answer)
+		switch {
+		case !dup:
+			return "", classifyPayPal("create payout "+in.IdempotencyKey, err)
+		case batchID == "":
+			// Never a refusal: a new key would pay again if that batch went through. Retried, and
+			// after the last attempt the leg keeps the key for an admin.
+			return "", fmt.Errorf("paypal: a payout batch under sender_batch_id %s exists and PayPal did not link it: "+
+				"its outcome is unknown; look it up in PayPal", in.IdempotencyKey)
+		}
+		// An earlier attempt made it and its answer was lost; PayPal replays no answer for a
+		// repeated PayPal-Request-Id here, it refuses the sender_batch_id. That batch is this
+		// movement: watch it as if it had just been created.
+		return r.await(ctx, batchID, &in)
 	}
 	if created.BatchHeader == nil || created.BatchHeader.PayoutBatchID == "" {
 		return "", errors.New("paypal: payout response without a batch ID")
 	}
-	return r.await(ctx, created.BatchHeader.PayoutBatchID)
+	return r.await(ctx, created.BatchHeader.PayoutBatchID, nil)
 }
 
-func (r paypalRail) await(ctx context.Context, batchID string) (string, error) {
+// duplicateBatch reports whether err is PayPal's refusal of a sender_batch_id used in the last
+// 30 days, and the ID of the batch made under it from the answer's link to it ("" when the
+// answer has none).
+func duplicateBatch(err error, answer []byte) (batchID string, dup bool) {
+	var pe *paypal.ErrorResponse
+	if !errors.As(err, &pe) || pe.Response == nil || pe.Response.StatusCode != http.StatusBadRequest {
+		return "", false
+	}
+	var body struct {
+		Links []paypal.Link `json:"links"`
+	}
+	_ = json.Unmarshal(answer, &body) // plutov decoded the rest; a body without links links nothing
+	for _, l := range body.Links {
+		if u, err := url.Parse(l.Href); err == nil && (l.Method == "" || l.Method == http.MethodGet) {
+			if id, ok := strings.CutPrefix(u.Path, "/v1/payments/payouts/"); ok && id != "" && !strings.Contains(id, "/") {
+				batchID = id
+			}
+		}
+	}
+	for _, d := range pe.Details {
+		if strings.EqualFold(strings.TrimPrefix(d.Field, "sender_batch_header."), "sender_batch_id") {
+			dup = true
+		}
+	}
+	return batchID, dup || strings.Contains(strings.ToLower(pe.Message), "sender_batch_id")
+}
+
+// await watches a payout batch until its one item settles. A batch this request did not create
+// (linked, the movement in was asked for) must be that movement: made under its key, to its
+// receiver, for its amount; any other is not its outcome and is left to an admin (retryable, so
+// the key is kept).
+func (r paypalRail) await(ctx context.Context, batchID string, linked *TransferInput) (string, error) {
 	deadline := time.Now().Add(payoutPoll)
 	for {
 		batch, err := r.c.GetPayout(ctx, batchID)
 		if err != nil {
 			return "", classifyPayPal("get payout "+batchID, err)
+		}
+		if linked != nil {
+			if err := sameMovement(batch, *linked); err != nil {
+				return "", err
+			}
 		}
 		if len(batch.Items) == 1 {
 			item := batch.Items[0]
@@ -118,6 +212,26 @@ func (r paypalRail) await(ctx context.Context, batchID string) (string, error) {
 		case <-time.After(payoutPollStep):
 		}
 	}
+}
+
+// sameMovement checks that a batch PayPal answered with is the one in asked for.
+func sameMovement(batch *paypal.PayoutResponse, in TransferInput) error {
+	if h := batch.BatchHeader; h != nil && h.SenderBatchHeader != nil && h.SenderBatchHeader.SenderBatchID != "" &&
+		h.SenderBatchHeader.SenderBatchID != in.IdempotencyKey {
+		return fmt.Errorf("paypal: payout batch %s is sender_batch_id %s, not %s", h.PayoutBatchID, h.SenderBatchHeader.SenderBatchID, in.IdempotencyKey)
+	}
+	if len(batch.Items) != 1 || batch.Items[0].PayoutItem == nil || batch.Items[0].PayoutItem.Amount == nil {
+		return nil // PayPal lists items once it has split the batch
+	}
+	item := batch.Items[0].PayoutItem
+	amount, err := money.ParseAmount(item.Amount.Value, in.Currency)
+	if err != nil || amount != in.Amount || !strings.EqualFold(item.Amount.Currency, in.Currency.Upper()) ||
+		!strings.EqualFold(item.Receiver, in.Destination) {
+		value, _ := moneyDecimal(in.Amount, in.Currency)
+		return fmt.Errorf("paypal: payout batch %s pays %s %s to %s, not %s %s to %s", batch.Items[0].PayoutBatchID,
+			item.Amount.Value, item.Amount.Currency, item.Receiver, value, in.Currency.Upper(), in.Destination)
+	}
+	return nil
 }
 
 // reverse: a completed PayPal payout cannot be pulled back. The refusal is permanent, so the

@@ -145,9 +145,15 @@ func (r stripeRail) reversedUnder(ctx context.Context, in ReverseTransferInput) 
 	return "", nil
 }
 
-// classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors and
-// network failures stay retryable; anything else Stripe refused is a business error that goes
-// to the admin path instead of being retried.
+// classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors, network
+// failures, conflicts and idempotency errors stay retryable; anything else Stripe refused is a
+// business error that goes to the admin path instead of being retried.
+//
+// An idempotency error is never a refusal: Stripe answers 409 idempotency_key_in_use while an
+// earlier request under the key is still running (it saves no answer; retry), and 400 when the
+// key was used with other parameters. Either way a movement may have been made under the key,
+// and a refusal would give the next attempt a new key, which could pay twice; retried, and
+// after the last attempt the key stays in doubt, to be looked up (Asked) on the next.
 func classifyStripe(op string, err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
@@ -156,7 +162,8 @@ func classifyStripe(op string, err error) error {
 	// Error messages end up in logs, workflow history and the admin API; a provider that
 	// echoes the credential it was sent must not put it there.
 	se.Msg = redactKeys(se.Msg)
-	if se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500 || se.HTTPStatusCode == 0 {
+	if se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode == http.StatusConflict || se.HTTPStatusCode >= 500 ||
+		se.HTTPStatusCode == 0 || se.Type == stripe.ErrorTypeIdempotency {
 		return errors.New(op + ": " + redactKeys(err.Error()))
 	}
 	return temporal.NewNonRetryableApplicationError(op+": "+se.Msg, ErrTypeRejected, nil,

@@ -358,9 +358,11 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 	s.Seed("flaky")
 	var mu sync.Mutex
 	injected := 0
-	// pi_fl1's vendor transfer meets two 429s and a 500 before Stripe takes it; pi_fl2's
-	// affiliate transfer is refused with a 400 until an admin retries.
-	plan := map[string][]int{"pi_fl1/vendor": {429, 429, 500}, "pi_fl2/affiliate": {400}}
+	// pi_fl1's vendor transfer meets two 429s, a 409 (an earlier request under its key still
+	// running, as Stripe says while it is) and a 500 before Stripe takes it; pi_fl2's affiliate
+	// transfer is refused with a 400 until an admin retries.
+	plan := map[string][]int{"pi_fl1/vendor": {429, 429, 409, 500}, "pi_fl2/affiliate": {400}}
+	bodies := map[int]string{409: `{"error":{"type":"idempotency_error","code":"idempotency_key_in_use","message":"injected 409"}}`}
 	s.Stripe.Inject = func(r *http.Request, form url.Values) (int, string) {
 		if r.URL.Path != "/v1/transfers" {
 			return 0, ""
@@ -371,13 +373,17 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 		if codes := plan[k]; len(codes) > 0 {
 			plan[k] = codes[1:]
 			injected++
+			if body, ok := bodies[codes[0]]; ok {
+				return codes[0], body
+			}
 			return codes[0], fmt.Sprintf(`{"error":{"type":"invalid_request_error","message":"injected %d"}}`, codes[0])
 		}
 		return 0, ""
 	}
 	events := deliver(t, s, stack.Capture("flaky", "pi_fl1").Body(), 1)
 	events += deliver(t, s, stack.Capture("flaky", "pi_fl2").Body(), 1)
-	s.AwaitStatus(payment.WorkflowID("stripe", "pi_fl1"), 60*time.Second, ipayment.StatusPaid)
+	rec1 := s.AwaitStatus(payment.WorkflowID("stripe", "pi_fl1"), 60*time.Second, ipayment.StatusPaid)
+	require.Zero(t, rec1.Leg("vendor").Attempt, "the vendor's first key: none of the answers was a refusal")
 
 	id2 := payment.WorkflowID("stripe", "pi_fl2")
 	rec := s.AwaitStatus(id2, 60*time.Second, ipayment.StatusPayoutFailed)
@@ -387,7 +393,7 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 	rec = s.AwaitStatus(id2, 30*time.Second, ipayment.StatusPaid)
 	require.Equal(t, id2+"/transfer/affiliate-flaky-aff/1", rec.Leg("affiliate").TransferKey)
 	mu.Lock()
-	require.Equal(t, 4, injected)
+	require.Equal(t, 5, injected)
 	mu.Unlock()
 	finish(t, s, events, 2, 4)
 }

@@ -53,6 +53,16 @@ type PayPal struct {
 	payouts  []PayPalPayout
 	// ItemStatus decides a payout item's final status by receiver; default SUCCESS.
 	ItemStatus func(receiver string) string
+	// IgnoreRequestIDs stops the replay of an answer for a repeated PayPal-Request-Id, so only
+	// sender_batch_id deduplicates: the Payouts API has been seen not to honour the header
+	// (paypal/PayPal-Java-SDK#379), and PayPal keeps either for 30 days only.
+	IgnoreRequestIDs bool
+	// LosePayoutAnswer, when set and true for a sender_batch_id, answers its payout's creation
+	// 500 after the batch was made: the caller cannot tell whether it was.
+	LosePayoutAnswer func(senderBatchID string) bool
+	// OmitDuplicateLink answers a duplicate sender_batch_id without the link to its batch, as
+	// PayPal's older answers did ({"field":"SENDER_BATCH_ID","issue":"Duplicate batch request"}).
+	OmitDuplicateLink bool
 
 	captures map[string]PayPalCapture
 	refunds  map[string]PayPalRefund
@@ -269,7 +279,7 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 
 func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 	reqID := r.Header.Get("PayPal-Request-Id")
-	if prev, ok := p.requests[reqID]; ok && reqID != "" {
+	if prev, ok := p.requests[reqID]; ok && reqID != "" && !p.IgnoreRequestIDs {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(201)
 		_, _ = w.Write(prev) // PayPal replays the original answer for a repeated request ID
@@ -292,8 +302,14 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id, dup := p.bySender[body.Header.SenderBatchID]; dup {
-		writeJSON(w, 400, map[string]any{"name": "USER_BUSINESS_ERROR", "message": "Batch with given sender_batch_id already exists",
-			"links": []map[string]string{{"href": p.APIBase + "/v1/payments/payouts/" + id, "rel": "self", "method": "GET"}}})
+		answer := map[string]any{"name": "USER_BUSINESS_ERROR", "message": "Batch with given sender_batch_id already exists",
+			"debug_id": "dup" + id, "details": []map[string]string{{"field": "SENDER_BATCH_ID", "issue": "Duplicate batch request"}},
+			"links": []map[string]string{{"href": p.APIBase + "/v1/payments/payouts/" + id, "rel": "self", "method": "GET"}}}
+		if p.OmitDuplicateLink {
+			delete(answer, "links")
+			answer["message"] = "User business error."
+		}
+		writeJSON(w, 400, answer)
 		return
 	}
 	item := body.Items[0]
@@ -310,6 +326,10 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 		"sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}}})
 	if reqID != "" {
 		p.requests[reqID] = resp
+	}
+	if p.LosePayoutAnswer != nil && p.LosePayoutAnswer(body.Header.SenderBatchID) {
+		writeJSON(w, 500, map[string]any{"name": "INTERNAL_SERVER_ERROR", "message": "An internal server error has occurred."})
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(201)

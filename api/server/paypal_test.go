@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paysplit/api/server"
+	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
 	"paysplit/testenv"
@@ -297,4 +298,44 @@ func TestPayPalTopUpDueRetried(t *testing.T) {
 	require.Equal(t, id+"/correction/v1.a1/vendor-pptop-vendor", last.SenderBatchID)
 	require.Equal(t, "1.20", last.Value)
 	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:pptop-vendor"], "the vendor is paid in full")
+}
+
+// PayPal's Payouts API has been seen to make a second batch instead of replaying the first
+// answer for a repeated PayPal-Request-Id (paypal/PayPal-Java-SDK#379); sender_batch_id is what
+// deduplicates, and PayPal's refusal of a used one links the batch made under it. The vendor's
+// payout is made and its answer lost: the retry's refusal leads to that batch, and the vendor is
+// paid once, under the leg's first key (a refusal would have taken a new key and paid again).
+func TestPayPalPayoutWhoseAnswerWasLostIsPaidOnce(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.paypal.IgnoreRequestIDs = true
+	lost := 0
+	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool {
+		if !strings.Contains(senderBatchID, "/transfer/vendor-") {
+			return false
+		}
+		lost++
+		return lost == 1
+	}
+	s.seedPayPal("dupco", "VENDORPAYER02")
+	body := paypalCapture("dupco", "CAP777")
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAP777")
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+
+	require.Equal(t, 1, lost, "the vendor's batch was made once, its answer lost")
+	vendor := rec.Leg("vendor")
+	require.NotEmpty(t, vendor.TransferID, "the item of the batch made, learnt through the refusal's link")
+	require.Equal(t, id+"/transfer/vendor-dupco-vendor/0", vendor.TransferKey, "the first key, not a new attempt's")
+	payouts := s.paypal.Payouts()
+	require.Len(t, payouts, 2, "one batch for each payee")
+	for _, p := range payouts {
+		if p.Receiver == "VENDORPAYER02" {
+			require.Equal(t, vendor.TransferKey, p.SenderBatchID)
+			want, err := money.ParseAmount(p.Value, "usd")
+			require.NoError(t, err)
+			require.Equal(t, vendor.Transferred, want, "the books paid what PayPal did")
+		}
+	}
 }
