@@ -245,15 +245,16 @@ func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil)
 }
 
-// classifyPayPal keeps 429, 5xx and network errors retryable and makes every other refusal a
-// business error for the admin path.
+// classifyPayPal keeps 409 (a request under the same PayPal-Request-Id still being processed),
+// 429, 5xx and network errors retryable and makes every other refusal a business error for the
+// admin path.
 func classifyPayPal(op string, err error) error {
 	var pe *paypal.ErrorResponse
 	if !errors.As(err, &pe) || pe.Response == nil {
 		return err
 	}
 	code := pe.Response.StatusCode
-	if code == http.StatusTooManyRequests || code >= 500 {
+	if code == http.StatusConflict || code == http.StatusTooManyRequests || code >= 500 {
 		return err
 	}
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s %s", op, pe.Name, pe.Message), ErrTypeRejected, err,
