@@ -354,6 +354,25 @@ func TestAskedMovementFindsTheOneMadeAfterStripeForgotTheKey(t *testing.T) {
 	}
 }
 
+// An admin may fix a payee's account between a transfer in doubt and its retry: the transfer
+// made under the key went to the old account, and the retry finds it there instead of paying the
+// new one (Stripe forgot the key, so it would make a second).
+func TestAskedTransferIsFoundAfterThePayeesAccountChanged(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const key = "wf/transfer/vendor-v1/0"
+	in := activities.TransferInput{IdempotencyKey: key, Destination: "acct_v1", Amount: 9545, Currency: "usd",
+		TransferGroup: "o-moved", Metadata: map[string]string{activities.MetaIdempotencyKey: key}}
+	first, err := f.a.Transfer(ctx, in)
+	require.NoError(t, err)
+	f.proxy.ForgetKeys()
+	in.Destination, in.Asked = "acct_v1fixed", true
+	again, err := f.a.Transfer(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, first.TransferID, again.TransferID, "the transfer made to the old account")
+	require.Len(t, f.proxy.Transfers(), 1, "nobody paid twice")
+}
+
 func TestPostEntryIsIdempotentAndRefusesConflicts(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

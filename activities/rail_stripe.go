@@ -88,12 +88,16 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 	return tr.ID, nil
 }
 
-// madeUnder finds the transfer made under in's key among the transfers of its destination and
-// transfer group (the order), by the key its metadata carries; "" when there is none.
+// madeUnder finds the transfer made under in's key among the transfers of its transfer group
+// (the order; of its destination when it has none), by the key its metadata carries; "" when
+// there is none. Not by destination within the order: an admin may have fixed the payee's
+// account since, and the transfer in doubt went to the old one.
 func (r stripeRail) madeUnder(ctx context.Context, in TransferInput) (string, error) {
-	params := &stripe.TransferListParams{ListParams: stripe.ListParams{Context: ctx}, Destination: stripe.String(in.Destination)}
+	params := &stripe.TransferListParams{ListParams: stripe.ListParams{Context: ctx}}
 	if in.TransferGroup != "" {
 		params.TransferGroup = stripe.String(in.TransferGroup)
+	} else {
+		params.Destination = stripe.String(in.Destination)
 	}
 	params.Limit = stripe.Int64(100)
 	it := r.api.Transfers.List(params)
