@@ -35,6 +35,8 @@ func TestPayPalPayoutWhoseAnswerWasLost(t *testing.T) {
 			fake: func(p *testenv.PayPal) { p.IgnoreRequestIDs, p.OmitDuplicateLink = true, true }},
 		{name: "the linked batch pays another amount: not this movement's outcome", wantError: "not 95.46 USD",
 			fake: func(p *testenv.PayPal) { p.IgnoreRequestIDs = true }, again: func(in *activities.TransferInput) { in.Amount++ }},
+		{name: "the payee's receiver fixed since: the batch paid the old one", wantPaid: true,
+			fake: func(p *testenv.PayPal) { p.IgnoreRequestIDs = true }, again: func(in *activities.TransferInput) { in.Destination = "fixed@example.com" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
