@@ -393,9 +393,10 @@ func TestStripeRateLimitsAndErrors(t *testing.T) {
 	rec = s.AwaitStatus(id2, 30*time.Second, ipayment.StatusPaid)
 	require.Equal(t, id2+"/transfer/affiliate-flaky-aff/1", rec.Leg("affiliate").TransferKey)
 	mu.Lock()
-	require.Equal(t, 5, injected)
+	faults := injected
 	mu.Unlock()
-	finish(t, s, events, 2, 4)
+	require.Equal(t, 5, faults)
+	finish(t, s, events, 2, faults)
 }
 
 // TestRefundFailsWhileStripeErrs: a refund is taken back from the payees, then fails (Stripe says
