@@ -41,6 +41,9 @@ type Activities struct {
 	Stripe *stripeclient.API
 	// PayPal pays out PayPal payments; nil when PayPal is not configured.
 	PayPal *paypal.Client
+	// PayPalWatch is how long one attempt watches a PayPal payout settle before leaving the wait
+	// to the retry policy; 0 is 30 s.
+	PayPalWatch time.Duration
 	// Metrics counts what the activities did (telemetry.Metrics); nil counts nothing.
 	Metrics Metrics
 
@@ -95,7 +98,7 @@ func (a *Activities) rail(provider string) (payoutRail, error) {
 	case (provider == "" || provider == ProviderStripe) && a.Stripe != nil:
 		return stripeRail{a.Stripe}, nil
 	case provider == ProviderPayPal && a.PayPal != nil:
-		return paypalRail{a.PayPal}, nil
+		return paypalRail{c: a.PayPal, watch: a.PayPalWatch}, nil
 	}
 	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no payout rail configured for provider %q", provider), ErrTypeNotConfigured, nil)
 }

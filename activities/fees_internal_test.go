@@ -43,7 +43,7 @@ func TestPayPalNetFee(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fee, why, err := readFee(paypalRail{c}, tt.capture, tt.refunds, money.Currency(tt.currency))
+			fee, why, err := readFee(paypalRail{c: c}, tt.capture, tt.refunds, money.Currency(tt.currency))
 			requireAmountOrWhy(t, tt.want, tt.why, fee, why, err)
 		})
 	}
@@ -88,7 +88,7 @@ func TestPayPalRefundedOfACapture(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rail := paypalRail{c}
+			rail := paypalRail{c: c}
 			capture, why, err := rail.capture(ctx, tt.capture)
 			require.NoError(t, err)
 			require.Empty(t, why)

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,10 +75,14 @@ func (k keepErrorBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // paypalRail pays payees of PayPal payments with the Payouts API.
-type paypalRail struct{ c *paypal.Client }
+type paypalRail struct {
+	c *paypal.Client
+	// watch bounds how long one activity attempt watches a payout settle before handing the wait
+	// back to the retry policy (the next attempt finds the same batch through its key); 0 is
+	// payoutPoll.
+	watch time.Duration
+}
 
-// payoutPoll bounds how long one activity attempt watches a payout settle before handing the
-// wait back to the retry policy (the next attempt finds the same batch through its request ID).
 const (
 	payoutPoll     = 30 * time.Second
 	payoutPollStep = time.Second
@@ -172,7 +177,9 @@ func duplicateBatch(err error, answer []byte) (batchID string, dup bool) {
 // (linked, the movement in was asked for) must be that movement: made under its key for its
 // amount; any other is not its outcome and is left to an admin (retryable, so the key is kept).
 func (r paypalRail) await(ctx context.Context, batchID string, linked *TransferInput) (string, error) {
-	deadline := time.Now().Add(payoutPoll)
+	watch := cmp.Or(r.watch, payoutPoll)
+	step := min(payoutPollStep, watch/4)
+	deadline := time.Now().Add(watch)
 	for {
 		batch, err := r.c.GetPayout(ctx, batchID)
 		if err != nil {
@@ -208,7 +215,7 @@ func (r paypalRail) await(ctx context.Context, batchID string, linked *TransferI
 		select {
 		case <-ctx.Done():
 			return "", ctx.Err()
-		case <-time.After(payoutPollStep):
+		case <-time.After(step):
 		}
 	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
 	"paysplit/testenv"
@@ -80,4 +82,34 @@ func requireRetryable(t *testing.T, err error) {
 	t.Helper()
 	var app *temporal.ApplicationError
 	require.False(t, errors.As(err, &app) && app.NonRetryable(), "a refusal: %v", err)
+}
+
+// The commonest way a payout's key is sent again: its batch is still PENDING when an attempt's
+// watch ends, and the next attempt asks again. With the request ID not honoured, that attempt
+// meets PayPal's refusal of the used sender_batch_id, which leads back to the same batch.
+func TestPayPalPayoutStillPendingIsWatchedAgain(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	fake.IgnoreRequestIDs, fake.PendingReads = true, 1<<30
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	a := &activities.Activities{PayPal: c, PayPalWatch: 200 * time.Millisecond}
+	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: "payment-paypal-CAP2/transfer/vendor-v1/0",
+		Destination: "VENDORPAYER01", Amount: 1200, Currency: "jpy", TransferGroup: "o-2", Metadata: map[string]string{"payee_id": "v1"}}
+
+	// In an activity's context: the watch heartbeats.
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	_, err = env.ExecuteActivity(a.Transfer, in)
+	require.ErrorContains(t, err, "still pending")
+	requireRetryable(t, err)
+	fake.SettlePayouts()
+	val, err := env.ExecuteActivity(a.Transfer, in)
+	require.NoError(t, err)
+	var out activities.TransferOutput
+	require.NoError(t, val.Get(&out))
+	require.Equal(t, "ITEM0001", out.TransferID)
+	payouts := fake.Payouts()
+	require.Len(t, payouts, 1, "PayPal paid once")
+	require.Equal(t, "1200", payouts[0].Value, "JPY has no minor unit")
 }

@@ -304,7 +304,7 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 		}
 	case provider == ProviderPayPal && r.PayPal != nil:
 		stated = func(rec payment.Record) (map[string]int64, error) {
-			return paypalStated(ctx, paypalRail{r.PayPal}, rec)
+			return paypalStated(ctx, paypalRail{c: r.PayPal}, rec)
 		}
 	default:
 		return nil

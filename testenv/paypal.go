@@ -60,6 +60,9 @@ type PayPal struct {
 	// LosePayoutAnswer, when set and true for a sender_batch_id, answers its payout's creation
 	// 500 after the batch was made: the caller cannot tell whether it was.
 	LosePayoutAnswer func(senderBatchID string) bool
+	// PendingReads is how many reads of a new batch answer its item PENDING before its status
+	// shows: PayPal takes its time, beyond one attempt's watch.
+	PendingReads int
 	// OmitDuplicateLink answers a duplicate sender_batch_id without the link to its batch, as
 	// PayPal's older answers did ({"field":"SENDER_BATCH_ID","issue":"Duplicate batch request"}).
 	OmitDuplicateLink bool
@@ -81,6 +84,8 @@ type PayPalPayout struct {
 type fakeBatch struct {
 	id, itemID, status, senderBatchID string
 	item                              map[string]any
+	// pending counts the reads of the batch still to answer PENDING (PendingReads).
+	pending int
 }
 
 // NewPayPal starts the fake PayPal for a test, closed when the test ends.
@@ -220,6 +225,15 @@ func (p *PayPal) Sign(body []byte) http.Header {
 	return out
 }
 
+// SettlePayouts lets every batch still PENDING (PendingReads) show its status at the next read.
+func (p *PayPal) SettlePayouts() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.batches {
+		b.pending = 0
+	}
+}
+
 // Payouts lists the payout batches created, in order.
 func (p *PayPal) Payouts() []PayPalPayout {
 	p.mu.Lock()
@@ -245,7 +259,12 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 404, map[string]any{"name": "INVALID_RESOURCE_ID", "message": "not found"})
 			return
 		}
-		writeJSON(w, 200, p.batchBody(b))
+		body := p.batchBody(b)
+		if b.pending > 0 {
+			b.pending--
+			body["items"].([]map[string]any)[0]["transaction_status"] = "PENDING"
+		}
+		writeJSON(w, 200, body)
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v1/payments/payouts-item/"):
 		id := strings.TrimPrefix(path, "/v1/payments/payouts-item/")
 		for _, b := range p.batches {
@@ -314,7 +333,7 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 	}
 	item := body.Items[0]
 	b := &fakeBatch{id: fmt.Sprintf("BATCH%04d", len(p.batches)+1), itemID: fmt.Sprintf("ITEM%04d", len(p.batches)+1),
-		status: "SUCCESS", senderBatchID: body.Header.SenderBatchID,
+		status: "SUCCESS", senderBatchID: body.Header.SenderBatchID, pending: p.PendingReads,
 		item: map[string]any{"receiver": item.Receiver, "amount": map[string]string{"currency": item.Amount.Currency, "value": item.Amount.Value}}}
 	if p.ItemStatus != nil {
 		b.status = p.ItemStatus(item.Receiver)
