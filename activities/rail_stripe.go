@@ -101,15 +101,7 @@ func (r stripeRail) madeUnder(ctx context.Context, in TransferInput) (string, er
 	}
 	params.Limit = stripe.Int64(100)
 	it := r.api.Transfers.List(params)
-	for it.Next() {
-		if t := it.Transfer(); t.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
-			return t.ID, nil
-		}
-	}
-	if err := it.Err(); err != nil {
-		return "", classifyStripe("look for transfer "+in.IdempotencyKey, err)
-	}
-	return "", nil
+	return madeWithKey(it, func() (string, map[string]string) { t := it.Transfer(); return t.ID, t.Metadata }, "transfer", in.IdempotencyKey)
 }
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
@@ -138,13 +130,22 @@ func (r stripeRail) reversedUnder(ctx context.Context, in ReverseTransferInput) 
 	params := &stripe.TransferReversalListParams{ListParams: stripe.ListParams{Context: ctx}, ID: stripe.String(in.TransferID)}
 	params.Limit = stripe.Int64(100)
 	it := r.api.TransferReversals.List(params)
+	return madeWithKey(it, func() (string, map[string]string) { rv := it.TransferReversal(); return rv.ID, rv.Metadata }, "reversal", in.IdempotencyKey)
+}
+
+// madeWithKey walks a Stripe list (current reads the item it is at) for the one whose metadata
+// names key, its ID or "".
+func madeWithKey(it interface {
+	Next() bool
+	Err() error
+}, current func() (id string, metadata map[string]string), what, key string) (string, error) {
 	for it.Next() {
-		if rv := it.TransferReversal(); rv.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
-			return rv.ID, nil
+		if id, md := current(); md[MetaIdempotencyKey] == key {
+			return id, nil
 		}
 	}
 	if err := it.Err(); err != nil {
-		return "", classifyStripe("look for reversal "+in.IdempotencyKey, err)
+		return "", classifyStripe("look for "+what+" "+key, err)
 	}
 	return "", nil
 }
