@@ -259,12 +259,7 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 404, map[string]any{"name": "INVALID_RESOURCE_ID", "message": "not found"})
 			return
 		}
-		body := p.batchBody(b)
-		if b.pending > 0 {
-			b.pending--
-			body["items"].([]map[string]any)[0]["transaction_status"] = "PENDING"
-		}
-		writeJSON(w, 200, body)
+		writeJSON(w, 200, p.readBatch(b))
 	case r.Method == http.MethodGet && strings.HasPrefix(path, "/v1/payments/payouts-item/"):
 		id := strings.TrimPrefix(path, "/v1/payments/payouts-item/")
 		for _, b := range p.batches {
@@ -355,10 +350,17 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp)
 }
 
-func (p *PayPal) batchBody(b *fakeBatch) map[string]any {
+// readBatch is a read of a batch: its item PENDING while reads of it are still to answer so
+// (PendingReads), its status after.
+func (p *PayPal) readBatch(b *fakeBatch) map[string]any {
+	status := b.status
+	if b.pending > 0 {
+		b.pending--
+		status = "PENDING"
+	}
 	return map[string]any{
 		"batch_header": map[string]any{"payout_batch_id": b.id, "batch_status": "SUCCESS", "sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}},
-		"items":        []map[string]any{{"payout_item_id": b.itemID, "transaction_status": b.status, "payout_batch_id": b.id, "payout_item": b.item}},
+		"items":        []map[string]any{{"payout_item_id": b.itemID, "transaction_status": status, "payout_batch_id": b.id, "payout_item": b.item}},
 	}
 }
 
