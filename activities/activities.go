@@ -27,6 +27,10 @@ const (
 	// ErrTypeCannotReverse is a reversal the rail cannot make at all (a completed PayPal payout
 	// cannot be pulled back): no retry can, so the amount stays owed by the payee in the books.
 	ErrTypeCannotReverse = "CannotReverse"
+	// ErrTypeNotThisMovement is a movement an admin named (ConfirmTransfer) that the provider
+	// does not have, or has as another movement: another key, amount or currency. Nothing is
+	// learnt about the movement in doubt.
+	ErrTypeNotThisMovement = "NotThisMovement"
 	// ErrTypeNotConfigured is a payment whose provider has no payout rail configured here.
 	ErrTypeNotConfigured  = "ProviderNotConfigured"
 	ErrTypeNoSplitRule    = "NoSplitRule"
@@ -91,6 +95,9 @@ type payoutRail interface {
 	resolve(ctx context.Context, p store.Payee) (ResolvePayeeOutput, error)
 	send(ctx context.Context, in TransferInput) (string, error)
 	reverse(ctx context.Context, in ReverseTransferInput) (string, error)
+	// confirm checks that the provider's movement ref is the transfer in asked for (in.Asked), and
+	// answers it as send would: its ID once made, a refusal once it failed.
+	confirm(ctx context.Context, in TransferInput, ref string) (string, error)
 }
 
 func (a *Activities) rail(provider string) (payoutRail, error) {

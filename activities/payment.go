@@ -386,6 +386,39 @@ func (a *Activities) Transfer(ctx context.Context, in TransferInput) (TransferOu
 	return TransferOutput{TransferID: id}, nil
 }
 
+// ConfirmTransferInput names the movement an admin found at the provider for a transfer in
+// doubt: Ref is a Stripe transfer (tr_…) or a PayPal payout batch.
+type ConfirmTransferInput struct {
+	Transfer TransferInput
+	Ref      string
+}
+
+// ConfirmTransfer checks an admin's word that a transfer in doubt was made, against the provider:
+// Ref must be the movement made under the transfer's key (or, for a Stripe transfer made before
+// keys went into metadata, of its amount and currency). It answers as Transfer would for that
+// key: the transfer made (a PayPal payout still pending is watched), or a refusal
+// (ErrTypeRejected) when the provider says it failed; a movement that is not the transfer is
+// ErrTypeNotThisMovement and says nothing of it. It never moves money.
+func (a *Activities) ConfirmTransfer(ctx context.Context, in ConfirmTransferInput) (TransferOutput, error) {
+	if in.Ref == "" || in.Transfer.IdempotencyKey == "" || in.Transfer.Amount <= 0 {
+		return TransferOutput{}, notThisMovement(fmt.Sprintf("confirming needs the provider's movement, the key and its amount (ref %q, key %q, amount %d)",
+			in.Ref, in.Transfer.IdempotencyKey, in.Transfer.Amount))
+	}
+	r, err := a.rail(in.Transfer.Provider)
+	if err != nil {
+		return TransferOutput{}, err
+	}
+	id, err := r.confirm(ctx, in.Transfer, in.Ref)
+	if err != nil {
+		return TransferOutput{}, err
+	}
+	return TransferOutput{TransferID: id}, nil
+}
+
+func notThisMovement(msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, ErrTypeNotThisMovement, nil)
+}
+
 // ReverseTransferInput takes money back from a payee.
 type ReverseTransferInput struct {
 	Provider       string

@@ -240,6 +240,33 @@ func sameMovement(batch *paypal.PayoutResponse, in TransferInput) error {
 	return nil
 }
 
+// confirm reads the payout batch an admin named: it must have been sent under the key (PayPal
+// says a batch's sender_batch_id; a batch that does not say it cannot be told apart) for the key's
+// amount and currency, and is then watched as send watches its own: the item paid, a refusal when
+// it failed (the movement was not made), retried while it is pending.
+func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (string, error) {
+	batch, err := r.c.GetPayout(ctx, ref)
+	var pe *paypal.ErrorResponse
+	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
+		return "", notThisMovement(fmt.Sprintf("PayPal has no payout batch %s", ref))
+	}
+	if err != nil {
+		return "", classifyPayPal("get payout "+ref, err)
+	}
+	h := batch.BatchHeader
+	if h == nil || h.SenderBatchHeader == nil || h.SenderBatchHeader.SenderBatchID != in.IdempotencyKey {
+		sent := "no sender_batch_id"
+		if h != nil && h.SenderBatchHeader != nil && h.SenderBatchHeader.SenderBatchID != "" {
+			sent = "sender_batch_id " + h.SenderBatchHeader.SenderBatchID
+		}
+		return "", notThisMovement(fmt.Sprintf("PayPal payout batch %s has %s, not %s", ref, sent, in.IdempotencyKey))
+	}
+	if err := sameMovement(batch, in); err != nil {
+		return "", notThisMovement(err.Error())
+	}
+	return r.await(ctx, ref, &in)
+}
+
 // reverse: a completed PayPal payout cannot be pulled back. The refusal is permanent, so the
 // workflow keeps the amount as owed by the payee (a debit on their payable) for an admin.
 func (r paypalRail) reverse(_ context.Context, in ReverseTransferInput) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -148,6 +149,34 @@ func madeWithKey(it interface {
 		return "", classifyStripe("look for "+what+" "+key, err)
 	}
 	return "", nil
+}
+
+// confirm reads the transfer an admin named: it is the one in doubt when its metadata names the
+// key, or, when it names none (made before keys went into metadata), when its amount, currency and
+// transfer group are the key's. Not its destination: an admin may have fixed the payee's account
+// since, and the transfer in doubt went to the old one.
+func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (string, error) {
+	tr, err := r.api.Transfers.Get(ref, &stripe.TransferParams{Params: stripe.Params{Context: ctx}})
+	var se *stripe.Error
+	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
+		return "", notThisMovement(fmt.Sprintf("Stripe has no transfer %s", ref))
+	}
+	if err != nil {
+		return "", classifyStripe("read transfer "+ref, err)
+	}
+	if key := tr.Metadata[MetaIdempotencyKey]; key != "" {
+		if key != in.IdempotencyKey {
+			return "", notThisMovement(fmt.Sprintf("Stripe transfer %s was made under key %s, not %s", tr.ID, key, in.IdempotencyKey))
+		}
+		return tr.ID, nil
+	}
+	if tr.Amount != in.Amount || !strings.EqualFold(string(tr.Currency), string(in.Currency)) {
+		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s is %d %s, not %d %s", tr.ID, tr.Amount, tr.Currency, in.Amount, in.Currency))
+	}
+	if tr.TransferGroup != "" && in.TransferGroup != "" && tr.TransferGroup != in.TransferGroup {
+		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s belongs to order %s, not %s", tr.ID, tr.TransferGroup, in.TransferGroup))
+	}
+	return tr.ID, nil
 }
 
 // classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors, network

@@ -230,6 +230,25 @@ func (l Leg) NeverSent() bool { return l.State == LegNothingDue && l.TransferID 
 // several vendor legs, so the party alone is not enough.
 func (l Leg) Name() string { return string(l.Party) + "-" + l.PayeeID }
 
+// CurrentTransferKey is the idempotency key of the leg's current transfer attempt in the payment of
+// workflowID: <workflow>/transfer/<party>-<payee>/<attempt>.
+func (l Leg) CurrentTransferKey(workflowID string) string {
+	return fmt.Sprintf("%s/transfer/%s/%d", workflowID, l.Name(), l.Attempt)
+}
+
+// InDoubt reports whether the leg's current key was sent and its outcome never learnt: a refusal
+// would have moved the leg to a new attempt, and so a new key. A leg held since (its payee could
+// not receive when the retry came) stays in doubt. Only a retry under the same key, or an admin
+// who looked the movement up at the provider, can end the doubt without paying twice.
+func (l Leg) InDoubt(workflowID string) bool {
+	switch l.State {
+	case LegFailed, LegTransferring, LegHeld:
+	default:
+		return false
+	}
+	return l.TransferAmount > 0 && l.TransferKey == l.CurrentTransferKey(workflowID)
+}
+
 // Remaining is what the leg is still owed by the split after refunds.
 func (l Leg) Remaining() int64 { return l.Amount - l.Refunded }
 

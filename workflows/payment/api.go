@@ -188,14 +188,26 @@ const (
 	ActionRetry   AdminAction = "retry"
 	ActionCancel  AdminAction = "cancel"
 	ActionRelease AdminAction = "release"
+	// ActionResolve is an admin's word on a leg whose transfer is in doubt (sent, outcome never
+	// learnt), after looking it up at the provider: made (Ref names the provider's movement, which
+	// the run checks before booking it) or not made (the leg's next attempt takes a new key, and a
+	// cancel then sends nothing). It is the way out when the provider cannot be asked by key: PayPal
+	// keeps a sender_batch_id for 30 days and has no lookup by it.
+	ActionResolve AdminAction = "resolve"
 )
 
 // AdminCommand is the SignalAdmin payload.
 type AdminCommand struct {
 	Action AdminAction
-	// Party limits a release to one leg; empty releases every held leg.
-	Party split.Party
-	Actor string
+	// Party limits a release to one leg; empty releases every held leg. A resolve names its leg:
+	// the party, and the payee when the party has several legs (a multi-vendor order).
+	Party   split.Party
+	PayeeID string `json:",omitempty"`
+	Actor   string
+	// Made and Ref belong to ActionResolve: whether the transfer in doubt was made, and as which
+	// movement at the provider (a Stripe transfer, a PayPal payout batch).
+	Made bool   `json:",omitempty"`
+	Ref  string `json:",omitempty"`
 }
 
 // Register registers the workflow under its name on a worker.

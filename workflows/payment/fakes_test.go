@@ -39,6 +39,8 @@ type world struct {
 	stored    *payment.Record                                      // what LoadPayment returns
 	enrich    func(activities.EnrichInput) activities.EnrichOutput // overrides the metadata parse
 	fee       int64                                                // the fee Stripe's charge holds, when the event says none
+	confirmed []activities.ConfirmTransferInput                    // every ConfirmTransfer
+	confirmAs error                                                // what the provider says of the movement named, when set
 	calls     map[string]int
 }
 
@@ -66,6 +68,7 @@ func (w *world) install(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(act.ResolvePayee, mock.Anything, mock.Anything).Return(w.ResolvePayee)
 	env.OnActivity(act.Transfer, mock.Anything, mock.Anything).Return(w.Transfer)
 	env.OnActivity(act.ReverseTransfer, mock.Anything, mock.Anything).Return(w.ReverseTransfer)
+	env.OnActivity(act.ConfirmTransfer, mock.Anything, mock.Anything).Return(w.ConfirmTransfer)
 	env.OnActivity(act.PostEntry, mock.Anything, mock.Anything).Return(w.PostEntry)
 	env.OnActivity(act.PostEntries, mock.Anything, mock.Anything).Return(w.PostEntries)
 	env.OnActivity(act.SaveAndBook, mock.Anything, mock.Anything).Return(w.SaveAndBook)
@@ -196,6 +199,22 @@ func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activi
 		return activities.TransferOutput{}, answerLost
 	}
 	return activities.TransferOutput{TransferID: "tr_" + in.IdempotencyKey}, nil
+}
+
+// ConfirmTransfer answers as a provider does for a movement an admin named: the transfer made
+// under the key is tr_<key>; any other, or one never made, is not the transfer.
+func (w *world) ConfirmTransfer(_ context.Context, in activities.ConfirmTransferInput) (activities.TransferOutput, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.confirmed = append(w.confirmed, in)
+	key := in.Transfer.IdempotencyKey
+	if w.confirmAs != nil {
+		return activities.TransferOutput{}, w.confirmAs
+	}
+	if _, made := w.transfers[key]; !made || in.Ref != "tr_"+key {
+		return activities.TransferOutput{}, temporal.NewNonRetryableApplicationError("no transfer "+in.Ref+" under "+key, activities.ErrTypeNotThisMovement, nil)
+	}
+	return activities.TransferOutput{TransferID: in.Ref}, nil
 }
 
 // nextFailure takes the next error injected for party's calls: err fails the call; answerLost is

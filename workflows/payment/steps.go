@@ -23,6 +23,7 @@ const (
 	stepResolvePayee    = "ResolvePayee"
 	stepTransfer        = "Transfer"
 	stepReverseTransfer = "ReverseTransfer"
+	stepConfirmTransfer = "ConfirmTransfer"
 )
 
 // step runs a short, idempotent database step. Since version "local-steps" it is a local

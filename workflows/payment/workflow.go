@@ -435,7 +435,10 @@ func (r *run) payLeg(i int) error {
 		if err := r.save(); err != nil {
 			return err
 		}
-		cmd, timedOut := r.wait(r.in.Settings.DecisionTimeout, untilAdmin)
+		cmd, timedOut, paid, err := r.decide(i)
+		if err != nil || paid {
+			return err
+		}
 		if timedOut || cmd.Action == ActionCancel {
 			why := "no admin decision within " + r.in.Settings.DecisionTimeout.String()
 			if !timedOut {
@@ -448,23 +451,13 @@ func (r *run) payLeg(i int) error {
 	}
 }
 
-// inDoubt reports whether the leg's current key was sent and its outcome never learnt (from code
-// path 3 on): a refusal would have moved the leg to a new attempt, and so a new key. A leg held
-// since (its payee could not receive when the retry came) stays in doubt.
+// inDoubt reports whether the leg's transfer is in doubt (payment.Leg.InDoubt), from code path 3 on.
 func (r *run) inDoubt(leg *payment.Leg) bool {
-	switch leg.State {
-	case payment.LegFailed, payment.LegTransferring, payment.LegHeld:
-	default:
-		return false
-	}
-	return r.in.CodePath >= codePathPartsApart && leg.TransferAmount > 0 &&
-		leg.TransferKey == r.transferKey(leg)
+	return r.in.CodePath >= codePathPartsApart && leg.InDoubt(r.rec.WorkflowID)
 }
 
 // transferKey is the idempotency key of the leg's current transfer attempt.
-func (r *run) transferKey(leg *payment.Leg) string {
-	return r.key(fmt.Sprintf("transfer/%s/%d", leg.Name(), leg.Attempt))
-}
+func (r *run) transferKey(leg *payment.Leg) string { return leg.CurrentTransferKey(r.rec.WorkflowID) }
 
 // settleInDoubt brings a leg to its share after a transfer in doubt was made with the amount
 // first asked: a refund since took part of the share (reversed, under the key the refund would
@@ -542,6 +535,12 @@ func (r *run) awaitReleases() error {
 		case ActionCancel:
 			r.compensate("held payout cancelled by " + cmd.Actor)
 			return errStop
+		case ActionResolve:
+			if j := r.legFor(cmd); j >= 0 {
+				if _, err := r.resolveInDoubt(j, cmd); err != nil {
+					return err
+				}
+			}
 		case ActionRelease, ActionRetry:
 			for i := range r.rec.Legs {
 				leg := &r.rec.Legs[i]

@@ -1,0 +1,103 @@
+package payment
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/activities"
+	"paysplit/internal/payment"
+)
+
+// An admin's word on a transfer in doubt (ActionResolve): the only way out of the doubt that a
+// retry under the same key cannot give, as when the provider no longer knows the key.
+
+// decide waits for an admin's decision on leg i's failed payout, DecisionTimeout at most, and
+// takes the resolves that come meanwhile (of this leg, or of one held before it); paid says one
+// confirmed leg i's transfer.
+func (r *run) decide(i int) (cmd AdminCommand, timedOut, paid bool, err error) {
+	deadline := workflow.Now(r.ctx).Add(r.in.Settings.DecisionTimeout)
+	for {
+		left := deadline.Sub(workflow.Now(r.ctx))
+		if left <= 0 {
+			return AdminCommand{}, true, false, nil
+		}
+		if cmd, timedOut = r.wait(left, untilAdmin); timedOut || cmd.Action != ActionResolve {
+			return cmd, timedOut, false, nil
+		}
+		j := r.legFor(cmd)
+		if j < 0 {
+			continue
+		}
+		if paid, err = r.resolveInDoubt(j, cmd); err != nil || (paid && j == i) {
+			return cmd, false, paid, err
+		}
+	}
+}
+
+// legFor is the index of the leg a resolve names, -1 when none or several match.
+func (r *run) legFor(cmd AdminCommand) int {
+	found := -1
+	for i, l := range r.rec.Legs {
+		if l.Party == cmd.Party && (cmd.PayeeID == "" || cmd.PayeeID == l.PayeeID) {
+			if found >= 0 {
+				r.log.Warn("resolve ignored: it names several legs; name the payee too", "Party", cmd.Party, "Actor", cmd.Actor)
+				return -1
+			}
+			found = i
+		}
+	}
+	if found < 0 {
+		r.log.Warn("resolve ignored: no such leg", "Party", cmd.Party, "PayeeID", cmd.PayeeID, "Actor", cmd.Actor)
+	}
+	return found
+}
+
+// resolveInDoubt takes an admin's word on leg i's transfer in doubt. Made: the movement the admin
+// named is checked at the provider and, when it is the transfer, booked as its outcome (what a
+// refund took meanwhile is then taken back, as after any transfer in doubt); paid says so. Not
+// made: the leg takes a new attempt, so the next retry sends under a new key and a cancel sends
+// nothing. A leg not in doubt, or a movement that is not its transfer, changes nothing but the
+// leg's reason. The payment is saved either way, so admins see what came of their word.
+func (r *run) resolveInDoubt(i int, cmd AdminCommand) (paid bool, err error) {
+	leg := &r.rec.Legs[i]
+	if !r.inDoubt(leg) {
+		r.log.Warn("resolve ignored: the leg's transfer is not in doubt", "Party", leg.Party, "PayeeID", leg.PayeeID, "Actor", cmd.Actor)
+		return false, nil
+	}
+	r.log.Info("transfer in doubt resolved by an admin", "Party", leg.Party, "Made", cmd.Made, "Ref", cmd.Ref, "Actor", cmd.Actor)
+	if !cmd.Made {
+		leg.Attempt++
+		return false, r.afterResolve(leg, fmt.Sprintf("transfer %s not made, as %s found; the next retry sends under a new key", leg.TransferKey, cmd.Actor))
+	}
+	var out activities.TransferOutput
+	in := activities.ConfirmTransferInput{Transfer: r.transferInput(leg, leg.TransferKey, leg.TransferAmount, true, nil), Ref: cmd.Ref}
+	switch err := r.payoutStep(stepConfirmTransfer, in, &out); {
+	case err == nil:
+		if err := r.bookTransfer(i, out.TransferID, leg.TransferAmount); err != nil {
+			return false, err
+		}
+		r.log.Info("transfer in doubt confirmed", "Party", leg.Party, "TransferID", out.TransferID, "Actor", cmd.Actor)
+		return true, r.settleInDoubt(i)
+	case isErrorType(err, activities.ErrTypeRejected):
+		// The provider says the movement failed: it was not made, and its key is spent.
+		leg.Attempt++
+		return false, r.afterResolve(leg, fmt.Sprintf("%s (named by %s): not made; the next retry sends under a new key", errorMessage(err), cmd.Actor))
+	case isErrorType(err, activities.ErrTypeNotThisMovement):
+		return false, r.afterResolve(leg, fmt.Sprintf("still in doubt: %s named %s, which is not transfer %s: %s", cmd.Actor, cmd.Ref, leg.TransferKey, errorMessage(err)))
+	default:
+		return false, r.afterResolve(leg, fmt.Sprintf("still in doubt: %s could not be checked: %s", cmd.Ref, errorMessage(err)))
+	}
+}
+
+// afterResolve saves a leg still unpaid after a resolve, the payment's reason saying what came of
+// it. A held leg keeps its hold's reason: it is still held for it.
+func (r *run) afterResolve(leg *payment.Leg, note string) error {
+	if leg.State == payment.LegHeld {
+		r.setStatus(payment.StatusHeld, fmt.Sprintf("%s leg held: %s; %s", leg.Party, leg.Reason, note))
+	} else {
+		leg.Reason = note
+		r.setStatus(payment.StatusPayoutFailed, fmt.Sprintf("%s payout failed: %s", leg.Party, note))
+	}
+	return r.save()
+}
