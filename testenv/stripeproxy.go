@@ -165,6 +165,10 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 			reply(http.StatusOK, list(r.URL.Query()))
 			return
 		}
+		if body, found := p.getTransfer(r.URL.Path); found && r.Method == http.MethodGet {
+			reply(http.StatusOK, body)
+			return
+		}
 		if id, ok := reversalsOf(r.URL.Path); ok && r.Method == http.MethodGet {
 			if body, found := p.listReversals(id); found {
 				reply(http.StatusOK, body)
@@ -439,19 +443,41 @@ func (p *StripeProxy) listTransfers(q url.Values) []byte {
 	ids, more := l.page(ids)
 	data := make([]map[string]any, 0, len(ids))
 	for _, id := range ids {
-		tr := byID[id]
-		revs := make([]map[string]any, 0, len(tr.Reversals))
-		for _, rv := range tr.Reversals {
-			revs = append(revs, reversalJSON(tr, rv))
-		}
-		data = append(data, map[string]any{
-			"id": tr.ID, "object": "transfer", "amount": tr.Amount, "amount_reversed": tr.AmountReversed, "currency": tr.Currency,
-			"destination": tr.Destination, "transfer_group": tr.TransferGroup, "metadata": tr.Metadata, "created": tr.Created.Unix(), "reversed": tr.AmountReversed == tr.Amount,
-			"reversals": map[string]any{"object": "list", "data": revs, "has_more": false, "url": "/v1/transfers/" + tr.ID + "/reversals"},
-		})
+		data = append(data, transferJSON(byID[id]))
 	}
 	out, _ := json.Marshal(map[string]any{"object": "list", "url": "/v1/transfers", "has_more": more, "data": data})
 	return out
+}
+
+// transferJSON is a transfer as Stripe shows it.
+func transferJSON(tr *StripeTransfer) map[string]any {
+	revs := make([]map[string]any, 0, len(tr.Reversals))
+	for _, rv := range tr.Reversals {
+		revs = append(revs, reversalJSON(tr, rv))
+	}
+	return map[string]any{
+		"id": tr.ID, "object": "transfer", "amount": tr.Amount, "amount_reversed": tr.AmountReversed, "currency": tr.Currency,
+		"destination": tr.Destination, "transfer_group": tr.TransferGroup, "metadata": tr.Metadata, "created": tr.Created.Unix(), "reversed": tr.AmountReversed == tr.Amount,
+		"reversals": map[string]any{"object": "list", "data": revs, "has_more": false, "url": "/v1/transfers/" + tr.ID + "/reversals"},
+	}
+}
+
+// getTransfer answers GET /v1/transfers/{id} for a transfer the proxy made, from its state; found
+// is false for a transfer it does not know (stripe-mock answers those with its fixture).
+func (p *StripeProxy) getTransfer(path string) (body []byte, found bool) {
+	id, ok := strings.CutPrefix(path, "/v1/transfers/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, tr := range p.transfers {
+		if tr.ID == id {
+			out, _ := json.Marshal(transferJSON(tr))
+			return out, true
+		}
+	}
+	return nil, false
 }
 
 // reversalJSON is a reversal of tr as Stripe shows it.
