@@ -79,6 +79,8 @@ type PayPal struct {
 // PayPalPayout is one payout batch created at the fake.
 type PayPalPayout struct {
 	RequestID, SenderBatchID, Receiver, Currency, Value string
+	// BatchID is PayPal's payout_batch_id, what an admin finds in PayPal.
+	BatchID string
 }
 
 type fakeBatch struct {
@@ -335,7 +337,7 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 	}
 	p.batches[b.id], p.bySender[body.Header.SenderBatchID] = b, b.id
 	p.payouts = append(p.payouts, PayPalPayout{RequestID: reqID, SenderBatchID: body.Header.SenderBatchID, Receiver: item.Receiver,
-		Currency: item.Amount.Currency, Value: item.Amount.Value})
+		Currency: item.Amount.Currency, Value: item.Amount.Value, BatchID: b.id})
 	resp, _ := json.Marshal(map[string]any{"batch_header": map[string]any{"payout_batch_id": b.id, "batch_status": "PENDING",
 		"sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}}})
 	if reqID != "" {

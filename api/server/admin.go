@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
@@ -148,6 +149,8 @@ type legView struct {
 	Transferred int64       `json:"transferred"`
 	Reversed    int64       `json:"reversed"`
 	TransferID  *string     `json:"transfer_id"`
+	TransferKey string      `json:"transfer_key,omitempty"`
+	InDoubt     bool        `json:"in_doubt,omitempty"`
 	State       string      `json:"state"`
 	Reason      string      `json:"reason,omitempty"`
 	// TopUps are the transfers beside the first (a correction's, a failed refund's), each with
@@ -161,7 +164,8 @@ func (s *Server) paymentView(r ipayment.Record) map[string]any {
 	legs := make([]legView, 0, len(r.Legs))
 	for _, l := range r.Legs {
 		v := legView{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, Currency: string(r.Currency), Refunded: l.Refunded,
-			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps, Dues: l.Dues}
+			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps, Dues: l.Dues,
+			TransferKey: l.TransferKey, InDoubt: l.InDoubt(r.WorkflowID)}
 		if l.TransferID != "" {
 			v.TransferID = &l.TransferID
 		}
@@ -253,28 +257,90 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if !slices.Contains(allowed[action], r.Status) {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
 		}
-		// The audit entry commits only once Temporal took the signal: an entry for every decision
-		// sent, none for one that was not.
-		err = s.audited(c, "payment."+string(action), "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			err = s.deps.Temporal.SignalWorkflow(sctx, r.WorkflowID, "", payment.SignalAdmin, payment.AdminCommand{
-				Action: action, Party: split.Party(body.Party), Actor: actor(c),
-			})
-			var nf *serviceerror.NotFound
-			if errors.As(err, &nf) {
-				return nil, nil, errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
-			}
-			if err != nil {
-				return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
-			}
-			return map[string]any{"status": r.Status, "reason": r.Reason}, map[string]any{"signal": action, "party": body.Party}, nil
-		})
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(action), "workflow_id": r.WorkflowID})
+		return s.signalAdmin(c, r, payment.AdminCommand{Action: action, Party: split.Party(body.Party), Actor: actor(c)},
+			map[string]any{"signal": action, "party": body.Party})
 	}
+}
+
+// signalAdmin sends an admin's decision to the payment's run and answers 202. The audit entry
+// commits only once Temporal took the signal: an entry for every decision sent, none for one that
+// was not.
+func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.AdminCommand, audit map[string]any) error {
+	err := s.audited(c, "payment."+string(cmd.Action), "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		err = s.deps.Temporal.SignalWorkflow(sctx, r.WorkflowID, "", payment.SignalAdmin, cmd)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, nil, errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
+		}
+		if err != nil {
+			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
+		return map[string]any{"status": r.Status, "reason": r.Reason}, audit, nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(cmd.Action), "workflow_id": r.WorkflowID})
+}
+
+// resolvePayment takes an admin's word on a leg's transfer in doubt (payment.ActionResolve): made,
+// as the provider's movement provider_ref, which the workflow checks before booking it; or not
+// made, so the leg's next attempt takes a new key.
+func (s *Server) resolvePayment(c echo.Context) error {
+	var body struct {
+		Party       string `json:"party"`
+		PayeeID     string `json:"payee_id"`
+		Made        *bool  `json:"made"`
+		ProviderRef string `json:"provider_ref"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	switch {
+	case body.Party != string(split.PartyVendor) && body.Party != string(split.PartyAffiliate):
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("party %q must be vendor or affiliate", body.Party))
+	case body.Made == nil:
+		return errorf(http.StatusBadRequest, "invalid_request", "made is required: true (the transfer was made, as provider_ref) or false (it was not)")
+	case *body.Made && body.ProviderRef == "":
+		return errorf(http.StatusBadRequest, "invalid_request", "provider_ref is required with made: true: the Stripe transfer (tr_...) or PayPal payout batch that made it")
+	case !*body.Made && body.ProviderRef != "":
+		return errorf(http.StatusBadRequest, "invalid_request", "provider_ref goes with made: true only")
+	case len(body.ProviderRef) > 255 || strings.ContainsFunc(body.ProviderRef, unicode.IsSpace):
+		return errorf(http.StatusBadRequest, "invalid_request", "provider_ref must be a provider's ID: at most 255 characters, no spaces")
+	}
+	r, err := s.deps.Store.GetPayment(c.Request().Context(), c.Param("workflow_id"))
+	if err != nil {
+		return err
+	}
+	leg, err := legToResolve(r, split.Party(body.Party), body.PayeeID)
+	if err != nil {
+		return err
+	}
+	cmd := payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: *body.Made, Ref: body.ProviderRef, Actor: actor(c)}
+	return s.signalAdmin(c, r, cmd, map[string]any{"signal": cmd.Action, "party": leg.Party, "payee_id": leg.PayeeID,
+		"transfer_key": leg.TransferKey, "made": cmd.Made, "provider_ref": cmd.Ref})
+}
+
+// legToResolve is the leg a resolve names, which must have a transfer in doubt.
+func legToResolve(r ipayment.Record, party split.Party, payeeID string) (ipayment.Leg, error) {
+	var found []ipayment.Leg
+	for _, l := range r.Legs {
+		if l.Party == party && (payeeID == "" || l.PayeeID == payeeID) {
+			found = append(found, l)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return ipayment.Leg{}, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the payment has no %s leg %s", party, payeeID))
+	case len(found) > 1:
+		return ipayment.Leg{}, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the payment has %d %s legs: name the payee_id", len(found), party))
+	case !found[0].InDoubt(r.WorkflowID):
+		return ipayment.Leg{}, errorf(http.StatusConflict, "not_in_doubt",
+			fmt.Sprintf("the %s leg's transfer is not in doubt (leg %s): there is nothing to resolve; a refused transfer takes a new key at the retry", party, found[0].State))
+	}
+	return found[0], nil
 }
 
 // payoutWaiting reports whether the payment's run waits for an admin's decision on a leg's payout

@@ -195,6 +195,7 @@ func New(d Deps) *Server {
 	admin.POST("/payments/:workflow_id/retry", s.adminAction(payment.ActionRetry))
 	admin.POST("/payments/:workflow_id/cancel", s.adminAction(payment.ActionCancel))
 	admin.POST("/payments/:workflow_id/release", s.adminAction(payment.ActionRelease))
+	admin.POST("/payments/:workflow_id/resolve", s.resolvePayment)
 	admin.POST("/payments/:workflow_id/correct", s.correctPayment)
 	admin.GET("/reconciliation", s.listReconciliations)
 	admin.POST("/reconciliation/run", s.runReconciliation)

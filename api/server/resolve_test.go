@@ -1,0 +1,111 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/workflows/payment"
+)
+
+// A PayPal payout whose answer was lost, asked again where PayPal neither replays the request ID
+// nor links the batch it refuses the used sender_batch_id for: the vendor's leg stays in doubt
+// whatever the retries do (a new key could pay twice). The admin looks the payout up in PayPal
+// and names its batch through the API: a wrong one is checked and refused, the right one is
+// booked, and PayPal paid the vendor once.
+func TestPayPalTransferInDoubtResolvedThroughAdminAPI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
+	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
+	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/transfer/vendor-") }
+	s.seedPayPal("doubtco", "VENDORPAYER03")
+	body := paypalCapture("doubtco", "CAP909")
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAP909")
+	key := id + "/transfer/vendor-doubtco-vendor/0"
+	path := "/api/v1/admin/payments/" + id
+
+	vendorLeg := func(c *assert.CollectT) map[string]any {
+		_, view := s.do(http.MethodGet, path, nil, adminKey)
+		legs, _ := view["legs"].([]any)
+		for _, l := range legs {
+			if leg := l.(map[string]any); leg["party"] == "vendor" {
+				return leg
+			}
+		}
+		assert.Fail(c, "no vendor leg yet")
+		return map[string]any{}
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		leg := vendorLeg(c)
+		assert.Equal(c, true, leg["in_doubt"])
+		assert.Equal(c, key, leg["transfer_key"])
+	}, 30*time.Second, 100*time.Millisecond)
+
+	for _, tc := range []struct {
+		name   string
+		body   map[string]any
+		status int
+		code   string
+	}{
+		{"no body fields", map[string]any{}, 400, "invalid_request"},
+		{"platform is not paid out", map[string]any{"party": "platform", "made": false}, 400, "invalid_request"},
+		{"made missing", map[string]any{"party": "vendor"}, 400, "invalid_request"},
+		{"made without the provider's movement", map[string]any{"party": "vendor", "made": true}, 400, "invalid_request"},
+		{"not made with a movement", map[string]any{"party": "vendor", "made": false, "provider_ref": "BATCH0001"}, 400, "invalid_request"},
+		{"a movement with spaces", map[string]any{"party": "vendor", "made": true, "provider_ref": "BATCH 1"}, 400, "invalid_request"},
+		{"unknown field", map[string]any{"party": "vendor", "made": false, "amount": 1}, 400, "invalid_json"},
+		{"another payee", map[string]any{"party": "vendor", "payee_id": "nobody", "made": false}, 400, "invalid_request"},
+		{"a leg not in doubt", map[string]any{"party": "affiliate", "made": false}, 409, "not_in_doubt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := s.do(http.MethodPost, path+"/resolve", tc.body, adminKey)
+			require.Equal(t, tc.status, code, out)
+			require.Equal(t, tc.code, out["error"].(map[string]any)["code"], out)
+		})
+	}
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/payment-paypal-nope/resolve", map[string]any{"party": "vendor", "made": false}, adminKey)
+	require.Equal(t, http.StatusNotFound, code, out)
+
+	// A batch that is not the vendor's (the affiliate's, say) is checked and refused.
+	code, out = s.do(http.MethodPost, path+"/resolve", map[string]any{"party": "vendor", "made": true, "provider_ref": "BATCH9999"}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, path, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+		assert.Contains(c, view["reason"], "still in doubt")
+		assert.Contains(c, view["reason"], "PayPal has no payout batch BATCH9999")
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, true, vendorLeg(nil)["in_doubt"])
+
+	var batch string
+	for _, p := range s.paypal.Payouts() {
+		if p.SenderBatchID == key {
+			batch = p.BatchID
+		}
+	}
+	require.NotEmpty(t, batch, "PayPal made the vendor's batch; its answer was lost")
+	code, out = s.do(http.MethodPost, path+"/resolve", map[string]any{"party": "vendor", "made": true, "provider_ref": batch}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	vendor := rec.Leg("vendor")
+	require.Equal(t, key, vendor.TransferKey, "booked under the key it was made with")
+	require.NotEmpty(t, vendor.TransferID)
+	require.EqualValues(t, vendor.Amount, vendor.Transferred)
+	perReceiver := map[string]int{}
+	for _, p := range s.paypal.Payouts() {
+		perReceiver[p.Receiver]++
+	}
+	require.Equal(t, map[string]int{"VENDORPAYER03": 1, "affiliate@example.com": 1}, perReceiver, "each payee paid once")
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:doubtco-vendor"], "the books owe the vendor nothing")
+
+	code, out = s.do(http.MethodGet, "/api/v1/admin/audit?action=payment.resolve&target=payment:"+id, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Len(t, out["entries"], 2, "each resolve audited")
+}
