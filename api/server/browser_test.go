@@ -20,6 +20,7 @@ import (
 	"paysplit/internal/split"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	wfpayment "paysplit/workflows/payment"
 )
 
@@ -368,5 +369,57 @@ func TestDashboardAdminReleasesHeldPayout(t *testing.T) {
 	require.Equal(t, "payment.release", entry["action"])
 	require.Equal(t, "admin:bootstrap", entry["actor"])
 	require.Equal(t, "held", entry["before"].(map[string]any)["status"])
+	b.noPageErrors()
+}
+
+// TestDashboardAdminResolvesTransferInDoubt: a vendor transfer's answers were lost, so the
+// payment waits with the leg in doubt; the dashboard shows the key to look up, and the admin
+// names the transfer found at Stripe. The workflow checks it and books it: nothing is sent again.
+func TestDashboardAdminResolvesTransferInDoubt(t *testing.T) {
+	s := newStack(t, wfpayment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
+	b := newBrowser(t)
+	client := uniqueID("dashdoubt")
+	s.seed(client)
+	pi := "pi_" + strings.ReplaceAll(client, "-", "")
+	id := wfpayment.WorkflowID("stripe", pi)
+	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
+		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
+	}
+	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+	var made []testenv.StripeTransfer
+	for _, tr := range s.stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id {
+			made = append(made, tr)
+		}
+	}
+	require.Len(t, made, 1, "Stripe made the vendor's transfer; its answers were lost")
+
+	b.login(s.api.URL+"/", adminKey)
+	b.waitFor(fmt.Sprintf(`document.querySelector('#client-picker option[value=%q]') !== null`, client))
+	require.True(t, eval[bool](b, fmt.Sprintf(`(() => { const p = document.getElementById('client-picker'); p.value = %q; p.dispatchEvent(new Event('change')); return p.value === %q; })()`, client, client)), "the client is picked")
+	form := fmt.Sprintf(`#attention-table tr[data-payment=%q] .resolve[data-party="vendor"]`, id)
+	b.do(chromedp.WaitVisible(chromedp.CSS(form + " input")))
+	require.Contains(t, eval[string](b, fmt.Sprintf(`document.querySelector(%q).textContent`, form)), id+"/transfer/vendor-", "the key to look up")
+	b.do(chromedp.SendKeys(chromedp.CSS(form+" input"), made[0].ID), chromedp.Click(chromedp.CSS(form+` button[data-action="resolve-made"]`)))
+	b.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === 'Sent'`, form+` button[data-action="resolve-made"]`))
+
+	rec := s.result(id)
+	require.Equal(t, payment.StatusPaid, rec.Status, rec.Reason)
+	require.Equal(t, made[0].ID, rec.Leg(split.PartyVendor).TransferID)
+	vendorTransfers := 0
+	for _, tr := range s.stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id && tr.Metadata["party"] == "vendor" {
+			vendorTransfers++
+		}
+	}
+	require.Equal(t, 1, vendorTransfers, "booked, not sent again")
+	code, body = s.do(http.MethodGet, "/api/v1/admin/audit?action=payment.resolve&target=payment:"+id, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["entries"], 1)
 	b.noPageErrors()
 }

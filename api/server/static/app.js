@@ -425,8 +425,57 @@
       btn.textContent = action === 'release' ? 'Release' : 'Retry';
       btn.addEventListener('click', () => decide(p.workflow_id, action, btn));
       actions.appendChild(btn);
+      for (const leg of p.legs.filter((l) => l.in_doubt)) actions.appendChild(resolveForm(p.workflow_id, leg));
     }
     $('attention-empty').hidden = payments.length > 0;
+  }
+
+  // resolveForm lets an admin say what became of a leg's transfer in doubt, once looked up at
+  // the provider under its key: paid as a named movement (the workflow checks it before booking
+  // it) or not paid (the next retry sends under a new key).
+  function resolveForm(workflowId, leg) {
+    const form = document.createElement('div');
+    form.className = 'resolve';
+    form.dataset.party = leg.party;
+    form.dataset.payee = leg.payee_id;
+    const what = document.createElement('p');
+    what.className = 'muted';
+    what.append(leg.party + ' ' + leg.payee_id + ': transfer in doubt; look up ');
+    const key = document.createElement('code');
+    key.textContent = leg.transfer_key;
+    what.append(key, ' at the provider.');
+    const ref = document.createElement('input');
+    ref.name = 'provider_ref';
+    ref.placeholder = 'Stripe transfer or PayPal batch ID';
+    ref.setAttribute('aria-label', 'The provider\'s ID of the ' + leg.party + ' transfer');
+    const made = document.createElement('button');
+    made.type = 'button';
+    made.dataset.action = 'resolve-made';
+    made.textContent = 'Paid as';
+    const notMade = document.createElement('button');
+    notMade.type = 'button';
+    notMade.dataset.action = 'resolve-not-made';
+    notMade.textContent = 'Not paid';
+    const send = async (body, btn) => {
+      made.disabled = notMade.disabled = true;
+      try {
+        await api('POST', '/api/v1/admin/payments/' + encodeURIComponent(workflowId) + '/resolve',
+          Object.assign({ party: leg.party, payee_id: leg.payee_id }, body));
+        notice('Resolve sent to ' + workflowId + ': the payment shows what came of it.', false);
+        btn.textContent = 'Sent';
+      } catch (e) {
+        notice('Could not resolve ' + workflowId + ': ' + e.message, true);
+        made.disabled = notMade.disabled = false;
+      }
+    };
+    made.addEventListener('click', () => {
+      const id = ref.value.trim();
+      if (!id) { notice('Name the provider\'s transfer or payout batch first.', true); return; }
+      send({ made: true, provider_ref: id }, made);
+    });
+    notMade.addEventListener('click', () => send({ made: false }, notMade));
+    form.append(what, ref, made, notMade);
+    return form;
   }
 
   // renderReconciliation shows the latest comparisons of the books with the providers. Drift is
