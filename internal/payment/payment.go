@@ -143,7 +143,13 @@ type Due struct {
 	Meta    map[string]string `json:"meta,omitempty"`
 	// TransferID is the transfer a reversal takes back from (the leg's first, or a top-up).
 	TransferID string `json:"transfer_id,omitempty"`
+	// SentAt is when the current key was first sent (code path 6 on): PayPal keeps a
+	// sender_batch_id for 30 days only, so a key in doubt older than that is not sent again.
+	SentAt time.Time `json:"sent_at,omitzero"`
 }
+
+// Key is the idempotency key of the due's current attempt for leg l.
+func (d Due) Key(l Leg) string { return d.Prefix() + "/" + l.Name() }
 
 // Prefix is the key prefix of the due's current attempt.
 func (d Due) Prefix() string {

@@ -118,8 +118,12 @@ const (
 	// in its metadata, so an in-doubt retry looks first for what the key made (providers forget
 	// keys).
 	codePathDues = 5
+	// codePathResolve dates each movement due when its key is first sent (Due.SentAt) and does
+	// not send again a PayPal top-up in doubt whose key is older than PayPal keeps it (payPalKeyDays):
+	// it stays due until an admin resolves it (EventResolveDue).
+	codePathResolve = 6
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathDues
+	CurrentCodePath = codePathResolve
 )
 
 // EventKind is the kind of provider event.
@@ -144,6 +148,10 @@ const (
 	// EventRetryDues is an admin's retry of the movements due on a payment (Leg.Dues); like
 	// a correction it travels with provider events, so it reaches a payment whose run has closed.
 	EventRetryDues EventKind = "retry_dues"
+	// EventResolveDue is an admin's word on a top-up due in doubt (DueKey), looked up at the
+	// provider: made as the movement Ref (checked there before it is booked) or not made (its
+	// next attempt takes a new key). An event, like a retry, so it reaches a closed run.
+	EventResolveDue EventKind = "resolve_due"
 )
 
 // Event is a provider event reduced to what the workflow needs (no customer data).
@@ -176,9 +184,13 @@ type Event struct {
 	// fee, negative when returned), each booked once.
 	DisputeFees map[string]int64 `json:",omitempty"`
 	OccurredAt  time.Time
-	// RuleVersion belongs to EventCorrection, Actor to it and EventRetryDues.
+	// RuleVersion belongs to EventCorrection, Actor to it, EventRetryDues and EventResolveDue.
 	RuleVersion int
 	Actor       string
+	// DueKey, Made and Ref belong to EventResolveDue.
+	DueKey string `json:",omitempty"`
+	Made   bool   `json:",omitempty"`
+	Ref    string `json:",omitempty"`
 }
 
 // AdminAction is what an admin decided about a parked or held payment.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"go.temporal.io/sdk/workflow"
+
 	"paysplit/activities"
 	"paysplit/internal/ledger"
 	"paysplit/internal/payment"
@@ -123,13 +125,25 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 // One the provider did not make stays due on the leg (code path 5 on) for an admin's retry.
 func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) {
 	leg := &r.rec.Legs[i]
-	key := due.Prefix() + "/" + leg.Name()
+	key := due.Key(*leg)
+	sentAt := workflow.Now(r.ctx)
 	var out activities.TransferOutput
-	err := r.callProvider(stepTransfer, r.transferInput(leg, key, amount, asked, due.Meta)).Get(r.ctx, &out)
+	in := r.transferInput(leg, key, amount, asked, due.Meta)
+	var err error
+	if r.confirmRef != "" {
+		err = r.payoutStep(stepConfirmTransfer, activities.ConfirmTransferInput{Transfer: in, Ref: r.confirmRef}, &out)
+	} else {
+		err = r.callProvider(stepTransfer, in).Get(r.ctx, &out)
+	}
 	if err != nil {
 		leg.Reason = fmt.Sprintf("%s: top-up of %d failed: %s", due.What, amount, errorMessage(err))
 		if r.in.CodePath >= codePathDues {
-			due.Kind, due.Amount, due.Refused, due.Reason = payment.DueTopUp, amount, isBusinessError(err), leg.Reason
+			// A movement an admin named that is not this one says nothing of it: still in doubt.
+			refused := isBusinessError(err) && !isErrorType(err, activities.ErrTypeNotThisMovement)
+			due.Kind, due.Amount, due.Refused, due.Reason = payment.DueTopUp, amount, refused, leg.Reason
+			if r.in.CodePath >= codePathResolve && !refused && (!asked || due.SentAt.IsZero()) {
+				due.SentAt = sentAt // the key's first send; an asked key keeps its first date
+			}
 			leg.Dues = append(leg.Dues, due)
 			r.resettle()
 		}

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	"go.temporal.io/sdk/workflow"
+
+	"paysplit/activities"
 	"paysplit/internal/payment"
 )
 
@@ -75,6 +79,12 @@ func (r *run) payDue(i int, d payment.Due) error {
 		}
 		return nil
 	}
+	if r.confirmRef == "" && r.keyForgotten(d) {
+		d.Reason = fmt.Sprintf("%s: top-up %s in doubt since %s; PayPal keeps a sender_batch_id %d days, so it is not sent again: "+
+			"look the payout up in PayPal and resolve it", d.What, d.Key(*leg), d.SentAt.Format(time.DateOnly), payPalKeyDays)
+		leg.Dues = append(leg.Dues, d)
+		return nil
+	}
 	if !r.topUp(i, d.Amount, d, true) || len(leg.TopUps) == 0 {
 		return nil
 	}
@@ -85,6 +95,63 @@ func (r *run) payDue(i int, d payment.Due) error {
 		return err
 	}
 	return nil
+}
+
+// payPalKeyDays is how long a top-up in doubt is sent again under its key at PayPal, which keeps
+// a sender_batch_id and a PayPal-Request-Id 30 days: a day short of that, so a retry never
+// reaches PayPal after it forgot the key and would pay again.
+const payPalKeyDays = 29
+
+// keyForgotten reports whether a top-up in doubt has a key the provider may have forgotten, so
+// sending it again could pay twice (code path 6 on; PayPal, which has no lookup by key).
+func (r *run) keyForgotten(d payment.Due) bool {
+	return r.in.CodePath >= codePathResolve && r.rec.Provider == activities.ProviderPayPal && !d.SentAt.IsZero() &&
+		workflow.Now(r.ctx).Sub(d.SentAt) >= payPalKeyDays*24*time.Hour
+}
+
+// resolveDue takes an admin's word on a top-up due in doubt (EventResolveDue). Made: the movement
+// named is checked at the provider and booked as the top-up (what a refund took meanwhile is then
+// taken back); one that is not it leaves the top-up in doubt, one the provider says failed makes
+// it refused. Not made: refused, so the next retry sends what is then owed under a new key. Only
+// top-ups in doubt are resolved: a refused one is not in doubt, and a reversal in doubt is
+// Stripe's, which a retry finds by the key in its metadata.
+func (r *run) resolveDue(e Event) error {
+	i, k := r.dueWithKey(e.DueKey)
+	if i < 0 {
+		r.log.Warn("resolve ignored: no top-up in doubt under the key", "Key", e.DueKey, "Actor", e.Actor)
+		return nil
+	}
+	leg := &r.rec.Legs[i]
+	d := leg.Dues[k]
+	r.log.Info("top-up in doubt resolved by an admin", "Key", e.DueKey, "Made", e.Made, "Ref", e.Ref, "Actor", e.Actor)
+	if e.Made {
+		leg.Dues = slices.Delete(slices.Clone(leg.Dues), k, k+1)
+		r.confirmRef = e.Ref
+		err := r.payDue(i, d)
+		r.confirmRef = ""
+		if err != nil {
+			return err
+		}
+	} else {
+		d.Refused = true
+		d.Reason = fmt.Sprintf("%s: top-up %s not made, as %s found; the next retry sends what is owed under a new key", d.What, e.DueKey, e.Actor)
+		leg.Dues[k] = d
+	}
+	r.resettle()
+	return r.save()
+}
+
+// dueWithKey finds the top-up in doubt sent under key: its leg and its index in the leg's dues,
+// -1 when there is none.
+func (r *run) dueWithKey(key string) (leg, due int) {
+	for i, l := range r.rec.Legs {
+		for k, d := range l.Dues {
+			if d.Kind == payment.DueTopUp && !d.Refused && d.Key(l) == key {
+				return i, k
+			}
+		}
+	}
+	return -1, -1
 }
 
 // shortfall is what a leg's payee is owed beyond what it holds (Leg.Shortfall); a compensated

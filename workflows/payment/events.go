@@ -169,6 +169,8 @@ func (r *run) apply(e Event) error {
 		return r.correct(e)
 	case EventRetryDues:
 		return r.retryDues(e)
+	case EventResolveDue:
+		return r.resolveDue(e)
 	case EventDisputeCreated:
 		if err := r.bookDisputeFees(e); err != nil {
 			return err

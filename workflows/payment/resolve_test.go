@@ -2,6 +2,7 @@ package payment
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -163,4 +164,132 @@ func (s *workflowSuite) TestResolveOfALegNotInDoubtIsIgnored() {
 
 	s.Equal(payment.StatusPaid, rec.Status)
 	s.Equal(1, legOf(s.T(), rec, split.PartyVendor).Attempt, "one new key for the refusal, none for the resolve")
+}
+
+const topUpKey = wfID + "/correction/v4/vendor-v1"
+
+func resolveDue(made bool, ref string) Event {
+	return Event{ID: fmt.Sprintf("due-resolve-%t-%s", made, ref), Kind: EventResolveDue, DueKey: topUpKey, Made: made, Ref: ref, Actor: "finance"}
+}
+
+// topUpInDoubt runs a payment whose correction's top-up to the vendor got no answer on any
+// attempt (made, when made says so): the run closes with the top-up due in doubt.
+func (s *workflowSuite) topUpInDoubt(made bool) payment.Record {
+	s.taxRules()
+	var lost error = errors.New("connection reset")
+	if made {
+		lost = madeButLost{lost}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.failAt(time.Minute-time.Millisecond, s.w.failNext, "vendor", lost, lost, lost)
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	due := s.runInDoubt()
+	s.Require().Equal(payment.StatusPayoutFailed, due.Status)
+	dues := legOf(s.T(), due, split.PartyVendor).Dues
+	s.Require().Len(dues, 1)
+	s.Require().False(dues[0].Refused, "in doubt")
+	return due
+}
+
+// A top-up due in doubt, resolved by an admin in a follow-up run: made as the movement named
+// (checked, booked, nothing sent), or not made (refused: the retry sends under a new key).
+func (s *workflowSuite) TestResolveTopUpDue() {
+	for _, tc := range []struct {
+		name    string
+		made    bool // at the provider
+		resolve Event
+		retry   bool
+		key     string // the top-up that paid the vendor
+	}{
+		{"made, and named", true, resolveDue(true, "tr_"+topUpKey), false, topUpKey},
+		{"not made, and said so; then retried", false, resolveDue(false, ""), true, wfID + "/correction/v4.a1/vendor-v1"},
+	} {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			due := s.topUpInDoubt(tc.made)
+			calls := s.w.calls["transfer"]
+			s.followUp(due)
+			signalAt(s.env, time.Second, SignalEvent, tc.resolve)
+			if tc.retry {
+				signalAt(s.env, time.Minute, SignalEvent, retryDues(1))
+			}
+			rec := s.run()
+
+			s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+			s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+			s.EqualValues(120, s.w.transfers[tc.key].Amount)
+			s.EqualValues(vendorCut, s.w.sent("acct_v1"), "the vendor holds its share once")
+			if !tc.retry {
+				s.Equal(calls, s.w.calls["transfer"], "confirmed, not sent again")
+				s.Len(s.w.confirmed, 1)
+			}
+		})
+	}
+}
+
+// A movement named that is not the top-up leaves it in doubt under its key: nothing sent, nothing
+// refused (a refusal would give the retry a new key, and pay again).
+func (s *workflowSuite) TestResolveTopUpDueWithAnotherMovementStaysInDoubt() {
+	due := s.topUpInDoubt(true)
+	s.followUp(due)
+	signalAt(s.env, time.Second, SignalEvent, resolveDue(true, "tr_other"))
+	rec := s.runInDoubt()
+
+	s.Equal(payment.StatusPayoutFailed, rec.Status)
+	dues := legOf(s.T(), rec, split.PartyVendor).Dues
+	s.Require().Len(dues, 1)
+	s.False(dues[0].Refused)
+	s.Equal(0, dues[0].Attempt, "the same key")
+	s.Contains(rec.Reason, "no transfer tr_other")
+}
+
+// PayPal keeps a sender_batch_id 30 days: a top-up in doubt is asked again under its key within
+// 29 days of its first send, and after that it is not sent again (it could pay twice) but stays
+// due for an admin to resolve.
+func (s *workflowSuite) TestPayPalTopUpInDoubtIsNotSentAgainAfterPayPalForgetsItsKey() {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		sent  bool
+	}{
+		{"after 10 days: asked under its key", 10 * 24 * time.Hour, true},
+		{"after 30 days: not sent again", 30 * 24 * time.Hour, false},
+	} {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			s.provider = "paypal"
+			due := s.topUpInDoubt(true)
+			sentAt := legOf(s.T(), due, split.PartyVendor).Dues[0].SentAt
+			s.Require().False(sentAt.IsZero(), "the key's first send is dated")
+			calls := s.w.calls["transfer"]
+			s.followUp(due)
+			s.env.SetStartTime(sentAt.Add(tc.after))
+			signalAt(s.env, time.Second, SignalEvent, retryDues(1))
+			rec := s.runInDoubt()
+
+			vendor := legOf(s.T(), rec, split.PartyVendor)
+			if tc.sent {
+				s.Equal(calls+1, s.w.calls["transfer"])
+				s.True(s.w.transfers[topUpKey].Asked)
+				s.Empty(vendor.Dues)
+				s.Equal(payment.StatusPaid, rec.Status)
+				return
+			}
+			s.Equal(calls, s.w.calls["transfer"], "nothing sent")
+			s.Equal(payment.StatusPayoutFailed, rec.Status)
+			s.Require().Len(vendor.Dues, 1)
+			s.False(vendor.Dues[0].Refused)
+			s.Equal(sentAt, vendor.Dues[0].SentAt)
+			s.Contains(rec.Reason, "PayPal keeps a sender_batch_id 29 days, so it is not sent again")
+
+			// The admin finds the payout in PayPal and names it: booked, still nothing sent.
+			s.followUp(rec)
+			s.env.SetStartTime(sentAt.Add(tc.after + time.Hour))
+			signalAt(s.env, time.Second, SignalEvent, resolveDue(true, "tr_"+topUpKey))
+			rec = s.run()
+			s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+			s.Equal(calls, s.w.calls["transfer"])
+			s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+		})
+	}
 }

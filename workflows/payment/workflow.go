@@ -74,7 +74,10 @@ type run struct {
 	unbooked     []activities.Booking
 	// prepared is what the run's first step read besides the stored state (book-with-save path):
 	// the first Enrich and ComputeSplit answers, used once instead of steps of their own.
-	prepared     *activities.PrepareOutput
+	prepared *activities.PrepareOutput
+	// confirmRef, while set, makes a top-up's provider call a check of the movement an admin
+	// named for it (EventResolveDue) instead of a send.
+	confirmRef   string
 	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
 	seen         map[string]bool

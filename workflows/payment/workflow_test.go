@@ -35,6 +35,8 @@ type workflowSuite struct {
 	testsuite.WorkflowTestSuite
 	env *testsuite.TestWorkflowEnvironment
 	w   *world
+	// provider is the payment's provider: stripe unless a test sets it; the world answers alike.
+	provider string
 }
 
 func TestWorkflow(t *testing.T) { suite.Run(t, new(workflowSuite)) }
@@ -44,13 +46,23 @@ func (s *workflowSuite) SetupTest() {
 	s.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: wfID})
 	s.w = newWorld(s.T())
 	s.w.install(s.env)
+	s.provider = "stripe"
 }
 
 func (s *workflowSuite) run() payment.Record {
-	s.env.ExecuteWorkflow(Workflow, testInput())
+	rec := s.runInDoubt()
+	s.checkBooks(rec)
+	return rec
+}
+
+// runInDoubt runs the workflow without checking its books against the world: a movement made
+// whose answer was lost is the world's and not yet the books'.
+func (s *workflowSuite) runInDoubt() payment.Record {
+	in := testInput()
+	in.Provider = s.provider
+	s.env.ExecuteWorkflow(Workflow, in)
 	rec := result(s.T(), s.env)
 	s.Equal(rec, s.w.saved[len(s.w.saved)-1], "the stored state is the final state")
-	s.checkBooks(rec)
 	return rec
 }
 
@@ -69,8 +81,8 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 		netSent += sent
 	}
 	if rec.Split() {
-		s.Equal(rec.Gross-rec.Fee+rec.FeeReturned-rec.DisputeFees-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance("stripe")), "provider balance")
-		s.Equal(rec.Fee-rec.FeeReturned+rec.DisputeFees, s.w.balance(ledger.ProcessingFees("stripe")), "the platform's fee expense")
+		s.Equal(rec.Gross-rec.Fee+rec.FeeReturned-rec.DisputeFees-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance(rec.Provider)), "provider balance")
+		s.Equal(rec.Fee-rec.FeeReturned+rec.DisputeFees, s.w.balance(ledger.ProcessingFees(rec.Provider)), "the platform's fee expense")
 	}
 	s.checkEntryIDs(rec)
 }
