@@ -157,15 +157,25 @@ type legView struct {
 	// what was taken back.
 	TopUps []ipayment.TopUp `json:"top_ups,omitempty"`
 	// Dues are the top-ups and reversals the provider did not make, owed until a retry.
-	Dues []ipayment.Due `json:"dues,omitempty"`
+	Dues []dueView `json:"dues,omitempty"`
+}
+
+// dueView is a movement due with the key its last attempt was sent under, to look up at the
+// provider and to name in a resolve.
+type dueView struct {
+	ipayment.Due
+	Key string `json:"key"`
 }
 
 func (s *Server) paymentView(r ipayment.Record) map[string]any {
 	legs := make([]legView, 0, len(r.Legs))
 	for _, l := range r.Legs {
 		v := legView{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, Currency: string(r.Currency), Refunded: l.Refunded,
-			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps, Dues: l.Dues,
+			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps,
 			TransferKey: l.TransferKey, InDoubt: l.InDoubt(r.WorkflowID)}
+		for _, d := range l.Dues {
+			v.Dues = append(v.Dues, dueView{Due: d, Key: d.Key(l)})
+		}
 		if l.TransferID != "" {
 			v.TransferID = &l.TransferID
 		}
@@ -285,13 +295,16 @@ func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.Admi
 	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(cmd.Action), "workflow_id": r.WorkflowID})
 }
 
-// resolvePayment takes an admin's word on a leg's transfer in doubt (payment.ActionResolve): made,
-// as the provider's movement provider_ref, which the workflow checks before booking it; or not
-// made, so the leg's next attempt takes a new key.
+// resolvePayment takes an admin's word on a movement in doubt of a leg, looked up at the provider:
+// its transfer (payment.ActionResolve, a signal to the run waiting on it) or a top-up due
+// (payment.EventResolveDue, an event, which also reaches a closed run), by key when the leg has
+// several. Made: as the provider's movement provider_ref, which the workflow checks before
+// booking it; not made: the next attempt takes a new key.
 func (s *Server) resolvePayment(c echo.Context) error {
 	var body struct {
 		Party       string `json:"party"`
 		PayeeID     string `json:"payee_id"`
+		Key         string `json:"key"`
 		Made        *bool  `json:"made"`
 		ProviderRef string `json:"provider_ref"`
 	}
@@ -314,17 +327,37 @@ func (s *Server) resolvePayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	leg, err := legToResolve(r, split.Party(body.Party), body.PayeeID)
+	leg, err := legOfParty(r, split.Party(body.Party), body.PayeeID)
 	if err != nil {
 		return err
 	}
-	cmd := payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: *body.Made, Ref: body.ProviderRef, Actor: actor(c)}
-	return s.signalAdmin(c, r, cmd, map[string]any{"signal": cmd.Action, "party": leg.Party, "payee_id": leg.PayeeID,
-		"transfer_key": leg.TransferKey, "made": cmd.Made, "provider_ref": cmd.Ref})
+	made, audit := *body.Made, map[string]any{"party": leg.Party, "payee_id": leg.PayeeID, "made": *body.Made, "provider_ref": body.ProviderRef}
+	key, isTransfer, err := movementInDoubt(r, leg, body.Key)
+	if err != nil {
+		return err
+	}
+	audit["key"] = key
+	if isTransfer {
+		audit["signal"] = payment.ActionResolve
+		return s.signalAdmin(c, r, payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID,
+			Made: made, Ref: body.ProviderRef, Actor: actor(c)}, audit)
+	}
+	ev := payment.Event{ID: fmt.Sprintf("due-resolve/%s/%t/%s", key, made, body.ProviderRef), Kind: payment.EventResolveDue,
+		DueKey: key, Made: made, Ref: body.ProviderRef, Actor: actor(c)}
+	err = s.audited(c, "payment.resolve", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
+		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
+			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
+		return map[string]any{"status": r.Status, "reason": r.Reason}, audit, nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(payment.ActionResolve), "workflow_id": r.WorkflowID})
 }
 
-// legToResolve is the leg a resolve names, which must have a transfer in doubt.
-func legToResolve(r ipayment.Record, party split.Party, payeeID string) (ipayment.Leg, error) {
+// legOfParty is the one leg of party (and payee, when given) in the payment.
+func legOfParty(r ipayment.Record, party split.Party, payeeID string) (ipayment.Leg, error) {
 	var found []ipayment.Leg
 	for _, l := range r.Legs {
 		if l.Party == party && (payeeID == "" || l.PayeeID == payeeID) {
@@ -336,11 +369,36 @@ func legToResolve(r ipayment.Record, party split.Party, payeeID string) (ipaymen
 		return ipayment.Leg{}, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the payment has no %s leg %s", party, payeeID))
 	case len(found) > 1:
 		return ipayment.Leg{}, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the payment has %d %s legs: name the payee_id", len(found), party))
-	case !found[0].InDoubt(r.WorkflowID):
-		return ipayment.Leg{}, errorf(http.StatusConflict, "not_in_doubt",
-			fmt.Sprintf("the %s leg's transfer is not in doubt (leg %s): there is nothing to resolve; a refused transfer takes a new key at the retry", party, found[0].State))
 	}
 	return found[0], nil
+}
+
+// movementInDoubt is the key of the leg's movement in doubt a resolve is for: the one under key,
+// or, without one, the leg's only one. isTransfer says it is the leg's transfer, not a top-up due.
+// Reversals due are not resolved by hand: only Stripe makes them, and a retry finds what their key
+// made by the key in their metadata.
+func movementInDoubt(r ipayment.Record, leg ipayment.Leg, key string) (string, bool, error) {
+	var keys []string
+	if leg.InDoubt(r.WorkflowID) {
+		keys = append(keys, leg.TransferKey)
+	}
+	for _, d := range leg.Dues {
+		if d.Kind == ipayment.DueTopUp && !d.Refused {
+			keys = append(keys, d.Key(leg))
+		}
+	}
+	switch {
+	case key != "" && !slices.Contains(keys, key):
+		return "", false, errorf(http.StatusConflict, "not_in_doubt", fmt.Sprintf("the %s leg has no transfer or top-up in doubt under key %s", leg.Party, key))
+	case key == "" && len(keys) == 0:
+		return "", false, errorf(http.StatusConflict, "not_in_doubt",
+			fmt.Sprintf("the %s leg has no transfer or top-up in doubt (leg %s): there is nothing to resolve; a refused one takes a new key at the retry", leg.Party, leg.State))
+	case key == "" && len(keys) > 1:
+		return "", false, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the %s leg has %d movements in doubt: name the key (%s)", leg.Party, len(keys), strings.Join(keys, ", ")))
+	case key == "":
+		key = keys[0]
+	}
+	return key, key == leg.TransferKey && leg.InDoubt(r.WorkflowID), nil
 }
 
 // payoutWaiting reports whether the payment's run waits for an admin's decision on a leg's payout

@@ -109,3 +109,53 @@ func TestPayPalTransferInDoubtResolvedThroughAdminAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	require.Len(t, out["entries"], 2, "each resolve audited")
 }
+
+// A correction's top-up through PayPal whose answer was lost, where PayPal neither replays the
+// request ID nor links the batch: the top-up is due in doubt on the closed payment. The admin
+// names the batch found in PayPal; the resolve reaches the payment as an event (a follow-up run),
+// which checks the batch and books it: the vendor was topped up once.
+func TestPayPalTopUpInDoubtResolvedThroughAdminAPI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
+	s.seedPayPal("ppdue", "ppdue-vendor@example.com")
+	code, out := s.do(http.MethodPost, "/api/v1/admin/clients/ppdue/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(t, http.StatusCreated, code, out)
+	body := paypalCapture("ppdue", "CAPDUE")
+	code, out = s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAPDUE")
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+
+	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
+	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/correction/") }
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	due := s.awaitVendorDue(id)
+	key := id + "/correction/v1/vendor-ppdue-vendor"
+	require.Equal(t, false, due["refused"], "in doubt: %v", due)
+	require.Equal(t, key, due["key"])
+	require.NotEmpty(t, due["sent_at"], "dated for PayPal's 30 days")
+
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/resolve", map[string]any{"party": "vendor", "key": id + "/correction/v9/vendor-ppdue-vendor", "made": false}, adminKey)
+	require.Equal(t, http.StatusConflict, code, out)
+	var batch string
+	for _, p := range s.paypal.Payouts() {
+		if p.SenderBatchID == key {
+			batch = p.BatchID
+		}
+	}
+	require.NotEmpty(t, batch)
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/resolve", map[string]any{"party": "vendor", "made": true, "provider_ref": batch}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "paid", view["status"], view["reason"])
+	}, 30*time.Second, 100*time.Millisecond)
+	topUps := 0
+	for _, p := range s.paypal.Payouts() {
+		if strings.HasPrefix(p.SenderBatchID, id+"/correction/") {
+			topUps++
+		}
+	}
+	require.Equal(t, 1, topUps, "topped up once")
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:ppdue-vendor"], "the vendor is paid in full, in the books too")
+}

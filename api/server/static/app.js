@@ -425,24 +425,30 @@
       btn.textContent = action === 'release' ? 'Release' : 'Retry';
       btn.addEventListener('click', () => decide(p.workflow_id, action, btn));
       actions.appendChild(btn);
-      for (const leg of p.legs.filter((l) => l.in_doubt)) actions.appendChild(resolveForm(p.workflow_id, leg));
+      for (const leg of p.legs) {
+        if (leg.in_doubt) actions.appendChild(resolveForm(p.workflow_id, leg, leg.transfer_key, 'transfer'));
+        for (const d of (leg.dues || []).filter((d) => d.kind === 'top_up' && !d.refused)) {
+          actions.appendChild(resolveForm(p.workflow_id, leg, d.key, 'top-up'));
+        }
+      }
     }
     $('attention-empty').hidden = payments.length > 0;
   }
 
-  // resolveForm lets an admin say what became of a leg's transfer in doubt, once looked up at
-  // the provider under its key: paid as a named movement (the workflow checks it before booking
-  // it) or not paid (the next retry sends under a new key).
-  function resolveForm(workflowId, leg) {
+  // resolveForm lets an admin say what became of a leg's movement in doubt (its transfer, or a
+  // top-up due), once looked up at the provider under its key: paid as a named movement (the
+  // workflow checks it before booking it) or not paid (the next retry sends under a new key).
+  function resolveForm(workflowId, leg, movementKey, kind) {
     const form = document.createElement('div');
     form.className = 'resolve';
     form.dataset.party = leg.party;
     form.dataset.payee = leg.payee_id;
+    form.dataset.key = movementKey;
     const what = document.createElement('p');
     what.className = 'muted';
-    what.append(leg.party + ' ' + leg.payee_id + ': transfer in doubt; look up ');
+    what.append(leg.party + ' ' + leg.payee_id + ': ' + kind + ' in doubt; look up ');
     const key = document.createElement('code');
-    key.textContent = leg.transfer_key;
+    key.textContent = movementKey;
     what.append(key, ' at the provider.');
     const ref = document.createElement('input');
     ref.name = 'provider_ref';
@@ -460,7 +466,7 @@
       made.disabled = notMade.disabled = true;
       try {
         await api('POST', '/api/v1/admin/payments/' + encodeURIComponent(workflowId) + '/resolve',
-          Object.assign({ party: leg.party, payee_id: leg.payee_id }, body));
+          Object.assign({ party: leg.party, payee_id: leg.payee_id, key: movementKey }, body));
         notice('Resolve sent to ' + workflowId + ': the payment shows what came of it.', false);
         btn.textContent = 'Sent';
       } catch (e) {
