@@ -266,19 +266,27 @@ func TestPayPalLostDisputeTakesTheMoneyOnce(t *testing.T) {
 // A PayPal payout that fails (the correction's top-up to the vendor: its item FAILED) is due like
 // a Stripe transfer; the admin's retry sends it under a new sender_batch_id and the books owe the
 // vendor nothing after.
+// paidPayPalUnderTaxRule seeds a PayPal client whose rule v2 takes commission on tax by mistake,
+// captures for it and waits until it is paid: a correction to v1 then tops the vendor up by 120.
+func (s *stack) paidPayPalUnderTaxRule(client, capture string) string {
+	s.t.Helper()
+	s.seedPayPal(client, client+"-vendor@example.com")
+	code, out := s.do(http.MethodPost, "/api/v1/admin/clients/"+client+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(s.t, http.StatusCreated, code, out)
+	body := paypalCapture(client, capture)
+	code, out = s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(s.t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", capture)
+	require.Equal(s.t, ipayment.StatusPaid, s.result(id).Status)
+	return id
+}
+
 func TestPayPalTopUpDueRetried(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seedPayPal("pptop", "pptop-vendor@example.com")
-	code, out := s.do(http.MethodPost, "/api/v1/admin/clients/pptop/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
-	require.Equal(t, http.StatusCreated, code, out)
-	body := paypalCapture("pptop", "CAPTOP")
-	code, out = s.paypalWebhook(body, s.paypal.Sign(body))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("paypal", "CAPTOP")
-	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+	id := s.paidPayPalUnderTaxRule("pptop", "CAPTOP")
 
 	s.paypal.ItemStatus = func(string) string { return "FAILED" }
-	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	code, out := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 	due := s.awaitVendorDue(id)
 	require.Equal(t, "top_up", due["kind"])

@@ -116,18 +116,11 @@ func TestPayPalTransferInDoubtResolvedThroughAdminAPI(t *testing.T) {
 // which checks the batch and books it: the vendor was topped up once.
 func TestPayPalTopUpInDoubtResolvedThroughAdminAPI(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
-	s.seedPayPal("ppdue", "ppdue-vendor@example.com")
-	code, out := s.do(http.MethodPost, "/api/v1/admin/clients/ppdue/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
-	require.Equal(t, http.StatusCreated, code, out)
-	body := paypalCapture("ppdue", "CAPDUE")
-	code, out = s.paypalWebhook(body, s.paypal.Sign(body))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("paypal", "CAPDUE")
-	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+	id := s.paidPayPalUnderTaxRule("ppdue", "CAPDUE")
 
 	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
 	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/correction/") }
-	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	code, out := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 	due := s.awaitVendorDue(id)
 	key := id + "/correction/v1/vendor-ppdue-vendor"

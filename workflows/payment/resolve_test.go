@@ -134,17 +134,7 @@ func (s *workflowSuite) TestResolveMadeButTheProviderSaysItFailed() {
 // A leg held while in doubt (its payee could no longer receive) is paid by a confirmed resolve:
 // what was made is booked, nothing is sent, and the payment settles without a release.
 func (s *workflowSuite) TestResolveMadeEndsAHoldInDoubt() {
-	lost := madeButLost{errors.New("connection reset")}
-	s.w.failNext["vendor"] = []error{lost, lost, lost}
-	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-	s.env.RegisterDelayedCallback(func() {
-		s.w.mu.Lock()
-		s.w.holds["v1"] = "Stripe account acct_v1 cannot receive transfers"
-		s.w.mu.Unlock()
-		s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
-	}, time.Hour)
-	signalAt(s.env, 2*time.Hour, SignalAdmin, resolve(true, "tr_"+vendorKey))
-	rec := s.run()
+	rec := s.heldInDoubt(resolve(true, "tr_"+vendorKey))
 
 	s.Equal(payment.StatusPaid, rec.Status)
 	vendor := legOf(s.T(), rec, split.PartyVendor)

@@ -444,9 +444,10 @@ func (s *workflowSuite) TestCancelAfterUnknownOutcomeTakesBackWhatWasMade() {
 	s.EqualValues(vendorCut, s.w.reversals[wfID+"/compensate/vendor-v1"].Amount)
 }
 
-// Still in doubt when the payee's account can no longer receive: the leg is held, and a cancel
-// then asks the provider with the same key and amount, books what was made and takes it back.
-func (s *workflowSuite) TestHeldAfterUnknownOutcomeStaysInDoubt() {
+// heldInDoubt runs a payment whose vendor transfer was made with every answer lost; at the
+// admin's retry an hour later the payee can no longer receive, so the leg is held in doubt, and
+// then comes an hour after that.
+func (s *workflowSuite) heldInDoubt(then AdminCommand) payment.Record {
 	lost := madeButLost{errors.New("connection reset")}
 	s.w.failNext["vendor"] = []error{lost, lost, lost}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
@@ -456,8 +457,14 @@ func (s *workflowSuite) TestHeldAfterUnknownOutcomeStaysInDoubt() {
 		s.w.mu.Unlock()
 		s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
 	}, time.Hour)
-	signalAt(s.env, 2*time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
-	rec := s.run()
+	signalAt(s.env, 2*time.Hour, SignalAdmin, then)
+	return s.run()
+}
+
+// Still in doubt when the payee's account can no longer receive: the leg is held, and a cancel
+// then asks the provider with the same key and amount, books what was made and takes it back.
+func (s *workflowSuite) TestHeldAfterUnknownOutcomeStaysInDoubt() {
+	rec := s.heldInDoubt(AdminCommand{Action: ActionCancel, Actor: "ops"})
 
 	s.Equal(payment.StatusCompensated, rec.Status)
 	s.Zero(s.w.sent("acct_v1"), "what was made was taken back")
