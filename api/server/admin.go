@@ -264,6 +264,10 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if r.HasDues() && !payoutWaiting(r) {
 			return s.decideDues(c, action, r)
 		}
+		if i := slices.IndexFunc(r.Legs, func(l ipayment.Leg) bool { return l.InDoubt(r.WorkflowID) }); i >= 0 && r.Compensated != "" {
+			return errorf(http.StatusConflict, "in_doubt", fmt.Sprintf("the payment was compensated and its %s transfer %s is in doubt: look it up at the provider and resolve it (POST .../resolve)",
+				r.Legs[i].Party, r.Legs[i].TransferKey))
+		}
 		if !slices.Contains(allowed[action], r.Status) {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
 		}
@@ -296,8 +300,9 @@ func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.Admi
 }
 
 // resolvePayment takes an admin's word on a movement in doubt of a leg, looked up at the provider:
-// its transfer (payment.ActionResolve, a signal to the run waiting on it) or a top-up due
-// (payment.EventResolveDue, an event, which also reaches a closed run), by key when the leg has
+// its transfer (payment.ActionResolve, a signal to the run waiting on it; once a compensation left
+// it in doubt, an event) or a top-up due (payment.EventResolveDue, an event, which also reaches a
+// closed run), by key when the leg has
 // several. Made: as the provider's movement provider_ref, which the workflow checks before
 // booking it; not made: the next attempt takes a new key.
 func (s *Server) resolvePayment(c echo.Context) error {
@@ -337,7 +342,7 @@ func (s *Server) resolvePayment(c echo.Context) error {
 		return err
 	}
 	audit["key"] = key
-	if isTransfer {
+	if isTransfer && payoutWaiting(r) {
 		audit["signal"] = payment.ActionResolve
 		return s.signalAdmin(c, r, payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID,
 			Made: made, Ref: body.ProviderRef, Actor: actor(c)}, audit)
@@ -402,8 +407,12 @@ func movementInDoubt(r ipayment.Record, leg ipayment.Leg, key string) (string, b
 }
 
 // payoutWaiting reports whether the payment's run waits for an admin's decision on a leg's payout
-// (a failed leg, or a held one), which takes the decision as a signal.
+// (a failed leg, or a held one), which takes the decision as a signal. A compensated payment's
+// run waits for nothing: a leg its compensation left in doubt is resolved by an event.
 func payoutWaiting(r ipayment.Record) bool {
+	if r.Compensated != "" {
+		return false
+	}
 	return slices.ContainsFunc(r.Legs, func(l ipayment.Leg) bool {
 		return l.State == ipayment.LegFailed || l.State == ipayment.LegHeld
 	})

@@ -152,3 +152,64 @@ func TestPayPalTopUpInDoubtResolvedThroughAdminAPI(t *testing.T) {
 	require.Equal(t, 1, topUps, "topped up once")
 	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:ppdue-vendor"], "the vendor is paid in full, in the books too")
 }
+
+// The admin cancels a PayPal payment whose vendor payout is in doubt (answer lost, the batch not
+// linked); the compensation asks again and learns nothing, so the leg stays in doubt on the
+// compensated payment instead of being cancelled with a payout PayPal may have made. A retry is
+// refused with the reason; the resolve naming the batch books the payout, which PayPal cannot
+// pull back (the leg says so): the books know the vendor holds its share, paid once.
+func TestCompensationLeavesAPayPalPayoutInDoubtUntilResolved(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
+	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
+	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/transfer/vendor-") }
+	s.seedPayPal("cancelco", "VENDORPAYER04")
+	body := paypalCapture("cancelco", "CAP808")
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", "CAP808")
+	path := "/api/v1/admin/payments/" + id
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, path, nil, adminKey)
+		assert.Equal(c, "payout_failed", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+
+	code, out = s.do(http.MethodPost, path+"/cancel", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPayoutFailed, rec.Status, rec.Reason)
+	require.NotEmpty(t, rec.Compensated)
+	require.True(t, rec.Leg("vendor").InDoubt(id), "the payee may hold it: %+v", rec.Leg("vendor"))
+
+	code, out = s.do(http.MethodPost, path+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, out)
+	require.Equal(t, "in_doubt", out["error"].(map[string]any)["code"])
+
+	key := id + "/transfer/vendor-cancelco-vendor/0"
+	var batch string
+	for _, p := range s.paypal.Payouts() {
+		if p.SenderBatchID == key {
+			batch = p.BatchID
+		}
+	}
+	require.NotEmpty(t, batch)
+	code, out = s.do(http.MethodPost, path+"/resolve", map[string]any{"party": "vendor", "made": true, "provider_ref": batch}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r := s.Result(id)
+		l := r.Leg("vendor")
+		assert.EqualValues(c, l.Amount, l.Transferred, "booked")
+		assert.False(c, l.InDoubt(id))
+	}, 30*time.Second, 100*time.Millisecond)
+	vendorPayouts := 0
+	for _, p := range s.paypal.Payouts() {
+		if p.Receiver == "VENDORPAYER04" {
+			vendorPayouts++
+		}
+	}
+	require.Equal(t, 1, vendorPayouts, "paid once")
+	final := s.result(id)
+	vendor := final.Leg("vendor")
+	require.Equal(t, ipayment.StatusCompensated, final.Status, final.Reason)
+	require.Contains(t, vendor.Reason, "cannot be reversed", "the admin sees the vendor keeps it")
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:cancelco-vendor"], "the books know the vendor holds its share")
+}

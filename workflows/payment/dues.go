@@ -118,7 +118,13 @@ func (r *run) keyForgotten(d payment.Due) bool {
 func (r *run) resolveDue(e Event) error {
 	i, k := r.dueWithKey(e.DueKey)
 	if i < 0 {
-		r.log.Warn("resolve ignored: no top-up in doubt under the key", "Key", e.DueKey, "Actor", e.Actor)
+		for _, j := range r.legsInDoubt() {
+			if leg := r.rec.Legs[j]; leg.TransferKey == e.DueKey {
+				_, err := r.resolveInDoubt(j, AdminCommand{Action: ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: e.Made, Ref: e.Ref, Actor: e.Actor})
+				return err
+			}
+		}
+		r.log.Warn("resolve ignored: no top-up or transfer in doubt under the key", "Key", e.DueKey, "Actor", e.Actor)
 		return nil
 	}
 	leg := &r.rec.Legs[i]
@@ -173,13 +179,33 @@ func (r *run) compensated() bool {
 	return r.rec.Status == payment.StatusCompensated || r.rec.Compensated != ""
 }
 
-// duesReason says which top-ups and reversals are due, for the payment's reason.
+// duesReason says which top-ups and reversals are due, and which transfers a compensation left
+// in doubt, for the payment's reason.
 func (r *run) duesReason() string {
 	var due []string
+	for _, i := range r.legsInDoubt() {
+		l := r.rec.Legs[i]
+		due = append(due, fmt.Sprintf("%s %s", l.Party, l.Reason))
+	}
 	for _, l := range r.rec.Legs {
 		for _, d := range l.Dues {
 			due = append(due, fmt.Sprintf("%s %s", l.Party, d.Reason))
 		}
 	}
 	return "due: " + strings.Join(due, "; ") + " (an admin's retry sends them again)"
+}
+
+// legsInDoubt are the legs of a compensated payment whose transfer the compensation could not
+// settle (code path 6 on): the payee may hold it until an admin resolves it.
+func (r *run) legsInDoubt() []int {
+	if r.in.CodePath < codePathResolve || !r.compensated() {
+		return nil
+	}
+	var in []int
+	for i := range r.rec.Legs {
+		if r.inDoubt(&r.rec.Legs[i]) {
+			in = append(in, i)
+		}
+	}
+	return in
 }

@@ -534,10 +534,20 @@ func (r *run) compensate(reason string) {
 			if inDoubt {
 				amount = leg.TransferAmount // the key's own amount, which the provider answers with what it made
 			}
-			if id, err := r.transfer(leg, amount, inDoubt); err == nil {
+			id, err := r.transfer(leg, amount, inDoubt)
+			switch {
+			case err == nil:
 				if err := r.bookTransfer(i, id, amount); err != nil {
 					r.log.Error("book in-doubt transfer", "Error", err)
 				}
+			case inDoubt && r.in.CodePath >= codePathResolve && !isBusinessError(err):
+				// Still no answer: the payee may hold it. Cancelling the leg would leave a payout the
+				// books never learn of (PayPal cannot be searched for it); it stays in doubt for an
+				// admin to resolve, and nothing pays it meanwhile (payout).
+				leg.State = payment.LegFailed
+				leg.Reason = fmt.Sprintf("transfer %s still in doubt after compensation asked again (%s): look it up at the provider and resolve it",
+					leg.TransferKey, errorMessage(err))
+				continue
 			}
 		}
 		switch leg.State {

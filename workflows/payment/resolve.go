@@ -78,6 +78,14 @@ func (r *run) resolveInDoubt(i int, cmd AdminCommand) (paid bool, err error) {
 			return false, err
 		}
 		r.log.Info("transfer in doubt confirmed", "Party", leg.Party, "TransferID", out.TransferID, "Actor", cmd.Actor)
+		if r.compensated() {
+			// Made after all: taken back as the compensation would have, and the books say so.
+			if err := r.reverseLeg(i, leg.Transferred-leg.Reversed, r.key("compensate")); err != nil {
+				return true, err
+			}
+			r.setSettled()
+			return true, r.save()
+		}
 		return true, r.settleInDoubt(i)
 	case isErrorType(err, activities.ErrTypeRejected):
 		// The provider says the movement failed: it was not made, and its key is spent.
@@ -93,6 +101,14 @@ func (r *run) resolveInDoubt(i int, cmd AdminCommand) (paid bool, err error) {
 // afterResolve saves a leg still unpaid after a resolve, the payment's reason saying what came of
 // it. A held leg keeps its hold's reason: it is still held for it.
 func (r *run) afterResolve(leg *payment.Leg, note string) error {
+	if r.compensated() { // the compensation left the leg in doubt: not made, it is cancelled
+		leg.Reason = note
+		if !r.inDoubt(leg) {
+			leg.State = payment.LegCancelled
+		}
+		r.setSettled()
+		return r.save()
+	}
 	if leg.State == payment.LegHeld {
 		r.setStatus(payment.StatusHeld, fmt.Sprintf("%s leg held: %s; %s", leg.Party, leg.Reason, note))
 	} else {

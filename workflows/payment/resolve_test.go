@@ -283,3 +283,58 @@ func (s *workflowSuite) TestPayPalTopUpInDoubtIsNotSentAgainAfterPayPalForgetsIt
 		})
 	}
 }
+
+// A cancel whose compensation asks a transfer in doubt again and still gets no answer: the
+// payee may hold it, so the leg stays in doubt (payout_failed, compensated) instead of being
+// cancelled unbooked, and nothing pays it meanwhile. The admin's resolve, an event to the closed
+// payment, settles it: made, it is booked and taken back; not made, the leg is cancelled.
+func (s *workflowSuite) TestCompensationLeavesATransferInDoubtForAResolve() {
+	for _, tc := range []struct {
+		name     string
+		made     bool
+		resolve  Event
+		reversed int64
+	}{
+		{"made, and named", true, Event{ID: "r1", Kind: EventResolveDue, DueKey: vendorKey, Made: true, Ref: "tr_" + vendorKey, Actor: "finance"}, vendorCut},
+		{"not made", false, Event{ID: "r1", Kind: EventResolveDue, DueKey: vendorKey, Actor: "finance"}, 0},
+	} {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			var lost error = errors.New("connection reset")
+			if tc.made {
+				lost = madeButLost{lost}
+			}
+			s.w.failNext["vendor"] = []error{lost, lost, lost, lost, lost, lost} // the payout's attempts and the compensation's
+			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+			signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
+			due := s.runInDoubt()
+
+			s.Equal(payment.StatusPayoutFailed, due.Status)
+			s.Contains(due.Compensated, "cancelled by ops")
+			vendor := legOf(s.T(), due, split.PartyVendor)
+			s.True(vendor.InDoubt(wfID), "not cancelled: the payee may hold it")
+			s.Contains(due.Reason, "still in doubt after compensation asked again")
+			s.Equal(6, s.w.calls["transfer"])
+
+			// A follow-up run for anything else (here a retry) does not pay it.
+			s.followUp(due)
+			signalAt(s.env, time.Second, SignalEvent, retryDues(1))
+			again := s.runInDoubt()
+			s.Equal(6, s.w.calls["transfer"], "a compensated payment pays nobody")
+			s.Equal(payment.StatusPayoutFailed, again.Status)
+
+			s.followUp(again)
+			signalAt(s.env, time.Second, SignalEvent, tc.resolve)
+			rec := s.run()
+			s.Equal(payment.StatusCompensated, rec.Status, rec.Reason)
+			vendor = legOf(s.T(), rec, split.PartyVendor)
+			s.False(vendor.InDoubt(wfID))
+			s.Equal(6, s.w.calls["transfer"], "nothing sent by the resolve")
+			s.EqualValues(tc.reversed, s.w.reversals[wfID+"/compensate/vendor-v1"].Amount)
+			s.Zero(s.w.sent("acct_v1"), "the vendor holds nothing")
+			if !tc.made {
+				s.Equal(payment.LegCancelled, vendor.State)
+			}
+		})
+	}
+}

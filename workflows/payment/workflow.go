@@ -369,8 +369,12 @@ func (r *run) feePostings(fee int64) []ledger.Posting {
 	}
 }
 
-// payout sends every payee leg that is still pending.
+// payout sends every payee leg that is still pending. A compensated payment pays nobody (code
+// path 6 on): a leg left in doubt by its compensation waits for an admin's resolve.
 func (r *run) payout() error {
+	if r.in.CodePath >= codePathResolve && r.compensated() {
+		return nil
+	}
 	for i := range r.rec.Legs {
 		switch r.rec.Legs[i].State {
 		case payment.LegPending, payment.LegTransferring, payment.LegFailed:
@@ -618,7 +622,7 @@ func (r *run) settle() error {
 // acts on that), else what its refunds and disputes say.
 func (r *run) setSettled() {
 	switch s := r.settledStatus(); {
-	case r.rec.HasDues():
+	case r.rec.HasDues() || r.legsInDoubt() != nil:
 		r.setStatus(payment.StatusPayoutFailed, r.duesReason())
 	case s == payment.StatusCompensated:
 		r.setStatus(s, r.rec.Compensated)
