@@ -302,9 +302,8 @@ func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.Admi
 // resolvePayment takes an admin's word on a movement in doubt of a leg, looked up at the provider:
 // its transfer (payment.ActionResolve, a signal to the run waiting on it; once a compensation left
 // it in doubt, an event) or a top-up due (payment.EventResolveDue, an event, which also reaches a
-// closed run), by key when the leg has
-// several. Made: as the provider's movement provider_ref, which the workflow checks before
-// booking it; not made: the next attempt takes a new key.
+// closed run), by key when the leg has several. Made: as the provider's movement provider_ref,
+// which the workflow checks before booking it; not made: the next attempt takes a new key.
 func (s *Server) resolvePayment(c echo.Context) error {
 	var body struct {
 		Party       string `json:"party"`

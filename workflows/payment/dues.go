@@ -183,7 +183,8 @@ func (r *run) compensated() bool {
 // in doubt, for the payment's reason.
 func (r *run) duesReason() string {
 	var due []string
-	for _, i := range r.legsInDoubt() {
+	inDoubt := r.legsInDoubt()
+	for _, i := range inDoubt {
 		l := r.rec.Legs[i]
 		due = append(due, fmt.Sprintf("%s %s", l.Party, l.Reason))
 	}
@@ -192,7 +193,11 @@ func (r *run) duesReason() string {
 			due = append(due, fmt.Sprintf("%s %s", l.Party, d.Reason))
 		}
 	}
-	return "due: " + strings.Join(due, "; ") + " (an admin's retry sends them again)"
+	how := " (an admin's retry sends them again)"
+	if len(inDoubt) > 0 {
+		how = " (an admin resolves a transfer in doubt; a retry sends the dues again)"
+	}
+	return "due: " + strings.Join(due, "; ") + how
 }
 
 // legsInDoubt are the legs of a compensated payment whose transfer the compensation could not
