@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -212,4 +214,50 @@ func TestCompensationLeavesAPayPalPayoutInDoubtUntilResolved(t *testing.T) {
 	require.Equal(t, ipayment.StatusCompensated, final.Status, final.Reason)
 	require.Contains(t, vendor.Reason, "cannot be reversed", "the admin sees the vendor keeps it")
 	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:cancelco-vendor"], "the books know the vendor holds its share")
+}
+
+// A vendor transfer made with its answers lost, then held at the admin's retry (the payee's
+// account was removed meanwhile), is released after Stripe forgot the key: the release asks under
+// the key and finds the transfer made to the old account, instead of sending it as new, which
+// Stripe, having forgotten the key, would make a second time.
+func TestReleaseOfALegHeldInDoubtAsksUnderItsKey(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
+	s.seed("heldco")
+	id := payment.WorkflowID("stripe", "pi_held_doubt")
+	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
+		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
+	}
+	code, out := s.webhook(stripeevent.Sign(capture("heldco", "pi_held_doubt").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, out)
+	s.awaitStatus(id, "payout_failed")
+
+	code, out = s.do(http.MethodPut, "/api/v1/admin/payees/heldco-vendor", map[string]any{"client_id": "heldco", "kind": "vendor"}, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	s.retryUntil(id, "held")
+	s.stripe.LoseAnswer = nil
+	s.stripe.ForgetKeys()
+	code, out = s.do(http.MethodPut, "/api/v1/admin/payees/heldco-vendor", map[string]any{"client_id": "heldco", "kind": "vendor", "stripe_account": "acct_heldfixed"}, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	s.awaitStatus(id, "paid")
+
+	var made []testenv.StripeTransfer
+	for _, tr := range s.stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id && tr.Metadata["party"] == "vendor" {
+			made = append(made, tr)
+		}
+	}
+	require.Len(t, made, 1, "the vendor was paid once")
+	rec := s.result(id)
+	require.Equal(t, made[0].ID, rec.Leg("vendor").TransferID)
+}
+
+// awaitStatus waits for the payment to reach status.
+func (s *stack) awaitStatus(id, status string) {
+	s.t.Helper()
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, status, view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
 }

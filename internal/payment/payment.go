@@ -95,12 +95,15 @@ type Leg struct {
 	TransferID  string      `json:"transfer_id,omitempty"`
 	// TransferKey is the idempotency key of the transfer in flight or done, and TransferAmount the
 	// amount it was first sent with: a retry under the same key sends that again.
-	TransferKey     string   `json:"transfer_key,omitempty"`
-	TransferAmount  int64    `json:"transfer_amount,omitempty"`
-	TransferEntryID int64    `json:"transfer_entry_id,omitempty"`
-	Attempt         int      `json:"attempt"`
-	State           LegState `json:"state"`
-	Reason          string   `json:"reason,omitempty"`
+	TransferKey    string `json:"transfer_key,omitempty"`
+	TransferAmount int64  `json:"transfer_amount,omitempty"`
+	// SentAt is when TransferKey was first sent (code path 6 on): PayPal keeps a sender_batch_id
+	// for 30 days only, so a key in doubt older than that is not sent again.
+	SentAt          time.Time `json:"sent_at,omitzero"`
+	TransferEntryID int64     `json:"transfer_entry_id,omitempty"`
+	Attempt         int       `json:"attempt"`
+	State           LegState  `json:"state"`
+	Reason          string    `json:"reason,omitempty"`
 	// TopUps are the transfers a correction added to the first (TransferID), each its own at the
 	// provider: a reversal beyond what the first has left is taken from them. Transferred and
 	// Reversed include them.

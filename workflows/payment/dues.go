@@ -79,7 +79,7 @@ func (r *run) payDue(i int, d payment.Due) error {
 		}
 		return nil
 	}
-	if r.confirmRef == "" && r.keyForgotten(d) {
+	if r.confirmRef == "" && r.keyForgotten(d.SentAt) {
 		d.Reason = fmt.Sprintf("%s: top-up %s in doubt since %s; PayPal keeps a sender_batch_id %d days, so it is not sent again: "+
 			"look the payout up in PayPal and resolve it", d.What, d.Key(*leg), d.SentAt.Format(time.DateOnly), payPalKeyDays)
 		leg.Dues = append(leg.Dues, d)
@@ -102,11 +102,12 @@ func (r *run) payDue(i int, d payment.Due) error {
 // reaches PayPal after it forgot the key and would pay again.
 const payPalKeyDays = 29
 
-// keyForgotten reports whether a top-up in doubt has a key the provider may have forgotten, so
-// sending it again could pay twice (code path 6 on; PayPal, which has no lookup by key).
-func (r *run) keyForgotten(d payment.Due) bool {
-	return r.in.CodePath >= codePathResolve && r.rec.Provider == activities.ProviderPayPal && !d.SentAt.IsZero() &&
-		workflow.Now(r.ctx).Sub(d.SentAt) >= payPalKeyDays*24*time.Hour
+// keyForgotten reports whether a transfer or top-up in doubt whose key was first sent at sentAt
+// may have a key the provider forgot, so sending it again could pay twice (code path 6 on;
+// PayPal, which has no lookup by key; a zero sentAt is a key sent before keys were dated).
+func (r *run) keyForgotten(sentAt time.Time) bool {
+	return r.in.CodePath >= codePathResolve && r.rec.Provider == activities.ProviderPayPal && !sentAt.IsZero() &&
+		workflow.Now(r.ctx).Sub(sentAt) >= payPalKeyDays*24*time.Hour
 }
 
 // resolveDue takes an admin's word on a top-up due in doubt (EventResolveDue). Made: the movement

@@ -338,3 +338,65 @@ func (s *workflowSuite) TestCompensationLeavesATransferInDoubtForAResolve() {
 		})
 	}
 }
+
+// A PayPal leg held while its transfer was in doubt (the payee could no longer receive) waits
+// for a release with no deadline. Released within 29 days of the key's first send, it is asked
+// under the key; later, it is not sent again (PayPal may have forgotten the key and would pay
+// twice) but waits in doubt for the admin's resolve; a cancel then leaves it in doubt too.
+func (s *workflowSuite) TestPayPalTransferInDoubtIsNotSentAgainAfterPayPalForgetsItsKey() {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		then  AdminCommand
+		want  payment.Status
+		calls int
+	}{
+		{"released after 10 days: asked under its key", 10 * 24 * time.Hour, AdminCommand{}, payment.StatusPaid, 5},
+		{"released after 30 days, then resolved", 30 * 24 * time.Hour, resolve(true, "tr_"+vendorKey), payment.StatusPaid, 4},
+		{"released after 30 days, then cancelled", 30 * 24 * time.Hour, AdminCommand{Action: ActionCancel, Actor: "ops"}, payment.StatusPayoutFailed, 4},
+	} {
+		s.Run(tc.name, func() {
+			s.SetupTest()
+			s.provider = "paypal"
+			lost := madeButLost{errors.New("connection reset")}
+			s.w.failNext["vendor"] = []error{lost, lost, lost}
+			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+			s.env.RegisterDelayedCallback(func() {
+				s.w.mu.Lock()
+				s.w.holds["v1"] = "PayPal account closed"
+				s.w.mu.Unlock()
+				s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+			}, time.Hour)
+			var waiting payment.Record
+			s.env.RegisterDelayedCallback(func() {
+				s.w.mu.Lock()
+				delete(s.w.holds, "v1")
+				s.w.mu.Unlock()
+				s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRelease, Actor: "ops"})
+			}, tc.after)
+			s.env.RegisterDelayedCallback(func() { waiting = s.w.saved[len(s.w.saved)-1] }, tc.after+time.Minute)
+			if tc.then.Action != "" {
+				signalAt(s.env, tc.after+time.Hour, SignalAdmin, tc.then)
+			}
+			rec := s.runInDoubt()
+
+			s.Equal(tc.want, rec.Status, rec.Reason)
+			s.Equal(tc.calls, s.w.calls["transfer"], "transfer calls")
+			if tc.calls == 4 {
+				s.Equal(payment.StatusPayoutFailed, waiting.Status)
+				s.Contains(waiting.Reason, "so it is not sent again")
+			}
+			vendor := legOf(s.T(), rec, split.PartyVendor)
+			if tc.calls == 5 {
+				s.True(s.w.transfers[vendorKey].Asked, "the release asks under the key: PayPal forgets it, Stripe after a day")
+			}
+			if tc.want == payment.StatusPaid {
+				s.checkBooks(rec)
+				s.EqualValues(vendorCut, s.w.sent("acct_v1"), "paid once")
+				return
+			}
+			s.True(vendor.InDoubt(wfID), "the cancel left it in doubt: the compensation did not ask either")
+			s.NotEmpty(rec.Compensated)
+		})
+	}
+}

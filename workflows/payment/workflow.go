@@ -419,6 +419,9 @@ func (r *run) payLeg(i int) error {
 		// The leg is marked in flight before the call, so compensation can settle an unknown outcome.
 		leg.TransferKey = r.transferKey(leg)
 		leg.TransferAmount = amount
+		if !inDoubt && r.in.CodePath >= codePathResolve {
+			leg.SentAt = workflow.Now(r.ctx) // the key's first send; one in doubt keeps its date
+		}
 		leg.State = payment.LegTransferring
 		if !r.localSteps { // the run's history already knows the transfer is in flight
 			if err := r.save(); err != nil {
@@ -483,6 +486,12 @@ func (r *run) settleInDoubt(i int) error {
 // transfer sends a leg's payout under its current key; asked says the key was sent before with
 // its outcome unknown.
 func (r *run) transfer(leg *payment.Leg, amount int64, asked bool) (string, error) {
+	if asked && r.keyForgotten(leg.SentAt) {
+		// Not sent: the provider may have forgotten the key and would pay again. An unknown
+		// outcome, so the leg stays in doubt for an admin to resolve.
+		return "", fmt.Errorf("transfer %s in doubt since %s; PayPal keeps a sender_batch_id %d days, so it is not sent again: "+
+			"look the payout up in PayPal and resolve it", leg.TransferKey, leg.SentAt.Format(time.DateOnly), payPalKeyDays)
+	}
 	var out activities.TransferOutput
 	err := r.callProvider(stepTransfer, r.transferInput(leg, leg.TransferKey, amount, asked, map[string]string{
 		"payment_id": r.rec.PaymentID, "client_id": r.rec.Order.ClientID, "order_id": r.rec.Order.OrderID,
@@ -552,7 +561,13 @@ func (r *run) awaitReleases() error {
 			for i := range r.rec.Legs {
 				leg := &r.rec.Legs[i]
 				if leg.State == payment.LegHeld && (cmd.Party == "" || cmd.Party == leg.Party) {
-					leg.State, leg.Reason = payment.LegPending, ""
+					next := payment.LegPending
+					if r.in.CodePath >= codePathResolve && r.inDoubt(leg) {
+						// Still in doubt: the retry asks under the key with its first amount. Pending,
+						// it was sent as new (not asked), which a provider that forgot the key pays again.
+						next = payment.LegFailed
+					}
+					leg.State, leg.Reason = next, ""
 					r.setStatus(payment.StatusPayingOut, "")
 					if err := r.payLeg(i); err != nil {
 						return err
