@@ -151,6 +151,7 @@ type legView struct {
 	TransferID  *string     `json:"transfer_id"`
 	TransferKey string      `json:"transfer_key,omitempty"`
 	InDoubt     bool        `json:"in_doubt,omitempty"`
+	SentAt      time.Time   `json:"sent_at,omitzero"`
 	State       string      `json:"state"`
 	Reason      string      `json:"reason,omitempty"`
 	// TopUps are the transfers beside the first (a correction's, a failed refund's), each with
@@ -172,7 +173,7 @@ func (s *Server) paymentView(r ipayment.Record) map[string]any {
 	for _, l := range r.Legs {
 		v := legView{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, Currency: string(r.Currency), Refunded: l.Refunded,
 			Transferred: l.Transferred, Reversed: l.Reversed, State: string(l.State), Reason: l.Reason, TopUps: l.TopUps,
-			TransferKey: l.TransferKey, InDoubt: l.InDoubt(r.WorkflowID)}
+			TransferKey: l.TransferKey, InDoubt: l.InDoubt(r.WorkflowID), SentAt: l.SentAt}
 		for _, d := range l.Dues {
 			v.Dues = append(v.Dues, dueView{Due: d, Key: d.Key(l)})
 		}
