@@ -130,8 +130,8 @@ func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) 
 	var out activities.TransferOutput
 	in := r.transferInput(leg, key, amount, asked, due.Meta)
 	var err error
-	if r.confirmRef != "" {
-		err = r.payoutStep(stepConfirmTransfer, activities.ConfirmTransferInput{Transfer: in, Ref: r.confirmRef}, &out)
+	if r.confirming != nil {
+		err = r.payoutStep(stepConfirmTransfer, activities.ConfirmTransferInput{Transfer: in, Ref: r.confirming.Ref}, &out)
 	} else {
 		err = r.callProvider(stepTransfer, in).Get(r.ctx, &out)
 	}
@@ -149,7 +149,7 @@ func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) 
 		}
 		return false
 	}
-	if _, err := r.post(key, fmt.Sprintf("%s: transfer %s to %s", due.What, out.TransferID, leg.PayeeID), []ledger.Posting{
+	if _, err := r.post(key, fmt.Sprintf("%s: transfer %s to %s%s", due.What, out.TransferID, leg.PayeeID, r.confirmedBy()), []ledger.Posting{
 		{Account: account(*leg), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	}); err != nil {

@@ -79,7 +79,7 @@ func (r *run) payDue(i int, d payment.Due) error {
 		}
 		return nil
 	}
-	if r.confirmRef == "" && r.keyForgotten(d.SentAt) {
+	if r.confirming == nil && r.keyForgotten(d.SentAt) {
 		d.Reason = fmt.Sprintf("%s: top-up %s in doubt since %s; PayPal keeps a sender_batch_id %d days, so it is not sent again: "+
 			"look the payout up in PayPal and resolve it", d.What, d.Key(*leg), d.SentAt.Format(time.DateOnly), payPalKeyDays)
 		leg.Dues = append(leg.Dues, d)
@@ -133,9 +133,9 @@ func (r *run) resolveDue(e Event) error {
 	r.log.Info("top-up in doubt resolved by an admin", "Key", e.DueKey, "Made", e.Made, "Ref", e.Ref, "Actor", e.Actor)
 	if e.Made {
 		leg.Dues = slices.Delete(slices.Clone(leg.Dues), k, k+1)
-		r.confirmRef = e.Ref
+		r.confirming = &AdminCommand{Action: ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: true, Ref: e.Ref, Actor: e.Actor}
 		err := r.payDue(i, d)
-		r.confirmRef = ""
+		r.confirming = nil
 		if err != nil {
 			return err
 		}

@@ -74,7 +74,10 @@ func (r *run) resolveInDoubt(i int, cmd AdminCommand) (paid bool, err error) {
 	in := activities.ConfirmTransferInput{Transfer: r.transferInput(leg, leg.TransferKey, leg.TransferAmount, true, nil), Ref: cmd.Ref}
 	switch err := r.payoutStep(stepConfirmTransfer, in, &out); {
 	case err == nil:
-		if err := r.bookTransfer(i, out.TransferID, leg.TransferAmount); err != nil {
+		r.confirming = &cmd
+		err := r.bookTransfer(i, out.TransferID, leg.TransferAmount)
+		r.confirming = nil
+		if err != nil {
 			return false, err
 		}
 		r.log.Info("transfer in doubt confirmed", "Party", leg.Party, "TransferID", out.TransferID, "Actor", cmd.Actor)
@@ -96,6 +99,14 @@ func (r *run) resolveInDoubt(i int, cmd AdminCommand) (paid bool, err error) {
 	default:
 		return false, r.afterResolve(leg, fmt.Sprintf("still in doubt: %s could not be checked: %s", cmd.Ref, errorMessage(err)))
 	}
+}
+
+// confirmedBy is what an entry booked on an admin's resolve adds to its description.
+func (r *run) confirmedBy() string {
+	if r.confirming == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (in doubt; confirmed as %s by %s)", r.confirming.Ref, r.confirming.Actor)
 }
 
 // afterResolve saves a leg still unpaid after a resolve, the payment's reason saying what came of

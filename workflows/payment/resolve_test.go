@@ -37,6 +37,7 @@ func (s *workflowSuite) TestResolveMadeBooksTheTransferInDoubt() {
 	s.Require().Len(s.w.confirmed, 1)
 	s.Equal(vendorKey, s.w.confirmed[0].Transfer.IdempotencyKey)
 	s.EqualValues(vendorCut, s.w.confirmed[0].Transfer.Amount, "checked against the key's own amount")
+	s.Contains(s.w.entries[wfID+"/transfer/vendor-v1"].Description, "confirmed as tr_"+vendorKey+" by ops", "the books say whose word the entry rests on")
 }
 
 // Made, and a refund came while the leg was in doubt: the refund's share is taken back from the
@@ -212,6 +213,7 @@ func (s *workflowSuite) TestResolveTopUpDue() {
 			if !tc.retry {
 				s.Equal(calls, s.w.calls["transfer"], "confirmed, not sent again")
 				s.Len(s.w.confirmed, 1)
+				s.Contains(s.w.entries[topUpKey].Description, "confirmed as tr_"+topUpKey+" by finance")
 			}
 		})
 	}

@@ -75,9 +75,10 @@ type run struct {
 	// prepared is what the run's first step read besides the stored state (book-with-save path):
 	// the first Enrich and ComputeSplit answers, used once instead of steps of their own.
 	prepared *activities.PrepareOutput
-	// confirmRef, while set, makes a top-up's provider call a check of the movement an admin
-	// named for it (EventResolveDue) instead of a send.
-	confirmRef   string
+	// confirming, while set, is an admin's resolve being applied: a top-up's provider call checks
+	// the movement the admin named (EventResolveDue) instead of sending, and the entries booked
+	// say whose word they rest on.
+	confirming   *AdminCommand
 	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
 	seen         map[string]bool
@@ -516,7 +517,7 @@ func (r *run) transferInput(leg *payment.Leg, key string, amount int64, asked bo
 func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 	leg := &r.rec.Legs[i]
 	leg.TransferID, leg.Transferred, leg.State, leg.Reason = transferID, amount, payment.LegTransferred, ""
-	if err := r.book(leg.Name(), r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s", transferID, leg.PayeeID), []ledger.Posting{
+	if err := r.book(leg.Name(), r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s%s", transferID, leg.PayeeID, r.confirmedBy()), []ledger.Posting{
 		{Account: account(*leg), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	}); err != nil {
