@@ -22,13 +22,7 @@ import (
 // booked, and PayPal paid the vendor once.
 func TestPayPalTransferInDoubtResolvedThroughAdminAPI(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
-	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
-	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/transfer/vendor-") }
-	s.seedPayPal("doubtco", "VENDORPAYER03")
-	body := paypalCapture("doubtco", "CAP909")
-	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("paypal", "CAP909")
+	id := s.payPalPayoutInDoubt("doubtco", "VENDORPAYER03", "CAP909")
 	key := id + "/transfer/vendor-doubtco-vendor/0"
 	path := "/api/v1/admin/payments/" + id
 
@@ -71,7 +65,7 @@ func TestPayPalTransferInDoubtResolvedThroughAdminAPI(t *testing.T) {
 			require.Equal(t, tc.code, out["error"].(map[string]any)["code"], out)
 		})
 	}
-	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/payment-paypal-nope/resolve", map[string]any{"party": "vendor", "made": false}, adminKey)
+	code, out := s.do(http.MethodPost, "/api/v1/admin/payments/payment-paypal-nope/resolve", map[string]any{"party": "vendor", "made": false}, adminKey)
 	require.Equal(t, http.StatusNotFound, code, out)
 
 	// A batch that is not the vendor's (the affiliate's, say) is checked and refused.
@@ -162,20 +156,10 @@ func TestPayPalTopUpInDoubtResolvedThroughAdminAPI(t *testing.T) {
 // pull back (the leg says so): the books know the vendor holds its share, paid once.
 func TestCompensationLeavesAPayPalPayoutInDoubtUntilResolved(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
-	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
-	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/transfer/vendor-") }
-	s.seedPayPal("cancelco", "VENDORPAYER04")
-	body := paypalCapture("cancelco", "CAP808")
-	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("paypal", "CAP808")
+	id := s.payPalPayoutInDoubt("cancelco", "VENDORPAYER04", "CAP808")
 	path := "/api/v1/admin/payments/" + id
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, path, nil, adminKey)
-		assert.Equal(c, "payout_failed", view["status"])
-	}, 30*time.Second, 100*time.Millisecond)
 
-	code, out = s.do(http.MethodPost, path+"/cancel", nil, adminKey)
+	code, out := s.do(http.MethodPost, path+"/cancel", nil, adminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 	rec := s.result(id)
 	require.Equal(t, ipayment.StatusPayoutFailed, rec.Status, rec.Reason)
@@ -251,6 +235,23 @@ func TestReleaseOfALegHeldInDoubtAsksUnderItsKey(t *testing.T) {
 	require.Len(t, made, 1, "the vendor was paid once")
 	rec := s.result(id)
 	require.Equal(t, made[0].ID, rec.Leg("vendor").TransferID)
+}
+
+// payPalPayoutInDoubt captures a PayPal payment for a new client whose vendor payout PayPal makes
+// with its answer lost, and which, asked again, neither replays the request ID nor links the
+// batch it refuses the used sender_batch_id for: the payment waits payout_failed, the vendor's
+// payout in doubt. It returns the payment's workflow ID.
+func (s *stack) payPalPayoutInDoubt(client, vendorReceiver, capture string) string {
+	s.t.Helper()
+	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
+	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/transfer/vendor-") }
+	s.seedPayPal(client, vendorReceiver)
+	body := paypalCapture(client, capture)
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(s.t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", capture)
+	s.awaitStatus(id, "payout_failed")
+	return id
 }
 
 // awaitStatus waits for the payment to reach status.

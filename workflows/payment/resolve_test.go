@@ -363,12 +363,7 @@ func (s *workflowSuite) TestPayPalTransferInDoubtIsNotSentAgainAfterPayPalForget
 			lost := madeButLost{errors.New("connection reset")}
 			s.w.failNext["vendor"] = []error{lost, lost, lost}
 			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-			s.env.RegisterDelayedCallback(func() {
-				s.w.mu.Lock()
-				s.w.holds["v1"] = "PayPal account closed"
-				s.w.mu.Unlock()
-				s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
-			}, time.Hour)
+			s.holdAndRetryAt(time.Hour, "PayPal account closed")
 			var waiting payment.Record
 			s.env.RegisterDelayedCallback(func() {
 				s.w.mu.Lock()

@@ -451,14 +451,20 @@ func (s *workflowSuite) heldInDoubt(then AdminCommand) payment.Record {
 	lost := madeButLost{errors.New("connection reset")}
 	s.w.failNext["vendor"] = []error{lost, lost, lost}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-	s.env.RegisterDelayedCallback(func() {
-		s.w.mu.Lock()
-		s.w.holds["v1"] = "Stripe account acct_v1 cannot receive transfers"
-		s.w.mu.Unlock()
-		s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
-	}, time.Hour)
+	s.holdAndRetryAt(time.Hour, "Stripe account acct_v1 cannot receive transfers")
 	signalAt(s.env, 2*time.Hour, SignalAdmin, then)
 	return s.run()
+}
+
+// holdAndRetryAt makes the vendor's payee unable to receive (reason) at after, and retries then:
+// the vendor's leg is held.
+func (s *workflowSuite) holdAndRetryAt(after time.Duration, reason string) {
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		s.w.holds["v1"] = reason
+		s.w.mu.Unlock()
+		s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+	}, after)
 }
 
 // Still in doubt when the payee's account can no longer receive: the leg is held, and a cancel
