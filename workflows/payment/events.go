@@ -522,6 +522,18 @@ func (r *run) reverseTransfer(i int, amount int64, d payment.Due, asked bool) (b
 	return true, nil
 }
 
+// leaveInDoubt keeps a leg the compensation could not settle in doubt (code path 6 on): the payee
+// may hold its transfer. Cancelled, it would be a payout the books never learn of (a PayPal payout
+// cannot be searched for); in doubt, nothing pays it (payout) and an admin resolves it.
+func (r *run) leaveInDoubt(leg *payment.Leg, why string) {
+	leg.State = payment.LegFailed
+	leg.Reason = fmt.Sprintf("transfer %s in doubt: %s; look it up at the provider and resolve it", leg.TransferKey, why)
+}
+
+// canPullBack reports whether the payment's provider can take a payout back (a Stripe transfer
+// reversal); a PayPal payout cannot be.
+func (r *run) canPullBack() bool { return r.rec.Provider != activities.ProviderPayPal }
+
 // compensate undoes the payouts of a payment that cannot complete: every transfer is reversed
 // (a transfer whose outcome was unknown is asked again with its key first) and the ledger gets
 // the reversing entries. The payables stay open: the captured money is still owed until an admin
@@ -530,6 +542,10 @@ func (r *run) compensate(reason string) {
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
 		if inDoubt := r.inDoubt(leg); inDoubt || leg.State == payment.LegTransferring {
+			if inDoubt && r.in.CodePath >= codePathResolve && !r.canPullBack() {
+				r.leaveInDoubt(leg, "PayPal is asked only by sending it again, which pays it if it was never made, and no payout can be pulled back")
+				continue
+			}
 			amount := leg.Remaining()
 			if inDoubt {
 				amount = leg.TransferAmount // the key's own amount, which the provider answers with what it made
@@ -541,12 +557,7 @@ func (r *run) compensate(reason string) {
 					r.log.Error("book in-doubt transfer", "Error", err)
 				}
 			case inDoubt && r.in.CodePath >= codePathResolve && !isBusinessError(err):
-				// Still no answer: the payee may hold it. Cancelling the leg would leave a payout the
-				// books never learn of (PayPal cannot be searched for it); it stays in doubt for an
-				// admin to resolve, and nothing pays it meanwhile (payout).
-				leg.State = payment.LegFailed
-				leg.Reason = fmt.Sprintf("transfer %s still in doubt after compensation asked again (%s): look it up at the provider and resolve it",
-					leg.TransferKey, errorMessage(err))
+				r.leaveInDoubt(leg, fmt.Sprintf("compensation asked again and got no answer (%s)", errorMessage(err)))
 				continue
 			}
 		}

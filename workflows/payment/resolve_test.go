@@ -315,7 +315,7 @@ func (s *workflowSuite) TestCompensationLeavesATransferInDoubtForAResolve() {
 			s.Contains(due.Compensated, "cancelled by ops")
 			vendor := legOf(s.T(), due, split.PartyVendor)
 			s.True(vendor.InDoubt(wfID), "not cancelled: the payee may hold it")
-			s.Contains(due.Reason, "still in doubt after compensation asked again")
+			s.Contains(due.Reason, "compensation asked again and got no answer")
 			s.Equal(6, s.w.calls["transfer"])
 
 			// A follow-up run for anything else (here a retry) does not pay it.
@@ -396,4 +396,29 @@ func (s *workflowSuite) TestPayPalTransferInDoubtIsNotSentAgainAfterPayPalForget
 			s.NotEmpty(rec.Compensated)
 		})
 	}
+}
+
+// A PayPal payout in doubt is not asked by a compensation: asking PayPal is sending again, which
+// pays a payout that was never made, and a payout cannot be pulled back. The leg waits in doubt;
+// the admin, having found nothing in PayPal, resolves it as not made, and nobody was paid.
+func (s *workflowSuite) TestCompensationDoesNotAskPayPal() {
+	s.provider = "paypal"
+	lost := errors.New("connection reset") // never made
+	s.w.failNext["vendor"] = []error{lost, lost, lost}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
+	due := s.run()
+
+	s.Equal(payment.StatusPayoutFailed, due.Status)
+	s.Contains(due.Reason, "PayPal is asked only by sending it again")
+	s.True(legOf(s.T(), due, split.PartyVendor).InDoubt(wfID))
+	s.Equal(3, s.w.calls["transfer"], "the payout's three attempts, no more")
+
+	s.followUp(due)
+	signalAt(s.env, time.Second, SignalEvent, Event{ID: "r1", Kind: EventResolveDue, DueKey: vendorKey, Actor: "finance"})
+	rec := s.run()
+	s.Equal(payment.StatusCompensated, rec.Status, rec.Reason)
+	s.Equal(payment.LegCancelled, legOf(s.T(), rec, split.PartyVendor).State)
+	s.Equal(3, s.w.calls["transfer"])
+	s.Zero(s.w.sent("acct_v1"))
 }
