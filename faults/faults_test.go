@@ -529,6 +529,62 @@ func TestReversalsRefusedOrLostThenRetried(t *testing.T) {
 	finish(t, s, events, 4, faults)
 }
 
+// TestTransferHeldInDoubtReleasedAfterStripeForgot: every answer to a vendor transfer is lost,
+// so it waits in doubt; at the admin's retry the vendor's account is gone (the leg is held, still
+// in doubt); days later, after Stripe forgot the key, the admin fixes the account and releases.
+// The release asks under the key, finds the transfer made to the old account and books it: the
+// vendor is paid once, and the duplicate capture deliveries changed nothing.
+func TestTransferHeldInDoubtReleasedAfterStripeForgot(t *testing.T) {
+	s := stack.New(t, stack.Options{Settings: payment.Settings{SettleWindow: time.Hour, StripeAttempts: 3, StripeRetryInterval: 50 * time.Millisecond}})
+	s.Seed("heldf")
+	id := payment.WorkflowID("stripe", "pi_heldf")
+	var mu sync.Mutex
+	faults := 0
+	s.Stripe.LoseAnswer = func(c testenv.StripeCall) bool {
+		if c.Path != "/v1/transfers" || !strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-") {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		faults++
+		return true
+	}
+	events := deliver(t, s, stack.Capture("heldf", "pi_heldf").Body(), 1)
+	s.AwaitStatus(id, 60*time.Second, ipayment.StatusPayoutFailed)
+
+	payee := func(account string) {
+		body := map[string]any{"client_id": "heldf", "kind": "vendor"}
+		if account != "" {
+			body["stripe_account"] = account
+		}
+		code, out := s.Do(http.MethodPut, "/api/v1/admin/payees/heldf-vendor", body, stack.AdminKey)
+		require.Equal(t, http.StatusOK, code, out)
+	}
+	payee("")
+	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, stack.AdminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	require.True(t, rec.Leg("vendor").InDoubt(id), "held, still in doubt")
+
+	s.Stripe.LoseAnswer = nil
+	s.Stripe.ForgetKeys() // the admin comes back days later
+	payee("acct_heldfixed")
+	code, out = s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, stack.AdminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec = s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	vendorTransfers := 0
+	for _, tr := range s.Stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id && tr.Metadata["party"] == "vendor" {
+			vendorTransfers++
+			require.Equal(t, tr.ID, rec.Leg("vendor").TransferID)
+		}
+	}
+	require.Equal(t, 1, vendorTransfers, "made once, to the old account, and booked")
+	mu.Lock()
+	defer mu.Unlock()
+	finish(t, s, events, 1, faults)
+}
+
 // TestTemporalUnreachable cuts the API's line to Temporal (the worker keeps its own) while a
 // capture is delivered three times, in both acknowledgement modes. Acknowledged once Temporal
 // holds it (the default): 503 each time and nothing stored, and the provider's next delivery, once
