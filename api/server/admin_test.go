@@ -236,17 +236,7 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 // carries and books it, where sending under the forgotten key would have paid the vendor twice.
 func TestRetryAfterStripeForgotTheKeyPaysOnce(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
-	s.seed("forgotco")
-	id := payment.WorkflowID("stripe", "pi_forgot")
-	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
-		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
-	}
-	code, body := s.webhook(stripeevent.Sign(capture("forgotco", "pi_forgot").Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "payout_failed", view["status"])
-	}, 30*time.Second, 100*time.Millisecond)
+	id := s.stripeTransferInDoubt("forgotco", "pi_forgot")
 	vendorTransfers := func() []testenv.StripeTransfer {
 		var out []testenv.StripeTransfer
 		for _, tr := range s.stripe.Transfers() {

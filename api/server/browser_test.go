@@ -379,18 +379,7 @@ func TestDashboardAdminResolvesTransferInDoubt(t *testing.T) {
 	s := newStack(t, wfpayment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
 	b := newBrowser(t)
 	client := uniqueID("dashdoubt")
-	s.seed(client)
-	pi := "pi_" + strings.ReplaceAll(client, "-", "")
-	id := wfpayment.WorkflowID("stripe", pi)
-	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
-		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
-	}
-	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "payout_failed", view["status"])
-	}, 30*time.Second, 100*time.Millisecond)
+	id := s.stripeTransferInDoubt(client, "pi_"+strings.ReplaceAll(client, "-", ""))
 	var made []testenv.StripeTransfer
 	for _, tr := range s.stripe.Transfers() {
 		if tr.Metadata["workflow_id"] == id {
@@ -418,7 +407,7 @@ func TestDashboardAdminResolvesTransferInDoubt(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, vendorTransfers, "booked, not sent again")
-	code, body = s.do(http.MethodGet, "/api/v1/admin/audit?action=payment.resolve&target=payment:"+id, nil, adminKey)
+	code, body := s.do(http.MethodGet, "/api/v1/admin/audit?action=payment.resolve&target=payment:"+id, nil, adminKey)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Len(t, body["entries"], 1)
 	b.noPageErrors()

@@ -206,16 +206,9 @@ func TestCompensationLeavesAPayPalPayoutInDoubtUntilResolved(t *testing.T) {
 // Stripe, having forgotten the key, would make a second time.
 func TestReleaseOfALegHeldInDoubtAsksUnderItsKey(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
-	s.seed("heldco")
-	id := payment.WorkflowID("stripe", "pi_held_doubt")
-	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
-		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
-	}
-	code, out := s.webhook(stripeevent.Sign(capture("heldco", "pi_held_doubt").Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, out)
-	s.awaitStatus(id, "payout_failed")
+	id := s.stripeTransferInDoubt("heldco", "pi_held_doubt")
 
-	code, out = s.do(http.MethodPut, "/api/v1/admin/payees/heldco-vendor", map[string]any{"client_id": "heldco", "kind": "vendor"}, adminKey)
+	code, out := s.do(http.MethodPut, "/api/v1/admin/payees/heldco-vendor", map[string]any{"client_id": "heldco", "kind": "vendor"}, adminKey)
 	require.Equal(t, http.StatusOK, code, out)
 	s.retryUntil(id, "held")
 	s.stripe.LoseAnswer = nil
@@ -250,6 +243,22 @@ func (s *stack) payPalPayoutInDoubt(client, vendorReceiver, capture string) stri
 	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
 	require.Equal(s.t, http.StatusOK, code, out)
 	id := payment.WorkflowID("paypal", capture)
+	s.awaitStatus(id, "payout_failed")
+	return id
+}
+
+// stripeTransferInDoubt seeds client and captures pi for it; Stripe makes the vendor's transfer
+// and every answer to it is lost, so the payment waits payout_failed with the transfer in doubt.
+// It returns the payment's workflow ID; answers are lost until the test sets LoseAnswer again.
+func (s *stack) stripeTransferInDoubt(client, pi string) string {
+	s.t.Helper()
+	s.seed(client)
+	id := payment.WorkflowID("stripe", pi)
+	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
+		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
+	}
+	code, out := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, out)
 	s.awaitStatus(id, "payout_failed")
 	return id
 }
