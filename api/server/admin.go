@@ -388,7 +388,7 @@ func movementInDoubt(r ipayment.Record, leg ipayment.Leg, key string) (string, b
 		keys = append(keys, leg.TransferKey)
 	}
 	for _, d := range leg.Dues {
-		if d.Kind == ipayment.DueTopUp && !d.Refused {
+		if d.ResolvableInDoubt() {
 			keys = append(keys, d.Key(leg))
 		}
 	}

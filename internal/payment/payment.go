@@ -151,6 +151,11 @@ type Due struct {
 	SentAt time.Time `json:"sent_at,omitzero"`
 }
 
+// ResolvableInDoubt reports whether the due is a top-up whose outcome is unknown, which an admin
+// who looked it up at the provider may resolve (a reversal in doubt is Stripe's, and a retry finds
+// it by the key in its metadata).
+func (d Due) ResolvableInDoubt() bool { return d.Kind == DueTopUp && !d.Refused }
+
 // Key is the idempotency key of the due's current attempt for leg l.
 func (d Due) Key(l Leg) string { return d.Prefix() + "/" + l.Name() }
 

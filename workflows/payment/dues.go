@@ -80,8 +80,7 @@ func (r *run) payDue(i int, d payment.Due) error {
 		return nil
 	}
 	if r.confirming == nil && r.keyForgotten(d.SentAt) {
-		d.Reason = fmt.Sprintf("%s: top-up %s in doubt since %s; PayPal keeps a sender_batch_id %d days, so it is not sent again: "+
-			"look the payout up in PayPal and resolve it", d.What, d.Key(*leg), d.SentAt.Format(time.DateOnly), payPalKeyDays)
+		d.Reason = fmt.Sprintf("%s: top-up %s", d.What, notSentAgain(d.Key(*leg), d.SentAt))
 		leg.Dues = append(leg.Dues, d)
 		return nil
 	}
@@ -110,6 +109,13 @@ func (r *run) keyForgotten(sentAt time.Time) bool {
 		workflow.Now(r.ctx).Sub(sentAt) >= payPalKeyDays*24*time.Hour
 }
 
+// notSentAgain says why a movement in doubt under key, first sent at sentAt, was not sent again
+// (keyForgotten).
+func notSentAgain(key string, sentAt time.Time) string {
+	return fmt.Sprintf("%s in doubt since %s; PayPal keeps a sender_batch_id %d days, so it is not sent again: "+
+		"look the payout up in PayPal and resolve it", key, sentAt.Format(time.DateOnly), payPalKeyDays)
+}
+
 // resolveDue takes an admin's word on a top-up due in doubt (EventResolveDue). Made: the movement
 // named is checked at the provider and booked as the top-up (what a refund took meanwhile is then
 // taken back); one that is not it leaves the top-up in doubt, one the provider says failed makes
@@ -121,7 +127,7 @@ func (r *run) resolveDue(e Event) error {
 	if i < 0 {
 		for _, j := range r.legsInDoubt() {
 			if leg := r.rec.Legs[j]; leg.TransferKey == e.DueKey {
-				_, err := r.resolveInDoubt(j, AdminCommand{Action: ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: e.Made, Ref: e.Ref, Actor: e.Actor})
+				_, err := r.resolveInDoubt(j, resolveOf(e, leg))
 				return err
 			}
 		}
@@ -133,7 +139,8 @@ func (r *run) resolveDue(e Event) error {
 	r.log.Info("top-up in doubt resolved by an admin", "Key", e.DueKey, "Made", e.Made, "Ref", e.Ref, "Actor", e.Actor)
 	if e.Made {
 		leg.Dues = slices.Delete(slices.Clone(leg.Dues), k, k+1)
-		r.confirming = &AdminCommand{Action: ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: true, Ref: e.Ref, Actor: e.Actor}
+		cmd := resolveOf(e, *leg)
+		r.confirming = &cmd
 		err := r.payDue(i, d)
 		r.confirming = nil
 		if err != nil {
@@ -148,12 +155,17 @@ func (r *run) resolveDue(e Event) error {
 	return r.save()
 }
 
+// resolveOf is the resolve an EventResolveDue says for leg, as the admin signal would say it.
+func resolveOf(e Event, leg payment.Leg) AdminCommand {
+	return AdminCommand{Action: ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: e.Made, Ref: e.Ref, Actor: e.Actor}
+}
+
 // dueWithKey finds the top-up in doubt sent under key: its leg and its index in the leg's dues,
 // -1 when there is none.
 func (r *run) dueWithKey(key string) (leg, due int) {
 	for i, l := range r.rec.Legs {
 		for k, d := range l.Dues {
-			if d.Kind == payment.DueTopUp && !d.Refused && d.Key(l) == key {
+			if d.ResolvableInDoubt() && d.Key(l) == key {
 				return i, k
 			}
 		}

@@ -490,8 +490,7 @@ func (r *run) transfer(leg *payment.Leg, amount int64, asked bool) (string, erro
 	if asked && r.keyForgotten(leg.SentAt) {
 		// Not sent: the provider may have forgotten the key and would pay again. An unknown
 		// outcome, so the leg stays in doubt for an admin to resolve.
-		return "", fmt.Errorf("transfer %s in doubt since %s; PayPal keeps a sender_batch_id %d days, so it is not sent again: "+
-			"look the payout up in PayPal and resolve it", leg.TransferKey, leg.SentAt.Format(time.DateOnly), payPalKeyDays)
+		return "", errors.New("transfer " + notSentAgain(leg.TransferKey, leg.SentAt))
 	}
 	var out activities.TransferOutput
 	err := r.callProvider(stepTransfer, r.transferInput(leg, leg.TransferKey, amount, asked, map[string]string{
