@@ -129,6 +129,24 @@ func TestFreePortsAreDistinct(t *testing.T) {
 	}
 }
 
+// A frontend port another process took before the dev server bound it fails the start at once
+// with errPortTaken, which startTemporal answers with a start on other ports, instead of after
+// the whole start timeout (the server dies, and StartDevServer would poll its port until then).
+func TestTemporalStartOnATakenPortFailsFast(t *testing.T) {
+	exe, err := lookupTool("TEMPORAL_CLI", "temporal")
+	if err != nil {
+		requireService(t, "temporal", err)
+		return
+	}
+	ports, err := FreePorts(3)
+	require.NoError(t, err)
+	taken, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])))
+	require.NoError(t, err)
+	defer taken.Close()
+	_, err = startTemporalOn(exe, ports)
+	require.ErrorIs(t, err, errPortTaken, "told by the server's log, not by the start timeout")
+}
+
 // A test's own Postgres survives a crash: what was committed before it is there after recovery,
 // and connections made before it fail until the server is back.
 func TestOwnPostgresCrashesAndRecovers(t *testing.T) {

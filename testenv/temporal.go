@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,6 +84,20 @@ func startTemporal() (string, error) {
 	if out, err := exec.Command(exe, "--version").CombinedOutput(); err != nil || !bytes.Contains(out, []byte("temporal version")) {
 		return "", fmt.Errorf("%s --version: %v: %s", exe, err, bytes.TrimSpace(out))
 	}
+	// Another package's server, started at the same moment, can take a port between FreePorts
+	// releasing it and this server binding it (seen in CI): then start again on other ports.
+	for attempt := 1; ; attempt++ {
+		hostPort, err := startTemporalOnFreePorts(exe)
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			return hostPort, err
+		}
+	}
+}
+
+// errPortTaken is a dev server that could not bind a port it was given.
+var errPortTaken = errors.New("a port was taken before the server bound it")
+
+func startTemporalOnFreePorts(exe string) (string, error) {
 	// The frontend, HTTP API and metrics ports are reserved together: left to choose its HTTP port
 	// itself, the dev server once drew the frontend port this process had just released, and
 	// failed to start on "address already in use".
@@ -90,6 +105,11 @@ func startTemporal() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return startTemporalOn(exe, ports)
+}
+
+// startTemporalOn starts the dev server on the frontend, HTTP API and metrics ports given.
+func startTemporalOn(exe string, ports []int) (string, error) {
 	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 
 	// The server's own output goes to a file rather than the test binary's stdout: a server that
@@ -110,6 +130,7 @@ func startTemporal() (string, error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), temporalStartTimeout)
 	defer cancel()
+	portTaken := watchForPortTaken(ctx, logFile.Name(), cancel)
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: exe,
 		ClientOptions: &client.Options{
@@ -125,6 +146,9 @@ func startTemporal() (string, error) {
 	})
 	if err != nil {
 		_ = logFile.Close()
+		if portTaken.Load() {
+			err = errPortTaken
+		}
 		return "", fmt.Errorf("start temporal dev server %s on %s: %w%s", exe, hostPort, err, logTail(logFile.Name()))
 	}
 
@@ -137,6 +161,30 @@ func startTemporal() (string, error) {
 		_ = os.Remove(logFile.Name())
 	})
 	return hostPort, nil
+}
+
+// watchForPortTaken reads the server's log until ctx ends; when the server says it could not bind
+// a port (it then dies, which StartDevServer cannot see), it sets the flag it returns and cancels,
+// so the start fails at once instead of after the whole start timeout.
+func watchForPortTaken(ctx context.Context, logPath string, cancel func()) *atomic.Bool {
+	var taken atomic.Bool
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if b, err := os.ReadFile(logPath); err == nil && bytes.Contains(b, []byte("address already in use")) {
+				taken.Store(true)
+				cancel()
+				return
+			}
+		}
+	}()
+	return &taken
 }
 
 // quietTemporalLogger keeps the SDK's per-client INFO chatter out of test output; warnings and
