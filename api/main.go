@@ -91,6 +91,11 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	})
 	// Every request is a span; the webhook's span is the parent of the workflow's.
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))
+	stopProfiles, err := telemetry.ServeProfiles(cfg.PprofAddr, logger)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	errc := make(chan error, 1)
 	go func() {
 		logger.Info("api listening", "addr", cfg.APIAddr)

@@ -4,11 +4,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -81,11 +78,16 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer c.Close()
 
-	stopOps, err := serveOps(cfg.WorkerHTTPAddr, telemetry.OpsHandler(tel.Registry, logger, pool, c), logger)
+	stopOps, err := telemetry.Serve("worker http", cfg.WorkerHTTPAddr, telemetry.OpsHandler(tel.Registry, logger, pool, c), logger)
 	if err != nil {
 		return err
 	}
 	defer stopOps()
+	stopProfiles, err := telemetry.ServeProfiles(cfg.PprofAddr, logger)
+	if err != nil {
+		return err
+	}
+	defer stopProfiles()
 	go tel.WatchBacklog(ctx, c, cfg.TemporalNamespace, cfg.TaskQueue, backlogInterval)
 
 	worker.SetStickyWorkflowCacheSize(cfg.WorkerStickyCache)
@@ -176,27 +178,6 @@ func workerOptions(cfg config.Config) worker.Options {
 		}
 	}
 	return o
-}
-
-// serveOps starts the worker's HTTP server. Listening happens here, so a taken port stops the
-// worker at start instead of leaving it running without health checks.
-func serveOps(addr string, h http.Handler, logger *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("worker http %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("worker http server", "error", err)
-		}
-	}()
-	logger.Info("worker http listening", "addr", ln.Addr().String())
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
 }
 
 func shutdownTelemetry(tel *telemetry.Telemetry, logger *slog.Logger) {

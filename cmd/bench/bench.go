@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -105,6 +106,10 @@ func (b *bench) do(ctx context.Context) error {
 	if env.workerMetrics != "" {
 		gauges = sampleGauges(env.workerMetrics, workerGauges)
 	}
+	prof, err := startProfiles(ctx, env.pprof, cfg.profileDir, cfg.profileSeconds)
+	if err != nil {
+		return err
+	}
 	s := newSender(env.apiURL, cfg.webhookSecret, cfg.concurrency, cfg.rate)
 	pace := "as fast as the API acknowledges them"
 	if cfg.rate > 0 {
@@ -122,6 +127,14 @@ func (b *bench) do(ctx context.Context) error {
 	r.Outcomes = ck.checkDeliveries(d, b.deliveries)
 	finished := awaitPayments(ctx, pool, d, prefixes, cfg.stallTimeout, b.t0)
 	cpu1 := snapshotCPU(env.pids, env.databaseName)
+	// Profiles are taken after the day's CPU reading: the heap profiles' work is not the day's.
+	files, err := prof.finish(ctx)
+	if err != nil {
+		logf("profiles: %v", err) // a diagnostic: the measurement stands without it
+	}
+	if len(files) > 0 {
+		logf("profiles: %s (go tool pprof -top <file>)", strings.Join(files, ", "))
+	}
 	if rss != nil {
 		r.WorkerRSSSampledPeakMiB = mib(rss.finish())
 		if _, hwm, err := procMemory(env.pids[procWorker]); err == nil {

@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,10 +25,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
+	"paysplit/telemetry"
 	"paysplit/testenv"
+	"paysplit/workflows/searchattr"
 )
 
 // stripeBody is the part of a generated Stripe event the tests read back.
@@ -269,6 +275,13 @@ func TestParseFlags(t *testing.T) {
 		{name: "no limit run", args: []string{"-limit-runs", "0"}, wantErr: "-limit-runs"},
 		{name: "limit runs", args: []string{"-limit-runs", "3"}, check: func(t *testing.T, c config) { assert.Equal(t, 3, c.limitRuns) }},
 		{name: "limit shape", args: []string{"-limit-shape", "RLL"}, check: func(t *testing.T, c config) { assert.Equal(t, "RLL", c.limitShape) }},
+		{name: "profiles", args: []string{"-profile", "/tmp/p", "-profile-seconds", "5"}, check: func(t *testing.T, c config) {
+			assert.Equal(t, "/tmp/p", c.profileDir)
+			assert.Equal(t, 5, c.profileSeconds)
+		}},
+		{name: "profiles of some seconds", args: []string{"-profile-seconds", "0"}, wantErr: "-profile-seconds"},
+		{name: "profiles of the bench's own stack", args: []string{"-profile", "/tmp/p", "-api", "http://127.0.0.1:8080", "-temporal", "127.0.0.1:7233", "-database-url", "postgres://x/y"}, wantErr: "-profile"},
+		{name: "limit shape with an upsert", args: []string{"-limit-shape", "LLLLU"}, check: func(t *testing.T, c config) { assert.Equal(t, "LLLLU", c.limitShape) }},
 		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
 		{name: "a fifth through PayPal by default", check: func(t *testing.T, c config) { assert.Equal(t, 0.2, c.paypalShare) }},
 		{name: "PayPal share", env: map[string]string{"PAYPAL_SHARE": "0.5"}, check: func(t *testing.T, c config) { assert.Equal(t, 0.5, c.paypalShare) }},
@@ -656,6 +669,22 @@ func TestRunLimitRunsEveryPaymentsRuns(t *testing.T) {
 	assert.Positive(t, res.HistoryBytesPerWorkflow)
 }
 
+// A what-if shape's U upserts a payment's search attributes, so its cost is the server's.
+func TestLimitShapeUpsertsSearchAttributes(t *testing.T) {
+	c := testenv.TemporalClient(t)
+	run := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	res, err := runLimit(t.Context(), c, run, [][]string{{"LU"}}, 1, 1, "autoscale", 8)
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Workflows)
+	assert.InDelta(t, 1, res.Local, 0.001, "an upsert is no activity")
+
+	d, err := c.DescribeWorkflowExecution(t.Context(), fmt.Sprintf("bench-limit-%s-1-0", run), "")
+	require.NoError(t, err)
+	var status string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(d.WorkflowExecutionInfo.SearchAttributes.IndexedFields[searchattr.PaymentStatus.GetName()], &status))
+	assert.Equal(t, "paid", status)
+}
+
 func TestReturnsCountsEachWorkflowOnce(t *testing.T) {
 	r := newReturns(2)
 	r.add("a")
@@ -716,4 +745,36 @@ func TestCPURatios(t *testing.T) {
 			assert.Equal(t, tt.wantSrv, srv)
 		})
 	}
+}
+
+// -profile: a CPU profile of each program over the seconds asked, then its heap; a program that
+// does not answer is an error that names its file, and the others are still written.
+func TestProfilerWritesEachProgramsProfiles(t *testing.T) {
+	ports, err := testenv.FreePorts(2)
+	require.NoError(t, err)
+	up := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	stop, err := telemetry.ServeProfiles(up, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	t.Cleanup(stop)
+	down := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+
+	dir := t.TempDir()
+	p, err := startProfiles(t.Context(), map[string]string{"worker": up, "api": down}, dir, 1)
+	require.NoError(t, err)
+	files, err := p.finish(t.Context())
+	require.ErrorContains(t, err, "api.cpu.pprof")
+	require.ErrorContains(t, err, "api.heap.pprof")
+	assert.Equal(t, []string{filepath.Join(dir, "worker.cpu.pprof"), filepath.Join(dir, "worker.heap.pprof")}, files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.Greater(t, len(b), 2)
+		assert.Equal(t, []byte{0x1f, 0x8b}, b[:2], "%s is a gzipped profile", f)
+	}
+
+	none, err := startProfiles(t.Context(), nil, dir, 1)
+	require.NoError(t, err)
+	files, err = none.finish(t.Context())
+	assert.NoError(t, err)
+	assert.Empty(t, files, "without -profile nothing is taken")
 }

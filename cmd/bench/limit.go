@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"paysplit/workflows/searchattr"
 )
 
 // The limit run: a Temporal server like the day's (the same binary and flags, fresh as the day's
@@ -27,15 +29,23 @@ const (
 	limitActivityName = "BenchNoop"
 )
 
-// limitWorkflow runs shape: 'R' is a regular activity, 'L' a local one; both do nothing.
+// limitWorkflow runs shape: 'R' is a regular activity, 'L' a local one; both do nothing. 'U'
+// (what-if runs only: a payment's history is never read as one) upserts the search attributes a
+// payment sets after its split, to measure what that one visibility update costs the server.
 func limitWorkflow(ctx workflow.Context, shape string) error {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
 	for _, k := range shape {
 		var err error
-		if k == 'L' {
+		switch k {
+		case 'U':
+			err = workflow.UpsertTypedSearchAttributes(ctx,
+				searchattr.ClientID.ValueSet("client-07"), searchattr.VendorID.ValueSet("vendor-07-1"),
+				searchattr.OrderID.ValueSet("order-123456"), searchattr.AmountMinor.ValueSet(12345),
+				searchattr.Currency.ValueSet("USD"), searchattr.PaymentStatus.ValueSet("paid"))
+		case 'L':
 			err = workflow.ExecuteLocalActivity(lctx, noop).Get(ctx, nil)
-		} else {
+		default:
 			err = workflow.ExecuteActivity(actx, limitActivityName).Get(ctx, nil)
 		}
 		if err != nil {

@@ -44,7 +44,7 @@ type config struct {
 	limitWorkflows int
 	// limitRuns is how many times the limit runs; the fastest run is the limit.
 	limitRuns int
-	// limitShape overrides the limit workflow's activities (R regular, L local) for what-if runs.
+	// limitShape overrides the limit workflow's steps (R regular activity, L local, U upsert) for what-if runs.
 	limitShape string
 	// limitPollers sets the limit worker's pollers: "" (SDK defaults), "autoscale" (as the worker
 	// program polls), or a fixed number; it must match the worker program's for a fair ratio.
@@ -55,8 +55,12 @@ type config struct {
 	stallTimeout       time.Duration
 	timeout            time.Duration
 	keepLogs           bool
-	resultsPath        string
-	plotPath           string
+	// profileDir, when set, receives CPU profiles of the worker and the api taken during the day
+	// (the first profileSeconds from the first webhook) and their heap profiles at its end.
+	profileDir     string
+	profileSeconds int
+	resultsPath    string
+	plotPath       string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -78,12 +82,14 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
 	fs.IntVar(&c.limitRuns, "limit-runs", envInt("BENCH_LIMIT_RUNS", 2), "times the limit runs, each on a fresh dev server; the fastest is the limit (the machine's speed drifts)")
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "payments' worth of empty workflows in the limit run (0 = as many as the day had)")
-	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: activities of the limit workflow, R regular and L local (default: read from a sampled payment history)")
+	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: steps of the limit workflow, R regular activity, L local activity, U search-attribute upsert (default: read from a sampled payment history)")
 	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults, autoscale (as the worker program), or a number; keep it equal to the worker program's")
 	fs.IntVar(&c.limitMaxConcurrent, "limit-max-concurrent", envInt("WORKER_MAX_CONCURRENT", pconfig.DefaultWorkerMaxConcurrent), "concurrent workflow tasks and (local) activities of the limit worker (env WORKER_MAX_CONCURRENT, as the worker program)")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "give up on the whole run after this long")
 	fs.BoolVar(&c.keepLogs, "keep-logs", false, "keep the stack's logs (printed path) even when the run is correct")
+	fs.StringVar(&c.profileDir, "profile", "", "write CPU profiles of the worker and the api during the day, and their heap profiles at its end, to this directory (go tool pprof reads them)")
+	fs.IntVar(&c.profileSeconds, "profile-seconds", 20, "seconds of the day, from the first webhook, the CPU profiles cover")
 	fs.StringVar(&c.resultsPath, "out", "bench-results.json", "where the figures are written")
 	fs.StringVar(&c.plotPath, "plot", "bench-latency.png", "where the latency plot is written")
 	if err := fs.Parse(args); err != nil {
@@ -98,14 +104,18 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("-concurrency must be at least 1")
 	case c.rate < 0:
 		return c, errors.New("-rate must not be negative")
+	case c.profileSeconds < 1:
+		return c, errors.New("-profile-seconds must be at least 1")
+	case c.profileDir != "" && c.apiURL != "":
+		return c, errors.New("-profile needs the stack the bench starts (not -api)")
 	case c.limitRuns < 1:
 		return c, errors.New("-limit-runs must be at least 1")
 	case c.paypalShare < 0 || c.paypalShare > 1:
 		return c, errors.New("-paypal-share must be between 0 and 1")
 	case c.limitPollers != "" && c.limitPollers != "autoscale" && !positive(c.limitPollers):
 		return c, errors.New("-limit-pollers takes autoscale or a positive number")
-	case strings.Trim(c.limitShape, "RL") != "":
-		return c, errors.New("-limit-shape takes only R (activity) and L (local activity)")
+	case strings.Trim(c.limitShape, "RLU") != "":
+		return c, errors.New("-limit-shape takes only R (activity), L (local activity) and U (search-attribute upsert)")
 	case c.apiURL != "" && (c.temporalAddr == "" || c.databaseURL == ""):
 		return c, errors.New("-api needs -temporal and -database-url too")
 	}

@@ -40,6 +40,8 @@ type env struct {
 	knobs map[string]string
 	// workerMetrics is the worker's /metrics URL, when the bench started it.
 	workerMetrics string
+	// pprof is where each program serves its profiles (PPROF_ADDR), with -profile.
+	pprof map[string]string
 	// paypal is the in-process PayPal fake the api and the worker talk to (nil without PayPal),
 	// paypalProxy the tunnel to it for PayPal's host names.
 	paypal      *testenv.PayPal
@@ -243,7 +245,7 @@ func (e *env) startStripeMock(ctx context.Context, bin string) (string, error) {
 // startApp runs the real worker, then the real api, against the stack. Every setting chosen here
 // is recorded in knobs and documented in the README.
 func (e *env) startApp(ctx context.Context, cfg config, stripeURL string, paypalEnv map[string]string) error {
-	ports, err := testenv.FreePorts(2)
+	ports, err := testenv.FreePorts(4)
 	if err != nil {
 		return err
 	}
@@ -291,6 +293,15 @@ func (e *env) startApp(ctx context.Context, cfg config, stripeURL string, paypal
 	e.knobs["api.API_RATE_LIMIT"] = apiEnv["API_RATE_LIMIT"]
 	e.knobs["temporal"] = "start-dev --headless, in memory, log level error"
 
+	if cfg.profileDir != "" {
+		// Profiles cost the programs CPU only while one is taken; the address alone costs nothing.
+		e.pprof = map[string]string{
+			procWorker: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2])),
+			procAPI:    net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3])),
+		}
+		workerEnv["PPROF_ADDR"], apiEnv["PPROF_ADDR"] = e.pprof[procWorker], e.pprof[procAPI]
+		e.knobs["worker+api.PPROF_ADDR"] = "set (-profile)"
+	}
 	e.workerMetrics = "http://" + workerHTTP + "/metrics"
 	w, err := e.spawn(procWorker, filepath.Join(e.dir, "worker"), nil, workerEnv)
 	if err != nil {

@@ -44,6 +44,9 @@ type Config struct {
 
 	// WorkerHTTPAddr is where the worker serves /metrics, /healthz and /readyz.
 	WorkerHTTPAddr string
+	// PprofAddr, when set, is where the program (worker or api) serves Go's runtime profiles
+	// (/debug/pprof/), on a listener of its own: off by default.
+	PprofAddr string
 	// WorkerStopTimeout is the grace period in-flight activities get after SIGTERM.
 	WorkerStopTimeout time.Duration
 	// WorkerStickyCache bounds how many workflow runs the worker keeps in memory between their
@@ -163,6 +166,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: validDuration, dst: &decision},
 		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
+		{name: "PPROF_ADDR", optional: true, validate: validHostPort, dst: &c.PprofAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: validDuration, dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
 		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: positiveInt, dst: &maxConcurrent},

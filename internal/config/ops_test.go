@@ -21,6 +21,10 @@ func TestLoadOperationsSettings(t *testing.T) {
 			require.Empty(t, c.OTLPEndpoint)
 			require.Empty(t, c.WorkerBuildID)
 			require.Equal(t, "paysplit", c.TemporalDeploymentName)
+			require.Empty(t, c.PprofAddr, "profiles are served only when asked for")
+		}},
+		{name: "profiles", env: map[string]string{"PPROF_ADDR": "127.0.0.1:6060"}, check: func(t *testing.T, c Config) {
+			require.Equal(t, "127.0.0.1:6060", c.PprofAddr)
 		}},
 		{name: "API key implies TLS", env: map[string]string{"TEMPORAL_API_KEY": "key"}, check: func(t *testing.T, c Config) {
 			require.True(t, c.TemporalTLS)
@@ -42,6 +46,7 @@ func TestLoadOperationsSettings(t *testing.T) {
 		{name: "bad TLS flag", env: map[string]string{"TEMPORAL_TLS": "yes"}, err: "TEMPORAL_TLS is malformed"},
 		{name: "bad OTLP endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, err: "OTEL_EXPORTER_OTLP_ENDPOINT is malformed"},
 		{name: "bad ops address", env: map[string]string{"WORKER_HTTP_ADDR": "8081"}, err: "WORKER_HTTP_ADDR is malformed"},
+		{name: "bad profiles address", env: map[string]string{"PPROF_ADDR": "6060"}, err: "PPROF_ADDR is malformed"},
 		{name: "bad grace period", env: map[string]string{"WORKER_STOP_TIMEOUT": "-1s"}, err: "WORKER_STOP_TIMEOUT is malformed"},
 	}
 	for _, tt := range tests {
