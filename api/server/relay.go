@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 
+	"paysplit/internal/batch"
 	"paysplit/internal/store"
 	"paysplit/workflows/payment"
 )
@@ -179,16 +180,7 @@ func (r *relay) gather(first store.InboxEvent) []store.InboxEvent {
 // takeHanded appends to taken the events waiting in the local buffer, without waiting, until it
 // holds limit, and frees their slots.
 func (r *relay) takeHanded(taken []store.InboxEvent, limit int) []store.InboxEvent {
-	for len(taken) < limit {
-		select {
-		case e := <-r.local:
-			<-r.slots
-			taken = append(taken, e)
-		default:
-			return taken
-		}
-	}
-	return taken
+	return batch.Waiting(r.local, taken, limit, func(store.InboxEvent) { <-r.slots })
 }
 
 // renewMargin is how much of its lease an event handed in memory must have left to be forwarded

@@ -281,6 +281,9 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{name: "profiles of some seconds", args: []string{"-profile-seconds", "0"}, wantErr: "-profile-seconds"},
 		{name: "profiles of the bench's own stack", args: []string{"-profile", "/tmp/p", "-api", "http://127.0.0.1:8080", "-temporal", "127.0.0.1:7233", "-database-url", "postgres://x/y"}, wantErr: "-profile"},
+		{name: "limit with upserts by default", check: func(t *testing.T, c config) { assert.True(t, c.limitUpserts) }},
+		{name: "limit without upserts", args: []string{"-limit-upserts=false"}, check: func(t *testing.T, c config) { assert.False(t, c.limitUpserts) }},
+		{name: "limit without upserts from the environment", env: map[string]string{"BENCH_LIMIT_UPSERTS": "false"}, check: func(t *testing.T, c config) { assert.False(t, c.limitUpserts) }},
 		{name: "limit shape with an upsert", args: []string{"-limit-shape", "LLLLU"}, check: func(t *testing.T, c config) { assert.Equal(t, "LLLLU", c.limitShape) }},
 		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
 		{name: "a fifth through PayPal by default", check: func(t *testing.T, c config) { assert.Equal(t, 0.2, c.paypalShare) }},
@@ -292,7 +295,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL", "BENCH_LIMIT_POLLERS", "PAYPAL_SHARE"} {
+			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL", "BENCH_LIMIT_POLLERS", "BENCH_LIMIT_UPSERTS", "PAYPAL_SHARE"} {
 				t.Setenv(k, tt.env[k])
 			}
 			c, err := parseFlags(tt.args)
@@ -683,6 +686,19 @@ func TestLimitShapeUpsertsSearchAttributes(t *testing.T) {
 	var status string
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(d.WorkflowExecutionInfo.SearchAttributes.IndexedFields[searchattr.PaymentStatus.GetName()], &status))
 	assert.Equal(t, "paid", status)
+}
+
+// A run's history reads back as its shape (activities only: the limit) and its steps
+// (the upserts in their places: the limit with upserts).
+func TestReadHistoryPlacesUpserts(t *testing.T) {
+	c := testenv.TemporalClient(t)
+	run := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	_, err := runLimit(t.Context(), c, run, [][]string{{"LUL"}}, 1, 1, "autoscale", 8)
+	require.NoError(t, err)
+	h, err := readHistory(t.Context(), c, fmt.Sprintf("bench-limit-%s-1-0", run), "")
+	require.NoError(t, err)
+	assert.Equal(t, "LL", h.shape)
+	assert.Equal(t, "LUL", h.steps)
 }
 
 func TestReturnsCountsEachWorkflowOnce(t *testing.T) {

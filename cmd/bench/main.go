@@ -46,6 +46,8 @@ type config struct {
 	limitRuns int
 	// limitShape overrides the limit workflow's steps (R regular activity, L local, U upsert) for what-if runs.
 	limitShape string
+	// limitUpserts runs the limit a second time with the day's search-attribute upserts.
+	limitUpserts bool
 	// limitPollers sets the limit worker's pollers: "" (SDK defaults), "autoscale" (as the worker
 	// program polls), or a fixed number; it must match the worker program's for a fair ratio.
 	limitPollers string
@@ -83,6 +85,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.limitRuns, "limit-runs", envInt("BENCH_LIMIT_RUNS", 2), "times the limit runs, each on a fresh dev server; the fastest is the limit (the machine's speed drifts)")
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "payments' worth of empty workflows in the limit run (0 = as many as the day had)")
 	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: steps of the limit workflow, R regular activity, L local activity, U search-attribute upsert (default: read from a sampled payment history)")
+	fs.BoolVar(&c.limitUpserts, "limit-upserts", envBool("BENCH_LIMIT_UPSERTS", true), "run the limit again with the search-attribute upserts of the day's runs, and report the ratio to it too (env BENCH_LIMIT_UPSERTS)")
 	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults, autoscale (as the worker program), or a number; keep it equal to the worker program's")
 	fs.IntVar(&c.limitMaxConcurrent, "limit-max-concurrent", envInt("WORKER_MAX_CONCURRENT", pconfig.DefaultWorkerMaxConcurrent), "concurrent workflow tasks and (local) activities of the limit worker (env WORKER_MAX_CONCURRENT, as the worker program)")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
@@ -140,6 +143,14 @@ func positive(s string) bool {
 
 func envFloat(name string, def float64) float64 {
 	v, err := strconv.ParseFloat(os.Getenv(name), 64)
+	if err != nil {
+		return def
+	}
+	return v
+}
+
+func envBool(name string, def bool) bool {
+	v, err := strconv.ParseBool(os.Getenv(name))
 	if err != nil {
 		return def
 	}

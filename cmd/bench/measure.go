@@ -473,9 +473,14 @@ type historyStats struct {
 	// PaymentShapes are the sampled payments' runs, each run's shape joined by "+" (a refund
 	// after the run closed adds a run), with how many payments had each.
 	PaymentShapes map[string]int `json:"payment_shapes"`
+	// UpsertsPerPayment counts the runs' search-attribute upserts (what admins filter on in the
+	// Temporal UI), each a visibility update on the server.
+	UpsertsPerPayment float64 `json:"upserts_per_payment"`
 	// work is every sampled payment's runs, one shape each: the limit runs them in that mix,
 	// so it schedules as many workflows and activities per payment as the day did.
 	work [][]string
+	// withUpserts is work with each run's upserts in their places (the limit with upserts).
+	withUpserts [][]string
 }
 
 // readHistories reads every run of up to n payments spread over the day.
@@ -483,7 +488,7 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 	var st historyStats
 	step := max(1, len(d.Payments)/max(1, n))
 	st.Shapes, st.PaymentShapes = map[string]int{}, map[string]int{}
-	var events, regular, local, bytes int
+	var events, regular, local, upserts, bytes int
 	byType := map[string]int{}
 	for i := 0; i < len(d.Payments) && st.Payments < n; i += step {
 		id := d.Payments[i].WorkflowID
@@ -494,7 +499,7 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 		if len(runs.Executions) == 0 {
 			return st, fmt.Errorf("no run of %s in visibility", id)
 		}
-		var runShapes []string
+		var runShapes, runSteps []string
 		for _, ex := range runs.Executions {
 			h, err := readHistory(ctx, c, id, ex.GetExecution().GetRunId())
 			if err != nil {
@@ -507,13 +512,14 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 			}
 			regular += strings.Count(h.shape, "R")
 			local += strings.Count(h.shape, "L")
+			upserts += strings.Count(h.steps, "U")
 			st.Runs++
-			runShapes = append(runShapes, h.shape)
+			runShapes, runSteps = append(runShapes, h.shape), append(runSteps, h.steps)
 			if len(runs.Executions) == 1 && d.Payments[i].Refunded == 0 {
 				st.Shapes[h.shape]++
 			}
 		}
-		st.work = append(st.work, runShapes)
+		st.work, st.withUpserts = append(st.work, runShapes), append(st.withUpserts, runSteps)
 		st.PaymentShapes[strings.Join(runShapes, "+")]++
 		st.Payments++
 	}
@@ -523,6 +529,7 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 	st.EventsPerPayment = float64(events) / float64(st.Payments)
 	st.RegularPerPayment = float64(regular) / float64(st.Payments)
 	st.LocalPerPayment = float64(local) / float64(st.Payments)
+	st.UpsertsPerPayment = float64(upserts) / float64(st.Payments)
 	st.BytesPerPayment = round3(float64(bytes) / float64(st.Payments))
 	st.BytesByEventType = map[string]float64{}
 	for t, b := range byType {
@@ -534,6 +541,8 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 type history struct {
 	events int
 	shape  string
+	// steps is shape with the run's search-attribute upserts in their places (U).
+	steps  string
 	bytes  int
 	byType map[string]int
 }
@@ -543,7 +552,7 @@ const localActivityMarker = "LocalActivity"
 
 func readHistory(ctx context.Context, c client.Client, id, runID string) (history, error) {
 	h := history{byType: map[string]int{}}
-	var shape strings.Builder
+	var shape, steps strings.Builder
 	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -557,13 +566,17 @@ func readHistory(ctx context.Context, c client.Client, id, runID string) (histor
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 			shape.WriteByte('R')
+			steps.WriteByte('R')
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
 			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
 				shape.WriteByte('L')
+				steps.WriteByte('L')
 			}
+		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+			steps.WriteByte('U')
 		}
 	}
-	h.shape = shape.String()
+	h.shape, h.steps = shape.String(), steps.String()
 	return h, nil
 }
 

@@ -70,6 +70,13 @@ type results struct {
 	Limit                 *limitResult `json:"limit,omitempty"`
 	// LimitRuns are every limit run in order; limit is the fastest of them.
 	LimitRuns []limitSummary `json:"limit_runs,omitempty"`
+	// The limit again with each run's search-attribute upserts where the day's runs made them
+	// (-limit-upserts): the empty workflow doing the server work admins' search attributes
+	// cost, and ours as a share of it.
+	LimitWithUpsertsPaymentsPerS float64        `json:"limit_with_upserts_payments_per_s,omitempty"`
+	RatioToLimitWithUpserts      float64        `json:"ratio_to_limit_with_upserts,omitempty"`
+	LimitWithUpserts             *limitResult   `json:"limit_with_upserts,omitempty"`
+	LimitWithUpsertsRuns         []limitSummary `json:"limit_with_upserts_runs,omitempty"`
 
 	HistoryEventsPerPayment float64          `json:"history_events_per_payment"`
 	History                 *historyStats    `json:"history,omitempty"`
@@ -195,9 +202,9 @@ func (b *bench) printSummary() {
 // summary is the one line a run ends with.
 func summary(r *results) string {
 	return fmt.Sprintf("bench: events=%d clients=%d payments=%d seconds=%.1f payments_per_s=%.1f ack_p50_ms=%.1f ack_p95_ms=%.1f ack_p99_ms=%.1f "+
-		"limit_payments_per_s=%.1f ratio_to_limit=%.2f worker_rss_peak_mib=%.0f history_events_per_payment=%.1f pg_rows_per_payment=%.1f correct=%v",
+		"limit_payments_per_s=%.1f ratio_to_limit=%.2f ratio_to_limit_with_upserts=%.2f worker_rss_peak_mib=%.0f history_events_per_payment=%.1f pg_rows_per_payment=%.1f correct=%v",
 		r.Events, r.Clients, r.Payments, r.Seconds, r.PaymentsPerS, r.AckP50Ms, r.AckP95Ms, r.AckP99Ms,
-		r.LimitPaymentsPerS, r.RatioToLimit, r.WorkerRSSPeakMiB, r.HistoryEventsPerPayment, r.PGRowsPerPayment, r.Correct)
+		r.LimitPaymentsPerS, r.RatioToLimit, r.RatioToLimitWithUpserts, r.WorkerRSSPeakMiB, r.HistoryEventsPerPayment, r.PGRowsPerPayment, r.Correct)
 }
 
 func gitCommit() string {

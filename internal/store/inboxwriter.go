@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"paysplit/internal/batch"
 )
 
 // InboxWriter stores the events of concurrent webhook requests together (group commit): while
@@ -81,18 +83,9 @@ func (w *InboxWriter) run() {
 	}
 }
 
-// gather takes the requests already waiting, without waiting for more, up to max.
+// gather takes the requests already waiting, without waiting, up to max.
 func (w *InboxWriter) gather(first inboxWrite) []inboxWrite {
-	batch := []inboxWrite{first}
-	for len(batch) < w.max {
-		select {
-		case r := <-w.reqs:
-			batch = append(batch, r)
-		default:
-			return batch
-		}
-	}
-	return batch
+	return batch.Waiting(w.reqs, []inboxWrite{first}, w.max, nil)
 }
 
 func (w *InboxWriter) write(batch []inboxWrite) {
