@@ -794,3 +794,25 @@ func TestProfilerWritesEachProgramsProfiles(t *testing.T) {
 	assert.NoError(t, err)
 	assert.Empty(t, files, "without -profile nothing is taken")
 }
+
+// The limit variants run in turns (plain, with upserts, plain, ...), so drift falls on both; each
+// keeps its fastest run and lists every one.
+func TestBestLimitsAlternateTheVariants(t *testing.T) {
+	c := testenv.TemporalClient(t)
+	b := &bench{cfg: config{limitRuns: 2, concurrency: 2, limitPollers: "autoscale", limitMaxConcurrent: 8}, env: &env{pids: map[string]int{}}}
+	run := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	variants := []limitVariant{{name: run, work: [][]string{{"L"}}}, {name: run + "-u", work: [][]string{{"LU"}}}}
+	require.NoError(t, b.bestLimits(t.Context(), c, variants, 2))
+	for _, v := range variants {
+		require.Len(t, v.runs, 2, v.name)
+		require.NotNil(t, v.best, v.name)
+		assert.Equal(t, max(v.runs[0].PerSecond, v.runs[1].PerSecond), v.best.PerSecond, "%s keeps its fastest run", v.name)
+	}
+	var order []time.Time
+	for _, id := range []string{run + "-1", run + "-u-1", run + "-2", run + "-u-2"} {
+		d, err := c.DescribeWorkflowExecution(t.Context(), fmt.Sprintf("bench-limit-%s-1-0", id), "")
+		require.NoError(t, err, id)
+		order = append(order, d.WorkflowExecutionInfo.StartTime.AsTime())
+	}
+	assert.True(t, slices.IsSortedFunc(order, func(a, b time.Time) int { return a.Compare(b) }), "runs in turns: %v", order)
+}
