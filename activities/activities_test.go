@@ -16,6 +16,7 @@ import (
 
 	"paysplit/activities"
 	"paysplit/internal/ledger"
+	"paysplit/internal/money"
 	"paysplit/internal/payment"
 	"paysplit/internal/split"
 	"paysplit/internal/store"
@@ -201,6 +202,58 @@ func TestComputeSplitUsesTheRuleInForceAtCapture(t *testing.T) {
 
 	_, err = f.a.ComputeSplit(ctx, activities.ComputeSplitInput{Order: order, Gross: 999, Currency: "usd", CapturedAt: time.Now()})
 	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
+}
+
+// PayPal pays HUF and TWD in whole units: such a payment's payee legs are whole units, the
+// platform's leg evening out the fractions; the same order through Stripe keeps every minor unit.
+func TestComputeSplitIsPayableByTheProvider(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.st.CreateRule(ctx, split.Rule{ClientID: "shop1", PlatformBps: 1000, AffiliateBps: 250}, "test")
+	require.NoError(t, err)
+	// 123456 fillér: platform 12345, affiliate 3086, vendor 108025 before rounding.
+	order := payment.Order{ClientID: "shop1", OrderID: "o-huf", VendorID: "v1", AffiliateID: "a1", Subtotal: 123456}
+	tests := []struct {
+		provider string
+		currency money.Currency
+		want     []int64 // platform, vendor, affiliate
+	}{
+		{provider: activities.ProviderPayPal, currency: "huf", want: []int64{12345 - 75 - 14, 108025 + 75, 3086 + 14}},
+		{provider: activities.ProviderPayPal, currency: "twd", want: []int64{12345 - 75 - 14, 108025 + 75, 3086 + 14}},
+		{provider: activities.ProviderStripe, currency: "huf", want: []int64{12345, 108025, 3086}},
+		{provider: activities.ProviderPayPal, currency: "usd", want: []int64{12345, 108025, 3086}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.provider+" "+string(tt.currency), func(t *testing.T) {
+			s, err := f.a.ComputeSplit(ctx, activities.ComputeSplitInput{Provider: tt.provider, Order: order, Gross: 123456, Currency: tt.currency, CapturedAt: nextSecond()})
+			require.NoError(t, err)
+			var got []int64
+			for _, l := range s.Legs {
+				got = append(got, l.Amount)
+			}
+			require.Equal(t, tt.want, got)
+			require.EqualValues(t, 123456, s.Sum())
+		})
+	}
+}
+
+func TestPayoutUnit(t *testing.T) {
+	tests := []struct {
+		provider string
+		currency money.Currency
+		want     int64
+	}{
+		{activities.ProviderPayPal, "huf", 100},
+		{activities.ProviderPayPal, "HUF", 100},
+		{activities.ProviderPayPal, "twd", 100},
+		{activities.ProviderPayPal, "jpy", 1},
+		{activities.ProviderPayPal, "usd", 1},
+		{activities.ProviderStripe, "huf", 1},
+		{"", "twd", 1},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, activities.PayoutUnit(tt.provider, tt.currency), "%s %s", tt.provider, tt.currency)
+	}
 }
 
 func TestResolvePayee(t *testing.T) {

@@ -79,7 +79,7 @@ func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutpu
 	if enriched.Problem != "" || len(enriched.Missing) > 0 {
 		return out, nil
 	}
-	s, err := a.ComputeSplit(ctx, ComputeSplitInput{Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency, CapturedAt: in.CapturedAt})
+	s, err := a.ComputeSplit(ctx, ComputeSplitInput{Provider: in.Capture.Provider, Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency, CapturedAt: in.CapturedAt})
 	var app *temporal.ApplicationError
 	switch {
 	case errors.As(err, &app) && app.NonRetryable():
@@ -252,6 +252,8 @@ func parseOrder(md map[string]string) (payment.Order, string) {
 
 // ComputeSplitInput is a payment to split with the client's rule in force at capture.
 type ComputeSplitInput struct {
+	// Provider is the payment's ("" means stripe): its payouts may take whole units only.
+	Provider   string
 	Order      payment.Order
 	Gross      int64
 	Currency   money.Currency
@@ -288,6 +290,7 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 	if err != nil {
 		return split.Split{}, temporal.NewNonRetryableApplicationError("split: "+err.Error(), ErrTypeInvalidSplit, err)
 	}
+	s = s.PayableIn(PayoutUnit(in.Provider, in.Currency))
 	a.metrics().SplitComputed(s)
 	return s, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,7 +102,7 @@ func (r paypalRail) resolve(_ context.Context, p store.Payee) (ResolvePayeeOutpu
 // watches the item settle: SUCCESS is paid; UNCLAIMED is cancelled (the money comes back) and,
 // like FAILED, RETURNED, BLOCKED or DENIED, goes to the admin path.
 func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) {
-	value, err := moneyDecimal(in.Amount, in.Currency)
+	value, err := payPalValue(in.Amount, in.Currency)
 	if err != nil {
 		return "", err
 	}
@@ -233,7 +234,7 @@ func sameMovement(batch *paypal.PayoutResponse, in TransferInput) error {
 	item := batch.Items[0].PayoutItem
 	amount, err := money.ParseAmount(item.Amount.Value, in.Currency)
 	if err != nil || amount != in.Amount || !strings.EqualFold(item.Amount.Currency, in.Currency.Upper()) {
-		value, _ := moneyDecimal(in.Amount, in.Currency)
+		value, _ := payPalValue(in.Amount, in.Currency)
 		return fmt.Errorf("paypal: payout batch %s pays %s %s, not %s %s", batch.Items[0].PayoutBatchID,
 			item.Amount.Value, item.Amount.Currency, value, in.Currency.Upper())
 	}
@@ -292,4 +293,38 @@ func classifyPayPal(op string, err error) error {
 	}
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s %s", op, pe.Name, pe.Message), ErrTypeRejected, err,
 		map[string]any{"status": code, "debug_id": pe.DebugID})
+}
+
+// payPalWholeUnits are the currencies PayPal takes without decimals although ISO gives them
+// minor units: a decimal amount is refused (JPY has none to begin with).
+var payPalWholeUnits = map[money.Currency]bool{"huf": true, "twd": true}
+
+// PayoutUnit is the smallest amount, in minor units, a provider's payouts can carry in a
+// currency: 100 for PayPal in HUF and TWD, 1 otherwise. Splits of such payments are made payable
+// in it (split.PayableIn).
+func PayoutUnit(provider string, cur money.Currency) int64 {
+	if provider != ProviderPayPal || !payPalWholeUnits[money.Currency(strings.ToLower(string(cur)))] {
+		return 1
+	}
+	unit := int64(1)
+	for range cur.Exponent() {
+		unit *= 10
+	}
+	return unit
+}
+
+// payPalValue is an amount as PayPal's value field takes it: whole units, without a decimal
+// point, in the currencies PayPal takes so. An amount with a fraction of such a unit (a payee's
+// share of a refund taken before its payout) cannot be paid and is refused with the reason,
+// before PayPal is asked.
+func payPalValue(amount int64, cur money.Currency) (string, error) {
+	unit := PayoutUnit(ProviderPayPal, cur)
+	if unit == 1 {
+		return moneyDecimal(amount, cur)
+	}
+	if amount%unit != 0 {
+		v, _ := money.Decimal(amount, cur)
+		return "", rejected(fmt.Sprintf("PayPal pays %s in whole units only; %s %s cannot be sent", cur.Upper(), v, cur.Upper()))
+	}
+	return strconv.FormatInt(amount/unit, 10), nil
 }

@@ -3,9 +3,11 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/plutov/paypal/v4"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -112,4 +114,45 @@ func TestPayPalPayoutStillPendingIsWatchedAgain(t *testing.T) {
 	payouts := fake.Payouts()
 	require.Len(t, payouts, 1, "PayPal paid once")
 	require.Equal(t, "1200", payouts[0].Value, "JPY has no minor unit")
+}
+
+// PayPal takes HUF without decimals: a whole amount is sent as whole forints; one with a
+// fraction of a forint is refused with the reason before PayPal is asked, which would refuse it.
+func TestPayPalPayoutInWholeUnits(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	a := &activities.Activities{PayPal: c}
+	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: "payment-paypal-CAPHUF/transfer/vendor-v1/0",
+		Destination: "vendor@example.com", Amount: 123400, Currency: "huf", TransferGroup: "o-huf", Metadata: map[string]string{"payee_id": "v1"}}
+
+	out, err := a.Transfer(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, "ITEM0001", out.TransferID)
+	payouts := fake.Payouts()
+	require.Len(t, payouts, 1)
+	require.Equal(t, "1234", payouts[0].Value, "whole forints, no decimal point")
+
+	in.IdempotencyKey, in.Amount = "payment-paypal-CAPHUF/transfer/vendor-v1/1", 123456
+	_, err = a.Transfer(context.Background(), in)
+	requireNonRetryable(t, err, activities.ErrTypeRejected)
+	require.ErrorContains(t, err, "PayPal pays HUF in whole units only; 1234.56 HUF cannot be sent")
+	require.Len(t, fake.Payouts(), 1, "PayPal was not asked")
+}
+
+// The fake refuses what PayPal refuses: a decimal amount in a currency without decimals.
+func TestPayPalFakeRefusesDecimalsWherePayPalDoes(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	body := paypal.Payout{
+		SenderBatchHeader: &paypal.SenderBatchHeader{SenderBatchID: "decimals-1"},
+		Items:             []paypal.PayoutItem{{RecipientType: "EMAIL", Receiver: "v@example.com", Amount: &paypal.AmountPayout{Currency: "HUF", Value: "1234.00"}}},
+	}
+	_, err = c.CreatePayout(context.Background(), body)
+	var pe *paypal.ErrorResponse
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, 422, pe.Response.StatusCode)
+	require.Contains(t, fmt.Sprint(pe.Details), "DECIMALS_NOT_SUPPORTED")
+	require.Empty(t, fake.Payouts())
 }

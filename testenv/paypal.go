@@ -317,6 +317,13 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details"})
 		return
 	}
+	if a := body.Items[0].Amount; payPalNoDecimals[strings.ToUpper(a.Currency)] && strings.Contains(a.Value, ".") {
+		// PayPal's currency codes: HUF, JPY and TWD do not support decimals; a decimal amount is an error.
+		writeJSON(w, 422, map[string]any{"name": "UNPROCESSABLE_ENTITY", "message": "The requested action could not be performed, semantically incorrect, or failed business validation.",
+			"details": []map[string]string{{"field": "items[0].amount.value", "value": a.Value, "issue": "DECIMALS_NOT_SUPPORTED",
+				"description": "Currency does not support decimals."}}})
+		return
+	}
 	if id, dup := p.bySender[body.Header.SenderBatchID]; dup {
 		answer := map[string]any{"name": "USER_BUSINESS_ERROR", "message": "Batch with given sender_batch_id already exists",
 			"debug_id": "dup" + id, "details": []map[string]string{{"field": "SENDER_BATCH_ID", "issue": "Duplicate batch request"}},
@@ -527,3 +534,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// payPalNoDecimals are the currencies PayPal takes only in whole units.
+var payPalNoDecimals = map[string]bool{"HUF": true, "JPY": true, "TWD": true}

@@ -347,3 +347,32 @@ func TestPayPalPayoutWhoseAnswerWasLostIsPaidOnce(t *testing.T) {
 		}
 	}
 }
+
+// PayPal takes forints without decimals. A HUF capture's payees are paid whole forints, the
+// platform's share making up their last forint, and the books agree with what PayPal paid.
+func TestPayPalCaptureInForintsPaysWholeForints(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	const client, capture = "pphuf", "CAPHUF"
+	s.seedPayPal(client, "VENDORPAYER01")
+	// 12,345 HUF: affiliate 5 % = 617.25, platform 10 % = 1,234.50, vendor 10,493.25; made whole,
+	// the vendor gets 10,494 and the affiliate 618, from the platform's 1,233.
+	body := paypalevent.Capture{EventID: "WH-CAP-" + capture, CaptureID: capture, InvoiceID: "order-" + capture,
+		Currency: "huf", Amount: 1234500, Fee: 43100, Created: time.Now(), Metadata: map[string]string{
+			"client_id": client, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff", "subtotal": "1234500", "platform": "woocommerce"}}.Body()
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", capture)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+
+	byReceiver := map[string]string{}
+	for _, p := range s.paypal.Payouts() {
+		require.Equal(t, "HUF", p.Currency)
+		byReceiver[p.Receiver] = p.Value
+	}
+	require.Equal(t, map[string]string{"VENDORPAYER01": "10494", "affiliate@example.com": "618"}, byReceiver)
+	require.Equal(t, map[string]int64{
+		"vendor_payable:" + client + "-vendor": 0, "affiliate_payable:" + client + "-aff": 0, "platform:revenue": -123300,
+		"processing_fees:paypal": 43100, "provider:paypal": 123300 - 43100,
+	}, s.paymentBalances(id))
+}

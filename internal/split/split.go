@@ -2,6 +2,7 @@ package split
 
 import (
 	"fmt"
+	"slices"
 
 	"paysplit/internal/money"
 )
@@ -123,4 +124,33 @@ func (s Split) Amounts() []int64 {
 		out[i] = l.Amount
 	}
 	return out
+}
+
+// PayableIn makes every payee leg a multiple of unit minor units, for a rail that pays only whole
+// units (PayPal takes HUF and TWD without decimals). The platform's leg, which is kept rather than
+// paid out, evens the fractions out: it makes up the rest of a payee's last unit where its share
+// can, so a payee is not paid less than its split and the platform takes no more than its rate;
+// where its share cannot, the payee's fraction is left to the platform. The legs still sum to
+// Gross. A unit of 1 or less, or a split without a platform leg, is returned as it is.
+func (s Split) PayableIn(unit int64) Split {
+	p := slices.IndexFunc(s.Legs, func(l Leg) bool { return l.Party == PartyPlatform })
+	if unit <= 1 || p < 0 {
+		return s
+	}
+	legs := slices.Clone(s.Legs)
+	for i := range legs {
+		frac := legs[i].Amount % unit
+		if i == p || frac == 0 {
+			continue
+		}
+		if up := unit - frac; legs[p].Amount >= up {
+			legs[i].Amount += up
+			legs[p].Amount -= up
+		} else {
+			legs[i].Amount -= frac
+			legs[p].Amount += frac
+		}
+	}
+	s.Legs = legs
+	return s
 }

@@ -286,7 +286,7 @@ func (r *run) splitOrder(o payment.Order) (s split.Split, refused string, err er
 		return split.Split{}, p.SplitProblem, nil
 	}
 	err = r.step(stepComputeSplit, activities.ComputeSplitInput{
-		Order: o, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt,
+		Provider: r.rec.Provider, Order: o, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt,
 	}, &s)
 	if err != nil && isBusinessError(err) {
 		return split.Split{}, errorMessage(err), nil
