@@ -25,7 +25,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/converter"
 
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
@@ -681,10 +680,10 @@ func TestLimitShapeUpsertsSearchAttributes(t *testing.T) {
 	require.Equal(t, 1, res.Workflows)
 	assert.InDelta(t, 1, res.Local, 0.001, "an upsert is no activity")
 
-	d, err := c.DescribeWorkflowExecution(t.Context(), fmt.Sprintf("bench-limit-%s-1-0", run), "")
+	d, err := c.DescribeWorkflow(t.Context(), fmt.Sprintf("bench-limit-%s-1-0", run), "")
 	require.NoError(t, err)
-	var status string
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(d.WorkflowExecutionInfo.SearchAttributes.IndexedFields[searchattr.PaymentStatus.GetName()], &status))
+	status, ok := d.TypedSearchAttributes.GetKeyword(searchattr.PaymentStatus)
+	require.True(t, ok, "the upsert set PaymentStatus")
 	assert.Equal(t, "paid", status)
 }
 
@@ -810,9 +809,9 @@ func TestBestLimitsAlternateTheVariants(t *testing.T) {
 	}
 	var order []time.Time
 	for _, id := range []string{run + "-1", run + "-u-1", run + "-2", run + "-u-2"} {
-		d, err := c.DescribeWorkflowExecution(t.Context(), fmt.Sprintf("bench-limit-%s-1-0", id), "")
+		d, err := c.DescribeWorkflow(t.Context(), fmt.Sprintf("bench-limit-%s-1-0", id), "")
 		require.NoError(t, err, id)
-		order = append(order, d.WorkflowExecutionInfo.StartTime.AsTime())
+		order = append(order, d.WorkflowStartTime)
 	}
 	assert.True(t, slices.IsSortedFunc(order, func(a, b time.Time) int { return a.Compare(b) }), "runs in turns: %v", order)
 }
