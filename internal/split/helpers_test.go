@@ -193,3 +193,14 @@ func randValid(rng *rand.Rand) (Order, Rule) {
 	}
 	return o, r
 }
+
+// twoVendorOrder has lines of two vendors and an affiliate: A sells 6000 with a 500 discount and
+// 600 tax, B sells 3000 with 300 tax, and shipping is 900.
+func twoVendorOrder() Order {
+	return Order{Currency: "usd", Gross: 6000 - 500 + 600 + 3000 + 300 + 900, Subtotal: 9000, Tax: 900, Shipping: 900, Discount: 500,
+		AffiliateID: "aff", Lines: []Line{
+			{VendorID: "A", Subtotal: 4000, Tax: 400, Discount: 500},
+			{VendorID: "B", Subtotal: 3000, Tax: 300},
+			{VendorID: "A", Subtotal: 2000, Tax: 200},
+		}}
+}

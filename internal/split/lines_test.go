@@ -11,12 +11,7 @@ import (
 func TestComputeMultiVendorOrder(t *testing.T) {
 	// Two vendors: A sells 6000 with a 500 discount and 600 tax, B sells 3000 with 300 tax.
 	// Shipping 900 is shared by net amount 5500 : 3000 → 582.35… and 317.64… → 582 + 318 (largest remainder).
-	o := Order{Currency: "usd", Gross: 6000 - 500 + 600 + 3000 + 300 + 900, Subtotal: 9000, Tax: 900, Shipping: 900, Discount: 500,
-		AffiliateID: "aff", Lines: []Line{
-			{VendorID: "A", Subtotal: 4000, Tax: 400, Discount: 500},
-			{VendorID: "B", Subtotal: 3000, Tax: 300},
-			{VendorID: "A", Subtotal: 2000, Tax: 200},
-		}}
+	o := twoVendorOrder()
 	s, err := Compute(o, Rule{Version: 2, PlatformBps: 1000, AffiliateBps: 500})
 	require.NoError(t, err)
 	require.Equal(t, []Leg{

@@ -40,13 +40,7 @@ func TestPayableInExamples(t *testing.T) {
 
 // Each vendor of a multi-vendor order is made whole in leg order, then the affiliate.
 func TestPayableInMultiVendor(t *testing.T) {
-	o := Order{Currency: "huf", Gross: 6000 - 500 + 600 + 3000 + 300 + 900, Subtotal: 9000, Tax: 900, Shipping: 900, Discount: 500,
-		AffiliateID: "aff", Lines: []Line{
-			{VendorID: "A", Subtotal: 4000, Tax: 400, Discount: 500},
-			{VendorID: "B", Subtotal: 3000, Tax: 300},
-			{VendorID: "A", Subtotal: 2000, Tax: 200},
-		}}
-	s, err := Compute(o, Rule{Version: 2, PlatformBps: 1000, AffiliateBps: 500})
+	s, err := Compute(twoVendorOrder(), Rule{Version: 2, PlatformBps: 1000, AffiliateBps: 500})
 	require.NoError(t, err)
 	require.Equal(t, legs{850, 5857, 3168, 425}, amounts(s))
 	// A needs 43 (850 → 807), B 32 (→ 775), the affiliate 75 (→ 700).
