@@ -376,3 +376,48 @@ func TestPayPalCaptureInForintsPaysWholeForints(t *testing.T) {
 		"processing_fees:paypal": 43100, "provider:paypal": 123300 - 43100,
 	}, s.paymentBalances(id))
 }
+
+// A refund taken before a payee's PayPal payout keeps the payee's part in whole forints (the
+// platform's part evens it out, code path 7), so the payout released after it is payable; on the
+// path before, the vendor was left 9,643.94 HUF, which PayPal cannot pay.
+func TestPayPalForintRefundBeforePayoutLeavesItPayable(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	const client, capture = "pphufheld", "CAPHUFHELD"
+	s.seedPayPal(client, "") // the vendor has no PayPal receiver yet: its leg is held
+	body := paypalevent.Capture{EventID: "WH-CAP-" + capture, CaptureID: capture, InvoiceID: "order-" + capture,
+		Currency: "huf", Amount: 1234500, Fee: 43100, Created: time.Now(), Metadata: map[string]string{
+			"client_id": client, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff", "subtotal": "1234500", "platform": "woocommerce"}}.Body()
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("paypal", capture)
+	s.awaitStatus(id, "held")
+
+	// 1,000 HUF back: 99.88, 850.06 and 50.06 HUF in proportion; made whole, 98, 851 and 51.
+	refund := paypalevent.Refund{EventID: "WH-REF-" + capture, RefundID: "REF-" + capture, CaptureID: capture,
+		Currency: "huf", Amount: 100000, TotalRefunded: 100000, Created: time.Now()}.Body()
+	code, out = s.paypalWebhook(refund, s.paypal.Sign(refund))
+	require.Equal(t, http.StatusOK, code, out)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.EqualValues(c, 100000, view["refunded"])
+	}, 30*time.Second, 100*time.Millisecond)
+
+	code, out = s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "paypal_receiver": "VENDORPAYER01"}, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "vendor"}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status, rec.Reason)
+	require.EqualValues(t, 100, rec.PayoutUnit)
+
+	byReceiver := map[string]string{}
+	for _, p := range s.paypal.Payouts() {
+		byReceiver[p.Receiver] = p.Value
+	}
+	require.Equal(t, map[string]string{"VENDORPAYER01": "9643", "affiliate@example.com": "618"}, byReceiver,
+		"the vendor's 10,494 less its 851 of the refund; the affiliate was paid before it")
+	require.Equal(t, map[string]int64{
+		"vendor_payable:" + client + "-vendor": 0, "affiliate_payable:" + client + "-aff": 5100, "platform:revenue": -(123300 - 9800),
+		"processing_fees:paypal": 43100, "provider:paypal": 1234500 - 43100 - 100000 - 964300 - 61800,
+	}, s.paymentBalances(id), "the affiliate owes back its 51 HUF of the refund, as any PayPal payee paid before one")
+}

@@ -277,6 +277,9 @@ type Record struct {
 	Order          Order          `json:"order"`
 	CommissionBase int64          `json:"commission_base"`
 	RuleVersion    int            `json:"rule_version"`
+	// PayoutUnit is the smallest amount the payees can be paid in, from the split (100 for PayPal
+	// in HUF and TWD); 0 means any. Refunds keep the payees' parts in it (code path 7 on).
+	PayoutUnit int64 `json:"payout_unit,omitempty"`
 	// CorrectedTo lists the rule versions admins corrected the payment to, in order.
 	CorrectedTo []int  `json:"corrected_to,omitempty"`
 	Status      Status `json:"status"`

@@ -38,3 +38,32 @@ func AllocateRefund(remaining []int64, amount int64) ([]int64, error) {
 	}
 	return parts, nil
 }
+
+// AllocateRefundPayable is AllocateRefund for a payment whose payees are paid in whole units
+// (Split.PayableIn): each payee's part is made a multiple of unit where the platform's part
+// (legs[platform]) can even it out within the bounds, so what a payee is still to be paid, or
+// paid again, stays payable. A payee's part is rounded up, taking from the platform's, where the
+// payee has that much left; else down, the platform taking the fraction where it has that much
+// left; else it is left as it is. The parts still sum to amount and each stays within
+// 0..remaining[i].
+func AllocateRefundPayable(remaining []int64, amount int64, platform int, unit int64) ([]int64, error) {
+	parts, err := AllocateRefund(remaining, amount)
+	if err != nil || unit <= 1 || platform < 0 || platform >= len(parts) {
+		return parts, err
+	}
+	for i := range parts {
+		frac := parts[i] % unit
+		if i == platform || frac == 0 {
+			continue
+		}
+		switch up := unit - frac; {
+		case parts[platform] >= up && parts[i]+up <= remaining[i]:
+			parts[i] += up
+			parts[platform] -= up
+		case parts[platform]+frac <= remaining[platform]:
+			parts[i] -= frac
+			parts[platform] += frac
+		}
+	}
+	return parts, nil
+}

@@ -2,6 +2,7 @@ package split
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -60,4 +61,66 @@ func TestAllocateRefundDoesNotMutateInput(t *testing.T) {
 	_, err := AllocateRefund(remaining, 2500)
 	require.NoError(t, err)
 	assert.Equal(t, []int64{330, 12610, 60}, remaining)
+}
+
+func TestAllocateRefundPayable(t *testing.T) {
+	tests := []struct {
+		name      string
+		remaining []int64 // platform, vendor[, affiliate]
+		amount    int64
+		unit      int64
+		want      []int64
+	}{
+		// Proportional: 615, 4245, 140; the vendor up 55 and the affiliate up 60 from the platform.
+		{name: "payees rounded up from the platform", remaining: []int64{12300, 84900, 2800}, amount: 5000, unit: 100, want: []int64{500, 4300, 200}},
+		{name: "whole parts stay", remaining: []int64{10000, 80000, 10000}, amount: 10000, unit: 100, want: []int64{1000, 8000, 1000}},
+		// Proportional: 9, 9041; the platform's 9 cannot give the vendor 59, so the vendor's 41
+		// go to the platform, which has room for them.
+		{name: "payee rounded down where the platform cannot give", remaining: []int64{100, 99900}, amount: 9050, unit: 100, want: []int64{50, 9000}},
+		{name: "unit 1 is AllocateRefund", remaining: []int64{333, 667}, amount: 500, unit: 1, want: []int64{167, 333}},
+		{name: "the whole remainder", remaining: []int64{12345, 98700}, amount: 111045, unit: 100, want: []int64{12345, 98700}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := AllocateRefundPayable(tt.remaining, tt.amount, 0, tt.unit)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+	_, err := AllocateRefundPayable([]int64{100, 200}, 301, 0, 100)
+	require.ErrorIs(t, err, ErrRefundExceedsRemaining, "AllocateRefund's checks stand")
+}
+
+// Over random whole legs and refunds: the parts sum to the refund, each within its leg, and a
+// payee's part is whole unless neither the platform's part nor its room could even it out.
+func TestAllocateRefundPayableProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for range propertyRuns {
+		unit := []int64{10, 100, 1000}[rng.IntN(3)]
+		remaining := make([]int64, 2+rng.IntN(3))
+		var total int64
+		for i := range remaining {
+			remaining[i] = unit * rng.Int64N(1000)
+			if i == 0 {
+				remaining[i] += rng.Int64N(unit) // the platform's leg need not be whole
+			}
+			total += remaining[i]
+		}
+		amount := rng.Int64N(total + 1)
+		got, err := AllocateRefundPayable(remaining, amount, 0, unit)
+		require.NoError(t, err)
+		var sum int64
+		for i, p := range got {
+			sum += p
+			require.GreaterOrEqual(t, p, int64(0))
+			require.LessOrEqual(t, p, remaining[i])
+		}
+		require.Equal(t, amount, sum)
+		for i := 1; i < len(got); i++ {
+			if frac := got[i] % unit; frac != 0 {
+				require.True(t, got[0] < unit-frac || got[0]+frac > remaining[0],
+					"payee %d's part %d of %v (platform %d of %d) could have been evened out", i, got[i], got, got[0], remaining[0])
+			}
+		}
+	}
 }

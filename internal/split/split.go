@@ -31,6 +31,9 @@ type Split struct {
 	CommissionBase int64          `json:"commission_base"`
 	RuleVersion    int            `json:"rule_version"`
 	Legs           []Leg          `json:"legs"`
+	// PayoutUnit is the smallest amount its payees can be paid in, when PayableIn made it so
+	// (100 for PayPal in HUF); 0 means any.
+	PayoutUnit int64 `json:"payout_unit,omitempty"`
 }
 
 // Compute divides o according to r. See the package comment for who
@@ -151,6 +154,6 @@ func (s Split) PayableIn(unit int64) Split {
 			legs[p].Amount += frac
 		}
 	}
-	s.Legs = legs
+	s.Legs, s.PayoutUnit = legs, unit
 	return s
 }

@@ -122,8 +122,13 @@ const (
 	// not send again a PayPal top-up in doubt whose key is older than PayPal keeps it (payPalKeyDays):
 	// it stays due until an admin resolves it (EventResolveDue).
 	codePathResolve = 6
+	// codePathPayableRefunds splits a refund, and a failed refund's give-back, over the legs with
+	// the payees' parts in the split's payout unit where the platform's part can even them out
+	// (split.AllocateRefundPayable), so what a payee paid in whole units only (PayPal in HUF) is
+	// still to be paid, or paid again, stays payable.
+	codePathPayableRefunds = 7
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathResolve
+	CurrentCodePath = codePathPayableRefunds
 )
 
 // EventKind is the kind of provider event.

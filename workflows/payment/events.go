@@ -252,7 +252,7 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 	for i, l := range r.rec.Legs {
 		given[i] = l.Refunded
 	}
-	alloc, err := split.AllocateRefund(given, amount)
+	alloc, err := r.allocateRefund(given, amount)
 	if err != nil {
 		return fmt.Errorf("allocate failed refund of %d: %w", amount, err)
 	}
@@ -366,6 +366,17 @@ func (r *run) bookDisputeFees(e Event) error {
 	return nil
 }
 
+// allocateRefund splits amount over the legs within bounds (what each still has, or gave up), in
+// proportion; from code path 7 the payees' parts are kept in the split's payout unit where the
+// platform's part can even them out.
+func (r *run) allocateRefund(bounds []int64, amount int64) ([]int64, error) {
+	if r.in.CodePath < codePathPayableRefunds {
+		return split.AllocateRefund(bounds, amount)
+	}
+	platform := slices.IndexFunc(r.rec.Legs, func(l payment.Leg) bool { return l.Party == split.PartyPlatform })
+	return split.AllocateRefundPayable(bounds, amount, platform, r.rec.PayoutUnit)
+}
+
 // refundTo brings the cumulative refunded amount up to target: the refund is split over the legs
 // in proportion to what each still has, booked, and taken back from payees already paid.
 func (r *run) refundTo(target int64, cause string) error {
@@ -378,7 +389,7 @@ func (r *run) refundTo(target int64, cause string) error {
 	for i, l := range r.rec.Legs {
 		remaining[i] = l.Remaining()
 	}
-	alloc, err := split.AllocateRefund(remaining, delta)
+	alloc, err := r.allocateRefund(remaining, delta)
 	if err != nil {
 		return fmt.Errorf("allocate refund of %d: %w", delta, err)
 	}

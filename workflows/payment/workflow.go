@@ -317,7 +317,7 @@ func (r *run) park(reason string) error {
 }
 
 func (r *run) applySplit(s split.Split) {
-	r.rec.CommissionBase, r.rec.RuleVersion = s.CommissionBase, s.RuleVersion
+	r.rec.CommissionBase, r.rec.RuleVersion, r.rec.PayoutUnit = s.CommissionBase, s.RuleVersion, s.PayoutUnit
 	r.rec.Legs = nil
 	for _, l := range s.Legs {
 		leg := payment.Leg{Party: l.Party, PayeeID: l.PayeeID, Amount: l.Amount, State: payment.LegPending}
