@@ -314,9 +314,9 @@ func PayoutUnit(provider string, cur money.Currency) int64 {
 }
 
 // payPalValue is an amount as PayPal's value field takes it: whole units, without a decimal
-// point, in the currencies PayPal takes so. An amount with a fraction of such a unit (a payee's
-// share of a refund taken before its payout) cannot be paid and is refused with the reason,
-// before PayPal is asked.
+// point, in the currencies PayPal takes so. An amount with a fraction of such a unit (a payment
+// split before splits were made payable, a refund part the platform's could not even out) cannot
+// be paid and is refused with the reason, before PayPal is asked.
 func payPalValue(amount int64, cur money.Currency) (string, error) {
 	unit := PayoutUnit(ProviderPayPal, cur)
 	if unit == 1 {
