@@ -253,19 +253,34 @@ func orderMetadata(md map[string]string) map[string]string {
 
 // deliver signals the payment's workflow, starting it if needed. A capture never starts a second
 // run of a closed payment (the duplicate is acknowledged); a refund or dispute after the run
-// closed starts a follow-up run that resumes from the stored state.
+// closed starts a follow-up run that resumes from the stored state. A capture starts its run with
+// a plain start, the event in the input (code path 8), which spares the server a signal; when the
+// run exists (a refund came first, or a re-delivery), the signal-with-start says which.
 func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	id := payment.WorkflowID(provider, paymentID)
+	in := payment.Input{Provider: provider, PaymentID: paymentID, Settings: s.deps.Settings, CodePath: payment.CurrentCodePath}
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if ev.Kind == payment.EventCapture {
 		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+		first := in
+		first.First = &ev
+		_, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true,
+		}, payment.WorkflowName, first)
+		if !errors.As(err, &started) {
+			if err != nil {
+				return "", err
+			}
+			return "accepted", nil
+		}
 	}
 	_, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, id, payment.SignalEvent, ev, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
-	}, payment.WorkflowName, payment.Input{Provider: provider, PaymentID: paymentID, Settings: s.deps.Settings, CodePath: payment.CurrentCodePath})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	}, payment.WorkflowName, in)
 	if errors.As(err, &started) {
 		return "duplicate", nil
 	}

@@ -77,11 +77,15 @@ func (s Settings) withDefaults() Settings {
 }
 
 // Input starts a payment workflow. The payment's data arrives by SignalEvent, so a refund that
-// comes before its capture can start the workflow too.
+// comes before its capture can start the workflow too; a capture that starts it comes in First.
 type Input struct {
 	Provider  string
 	PaymentID string
 	Settings  Settings
+	// First is the event the run was started with (code path 8 on: a capture, started without a
+	// signal, which costs the server a history event and a signal's work a payment). It is taken
+	// before any signal.
+	First *Event `json:",omitempty"`
 	// CodePath is the workflow code path the starter asks for (CurrentCodePath from today's
 	// API). The input is recorded in history, so a replay takes the same path without a version
 	// marker, which would cost every payment a history event and a visibility update. Runs
@@ -127,8 +131,12 @@ const (
 	// (split.AllocateRefundPayable), so what a payee paid in whole units only (PayPal in HUF) is
 	// still to be paid, or paid again, stays payable.
 	codePathPayableRefunds = 7
+	// codePathStartWithCapture: a capture starts its payment's run as Input.First, with a plain
+	// start, where it came as the signal of a signal-with-start. Events for a run already open
+	// (a capture after its refund, refunds, disputes) still come by signal.
+	codePathStartWithCapture = 8
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathPayableRefunds
+	CurrentCodePath = codePathStartWithCapture
 )
 
 // EventKind is the kind of provider event.

@@ -154,6 +154,9 @@ func (r *run) load() error {
 			return err
 		}
 	} else {
+		if r.in.CodePath >= codePathStartWithCapture && r.in.First != nil {
+			r.handleEvent(*r.in.First)
+		}
 		r.drainEvents()
 		in := activities.PrepareInput{WorkflowID: r.rec.WorkflowID}
 		if c := r.capture; c != nil {

@@ -255,6 +255,43 @@ func (s *workflowSuite) TestHappyPathPaysEachPayeeOnce() {
 	s.Empty(s.w.reversals)
 }
 
+// A capture that starts its run comes in the input (code path 8): the run pays without a
+// signal, in its first workflow task, and a re-delivery of the same event by signal is taken once.
+func (s *workflowSuite) TestCaptureInTheInputPaysWithoutASignal() {
+	tests := []struct {
+		name     string
+		codePath int
+		wantPaid bool
+	}{
+		{name: "code path 8 takes it", codePath: codePathStartWithCapture, wantPaid: true},
+		{name: "a path before leaves it to the signal, which never comes", codePath: codePathPayableRefunds},
+	}
+	for _, tt := range tests {
+		s.Run(tt.name, func() {
+			s.SetupTest()
+			in := testInput()
+			in.CodePath = tt.codePath
+			first := captureEvent("evt_1", gross)
+			in.First = &first
+			if tt.wantPaid {
+				signalAt(s.env, time.Minute, SignalEvent, captureEvent("evt_1", gross)) // a re-delivery
+			}
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+			if !tt.wantPaid {
+				s.Equal(payment.StatusNeedsAttention, rec.Status, "no capture without its signal on the old path")
+				s.Contains(rec.Reason, "no capture event")
+				s.Empty(s.w.transfers)
+				return
+			}
+			s.checkBooks(rec)
+			s.Equal(payment.StatusPaid, rec.Status)
+			s.Len(s.w.transfers, 2, "each payee once")
+			s.EqualValues(vendorCut, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount)
+		})
+	}
+}
+
 func (s *workflowSuite) TestFailingSecondLegCompensatesFirst() {
 	s.w.failNext["affiliate"] = []error{rejected("account closed")}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
