@@ -25,6 +25,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
@@ -814,4 +817,28 @@ func TestBestLimitsAlternateTheVariants(t *testing.T) {
 		order = append(order, d.WorkflowStartTime)
 	}
 	assert.True(t, slices.IsSortedFunc(order, func(a, b time.Time) int { return a.Compare(b) }), "runs in turns: %v", order)
+}
+
+// A run's failed workflow tasks are read with their causes: a task that panics fails and is
+// taken again, which its history says.
+func TestReadHistoryCountsFailedWorkflowTasks(t *testing.T) {
+	c := testenv.TemporalClient(t)
+	queue := fmt.Sprintf("test-failing-%d", time.Now().UnixNano())
+	w := worker.New(c, queue, worker.Options{})
+	var attempts atomic.Int32
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+		if attempts.Add(1) == 1 {
+			panic("first task fails")
+		}
+		return nil
+	}, workflow.RegisterOptions{Name: "BenchFailingOnce"})
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: queue, TaskQueue: queue}, "BenchFailingOnce")
+	require.NoError(t, err)
+	require.NoError(t, run.Get(t.Context(), nil))
+
+	h, err := readHistory(t.Context(), c, queue, "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"WorkflowWorkerUnhandledFailure"}, h.taskFailures)
 }

@@ -473,6 +473,9 @@ type historyStats struct {
 	// PaymentShapes are the sampled payments' runs, each run's shape joined by "+" (a refund
 	// after the run closed adds a run), with how many payments had each.
 	PaymentShapes map[string]int `json:"payment_shapes"`
+	// WorkflowTaskFailures counts the sampled runs' failed workflow tasks by cause (UnhandledCommand:
+	// an event came while the task ran, so the task is taken again with it; harmless).
+	WorkflowTaskFailures map[string]int `json:"workflow_task_failures,omitempty"`
 	// UpsertsPerPayment counts the runs' search-attribute upserts (what admins filter on in the
 	// Temporal UI), each a visibility update on the server.
 	UpsertsPerPayment float64 `json:"upserts_per_payment"`
@@ -513,6 +516,12 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 			regular += strings.Count(h.shape, "R")
 			local += strings.Count(h.shape, "L")
 			upserts += strings.Count(h.steps, "U")
+			for _, cause := range h.taskFailures {
+				if st.WorkflowTaskFailures == nil {
+					st.WorkflowTaskFailures = map[string]int{}
+				}
+				st.WorkflowTaskFailures[cause]++
+			}
 			st.Runs++
 			runShapes, runSteps = append(runShapes, h.shape), append(runSteps, h.steps)
 			if len(runs.Executions) == 1 && d.Payments[i].Refunded == 0 {
@@ -542,9 +551,11 @@ type history struct {
 	events int
 	shape  string
 	// steps is shape with the run's search-attribute upserts in their places (U).
-	steps  string
-	bytes  int
-	byType map[string]int
+	steps string
+	// taskFailures are the causes of the run's failed workflow tasks.
+	taskFailures []string
+	bytes        int
+	byType       map[string]int
 }
 
 // localActivityMarker is the marker the Go SDK records for each local activity result.
@@ -574,6 +585,8 @@ func readHistory(ctx context.Context, c client.Client, id, runID string) (histor
 			}
 		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 			steps.WriteByte('U')
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+			h.taskFailures = append(h.taskFailures, ev.GetWorkflowTaskFailedEventAttributes().GetCause().String())
 		}
 	}
 	h.shape, h.steps = shape.String(), steps.String()
