@@ -348,6 +348,14 @@ func TestPayPalPayoutWhoseAnswerWasLostIsPaidOnce(t *testing.T) {
 	}
 }
 
+// forintCapture is a 12,345 HUF capture of an order of the client's vendor and affiliate, of
+// which PayPal kept 431 HUF.
+func forintCapture(client, capture string) []byte {
+	return paypalevent.Capture{EventID: "WH-CAP-" + capture, CaptureID: capture, InvoiceID: "order-" + capture,
+		Currency: "huf", Amount: 1234500, Fee: 43100, Created: time.Now(), Metadata: map[string]string{
+			"client_id": client, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff", "subtotal": "1234500", "platform": "woocommerce"}}.Body()
+}
+
 // PayPal takes forints without decimals. A HUF capture's payees are paid whole forints, the
 // platform's share making up their last forint, and the books agree with what PayPal paid.
 func TestPayPalCaptureInForintsPaysWholeForints(t *testing.T) {
@@ -356,9 +364,7 @@ func TestPayPalCaptureInForintsPaysWholeForints(t *testing.T) {
 	s.seedPayPal(client, "VENDORPAYER01")
 	// 12,345 HUF: affiliate 5 % = 617.25, platform 10 % = 1,234.50, vendor 10,493.25; made whole,
 	// the vendor gets 10,494 and the affiliate 618, from the platform's 1,233.
-	body := paypalevent.Capture{EventID: "WH-CAP-" + capture, CaptureID: capture, InvoiceID: "order-" + capture,
-		Currency: "huf", Amount: 1234500, Fee: 43100, Created: time.Now(), Metadata: map[string]string{
-			"client_id": client, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff", "subtotal": "1234500", "platform": "woocommerce"}}.Body()
+	body := forintCapture(client, capture)
 	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
 	require.Equal(t, http.StatusOK, code, out)
 	id := payment.WorkflowID("paypal", capture)
@@ -384,9 +390,7 @@ func TestPayPalForintRefundBeforePayoutLeavesItPayable(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
 	const client, capture = "pphufheld", "CAPHUFHELD"
 	s.seedPayPal(client, "") // the vendor has no PayPal receiver yet: its leg is held
-	body := paypalevent.Capture{EventID: "WH-CAP-" + capture, CaptureID: capture, InvoiceID: "order-" + capture,
-		Currency: "huf", Amount: 1234500, Fee: 43100, Created: time.Now(), Metadata: map[string]string{
-			"client_id": client, "vendor_id": client + "-vendor", "affiliate_id": client + "-aff", "subtotal": "1234500", "platform": "woocommerce"}}.Body()
+	body := forintCapture(client, capture)
 	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
 	require.Equal(t, http.StatusOK, code, out)
 	id := payment.WorkflowID("paypal", capture)
