@@ -63,7 +63,7 @@ func New(ctx context.Context, o Options) (*Telemetry, error) {
 		t.TracerProvider = tp
 		t.shutdown = append(t.shutdown, stop)
 	}
-	// The same interceptor serves the client (StartWorkflow, SignalWithStart) and, because the
+	// The same interceptor serves the client (StartWorkflow, SignalWithStartWorkflow) and, because the
 	// SDK hands a client's interceptors to the workers built on it, workflows and activities.
 	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
 		Tracer:            t.TracerProvider.Tracer("temporal-sdk-go"),

@@ -70,7 +70,7 @@ type Deps struct {
 type WebhookAck string
 
 const (
-	// AckOnTemporal answers once Temporal durably took the signal-with-start, 503 while it is away.
+	// AckOnTemporal answers once Temporal durably took the start or signal, 503 while it is away.
 	AckOnTemporal WebhookAck = ""
 	// AckOnStore answers once the event is stored in the webhook inbox; the relay forwards it.
 	AckOnStore WebhookAck = "inbox"

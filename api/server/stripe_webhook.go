@@ -52,7 +52,7 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 
 // handOver answers a verified provider event: ignored types 200, unusable ones 400. The rest go
 // to the payment's workflow, acknowledged as Deps.WebhookAck says: AckOnTemporal (the default)
-// answers 200 once Temporal durably took the signal-with-start and 503 when it cannot be reached,
+// answers 200 once Temporal durably took the start or signal and 503 when it cannot be reached,
 // so the provider delivers again; AckOnStore answers 200 once the event is stored in the webhook
 // inbox ("duplicate" when it was delivered before) and lets the relay forward it, 503 only when
 // Postgres cannot store it.
