@@ -130,6 +130,7 @@ func paypalCaptureEndToEnd(t *testing.T, ack server.WebhookAck, client, capture 
 	_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
 	require.EqualValues(t, 433, view["fee"])
 	require.EqualValues(t, 38, view["fee_returned"])
+	require.EqualValues(t, 1, view["payout_unit"], "PayPal pays US cents")
 	require.Equal(t, map[string]int64{
 		"vendor_payable:" + vendor: 955, "affiliate_payable:" + aff: 48, "platform:revenue": -873,
 		"processing_fees:paypal": 433 - 38, "provider:paypal": -130 - 433 + 38,
@@ -377,6 +378,8 @@ func TestPayPalCaptureInForintsPaysWholeForints(t *testing.T) {
 		byReceiver[p.Receiver] = p.Value
 	}
 	require.Equal(t, map[string]string{"VENDORPAYER01": "10494", "affiliate@example.com": "618"}, byReceiver)
+	_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+	require.EqualValues(t, 100, view["payout_unit"], "admins see why the shares are whole forints")
 	require.Equal(t, map[string]int64{
 		"vendor_payable:" + client + "-vendor": 0, "affiliate_payable:" + client + "-aff": 0, "platform:revenue": -123300,
 		"processing_fees:paypal": 43100, "provider:paypal": 123300 - 43100,
