@@ -51,19 +51,6 @@ func AllocateRefundPayable(remaining []int64, amount int64, platform int, unit i
 	if err != nil || unit <= 1 || platform < 0 || platform >= len(parts) {
 		return parts, err
 	}
-	for i := range parts {
-		frac := parts[i] % unit
-		if i == platform || frac == 0 {
-			continue
-		}
-		switch up := unit - frac; {
-		case parts[platform] >= up && parts[i]+up <= remaining[i]:
-			parts[i] += up
-			parts[platform] -= up
-		case parts[platform]+frac <= remaining[platform]:
-			parts[i] -= frac
-			parts[platform] += frac
-		}
-	}
+	evenOut(parts, remaining, platform, unit)
 	return parts, nil
 }

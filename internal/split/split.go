@@ -140,20 +140,37 @@ func (s Split) PayableIn(unit int64) Split {
 	if unit <= 1 || p < 0 {
 		return s
 	}
+	amounts := make([]int64, len(s.Legs))
+	for i, l := range s.Legs {
+		amounts[i] = l.Amount
+	}
+	evenOut(amounts, nil, p, unit)
 	legs := slices.Clone(s.Legs)
 	for i := range legs {
-		frac := legs[i].Amount % unit
-		if i == p || frac == 0 {
-			continue
-		}
-		if up := unit - frac; legs[p].Amount >= up {
-			legs[i].Amount += up
-			legs[p].Amount -= up
-		} else {
-			legs[i].Amount -= frac
-			legs[p].Amount += frac
-		}
+		legs[i].Amount = amounts[i]
 	}
 	s.Legs, s.PayoutUnit = legs, unit
 	return s
+}
+
+// evenOut makes every part but the platform's a multiple of unit, the platform's part evening
+// them out: a part is rounded up, taking from the platform's, where the platform's has that much
+// and the part stays within its bound; else down, the platform's taking the fraction where it
+// stays within its bound; else it is left as it is. bounds nil means no bounds. The sum is kept.
+func evenOut(parts, bounds []int64, platform int, unit int64) {
+	within := func(i int, v int64) bool { return bounds == nil || v <= bounds[i] }
+	for i := range parts {
+		frac := parts[i] % unit
+		if i == platform || frac == 0 {
+			continue
+		}
+		switch up := unit - frac; {
+		case parts[platform] >= up && within(i, parts[i]+up):
+			parts[i] += up
+			parts[platform] -= up
+		case within(platform, parts[platform]+frac):
+			parts[i] -= frac
+			parts[platform] += frac
+		}
+	}
 }
