@@ -122,6 +122,11 @@ func (b *bench) do(ctx context.Context) error {
 	r.EventsPerS = round3(float64(len(d.Events)) / r.SendSeconds)
 	r.recordAcks(s.latencies(), b.deliveries, int(s.resigned.Load()))
 	r.recordAcksByProvider(d.Events, b.deliveries)
+	if cfg.acksPath != "" {
+		if err := writeAcks(cfg.acksPath, d.Events, b.deliveries); err != nil {
+			return err
+		}
+	}
 
 	var ck checker
 	r.Outcomes = ck.checkDeliveries(d, b.deliveries)

@@ -519,6 +519,22 @@ func TestRecordAcksByProvider(t *testing.T) {
 	assert.Equal(t, 60.0, r.AckByProvider[providerPayPal].P99Ms)
 }
 
+func TestWriteAcks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "acks.csv")
+	events := []event{{Provider: providerStripe}, {Provider: providerPayPal}}
+	got := []delivery{
+		{At: 1500 * time.Microsecond, Latency: 12345 * time.Microsecond, Attempts: 1, Status: 200},
+		{At: 2 * time.Second, Latency: 65 * time.Millisecond, Attempts: 2, Status: 200},
+	}
+	require.NoError(t, writeAcks(path, events, got))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "event,provider,sent_ms,latency_ms,attempts,status\n"+
+		"0,stripe,1.500,12.345,1,200\n"+
+		"1,paypal,2000.000,65.000,2,200\n", string(b))
+	assert.Error(t, writeAcks(filepath.Join(path, "not-a-dir", "x.csv"), events, got), "an unwritable path fails the run")
+}
+
 // TestPayPalProxy: what the api fetches from PayPal's host names reaches the fake through the
 // tunnel, over TLS the fake's CA vouches for; other hosts are refused.
 func TestPayPalProxy(t *testing.T) {

@@ -63,6 +63,9 @@ type config struct {
 	profileSeconds int
 	resultsPath    string
 	plotPath       string
+	// acksPath, when set, receives every webhook's acknowledgement as a CSV row: where a tail
+	// comes from (a burst of slow answers together is a shared wait, a group commit's flush).
+	acksPath string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -95,6 +98,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.profileSeconds, "profile-seconds", 20, "seconds of the day, from the first webhook, the CPU profiles cover")
 	fs.StringVar(&c.resultsPath, "out", "bench-results.json", "where the figures are written")
 	fs.StringVar(&c.plotPath, "plot", "bench-latency.png", "where the latency plot is written")
+	fs.StringVar(&c.acksPath, "acks", "", "write every webhook's acknowledgement (event, provider, sent_ms, latency_ms, attempts, status) to this CSV file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -9,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -231,4 +234,27 @@ func round3(v float64) float64 {
 // quietLogger keeps the SDK's lines out of the progress bars; errors still show.
 func quietLogger() tlog.Logger {
 	return tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+}
+
+// writeAcks writes one CSV row per webhook event, in the day's order: its provider, when its last
+// attempt was sent and how long its answer took (ms since the first webhook), attempts and status.
+func writeAcks(path string, events []event, got []delivery) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("acks: %w", err)
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"event", "provider", "sent_ms", "latency_ms", "attempts", "status"})
+	for i, d := range got {
+		_ = w.Write([]string{strconv.Itoa(i), events[i].Provider, ms3(d.At), ms3(d.Latency), strconv.Itoa(d.Attempts), strconv.Itoa(d.Status)})
+	}
+	w.Flush()
+	if err := errors.Join(w.Error(), f.Close()); err != nil {
+		return fmt.Errorf("acks: %w", err)
+	}
+	return nil
+}
+
+func ms3(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64)
 }
