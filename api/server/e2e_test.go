@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"paysplit/api/server"
 	"paysplit/internal/ledger"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/split"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
@@ -307,6 +309,49 @@ func TestFailedRefundEndToEnd(t *testing.T) {
 	require.Equal(t, "re_rf1", view["failed_refunds"].([]any)[0].(map[string]any)["id"])
 	mine := func(p, _ string) bool { return p == id }
 	require.Empty(t, s.Reconcile("stripe", mine), "Stripe's transfers, reversals and refunded amount agree with the books")
+}
+
+// A capture that comes after its refund's run needed attention (code path 9) is taken by the run
+// still open, not answered as a duplicate, and paid with the refund that came first.
+func TestLateCaptureEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, CaptureWait: time.Second})
+	s.seed("late")
+	id := payment.WorkflowID("stripe", "pi_late")
+	refund := stripeevent.Refund{EventID: "evt_late_r", PaymentIntent: "pi_late", Charge: "ch_pi_late", Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: time.Now()}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	require.Contains(t, rec.Reason, "no capture event")
+
+	code, body = s.webhook(stripeevent.Sign(capture("late", "pi_late").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "accepted", body["status"], "a late capture is not a duplicate")
+	rec = s.result(id)
+	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status, rec.Reason)
+	require.EqualValues(t, 11000, rec.Gross)
+	require.EqualValues(t, 5000, rec.Refunded)
+	require.Equal(t, 1, s.runs(id), "the run that waited took it")
+	s.record("stripe_late_capture.json", s.history(id))
+	var sent int64
+	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		if strings.Contains(c.IdempotencyKey, "pi_late") {
+			n, err := strconv.ParseInt(c.Form.Get("amount"), 10, 64)
+			require.NoError(t, err)
+			sent += n
+		}
+	}
+	var payees int64
+	for _, leg := range rec.Legs {
+		if leg.Party != split.PartyPlatform {
+			payees += leg.Amount - leg.Refunded
+			require.Equal(t, leg.Amount-leg.Refunded, leg.Transferred, "%s paid its share less the refund", leg.PayeeID)
+		}
+	}
+	require.Positive(t, sent)
+	require.Equal(t, payees, sent, "the payees got their shares less the refund, once")
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
 }
 
 func TestRefundBeforeCaptureEndToEnd(t *testing.T) {

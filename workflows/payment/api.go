@@ -34,8 +34,13 @@ type Settings struct {
 	EnrichWait time.Duration
 	// EnrichPoll is how often missing metadata is looked for again.
 	EnrichPoll time.Duration
-	// CaptureWait bounds how long a run started by a refund or dispute waits for its capture.
+	// CaptureWait bounds how long a run started by a refund or dispute waits for its capture
+	// before the payment needs attention.
 	CaptureWait time.Duration
+	// LateCaptureWait is how much longer such a run, needing attention, still takes its capture
+	// (code path 9): a capture event can be sent again for as long as the provider keeps it
+	// (Stripe lists events for 30 days), and a closed run could not take it.
+	LateCaptureWait time.Duration
 	// SettleWindow keeps a paid payment open for late refunds and disputes.
 	SettleWindow time.Duration
 	// DecisionTimeout bounds the wait for an admin after a payout failed for good; then the
@@ -63,6 +68,7 @@ func (s Settings) withDefaults() Settings {
 	def(&s.EnrichWait, time.Hour)
 	def(&s.EnrichPoll, time.Minute)
 	def(&s.CaptureWait, 7*24*time.Hour)
+	def(&s.LateCaptureWait, 30*24*time.Hour)
 	def(&s.DecisionTimeout, 72*time.Hour)
 	def(&s.StripeRetryInterval, time.Second)
 	def(&s.StepTimeout, 30*time.Second)
@@ -135,8 +141,13 @@ const (
 	// start, where it came as the signal of a signal-with-start. Events for a run already open
 	// (a capture after its refund, refunds, disputes) still come by signal.
 	codePathStartWithCapture = 8
+	// codePathLateCapture keeps a run whose refund or dispute came without its capture open for
+	// Settings.LateCaptureWait after it needed attention, so a capture that comes late is still
+	// split and paid with the early events applied; before, the run closed, the events that came
+	// first were known only to its history, and the capture was answered as a duplicate.
+	codePathLateCapture = 9
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathStartWithCapture
+	CurrentCodePath = codePathLateCapture
 )
 
 // EventKind is the kind of provider event.

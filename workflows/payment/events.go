@@ -80,7 +80,7 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		case fired:
 			return AdminCommand{}, true
 		}
-		if !wantAdmin && r.capture != nil && !r.rec.Split() && r.rec.Status == payment.StatusAwaitingCapture {
+		if r.capture != nil && !r.rec.Split() && (!wantAdmin && r.rec.Status == payment.StatusAwaitingCapture || r.lateCapture) {
 			return AdminCommand{}, false // the capture came: stop waiting for it
 		}
 	}

@@ -81,10 +81,12 @@ type run struct {
 	confirming   *AdminCommand
 	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
-	seen         map[string]bool
-	events       workflow.ReceiveChannel
-	admin        workflow.ReceiveChannel
-	log          log.Logger
+	// lateCapture is set while a run that needs attention waits for its capture (code path 9).
+	lateCapture bool
+	seen        map[string]bool
+	events      workflow.ReceiveChannel
+	admin       workflow.ReceiveChannel
+	log         log.Logger
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
@@ -125,7 +127,15 @@ func (r *run) run() error {
 	if !r.rec.Split() {
 		if r.capture == nil && !r.awaitCapture() {
 			r.setStatus(payment.StatusNeedsAttention, fmt.Sprintf("no capture event within %s of a refund or dispute", r.in.Settings.CaptureWait))
-			return r.save()
+			if err := r.save(); err != nil {
+				return err
+			}
+			if r.in.CodePath < codePathLateCapture {
+				return nil
+			}
+			if taken, err := r.awaitLateCapture(); err != nil || !taken {
+				return err
+			}
 		}
 		if err := r.enrichAndSplit(); err != nil {
 			return err
@@ -214,6 +224,33 @@ func (r *run) awaitCapture() bool {
 		r.wait(left, 0)
 	}
 	return true
+}
+
+// awaitLateCapture waits, the payment needing attention, for a capture that comes after
+// CaptureWait; when it comes the payment goes on as if it had come in time (the events that came
+// first are still queued here, and only here). An admin's cancel ends the wait: the payment is
+// not ours to split.
+func (r *run) awaitLateCapture() (taken bool, err error) {
+	r.lateCapture = true
+	defer func() { r.lateCapture = false }()
+	deadline := workflow.Now(r.ctx).Add(r.in.Settings.LateCaptureWait)
+	for r.capture == nil {
+		left := deadline.Sub(workflow.Now(r.ctx))
+		if left <= 0 {
+			return false, nil
+		}
+		switch cmd, _ := r.wait(left, untilAdmin); cmd.Action {
+		case ActionCancel:
+			r.setStatus(payment.StatusCancelled, "cancelled by "+cmd.Actor+" while waiting for its capture")
+			return false, r.save()
+		case "":
+		default:
+			r.log.Warn("admin command ignored: the payment waits for its capture", "Action", cmd.Action, "Actor", cmd.Actor)
+		}
+	}
+	r.log.Info("capture came after the payment needed attention", "EventID", r.capture.ID)
+	r.setStatus(payment.StatusAwaitingCapture, "")
+	return true, nil
 }
 
 // enrichAndSplit finds the order metadata, computes the split and books the capture.

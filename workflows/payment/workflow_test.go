@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -613,6 +614,71 @@ func (s *workflowSuite) TestRefundWithoutCaptureParks() {
 	rec := s.run()
 	s.Equal(payment.StatusNeedsAttention, rec.Status)
 	s.Contains(rec.Reason, "no capture event")
+	s.Empty(s.w.entries)
+}
+
+// A capture that comes after its refund's run needed attention (code path 9): the run, still
+// open, splits and pays it with the early refund applied; a path before had closed the run, so the
+// capture is never taken.
+func (s *workflowSuite) TestLateCaptureAfterRefundIsPaid() {
+	tests := []struct {
+		name     string
+		codePath int
+		captured time.Duration // after the start; CaptureWait is an hour
+		wantPaid bool
+	}{
+		{name: "a day late, code path 9", codePath: codePathLateCapture, captured: 25 * time.Hour, wantPaid: true},
+		{name: "a day late, code path 8 closed the run", codePath: codePathStartWithCapture, captured: 25 * time.Hour},
+		{name: "after the late wait too", codePath: codePathLateCapture, captured: time.Hour + 31*24*time.Hour},
+	}
+	for _, tt := range tests {
+		s.Run(tt.name, func() {
+			s.SetupTest()
+			in := testInput()
+			in.CodePath = tt.codePath
+			signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", 5000))
+			signalAt(s.env, tt.captured, SignalEvent, captureEvent("evt_1", gross))
+			start := s.env.Now()
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+			s.True(slices.ContainsFunc(s.w.saved, func(r payment.Record) bool { return r.Status == payment.StatusNeedsAttention }),
+				"saved as needing attention once CaptureWait passed")
+			if !tt.wantPaid {
+				s.Equal(payment.StatusNeedsAttention, rec.Status)
+				s.Contains(rec.Reason, "no capture event")
+				s.Empty(s.w.transfers)
+				s.Empty(s.w.entries)
+				return
+			}
+			s.checkBooks(rec)
+			s.Less(s.env.Now().Sub(start), tt.captured+2*time.Hour, "paid when the capture came (and settled an hour later), not at the end of the wait")
+			s.Equal(payment.StatusPartiallyRefunded, rec.Status, "the refund that came first is applied")
+			s.Empty(rec.Reason, "the reason it needed attention is gone")
+			s.EqualValues(gross, rec.Gross)
+			s.EqualValues(5000, rec.Refunded)
+			var sent int64
+			for _, tr := range s.w.transfers {
+				sent += tr.Amount
+			}
+			s.Equal(gross-5000-(platformCut-legOf(s.T(), rec, split.PartyPlatform).Refunded), sent, "payees paid their shares less the refund")
+			s.Empty(s.w.reversals, "nothing was sent before the refund was known")
+		})
+	}
+}
+
+// An admin's cancel ends the wait for a late capture (code path 9); a retry does not.
+func (s *workflowSuite) TestLateCaptureWaitCancelledByAdmin() {
+	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", 5000))
+	signalAt(s.env, 2*time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops@example.com"})
+	signalAt(s.env, 3*time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops@example.com"})
+	start := s.env.Now()
+	s.env.ExecuteWorkflow(Workflow, testInput())
+	rec := result(s.T(), s.env)
+	s.Equal(payment.StatusCancelled, rec.Status)
+	s.Contains(rec.Reason, "cancelled by ops@example.com while waiting for its capture")
+	s.Equal(payment.StatusCancelled, s.w.saved[len(s.w.saved)-1].Status, "the cancel is saved")
+	s.Less(s.env.Now().Sub(start), 4*time.Hour, "ended by the cancel, not by the wait")
+	s.Empty(s.w.transfers)
 	s.Empty(s.w.entries)
 }
 
