@@ -272,6 +272,11 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if !slices.Contains(allowed[action], r.Status) {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
 		}
+		if action == payment.ActionRetry && r.Gross == 0 && r.CapturedAt.IsZero() {
+			// A refund or dispute came and its capture has not: the run splits and pays the
+			// payment when the capture comes (code path 9), so there is nothing to retry.
+			return errorf(http.StatusConflict, "awaiting_capture", "the payment has no capture event yet: nothing to retry; it is split and paid when its capture comes, or cancel it")
+		}
 		return s.signalAdmin(c, r, payment.AdminCommand{Action: action, Party: split.Party(body.Party), Actor: actor(c)},
 			map[string]any{"signal": action, "party": body.Party})
 	}

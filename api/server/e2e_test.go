@@ -322,6 +322,9 @@ func TestLateCaptureEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
 	require.Contains(t, rec.Reason, "no capture event")
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Equal(t, "awaiting_capture", body["error"].(map[string]any)["code"], body)
 
 	code, body = s.webhook(stripeevent.Sign(capture("late", "pi_late").Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
@@ -352,6 +355,30 @@ func TestLateCaptureEndToEnd(t *testing.T) {
 	unbalanced, err := s.ledger.Unbalanced(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, unbalanced)
+}
+
+// An admin cancels a payment whose refund came without its capture: the run ends cancelled, and a
+// capture after that is not taken.
+func TestLateCaptureWaitCancelledEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, CaptureWait: time.Second})
+	s.seed("gone")
+	id := payment.WorkflowID("stripe", "pi_gone")
+	refund := stripeevent.Refund{EventID: "evt_gone_r", PaymentIntent: "pi_gone", Charge: "ch_pi_gone", Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: time.Now()}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusCancelled, rec.Status)
+	require.Contains(t, rec.Reason, "while waiting for its capture")
+
+	code, body = s.webhook(stripeevent.Sign(capture("gone", "pi_gone").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "duplicate", body["status"], "the cancelled payment's run is closed")
+	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		require.NotContains(t, c.IdempotencyKey, "pi_gone", "a cancelled payment pays nobody")
+	}
 }
 
 func TestRefundBeforeCaptureEndToEnd(t *testing.T) {
