@@ -311,25 +311,32 @@ func TestFailedRefundEndToEnd(t *testing.T) {
 	require.Empty(t, s.Reconcile("stripe", mine), "Stripe's transfers, reversals and refunded amount agree with the books")
 }
 
-// A capture that comes after its refund's run needed attention (code path 9) is taken by the run
-// still open, not answered as a duplicate, and paid with the refund that came first.
-func TestLateCaptureEndToEnd(t *testing.T) {
+// refundedWithoutCapture starts a stack whose payments wait a second for their capture, and
+// refunds 50.00 of pi for client before its capture, until the payment needs attention.
+func refundedWithoutCapture(t *testing.T, client, pi string) (*stack, string) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, CaptureWait: time.Second})
-	s.seed("late")
-	id := payment.WorkflowID("stripe", "pi_late")
-	refund := stripeevent.Refund{EventID: "evt_late_r", PaymentIntent: "pi_late", Charge: "ch_pi_late", Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: time.Now()}
+	s.seed(client)
+	id := payment.WorkflowID("stripe", pi)
+	refund := stripeevent.Refund{EventID: "evt_" + pi + "_r", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: time.Now()}
 	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
 	require.Contains(t, rec.Reason, "no capture event")
-	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	return s, id
+}
+
+// A capture that comes after its refund's run needed attention (code path 9) is taken by the run
+// still open, not answered as a duplicate, and paid with the refund that came first.
+func TestLateCaptureEndToEnd(t *testing.T) {
+	s, id := refundedWithoutCapture(t, "late", "pi_late")
+	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Equal(t, "awaiting_capture", body["error"].(map[string]any)["code"], body)
 
 	code, body = s.webhook(stripeevent.Sign(capture("late", "pi_late").Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "accepted", body["status"], "a late capture is not a duplicate")
-	rec = s.result(id)
+	rec := s.result(id)
 	require.Equal(t, ipayment.StatusPartiallyRefunded, rec.Status, rec.Reason)
 	require.EqualValues(t, 11000, rec.Gross)
 	require.EqualValues(t, 5000, rec.Refunded)
@@ -360,14 +367,8 @@ func TestLateCaptureEndToEnd(t *testing.T) {
 // An admin cancels a payment whose refund came without its capture: the run ends cancelled, and a
 // capture after that is not taken.
 func TestLateCaptureWaitCancelledEndToEnd(t *testing.T) {
-	s := newStack(t, payment.Settings{SettleWindow: 0, CaptureWait: time.Second})
-	s.seed("gone")
-	id := payment.WorkflowID("stripe", "pi_gone")
-	refund := stripeevent.Refund{EventID: "evt_gone_r", PaymentIntent: "pi_gone", Charge: "ch_pi_gone", Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: time.Now()}
-	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
-	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	s, id := refundedWithoutCapture(t, "gone", "pi_gone")
+	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
 	require.Equal(t, http.StatusAccepted, code, body)
 	rec := s.result(id)
 	require.Equal(t, ipayment.StatusCancelled, rec.Status)
