@@ -161,6 +161,33 @@ func TestOutOfOrderEvents(t *testing.T) {
 	finish(t, s, events, 5, 0)
 }
 
+// TestLateCaptureSurvivesAWorkerKill: a refund comes without its capture, the payment needs
+// attention, the worker dies while the run waits on, and the capture comes twice with no worker
+// running. A new worker takes the run from its history: one split, the refund applied, each payee
+// paid once (code path 9).
+func TestLateCaptureSurvivesAWorkerKill(t *testing.T) {
+	settings := open
+	settings.CaptureWait = time.Second
+	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true})
+	s.Seed("latekill")
+	first := testenv.StartWorker(t, s.WorkerEnv())
+	refund := stripeevent.Refund{EventID: "evt_latekill_re", PaymentIntent: "pi_latekill1", Charge: "ch_pi_latekill1", Currency: "usd",
+		Amount: 1100, AmountRefunded: 1100, Created: time.Now()}
+	events := deliver(t, s, refund.Body(), 1)
+	id := payment.WorkflowID("stripe", "pi_latekill1")
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	require.Contains(t, rec.Reason, "no capture event", "worker log:\n%s", first.Log())
+	first.Kill(t)
+
+	events += deliver(t, s, stack.Capture("latekill", "pi_latekill1").Body(), 1)
+	second := testenv.StartWorker(t, s.WorkerEnv())
+	rec = s.AwaitStatus(id, 60*time.Second, ipayment.StatusPartiallyRefunded)
+	require.EqualValues(t, 1100, rec.Refunded, "the refund that came first, once; worker log:\n%s", second.Log())
+	require.Len(t, transfersOf(s, "pi_latekill1"), 2, "one transfer per payee, none twice")
+	require.Equal(t, 1, s.Runs(id), "the run that waited took the capture")
+	finish(t, s, events, 2, 1)
+}
+
 // deliverOrder does what a storefront order webhook does once verified: store the order and
 // wake the payments waiting for it.
 func deliverOrder(t *testing.T, s *stack.Stack, o ipayment.Order) {
