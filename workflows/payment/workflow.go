@@ -126,14 +126,20 @@ func (r *run) run() error {
 	}
 	if !r.rec.Split() {
 		if r.capture == nil && !r.awaitCapture() {
-			r.setStatus(payment.StatusNeedsAttention, fmt.Sprintf("no capture event within %s of a refund or dispute", r.in.Settings.CaptureWait))
+			reason := fmt.Sprintf("no capture event within %s of a refund or dispute", r.in.Settings.CaptureWait)
+			late := r.in.CodePath >= codePathLateCapture
+			deadline := workflow.Now(r.ctx).Add(r.in.Settings.LateCaptureWait)
+			if late {
+				reason += fmt.Sprintf("; a capture that comes by %s is still split and paid", deadline.UTC().Format(time.RFC3339))
+			}
+			r.setStatus(payment.StatusNeedsAttention, reason)
 			if err := r.save(); err != nil {
 				return err
 			}
-			if r.in.CodePath < codePathLateCapture {
+			if !late {
 				return nil
 			}
-			if taken, err := r.awaitLateCapture(); err != nil || !taken {
+			if taken, err := r.awaitLateCapture(deadline); err != nil || !taken {
 				return err
 			}
 		}
@@ -226,14 +232,13 @@ func (r *run) awaitCapture() bool {
 	return true
 }
 
-// awaitLateCapture waits, the payment needing attention, for a capture that comes after
-// CaptureWait; when it comes the payment goes on as if it had come in time (the events that came
-// first are still queued here, and only here). An admin's cancel ends the wait: the payment is
-// not ours to split.
-func (r *run) awaitLateCapture() (taken bool, err error) {
+// awaitLateCapture waits until deadline, the payment needing attention, for a capture that comes
+// after CaptureWait; when it comes the payment goes on as if it had come in time (the events that
+// came first are still queued here, and only here). An admin's cancel ends the wait: the payment
+// is not ours to split.
+func (r *run) awaitLateCapture(deadline time.Time) (taken bool, err error) {
 	r.lateCapture = true
 	defer func() { r.lateCapture = false }()
-	deadline := workflow.Now(r.ctx).Add(r.in.Settings.LateCaptureWait)
 	for r.capture == nil {
 		left := deadline.Sub(workflow.Now(r.ctx))
 		if left <= 0 {

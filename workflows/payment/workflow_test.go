@@ -646,6 +646,11 @@ func (s *workflowSuite) TestLateCaptureAfterRefundIsPaid() {
 			if !tt.wantPaid {
 				s.Equal(payment.StatusNeedsAttention, rec.Status)
 				s.Contains(rec.Reason, "no capture event")
+				if tt.codePath >= codePathLateCapture {
+					s.Contains(rec.Reason, "a capture that comes by "+start.Add(time.Hour+30*24*time.Hour).UTC().Format(time.RFC3339)+" is still split and paid")
+				} else {
+					s.NotContains(rec.Reason, "still split and paid", "a closed run takes no capture")
+				}
 				s.Empty(s.w.transfers)
 				s.Empty(s.w.entries)
 				return
