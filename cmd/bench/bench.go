@@ -97,6 +97,7 @@ func (b *bench) do(ctx context.Context) error {
 	}
 
 	// The clock starts with the first webhook.
+	reqs0 := b.serverRequests(env.temporalMetrics)
 	cpu0 := snapshotCPU(env.pids, env.databaseName)
 	var rss *rssSampler
 	if pid := env.pids[procWorker]; pid > 0 {
@@ -166,6 +167,9 @@ func (b *bench) do(ctx context.Context) error {
 			return err
 		}
 		r.DayTail = &dayTail
+		if reqs0 != nil {
+			r.ServerRequestsPerPayment = requestsPerPayment(reqs0, b.serverRequests(env.temporalMetrics), r.Payments)
+		}
 		logf("day's tail: the Temporal server idle %.1f s after the last payment (quiet %v), %.2f ms of CPU a payment", dayTail.Seconds, dayTail.Quiet, sumValues(dayTail.CPUMsPerPayment))
 		if err := b.measureTemporal(ctx, tc, d, run); err != nil {
 			return err
@@ -345,19 +349,20 @@ func dialTemporal(addr string) (client.Client, error) {
 // took, its tail included. On a stack the bench started, each limit run has a fresh dev server
 // (env.freshTemporal); on one it was given, the limit shares the day's server.
 func (b *bench) runLimitOnce(ctx context.Context, tc client.Client, run string, work [][]string, n int) (limitResult, error) {
-	pids := b.env.pids
+	pids, metrics := b.env.pids, b.env.temporalMetrics
 	if b.env.owned {
-		addr, fresh, stop, err := b.env.freshTemporal(ctx, "temporal-limit-"+run)
+		srv, err := b.env.freshTemporal(ctx, "temporal-limit-"+run)
 		if err != nil {
 			return limitResult{}, err
 		}
-		defer stop()
-		if tc, err = dialTemporal(addr); err != nil {
+		defer srv.stop()
+		if tc, err = dialTemporal(srv.addr); err != nil {
 			return limitResult{}, err
 		}
 		defer tc.Close()
-		pids = fresh
+		pids, metrics = srv.pids, srv.metrics
 	}
+	reqs0 := b.serverRequests(metrics)
 	cpu0 := snapshotCPU(pids, "")
 	lim, err := runLimit(ctx, tc, run, work, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
 	if err != nil {
@@ -370,10 +375,33 @@ func (b *bench) runLimitOnce(ctx context.Context, tc client.Client, run string, 
 	}
 	limTail.CPUMsPerPayment = limitProcesses(limTail.CPUMsPerPayment)
 	lim.Tail = &limTail
+	if reqs0 != nil {
+		lim.ServerRequestsPerPayment = requestsPerPayment(reqs0, b.serverRequests(metrics), n)
+	}
 	lim.PerSecond, lim.WorkflowsPerSecond, lim.Seconds = round3(lim.PerSecond), round3(lim.WorkflowsPerSecond), round3(lim.Seconds)
 	logf("limit run %s: %.1f payments' worth a second, %.2f ms of CPU a payment; idle %.1f s after its last workflow (quiet %v)",
 		run, lim.PerSecond, lim.cpuMsPerPayment(), limTail.Seconds, limTail.Quiet)
 	return lim, nil
+}
+
+// metricsFlush is how long a request takes to show in the dev server's /metrics: its counters
+// are published every second.
+const metricsFlush = 1500 * time.Millisecond
+
+// serverRequests reads the server's request counters once all it served so far shows in them,
+// or nil where the bench does not know its metrics (a stack it was given) or cannot read them:
+// a diagnostic, the run stands without it. It is read outside the measured time.
+func (b *bench) serverRequests(url string) map[string]float64 {
+	if url == "" {
+		return nil
+	}
+	time.Sleep(metricsFlush)
+	reqs, err := serverRequests(url)
+	if err != nil {
+		logf("%v", err)
+		return nil
+	}
+	return reqs
 }
 
 func sumValues(m map[string]float64) float64 {

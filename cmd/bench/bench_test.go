@@ -740,27 +740,41 @@ func TestReturnsCountsEachWorkflowOnce(t *testing.T) {
 func TestFreshTemporalServesAndStops(t *testing.T) {
 	testenv.Temporal(t) // skips (or fails under CI=true) where no Temporal CLI is installed
 	e := &env{owned: true, dir: t.TempDir(), pids: map[string]int{"temporal": 1, "worker": 2}}
-	addr, pids, stop, err := e.freshTemporal(t.Context(), "temporal-limit-test")
+	srv, err := e.freshTemporal(t.Context(), "temporal-limit-test")
 	require.NoError(t, err)
-	defer stop()
-	assert.NotEqual(t, 1, pids["temporal"], "the fresh server is the one measured")
-	assert.Equal(t, 2, pids["worker"])
+	defer srv.stop()
+	assert.NotEqual(t, 1, srv.pids["temporal"], "the fresh server is the one measured")
+	assert.Equal(t, 2, srv.pids["worker"])
 	assert.NotContains(t, e.pids, "temporal-limit-test", "not measured as a process of the day")
 	assert.Equal(t, 1, e.pids["temporal"], "the day's server is left as it was")
 
-	c, err := dialTemporal(addr)
+	c, err := dialTemporal(srv.addr)
 	require.NoError(t, err)
 	defer c.Close()
 	_, err = c.CheckHealth(t.Context(), nil)
 	require.NoError(t, err)
+	time.Sleep(metricsFlush)
+	reqs, err := serverRequests(srv.metrics)
+	require.NoError(t, err)
+	assert.Positive(t, reqs["frontend GetSystemInfo"], "the server counts the requests it served: %v", reqs)
 
-	stop()
+	srv.stop()
 	p := e.procs[len(e.procs)-1]
 	select {
 	case <-p.exited:
 	case <-time.After(20 * time.Second):
 		t.Fatal("the fresh server still runs after stop")
 	}
+}
+
+// Requests a payment between two readings of the server's counters; counters that did not move
+// enough to be a payment's work (health checks, lookups at start) are left out.
+func TestRequestsPerPayment(t *testing.T) {
+	before := map[string]float64{"frontend StartWorkflowExecution": 10, "frontend GetSystemInfo": 3}
+	after := map[string]float64{"frontend StartWorkflowExecution": 4010, "frontend GetSystemInfo": 4,
+		"persistence history UpdateWorkflowExecution": 8300}
+	got := requestsPerPayment(before, after, 4000)
+	assert.Equal(t, map[string]float64{"frontend StartWorkflowExecution": 1, "persistence history UpdateWorkflowExecution": 2.075}, got)
 }
 
 func TestCPURatios(t *testing.T) {

@@ -79,6 +79,9 @@ type limitResult struct {
 	// HistoryBytesPerWorkflow is the encoded size of a limit workflow's history (a sample's
 	// mean), beside the payments' history.bytes_per_payment.
 	HistoryBytesPerWorkflow float64 `json:"history_bytes_per_workflow"`
+	// ServerRequestsPerPayment is what the run asked of its server, as the day's
+	// server_requests_per_payment.
+	ServerRequestsPerPayment map[string]float64 `json:"server_requests_per_payment,omitempty"`
 }
 
 // cpuMsPerPayment is the limit run's CPU per payment's worth, every process and its tail.

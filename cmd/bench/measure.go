@@ -618,3 +618,77 @@ func cpuModel() string {
 	}
 	return "unknown"
 }
+
+// serverCounters are the Temporal server's counters serverRequests reads, each under the name
+// it is reported by and the labels that name a row.
+var serverCounters = []struct{ metric, key, label1, label2 string }{
+	{"service_requests", "", "service_name", "operation"},                 // gRPC requests served
+	{"persistence_requests", "persistence ", "service_name", "operation"}, // calls to its store
+	{"visibility_persistence_requests", "visibility ", "", "operation"},   // to its visibility store
+	{"task_requests", "task ", "service_name", "operation"},               // history's queue tasks run
+	{"poll_success", "poll_success ", "", "task_type"},                    // polls given a task
+	{"poll_success_sync", "poll_success_sync ", "", "task_type"},          // ... handed over without storing it
+	{"poll_timeouts", "poll_timeouts ", "", "task_type"},                  // polls that got nothing
+}
+
+// serverRequests reads a Temporal server's request counters from its /metrics (serverCounters):
+// "frontend StartWorkflowExecution", "persistence history UpdateWorkflowExecution", ... Between
+// two readings they say what work a run asked of the server, where CPU alone says only how much.
+func serverRequests(url string) (map[string]float64, error) {
+	body, err := scrape(&http.Client{Timeout: 5 * time.Second}, url)
+	if err != nil {
+		return nil, fmt.Errorf("read the Temporal server's metrics: %w", err)
+	}
+	out := map[string]float64{}
+	for line := range strings.Lines(body) {
+		name, rest, ok := strings.Cut(line, "{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		for _, c := range serverCounters {
+			if name != c.metric {
+				continue
+			}
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			if err != nil {
+				break
+			}
+			l := promLabels(labels)
+			key := c.key + l[c.label2]
+			if c.label1 != "" {
+				key = c.key + l[c.label1] + " " + l[c.label2]
+			}
+			out[key] += v
+		}
+	}
+	return out, nil
+}
+
+// promLabels parses `a="x",b="y"`; Temporal's label values hold no quotes or commas.
+func promLabels(s string) map[string]string {
+	out := map[string]string{}
+	for kv := range strings.SplitSeq(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok {
+			out[k] = strings.Trim(v, `"`)
+		}
+	}
+	return out
+}
+
+// requestsPerPayment is the requests between two readings of serverRequests, per payment,
+// leaving out those under one a payment in a thousand (health checks, namespace lookups).
+func requestsPerPayment(before, after map[string]float64, payments int) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		per := (v - before[k]) / float64(payments)
+		if per >= 0.001 {
+			out[k] = round3(per)
+		}
+	}
+	return out
+}

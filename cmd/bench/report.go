@@ -69,8 +69,12 @@ type results struct {
 	// ServerCPURatioToLimit is the same for the Temporal server's CPU alone: how much more the
 	// server works for a payment than for the empty workflows of the limit (payloads, signals,
 	// search attributes), our own processes left out.
-	ServerCPURatioToLimit float64      `json:"server_cpu_ratio_to_limit"`
-	Limit                 *limitResult `json:"limit,omitempty"`
+	ServerCPURatioToLimit float64 `json:"server_cpu_ratio_to_limit"`
+	// ServerRequestsPerPayment is what the day asked of the Temporal server a payment, its tail
+	// included: gRPC requests by service and operation, and its services' calls to their store
+	// ("persistence ..."), beside the limit's (limit.server_requests_per_payment).
+	ServerRequestsPerPayment map[string]float64 `json:"server_requests_per_payment,omitempty"`
+	Limit                    *limitResult       `json:"limit,omitempty"`
 	// LimitRuns are every limit run in order; limit is the fastest of them.
 	LimitRuns []limitSummary `json:"limit_runs,omitempty"`
 	// The limit again with each run's search-attribute upserts where the day's runs made them

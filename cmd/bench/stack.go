@@ -32,8 +32,10 @@ type env struct {
 	owned        bool
 	apiURL       string
 	temporalAddr string
-	databaseURL  string
-	databaseName string
+	// temporalMetrics is the day's Temporal server's /metrics URL, when the bench started it.
+	temporalMetrics string
+	databaseURL     string
+	databaseName    string
 	// pids of the processes whose CPU is measured; zero when unknown.
 	pids map[string]int
 	// knobs is every setting the bench chose for the programs, written to the results.
@@ -160,18 +162,19 @@ func (e *env) createDatabase(ctx context.Context) error {
 }
 
 func (e *env) startTemporal(ctx context.Context, bin string) error {
-	addr, _, err := e.spawnTemporal(ctx, bin, procTemporal)
-	e.temporalAddr = addr
+	addr, metrics, _, err := e.spawnTemporal(ctx, bin, procTemporal)
+	e.temporalAddr, e.temporalMetrics = addr, metrics
 	return err
 }
 
 // spawnTemporal starts an in-memory dev server with the payment search attributes under name
-// and waits until it serves.
-func (e *env) spawnTemporal(ctx context.Context, bin, name string) (string, *proc, error) {
+// and waits until it serves. It returns the server's frontend address and its /metrics URL.
+func (e *env) spawnTemporal(ctx context.Context, bin, name string) (string, string, *proc, error) {
 	ports, err := testenv.FreePorts(3)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
+	metrics := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2])) + "/metrics"
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	// In memory (no --db-filename), no UI: the server does only what the benchmark asks of it.
 	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
@@ -183,9 +186,9 @@ func (e *env) spawnTemporal(ctx context.Context, bin, name string) (string, *pro
 	}
 	p, err := e.spawn(name, bin, args, nil)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
-	return addr, p, p.waitReady(ctx, func(ctx context.Context) error {
+	return addr, metrics, p, p.waitReady(ctx, func(ctx context.Context) error {
 		c, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger()})
 		if err != nil {
 			return err
@@ -196,36 +199,44 @@ func (e *env) spawnTemporal(ctx context.Context, bin, name string) (string, *pro
 	})
 }
 
+// limitServer is a dev server started for one limit run.
+type limitServer struct {
+	addr, metrics string
+	// pids is a copy of the stack's, with this server measured as "temporal".
+	pids map[string]int
+	stop func()
+}
+
 // freshTemporal starts a dev server of its own for one limit run, as the day's was when the day
 // began: the dev server gets slower as its in-memory store fills (every limit run was slower than
 // the one before it on the day's server), so a limit run on the server the day had just filled
 // would be measured against a handicap the day did not have. Its CPU is measured as "temporal"
 // in pids, a copy of the stack's. stop ends it.
-func (e *env) freshTemporal(ctx context.Context, name string) (addr string, pids map[string]int, stop func(), err error) {
+func (e *env) freshTemporal(ctx context.Context, name string) (limitServer, error) {
 	root, err := moduleRoot()
 	if err != nil {
-		return "", nil, nil, err
+		return limitServer{}, err
 	}
 	bin, err := tool(root, "temporal")
 	if err != nil {
-		return "", nil, nil, err
+		return limitServer{}, err
 	}
-	addr, p, err := e.spawnTemporal(ctx, bin, name)
+	addr, metrics, p, err := e.spawnTemporal(ctx, bin, name)
 	if p != nil {
 		delete(e.pids, name) // measured under "temporal" in the copy below, not as a process of the day
 	}
-	stop = func() {
+	srv := limitServer{addr: addr, metrics: metrics, stop: func() {
 		if p != nil {
 			p.stop(syscall.SIGINT, 15*time.Second)
 		}
-	}
+	}}
 	if err != nil {
-		stop()
-		return "", nil, nil, err
+		srv.stop()
+		return limitServer{}, err
 	}
-	pids = maps.Clone(e.pids)
-	pids["temporal"] = p.cmd.Process.Pid
-	return addr, pids, stop, nil
+	srv.pids = maps.Clone(e.pids)
+	srv.pids["temporal"] = p.cmd.Process.Pid
+	return srv, nil
 }
 
 func (e *env) startStripeMock(ctx context.Context, bin string) (string, error) {
