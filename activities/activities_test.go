@@ -122,6 +122,8 @@ func TestEnrichReadsTheProcessingFee(t *testing.T) {
 	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_fee", Currency: "usd", Amount: 11000, Fee: 349})
 	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_settled_usd", Currency: "usd", Amount: 11000, Fee: 349})
 	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_huge", Currency: "usd", Amount: 11000, Fee: 11001})
+	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_isk", Currency: "isk", Amount: 1100000, Fee: 35000})
+	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_isk_odd", Currency: "isk", Amount: 1100000, Fee: 35050})
 	md := map[string]string{"client_id": "shop1", "order_id": "o-1", "vendor_id": "v1", "subtotal": "10000", "platform": "shopify"}
 	tests := []struct {
 		name      string
@@ -136,6 +138,9 @@ func TestEnrichReadsTheProcessingFee(t *testing.T) {
 		{"stripe: an unknown charge goes on without a fee", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_gone", Currency: "usd"}, 404, 0, false},
 		{"stripe: rate limited, retried", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_fee", Currency: "usd"}, 429, 0, true},
 		{"stripe: no charge named", activities.EnrichInput{Provider: "stripe", Currency: "usd"}, 0, 0, false},
+		// Stripe states ISK in hundredths of a króna: 350 kr is 35000.
+		{"stripe: ISK, in Stripe's unit", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_isk", Currency: "isk"}, 0, 350, false},
+		{"stripe: ISK with hundredths Stripe never has", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_isk_odd", Currency: "isk"}, 0, 0, false},
 		{"paypal: the event's fee", activities.EnrichInput{Provider: "paypal", ChargeID: "CAP1", Fee: 433, Currency: "usd"}, 0, 433, false},
 		{"paypal: none said", activities.EnrichInput{Provider: "paypal", ChargeID: "CAP2", Currency: "usd"}, 0, 0, false},
 	}
@@ -249,6 +254,8 @@ func TestPayoutUnit(t *testing.T) {
 		{activities.ProviderPayPal, "jpy", 1},
 		{activities.ProviderPayPal, "usd", 1},
 		{activities.ProviderStripe, "huf", 1},
+		{activities.ProviderStripe, "mga", 100}, // Stripe moves whole ariary
+		{activities.ProviderStripe, "isk", 1},
 		{"", "twd", 1},
 	}
 	for _, tt := range tests {
@@ -322,6 +329,51 @@ func TestTransferSendsKeyAndClassifiesStripeErrors(t *testing.T) {
 	require.NotEmpty(t, rev.ReversalID)
 	_, err = f.a.ReverseTransfer(ctx, activities.ReverseTransferInput{IdempotencyKey: "k/refund", TransferID: out.TransferID, Amount: 0})
 	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
+}
+
+// Stripe counts ISK and UGX in hundredths and MGA in whole ariary (money.FromStripe): transfers
+// and reversals are sent in its unit, and an amount it cannot carry is refused before Stripe is
+// asked, not rounded.
+func TestTransfersAreSentInStripesUnit(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		cur            money.Currency
+		amount, back   int64  // ISO minor units: the transfer and a reversal of part of it
+		sent, reversed string // what Stripe is sent
+	}{
+		{"isk", 4500, 500, "450000", "50000"},
+		{"ugx", 4500, 500, "450000", "50000"},
+		{"mga", 450000, 50000, "4500", "500"},
+		{"usd", 4500, 500, "4500", "500"},
+		{"mga", 450050, 0, "", ""}, // a fraction of an ariary: refused
+	} {
+		t.Run(fmt.Sprintf("%d %s", tt.amount, tt.cur), func(t *testing.T) {
+			key := fmt.Sprintf("payment-stripe-pi_units/transfer/vendor/%s-%d", tt.cur, tt.amount)
+			out, err := f.a.Transfer(ctx, activities.TransferInput{IdempotencyKey: key, Destination: "acct_v1",
+				Amount: tt.amount, Currency: tt.cur, TransferGroup: "o-units"})
+			var sent []string
+			for _, c := range f.proxy.Calls(http.MethodPost, "/v1/transfers") {
+				if c.IdempotencyKey == key {
+					sent = append(sent, c.Form.Get("amount"))
+				}
+			}
+			if tt.sent == "" {
+				requireNonRetryable(t, err, activities.ErrTypeRejected)
+				require.Empty(t, sent, "Stripe is not asked")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, []string{tt.sent}, sent)
+
+			_, err = f.a.ReverseTransfer(ctx, activities.ReverseTransferInput{IdempotencyKey: key + "/refund",
+				TransferID: out.TransferID, Amount: tt.back, Currency: tt.cur})
+			require.NoError(t, err)
+			reversals := f.proxy.Calls(http.MethodPost, "/v1/transfers/"+out.TransferID+"/reversals")
+			require.Len(t, reversals, 1)
+			require.Equal(t, tt.reversed, reversals[0].Form.Get("amount"))
+		})
+	}
 }
 
 // Stripe forgets an idempotency key after 24 hours; a transfer or reversal whose outcome was

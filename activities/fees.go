@@ -73,10 +73,14 @@ func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64) (int64, stri
 	if bt == nil {
 		return 0, "the charge has no balance transaction yet"
 	}
-	if why := money.FeeProblem(bt.Fee, string(bt.Currency), cur, gross); why != "" {
+	fee, err := money.FromStripe(bt.Fee, money.Currency(bt.Currency))
+	if err != nil {
+		return 0, "fee of " + bt.ID + ": " + err.Error()
+	}
+	if why := money.FeeProblem(fee, string(bt.Currency), cur, gross); why != "" {
 		return 0, why
 	}
-	return bt.Fee, ""
+	return fee, ""
 }
 
 // capture reads a capture (Payments API v2). One PayPal refuses to show for good comes back nil

@@ -4,7 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/stripe/stripe-go/v76"
 
 	"paysplit/internal/money"
 	"paysplit/testenv"
@@ -108,5 +110,22 @@ func requireAmountOrWhy(t *testing.T, want int64, wantWhy string, got int64, why
 		require.Empty(t, why)
 	} else {
 		require.Contains(t, why, wantWhy)
+	}
+}
+
+// Reconciliation compares Stripe's amounts with the books in ISO units; one that does not convert
+// whole is left as Stripe stated it, to show as a drift.
+func TestStripeAmountForReconciliation(t *testing.T) {
+	for _, tt := range []struct {
+		amount int64
+		cur    stripe.Currency
+		want   int64
+	}{
+		{500000, "isk", 5000},
+		{5000, "mga", 500000},
+		{1999, "usd", 1999},
+		{500050, "isk", 500050},
+	} {
+		assert.Equal(t, tt.want, stripeAmount(tt.amount, tt.cur), "%d %s", tt.amount, tt.cur)
 	}
 }

@@ -300,9 +300,12 @@ func classifyPayPal(op string, err error) error {
 var payPalWholeUnits = map[money.Currency]bool{"huf": true, "twd": true}
 
 // PayoutUnit is the smallest amount, in minor units, a provider's payouts can carry in a
-// currency: 100 for PayPal in HUF and TWD, 1 otherwise. Splits of such payments are made payable
-// in it (split.PayableIn).
+// currency: 100 for PayPal in HUF and TWD and for Stripe in MGA (money.StripeUnit), 1 otherwise.
+// Splits of such payments are made payable in it (split.PayableIn).
 func PayoutUnit(provider string, cur money.Currency) int64 {
+	if provider == ProviderStripe {
+		return money.StripeUnit(cur)
+	}
 	if provider != ProviderPayPal || !payPalWholeUnits[money.Currency(strings.ToLower(string(cur)))] {
 		return 1
 	}

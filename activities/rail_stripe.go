@@ -13,6 +13,7 @@ import (
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/temporal"
 
+	"paysplit/internal/money"
 	"paysplit/internal/store"
 )
 
@@ -70,10 +71,14 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 			return id, err
 		}
 	}
+	amount, err := money.ToStripe(in.Amount, in.Currency)
+	if err != nil {
+		return "", rejected(fmt.Sprintf("transfer %s: %v", in.IdempotencyKey, err))
+	}
 	params := &stripe.TransferParams{
 		Params:        stripe.Params{Context: ctx},
 		Metadata:      in.Metadata,
-		Amount:        stripe.Int64(in.Amount),
+		Amount:        stripe.Int64(amount),
 		Currency:      stripe.String(string(in.Currency)),
 		Destination:   stripe.String(in.Destination),
 		TransferGroup: stripe.String(in.TransferGroup),
@@ -111,11 +116,15 @@ func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (strin
 			return id, err
 		}
 	}
+	amount, err := money.ToStripe(in.Amount, in.Currency)
+	if err != nil {
+		return "", rejected(fmt.Sprintf("reverse transfer %s: %v", in.TransferID, err))
+	}
 	params := &stripe.TransferReversalParams{
 		Params:   stripe.Params{Context: ctx},
 		Metadata: in.Metadata,
 		ID:       stripe.String(in.TransferID),
-		Amount:   stripe.Int64(in.Amount),
+		Amount:   stripe.Int64(amount),
 	}
 	params.SetIdempotencyKey(in.IdempotencyKey)
 	rev, err := r.api.TransferReversals.New(params)
@@ -170,7 +179,7 @@ func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		}
 		return tr.ID, nil
 	}
-	if tr.Amount != in.Amount || !strings.EqualFold(string(tr.Currency), string(in.Currency)) {
+	if amount, err := money.FromStripe(tr.Amount, money.Currency(tr.Currency)); err != nil || amount != in.Amount || !strings.EqualFold(string(tr.Currency), string(in.Currency)) {
 		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s is %d %s, not %d %s", tr.ID, tr.Amount, tr.Currency, in.Amount, in.Currency))
 	}
 	if tr.TransferGroup != "" && in.TransferGroup != "" && tr.TransferGroup != in.TransferGroup {

@@ -102,7 +102,7 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 		if wf == "" || payee == "" {
 			return // not one of ours
 		}
-		out[recon.Key{Payment: wf, PayeeID: payee, Currency: string(tr.Currency)}] += tr.Amount - tr.AmountReversed
+		out[recon.Key{Payment: wf, PayeeID: payee, Currency: string(tr.Currency)}] += stripeAmount(tr.Amount-tr.AmountReversed, tr.Currency)
 	}
 	window := &stripe.TransferListParams{CreatedRange: &stripe.RangeQueryParams{
 		GreaterThanOrEqual: in.From.Unix(), LesserThan: in.To.Unix(),
@@ -245,7 +245,7 @@ func (r *Reconciler) stripeUnknownCaptures(ctx context.Context, in ReconcileInpu
 			continue
 		}
 		wf := payment.WorkflowID(ProviderStripe, pi.ID)
-		if err := r.addIfUnknown(ctx, wf, recs, nil, provider, money.Currency(pi.Currency), pi.AmountReceived); err != nil {
+		if err := r.addIfUnknown(ctx, wf, recs, nil, provider, money.Currency(pi.Currency), stripeAmount(pi.AmountReceived, pi.Currency)); err != nil {
 			return err
 		}
 	}
@@ -345,14 +345,25 @@ func stripeStated(ctx context.Context, rail stripeRail, rec payment.Record) (map
 		!strings.EqualFold(string(ch.Currency), string(rec.Currency)) {
 		return nil, err
 	}
-	out := map[string]int64{recon.Captured: ch.AmountCaptured}
+	out := map[string]int64{recon.Captured: stripeAmount(ch.AmountCaptured, ch.Currency)}
 	if fee, why := balanceFee(ch, rec.Currency, rec.Gross); why == "" {
 		out[recon.ProcessingFee] = fee
 	}
 	if !ch.Disputed && len(rec.LostDisputes) == 0 {
-		out[recon.Refunded] = ch.AmountRefunded
+		out[recon.Refunded] = stripeAmount(ch.AmountRefunded, ch.Currency)
 	}
 	return out, nil
+}
+
+// stripeAmount is an amount Stripe states in ISO minor units, as the books keep it
+// (money.FromStripe). One that does not convert whole is left as Stripe stated it: it then shows
+// as a drift for an admin, where dropping it would hide it.
+func stripeAmount(amount int64, cur stripe.Currency) int64 {
+	v, err := money.FromStripe(amount, money.Currency(cur))
+	if err != nil {
+		return amount
+	}
+	return v
 }
 
 // paypalPayouts asks PayPal about each payout item the payments recorded. PayPal has no list of

@@ -162,6 +162,9 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if pi.ID == "" || amount <= 0 {
 			return payment.Event{}, "", fmt.Errorf("payment_intent.succeeded needs an id and a positive amount")
 		}
+		if amount, err = money.FromStripe(amount, cur); err != nil {
+			return payment.Event{}, "", fmt.Errorf("payment_intent %s: %w", pi.ID, err)
+		}
 		ev := payment.Event{ID: evt.ID, Kind: payment.EventCapture, Amount: amount, Currency: cur, Metadata: orderMetadata(pi.Metadata), OccurredAt: at}
 		if pi.LatestCharge != nil {
 			ev.ChargeID = pi.LatestCharge.ID
@@ -175,7 +178,11 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if ch.PaymentIntent == nil || ch.PaymentIntent.ID == "" {
 			return payment.Event{}, "", errIgnored // a charge outside PaymentIntents was never split here
 		}
-		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: ch.AmountRefunded, OccurredAt: at}, ch.PaymentIntent.ID, nil
+		refunded, err := money.FromStripe(ch.AmountRefunded, money.Currency(ch.Currency))
+		if err != nil {
+			return payment.Event{}, "", fmt.Errorf("charge %s: %w", ch.ID, err)
+		}
+		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: refunded, OccurredAt: at}, ch.PaymentIntent.ID, nil
 	case "charge.refund.updated", "refund.updated", "refund.failed":
 		return refundUpdateToEvent(evt, at)
 	case "charge.dispute.created", "charge.dispute.closed":
@@ -190,8 +197,16 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if evt.Type == "charge.dispute.closed" {
 			kind = payment.EventDisputeClosed
 		}
-		return payment.Event{ID: evt.ID, Kind: kind, Amount: d.Amount, DisputeID: d.ID, DisputeStatus: string(d.Status),
-			DisputeFees: disputeFees(d), OccurredAt: at}, d.PaymentIntent.ID, nil
+		amount, err := money.FromStripe(d.Amount, money.Currency(d.Currency))
+		if err != nil {
+			return payment.Event{}, "", fmt.Errorf("dispute %s: %w", d.ID, err)
+		}
+		fees, err := disputeFees(d)
+		if err != nil {
+			return payment.Event{}, "", fmt.Errorf("dispute %s: %w", d.ID, err)
+		}
+		return payment.Event{ID: evt.ID, Kind: kind, Amount: amount, DisputeID: d.ID, DisputeStatus: string(d.Status),
+			DisputeFees: fees, OccurredAt: at}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
 }
@@ -213,7 +228,11 @@ func refundUpdateToEvent(evt stripe.Event, at time.Time) (payment.Event, string,
 	if re.ID == "" || re.Amount <= 0 {
 		return payment.Event{}, "", fmt.Errorf("%s of a %s refund needs the refund's id and a positive amount", evt.Type, re.Status)
 	}
-	ev := payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: re.Amount, OccurredAt: at}
+	amount, err := money.FromStripe(re.Amount, money.Currency(re.Currency))
+	if err != nil {
+		return payment.Event{}, "", fmt.Errorf("refund %s: %w", re.ID, err)
+	}
+	ev := payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: amount, OccurredAt: at}
 	if re.Created > 0 {
 		ev.RefundMade = time.Unix(re.Created, 0).UTC()
 	}
@@ -224,18 +243,22 @@ func refundUpdateToEvent(evt stripe.Event, at time.Time) (payment.Event, string,
 // when funds are withdrawn, and its return if they are reinstated with it), by transaction ID, so
 // each is booked once whatever order the events come in. Fees in another currency than the
 // dispute's are left out, as a capture's are.
-func disputeFees(d stripe.Dispute) map[string]int64 {
+func disputeFees(d stripe.Dispute) (map[string]int64, error) {
 	var out map[string]int64
 	for _, bt := range d.BalanceTransactions {
 		if bt == nil || bt.ID == "" || bt.Fee == 0 || bt.Currency != d.Currency {
 			continue
 		}
+		fee, err := money.FromStripe(bt.Fee, money.Currency(bt.Currency))
+		if err != nil {
+			return nil, fmt.Errorf("fee of %s: %w", bt.ID, err)
+		}
 		if out == nil {
 			out = map[string]int64{}
 		}
-		out[bt.ID] = bt.Fee
+		out[bt.ID] = fee
 	}
-	return out
+	return out, nil
 }
 
 // orderMetadata keeps only the order fields the split needs; anything else a plugin sends

@@ -55,8 +55,17 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 		if captured == 0 {
 			captured = c.Amount // API versions before amount_captured existed
 		}
-		r.Gross += captured
-		r.Refunds += min(c.AmountRefunded, captured)
+		// Stripe counts a few currencies in another unit than ISO, which revenue is kept in.
+		gross, err := money.FromStripe(captured, cur)
+		if err != nil {
+			return nil, fmt.Errorf("charge %s: %w", c.ID, err)
+		}
+		refunded, err := money.FromStripe(min(c.AmountRefunded, captured), cur)
+		if err != nil {
+			return nil, fmt.Errorf("charge %s: %w", c.ID, err)
+		}
+		r.Gross += gross
+		r.Refunds += refunded
 		byDay[day] = r
 	}
 	if err := it.Err(); err != nil {

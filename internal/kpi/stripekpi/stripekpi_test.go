@@ -81,3 +81,14 @@ func TestErrorsClassified(t *testing.T) {
 		require.Equal(t, tt.permanent, kpi.IsPermanent(err), "status %d: %v", tt.status, err)
 	}
 }
+
+// Stripe states ISK in hundredths of a króna; revenue is kept in ISO units, as the books are.
+func TestRevenueDaysInISOUnits(t *testing.T) {
+	srv := kpitest.NewStripe(t)
+	srv.Add(kpitest.Charge{ID: "ch_isk", PaymentIntent: "pi_isk", ClientID: "northwind", Currency: "isk", Status: "succeeded",
+		Amount: 1250000, AmountRefunded: 250000, Captured: true, Created: day("2026-02-01").Add(9 * time.Hour)})
+	src := stripekpi.Source{API: activities.NewStripeClient("sk_test_kpi", srv.URL, nil)}
+	days, err := src.RevenueDays(t.Context(), "northwind", "isk", day("2026-02-01"), day("2026-02-01"))
+	require.NoError(t, err)
+	require.Equal(t, []kpi.RevenueDay{{Day: day("2026-02-01"), Revenue: kpi.Revenue{Currency: "isk", Gross: 12500, Refunds: 2500}}}, days)
+}
