@@ -32,7 +32,7 @@ func (a *Activities) processingFee(ctx context.Context, in EnrichInput) (int64, 
 		}
 		return in.Fee, nil
 	case in.Provider == ProviderStripe && a.Stripe != nil && in.ChargeID != "":
-		fee, why, err := stripeRail{a.Stripe}.chargeFee(ctx, in.ChargeID, in.Currency, in.Gross)
+		fee, why, err := stripeRail{a.Stripe}.chargeFee(ctx, in.ChargeID, in.Currency, in.Gross, in.StripeUnits)
 		if why != "" {
 			slog.Debug("processing fee not booked", "payment", in.PaymentID, "charge", in.ChargeID, "why", why)
 		}
@@ -43,12 +43,12 @@ func (a *Activities) processingFee(ctx context.Context, in EnrichInput) (int64, 
 
 // chargeFee reads a charge's fee from its balance transaction (one call, expanded). why says why
 // no fee is known; err is set only for what a retry may cure (rate limits, Stripe down).
-func (r stripeRail) chargeFee(ctx context.Context, chargeID string, cur money.Currency, gross int64) (fee int64, why string, err error) {
+func (r stripeRail) chargeFee(ctx context.Context, chargeID string, cur money.Currency, gross int64, stripeUnits bool) (fee int64, why string, err error) {
 	ch, why, err := r.charge(ctx, chargeID)
 	if ch == nil {
 		return 0, why, err
 	}
-	fee, why = balanceFee(ch, cur, gross)
+	fee, why = balanceFee(ch, cur, gross, stripeUnits)
 	return fee, why, nil
 }
 
@@ -66,16 +66,20 @@ func (r stripeRail) charge(ctx context.Context, chargeID string) (*stripe.Charge
 	return ch, "", nil
 }
 
-// balanceFee is the fee on a charge's balance transaction, if it can be booked against the
+// balanceFee is the fee on a charge's balance transaction in ISO units (in Stripe's own for a
+// payment that counts in them, see EnrichInput.StripeUnits), if it can be booked against the
 // payment; why says why not.
-func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64) (int64, string) {
+func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64, stripeUnits bool) (int64, string) {
 	bt := ch.BalanceTransaction
 	if bt == nil {
 		return 0, "the charge has no balance transaction yet"
 	}
-	fee, err := money.FromStripe(bt.Fee, money.Currency(bt.Currency))
-	if err != nil {
-		return 0, "fee of " + bt.ID + ": " + err.Error()
+	fee := bt.Fee
+	if !stripeUnits {
+		var err error
+		if fee, err = money.FromStripe(bt.Fee, money.Currency(bt.Currency)); err != nil {
+			return 0, "fee of " + bt.ID + ": " + err.Error()
+		}
 	}
 	if why := money.FeeProblem(fee, string(bt.Currency), cur, gross); why != "" {
 		return 0, why

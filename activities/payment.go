@@ -79,7 +79,8 @@ func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutpu
 	if enriched.Problem != "" || len(enriched.Missing) > 0 {
 		return out, nil
 	}
-	s, err := a.ComputeSplit(ctx, ComputeSplitInput{Provider: in.Capture.Provider, Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency, CapturedAt: in.CapturedAt})
+	s, err := a.ComputeSplit(ctx, ComputeSplitInput{Provider: in.Capture.Provider, Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency,
+		CapturedAt: in.CapturedAt, StripeUnits: in.Capture.StripeUnits})
 	var app *temporal.ApplicationError
 	switch {
 	case errors.As(err, &app) && app.NonRetryable():
@@ -120,6 +121,10 @@ type EnrichInput struct {
 	// (0: look it up where the provider can be asked).
 	ChargeID string `json:",omitempty"`
 	Fee      int64  `json:",omitempty"`
+	// StripeUnits says the amounts are in Stripe's own units, not ISO's (money.FromStripe): a
+	// payment run from before code path 10 read Stripe's amounts as they came, and its movements
+	// must be sent and read the same way. Only ISK, UGX and MGA differ.
+	StripeUnits bool `json:",omitempty"`
 }
 
 // EnrichOutput is the order, or why it could not be had.
@@ -259,7 +264,10 @@ type ComputeSplitInput struct {
 	Currency   money.Currency
 	CapturedAt time.Time
 	// RuleVersion pins a rule version (an admin's correction); 0 means the one in force at capture.
-	RuleVersion int
+	RuleVersion int // StripeUnits says the amounts are in Stripe's own units, not ISO's (money.FromStripe): a
+	// payment run from before code path 10 read Stripe's amounts as they came, and its movements
+	// must be sent and read the same way. Only ISK, UGX and MGA differ.
+	StripeUnits bool `json:",omitempty"`
 }
 
 // ComputeSplit loads the rule version in force at capture time and applies the pure split. It runs
@@ -290,7 +298,11 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 	if err != nil {
 		return split.Split{}, temporal.NewNonRetryableApplicationError("split: "+err.Error(), ErrTypeInvalidSplit, err)
 	}
-	s = s.PayableIn(PayoutUnit(in.Provider, in.Currency))
+	unit := PayoutUnit(in.Provider, in.Currency)
+	if in.StripeUnits {
+		unit = 1 // Stripe's own unit is what the run pays in
+	}
+	s = s.PayableIn(unit)
 	a.metrics().SplitComputed(s)
 	return s, nil
 }
@@ -358,7 +370,10 @@ type TransferInput struct {
 	// Asked says the key was sent before and its outcome never learnt. Stripe forgets a key after
 	// 24 hours and would then make a second transfer under it, so a rail that can looks first for
 	// a transfer made under the key (its metadata's MetaIdempotencyKey).
-	Asked bool
+	Asked bool // StripeUnits says the amounts are in Stripe's own units, not ISO's (money.FromStripe): a
+	// payment run from before code path 10 read Stripe's amounts as they came, and its movements
+	// must be sent and read the same way. Only ISK, UGX and MGA differ.
+	StripeUnits bool `json:",omitempty"`
 }
 
 // MetaIdempotencyKey is the transfer metadata that names the key a transfer was made under (code
@@ -432,7 +447,10 @@ type ReverseTransferInput struct {
 	Metadata       map[string]string
 	// Asked says the key was sent before and its outcome never learnt: a rail that can looks
 	// first for a reversal made under it (TransferInput.Asked says why).
-	Asked bool
+	Asked bool // StripeUnits says the amounts are in Stripe's own units, not ISO's (money.FromStripe): a
+	// payment run from before code path 10 read Stripe's amounts as they came, and its movements
+	// must be sent and read the same way. Only ISK, UGX and MGA differ.
+	StripeUnits bool `json:",omitempty"`
 }
 
 // ReverseTransferOutput is the reversal the provider made.

@@ -71,7 +71,7 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 			return id, err
 		}
 	}
-	amount, err := money.ToStripe(in.Amount, in.Currency)
+	amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits)
 	if err != nil {
 		return "", rejected(fmt.Sprintf("transfer %s: %v", in.IdempotencyKey, err))
 	}
@@ -92,6 +92,15 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 		return "", classifyStripe("transfer "+in.IdempotencyKey, err)
 	}
 	return tr.ID, nil
+}
+
+// toStripe is a movement's amount as Stripe reads it: converted from ISO units
+// (money.ToStripe), or as it is for a run that counts in Stripe's units.
+func toStripe(amount int64, cur money.Currency, stripeUnits bool) (int64, error) {
+	if stripeUnits {
+		return amount, nil
+	}
+	return money.ToStripe(amount, cur)
 }
 
 // madeUnder finds the transfer made under in's key among the transfers of its transfer group
@@ -116,7 +125,7 @@ func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (strin
 			return id, err
 		}
 	}
-	amount, err := money.ToStripe(in.Amount, in.Currency)
+	amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits)
 	if err != nil {
 		return "", rejected(fmt.Sprintf("reverse transfer %s: %v", in.TransferID, err))
 	}
@@ -179,7 +188,7 @@ func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		}
 		return tr.ID, nil
 	}
-	if amount, err := money.FromStripe(tr.Amount, money.Currency(tr.Currency)); err != nil || amount != in.Amount || !strings.EqualFold(string(tr.Currency), string(in.Currency)) {
+	if amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits); err != nil || tr.Amount != amount || !strings.EqualFold(string(tr.Currency), string(in.Currency)) {
 		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s is %d %s, not %d %s", tr.ID, tr.Amount, tr.Currency, in.Amount, in.Currency))
 	}
 	if tr.TransferGroup != "" && in.TransferGroup != "" && tr.TransferGroup != in.TransferGroup {

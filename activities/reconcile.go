@@ -346,7 +346,7 @@ func stripeStated(ctx context.Context, rail stripeRail, rec payment.Record) (map
 		return nil, err
 	}
 	out := map[string]int64{recon.Captured: stripeAmount(ch.AmountCaptured, ch.Currency)}
-	if fee, why := balanceFee(ch, rec.Currency, rec.Gross); why == "" {
+	if fee, why := balanceFee(ch, rec.Currency, rec.Gross, false); why == "" {
 		out[recon.ProcessingFee] = fee
 	}
 	if !ch.Disputed && len(rec.LostDisputes) == 0 {

@@ -165,7 +165,7 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if amount, err = money.FromStripe(amount, cur); err != nil {
 			return payment.Event{}, "", fmt.Errorf("payment_intent %s: %w", pi.ID, err)
 		}
-		ev := payment.Event{ID: evt.ID, Kind: payment.EventCapture, Amount: amount, Currency: cur, Metadata: orderMetadata(pi.Metadata), OccurredAt: at}
+		ev := payment.Event{ID: evt.ID, Kind: payment.EventCapture, Amount: amount, Currency: cur, Metadata: orderMetadata(pi.Metadata), OccurredAt: at, ISOUnits: true}
 		if pi.LatestCharge != nil {
 			ev.ChargeID = pi.LatestCharge.ID
 		}
@@ -182,7 +182,8 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if err != nil {
 			return payment.Event{}, "", fmt.Errorf("charge %s: %w", ch.ID, err)
 		}
-		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: refunded, OccurredAt: at}, ch.PaymentIntent.ID, nil
+		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: refunded, Currency: money.Currency(ch.Currency),
+			OccurredAt: at, ISOUnits: true}, ch.PaymentIntent.ID, nil
 	case "charge.refund.updated", "refund.updated", "refund.failed":
 		return refundUpdateToEvent(evt, at)
 	case "charge.dispute.created", "charge.dispute.closed":
@@ -205,8 +206,8 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if err != nil {
 			return payment.Event{}, "", fmt.Errorf("dispute %s: %w", d.ID, err)
 		}
-		return payment.Event{ID: evt.ID, Kind: kind, Amount: amount, DisputeID: d.ID, DisputeStatus: string(d.Status),
-			DisputeFees: fees, OccurredAt: at}, d.PaymentIntent.ID, nil
+		return payment.Event{ID: evt.ID, Kind: kind, Amount: amount, Currency: money.Currency(d.Currency), DisputeID: d.ID, DisputeStatus: string(d.Status),
+			DisputeFees: fees, OccurredAt: at, ISOUnits: true}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
 }
@@ -232,7 +233,8 @@ func refundUpdateToEvent(evt stripe.Event, at time.Time) (payment.Event, string,
 	if err != nil {
 		return payment.Event{}, "", fmt.Errorf("refund %s: %w", re.ID, err)
 	}
-	ev := payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: amount, OccurredAt: at}
+	ev := payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: amount, Currency: money.Currency(re.Currency),
+		OccurredAt: at, ISOUnits: true}
 	if re.Created > 0 {
 		ev.RefundMade = time.Unix(re.Created, 0).UTC()
 	}

@@ -146,8 +146,14 @@ const (
 	// split and paid with the early events applied; before, the run closed, the events that came
 	// first were known only to its history, and the capture was answered as a duplicate.
 	codePathLateCapture = 9
+	// codePathISOUnits keeps a Stripe payment's amounts in ISO minor units, as orders, the books
+	// and reports are: Stripe counts ISK and UGX in hundredths and MGA in whole ariary
+	// (money.FromStripe), and runs before read its amounts as they came. Such runs go on in
+	// Stripe's units (the activities' StripeUnits), and events the API now sends in ISO units
+	// (Event.ISOUnits) are brought back to them.
+	codePathISOUnits = 10
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathLateCapture
+	CurrentCodePath = codePathISOUnits
 )
 
 // EventKind is the kind of provider event.
@@ -215,6 +221,9 @@ type Event struct {
 	DueKey string `json:",omitempty"`
 	Made   bool   `json:",omitempty"`
 	Ref    string `json:",omitempty"`
+	// ISOUnits says a Stripe event's amounts are in ISO minor units, as the API converts them
+	// since code path 10; a Stripe event without it carries Stripe's own (money.FromStripe).
+	ISOUnits bool `json:",omitempty"`
 }
 
 // AdminAction is what an admin decided about a parked or held payment.

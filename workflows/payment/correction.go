@@ -25,6 +25,7 @@ func (r *run) correct(e Event) error {
 	var s split.Split
 	err := r.step(stepComputeSplit, activities.ComputeSplitInput{
 		Provider: r.rec.Provider, Order: r.rec.Order, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt, RuleVersion: e.RuleVersion,
+		StripeUnits: r.stripeUnits(),
 	}, &s)
 	if err != nil {
 		r.rec.Reason = fmt.Sprintf("correction to rule v%d failed: %s", e.RuleVersion, errorMessage(err))

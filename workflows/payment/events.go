@@ -10,6 +10,7 @@ import (
 
 	"paysplit/activities"
 	"paysplit/internal/ledger"
+	"paysplit/internal/money"
 	"paysplit/internal/payment"
 	"paysplit/internal/split"
 )
@@ -109,6 +110,7 @@ func (r *run) handleEvent(e Event) {
 	switch e.Kind {
 	case EventCapture:
 		if r.capture == nil && !r.rec.Split() {
+			e = r.inRunUnits(e)
 			r.capture = &e
 		}
 		return
@@ -138,6 +140,7 @@ func (r *run) applyPending() error {
 }
 
 func (r *run) apply(e Event) error {
+	e = r.inRunUnits(e)
 	switch e.Kind {
 	case EventRefund:
 		if err := r.returnFee(e); err != nil {
@@ -503,7 +506,7 @@ func (r *run) reverseTransfer(i int, amount int64, d payment.Due, asked bool) (b
 	var out activities.ReverseTransferOutput
 	err := r.callProvider(stepReverseTransfer, activities.ReverseTransferInput{
 		Provider: r.rec.Provider, Currency: r.rec.Currency, IdempotencyKey: key, TransferID: d.TransferID, Amount: amount,
-		Metadata: md, Asked: asked,
+		Metadata: md, Asked: asked, StripeUnits: r.stripeUnits(),
 	}).Get(r.ctx, &out)
 	if err != nil {
 		// The payee keeps money it now owes back: the payable stays debited (a receivable) and
@@ -592,4 +595,55 @@ func (r *run) compensate(reason string) {
 	if err := r.save(); err != nil {
 		r.log.Error("save compensated payment", "Error", err)
 	}
+}
+
+// isoUnits says the run keeps its amounts in ISO minor units (code path 10 on); a Stripe payment
+// run from before keeps them in Stripe's own, as it read them (codePathISOUnits).
+func (r *run) isoUnits() bool {
+	return r.in.CodePath >= codePathISOUnits || r.in.Provider == activities.ProviderPayPal
+}
+
+// stripeUnits is what the activities are told: the run's amounts are in Stripe's own units.
+func (r *run) stripeUnits() bool { return !r.isoUnits() }
+
+// inRunUnits brings a Stripe event's amounts into the units the run counts in: an event the API
+// sent in ISO units to a run that counts in Stripe's, or (while APIs of both versions answer
+// webhooks) one in Stripe's units to a run in ISO's. Only ISK, UGX and MGA differ. The currency
+// is the event's or, for an event that names none, the payment's.
+func (r *run) inRunUnits(e Event) Event {
+	if e.ISOUnits == r.isoUnits() || r.in.Provider == activities.ProviderPayPal {
+		return e
+	}
+	switch e.Kind {
+	case EventCapture, EventRefund, EventRefundFailed, EventDisputeCreated, EventDisputeClosed:
+	default:
+		return e // an admin's event carries no provider amounts
+	}
+	cur := e.Currency
+	if cur == "" {
+		cur = r.rec.Currency
+	}
+	conv := money.FromStripe
+	if e.ISOUnits {
+		conv = money.ToStripe
+	}
+	out := e
+	var err error
+	for _, v := range []*int64{&out.Amount, &out.AmountRefunded, &out.Fee} {
+		if *v, err = conv(*v, cur); err != nil {
+			r.log.Error("event amounts left as they came", "EventID", e.ID, "Error", err)
+			return e
+		}
+	}
+	if len(e.DisputeFees) > 0 {
+		out.DisputeFees = make(map[string]int64, len(e.DisputeFees))
+		for id, fee := range e.DisputeFees {
+			if out.DisputeFees[id], err = conv(fee, cur); err != nil {
+				r.log.Error("event amounts left as they came", "EventID", e.ID, "Error", err)
+				return e
+			}
+		}
+	}
+	out.ISOUnits = r.isoUnits()
+	return out
 }

@@ -303,7 +303,7 @@ func (r *run) enrichAndSplit() error {
 func (r *run) enrichInput(c *Event) *activities.EnrichInput {
 	return &activities.EnrichInput{
 		WorkflowID: r.rec.WorkflowID, Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
-		ChargeID: c.ChargeID, Fee: c.Fee,
+		ChargeID: c.ChargeID, Fee: c.Fee, StripeUnits: r.stripeUnits(),
 	}
 }
 
@@ -332,6 +332,7 @@ func (r *run) splitOrder(o payment.Order) (s split.Split, refused string, err er
 	}
 	err = r.step(stepComputeSplit, activities.ComputeSplitInput{
 		Provider: r.rec.Provider, Order: o, Gross: r.rec.Gross, Currency: r.rec.Currency, CapturedAt: r.rec.CapturedAt,
+		StripeUnits: r.stripeUnits(),
 	}, &s)
 	if err != nil && isBusinessError(err) {
 		return split.Split{}, errorMessage(err), nil
@@ -554,7 +555,7 @@ func (r *run) transferInput(leg *payment.Leg, key string, amount int64, asked bo
 	}
 	return activities.TransferInput{
 		Provider: r.rec.Provider, IdempotencyKey: key, Destination: leg.Destination, Amount: amount, Currency: r.rec.Currency,
-		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID, Metadata: md, Asked: asked,
+		SourceTransaction: r.rec.ChargeID, TransferGroup: r.rec.Order.OrderID, Metadata: md, Asked: asked, StripeUnits: r.stripeUnits(),
 	}
 }
 

@@ -1529,3 +1529,51 @@ func (s *workflowSuite) TestMultiVendorOrderPaysEachVendorOnItsLines() {
 	s.Zero(s.w.sent("acct_v1"))
 	s.Zero(s.w.sent("acct_v2"))
 }
+
+// Stripe counts ISK in hundredths of a króna. Code path 10 keeps a payment's amounts in ISO units
+// whichever way an event came (the API converts since then; one before it did not), and a run
+// from before goes on in Stripe's units, taking the new API's events back into them, so its
+// movements are sent as they always were (StripeUnits).
+func (s *workflowSuite) TestStripeUnitsByCodePath() {
+	tests := []struct {
+		name              string
+		codePath          int
+		iso               bool  // the events come from the API that converts
+		capture, refunded int64 // as the events carry them
+		wantGross, wantRe int64
+	}{
+		{"path 10, events in ISO units", codePathISOUnits, true, 11000, 1100, 11000, 1100},
+		{"path 10, events from an API before it", codePathISOUnits, false, 1100000, 110000, 11000, 1100},
+		{"path 9, events from its own API", codePathLateCapture, false, 1100000, 110000, 1100000, 110000},
+		{"path 9, events from the API that converts", codePathLateCapture, true, 11000, 1100, 1100000, 110000},
+	}
+	for _, tt := range tests {
+		s.Run(tt.name, func() {
+			s.SetupTest()
+			s.w.enrich = func(in activities.EnrichInput) activities.EnrichOutput {
+				return activities.EnrichOutput{Order: payment.Order{ClientID: "acme", OrderID: "o-1", VendorID: "v1", Platform: "shopify", Subtotal: in.Gross}}
+			}
+			c := captureEvent("evt_1", tt.capture)
+			c.Currency, c.ISOUnits = "isk", tt.iso
+			r := refundEvent("evt_r1", tt.refunded)
+			r.Currency, r.ISOUnits = "isk", tt.iso
+			signalAt(s.env, time.Second, SignalEvent, c)
+			signalAt(s.env, 10*time.Minute, SignalEvent, r)
+			in := testInput()
+			in.CodePath = tt.codePath
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+			s.checkBooks(rec)
+			s.EqualValues(tt.wantGross, rec.Gross)
+			s.EqualValues(tt.wantRe, rec.Refunded)
+			s.NotEmpty(s.w.transfers)
+			for key, tr := range s.w.transfers {
+				s.Equal(tt.codePath < codePathISOUnits, tr.StripeUnits, "transfer %s", key)
+			}
+			s.NotEmpty(s.w.reversals, "the refund came after the payout")
+			for key, rv := range s.w.reversals {
+				s.Equal(tt.codePath < codePathISOUnits, rv.StripeUnits, "reversal %s", key)
+			}
+		})
+	}
+}
