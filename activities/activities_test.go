@@ -141,6 +141,7 @@ func TestEnrichReadsTheProcessingFee(t *testing.T) {
 		// Stripe states ISK in hundredths of a króna: 350 kr is 35000.
 		{"stripe: ISK, in Stripe's unit", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_isk", Currency: "isk"}, 0, 350, false},
 		{"stripe: ISK with hundredths Stripe never has", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_isk_odd", Currency: "isk"}, 0, 0, false},
+		{"stripe: ISK for a run in Stripe's units", activities.EnrichInput{Provider: "stripe", ChargeID: "ch_isk", Currency: "isk", Gross: 1100000, StripeUnits: true}, 0, 35000, false},
 		{"paypal: the event's fee", activities.EnrichInput{Provider: "paypal", ChargeID: "CAP1", Fee: 433, Currency: "usd"}, 0, 433, false},
 		{"paypal: none said", activities.EnrichInput{Provider: "paypal", ChargeID: "CAP2", Currency: "usd"}, 0, 0, false},
 	}
@@ -154,7 +155,10 @@ func TestEnrichReadsTheProcessingFee(t *testing.T) {
 			}
 			defer func() { f.proxy.Inject = nil }()
 			in := tt.in
-			in.WorkflowID, in.PaymentID, in.Gross, in.Metadata = "payment-"+in.Provider+"-"+t.Name(), "p", 11000, md
+			in.WorkflowID, in.PaymentID, in.Metadata = "payment-"+in.Provider+"-"+t.Name(), "p", md
+			if in.Gross == 0 {
+				in.Gross = 11000
+			}
 			out, err := f.a.Enrich(context.Background(), in)
 			if tt.retryable {
 				require.Error(t, err)
@@ -341,17 +345,19 @@ func TestTransfersAreSentInStripesUnit(t *testing.T) {
 		cur            money.Currency
 		amount, back   int64  // ISO minor units: the transfer and a reversal of part of it
 		sent, reversed string // what Stripe is sent
+		stripeUnits    bool   // a run from before code path 10, which counts in Stripe's units
 	}{
-		{"isk", 4500, 500, "450000", "50000"},
-		{"ugx", 4500, 500, "450000", "50000"},
-		{"mga", 450000, 50000, "4500", "500"},
-		{"usd", 4500, 500, "4500", "500"},
-		{"mga", 450050, 0, "", ""}, // a fraction of an ariary: refused
+		{"isk", 4500, 500, "450000", "50000", false},
+		{"ugx", 4500, 500, "450000", "50000", false},
+		{"mga", 450000, 50000, "4500", "500", false},
+		{"usd", 4500, 500, "4500", "500", false},
+		{"mga", 450050, 0, "", "", false}, // a fraction of an ariary: refused
+		{"isk", 450000, 50000, "450000", "50000", true},
 	} {
-		t.Run(fmt.Sprintf("%d %s", tt.amount, tt.cur), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d %s %v", tt.amount, tt.cur, tt.stripeUnits), func(t *testing.T) {
 			key := fmt.Sprintf("payment-stripe-pi_units/transfer/vendor/%s-%d", tt.cur, tt.amount)
 			out, err := f.a.Transfer(ctx, activities.TransferInput{IdempotencyKey: key, Destination: "acct_v1",
-				Amount: tt.amount, Currency: tt.cur, TransferGroup: "o-units"})
+				Amount: tt.amount, Currency: tt.cur, TransferGroup: "o-units", StripeUnits: tt.stripeUnits})
 			var sent []string
 			for _, c := range f.proxy.Calls(http.MethodPost, "/v1/transfers") {
 				if c.IdempotencyKey == key {
@@ -367,7 +373,7 @@ func TestTransfersAreSentInStripesUnit(t *testing.T) {
 			require.Equal(t, []string{tt.sent}, sent)
 
 			_, err = f.a.ReverseTransfer(ctx, activities.ReverseTransferInput{IdempotencyKey: key + "/refund",
-				TransferID: out.TransferID, Amount: tt.back, Currency: tt.cur})
+				TransferID: out.TransferID, Amount: tt.back, Currency: tt.cur, StripeUnits: tt.stripeUnits})
 			require.NoError(t, err)
 			reversals := f.proxy.Calls(http.MethodPost, "/v1/transfers/"+out.TransferID+"/reversals")
 			require.Len(t, reversals, 1)
