@@ -108,8 +108,8 @@ func TestStripeRefundUpdates(t *testing.T) {
 		require.NoError(t, json.Unmarshal(body, &evt))
 		return evt
 	}
-	failed := payment.Event{ID: "evt_u", Kind: payment.EventRefundFailed, RefundID: "re_1", Amount: 1100, OccurredAt: time.Unix(1795600000, 0).UTC(),
-		RefundMade: time.Unix(1795500000, 0).UTC()}
+	failed := payment.Event{ID: "evt_u", Kind: payment.EventRefundFailed, RefundID: "re_1", Amount: 1100, Currency: "usd", OccurredAt: time.Unix(1795600000, 0).UTC(),
+		RefundMade: time.Unix(1795500000, 0).UTC(), ISOUnits: true}
 	for _, tt := range []struct {
 		name    string
 		evt     stripe.Event
