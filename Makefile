@@ -56,6 +56,8 @@ test-short: ## unit tests only; integration tests skip when their servers are mi
 record-histories: tools ## re-record workflow histories for the replay tests, then replay them
 	RECORD_HISTORY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./api/server/
 	$(GO) test -count=1 -run TestReplayRecordedHistories ./workflows/payment/
+	RECORD_HISTORY=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run TestWeeklyReportsEndToEnd ./workflows/report/
+	$(GO) test -count=1 -run TestReplayRecordedHistories ./workflows/report/
 
 FUZZTIME ?= 10s
 

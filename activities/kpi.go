@@ -79,7 +79,8 @@ type PlanKPISyncOutput struct {
 }
 
 // PlanKPISync reads the client's KPI settings: revenue always comes from our payments, traffic
-// from GA4 when the client has a property.
+// from GA4 when the client has a property (store.KPISettings.KPISources, which also decides whose
+// sync status counts).
 func (a *KPI) PlanKPISync(ctx context.Context, in PlanKPISyncInput) (PlanKPISyncOutput, error) {
 	cl, err := a.Store.GetClient(ctx, in.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -92,11 +93,7 @@ func (a *KPI) PlanKPISync(ctx context.Context, in PlanKPISyncInput) (PlanKPISync
 	if err != nil {
 		return PlanKPISyncOutput{}, err
 	}
-	out := PlanKPISyncOutput{Sources: []string{kpi.SourceLedger}, Currency: cl.DefaultCurrency}
-	if st.GA4PropertyID != "" {
-		out.Sources = append(out.Sources, kpi.SourceGA4)
-	}
-	return out, nil
+	return PlanKPISyncOutput{Sources: st.KPISources(), Currency: cl.DefaultCurrency}, nil
 }
 
 // SyncKPISourceInput is one source's part of a sync: the days From..To (the hot window) and the

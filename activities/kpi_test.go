@@ -122,3 +122,55 @@ func (l *lagRecorder) KPISyncLag(client string, lag time.Duration) {
 	}
 	l.lags[client] = append(l.lags[client], lag)
 }
+
+// TestDroppedSourceNoLongerCounts: a client that stops using GA4 keeps its old ga4 status row,
+// which the sync no longer updates. Only the sources the client still has count, so once its
+// ledger syncs fine the client is not stale, and its last sync is the ledger's.
+func TestDroppedSourceNoLongerCounts(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	const id = "kpi-dropped-ga4"
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
+	require.NoError(t, err)
+	_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: id, GA4PropertyID: "77", ProviderRevenue: true})
+	require.NoError(t, err)
+	g := kpitest.NewGA4(t)
+	clock := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	a := &activities.KPI{Store: st, Sources: &kpisrc.Factory{Store: st, GA4: ga4.Options{Endpoint: g.URL, WithoutAuthentication: true}},
+		Now: func() time.Time { return clock }}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	sync := func() []string {
+		v, err := env.ExecuteActivity(a.PlanKPISync, activities.PlanKPISyncInput{ClientID: id})
+		require.NoError(t, err)
+		var plan activities.PlanKPISyncOutput
+		require.NoError(t, v.Get(&plan))
+		today := kpi.DayOf(clock)
+		for _, src := range plan.Sources {
+			_, err := env.ExecuteActivity(a.SyncKPISource, activities.SyncKPISourceInput{ClientID: id, Source: src,
+				Currency: plan.Currency, From: today.AddDate(0, 0, -6), To: today, Today: today})
+			require.NoError(t, err, src)
+		}
+		return plan.Sources
+	}
+	require.Equal(t, []string{kpi.SourceLedger, kpi.SourceGA4}, sync())
+
+	// The client drops analytics; two weeks later the sync (ledger only) runs fine.
+	_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: id, ProviderRevenue: true})
+	require.NoError(t, err)
+	clock = time.Date(2026, 6, 15, 10, 0, 0, 0, time.UTC)
+	require.Equal(t, []string{kpi.SourceLedger}, sync())
+
+	r := &kpi.Reader{Hot: st, RetentionDays: 7, StaleAfter: time.Hour, Now: func() time.Time { return clock }}
+	s, err := r.Series(ctx, id, money.USD, clock.AddDate(0, 0, -6), clock)
+	require.NoError(t, err)
+	require.Falsef(t, s.Stale, "stale although its only source just synced; sources %+v", s.Sources)
+	require.Equal(t, clock, s.LastSyncedAt)
+	require.Len(t, s.Sources, 1)
+	require.Equal(t, kpi.SourceLedger, s.Sources[0].Source)
+	for _, d := range s.Days {
+		require.False(t, d.Stale, d.Day)
+	}
+}

@@ -49,7 +49,14 @@ type Reports struct {
 	Mail mailer.Sender
 	// Now is the clock for generation times and the email's Date; nil means time.Now.
 	Now func() time.Time
+	// KPISyncEvery is the deployment's KPI sync period (KPI_SYNC_EVERY), which a client's own
+	// sync_every_seconds overrides; zero means DefaultKPISyncEvery.
+	KPISyncEvery time.Duration
 }
+
+// DefaultKPISyncEvery is the KPI sync period assumed when Reports.KPISyncEvery is not set (the
+// default of KPI_SYNC_EVERY).
+const DefaultKPISyncEvery = 15 * time.Minute
 
 func (a *Reports) now() time.Time {
 	if a.Now != nil {
@@ -84,6 +91,36 @@ type ListReportClientsOutput struct {
 func (a *Reports) ListReportClients(ctx context.Context, in ListReportClientsInput) (ListReportClientsOutput, error) {
 	ids, err := a.Store.ReportClients(ctx, in.TimeZone)
 	return ListReportClientsOutput{ClientIDs: ids}, err
+}
+
+// ReportReadyOutput is when the report may be generated.
+type ReportReadyOutput struct {
+	At time.Time
+}
+
+// ReportReadyAt says when the client's report of in.Week may be generated: once the week's last
+// (UTC) day has ended and one of the client's KPI syncs has run since (report.Week.KPIsCompleteAt
+// with the client's sync period).
+func (a *Reports) ReportReadyAt(ctx context.Context, in ReportInput) (ReportReadyOutput, error) {
+	w, err := report.ParseWeek(in.Week)
+	if err != nil {
+		return ReportReadyOutput{}, invalid(err)
+	}
+	k, err := a.Store.GetKPISettings(ctx, in.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ReportReadyOutput{}, invalid(err)
+	}
+	if err != nil {
+		return ReportReadyOutput{}, err
+	}
+	every := k.SyncEvery
+	if every == 0 {
+		every = a.KPISyncEvery
+	}
+	if every == 0 {
+		every = DefaultKPISyncEvery
+	}
+	return ReportReadyOutput{At: w.KPIsCompleteAt(every)}, nil
 }
 
 // GenerateReportInput asks for one client's report of one week; Force renders it again from

@@ -46,7 +46,8 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 		Store: st,
 		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
 			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint}}).Cold},
-		Files: files,
+		Files:        files,
+		KPISyncEvery: cfg.KPISyncEvery,
 	}
 	if rc.SMTPAddr != "" {
 		acts.Mail = &mailer.SMTP{Addr: rc.SMTPAddr, From: rc.MailFrom, Username: rc.SMTPUsername, Password: rc.SMTPPassword, TLS: rc.SMTPTLS}

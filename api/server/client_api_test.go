@@ -9,7 +9,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"paysplit/activities"
 	"paysplit/api/server"
+	"paysplit/internal/kpi"
+	"paysplit/internal/kpi/kpitest"
+	"paysplit/internal/kpi/stripekpi"
 	"paysplit/internal/payment"
 	"paysplit/internal/store"
 )
@@ -67,6 +71,52 @@ func TestKPIsByDay(t *testing.T) {
 		code, body := a.json(req{method: http.MethodGet, path: "/api/v1/kpis?" + q, key: key})
 		require.Equal(t, http.StatusBadRequest, code, "%s: %v", q, body)
 		require.Equal(t, "invalid_request", body["error"].(map[string]any)["code"])
+	}
+}
+
+// TestKPIsFutureDays: GET /api/v1/kpis?from=<5 days ago> (to defaults to from+29) answers every
+// day of the range, but the 24 days after today are source none, not synced and not stale, never
+// zeros from "stripe" (which answers zeros for any day it is asked for).
+func TestKPIsFutureDays(t *testing.T) {
+	srv := kpitest.NewStripe(t)
+	a := newAPI(t, func(d *server.Deps) {
+		d.Now = func() time.Time { return fixedNow }
+		d.KPIs = &kpi.Reader{Hot: d.Store, RetentionDays: 7, StaleAfter: time.Hour, Now: d.Now,
+			Cold: func(context.Context, string) (kpi.Sources, error) {
+				return kpi.Sources{Revenue: stripekpi.Source{API: activities.NewStripeClient("sk_test_x", srv.URL, nil)}}, nil
+			}}
+	})
+	c := a.newClient("future")
+	_, key := a.newKey(store.RoleClient, c)
+	for _, tt := range []struct {
+		query        string
+		to           string
+		days, future int
+	}{
+		{"from=2026-06-10", "2026-07-09", 30, 24},
+		{"from=2026-06-01&to=2026-06-20", "2026-06-20", 20, 5},
+		{"from=2026-06-16&to=2026-06-16", "2026-06-16", 1, 1},
+	} {
+		t.Run(tt.query, func(t *testing.T) {
+			code, body := a.json(req{method: http.MethodGet, path: "/api/v1/kpis?" + tt.query, key: key})
+			require.Equal(t, http.StatusOK, code, body)
+			require.Equal(t, tt.to, body["to"])
+			days := body["days"].([]any)
+			require.Len(t, days, tt.days, "every day of the range")
+			future := 0
+			for _, d := range days {
+				d := d.(map[string]any)
+				if d["day"].(string) <= "2026-06-15" {
+					continue
+				}
+				future++
+				require.Equal(t, false, d["synced"], d)
+				require.Equal(t, "none", d["source"], d)
+				require.Equal(t, false, d["stale"], d)
+				require.Equal(t, false, d["has_revenue"], d)
+			}
+			require.Equal(t, tt.future, future)
+		})
 	}
 }
 

@@ -190,12 +190,16 @@ func (f *fakeTraffic) TrafficHours(context.Context, time.Time) ([]kpi.TrafficHou
 	return nil, nil
 }
 
-type fakeRevenue struct{ calls int }
+type fakeRevenue struct {
+	calls int
+	asked [][2]time.Time
+}
 
 func (f *fakeRevenue) Name() string { return kpi.SourceStripe }
 
 func (f *fakeRevenue) RevenueDays(_ context.Context, _ string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
 	f.calls++
+	f.asked = append(f.asked, [2]time.Time{from, to})
 	var out []kpi.RevenueDay
 	for _, d := range kpi.Days(from, to) {
 		out = append(out, kpi.RevenueDay{Day: d, Revenue: kpi.Revenue{Currency: cur, Gross: 100}})
@@ -267,6 +271,67 @@ func TestReaderStaleSince(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"2026-06-13", "2026-06-14", "2026-06-15"}, stale)
+}
+
+// TestReaderFutureDays: days after today have happened nowhere. Sources answer zeros for any day
+// they are asked for, so the reader must not ask them for those days, nor take a stored row for
+// one: they are source none, not synced and not stale (what GET /api/v1/kpis?from=<5 days ago>
+// gets, to defaulting to from+29 days).
+func TestReaderFutureDays(t *testing.T) {
+	stored := func(from, to string) []kpi.Day {
+		var out []kpi.Day
+		for _, d := range kpi.Days(day(from), day(to)) {
+			out = append(out, kpi.Day{Day: d, Revenue: &kpi.Revenue{Currency: money.USD, Gross: 1}})
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name       string
+		from, to   string
+		stored     []kpi.Day
+		noSources  bool
+		wantAsked  [][2]time.Time // what the revenue source was asked for
+		wantSynced int            // days up to today
+	}{
+		{name: "hot window stored, 24 days ahead", from: "2026-06-10", to: "2026-07-09",
+			stored: stored("2026-06-09", "2026-06-15"), wantSynced: 6},
+		{name: "today not stored yet", from: "2026-06-10", to: "2026-07-09",
+			stored: stored("2026-06-09", "2026-06-14"), wantAsked: [][2]time.Time{{day("2026-06-15"), day("2026-06-15")}}, wantSynced: 6},
+		{name: "older days and future ones", from: "2026-06-01", to: "2026-06-30",
+			stored: stored("2026-06-09", "2026-06-15"), wantAsked: [][2]time.Time{{day("2026-06-01"), day("2026-06-08")}}, wantSynced: 15},
+		{name: "all in the future", from: "2026-06-16", to: "2026-06-20", stored: stored("2026-06-09", "2026-06-15")},
+		{name: "a future row in Postgres", from: "2026-06-14", to: "2026-06-17",
+			stored: stored("2026-06-09", "2026-06-17"), noSources: true, wantSynced: 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hot := &fakeHot{days: tt.stored}
+			tr, rv := &fakeTraffic{err: errors.New("ga4: 503")}, &fakeRevenue{}
+			r := &kpi.Reader{Hot: hot, RetentionDays: 7, StaleAfter: time.Hour, Now: func() time.Time { return now }}
+			if !tt.noSources {
+				r.Cold = func(context.Context, string) (kpi.Sources, error) { return kpi.Sources{Traffic: tr, Revenue: rv}, nil }
+			}
+			s, err := r.Series(t.Context(), "northwind", money.USD, day(tt.from), day(tt.to))
+			require.NoError(t, err)
+			require.Len(t, s.Days, len(kpi.Days(day(tt.from), day(tt.to))))
+			require.Equal(t, tt.wantAsked, rv.asked)
+			synced := 0
+			for _, d := range s.Days {
+				if !d.Day.After(kpi.DayOf(now)) {
+					if d.Synced() {
+						synced++
+					}
+					continue
+				}
+				require.Falsef(t, d.Synced(), "%s (future) shown as synced by %q", d.Day.Format(time.DateOnly), d.Source)
+				require.Equal(t, kpi.SourceNone, d.Source, d.Day)
+				require.False(t, d.Stale, "no source was asked for %s", d.Day.Format(time.DateOnly))
+			}
+			require.Equal(t, tt.wantSynced, synced)
+			for _, asked := range hot.asked {
+				require.False(t, asked[1].After(kpi.DayOf(now)), "Postgres asked up to %s", asked[1].Format(time.DateOnly))
+			}
+		})
+	}
 }
 
 // TestReaderWithoutSources reads everything from Postgres, whatever its age.

@@ -8,7 +8,8 @@ import (
 // ColdRange is the span of days the sources must be asked for: every day before the hot window,
 // and hot days that have no stored row yet (a client created today, a sync that never ran), so
 // a gap in Postgres is filled from the source rather than shown as zeros. ok is false when
-// Postgres has every day.
+// Postgres has every day. to must not be after today: a source asked for a later day answers
+// zeros for it, which would show a day that has not happened as synced.
 func ColdRange(from, to, hotStart time.Time, hot []Day) (cfrom, cto time.Time, ok bool) {
 	stored := make(map[time.Time]bool, len(hot))
 	for _, d := range hot {

@@ -57,22 +57,30 @@ func (r *Reader) now() time.Time {
 }
 
 // Series returns the client's days from from to to. A failing source does not fail the call:
-// its days are empty and stale, and it is named in ColdErrors.
+// its days are empty and stale, and it is named in ColdErrors. Days after today (UTC) have
+// happened nowhere: they are neither read nor fetched, and come back as SourceNone, not synced
+// and not stale (a source asked for them would answer zeros).
 func (r *Reader) Series(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) (Series, error) {
 	from, to = DayOf(from), DayOf(to)
 	now := r.now()
+	today := DayOf(now)
 	hotStart := HotStart(now, r.RetentionDays)
 	if r.Cold == nil {
 		hotStart = time.Time{}
+	}
+	// last is the last day any source can have.
+	last := to
+	if last.After(today) {
+		last = today
 	}
 	hotFrom := from
 	if hotFrom.Before(hotStart) {
 		hotFrom = hotStart
 	}
 	var hot []Day
-	if !hotFrom.After(to) {
+	if !hotFrom.After(last) {
 		var err error
-		if hot, err = r.Hot.KPIHotDays(ctx, clientID, hotFrom, to); err != nil {
+		if hot, err = r.Hot.KPIHotDays(ctx, clientID, hotFrom, last); err != nil {
 			return Series{}, err
 		}
 	}
@@ -82,24 +90,28 @@ func (r *Reader) Series(ctx context.Context, clientID string, cur money.Currency
 	}
 	s := Series{Freshness: Summarize(statuses, now, r.StaleAfter)}
 	var cold []Day
-	if cfrom, cto, ok := ColdRange(from, to, hotStart, hot); ok && r.Cold != nil {
-		if cold, s.ColdErrors, err = r.fetch(ctx, clientID, cur, cfrom, cto); err != nil {
-			return Series{}, err
+	if !from.After(last) && r.Cold != nil {
+		if cfrom, cto, ok := ColdRange(from, last, hotStart, hot); ok {
+			if cold, s.ColdErrors, err = r.fetch(ctx, clientID, cur, cfrom, cto); err != nil {
+				return Series{}, err
+			}
 		}
 	}
 	s.Days = Merge(from, to, hotStart, hot, cold)
-	r.markStale(&s)
+	r.markStale(&s, today)
 	return s, nil
 }
 
 // markStale flags stored days the last good sync may not have seen in full (from its day on),
-// and fetched days a source failed on.
-func (r *Reader) markStale(s *Series) {
+// and fetched days a source failed on. Days after today are never stale: no source was asked.
+func (r *Reader) markStale(s *Series, today time.Time) {
 	staleFrom := DayOf(s.LastSyncedAt)
 	for i := range s.Days {
 		d := &s.Days[i]
-		switch d.Source {
-		case SourcePostgres:
+		switch {
+		case d.Day.After(today):
+			d.Stale = false
+		case d.Source == SourcePostgres:
 			d.Stale = s.Stale && !d.Day.Before(staleFrom)
 		default:
 			d.Stale = len(s.ColdErrors) > 0

@@ -65,6 +65,44 @@ func TestWeekBoundsFollowTheClientsZone(t *testing.T) {
 	require.Equal(t, "2026-W13", report.LastCompleteWeek(time.Date(2026, 3, 30, 6, 0, 0, 0, berlin), berlin).String())
 }
 
+// TestReportWaitsForItsLastUTCDay: the schedule fires Monday 06:00 local, but the report's KPI
+// days are UTC dates. East of UTC+6 that is before the week's last UTC day has ended, so the
+// report must wait for it and one KPI sync after it (at most MaxKPIWait after its end).
+func TestReportWaitsForItsLastUTCDay(t *testing.T) {
+	for _, tt := range []struct {
+		zone      string
+		syncEvery time.Duration
+		wait      time.Duration // from the schedule's Monday 06:00 local to generating
+	}{
+		{"America/New_York", 15 * time.Minute, 0},
+		{"Europe/Berlin", 15 * time.Minute, 0},             // 04:00 UTC: Sunday ended and synced
+		{"Asia/Dhaka", 15 * time.Minute, 20 * time.Minute}, // 00:00 UTC: Sunday just ended, not synced
+		{"Asia/Shanghai", 15 * time.Minute, 2*time.Hour + 20*time.Minute},
+		{"Asia/Tokyo", 15 * time.Minute, 3*time.Hour + 20*time.Minute},
+		{"Australia/Sydney", 15 * time.Minute, 4*time.Hour + 20*time.Minute}, // UTC+10 in June
+		{"Pacific/Auckland", 15 * time.Minute, 6*time.Hour + 20*time.Minute}, // UTC+12 in June
+		{"Pacific/Kiritimati", time.Hour, 9*time.Hour + 5*time.Minute},       // UTC+14, hourly sync
+		{"Asia/Tokyo", 24 * time.Hour, 9 * time.Hour},                        // daily sync: capped at 6h after the day
+	} {
+		t.Run(tt.zone+"/"+tt.syncEvery.String(), func(t *testing.T) {
+			loc, err := time.LoadLocation(tt.zone)
+			require.NoError(t, err)
+			at := time.Date(2026, 6, 15, 6, 0, 0, 0, loc) // the schedule's Monday 06:00
+			w := report.LastCompleteWeek(at, loc)
+			require.Equal(t, "2026-W24", w.String())
+			generate := at
+			if ready := w.KPIsCompleteAt(tt.syncEvery); ready.After(at) {
+				generate = ready
+			}
+			require.Equal(t, tt.wait, generate.Sub(at))
+			lastDayEnds := w.Days()[6].AddDate(0, 0, 1) // 00:00 UTC the next day
+			require.Falsef(t, generate.Before(lastDayEnds.Add(min(tt.syncEvery, report.MaxKPIWait-report.KPISyncRunTime))),
+				"report of %s generated at %s UTC, before its last day %s ended and was synced",
+				w, generate.UTC().Format("Mon 15:04"), w.Days()[6].Format(time.DateOnly))
+		})
+	}
+}
+
 func TestTiles(t *testing.T) {
 	d := reporttest.Sample()
 	tiles := d.Tiles()

@@ -91,3 +91,20 @@ func weeksIn(year int) int {
 func LastCompleteWeek(now time.Time, loc *time.Location) Week {
 	return WeekOf(now.In(loc)).Prev()
 }
+
+// KPISyncRunTime is what KPIsCompleteAt allows a KPI sync to run, retries included (about two
+// minutes when a source keeps failing).
+const KPISyncRunTime = 5 * time.Minute
+
+// MaxKPIWait bounds how long after its last day ends a report waits for the KPI sync, so a
+// client whose KPIs sync once a day still gets its report within the run's time limit (its notes
+// then say the sync may be behind).
+const MaxKPIWait = 6 * time.Hour
+
+// KPIsCompleteAt is the earliest a report of w may be generated: its last KPI day (a UTC date,
+// like every KPI day) has ended and a KPI sync of period syncEvery has run since, but no later
+// than MaxKPIWait after that day's end. East of UTC+6 a Monday-morning run is earlier than that
+// (the week's last UTC day has not ended yet) and must wait.
+func (w Week) KPIsCompleteAt(syncEvery time.Duration) time.Time {
+	return w.Monday().AddDate(0, 0, 7).Add(min(max(syncEvery, 0)+KPISyncRunTime, MaxKPIWait))
+}

@@ -55,11 +55,26 @@ func (k KPISettings) Validate() error {
 	return nil
 }
 
+// KPISources are the sources the KPI sync keeps for these settings: our ledger always, GA4 when
+// the client has a property. Only these count for the client's sync status.
+func (k KPISettings) KPISources() []string {
+	out := []string{kpi.SourceLedger}
+	if k.GA4PropertyID != "" {
+		out = append(out, kpi.SourceGA4)
+	}
+	return out
+}
+
 // GetKPISettings returns a client's KPI settings, or the defaults when none were saved.
 func (s *Store) GetKPISettings(ctx context.Context, clientID string) (KPISettings, error) {
 	if _, err := s.GetClient(ctx, clientID); err != nil {
 		return KPISettings{}, err
 	}
+	return s.kpiSettings(ctx, clientID)
+}
+
+// kpiSettings reads the stored settings without checking the client exists.
+func (s *Store) kpiSettings(ctx context.Context, clientID string) (KPISettings, error) {
 	k := DefaultKPISettings(clientID)
 	var every int
 	err := s.pool.QueryRow(ctx, `SELECT ga4_property_id, ga4_credentials_ref, provider_revenue, sync_every_seconds, updated_at
@@ -319,10 +334,17 @@ func (s *Store) RevenueHours(ctx context.Context, clientID string, cur money.Cur
 	return out, rows.Err()
 }
 
-// KPISyncStatus returns the sync status of each of a client's sources, by source name.
+// KPISyncStatus returns the sync status of each of a client's sources (KPISettings.KPISources),
+// by source name. The row of a source the client no longer has (GA4 after its property was
+// cleared) stays in the table, with its history, but is not listed: the sync no longer updates
+// it, so it would mark the client stale for good. Should the source come back, so does its row.
 func (s *Store) KPISyncStatus(ctx context.Context, clientID string) ([]kpi.SourceStatus, error) {
+	k, err := s.kpiSettings(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `SELECT source, last_success_at, last_attempt_at, last_error, failures
-		FROM kpi_sync_status WHERE client_id = $1 ORDER BY source`, clientID)
+		FROM kpi_sync_status WHERE client_id = $1 AND source = ANY($2) ORDER BY source`, clientID, k.KPISources())
 	if err != nil {
 		return nil, fmt.Errorf("kpi sync status of %s: %w", clientID, err)
 	}

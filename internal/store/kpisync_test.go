@@ -96,21 +96,65 @@ func TestKPISyncStatus(t *testing.T) {
 	s := store.New(pool)
 	ctx := t.Context()
 	kpiClient(t, s, "kpi-status")
+	_, err := s.PutKPISettings(ctx, store.KPISettings{ClientID: "kpi-status", GA4PropertyID: "77", ProviderRevenue: true})
+	require.NoError(t, err)
 	t0 := time.Date(2026, 6, 15, 8, 0, 0, 0, time.UTC)
 	require.NoError(t, s.MarkKPISynced(ctx, "kpi-status", "ga4", t0))
 	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", t0.Add(time.Hour)))
 	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", t0.Add(2*time.Hour)))
-	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "stripe", "never worked", t0))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ledger", "never worked", t0))
 	st, err := s.KPISyncStatus(ctx, "kpi-status")
 	require.NoError(t, err)
 	require.Equal(t, []kpi.SourceStatus{
 		{Source: "ga4", LastSuccess: t0, LastAttempt: t0.Add(2 * time.Hour), LastError: "ga4: runReport: 503 unavailable", Failures: 2},
-		{Source: "stripe", LastAttempt: t0, LastError: "never worked", Failures: 1},
+		{Source: "ledger", LastAttempt: t0, LastError: "never worked", Failures: 1},
 	}, st)
 	require.NoError(t, s.MarkKPISynced(ctx, "kpi-status", "ga4", t0.Add(3*time.Hour)))
 	st, err = s.KPISyncStatus(ctx, "kpi-status")
 	require.NoError(t, err)
 	require.Equal(t, kpi.SourceStatus{Source: "ga4", LastSuccess: t0.Add(3 * time.Hour), LastAttempt: t0.Add(3 * time.Hour)}, st[0])
+}
+
+// TestKPISyncStatusListsTheClientsSources: only the sources the client's settings still have
+// count; a dropped source's row is kept (with its history) and listed again if it comes back.
+func TestKPISyncStatusListsTheClientsSources(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	kpiClient(t, s, "kpi-dropped")
+	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	require.NoError(t, s.MarkKPISynced(ctx, "kpi-dropped", kpi.SourceGA4, t0))
+	require.NoError(t, s.MarkKPISynced(ctx, "kpi-dropped", kpi.SourceLedger, t0.Add(time.Hour)))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-dropped", "ga5", "unknown KPI source", t0))
+	for _, tt := range []struct {
+		name     string
+		settings *store.KPISettings // nil: none saved (the defaults)
+		want     []string
+	}{
+		{"defaults: revenue only", nil, []string{kpi.SourceLedger}},
+		{"with a GA4 property", &store.KPISettings{GA4PropertyID: "77", ProviderRevenue: true}, []string{kpi.SourceGA4, kpi.SourceLedger}},
+		{"GA4 dropped", &store.KPISettings{ProviderRevenue: true}, []string{kpi.SourceLedger}},
+		{"GA4 back", &store.KPISettings{GA4PropertyID: "78", ProviderRevenue: true}, []string{kpi.SourceGA4, kpi.SourceLedger}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.settings != nil {
+				k := *tt.settings
+				k.ClientID = "kpi-dropped"
+				_, err := s.PutKPISettings(ctx, k)
+				require.NoError(t, err)
+			}
+			st, err := s.KPISyncStatus(ctx, "kpi-dropped")
+			require.NoError(t, err)
+			var got []string
+			for _, x := range st {
+				got = append(got, x.Source)
+				if x.Source == kpi.SourceGA4 {
+					require.Equal(t, t0, x.LastSuccess, "the row kept its history")
+				}
+			}
+			require.Equal(t, tt.want, got)
+		})
+	}
 }
 
 func TestKPISettings(t *testing.T) {

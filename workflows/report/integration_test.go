@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,9 +13,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"paysplit/activities"
 	"paysplit/internal/mailer"
@@ -61,6 +65,8 @@ type stack struct {
 	s3        *objstoretest.Server
 	files     *objstore.Store
 	box       *mailbox.Server
+	// weeklyID is the workflow ID of the latest runWeekly.
+	weeklyID string
 }
 
 func newStack(t *testing.T, refuseClient string) *stack {
@@ -129,12 +135,32 @@ func (s *stack) runWeekly(zone, week string) report.WeeklyResult {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(s.t.Context(), 2*time.Minute)
 	defer cancel()
-	run, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: unique("weekly-test"), TaskQueue: s.taskQueue},
+	s.weeklyID = unique("weekly-test")
+	run, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: s.weeklyID, TaskQueue: s.taskQueue},
 		report.WeeklyWorkflowName, report.WeeklyInput{TimeZone: zone, Week: week})
 	require.NoError(s.t, err)
 	var res report.WeeklyResult
 	require.NoError(s.t, run.Get(ctx, &res))
 	return res
+}
+
+// record saves the latest run of workflow id for the replay tests (replay_test.go) when
+// RECORD_HISTORY is set (`make record-histories`).
+func (s *stack) record(name, id string) {
+	s.t.Helper()
+	if os.Getenv("RECORD_HISTORY") == "" {
+		return
+	}
+	it := s.tc.GetWorkflowHistory(s.t.Context(), id, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(s.t, err)
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	require.NoError(s.t, err)
+	require.NoError(s.t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
 }
 
 func outcomes(res report.WeeklyResult) map[string]report.ClientOutcome {
@@ -178,6 +204,9 @@ func TestWeeklyReportsEndToEnd(t *testing.T) {
 	require.Contains(t, got[broken].Error, "access denied")
 	require.Equal(t, "not_sent", got[silent].Status)
 	require.Equal(t, "no_recipients", got[silent].Reason)
+	s.record("weekly.json", s.weeklyID)
+	s.record("client_sent.json", report.ClientWorkflowID(good, "2026-W07"))
+	s.record("client_failed.json", report.ClientWorkflowID(broken, "2026-W07"))
 
 	// The file is in S3: private, encrypted at rest, typed, where the issue says.
 	key := "reports/" + good + "/2026-W07.pdf"

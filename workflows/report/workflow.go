@@ -188,10 +188,45 @@ func dbOptions(timeout time.Duration) workflow.ActivityOptions {
 	}
 }
 
-// Client makes, stores and sends one client's report of one week. Each step is idempotent, so a
-// rerun (or a retry on another worker) repeats nothing that was done.
+// waitForKPIsChange versions the wait for the week's KPIs in Client.
+const waitForKPIsChange = "wait-for-week-kpis"
+
+// waitForKPIs sleeps until the week's KPIs are complete: KPI days are UTC dates, and east of
+// UTC+6 the schedule's Monday 06:00 comes before the week's last UTC day has ended, let alone
+// been synced. A week ended longer ago than any wait needs no activity.
+func waitForKPIs(ctx workflow.Context, in ClientInput) error {
+	w, err := ireport.ParseWeek(in.Week)
+	if err != nil {
+		return nil // GenerateReport refuses the week for good
+	}
+	now := workflow.Now(ctx)
+	if !now.Before(w.Monday().AddDate(0, 0, 7).Add(ireport.MaxKPIWait)) {
+		return nil
+	}
+	var ready activities.ReportReadyOutput
+	rctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
+	rin := activities.ReportInput{ClientID: in.ClientID, Week: in.Week}
+	if err := workflow.ExecuteActivity(rctx, act.ReportReadyAt, rin).Get(ctx, &ready); err != nil {
+		return fmt.Errorf("report ready time: %w", err)
+	}
+	if wait := ready.At.Sub(now); wait > 0 {
+		workflow.GetLogger(ctx).Info("waiting for the week's KPIs", "ClientID", in.ClientID, "Week", in.Week, "Until", ready.At, "Wait", wait)
+		return workflow.Sleep(ctx, wait)
+	}
+	return nil
+}
+
+// Client makes, stores and sends one client's report of one week, once the week's KPIs are
+// complete (waitForKPIs). Each step is idempotent, so a rerun (or a retry on another worker)
+// repeats nothing that was done.
 func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 	var res ClientResult
+	// Runs started before the wait existed replay without it (no marker in their history).
+	if workflow.GetVersion(ctx, waitForKPIsChange, workflow.DefaultVersion, 1) >= 1 {
+		if err := waitForKPIs(ctx, in); err != nil {
+			return res, err
+		}
+	}
 	// Gathering may fetch older days from the analytics and payment providers: give it time.
 	gctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,

@@ -1,0 +1,97 @@
+package activities_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"paysplit/activities"
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+// TestReportNotesOnlyTheClientsSources: a ga4 status row left from before the client dropped
+// GA4 must not give every later report a "ga4 last synced ..." note; the ledger, synced after
+// the week ended, gives none either.
+func TestReportNotesOnlyTheClientsSources(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	const id = "report-dropped-ga4"
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
+	require.NoError(t, err)
+	require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceGA4, time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)))      // before GA4 was removed
+	require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceLedger, time.Date(2026, 6, 15, 3, 55, 0, 0, time.UTC))) // minutes before the run
+	now := time.Date(2026, 6, 15, 6, 0, 0, 0, time.UTC)
+	rep := &activities.Reports{Store: st, Now: func() time.Time { return now },
+		KPIs: &kpi.Reader{Hot: st, RetentionDays: 7, StaleAfter: time.Hour, Now: func() time.Time { return now }}}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(rep)
+	_, err = env.ExecuteActivity(rep.GenerateReport, activities.GenerateReportInput{ClientID: id, Week: "2026-W24"})
+	require.NoError(t, err)
+	d, err := st.GetReportDelivery(ctx, id, "2026-W24")
+	require.NoError(t, err)
+	var sources []string
+	for _, s := range d.Data.Sources {
+		sources = append(sources, s.Source)
+	}
+	require.Equal(t, []string{kpi.SourceLedger}, sources)
+	for _, n := range d.Data.NotesAll() {
+		require.Falsef(t, strings.Contains(n, "KPI source"), "note about a source's sync: %q", n)
+	}
+}
+
+// TestReportReadyAt: a report may be generated once its last (UTC) day has ended and one of the
+// client's KPI syncs has run since, with the client's own period, else the deployment's.
+func TestReportReadyAt(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	weekEnd := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC) // 2026-W24 is 8–14 June
+	for _, tt := range []struct {
+		id         string
+		clientSync time.Duration // the client's sync_every_seconds; 0: not set
+		deployment time.Duration // Reports.KPISyncEvery
+		want       time.Time
+	}{
+		{"ready-defaults", 0, 0, weekEnd.Add(20 * time.Minute)},
+		{"ready-deployment-period", 0, time.Hour, weekEnd.Add(time.Hour + 5*time.Minute)},
+		{"ready-client-period", 30 * time.Minute, time.Hour, weekEnd.Add(35 * time.Minute)},
+		{"ready-daily-sync-capped", 24 * time.Hour, 0, weekEnd.Add(6 * time.Hour)}, // at most six hours after the day
+	} {
+		t.Run(tt.id, func(t *testing.T) {
+			id := tt.id
+			_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
+			require.NoError(t, err)
+			_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: id, ProviderRevenue: true, SyncEvery: tt.clientSync})
+			require.NoError(t, err)
+			rep := &activities.Reports{Store: st, KPISyncEvery: tt.deployment}
+			var ts testsuite.WorkflowTestSuite
+			env := ts.NewTestActivityEnvironment()
+			env.RegisterActivity(rep)
+			v, err := env.ExecuteActivity(rep.ReportReadyAt, activities.ReportInput{ClientID: id, Week: "2026-W24"})
+			require.NoError(t, err)
+			var out activities.ReportReadyOutput
+			require.NoError(t, v.Get(&out))
+			require.Equal(t, tt.want, out.At.UTC())
+		})
+	}
+	// An unknown client or week is refused for good.
+	rep := &activities.Reports{Store: st}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(rep)
+	for _, in := range []activities.ReportInput{{ClientID: "ghost", Week: "2026-W24"}, {ClientID: "ready-defaults", Week: "2026-W99"}} {
+		_, err := env.ExecuteActivity(rep.ReportReadyAt, in)
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app, "%+v", in)
+		require.True(t, app.NonRetryable(), "%+v: %v", in, err)
+	}
+}
