@@ -81,7 +81,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Pool: pool, Store: st, Ledger: ledger.New(pool), Temporal: tc, TaskQueue: cfg.TaskQueue,
 		AdminAPIKey: cfg.AdminAPIKey, StripeWebhookSecret: cfg.StripeWebhookSecret, TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, Logger: logger, Registry: tel.Registry,
-		RateLimit: float64(cfg.APIRateLimit), RateBurst: 4 * cfg.APIRateLimit,
+		RateLimit: float64(cfg.APIRateLimit), RateBurst: 4 * cfg.APIRateLimit, TrustedProxies: cfg.TrustedProxies,
 		Settings:       payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout, DueRetryEvery: cfg.DueRetryEvery},
 		PayPalVerifier: paypalVerifier(cfg),
 		KPIs:           kpis.reader, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,15 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -30,6 +24,7 @@ import (
 	"paysplit/internal/split"
 	"paysplit/internal/store"
 	"paysplit/testenv"
+	stackpkg "paysplit/testenv/stack"
 )
 
 // apiEnv is the API over HTTP on the test database, without a worker: the client API and most of
@@ -194,50 +189,9 @@ func paidRecord(clientID, id string, at time.Time, gross, refunded int64, status
 	}
 }
 
-var spec struct {
-	once   sync.Once
-	router routers.Router
-	err    error
-}
-
-// specRouter loads and validates the served OpenAPI document once.
-func specRouter(t *testing.T) routers.Router {
-	t.Helper()
-	spec.once.Do(func() {
-		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.FileBodyDecoder)
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromData(server.OpenAPIJSON)
-		if err != nil {
-			spec.err = fmt.Errorf("load: %w", err)
-			return
-		}
-		if err := doc.Validate(context.Background()); err != nil {
-			spec.err = fmt.Errorf("validate: %w", err)
-			return
-		}
-		spec.router, spec.err = gorillamux.NewRouter(doc)
-	})
-	require.NoError(t, spec.err, "openapi.yaml")
-	return spec.router
-}
-
 // checkAgainstSpec fails the test when a response's status is not documented for its operation or
-// its body does not match the documented schema.
+// its body does not match the documented schema (the stack's requests are checked the same way).
 func checkAgainstSpec(t *testing.T, hr *http.Request, res *http.Response, body []byte) {
 	t.Helper()
-	route, params, err := specRouter(t).FindRoute(hr)
-	if err != nil {
-		return // an undocumented path on purpose; TestOpenAPIMatchesRoutes covers the real ones
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{
-			Request: hr, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
-		},
-		Status: res.StatusCode, Header: res.Header, Body: io.NopCloser(bytes.NewReader(body)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true},
-	}
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %.500s", hr.Method, hr.URL.Path, res.StatusCode, err, body)
-	}
+	stackpkg.CheckAgainstSpec(t, hr, res, body)
 }

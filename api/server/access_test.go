@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -301,4 +303,104 @@ func TestRateLimitPerKey(t *testing.T) {
 	require.NotEmpty(t, res.Header.Get("Retry-After"))
 	code, _ := a.json(req{method: http.MethodGet, path: "/api/v1/me", key: keyB})
 	require.Equal(t, http.StatusOK, code, "another key is not slowed down by the first")
+}
+
+// TestAddressLimitsIgnoreForwardingHeaders: logins and failed credentials are limited per
+// address, and the address is the connection's: a client cannot take a fresh budget for each
+// attempt by sending its own X-Forwarded-For or X-Real-IP. Behind proxies named in
+// TrustedProxies the address is read from X-Forwarded-For, past those proxies only. A request
+// from an address out of failures is refused before its credential is even checked.
+func TestAddressLimitsIgnoreForwardingHeaders(t *testing.T) {
+	const burst = 2
+	loopback := &net.IPNet{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}
+	other := &net.IPNet{IP: net.IPv4(198, 51, 100, 0), Mask: net.CIDRMask(24, 32)}
+	login := func(_ int, h map[string]string) req {
+		return req{method: http.MethodPost, path: "/api/v1/session", body: map[string]string{"key": "guess"}, header: h}
+	}
+	bearer := func(i int, h map[string]string) req {
+		return req{method: http.MethodGet, path: "/api/v1/me", key: fmt.Sprintf("psk_guess%d", i), header: h}
+	}
+	xff := func(i int) map[string]string {
+		return map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)}
+	}
+	realIP := func(i int) map[string]string { return map[string]string{"X-Real-IP": fmt.Sprintf("203.0.113.%d", i)} }
+	tests := []struct {
+		name    string
+		trusted []*net.IPNet
+		attempt func(int, map[string]string) req
+		header  func(int) map[string]string
+		limited bool
+	}{
+		{"login, X-Forwarded-For", nil, login, xff, true},
+		{"login, X-Real-IP", nil, login, realIP, true},
+		{"bearer key, X-Forwarded-For", nil, bearer, xff, true},
+		{"bearer key, X-Real-IP", nil, bearer, realIP, true},
+		{"login behind a proxy that is not ours", []*net.IPNet{other}, login, xff, true},
+		{"bearer key behind a proxy that is not ours", []*net.IPNet{other}, bearer, xff, true},
+		{"login behind our proxy: one budget per client", []*net.IPNet{loopback}, login, xff, false},
+		{"bearer key behind our proxy: one budget per client", []*net.IPNet{loopback}, bearer, xff, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAPI(t, func(d *server.Deps) { d.RateLimit, d.RateBurst, d.TrustedProxies = 0.0001, burst, tt.trusted })
+			for i := range 3 * burst {
+				res, body := a.send(tt.attempt(i, tt.header(i)))
+				if i < burst || !tt.limited {
+					require.Equal(t, http.StatusUnauthorized, res.StatusCode, "attempt %d: %s", i, body)
+					continue
+				}
+				require.Equal(t, http.StatusTooManyRequests, res.StatusCode, "attempt %d from the same connection: %s", i, body)
+				require.Contains(t, string(body), `"code":"rate_limited"`)
+				require.NotEmpty(t, res.Header.Get("Retry-After"))
+			}
+		})
+	}
+
+	t.Run("an address out of failures is refused even with a good key", func(t *testing.T) {
+		a := newAPI(t, func(d *server.Deps) { d.RateLimit, d.RateBurst = 0.0001, burst })
+		code, body := a.json(req{method: http.MethodGet, path: "/api/v1/me", key: adminKey})
+		require.Equal(t, http.StatusOK, code, "successes take nothing from the budget: %v", body)
+		for i := range burst {
+			code, body = a.json(bearer(i, nil))
+			require.Equal(t, http.StatusUnauthorized, code, "%v", body)
+		}
+		code, body = a.json(req{method: http.MethodGet, path: "/api/v1/me", key: adminKey})
+		require.Equal(t, http.StatusTooManyRequests, code, "no answer tells a guess right from wrong any more: %v", body)
+		code, body = a.json(req{method: http.MethodGet, path: "/api/v1/me"})
+		require.Equal(t, http.StatusTooManyRequests, code, "%v", body)
+	})
+}
+
+// TestBootstrapSessionEndsWhenTheKeyIsRotated: a browser session opened with the bootstrap
+// ADMIN_API_KEY lives only as long as that key is the configured one. Rotating the key (an API
+// started with another ADMIN_API_KEY on the same database) ends its sessions, as revoking a stored
+// key ends the sessions of that key.
+func TestBootstrapSessionEndsWhenTheKeyIsRotated(t *testing.T) {
+	const rotatedKey = "rotated-admin-key-123"
+	old := newAPI(t, nil) // ADMIN_API_KEY = adminKey
+	oldCookies, _ := old.login(adminKey)
+	rotated := newAPI(t, func(d *server.Deps) { d.AdminAPIKey = rotatedKey })
+	newCookies, _ := rotated.login(rotatedKey)
+	noBootstrap := newAPI(t, func(d *server.Deps) { d.AdminAPIKey = "" })
+
+	tests := []struct {
+		name string
+		api  *apiEnv
+		r    req
+		want int
+	}{
+		{"the old key's session, where it is still the key", old, req{cookies: oldCookies}, http.StatusOK},
+		{"the old key, rotated", rotated, req{key: adminKey}, http.StatusUnauthorized},
+		{"the old key's session, rotated", rotated, req{cookies: oldCookies}, http.StatusUnauthorized},
+		{"the new key's session", rotated, req{cookies: newCookies}, http.StatusOK},
+		{"the new key's session where the old key is configured", old, req{cookies: newCookies}, http.StatusUnauthorized},
+		{"a bootstrap session where no bootstrap key is configured", noBootstrap, req{cookies: newCookies}, http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.r.method, tt.r.path = http.MethodGet, "/api/v1/admin/clients"
+			code, body := tt.api.json(tt.r)
+			require.Equal(t, tt.want, code, "%v", body)
+		})
+	}
 }

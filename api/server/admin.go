@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,9 +24,16 @@ import (
 )
 
 // bind decodes a JSON body strictly: unknown fields and trailing data are errors, so a typo in a
-// field name never silently becomes a default.
+// field name never silently becomes a default. A string with a NUL character is refused (nul.go).
 func bind(c echo.Context, dst any) error {
-	dec := json.NewDecoder(c.Request().Body)
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if jsonHasNUL(body) {
+		return errNUL("request body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return errorf(http.StatusBadRequest, "invalid_json", "request body: "+err.Error())

@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -44,16 +47,30 @@ func principalOf(c echo.Context) (principal, bool) {
 // stored key) or the session cookie. A bearer header that does not match is refused even when a
 // cookie is present, so a script never silently acts with someone else's browser session.
 // State-changing requests authenticated by the cookie must echo the session's CSRF token.
+// Credentials that fail count against the request's address, at the rate logins are limited to:
+// once an address is out of failures, its requests are refused with 429 before any credential is
+// checked, so guessing keys is as slow through the API as through the login.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		addr := c.RealIP()
+		if wait, out := s.authFailures.exhausted(addr); out {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			return errorf(http.StatusTooManyRequests, "rate_limited", "too many failed authentications from this address; slow down")
+		}
 		var p principal
 		var err error
+		presented := true
 		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
 			p, err = s.principalFromKey(c, h)
 		} else if ck, cerr := c.Cookie(sessionCookie); cerr == nil && ck.Value != "" {
 			p, err = s.principalFromSession(c, ck.Value)
 		} else {
+			presented = false
 			err = errorf(http.StatusUnauthorized, "unauthorized", "missing credentials: send Authorization: Bearer <api key> or log in")
+		}
+		var ae *apiError
+		if presented && errors.As(err, &ae) && ae.status == http.StatusUnauthorized {
+			s.authFailures.fail(addr)
 		}
 		if err != nil {
 			return err
@@ -89,7 +106,7 @@ func (s *Server) lookupKey(c echo.Context, token string) (principal, error) {
 }
 
 func (s *Server) principalFromSession(c echo.Context, token string) (principal, error) {
-	sess, err := s.deps.Store.SessionByToken(c.Request().Context(), token)
+	sess, err := s.deps.Store.SessionByToken(c.Request().Context(), token, s.deps.AdminAPIKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return principal{}, errorf(http.StatusUnauthorized, "unauthorized", "session expired or ended: log in again")
 	}
@@ -149,7 +166,8 @@ const (
 	defaultRateBurst = 40
 )
 
-func (s *Server) rateLimiter(identify middleware.Extractor) echo.MiddlewareFunc {
+// rateLimits are Deps.RateLimit and Deps.RateBurst, or their defaults.
+func (s *Server) rateLimits() (rate.Limit, int) {
 	r, burst := s.deps.RateLimit, s.deps.RateBurst
 	if r <= 0 {
 		r = defaultRateLimit
@@ -157,9 +175,17 @@ func (s *Server) rateLimiter(identify middleware.Extractor) echo.MiddlewareFunc 
 	if burst <= 0 {
 		burst = defaultRateBurst
 	}
+	return rate.Limit(r), burst
+}
+
+// rateLimitExpiry is how long a limiter remembers a credential or an address it has not seen.
+const rateLimitExpiry = 10 * time.Minute
+
+func (s *Server) rateLimiter(identify middleware.Extractor) echo.MiddlewareFunc {
+	r, burst := s.rateLimits()
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(r), Burst: burst, ExpiresIn: 10 * time.Minute,
+			Rate: r, Burst: burst, ExpiresIn: rateLimitExpiry,
 		}),
 		IdentifierExtractor: identify,
 		ErrorHandler: func(echo.Context, error) error {
@@ -182,6 +208,66 @@ func perKey(c echo.Context) (string, error) {
 }
 
 func perAddress(c echo.Context) (string, error) { return "ip:" + c.RealIP(), nil }
+
+// addressLimiter is a token bucket per address that only failures take from: exhausted peeks
+// (a request that authenticates takes nothing), fail takes one. Addresses not seen for
+// rateLimitExpiry are forgotten.
+type addressLimiter struct {
+	rate  rate.Limit
+	burst int
+
+	mu      sync.Mutex
+	buckets map[string]*addressBucket
+	swept   time.Time
+}
+
+type addressBucket struct {
+	limiter *rate.Limiter
+	seen    time.Time
+}
+
+func (s *Server) newAuthFailures() *addressLimiter {
+	r, burst := s.rateLimits()
+	return &addressLimiter{rate: r, burst: burst, buckets: map[string]*addressBucket{}, swept: time.Now()}
+}
+
+// exhausted says whether addr has no failure left, and how long until it has one.
+func (l *addressLimiter) exhausted(addr string) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[addr]
+	if !ok {
+		return 0, false
+	}
+	now := time.Now()
+	tokens := b.limiter.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / float64(l.rate) * float64(time.Second)), true
+}
+
+// fail takes one failure from addr's bucket.
+func (l *addressLimiter) fail(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.swept) > rateLimitExpiry {
+		for a, b := range l.buckets {
+			if now.Sub(b.seen) > rateLimitExpiry {
+				delete(l.buckets, a)
+			}
+		}
+		l.swept = now
+	}
+	b, ok := l.buckets[addr]
+	if !ok {
+		b = &addressBucket{limiter: rate.NewLimiter(l.rate, l.burst)}
+		l.buckets[addr] = b
+	}
+	b.seen = now
+	b.limiter.AllowN(now, 1)
+}
 
 // keyID names the credential in access logs: its ID, never the secret.
 func keyID(c echo.Context) string {

@@ -496,3 +496,30 @@ func (s *stack) record(name string, hist []byte) {
 	}
 	require.NoError(s.t, os.WriteFile(filepath.Join("..", "..", "workflows", "payment", "testdata", name), hist, 0o644))
 }
+
+// TestWebhookWithTextPostgresRefusesIs400: a signed event whose order metadata holds a NUL
+// character cannot be stored (Postgres refuses it in jsonb): it is answered 400 with the reason,
+// since delivering it again cannot help, and not 503, which would have Stripe retry for days.
+func TestWebhookWithTextPostgresRefusesIs400(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	srv := server.New(server.Deps{Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), TaskQueue: "q",
+		AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, WebhookAck: server.AckOnStore, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer srv.Close()
+	api := httptest.NewServer(srv)
+	defer api.Close()
+	c := capture("acme", "pi_nul")
+	c.Metadata["order_id"] = "order-\x00-1"
+	d := stripeevent.Sign(c.Body(), webhookSecret, time.Now())
+	req, err := http.NewRequest(http.MethodPost, api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
+	require.NoError(t, err)
+	req.Header.Set("Stripe-Signature", d.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+	require.Equal(t, http.StatusBadRequest, res.StatusCode, "%v", body)
+	require.Equal(t, "invalid_event", body["error"].(map[string]any)["code"], body)
+	require.Contains(t, body["error"].(map[string]any)["message"], "NUL")
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -28,6 +29,12 @@ func viewKPISettings(k store.KPISettings) kpiSettingsView {
 	return kpiSettingsView{KPISettings: k, SyncEverySeconds: int64(k.SyncEvery / time.Second)}
 }
 
+// A client's own KPI sync period: a minute to a day, as the store allows.
+const (
+	minSyncEverySeconds = 60
+	maxSyncEverySeconds = 86400
+)
+
 // getKPISettings answers where a client's KPIs come from.
 func (s *Server) getKPISettings(c echo.Context) error {
 	k, err := s.deps.Store.GetKPISettings(c.Request().Context(), c.Param("client_id"))
@@ -48,6 +55,12 @@ func (s *Server) putKPISettings(c echo.Context) error {
 	}
 	if err := bind(c, &body); err != nil {
 		return err
+	}
+	// Checked as seconds, before they become a Duration: a huge count would wrap around to
+	// another period (2^55+3600 seconds is an hour as nanoseconds in an int64).
+	if n := body.SyncEverySeconds; n != 0 && (n < minSyncEverySeconds || n > maxSyncEverySeconds) {
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf(
+			"sync_every_seconds must be 0 (the deployment's KPI_SYNC_EVERY) or %d-%d", minSyncEverySeconds, maxSyncEverySeconds))
 	}
 	id := c.Param("client_id")
 	k := store.KPISettings{ClientID: id, GA4PropertyID: body.GA4PropertyID, GA4CredentialsRef: body.GA4CredentialsRef,

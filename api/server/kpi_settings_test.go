@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -52,6 +53,10 @@ func TestKPISettingsAPI(t *testing.T) {
 		{"pasted key instead of a reference", "kpiset", map[string]any{"ga4_property_id": "1", "ga4_credentials_ref": `{"type":"service_account"}`}, 400, "invalid_request"},
 		{"measurement ID instead of property ID", "kpiset", map[string]any{"ga4_property_id": "G-XYZ"}, 400, "invalid_request"},
 		{"period too short", "kpiset", map[string]any{"sync_every_seconds": 5}, 400, "invalid_request"},
+		{"period over a day", "kpiset", map[string]any{"sync_every_seconds": 86401}, 400, "invalid_request"},
+		{"negative period", "kpiset", map[string]any{"sync_every_seconds": -3600}, 400, "invalid_request"},
+		{"period that wraps to an hour as a Duration", "kpiset", map[string]any{"sync_every_seconds": int64(1<<55 + 3600)}, 400, "invalid_request"},
+		{"period that wraps to a minute as a Duration", "kpiset", map[string]any{"sync_every_seconds": int64(1<<55 + 60)}, 400, "invalid_request"},
 		{"unknown field", "kpiset", map[string]any{"ga4_property": "1"}, 400, "invalid_json"},
 		{"unknown client", "ghost", map[string]any{}, 404, "not_found"},
 	} {
@@ -63,6 +68,9 @@ func TestKPISettingsAPI(t *testing.T) {
 		})
 	}
 	require.Len(t, changed, 2, "refused changes do not reach the hook")
+	saved, err = a.store.GetKPISettings(t.Context(), "kpiset")
+	require.NoError(t, err)
+	require.Equal(t, 300*time.Second, saved.SyncEvery, "refused changes leave the period as it was")
 
 	_, clientKey := a.newKey(store.RoleClient, "kpiset")
 	code, _ = a.json(req{method: http.MethodGet, path: "/api/v1/admin/clients/kpiset/kpi-settings", key: clientKey})

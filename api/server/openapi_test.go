@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -74,4 +77,77 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, doc.Info.Title, served.Info.Title)
 	require.Equal(t, len(doc.Paths.Map()), len(served.Paths.Map()))
+}
+
+// TestOpenAPIDocumentsWhatMiddlewareAnswers: the statuses that middleware, not handlers, answers
+// are documented wherever they can come: 413 (over BodyLimit) and 415 (requireJSON) on every
+// route that takes a JSON body, 429 (the rate limiters) and 400 (a NUL character in a query or
+// path parameter) on every route under /api/v1. The live answers match the document too.
+func TestOpenAPIDocumentsWhatMiddlewareAnswers(t *testing.T) {
+	doc, err := openapi3.NewLoader().LoadFromData(server.OpenAPIJSON)
+	require.NoError(t, err)
+	var missing []string
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			var want []int
+			if strings.HasPrefix(path, "/api/v1/") && path != "/api/v1/openapi.json" {
+				want = append(want, http.StatusBadRequest, http.StatusTooManyRequests)
+			}
+			takesJSON := strings.HasPrefix(path, "/api/v1/") && (method == http.MethodPost || method == http.MethodPut)
+			if takesJSON || path == "/webhooks/stripe" || path == "/webhooks/paypal" {
+				want = append(want, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+			}
+			for _, status := range want {
+				if op.Responses.Status(status) == nil {
+					missing = append(missing, fmt.Sprintf("%s %s: %d", method, path, status))
+				}
+			}
+		}
+	}
+	sort.Strings(missing)
+	require.Empty(t, missing, "statuses missing from api/server/openapi.yaml")
+
+	a := newAPI(t, func(d *server.Deps) { d.RateLimit, d.RateBurst = 0.0001, 1 })
+	cookies, csrf := a.login(adminKey)
+	big := append(append([]byte(`{"name":"`), bytes.Repeat([]byte("x"), 1<<20)...), `"}`...)
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        []byte
+		header      map[string]string
+		cookies     []*http.Cookie
+		status      int
+	}{
+		{"stripe webhook as text", http.MethodPost, "/webhooks/stripe", "text/plain", []byte("x"), nil, nil, http.StatusUnsupportedMediaType},
+		{"paypal webhook as a form", http.MethodPost, "/webhooks/paypal", "application/x-www-form-urlencoded", []byte("a=b"), nil, nil, http.StatusUnsupportedMediaType},
+		{"stripe webhook over 1 MiB", http.MethodPost, "/webhooks/stripe", "application/json", big, nil, nil, http.StatusRequestEntityTooLarge},
+		{"admin PUT as text", http.MethodPut, "/api/v1/admin/clients/mw", "text/plain", []byte("x"), map[string]string{"Authorization": "Bearer " + adminKey}, nil, http.StatusUnsupportedMediaType},
+		{"admin PUT over 1 MiB", http.MethodPut, "/api/v1/admin/clients/mw", "application/json", big, map[string]string{"Authorization": "Bearer " + adminKey}, nil, http.StatusRequestEntityTooLarge},
+		{"admin GET over the key's budget", http.MethodGet, "/api/v1/admin/clients", "", nil, map[string]string{"Authorization": "Bearer " + adminKey}, nil, http.StatusTooManyRequests},
+		{"logout over the session's budget", http.MethodDelete, "/api/v1/session", "", nil, map[string]string{"X-CSRF-Token": csrf}, cookies, http.StatusTooManyRequests},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hr, err := http.NewRequest(tt.method, a.url+tt.path, bytes.NewReader(tt.body))
+			require.NoError(t, err)
+			if tt.contentType != "" {
+				hr.Header.Set("Content-Type", tt.contentType)
+			}
+			for k, v := range tt.header {
+				hr.Header.Set(k, v)
+			}
+			for _, c := range tt.cookies {
+				hr.AddCookie(c)
+			}
+			res, err := http.DefaultClient.Do(hr)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			raw, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			require.Equal(t, tt.status, res.StatusCode, string(raw))
+			checkAgainstSpec(t, hr, res, raw)
+		})
+	}
 }

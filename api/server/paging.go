@@ -102,6 +102,10 @@ func decodeCursor(c echo.Context, dst any) (bool, error) {
 		return false, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err == nil && jsonHasNUL(b) {
+		// No cursor this API hands out names a NUL character: Postgres could not store one.
+		err = errNUL("cursor")
+	}
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()

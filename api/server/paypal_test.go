@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,10 +11,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/activities"
 	"paysplit/api/server"
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
+	"paysplit/internal/paypalhook"
 	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
@@ -427,4 +430,51 @@ func TestPayPalForintRefundBeforePayoutLeavesItPayable(t *testing.T) {
 		"vendor_payable:" + client + "-vendor": 0, "affiliate_payable:" + client + "-aff": 5100, "platform:revenue": -(123300 - 9800),
 		"processing_fees:paypal": 43100, "provider:paypal": 1234500 - 43100 - 100000 - 964300 - 61800,
 	}, s.paymentBalances(id), "the affiliate owes back its 51 HUF of the refund, as any PayPal payee paid before one")
+}
+
+// TestPayPalMalformedBodyIsRefusedInEveryVerifyMode: a delivery whose body is not JSON is no
+// PayPal event, however it is signed: 400 invalid_event (PayPal does not retry it) whether the
+// signature is checked offline or by PayPal's verify-webhook-signature API, which is not asked.
+// APIPayPalVerifier says such a body is unverified, not that PayPal is unavailable.
+func TestPayPalMalformedBodyIsRefusedInEveryVerifyMode(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	api, err := activities.NewPayPalClient("id", "secret", pp.APIBase, pp.HTTPClient())
+	require.NoError(t, err)
+	verifiers := map[string]server.PayPalVerifier{
+		"offline": server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}},
+		"api":     server.APIPayPalVerifier{Client: api, WebhookID: pp.WebhookID},
+	}
+	for mode, v := range verifiers {
+		a := newAPI(t, func(d *server.Deps) { d.PayPalVerifier = v })
+		for _, body := range []string{`{"id":`, `not json`, `{"id":"WH-1"} trailing`, ``} {
+			t.Run(mode+" "+body, func(t *testing.T) {
+				hr, err := http.NewRequest(http.MethodPost, a.url+"/webhooks/paypal", strings.NewReader(body))
+				require.NoError(t, err)
+				for k, vs := range pp.Sign([]byte(body)) {
+					hr.Header[k] = vs
+				}
+				hr.Header.Set("Content-Type", "application/json")
+				res, err := http.DefaultClient.Do(hr)
+				require.NoError(t, err)
+				defer res.Body.Close()
+				raw, err := io.ReadAll(res.Body)
+				require.NoError(t, err)
+				checkAgainstSpec(t, hr, res, raw)
+				require.Equal(t, http.StatusBadRequest, res.StatusCode, string(raw))
+				require.Contains(t, string(raw), `"code":"invalid_event"`)
+			})
+		}
+	}
+
+	// PayPal unreachable: a malformed body is still unverified (never worth a retry); a well-formed
+	// one is PayPal being unavailable.
+	gone, err := activities.NewPayPalClient("id", "secret", "http://127.0.0.1:1", nil)
+	require.NoError(t, err)
+	v := server.APIPayPalVerifier{Client: gone, WebhookID: pp.WebhookID}
+	err = v.Verify(t.Context(), pp.Sign([]byte(`{"id":`)), []byte(`{"id":`))
+	require.ErrorIs(t, err, paypalhook.ErrUnverified)
+	good := paypalCapture("acme", "CAPGONE")
+	err = v.Verify(t.Context(), pp.Sign(good), good)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, paypalhook.ErrUnverified)
 }

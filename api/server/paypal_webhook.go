@@ -42,14 +42,23 @@ type APIPayPalVerifier struct {
 	WebhookID string
 }
 
-// Verify implements PayPalVerifier.
+// Verify implements PayPalVerifier. A delivery the verification request cannot be built from (a
+// body that is not JSON, which the request embeds as the event) is unverified, not PayPal being
+// unavailable: asking again would never help.
 func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byte) error {
+	if !json.Valid(body) {
+		return fmt.Errorf("%w: the body is not JSON", paypalhook.ErrUnverified)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/webhooks/paypal", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
 	}
 	req.Header = h.Clone()
 	res, err := a.Client.VerifyWebhookSignature(ctx, req, a.WebhookID)
+	var me *json.MarshalerError
+	if errors.As(err, &me) {
+		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
+	}
 	if err != nil {
 		return fmt.Errorf("verify-webhook-signature: %w", err)
 	}
@@ -68,6 +77,12 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
+	}
+	if !json.Valid(body) {
+		// Whatever its signature, it is no PayPal event: refused as in every verification mode,
+		// and before asking PayPal's API about it, which would only fail.
+		s.count(providerPayPal, "unknown", "invalid")
+		return errorf(http.StatusBadRequest, "invalid_event", "malformed PayPal event: the body is not JSON")
 	}
 	if err := s.deps.PayPalVerifier.Verify(c.Request().Context(), c.Request().Header, body); err != nil {
 		s.count(providerPayPal, "unknown", "bad_signature")

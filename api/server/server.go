@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -64,6 +65,11 @@ type Deps struct {
 	WebhookAck WebhookAck
 	// Relay tunes the webhook inbox relay (relay.go); zero values take its defaults.
 	Relay RelayOptions
+	// TrustedProxies are the networks of the reverse proxies in front of the API
+	// (TRUSTED_PROXIES). Empty: a request's address is its connection's, and X-Forwarded-For and
+	// X-Real-IP are ignored. Otherwise the address is read from X-Forwarded-For, trusting the
+	// hops in these networks only (not even loopback or private ones unless listed).
+	TrustedProxies []*net.IPNet
 }
 
 // WebhookAck is when a verified provider event is acknowledged.
@@ -84,6 +90,8 @@ type Server struct {
 	relay   *relay
 	// inbox stores acknowledged webhooks, concurrent ones in shared commits.
 	inbox *store.InboxWriter
+	// authFailures limits failed authentications per address (auth.go).
+	authFailures *addressLimiter
 }
 
 type metrics struct {
@@ -130,7 +138,9 @@ func New(d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
 	s := &Server{Echo: e, deps: d, metrics: newMetrics(d.Registry)}
+	s.authFailures = s.newAuthFailures()
 	s.relay = &relay{store: d.Store, taskQueue: d.TaskQueue, deliver: s.deliver, logger: d.Logger, opts: d.Relay.withDefaults(),
 		kick: make(chan struct{}, 1), forwarded: s.metrics.relayed}
 	s.relay.local = make(chan store.InboxEvent, s.relay.opts.Buffer)
@@ -158,10 +168,10 @@ func New(d Deps) *Server {
 	e.GET("/webhooks/instagram/:client", s.instagramHandshake)
 
 	e.GET("/api/v1/openapi.json", s.openAPI)
-	e.POST("/api/v1/session", s.login, s.rateLimiter(perAddress))
+	e.POST("/api/v1/session", s.login, s.rateLimiter(perAddress), refuseNUL)
 
 	// Client API: every read is scoped by the credential's client (admins pass ?client_id=).
-	v1 := e.Group("/api/v1", s.authenticate, s.rateLimiter(perKey), requireJSON)
+	v1 := e.Group("/api/v1", s.authenticate, s.rateLimiter(perKey), requireJSON, refuseNUL)
 	v1.DELETE("/session", s.logout)
 	v1.GET("/me", s.me)
 	v1.GET("/client", s.clientInfo)
@@ -244,6 +254,8 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	// Text Postgres refused (a NUL character) is the caller's input, whichever package sent it.
+	err = store.InvalidInput(err)
 	var ae *apiError
 	var he *echo.HTTPError
 	switch {
@@ -281,6 +293,21 @@ func codeFor(status int) string {
 		return "rate_limited"
 	}
 	return "invalid_request"
+}
+
+// ipExtractor is how a request's address (c.RealIP: the per-address limits, logs) is found: the
+// connection's, unless the API runs behind proxies it was told of; then X-Forwarded-For is read
+// right to left, past the hops in those networks only. Never trust the headers otherwise: any
+// client can send them.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // accessLog writes one structured line per request: no bodies, no headers, no secrets.

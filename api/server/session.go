@@ -40,9 +40,11 @@ func (s *Server) login(c echo.Context) error {
 		ttl = defaultSessionTTL
 	}
 	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
-	token, csrf, err := s.deps.Store.CreateSession(c.Request().Context(), store.Session{
-		KeyID: p.KeyID, Role: p.Role, ClientID: p.ClientID, ExpiresAt: expires,
-	})
+	sess := store.Session{KeyID: p.KeyID, Role: p.Role, ClientID: p.ClientID, ExpiresAt: expires}
+	if p.KeyID == store.BootstrapKeyID {
+		sess.BootstrapKey = s.deps.AdminAPIKey // the session ends when ADMIN_API_KEY changes
+	}
+	token, csrf, err := s.deps.Store.CreateSession(c.Request().Context(), sess)
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,11 @@ func (s *Server) handOver(c echo.Context, provider, typ, paymentID string, ev pa
 		hold, code, message = s.accept, "storage_unavailable", "the event could not be stored; retry later"
 	}
 	outcome, err := hold(c.Request().Context(), provider, paymentID, ev)
+	if errors.Is(err, store.ErrInvalid) {
+		// Postgres refused the event's text (a NUL character): sending it again cannot help.
+		s.count(provider, typ, "invalid")
+		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
+	}
 	if err != nil {
 		s.count(provider, typ, "unavailable")
 		s.deps.Logger.Error("webhook event not held", "provider", provider, "event_id", ev.ID, "type", typ, "code", code, "error", err)

@@ -147,6 +147,9 @@ locals {
   api_env = concat(local.common_env, [
     { name = "API_ADDR", value = "0.0.0.0:8080" },
     { name = "WEBHOOK_ACK", value = var.webhook_ack },
+    # The load balancer's nodes live in the VPC: read the client's address from the
+    # X-Forwarded-For it appends, so the per-address limits limit clients, not the balancer.
+    { name = "TRUSTED_PROXIES", value = var.vpc_cidr },
   ])
 
   log_config = {

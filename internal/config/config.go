@@ -78,6 +78,11 @@ type Config struct {
 	SecretsKey []byte
 	// APIRateLimit is the requests per second each API credential may make (bursts of 4x).
 	APIRateLimit int
+	// TrustedProxies are the networks of the reverse proxies in front of the API
+	// (TRUSTED_PROXIES, comma-separated CIDRs). Empty: the API takes a request's address from
+	// its connection and ignores X-Forwarded-For, which any client can send; set: it reads the
+	// address from X-Forwarded-For, past the hops in these networks only.
+	TrustedProxies []*net.IPNet
 
 	// PayPal: payouts need the REST credentials; webhooks need the webhook ID. Empty client ID
 	// means PayPal is off (its webhooks answer 400 and no PayPal payouts are made).
@@ -142,7 +147,7 @@ func load(getenv func(string) string) (Config, error) {
 	var c Config
 	var enrich, settle, decision, dueRetry, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent, relayParallel string
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
-	var monitorEvery, alertEmailTo string
+	var monitorEvery, alertEmailTo, trustedProxies string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
 	if c.Env == "" {
 		c.Env = "development"
@@ -180,6 +185,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "OTEL_EXPORTER_OTLP_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.OTLPEndpoint},
 		{name: "SECRETS_KEY", def: devSecretsKey, secret: true, validate: validSecretsKey, dst: &secretsKey},
 		{name: "API_RATE_LIMIT", def: "10", validate: positiveInt, dst: &rateLimit},
+		{name: "TRUSTED_PROXIES", optional: true, validate: validCIDRList, dst: &trustedProxies},
 		{name: "WEBHOOK_ACK", def: "temporal", validate: oneOf("temporal", "inbox"), dst: &c.WebhookAck},
 		{name: "WEBHOOK_RELAY_PARALLEL", def: "32", validate: positiveInt, dst: &relayParallel},
 		{name: "PAYPAL_CLIENT_ID", optional: true, validate: nonEmpty, dst: &c.PayPalClientID},
@@ -229,6 +235,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.WorkerMaxConcurrent, _ = strconv.Atoi(maxConcurrent)
 	c.SecretsKey, _ = secrets.ParseKey(secretsKey)
 	c.APIRateLimit, _ = strconv.Atoi(rateLimit)
+	c.TrustedProxies, _ = parseCIDRList(trustedProxies)
 	c.WebhookRelayParallel, _ = strconv.Atoi(relayParallel)
 	c.KPISyncEvery, _ = time.ParseDuration(kpiEvery)
 	c.KPIRetentionDays, _ = strconv.Atoi(kpiRetention)
@@ -268,6 +275,31 @@ func positiveInt(v string) error {
 		return errors.New("want a positive integer")
 	}
 	return nil
+}
+
+// parseCIDRList reads comma-separated networks such as "10.0.0.0/8, 192.0.2.10/32, fd00::/8".
+func parseCIDRList(v string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a network in CIDR notation such as 10.0.0.0/8 or 192.0.2.10/32", part)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("want comma-separated networks in CIDR notation")
+	}
+	return out, nil
+}
+
+func validCIDRList(v string) error {
+	_, err := parseCIDRList(v)
+	return err
 }
 
 func validBool(v string) error {

@@ -46,6 +46,10 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad relay parallelism", map[string]string{"WEBHOOK_RELAY_PARALLEL": "-1"}, "WEBHOOK_RELAY_PARALLEL is malformed"},
 		{"bad grpc compression", map[string]string{"TEMPORAL_GRPC_COMPRESSION": "zstd"}, "TEMPORAL_GRPC_COMPRESSION is malformed"},
 		{"bad webhook ack", map[string]string{"WEBHOOK_ACK": "never"}, "WEBHOOK_ACK is malformed"},
+		{"trusted proxy without a prefix length", map[string]string{"TRUSTED_PROXIES": "10.0.0.1"}, "TRUSTED_PROXIES is malformed"},
+		{"trusted proxies with a bad network", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,not-a-net"}, "TRUSTED_PROXIES is malformed"},
+		{"trusted proxies with an impossible prefix", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES is malformed"},
+		{"trusted proxies of commas only", map[string]string{"TRUSTED_PROXIES": ", ,"}, "TRUSTED_PROXIES is malformed"},
 		{"bad env", map[string]string{"APP_ENV": "staging"}, "APP_ENV"},
 		{"production needs secrets", map[string]string{"APP_ENV": "production"}, "DATABASE_URL is required"},
 		{"production needs admin key", map[string]string{"APP_ENV": "production", "DATABASE_URL": "postgres://db/x"}, "ADMIN_API_KEY is required"},
@@ -56,6 +60,32 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tt.want)
 			require.NotContains(t, err.Error(), "\n", "one clear line")
+		})
+	}
+}
+
+// TestLoadTrustedProxies: without TRUSTED_PROXIES the API trusts no forwarding header; with it,
+// the listed networks (IPv4 and IPv6, spaces allowed after commas).
+func TestLoadTrustedProxies(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+		want  []string
+	}{
+		{"unset: none", "", nil},
+		{"one network", "10.0.0.0/8", []string{"10.0.0.0/8"}},
+		{"several, with spaces and a host", "10.0.0.0/8, 192.0.2.10/32,fd00::/8", []string{"10.0.0.0/8", "192.0.2.10/32", "fd00::/8"}},
+		{"host bits are dropped", "192.0.2.77/24", []string{"192.0.2.0/24"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(env(map[string]string{"TRUSTED_PROXIES": tt.value}))
+			require.NoError(t, err)
+			var got []string
+			for _, n := range c.TrustedProxies {
+				got = append(got, n.String())
+			}
+			require.Equal(t, tt.want, got)
 		})
 	}
 }

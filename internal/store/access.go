@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -164,6 +165,20 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	// CSRFHash is the SHA-256 of the session's CSRF token.
 	CSRFHash []byte `json:"-"`
+	// BootstrapKey is, for a session opened with the bootstrap key (KeyID BootstrapKeyID), that
+	// key. It is not stored: the session keeps bootstrapKeyMAC of it, so the session ends when
+	// ADMIN_API_KEY changes (the bootstrap key has no api_keys row to revoke).
+	BootstrapKey string `json:"-"`
+}
+
+// bootstrapKeyMAC binds a session to the bootstrap key it was opened with: HMAC-SHA256 under the
+// key of the session's token. The token itself is never stored (only its SHA-256), so the stored
+// MAC helps nobody guess the key, however short it is.
+func bootstrapKeyMAC(key, token string) []byte {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte("paysplit bootstrap session\x00"))
+	m.Write([]byte(token))
+	return m.Sum(nil)
 }
 
 // CreateSession opens a session and returns its token (for the HttpOnly cookie) and its CSRF
@@ -171,6 +186,9 @@ type Session struct {
 func (s *Store) CreateSession(ctx context.Context, sess Session) (token, csrf string, err error) {
 	if err := validRole(sess.Role, sess.ClientID); err != nil {
 		return "", "", err
+	}
+	if (sess.KeyID == BootstrapKeyID) != (sess.BootstrapKey != "") {
+		return "", "", fmt.Errorf("%w: a session names the bootstrap key if and only if it was opened with it", ErrInvalid)
 	}
 	if token, err = randomToken("", 32); err != nil {
 		return "", "", err
@@ -181,25 +199,35 @@ func (s *Store) CreateSession(ctx context.Context, sess Session) (token, csrf st
 	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at < now()`); err != nil {
 		return "", "", fmt.Errorf("sweep sessions: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, csrf_hash, key_id, role, client_id, expires_at)
-		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6)`,
-		HashToken(token), HashToken(csrf), sess.KeyID, sess.Role, sess.ClientID, sess.ExpiresAt)
+	var keyMAC []byte
+	if sess.KeyID == BootstrapKeyID {
+		keyMAC = bootstrapKeyMAC(sess.BootstrapKey, token)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, csrf_hash, key_id, role, client_id, expires_at, key_mac)
+		VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7)`,
+		HashToken(token), HashToken(csrf), sess.KeyID, sess.Role, sess.ClientID, sess.ExpiresAt, keyMAC)
 	if err != nil {
 		return "", "", fmt.Errorf("create session: %w", err)
 	}
 	return token, csrf, nil
 }
 
-// SessionByToken finds a live session: not expired, and its key not revoked.
-func (s *Store) SessionByToken(ctx context.Context, token string) (Session, error) {
+// SessionByToken finds a live session: not expired, and its key not revoked. A session of the
+// bootstrap key lives only while bootstrapKey (the configured ADMIN_API_KEY) is the key it was
+// opened with: rotating the key ends it.
+func (s *Store) SessionByToken(ctx context.Context, token, bootstrapKey string) (Session, error) {
 	var sess Session
-	err := s.pool.QueryRow(ctx, `SELECT se.key_id, se.role, COALESCE(se.client_id, ''), se.expires_at, se.csrf_hash
+	var keyMAC []byte
+	err := s.pool.QueryRow(ctx, `SELECT se.key_id, se.role, COALESCE(se.client_id, ''), se.expires_at, se.csrf_hash, se.key_mac
 		FROM sessions se LEFT JOIN api_keys k ON k.id = se.key_id
 		WHERE se.token_hash = $1 AND se.expires_at > now()
 			AND (se.key_id = $2 OR (k.id IS NOT NULL AND k.revoked_at IS NULL))`, HashToken(token), BootstrapKeyID).
-		Scan(&sess.KeyID, &sess.Role, &sess.ClientID, &sess.ExpiresAt, &sess.CSRFHash)
+		Scan(&sess.KeyID, &sess.Role, &sess.ClientID, &sess.ExpiresAt, &sess.CSRFHash, &keyMAC)
 	if err != nil {
 		return Session{}, notFound(err, "session")
+	}
+	if sess.KeyID == BootstrapKeyID && (bootstrapKey == "" || !hmac.Equal(keyMAC, bootstrapKeyMAC(bootstrapKey, token))) {
+		return Session{}, fmt.Errorf("session of a bootstrap key that is no longer configured: %w", ErrNotFound)
 	}
 	return sess, nil
 }

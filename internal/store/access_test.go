@@ -102,34 +102,81 @@ func TestSessionsEndWithTheirKey(t *testing.T) {
 	token, csrf, err := s.CreateSession(ctx, store.Session{KeyID: k.ID, Role: store.RoleClient, ClientID: client, ExpiresAt: time.Now().Add(time.Hour)})
 	require.NoError(t, err)
 	require.NotEqual(t, token, csrf)
-	sess, err := s.SessionByToken(ctx, token)
+	sess, err := s.SessionByToken(ctx, token, "")
 	require.NoError(t, err)
 	require.Equal(t, client, sess.ClientID)
 	sum := sha256.Sum256([]byte(csrf))
 	require.Equal(t, sum[:], sess.CSRFHash)
 
-	bootstrap, _, err := s.CreateSession(ctx, store.Session{KeyID: store.BootstrapKeyID, Role: store.RoleAdmin, ExpiresAt: time.Now().Add(time.Hour)})
+	bootstrap, _, err := s.CreateSession(ctx, store.Session{KeyID: store.BootstrapKeyID, Role: store.RoleAdmin, BootstrapKey: "admin-key-one", ExpiresAt: time.Now().Add(time.Hour)})
 	require.NoError(t, err)
-	_, err = s.SessionByToken(ctx, bootstrap)
+	_, err = s.SessionByToken(ctx, bootstrap, "admin-key-one")
 	require.NoError(t, err, "the bootstrap admin key has no api_keys row and still logs in")
 
 	expired, _, err := s.CreateSession(ctx, store.Session{KeyID: k.ID, Role: store.RoleClient, ClientID: client, ExpiresAt: time.Now().Add(-time.Second)})
 	require.NoError(t, err)
-	_, err = s.SessionByToken(ctx, expired)
+	_, err = s.SessionByToken(ctx, expired, "")
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	revoked, err := s.RevokeAPIKey(ctx, k.ID)
 	require.NoError(t, err)
 	require.NotNil(t, revoked.RevokedAt)
-	_, err = s.SessionByToken(ctx, token)
+	_, err = s.SessionByToken(ctx, token, "")
 	require.ErrorIs(t, err, store.ErrNotFound, "revoking a key ends its sessions")
 	again, err := s.RevokeAPIKey(ctx, k.ID)
 	require.NoError(t, err)
 	require.Equal(t, revoked.RevokedAt.UnixMicro(), again.RevokedAt.UnixMicro(), "revoking twice keeps the first time")
 
 	require.NoError(t, s.DeleteSession(ctx, bootstrap))
-	_, err = s.SessionByToken(ctx, bootstrap)
+	_, err = s.SessionByToken(ctx, bootstrap, "admin-key-one")
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// TestBootstrapSessionsEndWithTheKey: a session of the bootstrap ADMIN_API_KEY is bound to that
+// key (it has no api_keys row to revoke): once the configured key is another, the session is
+// refused. The row keeps nothing that helps guess the key.
+func TestBootstrapSessionsEndWithTheKey(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	const key = "bootstrap-key-one"
+	token, _, err := s.CreateSession(ctx, store.Session{KeyID: store.BootstrapKeyID, Role: store.RoleAdmin, BootstrapKey: key, ExpiresAt: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+
+	for _, tt := range []struct {
+		name, configured string
+		live             bool
+	}{
+		{"the key it was opened with", key, true},
+		{"a rotated key", "bootstrap-key-two", false},
+		{"the key with a character more", key + "x", false},
+		{"no bootstrap key configured", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sess, err := s.SessionByToken(ctx, token, tt.configured)
+			if !tt.live {
+				require.ErrorIs(t, err, store.ErrNotFound)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, store.BootstrapKeyID, sess.KeyID)
+			require.Equal(t, store.RoleAdmin, sess.Role)
+		})
+	}
+
+	var mac []byte
+	require.NoError(t, pool.QueryRow(ctx, `SELECT key_mac FROM sessions WHERE token_hash = $1`, store.HashToken(token)).Scan(&mac))
+	require.Len(t, mac, sha256.Size)
+	plain := sha256.Sum256([]byte(key))
+	require.NotEqual(t, plain[:], mac, "not a bare hash of the key, which a short key could be guessed from")
+
+	for _, bad := range []store.Session{
+		{KeyID: store.BootstrapKeyID, Role: store.RoleAdmin, ExpiresAt: time.Now().Add(time.Hour)},
+		{KeyID: "key_other", Role: store.RoleAdmin, BootstrapKey: key, ExpiresAt: time.Now().Add(time.Hour)},
+	} {
+		_, _, err := s.CreateSession(ctx, bad)
+		require.ErrorIs(t, err, store.ErrInvalid, "%+v", bad)
+	}
 }
 
 func TestAuditIsAtomicAndAppendOnly(t *testing.T) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -96,6 +97,15 @@ func (w *InboxWriter) write(batch []inboxWrite) {
 	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
 	defer cancel()
 	out, err := w.store.AcceptEvents(ctx, accepts)
+	if errors.Is(err, ErrInvalid) && len(batch) > 1 {
+		// One event Postgres refuses (a NUL character) fails the whole statement: store each
+		// alone, so only that event is refused and not the requests that shared its statement.
+		for _, r := range batch {
+			id, first, err := w.store.AcceptEvent(ctx, r.accept.Event, r.accept.Lease)
+			r.reply <- inboxReply{accepted: Accepted{ID: id, First: first}, err: err}
+		}
+		return
+	}
 	for i, r := range batch {
 		if err != nil {
 			r.reply <- inboxReply{err: err}

@@ -33,14 +33,15 @@ func ValidID(field, v string) error {
 
 // Store is the Postgres-backed store.
 type Store struct {
-	// pool is a *pgxpool.Pool, or a pgx.Tx inside InTx (see tx.go).
+	// pool is a *pgxpool.Pool, or a pgx.Tx inside InTx (see tx.go), behind checked: input
+	// Postgres refuses comes back as ErrInvalid (pgerrors.go).
 	pool    dbtx
 	secrets *secrets.Box
 }
 
 // New wraps a pool.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
-	s := &Store{pool: pool}
+	s := &Store{pool: checked{pool}}
 	for _, o := range opts {
 		o(s)
 	}

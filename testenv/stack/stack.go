@@ -220,13 +220,18 @@ func (s *Stack) Do(method, path string, body any, key string) (int, map[string]a
 	return s.send(req)
 }
 
+// send performs req and decodes its JSON object answer, which must match the OpenAPI document's
+// description of that operation and status (CheckAgainstSpec).
 func (s *Stack) send(req *http.Request) (int, map[string]any) {
 	s.T.Helper()
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(s.T, err)
 	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(s.T, err)
+	CheckAgainstSpec(s.T, req, res, body)
 	var out map[string]any
-	require.NoError(s.T, json.NewDecoder(res.Body).Decode(&out))
+	require.NoError(s.T, json.Unmarshal(body, &out), "%s", body)
 	return res.StatusCode, out
 }
 
@@ -445,7 +450,7 @@ func (s *Stack) Runs(id string) int {
 	return len(res.Executions)
 }
 
-// Send performs a request and decodes the JSON answer.
+// Send performs a request and decodes the JSON answer, checked against the OpenAPI document.
 func (s *Stack) Send(req *http.Request) (int, map[string]any) {
 	s.T.Helper()
 	return s.send(req)
