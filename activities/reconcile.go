@@ -387,24 +387,44 @@ func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string, recs map[
 			if l.TransferID == "" || l.Party == "platform" {
 				continue
 			}
-			item, err := r.PayPal.GetPayoutItem(ctx, l.TransferID)
-			var pe *paypal.ErrorResponse
-			if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
-				continue // PayPal does not know the item: the ledger's payout shows as missing
+			// The first payout and each a correction added: the books count them all.
+			items := []string{l.TransferID}
+			for _, t := range l.TopUps {
+				items = append(items, t.TransferID)
 			}
-			if err != nil {
-				return nil, classifyPayPal("get payout item "+l.TransferID, err)
+			for _, id := range items {
+				amount, err := r.paidPayPalItem(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				out[recon.Key{Payment: ref, PayeeID: l.PayeeID, Currency: string(rec.Currency)}] += amount
 			}
-			if item.TransactionStatus != "SUCCESS" || item.PayoutItem == nil || item.PayoutItem.Amount == nil {
-				continue
-			}
-			amount, err := money.ParseAmount(item.PayoutItem.Amount.Value, money.Currency(strings.ToLower(item.PayoutItem.Amount.Currency)))
-			if err != nil {
-				return nil, fmt.Errorf("payout item %s amount: %w", l.TransferID, err)
-			}
-			out[recon.Key{Payment: ref, PayeeID: l.PayeeID, Currency: string(rec.Currency)}] += amount
 		}
 		activity.RecordHeartbeat(ctx, ref)
 	}
 	return out, nil
+}
+
+// paidPayPalItem is what a payout item paid: its amount once PayPal says SUCCESS, else 0 (one
+// PayPal does not know shows the ledger's payout as missing).
+func (r *Reconciler) paidPayPalItem(ctx context.Context, id string) (int64, error) {
+	if id == "" {
+		return 0, nil
+	}
+	item, err := r.PayPal.GetPayoutItem(ctx, id)
+	var pe *paypal.ErrorResponse
+	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, classifyPayPal("get payout item "+id, err)
+	}
+	if item.TransactionStatus != "SUCCESS" || item.PayoutItem == nil || item.PayoutItem.Amount == nil {
+		return 0, nil
+	}
+	amount, err := money.ParseAmount(item.PayoutItem.Amount.Value, money.Currency(strings.ToLower(item.PayoutItem.Amount.Currency)))
+	if err != nil {
+		return 0, fmt.Errorf("payout item %s amount: %w", id, err)
+	}
+	return amount, nil
 }

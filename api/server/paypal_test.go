@@ -478,3 +478,20 @@ func TestPayPalMalformedBodyIsRefusedInEveryVerifyMode(t *testing.T) {
 	require.Error(t, err)
 	require.NotErrorIs(t, err, paypalhook.ErrUnverified)
 }
+
+// A correction's top-up is a PayPal payout of its own: reconciliation counts it with the first,
+// as the books do, so a corrected payment paid in full shows no drift.
+func TestPayPalReconciliationCountsTopUps(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	id := s.paidPayPalUnderTaxRule("rctop", "CAPRCTOP")
+	code, out := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, []any{float64(1)}, view["corrected_to"])
+	}, 30*time.Second, 100*time.Millisecond)
+	rec := s.result(id)
+	require.Len(t, rec.Leg("vendor").TopUps, 1, "the vendor was topped up by a payout of its own")
+	mine := func(p, payee string) bool { return p == id && payee == "rctop-vendor" }
+	require.Empty(t, s.Reconcile("paypal", mine), "PayPal paid the vendor what the books say")
+}

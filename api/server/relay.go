@@ -203,6 +203,9 @@ func (r *relay) stillHeld(ctx context.Context, batch []store.InboxEvent) []store
 		}
 	}
 	if len(expiring) == 0 {
+		// Each request hands its event over when its own commit returns, so events committed
+		// together can reach memory in any order: a payment's events go in arrival order.
+		slices.SortFunc(batch, func(a, b store.InboxEvent) int { return cmp.Compare(a.ID, b.ID) })
 		return batch
 	}
 	renewedAt := time.Now()

@@ -138,4 +138,10 @@ func TestStillHeldForwardsOnlyWhatItHolds(t *testing.T) {
 	rest, err := st.ClaimInbox(ctx, queue, 10, time.Minute)
 	require.NoError(t, err)
 	require.Empty(t, rest, "what the relay kept stays its own")
+
+	// Events committed together reach memory in whatever order their requests wake: with no
+	// lease to renew, they still go in arrival order.
+	capture, refund := accept("capture", time.Minute), accept("refund", time.Minute)
+	kept = r.stillHeld(ctx, []store.InboxEvent{refund, capture})
+	require.Equal(t, []int64{capture.ID, refund.ID}, store.InboxIDs(kept), "in arrival order, none to renew")
 }
