@@ -152,8 +152,16 @@ const (
 	// Stripe's units (the activities' StripeUnits), and events the API now sends in ISO units
 	// (Event.ISOUnits) are brought back to them.
 	codePathISOUnits = 10
+	// codePathClosing: cancelling the workflow (the Temporal UI, the API) while it waits is
+	// taken as an admin's cancel where one is taken (parked, held, a payout failed, waiting for a
+	// late capture), cancels a payment that was never split (waiting for its capture or its
+	// order), and ends a settled one's settle window early; before, a waiting run either ignored
+	// it or spun on its cancelled timers. A run of a payment an admin cancelled before its split
+	// (a refund's follow-up) ends at once rather than waiting for a capture to pay from. And an
+	// event that comes while the run makes its last save is applied before it ends, not dropped.
+	codePathClosing = 11
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathISOUnits
+	CurrentCodePath = codePathClosing
 )
 
 // EventKind is the kind of provider event.

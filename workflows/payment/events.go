@@ -59,8 +59,14 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		if timer != nil {
 			sel.AddFuture(timer, func(workflow.Future) { fired = true })
 		}
+		cancelled := false
+		if r.in.CodePath >= codePathClosing {
+			sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+		}
 		sel.Select(ctx)
 		switch {
+		case (cancelled || fired) && r.in.CodePath >= codePathClosing && r.ctx.Err() != nil:
+			return r.cancelledWhileWaiting(), false
 		case ev != nil:
 			r.handleEvent(*ev)
 			if r.orderArrived && until&untilOrder != 0 {
@@ -86,6 +92,19 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		}
 	}
 }
+
+// cancelledWhileWaiting takes the workflow's cancellation (code path 11) as an admin's cancel:
+// the run goes on, on a context the cancellation no longer reaches, to cancel or compensate and
+// save, and r.cancelled tells the waits that take no admin command to stop.
+func (r *run) cancelledWhileWaiting() AdminCommand {
+	r.log.Info("workflow cancelled while waiting", "Status", r.rec.Status)
+	r.cancelled = true
+	r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
+	return AdminCommand{Action: ActionCancel, Actor: cancelActor}
+}
+
+// cancelActor is who cancels when the workflow itself is cancelled.
+const cancelActor = "a cancellation of the workflow"
 
 // drainEvents handles every event already delivered, without blocking.
 func (r *run) drainEvents() {

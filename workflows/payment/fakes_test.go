@@ -42,6 +42,7 @@ type world struct {
 	confirmed []activities.ConfirmTransferInput                    // every ConfirmTransfer
 	confirmAs error                                                // what the provider says of the movement named, when set
 	calls     map[string]int
+	onSave    func() // called as each SavePayment starts, when set
 }
 
 func newWorld(t *testing.T) *world {
@@ -121,6 +122,9 @@ func (w *world) Prepare(ctx context.Context, in activities.PrepareInput) (activi
 }
 
 func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {
+	if w.onSave != nil {
+		w.onSave()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls["save"]++

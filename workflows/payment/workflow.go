@@ -35,6 +35,9 @@ func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
 	if errors.Is(err, errStop) {
 		err = nil
 	}
+	if err == nil {
+		err = r.takeLastEvents()
+	}
 	if temporal.IsCanceledError(err) {
 		// Cancelled from the UI or API mid-payout: undo what was sent, on a context that
 		// survives the cancellation.
@@ -83,10 +86,12 @@ type run struct {
 	pending      []Event
 	// lateCapture is set while a run that needs attention waits for its capture (code path 9).
 	lateCapture bool
-	seen        map[string]bool
-	events      workflow.ReceiveChannel
-	admin       workflow.ReceiveChannel
-	log         log.Logger
+	// cancelled is set once the workflow was cancelled while it waited (code path 11).
+	cancelled bool
+	seen      map[string]bool
+	events    workflow.ReceiveChannel
+	admin     workflow.ReceiveChannel
+	log       log.Logger
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
@@ -124,8 +129,17 @@ func (r *run) run() error {
 	if err := r.load(); err != nil {
 		return err
 	}
+	if r.in.CodePath >= codePathClosing && r.rec.Status == payment.StatusCancelled && !r.rec.Split() {
+		// An admin cancelled it before its split: a refund's follow-up run has nothing to apply
+		// it to, and must not wait for a capture to pay from.
+		r.log.Info("payment was cancelled before its split: events not taken")
+		return nil
+	}
 	if !r.rec.Split() {
 		if r.capture == nil && !r.awaitCapture() {
+			if r.cancelled {
+				return r.cancelUnsplit("while waiting for its capture")
+			}
 			reason := fmt.Sprintf("no capture event within %s of a refund or dispute", r.in.Settings.CaptureWait)
 			late := r.in.CodePath >= codePathLateCapture
 			deadline := workflow.Now(r.ctx).Add(r.in.Settings.LateCaptureWait)
@@ -224,12 +238,42 @@ func (r *run) awaitCapture() bool {
 	deadline := workflow.Now(r.ctx).Add(r.in.Settings.CaptureWait)
 	for r.capture == nil {
 		left := deadline.Sub(workflow.Now(r.ctx))
-		if left <= 0 {
+		if left <= 0 || r.cancelled {
 			return false
 		}
 		r.wait(left, 0)
 	}
 	return true
+}
+
+// cancelUnsplit ends a payment cancelled (the workflow, code path 11) before it was split:
+// nothing was sent, so nothing is compensated.
+func (r *run) cancelUnsplit(while string) error {
+	r.setStatus(payment.StatusCancelled, "cancelled by "+cancelActor+" "+while)
+	if err := r.save(); err != nil {
+		return err
+	}
+	return errStop
+}
+
+// takeLastEvents applies the events that came while the run made its last steps (code path 11),
+// so a refund sent to the open run is not dropped when it closes: the provider was answered that
+// the run took it, and no follow-up run starts for it.
+func (r *run) takeLastEvents() error {
+	for r.in.CodePath >= codePathClosing && r.events.Len() > 0 {
+		r.drainEvents()
+		if !r.rec.Split() {
+			return nil // nothing to apply them to: the run parked, was cancelled or waits no more
+		}
+		// As the settle window closes: each event applied saved its own outcome.
+		if err := r.payRestored(); err != nil {
+			return err
+		}
+		if err := r.save(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // awaitLateCapture waits until deadline, the payment needing attention, for a capture that comes
@@ -275,6 +319,9 @@ func (r *run) enrichAndSplit() error {
 				return err
 			}
 			r.wait(min(r.in.Settings.EnrichPoll, deadline.Sub(workflow.Now(r.ctx))), untilOrder)
+			if r.cancelled {
+				return r.cancelUnsplit("while waiting for its order metadata")
+			}
 			continue
 		}
 		problem := out.Problem
@@ -665,7 +712,7 @@ func (r *run) settle() error {
 	}
 	if r.in.Settings.SettleWindow > 0 {
 		deadline := workflow.Now(r.ctx).Add(r.in.Settings.SettleWindow)
-		for left := r.in.Settings.SettleWindow; left > 0; left = deadline.Sub(workflow.Now(r.ctx)) {
+		for left := r.in.Settings.SettleWindow; left > 0 && !r.cancelled; left = deadline.Sub(workflow.Now(r.ctx)) {
 			r.settleWait(left)
 			if err := r.payRestored(); err != nil {
 				return err
