@@ -467,22 +467,9 @@ func TestWebhookAnswers503WhenNothingHoldsTheEvent(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := server.New(server.Deps{Pool: tt.pool, Store: store.New(tt.pool), Ledger: ledger.New(tt.pool), Temporal: down, TaskQueue: "q",
-				AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, WebhookAck: tt.ack, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			defer srv.Close()
-			api := httptest.NewServer(srv)
-			defer api.Close()
 			d := stripeevent.Sign(capture("acme", fmt.Sprintf("pi_down%d", i)).Body(), webhookSecret, time.Now())
-			req, err := http.NewRequest(http.MethodPost, api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
-			require.NoError(t, err)
-			req.Header.Set("Stripe-Signature", d.Signature)
-			req.Header.Set("Content-Type", "application/json; charset=utf-8")
-			res, err := http.DefaultClient.Do(req)
-			require.NoError(t, err)
-			defer res.Body.Close()
-			require.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "Stripe must deliver again")
-			var body map[string]any
-			require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+			code, body := postToBareServer(t, server.Deps{Pool: tt.pool, Store: store.New(tt.pool), Ledger: ledger.New(tt.pool), Temporal: down, WebhookAck: tt.ack}, d)
+			require.Equal(t, http.StatusServiceUnavailable, code, "Stripe must deliver again")
 			require.Equal(t, tt.code, body["error"].(map[string]any)["code"], body)
 		})
 	}
@@ -502,14 +489,25 @@ func (s *stack) record(name string, hist []byte) {
 // since delivering it again cannot help, and not 503, which would have Stripe retry for days.
 func TestWebhookWithTextPostgresRefusesIs400(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
-	srv := server.New(server.Deps{Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), TaskQueue: "q",
-		AdminAPIKey: adminKey, StripeWebhookSecret: webhookSecret, WebhookAck: server.AckOnStore, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	defer srv.Close()
-	api := httptest.NewServer(srv)
-	defer api.Close()
 	c := capture("acme", "pi_nul")
 	c.Metadata["order_id"] = "order-\x00-1"
 	d := stripeevent.Sign(c.Body(), webhookSecret, time.Now())
+	code, body := postToBareServer(t, server.Deps{Pool: pool, Store: store.New(pool), Ledger: ledger.New(pool), WebhookAck: server.AckOnStore}, d)
+	require.Equal(t, http.StatusBadRequest, code, "%v", body)
+	require.Equal(t, "invalid_event", body["error"].(map[string]any)["code"], body)
+	require.Contains(t, body["error"].(map[string]any)["message"], "NUL")
+}
+
+// postToBareServer delivers a signed Stripe event to an API built from deps alone (no stack: the
+// services deps name may be away) and returns the answer's status and body.
+func postToBareServer(t *testing.T, deps server.Deps, d stripeevent.Delivery) (int, map[string]any) {
+	t.Helper()
+	deps.TaskQueue, deps.AdminAPIKey, deps.StripeWebhookSecret = "q", adminKey, webhookSecret
+	deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := server.New(deps)
+	defer srv.Close()
+	api := httptest.NewServer(srv)
+	defer api.Close()
 	req, err := http.NewRequest(http.MethodPost, api.URL+"/webhooks/stripe", bytes.NewReader(d.Body))
 	require.NoError(t, err)
 	req.Header.Set("Stripe-Signature", d.Signature)
@@ -519,7 +517,5 @@ func TestWebhookWithTextPostgresRefusesIs400(t *testing.T) {
 	defer res.Body.Close()
 	var body map[string]any
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
-	require.Equal(t, http.StatusBadRequest, res.StatusCode, "%v", body)
-	require.Equal(t, "invalid_event", body["error"].(map[string]any)["code"], body)
-	require.Contains(t, body["error"].(map[string]any)["message"], "NUL")
+	return res.StatusCode, body
 }
