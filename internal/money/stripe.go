@@ -33,7 +33,7 @@ func FromStripe(amount int64, c Currency) (int64, error) {
 	}
 	v, err := rescale(amount, e, c.Exponent())
 	if err != nil {
-		return 0, fmt.Errorf("Stripe amount %d %s: %w", amount, c.Upper(), err)
+		return 0, fmt.Errorf("amount %d %s as Stripe counts it: %w", amount, c.Upper(), err)
 	}
 	return v, nil
 }
