@@ -608,3 +608,26 @@ func TestWooCommerceOrderPaidByPayPalExcludesTaxAndDiscount(t *testing.T) {
 	}
 	require.Equal(t, 3, paid, "two vendors and the affiliate paid through PayPal payouts")
 }
+
+// WooCommerce's delivery ID is a hash of the webhook and the second it was made: two deliveries
+// in the same second share it. The second (another order) is stored, not answered duplicate;
+// the same delivery sent again still is one.
+func TestWooCommerceSameSecondDeliveriesAreNotDuplicates(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	c, ctx := e.client, context.Background()
+	first := shopSample(t, "woocommerce_order_created.json")
+	second := bytes.Replace(bytes.Replace(first, []byte(`"id": 7311,`), []byte(`"id": 7312,`), 1),
+		[]byte(`"number": "7311"`), []byte(`"number": "7312"`), 1)
+	require.NotEqual(t, first, second)
+	sameSecond := "3b1e5f0c9a7d2e4b6c8a0f1e3d5c7b9a" // wp_hash(webhook id . the same second)
+	code, out := e.post(c, wooDelivery("order.updated", sameSecond, first))
+	require.Equal(t, "stored", out["status"], code)
+	code, out = e.post(c, wooDelivery("order.updated", sameSecond, second))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "stored", out["status"], "another order's delivery in the same second")
+	_, err := e.store.GetOrder(ctx, c, "7312")
+	require.NoError(t, err)
+	code, out = e.post(c, wooDelivery("order.updated", sameSecond, second))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "duplicate", out["status"], "the same delivery again")
+}

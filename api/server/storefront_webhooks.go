@@ -66,8 +66,17 @@ var storefrontSources = map[string]storefrontSource{
 		parse: func(client string, r *http.Request, body []byte) (storefront.Result, error) {
 			return storefront.ParseWooCommerce(client, r.Header.Get("X-WC-Webhook-Topic"), body)
 		},
-		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string {
-			return r.Header.Get("X-WC-Webhook-Delivery-ID")
+		// WooCommerce's delivery ID is wp_hash(webhook ID . the second it was made): two
+		// deliveries of one webhook in the same second (two orders paid together, an order
+		// updated twice) share it. With the body's hash a resend of the same delivery is still
+		// one, and a different delivery is not dropped as its duplicate.
+		deliveryID: func(r *http.Request, body []byte, _ storefront.Result) string {
+			id := r.Header.Get("X-WC-Webhook-Delivery-ID")
+			if id == "" {
+				return ""
+			}
+			sum := sha256.Sum256(body)
+			return id + ":" + hex.EncodeToString(sum[:8])
 		},
 	},
 	storefront.TikTok: {
