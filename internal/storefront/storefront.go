@@ -103,7 +103,8 @@ func validID(field, v string) error {
 // the client prefix keeps two clients' "Studio A" apart. The slug is lower case, so "Blue Fox"
 // and "blue-fox" are the same vendor. When the name loses characters to the slug (non-ASCII
 // letters) or the ID would pass 64 characters, 8 hex digits of the name's SHA-256 are appended so
-// that different names never share an ID.
+// that different names never share an ID; a client ID too long for that (over 55 characters) is
+// cut short and followed by 16 hex digits of the SHA-256 of client and name.
 func PayeeID(clientID, name string) (string, error) {
 	name = strings.TrimSpace(name)
 	var b strings.Builder
@@ -127,7 +128,15 @@ func PayeeID(clientID, name string) (string, error) {
 		return "", fmt.Errorf("%w: empty vendor or referral name", ErrInvalidOrder)
 	}
 	id := clientID + "-" + slug
-	if lossy || slug == "" || len(id) > maxIDLen {
+	if len(clientID)+1+8 > maxIDLen {
+		// No room for the client, a dash and the name's hash: the client ID is cut short and
+		// the rest is a longer hash of both, so two vendors (or two clients cut alike) still
+		// never share an ID. Before, such IDs lost the hash and every vendor of the client
+		// became one payee.
+		sum := sha256.Sum256([]byte(clientID + "\x00" + name))
+		suffix := hex.EncodeToString(sum[:8])
+		id = strings.TrimRight(clientID[:maxIDLen-1-len(suffix)], "-_.") + "-" + suffix
+	} else if lossy || slug == "" || len(id) > maxIDLen {
 		sum := sha256.Sum256([]byte(name))
 		suffix := hex.EncodeToString(sum[:4])
 		keep := maxIDLen - len(clientID) - 2 - len(suffix)

@@ -412,3 +412,27 @@ func TestIsWooCommercePing(t *testing.T) {
 		require.Equal(t, tc.want, storefront.IsWooCommercePing([]byte(tc.body), tc.signature), "%q %q", tc.body, tc.signature)
 	}
 }
+
+// A client ID too long for the client, a dash and the name's hash (over 55 characters) still
+// gives each vendor an ID of its own; before, the hash was cut off and every vendor of the client
+// became one payee, and a multi-vendor order was split as a single vendor's.
+func TestPayeeIDOfALongClientKeepsVendorsApart(t *testing.T) {
+	for _, n := range []int{54, 55, 56, 62, 63, 64} {
+		client := strings.Repeat("c", n)
+		a, err := storefront.PayeeID(client, "Blue Fox Ceramics")
+		require.NoError(t, err, n)
+		b, err := storefront.PayeeID(client, "Oak Thread")
+		require.NoError(t, err, n)
+		require.NotEqual(t, a, b, "client of %d characters", n)
+		require.LessOrEqual(t, len(a), 64)
+		other, err := storefront.PayeeID(strings.Repeat("c", n-1)+"d", "Blue Fox Ceramics")
+		require.NoError(t, err, n)
+		require.NotEqual(t, a, other, "two clients cut alike")
+	}
+	body := []byte(`{"id":1001,"currency":"USD","financial_status":"paid","line_items":[
+		{"vendor":"Blue Fox Ceramics","price":"90.00","quantity":1},
+		{"vendor":"Oak Thread","price":"10.00","quantity":1}]}`)
+	res, err := storefront.ParseShopify(strings.Repeat("c", 63), "orders/paid", body)
+	require.NoError(t, err)
+	require.Len(t, res.Orders[0].Lines, 2, "a multi-vendor order stays multi-vendor")
+}
