@@ -184,7 +184,9 @@ func (r paypalRail) await(ctx context.Context, batchID string, linked *TransferI
 	for {
 		batch, err := r.c.GetPayout(ctx, batchID)
 		if err != nil {
-			return "", classifyPayPal("get payout "+batchID, err)
+			// Never a refusal once the batch exists: a refusal gives the leg a new key, and a new
+			// batch would pay again what this one may have paid. Retried, the key is kept.
+			return "", fmt.Errorf("paypal: get payout %s: %w", batchID, err)
 		}
 		if linked != nil {
 			if err := sameMovement(batch, *linked); err != nil {
@@ -199,7 +201,10 @@ func (r paypalRail) await(ctx context.Context, batchID string, linked *TransferI
 			case "UNCLAIMED":
 				// Nobody can take it: cancel so the money returns now rather than in 30 days.
 				if _, err := r.c.CancelPayoutItem(ctx, item.PayoutItemID); err != nil {
-					return "", classifyPayPal("cancel unclaimed payout item "+item.PayoutItemID, err)
+					// The payee may have claimed it meanwhile (PayPal cancels only what is still
+					// unclaimed): retried, the batch is read again under the same key and says
+					// SUCCESS (paid) or RETURNED (a refusal). Never a refusal here.
+					return "", fmt.Errorf("paypal: cancel unclaimed payout item %s: %w", item.PayoutItemID, err)
 				}
 				return "", rejected(fmt.Sprintf("PayPal payout item %s was unclaimed and has been cancelled", item.PayoutItemID))
 			case "FAILED", "RETURNED", "BLOCKED", "DENIED", "REFUNDED", "REVERSED":

@@ -156,3 +156,24 @@ func TestPayPalFakeRefusesDecimalsWherePayPalDoes(t *testing.T) {
 	require.Contains(t, fmt.Sprint(pe.Details), "DECIMALS_NOT_SUPPORTED")
 	require.Empty(t, fake.Payouts())
 }
+
+// PayPal cancels a payout item only while it is unclaimed: a payee who claims it just before the
+// cancel is paid, and the cancel refused. That refusal is no refusal of the payout (a new key
+// would pay the payee again): retried under the same key, the batch reads SUCCESS.
+func TestPayPalUnclaimedPayoutClaimedBeforeItsCancel(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	fake.ItemStatus = func(string) string { return "UNCLAIMED" }
+	fake.ClaimedBeforeCancel = true
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	a := &activities.Activities{PayPal: c}
+	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: "payment-paypal-CAPU/transfer/vendor-v1/0",
+		Destination: "new-user@example.com", Amount: 9545, Currency: "usd", TransferGroup: "o-u", Metadata: map[string]string{"payee_id": "v1"}}
+	_, err = a.Transfer(context.Background(), in)
+	require.ErrorContains(t, err, "cancel unclaimed payout item")
+	requireRetryable(t, err)
+	out, err := a.Transfer(context.Background(), in)
+	require.NoError(t, err, "the retry reads the same batch: paid")
+	require.NotEmpty(t, out.TransferID)
+	require.Len(t, fake.Payouts(), 1, "PayPal paid once")
+}

@@ -66,6 +66,9 @@ type PayPal struct {
 	// OmitDuplicateLink answers a duplicate sender_batch_id without the link to its batch, as
 	// PayPal's older answers did ({"field":"SENDER_BATCH_ID","issue":"Duplicate batch request"}).
 	OmitDuplicateLink bool
+	// ClaimedBeforeCancel has the payee claim an unclaimed item just before its cancel arrives:
+	// the item is paid (SUCCESS) and the cancel refused, as PayPal cancels only unclaimed items.
+	ClaimedBeforeCancel bool
 
 	captures map[string]PayPalCapture
 	refunds  map[string]PayPalRefund
@@ -274,6 +277,9 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && strings.HasPrefix(path, "/v1/payments/payouts-item/") && strings.HasSuffix(path, "/cancel"):
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/payments/payouts-item/"), "/cancel")
 		for _, b := range p.batches {
+			if b.itemID == id && b.status == "UNCLAIMED" && p.ClaimedBeforeCancel {
+				b.status = "SUCCESS"
+			}
 			if b.itemID == id && b.status == "UNCLAIMED" {
 				b.status = "RETURNED"
 				writeJSON(w, 200, map[string]any{"payout_item_id": id, "transaction_status": b.status, "payout_batch_id": b.id})
