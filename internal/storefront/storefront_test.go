@@ -326,7 +326,7 @@ func TestParseRejects(t *testing.T) {
 		{"woocommerce total above subtotal", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"6.00"}]}`, storefront.ErrInvalidOrder},
 		{"woocommerce totals do not add up", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}],"total":"7.00"}`, storefront.ErrInvalidOrder},
 		{"woocommerce unrounded non-zero digits", woo, `{"id":5,"currency":"USD","cart_tax":"0.125","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}]}`, storefront.ErrInvalidOrder},
-		{"woocommerce negative fee larger than shipping", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}],"fee_lines":[{"total":"-1.00"}]}`, storefront.ErrInvalidOrder},
+		{"woocommerce negative fees above what the items sell for", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}],"fee_lines":[{"total":"-6.00"}]}`, storefront.ErrInvalidOrder},
 		{"tiktok not json", tiktok, `type=1`, storefront.ErrMalformed},
 		{"tiktok without notification id", tiktok, `{"type":1,"data":{"order_id":"1","order_status":"UNPAID"}}`, storefront.ErrMalformed},
 		{"tiktok data not an object", tiktok, `{"type":1,"tts_notification_id":"n1","data":"x"}`, storefront.ErrMalformed},
@@ -435,4 +435,35 @@ func TestPayeeIDOfALongClientKeepsVendorsApart(t *testing.T) {
 	res, err := storefront.ParseShopify(strings.Repeat("c", 63), "orders/paid", body)
 	require.NoError(t, err)
 	require.Len(t, res.Orders[0].Lines, 2, "a multi-vendor order stays multi-vendor")
+}
+
+// WooCommerce takes a negative fee as a discount (its cart spreads the fee's tax over the items
+// "so it works as a true discount"): it comes off the vendors' lines in proportion to what they
+// sell for, its tax off theirs, shipping untouched; before, it was taken from shipping, and an
+// order without shipping enough was refused.
+func TestWooCommerceNegativeFeeIsADiscount(t *testing.T) {
+	body := []byte(`{"id":8001,"number":"8001","status":"processing","currency":"USD",
+		"discount_total":"0.00","shipping_total":"4.00","shipping_tax":"0.00","cart_tax":"2.70","total":"33.70",
+		"line_items":[
+			{"quantity":1,"subtotal":"20.00","total":"20.00","total_tax":"2.00","meta_data":[{"key":"_vendor_id","value":"17"}]},
+			{"quantity":1,"subtotal":"10.00","total":"10.00","total_tax":"1.00","meta_data":[{"key":"_vendor_id","value":"18"}]}],
+		"fee_lines":[{"name":"Loyalty discount","total":"-3.00","total_tax":"-0.30"}]}`)
+	res, err := storefront.ParseWooCommerce("acme", "order.created", body)
+	require.NoError(t, err)
+	o := res.Orders[0]
+	require.EqualValues(t, 3370, o.Subtotal-o.Discount+o.Tax+o.Shipping, "the parts make the total")
+	require.EqualValues(t, 300, o.Discount)
+	require.EqualValues(t, 400, o.Shipping, "shipping untouched")
+	require.EqualValues(t, 270, o.Tax)
+	require.Len(t, o.Lines, 2)
+	require.EqualValues(t, 200, o.Lines[0].Discount, "in proportion to 20.00")
+	require.EqualValues(t, 100, o.Lines[1].Discount, "and to 10.00")
+
+	noShipping := []byte(`{"id":8002,"number":"8002","status":"processing","currency":"USD",
+		"discount_total":"0.00","shipping_total":"0.00","shipping_tax":"0.00","cart_tax":"0.00","total":"15.00",
+		"line_items":[{"quantity":1,"subtotal":"20.00","total":"20.00","total_tax":"0.00","meta_data":[{"key":"_vendor_id","value":"17"}]}],
+		"fee_lines":[{"name":"Loyalty discount","total":"-5.00","total_tax":"0.00"}]}`)
+	res, err = storefront.ParseWooCommerce("acme", "order.created", noShipping)
+	require.NoError(t, err, "no shipping to take it from")
+	require.EqualValues(t, 500, res.Orders[0].Discount)
 }

@@ -214,7 +214,7 @@ func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Curre
 	if shipping, err = add("shipping", shipping, shippingTax); err != nil {
 		return err
 	}
-	var feeTax int64
+	var feeTax, feeDiscount int64
 	for i, f := range wo.FeeLines {
 		total, err := f.Total.minor(fmt.Sprintf("fee_lines[%d].total", i), cur)
 		if err != nil {
@@ -224,15 +224,21 @@ func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Curre
 		if err != nil {
 			return err
 		}
+		if total < 0 {
+			// WooCommerce's cart takes a negative fee as a discount ("so it works as a true
+			// discount", its tax spread over the items): off the vendors' lines, and its tax,
+			// already in cart_tax, off theirs.
+			if feeDiscount, err = add("negative fees", feeDiscount, -total); err != nil {
+				return err
+			}
+			continue
+		}
 		if shipping, err = add("shipping and fees", shipping, total, tax); err != nil {
 			return err
 		}
 		if feeTax, err = add("fee tax", feeTax, tax); err != nil {
 			return err
 		}
-	}
-	if shipping < 0 {
-		return fmt.Errorf("%w: order %s: negative fees exceed shipping", ErrInvalidOrder, o.OrderID)
 	}
 	o.Shipping = shipping
 	// cart_tax includes the fees' tax, which went to shipping with the fees.
@@ -245,6 +251,38 @@ func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Curre
 	}
 	if err := v.share(discount, func(l *payment.OrderLine) *int64 { return &l.Discount }, func(l *payment.OrderLine) int64 { return l.Subtotal }); err != nil {
 		return fmt.Errorf("%w: order %s: discount: %v", ErrInvalidOrder, o.OrderID, err)
+	}
+	if err := v.discountMore(feeDiscount); err != nil {
+		return fmt.Errorf("%w: order %s: negative fees: %v", ErrInvalidOrder, o.OrderID, err)
+	}
+	return nil
+}
+
+// discountMore takes a further discount off the vendors' lines in proportion to what each still
+// sells for (subtotal − discount); more than they sell for is refused.
+func (v *vendorLines) discountMore(extra int64) error {
+	if extra == 0 {
+		return nil
+	}
+	weights := make([]int64, len(v.order))
+	var net int64
+	for i, id := range v.order {
+		l := v.by[id]
+		weights[i] = max(l.Subtotal-l.Discount, 0)
+		var err error
+		if net, err = money.AddInt(net, weights[i]); err != nil {
+			return err
+		}
+	}
+	if extra > net {
+		return fmt.Errorf("%d exceed what the items sell for (%d)", extra, net)
+	}
+	parts, err := money.AllocateLargestRemainder(extra, weights)
+	if err != nil {
+		return err
+	}
+	for i, id := range v.order {
+		v.by[id].Discount += parts[i]
 	}
 	return nil
 }
