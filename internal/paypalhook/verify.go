@@ -143,9 +143,16 @@ func (v *Verifier) fetch(ctx context.Context, certURL string) (*x509.Certificate
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnverified, err)
 	}
-	client := v.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+	client := http.Client{Timeout: certFetchTimeout}
+	if v.HTTP != nil {
+		client = *v.HTTP
+	}
+	// The host was checked, but a redirect would take the certificate from anywhere.
+	client.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		if len(via) >= 3 || !CertHostAllowed(next.URL.String()) {
+			return fmt.Errorf("%w: certificate URL redirects to %s", ErrUnverified, next.URL.Redacted())
+		}
+		return nil
 	}
 	res, err := client.Do(req)
 	if err != nil {

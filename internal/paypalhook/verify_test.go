@@ -101,3 +101,50 @@ func TestVerifyFetchesTheCertificateOnce(t *testing.T) {
 	require.NoError(t, v.Verify(context.Background(), h, body))
 	require.EqualValues(t, 1, counted.n.Load(), "one download for 33 deliveries")
 }
+
+// redirectingTransport answers /moved on PayPal's host with a redirect to `to`, and serves any
+// host's request from the fake's signing certificate: a redirect followed off PayPal's hosts
+// would hand the verifier a certificate from anywhere.
+type redirectingTransport struct {
+	next http.RoundTripper
+	to   string
+}
+
+func (r redirectingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == "/moved" {
+		return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {r.to}},
+			Body: http.NoBody, Request: req}, nil
+	}
+	out := req.Clone(req.Context())
+	out.URL.Host, out.Host, out.URL.Path = "api.paypal.com", "api.paypal.com", "/v1/notifications/certs/CERT-paysplit-test"
+	return r.next.RoundTrip(out)
+}
+
+// TestVerifyFollowsRedirectsOnPayPalsHostsOnly: the certificate URL's host is checked, and so is
+// every host a redirect leads to.
+func TestVerifyFollowsRedirectsOnPayPalsHostsOnly(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	body := []byte(`{"id":"WH-3","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP3"}}`)
+	for _, tt := range []struct {
+		to   string
+		want error
+	}{
+		{"https://api-m.paypal.com/v1/notifications/certs/CERT-paysplit-test", nil},
+		{"https://cdn.evil.example/cert.pem", paypalhook.ErrUnverified},
+		{"http://api.paypal.com/cert.pem", paypalhook.ErrUnverified},
+	} {
+		t.Run(tt.to, func(t *testing.T) {
+			c := pp.HTTPClient()
+			c.Transport = redirectingTransport{next: c.Transport, to: tt.to}
+			v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: c}
+			h := pp.Sign(body)
+			h.Set("Paypal-Cert-Url", "https://api.paypal.com/moved")
+			err := v.Verify(context.Background(), paypalhook.HeadersFrom(h), body)
+			if tt.want == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.want)
+		})
+	}
+}
