@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -494,4 +497,47 @@ func TestPayPalReconciliationCountsTopUps(t *testing.T) {
 	require.Len(t, rec.Leg("vendor").TopUps, 1, "the vendor was topped up by a payout of its own")
 	mine := func(p, payee string) bool { return p == id && payee == "rctop-vendor" }
 	require.Empty(t, s.Reconcile("paypal", mine), "PayPal paid the vendor what the books say")
+}
+
+// answeringVerify answers PayPal's verify-webhook-signature with status; everything else goes on.
+type answeringVerify struct {
+	next   http.RoundTripper
+	status int
+}
+
+func (a answeringVerify) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, "/v1/notifications/verify-webhook-signature") {
+		return a.next.RoundTrip(r)
+	}
+	body := fmt.Sprintf(`{"name":"VALIDATION_ERROR","message":"answered %d","debug_id":"d1"}`, a.status)
+	return &http.Response{StatusCode: a.status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+// With PAYPAL_WEBHOOK_VERIFY=api, PayPal refusing to check a delivery (400, 422: what it carries
+// is missing or malformed) leaves it unverified, a 400 to the sender; our credentials refused, a
+// rate limit or PayPal down are PayPal being unavailable, a 503 the sender retries.
+func TestPayPalAPIVerifierRefusalIsUnverified(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	good := paypalCapture("acme", "CAPVER")
+	for _, tt := range []struct {
+		status     int
+		unverified bool
+	}{
+		{http.StatusBadRequest, true},
+		{http.StatusUnprocessableEntity, true},
+		{http.StatusUnauthorized, false},
+		{http.StatusTooManyRequests, false},
+		{http.StatusServiceUnavailable, false},
+	} {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			hc := pp.HTTPClient()
+			hc.Transport = answeringVerify{next: hc.Transport, status: tt.status}
+			c, err := activities.NewPayPalClient("id", "secret", pp.APIBase, hc)
+			require.NoError(t, err)
+			err = server.APIPayPalVerifier{Client: c, WebhookID: pp.WebhookID}.Verify(t.Context(), pp.Sign(good), good)
+			require.Error(t, err)
+			require.Equal(t, tt.unverified, errors.Is(err, paypalhook.ErrUnverified), "%v", err)
+		})
+	}
 }

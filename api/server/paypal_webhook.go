@@ -59,6 +59,13 @@ func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byt
 	if errors.As(err, &me) {
 		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
 	}
+	var pe *paypal.ErrorResponse
+	if errors.As(err, &pe) && pe.Response != nil && (pe.Response.StatusCode == http.StatusBadRequest || pe.Response.StatusCode == http.StatusUnprocessableEntity) {
+		// PayPal refused to check what the delivery carries (headers missing or malformed):
+		// unverified, as asking again would be refused again. Our own credentials refused (401,
+		// 403), a rate limit or PayPal down stay unavailable: the sender tries again later.
+		return fmt.Errorf("%w: PayPal refused to verify it: %v", paypalhook.ErrUnverified, err)
+	}
 	if err != nil {
 		return fmt.Errorf("verify-webhook-signature: %w", err)
 	}
