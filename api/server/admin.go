@@ -358,7 +358,7 @@ func (s *Server) resolvePayment(c echo.Context) error {
 	if isTransfer && payoutWaiting(r) {
 		audit["signal"] = payment.ActionResolve
 		return s.signalAdmin(c, r, payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID,
-			Made: made, Ref: body.ProviderRef, Actor: actor(c)}, audit)
+			Made: made, Ref: body.ProviderRef, Actor: actor(c), Key: key}, audit)
 	}
 	ev := payment.Event{ID: fmt.Sprintf("due-resolve/%s/%t/%s", key, made, body.ProviderRef), Kind: payment.EventResolveDue,
 		DueKey: key, Made: made, Ref: body.ProviderRef, Actor: actor(c)}

@@ -261,6 +261,10 @@ type AdminCommand struct {
 	// movement at the provider (a Stripe transfer, a PayPal payout batch).
 	Made bool   `json:",omitempty"`
 	Ref  string `json:",omitempty"`
+	// Key is the transfer key the resolve is about, as the API checked it was in doubt: a leg
+	// that has moved on to another key (a retry's) by the time the run reads the command is not
+	// resolved by it. Empty (the Temporal UI): the leg's key in doubt when the run reads it.
+	Key string `json:",omitempty"`
 }
 
 // Register registers the workflow under its name on a worker.

@@ -157,7 +157,7 @@ func (r *run) resolveDue(e Event) error {
 
 // resolveOf is the resolve an EventResolveDue says for leg, as the admin signal would say it.
 func resolveOf(e Event, leg payment.Leg) AdminCommand {
-	return AdminCommand{Action: ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: e.Made, Ref: e.Ref, Actor: e.Actor}
+	return AdminCommand{Action: ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: e.Made, Ref: e.Ref, Actor: e.Actor, Key: e.DueKey}
 }
 
 // dueWithKey finds the top-up in doubt sent under key: its leg and its index in the leg's dues,

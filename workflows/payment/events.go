@@ -120,7 +120,11 @@ func (r *run) drainEvents() {
 // handleEvent applies one provider event. Events are deduplicated by ID; refunds are applied as a
 // cumulative amount, so replays and reordering cannot refund twice.
 func (r *run) handleEvent(e Event) {
-	if e.ID != "" {
+	// A resolve is taken as often as it comes (code path 11): it acts only on what is still in
+	// doubt under its key, so twice is harmless, and one sent again after its check at the
+	// provider failed must be checked again, not dropped as seen.
+	again := e.Kind == EventResolveDue && r.in.CodePath >= codePathClosing
+	if e.ID != "" && !again {
 		if r.seen[e.ID] {
 			return
 		}

@@ -65,6 +65,12 @@ func (r *run) resolveInDoubt(i int, cmd AdminCommand) (paid bool, err error) {
 		r.log.Warn("resolve ignored: the leg's transfer is not in doubt", "Party", leg.Party, "PayeeID", leg.PayeeID, "Actor", cmd.Actor)
 		return false, nil
 	}
+	if cmd.Key != "" && cmd.Key != leg.TransferKey {
+		// Answered about another attempt: applied to this one it could send the share again.
+		r.log.Warn("resolve ignored: it is about another transfer key", "Key", cmd.Key, "InDoubt", leg.TransferKey, "Actor", cmd.Actor)
+		return false, r.afterResolve(leg, fmt.Sprintf("%s's resolve of %s ignored: the transfer in doubt is now %s; resolve that one",
+			cmd.Actor, cmd.Key, leg.TransferKey))
+	}
 	r.log.Info("transfer in doubt resolved by an admin", "Party", leg.Party, "Made", cmd.Made, "Ref", cmd.Ref, "Actor", cmd.Actor)
 	if !cmd.Made {
 		leg.Attempt++

@@ -422,3 +422,42 @@ func (s *workflowSuite) TestCompensationDoesNotAskPayPal() {
 	s.Equal(3, s.w.calls["transfer"])
 	s.Zero(s.w.sent("acct_v1"))
 }
+
+// A resolve sent again after its check at the provider got no answer is checked again (code path
+// 11), not dropped as an event already seen: the API had answered 202 and the due stayed in doubt.
+func (s *workflowSuite) TestResolveSentAgainAfterItsCheckFailed() {
+	due := s.topUpInDoubt(true)
+	s.followUp(due)
+	s.w.confirmAs = errors.New("stripe: 503 service unavailable") // every attempt of the first check
+	ev := resolveDue(true, "tr_"+topUpKey)
+	signalAt(s.env, time.Second, SignalEvent, ev)
+	s.env.RegisterDelayedCallback(func() { s.w.mu.Lock(); s.w.confirmAs = nil; s.w.mu.Unlock() }, 10*time.Minute)
+	var midway payment.Record
+	s.env.RegisterDelayedCallback(func() { midway = s.w.saved[len(s.w.saved)-1] }, 15*time.Minute)
+	signalAt(s.env, 20*time.Minute, SignalEvent, ev) // the admin sends the same resolve again
+	rec := s.runInDoubt()
+	s.Require().Len(legOf(s.T(), midway, split.PartyVendor).Dues, 1, "the first resolve could not be checked")
+	checks := len(s.w.confirmed)
+	s.Greater(checks, 1, "the resolve sent again was checked")
+	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues, "and booked the top-up")
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+}
+
+// A resolve carries the key the API checked was in doubt: read after the leg moved on to another
+// key (a retry's, itself in doubt), it is not applied to that one, which a "not made" would send
+// again and pay the payee twice.
+func (s *workflowSuite) TestResolveOfAnotherKeyIsIgnored() {
+	lost := errors.New("connection reset") // key 0: never made, outcome unknown
+	made := madeButLost{errors.New("connection reset")}
+	s.w.failNext["vendor"] = []error{lost, lost, lost, rejected("insufficient platform balance"), made, made, made}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops-a"})
+	signalAt(s.env, time.Hour+time.Millisecond, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops-a"})
+	// ops-b found key 0 not made; by the time the run reads it, key 1 is the one in doubt.
+	signalAt(s.env, time.Hour+2*time.Millisecond, SignalAdmin, AdminCommand{Action: ActionResolve, Party: split.PartyVendor,
+		Made: false, Actor: "ops-b", Key: wfID + "/transfer/vendor-v1/0"})
+	signalAt(s.env, 2*time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops-a"})
+	rec := s.runInDoubt()
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"), "the vendor is paid once")
+	s.Contains(legOf(s.T(), rec, split.PartyVendor).TransferKey, "/transfer/vendor-v1/1", "the key in doubt was kept")
+}
