@@ -280,6 +280,11 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if !slices.Contains(allowed[action], r.Status) {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
 		}
+		if action == payment.ActionRelease && body.Party != "" &&
+			!slices.ContainsFunc(r.Legs, func(l ipayment.Leg) bool { return l.Party == split.Party(body.Party) && l.State == ipayment.LegHeld }) {
+			// The run would take it and release nothing: say so rather than answer 202.
+			return errorf(http.StatusConflict, "not_held", fmt.Sprintf("the payment's %s leg is not held: release the held one", body.Party))
+		}
 		if action == payment.ActionRetry && r.Gross == 0 && r.CapturedAt.IsZero() {
 			// A refund or dispute came and its capture has not: the run splits and pays the
 			// payment when the capture comes (code path 9), so there is nothing to retry.

@@ -84,6 +84,11 @@ func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
 	require.Equal(t, http.StatusConflict, code, "retry is for failed payouts, release is for held ones: %v", body)
 
+	// Only the vendor's leg is held: a release of the affiliate's would release nothing.
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "affiliate"}, adminKey)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Equal(t, "not_held", body["error"].(map[string]any)["code"], body)
+
 	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/holdco-vendor", map[string]any{"client_id": "holdco", "kind": "vendor", "stripe_account": "acct_fixed1"}, adminKey)
 	require.Equal(t, http.StatusOK, code, body)
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "vendor"}, adminKey)
