@@ -138,7 +138,7 @@ func (r *run) run() error {
 	if !r.rec.Split() {
 		if r.capture == nil && !r.awaitCapture() {
 			if r.cancelled {
-				return r.cancelUnsplit("while waiting for its capture")
+				return r.cancelUnsplit(cancelActor, "while waiting for its capture")
 			}
 			reason := fmt.Sprintf("no capture event within %s of a refund or dispute", r.in.Settings.CaptureWait)
 			late := r.in.CodePath >= codePathLateCapture
@@ -246,10 +246,10 @@ func (r *run) awaitCapture() bool {
 	return true
 }
 
-// cancelUnsplit ends a payment cancelled (the workflow, code path 11) before it was split:
-// nothing was sent, so nothing is compensated.
-func (r *run) cancelUnsplit(while string) error {
-	r.setStatus(payment.StatusCancelled, "cancelled by "+cancelActor+" "+while)
+// cancelUnsplit ends a payment cancelled before it was split (by an admin, or by the workflow's
+// cancellation, code path 11): nothing was sent, so nothing is compensated.
+func (r *run) cancelUnsplit(actor, while string) error {
+	r.setStatus(payment.StatusCancelled, "cancelled by "+actor+" "+while)
 	if err := r.save(); err != nil {
 		return err
 	}
@@ -290,8 +290,7 @@ func (r *run) awaitLateCapture(deadline time.Time) (taken bool, err error) {
 		}
 		switch cmd, _ := r.wait(left, untilAdmin); cmd.Action {
 		case ActionCancel:
-			r.setStatus(payment.StatusCancelled, "cancelled by "+cmd.Actor+" while waiting for its capture")
-			return false, r.save()
+			return false, r.cancelUnsplit(cmd.Actor, "while waiting for its capture")
 		case "":
 		default:
 			r.log.Warn("admin command ignored: the payment waits for its capture", "Action", cmd.Action, "Actor", cmd.Actor)
@@ -320,7 +319,7 @@ func (r *run) enrichAndSplit() error {
 			}
 			r.wait(min(r.in.Settings.EnrichPoll, deadline.Sub(workflow.Now(r.ctx))), untilOrder)
 			if r.cancelled {
-				return r.cancelUnsplit("while waiting for its order metadata")
+				return r.cancelUnsplit(cancelActor, "while waiting for its order metadata")
 			}
 			continue
 		}
@@ -400,11 +399,7 @@ func (r *run) park(reason string) error {
 		case ActionRetry:
 			return nil
 		case ActionCancel:
-			r.setStatus(payment.StatusCancelled, "cancelled by "+cmd.Actor+" while parked: "+reason)
-			if err := r.save(); err != nil {
-				return err
-			}
-			return errStop
+			return r.cancelUnsplit(cmd.Actor, "while parked: "+reason)
 		}
 	}
 }
