@@ -387,7 +387,8 @@ func classify(err error) error {
 		sentinel = ErrNotFound
 	case pgErr.Code == "23514" && pgErr.ConstraintName == "journal_entries_balanced":
 		sentinel = ErrUnbalanced
-	case pgErr.Code == "23514":
+	case pgErr.Code == "23514", pgErr.Code == "54000":
+		// 54000: a value too large for its index row, which no retry can store.
 		sentinel = ErrInvalidEntry
 	default:
 		return err

@@ -19,7 +19,7 @@ import (
 // instead of a constraint error at commit, and canonicalises the currency so
 // "USD" and "usd" replay the same key.
 func normalize(e Entry) (Entry, error) {
-	if err := checkText("idempotency key", e.IdempotencyKey, true); err != nil {
+	if err := checkIndexed("idempotency key", e.IdempotencyKey, true); err != nil {
 		return e, err
 	}
 	cur, err := money.ParseCurrency(string(e.Currency))
@@ -27,7 +27,7 @@ func normalize(e Entry) (Entry, error) {
 		return e, fmt.Errorf("%w: %w", ErrInvalidEntry, err)
 	}
 	e.Currency = cur
-	if err := checkText("reference", e.Reference, false); err != nil {
+	if err := checkIndexed("reference", e.Reference, false); err != nil {
 		return e, err
 	}
 	if err := checkText("description", e.Description, false); err != nil {
@@ -43,7 +43,7 @@ func normalize(e Entry) (Entry, error) {
 	// total is zero.
 	var sum big.Int
 	for i, p := range e.Postings {
-		if err := checkText(fmt.Sprintf("posting %d account", i), p.Account, true); err != nil {
+		if err := checkIndexed(fmt.Sprintf("posting %d account", i), p.Account, true); err != nil {
 			return e, err
 		}
 		switch p.Amount {
@@ -72,6 +72,19 @@ func checkText(field, s string, required bool) error {
 		return fmt.Errorf("%w: %s %q is not valid text", ErrInvalidEntry, field, s)
 	}
 	return nil
+}
+
+// maxIndexedText bounds the fields the schema indexes (key, reference, account). A btree row
+// holds at most 2704 bytes, so a longer value would be refused at insert with an error that reads
+// as transient and be retried for ever; the platform's own keys and accounts are well under 300.
+const maxIndexedText = 1024
+
+// checkIndexed is checkText for a field with an index on it.
+func checkIndexed(field, s string, required bool) error {
+	if len(s) > maxIndexedText {
+		return fmt.Errorf("%w: %s is %d bytes, at most %d are stored", ErrInvalidEntry, field, len(s), maxIndexedText)
+	}
+	return checkText(field, s, required)
 }
 
 // contentHash fingerprints what an idempotency key commits to: currency,

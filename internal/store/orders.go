@@ -36,13 +36,32 @@ func ValidateOrder(o payment.Order) error {
 		if l.Subtotal < 0 || l.Tax < 0 || l.Discount < 0 {
 			return fmt.Errorf("%w: order %s line %d has a negative amount", ErrInvalid, o.OrderID, i)
 		}
-		sub, tax, disc = sub+l.Subtotal, tax+l.Tax, disc+l.Discount
+		var err error
+		if sub, err = addLine(o.OrderID, i, sub, l.Subtotal); err != nil {
+			return err
+		}
+		if tax, err = addLine(o.OrderID, i, tax, l.Tax); err != nil {
+			return err
+		}
+		if disc, err = addLine(o.OrderID, i, disc, l.Discount); err != nil {
+			return err
+		}
 	}
 	if sub != o.Subtotal || tax != o.Tax || disc != o.Discount {
 		return fmt.Errorf("%w: order %s lines (subtotal %d, tax %d, discount %d) do not add up to the order (%d, %d, %d)",
 			ErrInvalid, o.OrderID, sub, tax, disc, o.Subtotal, o.Tax, o.Discount)
 	}
 	return nil
+}
+
+// addLine adds one line's amount to the order's running sum; a sum past int64 would wrap and could
+// then "add up" to anything.
+func addLine(orderID string, i int, sum, v int64) (int64, error) {
+	s, err := money.AddInt(sum, v)
+	if err != nil {
+		return 0, fmt.Errorf("%w: order %s lines overflow at line %d: %v", ErrInvalid, orderID, i, err)
+	}
+	return s, nil
 }
 
 // SaveOrder stores or replaces a normalized order and its vendor lines in one transaction.

@@ -1,0 +1,60 @@
+package db_test
+
+import (
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/db"
+	"paysplit/testenv"
+)
+
+// Migrate allows out-of-order migrations ("a database that got a higher-numbered one
+// first still takes the lower ones it lacks"). 00012 and 00014 both replace monitors_kind_check
+// with a full list; 00012's list lacks payout_failed_age. A database that has 00014 but not
+// 00012 loses payout_failed_age when Migrate applies 00012 late.
+func TestOutOfOrderMigrationKeepsMonitorKinds(t *testing.T) {
+	ctx := t.Context()
+	url := testenv.EmptyDatabase(t)
+
+	// Every migration but 00012, as a database that took 00014's feature first would have.
+	sub, err := fs.Sub(db.MigrationsFS, "migrations")
+	require.NoError(t, err)
+	files, err := fs.Glob(sub, "*.sql")
+	require.NoError(t, err)
+	partial := fstest.MapFS{}
+	for _, f := range files {
+		if strings.HasPrefix(f, "00012_") {
+			continue
+		}
+		b, err := fs.ReadFile(sub, f)
+		require.NoError(t, err)
+		partial[f] = &fstest.MapFile{Data: b}
+	}
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(t, err)
+	sqlDB := stdlib.OpenDB(*cfg)
+	defer sqlDB.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, partial, goose.WithDisableGlobalRegistry(true))
+	require.NoError(t, err)
+	_, err = p.Up(ctx)
+	require.NoError(t, err)
+
+	// An admin creates a payout_failed_age monitor (allowed by 00014).
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `INSERT INTO monitors (name, kind, params) VALUES ('pf', 'payout_failed_age', '{"hours": 4}')`)
+	require.NoError(t, err)
+
+	// The next deploy runs Migrate, which applies 00012 out of order.
+	require.NoError(t, db.Migrate(ctx, url), "Migrate must not fail on a database holding a payout_failed_age monitor")
+	_, err = conn.Exec(ctx, `INSERT INTO monitors (name, kind, params) VALUES ('pf2', 'payout_failed_age', '{"hours": 4}')`)
+	require.NoError(t, err, "payout_failed_age monitors must still be accepted after Migrate")
+}
