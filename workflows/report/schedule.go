@@ -119,7 +119,7 @@ func StartClient(ctx context.Context, c client.Client, taskQueue string, in Clie
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without it the SDK hands back the running execution as if it had started ours.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		WorkflowExecutionTimeout:                 24 * time.Hour,
+		WorkflowExecutionTimeout:                 clientRunTimeout,
 	}, ClientWorkflowName, in)
 	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
 		return id, "", ErrRunInProgress

@@ -82,12 +82,37 @@ type ClientResult struct {
 // scheduledStartKey is set by Temporal on runs a schedule starts.
 var scheduledStartKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
 
-// startRetries and startRetryWait bound how long a weekly run waits for an admin's run of the
-// same client and week to finish before giving up on that client.
+// startRetries and startRetryWait bound how long a weekly run waited for an admin's run of the
+// same client and week to finish before giving up on that client (runs before
+// waitAdminRunChange).
 const (
 	startRetries   = 10
 	startRetryWait = time.Minute
 )
+
+// waitAdminRunChange versions how long runClient waits for an admin's run of the same report: an
+// admin's regenerate can wait hours for the week's KPIs (waitForKPIs), and ten minutes of retries
+// gave up on the client while it did, so a regenerate without email swallowed the week's send.
+// Now the waits double from a minute to half an hour, until an admin's run must have ended (its
+// execution timeout is clientRunTimeout).
+const (
+	waitAdminRunChange = "wait-admin-run"
+	maxAdminRunWait    = 30 * time.Minute
+	clientRunTimeout   = 24 * time.Hour
+)
+
+// adminRunWait is how long to sleep before the next start, after waited so far and attempt
+// starts; false when the admin's run cannot still be going.
+func adminRunWait(attempt int, waited time.Duration) (time.Duration, bool) {
+	if waited > clientRunTimeout {
+		return 0, false
+	}
+	wait := startRetryWait
+	for i := 1; i < attempt && wait < maxAdminRunWait; i++ {
+		wait *= 2
+	}
+	return min(wait, maxAdminRunWait), true
+}
 
 // Weekly starts a ClientReport for every client of the time zone and waits for all of them.
 func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
@@ -142,21 +167,28 @@ func runClient(ctx workflow.Context, in ClientInput) ClientOutcome {
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		// A child is independent work: cancelling or terminating the weekly run leaves it be.
 		ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowExecutionTimeout: 24 * time.Hour,
+		WorkflowExecutionTimeout: clientRunTimeout,
 	})
+	untilAdminRunEnds := workflow.GetVersion(ctx, waitAdminRunChange, workflow.DefaultVersion, 1) >= 1
+	var waited time.Duration
 	for attempt := 1; ; attempt++ {
 		var r ClientResult
 		err := workflow.ExecuteChildWorkflow(cctx, ClientWorkflowName, in).Get(ctx, &r)
+		wait, again := startRetryWait, attempt < startRetries
+		if untilAdminRunEnds {
+			wait, again = adminRunWait(attempt, waited)
+		}
 		switch {
 		case err == nil && r.Email.Sent:
 			out.Status = "sent"
 		case err == nil:
 			out.Status, out.Reason = "not_sent", r.Email.Reason
-		case temporal.IsWorkflowExecutionAlreadyStartedError(err) && attempt < startRetries:
-			if serr := workflow.Sleep(ctx, startRetryWait); serr != nil {
+		case temporal.IsWorkflowExecutionAlreadyStartedError(err) && again:
+			if serr := workflow.Sleep(ctx, wait); serr != nil {
 				out.Status, out.Error = "failed", serr.Error()
 				return out
 			}
+			waited += wait
 			continue
 		case temporal.IsWorkflowExecutionAlreadyStartedError(err):
 			out.Status = "already_running"
