@@ -23,7 +23,7 @@ const (
 	ScheduleID   = "reconcile-daily"
 )
 
-// Input picks the day (UTC) to reconcile; zero means yesterday.
+// Input picks the day (UTC) to reconcile; zero means the day before the run was due.
 type Input struct {
 	Day       time.Time
 	Providers []string
@@ -41,7 +41,9 @@ var rec *activities.Reconciler
 func Workflow(ctx workflow.Context, in Input) (Output, error) {
 	day := in.Day.UTC().Truncate(24 * time.Hour)
 	if in.Day.IsZero() {
-		day = workflow.Now(ctx).UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
+		// The day before the run was due, not before it started: a run caught up late must not
+		// skip its day and do the next one twice.
+		day = schedules.DueAt(ctx).UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
 	}
 	providers := in.Providers
 	if len(providers) == 0 {

@@ -17,6 +17,7 @@ import (
 
 	"paysplit/activities"
 	ireport "paysplit/internal/report"
+	"paysplit/workflows/schedules"
 )
 
 // Registered workflow types.
@@ -79,9 +80,6 @@ type ClientResult struct {
 	Email    activities.EmailReportOutput
 }
 
-// scheduledStartKey is set by Temporal on runs a schedule starts.
-var scheduledStartKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
-
 // startRetries and startRetryWait bound how long a weekly run waited for an admin's run of the
 // same client and week to finish before giving up on that client (runs before
 // waitAdminRunChange).
@@ -124,11 +122,7 @@ func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
 	if week == "" {
 		// The schedule's own time, not the clock: a run caught up late still reports the week
 		// that ended before it was due.
-		at, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartKey)
-		if !ok {
-			at = workflow.Now(ctx)
-		}
-		week = ireport.LastCompleteWeek(at, loc).String()
+		week = ireport.LastCompleteWeek(schedules.DueAt(ctx), loc).String()
 	} else if _, err := ireport.ParseWeek(week); err != nil {
 		return WeeklyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeReportInvalid, err)
 	}

@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 )
 
 // Ensure creates the schedule, or updates an existing one with the same ID to opts' spec, action,
@@ -39,4 +41,16 @@ func Ensure(ctx context.Context, sc client.ScheduleClient, opts client.ScheduleO
 		return fmt.Errorf("update schedule %s: %w", opts.ID, err)
 	}
 	return nil
+}
+
+// scheduledStartKey is set by Temporal on the runs a schedule starts.
+var scheduledStartKey = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// DueAt is when the schedule meant the run to start, or workflow.Now for a run no schedule
+// started: a run caught up late (within the catch-up window) still does the period it was due for.
+func DueAt(ctx workflow.Context) time.Time {
+	if at, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartKey); ok {
+		return at
+	}
+	return workflow.Now(ctx)
 }
