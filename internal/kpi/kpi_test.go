@@ -21,8 +21,8 @@ func TestHotStart(t *testing.T) {
 		days int
 		want time.Time
 	}{
-		{7, day("2026-06-09")},
-		{1, day("2026-06-15")},
+		{7, day("2026-06-08")},
+		{1, day("2026-06-14")},
 		{0, time.Time{}},
 		{-3, time.Time{}},
 	} {
@@ -207,11 +207,11 @@ func (f *fakeRevenue) RevenueDays(_ context.Context, _ string, cur money.Currenc
 	return out, nil
 }
 
-// TestReaderThirtyDays: a 30-day range is 7 stored days and 23 fetched ones, the sources asked
+// TestReaderThirtyDays: a 30-day range is 8 stored days (7 complete days and today) and 22 fetched ones, the sources asked
 // only for the older part and cached; a failing source leaves its part empty and stale.
 func TestReaderThirtyDays(t *testing.T) {
 	hot := &fakeHot{statuses: []kpi.SourceStatus{{Source: kpi.SourceLedger, LastSuccess: now.Add(-5 * time.Minute), LastAttempt: now.Add(-5 * time.Minute)}}}
-	for _, d := range kpi.Days(day("2026-06-09"), day("2026-06-15")) {
+	for _, d := range kpi.Days(day("2026-06-08"), day("2026-06-15")) {
 		hot.days = append(hot.days, kpi.Day{Day: d, Revenue: &kpi.Revenue{Currency: money.USD, Gross: 1}})
 	}
 	tr, rv := &fakeTraffic{}, &fakeRevenue{}
@@ -228,8 +228,8 @@ func TestReaderThirtyDays(t *testing.T) {
 		bySource[d.Source]++
 		require.False(t, d.Stale, d.Day)
 	}
-	require.Equal(t, map[string]int{kpi.SourcePostgres: 7, "ga4+stripe": 23}, bySource)
-	require.Equal(t, [][2]time.Time{{day("2026-06-09"), day("2026-06-15")}}, hot.asked, "Postgres is asked for the hot window only")
+	require.Equal(t, map[string]int{kpi.SourcePostgres: 8, "ga4+stripe": 22}, bySource)
+	require.Equal(t, [][2]time.Time{{day("2026-06-08"), day("2026-06-15")}}, hot.asked, "Postgres is asked for the hot window only")
 	require.False(t, s.Stale)
 	require.Equal(t, now.Add(-5*time.Minute), s.LastSyncedAt)
 

@@ -8,13 +8,16 @@ func DayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// HotStart is the first day Postgres keeps for a retention of days days counted back from now's
-// day (so 7 keeps today and the 6 days before). Zero or less keeps everything: the zero time.
+// HotStart is the first day Postgres keeps for a retention of days: the last days complete days
+// and today, which is still going (so 7 keeps today and the 7 days before). Counting today among
+// the seven left the reported week's Monday out of the window on the Monday its report is made,
+// and the report read that day from the sources instead of the books. Zero or less keeps
+// everything: the zero time.
 func HotStart(now time.Time, days int) time.Time {
 	if days <= 0 {
 		return time.Time{}
 	}
-	return DayOf(now).AddDate(0, 0, -(days - 1))
+	return DayOf(now).AddDate(0, 0, -days)
 }
 
 // Days lists the days from from to to, both inclusive.

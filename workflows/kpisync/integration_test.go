@@ -137,10 +137,10 @@ func (s *stack) pay(clientID string, at time.Time, gross, refunded int64) {
 }
 
 // TestKPISyncEndToEnd: creating clients through the admin API gives each its schedule;
-// triggering it (POST /api/v1/kpis/refresh) stores the hot window; a 30-day request is 7 days
-// from Postgres and 23 fetched from GA4, Stripe and PayPal (the providers' revenue summed per
+// triggering it (POST /api/v1/kpis/refresh) stores the hot window; a 30-day request is 8 days
+// (today and the 7 before) from Postgres and 22 fetched from GA4, Stripe and PayPal (the providers' revenue summed per
 // day); a source that goes down leaves its numbers in
-// place and marks the client stale; retention deletes day 8 and keeps day 7 and the books.
+// place and marks the client stale; retention deletes the day 8 days ago and keeps the one 7 days ago, and the books.
 func TestKPISyncEndToEnd(t *testing.T) {
 	s := newStack(t)
 	ctx := t.Context()
@@ -212,7 +212,7 @@ func TestKPISyncEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, revHours, 1, "today's hour stored")
 
-	// 30 days: 7 from Postgres, 23 fetched from GA4, Stripe and PayPal, one series.
+	// 30 days: 8 from Postgres, 22 fetched from GA4, Stripe and PayPal, one series.
 	kpis := s.kpis("northwind")
 	require.Len(t, kpis.Days, 30)
 	bySource := map[string]int{}
@@ -221,7 +221,7 @@ func TestKPISyncEndToEnd(t *testing.T) {
 		require.True(t, d.Synced, d.Day)
 		require.True(t, d.HasTraffic && d.HasRevenue, d.Day)
 	}
-	require.Equal(t, map[string]int{"postgres": 7, "ga4+stripe+paypal": 23}, bySource)
+	require.Equal(t, map[string]int{"postgres": 8, "ga4+stripe+paypal": 22}, bySource)
 	old := kpis.Days[0] // 29 days ago, from the sources
 	require.EqualValues(t, 129, old.Visitors)
 	require.EqualValues(t, 4500+1800, old.Revenue, "Stripe's and PayPal's net, the PayPal refund on its capture's day")
@@ -241,7 +241,7 @@ func TestKPISyncEndToEnd(t *testing.T) {
 	for i, d := range c.Days {
 		require.False(t, d.HasTraffic, d.Day)
 		require.True(t, d.HasRevenue, d.Day)
-		if i < 23 {
+		if i < 22 {
 			require.Equal(t, "stripe+paypal", d.Source)
 			require.EqualValues(t, 4500+1800, d.Revenue, d.Day)
 		}
@@ -277,9 +277,9 @@ func TestKPISyncEndToEnd(t *testing.T) {
 	require.EqualValues(t, 100, kpis.Days[29].Visitors, "never silently zero")
 	s.ga4.Fail(0)
 
-	// Retention: day 8 (7 days ago) goes, day 7 stays, payments (the books' source) stay.
+	// Retention: 8 days ago goes, 7 days ago stays, payments (the books' source) stay.
 	require.NoError(t, s.store.UpsertKPIRevenue(ctx, "northwind", kpi.SourceLedger, []kpi.RevenueDay{
-		{Day: dayAgo(7), Revenue: kpi.Revenue{Currency: money.USD, Gross: 1}}, {Day: dayAgo(20), Revenue: kpi.Revenue{Currency: money.USD, Gross: 1}},
+		{Day: dayAgo(8), Revenue: kpi.Revenue{Currency: money.USD, Gross: 1}}, {Day: dayAgo(20), Revenue: kpi.Revenue{Currency: money.USD, Gross: 1}},
 	}))
 	paymentsBefore, err := s.store.ListPayments(ctx, store.PaymentFilter{ClientID: "northwind"})
 	require.NoError(t, err)
@@ -291,8 +291,8 @@ func TestKPISyncEndToEnd(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		days, err := s.store.KPIHotDays(ctx, "northwind", dayAgo(30), today)
 		require.NoError(c, err)
-		require.Len(c, days, 7)
-		require.Equal(c, dayAgo(6), days[0].Day, "day 7 kept, day 8 deleted")
+		require.Len(c, days, 8)
+		require.Equal(c, dayAgo(7), days[0].Day, "7 days ago kept, 8 days ago deleted")
 	}, 30*time.Second, 100*time.Millisecond)
 	paymentsAfter, err := s.store.ListPayments(ctx, store.PaymentFilter{ClientID: "northwind"})
 	require.NoError(t, err)

@@ -41,7 +41,7 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RetentionWorkflow, workflow.RegisterOptions{Name: RetentionWorkflowName})
 }
 
-// SyncInput names the client and how many days back (today included) each run re-reads.
+// SyncInput names the client and how many complete days back (and today) each run re-reads.
 type SyncInput struct {
 	ClientID string
 	HotDays  int
@@ -154,7 +154,7 @@ func sourceMessage(err error) string {
 	return err.Error()
 }
 
-// RetentionInput is how many days Postgres keeps (today included) and the batch size.
+// RetentionInput is how many complete days Postgres keeps (and today) and the batch size.
 type RetentionInput struct {
 	Days      int
 	BatchSize int

@@ -106,7 +106,7 @@ func TestSyncWorkflow(t *testing.T) {
 			require.Equal(t, tt.wantAttempts, w.attempts)
 			require.Equal(t, tt.wantFailures, w.failures)
 			for _, in := range w.inputs {
-				require.Equal(t, kpi.DayOf(start).AddDate(0, 0, -6), in.From, "the whole hot window is re-read")
+				require.Equal(t, kpi.DayOf(start).AddDate(0, 0, -7), in.From, "the whole hot window is re-read")
 				require.Equal(t, kpi.DayOf(start), in.To)
 				require.Equal(t, kpi.DayOf(start), in.Today)
 				require.Equal(t, money.USD, in.Currency)
@@ -148,8 +148,8 @@ func TestRetentionWorkflow(t *testing.T) {
 		wantBatch  int
 		wantErr    string
 	}{
-		{name: "seven days", in: RetentionInput{Days: 7}, wantBefore: time.Date(2026, 6, 9, 0, 0, 0, 0, time.UTC), wantBatch: DefaultBatchSize},
-		{name: "one day, own batch", in: RetentionInput{Days: 1, BatchSize: 50}, wantBefore: time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC), wantBatch: 50},
+		{name: "seven days", in: RetentionInput{Days: 7}, wantBefore: time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC), wantBatch: DefaultBatchSize},
+		{name: "one day, own batch", in: RetentionInput{Days: 1, BatchSize: 50}, wantBefore: time.Date(2026, 6, 14, 0, 0, 0, 0, time.UTC), wantBatch: 50},
 		{name: "zero days refused", in: RetentionInput{Days: 0}, wantErr: "would delete today's KPIs"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
