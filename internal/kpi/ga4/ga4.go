@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"cloud.google.com/go/auth"
 	analyticsdata "google.golang.org/api/analyticsdata/v1beta"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
@@ -225,6 +226,15 @@ func classify(err error) error {
 			return msg
 		case ge.Code >= 400:
 			return kpi.Permanent(msg)
+		}
+	}
+	// Google's token endpoint refusing the service account's key (deleted or disabled:
+	// 400 invalid_grant, 401 invalid_client) comes as the auth package's error, not the API's.
+	var ae *auth.Error
+	if errors.As(err, &ae) && ae.Response != nil {
+		code := ae.Response.StatusCode
+		if code >= 400 && code < 500 && code != http.StatusTooManyRequests {
+			return kpi.Permanent(fmt.Errorf("ga4: the token endpoint refused the service account's key: %d", code))
 		}
 	}
 	return fmt.Errorf("ga4: runReport: %w", err)
