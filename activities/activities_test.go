@@ -276,7 +276,7 @@ func TestResolvePayee(t *testing.T) {
 		{"active connected account", "v1", "vendor", "shop1", "acct_v1", ""},
 		{"no account yet", "v-noacct", "vendor", "shop1", "", "no Stripe connected account"},
 		{"unregistered", "ghost", "vendor", "shop1", "", "not registered"},
-		{"another client's payee", "v-other", "vendor", "shop1", "", "belongs to client"},
+		{"another client's payee", "v-other", "vendor", "shop1", "", "registered to another client"},
 		{"wrong kind", "v1", "affiliate", "shop1", "", "is a vendor"},
 	}
 	for _, tt := range tests {

@@ -336,7 +336,8 @@ func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (Re
 	}
 	switch {
 	case p.ClientID != in.ClientID:
-		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q belongs to client %q, not %q", p.ID, p.ClientID, in.ClientID)}, nil
+		// The reason reaches the client's own payouts list: it must not name the other client.
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q is registered to another client", p.ID)}, nil
 	case p.Kind != in.Kind:
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q is a %s, not a %s", p.ID, p.Kind, in.Kind)}, nil
 	}

@@ -92,17 +92,31 @@ func (s *Server) putPayee(c echo.Context) error {
 	var p store.Payee
 	var created bool
 	err := s.audited(c, "payee.upsert", "payee:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		before, err = existing(tx.GetPayee(ctx, id))
-		if err != nil {
+		old, err := tx.GetPayee(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
 			return nil, nil, err
+		default:
+			before = payeeForAudit(old)
 		}
 		p, created, err = tx.UpsertPayee(ctx, store.Payee{ID: id, ClientID: body.ClientID, Kind: body.Kind, StripeAccount: body.StripeAccount, PayPalReceiver: body.PayPalReceiver})
-		return before, p, err
+		return before, payeeForAudit(p), err
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(createdOrOK(created), p)
+}
+
+// payeeForAudit is the payee as the append-only audit log keeps it: a PayPal receiver that is an
+// email address is a person's, which a log nothing can be erased from must not hold (as report
+// recipients are counted, not named); a payer ID is an account's and stays.
+func payeeForAudit(p store.Payee) store.Payee {
+	if strings.Contains(p.PayPalReceiver, "@") {
+		p.PayPalReceiver = "(an email address, not recorded)"
+	}
+	return p
 }
 
 func (s *Server) createRule(c echo.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"regexp"
 	"slices"
 	"time"
 
@@ -135,11 +136,11 @@ func (s *Server) kpis(c echo.Context) error {
 	sources := []kpiSourceView{}
 	for _, st := range series.Sources {
 		sources = append(sources, kpiSourceView{Source: st.Source, Stale: st.Stale, LastSyncedAt: timeOrNil(st.LastSuccess),
-			LastAttemptAt: timeOrNil(st.LastAttempt), LastError: st.LastError, Failures: st.Failures})
+			LastAttemptAt: timeOrNil(st.LastAttempt), LastError: sourceMessage(c, st.Source, st.LastError), Failures: st.Failures})
 	}
 	sourceErrors := []map[string]string{}
 	for _, e := range series.ColdErrors {
-		sourceErrors = append(sourceErrors, map[string]string{"source": e.Source, "message": e.Message})
+		sourceErrors = append(sourceErrors, map[string]string{"source": e.Source, "message": sourceMessage(c, e.Source, e.Message)})
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"client_id": id, "from": formatDay(from), "to": formatDay(to), "days": days, "exponents": exponents(currencies),
@@ -147,6 +148,16 @@ func (s *Server) kpis(c echo.Context) error {
 		"totals": map[string]any{"visitors": visitors, "new_visitors": newVisitors, "sessions": sessions,
 			"bounce_rate_bps": bounce, "revenue": totalRevenue, "synced_days": synced},
 	})
+}
+
+// sourceMessage is a KPI source's error as the caller may see it: admins get the source's own
+// words (a credentials file or variable name, a library's error), a client key only that the
+// source failed, since the rest is the deployment's configuration.
+func sourceMessage(c echo.Context, source, msg string) string {
+	if p, _ := principalOf(c); msg == "" || p.Role != store.RoleClient {
+		return msg
+	}
+	return "the " + source + " source could not be read; the agency's admins can see why"
 }
 
 // timeOrNil is nil for the zero time ("never"), so it shows as null rather than year 1.
@@ -312,8 +323,17 @@ func (s *Server) payouts(c echo.Context) error {
 		n := encodeCursor(payoutCursor{CapturedAt: last.CapturedAt, WorkflowID: last.WorkflowID, Leg: last.Leg})
 		next = &n
 	}
+	if p, _ := principalOf(c); p.Role == store.RoleClient {
+		for i := range rows {
+			rows[i].Reason = otherClientInReason.ReplaceAllString(rows[i].Reason, "is registered to another client")
+		}
+	}
 	return c.JSON(http.StatusOK, map[string]any{"client_id": id, "payouts": nonNil(rows), "next_cursor": next})
 }
+
+// otherClientInReason is how legs held before the reason stopped naming the payee's client said
+// it; a client is not told another client's ID.
+var otherClientInReason = regexp.MustCompile(`belongs to client "[^"]*", not "[^"]*"`)
 
 type reportCursor struct {
 	ISOWeek string `json:"w"`

@@ -38,6 +38,11 @@ func dateRange(c echo.Context, now time.Time, defaultDays int) (from, to time.Ti
 	if from.After(to) {
 		return from, to, errorf(http.StatusBadRequest, "invalid_request", "from must not be after to")
 	}
+	// A range counted from a day near either end of the calendar can leave it: year 10000 has no
+	// YYYY-MM-DD form, so such a range could not even be written back.
+	if from.Year() < 1 || to.Year() > 9999 {
+		return from, to, errorf(http.StatusBadRequest, "invalid_request", "the range must lie between 0001-01-01 and 9999-12-31")
+	}
 	if days := int(to.Sub(from).Hours()/24) + 1; days > maxRangeDays {
 		return from, to, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("the range is %d days; at most %d", days, maxRangeDays))
 	}
