@@ -17,7 +17,7 @@ import (
 	"paysplit/api/server"
 	"paysplit/internal/kpi"
 	"paysplit/internal/kpi/kpisrc"
-		"paysplit/internal/payment"
+	"paysplit/internal/payment"
 	"paysplit/internal/store"
 )
 
