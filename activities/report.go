@@ -367,6 +367,9 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		To: settings.Recipients, Subject: e.Subject, Text: e.Text, HTML: e.HTML, MessageID: msgID, Date: a.now(),
 		Attachments: []mailer.Attachment{{Name: report.FileName(in.ClientID, full.Data.Week), ContentType: "application/pdf", Data: pdf}},
 	})
+	if errors.Is(err, mailer.ErrRecipientsRefused) {
+		return EmailReportOutput{}, invalid(errors.New(redactAddresses(err.Error())))
+	}
 	if errors.Is(err, mailer.ErrInvalidMessage) {
 		return EmailReportOutput{}, invalid(err)
 	}

@@ -61,6 +61,11 @@ type SMTP struct {
 // retrying them is pointless.
 var ErrInvalidMessage = errors.New("mailer: invalid message")
 
+// ErrRecipientsRefused marks a message the server refused for good at RCPT TO (5xx: no such
+// mailbox, relaying denied): nothing was sent, and the same recipients will be refused again, so
+// it is not retried; a 4xx (try later) stays a plain error.
+var ErrRecipientsRefused = errors.New("mailer: recipients refused")
+
 // Send delivers m. Authentication, when configured, only ever happens over TLS.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg, err := s.build(m)
@@ -95,6 +100,10 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mailer: smtp client for %s: %w", s.Addr, err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		var se *mail.SendError
+		if errors.As(err, &se) && se.Reason == mail.ErrSMTPRcptTo && !se.IsTemp() {
+			return fmt.Errorf("%w: %s via %s: %w", ErrRecipientsRefused, m.MessageID, s.Addr, err)
+		}
 		return fmt.Errorf("mailer: send %s via %s: %w", m.MessageID, s.Addr, err)
 	}
 	return nil

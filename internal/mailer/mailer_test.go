@@ -2,6 +2,7 @@ package mailer_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -76,4 +77,35 @@ func TestSendFailsWhenServerIsDown(t *testing.T) {
 	err = s.Send(t.Context(), mailer.Message{To: []string{"a@b.test"}, Subject: "x", Text: "x"})
 	require.Error(t, err)
 	require.NotErrorIs(t, err, mailer.ErrInvalidMessage)
+}
+
+// TestSendRecipientsRefused: a 5xx to RCPT TO is a refusal for good (not retried, nothing sent);
+// a 4xx is the server asking to try later and stays a plain error.
+func TestSendRecipientsRefused(t *testing.T) {
+	tests := []struct {
+		name    string
+		code    int
+		refused bool
+	}{
+		{"no such mailbox", 550, true},
+		{"mailbox busy", 450, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			box, err := mailbox.Listen("127.0.0.1:0")
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = box.Close() })
+			box.RejectRecipients(func(addr string) (int, string) {
+				if addr == "gone@northwind.test" {
+					return tt.code, "mailbox unavailable"
+				}
+				return 0, ""
+			})
+			s := &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}
+			err = s.Send(t.Context(), mailer.Message{To: []string{"owner@northwind.test", "gone@northwind.test"}, Subject: "x", Text: "x", MessageID: "m@paysplit"})
+			require.Error(t, err)
+			require.Equal(t, tt.refused, errors.Is(err, mailer.ErrRecipientsRefused), "%v", err)
+			require.Empty(t, box.Messages(), "nothing is sent to part of the list")
+		})
+	}
 }

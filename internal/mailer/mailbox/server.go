@@ -34,6 +34,7 @@ type Server struct {
 
 	ln     net.Listener
 	mu     sync.Mutex
+	reject func(addr string) (code int, msg string)
 	msgs   []Received
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -50,6 +51,25 @@ func Listen(addr string) (*Server, error) {
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
+}
+
+// RejectRecipients makes the server answer RCPT TO with fn's reply when fn returns a code other
+// than 0 (550 for an unknown mailbox, 450 for one to try later), as a real server refuses an
+// address.
+func (s *Server) RejectRecipients(fn func(addr string) (code int, msg string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reject = fn
+}
+
+func (s *Server) rejection(addr string) (int, string) {
+	s.mu.Lock()
+	fn := s.reject
+	s.mu.Unlock()
+	if fn == nil {
+		return 0, ""
+	}
+	return fn(addr)
 }
 
 // Addr is the host:port the server listens on.
@@ -151,6 +171,10 @@ func (s *Server) session(c net.Conn) {
 			addr, ok := pathArg(arg, "TO:")
 			if !ok || addr == "" {
 				reply(501, "syntax: RCPT TO:<address>")
+				continue
+			}
+			if code, msg := s.rejection(addr); code != 0 {
+				reply(code, msg)
 				continue
 			}
 			to = append(to, addr)
