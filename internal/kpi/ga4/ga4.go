@@ -111,23 +111,45 @@ func (s *Source) TrafficDays(ctx context.Context, from, to time.Time) ([]kpi.Tra
 	return out, nil
 }
 
-// TrafficHours returns the hours of day that had visits.
+// TrafficHours returns the UTC hours of day that had visits. GA4 reports dateHour in the
+// property's own time zone (the answer's metadata names it), so the property's dates around day
+// are asked for and each hour is taken to UTC: stored as if UTC, a New York property's evening
+// showed five hours early against the day's revenue, which is in UTC. In the hour a zone's clocks
+// go back, GA4 has one row for the two hours; it is taken as the first.
 func (s *Source) TrafficHours(ctx context.Context, day time.Time) ([]kpi.TrafficHour, error) {
 	day = kpi.DayOf(day)
-	rows, err := s.run(ctx, "dateHour", day, day)
+	rows, zone, err := s.runWithZone(ctx, "dateHour", day.AddDate(0, 0, -1), day.AddDate(0, 0, 1))
+	if err != nil {
+		return nil, err
+	}
+	loc, err := reportZone(zone)
 	if err != nil {
 		return nil, err
 	}
 	var out []kpi.TrafficHour
 	for key, t := range rows {
-		h, err := time.Parse("2006010215", key)
+		local, err := time.ParseInLocation("2006010215", key, loc)
 		if err != nil {
 			return nil, fmt.Errorf("ga4: dateHour %q: %w", key, err)
 		}
-		out = append(out, kpi.TrafficHour{Hour: h, Traffic: t})
+		if h := local.UTC(); !h.Before(day) && h.Before(day.AddDate(0, 0, 1)) {
+			out = append(out, kpi.TrafficHour{Hour: h, Traffic: t})
+		}
 	}
 	slices.SortFunc(out, func(a, b kpi.TrafficHour) int { return a.Hour.Compare(b.Hour) })
 	return out, nil
+}
+
+// reportZone is the time zone a report's metadata names; none means UTC.
+func reportZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("ga4: report time zone %q: %w", name, err)
+	}
+	return loc, nil
 }
 
 // pageSize is GA4's own default; a year of days or a day of hours fits in one page.
@@ -136,7 +158,14 @@ const pageSize = 10000
 // run asks for the four metrics by one dimension and returns them by dimension value, reading
 // every page.
 func (s *Source) run(ctx context.Context, dimension string, from, to time.Time) (map[string]kpi.Traffic, error) {
+	out, _, err := s.runWithZone(ctx, dimension, from, to)
+	return out, err
+}
+
+// runWithZone is run that also returns the property's time zone, from the answer's metadata.
+func (s *Source) runWithZone(ctx context.Context, dimension string, from, to time.Time) (map[string]kpi.Traffic, string, error) {
 	out := map[string]kpi.Traffic{}
+	zone := ""
 	for offset := int64(0); ; {
 		req := &analyticsdata.RunReportRequest{
 			DateRanges: []*analyticsdata.DateRange{{StartDate: from.Format(time.DateOnly), EndDate: to.Format(time.DateOnly)}},
@@ -147,25 +176,28 @@ func (s *Source) run(ctx context.Context, dimension string, from, to time.Time) 
 		}
 		res, err := s.svc.Properties.RunReport(s.property, req).Context(ctx).Do()
 		if err != nil {
-			return nil, classify(err)
+			return nil, "", classify(err)
 		}
 		idx, err := metricIndex(res)
 		if err != nil {
-			return nil, err
+			return nil, "", err
+		}
+		if res.Metadata != nil && zone == "" {
+			zone = res.Metadata.TimeZone
 		}
 		for _, row := range res.Rows {
 			if len(row.DimensionValues) != 1 || len(row.MetricValues) != len(res.MetricHeaders) {
-				return nil, errors.New("ga4: row does not match the report's headers")
+				return nil, "", errors.New("ga4: row does not match the report's headers")
 			}
 			t, err := traffic(row, idx)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			out[row.DimensionValues[0].Value] = t
 		}
 		offset += int64(len(res.Rows))
 		if len(res.Rows) == 0 || offset >= res.RowCount {
-			return out, nil
+			return out, zone, nil
 		}
 	}
 }

@@ -77,6 +77,35 @@ func TestTrafficHoursAndPaging(t *testing.T) {
 	require.Equal(t, 3, g.Reports())
 }
 
+// TestTrafficHoursInThePropertysZone: GA4 reports dateHour in the property's time zone; the
+// hours come back in UTC, those of the asked UTC day only, whatever local date they fall on.
+func TestTrafficHoursInThePropertysZone(t *testing.T) {
+	tests := []struct {
+		zone string
+	}{{"America/New_York"}, {"Asia/Tokyo"}, {"Pacific/Kiritimati"}, {"UTC"}}
+	for _, tt := range tests {
+		t.Run(tt.zone, func(t *testing.T) {
+			loc, err := time.LoadLocation(tt.zone)
+			require.NoError(t, err)
+			g := kpitest.NewGA4(t)
+			g.SetTimeZone("42", loc)
+			day := time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC)
+			for h := -3; h < 27; h++ { // the day's 24 hours and a few either side
+				g.SetHour("42", day.Add(time.Duration(h)*time.Hour), kpi.Traffic{Visitors: int64(h + 10), Sessions: 1})
+			}
+			src, err := ga4.New(t.Context(), "42", "", ga4.Options{Endpoint: g.URL, WithoutAuthentication: true})
+			require.NoError(t, err)
+			hours, err := src.TrafficHours(t.Context(), day.Add(12*time.Hour))
+			require.NoError(t, err)
+			require.Len(t, hours, 24)
+			for i, h := range hours {
+				require.Equal(t, day.Add(time.Duration(i)*time.Hour), h.Hour, "UTC hour %d", i)
+				require.EqualValues(t, i+10, h.Visitors, "the visits of UTC hour %d, not of the local one", i)
+			}
+		})
+	}
+}
+
 // TestErrorsClassified: refusals are permanent (the sync stops retrying and marks the source
 // stale), quota and outages are retried.
 func TestErrorsClassified(t *testing.T) {

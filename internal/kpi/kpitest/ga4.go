@@ -31,7 +31,8 @@ type GA4 struct {
 
 	mu       sync.Mutex
 	days     map[string]map[string]kpi.Traffic // property -> YYYYMMDD -> traffic
-	hours    map[string]map[string]kpi.Traffic // property -> YYYYMMDDHH -> traffic
+	hours    map[string]map[string]kpi.Traffic // property -> YYYYMMDDHH (UTC) -> traffic
+	zones    map[string]*time.Location         // property -> its reporting time zone (UTC if unset)
 	fail     int                               // status to answer runReport with; 0: answer
 	reports  int
 	tokens   int
@@ -41,7 +42,7 @@ type GA4 struct {
 
 // NewGA4 starts the server; it stops when the test ends.
 func NewGA4(t testing.TB) *GA4 {
-	g := &GA4{days: map[string]map[string]kpi.Traffic{}, hours: map[string]map[string]kpi.Traffic{}}
+	g := &GA4{days: map[string]map[string]kpi.Traffic{}, hours: map[string]map[string]kpi.Traffic{}, zones: map[string]*time.Location{}}
 	srv := httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(srv.Close)
 	g.URL = srv.URL
@@ -66,6 +67,14 @@ func (g *GA4) SetHour(property string, hour time.Time, t kpi.Traffic) {
 		g.hours[property] = map[string]kpi.Traffic{}
 	}
 	g.hours[property][hour.UTC().Format("2006010215")] = t
+}
+
+// SetTimeZone sets a property's reporting time zone: dateHour rows are then that zone's hours
+// (and dates), and the answer's metadata names it, as GA4's do.
+func (g *GA4) SetTimeZone(property string, loc *time.Location) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.zones[property] = loc
 }
 
 // Fail makes runReport answer status (e.g. 503, 403) until Fail(0).
@@ -163,9 +172,19 @@ func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string)
 		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "want one date range and one dimension")
 		return
 	}
+	loc := g.zones[property]
+	if loc == nil {
+		loc = time.UTC
+	}
 	data, layout := g.days[property], "20060102"
 	if req.Dimensions[0].Name == "dateHour" {
-		data, layout = g.hours[property], "2006010215"
+		// Hours are kept in UTC and answered in the property's zone.
+		data, layout = map[string]kpi.Traffic{}, "2006010215"
+		for k, t := range g.hours[property] {
+			if h, err := time.Parse(layout, k); err == nil {
+				data[h.In(loc).Format(layout)] = t
+			}
+		}
 	} else if req.Dimensions[0].Name != "date" {
 		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "unsupported dimension "+req.Dimensions[0].Name)
 		return
@@ -214,9 +233,17 @@ func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string)
 		"metricHeaders":    headers,
 		"rows":             rows,
 		"rowCount":         len(keys),
-		"metadata":         map[string]any{"currencyCode": "USD", "timeZone": "Etc/UTC"},
+		"metadata":         map[string]any{"currencyCode": "USD", "timeZone": zoneName(loc)},
 		"kind":             "analyticsData#runReport",
 	})
+}
+
+// zoneName is the IANA name GA4 reports for a zone (Etc/UTC for UTC).
+func zoneName(loc *time.Location) string {
+	if loc == time.UTC {
+		return "Etc/UTC"
+	}
+	return loc.String()
 }
 
 func metricValue(t kpi.Traffic, name string) string {
