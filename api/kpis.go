@@ -18,8 +18,9 @@ import (
 	"paysplit/workflows/kpisync"
 )
 
-// kpiCacheEntries bounds the in-process cache of fetched days (per client, source and range).
-const kpiCacheEntries = 2000
+// kpiCacheEntries bounds the in-process cache of fetched days, an entry a client, source and
+// day: 40 clients' year-long ranges of two sources fit, in about 10 MB.
+const kpiCacheEntries = 40000
 
 // kpis is the API's side of client KPIs: the reader that merges Postgres with the sources, the
 // schedules it keeps in line with client changes, and the on-demand refresh.

@@ -352,3 +352,34 @@ func TestPermanent(t *testing.T) {
 	require.False(t, kpi.IsPermanent(base))
 	require.NoError(t, kpi.Permanent(nil))
 }
+
+// TestReaderCachesDayByDay: a range moved a day asks the sources for the one new day only, not for
+// the whole range again (a year of a platform account's charges is many pages); a range inside
+// one already fetched asks nothing.
+func TestReaderCachesDayByDay(t *testing.T) {
+	tr, rv := &fakeTraffic{}, &fakeRevenue{}
+	r := &kpi.Reader{
+		Hot: &fakeHot{}, RetentionDays: 7, StaleAfter: time.Hour, Now: func() time.Time { return now },
+		Cold:  func(context.Context, string) (kpi.Sources, error) { return kpi.Sources{Traffic: tr, Revenue: rv}, nil },
+		Cache: &kpi.Cache[[]kpi.Day]{TTL: time.Minute, Now: func() time.Time { return now }},
+	}
+	tests := []struct {
+		name, from, to string
+		wantAsked      [][2]time.Time
+	}{
+		{"a year back", "2025-06-01", "2026-05-31", [][2]time.Time{{day("2025-06-01"), day("2026-05-31")}}},
+		{"moved a day", "2025-06-02", "2026-06-01", [][2]time.Time{{day("2026-06-01"), day("2026-06-01")}}},
+		{"inside what was fetched", "2025-09-01", "2025-09-30", nil},
+		{"moved back a day", "2025-05-31", "2026-05-30", [][2]time.Time{{day("2025-05-31"), day("2025-05-31")}}},
+	}
+	for _, tt := range tests {
+		rv.asked, tr.calls = nil, 0
+		s, err := r.Series(t.Context(), "c", money.USD, day(tt.from), day(tt.to))
+		require.NoError(t, err, tt.name)
+		require.Equal(t, tt.wantAsked, rv.asked, tt.name)
+		require.Equal(t, len(tt.wantAsked), tr.calls, tt.name)
+		for _, d := range s.Days {
+			require.True(t, d.Traffic != nil && d.Traffic.Visitors == 3 && d.Revenue != nil && d.Revenue.Gross == 100, "%s: %s complete", tt.name, d.Day)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"paysplit/internal/money"
 )
 
@@ -44,9 +46,11 @@ type Reader struct {
 	RetentionDays int
 	// StaleAfter is how old a source's last good sync may be before its days are stale.
 	StaleAfter time.Duration
-	// Cache keeps what the sources answered; nil caches nothing.
+	// Cache keeps what the sources answered, a day an entry; nil caches nothing.
 	Cache *Cache[[]Day]
 	Now   func() time.Time
+
+	flight singleflight.Group
 }
 
 func (r *Reader) now() time.Time {
@@ -130,30 +134,68 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 	var revenue []RevenueDay
 	var trafficName, revenueName string
 	var errs []SourceError
-	span := cfrom.Format(time.DateOnly) + ".." + cto.Format(time.DateOnly)
 	if src.Traffic != nil {
 		trafficName = src.Traffic.Name()
-		key := "traffic/" + clientID + "/" + trafficName + "/" + span
-		if days, ok := r.cached(key); ok {
-			traffic = trafficOf(days)
-		} else if traffic, err = src.Traffic.TrafficDays(ctx, cfrom, cto); err != nil {
+		days, err := r.sourceDays(ctx, "traffic/"+clientID+"/"+trafficName, cfrom, cto, func(from, to time.Time) ([]Day, error) {
+			t, err := src.Traffic.TrafficDays(ctx, from, to)
+			return Combine(t, trafficName, nil, ""), err
+		})
+		if err != nil {
 			errs = append(errs, SourceError{Source: trafficName, Message: err.Error()})
-		} else {
-			r.put(key, Combine(traffic, trafficName, nil, ""))
 		}
+		traffic = trafficOf(days)
 	}
 	if src.Revenue != nil {
 		revenueName = src.Revenue.Name()
-		key := "revenue/" + clientID + "/" + revenueName + "/" + string(cur) + "/" + span
-		if days, ok := r.cached(key); ok {
-			revenue = revenueOf(days)
-		} else if revenue, err = src.Revenue.RevenueDays(ctx, clientID, cur, cfrom, cto); err != nil {
+		days, err := r.sourceDays(ctx, "revenue/"+clientID+"/"+revenueName+"/"+string(cur), cfrom, cto, func(from, to time.Time) ([]Day, error) {
+			rv, err := src.Revenue.RevenueDays(ctx, clientID, cur, from, to)
+			return Combine(nil, "", rv, revenueName), err
+		})
+		if err != nil {
 			errs = append(errs, SourceError{Source: revenueName, Message: err.Error()})
-		} else {
-			r.put(key, Combine(nil, "", revenue, revenueName))
 		}
+		revenue = revenueOf(days)
 	}
 	return Combine(traffic, trafficName, revenue, revenueName), errs, nil
+}
+
+// sourceDays is one source's days from..to: those cached are reused day by day, and the source
+// is asked only for the span from the first day missing to the last, with concurrent requests
+// for the same span sharing one call. Caching by day, not by the range asked, keeps a client
+// that moves a year-long range a day at a time from making the source (Stripe's charges of the
+// whole platform account, PayPal's transaction search) list the whole year again each time.
+func (r *Reader) sourceDays(ctx context.Context, prefix string, from, to time.Time, ask func(from, to time.Time) ([]Day, error)) ([]Day, error) {
+	all := Days(from, to)
+	have := make(map[time.Time]Day, len(all))
+	var missFrom, missTo time.Time
+	for _, d := range all {
+		if v, ok := r.cached(prefix + "/" + d.Format(time.DateOnly)); ok && len(v) == 1 {
+			have[d] = v[0]
+			continue
+		}
+		if missFrom.IsZero() {
+			missFrom = d
+		}
+		missTo = d
+	}
+	if !missFrom.IsZero() {
+		span := missFrom.Format(time.DateOnly) + ".." + missTo.Format(time.DateOnly)
+		v, err, _ := r.flight.Do(prefix+"/"+span, func() (any, error) { return ask(missFrom, missTo) })
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range v.([]Day) {
+			have[d.Day] = d
+			r.put(prefix+"/"+d.Day.Format(time.DateOnly), []Day{d})
+		}
+	}
+	out := make([]Day, 0, len(all))
+	for _, d := range all {
+		if v, ok := have[d]; ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func (r *Reader) cached(key string) ([]Day, bool) {
