@@ -363,8 +363,31 @@ func TestSchedulesPerTimeZone(t *testing.T) {
 		assert.Len(c, s.mailTo("sched@example.test"), 1)
 	}, time.Minute, 200*time.Millisecond)
 
+	// A zone whose schedule the API made a moment ago, for a client whose zone it has not saved
+	// yet, keeps it when a worker starts without it.
+	zoneC := "Pacific/Chatham"
+	require.NoError(t, report.EnsureZoneSchedule(ctx, s.tc, s.taskQueue, zoneC))
+	t.Cleanup(func() {
+		_ = s.tc.ScheduleClient().GetHandle(context.Background(), report.ScheduleID(zoneC)).Delete(context.Background())
+	})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		listed := false
+		it, err := s.tc.ScheduleClient().List(ctx, client.ScheduleListOptions{})
+		require.NoError(c, err)
+		for it.HasNext() {
+			e, err := it.Next()
+			require.NoError(c, err)
+			listed = listed || e.ID == report.ScheduleID(zoneC)
+		}
+		assert.True(c, listed, "the listing shows the new schedule")
+	}, 30*time.Second, 200*time.Millisecond)
+	require.NoError(t, report.EnsureSchedules(ctx, s.tc, s.taskQueue, []string{zoneA, zoneB}))
+	_, err = s.tc.ScheduleClient().GetHandle(ctx, report.ScheduleID(zoneC)).Describe(ctx)
+	require.NoError(t, err, "a schedule made moments ago is not deleted as stale")
+
 	// A zone nobody uses any more loses its schedule (once the schedule listing, which is
-	// eventually consistent, shows it).
+	// eventually consistent, shows it, and once it is older than a moment).
+	report.SetStaleScheduleMinAge(t, 0)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.NoError(c, report.EnsureSchedules(ctx, s.tc, s.taskQueue, []string{zoneA}))
 		_, err := s.tc.ScheduleClient().GetHandle(ctx, report.ScheduleID(zoneB)).Describe(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"paysplit/workflows/schedules"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"paysplit/workflows/schedules"
 )
 
 // One schedule per time zone in use, not one per client: a zone's schedule fires at one instant
@@ -68,9 +69,16 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, zon
 	return deleteStaleSchedules(ctx, sc, zones)
 }
 
-// deleteStaleSchedules removes weekly report schedules of zones not in zones. The listing is
-// eventually consistent: a schedule created a moment ago may be missing from it, which is fine,
-// since only schedules of other zones are deleted.
+// staleScheduleMinAge is how old a zone's schedule must be before a worker start that does not
+// know the zone deletes it: the API creates a new zone's schedule before it saves the client's
+// zone, so a worker that read the zones a moment before would otherwise delete the schedule the
+// API just made, and that zone would have no Monday run until the next worker start.
+var staleScheduleMinAge = 10 * time.Minute
+
+// deleteStaleSchedules removes weekly report schedules of zones not in zones, unless created
+// less than staleScheduleMinAge ago. The listing is eventually consistent: a schedule created a
+// moment ago may be missing from it, which is fine, since only schedules of other zones are
+// deleted.
 func deleteStaleSchedules(ctx context.Context, sc client.ScheduleClient, zones []string) error {
 	keep := make([]string, len(zones))
 	for i, z := range zones {
@@ -88,8 +96,19 @@ func deleteStaleSchedules(ctx context.Context, sc client.ScheduleClient, zones [
 		if !strings.HasPrefix(e.ID, SchedulePrefix) || slices.Contains(keep, e.ID) {
 			continue
 		}
-		err = sc.GetHandle(ctx, e.ID).Delete(ctx)
+		h := sc.GetHandle(ctx, e.ID)
+		desc, err := h.Describe(ctx)
 		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("report schedule %s: describe: %w", e.ID, err)
+		}
+		if time.Since(desc.Info.CreatedAt) < staleScheduleMinAge {
+			continue
+		}
+		err = h.Delete(ctx)
 		if err != nil && !errors.As(err, &nf) {
 			return fmt.Errorf("report schedule %s: delete: %w", e.ID, err)
 		}

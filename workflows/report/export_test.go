@@ -1,0 +1,11 @@
+package report
+
+import "time"
+
+// SetStaleScheduleMinAge sets how old an unused zone's schedule must be before it is deleted,
+// for the rest of the test.
+func SetStaleScheduleMinAge(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := staleScheduleMinAge
+	staleScheduleMinAge = d
+	t.Cleanup(func() { staleScheduleMinAge = old })
+}
