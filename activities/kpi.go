@@ -186,12 +186,14 @@ func (a *KPI) syncGA4(ctx context.Context, in SyncKPISourceInput) (days, hours i
 // RecordKPISyncFailureInput is a source whose sync failed for good in this run.
 type RecordKPISyncFailureInput struct {
 	ClientID, Source, Message string
+	// StartedAt is when the run started (zero in runs from before it was passed).
+	StartedAt time.Time
 }
 
 // RecordKPISyncFailure keeps the failure and leaves the stored numbers and the last good sync
 // time alone: the API then shows the client's KPIs as stale since that time.
 func (a *KPI) RecordKPISyncFailure(ctx context.Context, in RecordKPISyncFailureInput) error {
-	if err := a.Store.MarkKPISyncFailed(ctx, in.ClientID, in.Source, in.Message, a.now()); err != nil {
+	if err := a.Store.MarkKPISyncFailed(ctx, in.ClientID, in.Source, in.Message, in.StartedAt, a.now()); err != nil {
 		return err
 	}
 	a.recordLag(ctx, in.ClientID)

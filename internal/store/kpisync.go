@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -375,17 +376,35 @@ func (s *Store) MarkKPISynced(ctx context.Context, clientID, source string, at t
 	return kpiWriteErr(err, "sync status", clientID)
 }
 
-// MarkKPISyncFailed records a failed sync of one source; its stored data and last good sync stay.
-func (s *Store) MarkKPISyncFailed(ctx context.Context, clientID, source, message string, at time.Time) error {
-	if len(message) > 1000 {
-		message = message[:1000]
+// MarkKPISyncFailed records a failed sync of one source, by a run that started at startedAt; its
+// stored data and last good sync stay. A failure of a run that started before the last good sync
+// (an older run that outlasted a newer one, as a refresh runs beside the schedule's) is not the
+// source's state any more: only its attempt time is kept.
+func (s *Store) MarkKPISyncFailed(ctx context.Context, clientID, source, message string, startedAt, at time.Time) error {
+	message = truncateText(message, 1000)
+	if startedAt.IsZero() {
+		startedAt = at
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO kpi_sync_status (client_id, source, last_attempt_at, last_error, failures)
 		VALUES ($1, $2, $3, $4, 1)
 		ON CONFLICT (client_id, source) DO UPDATE SET last_attempt_at = GREATEST(kpi_sync_status.last_attempt_at, EXCLUDED.last_attempt_at),
-			last_error = EXCLUDED.last_error, failures = kpi_sync_status.failures + 1`,
-		clientID, source, at, message)
+			last_error = CASE WHEN kpi_sync_status.last_success_at > $5 THEN kpi_sync_status.last_error ELSE EXCLUDED.last_error END,
+			failures = CASE WHEN kpi_sync_status.last_success_at > $5 THEN kpi_sync_status.failures ELSE kpi_sync_status.failures + 1 END`,
+		clientID, source, at, message, startedAt)
 	return kpiWriteErr(err, "sync status", clientID)
+}
+
+// truncateText cuts s to at most n bytes without splitting a character: half a UTF-8 sequence is
+// text Postgres refuses, and the failure would then never be recorded.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // Tables the KPI retention prunes by age. The ledger and payments are never among them.

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -100,9 +101,9 @@ func TestKPISyncStatus(t *testing.T) {
 	require.NoError(t, err)
 	t0 := time.Date(2026, 6, 15, 8, 0, 0, 0, time.UTC)
 	require.NoError(t, s.MarkKPISynced(ctx, "kpi-status", "ga4", t0))
-	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", t0.Add(time.Hour)))
-	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", t0.Add(2*time.Hour)))
-	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ledger", "never worked", t0))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", time.Time{}, t0.Add(time.Hour)))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", time.Time{}, t0.Add(2*time.Hour)))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ledger", "never worked", time.Time{}, t0))
 	st, err := s.KPISyncStatus(ctx, "kpi-status")
 	require.NoError(t, err)
 	require.Equal(t, []kpi.SourceStatus{
@@ -113,6 +114,21 @@ func TestKPISyncStatus(t *testing.T) {
 	st, err = s.KPISyncStatus(ctx, "kpi-status")
 	require.NoError(t, err)
 	require.Equal(t, kpi.SourceStatus{Source: "ga4", LastSuccess: t0.Add(3 * time.Hour), LastAttempt: t0.Add(3 * time.Hour)}, st[0])
+
+	// A run that started before that good sync and fails after it (a refresh beside the
+	// schedule's run): the source is not failing, only the attempt is noted.
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "ga4: runReport: 503 unavailable", t0.Add(2*time.Hour+50*time.Minute), t0.Add(3*time.Hour+time.Minute)))
+	st, err = s.KPISyncStatus(ctx, "kpi-status")
+	require.NoError(t, err)
+	require.Equal(t, kpi.SourceStatus{Source: "ga4", LastSuccess: t0.Add(3 * time.Hour), LastAttempt: t0.Add(3*time.Hour + time.Minute)}, st[0])
+
+	// A message cut at its length limit is cut between characters, so it can still be stored.
+	long := "x" + strings.Repeat("é", 600) // 1201 bytes: byte 1000 is inside an é
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", long, time.Time{}, t0.Add(4*time.Hour)))
+	st, err = s.KPISyncStatus(ctx, "kpi-status")
+	require.NoError(t, err)
+	require.Equal(t, "x"+strings.Repeat("é", 499), st[0].LastError)
+	require.Equal(t, 1, st[0].Failures)
 }
 
 // TestKPISyncStatusListsTheClientsSources: only the sources the client's settings still have
@@ -125,7 +141,7 @@ func TestKPISyncStatusListsTheClientsSources(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	require.NoError(t, s.MarkKPISynced(ctx, "kpi-dropped", kpi.SourceGA4, t0))
 	require.NoError(t, s.MarkKPISynced(ctx, "kpi-dropped", kpi.SourceLedger, t0.Add(time.Hour)))
-	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-dropped", "ga5", "unknown KPI source", t0))
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-dropped", "ga5", "unknown KPI source", time.Time{}, t0))
 	for _, tt := range []struct {
 		name     string
 		settings *store.KPISettings // nil: none saved (the defaults)

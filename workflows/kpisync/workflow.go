@@ -127,7 +127,7 @@ func SyncWorkflow(ctx workflow.Context, in SyncInput) (SyncResult, error) {
 		msg := sourceMessage(err)
 		res.Sources = append(res.Sources, SourceResult{Source: src, Error: msg})
 		failed = append(failed, src)
-		rec := activities.RecordKPISyncFailureInput{ClientID: in.ClientID, Source: src, Message: msg}
+		rec := activities.RecordKPISyncFailureInput{ClientID: in.ClientID, Source: src, Message: msg, StartedAt: now}
 		if err := workflow.ExecuteActivity(dbctx, act.RecordKPISyncFailure, rec).Get(ctx, nil); err != nil {
 			return res, fmt.Errorf("record kpi sync failure of %s/%s: %w", in.ClientID, src, err)
 		}
