@@ -87,14 +87,14 @@ func TestSyncWorkflow(t *testing.T) {
 			name: "source down: retried with backoff, then recorded", sources: []string{kpi.SourceLedger, kpi.SourceGA4},
 			fail:         map[string]error{kpi.SourceGA4: down},
 			wantAttempts: map[string]int{kpi.SourceLedger: 1, kpi.SourceGA4: 5},
-			wantFailures: []activities.RecordKPISyncFailureInput{{ClientID: "northwind", Source: kpi.SourceGA4, Message: down.Error()}},
+			wantFailures: []activities.RecordKPISyncFailureInput{{ClientID: "northwind", Source: kpi.SourceGA4, Message: down.Error(), StartedAt: start}},
 			wantErr:      "kpi sync of northwind: ga4 failed",
 		},
 		{
 			name: "source refused: not retried", sources: []string{kpi.SourceLedger, kpi.SourceGA4},
 			fail:         map[string]error{kpi.SourceGA4: refused},
 			wantAttempts: map[string]int{kpi.SourceLedger: 1, kpi.SourceGA4: 1},
-			wantFailures: []activities.RecordKPISyncFailureInput{{ClientID: "northwind", Source: kpi.SourceGA4, Message: "ga4: runReport: 403 permission denied"}},
+			wantFailures: []activities.RecordKPISyncFailureInput{{ClientID: "northwind", Source: kpi.SourceGA4, Message: "ga4: runReport: 403 permission denied", StartedAt: start}},
 			wantErr:      "kpi sync of northwind: ga4 failed",
 		},
 	} {
