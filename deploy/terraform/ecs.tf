@@ -121,7 +121,7 @@ resource "aws_iam_role_policy" "task" {
 # --- task definitions ----------------------------------------------------------------------------
 
 locals {
-  common_env = [
+  common_env = concat([
     { name = "APP_ENV", value = "production" },
     { name = "TEMPORAL_ADDRESS", value = var.temporal_address },
     { name = "TEMPORAL_NAMESPACE", value = var.temporal_namespace },
@@ -134,7 +134,7 @@ locals {
     # Reports are encrypted with the bucket's own KMS key, not S3-managed AES256.
     { name = "S3_SSE", value = "aws:kms" },
     { name = "S3_SSE_KMS_KEY_ID", value = aws_kms_key.reports.arn },
-  ]
+  ], [for name, value in var.extra_env : { name = name, value = value }])
   secrets = [for name, arn in local.app_secrets : { name = name, valueFrom = arn }]
 
   worker_env = concat(local.common_env, [
@@ -199,11 +199,11 @@ resource "aws_ecs_task_definition" "worker" {
       logConfiguration = local.log_config["worker"]
     },
     {
-      name      = "adot"
-      image     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1"
-      essential = false
-      secrets   = [{ name = "AOT_CONFIG_CONTENT", valueFrom = aws_ssm_parameter.adot_config.arn }]
-      dependsOn = [{ containerName = "worker", condition = "START" }]
+      name             = "adot"
+      image            = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1"
+      essential        = false
+      secrets          = [{ name = "AOT_CONFIG_CONTENT", valueFrom = aws_ssm_parameter.adot_config.arn }]
+      dependsOn        = [{ containerName = "worker", condition = "START" }]
       logConfiguration = local.log_config["adot"]
     },
   ])

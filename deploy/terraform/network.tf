@@ -3,8 +3,8 @@ data "aws_availability_zones" "available" {
 }
 
 locals {
-  name  = "paysplit-${var.environment}"
-  azs   = slice(data.aws_availability_zones.available.names, 0, 2)
+  name = "paysplit-${var.environment}"
+  azs  = slice(data.aws_availability_zones.available.names, 0, 2)
   # /20s: public 0-1, private 2-3.
   public_subnets  = [for i, _ in local.azs : cidrsubnet(var.vpc_cidr, 4, i)]
   private_subnets = [for i, _ in local.azs : cidrsubnet(var.vpc_cidr, 4, i + 2)]

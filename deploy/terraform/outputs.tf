@@ -27,3 +27,11 @@ output "ecs_cluster" {
   description = "ECS cluster of the worker and api services."
   value       = aws_ecs_cluster.main.name
 }
+
+output "task_definitions" {
+  description = "Task definition ARNs of this apply; the deploy checks the services run them (a circuit-breaker rollback also ends \"stable\")."
+  value = {
+    worker = aws_ecs_task_definition.worker.arn
+    api    = aws_ecs_task_definition.api.arn
+  }
+}

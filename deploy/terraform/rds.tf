@@ -56,7 +56,7 @@ resource "aws_db_instance" "main" {
   final_snapshot_identifier = "${local.name}-final"
   copy_tags_to_snapshot     = true
 
-  auto_minor_version_upgrade   = true
-  performance_insights_enabled = true
+  auto_minor_version_upgrade      = true
+  performance_insights_enabled    = true
   enabled_cloudwatch_logs_exports = ["postgresql"]
 }

@@ -19,7 +19,8 @@ locals {
     ADMIN_API_KEY         = "bootstrap admin credential of the admin API"
     STRIPE_API_KEY        = "Stripe secret or restricted key (sk_live_... / rk_live_...)"
     STRIPE_WEBHOOK_SECRET = "signing secret of the Stripe webhook endpoint (whsec_...)"
-  }, local.temporal_secrets)
+    SECRETS_KEY           = "32 random bytes, base64 (openssl rand -base64 32): seals the per-client webhook secrets at rest; keep a copy, without it they cannot be opened"
+  }, local.temporal_secrets, var.extra_secrets)
 }
 
 resource "aws_secretsmanager_secret" "operator" {
@@ -39,7 +40,7 @@ resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id = aws_secretsmanager_secret.database_url.id
   secret_string = format("postgres://%s:%s@%s/%s?sslmode=require",
     aws_db_instance.main.username, random_password.db.result,
-    aws_db_instance.main.endpoint, aws_db_instance.main.db_name)
+  aws_db_instance.main.endpoint, aws_db_instance.main.db_name)
 }
 
 locals {

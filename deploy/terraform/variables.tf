@@ -193,3 +193,15 @@ variable "alarm_topic_arn" {
   type        = string
   default     = ""
 }
+
+variable "extra_env" {
+  description = "More plain settings for both programs, by name (e.g. REPORT_SMTP_ADDR, REPORT_MAIL_FROM, ALERT_EMAIL_TO, SMTP_ADDR); see the top-level README's configuration table."
+  type        = map(string)
+  default     = {}
+}
+
+variable "extra_secrets" {
+  description = "More secrets for both programs, name => description (e.g. REPORT_SMTP_PASSWORD, ALERT_WEBHOOK_URL, PAYPAL_SECRET, a client's GA4 key for env: references); created empty in Secrets Manager for an operator to fill."
+  type        = map(string)
+  default     = {}
+}

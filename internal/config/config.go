@@ -140,8 +140,11 @@ const DefaultWorkerMaxConcurrent = 64
 const DefaultTemporalGRPCCompression = "gzip"
 
 // Load reads the environment. The error names the first missing or malformed variable in one line.
-
 func Load() (Config, error) { return load(os.Getenv) }
+
+// LoadFrom reads the settings from getenv instead of the environment (deploy's tests check that
+// what Terraform sets is enough for production).
+func LoadFrom(getenv func(string) string) (Config, error) { return load(getenv) }
 
 func load(getenv func(string) string) (Config, error) {
 	var c Config
