@@ -44,6 +44,9 @@ func (t *Telemetry) reportBacklog(ctx context.Context, c client.Client, namespac
 			if ctx.Err() == nil {
 				t.logger.Log(ctx, slog.LevelWarn, "task queue backlog", "task_queue", queue, "type", name, "error", err)
 			}
+			// Unknown, not the last figure read: the autoscaler would go on acting on a backlog
+			// from before Temporal became unreachable. Without the series it holds still.
+			t.Metrics.backlog.DeleteLabelValues(queue, name)
 			continue
 		}
 		t.Metrics.backlog.WithLabelValues(queue, name).Set(float64(res.GetStats().GetApproximateBacklogCount()))

@@ -368,10 +368,17 @@ var (
 		"How long the oldest unforwarded webhook event has waited.", nil, nil)
 )
 
-// inboxCollector reports both backlog gauges from one query.
+// inboxCollector reports both backlog gauges from one query. When Postgres does not answer, it
+// reports the last backlog it read, its oldest event older by the time since: nothing can be
+// forwarded without Postgres, so the backlog is at least that, and an alert on it must not
+// resolve as if the inbox had emptied just when events may be piling up.
 type inboxCollector struct {
 	store  *store.Store
 	logger *slog.Logger
+
+	mu     sync.Mutex
+	last   store.InboxBacklog
+	lastAt time.Time
 }
 
 func (c *inboxCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -383,9 +390,17 @@ func (c *inboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	b, err := c.store.InboxBacklog(ctx)
+	c.mu.Lock()
 	if err != nil {
-		c.logger.Warn("inbox backlog for metrics", "error", err)
+		c.logger.Warn("inbox backlog for metrics: reporting the last one read", "error", err)
+		b = c.last
+		if b.Pending > 0 {
+			b.OldestWait += time.Since(c.lastAt)
+		}
+	} else {
+		c.last, c.lastAt = b, time.Now()
 	}
+	c.mu.Unlock()
 	ch <- prometheus.MustNewConstMetric(inboxPendingDesc, prometheus.GaugeValue, float64(b.Pending))
 	ch <- prometheus.MustNewConstMetric(inboxOldestDesc, prometheus.GaugeValue, b.OldestWait.Seconds())
 }

@@ -128,6 +128,16 @@ const (
 	inboxBatch   = 128
 )
 
+// The HTTP server's limits: headers within 10 s, a whole request (bodies are at most a few MB)
+// within 30 s, an answer within 5 minutes (a year of KPIs fetched from Stripe and PayPal pages
+// through many lists), idle keep-alive connections closed after 2 minutes.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 5 * time.Minute
+	idleTimeout       = 2 * time.Minute
+)
+
 // New builds the server with every route and starts its webhook relay; Shutdown or Close stops it.
 func New(d Deps) *Server {
 	if d.Logger == nil {
@@ -138,6 +148,12 @@ func New(d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// A client that sends its headers or body a byte at a time must not hold a connection (and
+	// its goroutine) for ever: the API faces the internet through the load balancer.
+	e.Server.ReadHeaderTimeout = readHeaderTimeout
+	e.Server.ReadTimeout = readTimeout
+	e.Server.WriteTimeout = writeTimeout
+	e.Server.IdleTimeout = idleTimeout
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
 	s := &Server{Echo: e, deps: d, metrics: newMetrics(d.Registry)}
 	s.authFailures = s.newAuthFailures()
