@@ -158,9 +158,10 @@ type DeliverAlertsOutput struct {
 	Errors []string
 }
 
-// maxDeliveryAttempts is how many rounds a message is tried in before it is left for an
-// operator (it stays in alert_notifications with its last error).
-const maxDeliveryAttempts = 20
+// maxDeliveryAge is how long a queued message is tried before it is left for an operator (it
+// stays in alert_notifications with its last error). By age, not by attempts: every round spends
+// attempts, and a receiver down for an hour and a quarter used to lose every message queued.
+const maxDeliveryAge = 48 * time.Hour
 
 // DeliverAlerts sends queued notifications to every configured channel. A channel that took a
 // message is recorded at once, so a retry only resends to the channels that failed. The
@@ -170,7 +171,17 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 	if limit <= 0 {
 		limit = 100
 	}
-	pending, err := a.Monitors.Pending(ctx, limit, maxDeliveryAttempts)
+	unlock, ok, err := a.Monitors.LockDelivery(ctx)
+	if err != nil {
+		return DeliverAlertsOutput{}, err
+	}
+	if !ok {
+		// Another round is sending; what it leaves is for the next round.
+		activity.GetLogger(ctx).Info("alert delivery: another round is delivering")
+		return DeliverAlertsOutput{}, nil
+	}
+	defer unlock()
+	pending, err := a.Monitors.Pending(ctx, limit, a.now().Add(-maxDeliveryAge))
 	if err != nil {
 		return DeliverAlertsOutput{}, err
 	}

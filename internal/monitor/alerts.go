@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // AlertState is an incident's state.
@@ -100,9 +101,8 @@ type Notification struct {
 	Attempts int              `json:"attempts"`
 }
 
-// Pending returns undelivered notifications that have been tried fewer than maxAttempts times,
-// oldest first.
-func (s *Store) Pending(ctx context.Context, limit, maxAttempts int) ([]Notification, error) {
+// Pending returns undelivered notifications queued at or after since, oldest first.
+func (s *Store) Pending(ctx context.Context, limit int, since time.Time) ([]Notification, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT n.id, n.alert_id, n.monitor_id, m.name, m.kind, n.event, n.period_start, n.summary, a.subjects,
 		       a.fired_at, a.resolved_at, n.created_at, n.webhook_sent_at IS NOT NULL, n.email_sent_at IS NOT NULL,
@@ -110,9 +110,9 @@ func (s *Store) Pending(ctx context.Context, limit, maxAttempts int) ([]Notifica
 		FROM alert_notifications n
 		JOIN alerts a ON a.id = n.alert_id
 		JOIN monitors m ON m.id = n.monitor_id
-		WHERE n.delivered_at IS NULL AND n.attempts < $2
+		WHERE n.delivered_at IS NULL AND n.created_at >= $2
 		ORDER BY n.id
-		LIMIT $1`, limit, maxAttempts)
+		LIMIT $1`, limit, since)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: pending notifications: %w", err)
 	}
@@ -144,6 +144,41 @@ func (s *Store) MarkSent(ctx context.Context, id int64, ch Channel, at time.Time
 		return fmt.Errorf("monitor: mark notification %d sent by %s: %w", id, ch, err)
 	}
 	return nil
+}
+
+// deliveryLockKey names the advisory lock one delivery round holds (pg_try_advisory_lock).
+const deliveryLockKey int64 = 0x7061797370616c74 // "payspalt"
+
+// LockDelivery makes this the only delivery round running: two rounds at once (the daily
+// verification's and the monitors' schedules both deliver, and an activity retried after a
+// timeout may overlap its first attempt) would both send the same queued messages. ok is false
+// while another round holds it; unlock ends this one's hold.
+func (s *Store) LockDelivery(ctx context.Context) (unlock func(), ok bool, err error) {
+	pool, isPool := s.pool.(*pgxpool.Pool)
+	if !isPool {
+		return func() {}, true, nil // inside a caller's transaction: the caller serialises
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("monitor: delivery lock: %w", err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, deliveryLockKey).Scan(&ok); err != nil || !ok {
+		conn.Release()
+		if err != nil {
+			return nil, false, fmt.Errorf("monitor: delivery lock: %w", err)
+		}
+		return nil, false, nil
+	}
+	return func() {
+		// A session lock outlives the statement: unlock on the same connection, or drop the
+		// connection so the lock goes with it.
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock($1)`, deliveryLockKey); err != nil {
+			_ = conn.Conn().Close(uctx)
+		}
+		conn.Release()
+	}, true, nil
 }
 
 // Finish records one delivery attempt: delivered when every configured channel took the message,

@@ -57,7 +57,7 @@ func (f fixture) alerts(t *testing.T, monitorID int64) []monitor.Alert {
 // notifications lists every queued message of a monitor, delivered or not.
 func (f fixture) notifications(t *testing.T, monitorID int64) []monitor.Notification {
 	t.Helper()
-	pending, err := f.store.Pending(t.Context(), 1000, 1)
+	pending, err := f.store.Pending(t.Context(), 1000, time.Time{})
 	require.NoError(t, err)
 	var out []monitor.Notification
 	for _, n := range pending {
@@ -412,7 +412,7 @@ func TestOutboxTracksChannels(t *testing.T) {
 	out, err := f.store.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "bad", Subjects: []string{"s1"}}, time.Now())
 	require.NoError(t, err)
 	find := func() (monitor.Notification, bool) {
-		pending, err := f.store.Pending(ctx, 1000, 3)
+		pending, err := f.store.Pending(ctx, 1000, time.Time{})
 		require.NoError(t, err)
 		for _, n := range pending {
 			if n.ID == out.NotificationID {
