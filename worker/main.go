@@ -120,8 +120,12 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}); err != nil {
 		return fmt.Errorf("integrity schedules: %w", err)
 	}
-	// Monitors are also evaluated when the books move, debounced, not only on their schedule.
-	go integrity.WatchLedgerEvents(ctx, pool, c, ledgerEventDebounce, logger)
+	// Monitors are also evaluated when the books move, debounced, not only on their schedule;
+	// with MONITOR_EVAL_EVERY=0 they are evaluated in the daily round only, and the schedule the
+	// watcher triggers does not exist.
+	if cfg.MonitorEvery > 0 {
+		go integrity.WatchLedgerEvents(ctx, pool, c, ledgerEventDebounce, logger)
+	}
 	kpisync.Register(w)
 	w.RegisterActivity(&activities.KPI{Store: acts.Store, Sources: &kpisrc.Factory{
 		Store: acts.Store, Stripe: acts.Stripe, PayPal: acts.PayPal, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint},
