@@ -206,15 +206,15 @@ func (s *Store) observeBalance(ctx context.Context, m Monitor, now time.Time) (O
 }
 
 // observeStalled reads the payments in a state that waits for an admin (where: a condition on
-// the payments table, a constant of this package). updated_at is when the payment's state was
-// last saved: a payment waiting makes no progress, so it is when the wait began (an event that
-// touched it since makes the wait look shorter, never longer).
+// the payments table, a constant of this package), each since it entered its status
+// (status_since): saves that leave the status as it was (an automatic retry that failed again,
+// an event that touched the payment) do not restart the wait.
 func (s *Store) observeStalled(ctx context.Context, m Monitor, where string) (Observation, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT workflow_id, updated_at FROM payments
+		SELECT workflow_id, status_since FROM payments
 		WHERE `+where+`
 		  AND ($1 = '' OR client_id = $1)
-		ORDER BY updated_at, workflow_id`, m.Params.ClientID)
+		ORDER BY status_since, workflow_id`, m.Params.ClientID)
 	if err != nil {
 		return Observation{}, fmt.Errorf("monitor %d: %s payments: %w", m.ID, m.Kind, err)
 	}

@@ -173,8 +173,8 @@ func TestHeldLegMonitorReadsPayments(t *testing.T) {
 // insertPayment stores a payment row with one vendor leg in legState, last saved at since.
 func insertPayment(t *testing.T, pool *pgxpool.Pool, id, status, legState string, since time.Time, clientID string) {
 	t.Helper()
-	_, err := pool.Exec(t.Context(), `INSERT INTO payments (workflow_id, provider, payment_id, client_id, status, state, updated_at)
-		VALUES ($1, 'stripe', $1, $2, $3, $4, $5)`, id, clientID, status,
+	_, err := pool.Exec(t.Context(), `INSERT INTO payments (workflow_id, provider, payment_id, client_id, status, state, updated_at, status_since)
+		VALUES ($1, 'stripe', $1, $2, $3, $4, $5, $5)`, id, clientID, status,
 		fmt.Sprintf(`{"legs": [{"party": "vendor", "state": %q}]}`, legState), since)
 	require.NoError(t, err)
 }
