@@ -324,6 +324,11 @@ type Record struct {
 	DisputeFeeIDs []string  `json:"dispute_fee_ids,omitempty"`
 	Legs          []Leg     `json:"legs"`
 	CapturedAt    time.Time `json:"captured_at"`
+	// CodePath is the payment workflow code path of the run that first saved the record (0: saved
+	// before runs stamped it). A Stripe payment's amounts are in the units that path counted in:
+	// Stripe's own before path 10 (ISK, UGX and MGA differ from ISO 4217), so a later run of the
+	// payment (a refund's, a dispute's) knows how to read them.
+	CodePath int `json:"code_path,omitempty"`
 }
 
 // FailedRefund is a refund the provider told failed (or was canceled) after it was made: made

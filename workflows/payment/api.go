@@ -160,8 +160,16 @@ const (
 	// (a refund's follow-up) ends at once rather than waiting for a capture to pay from. And an
 	// event that comes while the run makes its last save is applied before it ends, not dropped.
 	codePathClosing = 11
+	// codePathRecordUnits: a run of a payment whose record a run before path 10 made (a
+	// refund's or a dispute's run after the first closed) counts in that record's units,
+	// Stripe's own, as the first run did (Record.CodePath), where it took them for ISO units and
+	// applied ISO-unit events to them unconverted (an MGA refund of a tenth refunded it all and
+	// took back a tenth of the vendor's share). And a dispute lost on a payment already refunded
+	// in full, which has nothing left to take, still closes the dispute's status; before, the
+	// payment stayed disputed for good.
+	codePathRecordUnits = 12
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathClosing
+	CurrentCodePath = codePathRecordUnits
 )
 
 // EventKind is the kind of provider event.

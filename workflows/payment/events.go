@@ -216,8 +216,12 @@ func (r *run) apply(e Event) error {
 		r.rec.Disputed = false
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
-			r.rec.DisputesLost += max(0, min(e.Amount, r.rec.Gross-r.rec.Refunded)) // what refundTo will take
-			return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
+			took := max(0, min(e.Amount, r.rec.Gross-r.rec.Refunded)) // what refundTo will take
+			r.rec.DisputesLost += took
+			if took > 0 || r.in.CodePath < codePathRecordUnits {
+				return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
+			}
+			// Nothing left to take (refunded in full before): the dispute is closed all the same.
 		}
 		if r.rec.Status == payment.StatusDisputed {
 			r.setSettled()
@@ -623,6 +627,9 @@ func (r *run) compensate(reason string) {
 // isoUnits says the run keeps its amounts in ISO minor units (code path 10 on); a Stripe payment
 // run from before keeps them in Stripe's own, as it read them (codePathISOUnits).
 func (r *run) isoUnits() bool {
+	if r.recordInStripeUnits {
+		return false // a record a run before path 10 made (code path 12)
+	}
 	return r.in.CodePath >= codePathISOUnits || r.in.Provider == activities.ProviderPayPal
 }
 

@@ -88,6 +88,9 @@ type run struct {
 	lateCapture bool
 	// cancelled is set once the workflow was cancelled while it waited (code path 11).
 	cancelled bool
+	// recordInStripeUnits is set when the loaded record was made by a Stripe run before code
+	// path 10: this run counts in Stripe's units as that one did (code path 12).
+	recordInStripeUnits bool
 	seen      map[string]bool
 	events    workflow.ReceiveChannel
 	admin     workflow.ReceiveChannel
@@ -203,6 +206,8 @@ func (r *run) load() error {
 		if r.rec.Status == payment.StatusCompensated && r.rec.Compensated == "" {
 			r.rec.Compensated = r.rec.Reason // compensated before the record said so
 		}
+		r.recordInStripeUnits = r.in.CodePath >= codePathRecordUnits && r.rec.Provider == activities.ProviderStripe &&
+			r.rec.CodePath > 0 && r.rec.CodePath < codePathISOUnits
 		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
 	}
 	return nil
@@ -825,6 +830,10 @@ func (r *run) flushAttributes() {
 }
 
 func (r *run) save() error {
+	if r.rec.CodePath == 0 {
+		// The first save says which path made the record (and so its units); a later run keeps it.
+		r.rec.CodePath = r.in.CodePath
+	}
 	if len(r.unbooked) == 0 {
 		return r.step(stepSavePayment, activities.SavePaymentInput{Record: r.rec}, nil)
 	}
