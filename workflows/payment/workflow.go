@@ -91,10 +91,10 @@ type run struct {
 	// recordInStripeUnits is set when the loaded record was made by a Stripe run before code
 	// path 10: this run counts in Stripe's units as that one did (code path 12).
 	recordInStripeUnits bool
-	seen      map[string]bool
-	events    workflow.ReceiveChannel
-	admin     workflow.ReceiveChannel
-	log       log.Logger
+	seen                map[string]bool
+	events              workflow.ReceiveChannel
+	admin               workflow.ReceiveChannel
+	log                 log.Logger
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
