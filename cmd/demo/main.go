@@ -121,7 +121,19 @@ func (d demo) run() error {
 			return err
 		}
 	}
+	// The KPI sync runs every KPI_SYNC_EVERY: sync now, so the dashboard shows today's revenue
+	// from the books rather than nothing until the first scheduled run.
+	for _, c := range clients {
+		if _, err := d.call(http.MethodPost, "/api/v1/kpis/refresh?client_id="+c.id, nil); err != nil {
+			return fmt.Errorf("refresh the KPIs of %s: %w", c.id, err)
+		}
+	}
 	fmt.Printf("\nSee them in the Temporal UI (search PaymentStatus, ClientId, OrderId) and at %s/api/v1/admin/payments\n", d.api)
+	login := "ADMIN_API_KEY"
+	if d.key == "dev-admin-key" { // the development default, not a secret
+		login = fmt.Sprintf("the admin key %q", d.key)
+	}
+	fmt.Printf("Log in to the dashboard at %s/ with %s; the clients' KPIs were synced just now.\n", d.api, login)
 	return nil
 }
 
