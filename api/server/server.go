@@ -166,9 +166,11 @@ func New(d Deps) *Server {
 	s.inbox = d.Store.NewInboxWriter(inboxWriters, inboxBatch, 0)
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestID())
+	// The access log wraps what may refuse or fail a request itself (a body over the limit, a
+	// panic), so those requests are logged too.
+	e.Use(s.accessLog)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit("1M"))
-	e.Use(s.accessLog)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
