@@ -45,20 +45,26 @@ func deliverOnce(t *testing.T, a *activities.Integrity) (activities.DeliverAlert
 	return out, err
 }
 
+// oneAlertQueued is the integrity activities on a database of their own, mailing through mail, with
+// one firing alert's message queued; it returns them and the message's ID.
+func oneAlertQueued(t *testing.T, mail *slowMail) (*activities.Integrity, int64) {
+	t.Helper()
+	a := integrityActivities(ownDB(t), nil, nil)
+	a.Email = mail
+	m, err := a.Monitors.Create(t.Context(), monitor.Monitor{Name: unique("held"), Kind: monitor.KindHeldLegAge}, "test")
+	require.NoError(t, err)
+	out, err := a.Monitors.Apply(t.Context(), m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "held"}, time.Now())
+	require.NoError(t, err)
+	require.NotZero(t, out.NotificationID)
+	return a, out.NotificationID
+}
+
 // Two integrity runs deliver at once (the daily schedule and the monitors schedule both fire at
 // 03:00 with the default cron and 15m interval; or an activity retry after a timeout): each
 // queued message must still be sent once.
 func TestConcurrentDeliveryRoundsSendEachAlertOnce(t *testing.T) {
-	pool := ownDB(t)
 	mail := &slowMail{got: map[int64]int{}}
-	a := integrityActivities(pool, nil, nil)
-	a.Email = mail
-	ctx := t.Context()
-	m, err := a.Monitors.Create(ctx, monitor.Monitor{Name: unique("held"), Kind: monitor.KindHeldLegAge}, "test")
-	require.NoError(t, err)
-	out, err := a.Monitors.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "held"}, time.Now())
-	require.NoError(t, err)
-	require.NotZero(t, out.NotificationID)
+	a, notification := oneAlertQueued(t, mail)
 
 	var wg sync.WaitGroup
 	for range 2 {
@@ -68,22 +74,15 @@ func TestConcurrentDeliveryRoundsSendEachAlertOnce(t *testing.T) {
 	wg.Wait()
 	mail.mu.Lock()
 	defer mail.mu.Unlock()
-	assert.Equal(t, 1, mail.got[out.NotificationID], "the same alert email was sent %d times", mail.got[out.NotificationID])
+	assert.Equal(t, 1, mail.got[notification], "the same alert email was sent %d times", mail.got[notification])
 }
 
 // An alert receiver that is down for a while (an SMTP outage of ~75 minutes at the default
 // 15m monitor interval: 5 runs x 4 activity attempts, which used to use up a message's tries)
 // must not lose the alert for good: once it is back, the queued message is delivered.
 func TestAlertDeliveredAfterReceiverOutage(t *testing.T) {
-	pool := ownDB(t)
 	mail := &slowMail{got: map[int64]int{}, fail: true}
-	a := integrityActivities(pool, nil, nil)
-	a.Email = mail
-	ctx := t.Context()
-	m, err := a.Monitors.Create(ctx, monitor.Monitor{Name: unique("chain"), Kind: monitor.KindHeldLegAge}, "test")
-	require.NoError(t, err)
-	out, err := a.Monitors.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "held"}, time.Now())
-	require.NoError(t, err)
+	a, notification := oneAlertQueued(t, mail)
 	for range 20 { // 20 failed activity attempts = 5 workflow runs of 4 attempts
 		_, err := deliverOnce(t, a)
 		require.Error(t, err)
@@ -95,5 +94,5 @@ func TestAlertDeliveredAfterReceiverOutage(t *testing.T) {
 	require.NoError(t, err)
 	mail.mu.Lock()
 	defer mail.mu.Unlock()
-	assert.Equal(t, 1, mail.got[out.NotificationID], "firing alert never delivered after the receiver came back (delivered this round: %d)", res.Delivered)
+	assert.Equal(t, 1, mail.got[notification], "firing alert never delivered after the receiver came back (delivered this round: %d)", res.Delivered)
 }
