@@ -456,7 +456,7 @@ func settledRows(ctx context.Context, pool *pgxpool.Pool) (int64, map[string]int
 func (s *sender) latencies() []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := slices.Clone(s.attempts)
+	out := slices.Clone(s.acks)
 	slices.Sort(out)
 	return out
 }

@@ -121,6 +121,7 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 		if !parties[split.PartyVendor] || p.Affiliate != parties[split.PartyAffiliate] {
 			c.fail("legs", "%s: parties %v, affiliate sent %v", p.WorkflowID, parties, p.Affiliate)
 		}
+		c.checkShares(p, r)
 		if r.Fee != p.Fee || r.FeeReturned != p.FeeReturned {
 			c.fail("processing fee", "%s: fee %d, %d returned recorded; the provider said %d, %d", p.WorkflowID, r.Fee, r.FeeReturned, p.Fee, p.FeeReturned)
 		}
@@ -129,6 +130,9 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 		}
 	}
 
+	if len(recs) != len(d.Payments) {
+		c.fail("stray payments", "%d payments stored under the run's IDs, the day made %d", len(recs), len(d.Payments))
+	}
 	var transferEntries int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM journal_entries WHERE reference LIKE ANY($1) AND idempotency_key LIKE '%/transfer/%'`,
 		likePrefixes(prefixes)).Scan(&transferEntries); err != nil {
@@ -137,6 +141,8 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 	if transferEntries != transferredLegs {
 		c.fail("transfer entries", "%d transfer journal entries for %d transferred payee legs", transferEntries, transferredLegs)
 	}
+	// The database refuses to commit an entry that does not balance (deferred constraint
+	// triggers), so this guards the guard: a migration that dropped them would show here.
 	unbalanced, err := ledger.New(pool).Unbalanced(ctx)
 	if err != nil {
 		return 0, err
@@ -145,6 +151,46 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 		c.fail("ledger unbalanced", "%d entries do not balance, first %d", len(unbalanced), unbalanced[0])
 	}
 	return transferredLegs, nil
+}
+
+// checkShares compares each leg with what the client's rule gives its party of the order the
+// day sent (plannedPayment.Want*, worked out by the bench, not by the split code): the payee, the
+// share, and of a refund the leg's part in proportion to its share (rounded either way by one
+// minor unit at most). A payee of a payment never refunded must have been paid (a transfer
+// entry): the legs adding up to the gross, and each leg settled with its own amount, would both
+// hold for a platform that kept everything.
+func (c *checker) checkShares(p plannedPayment, r ipayment.Record) {
+	type share struct {
+		payee  string
+		amount int64
+	}
+	want := map[split.Party]share{split.PartyPlatform: {"", p.WantPlatform}, split.PartyVendor: {p.VendorID, p.WantVendor}}
+	if p.Affiliate {
+		want[split.PartyAffiliate] = share{p.AffiliateID, p.WantAffiliate}
+	}
+	if len(r.Legs) != len(want) {
+		c.fail("shares", "%s has %d legs, the order %d parties", p.WorkflowID, len(r.Legs), len(want))
+	}
+	for _, l := range r.Legs {
+		w, ok := want[l.Party]
+		switch {
+		case !ok:
+			c.fail("shares", "%s: a %s leg the order has no party for", p.WorkflowID, l.Party)
+			continue
+		case l.Amount != w.amount:
+			c.fail("shares", "%s: the %s gets %d, the rule gives it %d", p.WorkflowID, l.Party, l.Amount, w.amount)
+		case l.Party != split.PartyPlatform && l.PayeeID != w.payee:
+			c.fail("payee", "%s: the %s leg pays %s, the order names %s", p.WorkflowID, l.Party, l.PayeeID, w.payee)
+		}
+		if p.Gross > 0 {
+			if exact := p.Refunded * w.amount / p.Gross; l.Refunded < exact || l.Refunded > exact+1 {
+				c.fail("refund shares", "%s: the %s bears %d of the refund of %d, its share is %d", p.WorkflowID, l.Party, l.Refunded, p.Refunded, exact)
+			}
+		}
+		if l.Party != split.PartyPlatform && p.Refunded == 0 && w.amount > 0 && l.TransferEntryID == 0 {
+			c.fail("payee not paid", "%s: the %s leg (%d) has no transfer", p.WorkflowID, l.Party, w.amount)
+		}
+	}
 }
 
 // checkPayPalPayouts compares the payouts the PayPal fake made with the legs the books say were

@@ -57,6 +57,10 @@ type plannedPayment struct {
 	// Refunded is the cumulative refund the day sends for it (0: none).
 	Refunded   int64
 	WantStatus ipayment.Status
+	// VendorID and AffiliateID (empty: none) are the payees the order names; WantPlatform,
+	// WantVendor and WantAffiliate the shares the client's rule gives them (benchRule.shares).
+	VendorID, AffiliateID                   string
+	WantPlatform, WantVendor, WantAffiliate int64
 }
 
 // event is one webhook delivery, signed before the clock starts.
@@ -204,6 +208,8 @@ func order(rng *rand.Rand, c benchClient, orderID string) (plannedPayment, map[s
 		p.Affiliate = true
 		md["affiliate_id"] = pick(rng, c.Affiliates)
 	}
+	p.VendorID, p.AffiliateID = md["vendor_id"], md["affiliate_id"]
+	p.WantPlatform, p.WantVendor, p.WantAffiliate = c.Rule.shares(p.Gross, subtotal, tax, shipping, discount, p.Affiliate)
 	return p, md
 }
 
@@ -224,7 +230,9 @@ func (d *day) sign(secret string, pp paypalSigner) {
 
 // delivery is what one webhook request got.
 type delivery struct {
-	// At is when the last attempt was sent, since the first webhook of the run.
+	// At is when the first attempt was sent, since the first webhook of the run; Latency is the
+	// time from then to the last attempt's answer, retries and their backoff included: how long
+	// the provider waited to be told the event was taken.
 	At       time.Duration
 	Latency  time.Duration
 	Status   int
@@ -242,7 +250,8 @@ type sender struct {
 	interval time.Duration
 	// Latencies of every attempt, including the ones that were retried.
 	mu       sync.Mutex
-	attempts []time.Duration
+	// acks are the deliveries' times to their answer (retries included), of those answered.
+	acks     []time.Duration
 	resigned atomic.Int64
 }
 
@@ -304,6 +313,7 @@ func (s *sender) send(ctx context.Context, events []event, bar *progress) ([]del
 // deliver sends one event, retrying 5xx and network errors with backoff as Stripe would.
 func (s *sender) deliver(ctx context.Context, ev *event, start time.Time) delivery {
 	var d delivery
+	var first time.Time
 	backoff := 100 * time.Millisecond
 	for d.Attempts < 8 {
 		if ctx.Err() != nil {
@@ -315,14 +325,16 @@ func (s *sender) deliver(ctx context.Context, ev *event, start time.Time) delive
 			s.resigned.Add(1)
 		}
 		d.Attempts++
-		sent := time.Now()
-		d.At = sent.Sub(start)
+		if d.Attempts == 1 {
+			first = time.Now()
+			d.At = first.Sub(start)
+		}
 		d.Status, d.Outcome, d.Err = s.post(ctx, ev)
-		d.Latency = time.Since(sent)
-		s.mu.Lock()
-		s.attempts = append(s.attempts, d.Latency)
-		s.mu.Unlock()
+		d.Latency = time.Since(first)
 		if d.Err == "" && d.Status < 500 {
+			s.mu.Lock()
+			s.acks = append(s.acks, d.Latency)
+			s.mu.Unlock()
 			return d
 		}
 		select {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -486,14 +487,50 @@ type historyStats struct {
 	withUpserts [][]string
 }
 
-// readHistories reads every run of up to n payments spread over the day.
+// historySample picks up to n payments of the day for readHistories, in the day's own mix: as
+// many of each provider, refunded or not, as their share of the day (largest remainders), spread
+// evenly within each. A plain every-k-th pick took 8 refunded payments in 50 from a day with 5 %
+// refunded, and the limit, which copies the sample's work, did a tenth more than the day.
+func historySample(payments []plannedPayment, n int) []int {
+	groups := map[string][]int{}
+	for i, p := range payments {
+		key := fmt.Sprintf("%s/%t", p.Provider, p.Refunded > 0)
+		groups[key] = append(groups[key], i)
+	}
+	keys := slices.Sorted(maps.Keys(groups))
+	n = min(n, len(payments))
+	counts := make([]int, len(keys))
+	type rest struct{ key, frac int }
+	var rests []rest
+	given := 0
+	for k, key := range keys {
+		exact := n * len(groups[key])
+		counts[k] = exact / len(payments)
+		given += counts[k]
+		rests = append(rests, rest{k, exact % len(payments)})
+	}
+	slices.SortStableFunc(rests, func(a, b rest) int { return cmp.Compare(b.frac, a.frac) })
+	for _, r := range rests[:n-given] {
+		counts[r.key]++
+	}
+	var out []int
+	for k, key := range keys {
+		g := groups[key]
+		for j := range counts[k] {
+			out = append(out, g[j*len(g)/counts[k]])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// readHistories reads every run of up to n payments of the day (historySample).
 func readHistories(ctx context.Context, c client.Client, d day, n int) (historyStats, error) {
 	var st historyStats
-	step := max(1, len(d.Payments)/max(1, n))
 	st.Shapes, st.PaymentShapes = map[string]int{}, map[string]int{}
 	var events, regular, local, upserts, bytes int
 	byType := map[string]int{}
-	for i := 0; i < len(d.Payments) && st.Payments < n; i += step {
+	for _, i := range historySample(d.Payments, n) {
 		id := d.Payments[i].WorkflowID
 		runs, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", id)})
 		if err != nil {

@@ -24,7 +24,39 @@ type benchClient struct {
 	Currency   string
 	Vendors    []string
 	Affiliates []string
-	Rule       map[string]any
+	Rule       benchRule
+}
+
+// benchRule is a client's split rule as the bench sets it (no minimum or maximum fee).
+type benchRule struct {
+	PlatformBps, AffiliateBps int64
+	OnTax, OnShipping         bool
+}
+
+// body is the rule as the admin API takes it.
+func (r benchRule) body() map[string]any {
+	return map[string]any{"platform_bps": r.PlatformBps, "affiliate_bps": r.AffiliateBps,
+		"commission_on_tax": r.OnTax, "commission_on_shipping": r.OnShipping}
+}
+
+// shares is what the rule gives the platform, the vendor and the affiliate (when the order has
+// one) of a payment, worked out here from the README's rules rather than by the split code the
+// bench checks: commission on the subtotal less discounts (plus tax or shipping when the rule
+// says so), each share rounded down, the platform's never more than what the affiliate leaves of
+// the base, the vendor the rest of the gross.
+func (r benchRule) shares(gross, subtotal, tax, shipping, discount int64, affiliate bool) (platform, vendor, aff int64) {
+	base := subtotal - discount
+	if r.OnTax {
+		base += tax
+	}
+	if r.OnShipping {
+		base += shipping
+	}
+	if affiliate {
+		aff = base * r.AffiliateBps / 10000
+	}
+	platform = min(base*r.PlatformBps/10000, base-aff)
+	return platform, gross - platform - aff, aff
 }
 
 // planClients draws the clients of a run: mostly USD, some EUR, a few JPY shops, each with its
@@ -40,9 +72,9 @@ func planClients(rng *rand.Rand, n int, run string) []benchClient {
 		for a := range affiliatesPerClient {
 			c.Affiliates = append(c.Affiliates, fmt.Sprintf("%s-aff-%d", id, a+1))
 		}
-		c.Rule = map[string]any{
-			"platform_bps": 500 + 100*rng.Int64N(11), "affiliate_bps": 200 + 100*rng.Int64N(7),
-			"commission_on_tax": rng.IntN(4) == 0, "commission_on_shipping": rng.IntN(4) == 0,
+		c.Rule = benchRule{
+			PlatformBps: 500 + 100*rng.Int64N(11), AffiliateBps: 200 + 100*rng.Int64N(7),
+			OnTax: rng.IntN(4) == 0, OnShipping: rng.IntN(4) == 0,
 		}
 		out[i] = c
 	}
@@ -78,7 +110,7 @@ func (a admin) seed(ctx context.Context, clients []benchClient) error {
 				return err
 			}
 		}
-		if err := a.call(ctx, http.MethodPost, "/api/v1/admin/clients/"+c.ID+"/split-rules", c.Rule); err != nil {
+		if err := a.call(ctx, http.MethodPost, "/api/v1/admin/clients/"+c.ID+"/split-rules", c.Rule.body()); err != nil {
 			return err
 		}
 	}
