@@ -249,7 +249,7 @@ type sender struct {
 	// interval between scheduled sends; 0 sends as soon as a sender is free.
 	interval time.Duration
 	// Latencies of every attempt, including the ones that were retried.
-	mu       sync.Mutex
+	mu sync.Mutex
 	// acks are the deliveries' times to their answer (retries included), of those answered.
 	acks     []time.Duration
 	resigned atomic.Int64

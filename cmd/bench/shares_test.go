@@ -71,7 +71,9 @@ func TestCheckSharesCatchesWrongBooks(t *testing.T) {
 		}, "shares"},
 		{"another client's vendor paid", nil, func(r *ipayment.Record) { r.Legs[1].PayeeID = "other-vendor-3" }, "payee"},
 		{"the affiliate never paid", nil, func(r *ipayment.Record) { r.Legs[2].TransferEntryID, r.Legs[2].Transferred = 0, 0 }, "payee not paid"},
-		{"a leg the order has no party for", func(p *plannedPayment) { p.Affiliate, p.AffiliateID, p.WantVendor, p.WantAffiliate = false, "", 9000, 0 },
+		{"a leg the order has no party for", func(p *plannedPayment) {
+			p.Affiliate, p.AffiliateID, p.WantVendor, p.WantAffiliate = false, "", 9000, 0
+		},
 			func(r *ipayment.Record) { r.Legs[1].Amount, r.Legs[1].Transferred = 8500, 8500 }, "shares"},
 		{"a refund shared", func(p *plannedPayment) { p.Refunded = 2000 }, func(r *ipayment.Record) {
 			r.Refunded, r.Legs[0].Refunded, r.Legs[1].Refunded, r.Legs[2].Refunded = 2000, 200, 1700, 100
