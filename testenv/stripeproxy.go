@@ -83,6 +83,7 @@ type StripeProxy struct {
 	answers   map[string]storedAnswer // idempotency key -> first answer
 	transfers []*StripeTransfer
 	charges   map[string]StripeCharge
+	early     map[string][]func(*StripeCharge) // changes told before their charge (updateCharge)
 	seq       int
 }
 
@@ -90,6 +91,14 @@ type StripeProxy struct {
 func (p *StripeProxy) AddCharge(c StripeCharge) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if had, ok := p.charges[c.ID]; ok {
+		// Told again (a re-delivered capture): what happened to the charge since stands.
+		c.AmountRefunded, c.Disputed = had.AmountRefunded, had.Disputed
+	}
+	for _, change := range p.early[c.ID] {
+		change(&c)
+	}
+	delete(p.early, c.ID)
 	p.charges[c.ID] = c
 }
 
@@ -119,13 +128,21 @@ func (p *StripeProxy) DisputeCharge(id string) {
 }
 
 // updateCharge changes a charge the proxy knows; others are left unknown.
+// updateCharge changes a charge the proxy knows; a change to one it does not know yet (a refund
+// told before its capture) waits for AddCharge, as Stripe had the charge all along.
 func (p *StripeProxy) updateCharge(id string, change func(*StripeCharge)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c, ok := p.charges[id]; ok {
-		change(&c)
-		p.charges[id] = c
+	c, ok := p.charges[id]
+	if !ok {
+		if p.early == nil {
+			p.early = map[string][]func(*StripeCharge){}
+		}
+		p.early[id] = append(p.early[id], change)
+		return
 	}
+	change(&c)
+	p.charges[id] = c
 }
 
 type storedAnswer struct {
@@ -295,6 +312,14 @@ func (p *StripeProxy) overReversal(r *http.Request, form url.Values) string {
 		}
 	}
 	return ""
+}
+
+// Charge is a charge the proxy was told of, as it stands (refunds counted).
+func (p *StripeProxy) Charge(id string) (StripeCharge, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.charges[id]
+	return c, ok
 }
 
 // ChargeFee is the fee of a charge the proxy was told of; 0 for any other.

@@ -3,10 +3,15 @@ package stack
 import (
 	"context"
 	"net/http"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/internal/ledger"
+	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
 )
 
@@ -21,8 +26,13 @@ type Books struct {
 
 // Check verifies the invariants every fault scenario ends with:
 //   - every acknowledged webhook has exactly one workflow execution;
-//   - per payment, what the provider transferred net of reversals equals the payee legs'
-//     transferred minus reversed;
+//   - per payment and payee account, what the provider transferred there net of reversals
+//     equals the legs' transferred minus reversed, and a settled leg got what it is owed (its
+//     share less its part of refunds); every transfer names its payment;
+//   - a split payment's refunds are what Stripe's charge says was refunded (the proxy's count,
+//     from the events the test sent), lost disputes apart;
+//   - per payment, each leg's account in the books holds what the leg still owes or is owed, and
+//     the provider balance what stayed with the provider;
 //   - every journal entry balances;
 //   - no idempotency key was used for two different amounts.
 func (s *Stack) Check() Books {
@@ -41,9 +51,24 @@ func (s *Stack) Check() Books {
 		b.Workflows++
 	}
 
-	sent := map[string]int64{} // workflow ID -> net transferred at the provider
+	sent := map[string]int64{}              // workflow ID -> net transferred at the provider
+	sentTo := map[string]map[legKey]int64{} // workflow ID -> payee leg -> net at the provider
 	for _, tr := range s.Stripe.Transfers() {
-		sent[tr.Metadata["workflow_id"]] += tr.Amount - tr.AmountReversed
+		id := tr.Metadata["workflow_id"]
+		if !assert.NotEmpty(t, id, "transfer %s names no payment", tr.ID) {
+			b.MoneyLost += tr.Amount - tr.AmountReversed
+		}
+		leg := legKey{split.Party(tr.Metadata["party"]), tr.Metadata["payee_id"]}
+		if accounts := s.accountsOf(ctx, leg.payee); !slices.Contains(accounts, tr.Destination) {
+			assert.Failf(t, "paid to the wrong account", "%s: transfer %s of %s's leg went to %s, not an account of the payee's (%v)",
+				id, tr.ID, leg.payee, tr.Destination, accounts)
+			b.MoneyLost += tr.Amount - tr.AmountReversed
+		}
+		sent[id] += tr.Amount - tr.AmountReversed
+		if sentTo[id] == nil {
+			sentTo[id] = map[legKey]int64{}
+		}
+		sentTo[id][leg] += tr.Amount - tr.AmountReversed
 		b.Transfers++
 		b.Reversals += len(tr.Reversals)
 		if tr.AmountReversed > tr.Amount {
@@ -71,6 +96,9 @@ func (s *Stack) Check() Books {
 				b.MoneyLost += -d
 			}
 		}
+		if rec.Provider == "stripe" {
+			s.checkPayees(&b, rec, sentTo[id])
+		}
 		balances := map[string]int64{}
 		entries, err := s.Ledger.EntriesByReference(ctx, id)
 		require.NoError(t, err)
@@ -78,6 +106,9 @@ func (s *Stack) Check() Books {
 			for _, p := range e.Postings {
 				balances[p.Account] += p.Amount
 			}
+		}
+		if rec.Split() {
+			s.checkLegAccounts(&b, rec, balances)
 		}
 		// What stayed in the provider balance is the gross less its fee, refunds and what the
 		// payees got. Stripe's fee is the one the proxy answered; PayPal's came in its event.
@@ -109,6 +140,106 @@ func (s *Stack) Check() Books {
 		amounts[c.IdempotencyKey] = c.Form.Get("amount")
 	}
 	return b
+}
+
+// legKey names a payee leg of a payment, as its transfers' metadata do.
+type legKey struct {
+	party split.Party
+	payee string
+}
+
+// accountsOf is every Stripe account the payee has had, from the audit log of the admin API's
+// changes (an account can change while a leg waits), or its account now when it has no entry.
+func (s *Stack) accountsOf(ctx context.Context, payee string) []string {
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT after->>'stripe_account' FROM audit_log
+		WHERE target = $1 AND after->>'stripe_account' IS NOT NULL`, "payee:"+payee)
+	require.NoError(s.T, err)
+	accounts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(s.T, err)
+	if len(accounts) == 0 {
+		if p, err := s.Store.GetPayee(ctx, payee); err == nil {
+			accounts = append(accounts, p.StripeAccount)
+		}
+	}
+	return accounts
+}
+
+// checkPayees compares, for one Stripe payment, what Stripe sent each payee leg (net of
+// reversals) with what the leg says it was sent, and a settled payee leg with what it is owed;
+// and the payment's refunds with what Stripe's charge says was refunded.
+func (s *Stack) checkPayees(b *Books, rec ipayment.Record, sent map[legKey]int64) {
+	t := s.T
+	want := map[legKey]int64{}
+	for _, l := range rec.Legs {
+		if l.Party == split.PartyPlatform {
+			continue
+		}
+		want[legKey{l.Party, l.PayeeID}] += l.Transferred - l.Reversed
+		if settledStatus[rec.Status] && l.State == ipayment.LegTransferred && len(l.Dues) == 0 {
+			if owed := l.Amount - l.Refunded; !assert.Equal(t, owed, l.Transferred-l.Reversed, "%s: %s got %d net, is owed %d", rec.WorkflowID, l.Name(), l.Transferred-l.Reversed, owed) {
+				b.addDifference(l.Transferred - l.Reversed - owed)
+			}
+		}
+	}
+	for leg := range mapsUnion(sent, want) {
+		if !assert.Equal(t, want[leg], sent[leg], "%s: Stripe sent the %s leg of %s %d net, the leg says %d", rec.WorkflowID, leg.party, leg.payee, sent[leg], want[leg]) {
+			b.addDifference(sent[leg] - want[leg])
+		}
+	}
+	if c, ok := s.Stripe.Charge(rec.ChargeID); ok && rec.Split() {
+		if refunds := rec.Refunded - rec.DisputesLost; !assert.Equal(t, c.AmountRefunded, refunds, "%s: refunds booked vs Stripe's charge", rec.WorkflowID) {
+			b.MoneyLost += abs(c.AmountRefunded - refunds)
+		}
+	}
+}
+
+// mapsUnion is the keys of a and b.
+func mapsUnion[K comparable, V any](a, b map[K]V) map[K]bool {
+	out := make(map[K]bool, len(a)+len(b))
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// checkLegAccounts compares each leg's account in one payment's books with the leg: a payee's
+// payable holds what it is still owed (negative) or owes back (positive), the platform's revenue
+// its share less its part of refunds; a transfer booked against the wrong account shows here.
+func (s *Stack) checkLegAccounts(b *Books, rec ipayment.Record, balances map[string]int64) {
+	want := map[string]int64{}
+	for _, l := range rec.Legs {
+		switch l.Party {
+		case split.PartyPlatform:
+			want[ledger.PlatformRevenue] -= l.Amount - l.Refunded
+		case split.PartyVendor:
+			want[ledger.VendorPayable(l.PayeeID)] += (l.Transferred - l.Reversed) - (l.Amount - l.Refunded)
+		case split.PartyAffiliate:
+			want[ledger.AffiliatePayable(l.PayeeID)] += (l.Transferred - l.Reversed) - (l.Amount - l.Refunded)
+		}
+	}
+	for account, w := range want {
+		if got := balances[account]; !assert.Equal(s.T, w, got, "%s: %s in the books", rec.WorkflowID, account) {
+			b.MoneyLost += abs(w - got)
+		}
+	}
+}
+
+// settledStatus are the statuses of a payment whose legs have been paid what they are owed.
+var settledStatus = map[ipayment.Status]bool{
+	ipayment.StatusPaid: true, ipayment.StatusPartiallyRefunded: true, ipayment.StatusRefunded: true,
+}
+
+// addDifference counts a payee's net against what it should have: more is a double payment,
+// less money lost.
+func (b *Books) addDifference(d int64) {
+	if d > 0 {
+		b.DoublePayments++
+	} else {
+		b.MoneyLost += -d
+	}
 }
 
 // disputeFeesOf is what the dispute events acknowledged for a payment said its disputes cost in fees.
