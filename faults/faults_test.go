@@ -668,7 +668,25 @@ func TestTemporalUnreachable(t *testing.T) {
 
 		s.TemporalLine.Restore()
 		s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
-		finish(t, s, 3, 1, 1)
+
+		// A refund acknowledged while Temporal is away again is applied once it is back: the
+		// provider was told it was taken and will not send it again.
+		s.TemporalLine.Cut()
+		refund := stripeevent.Refund{EventID: "evt_gone-inbox_re", PaymentIntent: "pi_gone-inbox1", Charge: "ch_pi_gone-inbox1",
+			Currency: "usd", Amount: 11000, AmountRefunded: 2750, Created: time.Now()}
+		code, out := s.StripeWebhook(sign(refund.Body()))
+		require.Equal(t, http.StatusOK, code, "stored while Temporal is away: %v", out)
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			var lastError *string
+			var forwarded *time.Time
+			require.NoError(c, s.Pool.QueryRow(context.Background(), `SELECT last_error, forwarded_at FROM webhook_inbox
+				WHERE provider = 'stripe' AND event_id = 'evt_gone-inbox_re'`).Scan(&lastError, &forwarded))
+			assert.NotNil(c, lastError, "the relay tried while Temporal was away, and failed")
+			assert.Nil(c, forwarded, "a refund Temporal did not take is not forwarded")
+		}, 30*time.Second, 100*time.Millisecond)
+		s.TemporalLine.Restore()
+		s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
+		finish(t, s, 4, 2, 2)
 	})
 }
 
