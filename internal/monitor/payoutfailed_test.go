@@ -20,10 +20,7 @@ import (
 func TestPayoutFailedMonitorSurvivesAutomaticRetries(t *testing.T) {
 	f := newFixture(t)
 	pool, _ := testenv.Postgres(t)
-	client := unique("client")
-	m, err := f.store.Create(t.Context(), monitor.Monitor{Name: unique("owed"), Kind: monitor.KindPayoutFailedAge,
-		Params: monitor.Params{Hours: 24, ClientID: client}}, "test")
-	require.NoError(t, err)
+	m, client := payoutFailedMonitor(t, f)
 	id := unique("payment-stripe-stuck")
 	insertPayment(t, pool, id, "payout_failed", "transferred", time.Now().Add(-50*time.Hour), client)
 

@@ -179,15 +179,22 @@ func insertPayment(t *testing.T, pool *pgxpool.Pool, id, status, legState string
 	require.NoError(t, err)
 }
 
+// payoutFailedMonitor is a payout_failed_age monitor of 24 hours on a client of its own.
+func payoutFailedMonitor(t *testing.T, f fixture) (m monitor.Monitor, client string) {
+	t.Helper()
+	client = unique("client")
+	m, err := f.store.Create(t.Context(), monitor.Monitor{Name: unique("owed"), Kind: monitor.KindPayoutFailedAge,
+		Params: monitor.Params{Hours: 24, ClientID: client}}, "test")
+	require.NoError(t, err)
+	return m, client
+}
+
 // The payout_failed monitor reads the payments left payout_failed (a failed payout waiting for
 // a decision, or a movement due) longer than its hours, this client's only.
 func TestPayoutFailedMonitorReadsPayments(t *testing.T) {
 	f := newFixture(t)
 	pool, _ := testenv.Postgres(t)
-	client := unique("client")
-	m, err := f.store.Create(t.Context(), monitor.Monitor{Name: unique("owed"), Kind: monitor.KindPayoutFailedAge,
-		Params: monitor.Params{Hours: 24, ClientID: client}}, "test")
-	require.NoError(t, err)
+	m, client := payoutFailedMonitor(t, f)
 	now := time.Now()
 	old, older := unique("payment-stripe-due"), unique("payment-stripe-failed")
 	insertPayment(t, pool, old, "payout_failed", "transferred", now.Add(-30*time.Hour), client)
