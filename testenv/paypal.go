@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -69,6 +70,14 @@ type PayPal struct {
 	// ClaimedBeforeCancel has the payee claim an unclaimed item just before its cancel arrives:
 	// the item is paid (SUCCESS) and the cancel refused, as PayPal cancels only unclaimed items.
 	ClaimedBeforeCancel bool
+	// FailPayout, when set, is asked first for every payout creation (before the request ID
+	// replay, as PayPal's rate limiter and front end answer before the Payouts API looks at a
+	// request): a status it returns (429, 500, 503, ...) is answered with PayPal's error body and
+	// nothing is made; 0 lets the request through.
+	FailPayout func(senderBatchID string) int
+	// PayoutMade, when set, is called with each payout batch just made, before it is answered,
+	// with the fake unlocked: a test can hold the answer back (and kill the caller meanwhile).
+	PayoutMade func(PayPalPayout)
 
 	captures map[string]PayPalCapture
 	refunds  map[string]PayPalRefund
@@ -84,6 +93,10 @@ type PayPalPayout struct {
 	RequestID, SenderBatchID, Receiver, Currency, Value string
 	// BatchID is PayPal's payout_batch_id, what an admin finds in PayPal.
 	BatchID string
+	// ItemID is the batch's one payout_item_id, what the books record as the transfer.
+	ItemID string
+	// At is when the batch was made.
+	At time.Time
 }
 
 type fakeBatch struct {
@@ -301,6 +314,23 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 
 func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 	reqID := r.Header.Get("PayPal-Request-Id")
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details"})
+		return
+	}
+	if p.FailPayout != nil {
+		var head struct {
+			Header struct {
+				SenderBatchID string `json:"sender_batch_id"`
+			} `json:"sender_batch_header"`
+		}
+		_ = json.Unmarshal(raw, &head)
+		if status := p.FailPayout(head.Header.SenderBatchID); status != 0 {
+			writeJSON(w, status, payPalError(status))
+			return
+		}
+	}
 	if prev, ok := p.requests[reqID]; ok && reqID != "" && !p.IgnoreRequestIDs {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(201)
@@ -319,7 +349,7 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 			} `json:"amount"`
 		} `json:"items"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Items) != 1 {
+	if err := json.Unmarshal(raw, &body); err != nil || len(body.Items) != 1 {
 		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details"})
 		return
 	}
@@ -349,12 +379,18 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 		b.status = p.ItemStatus(item.Receiver)
 	}
 	p.batches[b.id], p.bySender[body.Header.SenderBatchID] = b, b.id
-	p.payouts = append(p.payouts, PayPalPayout{RequestID: reqID, SenderBatchID: body.Header.SenderBatchID, Receiver: item.Receiver,
-		Currency: item.Amount.Currency, Value: item.Amount.Value, BatchID: b.id})
+	made := PayPalPayout{RequestID: reqID, SenderBatchID: body.Header.SenderBatchID, Receiver: item.Receiver,
+		Currency: item.Amount.Currency, Value: item.Amount.Value, BatchID: b.id, ItemID: b.itemID, At: time.Now()}
+	p.payouts = append(p.payouts, made)
 	resp, _ := json.Marshal(map[string]any{"batch_header": map[string]any{"payout_batch_id": b.id, "batch_status": "PENDING",
 		"sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}}})
 	if reqID != "" {
 		p.requests[reqID] = resp
+	}
+	if hook := p.PayoutMade; hook != nil {
+		p.mu.Unlock() // serve holds the lock; the hook may block
+		hook(made)
+		p.mu.Lock()
 	}
 	if p.LosePayoutAnswer != nil && p.LosePayoutAnswer(body.Header.SenderBatchID) {
 		writeJSON(w, 500, map[string]any{"name": "INTERNAL_SERVER_ERROR", "message": "An internal server error has occurred."})
@@ -533,6 +569,20 @@ func (p *PayPal) listTransactions(w http.ResponseWriter, r *http.Request) {
 		"total_pages": (len(matched) + size - 1) / size,
 		"links":       []map[string]string{{"href": p.APIBase + r.URL.RequestURI(), "rel": "self", "method": "GET"}},
 	})
+}
+
+// payPalError is PayPal's error body for a status FailPayout injects.
+func payPalError(status int) map[string]any {
+	name, message := strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), "injected failure"
+	switch status {
+	case http.StatusTooManyRequests:
+		name, message = "RATE_LIMIT_REACHED", "Too many requests. Blocked due to rate limiting."
+	case http.StatusInternalServerError:
+		name, message = "INTERNAL_SERVER_ERROR", "An internal server error has occurred."
+	case http.StatusServiceUnavailable:
+		name, message = "SERVICE_UNAVAILABLE", "Service Unavailable."
+	}
+	return map[string]any{"name": name, "message": message, "debug_id": fmt.Sprintf("fail%d", status)}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

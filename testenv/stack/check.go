@@ -33,6 +33,12 @@ type Books struct {
 //     from the events the test sent), lost disputes apart;
 //   - per payment, each leg's account in the books holds what the leg still owes or is owed, and
 //     the provider balance what stayed with the provider;
+//   - PayPal's side, from the fake's own record (checkPayPalPayouts, checkPayPalLegs): every
+//     payout it made matches, one for one by sender_batch_id, a payout the books record for a
+//     payee leg, for its amount and to a receiver the payee has had; none paid twice, none
+//     missing; a settled leg got its share (all of it when paid before its refund, which it then
+//     owes back in the books; less its part when paid after); refunds as the events told them;
+//     the provider balance with the fee and fee returned the events stated;
 //   - every journal entry balances;
 //   - no idempotency key was used for two different amounts.
 func (s *Stack) Check() Books {
@@ -50,6 +56,14 @@ func (s *Stack) Check() Books {
 		assert.Equal(t, 1, s.Runs(id), "workflow executions of %s", id)
 		b.Workflows++
 	}
+
+	recs := map[string]ipayment.Record{}
+	for _, id := range ids {
+		if rec, err := s.Store.GetPayment(ctx, id); err == nil {
+			recs[id] = rec
+		}
+	}
+	paypal := s.checkPayPalPayouts(ctx, &b, recs)
 
 	sent := map[string]int64{}              // workflow ID -> net transferred at the provider
 	sentTo := map[string]map[legKey]int64{} // workflow ID -> payee leg -> net at the provider
@@ -76,8 +90,8 @@ func (s *Stack) Check() Books {
 		}
 	}
 	for _, id := range ids {
-		rec, err := s.Store.GetPayment(ctx, id)
-		if err != nil {
+		rec, ok := recs[id]
+		if !ok {
 			continue // acknowledged but not yet stored: the Runs check speaks for it
 		}
 		var legs int64
@@ -99,6 +113,9 @@ func (s *Stack) Check() Books {
 		if rec.Provider == "stripe" {
 			s.checkPayees(&b, rec, sentTo[id])
 		}
+		if rec.Provider == "paypal" {
+			s.checkPayPalLegs(&b, rec, paypal)
+		}
 		balances := map[string]int64{}
 		entries, err := s.Ledger.EntriesByReference(ctx, id)
 		require.NoError(t, err)
@@ -111,13 +128,17 @@ func (s *Stack) Check() Books {
 			s.checkLegAccounts(&b, rec, balances)
 		}
 		// What stayed in the provider balance is the gross less its fee, refunds and what the
-		// payees got. Stripe's fee is the one the proxy answered; PayPal's came in its event.
+		// payees got. Stripe's fee is the one the proxy answered; PayPal's came in its capture
+		// event, and what it gave back of it in its refund events.
 		if rec.Split() {
-			fee := rec.Fee
+			fee, returned := rec.Fee, rec.FeeReturned
 			if rec.Provider == "stripe" {
 				fee = s.Stripe.ChargeFee(rec.ChargeID)
 			}
-			want := rec.Gross - fee + rec.FeeReturned - s.disputeFeesOf(id) - rec.Refunded - legs
+			if f, r, ok := s.payPalFees(id); rec.Provider == "paypal" && ok {
+				fee, returned = f, r
+			}
+			want := rec.Gross - fee + returned - s.disputeFeesOf(id) - rec.Refunded - legs
 			if got := balances["provider:"+rec.Provider]; !assert.Equal(t, want, got, "%s: provider balance in the books", id) {
 				b.MoneyLost += abs(want - got)
 			}

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +68,10 @@ type Options struct {
 	CuttableTemporal bool
 	// WebhookAck is when the API (and its replicas) answer webhooks; zero: once Temporal took them.
 	WebhookAck server.WebhookAck
+	// PayPal has the real worker program (WorkerEnv) pay PayPal payouts through the stack's
+	// PayPal fake too, as the in-process worker always does. Check verifies PayPal's side from
+	// the fake's record whenever there is one.
+	PayPal bool
 }
 
 // Stack is a running platform.
@@ -96,6 +102,13 @@ type Stack struct {
 	lastRefundFailure map[string]int64
 	opts              Options
 	shared            client.Client // the test's Temporal client, which replicas use
+
+	// paypalTold is what the acknowledged PayPal events said, by workflow ID; receivers the
+	// PayPal receivers the test gave each payee through the admin API; paypalCA the file
+	// holding the fake's CA for the worker program (Options.PayPal).
+	paypalTold map[string]*paypalTold
+	receivers  map[string]map[string]bool
+	paypalCA   string
 }
 
 // New starts a stack; everything stops with the test.
@@ -109,6 +122,11 @@ func New(t testing.TB, o Options) *Stack {
 		Stripe: testenv.NewStripeProxy(t, testenv.StripeMock(t)), PayPal: testenv.NewPayPal(t),
 		Queue: "payments-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), outcomes: map[string]int{}, accepted: map[string]bool{},
 		disputeFees: map[string]map[string]int64{}, refundsFailed: map[string]bool{}, lastRefundFailure: map[string]int64{},
+		paypalTold: map[string]*paypalTold{}, receivers: map[string]map[string]bool{},
+	}
+	if o.PayPal {
+		s.paypalCA = filepath.Join(t.TempDir(), "paypal-ca.pem")
+		require.NoError(t, os.WriteFile(s.paypalCA, s.PayPal.CAPEM(), 0o600))
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -194,12 +212,20 @@ func (s *Stack) startWorker(o Options) {
 	t.Cleanup(w.Stop)
 }
 
-// WorkerEnv is the environment the real worker program needs to join this stack.
+// WorkerEnv is the environment the real worker program needs to join this stack; with
+// Options.PayPal, also the PayPal fake's address, credentials and CA (SSL_CERT_FILE), as
+// cmd/bench wires it.
 func (s *Stack) WorkerEnv() map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"DATABASE_URL": s.DatabaseURL, "TEMPORAL_ADDRESS": s.TemporalURL, "TASK_QUEUE": s.Queue,
 		"STRIPE_API_BASE": s.Stripe.URL, "STRIPE_API_KEY": StripeKey, "WORKER_HTTP_ADDR": "127.0.0.1:0",
 	}
+	if s.opts.PayPal {
+		for k, v := range s.payPalEnv() {
+			env[k] = v
+		}
+	}
+	return env
 }
 
 // Do calls the API with JSON.
@@ -217,7 +243,11 @@ func (s *Stack) Do(method, path string, body any, key string) (int, map[string]a
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	return s.send(req)
+	code, out := s.send(req)
+	if method == http.MethodPut && strings.HasPrefix(path, "/api/v1/admin/payees/") && (code == http.StatusOK || code == http.StatusCreated) {
+		s.receiverSet(strings.TrimPrefix(path, "/api/v1/admin/payees/"), body)
+	}
+	return code, out
 }
 
 // send performs req and decodes its JSON object answer, which must match the OpenAPI document's
