@@ -114,6 +114,16 @@ type paypalRefundTold struct {
 	acknowledged bool
 }
 
+// refund is what was told of one refund (or reversal), a new entry the first time.
+func (p *paypalTold) refund(id string) *paypalRefundTold {
+	r := p.refunds[id]
+	if r == nil {
+		r = &paypalRefundTold{}
+		p.refunds[id] = r
+	}
+	return r
+}
+
 // payPalRefunded is what the events said was refunded (refunds that failed since apart), the fee
 // PayPal gave back with them (never more than it kept), and what reversals took.
 func (p *paypalTold) payPalRefunded() (refunded, feeReturned, reversed int64) {
@@ -230,11 +240,7 @@ func (s *Stack) paypalAcknowledged(body []byte) {
 			p.fee = amount(e.Resource.Receivable.Fee.Value)
 		}
 	case "PAYMENT.CAPTURE.REFUNDED":
-		r := p.refunds[e.Resource.ID]
-		if r == nil {
-			r = &paypalRefundTold{}
-			p.refunds[e.Resource.ID] = r
-		}
+		r := p.refund(e.Resource.ID)
 		if !r.acknowledged {
 			r.acknowledged, r.acked, r.amount = true, time.Now(), amount(e.Resource.Amount.Value)
 			if e.Resource.Payable != nil && e.Resource.Payable.Fee != nil {
@@ -245,11 +251,7 @@ func (s *Stack) paypalAcknowledged(body []byte) {
 			r.failed = true
 		}
 	case "PAYMENT.CAPTURE.REVERSED":
-		r := p.refunds[e.Resource.ID]
-		if r == nil {
-			r = &paypalRefundTold{}
-			p.refunds[e.Resource.ID] = r
-		}
+		r := p.refund(e.Resource.ID)
 		if !r.acknowledged {
 			r.acknowledged, r.acked = true, time.Now()
 			p.reversals[e.Resource.ID] = amount(e.Resource.Amount.Value)
