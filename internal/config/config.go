@@ -175,7 +175,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
 		{name: "PPROF_ADDR", optional: true, validate: validHostPort, dst: &c.PprofAddr},
-		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: validDuration, dst: &stopTimeout},
+		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: durationAtLeast(time.Second), dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
 		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: positiveInt, dst: &maxConcurrent},
 		{name: "WORKER_BUILD_ID", optional: true, validate: nonEmpty, dst: &c.WorkerBuildID},

@@ -48,6 +48,8 @@ func TestLoadOperationsSettings(t *testing.T) {
 		{name: "bad ops address", env: map[string]string{"WORKER_HTTP_ADDR": "8081"}, err: "WORKER_HTTP_ADDR is malformed"},
 		{name: "bad profiles address", env: map[string]string{"PPROF_ADDR": "6060"}, err: "PPROF_ADDR is malformed"},
 		{name: "bad grace period", env: map[string]string{"WORKER_STOP_TIMEOUT": "-1s"}, err: "WORKER_STOP_TIMEOUT is malformed"},
+		// No grace at all would cut every activity on SIGTERM, transfers included.
+		{name: "no grace period", env: map[string]string{"WORKER_STOP_TIMEOUT": "0s"}, err: "WORKER_STOP_TIMEOUT is malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
