@@ -131,9 +131,8 @@ func TestDroppedSourceNoLongerCounts(t *testing.T) {
 	st := store.New(pool)
 	ctx := t.Context()
 	const id = "kpi-dropped-ga4"
-	_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
-	require.NoError(t, err)
-	_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: id, GA4PropertyID: "77", ProviderRevenue: true})
+	usdClient(t, st, id)
+	_, err := st.PutKPISettings(ctx, store.KPISettings{ClientID: id, GA4PropertyID: "77", ProviderRevenue: true})
 	require.NoError(t, err)
 	g := kpitest.NewGA4(t)
 	clock := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)

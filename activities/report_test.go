@@ -25,8 +25,7 @@ func TestReportNotesOnlyTheClientsSources(t *testing.T) {
 	st := store.New(pool)
 	ctx := t.Context()
 	const id = "report-dropped-ga4"
-	_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
-	require.NoError(t, err)
+	usdClient(t, st, id)
 	require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceGA4, time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)))      // before GA4 was removed
 	require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceLedger, time.Date(2026, 6, 15, 3, 55, 0, 0, time.UTC))) // minutes before the run
 	d := generateW24(t, st, id, nil)
@@ -38,6 +37,13 @@ func TestReportNotesOnlyTheClientsSources(t *testing.T) {
 	for _, n := range d.Data.NotesAll() {
 		require.Falsef(t, strings.Contains(n, "KPI source"), "note about a source's sync: %q", n)
 	}
+}
+
+// usdClient creates a client of that ID whose currency is USD.
+func usdClient(t *testing.T, st *store.Store, id string) {
+	t.Helper()
+	_, _, err := st.UpsertClient(t.Context(), store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
+	require.NoError(t, err)
 }
 
 // generateW24 generates the client's report of 2026-W24 at the UTC zone's Monday 06:00 after it,
@@ -69,9 +75,8 @@ func TestWeeklyReportHasItsOwnMonday(t *testing.T) {
 	st := store.New(pool)
 	ctx := t.Context()
 	const id = "report-own-monday"
-	_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
-	require.NoError(t, err)
-	_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: id, ProviderRevenue: false})
+	usdClient(t, st, id)
+	_, err := st.PutKPISettings(ctx, store.KPISettings{ClientID: id, ProviderRevenue: false})
 	require.NoError(t, err)
 	monday := time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
 	var days []kpi.RevenueDay
@@ -108,9 +113,8 @@ func TestReportReadyAt(t *testing.T) {
 	} {
 		t.Run(tt.id, func(t *testing.T) {
 			id := tt.id
-			_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
-			require.NoError(t, err)
-			_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: id, ProviderRevenue: true, SyncEvery: tt.clientSync})
+			usdClient(t, st, id)
+			_, err := st.PutKPISettings(ctx, store.KPISettings{ClientID: id, ProviderRevenue: true, SyncEvery: tt.clientSync})
 			require.NoError(t, err)
 			rep := &activities.Reports{Store: st, KPISyncEvery: tt.deployment}
 			var ts testsuite.WorkflowTestSuite
