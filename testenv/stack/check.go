@@ -169,14 +169,22 @@ type legKey struct {
 	payee string
 }
 
-// accountsOf is every Stripe account the payee has had, from the audit log of the admin API's
-// changes (an account can change while a leg waits), or its account now when it has no entry.
+// payeeHistory is every value a payee's field (stripe_account, paypal_receiver) has had, from the
+// audit log of the admin API's changes (an account can change while a leg waits); a value the log
+// left out ("(an email address, not recorded)") is not among them.
+func (s *Stack) payeeHistory(ctx context.Context, payee, field string) []string {
+	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT after->>$2 FROM audit_log
+		WHERE target = $1 AND after->>$2 IS NOT NULL AND after->>$2 NOT LIKE '(%'`, "payee:"+payee, field)
+	require.NoError(s.T, err)
+	values, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(s.T, err)
+	return values
+}
+
+// accountsOf is every Stripe account the payee has had (payeeHistory), or its account now when
+// the log has none.
 func (s *Stack) accountsOf(ctx context.Context, payee string) []string {
-	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT after->>'stripe_account' FROM audit_log
-		WHERE target = $1 AND after->>'stripe_account' IS NOT NULL`, "payee:"+payee)
-	require.NoError(s.T, err)
-	accounts, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(s.T, err)
+	accounts := s.payeeHistory(ctx, payee, "stripe_account")
 	if len(accounts) == 0 {
 		if p, err := s.Store.GetPayee(ctx, payee); err == nil {
 			accounts = append(accounts, p.StripeAccount)

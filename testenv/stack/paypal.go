@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -279,14 +278,10 @@ func (s *Stack) receiverSet(payee string, body any) {
 }
 
 // receiversOf is every PayPal receiver the payee has had: those the test set through the admin
-// API and the payer IDs in the audit log (which keeps no email address), or, when neither
-// knows any, the payee's receiver now.
+// API and the payer IDs in the audit log (payeeHistory; it keeps no email address), or, when
+// neither knows any, the payee's receiver now.
 func (s *Stack) receiversOf(ctx context.Context, payee string) []string {
-	rows, err := s.Pool.Query(ctx, `SELECT DISTINCT after->>'paypal_receiver' FROM audit_log
-		WHERE target = $1 AND after->>'paypal_receiver' IS NOT NULL AND after->>'paypal_receiver' NOT LIKE '(%'`, "payee:"+payee)
-	require.NoError(s.T, err)
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(s.T, err)
+	out := s.payeeHistory(ctx, payee, "paypal_receiver")
 	s.mu.Lock()
 	for r := range s.receivers[payee] {
 		out = append(out, r)
