@@ -206,6 +206,34 @@ func TestWorkerProgram(t *testing.T) {
 			}
 		}
 	})
+
+	// A run an API newer than this worker started (a deploy replaces both at once) asks for a
+	// code path the worker does not know: the worker fails its task before any step, again and
+	// again, and the run waits, untouched, for a worker that knows the path.
+	t.Run("a run of a newer code path waits for a worker that knows it", func(t *testing.T) {
+		w := startWorker(t, bin, env())
+		defer w.stop(t)
+		id := payment.WorkflowID("stripe", "pi_newer_path")
+		first := payment.Event{Kind: payment.EventCapture, ID: "evt_newer_path", Amount: 11000, Currency: "usd"}
+		in := payment.Input{Provider: "stripe", PaymentID: "pi_newer_path", CodePath: payment.CurrentCodePath + 1, First: &first}
+		_, err := api.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: queue}, payment.WorkflowName, in)
+		require.NoError(t, err)
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			assert.Positive(c, abandonedTasks(t, api.tc, id), "the worker failed the run's task")
+		}, 30*time.Second, 200*time.Millisecond)
+		desc, err := api.tc.DescribeWorkflow(context.Background(), id, "")
+		require.NoError(t, err)
+		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.Status, "the run is not failed")
+		it := api.tc.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			require.NoError(t, err)
+			require.NotEqual(t, enumspb.EVENT_TYPE_MARKER_RECORDED, e.GetEventType(), "no step ran")
+			require.NotEqual(t, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, e.GetEventType(), "no task completed")
+		}
+		require.Contains(t, w.log(), "knows up to")
+		require.NoError(t, api.tc.TerminateWorkflow(context.Background(), id, "", "test over"))
+	})
 }
 
 // abandonedTasks counts the workflow tasks of a workflow's latest run that timed out or failed.

@@ -27,6 +27,7 @@ var errStop = errors.New("payment stopped")
 
 // Workflow runs one captured payment from capture to settled books.
 func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
+	refuseUnknownCodePath(in.CodePath)
 	r := newRun(ctx, in)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (payment.Record, error) { return r.rec, nil }); err != nil {
 		return r.rec, err
@@ -95,6 +96,19 @@ type run struct {
 	events              workflow.ReceiveChannel
 	admin               workflow.ReceiveChannel
 	log                 log.Logger
+}
+
+// refuseUnknownCodePath fails the workflow task of a run that asks for a code path newer than
+// this worker's. A deploy replaces the API and the workers together, so for a while a new API
+// starts runs that an old worker (still the current build, or rolled back to) takes; running
+// such a run as the newest path it knows would record commands the new build, which the run
+// moves to, cannot replay. A panic is not the run's failure: the SDK fails the task
+// (WorkflowPanicPolicy BlockWorkflow, its default) before any command, and Temporal gives the
+// task again until a worker that knows the path takes it.
+func refuseUnknownCodePath(path int) {
+	if path > CurrentCodePath {
+		panic(fmt.Sprintf("payment workflow: the run asks for code path %d and this worker knows up to %d; a newer worker takes it", path, CurrentCodePath))
+	}
 }
 
 func newRun(ctx workflow.Context, in Input) *run {
