@@ -82,6 +82,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		AdminAPIKey: cfg.AdminAPIKey, StripeWebhookSecret: cfg.StripeWebhookSecret, TemporalUIURL: cfg.TemporalUIURL,
 		Namespace: cfg.TemporalNamespace, Logger: logger, Registry: tel.Registry,
 		RateLimit: float64(cfg.APIRateLimit), RateBurst: 4 * cfg.APIRateLimit, TrustedProxies: cfg.TrustedProxies,
+		SecureCookies:  cfg.Env == "production",
 		Settings:       payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout, DueRetryEvery: cfg.DueRetryEvery},
 		PayPalVerifier: paypalVerifier(cfg),
 		KPIs:           kpis.reader, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,

@@ -197,6 +197,42 @@ func cookieNamed(cs []*http.Cookie, name string) *http.Cookie {
 	return nil
 }
 
+// TestSessionCookiesSecure: the cookies are Secure in production whatever the request, and
+// otherwise when the request came over TLS, which only a trusted proxy's X-Forwarded-Proto may say.
+func TestSessionCookiesSecure(t *testing.T) {
+	loopback := []*net.IPNet{{IP: net.IPv4(127, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}
+	other := []*net.IPNet{{IP: net.IPv4(10, 0, 0, 0), Mask: net.CIDRMask(8, 32)}}
+	tests := []struct {
+		name       string
+		trusted    []*net.IPNet
+		production bool
+		proto      string
+		want       bool
+	}{
+		{name: "plain HTTP", want: false},
+		{name: "a client's own X-Forwarded-Proto", proto: "https", want: false},
+		{name: "X-Forwarded-Proto from another network than the proxies'", trusted: other, proto: "https", want: false},
+		{name: "a trusted proxy that terminated TLS", trusted: loopback, proto: "https", want: true},
+		{name: "a trusted proxy that took plain HTTP", trusted: loopback, proto: "http", want: false},
+		{name: "production", production: true, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAPI(t, func(d *server.Deps) { d.TrustedProxies, d.SecureCookies = tt.trusted, tt.production })
+			_, key := a.newKey(store.RoleClient, a.newClient("sec"))
+			header := map[string]string{}
+			if tt.proto != "" {
+				header["X-Forwarded-Proto"] = tt.proto
+			}
+			res, body := a.send(req{method: http.MethodPost, path: "/api/v1/session", body: map[string]string{"key": key}, header: header})
+			require.Equal(t, http.StatusCreated, res.StatusCode, string(body))
+			for _, name := range []string{"paysplit_session", "paysplit_csrf"} {
+				require.Equal(t, tt.want, cookieNamed(res.Cookies(), name).Secure, name)
+			}
+		})
+	}
+}
+
 // TestBrowserSessionAndCSRF exchanges a key for the session cookie and checks its attributes,
 // that state-changing cookie requests need the session's CSRF token, and that logout ends it.
 func TestBrowserSessionAndCSRF(t *testing.T) {
@@ -238,11 +274,10 @@ func TestBrowserSessionAndCSRF(t *testing.T) {
 	require.Contains(t, string(body), csrfCookie.Value)
 	cookies := []*http.Cookie{sess, csrfCookie}
 
-	// Behind a TLS-terminating proxy the cookies are Secure.
+	// X-Forwarded-Proto from a client that is not one of the trusted proxies is not taken.
 	res, _ = a.send(req{method: http.MethodPost, path: "/api/v1/session", body: map[string]string{"key": key}, header: map[string]string{"X-Forwarded-Proto": "https"}})
 	require.Equal(t, http.StatusCreated, res.StatusCode)
-	require.True(t, cookieNamed(res.Cookies(), "paysplit_session").Secure)
-	require.True(t, cookieNamed(res.Cookies(), "paysplit_csrf").Secure)
+	require.False(t, cookieNamed(res.Cookies(), "paysplit_session").Secure, "no trusted proxies")
 
 	code, me := a.json(req{method: http.MethodGet, path: "/api/v1/me", cookies: cookies})
 	require.Equal(t, http.StatusOK, code, me)

@@ -70,6 +70,9 @@ type Deps struct {
 	// X-Real-IP are ignored. Otherwise the address is read from X-Forwarded-For, trusting the
 	// hops in these networks only (not even loopback or private ones unless listed).
 	TrustedProxies []*net.IPNet
+	// SecureCookies marks the dashboard's cookies Secure whatever the request (production, which
+	// is served over HTTPS only); otherwise they are Secure when the request came over TLS.
+	SecureCookies bool
 }
 
 // WebhookAck is when a verified provider event is acknowledged.

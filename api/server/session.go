@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,13 +73,33 @@ func (s *Server) logout(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// cookie builds a session cookie: Secure whenever the request came over TLS (directly or through
-// a proxy that says so), SameSite=Strict so no other site's page ever sends it.
+// cookie builds a session cookie: Secure always in production and otherwise whenever the request
+// came over TLS, SameSite=Strict so no other site's page ever sends it.
 func (s *Server) cookie(c echo.Context, name, value string, expires time.Time, httpOnly bool) *http.Cookie {
 	return &http.Cookie{
 		Name: name, Value: value, Path: "/", Expires: expires, HttpOnly: httpOnly,
-		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode,
+		Secure: s.deps.SecureCookies || s.overTLS(c.Request()), SameSite: http.SameSiteStrictMode,
 	}
+}
+
+// overTLS reports whether a request came over TLS: on its own connection, or through one of the
+// TRUSTED_PROXIES that says so in X-Forwarded-Proto. Anyone else's header is not taken (echo's
+// Scheme() takes it from any client).
+func (s *Server) overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return r.Header.Get(echo.HeaderXForwardedProto) == "https" && fromTrustedProxy(r.RemoteAddr, s.deps.TrustedProxies)
+}
+
+// fromTrustedProxy reports whether the connection's peer is in one of the trusted networks.
+func fromTrustedProxy(remoteAddr string, trusted []*net.IPNet) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && slices.ContainsFunc(trusted, func(n *net.IPNet) bool { return n.Contains(ip) })
 }
 
 // me says who the credential is.
