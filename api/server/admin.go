@@ -210,7 +210,7 @@ func (s *Server) paymentView(r ipayment.Record) map[string]any {
 		"vendor_id": r.Order.VendorID, "affiliate_id": r.Order.AffiliateID, "platform": r.Order.Platform,
 		"currency": r.Currency, "gross": r.Gross, "subtotal": r.Order.Subtotal, "tax": r.Order.Tax,
 		"shipping": r.Order.Shipping, "discount": r.Order.Discount, "commission_base": r.CommissionBase,
-		"payout_unit": max(r.PayoutUnit, 1), "fee": r.Fee, "fee_returned": r.FeeReturned, "dispute_fees": r.DisputeFees, "rule_version": r.RuleVersion, "corrected_to": r.CorrectedTo, "refunded": r.Refunded, "disputes_lost": r.DisputesLost, "failed_refunds": r.FailedRefunds, "disputed": r.Disputed, "compensated": r.Compensated, "due_retries": r.DueRetries, "captured_at": r.CapturedAt,
+		"payout_unit": max(r.PayoutUnit, 1), "fee": r.Fee, "fee_returned": r.FeeReturned, "dispute_fees": r.DisputeFees, "rule_version": r.RuleVersion, "corrected_to": r.CorrectedTo, "refunded": r.Refunded, "disputes_lost": r.DisputesLost, "dispute_loss_beyond_refunds": r.DisputeLossBeyondRefunds, "failed_refunds": r.FailedRefunds, "disputed": r.Disputed, "compensated": r.Compensated, "due_retries": r.DueRetries, "captured_at": r.CapturedAt,
 		"legs": legs, "workflow_url": s.workflowURL(r.WorkflowID),
 	}
 }

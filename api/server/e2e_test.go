@@ -258,6 +258,48 @@ func TestLostDisputeEndToEnd(t *testing.T) {
 	}, s.paymentBalances(id), "everything taken back from the payees; the platform is out the two fees")
 }
 
+// A payment refunded in full is disputed all the same, and the dispute lost: Stripe takes the
+// disputed amount from the platform's balance again (code path 13). The payees gave their shares
+// back with the refund and are not charged again; the platform's loss is booked once
+// (dispute_losses:stripe), the admin API shows it, and the books reconcile with Stripe.
+func TestLostDisputeAfterRefundEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	id := s.paid("disprf", "pi_disprf1")
+	refund := stripeevent.Refund{EventID: "evt_disprf1_r", PaymentIntent: "pi_disprf1", Charge: "ch_pi_disprf1", Currency: "usd", Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, ipayment.StatusRefunded, s.result(id).Status)
+
+	withdrawn := []stripeevent.DisputeFunds{{ID: "txn_disprf1_w", Amount: -11000, Fee: 1500}}
+	for _, d := range []stripeevent.Dispute{
+		{EventID: "evt_disprf1_c", Type: "charge.dispute.created", Status: "needs_response"},
+		{EventID: "evt_disprf1_l", Type: "charge.dispute.closed", Status: "lost"},
+		{EventID: "evt_disprf1_l2", Type: "charge.dispute.closed", Status: "lost"}, // sent again
+	} {
+		d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Funds, d.Created = "dp_disprf1", "pi_disprf1", "ch_pi_disprf1", "usd", 11000, withdrawn, time.Now()
+		code, body := s.webhook(stripeevent.Sign(d.Body(), webhookSecret, time.Now()))
+		require.Equal(t, http.StatusOK, code, body)
+		s.result(id)
+		if d.EventID == "evt_disprf1_l" {
+			s.record("stripe_dispute_lost_after_refund_followup.json", s.history(id))
+		}
+	}
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusRefunded, rec.Status)
+	require.False(t, rec.Disputed)
+	require.EqualValues(t, 11000, rec.DisputeLossBeyondRefunds)
+	require.Equal(t, map[string]int64{
+		ledger.VendorPayable("disprf-vendor"): 0, ledger.AffiliatePayable("disprf-aff"): 0, ledger.PlatformRevenue: 0,
+		ledger.ProcessingFees("stripe"): 349 + 1500, ledger.DisputeLosses("stripe"): 11000, ledger.ProviderBalance("stripe"): -(349 + 1500 + 11000),
+	}, s.paymentBalances(id), "the payees' shares went back with the refund; the platform is out the fees and the disputed amount")
+	code, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, view)
+	require.EqualValues(t, 11000, view["dispute_loss_beyond_refunds"])
+	require.EqualValues(t, 11000, view["refunded"])
+	mine := func(p, _ string) bool { return p == id }
+	require.Empty(t, s.Reconcile("stripe", mine), "Stripe's transfers, reversals and charge agree with the books")
+}
+
 // A full refund fails after it was made (the customer's card was closed): Stripe gives the money
 // back and says so twice (charge.refund.updated, refund.failed). The payees, whose shares were
 // taken back with the refund, are paid them again, once; the books and Stripe agree after.

@@ -125,7 +125,7 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 		if r.Fee != p.Fee || r.FeeReturned != p.FeeReturned {
 			c.fail("processing fee", "%s: fee %d, %d returned recorded; the provider said %d, %d", p.WorkflowID, r.Fee, r.FeeReturned, p.Fee, p.FeeReturned)
 		}
-		if want := r.Gross - p.Fee + p.FeeReturned - r.Refunded - net; provider[p.WorkflowID] != want {
+		if want := r.Gross - p.Fee + p.FeeReturned - r.Refunded - r.DisputeLossBeyondRefunds - net; provider[p.WorkflowID] != want {
 			c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, provider[p.WorkflowID], p.Provider, want)
 		}
 	}

@@ -25,6 +25,12 @@ const PlatformRevenue = "platform:revenue"
 // takes, e.g. "processing_fees:stripe".
 func ProcessingFees(provider string) string { return "processing_fees:" + provider }
 
+// DisputeLosses is the platform's expense for what a provider takes for a lost dispute beyond
+// what the payment still had (a dispute on a charge already refunded, e.g.
+// "dispute_losses:stripe"): the provider takes the disputed amount all the same, and the payees'
+// shares went back with the refund, so the loss is the platform's alone.
+func DisputeLosses(provider string) string { return "dispute_losses:" + provider }
+
 // ProviderBalance is the account holding funds at a payment provider, e.g. "provider:stripe".
 func ProviderBalance(provider string) string { return "provider:" + provider }
 

@@ -76,6 +76,7 @@ func TestAccountNames(t *testing.T) {
 		{ledger.VendorPayable("v_1"), "vendor_payable:v_1"},
 		{ledger.AffiliatePayable("a_9"), "affiliate_payable:a_9"},
 		{ledger.ProcessingFees("paypal"), "processing_fees:paypal"},
+		{ledger.DisputeLosses("stripe"), "dispute_losses:stripe"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.got)

@@ -66,8 +66,9 @@ const (
 )
 
 // NormalSide is the side an account grows on by its name: what the platform owes (payables)
-// and earns (revenue) are credit balances; what it holds at providers and what it pays them in
-// fees (processing_fees:<provider>) are debit balances.
+// and earns (revenue) are credit balances; what it holds at providers, what it pays them in
+// fees (processing_fees:<provider>) and what lost disputes cost it (dispute_losses:<provider>)
+// are debit balances.
 func NormalSide(account string) Side {
 	for _, prefix := range []string{ledger.VendorPayable(""), ledger.AffiliatePayable(""), "platform:"} {
 		if strings.HasPrefix(account, prefix) {

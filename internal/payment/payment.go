@@ -288,7 +288,12 @@ type Record struct {
 	// DisputesLost is the part of Refunded that lost disputes (and PayPal reversals) took; the
 	// rest is refunds, which providers state cumulatively.
 	DisputesLost int64 `json:"disputes_lost,omitempty"`
-	Disputed     bool  `json:"disputed"`
+	// DisputeLossBeyondRefunds is what lost disputes took beyond what the payment still had (a
+	// dispute on a charge already refunded): the provider takes the disputed amount all the same,
+	// so it is booked as the platform's loss (dispute_losses:<provider>), not in Refunded, as the
+	// payees' shares went back with the refund (code path 13).
+	DisputeLossBeyondRefunds int64 `json:"dispute_loss_beyond_refunds,omitempty"`
+	Disputed                 bool  `json:"disputed"`
 	// Compensated is why the payment's payouts were undone (compensation), empty if they were
 	// not: it stays compensated whatever follows, unless refunded in full.
 	Compensated  string   `json:"compensated,omitempty"`

@@ -15,7 +15,7 @@ import (
 // The books' side of a reconciliation is read from the journal by the entries' idempotency keys:
 // what was paid to each payee, the processing fee net of returns (dispute fees apart), and the
 // payment's capture and refunds (a lost dispute among them), never the entries that take a leg's
-// share back from its payee.
+// share back from its payee, nor what a lost dispute took beyond the refunds (the platform's loss).
 func TestLedgerSideOfReconciliation(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	ctx := context.Background()
@@ -40,6 +40,9 @@ func TestLedgerSideOfReconciliation(t *testing.T) {
 	post("refund/3100", ledger.Posting{Account: prov, Amount: -2000}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: 176},
 		ledger.Posting{Account: vendor, Amount: 1736}, ledger.Posting{Account: aff, Amount: 88})
 	post("fee/dispute/txn_1", ledger.Posting{Account: fees, Amount: 1500}, ledger.Posting{Account: prov, Amount: -1500})
+	// A second lost dispute took 600 beyond what the payment had left: the platform's loss, which
+	// neither the charge's refunded amount nor its fee counts.
+	post("dispute-loss/dp_2", ledger.Posting{Account: ledger.DisputeLosses("stripe"), Amount: 600}, ledger.Posting{Account: prov, Amount: -600})
 	// The refund of 1100 failed: its money is back, the vendor's share paid again; then a refund
 	// of 500 (after a failure its keys carry .f1), 430 of it taken back from the vendor.
 	post("refund-failed/re_1", ledger.Posting{Account: prov, Amount: 1100}, ledger.Posting{Account: ledger.PlatformRevenue, Amount: -97},
@@ -56,5 +59,5 @@ func TestLedgerSideOfReconciliation(t *testing.T) {
 	amounts, err := s.LedgerPaymentAmounts(ctx, "stripe", []string{wf})
 	require.NoError(t, err)
 	require.Equal(t, map[recon.Key]int64{key(recon.ProcessingFee): 349, key(recon.Captured): 11000, key(recon.Refunded): 1100 + 2000 - 1100 + 500}, amounts,
-		"the charge's fee, not the dispute's; the capture and what went back to the buyer, not what came back from the vendor")
+		"the charge's fee, not the dispute's; the capture and what went back to the buyer, not what came back from the vendor nor the dispute's loss")
 }

@@ -127,8 +127,8 @@ func (s *Stack) Check() Books {
 		if rec.Split() {
 			s.checkLegAccounts(&b, rec, balances)
 		}
-		// What stayed in the provider balance is the gross less its fee, refunds and what the
-		// payees got. Stripe's fee is the one the proxy answered; PayPal's came in its capture
+		// What stayed in the provider balance is the gross less its fee, refunds, what lost
+		// disputes took beyond them and what the payees got. Stripe's fee is the one the proxy answered; PayPal's came in its capture
 		// event, and what it gave back of it in its refund events.
 		if rec.Split() {
 			fee, returned := rec.Fee, rec.FeeReturned
@@ -138,7 +138,7 @@ func (s *Stack) Check() Books {
 			if f, r, ok := s.payPalFees(id); rec.Provider == "paypal" && ok {
 				fee, returned = f, r
 			}
-			want := rec.Gross - fee + returned - s.disputeFeesOf(id) - rec.Refunded - legs
+			want := rec.Gross - fee + returned - s.disputeFeesOf(id) - rec.Refunded - rec.DisputeLossBeyondRefunds - legs
 			if got := balances["provider:"+rec.Provider]; !assert.Equal(t, want, got, "%s: provider balance in the books", id) {
 				b.MoneyLost += abs(want - got)
 			}

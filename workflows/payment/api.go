@@ -168,8 +168,14 @@ const (
 	// in full, which has nothing left to take, still closes the dispute's status; before, the
 	// payment stayed disputed for good.
 	codePathRecordUnits = 12
+	// codePathDisputeLoss books what a lost dispute takes beyond what the payment still had (a
+	// dispute on a charge refunded before, in full or so far that the disputed amount exceeds
+	// what is left) as the platform's loss: the provider takes the disputed amount all the same,
+	// and the payees' shares went back with the refund. Before, nothing was booked for it and
+	// the books' provider balance stayed above the provider's.
+	codePathDisputeLoss = 13
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathRecordUnits
+	CurrentCodePath = codePathDisputeLoss
 )
 
 // EventKind is the kind of provider event.

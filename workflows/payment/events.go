@@ -218,6 +218,9 @@ func (r *run) apply(e Event) error {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
 			took := max(0, min(e.Amount, r.rec.Gross-r.rec.Refunded)) // what refundTo will take
 			r.rec.DisputesLost += took
+			if err := r.bookDisputeLoss(e, e.Amount-took); err != nil {
+				return err
+			}
 			if took > 0 || r.in.CodePath < codePathRecordUnits {
 				return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
 			}
@@ -393,6 +396,26 @@ func (r *run) bookDisputeFees(e Event) error {
 		r.rec.DisputeFees += fee
 		r.rec.DisputeFeeIDs = append(r.rec.DisputeFeeIDs, id)
 	}
+	return nil
+}
+
+// bookDisputeLoss books, once per lost dispute (the caller takes each once, by its ID), what the
+// provider took for it beyond what the payment still had (code path 13): a dispute on a charge
+// refunded before is taken from the platform's balance all the same. The payees gave their
+// shares back with the refund, so the platform bears it (dispute_losses:<provider>); the entry
+// is kept for the dispute's own save or refund entry.
+func (r *run) bookDisputeLoss(e Event, excess int64) error {
+	if r.in.CodePath < codePathDisputeLoss || excess <= 0 {
+		return nil
+	}
+	err := r.book("", r.key("dispute-loss/"+e.DisputeID), fmt.Sprintf("dispute %s lost: %d taken beyond what %s had left after refunds", e.DisputeID, excess, r.rec.PaymentID), []ledger.Posting{
+		{Account: ledger.DisputeLosses(r.rec.Provider), Amount: excess},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -excess},
+	})
+	if err != nil {
+		return fmt.Errorf("book loss of dispute %s: %w", e.DisputeID, err)
+	}
+	r.rec.DisputeLossBeyondRefunds += excess
 	return nil
 }
 

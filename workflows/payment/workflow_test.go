@@ -82,8 +82,9 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 		netSent += sent
 	}
 	if rec.Split() {
-		s.Equal(rec.Gross-rec.Fee+rec.FeeReturned-rec.DisputeFees-rec.Refunded-netSent, s.w.balance(ledger.ProviderBalance(rec.Provider)), "provider balance")
+		s.Equal(rec.Gross-rec.Fee+rec.FeeReturned-rec.DisputeFees-rec.Refunded-rec.DisputeLossBeyondRefunds-netSent, s.w.balance(ledger.ProviderBalance(rec.Provider)), "provider balance")
 		s.Equal(rec.Fee-rec.FeeReturned+rec.DisputeFees, s.w.balance(ledger.ProcessingFees(rec.Provider)), "the platform's fee expense")
+		s.Equal(rec.DisputeLossBeyondRefunds, s.w.balance(ledger.DisputeLosses(rec.Provider)), "the platform's dispute losses")
 	}
 	s.checkEntryIDs(rec)
 }
