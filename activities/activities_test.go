@@ -187,8 +187,11 @@ func TestComputeSplitUsesTheRuleInForceAtCapture(t *testing.T) {
 
 	_, err = f.st.CreateRule(ctx, split.Rule{ClientID: "shop1", PlatformBps: 1000}, "test")
 	require.NoError(t, err)
-	_, err = f.a.ComputeSplit(ctx, in)
-	requireNonRetryable(t, err, activities.ErrTypeNoSplitRule) // the rule came after this capture
+	// Captured before the client had any rule (it parked; the admin set the rule and retries):
+	// the client's first rule.
+	early, err := f.a.ComputeSplit(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, 1, early.RuleVersion)
 
 	// Rules count from the second they were created in (provider times have second precision),
 	// so the capture and the next rule each go into a later second.
@@ -204,6 +207,9 @@ func TestComputeSplitUsesTheRuleInForceAtCapture(t *testing.T) {
 	again, err := f.a.ComputeSplit(ctx, in)
 	require.NoError(t, err)
 	require.Equal(t, 1, again.RuleVersion, "a new rule never changes an earlier payment's split")
+	first, err := f.a.ComputeSplit(ctx, activities.ComputeSplitInput{Order: order, Gross: 1100, Currency: "usd", CapturedAt: time.Now().Add(-time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, 1, first.RuleVersion, "before any rule: the first, not the newest")
 	latest, err := f.a.ComputeSplit(ctx, activities.ComputeSplitInput{Order: order, Gross: 1100, Currency: "usd", CapturedAt: time.Now()})
 	require.NoError(t, err)
 	require.Equal(t, 2, latest.RuleVersion)

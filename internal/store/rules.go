@@ -62,12 +62,17 @@ func (s *Store) CreateRule(ctx context.Context, r split.Rule, actor string) (Rul
 
 // RuleAt returns the rule version in force at a moment: the newest created at or before it.
 // Provider event times have one-second precision, so a rule counts from the start of the second
-// it was created in: a payment captured in that same second uses it.
+// it was created in: a payment captured in that same second uses it. A payment captured before
+// the client had any rule (its shop took payments before onboarding was finished) takes the
+// client's first rule: it parked for want of one, and an admin's retry once the rule is set must
+// be able to pay it (the rule in force at capture would never be found).
 func (s *Store) RuleAt(ctx context.Context, clientID string, at time.Time) (RuleVersion, error) {
-	r, err := scanRule(s.pool.QueryRow(ctx, `SELECT `+ruleColumns+` FROM split_rules
-		WHERE client_id = $1 AND date_trunc('second', created_at) <= $2 ORDER BY version DESC LIMIT 1`, clientID, at))
+	r, err := scanRule(s.pool.QueryRow(ctx, `SELECT `+ruleColumns+` FROM split_rules WHERE client_id = $1
+		ORDER BY date_trunc('second', created_at) <= $2 DESC,
+			CASE WHEN date_trunc('second', created_at) <= $2 THEN version END DESC, version
+		LIMIT 1`, clientID, at))
 	if err != nil {
-		return RuleVersion{}, notFound(err, fmt.Sprintf("split rule for client %s at %s", clientID, at.Format(time.RFC3339)))
+		return RuleVersion{}, notFound(err, fmt.Sprintf("split rule for client %s", clientID))
 	}
 	return r, nil
 }
