@@ -206,6 +206,17 @@ const (
 	EventResolveDue EventKind = "resolve_due"
 )
 
+// known reports whether this build knows the kind. Events come from the API only, so one this
+// build does not know was sent by a newer API during a deploy (see refuseUnknownKind).
+func (k EventKind) known() bool {
+	switch k {
+	case EventCapture, EventRefund, EventDisputeCreated, EventDisputeClosed, EventCorrection,
+		EventRefundFailed, EventOrderReady, EventRetryDues, EventResolveDue:
+		return true
+	}
+	return false
+}
+
 // Event is a provider event reduced to what the workflow needs (no customer data).
 type Event struct {
 	ID       string
@@ -262,6 +273,15 @@ const (
 	// keeps a sender_batch_id for 30 days and has no lookup by it.
 	ActionResolve AdminAction = "resolve"
 )
+
+// known reports whether this build knows the action.
+func (a AdminAction) known() bool {
+	switch a {
+	case ActionRetry, ActionCancel, ActionRelease, ActionResolve:
+		return true
+	}
+	return false
+}
 
 // AdminCommand is the SignalAdmin payload.
 type AdminCommand struct {

@@ -76,6 +76,11 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			if until&untilDues != 0 && r.rec.HasDues() {
 				return AdminCommand{}, false
 			}
+		case got != nil && !got.Action.known() && r.in.CodePath >= codePathDisputeLoss:
+			// A typo sent from the Temporal UI, or an action of a newer build: before code path
+			// 13 anything but cancel was taken as a retry, which sends money. Nothing is done;
+			// the run goes on waiting.
+			r.log.Warn("admin command ignored: unknown action", "Action", got.Action, "Actor", got.Actor)
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
@@ -117,12 +122,26 @@ func (r *run) drainEvents() {
 	}
 }
 
+// refuseUnknownKind fails the workflow task of a run told an event of a kind this build does not
+// know: a newer API sent it during a deploy, and the provider was answered 200. Dropped, it would
+// never be applied, and the newer build the run moves to could not replay a history in which it
+// was not; the panic fails the task before anything is recorded (see refuseUnknownCodePath), so
+// a build that knows the kind takes it.
+func refuseUnknownKind(k EventKind) {
+	if !k.known() {
+		panic(fmt.Sprintf("payment workflow: an event of kind %q, which this worker does not know; a newer worker takes it", k))
+	}
+}
+
 // handleEvent applies one provider event. Events are deduplicated by ID; refunds are applied as a
 // cumulative amount, so replays and reordering cannot refund twice.
 func (r *run) handleEvent(e Event) {
 	// A resolve is taken as often as it comes (code path 11): it acts only on what is still in
 	// doubt under its key, so twice is harmless, and one sent again after its check at the
 	// provider failed must be checked again, not dropped as seen.
+	if r.in.CodePath >= codePathDisputeLoss {
+		refuseUnknownKind(e.Kind)
+	}
 	again := e.Kind == EventResolveDue && r.in.CodePath >= codePathClosing
 	if e.ID != "" && !again {
 		if r.seen[e.ID] {
