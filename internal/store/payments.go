@@ -28,8 +28,7 @@ func (s *Store) SavePayment(ctx context.Context, r payment.Record) error {
 			order_id = EXCLUDED.order_id, vendor_id = EXCLUDED.vendor_id, currency = EXCLUDED.currency,
 			gross = EXCLUDED.gross, refunded = EXCLUDED.refunded, rule_version = EXCLUDED.rule_version,
 			status = EXCLUDED.status, reason = EXCLUDED.reason, state = EXCLUDED.state,
-			captured_at = EXCLUDED.captured_at, updated_at = now(),
-			status_since = CASE WHEN payments.status = EXCLUDED.status THEN payments.status_since ELSE now() END`,
+			captured_at = EXCLUDED.captured_at, updated_at = now()`, // status_since: a trigger (migration 00017)
 		r.WorkflowID, r.Provider, r.PaymentID, r.ChargeID, r.Order.ClientID, r.Order.OrderID, r.Order.VendorID,
 		string(r.Currency), r.Gross, r.Refunded, r.RuleVersion, string(r.Status), r.Reason, state, captured)
 	if err != nil {
