@@ -148,6 +148,9 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		logger.Info("worker stopping: no new tasks, waiting for in-flight activities", "grace", cfg.WorkerStopTimeout.String())
 		close(stopCh)
 	}()
+	if cfg.WorkerBuildID != "" && cfg.WorkerPromote {
+		go promoteBuild(ctx, c, cfg.TemporalDeploymentName, cfg.WorkerBuildID, logger)
+	}
 	if err := w.Run(stopCh); err != nil {
 		return err
 	}

@@ -64,6 +64,10 @@ type Config struct {
 	// TemporalDeploymentName/WorkerBuildID.
 	WorkerBuildID          string
 	TemporalDeploymentName string
+	// WorkerPromote: a versioned worker makes its build the deployment's current version once it
+	// polls (unless a newer build is current), so a rolling deploy never stops the current
+	// version's last worker before the new build takes its work.
+	WorkerPromote bool
 	// Temporal Cloud or a TLS-terminated cluster: API key, or mTLS client certificate files.
 	TemporalAPIKey  string
 	TemporalTLSCert string
@@ -150,7 +154,7 @@ func load(getenv func(string) string) (Config, error) {
 	var c Config
 	var enrich, settle, decision, dueRetry, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent, relayParallel string
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
-	var monitorEvery, alertEmailTo, trustedProxies string
+	var monitorEvery, alertEmailTo, trustedProxies, workerPromote string
 	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
 	if c.Env == "" {
 		c.Env = "development"
@@ -180,6 +184,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: positiveInt, dst: &maxConcurrent},
 		{name: "WORKER_BUILD_ID", optional: true, validate: nonEmpty, dst: &c.WorkerBuildID},
 		{name: "TEMPORAL_DEPLOYMENT_NAME", def: "paysplit", validate: nonEmpty, dst: &c.TemporalDeploymentName},
+		{name: "WORKER_PROMOTE", def: "true", validate: validBool, dst: &workerPromote},
 		{name: "TEMPORAL_API_KEY", optional: true, validate: nonEmpty, dst: &c.TemporalAPIKey},
 		{name: "TEMPORAL_TLS_CERT", optional: true, validate: nonEmpty, dst: &c.TemporalTLSCert},
 		{name: "TEMPORAL_TLS_KEY", optional: true, validate: nonEmpty, dst: &c.TemporalTLSKey},
@@ -245,6 +250,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.KPIStaleAfter, _ = time.ParseDuration(kpiStale)
 	c.KPICacheTTL, _ = time.ParseDuration(kpiCache)
 	// An API key or a client certificate only travels over TLS.
+	c.WorkerPromote = workerPromote == "true"
 	c.TemporalTLS = temporalTLS == "true" || c.TemporalAPIKey != "" || c.TemporalTLSCert != ""
 	if (c.PayPalClientID == "") != (c.PayPalSecret == "") {
 		return c, errors.New("config: PAYPAL_CLIENT_ID and PAYPAL_SECRET must be set together")

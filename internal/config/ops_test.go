@@ -41,9 +41,14 @@ func TestLoadOperationsSettings(t *testing.T) {
 				require.Equal(t, "http://collector:4318", c.OTLPEndpoint)
 				require.Equal(t, "v1.2.3", c.WorkerBuildID)
 				require.Equal(t, 2*time.Minute, c.WorkerStopTimeout)
+				require.True(t, c.WorkerPromote, "a versioned worker makes its build current by default")
 			}},
+		{name: "no promotion", env: map[string]string{"WORKER_BUILD_ID": "v1.2.3", "WORKER_PROMOTE": "false"}, check: func(t *testing.T, c Config) {
+			require.False(t, c.WorkerPromote)
+		}},
 		{name: "certificate without key", env: map[string]string{"TEMPORAL_TLS_CERT": "/c.pem"}, err: "TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together"},
 		{name: "bad TLS flag", env: map[string]string{"TEMPORAL_TLS": "yes"}, err: "TEMPORAL_TLS is malformed"},
+		{name: "bad promote flag", env: map[string]string{"WORKER_PROMOTE": "1"}, err: "WORKER_PROMOTE is malformed"},
 		{name: "bad OTLP endpoint", env: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, err: "OTEL_EXPORTER_OTLP_ENDPOINT is malformed"},
 		{name: "bad ops address", env: map[string]string{"WORKER_HTTP_ADDR": "8081"}, err: "WORKER_HTTP_ADDR is malformed"},
 		{name: "bad profiles address", env: map[string]string{"PPROF_ADDR": "6060"}, err: "PPROF_ADDR is malformed"},
