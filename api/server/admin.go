@@ -99,6 +99,9 @@ func (s *Server) putPayee(c echo.Context) error {
 			return nil, nil, err
 		default:
 			before = payeeForAudit(old)
+			if err := payeeStaysPut(ctx, tx, old, body.ClientID, body.Kind); err != nil {
+				return nil, nil, err
+			}
 		}
 		p, created, err = tx.UpsertPayee(ctx, store.Payee{ID: id, ClientID: body.ClientID, Kind: body.Kind, StripeAccount: body.StripeAccount, PayPalReceiver: body.PayPalReceiver})
 		return before, payeeForAudit(p), err
@@ -107,6 +110,23 @@ func (s *Server) putPayee(c echo.Context) error {
 		return err
 	}
 	return c.JSON(createdOrOK(created), p)
+}
+
+// payeeStaysPut refuses to move a payee the books know to another client or kind: its account
+// (vendor_payable:<id>) holds what that client's payments owe it, its held and failed legs
+// could never be released again (each release holds them for "registered to another client"),
+// and the account would mix two clients' money. A payee not yet in the books was only mistyped.
+func payeeStaysPut(ctx context.Context, tx *store.Store, old store.Payee, clientID, kind string) error {
+	if old.ClientID == clientID && old.Kind == kind {
+		return nil
+	}
+	in, err := tx.PayeeInBooks(ctx, old)
+	if err != nil || !in {
+		return err
+	}
+	return errorf(http.StatusConflict, "payee_in_books", fmt.Sprintf(
+		"payee %s is the %s of client %s in the books: it cannot become the %s of client %s; register a payee of its own for that",
+		old.ID, old.Kind, old.ClientID, kind, clientID))
 }
 
 // payeeForAudit is the payee as the append-only audit log keeps it: a PayPal receiver that is an

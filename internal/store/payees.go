@@ -73,6 +73,18 @@ func (s *Store) UpsertPayee(ctx context.Context, p Payee) (Payee, bool, error) {
 	return p, created, nil
 }
 
+// PayeeInBooks reports whether the ledger has entries on the payee's account (its share of a
+// split is booked there as soon as the split is, paid or not).
+func (s *Store) PayeeInBooks(ctx context.Context, p Payee) (bool, error) {
+	var in bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM postings WHERE account = ANY($1))`,
+		[]string{"vendor_payable:" + p.ID, "affiliate_payable:" + p.ID}).Scan(&in)
+	if err != nil {
+		return false, fmt.Errorf("payee %s in the books: %w", p.ID, err)
+	}
+	return in, nil
+}
+
 const payeeColumns = `id, client_id, kind, stripe_account, paypal_receiver, created_at, updated_at`
 
 func scanPayee(row pgx.Row) (Payee, error) {
