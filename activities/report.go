@@ -129,6 +129,8 @@ type GenerateReportInput struct {
 	ClientID string
 	Week     string
 	Force    bool
+	// TimeZone overrides the client's setting (ClientInput.TimeZone).
+	TimeZone string `json:",omitempty"`
 }
 
 // GenerateReportOutput says whether a new file was rendered, and which.
@@ -151,7 +153,7 @@ func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (G
 			return GenerateReportOutput{}, err
 		}
 	}
-	data, err := a.gather(ctx, in.ClientID, in.Week)
+	data, err := a.gather(ctx, in.ClientID, in.Week, in.TimeZone)
 	if err != nil {
 		return GenerateReportOutput{}, err
 	}
@@ -168,7 +170,7 @@ func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (G
 
 // gather reads everything the report shows. Days are the ISO week's dates; payments are those
 // captured between Monday 00:00 and the next Monday 00:00 in the client's time zone.
-func (a *Reports) gather(ctx context.Context, clientID, isoWeek string) (report.Data, error) {
+func (a *Reports) gather(ctx context.Context, clientID, isoWeek, zone string) (report.Data, error) {
 	w, err := report.ParseWeek(isoWeek)
 	if err != nil {
 		return report.Data{}, invalid(err)
@@ -184,11 +186,14 @@ func (a *Reports) gather(ctx context.Context, clientID, isoWeek string) (report.
 	if err != nil {
 		return report.Data{}, err
 	}
-	loc, err := time.LoadLocation(settings.TimeZone)
+	if zone == "" {
+		zone = settings.TimeZone
+	}
+	loc, err := time.LoadLocation(zone)
 	if err != nil {
 		return report.Data{}, invalid(fmt.Errorf("time zone of %s: %w", clientID, err))
 	}
-	d := report.Data{ClientID: cl.ID, ClientName: cl.Name, Week: w, TimeZone: settings.TimeZone, Currency: cl.DefaultCurrency}
+	d := report.Data{ClientID: cl.ID, ClientName: cl.Name, Week: w, TimeZone: zone, Currency: cl.DefaultCurrency}
 
 	prev := w.Prev()
 	series, err := a.kpis().Series(ctx, clientID, cl.DefaultCurrency, prev.Monday(), w.Monday().AddDate(0, 0, 6))

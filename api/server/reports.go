@@ -83,13 +83,45 @@ func (s *Server) putReportSettings(c echo.Context) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		saved, err = tx.PutReportSettings(ctx, want)
-		return view(old), view(saved), err
+		if saved, err = tx.PutReportSettings(ctx, want); err != nil {
+			return nil, nil, err
+		}
+		return view(old), view(saved), s.startSkippedReport(ctx, old, saved)
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, saved)
+}
+
+// startSkippedReport starts the report of the week a zone move makes both zones' runs skip (a
+// move west to east on a Monday, between the two runs), before the move commits: when Temporal
+// cannot take it, the move is refused (503) and nothing changed. The run covers the week in the
+// new zone, the one being committed. A report already made is not sent again (report_deliveries).
+func (s *Server) startSkippedReport(ctx context.Context, old, moved store.ReportSettings) error {
+	if !old.Enabled || !moved.Enabled || old.TimeZone == moved.TimeZone {
+		return nil
+	}
+	from, err1 := time.LoadLocation(old.TimeZone)
+	to, err2 := time.LoadLocation(moved.TimeZone)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("time zones of %s: %w", moved.ClientID, err)
+	}
+	week, skipped := reportwf.SkippedByMove(from, to, s.deps.Now())
+	if !skipped {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	in := reportwf.ClientInput{ClientID: moved.ClientID, Week: week.String(), EnsureSends: 1, TimeZone: moved.TimeZone}
+	id, _, err := reportwf.StartClient(sctx, s.deps.Temporal, s.deps.TaskQueue, in)
+	switch {
+	case err == nil, errors.Is(err, reportwf.ErrRunInProgress):
+		s.deps.Logger.Info("report of the week the zone move skipped started", "client_id", moved.ClientID, "week", week.String(), "workflow_id", id)
+		return nil
+	}
+	s.deps.Logger.Warn("start report run", "workflow_id", id, "error", err)
+	return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 }
 
 // --- deliveries -------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ type reportsEnv struct {
 	box       *mailbox.Server
 }
 
-func newReportsEnv(t *testing.T) *reportsEnv {
+func newReportsEnv(t *testing.T, mods ...func(*server.Deps)) *reportsEnv {
 	t.Helper()
 	tc := testenv.TemporalClient(t)
 	s3 := objstoretest.Start(t)
@@ -45,6 +45,9 @@ func newReportsEnv(t *testing.T) *reportsEnv {
 	taskQueue := uniqueID("reports-api")
 	a := newAPI(t, func(d *server.Deps) {
 		d.Temporal, d.TaskQueue, d.ReportLinks = tc, taskQueue, files
+		for _, mod := range mods {
+			mod(d)
+		}
 	})
 	w := worker.New(tc, taskQueue, worker.Options{})
 	reportwf.Register(w)

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	ireport "paysplit/internal/report"
 	"paysplit/workflows/schedules"
 )
 
@@ -29,6 +30,24 @@ const SchedulePrefix = "weekly-reports-"
 // zone name contains, so IDs stay distinct and URL-friendly).
 func ScheduleID(zone string) string { return SchedulePrefix + strings.ReplaceAll(zone, "/", ".") }
 
+// runHour is the local hour on Monday at which a zone's weekly reports run.
+const runHour = 6
+
+// RunDue is when a zone's schedule runs the report of week w: the Monday after it, at runHour
+// there.
+func RunDue(w ireport.Week, loc *time.Location) time.Time {
+	next := w.End(loc)
+	return time.Date(next.Year(), next.Month(), next.Day(), runHour, 0, 0, 0, loc)
+}
+
+// SkippedByMove is the week whose report a client moved from zone from to zone to on now would
+// get from neither zone's run: the new zone's run of the week it last completed has gone (the
+// client was not in its list), and the old zone's is still to come (the client no longer is).
+func SkippedByMove(from, to *time.Location, now time.Time) (ireport.Week, bool) {
+	w := ireport.LastCompleteWeek(now, to)
+	return w, !now.Before(RunDue(w, to)) && now.Before(RunDue(w, from))
+}
+
 // scheduleOptions run WeeklyReports every Monday at 06:00 in zone. A run missed while the
 // cluster was down still happens within three days: it reports the same week, because the week
 // comes from the scheduled time.
@@ -39,7 +58,7 @@ func scheduleOptions(zone, taskQueue string) client.ScheduleOptions {
 		Spec: client.ScheduleSpec{
 			Calendars: []client.ScheduleCalendarSpec{{
 				DayOfWeek: []client.ScheduleRange{{Start: int(time.Monday)}},
-				Hour:      []client.ScheduleRange{{Start: 6}},
+				Hour:      []client.ScheduleRange{{Start: runHour}},
 				Minute:    []client.ScheduleRange{{Start: 0}},
 				Second:    []client.ScheduleRange{{Start: 0}},
 			}},

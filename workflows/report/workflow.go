@@ -71,6 +71,10 @@ type ClientInput struct {
 	// EnsureSends is how many sends must have been made when the run ends: 1 for the schedule
 	// (the first send, unless it happened), sends made + 1 for an admin's resend, 0 for none.
 	EnsureSends int
+	// TimeZone, when set, is the zone whose week the report covers; otherwise the client's
+	// setting when the report is generated. Set by a run started as the client moves zone, which
+	// starts before the move is committed.
+	TimeZone string `json:",omitempty"`
 }
 
 // ClientResult is what one run did.
@@ -261,7 +265,7 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
 	})
-	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate}
+	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone}
 	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
 		return res, fmt.Errorf("generate report: %w", err)
 	}
