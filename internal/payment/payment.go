@@ -149,6 +149,15 @@ type Due struct {
 	// SentAt is when the current key was first sent (code path 6 on): PayPal keeps a
 	// sender_batch_id for 30 days only, so a key in doubt older than that is not sent again.
 	SentAt time.Time `json:"sent_at,omitzero"`
+	// Destination is where a top-up's current key was sent (code path 13 on): a key in doubt is
+	// asked again there, never at an account the payee has moved to since. Empty on dues recorded
+	// before: their key went to the leg's Destination of the time.
+	Destination string `json:"destination,omitempty"`
+	// Held says the top-up's current key was never sent (code path 13 on): the payee's check said
+	// hold (not registered, registered to another client, an account that cannot receive) or could
+	// not be made. It is not made, so it counts as Refused (the retry sends what is then owed), but
+	// the retry keeps its key, which no provider has seen, and checks the payee again.
+	Held bool `json:"held,omitempty"`
 }
 
 // ResolvableInDoubt reports whether the due is a top-up whose outcome is unknown, which an admin

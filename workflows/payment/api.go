@@ -172,7 +172,11 @@ const (
 	// dispute on a charge refunded before, in full or so far that the disputed amount exceeds
 	// what is left) as the platform's loss: the provider takes the disputed amount all the same,
 	// and the payees' shares went back with the refund. Before, nothing was booked for it and
-	// the books' provider balance stayed above the provider's.
+	// the books' provider balance stayed above the provider's. And a top-up that is not a leg's
+	// first payout (a correction's, a failed refund's, a refused one's next attempt) checks the
+	// payee again (ResolvePayee) and goes where it is paid now, a hold keeping it due unsent
+	// (Due.Held), where it went to the leg's destination of its first payout; a top-up in doubt is
+	// asked again where its key went (Due.Destination).
 	codePathDisputeLoss = 13
 	// CurrentCodePath is the newest code path, the one today's API asks for.
 	CurrentCodePath = codePathDisputeLoss

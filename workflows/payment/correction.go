@@ -3,6 +3,7 @@ package payment
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -124,12 +125,24 @@ func (r *run) correctionDeltas(s split.Split) ([]int64, error) {
 // transfer of its own under the due's current key, and books it; ok says whether it was made;
 // asked says the key was sent before with its outcome unknown.
 // One the provider did not make stays due on the leg (code path 5 on) for an admin's retry.
+//
+// From code path 13 a key never sent goes where the payee is paid now, checked first, and a key
+// in doubt where it was first sent (topUpDestination); a payee that cannot receive keeps the top-up
+// due, unsent (holdTopUp).
 func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) {
 	leg := &r.rec.Legs[i]
 	key := due.Key(*leg)
 	sentAt := workflow.Now(r.ctx)
 	var out activities.TransferOutput
 	in := r.transferInput(leg, key, amount, asked, due.Meta)
+	if r.in.CodePath >= codePathDisputeLoss {
+		dest, held := r.topUpDestination(i, due, asked)
+		if held != "" {
+			r.holdTopUp(i, amount, due, held)
+			return false
+		}
+		in.Destination, due.Destination = dest, dest
+	}
 	var err error
 	if r.confirming != nil {
 		err = r.payoutStep(stepConfirmTransfer, activities.ConfirmTransferInput{Transfer: in, Ref: r.confirming.Ref}, &out)
@@ -167,4 +180,62 @@ func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) 
 		leg.State = payment.LegTransferred
 	}
 	return true
+}
+
+// topUpDestination is where a top-up under due's current key goes (code path 13 on), or why the
+// payee cannot be sent it (held). Before code path 13 every top-up went to the leg's Destination,
+// cached at its first payout: a payee whose account an admin replaced (the old one closed) was
+// sent its top-ups at the old account, refused there for good, and one moved to another client
+// was paid where a payout or a release holds it.
+//
+// Which keys are checked again: a key never sent (a correction's or a failed refund's top-up, the
+// next attempt of a refused one, which takes a new key, one held before) goes where the payee is
+// paid now, resolved as a first payout and a release resolve it (ResolvePayee), and a hold keeps it
+// unsent. A key in doubt (sent, its outcome never learnt; asked, or an admin's resolve being
+// checked) is not: it goes again where it was first sent (Due.Destination), whatever the payee's
+// account is now. The provider may have made it there; under the same key to another destination
+// Stripe refuses the request as a key reused with other parameters (retried, it stays in doubt for
+// good), and once Stripe forgot the key, or at PayPal, it would be a second payment beside the one
+// made. Nor is it held: only asking under its key learns whether it was made. Refused after, it
+// takes a new key, which is checked.
+func (r *run) topUpDestination(i int, due payment.Due, asked bool) (dest, held string) {
+	leg := &r.rec.Legs[i]
+	if asked || r.confirming != nil {
+		if due.Destination == "" {
+			return leg.Destination, "" // a due recorded before code path 13, sent to the leg's destination
+		}
+		return due.Destination, ""
+	}
+	payee, err := r.resolvePayee(leg)
+	switch {
+	case err != nil:
+		return "", "the payee could not be checked: " + errorMessage(err)
+	case payee.HoldReason != "":
+		return "", payee.HoldReason
+	}
+	if payee.Destination != leg.Destination {
+		// Top-ups still in doubt were sent to the leg's destination of their time: they keep it.
+		for k, d := range leg.Dues {
+			if d.ResolvableInDoubt() && d.Destination == "" {
+				leg.Dues[k].Destination = leg.Destination
+			}
+		}
+		leg.Destination = payee.Destination // where the payee is paid now, as a payout records it
+	}
+	return payee.Destination, ""
+}
+
+// holdTopUp keeps a top-up whose payee cannot receive (why: the payee check's hold reason) due on
+// its leg, never sent, as a payout's hold keeps a leg's share owed (code path 13): not made, so it
+// counts as refused and the payment is payout_failed with the reason until an admin fixes the
+// payee and retries, which checks the payee again and sends what is then owed under the same key.
+// The leg itself is not held: its transfer was made, and a held leg is released by sending it.
+func (r *run) holdTopUp(i int, amount int64, due payment.Due, why string) {
+	leg := &r.rec.Legs[i]
+	leg.Reason = fmt.Sprintf("%s: top-up of %d held: %s", due.What, amount, why)
+	due.Kind, due.Amount, due.Refused, due.Held, due.Reason = payment.DueTopUp, amount, true, true, leg.Reason
+	due.SentAt, due.Destination = time.Time{}, "" // its key was never sent
+	leg.Dues = append(leg.Dues, due)
+	r.log.Warn("top-up held", "Party", leg.Party, "Key", due.Key(*leg), "Reason", why)
+	r.resettle()
 }

@@ -73,11 +73,19 @@ func (r *run) payDue(i int, d payment.Due) error {
 		return err
 	}
 	if d.Refused {
-		d.Attempt++
+		if !d.Held {
+			d.Attempt++ // the provider refused the key: a new one
+		}
+		d.Held = false // a held one's key was never sent: it goes now, the payee checked again
 		if amount := min(d.Amount, r.shortfall(leg)); amount > 0 {
 			r.topUp(i, amount, d, false)
 		}
 		return nil
+	}
+	if r.in.CodePath >= codePathDisputeLoss && d.Destination == "" {
+		// In doubt since before code path 13: its key went to the leg's destination, which a
+		// top-up checked since may move on (topUpDestination); it keeps the one it went to.
+		d.Destination = leg.Destination
 	}
 	if r.confirming == nil && r.keyForgotten(d.SentAt) {
 		d.Reason = fmt.Sprintf("%s: top-up %s", d.What, notSentAgain(d.Key(*leg), d.SentAt))

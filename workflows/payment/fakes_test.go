@@ -30,6 +30,10 @@ type world struct {
 
 	rules     map[int]split.Rule                                   // by version; version 3 is in force at capture
 	holds     map[string]string                                    // payee -> hold reason
+	dests     map[string]string                                    // payee -> where it is paid now, when not acct_<payee>
+	paidAt    map[string][]string                                  // payee -> every destination ResolvePayee gave it
+	closed    map[string]bool                                      // destinations that refuse transfers (a closed account)
+	requests  []activities.TransferInput                           // every Transfer call, in order (those that failed too)
 	failNext  map[string][]error                                   // party -> errors for the next transfer calls
 	failBack  map[string][]error                                   // party -> errors for the next reversal calls
 	transfers map[string]activities.TransferInput                  // idempotency key -> request
@@ -50,6 +54,9 @@ func newWorld(t *testing.T) *world {
 		t:         t,
 		rules:     map[int]split.Rule{3: {ClientID: "acme", Version: 3, PlatformBps: 1000, AffiliateBps: 500}},
 		holds:     map[string]string{},
+		dests:     map[string]string{},
+		paidAt:    map[string][]string{},
+		closed:    map[string]bool{},
 		failNext:  map[string][]error{},
 		failBack:  map[string][]error{},
 		transfers: map[string]activities.TransferInput{},
@@ -182,13 +189,21 @@ func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput)
 	if reason := w.holds[in.PayeeID]; reason != "" {
 		return activities.ResolvePayeeOutput{HoldReason: reason}, nil
 	}
-	return activities.ResolvePayeeOutput{Destination: "acct_" + in.PayeeID}, nil
+	dest := w.dests[in.PayeeID]
+	if dest == "" {
+		dest = "acct_" + in.PayeeID
+	}
+	if !slices.Contains(w.paidAt[in.PayeeID], dest) {
+		w.paidAt[in.PayeeID] = append(w.paidAt[in.PayeeID], dest)
+	}
+	return activities.ResolvePayeeOutput{Destination: dest}, nil
 }
 
 func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activities.TransferOutput, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls["transfer"]++
+	w.requests = append(w.requests, in)
 	party := in.Metadata["party"]
 	_, made := w.transfers[in.IdempotencyKey]
 	answerLost, err := nextFailure(w.failNext, party, made)
@@ -197,6 +212,9 @@ func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activi
 	}
 	if prev, ok := w.transfers[in.IdempotencyKey]; ok {
 		require.Equal(w.t, prev.Amount, in.Amount, "idempotency key %s reused for a different amount", in.IdempotencyKey)
+		require.Equal(w.t, prev.Destination, in.Destination, "idempotency key %s reused for another destination", in.IdempotencyKey)
+	} else if w.closed[in.Destination] {
+		return activities.TransferOutput{}, rejected("The destination account " + in.Destination + " is closed.")
 	}
 	w.transfers[in.IdempotencyKey] = in
 	if answerLost != nil {
@@ -345,6 +363,19 @@ func (w *world) balance(account string) int64 {
 		}
 	}
 	return b
+}
+
+// sentToPayee is what a payee received net of reversals at every destination it was given.
+func (w *world) sentToPayee(payee string) int64 {
+	dests := w.paidAt[payee]
+	if !slices.Contains(dests, "acct_"+payee) {
+		dests = append(slices.Clone(dests), "acct_"+payee)
+	}
+	var n int64
+	for _, d := range dests {
+		n += w.sent(d)
+	}
+	return n
 }
 
 // sent is what each party received net of reversals, by destination.

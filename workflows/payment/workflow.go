@@ -513,10 +513,8 @@ func (r *run) payLeg(i int) error {
 			return r.save()
 		}
 		if r.current || workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
-			var payee activities.ResolvePayeeOutput
-			if err := r.payoutStep(stepResolvePayee, activities.ResolvePayeeInput{
-				Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
-			}, &payee); err != nil {
+			payee, err := r.resolvePayee(leg)
+			if err != nil {
 				return err
 			}
 			if payee.HoldReason != "" {
@@ -572,6 +570,17 @@ func (r *run) payLeg(i int) error {
 // inDoubt reports whether the leg's transfer is in doubt (payment.Leg.InDoubt), from code path 3 on.
 func (r *run) inDoubt(leg *payment.Leg) bool {
 	return r.in.CodePath >= codePathPartsApart && leg.InDoubt(r.rec.WorkflowID)
+}
+
+// resolvePayee asks where leg's payee is paid now on the payment's rail, and whether it can
+// receive (a hold reason when it cannot: not registered, registered to another client, an account
+// that cannot take transfers).
+func (r *run) resolvePayee(leg *payment.Leg) (activities.ResolvePayeeOutput, error) {
+	var payee activities.ResolvePayeeOutput
+	err := r.payoutStep(stepResolvePayee, activities.ResolvePayeeInput{
+		Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
+	}, &payee)
+	return payee, err
 }
 
 // transferKey is the idempotency key of the leg's current transfer attempt.

@@ -76,7 +76,7 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 			s.Equal(-(l.Amount - l.Refunded), s.w.balance(ledger.PlatformRevenue), "platform revenue")
 			continue
 		}
-		sent := s.w.sent("acct_" + l.PayeeID)
+		sent := s.w.sentToPayee(l.PayeeID)
 		s.Equal(l.Transferred-l.Reversed, sent, "%s: recorded vs sent", l.Party)
 		s.Equal(-(l.Remaining() - sent), s.w.balance(account(l)), "%s payable", l.Party)
 		netSent += sent
@@ -1152,7 +1152,7 @@ func (s *workflowSuite) TestRefusedTopUpIsDueUntilRetried() {
 	s.Equal(4, refused.RuleVersion)
 	dueLeg := legOf(s.T(), due, split.PartyVendor)
 	s.Equal([]payment.Due{{Kind: payment.DueTopUp, Cause: wfID + "/correction/v4", What: "correction", Amount: 120, Refused: true,
-		Reason: dueLeg.Reason, Meta: map[string]string{"correction": "true"}}}, dueLeg.Dues)
+		Reason: dueLeg.Reason, Meta: map[string]string{"correction": "true"}, Destination: "acct_v1"}}, dueLeg.Dues)
 
 	s.Equal(payment.StatusPaid, rec.Status)
 	s.Empty(rec.Reason)
