@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	ipayment "paysplit/internal/payment"
-	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -21,23 +20,12 @@ import (
 // (before, it waited for a worker of v1, which no longer existed), and an old task started late
 // leaves the newer build current.
 func TestRollingDeployKeepsTheCurrentVersionServed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the worker program")
-	}
-	_, dbURL := testenv.Postgres(t)
-	hostPort, ns := testenv.Temporal(t)
-	proxy := testenv.NewStripeProxy(t, testenv.StripeMock(t))
 	queue := "payments-rolling-deploy"
 	deployment := "paysplit-rolling-deploy"
-	api := newAPI(t, queue)
-	api.seed(t, "rollco")
-	bin := buildWorker(t, t.TempDir())
+	setup := setupProgram(t, queue, "rollco")
+	api, bin := setup.api, setup.bin
 	env := func(build string) map[string]string {
-		return map[string]string{
-			"APP_ENV": "development", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": hostPort, "TEMPORAL_NAMESPACE": ns,
-			"TASK_QUEUE": queue, "STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": proxy.URL,
-			"WORKER_BUILD_ID": build, "TEMPORAL_DEPLOYMENT_NAME": deployment,
-		}
+		return setup.env(map[string]string{"WORKER_BUILD_ID": build, "TEMPORAL_DEPLOYMENT_NAME": deployment})
 	}
 	h := api.tc.WorkerDeploymentClient().GetHandle(deployment)
 	awaitCurrent := func(build string) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -57,6 +58,38 @@ func buildWorker(t *testing.T, dir string) string {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "go build ./worker: %s", out)
 	return bin
+}
+
+// programSetup is what a test of the worker program runs against: Postgres, Temporal, Stripe
+// (stripe-mock behind a recording proxy), and the API on queue with client seeded.
+type programSetup struct {
+	api   *apiStack
+	proxy *testenv.StripeProxy
+	bin   string
+	base  map[string]string
+}
+
+func setupProgram(t *testing.T, queue, client string) programSetup {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the worker program")
+	}
+	_, dbURL := testenv.Postgres(t)
+	hostPort, ns := testenv.Temporal(t)
+	proxy := testenv.NewStripeProxy(t, testenv.StripeMock(t))
+	api := newAPI(t, queue)
+	api.seed(t, client)
+	return programSetup{api: api, proxy: proxy, bin: buildWorker(t, t.TempDir()), base: map[string]string{
+		"APP_ENV": "development", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": hostPort, "TEMPORAL_NAMESPACE": ns,
+		"TASK_QUEUE": queue, "STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": proxy.URL,
+	}}
+}
+
+// env is the worker's environment: the setup's, with extra on top.
+func (p programSetup) env(extra map[string]string) map[string]string {
+	out := maps.Clone(p.base)
+	maps.Copy(out, extra)
+	return out
 }
 
 // workerProc is a running worker program: its JSON log lines and its ops HTTP address.

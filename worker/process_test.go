@@ -32,24 +32,11 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 //     SDK's metrics with non-zero values;
 //   - the worker's spans, exported over OTLP, continue the traces the API's webhook requests began.
 func TestWorkerProgram(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the worker program")
-	}
-	_, dbURL := testenv.Postgres(t)
-	hostPort, ns := testenv.Temporal(t)
-	proxy := testenv.NewStripeProxy(t, testenv.StripeMock(t))
-	otlp := newCollector(t)
 	queue := "payments-worker-program"
-	api := newAPI(t, queue)
-	api.seed(t, "opsco")
-	bin := buildWorker(t, t.TempDir())
-	env := func() map[string]string {
-		return map[string]string{
-			"APP_ENV": "development", "DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": hostPort, "TEMPORAL_NAMESPACE": ns,
-			"TASK_QUEUE": queue, "STRIPE_API_KEY": "sk_test_123", "STRIPE_API_BASE": proxy.URL,
-			"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.URL,
-		}
-	}
+	setup := setupProgram(t, queue, "opsco")
+	api, proxy, bin := setup.api, setup.proxy, setup.bin
+	otlp := newCollector(t)
+	env := func() map[string]string { return setup.env(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.URL}) }
 
 	stripe := newStripeGate(proxy)
 
