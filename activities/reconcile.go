@@ -35,12 +35,21 @@ type ReconcileInput struct {
 	WorkflowID string
 }
 
-// ReconcileOutput is the result, also stored for the admin API.
+// ReconcileOutput is the result; the run and all its drifts are stored for the admin API
+// (GET /api/v1/admin/reconciliation).
 type ReconcileOutput struct {
 	RunID   int64
 	Checked int
-	Drifts  []recon.Drift
+	// DriftCount is how many drifts the run found; Drifts is the first DriftSample of them. All
+	// of them in history broke the run on the days it matters most: Temporal refuses a result
+	// over 2 MB (about 12,600 drifts, a day the webhooks were down), and the provider after it
+	// was not reconciled at all.
+	DriftCount int
+	Drifts     []recon.Drift
 }
+
+// DriftSample is how many drifts a ReconcileOutput carries.
+const DriftSample = 20
 
 // Reconcile checks every payment with ledger entries or provider payouts in the window: all of
 // its payouts, on both sides, whenever they happened, so a refund reversal today is compared
@@ -85,7 +94,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	if err != nil {
 		return ReconcileOutput{}, err
 	}
-	return ReconcileOutput{RunID: id, Checked: len(refs), Drifts: drifts}, nil
+	return ReconcileOutput{RunID: id, Checked: len(refs), DriftCount: len(drifts), Drifts: drifts[:min(len(drifts), DriftSample)]}, nil
 }
 
 // stripePayouts lists the window's transfers (to find payouts the ledger may not know), then

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"paysplit/activities"
 )
 
 // Drift is one difference a reconciliation reported, as the admin API lists it.
@@ -28,6 +30,11 @@ func (s *Stack) Reconcile(provider string, keep func(payment, payee string) bool
 	for _, r := range out["runs"].([]any) {
 		if r := r.(map[string]any); r["provider"] == provider {
 			require.EqualValues(s.T, run["RunID"], r["id"], "the latest stored run is the one just made")
+			// The run's answer counts every drift and carries a sample; the store keeps them all.
+			stored := r["drifts"].([]any)
+			require.EqualValues(s.T, len(stored), run["DriftCount"], "drifts counted in the run's answer")
+			sample, _ := run["Drifts"].([]any)
+			require.Len(s.T, sample, min(len(stored), activities.DriftSample), "the answer's sample")
 			for _, d := range r["drifts"].([]any) {
 				m := d.(map[string]any)
 				p, _ := m["payment"].(string)

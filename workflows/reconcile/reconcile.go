@@ -5,6 +5,8 @@ package reconcile
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -55,6 +57,7 @@ func Workflow(ctx workflow.Context, in Input) (Output, error) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
 	})
 	out := Output{Day: day, Runs: map[string]activities.ReconcileOutput{}}
+	var failed []error
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	for _, p := range providers {
 		var res activities.ReconcileOutput
@@ -62,12 +65,23 @@ func Workflow(ctx workflow.Context, in Input) (Output, error) {
 			Provider: p, From: day, To: day.Add(24 * time.Hour), WorkflowID: id,
 		}).Get(ctx, &res)
 		if err != nil {
-			return out, err
+			// One provider failing (unreachable all day, a refusal) no longer leaves the others
+			// unreconciled; runs from before went no further.
+			if workflow.GetVersion(ctx, "reconcile-every-provider", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				return out, err
+			}
+			failed = append(failed, fmt.Errorf("%s: %w", p, err))
+			continue
 		}
-		if len(res.Drifts) > 0 {
-			workflow.GetLogger(ctx).Warn("reconciliation drift", "Provider", p, "Day", day, "Drifts", len(res.Drifts))
+		if n := max(res.DriftCount, len(res.Drifts)); n > 0 {
+			workflow.GetLogger(ctx).Warn("reconciliation drift", "Provider", p, "Day", day, "Drifts", n)
 		}
 		out.Runs[p] = res
+	}
+	if len(failed) > 0 {
+		// The run fails (a failed run in the Temporal UI, the admin API's answer an error) once
+		// every provider was tried; what the others found is stored.
+		return out, fmt.Errorf("reconciliation of %s: %w", day.Format(time.DateOnly), errors.Join(failed...))
 	}
 	return out, nil
 }

@@ -38,3 +38,28 @@ func TestLateRunReconcilesItsScheduledDay(t *testing.T) {
 		"reconciled %s instead of the scheduled day 2026-06-09: that day is never reconciled, %s is reconciled twice",
 		asked[0].From.Format(time.DateOnly), asked[0].From.Format(time.DateOnly))
 }
+
+// TestOneProviderFailingLeavesTheOthersReconciled: Stripe's reconciliation fails for good (its
+// result refused, Stripe unreachable all day); PayPal's is still done, and the run fails naming
+// Stripe. Before, the run returned at Stripe's error and PayPal was not reconciled that day.
+func TestOneProviderFailingLeavesTheOthersReconciled(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	Register(env)
+	env.RegisterActivity(&activities.Reconciler{})
+	var asked []string
+	env.OnActivity(rec.Reconcile, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.ReconcileInput) (activities.ReconcileOutput, error) {
+			asked = append(asked, in.Provider)
+			if in.Provider == activities.ProviderStripe {
+				return activities.ReconcileOutput{}, temporal.NewNonRetryableApplicationError("stripe is down", "Down", nil)
+			}
+			return activities.ReconcileOutput{RunID: 7, Checked: 3}, nil
+		})
+	env.ExecuteWorkflow(Workflow, Input{Day: time.Date(2026, 6, 9, 0, 0, 0, 0, time.UTC)})
+	require.Equal(t, []string{activities.ProviderStripe, activities.ProviderPayPal}, asked, "every provider is tried")
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "stripe")
+	require.Contains(t, err.Error(), "2026-06-09")
+}
