@@ -116,6 +116,10 @@ func adminRunWait(attempt int, waited time.Duration) (time.Duration, bool) {
 	return min(wait, maxAdminRunWait), true
 }
 
+// maxRunningChildren bounds the ClientReport children a weekly run has at once, well under
+// Temporal's limit of pending children per workflow (2,000 by default).
+const maxRunningChildren = 500
+
 // Weekly starts a ClientReport for every client of the time zone and waits for all of them.
 func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
 	loc, err := time.LoadLocation(in.TimeZone)
@@ -138,11 +142,25 @@ func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
 	}
 
 	res := WeeklyResult{Week: week, Outcomes: make([]ClientOutcome, len(clients.ClientIDs))}
+	// Temporal refuses a workflow more than 2,000 pending children: the task that started
+	// 2,001 at once failed again at every attempt and no client of the zone got a report. Runs
+	// from before started them all at once.
+	var slots workflow.Semaphore
+	if workflow.GetVersion(ctx, "bounded-children", workflow.DefaultVersion, 1) >= 1 {
+		slots = workflow.NewSemaphore(ctx, maxRunningChildren)
+	}
 	wg := workflow.NewWaitGroup(ctx)
 	for i, id := range clients.ClientIDs {
 		wg.Add(1)
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer wg.Done()
+			if slots != nil {
+				if err := slots.Acquire(ctx, 1); err != nil {
+					res.Outcomes[i] = ClientOutcome{ClientID: id, Status: "failed", Error: err.Error()}
+					return
+				}
+				defer slots.Release(1)
+			}
 			res.Outcomes[i] = runClient(ctx, ClientInput{ClientID: id, Week: week, EnsureSends: 1})
 		})
 	}
