@@ -1,18 +1,21 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plutov/paypal/v4"
 	"github.com/stripe/stripe-go/v76"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
@@ -26,6 +29,32 @@ type Reconciler struct {
 	Store  *store.Store
 	Stripe *stripeclient.API
 	PayPal *paypal.Client
+	// Parallel is how many payments are asked about at the provider at once (default
+	// reconcileParallel).
+	Parallel int
+}
+
+// reconcileParallel: one payment after another, a day of 5,000 payments at two provider calls
+// each and a few hundred milliseconds a call took longer than the activity's 30 minutes, and
+// every retry started again from the first. Eight at a time stays far under the providers' rate
+// limits (Stripe: 100 reads a second).
+const reconcileParallel = 8
+
+// eachRef runs fn for every ref, Parallel at a time, and stops at the first error. fn runs
+// concurrently: what it writes must be guarded (mu).
+func (r *Reconciler) eachRef(ctx context.Context, refs []string, fn func(ctx context.Context, ref string) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cmp.Or(r.Parallel, reconcileParallel))
+	for _, ref := range refs {
+		g.Go(func() error {
+			if err := fn(gctx, ref); err != nil {
+				return err
+			}
+			activity.RecordHeartbeat(ctx, ref)
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // ReconcileInput is one provider and one window of time.
@@ -131,27 +160,37 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 	if err := it.Err(); err != nil {
 		return nil, nil, classifyStripe("list transfers", err)
 	}
-	for _, ref := range refs {
+	var mu sync.Mutex
+	err := r.eachRef(ctx, refs, func(ctx context.Context, ref string) error {
 		rec, err := r.Store.GetPayment(ctx, ref)
 		if errors.Is(err, store.ErrNotFound) {
-			continue // a payout the platform has no payment for: its window transfers stand alone
+			return nil // a payout the platform has no payment for: its window transfers stand alone
 		}
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		recs[ref] = rec
 		params := &stripe.TransferListParams{TransferGroup: stripe.String(rec.Order.OrderID)}
 		params.Context = ctx
+		var mine []*stripe.Transfer
 		it := r.Stripe.Transfers.List(params)
 		for it.Next() {
 			if tr := it.Transfer(); tr.Metadata["workflow_id"] == ref {
-				add(tr)
+				mine = append(mine, tr)
 			}
 		}
 		if err := it.Err(); err != nil {
-			return nil, nil, classifyStripe("list transfers of "+ref, err)
+			return classifyStripe("list transfers of "+ref, err)
 		}
-		activity.RecordHeartbeat(ctx, ref)
+		mu.Lock()
+		defer mu.Unlock()
+		recs[ref] = rec
+		for _, tr := range mine {
+			add(tr)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, tr := range unknown {
 		if _, stored := recs[tr.Metadata["workflow_id"]]; !stored { // read above: no payment for it
@@ -305,14 +344,14 @@ func unsearched(provider string, err error) error {
 // back). What the provider cannot state (a fee in another currency, an unknown charge) is left
 // out on both sides; what it states and the books lack shows as the provider's alone.
 func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs []string, recs map[string]payment.Record, ledgerSide, providerSide map[recon.Key]int64) error {
-	var stated func(payment.Record) (map[string]int64, error)
+	var stated func(context.Context, payment.Record) (map[string]int64, error)
 	switch {
 	case provider == ProviderStripe && r.Stripe != nil:
-		stated = func(rec payment.Record) (map[string]int64, error) {
+		stated = func(ctx context.Context, rec payment.Record) (map[string]int64, error) {
 			return stripeStated(ctx, stripeRail{r.Stripe}, rec)
 		}
 	case provider == ProviderPayPal && r.PayPal != nil:
-		stated = func(rec payment.Record) (map[string]int64, error) {
+		stated = func(ctx context.Context, rec payment.Record) (map[string]int64, error) {
 			return paypalStated(ctx, paypalRail{c: r.PayPal}, rec)
 		}
 	default:
@@ -322,16 +361,18 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 	if err != nil {
 		return err
 	}
-	for _, ref := range refs {
-		rec, ok := recs[ref]
+	var mu sync.Mutex
+	return r.eachRef(ctx, refs, func(ctx context.Context, ref string) error {
+		rec, ok := recs[ref] // recs is only read here
 		if !ok || rec.ChargeID == "" || !rec.Split() {
-			continue
+			return nil
 		}
-		amounts, err := stated(rec)
+		amounts, err := stated(ctx, rec)
 		if err != nil {
 			return err
 		}
-		activity.RecordHeartbeat(ctx, ref)
+		mu.Lock()
+		defer mu.Unlock()
 		for payee, amount := range amounts {
 			key := recon.Key{Payment: ref, PayeeID: payee, Currency: string(rec.Currency)}
 			providerSide[key] = amount
@@ -339,8 +380,8 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 				ledgerSide[key] = b
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // stripeStated is what Stripe's charge says of a payment: its fee, the amount captured and, unless
@@ -383,15 +424,16 @@ func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string, recs map[
 	if r.PayPal == nil {
 		return out, nil
 	}
-	for _, ref := range refs {
+	var mu sync.Mutex
+	err := r.eachRef(ctx, refs, func(ctx context.Context, ref string) error {
 		rec, err := r.Store.GetPayment(ctx, ref)
 		if errors.Is(err, store.ErrNotFound) {
-			continue
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		recs[ref] = rec
+		paid := map[recon.Key]int64{}
 		for _, l := range rec.Legs {
 			if l.TransferID == "" || l.Party == "platform" {
 				continue
@@ -404,12 +446,21 @@ func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string, recs map[
 			for _, id := range items {
 				amount, err := r.paidPayPalItem(ctx, id)
 				if err != nil {
-					return nil, err
+					return err
 				}
-				out[recon.Key{Payment: ref, PayeeID: l.PayeeID, Currency: string(rec.Currency)}] += amount
+				paid[recon.Key{Payment: ref, PayeeID: l.PayeeID, Currency: string(rec.Currency)}] += amount
 			}
 		}
-		activity.RecordHeartbeat(ctx, ref)
+		mu.Lock()
+		defer mu.Unlock()
+		recs[ref] = rec
+		for k, v := range paid {
+			out[k] += v
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
