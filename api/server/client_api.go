@@ -194,6 +194,7 @@ type revenueView struct {
 	Payments         int64  `json:"payments"`
 	Gross            int64  `json:"gross"`
 	Refunds          int64  `json:"refunds"`
+	DisputesLost     int64  `json:"disputes_lost"`
 	Commission       int64  `json:"commission"`
 	VendorPayouts    int64  `json:"vendor_payouts"`
 	AffiliatePayouts int64  `json:"affiliate_payouts"`
@@ -204,6 +205,7 @@ func (v *revenueView) add(d store.RevenueDay) {
 	v.Payments += d.Payments
 	v.Gross += d.Gross
 	v.Refunds += d.Refunds
+	v.DisputesLost += d.DisputesLost
 	v.Commission += d.Commission
 	v.VendorPayouts += d.VendorPayouts
 	v.AffiliatePayouts += d.AffiliatePayouts
