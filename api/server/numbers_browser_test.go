@@ -156,6 +156,7 @@ func TestDashboardTwoCurrencyClientShowsItsDefaultCurrency(t *testing.T) {
 	require.Equal(t, "USD 1,000.00", tiles["tile-gross"])
 	also := eval[string](b, `document.getElementById('also-captured').hidden ? '' : document.getElementById('also-captured').textContent`)
 	require.Contains(t, also, "Also captured: EUR 50.00 in 1 payment")
+	b.screenshot("dashboard-two-currencies.png")
 
 	revenue := eval[*nullableChart](b, fmt.Sprintf(readChart, "revenue-chart"))
 	require.NotNil(t, revenue)
@@ -219,5 +220,6 @@ func TestDashboardRevenueOnlyClientHasNoTrafficFigures(t *testing.T) {
 		}
 	}
 	require.NotContains(t, strings.ToLower(eval[string](b, `document.querySelector('.tiles').innerText`)), "0.00%")
+	b.screenshot("dashboard-revenue-only.png")
 	b.noPageErrors()
 }
