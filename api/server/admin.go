@@ -256,11 +256,19 @@ func (s *Server) listPayments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, s.paymentsAnswer(recs))
+}
+
+// paymentsAnswer lists payments with the minor-unit digits of their currencies (exponents), so
+// the dashboard formats a JPY or KWD amount with its own digits.
+func (s *Server) paymentsAnswer(recs []ipayment.Record) map[string]any {
 	out := make([]map[string]any, 0, len(recs))
+	cs := make([]money.Currency, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, s.paymentView(r))
+		cs = append(cs, r.Currency)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"payments": out})
+	return map[string]any{"payments": out, "exponents": exponents(cs)}
 }
 
 func (s *Server) getPayment(c echo.Context) error {

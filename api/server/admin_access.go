@@ -252,11 +252,7 @@ func (s *Server) listStuckPayouts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, s.paymentView(r))
-	}
-	return c.JSON(http.StatusOK, map[string]any{"payments": out})
+	return c.JSON(http.StatusOK, s.paymentsAnswer(recs))
 }
 
 type auditCursor struct {

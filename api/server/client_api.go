@@ -90,7 +90,7 @@ func (s *Server) kpis(c echo.Context) error {
 		return err
 	}
 	days := []kpiDayView{}
-	var visitors, newVisitors, sessions, bounceWeighted, bounceSum, trafficDays, synced int64
+	var visitors, newVisitors, sessions, bounceWeighted, bounceSum, trafficDays, revenueDays, synced int64
 	revenue := map[money.Currency]int64{}
 	var currencies []money.Currency
 	for _, d := range series.Days {
@@ -107,6 +107,7 @@ func (s *Server) kpis(c echo.Context) error {
 		}
 		if r := d.Revenue; r != nil {
 			v.HasRevenue, v.Revenue, v.Gross, v.Refunds, v.Commission = true, r.Net(), r.Gross, r.Refunds, r.Commission
+			revenueDays++
 			if r.Currency != "" {
 				v.Currency = string(r.Currency)
 			}
@@ -143,10 +144,14 @@ func (s *Server) kpis(c echo.Context) error {
 		sourceErrors = append(sourceErrors, map[string]string{"source": e.Source, "message": sourceMessage(c, e.Source, e.Message)})
 	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"client_id": id, "from": formatDay(from), "to": formatDay(to), "days": days, "exponents": exponents(currencies),
+		"client_id": id, "from": formatDay(from), "to": formatDay(to), "days": days, "exponents": exponents(append(currencies, cl.DefaultCurrency)),
 		"stale": series.Stale, "last_synced_at": timeOrNil(series.LastSyncedAt), "sources": sources, "source_errors": sourceErrors,
+		// traffic_days and revenue_days count the days that have each part: the totals are sums
+		// over those, and without any such day a total is "no data", not zero (as in the report).
 		"totals": map[string]any{"visitors": visitors, "new_visitors": newVisitors, "sessions": sessions,
-			"bounce_rate_bps": bounce, "revenue": totalRevenue, "synced_days": synced},
+			"bounce_rate_bps": bounce, "revenue": totalRevenue, "synced_days": synced,
+			"traffic_days": trafficDays, "revenue_days": revenueDays},
+		"currency": string(cl.DefaultCurrency),
 	})
 }
 
@@ -194,6 +199,7 @@ type revenueView struct {
 	Payments         int64  `json:"payments"`
 	Gross            int64  `json:"gross"`
 	Refunds          int64  `json:"refunds"`
+	DisputesLost     int64  `json:"disputes_lost"`
 	Commission       int64  `json:"commission"`
 	VendorPayouts    int64  `json:"vendor_payouts"`
 	AffiliatePayouts int64  `json:"affiliate_payouts"`
@@ -204,6 +210,7 @@ func (v *revenueView) add(d store.RevenueDay) {
 	v.Payments += d.Payments
 	v.Gross += d.Gross
 	v.Refunds += d.Refunds
+	v.DisputesLost += d.DisputesLost
 	v.Commission += d.Commission
 	v.VendorPayouts += d.VendorPayouts
 	v.AffiliatePayouts += d.AffiliatePayouts
@@ -242,18 +249,18 @@ func (s *Server) revenue(c echo.Context) error {
 		cur money.Currency
 	}
 	byKey := map[key]store.RevenueDay{}
-	var currencies []money.Currency
-	seen := map[money.Currency]bool{}
+	// The client's default currency is the main one, first and always listed (zeros when nothing
+	// was captured in it); the others follow by code. Amounts in different currencies are never
+	// compared, and the first currency captured in the range is not the main one for that.
+	var others []money.Currency
 	for _, r := range rows {
 		byKey[key{r.Day, r.Currency}] = r
-		if !seen[r.Currency] {
-			seen[r.Currency] = true
-			currencies = append(currencies, r.Currency)
+		if r.Currency != cl.DefaultCurrency && !slices.Contains(others, r.Currency) {
+			others = append(others, r.Currency)
 		}
 	}
-	if len(currencies) == 0 {
-		currencies = []money.Currency{cl.DefaultCurrency}
-	}
+	slices.Sort(others)
+	currencies := append([]money.Currency{cl.DefaultCurrency}, others...)
 	days := []revenueView{}
 	totals := []revenueView{}
 	for _, cur := range currencies {
@@ -273,8 +280,8 @@ func (s *Server) revenue(c echo.Context) error {
 		cs[i] = string(cur)
 	}
 	return c.JSON(http.StatusOK, map[string]any{
-		"client_id": id, "from": formatDay(from), "to": formatDay(to), "currencies": cs, "days": days, "totals": totals,
-		"exponents": exponents(currencies),
+		"client_id": id, "from": formatDay(from), "to": formatDay(to), "default_currency": string(cl.DefaultCurrency),
+		"currencies": cs, "days": days, "totals": totals, "exponents": exponents(currencies),
 	})
 }
 
@@ -328,7 +335,11 @@ func (s *Server) payouts(c echo.Context) error {
 			rows[i].Reason = otherClientInReason.ReplaceAllString(rows[i].Reason, "is registered to another client")
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"client_id": id, "payouts": nonNil(rows), "next_cursor": next})
+	cs := make([]money.Currency, 0, len(rows))
+	for _, r := range rows {
+		cs = append(cs, r.Currency)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"client_id": id, "payouts": nonNil(rows), "next_cursor": next, "exponents": exponents(cs)})
 }
 
 // otherClientInReason is how legs held before the reason stopped naming the payee's client said

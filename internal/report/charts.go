@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-analyze/charts"
+
+	"paysplit/internal/money"
 )
 
 // Charts are rasterised at pxPerMM pixels per millimetre of the page (about 150 dpi) with fonts
@@ -87,6 +89,40 @@ func compact(v float64) string {
 	return strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)
 }
 
+// amountLabel writes a bar's amount short from its integer minor units: below 1,000 major units
+// the amount with all of its currency's digits, as the text prints it (KWD 12.345 → "12.345",
+// USD 10.50 → "10.50", JPY 999 → "999"); above, thousands or millions to a tenth, rounded half
+// away from zero ("1.2k", "3.4M"). No float is involved.
+func amountLabel(minor int64, c money.Currency) string {
+	exp := c.Exponent()
+	if exp < 0 {
+		return money.Format(minor, c)
+	}
+	unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil) // minor units per major unit
+	abs := new(big.Int).Abs(big.NewInt(minor))
+	thousand := new(big.Int).Mul(unit, big.NewInt(1000))
+	if abs.Cmp(thousand) < 0 {
+		if dec, err := money.Decimal(minor, c); err == nil {
+			return dec
+		}
+		return money.Format(minor, c)
+	}
+	suffix, per := "k", new(big.Int).Mul(unit, big.NewInt(100)) // minor units per tenth of a thousand
+	if abs.Cmp(new(big.Int).Mul(thousand, big.NewInt(1000))) >= 0 {
+		suffix, per = "M", new(big.Int).Mul(unit, big.NewInt(100_000))
+	}
+	tenths := roundDiv(big.NewInt(minor), per)
+	sign := ""
+	if tenths < 0 {
+		sign, tenths = "-", -tenths
+	}
+	out := sign + formatInt(tenths/10)
+	if tenths%10 != 0 {
+		out += "." + strconv.FormatInt(tenths%10, 10)
+	}
+	return out + suffix
+}
+
 // size is a chart's canvas in pixels.
 type size struct{ w, h int }
 
@@ -137,10 +173,35 @@ func renderLine(opt charts.LineChartOption, sz size) ([]byte, error) {
 }
 
 // revenueChart draws storefront revenue per day in major units. Floats only draw bars here;
-// every amount printed as text is formatted from integer minor units.
+// every amount printed as text, the bars' labels included, is formatted from integer minor units.
 func revenueChart(d Data, sz size) ([]byte, error) {
+	opt := revenueChartOption(d)
+	p := newPainter(sz)
+	if err := p.BarChart(opt); err != nil {
+		return nil, fmt.Errorf("report: revenue chart: %w", err)
+	}
+	return p.Bytes()
+}
+
+// revenueChartOption is the revenue chart: one bar per day with revenue, labelled with its amount.
+func revenueChartOption(d Data) charts.BarChartOption {
 	scale := math.Pow10(d.Currency.Exponent())
 	values := series(d.Days, hasRevenue, func(x Day) float64 { return float64(x.Revenue) / scale })
+	// Each bar is labelled with its day's amount, formatted from the integer minor units the bar
+	// was drawn from (the label formatter only gets the float back).
+	minor := map[float64]int64{}
+	for _, x := range d.Days {
+		if x.HasRevenue {
+			minor[float64(x.Revenue)/scale] = x.Revenue
+		}
+	}
+	barLabel := func(v float64) string {
+		m, ok := minor[v]
+		if !ok {
+			m = int64(math.Round(v * scale))
+		}
+		return amountLabel(m, d.Currency)
+	}
 	opt := charts.NewBarChartOptionWithData([][]float64{values})
 	opt.Theme = chartTheme(colorRevenue)
 	opt.Padding = charts.Box{Top: 20, Right: 30, Bottom: 10, Left: 10, IsSet: true}
@@ -148,13 +209,9 @@ func revenueChart(d Data, sz size) ([]byte, error) {
 	opt.CategoryAxis.LabelFontStyle = font(labelSize)
 	opt.ValueAxis = []charts.ValueAxisOption{{LabelFontStyle: font(labelSize), Min: charts.Ptr(0.0), ValueFormatter: compact}}
 	opt.Legend = charts.LegendOption{SeriesNames: []string{"Revenue (" + d.Currency.Upper() + ")"}, FontStyle: font(legendSize), Offset: charts.OffsetRight}
-	opt.SeriesList[0].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: font(15), ValueFormatter: compact}
+	opt.SeriesList[0].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: font(15), ValueFormatter: barLabel}
 	opt.BarMargin = charts.Ptr(24.0)
-	p := newPainter(sz)
-	if err := p.BarChart(opt); err != nil {
-		return nil, fmt.Errorf("report: revenue chart: %w", err)
-	}
-	return p.Bytes()
+	return opt
 }
 
 // splitSlices are the split chart's parts, in a fixed order, with their colours.

@@ -6,10 +6,8 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"math/big"
-	"slices"
 	"strings"
 	"time"
 
@@ -139,19 +137,13 @@ func Sum(days []Day) Totals {
 	return t
 }
 
-// MainPayments is the currency the split chart shows: the one with the largest gross (ties by
-// code, so the choice is stable); ok is false when nothing was captured.
+// MainPayments are the payments in the client's default currency (Data.Currency), the ones the
+// headline tiles and the split chart show; the others are listed beside it ("Also captured").
+// Amounts in different currencies are never compared: a week of €50 and $1,000 is still a USD
+// client's week. ok is false when nothing was captured in the default currency.
 func (d Data) MainPayments() (Payments, bool) {
-	if len(d.Payments) == 0 {
-		return Payments{Currency: d.Currency}, false
-	}
-	best := slices.MaxFunc(d.Payments, func(a, b Payments) int {
-		if c := cmp.Compare(a.Gross, b.Gross); c != 0 {
-			return c
-		}
-		return -cmp.Compare(a.Currency, b.Currency)
-	})
-	return best, true
+	p := paymentsIn(d.Payments, d.Currency)
+	return p, p.Count > 0
 }
 
 func paymentsIn(ps []Payments, c money.Currency) Payments {

@@ -206,3 +206,35 @@ func TestEmailCarriesTheHeadlineNumbers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, e, again)
 }
+
+// TestMainPaymentsAreTheDefaultCurrencys: a USD client captured $10.00 and ¥5,000 in a week. The
+// headline tiles and the split chart show the client's default currency, USD, and the yen are
+// listed beside it; comparing 1000 cents with 5000 yen would make ¥5,000 the main figure.
+func TestMainPaymentsAreTheDefaultCurrencys(t *testing.T) {
+	w := report.Week{Year: 2026, Week: 24}
+	days := make([]report.Day, 7)
+	for i, day := range w.Days() {
+		days[i] = report.Day{Date: day.Format(time.DateOnly)}
+	}
+	d := report.Data{ClientID: "c", Week: w, Currency: money.USD, Days: days, Payments: []report.Payments{
+		{Currency: money.JPY, Count: 3, Gross: 5000, Platform: 500, Vendor: 4500},
+		{Currency: money.USD, Count: 1, Gross: 1000, Platform: 100, Vendor: 900},
+	}}
+	main, ok := d.MainPayments()
+	require.True(t, ok)
+	require.Equal(t, money.USD, main.Currency)
+	tiles := d.Tiles()
+	require.Equal(t, "Payments captured", tiles[4].Label)
+	require.Equal(t, "1", tiles[4].Value)
+	require.Equal(t, "Commission earned", tiles[5].Label)
+	require.Equal(t, "USD 1.00", tiles[5].Value)
+
+	// Nothing in USD: the main figures are zeros in USD, not the yen.
+	d.Payments = d.Payments[:1]
+	main, ok = d.MainPayments()
+	require.False(t, ok)
+	require.Equal(t, money.USD, main.Currency)
+	require.Equal(t, "USD 0.00", d.Tiles()[5].Value)
+	_, err := report.Render(d)
+	require.NoError(t, err)
+}

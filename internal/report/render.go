@@ -305,6 +305,11 @@ func (r *renderer) moneyPage() error {
 	r.heading("Where the money went (" + main.Currency.Upper() + ", payments captured this week)")
 	if !captured {
 		text(p, "", 10, inkMuted)
+		if others := otherCurrencies(d.Payments, main.Currency); others != "" {
+			p.MultiCell(contentW, 5, "No payments in "+main.Currency.Upper()+" were captured this week. Also captured: "+others+
+				". See the payouts table.", "", "L", false)
+			return nil
+		}
 		p.CellFormat(contentW, 7, "No payments were captured this week.", "", 1, "L", false, 0, "")
 		return nil
 	}

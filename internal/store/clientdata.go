@@ -15,23 +15,39 @@ const legsSQL = `jsonb_array_elements(CASE WHEN jsonb_typeof(p.state->'legs') = 
 // split. Everything is attributed to the day of capture, refunds included, and is net of refunds
 // per party, so Gross − Refunds = Commission + VendorPayouts + AffiliatePayouts + Unsplit.
 type RevenueDay struct {
-	Day              time.Time
-	Currency         money.Currency
-	Payments         int64
-	Gross            int64
-	Refunds          int64
+	Day      time.Time
+	Currency money.Currency
+	Payments int64
+	Gross    int64
+	// Refunds is what went back from the payments: refunds and lost disputes (and PayPal
+	// reversals) alike, as the payees' shares went back with both.
+	Refunds int64
+	// DisputesLost is the part of Refunds that lost disputes took (payment.Record.DisputesLost).
+	// Storefront revenue (the KPIs) counts refunds only, as the providers state them: see
+	// RefundsOnly. What a lost dispute took beyond what the payment still had
+	// (DisputeLossBeyondRefunds) is in neither: it is the platform's loss, not a refund.
+	DisputesLost     int64
 	Commission       int64 // the platform's share
 	VendorPayouts    int64
 	AffiliatePayouts int64
 	Unsplit          int64 // captured but not split yet (waiting for metadata or an admin)
 }
 
+// RefundsOnly is what the customers were refunded, without what lost disputes took: the refunds
+// the storefront revenue KPIs subtract, the same figure as the providers' own (Stripe's
+// amount_refunded, PayPal's refund transactions), so a day's revenue does not change when it
+// leaves the hot window and is read from the provider.
+func (d RevenueDay) RefundsOnly() int64 { return d.Refunds - d.DisputesLost }
+
+// disputesLostSQL is a payment's part of refunded that lost disputes took (payment.Record.DisputesLost).
+const disputesLostSQL = `LEAST(COALESCE((p.state->>'disputes_lost')::bigint, 0), p.refunded)`
+
 // RevenueByDay sums one client's captured payments per day and currency, from from to to (both
 // inclusive UTC days), computed from the payments' current state. Days without payments are absent.
 func (s *Store) RevenueByDay(ctx context.Context, clientID string, from, to time.Time) ([]RevenueDay, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT (p.captured_at AT TIME ZONE 'UTC')::date, p.currency, count(*), sum(p.gross), sum(p.refunded),
-			sum(l.platform), sum(l.vendor), sum(l.affiliate),
+			sum(`+disputesLostSQL+`), sum(l.platform), sum(l.vendor), sum(l.affiliate),
 			sum(CASE WHEN l.legs = 0 THEN p.gross - p.refunded ELSE 0 END)
 		FROM payments p CROSS JOIN LATERAL (
 			SELECT count(*) AS legs,
@@ -52,7 +68,7 @@ func (s *Store) RevenueByDay(ctx context.Context, clientID string, from, to time
 	for rows.Next() {
 		var d RevenueDay
 		var cur string
-		if err := rows.Scan(&d.Day, &cur, &d.Payments, &d.Gross, &d.Refunds, &d.Commission, &d.VendorPayouts,
+		if err := rows.Scan(&d.Day, &cur, &d.Payments, &d.Gross, &d.Refunds, &d.DisputesLost, &d.Commission, &d.VendorPayouts,
 			&d.AffiliatePayouts, &d.Unsplit); err != nil {
 			return nil, fmt.Errorf("scan revenue day: %w", err)
 		}

@@ -179,3 +179,37 @@ func TestReports(t *testing.T) {
 	require.Len(t, page, 1)
 	require.Equal(t, "2026-W01", page[0].ISOWeek)
 }
+
+// TestRevenueRefundsOnlyLeaveLostDisputesOut: the payments' refunded counts what lost disputes
+// took (the payees' shares went back with it), the storefront revenue KPIs count the customers'
+// refunds only, as Stripe's amount_refunded and PayPal's refunds do. A dispute lost on a charge
+// refunded before took nothing from refunded (DisputeLossBeyondRefunds): the refund stands as one.
+func TestRevenueRefundsOnlyLeaveLostDisputesOut(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "revdisp")
+	day := time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)
+	lost := paidRecord(a, a+"-lost", day.Add(9*time.Hour), 10000, 10000) // 2,500 refunded, then a dispute took 7,500
+	lost.DisputesLost, lost.LostDisputes, lost.Status = 7500, []string{"dp_1"}, payment.StatusRefunded
+	beyond := paidRecord(a, a+"-beyond", day.Add(9*time.Hour+30*time.Minute), 4000, 4000) // refunded in full, then a dispute lost
+	beyond.DisputeLossBeyondRefunds, beyond.LostDisputes, beyond.Status = 4000, []string{"dp_2"}, payment.StatusRefunded
+	plain := paidRecord(a, a+"-plain", day.Add(10*time.Hour), 6000, 600)
+	for _, r := range []payment.Record{lost, beyond, plain} {
+		require.NoError(t, s.SavePayment(ctx, r))
+	}
+	days, err := s.RevenueByDay(ctx, a, day, day)
+	require.NoError(t, err)
+	require.Len(t, days, 1)
+	d := days[0]
+	require.EqualValues(t, 10000+4000+600, d.Refunds, "what went back, lost disputes included (the split view)")
+	require.EqualValues(t, 7500, d.DisputesLost)
+	require.EqualValues(t, 2500+4000+600, d.RefundsOnly(), "the customers' refunds")
+	require.Equal(t, d.Gross-d.Refunds, d.Commission+d.VendorPayouts+d.AffiliatePayouts+d.Unsplit)
+
+	hours, err := s.RevenueHours(ctx, a, "usd", day, day.AddDate(0, 0, 1))
+	require.NoError(t, err)
+	require.Len(t, hours, 2)
+	require.EqualValues(t, 2500+4000, hours[0].Refunds, "09:00, refunds only")
+	require.EqualValues(t, 600, hours[1].Refunds)
+}

@@ -313,10 +313,12 @@ func deref[T any](p *T) T {
 }
 
 // RevenueHours sums one client's captured payments in cur per hour from from (inclusive) to to
-// (exclusive), like RevenueByDay; hours without payments are absent.
+// (exclusive), like RevenueByDay; hours without payments are absent. Refunds are refunds only
+// (RevenueDay.RefundsOnly): these are storefront revenue KPIs.
 func (s *Store) RevenueHours(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueHour, error) {
-	rows, err := s.pool.Query(ctx, `SELECT date_trunc('hour', captured_at AT TIME ZONE 'UTC'), sum(gross), sum(refunded)
-		FROM payments WHERE client_id = $1 AND currency = $2 AND captured_at >= $3 AND captured_at < $4
+	rows, err := s.pool.Query(ctx, `SELECT date_trunc('hour', p.captured_at AT TIME ZONE 'UTC'), sum(p.gross),
+			sum(p.refunded - `+disputesLostSQL+`)
+		FROM payments p WHERE p.client_id = $1 AND currency = $2 AND captured_at >= $3 AND captured_at < $4
 		GROUP BY 1 ORDER BY 1`, clientID, string(cur), from, to)
 	if err != nil {
 		return nil, fmt.Errorf("hourly revenue of %s: %w", clientID, err)

@@ -70,9 +70,27 @@
     return s.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   }
 
-  // formatMoney turns minor units into "USD 1,234.56" with string arithmetic only.
+  // exponentOf is how many minor-unit digits currency has: as the API said (every answer with
+  // amounts carries `exponents`), else as the browser's Intl knows the currency (ISO 4217: 0 for
+  // JPY, 3 for KWD); never a guess of 2. null when neither knows it.
+  function exponentOf(currency) {
+    const known = state.exponents[currency];
+    if (Number.isInteger(known)) return known;
+    try {
+      const exp = new Intl.NumberFormat('en', { style: 'currency', currency: String(currency).toUpperCase() })
+        .resolvedOptions().maximumFractionDigits;
+      state.exponents[currency] = exp;
+      return exp;
+    } catch (_) {
+      return null; // not a currency code Intl knows
+    }
+  }
+
+  // formatMoney turns minor units into "USD 1,234.56" with string arithmetic only. An amount in a
+  // currency nobody knows the digits of is shown as what it is: minor units.
   function formatMoney(minor, currency) {
-    const exp = state.exponents[currency] ?? 2;
+    const exp = exponentOf(currency);
+    if (exp === null) return (currency || '').toUpperCase() + ' ' + formatCount(minor) + ' (minor units)';
     const neg = minor < 0;
     let digits = String(Math.abs(minor)).padStart(exp + 1, '0');
     let out = groupDigits(digits.slice(0, digits.length - exp));
@@ -80,7 +98,11 @@
     return (neg ? '-' : '') + (currency || '').toUpperCase() + ' ' + out;
   }
 
-  function formatCount(n) { return groupDigits(String(n)); }
+  function formatCount(n) { return n < 0 ? '-' + groupDigits(String(-n)) : groupDigits(String(n)); }
+
+  // noData is what a figure without a single synced day shows, as in the weekly report: a zero
+  // would read as "nobody came".
+  const noData = 'no data';
 
   // bps 4321 → "43.21%"
   function formatBps(bps) {
@@ -262,7 +284,7 @@
         admin ? api('GET', '/api/v1/admin/webhook-inbox?limit=1') : null,
       ]);
       if (generation !== state.generation) return;
-      Object.assign(state.exponents, kpis.exponents, revenue.exponents);
+      Object.assign(state.exponents, kpis.exponents, revenue.exponents, payouts.exponents, attention && attention.exponents);
       renderTiles(kpis, revenue);
       renderCharts(kpis, revenue);
       renderPayouts(payouts, true);
@@ -281,18 +303,39 @@
     }
   }
 
+  // mainCurrency is the client's default currency: the tiles and the revenue chart show it, and
+  // payments in other currencies are listed beside them (amounts in different currencies are
+  // never compared or added).
+  function mainCurrency(revenue) {
+    return revenue.default_currency || revenue.currencies[0];
+  }
+
   function renderTiles(kpis, revenue) {
     const t = kpis.totals;
-    setTile('tile-visitors', formatCount(t.visitors), t.visitors);
-    setTile('tile-new-visitors', formatCount(t.new_visitors), t.new_visitors);
-    setTile('tile-bounce-rate', t.synced_days ? formatBps(t.bounce_rate_bps) : '–', t.bounce_rate_bps);
-    const kr = t.revenue[0];
-    setTile('tile-revenue', formatMoney(kr.amount, kr.currency), kr.amount);
-    const r = revenue.totals[0];
+    // Totals are over the days that have each part; without any, there is no figure to show.
+    const traffic = t.traffic_days > 0;
+    setTile('tile-visitors', traffic ? formatCount(t.visitors) : noData, traffic ? t.visitors : '');
+    setTile('tile-new-visitors', traffic ? formatCount(t.new_visitors) : noData, traffic ? t.new_visitors : '');
+    setTile('tile-bounce-rate', traffic ? formatBps(t.bounce_rate_bps) : noData, traffic ? t.bounce_rate_bps : '');
+    const kr = t.revenue.find((x) => x.currency === kpis.currency) || t.revenue[0];
+    if (t.revenue_days > 0 && kr) {
+      setTile('tile-revenue', formatMoney(kr.amount, kr.currency), kr.amount);
+    } else {
+      setTile('tile-revenue', noData, '');
+    }
+    const main = mainCurrency(revenue);
+    const r = revenue.totals.find((x) => x.currency === main);
     setTile('tile-gross', formatMoney(r.gross, r.currency), r.gross);
     setTile('tile-commission', formatMoney(r.commission, r.currency), r.commission);
     setTile('tile-vendor-payouts', formatMoney(r.vendor_payouts, r.currency), r.vendor_payouts);
     setTile('tile-refunds', formatMoney(r.refunds, r.currency), r.refunds);
+    const others = revenue.totals.filter((x) => x.currency !== main && x.payments > 0);
+    const also = $('also-captured');
+    also.textContent = others.length
+      ? 'Also captured: ' + others.map((x) => formatMoney(x.gross, x.currency) + ' in ' + formatCount(x.payments) +
+        (x.payments === 1 ? ' payment' : ' payments')).join('; ') + ' (not in the figures above, which are in ' + main.toUpperCase() + ').'
+      : '';
+    also.hidden = !others.length;
   }
 
   function accent() {
@@ -309,7 +352,10 @@
       existing.update();
       return;
     }
-    const fmt = (v) => (state.chartCurrency[id] ? formatMoney(v, state.chartCurrency[id]) : formatCount(v));
+    const fmt = (v) => {
+      if (v === null || v === undefined) return noData;
+      return state.chartCurrency[id] ? formatMoney(v, state.chartCurrency[id]) : formatCount(v);
+    };
     state.charts[id] = new Chart($(id), {
       type, data,
       options: {
@@ -330,7 +376,7 @@
   }
 
   function renderCharts(kpis, revenue) {
-    const currency = revenue.currencies[0];
+    const currency = mainCurrency(revenue);
     const days = revenue.days.filter((d) => d.currency === currency);
     const labels = days.map((d) => d.day);
     const a = accent();
@@ -347,8 +393,9 @@
     chart('visitors-chart', 'line', {
       labels: kpis.days.map((d) => d.day),
       datasets: [
-        { label: 'Visitors', data: kpis.days.map((d) => d.visitors), borderColor: a, backgroundColor: a },
-        { label: 'New visitors', data: kpis.days.map((d) => d.new_visitors), borderColor: '#10b981', backgroundColor: '#10b981' },
+        // A day without web analytics is a gap (null), not zero visitors, as in the weekly report.
+        { label: 'Visitors', data: kpis.days.map((d) => (d.has_traffic ? d.visitors : null)), borderColor: a, backgroundColor: a },
+        { label: 'New visitors', data: kpis.days.map((d) => (d.has_traffic ? d.new_visitors : null)), borderColor: '#10b981', backgroundColor: '#10b981' },
       ],
     }, '');
   }
@@ -357,7 +404,9 @@
     const generation = state.generation;
     const params = { from: state.from, to: state.to, limit: '25', cursor: state.payoutsCursor };
     const page = await api('GET', scoped('/api/v1/payouts', params));
-    if (generation === state.generation) renderPayouts(page, false);
+    if (generation !== state.generation) return;
+    Object.assign(state.exponents, page.exponents);
+    renderPayouts(page, false);
   }
 
   function renderPayouts(page, fresh) {

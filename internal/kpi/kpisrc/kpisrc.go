@@ -116,7 +116,10 @@ type Ledger struct{ Store *store.Store }
 // Name is the source's name in the sync status.
 func (Ledger) Name() string { return kpi.SourceLedger }
 
-// RevenueDays returns every day from from to to in cur; days without payments are zeros.
+// RevenueDays returns every day from from to to in cur; days without payments are zeros. Refunds
+// are the customers' refunds only, not what lost disputes took (store.RevenueDay.RefundsOnly):
+// Stripe's and PayPal's sources count them so, and a day's revenue must not change when it
+// leaves the hot window and is read from them instead.
 func (l Ledger) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
 	rows, err := l.Store.RevenueByDay(ctx, clientID, from, to)
 	if err != nil {
@@ -132,7 +135,7 @@ func (l Ledger) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 	for _, d := range kpi.Days(from, to) {
 		r := byDay[d]
 		commission := r.Commission
-		out = append(out, kpi.RevenueDay{Day: d, Revenue: kpi.Revenue{Currency: cur, Gross: r.Gross, Refunds: r.Refunds, Commission: &commission}})
+		out = append(out, kpi.RevenueDay{Day: d, Revenue: kpi.Revenue{Currency: cur, Gross: r.Gross, Refunds: r.RefundsOnly(), Commission: &commission}})
 	}
 	return out, nil
 }
