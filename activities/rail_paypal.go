@@ -159,16 +159,20 @@ func duplicateBatch(err error, answer []byte) (batchID string, dup bool) {
 		Links []paypal.Link `json:"links"`
 	}
 	_ = json.Unmarshal(answer, &body) // plutov decoded the rest; a body without links links nothing
-	for _, l := range body.Links {
+	// PayPal puts the link to the batch made under the key in the detail ("details[].link", as
+	// plutov's own fixture of this refusal has it); a top-level "links" is taken too.
+	links := body.Links
+	for _, d := range pe.Details {
+		if strings.EqualFold(strings.TrimPrefix(d.Field, "sender_batch_header."), "sender_batch_id") {
+			dup = true
+		}
+		links = append(links, d.Links...)
+	}
+	for _, l := range links {
 		if u, err := url.Parse(l.Href); err == nil && (l.Method == "" || l.Method == http.MethodGet) {
 			if id, ok := strings.CutPrefix(u.Path, "/v1/payments/payouts/"); ok && id != "" && !strings.Contains(id, "/") {
 				batchID = id
 			}
-		}
-	}
-	for _, d := range pe.Details {
-		if strings.EqualFold(strings.TrimPrefix(d.Field, "sender_batch_header."), "sender_batch_id") {
-			dup = true
 		}
 	}
 	return batchID, dup || strings.Contains(strings.ToLower(pe.Message), "sender_batch_id")

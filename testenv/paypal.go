@@ -361,13 +361,15 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if id, dup := p.bySender[body.Header.SenderBatchID]; dup {
-		answer := map[string]any{"name": "USER_BUSINESS_ERROR", "message": "Batch with given sender_batch_id already exists",
-			"debug_id": "dup" + id, "details": []map[string]string{{"field": "SENDER_BATCH_ID", "issue": "Duplicate batch request"}},
-			"links": []map[string]string{{"href": p.APIBase + "/v1/payments/payouts/" + id, "rel": "self", "method": "GET"}}}
+		// As PayPal answers it (plutov/paypal v4.8.0's fixture of this refusal): the link to the
+		// batch made under the key is in the detail, "link".
+		detail := map[string]any{"field": "SENDER_BATCH_ID", "issue": "Batch with given sender_batch_id already exists",
+			"link": []map[string]string{{"href": p.APIBase + "/v1/payments/payouts/" + id, "rel": "self", "method": "GET"}}}
 		if p.OmitDuplicateLink {
-			delete(answer, "links")
-			answer["message"] = "User business error."
+			delete(detail, "link")
 		}
+		answer := map[string]any{"name": "USER_BUSINESS_ERROR", "message": "User business error.",
+			"debug_id": "dup" + id, "details": []map[string]any{detail}}
 		writeJSON(w, 400, answer)
 		return
 	}
