@@ -188,6 +188,14 @@ func (r *run) apply(e Event) error {
 		if err := r.returnFee(e); err != nil {
 			return err
 		}
+		if r.in.CodePath >= codePathDisputeLoss && r.rec.Provider == activities.ProviderPayPal && e.RefundID != "" {
+			// PayPal's total_refunded_amount counts its reversals too (a reversal is a refund
+			// resource of its own, whose total holds it), while a reversal is applied as a lost
+			// dispute: taken on top, a refund after a reversal took the reversal from the payees a
+			// second time. Each PayPal refund is applied once by its own amount, whatever order
+			// the refunds and reversals are told in.
+			e.AmountRefunded = 0
+		}
 		if e.AmountRefunded == 0 && e.RefundID != "" {
 			// The provider told only this refund's amount: apply it once per refund ID.
 			if slices.Contains(r.rec.AppliedRefunds, e.RefundID) || r.isFailedRefund(e.RefundID) {
