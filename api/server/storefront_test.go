@@ -279,6 +279,16 @@ func TestStorefrontWebhooksStoreNormalizedOrders(t *testing.T) {
 				}},
 		},
 		{
+			// Shop in USD, customer charged in EUR: stored in EUR, the currency of the payment.
+			name: "shopify multi-currency order", d: shopifyDelivery("orders/paid", "6f0e2a91-multi-currency-1", shopSample(t, "shopify_orders_paid_multi_currency.json")),
+			orderID: "6240113358902", status: "paid",
+			want: ipayment.Order{ClientID: c, OrderID: "6240113358902", Platform: "shopify", Currency: "eur", AffiliateID: c + "-greenkitchenblog",
+				Subtotal: 12555, Tax: 941, Shipping: 873, Discount: 1256, Lines: []ipayment.OrderLine{
+					{VendorID: c + "-blue-fox-ceramics", Subtotal: 10230, Tax: 774, Discount: 1023},
+					{VendorID: c + "-oak-thread", Subtotal: 2325, Tax: 167, Discount: 233},
+				}},
+		},
+		{
 			name: "woocommerce order with coupon and tax", d: wooDelivery("order.created", "7c3fb1d5e4a2b6c8d0e1f2a3b4c5d6e7", shopSample(t, "woocommerce_order_created.json")),
 			orderID: "7311", status: "processing",
 			want: ipayment.Order{ClientID: c, OrderID: "7311", Platform: "woocommerce", Currency: "usd", AffiliateID: c + "-mike-reviews",
@@ -323,6 +333,12 @@ func TestStorefrontWebhooksStoreNormalizedOrders(t *testing.T) {
 	code, out = e.post(c, tests[0].d)
 	require.Equal(t, "duplicate", out["status"], code)
 	require.Equal(t, "refunded", e.status(c, "5934021746733"))
+
+	// The multi-currency order's refund comes in EUR, the order's currency: the whole 131.13 EUR
+	// back is a whole refund.
+	code, out = e.post(c, shopifyDelivery("refunds/create", "0d5c2f6e-refund-eur", shopSample(t, "shopify_refunds_create_multi_currency.json")))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "refunded", e.status(c, "6240113358902"), "the refund gave back the whole order")
 
 	// Instagram moves the order along; an ID that another platform already used is refused.
 	code, out = e.post(c, instagramDelivery(shopSample(t, "instagram_order_status.json")))

@@ -19,15 +19,28 @@ const (
 // shopifyOrder is the part of Shopify's order webhook payload (the REST Admin API Order) that
 // splits need. Customer, addresses, client_details, payment details and the like have no field
 // here, so they are never even decoded.
+//
+// Currencies. `currency` is the shop's currency, `presentment_currency` "the currency that the
+// customer used at checkout" (REST Admin API Order resource,
+// https://shopify.dev/docs/api/admin-rest/latest/resources/order). On a multi-currency store the
+// two differ: the plain amount fields (`price`, `total_discount`, `amount`, ...) are in the shop's
+// currency and each field's `<field>_set` is a MoneyBag holding the same amount in both,
+// `{"shop_money": {...}, "presentment_money": {"amount": "0.93", "currency_code": "EUR"}}`
+// ("presentmentMoney: Amount in the customer's selected currency",
+// https://shopify.dev/docs/api/admin-graphql/2025-04/objects/moneybag). The customer is charged,
+// and the shop's Stripe or PayPal payment made, in the presentment currency, so that is the
+// order's currency here and every amount is read from its `_set.presentment_money`; see
+// shopifyMoney.
 type shopifyOrder struct {
-	ID              flexID            `json:"id"`
-	Currency        string            `json:"currency"`
-	FinancialStatus string            `json:"financial_status"`
-	CancelledAt     *string           `json:"cancelled_at"`
-	TaxesIncluded   bool              `json:"taxes_included"`
-	LineItems       []shopifyLine     `json:"line_items"`
-	ShippingLines   []shopifyShipping `json:"shipping_lines"`
-	DiscountCodes   []struct {
+	ID                  flexID            `json:"id"`
+	Currency            string            `json:"currency"`
+	PresentmentCurrency string            `json:"presentment_currency"`
+	FinancialStatus     string            `json:"financial_status"`
+	CancelledAt         *string           `json:"cancelled_at"`
+	TaxesIncluded       bool              `json:"taxes_included"`
+	LineItems           []shopifyLine     `json:"line_items"`
+	ShippingLines       []shopifyShipping `json:"shipping_lines"`
+	DiscountCodes       []struct {
 		Code string `json:"code"`
 	} `json:"discount_codes"`
 	NoteAttributes []struct {
@@ -36,29 +49,113 @@ type shopifyOrder struct {
 	} `json:"note_attributes"`
 }
 
+// shopifyMoneySet is a `<field>_set` MoneyBag. Only presentment_money is decoded: shop_money is
+// the shop's bookkeeping in a currency the customer did not pay in.
+type shopifyMoneySet struct {
+	PresentmentMoney *struct {
+		Amount       decimal `json:"amount"`
+		CurrencyCode string  `json:"currency_code"`
+	} `json:"presentment_money"`
+}
+
 type shopifyAmount struct {
-	Amount decimal `json:"amount"`
+	Amount    decimal          `json:"amount"`
+	AmountSet *shopifyMoneySet `json:"amount_set"`
 }
 
 type shopifyTax struct {
-	Price decimal `json:"price"`
+	Price    decimal          `json:"price"`
+	PriceSet *shopifyMoneySet `json:"price_set"`
 }
 
 type shopifyLine struct {
-	Vendor              string          `json:"vendor"`
-	Price               decimal         `json:"price"`
-	Quantity            int64           `json:"quantity"`
-	TotalDiscount       decimal         `json:"total_discount"`
-	DiscountAllocations []shopifyAmount `json:"discount_allocations"`
-	TaxLines            []shopifyTax    `json:"tax_lines"`
+	Vendor              string           `json:"vendor"`
+	Price               decimal          `json:"price"`
+	PriceSet            *shopifyMoneySet `json:"price_set"`
+	Quantity            int64            `json:"quantity"`
+	TotalDiscount       decimal          `json:"total_discount"`
+	TotalDiscountSet    *shopifyMoneySet `json:"total_discount_set"`
+	DiscountAllocations []shopifyAmount  `json:"discount_allocations"`
+	TaxLines            []shopifyTax     `json:"tax_lines"`
 }
 
 type shopifyShipping struct {
-	Price               decimal         `json:"price"`
-	DiscountAllocations []shopifyAmount `json:"discount_allocations"`
-	TaxLines            []shopifyTax    `json:"tax_lines"`
+	Price               decimal          `json:"price"`
+	PriceSet            *shopifyMoneySet `json:"price_set"`
+	DiscountAllocations []shopifyAmount  `json:"discount_allocations"`
+	TaxLines            []shopifyTax     `json:"tax_lines"`
 }
 
+// shopifyMoney reads an order's amounts in the order's currency: the customer's (presentment)
+// currency when the order names one, the shop's otherwise.
+type shopifyMoney struct {
+	cur  money.Currency // the order's currency
+	shop money.Currency // the currency of the plain amount fields; "" when the order names none
+	// sets: the plain fields are in another currency than the order (a multi-currency order), so
+	// every non-zero amount must come from its _set; mixing currencies is refused.
+	sets bool
+}
+
+func (so shopifyOrder) money() (shopifyMoney, error) {
+	if so.PresentmentCurrency == "" {
+		// Older payloads, and orders of shops that sell in one currency only.
+		cur, err := parseCurrency(so.Currency)
+		return shopifyMoney{cur: cur, shop: cur}, err
+	}
+	cur, err := money.ParseCurrency(so.PresentmentCurrency)
+	if err != nil {
+		return shopifyMoney{}, fmt.Errorf("%w: presentment_currency: %v", ErrInvalidOrder, err)
+	}
+	m := shopifyMoney{cur: cur}
+	if so.Currency != "" {
+		if m.shop, err = parseCurrency(so.Currency); err != nil {
+			return shopifyMoney{}, err
+		}
+	}
+	m.sets = m.shop != cur
+	return m, nil
+}
+
+// read is one amount: field's _set.presentment_money when the payload has it (its currency_code
+// must be the order's), else the plain field when that is in the order's currency. On a
+// multi-currency order a missing _set is accepted only for a plain amount of zero, which is zero
+// in every currency; anything else is refused rather than read in the shop's currency.
+func (m shopifyMoney) read(field string, plain decimal, set *shopifyMoneySet) (int64, error) {
+	if set != nil && set.PresentmentMoney != nil {
+		pm := set.PresentmentMoney
+		if c, err := money.ParseCurrency(pm.CurrencyCode); err != nil || c != m.cur {
+			return 0, fmt.Errorf("%w: %s_set.presentment_money is in %q, not the order's currency %s", ErrInvalidOrder, field, pm.CurrencyCode, m.cur.Upper())
+		}
+		return pm.Amount.nonNegative(field+"_set.presentment_money.amount", m.cur)
+	}
+	if !m.sets {
+		return plain.nonNegative(field, m.cur)
+	}
+	shop := m.shop
+	if shop == "" {
+		shop = m.cur // zero is zero whatever the exponent
+	}
+	if v, err := plain.minor(field, shop); err == nil && v == 0 {
+		return 0, nil
+	}
+	shopCur := "an unnamed currency"
+	if m.shop != "" {
+		shopCur = "the shop's currency " + m.shop.Upper()
+	}
+	return 0, fmt.Errorf("%w: %s_set.presentment_money is missing: the order is in %s, %s is in %s", ErrInvalidOrder, field, m.cur.Upper(), field, shopCur)
+}
+
+// shopifyRefund is a refunds/create body (REST Admin API Refund). Its transactions are the money
+// given back, each with its `amount` and "the currency used for the payment" (Transaction
+// resource, https://shopify.dev/docs/api/admin-rest/latest/resources/transaction): on a
+// multi-currency order that is the presentment currency, the one the customer paid and the order
+// is stored in ("For multi-currency orders, the currency property is required when creating
+// refund and capture transactions. The value should be the presentment currency from the order",
+// same page). Shopify's own sample refund shows it, a shop in CAD refunding a USD transaction
+// (`"currency": "USD"` beside `amount_set` with CAD shop_money and USD presentment_money,
+// https://shopify.dev/docs/api/admin-rest/latest/resources/refund); amounts in the shop's currency
+// come only when an API reader asks with in_shop_currency=true, which a webhook does not. So the
+// transaction's own currency is the refund's, and the caller compares it with the order's.
 type shopifyRefund struct {
 	OrderID      flexID `json:"order_id"`
 	Transactions []struct {
@@ -109,11 +206,11 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	if err := validID("order id", o.OrderID); err != nil {
 		return Order{}, err
 	}
-	cur, err := parseCurrency(so.Currency)
+	m, err := so.money()
 	if err != nil {
 		return Order{}, err
 	}
-	o.Currency = cur
+	o.Currency = m.cur
 	var vendors vendorLines
 	for i, li := range so.LineItems {
 		if li.Quantity < 0 {
@@ -122,7 +219,7 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 		if li.Quantity == 0 {
 			continue // removed by an order edit: nothing sold, nobody to pay
 		}
-		sub, tax, disc, err := li.amounts(i, cur, so.TaxesIncluded)
+		sub, tax, disc, err := li.amounts(i, m, so.TaxesIncluded)
 		if err != nil {
 			return Order{}, err
 		}
@@ -141,7 +238,7 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 		return Order{}, err
 	}
 	for i, sl := range so.ShippingLines {
-		ship, err := sl.amount(i, cur, so.TaxesIncluded)
+		ship, err := sl.amount(i, m, so.TaxesIncluded)
 		if err != nil {
 			return Order{}, err
 		}
@@ -173,9 +270,9 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 // amounts of one line: subtotal is price × quantity before discounts and without tax (when the
 // shop's prices include tax, the line's tax is taken out), discount is what Shopify allocated to
 // the line from line and order discounts, tax is the line's tax lines.
-func (li shopifyLine) amounts(i int, cur money.Currency, taxesIncluded bool) (subtotal, tax, disc int64, err error) {
+func (li shopifyLine) amounts(i int, m shopifyMoney, taxesIncluded bool) (subtotal, tax, disc int64, err error) {
 	field := fmt.Sprintf("line_items[%d]", i)
-	price, err := li.Price.nonNegative(field+".price", cur)
+	price, err := m.read(field+".price", li.Price, li.PriceSet)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -183,7 +280,7 @@ func (li shopifyLine) amounts(i int, cur money.Currency, taxesIncluded bool) (su
 		return 0, 0, 0, fmt.Errorf("%w: %s: price × quantity: %v", ErrInvalidOrder, field, err)
 	}
 	for j, t := range li.TaxLines {
-		v, err := t.Price.nonNegative(fmt.Sprintf("%s.tax_lines[%d].price", field, j), cur)
+		v, err := m.read(fmt.Sprintf("%s.tax_lines[%d].price", field, j), t.Price, t.PriceSet)
 		if err != nil {
 			return 0, 0, 0, err
 		}
@@ -193,7 +290,7 @@ func (li shopifyLine) amounts(i int, cur money.Currency, taxesIncluded bool) (su
 	}
 	if len(li.DiscountAllocations) > 0 {
 		for j, d := range li.DiscountAllocations {
-			v, err := d.Amount.nonNegative(fmt.Sprintf("%s.discount_allocations[%d].amount", field, j), cur)
+			v, err := m.read(fmt.Sprintf("%s.discount_allocations[%d].amount", field, j), d.Amount, d.AmountSet)
 			if err != nil {
 				return 0, 0, 0, err
 			}
@@ -201,7 +298,7 @@ func (li shopifyLine) amounts(i int, cur money.Currency, taxesIncluded bool) (su
 				return 0, 0, 0, err
 			}
 		}
-	} else if disc, err = li.TotalDiscount.nonNegative(field+".total_discount", cur); err != nil {
+	} else if disc, err = m.read(field+".total_discount", li.TotalDiscount, li.TotalDiscountSet); err != nil {
 		return 0, 0, 0, err
 	}
 	if taxesIncluded {
@@ -217,14 +314,14 @@ func (li shopifyLine) amounts(i int, cur money.Currency, taxesIncluded bool) (su
 
 // amount of one shipping line: its price less shipping discounts, plus its tax unless the price
 // already includes it. Shipping tax is counted with shipping, not with the vendors' line tax.
-func (sl shopifyShipping) amount(i int, cur money.Currency, taxesIncluded bool) (int64, error) {
+func (sl shopifyShipping) amount(i int, m shopifyMoney, taxesIncluded bool) (int64, error) {
 	field := fmt.Sprintf("shipping_lines[%d]", i)
-	ship, err := sl.Price.nonNegative(field+".price", cur)
+	ship, err := m.read(field+".price", sl.Price, sl.PriceSet)
 	if err != nil {
 		return 0, err
 	}
 	for j, d := range sl.DiscountAllocations {
-		v, err := d.Amount.nonNegative(fmt.Sprintf("%s.discount_allocations[%d].amount", field, j), cur)
+		v, err := m.read(fmt.Sprintf("%s.discount_allocations[%d].amount", field, j), d.Amount, d.AmountSet)
 		if err != nil {
 			return 0, err
 		}
@@ -234,7 +331,7 @@ func (sl shopifyShipping) amount(i int, cur money.Currency, taxesIncluded bool) 
 	}
 	if !taxesIncluded {
 		for j, t := range sl.TaxLines {
-			v, err := t.Price.nonNegative(fmt.Sprintf("%s.tax_lines[%d].price", field, j), cur)
+			v, err := m.read(fmt.Sprintf("%s.tax_lines[%d].price", field, j), t.Price, t.PriceSet)
 			if err != nil {
 				return 0, err
 			}

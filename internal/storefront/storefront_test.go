@@ -117,6 +117,29 @@ func TestParseSamples(t *testing.T) {
 			}},
 		},
 		{
+			// Shop in USD, customer paid in EUR: the order is in EUR, every amount read from its
+			// _set.presentment_money (the plain fields are USD); the removed line needs no _set and
+			// a zero tax line without one is zero in any currency.
+			name:  "shopify multi-currency order paid in the presentment currency",
+			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "orders/paid", b) },
+			file:  "shopify_orders_paid_multi_currency.json",
+			orders: []storefront.Order{{
+				Order: payment.Order{ClientID: "acme", OrderID: "6240113358902", Platform: "shopify", Currency: money.EUR,
+					AffiliateID: "acme-greenkitchenblog", Subtotal: 12555, Tax: 941, Shipping: 873, Discount: 1256,
+					Lines: []payment.OrderLine{
+						{VendorID: "acme-blue-fox-ceramics", Subtotal: 10230, Tax: 774, Discount: 1023},
+						{VendorID: "acme-oak-thread", Subtotal: 2325, Tax: 167, Discount: 233},
+					}},
+				Status: "paid", ReferralCodes: []string{"acme-herbst10"},
+			}},
+		},
+		{
+			name:    "shopify refund in the presentment currency",
+			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "refunds/create", b) },
+			file:    "shopify_refunds_create_multi_currency.json",
+			updates: []storefront.StatusUpdate{{OrderID: "6240113358902", Status: "partially_refunded", Refunded: 13113, Currency: money.EUR}},
+		},
+		{
 			name:    "shopify refund",
 			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "refunds/create", b) },
 			file:    "shopify_refunds_create.json",
@@ -213,10 +236,16 @@ func TestParseSamples(t *testing.T) {
 // total reads the amount the customer paid from a sample, as the shop states it.
 func total(t *testing.T, file string) int64 {
 	var v struct {
-		TotalPrice string `json:"total_price"`
-		Total      string `json:"total"`
-		Currency   string `json:"currency"`
-		Entry      []struct {
+		TotalPrice    string `json:"total_price"`
+		TotalPriceSet struct {
+			PresentmentMoney struct {
+				Amount       string `json:"amount"`
+				CurrencyCode string `json:"currency_code"`
+			} `json:"presentment_money"`
+		} `json:"total_price_set"`
+		Total    string `json:"total"`
+		Currency string `json:"currency"`
+		Entry    []struct {
 			Changes []struct {
 				Value struct {
 					Details struct {
@@ -228,6 +257,9 @@ func total(t *testing.T, file string) int64 {
 	}
 	require.NoError(t, json.Unmarshal(sample(t, file), &v))
 	amount, cur := v.TotalPrice+v.Total, v.Currency
+	if pm := v.TotalPriceSet.PresentmentMoney; pm.Amount != "" {
+		amount, cur = pm.Amount, pm.CurrencyCode // what a Shopify customer paid, in their currency
+	}
 	if len(v.Entry) > 0 {
 		amount, cur = v.Entry[0].Changes[0].Value.Details.Total.Amount, v.Entry[0].Changes[0].Value.Details.Total.Currency
 	}
@@ -260,6 +292,12 @@ func TestParsedOrdersHoldNoCustomerData(t *testing.T) {
 			return storefront.ParseShopify("acme", "orders/create", b)
 		},
 		"shopify_refunds_create.json": func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "refunds/create", b) },
+		"shopify_orders_paid_multi_currency.json": func(b []byte) (storefront.Result, error) {
+			return storefront.ParseShopify("acme", "orders/paid", b)
+		},
+		"shopify_refunds_create_multi_currency.json": func(b []byte) (storefront.Result, error) {
+			return storefront.ParseShopify("acme", "refunds/create", b)
+		},
 		"woocommerce_order_created.json": func(b []byte) (storefront.Result, error) {
 			return storefront.ParseWooCommerce("acme", "order.created", b)
 		},
