@@ -117,13 +117,17 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 	return v, nil
 }
 
+// readChainBatch reads the verifyBatch entries after afterID with their postings. The postings
+// are bounded by afterID too (p.entry_id > $1, not only e.id > $1): the planner does not carry
+// the entries' bound over the join, and a merge join then read postings_entry_idx from its start,
+// every posting of every earlier batch, which made a walk of the journal quadratic.
 func readChainBatch(ctx context.Context, tx pgx.Tx, afterID int64) ([]chainRow, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT e.id, e.idempotency_key, e.currency, e.reference, e.description,
 		       coalesce(e.reverses_id, 0), e.content_hash, e.created_at, e.prev_hash, e.entry_hash,
 		       coalesce(array_agg(p.account ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '{}'),
 		       coalesce(array_agg(p.amount ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '{}')
-		FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
+		FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id AND p.entry_id > $1
 		WHERE e.id > $1
 		GROUP BY e.id
 		ORDER BY e.id
