@@ -217,6 +217,20 @@ type BalancePoint struct {
 	Balance int64     `json:"balance"`
 }
 
+// entryDeltaSQL is what entry e moved on account $1 (NULL: no posting to it). As a lateral
+// subquery it is one probe of postings_account_entry_idx per entry of a window, which the
+// planner cannot turn into a scan of the account's postings in the whole journal (a join did,
+// for an account posted to by every entry).
+const entryDeltaSQL = `SELECT sum(p.amount) AS amount FROM postings p WHERE p.account = $1 AND p.entry_id = e.id`
+
+// openingBalanceSQL is an account's balance in a currency as of $3: its balance now
+// (ledger_balances) less what the entries after $3 moved, so what it reads grows with the time
+// since $3 (a monitor's window), not with the journal.
+const openingBalanceSQL = `
+			SELECT (coalesce((SELECT b.balance FROM ledger_balances b WHERE b.account = $1 AND b.currency = $2), 0)
+				- coalesce((SELECT sum(d.amount) FROM journal_entries e CROSS JOIN LATERAL (` + entryDeltaSQL + `) d
+					WHERE e.currency = $2 AND e.created_at > $3), 0))::bigint`
+
 // BalanceHistory is the account's balance in cur as of from (opening), and after each entry
 // created in (from, to], oldest first: enough to tell whether it stayed on one side of a line
 // for the whole window. One snapshot, so opening and points agree.
@@ -231,17 +245,13 @@ func (l *Ledger) BalanceHistory(ctx context.Context, account string, cur money.C
 	var opening int64
 	var points []BalancePoint
 	err = pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `
-			SELECT coalesce(sum(p.amount), 0)::bigint
-			FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-			WHERE p.account = $1 AND e.currency = $2 AND e.created_at <= $3`, account, string(c), from).Scan(&opening); err != nil {
+		if err := tx.QueryRow(ctx, openingBalanceSQL, account, string(c), from).Scan(&opening); err != nil {
 			return fmt.Errorf("opening balance: %w", err)
 		}
 		rows, err := tx.Query(ctx, `
-			SELECT e.id, e.created_at, sum(p.amount)::bigint
-			FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-			WHERE p.account = $1 AND e.currency = $2 AND e.created_at > $3 AND e.created_at <= $4
-			GROUP BY e.id, e.created_at
+			SELECT e.id, e.created_at, d.amount::bigint
+			FROM journal_entries e CROSS JOIN LATERAL (`+entryDeltaSQL+`) d
+			WHERE e.currency = $2 AND e.created_at > $3 AND e.created_at <= $4 AND d.amount IS NOT NULL
 			ORDER BY e.created_at, e.id`, account, string(c), from, to)
 		if err != nil {
 			return fmt.Errorf("changes: %w", err)
@@ -275,10 +285,14 @@ func (l *Ledger) AccountBalances(ctx context.Context, account string, asOf time.
 	}
 	q := `SELECT e.currency, sum(p.amount)::bigint
 	      FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-	      WHERE p.account = $1 AND ` + fmt.Sprintf(asOfFilter, 2, 2) + `
+	      WHERE p.account = $1 AND e.created_at <= $2
 	      GROUP BY e.currency
 	      ORDER BY e.currency`
-	rows, err := l.pool.Query(ctx, q, account, nullableTime(asOf))
+	args := []any{account, asOf}
+	if asOf.IsZero() {
+		q, args = `SELECT currency, balance::bigint FROM ledger_balances WHERE account = $1 ORDER BY currency`, args[:1]
+	}
+	rows, err := l.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances of %q: %w", account, err)
 	}
