@@ -1,11 +1,14 @@
 package ledger_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -90,4 +93,46 @@ func TestBalancesNowAreTheJournalsSums(t *testing.T) {
 	cash, err := l.Balance(ctx, "cash", "eur", time.Time{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(500), cash)
+}
+
+// Only the postings trigger writes ledger_balances: a hand-run statement is refused, and a
+// balance edited around the triggers is reported by chain verification.
+func TestKeptBalancesFollowOnlyThePostings(t *testing.T) {
+	l, pool := ownLedger(t)
+	ctx := t.Context()
+	_, _, err := l.Post(ctx, sale(unique("k"), "", "v", 1000, 100))
+	require.NoError(t, err)
+	requireIntact(t, l)
+
+	for _, stmt := range []string{
+		`UPDATE ledger_balances SET balance = balance + 1 WHERE account = 'platform:revenue'`,
+		`DELETE FROM ledger_balances`,
+		`INSERT INTO ledger_balances (account, currency, balance) VALUES ('made:up', 'usd', 5)`,
+		`TRUNCATE ledger_balances`,
+	} {
+		_, err := pool.Exec(ctx, stmt)
+		var pgErr *pgconn.PgError
+		require.True(t, errors.As(err, &pgErr), "%s: %v", stmt, err)
+		assert.Equal(t, "23001", pgErr.Code, stmt) // restrict_violation
+	}
+	requireIntact(t, l)
+
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE ledger_balances SET balance = balance + 1 WHERE account = 'platform:revenue'`)
+		return err
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+		t.Skipf("PG_TEST_URL user may not set session_replication_role: %v", err)
+	}
+	require.NoError(t, err)
+	v, err := l.Verify(ctx)
+	require.NoError(t, err)
+	require.False(t, v.OK)
+	require.NotNil(t, v.Break)
+	assert.Contains(t, v.Break.Reason, "platform:revenue")
+	assert.Contains(t, v.Break.Reason, "ledger_balances")
 }

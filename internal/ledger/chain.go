@@ -1,10 +1,13 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +88,7 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 
 	v := Verification{OK: true}
 	prev := ChainLink{Hash: GenesisHash}
+	sums := map[balanceKey]*big.Int{}
 	for {
 		rows, err := readChainBatch(ctx, tx, prev.EntryID)
 		if err != nil {
@@ -94,6 +98,13 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 			if reason := checkLink(r, prev); reason != "" {
 				v.OK, v.Break = false, &ChainBreak{EntryID: r.ID, Reason: reason}
 				return v, nil
+			}
+			for _, p := range r.Postings {
+				k := balanceKey{p.Account, string(r.Currency)}
+				if sums[k] == nil {
+					sums[k] = new(big.Int)
+				}
+				sums[k].Add(sums[k], big.NewInt(p.Amount))
 			}
 			prev = ChainLink{EntryID: r.ID, Hash: *r.entryHash}
 			v.Entries++
@@ -113,8 +124,64 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 		v.Break = &ChainBreak{EntryID: recorded, Reason: fmt.Sprintf(
 			"the chain ends at entry %d (hash %s) but its head records entry %d (hash %s): entries were removed from the end of the journal or the head was edited",
 			prev.EntryID, short(prev.Hash), recorded, short(headHash))}
+		return v, nil
+	}
+	reason, err := checkBalances(ctx, tx, sums)
+	if err != nil {
+		return Verification{}, err
+	}
+	if reason != "" {
+		v.OK, v.Break = false, &ChainBreak{EntryID: prev.EntryID, Reason: reason}
 	}
 	return v, nil
+}
+
+type balanceKey struct{ account, currency string }
+
+// checkBalances compares the balances kept in ledger_balances (migration 00019), which Balances
+// reads for "now", with the sums of the postings the walk read, in the same snapshot: the table
+// is derived, not chained, so an edit of it would otherwise go unnoticed.
+func checkBalances(ctx context.Context, tx pgx.Tx, sums map[balanceKey]*big.Int) (string, error) {
+	rows, err := tx.Query(ctx, `SELECT account, currency, balance::text FROM ledger_balances ORDER BY account, currency`)
+	if err != nil {
+		return "", fmt.Errorf("read kept balances: %w", err)
+	}
+	kept := map[balanceKey]string{}
+	var k balanceKey
+	var bal string
+	if _, err := pgx.ForEachRow(rows, []any{&k.account, &k.currency, &bal}, func() error {
+		kept[k] = bal
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("read kept balances: %w", err)
+	}
+	keys := make([]balanceKey, 0, len(sums)+len(kept))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	for k := range kept {
+		if sums[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b balanceKey) int {
+		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency))
+	})
+	for _, k := range keys {
+		want := "none"
+		if sums[k] != nil {
+			want = sums[k].String()
+		}
+		got, ok := kept[k]
+		if !ok {
+			got = "none"
+		}
+		if got != want {
+			return fmt.Sprintf("the balance kept for account %s in %s is %s but its postings sum to %s: ledger_balances was edited or written around its trigger",
+				k.account, k.currency, got, want), nil
+		}
+	}
+	return "", nil
 }
 
 // readChainBatch reads the verifyBatch entries after afterID with their postings. The postings

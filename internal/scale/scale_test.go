@@ -112,10 +112,10 @@ func loadLedger(t *testing.T) *pgxpool.Pool {
 			ORDER BY g`,
 			`SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), 300000)`,
 			`UPDATE ledger_chain_head SET last_entry_id = 300000`,
-			`RESET session_replication_role`,
 			`INSERT INTO ledger_balances (account, currency, balance)
 			SELECT p.account, e.currency, sum(p.amount) FROM postings p JOIN journal_entries e ON e.id = p.entry_id
 			GROUP BY p.account, e.currency`,
+			`RESET session_replication_role`,
 			`ANALYZE journal_entries`,
 			`ANALYZE postings`,
 			`ANALYZE ledger_balances`,

@@ -47,7 +47,28 @@ SELECT p.account, e.currency, sum(p.amount)
   FROM postings p JOIN journal_entries e ON e.id = p.entry_id
  GROUP BY p.account, e.currency;
 
+-- +goose StatementBegin
+-- Only the trigger above writes balances (its statements run one trigger level down); a hand-run
+-- statement is refused like an edit of the journal. Chain verification also compares the table
+-- with the postings it walks, which catches writes around the triggers.
+CREATE FUNCTION ledger_balances_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() < 2 THEN
+        RAISE EXCEPTION 'ledger: % on ledger_balances is not allowed: balances follow the postings appended to the journal', TG_OP
+            USING ERRCODE = 'restrict_violation', TABLE = 'ledger_balances';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER ledger_balances_guard
+    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ledger_balances
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_balances_guard();
+
 -- +goose Down
 DROP TRIGGER postings_balances ON postings;
 DROP FUNCTION ledger_balances_add();
 DROP TABLE ledger_balances;
+DROP FUNCTION ledger_balances_guard();
