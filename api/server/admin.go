@@ -249,14 +249,41 @@ func (s *Server) listPayments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	recs, err := s.deps.Store.ListPayments(c.Request().Context(), store.PaymentFilter{
+	f := store.PaymentFilter{
 		ClientID: q.Get("client_id"), VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
-		From: from, To: to, Limit: limit,
-	})
+		From: from, To: to, Limit: limit + 1,
+	}
+	var cur paymentCursor
+	if ok, err := decodeCursor(c, &cur); err != nil {
+		return err
+	} else if ok {
+		f.After = &store.PaymentCursor{At: cur.At, WorkflowID: cur.WorkflowID}
+	}
+	recs, err := s.deps.Store.ListPaymentsPage(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.paymentsAnswer(recs))
+	var next *string
+	if len(recs) > limit {
+		recs = recs[:limit]
+		last := recs[limit-1].Cursor
+		n := encodeCursor(paymentCursor{At: last.At, WorkflowID: last.WorkflowID})
+		next = &n
+	}
+	records := make([]ipayment.Record, 0, len(recs))
+	for _, r := range recs {
+		records = append(records, r.Record)
+	}
+	answer := s.paymentsAnswer(records)
+	answer["next_cursor"] = next
+	return c.JSON(http.StatusOK, answer)
+}
+
+// paymentCursor is the last payment of an admin payments page: its time (capture, or creation
+// before capture) and workflow ID, the listing's order.
+type paymentCursor struct {
+	At         time.Time `json:"t"`
+	WorkflowID string    `json:"w"`
 }
 
 // paymentsAnswer lists payments with the minor-unit digits of their currencies (exponents), so

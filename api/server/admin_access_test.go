@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -213,7 +214,23 @@ func TestAdminListings(t *testing.T) {
 	code, body = a.json(req{method: http.MethodGet, path: "/api/v1/admin/payments?client_id=" + c + "&from=2026-06-10T12:00:00Z&to=2026-06-12T12:00:00Z", key: adminKey})
 	require.Equal(t, http.StatusOK, code, body)
 	require.ElementsMatch(t, []string{"payment-stripe-" + c + "-paid", "payment-stripe-" + c + "-held"}, ids(body))
-	for _, q := range []string{"from=soon", "from=2026-06-12&to=2026-06-10", "limit=-1"} {
+	// Pages follow the cursor, newest capture first, to a last page with no next cursor.
+	var paged []string
+	path := "/api/v1/admin/payments?limit=1&client_id=" + c
+	for page := 0; ; page++ {
+		require.Less(t, page, 4, "the payments pages do not end")
+		code, body = a.json(req{method: http.MethodGet, path: path, key: adminKey})
+		require.Equal(t, http.StatusOK, code, body)
+		paged = append(paged, ids(body)...)
+		next, _ := body["next_cursor"].(string)
+		if next == "" {
+			require.Nil(t, body["next_cursor"], body)
+			break
+		}
+		path = "/api/v1/admin/payments?limit=1&client_id=" + c + "&cursor=" + url.QueryEscape(next)
+	}
+	require.Equal(t, []string{"payment-stripe-" + c + "-failed", "payment-stripe-" + c + "-held", "payment-stripe-" + c + "-paid"}, paged)
+	for _, q := range []string{"from=soon", "from=2026-06-12&to=2026-06-10", "limit=-1", "cursor=bm90LWpzb24"} {
 		code, _ := a.json(req{method: http.MethodGet, path: "/api/v1/admin/payments?" + q, key: adminKey})
 		require.Equal(t, http.StatusBadRequest, code, q)
 	}

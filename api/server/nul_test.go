@@ -35,6 +35,7 @@ func TestNULIsRefusedWith400(t *testing.T) {
 		{"admin's client_id", req{method: "GET", path: "/api/v1/client?client_id=%00", key: adminKey}, "invalid_request", "client_id"},
 		{"payments by client", req{method: "GET", path: "/api/v1/admin/payments?client_id=%00", key: adminKey}, "invalid_request", "client_id"},
 		{"audit by actor", req{method: "GET", path: "/api/v1/admin/audit?actor=%00", key: adminKey}, "invalid_request", "actor"},
+		{"admin payments cursor", req{method: "GET", path: "/api/v1/admin/payments?cursor=" + cursor(`{"t":"2026-01-01T00:00:00Z","w":"\u0000"}`), key: adminKey}, "invalid_cursor", "cursor"},
 		{"audit cursor", req{method: "GET", path: "/api/v1/admin/audit?cursor=" + cursor(`{"id":1,"x":"\u0000"}`), key: adminKey}, "invalid_cursor", "cursor"},
 		{"a query parameter's name", req{method: "GET", path: "/api/v1/admin/clients?a%00=1", key: adminKey}, "invalid_request", "name"},
 		{"path parameter", req{method: "GET", path: "/api/v1/admin/clients/a%00b/settings", key: adminKey}, "invalid_request", "client_id"},

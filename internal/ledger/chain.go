@@ -1,10 +1,13 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +88,7 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 
 	v := Verification{OK: true}
 	prev := ChainLink{Hash: GenesisHash}
+	sums := map[balanceKey]*big.Int{}
 	for {
 		rows, err := readChainBatch(ctx, tx, prev.EntryID)
 		if err != nil {
@@ -94,6 +98,13 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 			if reason := checkLink(r, prev); reason != "" {
 				v.OK, v.Break = false, &ChainBreak{EntryID: r.ID, Reason: reason}
 				return v, nil
+			}
+			for _, p := range r.Postings {
+				k := balanceKey{p.Account, string(r.Currency)}
+				if sums[k] == nil {
+					sums[k] = new(big.Int)
+				}
+				sums[k].Add(sums[k], big.NewInt(p.Amount))
 			}
 			prev = ChainLink{EntryID: r.ID, Hash: *r.entryHash}
 			v.Entries++
@@ -113,17 +124,77 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 		v.Break = &ChainBreak{EntryID: recorded, Reason: fmt.Sprintf(
 			"the chain ends at entry %d (hash %s) but its head records entry %d (hash %s): entries were removed from the end of the journal or the head was edited",
 			prev.EntryID, short(prev.Hash), recorded, short(headHash))}
+		return v, nil
+	}
+	reason, err := checkBalances(ctx, tx, sums)
+	if err != nil {
+		return Verification{}, err
+	}
+	if reason != "" {
+		v.OK, v.Break = false, &ChainBreak{EntryID: prev.EntryID, Reason: reason}
 	}
 	return v, nil
 }
 
+type balanceKey struct{ account, currency string }
+
+// checkBalances compares the balances kept in ledger_balances (migration 00019), which Balances
+// reads for "now", with the sums of the postings the walk read, in the same snapshot: the table
+// is derived, not chained, so an edit of it would otherwise go unnoticed.
+func checkBalances(ctx context.Context, tx pgx.Tx, sums map[balanceKey]*big.Int) (string, error) {
+	rows, err := tx.Query(ctx, `SELECT account, currency, balance::text FROM ledger_balances ORDER BY account, currency`)
+	if err != nil {
+		return "", fmt.Errorf("read kept balances: %w", err)
+	}
+	kept := map[balanceKey]string{}
+	var k balanceKey
+	var bal string
+	if _, err := pgx.ForEachRow(rows, []any{&k.account, &k.currency, &bal}, func() error {
+		kept[k] = bal
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("read kept balances: %w", err)
+	}
+	keys := make([]balanceKey, 0, len(sums)+len(kept))
+	for k := range sums {
+		keys = append(keys, k)
+	}
+	for k := range kept {
+		if sums[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b balanceKey) int {
+		return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.currency, b.currency))
+	})
+	for _, k := range keys {
+		want := "none"
+		if sums[k] != nil {
+			want = sums[k].String()
+		}
+		got, ok := kept[k]
+		if !ok {
+			got = "none"
+		}
+		if got != want {
+			return fmt.Sprintf("the balance kept for account %s in %s is %s but its postings sum to %s: ledger_balances was edited or written around its trigger",
+				k.account, k.currency, got, want), nil
+		}
+	}
+	return "", nil
+}
+
+// readChainBatch reads the verifyBatch entries after afterID with their postings. The postings
+// are bounded by afterID too (p.entry_id > $1, not only e.id > $1): the planner does not carry
+// the entries' bound over the join, and a merge join then read postings_entry_idx from its start,
+// every posting of every earlier batch, which made a walk of the journal quadratic.
 func readChainBatch(ctx context.Context, tx pgx.Tx, afterID int64) ([]chainRow, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT e.id, e.idempotency_key, e.currency, e.reference, e.description,
 		       coalesce(e.reverses_id, 0), e.content_hash, e.created_at, e.prev_hash, e.entry_hash,
 		       coalesce(array_agg(p.account ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '{}'),
 		       coalesce(array_agg(p.amount ORDER BY p.id) FILTER (WHERE p.id IS NOT NULL), '{}')
-		FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
+		FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id AND p.entry_id > $1
 		WHERE e.id > $1
 		GROUP BY e.id
 		ORDER BY e.id
@@ -213,6 +284,20 @@ type BalancePoint struct {
 	Balance int64     `json:"balance"`
 }
 
+// entryDeltaSQL is what entry e moved on account $1 (NULL: no posting to it). As a lateral
+// subquery it is one probe of postings_account_entry_idx per entry of a window, which the
+// planner cannot turn into a scan of the account's postings in the whole journal (a join did,
+// for an account posted to by every entry).
+const entryDeltaSQL = `SELECT sum(p.amount) AS amount FROM postings p WHERE p.account = $1 AND p.entry_id = e.id`
+
+// openingBalanceSQL is an account's balance in a currency as of $3: its balance now
+// (ledger_balances) less what the entries after $3 moved, so what it reads grows with the time
+// since $3 (a monitor's window), not with the journal.
+const openingBalanceSQL = `
+			SELECT (coalesce((SELECT b.balance FROM ledger_balances b WHERE b.account = $1 AND b.currency = $2), 0)
+				- coalesce((SELECT sum(d.amount) FROM journal_entries e CROSS JOIN LATERAL (` + entryDeltaSQL + `) d
+					WHERE e.currency = $2 AND e.created_at > $3), 0))::bigint`
+
 // BalanceHistory is the account's balance in cur as of from (opening), and after each entry
 // created in (from, to], oldest first: enough to tell whether it stayed on one side of a line
 // for the whole window. One snapshot, so opening and points agree.
@@ -227,17 +312,13 @@ func (l *Ledger) BalanceHistory(ctx context.Context, account string, cur money.C
 	var opening int64
 	var points []BalancePoint
 	err = pgx.BeginTxFunc(ctx, l.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `
-			SELECT coalesce(sum(p.amount), 0)::bigint
-			FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-			WHERE p.account = $1 AND e.currency = $2 AND e.created_at <= $3`, account, string(c), from).Scan(&opening); err != nil {
+		if err := tx.QueryRow(ctx, openingBalanceSQL, account, string(c), from).Scan(&opening); err != nil {
 			return fmt.Errorf("opening balance: %w", err)
 		}
 		rows, err := tx.Query(ctx, `
-			SELECT e.id, e.created_at, sum(p.amount)::bigint
-			FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-			WHERE p.account = $1 AND e.currency = $2 AND e.created_at > $3 AND e.created_at <= $4
-			GROUP BY e.id, e.created_at
+			SELECT e.id, e.created_at, d.amount::bigint
+			FROM journal_entries e CROSS JOIN LATERAL (`+entryDeltaSQL+`) d
+			WHERE e.currency = $2 AND e.created_at > $3 AND e.created_at <= $4 AND d.amount IS NOT NULL
 			ORDER BY e.created_at, e.id`, account, string(c), from, to)
 		if err != nil {
 			return fmt.Errorf("changes: %w", err)
@@ -271,10 +352,14 @@ func (l *Ledger) AccountBalances(ctx context.Context, account string, asOf time.
 	}
 	q := `SELECT e.currency, sum(p.amount)::bigint
 	      FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-	      WHERE p.account = $1 AND ` + fmt.Sprintf(asOfFilter, 2, 2) + `
+	      WHERE p.account = $1 AND e.created_at <= $2
 	      GROUP BY e.currency
 	      ORDER BY e.currency`
-	rows, err := l.pool.Query(ctx, q, account, nullableTime(asOf))
+	args := []any{account, asOf}
+	if asOf.IsZero() {
+		q, args = `SELECT currency, balance::bigint FROM ledger_balances WHERE account = $1 ORDER BY currency`, args[:1]
+	}
+	rows, err := l.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances of %q: %w", account, err)
 	}

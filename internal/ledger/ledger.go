@@ -220,9 +220,6 @@ func (l *Ledger) Get(ctx context.Context, id int64) (Entry, error) {
 	return stored.Entry, nil
 }
 
-// asOfFilter matches every entry when asOf is zero ("now").
-const asOfFilter = `($%d::timestamptz IS NULL OR e.created_at <= $%d)`
-
 // Balance is the net of the account's postings in cur over entries created at
 // or before asOf (zero asOf: all committed entries). Positive means net debit.
 func (l *Ledger) Balance(ctx context.Context, account string, cur money.Currency, asOf time.Time) (int64, error) {
@@ -234,9 +231,13 @@ func (l *Ledger) Balance(ctx context.Context, account string, cur money.Currency
 	// rather than a silently wrapped int64.
 	q := `SELECT coalesce(sum(p.amount), 0)::bigint
 	      FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-	      WHERE p.account = $1 AND e.currency = $2 AND ` + fmt.Sprintf(asOfFilter, 3, 3)
+	      WHERE p.account = $1 AND e.currency = $2 AND e.created_at <= $3`
+	args := []any{account, string(c), asOf}
+	if asOf.IsZero() {
+		q, args = `SELECT coalesce((SELECT balance FROM ledger_balances WHERE account = $1 AND currency = $2), 0)::bigint`, args[:2]
+	}
 	var bal int64
-	if err := l.pool.QueryRow(ctx, q, account, string(c), nullableTime(asOf)).Scan(&bal); err != nil {
+	if err := l.pool.QueryRow(ctx, q, args...).Scan(&bal); err != nil {
 		return 0, fmt.Errorf("ledger: balance of %q in %s: %w", account, c, err)
 	}
 	return bal, nil
@@ -245,13 +246,19 @@ func (l *Ledger) Balance(ctx context.Context, account string, cur money.Currency
 // Balances lists every account/currency pair that has postings as of asOf
 // (zero: now), including pairs that net to zero, ordered by account then
 // currency. Over the whole ledger the balances of each currency sum to zero.
+// Now, they are read from ledger_balances, kept by a trigger as postings are
+// appended (migration 00019); as of a past time, summed from the journal.
 func (l *Ledger) Balances(ctx context.Context, asOf time.Time) ([]AccountBalance, error) {
 	q := `SELECT p.account, e.currency, sum(p.amount)::bigint
 	      FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-	      WHERE ` + fmt.Sprintf(asOfFilter, 1, 1) + `
+	      WHERE e.created_at <= $1
 	      GROUP BY p.account, e.currency
 	      ORDER BY p.account, e.currency`
-	rows, err := l.pool.Query(ctx, q, nullableTime(asOf))
+	args := []any{asOf}
+	if asOf.IsZero() {
+		q, args = `SELECT account, currency, balance::bigint FROM ledger_balances ORDER BY account, currency`, nil
+	}
+	rows, err := l.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances: %w", err)
 	}
@@ -407,11 +414,4 @@ func nullableID(id int64) any {
 		return nil
 	}
 	return id
-}
-
-func nullableTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
 }

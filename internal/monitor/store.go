@@ -160,7 +160,7 @@ func (s *Store) Observe(ctx context.Context, m Monitor, now time.Time) (Observat
 	case KindBalanceAbove:
 		return s.observeBalance(ctx, m, now)
 	case KindHeldLegAge:
-		return s.observeStalled(ctx, m, `(status = 'held' OR state->'legs' @> '[{"state": "held"}]')`)
+		return s.observeStalled(ctx, m, heldWhere)
 	case KindPayoutFailedAge:
 		return s.observeStalled(ctx, m, `status = 'payout_failed'`)
 	case KindKPISyncStale:
@@ -204,6 +204,11 @@ func (s *Store) observeBalance(ctx context.Context, m Monitor, now time.Time) (O
 	}
 	return obs, nil
 }
+
+// heldWhere is a held_leg_age monitor's condition: the payment is held, or one of its legs is. It
+// is the predicate of the partial index payments_held (migration 00018), which keeps an
+// evaluation to the held payments; the planner uses the index only while the two are the same.
+const heldWhere = `(status = 'held' OR state->'legs' @> '[{"state": "held"}]')`
 
 // observeStalled reads the payments in a state that waits for an admin (where: a condition on
 // the payments table, a constant of this package), each since it entered its status

@@ -133,6 +133,9 @@ func (s *Store) ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, erro
 	if f.After != nil {
 		afterAt, afterWF, afterLeg = f.After.CapturedAt, f.After.WorkflowID, f.After.Leg
 	}
+	// The cursor is a row comparison that includes the leg, which no index of payments can
+	// bound; captured_at <= the cursor's time, which it implies, is what bounds the scan of
+	// payments_client (client_id, captured_at) to the page, not every newer payment.
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.workflow_id, p.order_id, p.status, p.currency, p.captured_at, leg->>'party', COALESCE(leg->>'payee_id', ''),
 			COALESCE((leg->>'amount')::bigint, 0), COALESCE((leg->>'refunded')::bigint, 0),
@@ -142,6 +145,7 @@ func (s *Store) ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, erro
 		WHERE p.client_id = $1 AND p.captured_at IS NOT NULL AND leg->>'party' <> 'platform'
 			AND ($2::timestamptz IS NULL OR p.captured_at >= $2) AND ($3::timestamptz IS NULL OR p.captured_at < $3)
 			AND ($4 = '' OR leg->>'state' = $4)
+			AND ($5::timestamptz IS NULL OR p.captured_at <= $5)
 			AND ($5::timestamptz IS NULL
 				OR (p.captured_at, p.workflow_id, (leg->>'party') || '-' || COALESCE(leg->>'payee_id', '')) < ($5, $6, $7::text))
 		ORDER BY p.captured_at DESC, p.workflow_id DESC, (leg->>'party') || '-' || COALESCE(leg->>'payee_id', '') DESC

@@ -55,13 +55,58 @@ type PaymentFilter struct {
 	ClientID, VendorID, OrderID, Status string
 	// Statuses matches any of several statuses (as well as Status, when both are set).
 	Statuses []string
-	// From and To bound the capture time (the creation time before capture): From <= t < To.
+	// From and To bound the payment's time, its capture time (the creation time before
+	// capture): From <= t < To.
 	From, To time.Time
-	Limit    int
+	// After continues a listing after the payment at this position (the last of the previous page).
+	After *PaymentCursor
+	Limit int
 }
 
-// ListPayments returns stored payments, newest first.
+// PaymentCursor is a payment's position in ListPayments' order: its time (as From and To
+// bound it), then its workflow ID, both descending.
+type PaymentCursor struct {
+	At         time.Time
+	WorkflowID string
+}
+
+// paymentAt is a payment's time in ListPayments, for its filter, its order and its cursor alike:
+// the indexes payments_at and payments_client_at (migration 00018) are on this expression.
+const paymentAt = `COALESCE(captured_at, created_at)`
+
+// listPaymentsSQL reads a page of payments in the order of payments_at (or, for one client,
+// payments_client_at), so the newest page, a window or the page after a cursor is one index
+// range, whatever the size of the table.
+const listPaymentsSQL = `SELECT state, ` + paymentAt + `, workflow_id FROM payments
+		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR vendor_id = $2) AND ($3 = '' OR order_id = $3) AND ($4 = '' OR status = $4)
+			AND (cardinality($6::text[]) = 0 OR status = ANY($6))
+			AND ($7::timestamptz IS NULL OR ` + paymentAt + ` >= $7)
+			AND ($8::timestamptz IS NULL OR ` + paymentAt + ` < $8)
+			AND ($9::timestamptz IS NULL OR (` + paymentAt + `, workflow_id) < ($9, $10::text))
+		ORDER BY ` + paymentAt + ` DESC, workflow_id DESC LIMIT $5`
+
+// ListPayments returns stored payments, newest first (by capture time, creation time before
+// capture; ties by workflow ID), a page after f.After.
 func (s *Store) ListPayments(ctx context.Context, f PaymentFilter) ([]payment.Record, error) {
+	page, err := s.ListPaymentsPage(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]payment.Record, 0, len(page))
+	for _, p := range page {
+		out = append(out, p.Record)
+	}
+	return out, nil
+}
+
+// ListedPayment is a payment as ListPaymentsPage returns it, with its position for a cursor.
+type ListedPayment struct {
+	payment.Record
+	Cursor PaymentCursor
+}
+
+// ListPaymentsPage is ListPayments with each payment's cursor.
+func (s *Store) ListPaymentsPage(ctx context.Context, f PaymentFilter) ([]ListedPayment, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
@@ -69,27 +114,29 @@ func (s *Store) ListPayments(ctx context.Context, f PaymentFilter) ([]payment.Re
 	if statuses == nil {
 		statuses = []string{}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT state FROM payments
-		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR vendor_id = $2) AND ($3 = '' OR order_id = $3) AND ($4 = '' OR status = $4)
-			AND (cardinality($6::text[]) = 0 OR status = ANY($6))
-			AND ($7::timestamptz IS NULL OR COALESCE(captured_at, created_at) >= $7)
-			AND ($8::timestamptz IS NULL OR COALESCE(captured_at, created_at) < $8)
-		ORDER BY created_at DESC LIMIT $5`, f.ClientID, f.VendorID, f.OrderID, f.Status, f.Limit, statuses, nullTime(f.From), nullTime(f.To))
+	var afterAt any
+	var afterWF string
+	if f.After != nil {
+		afterAt, afterWF = f.After.At, f.After.WorkflowID
+	}
+	rows, err := s.pool.Query(ctx, listPaymentsSQL, f.ClientID, f.VendorID, f.OrderID, f.Status, f.Limit, statuses,
+		nullTime(f.From), nullTime(f.To), afterAt, afterWF)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
 	defer rows.Close()
-	var out []payment.Record
+	var out []ListedPayment
 	for rows.Next() {
 		var state []byte
-		if err := rows.Scan(&state); err != nil {
+		var c PaymentCursor
+		if err := rows.Scan(&state, &c.At, &c.WorkflowID); err != nil {
 			return nil, fmt.Errorf("scan payment: %w", err)
 		}
 		var r payment.Record
 		if err := json.Unmarshal(state, &r); err != nil {
 			return nil, fmt.Errorf("decode payment: %w", err)
 		}
-		out = append(out, r)
+		out = append(out, ListedPayment{Record: r, Cursor: c})
 	}
 	return out, rows.Err()
 }

@@ -1,0 +1,104 @@
+package scale_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/monitor"
+	"paysplit/internal/store"
+)
+
+// GET /api/v1/admin/payments (newest first, a page of at most 100) must read about a page of
+// payments, not every payment ever stored: for everyone, for one client, in a window long ago
+// (from/to bound the same time the list is ordered by) and on a page deep in the listing.
+func TestAdminPaymentListReadsAPageNotTheTable(t *testing.T) {
+	pool := loadPayments(t)
+	const limit = 100
+	// The cursor an admin reaches after paging through client c7's 2,500 newest payments.
+	var deep store.PaymentCursor
+	if err := pool.QueryRow(t.Context(), `SELECT captured_at, workflow_id FROM payments WHERE client_id = 'c7'
+		ORDER BY captured_at DESC, workflow_id DESC OFFSET 2500 LIMIT 1`).Scan(&deep.At, &deep.WorkflowID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    store.PaymentFilter
+	}{
+		{name: "newest payments", f: store.PaymentFilter{}},
+		{name: "one client's newest payments", f: store.PaymentFilter{ClientID: "c7"}},
+		{name: "a week long ago", f: store.PaymentFilter{
+			From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 2, 8, 0, 0, 0, 0, time.UTC)}},
+		{name: "one client's page after a cursor", f: store.PaymentFilter{ClientID: "c7", After: &deep}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f.Limit = limit + 1 // as the API asks, to know whether there is a next page
+			var got []store.ListedPayment
+			qs := recorded(t, pool, "payments", func(p *pgxpool.Pool) (err error) {
+				got, err = store.New(p).ListPaymentsPage(t.Context(), tc.f)
+				return err
+			})
+			if len(got) != limit+1 {
+				t.Fatalf("listed %d payments, want %d", len(got), limit+1)
+			}
+			if read, how := readBy(t, pool, qs, "payments"); read > 10*limit {
+				t.Errorf("listing %d payments read %.0f of %d payments (scans: %v)", limit, read, nPayments, how)
+			}
+		})
+	}
+}
+
+// A held_leg_age monitor must read the payments with a held leg (a handful), not every payment.
+func TestHeldLegMonitorReadsHeldPaymentsNotTheTable(t *testing.T) {
+	pool := loadPayments(t)
+	var held int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM payments WHERE status = 'held'`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	for _, client := range []string{"", "c7"} {
+		t.Run("client="+client, func(t *testing.T) {
+			m := monitor.Monitor{ID: 1, Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 7, ClientID: client}}
+			var obs monitor.Observation
+			qs := recorded(t, pool, "FROM payments", func(p *pgxpool.Pool) (err error) {
+				obs, err = monitor.NewStore(p, ledger.New(p)).Observe(t.Context(), m, time.Now())
+				return err
+			})
+			if len(obs.Stalled) == 0 {
+				t.Fatal("the monitor found no held payment")
+			}
+			if read, how := readBy(t, pool, qs, "payments"); read > float64(10*held) {
+				t.Errorf("a held_leg_age evaluation read %.0f of %d payments to find %d held ones (scans: %v)",
+					read, nPayments, held, how)
+			}
+		})
+	}
+}
+
+// GET /api/v1/payouts?cursor= pages by keyset, so a page deep in a client's history must read
+// about a page of payments. The cursor's row comparison includes the leg, so it cannot bound the
+// scan of payments by itself.
+func TestPayoutsCursorPageReadsAPage(t *testing.T) {
+	pool := loadPayments(t)
+	const limit = 50
+	// The cursor a client reaches after paging through its 2,500 newest payments.
+	var at time.Time
+	var wf string
+	if err := pool.QueryRow(t.Context(), `SELECT captured_at, workflow_id FROM payments WHERE client_id = 'c7'
+		ORDER BY captured_at DESC, workflow_id DESC OFFSET 2500 LIMIT 1`).Scan(&at, &wf); err != nil {
+		t.Fatal(err)
+	}
+	f := store.PayoutFilter{ClientID: "c7", After: &store.PayoutCursor{CapturedAt: at, WorkflowID: wf, Leg: "affiliate-a0"}, Limit: limit + 1}
+	var got []store.Payout
+	qs := recorded(t, pool, "FROM payments", func(p *pgxpool.Pool) (err error) {
+		got, err = store.New(p).ListPayouts(t.Context(), f)
+		return err
+	})
+	if len(got) != limit+1 || got[0].CapturedAt.After(at) {
+		t.Fatalf("listed %d payouts, want %d captured at or before the cursor's %v", len(got), limit+1, at)
+	}
+	if read, how := readBy(t, pool, qs, "payments"); read > 10*limit {
+		t.Errorf("a payouts page of %d legs after the cursor read %.0f payments (scans: %v)", limit, read, how)
+	}
+}
