@@ -22,14 +22,16 @@ const (
 	promoteWait    promotion = iota // the server has not seen this build poll yet
 	promoteNow                      // make this build current
 	promoteDone                     // this build is current
-	promoteNewerOn                  // a build newer than this one is current: leave it
+	promoteNewerOn                  // a newer build, or a later choice, is current: leave it
 )
 
 // decidePromotion: a build promotes itself over an older current build or none (the first
-// versioned deploy), never over a newer one. A version is "newer" when the server first saw it
-// poll later: an old task started late (or a rollback's) must not take the work back from the
-// build the deploy made current; a rollback makes the previous build current explicitly
-// (README, "Worker versioning on deploy").
+// versioned deploy), never over a newer one, and never over a choice made after it first polled.
+// A version is "newer" when the server first saw it poll later: an old task started late must
+// not take the work back from the build the deploy made current. And a rollback makes the
+// previous build current explicitly (README, "Worker versioning on deploy"): a task of the
+// rolled-back build (restarted, or still in its backoff) must not undo it; the routing changed
+// after that build first polled, and a build that was current before is draining.
 func decidePromotion(info client.WorkerDeploymentInfo, buildID string) promotion {
 	current := info.RoutingConfig.CurrentVersion
 	if current != nil && current.BuildID == buildID {
@@ -47,7 +49,9 @@ func decidePromotion(info client.WorkerDeploymentInfo, buildID string) promotion
 	switch {
 	case ours == nil:
 		return promoteWait
-	case cur != nil && cur.CreateTime.After(ours.CreateTime):
+	case cur != nil && cur.CreateTime.After(ours.CreateTime),
+		ours.DrainageStatus != client.WorkerDeploymentVersionDrainageStatusUnspecified,
+		info.RoutingConfig.CurrentVersionChangedTime.After(ours.CreateTime):
 		return promoteNewerOn
 	}
 	return promoteNow
@@ -84,7 +88,7 @@ func promoteOnce(ctx context.Context, h client.WorkerDeploymentHandle, buildID s
 	case promoteDone:
 		return true, nil
 	case promoteNewerOn:
-		logger.Warn("worker build not made current: a newer build is", "build_id", buildID,
+		logger.Warn("worker build not made current: a newer build is, or the routing was set after it first polled", "build_id", buildID,
 			"current", d.Info.RoutingConfig.CurrentVersion.BuildID)
 		return true, nil
 	case promoteWait:
