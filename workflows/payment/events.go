@@ -280,6 +280,9 @@ func (r *run) refundFailed(e Event) error {
 	if err := r.unreturnFee(e); err != nil {
 		return err
 	}
+	if err := r.reclaimDisputeLoss(e); err != nil {
+		return err
+	}
 	if slices.Contains(r.rec.AppliedRefunds, e.RefundID) {
 		// Told one refund at a time (no cumulative figure): this one was applied; undo it.
 		return r.unrefundTo(r.rec.Refunded-e.Amount, e.RefundID, e.Amount)
@@ -443,6 +446,30 @@ func (r *run) bookDisputeLoss(e Event, excess int64) error {
 		return fmt.Errorf("book loss of dispute %s: %w", e.DisputeID, err)
 	}
 	r.rec.DisputeLossBeyondRefunds += excess
+	return nil
+}
+
+// reclaimDisputeLoss takes back, as far as it goes, the loss a dispute was booked beyond the
+// refunds when one of those refunds fails (code path 13): the dispute took the payment beyond
+// what the refunds had left, counting this refund; failed, that much of the dispute took the
+// payees' shares, which the legs had already given up, not the platform's money. The money the
+// provider gives back for the failed refund goes to the loss, the lost disputes count it, and
+// only what is left (unrefundTo, never below what lost disputes took) is given back to the legs.
+// Before, the legs were given it all and the payees paid again for a sale the buyer took back.
+func (r *run) reclaimDisputeLoss(e Event) error {
+	back := min(e.Amount, r.rec.DisputeLossBeyondRefunds)
+	if r.in.CodePath < codePathDisputeLoss || back <= 0 {
+		return nil
+	}
+	err := r.book("", r.key("dispute-loss-back/"+e.RefundID), fmt.Sprintf("refund %s of %s failed: %d of the disputes' loss beyond refunds was the payees' shares", e.RefundID, r.rec.PaymentID, back), []ledger.Posting{
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: back},
+		{Account: ledger.DisputeLosses(r.rec.Provider), Amount: -back},
+	})
+	if err != nil {
+		return fmt.Errorf("take back dispute loss for failed refund %s: %w", e.RefundID, err)
+	}
+	r.rec.DisputeLossBeyondRefunds -= back
+	r.rec.DisputesLost += back
 	return nil
 }
 
