@@ -79,21 +79,28 @@ func awaitStored(t *testing.T, s *stack.Stack, id string, done func(ipayment.Rec
 	return rec
 }
 
+// paidThenAccountClosed pays a payment of a new client, then closes its vendor's Stripe
+// account (acct_vendor1): Stripe refuses transfers to it from then on.
+func paidThenAccountClosed(t *testing.T, client string) (s *stack.Stack, id string, events int, closed *closedAccount) {
+	t.Helper()
+	s = stack.New(t, stack.Options{Settings: open})
+	s.Seed(client)
+	pi := "pi_" + client + "1"
+	id = payment.WorkflowID("stripe", pi)
+	events = deliver(t, s, stack.Capture(client, pi).Body(), 1)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	closed = &closedAccount{account: "acct_vendor1"}
+	s.Stripe.Inject = closed.inject
+	return s, id, events, closed
+}
+
 // TestTopUpAfterPayeeAccountChangedGoesToTheCurrentAccount: a vendor's Stripe account is closed
 // after its payout and the admin registers its new one. A correction then owes the vendor a
 // top-up: a new payout, which goes where the payee is paid now (checked, as a first payout and a
 // release are), not to the account it had at capture, which refuses it (before code path 13 it
 // stayed due there, and every retry went there again).
 func TestTopUpAfterPayeeAccountChangedGoesToTheCurrentAccount(t *testing.T) {
-	s := stack.New(t, stack.Options{Settings: open})
-	s.Seed("topacct")
-	pi := "pi_topacct1"
-	id := payment.WorkflowID("stripe", pi)
-	events := deliver(t, s, stack.Capture("topacct", pi).Body(), 1)
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
-
-	closed := &closedAccount{account: "acct_vendor1"}
-	s.Stripe.Inject = closed.inject
+	s, id, events, closed := paidThenAccountClosed(t, "topacct")
 	putPayee(t, s, "topacct-vendor", map[string]any{"client_id": "topacct", "kind": "vendor", "stripe_account": "acct_vendor2"})
 	correctToV2(t, s, "topacct", id)
 	rec := awaitStored(t, s, id, func(r ipayment.Record) bool {
@@ -120,15 +127,7 @@ func TestTopUpAfterPayeeAccountChangedGoesToTheCurrentAccount(t *testing.T) {
 // movement due. The retry's new key goes to the new account (before code path 13 it went to the
 // closed one again, refused for good: the vendor's money stuck).
 func TestRefusedTopUpRetriedAfterTheAccountWasReplacedGoesToTheNewAccount(t *testing.T) {
-	s := stack.New(t, stack.Options{Settings: open})
-	s.Seed("toprt")
-	pi := "pi_toprt1"
-	id := payment.WorkflowID("stripe", pi)
-	events := deliver(t, s, stack.Capture("toprt", pi).Body(), 1)
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
-
-	closed := &closedAccount{account: "acct_vendor1"}
-	s.Stripe.Inject = closed.inject
+	s, id, events, closed := paidThenAccountClosed(t, "toprt")
 	correctToV2(t, s, "toprt", id)
 	due := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPayoutFailed)
 	require.Len(t, due.Leg("vendor").Dues, 1, due.Reason)
