@@ -135,7 +135,12 @@ func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) 
 	sentAt := workflow.Now(r.ctx)
 	var out activities.TransferOutput
 	in := r.transferInput(leg, key, amount, asked, due.Meta)
-	if r.in.CodePath >= codePathDisputeLoss {
+	// A due a path-13 run left (held, or with the destination its key went to) is taken the same
+	// way by a run on an older path (an API not yet, or no longer, on 13 starts the follow-up
+	// run): sent unchecked to the leg's destination, a held one went to a payee a check refused
+	// and a key in doubt to an account it never went to.
+	if r.in.CodePath >= codePathDisputeLoss || due.Held || due.Destination != "" {
+		due.Held = false // decided again below: a key never sent is checked now
 		dest, held := r.topUpDestination(i, due, asked)
 		if held != "" {
 			r.holdTopUp(i, amount, due, held)

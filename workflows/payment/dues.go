@@ -76,7 +76,8 @@ func (r *run) payDue(i int, d payment.Due) error {
 		if !d.Held {
 			d.Attempt++ // the provider refused the key: a new one
 		}
-		d.Held = false // a held one's key was never sent: it goes now, the payee checked again
+		// A held one's key was never sent: it goes now under it, the payee checked again
+		// (topUp clears Held once it has decided).
 		if amount := min(d.Amount, r.shortfall(leg)); amount > 0 {
 			r.topUp(i, amount, d, false)
 		}
