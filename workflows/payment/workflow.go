@@ -758,6 +758,9 @@ func (r *run) settle() error {
 // setSettled gives a settled payment its status: payout_failed while a top-up is due (an admin
 // acts on that), else what its refunds and disputes say.
 func (r *run) setSettled() {
+	if r.in.CodePath >= codePathDisputeLoss {
+		r.pruneDues()
+	}
 	switch s := r.settledStatus(); {
 	case r.rec.HasDues() || r.legsInDoubt() != nil:
 		r.setStatus(payment.StatusPayoutFailed, r.duesReason())
@@ -765,6 +768,38 @@ func (r *run) setSettled() {
 		r.setStatus(s, r.rec.Compensated)
 	default:
 		r.setStatus(s, "")
+	}
+}
+
+// pruneDues drops what a refused or held top-up due no longer stands for (code path 13): a later
+// movement (a failed refund's top-up that paid what it was for, a cancel that undid the payouts)
+// left the payee owed less than the due, or nothing, and the payment stayed payout_failed on a
+// due whose retry would send nothing. Dues in doubt stay: only the provider can say what they did.
+func (r *run) pruneDues() {
+	for i := range r.rec.Legs {
+		leg := &r.rec.Legs[i]
+		owed := r.shortfall(leg)
+		var kept []payment.Due
+		changed := false
+		for _, d := range leg.Dues {
+			if d.Kind == payment.DueTopUp && d.Refused {
+				if owed <= 0 {
+					if d.Reason == leg.Reason {
+						leg.Reason = "" // it said why this due stood
+					}
+					changed = true
+					continue
+				}
+				if d.Amount > owed {
+					d.Amount, changed = owed, true
+				}
+				owed -= d.Amount
+			}
+			kept = append(kept, d)
+		}
+		if changed {
+			leg.Dues = kept
+		}
 	}
 }
 
