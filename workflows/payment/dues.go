@@ -18,6 +18,8 @@ import (
 
 // retryDues sends the top-ups and reversals due again, as an admin asked (code path 5).
 func (r *run) retryDues(e Event) error {
+	r.retryingDues = true
+	defer func() { r.retryingDues = false }()
 	r.rec.DueRetries++
 	r.log.Info("dues retried", "Actor", e.Actor)
 	for i := range r.rec.Legs {
@@ -41,6 +43,7 @@ func (r *run) retryDues(e Event) error {
 		}
 		leg.Dues = left
 	}
+	r.retryingDues = false // the lists are whole again: what the retry left is pruned now
 	r.resettle()
 	return r.save()
 }

@@ -82,7 +82,10 @@ type run struct {
 	// confirming, while set, is an admin's resolve being applied: a top-up's provider call checks
 	// the movement the admin named (EventResolveDue) instead of sending, and the entries booked
 	// say whose word they rest on.
-	confirming   *AdminCommand
+	confirming *AdminCommand
+	// retryingDues is set while retryDues walks the legs' dues: pruning them then would shift the
+	// list it reads the dues sent again from (it prunes once it is done).
+	retryingDues bool
 	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
 	// lateCapture is set while a run that needs attention waits for its capture (code path 9).
@@ -758,7 +761,7 @@ func (r *run) settle() error {
 // setSettled gives a settled payment its status: payout_failed while a top-up is due (an admin
 // acts on that), else what its refunds and disputes say.
 func (r *run) setSettled() {
-	if r.in.CodePath >= codePathDisputeLoss {
+	if r.in.CodePath >= codePathDisputeLoss && !r.retryingDues {
 		r.pruneDues()
 	}
 	switch s := r.settledStatus(); {
