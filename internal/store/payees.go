@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"regexp"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"paysplit/internal/ledger"
 )
 
 // Payee kinds.
@@ -78,7 +80,7 @@ func (s *Store) UpsertPayee(ctx context.Context, p Payee) (Payee, bool, error) {
 func (s *Store) PayeeInBooks(ctx context.Context, p Payee) (bool, error) {
 	var in bool
 	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM postings WHERE account = ANY($1))`,
-		[]string{"vendor_payable:" + p.ID, "affiliate_payable:" + p.ID}).Scan(&in)
+		[]string{ledger.VendorPayable(p.ID), ledger.AffiliatePayable(p.ID)}).Scan(&in)
 	if err != nil {
 		return false, fmt.Errorf("payee %s in the books: %w", p.ID, err)
 	}
