@@ -145,6 +145,36 @@ func (m shopifyMoney) read(field string, plain decimal, set *shopifyMoneySet) (i
 	return 0, fmt.Errorf("%w: %s_set.presentment_money is missing: the order is in %s, %s is in %s", ErrInvalidOrder, field, m.cur.Upper(), field, shopCur)
 }
 
+// taxes adds up the tax lines of a line item or a shipping line (field names it in errors).
+func (m shopifyMoney) taxes(field string, ts []shopifyTax) (int64, error) {
+	var total int64
+	for j, t := range ts {
+		v, err := m.read(fmt.Sprintf("%s.tax_lines[%d].price", field, j), t.Price, t.PriceSet)
+		if err != nil {
+			return 0, err
+		}
+		if total, err = add(field+" tax", total, v); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+// discounts adds up the discount allocations of a line item or a shipping line.
+func (m shopifyMoney) discounts(field string, ds []shopifyAmount) (int64, error) {
+	var total int64
+	for j, d := range ds {
+		v, err := m.read(fmt.Sprintf("%s.discount_allocations[%d].amount", field, j), d.Amount, d.AmountSet)
+		if err != nil {
+			return 0, err
+		}
+		if total, err = add(field+" discount", total, v); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
 // shopifyRefund is a refunds/create body (REST Admin API Refund). Its transactions are the money
 // given back, each with its `amount` and "the currency used for the payment" (Transaction
 // resource, https://shopify.dev/docs/api/admin-rest/latest/resources/transaction): on a
@@ -279,26 +309,15 @@ func (li shopifyLine) amounts(i int, m shopifyMoney, taxesIncluded bool) (subtot
 	if subtotal, err = money.MulDivFloor(price, li.Quantity, 1); err != nil {
 		return 0, 0, 0, fmt.Errorf("%w: %s: price × quantity: %v", ErrInvalidOrder, field, err)
 	}
-	for j, t := range li.TaxLines {
-		v, err := m.read(fmt.Sprintf("%s.tax_lines[%d].price", field, j), t.Price, t.PriceSet)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		if tax, err = add(field+" tax", tax, v); err != nil {
-			return 0, 0, 0, err
-		}
+	if tax, err = m.taxes(field, li.TaxLines); err != nil {
+		return 0, 0, 0, err
 	}
 	if len(li.DiscountAllocations) > 0 {
-		for j, d := range li.DiscountAllocations {
-			v, err := m.read(fmt.Sprintf("%s.discount_allocations[%d].amount", field, j), d.Amount, d.AmountSet)
-			if err != nil {
-				return 0, 0, 0, err
-			}
-			if disc, err = add(field+" discount", disc, v); err != nil {
-				return 0, 0, 0, err
-			}
-		}
-	} else if disc, err = m.read(field+".total_discount", li.TotalDiscount, li.TotalDiscountSet); err != nil {
+		disc, err = m.discounts(field, li.DiscountAllocations)
+	} else {
+		disc, err = m.read(field+".total_discount", li.TotalDiscount, li.TotalDiscountSet)
+	}
+	if err != nil {
 		return 0, 0, 0, err
 	}
 	if taxesIncluded {
@@ -320,24 +339,20 @@ func (sl shopifyShipping) amount(i int, m shopifyMoney, taxesIncluded bool) (int
 	if err != nil {
 		return 0, err
 	}
-	for j, d := range sl.DiscountAllocations {
-		v, err := m.read(fmt.Sprintf("%s.discount_allocations[%d].amount", field, j), d.Amount, d.AmountSet)
+	disc, err := m.discounts(field, sl.DiscountAllocations)
+	if err != nil {
+		return 0, err
+	}
+	if ship, err = sub(field, ship, disc); err != nil {
+		return 0, err
+	}
+	if !taxesIncluded {
+		tax, err := m.taxes(field, sl.TaxLines)
 		if err != nil {
 			return 0, err
 		}
-		if ship, err = sub(field, ship, v); err != nil {
+		if ship, err = add(field, ship, tax); err != nil {
 			return 0, err
-		}
-	}
-	if !taxesIncluded {
-		for j, t := range sl.TaxLines {
-			v, err := m.read(fmt.Sprintf("%s.tax_lines[%d].price", field, j), t.Price, t.PriceSet)
-			if err != nil {
-				return 0, err
-			}
-			if ship, err = add(field, ship, v); err != nil {
-				return 0, err
-			}
 		}
 	}
 	if ship < 0 {
