@@ -438,15 +438,25 @@ func (r *run) bookDisputeLoss(e Event, excess int64) error {
 	if r.in.CodePath < codePathDisputeLoss || excess <= 0 {
 		return nil
 	}
-	err := r.book("", r.key("dispute-loss/"+e.DisputeID), fmt.Sprintf("dispute %s lost: %d taken beyond what %s had left after refunds", e.DisputeID, excess, r.rec.PaymentID), []ledger.Posting{
-		{Account: ledger.DisputeLosses(r.rec.Provider), Amount: excess},
-		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -excess},
-	})
+	err := r.bookLossBeyondRefunds("dispute-loss/"+e.DisputeID, fmt.Sprintf("dispute %s lost: %d taken beyond what %s had left after refunds", e.DisputeID, excess, r.rec.PaymentID), excess)
 	if err != nil {
 		return fmt.Errorf("book loss of dispute %s: %w", e.DisputeID, err)
 	}
-	r.rec.DisputeLossBeyondRefunds += excess
 	return nil
+}
+
+// bookLossBeyondRefunds moves amount from the provider's balance to the platform's dispute losses
+// (back when negative), in an entry of its own under the run's key for cause, and keeps the
+// record's DisputeLossBeyondRefunds with it.
+func (r *run) bookLossBeyondRefunds(cause, description string, amount int64) error {
+	err := r.book("", r.key(cause), description, []ledger.Posting{
+		{Account: ledger.DisputeLosses(r.rec.Provider), Amount: amount},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
+	})
+	if err == nil {
+		r.rec.DisputeLossBeyondRefunds += amount
+	}
+	return err
 }
 
 // reclaimDisputeLoss takes back, as far as it goes, the loss a dispute was booked beyond the
@@ -461,14 +471,10 @@ func (r *run) reclaimDisputeLoss(e Event) error {
 	if r.in.CodePath < codePathDisputeLoss || back <= 0 {
 		return nil
 	}
-	err := r.book("", r.key("dispute-loss-back/"+e.RefundID), fmt.Sprintf("refund %s of %s failed: %d of the disputes' loss beyond refunds was the payees' shares", e.RefundID, r.rec.PaymentID, back), []ledger.Posting{
-		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: back},
-		{Account: ledger.DisputeLosses(r.rec.Provider), Amount: -back},
-	})
+	err := r.bookLossBeyondRefunds("dispute-loss-back/"+e.RefundID, fmt.Sprintf("refund %s of %s failed: %d of the disputes' loss beyond refunds was the payees' shares", e.RefundID, r.rec.PaymentID, back), -back)
 	if err != nil {
 		return fmt.Errorf("take back dispute loss for failed refund %s: %w", e.RefundID, err)
 	}
-	r.rec.DisputeLossBeyondRefunds -= back
 	r.rec.DisputesLost += back
 	return nil
 }
