@@ -50,6 +50,9 @@ type Activities struct {
 	PayPalWatch time.Duration
 	// Metrics counts what the activities did (telemetry.Metrics); nil counts nothing.
 	Metrics Metrics
+	// Runs reads the payment runs Temporal kept, to check stored state against (TemporalRuns);
+	// nil checks nothing.
+	Runs PaymentRuns
 
 	// ready remembers, for a minute, destinations the provider said can receive: a busy day
 	// pays the same vendors again and again, and the check is a provider call per leg. Only

@@ -27,11 +27,23 @@ type LoadPaymentInput struct {
 type LoadPaymentOutput struct {
 	Found  bool
 	Record payment.Record
+	// Behind lists what the last completed run did that the store had lost, when Record is that
+	// run's result rather than the stored record (see againstLastRun).
+	Behind []string `json:",omitempty"`
 }
 
 // LoadPayment reads a payment's stored state so a follow-up run resumes where the last one ended.
+// It is checked against the last completed run (againstLastRun).
 func (a *Activities) LoadPayment(ctx context.Context, in LoadPaymentInput) (LoadPaymentOutput, error) {
-	r, err := a.Store.GetPayment(ctx, in.WorkflowID)
+	loaded, err := a.loadStored(ctx, in.WorkflowID)
+	if err != nil {
+		return loaded, err
+	}
+	return a.againstLastRun(ctx, in.WorkflowID, loaded)
+}
+
+func (a *Activities) loadStored(ctx context.Context, workflowID string) (LoadPaymentOutput, error) {
+	r, err := a.Store.GetPayment(ctx, workflowID)
 	if errors.Is(err, store.ErrNotFound) {
 		return LoadPaymentOutput{}, nil
 	}
@@ -66,8 +78,16 @@ type PrepareOutput struct {
 // where there were three. All of it reads (Postgres, and Stripe for its fee), except Enrich
 // recording the run as waiting for its order, which is idempotent, so a retry repeats it safely.
 // Refusals come back as data, as the separate steps' would have been.
+//
+// A run that resumes stored state, or starts without its capture (a refund's, a dispute's, an
+// admin's), is checked against the last completed run; the first run of a capture is not: a
+// capture never starts a second run of a payment (the API's start refuses a closed one), so it
+// has none, and the check would cost every payment a visibility query.
 func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutput, error) {
-	loaded, err := a.LoadPayment(ctx, LoadPaymentInput{WorkflowID: in.WorkflowID})
+	loaded, err := a.loadStored(ctx, in.WorkflowID)
+	if err == nil && (loaded.Found || in.Capture == nil) {
+		loaded, err = a.againstLastRun(ctx, in.WorkflowID, loaded)
+	}
 	if err != nil || loaded.Found || in.Capture == nil {
 		return PrepareOutput{LoadPaymentOutput: loaded}, err
 	}

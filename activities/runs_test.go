@@ -1,0 +1,94 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+
+	"paysplit/activities"
+	"paysplit/internal/payment"
+)
+
+// lastRun is what Temporal holds of a payment's last completed run; asked counts the questions.
+type lastRun struct {
+	rec   payment.Record
+	found bool
+	err   error
+	asked int
+}
+
+func (l *lastRun) LastResult(context.Context, string) (payment.Record, bool, error) {
+	l.asked++
+	return l.rec, l.found, l.err
+}
+
+func TestResumingChecksTheStoredRecordAgainstTheLastCompletedRun(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	vendor := payment.Leg{Party: "vendor", PayeeID: "v1", Amount: 900, Transferred: 900}
+	paid := payment.Record{WorkflowID: "payment-stripe-pi_restored", Provider: "stripe", PaymentID: "pi_restored", Currency: "usd",
+		Gross: 1000, Status: payment.StatusPaid, Order: payment.Order{ClientID: "shop1", OrderID: "o-r", VendorID: "v1"},
+		CaptureEntryID: 1, Legs: []payment.Leg{vendor}, CapturedAt: time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)}
+	refunded := paid
+	refunded.Status, refunded.Refunded = payment.StatusPartiallyRefunded, 100
+	refunded.Legs = []payment.Leg{vendor}
+	refunded.Legs[0].Reversed, refunded.Legs[0].Refunded = 90, 90
+	corrected := paid // a later run that saved a correction, then failed: never completed
+	corrected.CorrectedTo = []int{2}
+	require.NoError(t, f.st.SavePayment(ctx, paid))
+
+	tests := []struct {
+		name        string
+		last        lastRun
+		capture     bool
+		id          string
+		want        payment.Record
+		wantBehind  []string
+		wantErrType string
+		wantAsked   int
+	}{
+		{"no completed run", lastRun{}, false, paid.WorkflowID, paid, nil, "", 1},
+		{"the store holds what the run did", lastRun{rec: paid, found: true}, false, paid.WorkflowID, paid, nil, "", 1},
+		{"the store lost a refund the run took", lastRun{rec: refunded, found: true}, false, paid.WorkflowID, refunded,
+			[]string{"leg vendor-v1: reversed 90, stored 0"}, "", 1},
+		{"Temporal cannot be asked", lastRun{err: errors.New("unavailable")}, false, paid.WorkflowID, payment.Record{}, nil, "error", 1},
+		{"a new payment's capture run is not asked", lastRun{rec: paid, found: true}, true, "payment-stripe-pi_new", payment.Record{}, nil, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.a.Runs = &tt.last
+			in := activities.PrepareInput{WorkflowID: tt.id}
+			if tt.capture {
+				in.Capture = &activities.EnrichInput{Provider: "stripe", PaymentID: "pi_new", Currency: "usd", Gross: 1000,
+					Metadata: map[string]string{"client_id": "shop1", "order_id": "o-new"}}
+			}
+			out, err := f.a.Prepare(ctx, in)
+			require.Equal(t, tt.wantAsked, tt.last.asked)
+			if tt.wantErrType != "" {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want.WorkflowID != "", out.Found)
+			require.Equal(t, tt.want.Legs, out.Record.Legs)
+			require.Equal(t, tt.want.Status, out.Record.Status)
+			require.Equal(t, tt.wantBehind, out.Behind)
+		})
+	}
+
+	t.Run("a store both behind and ahead of the run is left to an admin", func(t *testing.T) {
+		require.NoError(t, f.st.SavePayment(ctx, corrected))
+		f.a.Runs = &lastRun{rec: refunded, found: true}
+		_, err := f.a.LoadPayment(ctx, activities.LoadPaymentInput{WorkflowID: paid.WorkflowID})
+		var app *temporal.ApplicationError
+		require.ErrorAs(t, err, &app)
+		require.Equal(t, activities.ErrTypeStoreDiverged, app.Type())
+		require.False(t, app.NonRetryable(), "retried until the store is put right")
+		require.Contains(t, app.Message(), "reversed 90, stored 0")
+		require.Contains(t, app.Message(), "corrected to rule v2")
+	})
+}
