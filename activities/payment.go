@@ -347,7 +347,9 @@ type ResolvePayeeOutput struct {
 // a PayPal receiver) and checks it can receive now. A payee that cannot is not an error: the leg
 // is held for an admin to release later.
 func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (ResolvePayeeOutput, error) {
-	p, err := a.Store.GetPayee(ctx, in.PayeeID)
+	// Marked resolved when it is the client's, so that an admin cannot move it to another client
+	// while this payment pays it and books it with its next save.
+	p, err := a.Store.ResolvePayee(ctx, in.PayeeID, in.ClientID, in.Kind)
 	if errors.Is(err, store.ErrNotFound) {
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("%s %q is not registered", in.Kind, in.PayeeID)}, nil
 	}

@@ -92,7 +92,7 @@ func (s *Server) putPayee(c echo.Context) error {
 	var p store.Payee
 	var created bool
 	err := s.audited(c, "payee.upsert", "payee:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		old, err := tx.GetPayee(ctx, id)
+		old, err := tx.LockPayee(ctx, id) // held to the commit: see payeeStaysPut
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
@@ -116,6 +116,10 @@ func (s *Server) putPayee(c echo.Context) error {
 // (vendor_payable:<id>) holds what that client's payments owe it, its held and failed legs
 // could never be released again (each release holds them for "registered to another client"),
 // and the account would mix two clients' money. A payee not yet in the books was only mistyped.
+// A payment paying the payee counts as in the books (its entries come with its next save). The
+// transaction holds the payee (LockPayee) and the check waits for bookings in flight, so a
+// payment of the old client either comes first and the move is refused, or comes after and
+// finds the payee another client's (its leg held).
 func payeeStaysPut(ctx context.Context, tx *store.Store, old store.Payee, clientID, kind string) error {
 	if old.ClientID == clientID && old.Kind == kind {
 		return nil

@@ -23,6 +23,12 @@ func TestAdminPaymentListReadsAPageNotTheTable(t *testing.T) {
 		ORDER BY captured_at DESC, workflow_id DESC OFFSET 2500 LIMIT 1`).Scan(&deep.At, &deep.WorkflowID); err != nil {
 		t.Fatal(err)
 	}
+	// The cursor an admin reaches after paging through the big vendor's 2,500 newest payments.
+	var deepVendor store.PaymentCursor
+	if err := pool.QueryRow(t.Context(), `SELECT captured_at, workflow_id FROM payments WHERE vendor_id = 'vbig'
+		ORDER BY captured_at DESC, workflow_id DESC OFFSET 2500 LIMIT 1`).Scan(&deepVendor.At, &deepVendor.WorkflowID); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		f    store.PaymentFilter
@@ -32,6 +38,11 @@ func TestAdminPaymentListReadsAPageNotTheTable(t *testing.T) {
 		{name: "a week long ago", f: store.PaymentFilter{
 			From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 2, 8, 0, 0, 0, 0, time.UTC)}},
 		{name: "one client's page after a cursor", f: store.PaymentFilter{ClientID: "c7", After: &deep}},
+		{name: "one vendor's newest payments", f: store.PaymentFilter{VendorID: "v7"}},
+		{name: "a big vendor's newest payments", f: store.PaymentFilter{VendorID: "vbig"}},
+		{name: "a big vendor's page after a cursor", f: store.PaymentFilter{VendorID: "vbig", After: &deepVendor}},
+		{name: "a big vendor's week long ago", f: store.PaymentFilter{VendorID: "vbig",
+			From: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 2, 8, 0, 0, 0, 0, time.UTC)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.f.Limit = limit + 1 // as the API asks, to know whether there is a next page

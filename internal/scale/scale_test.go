@@ -41,7 +41,9 @@ var (
 
 // loadPayments stores nPayments payments of 40 clients captured over a year, each with a
 // platform, a vendor and an affiliate leg; one in 997 has a held vendor leg (status held), one
-// in 1000 is payout_failed.
+// in 1000 is payout_failed. Vendors are v0 to v399, about 480 payments each, and one big vendor,
+// vbig, has one payment in 25 (8,000): too many to read whole and too few to meet on a walk of
+// everyone's newest.
 func loadPayments(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	pool, _ := testenv.Postgres(t)
@@ -53,22 +55,23 @@ func loadPayments(t *testing.T) *pgxpool.Pool {
 				ON CONFLICT DO NOTHING`,
 			`INSERT INTO payments (workflow_id, provider, payment_id, charge_id, client_id, order_id, vendor_id, currency, gross,
 				refunded, rule_version, status, state, captured_at, created_at, updated_at, status_since)
-			SELECT 'payment-pi_'||g, 'stripe', 'pi_'||g, 'ch_'||g, 'c'||(g%40+1), 'o'||g, 'v'||(g%400), 'usd', 10000, 0, 1,
+			SELECT 'payment-pi_'||g, 'stripe', 'pi_'||g, 'ch_'||g, 'c'||(g%40+1), 'o'||g, v, 'usd', 10000, 0, 1,
 				CASE WHEN g%1000 = 0 THEN 'payout_failed' WHEN g%997 = 0 THEN 'held' ELSE 'paid' END,
 				jsonb_build_object('workflow_id', 'payment-pi_'||g, 'provider', 'stripe', 'payment_id', 'pi_'||g, 'currency', 'usd',
 					'gross', 10000, 'status', 'paid', 'refunded', 0,
-					'order', jsonb_build_object('client_id', 'c'||(g%40+1), 'order_id', 'o'||g, 'vendor_id', 'v'||(g%400),
+					'order', jsonb_build_object('client_id', 'c'||(g%40+1), 'order_id', 'o'||g, 'vendor_id', v,
 						'platform', 'shopify', 'subtotal', 9000, 'tax', 500, 'shipping', 500, 'discount', 0),
 					'legs', jsonb_build_array(
 						jsonb_build_object('party', 'platform', 'payee_id', 'platform', 'amount', 1000, 'refunded', 0,
 							'transferred', 0, 'reversed', 0, 'attempt', 0, 'state', 'transferred'),
-						jsonb_build_object('party', 'vendor', 'payee_id', 'v'||(g%400), 'destination', 'acct_'||(g%400),
+						jsonb_build_object('party', 'vendor', 'payee_id', v, 'destination', 'acct_'||v,
 							'amount', 8500, 'refunded', 0, 'transferred', 8500, 'reversed', 0, 'transfer_id', 'tr_'||g,
 							'attempt', 1, 'state', CASE WHEN g%997 = 0 THEN 'held' ELSE 'transferred' END),
 						jsonb_build_object('party', 'affiliate', 'payee_id', 'a'||(g%50), 'amount', 500, 'refunded', 0,
 							'transferred', 500, 'reversed', 0, 'transfer_id', 'tra_'||g, 'attempt', 1, 'state', 'transferred'))),
 				ts, ts + interval '2 seconds', ts, ts
-			FROM (SELECT g, timestamptz '2025-11-27' + make_interval(secs => g * 157.68) AS ts
+			FROM (SELECT g, timestamptz '2025-11-27' + make_interval(secs => g * 157.68) AS ts,
+					CASE WHEN g%25 = 3 THEN 'vbig' ELSE 'v'||(g%400) END AS v
 				FROM generate_series(1, 200000) g) s`,
 			`ANALYZE payments`,
 		} {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -75,16 +76,78 @@ func (s *Store) UpsertPayee(ctx context.Context, p Payee) (Payee, bool, error) {
 	return p, created, nil
 }
 
-// PayeeInBooks reports whether the ledger has entries on the payee's account (its share of a
-// split is booked there as soon as the split is, paid or not).
+// PayeeInBooks reports whether the payee's share is in the books or on its way there: the ledger
+// has entries on its account (a split books its share there, paid or not), or a payment resolved
+// it to pay it (ResolvePayee), whose entries the payment books with its next save. Before a move,
+// call it in the transaction that holds the payee (LockPayee): a payment's resolve then waits
+// for the move, and the check waits for a booking in flight (awaitBookings).
 func (s *Store) PayeeInBooks(ctx context.Context, p Payee) (bool, error) {
+	if err := s.awaitBookings(ctx); err != nil {
+		return false, fmt.Errorf("payee %s in the books: %w", p.ID, err)
+	}
 	var in bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM postings WHERE account = ANY($1))`,
-		[]string{ledger.VendorPayable(p.ID), ledger.AffiliatePayable(p.ID)}).Scan(&in)
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM payees WHERE id = $1 AND resolved_at IS NOT NULL)
+		OR EXISTS (SELECT 1 FROM postings WHERE account = ANY($2))`,
+		p.ID, []string{ledger.VendorPayable(p.ID), ledger.AffiliatePayable(p.ID)}).Scan(&in)
 	if err != nil {
 		return false, fmt.Errorf("payee %s in the books: %w", p.ID, err)
 	}
 	return in, nil
+}
+
+// awaitBookings takes the ledger's chain lock FOR SHARE until the transaction ends. Every append
+// holds it FOR UPDATE until it commits (migration 00003), so this waits for a booking in flight,
+// whose postings the next statement sees (it reads after the wait), and holds new bookings until
+// the transaction ends. A booking starting after the check would still book the payee under the
+// client it had. Only a move takes it, rare and short; reads never wait for it.
+func (s *Store) awaitBookings(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `SELECT 1 FROM ledger_chain_head WHERE ledger = 'main' FOR SHARE`); err != nil {
+		return fmt.Errorf("wait for bookings in flight: %w", err)
+	}
+	return nil
+}
+
+// ResolvePayee reads the payee a payment of clientID pays as a kind, and marks it resolved
+// (payees.resolved_at) when it is that client's and kind: from then on PayeeInBooks counts it,
+// so an admin cannot move it while the payment's payouts and entries are on their way to the
+// books. A payee of another client or kind comes back unmarked, for the caller to hold the leg.
+func (s *Store) ResolvePayee(ctx context.Context, id, clientID, kind string) (Payee, error) {
+	for range 3 {
+		p, resolved, err := s.readPayee(ctx, id, "")
+		if err != nil || p.ClientID != clientID || p.Kind != kind || resolved {
+			return p, err
+		}
+		// A move holding the row makes the update wait; it then re-reads the row and marks it
+		// only if it is still the client's. A payee marked once is never written again here.
+		p, err = scanPayee(s.pool.QueryRow(ctx, `UPDATE payees SET resolved_at = coalesce(resolved_at, now())
+			WHERE id = $1 AND client_id = $2 AND kind = $3 RETURNING `+payeeColumns, id, clientID, kind))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			if err != nil {
+				return Payee{}, fmt.Errorf("resolve payee %s: %w", id, err)
+			}
+			return p, nil
+		}
+		// Moved meanwhile: read again what it is now.
+	}
+	return Payee{}, fmt.Errorf("resolve payee %s: it moved between clients or kinds while read", id)
+}
+
+// LockPayee reads one payee FOR UPDATE, for a transaction that may move it (PayeeInBooks).
+func (s *Store) LockPayee(ctx context.Context, id string) (Payee, error) {
+	p, _, err := s.readPayee(ctx, id, " FOR UPDATE")
+	return p, err
+}
+
+// readPayee reads one payee and whether a payment resolved it; lock is "" or a locking clause.
+func (s *Store) readPayee(ctx context.Context, id, lock string) (Payee, bool, error) {
+	var p Payee
+	var resolved bool
+	err := s.pool.QueryRow(ctx, `SELECT `+payeeColumns+`, resolved_at IS NOT NULL FROM payees WHERE id = $1`+lock, id).
+		Scan(&p.ID, &p.ClientID, &p.Kind, &p.StripeAccount, &p.PayPalReceiver, &p.CreatedAt, &p.UpdatedAt, &resolved)
+	if err != nil {
+		return Payee{}, false, notFound(err, "payee "+id)
+	}
+	return p, resolved, nil
 }
 
 const payeeColumns = `id, client_id, kind, stripe_account, paypal_receiver, created_at, updated_at`

@@ -71,11 +71,12 @@ type PaymentCursor struct {
 }
 
 // paymentAt is a payment's time in ListPayments, for its filter, its order and its cursor alike:
-// the indexes payments_at and payments_client_at (migration 00018) are on this expression.
+// the indexes payments_at and payments_client_at (migration 00018) and payments_vendor_at (00020)
+// are on this expression.
 const paymentAt = `COALESCE(captured_at, created_at)`
 
 // listPaymentsSQL reads a page of payments in the order of payments_at (or, for one client,
-// payments_client_at), so the newest page, a window or the page after a cursor is one index
+// payments_client_at, for one vendor payments_vendor_at), so the newest page, a window or the page after a cursor is one index
 // range, whatever the size of the table.
 const listPaymentsSQL = `SELECT state, ` + paymentAt + `, workflow_id FROM payments
 		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR vendor_id = $2) AND ($3 = '' OR order_id = $3) AND ($4 = '' OR status = $4)
