@@ -1,6 +1,8 @@
 package payment
 
 import (
+	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -29,20 +31,48 @@ const (
 // step runs a short, idempotent database step. Since version "local-steps" it is a local
 // activity: it runs in the worker inside the workflow task, without a round trip to the server
 // per step, which is what lets one worker settle a day's payments in under a minute. Retries are
-// the same as for the regular activity: unlimited with backoff for lost connections, none for
-// business errors.
+// as for the regular activity, with backoff for lost connections and none for business errors,
+// but a local activity's stop after StepTimeout (the SDK takes its StartToCloseTimeout for its
+// ScheduleToCloseTimeout too). From code path 14 a step whose local attempts are spent runs
+// again as a regular activity (stepOnServer).
 func (r *run) step(name string, in, out any) error {
-	var f workflow.Future
-	if r.localSteps {
-		ctx := workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: r.in.Settings.StepTimeout,
-			RetryPolicy:         dbRetryPolicy(),
-		})
-		f = workflow.ExecuteLocalActivity(ctx, name, in)
-	} else {
-		f = workflow.ExecuteActivity(r.ctx, name, in)
+	if !r.localSteps {
+		return workflow.ExecuteActivity(r.ctx, name, in).Get(r.ctx, out)
 	}
-	return f.Get(r.ctx, out)
+	ctx := workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: r.in.Settings.StepTimeout,
+		RetryPolicy:         dbRetryPolicy(),
+	})
+	err := workflow.ExecuteLocalActivity(ctx, name, in).Get(r.ctx, out)
+	if err == nil || r.in.CodePath < codePathOutageProof || !retriesSpent(err) {
+		return err
+	}
+	return r.stepOnServer(name, in, out, err)
+}
+
+// stepOnServer runs a database step whose local attempts are spent (Postgres is down, or too slow
+// for StepTimeout) as a regular activity, retried without limit (code path 14). Its retries live
+// on the server: however long the outage, the run's history gains the activity's three events,
+// where retrying the local activity on would add a timer and a workflow task per attempt (the
+// history's limit, 51,200 events, came within a week of a minute's backoff), and ending the run
+// left its payment half done. The step is idempotent, as every retry of it is.
+func (r *run) stepOnServer(name string, in, out any, localErr error) error {
+	r.log.Warn("database step failed locally; retried on the server until it succeeds", "Step", name, "Error", localErr)
+	return workflow.ExecuteActivity(r.ctx, name, in).Get(r.ctx, out)
+}
+
+// retriesSpent reports whether a local step failed only because its retries ran out: an error its
+// retry policy retries (a timeout, a lost connection, a panic), not a business error or a
+// cancellation.
+func retriesSpent(err error) bool {
+	if temporal.IsCanceledError(err) {
+		return false
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return !app.NonRetryable() && !slices.Contains(dbRetryPolicy().NonRetryableErrorTypes, app.Type())
+	}
+	return true // a timeout, a panic, or an error the test environment left unconverted
 }
 
 // payoutStep runs a short call to the payment provider (the payee check) with the payout
