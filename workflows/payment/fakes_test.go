@@ -48,6 +48,7 @@ type world struct {
 	calls     map[string]int
 	onSave    func()          // called as each SavePayment starts, when set
 	down      map[string]bool // database steps that fail as with Postgres down, by step name
+	downCalls map[string]int  // database steps whose next calls so fail, how many, by step name
 }
 
 func newWorld(t *testing.T) *world {
@@ -65,6 +66,7 @@ func newWorld(t *testing.T) *world {
 		entries:   map[string]ledger.Entry{},
 		calls:     map[string]int{},
 		down:      map[string]bool{},
+		downCalls: map[string]int{},
 	}
 }
 
@@ -80,9 +82,10 @@ func (w *world) setDown(step string, down bool) {
 func (w *world) unreachable(step string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.down[step] {
+	if !w.down[step] && w.downCalls[step] == 0 {
 		return nil
 	}
+	w.downCalls[step] = max(0, w.downCalls[step]-1)
 	w.calls["down:"+step]++
 	return fmt.Errorf("%s: dial tcp 127.0.0.1:5432: connect: connection refused", step)
 }

@@ -21,8 +21,8 @@ const maxOutageTimers = 10
 // local activity's StartToCloseTimeout for its ScheduleToCloseTimeout.
 //
 // The test environment caps an unlimited activity's retries at 10 attempts (about four minutes
-// of backoff here), so the outages are minutes; on a server a regular activity's retries add no
-// history event however many there are.
+// of backoff here), so the outages are minutes; TestPostgresOutageOnTheServer shows on a real
+// server that more of the server's attempts add no history event.
 func (s *workflowSuite) TestPostgresOutageOutlastingAStepNeitherEndsTheRunNorGrowsItsHistory() {
 	for _, step := range []string{stepPrepare, stepSaveAndBook} {
 		timers := map[time.Duration]int{}
