@@ -181,9 +181,10 @@ const (
 	// codePathOutageProof keeps a run going through a long database outage: a short step still
 	// runs as a local activity, but once its local attempts are spent (the SDK stops them after
 	// StepTimeout, their implicit ScheduleToCloseTimeout) it runs again as a regular activity,
-	// whose retries, without limit, live on the server and add no history events. Before, the
-	// step's last error ended the run: a Postgres outage longer than half a minute failed every
-	// payment it met, paid or not. And a payment whose only outstanding movements are held
+	// whose retries, without limit, live on the server and add no history events; so does the
+	// payee check (ResolvePayee, which reads Postgres). Before, the step's last error ended the
+	// run: a Postgres outage longer than half a minute failed every payment it met, paid or not.
+	// And a payment whose only outstanding movements are held
 	// top-ups (Due.Held: the payee cannot receive) is held, as one whose leg is held, not
 	// payout_failed: the platform waits on the payee, nothing failed.
 	codePathOutageProof = 14

@@ -24,7 +24,7 @@ const maxOutageTimers = 10
 // of backoff here), so the outages are minutes; TestPostgresOutageOnTheServer shows on a real
 // server that more of the server's attempts add no history event.
 func (s *workflowSuite) TestPostgresOutageOutlastingAStepNeitherEndsTheRunNorGrowsItsHistory() {
-	for _, step := range []string{stepPrepare, stepSaveAndBook} {
+	for _, step := range []string{stepPrepare, stepResolvePayee, stepSaveAndBook} {
 		timers := map[time.Duration]int{}
 		for _, outage := range []time.Duration{time.Minute, 3 * time.Minute} {
 			s.Run(fmt.Sprintf("%s down %s", step, outage), func() {

@@ -585,11 +585,9 @@ func (r *run) inDoubt(leg *payment.Leg) bool {
 // receive (a hold reason when it cannot: not registered, registered to another client, an account
 // that cannot take transfers).
 func (r *run) resolvePayee(leg *payment.Leg) (activities.ResolvePayeeOutput, error) {
-	var payee activities.ResolvePayeeOutput
-	err := r.payoutStep(stepResolvePayee, activities.ResolvePayeeInput{
+	return r.payeeCheck(activities.ResolvePayeeInput{
 		Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
-	}, &payee)
-	return payee, err
+	})
 }
 
 // transferKey is the idempotency key of the leg's current transfer attempt.
