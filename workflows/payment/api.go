@@ -178,8 +178,18 @@ const (
 	// (Due.Held), where it went to the leg's destination of its first payout; a top-up in doubt is
 	// asked again where its key went (Due.Destination).
 	codePathDisputeLoss = 13
+	// codePathOutageProof keeps a run going through a long database outage: a short step still
+	// runs as a local activity, but once its local attempts are spent (the SDK stops them after
+	// StepTimeout, their implicit ScheduleToCloseTimeout) it runs again as a regular activity,
+	// whose retries, without limit, live on the server and add no history events; so does the
+	// payee check (ResolvePayee, which reads Postgres). Before, the step's last error ended the
+	// run: a Postgres outage longer than half a minute failed every payment it met, paid or not.
+	// And a payment whose only outstanding movements are held
+	// top-ups (Due.Held: the payee cannot receive) is held, as one whose leg is held, not
+	// payout_failed: the platform waits on the payee, nothing failed.
+	codePathOutageProof = 14
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathDisputeLoss
+	CurrentCodePath = codePathOutageProof
 )
 
 // EventKind is the kind of provider event.

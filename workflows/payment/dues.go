@@ -219,6 +219,9 @@ func (r *run) duesReason() string {
 		}
 	}
 	how := " (an admin's retry sends them again)"
+	if r.onlyHeldDues() {
+		how = " (held until the payee can receive: an admin's retry sends them then)"
+	}
 	if len(inDoubt) > 0 {
 		how = " (an admin resolves a transfer in doubt; a retry sends the dues again)"
 	}

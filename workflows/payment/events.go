@@ -539,8 +539,14 @@ func (r *run) refundTo(target int64, cause string) error {
 // is still under way (which sets the status when it ends).
 func (r *run) resettle() {
 	switch r.rec.Status {
-	case payment.StatusPayingOut, payment.StatusHeld:
+	case payment.StatusPayingOut:
 		return
+	case payment.StatusHeld:
+		// A held leg waits for an admin's release; a payment held only by top-ups due (code path
+		// 14) is settled.
+		if r.in.CodePath < codePathOutageProof || r.heldLegs() > 0 {
+			return
+		}
 	case payment.StatusPayoutFailed:
 		// A leg's payout waits for an admin; a payment failed only by movements due is settled.
 		if slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegFailed }) {

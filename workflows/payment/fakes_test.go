@@ -46,7 +46,9 @@ type world struct {
 	confirmed []activities.ConfirmTransferInput                    // every ConfirmTransfer
 	confirmAs error                                                // what the provider says of the movement named, when set
 	calls     map[string]int
-	onSave    func() // called as each SavePayment starts, when set
+	onSave    func()          // called as each SavePayment starts, when set
+	down      map[string]bool // database steps that fail as with Postgres down, by step name
+	downCalls map[string]int  // database steps whose next calls so fail, how many, by step name
 }
 
 func newWorld(t *testing.T) *world {
@@ -63,7 +65,29 @@ func newWorld(t *testing.T) *world {
 		reversals: map[string]activities.ReverseTransferInput{},
 		entries:   map[string]ledger.Entry{},
 		calls:     map[string]int{},
+		down:      map[string]bool{},
+		downCalls: map[string]int{},
 	}
+}
+
+// setDown makes a database step fail, or work again, as it does while Postgres is down.
+func (w *world) setDown(step string, down bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.down[step] = down
+}
+
+// unreachable is what a database step answers while Postgres is down (setDown): an error of no
+// business type, which the step's retry policy retries.
+func (w *world) unreachable(step string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.down[step] && w.downCalls[step] == 0 {
+		return nil
+	}
+	w.downCalls[step] = max(0, w.downCalls[step]-1)
+	w.calls["down:"+step]++
+	return fmt.Errorf("%s: dial tcp 127.0.0.1:5432: connect: connection refused", step)
 }
 
 func (w *world) install(env *testsuite.TestWorkflowEnvironment) {
@@ -104,6 +128,9 @@ func (w *world) LoadPayment(_ context.Context, _ activities.LoadPaymentInput) (a
 
 // Prepare answers as the real step does, from this world's LoadPayment, Enrich and ComputeSplit.
 func (w *world) Prepare(ctx context.Context, in activities.PrepareInput) (activities.PrepareOutput, error) {
+	if err := w.unreachable(stepPrepare); err != nil {
+		return activities.PrepareOutput{}, err
+	}
 	loaded, err := w.LoadPayment(ctx, activities.LoadPaymentInput{WorkflowID: in.WorkflowID})
 	if err != nil || loaded.Found || in.Capture == nil {
 		return activities.PrepareOutput{LoadPaymentOutput: loaded}, err
@@ -184,6 +211,9 @@ func (w *world) ComputeSplit(_ context.Context, in activities.ComputeSplitInput)
 }
 
 func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput) (activities.ResolvePayeeOutput, error) {
+	if err := w.unreachable(stepResolvePayee); err != nil { // it reads the payee from Postgres
+		return activities.ResolvePayeeOutput{}, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if reason := w.holds[in.PayeeID]; reason != "" {
@@ -337,6 +367,9 @@ func (w *world) PostEntries(_ context.Context, book []activities.Booking) (activ
 
 // SaveAndBook books and saves as the real activity does: the saved record carries the entry IDs.
 func (w *world) SaveAndBook(ctx context.Context, in activities.SaveAndBookInput) (activities.PostEntriesOutput, error) {
+	if err := w.unreachable(stepSaveAndBook); err != nil {
+		return activities.PostEntriesOutput{}, err
+	}
 	w.mu.Lock()
 	w.calls["save-and-book"]++
 	w.mu.Unlock()

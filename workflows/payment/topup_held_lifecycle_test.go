@@ -4,11 +4,44 @@ package payment
 // when it goes, and the books agree (checkBooks).
 
 import (
+	"fmt"
 	"time"
 
 	"paysplit/internal/payment"
 	"paysplit/internal/split"
 )
+
+// A payment whose only outstanding movement is a held top-up (its payee cannot receive) is held, as
+// one whose leg is held: the platform waits on the payee, nothing failed (code path 14). Before,
+// it was payout_failed, a failure to admins, their failed-payouts filter and payout_failed_age.
+func (s *workflowSuite) TestHeldTopUpLeavesThePaymentHeld() {
+	tests := []struct {
+		codePath int
+		want     payment.Status
+	}{
+		{codePathDisputeLoss, payment.StatusPayoutFailed},
+		{codePathOutageProof, payment.StatusHeld},
+	}
+	for _, tt := range tests {
+		s.Run(fmt.Sprint("code path ", tt.codePath), func() {
+			s.SetupTest()
+			s.taxRules()
+			in := testInput()
+			in.CodePath = tt.codePath
+			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+			s.holdPayee(30*time.Second, movedAway)
+			signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+			s.checkBooks(rec)
+			s.Equal(tt.want, rec.Status, rec.Reason)
+			s.Contains(rec.Reason, movedAway)
+			dues := legOf(s.T(), rec, split.PartyVendor).Dues
+			s.Require().Len(dues, 1)
+			s.True(dues[0].Held, "the top-up is held, not sent")
+		})
+	}
+}
 
 // Through PayPal: a held correction top-up, the payee fixed, the admin's retry.
 func (s *workflowSuite) TestHeldTopUpPaidOnceThroughPayPal() {
@@ -63,7 +96,7 @@ func (s *workflowSuite) TestHeldTopUpInAFollowUpRun() {
 	s.holdPayee(30*time.Second, movedAway)
 	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
 	due := s.run()
-	s.Require().Equal(payment.StatusPayoutFailed, due.Status)
+	s.Require().Equal(payment.StatusHeld, due.Status, "waiting on the payee (code path 14)")
 	s.followUp(due)
 	s.holdPayee(time.Second, "")
 	signalAt(s.env, time.Minute, SignalEvent, retryDues(1))

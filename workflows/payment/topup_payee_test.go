@@ -139,7 +139,7 @@ func (s *workflowSuite) TestCorrectionTopUpToAPayeeMovedToAnotherClientIsHeld() 
 	rec := s.run()
 
 	s.Zero(sentWhileHeld, "nothing sent to a payee registered to another client")
-	s.Equal(payment.StatusPayoutFailed, held.Status)
+	s.Equal(payment.StatusHeld, held.Status, "waiting on the payee (code path 14)")
 	s.Contains(held.Reason, "registered to another client")
 	vendor := legOf(s.T(), held, split.PartyVendor)
 	s.Equal(payment.LegTransferred, vendor.State, "its payout stands; the top-up is what is held")
@@ -167,7 +167,7 @@ func (s *workflowSuite) TestFailedRefundTopUpToAPayeeMovedToAnotherClientIsHeld(
 	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
 	rec := s.run()
 
-	s.Equal(payment.StatusPayoutFailed, rec.Status)
+	s.Equal(payment.StatusHeld, rec.Status, "waiting on the payee (code path 14)")
 	s.Contains(rec.Reason, "registered to another client")
 	s.Empty(s.requestsUnder(wfID+"/refund-failed/re_1/vendor-v1"), "nothing sent to the vendor")
 	dues := legOf(s.T(), rec, split.PartyVendor).Dues

@@ -585,11 +585,9 @@ func (r *run) inDoubt(leg *payment.Leg) bool {
 // receive (a hold reason when it cannot: not registered, registered to another client, an account
 // that cannot take transfers).
 func (r *run) resolvePayee(leg *payment.Leg) (activities.ResolvePayeeOutput, error) {
-	var payee activities.ResolvePayeeOutput
-	err := r.payoutStep(stepResolvePayee, activities.ResolvePayeeInput{
+	return r.payeeCheck(activities.ResolvePayeeInput{
 		Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
-	}, &payee)
-	return payee, err
+	})
 }
 
 // transferKey is the idempotency key of the leg's current transfer attempt.
@@ -759,12 +757,15 @@ func (r *run) settle() error {
 }
 
 // setSettled gives a settled payment its status: payout_failed while a top-up is due (an admin
-// acts on that), else what its refunds and disputes say.
+// acts on that), held while the only ones due are held top-ups (code path 14: the payee cannot
+// receive, and the platform waits on it as for a held leg), else what its refunds and disputes say.
 func (r *run) setSettled() {
 	if r.in.CodePath >= codePathDisputeLoss && !r.retryingDues {
 		r.pruneDues()
 	}
 	switch s := r.settledStatus(); {
+	case r.onlyHeldDues():
+		r.setStatus(payment.StatusHeld, r.duesReason())
 	case r.rec.HasDues() || r.legsInDoubt() != nil:
 		r.setStatus(payment.StatusPayoutFailed, r.duesReason())
 	case s == payment.StatusCompensated:
@@ -772,6 +773,20 @@ func (r *run) setSettled() {
 	default:
 		r.setStatus(s, "")
 	}
+}
+
+// onlyHeldDues reports whether every movement due is a top-up held for its payee (Due.Held), and
+// there is one (code path 14): nothing the provider refused or left in doubt.
+func (r *run) onlyHeldDues() bool {
+	if r.in.CodePath < codePathOutageProof || !r.rec.HasDues() || r.legsInDoubt() != nil {
+		return false
+	}
+	for _, l := range r.rec.Legs {
+		if slices.ContainsFunc(l.Dues, func(d payment.Due) bool { return !d.Held }) {
+			return false
+		}
+	}
+	return true
 }
 
 // pruneDues drops what a refused or held top-up due no longer stands for (code path 13): a later

@@ -466,7 +466,8 @@
       cell(row, p.reason || p.legs.filter((l) => l.reason).map((l) => l.party + ': ' + l.reason).join('; '));
       cell(row, formatMoney(p.gross, p.currency), 'num');
       const actions = row.insertCell();
-      const action = p.status === 'held' ? 'release' : 'retry';
+      // A payment held only by top-ups due (its legs paid, code path 14) is sent by a retry.
+      const action = p.status === 'held' && p.legs.some((l) => l.state === 'held') ? 'release' : 'retry';
       const btn = document.createElement('button');
       btn.type = 'button';
       btn.className = 'action';
