@@ -33,7 +33,8 @@ const (
 	// KindBalanceAbove fires when an account's balance (on its normal side) has stayed above
 	// Threshold for more than Days days, judged from the journal's point-in-time balances.
 	KindBalanceAbove Kind = "balance_above"
-	// KindHeldLegAge fires when a payment has had a held leg for more than Days days.
+	// KindHeldLegAge fires when a payment has been held for more than Days days: a held leg, or
+	// (code path 14) held top-ups all that is due.
 	KindHeldLegAge Kind = "held_leg_age"
 	// KindPayoutFailedAge fires when a payment has been payout_failed (a failed payout waiting
 	// for an admin's decision, or a top-up or reversal due until an admin's retry) for more than
