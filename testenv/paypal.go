@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,11 +224,21 @@ func (p *PayPal) HTTPClient() *http.Client {
 	}}
 }
 
+// transmissions numbers the fake's transmissions: the API refuses a transmission ID it saw with
+// another body, so two signed in the same clock tick must not share one.
+var transmissions atomic.Int64
+
 // Sign returns the transmission headers PayPal would send with body for the fake's webhook.
 func (p *PayPal) Sign(body []byte) http.Header {
+	return p.SignAt(body, time.Now())
+}
+
+// SignAt is Sign for a transmission made at the given time (a delivery PayPal sent earlier).
+func (p *PayPal) SignAt(body []byte, at time.Time) http.Header {
 	h := paypalhook.Headers{
-		TransmissionID: fmt.Sprintf("tx-%d", time.Now().UnixNano()), TransmissionTime: time.Now().UTC().Format(time.RFC3339),
-		CertURL: p.CertURL, AuthAlgo: "SHA256withRSA",
+		TransmissionID:   fmt.Sprintf("tx-%d-%d", time.Now().UnixNano(), transmissions.Add(1)),
+		TransmissionTime: at.UTC().Format(time.RFC3339),
+		CertURL:          p.CertURL, AuthAlgo: "SHA256withRSA",
 	}
 	digest := sha256.Sum256(paypalhook.SignedMessage(h, p.WebhookID, body))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, p.key, crypto.SHA256, digest[:])

@@ -164,6 +164,36 @@ func TestAdminChangesAreAudited(t *testing.T) {
 	require.Len(t, seen, 3, "create, update, settings")
 }
 
+// The audit log records the server's own request ID, the one its answer carries in X-Request-Id,
+// never the caller's: an X-Request-Id a caller sends (here one naming another change, 16 KiB long)
+// would otherwise make an admin change's entry point at another request, or bloat the log nothing
+// can be erased from.
+func TestAuditLogRecordsTheServersRequestID(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("rid")
+	for _, tt := range []struct{ name, sent string }{
+		{"an ID naming another change, padded", "req-of-another-change-" + strings.Repeat("a", 16<<10)},
+		{"a plausible ID", "0123456789abcdef"},
+		{"none", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			header := map[string]string{}
+			if tt.sent != "" {
+				header["X-Request-Id"] = tt.sent
+			}
+			res, body := a.send(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + c, key: adminKey,
+				body: map[string]any{"name": "Renamed " + tt.name, "default_currency": "usd"}, header: header})
+			require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+			answered := res.Header.Get("X-Request-Id")
+			require.Regexp(t, `^[A-Za-z0-9]{16,64}$`, answered, "the server's own ID, short and plain")
+			require.NotEqual(t, tt.sent, answered, "the caller's X-Request-Id is not taken")
+			entries := a.auditOf("client:" + c)
+			require.NotEmpty(t, entries)
+			require.Equal(t, answered, entries[0]["request_id"], "the audit entry names the request that made the change")
+		})
+	}
+}
+
 func TestAdminListings(t *testing.T) {
 	a := newAPI(t, nil)
 	c, other := a.newClient("lists"), a.newClient("others")

@@ -29,8 +29,16 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 	rows := func() string {
 		var out []string
 		for _, table := range []string{"clients", "payees", "split_rules", "payments", "orders", "journal_entries", "webhook_deliveries", "audit_log"} {
+			q := "SELECT count(*) FROM " + table
+			if table == "webhook_deliveries" {
+				// Except PayPal's transmission records: every verified transmission is recorded
+				// with its body's hash, refused ones too, so that its headers never carry another
+				// body. They hold no data of the event and do not change the answer to PayPal's
+				// retry (checked below).
+				q += " WHERE provider <> 'paypal-transmission'"
+			}
 			var n int
-			require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n))
+			require.NoError(t, pool.QueryRow(ctx, q).Scan(&n))
 			out = append(out, fmt.Sprintf("%s=%d", table, n))
 		}
 		return strings.Join(out, " ")
@@ -138,6 +146,16 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 		})
 	}
 	require.Equal(t, before, rows(), "nothing was stored")
+
+	// PayPal retrying a refused delivery (same transmission, same body) is refused for the same
+	// reason, not as a replay.
+	negative := paypalBody(`{"id":"CAPR","amount":{"currency_code":"USD","value":"-1.00"}}`)
+	h := s.paypal.Sign(negative)
+	for range 2 {
+		code, out := s.paypalWebhook(negative, h)
+		require.Equal(t, http.StatusBadRequest, code, out)
+		require.Equal(t, "invalid_event", out["error"].(map[string]any)["code"])
+	}
 	require.Equal(t, wfBefore, workflows(), "no workflow started")
 }
 

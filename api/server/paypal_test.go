@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"strconv"
@@ -480,6 +483,9 @@ func TestPayPalMalformedBodyIsRefusedInEveryVerifyMode(t *testing.T) {
 	err = v.Verify(t.Context(), pp.Sign(good), good)
 	require.Error(t, err)
 	require.NotErrorIs(t, err, paypalhook.ErrUnverified)
+	// A transmission older than the offline verifier takes is refused here too, before PayPal is asked.
+	err = v.Verify(t.Context(), pp.SignAt(good, time.Now().Add(-paypalhook.MaxTransmissionAge-time.Hour)), good)
+	require.ErrorIs(t, err, paypalhook.ErrUnverified)
 }
 
 // A correction's top-up is a PayPal payout of its own: reconciliation counts it with the first,
@@ -540,4 +546,188 @@ func TestPayPalAPIVerifierRefusalIsUnverified(t *testing.T) {
 			require.Equal(t, tt.unverified, errors.Is(err, paypalhook.ErrUnverified), "%v", err)
 		})
 	}
+}
+
+// postPayPal delivers body with the given transmission headers; the answer must match openapi.yaml.
+func postPayPal(t *testing.T, baseURL string, body []byte, h http.Header) (int, map[string]any) {
+	t.Helper()
+	hr, err := http.NewRequest(http.MethodPost, baseURL+"/webhooks/paypal", bytes.NewReader(body))
+	require.NoError(t, err)
+	for k, vs := range h {
+		hr.Header[k] = vs
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(hr)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	checkAgainstSpec(t, hr, res, raw)
+	out := map[string]any{}
+	require.NoError(t, json.Unmarshal(raw, &out), string(raw))
+	return res.StatusCode, out
+}
+
+// PayPal signs transmission_id|time|webhook_id|CRC32(body): CRC32 is no MAC, so a body is bound
+// to its signature by 32 linear bits only, which 4 chosen bytes match. The headers of one genuine
+// delivery (a log, a proxy, a misrouted request) carried a forged 9,999.00 USD capture of another
+// ID and were taken. The API now records each transmission ID with its body's SHA-256 and refuses
+// the ID with another body, in either ack mode, ignored event types included (their headers could
+// carry a capture as well), while PayPal's own retry of the same body is answered as before.
+func TestPayPalTransmissionReplayedWithAnotherBodyIsRefused(t *testing.T) {
+	n := time.Now().UnixNano() % 1e9
+	for i, tt := range []struct {
+		name           string
+		ack            server.WebhookAck
+		genuine        []byte
+		first, retried string
+	}{
+		{"a capture, ack once stored", server.AckOnStore, paypalCapture("acme", fmt.Sprintf("CAPREAL%d", n)), "accepted", "duplicate"},
+		// Ignored, the event never reaches Temporal (none runs here).
+		{"an ignored event, ack once Temporal holds it", server.AckOnTemporal,
+			paypalevent.Build(fmt.Sprintf("WH-SUB-%d", n), "BILLING.SUBSCRIPTION.CREATED", time.Now(), map[string]any{"id": "I-1"}), "ignored", "ignored"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pp := testenv.NewPayPal(t)
+			a := newAPI(t, func(d *server.Deps) {
+				d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}}
+				// A queue of its own: another test's API in this database must not claim the
+				// event from the inbox.
+				d.WebhookAck, d.TaskQueue = tt.ack, uniqueID("q-replay")
+			})
+			h := pp.Sign(tt.genuine)
+			code, out := postPayPal(t, a.url, tt.genuine, h)
+			require.Equal(t, http.StatusOK, code, out)
+			require.Equal(t, tt.first, out["status"])
+
+			forgedID := fmt.Sprintf("CAPFORGED%d%d", n, i)
+			forged := forgeCRC32(t, crc32.ChecksumIEEE(tt.genuine), func(nonce int, pad string) []byte {
+				return paypalevent.Build(fmt.Sprintf("WH-FORGED-%d-%d-%d", n, i, nonce), "PAYMENT.CAPTURE.COMPLETED", time.Now(), map[string]any{
+					"id": forgedID, "status": "COMPLETED", "amount": paypalevent.Amount(999900, "usd"),
+					"custom_id": "client_id=acme&order_id=order-forged&vendor_id=acme-vendor", "note": pad,
+				})
+			})
+			require.NotEqual(t, tt.genuine, forged)
+			require.Equal(t, crc32.ChecksumIEEE(tt.genuine), crc32.ChecksumIEEE(forged), "the forged body passes PayPal's signature")
+			code, out = postPayPal(t, a.url, forged, h)
+			require.Equal(t, http.StatusBadRequest, code, "a forged capture was taken under a replayed transmission's headers: %v", out)
+			require.Equal(t, "replayed_transmission", errCode(out))
+
+			code, out = postPayPal(t, a.url, tt.genuine, h)
+			require.Equal(t, http.StatusOK, code, "PayPal's retry of the genuine delivery: %v", out)
+			require.Equal(t, tt.retried, out["status"])
+			var held int
+			require.NoError(t, a.pool.QueryRow(t.Context(), `SELECT count(*) FROM webhook_inbox WHERE provider = 'paypal' AND payment_id = $1`,
+				forgedID).Scan(&held))
+			require.Zero(t, held, "nothing of the forged capture was stored")
+		})
+	}
+}
+
+// PAYPAL-TRANSMISSION-TIME is checked: a delivery older than paypalhook.MaxTransmissionAge is
+// refused as unverified. PayPal retries a delivery for 3 days and does not say whether a retry
+// keeps the first attempt's transmission time, so the window covers them (a retry 3 days on is
+// taken); within it, the transmission record above bounds what a replay can do.
+func TestPayPalTransmissionOlderThanPayPalRetriesIsRefused(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	a := newAPI(t, func(d *server.Deps) {
+		d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}}
+		d.WebhookAck, d.TaskQueue = server.AckOnStore, uniqueID("q-stale") // a queue no other test's API claims from
+	})
+	n := time.Now().UnixNano() % 1e9
+	for i, tt := range []struct {
+		name   string
+		age    time.Duration
+		status int
+	}{
+		{"PayPal's last retry, 3 days on", 72 * time.Hour, http.StatusOK},
+		{"older than PayPal retries", paypalhook.MaxTransmissionAge + time.Hour, http.StatusBadRequest},
+		{"from the future", -time.Hour, http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			body := paypalCapture("acme", fmt.Sprintf("CAPAGE%d%d", n, i))
+			code, out := postPayPal(t, a.url, body, pp.SignAt(body, time.Now().Add(-tt.age)))
+			require.Equal(t, tt.status, code, out)
+			if tt.status == http.StatusBadRequest {
+				require.Equal(t, "invalid_signature", errCode(out))
+			}
+		})
+	}
+}
+
+// forgeCRC32 builds bodies with a 4-character pad until one, with the pad solved for, has the
+// wanted CRC32 and a pad of printable JSON-safe characters.
+func forgeCRC32(t *testing.T, want uint32, build func(nonce int, pad string) []byte) []byte {
+	t.Helper()
+	const marker = "QQQQ"
+	for nonce := range 100000 {
+		tmpl := build(nonce, marker)
+		at := bytes.Index(tmpl, []byte(marker))
+		require.GreaterOrEqual(t, at, 0)
+		withPad := func(x uint32) []byte {
+			b := bytes.Clone(tmpl)
+			binary.LittleEndian.PutUint32(b[at:], x)
+			return b
+		}
+		// CRC32 is affine in the message bits: crc(x) = crc(0) ^ L(x). Solve L(x) = want ^ crc(0).
+		base := crc32.ChecksumIEEE(withPad(0))
+		var cols [32]uint32
+		for i := range 32 {
+			cols[i] = crc32.ChecksumIEEE(withPad(1<<i)) ^ base
+		}
+		x, ok := solveGF2(cols, want^base)
+		if !ok {
+			continue
+		}
+		b := withPad(x)
+		good := true
+		for _, c := range b[at : at+4] {
+			good = good && c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
+		}
+		if good {
+			require.Equal(t, want, crc32.ChecksumIEEE(b))
+			return b
+		}
+	}
+	t.Fatal("no forgery found")
+	return nil
+}
+
+// solveGF2 finds x with XOR of cols[i] for every bit i set in x equal to target.
+func solveGF2(cols [32]uint32, target uint32) (uint32, bool) {
+	// Rows: equation per output bit r: sum_i bit_r(cols[i]) x_i = bit_r(target).
+	var rows [32]uint64 // low 32 bits: coefficients, bit 32: right-hand side
+	for r := range 32 {
+		var row uint64
+		for i := range 32 {
+			if cols[i]>>r&1 == 1 {
+				row |= 1 << i
+			}
+		}
+		row |= uint64(target>>r&1) << 32
+		rows[r] = row
+	}
+	for col := range 32 {
+		pivot := -1
+		for r := col; r < 32; r++ {
+			if rows[r]>>col&1 == 1 {
+				pivot = r
+				break
+			}
+		}
+		if pivot < 0 {
+			return 0, false
+		}
+		rows[col], rows[pivot] = rows[pivot], rows[col]
+		for r := range 32 {
+			if r != col && rows[r]>>col&1 == 1 {
+				rows[r] ^= rows[col]
+			}
+		}
+	}
+	var x uint32
+	for i := range 32 {
+		x |= uint32(rows[i]>>32&1) << i
+	}
+	return x, true
 }

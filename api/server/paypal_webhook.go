@@ -18,6 +18,7 @@ import (
 
 	"paysplit/internal/money"
 	"paysplit/internal/paypalhook"
+	"paysplit/internal/store"
 	"paysplit/workflows/payment"
 )
 
@@ -48,6 +49,10 @@ type APIPayPalVerifier struct {
 func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byte) error {
 	if !json.Valid(body) {
 		return fmt.Errorf("%w: the body is not JSON", paypalhook.ErrUnverified)
+	}
+	// The same window as offline: a stale transmission is refused before PayPal is asked.
+	if err := paypalhook.CheckTransmissionTime(h.Get("Paypal-Transmission-Time"), time.Now()); err != nil {
+		return err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/webhooks/paypal", bytes.NewReader(body))
 	if err != nil {
@@ -100,8 +105,43 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 		s.deps.Logger.Error("paypal verification unavailable", "error", err)
 		return errorf(http.StatusServiceUnavailable, "verification_unavailable", "could not verify the delivery now; retry later")
 	}
+	if err := s.rememberTransmission(c.Request().Context(), c.Request().Header.Get("Paypal-Transmission-Id"), body); err != nil {
+		return err
+	}
 	ev, captureID, typ, err := paypalToEvent(body)
 	return s.handOver(c, providerPayPal, typ, captureID, ev, err)
+}
+
+// paypalTransmissions is the webhook_deliveries provider of PayPal's transmission records.
+const paypalTransmissions = "paypal-transmission"
+
+// rememberTransmission records a verified transmission's ID with its body's SHA-256, and refuses
+// an ID seen before with another body. PayPal signs only a CRC32 of the body, which is no MAC:
+// four chosen bytes give any body the CRC32 of a genuine one, so the headers of one delivery
+// would authenticate any other. The same body again is PayPal retrying, answered as before
+// (the event ID makes it a duplicate). Every verified transmission is recorded, ignored types
+// too (their headers could carry a capture), in either ack mode, before the event is held: a
+// 503 after it leaves the record, which PayPal's retry of the same body matches.
+func (s *Server) rememberTransmission(ctx context.Context, transmissionID string, body []byte) error {
+	if transmissionID == "" {
+		// Both verifiers need it; a verifier that let a delivery through without one has nothing
+		// to bind the body to.
+		s.count(providerPayPal, "unknown", "bad_signature")
+		return errorf(http.StatusBadRequest, "invalid_signature", "missing PAYPAL-TRANSMISSION-ID header")
+	}
+	err := s.deps.Store.RecordDeliveryBody(ctx, paypalTransmissions, transmissionID, body)
+	switch {
+	case errors.Is(err, store.ErrBodyChanged):
+		s.count(providerPayPal, "unknown", "replayed")
+		s.deps.Logger.Warn("paypal transmission replayed with another body", "transmission_id", transmissionID)
+		return errorf(http.StatusBadRequest, "replayed_transmission",
+			"PAYPAL-TRANSMISSION-ID was delivered before with another body; PayPal's signature covers only the body's CRC32")
+	case err != nil:
+		s.count(providerPayPal, "unknown", "unavailable")
+		s.deps.Logger.Error("paypal transmission not recorded", "transmission_id", transmissionID, "error", err)
+		return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the delivery could not be recorded; retry later")
+	}
+	return nil
 }
 
 type paypalAmount struct {

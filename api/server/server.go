@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net"
@@ -168,7 +169,7 @@ func New(d Deps) *Server {
 	s.relay.start()
 	s.inbox = d.Store.NewInboxWriter(inboxWriters, inboxBatch, 0)
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(middleware.RequestID())
+	e.Use(assignRequestID)
 	// The access log wraps what may refuse or fail a request itself (a body over the limit, a
 	// panic), so those requests are logged too.
 	e.Use(s.accessLog)
@@ -329,6 +330,19 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// assignRequestID gives every request an ID of the server's own, in X-Request-Id on the answer, which
+// the access and error logs and the audit log record. An X-Request-Id the caller sent is not
+// taken (as Echo's RequestID middleware would, verbatim and of any length): it would let a caller
+// make an admin change's audit entry name another request, or fill the append-only log with
+// whatever it likes. Nothing upstream sets one for us to carry on: the load balancer's own
+// header is X-Amzn-Trace-Id, which this leaves alone.
+func assignRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderXRequestID, rand.Text())
+		return next(c)
+	}
 }
 
 // accessLog writes one structured line per request: no bodies, no headers, no secrets.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -8,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -646,4 +648,68 @@ func TestWooCommerceSameSecondDeliveriesAreNotDuplicates(t *testing.T) {
 	code, out = e.post(c, wooDelivery("order.updated", sameSecond, second))
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, "duplicate", out["status"], "the same delivery again")
+}
+
+// scrapeSeries returns the /metrics lines of one metric whose labels contain every given label.
+func scrapeSeries(t *testing.T, baseURL, metric string, labels ...string) []string {
+	t.Helper()
+	res, err := http.Get(baseURL + "/metrics")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var out []string
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, metric+"{") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// A topic the API does not handle is counted under the one label "other". X-Shopify-Topic and
+// X-WC-Webhook-Topic are not covered by the shop's HMAC, and TikTok's type and Meta's object are
+// in bodies every client can sign for its own shop: as labels verbatim, each new one was a new
+// time series of paysplit_webhook_events_total, without bound (memory, and every scrape grows).
+func TestStorefrontUnhandledTopicsShareOneMetricLabel(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	const n = 20
+	for _, tt := range []struct {
+		platform string
+		delivery func(i int) delivery
+	}{
+		{"shopify", func(i int) delivery {
+			return shopifyDelivery(fmt.Sprintf("attacker/topic-%d-%s", i, strings.Repeat("x", 200)), fmt.Sprintf("dl-%d", i), []byte(`{"id": 1}`))
+		}},
+		{"woocommerce", func(i int) delivery {
+			return wooDelivery(fmt.Sprintf("attacker.topic-%d", i), fmt.Sprintf("dl-%d", i), []byte(`{"id": 1}`))
+		}},
+		{"tiktok", func(i int) delivery {
+			return tiktokDelivery([]byte(fmt.Sprintf(`{"type": %d, "tts_notification_id": "n-%d", "data": {}}`, 1000+i, i)))
+		}},
+		{"instagram", func(i int) delivery {
+			return instagramDelivery([]byte(fmt.Sprintf(`{"object": "attacker-%d", "entry": []}`, i)))
+		}},
+	} {
+		t.Run(tt.platform, func(t *testing.T) {
+			for i := range n {
+				code, out := e.post(e.client, tt.delivery(i))
+				require.Equal(t, http.StatusOK, code, out)
+				require.Equal(t, "ignored", out["status"])
+			}
+			series := scrapeSeries(t, e.url, "paysplit_webhook_events_total", `provider="`+tt.platform+`"`, `outcome="ignored"`)
+			require.Len(t, series, 1, "every unhandled topic is one series: %.300s", strings.Join(series, "\n"))
+			require.Contains(t, series[0], `type="other"`)
+			require.True(t, strings.HasSuffix(series[0], fmt.Sprintf(" %d", n)), "all %d counted: %s", n, series[0])
+		})
+	}
 }

@@ -161,6 +161,28 @@ func readBody(c echo.Context) ([]byte, error) {
 	return body, nil
 }
 
+// otherTopic is the metric label of every topic a platform's deliveries are not handled for.
+const otherTopic = "other"
+
+// handledTopics are the topics counted under their own name in paysplit_webhook_events_total.
+// The topic comes from an unsigned header (X-Shopify-Topic, X-WC-Webhook-Topic) or from a body
+// every client can sign for its own shop: as a label verbatim, each new one would be a new time
+// series, without bound.
+var handledTopics = map[string]map[string]bool{
+	storefront.Shopify:     {storefront.ShopifyOrdersPaid: true, storefront.ShopifyOrdersCreate: true, storefront.ShopifyRefundsCreate: true},
+	storefront.WooCommerce: {storefront.WooOrderCreated: true, storefront.WooOrderUpdated: true},
+	storefront.TikTok:      {"order_status_change": true},
+	storefront.Instagram:   {"page/" + storefront.MetaOrdersField: true, "instagram/" + storefront.MetaOrdersField: true},
+}
+
+// topicLabel is the topic as a metric label: its name when handled, otherTopic otherwise.
+func topicLabel(platform, topic string) string {
+	if handledTopics[platform][topic] {
+		return topic
+	}
+	return otherTopic
+}
+
 var deliveryIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 
 // storefrontWebhook handles a shop's order webhook. Bad signature 401, malformed body 400,
@@ -197,17 +219,17 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			return errorf(http.StatusBadRequest, "invalid_order", err.Error())
 		}
 		if res.Ignored {
-			s.count(platform, res.Topic, "ignored")
+			s.count(platform, otherTopic, "ignored")
 			return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "topic": res.Topic})
 		}
 		deliveryID := src.deliveryID(req, body, res)
 		if !deliveryIDPattern.MatchString(deliveryID) {
-			s.count(platform, res.Topic, "invalid")
+			s.count(platform, topicLabel(platform, res.Topic), "invalid")
 			return errorf(http.StatusBadRequest, "missing_delivery_id", "the delivery has no usable delivery ID")
 		}
 		outcome, waiters, err := s.applyStorefront(ctx, platform, client, deliveryID, res)
 		if err != nil {
-			s.count(platform, res.Topic, "failed")
+			s.count(platform, topicLabel(platform, res.Topic), "failed")
 			return err
 		}
 		if err := s.wakeWaiters(ctx, platform, deliveryID, waiters); err != nil {
@@ -217,12 +239,12 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			if ferr := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); ferr != nil {
 				s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", ferr)
 			}
-			s.count(platform, res.Topic, "unavailable")
+			s.count(platform, topicLabel(platform, res.Topic), "unavailable")
 			s.deps.Logger.Error("storefront order stored but waiting payments not signalled", "platform", platform,
 				"client_id", client, "delivery_id", deliveryID, "error", err)
 			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 		}
-		s.count(platform, res.Topic, outcome)
+		s.count(platform, topicLabel(platform, res.Topic), outcome)
 		s.deps.Logger.Info("storefront webhook", "platform", platform, "client_id", client, "topic", res.Topic,
 			"delivery_id", deliveryID, "outcome", outcome, "order_ids", orderIDs(res), "woken", len(waiters))
 		return c.JSON(http.StatusOK, map[string]any{"status": outcome, "topic": res.Topic, "order_ids": orderIDs(res)})

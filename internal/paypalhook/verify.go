@@ -63,6 +63,35 @@ func CertHostAllowed(certURL string) bool {
 	return host == "paypal.com" || strings.HasSuffix(host, ".paypal.com")
 }
 
+// MaxTransmissionAge is how old a delivery's PAYPAL-TRANSMISSION-TIME may be. PayPal retries a
+// delivery it was not answered 2xx for up to 25 times over 3 days and does not document whether a
+// retry is signed anew or carries the first attempt's transmission time: a window shorter than
+// the retry schedule could refuse PayPal's own retries, so it covers the 3 days with a day to
+// spare. Within the window a replay is bounded by the transmission record the API keeps (a
+// transmission ID seen before with another body is refused), which must therefore be kept at
+// least this long (plus MaxClockSkew); past it the delivery is refused here.
+const MaxTransmissionAge = 4 * 24 * time.Hour
+
+// MaxClockSkew is how far in our future a transmission time may be: PayPal's clock and ours
+// disagree a little; a time further ahead would stretch the window above.
+const MaxClockSkew = 5 * time.Minute
+
+// CheckTransmissionTime refuses a PAYPAL-TRANSMISSION-TIME that is not an RFC 3339 time or lies
+// outside [now-MaxTransmissionAge, now+MaxClockSkew].
+func CheckTransmissionTime(raw string, now time.Time) error {
+	at, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		return fmt.Errorf("%w: PAYPAL-TRANSMISSION-TIME %.40q is not an RFC 3339 time", ErrUnverified, raw)
+	}
+	switch age := now.Sub(at); {
+	case age > MaxTransmissionAge:
+		return fmt.Errorf("%w: transmitted at %s, more than %s ago", ErrUnverified, at.UTC().Format(time.RFC3339), MaxTransmissionAge)
+	case age < -MaxClockSkew:
+		return fmt.Errorf("%w: transmitted at %s, more than %s in the future", ErrUnverified, at.UTC().Format(time.RFC3339), MaxClockSkew)
+	}
+	return nil
+}
+
 // certFetchTimeout bounds one download of a signing certificate.
 const certFetchTimeout = 10 * time.Second
 
@@ -87,6 +116,11 @@ func (v *Verifier) Verify(ctx context.Context, h Headers, body []byte) error {
 	}
 	if h.AuthAlgo != "" && h.AuthAlgo != "SHA256withRSA" {
 		return fmt.Errorf("%w: unsupported PAYPAL-AUTH-ALGO %q", ErrUnverified, h.AuthAlgo)
+	}
+	// Checked before anything is fetched; the time is part of what PayPal signs, so it cannot be
+	// moved without breaking the signature checked below.
+	if err := CheckTransmissionTime(h.TransmissionTime, v.now()); err != nil {
+		return err
 	}
 	if !CertHostAllowed(h.CertURL) {
 		return fmt.Errorf("%w: PAYPAL-CERT-URL %q is not on a PayPal host", ErrUnverified, h.CertURL)

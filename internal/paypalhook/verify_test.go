@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
@@ -53,6 +54,39 @@ func TestVerify(t *testing.T) {
 			err := ver.Verify(context.Background(), paypalhook.HeadersFrom(h), b)
 			require.True(t, errors.Is(err, paypalhook.ErrUnverified), "got %v", err)
 		})
+	}
+}
+
+// TestVerifyTransmissionTime: the signed PAYPAL-TRANSMISSION-TIME must be within
+// MaxTransmissionAge (which covers PayPal's 3 days of retries) and not ahead of our clock by more
+// than MaxClockSkew; a captured delivery cannot be replayed for ever.
+func TestVerifyTransmissionTime(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	body := []byte(`{"id":"WH-4","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP4"}}`)
+	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}
+	for _, tt := range []struct {
+		name  string
+		age   time.Duration
+		fresh bool
+	}{
+		{"just sent", 0, true},
+		{"PayPal's last retry, 3 days on", 72 * time.Hour, true},
+		{"just inside the window", paypalhook.MaxTransmissionAge - time.Minute, true},
+		{"older than the window", paypalhook.MaxTransmissionAge + time.Minute, false},
+		{"a little ahead of our clock", -time.Minute, true},
+		{"far ahead of our clock", -paypalhook.MaxClockSkew - time.Minute, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := v.Verify(context.Background(), paypalhook.HeadersFrom(pp.SignAt(body, time.Now().Add(-tt.age))), body)
+			if tt.fresh {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, paypalhook.ErrUnverified)
+		})
+	}
+	for _, raw := range []string{"", "yesterday", "2026-01-02 03:04:05"} {
+		require.ErrorIs(t, paypalhook.CheckTransmissionTime(raw, time.Now()), paypalhook.ErrUnverified, raw)
 	}
 }
 

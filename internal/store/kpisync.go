@@ -430,7 +430,9 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 	case PruneKPIHourly:
 		q = `DELETE FROM kpi_hourly WHERE ctid IN (SELECT ctid FROM kpi_hourly WHERE hour < $1 LIMIT $2)`
 	case PruneWebhookDeliveries:
-		q = `DELETE FROM webhook_deliveries WHERE ctid IN (SELECT ctid FROM webhook_deliveries WHERE received_at < $1 LIMIT $2)`
+		// A record with its body's hash stays for DeliveryBodyKeep even under a shorter retention.
+		q = `DELETE FROM webhook_deliveries WHERE ctid IN (SELECT ctid FROM webhook_deliveries WHERE received_at < $1
+			AND (body_sha256 IS NULL OR received_at < now() - make_interval(secs => $3)) LIMIT $2)`
 	case PruneWebhookInbox:
 		q = `DELETE FROM webhook_inbox WHERE ctid IN (SELECT ctid FROM webhook_inbox WHERE forwarded_at < $1 LIMIT $2)`
 	default:
@@ -439,7 +441,11 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 	if limit <= 0 {
 		return 0, fmt.Errorf("%w: batch size must be positive", ErrInvalid)
 	}
-	tag, err := s.pool.Exec(ctx, q, before, limit)
+	args := []any{before, limit}
+	if table == PruneWebhookDeliveries {
+		args = append(args, DeliveryBodyKeep.Seconds())
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("prune %s before %s: %w", table, before.Format(time.RFC3339), err)
 	}
