@@ -77,9 +77,12 @@ func invalid(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeReportInvalid, err)
 }
 
-// ListReportClientsInput names a schedule's time zone.
+// ListReportClientsInput names a schedule's time zone; After and Limit ask for one page of its
+// clients (those with an ID after After, at most Limit; all when Limit is 0).
 type ListReportClientsInput struct {
 	TimeZone string
+	After    string `json:",omitempty"`
+	Limit    int    `json:",omitempty"`
 }
 
 // ListReportClientsOutput are the clients whose reports run in that zone.
@@ -87,9 +90,9 @@ type ListReportClientsOutput struct {
 	ClientIDs []string
 }
 
-// ListReportClients lists the clients with weekly reports in a time zone.
+// ListReportClients lists the clients with weekly reports in a time zone, or a page of them.
 func (a *Reports) ListReportClients(ctx context.Context, in ListReportClientsInput) (ListReportClientsOutput, error) {
-	ids, err := a.Store.ReportClients(ctx, in.TimeZone)
+	ids, err := a.Store.ReportClientsPage(ctx, in.TimeZone, in.After, in.Limit)
 	return ListReportClientsOutput{ClientIDs: ids}, err
 }
 

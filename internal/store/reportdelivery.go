@@ -119,10 +119,18 @@ func (s *Store) ReportTimeZones(ctx context.Context) ([]string, error) {
 
 // ReportClients are the clients whose weekly report runs in zone, by ID.
 func (s *Store) ReportClients(ctx context.Context, zone string) ([]string, error) {
+	return s.ReportClientsPage(ctx, zone, "", 0)
+}
+
+// ReportClientsPage are the first limit clients (all when limit is 0) whose weekly report runs in
+// zone with an ID after after, by ID: a zone's run lists its clients a page per run, so a zone
+// of any size never puts all its IDs into one workflow history event.
+func (s *Store) ReportClientsPage(ctx context.Context, zone, after string, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM clients c LEFT JOIN report_settings r ON r.client_id = c.id
-		WHERE COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 ORDER BY c.id`, zone)
+		WHERE COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 AND c.id > $2
+		ORDER BY c.id LIMIT NULLIF($3::int, 0)`, zone, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("report clients in %s: %w", zone, err)
+		return nil, fmt.Errorf("report clients in %s after %q: %w", zone, after, err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
