@@ -131,6 +131,9 @@ type ClientInput struct {
 	// setting when the report is generated. Set by a run started as the client moves zone, which
 	// starts before the move is committed.
 	TimeZone string `json:",omitempty"`
+	// MoveTx is that move's Postgres transaction: should it not commit, the run makes and sends
+	// nothing (moveNotCommittedChange).
+	MoveTx string `json:",omitempty"`
 }
 
 // ClientResult is what one run did.
@@ -464,6 +467,10 @@ func dbOptions(timeout time.Duration) workflow.ActivityOptions {
 // waitForKPIsChange versions the wait for the week's KPIs in Client.
 const waitForKPIsChange = "wait-for-week-kpis"
 
+// moveNotCommittedChange versions Client's end after generating nothing for a zone move whose
+// transaction did not commit (the API starts the run before it commits): no upload, no email.
+const moveNotCommittedChange = "move-not-committed"
+
 // waitForKPIs sleeps until the week's KPIs are complete: KPI days are UTC dates, and east of
 // UTC+6 the schedule's Monday 06:00 comes before the week's last UTC day has ended, let alone
 // been synced. A week ended longer ago than any wait needs no activity.
@@ -508,9 +515,14 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
 	})
-	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone}
+	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx}
 	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
 		return res, fmt.Errorf("generate report: %w", err)
+	}
+	// Only a run with MoveTx, which runs before this change never had, gets here.
+	if res.Generate.MoveNotCommitted && workflow.GetVersion(ctx, moveNotCommittedChange, workflow.DefaultVersion, 1) >= 1 {
+		res.Email.Reason = "zone_move_not_committed"
+		return res, nil
 	}
 
 	uctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
