@@ -77,9 +77,12 @@ func invalid(err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeReportInvalid, err)
 }
 
-// ListReportClientsInput names a schedule's time zone.
+// ListReportClientsInput names a schedule's time zone; After and Limit ask for one page of its
+// clients (those with an ID after After, at most Limit; all when Limit is 0).
 type ListReportClientsInput struct {
 	TimeZone string
+	After    string `json:",omitempty"`
+	Limit    int    `json:",omitempty"`
 }
 
 // ListReportClientsOutput are the clients whose reports run in that zone.
@@ -87,9 +90,9 @@ type ListReportClientsOutput struct {
 	ClientIDs []string
 }
 
-// ListReportClients lists the clients with weekly reports in a time zone.
+// ListReportClients lists the clients with weekly reports in a time zone, or a page of them.
 func (a *Reports) ListReportClients(ctx context.Context, in ListReportClientsInput) (ListReportClientsOutput, error) {
-	ids, err := a.Store.ReportClients(ctx, in.TimeZone)
+	ids, err := a.Store.ReportClientsPage(ctx, in.TimeZone, in.After, in.Limit)
 	return ListReportClientsOutput{ClientIDs: ids}, err
 }
 
@@ -131,6 +134,9 @@ type GenerateReportInput struct {
 	Force    bool
 	// TimeZone overrides the client's setting (ClientInput.TimeZone).
 	TimeZone string `json:",omitempty"`
+	// MoveTx is the transaction of the zone move (to TimeZone) that started this run before it
+	// committed (ClientInput.MoveTx).
+	MoveTx string `json:",omitempty"`
 }
 
 // GenerateReportOutput says whether a new file was rendered, and which.
@@ -139,11 +145,25 @@ type GenerateReportOutput struct {
 	SHA256    string
 	Pages     int
 	Bytes     int
+	// MoveNotCommitted: the zone move that started the run never happened, so nothing was
+	// generated and nothing is to be sent (the client's own zone makes the week's report).
+	MoveNotCommitted bool `json:",omitempty"`
 }
 
 // GenerateReport gathers the week's numbers, renders the PDF and records both. A report already
-// generated is left as it is unless in.Force.
+// generated is left as it is unless in.Force; nothing is generated for a zone move that did not
+// commit.
 func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (GenerateReportOutput, error) {
+	if in.MoveTx != "" {
+		committed, err := a.Store.ReportZoneMoveCommitted(ctx, in.ClientID, in.TimeZone, in.MoveTx)
+		if err != nil {
+			return GenerateReportOutput{}, err
+		}
+		if !committed {
+			activity.GetLogger(ctx).Info("zone move not committed: no report", "ClientID", in.ClientID, "Week", in.Week, "TimeZone", in.TimeZone)
+			return GenerateReportOutput{MoveNotCommitted: true}, nil
+		}
+	}
 	if !in.Force {
 		d, err := a.Store.GetReportDelivery(ctx, in.ClientID, in.Week)
 		if err == nil {

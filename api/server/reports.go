@@ -86,7 +86,7 @@ func (s *Server) putReportSettings(c echo.Context) error {
 		if saved, err = tx.PutReportSettings(ctx, want); err != nil {
 			return nil, nil, err
 		}
-		return view(old), view(saved), s.startSkippedReport(ctx, old, saved)
+		return view(old), view(saved), s.startSkippedReport(ctx, tx, old, saved)
 	})
 	if err != nil {
 		return err
@@ -96,9 +96,12 @@ func (s *Server) putReportSettings(c echo.Context) error {
 
 // startSkippedReport starts the report of the week a zone move makes both zones' runs skip (a
 // move west to east on a Monday, between the two runs), before the move commits: when Temporal
-// cannot take it, the move is refused (503) and nothing changed. The run covers the week in the
-// new zone, the one being committed. A report already made is not sent again (report_deliveries).
-func (s *Server) startSkippedReport(ctx context.Context, old, moved store.ReportSettings) error {
+// cannot take it, the move is refused (503) and nothing changed. Started after the commit, a
+// Temporal failure would leave the move made and the week unreported, with nothing to retry
+// (the move is done). The run covers the week in the new zone and carries the move's
+// transaction: should the commit fail, it makes and sends nothing (the old zone's run, still to
+// come, reports the week). A report already made is not sent again (report_deliveries).
+func (s *Server) startSkippedReport(ctx context.Context, tx *store.Store, old, moved store.ReportSettings) error {
 	if !old.Enabled || !moved.Enabled || old.TimeZone == moved.TimeZone {
 		return nil
 	}
@@ -111,9 +114,13 @@ func (s *Server) startSkippedReport(ctx context.Context, old, moved store.Report
 	if !skipped {
 		return nil
 	}
+	txID, err := tx.TxID(ctx)
+	if err != nil {
+		return err
+	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	in := reportwf.ClientInput{ClientID: moved.ClientID, Week: week.String(), EnsureSends: 1, TimeZone: moved.TimeZone}
+	in := reportwf.ClientInput{ClientID: moved.ClientID, Week: week.String(), EnsureSends: 1, TimeZone: moved.TimeZone, MoveTx: txID}
 	id, _, err := reportwf.StartClient(sctx, s.deps.Temporal, s.deps.TaskQueue, in)
 	switch {
 	case err == nil, errors.Is(err, reportwf.ErrRunInProgress):

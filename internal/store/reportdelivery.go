@@ -86,6 +86,48 @@ func (s *Store) GetReportSettings(ctx context.Context, clientID string) (ReportS
 	return r, nil
 }
 
+// TxID is the ID of the transaction s runs in (pg_current_xact_id): work started elsewhere before
+// the transaction commits (the report run of a zone move) learns from it later whether it did
+// (ReportZoneMoveCommitted).
+func (s *Store) TxID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&id); err != nil {
+		return "", fmt.Errorf("transaction id: %w", err)
+	}
+	return id, nil
+}
+
+// ReportZoneMoveCommitted says whether moving clientID's reports to zone in transaction txID (an
+// admin's audited change, which holds the client's audit lock until it ends) took effect: it
+// waits for that transaction to end, then is true when it committed, or when the client's zone
+// is zone anyway (the admin moved it again, and that move committed). False means the move
+// never happened: the client's own zone makes its reports.
+func (s *Store) ReportZoneMoveCommitted(ctx context.Context, clientID, zone, txID string) (bool, error) {
+	var committed bool
+	err := s.InTx(ctx, func(tx *Store) error {
+		if err := tx.LockTarget(ctx, "client:"+clientID); err != nil {
+			return err
+		}
+		// NULL when the transaction is too old for Postgres to know; the zone decides then.
+		var status *string
+		if err := tx.pool.QueryRow(ctx, `SELECT pg_xact_status($1::xid8)`, txID).Scan(&status); err != nil {
+			return fmt.Errorf("zone move of %s: status of transaction %s: %w", clientID, txID, err)
+		}
+		switch {
+		case status != nil && *status == "committed":
+			committed = true
+			return nil
+		case status != nil && *status == "in progress":
+			// Not a change audited under the client's lock; a retry finds it ended.
+			return fmt.Errorf("zone move of %s: transaction %s still in progress", clientID, txID)
+		}
+		settings, err := tx.GetReportSettings(ctx, clientID)
+		committed = settings.TimeZone == zone
+		return err
+	})
+	return committed, err
+}
+
 // PutReportSettings writes a client's report settings.
 func (s *Store) PutReportSettings(ctx context.Context, r ReportSettings) (ReportSettings, error) {
 	r, err := r.Normalize()
@@ -119,10 +161,18 @@ func (s *Store) ReportTimeZones(ctx context.Context) ([]string, error) {
 
 // ReportClients are the clients whose weekly report runs in zone, by ID.
 func (s *Store) ReportClients(ctx context.Context, zone string) ([]string, error) {
+	return s.ReportClientsPage(ctx, zone, "", 0)
+}
+
+// ReportClientsPage are the first limit clients (all when limit is 0) whose weekly report runs in
+// zone with an ID after after, by ID: a zone's run lists its clients a page per run, so a zone
+// of any size never puts all its IDs into one workflow history event.
+func (s *Store) ReportClientsPage(ctx context.Context, zone, after string, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM clients c LEFT JOIN report_settings r ON r.client_id = c.id
-		WHERE COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 ORDER BY c.id`, zone)
+		WHERE COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 AND c.id > $2
+		ORDER BY c.id LIMIT NULLIF($3::int, 0)`, zone, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("report clients in %s: %w", zone, err)
+		return nil, fmt.Errorf("report clients in %s after %q: %w", zone, after, err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -69,6 +70,18 @@ func TestReportDeliveryRecord(t *testing.T) {
 	clients, err := st.ReportClients(ctx, "Pacific/Chatham")
 	require.NoError(t, err)
 	require.Contains(t, clients, id)
+	// In pages: after the client before it, the first page of one is this client.
+	at := slices.Index(clients, id)
+	before := ""
+	if at > 0 {
+		before = clients[at-1]
+	}
+	page, err := st.ReportClientsPage(ctx, "Pacific/Chatham", before, 1)
+	require.NoError(t, err)
+	require.Equal(t, []string{id}, page)
+	rest, err := st.ReportClientsPage(ctx, "Pacific/Chatham", id, 0)
+	require.NoError(t, err)
+	require.Equal(t, clients[at+1:], rest)
 
 	// A delivery: generated, uploaded, sends asked for and made.
 	d := reporttest.Sample()

@@ -9,3 +9,11 @@ func SetStaleScheduleMinAge(t interface{ Cleanup(func()) }, d time.Duration) {
 	staleScheduleMinAge = d
 	t.Cleanup(func() { staleScheduleMinAge = old })
 }
+
+// SetClientsPerRun sets how many clients one run of a zone's week starts, for the rest of the
+// test.
+func SetClientsPerRun(t interface{ Cleanup(func()) }, n int) {
+	old := clientsPerRun
+	clientsPerRun = n
+	t.Cleanup(func() { clientsPerRun = old })
+}

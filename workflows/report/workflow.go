@@ -8,6 +8,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -44,6 +45,59 @@ func ClientWorkflowID(clientID, week string) string { return "report-" + clientI
 type WeeklyInput struct {
 	TimeZone string
 	Week     string
+	// Progress is set on a run that an earlier run of the zone's week continued as (then Week is
+	// the week that run reported): where the zone's clients stand.
+	Progress *WeeklyProgress `json:",omitempty"`
+}
+
+// WeeklyProgress is what a zone's run hands to the run it continues as: one run's history keeps
+// every child it started, so a zone's week runs as a chain of runs of at most clientsPerRun
+// clients each.
+type WeeklyProgress struct {
+	// After is the last client listed; the next run lists the clients after it.
+	After string `json:",omitempty"`
+	// Listed is set once every client of the zone has been listed.
+	Listed bool `json:",omitempty"`
+	// Held are clients whose report an admin's run was making: started again once their wait is
+	// over, by a later run, so one client's wait never holds back the zone's other clients.
+	Held []HeldClient `json:",omitempty"`
+	// Outcomes of the earlier runs' clients, the first maxReportedOutcomes; Totals counts all.
+	Outcomes []ClientOutcome `json:",omitempty"`
+	Totals   WeeklyTotals
+}
+
+// HeldClient is a client whose report could not be started while an admin's run of the same
+// report was going (runClient's wait, carried from run to run).
+type HeldClient struct {
+	ClientID string
+	// Attempts is how many starts were refused; Since when the first was.
+	Attempts int
+	Since    time.Time
+	// RetryAt is when to start it again.
+	RetryAt time.Time
+}
+
+// WeeklyTotals counts the zone's clients of a week by outcome, over all its runs.
+type WeeklyTotals struct {
+	Clients        int
+	Sent           int
+	NotSent        int
+	Failed         int
+	AlreadyRunning int
+}
+
+func (t *WeeklyTotals) add(o ClientOutcome) {
+	t.Clients++
+	switch o.Status {
+	case "sent":
+		t.Sent++
+	case "not_sent":
+		t.NotSent++
+	case "failed":
+		t.Failed++
+	case "already_running":
+		t.AlreadyRunning++
+	}
 }
 
 // ClientOutcome is what became of one client in a weekly run.
@@ -55,11 +109,13 @@ type ClientOutcome struct {
 	Error  string `json:",omitempty"`
 }
 
-// WeeklyResult lists every client's outcome. The run itself succeeds when some clients failed:
-// their child runs show as failed in the Temporal UI, with the cause.
+// WeeklyResult lists every client's outcome (the first maxReportedOutcomes of a zone run in
+// several runs; Totals counts them all). The run itself succeeds when some clients failed: their
+// child runs show as failed in the Temporal UI, with the cause.
 type WeeklyResult struct {
 	Week     string
 	Outcomes []ClientOutcome
+	Totals   WeeklyTotals
 }
 
 // ClientInput asks for one client's report of one week.
@@ -75,6 +131,9 @@ type ClientInput struct {
 	// setting when the report is generated. Set by a run started as the client moves zone, which
 	// starts before the move is committed.
 	TimeZone string `json:",omitempty"`
+	// MoveTx is that move's Postgres transaction: should it not commit, the run makes and sends
+	// nothing (moveNotCommittedChange).
+	MoveTx string `json:",omitempty"`
 }
 
 // ClientResult is what one run did.
@@ -120,7 +179,23 @@ func adminRunWait(attempt int, waited time.Duration) (time.Duration, bool) {
 // Temporal's limit of pending children per workflow (2,000 by default).
 const maxRunningChildren = 500
 
-// Weekly starts a ClientReport for every client of the time zone and waits for all of them.
+// runsChange versions Weekly's runs of at most clientsPerRun clients, continued as new: one run
+// with every client's child in its history reached Temporal's history limits (10,240 events
+// warned, 51,200 terminated the run and no client of the zone got its report) at some
+// thousands of clients, about seven events each. Runs from before do all clients in one.
+const runsChange = "continue-as-new-runs"
+
+// clientsPerRun bounds the clients one run of a zone's week starts: about 7,000 events at most
+// with the starts an admin's run holds back, under the server's 10,240 warning. A variable only
+// so tests can make it small.
+var clientsPerRun = 1000
+
+// maxReportedOutcomes bounds the outcomes a zone's week carries from run to run and returns
+// (Totals counts them all): every run's input holds them, and a payload is limited to 2 MB.
+const maxReportedOutcomes = 1000
+
+// Weekly starts a ClientReport for every client of the time zone and waits for all of them, at
+// most clientsPerRun clients a run, continuing as new until every client has its outcome.
 func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
 	loc, err := time.LoadLocation(in.TimeZone)
 	if err != nil {
@@ -134,7 +209,14 @@ func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
 	} else if _, err := ireport.ParseWeek(week); err != nil {
 		return WeeklyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrTypeReportInvalid, err)
 	}
+	if workflow.GetVersion(ctx, runsChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return weeklyInOneRun(ctx, in, week)
+	}
+	return weeklyRun(ctx, in, week)
+}
 
+// weeklyInOneRun is Weekly before runsChange: every client in this run.
+func weeklyInOneRun(ctx workflow.Context, in WeeklyInput, week string) (WeeklyResult, error) {
 	var clients activities.ListReportClientsOutput
 	lctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
 	if err := workflow.ExecuteActivity(lctx, act.ListReportClients, activities.ListReportClientsInput{TimeZone: in.TimeZone}).Get(ctx, &clients); err != nil {
@@ -165,19 +247,180 @@ func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
 		})
 	}
 	wg.Wait(ctx)
+	logFailed(ctx, week, res.Outcomes)
 	for _, o := range res.Outcomes {
-		if o.Status == "failed" {
-			workflow.GetLogger(ctx).Error("client report failed", "ClientID", o.ClientID, "Week", week, "Error", o.Error)
-		}
+		res.Totals.add(o)
 	}
 	return res, nil
 }
 
+func logFailed(ctx workflow.Context, week string, outcomes []ClientOutcome) {
+	for _, o := range outcomes {
+		if o.Status == "failed" {
+			workflow.GetLogger(ctx).Error("client report failed", "ClientID", o.ClientID, "Week", week, "Error", o.Error)
+		}
+	}
+}
+
+// weeklyRun is one run of a zone's week: the held clients whose wait is over and the next page
+// of the zone's clients, at most clientsPerRun in all. Then it returns the week's result, or
+// continues as new while clients are left to list or held.
+func weeklyRun(ctx workflow.Context, in WeeklyInput, week string) (WeeklyResult, error) {
+	var p WeeklyProgress
+	if in.Progress != nil {
+		p = *in.Progress
+	}
+	due, waiting := dueHeld(p.Held, workflow.Now(ctx), clientsPerRun)
+	listed, err := listPage(ctx, in.TimeZone, &p, clientsPerRun-len(due))
+	if err != nil {
+		return WeeklyResult{}, err
+	}
+	if len(listed) == 0 && len(due) == 0 && len(waiting) > 0 {
+		// Only clients an admin's run holds are left: wait for the first of them.
+		if err := workflow.Sleep(ctx, waiting[0].RetryAt.Sub(workflow.Now(ctx))); err != nil {
+			return WeeklyResult{}, err
+		}
+		due, waiting = dueHeld(waiting, workflow.Now(ctx), clientsPerRun)
+	}
+	outcomes, held := runClients(ctx, week, due, listed)
+	logFailed(ctx, week, outcomes)
+	for _, o := range outcomes {
+		p.Totals.add(o)
+		if len(p.Outcomes) < maxReportedOutcomes {
+			p.Outcomes = append(p.Outcomes, o)
+		}
+	}
+	p.Held = append(waiting, held...)
+	if p.Listed && len(p.Held) == 0 {
+		res := WeeklyResult{Week: week, Outcomes: p.Outcomes, Totals: p.Totals}
+		if res.Outcomes == nil {
+			res.Outcomes = []ClientOutcome{} // a zone without clients, as before runsChange
+		}
+		return res, nil
+	}
+	next := WeeklyInput{TimeZone: in.TimeZone, Week: week, Progress: &p}
+	return WeeklyResult{}, workflow.NewContinueAsNewError(ctx, WeeklyWorkflowName, next)
+}
+
+// dueHeld splits held clients into those to start again now (at most limit) and those still
+// waiting, soonest first.
+func dueHeld(held []HeldClient, now time.Time, limit int) (due, waiting []HeldClient) {
+	held = slices.Clone(held)
+	slices.SortStableFunc(held, func(a, b HeldClient) int { return a.RetryAt.Compare(b.RetryAt) })
+	for _, h := range held {
+		if len(due) < limit && !h.RetryAt.After(now) {
+			due = append(due, h)
+		} else {
+			waiting = append(waiting, h)
+		}
+	}
+	return due, waiting
+}
+
+// listPage lists the next limit clients of the zone after p.After and moves p on past them.
+func listPage(ctx workflow.Context, zone string, p *WeeklyProgress, limit int) ([]string, error) {
+	if p.Listed || limit <= 0 {
+		return nil, nil
+	}
+	var page activities.ListReportClientsOutput
+	lctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
+	lin := activities.ListReportClientsInput{TimeZone: zone, After: p.After, Limit: limit}
+	if err := workflow.ExecuteActivity(lctx, act.ListReportClients, lin).Get(ctx, &page); err != nil {
+		return nil, fmt.Errorf("list clients in %s after %q: %w", zone, p.After, err)
+	}
+	if n := len(page.ClientIDs); n > 0 {
+		p.After = page.ClientIDs[n-1]
+	}
+	p.Listed = len(page.ClientIDs) < limit
+	return page.ClientIDs, nil
+}
+
+// runClients starts the held clients and the listed ones, maxRunningChildren at once, and waits
+// for them: the outcomes in that order, and the clients an admin's run holds (again).
+func runClients(ctx workflow.Context, week string, due []HeldClient, listed []string) ([]ClientOutcome, []HeldClient) {
+	todo := slices.Clone(due)
+	for _, id := range listed {
+		todo = append(todo, HeldClient{ClientID: id})
+	}
+	outcomes := make([]*ClientOutcome, len(todo))
+	var held []HeldClient
+	slots := workflow.NewSemaphore(ctx, maxRunningChildren)
+	wg := workflow.NewWaitGroup(ctx)
+	for i, c := range todo {
+		wg.Add(1)
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer wg.Done()
+			if err := slots.Acquire(ctx, 1); err != nil {
+				outcomes[i] = &ClientOutcome{ClientID: c.ClientID, Status: "failed", Error: err.Error()}
+				return
+			}
+			defer slots.Release(1)
+			out, refused := startChild(ctx, ClientInput{ClientID: c.ClientID, Week: week, EnsureSends: 1})
+			if !refused {
+				outcomes[i] = &out
+				return
+			}
+			if h, again := holdClient(c, workflow.Now(ctx)); again {
+				held = append(held, h)
+				return
+			}
+			outcomes[i] = &ClientOutcome{ClientID: c.ClientID, Status: "already_running"}
+		})
+	}
+	wg.Wait(ctx)
+	var out []ClientOutcome
+	for _, o := range outcomes {
+		if o != nil {
+			out = append(out, *o)
+		}
+	}
+	return out, held
+}
+
+// holdClient records one more refused start of c at now and when to try again; false when the
+// admin's run cannot still be going (adminRunWait).
+func holdClient(c HeldClient, now time.Time) (HeldClient, bool) {
+	if c.Attempts == 0 {
+		c.Since = now
+	}
+	c.Attempts++
+	wait, again := adminRunWait(c.Attempts, now.Sub(c.Since))
+	c.RetryAt = now.Add(wait)
+	return c, again
+}
+
 // runClient runs one client's child workflow; an admin's run of the same report in progress is
 // waited for and then the child started after it (a regenerate without email must not swallow
-// the scheduled send).
+// the scheduled send). Runs before runsChange; later ones carry the wait from run to run
+// (HeldClient).
 func runClient(ctx workflow.Context, in ClientInput) ClientOutcome {
-	out := ClientOutcome{ClientID: in.ClientID}
+	untilAdminRunEnds := workflow.GetVersion(ctx, waitAdminRunChange, workflow.DefaultVersion, 1) >= 1
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		out, refused := startChild(ctx, in)
+		if !refused {
+			return out
+		}
+		wait, again := startRetryWait, attempt < startRetries
+		if untilAdminRunEnds {
+			wait, again = adminRunWait(attempt, waited)
+		}
+		if !again {
+			out.Status = "already_running"
+			return out
+		}
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			out.Status, out.Error = "failed", err.Error()
+			return out
+		}
+		waited += wait
+	}
+}
+
+// startChild runs one client's child workflow once: its outcome, or refused when a run of the
+// same report (an admin's) is going.
+func startChild(ctx workflow.Context, in ClientInput) (out ClientOutcome, refused bool) {
+	out = ClientOutcome{ClientID: in.ClientID}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            ClientWorkflowID(in.ClientID, in.Week),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -185,34 +428,19 @@ func runClient(ctx workflow.Context, in ClientInput) ClientOutcome {
 		ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		WorkflowExecutionTimeout: clientRunTimeout,
 	})
-	untilAdminRunEnds := workflow.GetVersion(ctx, waitAdminRunChange, workflow.DefaultVersion, 1) >= 1
-	var waited time.Duration
-	for attempt := 1; ; attempt++ {
-		var r ClientResult
-		err := workflow.ExecuteChildWorkflow(cctx, ClientWorkflowName, in).Get(ctx, &r)
-		wait, again := startRetryWait, attempt < startRetries
-		if untilAdminRunEnds {
-			wait, again = adminRunWait(attempt, waited)
-		}
-		switch {
-		case err == nil && r.Email.Sent:
-			out.Status = "sent"
-		case err == nil:
-			out.Status, out.Reason = "not_sent", r.Email.Reason
-		case temporal.IsWorkflowExecutionAlreadyStartedError(err) && again:
-			if serr := workflow.Sleep(ctx, wait); serr != nil {
-				out.Status, out.Error = "failed", serr.Error()
-				return out
-			}
-			waited += wait
-			continue
-		case temporal.IsWorkflowExecutionAlreadyStartedError(err):
-			out.Status = "already_running"
-		default:
-			out.Status, out.Error = "failed", rootCause(err)
-		}
-		return out
+	var r ClientResult
+	err := workflow.ExecuteChildWorkflow(cctx, ClientWorkflowName, in).Get(ctx, &r)
+	switch {
+	case err == nil && r.Email.Sent:
+		out.Status = "sent"
+	case err == nil:
+		out.Status, out.Reason = "not_sent", r.Email.Reason
+	case temporal.IsWorkflowExecutionAlreadyStartedError(err):
+		return out, true
+	default:
+		out.Status, out.Error = "failed", rootCause(err)
 	}
+	return out, false
 }
 
 // rootCause is the innermost error message: the child's failure rather than its wrappers.
@@ -238,6 +466,10 @@ func dbOptions(timeout time.Duration) workflow.ActivityOptions {
 
 // waitForKPIsChange versions the wait for the week's KPIs in Client.
 const waitForKPIsChange = "wait-for-week-kpis"
+
+// moveNotCommittedChange versions Client's end after generating nothing for a zone move whose
+// transaction did not commit (the API starts the run before it commits): no upload, no email.
+const moveNotCommittedChange = "move-not-committed"
 
 // waitForKPIs sleeps until the week's KPIs are complete: KPI days are UTC dates, and east of
 // UTC+6 the schedule's Monday 06:00 comes before the week's last UTC day has ended, let alone
@@ -283,9 +515,14 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
 	})
-	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone}
+	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx}
 	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
 		return res, fmt.Errorf("generate report: %w", err)
+	}
+	// Only a run with MoveTx, which runs before this change never had, gets here.
+	if res.Generate.MoveNotCommitted && workflow.GetVersion(ctx, moveNotCommittedChange, workflow.DefaultVersion, 1) >= 1 {
+		res.Email.Reason = "zone_move_not_committed"
+		return res, nil
 	}
 
 	uctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
