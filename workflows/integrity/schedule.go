@@ -27,6 +27,9 @@ type ScheduleConfig struct {
 	MonitorEvery time.Duration
 }
 
+// dailyRunTimeout bounds the daily round (chain verification and monitors).
+const dailyRunTimeout = 6 * time.Hour
+
 // schedules are the Temporal Schedules cfg asks for, by ID.
 func scheduleOptions(cfg ScheduleConfig) []client.ScheduleOptions {
 	out := []client.ScheduleOptions{{
@@ -35,7 +38,7 @@ func scheduleOptions(cfg ScheduleConfig) []client.ScheduleOptions {
 		Action: &client.ScheduleWorkflowAction{
 			ID: ScheduleDaily, Workflow: WorkflowName, TaskQueue: cfg.TaskQueue,
 			Args:                     []any{Input{VerifyChain: true, EvaluateMonitors: true}},
-			WorkflowExecutionTimeout: 6 * time.Hour,
+			WorkflowExecutionTimeout: dailyRunTimeout,
 		},
 		// A round missed while the cluster was down still runs when it is back, once.
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,

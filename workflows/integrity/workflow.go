@@ -5,6 +5,7 @@ package integrity
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -54,6 +55,27 @@ func dbOptions(timeout time.Duration) workflow.ActivityOptions {
 	}
 }
 
+// outageRetriesChange versions how long the daily round's Postgres steps retry: ten attempts,
+// about four minutes, so Postgres down for an hour failed the round, and with monitors evaluated
+// only daily (MONITOR_EVAL_EVERY=0) that day's monitors went unevaluated and its queued alerts
+// undelivered until the next day.
+const outageRetriesChange = "outage-retries"
+
+// dailyRetryFor is how long a daily round's Postgres steps retry, in all: within its execution
+// timeout (dailyRunTimeout), leaving time to deliver the alerts. Monitors-only rounds keep their
+// ten attempts: the next one comes within minutes, and one waiting longer would only hold it back.
+const dailyRetryFor = dailyRunTimeout - time.Hour
+
+// untilOutageEnds bounds o's retries by time rather than attempts, keeping the backoff: the
+// attempts are in effect unlimited (not 0, which the SDK's test environment turns into ten).
+func untilOutageEnds(o workflow.ActivityOptions, d time.Duration) workflow.ActivityOptions {
+	p := *o.RetryPolicy
+	p.MaximumAttempts = math.MaxInt32
+	o.RetryPolicy = &p
+	o.ScheduleToCloseTimeout = d
+	return o
+}
+
 // deliverOptions: a receiver that is down gets a few tries in this run; what is still queued
 // afterwards is tried again by the next run.
 func deliverOptions() workflow.ActivityOptions {
@@ -71,10 +93,18 @@ func deliverOptions() workflow.ActivityOptions {
 func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	logger := log.With(workflow.GetLogger(ctx), "VerifyChain", in.VerifyChain, "EvaluateMonitors", in.EvaluateMonitors)
 	var res Result
+	db := dbOptions
+	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 && in.VerifyChain {
+		// One deadline for all steps, so together they still leave time to deliver.
+		deadline := workflow.Now(ctx).Add(dailyRetryFor)
+		db = func(timeout time.Duration) workflow.ActivityOptions {
+			return untilOutageEnds(dbOptions(timeout), max(deadline.Sub(workflow.Now(ctx)), timeout))
+		}
+	}
 
 	if in.VerifyChain {
 		var v activities.VerifyLedgerChainOutput
-		vctx := workflow.WithActivityOptions(ctx, dbOptions(30*time.Minute))
+		vctx := workflow.WithActivityOptions(ctx, db(30*time.Minute))
 		if err := workflow.ExecuteActivity(vctx, act.VerifyLedgerChain, activities.VerifyLedgerChainInput{}).Get(ctx, &v); err != nil {
 			return res, fmt.Errorf("verify ledger chain: %w", err)
 		}
@@ -83,7 +113,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 			logger.Error("ledger chain broken", "EntryID", v.Verification.Break.EntryID, "Reason", v.Verification.Break.Reason)
 		}
 		var o monitor.Outcome
-		rctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
+		rctx := workflow.WithActivityOptions(ctx, db(time.Minute))
 		in := activities.RecordChainVerificationInput(v)
 		if err := workflow.ExecuteActivity(rctx, act.RecordChainVerification, in).Get(ctx, &o); err != nil {
 			return res, fmt.Errorf("record chain verification: %w", err)
@@ -93,7 +123,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 
 	if in.EvaluateMonitors {
 		var m activities.EvaluateMonitorsOutput
-		mctx := workflow.WithActivityOptions(ctx, dbOptions(10*time.Minute))
+		mctx := workflow.WithActivityOptions(ctx, db(10*time.Minute))
 		if err := workflow.ExecuteActivity(mctx, act.EvaluateMonitors, activities.EvaluateMonitorsInput{}).Get(ctx, &m); err != nil {
 			return res, fmt.Errorf("evaluate monitors: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -39,6 +40,27 @@ type Output struct {
 
 var rec *activities.Reconciler
 
+// outageRetriesChange versions how long a provider's reconciliation retries: ten attempts gave
+// up after some 20 minutes, so a provider (or Postgres) down for an hour at 02:00 failed the run,
+// and as each run does the day before it was due, nothing ever reconciled that day again.
+const outageRetriesChange = "outage-retries"
+
+// providerRetryFor is how long one provider's reconciliation is retried: a day's outage and then
+// some. It is longer than the day between two runs, so the schedule must not skip a run while
+// another is going (scheduleOptions).
+const providerRetryFor = 48 * time.Hour
+
+// untilOutageEnds bounds o's retries by providerRetryFor rather than by attempts, keeping the
+// backoff. The attempts are in effect unlimited; not 0, which would mean the same to the server
+// but ten attempts to the SDK's test environment.
+func untilOutageEnds(o workflow.ActivityOptions) workflow.ActivityOptions {
+	p := *o.RetryPolicy
+	p.MaximumAttempts = math.MaxInt32
+	o.RetryPolicy = &p
+	o.ScheduleToCloseTimeout = providerRetryFor
+	return o
+}
+
 // Workflow reconciles one day for each provider.
 func Workflow(ctx workflow.Context, in Input) (Output, error) {
 	day := in.Day.UTC().Truncate(24 * time.Hour)
@@ -51,11 +73,15 @@ func Workflow(ctx workflow.Context, in Input) (Output, error) {
 	if len(providers) == 0 {
 		providers = []string{activities.ProviderStripe, activities.ProviderPayPal}
 	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	opts := workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
-	})
+	}
+	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
+		opts = untilOutageEnds(opts)
+	}
+	ctx = workflow.WithActivityOptions(ctx, opts)
 	out := Output{Day: day, Runs: map[string]activities.ReconcileOutput{}}
 	var failed []error
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
@@ -94,15 +120,23 @@ func Register(r worker.WorkflowRegistry) {
 // EnsureSchedule creates the daily schedule (02:00 UTC, yesterday's payouts), or brings an
 // existing one in line.
 func EnsureSchedule(ctx context.Context, c client.Client, taskQueue string) error {
-	return schedules.Ensure(ctx, c.ScheduleClient(), client.ScheduleOptions{
+	return schedules.Ensure(ctx, c.ScheduleClient(), scheduleOptions(taskQueue))
+}
+
+// scheduleOptions is the daily schedule. Overlap "allow all": a run waiting out an outage can
+// last longer than a day (providerRetryFor), and with "skip" the next day's run would be dropped
+// and that day never reconciled. Each run has its own workflow ID (the schedule appends its
+// time) and its own day, so two at once do not meet.
+func scheduleOptions(taskQueue string) client.ScheduleOptions {
+	return client.ScheduleOptions{
 		ID: ScheduleID,
 		Spec: client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
 			Hour: []client.ScheduleRange{{Start: 2}}, Minute: []client.ScheduleRange{{Start: 0}},
 		}}},
-		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
 		CatchupWindow: 24 * time.Hour,
 		Action: &client.ScheduleWorkflowAction{
 			ID: ScheduleID, Workflow: WorkflowName, TaskQueue: taskQueue, Args: []any{Input{}},
 		},
-	})
+	}
 }

@@ -48,6 +48,9 @@ func SkippedByMove(from, to *time.Location, now time.Time) (ireport.Week, bool) 
 	return w, !now.Before(RunDue(w, to)) && now.Before(RunDue(w, from))
 }
 
+// weeklyRunTimeout bounds a zone's WeeklyReports run.
+const weeklyRunTimeout = 48 * time.Hour
+
 // scheduleOptions run WeeklyReports every Monday at 06:00 in zone. A run missed while the
 // cluster was down still happens within three days: it reports the same week, because the week
 // comes from the scheduled time.
@@ -67,7 +70,7 @@ func scheduleOptions(zone, taskQueue string) client.ScheduleOptions {
 		Action: &client.ScheduleWorkflowAction{
 			ID: id, Workflow: WeeklyWorkflowName, TaskQueue: taskQueue,
 			Args:                     []any{WeeklyInput{TimeZone: zone}},
-			WorkflowExecutionTimeout: 48 * time.Hour,
+			WorkflowExecutionTimeout: weeklyRunTimeout,
 		},
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: 72 * time.Hour,

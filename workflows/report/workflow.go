@@ -8,6 +8,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -218,7 +219,11 @@ func Weekly(ctx workflow.Context, in WeeklyInput) (WeeklyResult, error) {
 // weeklyInOneRun is Weekly before runsChange: every client in this run.
 func weeklyInOneRun(ctx workflow.Context, in WeeklyInput, week string) (WeeklyResult, error) {
 	var clients activities.ListReportClientsOutput
-	lctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
+	lopts := dbOptions(time.Minute)
+	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
+		lopts = untilRunEnds(weeklyRunTimeout)(lopts)
+	}
+	lctx := workflow.WithActivityOptions(ctx, lopts)
 	if err := workflow.ExecuteActivity(lctx, act.ListReportClients, activities.ListReportClientsInput{TimeZone: in.TimeZone}).Get(ctx, &clients); err != nil {
 		return WeeklyResult{}, fmt.Errorf("list clients in %s: %w", in.TimeZone, err)
 	}
@@ -323,7 +328,9 @@ func listPage(ctx workflow.Context, zone string, p *WeeklyProgress, limit int) (
 		return nil, nil
 	}
 	var page activities.ListReportClientsOutput
-	lctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
+	// Both changes came in the same release: a paged run waits out an outage as the one-run
+	// listing does since outage-retries, without a version of its own.
+	lctx := workflow.WithActivityOptions(ctx, untilRunEnds(weeklyRunTimeout)(dbOptions(time.Minute)))
 	lin := activities.ListReportClientsInput{TimeZone: zone, After: p.After, Limit: limit}
 	if err := workflow.ExecuteActivity(lctx, act.ListReportClients, lin).Get(ctx, &page); err != nil {
 		return nil, fmt.Errorf("list clients in %s after %q: %w", zone, p.After, err)
@@ -464,6 +471,31 @@ func dbOptions(timeout time.Duration) workflow.ActivityOptions {
 	}
 }
 
+// outageRetriesChange versions how long the report's steps retry a dependency that is down.
+// Each step used to give up after its attempts, 4 (Postgres) to 45 (SMTP) minutes: an outage of
+// an hour failed the client's run (or the zone's, when listing its clients) and nothing runs it
+// again, so the week's report was never sent. Now every step retries until its run's execution
+// timeout (clientRunTimeout for a client, weeklyRunTimeout for a zone); what no retry can
+// fix is ErrTypeReportInvalid, which still fails the run at once.
+const outageRetriesChange = "outage-retries"
+
+// untilRunEnds bounds o's retries by time, not attempts, keeping its backoff: they go on for as
+// long as the run may last. The attempts are in effect unlimited; not 0, which would mean the
+// same to the server but ten attempts to the SDK's test environment, so the tests would not
+// show the retries outlasting an outage.
+func untilRunEnds(runTimeout time.Duration) func(workflow.ActivityOptions) workflow.ActivityOptions {
+	return func(o workflow.ActivityOptions) workflow.ActivityOptions {
+		p := *o.RetryPolicy
+		p.MaximumAttempts = math.MaxInt32
+		o.RetryPolicy = &p
+		o.ScheduleToCloseTimeout = runTimeout
+		return o
+	}
+}
+
+// keepAttempts leaves o as it is: runs from before outage-retries.
+func keepAttempts(o workflow.ActivityOptions) workflow.ActivityOptions { return o }
+
 // waitForKPIsChange versions the wait for the week's KPIs in Client.
 const waitForKPIsChange = "wait-for-week-kpis"
 
@@ -474,7 +506,7 @@ const moveNotCommittedChange = "move-not-committed"
 // waitForKPIs sleeps until the week's KPIs are complete: KPI days are UTC dates, and east of
 // UTC+6 the schedule's Monday 06:00 comes before the week's last UTC day has ended, let alone
 // been synced. A week ended longer ago than any wait needs no activity.
-func waitForKPIs(ctx workflow.Context, in ClientInput) error {
+func waitForKPIs(ctx workflow.Context, in ClientInput, retry func(workflow.ActivityOptions) workflow.ActivityOptions) error {
 	w, err := ireport.ParseWeek(in.Week)
 	if err != nil {
 		return nil // GenerateReport refuses the week for good
@@ -484,7 +516,7 @@ func waitForKPIs(ctx workflow.Context, in ClientInput) error {
 		return nil
 	}
 	var ready activities.ReportReadyOutput
-	rctx := workflow.WithActivityOptions(ctx, dbOptions(time.Minute))
+	rctx := workflow.WithActivityOptions(ctx, retry(dbOptions(time.Minute)))
 	rin := activities.ReportInput{ClientID: in.ClientID, Week: in.Week}
 	if err := workflow.ExecuteActivity(rctx, act.ReportReadyAt, rin).Get(ctx, &ready); err != nil {
 		return fmt.Errorf("report ready time: %w", err)
@@ -501,20 +533,24 @@ func waitForKPIs(ctx workflow.Context, in ClientInput) error {
 // repeats nothing that was done.
 func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 	var res ClientResult
+	retry := keepAttempts
+	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
+		retry = untilRunEnds(clientRunTimeout)
+	}
 	// Runs started before the wait existed replay without it (no marker in their history).
 	if workflow.GetVersion(ctx, waitForKPIsChange, workflow.DefaultVersion, 1) >= 1 {
-		if err := waitForKPIs(ctx, in); err != nil {
+		if err := waitForKPIs(ctx, in, retry); err != nil {
 			return res, err
 		}
 	}
 	// Gathering may fetch older days from the analytics and payment providers: give it time.
-	gctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	gctx := workflow.WithActivityOptions(ctx, retry(workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 8,
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
-	})
+	}))
 	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx}
 	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
 		return res, fmt.Errorf("generate report: %w", err)
@@ -525,27 +561,28 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 		return res, nil
 	}
 
-	uctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	uctx := workflow.WithActivityOptions(ctx, retry(workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10,
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
-	})
+	}))
 	rin := activities.ReportInput{ClientID: in.ClientID, Week: in.Week}
 	if err := workflow.ExecuteActivity(uctx, act.UploadReport, rin).Get(ctx, &res.Upload); err != nil {
 		return res, fmt.Errorf("upload report: %w", err)
 	}
 
-	// A mail server that is down gets about an hour of retries; the send is recorded only after
-	// the server accepted it, and a retry reuses the send's Message-ID.
-	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	// A mail server that is down is retried until the run ends (outage-retries; about an hour
+	// before); the send is recorded only after the server accepted it, and a retry reuses the
+	// send's Message-ID.
+	ectx := workflow.WithActivityOptions(ctx, retry(workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 30 * time.Second, BackoffCoefficient: 2, MaximumInterval: 15 * time.Minute, MaximumAttempts: 8,
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
-	})
+	}))
 	ein := activities.EmailReportInput{ClientID: in.ClientID, Week: in.Week, EnsureSends: in.EnsureSends}
 	if err := workflow.ExecuteActivity(ectx, act.EmailReport, ein).Get(ctx, &res.Email); err != nil {
 		return res, fmt.Errorf("email report: %w", err)

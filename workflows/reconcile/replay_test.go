@@ -1,0 +1,77 @@
+package reconcile_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"paysplit/activities"
+	"paysplit/testenv"
+	"paysplit/workflows/reconcile"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestReplayRecordedHistories replays histories recorded from real runs on the dev server
+// (TestRecordHistories with RECORD_HISTORY=<prefix>) through the current workflow code: those
+// from before outage-retries (prefix unversioned_) must replay unchanged.
+func TestReplayRecordedHistories(t *testing.T) {
+	testenv.ReplayHistories(t, "testdata", 4, reconcile.Register)
+}
+
+// TestRecordHistories records a run that reconciles both providers and one in which PayPal
+// refuses for good, as testdata/<RECORD_HISTORY>*.json. Recording only: without RECORD_HISTORY
+// it does nothing.
+func TestRecordHistories(t *testing.T) {
+	prefix := os.Getenv("RECORD_HISTORY")
+	if prefix == "" {
+		t.Skip("records histories only with RECORD_HISTORY=<file prefix>")
+	}
+	c := testenv.TemporalClient(t)
+	queue := "reconcile-record-" + time.Now().Format("150405.000")
+	w := worker.New(c, queue, worker.Options{})
+	reconcile.Register(w)
+	w.RegisterActivityWithOptions(func(_ context.Context, in activities.ReconcileInput) (activities.ReconcileOutput, error) {
+		if in.Provider == activities.ProviderPayPal && strings.HasPrefix(in.WorkflowID, "reconcile-record-paypal-refused") {
+			return activities.ReconcileOutput{}, temporal.NewNonRetryableApplicationError("paypal refused", "Refused", nil)
+		}
+		return activities.ReconcileOutput{RunID: 1, Checked: 2}, nil
+	}, activity.RegisterOptions{Name: "Reconcile"})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	day := time.Date(2026, 6, 9, 0, 0, 0, 0, time.UTC)
+	for _, id := range []string{"reconcile-record-ok", "reconcile-record-paypal-refused"} {
+		run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id + "-" + queue, TaskQueue: queue},
+			reconcile.WorkflowName, reconcile.Input{Day: day})
+		require.NoError(t, err)
+		_ = run.Get(t.Context(), nil) // the refused run fails by design
+		record(t, c, run.GetID(), prefix+id[len("reconcile-record-"):]+".json")
+	}
+}
+
+// record writes the history of workflow id to testdata/name.
+func record(t *testing.T, c client.Client, id, name string) {
+	t.Helper()
+	it := c.GetWorkflowHistory(t.Context(), id, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
+}
