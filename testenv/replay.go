@@ -1,11 +1,16 @@
 package testenv
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // ReplayHistories replays every history recorded in dir (*.json, at least min of them) through
@@ -24,4 +29,25 @@ func ReplayHistories(t *testing.T, dir string, min int, register func(worker.Wor
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
+}
+
+// HistoryJSON is the latest run of workflow id as JSON, the format ReplayHistories reads.
+func HistoryJSON(t testing.TB, c client.Client, id string) []byte {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), id, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+	require.NoError(t, err)
+	return b
+}
+
+// RecordHistory writes the latest run of workflow id to testdata/name, for ReplayHistories.
+func RecordHistory(t testing.TB, c client.Client, id, name string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), HistoryJSON(t, c, id), 0o644))
 }

@@ -22,12 +22,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"paysplit/activities"
 	"paysplit/api/server"
@@ -514,14 +512,5 @@ func (s *Stack) PaymentBalances(id string) map[string]int64 {
 // History returns the latest run's history as JSON, the format replay tests read.
 func (s *Stack) History(id string) []byte {
 	s.T.Helper()
-	it := s.Temporal.GetWorkflowHistory(context.Background(), id, "", false, 0)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(s.T, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-	require.NoError(s.T, err)
-	return b
+	return testenv.HistoryJSON(s.T, s.Temporal, id)
 }

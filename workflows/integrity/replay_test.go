@@ -3,16 +3,13 @@ package integrity
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"paysplit/activities"
 	"paysplit/internal/monitor"
@@ -57,21 +54,6 @@ func TestRecordHistories(t *testing.T) {
 		run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: queue + "-" + name, TaskQueue: queue}, WorkflowName, in)
 		require.NoError(t, err)
 		require.NoError(t, run.Get(t.Context(), nil))
-		recordHistory(t, c, run.GetID(), prefix+name+".json")
+		testenv.RecordHistory(t, c, run.GetID(), prefix+name+".json")
 	}
-}
-
-// recordHistory writes the history of workflow id to testdata/name.
-func recordHistory(t *testing.T, c client.Client, id, name string) {
-	t.Helper()
-	it := c.GetWorkflowHistory(t.Context(), id, "", false, 0)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
 }

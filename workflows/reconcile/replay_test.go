@@ -3,18 +3,15 @@ package reconcile_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"paysplit/activities"
 	"paysplit/testenv"
@@ -57,21 +54,6 @@ func TestRecordHistories(t *testing.T) {
 			reconcile.WorkflowName, reconcile.Input{Day: day})
 		require.NoError(t, err)
 		_ = run.Get(t.Context(), nil) // the refused run fails by design
-		record(t, c, run.GetID(), prefix+id[len("reconcile-record-"):]+".json")
+		testenv.RecordHistory(t, c, run.GetID(), prefix+id[len("reconcile-record-"):]+".json")
 	}
-}
-
-// record writes the history of workflow id to testdata/name.
-func record(t *testing.T, c client.Client, id, name string) {
-	t.Helper()
-	it := c.GetWorkflowHistory(t.Context(), id, "", false, 0)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
 }

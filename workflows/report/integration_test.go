@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,11 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"paysplit/activities"
 	"paysplit/internal/mailer"
@@ -151,16 +148,7 @@ func (s *stack) record(name, id string) {
 	if os.Getenv("RECORD_HISTORY") == "" {
 		return
 	}
-	it := s.tc.GetWorkflowHistory(s.t.Context(), id, "", false, 0)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(s.t, err)
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
-	require.NoError(s.t, err)
-	require.NoError(s.t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
+	testenv.RecordHistory(s.t, s.tc, id, name)
 }
 
 func outcomes(res report.WeeklyResult) map[string]report.ClientOutcome {
