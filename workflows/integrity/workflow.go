@@ -5,7 +5,6 @@ package integrity
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -16,6 +15,7 @@ import (
 	"paysplit/activities"
 	"paysplit/internal/ledger"
 	"paysplit/internal/monitor"
+	"paysplit/workflows/retries"
 )
 
 // WorkflowName is the registered workflow type.
@@ -66,16 +66,6 @@ const outageRetriesChange = "outage-retries"
 // ten attempts: the next one comes within minutes, and one waiting longer would only hold it back.
 const dailyRetryFor = dailyRunTimeout - time.Hour
 
-// untilOutageEnds bounds o's retries by time rather than attempts, keeping the backoff: the
-// attempts are in effect unlimited (not 0, which the SDK's test environment turns into ten).
-func untilOutageEnds(o workflow.ActivityOptions, d time.Duration) workflow.ActivityOptions {
-	p := *o.RetryPolicy
-	p.MaximumAttempts = math.MaxInt32
-	o.RetryPolicy = &p
-	o.ScheduleToCloseTimeout = d
-	return o
-}
-
 // deliverOptions: a receiver that is down gets a few tries in this run; what is still queued
 // afterwards is tried again by the next run.
 func deliverOptions() workflow.ActivityOptions {
@@ -98,7 +88,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 		// One deadline for all steps, so together they still leave time to deliver.
 		deadline := workflow.Now(ctx).Add(dailyRetryFor)
 		db = func(timeout time.Duration) workflow.ActivityOptions {
-			return untilOutageEnds(dbOptions(timeout), max(deadline.Sub(workflow.Now(ctx)), timeout))
+			return retries.UntilOutageEnds(dbOptions(timeout), max(deadline.Sub(workflow.Now(ctx)), timeout))
 		}
 	}
 

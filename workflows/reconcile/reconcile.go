@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"paysplit/activities"
+	"paysplit/workflows/retries"
 	"paysplit/workflows/schedules"
 )
 
@@ -50,17 +50,6 @@ const outageRetriesChange = "outage-retries"
 // another is going (scheduleOptions).
 const providerRetryFor = 48 * time.Hour
 
-// untilOutageEnds bounds o's retries by providerRetryFor rather than by attempts, keeping the
-// backoff. The attempts are in effect unlimited; not 0, which would mean the same to the server
-// but ten attempts to the SDK's test environment.
-func untilOutageEnds(o workflow.ActivityOptions) workflow.ActivityOptions {
-	p := *o.RetryPolicy
-	p.MaximumAttempts = math.MaxInt32
-	o.RetryPolicy = &p
-	o.ScheduleToCloseTimeout = providerRetryFor
-	return o
-}
-
 // Workflow reconciles one day for each provider.
 func Workflow(ctx workflow.Context, in Input) (Output, error) {
 	day := in.Day.UTC().Truncate(24 * time.Hour)
@@ -79,7 +68,7 @@ func Workflow(ctx workflow.Context, in Input) (Output, error) {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
 	}
 	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
-		opts = untilOutageEnds(opts)
+		opts = retries.UntilOutageEnds(opts, providerRetryFor)
 	}
 	ctx = workflow.WithActivityOptions(ctx, opts)
 	out := Output{Day: day, Runs: map[string]activities.ReconcileOutput{}}

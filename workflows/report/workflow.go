@@ -8,7 +8,6 @@ package report
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"paysplit/activities"
 	ireport "paysplit/internal/report"
+	"paysplit/workflows/retries"
 	"paysplit/workflows/schedules"
 )
 
@@ -479,17 +479,10 @@ func dbOptions(timeout time.Duration) workflow.ActivityOptions {
 // fix is ErrTypeReportInvalid, which still fails the run at once.
 const outageRetriesChange = "outage-retries"
 
-// untilRunEnds bounds o's retries by time, not attempts, keeping its backoff: they go on for as
-// long as the run may last. The attempts are in effect unlimited; not 0, which would mean the
-// same to the server but ten attempts to the SDK's test environment, so the tests would not
-// show the retries outlasting an outage.
+// untilRunEnds retries a step for as long as the run may last (runTimeout).
 func untilRunEnds(runTimeout time.Duration) func(workflow.ActivityOptions) workflow.ActivityOptions {
 	return func(o workflow.ActivityOptions) workflow.ActivityOptions {
-		p := *o.RetryPolicy
-		p.MaximumAttempts = math.MaxInt32
-		o.RetryPolicy = &p
-		o.ScheduleToCloseTimeout = runTimeout
-		return o
+		return retries.UntilOutageEnds(o, runTimeout)
 	}
 }
 
