@@ -40,12 +40,15 @@ func RunDue(w ireport.Week, loc *time.Location) time.Time {
 	return time.Date(next.Year(), next.Month(), next.Day(), runHour, 0, 0, 0, loc)
 }
 
-// SkippedByMove is the week whose report a client moved from zone from to zone to on now would
+// SkippedByMove is the week whose report a client moved from zone from to zone to on now may
 // get from neither zone's run: the new zone's run of the week it last completed has gone (the
-// client was not in its list), and the old zone's is still to come (the client no longer is).
+// client was not in its list), and the old zone's is still to come or may still be going (the
+// client is no longer in the pages it lists from now on: a zone's week lists its clients a page
+// per run, for as long as weeklyRunTimeout). A make-up run for a week the old zone's run did
+// report sends nothing twice (report_deliveries).
 func SkippedByMove(from, to *time.Location, now time.Time) (ireport.Week, bool) {
 	w := ireport.LastCompleteWeek(now, to)
-	return w, !now.Before(RunDue(w, to)) && now.Before(RunDue(w, from))
+	return w, !now.Before(RunDue(w, to)) && now.Before(RunDue(w, from).Add(weeklyRunTimeout))
 }
 
 // weeklyRunTimeout bounds a zone's WeeklyReports run.
