@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"paysplit/activities"
@@ -91,4 +94,27 @@ func TestResumingChecksTheStoredRecordAgainstTheLastCompletedRun(t *testing.T) {
 		require.Contains(t, app.Message(), "reversed 90, stored 0")
 		require.Contains(t, app.Message(), "corrected to rule v2")
 	})
+}
+
+// noAdvancedVisibility is a Temporal whose visibility cannot answer a query on ExecutionStatus.
+type noAdvancedVisibility struct{ client.Client }
+
+func (noAdvancedVisibility) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	return nil, serviceerror.NewInvalidArgument("invalid query: ExecutionStatus is not a search attribute")
+}
+
+// unavailable is a Temporal that cannot be reached now.
+type unavailable struct{ client.Client }
+
+func (unavailable) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	return nil, serviceerror.NewUnavailable("connection refused")
+}
+
+func TestLastResultWithoutAdvancedVisibilityChecksNothingRatherThanHoldingTheRun(t *testing.T) {
+	_, found, err := activities.TemporalRuns{Client: noAdvancedVisibility{}}.LastResult(context.Background(), "payment-stripe-pi_1")
+	require.NoError(t, err, "a follow-up run would retry for ever")
+	require.False(t, found)
+
+	_, _, err = activities.TemporalRuns{Client: unavailable{}}.LastResult(context.Background(), "payment-stripe-pi_1")
+	require.Error(t, err, "an outage is retried, not taken for no runs")
 }

@@ -335,11 +335,21 @@ func listPage(ctx workflow.Context, zone string, p *WeeklyProgress, limit int) (
 	if err := workflow.ExecuteActivity(lctx, act.ListReportClients, lin).Get(ctx, &page); err != nil {
 		return nil, fmt.Errorf("list clients in %s after %q: %w", zone, p.After, err)
 	}
-	if n := len(page.ClientIDs); n > 0 {
-		p.After = page.ClientIDs[n-1]
+	ids := page.ClientIDs
+	if len(ids) > limit {
+		// A worker of the previous release lists the whole zone, After and Limit unknown to it
+		// (a rolling deploy): take the rest of it in this run, as that release did, rather than
+		// list the same zone again from every continued run.
+		ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id <= p.After })
+		slices.Sort(ids)
+		p.Listed = true
+	} else {
+		p.Listed = len(ids) < limit
 	}
-	p.Listed = len(page.ClientIDs) < limit
-	return page.ClientIDs, nil
+	if n := len(ids); n > 0 {
+		p.After = ids[n-1]
+	}
+	return ids, nil
 }
 
 // runClients starts the held clients and the listed ones, maxRunningChildren at once, and waits
