@@ -193,8 +193,11 @@ func New(d Deps) *Server {
 	e.POST("/api/v1/session", s.login, s.rateLimiter(perAddress), refuseNUL)
 
 	// Client API: every read is scoped by the credential's client (admins pass ?client_id=).
-	v1 := e.Group("/api/v1", s.authenticate, s.rateLimiter(perKey), requireJSON, refuseNUL)
-	v1.DELETE("/session", s.logout)
+	// One budget per credential, logouts included; a logout whose session is gone (outside the
+	// group, as it must work for such a browser) takes from its address's.
+	perCredential := s.rateLimiter(perKeyOrAddress)
+	e.DELETE("/api/v1/session", s.logout, s.endingSession, perCredential, requireJSON, refuseNUL)
+	v1 := e.Group("/api/v1", s.authenticate, perCredential, requireJSON, refuseNUL)
 	v1.GET("/me", s.me)
 	v1.GET("/client", s.clientInfo)
 	v1.GET("/kpis", s.kpis)
