@@ -142,5 +142,5 @@ func paypalVerifier(cfg config.Config) server.PayPalVerifier {
 		}
 		return server.APIPayPalVerifier{Client: c, WebhookID: cfg.PayPalWebhookID}
 	}
-	return server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: cfg.PayPalWebhookID}}
+	return server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: cfg.PayPalWebhookID, Env: paypalhook.EnvironmentOf(cfg.PayPalAPIBase)}}
 }
