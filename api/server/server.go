@@ -50,6 +50,9 @@ type Deps struct {
 	SessionTTL time.Duration
 	// KPIRefresh starts an on-demand KPI sync for a client; nil answers 501 not_implemented.
 	KPIRefresh func(ctx context.Context, clientID string) error
+	// GA4CredentialsDir is where file: GA4 credential references may point (GA4_CREDENTIALS_DIR);
+	// empty refuses them.
+	GA4CredentialsDir string
 	// KPIs serves KPI series over any range (hot days from Postgres, older ones from the
 	// sources); nil reads every day from Postgres.
 	KPIs KPIReader
