@@ -33,7 +33,7 @@ func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
 	sources := &kpisrc.Factory{
 		Store:  st,
 		Stripe: activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
-		GA4:    ga4.Options{Endpoint: cfg.GA4APIEndpoint},
+		GA4:    ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir},
 	}
 	// With PayPal credentials, older revenue includes PayPal's transaction search.
 	if cfg.PayPalClientID != "" {

@@ -85,7 +85,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		SecureCookies:  cfg.Env == "production",
 		Settings:       payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout, DueRetryEvery: cfg.DueRetryEvery},
 		PayPalVerifier: paypalVerifier(cfg),
-		KPIs:           kpis.reader, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
+		KPIs:           kpis.reader, GA4CredentialsDir: cfg.GA4CredentialsDir, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
 		ReportLinks: links,
 		WebhookAck:  webhookAck(cfg.WebhookAck),
 		Relay:       server.RelayOptions{Parallel: cfg.WebhookRelayParallel},
@@ -142,5 +142,5 @@ func paypalVerifier(cfg config.Config) server.PayPalVerifier {
 		}
 		return server.APIPayPalVerifier{Client: c, WebhookID: cfg.PayPalWebhookID}
 	}
-	return server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: cfg.PayPalWebhookID}}
+	return server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: cfg.PayPalWebhookID, Env: paypalhook.EnvironmentOf(cfg.PayPalAPIBase)}}
 }

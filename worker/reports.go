@@ -45,7 +45,7 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 	acts := &activities.Reports{
 		Store: st,
 		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
-			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint}}).Cold},
+			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir}}).Cold},
 		Files:        files,
 		KPISyncEvery: cfg.KPISyncEvery,
 	}

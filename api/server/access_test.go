@@ -130,10 +130,17 @@ func TestClientEndpointsAreScopedToTheCredential(t *testing.T) {
 				)
 			}
 			for _, tc := range cases {
+				if e.method == http.MethodDelete && (tc.name == "no credentials" || tc.name == "forged session cookie") {
+					// Logging out without a live session is no error: the cookies are cleared
+					// (TestLogoutAlwaysClearsTheCookies); there is nothing of anyone's to show.
+					tc.status, tc.code = http.StatusNoContent, ""
+				}
 				t.Run(tc.name, func(t *testing.T) {
 					res, body := a.send(tc.r)
 					require.Equal(t, tc.status, res.StatusCode, string(body))
-					require.Contains(t, string(body), `"code":"`+tc.code+`"`)
+					if tc.code != "" {
+						require.Contains(t, string(body), `"code":"`+tc.code+`"`)
+					}
 					noAlpha(t, body)
 				})
 			}

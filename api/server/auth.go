@@ -52,33 +52,65 @@ func principalOf(c echo.Context) (principal, bool) {
 // checked, so guessing keys is as slow through the API as through the login.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		addr := c.RealIP()
-		if wait, out := s.authFailures.exhausted(addr); out {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			return errorf(http.StatusTooManyRequests, "rate_limited", "too many failed authentications from this address; slow down")
-		}
-		var p principal
-		var err error
-		presented := true
-		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
-			p, err = s.principalFromKey(c, h)
-		} else if ck, cerr := c.Cookie(sessionCookie); cerr == nil && ck.Value != "" {
-			p, err = s.principalFromSession(c, ck.Value)
-		} else {
-			presented = false
-			err = errorf(http.StatusUnauthorized, "unauthorized", "missing credentials: send Authorization: Bearer <api key> or log in")
-		}
-		var ae *apiError
-		if presented && errors.As(err, &ae) && ae.status == http.StatusUnauthorized {
-			s.authFailures.fail(addr)
-		}
+		p, err := s.identify(c)
 		if err != nil {
 			return err
 		}
-		c.Set(principalKey, p)
-		c.Set("actor", p.actor())
+		setPrincipal(c, p)
 		return next(c)
 	}
+}
+
+// endingSession authenticates a logout. A browser whose session is no longer live (expired,
+// ended by revoking its key, or no session cookie at all) is let through without a principal:
+// refusing it with 401 left its stale cookies in place, as only the logout clears them. A bearer
+// key that does not match, a live session without its CSRF token and an address out of failures
+// are refused as on every other route.
+func (s *Server) endingSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := s.identify(c)
+		var ae *apiError
+		switch {
+		case err == nil:
+			setPrincipal(c, p)
+		case c.Request().Header.Get(echo.HeaderAuthorization) == "" && errors.As(err, &ae) && ae.status == http.StatusUnauthorized:
+			// No live session: nothing to end, but the cookies are still cleared.
+		default:
+			return err
+		}
+		return next(c)
+	}
+}
+
+func setPrincipal(c echo.Context, p principal) {
+	c.Set(principalKey, p)
+	c.Set("actor", p.actor())
+}
+
+// identify finds the request's principal from its bearer key or session cookie, counting failed
+// credentials against the request's address.
+func (s *Server) identify(c echo.Context) (principal, error) {
+	addr := c.RealIP()
+	if wait, out := s.authFailures.exhausted(addr); out {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return principal{}, errorf(http.StatusTooManyRequests, "rate_limited", "too many failed authentications from this address; slow down")
+	}
+	var p principal
+	var err error
+	presented := true
+	if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
+		p, err = s.principalFromKey(c, h)
+	} else if ck, cerr := c.Cookie(sessionCookie); cerr == nil && ck.Value != "" {
+		p, err = s.principalFromSession(c, ck.Value)
+	} else {
+		presented = false
+		err = errorf(http.StatusUnauthorized, "unauthorized", "missing credentials: send Authorization: Bearer <api key> or log in")
+	}
+	var ae *apiError
+	if presented && errors.As(err, &ae) && ae.status == http.StatusUnauthorized {
+		s.authFailures.fail(addr)
+	}
+	return p, err
 }
 
 func (s *Server) principalFromKey(c echo.Context, header string) (principal, error) {
@@ -205,6 +237,15 @@ func perKey(c echo.Context) (string, error) {
 		return "", errors.New("no principal")
 	}
 	return "key:" + p.KeyID, nil
+}
+
+// perKeyOrAddress identifies the caller by credential; a logout whose session is already gone has
+// none and is identified by its address.
+func perKeyOrAddress(c echo.Context) (string, error) {
+	if _, ok := principalOf(c); ok {
+		return perKey(c)
+	}
+	return perAddress(c)
 }
 
 func perAddress(c echo.Context) (string, error) { return "ip:" + c.RealIP(), nil }

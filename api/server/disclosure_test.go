@@ -85,6 +85,7 @@ func TestKPISourceErrorsLeakServerInternals(t *testing.T) {
 	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 	a := newAPI(t, func(d *server.Deps) {
 		d.Now = func() time.Time { return now }
+		d.GA4CredentialsDir = "/etc/paysplit/secrets"
 		// As api/kpis.go builds it in production: older days come from the client's sources.
 		d.KPIs = &kpi.Reader{Hot: d.Store, Cold: (&kpisrc.Factory{Store: d.Store}).Cold, RetentionDays: 7,
 			StaleAfter: time.Hour, Now: func() time.Time { return now }}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"paysplit/internal/kpi"
+	"paysplit/internal/kpi/ga4"
 	"paysplit/internal/money"
 	"paysplit/internal/store"
 )
@@ -45,7 +46,8 @@ func (s *Server) getKPISettings(c echo.Context) error {
 }
 
 // putKPISettings replaces a client's KPI source settings and brings its sync schedule in line.
-// The GA4 credentials are given by reference (file:/path or env:NAME), never as the key.
+// The GA4 credentials are given by reference (file:<GA4_CREDENTIALS_DIR>/... or env:GA4_NAME),
+// never as the key; a ref elsewhere could make GA4 read the deployment's other secrets.
 func (s *Server) putKPISettings(c echo.Context) error {
 	var body struct {
 		GA4PropertyID     string `json:"ga4_property_id"`
@@ -61,6 +63,11 @@ func (s *Server) putKPISettings(c echo.Context) error {
 	if n := body.SyncEverySeconds; n != 0 && (n < minSyncEverySeconds || n > maxSyncEverySeconds) {
 		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf(
 			"sync_every_seconds must be 0 (the deployment's KPI_SYNC_EVERY) or %d-%d", minSyncEverySeconds, maxSyncEverySeconds))
+	}
+	if ref := body.GA4CredentialsRef; ref != "" {
+		if err := ga4.CheckRef(ref, s.deps.GA4CredentialsDir); err != nil {
+			return errorf(http.StatusBadRequest, "invalid_request", err.Error())
+		}
 	}
 	id := c.Param("client_id")
 	k := store.KPISettings{ClientID: id, GA4PropertyID: body.GA4PropertyID, GA4CredentialsRef: body.GA4CredentialsRef,

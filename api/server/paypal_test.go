@@ -447,7 +447,7 @@ func TestPayPalMalformedBodyIsRefusedInEveryVerifyMode(t *testing.T) {
 	api, err := activities.NewPayPalClient("id", "secret", pp.APIBase, pp.HTTPClient())
 	require.NoError(t, err)
 	verifiers := map[string]server.PayPalVerifier{
-		"offline": server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}},
+		"offline": server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}},
 		"api":     server.APIPayPalVerifier{Client: api, WebhookID: pp.WebhookID},
 	}
 	for mode, v := range verifiers {
@@ -590,7 +590,7 @@ func TestPayPalTransmissionReplayedWithAnotherBodyIsRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pp := testenv.NewPayPal(t)
 			a := newAPI(t, func(d *server.Deps) {
-				d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}}
+				d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}}
 				// A queue of its own: another test's API in this database must not claim the
 				// event from the inbox.
 				d.WebhookAck, d.TaskQueue = tt.ack, uniqueID("q-replay")
@@ -631,7 +631,7 @@ func TestPayPalTransmissionReplayedWithAnotherBodyIsRefused(t *testing.T) {
 func TestPayPalTransmissionOlderThanPayPalRetriesIsRefused(t *testing.T) {
 	pp := testenv.NewPayPal(t)
 	a := newAPI(t, func(d *server.Deps) {
-		d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}}
+		d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}}
 		d.WebhookAck, d.TaskQueue = server.AckOnStore, uniqueID("q-stale") // a queue no other test's API claims from
 	})
 	n := time.Now().UnixNano() % 1e9

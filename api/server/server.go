@@ -50,6 +50,9 @@ type Deps struct {
 	SessionTTL time.Duration
 	// KPIRefresh starts an on-demand KPI sync for a client; nil answers 501 not_implemented.
 	KPIRefresh func(ctx context.Context, clientID string) error
+	// GA4CredentialsDir is where file: GA4 credential references may point (GA4_CREDENTIALS_DIR);
+	// empty refuses them.
+	GA4CredentialsDir string
 	// KPIs serves KPI series over any range (hot days from Postgres, older ones from the
 	// sources); nil reads every day from Postgres.
 	KPIs KPIReader
@@ -193,8 +196,11 @@ func New(d Deps) *Server {
 	e.POST("/api/v1/session", s.login, s.rateLimiter(perAddress), refuseNUL)
 
 	// Client API: every read is scoped by the credential's client (admins pass ?client_id=).
-	v1 := e.Group("/api/v1", s.authenticate, s.rateLimiter(perKey), requireJSON, refuseNUL)
-	v1.DELETE("/session", s.logout)
+	// One budget per credential, logouts included; a logout whose session is gone (outside the
+	// group, as it must work for such a browser) takes from its address's.
+	perCredential := s.rateLimiter(perKeyOrAddress)
+	e.DELETE("/api/v1/session", s.logout, s.endingSession, perCredential, requireJSON, refuseNUL)
+	v1 := e.Group("/api/v1", s.authenticate, perCredential, requireJSON, refuseNUL)
 	v1.GET("/me", s.me)
 	v1.GET("/client", s.clientInfo)
 	v1.GET("/kpis", s.kpis)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
@@ -58,11 +59,15 @@ func (s *Server) login(c echo.Context) error {
 	})
 }
 
-// logout ends the cookie's session (if the request came with one) and clears the cookies.
+// logout ends the cookie's session and always clears the cookies, answering 204: a browser
+// holding stale cookies must be able to drop them (endingSession lets a request whose session is
+// already gone through, without a principal).
 func (s *Server) logout(c echo.Context) error {
+	// The row goes even when the session is no longer live (expired, not yet swept): only the
+	// cookie's holder knows its token.
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
 		if err := s.deps.Store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
-			return err
+			return fmt.Errorf("end session: %w", err)
 		}
 	}
 	for _, name := range []string{sessionCookie, csrfCookie} {

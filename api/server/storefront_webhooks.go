@@ -280,7 +280,9 @@ func orderIDs(res storefront.Result) []string {
 var errNothingApplied = errors.New("nothing applied")
 
 // applyStorefront claims the delivery and stores what it says, in one transaction. It returns the
-// outcome and the payment workflows waiting for the stored orders.
+// outcome and the payment workflows waiting for the stored orders. An order state older than the
+// one stored (by the shop's own time) changes nothing; a delivery of nothing but such states is
+// "stale", and keeps its claim, as it was handled.
 func (s *Server) applyStorefront(ctx context.Context, platform, client, deliveryID string, res storefront.Result) (string, []string, error) {
 	outcome := "stored"
 	var waiters []string
@@ -295,27 +297,30 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 			outcome = "duplicate"
 			return nil
 		}
+		var saved, stale int
 		for _, o := range res.Orders {
-			ws, err := s.saveStorefrontOrder(ctx, tx, o)
+			ws, ok, err := s.saveStorefrontOrder(ctx, tx, o)
 			if err != nil {
 				return err
 			}
 			waiters = append(waiters, ws...)
+			saved, stale = countSaved(saved, stale, ok)
 		}
-		applied := len(res.Orders)
 		for _, u := range res.Updates {
-			ok, err := s.updateStorefrontOrder(ctx, tx, platform, client, u)
+			found, ok, err := s.updateStorefrontOrder(ctx, tx, platform, client, u)
 			if err != nil {
 				return err
 			}
-			if ok {
-				applied++
+			if found {
+				saved, stale = countSaved(saved, stale, ok)
 			}
 		}
-		if applied == 0 {
+		switch {
+		case saved == 0 && stale == 0:
 			return errNothingApplied
-		}
-		if len(res.Orders) == 0 {
+		case saved == 0:
+			outcome = "stale"
+		case len(res.Orders) == 0:
 			outcome = "updated"
 		}
 		return nil
@@ -331,22 +336,33 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	return outcome, waiters, nil
 }
 
-// saveStorefrontOrder stores one order and returns the payments waiting for it.
-func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) ([]string, error) {
+// countSaved counts one order state as saved or, when a newer one was stored, stale.
+func countSaved(saved, stale int, ok bool) (int, int) {
+	if ok {
+		return saved + 1, stale
+	}
+	return saved, stale + 1
+}
+
+// saveStorefrontOrder stores one order, unless a newer state of it is stored (saved is false),
+// and returns the payments waiting for it.
+func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) (waiters []string, saved bool, err error) {
 	if _, _, err := storedOrder(ctx, tx, o.ClientID, o.OrderID, o.Platform); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if o.AffiliateID == "" {
 		aff, err := referralAffiliate(ctx, tx, o.ClientID, o.ReferralCodes)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		o.AffiliateID = aff
 	}
-	if err := tx.SaveOrder(ctx, o.Order, o.Status); err != nil {
-		return nil, err
+	if saved, err = tx.SaveOrderIfNewer(ctx, o.Order, o.Status, o.ShopTime); err != nil || !saved {
+		// Stale: the newer state's arrival woke the waiting payments.
+		return nil, false, err
 	}
-	return tx.OrderWaiters(ctx, o.ClientID, o.OrderID)
+	waiters, err = tx.OrderWaiters(ctx, o.ClientID, o.OrderID)
+	return waiters, true, err
 }
 
 // storedOrder reads an order stored earlier (found is false for a new one). It refuses to let one
@@ -384,17 +400,19 @@ func referralAffiliate(ctx context.Context, tx *store.Store, client string, code
 	return "", nil
 }
 
-// updateStorefrontOrder changes the status of a stored order; false when it is not stored.
-func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, platform, client string, u storefront.StatusUpdate) (bool, error) {
+// updateStorefrontOrder changes the status of a stored order: found is false when it is not
+// stored, saved false when the stored state is newer than the update.
+func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, platform, client string, u storefront.StatusUpdate) (found, saved bool, err error) {
 	o, found, err := storedOrder(ctx, tx, client, u.OrderID, platform)
 	if err != nil || !found {
-		return false, err
+		return false, false, err
 	}
 	st := u.Status
 	if u.Refunded > 0 && u.Currency == o.Currency && u.Refunded >= o.Subtotal-o.Discount+o.Tax+o.Shipping {
 		st = "refunded"
 	}
-	return true, tx.SaveOrder(ctx, o, st)
+	saved, err = tx.SaveOrderIfNewer(ctx, o, st, u.ShopTime)
+	return true, saved, err
 }
 
 // wakeWaiters tells every payment waiting for the order that it has arrived. A workflow that has

@@ -26,7 +26,8 @@ type paypalSigner interface {
 // paypalProxy is an HTTP CONNECT proxy that tunnels connections for PayPal's host names to the
 // PayPal fake and refuses every other host. The api runs with HTTPS_PROXY pointing at it, so
 // verifying a webhook offline, its default, fetches the signing certificate from the
-// Paypal-Cert-Url (a PayPal host, as the verifier insists) without DNS for PayPal's names.
+// Paypal-Cert-Url (a sandbox certificate host, as the verifier insists: PAYPAL_API_BASE is the
+// fake, which makes the api's PayPal environment the sandbox) without DNS for PayPal's names.
 // Go clients never proxy loopback addresses, so nothing else the programs call goes through it.
 type paypalProxy struct {
 	srv    *http.Server
@@ -52,7 +53,7 @@ func (p *paypalProxy) Close() { _ = p.srv.Close() }
 
 func (p *paypalProxy) serve(w http.ResponseWriter, r *http.Request) {
 	host, port, err := net.SplitHostPort(r.Host)
-	if r.Method != http.MethodConnect || err != nil || port != "443" || !paypalhook.CertHostAllowed("https://"+host+"/") {
+	if r.Method != http.MethodConnect || err != nil || port != "443" || !paypalhook.Sandbox.HostAllowed(host) {
 		http.Error(w, "this proxy only tunnels to PayPal's hosts", http.StatusForbidden)
 		return
 	}

@@ -201,7 +201,7 @@ variable "extra_env" {
 }
 
 variable "extra_secrets" {
-  description = "More secrets for both programs, name => description (e.g. REPORT_SMTP_PASSWORD, ALERT_WEBHOOK_URL, PAYPAL_SECRET, a client's GA4 key for env: references); created empty in Secrets Manager for an operator to fill."
+  description = "More secrets for both programs, name => description (e.g. REPORT_SMTP_PASSWORD, ALERT_WEBHOOK_URL, PAYPAL_SECRET, a client's GA4 key for env: references, named GA4_...); created empty in Secrets Manager for an operator to fill."
   type        = map(string)
   default     = {}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,9 @@ type Config struct {
 	KPIStaleAfter    time.Duration
 	KPICacheTTL      time.Duration
 	GA4APIEndpoint   string
+	// GA4CredentialsDir is the only directory file: GA4 credential references may name; empty
+	// allows none (env:GA4_* references only).
+	GA4CredentialsDir string
 
 	// Alerts from monitors and ledger verification (see alerts.go): a webhook signed with
 	// HMAC-SHA256 and/or email over SMTP; each is off while its address is empty.
@@ -206,6 +210,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "KPI_STALE_AFTER", def: "1h", validate: durationAtLeast(time.Minute), dst: &kpiStale},
 		{name: "KPI_CACHE_TTL", def: "5m", validate: validDuration, dst: &kpiCache},
 		{name: "GA4_API_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.GA4APIEndpoint},
+		{name: "GA4_CREDENTIALS_DIR", optional: true, validate: absoluteDir, dst: &c.GA4CredentialsDir},
 		{name: "ALERT_WEBHOOK_URL", optional: true, validate: validHTTPURL, dst: &c.AlertWebhookURL},
 		{name: "ALERT_WEBHOOK_SECRET", optional: true, validate: minLen(16), dst: &c.AlertWebhookSecret},
 		{name: "SMTP_ADDR", optional: true, validate: validHostPort, dst: &c.SMTPAddr},
@@ -314,6 +319,14 @@ func validCIDRList(v string) error {
 func validBool(v string) error {
 	if v != "true" && v != "false" {
 		return errors.New("want true or false")
+	}
+	return nil
+}
+
+// absoluteDir is a clean absolute path (whether it exists is the GA4 source's to say, per key).
+func absoluteDir(v string) error {
+	if !filepath.IsAbs(v) || filepath.Clean(v) != v {
+		return errors.New("want a clean absolute directory path")
 	}
 	return nil
 }

@@ -1,7 +1,8 @@
 // Package paypalhook verifies PayPal webhook deliveries offline: the transmission's signature is
-// checked against the certificate PayPal names in PAYPAL-CERT-URL, fetched only from PayPal's own
-// hosts and cached. (The online alternative, PayPal's verify-webhook-signature API, lives with the
-// API server, which has the PayPal client.)
+// checked against the certificate PayPal names in PAYPAL-CERT-URL, fetched only from the
+// certificate hosts of the deployment's PayPal environment (live or sandbox) and cached. (The
+// online alternative, PayPal's verify-webhook-signature API, lives with the API server, which has
+// the PayPal client.)
 package paypalhook
 
 import (
@@ -18,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,18 +51,81 @@ func SignedMessage(h Headers, webhookID string, body []byte) []byte {
 	return []byte(fmt.Sprintf("%s|%s|%s|%d", h.TransmissionID, h.TransmissionTime, webhookID, crc32.ChecksumIEEE(body)))
 }
 
-// CertHostAllowed says whether a certificate URL is on PayPal's own hosts over HTTPS: a
-// certificate from anywhere else could be anyone's.
-func CertHostAllowed(certURL string) bool {
-	u, err := url.Parse(certURL)
-	if err != nil || u.Scheme != "https" || u.User != nil {
+// Environment is the PayPal environment a deployment works in. It decides where signing
+// certificates may come from: anyone can have the sandbox sign webhooks, so a live deployment
+// must never take a sandbox certificate, and a sandbox one has no use for live certificates.
+type Environment int
+
+const (
+	// noEnvironment is a Verifier nobody configured: it verifies nothing.
+	noEnvironment Environment = iota
+	// Sandbox is PayPal's test environment, and any stand-in for PayPal (tests, the benchmark).
+	Sandbox
+	// Live is PayPal's production environment.
+	Live
+)
+
+// certHosts are the hosts each environment's signing certificates are served from: PayPal's
+// REST API hosts (api-m is the current name, api the one PAYPAL-CERT-URL has long named).
+var certHosts = map[Environment][]string{
+	Live:    {"api.paypal.com", "api-m.paypal.com"},
+	Sandbox: {"api.sandbox.paypal.com", "api-m.sandbox.paypal.com"},
+}
+
+// certPath is where PayPal serves webhook signing certificates
+// (/v1/notifications/certs/CERT-...): nothing else on those hosts is a certificate.
+const certPath = "/v1/notifications/certs/"
+
+// EnvironmentOf is the environment of a PayPal REST base URL (PAYPAL_API_BASE): live on PayPal's
+// live API hosts, the sandbox on anything else, a local stand-in included, so that no
+// configuration but PayPal's own live URL makes the live certificates trusted.
+func EnvironmentOf(apiBase string) Environment {
+	u, err := url.Parse(apiBase)
+	if err == nil && slices.Contains(certHosts[Live], strings.ToLower(u.Hostname())) {
+		return Live
+	}
+	return Sandbox
+}
+
+func (e Environment) String() string {
+	switch e {
+	case Live:
+		return "live"
+	case Sandbox:
+		return "sandbox"
+	}
+	return "unset"
+}
+
+// HostAllowed says whether host (no port) is one of the environment's certificate hosts.
+func (e Environment) HostAllowed(host string) bool {
+	return slices.Contains(certHosts[e], strings.ToLower(host))
+}
+
+// CertURLAllowed says whether a certificate URL is PayPal's, in this environment: HTTPS on one of
+// its certificate hosts, one plain name under the certificate path (no "..", no encoded or
+// further slashes that a server might resolve to elsewhere). A certificate from anywhere else
+// could be anyone's.
+func (e Environment) CertURLAllowed(certURL string) bool {
+	u, ok := e.onHost(certURL)
+	if !ok {
 		return false
+	}
+	name, ok := strings.CutPrefix(u.EscapedPath(), certPath)
+	return ok && name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/%\\")
+}
+
+// onHost parses rawURL and says whether it is HTTPS, without user info, on the default port of
+// one of the environment's certificate hosts.
+func (e Environment) onHost(rawURL string) (*url.URL, bool) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Scheme != "https" || u.User != nil {
+		return nil, false
 	}
 	if p := u.Port(); p != "" && p != "443" {
-		return false
+		return nil, false
 	}
-	host := strings.ToLower(u.Hostname())
-	return host == "paypal.com" || strings.HasSuffix(host, ".paypal.com")
+	return u, e.HostAllowed(u.Hostname())
 }
 
 // MaxTransmissionAge is how old a delivery's PAYPAL-TRANSMISSION-TIME may be. PayPal retries a
@@ -98,8 +163,11 @@ const certFetchTimeout = 10 * time.Second
 // Verifier checks signatures with certificates fetched from PayPal and cached by URL.
 type Verifier struct {
 	WebhookID string
-	HTTP      *http.Client
-	Now       func() time.Time
+	// Env is the deployment's PayPal environment (EnvironmentOf(PAYPAL_API_BASE)): certificates
+	// come from its hosts only. Unset, nothing verifies.
+	Env  Environment
+	HTTP *http.Client
+	Now  func() time.Time
 
 	mu    sync.Mutex
 	certs map[string]*x509.Certificate
@@ -122,8 +190,11 @@ func (v *Verifier) Verify(ctx context.Context, h Headers, body []byte) error {
 	if err := CheckTransmissionTime(h.TransmissionTime, v.now()); err != nil {
 		return err
 	}
-	if !CertHostAllowed(h.CertURL) {
-		return fmt.Errorf("%w: PAYPAL-CERT-URL %q is not on a PayPal host", ErrUnverified, h.CertURL)
+	if v.Env == noEnvironment {
+		return fmt.Errorf("%w: the verifier has no PayPal environment", ErrUnverified)
+	}
+	if !v.Env.CertURLAllowed(h.CertURL) {
+		return fmt.Errorf("%w: PAYPAL-CERT-URL %q is not a PayPal %s certificate URL", ErrUnverified, h.CertURL, v.Env)
 	}
 	sig, err := base64.StdEncoding.DecodeString(h.TransmissionSig)
 	if err != nil {
@@ -181,9 +252,10 @@ func (v *Verifier) fetch(ctx context.Context, certURL string) (*x509.Certificate
 	if v.HTTP != nil {
 		client = *v.HTTP
 	}
-	// The host was checked, but a redirect would take the certificate from anywhere.
+	// The host was checked, but a redirect would take the certificate from anywhere. Its path is
+	// PayPal's own choice: only the host (TLS proves it is PayPal's) must stay in the environment.
 	client.CheckRedirect = func(next *http.Request, via []*http.Request) error {
-		if len(via) >= 3 || !CertHostAllowed(next.URL.String()) {
+		if _, ok := v.Env.onHost(next.URL.String()); len(via) >= 3 || !ok {
 			return fmt.Errorf("%w: certificate URL redirects to %s", ErrUnverified, next.URL.Redacted())
 		}
 		return nil

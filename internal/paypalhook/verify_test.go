@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 func TestVerify(t *testing.T) {
 	pp := testenv.NewPayPal(t)
 	body := []byte(`{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP1"}}`)
-	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}
+	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}
 	require.NoError(t, v.Verify(context.Background(), paypalhook.HeadersFrom(pp.Sign(body)), body))
 
 	tests := []struct {
@@ -29,11 +30,14 @@ func TestVerify(t *testing.T) {
 			return h, append([]byte(" "), b...), v
 		}},
 		{"another webhook's signature", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
-			return h, b, &paypalhook.Verifier{WebhookID: "WH-OTHER", HTTP: pp.HTTPClient()}
+			return h, b, &paypalhook.Verifier{WebhookID: "WH-OTHER", Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}
 		}},
 		{"certificate off PayPal's hosts", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
 			h.Set("Paypal-Cert-Url", "https://paypal.com.evil.example/cert.pem")
 			return h, b, v
+		}},
+		{"no environment", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
+			return h, b, &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}
 		}},
 		{"plain http certificate", func(h http.Header, b []byte) (http.Header, []byte, *paypalhook.Verifier) {
 			h.Set("Paypal-Cert-Url", "http://api.paypal.com/v1/notifications/certs/CERT-paysplit-test")
@@ -63,7 +67,7 @@ func TestVerify(t *testing.T) {
 func TestVerifyTransmissionTime(t *testing.T) {
 	pp := testenv.NewPayPal(t)
 	body := []byte(`{"id":"WH-4","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP4"}}`)
-	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: pp.HTTPClient()}
+	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}
 	for _, tt := range []struct {
 		name  string
 		age   time.Duration
@@ -90,19 +94,52 @@ func TestVerifyTransmissionTime(t *testing.T) {
 	}
 }
 
-func TestCertHostAllowed(t *testing.T) {
-	for url, want := range map[string]bool{
-		"https://api.paypal.com/v1/notifications/certs/CERT-1":         true,
-		"https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1": true,
-		"https://api.paypal.com:443/c":                                 true,
-		"https://api.paypal.com:8443/c":                                false,
-		"https://paypal.com.attacker.io/c":                             false,
-		"https://notpaypal.com/c":                                      false,
-		"http://api.paypal.com/c":                                      false,
-		"https://user@api.paypal.com/c":                                false,
-		"::not a url":                                                  false,
+// TestCertURLAllowed: each environment takes certificates from its own API hosts, over HTTPS on
+// the default port, under PayPal's certificate path, and from nowhere else.
+func TestCertURLAllowed(t *testing.T) {
+	for _, tt := range []struct {
+		env  paypalhook.Environment
+		url  string
+		want bool
+	}{
+		{paypalhook.Live, "https://api.paypal.com/v1/notifications/certs/CERT-1", true},
+		{paypalhook.Live, "https://API-M.paypal.com/v1/notifications/certs/CERT-1", true},
+		{paypalhook.Live, "https://api.paypal.com:443/v1/notifications/certs/CERT-1", true},
+		{paypalhook.Live, "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "https://www.paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "https://paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "https://api.paypal.com/v1/oauth2/token", false},
+		{paypalhook.Live, "https://api.paypal.com/v1/notifications/certs/../../oauth2/token", false},
+		{paypalhook.Live, "https://api.paypal.com/v1/notifications/certs/%2e%2e/x", false},
+		{paypalhook.Live, "https://api.paypal.com/v1/notifications/certs/", false},
+		{paypalhook.Live, "https://api.paypal.com:8443/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "https://paypal.com.attacker.io/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "http://api.paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "https://user@api.paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Live, "::not a url", false},
+		{paypalhook.Sandbox, "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1", true},
+		{paypalhook.Sandbox, "https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-1", true},
+		{paypalhook.Sandbox, "https://api.paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Sandbox, "https://evil.sandbox.paypal.com/v1/notifications/certs/CERT-1", false},
+		{paypalhook.Environment(0), "https://api.paypal.com/v1/notifications/certs/CERT-1", false},
 	} {
-		require.Equal(t, want, paypalhook.CertHostAllowed(url), url)
+		require.Equal(t, tt.want, tt.env.CertURLAllowed(tt.url), "%s %s", tt.env, tt.url)
+	}
+}
+
+// TestEnvironmentOf: only PayPal's live API hosts make a deployment live; the sandbox's, a local
+// stand-in or anything unreadable is the sandbox.
+func TestEnvironmentOf(t *testing.T) {
+	for base, want := range map[string]paypalhook.Environment{
+		"https://api-m.paypal.com":         paypalhook.Live,
+		"https://api.paypal.com/":          paypalhook.Live,
+		"https://api-m.sandbox.paypal.com": paypalhook.Sandbox,
+		"https://127.0.0.1:8443":           paypalhook.Sandbox,
+		"https://api-m.paypal.com.evil.io": paypalhook.Sandbox,
+		"::":                               paypalhook.Sandbox,
+	} {
+		require.Equal(t, want, paypalhook.EnvironmentOf(base), base)
 	}
 }
 
@@ -124,7 +161,7 @@ func TestVerifyFetchesTheCertificateOnce(t *testing.T) {
 	c := pp.HTTPClient()
 	counted := &countingTransport{next: c.Transport}
 	c.Transport = counted
-	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: c}
+	v := &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: c}
 	body := []byte(`{"id":"WH-2","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP2"}}`)
 	h := paypalhook.HeadersFrom(pp.Sign(body))
 	var g errgroup.Group
@@ -145,7 +182,7 @@ type redirectingTransport struct {
 }
 
 func (r redirectingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Path == "/moved" {
+	if strings.HasSuffix(req.URL.Path, "/moved") {
 		return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {r.to}},
 			Body: http.NoBody, Request: req}, nil
 	}
@@ -155,7 +192,8 @@ func (r redirectingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 }
 
 // TestVerifyFollowsRedirectsOnPayPalsHostsOnly: the certificate URL's host is checked, and so is
-// every host a redirect leads to.
+// every host a redirect leads to, which must be the environment's (a live certificate URL that
+// redirects to the sandbox is refused).
 func TestVerifyFollowsRedirectsOnPayPalsHostsOnly(t *testing.T) {
 	pp := testenv.NewPayPal(t)
 	body := []byte(`{"id":"WH-3","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP3"}}`)
@@ -164,15 +202,16 @@ func TestVerifyFollowsRedirectsOnPayPalsHostsOnly(t *testing.T) {
 		want error
 	}{
 		{"https://api-m.paypal.com/v1/notifications/certs/CERT-paysplit-test", nil},
+		{"https://api-m.sandbox.paypal.com/v1/notifications/certs/CERT-paysplit-test", paypalhook.ErrUnverified},
 		{"https://cdn.evil.example/cert.pem", paypalhook.ErrUnverified},
 		{"http://api.paypal.com/cert.pem", paypalhook.ErrUnverified},
 	} {
 		t.Run(tt.to, func(t *testing.T) {
 			c := pp.HTTPClient()
 			c.Transport = redirectingTransport{next: c.Transport, to: tt.to}
-			v := &paypalhook.Verifier{WebhookID: pp.WebhookID, HTTP: c}
+			v := &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Live, HTTP: c}
 			h := pp.Sign(body)
-			h.Set("Paypal-Cert-Url", "https://api.paypal.com/moved")
+			h.Set("Paypal-Cert-Url", "https://api.paypal.com/v1/notifications/certs/moved")
 			err := v.Verify(context.Background(), paypalhook.HeadersFrom(h), body)
 			if tt.want == nil {
 				require.NoError(t, err)

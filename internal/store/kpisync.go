@@ -15,7 +15,7 @@ import (
 )
 
 // KPISettings say where a client's KPIs come from. GA4CredentialsRef names the credentials
-// (file:/path/to/service-account.json or env:VARIABLE); the secret itself is never stored here.
+// (file:/path/to/service-account.json or env:GA4_VARIABLE); the secret itself is never stored here.
 type KPISettings struct {
 	ClientID          string        `json:"client_id"`
 	GA4PropertyID     string        `json:"ga4_property_id"`
@@ -32,7 +32,9 @@ func DefaultKPISettings(clientID string) KPISettings {
 
 var (
 	ga4PropertyPattern = regexp.MustCompile(`^[0-9]{1,20}$`)
-	credentialsPattern = regexp.MustCompile(`^(file:/\S{1,500}|env:[A-Z_][A-Z0-9_]{0,127})$`)
+	// env: refs name GA4_ variables only (ga4.CheckRef): any other variable could be one of the
+	// deployment's own secrets. file: refs are held to GA4_CREDENTIALS_DIR by the API.
+	credentialsPattern = regexp.MustCompile(`^(file:/\S{1,500}|env:GA4_[A-Z0-9_]{1,124})$`)
 )
 
 // Validate checks settings before they are written. The messages never echo the reference: a
@@ -45,7 +47,7 @@ func (k KPISettings) Validate() error {
 		return fmt.Errorf("%w: ga4_property_id must be the numeric GA4 property ID", ErrInvalid)
 	}
 	if k.GA4CredentialsRef != "" && !credentialsPattern.MatchString(k.GA4CredentialsRef) {
-		return fmt.Errorf("%w: ga4_credentials_ref must be file:/absolute/path.json or env:VARIABLE_NAME (a reference, not the key itself)", ErrInvalid)
+		return fmt.Errorf("%w: ga4_credentials_ref must be file:/absolute/path.json or env:GA4_VARIABLE_NAME (a reference, not the key itself)", ErrInvalid)
 	}
 	if k.GA4CredentialsRef != "" && k.GA4PropertyID == "" {
 		return fmt.Errorf("%w: ga4_credentials_ref needs a ga4_property_id", ErrInvalid)

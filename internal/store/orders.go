@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -64,43 +65,71 @@ func addLine(orderID string, i int, sum, v int64) (int64, error) {
 	return s, nil
 }
 
-// SaveOrder stores or replaces a normalized order and its vendor lines in one transaction.
+// SaveOrder stores or replaces a normalized order and its vendor lines in one transaction,
+// whatever is stored (for orders that come with no time of the shop's, and tests).
 func (s *Store) SaveOrder(ctx context.Context, o payment.Order, status string) error {
+	_, err := s.saveOrder(ctx, o, status, time.Time{}, false)
+	return err
+}
+
+// SaveOrderIfNewer stores an order state the shop made at shopTime, unless the stored state is
+// newer: saved is false then, and nothing changes. An event is not newer only because it arrives
+// later (shops deliver out of order, and an old signed body can be resent under a new, unsigned,
+// delivery ID). A state at the same time is stored again (the same event, or one the shop made in
+// the same second); one with no time (zero) replaces only a state with none either.
+func (s *Store) SaveOrderIfNewer(ctx context.Context, o payment.Order, status string, shopTime time.Time) (saved bool, err error) {
+	return s.saveOrder(ctx, o, status, shopTime, true)
+}
+
+func (s *Store) saveOrder(ctx context.Context, o payment.Order, status string, shopTime time.Time, ifNewer bool) (bool, error) {
 	if err := ValidateOrder(o); err != nil {
-		return err
+		return false, err
 	}
+	var at *time.Time
+	if !shopTime.IsZero() {
+		at = &shopTime
+	}
+	saved := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
-			INSERT INTO orders (client_id, order_id, platform, currency, subtotal, tax, shipping, discount, affiliate_id, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO orders (client_id, order_id, platform, currency, subtotal, tax, shipping, discount, affiliate_id, status, shop_updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (client_id, order_id) DO UPDATE SET platform = EXCLUDED.platform, currency = EXCLUDED.currency,
 				subtotal = EXCLUDED.subtotal, tax = EXCLUDED.tax, shipping = EXCLUDED.shipping, discount = EXCLUDED.discount,
-				affiliate_id = EXCLUDED.affiliate_id, status = EXCLUDED.status, updated_at = now()`,
-			o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, status)
-		if err != nil {
-			return err
+				affiliate_id = EXCLUDED.affiliate_id, status = EXCLUDED.status, updated_at = now(),
+				shop_updated_at = coalesce(EXCLUDED.shop_updated_at, orders.shop_updated_at)
+			WHERE NOT $12 OR orders.shop_updated_at IS NULL OR EXCLUDED.shop_updated_at >= orders.shop_updated_at`,
+			o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, status, at, ifNewer)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err // a newer state is stored: its lines stay too
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM order_lines WHERE client_id = $1 AND order_id = $2`, o.ClientID, o.OrderID); err != nil {
-			return err
-		}
-		lines := o.Lines
-		if len(lines) == 0 {
-			lines = []payment.OrderLine{{VendorID: o.VendorID, Subtotal: o.Subtotal, Tax: o.Tax, Discount: o.Discount}}
-		}
-		for i, l := range lines {
-			if _, err := tx.Exec(ctx, `INSERT INTO order_lines (client_id, order_id, line_no, vendor_id, subtotal, tax, discount)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`, o.ClientID, o.OrderID, i, l.VendorID, l.Subtotal, l.Tax, l.Discount); err != nil {
-				return err
-			}
-		}
-		return nil
+		saved = true
+		return replaceOrderLines(ctx, tx, o)
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
-		return fmt.Errorf("%w: client %q does not exist", ErrInvalid, o.ClientID)
+		return false, fmt.Errorf("%w: client %q does not exist", ErrInvalid, o.ClientID)
 	}
 	if err != nil {
-		return fmt.Errorf("save order %s/%s: %w", o.ClientID, o.OrderID, err)
+		return false, fmt.Errorf("save order %s/%s: %w", o.ClientID, o.OrderID, err)
+	}
+	return saved, nil
+}
+
+// replaceOrderLines writes an order's vendor lines in place of the stored ones.
+func replaceOrderLines(ctx context.Context, tx pgx.Tx, o payment.Order) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM order_lines WHERE client_id = $1 AND order_id = $2`, o.ClientID, o.OrderID); err != nil {
+		return err
+	}
+	lines := o.Lines
+	if len(lines) == 0 {
+		lines = []payment.OrderLine{{VendorID: o.VendorID, Subtotal: o.Subtotal, Tax: o.Tax, Discount: o.Discount}}
+	}
+	for i, l := range lines {
+		if _, err := tx.Exec(ctx, `INSERT INTO order_lines (client_id, order_id, line_no, vendor_id, subtotal, tax, discount)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, o.ClientID, o.OrderID, i, l.VendorID, l.Subtotal, l.Tax, l.Discount); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storefront
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
@@ -34,6 +35,7 @@ type metaOrder struct {
 	OrderStatus struct {
 		State string `json:"state"`
 	} `json:"order_status"`
+	LastUpdated             string `json:"last_updated"`
 	EstimatedPaymentDetails *struct {
 		Subtotal struct {
 			Items    metaAmount `json:"items"`
@@ -77,8 +79,12 @@ func ParseInstagram(clientID string, body []byte) (Result, error) {
 			if err := json.Unmarshal(ch.Value, &mo); err != nil {
 				return Result{}, malformed(Instagram, fmt.Errorf("%s value: %w", MetaOrdersField, err))
 			}
+			at, err := mo.shopTime(e.Time)
+			if err != nil {
+				return Result{}, err
+			}
 			if mo.EstimatedPaymentDetails == nil {
-				u := StatusUpdate{OrderID: string(mo.ID), Status: status(mo.OrderStatus.State)}
+				u := StatusUpdate{OrderID: string(mo.ID), Status: status(mo.OrderStatus.State), ShopTime: at}
 				if err := validID("order id", u.OrderID); err != nil {
 					return Result{}, err
 				}
@@ -92,11 +98,21 @@ func ParseInstagram(clientID string, body []byte) (Result, error) {
 			if err != nil {
 				return Result{}, err
 			}
+			o.ShopTime = at
 			res.Orders = append(res.Orders, o)
 		}
 	}
 	res.Ignored = len(res.Orders) == 0 && len(res.Updates) == 0
 	return res, nil
+}
+
+// shopTime is when the order changed: its last_updated, or the time Meta gives the entry when
+// the change carries none.
+func (mo metaOrder) shopTime(entryTime int64) (time.Time, error) {
+	if mo.LastUpdated != "" {
+		return shopTime("last_updated", mo.LastUpdated)
+	}
+	return unixTime(entryTime), nil
 }
 
 // normalize maps estimated_payment_details: items subtotal, shipping and tax as Meta lists them,

@@ -36,6 +36,7 @@ type shopifyOrder struct {
 	Currency            string            `json:"currency"`
 	PresentmentCurrency string            `json:"presentment_currency"`
 	FinancialStatus     string            `json:"financial_status"`
+	UpdatedAt           string            `json:"updated_at"`
 	CancelledAt         *string           `json:"cancelled_at"`
 	TaxesIncluded       bool              `json:"taxes_included"`
 	LineItems           []shopifyLine     `json:"line_items"`
@@ -188,6 +189,7 @@ func (m shopifyMoney) discounts(field string, ds []shopifyAmount) (int64, error)
 // transaction's own currency is the refund's, and the caller compares it with the order's.
 type shopifyRefund struct {
 	OrderID      flexID `json:"order_id"`
+	CreatedAt    string `json:"created_at"`
 	Transactions []struct {
 		Kind     string  `json:"kind"`
 		Status   string  `json:"status"`
@@ -294,6 +296,9 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	if so.CancelledAt != nil && *so.CancelledAt != "" {
 		o.Status = "cancelled"
 	}
+	if o.ShopTime, err = shopTime("updated_at", so.UpdatedAt); err != nil {
+		return Order{}, err
+	}
 	return o, nil
 }
 
@@ -364,6 +369,10 @@ func (sl shopifyShipping) amount(i int, m shopifyMoney, taxesIncluded bool) (int
 func (r shopifyRefund) normalize() (StatusUpdate, error) {
 	u := StatusUpdate{OrderID: string(r.OrderID), Status: "partially_refunded"}
 	if err := validID("order_id", u.OrderID); err != nil {
+		return StatusUpdate{}, err
+	}
+	var err error
+	if u.ShopTime, err = shopTime("created_at", r.CreatedAt); err != nil {
 		return StatusUpdate{}, err
 	}
 	for i, t := range r.Transactions {

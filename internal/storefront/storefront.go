@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
@@ -56,6 +57,9 @@ type Order struct {
 	payment.Order
 	// Status is the shop's own word for the order's state (paid, processing, cancelled, ...).
 	Status string
+	// ShopTime is when the shop made this state of the order (zero when the event names no time):
+	// an older state never replaces a newer one stored (store.SaveOrderIfNewer).
+	ShopTime time.Time
 	// ReferralCodes are payee IDs made from the order's discount or coupon codes. A discount code
 	// is not always a referral, so the caller takes the first one that is a registered affiliate
 	// of the client, and only when the order names no affiliate of its own.
@@ -70,6 +74,8 @@ type StatusUpdate struct {
 	// compares it with the stored order to tell a full refund from a partial one.
 	Refunded int64
 	Currency money.Currency
+	// ShopTime is when the shop made the change (zero when the event names no time).
+	ShopTime time.Time
 }
 
 // Result is what one verified delivery asks for.
@@ -233,6 +239,29 @@ func parseCurrency(s string) (money.Currency, error) {
 		return "", fmt.Errorf("%w: %v", ErrInvalidOrder, err)
 	}
 	return cur, nil
+}
+
+// shopTime reads an event's time as a shop writes it: RFC 3339 (Shopify, Meta, which may leave
+// the colon out of the offset), or a zone-less time in UTC (WooCommerce's *_gmt fields). Empty is
+// no time; anything else is an invalid order, as the time decides whether the event is stored.
+func shopTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05-0700", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%w: %s %.40q is not a time", ErrInvalidOrder, field, v)
+}
+
+// unixTime is a Unix time in seconds; zero or less is no time.
+func unixTime(sec int64) time.Time {
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
 }
 
 func malformed(platform string, err error) error {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -91,9 +92,13 @@ func TestParseSamples(t *testing.T) {
 		orders  []storefront.Order
 		updates []storefront.StatusUpdate
 		ignored bool
+		// at is the shop's time of every order and update of the sample (RFC 3339), when it
+		// names one: what decides whether it may replace the stored state.
+		at string
 	}{
 		{
 			name:  "shopify multi-vendor order paid",
+			at:    "2024-03-14T14:21:09Z",
 			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "orders/paid", b) },
 			file:  "shopify_orders_paid.json",
 			orders: []storefront.Order{{
@@ -135,12 +140,14 @@ func TestParseSamples(t *testing.T) {
 		},
 		{
 			name:    "shopify refund in the presentment currency",
+			at:      "2024-09-10T09:02:31Z",
 			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "refunds/create", b) },
 			file:    "shopify_refunds_create_multi_currency.json",
 			updates: []storefront.StatusUpdate{{OrderID: "6240113358902", Status: "partially_refunded", Refunded: 13113, Currency: money.EUR}},
 		},
 		{
 			name:    "shopify refund",
+			at:      "2024-03-20T13:12:44Z",
 			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseShopify("acme", "refunds/create", b) },
 			file:    "shopify_refunds_create.json",
 			updates: []storefront.StatusUpdate{{OrderID: "5934021746733", Status: "partially_refunded", Refunded: 12257, Currency: money.USD}},
@@ -155,6 +162,7 @@ func TestParseSamples(t *testing.T) {
 		},
 		{
 			name: "woocommerce order with coupon and tax, two vendors",
+			at:   "2024-04-09T21:42:13Z",
 			parse: func(b []byte) (storefront.Result, error) {
 				return storefront.ParseWooCommerce("acme", "order.created", b)
 			},
@@ -191,6 +199,7 @@ func TestParseSamples(t *testing.T) {
 		},
 		{
 			name:    "tiktok order status change",
+			at:      "2022-02-09T13:21:22Z",
 			parse:   storefront.ParseTikTok,
 			file:    "tiktok_order_status_change.json",
 			updates: []storefront.StatusUpdate{{OrderID: "576461413038785752", Status: "awaiting_shipment"}},
@@ -203,6 +212,7 @@ func TestParseSamples(t *testing.T) {
 		},
 		{
 			name:  "instagram order with a coupon",
+			at:    "2024-04-10T13:20:05Z",
 			parse: func(b []byte) (storefront.Result, error) { return storefront.ParseInstagram("acme", b) },
 			file:  "instagram_commerce_order.json",
 			orders: []storefront.Order{{
@@ -213,6 +223,7 @@ func TestParseSamples(t *testing.T) {
 		},
 		{
 			name:    "instagram status change",
+			at:      "2024-04-11T13:20:00Z",
 			parse:   func(b []byte) (storefront.Result, error) { return storefront.ParseInstagram("acme", b) },
 			file:    "instagram_order_status.json",
 			updates: []storefront.StatusUpdate{{OrderID: "368508827392800", Status: "in_progress"}},
@@ -223,6 +234,18 @@ func TestParseSamples(t *testing.T) {
 			res, err := tc.parse(sample(t, tc.file))
 			require.NoError(t, err)
 			require.Equal(t, tc.ignored, res.Ignored)
+			var at time.Time
+			if tc.at != "" {
+				var err error
+				at, err = time.Parse(time.RFC3339, tc.at)
+				require.NoError(t, err)
+			}
+			for i := range tc.orders {
+				tc.orders[i].ShopTime = at
+			}
+			for i := range tc.updates {
+				tc.updates[i].ShopTime = at
+			}
 			require.Equal(t, tc.orders, res.Orders)
 			require.Equal(t, tc.updates, res.Updates)
 			for _, o := range res.Orders {
@@ -359,7 +382,9 @@ func TestParseRejects(t *testing.T) {
 		{"shopify discount above price", shopify, line(`,"discount_allocations":[{"amount":"11.00"}]`), storefront.ErrInvalidOrder},
 		{"shopify price overflow", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"92233720368547758.07","quantity":2}]}`, storefront.ErrInvalidOrder},
 		{"shopify order id with a slash", shopify, `{"id":"1/2","currency":"USD","line_items":[{"vendor":"V","price":"1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"shopify updated_at not a time", shopify, `{"id":1,"currency":"USD","updated_at":"yesterday","line_items":[{"vendor":"V","price":"1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
 		{"woocommerce not json", woo, `<html>`, storefront.ErrMalformed},
+		{"woocommerce date_modified_gmt not a time", woo, `{"id":5,"currency":"USD","date_modified_gmt":"9 April","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}],"total":"5.00"}`, storefront.ErrInvalidOrder},
 		{"woocommerce line without vendor", woo, `{"id":5,"currency":"USD","line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00","total_tax":"0.00"}],"total":"5.00"}`, storefront.ErrInvalidOrder},
 		{"woocommerce total above subtotal", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"6.00"}]}`, storefront.ErrInvalidOrder},
 		{"woocommerce totals do not add up", woo, `{"id":5,"currency":"USD","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.00","total":"5.00"}],"total":"7.00"}`, storefront.ErrInvalidOrder},
@@ -370,6 +395,7 @@ func TestParseRejects(t *testing.T) {
 		{"tiktok data not an object", tiktok, `{"type":1,"tts_notification_id":"n1","data":"x"}`, storefront.ErrMalformed},
 		{"tiktok without order id", tiktok, `{"type":1,"tts_notification_id":"n1","data":{"order_status":"UNPAID"}}`, storefront.ErrInvalidOrder},
 		{"instagram not json", ig, `[`, storefront.ErrMalformed},
+		{"instagram last_updated not a time", ig, `{"object":"page","entry":[{"id":"9","changes":[{"field":"commerce_orders","value":{"id":"1","last_updated":"now","order_status":{"state":"CREATED"}}}]}]}`, storefront.ErrInvalidOrder},
 		{"instagram total above parts", ig, `{"object":"page","entry":[{"id":"9","changes":[{"field":"commerce_orders","value":{"id":"1","estimated_payment_details":{"subtotal":{"items":{"amount":"1.00","currency":"USD"}},"total_amount":{"amount":"2.00","currency":"USD"}},"items":{"data":[{"quantity":1}]}}}]}]}`, storefront.ErrInvalidOrder},
 		{"instagram mixed currencies", ig, `{"object":"page","entry":[{"id":"9","changes":[{"field":"commerce_orders","value":{"id":"1","estimated_payment_details":{"subtotal":{"items":{"amount":"1.00","currency":"EUR"}},"total_amount":{"amount":"1.00","currency":"USD"}},"items":{"data":[{"quantity":1}]}}}]}]}`, storefront.ErrInvalidOrder},
 	}

@@ -45,7 +45,11 @@ func ParseTikTok(body []byte) (Result, error) {
 	if err := json.Unmarshal(p.Data, &d); err != nil {
 		return Result{}, malformed(TikTok, fmt.Errorf("data: %w", err))
 	}
-	u := StatusUpdate{OrderID: string(d.OrderID), Status: status(d.OrderStatus)}
+	// update_time is when the order changed; the push's own timestamp, when that is missing.
+	u := StatusUpdate{OrderID: string(d.OrderID), Status: status(d.OrderStatus), ShopTime: unixTime(d.UpdateTime)}
+	if u.ShopTime.IsZero() {
+		u.ShopTime = unixTime(p.Timestamp)
+	}
 	if err := validID("data.order_id", u.OrderID); err != nil {
 		return Result{}, err
 	}

@@ -23,6 +23,7 @@ type wooOrder struct {
 	ID            flexID        `json:"id"`
 	Number        flexID        `json:"number"`
 	Status        string        `json:"status"`
+	ModifiedGMT   string        `json:"date_modified_gmt"`
 	Currency      string        `json:"currency"`
 	DiscountTotal decimal       `json:"discount_total"`
 	ShippingTotal decimal       `json:"shipping_total"`
@@ -189,6 +190,9 @@ func (wo wooOrder) normalize(clientID string) (Order, error) {
 		codes = append(codes, c.Code)
 	}
 	o.ReferralCodes = referralCodes(clientID, codes)
+	if o.ShopTime, err = shopTime("date_modified_gmt", wo.ModifiedGMT); err != nil {
+		return Order{}, err
+	}
 	return o, wo.checkTotal(o.Order, cur)
 }
 

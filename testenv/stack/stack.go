@@ -155,7 +155,7 @@ func (s *Stack) serveAPI(tc client.Client, relay server.RelayOptions) (*httptest
 		Pool: s.Pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
 		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
 		Namespace: "default", Settings: s.opts.Settings, Logger: s.opts.Logger, Relay: relay, WebhookAck: s.opts.WebhookAck,
-		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, HTTP: s.PayPal.HTTPClient()}},
+		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, Env: paypalhook.EnvironmentOf(s.PayPal.APIBase), HTTP: s.PayPal.HTTPClient()}},
 	})
 	api := httptest.NewServer(srv)
 	s.T.Cleanup(func() {

@@ -5,11 +5,16 @@ package ga4
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +36,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Getenv resolves env: credential references; nil means os.Getenv.
 	Getenv func(string) string
+	// CredentialsDir is the directory file: credential references must be in
+	// (GA4_CREDENTIALS_DIR); empty refuses file: references.
+	CredentialsDir string
 	// WithoutAuthentication sends no credentials (tests against a local server only).
 	WithoutAuthentication bool
 }
@@ -41,10 +49,10 @@ type Source struct {
 	property string
 }
 
-// New builds the source of one property. credentialsRef is file:/path/to/key.json,
-// env:VARIABLE (the service-account JSON, put there from the secret store by the deployment) or
-// empty for Application Default Credentials (the worker's own identity). Errors never contain the
-// credentials.
+// New builds the source of one property. credentialsRef is env:GA4_NAME (the service-account
+// JSON, put there from the secret store by the deployment), file:<CredentialsDir>/<file> or empty
+// for Application Default Credentials (the worker's own identity); CheckRef says which refs are
+// taken. Errors never contain the credentials, nor anything read from where the ref points.
 func New(ctx context.Context, propertyID, credentialsRef string, o Options) (*Source, error) {
 	if propertyID == "" {
 		return nil, kpi.ErrNotConfigured
@@ -59,28 +67,142 @@ func New(ctx context.Context, propertyID, credentialsRef string, o Options) (*So
 	switch {
 	case o.WithoutAuthentication:
 		opts = append(opts, option.WithoutAuthentication())
-	case strings.HasPrefix(credentialsRef, "file:"):
-		opts = append(opts, option.WithAuthCredentialsFile(option.ServiceAccount, strings.TrimPrefix(credentialsRef, "file:")))
-	case strings.HasPrefix(credentialsRef, "env:"):
+	case credentialsRef != "":
+		// A ref saved before the rules were tightened is held to them here too.
+		if err := CheckRef(credentialsRef, o.CredentialsDir); err != nil {
+			return nil, kpi.Permanent(err)
+		}
+		key, err := readCredentials(credentialsRef, o)
+		if err != nil {
+			return nil, kpi.Permanent(err)
+		}
+		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, key))
+	}
+	svc, err := analyticsdata.NewService(ctx, opts...)
+	if err != nil {
+		// Not wrapped: Google's library quotes what it could not take ("unsupported filetype
+		// \"...\""), and this error is stored and shown to admins.
+		return nil, kpi.Permanent(fmt.Errorf("ga4: client for property %s: the credentials (%s) could not be used", propertyID, refName(credentialsRef)))
+	}
+	return &Source{svc: svc, property: "properties/" + propertyID}, nil
+}
+
+// refName names where the credentials come from, for errors.
+func refName(ref string) string {
+	if ref == "" {
+		return "Application Default Credentials"
+	}
+	return ref
+}
+
+// ErrBadRef is a credentials reference that does not name a GA4 key the deployment keeps.
+var ErrBadRef = errors.New("ga4_credentials_ref must be env:GA4_<NAME> or file:<GA4_CREDENTIALS_DIR>/<file>")
+
+// envRefPattern: env: refs name GA4_ variables only, so a ref can never reach the deployment's
+// other secrets (STRIPE_API_KEY, SECRETS_KEY, ...).
+var envRefPattern = regexp.MustCompile(`^GA4_[A-Z0-9_]{1,124}$`)
+
+// CheckRef says whether a credentials reference may be used: an env:GA4_* variable, or a file
+// in dir (GA4_CREDENTIALS_DIR; no file: refs without it), named by its clean absolute path. The
+// error never echoes the reference: a mistyped one could be a pasted secret.
+func CheckRef(ref, dir string) error {
+	if name, ok := strings.CutPrefix(ref, "env:"); ok {
+		if !envRefPattern.MatchString(name) {
+			return fmt.Errorf("%w: an env: reference names a variable starting GA4_ (A-Z, 0-9, _)", ErrBadRef)
+		}
+		return nil
+	}
+	path, ok := strings.CutPrefix(ref, "file:")
+	switch {
+	case !ok:
+		return ErrBadRef
+	case dir == "":
+		return fmt.Errorf("%w: file: references need GA4_CREDENTIALS_DIR, which is not set", ErrBadRef)
+	}
+	if _, err := relToDir(path, dir); err != nil {
+		return err
+	}
+	return nil
+}
+
+// relToDir is path relative to dir, when path is a clean absolute path of a file inside dir.
+func relToDir(path, dir string) (string, error) {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+		return "", fmt.Errorf("%w: a file: reference is a clean absolute path", ErrBadRef)
+	}
+	rel, err := filepath.Rel(filepath.Clean(dir), path)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("%w: a file: reference names a file in GA4_CREDENTIALS_DIR", ErrBadRef)
+	}
+	return rel, nil
+}
+
+// maxKeySize bounds what is read for a key: a service-account key is about 2.3 KB.
+const maxKeySize = 64 << 10
+
+// readCredentials reads the key a checked ref points at and makes sure it is a service-account
+// key before Google's library sees it, so no error of the library can quote something else.
+func readCredentials(ref string, o Options) ([]byte, error) {
+	var raw []byte
+	if name, ok := strings.CutPrefix(ref, "env:"); ok {
 		getenv := o.Getenv
 		if getenv == nil {
 			getenv = os.Getenv
 		}
-		name := strings.TrimPrefix(credentialsRef, "env:")
-		js := getenv(name)
-		if js == "" {
-			return nil, kpi.Permanent(fmt.Errorf("ga4: credentials variable %s is empty", name))
+		if raw = []byte(getenv(name)); len(raw) == 0 {
+			return nil, fmt.Errorf("ga4: credentials variable %s is empty", name)
 		}
-		opts = append(opts, option.WithAuthCredentialsJSON(option.ServiceAccount, []byte(js)))
-	case credentialsRef != "":
-		return nil, kpi.Permanent(errors.New("ga4: credentials reference must start with \"file:\" or \"env:\""))
+	} else {
+		var err error
+		if raw, err = readKeyFile(strings.TrimPrefix(ref, "file:"), o.CredentialsDir); err != nil {
+			return nil, err
+		}
 	}
-	svc, err := analyticsdata.NewService(ctx, opts...)
+	if !isServiceAccountKey(raw) {
+		return nil, fmt.Errorf("ga4: %s does not hold a service-account key (JSON of type service_account with client_email and a PEM private_key)", ref)
+	}
+	return raw, nil
+}
+
+// readKeyFile reads a key file through an os.Root of the credentials directory, so a symbolic
+// link in it cannot lead outside. The error names the file, never its content.
+func readKeyFile(path, dir string) ([]byte, error) {
+	rel, err := relToDir(path, dir)
 	if err != nil {
-		// The library's message may quote the key file's content type but not the key.
-		return nil, kpi.Permanent(fmt.Errorf("ga4: client for property %s: %w", propertyID, err))
+		return nil, err
 	}
-	return &Source{svc: svc, property: "properties/" + propertyID}, nil
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("ga4: credentials directory: %w", err)
+	}
+	defer root.Close()
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, fmt.Errorf("ga4: credentials file: %w", err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxKeySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("ga4: read credentials file %s: %w", path, err)
+	}
+	if len(raw) > maxKeySize {
+		return nil, fmt.Errorf("ga4: credentials file %s is over %d bytes", path, maxKeySize)
+	}
+	return raw, nil
+}
+
+// isServiceAccountKey says whether raw is a Google service-account key as far as its shape goes.
+func isServiceAccountKey(raw []byte) bool {
+	var k struct {
+		Type        string `json:"type"`
+		ClientEmail string `json:"client_email"`
+		PrivateKey  string `json:"private_key"`
+	}
+	if json.Unmarshal(raw, &k) != nil || k.Type != "service_account" || k.ClientEmail == "" {
+		return false
+	}
+	block, _ := pem.Decode([]byte(k.PrivateKey))
+	return block != nil
 }
 
 // Name is the source's name in sync status and API answers.

@@ -2,6 +2,7 @@ package ga4_test
 
 import (
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,16 +26,18 @@ func TestTrafficDaysWithServiceAccount(t *testing.T) {
 	g.SetDay("123", day("2026-03-09"), kpi.Traffic{Visitors: 1}) // outside the range
 	g.SetDay("999", day("2026-03-02"), kpi.Traffic{Visitors: 5}) // another property
 	keyJSON := string(g.ServiceAccountJSON(t))
+	keyFile := g.ServiceAccountFile(t)
 
 	for _, tt := range []struct {
 		name, ref string
 	}{
-		{"file reference", "file:" + g.ServiceAccountFile(t)},
+		{"file reference", "file:" + keyFile},
 		{"env reference", "env:GA4_KEY_NORTHWIND"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src, err := ga4.New(t.Context(), "123", tt.ref, ga4.Options{
-				Endpoint: g.URL,
+				Endpoint:       g.URL,
+				CredentialsDir: filepath.Dir(keyFile),
 				Getenv: func(k string) string {
 					if k == "GA4_KEY_NORTHWIND" {
 						return keyJSON
@@ -138,6 +141,7 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		{"empty env variable", "1", "env:GA4_MISSING", false},
 		{"unknown scheme", "1", "vault:ga4", false},
 		{"missing key file", "1", "file:/nonexistent/key.json", false},
+		{"another secret's variable", "1", "env:STRIPE_API_KEY", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ga4.New(t.Context(), tt.property, tt.ref, ga4.Options{Getenv: func(string) string { return "" }})

@@ -31,7 +31,7 @@ func TestRevokedKeyIsPermanent(t *testing.T) {
 	raw, err := json.Marshal(key)
 	require.NoError(t, err)
 
-	src, err := ga4.New(t.Context(), "123", "env:K", ga4.Options{Endpoint: g.URL, Getenv: func(string) string { return string(raw) }})
+	src, err := ga4.New(t.Context(), "123", "env:GA4_K", ga4.Options{Endpoint: g.URL, Getenv: func(string) string { return string(raw) }})
 	require.NoError(t, err)
 	_, err = src.TrafficDays(t.Context(), day("2026-03-01"), day("2026-03-02"))
 	require.Error(t, err)
