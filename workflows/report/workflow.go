@@ -335,17 +335,13 @@ func listPage(ctx workflow.Context, zone string, p *WeeklyProgress, limit int) (
 	if err := workflow.ExecuteActivity(lctx, act.ListReportClients, lin).Get(ctx, &page); err != nil {
 		return nil, fmt.Errorf("list clients in %s after %q: %w", zone, p.After, err)
 	}
-	ids := page.ClientIDs
-	if len(ids) > limit {
-		// A worker of the previous release lists the whole zone, After and Limit unknown to it
-		// (a rolling deploy): take the rest of it in this run, as that release did, rather than
-		// list the same zone again from every continued run.
-		ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id <= p.After })
-		slices.Sort(ids)
-		p.Listed = true
-	} else {
-		p.Listed = len(ids) < limit
-	}
+	// A worker of the previous release lists the whole zone, in no order, After and Limit unknown
+	// to it (a rolling deploy): only the clients after the cursor are this page's, in order, and
+	// an answer longer than the page is the rest of the zone, taken in this run as that release
+	// did, rather than listed again from every continued run.
+	ids := slices.DeleteFunc(slices.Clone(page.ClientIDs), func(id string) bool { return id <= p.After })
+	slices.Sort(ids)
+	p.Listed = len(page.ClientIDs) > limit || len(ids) < limit
 	if n := len(ids); n > 0 {
 		p.After = ids[n-1]
 	}
