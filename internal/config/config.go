@@ -133,6 +133,7 @@ type Config struct {
 type setting struct {
 	name     string
 	def      string // local default; "" means none
+	prodDef  string // the default in production, when it differs from def
 	secret   bool   // no default in production
 	optional bool   // may stay empty
 	validate func(string) error
@@ -202,7 +203,10 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "WEBHOOK_RELAY_PARALLEL", def: "32", validate: positiveInt, dst: &relayParallel},
 		{name: "PAYPAL_CLIENT_ID", optional: true, validate: nonEmpty, dst: &c.PayPalClientID},
 		{name: "PAYPAL_SECRET", optional: true, validate: nonEmpty, dst: &c.PayPalSecret},
-		{name: "PAYPAL_API_BASE", def: "https://api-m.sandbox.paypal.com", validate: validHTTPURL, dst: &c.PayPalAPIBase},
+		// Production defaults to PayPal's live API: the webhook verifier takes certificates from
+		// that environment only, and a live deployment verifying webhooks offline, without
+		// payouts, had no reason to set it (the previous release took any PayPal host).
+		{name: "PAYPAL_API_BASE", def: "https://api-m.sandbox.paypal.com", prodDef: "https://api-m.paypal.com", validate: validHTTPURL, dst: &c.PayPalAPIBase},
 		{name: "PAYPAL_WEBHOOK_ID", optional: true, validate: nonEmpty, dst: &c.PayPalWebhookID},
 		{name: "PAYPAL_WEBHOOK_VERIFY", def: "offline", validate: oneOf("offline", "api"), dst: &c.PayPalWebhookVerify},
 		{name: "KPI_SYNC_EVERY", def: "15m", validate: durationAtLeast(time.Minute), dst: &kpiEvery},
@@ -233,6 +237,9 @@ func load(getenv func(string) string) (Config, error) {
 				return c, fmt.Errorf("config: %s is required but not set", s.name)
 			}
 			v = s.def
+			if c.Env == "production" && s.prodDef != "" {
+				v = s.prodDef
+			}
 		}
 		if err := s.validate(v); err != nil {
 			return c, fmt.Errorf("config: %s is malformed: %w", s.name, err)
