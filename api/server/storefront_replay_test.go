@@ -18,7 +18,7 @@ import (
 // Meta's IDs are signed or the body's hash, but their records go with KPI_RETENTION_DAYS, after
 // which the same body is taken again; and shops deliver out of order anyway. The shop's own time
 // of the event (Shopify updated_at or the refund's created_at, WooCommerce date_modified_gmt,
-// TikTok update_time, Meta last_updated or the entry's time) now decides: older is answered 200
+// TikTok update_time, Meta the entry's time) now decides: older is answered 200
 // "stale" and changes nothing.
 func TestStorefrontOlderEventCannotOverwriteANewerState(t *testing.T) {
 	e := newShopEnv(t, nil, "")

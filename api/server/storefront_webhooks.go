@@ -344,8 +344,8 @@ func countSaved(saved, stale int, ok bool) (int, int) {
 	return saved, stale + 1
 }
 
-// saveStorefrontOrder stores one order, unless a newer state of it is stored (saved is false),
-// and returns the payments waiting for it.
+// saveStorefrontOrder stores one order, unless both its stored status and its stored amounts are
+// newer (saved is false), and returns the payments waiting for it.
 func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) (waiters []string, saved bool, err error) {
 	if _, _, err := storedOrder(ctx, tx, o.ClientID, o.OrderID, o.Platform); err != nil {
 		return nil, false, err
@@ -401,7 +401,8 @@ func referralAffiliate(ctx context.Context, tx *store.Store, client string, code
 }
 
 // updateStorefrontOrder changes the status of a stored order: found is false when it is not
-// stored, saved false when the stored state is newer than the update.
+// stored, saved false when the stored status is newer than the update (or, at the same or an
+// unknown time, further on: store.OrderStateRank).
 func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, platform, client string, u storefront.StatusUpdate) (found, saved bool, err error) {
 	o, found, err := storedOrder(ctx, tx, client, u.OrderID, platform)
 	if err != nil || !found {
@@ -411,7 +412,8 @@ func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, pla
 	if u.Refunded > 0 && u.Currency == o.Currency && u.Refunded >= o.Subtotal-o.Discount+o.Tax+o.Shipping {
 		st = "refunded"
 	}
-	saved, err = tx.SaveOrderIfNewer(ctx, o, st, u.ShopTime)
+	// The status only: the stored amounts keep the time of the body they come from.
+	saved, err = tx.UpdateOrderStatusIfNewer(ctx, client, u.OrderID, st, u.ShopTime)
 	return true, saved, err
 }
 

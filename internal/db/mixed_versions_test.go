@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/internal/money"
+	"paysplit/internal/payment"
 	"paysplit/internal/store"
 	"paysplit/testenv"
 )
@@ -63,4 +66,65 @@ func TestPreviousWorkerStatusChangeMovesStatusSince(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT status_since FROM payments WHERE workflow_id = $1`, id).Scan(&since))
 	require.WithinDuration(t, time.Now(), since, time.Minute,
 		fmt.Sprintf("payout_failed since %s: a payout_failed_age monitor sees it waiting %s", since.Format(time.RFC3339), time.Since(since).Round(time.Hour)))
+}
+
+// The previous API's SaveOrder (internal/store/orders.go at b5369ea) after migration 00023: an
+// order state an old API task stores (the rolling deploy's minutes, or a rollback) must not
+// leave behind the shop time of the state it replaced. Otherwise the new API compares the next
+// event with that older time and takes an event older than the state the old task stored: here
+// a refund stored by an old task is undone by an orders/paid body from before the refund,
+// resent (its delivery ID is not signed) or delivered late, to a new task. The old write leaves
+// the order without shop times, and the status rank decides the next event.
+func TestPreviousAPIOrderSaveLeavesNoStaleShopTime(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	s := store.New(pool)
+	client := uniqueKey("client-order-mixed")
+	_, _, err := s.UpsertClient(ctx, store.Client{ID: client, Name: client, DefaultCurrency: money.USD})
+	require.NoError(t, err)
+	order := payment.Order{ClientID: client, OrderID: "1042", Platform: "shopify", Currency: "usd", VendorID: "v1", Subtotal: 10000}
+	paidAt := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+	// A new API task stores the order paid at 10:00 (shop time).
+	saved, err := s.SaveOrderIfNewer(ctx, order, "paid", paidAt)
+	require.NoError(t, err)
+	require.True(t, saved)
+
+	// An old API task stores the refund the shop made at 11:00.
+	oldSave := func(o payment.Order, status string) {
+		t.Helper()
+		require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `
+			INSERT INTO orders (client_id, order_id, platform, currency, subtotal, tax, shipping, discount, affiliate_id, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (client_id, order_id) DO UPDATE SET platform = EXCLUDED.platform, currency = EXCLUDED.currency,
+				subtotal = EXCLUDED.subtotal, tax = EXCLUDED.tax, shipping = EXCLUDED.shipping, discount = EXCLUDED.discount,
+				affiliate_id = EXCLUDED.affiliate_id, status = EXCLUDED.status, updated_at = now()`,
+				o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, status)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM order_lines WHERE client_id = $1 AND order_id = $2`, o.ClientID, o.OrderID); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO order_lines (client_id, order_id, line_no, vendor_id, subtotal, tax, discount)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, o.ClientID, o.OrderID, 0, o.VendorID, o.Subtotal, o.Tax, o.Discount)
+			return err
+		}))
+	}
+	oldSave(order, "refunded")
+	// Migration 00024's trigger: a write that does not say what shop time it stores leaves none.
+	var stateAt, amountsAt *time.Time
+	require.NoError(t, pool.QueryRow(ctx, `SELECT shop_updated_at, shop_amounts_at FROM orders WHERE client_id = $1 AND order_id = '1042'`,
+		client).Scan(&stateAt, &amountsAt))
+	require.Nil(t, stateAt, "the old task's refund kept the paid state's shop time")
+	require.Nil(t, amountsAt)
+
+	// A new API task gets an orders/paid body of 10:30, from before the refund.
+	saved, err = s.SaveOrderIfNewer(ctx, order, "paid", paidAt.Add(30*time.Minute))
+	require.NoError(t, err)
+	var status string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT status FROM orders WHERE client_id = $1 AND order_id = '1042'`, client).Scan(&status))
+	require.False(t, saved, "an order event older than the state an old API task stored was taken: the order reads %q again", status)
+	require.Equal(t, "refunded", status)
 }

@@ -66,45 +66,75 @@ func addLine(orderID string, i int, sum, v int64) (int64, error) {
 }
 
 // SaveOrder stores or replaces a normalized order and its vendor lines in one transaction,
-// whatever is stored (for orders that come with no time of the shop's, and tests).
+// whatever is stored, as a state of no known shop time (tests).
 func (s *Store) SaveOrder(ctx context.Context, o payment.Order, status string) error {
-	_, err := s.saveOrder(ctx, o, status, time.Time{}, false)
+	_, err := s.saveOrder(ctx, o, status, time.Time{}, true)
 	return err
 }
 
-// SaveOrderIfNewer stores an order state the shop made at shopTime, unless the stored state is
-// newer: saved is false then, and nothing changes. An event is not newer only because it arrives
-// later (shops deliver out of order, and an old signed body can be resent under a new, unsigned,
-// delivery ID). A state at the same time is stored again (the same event, or one the shop made in
-// the same second); one with no time (zero) replaces only a state with none either.
+// SaveOrderIfNewer stores a whole order body the shop made at shopTime (zero: the event names no
+// time), unless what is stored is newer; saved is false when nothing changed. An event is not
+// newer only because it arrives later: shops deliver out of order, and an old signed body can be
+// resent under a new, unsigned, delivery ID. The body's status replaces the stored one when
+// takesState says so, its amounts and lines the stored ones when takesAmounts does: a body made
+// after the stored body but before a status change stored since (a refund) brings its amounts and
+// leaves the status alone.
 func (s *Store) SaveOrderIfNewer(ctx context.Context, o payment.Order, status string, shopTime time.Time) (saved bool, err error) {
-	return s.saveOrder(ctx, o, status, shopTime, true)
+	return s.saveOrder(ctx, o, status, shopTime, false)
 }
 
-func (s *Store) saveOrder(ctx context.Context, o payment.Order, status string, shopTime time.Time, ifNewer bool) (bool, error) {
+func (s *Store) saveOrder(ctx context.Context, o payment.Order, status string, shopTime time.Time, always bool) (bool, error) {
 	if err := ValidateOrder(o); err != nil {
 		return false, err
 	}
-	var at *time.Time
-	if !shopTime.IsZero() {
-		at = &shopTime
-	}
+	at := timeOrNil(shopTime)
 	saved := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO orders (client_id, order_id, platform, currency, subtotal, tax, shipping, discount, affiliate_id, status, shop_updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-			ON CONFLICT (client_id, order_id) DO UPDATE SET platform = EXCLUDED.platform, currency = EXCLUDED.currency,
-				subtotal = EXCLUDED.subtotal, tax = EXCLUDED.tax, shipping = EXCLUDED.shipping, discount = EXCLUDED.discount,
-				affiliate_id = EXCLUDED.affiliate_id, status = EXCLUDED.status, updated_at = now(),
-				shop_updated_at = coalesce(EXCLUDED.shop_updated_at, orders.shop_updated_at)
-			WHERE NOT $12 OR orders.shop_updated_at IS NULL OR EXCLUDED.shop_updated_at >= orders.shop_updated_at`,
-			o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, status, at, ifNewer)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err // a newer state is stored: its lines stay too
+		cur, found, err := lockOrderTimes(ctx, tx, o.ClientID, o.OrderID)
+		if err != nil {
+			return err
 		}
-		saved = true
-		return replaceOrderLines(ctx, tx, o)
+		if !found {
+			tag, err := tx.Exec(ctx, `
+				INSERT INTO orders (client_id, order_id, platform, currency, subtotal, tax, shipping, discount, affiliate_id, status,
+					shop_updated_at, shop_amounts_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+				ON CONFLICT (client_id, order_id) DO NOTHING`,
+				o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, status, at)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 1 {
+				saved = true
+				return replaceOrderLines(ctx, tx, o)
+			}
+			// Stored meanwhile by another delivery: decide against what it stored.
+			if cur, found, err = lockOrderTimes(ctx, tx, o.ClientID, o.OrderID); err != nil {
+				return err
+			}
+			if !found {
+				return fmt.Errorf("order inserted concurrently and gone")
+			}
+		}
+		if always || takesAmounts(status, at, cur) {
+			if _, err := tx.Exec(ctx, `UPDATE orders SET platform = $3, currency = $4, subtotal = $5, tax = $6, shipping = $7,
+					discount = $8, affiliate_id = $9, shop_amounts_at = $10, shop_write_seq = shop_write_seq + 1, updated_at = now()
+				WHERE client_id = $1 AND order_id = $2`,
+				o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, at); err != nil {
+				return err
+			}
+			if err := replaceOrderLines(ctx, tx, o); err != nil {
+				return err
+			}
+			saved = true
+		}
+		if always || takesState(status, at, cur) {
+			if err := setOrderState(ctx, tx, o.ClientID, o.OrderID, status, at); err != nil {
+				return err
+			}
+			saved = true
+		}
+		return nil // neither: a newer state and newer amounts are stored
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
@@ -114,6 +144,61 @@ func (s *Store) saveOrder(ctx context.Context, o payment.Order, status string, s
 		return false, fmt.Errorf("save order %s/%s: %w", o.ClientID, o.OrderID, err)
 	}
 	return saved, nil
+}
+
+// UpdateOrderStatusIfNewer sets a stored order's status from an event that carries no amounts (a
+// refund, a TikTok or Meta status change) the shop made at shopTime (zero: the event names no
+// time), unless the stored status is newer (takesState): saved is false then. The time is the
+// status's only: the stored amounts keep the time of the body they come from, so a later body
+// still brings its amounts. ErrNotFound when the order is not stored.
+func (s *Store) UpdateOrderStatusIfNewer(ctx context.Context, clientID, orderID, status string, shopTime time.Time) (saved bool, err error) {
+	at := timeOrNil(shopTime)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		cur, found, err := lockOrderTimes(ctx, tx, clientID, orderID)
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			return fmt.Errorf("%w: order %s/%s", ErrNotFound, clientID, orderID)
+		case !takesState(status, at, cur):
+			return nil
+		}
+		saved = true
+		return setOrderState(ctx, tx, clientID, orderID, status, at)
+	})
+	if err != nil {
+		return false, fmt.Errorf("update order status %s/%s: %w", clientID, orderID, err)
+	}
+	return saved, nil
+}
+
+// lockOrderTimes reads what decides whether an event replaces the stored order, and locks the
+// order's row until the transaction ends, so two deliveries of one order decide one after the
+// other.
+func lockOrderTimes(ctx context.Context, tx pgx.Tx, clientID, orderID string) (shopTimes, bool, error) {
+	var cur shopTimes
+	err := tx.QueryRow(ctx, `SELECT status, shop_updated_at, shop_amounts_at FROM orders
+		WHERE client_id = $1 AND order_id = $2 FOR UPDATE`, clientID, orderID).Scan(&cur.status, &cur.stateAt, &cur.amountsAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return shopTimes{}, false, nil
+	}
+	return cur, err == nil, err
+}
+
+// setOrderState stores an order's status and the shop's time of it (nil: not known). Every write
+// of an order bumps shop_write_seq: the trigger of migration 00024 takes a write that does not
+// (the previous release's) for one of no known time.
+func setOrderState(ctx context.Context, tx pgx.Tx, clientID, orderID, status string, at *time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE orders SET status = $3, shop_updated_at = $4, shop_write_seq = shop_write_seq + 1,
+		updated_at = now() WHERE client_id = $1 AND order_id = $2`, clientID, orderID, status, at)
+	return err
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // replaceOrderLines writes an order's vendor lines in place of the stored ones.

@@ -68,3 +68,103 @@ func TestSaveOrderIfNewer(t *testing.T) {
 		require.Equal(t, st.wantStatus, status, st.name)
 	}
 }
+
+// orderStep is one order event in a TestSaveOrder* sequence: a whole body (with amounts) or a
+// status-only change, at a shop time (zero: none).
+type orderStep struct {
+	name       string
+	body       bool
+	subtotal   int64 // a body's
+	status     string
+	at         time.Time
+	saved      bool
+	wantStatus string
+	wantSub    int64
+}
+
+func runOrderSteps(t *testing.T, client string, steps []orderStep) {
+	t.Helper()
+	pool, _ := testenv.Postgres(t)
+	s, ctx := store.New(pool), t.Context()
+	kpiClient(t, s, client)
+	for _, st := range steps {
+		var saved bool
+		var err error
+		if st.body {
+			o := payment.Order{ClientID: client, OrderID: "o-1", Platform: "shopify", Currency: "usd", VendorID: client + "-v", Subtotal: st.subtotal}
+			saved, err = s.SaveOrderIfNewer(ctx, o, st.status, st.at)
+		} else {
+			saved, err = s.UpdateOrderStatusIfNewer(ctx, client, "o-1", st.status, st.at)
+		}
+		require.NoError(t, err, st.name)
+		require.Equal(t, st.saved, saved, st.name)
+		got, err := s.GetOrder(ctx, client, "o-1")
+		require.NoError(t, err, st.name)
+		require.Equal(t, st.wantSub, got.Subtotal, st.name)
+		var status string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT status FROM orders WHERE client_id = $1 AND order_id = 'o-1'`, client).Scan(&status))
+		require.Equal(t, st.wantStatus, status, st.name)
+	}
+}
+
+// TestSaveOrderSameSecondKeepsTheFurtherState: at the same shop time the status rank decides: an
+// orders/paid of a refund's own second does not undo it, the same state again is stored again (a
+// shop's retry after the API failed to wake the waiting payments needs its waiters), and a state
+// further on replaces the stored one, keeping the time (the trigger of 00024 does not take this
+// release's writes of the same time for the previous release's).
+func TestSaveOrderSameSecondKeepsTheFurtherState(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	runOrderSteps(t, "order-same-second", []orderStep{
+		{"paid", true, 1000, "paid", t0, true, "paid", 1000},
+		{"the same body again", true, 1000, "paid", t0, true, "paid", 1000},
+		{"a refund of the same second", false, 0, "partially_refunded", t0, true, "partially_refunded", 1000},
+		{"orders/paid of that second again", true, 1000, "paid", t0, false, "partially_refunded", 1000},
+		{"a status change back of that second", false, 0, "paid", t0, false, "partially_refunded", 1000},
+		{"the refund again", false, 0, "partially_refunded", t0, true, "partially_refunded", 1000},
+		{"refunded in full, same second", false, 0, "refunded", t0, true, "refunded", 1000},
+		{"orders/paid one second before", true, 1000, "paid", t0.Add(-time.Second), false, "refunded", 1000},
+	})
+	pool, _ := testenv.Postgres(t)
+	var at time.Time
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT shop_updated_at FROM orders WHERE client_id = 'order-same-second'`).Scan(&at))
+	require.True(t, at.Equal(t0), "the state's time became %v", at)
+}
+
+// TestSaveOrderStatusChangeDoesNotDateTheAmounts: a status-only event (a refund, a TikTok or
+// Meta status change) dates the status, not the amounts: a body made after the stored body but
+// before the status change brings its amounts and leaves the status; an older body brings
+// nothing.
+func TestSaveOrderStatusChangeDoesNotDateTheAmounts(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	runOrderSteps(t, "order-status-amounts", []orderStep{
+		{"paid", true, 1000, "paid", t0, true, "paid", 1000},
+		{"refund at 12:00", false, 0, "partially_refunded", t0.Add(2 * time.Hour), true, "partially_refunded", 1000},
+		{"an order edit of 11:00, delivered late", true, 1200, "paid", t0.Add(time.Hour), true, "partially_refunded", 1200},
+		{"the 10:00 body again", true, 1000, "paid", t0, false, "partially_refunded", 1200},
+		{"a status change of 11:30", false, 0, "paid", t0.Add(90 * time.Minute), false, "partially_refunded", 1200},
+		{"the 11:00 edit again", true, 1200, "paid", t0.Add(time.Hour), false, "partially_refunded", 1200},
+		{"a body of 13:00", true, 1300, "refunded", t0.Add(3 * time.Hour), true, "refunded", 1300},
+	})
+}
+
+// TestSaveOrderWithoutShopTime: an event that names no shop time, or one over a state whose
+// time is not known, cannot be placed in time, so the status rank decides: it is taken when its
+// status has gone as far as the stored one or further (the status then has no known time), never
+// when it would move the order back.
+func TestSaveOrderWithoutShopTime(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	none := time.Time{}
+	runOrderSteps(t, "order-no-time", []orderStep{
+		{"paid at 10:00", true, 1000, "paid", t0, true, "paid", 1000},
+		{"a body with no time, same status (WooCommerce without date_modified_gmt)", true, 1100, "processing", none, true, "processing", 1100},
+		{"paid at 9:00: the stored status has no time now, rank decides", true, 900, "paid", t0.Add(-time.Hour), true, "paid", 900},
+		{"cancelled, no time", false, 0, "cancelled", none, true, "cancelled", 900},
+		{"orders/paid with no time, again", true, 1000, "paid", none, false, "cancelled", 900},
+		{"a body of 11:00: its amounts are later than the 9:00 body's, its status cannot be placed against the untimed cancellation",
+			true, 1000, "paid", t0.Add(time.Hour), true, "cancelled", 1000},
+		{"the cancellation again", false, 0, "cancelled", none, true, "cancelled", 1000},
+		{"a timed cancellation dates the state again", false, 0, "cancelled", t0.Add(2 * time.Hour), true, "cancelled", 1000},
+		{"a pending change of 11:00 is older", false, 0, "pending", t0.Add(time.Hour), false, "cancelled", 1000},
+		{"the 11:00 body again", true, 1000, "paid", t0.Add(time.Hour), false, "cancelled", 1000},
+	})
+}

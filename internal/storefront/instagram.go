@@ -3,7 +3,6 @@ package storefront
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
@@ -35,7 +34,6 @@ type metaOrder struct {
 	OrderStatus struct {
 		State string `json:"state"`
 	} `json:"order_status"`
-	LastUpdated             string `json:"last_updated"`
 	EstimatedPaymentDetails *struct {
 		Subtotal struct {
 			Items    metaAmount `json:"items"`
@@ -79,10 +77,9 @@ func ParseInstagram(clientID string, body []byte) (Result, error) {
 			if err := json.Unmarshal(ch.Value, &mo); err != nil {
 				return Result{}, malformed(Instagram, fmt.Errorf("%s value: %w", MetaOrdersField, err))
 			}
-			at, err := mo.shopTime(e.Time)
-			if err != nil {
-				return Result{}, err
-			}
+			// Every change is timed by its entry's time: a status change carries no last_updated,
+			// and times of two clocks are never compared.
+			at := unixTime(e.Time)
 			if mo.EstimatedPaymentDetails == nil {
 				u := StatusUpdate{OrderID: string(mo.ID), Status: status(mo.OrderStatus.State), ShopTime: at}
 				if err := validID("order id", u.OrderID); err != nil {
@@ -104,15 +101,6 @@ func ParseInstagram(clientID string, body []byte) (Result, error) {
 	}
 	res.Ignored = len(res.Orders) == 0 && len(res.Updates) == 0
 	return res, nil
-}
-
-// shopTime is when the order changed: its last_updated, or the time Meta gives the entry when
-// the change carries none.
-func (mo metaOrder) shopTime(entryTime int64) (time.Time, error) {
-	if mo.LastUpdated != "" {
-		return shopTime("last_updated", mo.LastUpdated)
-	}
-	return unixTime(entryTime), nil
 }
 
 // normalize maps estimated_payment_details: items subtotal, shipping and tax as Meta lists them,

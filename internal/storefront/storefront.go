@@ -57,8 +57,10 @@ type Order struct {
 	payment.Order
 	// Status is the shop's own word for the order's state (paid, processing, cancelled, ...).
 	Status string
-	// ShopTime is when the shop made this state of the order (zero when the event names no time):
-	// an older state never replaces a newer one stored (store.SaveOrderIfNewer).
+	// ShopTime is when the shop made this state of the order (zero when the event names no time),
+	// on the one clock the source's events are all timed by (Shopify updated_at and refund
+	// created_at, WooCommerce date_modified_gmt, Meta the entry's time): an older state never
+	// replaces a newer one stored (store.SaveOrderIfNewer).
 	ShopTime time.Time
 	// ReferralCodes are payee IDs made from the order's discount or coupon codes. A discount code
 	// is not always a referral, so the caller takes the first one that is a registered affiliate
@@ -74,7 +76,9 @@ type StatusUpdate struct {
 	// compares it with the stored order to tell a full refund from a partial one.
 	Refunded int64
 	Currency money.Currency
-	// ShopTime is when the shop made the change (zero when the event names no time).
+	// ShopTime is when the shop made the change (zero when the event names no time), on the
+	// clock of the source's orders (TikTok update_time; Shopify refund created_at; Meta the
+	// entry's time). It dates the status only, not the stored amounts.
 	ShopTime time.Time
 }
 

@@ -14,7 +14,6 @@ type tiktokPush struct {
 	Type           int             `json:"type"`
 	NotificationID string          `json:"tts_notification_id"`
 	ShopID         string          `json:"shop_id"`
-	Timestamp      int64           `json:"timestamp"`
 	Data           json.RawMessage `json:"data"`
 }
 
@@ -45,11 +44,10 @@ func ParseTikTok(body []byte) (Result, error) {
 	if err := json.Unmarshal(p.Data, &d); err != nil {
 		return Result{}, malformed(TikTok, fmt.Errorf("data: %w", err))
 	}
-	// update_time is when the order changed; the push's own timestamp, when that is missing.
+	// update_time is when the order changed. The push's own timestamp is another clock (when
+	// the push was sent), so a push without update_time names no time rather than that one:
+	// times of two clocks are never compared.
 	u := StatusUpdate{OrderID: string(d.OrderID), Status: status(d.OrderStatus), ShopTime: unixTime(d.UpdateTime)}
-	if u.ShopTime.IsZero() {
-		u.ShopTime = unixTime(p.Timestamp)
-	}
 	if err := validID("data.order_id", u.OrderID); err != nil {
 		return Result{}, err
 	}
