@@ -28,11 +28,12 @@ func runChain(t *testing.T, tc client.Client, id, firstRunID string) []int {
 	t.Helper()
 	var lengths []int
 	for runID := firstRunID; runID != ""; {
-		desc, err := tc.DescribeWorkflowExecution(t.Context(), id, runID)
+		desc, err := tc.DescribeWorkflow(t.Context(), id, runID)
 		require.NoError(t, err)
-		lengths = append(lengths, int(desc.WorkflowExecutionInfo.HistoryLength))
+		info := desc.RawResponse.GetWorkflowExecutionInfo()
+		lengths = append(lengths, int(info.GetHistoryLength()))
 		runID = ""
-		it := tc.GetWorkflowHistory(t.Context(), id, desc.WorkflowExecutionInfo.Execution.RunId, false, 0)
+		it := tc.GetWorkflowHistory(t.Context(), id, info.GetExecution().GetRunId(), false, 0)
 		for it.HasNext() {
 			ev, err := it.Next()
 			require.NoError(t, err)
