@@ -74,7 +74,8 @@ func TestPreviousWorkerStatusChangeMovesStatusSince(t *testing.T) {
 // event with that older time and takes an event older than the state the old task stored: here
 // a refund stored by an old task is undone by an orders/paid body from before the refund,
 // resent (its delivery ID is not signed) or delivered late, to a new task. The old write leaves
-// the order without shop times, and the status rank decides the next event.
+// the order without shop times, and the status rank decides the next event made before the old
+// write (its updated_at); one the shop made after it is newer and taken on time.
 func TestPreviousAPIOrderSaveLeavesNoStaleShopTime(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	ctx := context.Background()
@@ -112,7 +113,12 @@ func TestPreviousAPIOrderSaveLeavesNoStaleShopTime(t *testing.T) {
 			return err
 		}))
 	}
+	var newWrite, oldWrite time.Time
+	require.NoError(t, pool.QueryRow(ctx, `SELECT updated_at FROM orders WHERE client_id = $1 AND order_id = '1042'`, client).Scan(&newWrite))
 	oldSave(order, "refunded")
+	// The old write sets the row's write time, which bounds the shop times it leaves unknown.
+	require.NoError(t, pool.QueryRow(ctx, `SELECT updated_at FROM orders WHERE client_id = $1 AND order_id = '1042'`, client).Scan(&oldWrite))
+	require.True(t, oldWrite.After(newWrite), "the old task's write left updated_at at the new task's write")
 	// Migration 00024's trigger: a write that does not say what shop time it stores leaves none.
 	var stateAt, amountsAt *time.Time
 	require.NoError(t, pool.QueryRow(ctx, `SELECT shop_updated_at, shop_amounts_at FROM orders WHERE client_id = $1 AND order_id = '1042'`,
@@ -127,4 +133,17 @@ func TestPreviousAPIOrderSaveLeavesNoStaleShopTime(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT status FROM orders WHERE client_id = $1 AND order_id = '1042'`, client).Scan(&status))
 	require.False(t, saved, "an order event older than the state an old API task stored was taken: the order reads %q again", status)
 	require.Equal(t, "refunded", status)
+
+	// A body the shop made after the old task's write (the order re-opened and edited) is newer
+	// than anything the old task stored: its amounts and status are taken whatever the rank.
+	reopened := order
+	reopened.Subtotal = 12000
+	saved, err = s.SaveOrderIfNewer(ctx, reopened, "paid", time.Now().Add(time.Hour).UTC().Truncate(time.Second))
+	require.NoError(t, err)
+	require.True(t, saved, "a body made after the old task's write was refused")
+	got, err := s.GetOrder(ctx, client, "1042")
+	require.NoError(t, err)
+	require.Equal(t, int64(12000), got.Subtotal)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT status FROM orders WHERE client_id = $1 AND order_id = '1042'`, client).Scan(&status))
+	require.Equal(t, "paid", status)
 }

@@ -177,8 +177,8 @@ func (s *Store) UpdateOrderStatusIfNewer(ctx context.Context, clientID, orderID,
 // other.
 func lockOrderTimes(ctx context.Context, tx pgx.Tx, clientID, orderID string) (shopTimes, bool, error) {
 	var cur shopTimes
-	err := tx.QueryRow(ctx, `SELECT status, shop_updated_at, shop_amounts_at FROM orders
-		WHERE client_id = $1 AND order_id = $2 FOR UPDATE`, clientID, orderID).Scan(&cur.status, &cur.stateAt, &cur.amountsAt)
+	err := tx.QueryRow(ctx, `SELECT status, shop_updated_at, shop_amounts_at, updated_at FROM orders
+		WHERE client_id = $1 AND order_id = $2 FOR UPDATE`, clientID, orderID).Scan(&cur.status, &cur.stateAt, &cur.amountsAt, &cur.writtenAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return shopTimes{}, false, nil
 	}
@@ -187,7 +187,8 @@ func lockOrderTimes(ctx context.Context, tx pgx.Tx, clientID, orderID string) (s
 
 // setOrderState stores an order's status and the shop's time of it (nil: not known). Every write
 // of an order bumps shop_write_seq: the trigger of migration 00024 takes a write that does not
-// (the previous release's) for one of no known time.
+// (the previous release's) for one of no known time. Every write sets updated_at too (as the
+// previous release's does): it bounds the shop times a write leaves unknown (afterWrite).
 func setOrderState(ctx context.Context, tx pgx.Tx, clientID, orderID, status string, at *time.Time) error {
 	_, err := tx.Exec(ctx, `UPDATE orders SET status = $3, shop_updated_at = $4, shop_write_seq = shop_write_seq + 1,
 		updated_at = now() WHERE client_id = $1 AND order_id = $2`, clientID, orderID, status, at)
