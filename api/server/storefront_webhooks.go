@@ -280,9 +280,10 @@ func orderIDs(res storefront.Result) []string {
 var errNothingApplied = errors.New("nothing applied")
 
 // applyStorefront claims the delivery and stores what it says, in one transaction. It returns the
-// outcome and the payment workflows waiting for the stored orders. An order state older than the
-// one stored (by the shop's own time) changes nothing; a delivery of nothing but such states is
-// "stale", and keeps its claim, as it was handled.
+// outcome and the payment workflows waiting for the delivery's orders. An order state older than
+// the one stored (by the shop's own time) changes nothing; a delivery of nothing but such states
+// is "stale", and keeps its claim, as it was handled; the payments waiting for its orders are
+// still returned, to be woken (saveStorefrontOrder).
 func (s *Server) applyStorefront(ctx context.Context, platform, client, deliveryID string, res storefront.Result) (string, []string, error) {
 	outcome := "stored"
 	var waiters []string
@@ -345,7 +346,10 @@ func countSaved(saved, stale int, ok bool) (int, int) {
 }
 
 // saveStorefrontOrder stores one order, unless both its stored status and its stored amounts are
-// newer (saved is false), and returns the payments waiting for it.
+// newer (saved is false), and returns the payments waiting for it, stored or not: the order they
+// wait for is stored either way, and a shop's retry of a delivery whose wake-up failed (503, its
+// claim forgotten) must reach them even when a newer state was stored in between (a refund, which
+// wakes nobody). Waking twice is once: the signal's event ID is the delivery's.
 func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) (waiters []string, saved bool, err error) {
 	if _, _, err := storedOrder(ctx, tx, o.ClientID, o.OrderID, o.Platform); err != nil {
 		return nil, false, err
@@ -357,12 +361,11 @@ func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o sto
 		}
 		o.AffiliateID = aff
 	}
-	if saved, err = tx.SaveOrderIfNewer(ctx, o.Order, o.Status, o.ShopTime); err != nil || !saved {
-		// Stale: the newer state's arrival woke the waiting payments.
+	if saved, err = tx.SaveOrderIfNewer(ctx, o.Order, o.Status, o.ShopTime); err != nil {
 		return nil, false, err
 	}
 	waiters, err = tx.OrderWaiters(ctx, o.ClientID, o.OrderID)
-	return waiters, true, err
+	return waiters, saved, err
 }
 
 // storedOrder reads an order stored earlier (found is false for a new one). It refuses to let one
