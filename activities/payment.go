@@ -27,13 +27,13 @@ type LoadPaymentInput struct {
 type LoadPaymentOutput struct {
 	Found  bool
 	Record payment.Record
-	// Behind lists what the last completed run did that the store had lost, when Record is that
+	// Behind lists what the last closed run did that the store had lost, when Record is that
 	// run's result rather than the stored record (see againstLastRun).
 	Behind []string `json:",omitempty"`
 }
 
 // LoadPayment reads a payment's stored state so a follow-up run resumes where the last one ended.
-// It is checked against the last completed run (againstLastRun).
+// It is checked against the last closed run (againstLastRun).
 func (a *Activities) LoadPayment(ctx context.Context, in LoadPaymentInput) (LoadPaymentOutput, error) {
 	loaded, err := a.loadStored(ctx, in.WorkflowID)
 	if err != nil {
@@ -60,6 +60,10 @@ type PrepareInput struct {
 	// Capture, when set, has the order and the split read in the same step if nothing is stored.
 	Capture    *EnrichInput
 	CapturedAt time.Time
+	// FirstRun says the run was started with its capture, which the API does only for a
+	// payment that never had a run; any other run may follow one (a capture can reach a
+	// follow-up run as a signal).
+	FirstRun bool `json:",omitempty"`
 }
 
 // PrepareOutput is the stored state, or else what Enrich and ComputeSplit would have answered.
@@ -79,13 +83,14 @@ type PrepareOutput struct {
 // recording the run as waiting for its order, which is idempotent, so a retry repeats it safely.
 // Refusals come back as data, as the separate steps' would have been.
 //
-// A run that resumes stored state, or starts without its capture (a refund's, a dispute's, an
-// admin's), is checked against the last completed run; the first run of a capture is not: a
-// capture never starts a second run of a payment (the API's start refuses a closed one), so it
-// has none, and the check would cost every payment a visibility query.
+// A run that resumes stored state, or is not its payment's first (FirstRun), is checked against
+// the payment's last closed run; a first run with nothing stored is not: it has no run before
+// it, and the check would cost every new payment a visibility query. A capture that reaches a
+// follow-up run (a signal, after a restore erased the payment) is checked, or it would split
+// and pay the payment again.
 func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutput, error) {
 	loaded, err := a.loadStored(ctx, in.WorkflowID)
-	if err == nil && (loaded.Found || in.Capture == nil) {
+	if err == nil && (loaded.Found || !in.FirstRun) {
 		loaded, err = a.againstLastRun(ctx, in.WorkflowID, loaded)
 	}
 	if err != nil || loaded.Found || in.Capture == nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -17,24 +18,57 @@ import (
 )
 
 // PaymentRuns reads what Temporal kept of a payment's runs. A follow-up run resumes from the
-// stored record; Temporal's result of the last completed run says what the runs did, so a stored
+// stored record; Temporal's record of the last closed run says what the runs did, so a stored
 // record behind it (Postgres restored to an earlier point while Temporal kept going) is seen
 // before a refund takes an erased refund's share back from the payees a second time.
 type PaymentRuns interface {
-	// LastResult is the result of the payment's last completed run; false when there is none
-	// (never completed, or past the namespace's retention).
+	// LastResult is the payment's state at the end of its last closed run; false when there is
+	// none (never closed, or past the namespace's retention).
 	LastResult(ctx context.Context, workflowID string) (payment.Record, bool, error)
 }
 
-// TemporalRuns reads runs through a Temporal client.
-type TemporalRuns struct{ Client client.Client }
+// TemporalRuns reads runs through a Temporal client. StateQuery is the payment workflow's query
+// of its state (payment.QueryState), asked of a run that closed without a result.
+type TemporalRuns struct {
+	Client     client.Client
+	StateQuery string
+}
 
-// LastResult finds the payment's completed runs in visibility and reads the last one's result.
-// Visibility lags a moment behind a run's close; a run that closed that recently ran in the same
-// Temporal as this one and saved its state in the Postgres of now, so missing it costs nothing.
+// LastResult finds the payment's closed runs in visibility and reads the last one's state: its
+// result when it completed, else (failed, terminated, timed out after saving what it did) its
+// state query, which a worker answers by replaying its history. Should that query fail, the
+// last completed run's result is taken. Visibility lags a moment behind a run's close; a run
+// that closed that recently ran in the same Temporal as this one and saved its state in the
+// Postgres of now, so missing it costs nothing.
 func (t TemporalRuns) LastResult(ctx context.Context, workflowID string) (payment.Record, bool, error) {
-	query := fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus = 'Completed'", strings.ReplaceAll(workflowID, "'", `\'`))
-	var last *workflowpb.WorkflowExecutionInfo
+	last, completed, err := t.closedRuns(ctx, workflowID)
+	if err != nil || last == nil {
+		return payment.Record{}, false, err
+	}
+	if last != completed {
+		rec, err := t.queryState(ctx, workflowID, last.GetExecution().GetRunId())
+		if err == nil {
+			return rec, true, nil
+		}
+		slog.Warn("state of the payment's last run cannot be queried: its last completed run is compared instead",
+			"payment", workflowID, "run", last.GetExecution().GetRunId(), "error", err)
+		if completed == nil {
+			return payment.Record{}, false, nil
+		}
+	}
+	var rec payment.Record
+	if err := t.Client.GetWorkflow(ctx, workflowID, completed.GetExecution().GetRunId()).Get(ctx, &rec); err != nil {
+		return payment.Record{}, false, fmt.Errorf("result of run %s of %s: %w", completed.GetExecution().GetRunId(), workflowID, err)
+	}
+	return rec, true, nil
+}
+
+// closedRuns lists the payment's closed runs: the last to close, and the last to complete.
+func (t TemporalRuns) closedRuns(ctx context.Context, workflowID string) (last, completed *workflowpb.WorkflowExecutionInfo, err error) {
+	query := fmt.Sprintf("WorkflowId = '%s' AND ExecutionStatus != 'Running'", strings.ReplaceAll(workflowID, "'", `\'`))
+	later := func(a, b *workflowpb.WorkflowExecutionInfo) bool {
+		return b == nil || a.GetCloseTime().AsTime().After(b.GetCloseTime().AsTime())
+	}
 	var token []byte
 	for {
 		resp, err := t.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
@@ -42,36 +76,46 @@ func (t TemporalRuns) LastResult(ctx context.Context, workflowID string) (paymen
 		if errors.As(err, &invalid) {
 			// A visibility store that cannot answer the query (no advanced visibility) would
 			// otherwise hold every follow-up run for ever: the check is skipped, and said so.
-			slog.Warn("completed runs cannot be listed: the stored record is not checked against them", "payment", workflowID, "error", err)
-			return payment.Record{}, false, nil
+			slog.Warn("closed runs cannot be listed: the stored record is not checked against them", "payment", workflowID, "error", err)
+			return nil, nil, nil
 		}
 		if err != nil {
-			return payment.Record{}, false, fmt.Errorf("list completed runs of %s: %w", workflowID, err)
+			return nil, nil, fmt.Errorf("list closed runs of %s: %w", workflowID, err)
 		}
 		for _, e := range resp.GetExecutions() {
-			if last == nil || e.GetCloseTime().AsTime().After(last.GetCloseTime().AsTime()) {
+			if later(e, last) {
 				last = e
+			}
+			if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED && later(e, completed) {
+				completed = e
 			}
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
+			return last, completed, nil
 		}
 	}
-	if last == nil {
-		return payment.Record{}, false, nil
-	}
-	var rec payment.Record
-	if err := t.Client.GetWorkflow(ctx, workflowID, last.GetExecution().GetRunId()).Get(ctx, &rec); err != nil {
-		return payment.Record{}, false, fmt.Errorf("result of run %s of %s: %w", last.GetExecution().GetRunId(), workflowID, err)
-	}
-	return rec, true, nil
 }
 
-// ErrTypeStoreDiverged is a stored payment that is behind its last completed run in some facts
+func (t TemporalRuns) queryState(ctx context.Context, workflowID, runID string) (payment.Record, error) {
+	if t.StateQuery == "" {
+		return payment.Record{}, errors.New("no state query configured")
+	}
+	v, err := t.Client.QueryWorkflow(ctx, workflowID, runID, t.StateQuery)
+	if err != nil {
+		return payment.Record{}, fmt.Errorf("query state of run %s of %s: %w", runID, workflowID, err)
+	}
+	var rec payment.Record
+	if err := v.Get(&rec); err != nil {
+		return payment.Record{}, fmt.Errorf("decode state of run %s of %s: %w", runID, workflowID, err)
+	}
+	return rec, nil
+}
+
+// ErrTypeStoreDiverged is a stored payment that is behind its last closed run in some facts
 // and ahead of it in others: neither can be resumed from without an admin.
 const ErrTypeStoreDiverged = "StoreDiverged"
 
-// againstLastRun checks the stored state a run resumes from against the last completed run's
+// againstLastRun checks the stored state a run resumes from against the last closed run's
 // result. When the store is behind it (a Postgres restore erased what runs saved), the run resumes
 // from the result instead, which is what the providers and payees saw: a refund then takes back
 // only its own share, and the next save puts the record right. The books keep the hole the
@@ -91,10 +135,10 @@ func (a *Activities) againstLastRun(ctx context.Context, workflowID string, load
 		return loaded, nil
 	}
 	if ahead := payment.Behind(last, true, loaded.Record); loaded.Found && len(ahead) > 0 {
-		return loaded, temporal.NewApplicationError(fmt.Sprintf("%s: stored payment and its last completed run diverge (Postgres restored?): the run did %s; the store has %s, which the run did not",
+		return loaded, temporal.NewApplicationError(fmt.Sprintf("%s: stored payment and its last run diverge (Postgres restored?): the run did %s; the store has %s, which the run did not",
 			workflowID, strings.Join(behind, "; "), strings.Join(ahead, "; ")), ErrTypeStoreDiverged)
 	}
-	slog.Error("stored payment is behind its last completed run (Postgres restored?): resuming from the run's result",
+	slog.Error("stored payment is behind its last run (Postgres restored?): resuming from the run's state",
 		"payment", workflowID, "missing", strings.Join(behind, "; "))
 	return LoadPaymentOutput{Found: true, Record: last, Behind: behind}, nil
 }

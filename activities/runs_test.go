@@ -59,12 +59,12 @@ func TestResumingChecksTheStoredRecordAgainstTheLastCompletedRun(t *testing.T) {
 		{"the store lost a refund the run took", lastRun{rec: refunded, found: true}, false, paid.WorkflowID, refunded,
 			[]string{"leg vendor-v1: reversed 90, stored 0"}, "", 1},
 		{"Temporal cannot be asked", lastRun{err: errors.New("unavailable")}, false, paid.WorkflowID, payment.Record{}, nil, "error", 1},
-		{"a new payment's capture run is not asked", lastRun{rec: paid, found: true}, true, "payment-stripe-pi_new", payment.Record{}, nil, "", 0},
+		{"a new payment's first run, started with its capture, is not asked", lastRun{rec: paid, found: true}, true, "payment-stripe-pi_new", payment.Record{}, nil, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.a.Runs = &tt.last
-			in := activities.PrepareInput{WorkflowID: tt.id}
+			in := activities.PrepareInput{WorkflowID: tt.id, FirstRun: tt.capture}
 			if tt.capture {
 				in.Capture = &activities.EnrichInput{Provider: "stripe", PaymentID: "pi_new", Currency: "usd", Gross: 1000,
 					Metadata: map[string]string{"client_id": "shop1", "order_id": "o-new"}}

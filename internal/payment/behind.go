@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Behind lists what last (the result of a payment's last completed run, as Temporal keeps it)
+// Behind lists what last (a payment's state at the end of its last closed run, as Temporal keeps it)
 // holds that stored (what Postgres holds; found false when nothing) does not: money movements and
 // events a run made and saved, which a point-in-time restore of Postgres erased since. Empty when
 // stored holds all of it. Only facts a run never takes back are compared (every list here is

@@ -208,7 +208,9 @@ func (r *run) load() error {
 			r.handleEvent(*r.in.First)
 		}
 		r.drainEvents()
-		in := activities.PrepareInput{WorkflowID: r.rec.WorkflowID}
+		// Only the API's start of a capture carries it in First, and that start is refused once
+		// the payment has had a run: such a run is the payment's first (Prepare's check).
+		in := activities.PrepareInput{WorkflowID: r.rec.WorkflowID, FirstRun: r.in.First != nil && r.in.First.Kind == EventCapture}
 		if c := r.capture; c != nil {
 			in.Capture, in.CapturedAt = r.enrichInput(c), c.OccurredAt
 		}
