@@ -27,17 +27,19 @@ type PaymentRuns interface {
 	LastResult(ctx context.Context, workflowID string) (payment.Record, bool, error)
 }
 
-// TemporalRuns reads runs through a Temporal client. StateQuery is the payment workflow's query
-// of its state (payment.QueryState), asked of a run that closed without a result.
+// TemporalRuns reads runs through a Temporal client. SavedQuery is the payment workflow's query
+// of the record as it last saved it (payment.QuerySaved), asked of a run that closed without a
+// result: its state then may hold work it never finished, which its next run must do again,
+// while what it saved it did.
 type TemporalRuns struct {
 	Client     client.Client
-	StateQuery string
+	SavedQuery string
 }
 
 // LastResult finds the payment's closed runs in visibility and reads the last one's state: its
-// result when it completed, else (failed, terminated, timed out after saving what it did) its
-// state query, which a worker answers by replaying its history. Should that query fail, the
-// last completed run's result is taken. Visibility lags a moment behind a run's close; a run
+// result when it completed, else (failed, terminated, timed out) the record it last saved, which
+// a worker answers by replaying its history. Should that query fail, or the run have saved
+// nothing, the last completed run's result is taken. Visibility lags a moment behind a run's close; a run
 // that closed that recently ran in the same Temporal as this one and saved its state in the
 // Postgres of now, so missing it costs nothing.
 func (t TemporalRuns) LastResult(ctx context.Context, workflowID string) (payment.Record, bool, error) {
@@ -46,12 +48,14 @@ func (t TemporalRuns) LastResult(ctx context.Context, workflowID string) (paymen
 		return payment.Record{}, false, err
 	}
 	if last != completed {
-		rec, err := t.queryState(ctx, workflowID, last.GetExecution().GetRunId())
-		if err == nil {
-			return rec, true, nil
+		rec, err := t.querySaved(ctx, workflowID, last.GetExecution().GetRunId())
+		if err != nil {
+			slog.Warn("what the payment's last run saved cannot be queried: its last completed run is compared instead",
+				"payment", workflowID, "run", last.GetExecution().GetRunId(), "error", err)
 		}
-		slog.Warn("state of the payment's last run cannot be queried: its last completed run is compared instead",
-			"payment", workflowID, "run", last.GetExecution().GetRunId(), "error", err)
+		if rec != nil {
+			return *rec, true, nil
+		}
 		if completed == nil {
 			return payment.Record{}, false, nil
 		}
@@ -96,17 +100,18 @@ func (t TemporalRuns) closedRuns(ctx context.Context, workflowID string) (last, 
 	}
 }
 
-func (t TemporalRuns) queryState(ctx context.Context, workflowID, runID string) (payment.Record, error) {
-	if t.StateQuery == "" {
-		return payment.Record{}, errors.New("no state query configured")
+// querySaved asks a closed run for the record it last saved; nil when it saved none.
+func (t TemporalRuns) querySaved(ctx context.Context, workflowID, runID string) (*payment.Record, error) {
+	if t.SavedQuery == "" {
+		return nil, errors.New("no saved-record query configured")
 	}
-	v, err := t.Client.QueryWorkflow(ctx, workflowID, runID, t.StateQuery)
+	v, err := t.Client.QueryWorkflow(ctx, workflowID, runID, t.SavedQuery)
 	if err != nil {
-		return payment.Record{}, fmt.Errorf("query state of run %s of %s: %w", runID, workflowID, err)
+		return nil, fmt.Errorf("query saved record of run %s of %s: %w", runID, workflowID, err)
 	}
-	var rec payment.Record
+	var rec *payment.Record
 	if err := v.Get(&rec); err != nil {
-		return payment.Record{}, fmt.Errorf("decode state of run %s of %s: %w", runID, workflowID, err)
+		return nil, fmt.Errorf("decode saved record of run %s of %s: %w", runID, workflowID, err)
 	}
 	return rec, nil
 }

@@ -32,7 +32,7 @@ func stoppableWorker(t *testing.T, s *stack.Stack) worker.Worker {
 	payment.Register(w)
 	st := store.New(s.Pool)
 	w.RegisterActivity(&activities.Activities{Store: st, Ledger: ledger.New(s.Pool),
-		Stripe: activities.NewStripeClient(stack.StripeKey, s.Stripe.URL, nil), Runs: activities.TemporalRuns{Client: wc, StateQuery: payment.QueryState}})
+		Stripe: activities.NewStripeClient(stack.StripeKey, s.Stripe.URL, nil), Runs: activities.TemporalRuns{Client: wc, SavedQuery: payment.QuerySaved}})
 	require.NoError(t, w.Start())
 	return w
 }

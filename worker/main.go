@@ -98,7 +98,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Ledger:  ledger.New(pool),
 		Stripe:  activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
 		Metrics: tel.Metrics,
-		Runs:    activities.TemporalRuns{Client: c, StateQuery: payment.QueryState},
+		Runs:    activities.TemporalRuns{Client: c, SavedQuery: payment.QuerySaved},
 	}
 	if cfg.PayPalClientID != "" {
 		if acts.PayPal, err = activities.NewPayPalClient(cfg.PayPalClientID, cfg.PayPalSecret, cfg.PayPalAPIBase, nil); err != nil {

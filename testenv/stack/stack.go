@@ -204,7 +204,7 @@ func (s *Stack) startWorker(o Options) {
 	payment.Register(w)
 	reconcile.Register(w)
 	st := store.New(pool)
-	w.RegisterActivity(&activities.Activities{Store: st, Ledger: ledger.New(pool), Stripe: stripeClient, PayPal: pp, Runs: activities.TemporalRuns{Client: wc, StateQuery: payment.QueryState}})
+	w.RegisterActivity(&activities.Activities{Store: st, Ledger: ledger.New(pool), Stripe: stripeClient, PayPal: pp, Runs: activities.TemporalRuns{Client: wc, SavedQuery: payment.QuerySaved}})
 	w.RegisterActivity(&activities.Reconciler{Store: st, Stripe: stripeClient, PayPal: pp})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)

@@ -23,6 +23,10 @@ const (
 	SignalAdmin = "admin"
 	// QueryState returns the payment.Record as the workflow holds it now.
 	QueryState = "state"
+	// QuerySaved returns the payment.Record as the run last saved it (null before its first
+	// save): what the store held after it, which a run that closed without a result (failed,
+	// terminated) still tells, where its state may hold work it never finished.
+	QuerySaved = "saved"
 )
 
 // WorkflowID is the business key of a payment's workflow (payment.WorkflowID).

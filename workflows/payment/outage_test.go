@@ -1,8 +1,12 @@
 package payment
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	"go.temporal.io/sdk/activity"
 
 	"paysplit/internal/payment"
 )
@@ -62,4 +66,36 @@ func (s *workflowSuite) TestPostgresOutageEndsARunBeforeCodePath14() {
 	s.Require().True(s.env.IsWorkflowCompleted())
 	s.ErrorContains(s.env.GetWorkflowError(), "connection refused")
 	s.Zero(s.w.sentToPayee("v1"), "nothing paid")
+}
+
+// QuerySaved answers what the run last stored, not its state: a run that closes without a result
+// (terminated, failed) may hold work it never finished, which the restore check must not take
+// for done. Before its first save it answers null.
+func (s *workflowSuite) TestSavedQueryAnswersTheLastSaveNotTheState() {
+	var beforeSave, whilePaid json.RawMessage
+	s.env.RegisterDelayedCallback(func() {
+		v, err := s.env.QueryWorkflow(QuerySaved)
+		s.Require().NoError(err)
+		s.Require().NoError(v.Get(&whilePaid))
+	}, time.Minute)
+	in := testInput()
+	first := captureEvent("evt_1", gross)
+	in.First = &first
+	s.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if beforeSave == nil && info.ActivityType.Name == stepPrepare {
+			v, err := s.env.QueryWorkflow(QuerySaved)
+			s.Require().NoError(err)
+			s.Require().NoError(v.Get(&beforeSave))
+		}
+	})
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+	s.Equal("null", string(beforeSave), "nothing saved yet")
+	var saved payment.Record
+	s.Require().NoError(json.Unmarshal(whilePaid, &saved))
+	s.Require().NotEmpty(s.w.saved)
+	last := s.w.saved[len(s.w.saved)-1]
+	s.Equal(last.Status, saved.Status)
+	s.Equal(last.Legs, saved.Legs, "the legs as stored, entry IDs included")
+	s.Equal(payment.StatusPaid, rec.Status)
 }

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -32,6 +33,9 @@ func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (payment.Record, error) { return r.rec, nil }); err != nil {
 		return r.rec, err
 	}
+	if err := workflow.SetQueryHandler(ctx, QuerySaved, func() (json.RawMessage, error) { return r.saved, nil }); err != nil {
+		return r.rec, err
+	}
 	err := r.run()
 	if errors.Is(err, errStop) {
 		err = nil
@@ -52,9 +56,11 @@ func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
 
 // run holds one workflow execution's state; its methods are the steps.
 type run struct {
-	ctx     workflow.Context
-	in      Input
-	rec     payment.Record
+	ctx workflow.Context
+	in  Input
+	rec payment.Record
+	// saved is rec as the last save stored it, as JSON (a copy: rec's slices change in place).
+	saved   json.RawMessage
 	capture *Event
 	// orderArrived is set by an order-ready event until the enrichment wait takes it.
 	orderArrived bool
@@ -919,13 +925,26 @@ func (r *run) save() error {
 		r.rec.CodePath = r.in.CodePath
 	}
 	if len(r.unbooked) == 0 {
-		return r.step(stepSavePayment, activities.SavePaymentInput{Record: r.rec}, nil)
+		if err := r.step(stepSavePayment, activities.SavePaymentInput{Record: r.rec}, nil); err != nil {
+			return err
+		}
+		return r.keepSaved()
 	}
 	var out activities.PostEntriesOutput
 	if err := r.step(stepSaveAndBook, activities.SaveAndBookInput{Record: r.rec, Book: r.unbooked}, &out); err != nil {
 		return err
 	}
 	r.booked(out.EntryIDs)
+	return r.keepSaved()
+}
+
+// keepSaved copies the record as just stored for QuerySaved.
+func (r *run) keepSaved() error {
+	b, err := json.Marshal(r.rec)
+	if err != nil {
+		return fmt.Errorf("keep saved record: %w", err)
+	}
+	r.saved = b
 	return nil
 }
 
