@@ -168,9 +168,12 @@ func (s *Store) ReportClients(ctx context.Context, zone string) ([]string, error
 // zone with an ID after after, by ID: a zone's run lists its clients a page per run, so a zone
 // of any size never puts all its IDs into one workflow history event.
 func (s *Store) ReportClientsPage(ctx context.Context, zone, after string, limit int) ([]string, error) {
+	// Byte order (COLLATE "C"), as the weekly run sorts and compares the IDs: under the
+	// database's own collation (en_US.UTF-8 on RDS) 'B' > 'a', and a page boundary the two
+	// orders disagree on would skip clients.
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM clients c LEFT JOIN report_settings r ON r.client_id = c.id
-		WHERE COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 AND c.id > $2
-		ORDER BY c.id LIMIT NULLIF($3::int, 0)`, zone, after, limit)
+		WHERE COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 AND c.id COLLATE "C" > $2
+		ORDER BY c.id COLLATE "C" LIMIT NULLIF($3::int, 0)`, zone, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("report clients in %s after %q: %w", zone, after, err)
 	}
