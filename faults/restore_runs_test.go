@@ -93,42 +93,15 @@ func TestRestoreThenRefundAndResentCaptureDoNotPayTwice(t *testing.T) {
 // that fails after saving is the same). A restore to before that save leaves the stored record
 // equal to the last completed run's result, so nothing looks behind, and the next refund's run
 // resumed from the store and took the first refund's share back again. The last closed run of any
-// status is read now, its state queried when it has no result.
+// status is read now: the record it last saved when it has no result.
 func TestRestoreAfterAFollowUpRunThatNeverCompletedTakesEachRefundOnce(t *testing.T) {
-	ctx := context.Background()
 	settings := closing
 	settings.SettleWindow = 2 * time.Second
-	s := stack.New(t, stack.Options{Settings: settings})
-	s.Seed("pitrterm")
-	pi := "pi_pitrterm1"
-	id := payment.WorkflowID("stripe", pi)
-	deliver(t, s, stack.Capture("pitrterm", pi).Body(), 1)
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
-	awaitRuns(t, s, id, 1)
-	beforeRefund, err := s.Store.GetPayment(ctx, id)
-	require.NoError(t, err)
-
-	first := stripeevent.Refund{EventID: "evt_pitrterm_re1", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
-	deliver(t, s, first.Body(), 1)
+	s, pi, id, beforeRefund := paidBeforeRestore(t, settings, "pitrterm")
+	deliver(t, s, refundOf(pi, "evt_pitrterm_re1", 1100).Body(), 1)
 	require.Eventually(t, func() bool { return s.Runs(id) >= 2 }, 30*time.Second, 100*time.Millisecond)
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
-	reversedFirst := reversedAtStripe(s, id)
-	require.NoError(t, s.Temporal.TerminateWorkflow(ctx, id, "", "operator during the incident"))
+	require.NoError(t, s.Temporal.TerminateWorkflow(context.Background(), id, "", "operator during the incident"))
 
-	// The restore: the payment's row as it was before the refund.
-	require.NoError(t, s.Store.SavePayment(ctx, beforeRefund))
-
-	second := stripeevent.Refund{EventID: "evt_pitrterm_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 3300, Created: time.Now()}
-	deliver(t, s, second.Body(), 1)
-	final := awaitRuns(t, s, id, 3)
-	atStripe := reversedAtStripe(s, id)
-	t.Logf("reversed at Stripe after the first refund %v, after the second %v; final refunded %d", reversedFirst, atStripe, final.Refunded)
-	for _, l := range final.Legs {
-		if l.Party == "platform" {
-			continue
-		}
-		require.Equal(t, l.Refunded, atStripe[l.Name()], "leg %s: Stripe took back its share of 3300 once, no more", l.Name())
-	}
+	restoreThenRefundAgain(t, s, pi, id, beforeRefund, 3)
 }

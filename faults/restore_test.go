@@ -35,42 +35,38 @@ func awaitRuns(t *testing.T, s *stack.Stack, id string, n int) ipayment.Record {
 	return s.Result(id)
 }
 
-// TestRefundAfterPostgresRestoreTakesBackOnlyItsOwnShare: Postgres is restored to a point before
-// a refund its follow-up run applied (the payments row as it was then), while Temporal kept the
-// run. A second refund's run then resumed from the stored record, which knew nothing of the
-// first, and took the first refund's share from the payees again with a new key. It resumes from
-// the last completed run's result now, which Temporal kept: each refund is taken back once.
-func TestRefundAfterPostgresRestoreTakesBackOnlyItsOwnShare(t *testing.T) {
-	ctx := context.Background()
-	s := stack.New(t, stack.Options{Settings: closing})
-	s.Seed("pitr")
-	pi := "pi_pitr1"
-	id := payment.WorkflowID("stripe", pi)
-	deliver(t, s, stack.Capture("pitr", pi).Body(), 1)
+// refundOf is the charge.refunded event of payment intent pi, refunded in all so far.
+func refundOf(pi, eventID string, refunded int64) stripeevent.Refund {
+	return stripeevent.Refund{EventID: eventID, PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: refunded, Created: time.Now()}
+}
+
+// paidBeforeRestore pays a payment of a new client (its run completed) and returns its stored
+// record as it is then: what a restore to that point brings back.
+func paidBeforeRestore(t *testing.T, settings payment.Settings, client string) (s *stack.Stack, pi, id string, stored ipayment.Record) {
+	t.Helper()
+	s = stack.New(t, stack.Options{Settings: settings})
+	s.Seed(client)
+	pi = "pi_" + client + "1"
+	id = payment.WorkflowID("stripe", pi)
+	deliver(t, s, stack.Capture(client, pi).Body(), 1)
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 	awaitRuns(t, s, id, 1)
-	beforeRefund, err := s.Store.GetPayment(ctx, id)
+	stored, err := s.Store.GetPayment(context.Background(), id)
 	require.NoError(t, err)
+	return s, pi, id, stored
+}
 
-	first := stripeevent.Refund{EventID: "evt_pitr_re1", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
-	deliver(t, s, first.Body(), 1)
-	afterFirst := awaitRuns(t, s, id, 2)
-	require.EqualValues(t, 1100, afterFirst.Refunded)
+// restoreThenRefundAgain puts the stored record back to before (the restore), has the charge
+// refunded 3300 in all, and checks that Stripe took back from each payee its share of 3300 once,
+// whatever the erased first refund (1100) had taken. It returns the last run's record.
+func restoreThenRefundAgain(t *testing.T, s *stack.Stack, pi, id string, before ipayment.Record, runs int) ipayment.Record {
+	t.Helper()
 	reversedFirst := reversedAtStripe(s, id)
-
-	// The restore: the payment's row as it was before the refund.
-	require.NoError(t, s.Store.SavePayment(ctx, beforeRefund))
-
-	second := stripeevent.Refund{EventID: "evt_pitr_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 3300, Created: time.Now()}
-	deliver(t, s, second.Body(), 1)
-	final := awaitRuns(t, s, id, 3)
+	require.NoError(t, s.Store.SavePayment(context.Background(), before))
+	deliver(t, s, refundOf(pi, "evt_"+pi+"_re2", 3300).Body(), 1)
+	final := awaitRuns(t, s, id, runs)
 	require.EqualValues(t, 3300, final.Refunded)
-
-	stored, err := s.Store.GetPayment(ctx, id)
-	require.NoError(t, err)
-	require.Equal(t, final.Refunded, stored.Refunded, "the follow-up run put the stored record right")
 	atStripe := reversedAtStripe(s, id)
 	t.Logf("reversed at Stripe after the first refund %v, after the second %v", reversedFirst, atStripe)
 	for _, l := range final.Legs {
@@ -80,5 +76,23 @@ func TestRefundAfterPostgresRestoreTakesBackOnlyItsOwnShare(t *testing.T) {
 		require.Equal(t, l.Refunded, atStripe[l.Name()], "leg %s: Stripe took back its share of 3300 once, no more", l.Name())
 		require.Greater(t, l.Refunded, reversedFirst[l.Name()], "leg %s: the second refund took its own share", l.Name())
 	}
+	return final
+}
+
+// TestRefundAfterPostgresRestoreTakesBackOnlyItsOwnShare: Postgres is restored to a point before
+// a refund its follow-up run applied (the payments row as it was then), while Temporal kept the
+// run. A second refund's run then resumed from the stored record, which knew nothing of the
+// first, and took the first refund's share from the payees again with a new key. It resumes from
+// the last run's record now, which Temporal kept: each refund is taken back once.
+func TestRefundAfterPostgresRestoreTakesBackOnlyItsOwnShare(t *testing.T) {
+	s, pi, id, beforeRefund := paidBeforeRestore(t, closing, "pitr")
+	deliver(t, s, refundOf(pi, "evt_pitr_re1", 1100).Body(), 1)
+	afterFirst := awaitRuns(t, s, id, 2)
+	require.EqualValues(t, 1100, afterFirst.Refunded)
+
+	final := restoreThenRefundAgain(t, s, pi, id, beforeRefund, 3)
+	stored, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, final.Refunded, stored.Refunded, "the follow-up run put the stored record right")
 	require.Len(t, s.Stripe.Transfers(), 2)
 }
