@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -95,4 +96,30 @@ func TestRefundAfterPostgresRestoreTakesBackOnlyItsOwnShare(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, final.Refunded, stored.Refunded, "the follow-up run put the stored record right")
 	require.Len(t, s.Stripe.Transfers(), 2)
+}
+
+// TestCorrectionRedoneAfterPostgresRestorePaysItsTopUpOnce: Postgres is restored to before an
+// admin's correction of a paid payment (its run closed), and the admin, seeing the payment on
+// its old rule, corrects it to the same version again a day later. The follow-up run resumed
+// from the stored record and sent the top-up again under the first one's key, which Stripe had
+// forgotten: the vendor was paid its top-up twice. It resumes from the last run's record now,
+// which says the payment is on that version already: the correction is refused, nothing sent.
+func TestCorrectionRedoneAfterPostgresRestorePaysItsTopUpOnce(t *testing.T) {
+	s, _, id, beforeCorrection := paidBeforeRestore(t, closing, "pitrfix")
+	correctToV2(t, s, "pitrfix", id)
+	corrected := awaitRuns(t, s, id, 2)
+	require.Equal(t, 2, corrected.RuleVersion)
+	transfers := len(s.Stripe.Transfers())
+	require.Equal(t, 3, transfers, "two payouts and the vendor's top-up")
+
+	require.NoError(t, s.Store.SavePayment(context.Background(), beforeCorrection)) // the restore
+	s.Stripe.ForgetKeys()                                                           // a day later
+	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 2}, stack.AdminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	final := awaitRuns(t, s, id, 3)
+	require.Equal(t, transfers, len(s.Stripe.Transfers()), "the top-up was paid once")
+	require.Equal(t, 2, final.RuleVersion)
+	stored, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, 2, stored.RuleVersion, "the run put the stored record right")
 }
