@@ -39,7 +39,7 @@ func TestCaptureInAFollowUpRunOfAnErasedPaymentIsCheckedAgainstTheLastRun(t *tes
 		Capture: &activities.EnrichInput{WorkflowID: id, Provider: "stripe", PaymentID: "pi_erased", Currency: "usd", Gross: 1000, Fee: 59,
 			Metadata: map[string]string{"client_id": "shop1", "order_id": "o-erased", "vendor_id": "v1", "subtotal": "1000", "platform": "shopify"}}})
 	require.NoError(t, err)
-	require.Equal(t, 1, last.asked, "the run resumes a payment Temporal completed: the last completed run must be asked")
-	require.True(t, out.Found, "the payment was paid by its last completed run: resume from its result, not split and pay it again")
+	require.Equal(t, 1, last.asked, "the run resumes a payment Temporal completed: its last run must be asked")
+	require.True(t, out.Found, "the payment was paid by its last run: resume from its record, not split and pay it again")
 	require.Nil(t, out.Split, "a second split pays the payees a second time")
 }

@@ -16,7 +16,7 @@ import (
 	"paysplit/internal/payment"
 )
 
-// lastRun is what Temporal holds of a payment's last completed run; asked counts the questions.
+// lastRun is what Temporal holds of a payment's last closed run; asked counts the questions.
 type lastRun struct {
 	rec   payment.Record
 	found bool
