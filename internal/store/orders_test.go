@@ -32,41 +32,15 @@ func TestValidateOrderRejectsOverflowingLines(t *testing.T) {
 // nothing, neither status nor amounts nor lines; the same time or a later one replaces it; a
 // state with no time replaces only one without either.
 func TestSaveOrderIfNewer(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	s, ctx := store.New(pool), t.Context()
-	client := "order-time"
-	kpiClient(t, s, client)
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	order := func(subtotal int64) payment.Order {
-		return payment.Order{ClientID: client, OrderID: "o-1", Platform: "shopify", Currency: "usd", VendorID: client + "-v", Subtotal: subtotal}
-	}
-	steps := []struct {
-		name       string
-		subtotal   int64
-		status     string
-		at         time.Time
-		saved      bool
-		wantStatus string
-		wantSub    int64
-	}{
-		{"first, with no time", 1000, "pending", time.Time{}, true, "pending", 1000},
-		{"a time replaces no time", 1000, "paid", t0, true, "paid", 1000},
-		{"later", 1000, "refunded", t0.Add(time.Hour), true, "refunded", 1000},
-		{"older: nothing changes", 900, "paid", t0, false, "refunded", 1000},
-		{"no time: nothing changes", 900, "paid", time.Time{}, false, "refunded", 1000},
-		{"the same time", 1000, "cancelled", t0.Add(time.Hour), true, "cancelled", 1000},
-	}
-	for _, st := range steps {
-		saved, err := s.SaveOrderIfNewer(ctx, order(st.subtotal), st.status, st.at)
-		require.NoError(t, err, st.name)
-		require.Equal(t, st.saved, saved, st.name)
-		got, err := s.GetOrder(ctx, client, "o-1")
-		require.NoError(t, err, st.name)
-		require.Equal(t, st.wantSub, got.Subtotal, st.name)
-		var status string
-		require.NoError(t, pool.QueryRow(ctx, `SELECT status FROM orders WHERE client_id = $1 AND order_id = 'o-1'`, client).Scan(&status))
-		require.Equal(t, st.wantStatus, status, st.name)
-	}
+	runOrderSteps(t, "order-time", []orderStep{
+		{"first, with no time", true, 1000, "pending", time.Time{}, true, "pending", 1000},
+		{"a time replaces no time", true, 1000, "paid", t0, true, "paid", 1000},
+		{"later", true, 1000, "refunded", t0.Add(time.Hour), true, "refunded", 1000},
+		{"older: nothing changes", true, 900, "paid", t0, false, "refunded", 1000},
+		{"no time: nothing changes", true, 900, "paid", time.Time{}, false, "refunded", 1000},
+		{"the same time", true, 1000, "cancelled", t0.Add(time.Hour), true, "cancelled", 1000},
+	})
 }
 
 // orderStep is one order event in a TestSaveOrder* sequence: a whole body (with amounts) or a

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/payment"
@@ -26,10 +27,8 @@ func TestUntimedOrderTakesABodyMadeAfterItsLastWrite(t *testing.T) {
 	client := "untimed-reopen"
 	kpiClient(t, s, client)
 	// The previous release's insert: no shop time (the row's own updated_at is now()).
-	_, err := pool.Exec(ctx, `INSERT INTO orders (client_id, order_id, platform, currency, subtotal, status)
-		VALUES ($1, 'w-1', 'woocommerce', 'usd', 1000, 'cancelled')`, client)
-	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `INSERT INTO order_lines (client_id, order_id, line_no, vendor_id, subtotal)
+	untimedCancelled(t, pool, client, "w-1", "woocommerce", 0)
+	_, err := pool.Exec(ctx, `INSERT INTO order_lines (client_id, order_id, line_no, vendor_id, subtotal)
 		VALUES ($1, 'w-1', 0, $2, 1000)`, client, client+"-v")
 	require.NoError(t, err)
 
@@ -55,9 +54,7 @@ func TestUntimedOrderLeavesABodyMadeBeforeItsLastWriteToTheRank(t *testing.T) {
 	s, ctx := store.New(pool), t.Context()
 	client := "untimed-replay"
 	kpiClient(t, s, client)
-	_, err := pool.Exec(ctx, `INSERT INTO orders (client_id, order_id, platform, currency, subtotal, status)
-		VALUES ($1, 'w-1', 'woocommerce', 'usd', 1000, 'cancelled')`, client)
-	require.NoError(t, err)
+	untimedCancelled(t, pool, client, "w-1", "woocommerce", 0)
 	old := payment.Order{ClientID: client, OrderID: "w-1", Platform: "woocommerce", Currency: "usd",
 		VendorID: client + "-v", Subtotal: 1500}
 	for _, at := range []time.Time{time.Now().Add(-time.Hour), time.Now().Add(time.Minute)} {
@@ -81,9 +78,7 @@ func TestUntimedOrderTakesAStatusMadeAfterItsLastWrite(t *testing.T) {
 	s, ctx := store.New(pool), t.Context()
 	client := "untimed-status"
 	kpiClient(t, s, client)
-	_, err := pool.Exec(ctx, `INSERT INTO orders (client_id, order_id, platform, currency, subtotal, status, updated_at)
-		VALUES ($1, 't-1', 'tiktok', 'usd', 1000, 'cancelled', now() - interval '1 day')`, client)
-	require.NoError(t, err)
+	untimedCancelled(t, pool, client, "t-1", "tiktok", 24*time.Hour)
 	later := time.Now().Add(-time.Hour).UTC().Truncate(time.Second) // a day after the row's write
 	saved, err := s.UpdateOrderStatusIfNewer(ctx, client, "t-1", "awaiting_shipment", later)
 	require.NoError(t, err)
@@ -98,4 +93,13 @@ func TestUntimedOrderTakesAStatusMadeAfterItsLastWrite(t *testing.T) {
 	require.Equal(t, "awaiting_shipment", status)
 	require.NotNil(t, stateAt)
 	require.Nil(t, amountsAt, "a status-only event dated the amounts")
+}
+
+// untimedCancelled stores a cancelled order of 1000 as the previous release wrote it: no shop
+// time, the row written age ago.
+func untimedCancelled(t *testing.T, pool *pgxpool.Pool, client, orderID, platform string, age time.Duration) {
+	t.Helper()
+	_, err := pool.Exec(t.Context(), `INSERT INTO orders (client_id, order_id, platform, currency, subtotal, status, updated_at)
+		VALUES ($1, $2, $3, 'usd', 1000, 'cancelled', now() - make_interval(secs => $4))`, client, orderID, platform, age.Seconds())
+	require.NoError(t, err)
 }
