@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/db"
 )
@@ -65,6 +66,18 @@ func Postgres(t testing.TB) (*pgxpool.Pool, string) {
 		t.Fatalf("postgres test database: %v", pgShared.setupErr)
 	}
 	return pgShared.pool, pgShared.url
+}
+
+// OwnDatabase is a new migrated database for one test (dropped by Main), for tests that count
+// everything in it, tamper with it or change its schema; its pool closes with the test.
+func OwnDatabase(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	url := EmptyDatabase(t)
+	require.NoError(t, db.Migrate(t.Context(), url))
+	pool, err := db.Connect(t.Context(), url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 // EmptyDatabase returns the URL of a new database with no schema, dropped by

@@ -26,12 +26,7 @@ import (
 // need to know exactly what is in it.
 func ownLedger(t *testing.T) (*ledger.Ledger, *pgxpool.Pool) {
 	t.Helper()
-	ctx := t.Context()
-	url := testenv.EmptyDatabase(t)
-	require.NoError(t, db.Migrate(ctx, url))
-	pool, err := db.Connect(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := testenv.OwnDatabase(t)
 	return ledger.New(pool), pool
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"paysplit/internal/db"
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/testenv"
@@ -525,14 +524,10 @@ func TestEntriesByReference(t *testing.T) {
 // so the shared one stays clean.
 func TestUnbalancedAudit(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.EmptyDatabase(t)
-	require.NoError(t, db.Migrate(ctx, url))
-	pool, err := db.Connect(ctx, url)
-	require.NoError(t, err)
-	defer pool.Close()
+	pool := testenv.OwnDatabase(t)
 	l := ledger.New(pool)
 
-	_, _, err = l.Post(ctx, sale(unique("k"), "", "v", 100, 10))
+	_, _, err := l.Post(ctx, sale(unique("k"), "", "v", 100, 10))
 	require.NoError(t, err)
 	ids, err := l.Unbalanced(ctx)
 	require.NoError(t, err)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"paysplit/internal/db"
 	"paysplit/internal/store"
 	"paysplit/testenv"
 )
@@ -17,11 +16,7 @@ import (
 // after 'a': paged in that order, the run's cursor skipped the clients the two orders disagree on.
 func TestReportClientsPagesInByteOrderWhateverTheCollation(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.EmptyDatabase(t)
-	require.NoError(t, db.Migrate(ctx, url))
-	pool, err := db.Connect(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := testenv.OwnDatabase(t)
 	if _, err := pool.Exec(ctx, `ALTER TABLE clients ALTER COLUMN id TYPE text COLLATE "en-x-icu"`); err != nil {
 		t.Skipf("no ICU collation in this Postgres: %v", err)
 	}

@@ -24,7 +24,6 @@ import (
 
 	"paysplit/activities"
 	"paysplit/internal/alert"
-	"paysplit/internal/db"
 	"paysplit/internal/ledger"
 	"paysplit/internal/monitor"
 	"paysplit/testenv"
@@ -44,12 +43,7 @@ func unique(prefix string) string {
 // with its journal.
 func ownDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	url := testenv.EmptyDatabase(t)
-	require.NoError(t, db.Migrate(t.Context(), url))
-	pool, err := db.Connect(t.Context(), url)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	return pool
+	return testenv.OwnDatabase(t)
 }
 
 // hook is an alert receiver that checks signatures the way a customer's endpoint would.
