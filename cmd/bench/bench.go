@@ -266,6 +266,14 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 		logf("limit with upserts: the same, each run also upserting search attributes where the day's did (%.2f a payment); its runs alternate with the plain ones", h.UpsertsPerPayment)
 		variants = append(variants, limitVariant{name: run + "-u", work: h.withUpserts})
 	}
+	withData := -1
+	if b.cfg.limitData && b.cfg.limitShape == "" {
+		p := h.Payloads
+		logf("limit with data: the same with the day's upserts, each run carrying an input of %d bytes, local activity results of %d and a result of %d, as the day's runs did on average; its runs alternate with the others",
+			p.InputPerRun, p.LocalActivityResult, p.ResultPerRun)
+		withData = len(variants)
+		variants = append(variants, limitVariant{name: run + "-d", work: h.withUpserts, data: dataOf(p)})
+	}
 	if err := b.bestLimits(ctx, tc, variants, n); err != nil {
 		return err
 	}
@@ -274,6 +282,14 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 	r.LimitPaymentsPerS = best.PerSecond
 	r.RatioToLimit = round3(r.PaymentsPerS / best.PerSecond)
 	r.CPURatioToLimit, r.ServerCPURatioToLimit = cpuRatios(withTail(r.CPUMsPerPayment, r.DayTail), withTail(best.CPUMsPerPayment, best.Tail))
+	if withData > 0 {
+		d := variants[withData].best
+		r.LimitWithData, r.LimitWithDataRuns = d, variants[withData].runs
+		r.LimitWithDataPaymentsPerS = d.PerSecond
+		r.RatioToLimitWithData = round3(r.PaymentsPerS / d.PerSecond)
+		_, r.ServerCPURatioToLimitData = cpuRatios(withTail(r.CPUMsPerPayment, r.DayTail), withTail(d.CPUMsPerPayment, d.Tail))
+		variants = variants[:withData]
+	}
 	if len(variants) > 1 {
 		withU := variants[1].best
 		r.LimitWithUpserts, r.LimitWithUpsertsRuns = withU, variants[1].runs
@@ -288,6 +304,7 @@ func (b *bench) measureTemporal(ctx context.Context, tc client.Client, d day, ru
 type limitVariant struct {
 	name string
 	work [][]string
+	data limitData
 	best *limitResult
 	runs []limitSummary
 }
@@ -299,7 +316,7 @@ func (b *bench) bestLimits(ctx context.Context, tc client.Client, variants []lim
 	for k := range b.cfg.limitRuns {
 		for i := range variants {
 			v := &variants[i]
-			lim, err := b.runLimitOnce(ctx, tc, fmt.Sprintf("%s-%d", v.name, k+1), v.work, n)
+			lim, err := b.runLimitOnce(ctx, tc, fmt.Sprintf("%s-%d", v.name, k+1), v.work, v.data, n)
 			if err != nil {
 				return err
 			}
@@ -348,7 +365,7 @@ func dialTemporal(addr string) (client.Client, error) {
 // runLimitOnce runs the limit once under its own task queue and IDs, and measures the CPU it
 // took, its tail included. On a stack the bench started, each limit run has a fresh dev server
 // (env.freshTemporal); on one it was given, the limit shares the day's server.
-func (b *bench) runLimitOnce(ctx context.Context, tc client.Client, run string, work [][]string, n int) (limitResult, error) {
+func (b *bench) runLimitOnce(ctx context.Context, tc client.Client, run string, work [][]string, data limitData, n int) (limitResult, error) {
 	pids, metrics := b.env.pids, b.env.temporalMetrics
 	if b.env.owned {
 		srv, err := b.env.freshTemporal(ctx, "temporal-limit-"+run)
@@ -364,7 +381,7 @@ func (b *bench) runLimitOnce(ctx context.Context, tc client.Client, run string, 
 	}
 	reqs0 := b.serverRequests(metrics)
 	cpu0 := snapshotCPU(pids, "")
-	lim, err := runLimit(ctx, tc, run, work, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
+	lim, err := runLimit(ctx, tc, run, work, data, n, b.cfg.concurrency, b.cfg.limitPollers, b.cfg.limitMaxConcurrent)
 	if err != nil {
 		return lim, err
 	}

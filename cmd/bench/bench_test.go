@@ -286,6 +286,9 @@ func TestParseFlags(t *testing.T) {
 		{name: "limit with upserts by default", check: func(t *testing.T, c config) { assert.True(t, c.limitUpserts) }},
 		{name: "limit without upserts", args: []string{"-limit-upserts=false"}, check: func(t *testing.T, c config) { assert.False(t, c.limitUpserts) }},
 		{name: "limit without upserts from the environment", env: map[string]string{"BENCH_LIMIT_UPSERTS": "false"}, check: func(t *testing.T, c config) { assert.False(t, c.limitUpserts) }},
+		{name: "limit with data by default", check: func(t *testing.T, c config) { assert.True(t, c.limitData) }},
+		{name: "limit without data", args: []string{"-limit-data=false"}, check: func(t *testing.T, c config) { assert.False(t, c.limitData) }},
+		{name: "limit without data from the environment", env: map[string]string{"BENCH_LIMIT_DATA": "false"}, check: func(t *testing.T, c config) { assert.False(t, c.limitData) }},
 		{name: "limit shape with an upsert", args: []string{"-limit-shape", "LLLLU"}, check: func(t *testing.T, c config) { assert.Equal(t, "LLLLU", c.limitShape) }},
 		{name: "existing API needs Temporal and the database", args: []string{"-api", "http://127.0.0.1:8080"}, wantErr: "-temporal"},
 		{name: "a fifth through PayPal by default", check: func(t *testing.T, c config) { assert.Equal(t, 0.2, c.paypalShare) }},
@@ -297,7 +300,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL", "BENCH_LIMIT_POLLERS", "BENCH_LIMIT_UPSERTS", "PAYPAL_SHARE"} {
+			for _, k := range []string{"EVENTS", "CLIENTS", "CONCURRENCY", "RATE", "BENCH_API_URL", "BENCH_LIMIT_POLLERS", "BENCH_LIMIT_UPSERTS", "BENCH_LIMIT_DATA", "PAYPAL_SHARE"} {
 				t.Setenv(k, tt.env[k])
 			}
 			c, err := parseFlags(tt.args)
@@ -678,7 +681,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func TestRunLimitRunsEveryPaymentsRuns(t *testing.T) {
 	c := testenv.TemporalClient(t)
 	work := [][]string{{"LL"}, {"L", "LL"}}
-	res, err := runLimit(t.Context(), c, fmt.Sprintf("test-%d", time.Now().UnixNano()), work, 3, 2, "autoscale", 8)
+	res, err := runLimit(t.Context(), c, fmt.Sprintf("test-%d", time.Now().UnixNano()), work, limitData{}, 3, 2, "autoscale", 8)
 	require.NoError(t, err)
 	assert.Equal(t, 3, res.Payments)
 	assert.Equal(t, 4, res.Workflows, "payment 2 had two runs")
@@ -694,7 +697,7 @@ func TestRunLimitRunsEveryPaymentsRuns(t *testing.T) {
 func TestLimitShapeUpsertsSearchAttributes(t *testing.T) {
 	c := testenv.TemporalClient(t)
 	run := fmt.Sprintf("test-%d", time.Now().UnixNano())
-	res, err := runLimit(t.Context(), c, run, [][]string{{"LU"}}, 1, 1, "autoscale", 8)
+	res, err := runLimit(t.Context(), c, run, [][]string{{"LU"}}, limitData{}, 1, 1, "autoscale", 8)
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Workflows)
 	assert.InDelta(t, 1, res.Local, 0.001, "an upsert is no activity")
@@ -711,12 +714,31 @@ func TestLimitShapeUpsertsSearchAttributes(t *testing.T) {
 func TestReadHistoryPlacesUpserts(t *testing.T) {
 	c := testenv.TemporalClient(t)
 	run := fmt.Sprintf("test-%d", time.Now().UnixNano())
-	_, err := runLimit(t.Context(), c, run, [][]string{{"LUL"}}, 1, 1, "autoscale", 8)
+	_, err := runLimit(t.Context(), c, run, [][]string{{"LUL"}}, limitData{}, 1, 1, "autoscale", 8)
 	require.NoError(t, err)
 	h, err := readHistory(t.Context(), c, fmt.Sprintf("bench-limit-%s-1-0", run), "")
 	require.NoError(t, err)
 	assert.Equal(t, "LL", h.shape)
 	assert.Equal(t, "LUL", h.steps)
+	assert.Zero(t, h.localResultBytes, "the empty workflow's local activities return nothing")
+}
+
+// The limit with data carries payloads as large as the day's: read back from its history as the
+// day's are, each size is the one asked for (the fillers' lengths make up for the encoding), and
+// its steps are the day's, upserts included.
+func TestLimitWithDataCarriesTheDaysPayloadSizes(t *testing.T) {
+	c := testenv.TemporalClient(t)
+	run := fmt.Sprintf("test-%d", time.Now().UnixNano())
+	day := payloadBytes{InputPerRun: 1064, LocalActivityResult: 443, ResultPerRun: 1455}
+	_, err := runLimit(t.Context(), c, run, [][]string{{"LULL"}}, dataOf(day), 1, 1, "autoscale", 8)
+	require.NoError(t, err)
+	h, err := readHistory(t.Context(), c, fmt.Sprintf("bench-limit-%s-1-0", run), "")
+	require.NoError(t, err)
+	assert.Equal(t, "LULL", h.steps)
+	// The input's filler was sized with a six-step shape; this one has four.
+	assert.InDelta(t, day.InputPerRun, h.inputBytes, 4)
+	assert.Equal(t, 3*day.LocalActivityResult, h.localResultBytes)
+	assert.Equal(t, day.ResultPerRun, h.resultBytes)
 }
 
 func TestReturnsCountsEachWorkflowOnce(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,8 +14,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/proto"
 
 	"paysplit/workflows/searchattr"
 )
@@ -25,8 +28,9 @@ import (
 // after its payment's run closed starts a run of its own), for as many payments and at the same
 // concurrency. What the payment run reaches as a share of it is how much our own code costs.
 const (
-	limitWorkflowName = "BenchLimitWorkflow"
-	limitActivityName = "BenchNoop"
+	limitWorkflowName     = "BenchLimitWorkflow"
+	limitDataWorkflowName = "BenchLimitDataWorkflow"
+	limitActivityName     = "BenchNoop"
 )
 
 // limitWorkflow runs shape: 'R' is a regular activity, 'L' a local one; both do nothing. 'U'
@@ -56,6 +60,80 @@ func limitWorkflow(ctx workflow.Context, shape string) error {
 }
 
 func noop(context.Context) error { return nil }
+
+// limitData is what a limit run's workflows carry: nothing in the plain limit (the empty
+// workflow); in the limit with data, payloads as large as the day's runs carried on average
+// (historyStats.Payloads): an input, each local activity's result, a result. The server stores,
+// copies and ships those bytes for every payment, and the empty workflow leaves them out.
+type limitData struct {
+	InputBytes, LocalResultBytes, ResultBytes int
+}
+
+func (d limitData) none() bool { return d == limitData{} }
+
+// dataOf is the limit's data for the day's mean payload sizes: each filler is as long as makes
+// its payload (with the encoding's metadata, and for the input the shape and sizes that ride
+// along) as large as the day's.
+func dataOf(p payloadBytes) limitData {
+	alone := func(n int) []any { return []any{fillerOf(n)} }
+	d := limitData{LocalResultBytes: fillerLen(p.LocalActivityResult, alone), ResultBytes: fillerLen(p.ResultPerRun, alone)}
+	d.InputBytes = fillerLen(p.InputPerRun, func(n int) []any { return []any{"LLLLLL", fillerOf(n), d} })
+	return d
+}
+
+// fillerLen is the longest filler whose payloads (values(n) encoded) are at most target bytes:
+// the encoding adds metadata and length prefixes that grow with the filler.
+func fillerLen(target int, values func(n int) []any) int {
+	size := func(n int) int {
+		ps, err := converter.GetDefaultDataConverter().ToPayloads(values(n)...)
+		if err != nil {
+			return target
+		}
+		return proto.Size(ps)
+	}
+	n := max(0, target-size(0))
+	for n > 0 && size(n) > target {
+		n--
+	}
+	return n
+}
+
+// limitDataWorkflow is limitWorkflow carrying data: input is its payload, each local activity
+// returns a payload of d.LocalResultBytes, and it returns one of d.ResultBytes.
+func limitDataWorkflow(ctx workflow.Context, shape, input string, d limitData) (string, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second})
+	for _, k := range shape {
+		if k != 'L' {
+			if err := limitWorkflow(ctx, string(k)); err != nil {
+				return "", err
+			}
+			continue
+		}
+		var out string
+		if err := workflow.ExecuteLocalActivity(lctx, filler, d.LocalResultBytes).Get(ctx, &out); err != nil {
+			return "", err
+		}
+	}
+	return fillerOf(d.ResultBytes), nil
+}
+
+// filler is the local activity of the limit with data: it returns n bytes and does nothing else.
+func filler(_ context.Context, n int) (string, error) { return fillerOf(n), nil }
+
+// fillerOf is n bytes of hex from a fixed seed: text that compresses about as far as the day's
+// JSON (gRPC compression is on), where a run of one letter would shrink to nothing on the wire.
+func fillerOf(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 0xf111))
+	b := make([]byte, n)
+	const hexDigits = "0123456789abcdef"
+	for i := range b {
+		b[i] = hexDigits[rng.IntN(16)]
+	}
+	return string(b)
+}
 
 // limitResult is what the limit run measured.
 type limitResult struct {
@@ -117,7 +195,7 @@ func limitRuns(run string, work [][]string, n int) []limitRun {
 // ends with its last journal entry, the last step inside a payment's run; the worker counts the
 // returns itself, so nothing polls the server meanwhile. Visibility then confirms that every one
 // of them completed.
-func runLimit(ctx context.Context, c client.Client, run string, work [][]string, n, concurrency int, pollers string, maxConcurrent int) (limitResult, error) {
+func runLimit(ctx context.Context, c client.Client, run string, work [][]string, data limitData, n, concurrency int, pollers string, maxConcurrent int) (limitResult, error) {
 	runs := limitRuns(run, work, n)
 	res := limitResult{Payments: n, Workflows: len(runs)}
 	for _, r := range runs {
@@ -135,7 +213,15 @@ func runLimit(ctx context.Context, c client.Client, run string, work [][]string,
 		}
 		return err
 	}, workflow.RegisterOptions{Name: limitWorkflowName})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, shape, input string, d limitData) (string, error) {
+		out, err := limitDataWorkflow(ctx, shape, input, d)
+		if err == nil && !workflow.IsReplaying(ctx) {
+			finished.add(workflow.GetInfo(ctx).WorkflowExecution.ID)
+		}
+		return out, err
+	}, workflow.RegisterOptions{Name: limitDataWorkflowName})
 	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: limitActivityName})
+	startOne := limitStarter(data)
 	if err := w.Start(); err != nil {
 		return res, fmt.Errorf("limit worker: %w", err)
 	}
@@ -157,9 +243,7 @@ func runLimit(ctx context.Context, c client.Client, run string, work [][]string,
 				if i >= len(runs) || ctx.Err() != nil {
 					return
 				}
-				_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-					ID: runs[i].id, TaskQueue: queue,
-				}, limitWorkflowName, runs[i].shape)
+				_, err := startOne(ctx, c, client.StartWorkflowOptions{ID: runs[i].id, TaskQueue: queue}, runs[i].shape)
 				if err != nil {
 					once.Do(func() { startErr = err; cancel() })
 					return
@@ -193,6 +277,20 @@ func runLimit(ctx context.Context, c client.Client, run string, work [][]string,
 	}
 	res.HistoryBytesPerWorkflow = round3(res.HistoryBytesPerWorkflow)
 	return res, nil
+}
+
+// limitStarter starts one limit workflow: the empty one, or with data the one that carries it,
+// its input built here once, before the clock starts.
+func limitStarter(data limitData) func(context.Context, client.Client, client.StartWorkflowOptions, string) (client.WorkflowRun, error) {
+	if data.none() {
+		return func(ctx context.Context, c client.Client, o client.StartWorkflowOptions, shape string) (client.WorkflowRun, error) {
+			return c.ExecuteWorkflow(ctx, o, limitWorkflowName, shape)
+		}
+	}
+	input := fillerOf(data.InputBytes)
+	return func(ctx context.Context, c client.Client, o client.StartWorkflowOptions, shape string) (client.WorkflowRun, error) {
+		return c.ExecuteWorkflow(ctx, o, limitDataWorkflowName, shape, input, data)
+	}
 }
 
 // limitWorkerOptions are the worker program's concurrency bounds (maxConcurrent workflow tasks

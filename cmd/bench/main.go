@@ -48,6 +48,8 @@ type config struct {
 	limitShape string
 	// limitUpserts runs the limit a second time with the day's search-attribute upserts.
 	limitUpserts bool
+	// limitData runs the limit once more with the upserts and payloads as large as the day's.
+	limitData bool
 	// limitPollers sets the limit worker's pollers: "" (SDK defaults), "autoscale" (as the worker
 	// program polls), or a fixed number; it must match the worker program's for a fair ratio.
 	limitPollers string
@@ -89,6 +91,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "payments' worth of empty workflows in the limit run (0 = as many as the day had)")
 	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: steps of the limit workflow, R regular activity, L local activity, U search-attribute upsert (default: read from a sampled payment history)")
 	fs.BoolVar(&c.limitUpserts, "limit-upserts", envBool("BENCH_LIMIT_UPSERTS", true), "run the limit again with the search-attribute upserts of the day's runs, and report the ratio to it too (env BENCH_LIMIT_UPSERTS)")
+	fs.BoolVar(&c.limitData, "limit-data", envBool("BENCH_LIMIT_DATA", true), "run the limit again with the day's upserts and with payloads as large as the day's runs carried (input, local activity results, result), and report the ratio to it too (env BENCH_LIMIT_DATA)")
 	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults, autoscale (as the worker program), or a number; keep it equal to the worker program's")
 	fs.IntVar(&c.limitMaxConcurrent, "limit-max-concurrent", envInt("WORKER_MAX_CONCURRENT", pconfig.DefaultWorkerMaxConcurrent), "concurrent workflow tasks and (local) activities of the limit worker (env WORKER_MAX_CONCURRENT, as the worker program)")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")

@@ -480,11 +480,21 @@ type historyStats struct {
 	// UpsertsPerPayment counts the runs' search-attribute upserts (what admins filter on in the
 	// Temporal UI), each a visibility update on the server.
 	UpsertsPerPayment float64 `json:"upserts_per_payment"`
+	// Payloads are the mean sizes of what the runs carried, which the limit with data carries.
+	Payloads payloadBytes `json:"payload_bytes"`
 	// work is every sampled payment's runs, one shape each: the limit runs them in that mix,
 	// so it schedules as many workflows and activities per payment as the day did.
 	work [][]string
 	// withUpserts is work with each run's upserts in their places (the limit with upserts).
 	withUpserts [][]string
+}
+
+// payloadBytes are the mean encoded sizes of the runs' payloads: a run's input and its result,
+// and a local activity's result (the data of its marker).
+type payloadBytes struct {
+	InputPerRun         int `json:"input_per_run"`
+	LocalActivityResult int `json:"local_activity_result"`
+	ResultPerRun        int `json:"result_per_run"`
 }
 
 // historySample picks up to n payments of the day for readHistories, in the day's own mix: as
@@ -529,6 +539,7 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 	var st historyStats
 	st.Shapes, st.PaymentShapes = map[string]int{}, map[string]int{}
 	var events, regular, local, upserts, bytes int
+	var payloads history
 	byType := map[string]int{}
 	for _, i := range historySample(d.Payments, n) {
 		id := d.Payments[i].WorkflowID
@@ -547,6 +558,9 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 			}
 			events += h.events
 			bytes += h.bytes
+			payloads.inputBytes += h.inputBytes
+			payloads.localResultBytes += h.localResultBytes
+			payloads.resultBytes += h.resultBytes
 			for t, b := range h.byType {
 				byType[t] += b
 			}
@@ -577,6 +591,10 @@ func readHistories(ctx context.Context, c client.Client, d day, n int) (historyS
 	st.LocalPerPayment = float64(local) / float64(st.Payments)
 	st.UpsertsPerPayment = float64(upserts) / float64(st.Payments)
 	st.BytesPerPayment = round3(float64(bytes) / float64(st.Payments))
+	st.Payloads = payloadBytes{InputPerRun: payloads.inputBytes / st.Runs, ResultPerRun: payloads.resultBytes / st.Runs}
+	if local > 0 {
+		st.Payloads.LocalActivityResult = payloads.localResultBytes / local
+	}
 	st.BytesByEventType = map[string]float64{}
 	for t, b := range byType {
 		st.BytesByEventType[t] = round3(float64(b) / float64(st.Payments))
@@ -593,10 +611,16 @@ type history struct {
 	taskFailures []string
 	bytes        int
 	byType       map[string]int
+	// The sizes of the run's input, its local activities' results (summed) and its result.
+	inputBytes, localResultBytes, resultBytes int
 }
 
 // localActivityMarker is the marker the Go SDK records for each local activity result.
 const localActivityMarker = "LocalActivity"
+
+// localActivityResultKey is the marker detail the Go SDK keeps a local activity's result under
+// (beside "data", the marker's own record, which an empty local activity has too).
+const localActivityResultKey = "result"
 
 func readHistory(ctx context.Context, c client.Client, id, runID string) (history, error) {
 	h := history{byType: map[string]int{}}
@@ -616,10 +640,15 @@ func readHistory(ctx context.Context, c client.Client, id, runID string) (histor
 			shape.WriteByte('R')
 			steps.WriteByte('R')
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
-			if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == localActivityMarker {
+			if m := ev.GetMarkerRecordedEventAttributes(); m.GetMarkerName() == localActivityMarker {
 				shape.WriteByte('L')
 				steps.WriteByte('L')
+				h.localResultBytes += proto.Size(m.GetDetails()[localActivityResultKey])
 			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			h.inputBytes += proto.Size(ev.GetWorkflowExecutionStartedEventAttributes().GetInput())
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+			h.resultBytes += proto.Size(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult())
 		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 			steps.WriteByte('U')
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED:

@@ -84,6 +84,14 @@ type results struct {
 	RatioToLimitWithUpserts      float64        `json:"ratio_to_limit_with_upserts,omitempty"`
 	LimitWithUpserts             *limitResult   `json:"limit_with_upserts,omitempty"`
 	LimitWithUpsertsRuns         []limitSummary `json:"limit_with_upserts_runs,omitempty"`
+	// The limit again with the upserts and with payloads as large as the day's runs carried
+	// (-limit-data, history.payload_bytes): the empty workflow doing the server work the
+	// platform's data make, which no payment can do without, and ours as a share of it.
+	LimitWithDataPaymentsPerS float64        `json:"limit_with_data_payments_per_s,omitempty"`
+	RatioToLimitWithData      float64        `json:"ratio_to_limit_with_data,omitempty"`
+	ServerCPURatioToLimitData float64        `json:"server_cpu_ratio_to_limit_with_data,omitempty"`
+	LimitWithData             *limitResult   `json:"limit_with_data,omitempty"`
+	LimitWithDataRuns         []limitSummary `json:"limit_with_data_runs,omitempty"`
 
 	HistoryEventsPerPayment float64          `json:"history_events_per_payment"`
 	History                 *historyStats    `json:"history,omitempty"`
@@ -209,9 +217,9 @@ func (b *bench) printSummary() {
 // summary is the one line a run ends with.
 func summary(r *results) string {
 	return fmt.Sprintf("bench: events=%d clients=%d payments=%d seconds=%.1f payments_per_s=%.1f ack_p50_ms=%.1f ack_p95_ms=%.1f ack_p99_ms=%.1f "+
-		"limit_payments_per_s=%.1f ratio_to_limit=%.2f ratio_to_limit_with_upserts=%.2f worker_rss_peak_mib=%.0f history_events_per_payment=%.1f pg_rows_per_payment=%.1f correct=%v",
+		"limit_payments_per_s=%.1f ratio_to_limit=%.2f ratio_to_limit_with_upserts=%.2f ratio_to_limit_with_data=%.2f worker_rss_peak_mib=%.0f history_events_per_payment=%.1f pg_rows_per_payment=%.1f correct=%v",
 		r.Events, r.Clients, r.Payments, r.Seconds, r.PaymentsPerS, r.AckP50Ms, r.AckP95Ms, r.AckP99Ms,
-		r.LimitPaymentsPerS, r.RatioToLimit, r.RatioToLimitWithUpserts, r.WorkerRSSPeakMiB, r.HistoryEventsPerPayment, r.PGRowsPerPayment, r.Correct)
+		r.LimitPaymentsPerS, r.RatioToLimit, r.RatioToLimitWithUpserts, r.RatioToLimitWithData, r.WorkerRSSPeakMiB, r.HistoryEventsPerPayment, r.PGRowsPerPayment, r.Correct)
 }
 
 func gitCommit() string {
