@@ -208,16 +208,12 @@ func runLimit(ctx context.Context, c client.Client, run string, work [][]string,
 	finished := newReturns(len(runs))
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, shape string) error {
 		err := limitWorkflow(ctx, shape)
-		if err == nil && !workflow.IsReplaying(ctx) {
-			finished.add(workflow.GetInfo(ctx).WorkflowExecution.ID)
-		}
+		finished.returned(ctx, err)
 		return err
 	}, workflow.RegisterOptions{Name: limitWorkflowName})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, shape, input string, d limitData) (string, error) {
 		out, err := limitDataWorkflow(ctx, shape, input, d)
-		if err == nil && !workflow.IsReplaying(ctx) {
-			finished.add(workflow.GetInfo(ctx).WorkflowExecution.ID)
-		}
+		finished.returned(ctx, err)
 		return out, err
 	}, workflow.RegisterOptions{Name: limitDataWorkflowName})
 	w.RegisterActivityWithOptions(noop, activity.RegisterOptions{Name: limitActivityName})
@@ -337,6 +333,13 @@ func (r *returns) add(id string) {
 	r.last = time.Now()
 	if len(r.ids) == r.n {
 		close(r.all)
+	}
+}
+
+// returned counts the workflow of ctx once its code returned without error (not on replay).
+func (r *returns) returned(ctx workflow.Context, err error) {
+	if err == nil && !workflow.IsReplaying(ctx) {
+		r.add(workflow.GetInfo(ctx).WorkflowExecution.ID)
 	}
 }
 
