@@ -219,6 +219,37 @@ func TestComputeSplitUsesTheRuleInForceAtCapture(t *testing.T) {
 	requireNonRetryable(t, err, activities.ErrTypeInvalidSplit)
 }
 
+// A rule's fee bounds are amounts in its fee currency, the client's default one when the rule
+// names none: they bound the platform's share of payments in that currency, and a payment in
+// another pays the percentage alone (a 0.50 USD minimum is not ¥50, a 2.00 USD cap not 2.000 KWD).
+func TestComputeSplitBoundsFeesInTheRulesCurrency(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r, err := f.st.CreateRule(ctx, split.Rule{ClientID: "shop1", PlatformBps: 100, MinPlatformFee: 50, MaxPlatformFee: 200}, "test")
+	require.NoError(t, err)
+	require.Equal(t, money.Currency("usd"), r.FeeCurrency, "shop1's default currency")
+	order := payment.Order{ClientID: "shop1", OrderID: "o-fee", VendorID: "v1"}
+	tests := []struct {
+		currency money.Currency
+		subtotal int64
+		platform int64
+	}{
+		{currency: "usd", subtotal: 1000, platform: 50},       // 1% = 10, raised to the minimum
+		{currency: "usd", subtotal: 1000000, platform: 200},   // 1% = 10000, capped
+		{currency: "jpy", subtotal: 1000, platform: 10},       // 1% of ¥1000, no minimum of ¥50
+		{currency: "kwd", subtotal: 1000000, platform: 10000}, // 1% of 1000.000 KWD, no cap of 0.200
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.currency), func(t *testing.T) {
+			order.Subtotal = tt.subtotal
+			s, err := f.a.ComputeSplit(ctx, activities.ComputeSplitInput{Order: order, Gross: tt.subtotal, Currency: tt.currency, CapturedAt: nextSecond()})
+			require.NoError(t, err)
+			require.Equal(t, tt.platform, s.Legs[0].Amount)
+			require.EqualValues(t, tt.subtotal, s.Sum())
+		})
+	}
+}
+
 // PayPal pays HUF and TWD in whole units: such a payment's payee legs are whole units, the
 // platform's leg evening out the fractions; the same order through Stripe keeps every minor unit.
 func TestComputeSplitIsPayableByTheProvider(t *testing.T) {

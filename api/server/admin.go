@@ -151,6 +151,8 @@ func (s *Server) createRule(c echo.Context) error {
 		CommissionOnShipping bool   `json:"commission_on_shipping"`
 		MinPlatformFee       int64  `json:"min_platform_fee"`
 		MaxPlatformFee       int64  `json:"max_platform_fee"`
+		// FeeCurrency is the currency of the fee bounds; the client's default currency if absent.
+		FeeCurrency string `json:"fee_currency"`
 	}
 	if err := bind(c, &body); err != nil {
 		return err
@@ -163,7 +165,7 @@ func (s *Server) createRule(c echo.Context) error {
 		r, err = tx.CreateRule(ctx, split.Rule{
 			ClientID: c.Param("client_id"), PlatformBps: *body.PlatformBps, AffiliateBps: body.AffiliateBps,
 			CommissionOnTax: body.CommissionOnTax, CommissionOnShipping: body.CommissionOnShipping,
-			MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee,
+			MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee, FeeCurrency: money.Currency(body.FeeCurrency),
 		}, actor(c))
 		return nil, r, err
 	})

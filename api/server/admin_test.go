@@ -64,6 +64,11 @@ func TestAdminAPIValidatesAndAuthenticates(t *testing.T) {
 	require.Len(t, rules, 2)
 	require.EqualValues(t, 1000, rules[0].(map[string]any)["platform_bps"])
 	require.EqualValues(t, 1500, rules[1].(map[string]any)["platform_bps"])
+	// Fee bounds are amounts in a currency: the client's default unless the rule names one.
+	require.Equal(t, "usd", rules[1].(map[string]any)["fee_currency"])
+	code, body = s.do(http.MethodPost, "/api/v1/admin/clients/versions/split-rules", map[string]any{"platform_bps": 1500, "min_platform_fee": 50, "fee_currency": "EUR"}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+	require.Equal(t, "eur", body["fee_currency"])
 }
 
 func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {

@@ -123,6 +123,7 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 		{"admin: overflowing share", "POST", "/api/v1/admin/clients/badco/split-rules", json, []byte(`{"platform_bps":92233720368547758070}`), admin, 400, "invalid_json"},
 		{"admin: shares over 100%", "POST", "/api/v1/admin/clients/badco/split-rules", json, []byte(`{"platform_bps":6000,"affiliate_bps":5000}`), admin, 400, "invalid_request"},
 		{"admin: negative minimum fee", "POST", "/api/v1/admin/clients/badco/split-rules", json, []byte(`{"platform_bps":100,"min_platform_fee":-5}`), admin, 400, "invalid_request"},
+		{"admin: fee bounds in an unknown currency", "POST", "/api/v1/admin/clients/badco/split-rules", json, []byte(`{"platform_bps":100,"min_platform_fee":50,"fee_currency":"usx"}`), admin, 400, "invalid_request"},
 		{"admin: correct an unknown payment", "POST", "/api/v1/admin/payments/payment-stripe-nope/correct", json, []byte(`{"rule_version":1}`), admin, 404, "not_found"},
 		{"admin: reconcile a bad date", "POST", "/api/v1/admin/reconciliation/run", json, []byte(`{"date":"yesterday"}`), admin, 400, "invalid_request"},
 	}

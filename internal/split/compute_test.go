@@ -46,6 +46,35 @@ func TestComputeExamples(t *testing.T) {
 			base:  10000, want: legs{1000, 9000},
 		},
 		{
+			// The rule's 30 minimum is in USD: in USD it applies, whatever the case of the codes.
+			name:  "min fee in its currency",
+			order: Order{Currency: "USD", Gross: 1000, Subtotal: 1000, VendorID: "v1"},
+			rule:  Rule{PlatformBps: 100, MinPlatformFee: 30, FeeCurrency: "usd"},
+			base:  1000, want: legs{30, 970},
+		},
+		{
+			// A 0.30 USD minimum is not ¥30: 1000 * 1% = 10 yen, the percentage alone.
+			name:  "min fee in another currency does not apply",
+			order: Order{Currency: "jpy", Gross: 1000, Subtotal: 1000, VendorID: "v1"},
+			rule:  Rule{PlatformBps: 100, MinPlatformFee: 30, FeeCurrency: "usd"},
+			base:  1000, want: legs{10, 990},
+		},
+		{
+			// A 25.00 USD cap is not 2.500 KWD: 1,000,000 fils * 5% = 50,000, uncapped.
+			name:  "max fee in another currency does not apply",
+			order: Order{Currency: "kwd", Gross: 1000000, Subtotal: 1000000, VendorID: "v1"},
+			rule:  Rule{PlatformBps: 500, MaxPlatformFee: 2500, FeeCurrency: "usd"},
+			base:  1000000, want: legs{50000, 950000},
+		},
+		{
+			// A rule recorded before fee_currency existed (a run's history) keeps its bounds in
+			// any currency, as it had them then.
+			name:  "rule without fee currency bounds every currency",
+			order: Order{Currency: "jpy", Gross: 1000, Subtotal: 1000, VendorID: "v1"},
+			rule:  Rule{PlatformBps: 100, MinPlatformFee: 30},
+			base:  1000, want: legs{30, 970},
+		},
+		{
 			// 1000 * 1% = 10, raised to the 30 minimum; vendor 970.
 			name:  "usd min fee",
 			order: Order{Currency: "usd", Gross: 1000, Subtotal: 1000, VendorID: "v1"},

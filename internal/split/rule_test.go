@@ -29,6 +29,8 @@ func TestRuleValidate(t *testing.T) {
 		{name: "min fee negative", rule: Rule{MinPlatformFee: -1}, wantErr: ErrInvalidRule, field: "min_platform_fee -1"},
 		{name: "max fee negative", rule: Rule{MaxPlatformFee: -1}, wantErr: ErrInvalidRule, field: "max_platform_fee -1"},
 		{name: "min above max", rule: Rule{MinPlatformFee: 101, MaxPlatformFee: 100}, wantErr: ErrInvalidRule, field: "min_platform_fee 101"},
+		{name: "fee currency", rule: Rule{MinPlatformFee: 50, FeeCurrency: "USD"}},
+		{name: "fee currency unknown", rule: Rule{MinPlatformFee: 50, FeeCurrency: "usx"}, wantErr: ErrInvalidRule, field: `fee_currency "usx"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

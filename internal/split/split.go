@@ -67,11 +67,13 @@ func Compute(o Order, r Rule) (Split, error) {
 	if err != nil {
 		return Split{}, fmt.Errorf("platform commission: %w", err)
 	}
-	if platform < r.MinPlatformFee {
-		platform = r.MinPlatformFee
-	}
-	if r.MaxPlatformFee > 0 && platform > r.MaxPlatformFee {
-		platform = r.MaxPlatformFee
+	if r.boundsApply(cur) {
+		if platform < r.MinPlatformFee {
+			platform = r.MinPlatformFee
+		}
+		if r.MaxPlatformFee > 0 && platform > r.MaxPlatformFee {
+			platform = r.MaxPlatformFee
+		}
 	}
 	// A minimum fee on a tiny order must not eat into the affiliate's share
 	// or into tax and shipping, which are never the platform's money.

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"paysplit/internal/money"
 	"paysplit/internal/split"
 )
 
@@ -18,12 +20,14 @@ type RuleVersion struct {
 }
 
 const ruleColumns = `client_id, version, platform_bps, affiliate_bps, commission_on_tax, commission_on_shipping,
-	min_platform_fee, max_platform_fee, created_by, created_at`
+	min_platform_fee, max_platform_fee, fee_currency, created_by, created_at`
 
 func scanRule(row pgx.Row) (RuleVersion, error) {
 	var r RuleVersion
+	var feeCurrency string
 	err := row.Scan(&r.ClientID, &r.Version, &r.PlatformBps, &r.AffiliateBps, &r.CommissionOnTax,
-		&r.CommissionOnShipping, &r.MinPlatformFee, &r.MaxPlatformFee, &r.CreatedBy, &r.CreatedAt)
+		&r.CommissionOnShipping, &r.MinPlatformFee, &r.MaxPlatformFee, &feeCurrency, &r.CreatedBy, &r.CreatedAt)
+	r.FeeCurrency = money.Currency(feeCurrency)
 	return r, err
 }
 
@@ -37,6 +41,9 @@ func (s *Store) CreateRule(ctx context.Context, r split.Rule, actor string) (Rul
 	if err := r.Validate(); err != nil {
 		return RuleVersion{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	// Stored lower-case, as payments' currencies are; left empty, the insert trigger gives the
+	// rule its client's default currency.
+	r.FeeCurrency = money.Currency(strings.ToLower(string(r.FeeCurrency)))
 	var out RuleVersion
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var id string
@@ -45,11 +52,11 @@ func (s *Store) CreateRule(ctx context.Context, r split.Rule, actor string) (Rul
 		}
 		row := tx.QueryRow(ctx, `
 			INSERT INTO split_rules (client_id, version, platform_bps, affiliate_bps, commission_on_tax,
-				commission_on_shipping, min_platform_fee, max_platform_fee, created_by)
-			SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM split_rules WHERE client_id = $1
+				commission_on_shipping, min_platform_fee, max_platform_fee, fee_currency, created_by)
+			SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9 FROM split_rules WHERE client_id = $1
 			RETURNING `+ruleColumns,
 			r.ClientID, r.PlatformBps, r.AffiliateBps, r.CommissionOnTax, r.CommissionOnShipping,
-			r.MinPlatformFee, r.MaxPlatformFee, actor)
+			r.MinPlatformFee, r.MaxPlatformFee, string(r.FeeCurrency), actor)
 		var err error
 		out, err = scanRule(row)
 		return err
