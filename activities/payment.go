@@ -267,12 +267,14 @@ func parseOrder(md map[string]string) (payment.Order, string) {
 		name string
 		dst  *int64
 	}{{"subtotal", &o.Subtotal}, {"tax", &o.Tax}, {"shipping", &o.Shipping}, {"discount", &o.Discount}} {
-		raw := strings.TrimSpace(md[f.name])
-		if raw == "" {
+		raw := md[f.name]
+		if strings.TrimSpace(raw) == "" {
 			continue // tax, shipping and discount are optional and default to zero
 		}
+		// Bare digits only: strconv.ParseInt alone takes a leading '+', and trimming took padding,
+		// leniency that lets a malformed amount through instead of parking it (see ParseAmount).
 		v, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || v < 0 {
+		if err != nil || v < 0 || strings.TrimLeft(raw, "0123456789") != "" {
 			return o, fmt.Sprintf("metadata %s %q must be a non-negative integer in minor units", f.name, raw)
 		}
 		*f.dst = v
