@@ -101,6 +101,9 @@ func TestEnrich(t *testing.T) {
 		{"amount with an exponent", "pi_5d", with("subtotal", "1e3"), payment.Order{}, nil, "subtotal"},
 		{"unknown platform", "pi_6", with("platform", "ebay"), payment.Order{}, nil, "platform"},
 		{"unsafe id", "pi_7", with("vendor_id", "v1/../x"), payment.Order{}, nil, "vendor_id"},
+		// The checkout's affiliate becomes a leg's payee, so part of its idempotency keys and its
+		// ledger account: on a joined order it must pass the same check as in full metadata.
+		{"unsafe affiliate on a joined order", "pi_7b", map[string]string{"client_id": "shop1", "order_id": "o-9", "affiliate_id": "a7/../x"}, payment.Order{}, nil, "affiliate_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

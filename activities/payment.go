@@ -216,8 +216,13 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOut
 	if order.Currency != "" && order.Currency != in.Currency {
 		return EnrichOutput{Problem: fmt.Sprintf("order %s is in %s but the payment in %s", orderID, order.Currency.Upper(), in.Currency.Upper())}, nil
 	}
-	if order.AffiliateID == "" {
-		order.AffiliateID = md["affiliate_id"] // a referral the checkout knew and the shop did not
+	if order.AffiliateID == "" && md["affiliate_id"] != "" {
+		// A referral the checkout knew and the shop did not. It becomes a leg's payee, so part of
+		// idempotency keys and a ledger account: checked as parseOrder checks it.
+		if err := store.ValidID("affiliate_id", md["affiliate_id"]); err != nil {
+			return EnrichOutput{Problem: "metadata " + err.Error()}, nil
+		}
+		order.AffiliateID = md["affiliate_id"]
 	}
 	order.Currency = ""
 	return a.checkClient(ctx, order)
