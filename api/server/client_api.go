@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -115,7 +116,12 @@ func (s *Server) kpis(c echo.Context) error {
 			if _, seen := revenue[cur]; !seen {
 				currencies = append(currencies, cur)
 			}
-			revenue[cur] += v.Revenue
+			// Checked as kpi's own sums are: a total that does not fit is refused, never a wrapped
+			// (negative) amount shown as the period's revenue. A shorter range can be answered.
+			if revenue[cur], err = money.AddInt(revenue[cur], v.Revenue); err != nil {
+				return errorf(http.StatusBadRequest, "invalid_request",
+					fmt.Sprintf("the range's %s revenue total does not fit in 64 bits (%v); ask for a shorter range", cur.Upper(), err))
+			}
 		}
 		days = append(days, v)
 	}
