@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"testing"
@@ -139,6 +140,26 @@ func TestKPIsFutureDays(t *testing.T) {
 			require.Equal(t, tt.future, future)
 		})
 	}
+}
+
+// TestRevenueTotalBeyondInt64: two days' payments each fit in int64 but the range's gross does
+// not. The totals must not be a wrapped, negative gross: the range is refused, and one day of it
+// still answers.
+func TestRevenueTotalBeyondInt64(t *testing.T) {
+	a := newAPI(t, func(d *server.Deps) { d.Now = func() time.Time { return fixedNow } })
+	c := a.newClient("rev-huge")
+	_, key := a.newKey(store.RoleClient, c)
+	ctx := t.Context()
+	const huge = math.MaxInt64/2 + 1
+	for i, at := range []time.Time{fixedNow.AddDate(0, 0, -1), fixedNow} {
+		require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, fmt.Sprintf("%s-%d", c, i), at, huge, 0, payment.StatusPaid)))
+	}
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/revenue?from=2026-06-14&to=2026-06-15", key: key})
+	require.Equal(t, http.StatusBadRequest, code, "a gross total that does not fit is refused, not a wrapped amount: %v", body)
+	require.Equal(t, "invalid_request", body["error"].(map[string]any)["code"])
+	code, body = a.json(req{method: http.MethodGet, path: "/api/v1/revenue?from=2026-06-15&to=2026-06-15", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.EqualValues(t, float64(huge), body["totals"].([]any)[0].(map[string]any)["gross"])
 }
 
 func TestRevenueAndPayouts(t *testing.T) {
