@@ -94,8 +94,16 @@ func TestEnrich(t *testing.T) {
 		{"unknown client parks", "pi_3", with("client_id", "ghost"), payment.Order{}, nil, `unknown client "ghost"`},
 		{"malformed amount", "pi_4", with("tax", "8.00"), payment.Order{}, nil, "tax"},
 		{"negative amount", "pi_5", with("discount", "-5"), payment.Order{}, nil, "discount"},
+		// Metadata amounts are bare minor-unit digits: a sign or padding is a plugin bug to surface
+		// (as ParseAmount and ParseCurrency do), not to read past.
+		{"amount with a plus sign", "pi_5b", with("subtotal", "+1000"), payment.Order{}, nil, "subtotal"},
+		{"amount padded with spaces", "pi_5c", with("tax", " 80 "), payment.Order{}, nil, "tax"},
+		{"amount with an exponent", "pi_5d", with("subtotal", "1e3"), payment.Order{}, nil, "subtotal"},
 		{"unknown platform", "pi_6", with("platform", "ebay"), payment.Order{}, nil, "platform"},
 		{"unsafe id", "pi_7", with("vendor_id", "v1/../x"), payment.Order{}, nil, "vendor_id"},
+		// The checkout's affiliate becomes a leg's payee, so part of its idempotency keys and its
+		// ledger account: on a joined order it must pass the same check as in full metadata.
+		{"unsafe affiliate on a joined order", "pi_7b", map[string]string{"client_id": "shop1", "order_id": "o-9", "affiliate_id": "a7/../x"}, payment.Order{}, nil, "affiliate_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

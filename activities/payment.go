@@ -216,8 +216,13 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOut
 	if order.Currency != "" && order.Currency != in.Currency {
 		return EnrichOutput{Problem: fmt.Sprintf("order %s is in %s but the payment in %s", orderID, order.Currency.Upper(), in.Currency.Upper())}, nil
 	}
-	if order.AffiliateID == "" {
-		order.AffiliateID = md["affiliate_id"] // a referral the checkout knew and the shop did not
+	if order.AffiliateID == "" && md["affiliate_id"] != "" {
+		// A referral the checkout knew and the shop did not. It becomes a leg's payee, so part of
+		// idempotency keys and a ledger account: checked as parseOrder checks it.
+		if err := store.ValidID("affiliate_id", md["affiliate_id"]); err != nil {
+			return EnrichOutput{Problem: "metadata " + err.Error()}, nil
+		}
+		order.AffiliateID = md["affiliate_id"]
 	}
 	order.Currency = ""
 	return a.checkClient(ctx, order)
@@ -267,12 +272,14 @@ func parseOrder(md map[string]string) (payment.Order, string) {
 		name string
 		dst  *int64
 	}{{"subtotal", &o.Subtotal}, {"tax", &o.Tax}, {"shipping", &o.Shipping}, {"discount", &o.Discount}} {
-		raw := strings.TrimSpace(md[f.name])
-		if raw == "" {
+		raw := md[f.name]
+		if strings.TrimSpace(raw) == "" {
 			continue // tax, shipping and discount are optional and default to zero
 		}
+		// Bare digits only: strconv.ParseInt alone takes a leading '+', and trimming took padding,
+		// leniency that lets a malformed amount through instead of parking it (see ParseAmount).
 		v, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || v < 0 {
+		if err != nil || v < 0 || strings.TrimLeft(raw, "0123456789") != "" {
 			return o, fmt.Sprintf("metadata %s %q must be a non-negative integer in minor units", f.name, raw)
 		}
 		*f.dst = v

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -115,7 +116,12 @@ func (s *Server) kpis(c echo.Context) error {
 			if _, seen := revenue[cur]; !seen {
 				currencies = append(currencies, cur)
 			}
-			revenue[cur] += v.Revenue
+			// Checked as kpi's own sums are: a total that does not fit is refused, never a wrapped
+			// (negative) amount shown as the period's revenue. A shorter range can be answered.
+			if revenue[cur], err = money.AddInt(revenue[cur], v.Revenue); err != nil {
+				return errorf(http.StatusBadRequest, "invalid_request",
+					fmt.Sprintf("the range's %s revenue total does not fit in 64 bits (%v); ask for a shorter range", cur.Upper(), err))
+			}
 		}
 		days = append(days, v)
 	}
@@ -206,15 +212,26 @@ type revenueView struct {
 	Unsplit          int64  `json:"unsplit"`
 }
 
-func (v *revenueView) add(d store.RevenueDay) {
-	v.Payments += d.Payments
-	v.Gross += d.Gross
-	v.Refunds += d.Refunds
-	v.DisputesLost += d.DisputesLost
-	v.Commission += d.Commission
-	v.VendorPayouts += d.VendorPayouts
-	v.AffiliatePayouts += d.AffiliatePayouts
-	v.Unsplit += d.Unsplit
+// add adds one day to v. Sums are checked: a total beyond int64 is an error, never a wrapped
+// (negative) amount shown as the range's money.
+func (v *revenueView) add(d store.RevenueDay) error {
+	for _, f := range []struct {
+		name     string
+		sum      *int64
+		addition int64
+	}{
+		{"payments", &v.Payments, d.Payments}, {"gross", &v.Gross, d.Gross}, {"refunds", &v.Refunds, d.Refunds},
+		{"disputes_lost", &v.DisputesLost, d.DisputesLost}, {"commission", &v.Commission, d.Commission},
+		{"vendor_payouts", &v.VendorPayouts, d.VendorPayouts}, {"affiliate_payouts", &v.AffiliatePayouts, d.AffiliatePayouts},
+		{"unsplit", &v.Unsplit, d.Unsplit},
+	} {
+		s, err := money.AddInt(*f.sum, f.addition)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", v.Currency, f.name, err)
+		}
+		*f.sum = s
+	}
+	return nil
 }
 
 // clientWindow is the client the credential is scoped to and the requested date range
@@ -268,8 +285,13 @@ func (s *Server) revenue(c echo.Context) error {
 		for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
 			v := revenueView{Day: formatDay(d), Currency: string(cur)}
 			if r, ok := byKey[key{d, cur}]; ok {
-				v.add(r)
-				total.add(r)
+				if err := v.add(r); err != nil {
+					return err // one stored day: a sum the database made, so it fits
+				}
+				if err := total.add(r); err != nil {
+					return errorf(http.StatusBadRequest, "invalid_request",
+						fmt.Sprintf("the range's totals do not fit in 64 bits (%v); ask for a shorter range", err))
+				}
 			}
 			days = append(days, v)
 		}

@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -74,6 +76,26 @@ func TestKPIsByDay(t *testing.T) {
 	}
 }
 
+// TestKPIsRevenueTotalBeyondInt64: each day's revenue fits in int64 but the range's total does
+// not. The answer must not be a wrapped, negative revenue total: the KPI sums refuse such a sum
+// (kpi's add), and so does the total here.
+func TestKPIsRevenueTotalBeyondInt64(t *testing.T) {
+	a := newAPI(t, func(d *server.Deps) { d.Now = func() time.Time { return fixedNow } })
+	c := a.newClient("kpis-huge")
+	_, key := a.newKey(store.RoleClient, c)
+	ctx := t.Context()
+	for _, day := range []time.Time{fixedNow.AddDate(0, 0, -1), fixedNow} {
+		require.NoError(t, a.store.UpsertKPIDay(ctx, store.KPIDay{ClientID: c, Day: day, Revenue: math.MaxInt64/2 + 1, Currency: "usd"}))
+	}
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/kpis", key: key})
+	require.Equal(t, http.StatusBadRequest, code, "a revenue total that does not fit is refused, not a wrapped amount: %v", body)
+	require.Equal(t, "invalid_request", body["error"].(map[string]any)["code"])
+	// A range of one of the days still answers, with that day's revenue as its total.
+	code, body = a.json(req{method: http.MethodGet, path: "/api/v1/kpis?from=2026-06-15&to=2026-06-15", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, []any{map[string]any{"currency": "usd", "amount": float64(math.MaxInt64/2 + 1)}}, body["totals"].(map[string]any)["revenue"])
+}
+
 // TestKPIsFutureDays: GET /api/v1/kpis?from=<5 days ago> (to defaults to from+29) answers every
 // day of the range, but the 24 days after today are source none, not synced and not stale, never
 // zeros from "stripe" (which answers zeros for any day it is asked for).
@@ -118,6 +140,26 @@ func TestKPIsFutureDays(t *testing.T) {
 			require.Equal(t, tt.future, future)
 		})
 	}
+}
+
+// TestRevenueTotalBeyondInt64: two days' payments each fit in int64 but the range's gross does
+// not. The totals must not be a wrapped, negative gross: the range is refused, and one day of it
+// still answers.
+func TestRevenueTotalBeyondInt64(t *testing.T) {
+	a := newAPI(t, func(d *server.Deps) { d.Now = func() time.Time { return fixedNow } })
+	c := a.newClient("rev-huge")
+	_, key := a.newKey(store.RoleClient, c)
+	ctx := t.Context()
+	const huge = math.MaxInt64/2 + 1
+	for i, at := range []time.Time{fixedNow.AddDate(0, 0, -1), fixedNow} {
+		require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, fmt.Sprintf("%s-%d", c, i), at, huge, 0, payment.StatusPaid)))
+	}
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/revenue?from=2026-06-14&to=2026-06-15", key: key})
+	require.Equal(t, http.StatusBadRequest, code, "a gross total that does not fit is refused, not a wrapped amount: %v", body)
+	require.Equal(t, "invalid_request", body["error"].(map[string]any)["code"])
+	code, body = a.json(req{method: http.MethodGet, path: "/api/v1/revenue?from=2026-06-15&to=2026-06-15", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.EqualValues(t, float64(huge), body["totals"].([]any)[0].(map[string]any)["gross"])
 }
 
 func TestRevenueAndPayouts(t *testing.T) {

@@ -415,5 +415,22 @@ func (d Data) Validate() error {
 	if d.Currency.Exponent() < 0 {
 		return fmt.Errorf("report: currency %q is unknown", d.Currency)
 	}
+	// Sum adds the days unchecked, for the tiles and the email: a week whose revenue does not fit
+	// in int64 would show a wrapped (negative) amount, so it is refused here, as kpi's sums are.
+	for _, week := range []struct {
+		name string
+		days []Day
+	}{{"this week", d.Days}, {"the previous week", d.Previous}} {
+		var total int64
+		for _, day := range week.days {
+			if !day.HasRevenue {
+				continue
+			}
+			var err error
+			if total, err = money.AddInt(total, day.Revenue); err != nil {
+				return fmt.Errorf("report: storefront revenue of %s: %w", week.name, err)
+			}
+		}
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +94,18 @@ func TestRenderRejectsIncompleteData(t *testing.T) {
 		{"six days", func(d *report.Data) { d.Days = d.Days[:6] }, "7 days"},
 		{"bad week", func(d *report.Data) { d.Week.Week = 54 }, "ISO weeks"},
 		{"unknown currency", func(d *report.Data) { d.Currency = "xxx" }, "currency"},
+		// Each day fits in int64 but the week's sum does not: the revenue tile would print a
+		// wrapped, negative amount (the KPI sums refuse such a sum, kpi.Sum's add).
+		{"week's revenue beyond int64", func(d *report.Data) {
+			for i := range d.Days[:2] {
+				d.Days[i].HasRevenue, d.Days[i].Revenue = true, math.MaxInt64/2+1
+			}
+		}, "revenue"},
+		{"previous week's revenue beyond int64", func(d *report.Data) {
+			for i := range d.Previous[:2] {
+				d.Previous[i].HasRevenue, d.Previous[i].Revenue = true, math.MaxInt64/2+1
+			}
+		}, "revenue"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -189,7 +189,9 @@ func (d decimal) minor(field string, cur money.Currency) (int64, error) {
 	}
 	if dot := strings.IndexByte(s, '.'); dot >= 0 {
 		exp := cur.Exponent()
-		if frac := s[dot+1:]; exp >= 0 && len(frac) > exp && strings.Trim(frac[exp:], "0") == "" {
+		// Only zeros may be cut, and only after digits: a second '.' among the digits kept
+		// ("1.5.00") would otherwise be cut off with the zeros and the rest read as an amount.
+		if frac := s[dot+1:]; exp >= 0 && len(frac) > exp && !strings.Contains(frac, ".") && strings.Trim(frac[exp:], "0") == "" {
 			s = s[:dot+1+exp]
 			s = strings.TrimSuffix(s, ".")
 		}

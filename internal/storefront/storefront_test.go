@@ -402,6 +402,11 @@ func TestParseRejects(t *testing.T) {
 		{"shopify no vendor", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":" ","price":"1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
 		{"shopify no lines", shopify, `{"id":1,"currency":"USD","line_items":[]}`, storefront.ErrInvalidOrder},
 		{"shopify float noise in price", shopify, line(`,"price":"10.001"`), storefront.ErrInvalidOrder},
+		// A second decimal point inside the digits the trailing-zero trim cuts must not be cut
+		// away with them: "1.5.00" is no amount, yet it was read as 1.50.
+		{"shopify price with two decimal points", shopify, line(`,"price":"1.5.00"`), storefront.ErrInvalidOrder},
+		{"shopify JPY price with two decimal points", shopify, `{"id":1,"currency":"JPY","line_items":[{"vendor":"V","price":"15.0.0","quantity":1}]}`, storefront.ErrInvalidOrder},
+		{"woocommerce KWD tax with two decimal points", woo, `{"id":5,"currency":"KWD","cart_tax":"0.10.000","meta_data":[{"key":"_dokan_vendor_id","value":"3"}],"line_items":[{"quantity":1,"subtotal":"5.000","total":"5.000"}],"total":"5.100"}`, storefront.ErrInvalidOrder},
 		{"shopify exponent price", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":1e3,"quantity":1}]}`, storefront.ErrInvalidOrder},
 		{"shopify negative price", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"-1.00","quantity":1}]}`, storefront.ErrInvalidOrder},
 		{"shopify negative quantity", shopify, `{"id":1,"currency":"USD","line_items":[{"vendor":"V","price":"1.00","quantity":-1}]}`, storefront.ErrInvalidOrder},
