@@ -238,3 +238,30 @@ func TestMainPaymentsAreTheDefaultCurrencys(t *testing.T) {
 	_, err := report.Render(d)
 	require.NoError(t, err)
 }
+
+// TestReportSaysWhichDaysItsDailyFiguresAre: the week's payments are cut at midnight in the
+// client's zone, but the daily figures (visitors, storefront revenue, bounce rate per day) are
+// UTC days, as every KPI day is. The report said "days in America/New_York", so a New York client
+// read Monday's revenue bar as its own Monday, though it runs from 19:00 (20:00 in winter) on
+// Sunday to the same hour on Monday there.
+func TestReportSaysWhichDaysItsDailyFiguresAre(t *testing.T) {
+	for _, tc := range []struct{ zone, want string }{
+		{"America/New_York", "week in America/New_York; daily figures by UTC day"},
+		{"Asia/Kolkata", "week in Asia/Kolkata; daily figures by UTC day"},
+		{"", "days in UTC"},
+		{"UTC", "days in UTC"},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			d := reporttest.Sample()
+			d.TimeZone = tc.zone
+			e, err := report.EmailFor(d)
+			require.NoError(t, err)
+			require.Contains(t, e.Text, tc.want)
+			require.Contains(t, e.HTML, tc.want)
+			if tc.zone != "" && tc.zone != "UTC" {
+				require.NotContains(t, strings.ToLower(e.Text), "days in "+strings.ToLower(tc.zone))
+				require.NotContains(t, strings.ToLower(e.HTML), "days in "+strings.ToLower(tc.zone))
+			}
+		})
+	}
+}
