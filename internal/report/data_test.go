@@ -1,6 +1,9 @@
 package report_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -262,6 +265,29 @@ func TestReportSaysWhichDaysItsDailyFiguresAre(t *testing.T) {
 				require.NotContains(t, strings.ToLower(e.Text), "days in "+strings.ToLower(tc.zone))
 				require.NotContains(t, strings.ToLower(e.HTML), "days in "+strings.ToLower(tc.zone))
 			}
+			// The PDF's cover says the same (its text read back by poppler's pdftotext).
+			pdf, err := report.Render(d)
+			require.NoError(t, err)
+			text := pdfText(t, pdf.Bytes)
+			require.Contains(t, strings.ToLower(text), strings.ToLower(tc.want))
 		})
 	}
+}
+
+// pdfText is the text of a PDF's first page, by pdftotext (poppler-utils, as pdftoppm for the
+// render tests). Without it the test skips, or fails under CI=true.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	exe, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pdftotext is required when CI=true (apt-get install poppler-utils): %v", err)
+		}
+		t.Skipf("pdftotext not installed (apt-get install poppler-utils): %v", err)
+	}
+	f := filepath.Join(t.TempDir(), "report.pdf")
+	require.NoError(t, os.WriteFile(f, pdf, 0o644))
+	out, err := exec.Command(exe, "-l", "1", f, "-").Output()
+	require.NoError(t, err, "pdftotext")
+	return string(out)
 }
