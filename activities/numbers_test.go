@@ -138,3 +138,46 @@ func TestReportWeekAcrossDSTInTheClientsZone(t *testing.T) {
 	require.EqualValues(t, 200+300, d.Data.Payments[0].Platform)
 	require.EqualValues(t, 1, d.Data.PreviousPayments[0].Count)
 }
+
+// TestCapturedLaterSameDayHotAndCold: an order authorized on Sun 14 June 20:00 UTC (2026-W24)
+// and captured when it shipped, Tue 16 June 10:00 UTC (W25). Our payments count it on its
+// capture, Tue 16 June, and so must Stripe's side: read by the charge's creation (its
+// authorization), it moved to Sun 14 June once W24 left the hot window, so W25's report counted it
+// twice (W25 from our payments, W24 as the previous week from Stripe) and W26's report, reading
+// W25 from Stripe, not at all.
+func TestCapturedLaterSameDayHotAndCold(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	const id = "numbers-capture-later"
+	usdClient(t, st, id)
+	authorized := time.Date(2026, 6, 14, 20, 0, 0, 0, time.UTC)
+	captured := time.Date(2026, 6, 16, 10, 0, 0, 0, time.UTC)
+	require.NoError(t, st.SavePayment(ctx, stripePayment(id, id+"-1", captured, 10000, 0, 0, payment.StatusPaid)))
+
+	srv := kpitest.NewStripe(t)
+	srv.Add(kpitest.Charge{ID: "ch_" + id + "-1", PaymentIntent: "pi_" + id + "-1", ClientID: id, Currency: "usd", Status: "succeeded",
+		Amount: 10000, Captured: true, Created: authorized, CapturedAt: captured})
+	cold := func(context.Context, string) (kpi.Sources, error) {
+		return kpi.Sources{Revenue: stripekpi.Source{API: activities.NewStripeClient("sk_test_x", srv.URL, nil)}}, nil
+	}
+
+	// The KPI sync of Mon 22 June 05:45 stores W25 (the hot window) from our payments.
+	syncAt := time.Date(2026, 6, 22, 5, 45, 0, 0, time.UTC)
+	k := &activities.KPI{Store: st, Now: func() time.Time { return syncAt }}
+	_, err := k.SyncKPISource(ctx, activities.SyncKPISourceInput{ClientID: id, Source: kpi.SourceLedger, Currency: money.USD,
+		From: kpi.HotStart(syncAt, 7), To: kpi.DayOf(syncAt), Today: kpi.DayOf(syncAt)})
+	require.NoError(t, err)
+
+	w25 := generateWeek(t, st, id, "2026-W25", time.Date(2026, 6, 22, 6, 0, 0, 0, time.UTC), cold)
+	w26 := generateWeek(t, st, id, "2026-W26", time.Date(2026, 6, 29, 6, 0, 0, 0, time.UTC), cold)
+
+	require.EqualValues(t, 10000, report.Sum(w25.Days).Revenue, "W25 from our payments")
+	require.EqualValues(t, 0, report.Sum(w25.Previous).Revenue, "W24 from Stripe: nothing was captured that week")
+	require.EqualValues(t, 10000, report.Sum(w26.Previous).Revenue, "W25 from Stripe, as W26's previous week")
+	for _, d := range w26.Previous {
+		if d.Date == "2026-06-16" {
+			require.EqualValues(t, 10000, d.Revenue, "on the day of the capture")
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package report_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +240,54 @@ func TestMainPaymentsAreTheDefaultCurrencys(t *testing.T) {
 	require.Equal(t, "USD 0.00", d.Tiles()[5].Value)
 	_, err := report.Render(d)
 	require.NoError(t, err)
+}
+
+// TestReportSaysWhichDaysItsDailyFiguresAre: the week's payments are cut at midnight in the
+// client's zone, but the daily figures (visitors, storefront revenue, bounce rate per day) are
+// UTC days, as every KPI day is. The report said "days in America/New_York", so a New York client
+// read Monday's revenue bar as its own Monday, though it runs from 19:00 (20:00 in winter) on
+// Sunday to the same hour on Monday there.
+func TestReportSaysWhichDaysItsDailyFiguresAre(t *testing.T) {
+	for _, tc := range []struct{ zone, want string }{
+		{"America/New_York", "week in America/New_York; daily figures by UTC day"},
+		{"Asia/Kolkata", "week in Asia/Kolkata; daily figures by UTC day"},
+		{"", "days in UTC"},
+		{"UTC", "days in UTC"},
+	} {
+		t.Run(tc.zone, func(t *testing.T) {
+			d := reporttest.Sample()
+			d.TimeZone = tc.zone
+			e, err := report.EmailFor(d)
+			require.NoError(t, err)
+			require.Contains(t, e.Text, tc.want)
+			require.Contains(t, e.HTML, tc.want)
+			if tc.zone != "" && tc.zone != "UTC" {
+				require.NotContains(t, strings.ToLower(e.Text), "days in "+strings.ToLower(tc.zone))
+				require.NotContains(t, strings.ToLower(e.HTML), "days in "+strings.ToLower(tc.zone))
+			}
+			// The PDF's cover says the same (its text read back by poppler's pdftotext).
+			pdf, err := report.Render(d)
+			require.NoError(t, err)
+			text := pdfText(t, pdf.Bytes)
+			require.Contains(t, strings.ToLower(text), strings.ToLower(tc.want))
+		})
+	}
+}
+
+// pdfText is the text of a PDF's first page, by pdftotext (poppler-utils, as pdftoppm for the
+// render tests). Without it the test skips, or fails under CI=true.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	exe, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pdftotext is required when CI=true (apt-get install poppler-utils): %v", err)
+		}
+		t.Skipf("pdftotext not installed (apt-get install poppler-utils): %v", err)
+	}
+	f := filepath.Join(t.TempDir(), "report.pdf")
+	require.NoError(t, os.WriteFile(f, pdf, 0o644))
+	out, err := exec.Command(exe, "-l", "1", f, "-").Output()
+	require.NoError(t, err, "pdftotext")
+	return string(out)
 }

@@ -22,7 +22,7 @@ func EmailFor(d Data) (Email, error) {
 	subject := fmt.Sprintf("Weekly report %s: %s (%s)", d.Week.String(), d.displayName(), d.Week.Period())
 
 	var t strings.Builder
-	fmt.Fprintf(&t, "Weekly report for %s\nWeek %d, %d: %s (days in %s)\n\n", d.displayName(), d.Week.Week, d.Week.Year, d.Week.Period(), d.zone())
+	fmt.Fprintf(&t, "Weekly report for %s\nWeek %d, %d: %s (%s)\n\n", d.displayName(), d.Week.Week, d.Week.Year, d.Week.Period(), d.daysIn())
 	for _, tile := range tiles {
 		fmt.Fprintf(&t, "%-20s %s", tile.Label+":", tile.Value)
 		if tile.Change != "" {
@@ -55,7 +55,7 @@ func EmailFor(d Data) (Email, error) {
 	}
 	var h bytes.Buffer
 	err := emailHTML.Execute(&h, map[string]any{
-		"Name": d.displayName(), "Week": d.Week, "Period": d.Week.Period(), "Zone": d.zone(),
+		"Name": d.displayName(), "Week": d.Week, "Period": d.Week.Period(), "DaysIn": d.daysIn(),
 		"Tiles": views, "Notes": notes, "File": FileName(d.ClientID, d.Week),
 	})
 	if err != nil {
@@ -79,7 +79,7 @@ var emailHTML = template.Must(template.New("email").Parse(`<!doctype html>
 <tr><td style="background:#1e293b;color:#ffffff;padding:24px;border-radius:8px 8px 0 0">
 <div style="font-size:12px;color:#94a3b8;letter-spacing:1px">WEEKLY REPORT</div>
 <div style="font-size:24px;font-weight:bold;margin-top:4px">{{.Name}}</div>
-<div style="font-size:14px;color:#e2e8f0;margin-top:4px">Week {{.Week.Week}}, {{.Week.Year}} · {{.Period}} · days in {{.Zone}}</div>
+<div style="font-size:14px;color:#e2e8f0;margin-top:4px">Week {{.Week.Week}}, {{.Week.Year}} · {{.Period}} · {{.DaysIn}}</div>
 </td></tr>
 <tr><td style="padding:20px 24px">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0">

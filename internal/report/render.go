@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
@@ -166,7 +167,8 @@ func (r *renderer) coverPage() error {
 	p.CellFormat(contentW, 7, fmt.Sprintf("Week %d, %d · %s", d.Week.Week, d.Week.Year, d.Week.Period()), "", 1, "L", false, 0, "")
 	p.SetX(margin)
 	text(p, "", 9, rgb{148, 163, 184})
-	p.CellFormat(contentW, 6, "Days in "+d.zone()+" · client "+d.ClientID, "", 1, "L", false, 0, "")
+	days := d.daysIn()
+	p.CellFormat(contentW, 6, strings.ToUpper(days[:1])+days[1:]+" · client "+d.ClientID, "", 1, "L", false, 0, "")
 
 	p.SetY(58)
 	r.heading("At a glance")
@@ -225,6 +227,17 @@ func (d Data) zone() string {
 		return "UTC"
 	}
 	return d.TimeZone
+}
+
+// daysIn says which days the report counts in: the week and its payments are cut at midnight in
+// the client's zone, but the daily figures (visitors, storefront revenue, bounce rate per day) are
+// UTC days, as every KPI day is. "Days in America/New_York" had a New York client read Monday's
+// revenue bar as its own Monday, which it is not.
+func (d Data) daysIn() string {
+	if d.zone() == "UTC" {
+		return "days in UTC"
+	}
+	return "week in " + d.zone() + "; daily figures by UTC day"
 }
 
 // noData writes msg across a chart of height h at the current position when no day has the

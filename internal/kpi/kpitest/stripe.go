@@ -13,15 +13,18 @@ import (
 
 // Charge is a charge as the Stripe server holds it. ClientOnCharge puts client_id in the
 // charge's own metadata; otherwise it is on the PaymentIntent only, as our plugins send it.
+// Created is when the charge was made (its authorization); CapturedAt when it was captured, which
+// is when Stripe creates its balance transaction (zero: at Created, as a charge captured at once).
 type Charge struct {
 	ID, PaymentIntent, ClientID, Currency, Status string
 	Amount, AmountRefunded                        int64
 	Captured, ClientOnCharge                      bool
-	Created                                       time.Time
+	Created, CapturedAt                           time.Time
 }
 
 // Stripe is a local Stripe API serving GET /v1/charges as a list object with has_more
-// pagination, created[gte]/created[lt] filters and expand[]=data.payment_intent.
+// pagination, created[gte]/created[lt] filters and expand[]=data.payment_intent and
+// data.balance_transaction.
 type Stripe struct {
 	URL string
 
@@ -100,12 +103,13 @@ func (s *Stripe) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil || limit < 1 || limit > 100 {
 		limit = 10
 	}
-	expandPI := false
+	expandPI, expandBT := false, false
 	// Stripe takes expand[]=x and expand[0]=x alike (stripe-go sends the indexed form).
 	for k, vs := range q {
 		if strings.HasPrefix(k, "expand[") {
 			for _, e := range vs {
 				expandPI = expandPI || e == "data.payment_intent"
+				expandBT = expandBT || e == "data.balance_transaction"
 			}
 		}
 	}
@@ -137,12 +141,12 @@ func (s *Stripe) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	data := make([]map[string]any, 0, len(matched))
 	for _, c := range matched {
-		data = append(data, chargeObject(c, expandPI))
+		data = append(data, chargeObject(c, expandPI, expandBT))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/charges", "has_more": hasMore, "data": data})
 }
 
-func chargeObject(c Charge, expandPI bool) map[string]any {
+func chargeObject(c Charge, expandPI, expandBT bool) map[string]any {
 	chargeMeta := map[string]string{}
 	if c.ClientOnCharge {
 		chargeMeta["client_id"] = c.ClientID
@@ -156,12 +160,22 @@ func chargeObject(c Charge, expandPI bool) map[string]any {
 		}
 	}
 	captured := int64(0)
+	var bt any // an uncaptured charge has no balance transaction yet
 	if c.Captured {
 		captured = c.Amount
+		bt = "txn_" + c.ID
+		if expandBT {
+			at := c.CapturedAt
+			if at.IsZero() {
+				at = c.Created
+			}
+			bt = map[string]any{"id": "txn_" + c.ID, "object": "balance_transaction", "amount": c.Amount, "currency": c.Currency,
+				"created": at.Unix(), "available_on": at.Unix(), "type": "charge", "status": "pending", "source": c.ID}
+		}
 	}
 	return map[string]any{
 		"id": c.ID, "object": "charge", "amount": c.Amount, "amount_captured": captured,
-		"amount_refunded": c.AmountRefunded, "balance_transaction": "txn_" + c.ID, "captured": c.Captured,
+		"amount_refunded": c.AmountRefunded, "balance_transaction": bt, "captured": c.Captured,
 		"created": c.Created.Unix(), "currency": c.Currency, "disputed": false, "livemode": false,
 		"metadata": chargeMeta, "paid": c.Status == "succeeded", "payment_intent": pi,
 		"refunded": c.AmountRefunded == c.Amount && c.Amount > 0, "status": c.Status,

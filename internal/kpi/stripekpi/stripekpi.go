@@ -1,6 +1,6 @@
 // Package stripekpi reads a client's revenue for days older than the hot window from Stripe's
 // charges list with the stripe-go client: every charge the platform account captured for the
-// client (its PaymentIntent carries metadata client_id), by UTC day of the charge.
+// client (its PaymentIntent carries metadata client_id), by UTC day of the charge's capture.
 package stripekpi
 
 import (
@@ -28,20 +28,31 @@ func (Source) Name() string { return kpi.SourceStripe }
 // pageSize is Stripe's maximum; the iterator follows has_more with starting_after.
 const pageSize = 100
 
-// RevenueDays sums the client's captured charges in cur per UTC day of the charge, from from to
-// to (inclusive); refunds count on the charge's day, as in our own KPIs. Days without charges are
-// zeros. Commission is nil: Stripe knows the charges, not how we split them.
+// captureDays is how long before its capture a charge may have been made: Stripe lets an online
+// card payment be captured up to 7 days after it was authorized (a storefront that captures when
+// the order ships). Our payments count on the day of the capture (payment_intent.succeeded), so
+// charges are listed from that far before the range and counted by their capture.
+const captureDays = 7
+
+// RevenueDays sums the client's captured charges in cur per UTC day of their capture, from from
+// to to (inclusive); refunds count on that day, as in our own KPIs. The capture's time is that of
+// the charge's balance transaction, which Stripe creates when the charge is captured: by the
+// charge's own created (its authorization) an order captured days later, when it shipped, was on
+// another day here than in Postgres, and counted twice or not at all where a range's days from
+// both meet (activities TestCapturedLaterSameDayHotAndCold). Days without charges are zeros.
+// Commission is nil: Stripe knows the charges, not how we split them.
 func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
 	params := &stripe.ChargeListParams{
 		ListParams: stripe.ListParams{Context: ctx, Limit: stripe.Int64(pageSize)},
 		CreatedRange: &stripe.RangeQueryParams{
-			GreaterThanOrEqual: from.Unix(),
+			GreaterThanOrEqual: from.AddDate(0, 0, -captureDays).Unix(),
 			LesserThan:         to.AddDate(0, 0, 1).Unix(),
 		},
 	}
 	// The client is named on the PaymentIntent; Stripe does not copy its metadata to the charge.
 	params.AddExpand("data.payment_intent")
+	params.AddExpand("data.balance_transaction")
 	byDay := map[time.Time]kpi.Revenue{}
 	it := s.API.Charges.List(params)
 	for it.Next() {
@@ -49,7 +60,10 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 		if !counts(c, clientID, cur) {
 			continue
 		}
-		day := kpi.DayOf(time.Unix(c.Created, 0))
+		day := kpi.DayOf(capturedAt(c))
+		if day.Before(from) || day.After(to) {
+			continue // made before the range and captured before it too, or captured after it
+		}
 		r := byDay[day]
 		captured := c.AmountCaptured
 		if captured == 0 {
@@ -78,6 +92,15 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
 	}
 	return out, nil
+}
+
+// capturedAt is when the charge was captured: when Stripe created its balance transaction, or the
+// charge's own time when the answer has none (captured at once, as most are).
+func capturedAt(c *stripe.Charge) time.Time {
+	if bt := c.BalanceTransaction; bt != nil && bt.Created > 0 {
+		return time.Unix(bt.Created, 0)
+	}
+	return time.Unix(c.Created, 0)
 }
 
 // counts says whether a charge is one of the client's captured sales in cur.

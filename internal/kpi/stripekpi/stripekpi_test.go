@@ -58,9 +58,35 @@ func TestRevenueDaysFromCharges(t *testing.T) {
 	}, days)
 	require.Equal(t, 2, srv.Calls(), "has_more followed with starting_after")
 	q := srv.Queries()[0]
-	require.Contains(t, q, "created[gte]=1769904000")
+	require.Contains(t, q, "created[gte]=1769299200", "charges made up to 7 days before the range, which may be captured in it")
 	require.Contains(t, q, "created[lt]=1770163200")
 	require.True(t, strings.Contains(q, "expand[0]=data.payment_intent") || strings.Contains(q, "expand[]=data.payment_intent"), q)
+}
+
+// TestRevenueOnTheCaptureDay: a charge counts on the day it was captured (its balance
+// transaction's time), as our payments do, not on the day it was authorized: one authorized
+// before the range and captured in it counts, one authorized in it and captured after does not.
+func TestRevenueOnTheCaptureDay(t *testing.T) {
+	srv := kpitest.NewStripe(t)
+	at := func(d string, h int) time.Time { return day(d).Add(time.Duration(h) * time.Hour) }
+	charge := func(id string, amount int64, created, captured time.Time) kpitest.Charge {
+		return kpitest.Charge{ID: id, PaymentIntent: "pi_" + id, ClientID: "northwind", Currency: "usd", Status: "succeeded",
+			Amount: amount, Captured: true, Created: created, CapturedAt: captured}
+	}
+	srv.Add(
+		charge("ch_in", 100, at("2026-01-26", 20), at("2026-02-02", 9)),     // authorized 7 days before the range
+		charge("ch_out", 20, at("2026-02-03", 20), at("2026-02-04", 9)),     // captured after the range
+		charge("ch_now", 3, at("2026-02-01", 0), time.Time{}),               // captured at once
+		charge("ch_before", 4000, at("2026-01-25", 9), at("2026-01-31", 9)), // captured before the range
+	)
+	src := stripekpi.Source{API: activities.NewStripeClient("sk_test_kpi", srv.URL, nil)}
+	days, err := src.RevenueDays(t.Context(), "northwind", money.USD, day("2026-02-01"), day("2026-02-03"))
+	require.NoError(t, err)
+	require.Equal(t, []kpi.RevenueDay{
+		{Day: day("2026-02-01"), Revenue: kpi.Revenue{Currency: money.USD, Gross: 3}},
+		{Day: day("2026-02-02"), Revenue: kpi.Revenue{Currency: money.USD, Gross: 100}},
+		{Day: day("2026-02-03"), Revenue: kpi.Revenue{Currency: money.USD}},
+	}, days)
 }
 
 func TestErrorsClassified(t *testing.T) {
