@@ -11,15 +11,26 @@ import (
 	"time"
 )
 
+// The limits of the servers Serve starts on a peer: its headers within 5 s, the rest of its
+// request (a body it announced) within serveReadTimeout, its next request on a kept-alive
+// connection within serveIdleTimeout. Without the last two, a peer that announces a body and
+// never sends it, or keeps a connection idle after a request, holds that connection and its
+// goroutine for as long as it likes. Variables, so tests can shorten them.
+var (
+	serveReadTimeout = 30 * time.Second
+	serveIdleTimeout = 2 * time.Minute
+)
+
 // Serve starts an HTTP server for h on addr, named name in logs and errors. Listening happens
 // here, so a taken port stops the program at start instead of in a goroutine's log line. The
-// server has no write timeout: a CPU profile is written only when its seconds are over.
+// server has no write timeout: a CPU profile is written only when its seconds are over. (The read
+// timeout does not cut it short: it covers reading the request, which a profile's has none of.)
 func Serve(name, addr string, h http.Handler, logger *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", name, addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: serveReadTimeout, IdleTimeout: serveIdleTimeout}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error(name, "error", err)

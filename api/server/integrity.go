@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/monitor"
-	"paysplit/internal/store"
 )
 
 // Ledger integrity endpoints: chain verification, point-in-time balances of one account,
@@ -22,8 +20,12 @@ import (
 
 func (s *Server) monitors() *monitor.Store { return monitor.NewStore(s.deps.Pool, s.deps.Ledger) }
 
-// changeMonitor makes a monitor change and writes its audit entry. The change's transaction
-// commits only after the audit entry did, so no monitor change is ever left unaudited.
+// changeMonitor makes a monitor change and writes its audit entry in one transaction, so no
+// monitor change is ever left unaudited nor an audit entry left without its change. Both go
+// through the one connection the transaction holds: writing the audit entry in a transaction of
+// its own (s.audited) would hold this connection while waiting for a second, and as many changes
+// at once as the pool has connections would then wait on each other for as long as their clients
+// wait, with every other request queued behind them.
 func (s *Server) changeMonitor(c echo.Context, action string, fn func(ms *monitor.Store) (target string, before, after any, err error)) error {
 	ctx := c.Request().Context()
 	return pgx.BeginFunc(ctx, s.deps.Pool, func(tx pgx.Tx) error {
@@ -31,7 +33,11 @@ func (s *Server) changeMonitor(c echo.Context, action string, fn func(ms *monito
 		if err != nil {
 			return integrityError(err)
 		}
-		return s.audited(c, action, target, func(context.Context, *store.Store) (any, any, error) { return before, after, nil })
+		st := s.deps.Store.Joining(tx)
+		if err := st.LockTarget(ctx, target); err != nil {
+			return err
+		}
+		return st.Audit(ctx, actor(c), action, target, requestID(c), before, after)
 	})
 }
 

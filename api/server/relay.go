@@ -134,6 +134,21 @@ func (r *relay) close() {
 	r.releaseHeld(store.InboxIDs(r.takeHanded(nil, r.opts.Buffer)))
 }
 
+// relayStoreTimeout bounds the writes a batch ends with (marking what was forwarded, rescheduling
+// what was not). They run on after the relay's context ended, so a stop does not lose them, and
+// so need a bound of their own: without one, a Postgres that does not answer (a stalled disk, a
+// connection whose peer vanished without a reset, a row lock held elsewhere) kept the relay's
+// only loop there, forwarding nothing more, and Shutdown waiting for it past its deadline. A
+// write given up on costs a second delivery after the lease, which the workflow takes as a
+// duplicate. A variable, so tests can shorten it.
+var relayStoreTimeout = 10 * time.Second
+
+// afterBatch is the context of a batch's closing writes: ctx's values, not its end, and
+// relayStoreTimeout.
+func afterBatch(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), relayStoreTimeout)
+}
+
 // releaseHeld makes events this relay held claimable now.
 func (r *relay) releaseHeld(ids []int64) {
 	if len(ids) == 0 {
@@ -282,7 +297,9 @@ func (r *relay) forward(ctx context.Context, batch []store.InboxEvent) {
 	wg.Wait()
 	// A crash before this line forwards these again after the lease: the workflow and Temporal's
 	// ID reuse policy make a second delivery of the same event a no-op.
-	if err := r.store.MarkForwarded(context.WithoutCancel(ctx), done); err != nil {
+	mctx, cancel := afterBatch(ctx)
+	defer cancel()
+	if err := r.store.MarkForwarded(mctx, done); err != nil {
 		r.logger.Error("webhook relay: marking events forwarded failed", "error", err, "events", len(done))
 	}
 }
@@ -323,7 +340,9 @@ func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause
 	r.forwarded.WithLabelValues(events[0].Provider, "retry").Inc()
 	r.logger.Warn("webhook relay: Temporal did not take an event; retrying", "provider", events[0].Provider,
 		"event_id", events[0].EventID, "attempts", events[0].Attempts, "retry_in", wait, "error", cause)
-	if err := r.store.RetryInboxAt(context.WithoutCancel(ctx), store.InboxIDs(events), time.Now().Add(wait), cause.Error()); err != nil {
+	rctx, cancel := afterBatch(ctx)
+	defer cancel()
+	if err := r.store.RetryInboxAt(rctx, store.InboxIDs(events), time.Now().Add(wait), cause.Error()); err != nil {
 		r.logger.Error("webhook relay: rescheduling failed; the lease retries them", "events", len(events), "error", err)
 	}
 }

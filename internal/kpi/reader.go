@@ -136,7 +136,7 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 	var errs []SourceError
 	if src.Traffic != nil {
 		trafficName = src.Traffic.Name()
-		days, err := r.sourceDays(ctx, "traffic/"+clientID+"/"+trafficName, cfrom, cto, func(from, to time.Time) ([]Day, error) {
+		days, err := r.sourceDays(ctx, "traffic/"+clientID+"/"+trafficName, cfrom, cto, func(ctx context.Context, from, to time.Time) ([]Day, error) {
 			t, err := src.Traffic.TrafficDays(ctx, from, to)
 			return Combine(t, trafficName, nil, ""), err
 		})
@@ -147,7 +147,7 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 	}
 	if src.Revenue != nil {
 		revenueName = src.Revenue.Name()
-		days, err := r.sourceDays(ctx, "revenue/"+clientID+"/"+revenueName+"/"+string(cur), cfrom, cto, func(from, to time.Time) ([]Day, error) {
+		days, err := r.sourceDays(ctx, "revenue/"+clientID+"/"+revenueName+"/"+string(cur), cfrom, cto, func(ctx context.Context, from, to time.Time) ([]Day, error) {
 			rv, err := src.Revenue.RevenueDays(ctx, clientID, cur, from, to)
 			return Combine(nil, "", rv, revenueName), err
 		})
@@ -159,12 +159,24 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 	return Combine(traffic, trafficName, revenue, revenueName), errs, nil
 }
 
+// sharedFetchTimeout bounds a call to a source that concurrent requests share: it runs on
+// without the request that started it (see sourceDays), so nothing else ends it. It matches the
+// API's write timeout, the longest any request waits for an answer.
+const sharedFetchTimeout = 5 * time.Minute
+
 // sourceDays is one source's days from..to: those cached are reused day by day, and the source
 // is asked only for the span from the first day missing to the last, with concurrent requests
 // for the same span sharing one call. Caching by day, not by the range asked, keeps a client
 // that moves a year-long range a day at a time from making the source (Stripe's charges of the
 // whole platform account, PayPal's transaction search) list the whole year again each time.
-func (r *Reader) sourceDays(ctx context.Context, prefix string, from, to time.Time, ask func(from, to time.Time) ([]Day, error)) ([]Day, error) {
+//
+// A caller whose context ends stops waiting for the shared call at once, and the call does not
+// end with it: on the context of whichever request started it, it failed every other request
+// sharing it when that one's client went away, and left nothing cached for the next; and a
+// caller that could not leave stayed parked on a slow source however long ago its client had
+// gone, so such requests piled up for as long as the source took. The call has its own bound,
+// and caches what it brings even when nobody waits for it any more.
+func (r *Reader) sourceDays(ctx context.Context, prefix string, from, to time.Time, ask func(ctx context.Context, from, to time.Time) ([]Day, error)) ([]Day, error) {
 	all := Days(from, to)
 	have := make(map[time.Time]Day, len(all))
 	var missFrom, missTo time.Time
@@ -180,13 +192,29 @@ func (r *Reader) sourceDays(ctx context.Context, prefix string, from, to time.Ti
 	}
 	if !missFrom.IsZero() {
 		span := missFrom.Format(time.DateOnly) + ".." + missTo.Format(time.DateOnly)
-		v, err, _ := r.flight.Do(prefix+"/"+span, func() (any, error) { return ask(missFrom, missTo) })
-		if err != nil {
-			return nil, err
+		call := r.flight.DoChan(prefix+"/"+span, func() (any, error) {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedFetchTimeout)
+			defer cancel()
+			days, err := ask(fctx, missFrom, missTo)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range days {
+				r.put(prefix+"/"+d.Day.Format(time.DateOnly), []Day{d})
+			}
+			return days, nil
+		})
+		var res singleflight.Result
+		select {
+		case res = <-call:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		for _, d := range v.([]Day) {
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		for _, d := range res.Val.([]Day) {
 			have[d.Day] = d
-			r.put(prefix+"/"+d.Day.Format(time.DateOnly), []Day{d})
 		}
 	}
 	out := make([]Day, 0, len(all))

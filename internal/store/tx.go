@@ -36,3 +36,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 		return fn(&Store{pool: tx, secrets: s.secrets})
 	})
 }
+
+// Joining returns a Store whose every call is part of tx, a transaction the caller began on the
+// same database (another package's change that must commit with this store's writes, such as an
+// admin change and its audit entry). Using it instead of InTx keeps such a request on the one
+// connection tx holds: a request that holds a connection while it waits for a second deadlocks
+// the pool once as many of them run at once as it has connections.
+func (s *Store) Joining(tx pgx.Tx) *Store {
+	return &Store{pool: checkedTx{Tx: tx}, secrets: s.secrets}
+}

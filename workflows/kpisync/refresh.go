@@ -20,11 +20,16 @@ const refreshMargin = 500 * time.Millisecond
 
 // Refresh runs the client's sync now by triggering its schedule, and returns when that run has
 // finished (fresh data stored, or its failure recorded) or shortly before ctx's deadline, with
-// the run still going. Either way the caller then reads what Postgres has. It returns an error
+// the run still going or still queued behind the one before it. Either way the caller then reads what Postgres has. It returns an error
 // only when the run could not be started; ErrUnavailable when Temporal cannot be reached.
 //
-// The trigger overrides the schedule's overlap policy with "allow all": a refresh must not be
-// skipped because a periodic run is in progress. Two runs at once write the same rows.
+// The trigger overrides the schedule's overlap policy ("skip") with "buffer one": a refresh is
+// not skipped because a run is in progress (it may have read the client's settings before the
+// change the user refreshes for), it starts when that run ends; a refresh while one is already
+// waiting is served by the waiting one, which starts after it too. So a client has at most one run
+// going and one queued, however often it refreshes: with a run per refresh ("allow all"), a client
+// pressing refresh while a source hangs piled up runs holding a worker activity slot each for as
+// long as the source's timeouts, until the worker had no slot left for anything else.
 func (s *Scheduler) Refresh(ctx context.Context, clientID string) error {
 	wait, cancel := context.WithCancel(ctx)
 	if dl, ok := ctx.Deadline(); ok {
@@ -46,7 +51,7 @@ func (s *Scheduler) Refresh(ctx context.Context, clientID string) error {
 		return fmt.Errorf("describe schedule %s: %w", ScheduleID(clientID), unavailable(err))
 	}
 	known := startedRuns(before)
-	if err := h.Trigger(wait, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL}); err != nil {
+	if err := h.Trigger(wait, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE}); err != nil {
 		return fmt.Errorf("trigger schedule %s: %w", ScheduleID(clientID), unavailable(err))
 	}
 	run, err := s.awaitStart(wait, h, known)

@@ -284,6 +284,12 @@ func (s *Source) run(ctx context.Context, dimension string, from, to time.Time) 
 	return out, err
 }
 
+// requestTimeout bounds one runReport call (a page): Google's client has no timeout of its own,
+// and the callers' contexts may have none either (a dashboard request's), so a GA4 that takes a
+// request and never answers would hold the caller, and everyone waiting on the same days behind
+// it, for ever. A report of a year's days answers in seconds. A variable, so tests can shorten it.
+var requestTimeout = 30 * time.Second
+
 // runWithZone is run that also returns the property's time zone, from the answer's metadata.
 func (s *Source) runWithZone(ctx context.Context, dimension string, from, to time.Time) (map[string]kpi.Traffic, string, error) {
 	out := map[string]kpi.Traffic{}
@@ -296,7 +302,9 @@ func (s *Source) runWithZone(ctx context.Context, dimension string, from, to tim
 			Limit:      pageSize,
 			Offset:     offset,
 		}
-		res, err := s.svc.Properties.RunReport(s.property, req).Context(ctx).Do()
+		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		res, err := s.svc.Properties.RunReport(s.property, req).Context(rctx).Do()
+		cancel()
 		if err != nil {
 			return nil, "", classify(err)
 		}
