@@ -8,6 +8,7 @@ import (
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/store"
+	"paysplit/workflows/payment"
 	"paysplit/workflows/searchattr"
 )
 
@@ -32,6 +33,26 @@ func (s *Server) startAttributes(ctx context.Context, workflowID string) tempora
 		return temporal.SearchAttributes{}
 	}
 	return temporal.NewSearchAttributes(recordAttributes(rec)...)
+}
+
+// captureAttributes are the search attributes a payment's first run starts with, from its capture:
+// the client, vendor and order its metadata names, when it names them, and the amount. The run
+// sets them from the order it splits (the same, or the storefront's when the metadata had none),
+// so a payment that parks or waits for its order before its split is found by them too.
+func captureAttributes(ev payment.Event) temporal.SearchAttributes {
+	out := []temporal.SearchAttributeUpdate{
+		searchattr.PaymentStatus.ValueSet(string(ipayment.StatusAwaitingCapture)),
+		searchattr.AmountMinor.ValueSet(ev.Amount),
+		searchattr.Currency.ValueSet(string(ev.Currency)),
+	}
+	for key, name := range map[temporal.SearchAttributeKeyKeyword]string{
+		searchattr.ClientID: "client_id", searchattr.VendorID: "vendor_id", searchattr.OrderID: "order_id",
+	} {
+		if v := ev.Metadata[name]; v != "" {
+			out = append(out, key.ValueSet(v))
+		}
+	}
+	return temporal.NewSearchAttributes(out...)
 }
 
 // recordAttributes are a stored payment's search attributes, as its runs set them: the order's

@@ -96,3 +96,17 @@ func TestRunWaitingForItsCaptureCarriesItsStatus(t *testing.T) {
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingCapture)
 	require.Equal(t, string(ipayment.StatusAwaitingCapture), s.searchAttributes(id)["PaymentStatus"])
 }
+
+// A capture whose payment parks (here its client is unknown: no rule, no payees) waits for an
+// admin, needs_attention; admins find it in the UI by its client and order as any payment.
+func TestParkedPaymentCarriesItsClientAndOrder(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	id := payment.WorkflowID("stripe", "pi_sa3")
+	code, body := s.webhook(stripeevent.Sign(capture("nosa", "pi_sa3").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	attrs := s.searchAttributes(id)
+	assert.Equal(t, string(ipayment.StatusNeedsAttention), attrs["PaymentStatus"])
+	assert.Equal(t, "nosa", attrs["ClientId"])
+	assert.Equal(t, "order-pi_sa3", attrs["OrderId"])
+}

@@ -301,6 +301,7 @@ func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev pay
 		_, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true,
+			TypedSearchAttributes: captureAttributes(ev),
 		}, payment.WorkflowName, first)
 		if !errors.As(err, &started) {
 			if err != nil {
