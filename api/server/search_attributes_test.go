@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -109,4 +110,39 @@ func TestParkedPaymentCarriesItsClientAndOrder(t *testing.T) {
 	assert.Equal(t, string(ipayment.StatusNeedsAttention), attrs["PaymentStatus"])
 	assert.Equal(t, "nosa", attrs["ClientId"])
 	assert.Equal(t, "order-pi_sa3", attrs["OrderId"])
+}
+
+// The README's flow on a real dev server: a payout Stripe refuses leaves the payment
+// payout_failed, the run waiting for a decision; `PaymentStatus = 'payout_failed'` finds it by
+// its client; the admin signal sent as the Temporal UI sends it (JSON {"Action": "retry"}) pays
+// it, and the UI then shows it paid.
+func TestPayoutFailedFoundAndRetriedFromTheUI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("sa4")
+	id := payment.WorkflowID("stripe", "pi_sa4")
+	refused := id + "/transfer/vendor-sa4-vendor/0"
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.URL.Path == "/v1/transfers" && r.Header.Get("Idempotency-Key") == refused {
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"balance_insufficient","message":"You have insufficient available funds in your Stripe account."}}`
+		}
+		return 0, ""
+	}
+	code, body := s.webhook(stripeevent.Sign(capture("sa4", "pi_sa4").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPayoutFailed)
+	require.Equal(t, "payout_failed", s.searchAttributes(id)["PaymentStatus"])
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		res, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "PaymentStatus = 'payout_failed' AND ClientId = 'sa4'",
+		})
+		if assert.NoError(c, err) && assert.Len(c, res.Executions, 1) {
+			assert.Equal(c, id, res.Executions[0].GetExecution().GetWorkflowId())
+		}
+	}, 10*time.Second, 100*time.Millisecond)
+
+	s.stripe.Inject = nil
+	require.NoError(t, s.tc.SignalWorkflow(context.Background(), id, "", payment.SignalAdmin, map[string]any{"Action": "retry"}))
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	require.Equal(t, "paid", s.searchAttributes(id)["PaymentStatus"])
 }
