@@ -63,3 +63,18 @@ func (s *workflowSuite) checkAdminPayloadsIgnored(payloads map[string]any) {
 		})
 	}
 }
+
+// Until that is fixed, an admin who sent a malformed payload gets the run going again with any
+// well-formed admin signal: one with an action no build knows is taken by the blocked Receive and
+// ignored, and the run goes on as if neither came.
+func (s *workflowSuite) TestWellFormedAdminSignalUnblocksAMalformedOne() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalAdmin, "retry")
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundEvent("evt_r1", 1100))
+	signalAt(s.env, 2*time.Hour, SignalAdmin, map[string]any{"Action": "noop"})
+	start := s.env.Now()
+	rec := s.run()
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	s.GreaterOrEqual(s.env.Now().Sub(start), 2*time.Hour, "blocked past its settle window (1 h) until the well-formed signal came")
+}
