@@ -40,8 +40,9 @@ func (s *Server) startAttributes(ctx context.Context, workflowID string) tempora
 // sets them from the order it splits (the same, or the storefront's when the metadata had none),
 // so a payment that parks or waits for its order before its split is found by them too.
 func captureAttributes(ev payment.Event) temporal.SearchAttributes {
+	// No PaymentStatus: nothing is stored for the payment until the run's first save, and the run
+	// sets it with its first status (a run held up before, as by a database outage, shows none).
 	out := []temporal.SearchAttributeUpdate{
-		searchattr.PaymentStatus.ValueSet(string(ipayment.StatusAwaitingCapture)),
 		searchattr.AmountMinor.ValueSet(ev.Amount),
 		searchattr.Currency.ValueSet(string(ev.Currency)),
 	}
