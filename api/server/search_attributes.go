@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -23,7 +24,10 @@ func (s *Server) startAttributes(ctx context.Context, workflowID string) tempora
 	if s.deps.Store == nil {
 		return temporal.SearchAttributes{}
 	}
-	rec, err := s.deps.Store.GetPayment(ctx, workflowID)
+	// A short read: the event's signal, on the same deadline, matters more than its attributes.
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	rec, err := s.deps.Store.GetPayment(rctx, workflowID)
 	if errors.Is(err, store.ErrNotFound) {
 		return temporal.NewSearchAttributes(searchattr.PaymentStatus.ValueSet(string(ipayment.StatusAwaitingCapture)))
 	}
