@@ -285,7 +285,8 @@ func orderMetadata(md map[string]string) map[string]string {
 // run of a closed payment (the duplicate is acknowledged); a refund or dispute after the run
 // closed starts a follow-up run that resumes from the stored state. A capture starts its run with
 // a plain start, the event in the input (code path 8), which spares the server a signal; when the
-// run exists (a refund came first, or a re-delivery), the signal-with-start says which.
+// run exists (a refund came first, or a re-delivery), the signal-with-start says which. A run
+// that an event other than a capture starts carries the stored payment's search attributes.
 func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -300,6 +301,7 @@ func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev pay
 		_, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true,
+			TypedSearchAttributes: captureAttributes(ev),
 		}, payment.WorkflowName, first)
 		if !errors.As(err, &started) {
 			if err != nil {
@@ -308,9 +310,12 @@ func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev pay
 			return "accepted", nil
 		}
 	}
-	_, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, id, payment.SignalEvent, ev, client.StartWorkflowOptions{
-		ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
-	}, payment.WorkflowName, in)
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse}
+	if ev.Kind != payment.EventCapture {
+		// It may start a follow-up run (a capture never does): one admins find as the first.
+		opts.TypedSearchAttributes = s.startAttributes(ctx, id)
+	}
+	_, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, id, payment.SignalEvent, ev, opts, payment.WorkflowName, in)
 	if errors.As(err, &started) {
 		return "duplicate", nil
 	}

@@ -1,0 +1,148 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/stripeevent"
+	"paysplit/workflows/payment"
+	"paysplit/workflows/searchattr"
+)
+
+// searchAttributes are the payment search attributes the payment's latest run carries, as the
+// Temporal UI shows them (absent ones are missing from the map).
+func (s *stack) searchAttributes(id string) map[string]any {
+	s.t.Helper()
+	d, err := s.tc.DescribeWorkflowExecution(context.Background(), id, "")
+	require.NoError(s.t, err)
+	out := map[string]any{}
+	for name, p := range d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
+		if _, ok := searchattr.Definitions()[name]; !ok {
+			continue
+		}
+		var v any
+		require.NoError(s.t, converter.GetDefaultDataConverter().FromPayload(p, &v))
+		if n, ok := v.(float64); ok {
+			v = int64(n)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+// attributesOf is what the README promises an admin finds on a payment's run: its client, vendor,
+// order, currency, amount and the status Postgres holds for it.
+func attributesOf(rec ipayment.Record) map[string]any {
+	return map[string]any{
+		"ClientId": rec.Order.ClientID, "VendorId": rec.Order.VendorID, "OrderId": rec.Order.OrderID,
+		"Currency": string(rec.Currency), "AmountMinor": rec.Gross, "PaymentStatus": string(rec.Status),
+	}
+}
+
+// A refund after the payment's run closed starts a follow-up run. Admins find payments in the
+// Temporal UI by ClientId, OrderId and PaymentStatus (README, "Temporal search attributes"): the
+// follow-up run must carry them too, with PaymentStatus the status the store holds, also when the
+// refund leaves the status as it was.
+func TestFollowUpRunsCarryTheSearchAttributes(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	id := s.paid("sa", "pi_sa1")
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, attributesOf(rec), s.searchAttributes(id), "the first run")
+
+	for i, refunded := range []int64{1100, 2200, 11000} {
+		refund := stripeevent.Refund{EventID: fmt.Sprintf("evt_sa1_r%d", i), PaymentIntent: "pi_sa1", Charge: "ch_pi_sa1", Currency: "usd",
+			Amount: 11000, AmountRefunded: refunded, Created: time.Now()}
+		code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+		require.Equal(t, http.StatusOK, code, body)
+		require.Equal(t, "accepted", body["status"])
+		res := s.result(id)
+		require.Equal(t, i+2, s.runs(id), "a follow-up run per refund")
+		stored, err := s.Store.GetPayment(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, res.Status, stored.Status)
+		assert.Equal(t, attributesOf(stored), s.searchAttributes(id), "the follow-up run of refund %d (%s)", i+1, stored.Status)
+	}
+
+	// The README's query finds the refunded payment's open-or-closed latest run by its client.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		res, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "ClientId = 'sa' AND OrderId = 'order-pi_sa1' AND PaymentStatus = 'refunded'",
+		})
+		if assert.NoError(c, err) {
+			assert.Len(c, res.Executions, 1)
+		}
+	}, 10*time.Second, 100*time.Millisecond)
+}
+
+// A refund that comes before its capture starts the payment's run, which waits for the capture
+// with the store saying awaiting_capture: the UI says so too.
+func TestRunWaitingForItsCaptureCarriesItsStatus(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("sa2")
+	id := payment.WorkflowID("stripe", "pi_sa2")
+	refund := stripeevent.Refund{EventID: "evt_sa2_r", PaymentIntent: "pi_sa2", Charge: "ch_pi_sa2", Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: time.Now()}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingCapture)
+	require.Equal(t, string(ipayment.StatusAwaitingCapture), s.searchAttributes(id)["PaymentStatus"])
+}
+
+// A capture whose payment parks (here its client is unknown: no rule, no payees) waits for an
+// admin, needs_attention; admins find it in the UI by its client and order as any payment.
+func TestParkedPaymentCarriesItsClientAndOrder(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	id := payment.WorkflowID("stripe", "pi_sa3")
+	code, body := s.webhook(stripeevent.Sign(capture("nosa", "pi_sa3").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	attrs := s.searchAttributes(id)
+	assert.Equal(t, string(ipayment.StatusNeedsAttention), attrs["PaymentStatus"])
+	assert.Equal(t, "nosa", attrs["ClientId"])
+	assert.Equal(t, "order-pi_sa3", attrs["OrderId"])
+}
+
+// The README's flow on a real dev server: a payout Stripe refuses leaves the payment
+// payout_failed, the run waiting for a decision; `PaymentStatus = 'payout_failed'` finds it by
+// its client; the admin signal sent as the Temporal UI sends it (JSON {"Action": "retry"}) pays
+// it, and the UI then shows it paid.
+func TestPayoutFailedFoundAndRetriedFromTheUI(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	s.seed("sa4")
+	id := payment.WorkflowID("stripe", "pi_sa4")
+	refused := id + "/transfer/vendor-sa4-vendor/0"
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.URL.Path == "/v1/transfers" && r.Header.Get("Idempotency-Key") == refused {
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"balance_insufficient","message":"You have insufficient available funds in your Stripe account."}}`
+		}
+		return 0, ""
+	}
+	code, body := s.webhook(stripeevent.Sign(capture("sa4", "pi_sa4").Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPayoutFailed)
+	require.Equal(t, "payout_failed", s.searchAttributes(id)["PaymentStatus"])
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		res, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "PaymentStatus = 'payout_failed' AND ClientId = 'sa4'",
+		})
+		if assert.NoError(c, err) && assert.Len(c, res.Executions, 1) {
+			assert.Equal(c, id, res.Executions[0].GetExecution().GetWorkflowId())
+		}
+	}, 10*time.Second, 100*time.Millisecond)
+
+	s.stripe.Inject = nil
+	require.NoError(t, s.tc.SignalWorkflow(context.Background(), id, "", payment.SignalAdmin, map[string]any{"Action": "retry"}))
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	require.Equal(t, "paid", s.searchAttributes(id)["PaymentStatus"])
+}
