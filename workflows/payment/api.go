@@ -192,8 +192,17 @@ const (
 	// top-ups (Due.Held: the payee cannot receive) is held, as one whose leg is held, not
 	// payout_failed: the platform waits on the payee, nothing failed.
 	codePathOutageProof = 14
+	// codePathSignalsAtRest keeps a waiting run's signals and search attributes right. A signal
+	// payload that does not decode (an admin typing `"retry"` or `{"Action": 1}` in the Temporal
+	// UI) is dropped and the run goes on waiting, where the SDK's Receive in the selector's
+	// callback dropped it and then blocked until the next well-formed signal: no timer, event or
+	// cancellation was taken meanwhile (a settle window never closed, a refused payout was never
+	// compensated). And the search attributes an event taken while the run waits changed (a
+	// dispute or refund in the settle window) are written at once, where they waited for the end
+	// of the wait: PaymentStatus showed the status before the event for up to a settle window.
+	codePathSignalsAtRest = 15
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathOutageProof
+	CurrentCodePath = codePathSignalsAtRest
 )
 
 // EventKind is the kind of provider event.

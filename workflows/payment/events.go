@@ -48,13 +48,15 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		var got *AdminCommand
 		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) {
 			var e Event
-			c.Receive(ctx, &e)
-			ev = &e
+			if r.receive(ctx, c, &e) {
+				ev = &e
+			}
 		})
 		sel.AddReceive(r.admin, func(c workflow.ReceiveChannel, _ bool) {
 			var a AdminCommand
-			c.Receive(ctx, &a)
-			got = &a
+			if r.receive(ctx, c, &a) {
+				got = &a
+			}
 		})
 		if timer != nil {
 			sel.AddFuture(timer, func(workflow.Future) { fired = true })
@@ -92,10 +94,31 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		case fired:
 			return AdminCommand{}, true
 		}
+		if r.in.CodePath >= codePathSignalsAtRest {
+			// The run rests again: what admins filter on in the Temporal UI must be what the
+			// event just taken made it, not wait for the wait to end.
+			r.flushAttributes()
+		}
 		if r.capture != nil && !r.rec.Split() && (!wantAdmin && r.rec.Status == payment.StatusAwaitingCapture || r.lateCapture) {
 			return AdminCommand{}, false // the capture came: stop waiting for it
 		}
 	}
+}
+
+// receive takes the signal the selector found on c into valuePtr, and says whether it decoded.
+// From codePathSignalsAtRest a payload that does not decode is dropped (the SDK logs it) and the
+// wait goes on; before, Receive dropped it and blocked, in the selector's callback, until a
+// payload that decodes came, and nothing else was taken meanwhile.
+func (r *run) receive(ctx workflow.Context, c workflow.ReceiveChannel, valuePtr any) bool {
+	if r.in.CodePath < codePathSignalsAtRest {
+		c.Receive(ctx, valuePtr)
+		return true
+	}
+	if !c.ReceiveAsync(valuePtr) {
+		r.log.Warn("signal dropped: its payload does not decode", "Signal", c.Name())
+		return false
+	}
+	return true
 }
 
 // cancelledWhileWaiting takes the workflow's cancellation (code path 11) as an admin's cancel:
