@@ -418,7 +418,18 @@ const (
 	PruneWebhookDeliveries = "webhook_deliveries"
 	// PruneWebhookInbox deletes forwarded inbox events only; one still waiting for Temporal stays.
 	PruneWebhookInbox = "webhook_inbox"
+	// PruneOrderWaiters deletes the record that a payment waited for its order once the payment
+	// waits for no order any more (orderWaitOver). A shop's later updates of the order signal
+	// every payment recorded as waiting for it, and a retried delivery must still reach one a
+	// failed wake-up missed, so a waiter stays while its payment may need waking; kept for good,
+	// they grew by one a payment that came before its order, each update signalling more runs.
+	PruneOrderWaiters = "order_waiters"
 )
+
+// orderWaitOver is SQL true for a payment (p) that no order can change any more: split (paying out
+// and on), or cancelled. One waiting for its capture, its metadata or an admin (needs_attention,
+// which an order that comes later may settle) may still need waking.
+const orderWaitOver = `p.status NOT IN ('awaiting_capture', 'awaiting_metadata', 'needs_attention')`
 
 // PruneBatch deletes at most limit rows of table older than before (a day for kpi_daily, an
 // instant for the others) and returns how many it deleted. One small statement per batch keeps
@@ -437,6 +448,9 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 			AND (body_sha256 IS NULL OR received_at < now() - make_interval(secs => $3)) LIMIT $2)`
 	case PruneWebhookInbox:
 		q = `DELETE FROM webhook_inbox WHERE ctid IN (SELECT ctid FROM webhook_inbox WHERE forwarded_at < $1 LIMIT $2)`
+	case PruneOrderWaiters:
+		q = `DELETE FROM order_waiters WHERE ctid IN (SELECT w.ctid FROM order_waiters w
+			JOIN payments p ON p.workflow_id = w.workflow_id WHERE w.created_at < $1 AND ` + orderWaitOver + ` LIMIT $2)`
 	default:
 		return 0, fmt.Errorf("%w: %q is not a table retention prunes", ErrInvalid, table)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"paysplit/internal/kpi"
 	"paysplit/internal/money"
+	"paysplit/internal/payment"
 	"paysplit/internal/store"
 	"paysplit/testenv"
 )
@@ -230,4 +231,59 @@ func TestPruneBatch(t *testing.T) {
 	require.Equal(t, cut, left[0].Day)
 	_, err = s.PruneBatch(ctx, "journal_entries", cut, 3)
 	require.ErrorIs(t, err, store.ErrInvalid, "only KPI tables can be pruned")
+}
+
+// The retention drops the record that a payment waited for its order once no order can change
+// the payment (split, or cancelled) and the record is older than the cut; one whose payment may
+// still need waking (waiting for its capture or metadata, parked for an admin), one newer than
+// the cut, and one whose payment never saved stay.
+func TestPruneOrderWaiters(t *testing.T) {
+	pool := testenv.OwnDatabase(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	old, cut := time.Now().Add(-9*24*time.Hour), time.Now().Add(-7*24*time.Hour)
+	waiters := []struct {
+		workflow string
+		status   payment.Status // "" = no payment row
+		at       time.Time
+		stays    bool
+	}{
+		{"wf-paid", payment.StatusPaid, old, false},
+		{"wf-refunded", payment.StatusRefunded, old, false},
+		{"wf-cancelled", payment.StatusCancelled, old, false},
+		{"wf-payout-failed", payment.StatusPayoutFailed, old, false},
+		{"wf-parked", payment.StatusNeedsAttention, old, true},
+		{"wf-awaiting-metadata", payment.StatusAwaitingMetadata, old, true},
+		{"wf-awaiting-capture", payment.StatusAwaitingCapture, old, true},
+		{"wf-unsaved", "", old, true},
+		{"wf-paid-recently", payment.StatusPaid, time.Now(), true},
+	}
+	for _, w := range waiters {
+		require.NoError(t, s.AddOrderWaiter(ctx, "shop", "order-"+w.workflow, w.workflow))
+		_, err := pool.Exec(ctx, `UPDATE order_waiters SET created_at = $2 WHERE workflow_id = $1`, w.workflow, w.at)
+		require.NoError(t, err)
+		if w.status != "" {
+			require.NoError(t, s.SavePayment(ctx, payment.Record{WorkflowID: w.workflow, Provider: "stripe", PaymentID: "pi_" + w.workflow,
+				Order: payment.Order{ClientID: "shop", OrderID: "order-" + w.workflow}, Currency: money.USD, Status: w.status}))
+		}
+	}
+	var total int64
+	for {
+		n, err := s.PruneBatch(ctx, store.PruneOrderWaiters, cut, 2)
+		require.NoError(t, err)
+		total += n
+		if n < 2 {
+			break
+		}
+	}
+	require.EqualValues(t, 4, total)
+	for _, w := range waiters {
+		left, err := s.OrderWaiters(ctx, "shop", "order-"+w.workflow)
+		require.NoError(t, err)
+		if w.stays {
+			require.Equal(t, []string{w.workflow}, left, w.workflow)
+		} else {
+			require.Empty(t, left, w.workflow)
+		}
+	}
 }
