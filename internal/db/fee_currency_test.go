@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/db"
@@ -20,15 +18,9 @@ import (
 func TestRuleFeeCurrencyFromTheClientsDefault(t *testing.T) {
 	ctx := t.Context()
 	url := testenv.EmptyDatabase(t)
-	cfg, err := pgx.ParseConfig(url)
-	require.NoError(t, err)
-	sqlDB := stdlib.OpenDB(*cfg)
-	defer sqlDB.Close()
 	fsys, err := fs.Sub(db.MigrationsFS, "migrations")
 	require.NoError(t, err)
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
-	require.NoError(t, err)
-	_, err = p.UpTo(ctx, 24)
+	_, err = migrations(t, url, fsys).UpTo(ctx, 24)
 	require.NoError(t, err)
 
 	conn, err := pgx.Connect(ctx, url)

@@ -15,6 +15,19 @@ import (
 	"paysplit/testenv"
 )
 
+// migrations is a goose provider of fsys's migrations on the database at url, for tests that
+// migrate a database part of the way (db.Migrate always goes all the way).
+func migrations(t *testing.T, url string, fsys fs.FS) *goose.Provider {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(t, err)
+	sqlDB := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { sqlDB.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
+	require.NoError(t, err)
+	return p
+}
+
 // Migrate allows out-of-order migrations ("a database that got a higher-numbered one
 // first still takes the lower ones it lacks"). 00012 and 00014 both replace monitors_kind_check
 // with a full list; 00012's list lacks payout_failed_age. A database that has 00014 but not
@@ -37,13 +50,7 @@ func TestOutOfOrderMigrationKeepsMonitorKinds(t *testing.T) {
 		require.NoError(t, err)
 		partial[f] = &fstest.MapFile{Data: b}
 	}
-	cfg, err := pgx.ParseConfig(url)
-	require.NoError(t, err)
-	sqlDB := stdlib.OpenDB(*cfg)
-	defer sqlDB.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, partial, goose.WithDisableGlobalRegistry(true))
-	require.NoError(t, err)
-	_, err = p.Up(ctx)
+	_, err = migrations(t, url, partial).Up(ctx)
 	require.NoError(t, err)
 
 	// An admin creates a payout_failed_age monitor (allowed by 00014).

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"paysplit/internal/db"
 	"paysplit/internal/kpi"
 	"paysplit/internal/money"
 	"paysplit/internal/store"
@@ -23,11 +22,7 @@ import (
 // hour was refused, so every ledger and GA4 sync failed and the client's KPIs went stale for good.
 func TestKPIHoursWhateverTheServersTimeZone(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.EmptyDatabase(t)
-	require.NoError(t, db.Migrate(ctx, url))
-	pool, err := db.Connect(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := testenv.OwnDatabase(t)
 	var name string
 	require.NoError(t, pool.QueryRow(ctx, `SELECT current_database()`).Scan(&name))
 	s := store.New(pool)
