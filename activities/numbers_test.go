@@ -84,16 +84,11 @@ func TestLostDisputeSameRevenueHotAndCold(t *testing.T) {
 		kpitest.Charge{ID: "ch_" + id + "-ok", PaymentIntent: "pi_" + id + "-ok", ClientID: id, Currency: "usd", Status: "succeeded",
 			Amount: 5000, Captured: true, Created: thu},
 	)
-	cold := func(context.Context, string) (kpi.Sources, error) {
-		return kpi.Sources{Revenue: stripekpi.Source{API: activities.NewStripeClient("sk_test_x", srv.URL, nil)}}, nil
-	}
+	cold := stripeCold(srv)
 
 	// The KPI sync of Mon 15 June 05:45 stores the hot window from our payments.
 	syncAt := time.Date(2026, 6, 15, 5, 45, 0, 0, time.UTC)
-	k := &activities.KPI{Store: st, Now: func() time.Time { return syncAt }}
-	_, err := k.SyncKPISource(ctx, activities.SyncKPISourceInput{ClientID: id, Source: kpi.SourceLedger, Currency: money.USD,
-		From: kpi.HotStart(syncAt, 7), To: kpi.DayOf(syncAt), Today: kpi.DayOf(syncAt)})
-	require.NoError(t, err)
+	syncHotWindow(t, st, id, syncAt)
 
 	w24 := generateWeek(t, st, id, "2026-W24", time.Date(2026, 6, 15, 6, 0, 0, 0, time.UTC), cold)
 	w25 := generateWeek(t, st, id, "2026-W25", time.Date(2026, 6, 22, 6, 0, 0, 0, time.UTC), cold)
@@ -158,16 +153,11 @@ func TestCapturedLaterSameDayHotAndCold(t *testing.T) {
 	srv := kpitest.NewStripe(t)
 	srv.Add(kpitest.Charge{ID: "ch_" + id + "-1", PaymentIntent: "pi_" + id + "-1", ClientID: id, Currency: "usd", Status: "succeeded",
 		Amount: 10000, Captured: true, Created: authorized, CapturedAt: captured})
-	cold := func(context.Context, string) (kpi.Sources, error) {
-		return kpi.Sources{Revenue: stripekpi.Source{API: activities.NewStripeClient("sk_test_x", srv.URL, nil)}}, nil
-	}
+	cold := stripeCold(srv)
 
 	// The KPI sync of Mon 22 June 05:45 stores W25 (the hot window) from our payments.
 	syncAt := time.Date(2026, 6, 22, 5, 45, 0, 0, time.UTC)
-	k := &activities.KPI{Store: st, Now: func() time.Time { return syncAt }}
-	_, err := k.SyncKPISource(ctx, activities.SyncKPISourceInput{ClientID: id, Source: kpi.SourceLedger, Currency: money.USD,
-		From: kpi.HotStart(syncAt, 7), To: kpi.DayOf(syncAt), Today: kpi.DayOf(syncAt)})
-	require.NoError(t, err)
+	syncHotWindow(t, st, id, syncAt)
 
 	w25 := generateWeek(t, st, id, "2026-W25", time.Date(2026, 6, 22, 6, 0, 0, 0, time.UTC), cold)
 	w26 := generateWeek(t, st, id, "2026-W26", time.Date(2026, 6, 29, 6, 0, 0, 0, time.UTC), cold)
@@ -180,4 +170,20 @@ func TestCapturedLaterSameDayHotAndCold(t *testing.T) {
 			require.EqualValues(t, 10000, d.Revenue, "on the day of the capture")
 		}
 	}
+}
+
+// stripeCold reads the cold days of revenue from srv, as a client's Stripe source does.
+func stripeCold(srv *kpitest.Stripe) func(context.Context, string) (kpi.Sources, error) {
+	return func(context.Context, string) (kpi.Sources, error) {
+		return kpi.Sources{Revenue: stripekpi.Source{API: activities.NewStripeClient("sk_test_x", srv.URL, nil)}}, nil
+	}
+}
+
+// syncHotWindow stores client id's hot window from our payments, as the KPI sync at syncAt does.
+func syncHotWindow(t *testing.T, st *store.Store, id string, syncAt time.Time) {
+	t.Helper()
+	k := &activities.KPI{Store: st, Now: func() time.Time { return syncAt }}
+	_, err := k.SyncKPISource(t.Context(), activities.SyncKPISourceInput{ClientID: id, Source: kpi.SourceLedger, Currency: money.USD,
+		From: kpi.HotStart(syncAt, 7), To: kpi.DayOf(syncAt), Today: kpi.DayOf(syncAt)})
+	require.NoError(t, err)
 }
