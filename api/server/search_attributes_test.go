@@ -23,10 +23,10 @@ import (
 // Temporal UI shows them (absent ones are missing from the map).
 func (s *stack) searchAttributes(id string) map[string]any {
 	s.t.Helper()
-	d, err := s.tc.DescribeWorkflowExecution(context.Background(), id, "")
+	d, err := s.tc.DescribeWorkflow(context.Background(), id, "")
 	require.NoError(s.t, err)
 	out := map[string]any{}
-	for name, p := range d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
+	for name, p := range d.RawResponse.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
 		if _, ok := searchattr.Definitions()[name]; !ok {
 			continue
 		}
