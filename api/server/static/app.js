@@ -131,6 +131,15 @@
     el.hidden = !text;
   }
 
+  // addNotice keeps what the notice already says: a warning about the figures must not hide, or
+  // be hidden by, another one.
+  function addNotice(text, isError) {
+    const el = $('notice');
+    if (el.hidden || !el.textContent) return notice(text, isError);
+    el.textContent += ' ' + text;
+    if (isError) el.className = 'error';
+  }
+
   function cell(row, text, cls) {
     const td = row.insertCell();
     td.textContent = text;
@@ -210,7 +219,16 @@
 
   $('client-picker').addEventListener('change', async (ev) => {
     state.clientId = ev.target.value;
-    await loadClient();
+    // Until the new client's answers are in, nothing of the previous one may stay on the page.
+    state.generation++;
+    $('client-name').textContent = '';
+    clearFigures();
+    try {
+      await loadClient();
+    } catch (e) {
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      notice(e.message, true);
+    }
   });
 
   async function loadClient() {
@@ -250,8 +268,7 @@
     btn.disabled = true;
     try {
       await api('POST', scoped('/api/v1/kpis/refresh'));
-      notice('Refresh started: the numbers update when the sync has finished.', false);
-      await reload();
+      await reload('Refresh started: the numbers update when the sync has finished.');
     } catch (e) {
       if (e.status === 501) {
         notice('On-demand refresh is not available yet; KPIs update with the regular sync.', false);
@@ -266,9 +283,10 @@
   // reload fetches everything the page shows and renders it only if no newer reload started
   // meanwhile (switching client or period quickly must never show one client's numbers under
   // another's name).
-  async function reload() {
+  // info is shown in the notice above whatever the answers add to it.
+  async function reload(info) {
     const generation = ++state.generation;
-    notice('', false);
+    notice(info || '', false);
     $('range').textContent = state.from + ' – ' + state.to + ' (UTC)';
     const range = { from: state.from, to: state.to };
     const admin = state.me.role === 'admin';
@@ -295,12 +313,34 @@
       if (alerts) renderAlerts(alerts);
       if (inbox) renderInbox(inbox);
       renderStale(kpis);
+      renderSourceErrors(kpis);
       document.body.dataset.loaded = kpis.client_id + '/' + state.from + '/' + state.to;
     } catch (e) {
       if (generation !== state.generation) return;
       if (e.status === 401) return showLogin('Your session ended: log in again.');
+      // What is on the page is another period's or client's: the header already names the new
+      // one, so those figures must not stay under it.
+      clearFigures();
       notice(e.message, true);
     }
+  }
+
+  // clearFigures empties every figure, chart and list, as before the first answer.
+  function clearFigures() {
+    delete document.body.dataset.loaded;
+    for (const el of document.querySelectorAll('.tile .value')) {
+      el.textContent = '–';
+      el.dataset.value = '';
+    }
+    $('also-captured').hidden = true;
+    for (const c of Object.values(state.charts)) {
+      c.data = { labels: [], datasets: [] };
+      c.update();
+    }
+    for (const id of ['payouts-table', 'attention-table', 'recon-table']) $(id).tBodies[0].textContent = '';
+    for (const id of ['reports-list', 'alerts-list', 'inbox-status']) $(id).textContent = '';
+    for (const id of ['payouts-more', 'payouts-empty', 'attention-empty', 'recon-empty', 'reports-empty', 'alerts-empty']) $(id).hidden = true;
+    state.payoutsCursor = null;
   }
 
   // mainCurrency is the client's default currency: the tiles and the revenue chart show it, and
@@ -579,7 +619,16 @@
   // renderStale says so when the numbers are old, instead of letting old numbers pass for new.
   function renderStale(kpis) {
     if (kpis && kpis.stale) {
-      notice('These KPIs are stale: last good sync ' + (kpis.last_synced_at ? kpis.last_synced_at.slice(0, 16).replace('T', ' ') + ' UTC' : 'never') + '.', true);
+      addNotice('These KPIs are stale: last good sync ' + (kpis.last_synced_at ? kpis.last_synced_at.slice(0, 16).replace('T', ' ') + ' UTC' : 'never') + '.', true);
+    }
+  }
+
+  // renderSourceErrors names the sources that failed for part of the period: their days are
+  // missing from the tiles and charts, which would otherwise pass for the whole period's.
+  function renderSourceErrors(kpis) {
+    for (const e of (kpis && kpis.source_errors) || []) {
+      addNotice('The ' + e.source + ' KPI source could not be read for the older days of this period, so their figures are missing' +
+        (e.message ? ' (' + e.message + ').' : '.'), true);
     }
   }
 
