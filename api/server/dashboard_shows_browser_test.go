@@ -15,7 +15,10 @@ import (
 
 	"paysplit/api/server"
 	"paysplit/internal/kpi"
+	"paysplit/internal/money"
 	"paysplit/internal/payment"
+	"paysplit/internal/report"
+	"paysplit/internal/split"
 	"paysplit/internal/store"
 )
 
@@ -126,5 +129,45 @@ func TestDashboardRefreshSaysItStarted(t *testing.T) {
 	require.Equal(t, c, started.Load(), "the sync was started")
 	require.False(t, eval[bool](b, `document.getElementById('notice').hidden`), "the page says the refresh started")
 	require.Contains(t, eval[string](b, `document.getElementById('notice').textContent`), "Refresh started")
+	b.noPageErrors()
+}
+
+// TestDashboardAmountsBeyondJavaScriptsIntegers: a VND client (no minor digits) took
+// 11,000,000,000,000,001 dong. The API answers it exactly (int64), but as a JSON number the
+// browser read it as a float64 and showed VND 11,000,000,000,000,000 on the tile, in the gross
+// tooltip and, for the vendor's 9,350,000,000,000,001, in the payouts table: figures that differ
+// from the report's and the books' by a unit, with nothing to say they are rounded.
+func TestDashboardAmountsBeyondJavaScriptsIntegers(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := uniqueID("bigvnd")
+	code, body := a.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + c, key: adminKey,
+		body: map[string]any{"name": "Big Shop", "default_currency": "vnd"}})
+	require.Equal(t, http.StatusCreated, code, body)
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1)
+	const gross = 11_000_000_000_000_001
+	vnd := money.Currency("vnd")
+	rec := paidRecord(c, c+"-1", yesterday.Add(10*time.Hour), gross, 0, payment.StatusPaid)
+	rec.Currency = vnd
+	vendor := rec.Leg(split.PartyVendor).Amount
+	for _, v := range []int64{gross, vendor} {
+		require.NotEqual(t, v, int64(float64(v)), "%d has no exact float64", v)
+	}
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	require.Equal(t, report.FormatMoney(gross, vnd), b.tiles()["tile-gross"])
+	require.Equal(t, "VND 11,000,000,000,000,001", b.tiles()["tile-gross"])
+	amounts := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#payouts-table tbody tr')].map(r => [r.cells[3].textContent, r.cells[4].textContent]))`)
+	require.Equal(t, report.FormatMoney(vendor, vnd), amounts["vendor"])
+	tooltip := eval[string](b, fmt.Sprintf(`(() => {
+		const c = Chart.getChart('revenue-chart');
+		const i = c.data.labels.indexOf(%q);
+		const dataset = c.data.datasets.find((d) => d.label === 'Gross');
+		return c.options.plugins.tooltip.callbacks.label({dataset, dataIndex: i, raw: dataset.data[i]});
+	})()`, yesterday.Format(time.DateOnly)))
+	require.Equal(t, "Gross: VND 11,000,000,000,000,001", tooltip)
 	b.noPageErrors()
 }

@@ -2,9 +2,10 @@
 // payouts that need a decision. The page holds no key: it exchanges the key for an HttpOnly
 // session cookie and sends the session's CSRF token on every state-changing request.
 //
-// Amounts arrive as integers in minor units. They are formatted as strings digit by digit and
-// charted as those integers (the axis labels are formatted), so no amount ever passes through a
-// float.
+// Amounts arrive as integers in minor units. They are formatted as strings digit by digit, and
+// those beyond 2^53 are read from the answer as BigInts (a JSON number is a float64 to the
+// browser), so no amount shown as text ever passes through a float. Charts draw Numbers; their
+// tooltips show the exact amounts.
 'use strict';
 
 (() => {
@@ -47,12 +48,25 @@
     });
     if (res.status === 204) return null;
     let data = null;
-    try { data = await res.json(); } catch (_) { /* not JSON */ }
+    try { data = parseJSON(await res.text()); } catch (_) { /* not JSON */ }
     if (!res.ok) {
       const e = (data && data.error) || {};
       throw new APIError(res.status, e.code || 'http_' + res.status, e.message || res.statusText);
     }
     return data;
+  }
+
+  // parseJSON reads integers a float64 cannot hold (the API's amounts are int64) as BigInts,
+  // from the number's own text; a browser without the reviver's source text keeps the Number.
+  function parseJSON(text) {
+    return JSON.parse(text, (key, value, context) =>
+      (typeof value === 'number' && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source)
+        ? BigInt(context.source) : value));
+  }
+
+  // minus subtracts two amounts, either of which may be a BigInt.
+  function minus(a, b) {
+    return typeof a === 'bigint' || typeof b === 'bigint' ? BigInt(a) - BigInt(b) : a - b;
   }
 
   // scoped adds the client to a client-API path for admins; a client's own credential decides
@@ -92,7 +106,7 @@
     const exp = exponentOf(currency);
     if (exp === null) return (currency || '').toUpperCase() + ' ' + formatCount(minor) + ' (minor units)';
     const neg = minor < 0;
-    let digits = String(Math.abs(minor)).padStart(exp + 1, '0');
+    const digits = String(neg ? -minor : minor).padStart(exp + 1, '0');
     let out = groupDigits(digits.slice(0, digits.length - exp));
     if (exp > 0) out += '.' + digits.slice(digits.length - exp);
     return (neg ? '-' : '') + (currency || '').toUpperCase() + ' ' + out;
@@ -409,10 +423,20 @@
           },
         },
         plugins: {
-          tooltip: { callbacks: { label: (ctx) => ctx.dataset.label + ': ' + fmt(ctx.raw) } },
+          tooltip: {
+            callbacks: {
+              label: (ctx) => ctx.dataset.label + ': ' + fmt(ctx.dataset.exact ? ctx.dataset.exact[ctx.dataIndex] : ctx.raw),
+            },
+          },
         },
       },
     });
+  }
+
+  // series is a dataset's values as Chart.js can draw them (Numbers), with the exact ones, which
+  // may be BigInts, kept for the tooltip.
+  function series(values) {
+    return { data: values.map((v) => (typeof v === 'bigint' ? Number(v) : v)), exact: values };
   }
 
   function renderCharts(kpis, revenue) {
@@ -423,19 +447,19 @@
     chart('revenue-chart', 'bar', {
       labels,
       datasets: [
-        { label: 'Commission', data: days.map((d) => d.commission), backgroundColor: a, stack: 'split' },
-        { label: 'Vendor payouts', data: days.map((d) => d.vendor_payouts), backgroundColor: '#10b981', stack: 'split' },
-        { label: 'Affiliate payouts', data: days.map((d) => d.affiliate_payouts), backgroundColor: '#f59e0b', stack: 'split' },
-        { label: 'Refunds', data: days.map((d) => d.refunds), backgroundColor: '#ef4444', stack: 'split' },
-        { label: 'Gross', data: days.map((d) => d.gross), type: 'line', borderColor: '#111827', backgroundColor: '#111827', stack: 'gross' },
+        { label: 'Commission', ...series(days.map((d) => d.commission)), backgroundColor: a, stack: 'split' },
+        { label: 'Vendor payouts', ...series(days.map((d) => d.vendor_payouts)), backgroundColor: '#10b981', stack: 'split' },
+        { label: 'Affiliate payouts', ...series(days.map((d) => d.affiliate_payouts)), backgroundColor: '#f59e0b', stack: 'split' },
+        { label: 'Refunds', ...series(days.map((d) => d.refunds)), backgroundColor: '#ef4444', stack: 'split' },
+        { label: 'Gross', ...series(days.map((d) => d.gross)), type: 'line', borderColor: '#111827', backgroundColor: '#111827', stack: 'gross' },
       ],
     }, currency);
     chart('visitors-chart', 'line', {
       labels: kpis.days.map((d) => d.day),
       datasets: [
         // A day without web analytics is a gap (null), not zero visitors, as in the weekly report.
-        { label: 'Visitors', data: kpis.days.map((d) => (d.has_traffic ? d.visitors : null)), borderColor: a, backgroundColor: a },
-        { label: 'New visitors', data: kpis.days.map((d) => (d.has_traffic ? d.new_visitors : null)), borderColor: '#10b981', backgroundColor: '#10b981' },
+        { label: 'Visitors', ...series(kpis.days.map((d) => (d.has_traffic ? d.visitors : null))), borderColor: a, backgroundColor: a },
+        { label: 'New visitors', ...series(kpis.days.map((d) => (d.has_traffic ? d.new_visitors : null))), borderColor: '#10b981', backgroundColor: '#10b981' },
       ],
     }, '');
   }
@@ -459,8 +483,8 @@
       cell(row, p.order_id);
       cell(row, p.payee_id);
       cell(row, p.party);
-      cell(row, formatMoney(p.amount - p.refunded, p.currency), 'num');
-      cell(row, formatMoney(p.transferred - p.reversed, p.currency), 'num');
+      cell(row, formatMoney(minus(p.amount, p.refunded), p.currency), 'num');
+      cell(row, formatMoney(minus(p.transferred, p.reversed), p.currency), 'num');
       cell(row, p.state + (p.reason ? ' (' + p.reason + ')' : ''));
     }
     state.payoutsCursor = page.next_cursor;
