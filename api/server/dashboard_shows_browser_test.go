@@ -171,3 +171,32 @@ func TestDashboardAmountsBeyondJavaScriptsIntegers(t *testing.T) {
 	require.Equal(t, "Gross: VND 11,000,000,000,000,001", tooltip)
 	b.noPageErrors()
 }
+
+// TestDashboardCapturedDayIsUTC: the API runs with its process in New York (TZ is the host's),
+// so Postgres timestamps come back with -05:00. A payment captured yesterday at 02:00 UTC is in
+// yesterday's bar of the revenue chart (the page's days are UTC, and it says so), but the
+// payouts table cut the day out of "…T21:00:00-05:00" and listed it the day before.
+func TestDashboardCapturedDayIsUTC(t *testing.T) {
+	// The package's tests run one at a time, so the zone can be swapped for this one.
+	local := time.Local
+	time.Local = time.FixedZone("EST", -5*3600)
+	t.Cleanup(func() { time.Local = local })
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("utcday")
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1)
+	require.NoError(t, a.store.SavePayment(t.Context(), paidRecord(c, c+"-1", yesterday.Add(2*time.Hour), 10000, 0, payment.StatusPaid)))
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/payouts", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body["payouts"].([]any)[0].(map[string]any)["captured_at"], "-05:00", "the answer is in the server's zone")
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	days := eval[[]string](b, `[...document.querySelectorAll('#payouts-table tbody tr')].map(r => r.cells[0].textContent)`)
+	require.NotEmpty(t, days)
+	for _, d := range days {
+		require.Equal(t, yesterday.Format(time.DateOnly), d, "the capture's UTC day, as the chart and the range")
+	}
+	b.noPageErrors()
+}

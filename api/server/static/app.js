@@ -126,6 +126,16 @@
 
   function isoDay(d) { return d.toISOString().slice(0, 10); }
 
+  // utcDay and utcMinute read an RFC 3339 time in whatever offset the server wrote it (its
+  // process's zone): cutting the text would give that zone's day, not the UTC day the page's
+  // ranges and charts use.
+  function utcDay(ts) { return utcISO(ts).slice(0, 10); }
+  function utcMinute(ts) { return utcISO(ts).slice(0, 16).replace('T', ' ') + ' UTC'; }
+  function utcISO(ts) {
+    const d = new Date(ts);
+    return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString();
+  }
+
   function daysBack(n) {
     const to = new Date();
     const from = new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), to.getUTCDate() - (n - 1)));
@@ -479,7 +489,7 @@
     for (const p of page.payouts) {
       const row = tbody.insertRow();
       row.dataset.payment = p.payment;
-      cell(row, p.captured_at.slice(0, 10));
+      cell(row, utcDay(p.captured_at));
       cell(row, p.order_id);
       cell(row, p.payee_id);
       cell(row, p.party);
@@ -606,7 +616,7 @@
     for (const r of runs) {
       const row = tbody.insertRow();
       row.dataset.drift = String(r.drift_count);
-      cell(row, r.window_start.slice(0, 10));
+      cell(row, utcDay(r.window_start));
       cell(row, r.provider);
       cell(row, formatCount(r.checked), 'num');
       cell(row, formatCount(r.drift_count), 'num' + (r.drift_count > 0 ? ' bad' : ''));
@@ -622,7 +632,7 @@
     const firing = alerts.filter((a) => a.state === 'firing');
     for (const a of firing) {
       const li = document.createElement('li');
-      li.textContent = a.monitor_name + ': ' + a.summary + ' (firing since ' + a.fired_at.slice(0, 16).replace('T', ' ') + ' UTC)';
+      li.textContent = a.monitor_name + ': ' + a.summary + ' (firing since ' + utcMinute(a.fired_at) + ')';
       list.appendChild(li);
     }
     $('alerts-empty').hidden = firing.length > 0;
@@ -643,7 +653,7 @@
   // renderStale says so when the numbers are old, instead of letting old numbers pass for new.
   function renderStale(kpis) {
     if (kpis && kpis.stale) {
-      addNotice('These KPIs are stale: last good sync ' + (kpis.last_synced_at ? kpis.last_synced_at.slice(0, 16).replace('T', ' ') + ' UTC' : 'never') + '.', true);
+      addNotice('These KPIs are stale: last good sync ' + (kpis.last_synced_at ? utcMinute(kpis.last_synced_at) : 'never') + '.', true);
     }
   }
 
