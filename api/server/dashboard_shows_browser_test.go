@@ -200,3 +200,30 @@ func TestDashboardCapturedDayIsUTC(t *testing.T) {
 	}
 	b.noPageErrors()
 }
+
+// TestDashboardNegativeAmountsAsTheReport: yesterday's storefront refunds exceeded its sales
+// (USD 10.00 sold, 30.00 refunded), so the period's storefront revenue is negative. The weekly
+// report prints it "USD -20.00"; the dashboard's tile put the sign before the code, "-USD 20.00",
+// so the same figure read differently on the two.
+func TestDashboardNegativeAmountsAsTheReport(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("refundy")
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := kpi.DayOf(time.Now()).AddDate(0, 0, -1)
+	require.NoError(t, a.store.UpsertKPIRevenue(t.Context(), c, kpi.SourceLedger, []kpi.RevenueDay{
+		{Day: yesterday, Revenue: kpi.Revenue{Currency: money.USD, Gross: 1000, Refunds: 3000}}}))
+	days := []report.Day{{Date: yesterday.Format(time.DateOnly), HasRevenue: true, Revenue: -2000}}
+	want := ""
+	for _, tile := range (report.Data{ClientID: c, Currency: money.USD, Days: days, Previous: days}).Tiles() {
+		if tile.Label == "Storefront revenue" {
+			want = tile.Value
+		}
+	}
+	require.Equal(t, "USD -20.00", want)
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	require.Equal(t, want, b.tiles()["tile-revenue"])
+	b.noPageErrors()
+}

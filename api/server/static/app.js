@@ -109,7 +109,8 @@
     const digits = String(neg ? -minor : minor).padStart(exp + 1, '0');
     let out = groupDigits(digits.slice(0, digits.length - exp));
     if (exp > 0) out += '.' + digits.slice(digits.length - exp);
-    return (neg ? '-' : '') + (currency || '').toUpperCase() + ' ' + out;
+    // "USD -20.00", as the weekly report prints it.
+    return (currency || '').toUpperCase() + ' ' + (neg ? '-' : '') + out;
   }
 
   function formatCount(n) { return n < 0 ? '-' + groupDigits(String(-n)) : groupDigits(String(n)); }
