@@ -227,3 +227,27 @@ func TestDashboardNegativeAmountsAsTheReport(t *testing.T) {
 	require.Equal(t, want, b.tiles()["tile-revenue"])
 	b.noPageErrors()
 }
+
+// TestDashboardStorefrontRevenueInAnotherCurrencyIsMentioned: a USD client's storefront sold
+// USD 10.00 two days ago and EUR 50.00 yesterday. /kpis totals both currencies apart; the tile
+// shows the dollars, and the euros were nowhere on the page, where the weekly report notes that
+// revenue in another currency is not shown.
+func TestDashboardStorefrontRevenueInAnotherCurrencyIsMentioned(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("twostore")
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := kpi.DayOf(time.Now()).AddDate(0, 0, -1)
+	require.NoError(t, a.store.UpsertKPIRevenue(t.Context(), c, kpi.SourceLedger, []kpi.RevenueDay{
+		{Day: yesterday.AddDate(0, 0, -1), Revenue: kpi.Revenue{Currency: money.USD, Gross: 1000}},
+		{Day: yesterday, Revenue: kpi.Revenue{Currency: money.EUR, Gross: 5000}}}))
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/kpis", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["totals"].(map[string]any)["revenue"], 2)
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	require.Equal(t, "USD 10.00", b.tiles()["tile-revenue"])
+	require.Contains(t, eval[string](b, `document.getElementById('app').innerText`), "EUR 50.00", "the euros are named beside the tile")
+	b.noPageErrors()
+}

@@ -395,12 +395,20 @@
     setTile('tile-vendor-payouts', formatMoney(r.vendor_payouts, r.currency), r.vendor_payouts);
     setTile('tile-refunds', formatMoney(r.refunds, r.currency), r.refunds);
     const others = revenue.totals.filter((x) => x.currency !== main && x.payments > 0);
+    const lines = [];
+    if (others.length) {
+      lines.push('Also captured: ' + others.map((x) => formatMoney(x.gross, x.currency) + ' in ' + formatCount(x.payments) +
+        (x.payments === 1 ? ' payment' : ' payments')).join('; ') + ' (not in the figures above, which are in ' + main.toUpperCase() + ').');
+    }
+    // The tile holds one currency; days the store sold in another are named, not left out silently.
+    const storeOthers = t.revenue_days > 0 && kr ? t.revenue.filter((x) => x !== kr) : [];
+    if (storeOthers.length) {
+      lines.push('Store revenue also in ' + storeOthers.map((x) => formatMoney(x.amount, x.currency)).join('; ') +
+        ' (not in the Store revenue tile, which is in ' + kr.currency.toUpperCase() + ').');
+    }
     const also = $('also-captured');
-    also.textContent = others.length
-      ? 'Also captured: ' + others.map((x) => formatMoney(x.gross, x.currency) + ' in ' + formatCount(x.payments) +
-        (x.payments === 1 ? ' payment' : ' payments')).join('; ') + ' (not in the figures above, which are in ' + main.toUpperCase() + ').'
-      : '';
-    also.hidden = !others.length;
+    also.textContent = lines.join(' ');
+    also.hidden = !lines.length;
   }
 
   function accent() {
