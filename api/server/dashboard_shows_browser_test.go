@@ -251,3 +251,61 @@ func TestDashboardStorefrontRevenueInAnotherCurrencyIsMentioned(t *testing.T) {
 	require.Contains(t, eval[string](b, `document.getElementById('app').innerText`), "EUR 50.00", "the euros are named beside the tile")
 	b.noPageErrors()
 }
+
+// failPath makes the page's fetch answer 500 for the paths matching pattern (a JavaScript regular
+// expression), as the API answers when its database cannot be reached.
+const failPath = `(() => {
+	const f = window.fetch;
+	window.fetch = async (...args) => {
+		if (!%s.test(String(args[0]))) return f(...args);
+		return new Response(JSON.stringify({error: {code: 'internal', message: 'internal error'}}),
+			{status: 500, headers: {'Content-Type': 'application/json'}});
+	};
+	return true;
+})()`
+
+// TestDashboardSaysWhenTheClientCannotBeRead: right after logging in, GET /api/v1/client fails.
+// The login handler's catch wrote the message into the login form, hidden by then, so the
+// page showed its tiles as "–" with nothing to say why (and an uncaught error in the console).
+func TestDashboardSaysWhenTheClientCannotBeRead(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("noclient")
+	_, key := a.newKey(store.RoleClient, c)
+	for _, tc := range []struct{ name, key string }{{"client", key}, {"admin", adminKey}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBrowser(t)
+			b.loginWith(a.url+"/", tc.key, fmt.Sprintf(failPath, `/\/api\/v1\/client(\?|$)/`))
+			b.waitFor(`!document.getElementById('notice').hidden`)
+			require.Equal(t, "error", eval[string](b, `document.getElementById('notice').className`))
+			require.Contains(t, eval[string](b, `document.getElementById('notice').textContent`), "internal error")
+			b.noPageErrors()
+		})
+	}
+}
+
+// TestDashboardLogoutLeavesNoFigures: a client logs out and the next person logs in with another
+// client's key on the same page, whose client cannot be read just then. The first client's tiles
+// and payouts waited in the hidden page and came back into view under the error.
+func TestDashboardLogoutLeavesNoFigures(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	first, second := a.newClient("firstout"), a.newClient("secondin")
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
+	require.NoError(t, a.store.SavePayment(t.Context(), paidRecord(first, first+"-1", yesterday, 123400, 0, payment.StatusPaid)))
+	_, firstKey := a.newKey(store.RoleClient, first)
+	_, secondKey := a.newKey(store.RoleClient, second)
+
+	b.login(a.url+"/", firstKey)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, first+"/"))
+	require.Equal(t, "USD 1,234.00", b.tiles()["tile-gross"])
+	b.do(chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+
+	require.True(t, eval[bool](b, fmt.Sprintf(failPath, `/\/api\/v1\/client(\?|$)/`)))
+	b.do(chromedp.SendKeys(chromedp.ID("key"), secondKey), chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("app")))
+	b.waitFor(`!document.getElementById('notice').hidden`)
+	page := eval[string](b, `document.getElementById('app').innerText`)
+	require.NotContains(t, page, "1,234.00", "the first client's gross")
+	require.NotContains(t, page, "order-"+first, "the first client's payouts")
+	b.noPageErrors()
+}

@@ -190,6 +190,10 @@
     $('login').hidden = false;
     $('login-error').textContent = msg || '';
     $('client-name').textContent = '';
+    // The next key may be another client's: nothing of this session waits in the hidden page.
+    state.generation++;
+    clearFigures();
+    notice('', false);
     $('key').focus();
   }
 
@@ -222,6 +226,16 @@
     const admin = state.me.role === 'admin';
     $('picker-label').hidden = !admin;
     $('attention').hidden = !admin;
+    // The login form is hidden from here on: a failure must be said on the page shown.
+    try {
+      await loadApp(admin);
+    } catch (e) {
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      notice(e.message, true);
+    }
+  }
+
+  async function loadApp(admin) {
     if (admin) {
       const { clients } = await api('GET', '/api/v1/admin/clients');
       const picker = $('client-picker');
