@@ -2,9 +2,10 @@
 // payouts that need a decision. The page holds no key: it exchanges the key for an HttpOnly
 // session cookie and sends the session's CSRF token on every state-changing request.
 //
-// Amounts arrive as integers in minor units. They are formatted as strings digit by digit and
-// charted as those integers (the axis labels are formatted), so no amount ever passes through a
-// float.
+// Amounts arrive as integers in minor units. They are formatted as strings digit by digit, and
+// those beyond 2^53 are read from the answer as BigInts (a JSON number is a float64 to the
+// browser), so no amount shown as text ever passes through a float. Charts draw Numbers; their
+// tooltips show the exact amounts.
 'use strict';
 
 (() => {
@@ -47,12 +48,25 @@
     });
     if (res.status === 204) return null;
     let data = null;
-    try { data = await res.json(); } catch (_) { /* not JSON */ }
+    try { data = parseJSON(await res.text()); } catch (_) { /* not JSON */ }
     if (!res.ok) {
       const e = (data && data.error) || {};
       throw new APIError(res.status, e.code || 'http_' + res.status, e.message || res.statusText);
     }
     return data;
+  }
+
+  // parseJSON reads integers a float64 cannot hold (the API's amounts are int64) as BigInts,
+  // from the number's own text; a browser without the reviver's source text keeps the Number.
+  function parseJSON(text) {
+    return JSON.parse(text, (key, value, context) =>
+      (typeof value === 'number' && !Number.isSafeInteger(value) && context && /^-?\d+$/.test(context.source)
+        ? BigInt(context.source) : value));
+  }
+
+  // minus subtracts two amounts, either of which may be a BigInt.
+  function minus(a, b) {
+    return typeof a === 'bigint' || typeof b === 'bigint' ? BigInt(a) - BigInt(b) : a - b;
   }
 
   // scoped adds the client to a client-API path for admins; a client's own credential decides
@@ -92,10 +106,11 @@
     const exp = exponentOf(currency);
     if (exp === null) return (currency || '').toUpperCase() + ' ' + formatCount(minor) + ' (minor units)';
     const neg = minor < 0;
-    let digits = String(Math.abs(minor)).padStart(exp + 1, '0');
+    const digits = String(neg ? -minor : minor).padStart(exp + 1, '0');
     let out = groupDigits(digits.slice(0, digits.length - exp));
     if (exp > 0) out += '.' + digits.slice(digits.length - exp);
-    return (neg ? '-' : '') + (currency || '').toUpperCase() + ' ' + out;
+    // "USD -20.00", as the weekly report prints it.
+    return (currency || '').toUpperCase() + ' ' + (neg ? '-' : '') + out;
   }
 
   function formatCount(n) { return n < 0 ? '-' + groupDigits(String(-n)) : groupDigits(String(n)); }
@@ -111,6 +126,16 @@
   }
 
   function isoDay(d) { return d.toISOString().slice(0, 10); }
+
+  // utcDay and utcMinute read an RFC 3339 time in whatever offset the server wrote it (its
+  // process's zone): cutting the text would give that zone's day, not the UTC day the page's
+  // ranges and charts use.
+  function utcDay(ts) { return utcISO(ts).slice(0, 10); }
+  function utcMinute(ts) { return utcISO(ts).slice(0, 16).replace('T', ' ') + ' UTC'; }
+  function utcISO(ts) {
+    const d = new Date(ts);
+    return Number.isNaN(d.getTime()) ? String(ts) : d.toISOString();
+  }
 
   function daysBack(n) {
     const to = new Date();
@@ -129,6 +154,15 @@
     el.textContent = text;
     el.className = isError ? 'error' : '';
     el.hidden = !text;
+  }
+
+  // addNotice keeps what the notice already says: a warning about the figures must not hide, or
+  // be hidden by, another one.
+  function addNotice(text, isError) {
+    const el = $('notice');
+    if (el.hidden || !el.textContent) return notice(text, isError);
+    el.textContent += ' ' + text;
+    if (isError) el.className = 'error';
   }
 
   function cell(row, text, cls) {
@@ -156,6 +190,10 @@
     $('login').hidden = false;
     $('login-error').textContent = msg || '';
     $('client-name').textContent = '';
+    // The next key may be another client's: nothing of this session waits in the hidden page.
+    state.generation++;
+    clearFigures();
+    notice('', false);
     $('key').focus();
   }
 
@@ -188,6 +226,16 @@
     const admin = state.me.role === 'admin';
     $('picker-label').hidden = !admin;
     $('attention').hidden = !admin;
+    // The login form is hidden from here on: a failure must be said on the page shown.
+    try {
+      await loadApp(admin);
+    } catch (e) {
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      notice(e.message, true);
+    }
+  }
+
+  async function loadApp(admin) {
     if (admin) {
       const { clients } = await api('GET', '/api/v1/admin/clients');
       const picker = $('client-picker');
@@ -210,7 +258,16 @@
 
   $('client-picker').addEventListener('change', async (ev) => {
     state.clientId = ev.target.value;
-    await loadClient();
+    // Until the new client's answers are in, nothing of the previous one may stay on the page.
+    state.generation++;
+    $('client-name').textContent = '';
+    clearFigures();
+    try {
+      await loadClient();
+    } catch (e) {
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      notice(e.message, true);
+    }
   });
 
   async function loadClient() {
@@ -250,8 +307,7 @@
     btn.disabled = true;
     try {
       await api('POST', scoped('/api/v1/kpis/refresh'));
-      notice('Refresh started: the numbers update when the sync has finished.', false);
-      await reload();
+      await reload('Refresh started: the numbers update when the sync has finished.');
     } catch (e) {
       if (e.status === 501) {
         notice('On-demand refresh is not available yet; KPIs update with the regular sync.', false);
@@ -266,9 +322,10 @@
   // reload fetches everything the page shows and renders it only if no newer reload started
   // meanwhile (switching client or period quickly must never show one client's numbers under
   // another's name).
-  async function reload() {
+  // info is shown in the notice above whatever the answers add to it.
+  async function reload(info) {
     const generation = ++state.generation;
-    notice('', false);
+    notice(info || '', false);
     $('range').textContent = state.from + ' – ' + state.to + ' (UTC)';
     const range = { from: state.from, to: state.to };
     const admin = state.me.role === 'admin';
@@ -295,12 +352,34 @@
       if (alerts) renderAlerts(alerts);
       if (inbox) renderInbox(inbox);
       renderStale(kpis);
+      renderSourceErrors(kpis);
       document.body.dataset.loaded = kpis.client_id + '/' + state.from + '/' + state.to;
     } catch (e) {
       if (generation !== state.generation) return;
       if (e.status === 401) return showLogin('Your session ended: log in again.');
+      // What is on the page is another period's or client's: the header already names the new
+      // one, so those figures must not stay under it.
+      clearFigures();
       notice(e.message, true);
     }
+  }
+
+  // clearFigures empties every figure, chart and list, as before the first answer.
+  function clearFigures() {
+    delete document.body.dataset.loaded;
+    for (const el of document.querySelectorAll('.tile .value')) {
+      el.textContent = '–';
+      el.dataset.value = '';
+    }
+    $('also-captured').hidden = true;
+    for (const c of Object.values(state.charts)) {
+      c.data = { labels: [], datasets: [] };
+      c.update();
+    }
+    for (const id of ['payouts-table', 'attention-table', 'recon-table']) $(id).tBodies[0].textContent = '';
+    for (const id of ['reports-list', 'alerts-list', 'inbox-status']) $(id).textContent = '';
+    for (const id of ['payouts-more', 'payouts-empty', 'attention-empty', 'recon-empty', 'reports-empty', 'alerts-empty']) $(id).hidden = true;
+    state.payoutsCursor = null;
   }
 
   // mainCurrency is the client's default currency: the tiles and the revenue chart show it, and
@@ -330,12 +409,20 @@
     setTile('tile-vendor-payouts', formatMoney(r.vendor_payouts, r.currency), r.vendor_payouts);
     setTile('tile-refunds', formatMoney(r.refunds, r.currency), r.refunds);
     const others = revenue.totals.filter((x) => x.currency !== main && x.payments > 0);
+    const lines = [];
+    if (others.length) {
+      lines.push('Also captured: ' + others.map((x) => formatMoney(x.gross, x.currency) + ' in ' + formatCount(x.payments) +
+        (x.payments === 1 ? ' payment' : ' payments')).join('; ') + ' (not in the figures above, which are in ' + main.toUpperCase() + ').');
+    }
+    // The tile holds one currency; days the store sold in another are named, not left out silently.
+    const storeOthers = t.revenue_days > 0 && kr ? t.revenue.filter((x) => x !== kr) : [];
+    if (storeOthers.length) {
+      lines.push('Store revenue also in ' + storeOthers.map((x) => formatMoney(x.amount, x.currency)).join('; ') +
+        ' (not in the Store revenue tile, which is in ' + kr.currency.toUpperCase() + ').');
+    }
     const also = $('also-captured');
-    also.textContent = others.length
-      ? 'Also captured: ' + others.map((x) => formatMoney(x.gross, x.currency) + ' in ' + formatCount(x.payments) +
-        (x.payments === 1 ? ' payment' : ' payments')).join('; ') + ' (not in the figures above, which are in ' + main.toUpperCase() + ').'
-      : '';
-    also.hidden = !others.length;
+    also.textContent = lines.join(' ');
+    also.hidden = !lines.length;
   }
 
   function accent() {
@@ -369,10 +456,20 @@
           },
         },
         plugins: {
-          tooltip: { callbacks: { label: (ctx) => ctx.dataset.label + ': ' + fmt(ctx.raw) } },
+          tooltip: {
+            callbacks: {
+              label: (ctx) => ctx.dataset.label + ': ' + fmt(ctx.dataset.exact ? ctx.dataset.exact[ctx.dataIndex] : ctx.raw),
+            },
+          },
         },
       },
     });
+  }
+
+  // series is a dataset's values as Chart.js can draw them (Numbers), with the exact ones, which
+  // may be BigInts, kept for the tooltip.
+  function series(values) {
+    return { data: values.map((v) => (typeof v === 'bigint' ? Number(v) : v)), exact: values };
   }
 
   function renderCharts(kpis, revenue) {
@@ -383,19 +480,19 @@
     chart('revenue-chart', 'bar', {
       labels,
       datasets: [
-        { label: 'Commission', data: days.map((d) => d.commission), backgroundColor: a, stack: 'split' },
-        { label: 'Vendor payouts', data: days.map((d) => d.vendor_payouts), backgroundColor: '#10b981', stack: 'split' },
-        { label: 'Affiliate payouts', data: days.map((d) => d.affiliate_payouts), backgroundColor: '#f59e0b', stack: 'split' },
-        { label: 'Refunds', data: days.map((d) => d.refunds), backgroundColor: '#ef4444', stack: 'split' },
-        { label: 'Gross', data: days.map((d) => d.gross), type: 'line', borderColor: '#111827', backgroundColor: '#111827', stack: 'gross' },
+        { label: 'Commission', ...series(days.map((d) => d.commission)), backgroundColor: a, stack: 'split' },
+        { label: 'Vendor payouts', ...series(days.map((d) => d.vendor_payouts)), backgroundColor: '#10b981', stack: 'split' },
+        { label: 'Affiliate payouts', ...series(days.map((d) => d.affiliate_payouts)), backgroundColor: '#f59e0b', stack: 'split' },
+        { label: 'Refunds', ...series(days.map((d) => d.refunds)), backgroundColor: '#ef4444', stack: 'split' },
+        { label: 'Gross', ...series(days.map((d) => d.gross)), type: 'line', borderColor: '#111827', backgroundColor: '#111827', stack: 'gross' },
       ],
     }, currency);
     chart('visitors-chart', 'line', {
       labels: kpis.days.map((d) => d.day),
       datasets: [
         // A day without web analytics is a gap (null), not zero visitors, as in the weekly report.
-        { label: 'Visitors', data: kpis.days.map((d) => (d.has_traffic ? d.visitors : null)), borderColor: a, backgroundColor: a },
-        { label: 'New visitors', data: kpis.days.map((d) => (d.has_traffic ? d.new_visitors : null)), borderColor: '#10b981', backgroundColor: '#10b981' },
+        { label: 'Visitors', ...series(kpis.days.map((d) => (d.has_traffic ? d.visitors : null))), borderColor: a, backgroundColor: a },
+        { label: 'New visitors', ...series(kpis.days.map((d) => (d.has_traffic ? d.new_visitors : null))), borderColor: '#10b981', backgroundColor: '#10b981' },
       ],
     }, '');
   }
@@ -415,12 +512,12 @@
     for (const p of page.payouts) {
       const row = tbody.insertRow();
       row.dataset.payment = p.payment;
-      cell(row, p.captured_at.slice(0, 10));
+      cell(row, utcDay(p.captured_at));
       cell(row, p.order_id);
       cell(row, p.payee_id);
       cell(row, p.party);
-      cell(row, formatMoney(p.amount - p.refunded, p.currency), 'num');
-      cell(row, formatMoney(p.transferred - p.reversed, p.currency), 'num');
+      cell(row, formatMoney(minus(p.amount, p.refunded), p.currency), 'num');
+      cell(row, formatMoney(minus(p.transferred, p.reversed), p.currency), 'num');
       cell(row, p.state + (p.reason ? ' (' + p.reason + ')' : ''));
     }
     state.payoutsCursor = page.next_cursor;
@@ -542,7 +639,7 @@
     for (const r of runs) {
       const row = tbody.insertRow();
       row.dataset.drift = String(r.drift_count);
-      cell(row, r.window_start.slice(0, 10));
+      cell(row, utcDay(r.window_start));
       cell(row, r.provider);
       cell(row, formatCount(r.checked), 'num');
       cell(row, formatCount(r.drift_count), 'num' + (r.drift_count > 0 ? ' bad' : ''));
@@ -558,7 +655,7 @@
     const firing = alerts.filter((a) => a.state === 'firing');
     for (const a of firing) {
       const li = document.createElement('li');
-      li.textContent = a.monitor_name + ': ' + a.summary + ' (firing since ' + a.fired_at.slice(0, 16).replace('T', ' ') + ' UTC)';
+      li.textContent = a.monitor_name + ': ' + a.summary + ' (firing since ' + utcMinute(a.fired_at) + ')';
       list.appendChild(li);
     }
     $('alerts-empty').hidden = firing.length > 0;
@@ -579,7 +676,16 @@
   // renderStale says so when the numbers are old, instead of letting old numbers pass for new.
   function renderStale(kpis) {
     if (kpis && kpis.stale) {
-      notice('These KPIs are stale: last good sync ' + (kpis.last_synced_at ? kpis.last_synced_at.slice(0, 16).replace('T', ' ') + ' UTC' : 'never') + '.', true);
+      addNotice('These KPIs are stale: last good sync ' + (kpis.last_synced_at ? utcMinute(kpis.last_synced_at) : 'never') + '.', true);
+    }
+  }
+
+  // renderSourceErrors names the sources that failed for part of the period: their days are
+  // missing from the tiles and charts, which would otherwise pass for the whole period's.
+  function renderSourceErrors(kpis) {
+    for (const e of (kpis && kpis.source_errors) || []) {
+      addNotice('The ' + e.source + ' KPI source could not be read for the older days of this period, so their figures are missing' +
+        (e.message ? ' (' + e.message + ').' : '.'), true);
     }
   }
 

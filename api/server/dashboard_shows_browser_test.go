@@ -1,0 +1,311 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/api/server"
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+	"paysplit/internal/payment"
+	"paysplit/internal/report"
+	"paysplit/internal/split"
+	"paysplit/internal/store"
+)
+
+// What the dashboard shows when something behind it fails, in headless Chromium.
+
+// downTraffic is a GA4 property that does not answer.
+type downTraffic struct{}
+
+func (downTraffic) Name() string { return kpi.SourceGA4 }
+func (downTraffic) TrafficDays(context.Context, time.Time, time.Time) ([]kpi.TrafficDay, error) {
+	return nil, errors.New("ga4: runReport: 503 backend unavailable")
+}
+func (downTraffic) TrafficHours(context.Context, time.Time) ([]kpi.TrafficHour, error) {
+	return nil, errors.New("ga4: runReport: 503 backend unavailable")
+}
+
+// coldKPIs serves the last 7 days from Postgres and older days from cold(clientID), as
+// api/kpis.go does in production.
+func coldKPIs(cold kpi.SourcesFor) func(*server.Deps) {
+	return func(d *server.Deps) {
+		d.KPIs = &kpi.Reader{Hot: d.Store, Cold: cold, RetentionDays: 7, StaleAfter: time.Hour}
+	}
+}
+
+// TestDashboardSaysWhenAKPISourceFailed: the client's GA4 property does not answer for the days
+// older than the hot window, so /kpis answers the 7 stored days and names ga4 in source_errors
+// (stale is false: the sync itself is fine). The weekly report notes that those figures are
+// missing; the dashboard showed the 7 days' visitors as the 30 days' total without a word.
+func TestDashboardSaysWhenAKPISourceFailed(t *testing.T) {
+	a := newAPI(t, coldKPIs(func(context.Context, string) (kpi.Sources, error) {
+		return kpi.Sources{Traffic: downTraffic{}}, nil
+	}))
+	b := newBrowser(t)
+	c := a.newClient("gadown")
+	_, key := a.newKey(store.RoleClient, c)
+	today := store.DayOf(time.Now())
+	for d := range 7 {
+		require.NoError(t, a.store.UpsertKPIDay(t.Context(), store.KPIDay{ClientID: c, Day: today.AddDate(0, 0, -d),
+			Visitors: 100, NewVisitors: 10, Sessions: 100, BounceRateBps: 4000, Currency: "usd"}))
+	}
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/kpis", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, false, body["stale"])
+	require.Len(t, body["source_errors"], 1, "GA4 failed for the older days")
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	notice := eval[string](b, `document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent`)
+	require.Contains(t, notice, "ga4", "the failing source is named next to figures it left out")
+	require.Equal(t, "error", eval[string](b, `document.getElementById('notice').className`))
+	b.noPageErrors()
+}
+
+// TestDashboardFailedReloadShowsNoOtherClientsFigures: an admin looks at one client, then picks
+// another whose KPIs cannot be read (its sources fail to load: /kpis answers 500). The page said
+// so, but kept the first client's tiles, charts and payouts under the second client's name.
+func TestDashboardFailedReloadShowsNoOtherClientsFigures(t *testing.T) {
+	var broken atomic.Value
+	broken.Store("")
+	a := newAPI(t, coldKPIs(func(_ context.Context, id string) (kpi.Sources, error) {
+		if id == broken.Load() {
+			return kpi.Sources{}, errors.New("kpi settings unreadable")
+		}
+		return kpi.Sources{}, nil
+	}))
+	b := newBrowser(t)
+	first, second := a.newClient("firstok"), a.newClient("secondko")
+	broken.Store(second)
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
+	for _, r := range []payment.Record{paidRecord(first, first+"-1", yesterday, 123400, 0, payment.StatusPaid),
+		paidRecord(second, second+"-1", yesterday, 5000, 0, payment.StatusPaid)} {
+		require.NoError(t, a.store.SavePayment(t.Context(), r))
+	}
+	b.login(a.url+"/", adminKey)
+	b.pickClient(first)
+	require.Equal(t, "USD 1,234.00", b.tiles()["tile-gross"])
+	require.Positive(t, eval[int](b, `document.querySelectorAll('#payouts-table tbody tr').length`))
+
+	require.True(t, eval[bool](b, fmt.Sprintf(`(() => { const p = document.getElementById('client-picker'); p.value = %q; p.dispatchEvent(new Event('change')); return true; })()`, second)))
+	b.waitFor(`document.getElementById('notice').className === 'error' && !document.getElementById('notice').hidden`)
+	require.Equal(t, "Secondko Shop", strings.TrimPrefix(eval[string](b, `document.getElementById('client-name').textContent`), "· "))
+	page := eval[string](b, `document.getElementById('app').innerText`)
+	require.NotContains(t, page, "1,234.00", "the first client's gross under the second's name")
+	require.NotContains(t, page, "order-"+first, "the first client's payouts under the second's name")
+	for _, id := range []string{"revenue-chart", "visitors-chart"} {
+		require.Zero(t, eval[int](b, fmt.Sprintf(`Chart.getChart(%q).data.labels.length`, id)), "%s keeps the first client's days", id)
+	}
+	require.Empty(t, eval[string](b, `document.body.dataset.loaded || ''`))
+	b.noPageErrors()
+}
+
+// TestDashboardRefreshSaysItStarted: "Refresh now" starts the sync (202), and the page says the
+// numbers update when it has finished; the reload that follows wiped that notice at once, so the
+// click seemed to do nothing.
+func TestDashboardRefreshSaysItStarted(t *testing.T) {
+	var started atomic.Value
+	a := newAPI(t, func(d *server.Deps) {
+		d.KPIRefresh = func(_ context.Context, id string) error { started.Store(id); return nil }
+	})
+	b := newBrowser(t)
+	c := a.newClient("refresh")
+	_, key := a.newKey(store.RoleClient, c)
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	require.True(t, eval[bool](b, `(() => { delete document.body.dataset.loaded; return true; })()`))
+	b.do(chromedp.Click(chromedp.ID("refresh")))
+	b.waitFor(`(document.body.dataset.loaded || '') !== '' && !document.getElementById('refresh').disabled`)
+	require.Equal(t, c, started.Load(), "the sync was started")
+	require.False(t, eval[bool](b, `document.getElementById('notice').hidden`), "the page says the refresh started")
+	require.Contains(t, eval[string](b, `document.getElementById('notice').textContent`), "Refresh started")
+	b.noPageErrors()
+}
+
+// TestDashboardAmountsBeyondJavaScriptsIntegers: a VND client (no minor digits) took
+// 11,000,000,000,000,001 dong. The API answers it exactly (int64), but as a JSON number the
+// browser read it as a float64 and showed VND 11,000,000,000,000,000 on the tile, in the gross
+// tooltip and, for the vendor's 9,350,000,000,000,001, in the payouts table: figures that differ
+// from the report's and the books' by a unit, with nothing to say they are rounded.
+func TestDashboardAmountsBeyondJavaScriptsIntegers(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := uniqueID("bigvnd")
+	code, body := a.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + c, key: adminKey,
+		body: map[string]any{"name": "Big Shop", "default_currency": "vnd"}})
+	require.Equal(t, http.StatusCreated, code, body)
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1)
+	const gross = 11_000_000_000_000_001
+	vnd := money.Currency("vnd")
+	rec := paidRecord(c, c+"-1", yesterday.Add(10*time.Hour), gross, 0, payment.StatusPaid)
+	rec.Currency = vnd
+	vendor := rec.Leg(split.PartyVendor).Amount
+	for _, v := range []int64{gross, vendor} {
+		require.NotEqual(t, v, int64(float64(v)), "%d has no exact float64", v)
+	}
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	require.Equal(t, report.FormatMoney(gross, vnd), b.tiles()["tile-gross"])
+	require.Equal(t, "VND 11,000,000,000,000,001", b.tiles()["tile-gross"])
+	amounts := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#payouts-table tbody tr')].map(r => [r.cells[3].textContent, r.cells[4].textContent]))`)
+	require.Equal(t, report.FormatMoney(vendor, vnd), amounts["vendor"])
+	tooltip := eval[string](b, fmt.Sprintf(`(() => {
+		const c = Chart.getChart('revenue-chart');
+		const i = c.data.labels.indexOf(%q);
+		const dataset = c.data.datasets.find((d) => d.label === 'Gross');
+		return c.options.plugins.tooltip.callbacks.label({dataset, dataIndex: i, raw: dataset.data[i]});
+	})()`, yesterday.Format(time.DateOnly)))
+	require.Equal(t, "Gross: VND 11,000,000,000,000,001", tooltip)
+	b.noPageErrors()
+}
+
+// TestDashboardCapturedDayIsUTC: the API runs with its process in New York (TZ is the host's),
+// so Postgres timestamps come back with -05:00. A payment captured yesterday at 02:00 UTC is in
+// yesterday's bar of the revenue chart (the page's days are UTC, and it says so), but the
+// payouts table cut the day out of "…T21:00:00-05:00" and listed it the day before.
+func TestDashboardCapturedDayIsUTC(t *testing.T) {
+	// The package's tests run one at a time, so the zone can be swapped for this one.
+	local := time.Local
+	time.Local = time.FixedZone("EST", -5*3600)
+	t.Cleanup(func() { time.Local = local })
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("utcday")
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1)
+	require.NoError(t, a.store.SavePayment(t.Context(), paidRecord(c, c+"-1", yesterday.Add(2*time.Hour), 10000, 0, payment.StatusPaid)))
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/payouts", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body["payouts"].([]any)[0].(map[string]any)["captured_at"], "-05:00", "the answer is in the server's zone")
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	days := eval[[]string](b, `[...document.querySelectorAll('#payouts-table tbody tr')].map(r => r.cells[0].textContent)`)
+	require.NotEmpty(t, days)
+	for _, d := range days {
+		require.Equal(t, yesterday.Format(time.DateOnly), d, "the capture's UTC day, as the chart and the range")
+	}
+	b.noPageErrors()
+}
+
+// TestDashboardNegativeAmountsAsTheReport: yesterday's storefront refunds exceeded its sales
+// (USD 10.00 sold, 30.00 refunded), so the period's storefront revenue is negative. The weekly
+// report prints it "USD -20.00"; the dashboard's tile put the sign before the code, "-USD 20.00",
+// so the same figure read differently on the two.
+func TestDashboardNegativeAmountsAsTheReport(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("refundy")
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := kpi.DayOf(time.Now()).AddDate(0, 0, -1)
+	require.NoError(t, a.store.UpsertKPIRevenue(t.Context(), c, kpi.SourceLedger, []kpi.RevenueDay{
+		{Day: yesterday, Revenue: kpi.Revenue{Currency: money.USD, Gross: 1000, Refunds: 3000}}}))
+	days := []report.Day{{Date: yesterday.Format(time.DateOnly), HasRevenue: true, Revenue: -2000}}
+	want := ""
+	for _, tile := range (report.Data{ClientID: c, Currency: money.USD, Days: days, Previous: days}).Tiles() {
+		if tile.Label == "Storefront revenue" {
+			want = tile.Value
+		}
+	}
+	require.Equal(t, "USD -20.00", want)
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	require.Equal(t, want, b.tiles()["tile-revenue"])
+	b.noPageErrors()
+}
+
+// TestDashboardStorefrontRevenueInAnotherCurrencyIsMentioned: a USD client's storefront sold
+// USD 10.00 two days ago and EUR 50.00 yesterday. /kpis totals both currencies apart; the tile
+// shows the dollars, and the euros were nowhere on the page, where the weekly report notes that
+// revenue in another currency is not shown.
+func TestDashboardStorefrontRevenueInAnotherCurrencyIsMentioned(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("twostore")
+	_, key := a.newKey(store.RoleClient, c)
+	yesterday := kpi.DayOf(time.Now()).AddDate(0, 0, -1)
+	require.NoError(t, a.store.UpsertKPIRevenue(t.Context(), c, kpi.SourceLedger, []kpi.RevenueDay{
+		{Day: yesterday.AddDate(0, 0, -1), Revenue: kpi.Revenue{Currency: money.USD, Gross: 1000}},
+		{Day: yesterday, Revenue: kpi.Revenue{Currency: money.EUR, Gross: 5000}}}))
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/kpis", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["totals"].(map[string]any)["revenue"], 2)
+
+	b.login(a.url+"/", key)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	require.Equal(t, "USD 10.00", b.tiles()["tile-revenue"])
+	require.Contains(t, eval[string](b, `document.getElementById('app').innerText`), "EUR 50.00", "the euros are named beside the tile")
+	b.noPageErrors()
+}
+
+// failPath makes the page's fetch answer 500 for the paths matching pattern (a JavaScript regular
+// expression), as the API answers when its database cannot be reached.
+const failPath = `(() => {
+	const f = window.fetch;
+	window.fetch = async (...args) => {
+		if (!%s.test(String(args[0]))) return f(...args);
+		return new Response(JSON.stringify({error: {code: 'internal', message: 'internal error'}}),
+			{status: 500, headers: {'Content-Type': 'application/json'}});
+	};
+	return true;
+})()`
+
+// TestDashboardSaysWhenTheClientCannotBeRead: right after logging in, GET /api/v1/client fails.
+// The login handler's catch wrote the message into the login form, hidden by then, so the
+// page showed its tiles as "–" with nothing to say why (and an uncaught error in the console).
+func TestDashboardSaysWhenTheClientCannotBeRead(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("noclient")
+	_, key := a.newKey(store.RoleClient, c)
+	for _, tc := range []struct{ name, key string }{{"client", key}, {"admin", adminKey}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBrowser(t)
+			b.loginWith(a.url+"/", tc.key, fmt.Sprintf(failPath, `/\/api\/v1\/client(\?|$)/`))
+			b.waitFor(`!document.getElementById('notice').hidden`)
+			require.Equal(t, "error", eval[string](b, `document.getElementById('notice').className`))
+			require.Contains(t, eval[string](b, `document.getElementById('notice').textContent`), "internal error")
+			b.noPageErrors()
+		})
+	}
+}
+
+// TestDashboardLogoutLeavesNoFigures: a client logs out and the next person logs in with another
+// client's key on the same page, whose client cannot be read just then. The first client's tiles
+// and payouts waited in the hidden page and came back into view under the error.
+func TestDashboardLogoutLeavesNoFigures(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	first, second := a.newClient("firstout"), a.newClient("secondin")
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
+	require.NoError(t, a.store.SavePayment(t.Context(), paidRecord(first, first+"-1", yesterday, 123400, 0, payment.StatusPaid)))
+	_, firstKey := a.newKey(store.RoleClient, first)
+	_, secondKey := a.newKey(store.RoleClient, second)
+
+	b.login(a.url+"/", firstKey)
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, first+"/"))
+	require.Equal(t, "USD 1,234.00", b.tiles()["tile-gross"])
+	b.do(chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+
+	require.True(t, eval[bool](b, fmt.Sprintf(failPath, `/\/api\/v1\/client(\?|$)/`)))
+	b.do(chromedp.SendKeys(chromedp.ID("key"), secondKey), chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("app")))
+	b.waitFor(`!document.getElementById('notice').hidden`)
+	page := eval[string](b, `document.getElementById('app').innerText`)
+	require.NotContains(t, page, "1,234.00", "the first client's gross")
+	require.NotContains(t, page, "order-"+first, "the first client's payouts")
+	b.noPageErrors()
+}
