@@ -12,7 +12,11 @@ import (
 	"paysplit/activities"
 	"paysplit/internal/kpi"
 	"paysplit/internal/kpi/kpisrc"
+	"paysplit/internal/mailer"
+	"paysplit/internal/mailer/mailbox"
 	"paysplit/internal/money"
+	"paysplit/internal/objstore"
+	"paysplit/internal/objstore/objstoretest"
 	"paysplit/internal/store"
 	"paysplit/testenv"
 )
@@ -138,4 +142,54 @@ func TestReportReadyAt(t *testing.T) {
 		require.ErrorAs(t, err, &app, "%+v", in)
 		require.True(t, app.NonRetryable(), "%+v: %v", in, err)
 	}
+}
+
+// TestReportEmailAcceptedThenConnectionDropped: the SMTP server took the weekly report (250 to
+// DATA) and the connection dropped before the session ended. The send happened, so it is
+// recorded; an error instead makes Temporal retry the activity, which sends the report again.
+func TestReportEmailAcceptedThenConnectionDropped(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	const id = "report-smtp-hangup"
+	usdClient(t, st, id)
+	_, err := st.PutReportSettings(ctx, store.ReportSettings{ClientID: id, TimeZone: "UTC", Recipients: []string{"owner@hangup.test"}, Enabled: true})
+	require.NoError(t, err)
+	generateW24(t, st, id, nil)
+
+	s3 := objstoretest.Start(t)
+	files, err := objstore.New(ctx, s3.Config("paysplit-reports"))
+	require.NoError(t, err)
+	require.NoError(t, files.EnsureBucket(ctx))
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	box.HangUpAfterAccepting(true)
+
+	rep := &activities.Reports{Store: st, Files: files,
+		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(rep)
+	in := activities.ReportInput{ClientID: id, Week: "2026-W24"}
+	_, err = env.ExecuteActivity(rep.UploadReport, in)
+	require.NoError(t, err)
+
+	ein := activities.EmailReportInput{ClientID: id, Week: "2026-W24", EnsureSends: 1}
+	// What Temporal does: the first attempt, and a retry while an attempt fails.
+	var firstErr error
+	for attempt := 1; attempt <= 2; attempt++ {
+		_, err := env.ExecuteActivity(rep.EmailReport, ein)
+		if attempt == 1 {
+			firstErr = err
+		}
+		if err == nil {
+			break
+		}
+	}
+	require.Equalf(t, 1, len(box.Messages()), "mails of the week's report; the first attempt said: %v", firstErr)
+	require.NoError(t, firstErr)
+	d, err := st.GetReportDelivery(ctx, id, "2026-W24")
+	require.NoError(t, err)
+	require.Equal(t, 1, d.SendsDone, "the accepted send is recorded")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/alert"
+	"paysplit/internal/mailer/mailbox"
 )
 
 const secret = "alert-secret-for-tests"
@@ -293,4 +294,34 @@ func TestSMTPFailures(t *testing.T) {
 		})
 	}
 	assert.Empty(t, refused.received())
+}
+
+// TestSMTPAlertEmailAcceptedOnceRecognisedAsOne: the delivery round records the email channel
+// only after SendEmail returns, so an error after the server took the message (250 to DATA, then
+// the connection dropped) sent the alert again in the next round; and a resend after an
+// unrecorded send (a crash between the two) must carry the same Message-ID, as the webhook
+// carries the same X-Paysplit-Delivery, so mail clients show one alert, not two.
+func TestSMTPAlertEmailAcceptedOnceRecognisedAsOne(t *testing.T) {
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	s := &alert.SMTP{Addr: box.Addr(), From: "alerts@paysplit.test", To: []string{"ops@paysplit.test"}, Timeout: 5 * time.Second}
+
+	box.HangUpAfterAccepting(true)
+	require.NoError(t, s.SendEmail(t.Context(), message()), "the server took the alert: it is sent")
+	box.HangUpAfterAccepting(false)
+	require.NoError(t, s.SendEmail(t.Context(), message())) // a resend of the same delivery
+	other := message()
+	other.DeliveryID++
+	require.NoError(t, s.SendEmail(t.Context(), other))
+
+	var ids []string
+	for _, m := range box.Messages() {
+		p, err := mailbox.Parse(m.Data)
+		require.NoError(t, err)
+		ids = append(ids, p.MessageID)
+	}
+	require.Len(t, ids, 3)
+	require.Equal(t, ids[0], ids[1], "one delivery, one Message-ID")
+	require.NotEqual(t, ids[0], ids[2], "another delivery is another message")
 }

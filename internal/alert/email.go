@@ -47,7 +47,7 @@ func (s *SMTP) SendEmail(ctx context.Context, m Message) error {
 	}
 	msg.Subject(m.Subject())
 	msg.SetDate()
-	msg.SetMessageID()
+	msg.SetMessageIDWithValue(messageID(m))
 	msg.SetBodyString(mail.TypeTextPlain, emailBody(m))
 
 	timeout := s.Timeout
@@ -63,9 +63,23 @@ func (s *SMTP) SendEmail(ctx context.Context, m Message) error {
 		return fmt.Errorf("alert: smtp client for %s: %w", s.Addr, err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		if msg.IsDelivered() {
+			// The server answered 250 to DATA: the alert is its to deliver. An error after that
+			// (go-mail's RSET, QUIT, a dropped connection) left the channel unrecorded, and the
+			// next round sent the alert again.
+			return nil
+		}
 		return fmt.Errorf("alert: send email for message %d via %s: %w", m.DeliveryID, s.Addr, err)
 	}
 	return nil
+}
+
+// messageID names one delivery: a resend after a send that was not recorded (a crash between the
+// two) carries the same ID, which mail clients take as the same message, as webhook receivers
+// take X-Paysplit-Delivery. The monitor, event and period are in it besides the delivery's ID so
+// two deployments (staging and production) mailing one inbox never share an ID.
+func messageID(m Message) string {
+	return fmt.Sprintf("alert-%d-%d-%s-%d@paysplit.alerts", m.DeliveryID, m.MonitorID, m.Event, m.PeriodStart.Unix())
 }
 
 func emailBody(m Message) string {

@@ -100,6 +100,12 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mailer: smtp client for %s: %w", s.Addr, err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		if msg.IsDelivered() {
+			// The server answered 250 to DATA: the message is its to deliver (RFC 5321
+			// 4.1.1.4). What failed after that (the RSET go-mail sends next, QUIT, a connection
+			// dropped on the way out) must not fail the send, or the caller's retry sends it again.
+			return nil
+		}
 		var se *mail.SendError
 		if errors.As(err, &se) && se.Reason == mail.ErrSMTPRcptTo && !se.IsTemp() {
 			return fmt.Errorf("%w: %s via %s: %w", ErrRecipientsRefused, m.MessageID, s.Addr, err)

@@ -109,3 +109,18 @@ func TestSendRecipientsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSendAcceptedMessageIsSentWhateverQuitSays: once the server answered 250 to DATA the message
+// is the server's to deliver (RFC 5321 §4.1.1.4); a connection that drops before QUIT's reply
+// must not turn that into an error, or the caller (a Temporal activity) retries and the
+// recipients get the message twice.
+func TestSendAcceptedMessageIsSentWhateverQuitSays(t *testing.T) {
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	box.HangUpAfterAccepting(true)
+	s := &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}
+	err = s.Send(t.Context(), mailer.Message{To: []string{"owner@northwind.test"}, Subject: "x", Text: "x", MessageID: "m@paysplit"})
+	require.Len(t, box.Messages(), 1, "the server took the message")
+	require.NoError(t, err, "an accepted message reported as failed is sent again by the retry")
+}

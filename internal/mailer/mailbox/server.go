@@ -35,6 +35,7 @@ type Server struct {
 	ln     net.Listener
 	mu     sync.Mutex
 	reject func(addr string) (code int, msg string)
+	hangUp bool
 	msgs   []Received
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -70,6 +71,21 @@ func (s *Server) rejection(addr string) (int, string) {
 		return 0, ""
 	}
 	return fn(addr)
+}
+
+// HangUpAfterAccepting makes the server close the connection right after its 250 to a message's
+// DATA, without waiting for QUIT: a server that goes away (or a connection that drops) once it
+// has taken the message, which is then the server's to deliver.
+func (s *Server) HangUpAfterAccepting(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangUp = on
+}
+
+func (s *Server) hangsUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hangUp
 }
 
 // Addr is the host:port the server listens on.
@@ -197,7 +213,9 @@ func (s *Server) session(c net.Conn) {
 			}
 			s.store(Received{From: from, To: to, Data: data, At: time.Now()})
 			from, to = "", nil
-			reply(250, "OK queued")
+			if !reply(250, "OK queued") || s.hangsUp() {
+				return
+			}
 		case "RSET":
 			from, to = "", nil
 			reply(250, "OK")
