@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -171,5 +172,48 @@ func TestDroppedSourceNoLongerCounts(t *testing.T) {
 	require.Equal(t, kpi.SourceLedger, s.Sources[0].Source)
 	for _, d := range s.Days {
 		require.False(t, d.Stale, d.Day)
+	}
+}
+
+// TestRecordKPISyncFailureCountsARunOnce: failures counts the failed syncs since the last good
+// one. Temporal runs RecordKPISyncFailure again when an attempt's completion is lost (a timeout
+// after the write, a worker gone): the retry carries the same run's StartedAt and must not count
+// the run's failure twice.
+func TestRecordKPISyncFailureCountsARunOnce(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	run1 := time.Date(2026, 6, 15, 9, 0, 0, 0, time.UTC)
+	run2 := run1.Add(15 * time.Minute)
+	tests := []struct {
+		name   string
+		starts []time.Time // one RecordKPISyncFailure per entry, a minute apart
+		want   int
+	}{
+		{"one run's attempt and its retry", []time.Time{run1, run1}, 1},
+		{"two runs", []time.Time{run1, run2}, 2},
+		{"two runs, the second retried", []time.Time{run1, run2, run2}, 2},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("kpi-fail-once-%d", i)
+			_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: id, DefaultCurrency: money.USD})
+			require.NoError(t, err)
+			clock := run1
+			a := &activities.KPI{Store: st, Now: func() time.Time { return clock }}
+			var ts testsuite.WorkflowTestSuite
+			env := ts.NewTestActivityEnvironment()
+			env.RegisterActivity(a)
+			for _, started := range tt.starts {
+				clock = clock.Add(time.Minute)
+				_, err := env.ExecuteActivity(a.RecordKPISyncFailure,
+					activities.RecordKPISyncFailureInput{ClientID: id, Source: kpi.SourceLedger, Message: "postgres: timeout", StartedAt: started})
+				require.NoError(t, err)
+			}
+			status, err := st.KPISyncStatus(ctx, id)
+			require.NoError(t, err)
+			require.Len(t, status, 1)
+			require.Equal(t, tt.want, status[0].Failures)
+		})
 	}
 }

@@ -389,11 +389,15 @@ func (s *Store) MarkKPISyncFailed(ctx context.Context, clientID, source, message
 	if startedAt.IsZero() {
 		startedAt = at
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO kpi_sync_status (client_id, source, last_attempt_at, last_error, failures)
-		VALUES ($1, $2, $3, $4, 1)
+	// A run's failure is counted once, keyed by the run's start: Temporal repeats the write when
+	// an attempt's completion is lost.
+	_, err := s.pool.Exec(ctx, `INSERT INTO kpi_sync_status (client_id, source, last_attempt_at, last_error, failures, last_failed_run)
+		VALUES ($1, $2, $3, $4, 1, $5)
 		ON CONFLICT (client_id, source) DO UPDATE SET last_attempt_at = GREATEST(kpi_sync_status.last_attempt_at, EXCLUDED.last_attempt_at),
 			last_error = CASE WHEN kpi_sync_status.last_success_at > $5 THEN kpi_sync_status.last_error ELSE EXCLUDED.last_error END,
-			failures = CASE WHEN kpi_sync_status.last_success_at > $5 THEN kpi_sync_status.failures ELSE kpi_sync_status.failures + 1 END`,
+			failures = CASE WHEN kpi_sync_status.last_success_at > $5 OR kpi_sync_status.last_failed_run = $5
+				THEN kpi_sync_status.failures ELSE kpi_sync_status.failures + 1 END,
+			last_failed_run = CASE WHEN kpi_sync_status.last_success_at > $5 THEN kpi_sync_status.last_failed_run ELSE $5 END`,
 		clientID, source, at, message, startedAt)
 	return kpiWriteErr(err, "sync status", clientID)
 }
