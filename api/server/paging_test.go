@@ -115,3 +115,14 @@ func TestPagingCursorsRefused(t *testing.T) {
 	require.Len(t, body["payments"], 1)
 	require.Nil(t, body["next_cursor"])
 }
+
+// TestAlertsOfMonitorPastInt4ID: monitor IDs are a bigserial; a monitor_id past 2^31-1 was
+// bound as int4 and the list answered 500 instead of the monitor's alerts (here: none).
+func TestAlertsOfMonitorPastInt4ID(t *testing.T) {
+	a := newAPI(t, nil)
+	for _, id := range []string{"2147483648", "9223372036854775807"} {
+		code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/alerts?monitor_id=" + id, key: adminKey})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Empty(t, body["alerts"], id)
+	}
+}
