@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -124,5 +125,27 @@ func TestAlertsOfMonitorPastInt4ID(t *testing.T) {
 		code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/alerts?monitor_id=" + id, key: adminKey})
 		require.Equal(t, http.StatusOK, code, body)
 		require.Empty(t, body["alerts"], id)
+	}
+}
+
+// TestPayoutsPagesThroughEqualCaptureTimes: payments captured in the same microsecond, two payee
+// legs each, paged at every size from 1: each leg once, in the listing's order (a regression
+// test; the cursor's workflow ID and leg break the ties).
+func TestPayoutsPagesThroughEqualCaptureTimes(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("tiepayouts")
+	_, key := a.newKey("client", c)
+	ctx := t.Context()
+	at := time.Date(2026, 6, 10, 12, 0, 0, 654321000, time.UTC)
+	var want []string
+	for _, id := range []string{"c", "b", "a"} {
+		require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, c+"-"+id, at, 1000, 0, payment.StatusPaid)))
+		wf := "payment-stripe-" + c + "-" + id
+		want = append(want, wf+"/vendor", wf+"/affiliate")
+	}
+	leg := func(p map[string]any) string { return p["payment"].(string) + "/" + p["party"].(string) }
+	for limit := 1; limit <= len(want)+1; limit++ {
+		got := a.pageIDs("/api/v1/payouts?from=2026-06-10&to=2026-06-10&limit="+strconv.Itoa(limit), key, "payouts", leg)
+		require.Equal(t, want, got, "limit %d", limit)
 	}
 }
