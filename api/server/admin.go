@@ -251,14 +251,19 @@ func (s *Server) listPayments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.paymentsPage(c, store.PaymentFilter{
+		ClientID: q.Get("client_id"), VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
+		From: from, To: to,
+	})
+}
+
+// paymentsPage answers a page of the payments f selects, after ?cursor=, ?limit= long.
+func (s *Server) paymentsPage(c echo.Context, f store.PaymentFilter) error {
 	limit, err := limitParam(c)
 	if err != nil {
 		return err
 	}
-	f := store.PaymentFilter{
-		ClientID: q.Get("client_id"), VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
-		From: from, To: to, Limit: limit + 1,
-	}
+	f.Limit = limit + 1
 	var cur paymentCursor
 	if ok, err := decodeCursor(c, &cur); err != nil {
 		return err
@@ -291,6 +296,8 @@ type paymentCursor struct {
 	At         time.Time `json:"t"`
 	WorkflowID string    `json:"w"`
 }
+
+func (c paymentCursor) complete() bool { return !c.At.IsZero() && c.WorkflowID != "" }
 
 // paymentsAnswer lists payments with the minor-unit digits of their currencies (exponents), so
 // the dashboard formats a JPY or KWD amount with its own digits.

@@ -242,22 +242,17 @@ func (s *Server) listStuckPayouts(c echo.Context) error {
 		}
 		statuses = []string{st}
 	}
-	limit, err := limitParam(c)
-	if err != nil {
-		return err
-	}
-	recs, err := s.deps.Store.ListPayments(c.Request().Context(), store.PaymentFilter{
-		ClientID: c.QueryParam("client_id"), Statuses: statuses, Limit: limit,
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, s.paymentsAnswer(recs))
+	// Newest first, so without a page after the limit the oldest stuck payments, those waiting
+	// longest, were the ones never shown.
+	return s.paymentsPage(c, store.PaymentFilter{ClientID: c.QueryParam("client_id"), Statuses: statuses})
 }
 
 type auditCursor struct {
 	ID int64 `json:"id"`
 }
+
+// complete: IDs start at 1, and 0 is the store's "no cursor".
+func (c auditCursor) complete() bool { return c.ID > 0 }
 
 func (s *Server) listAudit(c echo.Context) error {
 	from, to, err := instantRange(c)

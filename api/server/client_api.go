@@ -313,6 +313,10 @@ type payoutCursor struct {
 	Leg        string    `json:"l"`
 }
 
+func (c payoutCursor) complete() bool {
+	return !c.CapturedAt.IsZero() && c.WorkflowID != "" && c.Leg != ""
+}
+
 var legStates = []string{"pending", "transferring", "transferred", "held", "failed", "reversed", "cancelled", "nothing_due"}
 
 // payouts lists what the client's vendors and affiliates are owed per payment and what became of
@@ -371,6 +375,8 @@ var otherClientInReason = regexp.MustCompile(`belongs to client "[^"]*", not "[^
 type reportCursor struct {
 	ISOWeek string `json:"w"`
 }
+
+func (c reportCursor) complete() bool { return c.ISOWeek != "" }
 
 // reports lists the client's weekly reports, newest first, each with a presigned download link
 // that expires (S3_PRESIGN_TTL); null when the server has no report storage configured.

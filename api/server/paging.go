@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -101,7 +103,11 @@ func encodeCursor(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(c echo.Context, dst any) (bool, error) {
+// cursor is what a page's next_cursor decodes to; complete says it names a position, as every
+// cursor handed out does.
+type cursor interface{ complete() bool }
+
+func decodeCursor(c echo.Context, dst cursor) (bool, error) {
 	v := c.QueryParam("cursor")
 	if v == "" {
 		return false, nil
@@ -112,9 +118,23 @@ func decodeCursor(c echo.Context, dst any) (bool, error) {
 		err = errNUL("cursor")
 	}
 	if err == nil {
+		b = bytes.TrimSpace(b)
+		// null, or another list's cursor missing this one's fields, decoded into zero values:
+		// a silent first page, or an empty last one, instead of the page asked for.
+		if len(b) == 0 || b[0] != '{' {
+			err = errors.New("not an object")
+		}
+	}
+	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		err = dec.Decode(dst)
+		if _, end := dec.Token(); err == nil && end != io.EOF {
+			err = errors.New("trailing data")
+		}
+	}
+	if err == nil && !dst.complete() {
+		err = errors.New("incomplete")
 	}
 	if err != nil {
 		return false, errorf(http.StatusBadRequest, "invalid_cursor", "cursor is not one this API handed out")

@@ -138,6 +138,8 @@ type adminReportCursor struct {
 	ClientID string `json:"c"`
 }
 
+func (c adminReportCursor) complete() bool { return c.ISOWeek != "" && c.ClientID != "" }
+
 type reportView struct {
 	store.ReportDelivery
 	DownloadURL *string `json:"download_url"`

@@ -48,11 +48,12 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
+	// $2 = 0 alone would type the monitor ID int4 (the literal's type): monitors.id is a bigserial.
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.id, a.monitor_id, m.name, m.kind, a.state, a.summary, a.value, a.subjects,
 		       a.fired_at, a.resolved_at, a.updated_at
 		FROM alerts a JOIN monitors m ON m.id = a.monitor_id
-		WHERE ($1 = '' OR a.state = $1) AND ($2 = 0 OR a.monitor_id = $2)
+		WHERE ($1 = '' OR a.state = $1) AND ($2::bigint = 0 OR a.monitor_id = $2)
 		ORDER BY a.fired_at DESC, a.id DESC
 		LIMIT $3`, string(f.State), f.MonitorID, f.Limit)
 	if err != nil {

@@ -65,10 +65,12 @@ type AuditFilter struct {
 // ListAudit returns entries newest first.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	f.Limit = clampLimit(f.Limit)
+	// $6 = 0 alone would type the cursor int4 (the literal's type), and a page past ID 2^31-1
+	// of the bigserial could not be asked for.
 	rows, err := s.pool.Query(ctx, `SELECT id, actor, action, target, before, after, request_id, created_at FROM audit_log
 		WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR target = $3)
 			AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
-			AND ($6 = 0 OR id < $6)
+			AND ($6::bigint = 0 OR id < $6)
 		ORDER BY id DESC LIMIT $7`, f.Actor, f.Action, f.Target, nullTime(f.From), nullTime(f.To), f.BeforeID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit log: %w", err)

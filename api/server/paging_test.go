@@ -1,0 +1,151 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/payment"
+)
+
+// pageIDs follows next_cursor from path to the last page and returns each page's items' IDs as
+// id names them; it fails if the pages do not end.
+func (a *apiEnv) pageIDs(path, key, items string, id func(map[string]any) string) []string {
+	a.t.Helper()
+	var out []string
+	next := ""
+	for page := 0; ; page++ {
+		require.Less(a.t, page, 20, "the pages of %s do not end", path)
+		p := path
+		if next != "" {
+			p += "&cursor=" + url.QueryEscape(next)
+		}
+		code, body := a.json(req{method: http.MethodGet, path: p, key: key})
+		require.Equal(a.t, http.StatusOK, code, body)
+		for _, it := range body[items].([]any) {
+			out = append(out, id(it.(map[string]any)))
+		}
+		require.Contains(a.t, body, "next_cursor", p)
+		n, _ := body["next_cursor"].(string)
+		if n == "" {
+			return out
+		}
+		next = n
+	}
+}
+
+// TestStuckPayoutsPage: the admin's list of stuck payments is newest first and was cut at the
+// limit with nothing saying more followed, so past 50 (the dashboard's page) the payments stuck
+// longest were never shown. It pages like the other lists now.
+func TestStuckPayoutsPage(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("stuckpage")
+	ctx := t.Context()
+	// Equal capture times to the microsecond: the workflow ID breaks the tie at page boundaries.
+	at := time.Date(2026, 6, 10, 12, 0, 0, 123456000, time.UTC)
+	var want []string
+	for _, id := range []string{"e", "d", "c", "b", "a"} {
+		status := payment.StatusHeld
+		if id == "c" {
+			status = payment.StatusPayoutFailed
+		}
+		require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, c+"-"+id, at, 1000, 0, status)))
+		want = append(want, "payment-stripe-"+c+"-"+id)
+	}
+	require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, c+"-paid", at, 1000, 0, payment.StatusPaid)))
+	wf := func(p map[string]any) string { return p["workflow_id"].(string) }
+	for _, limit := range []string{"1", "2", "5", "100"} {
+		got := a.pageIDs("/api/v1/admin/payouts?client_id="+c+"&limit="+limit, adminKey, "payments", wf)
+		require.Equal(t, want, got, "limit %s", limit)
+	}
+}
+
+// TestPagingCursorsRefused: a cursor that is not a whole one this list handed out (another
+// list's, cut short, null, with data after it, naming no position) is a 400 invalid_cursor.
+// They decoded into zero values before: a silent first page, or an empty page with no
+// next_cursor, as if the list had ended.
+func TestPagingCursorsRefused(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("badcursor")
+	_, clientKey := a.newKey("client", c)
+	ctx := t.Context()
+	at := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	for _, id := range []string{"a", "b"} {
+		require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, c+"-"+id, at, 1000, 0, payment.StatusHeld)))
+	}
+	cur := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		name, path, key string
+	}{
+		{"payments: a report's cursor", "/api/v1/admin/payments?cursor=" + cur(`{"w":"2026-W01"}`), adminKey},
+		{"payments: null", "/api/v1/admin/payments?cursor=" + cur(`null`), adminKey},
+		{"payments: data after the cursor", "/api/v1/admin/payments?cursor=" + cur(`{"t":"2026-06-10T12:00:00Z","w":"x"}{}`), adminKey},
+		{"payments: a brace after the cursor", "/api/v1/admin/payments?cursor=" + cur(`{"t":"2026-06-10T12:00:00Z","w":"x"}}`), adminKey},
+		{"payments: no workflow", "/api/v1/admin/payments?cursor=" + cur(`{"t":"2026-06-10T12:00:00Z"}`), adminKey},
+		{"stuck payouts: a report's cursor", "/api/v1/admin/payouts?cursor=" + cur(`{"w":"2026-W01"}`), adminKey},
+		{"audit: ID 0", "/api/v1/admin/audit?cursor=" + cur(`{"id":0}`), adminKey},
+		{"audit: negative ID", "/api/v1/admin/audit?cursor=" + cur(`{"id":-1}`), adminKey},
+		{"audit: empty object", "/api/v1/admin/audit?cursor=" + cur(`{}`), adminKey},
+		{"admin reports: no week", "/api/v1/admin/reports?cursor=" + cur(`{"c":"x"}`), adminKey},
+		{"admin reports: a client report's cursor", "/api/v1/admin/reports?cursor=" + cur(`{"w":"2026-W01"}`), adminKey},
+		{"payouts: a report's cursor", "/api/v1/payouts?cursor=" + cur(`{"w":"2026-W01"}`), clientKey},
+		{"payouts: a payment's cursor", "/api/v1/payouts?cursor=" + cur(`{"t":"2026-06-10T12:00:00Z","w":"x"}`), clientKey},
+		{"payouts: null", "/api/v1/payouts?cursor=" + cur(`null`), clientKey},
+		{"reports: empty object", "/api/v1/reports?cursor=" + cur(`{}`), clientKey},
+		{"reports: an array", "/api/v1/reports?cursor=" + cur(`[]`), clientKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := a.json(req{method: http.MethodGet, path: tt.path, key: tt.key})
+			require.Equal(t, http.StatusBadRequest, code, body)
+			require.Equal(t, "invalid_cursor", body["error"].(map[string]any)["code"], body)
+		})
+	}
+	// The cursors handed out still work, with the space JSON allows around them.
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/payouts?limit=1&client_id=" + c, key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	raw, err := base64.RawURLEncoding.DecodeString(body["next_cursor"].(string))
+	require.NoError(t, err)
+	code, body = a.json(req{method: http.MethodGet, path: "/api/v1/admin/payouts?limit=1&client_id=" + c + "&cursor=" + cur(" "+string(raw)+"\n"), key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["payments"], 1)
+	require.Nil(t, body["next_cursor"])
+}
+
+// TestAlertsOfMonitorPastInt4ID: monitor IDs are a bigserial; a monitor_id past 2^31-1 was
+// bound as int4 and the list answered 500 instead of the monitor's alerts (here: none).
+func TestAlertsOfMonitorPastInt4ID(t *testing.T) {
+	a := newAPI(t, nil)
+	for _, id := range []string{"2147483648", "9223372036854775807"} {
+		code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/alerts?monitor_id=" + id, key: adminKey})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Empty(t, body["alerts"], id)
+	}
+}
+
+// TestPayoutsPagesThroughEqualCaptureTimes: payments captured in the same microsecond, two payee
+// legs each, paged at every size from 1: each leg once, in the listing's order (a regression
+// test; the cursor's workflow ID and leg break the ties).
+func TestPayoutsPagesThroughEqualCaptureTimes(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("tiepayouts")
+	_, key := a.newKey("client", c)
+	ctx := t.Context()
+	at := time.Date(2026, 6, 10, 12, 0, 0, 654321000, time.UTC)
+	var want []string
+	for _, id := range []string{"c", "b", "a"} {
+		require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, c+"-"+id, at, 1000, 0, payment.StatusPaid)))
+		wf := "payment-stripe-" + c + "-" + id
+		want = append(want, wf+"/vendor", wf+"/affiliate")
+	}
+	leg := func(p map[string]any) string { return p["payment"].(string) + "/" + p["party"].(string) }
+	for limit := 1; limit <= len(want)+1; limit++ {
+		got := a.pageIDs("/api/v1/payouts?from=2026-06-10&to=2026-06-10&limit="+strconv.Itoa(limit), key, "payouts", leg)
+		require.Equal(t, want, got, "limit %d", limit)
+	}
+}
