@@ -309,3 +309,64 @@ func TestDashboardLogoutLeavesNoFigures(t *testing.T) {
 	require.NotContains(t, page, "order-"+first, "the first client's payouts")
 	b.noPageErrors()
 }
+
+// TestDashboardShowsEveryStuckPayout: an admin's client has 53 payouts stuck (failed or held).
+// GET /admin/payouts answers them newest first, 50 a page, with a cursor to the rest; the
+// dashboard showed the first page and nothing to say there was more, so the 3 stuck longest
+// never reached the admin. The page now offers "Show more" until the last page; a page that
+// cannot be fetched is said beside the button, and the rows shown stay.
+func TestDashboardShowsEveryStuckPayout(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c, other := a.newClient("stuckmany"), a.newClient("stucknone")
+	now := time.Now().UTC().Truncate(time.Second)
+	var newestFirst []string
+	for i := range 53 {
+		status := payment.StatusHeld
+		if i%2 == 1 {
+			status = payment.StatusPayoutFailed
+		}
+		r := paidRecord(c, fmt.Sprintf("%s-%02d", c, i), now.Add(-time.Duration(i)*time.Hour), int64(1000+i), 0, status)
+		require.NoError(t, a.store.SavePayment(t.Context(), r))
+		newestFirst = append(newestFirst, r.WorkflowID)
+	}
+	const rows = `[...document.querySelectorAll('#attention-table tbody tr')].map(r => r.dataset.payment)`
+	const more = `document.getElementById('attention-more')`
+	const moreError = `document.getElementById('attention-more-error')`
+
+	b.login(a.url+"/", adminKey)
+	b.pickClient(c)
+	require.Equal(t, newestFirst[:50], eval[[]string](b, rows), "the first page: the 50 newest")
+	require.False(t, eval[bool](b, more+`.hidden`), "the page says there are more")
+	require.Equal(t, "Show more", eval[string](b, more+`.textContent`))
+
+	// The next page fails: said beside the button, which stays for another try, and the 50 stay.
+	require.True(t, eval[bool](b, `(() => { window.realFetch = window.fetch; return `+
+		fmt.Sprintf(failPath, `/\/api\/v1\/admin\/payouts\?.*cursor=/`)+`; })()`))
+	b.do(chromedp.Click(chromedp.ID("attention-more")))
+	b.waitFor(`!` + moreError + `.hidden`)
+	require.Contains(t, eval[string](b, moreError+`.textContent`), "internal error")
+	require.Equal(t, newestFirst[:50], eval[[]string](b, rows))
+	require.True(t, eval[bool](b, `!`+more+`.hidden && !`+more+`.disabled`))
+
+	require.True(t, eval[bool](b, `(() => { window.fetch = window.realFetch; return true; })()`))
+	b.do(chromedp.Click(chromedp.ID("attention-more")))
+	b.waitFor(more + `.hidden`)
+	require.Equal(t, newestFirst, eval[[]string](b, rows), "all 53, each once, the longest stuck last")
+	require.True(t, eval[bool](b, moreError+`.hidden`), "the failure is no longer said once the page came")
+
+	// Another client's list starts afresh: nothing of the first, no button.
+	b.pickClient(other)
+	require.Empty(t, eval[[]string](b, rows))
+	require.True(t, eval[bool](b, more+`.hidden`))
+	require.False(t, eval[bool](b, `document.getElementById('attention-empty').hidden`))
+	// Back to the first: its first page again, with the button.
+	b.pickClient(c)
+	require.Equal(t, newestFirst[:50], eval[[]string](b, rows))
+	require.False(t, eval[bool](b, more+`.hidden`))
+
+	b.do(chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	require.Empty(t, eval[[]string](b, rows), "nothing of the session waits in the hidden page")
+	require.True(t, eval[bool](b, more+`.hidden`))
+	b.noPageErrors()
+}

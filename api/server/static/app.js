@@ -18,6 +18,7 @@
     to: null,
     exponents: {},
     payoutsCursor: null,
+    attentionCursor: null, // next page of the admin's stuck payouts; null on the last
     charts: {},
     chartCurrency: {}, // canvas id → currency of its values ('' for counts)
     generation: 0, // bumps on every reload; answers of an older one are dropped
@@ -335,7 +336,7 @@
         api('GET', scoped('/api/v1/revenue', range)),
         api('GET', scoped('/api/v1/payouts', { ...range, limit: '25' })),
         api('GET', scoped('/api/v1/reports')),
-        admin ? api('GET', '/api/v1/admin/payouts?client_id=' + encodeURIComponent(state.clientId)) : null,
+        admin ? api('GET', attentionPath(null)) : null,
         admin ? api('GET', '/api/v1/admin/reconciliation?limit=6') : null,
         admin ? api('GET', '/api/v1/admin/alerts') : null,
         admin ? api('GET', '/api/v1/admin/webhook-inbox?limit=1') : null,
@@ -346,7 +347,7 @@
       renderCharts(kpis, revenue);
       renderPayouts(payouts, true);
       renderReports(reports);
-      if (attention) renderAttention(attention);
+      if (attention) renderAttention(attention, true);
       $('books').hidden = !admin;
       if (recon) renderReconciliation(recon);
       if (alerts) renderAlerts(alerts);
@@ -378,8 +379,10 @@
     }
     for (const id of ['payouts-table', 'attention-table', 'recon-table']) $(id).tBodies[0].textContent = '';
     for (const id of ['reports-list', 'alerts-list', 'inbox-status']) $(id).textContent = '';
-    for (const id of ['payouts-more', 'payouts-empty', 'attention-empty', 'recon-empty', 'reports-empty', 'alerts-empty']) $(id).hidden = true;
+    for (const id of ['payouts-more', 'payouts-empty', 'attention-more', 'attention-more-error', 'attention-empty', 'recon-empty',
+      'reports-empty', 'alerts-empty']) $(id).hidden = true;
     state.payoutsCursor = null;
+    state.attentionCursor = null;
   }
 
   // mainCurrency is the client's default currency: the tiles and the revenue chart show it, and
@@ -545,11 +548,48 @@
     $('reports-empty').hidden = reports.length > 0;
   }
 
+  function attentionPath(cursor) {
+    const q = new URLSearchParams({ client_id: state.clientId });
+    if (cursor) q.set('cursor', cursor);
+    return '/api/v1/admin/payouts?' + q.toString();
+  }
+
+  // loadMoreAttention appends the next page of stuck payouts: the list is newest first, so those
+  // stuck longest are on the last pages. The button is disabled while a page is on its way, as a
+  // second click would fetch the same cursor and list its payments twice.
+  async function loadMoreAttention() {
+    const generation = state.generation;
+    const btn = $('attention-more');
+    const error = $('attention-more-error');
+    btn.disabled = true;
+    error.hidden = true;
+    try {
+      const page = await api('GET', attentionPath(state.attentionCursor));
+      if (generation !== state.generation) return;
+      Object.assign(state.exponents, page.exponents);
+      renderAttention(page, false);
+    } catch (e) {
+      if (generation !== state.generation) return;
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      // Said beside the button, which stays for another try; the rows shown are still true.
+      error.textContent = 'Could not load more stuck payouts: ' + e.message;
+      error.hidden = false;
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  $('attention-more').addEventListener('click', loadMoreAttention);
+
   // renderAttention lists the picked client's failed, held and parked payments with the decision
-  // each one can take.
-  function renderAttention({ payments }) {
+  // each one can take; fresh replaces the list, else the page is appended to it.
+  function renderAttention(page, fresh) {
+    const { payments } = page;
     const tbody = $('attention-table').tBodies[0];
-    tbody.textContent = '';
+    if (fresh) {
+      tbody.textContent = '';
+      $('attention-more-error').hidden = true;
+    }
     for (const p of payments) {
       const row = tbody.insertRow();
       row.dataset.payment = p.workflow_id;
@@ -579,7 +619,9 @@
         }
       }
     }
-    $('attention-empty').hidden = payments.length > 0;
+    state.attentionCursor = page.next_cursor || null;
+    $('attention-more').hidden = !state.attentionCursor;
+    $('attention-empty').hidden = tbody.rows.length > 0;
   }
 
   // resolveForm lets an admin say what became of a leg's movement in doubt (its transfer, or a
