@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -23,6 +24,36 @@ import (
 // ErrTypeReportInvalid marks a report that cannot be made or sent whatever the retries: an
 // unknown client or week, data the renderer refuses, recipients no server accepts.
 const ErrTypeReportInvalid = "ReportInvalid"
+
+// ErrTypeKPISourceDown marks a generate attempt that stopped because a KPI source failed in a
+// way a retry may cure (network, timeout, 5xx, rate limit): it is retried.
+const ErrTypeKPISourceDown = "KPISourceDown"
+
+// lastChanceWindow is how long before its schedule-to-close deadline generate stops retrying a
+// KPI source that is down and makes the report with a note instead. The step gets the run's 24
+// hours (clientRunTimeout) from when it is scheduled, but the run may have spent up to 14 of them
+// before that waiting for the week's KPIs (UTC+14's Monday 06:00 is 8 hours before the week's
+// last UTC day ends, and the wait is up to report.MaxKPIWait after it); the attempt can't see the
+// run's start, so it keeps that much plus an hour for the last backoff and attempt.
+const lastChanceWindow = 15 * time.Hour
+
+// lastChance reports whether this attempt of an activity may be its run's last: a report with a
+// note beats no report. It is the last attempt the retry policy allows, or the attempt starts
+// within lastChanceWindow of the step's schedule-to-close deadline (in its second half, for a
+// step given no more than that).
+func lastChance(info activity.Info, now time.Time) bool {
+	if p := info.RetryPolicy; p != nil && p.MaximumAttempts > 0 && info.Attempt >= p.MaximumAttempts {
+		return true
+	}
+	if info.ScheduleToCloseTimeout <= 0 || info.ScheduledTime.IsZero() {
+		return false
+	}
+	window := lastChanceWindow
+	if info.ScheduleToCloseTimeout <= window {
+		window = info.ScheduleToCloseTimeout / 2
+	}
+	return !now.Before(info.ScheduledTime.Add(info.ScheduleToCloseTimeout - window))
+}
 
 // KPISeries serves a client's KPIs over any range (kpi.Reader: the hot window from Postgres,
 // older days from the sources).
@@ -249,6 +280,18 @@ func (a *Reports) gather(ctx context.Context, clientID, isoWeek, zone string) (r
 	d.Days, d.Previous = days(w), days(prev)
 	for _, st := range series.Sources {
 		d.Sources = append(d.Sources, report.SourceSync{Source: st.Source, LastSuccess: st.LastSuccess, Failing: st.Failures > 0})
+	}
+	var down []string
+	for _, e := range series.ColdErrors {
+		if !e.Permanent {
+			down = append(down, e.Message)
+		}
+	}
+	// Nothing is stored yet: a failed attempt leaves the week ungenerated, and the retry asks the
+	// source again. Only a refusal no retry fixes, or the run's last chance, gets the note. The
+	// wall clock, not a.now: the attempt's times are the server's.
+	if len(down) > 0 && activity.IsActivity(ctx) && !lastChance(activity.GetInfo(ctx), time.Now()) {
+		return report.Data{}, temporal.NewApplicationError(fmt.Sprintf("kpis of %s: source down for the older days: %s", clientID, strings.Join(down, "; ")), ErrTypeKPISourceDown)
 	}
 	for _, e := range series.ColdErrors {
 		d.Notes = append(d.Notes, fmt.Sprintf("The %s KPI source could not be reached for the older days of this report; those figures are missing.", e.Source))

@@ -1,6 +1,13 @@
 package activities
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+)
 
 func TestRedactAddresses(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -12,6 +19,35 @@ func TestRedactAddresses(t *testing.T) {
 	for _, tc := range tests {
 		if got := redactAddresses(tc.in); got != tc.want {
 			t.Errorf("redactAddresses(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestLastChance: a source still down gets the report with a note on the attempt the retry policy
+// allows last, or once the step is within lastChanceWindow of its schedule-to-close deadline,
+// where the run itself may end (it can have started up to 14 hours before the step).
+func TestLastChance(t *testing.T) {
+	scheduled := time.Date(2026, 6, 15, 6, 20, 0, 0, time.UTC)
+	forever := &temporal.RetryPolicy{MaximumAttempts: math.MaxInt32}
+	tests := []struct {
+		name string
+		info activity.Info
+		at   time.Duration // after scheduled
+		want bool
+	}{
+		{"first attempt of the run's 24 h", activity.Info{Attempt: 1, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 0, false},
+		{"8 h 59 in", activity.Info{Attempt: 40, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 9*time.Hour - time.Minute, false},
+		{"9 h in: 15 h left", activity.Info{Attempt: 41, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 9 * time.Hour, true},
+		{"last attempt allowed", activity.Info{Attempt: 8, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 8}, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, time.Hour, true},
+		{"attempts left", activity.Info{Attempt: 7, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 8}, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, time.Hour, false},
+		{"step of 15 h, first half", activity.Info{Attempt: 1, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 15 * time.Hour}, 7 * time.Hour, false},
+		{"short step, first half", activity.Info{Attempt: 1, ScheduledTime: scheduled, ScheduleToCloseTimeout: 10 * time.Minute}, 4 * time.Minute, false},
+		{"short step, second half", activity.Info{Attempt: 3, ScheduledTime: scheduled, ScheduleToCloseTimeout: 10 * time.Minute}, 5 * time.Minute, true},
+		{"no deadline, unlimited attempts", activity.Info{Attempt: 100, ScheduledTime: scheduled}, 48 * time.Hour, false},
+	}
+	for _, tc := range tests {
+		if got := lastChance(tc.info, scheduled.Add(tc.at)); got != tc.want {
+			t.Errorf("%s: lastChance = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -25,6 +25,10 @@ type SourcesFor func(ctx context.Context, clientID string) (Sources, error)
 type SourceError struct {
 	Source  string
 	Message string
+	// Permanent: the source refused in a way no retry fixes (IsPermanent: credentials missing
+	// or refused, no access to the property). Otherwise it may answer a moment later (network,
+	// timeout, 5xx, rate limit), which is why the weekly report retries instead of noting it.
+	Permanent bool
 }
 
 // Series is a client's KPIs over a range: one Day per calendar day, oldest first.
@@ -141,7 +145,7 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 			return Combine(t, trafficName, nil, ""), err
 		})
 		if err != nil {
-			errs = append(errs, SourceError{Source: trafficName, Message: err.Error()})
+			errs = append(errs, SourceError{Source: trafficName, Message: err.Error(), Permanent: IsPermanent(err)})
 		}
 		traffic = trafficOf(days)
 	}
@@ -152,7 +156,7 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 			return Combine(nil, "", rv, revenueName), err
 		})
 		if err != nil {
-			errs = append(errs, SourceError{Source: revenueName, Message: err.Error()})
+			errs = append(errs, SourceError{Source: revenueName, Message: err.Error(), Permanent: IsPermanent(err)})
 		}
 		revenue = revenueOf(days)
 	}
