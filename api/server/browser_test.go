@@ -156,6 +156,12 @@ func (b *browser) login(url, key string) {
 	)
 }
 
+// waitLoaded waits until the page has loaded client's figures (any range).
+func (b *browser) waitLoaded(client string) {
+	b.t.Helper()
+	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, client+"/"))
+}
+
 type chartData struct {
 	Labels []string           `json:"labels"`
 	Sets   map[string][]int64 `json:"sets"`

@@ -65,7 +65,7 @@ func TestDashboardSaysWhenAKPISourceFailed(t *testing.T) {
 	require.Len(t, body["source_errors"], 1, "GA4 failed for the older days")
 
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	notice := eval[string](b, `document.getElementById('notice').hidden ? '' : document.getElementById('notice').textContent`)
 	require.Contains(t, notice, "ga4", "the failing source is named next to figures it left out")
 	require.Equal(t, "error", eval[string](b, `document.getElementById('notice').className`))
@@ -122,7 +122,7 @@ func TestDashboardRefreshSaysItStarted(t *testing.T) {
 	c := a.newClient("refresh")
 	_, key := a.newKey(store.RoleClient, c)
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	require.True(t, eval[bool](b, `(() => { delete document.body.dataset.loaded; return true; })()`))
 	b.do(chromedp.Click(chromedp.ID("refresh")))
 	b.waitFor(`(document.body.dataset.loaded || '') !== '' && !document.getElementById('refresh').disabled`)
@@ -157,7 +157,7 @@ func TestDashboardAmountsBeyondJavaScriptsIntegers(t *testing.T) {
 	require.NoError(t, a.store.SavePayment(t.Context(), rec))
 
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	require.Equal(t, report.FormatMoney(gross, vnd), b.tiles()["tile-gross"])
 	require.Equal(t, "VND 11,000,000,000,000,001", b.tiles()["tile-gross"])
 	amounts := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#payouts-table tbody tr')].map(r => [r.cells[3].textContent, r.cells[4].textContent]))`)
@@ -192,7 +192,7 @@ func TestDashboardCapturedDayIsUTC(t *testing.T) {
 	require.Contains(t, body["payouts"].([]any)[0].(map[string]any)["captured_at"], "-05:00", "the answer is in the server's zone")
 
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	days := eval[[]string](b, `[...document.querySelectorAll('#payouts-table tbody tr')].map(r => r.cells[0].textContent)`)
 	require.NotEmpty(t, days)
 	for _, d := range days {
@@ -223,7 +223,7 @@ func TestDashboardNegativeAmountsAsTheReport(t *testing.T) {
 	require.Equal(t, "USD -20.00", want)
 
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	require.Equal(t, want, b.tiles()["tile-revenue"])
 	b.noPageErrors()
 }
@@ -246,7 +246,7 @@ func TestDashboardStorefrontRevenueInAnotherCurrencyIsMentioned(t *testing.T) {
 	require.Len(t, body["totals"].(map[string]any)["revenue"], 2)
 
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	require.Equal(t, "USD 10.00", b.tiles()["tile-revenue"])
 	require.Contains(t, eval[string](b, `document.getElementById('app').innerText`), "EUR 50.00", "the euros are named beside the tile")
 	b.noPageErrors()
@@ -296,7 +296,7 @@ func TestDashboardLogoutLeavesNoFigures(t *testing.T) {
 	_, secondKey := a.newKey(store.RoleClient, second)
 
 	b.login(a.url+"/", firstKey)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, first+"/"))
+	b.waitLoaded(first)
 	require.Equal(t, "USD 1,234.00", b.tiles()["tile-gross"])
 	b.do(chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
 

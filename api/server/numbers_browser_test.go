@@ -59,7 +59,7 @@ func (b *browser) pickClient(client string) {
 	b.t.Helper()
 	b.waitFor(fmt.Sprintf(`document.querySelector('#client-picker option[value=%q]') !== null`, client))
 	require.True(b.t, eval[bool](b, fmt.Sprintf(`(() => { const p = document.getElementById('client-picker'); p.value = %q; p.dispatchEvent(new Event('change')); return p.value === %q; })()`, client, client)))
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, client+"/"))
+	b.waitLoaded(client)
 }
 
 func (b *browser) tiles() map[string]string {
@@ -149,7 +149,7 @@ func TestDashboardTwoCurrencyClientShowsItsDefaultCurrency(t *testing.T) {
 	require.Equal(t, []any{"usd", "eur"}, body["currencies"], "the default currency first")
 
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	tiles := b.tiles()
 	require.Equal(t, report.FormatMoney(main.Platform, main.Currency), tiles["tile-commission"], "Commission vs the report's Commission earned")
 	require.Equal(t, report.FormatMoney(main.Gross, main.Currency), tiles["tile-gross"])
@@ -203,7 +203,7 @@ func TestDashboardRevenueOnlyClientHasNoTrafficFigures(t *testing.T) {
 	require.EqualValues(t, 1, totals["revenue_days"])
 
 	b.login(a.url+"/", key)
-	b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q)`, c+"/"))
+	b.waitLoaded(c)
 	tiles := b.tiles()
 	require.Equal(t, rt["Visitors"], tiles["tile-visitors"], "visitors vs the report")
 	require.Equal(t, rt["New visitors"], tiles["tile-new-visitors"], "new visitors vs the report")
