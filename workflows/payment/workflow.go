@@ -430,6 +430,12 @@ func (r *run) park(reason string) error {
 			return nil
 		case ActionCancel:
 			return r.cancelUnsplit(cmd.Actor, "while parked: "+reason)
+		default:
+			// A release (or no command: an order that did not settle it) leaves it parked; said,
+			// so an admin who sent one from the Temporal UI finds why nothing happened.
+			if cmd.Action != "" {
+				r.log.Warn("admin command ignored: a parked payment takes retry or cancel", "Action", cmd.Action, "Actor", cmd.Actor)
+			}
 		}
 	}
 }
