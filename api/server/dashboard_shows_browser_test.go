@@ -370,3 +370,132 @@ func TestDashboardShowsEveryStuckPayout(t *testing.T) {
 	require.True(t, eval[bool](b, more+`.hidden`))
 	b.noPageErrors()
 }
+
+// holdPath makes the page's fetch (window.realFetch) hold the requests of the paths matching
+// pattern (a JavaScript regular expression) until window.release() lets them through;
+// window.held counts those asked for, and window.answered those whose answer the page has had:
+// the answer is a plain object whose text() needs no task, so the page has dealt with it in
+// microtasks before the task that counts it.
+const holdPath = `(() => {
+	const f = window.realFetch;
+	const waiting = [];
+	window.held = 0;
+	window.answered = 0;
+	window.release = () => { for (const go of waiting.splice(0)) go(); return true; };
+	window.fetch = (...args) => {
+		if (!%s.test(String(args[0]))) return f(...args);
+		window.held++;
+		return new Promise((resolve, reject) => waiting.push(() => f(...args).then(async (res) => {
+			const body = await res.text();
+			resolve({status: res.status, ok: res.ok, statusText: res.statusText, text: async () => body});
+			setTimeout(() => { window.answered++; });
+		}, reject)));
+	};
+	return true;
+})()`
+
+// TestDashboardLoadsMorePayoutsOnce: a client has 30 payments, 60 payout rows, 25 a page, and
+// its KPIs are stale (the page says so). "Load more" had none of what "Show more" on the stuck
+// payouts has: a double click fetched the same cursor twice and listed its 25 rows twice; a
+// page that could not be fetched replaced the stale-KPI warning with the error; an ended
+// session left the page up instead of asking for the key again. Now the button is disabled
+// while its page is on its way, a failure is said by the list (the rows and the warning stay)
+// and can be retried, a late page of another period is dropped (and none can be asked for while
+// a period's answers are on their way), and a 401 goes to the login.
+func TestDashboardLoadsMorePayoutsOnce(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("loadmore")
+	_, key := a.newKey(store.RoleClient, c)
+	ctx := t.Context()
+	yesterday := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
+	var want []string // order/party, newest first as the API lists them: vendor before affiliate
+	for i := 29; i >= 0; i-- {
+		id := fmt.Sprintf("%s-%02d", c, i)
+		want = append(want, "order-"+id+"/vendor", "order-"+id+"/affiliate")
+	}
+	for i := range 30 {
+		require.NoError(t, a.store.SavePayment(ctx, paidRecord(c, fmt.Sprintf("%s-%02d", c, i), yesterday.Add(time.Duration(i)*time.Minute), 10000, 0, payment.StatusPaid)))
+	}
+	// The last good sync was 3 hours ago: the KPIs are stale (after an hour).
+	require.NoError(t, a.store.MarkKPISynced(ctx, c, kpi.SourceLedger, time.Now().Add(-3*time.Hour)))
+	const rows = `[...document.querySelectorAll('#payouts-table tbody tr')].map(r => r.cells[1].textContent + '/' + r.cells[3].textContent)`
+	const more = `document.getElementById('payouts-more')`
+	const moreError = `document.getElementById('payouts-more-error')`
+	const notice = `document.getElementById('notice').textContent`
+
+	b.login(a.url+"/", key)
+	b.waitLoaded(c)
+	require.Equal(t, want[:25], eval[[]string](b, rows), "the first page")
+	require.Contains(t, eval[string](b, notice), "These KPIs are stale")
+	require.Equal(t, "Load more", eval[string](b, more+`.textContent`))
+
+	// A double click while the page is on its way asks for it once and lists it once.
+	const nextPage = `/\/api\/v1\/payouts\?.*cursor=/`
+	require.True(t, eval[bool](b, `(() => { window.realFetch = window.fetch; return true; })()`))
+	require.True(t, eval[bool](b, fmt.Sprintf(holdPath, nextPage)))
+	b.do(chromedp.Click(chromedp.ID("payouts-more")), chromedp.Click(chromedp.ID("payouts-more")))
+	require.Equal(t, 1, eval[int](b, `window.held`), "the second click fetched the same page again")
+	require.True(t, eval[bool](b, more+`.disabled`))
+	require.True(t, eval[bool](b, `window.release()`))
+	b.waitFor(`window.answered === 1`)
+	require.Equal(t, want[:50], eval[[]string](b, rows), "every row once")
+	require.True(t, eval[bool](b, `!`+more+`.hidden && !`+more+`.disabled`))
+
+	// The next page fails: said by the list; its rows and the stale warning stay.
+	require.True(t, eval[bool](b, `(() => { window.fetch = window.realFetch; return `+
+		fmt.Sprintf(failPath, nextPage)+`; })()`))
+	b.do(chromedp.Click(chromedp.ID("payouts-more")))
+	b.waitFor(`!` + moreError + `.hidden`)
+	require.Contains(t, eval[string](b, moreError+`.textContent`), "Could not load more payouts: internal error")
+	require.Equal(t, want[:50], eval[[]string](b, rows))
+	require.Contains(t, eval[string](b, notice), "These KPIs are stale", "the warning about the figures stays")
+	require.NotContains(t, eval[string](b, notice), "internal error")
+	require.True(t, eval[bool](b, `!`+more+`.hidden && !`+more+`.disabled`), "the button stays for another try")
+
+	// Another try gets the last page, and the failure is no longer said.
+	require.True(t, eval[bool](b, `(() => { window.fetch = window.realFetch; return true; })()`))
+	b.do(chromedp.Click(chromedp.ID("payouts-more")))
+	b.waitFor(more + `.hidden`)
+	require.Equal(t, want, eval[[]string](b, rows), "all 60, each once")
+	require.True(t, eval[bool](b, moreError+`.hidden`))
+
+	// A page asked for before the period changed, answered after the new period's list came, is
+	// not appended to it.
+	period := func(p string) {
+		t.Helper()
+		before := eval[string](b, `document.body.dataset.loaded`)
+		b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-period=%q]`, p))))
+		b.waitFor(fmt.Sprintf(`(document.body.dataset.loaded || '').startsWith(%q) && document.body.dataset.loaded !== %q`, c+"/", before))
+	}
+	period("7d")
+	require.True(t, eval[bool](b, fmt.Sprintf(holdPath, nextPage)))
+	b.do(chromedp.Click(chromedp.ID("payouts-more")))
+	require.Equal(t, 1, eval[int](b, `window.held`))
+	period("30d")
+	require.True(t, eval[bool](b, `window.release()`))
+	b.waitFor(`window.answered === 1`)
+	require.Equal(t, want[:25], eval[[]string](b, rows), "the 30 days' first page, nothing of the 7 days' second")
+	require.True(t, eval[bool](b, `!`+more+`.hidden && !`+more+`.disabled`))
+	// Nor can a page be asked for while the period's answers are on their way: its cursor would
+	// be a position in the list they replace.
+	require.True(t, eval[bool](b, fmt.Sprintf(holdPath, `/\/api\/v1\/reports/`)))
+	b.do(chromedp.Click(chromedp.CSS(`[data-period="7d"]`)))
+	require.True(t, eval[bool](b, more+`.hidden`), "Load more offered for the list being replaced")
+	require.True(t, eval[bool](b, `window.release()`))
+	b.waitFor(`window.answered === 1`)
+	require.Equal(t, want[:25], eval[[]string](b, rows))
+	require.True(t, eval[bool](b, `!`+more+`.hidden && !`+more+`.disabled`))
+
+	// The session ended: the next page answers 401, and the page asks for the key again.
+	require.True(t, eval[bool](b, `(() => {
+		window.fetch = async (...args) => `+nextPage+`.test(String(args[0]))
+			? new Response(JSON.stringify({error: {code: 'unauthorized', message: 'no session'}}), {status: 401, headers: {'Content-Type': 'application/json'}})
+			: window.realFetch(...args);
+		return true;
+	})()`))
+	b.do(chromedp.Click(chromedp.ID("payouts-more")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	require.Equal(t, "Your session ended: log in again.", eval[string](b, `document.getElementById('login-error').textContent`))
+	require.Empty(t, eval[[]string](b, rows), "nothing of the session waits in the hidden page")
+	b.noPageErrors()
+}

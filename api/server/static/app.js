@@ -327,6 +327,9 @@
   async function reload(info) {
     const generation = ++state.generation;
     notice(info || '', false);
+    // The lists shown are about to be replaced: a next page of them, asked for now, would be
+    // appended to their successors (its cursor is a position in the old list).
+    $('payouts-more').hidden = $('attention-more').hidden = true;
     $('range').textContent = state.from + ' – ' + state.to + ' (UTC)';
     const range = { from: state.from, to: state.to };
     const admin = state.me.role === 'admin';
@@ -379,8 +382,8 @@
     }
     for (const id of ['payouts-table', 'attention-table', 'recon-table']) $(id).tBodies[0].textContent = '';
     for (const id of ['reports-list', 'alerts-list', 'inbox-status']) $(id).textContent = '';
-    for (const id of ['payouts-more', 'payouts-empty', 'attention-more', 'attention-more-error', 'attention-empty', 'recon-empty',
-      'reports-empty', 'alerts-empty']) $(id).hidden = true;
+    for (const id of ['payouts-more', 'payouts-more-error', 'payouts-empty', 'attention-more', 'attention-more-error', 'attention-empty',
+      'recon-empty', 'reports-empty', 'alerts-empty']) $(id).hidden = true;
     state.payoutsCursor = null;
     state.attentionCursor = null;
   }
@@ -500,18 +503,53 @@
     }, '');
   }
 
-  async function loadMorePayouts() {
+  // loadMore appends the next page of a paged list: fetchPage asks for it, render(page) appends
+  // it. The button (id button) is disabled while a page is on its way, as a second click would
+  // fetch the same cursor and list its rows twice; an answer to an older reload (another client
+  // or period) is dropped; a failure is said in the list's own line (id error), not the notice
+  // above the page (which may be warning about the figures), and the button stays for another
+  // try: the rows shown are still true.
+  async function loadMore(button, error, what, fetchPage, render) {
     const generation = state.generation;
+    const btn = $(button);
+    const err = $(error);
+    btn.disabled = true;
+    err.hidden = true;
+    try {
+      const page = await fetchPage();
+      if (generation !== state.generation) return;
+      Object.assign(state.exponents, page.exponents);
+      render(page);
+    } catch (e) {
+      if (generation !== state.generation) return;
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      err.textContent = 'Could not load more ' + what + ': ' + e.message;
+      err.hidden = false;
+    } finally {
+      // A newer reload's list enables its button itself (freshList); one of its own pages may be
+      // on its way by now.
+      if (generation === state.generation) btn.disabled = false;
+    }
+  }
+
+  // freshList readies a list's "more" button and error line for a fresh first page.
+  function freshList(button, error) {
+    $(button).disabled = false;
+    $(error).hidden = true;
+  }
+
+  function loadMorePayouts() {
     const params = { from: state.from, to: state.to, limit: '25', cursor: state.payoutsCursor };
-    const page = await api('GET', scoped('/api/v1/payouts', params));
-    if (generation !== state.generation) return;
-    Object.assign(state.exponents, page.exponents);
-    renderPayouts(page, false);
+    return loadMore('payouts-more', 'payouts-more-error', 'payouts',
+      () => api('GET', scoped('/api/v1/payouts', params)), (page) => renderPayouts(page, false));
   }
 
   function renderPayouts(page, fresh) {
     const tbody = $('payouts-table').tBodies[0];
-    if (fresh) tbody.textContent = '';
+    if (fresh) {
+      tbody.textContent = '';
+      freshList('payouts-more', 'payouts-more-error');
+    }
     for (const p of page.payouts) {
       const row = tbody.insertRow();
       row.dataset.payment = p.payment;
@@ -528,7 +566,7 @@
     $('payouts-empty').hidden = tbody.rows.length > 0;
   }
 
-  $('payouts-more').addEventListener('click', () => loadMorePayouts().catch((e) => notice(e.message, true)));
+  $('payouts-more').addEventListener('click', loadMorePayouts);
 
   function renderReports({ reports }) {
     const list = $('reports-list');
@@ -555,28 +593,11 @@
   }
 
   // loadMoreAttention appends the next page of stuck payouts: the list is newest first, so those
-  // stuck longest are on the last pages. The button is disabled while a page is on its way, as a
-  // second click would fetch the same cursor and list its payments twice.
-  async function loadMoreAttention() {
-    const generation = state.generation;
-    const btn = $('attention-more');
-    const error = $('attention-more-error');
-    btn.disabled = true;
-    error.hidden = true;
-    try {
-      const page = await api('GET', attentionPath(state.attentionCursor));
-      if (generation !== state.generation) return;
-      Object.assign(state.exponents, page.exponents);
-      renderAttention(page, false);
-    } catch (e) {
-      if (generation !== state.generation) return;
-      if (e.status === 401) return showLogin('Your session ended: log in again.');
-      // Said beside the button, which stays for another try; the rows shown are still true.
-      error.textContent = 'Could not load more stuck payouts: ' + e.message;
-      error.hidden = false;
-    } finally {
-      btn.disabled = false;
-    }
+  // stuck longest are on the last pages.
+  function loadMoreAttention() {
+    const path = attentionPath(state.attentionCursor);
+    return loadMore('attention-more', 'attention-more-error', 'stuck payouts',
+      () => api('GET', path), (page) => renderAttention(page, false));
   }
 
   $('attention-more').addEventListener('click', loadMoreAttention);
@@ -588,7 +609,7 @@
     const tbody = $('attention-table').tBodies[0];
     if (fresh) {
       tbody.textContent = '';
-      $('attention-more-error').hidden = true;
+      freshList('attention-more', 'attention-more-error');
     }
     for (const p of payments) {
       const row = tbody.insertRow();
