@@ -370,9 +370,10 @@ func (s *Store) Apply(ctx context.Context, id int64, r Result, now time.Time) (O
 func queueNotification(ctx context.Context, tx pgx.Tx, alertID, monitorID int64, ev Event, start time.Time,
 	period time.Duration, summary string, now time.Time) (int64, error) {
 	var queued bool
+	// By the monitor too: the unique key's index serves the period's range.
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alert_notifications
-		WHERE alert_id = $1 AND event = $2 AND period_start >= $3 AND period_start < $4)`,
-		alertID, string(ev), start, start.Add(period)).Scan(&queued)
+		WHERE monitor_id = $1 AND event = $2 AND period_start >= $3 AND period_start < $4 AND alert_id = $5)`,
+		monitorID, string(ev), start, start.Add(period), alertID).Scan(&queued)
 	if err != nil || queued {
 		return 0, wrapErr("queue notification", err)
 	}
