@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -252,14 +254,50 @@ func (s *Server) regenerateReport(c echo.Context) error {
 	})
 }
 
+// idempotencyKeyHeader names the request an admin's client may send with a report run, so that
+// its retry (the first POST timed out, a double click) is answered with the first run instead of
+// emailing the client again: the run-in-progress 409 stops a retry only while the first run is
+// going, and a resend run finishes in seconds.
+const idempotencyKeyHeader = "Idempotency-Key"
+
+// idempotencyKey reads the optional Idempotency-Key: 1 to 255 visible ASCII characters.
+func idempotencyKey(c echo.Context) (string, error) {
+	k := c.Request().Header.Get(idempotencyKeyHeader)
+	if len(k) > 255 || strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+		return "", errorf(http.StatusBadRequest, "invalid_request", idempotencyKeyHeader+" must be 1 to 255 visible ASCII characters")
+	}
+	return k, nil
+}
+
+// reportRunAudit is what the audit entry of a report run records after it; a retry with the same
+// idempotency key is answered from it.
+type reportRunAudit struct {
+	WorkflowID     string `json:"workflow_id"`
+	RunID          string `json:"run_id"`
+	Regenerate     bool   `json:"regenerate"`
+	EnsureSends    int    `json:"ensure_sends"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// replayedRun ends the audited transaction of a retried request without writing an entry.
+type replayedRun struct{ first reportRunAudit }
+
+func (r *replayedRun) Error() string { return "replayed report run " + r.first.RunID }
+
 // startReportRun starts a ClientReport run for an admin and records it in the audit log. The
 // audit entry commits only once Temporal accepted the run; the send to make is in the run's
-// input, so nothing is written that the run depends on.
+// input, so nothing is written that the run depends on. A request whose Idempotency-Key this
+// action on this report was already audited with starts nothing and answers the first run.
 func (s *Server) startReportRun(c echo.Context, action, clientID string, week report.Week,
 	plan func(*store.ReportDelivery) (reportwf.ClientInput, error)) error {
-	var workflowID, runID string
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
+	target := "report:" + clientID + "/" + week.String()
+	var rec reportRunAudit
 	var in reportwf.ClientInput
-	err := s.audited(c, action, "report:"+clientID+"/"+week.String(), func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+	err = s.audited(c, action, target, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
 		if _, err := tx.GetClient(ctx, clientID); err != nil {
 			return nil, nil, err
 		}
@@ -274,23 +312,53 @@ func (s *Server) startReportRun(c echo.Context, action, clientID string, week re
 		if in, err = plan(d); err != nil {
 			return nil, nil, err
 		}
+		if key != "" {
+			if err := replay(ctx, tx, action, target, key, in); err != nil {
+				return nil, nil, err
+			}
+		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		workflowID, runID, err = reportwf.StartClient(sctx, s.deps.Temporal, s.deps.TaskQueue, in)
+		rec.WorkflowID, rec.RunID, err = reportwf.StartClient(sctx, s.deps.Temporal, s.deps.TaskQueue, in)
 		if errors.Is(err, reportwf.ErrRunInProgress) {
 			return nil, nil, errorf(http.StatusConflict, "run_in_progress", "a run of this report is in progress; retry when it has finished")
 		}
 		if err != nil {
-			s.deps.Logger.Warn("start report run", "workflow_id", workflowID, "error", err)
+			s.deps.Logger.Warn("start report run", "workflow_id", rec.WorkflowID, "error", err)
 			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 		}
-		return before, map[string]any{"workflow_id": workflowID, "regenerate": in.Regenerate, "ensure_sends": in.EnsureSends}, nil
+		rec.Regenerate, rec.EnsureSends, rec.IdempotencyKey = in.Regenerate, in.EnsureSends, key
+		return before, rec, nil
 	})
-	if err != nil {
+	var rp *replayedRun
+	replayed := errors.As(err, &rp)
+	switch {
+	case replayed:
+		rec = rp.first
+	case err != nil:
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]any{
-		"status": "started", "client_id": clientID, "iso_week": week.String(), "workflow_id": workflowID, "run_id": runID,
-		"regenerate": in.Regenerate, "send": in.EnsureSends > 0, "workflow_url": s.workflowURL(workflowID),
+		"status": "started", "client_id": clientID, "iso_week": week.String(), "workflow_id": rec.WorkflowID, "run_id": rec.RunID,
+		"regenerate": rec.Regenerate, "send": rec.EnsureSends > 0, "workflow_url": s.workflowURL(rec.WorkflowID),
+		"replayed": replayed,
 	})
+}
+
+// replay returns a *replayedRun when key was already used for action on target with the same
+// request (the same send or not), and a 422 when it was used for another request.
+func replay(ctx context.Context, tx *store.Store, action, target, key string, in reportwf.ClientInput) error {
+	raw, found, err := tx.AuditAfterForKey(ctx, action, target, key)
+	if err != nil || !found {
+		return err
+	}
+	var first reportRunAudit
+	if err := json.Unmarshal(raw, &first); err != nil {
+		return fmt.Errorf("audit entry of %s %s: %w", action, target, err)
+	}
+	if (first.EnsureSends > 0) != (in.EnsureSends > 0) {
+		return errorf(http.StatusUnprocessableEntity, "idempotency_key_reused",
+			idempotencyKeyHeader+" "+key+" was used for another request to this report; use a new key")
+	}
+	return &replayedRun{first: first}
 }

@@ -218,3 +218,60 @@ func TestRegenerateResendAndDownloadThroughTheAPI(t *testing.T) {
 	}
 	require.Equal(t, map[string]int{"report.regenerate": 2, "report.resend": 1}, actions)
 }
+
+// TestReportRunIdempotencyKey: an admin's client that retries a resend or a regenerate-and-email
+// (its first POST timed out, or a double click) with the same Idempotency-Key gets the first
+// run's answer, and the client is emailed once; a new key is a deliberate second send. The
+// retry comes after the first run finished, which is when the run-in-progress 409 no longer
+// stops it.
+func TestReportRunIdempotencyKey(t *testing.T) {
+	e := newReportsEnv(t)
+	id := e.newClient("idem")
+	code, body := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + id + "/report-settings", key: adminKey,
+		body: map[string]any{"time_zone": "UTC", "recipients": []string{"owner@idem.test"}}})
+	require.Equal(t, http.StatusOK, code, body)
+	base := "/api/v1/admin/reports/" + id + "/2026-W07"
+	post := func(path, key string, reqBody any) (int, map[string]any) {
+		return e.json(req{method: http.MethodPost, path: path, key: adminKey, body: reqBody, header: map[string]string{"Idempotency-Key": key}})
+	}
+
+	code, first := post(base+"/regenerate", "gen-1", map[string]any{"email": true})
+	require.Equal(t, http.StatusAccepted, code, first)
+	require.True(t, e.wait(first).Email.Sent)
+	code, again := post(base+"/regenerate", "gen-1", map[string]any{"email": true})
+	require.Equal(t, http.StatusAccepted, code, again)
+	e.wait(again) // the first run's (finished), or a second one's
+	require.Equal(t, 1, len(e.box.Messages()), "a retried regenerate-and-email mails once")
+	require.Equal(t, first["run_id"], again["run_id"], "the retry is answered with the first run")
+
+	code, first = post(base+"/resend", "resend-1", nil)
+	require.Equal(t, http.StatusAccepted, code, first)
+	require.True(t, e.wait(first).Email.Sent)
+	require.Equal(t, 2, len(e.box.Messages()))
+	code, again = post(base+"/resend", "resend-1", nil)
+	require.Equal(t, http.StatusAccepted, code, again)
+	e.wait(again) // the first run's (finished), or a second one's
+	require.Equal(t, 2, len(e.box.Messages()), "a retried resend mails once")
+	require.Equal(t, first["run_id"], again["run_id"], "the retry is answered with the first run")
+	require.Equal(t, true, again["replayed"])
+
+	// A new key is a new resend.
+	code, body = post(base+"/resend", "resend-2", nil)
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.Equal(t, false, body["replayed"])
+	require.True(t, e.wait(body).Email.Sent)
+	require.Equal(t, 3, len(e.box.Messages()))
+
+	// The key names one request: reused for another one it is refused, and nothing starts.
+	code, body = post(base+"/regenerate", "gen-1", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, code, body)
+	require.Equal(t, "idempotency_key_reused", body["error"].(map[string]any)["code"])
+	code, body = post(base+"/resend", strings.Repeat("k", 256), nil)
+	require.Equal(t, http.StatusBadRequest, code, body)
+	require.Equal(t, "invalid_request", body["error"].(map[string]any)["code"])
+
+	// Replays write no audit entry: one per run started.
+	code, body = e.json(req{method: http.MethodGet, path: "/api/v1/admin/audit?limit=100&target=report:" + id + "/2026-W07", key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["entries"], 3)
+}

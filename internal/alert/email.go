@@ -3,12 +3,10 @@ package alert
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/wneessen/go-mail"
+	"paysplit/internal/mailer"
 )
 
 // EmailSender sends one message by email. The SMTP implementation is below; tests and other
@@ -24,52 +22,27 @@ type SMTP struct {
 	To       []string
 	Username string // empty: no authentication
 	Password string
-	Timeout  time.Duration
+	Timeout  time.Duration // 0: defaultEmailTimeout
 }
 
-// SendEmail delivers m as a plain-text email to every recipient. STARTTLS is used when the
-// server offers it; authentication, when configured, only ever happens over TLS.
-func (s *SMTP) SendEmail(ctx context.Context, m Message) error {
-	host, portStr, err := net.SplitHostPort(s.Addr)
-	if err != nil {
-		return fmt.Errorf("alert: smtp address %q: %w", s.Addr, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil {
-		return fmt.Errorf("alert: smtp port %q: %w", portStr, err)
-	}
-	msg := mail.NewMsg()
-	if err := msg.From(s.From); err != nil {
-		return fmt.Errorf("alert: email from %q: %w", s.From, err)
-	}
-	if err := msg.To(s.To...); err != nil {
-		return fmt.Errorf("alert: email recipients: %w", err)
-	}
-	msg.Subject(m.Subject())
-	msg.SetDate()
-	msg.SetMessageIDWithValue(messageID(m))
-	msg.SetBodyString(mail.TypeTextPlain, emailBody(m))
+// defaultEmailTimeout is shorter than the weekly reports' (mailer's 30 s): one delivery round
+// tries every queued alert, and a hanging relay should cost it little.
+const defaultEmailTimeout = 15 * time.Second
 
+// SendEmail delivers m as a plain-text email to every recipient. It goes through
+// internal/mailer, the one SMTP sender (weekly reports use it too), so what counts as sent (a
+// message the server accepted, whatever happens after), STARTTLS when the server offers it and
+// authentication only ever over TLS are decided in one place.
+func (s *SMTP) SendEmail(ctx context.Context, m Message) error {
 	timeout := s.Timeout
 	if timeout == 0 {
-		timeout = 15 * time.Second
+		timeout = defaultEmailTimeout
 	}
-	opts := []mail.Option{mail.WithPort(port), mail.WithTimeout(timeout), mail.WithTLSPolicy(mail.TLSOpportunistic)}
-	if s.Username != "" {
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.Username), mail.WithPassword(s.Password))
-	}
-	client, err := mail.NewClient(host, opts...)
+	sender := &mailer.SMTP{Addr: s.Addr, From: s.From, Username: s.Username, Password: s.Password,
+		TLS: mailer.TLSOpportunistic, Timeout: timeout}
+	err := sender.Send(ctx, mailer.Message{To: s.To, Subject: m.Subject(), Text: emailBody(m), MessageID: messageID(m)})
 	if err != nil {
-		return fmt.Errorf("alert: smtp client for %s: %w", s.Addr, err)
-	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		if msg.IsDelivered() {
-			// The server answered 250 to DATA: the alert is its to deliver. An error after that
-			// (go-mail's RSET, QUIT, a dropped connection) left the channel unrecorded, and the
-			// next round sent the alert again.
-			return nil
-		}
-		return fmt.Errorf("alert: send email for message %d via %s: %w", m.DeliveryID, s.Addr, err)
+		return fmt.Errorf("alert: email for message %d: %w", m.DeliveryID, err)
 	}
 	return nil
 }

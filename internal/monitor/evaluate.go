@@ -279,8 +279,9 @@ const (
 )
 
 // NotificationFor is the message an action calls for and the period it is deduplicated in. An
-// incident still firing in a later period is announced again (a reminder); within one period a
-// monitor sends at most one firing and one resolved message, however it flaps.
+// incident still firing in a later period is announced again (a reminder); within one period an
+// incident is announced at most once firing and once resolved (Store.Apply), and a new incident
+// of a monitor that flapped is announced too.
 func NotificationFor(a Action, now time.Time, period time.Duration) (Event, time.Time, bool) {
 	start := PeriodStart(now, period)
 	switch a {

@@ -338,14 +338,10 @@ func (s *Store) Apply(ctx context.Context, id int64, r Result, now time.Time) (O
 			return fmt.Errorf("%s alert: %w", out.Action, err)
 		}
 
-		if ev, start, due := NotificationFor(out.Action, now, time.Duration(periodSeconds)*time.Second); due {
-			err = tx.QueryRow(ctx, `
-				INSERT INTO alert_notifications (alert_id, monitor_id, event, period_start, summary)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (monitor_id, event, period_start) DO NOTHING
-				RETURNING id`, out.AlertID, id, string(ev), start, r.Summary).Scan(&out.NotificationID)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("queue notification: %w", err)
+		period := time.Duration(periodSeconds) * time.Second
+		if ev, start, due := NotificationFor(out.Action, now, period); due {
+			if out.NotificationID, err = queueNotification(ctx, tx, out.AlertID, id, ev, start, period, r.Summary, now); err != nil {
+				return err
 			}
 		}
 
@@ -360,6 +356,46 @@ func (s *Store) Apply(ctx context.Context, id int64, r Result, now time.Time) (O
 		return Outcome{}, fmt.Errorf("monitor: apply evaluation of %d: %w", id, err)
 	}
 	return out, nil
+}
+
+// queueNotification queues the message ev of incident alertID in the period starting at start,
+// unless the incident already has one there (a repeat evaluation, a retry): its ID, or 0. The
+// outbox's unique key is the monitor's (monitor_id, event, period_start), which deduplicated a
+// new incident's message against an earlier incident's of the same period: a monitor that
+// resolved and fired again in one period went unannounced until the next (the admin's last
+// message said "resolved"). A message about another incident than the period's first goes under
+// the evaluation's time instead of the period's start. The key stays as it was, so a previous
+// release's worker (a rolling deploy, a rollback) still inserts with its ON CONFLICT. Apply holds
+// the monitor's row, so one evaluation at a time gets here.
+func queueNotification(ctx context.Context, tx pgx.Tx, alertID, monitorID int64, ev Event, start time.Time,
+	period time.Duration, summary string, now time.Time) (int64, error) {
+	var queued bool
+	// By the monitor too: the unique key's index serves the period's range.
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alert_notifications
+		WHERE monitor_id = $1 AND event = $2 AND period_start >= $3 AND period_start < $4 AND alert_id = $5)`,
+		monitorID, string(ev), start, start.Add(period), alertID).Scan(&queued)
+	if err != nil || queued {
+		return 0, wrapErr("queue notification", err)
+	}
+	for _, at := range []time.Time{start, now} {
+		var nid int64
+		err := tx.QueryRow(ctx, `
+			INSERT INTO alert_notifications (alert_id, monitor_id, event, period_start, summary)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (monitor_id, event, period_start) DO NOTHING
+			RETURNING id`, alertID, monitorID, string(ev), at, summary).Scan(&nid)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nid, wrapErr("queue notification", err)
+		}
+	}
+	return 0, nil // two evaluations at the same instant: the first's message stands
+}
+
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // RecordError notes on the monitor that it could not be evaluated; its incident is untouched.

@@ -290,9 +290,12 @@ func TestReconciliationMonitorReadsLatestRuns(t *testing.T) {
 	}
 }
 
-// The state machine against the database: flapping inside one period sends one firing and one
-// resolved message; a later period reminds once.
-func TestApplyDeduplicatesPerMonitorAndPeriod(t *testing.T) {
+// The state machine against the database: each incident is announced once when it opens and
+// once when it resolves, however often it is evaluated in a period, also when it flaps (before
+// 2026-11-27 a flap's new incident was deduplicated against the first one's messages:
+// TestApplyAnnouncesAReFireInTheSamePeriod); an incident still firing in a later period is
+// reminded once.
+func TestApplyDeduplicatesPerIncidentAndPeriod(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("flappy"), Kind: monitor.KindHeldLegAge,
@@ -313,9 +316,10 @@ func TestApplyDeduplicatesPerMonitorAndPeriod(t *testing.T) {
 		{hour.Add(2 * time.Minute), firing, monitor.ActionKeep, false},
 		{hour.Add(3 * time.Minute), unknown, monitor.ActionNone, false},
 		{hour.Add(4 * time.Minute), ok, monitor.ActionResolve, true},
-		{hour.Add(5 * time.Minute), firing, monitor.ActionOpen, false}, // flapped: deduplicated
-		{hour.Add(6 * time.Minute), ok, monitor.ActionResolve, false},
-		{hour.Add(7 * time.Minute), firing, monitor.ActionOpen, false},
+		{hour.Add(5 * time.Minute), firing, monitor.ActionOpen, true}, // flapped: a new incident
+		{hour.Add(6 * time.Minute), ok, monitor.ActionResolve, true},
+		{hour.Add(7 * time.Minute), firing, monitor.ActionOpen, true},
+		{hour.Add(8 * time.Minute), firing, monitor.ActionKeep, false},
 		{hour.Add(61 * time.Minute), firing, monitor.ActionKeep, true}, // next period: reminder
 		{hour.Add(62 * time.Minute), firing, monitor.ActionKeep, false},
 	}
@@ -330,8 +334,15 @@ func TestApplyDeduplicatesPerMonitorAndPeriod(t *testing.T) {
 	assert.Equal(t, monitor.AlertFiring, alerts[0].State)
 	assert.Equal(t, monitor.AlertResolved, alerts[1].State)
 	assert.Equal(t, monitor.AlertResolved, alerts[2].State)
-	assert.Equal(t, []monitor.Event{monitor.EventFiring, monitor.EventResolved, monitor.EventFiring},
-		events(f.notifications(t, m.ID)))
+	ns := f.notifications(t, m.ID)
+	assert.Equal(t, []monitor.Event{monitor.EventFiring, monitor.EventResolved, monitor.EventFiring, monitor.EventResolved,
+		monitor.EventFiring, monitor.EventFiring}, events(ns))
+	var periods []time.Time
+	for _, n := range ns {
+		periods = append(periods, n.PeriodStart.UTC())
+	}
+	assert.Equal(t, []time.Time{hour, hour, hour.Add(5 * time.Minute), hour.Add(6 * time.Minute), hour.Add(7 * time.Minute), hour.Add(time.Hour)},
+		periods, "the period's first message of each event has its start, a later incident's the time it was evaluated")
 }
 
 // The schedule, an activity retry and an admin may evaluate the same monitor at once.
@@ -458,4 +469,44 @@ func containsMonitor(ms []monitor.Monitor, id int64) bool {
 		}
 	}
 	return false
+}
+
+// TestApplyAnnouncesAReFireInTheSamePeriod: an incident that resolves and a new one that opens in
+// the same period (the default is a day). The on-call admin got FIRING, then RESOLVED; the new
+// incident's message was deduplicated against the first's, so the last word they had was
+// "resolved" while the monitor was firing again, until the next period's reminder. Each incident
+// is announced when it opens and when it resolves; repeats of one incident's state in a period
+// are still one message.
+func TestApplyAnnouncesAReFireInTheSamePeriod(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("refire"), Kind: monitor.KindHeldLegAge,
+		Period: 24 * time.Hour, Params: monitor.Params{Days: 1}}, "test")
+	require.NoError(t, err)
+	firing := monitor.Result{Status: monitor.StatusFiring, Summary: "bad", Value: 1, Subjects: []string{"payment-stripe-x"}}
+	ok := monitor.Result{Status: monitor.StatusOK, Summary: "fine"}
+	day := monitor.PeriodStart(time.Now(), 24*time.Hour)
+
+	steps := []struct {
+		at         time.Time
+		r          monitor.Result
+		wantNotify bool
+	}{
+		{day.Add(1 * time.Hour), firing, true},
+		{day.Add(2 * time.Hour), ok, true},
+		{day.Add(3 * time.Hour), firing, true}, // fires again: the admin's last word was "resolved"
+		{day.Add(4 * time.Hour), firing, false},
+		{day.Add(5 * time.Hour), ok, true},
+	}
+	for i, s := range steps {
+		out, err := f.store.Apply(ctx, m.ID, s.r, s.at)
+		require.NoError(t, err)
+		assert.Equal(t, s.wantNotify, out.NotificationID != 0, "step %d notification", i)
+	}
+	ns := f.notifications(t, m.ID)
+	require.Equal(t, []monitor.Event{monitor.EventFiring, monitor.EventResolved, monitor.EventFiring, monitor.EventResolved}, events(ns))
+	alerts := f.alerts(t, m.ID)
+	require.Len(t, alerts, 2)
+	assert.Equal(t, []int64{alerts[1].ID, alerts[1].ID, alerts[0].ID, alerts[0].ID},
+		[]int64{ns[0].AlertID, ns[1].AlertID, ns[2].AlertID, ns[3].AlertID}, "each message is about its own incident")
 }

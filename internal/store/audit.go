@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // AuditEntry is one admin change: who made it, what it was, and the target before and after.
@@ -115,4 +118,23 @@ func (s *Store) LockTarget(ctx context.Context, target string) error {
 		return fmt.Errorf("lock %s: %w", target, err)
 	}
 	return nil
+}
+
+// AuditAfterForKey returns the "after" of the newest entry of action on target that recorded
+// idempotencyKey (its after.idempotency_key), and whether there is one. Admin endpoints that
+// take an Idempotency-Key answer a retry with what the first request did; the audit entry is
+// that record, written in the same transaction as the change. Call it inside InTx after
+// LockTarget, so a concurrent retry waits for the first request's entry.
+func (s *Store) AuditAfterForKey(ctx context.Context, action, target, idempotencyKey string) (json.RawMessage, bool, error) {
+	var after json.RawMessage
+	err := s.pool.QueryRow(ctx, `SELECT after FROM audit_log
+		WHERE target = $1 AND action = $2 AND after->>'idempotency_key' = $3
+		ORDER BY id DESC LIMIT 1`, target, action, idempotencyKey).Scan(&after)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("audit entry of %s %s by idempotency key: %w", action, target, err)
+	}
+	return after, true, nil
 }
