@@ -86,19 +86,15 @@
   }
 
   // exponentOf is how many minor-unit digits currency has: as the API said (every answer with
-  // amounts carries `exponents`), else as the browser's Intl knows the currency (ISO 4217: 0 for
-  // JPY, 3 for KWD); never a guess of 2. null when neither knows it.
+  // amounts carries `exponents`), else as ISO 4217 says (static/currency-digits.js: 0 for JPY,
+  // 3 for KWD and IQD). Not the browser's Intl: it follows CLDR, which gives IQD 0 digits and
+  // IDR and HUF 0, their cash's, where the amounts have ISO's. Never a guess of 2: null when
+  // neither knows the currency.
   function exponentOf(currency) {
     const known = state.exponents[currency];
     if (Number.isInteger(known)) return known;
-    try {
-      const exp = new Intl.NumberFormat('en', { style: 'currency', currency: String(currency).toUpperCase() })
-        .resolvedOptions().maximumFractionDigits;
-      state.exponents[currency] = exp;
-      return exp;
-    } catch (_) {
-      return null; // not a currency code Intl knows
-    }
+    const iso = (window.paysplitCurrencyDigits || {})[String(currency).toLowerCase()];
+    return Number.isInteger(iso) ? iso : null;
   }
 
   // formatMoney turns minor units into "USD 1,234.56" with string arithmetic only. An amount in a
