@@ -225,8 +225,8 @@ func TestDashboardRevenueOnlyClientHasNoTrafficFigures(t *testing.T) {
 }
 
 // TestDashboardCurrencyDigitsWithoutExponentsAreISOs: when an answer does not name a
-// currency's digits, the page asked the browser's Intl, which follows CLDR: 12.345 Iraqi dinars
-// (ISO 4217: 3 digits) read IQD 12,345, and IDR 1,234.56 and HUF 1,234.56 (2 digits) read
+// currency's digits, the page asked the browser's Intl, which follows CLDR: 123.456 Iraqi dinars
+// (ISO 4217: 3 digits) read IQD 123,456, and IDR 1,234.56 and HUF 1,234.56 (2 digits) read
 // IDR 123,456 and HUF 123,456, a hundred and a thousand times off. Every answer names the
 // digits today, so this is the fallback's fault alone; the page now has ISO's table
 // (static/currency-digits.js), checked here against internal/money's for every code.
