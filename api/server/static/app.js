@@ -296,7 +296,12 @@
   });
 
   async function loadClient() {
+    const { me, clientId } = state;
     const { client, settings } = await api('GET', scoped('/api/v1/client'));
+    // Another client was picked (or the session ended) while this one was asked for: its name
+    // must not head the other's figures, nor its reload replace them. (Not state.generation: a
+    // period chosen meanwhile is still this client's.)
+    if (state.me !== me || state.clientId !== clientId || $('app').hidden) return;
     $('client-name').textContent = '· ' + client.name;
     setAccent(settings.accent_color);
     setPeriod(settings.default_period);
