@@ -20,7 +20,7 @@ PKGS ?= ./...
 TEMPORAL_MOD := tools/temporal/go.mod
 STRIPE_MOCK_MOD := tools/stripe-mock/go.mod
 
-.PHONY: help tools test fuzz test-short record-histories dev bench vet fmt fmt-check clean vendor-chartjs
+.PHONY: help tools test fuzz test-short record-histories dev bench vet fmt fmt-check clean vendor-chartjs vendor-axe
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -110,6 +110,19 @@ vendor-chartjs: ## re-vendor Chart.js $(CHARTJS_VERSION) from npm into the dashb
 	cp "$$tmp/package/dist/chart.umd.js" $(CHARTJS_DIR)/chart.umd.js && \
 	cp "$$tmp/package/LICENSE.md" $(CHARTJS_DIR)/chart.js.LICENSE.md
 	@head -c 40 $(CHARTJS_DIR)/chart.umd.js | grep -q "Chart.js v$(CHARTJS_VERSION)" && echo "vendored Chart.js $(CHARTJS_VERSION)"
+
+
+AXE_VERSION := 4.14.1
+AXE_DIR := api/server/testdata/axe
+
+vendor-axe: ## re-vendor axe-core $(AXE_VERSION) from npm for the dashboard's accessibility test only (commit the result)
+	@command -v npm >/dev/null || { echo "npm is needed to re-vendor axe-core"; exit 1; }
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar -xzf axe-core-$(AXE_VERSION).tgz) && \
+	mkdir -p $(AXE_DIR) && \
+	cp "$$tmp/package/axe.min.js" $(AXE_DIR)/axe.min.js && \
+	cp "$$tmp/package/LICENSE" $(AXE_DIR)/axe-core.LICENSE
+	@head -c 80 $(AXE_DIR)/axe.min.js | grep -q "axe v$(AXE_VERSION)" && echo "vendored axe-core $(AXE_VERSION)"
 
 clean: ## remove built tools and dev data
 	rm -rf $(BIN) .data

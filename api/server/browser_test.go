@@ -176,7 +176,7 @@ const readChart = `(() => {
 // expectedRevenue sums records per capture day the way the dashboard's revenue chart shows them.
 func expectedRevenue(days []string, recs []payment.Record) map[string][]int64 {
 	out := map[string][]int64{}
-	for _, k := range []string{"Gross", "Commission", "Vendor payouts", "Affiliate payouts", "Refunds"} {
+	for _, k := range []string{"Gross", "Commission", "Vendor payouts", "Affiliate payouts", "Refunds", "Not split yet"} {
 		out[k] = make([]int64, len(days))
 	}
 	for _, r := range recs {
@@ -186,6 +186,9 @@ func expectedRevenue(days []string, recs []payment.Record) map[string][]int64 {
 			}
 			out["Gross"][i] += r.Gross
 			out["Refunds"][i] += r.Refunded
+			if len(r.Legs) == 0 {
+				out["Not split yet"][i] += r.Gross - r.Refunded
+			}
 			for _, l := range r.Legs {
 				name := map[split.Party]string{split.PartyPlatform: "Commission", split.PartyVendor: "Vendor payouts", split.PartyAffiliate: "Affiliate payouts"}[l.Party]
 				out[name][i] += l.Amount - l.Refunded

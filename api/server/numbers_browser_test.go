@@ -223,3 +223,46 @@ func TestDashboardRevenueOnlyClientHasNoTrafficFigures(t *testing.T) {
 	b.screenshot("dashboard-revenue-only.png")
 	b.noPageErrors()
 }
+
+// TestDashboardCurrencyDigitsWithoutExponentsAreISOs: when an answer does not name a
+// currency's digits, the page asked the browser's Intl, which follows CLDR: 123.456 Iraqi dinars
+// (ISO 4217: 3 digits) read IQD 123,456, and IDR 1,234.56 and HUF 1,234.56 (2 digits) read
+// IDR 123,456 and HUF 123,456, a hundred and a thousand times off. Every answer names the
+// digits today, so this is the fallback's fault alone; the page now has ISO's table
+// (static/currency-digits.js), checked here against internal/money's for every code.
+func TestDashboardCurrencyDigitsWithoutExponentsAreISOs(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("isodigits")
+	now := time.Now().UTC()
+	want := map[string]string{}
+	for i, cur := range []money.Currency{"iqd", "idr", "huf"} {
+		r := paidRecord(c, c+"-"+string(cur), now.AddDate(0, 0, -40-i), 123456, 0, payment.StatusHeld)
+		r.Currency = cur
+		require.NoError(t, a.store.SavePayment(t.Context(), r))
+		want[r.WorkflowID] = report.FormatMoney(123456, cur)
+	}
+	require.Contains(t, want, "payment-stripe-"+c+"-iqd")
+	require.Equal(t, "IQD 123.456", want["payment-stripe-"+c+"-iqd"])
+
+	b := newBrowser(t)
+	b.loginWith(a.url+"/", adminKey, fmt.Sprintf(stripExponents, `/\/api\/v1\//`))
+	b.pickClient(c)
+	b.waitFor(`document.querySelectorAll('#attention-table tbody tr').length === 3`)
+	got := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#attention-table tbody tr')].map(r => [r.dataset.payment, r.cells[4].textContent]))`)
+	require.Equal(t, want, got, "the held payments' gross without exponents in the answers")
+
+	// The page's table is ISO's as internal/money keeps it, for every code money knows.
+	iso := map[string]int{}
+	for x := 'a'; x <= 'z'; x++ {
+		for y := 'a'; y <= 'z'; y++ {
+			for z := 'a'; z <= 'z'; z++ {
+				if cur := money.Currency([]rune{x, y, z}); cur.Known() {
+					iso[string(cur)] = cur.Exponent()
+				}
+			}
+		}
+	}
+	require.Greater(t, len(iso), 100)
+	require.Equal(t, iso, eval[map[string]int](b, `window.paysplitCurrencyDigits || {}`))
+	b.noPageErrors()
+}

@@ -86,19 +86,15 @@
   }
 
   // exponentOf is how many minor-unit digits currency has: as the API said (every answer with
-  // amounts carries `exponents`), else as the browser's Intl knows the currency (ISO 4217: 0 for
-  // JPY, 3 for KWD); never a guess of 2. null when neither knows it.
+  // amounts carries `exponents`), else as ISO 4217 says (static/currency-digits.js: 0 for JPY,
+  // 3 for KWD and IQD). Not the browser's Intl: it follows CLDR, which gives IQD 0 digits and
+  // IDR and HUF 0, their cash's, where the amounts have ISO's. Never a guess of 2: null when
+  // neither knows the currency.
   function exponentOf(currency) {
     const known = state.exponents[currency];
     if (Number.isInteger(known)) return known;
-    try {
-      const exp = new Intl.NumberFormat('en', { style: 'currency', currency: String(currency).toUpperCase() })
-        .resolvedOptions().maximumFractionDigits;
-      state.exponents[currency] = exp;
-      return exp;
-    } catch (_) {
-      return null; // not a currency code Intl knows
-    }
+    const iso = (window.paysplitCurrencyDigits || {})[String(currency).toLowerCase()];
+    return Number.isInteger(iso) ? iso : null;
   }
 
   // formatMoney turns minor units into "USD 1,234.56" with string arithmetic only. An amount in a
@@ -166,6 +162,26 @@
     if (isError) el.className = 'error';
   }
 
+  // announce says something to screen readers without moving the focus: what a click added to
+  // the page out of view (a sighted person sees the rows come).
+  function announce(text) {
+    $('announce').textContent = text;
+  }
+
+  // fieldError marks a form field as wrong and ties the message saying why to it (read with the
+  // field, and announced: error is a live region); an empty message clears both.
+  function fieldError(field, error, message) {
+    error.textContent = message;
+    const ids = (field.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== error.id);
+    if (message) {
+      field.setAttribute('aria-invalid', 'true');
+      ids.push(error.id);
+    } else {
+      field.removeAttribute('aria-invalid');
+    }
+    field.setAttribute('aria-describedby', ids.join(' '));
+  }
+
   function cell(row, text, cls) {
     const td = row.insertCell();
     td.textContent = text;
@@ -189,6 +205,8 @@
     $('app').hidden = true;
     $('controls').hidden = true;
     $('login').hidden = false;
+    // A message here is about the session, not the key typed.
+    fieldError($('key'), $('login-error'), '');
     $('login-error').textContent = msg || '';
     $('client-name').textContent = '';
     // The next key may be another client's: nothing of this session waits in the hidden page.
@@ -205,10 +223,16 @@
     try {
       await api('POST', '/api/v1/session', { key });
       state.me = await api('GET', '/api/v1/me');
-      await showApp();
     } catch (e) {
-      $('login-error').textContent = e.status === 401 ? 'That key is not valid.' : e.message;
+      fieldError($('key'), $('login-error'), e.status === 401 ? 'That key is not valid.' : e.message);
+      $('key').focus();
+      return;
     }
+    fieldError($('key'), $('login-error'), '');
+    await showApp();
+    // The form the focus was in is gone: the page's heading, naming the client, takes it, so
+    // the next Tab starts at the controls and a screen reader says where it is.
+    if (!$('app').hidden) $('title').focus();
   });
 
   $('logout').addEventListener('click', async () => {
@@ -272,9 +296,14 @@
   });
 
   async function loadClient() {
+    const { me, clientId } = state;
     const { client, settings } = await api('GET', scoped('/api/v1/client'));
+    // Another client was picked (or the session ended) while this one was asked for: its name
+    // must not head the other's figures, nor its reload replace them. (Not state.generation: a
+    // period chosen meanwhile is still this client's.)
+    if (state.me !== me || state.clientId !== clientId || $('app').hidden) return;
     $('client-name').textContent = '· ' + client.name;
-    document.documentElement.style.setProperty('--accent', settings.accent_color);
+    setAccent(settings.accent_color);
     setPeriod(settings.default_period);
   }
 
@@ -380,7 +409,9 @@
       c.data = { labels: [], datasets: [] };
       c.update();
     }
-    for (const id of ['payouts-table', 'attention-table', 'recon-table']) $(id).tBodies[0].textContent = '';
+    for (const id of ['payouts-table', 'attention-table', 'recon-table', 'revenue-table', 'visitors-table']) $(id).tBodies[0].textContent = '';
+    $('revenue-table').tFoot.textContent = '';
+    announce('');
     for (const id of ['reports-list', 'alerts-list', 'inbox-status']) $(id).textContent = '';
     for (const id of ['payouts-more', 'payouts-more-error', 'payouts-empty', 'attention-more', 'attention-more-error', 'attention-empty',
       'recon-empty', 'reports-empty', 'alerts-empty']) $(id).hidden = true;
@@ -429,6 +460,36 @@
     const also = $('also-captured');
     also.textContent = lines.join(' ');
     also.hidden = !lines.length;
+  }
+
+  // setAccent takes the client's colour (#rrggbb) for the page's accent, with text on it black
+  // or white, whichever contrasts more, and text in it only where it reads on white (4.5:1,
+  // WCAG 1.4.3); the client's choice of colour must not make the page unreadable.
+  function setAccent(hex) {
+    const root = document.documentElement.style;
+    root.setProperty('--accent', hex);
+    const onWhite = contrast(hex, '#ffffff');
+    if (onWhite === null) return;
+    root.setProperty('--on-accent', onWhite >= contrast(hex, '#000000') ? '#fff' : '#000');
+    root.setProperty('--accent-text', onWhite >= 4.5 ? hex : 'var(--fg)');
+  }
+
+  // contrast is WCAG's contrast ratio of two #rrggbb colours; null for anything else.
+  function contrast(a, b) {
+    const la = luminance(a);
+    const lb = luminance(b);
+    if (la === null || lb === null) return null;
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+
+  function luminance(hex) {
+    const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(hex));
+    if (!m) return null;
+    const [r, g, b] = m.slice(1).map((x) => {
+      const c = parseInt(x, 16) / 255;
+      return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   }
 
   function accent() {
@@ -490,6 +551,8 @@
         { label: 'Vendor payouts', ...series(days.map((d) => d.vendor_payouts)), backgroundColor: '#10b981', stack: 'split' },
         { label: 'Affiliate payouts', ...series(days.map((d) => d.affiliate_payouts)), backgroundColor: '#f59e0b', stack: 'split' },
         { label: 'Refunds', ...series(days.map((d) => d.refunds)), backgroundColor: '#ef4444', stack: 'split' },
+        // Captured but not split yet: without it a day's bars fall short of its gross.
+        { label: 'Not split yet', ...series(days.map((d) => d.unsplit)), backgroundColor: '#9ca3af', stack: 'split' },
         { label: 'Gross', ...series(days.map((d) => d.gross)), type: 'line', borderColor: '#111827', backgroundColor: '#111827', stack: 'gross' },
       ],
     }, currency);
@@ -501,6 +564,49 @@
         { label: 'New visitors', ...series(kpis.days.map((d) => (d.has_traffic ? d.new_visitors : null))), borderColor: '#10b981', backgroundColor: '#10b981' },
       ],
     }, '');
+    renderFigures(kpis, revenue, currency, days);
+  }
+
+  // renderFigures writes what the charts draw as tables: a canvas is one image to a screen
+  // reader, and its tooltips need a mouse. Each canvas is described by its table.
+  function renderFigures(kpis, revenue, currency, days) {
+    const money = (v) => formatMoney(v, currency);
+    const parts = ['gross', 'commission', 'vendor_payouts', 'affiliate_payouts', 'refunds', 'disputes_lost', 'unsplit'];
+    figureTable('revenue-table', ['Day', 'Gross', 'Commission', 'Vendor payouts', 'Affiliate payouts', 'Refunds',
+      'Lost disputes (in refunds)', 'Not split yet'], days.map((d) => [d.day, ...parts.map((k) => money(d[k]))]));
+    const total = revenue.totals.find((x) => x.currency === currency);
+    const foot = $('revenue-table').tFoot;
+    foot.textContent = '';
+    if (total) figureRow(foot.insertRow(), ['Total', ...parts.map((k) => money(total[k]))]);
+    const count = (d, v) => (d.has_traffic ? formatCount(v) : noData);
+    figureTable('visitors-table', ['Day', 'Visitors', 'New visitors'],
+      kpis.days.map((d) => [d.day, count(d, d.visitors), count(d, d.new_visitors)]));
+  }
+
+  // figureTable fills a table with a header row of columns and a row per entry of rows, each
+  // headed by its first cell (the day).
+  function figureTable(id, columns, rows) {
+    const table = $(id);
+    table.tHead.textContent = '';
+    const head = table.tHead.insertRow();
+    columns.forEach((c, i) => {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = c;
+      if (i > 0) th.className = 'num';
+      head.appendChild(th);
+    });
+    const body = table.tBodies[0];
+    body.textContent = '';
+    for (const r of rows) figureRow(body.insertRow(), r);
+  }
+
+  function figureRow(row, values) {
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = values[0];
+    row.appendChild(th);
+    for (const v of values.slice(1)) cell(row, v, 'num');
   }
 
   // loadMore appends the next page of a paged list: fetchPage asks for it, render(page) appends
@@ -509,17 +615,28 @@
   // or period) is dropped; a failure is said in the list's own line (id error), not the notice
   // above the page (which may be warning about the figures), and the button stays for another
   // try: the rows shown are still true.
-  async function loadMore(button, error, what, fetchPage, render) {
+  // What a page added is announced ("Loaded 25 more payouts: 50 shown."), and a keyboard user's
+  // focus stays on the button or, when the last page took it away, goes to the first row added.
+  async function loadMore(button, error, table, what, fetchPage, render) {
     const generation = state.generation;
     const btn = $(button);
     const err = $(error);
+    const rows = $(table).tBodies[0].rows;
+    const hadFocus = document.activeElement === btn;
     btn.disabled = true;
     err.hidden = true;
     try {
       const page = await fetchPage();
       if (generation !== state.generation) return;
       Object.assign(state.exponents, page.exponents);
+      const before = rows.length;
       render(page);
+      announce('Loaded ' + formatCount(rows.length - before) + ' more ' + what + ': ' + (btn.hidden ? 'all ' : '') +
+        formatCount(rows.length) + ' shown.');
+      if (hadFocus && btn.hidden && rows.length > before) {
+        rows[before].tabIndex = -1;
+        rows[before].focus();
+      }
     } catch (e) {
       if (generation !== state.generation) return;
       if (e.status === 401) return showLogin('Your session ended: log in again.');
@@ -528,7 +645,11 @@
     } finally {
       // A newer reload's list enables its button itself (freshList); one of its own pages may be
       // on its way by now.
-      if (generation === state.generation) btn.disabled = false;
+      if (generation === state.generation) {
+        btn.disabled = false;
+        // A disabled button loses the focus; it gets it back for the next page or another try.
+        if (hadFocus && !btn.hidden) btn.focus();
+      }
     }
   }
 
@@ -540,7 +661,7 @@
 
   function loadMorePayouts() {
     const params = { from: state.from, to: state.to, limit: '25', cursor: state.payoutsCursor };
-    return loadMore('payouts-more', 'payouts-more-error', 'payouts',
+    return loadMore('payouts-more', 'payouts-more-error', 'payouts-table', 'payouts',
       () => api('GET', scoped('/api/v1/payouts', params)), (page) => renderPayouts(page, false));
   }
 
@@ -596,7 +717,7 @@
   // stuck longest are on the last pages.
   function loadMoreAttention() {
     const path = attentionPath(state.attentionCursor);
-    return loadMore('attention-more', 'attention-more-error', 'stuck payouts',
+    return loadMore('attention-more', 'attention-more-error', 'attention-table', 'stuck payouts',
       () => api('GET', path), (page) => renderAttention(page, false));
   }
 
@@ -631,6 +752,8 @@
       btn.className = 'action';
       btn.dataset.action = action;
       btn.textContent = action === 'release' ? 'Release' : 'Retry';
+      // Each row's button is "Release" or "Retry": its name says which payment it acts on.
+      btn.setAttribute('aria-label', btn.textContent + ' ' + p.workflow_id);
       btn.addEventListener('click', () => decide(p.workflow_id, action, btn));
       actions.appendChild(btn);
       for (const leg of p.legs) {
@@ -648,9 +771,13 @@
   // resolveForm lets an admin say what became of a leg's movement in doubt (its transfer, or a
   // top-up due), once looked up at the provider under its key: paid as a named movement (the
   // workflow checks it before booking it) or not paid (the next retry sends under a new key).
+  let resolveForms = 0; // numbers the forms' error lines
+
   function resolveForm(workflowId, leg, movementKey, kind) {
     const form = document.createElement('div');
     form.className = 'resolve';
+    form.setAttribute('role', 'group');
+    form.setAttribute('aria-label', leg.party + ' ' + kind + ' in doubt');
     form.dataset.party = leg.party;
     form.dataset.payee = leg.payee_id;
     form.dataset.key = movementKey;
@@ -662,8 +789,13 @@
     what.append(key, ' at the provider.');
     const ref = document.createElement('input');
     ref.name = 'provider_ref';
-    ref.placeholder = 'Stripe transfer or PayPal batch ID';
-    ref.setAttribute('aria-label', 'The provider\'s ID of the ' + leg.party + ' transfer');
+    const label = document.createElement('label');
+    label.append('Stripe transfer or PayPal batch ID of the ' + leg.party + ' ' + kind + ' ', ref);
+    // Said beside the field and tied to it, not at the top of the page.
+    const error = document.createElement('p');
+    error.className = 'error';
+    error.id = 'resolve-error-' + (++resolveForms);
+    error.setAttribute('role', 'alert');
     const made = document.createElement('button');
     made.type = 'button';
     made.dataset.action = 'resolve-made';
@@ -673,6 +805,7 @@
     notMade.dataset.action = 'resolve-not-made';
     notMade.textContent = 'Not paid';
     const send = async (body, btn) => {
+      fieldError(ref, error, '');
       made.disabled = notMade.disabled = true;
       try {
         await api('POST', '/api/v1/admin/payments/' + encodeURIComponent(workflowId) + '/resolve',
@@ -686,11 +819,15 @@
     };
     made.addEventListener('click', () => {
       const id = ref.value.trim();
-      if (!id) { notice('Name the provider\'s transfer or payout batch first.', true); return; }
+      if (!id) {
+        fieldError(ref, error, 'Name the provider\'s transfer or payout batch first.');
+        ref.focus();
+        return;
+      }
       send({ made: true, provider_ref: id }, made);
     });
     notMade.addEventListener('click', () => send({ made: false }, notMade));
-    form.append(what, ref, made, notMade);
+    form.append(what, label, made, notMade, error);
     return form;
   }
 
@@ -758,6 +895,7 @@
       await api('POST', '/api/v1/admin/payments/' + encodeURIComponent(workflowId) + '/' + action);
       notice(action + ' sent to ' + workflowId + '.', false);
       btn.textContent = action === 'release' ? 'Released' : 'Retried';
+      btn.setAttribute('aria-label', btn.textContent + ' ' + workflowId);
     } catch (e) {
       notice('Could not ' + action + ' ' + workflowId + ': ' + e.message, true);
       btn.disabled = false;
