@@ -455,3 +455,53 @@ func TestPayPalPayerDataIsNotKept(t *testing.T) {
 		})
 	}
 }
+
+// TestStorefrontCustomerDataIsNotKept: a Shopify order full of its customer (email, phone,
+// addresses, note, browser IP, gift message) wakes the payment waiting for it, which is split on
+// it and paid; WooCommerce, TikTok Shop and Instagram orders are stored beside it. Nothing of
+// the customers is kept anywhere: not in any table (beyond the storefront tables
+// TestStorefrontWebhooksStoreNormalizedOrders reads), the payment's history (the order the
+// Enrich activity returned), the logs of the API, the shop endpoint and the worker, the metrics
+// or the admin API's answers.
+func TestStorefrontCustomerDataIsNotKept(t *testing.T) {
+	logger, logs := captureLogs(t)
+	st := stackpkg.New(t, stackpkg.Options{Settings: payment.Settings{SettleWindow: 0, EnrichPoll: time.Hour, EnrichWait: 2 * time.Hour}, Logger: logger})
+	s := &stack{Stack: st, t: t, api: st.API, tc: st.Temporal, ledger: st.Ledger, stripe: st.Stripe, paypal: st.PayPal}
+	e := newShopEnv(t, s.tc, st.Queue)
+	c := e.client
+	code, body := e.json(req{method: http.MethodPost, path: "/api/v1/admin/clients/" + c + "/split-rules", key: adminKey,
+		body: map[string]any{"platform_bps": 1000, "affiliate_bps": 500}})
+	require.Equal(t, http.StatusCreated, code, body)
+	for id, kind := range map[string]string{c + "-blue-fox-ceramics": "vendor", c + "-oak-thread": "vendor", c + "-greenkitchenblog": "affiliate"} {
+		code, body := e.json(req{method: http.MethodPut, path: "/api/v1/admin/payees/" + id, key: adminKey,
+			body: map[string]any{"client_id": c, "kind": kind, "stripe_account": "acct_" + strings.ReplaceAll(strings.TrimPrefix(id, c+"-"), "-", "")}})
+		require.Equal(t, http.StatusCreated, code, body)
+	}
+	pi := "pi_" + strings.ReplaceAll(c, "-", "")
+	capture := stripeevent.Capture{EventID: "evt_" + pi, PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 12257, Created: time.Now(),
+		Metadata: map[string]string{"client_id": c, "order_id": "5934021746733"}}
+	code, out := s.webhook(stripeWithPII(t, capture.Body()))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("stripe", pi)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
+
+	for _, d := range []delivery{
+		shopifyDelivery("orders/paid", "pii-wake-1", shopSample(t, "shopify_orders_paid.json")),
+		wooDelivery("order.created", "pii-woo-1", shopSample(t, "woocommerce_order_created.json")),
+		tiktokDelivery(shopSample(t, "tiktok_order_status_change.json")),
+		instagramDelivery(shopSample(t, "instagram_commerce_order.json")),
+	} {
+		code, out := e.post(c, d)
+		require.Equal(t, http.StatusOK, code, out)
+	}
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+	require.Len(t, rec.Order.Lines, 2, "split on the Shopify order")
+
+	kept := s.kept(t, logs, c, id)
+	kept["shop endpoint logs"] = e.logs.String()
+	requireSeen(t, kept, map[string]string{
+		"postgres": "5934021746733", "temporal history": c + "-blue-fox-ceramics", "logs": id, "shop endpoint logs": "5934021746733",
+	})
+	require.Empty(t, survivors(kept, append(customerData, piiMarkers...)), "customer data kept")
+}
