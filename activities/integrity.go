@@ -192,7 +192,9 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 	for _, n := range pending {
 		var failure string
 		if err := errors.Join(a.deliver(ctx, n, down)...); err != nil {
-			failure = err.Error()
+			// An SMTP refusal quotes the recipient, and the mail library lists the refused ones:
+			// the reason is kept (alert_notifications, history, log), the people are not.
+			failure = redactAddresses(err.Error())
 		}
 		if err := a.Monitors.Finish(ctx, n.ID, failure == "", failure, a.now()); err != nil {
 			return out, err
