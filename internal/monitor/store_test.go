@@ -2,9 +2,9 @@ package monitor_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"strings"
 	"testing"
 	"time"
 
