@@ -2,6 +2,7 @@ package report
 
 import (
 	"slices"
+	"strings"
 	"unicode"
 
 	"golang.org/x/text/unicode/bidi"
@@ -9,17 +10,90 @@ import (
 
 // visualOrder puts a line of text in the order it is drawn, left to right, for a left-to-right
 // line (the report's sentences are English): a subset of the Unicode bidirectional algorithm
-// (UAX #9) without explicit embeddings, which names and notes do not carry. Right-to-left
-// letters (Hebrew, Arabic) and the spaces and punctuation between them are reversed as one
-// stretch; numbers inside such a stretch keep their digits left to right; brackets in it are
-// mirrored. fpdf has no such thing: its RTL mode reverses the whole line.
+// (UAX #9) without explicit embeddings. Right-to-left letters (Hebrew, Arabic) and the spaces
+// and punctuation between them are reversed as one stretch; numbers inside such a stretch keep
+// their digits left to right; bracket pairs take the direction of what they enclose and are
+// mirrored in a right-to-left stretch; a combining mark stays after its letter (fpdf draws it
+// over the glyph before it). Text between FSI (U+2068) and PDI (U+2069), a name put into a
+// sentence, is ordered on its own in its own direction (its first strong letter's) and moves as
+// one block; the two marks are dropped, as they have no glyph. fpdf has none of this: its RTL
+// mode reverses the whole line.
 func visualOrder(s string) string {
-	rs := []rune(s)
-	if !slices.ContainsFunc(rs, isRTL) {
-		return s
+	if !strings.ContainsFunc(s, isRTL) {
+		return strings.NewReplacer(string(fsi), "", string(pdi), "").Replace(s)
 	}
-	levels := bidiLevels(rs)
-	// L2: from the highest level down to 1, reverse every stretch at that level or above.
+	return string(orderLine([]rune(s), 0))
+}
+
+const (
+	fsi = '\u2068' // first strong isolate
+	pdi = '\u2069' // pop directional isolate
+)
+
+// orderLine is visualOrder of a paragraph at level base (0 left to right, 1 right to left).
+func orderLine(rs []rune, base int) []rune {
+	// Isolates are taken out and stand as one neutral (U+FFFC) until the end.
+	var isolates [][]rune
+	outer := make([]rune, 0, len(rs))
+	for i := 0; i < len(rs); i++ {
+		if rs[i] != fsi {
+			if rs[i] != pdi {
+				outer = append(outer, rs[i])
+			}
+			continue
+		}
+		depth, j := 1, i+1
+		for ; j < len(rs) && depth > 0; j++ {
+			switch rs[j] {
+			case fsi:
+				depth++
+			case pdi:
+				depth--
+			}
+		}
+		inner := rs[i+1 : j]
+		if depth == 0 {
+			inner = rs[i+1 : j-1]
+		}
+		isolates = append(isolates, orderLine(inner, firstStrong(inner)))
+		outer = append(outer, placeholder)
+		i = j - 1
+	}
+	levels := bidiLevels(outer, base)
+	reorder(outer, levels)
+	out := make([]rune, 0, len(rs))
+	next := 0
+	for _, r := range outer {
+		if r == placeholder && next < len(isolates) {
+			out = append(out, isolates[next]...)
+			next++
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// placeholder stands for an isolate in the text around it: U+FFFC, a neutral (ON).
+const placeholder = '\uFFFC'
+
+// firstStrong is the direction of the first strong letter of rs: 1 right to left, else 0.
+func firstStrong(rs []rune) int {
+	for _, r := range rs {
+		switch bidiClass(r) {
+		case bidi.L:
+			return 0
+		case bidi.R, bidi.AL:
+			return 1
+		}
+	}
+	return 0
+}
+
+// reorder applies rules L2 and L4 to rs in place: from the highest level down to 1, every stretch
+// at that level or above is reversed, a letter and the marks after it moving as one; characters
+// left at an odd level are mirrored.
+func reorder(rs []rune, levels []int) {
 	for lvl := 2; lvl >= 1; lvl-- {
 		for i := 0; i < len(rs); {
 			if levels[i] < lvl {
@@ -30,12 +104,10 @@ func visualOrder(s string) string {
 			for j < len(rs) && levels[j] >= lvl {
 				j++
 			}
-			slices.Reverse(rs[i:j])
-			slices.Reverse(levels[i:j])
+			reverseClusters(rs[i:j], levels[i:j])
 			i = j
 		}
 	}
-	// L4: a mirrored character (a bracket) in a right-to-left stretch is drawn as its mirror.
 	for i, r := range rs {
 		if levels[i]%2 == 1 {
 			if m, ok := mirrors[r]; ok {
@@ -43,14 +115,38 @@ func visualOrder(s string) string {
 			}
 		}
 	}
-	return string(rs)
+}
+
+// reverseClusters reverses rs (and its levels) by clusters: a character and the combining marks
+// after it stay in that order.
+func reverseClusters(rs []rune, levels []int) {
+	type cluster struct {
+		rs     []rune
+		levels []int
+	}
+	var cs []cluster
+	for i := 0; i < len(rs); {
+		j := i + 1
+		for j < len(rs) && unicode.Is(unicode.Mn, rs[j]) {
+			j++
+		}
+		cs = append(cs, cluster{slices.Clone(rs[i:j]), slices.Clone(levels[i:j])})
+		i = j
+	}
+	slices.Reverse(cs)
+	k := 0
+	for _, c := range cs {
+		copy(rs[k:], c.rs)
+		copy(levels[k:], c.levels)
+		k += len(c.rs)
+	}
 }
 
 // Directions resolved for each character.
 const (
 	dirL   = iota // left to right
 	dirR          // right to left
-	dirNum        // a digit after right-to-left letters
+	dirNum        // a number after right-to-left letters (or at the start of a right-to-left line)
 	dirN          // neutral (spaces, punctuation), resolved from its neighbours
 )
 
@@ -64,11 +160,16 @@ func bidiClass(r rune) bidi.Class {
 	return p.Class()
 }
 
-// bidiLevels resolves each character's embedding level in a paragraph of level 0: 0 for left to
-// right, 1 for right to left, 2 for numbers inside right-to-left text (rules W1-W7, N1-N2, I1).
-func bidiLevels(rs []rune) []int {
+// bidiLevels resolves each character's level in a paragraph of level base (rules W1-W7, N0-N2,
+// I1-I2): at base 0, left to right is 0, right to left 1 and numbers after it 2; at base 1,
+// right to left is 1, and left to right and numbers 2.
+func bidiLevels(rs []rune, base int) []int {
 	dirs := make([]int, len(rs))
-	prevStrong := dirL // sos of a left-to-right paragraph
+	sos := dirL
+	if base == 1 {
+		sos = dirR
+	}
+	prevStrong := sos
 	for i, r := range rs {
 		switch c := bidiClass(r); c {
 		case bidi.L:
@@ -85,20 +186,22 @@ func bidiLevels(rs []rune) []int {
 			if i > 0 {
 				dirs[i] = dirs[i-1]
 			} else {
-				dirs[i] = dirL
+				dirs[i] = sos
 			}
 		default:
 			dirs[i] = dirN
 		}
 	}
-	// N1/N2: neutrals between two characters of the same direction (numbers count as right to
-	// left) take it; others take the paragraph's, left to right.
+	// For the neutral rules numbers count as right to left.
 	side := func(d int) int {
 		if d == dirNum {
 			return dirR
 		}
 		return d
 	}
+	resolveBrackets(rs, dirs, sos, side)
+	// N1/N2: neutrals between two characters of the same direction take it; others take the
+	// paragraph's.
 	for i := 0; i < len(rs); {
 		if dirs[i] != dirN {
 			i++
@@ -108,16 +211,16 @@ func bidiLevels(rs []rune) []int {
 		for j < len(rs) && dirs[j] == dirN {
 			j++
 		}
-		before, after := dirL, dirL
+		before, after := sos, sos
 		if i > 0 {
 			before = side(dirs[i-1])
 		}
 		if j < len(rs) {
 			after = side(dirs[j])
 		}
-		d := dirL
-		if before == dirR && after == dirR {
-			d = dirR
+		d := sos
+		if before == after {
+			d = before
 		}
 		for k := i; k < j; k++ {
 			dirs[k] = d
@@ -126,14 +229,67 @@ func bidiLevels(rs []rune) []int {
 	}
 	levels := make([]int, len(rs))
 	for i, d := range dirs {
-		switch d {
-		case dirR:
+		switch {
+		case base == 0 && d == dirR:
 			levels[i] = 1
-		case dirNum:
+		case base == 0 && d == dirNum, base == 1 && d != dirR:
 			levels[i] = 2
+		default:
+			levels[i] = base
 		}
 	}
 	return levels
+}
+
+// resolveBrackets is rule N0: a bracket pair enclosing a letter of the paragraph's direction
+// takes it; one enclosing only letters of the other direction takes that direction when the
+// text before the pair is of it too, else the paragraph's; a pair enclosing no letter stays
+// neutral.
+func resolveBrackets(rs []rune, dirs []int, sos int, side func(int) int) {
+	var open []int
+	for i, r := range rs {
+		if dirs[i] != dirN {
+			continue
+		}
+		switch r {
+		case '(', '[', '{':
+			open = append(open, i)
+		case ')', ']', '}':
+			want := map[rune]rune{')': '(', ']': '[', '}': '{'}[r]
+			k := len(open) - 1
+			for k >= 0 && rs[open[k]] != want {
+				k--
+			}
+			if k < 0 {
+				continue
+			}
+			o := open[k]
+			open = open[:k]
+			var inside []int
+			for _, d := range dirs[o+1 : i] {
+				if d != dirN {
+					inside = append(inside, side(d))
+				}
+			}
+			if len(inside) == 0 {
+				continue
+			}
+			d := sos
+			if !slices.Contains(inside, sos) {
+				before := sos
+				for j := o - 1; j >= 0; j-- {
+					if dirs[j] != dirN {
+						before = side(dirs[j])
+						break
+					}
+				}
+				if before != sos {
+					d = before
+				}
+			}
+			dirs[o], dirs[i] = d, d
+		}
+	}
 }
 
 var mirrors = map[rune]rune{'(': ')', ')': '(', '[': ']', ']': '[', '{': '}', '}': '{', '<': '>', '>': '<', '«': '»', '»': '«'}

@@ -118,11 +118,15 @@ func newDocument(d Data, fonts *Fonts) (*fpdf.Fpdf, *writer) {
 		pdf.Line(margin, pdf.GetY(), pageW-margin, pdf.GetY())
 		pdf.SetY(-11)
 		w.text("", 8, inkMuted)
-		w.cell(contentW/2, 5, d.displayName()+" · Weekly report "+d.Week.String(), "", 0, "L", false)
+		w.cell(contentW/2, 5, isolate(d.displayName())+" · Weekly report "+d.Week.String(), "", 0, "L", false)
 		w.cell(contentW/2, 5, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false)
 	})
 	return pdf, w
 }
+
+// isolate marks s as a name put into a sentence (FSI ... PDI): drawn in its own direction as one
+// block, so a Hebrew or Arabic name does not take the week number after it into its stretch.
+func isolate(s string) string { return string(fsi) + s + string(pdi) }
 
 func (d Data) displayName() string {
 	if d.ClientName != "" {
@@ -176,7 +180,7 @@ func (r *renderer) coverPage() error {
 	r.w.cell(contentW, 5, "WEEKLY REPORT", "", 1, "L", false)
 	p.SetX(margin)
 	r.w.text("B", 24, rgb{255, 255, 255})
-	r.w.cell(contentW, 12, d.displayName(), "", 1, "L", false)
+	r.w.cell(contentW, 12, isolate(d.displayName()), "", 1, "L", false)
 	p.SetX(margin)
 	r.w.text("", 12, rgb{226, 232, 240})
 	r.w.cell(contentW, 7, fmt.Sprintf("Week %d, %d · %s", d.Week.Week, d.Week.Year, d.Week.Period()), "", 1, "L", false)
