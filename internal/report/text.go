@@ -177,7 +177,9 @@ func (w *writer) width(s string) float64 {
 
 // paragraph is fpdf's MultiCell (left aligned, no border or fill) for text in any face: mixed
 // text flows with Write, run by run, wrapping at the right margin and back to the paragraph's
-// left edge. A right-to-left run that wraps keeps its display order across the line break.
+// left edge. The text is put in display order before it is cut into lines, so a right-to-left
+// stretch long enough to wrap has its end on the first line (UAX #9 orders each line after
+// wrapping); names and reasons are short enough for this not to happen in practice.
 func (w *writer) paragraph(cw, h float64, s string) {
 	rs := w.runs(s)
 	if len(rs) <= 1 && (len(rs) == 0 || rs[0].fc == goFace()) {
