@@ -17,7 +17,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 
 # Fallback fonts for report text the Go fonts lack (client names in Japanese, Arabic, Thai...):
 # REPORT_FONTS=auto looks for exactly these files (internal/report DefaultFontPaths), Regular and
-# Bold, at Debian's paths. About 5 MB in the image; fpdf embeds only the glyphs a report uses.
+# Bold, at Debian's paths. About 6 MB in the image; fpdf embeds only the glyphs a report uses.
 FROM debian:bookworm-slim AS fonts
 RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         fonts-noto-core fonts-droid-fallback \
