@@ -120,8 +120,8 @@ func (w *writer) use(fc *face) {
 }
 
 // cell is fpdf's CellFormat for text in any face. Text the Go font draws alone goes through
-// CellFormat unchanged; mixed text is one empty cell (border, fill, position) with its runs set
-// on the cell's baseline side by side.
+// CellFormat unchanged; mixed text is one empty cell (border, fill, page break, position) with
+// its runs then set on the cell's baseline side by side.
 func (w *writer) cell(cw, h float64, s, border string, ln int, align string, fill bool) {
 	rs := w.runs(s)
 	if len(rs) == 0 || (len(rs) == 1 && rs[0].fc == goFace()) {
@@ -134,6 +134,12 @@ func (w *writer) cell(cw, h float64, s, border string, ln int, align string, fil
 	}
 	p := w.p
 	x, y := p.GetXY()
+	page := p.PageNo()
+	p.CellFormat(cw, h, "", border, ln, align, fill, 0, "")
+	after := [2]float64{p.GetX(), p.GetY()}
+	if p.PageNo() != page { // the cell broke the page: it stands at the new page's top
+		_, y, _, _ = p.GetMargins()
+	}
 	widths, total := w.widths(rs)
 	margin := p.GetCellMargin()
 	dx := margin
@@ -152,8 +158,7 @@ func (w *writer) cell(cw, h float64, s, border string, ln int, align string, fil
 		dx += widths[i]
 	}
 	w.use(goFace())
-	p.SetXY(x, y)
-	p.CellFormat(cw, h, "", border, ln, align, fill, 0, "")
+	p.SetXY(after[0], after[1])
 }
 
 // widths are the runs' widths in their faces, and their sum.
