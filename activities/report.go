@@ -80,6 +80,9 @@ type Reports struct {
 	Mail mailer.Sender
 	// Now is the clock for generation times and the email's Date; nil means time.Now.
 	Now func() time.Time
+	// Fonts are the PDF's fallback fonts (REPORT_FONTS); nil means the installed ones
+	// (report.InstalledFonts, REPORT_FONTS=auto).
+	Fonts *report.Fonts
 	// KPISyncEvery is the deployment's KPI sync period (KPI_SYNC_EVERY), which a client's own
 	// sync_every_seconds overrides; zero means DefaultKPISyncEvery.
 	KPISyncEvery time.Duration
@@ -94,6 +97,14 @@ func (a *Reports) now() time.Time {
 		return a.Now()
 	}
 	return time.Now()
+}
+
+// render renders d with the configured fonts.
+func (a *Reports) render(d report.Data) (report.PDF, error) {
+	if a.Fonts == nil {
+		return report.Render(d)
+	}
+	return report.RenderWith(d, a.Fonts)
 }
 
 func (a *Reports) kpis() KPISeries {
@@ -208,9 +219,13 @@ func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (G
 	if err != nil {
 		return GenerateReportOutput{}, err
 	}
-	pdf, err := report.Render(data)
+	pdf, err := a.render(data)
 	if err != nil {
 		return GenerateReportOutput{}, invalid(err)
+	}
+	if len(pdf.Missing) > 0 {
+		activity.GetLogger(ctx).Warn("report has characters no font draws (boxes): add a font to REPORT_FONTS",
+			"ClientID", in.ClientID, "Week", in.Week, "Characters", string(pdf.Missing))
 	}
 	if err := a.Store.SaveGeneratedReport(ctx, store.GeneratedReport{Data: data, PDF: pdf, At: a.now()}); err != nil {
 		return GenerateReportOutput{}, err
@@ -346,7 +361,7 @@ func (a *Reports) UploadReport(ctx context.Context, in ReportInput) (UploadRepor
 	if pdf == nil {
 		// Cleared after an earlier upload of another version: rendering the stored data gives
 		// the same bytes again.
-		r, err := report.Render(*d.Data)
+		r, err := a.render(*d.Data)
 		if err != nil {
 			return UploadReportOutput{}, invalid(err)
 		}

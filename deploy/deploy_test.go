@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"paysplit/internal/config"
+	"paysplit/internal/report"
 )
 
 // terraformFunctions are the Terraform built-ins the configuration may call; a typo in a
@@ -210,6 +211,25 @@ func TestDockerfilesBuildThePrograms(t *testing.T) {
 			_, err = os.Stat(filepath.Join("docker", prog+".Dockerfile.dockerignore"))
 			require.NoError(t, err)
 		})
+	}
+}
+
+// TestWorkerImageHasTheReportFonts: the worker image copies every fallback font REPORT_FONTS=auto
+// looks for, to the path it looks at; a font missing there draws a client's name as boxes.
+func TestWorkerImageHasTheReportFonts(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("docker", "worker.Dockerfile"))
+	require.NoError(t, err)
+	df := string(b)
+	scripts := regexp.MustCompile(`for s in ([A-Za-z ]+); do`).FindStringSubmatch(df)
+	require.NotNil(t, scripts, "the Dockerfile's loop over the Noto scripts")
+	for _, p := range report.DefaultFontPaths {
+		dir, file := filepath.Split(p)
+		require.Contains(t, df, "COPY --from=fonts /out/"+filepath.Base(dir)+"/ "+dir, p)
+		if s, ok := strings.CutPrefix(file, "NotoSans"); ok {
+			require.Contains(t, strings.Fields(scripts[1]), strings.TrimSuffix(s, "-Regular.ttf"), p)
+			continue
+		}
+		require.Contains(t, df, "cp "+p+" ", p)
 	}
 }
 

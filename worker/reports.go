@@ -17,6 +17,7 @@ import (
 	"paysplit/internal/kpi/kpisrc"
 	"paysplit/internal/mailer"
 	"paysplit/internal/objstore"
+	ireport "paysplit/internal/report"
 	"paysplit/internal/store"
 	"paysplit/workflows/report"
 )
@@ -42,7 +43,12 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 	if err := files.EnsureBucket(ctx); err != nil {
 		logger.Warn("report bucket not ready", "bucket", rc.S3Bucket, "error", err)
 	}
+	fonts, err := reportFonts(rc, logger)
+	if err != nil {
+		return err
+	}
 	acts := &activities.Reports{
+		Fonts: fonts,
 		Store: st,
 		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
 			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir}}).Cold},
@@ -65,4 +71,31 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 	}
 	logger.Info("weekly reports scheduled", "time_zones", len(zones), "bucket", rc.S3Bucket)
 	return nil
+}
+
+// reportFonts loads REPORT_FONTS: the listed files (any that cannot be used stops the worker: a
+// report with boxes for a client's name is worse than a worker that says why it does not start),
+// none, or those installed (auto), saying which were found.
+func reportFonts(rc config.Reports, logger *slog.Logger) (*ireport.Fonts, error) {
+	switch rc.Fonts {
+	case "none":
+		return &ireport.Fonts{}, nil
+	case "auto", "":
+		fonts, skipped := ireport.InstalledFonts()
+		for _, err := range skipped {
+			logger.Warn("report font skipped", "error", err)
+		}
+		if len(fonts.Paths()) == 0 {
+			logger.Warn("no report fallback fonts installed: names in Chinese, Japanese, Arabic, Hebrew, Thai... show as boxes in the PDF (install fonts-noto-core and fonts-droid-fallback, or set REPORT_FONTS)")
+		} else {
+			logger.Info("report fallback fonts", "fonts", fonts.Paths())
+		}
+		return fonts, nil
+	}
+	fonts, err := ireport.LoadFonts(rc.FontPaths())
+	if err != nil {
+		return nil, fmt.Errorf("REPORT_FONTS: %w", err)
+	}
+	logger.Info("report fallback fonts", "fonts", fonts.Paths())
+	return fonts, nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,6 +33,10 @@ func TestAdminAPIValidatesAndAuthenticates(t *testing.T) {
 		{"unknown currency", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": "x", "default_currency": "xxx"}, adminKey, 400, "invalid_request"},
 		{"unknown field", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": "x", "default_currency": "usd", "colour": "red"}, adminKey, 400, "invalid_json"},
 		{"empty name", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": " ", "default_currency": "usd"}, adminKey, 400, "invalid_request"},
+		// JSON decoding turns an unpaired surrogate into U+FFFD: refused, not stored altered.
+		{"name with an unpaired surrogate", http.MethodPut, "/api/v1/admin/clients/c1", json.RawMessage(`{"name":"Sakura \ud800","default_currency":"jpy"}`), adminKey, 400, "invalid_request"},
+		{"name on two lines", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": "Sakura\r\nBcc: x@example.com", "default_currency": "jpy"}, adminKey, 400, "invalid_request"},
+		{"name of 201 characters", http.MethodPut, "/api/v1/admin/clients/c1", map[string]any{"name": strings.Repeat("桜", 201), "default_currency": "jpy"}, adminKey, 400, "invalid_request"},
 		{"payee of unknown client", http.MethodPut, "/api/v1/admin/payees/p1", map[string]any{"client_id": "ghost", "kind": "vendor"}, adminKey, 400, "invalid_request"},
 		{"payee bad kind", http.MethodPut, "/api/v1/admin/payees/p1", map[string]any{"client_id": "ghost", "kind": "boss"}, adminKey, 400, "invalid_request"},
 		{"payee bad account", http.MethodPut, "/api/v1/admin/payees/p1", map[string]any{"client_id": "ghost", "kind": "vendor", "stripe_account": "bank-123"}, adminKey, 400, "invalid_request"},
@@ -69,6 +74,12 @@ func TestAdminAPIValidatesAndAuthenticates(t *testing.T) {
 	code, body = s.do(http.MethodPost, "/api/v1/admin/clients/versions/split-rules", map[string]any{"platform_bps": 1500, "min_platform_fee": 50, "fee_currency": "EUR"}, adminKey)
 	require.Equal(t, http.StatusCreated, code, body)
 	require.Equal(t, "eur", body["fee_currency"])
+
+	// A name's limit is in characters: 200 Japanese ones (600 bytes) are a name.
+	name := strings.Repeat("さくら雑貨店", 33) + "東京"
+	code, body = s.do(http.MethodPut, "/api/v1/admin/clients/sakura-names", map[string]any{"name": name, "default_currency": "jpy"}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+	require.Equal(t, name, body["name"])
 }
 
 func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {

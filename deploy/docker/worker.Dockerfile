@@ -15,11 +15,25 @@ ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o /out/worker ./worker
 
+# Fallback fonts for report text the Go fonts lack (client names in Japanese, Arabic, Thai...):
+# REPORT_FONTS=auto looks for exactly these files (internal/report DefaultFontPaths), Regular and
+# Bold, at Debian's paths. About 6 MB in the image; fpdf embeds only the glyphs a report uses.
+FROM debian:bookworm-slim AS fonts
+RUN apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        fonts-noto-core fonts-droid-fallback \
+    && mkdir -p /out/noto /out/droid \
+    && for s in Arabic Hebrew Thai Devanagari Bengali Tamil Armenian Georgian; do \
+        cp /usr/share/fonts/truetype/noto/NotoSans$s-Regular.ttf /usr/share/fonts/truetype/noto/NotoSans$s-Bold.ttf /out/noto/; \
+    done \
+    && cp /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf /out/droid/
+
 # distroless static: CA certificates and tzdata, no shell, no package manager; uid 65532.
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=dev
 LABEL org.opencontainers.image.source="paysplit" org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/worker /usr/local/bin/worker
+COPY --from=fonts /out/noto/ /usr/share/fonts/truetype/noto/
+COPY --from=fonts /out/droid/ /usr/share/fonts/truetype/droid/
 USER nonroot:nonroot
 ENV APP_ENV=production WORKER_HTTP_ADDR=0.0.0.0:8081
 EXPOSE 8081

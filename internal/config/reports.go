@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -33,6 +35,23 @@ type Reports struct {
 	// SMTPTLS is opportunistic (STARTTLS when offered), mandatory or none.
 	SMTPTLS  string
 	MailFrom string
+	// Fonts are the report's fallback fonts for characters the Go fonts lack (names in Japanese,
+	// Arabic, Thai...): "auto" (those of internal/report's DefaultFontPaths installed), "none",
+	// or TrueType files separated by commas, tried in order (the worker refuses to start when
+	// one cannot be used).
+	Fonts string
+}
+
+// FontPaths are the files REPORT_FONTS lists (nil for auto and none).
+func (r Reports) FontPaths() []string {
+	if r.Fonts == "auto" || r.Fonts == "none" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(r.Fonts, ",") {
+		out = append(out, strings.TrimSpace(p))
+	}
+	return out
 }
 
 // Enabled reports whether reports have somewhere to be stored.
@@ -61,6 +80,7 @@ func (r *Reports) settings(env string, presignTTL *string) []setting {
 		{name: "REPORT_SMTP_USERNAME", optional: true, validate: nonEmpty, dst: &r.SMTPUsername},
 		{name: "REPORT_SMTP_PASSWORD", optional: true, validate: nonEmpty, dst: &r.SMTPPassword},
 		{name: "REPORT_SMTP_TLS", def: "opportunistic", validate: oneOf("opportunistic", "mandatory", "none"), dst: &r.SMTPTLS},
+		{name: "REPORT_FONTS", def: "auto", validate: validFonts, dst: &r.Fonts},
 		{name: "REPORT_MAIL_FROM", def: local("paysplit reports <reports@paysplit.localhost>"), optional: !dev, validate: validEmail, dst: &r.MailFrom},
 	}
 }
@@ -82,6 +102,20 @@ func (r *Reports) finish(presignTTL string) error {
 	}
 	if r.SMTPUsername != "" && r.SMTPTLS == "none" {
 		return errors.New("config: REPORT_SMTP_TLS=none would send the SMTP password in clear text")
+	}
+	return nil
+}
+
+// validFonts accepts auto, none, or absolute paths of .ttf files separated by commas.
+func validFonts(v string) error {
+	if v == "auto" || v == "none" {
+		return nil
+	}
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if !filepath.IsAbs(p) || !strings.EqualFold(filepath.Ext(p), ".ttf") {
+			return fmt.Errorf("want auto, none, or absolute paths of TrueType (.ttf) files separated by commas, got %q", p)
+		}
 	}
 	return nil
 }

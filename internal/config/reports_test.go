@@ -19,11 +19,11 @@ func TestLoadReportSettings(t *testing.T) {
 		{name: "development: the local S3 and SMTP servers", env: nil, check: func(t *testing.T, r Reports) {
 			assert.Equal(t, Reports{S3Endpoint: "http://127.0.0.1:9100", S3Bucket: "paysplit-reports", S3Region: "us-east-1",
 				S3AccessKeyID: "paysplit-dev", S3SecretAccessKey: "paysplit-dev-secret", S3SSE: "AES256", PresignTTL: 15 * time.Minute,
-				SMTPAddr: "127.0.0.1:1025", SMTPTLS: "opportunistic", MailFrom: "paysplit reports <reports@paysplit.localhost>"}, r)
+				SMTPAddr: "127.0.0.1:1025", SMTPTLS: "opportunistic", MailFrom: "paysplit reports <reports@paysplit.localhost>", Fonts: "auto"}, r)
 			assert.True(t, r.Enabled())
 		}},
 		{name: "production without settings: reports off, nothing local", env: prod, check: func(t *testing.T, r Reports) {
-			assert.Equal(t, Reports{S3SSE: "AES256", PresignTTL: 15 * time.Minute, SMTPTLS: "opportunistic"}, r)
+			assert.Equal(t, Reports{S3SSE: "AES256", PresignTTL: 15 * time.Minute, SMTPTLS: "opportunistic", Fonts: "auto"}, r)
 			assert.False(t, r.Enabled())
 		}},
 		{name: "production on AWS with the task role and KMS", env: with(prod, "S3_BUCKET", "paysplit-production-reports-1",
@@ -48,6 +48,14 @@ func TestLoadReportSettings(t *testing.T) {
 		{name: "bad sender", env: map[string]string{"REPORT_MAIL_FROM": "reports"}, wantErr: "REPORT_MAIL_FROM is malformed"},
 		{name: "password in clear", env: map[string]string{"REPORT_SMTP_USERNAME": "u", "REPORT_SMTP_PASSWORD": "p", "REPORT_SMTP_TLS": "none"},
 			wantErr: "clear text"},
+		{name: "fonts listed", env: map[string]string{"REPORT_FONTS": "/opt/fonts/A-Regular.ttf, /opt/fonts/B.TTF"}, check: func(t *testing.T, r Reports) {
+			assert.Equal(t, []string{"/opt/fonts/A-Regular.ttf", "/opt/fonts/B.TTF"}, r.FontPaths())
+		}},
+		{name: "no fallback fonts", env: map[string]string{"REPORT_FONTS": "none"}, check: func(t *testing.T, r Reports) {
+			assert.Nil(t, r.FontPaths())
+		}},
+		{name: "relative font path", env: map[string]string{"REPORT_FONTS": "fonts/A.ttf"}, wantErr: "REPORT_FONTS is malformed"},
+		{name: "font collection", env: map[string]string{"REPORT_FONTS": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"}, wantErr: "TrueType"},
 		{name: "user without password", env: map[string]string{"REPORT_SMTP_USERNAME": "u"}, wantErr: "REPORT_SMTP_USERNAME and REPORT_SMTP_PASSWORD"},
 	}
 	for _, tt := range tests {

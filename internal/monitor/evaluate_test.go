@@ -1,6 +1,7 @@
 package monitor_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -265,6 +266,14 @@ func TestNormalize(t *testing.T) {
 		{name: "minutes on another kind", m: monitor.Monitor{Name: "x", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 1, Minutes: 5}}, wantErr: "does not take minutes"},
 		{name: "too many minutes", m: monitor.Monitor{Name: "x", Kind: monitor.KindWebhookInboxAge, Params: monitor.Params{Minutes: 1_000_000}}, wantErr: "minutes"},
 		{name: "no name", m: monitor.Monitor{Kind: monitor.KindHeldLegAge}, wantErr: "name"},
+		// Names count characters, not UTF-8 bytes: 70 Japanese characters are 210 bytes.
+		{name: "japanese name", m: monitor.Monitor{Name: strings.Repeat("監", 200), Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}}},
+		{name: "name of 201 characters", m: monitor.Monitor{Name: strings.Repeat("監", 201), Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}}, wantErr: "name"},
+		{name: "name on two lines", m: monitor.Monitor{Name: "kpi\nBcc: x@example.com", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}}, wantErr: "name"},
+		{name: "name with U+FFFD (an unpaired surrogate in JSON)", m: monitor.Monitor{Name: "kpi \ufffd", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}}, wantErr: "name"},
+		// Names are unique among live monitors: "Café" typed in NFD is the same name as in NFC.
+		{name: "NFD name is kept in NFC", m: monitor.Monitor{Name: "Cafe\u0301 payouts", Kind: monitor.KindKPISyncStale, Params: monitor.Params{Hours: 6}},
+			check: func(t *testing.T, m monitor.Monitor) { assert.Equal(t, "Caf\u00e9 payouts", m.Name) }},
 		{name: "unknown kind", m: monitor.Monitor{Name: "x", Kind: "vibes"}, wantErr: "kind"},
 		{name: "system kind", m: monitor.Monitor{Name: "x", Kind: monitor.KindLedgerChain}, wantErr: "system"},
 		{name: "balance without account", m: monitor.Monitor{Name: "x", Kind: monitor.KindBalanceAbove, Params: monitor.Params{Currency: "usd"}}, wantErr: "account"},

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
@@ -137,9 +140,11 @@ func (m Monitor) Window() time.Duration {
 // side, a lower-case currency, the default period. The error wraps ErrInvalid and says which
 // field is wrong.
 func Normalize(m Monitor) (Monitor, error) {
-	m.Name = strings.TrimSpace(m.Name)
-	if m.Name == "" || len(m.Name) > maxNameLen || !utf8.ValidString(m.Name) || strings.ContainsRune(m.Name, 0) {
-		return m, fmt.Errorf("%w: name must be 1-%d characters of text", ErrInvalid, maxNameLen)
+	// NFC: names are unique among live monitors, and "Café" typed with a combining accent (NFD)
+	// is the same name to whoever reads the list or an alert's subject.
+	m.Name = norm.NFC.String(strings.TrimSpace(m.Name))
+	if !isLine(m.Name) {
+		return m, fmt.Errorf("%w: name must be 1-%d characters of text on one line", ErrInvalid, maxNameLen)
 	}
 	if m.Period == 0 {
 		m.Period = DefaultPeriod
@@ -233,10 +238,18 @@ func normalizeCurrency(p *Params, required bool) error {
 }
 
 func checkText(field, v string) error {
-	if strings.TrimSpace(v) == "" || len(v) > maxNameLen || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-		return fmt.Errorf("%w: %s must be 1-%d characters of text", ErrInvalid, field, maxNameLen)
+	if !isLine(v) {
+		return fmt.Errorf("%w: %s must be 1-%d characters of text on one line", ErrInvalid, field, maxNameLen)
 	}
 	return nil
+}
+
+// isLine says whether v is 1 to maxNameLen characters (code points, not UTF-8 bytes) of text on
+// one line: no control characters (NUL, line breaks: a name goes into alert subjects) and no
+// U+FFFD, which is what a JSON decoder makes of an unpaired surrogate or invalid UTF-8.
+func isLine(v string) bool {
+	return strings.TrimSpace(v) != "" && utf8.ValidString(v) && utf8.RuneCountInString(v) <= maxNameLen &&
+		!strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError })
 }
 
 func kindList() string {

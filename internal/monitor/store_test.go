@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -393,6 +394,11 @@ func TestMonitorLifecycle(t *testing.T) {
 
 	_, err = f.store.Create(ctx, monitor.Monitor{Name: name, Kind: monitor.KindHeldLegAge}, "admin")
 	require.ErrorIs(t, err, monitor.ErrInvalid, "names are unique among live monitors")
+	accented := unique("café")
+	_, err = f.store.Create(ctx, monitor.Monitor{Name: accented, Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 2}}, "admin")
+	require.NoError(t, err)
+	_, err = f.store.Create(ctx, monitor.Monitor{Name: strings.Replace(accented, "é", "e\u0301", 1), Kind: monitor.KindHeldLegAge, Params: monitor.Params{Days: 2}}, "admin")
+	require.ErrorIs(t, err, monitor.ErrInvalid, "the same name typed in NFD is the same name")
 	_, err = f.store.Create(ctx, monitor.Monitor{Name: unique("bad"), Kind: "vibes"}, "admin")
 	require.ErrorIs(t, err, monitor.ErrInvalid)
 

@@ -5,11 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
 
 	"paysplit/internal/money"
 )
@@ -18,6 +17,9 @@ import (
 type PDF struct {
 	Bytes []byte
 	Pages int
+	// Missing are the characters of the client's name and the notes that no font could draw
+	// (drawn as missing-glyph boxes; the report's notes say so), for the caller to log.
+	Missing []rune
 }
 
 // SHA256 is the hex digest of the bytes: equal digests mean equal reports.
@@ -57,11 +59,26 @@ var (
 // headline tiles, the traffic chart; then revenue, bounce rate and the split of the money; then
 // the payouts table and the notes. Every client gets the same layout; only the payouts table
 // grows onto more pages.
+//
+// Text the Go fonts cannot draw (a name in Japanese, Arabic, Thai...) is drawn with the fonts
+// REPORT_FONTS=auto finds installed (InstalledFonts); RenderWith takes others.
 func Render(d Data) (PDF, error) {
+	fonts, _ := InstalledFonts()
+	return RenderWith(d, fonts)
+}
+
+// RenderWith is Render with the given fallback fonts (nil: the Go fonts alone).
+func RenderWith(d Data, fonts *Fonts) (PDF, error) {
+	return render(d, fonts, nil)
+}
+
+func render(d Data, fonts *Fonts, drawn func(fc *face, style, s string)) (PDF, error) {
 	if err := d.Validate(); err != nil {
 		return PDF{}, err
 	}
-	r := &renderer{d: d, pdf: newDocument(d)}
+	pdf, w := newDocument(d, fonts)
+	w.drawn = drawn
+	r := &renderer{d: d, pdf: pdf, w: w}
 	steps := []func() error{r.coverPage, r.moneyPage, r.payoutsPage}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -72,12 +89,12 @@ func Render(d Data) (PDF, error) {
 	if err := r.pdf.Output(&buf); err != nil {
 		return PDF{}, fmt.Errorf("report: write pdf: %w", err)
 	}
-	return PDF{Bytes: buf.Bytes(), Pages: r.pdf.PageCount()}, nil
+	return PDF{Bytes: buf.Bytes(), Pages: r.pdf.PageCount(), Missing: r.missing}, nil
 }
 
 // newDocument sets up a PDF whose bytes depend on nothing but d: fonts come from the binary,
 // the creation date is the end of the report's week, and catalogs are written sorted.
-func newDocument(d Data) *fpdf.Fpdf {
+func newDocument(d Data, fonts *Fonts) (*fpdf.Fpdf, *writer) {
 	pdf := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", SizeStr: "A4"})
 	pdf.SetCatalogSort(true)
 	created := d.Week.Monday().AddDate(0, 0, 7)
@@ -89,22 +106,27 @@ func newDocument(d Data) *fpdf.Fpdf {
 	pdf.SetAuthor("paysplit", true)
 	pdf.SetTitle("Weekly report "+d.Week.String()+" – "+d.displayName(), true)
 	pdf.SetSubject("Storefront and payout figures for "+d.Week.Period(), true)
-	pdf.AddUTF8FontFromBytes(family, "", goregular.TTF)
-	pdf.AddUTF8FontFromBytes(family, "B", gobold.TTF)
+	pdf.AddUTF8FontFromBytes(family, "", goFace().regular)
+	pdf.AddUTF8FontFromBytes(family, "B", goFace().bold)
 	pdf.SetMargins(margin, margin, margin)
 	pdf.SetAutoPageBreak(true, bottomGap)
 	pdf.AliasNbPages("{nb}")
+	w := newWriter(pdf, fonts)
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-13)
 		setDraw(pdf, lineColor)
 		pdf.Line(margin, pdf.GetY(), pageW-margin, pdf.GetY())
 		pdf.SetY(-11)
-		text(pdf, "", 8, inkMuted)
-		pdf.CellFormat(contentW/2, 5, d.displayName()+" · Weekly report "+d.Week.String(), "", 0, "L", false, 0, "")
-		pdf.CellFormat(contentW/2, 5, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false, 0, "")
+		w.text("", 8, inkMuted)
+		w.cell(contentW/2, 5, isolate(d.displayName())+" · Weekly report "+d.Week.String(), "", 0, "L", false)
+		w.cell(contentW/2, 5, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false)
 	})
-	return pdf
+	return pdf, w
 }
+
+// isolate marks s as a name put into a sentence (FSI ... PDI): drawn in its own direction as one
+// block, so a Hebrew or Arabic name does not take the week number after it into its stretch.
+func isolate(s string) string { return string(fsi) + s + string(pdi) }
 
 func (d Data) displayName() string {
 	if d.ClientName != "" {
@@ -114,9 +136,11 @@ func (d Data) displayName() string {
 }
 
 type renderer struct {
-	d      Data
-	pdf    *fpdf.Fpdf
-	charts int
+	d       Data
+	pdf     *fpdf.Fpdf
+	w       *writer
+	charts  int
+	missing []rune
 }
 
 // canvas is the pixel size of the next chart placed w×h millimetres. Each chart gets a width of
@@ -131,16 +155,11 @@ func (r *renderer) canvas(wMM, hMM float64) size {
 func setFill(p *fpdf.Fpdf, c rgb) { p.SetFillColor(c.r, c.g, c.b) }
 func setDraw(p *fpdf.Fpdf, c rgb) { p.SetDrawColor(c.r, c.g, c.b) }
 
-func text(p *fpdf.Fpdf, style string, size float64, c rgb) {
-	p.SetFont(family, style, size)
-	p.SetTextColor(c.r, c.g, c.b)
-}
-
 func (r *renderer) heading(title string) {
 	p := r.pdf
 	p.Ln(3)
-	text(p, "B", 13, inkDark)
-	p.CellFormat(contentW, 8, title, "", 1, "L", false, 0, "")
+	r.w.text("B", 13, inkDark)
+	r.w.cell(contentW, 8, title, "", 1, "L", false)
 }
 
 // image places a PNG chart at the current position, full width unless w says otherwise.
@@ -157,18 +176,18 @@ func (r *renderer) coverPage() error {
 	setFill(p, bandColor)
 	p.Rect(0, 0, pageW, 50, "F")
 	p.SetXY(margin, 11)
-	text(p, "B", 9, rgb{148, 163, 184})
-	p.CellFormat(contentW, 5, "WEEKLY REPORT", "", 1, "L", false, 0, "")
+	r.w.text("B", 9, rgb{148, 163, 184})
+	r.w.cell(contentW, 5, "WEEKLY REPORT", "", 1, "L", false)
 	p.SetX(margin)
-	text(p, "B", 24, rgb{255, 255, 255})
-	p.CellFormat(contentW, 12, d.displayName(), "", 1, "L", false, 0, "")
+	r.w.text("B", 24, rgb{255, 255, 255})
+	r.w.cell(contentW, 12, isolate(d.displayName()), "", 1, "L", false)
 	p.SetX(margin)
-	text(p, "", 12, rgb{226, 232, 240})
-	p.CellFormat(contentW, 7, fmt.Sprintf("Week %d, %d · %s", d.Week.Week, d.Week.Year, d.Week.Period()), "", 1, "L", false, 0, "")
+	r.w.text("", 12, rgb{226, 232, 240})
+	r.w.cell(contentW, 7, fmt.Sprintf("Week %d, %d · %s", d.Week.Week, d.Week.Year, d.Week.Period()), "", 1, "L", false)
 	p.SetX(margin)
-	text(p, "", 9, rgb{148, 163, 184})
+	r.w.text("", 9, rgb{148, 163, 184})
 	days := d.daysIn()
-	p.CellFormat(contentW, 6, strings.ToUpper(days[:1])+days[1:]+" · client "+d.ClientID, "", 1, "L", false, 0, "")
+	r.w.cell(contentW, 6, strings.ToUpper(days[:1])+days[1:]+" · client "+d.ClientID, "", 1, "L", false)
 
 	p.SetY(58)
 	r.heading("At a glance")
@@ -204,9 +223,9 @@ func (r *renderer) brief() {
 	}
 	p.Ln(4)
 	for _, l := range lines {
-		text(p, "", 10, inkDark)
-		p.CellFormat(5, 6, "•", "", 0, "L", false, 0, "")
-		p.CellFormat(contentW-5, 6, l, "", 1, "L", false, 0, "")
+		r.w.text("", 10, inkDark)
+		r.w.cell(5, 6, "•", "", 0, "L", false)
+		r.w.cell(contentW-5, 6, l, "", 1, "L", false)
 	}
 }
 
@@ -250,9 +269,9 @@ func (r *renderer) noData(days []Day, has func(Day) bool, h float64, msg string)
 	}
 	p := r.pdf
 	y := p.GetY()
-	text(p, "B", 11, inkMuted)
+	r.w.text("B", 11, inkMuted)
 	p.SetXY(margin, y+h/2-4)
-	p.CellFormat(contentW, 8, msg, "", 0, "C", false, 0, "")
+	r.w.cell(contentW, 8, msg, "", 0, "C", false)
 	p.SetXY(margin, y)
 }
 
@@ -268,11 +287,11 @@ func (r *renderer) tiles(tiles []Tile) {
 		setFill(p, tileColor)
 		p.RoundedRect(x, y, w, h, 2.5, "1234", "F")
 		p.SetXY(x+4, y+3)
-		text(p, "", 9, inkMuted)
-		p.CellFormat(w-8, 5, t.Label, "", 0, "L", false, 0, "")
+		r.w.text("", 9, inkMuted)
+		r.w.cell(w-8, 5, t.Label, "", 0, "L", false)
 		p.SetXY(x+4, y+8.5)
-		text(p, "B", 15, inkDark)
-		p.CellFormat(w-8, 8, t.Value, "", 0, "L", false, 0, "")
+		r.w.text("B", 15, inkDark)
+		r.w.cell(w-8, 8, t.Value, "", 0, "L", false)
 		p.SetXY(x+4, y+17.5)
 		change, c := t.Change, inkMuted
 		switch {
@@ -286,8 +305,8 @@ func (r *renderer) tiles(tiles []Tile) {
 		if t.Change != "" && t.Change != "new" && t.Change != "no change" {
 			change += " vs last week"
 		}
-		text(p, "", 8.5, c)
-		p.CellFormat(w-8, 4.5, change, "", 0, "L", false, 0, "")
+		r.w.text("", 8.5, c)
+		r.w.cell(w-8, 4.5, change, "", 0, "L", false)
 	}
 	rows := (len(tiles) + 2) / 3
 	p.SetY(top + float64(rows)*(h+gap) - gap + 3)
@@ -317,13 +336,13 @@ func (r *renderer) moneyPage() error {
 	main, captured := d.MainPayments()
 	r.heading("Where the money went (" + main.Currency.Upper() + ", payments captured this week)")
 	if !captured {
-		text(p, "", 10, inkMuted)
+		r.w.text("", 10, inkMuted)
 		if others := otherCurrencies(d.Payments, main.Currency); others != "" {
-			p.MultiCell(contentW, 5, "No payments in "+main.Currency.Upper()+" were captured this week. Also captured: "+others+
-				". See the payouts table.", "", "L", false)
+			r.w.paragraph(contentW, 5, "No payments in "+main.Currency.Upper()+" were captured this week. Also captured: "+others+
+				". See the payouts table.")
 			return nil
 		}
-		p.CellFormat(contentW, 7, "No payments were captured this week.", "", 1, "L", false, 0, "")
+		r.w.cell(contentW, 7, "No payments were captured this week.", "", 1, "L", false)
 		return nil
 	}
 	top := p.GetY()
@@ -335,8 +354,8 @@ func (r *renderer) moneyPage() error {
 	r.splitTable(main, margin+chartW+6, top+4)
 	if others := otherCurrencies(d.Payments, main.Currency); others != "" {
 		p.SetXY(margin+chartW+6, p.GetY()+3)
-		text(p, "", 8.5, inkMuted)
-		p.MultiCell(contentW-chartW-6, 4.5, "Also captured: "+others+". See the payouts table.", "", "L", false)
+		r.w.text("", 8.5, inkMuted)
+		r.w.paragraph(contentW-chartW-6, 4.5, "Also captured: "+others+". See the payouts table.")
 	}
 	return nil
 }
@@ -364,9 +383,9 @@ func (r *renderer) splitTable(m Payments, x, y float64) {
 		if i == 1 {
 			style = "B"
 		}
-		text(p, style, 9.5, inkDark)
-		p.CellFormat(w*0.55, 7, row[0], "B", 0, "L", false, 0, "")
-		p.CellFormat(w*0.45, 7, row[1], "B", 1, "R", false, 0, "")
+		r.w.text(style, 9.5, inkDark)
+		r.w.cell(w*0.55, 7, row[0], "B", 0, "L", false)
+		r.w.cell(w*0.45, 7, row[1], "B", 1, "R", false)
 	}
 }
 
@@ -400,8 +419,8 @@ func (r *renderer) payoutsPage() error {
 	p.SetY(margin - 3)
 	r.heading("Payouts from this week's payments")
 	if len(d.Payouts) == 0 {
-		text(p, "", 10, inkMuted)
-		p.CellFormat(contentW, 7, "No vendor or affiliate shares from this week's payments.", "", 1, "L", false, 0, "")
+		r.w.text("", 10, inkMuted)
+		r.w.cell(contentW, 7, "No vendor or affiliate shares from this week's payments.", "", 1, "L", false)
 	} else {
 		r.payoutHeader()
 		_, pageH := p.GetPageSize()
@@ -412,11 +431,11 @@ func (r *renderer) payoutsPage() error {
 			}
 			fill := i%2 == 1
 			setFill(p, zebra)
-			text(p, "", 8.5, inkDark)
+			r.w.text("", 8.5, inkDark)
 			cells := []string{po.PayeeID, po.Party, formatInt(po.Payments), FormatMoney(po.Owed, po.Currency),
 				FormatMoney(po.PaidOut, po.Currency), FormatMoney(po.Held, po.Currency), FormatMoney(po.Outstanding(), po.Currency)}
 			for j, c := range payoutColumns {
-				p.CellFormat(c.w, 6.5, fit(p, cells[j], c.w-2), "", 0, c.align, fill, 0, "")
+				r.w.cell(c.w, 6.5, fit(r.w, cells[j], c.w-2), "", 0, c.align, fill)
 			}
 			p.Ln(-1)
 		}
@@ -426,32 +445,56 @@ func (r *renderer) payoutsPage() error {
 	if len(notes) == 0 {
 		notes = []string{"Nothing stale, missing or held this week."}
 	}
+	if n := r.missingNote(notes); n != "" {
+		notes = append(notes, n)
+	}
 	for _, n := range notes {
-		text(p, "", 10, inkDark)
-		p.CellFormat(5, 5.5, "•", "", 0, "L", false, 0, "")
-		p.MultiCell(contentW-5, 5.5, n, "", "L", false)
+		r.w.text("", 10, inkDark)
+		r.w.cell(5, 5.5, "•", "", 0, "L", false)
+		r.w.paragraph(contentW-5, 5.5, n)
 		p.Ln(1)
 	}
 	return nil
 }
 
+// missingNote says which characters of the client's name and the notes no font could draw
+// (they are boxes in the PDF), so a reader knows the boxes are not the name, and records them.
+func (r *renderer) missingNote(notes []string) string {
+	for _, s := range append([]string{r.d.displayName()}, notes...) {
+		for _, c := range r.w.missing(s) {
+			if !slices.Contains(r.missing, c) {
+				r.missing = append(r.missing, c)
+			}
+		}
+	}
+	if len(r.missing) == 0 {
+		return ""
+	}
+	codes := make([]string, len(r.missing))
+	for i, c := range r.missing {
+		codes[i] = fmt.Sprintf("U+%04X", c)
+	}
+	return "Some characters of the client's name or these notes could not be drawn with this server's report fonts and show as boxes (" +
+		strings.Join(codes, ", ") + "); see REPORT_FONTS."
+}
+
 func (r *renderer) payoutHeader() {
 	p := r.pdf
 	setFill(p, bandColor)
-	text(p, "B", 8.5, rgb{255, 255, 255})
+	r.w.text("B", 8.5, rgb{255, 255, 255})
 	for _, c := range payoutColumns {
-		p.CellFormat(c.w, 7, c.title, "", 0, c.align, true, 0, "")
+		r.w.cell(c.w, 7, c.title, "", 0, c.align, true)
 	}
 	p.Ln(-1)
 }
 
 // fit shortens s with an ellipsis until it fits w millimetres in the current font.
-func fit(p *fpdf.Fpdf, s string, w float64) string {
-	if p.GetStringWidth(s) <= w {
+func fit(wr *writer, s string, w float64) string {
+	if wr.width(s) <= w {
 		return s
 	}
 	rs := []rune(s)
-	for len(rs) > 1 && p.GetStringWidth(string(rs)+"…") > w {
+	for len(rs) > 1 && wr.width(string(rs)+"…") > w {
 		rs = rs[:len(rs)-1]
 	}
 	return string(rs) + "…"

@@ -73,8 +73,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, role, clientID, name, createdB
 		return APIKey{}, "", err
 	}
 	name = strings.TrimSpace(name)
-	if len(name) > 100 {
-		return APIKey{}, "", fmt.Errorf("%w: name must be at most 100 characters", ErrInvalid)
+	if name != "" { // a key's name is optional
+		if err := ValidName("name", name, 100); err != nil {
+			return APIKey{}, "", err
+		}
 	}
 	secret, err := randomToken(keyPrefix, 32)
 	if err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"paysplit/internal/money"
@@ -23,8 +22,8 @@ func (c Client) Validate() error {
 	if err := ValidID("client_id", c.ID); err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.Name) == "" || len(c.Name) > 200 {
-		return fmt.Errorf("%w: name must be 1-200 characters", ErrInvalid)
+	if err := ValidName("name", c.Name, 200); err != nil {
+		return err
 	}
 	if _, err := money.ParseCurrency(string(c.DefaultCurrency)); err != nil {
 		return fmt.Errorf("%w: default_currency: %v", ErrInvalid, err)

@@ -29,22 +29,20 @@ func TestTextPostgresRefusesIsInvalid(t *testing.T) {
 		call   func() error
 		sqlErr string
 	}{
-		{"upsert a client named with NUL", func() error {
-			_, _, err := s.UpsertClient(ctx, store.Client{ID: client, Name: "a\x00b", DefaultCurrency: "usd"})
+		// Names (a client's, a key's) are refused before Postgres (store.ValidName, no control
+		// characters); a key's creator is not checked and reaches it.
+		{"API key created by an actor with NUL", func() error {
+			_, _, err := s.CreateAPIKey(ctx, store.RoleClient, client, "key", "admin:\x00")
 			return err
 		}, "22021"},
 		{"read a client by an ID with NUL", func() error { _, err := s.GetClient(ctx, "a\x00"); return err }, "22021"},
-		{"API key named with NUL", func() error {
-			_, _, err := s.CreateAPIKey(ctx, store.RoleClient, client, "a\x00", "test")
-			return err
-		}, "22021"},
 		{"audit filtered by an actor with NUL", func() error {
 			_, err := s.ListAudit(ctx, store.AuditFilter{Actor: "admin:\x00"})
 			return err
 		}, "22021"},
 		{"inside InTx", func() error {
 			return s.InTx(ctx, func(tx *store.Store) error {
-				_, _, err := tx.UpsertClient(ctx, store.Client{ID: client, Name: "\x00", DefaultCurrency: "usd"})
+				_, _, err := tx.CreateAPIKey(ctx, store.RoleClient, client, "key", "\x00")
 				return err
 			})
 		}, "22021"},

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,6 +30,20 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 func ValidID(field, v string) error {
 	if !idPattern.MatchString(v) {
 		return fmt.Errorf("%w: %s %q must be 1-64 characters of letters, digits, '_', '-', '.'", ErrInvalid, field, v)
+	}
+	return nil
+}
+
+// ValidName checks a name an admin typed (a client's, an API key's): 1 to max characters, counted
+// as Unicode code points rather than UTF-8 bytes (a Japanese character is three bytes), on one
+// line: no control characters (a line break ends a mail header or a report line) and no U+FFFD,
+// which is what a JSON decoder makes of an unpaired surrogate (\ud800) or invalid UTF-8, so the
+// name stored would not be the one sent.
+func ValidName(field, v string, max int) error {
+	bad := strings.TrimSpace(v) == "" || !utf8.ValidString(v) || utf8.RuneCountInString(v) > max ||
+		strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError })
+	if bad {
+		return fmt.Errorf("%w: %s must be 1-%d characters of text on one line (no control characters or U+FFFD)", ErrInvalid, field, max)
 	}
 	return nil
 }
