@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -402,9 +403,11 @@ func (s *Store) MarkKPISyncFailed(ctx context.Context, clientID, source, message
 	return kpiWriteErr(err, "sync status", clientID)
 }
 
-// truncateText cuts s to at most n bytes without splitting a character: half a UTF-8 sequence is
-// text Postgres refuses, and the failure would then never be recorded.
+// truncateText makes s text Postgres stores: bytes that are not UTF-8 (a source's error page in
+// Latin-1, quoted in its error) become U+FFFD, NUL is dropped, and the result is cut to at most
+// n bytes between characters. Text Postgres refused would leave the failure unrecorded.
 func truncateText(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 	if len(s) <= n {
 		return s
 	}

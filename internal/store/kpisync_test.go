@@ -130,6 +130,26 @@ func TestKPISyncStatus(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "x"+strings.Repeat("é", 499), st[0].LastError)
 	require.Equal(t, 1, st[0].Failures)
+
+	// A source's error page in another encoding (a shop's Latin-1 "Café fermé" in the message),
+	// short or long: stored with the bad bytes replaced, all of the text kept around them.
+	for _, msg := range []string{"woocommerce: 503: Caf\xe9 ferm\xe9", "woocommerce: 503: Caf\xe9 " + strings.Repeat("y", 1200)} {
+		require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", msg, time.Time{}, t0.Add(5*time.Hour)))
+		st, err = s.KPISyncStatus(ctx, "kpi-status")
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(st[0].LastError, "woocommerce: 503: Caf\uFFFD "), st[0].LastError)
+		require.LessOrEqual(t, len(st[0].LastError), 1000)
+	}
+	require.Equal(t, "woocommerce: 503: Caf\uFFFD ferm\uFFFD", func() string {
+		require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "woocommerce: 503: Caf\xe9 ferm\xe9", time.Time{}, t0.Add(6*time.Hour)))
+		st, err := s.KPISyncStatus(ctx, "kpi-status")
+		require.NoError(t, err)
+		return st[0].LastError
+	}())
+	require.NoError(t, s.MarkKPISyncFailed(ctx, "kpi-status", "ga4", "shopify: 502: bad\x00gateway", time.Time{}, t0.Add(7*time.Hour)))
+	st, err = s.KPISyncStatus(ctx, "kpi-status")
+	require.NoError(t, err)
+	require.Equal(t, "shopify: 502: badgateway", st[0].LastError)
 }
 
 // TestKPISyncStatusListsTheClientsSources: only the sources the client's settings still have

@@ -21,7 +21,7 @@ const (
 type invalidTextError struct{ pg error }
 
 func (e *invalidTextError) Error() string {
-	return ErrInvalid.Error() + ": text must not contain NUL (\\u0000) characters"
+	return ErrInvalid.Error() + ": text must be UTF-8 without NUL (\\u0000) characters"
 }
 
 func (e *invalidTextError) Unwrap() []error { return []error{ErrInvalid, e.pg} }
