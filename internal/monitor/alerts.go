@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -183,8 +184,11 @@ func (s *Store) LockDelivery(ctx context.Context) (unlock func(), ok bool, err e
 }
 
 // Finish records one delivery attempt: delivered when every configured channel took the message,
-// otherwise the error to try again with.
+// otherwise the error to try again with. A receiver's reply quoted in the error may be in another
+// encoding or hold a NUL: those bytes are replaced, as Postgres would refuse the text and the
+// attempt would go unrecorded.
 func (s *Store) Finish(ctx context.Context, id int64, delivered bool, lastErr string, at time.Time) error {
+	lastErr = strings.ReplaceAll(strings.ToValidUTF8(lastErr, "\uFFFD"), "\x00", "")
 	var deliveredAt *time.Time
 	if delivered {
 		deliveredAt = &at
