@@ -201,8 +201,16 @@ const (
 	// dispute or refund in the settle window) are written at once, where they waited for the end
 	// of the wait: PaymentStatus showed the status before the event for up to a settle window.
 	codePathSignalsAtRest = 15
+	// codePathAnyOrder takes a refund told after a lost dispute as it would have been taken told
+	// before it. Providers do not deliver in order: a charge.refunded of a refund made before the
+	// dispute can come after its charge.dispute.closed. The dispute took all the payment had, the
+	// refund's part included, so the refund found nothing left and was dropped: the provider's
+	// balance in the books stayed above the provider's by the refund, and the refund counted as
+	// the dispute's (DisputesLost). Now the part of the dispute the refund had already given back
+	// is moved from the disputes lost to the platform's loss beyond refunds, as in order.
+	codePathAnyOrder = 16
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathSignalsAtRest
+	CurrentCodePath = codePathAnyOrder
 )
 
 // EventKind is the kind of provider event.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -225,7 +226,8 @@ func (r *run) apply(e Event) error {
 				return nil // applied already, or failed before it was told
 			}
 			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
-			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
+			return r.refundAfterLostDisputes(r.rec.Refunded+e.Amount, "dispute-loss/refund/"+e.RefundID, func() int64 { return r.rec.Refunded + e.Amount },
+				"refund/"+e.RefundID)
 		}
 		// The provider's figure leaves out refunds that had failed by the event's time, which
 		// may be told later: figures are kept and weighed again with every failure.
@@ -238,7 +240,8 @@ func (r *run) apply(e Event) error {
 			// A figure from before a failure (a late or re-sent event) must not redo the refund.
 			target = r.rec.RefundsStanding()
 		}
-		return r.refundTo(r.refundsTarget(target), "refund")
+		return r.refundAfterLostDisputes(r.refundsTarget(target), "dispute-loss/refunded/"+strings.TrimPrefix(r.refundKey(target), r.key("refund/")),
+			func() int64 { return r.refundsTarget(target) }, "refund")
 	case EventRefundFailed:
 		return r.refundFailed(e)
 	case EventCorrection:
@@ -282,6 +285,31 @@ func (r *run) apply(e Event) error {
 		return r.save()
 	}
 	return nil
+}
+
+// refundAfterLostDisputes applies a refund whose target (the payment's whole refunded amount with
+// it, lost disputes included) is past the gross: lost disputes took what the refund gives back.
+// Told after the dispute, the refund was made before it (a provider refuses to refund a disputed
+// charge; either way the money left the provider's balance twice), so from code path 16 that
+// part of what the disputes took is moved from the disputes lost to the platform's loss beyond
+// refunds, booked under <wf>/<lossCause> (dispute-loss/refunded/<figure>, or /refund/<refund ID>
+// when refunds are told one by one), and the refund is applied with what the disputes then leave:
+// the outcome told in order. retarget gives the target again once the disputes lost changed.
+func (r *run) refundAfterLostDisputes(target int64, lossCause string, retarget func() int64, cause string) error {
+	shift := min(target-r.rec.Gross, r.rec.DisputesLost)
+	if r.in.CodePath < codePathAnyOrder || shift <= 0 {
+		return r.refundTo(target, cause)
+	}
+	err := r.bookLossBeyondRefunds(lossCause, fmt.Sprintf("%s of %s told after a lost dispute, which took the %d it had given back", cause, r.rec.PaymentID, shift), shift)
+	if err != nil {
+		return fmt.Errorf("book loss of the disputes beyond %s: %w", cause, err)
+	}
+	r.rec.DisputesLost -= shift
+	before := r.rec.Refunded
+	if err := r.refundTo(retarget(), cause); err != nil || r.rec.Refunded != before {
+		return err // refundTo saved
+	}
+	return r.save()
 }
 
 // refundsTarget is the payment's whole refunded amount for a provider's figure of its refunds.
