@@ -60,6 +60,7 @@ func TestRefundDuringThePayoutOfAClosingRun(t *testing.T) {
 
 	s.awaitRunsClosed(id)
 	rec := s.Result(id)
+	s.record("stripe_refund_during_payout.json", s.history(id))
 	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
 	for _, tr := range s.stripe.Transfers() {
 		if tr.Metadata["workflow_id"] == id {
