@@ -208,8 +208,8 @@ const (
 	// balance in the books stayed above the provider's by the refund, and the refund counted as
 	// the dispute's (DisputesLost). Now the part of the dispute the refund had already given back
 	// is moved from the disputes lost to the platform's loss beyond refunds, as in order. And
-	// events that come while the legs are paid out are taken once the payout is done, not before
-	// each leg: a workflow task given again (Temporal refuses to close a run with a signal it
+	// events that come after the capture (with the run's start, or while the legs are paid out)
+	// are taken once the payout is done, not before it or between legs: a workflow task given again (Temporal refuses to close a run with a signal it
 	// has not seen; a worker dies mid-task) has them from its start, while the payouts its first
 	// attempt made stand, so taken before a leg they changed what it was sent (a refund in full:
 	// nothing, and the transfer the first attempt made stayed with the payee, unknown to the

@@ -146,6 +146,22 @@ func (r *run) drainEvents() {
 	}
 }
 
+// drainToCapture takes the events that came with the start as drainEvents does, but from code
+// path 16 stops at a capture of a payment not split yet: the events after it are taken once its
+// payout is done. A workflow task given again (a worker died mid-payout; Temporal refused to close
+// the run with a signal it had not seen) has from its start the events that came during its first
+// attempt, whose payouts stand; taken before the payout, a refund sent less than that attempt
+// did, or nothing, and the transfer it made stayed with the payee, unknown to the payment.
+func (r *run) drainToCapture() {
+	for r.in.CodePath < codePathAnyOrder || r.capture == nil || r.rec.Split() {
+		var e Event
+		if !r.events.ReceiveAsync(&e) {
+			return
+		}
+		r.handleEvent(e)
+	}
+}
+
 // refuseUnknownKind fails the workflow task of a run told an event of a kind this build does not
 // know: a newer API sent it during a deploy, and the provider was answered 200. Dropped, it would
 // never be applied, and the newer build the run moves to could not replay a history in which it

@@ -213,7 +213,7 @@ func (r *run) load() error {
 		if r.in.CodePath >= codePathStartWithCapture && r.in.First != nil {
 			r.handleEvent(*r.in.First)
 		}
-		r.drainEvents()
+		r.drainToCapture()
 		// Only the API's start of a capture carries it in First, and that start is refused once
 		// the payment has had a run: such a run is the payment's first (Prepare's check).
 		in := activities.PrepareInput{WorkflowID: r.rec.WorkflowID, FirstRun: r.in.First != nil && r.in.First.Kind == EventCapture}
@@ -255,7 +255,7 @@ func (r *run) decideVersions() {
 func (r *run) awaitCapture() bool {
 	if r.localSteps {
 		// The capture usually came with the start: take it before deciding to wait.
-		r.drainEvents()
+		r.drainToCapture()
 		if r.capture != nil {
 			return true
 		}
