@@ -40,9 +40,10 @@ import (
 type orderEvent struct {
 	label string
 	// capture and order say what the event brings: the run can end once both came (a payment
-	// whose metadata carries the whole order needs no order event).
-	capture, order bool
-	send           func(s *stack, n int)
+	// whose metadata carries the whole order needs no order event). shop is a storefront's
+	// order webhook, which starts no run.
+	capture, order, shop bool
+	send                 func(s *stack, n int)
 }
 
 type orderScenario struct {
@@ -76,7 +77,9 @@ type legOutcome struct {
 }
 
 func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
-	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichPoll: 2 * time.Second, EnrichWait: time.Hour,
+	// A capture not come within a second of its payment's first event is late: the payment needs
+	// attention and still takes it (code path 9).
+	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichPoll: 2 * time.Second, EnrichWait: time.Hour, CaptureWait: time.Second,
 		StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond})
 	// Storefront secrets are sealed: the shops' webhooks go to a replica that has the key.
 	shop := newAPI(t, func(d *server.Deps) { d.Temporal, d.TaskQueue = s.tc, s.Queue })
@@ -91,7 +94,8 @@ func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 				setShopifySecret(st, shop.url, sc.client)
 			}
 			// Payment 0 takes the events as they happened; the others a shuffled order, some
-			// events twice, and either all at once or each after the run before it closed.
+			// events twice, and either all at once or each after the run before it closed (a
+			// capture after its payment's run gave up waiting for it).
 			orders := make([][]orderEvent, sc.samples+1)
 			for n := range orders {
 				evs := sc.events(n)
@@ -127,13 +131,20 @@ func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 				if !paced[n] {
 					continue
 				}
-				var captured, ordered bool
+				id := payment.WorkflowID(sc.provider, sc.paymentID(n))
+				var captured, ordered, started bool
 				for _, e := range evs {
+					if e.capture && !captured && started {
+						// The run that the events before the capture started gave up waiting
+						// for it (CaptureWait): the capture comes late (code path 9).
+						st.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+					}
+					started = started || !e.shop
 					e.send(st, n)
 					captured, ordered = captured || e.capture, ordered || e.order
 					if captured && ordered {
 						// The run can end: the next event reaches it closed, or closing.
-						st.awaitRunsClosed(payment.WorkflowID(sc.provider, sc.paymentID(n)))
+						st.awaitRunsClosed(id)
 					}
 				}
 			}
@@ -210,7 +221,7 @@ func orderScenarios(shopAPI string) []orderScenario {
 		})
 	}
 	shopOrder := func(client string) orderEvent {
-		return orderEvent{label: "shop order", order: true, send: func(s *stack, n int) {
+		return orderEvent{label: "shop order", order: true, shop: true, send: func(s *stack, n int) {
 			s.t.Helper()
 			code, out := postShopifyOrder(s, shopAPI, client, n, at)
 			require.Equal(s.t, http.StatusOK, code, "shop order: %v", out)
