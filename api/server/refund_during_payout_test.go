@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -74,5 +75,55 @@ func TestRefundDuringThePayoutOfAClosingRun(t *testing.T) {
 	sent := s.sentNet(rec)
 	for _, l := range rec.Legs {
 		require.Equal(t, sent[l.Name()], l.Transferred-l.Reversed, "%s: what Stripe sent it net, and what the leg says", l.Name())
+	}
+}
+
+// The same while the run waited for its order: the capture came without the order's amounts, the
+// order is stored without waking the payment (a shop's webhook whose wake-up was lost), and the
+// run's next look finds it and pays out; a refund in full comes during that payout. The task given
+// again has the look's timer and the refund together: the refund, which came after the capture,
+// is taken after the payout, as the first attempt would have.
+func TestRefundDuringThePayoutAfterTheOrderWait(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichPoll: time.Second, EnrichWait: time.Hour,
+		StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond})
+	s.seed("midord")
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.stripe.AfterForward = func(c testenv.StripeCall) {
+		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
+			once.Do(func() {
+				close(arrived)
+				<-release
+			})
+		}
+	}
+	pi := "pi_midord1"
+	id := payment.WorkflowID("stripe", pi)
+	c := capture("midord", pi)
+	c.Metadata = map[string]string{"client_id": "midord", "order_id": "order-midord1"}
+	code, out := s.webhook(stripeevent.Sign(c.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, out)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
+	require.NoError(t, s.Store.SaveOrder(context.Background(), ipayment.Order{ClientID: "midord", OrderID: "order-midord1", VendorID: "midord-vendor",
+		AffiliateID: "midord-aff", Platform: "shopify", Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"}, "paid"))
+	select {
+	case <-arrived:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the vendor's transfer never reached Stripe")
+	}
+	refund := stripeevent.Refund{EventID: "evt_midord_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
+	code, out = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	close(release)
+	require.Equal(t, http.StatusOK, code, out)
+
+	s.awaitRunsClosed(id)
+	rec := s.Result(id)
+	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
+	for _, tr := range s.stripe.Transfers() {
+		if tr.Metadata["workflow_id"] == id {
+			require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back in full; the record: %s",
+				tr.ID, tr.IdempotencyKey, recordJSON(rec))
+		}
 	}
 }
