@@ -40,10 +40,10 @@ import (
 type orderEvent struct {
 	label string
 	// capture and order say what the event brings: the run can end once both came (a payment
-	// whose metadata carries the whole order needs no order event). shop is a storefront's
-	// order webhook, which starts no run.
-	capture, order, shop bool
-	send                 func(s *stack, n int)
+	// whose metadata carries the whole order needs no order event). noRun says the event starts
+	// no run (a storefront's order webhook, an event the API ignores).
+	capture, order, noRun bool
+	send                  func(s *stack, n int)
 }
 
 type orderScenario struct {
@@ -139,7 +139,7 @@ func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 						// for it (CaptureWait): the capture comes late (code path 9).
 						st.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
 					}
-					started = started || !e.shop
+					started = started || !e.noRun
 					e.send(st, n)
 					captured, ordered = captured || e.capture, ordered || e.order
 					if captured && ordered {
@@ -220,8 +220,15 @@ func orderScenarios(shopAPI string) []orderScenario {
 				Funds: []stripeevent.DisputeFunds{{ID: "txn_dp_" + p, Amount: -11000, Fee: 1500}}}.Body()
 		})
 	}
+	refundFailed := func(client, id string, amount int64, made, after time.Duration) orderEvent {
+		return stripeSend("refund "+id+" failed", func(n int) []byte {
+			p := pi(client)(n)
+			return stripeevent.RefundUpdate{EventID: fmt.Sprintf("evt_%s_%s_failed", p, id), Refund: fmt.Sprintf("re_%s_%s", p, id), PaymentIntent: p,
+				Charge: "ch_" + p, Currency: "usd", Status: "failed", Amount: amount, Created: at.Add(after), Made: at.Add(made)}.Body()
+		})
+	}
 	shopOrder := func(client string) orderEvent {
-		return orderEvent{label: "shop order", order: true, shop: true, send: func(s *stack, n int) {
+		return orderEvent{label: "shop order", order: true, noRun: true, send: func(s *stack, n int) {
 			s.t.Helper()
 			code, out := postShopifyOrder(s, shopAPI, client, n, at)
 			require.Equal(s.t, http.StatusOK, code, "shop order: %v", out)
@@ -242,6 +249,15 @@ func orderScenarios(shopAPI string) []orderScenario {
 		return c.Body()
 	})
 	ppCapture.capture, ppCapture.order = true, true
+	// A capture PayPal held (an eCheck, a review) is told PENDING first, then COMPLETED; the API
+	// answers the first 200 and takes nothing from it.
+	ppPending := paypalSend("capture pending", func(n int) []byte {
+		return paypalevent.Build("WH-PEND-"+pp(n), "PAYMENT.CAPTURE.PENDING", at.Add(-time.Minute), map[string]any{
+			"id": pp(n), "status": "PENDING", "amount": paypalevent.Amount(11000, "usd"),
+			"status_details": map[string]string{"reason": "PENDING_REVIEW"}, "custom_id": "client_id=ordpp",
+		})
+	})
+	ppPending.noRun = true
 	ppDispute := func(typ, outcome string, after time.Duration) orderEvent {
 		return paypalSend(typ, func(n int) []byte {
 			return paypalevent.Dispute{EventID: fmt.Sprintf("WH-%s-%s", typ, pp(n)), Type: typ, DisputeID: "PP-D-" + pp(n), CaptureID: pp(n),
@@ -264,6 +280,16 @@ func orderScenarios(shopAPI string) []orderScenario {
 			},
 		},
 		{
+			// Stripe's amount_refunded leaves out a refund once it failed: 11.00 refunded, failed,
+			// then 22.00 refunded (the charge says 22.00 refunded in all).
+			name: "a refund, its failure, another refund", client: "ordfail", provider: "stripe", paymentID: pi("ordfail"), samples: 12,
+			want: ipayment.StatusPartiallyRefunded,
+			events: func(int) []orderEvent {
+				return []orderEvent{captureOf("ordfail", true), refund("ordfail", "re1", 1100, time.Minute),
+					refundFailed("ordfail", "re1", 1100, time.Minute, 2*time.Minute), refund("ordfail", "re2", 2200, 3*time.Minute)}
+			},
+		},
+		{
 			// The buyer's bank disputes the whole charge after a partial refund: Stripe takes the
 			// disputed amount all the same, so the platform loses what the refund had given back.
 			name: "a refund and a dispute lost", client: "orddis", provider: "stripe", paymentID: pi("orddis"), samples: 16, want: ipayment.StatusRefunded,
@@ -281,9 +307,9 @@ func orderScenarios(shopAPI string) []orderScenario {
 			},
 		},
 		{
-			name: "a PayPal capture, a refund and a reversal", client: "ordpp", provider: "paypal", paymentID: pp, samples: 16, want: ipayment.StatusRefunded,
+			name: "a PayPal capture pending then completed, a refund and a reversal", client: "ordpp", provider: "paypal", paymentID: pp, samples: 16, want: ipayment.StatusRefunded,
 			events: func(int) []orderEvent {
-				return []orderEvent{ppCapture,
+				return []orderEvent{ppPending, ppCapture,
 					paypalSend("refund", func(n int) []byte {
 						return paypalevent.Refund{EventID: "WH-REF-" + pp(n), RefundID: "REF-" + pp(n), CaptureID: pp(n), Currency: "usd",
 							Amount: 1100, TotalRefunded: 1100, Created: at.Add(time.Minute)}.Body()
