@@ -201,8 +201,22 @@ const (
 	// dispute or refund in the settle window) are written at once, where they waited for the end
 	// of the wait: PaymentStatus showed the status before the event for up to a settle window.
 	codePathSignalsAtRest = 15
+	// codePathAnyOrder takes a refund told after a lost dispute as it would have been taken told
+	// before it. Providers do not deliver in order: a charge.refunded of a refund made before the
+	// dispute can come after its charge.dispute.closed. The dispute took all the payment had, the
+	// refund's part included, so the refund found nothing left and was dropped: the provider's
+	// balance in the books stayed above the provider's by the refund, and the refund counted as
+	// the dispute's (DisputesLost). Now the part of the dispute the refund had already given back
+	// is moved from the disputes lost to the platform's loss beyond refunds, as in order. And
+	// events that come after the capture (with the run's start, or while the legs are paid out)
+	// are taken once the payout is done, not before it or between legs: a workflow task given again (Temporal refuses to close a run with a signal it
+	// has not seen; a worker dies mid-task) has them from its start, while the payouts its first
+	// attempt made stand, so taken before a leg they changed what it was sent (a refund in full:
+	// nothing, and the transfer the first attempt made stayed with the payee, unknown to the
+	// payment and never taken back).
+	codePathAnyOrder = 16
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathSignalsAtRest
+	CurrentCodePath = codePathAnyOrder
 )
 
 // EventKind is the kind of provider event.

@@ -111,3 +111,45 @@ func (s *workflowSuite) TestDisputeLossNotBookedOnCodePath12() {
 	s.Zero(s.w.balance(ledger.DisputeLosses("stripe")))
 	s.Equal(payment.LegReversed, legOf(s.T(), rec, split.PartyVendor).State)
 }
+
+// A partial refund and a lost dispute of the whole gross, told in either order: providers do not
+// deliver in order, and the refund was made before the dispute whichever event comes first. The
+// outcome is the same either way (code path 16): the refund's share taken from the legs, the rest
+// by the dispute, and what the dispute took beyond it the platform's loss. Before, a refund told
+// after the dispute found nothing left to take and was dropped: the loss was never booked (the
+// books' provider balance stayed 3000 above Stripe's) and the refund was counted as the dispute's.
+func (s *workflowSuite) TestRefundAndLostDisputeInEitherOrder() {
+	for _, provider := range []string{"stripe", "paypal"} {
+		refund := refundEvent("evt_r1", 3000)
+		if provider == "paypal" {
+			refund = Event{ID: "WH-REF", Kind: EventRefund, RefundID: "REF1", Amount: 3000, AmountRefunded: 3000}
+		}
+		for _, tt := range []struct {
+			name         string
+			first, later Event
+		}{
+			{"refund, then dispute", refund, lostDispute("evt_d2", gross)},
+			{"dispute told first", lostDispute("evt_d2", gross), refund},
+		} {
+			s.Run(provider+": "+tt.name, func() {
+				s.SetupTest()
+				s.provider = provider
+				signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+				signalAt(s.env, 10*time.Minute, SignalEvent, tt.first)
+				signalAt(s.env, 20*time.Minute, SignalEvent, tt.later)
+				rec := s.runInDoubt()
+
+				s.Equal(payment.StatusRefunded, rec.Status)
+				s.EqualValues(gross, rec.Refunded)
+				s.EqualValues(gross-3000, rec.DisputesLost, "the refund's 3000 was a refund, not the dispute's")
+				s.EqualValues(3000, rec.DisputeLossBeyondRefunds)
+				s.EqualValues(3000, s.w.balance(ledger.DisputeLosses(provider)), "the loss, booked once")
+				s.EqualValues(-3000-rec.Fee, s.w.balance(ledger.ProviderBalance(provider)),
+					"the provider gave back 3000 and then took the whole gross with the dispute")
+				for _, l := range rec.Legs {
+					s.Equal(l.Amount, l.Refunded, "%s: its whole share went back, no more", l.Party)
+				}
+			})
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -145,6 +146,22 @@ func (r *run) drainEvents() {
 	}
 }
 
+// drainToCapture takes the events that came with the start as drainEvents does, but from code
+// path 16 stops at a capture of a payment not split yet: the events after it are taken once its
+// payout is done. A workflow task given again (a worker died mid-payout; Temporal refused to close
+// the run with a signal it had not seen) has from its start the events that came during its first
+// attempt, whose payouts stand; taken before the payout, a refund sent less than that attempt
+// did, or nothing, and the transfer it made stayed with the payee, unknown to the payment.
+func (r *run) drainToCapture() {
+	for r.in.CodePath < codePathAnyOrder || r.capture == nil || r.rec.Split() {
+		var e Event
+		if !r.events.ReceiveAsync(&e) {
+			return
+		}
+		r.handleEvent(e)
+	}
+}
+
 // refuseUnknownKind fails the workflow task of a run told an event of a kind this build does not
 // know: a newer API sent it during a deploy, and the provider was answered 200. Dropped, it would
 // never be applied, and the newer build the run moves to could not replay a history in which it
@@ -225,7 +242,8 @@ func (r *run) apply(e Event) error {
 				return nil // applied already, or failed before it was told
 			}
 			r.rec.AppliedRefunds = append(r.rec.AppliedRefunds, e.RefundID)
-			return r.refundTo(r.rec.Refunded+e.Amount, "refund/"+e.RefundID)
+			return r.refundAfterLostDisputes(r.rec.Refunded+e.Amount, "dispute-loss/refund/"+e.RefundID, func() int64 { return r.rec.Refunded + e.Amount },
+				"refund/"+e.RefundID)
 		}
 		// The provider's figure leaves out refunds that had failed by the event's time, which
 		// may be told later: figures are kept and weighed again with every failure.
@@ -238,7 +256,8 @@ func (r *run) apply(e Event) error {
 			// A figure from before a failure (a late or re-sent event) must not redo the refund.
 			target = r.rec.RefundsStanding()
 		}
-		return r.refundTo(r.refundsTarget(target), "refund")
+		return r.refundAfterLostDisputes(r.refundsTarget(target), "dispute-loss/refunded/"+strings.TrimPrefix(r.refundKey(target), r.key("refund/")),
+			func() int64 { return r.refundsTarget(target) }, "refund")
 	case EventRefundFailed:
 		return r.refundFailed(e)
 	case EventCorrection:
@@ -282,6 +301,31 @@ func (r *run) apply(e Event) error {
 		return r.save()
 	}
 	return nil
+}
+
+// refundAfterLostDisputes applies a refund whose target (the payment's whole refunded amount with
+// it, lost disputes included) is past the gross: lost disputes took what the refund gives back.
+// Told after the dispute, the refund was made before it (a provider refuses to refund a disputed
+// charge; either way the money left the provider's balance twice), so from code path 16 that
+// part of what the disputes took is moved from the disputes lost to the platform's loss beyond
+// refunds, booked under <wf>/<lossCause> (dispute-loss/refunded/<figure>, or /refund/<refund ID>
+// when refunds are told one by one), and the refund is applied with what the disputes then leave:
+// the outcome told in order. retarget gives the target again once the disputes lost changed.
+func (r *run) refundAfterLostDisputes(target int64, lossCause string, retarget func() int64, cause string) error {
+	shift := min(target-r.rec.Gross, r.rec.DisputesLost)
+	if r.in.CodePath < codePathAnyOrder || shift <= 0 {
+		return r.refundTo(target, cause)
+	}
+	err := r.bookLossBeyondRefunds(lossCause, fmt.Sprintf("%s of %s told after a lost dispute, which took the %d it had given back", cause, r.rec.PaymentID, shift), shift)
+	if err != nil {
+		return fmt.Errorf("book loss of the disputes beyond %s: %w", cause, err)
+	}
+	r.rec.DisputesLost -= shift
+	before := r.rec.Refunded
+	if err := r.refundTo(retarget(), cause); err != nil || r.rec.Refunded != before {
+		return err // refundTo saved
+	}
+	return r.save()
 }
 
 // refundsTarget is the payment's whole refunded amount for a provider's figure of its refunds.

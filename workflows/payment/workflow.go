@@ -213,7 +213,7 @@ func (r *run) load() error {
 		if r.in.CodePath >= codePathStartWithCapture && r.in.First != nil {
 			r.handleEvent(*r.in.First)
 		}
-		r.drainEvents()
+		r.drainToCapture()
 		// Only the API's start of a capture carries it in First, and that start is refused once
 		// the payment has had a run: such a run is the payment's first (Prepare's check).
 		in := activities.PrepareInput{WorkflowID: r.rec.WorkflowID, FirstRun: r.in.First != nil && r.in.First.Kind == EventCapture}
@@ -255,7 +255,7 @@ func (r *run) decideVersions() {
 func (r *run) awaitCapture() bool {
 	if r.localSteps {
 		// The capture usually came with the start: take it before deciding to wait.
-		r.drainEvents()
+		r.drainToCapture()
 		if r.capture != nil {
 			return true
 		}
@@ -515,7 +515,17 @@ func (r *run) payout() error {
 // when Stripe refuses it for good.
 func (r *run) payLeg(i int) error {
 	for {
-		r.drainEvents()
+		if r.in.CodePath < codePathAnyOrder {
+			// Before code path 16 an event that came meanwhile was taken before each leg's
+			// payout, so a refund sent less. But when the workflow task is given again (Temporal
+			// refused to close the run with a signal it had not seen; a worker died), the events
+			// that came during the first attempt are there from its start, while the payouts that
+			// attempt made stand: the refund was taken before them, found nothing due, and a
+			// transfer made stayed the payee's, unknown to the payment. From path 16 the events
+			// that come while the legs are paid are taken after the payout, as the first attempt
+			// would have taken them (settle drains them).
+			r.drainEvents()
+		}
 		leg := &r.rec.Legs[i]
 		amount := leg.Remaining()
 		inDoubt := r.inDoubt(leg)

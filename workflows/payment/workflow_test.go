@@ -517,9 +517,10 @@ func (s *workflowSuite) TestHeldAfterUnknownOutcomeStaysInDoubt() {
 }
 
 func (s *workflowSuite) TestPartialRefundBeforePayoutShrinksTransfers() {
-	// Both arrive in one batch: the refund is applied after the split and before any transfer.
-	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	// Both arrive in one batch, the refund first: it is applied after the split and before any
+	// transfer.
 	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", 1100))
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
 	rec := s.run()
 
 	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
@@ -534,6 +535,24 @@ func (s *workflowSuite) TestPartialRefundBeforePayoutShrinksTransfers() {
 	s.Empty(s.w.reversals, "nothing had been sent, so nothing is reversed")
 	vendor := legOf(s.T(), rec, split.PartyVendor)
 	s.Equal(vendor.Amount-vendor.Refunded, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount)
+}
+
+// A refund whose event comes after its capture's, even in the same batch, is taken once the legs
+// are paid (code path 16): a workflow task given again has the events that came during its first
+// attempt from its start, and that attempt's payouts stand; taken before them, the refund would
+// change what they send (TestRefundDuringThePayoutOfAClosingRun in api/server). Before path 16
+// the refund here shrank the transfers.
+func (s *workflowSuite) TestRefundAfterItsCaptureInOneBatchIsTakenAfterThePayout() {
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r1", 1100))
+	rec := s.run()
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
+	s.EqualValues(1100, rec.Refunded)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Equal(vendor.Amount, s.w.transfers[wfID+"/transfer/vendor-v1/0"].Amount, "the vendor's whole share was sent")
+	s.Equal(vendor.Refunded, s.w.reversals[wfID+"/refund/1100/vendor-v1"].Amount, "and the refund's part taken back")
+	s.Equal(vendor.Amount-vendor.Refunded, vendor.Transferred-vendor.Reversed)
 }
 
 func (s *workflowSuite) TestPartialThenFullRefundAfterPayout() {
