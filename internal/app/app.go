@@ -19,8 +19,8 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// TuneGC applies the configured garbage-collector settings (GO_GC_PERCENT, GO_MEMORY_LIMIT_MIB),
-// which take the place of Go's GOGC and GOMEMLIMIT for the worker and the api.
+// TuneGC applies the configured garbage-collector settings: GO_GC_PERCENT in place of Go's GOGC,
+// and GO_MEMORY_LIMIT_MIB, when set, in place of GOMEMLIMIT.
 func TuneGC(cfg config.Config) {
 	debug.SetGCPercent(cfg.GCPercent)
 	if cfg.MemoryLimitMiB > 0 {
