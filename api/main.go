@@ -36,6 +36,7 @@ func main() {
 		}
 		return
 	}
+	app.TuneGC(cfg)
 	logger := app.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

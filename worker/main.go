@@ -43,6 +43,7 @@ func main() {
 		}
 		return
 	}
+	app.TuneGC(cfg)
 	logger := app.Logger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

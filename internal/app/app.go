@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -16,6 +17,15 @@ import (
 // Logger is the JSON logger both programs write with.
 func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// TuneGC applies the configured garbage-collector settings: GO_GC_PERCENT in place of Go's GOGC,
+// and GO_MEMORY_LIMIT_MIB, when set, in place of GOMEMLIMIT.
+func TuneGC(cfg config.Config) {
+	debug.SetGCPercent(cfg.GCPercent)
+	if cfg.MemoryLimitMiB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	}
 }
 
 // MustConfig loads the configuration or exits with the one line that names what is wrong.
