@@ -253,16 +253,7 @@ func TestWorkerKilledBetweenTransferAndLedgerEntry(t *testing.T) {
 	first := testenv.StartWorker(t, s.WorkerEnv())
 
 	// The vendor's transfer reaches Stripe, then the worker dies before it hears back.
-	arrived, release := make(chan string, 1), make(chan struct{})
-	var once sync.Once
-	s.Stripe.AfterForward = func(c testenv.StripeCall) {
-		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
-			once.Do(func() {
-				arrived <- c.IdempotencyKey
-				<-release
-			})
-		}
-	}
+	arrived, release := s.Stripe.HoldFirstVendorTransfer()
 	events := deliver(t, s, stack.Capture("kill", "pi_kill1").Body(), 1)
 	var key string
 	select {
@@ -271,7 +262,7 @@ func TestWorkerKilledBetweenTransferAndLedgerEntry(t *testing.T) {
 		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", first.Log())
 	}
 	first.Kill(t)
-	close(release)
+	release()
 
 	second := testenv.StartWorker(t, s.WorkerEnv())
 	id := payment.WorkflowID("stripe", "pi_kill1")

@@ -1,8 +1,6 @@
 package faults
 
 import (
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,16 +26,7 @@ func TestWorkerKilledMidPayoutWhileARefundComes(t *testing.T) {
 	s.Seed("killre")
 	first := testenv.StartWorker(t, s.WorkerEnv())
 
-	arrived, release := make(chan string, 1), make(chan struct{})
-	var once sync.Once
-	s.Stripe.AfterForward = func(c testenv.StripeCall) {
-		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
-			once.Do(func() {
-				arrived <- c.IdempotencyKey
-				<-release
-			})
-		}
-	}
+	arrived, release := s.Stripe.HoldFirstVendorTransfer()
 	pi := "pi_killre1"
 	events := deliver(t, s, stack.Capture("killre", pi).Body(), 1)
 	select {
@@ -46,7 +35,7 @@ func TestWorkerKilledMidPayoutWhileARefundComes(t *testing.T) {
 		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", first.Log())
 	}
 	first.Kill(t)
-	close(release)
+	release()
 	refund := stripeevent.Refund{EventID: "evt_killre_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	events += deliver(t, s, refund.Body(), 1)

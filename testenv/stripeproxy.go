@@ -87,6 +87,24 @@ type StripeProxy struct {
 	seq       int
 }
 
+// HoldFirstVendorTransfer holds the answer to the first vendor transfer Stripe made (a fresh
+// key, not a replay) until release is called: arrived gives its idempotency key once Stripe made
+// it. A test kills or races the caller meanwhile: the transfer stands, its answer is not heard.
+func (p *StripeProxy) HoldFirstVendorTransfer() (arrived <-chan string, release func()) {
+	keys, held := make(chan string, 1), make(chan struct{})
+	var once sync.Once
+	p.AfterForward = func(c StripeCall) {
+		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
+			once.Do(func() {
+				keys <- c.IdempotencyKey
+				<-held
+			})
+		}
+	}
+	var releaseOnce sync.Once
+	return keys, func() { releaseOnce.Do(func() { close(held) }) }
+}
+
 // AddCharge makes the proxy answer for a charge as Stripe would once it was made.
 func (p *StripeProxy) AddCharge(c StripeCharge) {
 	p.mu.Lock()

@@ -3,8 +3,6 @@ package server_test
 import (
 	"context"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
-	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -28,16 +25,7 @@ import (
 func TestRefundDuringThePayoutOfAClosingRun(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond})
 	s.seed("midpay")
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	s.stripe.AfterForward = func(c testenv.StripeCall) {
-		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
-			once.Do(func() {
-				close(arrived)
-				<-release
-			})
-		}
-	}
+	arrived, release := s.stripe.HoldFirstVendorTransfer()
 	pi := "pi_midpay1"
 	id := payment.WorkflowID("stripe", pi)
 	// A partial refund comes first: its run waits for the capture.
@@ -56,7 +44,7 @@ func TestRefundDuringThePayoutOfAClosingRun(t *testing.T) {
 	refund := stripeevent.Refund{EventID: "evt_midpay_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	code, out = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	close(release)
+	release()
 	require.Equal(t, http.StatusOK, code, out)
 
 	s.awaitRunsClosed(id)
@@ -87,16 +75,7 @@ func TestRefundDuringThePayoutAfterTheOrderWait(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichPoll: time.Second, EnrichWait: time.Hour,
 		StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond})
 	s.seed("midord")
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	s.stripe.AfterForward = func(c testenv.StripeCall) {
-		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
-			once.Do(func() {
-				close(arrived)
-				<-release
-			})
-		}
-	}
+	arrived, release := s.stripe.HoldFirstVendorTransfer()
 	pi := "pi_midord1"
 	id := payment.WorkflowID("stripe", pi)
 	c := capture("midord", pi)
@@ -114,7 +93,7 @@ func TestRefundDuringThePayoutAfterTheOrderWait(t *testing.T) {
 	refund := stripeevent.Refund{EventID: "evt_midord_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	code, out = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	close(release)
+	release()
 	require.Equal(t, http.StatusOK, code, out)
 
 	s.awaitRunsClosed(id)
