@@ -47,18 +47,33 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		sel := workflow.NewSelector(ctx)
 		var ev *Event
 		var got *AdminCommand
-		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) {
+		takeEvent := func(c workflow.ReceiveChannel, _ bool) {
 			var e Event
 			if r.receive(ctx, c, &e) {
 				ev = &e
 			}
-		})
-		sel.AddReceive(r.admin, func(c workflow.ReceiveChannel, _ bool) {
+		}
+		takeAdmin := func(c workflow.ReceiveChannel, _ bool) {
 			var a AdminCommand
 			if r.receive(ctx, c, &a) {
 				got = &a
 			}
-		})
+		}
+		// A selector takes the first ready channel in the order added. Both are ready together
+		// when a workflow task given again (Temporal refused to close the run with a signal it
+		// had not seen; a worker died) has from its start an admin's release or retry and an
+		// event that came while the first attempt paid it out: the events first, a refund
+		// changed what the leg was sent under the key the first attempt had sent (in full:
+		// nothing, and that transfer stayed the payee's, unknown to the payment). From code path
+		// 16 a split payment takes the admin's command first, so the events that come with it are
+		// taken once its payout is done, as the first attempt took them.
+		if r.in.CodePath >= codePathAnyOrder && r.rec.Split() {
+			sel.AddReceive(r.admin, takeAdmin)
+			sel.AddReceive(r.events, takeEvent)
+		} else {
+			sel.AddReceive(r.events, takeEvent)
+			sel.AddReceive(r.admin, takeAdmin)
+		}
 		if timer != nil {
 			sel.AddFuture(timer, func(workflow.Future) { fired = true })
 		}
