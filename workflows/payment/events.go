@@ -286,6 +286,9 @@ func (r *run) apply(e Event) error {
 			return err
 		}
 		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) { // not the late news of one already closed
+			if r.in.CodePath >= codePathAnyOrder && !slices.Contains(r.rec.OpenDisputes, e.DisputeID) {
+				r.rec.OpenDisputes = append(r.rec.OpenDisputes, e.DisputeID)
+			}
 			r.rec.Disputed = true
 			r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
 		}
@@ -298,6 +301,14 @@ func (r *run) apply(e Event) error {
 			r.rec.ClosedDisputes = append(r.rec.ClosedDisputes, e.DisputeID)
 		}
 		r.rec.Disputed = false
+		if r.in.CodePath >= codePathAnyOrder {
+			// A payment can have several disputes (a charge disputed again, PayPal cases on one
+			// capture): closing one leaves it disputed while another is open. Before code path 16
+			// any close cleared it: the payment showed settled with a dispute open, and a
+			// correction, refused while disputed, moved money between its payees.
+			r.rec.OpenDisputes = slices.DeleteFunc(slices.Clone(r.rec.OpenDisputes), func(d string) bool { return d == e.DisputeID })
+			r.rec.Disputed = len(r.rec.OpenDisputes) > 0
+		}
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
 			took := max(0, min(e.Amount, r.rec.Gross-r.rec.Refunded)) // what refundTo will take
