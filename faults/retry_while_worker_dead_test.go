@@ -2,6 +2,7 @@ package faults
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -80,4 +81,76 @@ func TestWorkerKilledMidRetryOfAParkedPaymentWhileARefundComes(t *testing.T) {
 	}
 	require.Equal(t, 1, vendor, "the dead worker's transfer to the vendor is the payment's")
 	finish(t, s, events, 3, 2)
+}
+
+// TestWorkerKilledMidRetryOfARefusedPayoutWhileARefundComes: as above for a payout Stripe refused
+// (the platform's balance short): the payment waits for an admin's decision, a partial refund and
+// the admin's retry come while no worker runs, the worker that takes them sends the vendor's
+// transfer again under a new key and dies, and a refund in full comes before the next worker. That
+// worker must take the retry before the refund in full (code path 16), not send the vendor nothing
+// and leave the dead worker's transfer with it.
+func TestWorkerKilledMidRetryOfARefusedPayoutWhileARefundComes(t *testing.T) {
+	settings := open
+	settings.PayoutTimeout = 3 * time.Second
+	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true})
+	s.Seed("retrykill")
+	pi := "pi_retrykill1"
+	id := payment.WorkflowID("stripe", pi)
+	refusedKey := id + "/transfer/vendor-retrykill-vendor/0"
+	s.Stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.URL.Path == "/v1/transfers" && r.Header.Get("Idempotency-Key") == refusedKey {
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"balance_insufficient","message":"You have insufficient available funds in your Stripe account."}}`
+		}
+		return 0, ""
+	}
+	first := testenv.StartWorker(t, s.WorkerEnv())
+	events := deliver(t, s, stack.Capture("retrykill", pi).Body(), 1)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPayoutFailed)
+	first.Kill(t)
+	s.Stripe.Inject = nil
+
+	partial := stripeevent.Refund{EventID: "evt_retrykill_re1", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
+	events += deliver(t, s, partial.Body(), 1)
+	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, stack.AdminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+
+	arrived, release := make(chan string, 1), make(chan struct{})
+	var once sync.Once
+	s.Stripe.AfterForward = func(c testenv.StripeCall) {
+		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && c.IdempotencyKey != refusedKey && !c.Replayed {
+			once.Do(func() {
+				arrived <- c.IdempotencyKey
+				<-release
+			})
+		}
+	}
+	second := testenv.StartWorker(t, s.WorkerEnv())
+	select {
+	case <-arrived:
+	case <-time.After(60 * time.Second):
+		close(release)
+		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", second.Log())
+	}
+	second.Kill(t)
+	close(release)
+	full := stripeevent.Refund{EventID: "evt_retrykill_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
+	events += deliver(t, s, full.Body(), 1)
+
+	third := testenv.StartWorker(t, s.WorkerEnv())
+	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusRefunded)
+	var vendor int
+	for _, tr := range s.Stripe.Transfers() {
+		if tr.Metadata["workflow_id"] != id {
+			continue
+		}
+		if strings.Contains(tr.IdempotencyKey, "/transfer/vendor-") {
+			vendor++
+		}
+		require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back; legs %+v; worker log:\n%s",
+			tr.ID, tr.IdempotencyKey, rec.Legs, third.Log())
+	}
+	require.Equal(t, 1, vendor, "the retry's transfer to the vendor is the payment's")
+	finish(t, s, events, 3, 3)
 }
