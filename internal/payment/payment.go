@@ -309,6 +309,9 @@ type Record struct {
 	LostDisputes []string `json:"lost_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
+	// OpenDisputes are the disputes opened and not closed yet (code path 16): a payment can have
+	// several, and it stays Disputed until the last is closed.
+	OpenDisputes   []string `json:"open_disputes,omitempty"`
 	AppliedRefunds []string `json:"applied_refunds,omitempty"`
 	// RefundFigures are the provider's cumulative refunded figures as its events told them, each
 	// as of its event's time (RefundsStanding reads them).

@@ -213,7 +213,11 @@ const (
 	// has not seen; a worker dies mid-task) has them from its start, while the payouts its first
 	// attempt made stand, so taken before a leg they changed what it was sent (a refund in full:
 	// nothing, and the transfer the first attempt made stayed with the payee, unknown to the
-	// payment and never taken back).
+	// payment and never taken back). So is an event that comes while an admin's release or retry
+	// pays a leg: a split payment's run takes an admin command waiting with events first, a
+	// parked one an admin's retry (and a cancel after the events). And a
+	// payment with several disputes stays disputed until the last open one is closed (before, any
+	// close cleared it: shown settled with a dispute open, and a correction moved money).
 	codePathAnyOrder = 16
 	// CurrentCodePath is the newest code path, the one today's API asks for.
 	CurrentCodePath = codePathAnyOrder

@@ -44,29 +44,12 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		timer = workflow.NewTimer(ctx, timeout)
 	}
 	for {
-		sel := workflow.NewSelector(ctx)
 		var ev *Event
-		var got *AdminCommand
-		sel.AddReceive(r.events, func(c workflow.ReceiveChannel, _ bool) {
-			var e Event
-			if r.receive(ctx, c, &e) {
-				ev = &e
-			}
-		})
-		sel.AddReceive(r.admin, func(c workflow.ReceiveChannel, _ bool) {
-			var a AdminCommand
-			if r.receive(ctx, c, &a) {
-				got = &a
-			}
-		})
-		if timer != nil {
-			sel.AddFuture(timer, func(workflow.Future) { fired = true })
-		}
+		got := r.adminBeforeEvents(ctx, wantAdmin)
 		cancelled := false
-		if r.in.CodePath >= codePathClosing {
-			sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+		if got == nil {
+			ev, got, cancelled = r.selectSignal(ctx, timer, &fired)
 		}
-		sel.Select(ctx)
 		switch {
 		case (cancelled || fired) && r.in.CodePath >= codePathClosing && r.ctx.Err() != nil:
 			return r.cancelledWhileWaiting(), false
@@ -104,6 +87,82 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			return AdminCommand{}, false // the capture came: stop waiting for it
 		}
 	}
+}
+
+// adminBeforeEvents is, from code path 16, the admin command a payment not split yet, waiting for
+// one, takes before the events waiting with it: an admin's retry (it splits and pays the payment); any other command
+// is kept (deferredAdmin) until those events are taken, or the payment is split. A workflow task
+// given again (Temporal refused to close the run with a signal it had not seen; a worker died)
+// has from its start the retry and the events that came while its first attempt paid out, whose
+// transfers stand: a refund taken before the retry was applied before the payout, which sent less
+// under the keys the first attempt had sent (in full: nothing, and the first attempt's transfer
+// stayed with the payee, unknown to the payment). A cancel goes after the events instead: one of
+// them may be what the first attempt split and paid on (the order the payment waited for). A
+// split payment's selector looks at the admin channel first (selectSignal); it takes a command
+// kept meanwhile first too.
+func (r *run) adminBeforeEvents(ctx workflow.Context, wantAdmin bool) *AdminCommand {
+	if r.in.CodePath < codePathAnyOrder {
+		return nil
+	}
+	if kept := r.deferredAdmin; kept != nil {
+		if !r.rec.Split() && r.events.Len() > 0 {
+			return nil
+		}
+		r.deferredAdmin = nil
+		return kept
+	}
+	if !wantAdmin || r.rec.Split() || r.events.Len() == 0 || r.admin.Len() == 0 {
+		return nil // a wait that takes no command drops it as it comes
+	}
+	var a AdminCommand
+	if !r.receive(ctx, r.admin, &a) {
+		return nil
+	}
+	if a.Action == ActionRetry {
+		return &a
+	}
+	r.deferredAdmin = &a
+	return nil
+}
+
+// selectSignal waits for the next event, admin command, timer or cancellation of the wait.
+func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *bool) (ev *Event, got *AdminCommand, cancelled bool) {
+	sel := workflow.NewSelector(ctx)
+	takeEvent := func(c workflow.ReceiveChannel, _ bool) {
+		var e Event
+		if r.receive(ctx, c, &e) {
+			ev = &e
+		}
+	}
+	takeAdmin := func(c workflow.ReceiveChannel, _ bool) {
+		var a AdminCommand
+		if r.receive(ctx, c, &a) {
+			got = &a
+		}
+	}
+	// A selector takes the first ready channel in the order added. Both are ready together
+	// when a workflow task given again (Temporal refused to close the run with a signal it
+	// had not seen; a worker died) has from its start an admin's release or retry and an
+	// event that came while the first attempt paid it out: the events first, a refund
+	// changed what the leg was sent under the key the first attempt had sent (in full:
+	// nothing, and that transfer stayed the payee's, unknown to the payment). From code path
+	// 16 a split payment takes the admin's command first, so the events that come with it are
+	// taken once its payout is done, as the first attempt took them.
+	if r.in.CodePath >= codePathAnyOrder && r.rec.Split() {
+		sel.AddReceive(r.admin, takeAdmin)
+		sel.AddReceive(r.events, takeEvent)
+	} else {
+		sel.AddReceive(r.events, takeEvent)
+		sel.AddReceive(r.admin, takeAdmin)
+	}
+	if timer != nil {
+		sel.AddFuture(timer, func(workflow.Future) { *fired = true })
+	}
+	if r.in.CodePath >= codePathClosing {
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
+	}
+	sel.Select(ctx)
+	return ev, got, cancelled
 }
 
 // receive takes the signal the selector found on c into valuePtr, and says whether it decoded.
@@ -271,6 +330,9 @@ func (r *run) apply(e Event) error {
 			return err
 		}
 		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) { // not the late news of one already closed
+			if r.in.CodePath >= codePathAnyOrder && !slices.Contains(r.rec.OpenDisputes, e.DisputeID) {
+				r.rec.OpenDisputes = append(r.rec.OpenDisputes, e.DisputeID)
+			}
 			r.rec.Disputed = true
 			r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
 		}
@@ -283,6 +345,14 @@ func (r *run) apply(e Event) error {
 			r.rec.ClosedDisputes = append(r.rec.ClosedDisputes, e.DisputeID)
 		}
 		r.rec.Disputed = false
+		if r.in.CodePath >= codePathAnyOrder {
+			// A payment can have several disputes (a charge disputed again, PayPal cases on one
+			// capture): closing one leaves it disputed while another is open. Before code path 16
+			// any close cleared it: the payment showed settled with a dispute open, and a
+			// correction, refused while disputed, moved money between its payees.
+			r.rec.OpenDisputes = slices.DeleteFunc(slices.Clone(r.rec.OpenDisputes), func(d string) bool { return d == e.DisputeID })
+			r.rec.Disputed = len(r.rec.OpenDisputes) > 0
+		}
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
 			took := max(0, min(e.Amount, r.rec.Gross-r.rec.Refunded)) // what refundTo will take

@@ -94,6 +94,9 @@ type run struct {
 	retryingDues bool
 	pendingAttrs map[string]temporal.SearchAttributeUpdate
 	pending      []Event
+	// deferredAdmin is an admin command a payment not split yet takes after the events that
+	// waited with it (code path 16, adminBeforeEvents).
+	deferredAdmin *AdminCommand
 	// lateCapture is set while a run that needs attention waits for its capture (code path 9).
 	lateCapture bool
 	// cancelled is set once the workflow was cancelled while it waited (code path 11).
