@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,25 +42,16 @@ func TestWorkerKilledMidRetryOfAParkedPaymentWhileARefundComes(t *testing.T) {
 	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, stack.AdminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 
-	arrived, release := make(chan string, 1), make(chan struct{})
-	var once sync.Once
-	s.Stripe.AfterForward = func(c testenv.StripeCall) {
-		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
-			once.Do(func() {
-				arrived <- c.IdempotencyKey
-				<-release
-			})
-		}
-	}
+	arrived, release := s.Stripe.HoldFirstVendorTransfer()
 	second := testenv.StartWorker(t, s.WorkerEnv())
 	select {
 	case <-arrived:
 	case <-time.After(60 * time.Second):
-		close(release)
+		release()
 		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", second.Log())
 	}
 	second.Kill(t)
-	close(release)
+	release()
 	full := stripeevent.Refund{EventID: "evt_parkkill_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	events += deliver(t, s, full.Body(), 1)
@@ -115,25 +105,18 @@ func TestWorkerKilledMidRetryOfARefusedPayoutWhileARefundComes(t *testing.T) {
 	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, stack.AdminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 
-	arrived, release := make(chan string, 1), make(chan struct{})
-	var once sync.Once
-	s.Stripe.AfterForward = func(c testenv.StripeCall) {
-		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && c.IdempotencyKey != refusedKey && !c.Replayed {
-			once.Do(func() {
-				arrived <- c.IdempotencyKey
-				<-release
-			})
-		}
-	}
+	arrived, release := s.Stripe.HoldFirstTransfer(func(key string) bool {
+		return strings.Contains(key, "/transfer/vendor-") && key != refusedKey
+	})
 	second := testenv.StartWorker(t, s.WorkerEnv())
 	select {
 	case <-arrived:
 	case <-time.After(60 * time.Second):
-		close(release)
+		release()
 		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", second.Log())
 	}
 	second.Kill(t)
-	close(release)
+	release()
 	full := stripeevent.Refund{EventID: "evt_retrykill_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	events += deliver(t, s, full.Body(), 1)

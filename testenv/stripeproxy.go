@@ -91,10 +91,16 @@ type StripeProxy struct {
 // key, not a replay) until release is called: arrived gives its idempotency key once Stripe made
 // it. A test kills or races the caller meanwhile: the transfer stands, its answer is not heard.
 func (p *StripeProxy) HoldFirstVendorTransfer() (arrived <-chan string, release func()) {
+	return p.HoldFirstTransfer(func(key string) bool { return strings.Contains(key, "/transfer/vendor-") })
+}
+
+// HoldFirstTransfer is HoldFirstVendorTransfer for the first transfer whose key matches. It
+// replaces AfterForward; release may be called more than once.
+func (p *StripeProxy) HoldFirstTransfer(matches func(key string) bool) (arrived <-chan string, release func()) {
 	keys, held := make(chan string, 1), make(chan struct{})
 	var once sync.Once
 	p.AfterForward = func(c StripeCall) {
-		if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, "/transfer/vendor-") && !c.Replayed {
+		if c.Path == "/v1/transfers" && !c.Replayed && matches(c.IdempotencyKey) {
 			once.Do(func() {
 				keys <- c.IdempotencyKey
 				<-held

@@ -3,7 +3,6 @@ package server_test
 import (
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
-	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -36,20 +34,10 @@ func TestRefundDuringAnAdminsReleaseOfAClosingRun(t *testing.T) {
 	id := payment.WorkflowID("stripe", pi)
 
 	// blockAt holds the first transfer under a key containing part until the test lets it go.
-	blockAt := func(part string) (arrived, release chan struct{}) {
-		arrived, release = make(chan struct{}), make(chan struct{})
-		var once sync.Once
-		s.stripe.AfterForward = func(c testenv.StripeCall) {
-			if c.Path == "/v1/transfers" && strings.Contains(c.IdempotencyKey, part) && !c.Replayed {
-				once.Do(func() {
-					close(arrived)
-					<-release
-				})
-			}
-		}
-		return arrived, release
+	blockAt := func(part string) (arrived <-chan string, release func()) {
+		return s.stripe.HoldFirstTransfer(func(key string) bool { return strings.Contains(key, part) })
 	}
-	await := func(arrived chan struct{}, what string) {
+	await := func(arrived <-chan string, what string) {
 		select {
 		case <-arrived:
 		case <-time.After(60 * time.Second):
@@ -73,14 +61,14 @@ func TestRefundDuringAnAdminsReleaseOfAClosingRun(t *testing.T) {
 	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "vendor"}, adminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 	arrivedVendor, releaseVendor := blockAt("/transfer/vendor-")
-	close(release)
+	release()
 
 	// The release's task sends the vendor's transfer; the refund in full comes meanwhile.
 	await(arrivedVendor, "vendor's")
 	full := stripeevent.Refund{EventID: "evt_midrel_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	code, out = s.webhook(stripeevent.Sign(full.Body(), webhookSecret, time.Now()))
-	close(releaseVendor)
+	releaseVendor()
 	require.Equal(t, http.StatusOK, code, out)
 
 	s.awaitRunsClosed(id)
