@@ -253,16 +253,11 @@ func TestWorkerKilledBetweenTransferAndLedgerEntry(t *testing.T) {
 	first := testenv.StartWorker(t, s.WorkerEnv())
 
 	// The vendor's transfer reaches Stripe, then the worker dies before it hears back.
-	arrived, release := s.Stripe.HoldFirstVendorTransfer()
+	held := s.Stripe.HoldFirstVendorTransfer()
 	events := deliver(t, s, stack.Capture("kill", "pi_kill1").Body(), 1)
-	var key string
-	select {
-	case key = <-arrived:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", first.Log())
-	}
+	key := held.Await(t, func() string { return "worker log:\n" + first.Log() })
 	first.Kill(t)
-	release()
+	held.Release()
 
 	second := testenv.StartWorker(t, s.WorkerEnv())
 	id := payment.WorkflowID("stripe", "pi_kill1")

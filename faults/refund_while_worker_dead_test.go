@@ -1,10 +1,9 @@
 package faults
 
 import (
+	"fmt"
 	"testing"
 	"time"
-
-	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
@@ -26,28 +25,31 @@ func TestWorkerKilledMidPayoutWhileARefundComes(t *testing.T) {
 	s.Seed("killre")
 	first := testenv.StartWorker(t, s.WorkerEnv())
 
-	arrived, release := s.Stripe.HoldFirstVendorTransfer()
+	held := s.Stripe.HoldFirstVendorTransfer()
 	pi := "pi_killre1"
 	events := deliver(t, s, stack.Capture("killre", pi).Body(), 1)
-	select {
-	case <-arrived:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", first.Log())
-	}
-	first.Kill(t)
-	release()
-	refund := stripeevent.Refund{EventID: "evt_killre_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
-	events += deliver(t, s, refund.Body(), 1)
+	_, n := killAtHeldTransferThenRefundInFull(t, s, first, held, pi, "evt_killre_re")
+	events += n
+	finish(t, s, events, 2, 1)
+}
 
-	second := testenv.StartWorker(t, s.WorkerEnv())
+// killAtHeldTransferThenRefundInFull waits until the held transfer reached Stripe, kills w (the
+// transfer stands, its answer is never heard), delivers a refund in full of payment intent pi
+// (event eventID) and starts the next worker, which must end the payment refunded with every
+// transfer taken back in full. It returns how many of those transfers went to a vendor and the
+// events delivered.
+func killAtHeldTransferThenRefundInFull(t *testing.T, s *stack.Stack, w *testenv.WorkerProcess, held *testenv.HeldTransfer,
+	pi, eventID string) (vendorTransfers, events int) {
+	t.Helper()
+	held.Await(t, func() string { return "worker log:\n" + w.Log() })
+	w.Kill(t)
+	held.Release()
+	full := stripeevent.Refund{EventID: eventID, PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
+	events = deliver(t, s, full.Body(), 1)
+
+	next := testenv.StartWorker(t, s.WorkerEnv())
 	id := payment.WorkflowID("stripe", pi)
 	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusRefunded)
-	for _, tr := range s.Stripe.Transfers() {
-		if tr.Metadata["workflow_id"] == id {
-			require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back; legs %+v; worker log:\n%s",
-				tr.ID, tr.IdempotencyKey, rec.Legs, second.Log())
-		}
-	}
-	finish(t, s, events, 2, 1)
+	return s.Stripe.RequireTakenBack(t, id, fmt.Sprintf("legs %+v; worker log:\n%s", rec.Legs, next.Log())), events
 }

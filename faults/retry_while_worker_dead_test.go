@@ -42,33 +42,10 @@ func TestWorkerKilledMidRetryOfAParkedPaymentWhileARefundComes(t *testing.T) {
 	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, stack.AdminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 
-	arrived, release := s.Stripe.HoldFirstVendorTransfer()
+	held := s.Stripe.HoldFirstVendorTransfer()
 	second := testenv.StartWorker(t, s.WorkerEnv())
-	select {
-	case <-arrived:
-	case <-time.After(60 * time.Second):
-		release()
-		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", second.Log())
-	}
-	second.Kill(t)
-	release()
-	full := stripeevent.Refund{EventID: "evt_parkkill_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
-	events += deliver(t, s, full.Body(), 1)
-
-	third := testenv.StartWorker(t, s.WorkerEnv())
-	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusRefunded)
-	var vendor int
-	for _, tr := range s.Stripe.Transfers() {
-		if tr.Metadata["workflow_id"] != id {
-			continue
-		}
-		if strings.Contains(tr.IdempotencyKey, "/transfer/vendor-") {
-			vendor++
-		}
-		require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back; legs %+v; worker log:\n%s",
-			tr.ID, tr.IdempotencyKey, rec.Legs, third.Log())
-	}
+	vendor, n := killAtHeldTransferThenRefundInFull(t, s, second, held, pi, "evt_parkkill_re2")
+	events += n
 	require.Equal(t, 1, vendor, "the dead worker's transfer to the vendor is the payment's")
 	finish(t, s, events, 3, 2)
 }
@@ -105,35 +82,12 @@ func TestWorkerKilledMidRetryOfARefusedPayoutWhileARefundComes(t *testing.T) {
 	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, stack.AdminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 
-	arrived, release := s.Stripe.HoldFirstTransfer(func(key string) bool {
+	held := s.Stripe.HoldFirstTransfer(func(key string) bool {
 		return strings.Contains(key, "/transfer/vendor-") && key != refusedKey
 	})
 	second := testenv.StartWorker(t, s.WorkerEnv())
-	select {
-	case <-arrived:
-	case <-time.After(60 * time.Second):
-		release()
-		t.Fatalf("the transfer never reached Stripe; worker log:\n%s", second.Log())
-	}
-	second.Kill(t)
-	release()
-	full := stripeevent.Refund{EventID: "evt_retrykill_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
-	events += deliver(t, s, full.Body(), 1)
-
-	third := testenv.StartWorker(t, s.WorkerEnv())
-	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusRefunded)
-	var vendor int
-	for _, tr := range s.Stripe.Transfers() {
-		if tr.Metadata["workflow_id"] != id {
-			continue
-		}
-		if strings.Contains(tr.IdempotencyKey, "/transfer/vendor-") {
-			vendor++
-		}
-		require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back; legs %+v; worker log:\n%s",
-			tr.ID, tr.IdempotencyKey, rec.Legs, third.Log())
-	}
+	vendor, n := killAtHeldTransferThenRefundInFull(t, s, second, held, pi, "evt_retrykill_re2")
+	events += n
 	require.Equal(t, 1, vendor, "the retry's transfer to the vendor is the payment's")
 	finish(t, s, events, 3, 3)
 }

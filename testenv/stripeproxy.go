@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // StripeCall is one request that reached the proxy.
@@ -87,28 +89,70 @@ type StripeProxy struct {
 	seq       int
 }
 
-// HoldFirstVendorTransfer holds the answer to the first vendor transfer Stripe made (a fresh
-// key, not a replay) until release is called: arrived gives its idempotency key once Stripe made
-// it. A test kills or races the caller meanwhile: the transfer stands, its answer is not heard.
-func (p *StripeProxy) HoldFirstVendorTransfer() (arrived <-chan string, release func()) {
+// HeldTransfer is the first transfer a test holds at the proxy (HoldFirstTransfer): Stripe made
+// it, its answer waits until Release.
+type HeldTransfer struct {
+	arrived chan string
+	held    chan struct{}
+	once    sync.Once
+}
+
+// Await waits up to a minute for the held transfer to reach Stripe and returns its idempotency
+// key; otherwise it releases it and fails t with what describe says then (a worker's log, say).
+func (h *HeldTransfer) Await(t testing.TB, describe func() string) string {
+	t.Helper()
+	select {
+	case key := <-h.arrived:
+		return key
+	case <-time.After(60 * time.Second):
+		h.Release()
+		t.Fatalf("the held transfer never reached Stripe: %s", describe())
+		return ""
+	}
+}
+
+// Release lets the held transfer's answer go to its caller; calling it again does nothing.
+func (h *HeldTransfer) Release() { h.once.Do(func() { close(h.held) }) }
+
+// HoldFirstVendorTransfer holds the answer to the first vendor transfer Stripe made (a fresh key,
+// not a replay). A test kills or races the caller meanwhile: the transfer stands, its answer is
+// not heard.
+func (p *StripeProxy) HoldFirstVendorTransfer() *HeldTransfer {
 	return p.HoldFirstTransfer(func(key string) bool { return strings.Contains(key, "/transfer/vendor-") })
 }
 
 // HoldFirstTransfer is HoldFirstVendorTransfer for the first transfer whose key matches. It
-// replaces AfterForward; release may be called more than once.
-func (p *StripeProxy) HoldFirstTransfer(matches func(key string) bool) (arrived <-chan string, release func()) {
-	keys, held := make(chan string, 1), make(chan struct{})
+// replaces AfterForward.
+func (p *StripeProxy) HoldFirstTransfer(matches func(key string) bool) *HeldTransfer {
+	h := &HeldTransfer{arrived: make(chan string, 1), held: make(chan struct{})}
 	var once sync.Once
 	p.AfterForward = func(c StripeCall) {
 		if c.Path == "/v1/transfers" && !c.Replayed && matches(c.IdempotencyKey) {
 			once.Do(func() {
-				keys <- c.IdempotencyKey
-				<-held
+				h.arrived <- c.IdempotencyKey
+				<-h.held
 			})
 		}
 	}
-	var releaseOnce sync.Once
-	return keys, func() { releaseOnce.Do(func() { close(held) }) }
+	return h
+}
+
+// RequireTakenBack fails t unless every transfer made for the payment run workflowID was reversed
+// in full, as for a payment refunded in full; state describes the payment for the failure. It
+// returns how many of the transfers went to a vendor.
+func (p *StripeProxy) RequireTakenBack(t testing.TB, workflowID, state string) (vendorTransfers int) {
+	t.Helper()
+	for _, tr := range p.Transfers() {
+		if tr.Metadata["workflow_id"] != workflowID {
+			continue
+		}
+		if strings.Contains(tr.IdempotencyKey, "/transfer/vendor-") {
+			vendorTransfers++
+		}
+		require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back in full; %s",
+			tr.ID, tr.IdempotencyKey, state)
+	}
+	return vendorTransfers
 }
 
 // AddCharge makes the proxy answer for a charge as Stripe would once it was made.

@@ -186,11 +186,7 @@ func TestCorrectionThroughAdminAPI(t *testing.T) {
 		}
 	}
 	require.Equal(t, []any{map[string]any{"transfer_id": vendor.TopUps[0].TransferID, "amount": float64(120), "reversed": float64(120)}}, topUps)
-	for _, tr := range s.stripe.Transfers() {
-		if tr.Metadata["workflow_id"] == id {
-			require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s taken back in full", tr.ID)
-		}
-	}
+	s.stripe.RequireTakenBack(t, id, "the refund in full takes the top-up back too")
 	require.Equal(t, map[string]int64{
 		"vendor_payable:fixco-vendor": 0, "affiliate_payable:fixco-aff": 0, "platform:revenue": 0,
 		"processing_fees:stripe": 349, "provider:stripe": -349,

@@ -10,6 +10,7 @@ import (
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -34,23 +35,16 @@ func TestRefundDuringAnAdminsReleaseOfAClosingRun(t *testing.T) {
 	id := payment.WorkflowID("stripe", pi)
 
 	// blockAt holds the first transfer under a key containing part until the test lets it go.
-	blockAt := func(part string) (arrived <-chan string, release func()) {
+	blockAt := func(part string) *testenv.HeldTransfer {
 		return s.stripe.HoldFirstTransfer(func(key string) bool { return strings.Contains(key, part) })
-	}
-	await := func(arrived <-chan string, what string) {
-		select {
-		case <-arrived:
-		case <-time.After(60 * time.Second):
-			t.Fatalf("the %s transfer never reached Stripe", what)
-		}
 	}
 
 	// The capture's task holds the vendor's leg and pays the affiliate's: while that transfer is
 	// at Stripe, a partial refund and the admin's release come, for the run's next task.
-	arrived, release := blockAt("/transfer/affiliate-")
+	affiliate := blockAt("/transfer/affiliate-")
 	code, out = s.webhook(stripeevent.Sign(capture("midrel", pi).Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, out)
-	await(arrived, "affiliate's")
+	affiliate.Await(t, func() string { return "the affiliate's transfer" })
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
 	partial := stripeevent.Refund{EventID: "evt_midrel_re1", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
@@ -60,32 +54,21 @@ func TestRefundDuringAnAdminsReleaseOfAClosingRun(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "vendor"}, adminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
-	arrivedVendor, releaseVendor := blockAt("/transfer/vendor-")
-	release()
+	vendor := blockAt("/transfer/vendor-")
+	affiliate.Release()
 
 	// The release's task sends the vendor's transfer; the refund in full comes meanwhile.
-	await(arrivedVendor, "vendor's")
+	vendor.Await(t, func() string { return "the vendor's transfer" })
 	full := stripeevent.Refund{EventID: "evt_midrel_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	code, out = s.webhook(stripeevent.Sign(full.Body(), webhookSecret, time.Now()))
-	releaseVendor()
+	vendor.Release()
 	require.Equal(t, http.StatusOK, code, out)
 
 	s.awaitRunsClosed(id)
 	rec := s.Result(id)
 	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
-	var vendorTransfers int
-	for _, tr := range s.stripe.Transfers() {
-		if tr.Metadata["workflow_id"] != id {
-			continue
-		}
-		if strings.Contains(tr.IdempotencyKey, "/transfer/vendor-") {
-			vendorTransfers++
-		}
-		require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back in full; the record: %s",
-			tr.ID, tr.IdempotencyKey, recordJSON(rec))
-	}
-	require.Equal(t, 1, vendorTransfers, "the release's transfer reached Stripe")
+	require.Equal(t, 1, s.stripe.RequireTakenBack(t, id, "the record: "+recordJSON(rec)), "the release's transfer reached Stripe")
 	sent := s.sentNet(rec)
 	for _, l := range rec.Legs {
 		require.Equal(t, l.Amount, l.Refunded, "%s: its whole share refunded", l.Name())

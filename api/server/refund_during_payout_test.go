@@ -25,7 +25,7 @@ import (
 func TestRefundDuringThePayoutOfAClosingRun(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond})
 	s.seed("midpay")
-	arrived, release := s.stripe.HoldFirstVendorTransfer()
+	held := s.stripe.HoldFirstVendorTransfer()
 	pi := "pi_midpay1"
 	id := payment.WorkflowID("stripe", pi)
 	// A partial refund comes first: its run waits for the capture.
@@ -36,27 +36,18 @@ func TestRefundDuringThePayoutOfAClosingRun(t *testing.T) {
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingCapture)
 	code, out = s.webhook(stripeevent.Sign(capture("midpay", pi).Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, out)
-	select {
-	case <-arrived:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the vendor's transfer never reached Stripe")
-	}
+	held.Await(t, func() string { return "the vendor's transfer" })
 	refund := stripeevent.Refund{EventID: "evt_midpay_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	code, out = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	release()
+	held.Release()
 	require.Equal(t, http.StatusOK, code, out)
 
 	s.awaitRunsClosed(id)
 	rec := s.Result(id)
 	s.record("stripe_refund_during_payout.json", s.history(id))
 	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
-	for _, tr := range s.stripe.Transfers() {
-		if tr.Metadata["workflow_id"] == id {
-			require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back in full; the record: %s",
-				tr.ID, tr.IdempotencyKey, recordJSON(rec))
-		}
-	}
+	s.stripe.RequireTakenBack(t, id, "the record: "+recordJSON(rec))
 	for _, l := range rec.Legs {
 		require.Equal(t, l.Amount, l.Refunded, "%s: its whole share refunded", l.Name())
 	}
@@ -75,7 +66,7 @@ func TestRefundDuringThePayoutAfterTheOrderWait(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichPoll: time.Second, EnrichWait: time.Hour,
 		StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond})
 	s.seed("midord")
-	arrived, release := s.stripe.HoldFirstVendorTransfer()
+	held := s.stripe.HoldFirstVendorTransfer()
 	pi := "pi_midord1"
 	id := payment.WorkflowID("stripe", pi)
 	c := capture("midord", pi)
@@ -85,24 +76,15 @@ func TestRefundDuringThePayoutAfterTheOrderWait(t *testing.T) {
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
 	require.NoError(t, s.Store.SaveOrder(context.Background(), ipayment.Order{ClientID: "midord", OrderID: "order-midord1", VendorID: "midord-vendor",
 		AffiliateID: "midord-aff", Platform: "shopify", Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"}, "paid"))
-	select {
-	case <-arrived:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the vendor's transfer never reached Stripe")
-	}
+	held.Await(t, func() string { return "the vendor's transfer" })
 	refund := stripeevent.Refund{EventID: "evt_midord_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
 	code, out = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	release()
+	held.Release()
 	require.Equal(t, http.StatusOK, code, out)
 
 	s.awaitRunsClosed(id)
 	rec := s.Result(id)
 	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
-	for _, tr := range s.stripe.Transfers() {
-		if tr.Metadata["workflow_id"] == id {
-			require.Equal(t, tr.Amount, tr.AmountReversed, "transfer %s (%s) of a payment refunded in full is taken back in full; the record: %s",
-				tr.ID, tr.IdempotencyKey, recordJSON(rec))
-		}
-	}
+	s.stripe.RequireTakenBack(t, id, "the record: "+recordJSON(rec))
 }
