@@ -1,10 +1,8 @@
 package activities_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,23 +16,6 @@ import (
 	"paysplit/internal/monitor"
 	"paysplit/testenv"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestAlertEmailRefusalKeepsNoAddress: an SMTP server refusing an alert recipient quotes the
 // address in its reply ("550 5.1.1 <…>: Recipient address rejected"), and the mail library adds
@@ -66,7 +47,7 @@ func TestAlertEmailRefusalKeepsNoAddress(t *testing.T) {
 		Params: monitor.Params{Account: ledger.VendorPayable("v-pii"), Currency: "usd", Threshold: 5_000}}, "test")
 	require.NoError(t, err)
 
-	logs := &syncBuffer{}
+	logs := &testenv.LogBuffer{}
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	env := suite.NewTestActivityEnvironment()

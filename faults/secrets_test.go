@@ -1,11 +1,9 @@
 package faults
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,32 +11,15 @@ import (
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	"paysplit/testenv/stack"
 	"paysplit/workflows/payment"
 )
 
-// syncBuffer is a log sink several goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestSecretsAreNeverLogged runs a payment, failed logins and forged webhooks with every log
 // captured at debug level, then looks for the secrets in the logs.
 func TestSecretsAreNeverLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := stack.New(t, stack.Options{Settings: open, Logger: logger})
 	s.Seed("quiet")

@@ -9,12 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paysplit/api/server"
+	"paysplit/testenv"
 )
 
 // TestAccessLogHasRefusedRequests: a request the body limit refuses (413) is in the access log
 // like any other; the log used to sit inside the limit and never saw it.
 func TestAccessLogHasRefusedRequests(t *testing.T) {
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	a := newAPI(t, func(d *server.Deps) { d.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	body := strings.NewReader(`{"x":"` + strings.Repeat("a", 2<<20) + `"}`)
 	req, err := http.NewRequest(http.MethodPost, a.url+"/webhooks/stripe", body)

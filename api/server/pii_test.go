@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
 	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	stackpkg "paysplit/testenv/stack"
 	"paysplit/workflows/payment"
 )
@@ -174,30 +173,11 @@ func paypalWithPII(t *testing.T, body []byte) []byte {
 	return b
 }
 
-// logCapture collects every log line of the API, the worker's Temporal client and the
-// activities' slog.Default, at every level.
-type logCapture struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logCapture) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logCapture) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// captureLogs returns a Debug logger writing to a logCapture, which is also slog's default for
+// captureLogs returns a Debug logger writing to a testenv.LogBuffer, which is also slog's default for
 // the test (activities log through it); the default comes back after the test.
-func captureLogs(t *testing.T) (*slog.Logger, *logCapture) {
+func captureLogs(t *testing.T) (*slog.Logger, *testenv.LogBuffer) {
 	t.Helper()
-	logs := &logCapture{}
+	logs := &testenv.LogBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	old := slog.Default()
 	slog.SetDefault(logger)
@@ -291,7 +271,7 @@ func survivors(kept map[string]string, markers []string) []string {
 
 // kept gathers what the platform kept after a test's deliveries: Postgres, the workflows'
 // histories, the logs, the metrics and the admin API's answers about the payments.
-func (s *stack) kept(t *testing.T, logs *logCapture, client string, ids ...string) map[string]string {
+func (s *stack) kept(t *testing.T, logs *testenv.LogBuffer, client string, ids ...string) map[string]string {
 	t.Helper()
 	kept := map[string]string{
 		"postgres":          dumpTables(t, s.Pool),

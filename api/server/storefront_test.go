@@ -29,6 +29,7 @@ import (
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
 	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -84,29 +85,11 @@ func (r *signalRecorder) sent() ([]string, []payment.Event) {
 	return append([]string(nil), r.signals...), append([]payment.Event(nil), r.events...)
 }
 
-// lockedBuffer collects the API's log lines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // shopEnv is the API with a client whose storefront secrets are set through the admin API.
 type shopEnv struct {
 	*apiEnv
 	client   string
-	logs     *lockedBuffer
+	logs     *testenv.LogBuffer
 	temporal *signalRecorder
 }
 
@@ -114,7 +97,7 @@ type shopEnv struct {
 // for tests that never reach a workflow).
 func newShopEnv(t *testing.T, tc client.Client, queue string) *shopEnv {
 	t.Helper()
-	logs, rec := &lockedBuffer{}, &signalRecorder{Client: tc}
+	logs, rec := &testenv.LogBuffer{}, &signalRecorder{Client: tc}
 	a := newAPI(t, func(d *server.Deps) {
 		d.Temporal, d.Logger = rec, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		if queue != "" {
