@@ -361,14 +361,7 @@ func TestStripeCustomerDataIsNotKept(t *testing.T) {
 				require.Equal(t, "ignored", out["status"])
 			}
 
-			kept := s.kept(t, logs, client, id)
-			requireSeen(t, kept, map[string]string{
-				"postgres": "order-" + tt.pi, "temporal history": "order-" + tt.pi, "logs": id, "admin payments": id,
-			})
-			if tt.ack == server.AckOnStore {
-				requireSeen(t, kept, map[string]string{"postgres": "evt_dl_" + tt.pi}) // the inbox keeps the (reduced) events
-			}
-			require.Empty(t, survivors(kept, piiMarkers), "customer or card data kept")
+			requireOnlyPaymentDataKept(t, s.kept(t, logs, client, id), id, "order-"+tt.pi, tt.ack, "evt_dl_"+tt.pi, "customer or card data kept")
 		})
 	}
 }
@@ -424,14 +417,7 @@ func TestPayPalPayerDataIsNotKept(t *testing.T) {
 			require.Equal(t, http.StatusOK, code, out)
 			require.Equal(t, "ignored", out["status"])
 
-			kept := s.kept(t, logs, client, id)
-			requireSeen(t, kept, map[string]string{
-				"postgres": "order-" + tt.capture, "temporal history": "order-" + tt.capture, "logs": id, "admin payments": id,
-			})
-			if tt.ack == server.AckOnStore {
-				requireSeen(t, kept, map[string]string{"postgres": "WH-REV-" + tt.capture}) // the inbox keeps the (reduced) events
-			}
-			require.Empty(t, survivors(kept, piiMarkers), "payer data kept")
+			requireOnlyPaymentDataKept(t, s.kept(t, logs, client, id), id, "order-"+tt.capture, tt.ack, "WH-REV-"+tt.capture, "payer data kept")
 		})
 	}
 }
@@ -484,4 +470,16 @@ func TestStorefrontCustomerDataIsNotKept(t *testing.T) {
 		"postgres": "5934021746733", "temporal history": c + "-blue-fox-ceramics", "logs": id, "shop endpoint logs": "5934021746733",
 	})
 	require.Empty(t, survivors(kept, append(customerData, piiMarkers...)), "customer data kept")
+}
+
+// requireOnlyPaymentDataKept: what the platform keeps of payment id (its order in Postgres and in
+// its history, the run in the logs and the admin API, and with the inbox an event of it in
+// Postgres) is found where it is kept, so the search cannot pass blind, and no PII marker is.
+func requireOnlyPaymentDataKept(t *testing.T, kept map[string]string, id, order string, ack server.WebhookAck, inboxEvent, what string) {
+	t.Helper()
+	requireSeen(t, kept, map[string]string{"postgres": order, "temporal history": order, "logs": id, "admin payments": id})
+	if ack == server.AckOnStore {
+		requireSeen(t, kept, map[string]string{"postgres": inboxEvent}) // the inbox keeps the (reduced) events
+	}
+	require.Empty(t, survivors(kept, piiMarkers), what)
 }
