@@ -58,15 +58,7 @@ func TestRefundDuringAnAdminsReleaseOfAClosingRun(t *testing.T) {
 	affiliate.Release()
 
 	// The release's task sends the vendor's transfer; the refund in full comes meanwhile.
-	vendor.Await(t, func() string { return "the vendor's transfer" })
-	full := stripeevent.Refund{EventID: "evt_midrel_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
-	code, out = s.webhook(stripeevent.Sign(full.Body(), webhookSecret, time.Now()))
-	vendor.Release()
-	require.Equal(t, http.StatusOK, code, out)
-
-	s.awaitRunsClosed(id)
-	rec := s.Result(id)
+	rec := s.refundInFullDuringTransfer(vendor, pi, "evt_midrel_re2")
 	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
 	require.Equal(t, 1, s.stripe.RequireTakenBack(t, id, "the record: "+recordJSON(rec)), "the release's transfer reached Stripe")
 	sent := s.sentNet(rec)

@@ -10,6 +10,7 @@ import (
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
 	"paysplit/workflows/payment"
 )
 
@@ -36,15 +37,7 @@ func TestRefundDuringThePayoutOfAClosingRun(t *testing.T) {
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingCapture)
 	code, out = s.webhook(stripeevent.Sign(capture("midpay", pi).Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, out)
-	held.Await(t, func() string { return "the vendor's transfer" })
-	refund := stripeevent.Refund{EventID: "evt_midpay_re2", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
-	code, out = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	held.Release()
-	require.Equal(t, http.StatusOK, code, out)
-
-	s.awaitRunsClosed(id)
-	rec := s.Result(id)
+	rec := s.refundInFullDuringTransfer(held, pi, "evt_midpay_re2")
 	s.record("stripe_refund_during_payout.json", s.history(id))
 	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
 	s.stripe.RequireTakenBack(t, id, "the record: "+recordJSON(rec))
@@ -76,15 +69,23 @@ func TestRefundDuringThePayoutAfterTheOrderWait(t *testing.T) {
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
 	require.NoError(t, s.Store.SaveOrder(context.Background(), ipayment.Order{ClientID: "midord", OrderID: "order-midord1", VendorID: "midord-vendor",
 		AffiliateID: "midord-aff", Platform: "shopify", Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"}, "paid"))
-	held.Await(t, func() string { return "the vendor's transfer" })
-	refund := stripeevent.Refund{EventID: "evt_midord_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
-		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
-	code, out = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
-	held.Release()
-	require.Equal(t, http.StatusOK, code, out)
-
-	s.awaitRunsClosed(id)
-	rec := s.Result(id)
+	rec := s.refundInFullDuringTransfer(held, pi, "evt_midord_re")
 	require.Equal(t, ipayment.StatusRefunded, rec.Status, rec.Reason)
 	s.stripe.RequireTakenBack(t, id, "the record: "+recordJSON(rec))
+}
+
+// refundInFullDuringTransfer waits until the held vendor's transfer reached Stripe, delivers a
+// refund in full of payment intent pi (event eventID) while its answer is held, lets the answer
+// go and returns the payment once its runs closed.
+func (s *stack) refundInFullDuringTransfer(held *testenv.HeldTransfer, pi, eventID string) ipayment.Record {
+	s.t.Helper()
+	held.Await(s.t, func() string { return "the vendor's transfer" })
+	full := stripeevent.Refund{EventID: eventID, PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 11000, Created: time.Now()}
+	code, out := s.webhook(stripeevent.Sign(full.Body(), webhookSecret, time.Now()))
+	held.Release()
+	require.Equal(s.t, http.StatusOK, code, out)
+	id := payment.WorkflowID("stripe", pi)
+	s.awaitRunsClosed(id)
+	return s.Result(id)
 }
