@@ -37,6 +37,21 @@ type Traffic struct {
 	BounceRateBps int32 // 0..10000
 }
 
+// MergeTraffic is the traffic of two periods as one: counts added, the bounce rate weighted by
+// sessions (rounded to the nearest basis point). Visitors of both periods count twice, as
+// visitor counts cannot be added exactly; it is for what must not be dropped (two rows that
+// fall on one hour), not for summing hours into days.
+func MergeTraffic(a, b Traffic) Traffic {
+	out := Traffic{Visitors: a.Visitors + b.Visitors, NewVisitors: a.NewVisitors + b.NewVisitors, Sessions: a.Sessions + b.Sessions}
+	switch {
+	case out.Sessions > 0:
+		out.BounceRateBps = int32((int64(a.BounceRateBps)*a.Sessions + int64(b.BounceRateBps)*b.Sessions + out.Sessions/2) / out.Sessions)
+	default:
+		out.BounceRateBps = max(a.BounceRateBps, b.BounceRateBps)
+	}
+	return out
+}
+
 // TrafficDay is one UTC day of traffic.
 type TrafficDay struct {
 	Day time.Time

@@ -383,3 +383,26 @@ func TestReaderCachesDayByDay(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeTraffic: two periods' traffic as one keeps every count and weighs the bounce rate by
+// sessions, whichever order they come in.
+func TestMergeTraffic(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		a, b kpi.Traffic
+		want kpi.Traffic
+	}{
+		{"weighted by sessions", kpi.Traffic{Visitors: 10, NewVisitors: 4, Sessions: 30, BounceRateBps: 5000},
+			kpi.Traffic{Visitors: 3, NewVisitors: 1, Sessions: 10, BounceRateBps: 1000},
+			kpi.Traffic{Visitors: 13, NewVisitors: 5, Sessions: 40, BounceRateBps: 4000}},
+		{"rounded to the nearest basis point", kpi.Traffic{Sessions: 2, BounceRateBps: 1}, kpi.Traffic{Sessions: 1, BounceRateBps: 0},
+			kpi.Traffic{Sessions: 3, BounceRateBps: 1}},
+		{"one side empty", kpi.Traffic{}, kpi.Traffic{Visitors: 7, Sessions: 8, BounceRateBps: 2500},
+			kpi.Traffic{Visitors: 7, Sessions: 8, BounceRateBps: 2500}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, kpi.MergeTraffic(tt.a, tt.b))
+			require.Equal(t, tt.want, kpi.MergeTraffic(tt.b, tt.a))
+		})
+	}
+}

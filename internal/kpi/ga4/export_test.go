@@ -9,3 +9,6 @@ func SetRequestTimeout(d time.Duration) (restore func()) {
 	requestTimeout = d
 	return func() { requestTimeout = old }
 }
+
+// UTCHourOf is utcHourOf, for tests of zones the fake's whole UTC hours cannot show.
+var UTCHourOf = utcHourOf

@@ -236,8 +236,8 @@ func (s *Source) TrafficDays(ctx context.Context, from, to time.Time) ([]kpi.Tra
 // TrafficHours returns the UTC hours of day that had visits. GA4 reports dateHour in the
 // property's own time zone (the answer's metadata names it), so the property's dates around day
 // are asked for and each hour is taken to UTC: stored as if UTC, a New York property's evening
-// showed five hours early against the day's revenue, which is in UTC. In the hour a zone's clocks
-// go back, GA4 has one row for the two hours; it is taken as the first.
+// showed five hours early against the day's revenue, which is in UTC. Each row is counted once,
+// in the UTC hour its local hour began (utcHourOf).
 func (s *Source) TrafficHours(ctx context.Context, day time.Time) ([]kpi.TrafficHour, error) {
 	day = kpi.DayOf(day)
 	rows, zone, err := s.runWithZone(ctx, "dateHour", day.AddDate(0, 0, -1), day.AddDate(0, 0, 1))
@@ -248,18 +248,82 @@ func (s *Source) TrafficHours(ctx context.Context, day time.Time) ([]kpi.Traffic
 	if err != nil {
 		return nil, err
 	}
-	var out []kpi.TrafficHour
+	byHour := map[time.Time]kpi.Traffic{}
 	for key, t := range rows {
-		local, err := time.ParseInLocation("2006010215", key, loc)
+		h, err := utcHourOf(key, loc)
 		if err != nil {
-			return nil, fmt.Errorf("ga4: dateHour %q: %w", key, err)
+			return nil, err
 		}
-		if h := local.UTC(); !h.Before(day) && h.Before(day.AddDate(0, 0, 1)) {
-			out = append(out, kpi.TrafficHour{Hour: h, Traffic: t})
+		if !h.Before(day) && h.Before(day.AddDate(0, 0, 1)) {
+			// Two rows on one UTC hour only if GA4 ever sent an hour the zone skipped (see
+			// utcHourOf): one hour here, as Postgres refuses an upsert that writes a row twice.
+			if prev, ok := byHour[h]; ok {
+				t = kpi.MergeTraffic(prev, t)
+			}
+			byHour[h] = t
 		}
+	}
+	out := make([]kpi.TrafficHour, 0, len(byHour))
+	for h, t := range byHour {
+		out = append(out, kpi.TrafficHour{Hour: h, Traffic: t})
 	}
 	slices.SortFunc(out, func(a, b kpi.TrafficHour) int { return a.Hour.Compare(b.Hour) })
 	return out, nil
+}
+
+// utcHourOf is the UTC hour (its start) a GA4 dateHour row of a property in loc is counted in:
+// the one in which the local hour began. Where the clocks go back, the local hour happens twice
+// and GA4 has one row for both: it counts in the UTC hour of the first occurrence, and the
+// second's UTC hour has no row (splitting the row would invent how its visits, which cannot be
+// divided, fell; the first is where the hour the row names began). time.ParseInLocation does
+// not say which occurrence it picks and picked the second in Europe/Berlin, the first in
+// America/New_York. In a zone whose clocks go back at UTC midnight (Europe/Chisinau) the first
+// occurrence is the last hour of the UTC day before. Where the clocks go forward, the skipped
+// local hour has no row in GA4; one, if ever sent, is taken to the instant the clocks jumped,
+// the UTC hour of the local hour after it, with which TrafficHours merges it. Local hours that
+// begin on a half or quarter hour of UTC (India, Nepal) count in the UTC hour they begin in.
+func utcHourOf(key string, loc *time.Location) (time.Time, error) {
+	const layout = "2006010215"
+	wall, err := time.Parse(layout, key) // the local wall clock, read as if UTC
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ga4: dateHour %q: %w", key, err)
+	}
+	in := func(u time.Time) bool { return u.In(loc).Format(layout) == key }
+	// The instants whose local hour is key begin either at the wall clock less one of the
+	// zone's offsets around it, or at a change of the clocks: try both, keep the earliest.
+	var first, jump time.Time
+	try := func(u time.Time) {
+		if in(u) && (first.IsZero() || u.Before(first)) {
+			first = u
+		}
+	}
+	for probe := -26; probe <= 26; probe += 2 {
+		_, offset := wall.Add(time.Duration(probe) * time.Hour).In(loc).Zone()
+		u := wall.Add(-time.Duration(offset) * time.Second)
+		try(u)
+		start, end := u.In(loc).ZoneBounds()
+		for _, b := range []time.Time{start, end} {
+			if b.IsZero() {
+				continue
+			}
+			try(b)
+			// A change of the clocks that leaps over the hour: local time before it is earlier
+			// than the hour, at it later.
+			if b.Add(-time.Second).In(loc).Format(layout) < key && b.In(loc).Format(layout) > key {
+				jump = b
+			}
+		}
+	}
+	switch {
+	case !first.IsZero():
+	case !jump.IsZero():
+		// A local hour the zone skipped. time.Date would not do: it put Europe/Berlin's skipped
+		// 02:00 at the jump, America/New_York's an hour before it, on the row of 01:00.
+		first = jump
+	default:
+		return time.Time{}, fmt.Errorf("ga4: dateHour %q does not exist in %s", key, loc)
+	}
+	return first.UTC().Truncate(time.Hour), nil
 }
 
 // reportZone is the time zone a report's metadata names; none means UTC.

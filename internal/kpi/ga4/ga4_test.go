@@ -153,3 +153,103 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		})
 	}
 }
+
+// TestTrafficHoursAcrossClockChanges: on the days a property's zone changes its clocks, each GA4
+// dateHour row is counted once, in the UTC hour it starts in. When the clocks go back, one local
+// hour happens twice and GA4 has one row for both (the fake merges them as GA4 does): that row
+// is the UTC hour of the first occurrence, and the second occurrence's UTC hour has no row.
+// time.ParseInLocation picked either occurrence, whichever its algorithm found: the second in
+// Europe/Berlin (the row at 01:00 UTC, not 00:00) and Europe/Chisinau (whose repeated hour
+// starts at 23:00 UTC the day before: the row moved to the next UTC day), the first in
+// America/New_York. When the clocks go forward a local hour does not exist and GA4 has no row
+// for it: the day's 24 UTC hours are the local day's 23 and the neighbours'.
+func TestTrafficHoursAcrossClockChanges(t *testing.T) {
+	utc := func(s string, h int) time.Time { return day(s).Add(time.Duration(h) * time.Hour) }
+	tests := []struct {
+		name, zone string
+		day        string // the UTC day asked for; every UTC hour of it and its neighbours has visits
+		// merged is the UTC hour whose visits GA4 reports in the row of the hour before it (the
+		// repeated hour's second occurrence); zero when the clocks go forward.
+		merged time.Time
+	}{
+		{"Berlin, clocks back", "Europe/Berlin", "2026-10-25", utc("2026-10-25", 1)},
+		{"New York, clocks back", "America/New_York", "2026-11-01", utc("2026-11-01", 6)},
+		{"Chisinau, clocks back at UTC midnight", "Europe/Chisinau", "2026-10-25", utc("2026-10-25", 0)},
+		{"Sydney, clocks back", "Australia/Sydney", "2026-04-04", utc("2026-04-04", 16)},
+		{"Berlin, clocks forward", "Europe/Berlin", "2026-03-29", time.Time{}},
+		{"New York, clocks forward", "America/New_York", "2026-03-08", time.Time{}},
+		{"Chisinau, clocks forward", "Europe/Chisinau", "2026-03-29", time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			loc, err := time.LoadLocation(tt.zone)
+			require.NoError(t, err)
+			g := kpitest.NewGA4(t)
+			g.SetTimeZone("42", loc)
+			d := day(tt.day)
+			visits := func(h time.Time) int64 { return int64(h.Sub(d)/time.Hour) + 100 } // distinct per hour
+			for h := -30; h < 54; h++ {
+				at := d.Add(time.Duration(h) * time.Hour)
+				g.SetHour("42", at, kpi.Traffic{Visitors: visits(at), Sessions: 1})
+			}
+			src, err := ga4.New(t.Context(), "42", "", ga4.Options{Endpoint: g.URL, WithoutAuthentication: true})
+			require.NoError(t, err)
+
+			key := func(h time.Time) string { return h.UTC().Format("2006-01-02 15:04") }
+			want := map[string]int64{}
+			for h := -24; h < 48; h++ { // the day before, the day and the day after
+				at := d.Add(time.Duration(h) * time.Hour)
+				switch {
+				case at.Equal(tt.merged):
+				case at.Equal(tt.merged.Add(-time.Hour)):
+					want[key(at)] = visits(at) + visits(tt.merged)
+				default:
+					want[key(at)] = visits(at)
+				}
+			}
+			got := map[string]int64{}
+			for _, asked := range []time.Time{d.AddDate(0, 0, -1), d, d.AddDate(0, 0, 1)} {
+				hours, err := src.TrafficHours(t.Context(), asked)
+				require.NoError(t, err)
+				for _, h := range hours {
+					require.Equal(t, asked, kpi.DayOf(h.Hour), "TrafficHours(%s) answers hours of that UTC day only", asked.Format(time.DateOnly))
+					require.Equal(t, h.Hour, h.Hour.Truncate(time.Hour), "a whole UTC hour")
+					_, dup := got[key(h.Hour)]
+					require.False(t, dup, "hour %s answered twice", key(h.Hour))
+					got[key(h.Hour)] = h.Visitors
+				}
+			}
+			require.Equal(t, want, got, "each row once, in the UTC hour its local hour first began")
+		})
+	}
+}
+
+// TestUTCHourOf: the UTC hour a dateHour row counts in, in zones the fake's whole UTC hours
+// cannot show: a half-hour change of the clocks (Lord Howe Island), a zone half an hour off UTC
+// (India), and a local hour the clocks skipped, which GA4 does not send but which, if sent, goes
+// to the instant the clocks jumped rather than failing the sync.
+func TestUTCHourOf(t *testing.T) {
+	for _, tt := range []struct {
+		zone, key, want string
+	}{
+		{"Europe/Berlin", "2026102502", "2026-10-25 00:00"},       // 02 CEST, then 02 CET: the first
+		{"Europe/Berlin", "2026102503", "2026-10-25 02:00"},       // 03 CET
+		{"America/New_York", "2026110101", "2026-11-01 05:00"},    // 01 EDT, then 01 EST: the first
+		{"Europe/Chisinau", "2026102502", "2026-10-24 23:00"},     // 02 EEST is 23:00 UTC the day before
+		{"Australia/Lord_Howe", "2026040501", "2026-04-04 14:00"}, // 01:00 +11 to 02:00, then 01:30 +10:30 again
+		{"Australia/Lord_Howe", "2026100402", "2026-10-03 15:00"}, // 02:00 +10:30 skipped: 02:30 +11 is 15:30 UTC
+		{"Asia/Kolkata", "2026030506", "2026-03-05 00:00"},        // 06:00 IST is 00:30 UTC
+		{"Europe/Berlin", "2026032902", "2026-03-29 01:00"},       // skipped: the jump, 01:00 UTC
+		{"America/New_York", "2026030802", "2026-03-08 07:00"},    // skipped: the jump, 07:00 UTC
+		{"Etc/UTC", "2026030523", "2026-03-05 23:00"},
+	} {
+		loc, err := time.LoadLocation(tt.zone)
+		require.NoError(t, err)
+		got, err := ga4.UTCHourOf(tt.key, loc)
+		require.NoError(t, err)
+		require.Equal(t, tt.want, got.Format("2006-01-02 15:04"), "%s %s", tt.zone, tt.key)
+		require.Equal(t, time.UTC, got.Location())
+	}
+	_, err := ga4.UTCHourOf("2026-03-05", time.UTC)
+	require.Error(t, err)
+}
