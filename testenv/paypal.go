@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -455,10 +456,12 @@ func (p *PayPal) verify(w http.ResponseWriter, r *http.Request) {
 
 // PayPalTransaction is one transaction of the account's history as Transaction Search lists it.
 // Value is signed as PayPal reports it ("-5.00" for a refund); ReferenceID points a refund at the
-// payment it refunds; CustomField is the capture's custom_id.
+// payment it refunds; CustomField is the capture's custom_id. At is when it was made
+// (transaction_initiation_date, which the fake's searches filter on), Updated when it last changed
+// (transaction_updated_date: a pending payment's completion; At when zero).
 type PayPalTransaction struct {
 	ID, EventCode, Status, Currency, Value, CustomField, ReferenceID string
-	At                                                               time.Time
+	At, Updated                                                      time.Time
 }
 
 // AddTransactions puts transactions in the account's history.
@@ -564,7 +567,7 @@ func (p *PayPal) listTransactions(w http.ResponseWriter, r *http.Request) {
 	for _, t := range matched[min((page-1)*size, len(matched)):min(page*size, len(matched))] {
 		info := map[string]any{
 			"paypal_account_id": "PAYSPLITFAKE1", "transaction_id": t.ID, "transaction_event_code": t.EventCode,
-			"transaction_initiation_date": ppTime(t.At), "transaction_updated_date": ppTime(t.At),
+			"transaction_initiation_date": ppTime(t.At), "transaction_updated_date": ppTime(cmp.Or(t.Updated, t.At)),
 			"transaction_amount": map[string]string{"currency_code": t.Currency, "value": t.Value},
 			"transaction_status": t.Status, "protection_eligibility": "01",
 		}

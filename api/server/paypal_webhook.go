@@ -192,11 +192,12 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 	switch {
 	case typ == "PAYMENT.CAPTURE.COMPLETED":
 		var r struct {
-			ID        string       `json:"id"`
-			Amount    paypalAmount `json:"amount"`
-			CustomID  string       `json:"custom_id"`
-			InvoiceID string       `json:"invoice_id"`
-			Breakdown struct {
+			ID         string       `json:"id"`
+			Amount     paypalAmount `json:"amount"`
+			CustomID   string       `json:"custom_id"`
+			InvoiceID  string       `json:"invoice_id"`
+			CreateTime string       `json:"create_time"`
+			Breakdown  struct {
 				Fee *paypalAmount `json:"paypal_fee"`
 			} `json:"seller_receivable_breakdown"`
 		}
@@ -215,7 +216,7 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		if err != nil {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: custom_id: %w", typ, err)
 		}
-		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Fee: fee, Metadata: md, OccurredAt: at}, r.ID, typ, nil
+		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Fee: fee, Metadata: md, OccurredAt: captureMade(r.CreateTime, at)}, r.ID, typ, nil
 	case typ == "PAYMENT.CAPTURE.REFUNDED" || typ == "PAYMENT.CAPTURE.REVERSED":
 		var r struct {
 			ID         string       `json:"id"`
@@ -263,6 +264,21 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		return paypalDispute(evt.ID, typ, at, evt.Resource)
 	}
 	return payment.Event{}, "", typ, errIgnored
+}
+
+// captureMade is when a completed capture counts as captured: when PayPal made it (the capture's
+// create_time), which is what Transaction Search reports as its transaction_initiation_date and
+// the revenue KPIs of older days count by. A capture that was PENDING first (an eCheck clearing,
+// a payment under review) completes hours or days later, at the event's time (completed), which
+// our payments took as the capture's: the two sides put it on different UTC days, and a range
+// whose days came from both counted it twice or not at all (TestPayPalPendingCaptureSameDayHotAndCold).
+// Without a create_time, or with one after the event, the event's time stands.
+func captureMade(createTime string, completed time.Time) time.Time {
+	made, err := time.Parse(time.RFC3339, createTime)
+	if err != nil || made.After(completed) {
+		return completed
+	}
+	return made.UTC()
 }
 
 // paypalFee reads the fee PayPal kept from a capture, or gave back with a refund, which it states

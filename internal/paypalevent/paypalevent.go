@@ -41,7 +41,10 @@ type Capture struct {
 	Currency                      money.Currency
 	Amount, Fee                   int64
 	Metadata                      map[string]string
-	Created                       time.Time
+	// Created is when the capture completed (the event's create_time and the capture's
+	// update_time); Made when the capture was created (its create_time), earlier for one that
+	// was PENDING first (an eCheck clearing, a payment under review): Created when zero.
+	Created, Made time.Time
 }
 
 // Body renders the event.
@@ -50,9 +53,14 @@ func (c Capture) Body() []byte {
 	for k, v := range c.Metadata {
 		custom.Set(k, v)
 	}
+	made := c.Made
+	if made.IsZero() {
+		made = c.Created
+	}
 	resource := map[string]any{
 		"id": c.CaptureID, "status": "COMPLETED", "amount": Amount(c.Amount, c.Currency), "custom_id": custom.Encode(),
 		"final_capture": true, "payee": map[string]string{"email_address": "merchant@example.com"},
+		"create_time": made.UTC().Format(time.RFC3339), "update_time": c.Created.UTC().Format(time.RFC3339),
 	}
 	if c.InvoiceID != "" {
 		resource["invoice_id"] = c.InvoiceID
