@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/monitor"
 )
 
 // leftOf measures, in the laid-out text of the element matched by a selector, whether the first
@@ -34,7 +38,8 @@ const leftOf = `((sel, a, b) => {
 // picker as bare text. A Hebrew name beginning with digits, "24 חנות", had its digits drawn
 // on the left, after "paysplit ·", where in a right-to-left name they come last; and in the
 // picker's "name (id)" an ID beginning with digits ("42-…") was drawn inside the name's
-// right-to-left stretch, left of it. The heading now holds the name in a <bdi>, and the option
+// right-to-left stretch, left of it. A monitor's name in the admin's list of firing alerts had
+// the heading's trouble. The heading and the alert now hold the name in a <bdi>, and the option
 // its name between FSI and PDI (an option holds text only).
 func TestDashboardIsolatesClientNames(t *testing.T) {
 	a := newAPI(t, nil)
@@ -44,6 +49,13 @@ func TestDashboardIsolatesClientNames(t *testing.T) {
 	code, body := a.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + id, key: adminKey,
 		body: map[string]any{"name": name, "default_currency": "usd"}})
 	require.Equal(t, http.StatusCreated, code, body)
+	monitorName := fmt.Sprintf("24 חנות %d", time.Now().UnixNano()%1e6)
+	code, body = a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey, body: map[string]any{
+		"name": monitorName, "kind": "held_leg_age", "days": 1}})
+	require.Equal(t, http.StatusCreated, code, body)
+	_, err := monitor.NewStore(a.pool, ledger.New(a.pool)).Apply(t.Context(), int64(body["id"].(float64)),
+		monitor.Result{Status: monitor.StatusFiring, Summary: "held too long", Value: 1}, time.Now())
+	require.NoError(t, err)
 
 	b.login(a.url+"/", adminKey)
 	b.pickClient(id)
@@ -64,6 +76,14 @@ func TestDashboardIsolatesClientNames(t *testing.T) {
 	require.NotNil(t, rendered)
 	require.True(t, *rendered, "the ID is drawn right of the name, not inside its right-to-left stretch")
 	_ = eval[bool](b, `(document.getElementById('option-probe').remove(), true)`)
+
+	// The firing alert: its monitor's name in a <bdi>, drawn right to left.
+	b.waitFor(fmt.Sprintf(`[...document.querySelectorAll('#alerts-list li')].some(li => li.textContent.includes(%q))`, monitorName))
+	_ = eval[bool](b, fmt.Sprintf(`([...document.querySelectorAll('#alerts-list li')].find(li => li.textContent.includes(%q)).id = 'alert-probe', true)`, monitorName))
+	require.Equal(t, monitorName, eval[string](b, `(e => e ? e.textContent : '')(document.querySelector('#alert-probe bdi'))`), "the monitor's name is in a <bdi>")
+	rendered = eval[*bool](b, fmt.Sprintf(leftOf, "#alert-probe", "חנות", "24"))
+	require.NotNil(t, rendered)
+	require.True(t, *rendered, "the monitor name's leading digits are drawn right of its letters")
 
 	require.Empty(t, b.axe(), "the page with a right-to-left name")
 	b.noPageErrors()

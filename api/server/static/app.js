@@ -872,7 +872,7 @@
     const firing = alerts.filter((a) => a.state === 'firing');
     for (const a of firing) {
       const li = document.createElement('li');
-      li.textContent = a.monitor_name + ': ' + a.summary + ' (firing since ' + utcMinute(a.fired_at) + ')';
+      li.append(bdi(a.monitor_name), ': ' + a.summary + ' (firing since ' + utcMinute(a.fired_at) + ')');
       list.appendChild(li);
     }
     $('alerts-empty').hidden = firing.length > 0;
