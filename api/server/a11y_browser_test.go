@@ -309,3 +309,33 @@ func TestDashboardStructureForScreenReaders(t *testing.T) {
 	}
 	b.noPageErrors()
 }
+
+// TestDashboardNoticeIsALiveRegionFromTheStart: the notice above the figures (role=status) was
+// hidden while empty and shown in the same step its text was set. A live region that is not
+// rendered is not in the accessibility tree, and some screen readers announce a change only in a
+// region they already track, so "Refresh started" or an error could pass unsaid. The region is
+// now rendered and empty once the page is shown, and a notice is set into that same element.
+func TestDashboardNoticeIsALiveRegionFromTheStart(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c, key := a11yClient(t, a, "livenotice")
+	b.login(a.url+"/", key)
+	b.waitLoaded(c)
+
+	type region struct {
+		Role, Text string
+		Rendered   bool
+	}
+	const read = `(e => ({role: e.getAttribute('role') || '', text: e.textContent, rendered: !e.hidden && e.getClientRects().length > 0}))(document.getElementById('notice'))`
+	require.Equal(t, region{Role: "status", Text: "", Rendered: true}, eval[region](b, read), "the notice's live region is there, empty, before any notice")
+	require.Empty(t, b.axe(), "the page with the empty notice region")
+
+	_ = eval[bool](b, `(window.noticeAtLoad = document.getElementById('notice'), true)`)
+	b.do(chromedp.Click(chromedp.ID("refresh")))
+	b.waitFor(`document.getElementById('notice').textContent !== ''`)
+	got := eval[region](b, read)
+	require.Contains(t, got.Text, "not available yet")
+	require.True(t, got.Rendered)
+	require.True(t, eval[bool](b, `document.getElementById('notice') === window.noticeAtLoad`), "the text went into the region already there")
+	b.noPageErrors()
+}

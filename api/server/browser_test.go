@@ -312,7 +312,7 @@ func TestDashboardClientInBrowser(t *testing.T) {
 
 	// "Refresh now" says that the on-demand sync is not there yet instead of failing.
 	b.do(chromedp.Click(chromedp.ID("refresh")))
-	b.waitFor(`!document.getElementById('notice').hidden`)
+	b.waitFor(`document.getElementById('notice').textContent !== ''`)
 	notice := eval[string](b, `document.getElementById('notice').textContent`)
 	require.Contains(t, notice, "not available yet")
 	require.Equal(t, "", eval[string](b, `document.getElementById('notice').className`), "shown as information, not as an error")

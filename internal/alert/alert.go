@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"paysplit/internal/mailer"
 )
 
 // Message is one alert notification. It carries identifiers and summaries only, never personal
@@ -36,9 +38,10 @@ type Message struct {
 	ResolvedAt  *time.Time `json:"resolved_at,omitempty"`
 }
 
-// Subject is a one-line description for email subjects and logs.
+// Subject is the one-line description an alert email carries. The monitor's name is an isolate
+// (mailer.Isolate): a Hebrew or Arabic one keeps its own order in the left-to-right line.
 func (m Message) Subject() string {
-	return fmt.Sprintf("[paysplit] %s: %s", strings.ToUpper(m.Event), m.MonitorName)
+	return fmt.Sprintf("[paysplit] %s: %s", strings.ToUpper(m.Event), mailer.Isolate(m.MonitorName))
 }
 
 // Headers of a webhook delivery.

@@ -325,3 +325,33 @@ func TestSMTPAlertEmailAcceptedOnceRecognisedAsOne(t *testing.T) {
 	require.Equal(t, ids[0], ids[1], "one delivery, one Message-ID")
 	require.NotEqual(t, ids[0], ids[2], "another delivery is another message")
 }
+
+// TestAlertEmailIsolatesTheMonitorsName: a monitor's name went bare into the alert's subject and
+// text. A Hebrew name laid what follows it into its right-to-left stretch: "Monitor:  חוב ספקים
+// (#2, balance_above)" showed "(#2" inside the name, and "24 חנות" had its digits drawn on the
+// wrong side of the subject. The name is now an isolate (FSI … PDI, mailer.Isolate), read back
+// from the SMTP server around exactly the name; a Latin name stays as it was
+// (TestSMTPSendsEmail).
+func TestAlertEmailIsolatesTheMonitorsName(t *testing.T) {
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	s := &alert.SMTP{Addr: box.Addr(), From: "alerts@paysplit.test", To: []string{"ops@paysplit.test"}, Timeout: 5 * time.Second}
+	names := []string{"חוב ספקים", "24 חנות", "مراقبة 7"}
+	for i, name := range names {
+		m := message()
+		m.DeliveryID += int64(i)
+		m.MonitorName = name
+		require.NoError(t, s.SendEmail(t.Context(), m))
+	}
+	got := box.Messages()
+	require.Len(t, got, len(names))
+	for i, name := range names {
+		p, err := mailbox.Parse(got[i].Data)
+		require.NoError(t, err)
+		isolated := "\u2068" + name + "\u2069"
+		require.Equal(t, "[paysplit] FIRING: "+isolated, p.Subject)
+		require.Contains(t, strings.ReplaceAll(p.Text, "\r\n", "\n"), "\nMonitor:  "+isolated+" (#2, balance_above)\n")
+		require.Equal(t, 1, strings.Count(p.Text, "\u2068"), "one isolate in the text, the name's")
+	}
+}

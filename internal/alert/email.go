@@ -58,7 +58,8 @@ func messageID(m Message) string {
 func emailBody(m Message) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n\n", m.Summary)
-	fmt.Fprintf(&b, "Monitor:  %s (#%d, %s)\n", m.MonitorName, m.MonitorID, m.Kind)
+	// The name is an isolate, or a right-to-left one takes "(#2" after it into its stretch.
+	fmt.Fprintf(&b, "Monitor:  %s (#%d, %s)\n", mailer.Isolate(m.MonitorName), m.MonitorID, m.Kind)
 	fmt.Fprintf(&b, "Alert:    #%d, %s\n", m.AlertID, m.Event)
 	fmt.Fprintf(&b, "Fired at: %s\n", m.FiredAt.UTC().Format(time.RFC3339))
 	if m.ResolvedAt != nil {

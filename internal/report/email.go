@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+
+	"paysplit/internal/mailer"
 )
 
 // Email is the message that carries a report: the headline numbers in plain text and HTML, the
@@ -19,10 +21,13 @@ type Email struct {
 func EmailFor(d Data) (Email, error) {
 	tiles := d.Tiles()
 	notes := d.NotesAll()
-	subject := fmt.Sprintf("Weekly report %s: %s (%s)", d.Week.String(), d.displayName(), d.Week.Period())
+	// The name is put into sentences as an isolate, as in the PDF: a Hebrew or Arabic one must not
+	// take the period after it into its right-to-left stretch (mailer.Isolate; the HTML uses <bdi>).
+	name := mailer.Isolate(d.displayName())
+	subject := fmt.Sprintf("Weekly report %s: %s (%s)", d.Week.String(), name, d.Week.Period())
 
 	var t strings.Builder
-	fmt.Fprintf(&t, "Weekly report for %s\nWeek %d, %d: %s (%s)\n\n", d.displayName(), d.Week.Week, d.Week.Year, d.Week.Period(), d.daysIn())
+	fmt.Fprintf(&t, "Weekly report for %s\nWeek %d, %d: %s (%s)\n\n", name, d.Week.Week, d.Week.Year, d.Week.Period(), d.daysIn())
 	for _, tile := range tiles {
 		fmt.Fprintf(&t, "%-20s %s", tile.Label+":", tile.Value)
 		if tile.Change != "" {
@@ -55,7 +60,7 @@ func EmailFor(d Data) (Email, error) {
 	}
 	var h bytes.Buffer
 	err := emailHTML.Execute(&h, map[string]any{
-		"Name": d.displayName(), "Week": d.Week, "Period": d.Week.Period(), "DaysIn": d.daysIn(),
+		"Name": mailer.StripIsolates(d.displayName()), "Week": d.Week, "Period": d.Week.Period(), "DaysIn": d.daysIn(),
 		"Tiles": views, "Notes": notes, "File": FileName(d.ClientID, d.Week),
 	})
 	if err != nil {
@@ -78,7 +83,7 @@ var emailHTML = template.Must(template.New("email").Parse(`<!doctype html>
 <table role="presentation" width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;border-radius:8px">
 <tr><td style="background:#1e293b;color:#ffffff;padding:24px;border-radius:8px 8px 0 0">
 <div style="font-size:12px;color:#94a3b8;letter-spacing:1px">WEEKLY REPORT</div>
-<div style="font-size:24px;font-weight:bold;margin-top:4px">{{.Name}}</div>
+<div style="font-size:24px;font-weight:bold;margin-top:4px"><bdi>{{.Name}}</bdi></div>
 <div style="font-size:14px;color:#e2e8f0;margin-top:4px">Week {{.Week.Week}}, {{.Week.Year}} · {{.Period}} · {{.DaysIn}}</div>
 </td></tr>
 <tr><td style="padding:20px 24px">

@@ -146,18 +146,20 @@
     el.dataset.value = String(raw);
   }
 
+  // notice says text in the live region above the figures. The region is never hidden: it is
+  // rendered (empty, and then without a box: app.css) from the moment the page is shown, as a
+  // region hidden and shown with its text at once is not announced by some screen readers.
   function notice(text, isError) {
     const el = $('notice');
     el.textContent = text;
     el.className = isError ? 'error' : '';
-    el.hidden = !text;
   }
 
   // addNotice keeps what the notice already says: a warning about the figures must not hide, or
   // be hidden by, another one.
   function addNotice(text, isError) {
     const el = $('notice');
-    if (el.hidden || !el.textContent) return notice(text, isError);
+    if (!el.textContent) return notice(text, isError);
     el.textContent += ' ' + text;
     if (isError) el.className = 'error';
   }
@@ -180,6 +182,21 @@
       field.removeAttribute('aria-invalid');
     }
     field.setAttribute('aria-describedby', ids.join(' '));
+  }
+
+  // isolate marks a name put into a line of text (FSI … PDI), for where no <bdi> can go (an
+  // option holds text only): a Hebrew or Arabic name keeps its own order and does not take what
+  // follows it, "(42-shop)", into its right-to-left stretch. Isolate marks in the name itself are
+  // dropped, or a stray PDI would end the isolate early.
+  function isolate(name) {
+    return '\u2068' + String(name).replace(/[\u2066-\u2069]/g, '') + '\u2069';
+  }
+
+  // bdi is an element isolating a name among the text around it (see isolate).
+  function bdi(name) {
+    const el = document.createElement('bdi');
+    el.textContent = name;
+    return el;
   }
 
   function cell(row, text, cls) {
@@ -268,7 +285,7 @@
       for (const c of clients) {
         const o = document.createElement('option');
         o.value = c.id;
-        o.textContent = c.name + ' (' + c.id + ')';
+        o.textContent = isolate(c.name) + ' (' + c.id + ')';
         picker.appendChild(o);
       }
       if (!clients.length) {
@@ -302,7 +319,7 @@
     // must not head the other's figures, nor its reload replace them. (Not state.generation: a
     // period chosen meanwhile is still this client's.)
     if (state.me !== me || state.clientId !== clientId || $('app').hidden) return;
-    $('client-name').textContent = '· ' + client.name;
+    $('client-name').replaceChildren('· ', bdi(client.name));
     setAccent(settings.accent_color);
     setPeriod(settings.default_period);
   }
@@ -855,7 +872,7 @@
     const firing = alerts.filter((a) => a.state === 'firing');
     for (const a of firing) {
       const li = document.createElement('li');
-      li.textContent = a.monitor_name + ': ' + a.summary + ' (firing since ' + utcMinute(a.fired_at) + ')';
+      li.append(bdi(a.monitor_name), ': ' + a.summary + ' (firing since ' + utcMinute(a.fired_at) + ')');
       list.appendChild(li);
     }
     $('alerts-empty').hidden = firing.length > 0;
