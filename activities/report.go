@@ -390,7 +390,8 @@ type EmailReportInput struct {
 	EnsureSends int
 }
 
-// EmailReportOutput says what happened: Sent, or why not (already_sent, not_requested,
+// EmailReportOutput says what happened: Sent (by this run: a retried step whose earlier attempt
+// made the send says Sent too), or why not (already_sent by another run, not_requested,
 // no_recipients, email_off).
 type EmailReportOutput struct {
 	Sent       bool
@@ -418,6 +419,12 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 	switch {
 	case d.SendsWanted == 0:
 		return EmailReportOutput{Reason: "not_requested"}, nil
+	case d.SendsDone >= d.SendsWanted && d.SentByRun != "" && d.SentByRun == runOf(ctx):
+		// This run's own send, made and recorded by an earlier attempt whose completion was lost
+		// (its worker died after the record): the run did send, and says so. Before, the retry
+		// answered already_sent and the week's outcome said not_sent for a report it had sent.
+		return EmailReportOutput{Sent: true, Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients,
+			Refused: len(d.RefusedRecipients)}, nil
 	case d.SendsDone >= d.SendsWanted:
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
 	case !d.Uploaded:

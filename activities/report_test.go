@@ -250,7 +250,10 @@ func TestReportEmailSkipsARefusedRecipient(t *testing.T) {
 	require.Equal(t, []int{1}, d.RefusedRecipients, "the admin listing shows which recipient was refused")
 
 	// A retry (the activity's completion lost) sends nothing more.
-	_, err = env.ExecuteActivity(rep.EmailReport, activities.EmailReportInput{ClientID: id, Week: "2026-W24", EnsureSends: 1})
+	v, err = env.ExecuteActivity(rep.EmailReport, activities.EmailReportInput{ClientID: id, Week: "2026-W24", EnsureSends: 1})
 	require.NoError(t, err)
 	require.Len(t, box.Messages(), 1, "the owner is not mailed twice")
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, activities.EmailReportOutput{Sent: true, Send: 1, MessageID: out.MessageID, Recipients: 1, Refused: 1}, out,
+		"the same run's retry says its send was made")
 }
