@@ -134,6 +134,11 @@ func (s *SMTP) send(ctx context.Context, m Message, allOrNothing bool) (Delivery
 	if err != nil {
 		return Delivery{}, fmt.Errorf("mailer: send %s via %s: dial: %w", m.MessageID, s.Addr, err)
 	}
+	// As go-mail's own send does after dialing: the timeout bounds the transaction from here.
+	if err := conn.UpdateDeadline(timeout); err != nil {
+		_ = conn.Close()
+		return Delivery{}, fmt.Errorf("mailer: send %s via %s: deadline: %w", m.MessageID, s.Addr, err)
+	}
 	defer func() {
 		// Whatever QUIT answers changes nothing: the message was taken or it was not.
 		if err := conn.Quit(); err != nil {
