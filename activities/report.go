@@ -390,14 +390,18 @@ type EmailReportInput struct {
 	EnsureSends int
 }
 
-// EmailReportOutput says what happened: Sent, or why not (already_sent, not_requested,
+// EmailReportOutput says what happened: Sent (by this run: a retried step whose earlier attempt
+// made the send says Sent too), or why not (already_sent by another run, not_requested,
 // no_recipients, email_off).
 type EmailReportOutput struct {
 	Sent       bool
 	Reason     string
 	Send       int // the send's number for this client and week, 1 for the first
 	MessageID  string
-	Recipients int
+	Recipients int // how many got it
+	// Refused is how many recipients the mail server refused for good (no such mailbox); the
+	// others got the report. The delivery record says which.
+	Refused int `json:",omitempty"`
 }
 
 // EmailReport sends the stored file (read back from S3, so the mail carries exactly what the
@@ -415,6 +419,12 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 	switch {
 	case d.SendsWanted == 0:
 		return EmailReportOutput{Reason: "not_requested"}, nil
+	case d.SendsDone >= d.SendsWanted && d.SentByRun != "" && d.SentByRun == runOf(ctx):
+		// This run's own send, made and recorded by an earlier attempt whose completion was lost
+		// (its worker died after the record): the run did send, and says so. Before, the retry
+		// answered already_sent and the week's outcome said not_sent for a report it had sent.
+		return EmailReportOutput{Sent: true, Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients,
+			Refused: len(d.RefusedRecipients)}, nil
 	case d.SendsDone >= d.SendsWanted:
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
 	case !d.Uploaded:
@@ -446,11 +456,12 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 	}
 	seq := d.SendsWanted
 	msgID := fmt.Sprintf("report-%s-%s-%d@paysplit.reports", in.ClientID, in.Week, seq)
-	err = a.Mail.Send(ctx, mailer.Message{
+	sent, err := a.Mail.Deliver(ctx, mailer.Message{
 		To: settings.Recipients, Subject: e.Subject, Text: e.Text, HTML: e.HTML, MessageID: msgID, Date: a.now(),
 		Attachments: []mailer.Attachment{{Name: report.FileName(in.ClientID, full.Data.Week), ContentType: "application/pdf", Data: pdf}},
 	})
 	if errors.Is(err, mailer.ErrRecipientsRefused) {
+		// Every recipient was refused: nothing was sent, and a retry is refused the same way.
 		return EmailReportOutput{}, invalid(errors.New(redactAddresses(err.Error())))
 	}
 	if errors.Is(err, mailer.ErrInvalidMessage) {
@@ -460,12 +471,31 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		// SMTP replies often quote the recipient; the error goes into workflow history.
 		return EmailReportOutput{}, errors.New(redactAddresses(err.Error()))
 	}
-	if err := a.Store.MarkReportEmailed(ctx, in.ClientID, in.Week, seq, msgID, len(settings.Recipients)); err != nil {
+	// The server took the message for the others: the send is made, and recorded as such, so a
+	// retry does not mail them twice. The refused ones are kept by position for the admin listing.
+	got := len(settings.Recipients) - len(sent.Refused)
+	if err := a.Store.MarkReportEmailed(ctx, in.ClientID, in.Week, store.ReportSend{
+		Seq: seq, MessageID: msgID, Recipients: got, Refused: sent.Refused, Run: runOf(ctx),
+	}); err != nil {
 		return EmailReportOutput{}, err
 	}
 	// Recipients are counted, never logged.
-	activity.GetLogger(ctx).Info("report emailed", "ClientID", in.ClientID, "Week", in.Week, "Send", seq, "Recipients", len(settings.Recipients))
-	return EmailReportOutput{Sent: true, Send: seq, MessageID: msgID, Recipients: len(settings.Recipients)}, nil
+	if len(sent.Refused) > 0 {
+		activity.GetLogger(ctx).Warn("report emailed; the mail server refused some recipients for good", "ClientID", in.ClientID,
+			"Week", in.Week, "Send", seq, "Recipients", got, "Refused", len(sent.Refused))
+	} else {
+		activity.GetLogger(ctx).Info("report emailed", "ClientID", in.ClientID, "Week", in.Week, "Send", seq, "Recipients", got)
+	}
+	return EmailReportOutput{Sent: true, Send: seq, MessageID: msgID, Recipients: got, Refused: len(sent.Refused)}, nil
+}
+
+// runOf names the Temporal run an activity works for (empty outside one): the run whose email
+// step made a send.
+func runOf(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	return activity.GetInfo(ctx).WorkflowExecution.RunID
 }
 
 var emailAddress = regexp.MustCompile(`[^\s<>"'@,;:()]+@[^\s<>"',;:()]+`)

@@ -193,3 +193,67 @@ func TestReportEmailAcceptedThenConnectionDropped(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, d.SendsDone, "the accepted send is recorded")
 }
+
+// TestReportEmailSkipsARefusedRecipient: the SMTP server refuses one of the client's two
+// recipients for good (550 no such mailbox, an accountant who left). The owner still gets the
+// report and the send is recorded; before, the one refusal failed the send as invalid and nobody
+// got the week's report.
+func TestReportEmailSkipsARefusedRecipient(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	const id = "report-smtp-refused"
+	const owner, gone = "owner@refused.test", "accountant@refused.test"
+	usdClient(t, st, id)
+	_, err := st.PutReportSettings(ctx, store.ReportSettings{ClientID: id, TimeZone: "UTC", Recipients: []string{owner, gone}, Enabled: true})
+	require.NoError(t, err)
+	generateW24(t, st, id, nil)
+
+	s3 := objstoretest.Start(t)
+	files, err := objstore.New(ctx, s3.Config("paysplit-reports"))
+	require.NoError(t, err)
+	require.NoError(t, files.EnsureBucket(ctx))
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	box.RejectRecipients(func(addr string) (int, string) {
+		if addr == gone {
+			return 550, "5.1.1 <" + addr + ">: no such mailbox"
+		}
+		return 0, ""
+	})
+
+	rep := &activities.Reports{Store: st, Files: files,
+		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(rep)
+	_, err = env.ExecuteActivity(rep.UploadReport, activities.ReportInput{ClientID: id, Week: "2026-W24"})
+	require.NoError(t, err)
+
+	v, err := env.ExecuteActivity(rep.EmailReport, activities.EmailReportInput{ClientID: id, Week: "2026-W24", EnsureSends: 1})
+	var envelopes [][]string
+	for _, m := range box.Messages() {
+		envelopes = append(envelopes, m.To)
+	}
+	require.Equal(t, [][]string{{owner}}, envelopes, "the owner gets the report; the send said: %v", err)
+	require.NoError(t, err)
+	var out activities.EmailReportOutput
+	require.NoError(t, v.Get(&out))
+	require.True(t, out.Sent)
+	require.Equal(t, 1, out.Recipients, "recipients who got it")
+	require.Equal(t, 1, out.Refused)
+	d, err := st.GetReportDelivery(ctx, id, "2026-W24")
+	require.NoError(t, err)
+	require.Equal(t, 1, d.SendsDone, "the send is made")
+	require.Equal(t, 1, d.Recipients)
+	require.Equal(t, []int{1}, d.RefusedRecipients, "the admin listing shows which recipient was refused")
+
+	// A retry (the activity's completion lost) sends nothing more.
+	v, err = env.ExecuteActivity(rep.EmailReport, activities.EmailReportInput{ClientID: id, Week: "2026-W24", EnsureSends: 1})
+	require.NoError(t, err)
+	require.Len(t, box.Messages(), 1, "the owner is not mailed twice")
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, activities.EmailReportOutput{Sent: true, Send: 1, MessageID: out.MessageID, Recipients: 1, Refused: 1}, out,
+		"the same run's retry says its send was made")
+}

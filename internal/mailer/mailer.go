@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/textproto"
 	"strconv"
 	"time"
 
@@ -35,9 +36,17 @@ type Message struct {
 	Attachments []Attachment
 }
 
-// Sender delivers messages.
+// Sender delivers messages to the recipients the server accepts.
 type Sender interface {
-	Send(ctx context.Context, m Message) error
+	Deliver(ctx context.Context, m Message) (Delivery, error)
+}
+
+// Delivery is a message the server took (250 to its DATA): every recipient of Message.To got it
+// but those in Refused.
+type Delivery struct {
+	// Refused are the positions in Message.To of the recipients the server refused for good (5xx
+	// at RCPT TO: no such mailbox, relaying denied), in order; empty when all got it.
+	Refused []int
 }
 
 // TLS policies for SMTP.
@@ -63,22 +72,44 @@ var ErrInvalidMessage = errors.New("mailer: invalid message")
 
 // ErrRecipientsRefused marks a message the server refused for good at RCPT TO (5xx: no such
 // mailbox, relaying denied): nothing was sent, and the same recipients will be refused again, so
-// it is not retried; a 4xx (try later) stays a plain error.
+// it is not retried; a 4xx (try later) stays a plain error. Send answers it when any recipient
+// is refused, Deliver only when all are.
 var ErrRecipientsRefused = errors.New("mailer: recipients refused")
 
-// Send delivers m. Authentication, when configured, only ever happens over TLS.
+// Send delivers m to all of its recipients or to none: a recipient the server refuses for good
+// fails the send (ErrRecipientsRefused) and nothing is sent (alerts, whose failed delivery is
+// recorded and retried). Authentication, when configured, only ever happens over TLS.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
+	_, err := s.send(ctx, m, true)
+	return err
+}
+
+// Deliver delivers m to the recipients the server accepts and says which it refused for good
+// (weekly reports: a stale address must not cost the others their mail). It fails with
+// ErrRecipientsRefused, nothing sent, only when every recipient is refused; a recipient the
+// server asks to try later (4xx) fails the send with a plain error before anything is sent, so
+// a retry reaches everyone once. The message counts as delivered once the server answered 250
+// to its DATA, whatever happens after.
+func (s *SMTP) Deliver(ctx context.Context, m Message) (Delivery, error) {
+	return s.send(ctx, m, false)
+}
+
+// send runs one SMTP transaction for m with go-mail's own dialing (STARTTLS, authentication)
+// and its message writer; the envelope is driven here because go-mail's Client gives up the
+// whole message at the first refused RCPT TO (v0.8.1 has no option to go on), which allOrNothing
+// keeps.
+func (s *SMTP) send(ctx context.Context, m Message, allOrNothing bool) (Delivery, error) {
 	msg, err := s.build(m)
 	if err != nil {
-		return err
+		return Delivery{}, err
 	}
 	host, portStr, err := net.SplitHostPort(s.Addr)
 	if err != nil {
-		return fmt.Errorf("mailer: smtp address %q: %w", s.Addr, err)
+		return Delivery{}, fmt.Errorf("mailer: smtp address %q: %w", s.Addr, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return fmt.Errorf("mailer: smtp port %q: %w", portStr, err)
+		return Delivery{}, fmt.Errorf("mailer: smtp port %q: %w", portStr, err)
 	}
 	timeout := s.Timeout
 	if timeout == 0 {
@@ -97,22 +128,76 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 	client, err := mail.NewClient(host, opts...)
 	if err != nil {
-		return fmt.Errorf("mailer: smtp client for %s: %w", s.Addr, err)
+		return Delivery{}, fmt.Errorf("mailer: smtp client for %s: %w", s.Addr, err)
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		if msg.IsDelivered() {
-			// The server answered 250 to DATA: the message is its to deliver (RFC 5321
-			// 4.1.1.4). What failed after that (the RSET go-mail sends next, QUIT, a connection
-			// dropped on the way out) must not fail the send, or the caller's retry sends it again.
-			return nil
-		}
-		var se *mail.SendError
-		if errors.As(err, &se) && se.Reason == mail.ErrSMTPRcptTo && !se.IsTemp() {
-			return fmt.Errorf("%w: %s via %s: %w", ErrRecipientsRefused, m.MessageID, s.Addr, err)
-		}
-		return fmt.Errorf("mailer: send %s via %s: %w", m.MessageID, s.Addr, err)
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("mailer: send %s via %s: dial: %w", m.MessageID, s.Addr, err)
 	}
-	return nil
+	// As go-mail's own send does after dialing: the timeout bounds the transaction from here.
+	if err := conn.UpdateDeadline(timeout); err != nil {
+		_ = conn.Close()
+		return Delivery{}, fmt.Errorf("mailer: send %s via %s: deadline: %w", m.MessageID, s.Addr, err)
+	}
+	defer func() {
+		// Whatever QUIT answers changes nothing: the message was taken or it was not.
+		if err := conn.Quit(); err != nil {
+			_ = conn.Close()
+		}
+	}()
+	fail := func(step string, err error) (Delivery, error) {
+		return Delivery{}, fmt.Errorf("mailer: send %s via %s: %s: %w", m.MessageID, s.Addr, step, err)
+	}
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("%w: from: %v", ErrInvalidMessage, err)
+	}
+	if err := conn.Mail(from); err != nil {
+		return fail("MAIL FROM", err)
+	}
+	// build put m.To, and only it, into the message: the envelope's recipients are m.To in order.
+	rcpts, err := msg.GetRecipients()
+	if err != nil || len(rcpts) != len(m.To) {
+		return Delivery{}, fmt.Errorf("%w: %d recipients in the envelope for %d addresses", ErrInvalidMessage, len(rcpts), len(m.To))
+	}
+	var d Delivery
+	var refusals []error
+	for i, rcpt := range rcpts {
+		err := conn.Rcpt(rcpt)
+		if err == nil {
+			continue
+		}
+		var tp *textproto.Error
+		if !errors.As(err, &tp) || tp.Code/100 != 5 {
+			// Try later (4xx), or the connection failed: nothing is sent now, so the retry sends
+			// to everyone once.
+			_ = conn.Reset()
+			return fail("RCPT TO", err)
+		}
+		d.Refused = append(d.Refused, i)
+		refusals = append(refusals, err)
+	}
+	if len(d.Refused) == len(rcpts) || (allOrNothing && len(d.Refused) > 0) {
+		_ = conn.Reset()
+		return Delivery{}, fmt.Errorf("%w: %d of %d for %s via %s: %w", ErrRecipientsRefused, len(d.Refused), len(rcpts),
+			m.MessageID, s.Addr, errors.Join(refusals...))
+	}
+	w, err := conn.Data()
+	if err != nil {
+		return fail("DATA", err)
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		_ = w.Close()
+		return fail("write message", err)
+	}
+	if err := w.Close(); err != nil {
+		// No 250 to the DATA: the server did not take the message.
+		return fail("end of DATA", err)
+	}
+	// The server answered 250 to DATA: the message is its to deliver (RFC 5321 4.1.1.4). What
+	// fails after that (QUIT, a connection dropped on the way out) must not fail the send, or
+	// the caller's retry sends it again.
+	return d, nil
 }
 
 // Render writes m as the MIME bytes Send would transmit (for previews and tests).

@@ -79,16 +79,29 @@ func TestSendFailsWhenServerIsDown(t *testing.T) {
 	require.NotErrorIs(t, err, mailer.ErrInvalidMessage)
 }
 
-// TestSendRecipientsRefused: a 5xx to RCPT TO is a refusal for good (not retried, nothing sent);
-// a 4xx is the server asking to try later and stays a plain error.
+// TestSendRecipientsRefused: a 5xx to RCPT TO is a refusal for good (not retried). Send (alerts)
+// sends nothing to part of the list; Deliver (weekly reports) sends to the recipients the server
+// accepts and says which it refused, and fails only when it refused them all. A 4xx is the
+// server asking to try later: a plain error, and nothing is sent, so the retry reaches everyone
+// once.
 func TestSendRecipientsRefused(t *testing.T) {
+	const owner, gone, other = "owner@northwind.test", "gone@northwind.test", "other@northwind.test"
 	tests := []struct {
 		name    string
+		deliver bool // Deliver rather than Send
+		to      []string
 		code    int
-		refused bool
+		refused bool     // the error is ErrRecipientsRefused
+		failed  bool     // an error at all
+		got     []string // who the server took the message for
+		skipped []int    // Delivery.Refused
 	}{
-		{"no such mailbox", 550, true},
-		{"mailbox busy", 450, false},
+		{"send: no such mailbox", false, []string{owner, gone}, 550, true, true, nil, nil},
+		{"send: mailbox busy", false, []string{owner, gone}, 450, false, true, nil, nil},
+		{"deliver: no such mailbox", true, []string{owner, gone, other}, 550, false, false, []string{owner, other}, []int{1}},
+		{"deliver: every recipient gone", true, []string{gone}, 550, true, true, nil, nil},
+		{"deliver: mailbox busy", true, []string{owner, gone}, 450, false, true, nil, nil},
+		{"deliver: all accepted", true, []string{owner, other}, 550, false, false, []string{owner, other}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,16 +109,32 @@ func TestSendRecipientsRefused(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = box.Close() })
 			box.RejectRecipients(func(addr string) (int, string) {
-				if addr == "gone@northwind.test" {
+				if addr == gone {
 					return tt.code, "mailbox unavailable"
 				}
 				return 0, ""
 			})
 			s := &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}
-			err = s.Send(t.Context(), mailer.Message{To: []string{"owner@northwind.test", "gone@northwind.test"}, Subject: "x", Text: "x", MessageID: "m@paysplit"})
-			require.Error(t, err)
+			m := mailer.Message{To: tt.to, Subject: "x", Text: "x", MessageID: "m@paysplit"}
+			var d mailer.Delivery
+			if tt.deliver {
+				d, err = s.Deliver(t.Context(), m)
+			} else {
+				err = s.Send(t.Context(), m)
+			}
+			require.Equal(t, tt.failed, err != nil, "%v", err)
 			require.Equal(t, tt.refused, errors.Is(err, mailer.ErrRecipientsRefused), "%v", err)
-			require.Empty(t, box.Messages(), "nothing is sent to part of the list")
+			require.Equal(t, tt.skipped, d.Refused)
+			got := box.Messages()
+			if tt.got == nil {
+				require.Empty(t, got, "nothing is sent to part of the list")
+				return
+			}
+			require.Len(t, got, 1)
+			require.Equal(t, tt.got, got[0].To)
+			p, err := mailbox.Parse(got[0].Data)
+			require.NoError(t, err)
+			require.Equal(t, tt.to, p.To, "the To header names the recipients the message was for")
 		})
 	}
 }

@@ -195,18 +195,26 @@ type ReportDelivery struct {
 	SendsDone   int        `json:"sends_done"`
 	EmailedAt   *time.Time `json:"emailed_at"`
 	MessageID   string     `json:"message_id"`
-	Recipients  int        `json:"recipients"`
+	// Recipients is how many recipients the last send went to; RefusedRecipients are those the
+	// SMTP server refused for good (no such mailbox), as positions (0-based) in the client's
+	// report recipients as they were at that send. The addresses stay in report_settings.
+	Recipients        int   `json:"recipients"`
+	RefusedRecipients []int `json:"refused_recipients"`
+	// SentByRun is the Temporal run whose email step made the last send (empty before 00033).
+	SentByRun string `json:"-"`
 	// Data is the report's content; only GetReportDelivery fills it.
 	Data *report.Data `json:"-"`
 }
 
 const deliveryColumns = `client_id, iso_week, pdf_sha256, pdf_bytes, pages, generated_at, s3_key,
-	uploaded_sha256 = pdf_sha256, uploaded_at, sends_wanted, sends_done, emailed_at, message_id, recipients`
+	uploaded_sha256 = pdf_sha256, uploaded_at, sends_wanted, sends_done, emailed_at, message_id, recipients,
+	refused_recipients, sent_by_run`
 
 func scanDelivery(row pgx.Row, extra ...any) (ReportDelivery, error) {
 	var d ReportDelivery
 	err := row.Scan(append([]any{&d.ClientID, &d.ISOWeek, &d.SHA256, &d.Bytes, &d.Pages, &d.GeneratedAt, &d.S3Key,
-		&d.Uploaded, &d.UploadedAt, &d.SendsWanted, &d.SendsDone, &d.EmailedAt, &d.MessageID, &d.Recipients}, extra...)...)
+		&d.Uploaded, &d.UploadedAt, &d.SendsWanted, &d.SendsDone, &d.EmailedAt, &d.MessageID, &d.Recipients,
+		&d.RefusedRecipients, &d.SentByRun}, extra...)...)
 	return d, err
 }
 
@@ -299,11 +307,27 @@ func (s *Store) WantReportSends(ctx context.Context, clientID, week string, n in
 	return d, notFound(err, "report "+clientID+" "+week)
 }
 
-// MarkReportEmailed records send number seq; an older or repeated seq changes nothing.
-func (s *Store) MarkReportEmailed(ctx context.Context, clientID, week string, seq int, messageID string, recipients int) error {
+// ReportSend is one send of a report the SMTP server took.
+type ReportSend struct {
+	Seq        int // the send's number for the client and week, 1 for the first
+	MessageID  string
+	Recipients int // how many got it
+	// Refused are the positions in the client's recipients of those refused for good.
+	Refused []int
+	// Run is the Temporal run whose email step made the send.
+	Run string
+}
+
+// MarkReportEmailed records send number s.Seq; an older or repeated seq changes nothing.
+func (s *Store) MarkReportEmailed(ctx context.Context, clientID, week string, send ReportSend) error {
+	refused := send.Refused
+	if refused == nil {
+		refused = []int{}
+	}
 	_, err := s.pool.Exec(ctx, `UPDATE report_deliveries SET sends_done = $3, emailed_at = now(), message_id = $4,
-			recipients = $5, updated_at = now()
-		WHERE client_id = $1 AND iso_week = $2 AND sends_done < $3`, clientID, week, seq, messageID, recipients)
+			recipients = $5, refused_recipients = $6, sent_by_run = $7, updated_at = now()
+		WHERE client_id = $1 AND iso_week = $2 AND sends_done < $3`, clientID, week, send.Seq, send.MessageID, send.Recipients,
+		refused, send.Run)
 	if err != nil {
 		return fmt.Errorf("mark report %s %s emailed: %w", clientID, week, err)
 	}

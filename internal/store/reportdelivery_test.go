@@ -115,8 +115,12 @@ func TestReportDeliveryRecord(t *testing.T) {
 	}{
 		{"schedule asks for one send", func() error { _, err := st.WantReportSends(ctx, id, week, 1); return err }, 1, 0},
 		{"asking again asks once", func() error { _, err := st.WantReportSends(ctx, id, week, 1); return err }, 1, 0},
-		{"send 1 made", func() error { return st.MarkReportEmailed(ctx, id, week, 1, "m1", 2) }, 1, 1},
-		{"a repeated record changes nothing", func() error { return st.MarkReportEmailed(ctx, id, week, 1, "m1-again", 5) }, 1, 1},
+		{"send 1 made", func() error {
+			return st.MarkReportEmailed(ctx, id, week, store.ReportSend{Seq: 1, MessageID: "m1", Recipients: 2, Refused: []int{2}, Run: "run-a"})
+		}, 1, 1},
+		{"a repeated record changes nothing", func() error {
+			return st.MarkReportEmailed(ctx, id, week, store.ReportSend{Seq: 1, MessageID: "m1-again", Recipients: 5, Run: "run-b"})
+		}, 1, 1},
 		{"a resend asks for send 2", func() error { _, err := st.WantReportSends(ctx, id, week, 2); return err }, 2, 1},
 		{"a lower ask does not lower it", func() error { _, err := st.WantReportSends(ctx, id, week, 1); return err }, 2, 1},
 	}
@@ -131,6 +135,8 @@ func TestReportDeliveryRecord(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "m1", got.MessageID)
 	require.Equal(t, 2, got.Recipients)
+	require.Equal(t, []int{2}, got.RefusedRecipients, "the refused recipient's position is kept")
+	require.Equal(t, "run-a", got.SentByRun)
 	_, err = st.WantReportSends(ctx, id, "2020-W01", 1)
 	require.ErrorIs(t, err, store.ErrNotFound)
 
