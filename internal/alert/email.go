@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -23,13 +24,20 @@ type SMTP struct {
 	Username string // empty: no authentication
 	Password string
 	Timeout  time.Duration // 0: defaultEmailTimeout
+	// Logger says which recipients the server refused for good (nil: slog.Default()).
+	Logger *slog.Logger
 }
 
 // defaultEmailTimeout is shorter than the weekly reports' (mailer's 30 s): one delivery round
 // tries every queued alert, and a hanging relay should cost it little.
 const defaultEmailTimeout = 15 * time.Second
 
-// SendEmail delivers m as a plain-text email to every recipient. It goes through
+// SendEmail delivers m as a plain-text email to the recipients the server accepts. A recipient
+// it refuses for good (550 no such mailbox: an address left in ALERT_EMAIL_TO after someone left)
+// must not keep the alert from on-call: the others get it, the send counts as made, and the
+// refused ones are logged as warnings by their positions in To (the addresses are not logged,
+// as nowhere else). Every recipient refused fails the send (mailer.ErrRecipientsRefused), as
+// does a server asking to try later. It goes through
 // internal/mailer, the one SMTP sender (weekly reports use it too), so what counts as sent (a
 // message the server accepted, whatever happens after), STARTTLS when the server offers it and
 // authentication only ever over TLS are decided in one place.
@@ -40,9 +48,21 @@ func (s *SMTP) SendEmail(ctx context.Context, m Message) error {
 	}
 	sender := &mailer.SMTP{Addr: s.Addr, From: s.From, Username: s.Username, Password: s.Password,
 		TLS: mailer.TLSOpportunistic, Timeout: timeout}
-	err := sender.Send(ctx, mailer.Message{To: s.To, Subject: m.Subject(), Text: emailBody(m), MessageID: messageID(m)})
+	d, err := sender.Deliver(ctx, mailer.Message{To: s.To, Subject: m.Subject(), Text: emailBody(m), MessageID: messageID(m)})
 	if err != nil {
 		return fmt.Errorf("alert: email for message %d: %w", m.DeliveryID, err)
+	}
+	if len(d.Refused) > 0 {
+		log := s.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		positions := make([]int, len(d.Refused))
+		for i, p := range d.Refused {
+			positions[i] = p + 1 // as an operator counts the entries of ALERT_EMAIL_TO
+		}
+		log.WarnContext(ctx, "alert email sent, but the mail server refused some recipients for good: fix ALERT_EMAIL_TO",
+			"delivery", m.DeliveryID, "refused_entries", positions, "recipients", len(s.To))
 	}
 	return nil
 }
