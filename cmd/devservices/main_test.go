@@ -44,9 +44,10 @@ func TestServicesKeepObjectsAndMailAcrossRestarts(t *testing.T) {
 	require.NoError(t, files.Put(ctx, objstore.Object{Key: "reports/c/2026-W07.pdf", Body: pdf, ContentType: "application/pdf"}))
 
 	m := &mailer.SMTP{Addr: svc.box.Addr(), From: "reports@paysplit.test", Timeout: 5 * time.Second}
-	require.NoError(t, m.Send(ctx, mailer.Message{To: []string{"dev@shop.test"}, Subject: "Weekly report 2026-W07",
+	_, err = m.Deliver(ctx, mailer.Message{To: []string{"dev@shop.test"}, Subject: "Weekly report 2026-W07",
 		Text: "Visitors: 1,234", HTML: "<p>Visitors: <b>1,234</b></p>",
-		Attachments: []mailer.Attachment{{Name: "report.pdf", ContentType: "application/pdf", Data: pdf}}}))
+		Attachments: []mailer.Attachment{{Name: "report.pdf", ContentType: "application/pdf", Data: pdf}}})
+	require.NoError(t, err)
 
 	page := "http://" + svc.httpAddr
 	require.EventuallyWithT(t, func(c *assert.CollectT) {

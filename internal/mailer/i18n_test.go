@@ -30,7 +30,8 @@ func TestNonASCIIHeadersArriveIntact(t *testing.T) {
 		s := &mailer.SMTP{Addr: box.Addr(), From: tc.from, TLS: mailer.TLSNone, Timeout: 5 * time.Second}
 		msg := mailer.Message{To: []string{"owner@shop.test"}, Subject: tc.subject, Text: "本文 نص\n", MessageID: "i18n-" + string(rune('a'+i)) + "@paysplit",
 			Date: time.Date(2026, 2, 16, 6, 0, 0, 0, time.UTC), Attachments: []mailer.Attachment{{Name: tc.file, ContentType: "application/pdf", Data: []byte("%PDF-1.4\n")}}}
-		require.NoError(t, s.Send(t.Context(), msg))
+		_, err := s.Deliver(t.Context(), msg)
+		require.NoError(t, err)
 		got := box.Messages()
 		raw := got[len(got)-1].Data
 		for _, line := range strings.Split(string(raw), "\r\n") {

@@ -71,34 +71,20 @@ type SMTP struct {
 var ErrInvalidMessage = errors.New("mailer: invalid message")
 
 // ErrRecipientsRefused marks a message the server refused for good at RCPT TO (5xx: no such
-// mailbox, relaying denied): nothing was sent, and the same recipients will be refused again, so
-// it is not retried; a 4xx (try later) stays a plain error. Send answers it when any recipient
-// is refused, Deliver only when all are.
+// mailbox, relaying denied) for every recipient: nothing was sent, and the same recipients will
+// be refused again, so it is not retried; a 4xx (try later) stays a plain error.
 var ErrRecipientsRefused = errors.New("mailer: recipients refused")
 
-// Send delivers m to all of its recipients or to none: a recipient the server refuses for good
-// fails the send (ErrRecipientsRefused) and nothing is sent (alerts, whose failed delivery is
-// recorded and retried). Authentication, when configured, only ever happens over TLS.
-func (s *SMTP) Send(ctx context.Context, m Message) error {
-	_, err := s.send(ctx, m, true)
-	return err
-}
-
-// Deliver delivers m to the recipients the server accepts and says which it refused for good
-// (weekly reports: a stale address must not cost the others their mail). It fails with
+// Deliver delivers m to the recipients the server accepts and says which it refused for good (a
+// stale address must not cost the others their mail: weekly reports, alerts). It fails with
 // ErrRecipientsRefused, nothing sent, only when every recipient is refused; a recipient the
 // server asks to try later (4xx) fails the send with a plain error before anything is sent, so
 // a retry reaches everyone once. The message counts as delivered once the server answered 250
-// to its DATA, whatever happens after.
+// to its DATA, whatever happens after. Authentication, when configured, only ever happens over
+// TLS. The transaction is go-mail's own dialing (STARTTLS, authentication) and message writer
+// with the envelope driven here, because go-mail's Client gives up the whole message at the
+// first refused RCPT TO (v0.8.1 has no option to go on).
 func (s *SMTP) Deliver(ctx context.Context, m Message) (Delivery, error) {
-	return s.send(ctx, m, false)
-}
-
-// send runs one SMTP transaction for m with go-mail's own dialing (STARTTLS, authentication)
-// and its message writer; the envelope is driven here because go-mail's Client gives up the
-// whole message at the first refused RCPT TO (v0.8.1 has no option to go on), which allOrNothing
-// keeps.
-func (s *SMTP) send(ctx context.Context, m Message, allOrNothing bool) (Delivery, error) {
 	msg, err := s.build(m)
 	if err != nil {
 		return Delivery{}, err
@@ -177,7 +163,7 @@ func (s *SMTP) send(ctx context.Context, m Message, allOrNothing bool) (Delivery
 		d.Refused = append(d.Refused, i)
 		refusals = append(refusals, err)
 	}
-	if len(d.Refused) == len(rcpts) || (allOrNothing && len(d.Refused) > 0) {
+	if len(d.Refused) == len(rcpts) {
 		_ = conn.Reset()
 		return Delivery{}, fmt.Errorf("%w: %d of %d for %s via %s: %w", ErrRecipientsRefused, len(d.Refused), len(rcpts),
 			m.MessageID, s.Addr, errors.Join(refusals...))
@@ -200,7 +186,7 @@ func (s *SMTP) send(ctx context.Context, m Message, allOrNothing bool) (Delivery
 	return d, nil
 }
 
-// Render writes m as the MIME bytes Send would transmit (for previews and tests).
+// Render writes m as the MIME bytes Deliver would transmit (for previews and tests).
 func (s *SMTP) Render(m Message) ([]byte, error) {
 	msg, err := s.build(m)
 	if err != nil {

@@ -29,7 +29,8 @@ func TestSendThroughSMTP(t *testing.T) {
 		Date:        time.Date(2026, 2, 16, 6, 0, 0, 0, time.UTC),
 		Attachments: []mailer.Attachment{{Name: "report.pdf", ContentType: "application/pdf", Data: pdf}},
 	}
-	require.NoError(t, s.Send(t.Context(), msg))
+	_, err = s.Deliver(t.Context(), msg)
+	require.NoError(t, err)
 
 	got := box.Messages()
 	require.Len(t, got, 1)
@@ -63,7 +64,8 @@ func TestSendRefusesBadMessages(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorIs(t, s.Send(t.Context(), tc.msg), mailer.ErrInvalidMessage)
+			_, err := s.Deliver(t.Context(), tc.msg)
+			require.ErrorIs(t, err, mailer.ErrInvalidMessage)
 		})
 	}
 }
@@ -74,21 +76,20 @@ func TestSendFailsWhenServerIsDown(t *testing.T) {
 	addr := box.Addr()
 	require.NoError(t, box.Close())
 	s := &mailer.SMTP{Addr: addr, From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 2 * time.Second}
-	err = s.Send(t.Context(), mailer.Message{To: []string{"a@b.test"}, Subject: "x", Text: "x"})
+	_, err = s.Deliver(t.Context(), mailer.Message{To: []string{"a@b.test"}, Subject: "x", Text: "x"})
 	require.Error(t, err)
 	require.NotErrorIs(t, err, mailer.ErrInvalidMessage)
 }
 
-// TestSendRecipientsRefused: a 5xx to RCPT TO is a refusal for good (not retried). Send (alerts)
-// sends nothing to part of the list; Deliver (weekly reports) sends to the recipients the server
-// accepts and says which it refused, and fails only when it refused them all. A 4xx is the
+// TestSendRecipientsRefused: a 5xx to RCPT TO is a refusal for good (not retried). Deliver sends
+// to the recipients the server accepts and says which it refused, and fails only when it refused
+// them all. A 4xx is the
 // server asking to try later: a plain error, and nothing is sent, so the retry reaches everyone
 // once.
 func TestSendRecipientsRefused(t *testing.T) {
 	const owner, gone, other = "owner@northwind.test", "gone@northwind.test", "other@northwind.test"
 	tests := []struct {
 		name    string
-		deliver bool // Deliver rather than Send
 		to      []string
 		code    int
 		refused bool     // the error is ErrRecipientsRefused
@@ -96,12 +97,10 @@ func TestSendRecipientsRefused(t *testing.T) {
 		got     []string // who the server took the message for
 		skipped []int    // Delivery.Refused
 	}{
-		{"send: no such mailbox", false, []string{owner, gone}, 550, true, true, nil, nil},
-		{"send: mailbox busy", false, []string{owner, gone}, 450, false, true, nil, nil},
-		{"deliver: no such mailbox", true, []string{owner, gone, other}, 550, false, false, []string{owner, other}, []int{1}},
-		{"deliver: every recipient gone", true, []string{gone}, 550, true, true, nil, nil},
-		{"deliver: mailbox busy", true, []string{owner, gone}, 450, false, true, nil, nil},
-		{"deliver: all accepted", true, []string{owner, other}, 550, false, false, []string{owner, other}, nil},
+		{"no such mailbox", []string{owner, gone, other}, 550, false, false, []string{owner, other}, []int{1}},
+		{"every recipient gone", []string{gone}, 550, true, true, nil, nil},
+		{"mailbox busy", []string{owner, gone}, 450, false, true, nil, nil},
+		{"all accepted", []string{owner, other}, 550, false, false, []string{owner, other}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,12 +115,7 @@ func TestSendRecipientsRefused(t *testing.T) {
 			})
 			s := &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}
 			m := mailer.Message{To: tt.to, Subject: "x", Text: "x", MessageID: "m@paysplit"}
-			var d mailer.Delivery
-			if tt.deliver {
-				d, err = s.Deliver(t.Context(), m)
-			} else {
-				err = s.Send(t.Context(), m)
-			}
+			d, err := s.Deliver(t.Context(), m)
 			require.Equal(t, tt.failed, err != nil, "%v", err)
 			require.Equal(t, tt.refused, errors.Is(err, mailer.ErrRecipientsRefused), "%v", err)
 			require.Equal(t, tt.skipped, d.Refused)
@@ -149,7 +143,7 @@ func TestSendAcceptedMessageIsSentWhateverQuitSays(t *testing.T) {
 	t.Cleanup(func() { _ = box.Close() })
 	box.HangUpAfterAccepting(true)
 	s := &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}
-	err = s.Send(t.Context(), mailer.Message{To: []string{"owner@northwind.test"}, Subject: "x", Text: "x", MessageID: "m@paysplit"})
+	_, err = s.Deliver(t.Context(), mailer.Message{To: []string{"owner@northwind.test"}, Subject: "x", Text: "x", MessageID: "m@paysplit"})
 	require.Len(t, box.Messages(), 1, "the server took the message")
 	require.NoError(t, err, "an accepted message reported as failed is sent again by the retry")
 }
