@@ -11,6 +11,19 @@ import (
 // legsSQL expands a payment's legs (null before the split) into rows.
 const legsSQL = `jsonb_array_elements(CASE WHEN jsonb_typeof(p.state->'legs') = 'array' THEN p.state->'legs' ELSE '[]'::jsonb END)`
 
+// partiesSQL joins each payment p to l: how many legs it has (legs, 0 before the split) and each
+// party's share net of refunds (platform, vendor, affiliate), as the revenue figures and the
+// weekly report both sum them.
+const partiesSQL = `CROSS JOIN LATERAL (
+			SELECT count(*) AS legs,
+				COALESCE(sum(net) FILTER (WHERE party = 'platform'), 0) AS platform,
+				COALESCE(sum(net) FILTER (WHERE party = 'vendor'), 0) AS vendor,
+				COALESCE(sum(net) FILTER (WHERE party = 'affiliate'), 0) AS affiliate
+			FROM (SELECT leg->>'party' AS party,
+					COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS net
+				FROM ` + legsSQL + ` leg) legs
+		) l`
+
 // RevenueDay is one client's captured payments of one UTC day in one currency, and how they were
 // split. Everything is attributed to the day of capture, refunds included, and is net of refunds
 // per party, so Gross − Refunds = Commission + VendorPayouts + AffiliatePayouts + Unsplit.
@@ -49,15 +62,7 @@ func (s *Store) RevenueByDay(ctx context.Context, clientID string, from, to time
 		SELECT (p.captured_at AT TIME ZONE 'UTC')::date, p.currency, count(*), sum(p.gross), sum(p.refunded),
 			sum(`+disputesLostSQL+`), sum(l.platform), sum(l.vendor), sum(l.affiliate),
 			sum(CASE WHEN l.legs = 0 THEN p.gross - p.refunded ELSE 0 END)
-		FROM payments p CROSS JOIN LATERAL (
-			SELECT count(*) AS legs,
-				COALESCE(sum(net) FILTER (WHERE party = 'platform'), 0) AS platform,
-				COALESCE(sum(net) FILTER (WHERE party = 'vendor'), 0) AS vendor,
-				COALESCE(sum(net) FILTER (WHERE party = 'affiliate'), 0) AS affiliate
-			FROM (SELECT leg->>'party' AS party,
-					COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS net
-				FROM `+legsSQL+` leg) legs
-		) l
+		FROM payments p `+partiesSQL+`
 		WHERE p.client_id = $1 AND p.captured_at >= $2 AND p.captured_at < $3
 		GROUP BY 1, 2 ORDER BY 1, 2`, clientID, DayOf(from), DayOf(to).AddDate(0, 0, 1))
 	if err != nil {

@@ -362,15 +362,7 @@ func (s *Store) ReportPayments(ctx context.Context, clientID string, from, to ti
 		SELECT p.currency, count(*), sum(p.gross), sum(p.refunded), sum(l.platform), sum(l.vendor), sum(l.affiliate),
 			sum(CASE WHEN l.legs = 0 THEN p.gross - p.refunded ELSE 0 END),
 			count(*) FILTER (WHERE p.status = 'needs_attention'), count(*) FILTER (WHERE p.status = 'payout_failed')
-		FROM payments p CROSS JOIN LATERAL (
-			SELECT count(*) AS legs,
-				COALESCE(sum(net) FILTER (WHERE party = 'platform'), 0) AS platform,
-				COALESCE(sum(net) FILTER (WHERE party = 'vendor'), 0) AS vendor,
-				COALESCE(sum(net) FILTER (WHERE party = 'affiliate'), 0) AS affiliate
-			FROM (SELECT leg->>'party' AS party,
-					COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS net
-				FROM `+legsSQL+` leg) legs
-		) l
+		FROM payments p `+partiesSQL+`
 		WHERE p.client_id = $1 AND p.captured_at >= $2 AND p.captured_at < $3
 		GROUP BY 1 ORDER BY 1`, clientID, from, to)
 	if err != nil {
