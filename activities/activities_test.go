@@ -733,3 +733,52 @@ func TestPrepare(t *testing.T) {
 		})
 	}
 }
+
+// A bank debit submitted under one rule and succeeded under the next is split by the rule in
+// force at its submission, the time Stripe's balance transaction says and Prepare answers with
+// Enrich's: the payment counts then. A run from before the bounds were passed (no event time nor
+// PaymentIntent time) keeps the event's time and its rule.
+func TestPrepareSplitsADebitByItsSubmission(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const client = "shop-debit"
+	_, _, err := f.st.UpsertClient(ctx, store.Client{ID: client, Name: "Debits", DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	_, err = f.st.CreateRule(ctx, split.Rule{ClientID: client, PlatformBps: 1000}, "test")
+	require.NoError(t, err)
+	submitted := nextSecond() // after v1 was made
+	nextSecond()
+	_, err = f.st.CreateRule(ctx, split.Rule{ClientID: client, PlatformBps: 2000}, "test")
+	require.NoError(t, err)
+	succeeded := nextSecond() // after v2 was made
+	confirmed := submitted.Add(-20 * time.Minute)
+	f.proxy.AddCharge(testenv.StripeCharge{ID: "ch_debit", Currency: "usd", Amount: 1100, Fee: 9, PaymentIntent: "pi_debit",
+		Created: confirmed, CapturedAt: submitted})
+	md := map[string]string{"client_id": client, "order_id": "o-debit", "vendor_id": "v1", "subtotal": "1000", "tax": "100", "platform": "shopify"}
+	for _, tt := range []struct {
+		name         string
+		bounds       bool
+		wantAt       time.Time
+		wantRule     int
+		wantPlatform int64
+	}{
+		{"counts from its submission", true, submitted, 1, 100},
+		{"a run that passed no bounds: the event's time", false, time.Time{}, 2, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &activities.EnrichInput{WorkflowID: "payment-stripe-pi_debit", Provider: "stripe", PaymentID: "pi_debit", Gross: 1100, Currency: "usd",
+				Metadata: md, ChargeID: "ch_debit"}
+			if tt.bounds {
+				in.EventAt, in.IntentCreated = succeeded, confirmed
+			}
+			out, err := f.a.Prepare(ctx, activities.PrepareInput{WorkflowID: in.WorkflowID, Capture: in, CapturedAt: succeeded, FirstRun: true})
+			require.NoError(t, err)
+			require.NotNil(t, out.Enriched)
+			assert.True(t, out.Enriched.CapturedAt.Equal(tt.wantAt), "captured at %s, want %s", out.Enriched.CapturedAt, tt.wantAt)
+			assert.EqualValues(t, 9, out.Enriched.Fee, "the fee, read with the same balance transaction")
+			require.NotNil(t, out.Split, out.SplitProblem)
+			assert.Equal(t, tt.wantRule, out.Split.RuleVersion)
+			assert.EqualValues(t, tt.wantPlatform, out.Split.Legs[0].Amount, "the platform's share of the subtotal under that rule")
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/plutov/paypal/v4"
 	"github.com/stripe/stripe-go/v76"
@@ -22,34 +23,54 @@ import (
 // it on the charge's balance transaction, which is read here. A fee that cannot be had (no
 // balance transaction yet, the charge unknown, a fee in the platform's settlement currency
 // rather than the payment's) is 0: the payment goes on, and the fee is left to reconciliation
-// rather than booked at a converted guess.
-func (a *Activities) processingFee(ctx context.Context, in EnrichInput) (int64, error) {
+// rather than booked at a converted guess. capturedAt is, for Stripe, when the same balance
+// transaction says the payment counts (stripeCapturedAt); zero when the event's time stands.
+func (a *Activities) processingFee(ctx context.Context, in EnrichInput) (fee int64, capturedAt time.Time, err error) {
 	switch {
 	case in.Fee > 0:
 		if in.Fee > in.Gross {
 			slog.Warn("processing fee not booked: larger than the payment", "payment", in.PaymentID, "fee", in.Fee, "gross", in.Gross)
-			return 0, nil
+			return 0, time.Time{}, nil
 		}
-		return in.Fee, nil
+		return in.Fee, time.Time{}, nil
 	case in.Provider == ProviderStripe && a.Stripe != nil && in.ChargeID != "":
-		fee, why, err := stripeRail{a.Stripe}.chargeFee(ctx, in.ChargeID, in.Currency, in.Gross, in.StripeUnits)
+		var ch *stripe.Charge
+		var why string
+		ch, why, err = stripeRail{a.Stripe}.charge(ctx, in.ChargeID)
+		if ch != nil {
+			fee, why = balanceFee(ch, in.Currency, in.Gross, in.StripeUnits)
+			capturedAt = stripeCapturedAt(ch, in.IntentCreated, in.EventAt)
+		}
 		if why != "" {
 			slog.Debug("processing fee not booked", "payment", in.PaymentID, "charge", in.ChargeID, "why", why)
 		}
-		return fee, err
+		return fee, capturedAt, err
 	}
-	return 0, nil
+	return 0, time.Time{}, nil
 }
 
-// chargeFee reads a charge's fee from its balance transaction (one call, expanded). why says why
-// no fee is known; err is set only for what a retry may cure (rate limits, Stripe down).
-func (r stripeRail) chargeFee(ctx context.Context, chargeID string, cur money.Currency, gross int64, stripeUnits bool) (fee int64, why string, err error) {
-	ch, why, err := r.charge(ctx, chargeID)
-	if ch == nil {
-		return 0, why, err
+// stripeCapturedAt is when a Stripe payment counts as captured, if not at its
+// payment_intent.succeeded event (eventAt): when Stripe created its charge's balance
+// transaction, which Stripe's own lists count it by (internal/kpi/stripekpi). For a card that is
+// the capture, the event's second or just before. For a bank debit (ACH, SEPA, BECS...) it is,
+// since Stripe's 2024 change for debit payment methods, when Stripe submitted the debit to the
+// bank, days before the payment succeeded: counted on the event's day, the payment was on
+// another day in our payments than from Stripe, and a range whose days come from both counted it
+// twice or not at all (api/server TestStripeDebitPaymentSameDayHotAndCold).
+//
+// The time is believed only within what the payment itself says: not before its PaymentIntent
+// was made (intentCreated, from the event) nor its charge, and before the event. Anything else
+// (no balance transaction yet, a bound unknown, a time out of them, as stripe-mock's fixed 2009
+// fixtures) is zero: the event's time stands.
+func stripeCapturedAt(ch *stripe.Charge, intentCreated, eventAt time.Time) time.Time {
+	if ch == nil || ch.BalanceTransaction == nil || ch.BalanceTransaction.Created <= 0 || intentCreated.IsZero() || eventAt.IsZero() {
+		return time.Time{}
 	}
-	fee, why = balanceFee(ch, cur, gross, stripeUnits)
-	return fee, why, nil
+	at := time.Unix(ch.BalanceTransaction.Created, 0).UTC()
+	if at.Before(intentCreated) || at.Before(time.Unix(ch.Created, 0)) || !at.Before(eventAt) {
+		return time.Time{}
+	}
+	return at
 }
 
 // charge reads a charge with its balance transaction expanded. A charge Stripe refuses to show

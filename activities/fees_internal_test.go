@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,5 +128,47 @@ func TestStripeAmountForReconciliation(t *testing.T) {
 		{500050, "isk", 500050},
 	} {
 		assert.Equal(t, tt.want, stripeAmount(tt.amount, tt.cur), "%d %s", tt.amount, tt.cur)
+	}
+}
+
+// A Stripe payment counts when Stripe created its charge's balance transaction (a bank debit:
+// when it was submitted, days before payment_intent.succeeded), as Stripe's lists count it; the
+// time is believed only between the PaymentIntent's (and the charge's) creation and the event,
+// so stripe-mock's fixed 2009 fixtures, or an answer out of order, leave the event's time.
+func TestStripeCapturedAt(t *testing.T) {
+	confirmed := time.Date(2026, 11, 23, 23, 10, 0, 0, time.UTC) // the PaymentIntent's created
+	submitted := time.Date(2026, 11, 23, 23, 30, 0, 0, time.UTC)
+	succeeded := time.Date(2026, 11, 25, 15, 30, 0, 0, time.UTC) // the event's time
+	charge := func(created, btCreated time.Time) *stripe.Charge {
+		return &stripe.Charge{ID: "ch_1", Created: created.Unix(), BalanceTransaction: &stripe.BalanceTransaction{ID: "txn_1", Created: btCreated.Unix()}}
+	}
+	fixture := time.Unix(1234567890, 0) // stripe-mock's created of every object
+	tests := []struct {
+		name                string
+		ch                  *stripe.Charge
+		intentCreated, evAt time.Time
+		want                time.Time // zero: the event's time stands
+	}{
+		{"a debit counts from its submission", charge(confirmed, submitted), confirmed, succeeded, submitted},
+		{"a card captured just before its event", charge(confirmed, succeeded.Add(-time.Second)), confirmed, succeeded, succeeded.Add(-time.Second)},
+		{"a balance transaction made as the PaymentIntent was", charge(confirmed, confirmed), confirmed, succeeded, confirmed},
+		{"made in the event's own second: the event stands", charge(confirmed, succeeded), confirmed, succeeded, time.Time{}},
+		{"made after the event", charge(confirmed, succeeded.Add(time.Hour)), confirmed, succeeded, time.Time{}},
+		{"stripe-mock's fixture, before the PaymentIntent", charge(fixture, fixture), confirmed, succeeded, time.Time{}},
+		{"before the PaymentIntent", charge(confirmed, confirmed.Add(-time.Second)), confirmed, succeeded, time.Time{}},
+		{"before its own charge", charge(submitted.Add(time.Minute), submitted), confirmed, succeeded, time.Time{}},
+		{"an event without the PaymentIntent's created", charge(confirmed, submitted), time.Time{}, succeeded, time.Time{}},
+		{"a run that passed no event time", charge(confirmed, submitted), confirmed, time.Time{}, time.Time{}},
+		{"no balance transaction yet", &stripe.Charge{ID: "ch_1", Created: confirmed.Unix()}, confirmed, succeeded, time.Time{}},
+		{"a balance transaction not expanded", &stripe.Charge{ID: "ch_1", Created: confirmed.Unix(), BalanceTransaction: &stripe.BalanceTransaction{ID: "txn_1"}},
+			confirmed, succeeded, time.Time{}},
+		{"no charge", nil, confirmed, succeeded, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := stripeCapturedAt(tt.ch, tt.intentCreated, tt.evAt)
+			assert.True(t, got.Equal(tt.want), "got %s, want %s", got, tt.want)
+			assert.Equal(t, time.UTC, got.Location(), "kept in UTC, as the event's time")
+		})
 	}
 }

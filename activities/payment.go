@@ -104,8 +104,13 @@ func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutpu
 	if enriched.Problem != "" || len(enriched.Missing) > 0 {
 		return out, nil
 	}
+	// The rule in force when the payment counts as captured: the workflow records that time too.
+	capturedAt := in.CapturedAt
+	if !enriched.CapturedAt.IsZero() {
+		capturedAt = enriched.CapturedAt
+	}
 	s, err := a.ComputeSplit(ctx, ComputeSplitInput{Provider: in.Capture.Provider, Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency,
-		CapturedAt: in.CapturedAt, StripeUnits: in.Capture.StripeUnits})
+		CapturedAt: capturedAt, StripeUnits: in.Capture.StripeUnits})
 	var app *temporal.ApplicationError
 	switch {
 	case errors.As(err, &app) && app.NonRetryable():
@@ -150,6 +155,11 @@ type EnrichInput struct {
 	// payment run from before code path 10 read Stripe's amounts as they came, and its movements
 	// must be sent and read the same way. Only ISK, UGX and MGA differ.
 	StripeUnits bool `json:",omitempty"`
+	// EventAt is the capture event's time and IntentCreated its Stripe PaymentIntent's: the
+	// bounds within which the charge's balance transaction is believed to say when the payment
+	// counts (stripeCapturedAt). Zero (a run from before they were passed) keeps the event's time.
+	EventAt       time.Time `json:",omitzero"`
+	IntentCreated time.Time `json:",omitzero"`
 }
 
 // EnrichOutput is the order, or why it could not be had.
@@ -157,6 +167,10 @@ type EnrichOutput struct {
 	Order payment.Order
 	// Fee is the processing fee the provider kept, in the payment's currency; 0 when unknown.
 	Fee int64 `json:",omitempty"`
+	// CapturedAt is when the payment counts as captured when the provider says it was earlier
+	// than the event (Stripe: the charge's balance transaction, which a bank debit has from its
+	// submission to the bank, days before it succeeded); zero: the event's time stands.
+	CapturedAt time.Time `json:",omitzero"`
 	// Missing lists metadata fields not found anywhere yet: the workflow waits and asks again.
 	Missing []string
 	// Problem is set when waiting cannot help (unknown client, malformed value): the payment parks.
@@ -177,7 +191,7 @@ func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, 
 	if err != nil || out.Problem != "" || len(out.Missing) > 0 {
 		return out, err
 	}
-	out.Fee, err = a.processingFee(ctx, in)
+	out.Fee, out.CapturedAt, err = a.processingFee(ctx, in)
 	return out, err
 }
 

@@ -46,7 +46,9 @@ type StripeReversal struct {
 
 // StripeCharge is a charge the proxy answers for, with the fee its balance transaction holds.
 // With PaymentIntent set, the proxy also lists its (succeeded) PaymentIntent, created at Created
-// with Metadata, in GET /v1/payment_intents.
+// with Metadata, in GET /v1/payment_intents. CapturedAt, when set, is when Stripe created the
+// charge's balance transaction (its capture; a bank debit's submission to the bank); zero leaves
+// stripe-mock's fixture time (2009).
 type StripeCharge struct {
 	ID, Currency   string
 	Amount, Fee    int64
@@ -54,6 +56,7 @@ type StripeCharge struct {
 	Disputed       bool
 	PaymentIntent  string
 	Created        time.Time
+	CapturedAt     time.Time
 	Metadata       map[string]string
 }
 
@@ -160,8 +163,12 @@ func (p *StripeProxy) AddCharge(c StripeCharge) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if had, ok := p.charges[c.ID]; ok {
-		// Told again (a re-delivered capture): what happened to the charge since stands.
+		// Told again (a re-delivered capture): what happened to the charge since stands, and so
+		// does when its balance transaction was made (a test told it before the capture).
 		c.AmountRefunded, c.Disputed = had.AmountRefunded, had.Disputed
+		if c.CapturedAt.IsZero() {
+			c.CapturedAt = had.CapturedAt
+		}
 	}
 	for _, change := range p.early[c.ID] {
 		change(&c)
@@ -413,6 +420,9 @@ func (p *StripeProxy) chargeAnswer(id string, body []byte) []byte {
 	if bt, ok := obj["balance_transaction"].(map[string]any); ok {
 		bt["amount"], bt["fee"], bt["net"], bt["currency"], bt["source"] = c.Amount, c.Fee, c.Amount-c.Fee, c.Currency, c.ID
 		bt["fee_details"] = []map[string]any{{"amount": c.Fee, "currency": c.Currency, "type": "stripe_fee", "description": "Stripe processing fees"}}
+		if !c.CapturedAt.IsZero() {
+			bt["created"] = c.CapturedAt.Unix()
+		}
 	}
 	out, err := json.Marshal(obj)
 	if err != nil {

@@ -98,6 +98,32 @@ func checkEvent(t *testing.T, ev payment.Event, paymentID string) {
 	}
 }
 
+// A capture keeps its event's time and says when its PaymentIntent was made, the bound below
+// which Enrich does not believe the charge's balance transaction (a bank debit's submission);
+// an event without the PaymentIntent's created says none.
+func TestStripeCaptureIntentCreated(t *testing.T) {
+	succeeded, confirmed := time.Unix(1795600000, 0), time.Unix(1795400000, 0)
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want time.Time
+	}{
+		{"with the PaymentIntent's created", stripeevent.Capture{EventID: "evt_c", PaymentIntent: "pi_1", Charge: "ch_1", Currency: "usd", Amount: 1100,
+			Created: succeeded, IntentCreated: confirmed}.Body(), confirmed.UTC()},
+		{"without", []byte(`{"id":"evt_c","type":"payment_intent.succeeded","created":1795600000,"data":{"object":{"id":"pi_1","amount":1100,"currency":"usd"}}}`), time.Time{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var evt stripe.Event
+			require.NoError(t, json.Unmarshal(tt.body, &evt))
+			ev, pi, err := stripeToEvent(evt)
+			require.NoError(t, err)
+			require.Equal(t, "pi_1", pi)
+			require.Equal(t, succeeded.UTC(), ev.OccurredAt, "captured at the event's time until Enrich reads the charge")
+			require.Equal(t, tt.want, ev.IntentCreated)
+		})
+	}
+}
+
 // Refund updates: only a refund that failed or was canceled is news for the workflow, named by
 // the refund's ID so its charge.refund.updated and refund.failed are applied once.
 func TestStripeRefundUpdates(t *testing.T) {

@@ -170,7 +170,13 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if amount, err = money.FromStripe(amount, cur); err != nil {
 			return payment.Event{}, "", fmt.Errorf("payment_intent %s: %w", pi.ID, err)
 		}
+		// Captured at the event's time, until Enrich reads the charge's balance transaction: a
+		// bank debit (ACH, SEPA, BECS) counts from when Stripe submitted it, days before it
+		// succeeded, as Stripe's own lists count it (activities.stripeCapturedAt).
 		ev := payment.Event{ID: evt.ID, Kind: payment.EventCapture, Amount: amount, Currency: cur, Metadata: orderMetadata(pi.Metadata), OccurredAt: at, ISOUnits: true}
+		if pi.Created > 0 {
+			ev.IntentCreated = time.Unix(pi.Created, 0).UTC()
+		}
 		if pi.LatestCharge != nil {
 			ev.ChargeID = pi.LatestCharge.ID
 		}

@@ -41,15 +41,21 @@ type Capture struct {
 	EventID, PaymentIntent, Charge, Currency string
 	Amount                                   int64
 	Metadata                                 map[string]string
-	Created                                  time.Time
+	// Created is the event's time; IntentCreated the PaymentIntent's own (its created, when the
+	// customer's checkout made it), Created when zero: a card paid at once.
+	Created, IntentCreated time.Time
 }
 
 // Body renders the event.
 func (c Capture) Body() []byte {
-	return build(c.EventID, "payment_intent.succeeded", c.Created, map[string]any{
+	object := map[string]any{
 		"id": c.PaymentIntent, "object": "payment_intent", "amount": c.Amount, "amount_received": c.Amount,
 		"currency": c.Currency, "status": "succeeded", "latest_charge": c.Charge, "metadata": c.Metadata,
-	})
+	}
+	if made := cmp.Or(c.IntentCreated, c.Created); !made.IsZero() {
+		object["created"] = made.Unix()
+	}
+	return build(c.EventID, "payment_intent.succeeded", c.Created, object)
 }
 
 // Refund is a charge.refunded event; AmountRefunded is the charge's cumulative refunded amount.

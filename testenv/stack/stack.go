@@ -5,6 +5,7 @@ package stack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -346,6 +347,7 @@ func (s *Stack) chargeMade(body []byte) {
 		Charge         any               `json:"charge"`
 		LatestCharge   string            `json:"latest_charge"`
 		Metadata       map[string]string `json:"metadata"`
+		Created        int64             `json:"created"` // a PaymentIntent's, when the event says it
 	}
 	var evt struct {
 		Created int64 `json:"created"` // the PaymentIntent succeeded then (created a moment before)
@@ -356,7 +358,7 @@ func (s *Stack) chargeMade(body []byte) {
 	case !ok:
 	case typ == "payment_intent.succeeded" && o.LatestCharge != "":
 		s.Stripe.AddCharge(testenv.StripeCharge{ID: o.LatestCharge, Currency: o.Currency, Amount: o.Amount, Fee: testenv.StripeFee(o.Amount),
-			PaymentIntent: o.ID, Created: time.Unix(evt.Created, 0), Metadata: o.Metadata})
+			PaymentIntent: o.ID, Created: time.Unix(cmp.Or(o.Created, evt.Created), 0), Metadata: o.Metadata})
 	case typ == "charge.refunded":
 		s.mu.Lock()
 		stale := evt.Created < s.lastRefundFailure[o.ID]

@@ -292,6 +292,9 @@ type Event struct {
 	// fee, negative when returned), each booked once.
 	DisputeFees map[string]int64 `json:",omitempty"`
 	OccurredAt  time.Time
+	// IntentCreated is when a Stripe capture's PaymentIntent was made (its created): no balance
+	// transaction of its charge is older, so Enrich believes the one it reads only from then on.
+	IntentCreated time.Time `json:",omitzero"`
 	// RuleVersion belongs to EventCorrection, Actor to it, EventRetryDues and EventResolveDue.
 	RuleVersion int
 	Actor       string

@@ -46,6 +46,7 @@ type world struct {
 	confirmed []activities.ConfirmTransferInput                    // every ConfirmTransfer
 	confirmAs error                                                // what the provider says of the movement named, when set
 	calls     map[string]int
+	splitAt   []time.Time     // the CapturedAt of every ComputeSplit, Prepare's too: the rule's time
 	onSave    func()          // called as each SavePayment starts, when set
 	down      map[string]bool // database steps that fail as with Postgres down, by step name
 	downCalls map[string]int  // database steps whose next calls so fail, how many, by step name
@@ -143,7 +144,11 @@ func (w *world) Prepare(ctx context.Context, in activities.PrepareInput) (activi
 	if enriched.Problem != "" || len(enriched.Missing) > 0 {
 		return out, nil
 	}
-	s, err := w.ComputeSplit(ctx, activities.ComputeSplitInput{Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency, CapturedAt: in.CapturedAt})
+	capturedAt := in.CapturedAt
+	if !enriched.CapturedAt.IsZero() {
+		capturedAt = enriched.CapturedAt
+	}
+	s, err := w.ComputeSplit(ctx, activities.ComputeSplitInput{Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency, CapturedAt: capturedAt})
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) && app.NonRetryable() {
 		out.SplitProblem = app.Message()
@@ -192,6 +197,9 @@ func (w *world) Enrich(ctx context.Context, in activities.EnrichInput) (activiti
 }
 
 func (w *world) ComputeSplit(_ context.Context, in activities.ComputeSplitInput) (split.Split, error) {
+	w.mu.Lock()
+	w.splitAt = append(w.splitAt, in.CapturedAt)
+	w.mu.Unlock()
 	version := in.RuleVersion
 	if version == 0 {
 		version = 3

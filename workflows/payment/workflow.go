@@ -362,6 +362,12 @@ func (r *run) enrichAndSplit() error {
 		}
 		if problem == "" {
 			r.rec.Order, r.rec.Fee = out.Order, out.Fee
+			if !out.CapturedAt.IsZero() {
+				// Stripe's balance transaction says the payment counts earlier than its event (a
+				// bank debit, from its submission): its day, and the rule in force then, which
+				// Prepare's split took too. Enrich's answers recorded before the field have none.
+				r.rec.CapturedAt = out.CapturedAt
+			}
 			s, refused, err := r.splitOrder(out.Order)
 			if err != nil {
 				return err
@@ -382,7 +388,7 @@ func (r *run) enrichAndSplit() error {
 func (r *run) enrichInput(c *Event) *activities.EnrichInput {
 	return &activities.EnrichInput{
 		WorkflowID: r.rec.WorkflowID, Provider: r.rec.Provider, PaymentID: r.rec.PaymentID, Gross: c.Amount, Currency: c.Currency, Metadata: c.Metadata,
-		ChargeID: c.ChargeID, Fee: c.Fee, StripeUnits: r.stripeUnits(),
+		ChargeID: c.ChargeID, Fee: c.Fee, StripeUnits: r.stripeUnits(), EventAt: c.OccurredAt, IntentCreated: c.IntentCreated,
 	}
 }
 
