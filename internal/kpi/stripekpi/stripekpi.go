@@ -30,8 +30,9 @@ const pageSize = 100
 
 // captureDays is how long before its capture a charge may have been made: Stripe lets an online
 // card payment be captured up to 7 days after it was authorized (a storefront that captures when
-// the order ships). Our payments count on the day of the capture (payment_intent.succeeded), so
-// charges are listed from that far before the range and counted by their capture.
+// the order ships). Our payments count on the day of the capture (its balance transaction's, as
+// here: a bank debit's is its submission, activities.stripeCapturedAt), so charges are listed
+// from that far before the range and counted by their capture.
 const captureDays = 7
 
 // RevenueDays sums the client's captured charges in cur per UTC day of their capture, from from
