@@ -30,29 +30,45 @@ const ErrTypeReportInvalid = "ReportInvalid"
 const ErrTypeKPISourceDown = "KPISourceDown"
 
 // lastChanceWindow is how long before its schedule-to-close deadline generate stops retrying a
-// KPI source that is down and makes the report with a note instead. The step gets the run's 24
-// hours (clientRunTimeout) from when it is scheduled, but the run may have spent up to 14 of them
-// before that waiting for the week's KPIs (UTC+14's Monday 06:00 is 8 hours before the week's
-// last UTC day ends, and the wait is up to report.MaxKPIWait after it); the attempt can't see the
-// run's start, so it keeps that much plus an hour for the last backoff and attempt.
+// KPI source that is down and makes the report with a note instead, in a run from before the
+// step's deadline was its run's (GenerateReportInput.StepEndsWithRun false). The step got the
+// run's 24 hours (clientRunTimeout) from when it was scheduled, but the run may have spent up to
+// 14 of them before that waiting for the week's KPIs (UTC+14's Monday 06:00 is 8 hours before the
+// week's last UTC day ends, and the wait is up to report.MaxKPIWait after it); the attempt can't
+// see the run's start, so it keeps that much plus an hour for the last backoff and attempt.
 const lastChanceWindow = 15 * time.Hour
+
+// lastChanceMargin is that window when the step's deadline is its run's end: time for the last
+// backoff (5 minutes at most) and attempt, and for the upload and the email after it.
+const lastChanceMargin = time.Hour
 
 // lastChance reports whether this attempt of an activity may be its run's last: a report with a
 // note beats no report. It is the last attempt the retry policy allows, or the attempt starts
-// within lastChanceWindow of the step's schedule-to-close deadline (in its second half, for a
-// step given no more than that).
-func lastChance(info activity.Info, now time.Time) bool {
+// within window of the step's schedule-to-close deadline (in its second half, for a step given
+// no more than window).
+func lastChance(info activity.Info, now time.Time, window time.Duration) bool {
 	if p := info.RetryPolicy; p != nil && p.MaximumAttempts > 0 && info.Attempt >= p.MaximumAttempts {
 		return true
 	}
 	if info.ScheduleToCloseTimeout <= 0 || info.ScheduledTime.IsZero() {
 		return false
 	}
-	window := lastChanceWindow
 	if info.ScheduleToCloseTimeout <= window {
 		window = info.ScheduleToCloseTimeout / 2
 	}
 	return !now.Before(info.ScheduledTime.Add(info.ScheduleToCloseTimeout - window))
+}
+
+// LastChance reports whether an attempt of the generate step for in, with info, starting at now,
+// may be its run's last (lastChance): it then makes the report with a note for a KPI source that
+// is down rather than fail. Its last hour when the step ends with its run, else the last
+// lastChanceWindow. Exported so the workflow's tests apply the activity's own rule.
+func (in GenerateReportInput) LastChance(info activity.Info, now time.Time) bool {
+	window := lastChanceWindow
+	if in.StepEndsWithRun {
+		window = lastChanceMargin
+	}
+	return lastChance(info, now, window)
 }
 
 // KPISeries serves a client's KPIs over any range (kpi.Reader: the hot window from Postgres,
@@ -179,6 +195,10 @@ type GenerateReportInput struct {
 	// MoveTx is the transaction of the zone move (to TimeZone) that started this run before it
 	// committed (ClientInput.MoveTx).
 	MoveTx string `json:",omitempty"`
+	// StepEndsWithRun: the step's schedule-to-close deadline is its run's end (workflows/report
+	// runDeadlineChange), so its last chance is its last hour; false from runs before, whose step
+	// may outlast its run by up to 14 hours (lastChanceWindow).
+	StepEndsWithRun bool `json:",omitempty"`
 }
 
 // GenerateReportOutput says whether a new file was rendered, and which.
@@ -215,7 +235,7 @@ func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (G
 			return GenerateReportOutput{}, err
 		}
 	}
-	data, err := a.gather(ctx, in.ClientID, in.Week, in.TimeZone)
+	data, err := a.gather(ctx, in)
 	if err != nil {
 		return GenerateReportOutput{}, err
 	}
@@ -236,7 +256,8 @@ func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (G
 
 // gather reads everything the report shows. Days are the ISO week's dates; payments are those
 // captured between Monday 00:00 and the next Monday 00:00 in the client's time zone.
-func (a *Reports) gather(ctx context.Context, clientID, isoWeek, zone string) (report.Data, error) {
+func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Data, error) {
+	clientID, isoWeek, zone := in.ClientID, in.Week, in.TimeZone
 	w, err := report.ParseWeek(isoWeek)
 	if err != nil {
 		return report.Data{}, invalid(err)
@@ -305,7 +326,7 @@ func (a *Reports) gather(ctx context.Context, clientID, isoWeek, zone string) (r
 	// Nothing is stored yet: a failed attempt leaves the week ungenerated, and the retry asks the
 	// source again. Only a refusal no retry fixes, or the run's last chance, gets the note. The
 	// wall clock, not a.now: the attempt's times are the server's.
-	if len(down) > 0 && activity.IsActivity(ctx) && !lastChance(activity.GetInfo(ctx), time.Now()) {
+	if len(down) > 0 && activity.IsActivity(ctx) && !in.LastChance(activity.GetInfo(ctx), time.Now()) {
 		return report.Data{}, temporal.NewApplicationError(fmt.Sprintf("kpis of %s: source down for the older days: %s", clientID, strings.Join(down, "; ")), ErrTypeKPISourceDown)
 	}
 	for _, e := range series.ColdErrors {

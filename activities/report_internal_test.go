@@ -24,30 +24,39 @@ func TestRedactAddresses(t *testing.T) {
 }
 
 // TestLastChance: a source still down gets the report with a note on the attempt the retry policy
-// allows last, or once the step is within lastChanceWindow of its schedule-to-close deadline,
-// where the run itself may end (it can have started up to 14 hours before the step).
+// allows last, or once the step is within its window of its schedule-to-close deadline: the last
+// hour when that deadline is its run's end (StepEndsWithRun), else lastChanceWindow, as the run
+// could have started up to 14 hours before the step.
 func TestLastChance(t *testing.T) {
 	scheduled := time.Date(2026, 6, 15, 6, 20, 0, 0, time.UTC)
 	forever := &temporal.RetryPolicy{MaximumAttempts: math.MaxInt32}
 	tests := []struct {
-		name string
-		info activity.Info
-		at   time.Duration // after scheduled
-		want bool
+		name    string
+		withRun bool // GenerateReportInput.StepEndsWithRun
+		info    activity.Info
+		at      time.Duration // after scheduled
+		want    bool
 	}{
-		{"first attempt of the run's 24 h", activity.Info{Attempt: 1, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 0, false},
-		{"8 h 59 in", activity.Info{Attempt: 40, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 9*time.Hour - time.Minute, false},
-		{"9 h in: 15 h left", activity.Info{Attempt: 41, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 9 * time.Hour, true},
-		{"last attempt allowed", activity.Info{Attempt: 8, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 8}, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, time.Hour, true},
-		{"attempts left", activity.Info{Attempt: 7, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 8}, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, time.Hour, false},
-		{"step of 15 h, first half", activity.Info{Attempt: 1, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 15 * time.Hour}, 7 * time.Hour, false},
-		{"short step, first half", activity.Info{Attempt: 1, ScheduledTime: scheduled, ScheduleToCloseTimeout: 10 * time.Minute}, 4 * time.Minute, false},
-		{"short step, second half", activity.Info{Attempt: 3, ScheduledTime: scheduled, ScheduleToCloseTimeout: 10 * time.Minute}, 5 * time.Minute, true},
-		{"no deadline, unlimited attempts", activity.Info{Attempt: 100, ScheduledTime: scheduled}, 48 * time.Hour, false},
+		{"first attempt of the run's 24 h", false, activity.Info{Attempt: 1, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 0, false},
+		{"8 h 59 in", false, activity.Info{Attempt: 40, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 9*time.Hour - time.Minute, false},
+		{"9 h in: 15 h left", false, activity.Info{Attempt: 41, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 9 * time.Hour, true},
+		{"last attempt allowed", false, activity.Info{Attempt: 8, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 8}, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, time.Hour, true},
+		{"attempts left", false, activity.Info{Attempt: 7, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 8}, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, time.Hour, false},
+		{"step of 15 h, first half", false, activity.Info{Attempt: 1, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 15 * time.Hour}, 7 * time.Hour, false},
+		{"short step, first half", false, activity.Info{Attempt: 1, ScheduledTime: scheduled, ScheduleToCloseTimeout: 10 * time.Minute}, 4 * time.Minute, false},
+		{"short step, second half", false, activity.Info{Attempt: 3, ScheduledTime: scheduled, ScheduleToCloseTimeout: 10 * time.Minute}, 5 * time.Minute, true},
+		{"no deadline, unlimited attempts", false, activity.Info{Attempt: 100, ScheduledTime: scheduled}, 48 * time.Hour, false},
+		{"ends with the run: 9 h in", true, activity.Info{Attempt: 41, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 9 * time.Hour, false},
+		{"ends with the run: 22 h 59 in", true, activity.Info{Attempt: 200, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 23*time.Hour - time.Minute, false},
+		{"ends with the run: last hour", true, activity.Info{Attempt: 201, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, 23 * time.Hour, true},
+		{"ends with the run: 4 h left of it", true, activity.Info{Attempt: 30, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 4 * time.Hour}, 3 * time.Hour, true},
+		{"ends with the run: 40 min left, first half", true, activity.Info{Attempt: 1, RetryPolicy: forever, ScheduledTime: scheduled, ScheduleToCloseTimeout: 40 * time.Minute}, 10 * time.Minute, false},
+		{"ends with the run: last attempt allowed", true, activity.Info{Attempt: 8, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 8}, ScheduledTime: scheduled, ScheduleToCloseTimeout: 24 * time.Hour}, time.Hour, true},
 	}
 	for _, tc := range tests {
-		if got := lastChance(tc.info, scheduled.Add(tc.at)); got != tc.want {
-			t.Errorf("%s: lastChance = %v, want %v", tc.name, got, tc.want)
+		in := GenerateReportInput{StepEndsWithRun: tc.withRun}
+		if got := in.LastChance(tc.info, scheduled.Add(tc.at)); got != tc.want {
+			t.Errorf("%s: LastChance = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

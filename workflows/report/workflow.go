@@ -492,6 +492,49 @@ func untilRunEnds(runTimeout time.Duration) func(workflow.ActivityOptions) workf
 	}
 }
 
+// runDeadlineChange versions how long a client run's steps retry: until the run's own end (its
+// start plus its execution timeout), where each step used to get clientRunTimeout from when it
+// was scheduled, past the run's end for any step after the first. Generate, which cannot see the
+// run's start, then assumed the worst (that the run had spent 14 hours before it) and made the
+// report without a KPI source that was down after 9 hours of retries in a run that had not
+// waited, and in one whose generate started more than 15 hours in (a long KPI wait, Postgres down
+// at the start) its last chance came after the run's end: no report. Now the step's deadline is
+// the run's, and generate's last chance is its last hour (GenerateReportInput.StepEndsWithRun).
+const runDeadlineChange = "steps-until-run-deadline"
+
+// minStepTime is the least a step is given when its run is about to end: the server needs a
+// positive schedule-to-close timeout, and the run's end stops the step anyway.
+const minStepTime = time.Minute
+
+// runDeadline is when the run times out: its start plus the shorter of its execution and run
+// timeouts; zero when it has neither.
+func runDeadline(info *workflow.Info) time.Time {
+	var d time.Duration
+	for _, t := range []time.Duration{info.WorkflowExecutionTimeout, info.WorkflowRunTimeout} {
+		if t > 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	if d == 0 {
+		return time.Time{}
+	}
+	return info.WorkflowStartTime.Add(d)
+}
+
+// untilRunDeadline retries a step until the run's end, as it stands when the step is scheduled:
+// the step's schedule-to-close deadline is then the run's. A run without a timeout (none is
+// started so) gives the step fallback from when it is scheduled, as untilRunEnds does.
+func untilRunDeadline(ctx workflow.Context, fallback time.Duration) func(workflow.ActivityOptions) workflow.ActivityOptions {
+	end := runDeadline(workflow.GetInfo(ctx))
+	return func(o workflow.ActivityOptions) workflow.ActivityOptions {
+		left := fallback
+		if !end.IsZero() {
+			left = max(end.Sub(workflow.Now(ctx)), minStepTime)
+		}
+		return retries.UntilOutageEnds(o, left)
+	}
+}
+
 // keepAttempts leaves o as it is: runs from before outage-retries.
 func keepAttempts(o workflow.ActivityOptions) workflow.ActivityOptions { return o }
 
@@ -533,8 +576,12 @@ func waitForKPIs(ctx workflow.Context, in ClientInput, retry func(workflow.Activ
 func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 	var res ClientResult
 	retry := keepAttempts
+	stepEndsWithRun := false
 	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
 		retry = untilRunEnds(clientRunTimeout)
+		if workflow.GetVersion(ctx, runDeadlineChange, workflow.DefaultVersion, 1) >= 1 {
+			retry, stepEndsWithRun = untilRunDeadline(ctx, clientRunTimeout), true
+		}
 	}
 	// Runs started before the wait existed replay without it (no marker in their history).
 	if workflow.GetVersion(ctx, waitForKPIsChange, workflow.DefaultVersion, 1) >= 1 {
@@ -550,7 +597,8 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
 	}))
-	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx}
+	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx,
+		StepEndsWithRun: stepEndsWithRun}
 	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
 		return res, fmt.Errorf("generate report: %w", err)
 	}
