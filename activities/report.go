@@ -31,44 +31,46 @@ const ErrTypeKPISourceDown = "KPISourceDown"
 
 // lastChanceWindow is how long before its schedule-to-close deadline generate stops retrying a
 // KPI source that is down and makes the report with a note instead, in a run from before the
-// step's deadline was its run's (GenerateReportInput.StepEndsWithRun false). The step got the
-// run's 24 hours (clientRunTimeout) from when it was scheduled, but the run may have spent up to
-// 14 of them before that waiting for the week's KPIs (UTC+14's Monday 06:00 is 8 hours before the
-// week's last UTC day ends, and the wait is up to report.MaxKPIWait after it); the attempt can't
-// see the run's start, so it keeps that much plus an hour for the last backoff and attempt.
+// workflow said when (GenerateReportInput.LastChanceAt zero). The step got the run's 24 hours
+// (clientRunTimeout) from when it was scheduled, but the run may have spent up to 14 of them
+// before that waiting for the week's KPIs (UTC+14's Monday 06:00 is 8 hours before the week's
+// last UTC day ends, and the wait is up to report.MaxKPIWait after it); the attempt can't see the
+// run's start, so it keeps that much plus an hour for the last backoff and attempt.
 const lastChanceWindow = 15 * time.Hour
-
-// lastChanceMargin is that window when the step's deadline is its run's end: time for the last
-// backoff (5 minutes at most) and attempt, and for the upload and the email after it.
-const lastChanceMargin = time.Hour
 
 // lastChance reports whether this attempt of an activity may be its run's last: a report with a
 // note beats no report. It is the last attempt the retry policy allows, or the attempt starts
-// within window of the step's schedule-to-close deadline (in its second half, for a step given
-// no more than window).
-func lastChance(info activity.Info, now time.Time, window time.Duration) bool {
-	if p := info.RetryPolicy; p != nil && p.MaximumAttempts > 0 && info.Attempt >= p.MaximumAttempts {
+// within lastChanceWindow of the step's schedule-to-close deadline (in its second half, for a
+// step given no more than that).
+func lastChance(info activity.Info, now time.Time) bool {
+	if lastAttempt(info) {
 		return true
 	}
 	if info.ScheduleToCloseTimeout <= 0 || info.ScheduledTime.IsZero() {
 		return false
 	}
+	window := lastChanceWindow
 	if info.ScheduleToCloseTimeout <= window {
 		window = info.ScheduleToCloseTimeout / 2
 	}
 	return !now.Before(info.ScheduledTime.Add(info.ScheduleToCloseTimeout - window))
 }
 
+// lastAttempt: the retry policy allows no attempt after this one.
+func lastAttempt(info activity.Info) bool {
+	p := info.RetryPolicy
+	return p != nil && p.MaximumAttempts > 0 && info.Attempt >= p.MaximumAttempts
+}
+
 // LastChance reports whether an attempt of the generate step for in, with info, starting at now,
-// may be its run's last (lastChance): it then makes the report with a note for a KPI source that
-// is down rather than fail. Its last hour when the step ends with its run, else the last
-// lastChanceWindow. Exported so the workflow's tests apply the activity's own rule.
+// may be its run's last: it then makes the report with a note for a KPI source that is down
+// rather than fail. From in.LastChanceAt on when the workflow set it, else lastChance. Exported
+// so the workflow's tests apply the activity's own rule.
 func (in GenerateReportInput) LastChance(info activity.Info, now time.Time) bool {
-	window := lastChanceWindow
-	if in.StepEndsWithRun {
-		window = lastChanceMargin
+	if in.LastChanceAt.IsZero() {
+		return lastChance(info, now)
 	}
-	return lastChance(info, now, window)
+	return lastAttempt(info) || !now.Before(in.LastChanceAt)
 }
 
 // KPISeries serves a client's KPIs over any range (kpi.Reader: the hot window from Postgres,
@@ -195,10 +197,10 @@ type GenerateReportInput struct {
 	// MoveTx is the transaction of the zone move (to TimeZone) that started this run before it
 	// committed (ClientInput.MoveTx).
 	MoveTx string `json:",omitempty"`
-	// StepEndsWithRun: the step's schedule-to-close deadline is its run's end (workflows/report
-	// runDeadlineChange), so its last chance is its last hour; false from runs before, whose step
-	// may outlast its run by up to 14 hours (lastChanceWindow).
-	StepEndsWithRun bool `json:",omitempty"`
+	// LastChanceAt is when an attempt stops waiting for a KPI source that is down and makes the
+	// report with a note (an hour before the run's end, set by workflows/report from
+	// runDeadlineChange on); zero from runs before, which could not say (lastChance).
+	LastChanceAt time.Time `json:",omitzero"`
 }
 
 // GenerateReportOutput says whether a new file was rendered, and which.

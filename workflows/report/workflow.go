@@ -499,8 +499,25 @@ func untilRunEnds(runTimeout time.Duration) func(workflow.ActivityOptions) workf
 // report without a KPI source that was down after 9 hours of retries in a run that had not
 // waited, and in one whose generate started more than 15 hours in (a long KPI wait, Postgres down
 // at the start) its last chance came after the run's end: no report. Now the step's deadline is
-// the run's, and generate's last chance is its last hour (GenerateReportInput.StepEndsWithRun).
+// the run's, and generate's last chance is the last hour of the run's first clientRunTimeout
+// (GenerateReportInput.LastChanceAt).
 const runDeadlineChange = "steps-until-run-deadline"
+
+// lastChanceMargin is how long before the run's end (or the end of its first clientRunTimeout,
+// for a longer run) generate stops waiting for a KPI source that is down: the last backoff (5
+// minutes at most) and attempt, and the upload and the email after it.
+const lastChanceMargin = time.Hour
+
+// lastChanceAt is when generate makes the report without a KPI source still down: lastChanceMargin
+// before the run's end, and no later than a run used to last (clientRunTimeout), so a scheduled
+// run given longer to sit out an S3 or SMTP outage does not hold the report for days for a source.
+func lastChanceAt(info *workflow.Info) time.Time {
+	end := info.WorkflowStartTime.Add(clientRunTimeout)
+	if d := runDeadline(info); !d.IsZero() && d.Before(end) {
+		end = d
+	}
+	return end.Add(-lastChanceMargin)
+}
 
 // minStepTime is the least a step is given when its run is about to end: the server needs a
 // positive schedule-to-close timeout, and the run's end stops the step anyway.
@@ -576,11 +593,11 @@ func waitForKPIs(ctx workflow.Context, in ClientInput, retry func(workflow.Activ
 func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 	var res ClientResult
 	retry := keepAttempts
-	stepEndsWithRun := false
+	var lastChance time.Time // zero: the activity's rule from before runDeadlineChange
 	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
 		retry = untilRunEnds(clientRunTimeout)
 		if workflow.GetVersion(ctx, runDeadlineChange, workflow.DefaultVersion, 1) >= 1 {
-			retry, stepEndsWithRun = untilRunDeadline(ctx, clientRunTimeout), true
+			retry, lastChance = untilRunDeadline(ctx, clientRunTimeout), lastChanceAt(workflow.GetInfo(ctx))
 		}
 	}
 	// Runs started before the wait existed replay without it (no marker in their history).
@@ -598,7 +615,7 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 		},
 	}))
 	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx,
-		StepEndsWithRun: stepEndsWithRun}
+		LastChanceAt: lastChance}
 	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
 		return res, fmt.Errorf("generate report: %w", err)
 	}
