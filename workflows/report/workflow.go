@@ -508,24 +508,23 @@ const runDeadlineChange = "steps-until-run-deadline"
 // minutes at most) and attempt, and the upload and the email after it.
 const lastChanceMargin = time.Hour
 
-// lastChanceAt is when generate makes the report without a KPI source still down: lastChanceMargin
-// before the run's end, and no later than a run used to last (clientRunTimeout), so a scheduled
-// run given longer to sit out an S3 or SMTP outage does not hold the report for days for a source.
-func lastChanceAt(info *workflow.Info) time.Time {
-	end := info.WorkflowStartTime.Add(clientRunTimeout)
-	if d := runDeadline(info); !d.IsZero() && d.Before(end) {
-		end = d
-	}
-	return end.Add(-lastChanceMargin)
-}
-
 // minStepTime is the least a step is given when its run is about to end: the server needs a
 // positive schedule-to-close timeout, and the run's end stops the step anyway.
 const minStepTime = time.Minute
 
-// runDeadline is when the run times out: its start plus the shorter of its execution and run
-// timeouts; zero when it has neither.
-func runDeadline(info *workflow.Info) time.Time {
+// runSpan is when a run started and when it times out (zero end: it has no timeout).
+type runSpan struct{ start, end time.Time }
+
+// runSpanOf is the run's span, read at its first workflow task: its start plus the shorter of its
+// execution and run timeouts. The start is the earlier of the start event's time and the task's:
+// on the server it is the event's (the task comes after it), while the SDK's test environment
+// gives a child run the wall clock's time as its start, and its own clock is the task's.
+func runSpanOf(ctx workflow.Context) runSpan {
+	info := workflow.GetInfo(ctx)
+	start := info.WorkflowStartTime
+	if now := workflow.Now(ctx); start.IsZero() || now.Before(start) {
+		start = now
+	}
 	var d time.Duration
 	for _, t := range []time.Duration{info.WorkflowExecutionTimeout, info.WorkflowRunTimeout} {
 		if t > 0 && (d == 0 || t < d) {
@@ -533,20 +532,30 @@ func runDeadline(info *workflow.Info) time.Time {
 		}
 	}
 	if d == 0 {
-		return time.Time{}
+		return runSpan{start: start}
 	}
-	return info.WorkflowStartTime.Add(d)
+	return runSpan{start: start, end: start.Add(d)}
+}
+
+// lastChanceAt is when generate makes the report without a KPI source still down: lastChanceMargin
+// before the run's end, and no later than a run used to last (clientRunTimeout), so a scheduled
+// run given longer to sit out an S3 or SMTP outage does not hold the report for days for a source.
+func (r runSpan) lastChanceAt() time.Time {
+	end := r.start.Add(clientRunTimeout)
+	if !r.end.IsZero() && r.end.Before(end) {
+		end = r.end
+	}
+	return end.Add(-lastChanceMargin)
 }
 
 // untilRunDeadline retries a step until the run's end, as it stands when the step is scheduled:
 // the step's schedule-to-close deadline is then the run's. A run without a timeout (none is
 // started so) gives the step fallback from when it is scheduled, as untilRunEnds does.
-func untilRunDeadline(ctx workflow.Context, fallback time.Duration) func(workflow.ActivityOptions) workflow.ActivityOptions {
-	end := runDeadline(workflow.GetInfo(ctx))
+func untilRunDeadline(ctx workflow.Context, r runSpan, fallback time.Duration) func(workflow.ActivityOptions) workflow.ActivityOptions {
 	return func(o workflow.ActivityOptions) workflow.ActivityOptions {
 		left := fallback
-		if !end.IsZero() {
-			left = max(end.Sub(workflow.Now(ctx)), minStepTime)
+		if !r.end.IsZero() {
+			left = max(r.end.Sub(workflow.Now(ctx)), minStepTime)
 		}
 		return retries.UntilOutageEnds(o, left)
 	}
@@ -592,12 +601,13 @@ func waitForKPIs(ctx workflow.Context, in ClientInput, retry func(workflow.Activ
 // repeats nothing that was done.
 func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 	var res ClientResult
+	span := runSpanOf(ctx) // at the first task, before any step or wait
 	retry := keepAttempts
 	var lastChance time.Time // zero: the activity's rule from before runDeadlineChange
 	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
 		retry = untilRunEnds(clientRunTimeout)
 		if workflow.GetVersion(ctx, runDeadlineChange, workflow.DefaultVersion, 1) >= 1 {
-			retry, lastChance = untilRunDeadline(ctx, clientRunTimeout), lastChanceAt(workflow.GetInfo(ctx))
+			retry, lastChance = untilRunDeadline(ctx, span, clientRunTimeout), span.lastChanceAt()
 		}
 	}
 	// Runs started before the wait existed replay without it (no marker in their history).
