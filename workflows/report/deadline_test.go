@@ -31,11 +31,15 @@ func TestKPISourceDownIsRetriedUntilTheRunsLastHour(t *testing.T) {
 		dbDown     time.Duration // ReportReadyAt fails (Postgres down) for this long
 		sourceDown time.Duration // GA4 down from the start for this long
 		wantNoted  bool          // the report notes the source as missing
+		runTimeout time.Duration // the run's; clientRunTimeout when zero
 	}{
 		{name: "no wait, GA4 back after 12 h", sourceDown: 12 * time.Hour},
 		{name: "waited 14 h for the KPIs, GA4 down to the end", kpiWait: 14 * time.Hour, sourceDown: 48 * time.Hour, wantNoted: true},
 		{name: "Postgres down 16 h, then GA4 down to the end", dbDown: 16 * time.Hour, sourceDown: 48 * time.Hour, wantNoted: true},
 		{name: "waited 20 h, GA4 down to the end", kpiWait: 20 * time.Hour, sourceDown: 48 * time.Hour, wantNoted: true},
+		// A scheduled run lasts longer, to sit out an S3 or SMTP outage, but a source down is
+		// given the first day only, as before: the report is not held for days for a note.
+		{name: "scheduled run of 6 days, GA4 down for 3", sourceDown: 72 * time.Hour, wantNoted: true, runTimeout: scheduledClientRunTimeout},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var ts testsuite.WorkflowTestSuite
@@ -43,7 +47,11 @@ func TestKPISourceDownIsRetriedUntilTheRunsLastHour(t *testing.T) {
 			env.SetStartTime(start)
 			// The run's own end, as the schedule's and the API's runs have it (the test environment
 			// does not enforce a child's execution timeout, so the run is started on its own).
-			env.SetWorkflowRunTimeout(clientRunTimeout)
+			runTimeout := clientRunTimeout
+			if tt.runTimeout > 0 {
+				runTimeout = tt.runTimeout
+			}
+			env.SetWorkflowRunTimeout(runTimeout)
 			env.SetTestTimeout(time.Minute)
 			env.RegisterActivity(&activities.Reports{})
 			env.OnActivity(act.ReportReadyAt, mock.Anything, mock.Anything).Return(
@@ -83,8 +91,11 @@ func TestKPISourceDownIsRetriedUntilTheRunsLastHour(t *testing.T) {
 			require.Equal(t, tt.wantNoted, noted, "generated %s after the start, the source down for %s", generatedAt.Sub(start), tt.sourceDown)
 			if tt.wantNoted {
 				// The source was retried until the run's last hour, not given up on before.
+				// The source was retried until the last hour of the run's first day, not given up
+				// on before nor waited for longer.
 				require.GreaterOrEqual(t, generatedAt.Sub(start), clientRunTimeout-time.Hour,
 					"gave up on the source %s before the run's end", clientRunTimeout-generatedAt.Sub(start))
+				require.Less(t, generatedAt.Sub(start), clientRunTimeout, "held the report past a day for a source that is down")
 			}
 		})
 	}
