@@ -197,7 +197,9 @@ const scheduledClientRunTimeout = 6 * 24 * time.Hour
 // childWait is how a zone's run waits for its clients' runs from longClientRunsChange on: for each
 // at most limit from its start, then the outcome is "running" and its slot goes to the next
 // client. One timer for the run, set for the earliest wait to end (a run's history already holds
-// some seven events a client; a timer each would add one or two more).
+// some seven events a client; a timer each would add one or two more). A child left running stays
+// a pending child of the run until it ends or the run does, so more than maxRunningChildren may
+// then be pending, never more than clientsPerRun (1,000), under Temporal's 2,000.
 type childWait struct {
 	limit time.Duration
 	ends  []time.Time // when each child waited for stops being waited for, earliest first
