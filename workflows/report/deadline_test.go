@@ -17,10 +17,10 @@ import (
 // TestKPISourceDownIsRetriedUntilTheRunsLastHour: generate retries a KPI source that is down and,
 // on its last chance, makes the report with a note rather than none (activities' LastChance rule,
 // applied here to the step as the workflow schedules it). The last chance must come in the run's
-// last hour, whenever the step started: it used to be the last 15 hours of the step's own 24
-// from its start, which gave up on the source after 9 hours in a run that had not waited (a
-// source back at hour 12 was noted as missing), and came after the run's end in one whose step
-// started more than 15 hours in (no report at all).
+// last hour (of its first day, for a longer run), whenever the step started: it used to be the
+// last 15 hours of the step's own 24 from its start, which gave up on the source after 9 hours in
+// a run that had not waited (a source back at hour 12 was noted as missing), and came after the
+// run's end in one whose step started more than 15 hours in (no report at all).
 func TestKPISourceDownIsRetriedUntilTheRunsLastHour(t *testing.T) {
 	loc, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
