@@ -30,8 +30,9 @@ const ErrTypeReportInvalid = "ReportInvalid"
 const ErrTypeKPISourceDown = "KPISourceDown"
 
 // lastChanceWindow is how long before its schedule-to-close deadline generate stops retrying a
-// KPI source that is down and makes the report with a note instead. The step gets the run's 24
-// hours (clientRunTimeout) from when it is scheduled, but the run may have spent up to 14 of them
+// KPI source that is down and makes the report with a note instead, in a run from before the
+// workflow said when (GenerateReportInput.LastChanceAt zero). The step got the run's 24 hours
+// (clientRunTimeout) from when it was scheduled, but the run may have spent up to 14 of them
 // before that waiting for the week's KPIs (UTC+14's Monday 06:00 is 8 hours before the week's
 // last UTC day ends, and the wait is up to report.MaxKPIWait after it); the attempt can't see the
 // run's start, so it keeps that much plus an hour for the last backoff and attempt.
@@ -42,7 +43,7 @@ const lastChanceWindow = 15 * time.Hour
 // within lastChanceWindow of the step's schedule-to-close deadline (in its second half, for a
 // step given no more than that).
 func lastChance(info activity.Info, now time.Time) bool {
-	if p := info.RetryPolicy; p != nil && p.MaximumAttempts > 0 && info.Attempt >= p.MaximumAttempts {
+	if lastAttempt(info) {
 		return true
 	}
 	if info.ScheduleToCloseTimeout <= 0 || info.ScheduledTime.IsZero() {
@@ -53,6 +54,23 @@ func lastChance(info activity.Info, now time.Time) bool {
 		window = info.ScheduleToCloseTimeout / 2
 	}
 	return !now.Before(info.ScheduledTime.Add(info.ScheduleToCloseTimeout - window))
+}
+
+// lastAttempt: the retry policy allows no attempt after this one.
+func lastAttempt(info activity.Info) bool {
+	p := info.RetryPolicy
+	return p != nil && p.MaximumAttempts > 0 && info.Attempt >= p.MaximumAttempts
+}
+
+// LastChance reports whether an attempt of the generate step for in, with info, starting at now,
+// may be its run's last: it then makes the report with a note for a KPI source that is down
+// rather than fail. From in.LastChanceAt on when the workflow set it, else lastChance. Exported
+// so the workflow's tests apply the activity's own rule.
+func (in GenerateReportInput) LastChance(info activity.Info, now time.Time) bool {
+	if in.LastChanceAt.IsZero() {
+		return lastChance(info, now)
+	}
+	return lastAttempt(info) || !now.Before(in.LastChanceAt)
 }
 
 // KPISeries serves a client's KPIs over any range (kpi.Reader: the hot window from Postgres,
@@ -179,6 +197,10 @@ type GenerateReportInput struct {
 	// MoveTx is the transaction of the zone move (to TimeZone) that started this run before it
 	// committed (ClientInput.MoveTx).
 	MoveTx string `json:",omitempty"`
+	// LastChanceAt is when an attempt stops waiting for a KPI source that is down and makes the
+	// report with a note (an hour before the run's end, set by workflows/report from
+	// runDeadlineChange on); zero from runs before, which could not say (lastChance).
+	LastChanceAt time.Time `json:",omitzero"`
 }
 
 // GenerateReportOutput says whether a new file was rendered, and which.
@@ -215,7 +237,7 @@ func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (G
 			return GenerateReportOutput{}, err
 		}
 	}
-	data, err := a.gather(ctx, in.ClientID, in.Week, in.TimeZone)
+	data, err := a.gather(ctx, in)
 	if err != nil {
 		return GenerateReportOutput{}, err
 	}
@@ -236,7 +258,8 @@ func (a *Reports) GenerateReport(ctx context.Context, in GenerateReportInput) (G
 
 // gather reads everything the report shows. Days are the ISO week's dates; payments are those
 // captured between Monday 00:00 and the next Monday 00:00 in the client's time zone.
-func (a *Reports) gather(ctx context.Context, clientID, isoWeek, zone string) (report.Data, error) {
+func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Data, error) {
+	clientID, isoWeek, zone := in.ClientID, in.Week, in.TimeZone
 	w, err := report.ParseWeek(isoWeek)
 	if err != nil {
 		return report.Data{}, invalid(err)
@@ -305,7 +328,7 @@ func (a *Reports) gather(ctx context.Context, clientID, isoWeek, zone string) (r
 	// Nothing is stored yet: a failed attempt leaves the week ungenerated, and the retry asks the
 	// source again. Only a refusal no retry fixes, or the run's last chance, gets the note. The
 	// wall clock, not a.now: the attempt's times are the server's.
-	if len(down) > 0 && activity.IsActivity(ctx) && !lastChance(activity.GetInfo(ctx), time.Now()) {
+	if len(down) > 0 && activity.IsActivity(ctx) && !in.LastChance(activity.GetInfo(ctx), time.Now()) {
 		return report.Data{}, temporal.NewApplicationError(fmt.Sprintf("kpis of %s: source down for the older days: %s", clientID, strings.Join(down, "; ")), ErrTypeKPISourceDown)
 	}
 	for _, e := range series.ColdErrors {

@@ -40,7 +40,7 @@ func TestWeeklyReportSurvivesADependencyOutage(t *testing.T) {
 	for _, step := range outageSteps {
 		for _, outage := range outageDurations {
 			t.Run(step.name+" down "+outage.String(), func(t *testing.T) {
-				res, failures := runWeeklyWithOutage(t, step.activity, outage)
+				res, failures, _ := runWeeklyWithOutage(t, step.activity, outage)
 				require.Positive(t, failures, "the outage was never seen: the test proves nothing")
 				require.Equal(t, []ClientOutcome{{ClientID: "acme", Status: "sent"}}, res.Outcomes,
 					"the week's report was lost to a %s outage", outage)
@@ -49,9 +49,35 @@ func TestWeeklyReportSurvivesADependencyOutage(t *testing.T) {
 	}
 }
 
+// TestWeeklyReportSurvivesAnOutageLongerThanADay: a dependency of the client's report (Postgres,
+// S3, SMTP) is down for a day and a half from the zone's Monday run, longer than the client's run
+// used to last (24 hours). The week's report must still be sent once the dependency is back, and
+// once: the run used to end with the step still failing, and the next Monday's run reports only
+// the new week, so the week's report was never sent.
+func TestWeeklyReportSurvivesAnOutageLongerThanADay(t *testing.T) {
+	const outage = 36 * time.Hour
+	for _, step := range outageSteps {
+		if step.activity == "ListReportClients" {
+			continue // the zone's run lasts 48 hours: TestWeeklyReportSurvivesADependencyOutage
+		}
+		t.Run(step.name, func(t *testing.T) {
+			res, failures, sends := runWeeklyWithOutage(t, step.activity, outage)
+			require.Positive(t, failures, "the outage was never seen: the test proves nothing")
+			require.Equal(t, 1, sends, "the week's report was not sent once after a %s outage (outcomes %+v)", outage, res.Outcomes)
+			require.Equal(t, 1, res.Totals.Clients)
+			// The zone's run waits for a report as long as it used to (24 hours) and does not
+			// hold the zone's other clients longer; the report's run goes on alone.
+			require.Equal(t, []ClientOutcome{{ClientID: "acme", Status: "running"}}, res.Outcomes)
+			require.Equal(t, 1, res.Totals.Running)
+		})
+	}
+}
+
 // runWeeklyWithOutage runs the Berlin zone's Monday run with the activity named down failing until
-// outage has passed, and returns the run's result and how many calls failed.
-func runWeeklyWithOutage(t *testing.T, down string, outage time.Duration) (WeeklyResult, int) {
+// outage has passed, and returns the run's result, how many calls failed and how many reports
+// were sent (the test environment waits for the client's run even when the zone's stopped
+// waiting for it).
+func runWeeklyWithOutage(t *testing.T, down string, outage time.Duration) (WeeklyResult, int, int) {
 	t.Helper()
 	loc, err := time.LoadLocation("Europe/Berlin")
 	require.NoError(t, err)
@@ -63,7 +89,7 @@ func runWeeklyWithOutage(t *testing.T, down string, outage time.Duration) (Weekl
 	Register(env)
 	env.RegisterActivity(&activities.Reports{})
 
-	failures := 0
+	failures, sends := 0, 0
 	// fail answers errDown while the outage lasts, for the activity that is down only.
 	fail := func(activity string) bool {
 		if activity == down && env.Now().Before(start.Add(outage)) {
@@ -105,6 +131,7 @@ func runWeeklyWithOutage(t *testing.T, down string, outage time.Duration) (Weekl
 			if fail("EmailReport") {
 				return activities.EmailReportOutput{}, errDown
 			}
+			sends++
 			return activities.EmailReportOutput{Sent: true}, nil
 		})
 
@@ -113,5 +140,5 @@ func runWeeklyWithOutage(t *testing.T, down string, outage time.Duration) (Weekl
 	require.NoError(t, env.GetWorkflowError(), "the zone's run failed: no client of Berlin got the week's report")
 	var res WeeklyResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	return res, failures
+	return res, failures, sends
 }

@@ -85,6 +85,7 @@ type WeeklyTotals struct {
 	NotSent        int
 	Failed         int
 	AlreadyRunning int
+	Running        int `json:",omitempty"`
 }
 
 func (t *WeeklyTotals) add(o ClientOutcome) {
@@ -98,13 +99,18 @@ func (t *WeeklyTotals) add(o ClientOutcome) {
 		t.Failed++
 	case "already_running":
 		t.AlreadyRunning++
+	case "running":
+		t.Running++
 	}
 }
 
 // ClientOutcome is what became of one client in a weekly run.
 type ClientOutcome struct {
 	ClientID string
-	// Status: "sent", "not_sent" (Reason says why), "failed" (Error) or "already_running".
+	// Status: "sent", "not_sent" (Reason says why), "failed" (Error), "already_running" (an
+	// admin's run of the report was going), or "running": the client's run was still retrying a
+	// dependency that is down when the zone's run stopped waiting for it (longClientRunsChange);
+	// it goes on alone and sends the report once the dependency is back.
 	Status string
 	Reason string `json:",omitempty"`
 	Error  string `json:",omitempty"`
@@ -174,6 +180,70 @@ func adminRunWait(attempt int, waited time.Duration) (time.Duration, bool) {
 		wait *= 2
 	}
 	return min(wait, maxAdminRunWait), true
+}
+
+// longClientRunsChange versions how long a client run started by the zone's run lasts: until
+// scheduledClientRunTimeout rather than clientRunTimeout. An outage of S3, SMTP or Postgres longer
+// than a day used to end the run with its step still failing, and the next Monday's run reports
+// only the new week: the week's report was never sent. The zone's run still waits for a client's
+// run at most clientRunTimeout (childWait), so it does not hold the zone's week longer than before.
+const longClientRunsChange = "long-client-runs"
+
+// scheduledClientRunTimeout bounds a client run the zone's run starts: six days, so a report an
+// outage held back still arrives before the next week's (the zone's next run is seven days on)
+// and never a week late. An admin's run keeps clientRunTimeout.
+const scheduledClientRunTimeout = 6 * 24 * time.Hour
+
+// childWait is how a zone's run waits for its clients' runs from longClientRunsChange on: for each
+// at most limit from its start, then the outcome is "running" and its slot goes to the next
+// client. One timer for the run, set for the earliest wait to end (a run's history already holds
+// some seven events a client; a timer each would add one or two more). A child left running stays
+// a pending child of the run until it ends or the run does, so more than maxRunningChildren may
+// then be pending, never more than clientsPerRun (1,000), under Temporal's 2,000.
+type childWait struct {
+	limit time.Duration
+	ends  []time.Time // when each child waited for stops being waited for, earliest first
+	timer bool        // the timer's coroutine is started
+}
+
+// wait waits for the child of fut; false when its wait ended before the child did.
+func (w *childWait) wait(ctx workflow.Context, fut workflow.ChildWorkflowFuture) bool {
+	// The wait counts from the child's start; a start refused (an admin's run) makes fut ready.
+	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return true
+	}
+	end := workflow.Now(ctx).Add(w.limit) // never before the ends already in: the clock only goes on
+	w.ends = append(w.ends, end)
+	if !w.timer {
+		w.timer = true
+		workflow.Go(ctx, w.tick)
+	}
+	err := workflow.Await(ctx, func() bool { return fut.IsReady() || !workflow.Now(ctx).Before(end) })
+	if i := slices.Index(w.ends, end); i >= 0 {
+		w.ends = slices.Delete(w.ends, i, i+1)
+	}
+	return err != nil || fut.IsReady()
+}
+
+// tick sleeps until the earliest wait ends, which wakes its waiter, as long as the run waits.
+func (w *childWait) tick(ctx workflow.Context) {
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(w.ends) > 0 }); err != nil {
+			return
+		}
+		d := w.ends[0].Sub(workflow.Now(ctx))
+		if d <= 0 {
+			// Its waiter has yet to run and drop it.
+			first := w.ends[0]
+			if err := workflow.Await(ctx, func() bool { return len(w.ends) == 0 || !w.ends[0].Equal(first) }); err != nil {
+				return
+			}
+			continue
+		}
+		if err := workflow.Sleep(ctx, d); err != nil {
+			return
+		}
+	}
 }
 
 // maxRunningChildren bounds the ClientReport children a weekly run has at once, well under
@@ -271,6 +341,7 @@ func logFailed(ctx workflow.Context, week string, outcomes []ClientOutcome) {
 // of the zone's clients, at most clientsPerRun in all. Then it returns the week's result, or
 // continues as new while clients are left to list or held.
 func weeklyRun(ctx workflow.Context, in WeeklyInput, week string) (WeeklyResult, error) {
+	long := workflow.GetVersion(ctx, longClientRunsChange, workflow.DefaultVersion, 1) >= 1
 	var p WeeklyProgress
 	if in.Progress != nil {
 		p = *in.Progress
@@ -287,7 +358,7 @@ func weeklyRun(ctx workflow.Context, in WeeklyInput, week string) (WeeklyResult,
 		}
 		due, waiting = dueHeld(waiting, workflow.Now(ctx), clientsPerRun)
 	}
-	outcomes, held := runClients(ctx, week, due, listed)
+	outcomes, held := runClients(ctx, week, due, listed, long)
 	logFailed(ctx, week, outcomes)
 	for _, o := range outcomes {
 		p.Totals.add(o)
@@ -349,8 +420,13 @@ func listPage(ctx workflow.Context, zone string, p *WeeklyProgress, limit int) (
 }
 
 // runClients starts the held clients and the listed ones, maxRunningChildren at once, and waits
-// for them: the outcomes in that order, and the clients an admin's run holds (again).
-func runClients(ctx workflow.Context, week string, due []HeldClient, listed []string) ([]ClientOutcome, []HeldClient) {
+// for them: the outcomes in that order, and the clients an admin's run holds (again). long: the
+// clients' runs last scheduledClientRunTimeout, each waited for at most clientRunTimeout.
+func runClients(ctx workflow.Context, week string, due []HeldClient, listed []string, long bool) ([]ClientOutcome, []HeldClient) {
+	timeout, wait := clientRunTimeout, (*childWait)(nil)
+	if long {
+		timeout, wait = scheduledClientRunTimeout, &childWait{limit: clientRunTimeout}
+	}
 	todo := slices.Clone(due)
 	for _, id := range listed {
 		todo = append(todo, HeldClient{ClientID: id})
@@ -368,7 +444,7 @@ func runClients(ctx workflow.Context, week string, due []HeldClient, listed []st
 				return
 			}
 			defer slots.Release(1)
-			out, refused := startChild(ctx, ClientInput{ClientID: c.ClientID, Week: week, EnsureSends: 1})
+			out, refused := startChild(ctx, ClientInput{ClientID: c.ClientID, Week: week, EnsureSends: 1}, timeout, wait)
 			if !refused {
 				outcomes[i] = &out
 				return
@@ -410,7 +486,7 @@ func runClient(ctx workflow.Context, in ClientInput) ClientOutcome {
 	untilAdminRunEnds := workflow.GetVersion(ctx, waitAdminRunChange, workflow.DefaultVersion, 1) >= 1
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
-		out, refused := startChild(ctx, in)
+		out, refused := startChild(ctx, in, clientRunTimeout, nil)
 		if !refused {
 			return out
 		}
@@ -430,19 +506,25 @@ func runClient(ctx workflow.Context, in ClientInput) ClientOutcome {
 	}
 }
 
-// startChild runs one client's child workflow once: its outcome, or refused when a run of the
-// same report (an admin's) is going.
-func startChild(ctx workflow.Context, in ClientInput) (out ClientOutcome, refused bool) {
+// startChild runs one client's child workflow once, for at most timeout: its outcome, or refused
+// when a run of the same report (an admin's) is going. With wait, the child is waited for as wait
+// allows, then left to run alone ("running").
+func startChild(ctx workflow.Context, in ClientInput, timeout time.Duration, wait *childWait) (out ClientOutcome, refused bool) {
 	out = ClientOutcome{ClientID: in.ClientID}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID:            ClientWorkflowID(in.ClientID, in.Week),
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		// A child is independent work: cancelling or terminating the weekly run leaves it be.
 		ParentClosePolicy:        enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowExecutionTimeout: clientRunTimeout,
+		WorkflowExecutionTimeout: timeout,
 	})
 	var r ClientResult
-	err := workflow.ExecuteChildWorkflow(cctx, ClientWorkflowName, in).Get(ctx, &r)
+	fut := workflow.ExecuteChildWorkflow(cctx, ClientWorkflowName, in)
+	if wait != nil && !wait.wait(ctx, fut) {
+		out.Status = "running"
+		return out, false
+	}
+	err := fut.Get(ctx, &r)
 	switch {
 	case err == nil && r.Email.Sent:
 		out.Status = "sent"
@@ -492,6 +574,75 @@ func untilRunEnds(runTimeout time.Duration) func(workflow.ActivityOptions) workf
 	}
 }
 
+// runDeadlineChange versions how long a client run's steps retry: until the run's own end (its
+// start plus its execution timeout), where each step used to get clientRunTimeout from when it
+// was scheduled, past the run's end for any step after the first. Generate, which cannot see the
+// run's start, then assumed the worst (that the run had spent 14 hours before it) and made the
+// report without a KPI source that was down after 9 hours of retries in a run that had not
+// waited, and in one whose generate started more than 15 hours in (a long KPI wait, Postgres down
+// at the start) its last chance came after the run's end: no report. Now the step's deadline is
+// the run's, and generate's last chance is the last hour of the run's first clientRunTimeout
+// (GenerateReportInput.LastChanceAt).
+const runDeadlineChange = "steps-until-run-deadline"
+
+// lastChanceMargin is how long before the run's end (or the end of its first clientRunTimeout,
+// for a longer run) generate stops waiting for a KPI source that is down: the last backoff (5
+// minutes at most) and attempt, and the upload and the email after it.
+const lastChanceMargin = time.Hour
+
+// minStepTime is the least a step is given when its run is about to end: the server needs a
+// positive schedule-to-close timeout, and the run's end stops the step anyway.
+const minStepTime = time.Minute
+
+// runSpan is when a run started and when it times out (zero end: it has no timeout).
+type runSpan struct{ start, end time.Time }
+
+// runSpanOf is the run's span, read at its first workflow task: its start plus the shorter of its
+// execution and run timeouts. The start is the earlier of the start event's time and the task's:
+// on the server it is the event's (the task comes after it), while the SDK's test environment
+// gives a child run the wall clock's time as its start, and its own clock is the task's.
+func runSpanOf(ctx workflow.Context) runSpan {
+	info := workflow.GetInfo(ctx)
+	start := info.WorkflowStartTime
+	if now := workflow.Now(ctx); start.IsZero() || now.Before(start) {
+		start = now
+	}
+	var d time.Duration
+	for _, t := range []time.Duration{info.WorkflowExecutionTimeout, info.WorkflowRunTimeout} {
+		if t > 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	if d == 0 {
+		return runSpan{start: start}
+	}
+	return runSpan{start: start, end: start.Add(d)}
+}
+
+// lastChanceAt is when generate makes the report without a KPI source still down: lastChanceMargin
+// before the run's end, and no later than a run used to last (clientRunTimeout), so a scheduled
+// run given longer to sit out an S3 or SMTP outage does not hold the report for days for a source.
+func (r runSpan) lastChanceAt() time.Time {
+	end := r.start.Add(clientRunTimeout)
+	if !r.end.IsZero() && r.end.Before(end) {
+		end = r.end
+	}
+	return end.Add(-lastChanceMargin)
+}
+
+// untilRunDeadline retries a step until the run's end, as it stands when the step is scheduled:
+// the step's schedule-to-close deadline is then the run's. A run without a timeout (none is
+// started so) gives the step fallback from when it is scheduled, as untilRunEnds does.
+func untilRunDeadline(ctx workflow.Context, r runSpan, fallback time.Duration) func(workflow.ActivityOptions) workflow.ActivityOptions {
+	return func(o workflow.ActivityOptions) workflow.ActivityOptions {
+		left := fallback
+		if !r.end.IsZero() {
+			left = max(r.end.Sub(workflow.Now(ctx)), minStepTime)
+		}
+		return retries.UntilOutageEnds(o, left)
+	}
+}
+
 // keepAttempts leaves o as it is: runs from before outage-retries.
 func keepAttempts(o workflow.ActivityOptions) workflow.ActivityOptions { return o }
 
@@ -532,9 +683,14 @@ func waitForKPIs(ctx workflow.Context, in ClientInput, retry func(workflow.Activ
 // repeats nothing that was done.
 func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 	var res ClientResult
+	span := runSpanOf(ctx) // at the first task, before any step or wait
 	retry := keepAttempts
+	var lastChance time.Time // zero: the activity's rule from before runDeadlineChange
 	if workflow.GetVersion(ctx, outageRetriesChange, workflow.DefaultVersion, 1) >= 1 {
 		retry = untilRunEnds(clientRunTimeout)
+		if workflow.GetVersion(ctx, runDeadlineChange, workflow.DefaultVersion, 1) >= 1 {
+			retry, lastChance = untilRunDeadline(ctx, span, clientRunTimeout), span.lastChanceAt()
+		}
 	}
 	// Runs started before the wait existed replay without it (no marker in their history).
 	if workflow.GetVersion(ctx, waitForKPIsChange, workflow.DefaultVersion, 1) >= 1 {
@@ -550,7 +706,8 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
 	}))
-	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx}
+	gin := activities.GenerateReportInput{ClientID: in.ClientID, Week: in.Week, Force: in.Regenerate, TimeZone: in.TimeZone, MoveTx: in.MoveTx,
+		LastChanceAt: lastChance}
 	if err := workflow.ExecuteActivity(gctx, act.GenerateReport, gin).Get(ctx, &res.Generate); err != nil {
 		return res, fmt.Errorf("generate report: %w", err)
 	}
