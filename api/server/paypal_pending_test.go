@@ -48,19 +48,21 @@ func TestPayPalPendingCaptureSameDayHotAndCold(t *testing.T) {
 	require.NoError(t, err)
 
 	from, to := kpi.DayOf(made), kpi.DayOf(completed)
-	hot, err := kpisrc.Ledger{Store: s.Store}.RevenueDays(t.Context(), client, money.USD, from, to)
-	require.NoError(t, err)
-	cold, err := paypalkpi.Source{Client: pp}.RevenueDays(t.Context(), client, money.USD, from, to)
-	require.NoError(t, err)
-	gross := func(days []kpi.RevenueDay) map[string]int64 {
-		out := map[string]int64{}
-		for _, d := range days {
-			out[d.Day.Format(time.DateOnly)] = d.Gross
-		}
-		return out
-	}
 	want := map[string]int64{from.Format(time.DateOnly): 11000, to.Format(time.DateOnly): 0}
-	require.Equal(t, want, gross(cold), "Transaction Search: on the day the capture was made")
-	require.Equal(t, want, gross(hot), "our payments: on the same day as PayPal's")
+	require.Equal(t, want, grossPerDay(t, paypalkpi.Source{Client: pp}, client, money.USD, from, to), "Transaction Search: on the day the capture was made")
+	require.Equal(t, want, grossPerDay(t, kpisrc.Ledger{Store: s.Store}, client, money.USD, from, to), "our payments: on the same day as PayPal's")
 	require.True(t, rec.CapturedAt.Equal(made), "captured_at %s is when the capture was made, %s", rec.CapturedAt, made)
+}
+
+// grossPerDay is what src says the client's gross in cur was each UTC day from from to to: the
+// hot window's source (our payments) and a provider's, to compare day by day.
+func grossPerDay(t *testing.T, src kpi.RevenueSource, clientID string, cur money.Currency, from, to time.Time) map[string]int64 {
+	t.Helper()
+	days, err := src.RevenueDays(t.Context(), clientID, cur, from, to)
+	require.NoError(t, err, "%s", src.Name())
+	out := map[string]int64{}
+	for _, d := range days {
+		out[d.Day.Format(time.DateOnly)] = d.Gross
+	}
+	return out
 }
