@@ -15,7 +15,6 @@ import (
 	"paysplit/internal/mailer"
 	"paysplit/internal/mailer/mailbox"
 	"paysplit/internal/money"
-	"paysplit/internal/objstore"
 	"paysplit/internal/objstore/objstoretest"
 	"paysplit/internal/store"
 	"paysplit/testenv"
@@ -158,9 +157,7 @@ func TestReportEmailAcceptedThenConnectionDropped(t *testing.T) {
 	generateW24(t, st, id, nil)
 
 	s3 := objstoretest.Start(t)
-	files, err := objstore.New(ctx, s3.Config("paysplit-reports"))
-	require.NoError(t, err)
-	require.NoError(t, files.EnsureBucket(ctx))
+	files := s3.Bucket(t, "paysplit-reports")
 	box, err := mailbox.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = box.Close() })
@@ -210,9 +207,7 @@ func TestReportEmailSkipsARefusedRecipient(t *testing.T) {
 	generateW24(t, st, id, nil)
 
 	s3 := objstoretest.Start(t)
-	files, err := objstore.New(ctx, s3.Config("paysplit-reports"))
-	require.NoError(t, err)
-	require.NoError(t, files.EnsureBucket(ctx))
+	files := s3.Bucket(t, "paysplit-reports")
 	box, err := mailbox.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = box.Close() })

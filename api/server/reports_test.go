@@ -17,7 +17,6 @@ import (
 	"paysplit/api/server"
 	"paysplit/internal/mailer"
 	"paysplit/internal/mailer/mailbox"
-	"paysplit/internal/objstore"
 	"paysplit/internal/objstore/objstoretest"
 	"paysplit/testenv"
 	reportwf "paysplit/workflows/report"
@@ -36,9 +35,7 @@ func newReportsEnv(t *testing.T, mods ...func(*server.Deps)) *reportsEnv {
 	t.Helper()
 	tc := testenv.TemporalClient(t)
 	s3 := objstoretest.Start(t)
-	files, err := objstore.New(t.Context(), s3.Config("api-reports"))
-	require.NoError(t, err)
-	require.NoError(t, files.EnsureBucket(t.Context()))
+	files := s3.Bucket(t, "api-reports")
 	box, err := mailbox.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = box.Close() })

@@ -16,9 +16,7 @@ import (
 func TestPutGetPresign(t *testing.T) {
 	srv := objstoretest.Start(t)
 	ctx := t.Context()
-	st, err := objstore.New(ctx, srv.Config("reports-test"))
-	require.NoError(t, err)
-	require.NoError(t, st.EnsureBucket(ctx))
+	st := srv.Bucket(t, "reports-test")
 	require.NoError(t, st.EnsureBucket(ctx), "a second call finds the bucket")
 
 	body := []byte("%PDF-1.4 not really a pdf")
@@ -59,9 +57,7 @@ func TestPutGetPresign(t *testing.T) {
 func TestMissingObjectIsNotFound(t *testing.T) {
 	srv := objstoretest.Start(t)
 	ctx := t.Context()
-	st, err := objstore.New(ctx, srv.Config("reports-test"))
-	require.NoError(t, err)
-	require.NoError(t, st.EnsureBucket(ctx))
+	st := srv.Bucket(t, "reports-test")
 	tests := []struct {
 		name string
 		call func() error

@@ -13,7 +13,6 @@ import (
 	"paysplit/activities"
 	"paysplit/internal/mailer"
 	"paysplit/internal/mailer/mailbox"
-	"paysplit/internal/objstore"
 	"paysplit/internal/objstore/objstoretest"
 	"paysplit/internal/store"
 	"paysplit/testenv"
@@ -28,11 +27,8 @@ func TestWeeklyOutcomeIsSentWhenTheEmailStepsCompletionWasLost(t *testing.T) {
 	const zone = "America/Montevideo" // no other test's clients run here
 	pool, _ := testenv.Postgres(t)
 	st := store.New(pool)
-	ctx := t.Context()
 	s3 := objstoretest.Start(t)
-	files, err := objstore.New(ctx, s3.Config("paysplit-reports"))
-	require.NoError(t, err)
-	require.NoError(t, files.EnsureBucket(ctx))
+	files := s3.Bucket(t, "paysplit-reports")
 	box, err := mailbox.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = box.Close() })

@@ -46,6 +46,20 @@ func (s *Server) Config(bucket string) objstore.Config {
 	return objstore.Config{Endpoint: s.URL, Bucket: bucket, Region: "us-east-1", AccessKeyID: "test", SecretAccessKey: "test-secret"}
 }
 
+// Bucket is a store on the server whose bucket exists, as the worker's and the API's are once
+// they started.
+func (s *Server) Bucket(t testing.TB, bucket string) *objstore.Store {
+	t.Helper()
+	st, err := objstore.New(t.Context(), s.Config(bucket))
+	if err != nil {
+		t.Fatalf("objstoretest: store for %s: %v", bucket, err)
+	}
+	if err := st.EnsureBucket(t.Context()); err != nil {
+		t.Fatalf("objstoretest: bucket %s: %v", bucket, err)
+	}
+	return st
+}
+
 // Puts are the request headers of the PUT requests so far.
 func (s *Server) Puts() []http.Header {
 	s.mu.Lock()
