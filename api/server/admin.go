@@ -245,8 +245,23 @@ func (s *Server) workflowURL(id string) string {
 	return strings.TrimRight(s.deps.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.deps.Namespace) + "/workflows/" + url.PathEscape(id)
 }
 
+// paymentStatuses are the statuses a payment can have, for ?status= (a typo there listed no
+// payment at all, as if none were in that status).
+var paymentStatuses = []ipayment.Status{
+	ipayment.StatusAwaitingCapture, ipayment.StatusAwaitingMetadata, ipayment.StatusNeedsAttention, ipayment.StatusPayingOut,
+	ipayment.StatusPayoutFailed, ipayment.StatusHeld, ipayment.StatusPaid, ipayment.StatusPartiallyRefunded,
+	ipayment.StatusRefunded, ipayment.StatusDisputed, ipayment.StatusCompensated, ipayment.StatusCancelled,
+}
+
 func (s *Server) listPayments(c echo.Context) error {
 	q := c.QueryParams()
+	if st := q.Get("status"); st != "" && !slices.Contains(paymentStatuses, ipayment.Status(st)) {
+		names := make([]string, len(paymentStatuses))
+		for i, p := range paymentStatuses {
+			names[i] = string(p)
+		}
+		return errorf(http.StatusBadRequest, "invalid_request", "status must be one of "+strings.Join(names, ", "))
+	}
 	from, to, err := instantRange(c)
 	if err != nil {
 		return err
@@ -589,6 +604,10 @@ func (s *Server) correctPayment(c echo.Context) error {
 	}
 	if err := bind(c, &body); err != nil {
 		return err
+	}
+	if body.RuleVersion < 1 {
+		// Versions start at 1: a missing rule_version (0) was answered "split rule v0 ... not found".
+		return errorf(http.StatusBadRequest, "invalid_request", "rule_version is required: a version of the client's split rules (1 or more)")
 	}
 	ctx := c.Request().Context()
 	r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))

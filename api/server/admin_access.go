@@ -3,14 +3,17 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/store"
+	"paysplit/internal/storefront"
 )
 
 // audited runs an admin change and its audit entry in one transaction: fn makes the change with
@@ -156,6 +159,12 @@ func (s *Server) putSettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, st)
 }
 
+// webhookSecretNames are the secrets the storefront webhooks verify with (storefront_webhooks.go).
+var webhookSecretNames = []string{
+	storefront.SecretShopify, storefront.SecretWooCommerce, storefront.SecretTikTokAppSecret, storefront.SecretTikTokAppKey,
+	storefront.SecretInstagramAppSecret, storefront.SecretInstagramVerifyToken,
+}
+
 // putWebhookSecret stores a storefront's signing secret for a client. It is write-only: no
 // endpoint returns it, and the audit log records only that it changed.
 func (s *Server) putWebhookSecret(c echo.Context) error {
@@ -166,6 +175,11 @@ func (s *Server) putWebhookSecret(c echo.Context) error {
 		return err
 	}
 	id, provider := c.Param("client_id"), c.Param("provider")
+	if !slices.Contains(webhookSecretNames, provider) {
+		// Only these are ever read: a secret under another name (a typo, "shopfy") was stored,
+		// audited and answered 201, and the shop's deliveries went on failing as not configured.
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("provider %q must be one of %s", provider, strings.Join(webhookSecretNames, ", ")))
+	}
 	var info store.WebhookSecretInfo
 	var created bool
 	err := s.audited(c, "webhook_secret.set", "webhook_secret:"+id+"/"+provider, func(ctx context.Context, tx *store.Store) (before, after any, err error) {

@@ -1,0 +1,214 @@
+package server_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	stdjson "encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
+	"paysplit/workflows/payment"
+)
+
+// TestBrokenStripeRefundsAndDisputesAreRefused: refunds and disputes Stripe could not have sent
+// (an unknown currency, a negative figure, more refunded than charged) were answered 200 and
+// applied (a dispute of -500 "zzz" made a payment disputed); they are refused as a broken capture
+// is, with the reason, and nothing is stored or started.
+func TestBrokenStripeRefundsAndDisputesAreRefused(t *testing.T) {
+	s := newStack(t, payment.Settings{})
+	pool, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	rows := func() string {
+		var out []string
+		for _, table := range []string{"payments", "journal_entries", "webhook_deliveries", "webhook_inbox"} {
+			var n int
+			require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n))
+			out = append(out, fmt.Sprintf("%s=%d", table, n))
+		}
+		return strings.Join(out, " ")
+	}
+	event := func(typ, object string) []byte {
+		return []byte(`{"id":"evt_jrny_` + strings.ReplaceAll(typ, ".", "_") + `","object":"event","api_version":"2023-10-16","created":` +
+			fmt.Sprint(time.Now().Unix()) + `,"type":"` + typ + `","data":{"object":` + object + `}}`)
+	}
+	tests := []struct {
+		name, pi, message string
+		body              []byte
+	}{
+		{"refund in an unknown currency", "pi_jrny2", "unknown currency",
+			event("charge.refunded", `{"id":"ch_jr2","object":"charge","amount":1000,"amount_refunded":100,"currency":"zzz","payment_intent":"pi_jrny2"}`)},
+		{"negative refunded amount", "pi_jrny3", "amount_refunded -100",
+			event("charge.refunded", `{"id":"ch_jr3","object":"charge","amount":1000,"amount_refunded":-100,"currency":"usd","payment_intent":"pi_jrny3"}`)},
+		{"refunded beyond the charge", "pi_jrny4", "amount_refunded 2000",
+			event("charge.refunded", `{"id":"ch_jr4","object":"charge","amount":1000,"amount_refunded":2000,"currency":"usd","payment_intent":"pi_jrny4"}`)},
+		{"dispute of a negative amount", "pi_jrny5", "positive amount",
+			event("charge.dispute.created", `{"id":"dp_jr5","object":"dispute","amount":-500,"currency":"usd","status":"needs_response","payment_intent":"pi_jrny5"}`)},
+		{"dispute in an unknown currency", "pi_jrny6", "unknown currency",
+			event("charge.dispute.closed", `{"id":"dp_jr6","object":"dispute","amount":500,"currency":"zzz","status":"lost","payment_intent":"pi_jrny6"}`)},
+	}
+	before := rows()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := s.webhook(stripeevent.Sign(tt.body, webhookSecret, time.Now()))
+			require.Equal(t, http.StatusBadRequest, code, "%v", out)
+			e, ok := out["error"].(map[string]any)
+			require.True(t, ok, "error shape: %v", out)
+			require.Equal(t, "invalid_event", e["code"])
+			require.Contains(t, e["message"], tt.message)
+			_, err := s.tc.DescribeWorkflowExecution(ctx, payment.WorkflowID("stripe", tt.pi), "")
+			var nf *serviceerror.NotFound
+			require.True(t, errors.As(err, &nf), "no workflow for %s: %v", tt.pi, err)
+		})
+	}
+	require.Equal(t, before, rows(), "nothing was stored")
+}
+
+// TestOnboardingMistakesAreRefusedWithTheirReason replays what a new agency admin got wrong
+// onboarding a client by the README, each of which was answered 2xx or with a reason that
+// misled: every one must be a 4xx whose message says what is wrong, and write nothing.
+func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("jrny")
+	ctx := context.Background()
+	paid := paidRecord(c, c+"-1", time.Now().Add(-time.Hour), 10000, 0, ipayment.StatusPaid)
+	require.NoError(t, a.store.SavePayment(ctx, paid))
+	// A TikTok shop with its app secret but not its app key, an Instagram one without the
+	// handshake's verify token.
+	for _, p := range []string{"tiktok", "instagram", "shopify"} {
+		code, out := a.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + c + "/webhook-secrets/" + p, key: adminKey,
+			body: map[string]any{"secret": p + "-secret-123"}})
+		require.Equal(t, http.StatusCreated, code, out)
+	}
+	// A signed Shopify order whose vendor is not UTF-8: decoded, it became "Vendor\uFFFD1", stored
+	// under a payee ID hashed from the replacement character that no spelling registers.
+	notUTF8 := "{\"id\":9001006,\"currency\":\"USD\",\"financial_status\":\"paid\",\"updated_at\":\"2026-11-27T10:05:00Z\"," +
+		"\"line_items\":[{\"vendor\":\"Vendor\xff1\",\"price\":\"10.00\",\"quantity\":1}],\"shipping_lines\":[]}"
+	mac := hmac.New(sha256.New, []byte("shopify-secret-123"))
+	mac.Write([]byte(notUTF8))
+	shopSig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	rows := func() string {
+		var out []string
+		for _, q := range []string{
+			"SELECT count(*) FROM clients WHERE id = $1",
+			"SELECT count(*) FROM client_webhook_secrets WHERE client_id = $1",
+			"SELECT count(*) FROM payments WHERE client_id = $1",
+			"SELECT count(*) FROM orders WHERE client_id = $1",
+			"SELECT count(*) FROM audit_log WHERE target LIKE '%' || $1 || '%'",
+		} {
+			var n int
+			require.NoError(t, a.pool.QueryRow(ctx, q, c).Scan(&n))
+			out = append(out, fmt.Sprintf("%s: %d", q, n))
+		}
+		return strings.Join(out, "; ")
+	}
+
+	const json = "application/json"
+	tests := []struct {
+		name, method, path, contentType, body string
+		auth                                  bool
+		header                                map[string]string
+		status                                int
+		code, message                         string
+	}{
+		// A webhook secret under a name no storefront reads was stored and answered 201.
+		{"webhook secret for a misspelt storefront", "PUT", "/api/v1/admin/clients/" + c + "/webhook-secrets/shopfy", json,
+			`{"secret":"shpss_0123456789"}`, true, nil, 400, "invalid_request",
+			`"shopfy" must be one of shopify, woocommerce, tiktok, tiktok-app-key, instagram, instagram-verify-token`},
+		// A status filter with a typo listed nothing, as if no payment had that status.
+		{"payments with an unknown status", "GET", "/api/v1/admin/payments?client_id=" + c + "&status=payout-failed", "", "", true, nil,
+			400, "invalid_request", "status must be one of awaiting_capture,"},
+		// A correction without its rule version was "split rule v0 of client ...: not found".
+		{"correction without a rule version", "POST", "/api/v1/admin/payments/" + paid.WorkflowID + "/correct", json, `{}`, true, nil,
+			400, "invalid_request", "rule_version is required"},
+		// Bytes that are not UTF-8 in a filter were refused by Postgres as "text", naming nothing.
+		{"query parameter not UTF-8", "GET", "/api/v1/admin/payments?client_id=a%ffb", "", "", true, nil,
+			400, "invalid_request", "query parameter client_id must be UTF-8"},
+		// A body declared in another charset was decoded as UTF-8 and refused for its "U+FFFD".
+		{"body in latin1", "PUT", "/api/v1/admin/clients/" + c, "application/json; charset=iso-8859-1",
+			"{\"name\":\"Caf\xe9\",\"default_currency\":\"usd\"}", true, nil, 415, "unsupported_media_type", "UTF-8"},
+		// The client has "tiktok" and "instagram": the answer named those, not the missing ones.
+		{"tiktok app key missing", "POST", "/webhooks/tiktok/" + c, json, `{}`, false, map[string]string{"Authorization": "0123"},
+			401, "webhook_not_configured", `"tiktok-app-key"`},
+		{"shopify order not UTF-8", "POST", "/webhooks/shopify/" + c, json, notUTF8, false,
+			map[string]string{"X-Shopify-Hmac-Sha256": shopSig, "X-Shopify-Webhook-Id": "jrny-1", "X-Shopify-Topic": "orders/paid"},
+			400, "malformed_payload", "not UTF-8"},
+		{"instagram verify token missing", "GET", "/webhooks/instagram/" + c + "?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1", "", "", false, nil,
+			401, "webhook_not_configured", `"instagram-verify-token"`},
+	}
+	before := rows()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hr, err := http.NewRequest(tt.method, a.url+tt.path, strings.NewReader(tt.body))
+			require.NoError(t, err)
+			if tt.contentType != "" {
+				hr.Header.Set("Content-Type", tt.contentType)
+			}
+			if tt.auth {
+				hr.Header.Set("Authorization", "Bearer "+adminKey)
+			}
+			for k, v := range tt.header {
+				hr.Header.Set(k, v)
+			}
+			res, err := http.DefaultClient.Do(hr)
+			require.NoError(t, err)
+			defer res.Body.Close()
+			raw, err := io.ReadAll(res.Body)
+			require.NoError(t, err)
+			checkAgainstSpec(t, hr, res, raw)
+			require.Equal(t, tt.status, res.StatusCode, string(raw))
+			var out struct {
+				Error struct{ Code, Message string }
+			}
+			require.NoError(t, stdjson.Unmarshal(raw, &out), string(raw))
+			require.Equal(t, tt.code, out.Error.Code)
+			require.Contains(t, out.Error.Message, tt.message)
+		})
+	}
+	require.Equal(t, before, rows(), "nothing was stored")
+	code, out := a.json(req{method: http.MethodGet, path: "/api/v1/admin/clients/" + c + "/webhook-secrets", key: adminKey})
+	require.Equal(t, http.StatusOK, code, out)
+	require.NotContains(t, fmt.Sprint(out), "shopfy")
+}
+
+// TestManualReconciliationAnswersTheDayAskedInTheListsShape: a manual reconciliation of
+// 0001-01-01 reconciled yesterday instead (the zero date is the workflow's "no date") and said so
+// only in its answer's day, and the answer's runs spoke Go (RunID, DriftCount) where
+// GET /api/v1/admin/reconciliation says id and drift_count.
+func TestManualReconciliationAnswersTheDayAskedInTheListsShape(t *testing.T) {
+	s := newStack(t, payment.Settings{})
+	code, out := s.do(http.MethodPost, "/api/v1/admin/reconciliation/run", map[string]any{"date": "0001-01-01"}, adminKey)
+	require.Equal(t, http.StatusBadRequest, code, out)
+	require.Contains(t, out["error"].(map[string]any)["message"], "2000-01-01")
+
+	day := time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly)
+	code, out = s.do(http.MethodPost, "/api/v1/admin/reconciliation/run", map[string]any{"date": day}, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	require.True(t, strings.HasPrefix(out["day"].(string), day), "the day asked: %v", out["day"])
+	require.Contains(t, out["workflow_id"], day)
+	run, ok := out["runs"].(map[string]any)["stripe"].(map[string]any)
+	require.True(t, ok, "a stripe run: %v", out["runs"])
+	for _, k := range []string{"id", "checked", "drift_count", "drifts"} {
+		require.Contains(t, run, k, "as GET /api/v1/admin/reconciliation names it")
+	}
+	require.NotContains(t, run, "RunID")
+	code, list := s.do(http.MethodGet, "/api/v1/admin/reconciliation?limit=2", nil, adminKey)
+	require.Equal(t, http.StatusOK, code, list)
+	ids := []any{}
+	for _, r := range list["runs"].([]any) {
+		ids = append(ids, r.(map[string]any)["id"])
+	}
+	require.Contains(t, ids, run["id"], "the run the list shows")
+}
