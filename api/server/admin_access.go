@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -179,6 +180,11 @@ func (s *Server) putWebhookSecret(c echo.Context) error {
 		// Only these are ever read: a secret under another name (a typo, "shopfy") was stored,
 		// audited and answered 201, and the shop's deliveries went on failing as not configured.
 		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("provider %q must be one of %s", provider, strings.Join(webhookSecretNames, ", ")))
+	}
+	if strings.ContainsRune(body.Secret, utf8.RuneError) {
+		// What JSON decoding makes of an unpaired surrogate ("\ud800") or bytes that are not
+		// UTF-8: the secret stored would not be the one sent, and no delivery would verify.
+		return errorf(http.StatusBadRequest, "invalid_request", "secret must be sent as it is: it decodes with U+FFFD (an unpaired surrogate or bytes that are not UTF-8)")
 	}
 	var info store.WebhookSecretInfo
 	var created bool

@@ -127,6 +127,10 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 		{"webhook secret for a misspelt storefront", "PUT", "/api/v1/admin/clients/" + c + "/webhook-secrets/shopfy", json,
 			`{"secret":"shpss_0123456789"}`, true, nil, 400, "invalid_request",
 			`"shopfy" must be one of shopify, woocommerce, tiktok, tiktok-app-key, instagram, instagram-verify-token`},
+		// A secret with unpaired surrogates (or bytes that are not UTF-8) decodes to U+FFFD: the
+		// secret stored was not the one sent, and no delivery would ever verify.
+		{"webhook secret that does not decode as sent", "PUT", "/api/v1/admin/clients/" + c + "/webhook-secrets/shopify", json,
+			`{"secret":"\ud800\ud800\ud800\ud800"}`, true, nil, 400, "invalid_request", "U+FFFD"},
 		// A status filter with a typo listed nothing, as if no payment had that status.
 		{"payments with an unknown status", "GET", "/api/v1/admin/payments?client_id=" + c + "&status=payout-failed", "", "", true, nil,
 			400, "invalid_request", "status must be one of awaiting_capture,"},
