@@ -131,6 +131,10 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 		// secret stored was not the one sent, and no delivery would ever verify.
 		{"webhook secret that does not decode as sent", "PUT", "/api/v1/admin/clients/" + c + "/webhook-secrets/shopify", json,
 			`{"secret":"\ud800\ud800\ud800\ud800"}`, true, nil, 400, "invalid_request", "U+FFFD"},
+		// Year 0 (the week ending 0000-01-09) was rendered, stored and listed to the client, whose
+		// own API refuses any day outside 0001-9999.
+		{"report of a week in year 0", "POST", "/api/v1/admin/reports/" + c + "/0000-W01/regenerate", "", "", true, nil,
+			400, "invalid_request", "0001-9999"},
 		// A status filter with a typo listed nothing, as if no payment had that status.
 		{"payments with an unknown status", "GET", "/api/v1/admin/payments?client_id=" + c + "&status=payout-failed", "", "", true, nil,
 			400, "invalid_request", "status must be one of awaiting_capture,"},
