@@ -266,8 +266,12 @@ func (s *Server) listPayments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
 	return s.paymentsPage(c, store.PaymentFilter{
-		ClientID: q.Get("client_id"), VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
+		ClientID: clientID, VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
 		From: from, To: to,
 	})
 }

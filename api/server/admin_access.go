@@ -103,8 +103,26 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"api_key": k, "key": secret})
 }
 
+// clientFilter reads an admin listing's ?client_id=: a client that does not exist is 404, as it is
+// for the client API and every admin endpoint with the client in its path. A typo listed nothing,
+// as if the client had no payments, payees or keys.
+func (s *Server) clientFilter(c echo.Context) (string, error) {
+	id := c.QueryParam("client_id")
+	if id == "" {
+		return "", nil
+	}
+	if _, err := s.deps.Store.GetClient(c.Request().Context(), id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
 func (s *Server) listAPIKeys(c echo.Context) error {
-	keys, err := s.deps.Store.ListAPIKeys(c.Request().Context(), c.QueryParam("client_id"))
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.deps.Store.ListAPIKeys(c.Request().Context(), clientID)
 	if err != nil {
 		return err
 	}
@@ -243,7 +261,11 @@ func (s *Server) listPayees(c echo.Context) error {
 	if kind != "" && kind != store.KindVendor && kind != store.KindAffiliate {
 		return errorf(http.StatusBadRequest, "invalid_request", "kind must be vendor or affiliate")
 	}
-	payees, err := s.deps.Store.ListPayees(c.Request().Context(), store.PayeeFilter{ClientID: c.QueryParam("client_id"), Kind: kind})
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
+	payees, err := s.deps.Store.ListPayees(c.Request().Context(), store.PayeeFilter{ClientID: clientID, Kind: kind})
 	if err != nil {
 		return err
 	}
@@ -264,7 +286,11 @@ func (s *Server) listStuckPayouts(c echo.Context) error {
 	}
 	// Newest first, so without a page after the limit the oldest stuck payments, those waiting
 	// longest, were the ones never shown.
-	return s.paymentsPage(c, store.PaymentFilter{ClientID: c.QueryParam("client_id"), Statuses: statuses})
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
+	return s.paymentsPage(c, store.PaymentFilter{ClientID: clientID, Statuses: statuses})
 }
 
 type auditCursor struct {

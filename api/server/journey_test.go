@@ -131,6 +131,13 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 		// secret stored was not the one sent, and no delivery would ever verify.
 		{"webhook secret that does not decode as sent", "PUT", "/api/v1/admin/clients/" + c + "/webhook-secrets/shopify", json,
 			`{"secret":"\ud800\ud800\ud800\ud800"}`, true, nil, 400, "invalid_request", "U+FFFD"},
+		// A client ID with a typo listed nothing, as if the client had nothing, where the client API
+		// (and every admin endpoint with the client in its path) answers 404.
+		{"payments of an unknown client", "GET", "/api/v1/admin/payments?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
+		{"payouts of an unknown client", "GET", "/api/v1/admin/payouts?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
+		{"payees of an unknown client", "GET", "/api/v1/admin/payees?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
+		{"api keys of an unknown client", "GET", "/api/v1/admin/api-keys?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
+		{"reports of an unknown client", "GET", "/api/v1/admin/reports?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
 		// Year 0 (the week ending 0000-01-09) was rendered, stored and listed to the client, whose
 		// own API refuses any day outside 0001-9999.
 		{"report of a week in year 0", "POST", "/api/v1/admin/reports/" + c + "/0000-W01/regenerate", "", "", true, nil,

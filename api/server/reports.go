@@ -155,6 +155,9 @@ func (s *Server) listAdminReports(c echo.Context) error {
 		if err := store.ValidID("client_id", clientID); err != nil {
 			return err
 		}
+		if _, err := s.clientFilter(c); err != nil {
+			return err
+		}
 	}
 	limit, err := limitParam(c)
 	if err != nil {
