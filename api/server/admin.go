@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -36,12 +38,58 @@ func bind(c echo.Context, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return errorf(http.StatusBadRequest, "invalid_json", "request body: "+err.Error())
+		return errorf(http.StatusBadRequest, "invalid_json", decodeError(err))
 	}
 	if dec.More() {
 		return errorf(http.StatusBadRequest, "invalid_json", "request body: trailing data after the JSON object")
 	}
 	return nil
+}
+
+// decodeError says why a body did not decode in the API's terms: the decoder's own words quote Go
+// ("cannot unmarshal array into Go value of type struct { Name string ... }", "of type int64").
+func decodeError(err error) string {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "request body is empty: send a JSON object"
+	case errors.As(err, &te):
+		got := "a " + te.Value // "string", "array", "number", "bool", "object"
+		switch {
+		case te.Value == "array" || te.Value == "object":
+			got = "an " + te.Value
+		case strings.HasPrefix(te.Value, "number "):
+			got = strings.TrimPrefix(te.Value, "number ") // "number 10.5": the number itself
+		}
+		if te.Field == "" {
+			return "request body must be a JSON object, not " + got
+		}
+		return fmt.Sprintf("request body: %s must be %s, not %s", te.Field, jsonKind(te.Type), got)
+	}
+	return "request body: " + strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names what a Go type takes in JSON.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number within 64 bits"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another type"
 }
 
 func (s *Server) listClients(c echo.Context) error {

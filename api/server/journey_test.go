@@ -131,6 +131,13 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 		// secret stored was not the one sent, and no delivery would ever verify.
 		{"webhook secret that does not decode as sent", "PUT", "/api/v1/admin/clients/" + c + "/webhook-secrets/shopify", json,
 			`{"secret":"\ud800\ud800\ud800\ud800"}`, true, nil, 400, "invalid_request", "U+FFFD"},
+		// Decoding errors quoted Go: "cannot unmarshal array into Go value of type struct { Name
+		// string \"json:\\\"name\\\"\"; ... }", "Go struct field .platform_bps of type int64", "EOF".
+		{"body that is not an object", "PUT", "/api/v1/admin/clients/" + c, json, `[1,2]`, true, nil, 400, "invalid_json", "request body must be a JSON object, not an array"},
+		{"share as a string", "POST", "/api/v1/admin/clients/" + c + "/split-rules", json, `{"platform_bps":"1000"}`, true, nil, 400, "invalid_json", "platform_bps must be a whole number within 64 bits, not a string"},
+		{"share with a fraction", "POST", "/api/v1/admin/clients/" + c + "/split-rules", json, `{"platform_bps":10.5}`, true, nil, 400, "invalid_json", "platform_bps must be a whole number within 64 bits, not 10.5"},
+		{"recipients as a string", "PUT", "/api/v1/admin/clients/" + c + "/report-settings", json, `{"recipients":"a@b.example"}`, true, nil, 400, "invalid_json", "recipients must be an array of strings, not a string"},
+		{"empty body", "PUT", "/api/v1/admin/clients/" + c, json, ` `, true, nil, 400, "invalid_json", "request body is empty"},
 		// A client ID with a typo listed nothing, as if the client had nothing, where the client API
 		// (and every admin endpoint with the client in its path) answers 404.
 		{"payments of an unknown client", "GET", "/api/v1/admin/payments?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
@@ -190,6 +197,7 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 			require.NoError(t, stdjson.Unmarshal(raw, &out), string(raw))
 			require.Equal(t, tt.code, out.Error.Code)
 			require.Contains(t, out.Error.Message, tt.message)
+			require.NotRegexp(t, `Go (struct|value)|int64|\[\]string`, out.Error.Message, "the reason in the API's terms")
 		})
 	}
 	require.Equal(t, before, rows(), "nothing was stored")
