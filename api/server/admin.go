@@ -613,6 +613,10 @@ func (s *Server) balances(c echo.Context) error {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
 		}
+		if t.IsZero() {
+			// The ledger reads the zero time as "now": nothing was booked by then.
+			return c.JSON(http.StatusOK, map[string]any{"balances": []any{}})
+		}
 		asOf = t
 	}
 	b, err := s.deps.Ledger.Balances(c.Request().Context(), asOf)

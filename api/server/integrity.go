@@ -77,6 +77,10 @@ func (s *Server) accountBalances(c echo.Context) error {
 		if asOf, err = time.Parse(time.RFC3339, v); err != nil {
 			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
 		}
+		if asOf.IsZero() {
+			// The ledger reads the zero time as "now": nothing was booked by then.
+			return c.JSON(http.StatusOK, map[string]any{"account": account, "as_of": asOf, "balances": []any{}})
+		}
 	}
 	bs, err := s.deps.Ledger.AccountBalances(c.Request().Context(), account, asOf)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
+	"paysplit/internal/ledger"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
 	"paysplit/testenv"
@@ -234,4 +235,29 @@ func TestManualReconciliationAnswersTheDayAskedInTheListsShape(t *testing.T) {
 		ids = append(ids, r.(map[string]any)["id"])
 	}
 	require.Contains(t, ids, run["id"], "the run the list shows")
+}
+
+// TestBalancesAtTheFirstInstantAreEmpty: ?as_of=0001-01-01T00:00:00Z is the zero time, which the
+// ledger reads as "now": the balances of today were answered as those of year 1.
+func TestBalancesAtTheFirstInstantAreEmpty(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("asof")
+	entry := ledger.Entry{IdempotencyKey: c + "/asof", Currency: "usd", Reference: c, Description: "as_of test",
+		Postings: []ledger.Posting{{Account: "provider:stripe", Amount: 100}, {Account: "vendor_payable:" + c + "-v", Amount: -100}}}
+	_, _, err := ledger.New(a.pool).Post(t.Context(), entry)
+	require.NoError(t, err)
+	for _, path := range []string{
+		"/api/v1/admin/ledger/balances?as_of=0001-01-01T00:00:00Z",
+		"/api/v1/admin/ledger/balances/vendor_payable:" + c + "-v" + "?as_of=0001-01-01T00:00:00Z",
+	} {
+		code, out := a.json(req{method: http.MethodGet, path: path, key: adminKey})
+		require.Equal(t, http.StatusOK, code, out)
+		require.Empty(t, out["balances"], "%s: nothing was booked by then", path)
+		if as, ok := out["as_of"]; ok {
+			require.Equal(t, "0001-01-01T00:00:00Z", as, "the instant asked")
+		}
+	}
+	code, out := a.json(req{method: http.MethodGet, path: "/api/v1/admin/ledger/balances/vendor_payable:" + c + "-v", key: adminKey})
+	require.Equal(t, http.StatusOK, code, out)
+	require.NotEmpty(t, out["balances"], "now it has the entry")
 }
