@@ -108,6 +108,7 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 			"SELECT count(*) FROM payments WHERE client_id = $1",
 			"SELECT count(*) FROM orders WHERE client_id = $1",
 			"SELECT count(*) FROM audit_log WHERE target LIKE '%' || $1 || '%'",
+			"SELECT count(*) FROM monitors WHERE name LIKE $1 || '%'",
 		} {
 			var n int
 			require.NoError(t, a.pool.QueryRow(ctx, q, c).Scan(&n))
@@ -146,6 +147,9 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 		{"payees of an unknown client", "GET", "/api/v1/admin/payees?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
 		{"api keys of an unknown client", "GET", "/api/v1/admin/api-keys?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
 		{"reports of an unknown client", "GET", "/api/v1/admin/reports?client_id=" + c + "-typo", "", "", true, nil, 404, "not_found", c + "-typo"},
+		// A monitor of a client that does not exist was created and could never fire.
+		{"monitor of an unknown client", "POST", "/api/v1/admin/monitors", json,
+			`{"name":"` + c + ` stale","kind":"kpi_sync_stale","hours":2,"client_id":"` + c + `-typo"}`, true, nil, 400, "invalid_request", c + "-typo"},
 		// Year 0 (the week ending 0000-01-09) was rendered, stored and listed to the client, whose
 		// own API refuses any day outside 0001-9999.
 		{"report of a week in year 0", "POST", "/api/v1/admin/reports/" + c + "/0000-W01/regenerate", "", "", true, nil,
