@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -36,12 +38,58 @@ func bind(c echo.Context, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return errorf(http.StatusBadRequest, "invalid_json", "request body: "+err.Error())
+		return errorf(http.StatusBadRequest, "invalid_json", decodeError(err))
 	}
 	if dec.More() {
 		return errorf(http.StatusBadRequest, "invalid_json", "request body: trailing data after the JSON object")
 	}
 	return nil
+}
+
+// decodeError says why a body did not decode in the API's terms: the decoder's own words quote Go
+// ("cannot unmarshal array into Go value of type struct { Name string ... }", "of type int64").
+func decodeError(err error) string {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "request body is empty: send a JSON object"
+	case errors.As(err, &te):
+		got := "a " + te.Value // "string", "array", "number", "bool", "object"
+		switch {
+		case te.Value == "array" || te.Value == "object":
+			got = "an " + te.Value
+		case strings.HasPrefix(te.Value, "number "):
+			got = strings.TrimPrefix(te.Value, "number ") // "number 10.5": the number itself
+		}
+		if te.Field == "" {
+			return "request body must be a JSON object, not " + got
+		}
+		return fmt.Sprintf("request body: %s must be %s, not %s", te.Field, jsonKind(te.Type), got)
+	}
+	return "request body: " + strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names what a Go type takes in JSON.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number within 64 bits"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another type"
 }
 
 func (s *Server) listClients(c echo.Context) error {
@@ -245,14 +293,33 @@ func (s *Server) workflowURL(id string) string {
 	return strings.TrimRight(s.deps.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.deps.Namespace) + "/workflows/" + url.PathEscape(id)
 }
 
+// paymentStatuses are the statuses a payment can have, for ?status= (a typo there listed no
+// payment at all, as if none were in that status).
+var paymentStatuses = []ipayment.Status{
+	ipayment.StatusAwaitingCapture, ipayment.StatusAwaitingMetadata, ipayment.StatusNeedsAttention, ipayment.StatusPayingOut,
+	ipayment.StatusPayoutFailed, ipayment.StatusHeld, ipayment.StatusPaid, ipayment.StatusPartiallyRefunded,
+	ipayment.StatusRefunded, ipayment.StatusDisputed, ipayment.StatusCompensated, ipayment.StatusCancelled,
+}
+
 func (s *Server) listPayments(c echo.Context) error {
 	q := c.QueryParams()
+	if st := q.Get("status"); st != "" && !slices.Contains(paymentStatuses, ipayment.Status(st)) {
+		names := make([]string, len(paymentStatuses))
+		for i, p := range paymentStatuses {
+			names[i] = string(p)
+		}
+		return errorf(http.StatusBadRequest, "invalid_request", "status must be one of "+strings.Join(names, ", "))
+	}
 	from, to, err := instantRange(c)
 	if err != nil {
 		return err
 	}
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
 	return s.paymentsPage(c, store.PaymentFilter{
-		ClientID: q.Get("client_id"), VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
+		ClientID: clientID, VendorID: q.Get("vendor_id"), OrderID: q.Get("order_id"), Status: q.Get("status"),
 		From: from, To: to,
 	})
 }
@@ -546,6 +613,10 @@ func (s *Server) balances(c echo.Context) error {
 		if err != nil {
 			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
 		}
+		if t.IsZero() {
+			// The ledger reads the zero time as "now": nothing was booked by then.
+			return c.JSON(http.StatusOK, map[string]any{"balances": []any{}})
+		}
 		asOf = t
 	}
 	b, err := s.deps.Ledger.Balances(c.Request().Context(), asOf)
@@ -589,6 +660,10 @@ func (s *Server) correctPayment(c echo.Context) error {
 	}
 	if err := bind(c, &body); err != nil {
 		return err
+	}
+	if body.RuleVersion < 1 {
+		// Versions start at 1: a missing rule_version (0) was answered "split rule v0 ... not found".
+		return errorf(http.StatusBadRequest, "invalid_request", "rule_version is required: a version of the client's split rules (1 or more)")
 	}
 	ctx := c.Request().Context()
 	r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))

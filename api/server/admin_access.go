@@ -3,14 +3,18 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/store"
+	"paysplit/internal/storefront"
 )
 
 // audited runs an admin change and its audit entry in one transaction: fn makes the change with
@@ -99,8 +103,26 @@ func (s *Server) createAPIKey(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"api_key": k, "key": secret})
 }
 
+// clientFilter reads an admin listing's ?client_id=: a client that does not exist is 404, as it is
+// for the client API and every admin endpoint with the client in its path. A typo listed nothing,
+// as if the client had no payments, payees or keys.
+func (s *Server) clientFilter(c echo.Context) (string, error) {
+	id := c.QueryParam("client_id")
+	if id == "" {
+		return "", nil
+	}
+	if _, err := s.deps.Store.GetClient(c.Request().Context(), id); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
 func (s *Server) listAPIKeys(c echo.Context) error {
-	keys, err := s.deps.Store.ListAPIKeys(c.Request().Context(), c.QueryParam("client_id"))
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.deps.Store.ListAPIKeys(c.Request().Context(), clientID)
 	if err != nil {
 		return err
 	}
@@ -156,6 +178,12 @@ func (s *Server) putSettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, st)
 }
 
+// webhookSecretNames are the secrets the storefront webhooks verify with (storefront_webhooks.go).
+var webhookSecretNames = []string{
+	storefront.SecretShopify, storefront.SecretWooCommerce, storefront.SecretTikTokAppSecret, storefront.SecretTikTokAppKey,
+	storefront.SecretInstagramAppSecret, storefront.SecretInstagramVerifyToken,
+}
+
 // putWebhookSecret stores a storefront's signing secret for a client. It is write-only: no
 // endpoint returns it, and the audit log records only that it changed.
 func (s *Server) putWebhookSecret(c echo.Context) error {
@@ -166,6 +194,16 @@ func (s *Server) putWebhookSecret(c echo.Context) error {
 		return err
 	}
 	id, provider := c.Param("client_id"), c.Param("provider")
+	if !slices.Contains(webhookSecretNames, provider) {
+		// Only these are ever read: a secret under another name (a typo, "shopfy") was stored,
+		// audited and answered 201, and the shop's deliveries went on failing as not configured.
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("provider %q must be one of %s", provider, strings.Join(webhookSecretNames, ", ")))
+	}
+	if strings.ContainsRune(body.Secret, utf8.RuneError) {
+		// What JSON decoding makes of an unpaired surrogate ("\ud800") or bytes that are not
+		// UTF-8: the secret stored would not be the one sent, and no delivery would verify.
+		return errorf(http.StatusBadRequest, "invalid_request", "secret must be sent as it is: it decodes with U+FFFD (an unpaired surrogate or bytes that are not UTF-8)")
+	}
 	var info store.WebhookSecretInfo
 	var created bool
 	err := s.audited(c, "webhook_secret.set", "webhook_secret:"+id+"/"+provider, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
@@ -223,7 +261,11 @@ func (s *Server) listPayees(c echo.Context) error {
 	if kind != "" && kind != store.KindVendor && kind != store.KindAffiliate {
 		return errorf(http.StatusBadRequest, "invalid_request", "kind must be vendor or affiliate")
 	}
-	payees, err := s.deps.Store.ListPayees(c.Request().Context(), store.PayeeFilter{ClientID: c.QueryParam("client_id"), Kind: kind})
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
+	payees, err := s.deps.Store.ListPayees(c.Request().Context(), store.PayeeFilter{ClientID: clientID, Kind: kind})
 	if err != nil {
 		return err
 	}
@@ -244,7 +286,11 @@ func (s *Server) listStuckPayouts(c echo.Context) error {
 	}
 	// Newest first, so without a page after the limit the oldest stuck payments, those waiting
 	// longest, were the ones never shown.
-	return s.paymentsPage(c, store.PaymentFilter{ClientID: c.QueryParam("client_id"), Statuses: statuses})
+	clientID, err := s.clientFilter(c)
+	if err != nil {
+		return err
+	}
+	return s.paymentsPage(c, store.PaymentFilter{ClientID: clientID, Statuses: statuses})
 }
 
 type auditCursor struct {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/monitor"
+	"paysplit/internal/store"
 )
 
 // Ledger integrity endpoints: chain verification, point-in-time balances of one account,
@@ -77,6 +79,10 @@ func (s *Server) accountBalances(c echo.Context) error {
 		if asOf, err = time.Parse(time.RFC3339, v); err != nil {
 			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
 		}
+		if asOf.IsZero() {
+			// The ledger reads the zero time as "now": nothing was booked by then.
+			return c.JSON(http.StatusOK, map[string]any{"account": account, "as_of": asOf, "balances": []any{}})
+		}
 	}
 	bs, err := s.deps.Ledger.AccountBalances(c.Request().Context(), account, asOf)
 	if err != nil {
@@ -126,6 +132,14 @@ func (s *Server) createMonitor(c echo.Context) error {
 	}
 	if body.PeriodHours < 0 || body.PeriodHours > 24*365 {
 		return errorf(http.StatusBadRequest, "invalid_request", "period_hours must be between 1 and 8760 (default 24)")
+	}
+	if body.ClientID != "" {
+		// A monitor of a client that does not exist (a typo) was created and could never fire.
+		if _, err := s.deps.Store.GetClient(c.Request().Context(), body.ClientID); errors.Is(err, store.ErrNotFound) {
+			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("client_id: client %q does not exist", body.ClientID))
+		} else if err != nil {
+			return err
+		}
 	}
 	var m monitor.Monitor
 	err := s.changeMonitor(c, "monitor.create", func(ms *monitor.Store) (string, any, any, error) {

@@ -70,7 +70,7 @@ func TestIntegrityEndpointsValidate(t *testing.T) {
 	assert.Equal(t, "webhook_inbox_age", body["kind"])
 	assert.Equal(t, 15.0, body["params"].(map[string]any)["minutes"])
 	code, body = a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey,
-		body: map[string]any{"name": uniqueID("owed"), "kind": "payout_failed_age", "hours": 48, "client_id": "acme"}})
+		body: map[string]any{"name": uniqueID("owed"), "kind": "payout_failed_age", "hours": 48, "client_id": a.newClient("acme")}})
 	require.Equal(t, http.StatusCreated, code, body)
 	assert.Equal(t, 48.0, body["params"].(map[string]any)["hours"])
 

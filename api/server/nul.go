@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -21,24 +22,42 @@ func errNUL(what string) error {
 	return errorf(http.StatusBadRequest, "invalid_request", what+` must not contain NUL (\u0000) characters`)
 }
 
-// refuseNUL answers 400 for a NUL character in a query parameter (name or value) or a path
-// parameter. It runs after routing, so the path parameters are known.
+// errNotUTF8 is the answer to bytes that are not UTF-8 (a %ff in the URL) in what names.
+// Postgres refuses them too, but its refusal could not say which parameter it was.
+func errNotUTF8(what string) error {
+	return errorf(http.StatusBadRequest, "invalid_request", what+" must be UTF-8 text")
+}
+
+// refuseNUL answers 400 for a NUL character, or bytes that are not UTF-8, in a query parameter
+// (name or value) or a path parameter. It runs after routing, so the path parameters are known.
 func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		for name, values := range c.QueryParams() {
 			if strings.ContainsRune(name, 0) {
 				return errNUL("a query parameter's name")
 			}
+			if !utf8.ValidString(name) {
+				return errNotUTF8("a query parameter's name")
+			}
 			for _, v := range values {
 				if strings.ContainsRune(v, 0) {
 					return errNUL(fmt.Sprintf("query parameter %s", name))
+				}
+				if !utf8.ValidString(v) {
+					return errNotUTF8(fmt.Sprintf("query parameter %s", name))
 				}
 			}
 		}
 		values := c.ParamValues()
 		for i, name := range c.ParamNames() {
-			if i < len(values) && strings.ContainsRune(values[i], 0) {
+			if i >= len(values) {
+				continue
+			}
+			if strings.ContainsRune(values[i], 0) {
 				return errNUL(fmt.Sprintf("path parameter %s", name))
+			}
+			if !utf8.ValidString(values[i]) {
+				return errNotUTF8(fmt.Sprintf("path parameter %s", name))
 			}
 		}
 		return next(c)

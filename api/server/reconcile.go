@@ -50,11 +50,19 @@ func (s *Server) runReconciliation(c echo.Context) error {
 		if day.After(time.Now()) {
 			return errorf(http.StatusBadRequest, "invalid_request", "date is in the future")
 		}
+		// The workflow reads a zero day (0001-01-01) as "no date" and reconciles yesterday: it
+		// did so, answering 200 for a day that was not asked. No provider has payments before.
+		if day.Before(earliestReconcileDay) {
+			return errorf(http.StatusBadRequest, "invalid_request", "date must be 2000-01-01 or later")
+		}
 		in.Day = day
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 30*time.Second)
 	defer cancel()
-	id := fmt.Sprintf("reconcile-manual-%s-%d", body.Date, time.Now().UnixNano())
+	id := fmt.Sprintf("reconcile-manual-%d", time.Now().UnixNano())
+	if body.Date != "" {
+		id = fmt.Sprintf("reconcile-manual-%s-%d", body.Date, time.Now().UnixNano())
+	}
 	run, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.deps.TaskQueue}, reconcile.WorkflowName, in)
 	if err != nil {
 		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
@@ -66,5 +74,14 @@ func (s *Server) runReconciliation(c echo.Context) error {
 		}
 		return fmt.Errorf("reconciliation %s: %w", id, err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"workflow_id": id, "day": out.Day, "runs": out.Runs})
+	// Each run as GET /api/v1/admin/reconciliation names its fields (the workflow's result has
+	// no JSON names of its own, and changing them would change what its histories recorded).
+	runs := make(map[string]any, len(out.Runs))
+	for provider, r := range out.Runs {
+		runs[provider] = map[string]any{"id": r.RunID, "checked": r.Checked, "drift_count": r.DriftCount, "drifts": nonNil(r.Drifts)}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"workflow_id": id, "day": out.Day, "runs": runs})
 }
+
+// earliestReconcileDay is the first day a manual reconciliation can be asked for.
+var earliestReconcileDay = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)

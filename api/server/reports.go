@@ -155,6 +155,9 @@ func (s *Server) listAdminReports(c echo.Context) error {
 		if err := store.ValidID("client_id", clientID); err != nil {
 			return err
 		}
+		if _, err := s.clientFilter(c); err != nil {
+			return err
+		}
 	}
 	limit, err := limitParam(c)
 	if err != nil {
@@ -197,6 +200,11 @@ func (s *Server) reportTarget(c echo.Context) (clientID string, week report.Week
 	}
 	if week, err = report.ParseWeek(c.Param("iso_week")); err != nil {
 		return "", week, errorf(http.StatusBadRequest, "invalid_request", err.Error())
+	}
+	if week.Year < 1 {
+		// A report of year 0 was rendered and stored, and listed to the client, whose own API
+		// refuses any day outside these years.
+		return "", week, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("week %s: the year must be 0001-9999", week))
 	}
 	return clientID, week, nil
 }

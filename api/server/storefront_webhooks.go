@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
@@ -120,6 +121,14 @@ var storefrontSources = map[string]storefrontSource{
 // errNotConfigured is a client without the secret a platform's deliveries are verified with.
 var errNotConfigured = errors.New("webhook secret not configured")
 
+// missingSecret is errNotConfigured for the secret named: TikTok needs two secrets and Meta's
+// handshake another than its deliveries, so the answer says which one is missing (it said "no
+// tiktok webhook secret" to a client that had set "tiktok" but not "tiktok-app-key").
+type missingSecret struct{ name, why string }
+
+func (e missingSecret) Error() string        { return errNotConfigured.Error() + ": " + e.name + e.why }
+func (e missingSecret) Is(target error) bool { return target == errNotConfigured }
+
 // webhookSecret reads one of a client's webhook secrets. It is never logged.
 func (s *Server) webhookSecret(ctx context.Context, client, name string) ([]byte, error) {
 	secret, err := s.deps.Store.ClientWebhookSecret(ctx, client, name)
@@ -128,9 +137,9 @@ func (s *Server) webhookSecret(ctx context.Context, client, name string) ([]byte
 		// Without the key no client's secret can be read: every delivery is refused as
 		// unverifiable, and the operator is told why.
 		s.deps.Logger.Error("storefront webhook refused: the server has no SECRETS_KEY", "client_id", client, "secret", name)
-		return nil, fmt.Errorf("%w: %s (no secrets key)", errNotConfigured, name)
+		return nil, missingSecret{name: name, why: " (no secrets key)"}
 	case errors.Is(err, store.ErrNotFound):
-		return nil, fmt.Errorf("%w: %s", errNotConfigured, name)
+		return nil, missingSecret{name: name}
 	}
 	return secret, err
 }
@@ -210,6 +219,12 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		if err := src.verify(ctx, s, client, req, body); err != nil {
 			return s.verifyFailed(platform, client, err)
 		}
+		if !utf8.Valid(body) {
+			// JSON is UTF-8, and no shop sends anything else; decoded, the bad bytes became U+FFFD,
+			// and a vendor named with one was stored under a payee ID no spelling registers.
+			s.count(platform, "unknown", "invalid")
+			return errorf(http.StatusBadRequest, "malformed_payload", "malformed payload: "+platform+": the body is not UTF-8")
+		}
 		res, err := src.parse(client, req, body)
 		if err != nil {
 			s.count(platform, "unknown", "invalid")
@@ -256,7 +271,12 @@ func (s *Server) verifyFailed(platform, client string, err error) error {
 	case errors.Is(err, errNotConfigured):
 		s.count(platform, "unknown", "not_configured")
 		s.deps.Logger.Warn("storefront webhook for a client without its secret", "platform", platform, "client_id", client, "error", err)
-		return errorf(http.StatusUnauthorized, "webhook_not_configured", "no "+platform+" webhook secret is set for this client")
+		name := platform
+		if m := (missingSecret{}); errors.As(err, &m) {
+			name = m.name
+		}
+		return errorf(http.StatusUnauthorized, "webhook_not_configured", fmt.Sprintf(
+			"no %q webhook secret is set for this client (PUT /api/v1/admin/clients/%s/webhook-secrets/%s)", name, client, name))
 	case errors.Is(err, storefront.ErrSignature):
 		s.count(platform, "unknown", "bad_signature")
 		return errorf(http.StatusUnauthorized, "invalid_signature", platform+" signature verification failed")

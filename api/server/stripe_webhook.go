@@ -189,11 +189,24 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if ch.PaymentIntent == nil || ch.PaymentIntent.ID == "" {
 			return payment.Event{}, "", errIgnored // a charge outside PaymentIntents was never split here
 		}
-		refunded, err := money.FromStripe(ch.AmountRefunded, money.Currency(ch.Currency))
+		// Checked as a capture is: the workflow takes the figure as the payment's cumulative
+		// refund in the payment's currency, so a charge Stripe could not have sent (no or an
+		// unknown currency, a negative figure, more refunded than charged) is refused here.
+		cur, err := money.ParseCurrency(string(ch.Currency))
 		if err != nil {
 			return payment.Event{}, "", fmt.Errorf("charge %s: %w", ch.ID, err)
 		}
-		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: refunded, Currency: money.Currency(ch.Currency),
+		if ch.ID == "" || ch.Amount <= 0 {
+			return payment.Event{}, "", fmt.Errorf("charge.refunded needs the charge's id and a positive amount")
+		}
+		if ch.AmountRefunded < 0 || ch.AmountRefunded > ch.Amount {
+			return payment.Event{}, "", fmt.Errorf("charge %s: amount_refunded %d outside 0..%d (its amount)", ch.ID, ch.AmountRefunded, ch.Amount)
+		}
+		refunded, err := money.FromStripe(ch.AmountRefunded, cur)
+		if err != nil {
+			return payment.Event{}, "", fmt.Errorf("charge %s: %w", ch.ID, err)
+		}
+		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: refunded, Currency: cur,
 			OccurredAt: at, ISOUnits: true}, ch.PaymentIntent.ID, nil
 	case "charge.refund.updated", "refund.updated", "refund.failed":
 		return refundUpdateToEvent(evt, at)
@@ -209,7 +222,14 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if evt.Type == "charge.dispute.closed" {
 			kind = payment.EventDisputeClosed
 		}
-		amount, err := money.FromStripe(d.Amount, money.Currency(d.Currency))
+		cur, err := money.ParseCurrency(string(d.Currency))
+		if err != nil {
+			return payment.Event{}, "", fmt.Errorf("dispute %s: %w", d.ID, err)
+		}
+		if d.ID == "" || d.Amount <= 0 {
+			return payment.Event{}, "", fmt.Errorf("%s needs the dispute's id and a positive amount", evt.Type)
+		}
+		amount, err := money.FromStripe(d.Amount, cur)
 		if err != nil {
 			return payment.Event{}, "", fmt.Errorf("dispute %s: %w", d.ID, err)
 		}
@@ -217,7 +237,7 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if err != nil {
 			return payment.Event{}, "", fmt.Errorf("dispute %s: %w", d.ID, err)
 		}
-		return payment.Event{ID: evt.ID, Kind: kind, Amount: amount, Currency: money.Currency(d.Currency), DisputeID: d.ID, DisputeStatus: string(d.Status),
+		return payment.Event{ID: evt.ID, Kind: kind, Amount: amount, Currency: cur, DisputeID: d.ID, DisputeStatus: string(d.Status),
 			DisputeFees: fees, OccurredAt: at, ISOUnits: true}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
@@ -240,11 +260,15 @@ func refundUpdateToEvent(evt stripe.Event, at time.Time) (payment.Event, string,
 	if re.ID == "" || re.Amount <= 0 {
 		return payment.Event{}, "", fmt.Errorf("%s of a %s refund needs the refund's id and a positive amount", evt.Type, re.Status)
 	}
-	amount, err := money.FromStripe(re.Amount, money.Currency(re.Currency))
+	cur, err := money.ParseCurrency(string(re.Currency))
 	if err != nil {
 		return payment.Event{}, "", fmt.Errorf("refund %s: %w", re.ID, err)
 	}
-	ev := payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: amount, Currency: money.Currency(re.Currency),
+	amount, err := money.FromStripe(re.Amount, cur)
+	if err != nil {
+		return payment.Event{}, "", fmt.Errorf("refund %s: %w", re.ID, err)
+	}
+	ev := payment.Event{ID: evt.ID, Kind: payment.EventRefundFailed, RefundID: re.ID, Amount: amount, Currency: cur,
 		OccurredAt: at, ISOUnits: true}
 	if re.Created > 0 {
 		ev.RefundMade = time.Unix(re.Created, 0).UTC()

@@ -23,17 +23,17 @@ func (s *Stack) Reconcile(provider string, keep func(payment, payee string) bool
 	code, out := s.Do(http.MethodPost, "/api/v1/admin/reconciliation/run", map[string]any{"date": today}, AdminKey)
 	require.Equal(s.T, http.StatusOK, code, out)
 	run := out["runs"].(map[string]any)[provider].(map[string]any)
-	require.Positive(s.T, run["Checked"], "the window holds the test's payments")
+	require.Positive(s.T, run["checked"], "the window holds the test's payments")
 	code, out = s.Do(http.MethodGet, "/api/v1/admin/reconciliation?limit=5", nil, AdminKey)
 	require.Equal(s.T, http.StatusOK, code, out)
 	got := map[string][]Drift{}
 	for _, r := range out["runs"].([]any) {
 		if r := r.(map[string]any); r["provider"] == provider {
-			require.EqualValues(s.T, run["RunID"], r["id"], "the latest stored run is the one just made")
+			require.EqualValues(s.T, run["id"], r["id"], "the latest stored run is the one just made")
 			// The run's answer counts every drift and carries a sample; the store keeps them all.
 			stored := r["drifts"].([]any)
-			require.EqualValues(s.T, len(stored), run["DriftCount"], "drifts counted in the run's answer")
-			sample, _ := run["Drifts"].([]any)
+			require.EqualValues(s.T, len(stored), run["drift_count"], "drifts counted in the run's answer")
+			sample, _ := run["drifts"].([]any)
 			require.Len(s.T, sample, min(len(stored), activities.DriftSample), "the answer's sample")
 			for _, d := range r["drifts"].([]any) {
 				m := d.(map[string]any)
