@@ -20,12 +20,24 @@ func (s *Store) SavePayment(ctx context.Context, r payment.Record) error {
 	if !r.CapturedAt.IsZero() {
 		captured = &r.CapturedAt
 	}
+	// A payment waiting for its order has no order yet (r.Order is empty until the split), but
+	// its capture named the client and the order it waits for (order_waiters, recorded by Enrich
+	// before the first save, once the client was known): it is that client's payment, captured
+	// and not split yet, and must be in the client's figures (revenue's and the report's "not
+	// split yet", storefront revenue, the admin's search and stuck payments by client), as it is
+	// in Stripe's and PayPal's lists. With client_id '' it was in none of them. A later save
+	// without a client (the waiter pruned after a cancel) keeps the client the row has.
 	_, err = s.pool.Exec(ctx, `
 		INSERT INTO payments (workflow_id, provider, payment_id, charge_id, client_id, order_id, vendor_id, currency,
 			gross, refunded, rule_version, status, reason, state, captured_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-		ON CONFLICT (workflow_id) DO UPDATE SET charge_id = EXCLUDED.charge_id, client_id = EXCLUDED.client_id,
-			order_id = EXCLUDED.order_id, vendor_id = EXCLUDED.vendor_id, currency = EXCLUDED.currency,
+		SELECT $1, $2, $3, $4, CASE WHEN $5 = '' THEN COALESCE(w.client_id, '') ELSE $5 END,
+			CASE WHEN $5 = '' THEN COALESCE(w.order_id, '') ELSE $6 END, $7, $8, $9, $10, $11, $12, $13, $14, $15
+		FROM (SELECT) one LEFT JOIN LATERAL (SELECT client_id, order_id FROM order_waiters
+			WHERE $5 = '' AND workflow_id = $1 ORDER BY created_at LIMIT 1) w ON true
+		ON CONFLICT (workflow_id) DO UPDATE SET charge_id = EXCLUDED.charge_id,
+			client_id = COALESCE(NULLIF(EXCLUDED.client_id, ''), payments.client_id),
+			order_id = CASE WHEN EXCLUDED.client_id = '' THEN payments.order_id ELSE EXCLUDED.order_id END,
+			vendor_id = EXCLUDED.vendor_id, currency = EXCLUDED.currency,
 			gross = EXCLUDED.gross, refunded = EXCLUDED.refunded, rule_version = EXCLUDED.rule_version,
 			status = EXCLUDED.status, reason = EXCLUDED.reason, state = EXCLUDED.state,
 			captured_at = EXCLUDED.captured_at, updated_at = now()`, // status_since: a trigger (migration 00017)

@@ -1,0 +1,447 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"paysplit/activities"
+	"paysplit/internal/kpi"
+	"paysplit/internal/ledger"
+	"paysplit/internal/money"
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/report"
+	"paysplit/internal/store"
+	"paysplit/internal/stripeevent"
+	"paysplit/workflows/payment"
+)
+
+// weekFigures are one currency's money as every surface states it.
+type weekFigures struct {
+	Payments, Gross, Refunds, DisputesLost, Commission, Vendor, Affiliate, Unsplit int64
+}
+
+func (f *weekFigures) add(g weekFigures) {
+	f.Payments += g.Payments
+	f.Gross += g.Gross
+	f.Refunds += g.Refunds
+	f.DisputesLost += g.DisputesLost
+	f.Commission += g.Commission
+	f.Vendor += g.Vendor
+	f.Affiliate += g.Affiliate
+	f.Unsplit += g.Unsplit
+}
+
+// num reads a JSON number of an answer as an int64.
+func num(v any) int64 {
+	f, ok := v.(float64)
+	if !ok {
+		panic(fmt.Sprintf("not a number: %#v", v))
+	}
+	return int64(f)
+}
+
+// TestWeekFiguresAgreeOnEverySurface: a JPY client in Asia/Tokyo with USD on the side has a week
+// of payments made through the real stack (webhooks, Temporal, stripe-mock, the ledger): payments
+// on both sides of the week's local midnights and of a UTC midnight, a partial refund, a full
+// refund, a lost dispute, a payment waiting for its order (not split yet), affiliate shares and a
+// payment in USD. What each payment is (the admin API's detail, its legs) decides what every
+// surface must say for the payments its window selects:
+//   - the weekly report (report.Data from GenerateReport, payments captured in the Tokyo week),
+//     and its tiles;
+//   - the client API's revenue over UTC days, per day and in total, and the payouts list of the
+//     same days;
+//   - the client API's KPIs (storefront revenue: gross less refunds only, lost disputes not);
+//   - the admin API's payments search, whose from/to instants are the report's week;
+//   - the ledger's payables (both balance endpoints) against the legs still owed;
+//   - the dashboard's tiles and revenue table against the revenue API, formatted as the report.
+//
+// The report's week is cut at Tokyo midnight and the API's days at UTC midnight: they are
+// compared over the same payments, not the same dates.
+func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	ctx := context.Background()
+	c := "figs-tokyo"
+	vendor, aff := c+"-vendor", c+"-aff"
+	for _, put := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/api/v1/admin/clients/" + c, map[string]any{"name": "東京ショップ", "default_currency": "jpy"}},
+		{"/api/v1/admin/payees/" + vendor, map[string]any{"client_id": c, "kind": "vendor", "stripe_account": "acct_vendor1"}},
+		{"/api/v1/admin/payees/" + aff, map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_affiliate1"}},
+	} {
+		code, out := s.do(http.MethodPut, put.path, put.body, adminKey)
+		require.Contains(t, []int{http.StatusOK, http.StatusCreated}, code, "%s: %v", put.path, out)
+	}
+	code, out := s.do(http.MethodPost, "/api/v1/admin/clients/"+c+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500}, adminKey)
+	require.Equal(t, http.StatusCreated, code, out)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	require.NoError(t, err)
+	_, err = s.Store.PutReportSettings(ctx, store.ReportSettings{ClientID: c, TimeZone: "Asia/Tokyo", Enabled: true})
+	require.NoError(t, err)
+
+	// The last week that ended in Tokyo: its Monday 00:00 JST is Sunday 15:00 UTC.
+	week := report.LastCompleteWeek(time.Now(), tokyo)
+	start, end := week.Start(tokyo), week.End(tokyo)
+	utcMon := week.Monday() // the week's Monday, 00:00 UTC
+	require.Equal(t, 15, start.UTC().Hour())
+
+	type pay struct {
+		pi       string
+		at       time.Time
+		cur      string
+		amount   int64
+		unsplit  bool
+		inWeek   bool
+		describe string
+	}
+	pays := []pay{
+		{"pi_figs_before", start.Add(-time.Second), "jpy", 5001, false, false, "Sunday 23:59:59 JST, the week before"},
+		{"pi_figs_first", start, "jpy", 12345, false, true, "Monday 00:00:00 JST, a UTC Sunday"},
+		{"pi_figs_utc_eve", utcMon.AddDate(0, 0, 2).Add(-time.Second), "jpy", 9999, false, true, "Tuesday 23:59:59 UTC, partly refunded"},
+		{"pi_figs_utc_mid", utcMon.AddDate(0, 0, 2), "jpy", 30001, false, true, "Wednesday 00:00:00 UTC"},
+		{"pi_figs_dispute", utcMon.AddDate(0, 0, 3).Add(7 * time.Hour), "jpy", 7777, false, true, "Thursday, a dispute lost"},
+		{"pi_figs_refund", utcMon.AddDate(0, 0, 4).Add(3 * time.Hour), "jpy", 54321, false, true, "Friday, refunded in full"},
+		{"pi_figs_waits", utcMon.AddDate(0, 0, 5).Add(14*time.Hour + 59*time.Minute), "jpy", 8888, true, true, "Saturday, its order not there yet"},
+		{"pi_figs_usd", utcMon.AddDate(0, 0, 3).Add(20 * time.Hour), "usd", 11000, false, true, "Thursday, in USD"},
+		{"pi_figs_last", end.Add(-time.Second), "jpy", 11111, false, true, "Sunday 23:59:59 JST, the week's last second"},
+		{"pi_figs_after", end, "jpy", 6543, false, false, "Monday 00:00:00 JST, the next week (the same UTC Sunday)"},
+	}
+	for _, p := range pays {
+		require.Equal(t, p.inWeek, !p.at.Before(start) && p.at.Before(end), p.describe)
+		ev := stripeevent.Capture{EventID: "evt_" + p.pi, PaymentIntent: p.pi, Charge: "ch_" + p.pi, Currency: p.cur, Amount: p.amount, Created: p.at,
+			Metadata: map[string]string{"client_id": c, "order_id": "order-" + p.pi, "vendor_id": vendor, "affiliate_id": aff,
+				"subtotal": strconv.FormatInt(p.amount-1300, 10), "tax": "1000", "shipping": "500", "discount": "200", "platform": "shopify"}}
+		if p.unsplit {
+			ev.Metadata = map[string]string{"client_id": c, "order_id": "order-" + p.pi}
+		}
+		code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+		require.Equal(t, http.StatusOK, code, out)
+		id := payment.WorkflowID("stripe", p.pi)
+		if p.unsplit {
+			s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
+			continue
+		}
+		require.Equal(t, ipayment.StatusPaid, s.result(id).Status, p.describe)
+	}
+	send := func(body []byte) {
+		t.Helper()
+		code, out := s.webhook(stripeevent.Sign(body, webhookSecret, time.Now()))
+		require.Equal(t, http.StatusOK, code, out)
+	}
+	at := func(pi string) time.Time {
+		for _, p := range pays {
+			if p.pi == pi {
+				return p.at
+			}
+		}
+		panic(pi)
+	}
+	// A partial refund, a full refund, a dispute lost.
+	send(stripeevent.Refund{EventID: "evt_figs_part_r", PaymentIntent: "pi_figs_utc_eve", Charge: "ch_pi_figs_utc_eve", Currency: "jpy", Amount: 9999, AmountRefunded: 3333,
+		Created: at("pi_figs_utc_eve").Add(time.Hour)}.Body())
+	require.Equal(t, ipayment.StatusPartiallyRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_utc_eve")).Status)
+	send(stripeevent.Refund{EventID: "evt_figs_full_r", PaymentIntent: "pi_figs_refund", Charge: "ch_pi_figs_refund", Currency: "jpy", Amount: 54321, AmountRefunded: 54321,
+		Created: at("pi_figs_refund").Add(time.Hour)}.Body())
+	require.Equal(t, ipayment.StatusRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_refund")).Status)
+	for _, d := range []stripeevent.Dispute{
+		{EventID: "evt_figs_disp_c", Type: "charge.dispute.created", Status: "needs_response"},
+		{EventID: "evt_figs_disp_l", Type: "charge.dispute.closed", Status: "lost"},
+	} {
+		d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Created = "dp_figs", "pi_figs_dispute", "ch_pi_figs_dispute", "jpy", 7777, at("pi_figs_dispute").Add(2*time.Hour)
+		d.Funds = []stripeevent.DisputeFunds{{ID: "txn_figs_w", Amount: -7777, Fee: 1500}}
+		send(d.Body())
+		s.result(payment.WorkflowID("stripe", "pi_figs_dispute"))
+	}
+
+	// What each payment is, from the admin API's detail: its figures, and what its legs still owe
+	// each payee (share net of refunds, less what was sent net of reversals).
+	truth := map[string]weekFigures{}         // by payment intent
+	curOf := map[string]string{}              // by payment intent
+	owedLeft := map[string]map[string]int64{} // account -> currency -> still owed
+	for _, p := range pays {
+		id := payment.WorkflowID("stripe", p.pi)
+		code, v := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		require.Equal(t, http.StatusOK, code, v)
+		require.Equal(t, p.cur, v["currency"], p.describe)
+		at, err := time.Parse(time.RFC3339Nano, v["captured_at"].(string))
+		require.NoError(t, err)
+		require.True(t, at.Equal(p.at), "%s: captured at %s, not %s", p.describe, at, p.at)
+		f := weekFigures{Payments: 1, Gross: num(v["gross"]), Refunds: num(v["refunded"]), DisputesLost: num(v["disputes_lost"])}
+		legs := v["legs"].([]any)
+		if len(legs) == 0 {
+			f.Unsplit = f.Gross - f.Refunds
+		}
+		for _, l := range legs {
+			l := l.(map[string]any)
+			net := num(l["amount"]) - num(l["refunded"])
+			left := net - (num(l["transferred"]) - num(l["reversed"]))
+			var account string
+			switch l["party"] {
+			case "platform":
+				f.Commission += net
+			case "vendor":
+				f.Vendor += net
+				account = ledger.VendorPayable(l["payee_id"].(string))
+			case "affiliate":
+				f.Affiliate += net
+				account = ledger.AffiliatePayable(l["payee_id"].(string))
+			}
+			if account != "" {
+				if owedLeft[account] == nil {
+					owedLeft[account] = map[string]int64{}
+				}
+				owedLeft[account][p.cur] += left
+			}
+		}
+		require.Equal(t, f.Gross-f.Refunds, f.Commission+f.Vendor+f.Affiliate+f.Unsplit, "%s: gross less refunds is what the parties and 'not split yet' have: %+v", p.describe, f)
+		// The platform's share of each payment is what the books credit the platform with.
+		require.Equal(t, f.Commission, -s.paymentBalances(id)[ledger.PlatformRevenue], "%s: commission vs platform:revenue", p.describe)
+		truth[p.pi], curOf[p.pi] = f, p.cur
+	}
+	// The week is what the test made it: every kind of payment, with money on each line.
+	require.Equal(t, weekFigures{Payments: 1, Gross: 9999, Refunds: 3333}, weekFigures{Payments: 1, Gross: truth["pi_figs_utc_eve"].Gross, Refunds: truth["pi_figs_utc_eve"].Refunds})
+	require.EqualValues(t, 7777, truth["pi_figs_dispute"].DisputesLost)
+	require.EqualValues(t, 54321, truth["pi_figs_refund"].Refunds)
+	require.EqualValues(t, 8888, truth["pi_figs_waits"].Unsplit)
+	require.Positive(t, truth["pi_figs_first"].Affiliate)
+
+	// sumOver sums the payments pick selects, per currency.
+	sumOver := func(pick func(pay) bool) map[string]weekFigures {
+		out := map[string]weekFigures{}
+		for _, p := range pays {
+			if pick(p) {
+				f := out[p.cur]
+				f.add(truth[p.pi])
+				out[p.cur] = f
+			}
+		}
+		return out
+	}
+	inWeek := sumOver(func(p pay) bool { return p.inWeek })
+
+	// The admin API's payments search over the week's instants selects the week's payments.
+	q := url.Values{"client_id": {c}, "from": {start.Format(time.RFC3339)}, "to": {end.Format(time.RFC3339)}, "limit": {"100"}}
+	code, out = s.do(http.MethodGet, "/api/v1/admin/payments?"+q.Encode(), nil, adminKey)
+	require.Equal(t, http.StatusOK, code, out)
+	listed := map[string]bool{}
+	for _, v := range out["payments"].([]any) {
+		listed[v.(map[string]any)["payment_id"].(string)] = true
+	}
+	for _, p := range pays {
+		require.Equal(t, p.inWeek, listed[p.pi], "admin payments search of the week: %s", p.describe)
+	}
+
+	// The weekly report, generated as the schedule's run would (KPIs synced first).
+	kpiDays := kpi.Days(utcMon.AddDate(0, 0, -8), utcMon.AddDate(0, 0, 6))
+	k := &activities.KPI{Store: s.Store}
+	_, err = k.SyncKPISource(ctx, activities.SyncKPISourceInput{ClientID: c, Source: kpi.SourceLedger, Currency: money.JPY,
+		From: kpiDays[0], To: kpiDays[len(kpiDays)-1], Today: kpi.DayOf(time.Now())})
+	require.NoError(t, err)
+	rep := &activities.Reports{Store: s.Store}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(rep)
+	_, err = env.ExecuteActivity(rep.GenerateReport, activities.GenerateReportInput{ClientID: c, Week: week.String(), Force: true})
+	require.NoError(t, err)
+	delivery, err := s.Store.GetReportDelivery(ctx, c, week.String())
+	require.NoError(t, err)
+	d := delivery.Data
+	reported := map[string]weekFigures{}
+	for _, p := range d.Payments {
+		reported[string(p.Currency)] = weekFigures{Payments: p.Count, Gross: p.Gross, Refunds: p.Refunded, Commission: p.Platform, Vendor: p.Vendor,
+			Affiliate: p.Affiliate, Unsplit: p.Unsplit, DisputesLost: inWeek[string(p.Currency)].DisputesLost}
+	}
+	require.Equal(t, inWeek, reported, "the report's payments vs the week's payments (admin API detail)")
+	main, ok := d.MainPayments()
+	require.True(t, ok)
+	require.Equal(t, money.JPY, main.Currency)
+	tiles := map[string]string{}
+	for _, tile := range d.Tiles() {
+		tiles[tile.Label] = tile.Value
+	}
+	require.Equal(t, strconv.FormatInt(inWeek["jpy"].Payments, 10), tiles["Payments captured"])
+	require.Equal(t, report.FormatMoney(inWeek["jpy"].Commission, money.JPY), tiles["Commission earned"])
+	// What the report owes the payees is the week's vendor and affiliate shares.
+	owed := map[string]weekFigures{}
+	for _, po := range d.Payouts {
+		f := owed[string(po.Currency)]
+		switch po.Party {
+		case "vendor":
+			f.Vendor += po.Owed
+		case "affiliate":
+			f.Affiliate += po.Owed
+		}
+		owed[string(po.Currency)] = f
+	}
+	for cur, f := range inWeek {
+		require.Equal(t, weekFigures{Vendor: f.Vendor, Affiliate: f.Affiliate}, owed[cur], "%s: the report's payouts table vs its split", cur)
+	}
+
+	// The client API, over UTC days: the days that hold the week's instants (its Sunday 15:00 UTC
+	// start to the next Sunday 15:00 UTC) hold two payments of the weeks around it too.
+	_, key := clientKey(t, s, c)
+	from, to := utcMon.AddDate(0, 0, -1), utcMon.AddDate(0, 0, 6)
+	inDays := func(from, to time.Time) func(p pay) bool {
+		return func(p pay) bool { return !p.at.Before(from) && p.at.Before(to.AddDate(0, 0, 1)) }
+	}
+	revenue := func(from, to time.Time) (map[string]weekFigures, map[string]map[string]weekFigures, map[string]any) {
+		t.Helper()
+		code, body := s.do(http.MethodGet, "/api/v1/revenue?from="+from.Format(time.DateOnly)+"&to="+to.Format(time.DateOnly), nil, key)
+		require.Equal(t, http.StatusOK, code, body)
+		read := func(v map[string]any) weekFigures {
+			return weekFigures{num(v["payments"]), num(v["gross"]), num(v["refunds"]), num(v["disputes_lost"]), num(v["commission"]),
+				num(v["vendor_payouts"]), num(v["affiliate_payouts"]), num(v["unsplit"])}
+		}
+		totals, days := map[string]weekFigures{}, map[string]map[string]weekFigures{}
+		for _, v := range body["totals"].([]any) {
+			totals[v.(map[string]any)["currency"].(string)] = read(v.(map[string]any))
+		}
+		for _, v := range body["days"].([]any) {
+			v := v.(map[string]any)
+			day := v["day"].(string)
+			if days[day] == nil {
+				days[day] = map[string]weekFigures{}
+			}
+			days[day][v["currency"].(string)] = read(v)
+		}
+		return totals, days, body
+	}
+	totals, days, body := revenue(from, to)
+	require.Equal(t, "jpy", body["default_currency"])
+	require.Equal(t, []any{"jpy", "usd"}, body["currencies"])
+	require.Equal(t, map[string]any{"jpy": float64(0), "usd": float64(2)}, body["exponents"])
+	require.Equal(t, sumOver(inDays(from, to)), totals, "revenue API totals vs the payments of its UTC days")
+	for day, byCur := range days {
+		d0, err := time.Parse(time.DateOnly, day)
+		require.NoError(t, err)
+		want := sumOver(inDays(d0, d0))
+		for cur, f := range byCur {
+			require.Equal(t, want[cur], f, "revenue API %s %s vs that UTC day's payments", day, cur)
+		}
+	}
+	// The same payments, counted by both: the days' sums less the two outside the zone's week
+	// are the report's.
+	outside := sumOver(func(p pay) bool { return !p.inWeek && inDays(from, to)(p) })
+	require.EqualValues(t, 2, outside["jpy"].Payments)
+	for cur, f := range totals {
+		f.Payments -= outside[cur].Payments
+		f.Gross -= outside[cur].Gross
+		f.Refunds -= outside[cur].Refunds
+		f.DisputesLost -= outside[cur].DisputesLost
+		f.Commission -= outside[cur].Commission
+		f.Vendor -= outside[cur].Vendor
+		f.Affiliate -= outside[cur].Affiliate
+		f.Unsplit -= outside[cur].Unsplit
+		require.Equal(t, reported[cur], f, "%s: revenue API days less the payments outside the Tokyo week vs the report", cur)
+	}
+
+	// The payouts list of the same days: its legs' shares are the revenue's payouts.
+	listedOwed := map[string]weekFigures{}
+	cursor := ""
+	for {
+		path := "/api/v1/payouts?from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly) + "&limit=3"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		code, page := s.do(http.MethodGet, path, nil, key)
+		require.Equal(t, http.StatusOK, code, page)
+		for _, l := range page["payouts"].([]any) {
+			l := l.(map[string]any)
+			cur := l["currency"].(string)
+			f := listedOwed[cur]
+			switch l["party"] {
+			case "vendor":
+				f.Vendor += num(l["amount"]) - num(l["refunded"])
+			case "affiliate":
+				f.Affiliate += num(l["amount"]) - num(l["refunded"])
+			}
+			listedOwed[cur] = f
+		}
+		next, _ := page["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	for cur, f := range totals {
+		require.Equal(t, weekFigures{Vendor: f.Vendor, Affiliate: f.Affiliate}, listedOwed[cur], "%s: payouts list vs revenue API payouts", cur)
+	}
+
+	// Storefront revenue (KPIs) over the week's UTC days: gross less the customers' refunds, lost
+	// disputes not among them; the report's days say the same.
+	weekDays := func(p pay) bool { return inDays(utcMon, utcMon.AddDate(0, 0, 6))(p) && p.cur == "jpy" }
+	jpyDays := sumOver(weekDays)["jpy"]
+	code, kb := s.do(http.MethodGet, "/api/v1/kpis?from="+utcMon.Format(time.DateOnly)+"&to="+utcMon.AddDate(0, 0, 6).Format(time.DateOnly), nil, key)
+	require.Equal(t, http.StatusOK, code, kb)
+	kt := kb["totals"].(map[string]any)
+	require.EqualValues(t, 7, kt["revenue_days"])
+	require.Equal(t, []any{map[string]any{"currency": "jpy", "amount": float64(jpyDays.Gross - (jpyDays.Refunds - jpyDays.DisputesLost))}}, kt["revenue"],
+		"KPI storefront revenue vs the week's UTC days' payments")
+	require.Equal(t, jpyDays.Gross-(jpyDays.Refunds-jpyDays.DisputesLost), report.Sum(d.Days).Revenue, "the report's storefront revenue vs the KPIs")
+
+	// The ledger: what the books owe each payee is what its legs still owe, by both endpoints.
+	code, all := s.do(http.MethodGet, "/api/v1/admin/ledger/balances", nil, adminKey)
+	require.Equal(t, http.StatusOK, code, all)
+	global := map[string]map[string]int64{}
+	for _, b := range all["balances"].([]any) {
+		b := b.(map[string]any)
+		if owedLeft[b["account"].(string)] != nil {
+			if global[b["account"].(string)] == nil {
+				global[b["account"].(string)] = map[string]int64{}
+			}
+			global[b["account"].(string)][b["currency"].(string)] = -num(b["balance"])
+		}
+	}
+	for account, want := range owedLeft {
+		code, ab := s.do(http.MethodGet, "/api/v1/admin/ledger/balances/"+account, nil, adminKey)
+		require.Equal(t, http.StatusOK, code, ab)
+		got := map[string]int64{}
+		for _, b := range ab["balances"].([]any) {
+			b := b.(map[string]any)
+			got[b["currency"].(string)] = -num(b["balance"])
+		}
+		require.Equal(t, want, got, "%s: the ledger's balance vs the legs still owed", account)
+		require.Equal(t, want, global[account], "%s: the balances list vs the legs still owed", account)
+	}
+
+	// The dashboard, as the client sees it, over the same UTC days.
+	b := newBrowser(t)
+	b.login(s.api.URL+"/", key)
+	b.waitLoaded(c)
+	b.do(chromedp.Click(chromedp.CSS(`[data-period=custom]`)), chromedp.WaitVisible(chromedp.ID("custom-range")))
+	require.True(t, eval[bool](b, fmt.Sprintf(`(() => { document.getElementById('from').value = %q; document.getElementById('to').value = %q; return true; })()`,
+		from.Format(time.DateOnly), to.Format(time.DateOnly))))
+	b.do(chromedp.Click(chromedp.CSS(`#custom-range button[type=submit]`)))
+	b.waitFor(fmt.Sprintf(`document.body.dataset.loaded === %q`, c+"/"+from.Format(time.DateOnly)+"/"+to.Format(time.DateOnly)))
+	jpy := totals["jpy"]
+	shown := b.tiles()
+	require.Equal(t, report.FormatMoney(jpy.Gross, money.JPY), shown["tile-gross"])
+	require.Equal(t, report.FormatMoney(jpy.Commission, money.JPY), shown["tile-commission"])
+	require.Equal(t, report.FormatMoney(jpy.Vendor, money.JPY), shown["tile-vendor-payouts"])
+	require.Equal(t, report.FormatMoney(jpy.Refunds, money.JPY), shown["tile-refunds"])
+	also := eval[string](b, `document.getElementById('also-captured').hidden ? '' : document.getElementById('also-captured').textContent`)
+	require.Contains(t, also, "Also captured: "+report.FormatMoney(totals["usd"].Gross, money.USD)+" in 1 payment")
+	foot := eval[[]string](b, `[...document.querySelector('#revenue-table tfoot tr').cells].map(c => c.textContent)`)
+	require.Equal(t, []string{"Total", report.FormatMoney(jpy.Gross, money.JPY), report.FormatMoney(jpy.Commission, money.JPY),
+		report.FormatMoney(jpy.Vendor, money.JPY), report.FormatMoney(jpy.Affiliate, money.JPY), report.FormatMoney(jpy.Refunds, money.JPY),
+		report.FormatMoney(jpy.DisputesLost, money.JPY), report.FormatMoney(jpy.Unsplit, money.JPY)}, foot, "the revenue table's total row")
+	chart := eval[*chartData](b, fmt.Sprintf(readChart, "revenue-chart"))
+	require.NotNil(t, chart)
+	for i, day := range chart.Labels {
+		want := days[day]["jpy"]
+		require.Equal(t, want.Gross, chart.Sets["Gross"][i], "%s: charted gross", day)
+		require.Equal(t, want.Commission, chart.Sets["Commission"][i], "%s: charted commission", day)
+		require.Equal(t, want.Unsplit, chart.Sets["Not split yet"][i], "%s: charted not split yet", day)
+	}
+	b.noPageErrors()
+}
