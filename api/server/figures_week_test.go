@@ -18,6 +18,7 @@ import (
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalevent"
 	"paysplit/internal/report"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
@@ -76,8 +77,8 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		body map[string]any
 	}{
 		{"/api/v1/admin/clients/" + c, map[string]any{"name": "東京ショップ", "default_currency": "jpy"}},
-		{"/api/v1/admin/payees/" + vendor, map[string]any{"client_id": c, "kind": "vendor", "stripe_account": "acct_vendor1"}},
-		{"/api/v1/admin/payees/" + aff, map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_affiliate1"}},
+		{"/api/v1/admin/payees/" + vendor, map[string]any{"client_id": c, "kind": "vendor", "stripe_account": "acct_vendor1", "paypal_receiver": "vendor@example.com"}},
+		{"/api/v1/admin/payees/" + aff, map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_affiliate1", "paypal_receiver": "affiliate@example.com"}},
 	} {
 		code, out := s.do(http.MethodPut, put.path, put.body, adminKey)
 		require.Contains(t, []int{http.StatusOK, http.StatusCreated}, code, "%s: %v", put.path, out)
@@ -97,6 +98,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 
 	type pay struct {
 		pi       string
+		paypal   bool
 		at       time.Time
 		cur      string
 		amount   int64
@@ -105,19 +107,39 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		describe string
 	}
 	pays := []pay{
-		{"pi_figs_before", start.Add(-time.Second), "jpy", 5001, false, false, "Sunday 23:59:59 JST, the week before"},
-		{"pi_figs_first", start, "jpy", 12345, false, true, "Monday 00:00:00 JST, a UTC Sunday"},
-		{"pi_figs_utc_eve", utcMon.AddDate(0, 0, 2).Add(-time.Second), "jpy", 9999, false, true, "Tuesday 23:59:59 UTC, partly refunded"},
-		{"pi_figs_utc_mid", utcMon.AddDate(0, 0, 2), "jpy", 30001, false, true, "Wednesday 00:00:00 UTC"},
-		{"pi_figs_dispute", utcMon.AddDate(0, 0, 3).Add(7 * time.Hour), "jpy", 7777, false, true, "Thursday, a dispute lost"},
-		{"pi_figs_refund", utcMon.AddDate(0, 0, 4).Add(3 * time.Hour), "jpy", 54321, false, true, "Friday, refunded in full"},
-		{"pi_figs_waits", utcMon.AddDate(0, 0, 5).Add(14*time.Hour + 59*time.Minute), "jpy", 8888, true, true, "Saturday, its order not there yet"},
-		{"pi_figs_usd", utcMon.AddDate(0, 0, 3).Add(20 * time.Hour), "usd", 11000, false, true, "Thursday, in USD"},
-		{"pi_figs_last", end.Add(-time.Second), "jpy", 11111, false, true, "Sunday 23:59:59 JST, the week's last second"},
-		{"pi_figs_after", end, "jpy", 6543, false, false, "Monday 00:00:00 JST, the next week (the same UTC Sunday)"},
+		{"pi_figs_before", false, start.Add(-time.Second), "jpy", 5001, false, false, "Sunday 23:59:59 JST, the week before"},
+		{"pi_figs_first", false, start, "jpy", 12345, false, true, "Monday 00:00:00 JST, a UTC Sunday"},
+		{"pi_figs_utc_eve", false, utcMon.AddDate(0, 0, 2).Add(-time.Second), "jpy", 9999, false, true, "Tuesday 23:59:59 UTC, partly refunded"},
+		{"pi_figs_utc_mid", false, utcMon.AddDate(0, 0, 2), "jpy", 30001, false, true, "Wednesday 00:00:00 UTC"},
+		{"pi_figs_dispute", false, utcMon.AddDate(0, 0, 3).Add(7 * time.Hour), "jpy", 7777, false, true, "Thursday, a dispute lost"},
+		{"pi_figs_refund", false, utcMon.AddDate(0, 0, 4).Add(3 * time.Hour), "jpy", 54321, false, true, "Friday, refunded in full"},
+		{"pi_figs_waits", false, utcMon.AddDate(0, 0, 5).Add(14*time.Hour + 59*time.Minute), "jpy", 8888, true, true, "Saturday, its order not there yet"},
+		{"pi_figs_usd", false, utcMon.AddDate(0, 0, 3).Add(20 * time.Hour), "usd", 11000, false, true, "Thursday, in USD"},
+		{"CAPFIGSPENDING", true, end.Add(-10 * time.Minute), "usd", 11000, false, true, "PayPal, made Sunday 23:50 JST, completed in the next week"},
+		{"pi_figs_last", false, end.Add(-time.Second), "jpy", 11111, false, true, "Sunday 23:59:59 JST, the week's last second"},
+		{"pi_figs_after", false, end, "jpy", 6543, false, false, "Monday 00:00:00 JST, the next week (the same UTC Sunday)"},
+	}
+	wfID := func(p pay) string {
+		if p.paypal {
+			return payment.WorkflowID("paypal", p.pi)
+		}
+		return payment.WorkflowID("stripe", p.pi)
 	}
 	for _, p := range pays {
 		require.Equal(t, p.inWeek, !p.at.Before(start) && p.at.Before(end), p.describe)
+		if p.paypal {
+			// Completed half an hour after it was made (PENDING first): it counts when PayPal
+			// made it, as PayPal's own lists count it.
+			cp := paypalevent.Capture{EventID: "WH-CAP-" + p.pi, CaptureID: p.pi, Currency: money.USD, Amount: p.amount, Fee: 433,
+				Made: p.at, Created: p.at.Add(30 * time.Minute), Metadata: map[string]string{
+					"client_id": c, "order_id": "order-" + p.pi, "vendor_id": vendor, "affiliate_id": aff,
+					"subtotal": "10000", "tax": "800", "shipping": "500", "discount": "300", "platform": "woocommerce"}}
+			code, out := s.PayPalWebhook(cp.Body())
+			forwardedAfter(s, "paypal", cp.Body(), code, out)
+			require.Equal(t, http.StatusOK, code, out)
+			require.Equal(t, ipayment.StatusPaid, s.result(payment.WorkflowID("paypal", p.pi)).Status, p.describe)
+			continue
+		}
 		ev := stripeevent.Capture{EventID: "evt_" + p.pi, PaymentIntent: p.pi, Charge: "ch_" + p.pi, Currency: p.cur, Amount: p.amount, Created: p.at,
 			Metadata: map[string]string{"client_id": c, "order_id": "order-" + p.pi, "vendor_id": vendor, "affiliate_id": aff,
 				"subtotal": strconv.FormatInt(p.amount-1300, 10), "tax": "1000", "shipping": "500", "discount": "200", "platform": "shopify"}}
@@ -168,8 +190,9 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	truth := map[string]weekFigures{}         // by payment intent
 	curOf := map[string]string{}              // by payment intent
 	owedLeft := map[string]map[string]int64{} // account -> currency -> still owed
+	legsLeft := map[string]map[string]int64{} // payment intent -> account -> still owed
 	for _, p := range pays {
-		id := payment.WorkflowID("stripe", p.pi)
+		id := wfID(p)
 		code, v := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
 		require.Equal(t, http.StatusOK, code, v)
 		require.Equal(t, p.cur, v["currency"], p.describe)
@@ -201,6 +224,10 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 					owedLeft[account] = map[string]int64{}
 				}
 				owedLeft[account][p.cur] += left
+				if legsLeft[p.pi] == nil {
+					legsLeft[p.pi] = map[string]int64{}
+				}
+				legsLeft[p.pi][account] += left
 			}
 		}
 		require.Equal(t, f.Gross-f.Refunds, f.Commission+f.Vendor+f.Affiliate+f.Unsplit, "%s: gross less refunds is what the parties and 'not split yet' have: %+v", p.describe, f)
@@ -287,6 +314,32 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		require.Equal(t, weekFigures{Vendor: f.Vendor, Affiliate: f.Affiliate}, owed[cur], "%s: the report's payouts table vs its split", cur)
 	}
 
+	// The week before has the payment of its last second.
+	prevWeek := sumOver(func(p pay) bool { return !p.at.Before(week.Prev().Start(tokyo)) && p.at.Before(start) })
+	require.Len(t, d.PreviousPayments, 1)
+	require.Equal(t, prevWeek["jpy"], weekFigures{Payments: d.PreviousPayments[0].Count, Gross: d.PreviousPayments[0].Gross, Refunds: d.PreviousPayments[0].Refunded,
+		Commission: d.PreviousPayments[0].Platform, Vendor: d.PreviousPayments[0].Vendor, Affiliate: d.PreviousPayments[0].Affiliate, Unsplit: d.PreviousPayments[0].Unsplit})
+	// The payment not split yet is named in the notes with its amount, as the split chart shows it.
+	require.Contains(t, d.NotesAll(), "1 payment waiting for order details or a decision (JPY), not split yet: "+report.FormatMoney(inWeek["jpy"].Unsplit, money.JPY)+".")
+	// What the report says is still owed each payee for the week is what those legs still owe.
+	weekLeft := map[string]int64{}
+	for _, p := range pays {
+		if p.inWeek {
+			for account, byCur := range legsLeft[p.pi] {
+				weekLeft[account+" "+p.cur] += byCur
+			}
+		}
+	}
+	reportLeft := map[string]int64{}
+	for _, po := range d.Payouts {
+		account := ledger.VendorPayable(po.PayeeID)
+		if po.Party == "affiliate" {
+			account = ledger.AffiliatePayable(po.PayeeID)
+		}
+		reportLeft[account+" "+string(po.Currency)] += po.Outstanding() + po.Held
+	}
+	require.Equal(t, weekLeft, reportLeft, "the report's outstanding and held vs the week's legs still owed")
+
 	// The client API, over UTC days: the days that hold the week's instants (its Sunday 15:00 UTC
 	// start to the next Sunday 15:00 UTC) hold two payments of the weeks around it too.
 	_, key := clientKey(t, s, c)
@@ -347,6 +400,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 
 	// The payouts list of the same days: its legs' shares are the revenue's payouts.
 	listedOwed := map[string]weekFigures{}
+	listedLeft := map[string]map[string]int64{} // account -> currency
 	cursor := ""
 	for {
 		path := "/api/v1/payouts?from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly) + "&limit=3"
@@ -359,13 +413,20 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 			l := l.(map[string]any)
 			cur := l["currency"].(string)
 			f := listedOwed[cur]
+			share := num(l["amount"]) - num(l["refunded"])
+			account := ledger.VendorPayable(l["payee_id"].(string))
 			switch l["party"] {
 			case "vendor":
-				f.Vendor += num(l["amount"]) - num(l["refunded"])
+				f.Vendor += share
 			case "affiliate":
-				f.Affiliate += num(l["amount"]) - num(l["refunded"])
+				f.Affiliate += share
+				account = ledger.AffiliatePayable(l["payee_id"].(string))
 			}
 			listedOwed[cur] = f
+			if listedLeft[account] == nil {
+				listedLeft[account] = map[string]int64{}
+			}
+			listedLeft[account][cur] += share - (num(l["transferred"]) - num(l["reversed"]))
 		}
 		next, _ := page["next_cursor"].(string)
 		if next == "" {
@@ -388,6 +449,16 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	require.Equal(t, []any{map[string]any{"currency": "jpy", "amount": float64(jpyDays.Gross - (jpyDays.Refunds - jpyDays.DisputesLost))}}, kt["revenue"],
 		"KPI storefront revenue vs the week's UTC days' payments")
 	require.Equal(t, jpyDays.Gross-(jpyDays.Refunds-jpyDays.DisputesLost), report.Sum(d.Days).Revenue, "the report's storefront revenue vs the KPIs")
+	for i, kd := range kb["days"].([]any) {
+		kd := kd.(map[string]any)
+		day, err := time.Parse(time.DateOnly, kd["day"].(string))
+		require.NoError(t, err)
+		f := sumOver(func(p pay) bool { return inDays(day, day)(p) && p.cur == "jpy" })["jpy"]
+		require.Equal(t, true, kd["has_revenue"], kd["day"])
+		require.Equal(t, f.Gross-(f.Refunds-f.DisputesLost), num(kd["revenue"]), "KPI revenue of %s", kd["day"])
+		require.Equal(t, kd["day"], d.Days[i].Date)
+		require.Equal(t, num(kd["revenue"]), d.Days[i].Revenue, "the report's storefront revenue of %s", kd["day"])
+	}
 
 	// The ledger: what the books owe each payee is what its legs still owe, by both endpoints.
 	code, all := s.do(http.MethodGet, "/api/v1/admin/ledger/balances", nil, adminKey)
@@ -412,6 +483,8 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		}
 		require.Equal(t, want, got, "%s: the ledger's balance vs the legs still owed", account)
 		require.Equal(t, want, global[account], "%s: the balances list vs the legs still owed", account)
+		// The payouts list's days hold every payment of the test.
+		require.Equal(t, want, listedLeft[account], "%s: the payouts list's legs vs the ledger", account)
 	}
 
 	// The dashboard, as the client sees it, over the same UTC days.
@@ -429,8 +502,9 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	require.Equal(t, report.FormatMoney(jpy.Commission, money.JPY), shown["tile-commission"])
 	require.Equal(t, report.FormatMoney(jpy.Vendor, money.JPY), shown["tile-vendor-payouts"])
 	require.Equal(t, report.FormatMoney(jpy.Refunds, money.JPY), shown["tile-refunds"])
+	require.Equal(t, report.FormatMoney(jpy.Gross-(jpy.Refunds-jpy.DisputesLost), money.JPY), shown["tile-revenue"], "Store revenue: refunds only, not lost disputes")
 	also := eval[string](b, `document.getElementById('also-captured').hidden ? '' : document.getElementById('also-captured').textContent`)
-	require.Contains(t, also, "Also captured: "+report.FormatMoney(totals["usd"].Gross, money.USD)+" in 1 payment")
+	require.Contains(t, also, "Also captured: "+report.FormatMoney(totals["usd"].Gross, money.USD)+" in 2 payments")
 	foot := eval[[]string](b, `[...document.querySelector('#revenue-table tfoot tr').cells].map(c => c.textContent)`)
 	require.Equal(t, []string{"Total", report.FormatMoney(jpy.Gross, money.JPY), report.FormatMoney(jpy.Commission, money.JPY),
 		report.FormatMoney(jpy.Vendor, money.JPY), report.FormatMoney(jpy.Affiliate, money.JPY), report.FormatMoney(jpy.Refunds, money.JPY),
