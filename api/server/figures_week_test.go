@@ -196,6 +196,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		code, v := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
 		require.Equal(t, http.StatusOK, code, v)
 		require.Equal(t, p.cur, v["currency"], p.describe)
+		require.Equal(t, []any{c, "order-" + p.pi}, []any{v["client_id"], v["order_id"]}, "%s: the payment's client and order", p.describe)
 		at, err := time.Parse(time.RFC3339Nano, v["captured_at"].(string))
 		require.NoError(t, err)
 		require.True(t, at.Equal(p.at), "%s: captured at %s, not %s", p.describe, at, p.at)
@@ -263,6 +264,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	listed := map[string]bool{}
 	for _, v := range out["payments"].([]any) {
 		listed[v.(map[string]any)["payment_id"].(string)] = true
+		require.Equal(t, c, v.(map[string]any)["client_id"], "a payment the search by client lists names its client")
 	}
 	for _, p := range pays {
 		require.Equal(t, p.inWeek, listed[p.pi], "admin payments search of the week: %s", p.describe)

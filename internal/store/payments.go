@@ -90,13 +90,38 @@ const paymentAt = `COALESCE(captured_at, created_at)`
 // listPaymentsSQL reads a page of payments in the order of payments_at (or, for one client,
 // payments_client_at, for one vendor payments_vendor_at), so the newest page, a window or the page after a cursor is one index
 // range, whatever the size of the table.
-const listPaymentsSQL = `SELECT state, ` + paymentAt + `, workflow_id FROM payments
+const listPaymentsSQL = `SELECT state, ` + paymentAt + `, workflow_id, client_id, order_id FROM payments
 		WHERE ($1 = '' OR client_id = $1) AND ($2 = '' OR vendor_id = $2) AND ($3 = '' OR order_id = $3) AND ($4 = '' OR status = $4)
 			AND (cardinality($6::text[]) = 0 OR status = ANY($6))
 			AND ($7::timestamptz IS NULL OR ` + paymentAt + ` >= $7)
 			AND ($8::timestamptz IS NULL OR ` + paymentAt + ` < $8)
 			AND ($9::timestamptz IS NULL OR (` + paymentAt + `, workflow_id) < ($9, $10::text))
 		ORDER BY ` + paymentAt + ` DESC, workflow_id DESC LIMIT $5`
+
+// GetPaymentView reads a payment as the admin API shows it: GetPayment's state, with the client
+// and order its row is filed under when the state has no order yet (a payment waiting for it,
+// see SavePayment), so the payment a search by client lists names that client.
+func (s *Store) GetPaymentView(ctx context.Context, workflowID string) (payment.Record, error) {
+	var state []byte
+	var clientID, orderID string
+	if err := s.pool.QueryRow(ctx, `SELECT state, client_id, order_id FROM payments WHERE workflow_id = $1`, workflowID).Scan(&state, &clientID, &orderID); err != nil {
+		return payment.Record{}, notFound(err, "payment "+workflowID)
+	}
+	var r payment.Record
+	if err := json.Unmarshal(state, &r); err != nil {
+		return payment.Record{}, fmt.Errorf("decode payment %s: %w", workflowID, err)
+	}
+	return withRowsOrder(r, clientID, orderID), nil
+}
+
+// withRowsOrder names the row's client and order in a record that has no order yet. Only views
+// take it: the workflow's own state (GetPayment) stays as the workflow saved it.
+func withRowsOrder(r payment.Record, clientID, orderID string) payment.Record {
+	if r.Order.ClientID == "" {
+		r.Order.ClientID, r.Order.OrderID = clientID, orderID
+	}
+	return r
+}
 
 // ListPayments returns stored payments, newest first (by capture time, creation time before
 // capture; ties by workflow ID), a page after f.After.
@@ -142,14 +167,15 @@ func (s *Store) ListPaymentsPage(ctx context.Context, f PaymentFilter) ([]Listed
 	for rows.Next() {
 		var state []byte
 		var c PaymentCursor
-		if err := rows.Scan(&state, &c.At, &c.WorkflowID); err != nil {
+		var clientID, orderID string
+		if err := rows.Scan(&state, &c.At, &c.WorkflowID, &clientID, &orderID); err != nil {
 			return nil, fmt.Errorf("scan payment: %w", err)
 		}
 		var r payment.Record
 		if err := json.Unmarshal(state, &r); err != nil {
 			return nil, fmt.Errorf("decode payment: %w", err)
 		}
-		out = append(out, ListedPayment{Record: r, Cursor: c})
+		out = append(out, ListedPayment{Record: withRowsOrder(r, clientID, orderID), Cursor: c})
 	}
 	return out, rows.Err()
 }
