@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +115,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		{"pi_figs_first", false, start, "jpy", 12345, false, true, "Monday 00:00:00 JST, a UTC Sunday"},
 		{"pi_figs_utc_eve", false, utcMon.AddDate(0, 0, 2).Add(-time.Second), "jpy", 9999, false, true, "Tuesday 23:59:59 UTC, partly refunded"},
 		{"pi_figs_utc_mid", false, utcMon.AddDate(0, 0, 2), "jpy", 30001, false, true, "Wednesday 00:00:00 UTC"},
+		{"pi_figs_refdisp", false, utcMon.AddDate(0, 0, 2).Add(12 * time.Hour), "jpy", 7000, false, true, "Wednesday, partly refunded, then a dispute of it all lost"},
 		{"pi_figs_dispute", false, utcMon.AddDate(0, 0, 3).Add(7 * time.Hour), "jpy", 7777, false, true, "Thursday, a dispute lost"},
 		{"pi_figs_refund", false, utcMon.AddDate(0, 0, 4).Add(3 * time.Hour), "jpy", 54321, false, true, "Friday, refunded in full"},
 		{"pi_figs_waits", false, utcMon.AddDate(0, 0, 5).Add(14*time.Hour + 59*time.Minute), "jpy", 8888, true, true, "Saturday, its order not there yet"},
@@ -168,21 +173,33 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		}
 		panic(pi)
 	}
-	// A partial refund, a full refund, a dispute lost.
+	// A partial refund, a full refund, a dispute lost, a dispute lost after a partial refund.
+	// customerRefunds is what Stripe says the customers got back (amount_refunded), lost
+	// disputes not among them: what storefront revenue subtracts.
+	customerRefunds := map[string]int64{"pi_figs_utc_eve": 3333, "pi_figs_refund": 54321, "pi_figs_refdisp": 2000}
 	send(stripeevent.Refund{EventID: "evt_figs_part_r", PaymentIntent: "pi_figs_utc_eve", Charge: "ch_pi_figs_utc_eve", Currency: "jpy", Amount: 9999, AmountRefunded: 3333,
 		Created: at("pi_figs_utc_eve").Add(time.Hour)}.Body())
 	require.Equal(t, ipayment.StatusPartiallyRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_utc_eve")).Status)
 	send(stripeevent.Refund{EventID: "evt_figs_full_r", PaymentIntent: "pi_figs_refund", Charge: "ch_pi_figs_refund", Currency: "jpy", Amount: 54321, AmountRefunded: 54321,
 		Created: at("pi_figs_refund").Add(time.Hour)}.Body())
 	require.Equal(t, ipayment.StatusRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_refund")).Status)
-	for _, d := range []stripeevent.Dispute{
-		{EventID: "evt_figs_disp_c", Type: "charge.dispute.created", Status: "needs_response"},
-		{EventID: "evt_figs_disp_l", Type: "charge.dispute.closed", Status: "lost"},
-	} {
-		d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Created = "dp_figs", "pi_figs_dispute", "ch_pi_figs_dispute", "jpy", 7777, at("pi_figs_dispute").Add(2*time.Hour)
-		d.Funds = []stripeevent.DisputeFunds{{ID: "txn_figs_w", Amount: -7777, Fee: 1500}}
-		send(d.Body())
-		s.result(payment.WorkflowID("stripe", "pi_figs_dispute"))
+	send(stripeevent.Refund{EventID: "evt_figs_refdisp_r", PaymentIntent: "pi_figs_refdisp", Charge: "ch_pi_figs_refdisp", Currency: "jpy", Amount: 7000, AmountRefunded: 2000,
+		Created: at("pi_figs_refdisp").Add(time.Hour)}.Body())
+	require.Equal(t, ipayment.StatusPartiallyRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_refdisp")).Status)
+	for _, pi := range []string{"pi_figs_dispute", "pi_figs_refdisp"} {
+		amount := int64(7777)
+		if pi == "pi_figs_refdisp" {
+			amount = 7000
+		}
+		for _, d := range []stripeevent.Dispute{
+			{EventID: "evt_" + pi + "_c", Type: "charge.dispute.created", Status: "needs_response"},
+			{EventID: "evt_" + pi + "_l", Type: "charge.dispute.closed", Status: "lost"},
+		} {
+			d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Created = "dp_"+pi, pi, "ch_"+pi, "jpy", amount, at(pi).Add(2*time.Hour)
+			d.Funds = []stripeevent.DisputeFunds{{ID: "txn_" + pi + "_w", Amount: -amount, Fee: 1500}}
+			send(d.Body())
+			s.result(payment.WorkflowID("stripe", pi))
+		}
 	}
 
 	// What each payment is, from the admin API's detail: its figures, and what its legs still owe
@@ -231,6 +248,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 				legsLeft[p.pi][account] += left
 			}
 		}
+		require.Equal(t, customerRefunds[p.pi], f.Refunds-f.DisputesLost, "%s: refunds less lost disputes are the customers' refunds", p.describe)
 		require.Equal(t, f.Gross-f.Refunds, f.Commission+f.Vendor+f.Affiliate+f.Unsplit, "%s: gross less refunds is what the parties and 'not split yet' have: %+v", p.describe, f)
 		// The platform's share of each payment is what the books credit the platform with.
 		require.Equal(t, f.Commission, -s.paymentBalances(id)[ledger.PlatformRevenue], "%s: commission vs platform:revenue", p.describe)
@@ -300,6 +318,19 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	}
 	require.Equal(t, strconv.FormatInt(inWeek["jpy"].Payments, 10), tiles["Payments captured"])
 	require.Equal(t, report.FormatMoney(inWeek["jpy"].Commission, money.JPY), tiles["Commission earned"])
+	// The PDF the client reads says the same: the split's table and the other currency.
+	pdf, err := report.Render(*d)
+	require.NoError(t, err)
+	text := pdfText(t, pdf.Bytes)
+	jw := inWeek["jpy"]
+	for _, line := range []string{
+		"Gross " + report.FormatMoney(jw.Gross, money.JPY), "Refunded " + report.FormatMoney(jw.Refunds, money.JPY),
+		"Vendors " + report.FormatMoney(jw.Vendor, money.JPY), "Platform (commission) " + report.FormatMoney(jw.Commission, money.JPY),
+		"Affiliates " + report.FormatMoney(jw.Affiliate, money.JPY), "Not split yet " + report.FormatMoney(jw.Unsplit, money.JPY),
+		"Also captured: " + report.FormatMoney(inWeek["usd"].Gross, money.USD) + " in 2 payments",
+	} {
+		require.Contains(t, text, line, "the PDF's text")
+	}
 	// What the report owes the payees is the week's vendor and affiliate shares.
 	owed := map[string]weekFigures{}
 	for _, po := range d.Payouts {
@@ -442,22 +473,31 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 
 	// Storefront revenue (KPIs) over the week's UTC days: gross less the customers' refunds, lost
 	// disputes not among them; the report's days say the same.
-	weekDays := func(p pay) bool { return inDays(utcMon, utcMon.AddDate(0, 0, 6))(p) && p.cur == "jpy" }
-	jpyDays := sumOver(weekDays)["jpy"]
+	storefront := func(from, to time.Time) int64 {
+		var sum int64
+		for _, p := range pays {
+			if p.cur == "jpy" && inDays(from, to)(p) {
+				sum += p.amount - customerRefunds[p.pi]
+			}
+		}
+		return sum
+	}
+	weekRevenue := storefront(utcMon, utcMon.AddDate(0, 0, 6))
 	code, kb := s.do(http.MethodGet, "/api/v1/kpis?from="+utcMon.Format(time.DateOnly)+"&to="+utcMon.AddDate(0, 0, 6).Format(time.DateOnly), nil, key)
 	require.Equal(t, http.StatusOK, code, kb)
 	kt := kb["totals"].(map[string]any)
 	require.EqualValues(t, 7, kt["revenue_days"])
-	require.Equal(t, []any{map[string]any{"currency": "jpy", "amount": float64(jpyDays.Gross - (jpyDays.Refunds - jpyDays.DisputesLost))}}, kt["revenue"],
+	require.Equal(t, []any{map[string]any{"currency": "jpy", "amount": float64(weekRevenue)}}, kt["revenue"],
 		"KPI storefront revenue vs the week's UTC days' payments")
-	require.Equal(t, jpyDays.Gross-(jpyDays.Refunds-jpyDays.DisputesLost), report.Sum(d.Days).Revenue, "the report's storefront revenue vs the KPIs")
+	require.Equal(t, weekRevenue, report.Sum(d.Days).Revenue, "the report's storefront revenue vs the KPIs")
 	for i, kd := range kb["days"].([]any) {
 		kd := kd.(map[string]any)
 		day, err := time.Parse(time.DateOnly, kd["day"].(string))
 		require.NoError(t, err)
-		f := sumOver(func(p pay) bool { return inDays(day, day)(p) && p.cur == "jpy" })["jpy"]
 		require.Equal(t, true, kd["has_revenue"], kd["day"])
-		require.Equal(t, f.Gross-(f.Refunds-f.DisputesLost), num(kd["revenue"]), "KPI revenue of %s", kd["day"])
+		require.Equal(t, storefront(day, day), num(kd["revenue"]), "KPI revenue of %s", kd["day"])
+		_, revDays, _ := revenue(day, day)
+		require.Equal(t, revDays[kd["day"].(string)]["jpy"].Commission, num(kd["commission"]), "KPI commission of %s vs the revenue API's", kd["day"])
 		require.Equal(t, kd["day"], d.Days[i].Date)
 		require.Equal(t, num(kd["revenue"]), d.Days[i].Revenue, "the report's storefront revenue of %s", kd["day"])
 	}
@@ -504,7 +544,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	require.Equal(t, report.FormatMoney(jpy.Commission, money.JPY), shown["tile-commission"])
 	require.Equal(t, report.FormatMoney(jpy.Vendor, money.JPY), shown["tile-vendor-payouts"])
 	require.Equal(t, report.FormatMoney(jpy.Refunds, money.JPY), shown["tile-refunds"])
-	require.Equal(t, report.FormatMoney(jpy.Gross-(jpy.Refunds-jpy.DisputesLost), money.JPY), shown["tile-revenue"], "Store revenue: refunds only, not lost disputes")
+	require.Equal(t, report.FormatMoney(storefront(from, to), money.JPY), shown["tile-revenue"], "Store revenue: refunds only, not lost disputes")
 	also := eval[string](b, `document.getElementById('also-captured').hidden ? '' : document.getElementById('also-captured').textContent`)
 	require.Contains(t, also, "Also captured: "+report.FormatMoney(totals["usd"].Gross, money.USD)+" in 2 payments")
 	foot := eval[[]string](b, `[...document.querySelector('#revenue-table tfoot tr').cells].map(c => c.textContent)`)
@@ -520,4 +560,21 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		require.Equal(t, want.Unsplit, chart.Sets["Not split yet"][i], "%s: charted not split yet", day)
 	}
 	b.noPageErrors()
+}
+
+// pdfText is a PDF's text as pdftotext reads it, its runs of white space made one space.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	exe, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("pdftotext is required when CI=true (apt-get install poppler-utils): %v", err)
+		}
+		t.Skipf("pdftotext not installed: %v", err)
+	}
+	cmd := exec.Command(exe, "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	return strings.Join(strings.Fields(string(out)), " ")
 }
