@@ -578,3 +578,38 @@ func pdfText(t *testing.T, pdf []byte) string {
 	require.NoError(t, err)
 	return strings.Join(strings.Fields(string(out)), " ")
 }
+
+// TestPaymentParkedWithoutItsOrderIsItsClients: a payment whose order never came parks for an
+// admin. The admin's stuck payouts of its client (the dashboard's attention card for that client)
+// must list it under that client, and the client's revenue and weekly report count it as not
+// split yet, with the note naming it. Filed under no client, it was in none of them.
+func TestPaymentParkedWithoutItsOrderIsItsClients(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Second, EnrichPoll: 200 * time.Millisecond})
+	c := "figs-parked"
+	s.seed(c)
+	ev := capture(c, "pi_figs_parked")
+	ev.Metadata = map[string]string{"client_id": c, "order_id": "order-pi_figs_parked"}
+	code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("stripe", "pi_figs_parked")
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+
+	code, stuck := s.do(http.MethodGet, "/api/v1/admin/payouts?client_id="+c, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, stuck)
+	require.Len(t, stuck["payments"], 1, "the client's stuck payouts")
+	p := stuck["payments"].([]any)[0].(map[string]any)
+	require.Equal(t, []any{id, c, "order-pi_figs_parked"}, []any{p["workflow_id"], p["client_id"], p["order_id"]})
+
+	_, key := clientKey(t, s, c)
+	day := rec.CapturedAt.UTC().Format(time.DateOnly)
+	code, rev := s.do(http.MethodGet, "/api/v1/revenue?from="+day+"&to="+day, nil, key)
+	require.Equal(t, http.StatusOK, code, rev)
+	total := rev["totals"].([]any)[0].(map[string]any)
+	require.Equal(t, []any{"usd", float64(1), float64(11000), float64(11000)}, []any{total["currency"], total["payments"], total["gross"], total["unsplit"]})
+
+	start := store.DayOf(rec.CapturedAt)
+	ps, err := s.Store.ReportPayments(t.Context(), c, start, start.AddDate(0, 0, 1))
+	require.NoError(t, err)
+	d := report.Data{Currency: money.USD, Payments: ps}
+	require.Contains(t, d.NotesAll(), "1 payment waiting for order details or a decision (USD), not split yet: USD 110.00.")
+}
