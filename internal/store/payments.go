@@ -25,15 +25,19 @@ func (s *Store) SavePayment(ctx context.Context, r payment.Record) error {
 	// before the first save, once the client was known): it is that client's payment, captured
 	// and not split yet, and must be in the client's figures (revenue's and the report's "not
 	// split yet", storefront revenue, the admin's search and stuck payments by client), as it is
-	// in Stripe's and PayPal's lists. With client_id '' it was in none of them. A later save
-	// without a client (the waiter pruned after a cancel) keeps the client the row has.
+	// in Stripe's and PayPal's lists. With client_id '' it was in none of them. Later saves
+	// without a client keep the client the row has (the waiter may be pruned after a cancel), so
+	// order_waiters, which has no index on workflow_id, is read once per waiting payment, not on
+	// each of its saves while it waits.
 	_, err = s.pool.Exec(ctx, `
 		INSERT INTO payments (workflow_id, provider, payment_id, charge_id, client_id, order_id, vendor_id, currency,
 			gross, refunded, rule_version, status, reason, state, captured_at)
 		SELECT $1, $2, $3, $4, CASE WHEN $5 = '' THEN COALESCE(w.client_id, '') ELSE $5 END,
 			CASE WHEN $5 = '' THEN COALESCE(w.order_id, '') ELSE $6 END, $7, $8, $9, $10, $11, $12, $13, $14, $15
 		FROM (SELECT) one LEFT JOIN LATERAL (SELECT client_id, order_id FROM order_waiters
-			WHERE $5 = '' AND workflow_id = $1 ORDER BY created_at LIMIT 1) w ON true
+			WHERE $5 = '' AND workflow_id = $1
+				AND NOT EXISTS (SELECT FROM payments filed WHERE filed.workflow_id = $1 AND filed.client_id <> '')
+			ORDER BY created_at LIMIT 1) w ON true
 		ON CONFLICT (workflow_id) DO UPDATE SET charge_id = EXCLUDED.charge_id,
 			client_id = COALESCE(NULLIF(EXCLUDED.client_id, ''), payments.client_id),
 			order_id = CASE WHEN EXCLUDED.client_id = '' THEN payments.order_id ELSE EXCLUDED.order_id END,
