@@ -524,6 +524,16 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 			got[b["currency"].(string)] = -num(b["balance"])
 		}
 		require.Equal(t, want, got, "%s: the ledger's balance vs the legs still owed", account)
+		// Summed from the journal (as_of) rather than kept as postings are appended: the same.
+		asOf := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339)
+		code, ab = s.do(http.MethodGet, "/api/v1/admin/ledger/balances/"+account+"?as_of="+url.QueryEscape(asOf), nil, adminKey)
+		require.Equal(t, http.StatusOK, code, ab)
+		summed := map[string]int64{}
+		for _, b := range ab["balances"].([]any) {
+			b := b.(map[string]any)
+			summed[b["currency"].(string)] = -num(b["balance"])
+		}
+		require.Equal(t, want, summed, "%s: the journal's balance as of now vs the legs still owed", account)
 		require.Equal(t, want, global[account], "%s: the balances list vs the legs still owed", account)
 		// The payouts list's days hold every payment of the test.
 		require.Equal(t, want, listedLeft[account], "%s: the payouts list's legs vs the ledger", account)
