@@ -54,27 +54,40 @@ func num(v any) int64 {
 	return int64(f)
 }
 
-// TestWeekFiguresAgreeOnEverySurface: a JPY client in Asia/Tokyo with USD on the side has a week
-// of payments made through the real stack (webhooks, Temporal, stripe-mock, the ledger): payments
-// on both sides of the week's local midnights and of a UTC midnight, a partial refund, a full
-// refund, a lost dispute, a payment waiting for its order (not split yet), affiliate shares and a
-// payment in USD. What each payment is (the admin API's detail, its legs) decides what every
-// surface must say for the payments its window selects:
-//   - the weekly report (report.Data from GenerateReport, payments captured in the Tokyo week),
-//     and its tiles;
+// TestWeekFiguresAgreeOnEverySurface: a JPY client with USD on the side has a week of payments
+// made through the real stack (webhooks, Temporal, stripe-mock, the PayPal fake, the ledger):
+// payments on both sides of the week's local midnights and of a UTC midnight, a partial refund, a
+// full refund, lost disputes (one after a partial refund), a payment waiting for its order (not
+// split yet), affiliate shares, payments in USD (one by PayPal, made before the week's end and
+// completed after it). What each payment is (the admin API's detail, its legs) and what the
+// customers got back (the refunds sent) decide what every surface must say for the payments its
+// window selects:
+//   - the weekly report (report.Data from GenerateReport, payments captured in the client's
+//     zone's week), its tiles and its PDF's text;
 //   - the client API's revenue over UTC days, per day and in total, and the payouts list of the
 //     same days;
-//   - the client API's KPIs (storefront revenue: gross less refunds only, lost disputes not);
+//   - the client API's KPIs (storefront revenue: gross less the customers' refunds, lost
+//     disputes not among them; commission);
 //   - the admin API's payments search, whose from/to instants are the report's week;
-//   - the ledger's payables (both balance endpoints) against the legs still owed;
-//   - the dashboard's tiles and revenue table against the revenue API, formatted as the report.
+//   - the ledger's payables (balances now, the balances list, summed as of now) against the
+//     legs still owed;
+//   - the dashboard's tiles, revenue table and chart against the revenue API and the KPIs,
+//     formatted as the report.
 //
-// The report's week is cut at Tokyo midnight and the API's days at UTC midnight: they are
-// compared over the same payments, not the same dates.
+// The report's week is cut at the zone's midnight and the API's days at UTC midnight: they are
+// compared over the same payments, not the same dates. Tokyo's week starts on a UTC Sunday, Los
+// Angeles' on a UTC Monday morning.
 func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
+	for _, tc := range []struct{ zone, tag string }{{"Asia/Tokyo", "tokyo"}, {"America/Los_Angeles", "la"}} {
+		t.Run(tc.tag, func(t *testing.T) { weekFiguresAgree(t, tc.zone, tc.tag) })
+	}
+}
+
+func weekFiguresAgree(t *testing.T, zone, tag string) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
 	ctx := context.Background()
-	c := "figs-tokyo"
+	c := "figs-" + tag
+	pi := func(name string) string { return "pi_" + tag + "_" + name }
 	vendor, aff := c+"-vendor", c+"-aff"
 	for _, put := range []struct {
 		path string
@@ -89,16 +102,16 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	}
 	code, out := s.do(http.MethodPost, "/api/v1/admin/clients/"+c+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500}, adminKey)
 	require.Equal(t, http.StatusCreated, code, out)
-	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	loc, err := time.LoadLocation(zone)
 	require.NoError(t, err)
-	_, err = s.Store.PutReportSettings(ctx, store.ReportSettings{ClientID: c, TimeZone: "Asia/Tokyo", Enabled: true})
+	_, err = s.Store.PutReportSettings(ctx, store.ReportSettings{ClientID: c, TimeZone: zone, Enabled: true})
 	require.NoError(t, err)
 
-	// The last week that ended in Tokyo: its Monday 00:00 JST is Sunday 15:00 UTC.
-	week := report.LastCompleteWeek(time.Now(), tokyo)
-	start, end := week.Start(tokyo), week.End(tokyo)
+	// The last week that ended in the zone an hour ago or more (the PayPal capture completes half
+	// an hour after it).
+	week := report.LastCompleteWeek(time.Now().Add(-time.Hour), loc)
+	start, end := week.Start(loc), week.End(loc)
 	utcMon := week.Monday() // the week's Monday, 00:00 UTC
-	require.Equal(t, 15, start.UTC().Hour())
 
 	type pay struct {
 		pi       string
@@ -111,18 +124,18 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		describe string
 	}
 	pays := []pay{
-		{"pi_figs_before", false, start.Add(-time.Second), "jpy", 5001, false, false, "Sunday 23:59:59 JST, the week before"},
-		{"pi_figs_first", false, start, "jpy", 12345, false, true, "Monday 00:00:00 JST, a UTC Sunday"},
-		{"pi_figs_utc_eve", false, utcMon.AddDate(0, 0, 2).Add(-time.Second), "jpy", 9999, false, true, "Tuesday 23:59:59 UTC, partly refunded"},
-		{"pi_figs_utc_mid", false, utcMon.AddDate(0, 0, 2), "jpy", 30001, false, true, "Wednesday 00:00:00 UTC"},
-		{"pi_figs_refdisp", false, utcMon.AddDate(0, 0, 2).Add(12 * time.Hour), "jpy", 7000, false, true, "Wednesday, partly refunded, then a dispute of it all lost"},
-		{"pi_figs_dispute", false, utcMon.AddDate(0, 0, 3).Add(7 * time.Hour), "jpy", 7777, false, true, "Thursday, a dispute lost"},
-		{"pi_figs_refund", false, utcMon.AddDate(0, 0, 4).Add(3 * time.Hour), "jpy", 54321, false, true, "Friday, refunded in full"},
-		{"pi_figs_waits", false, utcMon.AddDate(0, 0, 5).Add(14*time.Hour + 59*time.Minute), "jpy", 8888, true, true, "Saturday, its order not there yet"},
-		{"pi_figs_usd", false, utcMon.AddDate(0, 0, 3).Add(20 * time.Hour), "usd", 11000, false, true, "Thursday, in USD"},
-		{"CAPFIGSPENDING", true, end.Add(-10 * time.Minute), "usd", 11000, false, true, "PayPal, made Sunday 23:50 JST, completed in the next week"},
-		{"pi_figs_last", false, end.Add(-time.Second), "jpy", 11111, false, true, "Sunday 23:59:59 JST, the week's last second"},
-		{"pi_figs_after", false, end, "jpy", 6543, false, false, "Monday 00:00:00 JST, the next week (the same UTC Sunday)"},
+		{pi("before"), false, start.Add(-time.Second), "jpy", 5001, false, false, "Sunday 23:59:59 local, the week before"},
+		{pi("first"), false, start, "jpy", 12345, false, true, "Monday 00:00:00 local"},
+		{pi("utc_eve"), false, utcMon.AddDate(0, 0, 2).Add(-time.Second), "jpy", 9999, false, true, "Tuesday 23:59:59 UTC, partly refunded"},
+		{pi("utc_mid"), false, utcMon.AddDate(0, 0, 2), "jpy", 30001, false, true, "Wednesday 00:00:00 UTC"},
+		{pi("refdisp"), false, utcMon.AddDate(0, 0, 2).Add(12 * time.Hour), "jpy", 7000, false, true, "Wednesday, partly refunded, then a dispute of it all lost"},
+		{pi("dispute"), false, utcMon.AddDate(0, 0, 3).Add(7 * time.Hour), "jpy", 7777, false, true, "Thursday, a dispute lost"},
+		{pi("refund"), false, utcMon.AddDate(0, 0, 4).Add(3 * time.Hour), "jpy", 54321, false, true, "Friday, refunded in full"},
+		{pi("waits"), false, utcMon.AddDate(0, 0, 5).Add(14*time.Hour + 59*time.Minute), "jpy", 8888, true, true, "Saturday, its order not there yet"},
+		{pi("usd"), false, utcMon.AddDate(0, 0, 3).Add(20 * time.Hour), "usd", 11000, false, true, "Thursday, in USD"},
+		{"CAP" + strings.ToUpper(tag) + "PENDING", true, end.Add(-10 * time.Minute), "usd", 11000, false, true, "PayPal, made Sunday 23:50 local, completed in the next week"},
+		{pi("last"), false, end.Add(-time.Second), "jpy", 11111, false, true, "Sunday 23:59:59 local, the week's last second"},
+		{pi("after"), false, end, "jpy", 6543, false, false, "Monday 00:00:00 local, the next week"},
 	}
 	wfID := func(p pay) string {
 		if p.paypal {
@@ -176,29 +189,29 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	// A partial refund, a full refund, a dispute lost, a dispute lost after a partial refund.
 	// customerRefunds is what Stripe says the customers got back (amount_refunded), lost
 	// disputes not among them: what storefront revenue subtracts.
-	customerRefunds := map[string]int64{"pi_figs_utc_eve": 3333, "pi_figs_refund": 54321, "pi_figs_refdisp": 2000}
-	send(stripeevent.Refund{EventID: "evt_figs_part_r", PaymentIntent: "pi_figs_utc_eve", Charge: "ch_pi_figs_utc_eve", Currency: "jpy", Amount: 9999, AmountRefunded: 3333,
-		Created: at("pi_figs_utc_eve").Add(time.Hour)}.Body())
-	require.Equal(t, ipayment.StatusPartiallyRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_utc_eve")).Status)
-	send(stripeevent.Refund{EventID: "evt_figs_full_r", PaymentIntent: "pi_figs_refund", Charge: "ch_pi_figs_refund", Currency: "jpy", Amount: 54321, AmountRefunded: 54321,
-		Created: at("pi_figs_refund").Add(time.Hour)}.Body())
-	require.Equal(t, ipayment.StatusRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_refund")).Status)
-	send(stripeevent.Refund{EventID: "evt_figs_refdisp_r", PaymentIntent: "pi_figs_refdisp", Charge: "ch_pi_figs_refdisp", Currency: "jpy", Amount: 7000, AmountRefunded: 2000,
-		Created: at("pi_figs_refdisp").Add(time.Hour)}.Body())
-	require.Equal(t, ipayment.StatusPartiallyRefunded, s.result(payment.WorkflowID("stripe", "pi_figs_refdisp")).Status)
-	for _, pi := range []string{"pi_figs_dispute", "pi_figs_refdisp"} {
+	customerRefunds := map[string]int64{pi("utc_eve"): 3333, pi("refund"): 54321, pi("refdisp"): 2000}
+	send(stripeevent.Refund{EventID: "evt_" + tag + "_part_r", PaymentIntent: pi("utc_eve"), Charge: "ch_" + pi("utc_eve"), Currency: "jpy", Amount: 9999, AmountRefunded: 3333,
+		Created: at(pi("utc_eve")).Add(time.Hour)}.Body())
+	require.Equal(t, ipayment.StatusPartiallyRefunded, s.result(payment.WorkflowID("stripe", pi("utc_eve"))).Status)
+	send(stripeevent.Refund{EventID: "evt_" + tag + "_full_r", PaymentIntent: pi("refund"), Charge: "ch_" + pi("refund"), Currency: "jpy", Amount: 54321, AmountRefunded: 54321,
+		Created: at(pi("refund")).Add(time.Hour)}.Body())
+	require.Equal(t, ipayment.StatusRefunded, s.result(payment.WorkflowID("stripe", pi("refund"))).Status)
+	send(stripeevent.Refund{EventID: "evt_" + tag + "_refdisp_r", PaymentIntent: pi("refdisp"), Charge: "ch_" + pi("refdisp"), Currency: "jpy", Amount: 7000, AmountRefunded: 2000,
+		Created: at(pi("refdisp")).Add(time.Hour)}.Body())
+	require.Equal(t, ipayment.StatusPartiallyRefunded, s.result(payment.WorkflowID("stripe", pi("refdisp"))).Status)
+	for _, id := range []string{pi("dispute"), pi("refdisp")} {
 		amount := int64(7777)
-		if pi == "pi_figs_refdisp" {
+		if id == pi("refdisp") {
 			amount = 7000
 		}
 		for _, d := range []stripeevent.Dispute{
-			{EventID: "evt_" + pi + "_c", Type: "charge.dispute.created", Status: "needs_response"},
-			{EventID: "evt_" + pi + "_l", Type: "charge.dispute.closed", Status: "lost"},
+			{EventID: "evt_" + id + "_c", Type: "charge.dispute.created", Status: "needs_response"},
+			{EventID: "evt_" + id + "_l", Type: "charge.dispute.closed", Status: "lost"},
 		} {
-			d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Created = "dp_"+pi, pi, "ch_"+pi, "jpy", amount, at(pi).Add(2*time.Hour)
-			d.Funds = []stripeevent.DisputeFunds{{ID: "txn_" + pi + "_w", Amount: -amount, Fee: 1500}}
+			d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Created = "dp_"+id, id, "ch_"+id, "jpy", amount, at(id).Add(2*time.Hour)
+			d.Funds = []stripeevent.DisputeFunds{{ID: "txn_" + id + "_w", Amount: -amount, Fee: 1500}}
 			send(d.Body())
-			s.result(payment.WorkflowID("stripe", pi))
+			s.result(payment.WorkflowID("stripe", id))
 		}
 	}
 
@@ -255,11 +268,11 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		truth[p.pi], curOf[p.pi] = f, p.cur
 	}
 	// The week is what the test made it: every kind of payment, with money on each line.
-	require.Equal(t, weekFigures{Payments: 1, Gross: 9999, Refunds: 3333}, weekFigures{Payments: 1, Gross: truth["pi_figs_utc_eve"].Gross, Refunds: truth["pi_figs_utc_eve"].Refunds})
-	require.EqualValues(t, 7777, truth["pi_figs_dispute"].DisputesLost)
-	require.EqualValues(t, 54321, truth["pi_figs_refund"].Refunds)
-	require.EqualValues(t, 8888, truth["pi_figs_waits"].Unsplit)
-	require.Positive(t, truth["pi_figs_first"].Affiliate)
+	require.Equal(t, weekFigures{Payments: 1, Gross: 9999, Refunds: 3333}, weekFigures{Payments: 1, Gross: truth[pi("utc_eve")].Gross, Refunds: truth[pi("utc_eve")].Refunds})
+	require.EqualValues(t, 7777, truth[pi("dispute")].DisputesLost)
+	require.EqualValues(t, 54321, truth[pi("refund")].Refunds)
+	require.EqualValues(t, 8888, truth[pi("waits")].Unsplit)
+	require.Positive(t, truth[pi("first")].Affiliate)
 
 	// sumOver sums the payments pick selects, per currency.
 	sumOver := func(pick func(pay) bool) map[string]weekFigures {
@@ -289,7 +302,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	}
 
 	// The weekly report, generated as the schedule's run would (KPIs synced first).
-	kpiDays := kpi.Days(utcMon.AddDate(0, 0, -8), utcMon.AddDate(0, 0, 6))
+	kpiDays := kpi.Days(utcMon.AddDate(0, 0, -8), store.DayOf(end))
 	k := &activities.KPI{Store: s.Store}
 	_, err = k.SyncKPISource(ctx, activities.SyncKPISourceInput{ClientID: c, Source: kpi.SourceLedger, Currency: money.JPY,
 		From: kpiDays[0], To: kpiDays[len(kpiDays)-1], Today: kpi.DayOf(time.Now())})
@@ -348,7 +361,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	}
 
 	// The week before has the payment of its last second.
-	prevWeek := sumOver(func(p pay) bool { return !p.at.Before(week.Prev().Start(tokyo)) && p.at.Before(start) })
+	prevWeek := sumOver(func(p pay) bool { return !p.at.Before(week.Prev().Start(loc)) && p.at.Before(start) })
 	require.Len(t, d.PreviousPayments, 1)
 	require.Equal(t, prevWeek["jpy"], weekFigures{Payments: d.PreviousPayments[0].Count, Gross: d.PreviousPayments[0].Gross, Refunds: d.PreviousPayments[0].Refunded,
 		Commission: d.PreviousPayments[0].Platform, Vendor: d.PreviousPayments[0].Vendor, Affiliate: d.PreviousPayments[0].Affiliate, Unsplit: d.PreviousPayments[0].Unsplit})
@@ -373,10 +386,11 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 	}
 	require.Equal(t, weekLeft, reportLeft, "the report's outstanding and held vs the week's legs still owed")
 
-	// The client API, over UTC days: the days that hold the week's instants (its Sunday 15:00 UTC
-	// start to the next Sunday 15:00 UTC) hold two payments of the weeks around it too.
+	// The client API, over UTC days: the days that hold the week's instants, from its start's UTC
+	// day to its end's (in Tokyo Sunday to Sunday, in Los Angeles Monday to Monday), hold two
+	// payments of the weeks around it too.
 	_, key := clientKey(t, s, c)
-	from, to := utcMon.AddDate(0, 0, -1), utcMon.AddDate(0, 0, 6)
+	from, to := store.DayOf(start), store.DayOf(end)
 	inDays := func(from, to time.Time) func(p pay) bool {
 		return func(p pay) bool { return !p.at.Before(from) && p.at.Before(to.AddDate(0, 0, 1)) }
 	}
@@ -428,7 +442,7 @@ func TestWeekFiguresAgreeOnEverySurface(t *testing.T) {
 		f.Vendor -= outside[cur].Vendor
 		f.Affiliate -= outside[cur].Affiliate
 		f.Unsplit -= outside[cur].Unsplit
-		require.Equal(t, reported[cur], f, "%s: revenue API days less the payments outside the Tokyo week vs the report", cur)
+		require.Equal(t, reported[cur], f, "%s: revenue API days less the payments outside the zone's week vs the report", cur)
 	}
 
 	// The payouts list of the same days: its legs' shares are the revenue's payouts.
