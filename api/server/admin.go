@@ -380,7 +380,7 @@ func (s *Server) paymentsAnswer(recs []ipayment.Record) map[string]any {
 
 func (s *Server) getPayment(c echo.Context) error {
 	ctx := c.Request().Context()
-	r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))
+	r, err := s.deps.Store.GetPaymentView(ctx, c.Param("workflow_id"))
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,8 @@ type Payments struct {
 	Affiliate int64          `json:"affiliate"`
 	// Unsplit is captured money not split yet (waiting for order data or an admin).
 	Unsplit int64 `json:"unsplit"`
-	// NeedsAttention and PayoutFailed count payments parked for an admin.
+	// NeedsAttention counts the payments not split yet, those Unsplit sums (waiting for their
+	// order or parked for an admin); PayoutFailed those whose payout failed.
 	NeedsAttention int64 `json:"needs_attention"`
 	PayoutFailed   int64 `json:"payout_failed"`
 }

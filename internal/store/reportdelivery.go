@@ -356,12 +356,15 @@ func (s *Store) ListReportDeliveries(ctx context.Context, clientID, beforeWeek, 
 }
 
 // ReportPayments sums one client's payments captured in [from, to) per currency, and how they
-// were split, net of refunds (see RevenueByDay).
+// were split, net of refunds (see RevenueByDay). NeedsAttention counts the payments Unsplit sums
+// (no legs yet: waiting for their order or parked for an admin), so the report's note names as
+// many payments as its amount covers; it counted only those parked, and a week whose unsplit
+// money waited for its order had the amount in the split chart and no note.
 func (s *Store) ReportPayments(ctx context.Context, clientID string, from, to time.Time) ([]report.Payments, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.currency, count(*), sum(p.gross), sum(p.refunded), sum(l.platform), sum(l.vendor), sum(l.affiliate),
 			sum(CASE WHEN l.legs = 0 THEN p.gross - p.refunded ELSE 0 END),
-			count(*) FILTER (WHERE p.status = 'needs_attention'), count(*) FILTER (WHERE p.status = 'payout_failed')
+			count(*) FILTER (WHERE l.legs = 0), count(*) FILTER (WHERE p.status = 'payout_failed')
 		FROM payments p `+partiesSQL+`
 		WHERE p.client_id = $1 AND p.captured_at >= $2 AND p.captured_at < $3
 		GROUP BY 1 ORDER BY 1`, clientID, from, to)
