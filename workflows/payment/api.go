@@ -219,8 +219,13 @@ const (
 	// payment with several disputes stays disputed until the last open one is closed (before, any
 	// close cleared it: shown settled with a dispute open, and a correction moved money).
 	codePathAnyOrder = 16
+	// codePathPollPastDeadline: a payment waiting for its order whose save took the clock past
+	// the wait's deadline (workflow time moves on with each local step) asked for a poll of no
+	// time, which is no timer: it waited for the order for ever and never parked. Now it asks
+	// once more for the order and, still missing, parks.
+	codePathPollPastDeadline = 17
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathAnyOrder
+	CurrentCodePath = codePathPollPastDeadline
 )
 
 // EventKind is the kind of provider event.

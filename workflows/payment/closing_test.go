@@ -95,7 +95,7 @@ func (s *workflowSuite) TestCancelledWorkflowWhileWaiting() {
 // provider was answered that the open run took it, so no follow-up run starts for it.
 func (s *workflowSuite) TestEventDuringTheLastSaveIsApplied() {
 	armed, sent := false, false
-	s.w.onSave = func() {
+	s.w.onSave = func(payment.Record) {
 		s.w.mu.Lock()
 		defer s.w.mu.Unlock()
 		if armed && !sent {

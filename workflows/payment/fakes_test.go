@@ -46,10 +46,10 @@ type world struct {
 	confirmed []activities.ConfirmTransferInput                    // every ConfirmTransfer
 	confirmAs error                                                // what the provider says of the movement named, when set
 	calls     map[string]int
-	splitAt   []time.Time     // the CapturedAt of every ComputeSplit, Prepare's too: the rule's time
-	onSave    func()          // called as each SavePayment starts, when set
-	down      map[string]bool // database steps that fail as with Postgres down, by step name
-	downCalls map[string]int  // database steps whose next calls so fail, how many, by step name
+	splitAt   []time.Time          // the CapturedAt of every ComputeSplit, Prepare's too: the rule's time
+	onSave    func(payment.Record) // called as each SavePayment starts with what it saves, when set
+	down      map[string]bool      // database steps that fail as with Postgres down, by step name
+	downCalls map[string]int       // database steps whose next calls so fail, how many, by step name
 }
 
 func newWorld(t *testing.T) *world {
@@ -162,7 +162,7 @@ func (w *world) Prepare(ctx context.Context, in activities.PrepareInput) (activi
 
 func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {
 	if w.onSave != nil {
-		w.onSave()
+		w.onSave(in.Record)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()

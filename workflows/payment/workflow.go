@@ -350,7 +350,11 @@ func (r *run) enrichAndSplit() error {
 			if err := r.save(); err != nil {
 				return err
 			}
-			r.wait(min(r.in.Settings.EnrichPoll, deadline.Sub(workflow.Now(r.ctx))), untilOrder)
+			left := deadline.Sub(workflow.Now(r.ctx))
+			if left <= 0 && r.in.CodePath >= codePathPollPastDeadline {
+				continue // r.wait(0) sets no timer: ask once more, then park
+			}
+			r.wait(min(r.in.Settings.EnrichPoll, left), untilOrder)
 			if r.cancelled {
 				return r.cancelUnsplit(cancelActor, "while waiting for its order metadata")
 			}
