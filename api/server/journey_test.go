@@ -69,7 +69,7 @@ func TestBrokenStripeRefundsAndDisputesAreRefused(t *testing.T) {
 			require.True(t, ok, "error shape: %v", out)
 			require.Equal(t, "invalid_event", e["code"])
 			require.Contains(t, e["message"], tt.message)
-			_, err := s.tc.DescribeWorkflowExecution(ctx, payment.WorkflowID("stripe", tt.pi), "")
+			_, err := s.tc.DescribeWorkflow(ctx, payment.WorkflowID("stripe", tt.pi), "")
 			var nf *serviceerror.NotFound
 			require.True(t, errors.As(err, &nf), "no workflow for %s: %v", tt.pi, err)
 		})
