@@ -1,13 +1,10 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +21,7 @@ import (
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
 	"paysplit/internal/report"
+	"paysplit/internal/report/reporttest"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
 	"paysplit/workflows/payment"
@@ -334,7 +332,7 @@ func weekFiguresAgree(t *testing.T, zone, tag string) {
 	// The PDF the client reads says the same: the split's table and the other currency.
 	pdf, err := report.Render(*d)
 	require.NoError(t, err)
-	text := pdfText(t, pdf.Bytes)
+	text := reporttest.Text(t, pdf.Bytes)
 	jw := inWeek["jpy"]
 	for _, line := range []string{
 		"Gross " + report.FormatMoney(jw.Gross, money.JPY), "Refunded " + report.FormatMoney(jw.Refunds, money.JPY),
@@ -584,23 +582,6 @@ func weekFiguresAgree(t *testing.T, zone, tag string) {
 		require.Equal(t, want.Unsplit, chart.Sets["Not split yet"][i], "%s: charted not split yet", day)
 	}
 	b.noPageErrors()
-}
-
-// pdfText is a PDF's text as pdftotext reads it, its runs of white space made one space.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	exe, err := exec.LookPath("pdftotext")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pdftotext is required when CI=true (apt-get install poppler-utils): %v", err)
-		}
-		t.Skipf("pdftotext not installed: %v", err)
-	}
-	cmd := exec.Command(exe, "-layout", "-", "-")
-	cmd.Stdin = bytes.NewReader(pdf)
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	return strings.Join(strings.Fields(string(out)), " ")
 }
 
 // TestPaymentParkedWithoutItsOrderIsItsClients: a payment whose order never came parks for an

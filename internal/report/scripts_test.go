@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -113,7 +112,7 @@ func TestCharactersNoFontHasAreNoted(t *testing.T) {
 	pdf, err := report.RenderWith(d, fonts)
 	require.NoError(t, err)
 	require.Equal(t, []rune("꽃집"), pdf.Missing)
-	text := allText(t, pdf.Bytes)
+	text := reporttest.Text(t, pdf.Bytes)
 	require.Contains(t, text, "could not be drawn")
 	require.Contains(t, text, "U+AF43, U+C9D1")
 
@@ -122,21 +121,4 @@ func TestCharactersNoFontHasAreNoted(t *testing.T) {
 	pdf, err = report.RenderWith(d, nil)
 	require.NoError(t, err)
 	require.Equal(t, []rune("さくら"), pdf.Missing)
-}
-
-// allText is the whole PDF's text as pdftotext reads it (for sentences, not for glyphs).
-func allText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	exe, err := exec.LookPath("pdftotext")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pdftotext is required when CI=true (apt-get install poppler-utils): %v", err)
-		}
-		t.Skipf("pdftotext not installed: %v", err)
-	}
-	cmd := exec.Command(exe, "-layout", "-", "-")
-	cmd.Stdin = bytes.NewReader(pdf)
-	out, err := cmd.Output()
-	require.NoError(t, err)
-	return strings.Join(strings.Fields(string(out)), " ")
 }
