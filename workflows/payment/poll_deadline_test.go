@@ -2,6 +2,7 @@ package payment
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ func TestOrderWaitParksWhenItsSaveEndsPastTheDeadline(t *testing.T) {
 			time.Sleep(enrichWait + time.Second)
 		}
 	}
-	queue := "payment-poll-past-deadline"
+	queue := fmt.Sprintf("payment-poll-past-deadline-%d", time.Now().UnixNano()) // a run of its own each time
 	startWorld(t, c, queue, w)
 	in := testInput()
 	in.Settings.EnrichWait, in.Settings.EnrichPoll, in.Settings.StepTimeout = enrichWait, time.Minute, 30*time.Second
@@ -56,5 +57,5 @@ func TestOrderWaitParksWhenItsSaveEndsPastTheDeadline(t *testing.T) {
 	}
 	require.True(t, slowed, "the wait's save ended past its deadline")
 	require.Equal(t, payment.StatusNeedsAttention, status, "the payment parked for want of its order, not waiting for it for ever")
-	require.NoError(t, c.CancelWorkflow(t.Context(), id, ""))
+	require.NoError(t, c.TerminateWorkflow(t.Context(), id, "", "test over"))
 }
