@@ -426,7 +426,11 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 			return errorf(http.StatusConflict, "in_doubt", fmt.Sprintf("the payment was compensated and its %s transfer %s is in doubt: look it up at the provider and resolve it (POST .../resolve)",
 				r.Legs[i].Party, r.Legs[i].TransferKey))
 		}
-		if !slices.Contains(allowed[action], r.Status) {
+		waitingForOrder := action == payment.ActionCancel && r.Status == ipayment.StatusAwaitingMetadata
+		if waitingForOrder && r.CodePath < payment.CancelWaitingForOrderPath {
+			return errorf(http.StatusConflict, "invalid_state", "this payment's run takes a cancel only once it parks (after PAYMENT_ENRICH_WAIT), or cancel its workflow in the Temporal UI")
+		}
+		if !slices.Contains(allowed[action], r.Status) && !waitingForOrder {
 			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
 		}
 		if action == payment.ActionRelease && body.Party != "" &&

@@ -622,3 +622,24 @@ func TestPaymentParkedWithoutItsOrderIsItsClients(t *testing.T) {
 	d := report.Data{Currency: money.USD, Payments: ps}
 	require.Contains(t, d.NotesAll(), "1 payment waiting for order details or a decision (USD), not split yet: USD 110.00.")
 }
+
+// TestCancelWhileWaitingForTheOrder: an admin who knows a payment's order will never come cancels
+// it through the API while it waits (code path 17); it was 409 until the payment parked, an hour
+// later by default, and the run dropped such a command.
+func TestCancelWhileWaitingForTheOrder(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Hour, EnrichPoll: time.Minute})
+	c := "cancel-waiting"
+	s.seed(c)
+	ev := capture(c, "pi_cancel_waiting")
+	ev.Metadata = map[string]string{"client_id": c, "order_id": "order-pi_cancel_waiting"}
+	code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("stripe", "pi_cancel_waiting")
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
+
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusCancelled)
+	require.Contains(t, rec.Reason, "while waiting for its order metadata")
+	require.Empty(t, rec.Legs, "nothing was split or paid")
+}

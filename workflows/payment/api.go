@@ -222,8 +222,12 @@ const (
 	// codePathPollPastDeadline: a payment waiting for its order whose save took the clock past
 	// the wait's deadline (workflow time moves on with each local step) asked for a poll of no
 	// time, which is no timer: it waited for the order for ever and never parked. Now it asks
-	// once more for the order and, still missing, parks.
+	// once more for the order and, still missing, parks. And an admin's cancel is taken while it
+	// waits for its order (it was dropped until the payment parked).
 	codePathPollPastDeadline = 17
+	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
+	// they wait for their order (the API refuses it to runs before, which would drop it).
+	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
 	CurrentCodePath = codePathPollPastDeadline
 )

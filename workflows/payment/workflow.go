@@ -351,12 +351,24 @@ func (r *run) enrichAndSplit() error {
 				return err
 			}
 			left := deadline.Sub(workflow.Now(r.ctx))
-			if left <= 0 && r.in.CodePath >= codePathPollPastDeadline {
-				continue // r.wait(0) sets no timer: ask once more, then park
+			until := untilOrder
+			if r.in.CodePath >= codePathPollPastDeadline {
+				if left <= 0 {
+					continue // r.wait(0) sets no timer: ask once more, then park
+				}
+				// An admin who knows the order will never come cancels now, not once it parks.
+				until |= untilAdmin
 			}
-			r.wait(min(r.in.Settings.EnrichPoll, left), untilOrder)
+			cmd, _ := r.wait(min(r.in.Settings.EnrichPoll, left), until)
 			if r.cancelled {
 				return r.cancelUnsplit(cancelActor, "while waiting for its order metadata")
+			}
+			switch cmd.Action {
+			case ActionCancel:
+				return r.cancelUnsplit(cmd.Actor, "while waiting for its order metadata")
+			case "", ActionRetry: // the poll's time, the order's webhook, or an admin's "look again"
+			default:
+				r.log.Warn("admin command ignored: the payment waits for its order", "Action", cmd.Action, "Actor", cmd.Actor)
 			}
 			continue
 		}

@@ -748,6 +748,25 @@ func (s *workflowSuite) TestMissingMetadataParksThenCancel() {
 	s.Empty(s.w.entries)
 }
 
+// An admin who knows a payment's order will never come cancels it while it waits for the order
+// (code path 17): before, the command was dropped until the wait ended and the payment parked.
+func (s *workflowSuite) TestCancelWhileWaitingForTheOrder() {
+	s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput {
+		return activities.EnrichOutput{Missing: []string{"order_id"}}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 90*time.Second, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "admin:ops"})
+	rec := s.run()
+
+	s.Equal(payment.StatusCancelled, rec.Status)
+	s.Contains(rec.Reason, "admin:ops while waiting for its order metadata")
+	for _, saved := range s.w.saved {
+		s.NotEqual(payment.StatusNeedsAttention, saved.Status, "cancelled while it waited, not once parked")
+	}
+	s.Empty(s.w.transfers)
+	s.Empty(s.w.entries)
+}
+
 func (s *workflowSuite) TestUnknownClientParksAndRetrySucceeds() {
 	known := false
 	s.w.enrich = func(in activities.EnrichInput) activities.EnrichOutput {
