@@ -278,13 +278,7 @@ func TestReportSaysWhichDaysItsDailyFiguresAre(t *testing.T) {
 // render tests). Without it the test skips, or fails under CI=true.
 func pdfText(t *testing.T, pdf []byte) string {
 	t.Helper()
-	exe, err := exec.LookPath("pdftotext")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pdftotext is required when CI=true (apt-get install poppler-utils): %v", err)
-		}
-		t.Skipf("pdftotext not installed (apt-get install poppler-utils): %v", err)
-	}
+	exe := reporttest.Poppler(t, "pdftotext")
 	f := filepath.Join(t.TempDir(), "report.pdf")
 	require.NoError(t, os.WriteFile(f, pdf, 0o644))
 	out, err := exec.Command(exe, "-l", "1", f, "-").Output()

@@ -138,13 +138,7 @@ var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 // PDF and the pages as artifacts. Without pdftoppm the test skips, or fails under CI=true.
 func rasterize(t *testing.T, pdf []byte, name string) [][]byte {
 	t.Helper()
-	exe, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pdftoppm is required when CI=true (apt-get install poppler-utils): %v", err)
-		}
-		t.Skipf("pdftoppm not installed (apt-get install poppler-utils): %v", err)
-	}
+	exe := reporttest.Poppler(t, "pdftoppm")
 	dir := artifactDir(t)
 	base := filepath.Join(dir, unsafeName.ReplaceAllString(name, "-"))
 	require.NoError(t, os.WriteFile(base+".pdf", pdf, 0o644))

@@ -8,19 +8,25 @@ import (
 	"testing"
 )
 
-// Text is a whole PDF's text as pdftotext (poppler-utils) reads it, its runs of white space made
-// one space: for sentences, not for glyphs. Without pdftotext the test skips, or fails under
-// CI=true, where .ci/run installs it.
-func Text(t testing.TB, pdf []byte) string {
+// Poppler is the path of one of poppler-utils' tools (pdftotext, pdftoppm). Without it the test
+// skips, or fails under CI=true, where .ci/run installs it.
+func Poppler(t testing.TB, tool string) string {
 	t.Helper()
-	exe, err := exec.LookPath("pdftotext")
+	exe, err := exec.LookPath(tool)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("pdftotext is required when CI=true (apt-get install poppler-utils): %v", err)
+			t.Fatalf("%s is required when CI=true (apt-get install poppler-utils): %v", tool, err)
 		}
-		t.Skipf("pdftotext not installed: %v", err)
+		t.Skipf("%s not installed (apt-get install poppler-utils): %v", tool, err)
 	}
-	cmd := exec.Command(exe, "-layout", "-", "-")
+	return exe
+}
+
+// Text is a whole PDF's text as pdftotext reads it, its runs of white space made one space: for
+// sentences, not for glyphs.
+func Text(t testing.TB, pdf []byte) string {
+	t.Helper()
+	cmd := exec.Command(Poppler(t, "pdftotext"), "-layout", "-", "-")
 	cmd.Stdin = bytes.NewReader(pdf)
 	out, err := cmd.Output()
 	if err != nil {
