@@ -589,18 +589,12 @@ func weekFiguresAgree(t *testing.T, zone, tag string) {
 // must list it under that client, and the client's revenue and weekly report count it as not
 // split yet, with the note naming it. Filed under no client, it was in none of them.
 func TestPaymentParkedWithoutItsOrderIsItsClients(t *testing.T) {
-	// One look for the order, then the wait's end: a poll shorter than the wait can end its last
-	// look just before the deadline and its save just after, and the run then waits for the order
-	// with no timer, never parking (workflows/payment enrichAndSplit computes the poll's timer
-	// after the save), which a Temporal dev server's one-second timers made happen every other run.
+	// One look for the order, then the wait's end (a poll longer than the wait): the payment parks
+	// a second after its capture. (Runs before code path 17 could miss the deadline with a shorter
+	// poll and wait for ever: workflows/payment TestOrderWaitParksWhenItsSaveEndsPastTheDeadline.)
 	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Second, EnrichPoll: time.Minute})
 	c := "figs-parked"
-	s.seed(c)
-	ev := capture(c, "pi_figs_parked")
-	ev.Metadata = map[string]string{"client_id": c, "order_id": "order-pi_figs_parked"}
-	code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("stripe", "pi_figs_parked")
+	id := s.captureWithoutItsOrder(c, "pi_figs_parked")
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
 
 	code, stuck := s.do(http.MethodGet, "/api/v1/admin/payouts?client_id="+c, nil, adminKey)
@@ -628,18 +622,25 @@ func TestPaymentParkedWithoutItsOrderIsItsClients(t *testing.T) {
 // later by default, and the run dropped such a command.
 func TestCancelWhileWaitingForTheOrder(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Hour, EnrichPoll: time.Minute})
-	c := "cancel-waiting"
-	s.seed(c)
-	ev := capture(c, "pi_cancel_waiting")
-	ev.Metadata = map[string]string{"client_id": c, "order_id": "order-pi_cancel_waiting"}
-	code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("stripe", "pi_cancel_waiting")
+	id := s.captureWithoutItsOrder("cancel-waiting", "pi_cancel_waiting")
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingMetadata)
 
-	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	code, out := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusCancelled)
 	require.Contains(t, rec.Reason, "while waiting for its order metadata")
 	require.Empty(t, rec.Legs, "nothing was split or paid")
+}
+
+// captureWithoutItsOrder seeds client and delivers a Stripe capture of pi whose metadata names
+// only the client and the order (order-<pi>), which never comes: its payment waits for it. It
+// returns the payment's workflow ID.
+func (s *stack) captureWithoutItsOrder(client, pi string) string {
+	s.t.Helper()
+	s.seed(client)
+	ev := capture(client, pi)
+	ev.Metadata = map[string]string{"client_id": client, "order_id": "order-" + pi}
+	code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, out)
+	return payment.WorkflowID("stripe", pi)
 }
