@@ -293,19 +293,12 @@ func (s *Server) workflowURL(id string) string {
 	return strings.TrimRight(s.deps.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.deps.Namespace) + "/workflows/" + url.PathEscape(id)
 }
 
-// paymentStatuses are the statuses a payment can have, for ?status= (a typo there listed no
-// payment at all, as if none were in that status).
-var paymentStatuses = []ipayment.Status{
-	ipayment.StatusAwaitingCapture, ipayment.StatusAwaitingMetadata, ipayment.StatusNeedsAttention, ipayment.StatusPayingOut,
-	ipayment.StatusPayoutFailed, ipayment.StatusHeld, ipayment.StatusPaid, ipayment.StatusPartiallyRefunded,
-	ipayment.StatusRefunded, ipayment.StatusDisputed, ipayment.StatusCompensated, ipayment.StatusCancelled,
-}
-
 func (s *Server) listPayments(c echo.Context) error {
 	q := c.QueryParams()
-	if st := q.Get("status"); st != "" && !slices.Contains(paymentStatuses, ipayment.Status(st)) {
-		names := make([]string, len(paymentStatuses))
-		for i, p := range paymentStatuses {
+	// A typo in ?status= listed no payment at all, as if none were in that status.
+	if st := q.Get("status"); st != "" && !slices.Contains(ipayment.Statuses, ipayment.Status(st)) {
+		names := make([]string, len(ipayment.Statuses))
+		for i, p := range ipayment.Statuses {
 			names[i] = string(p)
 		}
 		return errorf(http.StatusBadRequest, "invalid_request", "status must be one of "+strings.Join(names, ", "))

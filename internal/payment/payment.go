@@ -36,6 +36,12 @@ const (
 	StatusCancelled         Status = "cancelled"
 )
 
+// Statuses are every Status, in the order of a payment's life: what a filter by status may name.
+var Statuses = []Status{
+	StatusAwaitingCapture, StatusAwaitingMetadata, StatusNeedsAttention, StatusPayingOut, StatusPayoutFailed, StatusHeld,
+	StatusPaid, StatusPartiallyRefunded, StatusRefunded, StatusDisputed, StatusCompensated, StatusCancelled,
+}
+
 // LegState is what happened to one party's share.
 type LegState string
 
