@@ -114,24 +114,25 @@ func TestParkedPaymentCarriesItsClientAndOrder(t *testing.T) {
 	assert.Equal(t, "order-pi_sa3", attrs["OrderId"])
 }
 
-// TestPaymentCapturedAfterItsRefundCarriesItsClient: a refund that comes before its capture starts
-// the payment's run, without the attributes a capture's start carries; the capture then comes by
-// signal. A payment that then waits for its order, or parks for its metadata (an unknown
+// TestPaymentCapturedAfterItsRefundCarriesItsClientEndToEnd: a refund that comes before its capture
+// starts the payment's run, without the attributes a capture's start carries; the capture then
+// comes by signal. A payment that then waits for its order, or parks for its metadata (an unknown
 // platform), is its client's: the admin's search by client lists it, and admins find it in the
 // Temporal UI by `ClientId = 'x'` as they find one whose capture came first (code path 18; before,
-// the run had no ClientId until its split, and one parked for its metadata was no client's).
-func TestPaymentCapturedAfterItsRefundCarriesItsClient(t *testing.T) {
+// the run had no ClientId until its split, and one parked for its metadata was no client's). The
+// admin then cancels it, and it stays its client's; its history is recorded for the replay tests.
+func TestPaymentCapturedAfterItsRefundCarriesItsClientEndToEnd(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Hour, EnrichPoll: time.Minute})
 	tests := []struct {
-		name, client string
-		metadata     func(md map[string]string) map[string]string
-		status       ipayment.Status
-		want         map[string]any // the order attributes the run carries while it waits
+		name, client, history string
+		metadata              func(md map[string]string) map[string]string
+		status                ipayment.Status
+		want                  map[string]any // the order attributes the run carries while it waits
 	}{
-		{"waiting for its order", "sa-wait", func(md map[string]string) map[string]string {
+		{"waiting for its order", "sa-wait", "stripe_order_wait_after_refund_cancelled.json", func(md map[string]string) map[string]string {
 			return map[string]string{"client_id": md["client_id"], "order_id": md["order_id"]}
 		}, ipayment.StatusAwaitingMetadata, map[string]any{"ClientId": "sa-wait", "OrderId": "order-pi_sa_wait"}},
-		{"parked for an unknown platform", "sa-ebay", func(md map[string]string) map[string]string {
+		{"parked for an unknown platform", "sa-ebay", "stripe_parked_after_refund_cancelled.json", func(md map[string]string) map[string]string {
 			md["platform"] = "ebay"
 			return md
 		}, ipayment.StatusNeedsAttention, map[string]any{"ClientId": "sa-ebay", "OrderId": "order-pi_sa_ebay", "VendorId": "sa-ebay-vendor"}},
@@ -174,6 +175,14 @@ func TestPaymentCapturedAfterItsRefundCarriesItsClient(t *testing.T) {
 					assert.Equal(ct, id, res.Executions[0].GetExecution().GetWorkflowId())
 				}
 			}, 10*time.Second, 100*time.Millisecond)
+
+			code, out := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+			require.Equal(t, http.StatusAccepted, code, out)
+			rec := s.result(id)
+			require.Equal(t, ipayment.StatusCancelled, rec.Status, rec.Reason)
+			require.Equal(t, c, rec.Order.ClientID, "cancelled, it is still its client's")
+			require.Equal(t, c, s.searchAttributes(id)["ClientId"])
+			s.record(tt.history, s.history(id))
 		})
 	}
 }
