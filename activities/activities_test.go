@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,6 +122,65 @@ func TestEnrich(t *testing.T) {
 	waiters, err := f.st.OrderWaiters(ctx, "shop1", "o-late")
 	require.NoError(t, err)
 	require.Equal(t, []string{"payment-stripe-pi_2"}, waiters, "the order's webhook will wake this payment")
+}
+
+// A payment whose order Enrich cannot have, yet or at all, is still the payment of the client its
+// capture names when that client is known (Named): the workflow keeps it on the record before the
+// split (code path 18), so the store files the payment under that client. Not when the client is
+// unknown or its ID malformed: such a payment is no client's. The order and vendor are named when
+// well-formed.
+func TestEnrichNamesTheKnownClientOfAPaymentNotSplit(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.st.SaveOrder(ctx, payment.Order{
+		ClientID: "shop1", OrderID: "o-eur", VendorID: "v1", Platform: "shopify", Subtotal: 500, Currency: "eur",
+	}, "paid"))
+	full := map[string]string{"client_id": "shop1", "order_id": "o-1", "vendor_id": "v1", "subtotal": "1000", "tax": "80", "platform": "Shopify"}
+	with := func(kv ...string) map[string]string {
+		m := maps.Clone(full)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	tests := []struct {
+		name      string
+		md        map[string]string
+		waits     bool // Missing, else a Problem
+		wantNamed payment.Order
+	}{
+		{"order not arrived yet", map[string]string{"client_id": "shop1", "order_id": "o-late"}, true, payment.Order{ClientID: "shop1", OrderID: "o-late"}},
+		{"order not arrived yet, the vendor named", map[string]string{"client_id": "shop1", "order_id": "o-late", "vendor_id": "v1"}, true, payment.Order{ClientID: "shop1", OrderID: "o-late", VendorID: "v1"}},
+		{"no order to join on", map[string]string{"client_id": "shop1"}, true, payment.Order{ClientID: "shop1"}},
+		{"nothing named", map[string]string{"order_id": "o-1"}, true, payment.Order{}},
+		{"unknown platform", with("platform", "ebay"), false, payment.Order{ClientID: "shop1", OrderID: "o-1", VendorID: "v1"}},
+		{"malformed amount", with("tax", "8.00"), false, payment.Order{ClientID: "shop1", OrderID: "o-1", VendorID: "v1"}},
+		{"unsafe vendor", with("vendor_id", "v1/../x"), false, payment.Order{ClientID: "shop1", OrderID: "o-1"}},
+		{"order in another currency", map[string]string{"client_id": "shop1", "order_id": "o-eur"}, false, payment.Order{ClientID: "shop1", OrderID: "o-eur"}},
+		{"unknown client", with("client_id", "ghost", "platform", "ebay"), false, payment.Order{}},
+		{"unknown client, order not arrived", map[string]string{"client_id": "ghost", "order_id": "o-late"}, false, payment.Order{}},
+		{"malformed client", with("client_id", "shop1/../x"), false, payment.Order{}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pi := fmt.Sprintf("pi_named_%d", i)
+			out, err := f.a.Enrich(ctx, activities.EnrichInput{WorkflowID: "payment-stripe-" + pi, Provider: "stripe", PaymentID: pi, Gross: 1080, Currency: "usd", Metadata: tt.md})
+			require.NoError(t, err)
+			if tt.waits {
+				require.NotEmpty(t, out.Missing)
+				require.Empty(t, out.Problem)
+			} else {
+				require.NotEmpty(t, out.Problem)
+			}
+			require.Equal(t, tt.wantNamed, out.Named)
+		})
+	}
+	// A complete order names nothing apart: it is the order.
+	out, err := f.a.Enrich(ctx, activities.EnrichInput{WorkflowID: "payment-stripe-pi_named_full", Provider: "stripe", PaymentID: "pi_named_full", Gross: 1080, Currency: "usd", Metadata: full})
+	require.NoError(t, err)
+	require.Empty(t, out.Problem)
+	require.Equal(t, payment.Order{}, out.Named)
+	require.Equal(t, "shop1", out.Order.ClientID)
 }
 
 // The processing fee comes with an enriched order: PayPal's from its event, Stripe's read from the

@@ -175,6 +175,12 @@ type EnrichOutput struct {
 	Missing []string
 	// Problem is set when waiting cannot help (unknown client, malformed value): the payment parks.
 	Problem string
+	// Named is the client, order and vendor the capture's metadata names (each a well-formed ID,
+	// the order and vendor when given) when the order cannot be had yet (Missing) or at all
+	// (Problem) and the client is a known client: whose payment it is before its split. Empty when
+	// the client is unknown or not named. Runs from code path 18 keep it on the record and in
+	// their search attributes; earlier ones ignore it.
+	Named payment.Order `json:",omitzero"`
 }
 
 // Platforms are the storefronts whose plugins attach order metadata.
@@ -188,6 +194,9 @@ var requiredFields = []string{"client_id", "order_id", "vendor_id", "subtotal", 
 // is had, so is the processing fee (processingFee).
 func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
 	out, err := a.enrichOrder(ctx, in)
+	if err == nil && (out.Problem != "" || len(out.Missing) > 0) {
+		out.Named, err = a.named(ctx, in.Metadata)
+	}
 	if err != nil || out.Problem != "" || len(out.Missing) > 0 {
 		return out, err
 	}
@@ -240,6 +249,28 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOut
 	}
 	order.Currency = ""
 	return a.checkClient(ctx, order)
+}
+
+// named is what EnrichOutput.Named says: the client, order and vendor md names, each a
+// well-formed ID, when the client is known; nothing otherwise (an unknown client's payment is no
+// client's, as the store files it).
+func (a *Activities) named(ctx context.Context, md map[string]string) (payment.Order, error) {
+	if store.ValidID("client_id", md["client_id"]) != nil {
+		return payment.Order{}, nil
+	}
+	if _, err := a.Store.GetClient(ctx, md["client_id"]); errors.Is(err, store.ErrNotFound) {
+		return payment.Order{}, nil
+	} else if err != nil {
+		return payment.Order{}, err
+	}
+	o := payment.Order{ClientID: md["client_id"]}
+	if store.ValidID("order_id", md["order_id"]) == nil {
+		o.OrderID = md["order_id"]
+	}
+	if store.ValidID("vendor_id", md["vendor_id"]) == nil {
+		o.VendorID = md["vendor_id"]
+	}
+	return o, nil
 }
 
 func (a *Activities) checkClient(ctx context.Context, o payment.Order) (EnrichOutput, error) {

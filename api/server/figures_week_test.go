@@ -584,37 +584,59 @@ func weekFiguresAgree(t *testing.T, zone, tag string) {
 	b.noPageErrors()
 }
 
-// TestPaymentParkedWithoutItsOrderIsItsClients: a payment whose order never came parks for an
-// admin. The admin's stuck payouts of its client (the dashboard's attention card for that client)
-// must list it under that client, and the client's revenue and weekly report count it as not
-// split yet, with the note naming it. Filed under no client, it was in none of them.
+// TestPaymentParkedWithoutItsOrderIsItsClients: a payment whose order never came, or whose
+// metadata cannot be split (an unknown platform), parks for an admin. The admin's search and stuck
+// payouts of its client (the dashboard's attention card for that client) must list it under that
+// client, and the client's revenue and weekly report count it as not split yet, with the note
+// naming it. Filed under no client, it was in none of them: one parked for its metadata was until
+// code path 18, which keeps the client its capture names on the record before the split.
 func TestPaymentParkedWithoutItsOrderIsItsClients(t *testing.T) {
 	// One look for the order, then the wait's end (a poll longer than the wait): the payment parks
 	// a second after its capture. (Runs before code path 17 could miss the deadline with a shorter
 	// poll and wait for ever: workflows/payment TestOrderWaitParksWhenItsSaveEndsPastTheDeadline.)
 	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Second, EnrichPoll: time.Minute})
-	c := "figs-parked"
-	id := s.captureWithoutItsOrder(c, "pi_figs_parked")
-	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	tests := []struct {
+		name, client, pi string
+		deliver          func(client, pi string) string
+		reason           string
+	}{
+		{"its order never came", "figs-parked", "pi_figs_parked", s.captureWithoutItsOrder, "order metadata missing"},
+		{"an unknown platform", "figs-ebay", "pi_figs_ebay", s.captureFromAnUnknownPlatform, `platform "ebay"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.client
+			id := tt.deliver(c, tt.pi)
+			rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+			require.Contains(t, rec.Reason, tt.reason)
 
-	code, stuck := s.do(http.MethodGet, "/api/v1/admin/payouts?client_id="+c, nil, adminKey)
-	require.Equal(t, http.StatusOK, code, stuck)
-	require.Len(t, stuck["payments"], 1, "the client's stuck payouts")
-	p := stuck["payments"].([]any)[0].(map[string]any)
-	require.Equal(t, []any{id, c, "order-pi_figs_parked"}, []any{p["workflow_id"], p["client_id"], p["order_id"]})
+			code, found := s.do(http.MethodGet, "/api/v1/admin/payments?client_id="+c, nil, adminKey)
+			require.Equal(t, http.StatusOK, code, found)
+			require.Len(t, found["payments"], 1, "the admin's search by client")
+			p := found["payments"].([]any)[0].(map[string]any)
+			require.Equal(t, []any{id, c, "order-" + tt.pi}, []any{p["workflow_id"], p["client_id"], p["order_id"]})
 
-	_, key := clientKey(t, s, c)
-	day := rec.CapturedAt.UTC().Format(time.DateOnly)
-	code, rev := s.do(http.MethodGet, "/api/v1/revenue?from="+day+"&to="+day, nil, key)
-	require.Equal(t, http.StatusOK, code, rev)
-	total := rev["totals"].([]any)[0].(map[string]any)
-	require.Equal(t, []any{"usd", float64(1), float64(11000), float64(11000)}, []any{total["currency"], total["payments"], total["gross"], total["unsplit"]})
+			code, stuck := s.do(http.MethodGet, "/api/v1/admin/payouts?client_id="+c, nil, adminKey)
+			require.Equal(t, http.StatusOK, code, stuck)
+			require.Len(t, stuck["payments"], 1, "the client's stuck payouts")
+			p = stuck["payments"].([]any)[0].(map[string]any)
+			require.Equal(t, []any{id, c, "order-" + tt.pi}, []any{p["workflow_id"], p["client_id"], p["order_id"]})
 
-	start := store.DayOf(rec.CapturedAt)
-	ps, err := s.Store.ReportPayments(t.Context(), c, start, start.AddDate(0, 0, 1))
-	require.NoError(t, err)
-	d := report.Data{Currency: money.USD, Payments: ps}
-	require.Contains(t, d.NotesAll(), "1 payment waiting for order details or a decision (USD), not split yet: USD 110.00.")
+			_, key := clientKey(t, s, c)
+			day := rec.CapturedAt.UTC().Format(time.DateOnly)
+			code, rev := s.do(http.MethodGet, "/api/v1/revenue?from="+day+"&to="+day, nil, key)
+			require.Equal(t, http.StatusOK, code, rev)
+			require.Len(t, rev["totals"], 1, rev)
+			total := rev["totals"].([]any)[0].(map[string]any)
+			require.Equal(t, []any{"usd", float64(1), float64(11000), float64(11000)}, []any{total["currency"], total["payments"], total["gross"], total["unsplit"]})
+
+			start := store.DayOf(rec.CapturedAt)
+			ps, err := s.Store.ReportPayments(t.Context(), c, start, start.AddDate(0, 0, 1))
+			require.NoError(t, err)
+			d := report.Data{Currency: money.USD, Payments: ps}
+			require.Contains(t, d.NotesAll(), "1 payment waiting for order details or a decision (USD), not split yet: USD 110.00.")
+		})
+	}
 }
 
 // TestCancelWhileWaitingForTheOrder: an admin who knows a payment's order will never come cancels
@@ -640,6 +662,19 @@ func (s *stack) captureWithoutItsOrder(client, pi string) string {
 	s.seed(client)
 	ev := capture(client, pi)
 	ev.Metadata = map[string]string{"client_id": client, "order_id": "order-" + pi}
+	code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, out)
+	return payment.WorkflowID("stripe", pi)
+}
+
+// captureFromAnUnknownPlatform seeds client and delivers a Stripe capture of pi whose metadata is
+// whole but names a platform paysplit does not know ("ebay"): its payment parks at once. It
+// returns the payment's workflow ID.
+func (s *stack) captureFromAnUnknownPlatform(client, pi string) string {
+	s.t.Helper()
+	s.seed(client)
+	ev := capture(client, pi)
+	ev.Metadata["platform"] = "ebay"
 	code, out := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
 	require.Equal(s.t, http.StatusOK, code, out)
 	return payment.WorkflowID("stripe", pi)

@@ -3,8 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +112,79 @@ func TestParkedPaymentCarriesItsClientAndOrder(t *testing.T) {
 	assert.Equal(t, string(ipayment.StatusNeedsAttention), attrs["PaymentStatus"])
 	assert.Equal(t, "nosa", attrs["ClientId"])
 	assert.Equal(t, "order-pi_sa3", attrs["OrderId"])
+}
+
+// TestPaymentCapturedAfterItsRefundCarriesItsClientEndToEnd: a refund that comes before its capture
+// starts the payment's run, without the attributes a capture's start carries; the capture then
+// comes by signal. A payment that then waits for its order, or parks for its metadata (an unknown
+// platform), is its client's: the admin's search by client lists it, and admins find it in the
+// Temporal UI by `ClientId = 'x'` as they find one whose capture came first (code path 18; before,
+// the run had no ClientId until its split, and one parked for its metadata was no client's). The
+// admin then cancels it, and it stays its client's; its history is recorded for the replay tests.
+func TestPaymentCapturedAfterItsRefundCarriesItsClientEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Hour, EnrichPoll: time.Minute})
+	tests := []struct {
+		name, client, history string
+		metadata              func(md map[string]string) map[string]string
+		status                ipayment.Status
+		want                  map[string]any // the order attributes the run carries while it waits
+	}{
+		{"waiting for its order", "sa-wait", "stripe_order_wait_after_refund_cancelled.json", func(md map[string]string) map[string]string {
+			return map[string]string{"client_id": md["client_id"], "order_id": md["order_id"]}
+		}, ipayment.StatusAwaitingMetadata, map[string]any{"ClientId": "sa-wait", "OrderId": "order-pi_sa_wait"}},
+		{"parked for an unknown platform", "sa-ebay", "stripe_parked_after_refund_cancelled.json", func(md map[string]string) map[string]string {
+			md["platform"] = "ebay"
+			return md
+		}, ipayment.StatusNeedsAttention, map[string]any{"ClientId": "sa-ebay", "OrderId": "order-pi_sa_ebay", "VendorId": "sa-ebay-vendor"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.client
+			pi := "pi_" + strings.ReplaceAll(c, "-", "_")
+			id := payment.WorkflowID("stripe", pi)
+			s.seed(c)
+			refund := stripeevent.Refund{EventID: "evt_" + pi + "_r", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 11000, AmountRefunded: 1100, Created: time.Now()}
+			code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+			require.Equal(t, http.StatusOK, code, body)
+			s.AwaitStatus(id, 30*time.Second, ipayment.StatusAwaitingCapture)
+
+			ev := capture(c, pi)
+			ev.Metadata = tt.metadata(ev.Metadata)
+			code, body = s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+			require.Equal(t, http.StatusOK, code, body)
+			s.AwaitStatus(id, 30*time.Second, tt.status)
+
+			code, found := s.do(http.MethodGet, "/api/v1/admin/payments?client_id="+c, nil, adminKey)
+			require.Equal(t, http.StatusOK, code, found)
+			require.Len(t, found["payments"], 1, "the admin's search by client")
+			require.Equal(t, id, found["payments"].([]any)[0].(map[string]any)["workflow_id"])
+
+			want := maps.Clone(tt.want)
+			want["PaymentStatus"] = string(tt.status)
+			require.EventuallyWithT(t, func(ct *assert.CollectT) {
+				attrs := s.searchAttributes(id)
+				for _, name := range []string{"ClientId", "OrderId", "VendorId", "PaymentStatus"} {
+					assert.Equal(ct, want[name], attrs[name], name)
+				}
+			}, 10*time.Second, 100*time.Millisecond)
+			require.EventuallyWithT(t, func(ct *assert.CollectT) {
+				res, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+					Query: fmt.Sprintf("ClientId = '%s' AND PaymentStatus = '%s'", c, tt.status),
+				})
+				if assert.NoError(ct, err) && assert.Len(ct, res.Executions, 1) {
+					assert.Equal(ct, id, res.Executions[0].GetExecution().GetWorkflowId())
+				}
+			}, 10*time.Second, 100*time.Millisecond)
+
+			code, out := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+			require.Equal(t, http.StatusAccepted, code, out)
+			rec := s.result(id)
+			require.Equal(t, ipayment.StatusCancelled, rec.Status, rec.Reason)
+			require.Equal(t, c, rec.Order.ClientID, "cancelled, it is still its client's")
+			require.Equal(t, c, s.searchAttributes(id)["ClientId"])
+			s.record(tt.history, s.history(id))
+		})
+	}
 }
 
 // The README's flow on a real dev server: a payout Stripe refuses leaves the payment

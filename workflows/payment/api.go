@@ -225,11 +225,20 @@ const (
 	// once more for the order and, still missing, parks. And an admin's cancel is taken while it
 	// waits for its order (it was dropped until the payment parked).
 	codePathPollPastDeadline = 17
+	// codePathClientBeforeSplit keeps the client a payment not split yet is known by. While it
+	// waits for its order or parks for its metadata (an unknown platform, a malformed amount), the
+	// record keeps the client, order and vendor its capture names (Enrich's Named: a known client
+	// only), so the store files it under that client (the admin's search and stuck payments by
+	// client, the client's revenue and report "not split yet"), where one parked for its metadata
+	// was no client's; and the run sets ClientId, OrderId and VendorId to them where it does not
+	// carry them yet, where a run whose capture came after its start (a refund or dispute first)
+	// had none until its split, so `ClientId = 'x'` in the Temporal UI missed it while it waited.
+	codePathClientBeforeSplit = 18
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathPollPastDeadline
+	CurrentCodePath = codePathClientBeforeSplit
 )
 
 // EventKind is the kind of provider event.

@@ -345,6 +345,9 @@ func (r *run) enrichAndSplit() error {
 		if err != nil {
 			return err
 		}
+		if out.Problem != "" || len(out.Missing) > 0 {
+			r.keepNamed(out.Named)
+		}
 		if out.Problem == "" && len(out.Missing) > 0 && workflow.Now(r.ctx).Before(deadline) {
 			r.setStatus(payment.StatusAwaitingMetadata, fmt.Sprintf("order metadata missing: %v", out.Missing))
 			if err := r.save(); err != nil {
@@ -923,6 +926,36 @@ func (r *run) upsertPaymentAttributes() {
 		searchattr.AmountMinor.GetName(): searchattr.AmountMinor.ValueSet(r.rec.Gross),
 		searchattr.Currency.GetName():    searchattr.Currency.ValueSet(string(r.rec.Currency)),
 	})
+}
+
+// keepNamed keeps on the record of a payment not split yet the client, order and vendor its
+// capture names, when Enrich knows the client (code path 18): the store files the payment under
+// them, and the run's search attributes say them.
+func (r *run) keepNamed(named payment.Order) {
+	if r.in.CodePath < codePathClientBeforeSplit || named.ClientID == "" {
+		return
+	}
+	r.rec.Order = named
+	r.upsertOrderAttributes()
+}
+
+// upsertOrderAttributes sets ClientId, OrderId and VendorId to the record's order where it names
+// them and the run does not carry them yet. A capture's run usually starts with those its
+// metadata names (the API's start attributes): no upsert, no history event, for what is there.
+func (r *run) upsertOrderAttributes() {
+	have := workflow.GetTypedSearchAttributes(r.ctx)
+	updates := map[string]temporal.SearchAttributeUpdate{}
+	for key, v := range map[temporal.SearchAttributeKeyKeyword]string{
+		searchattr.ClientID: r.rec.Order.ClientID, searchattr.OrderID: r.rec.Order.OrderID, searchattr.VendorID: r.rec.Order.VendorID,
+	} {
+		if cur, ok := have.GetKeyword(key); v == "" || ok && cur == v {
+			continue
+		}
+		updates[key.GetName()] = key.ValueSet(v)
+	}
+	if len(updates) > 0 {
+		r.upsertAttributes(updates)
+	}
 }
 
 // upsertAttributes sets search attributes (by name) now, or, when batching, at the next flush.
