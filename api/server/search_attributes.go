@@ -61,10 +61,21 @@ func captureAttributes(ev payment.Event) temporal.SearchAttributes {
 }
 
 // recordAttributes are a stored payment's search attributes, as its runs set them: the order's
-// and the amount's once it was split.
+// and the amount's once it was split; before its split, those the record knows (code path 18
+// keeps the client, order and vendor its capture names; a captured payment has its amount).
 func recordAttributes(rec ipayment.Record) []temporal.SearchAttributeUpdate {
 	out := []temporal.SearchAttributeUpdate{searchattr.PaymentStatus.ValueSet(string(rec.Status))}
 	if !rec.Split() {
+		for key, v := range map[temporal.SearchAttributeKeyKeyword]string{
+			searchattr.ClientID: rec.Order.ClientID, searchattr.VendorID: rec.Order.VendorID, searchattr.OrderID: rec.Order.OrderID,
+		} {
+			if v != "" {
+				out = append(out, key.ValueSet(v))
+			}
+		}
+		if rec.Gross > 0 && rec.Currency != "" {
+			out = append(out, searchattr.AmountMinor.ValueSet(rec.Gross), searchattr.Currency.ValueSet(string(rec.Currency)))
+		}
 		return out
 	}
 	return append(out,

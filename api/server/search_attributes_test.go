@@ -119,8 +119,10 @@ func TestParkedPaymentCarriesItsClientAndOrder(t *testing.T) {
 // comes by signal. A payment that then waits for its order, or parks for its metadata (an unknown
 // platform), is its client's: the admin's search by client lists it, and admins find it in the
 // Temporal UI by `ClientId = 'x'` as they find one whose capture came first (code path 18; before,
-// the run had no ClientId until its split, and one parked for its metadata was no client's). The
-// admin then cancels it, and it stays its client's; its history is recorded for the replay tests.
+// the run had no ClientId until its split, and one parked for its metadata was no client's), and
+// by its amount and currency, which a capture's start carries. The admin then cancels it, and it
+// stays its client's; its history is recorded for the replay tests. A refund after that starts a
+// follow-up run, which the API starts with what the record knows: its client and amount too.
 func TestPaymentCapturedAfterItsRefundCarriesItsClientEndToEnd(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichWait: time.Hour, EnrichPoll: time.Minute})
 	tests := []struct {
@@ -161,9 +163,10 @@ func TestPaymentCapturedAfterItsRefundCarriesItsClientEndToEnd(t *testing.T) {
 
 			want := maps.Clone(tt.want)
 			want["PaymentStatus"] = string(tt.status)
+			want["Currency"], want["AmountMinor"] = string(ev.Currency), ev.Amount
 			require.EventuallyWithT(t, func(ct *assert.CollectT) {
 				attrs := s.searchAttributes(id)
-				for _, name := range []string{"ClientId", "OrderId", "VendorId", "PaymentStatus"} {
+				for _, name := range []string{"ClientId", "OrderId", "VendorId", "PaymentStatus", "Currency", "AmountMinor"} {
 					assert.Equal(ct, want[name], attrs[name], name)
 				}
 			}, 10*time.Second, 100*time.Millisecond)
@@ -183,6 +186,16 @@ func TestPaymentCapturedAfterItsRefundCarriesItsClientEndToEnd(t *testing.T) {
 			require.Equal(t, c, rec.Order.ClientID, "cancelled, it is still its client's")
 			require.Equal(t, c, s.searchAttributes(id)["ClientId"])
 			s.record(tt.history, s.history(id))
+
+			refund.EventID, refund.AmountRefunded = refund.EventID+"2", 2200
+			code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+			require.Equal(t, http.StatusOK, code, body)
+			s.result(id)
+			require.Equal(t, 2, s.runs(id), "a follow-up run for the refund")
+			attrs := s.searchAttributes(id)
+			for _, name := range []string{"ClientId", "OrderId", "VendorId", "Currency", "AmountMinor"} {
+				assert.Equal(t, want[name], attrs[name], "the follow-up run's %s", name)
+			}
 		})
 	}
 }

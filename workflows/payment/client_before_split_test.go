@@ -16,7 +16,7 @@ import (
 // client, the client's revenue "not split yet"), and admins find it in the Temporal UI by
 // `ClientId = 'x'`. From code path 18 the record keeps the client, order and vendor its capture
 // names when Enrich knows the client (Named), and the run sets the search attributes it does not
-// carry yet. Before, a payment parked for its metadata was no client's, and a run whose capture came
+// carry yet, and Currency and AmountMinor, an unknown client's payment too. Before, a payment parked for its metadata was no client's, and a run whose capture came
 // after its start (a refund first: started without the capture's attributes) had no ClientId while
 // it waited for its order.
 func (s *workflowSuite) TestPaymentNotSplitYetKeepsItsClient() {
@@ -35,38 +35,42 @@ func (s *workflowSuite) TestPaymentNotSplitYetKeepsItsClient() {
 		// comes by signal to a run started without them (as after a refund that came first).
 		started bool
 		status  payment.Status
-		// order is the record's order while the run waits; attrs the order attributes it upserted.
+		// order is the record's order while the run waits; attrs the order and amount attributes
+		// it upserted.
 		order payment.Order
-		attrs map[string]string
+		attrs map[string]any
 	}{
 		{"waiting for its order, its capture after the start", codePathClientBeforeSplit, waiting, false, payment.StatusAwaitingMetadata,
-			named, map[string]string{"ClientId": "acme", "OrderId": "o-1", "VendorId": "v1"}},
+			named, amounted(map[string]any{"ClientId": "acme", "OrderId": "o-1", "VendorId": "v1"})},
 		{"parked for its metadata, its capture after the start", codePathClientBeforeSplit, parked, false, payment.StatusNeedsAttention,
-			named, map[string]string{"ClientId": "acme", "OrderId": "o-1", "VendorId": "v1"}},
+			named, amounted(map[string]any{"ClientId": "acme", "OrderId": "o-1", "VendorId": "v1"})},
 		// The run carries them from its start: nothing to upsert.
 		{"parked for its metadata, started by its capture", codePathClientBeforeSplit, parked, true, payment.StatusNeedsAttention,
-			named, map[string]string{}},
+			named, map[string]any{}},
 		{"waiting for its order, started by its capture", codePathClientBeforeSplit, waiting, true, payment.StatusAwaitingMetadata,
-			named, map[string]string{}},
-		// An unknown client's payment is no client's.
+			named, map[string]any{}},
+		// An unknown client's payment is no client's; its amount is still the capture's.
 		{"parked for an unknown client", codePathClientBeforeSplit, unknown, false, payment.StatusNeedsAttention,
-			payment.Order{}, map[string]string{}},
+			payment.Order{}, amounted(map[string]any{})},
 		{"waiting for its order, code path 17", codePathPollPastDeadline, waiting, false, payment.StatusAwaitingMetadata,
-			payment.Order{}, map[string]string{}},
+			payment.Order{}, map[string]any{}},
 		{"parked for its metadata, code path 17", codePathPollPastDeadline, parked, false, payment.StatusNeedsAttention,
-			payment.Order{}, map[string]string{}},
+			payment.Order{}, map[string]any{}},
 	}
 	for _, tt := range tests {
 		s.Run(tt.name, func() {
 			s.SetupTest()
 			s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput { return tt.enrich }
-			attrs := map[string]string{}
+			attrs := map[string]any{}
 			s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 				sa := args.Get(0).(temporal.SearchAttributes)
-				for _, key := range []temporal.SearchAttributeKeyKeyword{searchattr.ClientID, searchattr.OrderID, searchattr.VendorID} {
+				for _, key := range []temporal.SearchAttributeKeyKeyword{searchattr.ClientID, searchattr.OrderID, searchattr.VendorID, searchattr.Currency} {
 					if v, ok := sa.GetKeyword(key); ok {
 						attrs[key.GetName()] = v
 					}
+				}
+				if v, ok := sa.GetInt64(searchattr.AmountMinor); ok {
+					attrs[searchattr.AmountMinor.GetName()] = v
 				}
 			})
 			in := testInput()
@@ -90,10 +94,16 @@ func (s *workflowSuite) TestPaymentNotSplitYetKeepsItsClient() {
 
 			s.Equal(tt.status, resting.Status, resting.Reason)
 			s.Equal(tt.order, resting.Order, "the stored record's client, order and vendor while the run rests")
-			s.Equal(tt.attrs, attrs, "ClientId, OrderId and VendorId the run upserted")
+			s.Equal(tt.attrs, attrs, "ClientId, OrderId, VendorId, Currency and AmountMinor the run upserted")
 			s.Equal(payment.StatusCancelled, rec.Status, rec.Reason)
 			s.Equal(tt.order, rec.Order, "cancelled, it is still its client's")
 			s.Empty(rec.Legs)
 		})
 	}
+}
+
+// amounted adds the capture's currency and amount to the attributes a run upserts.
+func amounted(attrs map[string]any) map[string]any {
+	attrs["Currency"], attrs["AmountMinor"] = "usd", int64(gross)
+	return attrs
 }

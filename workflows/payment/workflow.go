@@ -930,28 +930,35 @@ func (r *run) upsertPaymentAttributes() {
 
 // keepNamed keeps on the record of a payment not split yet the client, order and vendor its
 // capture names, when Enrich knows the client (code path 18): the store files the payment under
-// them, and the run's search attributes say them.
+// them, and the run's search attributes say them, and its amount and currency.
 func (r *run) keepNamed(named payment.Order) {
-	if r.in.CodePath < codePathClientBeforeSplit || named.ClientID == "" {
+	if r.in.CodePath < codePathClientBeforeSplit {
 		return
 	}
-	r.rec.Order = named
-	r.upsertOrderAttributes()
+	if named.ClientID != "" {
+		r.rec.Order = named
+	}
+	r.upsertNotSplitAttributes()
 }
 
-// upsertOrderAttributes sets ClientId, OrderId and VendorId to the record's order where it names
-// them and the run does not carry them yet. A capture's run usually starts with those its
-// metadata names (the API's start attributes): no upsert, no history event, for what is there.
-func (r *run) upsertOrderAttributes() {
+// upsertNotSplitAttributes sets ClientId, OrderId and VendorId to the record's order where it
+// names them, and Currency and AmountMinor to its capture's, where the run does not carry them
+// yet. A capture's run starts with them (the API's start attributes): no upsert, no history
+// event, for what is there. A run a refund or dispute started has none of them until its capture.
+func (r *run) upsertNotSplitAttributes() {
 	have := workflow.GetTypedSearchAttributes(r.ctx)
 	updates := map[string]temporal.SearchAttributeUpdate{}
 	for key, v := range map[temporal.SearchAttributeKeyKeyword]string{
 		searchattr.ClientID: r.rec.Order.ClientID, searchattr.OrderID: r.rec.Order.OrderID, searchattr.VendorID: r.rec.Order.VendorID,
+		searchattr.Currency: string(r.rec.Currency),
 	} {
 		if cur, ok := have.GetKeyword(key); v == "" || ok && cur == v {
 			continue
 		}
 		updates[key.GetName()] = key.ValueSet(v)
+	}
+	if cur, ok := have.GetInt64(searchattr.AmountMinor); r.rec.Currency != "" && (!ok || cur != r.rec.Gross) {
+		updates[searchattr.AmountMinor.GetName()] = searchattr.AmountMinor.ValueSet(r.rec.Gross)
 	}
 	if len(updates) > 0 {
 		r.upsertAttributes(updates)
