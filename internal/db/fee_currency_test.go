@@ -1,14 +1,12 @@
 package db_test
 
 import (
-	"io/fs"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/db"
-	"paysplit/testenv"
 )
 
 // Migration 00025 gives split rules the currency of their fee bounds: a rule written before it
@@ -17,15 +15,7 @@ import (
 // trigger. The CHECK keeps the column to lower-case ISO codes.
 func TestRuleFeeCurrencyFromTheClientsDefault(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.EmptyDatabase(t)
-	fsys, err := fs.Sub(db.MigrationsFS, "migrations")
-	require.NoError(t, err)
-	_, err = migrations(t, url, fsys).UpTo(ctx, 24)
-	require.NoError(t, err)
-
-	conn, err := pgx.Connect(ctx, url)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
+	url, conn := migratedTo(t, 24)
 	// The previous release's statements (internal/store clients.go, rules.go before 00025).
 	previousRule := func(client string) {
 		t.Helper()

@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"context"
 	"io/fs"
 	"strings"
 	"testing"
@@ -26,6 +27,22 @@ func migrations(t *testing.T, url string, fsys fs.FS) *goose.Provider {
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
 	require.NoError(t, err)
 	return p
+}
+
+// migratedTo is a new database migrated up to version, as the release before the migration under
+// test left it, and a connection to it; db.Migrate then takes it the rest of the way.
+func migratedTo(t *testing.T, version int64) (url string, conn *pgx.Conn) {
+	t.Helper()
+	ctx := t.Context()
+	url = testenv.EmptyDatabase(t)
+	fsys, err := fs.Sub(db.MigrationsFS, "migrations")
+	require.NoError(t, err)
+	_, err = migrations(t, url, fsys).UpTo(ctx, version)
+	require.NoError(t, err)
+	conn, err = pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return url, conn
 }
 
 // Migrate allows out-of-order migrations ("a database that got a higher-numbered one

@@ -1,14 +1,12 @@
 package db_test
 
 import (
-	"io/fs"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/db"
-	"paysplit/testenv"
 )
 
 // Migration 00035 files a payment saved while it waited for its order, before SavePayment read
@@ -17,15 +15,7 @@ import (
 // waiter, stay as they are.
 func TestWaitingPaymentsFiledUnderTheirWaitersClient(t *testing.T) {
 	ctx := t.Context()
-	url := testenv.EmptyDatabase(t)
-	fsys, err := fs.Sub(db.MigrationsFS, "migrations")
-	require.NoError(t, err)
-	_, err = migrations(t, url, fsys).UpTo(ctx, 33)
-	require.NoError(t, err)
-
-	conn, err := pgx.Connect(ctx, url)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
+	url, conn := migratedTo(t, 33)
 	// The previous release's rows: a payment parked waiting for its order, one still waiting
 	// (two waiters, the later one another order), one split (its own client), one parked
 	// without any waiter (its metadata named no client).
