@@ -15,6 +15,7 @@ import (
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
+	"paysplit/internal/store"
 )
 
 // An agency accountant's month-end close of November walks these answers: the ledger's balances
@@ -135,4 +136,54 @@ func TestMonthEndBoundaryIsTheSameInEveryAnswer(t *testing.T) {
 			require.Equal(t, wantIDs, ids, "%s of %s", tt.name, client)
 		}
 	}
+}
+
+// TestMonthsReconciliationRunsCanBeRead: the accountant closing November wants each day's
+// reconciliation of November, for both providers: 60 runs. GET /api/v1/admin/reconciliation
+// listed the latest runs only, 20 by default and 100 at most, with no dates and nothing saying
+// more existed: once December's and January's runs (and any re-runs) were newer, November's could
+// not be read at all. It takes the reconciled days (from, to) and a provider, and pages.
+func TestMonthsReconciliationRunsCanBeRead(t *testing.T) {
+	a := newAPI(t, nil)
+	ctx := context.Background()
+	want := map[string]bool{}
+	for day := time.Date(2025, 10, 30, 0, 0, 0, 0, time.UTC); day.Before(time.Date(2026, 1, 21, 0, 0, 0, 0, time.UTC)); day = day.AddDate(0, 0, 1) {
+		for _, provider := range []string{"stripe", "paypal"} {
+			wf := uniqueID("reconcile-" + day.Format(time.DateOnly))
+			id, err := a.store.SaveReconciliation(ctx, store.ReconciliationRun{Provider: provider, WindowStart: day, WindowEnd: day.AddDate(0, 0, 1), WorkflowID: wf})
+			require.NoError(t, err)
+			if day.Month() == time.November {
+				want[fmt.Sprint(id)] = true
+			}
+		}
+	}
+	require.Len(t, want, 60)
+	for _, tt := range []struct {
+		name, query string
+		want        func(id string) bool
+	}{
+		{"November", "from=2025-11-01&to=2025-11-30&limit=7", func(id string) bool { return want[id] }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ids := a.pageIDs("/api/v1/admin/reconciliation?"+tt.query, adminKey, "runs", func(m map[string]any) string {
+				start, err := time.Parse(time.RFC3339, m["window_start"].(string))
+				require.NoError(t, err)
+				require.Equal(t, time.November, start.UTC().Month(), "run %v", m)
+				return fmt.Sprint(m["id"])
+			})
+			got := map[string]bool{}
+			for _, id := range ids {
+				require.False(t, got[id], "run %s listed twice", id)
+				got[id] = true
+			}
+			require.Equal(t, want, got)
+		})
+	}
+	// One provider's month, its days in order from the newest.
+	ids := a.pageIDs("/api/v1/admin/reconciliation?provider=paypal&from=2025-11-01&to=2025-11-30&limit=100", adminKey, "runs", func(m map[string]any) string {
+		require.Equal(t, "paypal", m["provider"])
+		return m["window_start"].(string)
+	})
+	require.Len(t, ids, 30)
+	require.True(t, sort.IsSorted(sort.Reverse(sort.StringSlice(ids))), "newest day first: %v", ids)
 }

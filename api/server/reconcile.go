@@ -10,10 +10,21 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
+	"paysplit/internal/store"
 	"paysplit/workflows/reconcile"
 )
 
-// listReconciliations shows the latest reconciliation runs and their drift.
+// reconCursor is the last run of a reconciliation page.
+type reconCursor struct {
+	ID int64 `json:"id"`
+}
+
+// complete: IDs start at 1, and 0 is the store's "no cursor".
+func (c reconCursor) complete() bool { return c.ID > 0 }
+
+// listReconciliations shows reconciliation runs and their drift, newest first, a page at a time:
+// by default the latest; ?from=&to= (dates, inclusive) the runs of those reconciled days, e.g. a
+// month's, and ?provider= one provider's.
 func (s *Server) listReconciliations(c echo.Context) error {
 	limit := 20
 	if v := c.QueryParam("limit"); v != "" {
@@ -23,11 +34,30 @@ func (s *Server) listReconciliations(c echo.Context) error {
 		}
 		limit = n
 	}
-	runs, err := s.deps.Store.ListReconciliations(c.Request().Context(), limit)
+	from, to, err := optionalDateRange(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"runs": nonNil(runs)})
+	if !to.IsZero() {
+		to = to.AddDate(0, 0, 1)
+	}
+	var cur reconCursor
+	if _, err := decodeCursor(c, &cur); err != nil {
+		return err
+	}
+	runs, err := s.deps.Store.ListReconciliations(c.Request().Context(), store.ReconciliationFilter{
+		Provider: c.QueryParam("provider"), From: from, To: to, BeforeID: cur.ID, Limit: limit + 1,
+	})
+	if err != nil {
+		return err
+	}
+	var next *string
+	if len(runs) > limit {
+		runs = runs[:limit]
+		n := encodeCursor(reconCursor{ID: runs[limit-1].ID})
+		next = &n
+	}
+	return c.JSON(http.StatusOK, map[string]any{"runs": nonNil(runs), "next_cursor": next})
 }
 
 // runReconciliation reconciles one day now. It waits briefly for the result and otherwise
