@@ -15,6 +15,7 @@ import (
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
+	"paysplit/internal/recon"
 	"paysplit/internal/store"
 )
 
@@ -41,6 +42,10 @@ func TestMonthEndAnswersCarryTheirCurrencysDigits(t *testing.T) {
 	rec := paidRecord(client, uniqueID("pi_digits"), time.Now().Add(-time.Hour), 12345, 0, payment.StatusPaid)
 	rec.Currency = "kwd"
 	require.NoError(t, a.store.SavePayment(ctx, rec))
+	_, err := a.store.SaveReconciliation(ctx, store.ReconciliationRun{Provider: "stripe", WindowStart: time.Date(2024, 11, 30, 0, 0, 0, 0, time.UTC),
+		WindowEnd: time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC), WorkflowID: uniqueID("reconcile-digits"), Checked: 1,
+		Drifts: []recon.Drift{{Key: recon.Key{Payment: rec.WorkflowID, PayeeID: "(captured)", Currency: "kwd"}, Kind: "amount_differs", LedgerAmount: 12345, ProviderAmount: 12340}}})
+	require.NoError(t, err)
 	asOf := url.QueryEscape(time.Now().Add(time.Minute).UTC().Format(time.RFC3339Nano))
 	for _, tt := range []struct {
 		name, path string
@@ -51,6 +56,7 @@ func TestMonthEndAnswersCarryTheirCurrencysDigits(t *testing.T) {
 		{"one account now", "/api/v1/admin/ledger/balances/" + url.PathEscape(acct), map[string]any{"kwd": 3.0, "jpy": 0.0, "usd": 2.0}},
 		{"one account as of", "/api/v1/admin/ledger/balances/" + url.PathEscape(acct) + "?as_of=" + asOf, map[string]any{"kwd": 3.0, "jpy": 0.0, "usd": 2.0}},
 		{"a payment", "/api/v1/admin/payments/" + rec.WorkflowID, map[string]any{"kwd": 3.0}},
+		{"reconciliation runs", "/api/v1/admin/reconciliation?from=2024-11-30&to=2024-11-30", map[string]any{"kwd": 3.0}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out := a.json(req{method: http.MethodGet, path: tt.path, key: adminKey})

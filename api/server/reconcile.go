@@ -10,6 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
+	"paysplit/internal/money"
+	"paysplit/internal/recon"
 	"paysplit/internal/store"
 	"paysplit/workflows/reconcile"
 )
@@ -57,7 +59,20 @@ func (s *Server) listReconciliations(c echo.Context) error {
 		n := encodeCursor(reconCursor{ID: runs[limit-1].ID})
 		next = &n
 	}
-	return c.JSON(http.StatusOK, map[string]any{"runs": nonNil(runs), "next_cursor": next})
+	var cs []money.Currency
+	for _, r := range runs {
+		cs = append(cs, driftCurrencies(r.Drifts)...)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"runs": nonNil(runs), "next_cursor": next, "exponents": exponents(cs)})
+}
+
+// driftCurrencies are the currencies of drifts, for the answer's exponents.
+func driftCurrencies(ds []recon.Drift) []money.Currency {
+	out := make([]money.Currency, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, money.Currency(d.Currency))
+	}
+	return out
 }
 
 // runReconciliation reconciles one day now. It waits briefly for the result and otherwise
@@ -107,10 +122,12 @@ func (s *Server) runReconciliation(c echo.Context) error {
 	// Each run as GET /api/v1/admin/reconciliation names its fields (the workflow's result has
 	// no JSON names of its own, and changing them would change what its histories recorded).
 	runs := make(map[string]any, len(out.Runs))
+	var cs []money.Currency
 	for provider, r := range out.Runs {
 		runs[provider] = map[string]any{"id": r.RunID, "checked": r.Checked, "drift_count": r.DriftCount, "drifts": nonNil(r.Drifts)}
+		cs = append(cs, driftCurrencies(r.Drifts)...)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"workflow_id": id, "day": out.Day, "runs": runs})
+	return c.JSON(http.StatusOK, map[string]any{"workflow_id": id, "day": out.Day, "runs": runs, "exponents": exponents(cs)})
 }
 
 // earliestReconcileDay is the first day a manual reconciliation can be asked for.
