@@ -240,15 +240,15 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 	return out, nil
 }
 
-// paypalUnknownCaptures searches the window's transactions (Transaction Search) and adds to the
-// provider side, as captured, each payment received for a client's order (its custom_id names the
+// paypalUnknownCaptures searches the window's transactions, and the look-back's (Transaction
+// Search), and adds to the provider side, as captured, each payment received for a client's order (its custom_id names the
 // client) that the platform has no payment for: its webhook never came. PayPal lists a
 // transaction up to three hours after it happened, so the latest of a window may be found only
-// by a later run; a run never reports one that is not there.
+// by a later run (the next day's, through its look-back); a run never reports one that is not there.
 func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64) error {
 	end := in.To.Add(-time.Second) // PayPal's end_date is inclusive
 	known := map[string]bool{}     // asked already (a search cut in halves lists the cut twice)
-	for start := in.From; start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
+	for start := in.From.Add(-UnknownCaptureLookback); start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
 		stop := start.Add(paypalsearch.MaxSpan)
 		if stop.After(end) {
 			stop = end
@@ -276,13 +276,24 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 	return nil
 }
 
-// stripeUnknownCaptures lists the window's PaymentIntents and adds to the provider side, as
-// captured, each succeeded one of a client's order (its metadata names the client) that the
+// UnknownCaptureLookback is how far before its day a run searches the provider's payments for
+// ones the platform never heard of. Providers list a payment by when it was made, and one can
+// become a payment days later: a Stripe bank debit's PaymentIntent succeeds days after it was
+// created (ACH about 4 business days, SEPA up to 14 days), a PayPal eCheck capture completes
+// days after it was made pending, and PayPal lists a transaction up to three hours late. The
+// run of the made day (at 02:00 the next) cannot count those yet, and the runs of the days they
+// completed searched only their own day: such a payment whose webhook never came was never
+// reported. With the look-back, every run reports each one still unknown that was made in the
+// 14 days before its day; reported again by the next runs until its payment exists.
+const UnknownCaptureLookback = 14 * 24 * time.Hour
+
+// stripeUnknownCaptures lists the window's PaymentIntents (and the look-back's) and adds to the
+// provider side, as captured, each succeeded one of a client's order (its metadata names the client) that the
 // platform has no payment for: its webhook never arrived, so nobody was paid from it. A payment
 // that exists but has no entries yet (waiting for its order, parked) is known, not drift.
 func (r *Reconciler) stripeUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64) error {
 	params := &stripe.PaymentIntentListParams{CreatedRange: &stripe.RangeQueryParams{
-		GreaterThanOrEqual: in.From.Unix(), LesserThan: in.To.Unix(),
+		GreaterThanOrEqual: in.From.Add(-UnknownCaptureLookback).Unix(), LesserThan: in.To.Unix(),
 	}}
 	params.Context = ctx
 	it := r.Stripe.PaymentIntents.List(params)

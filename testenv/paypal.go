@@ -471,6 +471,20 @@ func (p *PayPal) AddTransactions(ts ...PayPalTransaction) {
 	p.transactions = append(p.transactions, ts...)
 }
 
+// SetTransactionStatus changes a listed transaction's status, as PayPal does when a pending
+// payment completes (status S), and when it last changed.
+func (p *PayPal) SetTransactionStatus(id, status string, updated time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.transactions {
+		if p.transactions[i].ID == id {
+			p.transactions[i].Status, p.transactions[i].Updated = status, updated
+			return true
+		}
+	}
+	return false
+}
+
 // FailTransactions makes Transaction Search answer status until FailTransactions(0).
 func (p *PayPal) FailTransactions(status int) {
 	p.mu.Lock()

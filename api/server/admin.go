@@ -383,6 +383,7 @@ func (s *Server) getPayment(c echo.Context) error {
 	}
 	view := s.paymentView(r)
 	view["ledger_entries"] = nonNil(entries)
+	view["exponents"] = exponents([]money.Currency{r.Currency})
 	return c.JSON(http.StatusOK, view)
 }
 
@@ -612,7 +613,7 @@ func (s *Server) balances(c echo.Context) error {
 		}
 		if t.IsZero() {
 			// The ledger reads the zero time as "now": nothing was booked by then.
-			return c.JSON(http.StatusOK, map[string]any{"balances": []any{}})
+			return c.JSON(http.StatusOK, map[string]any{"balances": []any{}, "exponents": map[string]int{}})
 		}
 		asOf = t
 	}
@@ -620,7 +621,11 @@ func (s *Server) balances(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"balances": nonNil(b)})
+	cs := make([]money.Currency, 0, len(b))
+	for _, x := range b {
+		cs = append(cs, x.Currency)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"balances": nonNil(b), "exponents": exponents(cs)})
 }
 
 func actor(c echo.Context) string {

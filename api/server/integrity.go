@@ -81,7 +81,7 @@ func (s *Server) accountBalances(c echo.Context) error {
 		}
 		if asOf.IsZero() {
 			// The ledger reads the zero time as "now": nothing was booked by then.
-			return c.JSON(http.StatusOK, map[string]any{"account": account, "as_of": asOf, "balances": []any{}})
+			return c.JSON(http.StatusOK, map[string]any{"account": account, "as_of": asOf, "balances": []any{}, "exponents": map[string]int{}})
 		}
 	}
 	bs, err := s.deps.Ledger.AccountBalances(c.Request().Context(), account, asOf)
@@ -93,14 +93,16 @@ func (s *Server) accountBalances(c echo.Context) error {
 		Balance  int64          `json:"balance"`
 	}
 	out := make([]balance, 0, len(bs))
+	cs := make([]money.Currency, 0, len(bs))
 	for _, b := range bs {
 		out = append(out, balance{Currency: b.Currency, Balance: b.Balance})
+		cs = append(cs, b.Currency)
 	}
 	at := asOf
 	if at.IsZero() {
 		at = s.deps.Now()
 	}
-	return c.JSON(http.StatusOK, map[string]any{"account": account, "as_of": at.UTC(), "balances": out})
+	return c.JSON(http.StatusOK, map[string]any{"account": account, "as_of": at.UTC(), "balances": out, "exponents": exponents(cs)})
 }
 
 // monitorView is a monitor as the API shows it.

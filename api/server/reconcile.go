@@ -10,10 +10,23 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
+	"paysplit/internal/money"
+	"paysplit/internal/recon"
+	"paysplit/internal/store"
 	"paysplit/workflows/reconcile"
 )
 
-// listReconciliations shows the latest reconciliation runs and their drift.
+// reconCursor is the last run of a reconciliation page.
+type reconCursor struct {
+	ID int64 `json:"id"`
+}
+
+// complete: IDs start at 1, and 0 is the store's "no cursor".
+func (c reconCursor) complete() bool { return c.ID > 0 }
+
+// listReconciliations shows reconciliation runs and their drift, newest first, a page at a time:
+// by default the latest; ?from=&to= (dates, inclusive) the runs of those reconciled days, e.g. a
+// month's, and ?provider= one provider's.
 func (s *Server) listReconciliations(c echo.Context) error {
 	limit := 20
 	if v := c.QueryParam("limit"); v != "" {
@@ -23,11 +36,43 @@ func (s *Server) listReconciliations(c echo.Context) error {
 		}
 		limit = n
 	}
-	runs, err := s.deps.Store.ListReconciliations(c.Request().Context(), limit)
+	from, to, err := optionalDateRange(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"runs": nonNil(runs)})
+	if !to.IsZero() {
+		to = to.AddDate(0, 0, 1)
+	}
+	var cur reconCursor
+	if _, err := decodeCursor(c, &cur); err != nil {
+		return err
+	}
+	runs, err := s.deps.Store.ListReconciliations(c.Request().Context(), store.ReconciliationFilter{
+		Provider: c.QueryParam("provider"), From: from, To: to, BeforeID: cur.ID, Limit: limit + 1,
+	})
+	if err != nil {
+		return err
+	}
+	var next *string
+	if len(runs) > limit {
+		runs = runs[:limit]
+		n := encodeCursor(reconCursor{ID: runs[limit-1].ID})
+		next = &n
+	}
+	var cs []money.Currency
+	for _, r := range runs {
+		cs = append(cs, driftCurrencies(r.Drifts)...)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"runs": nonNil(runs), "next_cursor": next, "exponents": exponents(cs)})
+}
+
+// driftCurrencies are the currencies of drifts, for the answer's exponents.
+func driftCurrencies(ds []recon.Drift) []money.Currency {
+	out := make([]money.Currency, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, money.Currency(d.Currency))
+	}
+	return out
 }
 
 // runReconciliation reconciles one day now. It waits briefly for the result and otherwise
@@ -77,10 +122,12 @@ func (s *Server) runReconciliation(c echo.Context) error {
 	// Each run as GET /api/v1/admin/reconciliation names its fields (the workflow's result has
 	// no JSON names of its own, and changing them would change what its histories recorded).
 	runs := make(map[string]any, len(out.Runs))
+	var cs []money.Currency
 	for provider, r := range out.Runs {
 		runs[provider] = map[string]any{"id": r.RunID, "checked": r.Checked, "drift_count": r.DriftCount, "drifts": nonNil(r.Drifts)}
+		cs = append(cs, driftCurrencies(r.Drifts)...)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"workflow_id": id, "day": out.Day, "runs": runs})
+	return c.JSON(http.StatusOK, map[string]any{"workflow_id": id, "day": out.Day, "runs": runs, "exponents": exponents(cs)})
 }
 
 // earliestReconcileDay is the first day a manual reconciliation can be asked for.

@@ -359,6 +359,9 @@ func (l *Ledger) AccountBalances(ctx context.Context, account string, asOf time.
 	if asOf.IsZero() {
 		q, args = `SELECT currency, balance::bigint FROM ledger_balances WHERE account = $1 ORDER BY currency`, args[:1]
 	}
+	if err := l.awaitAppendsBefore(ctx, asOf); err != nil {
+		return nil, fmt.Errorf("ledger: balances of %q: %w", account, err)
+	}
 	rows, err := l.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances of %q: %w", account, err)

@@ -1,5 +1,22 @@
 package ledger
 
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
 // ContentHash lets the external tests write legacy rows (before the chain existed) the way
 // Post wrote them, without widening the production API.
 var ContentHash = contentHash
+
+// AppendInTx appends e inside tx exactly as Post's statement does, so a test can hold an append
+// between the time the chain gave it and its commit.
+func AppendInTx(ctx context.Context, tx pgx.Tx, e Entry) (Entry, error) {
+	n, err := normalize(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	err = tx.QueryRow(ctx, postSQL, postArgs(n, contentHash(n))...).Scan(&n.ID, &n.CreatedAt, &n.PrevHash, &n.Hash)
+	return n, err
+}

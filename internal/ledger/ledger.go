@@ -236,6 +236,9 @@ func (l *Ledger) Balance(ctx context.Context, account string, cur money.Currency
 	if asOf.IsZero() {
 		q, args = `SELECT coalesce((SELECT balance FROM ledger_balances WHERE account = $1 AND currency = $2), 0)::bigint`, args[:2]
 	}
+	if err := l.awaitAppendsBefore(ctx, asOf); err != nil {
+		return 0, fmt.Errorf("ledger: balance of %q in %s: %w", account, c, err)
+	}
 	var bal int64
 	if err := l.pool.QueryRow(ctx, q, args...).Scan(&bal); err != nil {
 		return 0, fmt.Errorf("ledger: balance of %q in %s: %w", account, c, err)
@@ -258,6 +261,9 @@ func (l *Ledger) Balances(ctx context.Context, asOf time.Time) ([]AccountBalance
 	if asOf.IsZero() {
 		q, args = `SELECT account, currency, balance::bigint FROM ledger_balances ORDER BY account, currency`, nil
 	}
+	if err := l.awaitAppendsBefore(ctx, asOf); err != nil {
+		return nil, fmt.Errorf("ledger: balances: %w", err)
+	}
 	rows, err := l.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: balances: %w", err)
@@ -273,6 +279,24 @@ func (l *Ledger) Balances(ctx context.Context, asOf time.Time) ([]AccountBalance
 		return nil, fmt.Errorf("ledger: balances: %w", err)
 	}
 	return out, nil
+}
+
+// awaitAppendsBefore waits, for a balance as of a time (not now), until the appends in flight
+// have committed. An entry takes its created_at under the chain lock and is seen once its
+// transaction commits, which holds the lock until then: a sum as of a time in between would leave
+// it out, and the same question asked later would count it, though an answer for a past time
+// must never change (a month's close read just after midnight). Taking the head row's lock after
+// them (FOR KEY SHARE conflicts with the append's FOR UPDATE, and is released with the statement)
+// means the sum that follows, a new statement with a new snapshot, sees every entry whose time
+// is before the wait ended; entries appended later take a later time.
+func (l *Ledger) awaitAppendsBefore(ctx context.Context, asOf time.Time) error {
+	if asOf.IsZero() {
+		return nil // now: ledger_balances, kept by the appending transactions themselves
+	}
+	if _, err := l.pool.Exec(ctx, `SELECT 1 FROM ledger_chain_head WHERE ledger = 'main' FOR KEY SHARE`); err != nil {
+		return fmt.Errorf("waiting for the appends in flight: %w", err)
+	}
+	return nil
 }
 
 // EntriesByReference returns the entries posted under ref (e.g. everything a

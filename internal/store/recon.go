@@ -126,13 +126,28 @@ func (s *Store) SaveReconciliation(ctx context.Context, r ReconciliationRun) (in
 	return id, nil
 }
 
-// ListReconciliations returns the latest runs with their drift, newest first.
-func (s *Store) ListReconciliations(ctx context.Context, limit int) ([]ReconciliationRun, error) {
-	if limit <= 0 || limit > 100 {
+// ReconciliationFilter narrows ListReconciliations; zero fields match everything. From and To
+// bound the reconciled day (the run's window_start): From <= day < To. BeforeID pages backwards:
+// only runs with a smaller ID.
+type ReconciliationFilter struct {
+	Provider string
+	From, To time.Time
+	BeforeID int64
+	Limit    int
+}
+
+// ListReconciliations returns the runs f selects with their drift, newest first (by ID: a day
+// reconciled again comes before the days after it).
+func (s *Store) ListReconciliations(ctx context.Context, f ReconciliationFilter) ([]ReconciliationRun, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > MaxPageSize {
 		limit = 20
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, provider, window_start, window_end, workflow_id, checked, drift_count, created_at
-		FROM reconciliation_runs ORDER BY id DESC LIMIT $1`, limit)
+		FROM reconciliation_runs
+		WHERE ($1 = '' OR provider = $1) AND ($2::timestamptz IS NULL OR window_start >= $2)
+			AND ($3::timestamptz IS NULL OR window_start < $3) AND ($4::bigint = 0 OR id < $4)
+		ORDER BY id DESC LIMIT $5`, f.Provider, nullTime(f.From), nullTime(f.To), f.BeforeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list reconciliations: %w", err)
 	}
