@@ -247,7 +247,7 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 // by a later run (the next day's, through its look-back); a run never reports one that is not there.
 func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64) error {
 	end := in.To.Add(-time.Second) // PayPal's end_date is inclusive
-	known := map[string]bool{}     // asked already (a search cut in halves lists the cut twice)
+	listed := r.listedCaptures(recs, provider)
 	for start := in.From.Add(-UnknownCaptureLookback); start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
 		stop := start.Add(paypalsearch.MaxSpan)
 		if stop.After(end) {
@@ -259,21 +259,18 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 				return nil
 			}
 			wf := payment.WorkflowID(ProviderPayPal, t.TransactionID)
-			if known[wf] {
-				return nil
-			}
 			amount, cur, err := paypalsearch.Amount(t)
 			if err != nil { // not ours to judge if it cannot be read; the rest of the day still is
 				slog.Warn("reconcile: a PayPal transaction's amount is unreadable", "transaction", t.TransactionID, "error", err)
 				return nil
 			}
-			return r.addIfUnknown(ctx, wf, recs, known, provider, cur, amount)
+			return listed.add(ctx, wf, cur, amount)
 		})
 		if err != nil {
 			return unsearched(ProviderPayPal, classifyPayPal("search transactions", err))
 		}
 	}
-	return nil
+	return listed.flush(ctx)
 }
 
 // UnknownCaptureLookback is how far before its day a run searches the provider's payments for
@@ -297,6 +294,7 @@ func (r *Reconciler) stripeUnknownCaptures(ctx context.Context, in ReconcileInpu
 	}}
 	params.Context = ctx
 	it := r.Stripe.PaymentIntents.List(params)
+	listed := r.listedCaptures(recs, provider)
 	for it.Next() {
 		pi := it.PaymentIntent()
 		activity.RecordHeartbeat(ctx, pi.ID)
@@ -304,35 +302,74 @@ func (r *Reconciler) stripeUnknownCaptures(ctx context.Context, in ReconcileInpu
 			continue
 		}
 		wf := payment.WorkflowID(ProviderStripe, pi.ID)
-		if err := r.addIfUnknown(ctx, wf, recs, nil, provider, money.Currency(pi.Currency), stripeAmount(pi.AmountReceived, pi.Currency)); err != nil {
+		if err := listed.add(ctx, wf, money.Currency(pi.Currency), stripeAmount(pi.AmountReceived, pi.Currency)); err != nil {
 			return err
 		}
 	}
 	if err := it.Err(); err != nil {
 		return unsearched(ProviderStripe, classifyStripe("list payment intents", err))
 	}
-	return nil
+	return listed.flush(ctx)
 }
 
-// addIfUnknown adds a capture the provider listed to the provider side, as captured, when the
-// platform has no payment for it at all. A payment read for the run (recs) or stored without
-// entries yet (waiting for its order, parked) is known, not drift; asked, it is noted in known
-// when known is not nil.
-func (r *Reconciler) addIfUnknown(ctx context.Context, wf string, recs map[string]payment.Record, known map[string]bool,
-	provider map[recon.Key]int64, cur money.Currency, amount int64) error {
-	if _, read := recs[wf]; read {
+// capturesAsked is how many listed captures the store is asked about at once.
+const capturesAsked = 500
+
+// listedCaptures gathers the captures a provider lists and adds to the provider side, as
+// captured, those the platform has no payment for at all. A payment read for the run (recs) or
+// stored without entries yet (waiting for its order, parked) is known, not drift. The store is
+// asked a batch at a time: with the look-back a run lists two weeks of payments, nearly all
+// known, and a read each was thousands of round trips a run.
+type listedCaptures struct {
+	store    *store.Store
+	recs     map[string]payment.Record
+	provider map[recon.Key]int64
+	seen     map[string]bool // listed already (a PayPal search cut in halves lists the cut twice)
+	batch    []listedCapture
+}
+
+type listedCapture struct {
+	workflowID string
+	currency   money.Currency
+	amount     int64
+}
+
+func (r *Reconciler) listedCaptures(recs map[string]payment.Record, provider map[recon.Key]int64) *listedCaptures {
+	return &listedCaptures{store: r.Store, recs: recs, provider: provider, seen: map[string]bool{}}
+}
+
+// add takes a capture the provider listed; flush must follow the last.
+func (l *listedCaptures) add(ctx context.Context, wf string, cur money.Currency, amount int64) error {
+	if _, read := l.recs[wf]; read || l.seen[wf] {
 		return nil
 	}
-	switch _, err := r.Store.GetPayment(ctx, wf); {
-	case err == nil:
-		if known != nil {
-			known[wf] = true
-		}
+	l.seen[wf] = true
+	l.batch = append(l.batch, listedCapture{wf, cur, amount})
+	if len(l.batch) < capturesAsked {
 		return nil
-	case !errors.Is(err, store.ErrNotFound):
+	}
+	return l.flush(ctx)
+}
+
+// flush asks the store about the captures gathered since the last flush.
+func (l *listedCaptures) flush(ctx context.Context) error {
+	if len(l.batch) == 0 {
+		return nil
+	}
+	ids := make([]string, len(l.batch))
+	for i, c := range l.batch {
+		ids[i] = c.workflowID
+	}
+	missing, err := l.store.PaymentsMissing(ctx, ids)
+	if err != nil {
 		return err
 	}
-	provider[recon.Key{Payment: wf, PayeeID: recon.Captured, Currency: string(cur)}] = amount
+	for _, c := range l.batch {
+		if missing[c.workflowID] {
+			l.provider[recon.Key{Payment: c.workflowID, PayeeID: recon.Captured, Currency: string(c.currency)}] = c.amount
+		}
+	}
+	l.batch = l.batch[:0]
 	return nil
 }
 

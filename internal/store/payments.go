@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"paysplit/internal/payment"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SavePayment writes the workflow's current view of a payment. The workflow is the only writer
@@ -101,6 +103,26 @@ const listPaymentsSQL = `SELECT state, ` + paymentAt + `, workflow_id, client_id
 			AND ($8::timestamptz IS NULL OR ` + paymentAt + ` < $8)
 			AND ($9::timestamptz IS NULL OR (` + paymentAt + `, workflow_id) < ($9, $10::text))
 		ORDER BY ` + paymentAt + ` DESC, workflow_id DESC LIMIT $5`
+
+// PaymentsMissing returns which of the workflow IDs have no stored payment, in one query:
+// reconciliation asks it of the thousands of captures a provider lists for two weeks, nearly
+// all of them known.
+func (s *Store) PaymentsMissing(ctx context.Context, workflowIDs []string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM unnest($1::text[]) id
+		WHERE NOT EXISTS (SELECT FROM payments p WHERE p.workflow_id = id)`, workflowIDs)
+	if err != nil {
+		return nil, fmt.Errorf("payments missing among %d: %w", len(workflowIDs), err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("payments missing among %d: %w", len(workflowIDs), err)
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
 
 // GetPaymentView reads a payment as the admin API shows it: GetPayment's state, with the client
 // and order its row is filed under when the state has no order yet (a payment waiting for it,

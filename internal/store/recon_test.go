@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
 	"paysplit/internal/recon"
 	"paysplit/internal/store"
 	"paysplit/testenv"
@@ -60,4 +61,27 @@ func TestLedgerSideOfReconciliation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[recon.Key]int64{key(recon.ProcessingFee): 349, key(recon.Captured): 11000, key(recon.Refunded): 1100 + 2000 - 1100 + 500}, amounts,
 		"the charge's fee, not the dispute's; the capture and what went back to the buyer, not what came back from the vendor nor the dispute's loss")
+}
+
+// Reconciliation asks which of the captures a provider lists have no payment, a batch at a time:
+// exactly those never saved, whatever their status or client, each once however often listed.
+func TestPaymentsMissing(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	ctx := context.Background()
+	s := store.New(pool)
+	for _, r := range []payment.Record{
+		{WorkflowID: "payment-stripe-pi_known_paid", Provider: "stripe", PaymentID: "pi_known_paid", Status: payment.StatusPaid,
+			Order: payment.Order{ClientID: "c-missing", OrderID: "o-1"}, Currency: "usd", Gross: 100},
+		{WorkflowID: "payment-stripe-pi_known_waiting", Provider: "stripe", PaymentID: "pi_known_waiting", Status: payment.StatusAwaitingMetadata},
+	} {
+		require.NoError(t, s.SavePayment(ctx, r))
+	}
+	got, err := s.PaymentsMissing(ctx, []string{"payment-stripe-pi_known_paid", "payment-stripe-pi_never", "payment-stripe-pi_known_waiting",
+		"payment-paypal-CAPNEVER", "payment-stripe-pi_never"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]bool{"payment-stripe-pi_never": true, "payment-paypal-CAPNEVER": true}, got)
+
+	got, err = s.PaymentsMissing(ctx, nil)
+	require.NoError(t, err)
+	require.Empty(t, got)
 }
