@@ -192,4 +192,9 @@ func TestMonthsReconciliationRunsCanBeRead(t *testing.T) {
 	})
 	require.Len(t, ids, 30)
 	require.True(t, sort.IsSorted(sort.Reverse(sort.StringSlice(ids))), "newest day first: %v", ids)
+
+	// A provider that is none of ours is named, not answered with an empty list.
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/reconciliation?provider=PayPal", key: adminKey})
+	require.Equal(t, http.StatusBadRequest, code, body)
+	require.Contains(t, fmt.Sprint(body), `provider "PayPal" must be one of stripe, paypal`)
 }

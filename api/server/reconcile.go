@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
 
+	"paysplit/activities"
 	"paysplit/internal/money"
 	"paysplit/internal/recon"
 	"paysplit/internal/store"
@@ -46,6 +47,12 @@ func (s *Server) listReconciliations(c echo.Context) error {
 	var cur reconCursor
 	if _, err := decodeCursor(c, &cur); err != nil {
 		return err
+	}
+	// An unknown provider answers 400, not an empty list that reads as "no runs".
+	switch provider := c.QueryParam("provider"); provider {
+	case "", activities.ProviderStripe, activities.ProviderPayPal:
+	default:
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("provider %q must be one of %s, %s", provider, activities.ProviderStripe, activities.ProviderPayPal))
 	}
 	runs, err := s.deps.Store.ListReconciliations(c.Request().Context(), store.ReconciliationFilter{
 		Provider: c.QueryParam("provider"), From: from, To: to, BeforeID: cur.ID, Limit: limit + 1,
