@@ -203,8 +203,18 @@ func (s *Server) deleteMonitor(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// alertCursor is the last alert of a page.
+type alertCursor struct {
+	FiredAt time.Time `json:"fired_at"`
+	ID      int64     `json:"id"`
+}
+
+// complete: IDs start at 1, and every alert has fired.
+func (c alertCursor) complete() bool { return c.ID > 0 && !c.FiredAt.IsZero() }
+
+// listAlerts lists alerts, newest first, a page at a time; ?from=&to= bound when they fired.
 func (s *Server) listAlerts(c echo.Context) error {
-	f := monitor.AlertFilter{State: monitor.AlertState(c.QueryParam("state"))}
+	f := monitor.AlertFilter{State: monitor.AlertState(c.QueryParam("state")), Limit: 100}
 	if v := c.QueryParam("monitor_id"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
@@ -214,16 +224,34 @@ func (s *Server) listAlerts(c echo.Context) error {
 	}
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			return errorf(http.StatusBadRequest, "invalid_request", "limit must be between 1 and 500")
+		if err != nil || n < 1 || n > monitor.MaxAlertsPage-1 {
+			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be between 1 and %d", monitor.MaxAlertsPage-1))
 		}
 		f.Limit = n
 	}
+	var err error
+	if f.From, f.To, err = instantRange(c); err != nil {
+		return err
+	}
+	var cur alertCursor
+	if ok, err := decodeCursor(c, &cur); err != nil {
+		return err
+	} else if ok {
+		f.After = &monitor.AlertCursor{FiredAt: cur.FiredAt, ID: cur.ID}
+	}
+	limit := f.Limit
+	f.Limit++
 	as, err := s.monitors().Alerts(c.Request().Context(), f)
 	if err != nil {
 		return integrityError(err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"alerts": nonNil(as)})
+	var next *string
+	if len(as) > limit {
+		as = as[:limit]
+		n := encodeCursor(alertCursor{FiredAt: as[limit-1].FiredAt, ID: as[limit-1].ID})
+		next = &n
+	}
+	return c.JSON(http.StatusOK, map[string]any{"alerts": nonNil(as), "next_cursor": next})
 }
 
 func monitorTarget(id int64) string { return "monitor:" + strconv.FormatInt(id, 10) }

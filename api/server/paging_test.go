@@ -2,14 +2,18 @@ package server_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"paysplit/internal/ledger"
+	"paysplit/internal/monitor"
 	"paysplit/internal/payment"
 )
 
@@ -98,6 +102,8 @@ func TestPagingCursorsRefused(t *testing.T) {
 		{"payouts: null", "/api/v1/payouts?cursor=" + cur(`null`), clientKey},
 		{"reports: empty object", "/api/v1/reports?cursor=" + cur(`{}`), clientKey},
 		{"reports: an array", "/api/v1/reports?cursor=" + cur(`[]`), clientKey},
+		{"alerts: an audit cursor", "/api/v1/admin/alerts?cursor=" + cur(`{"id":3}`), adminKey},
+		{"alerts: no ID", "/api/v1/admin/alerts?cursor=" + cur(`{"fired_at":"2026-06-10T12:00:00Z"}`), adminKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,5 +153,50 @@ func TestPayoutsPagesThroughEqualCaptureTimes(t *testing.T) {
 	for limit := 1; limit <= len(want)+1; limit++ {
 		got := a.pageIDs("/api/v1/payouts?from=2026-06-10&to=2026-06-10&limit="+strconv.Itoa(limit), key, "payouts", leg)
 		require.Equal(t, want, got, "limit %d", limit)
+	}
+}
+
+// TestMonthsAlertsCanBeRead: the alerts list gave the newest 100 (500 at most) with nothing saying
+// more existed, and no dates: a month's incidents could not be read once newer ones came. It
+// takes when they fired (from, to) and pages with next_cursor, each alert once, newest first.
+func TestMonthsAlertsCanBeRead(t *testing.T) {
+	a := newAPI(t, nil)
+	code, body := a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey, body: map[string]any{
+		"name": uniqueID("month-alerts"), "kind": "held_leg_age", "days": 1}})
+	require.Equal(t, http.StatusCreated, code, body)
+	id := int64(body["id"].(float64))
+	ms := monitor.NewStore(a.pool, ledger.New(a.pool))
+	november := map[string]bool{}
+	// An incident a day from late October to mid December, each resolved within the hour; two
+	// on November's first day fire in the same microsecond.
+	for day := time.Date(2025, 10, 25, 9, 0, 0, 0, time.UTC); day.Before(time.Date(2025, 12, 15, 0, 0, 0, 0, time.UTC)); day = day.AddDate(0, 0, 1) {
+		times := []time.Time{day}
+		if day.Month() == time.November && day.Day() == 1 {
+			times = append(times, day)
+		}
+		for _, at := range times {
+			fired, err := ms.Apply(t.Context(), id, monitor.Result{Status: monitor.StatusFiring, Summary: "held"}, at)
+			require.NoError(t, err)
+			_, err = ms.Apply(t.Context(), id, monitor.Result{Status: monitor.StatusOK, Summary: "released"}, at.Add(time.Hour))
+			require.NoError(t, err)
+			if at.Month() == time.November {
+				november[fmt.Sprint(fired.AlertID)] = true
+			}
+		}
+	}
+	require.Len(t, november, 31)
+	for _, query := range []string{"from=2025-11-01&to=2025-11-30", "from=2025-11-01T00:00:00Z&to=2025-12-01T00:00:00Z"} {
+		var firedAt []string
+		ids := a.pageIDs(fmt.Sprintf("/api/v1/admin/alerts?monitor_id=%d&limit=4&%s", id, query), adminKey, "alerts", func(m map[string]any) string {
+			firedAt = append(firedAt, m["fired_at"].(string))
+			return fmt.Sprint(m["id"])
+		})
+		got := map[string]bool{}
+		for _, id := range ids {
+			require.False(t, got[id], "alert %s listed twice (%s)", id, query)
+			got[id] = true
+		}
+		require.Equal(t, november, got, query)
+		require.True(t, sort.IsSorted(sort.Reverse(sort.StringSlice(firedAt))), "newest first: %v", firedAt)
 	}
 }

@@ -38,25 +38,47 @@ type Alert struct {
 type AlertFilter struct {
 	State     AlertState
 	MonitorID int64
-	Limit     int
+	// From and To bound the time an alert fired: From <= fired_at < To.
+	From, To time.Time
+	// After continues a listing after this alert (the last of the previous page).
+	After *AlertCursor
+	Limit int
 }
+
+// AlertCursor is an alert's place in the listing's order.
+type AlertCursor struct {
+	FiredAt time.Time
+	ID      int64
+}
+
+// MaxAlertsPage bounds a page of Alerts (one more row than an API page, to know whether
+// another follows).
+const MaxAlertsPage = 501
 
 // Alerts lists incidents, newest first.
 func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	if f.State != "" && f.State != AlertFiring && f.State != AlertResolved {
 		return nil, fmt.Errorf("%w: state %q must be firing or resolved", ErrInvalid, f.State)
 	}
-	if f.Limit <= 0 || f.Limit > 500 {
+	if f.Limit <= 0 || f.Limit > MaxAlertsPage {
 		f.Limit = 100
 	}
+	var afterAt *time.Time
+	var afterID int64
+	if f.After != nil {
+		afterAt, afterID = &f.After.FiredAt, f.After.ID
+	}
 	// $2 = 0 alone would type the monitor ID int4 (the literal's type): monitors.id is a bigserial.
+	// The order is alerts_recent's, so a page after a cursor is one index range.
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.id, a.monitor_id, m.name, m.kind, a.state, a.summary, a.value, a.subjects,
 		       a.fired_at, a.resolved_at, a.updated_at
 		FROM alerts a JOIN monitors m ON m.id = a.monitor_id
 		WHERE ($1 = '' OR a.state = $1) AND ($2::bigint = 0 OR a.monitor_id = $2)
+			AND ($4::timestamptz IS NULL OR a.fired_at >= $4) AND ($5::timestamptz IS NULL OR a.fired_at < $5)
+			AND ($6::timestamptz IS NULL OR (a.fired_at, a.id) < ($6, $7::bigint))
 		ORDER BY a.fired_at DESC, a.id DESC
-		LIMIT $3`, string(f.State), f.MonitorID, f.Limit)
+		LIMIT $3`, string(f.State), f.MonitorID, f.Limit, nullTime(f.From), nullTime(f.To), afterAt, afterID)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: list alerts: %w", err)
 	}
@@ -198,4 +220,12 @@ func (s *Store) Finish(ctx context.Context, id int64, delivered bool, lastErr st
 		return fmt.Errorf("monitor: finish notification %d: %w", id, err)
 	}
 	return nil
+}
+
+// nullTime is NULL for the zero time (an open end).
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
