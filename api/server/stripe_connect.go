@@ -76,10 +76,10 @@ func (s *Server) stripeConnectWebhook(c echo.Context) error {
 		return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the held payments could not be read; retry later")
 	}
 	released, skipped, unavailable := s.releaseHeld(c, evt.ID, typ, account, held)
-	if unavailable {
+	if unavailable != nil {
 		// Stripe delivers the event again; what was released now is not released twice.
 		s.count(providerStripeConnect, typ, "unavailable")
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		return unavailable
 	}
 	outcome := "released"
 	if len(released) == 0 {
@@ -148,15 +148,24 @@ var errReleasedBefore = errors.New("released before")
 // twice, and another event about the account sends no other release while the run has not taken
 // the first; once the run saved the payment again (held again: the account still cannot
 // receive, or the leg is held for another reason) a later event releases it again. unavailable
-// says Temporal did not take a release.
-func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held []store.HeldPayment) (released []string, skipped []skippedRelease, unavailable bool) {
+// is the 503 to answer when a release was not sent (Temporal did not take it, or Postgres could
+// not record it); the payments after it are left to Stripe's next
+// delivery, so the answer does not wait for Temporal's deadline once per payment.
+func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held []store.HeldPayment) (released []string, skipped []skippedRelease, unavailable error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, connectReleases)
 	released, skipped = []string{}, []skippedRelease{}
 	for _, h := range held {
-		wg.Add(1)
 		slots <- struct{}{}
+		mu.Lock()
+		stop := unavailable != nil // Stripe delivers the event again: the rest wait for that
+		mu.Unlock()
+		if stop {
+			<-slots
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
 			err := s.releaseOne(c, eventID, typ, account, h)
@@ -171,9 +180,12 @@ func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held 
 			case errors.As(err, &ae) && ae.status == http.StatusConflict:
 				skipped = append(skipped, skippedRelease{h.Record.WorkflowID, ae.Code})
 			default:
-				unavailable = true
 				s.deps.Logger.Error("connect event: release not sent", "event_id", eventID, "type", typ, "account", account,
 					"workflow_id", h.Record.WorkflowID, "error", err)
+				if !errors.As(err, &ae) { // Postgres: the transaction of the release and its audit entry
+					err = errorf(http.StatusServiceUnavailable, "storage_unavailable", "the release could not be recorded; retry later")
+				}
+				unavailable = cmp.Or(unavailable, err)
 			}
 		}()
 	}

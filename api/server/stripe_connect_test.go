@@ -380,3 +380,43 @@ func TestConnectWebhookRejectsBadInput(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, out)
 	require.Equal(t, "invalid_signature", out["error"].(map[string]any)["code"], out)
 }
+
+// TestConnectEventWhileTemporalIsAway: a Connect event whose releases Temporal does not take is
+// answered 503, with no audit entry (nothing was released), so Stripe delivers it again; its
+// retry, Temporal back, releases each held payment, paid once.
+func TestConnectEventWhileTemporalIsAway(t *testing.T) {
+	st := stackpkg.New(t, stackpkg.Options{Settings: payment.Settings{SettleWindow: 0}, CuttableTemporal: true})
+	s := &stack{Stack: st, t: t, api: st.API, tc: st.Temporal, ledger: st.Ledger, stripe: st.Stripe, paypal: st.PayPal}
+	accounts := newConnectedAccounts(s)
+	account := uniqueAccount("away")
+	accounts.set(account, "inactive")
+	ids := s.heldAt("connaway", account, "pi_connaway1", "pi_connaway2")
+	slices.Sort(ids)
+	accounts.set(account, "active")
+
+	st.TemporalLine.Cut()
+	ev := stripeevent.CapabilityUpdated{EventID: "evt_connaway", Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body()
+	code, out := s.connect(ev)
+	require.Equal(t, http.StatusServiceUnavailable, code, "Stripe must deliver again: %v", out)
+	require.Equal(t, "temporal_unavailable", out["error"].(map[string]any)["code"], out)
+	for _, id := range ids {
+		require.Empty(t, s.releases(id, "stripe:capability.updated"), "a release Temporal did not take is not audited")
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		require.NoError(t, err)
+		require.Equal(t, ipayment.StatusHeld, rec.Status)
+	}
+
+	st.TemporalLine.Restore()
+	code, out = s.connect(ev)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, ids, strs(out["released"]), out)
+	for _, id := range ids {
+		s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+		require.Len(t, s.releases(id, "stripe:capability.updated"), 1)
+	}
+	sent := s.transfersTo(account)
+	require.Len(t, sent, len(ids))
+	for _, id := range ids {
+		require.Equal(t, []int64{9545}, sent[id], id)
+	}
+}
