@@ -62,8 +62,9 @@ func (s *Server) stripeConnectWebhook(c echo.Context) error {
 		s.count(providerStripeConnect, typ, "ignored")
 		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
 	}
-	if err == nil && evt.ID == "" {
-		err = errors.New("the event has no id")
+	if err == nil && !providerIDPattern.MatchString(evt.ID) {
+		// It is recorded in the audit log, which would refuse some text (a NUL character).
+		err = fmt.Errorf("event id %.80q is not a Stripe event ID", evt.ID)
 	}
 	if err != nil {
 		s.count(providerStripeConnect, typ, "invalid")

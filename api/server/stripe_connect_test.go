@@ -361,6 +361,8 @@ func TestConnectWebhookRejectsBadInput(t *testing.T) {
 		{"signed, not JSON", signed([]byte(`{"id":`)), 400, "invalid_event"},
 		{"two accounts", signed([]byte(`{"id":"evt_two","object":"event","account":"acct_one1","api_version":"2023-10-16","created":1,"type":"capability.updated",` +
 			`"data":{"object":{"id":"transfers","object":"capability","account":"acct_two2","status":"active"}}}`)), 400, "invalid_event"},
+		{"event ID not Stripe's", signed([]byte(`{"id":"evt_\u0000","object":"event","account":"acct_one1","api_version":"2023-10-16","created":1,"type":"capability.updated",` +
+			`"data":{"object":{"id":"transfers","object":"capability","account":"acct_one1","status":"active"}}}`)), 400, "invalid_event"},
 		{"no account", signed([]byte(`{"id":"evt_none","object":"event","api_version":"2023-10-16","created":1,"type":"account.updated",` +
 			`"data":{"object":{"object":"account","capabilities":{"transfers":"active"}}}}`)), 400, "invalid_event"},
 	}
