@@ -61,6 +61,12 @@ func uniqueAccount(prefix string) string {
 	return fmt.Sprintf("acct_%s%d", prefix, time.Now().UnixNano())
 }
 
+// uniqueName is a client (and so payment and event) name of this run alone: the test binary's
+// Temporal and database outlive a run (-count).
+func uniqueName(prefix string) string {
+	return fmt.Sprintf("%sr%d", prefix, time.Now().UnixNano()%1e9)
+}
+
 // connect delivers a Connect event signed with the Connect endpoint's secret.
 func (s *stack) connect(body []byte) (int, map[string]any) {
 	s.t.Helper()
@@ -161,7 +167,7 @@ func TestConnectEventReleasesHeldPayouts(t *testing.T) {
 			account, elsewhere := uniqueAccount("onb"), uniqueAccount("other")
 			accounts.set(account, "inactive")
 			accounts.set(elsewhere, "pending")
-			client := fmt.Sprintf("connrel%d", i)
+			client := uniqueName(fmt.Sprintf("connrel%d", i))
 			ids := s.heldAt(client, account, "pi_"+client+"a", "pi_"+client+"b")
 			other := s.heldAt(client+"x", elsewhere, "pi_"+client+"x")[0]
 			slices.Sort(ids)
@@ -292,7 +298,7 @@ func TestConnectReleaseThatCannotPayIsHeldAgain(t *testing.T) {
 			s := newStack(t, payment.Settings{SettleWindow: 0})
 			accounts := newConnectedAccounts(s)
 			account := uniqueAccount("again")
-			client := fmt.Sprintf("connagain%d", i)
+			client := uniqueName(fmt.Sprintf("connagain%d", i))
 			id := tt.hold(s, accounts, client, account)
 			held, err := s.Store.GetPayment(context.Background(), id)
 			require.NoError(t, err)
@@ -392,12 +398,13 @@ func TestConnectEventWhileTemporalIsAway(t *testing.T) {
 	accounts := newConnectedAccounts(s)
 	account := uniqueAccount("away")
 	accounts.set(account, "inactive")
-	ids := s.heldAt("connaway", account, "pi_connaway1", "pi_connaway2")
+	client := uniqueName("connaway")
+	ids := s.heldAt(client, account, "pi_"+client+"1", "pi_"+client+"2")
 	slices.Sort(ids)
 	accounts.set(account, "active")
 
 	st.TemporalLine.Cut()
-	ev := stripeevent.CapabilityUpdated{EventID: "evt_connaway", Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body()
+	ev := stripeevent.CapabilityUpdated{EventID: "evt_" + client, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body()
 	code, out := s.connect(ev)
 	require.Equal(t, http.StatusServiceUnavailable, code, "Stripe must deliver again: %v", out)
 	require.Equal(t, "temporal_unavailable", out["error"].(map[string]any)["code"], out)
