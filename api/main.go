@@ -81,7 +81,8 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	srv := server.New(server.Deps{
 		Pool: pool, Store: st, Ledger: ledger.New(pool), Temporal: tc, TaskQueue: cfg.TaskQueue,
 		AdminAPIKey: cfg.AdminAPIKey, StripeWebhookSecret: cfg.StripeWebhookSecret, TemporalUIURL: cfg.TemporalUIURL,
-		Namespace: cfg.TemporalNamespace, Logger: logger, Registry: tel.Registry,
+		StripeConnectWebhookSecret: cfg.StripeConnectWebhookSecret,
+		Namespace:                  cfg.TemporalNamespace, Logger: logger, Registry: tel.Registry,
 		RateLimit: float64(cfg.APIRateLimit), RateBurst: 4 * cfg.APIRateLimit, TrustedProxies: cfg.TrustedProxies,
 		SecureCookies:  cfg.Env == "production",
 		Settings:       payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout, DueRetryEvery: cfg.DueRetryEvery},

@@ -235,6 +235,7 @@ export TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
 export STRIPE_API_BASE=http://127.0.0.1:$STRIPE_HTTP_PORT
 export STRIPE_API_KEY=sk_test_123
 export STRIPE_WEBHOOK_SECRET=whsec_dev
+export STRIPE_CONNECT_WEBHOOK_SECRET=whsec_dev_connect
 export ADMIN_API_KEY=dev-admin-key
 export API_ADDR
 export API_URL

@@ -416,30 +416,40 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if r.HasDues() && !payoutWaiting(r) {
 			return s.decideDues(c, action, r)
 		}
-		if i := slices.IndexFunc(r.Legs, func(l ipayment.Leg) bool { return l.InDoubt(r.WorkflowID) }); i >= 0 && r.Compensated != "" {
-			return errorf(http.StatusConflict, "in_doubt", fmt.Sprintf("the payment was compensated and its %s transfer %s is in doubt: look it up at the provider and resolve it (POST .../resolve)",
-				r.Legs[i].Party, r.Legs[i].TransferKey))
-		}
-		waitingForOrder := action == payment.ActionCancel && r.Status == ipayment.StatusAwaitingMetadata
-		if waitingForOrder && r.CodePath < payment.CancelWaitingForOrderPath {
-			return errorf(http.StatusConflict, "invalid_state", "this payment's run takes a cancel only once it parks (after PAYMENT_ENRICH_WAIT), or cancel its workflow in the Temporal UI")
-		}
-		if !slices.Contains(allowed[action], r.Status) && !waitingForOrder {
-			return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
-		}
-		if action == payment.ActionRelease && body.Party != "" &&
-			!slices.ContainsFunc(r.Legs, func(l ipayment.Leg) bool { return l.Party == split.Party(body.Party) && l.State == ipayment.LegHeld }) {
-			// The run would take it and release nothing: say so rather than answer 202.
-			return errorf(http.StatusConflict, "not_held", fmt.Sprintf("the payment's %s leg is not held: release the held one", body.Party))
-		}
-		if action == payment.ActionRetry && r.Gross == 0 && r.CapturedAt.IsZero() {
-			// A refund or dispute came and its capture has not: the run splits and pays the
-			// payment when the capture comes (code path 9), so there is nothing to retry.
-			return errorf(http.StatusConflict, "awaiting_capture", "the payment has no capture event yet: nothing to retry; it is split and paid when its capture comes, or cancel it")
+		if err := decisionRefused(action, r, split.Party(body.Party)); err != nil {
+			return err
 		}
 		return s.signalAdmin(c, r, payment.AdminCommand{Action: action, Party: split.Party(body.Party), Actor: actor(c)},
 			map[string]any{"signal": action, "party": body.Party})
 	}
+}
+
+// decisionRefused says why the payment's run cannot take an admin's action (party: the leg a
+// release names, or ""), as an API error; nil when it can. A payment whose only failed payouts are
+// movements due is decided apart (decideDues).
+func decisionRefused(action payment.AdminAction, r ipayment.Record, party split.Party) error {
+	if i := slices.IndexFunc(r.Legs, func(l ipayment.Leg) bool { return l.InDoubt(r.WorkflowID) }); i >= 0 && r.Compensated != "" {
+		return errorf(http.StatusConflict, "in_doubt", fmt.Sprintf("the payment was compensated and its %s transfer %s is in doubt: look it up at the provider and resolve it (POST .../resolve)",
+			r.Legs[i].Party, r.Legs[i].TransferKey))
+	}
+	waitingForOrder := action == payment.ActionCancel && r.Status == ipayment.StatusAwaitingMetadata
+	if waitingForOrder && r.CodePath < payment.CancelWaitingForOrderPath {
+		return errorf(http.StatusConflict, "invalid_state", "this payment's run takes a cancel only once it parks (after PAYMENT_ENRICH_WAIT), or cancel its workflow in the Temporal UI")
+	}
+	if !slices.Contains(allowed[action], r.Status) && !waitingForOrder {
+		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a payment in status %s", action, r.Status))
+	}
+	if action == payment.ActionRelease && party != "" &&
+		!slices.ContainsFunc(r.Legs, func(l ipayment.Leg) bool { return l.Party == party && l.State == ipayment.LegHeld }) {
+		// The run would take it and release nothing: say so rather than answer 202.
+		return errorf(http.StatusConflict, "not_held", fmt.Sprintf("the payment's %s leg is not held: release the held one", party))
+	}
+	if action == payment.ActionRetry && r.Gross == 0 && r.CapturedAt.IsZero() {
+		// A refund or dispute came and its capture has not: the run splits and pays the
+		// payment when the capture comes (code path 9), so there is nothing to retry.
+		return errorf(http.StatusConflict, "awaiting_capture", "the payment has no capture event yet: nothing to retry; it is split and paid when its capture comes, or cancel it")
+	}
+	return nil
 }
 
 // signalAdmin sends an admin's decision to the payment's run and answers 202. The audit entry
@@ -447,15 +457,8 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 // was not.
 func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.AdminCommand, audit map[string]any) error {
 	err := s.audited(c, "payment."+string(cmd.Action), "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		err = s.deps.Temporal.SignalWorkflow(sctx, r.WorkflowID, "", payment.SignalAdmin, cmd)
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return nil, nil, errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
-		}
-		if err != nil {
-			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
+			return nil, nil, err
 		}
 		return map[string]any{"status": r.Status, "reason": r.Reason}, audit, nil
 	})
@@ -463,6 +466,22 @@ func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.Admi
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(cmd.Action), "workflow_id": r.WorkflowID})
+}
+
+// sendAdmin signals a decision to the payment's run: 409 not_running when it has none, 503
+// temporal_unavailable when Temporal did not take it.
+func (s *Server) sendAdmin(ctx context.Context, workflowID string, cmd payment.AdminCommand) error {
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := s.deps.Temporal.SignalWorkflow(sctx, workflowID, "", payment.SignalAdmin, cmd)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
+	}
+	if err != nil {
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	}
+	return nil
 }
 
 // resolvePayment takes an admin's word on a movement in doubt of a leg, looked up at the provider:

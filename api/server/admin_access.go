@@ -21,6 +21,12 @@ import (
 // tx and returns the target's state before and after. Changes to one target are serialised so
 // "before" is exactly what was replaced.
 func (s *Server) audited(c echo.Context, action, target string, fn func(ctx context.Context, tx *store.Store) (before, after any, err error)) error {
+	return s.auditedAs(c, actor(c), action, target, fn)
+}
+
+// auditedAs is audited for a change another party than the request's credential made: Stripe's
+// event, say ("stripe:account.updated").
+func (s *Server) auditedAs(c echo.Context, who, action, target string, fn func(ctx context.Context, tx *store.Store) (before, after any, err error)) error {
 	ctx := c.Request().Context()
 	return s.deps.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.LockTarget(ctx, target); err != nil {
@@ -30,7 +36,7 @@ func (s *Server) audited(c echo.Context, action, target string, fn func(ctx cont
 		if err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor(c), action, target, requestID(c), before, after)
+		return tx.Audit(ctx, who, action, target, requestID(c), before, after)
 	})
 }
 

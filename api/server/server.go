@@ -34,10 +34,12 @@ type Deps struct {
 	TaskQueue           string
 	AdminAPIKey         string
 	StripeWebhookSecret string
-	TemporalUIURL       string
-	Namespace           string
-	Settings            payment.Settings
-	Logger              *slog.Logger
+	// StripeConnectWebhookSecret verifies the Connect endpoint's deliveries (stripe_connect.go).
+	StripeConnectWebhookSecret string
+	TemporalUIURL              string
+	Namespace                  string
+	Settings                   payment.Settings
+	Logger                     *slog.Logger
 	// Registry is where the server's metrics go and what /metrics serves, shared with the
 	// Temporal SDK's metrics (telemetry.New); nil makes a private one.
 	Registry *prometheus.Registry
@@ -186,6 +188,7 @@ func New(d Deps) *Server {
 	e.GET("/static/*", s.static)
 
 	e.POST("/webhooks/stripe", s.stripeWebhook, requireJSON)
+	e.POST("/webhooks/stripe-connect", s.stripeConnectWebhook, requireJSON)
 	e.POST("/webhooks/paypal", s.paypalWebhook, requireJSON)
 	for _, p := range []string{storefront.Shopify, storefront.WooCommerce, storefront.TikTok, storefront.Instagram} {
 		e.POST("/webhooks/"+p+"/:client", s.storefrontWebhook(p))

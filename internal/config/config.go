@@ -31,7 +31,10 @@ type Config struct {
 	StripeAPIKey        string
 	StripeAPIBase       string
 	StripeWebhookSecret string
-	TemporalUIURL       string
+	// StripeConnectWebhookSecret signs the Connect endpoint's deliveries (events of the connected
+	// accounts), which Stripe signs with that endpoint's own secret.
+	StripeConnectWebhookSecret string
+	TemporalUIURL              string
 	// EnrichWait bounds how long a payment waits for missing order metadata before it parks.
 	EnrichWait time.Duration
 	// SettleWindow keeps a paid payment's workflow open for late refunds and disputes; after it,
@@ -196,6 +199,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "STRIPE_API_KEY", def: "sk_test_123", secret: true, validate: stripeKey, dst: &c.StripeAPIKey},
 		{name: "STRIPE_API_BASE", def: "https://api.stripe.com", validate: validHTTPURL, dst: &c.StripeAPIBase},
 		{name: "STRIPE_WEBHOOK_SECRET", def: "whsec_dev", secret: true, validate: prefix("whsec_"), dst: &c.StripeWebhookSecret},
+		{name: "STRIPE_CONNECT_WEBHOOK_SECRET", def: "whsec_dev_connect", secret: true, validate: prefix("whsec_"), dst: &c.StripeConnectWebhookSecret},
 		{name: "TEMPORAL_UI_URL", def: "http://127.0.0.1:8233", validate: validHTTPURL, dst: &c.TemporalUIURL},
 		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: validDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},

@@ -93,7 +93,7 @@ func TestLoadTrustedProxies(t *testing.T) {
 func TestLoadProductionWithEverythingSet(t *testing.T) {
 	c, err := load(env(map[string]string{
 		"APP_ENV": "production", "DATABASE_URL": "postgres://db.internal/pay", "ADMIN_API_KEY": strings.Repeat("k", 32),
-		"STRIPE_API_KEY": "sk_live_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+		"STRIPE_API_KEY": "sk_live_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc", "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_connect_abc",
 		"SECRETS_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}))
 	require.NoError(t, err)

@@ -113,3 +113,42 @@ func TestPayoutsCursorPageReadsAPage(t *testing.T) {
 		t.Errorf("a payouts page of %d legs after the cursor read %.0f payments (scans: %v)", limit, read, how)
 	}
 }
+
+// A Stripe Connect event about an account (store.HeldAtStripeAccount) must read the held
+// payments (a handful, through payments_status), not every payment, and not every payee.
+func TestConnectEventReadsHeldPaymentsNotTheTable(t *testing.T) {
+	pool := loadPayments(t)
+	if _, err := pool.Exec(t.Context(), `INSERT INTO payees (id, client_id, kind, stripe_account)
+		SELECT v, 'c1', 'vendor', 'acct_'||v FROM (SELECT 'v'||i AS v FROM generate_series(0, 399) i UNION ALL SELECT 'vbig') s
+		ON CONFLICT DO NOTHING`); err != nil {
+		t.Fatal(err)
+	}
+	var held int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM payments WHERE status = 'held'`).Scan(&held); err != nil {
+		t.Fatal(err)
+	}
+	// The big vendor: the one most payments are held for.
+	var vendor string
+	var heldAt int
+	if err := pool.QueryRow(t.Context(), `SELECT vendor_id, count(*) FROM payments WHERE status = 'held'
+		GROUP BY vendor_id ORDER BY count(*) DESC, vendor_id LIMIT 1`).Scan(&vendor, &heldAt); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.HeldPayment
+	qs := recorded(t, pool, "FROM payments", func(p *pgxpool.Pool) (err error) {
+		got, err = store.New(p).HeldAtStripeAccount(t.Context(), "acct_"+vendor)
+		return err
+	})
+	if len(got) != heldAt {
+		t.Fatalf("found %d payments held at acct_%s, want %d (of %d held)", len(got), vendor, heldAt, held)
+	}
+	read, how := readBy(t, pool, qs, "payments")
+	if read > float64(10*held) {
+		t.Errorf("a Connect event read %.0f of %d payments to find %d held ones (scans: %v)", read, nPayments, held, how)
+	}
+	readPayees, howPayees := readBy(t, pool, qs, "payees")
+	if readPayees > float64(10*held) {
+		t.Errorf("a Connect event read %.0f payees for %d held payments (scans: %v)", readPayees, held, howPayees)
+	}
+	t.Logf("%d held at acct_%s of %d held: read %.0f payments (%v), %.0f payees (%v)", heldAt, vendor, held, read, how, readPayees, howPayees)
+}

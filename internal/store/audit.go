@@ -120,6 +120,27 @@ func (s *Store) LockTarget(ctx context.Context, target string) error {
 	return nil
 }
 
+// AuditRecordedAny reports whether an entry of action on target recorded any one of the given
+// fields with its value in its "after" (a JSON object's top-level string fields). Call it inside
+// InTx after LockTarget, as AuditAfterForKey.
+func (s *Store) AuditRecordedAny(ctx context.Context, action, target string, fields map[string]string) (bool, error) {
+	objects := make([]string, 0, len(fields))
+	for k, v := range fields {
+		b, err := json.Marshal(map[string]string{k: v})
+		if err != nil {
+			return false, fmt.Errorf("audit entry of %s %s: %w", action, target, err)
+		}
+		objects = append(objects, string(b))
+	}
+	var found bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log
+		WHERE target = $1 AND action = $2 AND after @> ANY($3::jsonb[]))`, target, action, objects).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("audit entry of %s %s: %w", action, target, err)
+	}
+	return found, nil
+}
+
 // AuditAfterForKey returns the "after" of the newest entry of action on target that recorded
 // idempotencyKey (its after.idempotency_key), and whether there is one. Admin endpoints that
 // take an Idempotency-Key answer a retry with what the first request did; the audit entry is

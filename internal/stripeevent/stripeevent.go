@@ -130,3 +130,50 @@ func (d Dispute) Body() []byte {
 		"currency": d.Currency, "payment_intent": d.PaymentIntent, "status": d.Status, "balance_transactions": bts,
 	})
 }
+
+// AccountUpdated is a connected account's account.updated event, as a Connect endpoint gets it:
+// the account named at the top (account) and as the object, Transfers its transfers
+// capability's status ("active", "inactive", "pending"; "" leaves the capability out).
+type AccountUpdated struct {
+	EventID, Account, Transfers string
+	Created                     time.Time
+}
+
+// Body renders the event.
+func (a AccountUpdated) Body() []byte {
+	object := map[string]any{"id": a.Account, "object": "account", "type": "express", "charges_enabled": true, "payouts_enabled": true}
+	if a.Transfers != "" {
+		object["capabilities"] = map[string]any{"transfers": a.Transfers, "card_payments": a.Transfers}
+	}
+	return connect(build(a.EventID, "account.updated", a.Created, object), a.Account)
+}
+
+// CapabilityUpdated is a connected account's capability.updated event: Capability ("transfers",
+// "card_payments") now has Status.
+type CapabilityUpdated struct {
+	EventID, Account, Capability, Status string
+	Created                              time.Time
+}
+
+// Body renders the event.
+func (c CapabilityUpdated) Body() []byte {
+	return connect(build(c.EventID, "capability.updated", c.Created, map[string]any{
+		"id": c.Capability, "object": "capability", "account": c.Account, "requested": true,
+		"requested_at": c.Created.Unix(), "status": c.Status,
+	}), c.Account)
+}
+
+// connect adds the connected account an event happened on (its top-level account), as Stripe
+// sends events to Connect endpoints.
+func connect(body []byte, account string) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		panic(fmt.Sprintf("stripeevent: %v", err)) // build's own output
+	}
+	m["account"] = account
+	out, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("stripeevent: %v", err))
+	}
+	return out
+}

@@ -45,8 +45,10 @@ import (
 const (
 	AdminKey      = "test-admin-key"
 	WebhookSecret = "whsec_test"
-	StripeKey     = "sk_test_PaysplitStack123"
-	PayPalSecret  = "paypal-secret-paysplit-stack"
+	// ConnectWebhookSecret signs the deliveries of the Stripe Connect endpoint.
+	ConnectWebhookSecret = "whsec_test_connect"
+	StripeKey            = "sk_test_PaysplitStack123"
+	PayPalSecret         = "paypal-secret-paysplit-stack"
 )
 
 // Options shape a stack.
@@ -154,7 +156,7 @@ func stackDatabase(t testing.TB, url string) (*pgxpool.Pool, string) {
 func (s *Stack) serveAPI(tc client.Client, relay server.RelayOptions) (*httptest.Server, *server.Server) {
 	srv := server.New(server.Deps{
 		Pool: s.Pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
-		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
+		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, StripeConnectWebhookSecret: ConnectWebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
 		Namespace: "default", Settings: s.opts.Settings, Logger: s.opts.Logger, Relay: relay, WebhookAck: s.opts.WebhookAck,
 		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, Env: paypalhook.EnvironmentOf(s.PayPal.APIBase), HTTP: s.PayPal.HTTPClient()}},
 	})
@@ -284,6 +286,17 @@ func (s *Stack) StripeWebhookTo(baseURL string, d stripeevent.Delivery) (int, ma
 		s.disputeFeesTold(d.Body)
 	}
 	return code, out
+}
+
+// StripeConnectWebhook delivers a signed event of a connected account to the API's Connect
+// endpoint.
+func (s *Stack) StripeConnectWebhook(d stripeevent.Delivery) (int, map[string]any) {
+	s.T.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.API.URL+"/webhooks/stripe-connect", bytes.NewReader(d.Body))
+	require.NoError(s.T, err)
+	req.Header.Set("Stripe-Signature", d.Signature)
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	return s.send(req)
 }
 
 // LoseWebhook makes Stripe do what an event says (the proxy learns the charge, the refund or the

@@ -1,0 +1,227 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"paysplit/internal/split"
+	"paysplit/internal/store"
+	"paysplit/workflows/payment"
+)
+
+const providerStripeConnect = "stripe_connect"
+
+// connectReleases is how many held payments one Connect event releases at once: each holds a
+// Postgres connection while Temporal takes its signal.
+const connectReleases = 4
+
+// stripeAccountPattern is a connected account's ID, as payees hold them (store.Payee).
+var stripeAccountPattern = regexp.MustCompile(`^acct_[A-Za-z0-9]{1,64}$`)
+
+// stripeConnectWebhook takes the events of the platform's connected accounts, which Stripe sends
+// to a Connect endpoint signed with that endpoint's own secret, each naming its account
+// (account). When an account can receive transfers again (account.updated with the transfers
+// capability active, capability.updated of transfers to active), the payouts held for payees paid
+// at it are released as an admin's release would (signalled to the payment's run, audited with
+// the event as the actor). The run checks the payee again before it sends anything: a leg held
+// for another reason, or at an account Stripe still refuses, is held again. Every other event is
+// answered 200 ignored.
+func (s *Server) stripeConnectWebhook(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
+	}
+	sig := c.Request().Header.Get("Stripe-Signature")
+	evt, err := webhook.ConstructEventWithOptions(body, sig, s.deps.StripeConnectWebhookSecret,
+		webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
+	if err != nil {
+		if webhook.ValidatePayloadWithTolerance(body, sig, s.deps.StripeConnectWebhookSecret, signatureTolerance) == nil {
+			s.count(providerStripeConnect, "unknown", "invalid")
+			return errorf(http.StatusBadRequest, "invalid_event", "signed body is not a Stripe event: "+err.Error())
+		}
+		s.count(providerStripeConnect, "unknown", "bad_signature")
+		return errorf(http.StatusBadRequest, "invalid_signature", "Stripe-Signature verification failed (the Connect endpoint's own signing secret): "+err.Error())
+	}
+	typ := string(evt.Type)
+	account, err := receivingAccount(evt)
+	if errors.Is(err, errIgnored) {
+		s.count(providerStripeConnect, typ, "ignored")
+		return c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
+	}
+	if err == nil && !providerIDPattern.MatchString(evt.ID) {
+		// It is recorded in the audit log, which would refuse some text (a NUL character).
+		err = fmt.Errorf("event id %.80q is not a Stripe event ID", evt.ID)
+	}
+	if err != nil {
+		s.count(providerStripeConnect, typ, "invalid")
+		return errorf(http.StatusBadRequest, "invalid_event", err.Error())
+	}
+	held, err := s.deps.Store.HeldAtStripeAccount(c.Request().Context(), account)
+	if err != nil {
+		s.count(providerStripeConnect, typ, "unavailable")
+		s.deps.Logger.Error("connect event: held payments not read", "event_id", evt.ID, "type", typ, "account", account, "error", err)
+		return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the held payments could not be read; retry later")
+	}
+	released, skipped, unavailable := s.releaseHeld(c, evt.ID, typ, account, held)
+	if unavailable != nil {
+		// Stripe delivers the event again; what was released now is not released twice.
+		s.count(providerStripeConnect, typ, "unavailable")
+		return unavailable
+	}
+	outcome := "released"
+	if len(released) == 0 {
+		outcome = "nothing_released"
+	}
+	s.count(providerStripeConnect, typ, outcome)
+	return c.JSON(http.StatusOK, map[string]any{"status": outcome, "type": typ, "account": account, "released": released, "skipped": skipped})
+}
+
+// receivingAccount is the connected account an event says can now receive transfers;
+// errIgnored for any other event (another type, or another capability or status).
+func receivingAccount(evt stripe.Event) (string, error) {
+	if evt.Type != "account.updated" && evt.Type != "capability.updated" {
+		return "", errIgnored
+	}
+	if evt.Data == nil {
+		return "", fmt.Errorf("%s event without data.object", evt.Type)
+	}
+	var of string
+	switch evt.Type {
+	case "account.updated":
+		var a stripe.Account
+		if err := json.Unmarshal(evt.Data.Raw, &a); err != nil {
+			return "", fmt.Errorf("account.updated: %w", err)
+		}
+		if a.Capabilities == nil || a.Capabilities.Transfers != stripe.AccountCapabilityStatusActive {
+			return "", errIgnored
+		}
+		of = a.ID
+	case "capability.updated":
+		var cp stripe.Capability
+		if err := json.Unmarshal(evt.Data.Raw, &cp); err != nil {
+			return "", fmt.Errorf("capability.updated: %w", err)
+		}
+		if cp.ID != "transfers" || cp.Status != stripe.CapabilityStatusActive {
+			return "", errIgnored
+		}
+		if cp.Account != nil {
+			of = cp.Account.ID
+		}
+	}
+	// A Connect event names its account at the top (account); the object names it too.
+	if evt.Account != "" && of != "" && evt.Account != of {
+		return "", fmt.Errorf("%s names account %.80q, its object %.80q", evt.Type, evt.Account, of)
+	}
+	account := cmp.Or(evt.Account, of)
+	if !stripeAccountPattern.MatchString(account) {
+		return "", fmt.Errorf("%s names no connected account (acct_...): %.80q", evt.Type, account)
+	}
+	return account, nil
+}
+
+// skippedRelease is a held payment a Connect event did not release, and why.
+type skippedRelease struct {
+	WorkflowID string `json:"workflow_id"`
+	Reason     string `json:"reason"`
+}
+
+// errReleasedBefore: the payment's run was sent a release for its state as saved, which it has
+// not saved since, or for this event.
+var errReleasedBefore = errors.New("released before")
+
+// releaseHeld releases each held payment as an admin's release would, a few at once. A payment
+// is released once per event and once per save of its run (SavedAt, kept as the audit entry's
+// idempotency_key; the event's ID as its event_id): an event delivered again never releases it
+// twice, and another event about the account sends no other release while the run has not taken
+// the first; once the run saved the payment again (held again: the account still cannot
+// receive, or the leg is held for another reason) a later event releases it again. unavailable
+// is the 503 to answer when a release was not sent (Temporal did not take it, or Postgres could
+// not record it); the payments after it are left to Stripe's next
+// delivery, so the answer does not wait for Temporal's deadline once per payment.
+func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held []store.HeldPayment) (released []string, skipped []skippedRelease, unavailable error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, connectReleases)
+	released, skipped = []string{}, []skippedRelease{}
+	for _, h := range held {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := unavailable != nil // Stripe delivers the event again: the rest wait for that
+		mu.Unlock()
+		if stop {
+			<-slots
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			err := s.releaseOne(c, eventID, typ, account, h)
+			mu.Lock()
+			defer mu.Unlock()
+			var ae *apiError
+			switch {
+			case err == nil:
+				released = append(released, h.Record.WorkflowID)
+			case errors.Is(err, errReleasedBefore):
+				skipped = append(skipped, skippedRelease{h.Record.WorkflowID, "released_before"})
+			case errors.As(err, &ae) && ae.status == http.StatusConflict:
+				skipped = append(skipped, skippedRelease{h.Record.WorkflowID, ae.Code})
+			default:
+				s.deps.Logger.Error("connect event: release not sent", "event_id", eventID, "type", typ, "account", account,
+					"workflow_id", h.Record.WorkflowID, "error", err)
+				if !errors.As(err, &ae) { // Postgres: the transaction of the release and its audit entry
+					err = errorf(http.StatusServiceUnavailable, "storage_unavailable", "the release could not be recorded; retry later")
+				}
+				unavailable = cmp.Or(unavailable, err)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(released)
+	slices.SortFunc(skipped, func(a, b skippedRelease) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
+	return released, skipped, unavailable
+}
+
+// releaseOne releases one held payment, checked as the admin API checks a release, and audits it
+// with the event as the actor in the same transaction.
+func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h store.HeldPayment) error {
+	r := h.Record
+	var party split.Party
+	if len(h.Parties) == 1 {
+		party = h.Parties[0] // both held at the account: release every held leg
+	}
+	if r.HasDues() && !payoutWaiting(r) {
+		return errorf(http.StatusConflict, "invalid_state", "only top-ups or reversals are due")
+	}
+	if err := decisionRefused(payment.ActionRelease, r, party); err != nil {
+		return err
+	}
+	key := "stripe-connect/" + h.SavedAt.UTC().Format(time.RFC3339Nano)
+	target := "payment:" + r.WorkflowID
+	actor := "stripe:" + typ
+	return s.auditedAs(c, actor, "payment."+string(payment.ActionRelease), target, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		done, err := tx.AuditRecordedAny(ctx, "payment."+string(payment.ActionRelease), target, map[string]string{"idempotency_key": key, "event_id": eventID})
+		if err != nil || done {
+			return nil, nil, cmp.Or(err, errReleasedBefore)
+		}
+		if err := s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: actor + " " + eventID}); err != nil {
+			return nil, nil, err
+		}
+		return map[string]any{"status": r.Status, "reason": r.Reason},
+			map[string]any{"signal": payment.ActionRelease, "party": party, "account": account, "event_id": eventID, "idempotency_key": key}, nil
+	})
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+)
+
+// HeldPayment is a held payment with a leg held for a payee paid at a Stripe account.
+type HeldPayment struct {
+	Record payment.Record
+	// SavedAt is when the payment's run last saved it (its row's updated_at): a release is made
+	// once per save, so deliveries of Stripe's events about the account while the run has not yet
+	// taken a release do not send it another.
+	SavedAt time.Time
+	// Parties are the parties of its legs held whose payee is paid at the account.
+	Parties []split.Party
+}
+
+// HeldAtStripeAccount lists the Stripe payments that are held (status held, as the admin API
+// releases) with a leg held whose payee is paid at account now (payees.stripe_account), oldest
+// workflow ID first. The payee's client is not compared with the payment's: a leg held because
+// its payee is another client's is released too and held again by the payment's own check.
+// The held payments are a handful, read through payments_status.
+func (s *Store) HeldAtStripeAccount(ctx context.Context, account string) ([]HeldPayment, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT p.state, p.updated_at, array_agg(DISTINCT l->>'party' ORDER BY l->>'party')
+		FROM payments p
+		CROSS JOIN LATERAL jsonb_array_elements(p.state->'legs') l
+		JOIN payees y ON y.id = l->>'payee_id'
+		WHERE p.status = 'held' AND p.provider = 'stripe' AND l->>'state' = 'held' AND y.stripe_account = $1
+		GROUP BY p.workflow_id -- its primary key: state and updated_at come with it
+		ORDER BY p.workflow_id`, account)
+	if err != nil {
+		return nil, fmt.Errorf("payments held at %s: %w", account, err)
+	}
+	defer rows.Close()
+	var out []HeldPayment
+	for rows.Next() {
+		var state []byte
+		var h HeldPayment
+		var parties []string
+		if err := rows.Scan(&state, &h.SavedAt, &parties); err != nil {
+			return nil, fmt.Errorf("payments held at %s: %w", account, err)
+		}
+		if err := json.Unmarshal(state, &h.Record); err != nil {
+			return nil, fmt.Errorf("payments held at %s: decode: %w", account, err)
+		}
+		for _, p := range parties {
+			h.Parties = append(h.Parties, split.Party(p))
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("payments held at %s: %w", account, err)
+	}
+	return out, nil
+}
