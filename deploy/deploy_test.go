@@ -250,12 +250,11 @@ func TestProductionSettingsAreProvided(t *testing.T) {
 	}
 	// Values of the right shape for what production requires; the test asks for one it lacks.
 	samples := map[string]string{
-		"DATABASE_URL":                  "postgres://app:secret@db.internal:5432/paysplit?sslmode=require",
-		"ADMIN_API_KEY":                 "an-admin-key-of-some-length",
-		"STRIPE_API_KEY":                "sk_live_123",
-		"STRIPE_WEBHOOK_SECRET":         "whsec_123",
-		"STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_456",
-		"SECRETS_KEY":                   "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"DATABASE_URL":          "postgres://app:secret@db.internal:5432/paysplit?sslmode=require",
+		"ADMIN_API_KEY":         "an-admin-key-of-some-length",
+		"STRIPE_API_KEY":        "sk_live_123",
+		"STRIPE_WEBHOOK_SECRET": "whsec_123",
+		"SECRETS_KEY":           "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}
 	env := map[string]string{"APP_ENV": "production", "S3_BUCKET": "reports", "S3_REGION": "eu-west-1"}
 	var required []string

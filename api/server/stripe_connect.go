@@ -41,6 +41,11 @@ var stripeAccountPattern = regexp.MustCompile(`^acct_[A-Za-z0-9]{1,64}$`)
 // for another reason, or at an account Stripe still refuses, is held again. Every other event is
 // answered 200 ignored.
 func (s *Server) stripeConnectWebhook(c echo.Context) error {
+	if s.deps.StripeConnectWebhookSecret == "" {
+		// Never verified against an empty secret, which anyone can sign with.
+		s.count(providerStripeConnect, "unknown", "not_configured")
+		return errorf(http.StatusBadRequest, "not_configured", "Stripe Connect webhooks are not configured on this server (STRIPE_CONNECT_WEBHOOK_SECRET)")
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")

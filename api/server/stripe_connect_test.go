@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -427,5 +428,20 @@ func TestConnectEventWhileTemporalIsAway(t *testing.T) {
 	require.Len(t, sent, len(ids))
 	for _, id := range ids {
 		require.Equal(t, []int64{9545}, sent[id], id)
+	}
+}
+
+// A server without STRIPE_CONNECT_WEBHOOK_SECRET (production until the Connect endpoint is set
+// up) answers every delivery not_configured: one signed with the empty secret, which anyone can
+// make, releases nothing.
+func TestConnectWebhookNotConfigured(t *testing.T) {
+	a := newAPI(t, nil)
+	body := stripeevent.CapabilityUpdated{EventID: "evt_unset", Account: "acct_unset1", Capability: "transfers", Status: "active", Created: time.Now()}.Body()
+	for _, d := range []stripeevent.Delivery{stripeevent.Sign(body, "", time.Now()), stripeevent.Sign(body, stackpkg.ConnectWebhookSecret, time.Now())} {
+		res, out := a.send(req{method: http.MethodPost, path: "/webhooks/stripe-connect", body: json.RawMessage(d.Body),
+			header: map[string]string{"Stripe-Signature": d.Signature}})
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, string(out))
+		require.Contains(t, string(out), `"not_configured"`)
+		require.Contains(t, string(out), "STRIPE_CONNECT_WEBHOOK_SECRET")
 	}
 }

@@ -16,11 +16,10 @@ locals {
   } : {}
 
   operator_secrets = merge({
-    ADMIN_API_KEY                 = "bootstrap admin credential of the admin API"
-    STRIPE_API_KEY                = "Stripe secret or restricted key (sk_live_... / rk_live_...)"
-    STRIPE_WEBHOOK_SECRET         = "signing secret of the Stripe webhook endpoint (whsec_...)"
-    STRIPE_CONNECT_WEBHOOK_SECRET = "signing secret of the Stripe Connect webhook endpoint, events of the connected accounts (whsec_...)"
-    SECRETS_KEY                   = "32 random bytes, base64 (openssl rand -base64 32): seals the per-client webhook secrets at rest; keep a copy, without it they cannot be opened"
+    ADMIN_API_KEY         = "bootstrap admin credential of the admin API"
+    STRIPE_API_KEY        = "Stripe secret or restricted key (sk_live_... / rk_live_...)"
+    STRIPE_WEBHOOK_SECRET = "signing secret of the Stripe webhook endpoint (whsec_...)"
+    SECRETS_KEY           = "32 random bytes, base64 (openssl rand -base64 32): seals the per-client webhook secrets at rest; keep a copy, without it they cannot be opened"
   }, local.temporal_secrets, var.extra_secrets)
 }
 

@@ -32,7 +32,8 @@ type Config struct {
 	StripeAPIBase       string
 	StripeWebhookSecret string
 	// StripeConnectWebhookSecret signs the Connect endpoint's deliveries (events of the connected
-	// accounts), which Stripe signs with that endpoint's own secret.
+	// accounts), which Stripe signs with that endpoint's own secret. Empty in production until
+	// the endpoint is set up: the endpoint then answers not_configured.
 	StripeConnectWebhookSecret string
 	TemporalUIURL              string
 	// EnrichWait bounds how long a payment waits for missing order metadata before it parks.
@@ -146,8 +147,11 @@ type setting struct {
 	prodDef  string // the default in production, when it differs from def
 	secret   bool   // no default in production
 	optional bool   // may stay empty
-	validate func(string) error
-	dst      *string
+	// prodOptional may stay empty in production, where it has no default (a feature an
+	// existing deployment turns on when it is ready, not a setting every upgrade must bring).
+	prodOptional bool
+	validate     func(string) error
+	dst          *string
 }
 
 // DefaultWorkerMaxConcurrent bounds the workflow tasks and (local) activities one worker runs at
@@ -199,7 +203,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "STRIPE_API_KEY", def: "sk_test_123", secret: true, validate: stripeKey, dst: &c.StripeAPIKey},
 		{name: "STRIPE_API_BASE", def: "https://api.stripe.com", validate: validHTTPURL, dst: &c.StripeAPIBase},
 		{name: "STRIPE_WEBHOOK_SECRET", def: "whsec_dev", secret: true, validate: prefix("whsec_"), dst: &c.StripeWebhookSecret},
-		{name: "STRIPE_CONNECT_WEBHOOK_SECRET", def: "whsec_dev_connect", secret: true, validate: prefix("whsec_"), dst: &c.StripeConnectWebhookSecret},
+		{name: "STRIPE_CONNECT_WEBHOOK_SECRET", def: "whsec_dev_connect", secret: true, prodOptional: true, validate: prefix("whsec_"), dst: &c.StripeConnectWebhookSecret},
 		{name: "TEMPORAL_UI_URL", def: "http://127.0.0.1:8233", validate: validHTTPURL, dst: &c.TemporalUIURL},
 		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: validDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
@@ -254,7 +258,7 @@ func load(getenv func(string) string) (Config, error) {
 	settings = append(settings, c.Reports.settings(c.Env, &presignTTL)...)
 	for _, s := range settings {
 		v := strings.TrimSpace(getenv(s.name))
-		if v == "" && s.optional {
+		if v == "" && (s.optional || s.prodOptional && c.Env == "production") {
 			continue
 		}
 		if v == "" {

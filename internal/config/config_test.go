@@ -116,3 +116,26 @@ func TestLoadPayPalSettings(t *testing.T) {
 		require.Contains(t, err.Error(), "PAYPAL_")
 	}
 }
+
+// The Connect endpoint's secret is a feature a deployment turns on when it sets the endpoint up:
+// an upgrade with the previous release's settings starts, the endpoint answering not_configured;
+// development has a default, so `make dev` takes Connect events.
+func TestConnectWebhookSecretOptionalInProduction(t *testing.T) {
+	c, err := load(env(productionEnv()))
+	require.NoError(t, err)
+	require.Empty(t, c.StripeConnectWebhookSecret)
+
+	set := productionEnv()
+	set["STRIPE_CONNECT_WEBHOOK_SECRET"] = "whsec_connect_abc"
+	c, err = load(env(set))
+	require.NoError(t, err)
+	require.Equal(t, "whsec_connect_abc", c.StripeConnectWebhookSecret)
+
+	set["STRIPE_CONNECT_WEBHOOK_SECRET"] = "connect"
+	_, err = load(env(set))
+	require.ErrorContains(t, err, "STRIPE_CONNECT_WEBHOOK_SECRET is malformed")
+
+	c, err = load(env(map[string]string{}))
+	require.NoError(t, err)
+	require.Equal(t, "whsec_dev_connect", c.StripeConnectWebhookSecret)
+}
