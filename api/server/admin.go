@@ -334,13 +334,9 @@ func (s *Server) paymentsPage(c echo.Context, f store.PaymentFilter) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(recs) > limit {
-		recs = recs[:limit]
-		last := recs[limit-1].Cursor
-		n := encodeCursor(paymentCursor{At: last.At, WorkflowID: last.WorkflowID})
-		next = &n
-	}
+	recs, next := pageOf(recs, limit, func(last store.ListedPayment) any {
+		return paymentCursor{At: last.Cursor.At, WorkflowID: last.Cursor.WorkflowID}
+	})
 	records := make([]ipayment.Record, 0, len(recs))
 	for _, r := range recs {
 		records = append(records, r.Record)

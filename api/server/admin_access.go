@@ -327,11 +327,6 @@ func (s *Server) listAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(entries) > limit {
-		entries = entries[:limit]
-		n := encodeCursor(auditCursor{ID: entries[limit-1].ID})
-		next = &n
-	}
+	entries, next := pageOf(entries, limit, func(last store.AuditEntry) any { return auditCursor{ID: last.ID} })
 	return c.JSON(http.StatusOK, map[string]any{"entries": nonNil(entries), "next_cursor": next})
 }

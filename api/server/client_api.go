@@ -349,13 +349,10 @@ func (s *Server) payouts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[limit-1].Cursor()
-		n := encodeCursor(payoutCursor{CapturedAt: last.CapturedAt, WorkflowID: last.WorkflowID, Leg: last.Leg})
-		next = &n
-	}
+	rows, next := pageOf(rows, limit, func(last store.Payout) any {
+		at := last.Cursor()
+		return payoutCursor{CapturedAt: at.CapturedAt, WorkflowID: at.WorkflowID, Leg: at.Leg}
+	})
 	if p, _ := principalOf(c); p.Role == store.RoleClient {
 		for i := range rows {
 			rows[i].Reason = otherClientInReason.ReplaceAllString(rows[i].Reason, "is registered to another client")
@@ -397,12 +394,7 @@ func (s *Server) reports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(rows) > limit {
-		rows = rows[:limit]
-		n := encodeCursor(reportCursor{ISOWeek: rows[limit-1].ISOWeek})
-		next = &n
-	}
+	rows, next := pageOf(rows, limit, func(last store.Report) any { return reportCursor{ISOWeek: last.ISOWeek} })
 	out := make([]map[string]any, 0, len(rows))
 	for _, r := range rows {
 		u, err := s.downloadURL(c.Request().Context(), r.S3Key)

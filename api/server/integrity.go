@@ -245,12 +245,7 @@ func (s *Server) listAlerts(c echo.Context) error {
 	if err != nil {
 		return integrityError(err)
 	}
-	var next *string
-	if len(as) > limit {
-		as = as[:limit]
-		n := encodeCursor(alertCursor{FiredAt: as[limit-1].FiredAt, ID: as[limit-1].ID})
-		next = &n
-	}
+	as, next := pageOf(as, limit, func(last monitor.Alert) any { return alertCursor{FiredAt: last.FiredAt, ID: last.ID} })
 	return c.JSON(http.StatusOK, map[string]any{"alerts": nonNil(as), "next_cursor": next})
 }
 

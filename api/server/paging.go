@@ -98,6 +98,17 @@ func limitParam(c echo.Context) (int, error) {
 
 // Cursors are opaque to callers: base64url of a small JSON object naming the last item of the
 // previous page. They carry no authority: every query is still scoped by the credential.
+// pageOf cuts items, read one beyond limit, to a page, with the cursor of its last item (cursorOf)
+// when another page follows, nil on the last page.
+func pageOf[T any](items []T, limit int, cursorOf func(last T) any) ([]T, *string) {
+	if len(items) <= limit {
+		return items, nil
+	}
+	items = items[:limit]
+	n := encodeCursor(cursorOf(items[limit-1]))
+	return items, &n
+}
+
 func encodeCursor(v any) string {
 	b, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(b)

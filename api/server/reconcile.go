@@ -60,12 +60,7 @@ func (s *Server) listReconciliations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(runs) > limit {
-		runs = runs[:limit]
-		n := encodeCursor(reconCursor{ID: runs[limit-1].ID})
-		next = &n
-	}
+	runs, next := pageOf(runs, limit, func(last store.ReconciliationRun) any { return reconCursor{ID: last.ID} })
 	var cs []money.Currency
 	for _, r := range runs {
 		cs = append(cs, driftCurrencies(r.Drifts)...)

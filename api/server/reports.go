@@ -172,13 +172,9 @@ func (s *Server) listAdminReports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[limit-1]
-		n := encodeCursor(adminReportCursor{ISOWeek: last.ISOWeek, ClientID: last.ClientID})
-		next = &n
-	}
+	rows, next := pageOf(rows, limit, func(last store.ReportDelivery) any {
+		return adminReportCursor{ISOWeek: last.ISOWeek, ClientID: last.ClientID}
+	})
 	out := make([]reportView, 0, len(rows))
 	for _, r := range rows {
 		var u *string
