@@ -128,7 +128,8 @@ func (s *stack) savedAt(id string) time.Time {
 
 func strs(v any) []string {
 	var out []string
-	for _, x := range v.([]any) {
+	list, _ := v.([]any)
+	for _, x := range list {
 		out = append(out, x.(string))
 	}
 	return out
@@ -444,4 +445,117 @@ func TestConnectWebhookNotConfigured(t *testing.T) {
 		require.Contains(t, string(out), `"not_configured"`)
 		require.Contains(t, string(out), "STRIPE_CONNECT_WEBHOOK_SECRET")
 	}
+}
+
+// retries are the audit entries of retries of a payment's movements due by actor.
+func (s *stack) retries(id, actor string) []map[string]any {
+	s.t.Helper()
+	q := url.Values{"action": {"payment.retry"}, "target": {"payment:" + id}, "actor": {actor}}
+	code, body := s.do(http.MethodGet, "/api/v1/admin/audit?"+q.Encode(), nil, adminKey)
+	require.Equal(s.t, http.StatusOK, code, body)
+	var out []map[string]any
+	for _, e := range body["entries"].([]any) {
+		out = append(out, e.(map[string]any))
+	}
+	return out
+}
+
+// heldTopUpAt makes a payment paid under the tax rule with its vendor paid at first; the vendor
+// then moves to account, which cannot receive transfers yet, and the correction's top-up to the
+// vendor (120) is held for it: the payment is held for that top-up alone, no leg held. It returns
+// its workflow ID. (The accounts differ as a vendor's do when it replaced a closed one: the
+// activities remember for a minute an account that could receive.)
+func (s *stack) heldTopUpAt(accounts *connectedAccounts, client, first, account string) string {
+	s.t.Helper()
+	accounts.set(first, "active")
+	accounts.set(account, "inactive")
+	s.seed(client)
+	vendorAt := func(acct string) {
+		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": acct}, adminKey)
+		require.Equal(s.t, http.StatusOK, code, body)
+	}
+	vendorAt(first)
+	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/"+client+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(s.t, http.StatusCreated, code, body)
+	code, body = s.webhook(stripeevent.Sign(capture(client, "pi_"+client).Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+client)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+
+	vendorAt(account)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(s.t, http.StatusAccepted, code, body)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	vendor := rec.Leg("vendor")
+	require.Equal(s.t, ipayment.LegTransferred, vendor.State, "the leg is not held: its top-up is")
+	require.Len(s.t, vendor.Dues, 1, rec.Reason)
+	require.True(s.t, vendor.Dues[0].Held, rec.Reason)
+	require.EqualValues(s.t, 120, vendor.Dues[0].Amount)
+	require.Contains(s.t, rec.Reason, "cannot receive transfers")
+	return id
+}
+
+// TestConnectEventRetriesHeldTopUps: a payment held only because a top-up to its vendor is held
+// (the vendor's connected account could not receive when the correction came) is sent the admin's
+// retry when Stripe says the account can receive transfers again, audited with the event, and the
+// top-up is paid once: the same event delivered twice at once with the other kind of event about
+// the same change retries it once, and delivered again after retries nothing more.
+func TestConnectEventRetriesHeldTopUps(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	first, account := uniqueAccount("closed"), uniqueAccount("topup")
+	client := uniqueName("conntopup")
+	id := s.heldTopUpAt(accounts, client, first, account)
+	require.Equal(t, map[string][]int64{id: {9425}}, s.transfersTo(first))
+	require.Empty(t, s.transfersTo(account))
+
+	accounts.set(account, "active")
+	eventID := "evt_topup_" + client
+	bodies := [][]byte{
+		stripeevent.CapabilityUpdated{EventID: eventID, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body(),
+		stripeevent.CapabilityUpdated{EventID: eventID, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body(),
+		stripeevent.AccountUpdated{EventID: "evt_topup_other_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body(),
+	}
+	answers := make([]map[string]any, len(bodies))
+	var wg sync.WaitGroup
+	for j, body := range bodies {
+		wg.Go(func() {
+			code, out := s.connect(body)
+			assert.Equal(t, http.StatusOK, code, out)
+			answers[j] = out
+		})
+	}
+	wg.Wait()
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	var retried []string
+	for _, out := range answers {
+		require.Contains(t, []any{"released", "nothing_released"}, out["status"], out)
+		require.Empty(t, out["released"], out)
+		retried = append(retried, strs(out["retried"])...)
+	}
+	require.Equal(t, []string{id}, retried, "the payment held for its top-up retried once by the three deliveries: %v", answers)
+	require.Empty(t, rec.Leg("vendor").Dues)
+	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account), "the top-up paid once, where the vendor is paid now")
+	require.Equal(t, map[string][]int64{id: {9425}}, s.transfersTo(first))
+	var entries []map[string]any
+	for _, actor := range []string{"stripe:capability.updated", "stripe:account.updated"} {
+		entries = append(entries, s.retries(id, actor)...)
+		require.Empty(t, s.releases(id, actor), "no leg was held: nothing to release")
+	}
+	require.Len(t, entries, 1, "one retry, audited")
+	after := entries[0]["after"].(map[string]any)
+	require.Equal(t, "dues", after["retry"], entries[0])
+	require.Equal(t, account, after["account"], entries[0])
+	require.Contains(t, []any{eventID, "evt_topup_other_" + client}, after["event_id"], entries[0])
+	require.Equal(t, "held", entries[0]["before"].(map[string]any)["status"], entries[0])
+
+	// Delivered again once the payment is paid: nothing is held there any more.
+	code, out := s.connect(bodies[0])
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "nothing_released", out["status"], out)
+	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account))
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:"+client+"-vendor"], "the books owe the vendor nothing")
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
 }
