@@ -559,3 +559,124 @@ func TestConnectEventRetriesHeldTopUps(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, unbalanced)
 }
+
+// TestConnectHeldLegAndHeldTopUpSendOneSignalEach: a payment with both a leg held and a top-up
+// held, for payees paid at the same account (its vendor's payout held while the account could not
+// receive; a failed refund's give-back to its affiliate, which moved to that account, held too).
+// The admin API refuses a retry while a leg is held, so an event about the account sends the
+// release alone: the vendor is paid its share once and the top-up stays held, the payment held for
+// it alone. The next event about the account (or the first delivered again) sends the retry, once
+// for all its deliveries, which pays the top-up once; nothing sends anything more after.
+func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	account, before := uniqueAccount("both"), uniqueAccount("affold")
+	client := uniqueName("connboth")
+	accounts.set(account, "inactive")
+	accounts.set(before, "active")
+	s.seed(client)
+	payee := func(kind, id, acct string) {
+		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": client, "kind": kind, "stripe_account": acct}, adminKey)
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	payee("vendor", client+"-vendor", account)
+	payee("affiliate", client+"-aff", before)
+	pi := "pi_" + client
+	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", pi)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Equal(c, ipayment.LegHeld, rec.Leg("vendor").State)
+			assert.Equal(c, ipayment.LegTransferred, rec.Leg("affiliate").State)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+
+	// The affiliate moves to the vendor's account; a refund, then its failure, gives the affiliate
+	// back its share of it: a top-up held there. The vendor's held leg is given its share back as
+	// owed, not topped up (it was never sent anything).
+	payee("affiliate", client+"-aff", account)
+	refunded := time.Now().Add(-time.Minute)
+	code, body = s.webhook(stripeevent.Sign(stripeevent.Refund{EventID: "evt_" + pi + "_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 1100, Created: refunded}.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = s.webhook(stripeevent.Sign(stripeevent.RefundUpdate{EventID: "evt_" + pi + "_rf", Type: "refund.failed", Refund: "re_" + client, PaymentIntent: pi,
+		Charge: "ch_" + pi, Currency: "usd", Status: "failed", Amount: 1100, Created: time.Now(), Made: refunded}.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	var due ipayment.Due
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if !assert.NoError(c, err) {
+			return
+		}
+		assert.Equal(c, ipayment.StatusHeld, rec.Status)
+		assert.Equal(c, ipayment.LegHeld, rec.Leg("vendor").State)
+		assert.Empty(c, rec.Leg("vendor").Dues)
+		if dues := rec.Leg("affiliate").Dues; assert.Len(c, dues, 1) && assert.True(c, dues[0].Held) {
+			due = dues[0]
+		}
+		assert.Zero(c, rec.Refunded)
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Positive(t, due.Amount)
+	require.Empty(t, s.transfersTo(account))
+
+	// The account can receive: the event releases the vendor's leg and sends no retry.
+	accounts.set(account, "active")
+	first := stripeevent.CapabilityUpdated{EventID: "evt_both1_" + client, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body()
+	code, out := s.connect(first)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["released"]), out)
+	require.Empty(t, strs(out["retried"]), out)
+	var rec ipayment.Record
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			rec = r
+			assert.Equal(c, ipayment.LegTransferred, r.Leg("vendor").State)
+			assert.Equal(c, ipayment.StatusHeld, r.Status, "held for the top-up alone")
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Len(t, rec.Leg("affiliate").Dues, 1, "the release sent the leg, not the top-up")
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account), "the vendor paid its share once")
+	require.Len(t, s.releases(id, "stripe:capability.updated"), 1)
+	require.Empty(t, s.retries(id, "stripe:capability.updated"))
+
+	// Stripe's next event about the account (or this one delivered again: it released the leg,
+	// and has not sent the retry) sends the retry: the top-up paid once.
+	next := stripeevent.AccountUpdated{EventID: "evt_both2_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body()
+	bodies := [][]byte{next, next, first}
+	answers := make([]map[string]any, len(bodies))
+	var wg sync.WaitGroup
+	for j, body := range bodies {
+		wg.Go(func() {
+			code, out := s.connect(body)
+			assert.Equal(t, http.StatusOK, code, out)
+			answers[j] = out
+		})
+	}
+	wg.Wait()
+	var retried []string
+	for _, out := range answers {
+		require.Empty(t, strs(out["released"]), out)
+		retried = append(retried, strs(out["retried"])...)
+	}
+	require.Equal(t, []string{id}, retried, "one retry from the three deliveries: %v", answers)
+	rec = s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Empty(t, rec.Leg("affiliate").Dues)
+	require.Equal(t, map[string][]int64{id: {9545, due.Amount}}, s.transfersTo(account), "the vendor's share and the affiliate's top-up, each once")
+	require.Len(t, append(s.retries(id, "stripe:account.updated"), s.retries(id, "stripe:capability.updated")...), 1)
+	require.Len(t, append(s.releases(id, "stripe:account.updated"), s.releases(id, "stripe:capability.updated")...), 1)
+	for _, body := range [][]byte{first, next} {
+		code, out = s.connect(body)
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "nothing_released", out["status"], out)
+	}
+	require.Equal(t, map[string][]int64{id: {9545, due.Amount}}, s.transfersTo(account))
+	balances := s.paymentBalances(id)
+	require.EqualValues(t, 0, balances["vendor_payable:"+client+"-vendor"], balances)
+	require.EqualValues(t, 0, balances["affiliate_payable:"+client+"-aff"], balances)
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+}
