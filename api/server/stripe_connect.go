@@ -259,8 +259,9 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 // of dues would be taken as an event beside a release: each pays only its own movements (a held
 // leg has no dues: a failed refund's give-back and a correction leave a leg not sent yet to its
 // transfer), but the admin's rule is kept rather than a second way of sending money to one run.
-// Once the release has paid the leg and the payment is held for its top-ups alone, the next event
-// about their account, an admin's retry or the automatic retry in the settle window sends them.
+// Once the release has paid the leg and the payment is held for its top-ups alone (saved since),
+// the next event about their account (or this one delivered again: it sent no retry), an admin's
+// retry or the automatic retry in the settle window sends them.
 func (s *Server) retryOne(c echo.Context, eventID, typ, account string, h store.HeldPayment) error {
 	r := h.Record
 	if !r.HasDues() || payoutWaiting(r) {

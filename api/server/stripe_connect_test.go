@@ -560,26 +560,23 @@ func TestConnectEventRetriesHeldTopUps(t *testing.T) {
 	require.Empty(t, unbalanced)
 }
 
-// TestConnectHeldLegAndHeldTopUpSendOneSignalEach: a payment with both a leg held and a top-up
-// held, for payees paid at the same account (its vendor's payout held while the account could not
-// receive; a failed refund's give-back to its affiliate, which moved to that account, held too).
-// The admin API refuses a retry while a leg is held, so an event about the account sends the
-// release alone: the vendor is paid its share once and the top-up stays held, the payment held for
-// it alone. The next event about the account (or the first delivered again) sends the retry, once
-// for all its deliveries, which pays the top-up once; nothing sends anything more after.
-func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
-	s := newStack(t, payment.Settings{SettleWindow: 0})
-	accounts := newConnectedAccounts(s)
-	account, before := uniqueAccount("both"), uniqueAccount("affold")
-	client := uniqueName("connboth")
-	accounts.set(account, "inactive")
+// heldLegAndTopUp makes a payment held with its vendor's leg held (paid at legAt, which cannot
+// receive yet) and a failed refund's give-back to its affiliate held (the affiliate paid at
+// another account first, then moved to topUpAt, which cannot receive yet); it returns the
+// payment's workflow ID and the held top-up.
+func (s *stack) heldLegAndTopUp(accounts *connectedAccounts, client, legAt, topUpAt string) (string, ipayment.Due) {
+	t := s.t
+	t.Helper()
+	before := uniqueAccount("affold")
+	accounts.set(legAt, "inactive")
+	accounts.set(topUpAt, "inactive")
 	accounts.set(before, "active")
 	s.seed(client)
 	payee := func(kind, id, acct string) {
 		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": client, "kind": kind, "stripe_account": acct}, adminKey)
 		require.Equal(t, http.StatusOK, code, body)
 	}
-	payee("vendor", client+"-vendor", account)
+	payee("vendor", client+"-vendor", legAt)
 	payee("affiliate", client+"-aff", before)
 	pi := "pi_" + client
 	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
@@ -593,10 +590,10 @@ func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
 		}
 	}, 30*time.Second, 100*time.Millisecond)
 
-	// The affiliate moves to the vendor's account; a refund, then its failure, gives the affiliate
-	// back its share of it: a top-up held there. The vendor's held leg is given its share back as
-	// owed, not topped up (it was never sent anything).
-	payee("affiliate", client+"-aff", account)
+	// The affiliate moves; a refund, then its failure, gives the affiliate back its share of it: a
+	// top-up held at its account now. The vendor's held leg is given its share back as owed, not
+	// topped up (it was never sent anything).
+	payee("affiliate", client+"-aff", topUpAt)
 	refunded := time.Now().Add(-time.Minute)
 	code, body = s.webhook(stripeevent.Sign(stripeevent.Refund{EventID: "evt_" + pi + "_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
 		Amount: 11000, AmountRefunded: 1100, Created: refunded}.Body(), webhookSecret, time.Now()))
@@ -619,7 +616,24 @@ func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
 		assert.Zero(c, rec.Refunded)
 	}, 30*time.Second, 100*time.Millisecond)
 	require.Positive(t, due.Amount)
-	require.Empty(t, s.transfersTo(account))
+	require.Empty(t, s.transfersTo(legAt))
+	require.Empty(t, s.transfersTo(topUpAt))
+	return id, due
+}
+
+// TestConnectHeldLegAndHeldTopUpSendOneSignalEach: a payment with both a leg held and a top-up
+// held, for payees paid at the same account (its vendor's payout held while the account could not
+// receive; a failed refund's give-back to its affiliate, which moved to that account, held too).
+// The admin API refuses a retry while a leg is held, so an event about the account sends the
+// release alone: the vendor is paid its share once and the top-up stays held, the payment held for
+// it alone. The next event about the account (or the first delivered again) sends the retry, once
+// for all its deliveries, which pays the top-up once; nothing sends anything more after.
+func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	account := uniqueAccount("both")
+	client := uniqueName("connboth")
+	id, due := s.heldLegAndTopUp(accounts, client, account, account)
 
 	// The account can receive: the event releases the vendor's leg and sends no retry.
 	accounts.set(account, "active")
@@ -676,6 +690,94 @@ func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
 	balances := s.paymentBalances(id)
 	require.EqualValues(t, 0, balances["vendor_payable:"+client+"-vendor"], balances)
 	require.EqualValues(t, 0, balances["affiliate_payable:"+client+"-aff"], balances)
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+}
+
+// TestConnectRetryThatCannotPayIsHeldAgain: an event delivered late (the account Stripe says
+// cannot receive again by the time the run checks it) retries the held top-up, which the run
+// checks and holds again, sending nothing; the event delivered again does not retry it again,
+// and once the account can receive, a later event pays it once.
+func TestConnectRetryThatCannotPayIsHeldAgain(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	first, account := uniqueAccount("closedl"), uniqueAccount("late")
+	client := uniqueName("connlate")
+	id := s.heldTopUpAt(accounts, client, first, account)
+	before := s.savedAt(id)
+
+	late := stripeevent.AccountUpdated{EventID: "evt_late_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body()
+	code, out := s.connect(late)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["retried"]), out)
+	require.Len(t, s.retries(id, "stripe:account.updated"), 1)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.True(c, s.savedAt(id).After(before), "the run has not saved the payment since the retry")
+	}, 30*time.Second, 100*time.Millisecond)
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, ipayment.StatusHeld, rec.Status, rec.Reason)
+	require.Len(t, rec.Leg("vendor").Dues, 1)
+	require.True(t, rec.Leg("vendor").Dues[0].Held, "held again: the account still cannot receive")
+	require.Empty(t, s.transfersTo(account), "a retry that cannot pay sent nothing")
+
+	code, out = s.connect(late)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Empty(t, strs(out["retried"]), out)
+	require.Equal(t, []any{map[string]any{"workflow_id": id, "reason": "retried_before"}}, out["skipped"], out)
+	require.Len(t, s.retries(id, "stripe:account.updated"), 1)
+
+	accounts.set(account, "active")
+	code, out = s.connect(stripeevent.CapabilityUpdated{EventID: "evt_now_" + client, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["retried"]), out)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account))
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+}
+
+// TestConnectHeldTopUpWaitsForTheHeldLegElsewhere: a payment whose top-up is held at one account
+// and whose leg is held at another is not sent a retry by an event about the top-up's account (the
+// admin API refuses a retry while a leg is held: skipped invalid_state, nothing sent). The leg's
+// account's event releases the leg; the top-up's account's next event then retries the top-up,
+// and each payee is paid once.
+func TestConnectHeldTopUpWaitsForTheHeldLegElsewhere(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	legAt, topUpAt := uniqueAccount("legat"), uniqueAccount("topat")
+	client := uniqueName("connapart")
+	id, due := s.heldLegAndTopUp(accounts, client, legAt, topUpAt)
+
+	accounts.set(topUpAt, "active")
+	code, out := s.connect(stripeevent.AccountUpdated{EventID: "evt_top1_" + client, Account: topUpAt, Transfers: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "nothing_released", out["status"], out)
+	require.Equal(t, []any{map[string]any{"workflow_id": id, "reason": "invalid_state"}}, out["skipped"], out)
+	require.Empty(t, s.retries(id, "stripe:account.updated"))
+
+	accounts.set(legAt, "active")
+	code, out = s.connect(stripeevent.AccountUpdated{EventID: "evt_leg_" + client, Account: legAt, Transfers: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["released"]), out)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Equal(c, ipayment.LegTransferred, r.Leg("vendor").State)
+			assert.Equal(c, ipayment.StatusHeld, r.Status, "held for the top-up alone")
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(legAt))
+	require.Empty(t, s.transfersTo(topUpAt))
+
+	code, out = s.connect(stripeevent.CapabilityUpdated{EventID: "evt_top2_" + client, Account: topUpAt, Capability: "transfers", Status: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["retried"]), out)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Equal(t, map[string][]int64{id: {due.Amount}}, s.transfersTo(topUpAt))
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(legAt))
 	unbalanced, err := s.ledger.Unbalanced(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, unbalanced)
