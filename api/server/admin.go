@@ -606,10 +606,9 @@ func (s *Server) decideDues(c echo.Context, action payment.AdminAction, r ipayme
 	if action != payment.ActionRetry {
 		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a top-up or reversal due: it is owed to the payee, or by it; retry it once the provider can make it", action))
 	}
-	ev := payment.Event{ID: fmt.Sprintf("due-retry-%d", r.DueRetries+1), Kind: payment.EventRetryDues, Actor: actor(c)}
 	err := s.audited(c, "payment.retry", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
-		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
-			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		if err := s.retryDues(ctx, r, actor(c)); err != nil {
+			return nil, nil, err
 		}
 		return map[string]any{"status": r.Status, "reason": r.Reason}, map[string]any{"retry": "dues"}, nil
 	})
@@ -617,6 +616,18 @@ func (s *Server) decideDues(c echo.Context, action payment.AdminAction, r ipayme
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(action), "workflow_id": r.WorkflowID})
+}
+
+// retryDues sends the payment's run a retry of its movements due, as an event, which also reaches
+// a run that has closed (it starts the follow-up run). Its ID counts the retries the payment has
+// taken as stored (due-retry-<DueRetries+1>), so two retries sent for the same stored state are
+// taken once; 503 temporal_unavailable when Temporal did not take it.
+func (s *Server) retryDues(ctx context.Context, r ipayment.Record, who string) error {
+	ev := payment.Event{ID: fmt.Sprintf("due-retry-%d", r.DueRetries+1), Kind: payment.EventRetryDues, Actor: who}
+	if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	}
+	return nil
 }
 
 func (s *Server) balances(c echo.Context) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
 	"paysplit/internal/store"
 	"paysplit/workflows/payment"
@@ -37,9 +38,10 @@ var stripeAccountPattern = regexp.MustCompile(`^acct_[A-Za-z0-9]{1,64}$`)
 // (account). When an account can receive transfers again (account.updated with the transfers
 // capability active, capability.updated of transfers to active), the payouts held for payees paid
 // at it are released as an admin's release would (signalled to the payment's run, audited with
-// the event as the actor). The run checks the payee again before it sends anything: a leg held
-// for another reason, or at an account Stripe still refuses, is held again. Every other event is
-// answered 200 ignored.
+// the event as the actor), and a payment held only by top-ups due held for such a payee is sent
+// an admin's retry of its dues. The run checks the payee again before it sends anything: a leg
+// or top-up held for another reason, or at an account Stripe still refuses, is held again. Every
+// other event is answered 200 ignored.
 func (s *Server) stripeConnectWebhook(c echo.Context) error {
 	if s.deps.StripeConnectWebhookSecret == "" {
 		// Never verified against an empty secret, which anyone can sign with.
@@ -81,18 +83,18 @@ func (s *Server) stripeConnectWebhook(c echo.Context) error {
 		s.deps.Logger.Error("connect event: held payments not read", "event_id", evt.ID, "type", typ, "account", account, "error", err)
 		return errorf(http.StatusServiceUnavailable, "storage_unavailable", "the held payments could not be read; retry later")
 	}
-	released, skipped, unavailable := s.releaseHeld(c, evt.ID, typ, account, held)
+	released, retried, skipped, unavailable := s.releaseHeld(c, evt.ID, typ, account, held)
 	if unavailable != nil {
 		// Stripe delivers the event again; what was released now is not released twice.
 		s.count(providerStripeConnect, typ, "unavailable")
 		return unavailable
 	}
 	outcome := "released"
-	if len(released) == 0 {
+	if len(released) == 0 && len(retried) == 0 {
 		outcome = "nothing_released"
 	}
 	s.count(providerStripeConnect, typ, outcome)
-	return c.JSON(http.StatusOK, map[string]any{"status": outcome, "type": typ, "account": account, "released": released, "skipped": skipped})
+	return c.JSON(http.StatusOK, map[string]any{"status": outcome, "type": typ, "account": account, "released": released, "retried": retried, "skipped": skipped})
 }
 
 // receivingAccount is the connected account an event says can now receive transfers;
@@ -148,6 +150,9 @@ type skippedRelease struct {
 // not saved since, or for this event.
 var errReleasedBefore = errors.New("released before")
 
+// errRetriedBefore: as errReleasedBefore, for a retry of held top-ups.
+var errRetriedBefore = errors.New("retried before")
+
 // releaseHeld releases each held payment as an admin's release would, a few at once. A payment
 // is released once per event and once per save of its run (SavedAt, kept as the audit entry's
 // idempotency_key; the event's ID as its event_id): an event delivered again never releases it
@@ -157,11 +162,16 @@ var errReleasedBefore = errors.New("released before")
 // is the 503 to answer when a release was not sent (Temporal did not take it, or Postgres could
 // not record it); the payments after it are left to Stripe's next
 // delivery, so the answer does not wait for Temporal's deadline once per payment.
-func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held []store.HeldPayment) (released []string, skipped []skippedRelease, unavailable error) {
+//
+// A payment with no leg held at the account, only top-ups held for payees paid at it, is sent a
+// retry of its dues instead (retryOne; retried), under the same once-per-event-and-save rule. A
+// payment gets one or the other, never both: one with a leg held at the account is released,
+// whatever top-ups it holds (see retryOne).
+func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held []store.HeldPayment) (released, retried []string, skipped []skippedRelease, unavailable error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, connectReleases)
-	released, skipped = []string{}, []skippedRelease{}
+	released, retried, skipped = []string{}, []string{}, []skippedRelease{}
 	for _, h := range held {
 		slots <- struct{}{}
 		mu.Lock()
@@ -174,22 +184,28 @@ func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held 
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			err := s.releaseOne(c, eventID, typ, account, h)
+			act, done := s.releaseOne, &released
+			if len(h.Parties) == 0 {
+				act, done = s.retryOne, &retried
+			}
+			err := act(c, eventID, typ, account, h)
 			mu.Lock()
 			defer mu.Unlock()
 			var ae *apiError
 			switch {
 			case err == nil:
-				released = append(released, h.Record.WorkflowID)
+				*done = append(*done, h.Record.WorkflowID)
 			case errors.Is(err, errReleasedBefore):
 				skipped = append(skipped, skippedRelease{h.Record.WorkflowID, "released_before"})
+			case errors.Is(err, errRetriedBefore):
+				skipped = append(skipped, skippedRelease{h.Record.WorkflowID, "retried_before"})
 			case errors.As(err, &ae) && ae.status == http.StatusConflict:
 				skipped = append(skipped, skippedRelease{h.Record.WorkflowID, ae.Code})
 			default:
 				s.deps.Logger.Error("connect event: release not sent", "event_id", eventID, "type", typ, "account", account,
 					"workflow_id", h.Record.WorkflowID, "error", err)
 				if !errors.As(err, &ae) { // Postgres: the transaction of the release and its audit entry
-					err = errorf(http.StatusServiceUnavailable, "storage_unavailable", "the release could not be recorded; retry later")
+					err = errorf(http.StatusServiceUnavailable, "storage_unavailable", "the release or retry could not be recorded; retry later")
 				}
 				unavailable = cmp.Or(unavailable, err)
 			}
@@ -197,8 +213,9 @@ func (s *Server) releaseHeld(c echo.Context, eventID, typ, account string, held 
 	}
 	wg.Wait()
 	slices.Sort(released)
+	slices.Sort(retried)
 	slices.SortFunc(skipped, func(a, b skippedRelease) int { return strings.Compare(a.WorkflowID, b.WorkflowID) })
-	return released, skipped, unavailable
+	return released, retried, skipped, unavailable
 }
 
 // releaseOne releases one held payment, checked as the admin API checks a release, and audits it
@@ -228,5 +245,47 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 		}
 		return map[string]any{"status": r.Status, "reason": r.Reason},
 			map[string]any{"signal": payment.ActionRelease, "party": party, "account": account, "event_id": eventID, "idempotency_key": key}, nil
+	})
+}
+
+// retryOne sends a payment held only by top-ups due held for their payees (Due.Held; one of them
+// paid at the account) the admin's retry of its dues, checked as the admin API checks a retry
+// (adminAction: a payment whose only outstanding movements are dues gets decideDues' event, one
+// whose run waits on a held or failed leg is refused in status held), and audits it with the
+// event as the actor in the same transaction, once per event and once per save (as releaseOne).
+//
+// A payment with a leg held is never sent this retry, whatever top-ups it holds: the admin API
+// refuses it, and the release is the leg's way out. Its run waits in awaitReleases, where a retry
+// of dues would be taken as an event beside a release: each pays only its own movements (a held
+// leg has no dues: a failed refund's give-back and a correction leave a leg not sent yet to its
+// transfer), but the admin's rule is kept rather than a second way of sending money to one run.
+// Once the release has paid the leg and the payment is held for its top-ups alone (saved since),
+// the next event about their account (or this one delivered again: it sent no retry), an admin's
+// retry or the automatic retry in the settle window sends them.
+func (s *Server) retryOne(c echo.Context, eventID, typ, account string, h store.HeldPayment) error {
+	r := h.Record
+	if !r.HasDues() || payoutWaiting(r) {
+		return cmp.Or(decisionRefused(payment.ActionRetry, r, ""),
+			errorf(http.StatusConflict, "invalid_state", "a leg waits for a decision: release or retry it first"))
+	}
+	for _, l := range r.Legs {
+		if slices.ContainsFunc(l.Dues, func(d ipayment.Due) bool { return d.Kind != ipayment.DueTopUp || !d.Held }) {
+			// A refused or in-doubt movement is an admin's to retry (or resolve), not Stripe's.
+			return errorf(http.StatusConflict, "invalid_state", "movements due that are not held top-ups: an admin retries them")
+		}
+	}
+	key := "stripe-connect/" + h.SavedAt.UTC().Format(time.RFC3339Nano)
+	target := "payment:" + r.WorkflowID
+	actor := "stripe:" + typ
+	return s.auditedAs(c, actor, "payment.retry", target, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		done, err := tx.AuditRecordedAny(ctx, "payment.retry", target, map[string]string{"idempotency_key": key, "event_id": eventID})
+		if err != nil || done {
+			return nil, nil, cmp.Or(err, errRetriedBefore)
+		}
+		if err := s.retryDues(ctx, r, actor+" "+eventID); err != nil {
+			return nil, nil, err
+		}
+		return map[string]any{"status": r.Status, "reason": r.Reason},
+			map[string]any{"retry": "dues", "account": account, "event_id": eventID, "idempotency_key": key}, nil
 	})
 }

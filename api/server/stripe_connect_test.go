@@ -128,7 +128,8 @@ func (s *stack) savedAt(id string) time.Time {
 
 func strs(v any) []string {
 	var out []string
-	for _, x := range v.([]any) {
+	list, _ := v.([]any)
+	for _, x := range list {
 		out = append(out, x.(string))
 	}
 	return out
@@ -444,4 +445,340 @@ func TestConnectWebhookNotConfigured(t *testing.T) {
 		require.Contains(t, string(out), `"not_configured"`)
 		require.Contains(t, string(out), "STRIPE_CONNECT_WEBHOOK_SECRET")
 	}
+}
+
+// retries are the audit entries of retries of a payment's movements due by actor.
+func (s *stack) retries(id, actor string) []map[string]any {
+	s.t.Helper()
+	q := url.Values{"action": {"payment.retry"}, "target": {"payment:" + id}, "actor": {actor}}
+	code, body := s.do(http.MethodGet, "/api/v1/admin/audit?"+q.Encode(), nil, adminKey)
+	require.Equal(s.t, http.StatusOK, code, body)
+	var out []map[string]any
+	for _, e := range body["entries"].([]any) {
+		out = append(out, e.(map[string]any))
+	}
+	return out
+}
+
+// heldTopUpAt makes a payment paid under the tax rule with its vendor paid at first; the vendor
+// then moves to account, which cannot receive transfers yet, and the correction's top-up to the
+// vendor (120) is held for it: the payment is held for that top-up alone, no leg held. It returns
+// its workflow ID. (The accounts differ as a vendor's do when it replaced a closed one: the
+// activities remember for a minute an account that could receive.)
+func (s *stack) heldTopUpAt(accounts *connectedAccounts, client, first, account string) string {
+	s.t.Helper()
+	accounts.set(first, "active")
+	accounts.set(account, "inactive")
+	s.seed(client)
+	vendorAt := func(acct string) {
+		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": acct}, adminKey)
+		require.Equal(s.t, http.StatusOK, code, body)
+	}
+	vendorAt(first)
+	code, body := s.do(http.MethodPost, "/api/v1/admin/clients/"+client+"/split-rules", map[string]any{"platform_bps": 1000, "affiliate_bps": 500, "commission_on_tax": true}, adminKey)
+	require.Equal(s.t, http.StatusCreated, code, body)
+	code, body = s.webhook(stripeevent.Sign(capture(client, "pi_"+client).Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+client)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+
+	vendorAt(account)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(s.t, http.StatusAccepted, code, body)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	vendor := rec.Leg("vendor")
+	require.Equal(s.t, ipayment.LegTransferred, vendor.State, "the leg is not held: its top-up is")
+	require.Len(s.t, vendor.Dues, 1, rec.Reason)
+	require.True(s.t, vendor.Dues[0].Held, rec.Reason)
+	require.EqualValues(s.t, 120, vendor.Dues[0].Amount)
+	require.Contains(s.t, rec.Reason, "cannot receive transfers")
+	return id
+}
+
+// TestConnectEventRetriesHeldTopUps: a payment held only because a top-up to its vendor is held
+// (the vendor's connected account could not receive when the correction came) is sent the admin's
+// retry when Stripe says the account can receive transfers again, audited with the event, and the
+// top-up is paid once: the same event delivered twice at once with the other kind of event about
+// the same change retries it once, and delivered again after retries nothing more.
+func TestConnectEventRetriesHeldTopUps(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	first, account := uniqueAccount("closed"), uniqueAccount("topup")
+	client := uniqueName("conntopup")
+	id := s.heldTopUpAt(accounts, client, first, account)
+	require.Equal(t, map[string][]int64{id: {9425}}, s.transfersTo(first))
+	require.Empty(t, s.transfersTo(account))
+
+	accounts.set(account, "active")
+	eventID := "evt_topup_" + client
+	bodies := [][]byte{
+		stripeevent.CapabilityUpdated{EventID: eventID, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body(),
+		stripeevent.CapabilityUpdated{EventID: eventID, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body(),
+		stripeevent.AccountUpdated{EventID: "evt_topup_other_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body(),
+	}
+	answers := make([]map[string]any, len(bodies))
+	var wg sync.WaitGroup
+	for j, body := range bodies {
+		wg.Go(func() {
+			code, out := s.connect(body)
+			assert.Equal(t, http.StatusOK, code, out)
+			answers[j] = out
+		})
+	}
+	wg.Wait()
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	var retried []string
+	for _, out := range answers {
+		require.Contains(t, []any{"released", "nothing_released"}, out["status"], out)
+		require.Empty(t, out["released"], out)
+		retried = append(retried, strs(out["retried"])...)
+	}
+	require.Equal(t, []string{id}, retried, "the payment held for its top-up retried once by the three deliveries: %v", answers)
+	require.Empty(t, rec.Leg("vendor").Dues)
+	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account), "the top-up paid once, where the vendor is paid now")
+	require.Equal(t, map[string][]int64{id: {9425}}, s.transfersTo(first))
+	var entries []map[string]any
+	for _, actor := range []string{"stripe:capability.updated", "stripe:account.updated"} {
+		entries = append(entries, s.retries(id, actor)...)
+		require.Empty(t, s.releases(id, actor), "no leg was held: nothing to release")
+	}
+	require.Len(t, entries, 1, "one retry, audited")
+	after := entries[0]["after"].(map[string]any)
+	require.Equal(t, "dues", after["retry"], entries[0])
+	require.Equal(t, account, after["account"], entries[0])
+	require.Contains(t, []any{eventID, "evt_topup_other_" + client}, after["event_id"], entries[0])
+	require.Equal(t, "held", entries[0]["before"].(map[string]any)["status"], entries[0])
+
+	// Delivered again once the payment is paid: nothing is held there any more.
+	code, out := s.connect(bodies[0])
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "nothing_released", out["status"], out)
+	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account))
+	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:"+client+"-vendor"], "the books owe the vendor nothing")
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+}
+
+// heldLegAndTopUp makes a payment held with its vendor's leg held (paid at legAt, which cannot
+// receive yet) and a failed refund's give-back to its affiliate held (the affiliate paid at
+// another account first, then moved to topUpAt, which cannot receive yet); it returns the
+// payment's workflow ID and the held top-up.
+func (s *stack) heldLegAndTopUp(accounts *connectedAccounts, client, legAt, topUpAt string) (string, ipayment.Due) {
+	t := s.t
+	t.Helper()
+	before := uniqueAccount("affold")
+	accounts.set(legAt, "inactive")
+	accounts.set(topUpAt, "inactive")
+	accounts.set(before, "active")
+	s.seed(client)
+	payee := func(kind, id, acct string) {
+		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": client, "kind": kind, "stripe_account": acct}, adminKey)
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	payee("vendor", client+"-vendor", legAt)
+	payee("affiliate", client+"-aff", before)
+	pi := "pi_" + client
+	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", pi)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Equal(c, ipayment.LegHeld, rec.Leg("vendor").State)
+			assert.Equal(c, ipayment.LegTransferred, rec.Leg("affiliate").State)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+
+	// The affiliate moves; a refund, then its failure, gives the affiliate back its share of it: a
+	// top-up held at its account now. The vendor's held leg is given its share back as owed, not
+	// topped up (it was never sent anything).
+	payee("affiliate", client+"-aff", topUpAt)
+	refunded := time.Now().Add(-time.Minute)
+	code, body = s.webhook(stripeevent.Sign(stripeevent.Refund{EventID: "evt_" + pi + "_re", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd",
+		Amount: 11000, AmountRefunded: 1100, Created: refunded}.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = s.webhook(stripeevent.Sign(stripeevent.RefundUpdate{EventID: "evt_" + pi + "_rf", Type: "refund.failed", Refund: "re_" + client, PaymentIntent: pi,
+		Charge: "ch_" + pi, Currency: "usd", Status: "failed", Amount: 1100, Created: time.Now(), Made: refunded}.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	var due ipayment.Due
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if !assert.NoError(c, err) {
+			return
+		}
+		assert.Equal(c, ipayment.StatusHeld, rec.Status)
+		assert.Equal(c, ipayment.LegHeld, rec.Leg("vendor").State)
+		assert.Empty(c, rec.Leg("vendor").Dues)
+		if dues := rec.Leg("affiliate").Dues; assert.Len(c, dues, 1) && assert.True(c, dues[0].Held) {
+			due = dues[0]
+		}
+		assert.Zero(c, rec.Refunded)
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Positive(t, due.Amount)
+	require.Empty(t, s.transfersTo(legAt))
+	require.Empty(t, s.transfersTo(topUpAt))
+	return id, due
+}
+
+// TestConnectHeldLegAndHeldTopUpSendOneSignalEach: a payment with both a leg held and a top-up
+// held, for payees paid at the same account (its vendor's payout held while the account could not
+// receive; a failed refund's give-back to its affiliate, which moved to that account, held too).
+// The admin API refuses a retry while a leg is held, so an event about the account sends the
+// release alone: the vendor is paid its share once and the top-up stays held, the payment held for
+// it alone. The next event about the account (or the first delivered again) sends the retry, once
+// for all its deliveries, which pays the top-up once; nothing sends anything more after.
+func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	account := uniqueAccount("both")
+	client := uniqueName("connboth")
+	id, due := s.heldLegAndTopUp(accounts, client, account, account)
+
+	// The account can receive: the event releases the vendor's leg and sends no retry.
+	accounts.set(account, "active")
+	first := stripeevent.CapabilityUpdated{EventID: "evt_both1_" + client, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body()
+	code, out := s.connect(first)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["released"]), out)
+	require.Empty(t, strs(out["retried"]), out)
+	var rec ipayment.Record
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			rec = r
+			assert.Equal(c, ipayment.LegTransferred, r.Leg("vendor").State)
+			assert.Equal(c, ipayment.StatusHeld, r.Status, "held for the top-up alone")
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Len(t, rec.Leg("affiliate").Dues, 1, "the release sent the leg, not the top-up")
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account), "the vendor paid its share once")
+	require.Len(t, s.releases(id, "stripe:capability.updated"), 1)
+	require.Empty(t, s.retries(id, "stripe:capability.updated"))
+
+	// Stripe's next event about the account (or this one delivered again: it released the leg,
+	// and has not sent the retry) sends the retry: the top-up paid once.
+	next := stripeevent.AccountUpdated{EventID: "evt_both2_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body()
+	bodies := [][]byte{next, next, first}
+	answers := make([]map[string]any, len(bodies))
+	var wg sync.WaitGroup
+	for j, body := range bodies {
+		wg.Go(func() {
+			code, out := s.connect(body)
+			assert.Equal(t, http.StatusOK, code, out)
+			answers[j] = out
+		})
+	}
+	wg.Wait()
+	var retried []string
+	for _, out := range answers {
+		require.Empty(t, strs(out["released"]), out)
+		retried = append(retried, strs(out["retried"])...)
+	}
+	require.Equal(t, []string{id}, retried, "one retry from the three deliveries: %v", answers)
+	rec = s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Empty(t, rec.Leg("affiliate").Dues)
+	require.Equal(t, map[string][]int64{id: {9545, due.Amount}}, s.transfersTo(account), "the vendor's share and the affiliate's top-up, each once")
+	require.Len(t, append(s.retries(id, "stripe:account.updated"), s.retries(id, "stripe:capability.updated")...), 1)
+	require.Len(t, append(s.releases(id, "stripe:account.updated"), s.releases(id, "stripe:capability.updated")...), 1)
+	for _, body := range [][]byte{first, next} {
+		code, out = s.connect(body)
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "nothing_released", out["status"], out)
+	}
+	require.Equal(t, map[string][]int64{id: {9545, due.Amount}}, s.transfersTo(account))
+	balances := s.paymentBalances(id)
+	require.EqualValues(t, 0, balances["vendor_payable:"+client+"-vendor"], balances)
+	require.EqualValues(t, 0, balances["affiliate_payable:"+client+"-aff"], balances)
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+}
+
+// TestConnectRetryThatCannotPayIsHeldAgain: an event delivered late (the account Stripe says
+// cannot receive again by the time the run checks it) retries the held top-up, which the run
+// checks and holds again, sending nothing; the event delivered again does not retry it again,
+// and once the account can receive, a later event pays it once.
+func TestConnectRetryThatCannotPayIsHeldAgain(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	first, account := uniqueAccount("closedl"), uniqueAccount("late")
+	client := uniqueName("connlate")
+	id := s.heldTopUpAt(accounts, client, first, account)
+	before := s.savedAt(id)
+
+	late := stripeevent.AccountUpdated{EventID: "evt_late_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body()
+	code, out := s.connect(late)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["retried"]), out)
+	require.Len(t, s.retries(id, "stripe:account.updated"), 1)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.True(c, s.savedAt(id).After(before), "the run has not saved the payment since the retry")
+	}, 30*time.Second, 100*time.Millisecond)
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, ipayment.StatusHeld, rec.Status, rec.Reason)
+	require.Len(t, rec.Leg("vendor").Dues, 1)
+	require.True(t, rec.Leg("vendor").Dues[0].Held, "held again: the account still cannot receive")
+	require.Empty(t, s.transfersTo(account), "a retry that cannot pay sent nothing")
+
+	code, out = s.connect(late)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Empty(t, strs(out["retried"]), out)
+	require.Equal(t, []any{map[string]any{"workflow_id": id, "reason": "retried_before"}}, out["skipped"], out)
+	require.Len(t, s.retries(id, "stripe:account.updated"), 1)
+
+	accounts.set(account, "active")
+	code, out = s.connect(stripeevent.CapabilityUpdated{EventID: "evt_now_" + client, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["retried"]), out)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account))
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
+}
+
+// TestConnectHeldTopUpWaitsForTheHeldLegElsewhere: a payment whose top-up is held at one account
+// and whose leg is held at another is not sent a retry by an event about the top-up's account (the
+// admin API refuses a retry while a leg is held: skipped invalid_state, nothing sent). The leg's
+// account's event releases the leg; the top-up's account's next event then retries the top-up,
+// and each payee is paid once.
+func TestConnectHeldTopUpWaitsForTheHeldLegElsewhere(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	legAt, topUpAt := uniqueAccount("legat"), uniqueAccount("topat")
+	client := uniqueName("connapart")
+	id, due := s.heldLegAndTopUp(accounts, client, legAt, topUpAt)
+
+	accounts.set(topUpAt, "active")
+	code, out := s.connect(stripeevent.AccountUpdated{EventID: "evt_top1_" + client, Account: topUpAt, Transfers: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "nothing_released", out["status"], out)
+	require.Equal(t, []any{map[string]any{"workflow_id": id, "reason": "invalid_state"}}, out["skipped"], out)
+	require.Empty(t, s.retries(id, "stripe:account.updated"))
+
+	accounts.set(legAt, "active")
+	code, out = s.connect(stripeevent.AccountUpdated{EventID: "evt_leg_" + client, Account: legAt, Transfers: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["released"]), out)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Equal(c, ipayment.LegTransferred, r.Leg("vendor").State)
+			assert.Equal(c, ipayment.StatusHeld, r.Status, "held for the top-up alone")
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(legAt))
+	require.Empty(t, s.transfersTo(topUpAt))
+
+	code, out = s.connect(stripeevent.CapabilityUpdated{EventID: "evt_top2_" + client, Account: topUpAt, Capability: "transfers", Status: "active", Created: time.Now()}.Body())
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, []string{id}, strs(out["retried"]), out)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Equal(t, map[string][]int64{id: {due.Amount}}, s.transfersTo(topUpAt))
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(legAt))
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, unbalanced)
 }

@@ -10,7 +10,8 @@ import (
 	"paysplit/internal/split"
 )
 
-// HeldPayment is a held payment with a leg held for a payee paid at a Stripe account.
+// HeldPayment is a held payment with a leg, or a top-up due, held for a payee paid at a Stripe
+// account.
 type HeldPayment struct {
 	Record payment.Record
 	// SavedAt is when the payment's run last saved it (its row's updated_at): a release is made
@@ -19,20 +20,26 @@ type HeldPayment struct {
 	SavedAt time.Time
 	// Parties are the parties of its legs held whose payee is paid at the account.
 	Parties []split.Party
+	// TopUps says a top-up due on a leg whose payee is paid at the account is held for it
+	// (payment.Due.Held): sent by a retry of the payment's dues, not a release.
+	TopUps bool
 }
 
 // HeldAtStripeAccount lists the Stripe payments that are held (status held, as the admin API
-// releases) with a leg held whose payee is paid at account now (payees.stripe_account), oldest
-// workflow ID first. The payee's client is not compared with the payment's: a leg held because
+// releases) with a leg held, or a top-up due held (Due.Held), whose payee is paid at account now
+// (payees.stripe_account), oldest workflow ID first. The payee's client is not compared with the payment's: a leg held because
 // its payee is another client's is released too and held again by the payment's own check.
 // The held payments are a handful, read through payments_status.
 func (s *Store) HeldAtStripeAccount(ctx context.Context, account string) ([]HeldPayment, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT p.state, p.updated_at, array_agg(DISTINCT l->>'party' ORDER BY l->>'party')
+		SELECT p.state, p.updated_at,
+			coalesce(array_agg(DISTINCT l->>'party' ORDER BY l->>'party') FILTER (WHERE l->>'state' = 'held'), '{}'),
+			coalesce(bool_or(l->'dues' @> '[{"kind": "top_up", "held": true}]'), false)
 		FROM payments p
 		CROSS JOIN LATERAL jsonb_array_elements(p.state->'legs') l
 		JOIN payees y ON y.id = l->>'payee_id'
-		WHERE p.status = 'held' AND p.provider = 'stripe' AND l->>'state' = 'held' AND y.stripe_account = $1
+		WHERE p.status = 'held' AND p.provider = 'stripe' AND y.stripe_account = $1
+			AND (l->>'state' = 'held' OR l->'dues' @> '[{"kind": "top_up", "held": true}]')
 		GROUP BY p.workflow_id -- its primary key: state and updated_at come with it
 		ORDER BY p.workflow_id`, account)
 	if err != nil {
@@ -44,7 +51,7 @@ func (s *Store) HeldAtStripeAccount(ctx context.Context, account string) ([]Held
 		var state []byte
 		var h HeldPayment
 		var parties []string
-		if err := rows.Scan(&state, &h.SavedAt, &parties); err != nil {
+		if err := rows.Scan(&state, &h.SavedAt, &parties, &h.TopUps); err != nil {
 			return nil, fmt.Errorf("payments held at %s: %w", account, err)
 		}
 		if err := json.Unmarshal(state, &h.Record); err != nil {

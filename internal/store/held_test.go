@@ -15,8 +15,10 @@ import (
 
 // TestHeldAtStripeAccount lists the payments a Connect event about an account may release: held
 // (as the admin API releases), at Stripe, with a leg held whose payee is paid at the account now,
-// and the parties of those legs. A payment held elsewhere, paid, failed with a leg held (the run
-// waits for a decision on the failure, not a release), or paid out at PayPal is not listed.
+// and the parties of those legs, or a top-up due held for such a payee (TopUps). A payment held
+// elsewhere, paid, failed with a leg held (the run waits for a decision on the failure, not a
+// release), paid out at PayPal, or with a top-up due that the provider refused (not held) is not
+// listed.
 func TestHeldAtStripeAccount(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	s := store.New(pool)
@@ -61,6 +63,23 @@ func TestHeldAtStripeAccount(t *testing.T) {
 		legs[1].PayeeID, legs[1].State = c+"-v3", payment.LegHeld
 	})
 
+	// A leg paid whose top-up due is held (held: its key never sent) or refused.
+	topUpDue := func(leg *payment.Leg, held bool) {
+		leg.Transferred, leg.TransferID, leg.State = leg.Amount, "tr_"+leg.Name(), payment.LegTransferred
+		leg.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: "x/correction/v1", Amount: 120, Refused: true, Held: held, Reason: "correction: top-up of 120 held"}}
+	}
+	topUp := held("topup", payment.StatusHeld, "stripe", func(legs []payment.Leg) { topUpDue(&legs[1], true) })
+	legAndTopUp := held("legandtopup", payment.StatusHeld, "stripe", func(legs []payment.Leg) {
+		holdVendor(legs)
+		topUpDue(&legs[2], true)
+	})
+	held("topupelse", payment.StatusHeld, "stripe", func(legs []payment.Leg) {
+		legs[1].PayeeID = c + "-v2"
+		topUpDue(&legs[1], true)
+	})
+	held("refusedtopup", payment.StatusPayoutFailed, "stripe", func(legs []payment.Leg) { topUpDue(&legs[1], false) })
+	held("refusedheld", payment.StatusHeld, "stripe", func(legs []payment.Leg) { topUpDue(&legs[1], false) })
+
 	got, err := s.HeldAtStripeAccount(ctx, account)
 	require.NoError(t, err)
 	var ids []string
@@ -68,17 +87,24 @@ func TestHeldAtStripeAccount(t *testing.T) {
 		ids = append(ids, h.Record.WorkflowID)
 		require.False(t, h.SavedAt.IsZero())
 	}
-	require.Equal(t, []string{both.WorkflowID, vendor.WorkflowID}, ids)
+	require.Equal(t, []string{both.WorkflowID, legAndTopUp.WorkflowID, topUp.WorkflowID, vendor.WorkflowID}, ids)
 	require.Equal(t, []split.Party{split.PartyAffiliate, split.PartyVendor}, got[0].Parties)
+	require.False(t, got[0].TopUps)
 	require.Equal(t, []split.Party{split.PartyVendor}, got[1].Parties)
-	require.Equal(t, payment.LegHeld, got[1].Record.Leg("vendor").State)
+	require.True(t, got[1].TopUps, "its affiliate's top-up is held at the account too")
+	require.Empty(t, got[2].Parties, "no leg held: a top-up is")
+	require.True(t, got[2].TopUps)
+	require.True(t, got[2].Record.Leg("vendor").Dues[0].Held)
+	require.Equal(t, []split.Party{split.PartyVendor}, got[3].Parties)
+	require.False(t, got[3].TopUps)
+	require.Equal(t, payment.LegHeld, got[3].Record.Leg("vendor").State)
 
 	// Saved again, the payment's SavedAt moves: a release is made once per save.
-	first := got[1].SavedAt
-	require.NoError(t, s.SavePayment(ctx, got[1].Record))
+	first := got[3].SavedAt
+	require.NoError(t, s.SavePayment(ctx, got[3].Record))
 	again, err := s.HeldAtStripeAccount(ctx, account)
 	require.NoError(t, err)
-	require.True(t, again[1].SavedAt.After(first), "%s then %s", first, again[1].SavedAt)
+	require.True(t, again[3].SavedAt.After(first), "%s then %s", first, again[3].SavedAt)
 
 	none, err := s.HeldAtStripeAccount(ctx, fmt.Sprintf("acct_none%d", time.Now().UnixNano()))
 	require.NoError(t, err)
