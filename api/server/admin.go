@@ -645,7 +645,7 @@ func (s *Server) balances(c echo.Context) error {
 	}
 	b, err := s.deps.Ledger.Balances(c.Request().Context(), asOf)
 	if err != nil {
-		return err
+		return integrityError(err)
 	}
 	cs := make([]money.Currency, 0, len(b))
 	for _, x := range b {

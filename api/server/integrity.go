@@ -48,6 +48,8 @@ func integrityError(err error) error {
 	switch {
 	case errors.Is(err, monitor.ErrInvalid), errors.Is(err, ledger.ErrInvalidEntry):
 		return errorf(http.StatusBadRequest, "invalid_request", err.Error())
+	case errors.Is(err, ledger.ErrAsOfNotPast):
+		return errorf(http.StatusBadRequest, "invalid_request", "as_of must be a past time: a balance as of a time not yet reached can still change")
 	case errors.Is(err, monitor.ErrNotFound):
 		return errorf(http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, monitor.ErrSystem):

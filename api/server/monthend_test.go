@@ -46,7 +46,7 @@ func TestMonthEndAnswersCarryTheirCurrencysDigits(t *testing.T) {
 		WindowEnd: time.Date(2024, 12, 1, 0, 0, 0, 0, time.UTC), WorkflowID: uniqueID("reconcile-digits"), Checked: 1,
 		Drifts: []recon.Drift{{Key: recon.Key{Payment: rec.WorkflowID, PayeeID: "(captured)", Currency: "kwd"}, Kind: "amount_differs", LedgerAmount: 12345, ProviderAmount: 12340}}})
 	require.NoError(t, err)
-	asOf := url.QueryEscape(time.Now().Add(time.Minute).UTC().Format(time.RFC3339Nano))
+	asOf := url.QueryEscape(time.Now().UTC().Format(time.RFC3339Nano)) // past: the entries were appended before it
 	for _, tt := range []struct {
 		name, path string
 		want       map[string]any

@@ -98,3 +98,61 @@ func TestBalanceAsOfAPastTimeNeverChanges(t *testing.T) {
 	}
 	require.Empty(t, wrong, "balances as of %s read while its entry was committing, then %d once it had", asOf.Format(time.RFC3339Nano), after)
 }
+
+// TestBalanceAsOfATimeNotYetPastIsRefused: a balance as of a time the database's clock has not
+// reached can still change (an entry appended before that time is not in it yet), and nothing in
+// the answer says so: a month's close asked for before midnight read as final and differed from
+// the same question asked after it. A past time's answer never changes; one not yet past is
+// refused (ErrAsOfNotPast), by each reader.
+func TestBalanceAsOfATimeNotYetPastIsRefused(t *testing.T) {
+	l, _ := ownLedger(t)
+	ctx := t.Context()
+	acct := ledger.VendorPayable("future")
+	_, _, err := l.Post(ctx, sale("before", "r", "future", 1_000, 100))
+	require.NoError(t, err)
+	asOf := time.Now().Add(time.Hour) // the close of a period that has not ended
+	readers := []struct {
+		name string
+		read func() (int64, error)
+	}{
+		{"Balance", func() (int64, error) { return l.Balance(ctx, acct, "usd", asOf) }},
+		{"AccountBalances", func() (int64, error) {
+			bs, err := l.AccountBalances(ctx, acct, asOf)
+			if err != nil || len(bs) == 0 {
+				return 0, err
+			}
+			return bs[0].Balance, nil
+		}},
+		{"Balances", func() (int64, error) {
+			bs, err := l.Balances(ctx, asOf)
+			for _, b := range bs {
+				if b.Account == acct && b.Currency == "usd" {
+					return b.Balance, err
+				}
+			}
+			return 0, err
+		}},
+	}
+	first := make([]int64, len(readers))
+	firstErr := make([]error, len(readers))
+	for i, r := range readers {
+		first[i], firstErr[i] = r.read()
+	}
+	_, _, err = l.Post(ctx, sale("after", "r", "future", 3_000, 300)) // before asOf, appended later
+	require.NoError(t, err)
+	var changed []string
+	for i, r := range readers {
+		again, err := r.read()
+		if firstErr[i] == nil && err == nil && again != first[i] {
+			changed = append(changed, fmt.Sprintf("%s: %d, then %d", r.name, first[i], again))
+		}
+	}
+	require.Empty(t, changed, "balances as of %s (not yet past) answered, then answered otherwise", asOf.Format(time.RFC3339Nano))
+	for i, r := range readers {
+		require.ErrorIs(t, firstErr[i], ledger.ErrAsOfNotPast, r.name)
+	}
+	// A past time is answered, as the wait ends after it.
+	bal, err := l.Balance(ctx, acct, "usd", time.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(-3_600), bal)
+}

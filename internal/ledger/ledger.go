@@ -57,6 +57,9 @@ var (
 	ErrNotFound = errors.New("ledger: entry not found")
 	// ErrAlreadyReversed reports an entry already reversed under another key.
 	ErrAlreadyReversed = errors.New("ledger: entry already reversed")
+	// ErrAsOfNotPast reports a balance asked as of a time the database's clock has not reached:
+	// entries appended until then would change it, so it is not answered.
+	ErrAsOfNotPast = errors.New("ledger: as_of is not past yet")
 )
 
 // Posting is one leg of an entry: debit > 0, credit < 0, in minor units.
@@ -288,13 +291,24 @@ func (l *Ledger) Balances(ctx context.Context, asOf time.Time) ([]AccountBalance
 // must never change (a month's close read just after midnight). Taking the head row's lock after
 // them (FOR KEY SHARE conflicts with the append's FOR UPDATE, and is released with the statement)
 // means the sum that follows, a new statement with a new snapshot, sees every entry whose time
-// is before the wait ended; entries appended later take a later time.
+// is before the wait ended; entries appended later take a later time. That holds for asOf only
+// once the wait ended after it: a time the database's clock has not reached yet (the close of a
+// period asked for before it ended) is ErrAsOfNotPast, not an answer that would change.
 func (l *Ledger) awaitAppendsBefore(ctx context.Context, asOf time.Time) error {
 	if asOf.IsZero() {
 		return nil // now: ledger_balances, kept by the appending transactions themselves
 	}
 	if _, err := l.pool.Exec(ctx, `SELECT 1 FROM ledger_chain_head WHERE ledger = 'main' FOR KEY SHARE`); err != nil {
 		return fmt.Errorf("waiting for the appends in flight: %w", err)
+	}
+	// After the wait, in a statement of its own: an append that takes the chain lock from now on
+	// takes this clock or later as its time.
+	var past bool
+	if err := l.pool.QueryRow(ctx, `SELECT clock_timestamp() > $1::timestamptz`, asOf).Scan(&past); err != nil {
+		return fmt.Errorf("reading the clock: %w", err)
+	}
+	if !past {
+		return fmt.Errorf("%w: %s", ErrAsOfNotPast, asOf.UTC().Format(time.RFC3339Nano))
 	}
 	return nil
 }

@@ -232,7 +232,8 @@ const (
 	// client, the client's revenue and report "not split yet"), where one parked for its metadata
 	// was no client's; and the run sets ClientId, OrderId and VendorId to them where it does not
 	// carry them yet, where a run whose capture came after its start (a refund or dispute first)
-	// had none until its split, so `ClientId = 'x'` in the Temporal UI missed it while it waited.
+	// had none until its split, so `ClientId = 'x'` in the Temporal UI missed it while it waited;
+	// one parked for its split (no rule in force), whose record names its order, sets them too.
 	codePathClientBeforeSplit = 18
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).

@@ -396,6 +396,11 @@ func (r *run) enrichAndSplit() error {
 				return r.bookCapture()
 			}
 			problem = refused
+			if r.in.CodePath >= codePathClientBeforeSplit {
+				// Parked not split, its record naming the order's client (the store files it under
+				// it), as one parked for its metadata: a run its capture did not start says so too.
+				r.upsertNotSplitAttributes()
+			}
 		}
 		if err := r.park(problem); err != nil {
 			return err
