@@ -171,17 +171,12 @@ func TestMonthsReconciliationRunsCanBeRead(t *testing.T) {
 		{"November", "from=2025-11-01&to=2025-11-30&limit=7", func(id string) bool { return want[id] }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ids := a.pageIDs("/api/v1/admin/reconciliation?"+tt.query, adminKey, "runs", func(m map[string]any) string {
+			got := a.idsOnce("/api/v1/admin/reconciliation?"+tt.query, "runs", func(m map[string]any) string {
 				start, err := time.Parse(time.RFC3339, m["window_start"].(string))
 				require.NoError(t, err)
 				require.Equal(t, time.November, start.UTC().Month(), "run %v", m)
 				return fmt.Sprint(m["id"])
 			})
-			got := map[string]bool{}
-			for _, id := range ids {
-				require.False(t, got[id], "run %s listed twice", id)
-				got[id] = true
-			}
 			require.Equal(t, want, got)
 		})
 	}

@@ -156,16 +156,32 @@ func TestPayoutsPagesThroughEqualCaptureTimes(t *testing.T) {
 	}
 }
 
+// newMonitor creates a monitor for a test's alerts and returns its ID and a store to fire them.
+func (a *apiEnv) newMonitor(prefix string) (int64, *monitor.Store) {
+	a.t.Helper()
+	code, body := a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey, body: map[string]any{
+		"name": uniqueID(prefix), "kind": "held_leg_age", "days": 1}})
+	require.Equal(a.t, http.StatusCreated, code, body)
+	return int64(body["id"].(float64)), monitor.NewStore(a.pool, ledger.New(a.pool))
+}
+
+// idsOnce is pageIDs as a set, each item listed once.
+func (a *apiEnv) idsOnce(path, items string, id func(map[string]any) string) map[string]bool {
+	a.t.Helper()
+	got := map[string]bool{}
+	for _, v := range a.pageIDs(path, adminKey, items, id) {
+		require.False(a.t, got[v], "%s listed twice (%s)", v, path)
+		got[v] = true
+	}
+	return got
+}
+
 // TestMonthsAlertsCanBeRead: the alerts list gave the newest 100 (500 at most) with nothing saying
 // more existed, and no dates: a month's incidents could not be read once newer ones came. It
 // takes when they fired (from, to) and pages with next_cursor, each alert once, newest first.
 func TestMonthsAlertsCanBeRead(t *testing.T) {
 	a := newAPI(t, nil)
-	code, body := a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey, body: map[string]any{
-		"name": uniqueID("month-alerts"), "kind": "held_leg_age", "days": 1}})
-	require.Equal(t, http.StatusCreated, code, body)
-	id := int64(body["id"].(float64))
-	ms := monitor.NewStore(a.pool, ledger.New(a.pool))
+	id, ms := a.newMonitor("month-alerts")
 	november := map[string]bool{}
 	// An incident a day from late October to mid December, each resolved within the hour; two
 	// on November's first day fire in the same microsecond.
@@ -187,16 +203,35 @@ func TestMonthsAlertsCanBeRead(t *testing.T) {
 	require.Len(t, november, 31)
 	for _, query := range []string{"from=2025-11-01&to=2025-11-30", "from=2025-11-01T00:00:00Z&to=2025-12-01T00:00:00Z"} {
 		var firedAt []string
-		ids := a.pageIDs(fmt.Sprintf("/api/v1/admin/alerts?monitor_id=%d&limit=4&%s", id, query), adminKey, "alerts", func(m map[string]any) string {
+		got := a.idsOnce(fmt.Sprintf("/api/v1/admin/alerts?monitor_id=%d&limit=4&%s", id, query), "alerts", func(m map[string]any) string {
 			firedAt = append(firedAt, m["fired_at"].(string))
 			return fmt.Sprint(m["id"])
 		})
-		got := map[string]bool{}
-		for _, id := range ids {
-			require.False(t, got[id], "alert %s listed twice (%s)", id, query)
-			got[id] = true
-		}
 		require.Equal(t, november, got, query)
 		require.True(t, sort.IsSorted(sort.Reverse(sort.StringSlice(firedAt))), "newest first: %v", firedAt)
+	}
+}
+
+// Alerts that fired in the same microsecond, a page boundary between them: each is listed once,
+// one page at a time (the cursor is the fired time and the ID, as the list's order).
+// TestMonthsAlertsCanBeRead has two such alerts, but its pages of four never split them.
+func TestAlertsFiredAtOnceAcrossPages(t *testing.T) {
+	a := newAPI(t, nil)
+	id, ms := a.newMonitor("same-instant")
+	at := time.Date(2025, 6, 1, 9, 0, 0, 123456000, time.UTC)
+	want := map[string]bool{}
+	for range 5 {
+		fired, err := ms.Apply(t.Context(), id, monitor.Result{Status: monitor.StatusFiring, Summary: "held"}, at)
+		require.NoError(t, err)
+		_, err = ms.Apply(t.Context(), id, monitor.Result{Status: monitor.StatusOK, Summary: "released"}, at)
+		require.NoError(t, err)
+		want[fmt.Sprint(fired.AlertID)] = true
+	}
+	require.Len(t, want, 5)
+	for _, limit := range []int{1, 2, 3} {
+		got := a.idsOnce(fmt.Sprintf("/api/v1/admin/alerts?monitor_id=%d&limit=%d", id, limit), "alerts", func(m map[string]any) string {
+			return fmt.Sprint(m["id"])
+		})
+		require.Equal(t, want, got, "limit %d", limit)
 	}
 }

@@ -126,6 +126,18 @@ func (s *stack) savedAt(id string) time.Time {
 	return at
 }
 
+// savedSince waits until the payment's run saved it after before (it took a signal sent since)
+// and returns the payment as stored then.
+func (s *stack) savedSince(id string, before time.Time, what string) ipayment.Record {
+	s.t.Helper()
+	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
+		assert.True(c, s.savedAt(id).After(before), "the run has not saved the payment since the %s", what)
+	}, 30*time.Second, 100*time.Millisecond)
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(s.t, err)
+	return rec
+}
+
 func strs(v any) []string {
 	var out []string
 	list, _ := v.([]any)
@@ -314,11 +326,7 @@ func TestConnectReleaseThatCannotPayIsHeldAgain(t *testing.T) {
 			require.Len(t, s.releases(id, "stripe:account.updated"), 1)
 
 			// The run takes the release, checks the payee and saves the payment held again.
-			require.EventuallyWithT(t, func(c *assert.CollectT) {
-				assert.True(c, s.savedAt(id).After(before), "the run has not saved the payment since the release")
-			}, 30*time.Second, 100*time.Millisecond)
-			rec, err := s.Store.GetPayment(context.Background(), id)
-			require.NoError(t, err)
+			rec := s.savedSince(id, before, "release")
 			require.Equal(t, ipayment.StatusHeld, rec.Status, rec.Reason)
 			require.Equal(t, ipayment.LegHeld, rec.Leg("vendor").State)
 			require.Contains(t, rec.Leg("vendor").Reason, tt.reason)
@@ -712,11 +720,7 @@ func TestConnectRetryThatCannotPayIsHeldAgain(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, []string{id}, strs(out["retried"]), out)
 	require.Len(t, s.retries(id, "stripe:account.updated"), 1)
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.True(c, s.savedAt(id).After(before), "the run has not saved the payment since the retry")
-	}, 30*time.Second, 100*time.Millisecond)
-	rec, err := s.Store.GetPayment(context.Background(), id)
-	require.NoError(t, err)
+	rec := s.savedSince(id, before, "retry")
 	require.Equal(t, ipayment.StatusHeld, rec.Status, rec.Reason)
 	require.Len(t, rec.Leg("vendor").Dues, 1)
 	require.True(t, rec.Leg("vendor").Dues[0].Held, "held again: the account still cannot receive")

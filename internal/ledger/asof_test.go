@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -35,28 +36,7 @@ func TestBalanceAsOfAPastTimeNeverChanges(t *testing.T) {
 		bal  int64
 		err  error
 	}
-	readers := []struct {
-		name string
-		read func() (int64, error)
-	}{
-		{"Balance", func() (int64, error) { return l.Balance(ctx, acct, "usd", asOf) }},
-		{"AccountBalances", func() (int64, error) {
-			bs, err := l.AccountBalances(ctx, acct, asOf)
-			if err != nil || len(bs) == 0 {
-				return 0, err
-			}
-			return bs[0].Balance, nil
-		}},
-		{"Balances", func() (int64, error) {
-			bs, err := l.Balances(ctx, asOf)
-			for _, b := range bs {
-				if b.Account == acct && b.Currency == "usd" {
-					return b.Balance, err
-				}
-			}
-			return 0, err
-		}},
-	}
+	readers := asOfReaders(ctx, l, acct, asOf)
 	answers := make(chan answer, len(readers))
 	for _, r := range readers {
 		go func() {
@@ -111,28 +91,7 @@ func TestBalanceAsOfATimeNotYetPastIsRefused(t *testing.T) {
 	_, _, err := l.Post(ctx, sale("before", "r", "future", 1_000, 100))
 	require.NoError(t, err)
 	asOf := time.Now().Add(time.Hour) // the close of a period that has not ended
-	readers := []struct {
-		name string
-		read func() (int64, error)
-	}{
-		{"Balance", func() (int64, error) { return l.Balance(ctx, acct, "usd", asOf) }},
-		{"AccountBalances", func() (int64, error) {
-			bs, err := l.AccountBalances(ctx, acct, asOf)
-			if err != nil || len(bs) == 0 {
-				return 0, err
-			}
-			return bs[0].Balance, nil
-		}},
-		{"Balances", func() (int64, error) {
-			bs, err := l.Balances(ctx, asOf)
-			for _, b := range bs {
-				if b.Account == acct && b.Currency == "usd" {
-					return b.Balance, err
-				}
-			}
-			return 0, err
-		}},
-	}
+	readers := asOfReaders(ctx, l, acct, asOf)
 	first := make([]int64, len(readers))
 	firstErr := make([]error, len(readers))
 	for i, r := range readers {
@@ -155,4 +114,33 @@ func TestBalanceAsOfATimeNotYetPastIsRefused(t *testing.T) {
 	bal, err := l.Balance(ctx, acct, "usd", time.Now())
 	require.NoError(t, err)
 	require.Equal(t, int64(-3_600), bal)
+}
+
+// asOfReader is one of the ledger's three ways to read an account's USD balance as of a time.
+type asOfReader struct {
+	name string
+	read func() (int64, error)
+}
+
+// asOfReaders reads acct's USD balance as of asOf each way: Balance, AccountBalances, Balances.
+func asOfReaders(ctx context.Context, l *ledger.Ledger, acct string, asOf time.Time) []asOfReader {
+	return []asOfReader{
+		{"Balance", func() (int64, error) { return l.Balance(ctx, acct, "usd", asOf) }},
+		{"AccountBalances", func() (int64, error) {
+			bs, err := l.AccountBalances(ctx, acct, asOf)
+			if err != nil || len(bs) == 0 {
+				return 0, err
+			}
+			return bs[0].Balance, nil
+		}},
+		{"Balances", func() (int64, error) {
+			bs, err := l.Balances(ctx, asOf)
+			for _, b := range bs {
+				if b.Account == acct && b.Currency == "usd" {
+					return b.Balance, err
+				}
+			}
+			return 0, err
+		}},
+	}
 }

@@ -61,18 +61,7 @@ func (s *workflowSuite) TestPaymentNotSplitYetKeepsItsClient() {
 		s.Run(tt.name, func() {
 			s.SetupTest()
 			s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput { return tt.enrich }
-			attrs := map[string]any{}
-			s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-				sa := args.Get(0).(temporal.SearchAttributes)
-				for _, key := range []temporal.SearchAttributeKeyKeyword{searchattr.ClientID, searchattr.OrderID, searchattr.VendorID, searchattr.Currency} {
-					if v, ok := sa.GetKeyword(key); ok {
-						attrs[key.GetName()] = v
-					}
-				}
-				if v, ok := sa.GetInt64(searchattr.AmountMinor); ok {
-					attrs[searchattr.AmountMinor.GetName()] = v
-				}
-			})
+			attrs := s.orderAttributesUpserted()
 			in := testInput()
 			in.CodePath = tt.codePath
 			if tt.started {
@@ -82,12 +71,7 @@ func (s *workflowSuite) TestPaymentNotSplitYetKeepsItsClient() {
 			} else {
 				signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
 			}
-			var resting payment.Record
-			s.env.RegisterDelayedCallback(func() {
-				s.w.mu.Lock()
-				defer s.w.mu.Unlock()
-				resting = s.w.saved[len(s.w.saved)-1]
-			}, 5*time.Minute)
+			resting := s.lastSavedAt(5 * time.Minute)
 			signalAt(s.env, 6*time.Minute, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
 			s.env.ExecuteWorkflow(Workflow, in)
 			rec := result(s.T(), s.env)
@@ -106,4 +90,33 @@ func (s *workflowSuite) TestPaymentNotSplitYetKeepsItsClient() {
 func amounted(attrs map[string]any) map[string]any {
 	attrs["Currency"], attrs["AmountMinor"] = "usd", int64(gross)
 	return attrs
+}
+
+// orderAttributesUpserted collects the ClientId, OrderId, VendorId, Currency and AmountMinor the
+// run upserts, the latest of each.
+func (s *workflowSuite) orderAttributesUpserted() map[string]any {
+	attrs := map[string]any{}
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		for _, key := range []temporal.SearchAttributeKeyKeyword{searchattr.ClientID, searchattr.OrderID, searchattr.VendorID, searchattr.Currency} {
+			if v, ok := sa.GetKeyword(key); ok {
+				attrs[key.GetName()] = v
+			}
+		}
+		if v, ok := sa.GetInt64(searchattr.AmountMinor); ok {
+			attrs[searchattr.AmountMinor.GetName()] = v
+		}
+	})
+	return attrs
+}
+
+// lastSavedAt is the record the run last saved by workflow time at (filled in then).
+func (s *workflowSuite) lastSavedAt(at time.Duration) *payment.Record {
+	var rec payment.Record
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		rec = s.w.saved[len(s.w.saved)-1]
+	}, at)
+	return &rec
 }

@@ -3,12 +3,8 @@ package payment
 import (
 	"time"
 
-	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/temporal"
-
 	"paysplit/internal/payment"
 	"paysplit/internal/split"
-	"paysplit/workflows/searchattr"
 )
 
 // A payment whose order is had but whose split is refused (no rule in force for the client) parks
@@ -30,27 +26,11 @@ func (s *workflowSuite) TestPaymentParkedForItsSplitCarriesItsClient() {
 		s.Run(tt.name, func() {
 			s.SetupTest()
 			s.w.rules = map[int]split.Rule{} // no rule in force: the split is refused
-			attrs := map[string]any{}
-			s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-				sa := args.Get(0).(temporal.SearchAttributes)
-				for _, key := range []temporal.SearchAttributeKeyKeyword{searchattr.ClientID, searchattr.OrderID, searchattr.VendorID, searchattr.Currency} {
-					if v, ok := sa.GetKeyword(key); ok {
-						attrs[key.GetName()] = v
-					}
-				}
-				if v, ok := sa.GetInt64(searchattr.AmountMinor); ok {
-					attrs[searchattr.AmountMinor.GetName()] = v
-				}
-			})
+			attrs := s.orderAttributesUpserted()
 			in := testInput()
 			in.CodePath = tt.codePath
 			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross)) // a run its capture did not start
-			var resting payment.Record
-			s.env.RegisterDelayedCallback(func() {
-				s.w.mu.Lock()
-				defer s.w.mu.Unlock()
-				resting = s.w.saved[len(s.w.saved)-1]
-			}, 5*time.Minute)
+			resting := s.lastSavedAt(5 * time.Minute)
 			signalAt(s.env, 6*time.Minute, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
 			s.env.ExecuteWorkflow(Workflow, in)
 			rec := result(s.T(), s.env)
