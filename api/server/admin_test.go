@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -120,9 +119,7 @@ func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, vendorTransfers)
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
 
 // paidUnderTaxRule seeds client with a version 2 rule that wrongly takes commission on tax, has
@@ -242,9 +239,7 @@ func TestRefusedTopUpRetriedThroughAdminAPI(t *testing.T) {
 
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
 	require.Equal(t, http.StatusConflict, code, "nothing is due any more: %v", body)
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
 
 // A vendor transfer Stripe made whose answers were all lost leaves the leg in doubt and the

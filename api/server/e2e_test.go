@@ -94,6 +94,14 @@ func (s *stack) seed(client string) {
 
 func capture(client, pi string) stripeevent.Capture { return stackpkg.Capture(client, pi) }
 
+// requireBooksBalanced fails unless every journal entry balances.
+func (s *stack) requireBooksBalanced() {
+	s.t.Helper()
+	unbalanced, err := s.ledger.Unbalanced(context.Background())
+	require.NoError(s.t, err)
+	require.Empty(s.t, unbalanced)
+}
+
 // paid seeds client, captures pi for it and waits until it is paid; it returns its workflow ID.
 func (s *stack) paid(client, pi string) string {
 	s.t.Helper()
@@ -342,9 +350,7 @@ func TestFailedRefundEndToEnd(t *testing.T) {
 	require.Equal(t, map[string]string{id + "/refund-failed/re_rf1/vendor-refail-vendor": "9545", id + "/refund-failed/re_rf1/affiliate-refail-aff": "485"}, topUps,
 		"each payee paid its share again, once")
 	require.Equal(t, paid, s.paymentBalances(id), "the books stand as before the refund")
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 	code, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
 	require.Equal(t, http.StatusOK, code, view)
 	require.Len(t, view["failed_refunds"], 1)
@@ -401,9 +407,7 @@ func TestLateCaptureEndToEnd(t *testing.T) {
 	}
 	require.Positive(t, sent)
 	require.Equal(t, payees, sent, "the payees got their shares less the refund, once")
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
 
 // An admin cancels a payment whose refund came without its capture: the run ends cancelled, and a
@@ -454,9 +458,7 @@ func TestRefundBeforeCaptureEndToEnd(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]string{id + "/transfer/vendor-early-vendor/0": "9545", id + "/transfer/affiliate-early-aff/0": "485"}, sent)
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
 
 func TestWebhookRejectsBadInput(t *testing.T) {

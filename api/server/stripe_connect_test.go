@@ -257,9 +257,7 @@ func TestConnectEventReleasesHeldPayouts(t *testing.T) {
 			require.Equal(t, ipayment.StatusHeld, rec.Status, rec.Reason)
 			require.Empty(t, s.releases(other, tt.actor))
 			require.Empty(t, s.transfersTo(elsewhere))
-			unbalanced, err := s.ledger.Unbalanced(context.Background())
-			require.NoError(t, err)
-			require.Empty(t, unbalanced)
+			s.requireBooksBalanced()
 		})
 	}
 }
@@ -349,9 +347,7 @@ func TestConnectReleaseThatCannotPayIsHeldAgain(t *testing.T) {
 			require.Equal(t, []string{id}, strs(out["released"]), out)
 			rec = s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 			require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account))
-			unbalanced, err := s.ledger.Unbalanced(context.Background())
-			require.NoError(t, err)
-			require.Empty(t, unbalanced)
+			s.requireBooksBalanced()
 		})
 	}
 }
@@ -563,9 +559,7 @@ func TestConnectEventRetriesHeldTopUps(t *testing.T) {
 	require.Equal(t, "nothing_released", out["status"], out)
 	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account))
 	require.EqualValues(t, 0, s.paymentBalances(id)["vendor_payable:"+client+"-vendor"], "the books owe the vendor nothing")
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
 
 // heldLegAndTopUp makes a payment held with its vendor's leg held (paid at legAt, which cannot
@@ -698,9 +692,7 @@ func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
 	balances := s.paymentBalances(id)
 	require.EqualValues(t, 0, balances["vendor_payable:"+client+"-vendor"], balances)
 	require.EqualValues(t, 0, balances["affiliate_payable:"+client+"-aff"], balances)
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
 
 // TestConnectRetryThatCannotPayIsHeldAgain: an event delivered late (the account Stripe says
@@ -738,9 +730,7 @@ func TestConnectRetryThatCannotPayIsHeldAgain(t *testing.T) {
 	require.Equal(t, []string{id}, strs(out["retried"]), out)
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 	require.Equal(t, map[string][]int64{id: {120}}, s.transfersTo(account))
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
 
 // TestConnectHeldTopUpWaitsForTheHeldLegElsewhere: a payment whose top-up is held at one account
@@ -782,7 +772,5 @@ func TestConnectHeldTopUpWaitsForTheHeldLegElsewhere(t *testing.T) {
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 	require.Equal(t, map[string][]int64{id: {due.Amount}}, s.transfersTo(topUpAt))
 	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(legAt))
-	unbalanced, err := s.ledger.Unbalanced(context.Background())
-	require.NoError(t, err)
-	require.Empty(t, unbalanced)
+	s.requireBooksBalanced()
 }
