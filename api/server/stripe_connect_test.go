@@ -265,9 +265,10 @@ func TestConnectEventReleasesHeldPayouts(t *testing.T) {
 // TestConnectReleaseThatCannotPayIsHeldAgain: a Connect event releases a leg held for a payee
 // paid at its account, but the payment's run checks the payee again before it sends anything, so
 // a release that cannot pay pays nothing: the account Stripe still says cannot receive (an event
-// older than the account's state, delivered late), or a payee registered to another client (its
-// leg held for that, whatever its account). The leg is held again and the event delivered again
-// does not release it again; once the account can receive, a later event pays it once.
+// older than the account's state, delivered late). The leg is held again and the event delivered
+// again does not release it again; once the account can receive, a later event pays it once. A
+// leg held because its payee, paid at the account, is another client's is not released at all:
+// no event about the account cures that, and each would release it only to be held again.
 func TestConnectReleaseThatCannotPayIsHeldAgain(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -305,6 +306,9 @@ func TestConnectReleaseThatCannotPayIsHeldAgain(t *testing.T) {
 			// Never fixed: the payee is in the owner's books and cannot move (payee_in_books).
 			nil},
 	}
+	// notReleased: a leg held because its payee is another client's is left to an admin: no event
+	// about the account cures it, and Stripe sends account.updated for any change of the account.
+	notReleased := map[string]bool{"payee registered to another client": true}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStack(t, payment.Settings{SettleWindow: 0})
@@ -320,6 +324,13 @@ func TestConnectReleaseThatCannotPayIsHeldAgain(t *testing.T) {
 			ev := stripeevent.AccountUpdated{EventID: "evt_late_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body()
 			code, out := s.connect(ev)
 			require.Equal(t, http.StatusOK, code, out)
+			if notReleased[tt.name] {
+				require.Equal(t, "nothing_released", out["status"], out)
+				require.Empty(t, s.releases(id, "stripe:account.updated"))
+				require.Equal(t, before, s.savedAt(id), "no signal: the run did not save it again")
+				require.Empty(t, s.transfersTo(account))
+				return
+			}
 			require.Equal(t, []string{id}, strs(out["released"]), out)
 			require.Len(t, s.releases(id, "stripe:account.updated"), 1)
 

@@ -27,9 +27,11 @@ type HeldPayment struct {
 
 // HeldAtStripeAccount lists the Stripe payments that are held (status held, as the admin API
 // releases) with a leg held, or a top-up due held (Due.Held), whose payee is paid at account now
-// (payees.stripe_account), oldest workflow ID first. The payee's client is not compared with the payment's: a leg held because
-// its payee is another client's is released too and held again by the payment's own check.
-// The held payments are a handful, read through payments_status.
+// (payees.stripe_account) and a payee of the payment's client, oldest workflow ID first. A leg
+// held because its payee is another client's is not listed: no event about the account can
+// cure that (the payee cannot move: payee_in_books), and each account.updated (Stripe sends one
+// for any change of the account) would release it to be held again, a signal and an audit entry
+// each time. The held payments are a handful, read through payments_status.
 func (s *Store) HeldAtStripeAccount(ctx context.Context, account string) ([]HeldPayment, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.state, p.updated_at,
@@ -38,7 +40,7 @@ func (s *Store) HeldAtStripeAccount(ctx context.Context, account string) ([]Held
 		FROM payments p
 		CROSS JOIN LATERAL jsonb_array_elements(p.state->'legs') l
 		JOIN payees y ON y.id = l->>'payee_id'
-		WHERE p.status = 'held' AND p.provider = 'stripe' AND y.stripe_account = $1
+		WHERE p.status = 'held' AND p.provider = 'stripe' AND y.stripe_account = $1 AND y.client_id = p.client_id
 			AND (l->>'state' = 'held' OR l->'dues' @> '[{"kind": "top_up", "held": true}]')
 		GROUP BY p.workflow_id -- its primary key: state and updated_at come with it
 		ORDER BY p.workflow_id`, account)

@@ -17,8 +17,8 @@ import (
 // (as the admin API releases), at Stripe, with a leg held whose payee is paid at the account now,
 // and the parties of those legs, or a top-up due held for such a payee (TopUps). A payment held
 // elsewhere, paid, failed with a leg held (the run waits for a decision on the failure, not a
-// release), paid out at PayPal, or with a top-up due that the provider refused (not held) is not
-// listed.
+// release), paid out at PayPal, with a top-up due that the provider refused (not held), or held
+// for a payee of another client paid at the account (no event cures that) is not listed.
 func TestHeldAtStripeAccount(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	s := store.New(pool)
@@ -61,6 +61,13 @@ func TestHeldAtStripeAccount(t *testing.T) {
 	})
 	held("noaccount", payment.StatusHeld, "stripe", func(legs []payment.Leg) {
 		legs[1].PayeeID, legs[1].State = c+"-v3", payment.LegHeld
+	})
+	// Held because its payee, paid at the account, is another client's: no event cures that.
+	stranger := newClient(t, s, "heldother")
+	_, _, err := s.UpsertPayee(ctx, store.Payee{ID: stranger + "-vendor", ClientID: stranger, Kind: "vendor", StripeAccount: account})
+	require.NoError(t, err)
+	held("otherclient", payment.StatusHeld, "stripe", func(legs []payment.Leg) {
+		legs[1].PayeeID, legs[1].State, legs[1].Reason = stranger+"-vendor", payment.LegHeld, "registered to another client"
 	})
 
 	// A leg paid whose top-up due is held (held: its key never sent) or refused.
