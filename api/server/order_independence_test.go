@@ -136,8 +136,10 @@ func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 				for _, e := range evs {
 					if e.capture && !captured && started {
 						// The run that the events before the capture started gave up waiting
-						// for it (CaptureWait): the capture comes late (code path 9).
-						st.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+						// for it (CaptureWait): the capture comes late (code path 9). A liveness
+						// bound, not a speed one: a CI run with a test of another package beside
+						// it on two cores once took over 30 s to save the run's first status.
+						st.AwaitStatus(id, time.Minute, ipayment.StatusNeedsAttention)
 					}
 					started = started || !e.noRun
 					e.send(st, n)
