@@ -119,7 +119,8 @@ func TestPayoutsCursorPageReadsAPage(t *testing.T) {
 func TestConnectEventReadsHeldPaymentsNotTheTable(t *testing.T) {
 	pool := loadPayments(t)
 	if _, err := pool.Exec(t.Context(), `INSERT INTO payees (id, client_id, kind, stripe_account)
-		SELECT v, 'c1', 'vendor', 'acct_'||v FROM (SELECT 'v'||i AS v FROM generate_series(0, 399) i UNION ALL SELECT 'vbig') s
+		SELECT v, c, 'vendor', 'acct_'||v FROM (SELECT 'v'||i AS v, 'c'||(i%40+1) AS c FROM generate_series(0, 399) i
+			UNION ALL SELECT 'vbig', 'c4') s
 		ON CONFLICT DO NOTHING`); err != nil {
 		t.Fatal(err)
 	}
@@ -127,11 +128,14 @@ func TestConnectEventReadsHeldPaymentsNotTheTable(t *testing.T) {
 	if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM payments WHERE status = 'held'`).Scan(&held); err != nil {
 		t.Fatal(err)
 	}
-	// The big vendor: the one most payments are held for.
+	// The big vendor: the one most payments are held for (payments of its own client: a vendor
+	// is one client's payee, and a leg held for another client's is not the account's to release;
+	// each v<i> is client c<i%40+1>'s as the payments are, vbig only c4's).
 	var vendor string
 	var heldAt int
-	if err := pool.QueryRow(t.Context(), `SELECT vendor_id, count(*) FROM payments WHERE status = 'held'
-		GROUP BY vendor_id ORDER BY count(*) DESC, vendor_id LIMIT 1`).Scan(&vendor, &heldAt); err != nil {
+	if err := pool.QueryRow(t.Context(), `SELECT p.vendor_id, count(*) FROM payments p
+		JOIN payees y ON y.id = p.vendor_id AND y.client_id = p.client_id WHERE p.status = 'held'
+		GROUP BY p.vendor_id ORDER BY count(*) DESC, p.vendor_id LIMIT 1`).Scan(&vendor, &heldAt); err != nil {
 		t.Fatal(err)
 	}
 	var got []store.HeldPayment
