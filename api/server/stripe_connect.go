@@ -232,19 +232,34 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 	if err := decisionRefused(payment.ActionRelease, r, party); err != nil {
 		return err
 	}
+	return s.onceForEventAndSave(c, h, typ, eventID, "payment."+string(payment.ActionRelease), errReleasedBefore,
+		map[string]any{"signal": payment.ActionRelease, "party": party, "account": account},
+		func(ctx context.Context, who string) error {
+			return s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who})
+		})
+}
+
+// onceForEventAndSave makes a Connect event's decision on a held payment (send, with the actor it
+// names) in an audit entry of action by the event, once per event and once per save of the
+// payment's run: one the audit log already records for the event's ID or for the save (the entry's
+// idempotency_key) is before, and nothing is sent. after is what the entry records, with the
+// event's ID and the key.
+func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, eventID, action string, before error,
+	after map[string]any, send func(ctx context.Context, who string) error) error {
+	r := h.Record
 	key := "stripe-connect/" + h.SavedAt.UTC().Format(time.RFC3339Nano)
 	target := "payment:" + r.WorkflowID
 	actor := "stripe:" + typ
-	return s.auditedAs(c, actor, "payment."+string(payment.ActionRelease), target, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		done, err := tx.AuditRecordedAny(ctx, "payment."+string(payment.ActionRelease), target, map[string]string{"idempotency_key": key, "event_id": eventID})
+	return s.auditedAs(c, actor, action, target, func(ctx context.Context, tx *store.Store) (any, any, error) {
+		done, err := tx.AuditRecordedAny(ctx, action, target, map[string]string{"idempotency_key": key, "event_id": eventID})
 		if err != nil || done {
-			return nil, nil, cmp.Or(err, errReleasedBefore)
+			return nil, nil, cmp.Or(err, before)
 		}
-		if err := s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: actor + " " + eventID}); err != nil {
+		if err := send(ctx, actor+" "+eventID); err != nil {
 			return nil, nil, err
 		}
-		return map[string]any{"status": r.Status, "reason": r.Reason},
-			map[string]any{"signal": payment.ActionRelease, "party": party, "account": account, "event_id": eventID, "idempotency_key": key}, nil
+		after["event_id"], after["idempotency_key"] = eventID, key
+		return map[string]any{"status": r.Status, "reason": r.Reason}, after, nil
 	})
 }
 
@@ -274,18 +289,7 @@ func (s *Server) retryOne(c echo.Context, eventID, typ, account string, h store.
 			return errorf(http.StatusConflict, "invalid_state", "movements due that are not held top-ups: an admin retries them")
 		}
 	}
-	key := "stripe-connect/" + h.SavedAt.UTC().Format(time.RFC3339Nano)
-	target := "payment:" + r.WorkflowID
-	actor := "stripe:" + typ
-	return s.auditedAs(c, actor, "payment.retry", target, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		done, err := tx.AuditRecordedAny(ctx, "payment.retry", target, map[string]string{"idempotency_key": key, "event_id": eventID})
-		if err != nil || done {
-			return nil, nil, cmp.Or(err, errRetriedBefore)
-		}
-		if err := s.retryDues(ctx, r, actor+" "+eventID); err != nil {
-			return nil, nil, err
-		}
-		return map[string]any{"status": r.Status, "reason": r.Reason},
-			map[string]any{"retry": "dues", "account": account, "event_id": eventID, "idempotency_key": key}, nil
-	})
+	return s.onceForEventAndSave(c, h, typ, eventID, "payment.retry", errRetriedBefore,
+		map[string]any{"retry": "dues", "account": account},
+		func(ctx context.Context, who string) error { return s.retryDues(ctx, r, who) })
 }
