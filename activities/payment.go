@@ -193,9 +193,10 @@ var requiredFields = []string{"client_id", "order_id", "vendor_id", "subtotal", 
 // When that order has not arrived yet the payment is recorded as waiting for it. Once the order
 // is had, so is the processing fee (processingFee).
 func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
-	out, err := a.enrichOrder(ctx, in)
+	clients := &clientLookup{store: a.Store}
+	out, err := a.enrichOrder(ctx, in, clients)
 	if err == nil && (out.Problem != "" || len(out.Missing) > 0) {
-		out.Named, err = a.named(ctx, in.Metadata)
+		out.Named, err = named(ctx, in.Metadata, clients)
 	}
 	if err != nil || out.Problem != "" || len(out.Missing) > 0 {
 		return out, err
@@ -204,7 +205,7 @@ func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, 
 	return out, err
 }
 
-func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
+func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *clientLookup) (EnrichOutput, error) {
 	md := in.Metadata
 	missing := missingFields(md)
 	if len(missing) == 0 {
@@ -212,7 +213,7 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOut
 		if problem != "" {
 			return EnrichOutput{Problem: problem}, nil
 		}
-		return a.checkClient(ctx, order)
+		return checkClient(ctx, order, clients)
 	}
 	clientID, orderID := md["client_id"], md["order_id"]
 	if clientID == "" || orderID == "" {
@@ -225,7 +226,7 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOut
 	}
 	order, err := a.Store.GetOrder(ctx, clientID, orderID)
 	if errors.Is(err, store.ErrNotFound) {
-		if out, err := a.checkClient(ctx, payment.Order{ClientID: clientID}); err != nil || out.Problem != "" {
+		if out, err := checkClient(ctx, payment.Order{ClientID: clientID}, clients); err != nil || out.Problem != "" {
 			return out, err
 		}
 		if err := a.Store.AddOrderWaiter(ctx, clientID, orderID, in.WorkflowID); err != nil {
@@ -248,19 +249,17 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput) (EnrichOut
 		order.AffiliateID = md["affiliate_id"]
 	}
 	order.Currency = ""
-	return a.checkClient(ctx, order)
+	return checkClient(ctx, order, clients)
 }
 
 // named is what EnrichOutput.Named says: the client, order and vendor md names, each a
 // well-formed ID, when the client is known; nothing otherwise (an unknown client's payment is no
 // client's, as the store files it).
-func (a *Activities) named(ctx context.Context, md map[string]string) (payment.Order, error) {
+func named(ctx context.Context, md map[string]string, clients *clientLookup) (payment.Order, error) {
 	if store.ValidID("client_id", md["client_id"]) != nil {
 		return payment.Order{}, nil
 	}
-	if _, err := a.Store.GetClient(ctx, md["client_id"]); errors.Is(err, store.ErrNotFound) {
-		return payment.Order{}, nil
-	} else if err != nil {
+	if known, err := clients.known(ctx, md["client_id"]); err != nil || !known {
 		return payment.Order{}, err
 	}
 	o := payment.Order{ClientID: md["client_id"]}
@@ -273,15 +272,36 @@ func (a *Activities) named(ctx context.Context, md map[string]string) (payment.O
 	return o, nil
 }
 
-func (a *Activities) checkClient(ctx context.Context, o payment.Order) (EnrichOutput, error) {
-	_, err := a.Store.GetClient(ctx, o.ClientID)
-	if errors.Is(err, store.ErrNotFound) {
-		return EnrichOutput{Order: o, Problem: fmt.Sprintf("unknown client %q", o.ClientID)}, nil
-	}
+func checkClient(ctx context.Context, o payment.Order, clients *clientLookup) (EnrichOutput, error) {
+	known, err := clients.known(ctx, o.ClientID)
 	if err != nil {
 		return EnrichOutput{}, err
 	}
+	if !known {
+		return EnrichOutput{Order: o, Problem: fmt.Sprintf("unknown client %q", o.ClientID)}, nil
+	}
 	return EnrichOutput{Order: o}, nil
+}
+
+// clientLookup says whether a client is known, reading it once for one Enrich, which asks twice
+// of a payment not split yet (the order's check, then Named's) on every poll while it waits.
+type clientLookup struct {
+	store   *store.Store
+	id      string
+	isKnown bool
+	read    bool
+}
+
+func (l *clientLookup) known(ctx context.Context, id string) (bool, error) {
+	if l.read && l.id == id {
+		return l.isKnown, nil
+	}
+	_, err := l.store.GetClient(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	l.id, l.isKnown, l.read = id, err == nil, true
+	return l.isKnown, nil
 }
 
 func missingFields(md map[string]string) []string {
