@@ -74,7 +74,7 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 		WHERE ($1 = '' OR actor = $1) AND ($2 = '' OR action = $2) AND ($3 = '' OR target = $3)
 			AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
 			AND ($6::bigint = 0 OR id < $6)
-		ORDER BY id DESC LIMIT $7`, f.Actor, f.Action, f.Target, nullTime(f.From), nullTime(f.To), f.BeforeID, f.Limit)
+		ORDER BY id DESC LIMIT $7`, f.Actor, f.Action, f.Target, timeOrNil(f.From), timeOrNil(f.To), f.BeforeID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit log: %w", err)
 	}
@@ -104,12 +104,6 @@ func clampLimit(n int) int {
 	return n
 }
 
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
 
 // LockTarget serialises changes to one audit target until the transaction ends, so the "before"
 // an admin change records is the state it really replaced. Call it first inside InTx.

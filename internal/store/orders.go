@@ -195,6 +195,7 @@ func setOrderState(ctx context.Context, tx pgx.Tx, clientID, orderID, status str
 	return err
 }
 
+// timeOrNil is NULL for the zero time (an unknown time, an open end of a range).
 func timeOrNil(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

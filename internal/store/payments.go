@@ -184,7 +184,7 @@ func (s *Store) ListPaymentsPage(ctx context.Context, f PaymentFilter) ([]Listed
 		afterAt, afterWF = f.After.At, f.After.WorkflowID
 	}
 	rows, err := s.pool.Query(ctx, listPaymentsSQL, f.ClientID, f.VendorID, f.OrderID, f.Status, f.Limit, statuses,
-		nullTime(f.From), nullTime(f.To), afterAt, afterWF)
+		timeOrNil(f.From), timeOrNil(f.To), afterAt, afterWF)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}

@@ -147,7 +147,7 @@ func (s *Store) ListReconciliations(ctx context.Context, f ReconciliationFilter)
 		FROM reconciliation_runs
 		WHERE ($1 = '' OR provider = $1) AND ($2::timestamptz IS NULL OR window_start >= $2)
 			AND ($3::timestamptz IS NULL OR window_start < $3) AND ($4::bigint = 0 OR id < $4)
-		ORDER BY id DESC LIMIT $5`, f.Provider, nullTime(f.From), nullTime(f.To), f.BeforeID, limit)
+		ORDER BY id DESC LIMIT $5`, f.Provider, timeOrNil(f.From), timeOrNil(f.To), f.BeforeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list reconciliations: %w", err)
 	}
