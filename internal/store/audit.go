@@ -104,7 +104,6 @@ func clampLimit(n int) int {
 	return n
 }
 
-
 // LockTarget serialises changes to one audit target until the transaction ends, so the "before"
 // an admin change records is the state it really replaced. Call it first inside InTx.
 func (s *Store) LockTarget(ctx context.Context, target string) error {
