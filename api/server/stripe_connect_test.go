@@ -138,6 +138,23 @@ func (s *stack) savedSince(id string, before time.Time, what string) ipayment.Re
 	return rec
 }
 
+// connectAtOnce delivers the Connect event bodies at the same time and returns the answers, each
+// 200, in the bodies' order.
+func (s *stack) connectAtOnce(bodies ...[]byte) []map[string]any {
+	s.t.Helper()
+	answers := make([]map[string]any, len(bodies))
+	var wg sync.WaitGroup
+	for j, body := range bodies {
+		wg.Go(func() {
+			code, out := s.connect(body)
+			assert.Equal(s.t, http.StatusOK, code, out)
+			answers[j] = out
+		})
+	}
+	wg.Wait()
+	return answers
+}
+
 func strs(v any) []string {
 	var out []string
 	list, _ := v.([]any)
@@ -207,16 +224,7 @@ func TestConnectEventReleasesHeldPayouts(t *testing.T) {
 			accounts.set(account, "active")
 			eventID := "evt_" + strings.ReplaceAll(tt.name, ".", "_") + "_" + client
 			bodies := [][]byte{tt.event(eventID, account), tt.event(eventID, account), tt.other("evt_other_"+client, account)}
-			answers := make([]map[string]any, len(bodies))
-			var wg sync.WaitGroup
-			for j, body := range bodies {
-				wg.Go(func() {
-					code, out := s.connect(body)
-					assert.Equal(t, http.StatusOK, code, out)
-					answers[j] = out
-				})
-			}
-			wg.Wait()
+			answers := s.connectAtOnce(bodies...)
 			var released []string
 			for _, out := range answers {
 				require.Contains(t, []any{"released", "nothing_released"}, out["status"], out)
@@ -531,16 +539,7 @@ func TestConnectEventRetriesHeldTopUps(t *testing.T) {
 		stripeevent.CapabilityUpdated{EventID: eventID, Account: account, Capability: "transfers", Status: "active", Created: time.Now()}.Body(),
 		stripeevent.AccountUpdated{EventID: "evt_topup_other_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body(),
 	}
-	answers := make([]map[string]any, len(bodies))
-	var wg sync.WaitGroup
-	for j, body := range bodies {
-		wg.Go(func() {
-			code, out := s.connect(body)
-			assert.Equal(t, http.StatusOK, code, out)
-			answers[j] = out
-		})
-	}
-	wg.Wait()
+	answers := s.connectAtOnce(bodies...)
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 	var retried []string
 	for _, out := range answers {
@@ -673,16 +672,7 @@ func TestConnectHeldLegAndHeldTopUpSendOneSignalEach(t *testing.T) {
 	// and has not sent the retry) sends the retry: the top-up paid once.
 	next := stripeevent.AccountUpdated{EventID: "evt_both2_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body()
 	bodies := [][]byte{next, next, first}
-	answers := make([]map[string]any, len(bodies))
-	var wg sync.WaitGroup
-	for j, body := range bodies {
-		wg.Go(func() {
-			code, out := s.connect(body)
-			assert.Equal(t, http.StatusOK, code, out)
-			answers[j] = out
-		})
-	}
-	wg.Wait()
+	answers := s.connectAtOnce(bodies...)
 	var retried []string
 	for _, out := range answers {
 		require.Empty(t, strs(out["released"]), out)
