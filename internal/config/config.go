@@ -46,6 +46,10 @@ type Config struct {
 	// DueRetryEvery is how often a payment whose run is open retries its movements due (top-ups
 	// and reversals the provider did not make) by itself; 0 leaves them to admins.
 	DueRetryEvery time.Duration
+	// HoldRecheckEvery is how long a payment with a payout held waits before it asks again
+	// whether the payee can receive (backing off to a day); 0 leaves held payouts to admins and
+	// Stripe's Connect events.
+	HoldRecheckEvery time.Duration
 
 	// WorkerHTTPAddr is where the worker serves /metrics, /healthz and /readyz.
 	WorkerHTTPAddr string
@@ -182,7 +186,7 @@ func LoadFrom(getenv func(string) string) (Config, error) { return load(getenv) 
 
 func load(getenv func(string) string) (Config, error) {
 	var c Config
-	var enrich, settle, decision, dueRetry, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent, relayParallel string
+	var enrich, settle, decision, dueRetry, holdRecheck, stopTimeout, temporalTLS, secretsKey, rateLimit, stickyCache, maxConcurrent, relayParallel string
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
 	var monitorEvery, alertEmailTo, trustedProxies, workerPromote string
 	var gcPercent, memoryLimit string
@@ -209,6 +213,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: validDuration, dst: &decision},
 		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
+		{name: "PAYMENT_HOLD_RECHECK_EVERY", def: "1h", validate: validDuration, dst: &holdRecheck},
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
 		{name: "PPROF_ADDR", optional: true, validate: validHostPort, dst: &c.PprofAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: durationAtLeast(time.Second), dst: &stopTimeout},
@@ -279,6 +284,7 @@ func load(getenv func(string) string) (Config, error) {
 	c.SettleWindow, _ = time.ParseDuration(settle)
 	c.DecisionTimeout, _ = time.ParseDuration(decision)
 	c.DueRetryEvery, _ = time.ParseDuration(dueRetry)
+	c.HoldRecheckEvery, _ = time.ParseDuration(holdRecheck)
 	c.WorkerStopTimeout, _ = time.ParseDuration(stopTimeout)
 	c.WorkerStickyCache, _ = strconv.Atoi(stickyCache)
 	c.WorkerMaxConcurrent, _ = strconv.Atoi(maxConcurrent)

@@ -53,6 +53,10 @@ type Settings struct {
 	// DueRetryEvery is how often a run in its settle window retries its movements due by itself
 	// (code path 5); 0 leaves them to admins.
 	DueRetryEvery time.Duration
+	// HoldRecheckEvery is how long a run with a leg held waits before it asks again whether the
+	// payee can receive (code path 19), doubling after each answer that it still cannot, up to
+	// maxHoldRecheck; 0 leaves held legs to admins and Stripe's Connect events.
+	HoldRecheckEvery time.Duration
 	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider.
 	StripeAttempts int32
 	// StripeRetryInterval is the first backoff between those retries.
@@ -235,11 +239,19 @@ const (
 	// had none until its split, so `ClientId = 'x'` in the Temporal UI missed it while it waited;
 	// one parked for its split (no rule in force), whose record names its order, sets them too.
 	codePathClientBeforeSplit = 18
+	// codePathHoldRecheck: a run with a leg held asks again by itself whether the payee can
+	// receive (Settings.HoldRecheckEvery, backing off to a day) and pays the leg once it can. A
+	// held leg waited for an admin's release or a Stripe Connect event: a payee an admin fixed
+	// (registered, moved back, given its account or PayPal receiver) stayed held until someone
+	// also released each of its payments, a PayPal payee had no event to release it, and a
+	// Connect event that came before the hold was saved (or never came: the endpoint not set up,
+	// its secret optional) left the payment held although the account could receive.
+	codePathHoldRecheck = 19
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathClientBeforeSplit
+	CurrentCodePath = codePathHoldRecheck
 )
 
 // EventKind is the kind of provider event.

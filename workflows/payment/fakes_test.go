@@ -224,6 +224,7 @@ func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.calls["payee:"+in.PayeeID]++
 	if reason := w.holds[in.PayeeID]; reason != "" {
 		return activities.ResolvePayeeOutput{HoldReason: reason}, nil
 	}

@@ -642,9 +642,14 @@ func (r *run) inDoubt(leg *payment.Leg) bool {
 // receive (a hold reason when it cannot: not registered, registered to another client, an account
 // that cannot take transfers).
 func (r *run) resolvePayee(leg *payment.Leg) (activities.ResolvePayeeOutput, error) {
-	return r.payeeCheck(activities.ResolvePayeeInput{
+	return r.payeeCheck(r.payeeInput(leg))
+}
+
+// payeeInput asks where leg's payee is paid on the payment's rail.
+func (r *run) payeeInput(leg *payment.Leg) activities.ResolvePayeeInput {
+	return activities.ResolvePayeeInput{
 		Provider: r.rec.Provider, PayeeID: leg.PayeeID, Kind: string(leg.Party), ClientID: r.rec.Order.ClientID, Currency: r.rec.Currency,
-	})
+	}
 }
 
 // transferKey is the idempotency key of the leg's current transfer attempt.
@@ -725,8 +730,16 @@ func (r *run) awaitReleases() error {
 			return err
 		}
 	}
+	checks := 0
 	for r.heldLegs() > 0 {
-		cmd, _ := r.wait(0, untilAdmin)
+		cmd, timedOut := r.wait(r.holdRecheckIn(checks), untilAdmin)
+		if timedOut {
+			checks++
+			if err := r.recheckHeld(); err != nil {
+				return err
+			}
+			continue
+		}
 		switch cmd.Action {
 		case ActionCancel:
 			r.compensate("held payout cancelled by " + cmd.Actor)
@@ -741,19 +754,77 @@ func (r *run) awaitReleases() error {
 			for i := range r.rec.Legs {
 				leg := &r.rec.Legs[i]
 				if leg.State == payment.LegHeld && (cmd.Party == "" || cmd.Party == leg.Party) {
-					next := payment.LegPending
-					if r.in.CodePath >= codePathResolve && r.inDoubt(leg) {
-						// Still in doubt: the retry asks under the key with its first amount. Pending,
-						// it was sent as new (not asked), which a provider that forgot the key pays again.
-						next = payment.LegFailed
-					}
-					leg.State, leg.Reason = next, ""
-					r.setStatus(payment.StatusPayingOut, "")
-					if err := r.payLeg(i); err != nil {
+					if err := r.release(i); err != nil {
 						return err
 					}
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// release pays a held leg; the payee is checked again before anything is sent, so a leg whose
+// payee still cannot receive is held again.
+func (r *run) release(i int) error {
+	leg := &r.rec.Legs[i]
+	next := payment.LegPending
+	if r.in.CodePath >= codePathResolve && r.inDoubt(leg) {
+		// Still in doubt: the retry asks under the key with its first amount. Pending,
+		// it was sent as new (not asked), which a provider that forgot the key pays again.
+		next = payment.LegFailed
+	}
+	leg.State, leg.Reason = next, ""
+	r.setStatus(payment.StatusPayingOut, "")
+	return r.payLeg(i)
+}
+
+// maxHoldRecheck bounds the wait between two checks of a held leg's payee: a leg held for months
+// is asked about once a day, which keeps its run's history small.
+const maxHoldRecheck = 24 * time.Hour
+
+// holdRecheckIn is how long a run with a leg held waits for an admin before it asks again whether
+// the payee can receive, after checks such asks (code path 19): HoldRecheckEvery, doubled after
+// each ask, up to maxHoldRecheck (or HoldRecheckEvery when that is longer). 0, no ask: the wait is
+// for an admin alone.
+func (r *run) holdRecheckIn(checks int) time.Duration {
+	every := r.in.Settings.HoldRecheckEvery
+	if r.in.CodePath < codePathHoldRecheck || every <= 0 {
+		return 0
+	}
+	limit := max(every, maxHoldRecheck)
+	for ; checks > 0 && every < limit; checks-- {
+		every *= 2
+	}
+	return min(every, limit)
+}
+
+// recheckHeld asks, for each held leg, whether its payee can receive now, and pays the legs whose
+// payee can, as an admin's release would. The ask is one bounded step: a check that gets no answer
+// (the provider or Postgres away) leaves the leg held for the next ask, rather than holding the
+// run in a step where it cannot take an admin's command. A payee that still cannot receive
+// changes nothing unless the reason changed, which is saved for admins to read.
+func (r *run) recheckHeld() error {
+	for i := range r.rec.Legs {
+		leg := &r.rec.Legs[i]
+		if leg.State != payment.LegHeld {
+			continue
+		}
+		var payee activities.ResolvePayeeOutput
+		if err := r.payoutStep(stepResolvePayee, r.payeeInput(leg), &payee); err != nil {
+			r.log.Warn("held leg's payee not checked; asked again later", "Party", leg.Party, "Error", err)
+			continue
+		}
+		var err error
+		switch {
+		case payee.HoldReason == "":
+			r.log.Info("held leg released: its payee can receive now", "Party", leg.Party, "PayeeID", leg.PayeeID)
+			err = r.release(i)
+		case payee.HoldReason != leg.Reason:
+			err = r.hold(i, payee.HoldReason)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil

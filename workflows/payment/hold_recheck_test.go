@@ -1,0 +1,136 @@
+package payment
+
+import (
+	"time"
+
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+)
+
+// holdRecheckInput asks for code path path with held legs asked about every hour.
+func (s *workflowSuite) runWithHoldRecheck(path int) payment.Record {
+	in := testInput()
+	in.Provider = s.provider
+	in.CodePath = path
+	in.Settings.HoldRecheckEvery = time.Hour
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+	s.Equal(rec, s.w.saved[len(s.w.saved)-1], "the stored state is the final state")
+	s.checkBooks(rec)
+	return rec
+}
+
+// payeeChecks is how often the run asked where payee is paid.
+func (s *workflowSuite) payeeChecks(payee string) int {
+	s.w.mu.Lock()
+	defer s.w.mu.Unlock()
+	return s.w.calls["payee:"+payee]
+}
+
+// savesAt counts the saves made by the time after, into *n.
+func (s *workflowSuite) savesAt(after time.Duration, n *int) {
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		*n = len(s.w.saved)
+	}, after)
+}
+
+// A payee an admin fixes after its leg was held (registered, its account enabled) is paid by the
+// run itself at its next ask (code path 19): no admin releases the payment, no Connect event is
+// needed (PayPal has none), and one that came before the hold was saved is not missed.
+func (s *workflowSuite) TestHeldLegPaidOnceItsPayeeCanReceive() {
+	s.w.holds["v1"] = "Stripe account acct_v1 cannot receive transfers (transfers capability inactive)"
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(90*time.Minute, "") // enabled after the first ask, at 1 h
+	start := s.env.Now()
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"), "paid once, in full")
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
+	vendor := rec.Leg(split.PartyVendor)
+	s.Equal(payment.LegTransferred, vendor.State)
+	// Asked at 1 h (still held) and 1 + 2 h (it can): paid at the second ask, not before.
+	paidAfter := vendor.SentAt.Sub(start)
+	s.GreaterOrEqual(paidAfter, 3*time.Hour, "the wait doubles after an ask that found it held")
+	s.Less(paidAfter, 3*time.Hour+time.Minute)
+	s.Equal(4, s.payeeChecks("v1"), "the first payout's check, two asks, and the release's check before sending")
+}
+
+// A payee that never becomes able to receive is asked about less and less often, up to once a
+// day, and an ask that finds it as before writes nothing: a leg held for months keeps a small
+// history and no stream of saves. An admin's cancel is still taken while it waits.
+func (s *workflowSuite) TestHeldLegAskedLessOftenTheLongerItIsHeld() {
+	s.w.holds["v1"] = `vendor "v1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	var savedBefore, savedAfter int
+	s.savesAt(30*time.Minute, &savedBefore)
+	s.savesAt(72*time.Hour, &savedAfter)
+	signalAt(s.env, 72*time.Hour+time.Minute, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ops"})
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusCompensated, rec.Status)
+	s.Zero(s.w.sent("acct_v1"))
+	// Asks at 1, 3, 7, 15, 31 and 55 h; the next would be at 79 h.
+	s.Equal(1+6, s.payeeChecks("v1"), "the first payout's check and six asks in three days")
+	s.Positive(savedBefore)
+	s.Equal(savedBefore, savedAfter, "an ask that finds the payee as before saves nothing")
+}
+
+// A hold whose reason changes (the admin registered the payee, whose account cannot receive yet)
+// shows the reason it has now; once the account can receive, the leg is paid.
+func (s *workflowSuite) TestHeldLegShowsItsReasonNow() {
+	s.w.holds["v1"] = `vendor "v1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	const now = "Stripe account acct_v1 cannot receive transfers (transfers capability pending)"
+	s.holdPayee(2*time.Hour, now)
+	s.holdPayee(5*time.Hour, "")
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	var reasons []string
+	for _, saved := range s.w.saved {
+		if l := saved.Leg(split.PartyVendor); l != nil && l.State == payment.LegHeld && (len(reasons) == 0 || reasons[len(reasons)-1] != l.Reason) {
+			reasons = append(reasons, l.Reason)
+		}
+	}
+	s.Equal([]string{`vendor "v1" is not registered`, now}, reasons, "the reason saved at the ask after it changed")
+}
+
+// An ask that gets no answer (Postgres or the provider away past the step's retries) leaves the
+// leg held for the next ask: the run neither fails nor sits in a step an admin cannot reach.
+func (s *workflowSuite) TestHeldLegAskedAgainAfterAnAskWithoutAnswer() {
+	s.w.holds["v1"] = "Stripe account acct_v1 cannot receive transfers (transfers capability inactive)"
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(30*time.Minute, "")
+	s.env.RegisterDelayedCallback(func() { s.w.setDown(stepResolvePayee, true) }, 50*time.Minute)
+	s.env.RegisterDelayedCallback(func() { s.w.setDown(stepResolvePayee, false) }, 2*time.Hour)
+	start := s.env.Now()
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.Positive(s.w.calls["down:"+stepResolvePayee], "the ask at 1 h got no answer")
+	s.GreaterOrEqual(rec.Leg(split.PartyVendor).SentAt.Sub(start), 3*time.Hour, "paid at the next ask")
+}
+
+// A run on an older code path waits for an admin or a Connect event as it did: it asks nothing.
+func (s *workflowSuite) TestHeldLegOnAnOlderPathWaitsForAnAdmin() {
+	s.w.holds["v1"] = "Stripe account acct_v1 cannot receive transfers (transfers capability inactive)"
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(30*time.Minute, "")
+	signalAt(s.env, 48*time.Hour, SignalAdmin, AdminCommand{Action: ActionRelease, Actor: "ops"})
+	start := s.env.Now()
+
+	rec := s.runWithHoldRecheck(codePathClientBeforeSplit)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Equal(2, s.payeeChecks("v1"), "the first payout's check and the release's")
+	s.GreaterOrEqual(rec.Leg(split.PartyVendor).SentAt.Sub(start), 48*time.Hour, "paid on the admin's release")
+}
