@@ -56,9 +56,10 @@ func Compute(o Order, r Rule) (Split, error) {
 
 	base := o.commissionBase(r)
 	var affiliate int64
-	if o.AffiliateID != "" {
+	if o.AffiliateID != "" && o.AffiliateID != o.VendorID {
 		// Without an affiliate the share is simply not taken, so it stays
-		// with the vendor rather than being reassigned to the platform.
+		// with the vendor rather than being reassigned to the platform. A vendor
+		// that refers its own sale is no affiliate (see selfReferral): its leg stays, at 0.
 		if affiliate, err = money.MulDivFloor(base, r.AffiliateBps, bpsDenominator); err != nil {
 			return Split{}, fmt.Errorf("affiliate commission: %w", err)
 		}
