@@ -42,6 +42,14 @@ func TestSelfReferralTakesNoAffiliateShare(t *testing.T) {
 			}},
 			want: []Leg{{PartyPlatform, "platform", 600 + 300}, {PartyVendor, "acme-a", 5400}, {PartyVendor, "acme-b", 2700}, {PartyAffiliate, "acme-a", 0}},
 		},
+		{
+			// Another vendor of the client recommends the cart: the caller says so.
+			name: "multi-vendor, the affiliate is a vendor elsewhere",
+			order: Order{Currency: "usd", Gross: 9000, Subtotal: 9000, AffiliateID: "acme-c", AffiliateIsVendor: true, Lines: []Line{
+				{VendorID: "acme-a", Subtotal: 6000}, {VendorID: "acme-b", Subtotal: 3000},
+			}},
+			want: []Leg{{PartyPlatform, "platform", 900}, {PartyVendor, "acme-a", 5400}, {PartyVendor, "acme-b", 2700}, {PartyAffiliate, "acme-c", 0}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

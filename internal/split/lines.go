@@ -23,7 +23,7 @@ func computeLines(o Order, r Rule) (Split, error) {
 	if err != nil {
 		return Split{}, err
 	}
-	if selfReferral(o.AffiliateID, parts) {
+	if o.AffiliateIsVendor || selfReferral(o.AffiliateID, parts) {
 		for i := range parts {
 			parts[i].AffiliateID = ""
 		}
