@@ -60,8 +60,8 @@ func wantSplit(o Order, r Rule) Split {
 		return v.Quo(v, big.NewInt(10000)).Int64()
 	}
 	var affiliate int64
-	if o.AffiliateID != "" {
-		affiliate = share(r.AffiliateBps)
+	if o.AffiliateID != "" && o.AffiliateID != o.VendorID {
+		affiliate = share(r.AffiliateBps) // a vendor referring its own sale takes no affiliate share
 	}
 	platform := max(share(r.PlatformBps), r.MinPlatformFee)
 	if r.MaxPlatformFee > 0 {
@@ -179,7 +179,7 @@ func randValid(rng *rand.Rand) (Order, Rule) {
 	}
 	o.Gross = o.Subtotal - o.Discount + o.Tax + o.Shipping
 	if rng.IntN(2) == 0 {
-		o.AffiliateID = "aff-1"
+		o.AffiliateID = []string{"aff-1", "aff-1", "aff-1", o.VendorID}[rng.IntN(4)] // now and then the vendor's own referral
 	}
 
 	r := Rule{ClientID: "client-1", Version: rng.IntN(5) + 1, PlatformBps: rng.Int64N(10001)}

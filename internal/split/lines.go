@@ -2,6 +2,7 @@ package split
 
 import (
 	"fmt"
+	"slices"
 
 	"paysplit/internal/money"
 )
@@ -11,7 +12,8 @@ import (
 // their net amount, largest remainder), split under the same rule, so every vendor is paid on its
 // own lines' net amount and commission never touches another vendor's money. The platform's and
 // the affiliate's shares are the sums of the per-vendor shares; a minimum or maximum platform fee
-// applies per vendor part. Legs: platform, one per vendor in order of first appearance, affiliate.
+// applies per vendor part. An affiliate that is one of the order's vendors takes no share of any
+// part (selfReferral). Legs: platform, one per vendor in order of first appearance, affiliate.
 func computeLines(o Order, r Rule) (Split, error) {
 	cur, err := o.validate()
 	if err != nil {
@@ -20,6 +22,11 @@ func computeLines(o Order, r Rule) (Split, error) {
 	parts, err := vendorParts(o)
 	if err != nil {
 		return Split{}, err
+	}
+	if o.AffiliateIsVendor || selfReferral(o.AffiliateID, parts) {
+		for i := range parts {
+			parts[i].AffiliateID = ""
+		}
 	}
 	out := Split{Currency: cur, Gross: o.Gross, RuleVersion: r.Version}
 	var platform, affiliate int64
@@ -46,6 +53,15 @@ func computeLines(o Order, r Rule) (Split, error) {
 		out.Legs = append(out.Legs, Leg{Party: PartyAffiliate, PayeeID: o.AffiliateID, Amount: affiliate})
 	}
 	return out, nil
+}
+
+// selfReferral says whether the order's affiliate is one of its vendors. A payee has one kind and
+// is paid only as that kind (activities.ResolvePayee), so an affiliate leg to a vendor is held for
+// good, an admin's release held again, its share paid to nobody; and a vendor that refers a cart
+// is no third party to pay for it. The share is left where no affiliate leaves it: with the
+// vendors. The affiliate leg stays, at 0, so the split keeps its shape.
+func selfReferral(affiliate string, parts []Order) bool {
+	return affiliate != "" && slices.ContainsFunc(parts, func(p Order) bool { return p.VendorID == affiliate })
 }
 
 // vendorParts groups the lines by vendor and gives each group its share of the shipping.

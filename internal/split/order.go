@@ -18,6 +18,10 @@ type Order struct {
 	Discount    int64          `json:"discount"`
 	VendorID    string         `json:"vendor_id"`
 	AffiliateID string         `json:"affiliate_id,omitempty"`
+	// AffiliateIsVendor says the affiliate is a payee registered as a vendor (of another order):
+	// a payee is paid only as its kind, so it takes no affiliate share (see selfReferral), its leg
+	// stays at 0. The caller knows the payees; the order's own vendors are recognized here.
+	AffiliateIsVendor bool `json:"affiliate_is_vendor,omitempty"`
 	// Lines divide a multi-vendor order by vendor; they must add up to the order's subtotal, tax
 	// and discount. Empty means the whole order is VendorID's.
 	Lines []Line `json:"lines,omitempty"`

@@ -199,7 +199,8 @@ type shopifyRefund struct {
 }
 
 // affiliateAttributes are the order note attributes (cart attributes) a storefront theme or app
-// sets to name the affiliate or referral code behind an order, matched without regard to case.
+// sets to name the affiliate or referral code behind an order, matched without regard to case and
+// taken in this order of precedence (the first name the order has with a value).
 var affiliateAttributes = []string{"affiliate_id", "affiliate", "referral_code", "referral", "ref"}
 
 // ParseShopify reads one Shopify webhook. orders/paid and orders/create carry the whole order;
@@ -278,8 +279,10 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 			return Order{}, err
 		}
 	}
-	for _, na := range so.NoteAttributes {
-		for _, name := range affiliateAttributes {
+	// The names in their order, then the attributes: an explicit affiliate_id wins over a
+	// generic ref whatever order the cart set them in, as WooCommerce's meta keys do (metaValue).
+	for _, name := range affiliateAttributes {
+		for _, na := range so.NoteAttributes {
 			if o.AffiliateID == "" && strings.EqualFold(strings.TrimSpace(na.Name), name) && strings.TrimSpace(string(na.Value)) != "" {
 				if o.AffiliateID, err = PayeeID(clientID, string(na.Value)); err != nil {
 					return Order{}, err
