@@ -467,7 +467,7 @@ func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (Re
 		// The reason reaches the client's own payouts list: it must not name the other client.
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q is registered to another client", p.ID)}, nil
 	case p.Kind != in.Kind:
-		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q is a %s, not a %s", p.ID, p.Kind, in.Kind)}, nil
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q is registered as %s, not as %s", p.ID, p.Kind, in.Kind)}, nil
 	}
 	r, err := a.rail(in.Provider)
 	if err != nil {

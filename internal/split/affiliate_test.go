@@ -13,7 +13,7 @@ import (
 // TestSelfReferralTakesNoAffiliateShare: an order whose affiliate is its own vendor (a vendor's
 // own referral link or code: Shopify's `ref` note attribute naming the shop's vendor, metadata
 // affiliate_id = vendor_id) has no third party to pay. A payee has one kind, and the payout checks
-// it (ResolvePayee: "payee X is a vendor, not an affiliate"), so an affiliate leg to the vendor is
+// it (ResolvePayee: "payee X is registered as vendor, not as affiliate"), so an affiliate leg to the vendor is
 // held for good, an admin's release held again, and the share paid to nobody. The share is the
 // vendor's, as when the order names no affiliate; the affiliate leg stays, at 0, so the split
 // keeps its shape (a correction matches legs by party and payee).
