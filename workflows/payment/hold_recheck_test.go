@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"errors"
 	"time"
 
 	"paysplit/internal/payment"
@@ -133,4 +134,43 @@ func (s *workflowSuite) TestHeldLegOnAnOlderPathWaitsForAnAdmin() {
 	s.Equal(payment.StatusPaid, rec.Status)
 	s.Equal(2, s.payeeChecks("v1"), "the first payout's check and the release's")
 	s.GreaterOrEqual(rec.Leg(split.PartyVendor).SentAt.Sub(start), 48*time.Hour, "paid on the admin's release")
+}
+
+// A leg held while its transfer is in doubt is released by an ask as by an admin's release: the
+// provider is asked under the key with the amount first sent, never sent under a new key.
+func (s *workflowSuite) TestHeldLegInDoubtReleasedByAnAskKeepsItsKey() {
+	lost := madeButLost{errors.New("connection reset")}
+	s.w.failNext["vendor"] = []error{lost, lost, lost}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdAndRetryAt(time.Hour, "Stripe account acct_v1 cannot receive transfers")
+	s.holdPayee(90*time.Minute, "")
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"), "made once")
+	key := wfID + "/transfer/vendor-v1/0"
+	s.Equal(key, rec.Leg(split.PartyVendor).TransferKey)
+	for _, in := range s.requestsUnder(key) {
+		s.EqualValues(vendorCut, in.Amount, "asked with the amount first sent")
+	}
+	s.Len(s.requestsUnder(wfID+"/transfer/vendor-v1/1"), 0, "no new key")
+}
+
+// A held leg a refund left nothing to send is settled at the next ask without asking its payee,
+// which may never be able to receive: the refunded payment does not wait for an admin.
+func (s *workflowSuite) TestHeldLegRefundedInFullSettlesAtTheNextAsk() {
+	s.w.holds["v1"] = `vendor "v1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 30*time.Minute, SignalEvent, refundEvent("evt_r1", gross))
+	start := s.env.Now()
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusRefunded, rec.Status)
+	vendor := rec.Leg(split.PartyVendor)
+	s.Equal(payment.LegNothingDue, vendor.State)
+	s.Zero(s.w.sent("acct_v1"))
+	s.Equal(1, s.payeeChecks("v1"), "only the first payout's check: nothing to send, nobody to ask")
+	s.Less(s.env.Now().Sub(start), 2*time.Hour+time.Minute, "settled at the first ask (1 h), then closed after its settle window (1 h)")
 }

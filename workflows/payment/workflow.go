@@ -800,7 +800,7 @@ func (r *run) holdRecheckIn(checks int) time.Duration {
 }
 
 // recheckHeld asks, for each held leg, whether its payee can receive now, and pays the legs whose
-// payee can, as an admin's release would. The ask is one bounded step: a check that gets no answer
+// payee can, as an admin's release would; a leg a refund left nothing to send is settled. The ask is one bounded step: a check that gets no answer
 // (the provider or Postgres away) leaves the leg held for the next ask, rather than holding the
 // run in a step where it cannot take an admin's command. A payee that still cannot receive
 // changes nothing unless the reason changed, which is saved for admins to read.
@@ -808,6 +808,14 @@ func (r *run) recheckHeld() error {
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
 		if leg.State != payment.LegHeld {
+			continue
+		}
+		if leg.Remaining() <= 0 && !r.inDoubt(leg) {
+			// A refund left it nothing to send: settled without asking a payee that may never
+			// be able to receive.
+			if err := r.release(i); err != nil {
+				return err
+			}
 			continue
 		}
 		var payee activities.ResolvePayeeOutput
