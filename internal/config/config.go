@@ -142,11 +142,14 @@ type Config struct {
 
 // setting describes one environment variable.
 type setting struct {
-	name     string
-	def      string // local default; "" means none
-	prodDef  string // the default in production, when it differs from def
-	secret   bool   // no default in production
-	optional bool   // may stay empty
+	name    string
+	def     string // local default; "" means none
+	prodDef string // the default in production, when it differs from def
+	secret  bool   // no default in production, and its development value is refused there
+	// dev is a development value production refuses besides def (a secret whose development
+	// value is filled in later, not as the setting's default).
+	dev      string
+	optional bool // may stay empty
 	// prodOptional may stay empty in production, where it has no default (a feature an
 	// existing deployment turns on when it is ready, not a setting every upgrade must bring).
 	prodOptional bool
@@ -245,7 +248,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "GA4_API_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.GA4APIEndpoint},
 		{name: "GA4_CREDENTIALS_DIR", optional: true, validate: absoluteDir, dst: &c.GA4CredentialsDir},
 		{name: "ALERT_WEBHOOK_URL", optional: true, validate: validHTTPURL, dst: &c.AlertWebhookURL},
-		{name: "ALERT_WEBHOOK_SECRET", optional: true, validate: minLen(16), dst: &c.AlertWebhookSecret},
+		{name: "ALERT_WEBHOOK_SECRET", optional: true, secret: true, dev: devAlertWebhookSecret, validate: minLen(16), dst: &c.AlertWebhookSecret},
 		{name: "SMTP_ADDR", optional: true, validate: validHostPort, dst: &c.SMTPAddr},
 		{name: "SMTP_USERNAME", optional: true, validate: nonEmpty, dst: &c.SMTPUsername},
 		{name: "SMTP_PASSWORD", optional: true, validate: nonEmpty, dst: &c.SMTPPassword},
@@ -272,6 +275,9 @@ func load(getenv func(string) string) (Config, error) {
 		}
 		if err := s.validate(v); err != nil {
 			return c, fmt.Errorf("config: %s is malformed: %w", s.name, err)
+		}
+		if c.Env == "production" && s.secret && s.isDevelopmentValue(v) {
+			return c, fmt.Errorf("config: %s is the development value published in this repository, which production refuses: set one of its own", s.name)
 		}
 		*s.dst = v
 	}
@@ -311,6 +317,28 @@ func load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// isDevelopmentValue reports whether v is the setting's development value (its default, or dev),
+// which anyone can read in this repository. SECRETS_KEY is compared as the key it decodes to, as
+// it may be written in any of the base64 alphabets it takes.
+func (s setting) isDevelopmentValue(v string) bool {
+	for _, d := range []string{s.def, s.dev} {
+		if d == "" {
+			continue
+		}
+		if v == d {
+			return true
+		}
+		if s.name == "SECRETS_KEY" {
+			a, errA := secrets.ParseKey(v)
+			b, errB := secrets.ParseKey(d)
+			if errA == nil && errB == nil && string(a) == string(b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // devSecretsKey is base64("paysplit-dev-secrets-key-32bytes"): development only; production must
