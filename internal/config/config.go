@@ -208,9 +208,9 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "STRIPE_WEBHOOK_SECRET", def: "whsec_dev", secret: true, validate: prefix("whsec_"), dst: &c.StripeWebhookSecret},
 		{name: "STRIPE_CONNECT_WEBHOOK_SECRET", def: "whsec_dev_connect", secret: true, prodOptional: true, validate: prefix("whsec_"), dst: &c.StripeConnectWebhookSecret},
 		{name: "TEMPORAL_UI_URL", def: "http://127.0.0.1:8233", validate: validHTTPURL, dst: &c.TemporalUIURL},
-		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: validDuration, dst: &enrich},
+		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: positiveDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
-		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: validDuration, dst: &decision},
+		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: positiveDuration, dst: &decision},
 		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
 		{name: "PPROF_ADDR", optional: true, validate: validHostPort, dst: &c.PprofAddr},
@@ -437,6 +437,16 @@ func validDuration(v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
 		return errors.New("want a non-negative Go duration such as 90s or 2h")
+	}
+	return nil
+}
+
+// positiveDuration is for the payment workflow's waits that have no meaning at 0: the workflow
+// takes 0 as "not set" and waits its own default instead.
+func positiveDuration(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return errors.New("want a positive Go duration such as 90s or 2h (0 is not a wait the payment workflow takes)")
 	}
 	return nil
 }
