@@ -198,10 +198,10 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	settings := []setting{
 		{name: "DATABASE_URL", def: "postgres://postgres@127.0.0.1:5432/paysplit?sslmode=disable", secret: true, validate: validPostgresURL, dst: &c.DatabaseURL},
-		{name: "TEMPORAL_ADDRESS", def: "127.0.0.1:7233", validate: validHostPort, dst: &c.TemporalAddress},
+		{name: "TEMPORAL_ADDRESS", def: "127.0.0.1:7233", validate: validDialAddr, dst: &c.TemporalAddress},
 		{name: "TEMPORAL_NAMESPACE", def: "default", validate: nonEmpty, dst: &c.TemporalNamespace},
 		{name: "TASK_QUEUE", def: "payments", validate: nonEmpty, dst: &c.TaskQueue},
-		{name: "API_ADDR", def: "127.0.0.1:8080", validate: validHostPort, dst: &c.APIAddr},
+		{name: "API_ADDR", def: "127.0.0.1:8080", validate: validListenAddr, dst: &c.APIAddr},
 		{name: "ADMIN_API_KEY", def: "dev-admin-key", secret: true, validate: minLen(8), dst: &c.AdminAPIKey},
 		{name: "STRIPE_API_KEY", def: "sk_test_123", secret: true, validate: stripeKey, dst: &c.StripeAPIKey},
 		{name: "STRIPE_API_BASE", def: "https://api.stripe.com", validate: validHTTPURL, dst: &c.StripeAPIBase},
@@ -212,8 +212,8 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: positiveDuration, dst: &decision},
 		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
-		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
-		{name: "PPROF_ADDR", optional: true, validate: validHostPort, dst: &c.PprofAddr},
+		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validListenAddr, dst: &c.WorkerHTTPAddr},
+		{name: "PPROF_ADDR", optional: true, validate: validListenAddr, dst: &c.PprofAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: durationAtLeast(time.Second), dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
 		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: positiveInt, dst: &maxConcurrent},
@@ -249,7 +249,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "GA4_CREDENTIALS_DIR", optional: true, validate: absoluteDir, dst: &c.GA4CredentialsDir},
 		{name: "ALERT_WEBHOOK_URL", optional: true, validate: validHTTPURL, dst: &c.AlertWebhookURL},
 		{name: "ALERT_WEBHOOK_SECRET", optional: true, secret: true, dev: devAlertWebhookSecret, validate: minLen(16), dst: &c.AlertWebhookSecret},
-		{name: "SMTP_ADDR", optional: true, validate: validHostPort, dst: &c.SMTPAddr},
+		{name: "SMTP_ADDR", optional: true, validate: validDialAddr, dst: &c.SMTPAddr},
 		{name: "SMTP_USERNAME", optional: true, validate: nonEmpty, dst: &c.SMTPUsername},
 		{name: "SMTP_PASSWORD", optional: true, validate: nonEmpty, dst: &c.SMTPPassword},
 		{name: "ALERT_EMAIL_FROM", def: "paysplit-alerts@localhost", validate: validEmail, dst: &c.AlertEmailFrom},
@@ -411,9 +411,34 @@ func nonEmpty(v string) error {
 	return nil
 }
 
-func validHostPort(v string) error {
-	if _, _, err := net.SplitHostPort(v); err != nil {
+// validListenAddr is where a program listens: host:port, the port a number (or service name)
+// up to 65535; 0 takes any free port.
+func validListenAddr(v string) error { return validHostPort(v, 0) }
+
+// validDialAddr is a server the programs connect to: host:port, the port from 1 to 65535.
+func validDialAddr(v string) error { return validHostPort(v, 1) }
+
+func validHostPort(v string, least int) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
 		return fmt.Errorf("want host:port: %w", err)
+	}
+	if err := validPort(port, least); err != nil {
+		return fmt.Errorf("want host:port: %w", err)
+	}
+	return nil
+}
+
+// validPort: net.SplitHostPort and url.Parse take any port, even none or 70000, which the
+// programs would only find out when they listen or dial (an SMTP server: when the first alert is
+// mailed).
+func validPort(port string, least int) error {
+	if port == "" {
+		return errors.New("no port")
+	}
+	n, err := net.LookupPort("tcp", port)
+	if err != nil || n < least || n > 65535 {
+		return fmt.Errorf("port %q is not a port from %d to 65535", port, least)
 	}
 	return nil
 }
@@ -422,6 +447,11 @@ func validHTTPURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("want an http(s) URL")
+	}
+	if p := u.Port(); p != "" {
+		if err := validPort(p, 1); err != nil {
+			return fmt.Errorf("want an http(s) URL: %w", err)
+		}
 	}
 	return nil
 }
