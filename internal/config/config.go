@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"paysplit/internal/secrets"
 )
@@ -457,8 +458,22 @@ func validHTTPURL(v string) error {
 }
 
 func validPostgresURL(v string) error {
+	// pgx's error may quote the URL (url.Parse's does, password included): none of it is shown.
 	if _, err := pgx.ParseConfig(v); err != nil {
 		return errors.New("not a Postgres connection string")
+	}
+	// The pool's settings (pool_max_conns, pool_max_conn_lifetime, ...) ride in the URL too
+	// (internal/db opens a pgxpool). Past pgx.ParseConfig, what pgxpool refuses is one of them:
+	// its message after the (password-redacted) URL names the setting and its value.
+	if _, err := pgxpool.ParseConfig(v); err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			msg = msg[i+len("`: "):]
+		}
+		if !strings.Contains(msg, "pool_") {
+			msg = "its pool settings (pool_max_conns, pool_min_conns, pool_*_lifetime, ...)"
+		}
+		return fmt.Errorf("pool setting: %s", msg)
 	}
 	return nil
 }
