@@ -195,7 +195,7 @@ variable "alarm_topic_arn" {
 }
 
 variable "extra_env" {
-  description = "More plain settings for both programs, by name (e.g. REPORT_SMTP_ADDR, REPORT_MAIL_FROM, ALERT_EMAIL_TO, SMTP_ADDR); see the top-level README's configuration table."
+  description = "More plain settings for both programs, by name (e.g. REPORT_SMTP_ADDR, REPORT_MAIL_FROM, SMTP_ADDR with ALERT_EMAIL_TO and ALERT_EMAIL_FROM); see the top-level README's configuration table."
   type        = map(string)
   default     = {}
 }

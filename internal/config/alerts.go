@@ -33,6 +33,10 @@ func (c *Config) finishAlerts(monitorEvery, emailTo string) error {
 	if c.SMTPAddr != "" && len(c.AlertEmailTo) == 0 {
 		return errors.New("config: ALERT_EMAIL_TO is required when SMTP_ADDR is set")
 	}
+	// Production has no default sender: a relay that checks senders refuses the development one.
+	if c.SMTPAddr != "" && c.AlertEmailFrom == "" {
+		return errors.New("config: ALERT_EMAIL_FROM is required when SMTP_ADDR is set")
+	}
 	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
 		return errors.New("config: SMTP_USERNAME and SMTP_PASSWORD must be set together")
 	}

@@ -253,7 +253,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "SMTP_ADDR", optional: true, validate: validDialAddr, dst: &c.SMTPAddr},
 		{name: "SMTP_USERNAME", optional: true, validate: nonEmpty, dst: &c.SMTPUsername},
 		{name: "SMTP_PASSWORD", optional: true, validate: nonEmpty, dst: &c.SMTPPassword},
-		{name: "ALERT_EMAIL_FROM", def: "paysplit-alerts@localhost", validate: validEmail, dst: &c.AlertEmailFrom},
+		{name: "ALERT_EMAIL_FROM", def: "paysplit-alerts@localhost", prodOptional: true, validate: validEmail, dst: &c.AlertEmailFrom},
 		{name: "ALERT_EMAIL_TO", optional: true, validate: validEmailList, dst: &alertEmailTo},
 		{name: "INTEGRITY_VERIFY_CRON", def: "0 3 * * *", validate: validCron, dst: &c.IntegrityVerifyCron},
 		{name: "MONITOR_EVAL_EVERY", def: "15m", validate: validDuration, dst: &monitorEvery},

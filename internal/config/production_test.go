@@ -43,3 +43,26 @@ func TestProductionRefusesDevelopmentSecrets(t *testing.T) {
 		})
 	}
 }
+
+// TestProductionAlertEmailNeedsItsSender: in production, alert emails went out from the
+// development sender paysplit-alerts@localhost whenever SMTP_ADDR was set without
+// ALERT_EMAIL_FROM, which a relay that checks senders (Amazon SES takes verified identities only)
+// refuses, so ledger and monitor alerts were lost when they were sent, not at start. As
+// REPORT_MAIL_FROM with REPORT_SMTP_ADDR, production requires the sender with the server.
+func TestProductionAlertEmailNeedsItsSender(t *testing.T) {
+	email := with(productionEnv(), "SMTP_ADDR", "email-smtp.eu-west-1.amazonaws.com:587", "ALERT_EMAIL_TO", "ops@example.com")
+	c, err := load(env(email))
+	require.Error(t, err, "production mails alerts from %q", c.AlertEmailFrom)
+	require.ErrorContains(t, err, "config: ALERT_EMAIL_FROM is required when SMTP_ADDR is set")
+
+	c, err = load(env(with(email, "ALERT_EMAIL_FROM", "paysplit alerts <alerts@example.com>")))
+	require.NoError(t, err)
+	require.Equal(t, "paysplit alerts <alerts@example.com>", c.AlertEmailFrom)
+
+	// Without alert email, production needs no sender; development keeps its default.
+	_, err = load(env(productionEnv()))
+	require.NoError(t, err)
+	c, err = load(env(map[string]string{"SMTP_ADDR": "127.0.0.1:1025", "ALERT_EMAIL_TO": "ops@example.com"}))
+	require.NoError(t, err)
+	require.Equal(t, "paysplit-alerts@localhost", c.AlertEmailFrom)
+}
