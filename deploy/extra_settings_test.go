@@ -1,8 +1,10 @@
 package deploy
 
 import (
+	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -44,13 +46,7 @@ func TestExtraSettingsTheirDescriptionsNameAreEnough(t *testing.T) {
 		"ALERT_WEBHOOK_URL": "https://hooks.example.com/paysplit", "ALERT_WEBHOOK_SECRET": "an-alert-webhook-secret-of-some-length",
 		"PAYPAL_CLIENT_ID": "paypal-client", "PAYPAL_SECRET": "paypal-secret", "PAYPAL_WEBHOOK_ID": "WH-1",
 	}
-	env := map[string]string{
-		"APP_ENV": "production", "S3_BUCKET": "reports", "S3_REGION": "eu-west-1",
-		"DATABASE_URL":   "postgres://app:secret@db.internal:5432/paysplit?sslmode=require",
-		"ADMIN_API_KEY":  "an-admin-key-of-some-length",
-		"STRIPE_API_KEY": "sk_live_123", "STRIPE_WEBHOOK_SECRET": "whsec_123",
-		"SECRETS_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-	}
+	env := productionSample()
 	read := map[string]bool{}
 	for _, n := range named {
 		v, ok := samples[n]
@@ -64,5 +60,56 @@ func TestExtraSettingsTheirDescriptionsNameAreEnough(t *testing.T) {
 	require.NoError(t, err, "production with the settings extra_env and extra_secrets name, %v", named)
 	for _, n := range named {
 		require.True(t, read[n], "the descriptions name %s, which the programs do not read", n)
+	}
+}
+
+// TestDeploySetsOnlySettingsTheProgramsRead: every variable the task definitions, the secrets
+// and the images set is one the programs read; a misspelt name would leave its setting at the
+// default without a word (in production, a default such as TEMPORAL_TLS=false or the local
+// Temporal address). The other direction, what production requires, is
+// TestProductionSettingsAreProvided's.
+func TestDeploySetsOnlySettingsTheProgramsRead(t *testing.T) {
+	read := map[string]bool{}
+	for _, env := range []map[string]string{{}, productionSample()} {
+		_, _ = config.LoadFrom(func(k string) string {
+			read[k] = true
+			return env[k]
+		})
+	}
+	set := map[string]string{}
+	patterns := map[string]*regexp.Regexp{
+		"terraform/ecs.tf":     regexp.MustCompile(`\{\s*name\s*=\s*"([A-Z][A-Z0-9_]+)",\s*value\s*=`),
+		"terraform/secrets.tf": regexp.MustCompile(`\b([A-Z][A-Z0-9_]+)\s+=\s`),
+		// The images' ENV lines: ENV K=V K=V.
+		"docker/api.Dockerfile":    regexp.MustCompile(`(?m)^ENV\s+(.+)$`),
+		"docker/worker.Dockerfile": regexp.MustCompile(`(?m)^ENV\s+(.+)$`),
+	}
+	for file, re := range patterns {
+		b, err := os.ReadFile(file)
+		require.NoError(t, err)
+		ms := re.FindAllStringSubmatch(string(b), -1)
+		require.NotEmpty(t, ms, "%s sets no variables?", file)
+		for _, m := range ms {
+			for _, kv := range strings.Fields(m[1]) {
+				name, _, _ := strings.Cut(kv, "=")
+				set[name] = file
+			}
+		}
+	}
+	require.Contains(t, set, "DATABASE_URL", "the secrets' names are read from secrets.tf")
+	require.Contains(t, set, "API_ADDR", "the images' ENV lines are read")
+	for name, file := range set {
+		require.True(t, read[name], "%s sets %s, which the programs do not read", file, name)
+	}
+}
+
+// productionSample is what production requires, with values of the right shape.
+func productionSample() map[string]string {
+	return map[string]string{
+		"APP_ENV": "production", "S3_BUCKET": "reports", "S3_REGION": "eu-west-1",
+		"DATABASE_URL":   "postgres://app:secret@db.internal:5432/paysplit?sslmode=require",
+		"ADMIN_API_KEY":  "an-admin-key-of-some-length",
+		"STRIPE_API_KEY": "sk_live_123", "STRIPE_WEBHOOK_SECRET": "whsec_123",
+		"SECRETS_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 	}
 }
