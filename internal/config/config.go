@@ -1,6 +1,7 @@
 // Package config reads the programs' settings from environment variables. Every setting has a
 // local default so `make dev` works on a fresh machine; APP_ENV=production removes the defaults of
-// secrets so a deploy can never run on a development credential by accident.
+// secrets, and refuses their development values when set, so a deploy can never run on a
+// development credential by accident.
 package config
 
 import (
@@ -143,19 +144,19 @@ type Config struct {
 
 // setting describes one environment variable.
 type setting struct {
-	name    string
-	def     string // local default; "" means none
-	prodDef string // the default in production, when it differs from def
-	secret  bool   // no default in production, and its development value is refused there
-	// dev is a development value production refuses besides def (a secret whose development
-	// value is filled in later, not as the setting's default).
-	dev      string
-	optional bool // may stay empty
+	name     string
+	def      string // local default; "" means none
+	prodDef  string // the default in production, when it differs from def
+	secret   bool   // no default in production, and its development value is refused there
+	optional bool   // may stay empty
 	// prodOptional may stay empty in production, where it has no default (a feature an
 	// existing deployment turns on when it is ready, not a setting every upgrade must bring).
 	prodOptional bool
-	validate     func(string) error
-	dst          *string
+	// dev is a development value of a secret that production refuses besides def (one filled
+	// in later, not as the setting's default: ALERT_WEBHOOK_SECRET's).
+	dev      string
+	validate func(string) error
+	dst      *string
 }
 
 // DefaultWorkerMaxConcurrent bounds the workflow tasks and (local) activities one worker runs at
