@@ -195,13 +195,13 @@ variable "alarm_topic_arn" {
 }
 
 variable "extra_env" {
-  description = "More plain settings for both programs, by name (e.g. REPORT_SMTP_ADDR, REPORT_MAIL_FROM, ALERT_EMAIL_TO, SMTP_ADDR); see the top-level README's configuration table."
+  description = "More plain settings for both programs, by name (e.g. REPORT_SMTP_ADDR with REPORT_MAIL_FROM, and REPORT_SMTP_USERNAME with the password secret; SMTP_ADDR with ALERT_EMAIL_TO and ALERT_EMAIL_FROM; PAYPAL_CLIENT_ID with the PAYPAL_SECRET secret); see the top-level README's configuration table."
   type        = map(string)
   default     = {}
 }
 
 variable "extra_secrets" {
-  description = "More secrets for both programs, name => description (e.g. REPORT_SMTP_PASSWORD, ALERT_WEBHOOK_URL, PAYPAL_SECRET, a client's GA4 key for env: references, named GA4_...); created empty in Secrets Manager for an operator to fill."
+  description = "More secrets for both programs, name => description (e.g. REPORT_SMTP_PASSWORD, ALERT_WEBHOOK_URL with ALERT_WEBHOOK_SECRET, PAYPAL_SECRET, a client's GA4 key for env: references, named GA4_...); created empty in Secrets Manager for an operator to fill."
   type        = map(string)
   default     = {}
 }

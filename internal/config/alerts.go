@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,10 @@ func (c *Config) finishAlerts(monitorEvery, emailTo string) error {
 	if c.SMTPAddr != "" && len(c.AlertEmailTo) == 0 {
 		return errors.New("config: ALERT_EMAIL_TO is required when SMTP_ADDR is set")
 	}
+	// Production has no default sender: a relay that checks senders refuses the development one.
+	if c.SMTPAddr != "" && c.AlertEmailFrom == "" {
+		return errors.New("config: ALERT_EMAIL_FROM is required when SMTP_ADDR is set")
+	}
 	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
 		return errors.New("config: SMTP_USERNAME and SMTP_PASSWORD must be set together")
 	}
@@ -56,10 +61,92 @@ func validEmailList(v string) error {
 }
 
 // validCron accepts the five-field cron expressions Temporal Schedules take (minute hour
-// day-of-month month day-of-week), or a "@daily"-style shorthand; the server parses the details.
+// day-of-month month day-of-week, UTC), or a shorthand ("@daily", "@every 6h"). Each field is
+// checked as Temporal checks it: values in range (names for months and weekdays), ranges that
+// do not run backwards, steps above 0; "?" and "L", which Temporal refuses, are refused here.
 func validCron(v string) error {
-	if strings.HasPrefix(v, "@") || len(strings.Fields(v)) == 5 {
-		return nil
+	if strings.HasPrefix(v, "@") {
+		switch {
+		case v == "@yearly", v == "@annually", v == "@monthly", v == "@weekly", v == "@daily", v == "@midnight", v == "@hourly":
+			return nil
+		case strings.HasPrefix(v, "@every "):
+			if d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(v, "@every "))); err == nil && d > 0 {
+				return nil
+			}
+		}
+		return errors.New(`want a shorthand Temporal takes (@daily, @hourly, @weekly, @monthly, @yearly, @every <duration>)`)
 	}
-	return errors.New(`want a cron expression such as "0 3 * * *" (minute hour day month weekday, UTC)`)
+	fields := strings.Fields(v)
+	if len(fields) != 5 {
+		return errors.New(`want a cron expression such as "0 3 * * *" (minute hour day month weekday, UTC)`)
+	}
+	for i, f := range fields {
+		if err := cronFields[i].check(f); err != nil {
+			return fmt.Errorf("cron %s field %q: %w", cronFields[i].name, f, err)
+		}
+	}
+	return nil
+}
+
+type cronField struct {
+	name     string
+	min, max int
+	names    []string // names[k] stands for min+k
+}
+
+var cronFields = []cronField{
+	{name: "minute", max: 59},
+	{name: "hour", max: 23},
+	{name: "day-of-month", min: 1, max: 31},
+	{name: "month", min: 1, max: 12, names: []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}},
+	{name: "day-of-week", max: 7, names: []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}},
+}
+
+// check reads a field: comma-separated items, each "*", a value or a range a-b, with an
+// optional step /n.
+func (f cronField) check(field string) error {
+	for _, item := range strings.Split(field, ",") {
+		span, step, stepped := strings.Cut(item, "/")
+		if stepped {
+			if n, err := strconv.Atoi(step); err != nil || n < 1 {
+				return errors.New("want a step of at least 1")
+			}
+		}
+		if span == "*" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(span, "-")
+		a, err := f.value(lo)
+		if err != nil {
+			return err
+		}
+		if isRange {
+			b, err := f.value(hi)
+			if err != nil {
+				return err
+			}
+			if b < a {
+				return errors.New("range runs backwards")
+			}
+		}
+	}
+	return nil
+}
+
+func (f cronField) value(s string) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < f.min || n > f.max {
+			return 0, fmt.Errorf("want %d to %d", f.min, f.max)
+		}
+		return n, nil
+	}
+	for k, name := range f.names {
+		if strings.EqualFold(s, name) {
+			return f.min + k, nil
+		}
+	}
+	if len(f.names) > 0 {
+		return 0, fmt.Errorf("want %d to %d or %s to %s", f.min, f.max, f.names[0], f.names[len(f.names)-1])
+	}
+	return 0, fmt.Errorf("want %d to %d", f.min, f.max)
 }

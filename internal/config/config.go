@@ -1,6 +1,7 @@
 // Package config reads the programs' settings from environment variables. Every setting has a
 // local default so `make dev` works on a fresh machine; APP_ENV=production removes the defaults of
-// secrets so a deploy can never run on a development credential by accident.
+// secrets, and refuses their development values when set, so a deploy can never run on a
+// development credential by accident.
 package config
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"paysplit/internal/secrets"
 )
@@ -149,13 +151,16 @@ type setting struct {
 	name     string
 	def      string // local default; "" means none
 	prodDef  string // the default in production, when it differs from def
-	secret   bool   // no default in production
+	secret   bool   // no default in production, and its development value is refused there
 	optional bool   // may stay empty
 	// prodOptional may stay empty in production, where it has no default (a feature an
 	// existing deployment turns on when it is ready, not a setting every upgrade must bring).
 	prodOptional bool
-	validate     func(string) error
-	dst          *string
+	// dev is a development value of a secret that production refuses besides def (one filled
+	// in later, not as the setting's default: ALERT_WEBHOOK_SECRET's).
+	dev      string
+	validate func(string) error
+	dst      *string
 }
 
 // DefaultWorkerMaxConcurrent bounds the workflow tasks and (local) activities one worker runs at
@@ -199,23 +204,23 @@ func load(getenv func(string) string) (Config, error) {
 	}
 	settings := []setting{
 		{name: "DATABASE_URL", def: "postgres://postgres@127.0.0.1:5432/paysplit?sslmode=disable", secret: true, validate: validPostgresURL, dst: &c.DatabaseURL},
-		{name: "TEMPORAL_ADDRESS", def: "127.0.0.1:7233", validate: validHostPort, dst: &c.TemporalAddress},
+		{name: "TEMPORAL_ADDRESS", def: "127.0.0.1:7233", validate: validDialAddr, dst: &c.TemporalAddress},
 		{name: "TEMPORAL_NAMESPACE", def: "default", validate: nonEmpty, dst: &c.TemporalNamespace},
 		{name: "TASK_QUEUE", def: "payments", validate: nonEmpty, dst: &c.TaskQueue},
-		{name: "API_ADDR", def: "127.0.0.1:8080", validate: validHostPort, dst: &c.APIAddr},
+		{name: "API_ADDR", def: "127.0.0.1:8080", validate: validListenAddr, dst: &c.APIAddr},
 		{name: "ADMIN_API_KEY", def: "dev-admin-key", secret: true, validate: minLen(8), dst: &c.AdminAPIKey},
 		{name: "STRIPE_API_KEY", def: "sk_test_123", secret: true, validate: stripeKey, dst: &c.StripeAPIKey},
 		{name: "STRIPE_API_BASE", def: "https://api.stripe.com", validate: validHTTPURL, dst: &c.StripeAPIBase},
 		{name: "STRIPE_WEBHOOK_SECRET", def: "whsec_dev", secret: true, validate: prefix("whsec_"), dst: &c.StripeWebhookSecret},
 		{name: "STRIPE_CONNECT_WEBHOOK_SECRET", def: "whsec_dev_connect", secret: true, prodOptional: true, validate: prefix("whsec_"), dst: &c.StripeConnectWebhookSecret},
 		{name: "TEMPORAL_UI_URL", def: "http://127.0.0.1:8233", validate: validHTTPURL, dst: &c.TemporalUIURL},
-		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: validDuration, dst: &enrich},
+		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: positiveDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
-		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: validDuration, dst: &decision},
+		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: positiveDuration, dst: &decision},
 		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
 		{name: "PAYMENT_HOLD_RECHECK_EVERY", def: "1h", validate: validDuration, dst: &holdRecheck},
-		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validHostPort, dst: &c.WorkerHTTPAddr},
-		{name: "PPROF_ADDR", optional: true, validate: validHostPort, dst: &c.PprofAddr},
+		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validListenAddr, dst: &c.WorkerHTTPAddr},
+		{name: "PPROF_ADDR", optional: true, validate: validListenAddr, dst: &c.PprofAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: durationAtLeast(time.Second), dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
 		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: positiveInt, dst: &maxConcurrent},
@@ -250,11 +255,11 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "GA4_API_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.GA4APIEndpoint},
 		{name: "GA4_CREDENTIALS_DIR", optional: true, validate: absoluteDir, dst: &c.GA4CredentialsDir},
 		{name: "ALERT_WEBHOOK_URL", optional: true, validate: validHTTPURL, dst: &c.AlertWebhookURL},
-		{name: "ALERT_WEBHOOK_SECRET", optional: true, validate: minLen(16), dst: &c.AlertWebhookSecret},
-		{name: "SMTP_ADDR", optional: true, validate: validHostPort, dst: &c.SMTPAddr},
+		{name: "ALERT_WEBHOOK_SECRET", optional: true, secret: true, dev: devAlertWebhookSecret, validate: minLen(16), dst: &c.AlertWebhookSecret},
+		{name: "SMTP_ADDR", optional: true, validate: validDialAddr, dst: &c.SMTPAddr},
 		{name: "SMTP_USERNAME", optional: true, validate: nonEmpty, dst: &c.SMTPUsername},
 		{name: "SMTP_PASSWORD", optional: true, validate: nonEmpty, dst: &c.SMTPPassword},
-		{name: "ALERT_EMAIL_FROM", def: "paysplit-alerts@localhost", validate: validEmail, dst: &c.AlertEmailFrom},
+		{name: "ALERT_EMAIL_FROM", def: "paysplit-alerts@localhost", prodOptional: true, validate: validEmail, dst: &c.AlertEmailFrom},
 		{name: "ALERT_EMAIL_TO", optional: true, validate: validEmailList, dst: &alertEmailTo},
 		{name: "INTEGRITY_VERIFY_CRON", def: "0 3 * * *", validate: validCron, dst: &c.IntegrityVerifyCron},
 		{name: "MONITOR_EVAL_EVERY", def: "15m", validate: validDuration, dst: &monitorEvery},
@@ -277,6 +282,9 @@ func load(getenv func(string) string) (Config, error) {
 		}
 		if err := s.validate(v); err != nil {
 			return c, fmt.Errorf("config: %s is malformed: %w", s.name, err)
+		}
+		if c.Env == "production" && s.secret && s.isDevelopmentValue(v) {
+			return c, fmt.Errorf("config: %s is the development value published in this repository, which production refuses: set one of its own", s.name)
 		}
 		*s.dst = v
 	}
@@ -317,6 +325,28 @@ func load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// isDevelopmentValue reports whether v is the setting's development value (its default, or dev),
+// which anyone can read in this repository. SECRETS_KEY is compared as the key it decodes to, as
+// it may be written in any of the base64 alphabets it takes.
+func (s setting) isDevelopmentValue(v string) bool {
+	for _, d := range []string{s.def, s.dev} {
+		if d == "" {
+			continue
+		}
+		if v == d {
+			return true
+		}
+		if s.name == "SECRETS_KEY" {
+			a, errA := secrets.ParseKey(v)
+			b, errB := secrets.ParseKey(d)
+			if errA == nil && errB == nil && string(a) == string(b) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // devSecretsKey is base64("paysplit-dev-secrets-key-32bytes"): development only; production must
@@ -389,9 +419,34 @@ func nonEmpty(v string) error {
 	return nil
 }
 
-func validHostPort(v string) error {
-	if _, _, err := net.SplitHostPort(v); err != nil {
+// validListenAddr is where a program listens: host:port, the port a number (or service name)
+// up to 65535; 0 takes any free port.
+func validListenAddr(v string) error { return validHostPort(v, 0) }
+
+// validDialAddr is a server the programs connect to: host:port, the port from 1 to 65535.
+func validDialAddr(v string) error { return validHostPort(v, 1) }
+
+func validHostPort(v string, least int) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
 		return fmt.Errorf("want host:port: %w", err)
+	}
+	if err := validPort(port, least); err != nil {
+		return fmt.Errorf("want host:port: %w", err)
+	}
+	return nil
+}
+
+// validPort: net.SplitHostPort and url.Parse take any port, even none or 70000, which the
+// programs would only find out when they listen or dial (an SMTP server: when the first alert is
+// mailed).
+func validPort(port string, least int) error {
+	if port == "" {
+		return errors.New("no port")
+	}
+	n, err := net.LookupPort("tcp", port)
+	if err != nil || n < least || n > 65535 {
+		return fmt.Errorf("port %q is not a port from %d to 65535", port, least)
 	}
 	return nil
 }
@@ -401,12 +456,31 @@ func validHTTPURL(v string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("want an http(s) URL")
 	}
+	if p := u.Port(); p != "" {
+		if err := validPort(p, 1); err != nil {
+			return fmt.Errorf("want an http(s) URL: %w", err)
+		}
+	}
 	return nil
 }
 
 func validPostgresURL(v string) error {
+	// pgx's error may quote the URL (url.Parse's does, password included): none of it is shown.
 	if _, err := pgx.ParseConfig(v); err != nil {
 		return errors.New("not a Postgres connection string")
+	}
+	// The pool's settings (pool_max_conns, pool_max_conn_lifetime, ...) ride in the URL too
+	// (internal/db opens a pgxpool). Past pgx.ParseConfig, what pgxpool refuses is one of them:
+	// its message after the (password-redacted) URL names the setting and its value.
+	if _, err := pgxpool.ParseConfig(v); err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			msg = msg[i+len("`: "):]
+		}
+		if !strings.Contains(msg, "pool_") {
+			msg = "its pool settings (pool_max_conns, pool_min_conns, pool_*_lifetime, ...)"
+		}
+		return fmt.Errorf("pool setting: %s", msg)
 	}
 	return nil
 }
@@ -415,6 +489,16 @@ func validDuration(v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
 		return errors.New("want a non-negative Go duration such as 90s or 2h")
+	}
+	return nil
+}
+
+// positiveDuration is for the payment workflow's waits that have no meaning at 0: the workflow
+// takes 0 as "not set" and waits its own default instead.
+func positiveDuration(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return errors.New("want a positive Go duration such as 90s or 2h (0 is not a wait the payment workflow takes)")
 	}
 	return nil
 }

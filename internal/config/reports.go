@@ -76,7 +76,7 @@ func (r *Reports) settings(env string, presignTTL *string) []setting {
 		{name: "S3_SSE", def: "AES256", validate: oneOf("AES256", "aws:kms"), dst: &r.S3SSE},
 		{name: "S3_SSE_KMS_KEY_ID", optional: true, validate: nonEmpty, dst: &r.S3SSEKMSKeyID},
 		{name: "S3_PRESIGN_TTL", def: "15m", validate: validPresignTTL, dst: presignTTL},
-		{name: "REPORT_SMTP_ADDR", def: local("127.0.0.1:1025"), optional: !dev, validate: validHostPort, dst: &r.SMTPAddr},
+		{name: "REPORT_SMTP_ADDR", def: local("127.0.0.1:1025"), optional: !dev, validate: validDialAddr, dst: &r.SMTPAddr},
 		{name: "REPORT_SMTP_USERNAME", optional: true, validate: nonEmpty, dst: &r.SMTPUsername},
 		{name: "REPORT_SMTP_PASSWORD", optional: true, validate: nonEmpty, dst: &r.SMTPPassword},
 		{name: "REPORT_SMTP_TLS", def: "opportunistic", validate: oneOf("opportunistic", "mandatory", "none"), dst: &r.SMTPTLS},

@@ -37,6 +37,7 @@ func Migrate(ctx context.Context, url string) error {
 		return fmt.Errorf("db: migrate: parse connection url: %w", err)
 	}
 	connCfg := poolCfg.ConnConfig
+	boundConnect(&connCfg.Config, url)
 	sqlDB := stdlib.OpenDB(*connCfg)
 	defer sqlDB.Close()
 

@@ -1,0 +1,32 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestVerifyCronFields: INTEGRITY_VERIFY_CRON was checked for five fields only, so a minute of
+// 61 or a shorthand Temporal does not know passed; the worker then stopped at start, after the
+// migrations, with Temporal's "integrity schedules: integrity: create schedule
+// ledger-integrity-daily: Invalid schedule spec: Minute is not in range [0-59]", a line that does
+// not name the variable (and the API started on it). What Temporal takes still passes (each
+// value here was tried against Temporal's dev server).
+func TestVerifyCronFields(t *testing.T) {
+	for _, bad := range []string{
+		"61 3 * * *", "0 24 * * *", "0 3 0 * *", "0 3 32 * *", "0 3 * 13 *", "0 3 * * 8",
+		"0-60 3 * * *", "*/0 3 * * *", "a b c d e", "0 3 * * MON-XYZ", "@whenever", "@every",
+		"0 3 L * *", "0 3 ? * sun", "10-5 3 * * *",
+	} {
+		_, err := load(env(map[string]string{"INTEGRITY_VERIFY_CRON": bad}))
+		require.Error(t, err, "INTEGRITY_VERIFY_CRON=%q is taken", bad)
+		require.ErrorContains(t, err, "config: INTEGRITY_VERIFY_CRON is malformed")
+	}
+	for _, good := range []string{
+		"0 3 * * *", "*/15 * * * *", "0 0-23/6 * * *", "30 2 1,15 * *", "0 3 * JAN-MAR,DEC MON-FRI",
+		"0 3 * * 0", "0 3 * * 7", "0 3 * * sun", "5/10 * * * *", "@daily", "@hourly", "@every 6h",
+	} {
+		_, err := load(env(map[string]string{"INTEGRITY_VERIFY_CRON": good}))
+		require.NoError(t, err, "INTEGRITY_VERIFY_CRON=%q", good)
+	}
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// lockedBuffer collects a program's output while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestWorkerStartWhenPostgresDoesNotAnswer: a Postgres that takes the TCP connection but never
+// answers (a database host stuck or overloaded, a proxy in front of a stopped server). The
+// worker must give up at start with a line that says which database did not answer, as it does
+// when the connection is refused, not wait on it without a word: it did, for ever, before
+// serving /healthz, and the orchestrator's SIGTERM then made it log an INFO "worker stopped during
+// start" and exit 0.
+func TestWorkerStartWhenPostgresDoesNotAnswer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the worker program")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // taken, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+
+	bin := buildWorker(t, t.TempDir())
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "APP_ENV=development",
+		"DATABASE_URL=postgres://postgres@"+l.Addr().String()+"/paysplit?sslmode=disable",
+		"TEMPORAL_ADDRESS=127.0.0.1:1", "WORKER_HTTP_ADDR="+freeAddr(t), "PGCONNECT_TIMEOUT=")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+	})
+	select {
+	case err = <-exited:
+	case <-time.After(2 * time.Minute): // a liveness bound, far above the connect timeout
+		t.Fatalf("the worker still waits on a Postgres that does not answer after 2 minutes, its log:\n%s", out.String())
+	}
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "the worker exits with an error: %v, its log:\n%s", err, out.String())
+	require.NotZero(t, exit.ExitCode())
+	require.Contains(t, out.String(), `"level":"ERROR","msg":"worker stopped"`)
+	require.Contains(t, out.String(), "migrate database")
+	require.Contains(t, out.String(), l.Addr().String(), "the line names the database's address")
+}
