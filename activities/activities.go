@@ -82,6 +82,12 @@ func (c *readyCache) remember(key string, now time.Time) {
 	c.until[key] = now.Add(readyFor)
 }
 
+func (c *readyCache) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.until, key)
+}
+
 // Metrics are the business metrics activities update. They are counted here, never in workflow
 // code, where a replay would count everything again.
 type Metrics interface {

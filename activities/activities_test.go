@@ -382,7 +382,7 @@ func TestResolvePayee(t *testing.T) {
 		{"no account yet", "v-noacct", "vendor", "shop1", "", "no Stripe connected account"},
 		{"unregistered", "ghost", "vendor", "shop1", "", "not registered"},
 		{"another client's payee", "v-other", "vendor", "shop1", "", "registered to another client"},
-		{"wrong kind", "v1", "affiliate", "shop1", "", "is a vendor"},
+		{"wrong kind", "v1", "affiliate", "shop1", "", "is registered as vendor, not as affiliate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -652,6 +652,39 @@ func TestResolvePayeeAsksTheProviderOncePerMinute(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, out.HoldReason, "a payee that cannot receive is held every time")
 	}
+}
+
+// After Stripe refused a transfer, the payment asks again with Fresh: the provider's yes of a
+// minute ago is not taken, and the no it gets now is not left behind for other payments either.
+func TestResolvePayeeFreshAsksTheProviderAndForgetsTheOldYes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in := activities.ResolvePayeeInput{PayeeID: "v1", Kind: "vendor", ClientID: "shop1", Currency: "usd"}
+	out, err := f.a.ResolvePayee(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, "acct_v1", out.Destination)
+	f.proxy.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/accounts/acct_v1" {
+			return http.StatusOK, `{"id":"acct_v1","object":"account","capabilities":{"transfers":"inactive"}}`
+		}
+		return 0, ""
+	}
+	t.Cleanup(func() { f.proxy.Inject = nil })
+
+	out, err = f.a.ResolvePayee(ctx, in)
+	require.NoError(t, err)
+	require.Empty(t, out.HoldReason, "without Fresh, the yes of a minute ago stands")
+
+	fresh := in
+	fresh.Fresh = true
+	out, err = f.a.ResolvePayee(ctx, fresh)
+	require.NoError(t, err)
+	require.Contains(t, out.HoldReason, "transfers capability inactive")
+
+	out, err = f.a.ResolvePayee(ctx, in)
+	require.NoError(t, err)
+	require.Contains(t, out.HoldReason, "transfers capability inactive", "the old yes was forgotten")
+	require.Len(t, f.proxy.Calls(http.MethodGet, "/v1/accounts/acct_v1"), 3)
 }
 
 func TestSaveAndBookFillsTheRecordsEntryIDs(t *testing.T) {

@@ -441,6 +441,9 @@ type ResolvePayeeInput struct {
 	Kind     string
 	ClientID string
 	Currency money.Currency
+	// Fresh asks the provider even when it said a minute ago that the destination can receive
+	// (the ready cache): the provider has just refused a transfer to it.
+	Fresh bool `json:",omitempty"`
 }
 
 // ResolvePayeeOutput says where the leg goes, or why it must be held.
@@ -475,12 +478,15 @@ func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (Re
 	}
 	key := in.Provider + "/" + p.StripeAccount + "/" + p.PayPalReceiver
 	now := time.Now()
-	if a.ready.ok(key, now) {
+	if !in.Fresh && a.ready.ok(key, now) {
 		return ResolvePayeeOutput{Destination: destination(in.Provider, p)}, nil
 	}
 	out, err := r.resolve(ctx, p)
-	if err == nil && out.HoldReason == "" {
+	switch {
+	case err == nil && out.HoldReason == "":
 		a.ready.remember(key, now)
+	case err == nil:
+		a.ready.forget(key) // the other payments paying it must not take the old yes either
 	}
 	return out, err
 }

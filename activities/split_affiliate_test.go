@@ -41,7 +41,7 @@ func TestComputeSplitAffiliateThatIsAVendor(t *testing.T) {
 	// The leg to a vendor as an affiliate can never be paid: the payout's check holds it.
 	out, err := f.a.ResolvePayee(ctx, activities.ResolvePayeeInput{PayeeID: "affco-other-v", Kind: string(split.PartyAffiliate), ClientID: "affco", Currency: "usd"})
 	require.NoError(t, err)
-	require.Contains(t, out.HoldReason, `"affco-other-v" is a vendor`)
+	require.Contains(t, out.HoldReason, `"affco-other-v" is registered as vendor`)
 
 	tests := []struct {
 		affiliate     string

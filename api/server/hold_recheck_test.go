@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/stripeevent"
 	"paysplit/workflows/payment"
 )
 
@@ -23,11 +26,44 @@ func TestHeldLegPaidOnceTheAdminFixesThePayee(t *testing.T) {
 
 	rec := s.result(id)
 	require.Equal(t, ipayment.StatusPaid, rec.Status)
-	require.Equal(t, []string{"9545"}, s.amountsSentTo("acct_recheck1"), "the vendor paid once, in full")
-	code, audit := s.do(http.MethodGet, "/api/v1/admin/audit?action=payment.release&target=payment:"+id, nil, adminKey)
-	require.Equal(t, http.StatusOK, code, audit)
-	require.Contains(t, audit, "entries")
-	require.Empty(t, audit["entries"], "no one released it")
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo("acct_recheck1"), "the vendor paid once, in full")
+	require.Empty(t, s.releases(id, ""), "no one released it")
 	s.requireBooksBalanced()
 	s.record("stripe_hold_recheck.json", s.history(id))
+}
+
+// Stripe refuses a transfer to an account it restricted after the payee's check: the leg is held,
+// not failed (a failure waits for an admin and, without a decision, compensates every leg), and
+// once the account can receive again the run pays it by itself, under a new key.
+func TestTransferRefusedByARestrictedAccountIsHeldThenPaid(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: 2 * time.Second})
+	client, account := uniqueName("refusedco"), uniqueAccount("refused")
+	accounts := newConnectedAccounts(s)
+	accounts.set(account, "active")
+	s.stripe.Inject = func(r *http.Request, form url.Values) (int, string) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/transfers" && form.Get("destination") == account && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/0") {
+			accounts.set(account, "inactive") // restricted between the check and the transfer
+			return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","param":"destination",` +
+				`"message":"Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments"}}`
+		}
+		return accounts.inject(r, form)
+	}
+	s.seed(client)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": account}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	pi := "pi_" + client
+	code, body = s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", pi)
+
+	held := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	require.Equal(t, ipayment.LegHeld, held.Leg("vendor").State)
+	require.Contains(t, held.Leg("vendor").Reason, "transfers capability inactive")
+	accounts.set(account, "active")
+
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusPaid, rec.Status)
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account), "paid once, in full")
+	require.True(t, strings.HasSuffix(rec.Leg("vendor").TransferKey, "/1"), "under a new key: %s", rec.Leg("vendor").TransferKey)
+	s.requireBooksBalanced()
 }

@@ -50,6 +50,10 @@ type world struct {
 	onSave    func(payment.Record) // called as each SavePayment starts with what it saves, when set
 	down      map[string]bool      // database steps that fail as with Postgres down, by step name
 	downCalls map[string]int       // database steps whose next calls so fail, how many, by step name
+
+	// holdOnRefusal makes a payee's check hold it (payee -> reason) from its first refused
+	// transfer on: Stripe restricted the account between the check and the transfer.
+	holdOnRefusal map[string]string
 }
 
 func newWorld(t *testing.T) *world {
@@ -225,6 +229,9 @@ func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls["payee:"+in.PayeeID]++
+	if in.Fresh {
+		w.calls["payee-fresh:"+in.PayeeID]++
+	}
 	if reason := w.holds[in.PayeeID]; reason != "" {
 		return activities.ResolvePayeeOutput{HoldReason: reason}, nil
 	}
@@ -247,6 +254,9 @@ func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activi
 	_, made := w.transfers[in.IdempotencyKey]
 	answerLost, err := nextFailure(w.failNext, party, made)
 	if err != nil {
+		if reason := w.holdOnRefusal[in.Metadata["payee_id"]]; reason != "" {
+			w.holds[in.Metadata["payee_id"]] = reason
+		}
 		return activities.TransferOutput{}, err
 	}
 	if prev, ok := w.transfers[in.IdempotencyKey]; ok {

@@ -174,3 +174,44 @@ func (s *workflowSuite) TestHeldLegRefundedInFullSettlesAtTheNextAsk() {
 	s.Equal(1, s.payeeChecks("v1"), "only the first payout's check: nothing to send, nobody to ask")
 	s.Less(s.env.Now().Sub(start), 2*time.Hour+time.Minute, "settled at the first ask (1 h), then closed after its settle window (1 h)")
 }
+
+// Stripe refuses a transfer to an account it restricted after the check before the transfer: the
+// leg is held, as the check would have held it, and paid once the account can receive, under a
+// new key (the refused one cannot pay). Before, the refusal was a failure: the payment waited for
+// an admin's decision and, without one, compensated every leg.
+func (s *workflowSuite) TestTransferRefusedBecauseTheAccountCannotReceiveIsHeld() {
+	s.w.failNext["vendor"] = []error{rejected("Your destination account needs to have at least one of the following capabilities enabled: transfers")}
+	s.w.holdOnRefusal = map[string]string{"v1": "Stripe account acct_v1 cannot receive transfers (transfers capability restricted)"}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(2*time.Hour, "")
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.Len(s.requestsUnder(wfID+"/transfer/vendor-v1/0"), 1, "the refused attempt")
+	s.Len(s.requestsUnder(wfID+"/transfer/vendor-v1/1"), 1, "paid under a new key")
+	for _, saved := range s.w.saved {
+		s.NotEqual(payment.StatusPayoutFailed, saved.Status, "held, never failed")
+	}
+	s.Empty(s.w.reversals, "nothing compensated")
+	s.Equal(1, s.w.calls["payee-fresh:v1"], "the ask after the refusal does not take the provider's yes of a minute ago")
+}
+
+// A refusal while the payee can still receive (the platform's balance short) stays a failure for
+// an admin, who retries it.
+func (s *workflowSuite) TestTransferRefusedWhileThePayeeCanReceiveFails() {
+	s.w.failNext["vendor"] = []error{rejected("insufficient platform balance")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"})
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	var failed bool
+	for _, saved := range s.w.saved {
+		failed = failed || saved.Status == payment.StatusPayoutFailed
+	}
+	s.True(failed, "parked as payout_failed for the admin")
+	s.Len(s.requestsUnder(wfID+"/transfer/vendor-v1/1"), 1, "the admin's retry under a new key")
+}

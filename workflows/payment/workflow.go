@@ -612,6 +612,9 @@ func (r *run) payLeg(i int) error {
 			// Stripe answered no: a new attempt needs a new key, or Stripe would replay the refusal.
 			// After an unknown outcome the key stays, so a retry can never pay twice.
 			leg.Attempt++
+			if reason := r.holdAfterRefusal(leg); reason != "" {
+				return r.hold(i, reason)
+			}
 		}
 		r.setStatus(payment.StatusPayoutFailed, fmt.Sprintf("%s payout failed: %s", leg.Party, leg.Reason))
 		if err := r.save(); err != nil {
@@ -631,6 +634,27 @@ func (r *run) payLeg(i int) error {
 		}
 		r.setStatus(payment.StatusPayingOut, "")
 	}
+}
+
+// holdAfterRefusal asks again, after the provider refused a leg's transfer, whether its payee can
+// receive (code path 19), and answers the hold reason when it cannot: Stripe restricts a connected
+// account at any time, also between the check before the transfer and the transfer. Such a leg is
+// held, as the check would have held it, and paid by the run's asks once the account can receive;
+// a failure waits for an admin's decision and, without one, compensates the whole payment. A
+// refusal while the payee can receive (the platform's balance short), or an ask without an answer,
+// stays a failure.
+func (r *run) holdAfterRefusal(leg *payment.Leg) string {
+	if r.in.CodePath < codePathHoldRecheck {
+		return ""
+	}
+	in := r.payeeInput(leg)
+	in.Fresh = true // the provider's yes of a minute ago is what the refusal may belie
+	var payee activities.ResolvePayeeOutput
+	if err := r.payoutStep(stepResolvePayee, in, &payee); err != nil {
+		r.log.Warn("refused leg's payee not checked", "Party", leg.Party, "Error", err)
+		return ""
+	}
+	return payee.HoldReason
 }
 
 // inDoubt reports whether the leg's transfer is in doubt (payment.Leg.InDoubt), from code path 3 on.
