@@ -4,8 +4,12 @@ import (
 	"errors"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+
 	"paysplit/internal/payment"
 	"paysplit/internal/split"
+	"paysplit/workflows/searchattr"
 )
 
 // holdRecheckInput asks for code path path with held legs asked about every hour.
@@ -173,4 +177,41 @@ func (s *workflowSuite) TestHeldLegRefundedInFullSettlesAtTheNextAsk() {
 	s.Zero(s.w.sent("acct_v1"))
 	s.Equal(1, s.payeeChecks("v1"), "only the first payout's check: nothing to send, nobody to ask")
 	s.Less(s.env.Now().Sub(start), 2*time.Hour+time.Minute, "settled at the first ask (1 h), then closed after its settle window (1 h)")
+}
+
+// Of two legs held, an ask that finds one payee able to receive pays that leg alone: the payment
+// stays held, saying why, for the other (an admin's release and cancel, and a Connect event's,
+// are taken only by a held payment), in the store and in its PaymentStatus search attribute; it
+// ends paid once the other payee can receive too.
+func (s *workflowSuite) TestHeldLegsTheOtherStaysHeldAfterAnAskPaysOne() {
+	s.w.holds["v1"] = `vendor "v1" is not registered`
+	s.w.holds["a1"] = `affiliate "a1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(90*time.Minute, "")
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		delete(s.w.holds, "a1")
+	}, 20*time.Hour)
+	var status string
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(searchattr.PaymentStatus); ok {
+			status = v
+		}
+	})
+	var statusAt10h string
+	s.env.RegisterDelayedCallback(func() { statusAt10h = status }, 10*time.Hour)
+	resting := s.lastSavedAt(10 * time.Hour)
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.LegTransferred, resting.Leg(split.PartyVendor).State, "the vendor paid at the ask at 3 h")
+	s.Equal(payment.LegHeld, resting.Leg(split.PartyAffiliate).State)
+	s.Equal(payment.StatusHeld, resting.Status, "stored while the affiliate's leg is held (reason %q)", resting.Reason)
+	s.Equal(`affiliate leg held: affiliate "a1" is not registered`, resting.Reason)
+	s.Equal(string(payment.StatusHeld), statusAt10h, "PaymentStatus while the affiliate's leg is held")
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Equal(string(payment.StatusPaid), status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
 }

@@ -732,6 +732,9 @@ func (r *run) awaitReleases() error {
 	}
 	checks := 0
 	for r.heldLegs() > 0 {
+		if err := r.stillHeld(); err != nil {
+			return err
+		}
 		cmd, timedOut := r.wait(r.holdRecheckIn(checks), untilAdmin)
 		if timedOut {
 			checks++
@@ -833,6 +836,24 @@ func (r *run) recheckHeld() error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// stillHeld makes a payment whose other leg was just paid (by an ask, or an admin's release naming
+// a party) held again while a leg is still held, with that leg's reason, and saves it (code path
+// 19). The release made it paying_out, and it rested so: an admin's release or cancel, and a
+// Connect event's release, are taken only by a held payment, and the held_leg_age monitor and
+// the client's payouts read the status.
+func (r *run) stillHeld() error {
+	if r.in.CodePath < codePathHoldRecheck || r.rec.Status == payment.StatusHeld {
+		return nil
+	}
+	for _, l := range r.rec.Legs {
+		if l.State == payment.LegHeld {
+			r.setStatus(payment.StatusHeld, fmt.Sprintf("%s leg held: %s", l.Party, l.Reason))
+			return r.save()
 		}
 	}
 	return nil
