@@ -215,3 +215,56 @@ func (s *workflowSuite) TestHeldLegsTheOtherStaysHeldAfterAnAskPaysOne() {
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
 }
+
+// A top-up held for its payee (a correction's, here) when the settle window ends is asked about
+// as a held leg is (code path 19): the run stays open, asks after HoldRecheckEvery, backing off,
+// and sends it once the payee can receive. It waited for an admin's retry or a Connect event
+// (PayPal has none) once the window, and the automatic retries of dues in it, were over.
+func (s *workflowSuite) TestHeldTopUpAskedAboutAfterTheSettleWindow() {
+	s.taxRules()
+	in := testInput()
+	in.Settings.HoldRecheckEvery = time.Hour
+	in.Settings.DueRetryEvery = 10 * time.Minute
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(30*time.Second, movedAway)
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	s.holdPayee(5*time.Hour, "") // after the settle window (1 h)
+	var savedBefore, savedAfter int
+	s.savesAt(90*time.Minute, &savedBefore)
+	s.savesAt(4*time.Hour, &savedAfter)
+
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+
+	s.checkBooks(rec)
+	s.paidTopUpOnce(rec)
+	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+	s.Equal(savedBefore, savedAfter, "an ask that finds the payee as before saves nothing")
+}
+
+// A top-up held while another leg is held is asked about with it (code path 19): the vendor gets
+// its failed refund's share back once it can receive, not once the affiliate's leg is released (a
+// retry of its dues, the admin API refuses while a leg is held).
+func (s *workflowSuite) TestHeldTopUpWhileALegIsHeldAskedAboutWithIt() {
+	s.w.holds["a1"] = `affiliate "a1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundAt("evt_r1", 1100, 10))
+	s.holdPayee(15*time.Minute, movedAway)
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
+	s.holdPayee(30*time.Minute, "")
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		delete(s.w.holds, "a1")
+	}, 20*time.Hour)
+	var vendorAt10h int64
+	s.env.RegisterDelayedCallback(func() { vendorAt10h = s.w.sentToPayee("v1") }, 10*time.Hour)
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.EqualValues(vendorCut, vendorAt10h, "the vendor's top-up sent at an ask while the affiliate's leg is held")
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.EqualValues(vendorCut, s.w.sentToPayee("v1"))
+	s.EqualValues(affiliateCut, s.w.sentToPayee("a1"))
+	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+}
