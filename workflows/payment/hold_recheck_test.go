@@ -268,3 +268,28 @@ func (s *workflowSuite) TestHeldTopUpWhileALegIsHeldAskedAboutWithIt() {
 	s.EqualValues(affiliateCut, s.w.sentToPayee("a1"))
 	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
 }
+
+// A dispute opened and closed (won) while a leg is held leaves the payment held (code path 19):
+// the dispute is on the record (Disputed, OpenDisputes) and in the reason while open, but the
+// status stays what an admin's release or cancel, a Connect event's release and held_leg_age
+// read. It was disputed, then paid once the dispute closed, with the leg still held.
+func (s *workflowSuite) TestHeldLegStaysHeldThroughADispute() {
+	s.w.holds["v1"] = `vendor "v1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, disputeOpened("evt_d1", "dp_1"))
+	open := s.lastSavedAt(15 * time.Minute)
+	signalAt(s.env, 20*time.Minute, SignalEvent, Event{ID: "evt_d2", Kind: EventDisputeClosed, DisputeID: "dp_1", DisputeStatus: "won", Amount: gross})
+	closed := s.lastSavedAt(30 * time.Minute)
+	s.holdPayee(2*time.Hour, "")
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.True(open.Disputed)
+	s.Equal(payment.StatusHeld, open.Status, "while the dispute is open (reason %q)", open.Reason)
+	s.Equal(`vendor leg held: vendor "v1" is not registered; dispute dp_1 opened`, open.Reason)
+	s.False(closed.Disputed)
+	s.Equal(payment.StatusHeld, closed.Status, "once it closed (reason %q)", closed.Reason)
+	s.Equal(`vendor leg held: vendor "v1" is not registered`, closed.Reason)
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+}

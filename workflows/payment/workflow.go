@@ -941,13 +941,25 @@ func (r *run) stillHeld() error {
 	if r.in.CodePath < codePathHoldRecheck || r.rec.Status == payment.StatusHeld {
 		return nil
 	}
-	for _, l := range r.rec.Legs {
-		if l.State == payment.LegHeld {
-			r.setStatus(payment.StatusHeld, fmt.Sprintf("%s leg held: %s", l.Party, l.Reason))
-			return r.save()
-		}
+	if held := r.heldLegReason(); held != "" {
+		r.setStatus(payment.StatusHeld, held)
+		return r.save()
 	}
 	return nil
+}
+
+// heldLegReason is the status reason of a payment with a leg held, from code path 19 (the first
+// held leg's party and reason); "" when no leg is held or on an older path.
+func (r *run) heldLegReason() string {
+	if r.in.CodePath < codePathHoldRecheck {
+		return ""
+	}
+	for _, l := range r.rec.Legs {
+		if l.State == payment.LegHeld {
+			return fmt.Sprintf("%s leg held: %s", l.Party, l.Reason)
+		}
+	}
+	return ""
 }
 
 func (r *run) heldLegs() int {
