@@ -160,3 +160,27 @@ func (s *workflowSuite) TestHeldPayPalLegPaidAtTheAsk() {
 	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
 	s.EqualValues(vendorCut, s.w.sentToPayee("v1"))
 }
+
+// A payment whose run closed held for a top-up (its run did not ask: HoldRecheckEvery 0, or an
+// older path) gets a follow-up run for a refund: that run asks about the held top-up after its
+// settle window, and sends what the payee is still owed once it can receive.
+func (s *workflowSuite) TestHeldTopUpAskedAboutByAFollowUpRun() {
+	s.taxRules()
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(30*time.Second, movedAway)
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	due := s.run()
+	s.Require().Equal(payment.StatusHeld, due.Status, "closed held for its top-up")
+
+	s.followUp(due)
+	signalAt(s.env, time.Minute, SignalEvent, refundAt("evt_r1", 100, 60*24))
+	s.holdPayee(5*time.Hour, "")
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status, rec.Reason)
+	vendor := legOf(s.T(), rec, split.PartyVendor)
+	s.Empty(vendor.Dues)
+	s.EqualValues(vendor.Remaining(), s.w.sentToPayee("v1"), "the vendor holds its share of what stands")
+	s.Require().Len(s.requestsUnder(topUpKey), 1, "the top-up sent once, under its key")
+	s.EqualValues(vendor.Remaining()-9425, s.requestsUnder(topUpKey)[0].Amount, "what is still owed after the refund")
+}
