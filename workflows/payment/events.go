@@ -334,7 +334,13 @@ func (r *run) apply(e Event) error {
 				r.rec.OpenDisputes = append(r.rec.OpenDisputes, e.DisputeID)
 			}
 			r.rec.Disputed = true
-			r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
+			if held := r.heldLegReason(); held != "" {
+				// A leg held stays the payment's status (code path 19): disputed, an admin could
+				// neither release nor cancel it, and the dispute's close made it paid.
+				r.setStatus(payment.StatusHeld, held+"; dispute "+e.DisputeID+" opened")
+			} else {
+				r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
+			}
 		}
 		return r.save()
 	case EventDisputeClosed:
@@ -352,6 +358,9 @@ func (r *run) apply(e Event) error {
 			// correction, refused while disputed, moved money between its payees.
 			r.rec.OpenDisputes = slices.DeleteFunc(slices.Clone(r.rec.OpenDisputes), func(d string) bool { return d == e.DisputeID })
 			r.rec.Disputed = len(r.rec.OpenDisputes) > 0
+		}
+		if held := r.heldLegReason(); held != "" && r.rec.Status == payment.StatusHeld && !r.rec.Disputed {
+			r.setStatus(payment.StatusHeld, held) // no dispute open now
 		}
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)

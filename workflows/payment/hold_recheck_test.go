@@ -4,8 +4,12 @@ import (
 	"errors"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+
 	"paysplit/internal/payment"
 	"paysplit/internal/split"
+	"paysplit/workflows/searchattr"
 )
 
 // holdRecheckInput asks for code path path with held legs asked about every hour.
@@ -173,6 +177,121 @@ func (s *workflowSuite) TestHeldLegRefundedInFullSettlesAtTheNextAsk() {
 	s.Zero(s.w.sent("acct_v1"))
 	s.Equal(1, s.payeeChecks("v1"), "only the first payout's check: nothing to send, nobody to ask")
 	s.Less(s.env.Now().Sub(start), 2*time.Hour+time.Minute, "settled at the first ask (1 h), then closed after its settle window (1 h)")
+}
+
+// Of two legs held, an ask that finds one payee able to receive pays that leg alone: the payment
+// stays held, saying why, for the other (an admin's release and cancel, and a Connect event's,
+// are taken only by a held payment), in the store and in its PaymentStatus search attribute; it
+// ends paid once the other payee can receive too.
+func (s *workflowSuite) TestHeldLegsTheOtherStaysHeldAfterAnAskPaysOne() {
+	s.w.holds["v1"] = `vendor "v1" is not registered`
+	s.w.holds["a1"] = `affiliate "a1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(90*time.Minute, "")
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		delete(s.w.holds, "a1")
+	}, 20*time.Hour)
+	var status string
+	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(searchattr.PaymentStatus); ok {
+			status = v
+		}
+	})
+	var statusAt10h string
+	s.env.RegisterDelayedCallback(func() { statusAt10h = status }, 10*time.Hour)
+	resting := s.lastSavedAt(10 * time.Hour)
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.LegTransferred, resting.Leg(split.PartyVendor).State, "the vendor paid at the ask at 3 h")
+	s.Equal(payment.LegHeld, resting.Leg(split.PartyAffiliate).State)
+	s.Equal(payment.StatusHeld, resting.Status, "stored while the affiliate's leg is held (reason %q)", resting.Reason)
+	s.Equal(`affiliate leg held: affiliate "a1" is not registered`, resting.Reason)
+	s.Equal(string(payment.StatusHeld), statusAt10h, "PaymentStatus while the affiliate's leg is held")
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Equal(string(payment.StatusPaid), status)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"))
+}
+
+// A top-up held for its payee (a correction's, here) when the settle window ends is asked about
+// as a held leg is (code path 19): the run stays open, asks after HoldRecheckEvery, backing off,
+// and sends it once the payee can receive. It waited for an admin's retry or a Connect event
+// (PayPal has none) once the window, and the automatic retries of dues in it, were over.
+func (s *workflowSuite) TestHeldTopUpAskedAboutAfterTheSettleWindow() {
+	s.taxRules()
+	in := testInput()
+	in.Settings.HoldRecheckEvery = time.Hour
+	in.Settings.DueRetryEvery = 10 * time.Minute
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(30*time.Second, movedAway)
+	signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	s.holdPayee(5*time.Hour, "") // after the settle window (1 h)
+	var savedBefore, savedAfter int
+	s.savesAt(90*time.Minute, &savedBefore)
+	s.savesAt(4*time.Hour, &savedAfter)
+
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+
+	s.checkBooks(rec)
+	s.paidTopUpOnce(rec)
+	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+	s.Equal(savedBefore, savedAfter, "an ask that finds the payee as before saves nothing")
+}
+
+// A top-up held while another leg is held is asked about with it (code path 19): the vendor gets
+// its failed refund's share back once it can receive, not once the affiliate's leg is released (a
+// retry of its dues, the admin API refuses while a leg is held).
+func (s *workflowSuite) TestHeldTopUpWhileALegIsHeldAskedAboutWithIt() {
+	s.w.holds["a1"] = `affiliate "a1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundAt("evt_r1", 1100, 10))
+	s.holdPayee(15*time.Minute, movedAway)
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
+	s.holdPayee(30*time.Minute, "")
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		defer s.w.mu.Unlock()
+		delete(s.w.holds, "a1")
+	}, 20*time.Hour)
+	var vendorAt10h int64
+	s.env.RegisterDelayedCallback(func() { vendorAt10h = s.w.sentToPayee("v1") }, 10*time.Hour)
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.EqualValues(vendorCut, vendorAt10h, "the vendor's top-up sent at an ask while the affiliate's leg is held")
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.EqualValues(vendorCut, s.w.sentToPayee("v1"))
+	s.EqualValues(affiliateCut, s.w.sentToPayee("a1"))
+	s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+}
+
+// A dispute opened and closed (won) while a leg is held leaves the payment held (code path 19):
+// the dispute is on the record (Disputed, OpenDisputes) and in the reason while open, but the
+// status stays what an admin's release or cancel, a Connect event's release and held_leg_age
+// read. It was disputed, then paid once the dispute closed, with the leg still held.
+func (s *workflowSuite) TestHeldLegStaysHeldThroughADispute() {
+	s.w.holds["v1"] = `vendor "v1" is not registered`
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, disputeOpened("evt_d1", "dp_1"))
+	open := s.lastSavedAt(15 * time.Minute)
+	signalAt(s.env, 20*time.Minute, SignalEvent, Event{ID: "evt_d2", Kind: EventDisputeClosed, DisputeID: "dp_1", DisputeStatus: "won", Amount: gross})
+	closed := s.lastSavedAt(30 * time.Minute)
+	s.holdPayee(2*time.Hour, "")
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.True(open.Disputed)
+	s.Equal(payment.StatusHeld, open.Status, "while the dispute is open (reason %q)", open.Reason)
+	s.Equal(`vendor leg held: vendor "v1" is not registered; dispute dp_1 opened`, open.Reason)
+	s.False(closed.Disputed)
+	s.Equal(payment.StatusHeld, closed.Status, "once it closed (reason %q)", closed.Reason)
+	s.Equal(`vendor leg held: vendor "v1" is not registered`, closed.Reason)
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"))
 }
 
 // Stripe refuses a transfer to an account it restricted after the check before the transfer: the

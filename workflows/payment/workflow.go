@@ -756,6 +756,9 @@ func (r *run) awaitReleases() error {
 	}
 	checks := 0
 	for r.heldLegs() > 0 {
+		if err := r.stillHeld(); err != nil {
+			return err
+		}
 		cmd, timedOut := r.wait(r.holdRecheckIn(checks), untilAdmin)
 		if timedOut {
 			checks++
@@ -859,7 +862,128 @@ func (r *run) recheckHeld() error {
 			return err
 		}
 	}
+	return r.askHeldDues()
+}
+
+// askHeldDues asks, for each leg not held with a top-up held for its payee (Due.Held), whether the
+// payee can receive now, and sends its held top-ups when it can (code path 19), as recheckHeld
+// does a held leg: one bounded ask, which writes nothing when the payee still cannot receive or
+// the ask gets no answer. They waited for an admin's retry (refused while a leg is held) or a
+// Connect event, once the settle window's automatic retries were over.
+func (r *run) askHeldDues() error {
+	for i := range r.rec.Legs {
+		leg := &r.rec.Legs[i]
+		if leg.State == payment.LegHeld || !slices.ContainsFunc(leg.Dues, func(d payment.Due) bool { return d.Held }) {
+			continue
+		}
+		var payee activities.ResolvePayeeOutput
+		if err := r.payoutStep(stepResolvePayee, r.payeeInput(leg), &payee); err != nil {
+			r.log.Warn("held top-up's payee not checked; asked again later", "Party", leg.Party, "Error", err)
+			continue
+		}
+		if payee.HoldReason != "" {
+			continue
+		}
+		r.log.Info("held top-ups sent: their payee can receive now", "Party", leg.Party, "PayeeID", leg.PayeeID)
+		if err := r.payHeldDues(i); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// payHeldDues sends leg i's top-ups held for its payee, as an admin's retry sends them (the payee
+// checked again, what is still owed under the key never sent), leaving its other dues to the
+// admin's retry; the payment is settled again and saved.
+func (r *run) payHeldDues(i int) error {
+	r.retryingDues = true
+	defer func() { r.retryingDues = false }()
+	leg := &r.rec.Legs[i]
+	dues := leg.Dues
+	if slices.ContainsFunc(dues, func(d payment.Due) bool { return d.Held && d.Reason == leg.Reason }) {
+		leg.Reason = "" // the outcome says what stands
+	}
+	var left []payment.Due
+	for k, d := range dues {
+		if !d.Held {
+			left = append(left, d)
+			continue
+		}
+		// The dues not sent yet still count in what the payee is owed (Leg.Shortfall).
+		leg.Dues = append(slices.Clone(dues[k+1:]), left...)
+		n := len(leg.Dues)
+		if err := r.payDue(i, d); err != nil {
+			return err
+		}
+		left = append(left, leg.Dues[n:]...) // held again, or due
+	}
+	leg.Dues = left
+	r.retryingDues = false
+	r.resettle()
+	return r.save()
+}
+
+// hasHeldDues reports whether a top-up is held for its payee on any leg.
+func (r *run) hasHeldDues() bool {
+	return slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool {
+		return slices.ContainsFunc(l.Dues, func(d payment.Due) bool { return d.Held })
+	})
+}
+
+// awaitHeldDues keeps a settled payment's run open after its settle window while a top-up is held
+// for its payee, and asks after HoldRecheckEvery, backing off to a day, whether the payee can
+// receive (code path 19): a held top-up is paid as a held leg is, not left to an admin's retry
+// or a Connect event (PayPal has none) for good. Events and an admin's retry are taken meanwhile.
+func (r *run) awaitHeldDues() error {
+	if r.holdRecheckIn(0) <= 0 || !r.hasHeldDues() {
+		return nil
+	}
+	if err := r.save(); err != nil { // the payment rests held: the stored state says so
+		return err
+	}
+	for checks := 0; r.hasHeldDues() && !r.cancelled; {
+		if _, timedOut := r.wait(r.holdRecheckIn(checks), 0); !timedOut {
+			continue
+		}
+		checks++
+		if err := r.askHeldDues(); err != nil {
+			return err
+		}
+		if err := r.payRestored(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stillHeld makes a payment whose other leg was just paid (by an ask, or an admin's release naming
+// a party) held again while a leg is still held, with that leg's reason, and saves it (code path
+// 19). The release made it paying_out, and it rested so: an admin's release or cancel, and a
+// Connect event's release, are taken only by a held payment, and the held_leg_age monitor and
+// the client's payouts read the status.
+func (r *run) stillHeld() error {
+	if r.in.CodePath < codePathHoldRecheck || r.rec.Status == payment.StatusHeld {
+		return nil
+	}
+	if held := r.heldLegReason(); held != "" {
+		r.setStatus(payment.StatusHeld, held)
+		return r.save()
+	}
+	return nil
+}
+
+// heldLegReason is the status reason of a payment with a leg held, from code path 19 (the first
+// held leg's party and reason); "" when no leg is held or on an older path.
+func (r *run) heldLegReason() string {
+	if r.in.CodePath < codePathHoldRecheck {
+		return ""
+	}
+	for _, l := range r.rec.Legs {
+		if l.State == payment.LegHeld {
+			return fmt.Sprintf("%s leg held: %s", l.Party, l.Reason)
+		}
+	}
+	return ""
 }
 
 func (r *run) heldLegs() int {
@@ -908,6 +1032,9 @@ func (r *run) settle() error {
 				return err
 			}
 		}
+	}
+	if err := r.awaitHeldDues(); err != nil {
+		return err
 	}
 	r.drainEvents()
 	if err := r.payRestored(); err != nil {
