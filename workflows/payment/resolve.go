@@ -127,7 +127,7 @@ func (r *run) afterResolve(leg *payment.Leg, note string) error {
 		return r.save()
 	}
 	if leg.State == payment.LegHeld {
-		r.setStatus(payment.StatusHeld, fmt.Sprintf("%s leg held: %s; %s", leg.Party, leg.Reason, note))
+		r.setStatus(payment.StatusHeld, heldReason(*leg)+"; "+note)
 	} else {
 		leg.Reason = note
 		r.setStatus(payment.StatusPayoutFailed, fmt.Sprintf("%s payout failed: %s", leg.Party, note))

@@ -647,14 +647,23 @@ func (r *run) holdAfterRefusal(leg *payment.Leg) string {
 	if r.in.CodePath < codePathHoldRecheck {
 		return ""
 	}
-	in := r.payeeInput(leg)
-	in.Fresh = true // the provider's yes of a minute ago is what the refusal may belie
-	var payee activities.ResolvePayeeOutput
-	if err := r.payoutStep(stepResolvePayee, in, &payee); err != nil {
-		r.log.Warn("refused leg's payee not checked", "Party", leg.Party, "Error", err)
-		return ""
-	}
+	// Fresh: the provider's yes of a minute ago is what the refusal may belie.
+	payee, _ := r.askPayee(leg, true)
 	return payee.HoldReason
+}
+
+// askPayee is one bounded ask whether leg's payee can receive (code path 19), where a payout's
+// check retries until it gets an answer: answered is false when it got none (the provider or
+// Postgres away), and the caller leaves the leg as it is for a later ask, rather than hold the run
+// in a step where it cannot take an admin's command. fresh skips the activity's remembered yes.
+func (r *run) askPayee(leg *payment.Leg, fresh bool) (payee activities.ResolvePayeeOutput, answered bool) {
+	in := r.payeeInput(leg)
+	in.Fresh = fresh
+	if err := r.payoutStep(stepResolvePayee, in, &payee); err != nil {
+		r.log.Warn("payee not checked; asked again later", "Party", leg.Party, "PayeeID", leg.PayeeID, "Error", err)
+		return activities.ResolvePayeeOutput{}, false
+	}
+	return payee, true
 }
 
 // inDoubt reports whether the leg's transfer is in doubt (payment.Leg.InDoubt), from code path 3 on.
@@ -740,7 +749,7 @@ func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 func (r *run) hold(i int, reason string) error {
 	leg := &r.rec.Legs[i]
 	leg.State, leg.Reason = payment.LegHeld, reason
-	r.setStatus(payment.StatusHeld, fmt.Sprintf("%s leg held: %s", leg.Party, reason))
+	r.setStatus(payment.StatusHeld, heldReason(*leg))
 	r.log.Warn("leg held", "Party", leg.Party, "Reason", reason)
 	return r.save()
 }
@@ -826,11 +835,10 @@ func (r *run) holdRecheckIn(checks int) time.Duration {
 	return min(every, limit)
 }
 
-// recheckHeld asks, for each held leg, whether its payee can receive now, and pays the legs whose
-// payee can, as an admin's release would; a leg a refund left nothing to send is settled. The ask is one bounded step: a check that gets no answer
-// (the provider or Postgres away) leaves the leg held for the next ask, rather than holding the
-// run in a step where it cannot take an admin's command. A payee that still cannot receive
-// changes nothing unless the reason changed, which is saved for admins to read.
+// recheckHeld asks, for each held leg, whether its payee can receive now (askPayee), and pays the
+// legs whose payee can, as an admin's release would; a leg a refund left nothing to send is
+// settled. A payee that still cannot receive changes nothing unless the reason changed, which is
+// saved for admins to read. Then the held top-ups are asked about (askHeldDues).
 func (r *run) recheckHeld() error {
 	for i := range r.rec.Legs {
 		leg := &r.rec.Legs[i]
@@ -845,9 +853,8 @@ func (r *run) recheckHeld() error {
 			}
 			continue
 		}
-		var payee activities.ResolvePayeeOutput
-		if err := r.payoutStep(stepResolvePayee, r.payeeInput(leg), &payee); err != nil {
-			r.log.Warn("held leg's payee not checked; asked again later", "Party", leg.Party, "Error", err)
+		payee, answered := r.askPayee(leg, false)
+		if !answered {
 			continue
 		}
 		var err error
@@ -876,12 +883,7 @@ func (r *run) askHeldDues() error {
 		if leg.State == payment.LegHeld || !slices.ContainsFunc(leg.Dues, func(d payment.Due) bool { return d.Held }) {
 			continue
 		}
-		var payee activities.ResolvePayeeOutput
-		if err := r.payoutStep(stepResolvePayee, r.payeeInput(leg), &payee); err != nil {
-			r.log.Warn("held top-up's payee not checked; asked again later", "Party", leg.Party, "Error", err)
-			continue
-		}
-		if payee.HoldReason != "" {
+		if payee, answered := r.askPayee(leg, false); !answered || payee.HoldReason != "" {
 			continue
 		}
 		r.log.Info("held top-ups sent: their payee can receive now", "Party", leg.Party, "PayeeID", leg.PayeeID)
@@ -980,11 +982,14 @@ func (r *run) heldLegReason() string {
 	}
 	for _, l := range r.rec.Legs {
 		if l.State == payment.LegHeld {
-			return fmt.Sprintf("%s leg held: %s", l.Party, l.Reason)
+			return heldReason(l)
 		}
 	}
 	return ""
 }
+
+// heldReason is the status reason of a payment held for leg l.
+func heldReason(l payment.Leg) string { return fmt.Sprintf("%s leg held: %s", l.Party, l.Reason) }
 
 func (r *run) heldLegs() int {
 	n := 0
