@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -11,25 +10,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"paysplit/testenv"
 )
-
-// lockedBuffer collects a program's output while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestWorkerStartWhenPostgresDoesNotAnswer: a Postgres that takes the TCP connection but never
 // answers (a database host stuck or overloaded, a proxy in front of a stopped server). The
@@ -70,7 +53,7 @@ func TestWorkerStartWhenPostgresDoesNotAnswer(t *testing.T) {
 	cmd.Env = append(os.Environ(), "APP_ENV=development",
 		"DATABASE_URL=postgres://postgres@"+l.Addr().String()+"/paysplit?sslmode=disable",
 		"TEMPORAL_ADDRESS=127.0.0.1:1", "WORKER_HTTP_ADDR="+freeAddr(t), "PGCONNECT_TIMEOUT=")
-	var out lockedBuffer
+	var out testenv.LogBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)

@@ -188,11 +188,7 @@ func (s *workflowSuite) TestHeldLegsTheOtherStaysHeldAfterAnAskPaysOne() {
 	s.w.holds["a1"] = `affiliate "a1" is not registered`
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
 	s.holdPayee(90*time.Minute, "")
-	s.env.RegisterDelayedCallback(func() {
-		s.w.mu.Lock()
-		defer s.w.mu.Unlock()
-		delete(s.w.holds, "a1")
-	}, 20*time.Hour)
+	s.holdPayeeOf("a1", 20*time.Hour, "")
 	var status string
 	s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		if v, ok := args.Get(0).(temporal.SearchAttributes).GetKeyword(searchattr.PaymentStatus); ok {
@@ -252,11 +248,7 @@ func (s *workflowSuite) TestHeldTopUpWhileALegIsHeldAskedAboutWithIt() {
 	s.holdPayee(15*time.Minute, movedAway)
 	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", 1100, 20))
 	s.holdPayee(30*time.Minute, "")
-	s.env.RegisterDelayedCallback(func() {
-		s.w.mu.Lock()
-		defer s.w.mu.Unlock()
-		delete(s.w.holds, "a1")
-	}, 20*time.Hour)
+	s.holdPayeeOf("a1", 20*time.Hour, "")
 	var vendorAt10h int64
 	s.env.RegisterDelayedCallback(func() { vendorAt10h = s.w.sentToPayee("v1") }, 10*time.Hour)
 

@@ -25,11 +25,14 @@ func (s *workflowSuite) replaceAccount(after time.Duration) {
 }
 
 // holdPayee makes the payee check hold v1 from then on (reason "" lifts it).
-func (s *workflowSuite) holdPayee(after time.Duration, reason string) {
+func (s *workflowSuite) holdPayee(after time.Duration, reason string) { s.holdPayeeOf("v1", after, reason) }
+
+// holdPayeeOf makes the payee check hold payee from then on (reason "" lifts it).
+func (s *workflowSuite) holdPayeeOf(payee string, after time.Duration, reason string) {
 	s.env.RegisterDelayedCallback(func() {
 		s.w.mu.Lock()
 		defer s.w.mu.Unlock()
-		s.w.holds["v1"] = reason
+		s.w.holds[payee] = reason
 	}, after)
 }
 
