@@ -25,7 +25,9 @@ func (s *workflowSuite) replaceAccount(after time.Duration) {
 }
 
 // holdPayee makes the payee check hold v1 from then on (reason "" lifts it).
-func (s *workflowSuite) holdPayee(after time.Duration, reason string) { s.holdPayeeOf("v1", after, reason) }
+func (s *workflowSuite) holdPayee(after time.Duration, reason string) {
+	s.holdPayeeOf("v1", after, reason)
+}
 
 // holdPayeeOf makes the payee check hold payee from then on (reason "" lifts it).
 func (s *workflowSuite) holdPayeeOf(payee string, after time.Duration, reason string) {
