@@ -25,7 +25,9 @@ import (
 // NewPayPalClient builds a PayPal REST client for payouts against base (PayPal's API, or a local
 // server that speaks its wire format in tests).
 func NewPayPalClient(clientID, secret, base string, httpClient *http.Client) (*paypal.Client, error) {
-	c, err := paypal.NewClient(clientID, secret, base)
+	// The library joins the base to its paths as text: a base written with a trailing slash
+	// (https://api-m.paypal.com/) made every path //v1/..., which PayPal does not serve.
+	c, err := paypal.NewClient(clientID, secret, strings.TrimRight(base, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("paypal client: %w", err)
 	}

@@ -177,3 +177,19 @@ func TestPayPalUnclaimedPayoutClaimedBeforeItsCancel(t *testing.T) {
 	require.NotEmpty(t, out.TransferID)
 	require.Len(t, fake.Payouts(), 1, "PayPal paid once")
 }
+
+// PAYPAL_API_BASE written with a trailing slash (https://api-m.paypal.com/) is PayPal's base all
+// the same: the client library joins it to its paths as text, which made them //v1/..., paths
+// PayPal does not serve, so every payout and fee lookup failed.
+func TestPayPalBaseWithATrailingSlash(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase+"/", fake.HTTPClient())
+	require.NoError(t, err)
+	a := &activities.Activities{PayPal: c}
+	out, err := a.Transfer(context.Background(), activities.TransferInput{Provider: activities.ProviderPayPal,
+		IdempotencyKey: "payment-paypal-CAPSLASH/transfer/vendor-v1/0", Destination: "vendor@example.com", Amount: 9545,
+		Currency: "usd", TransferGroup: "o-slash", Metadata: map[string]string{"payee_id": "v1"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, out.TransferID)
+	require.Len(t, fake.Payouts(), 1)
+}
