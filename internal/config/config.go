@@ -217,8 +217,8 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: positiveDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: positiveDuration, dst: &decision},
-		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: validDuration, dst: &dueRetry},
-		{name: "PAYMENT_HOLD_RECHECK_EVERY", def: "1h", validate: validDuration, dst: &holdRecheck},
+		{name: "PAYMENT_DUE_RETRY_EVERY", def: "1h", validate: zeroOrAtLeast(time.Minute), dst: &dueRetry},
+		{name: "PAYMENT_HOLD_RECHECK_EVERY", def: "1h", validate: zeroOrAtLeast(time.Minute), dst: &holdRecheck},
 		{name: "WORKER_HTTP_ADDR", def: "127.0.0.1:8081", validate: validListenAddr, dst: &c.WorkerHTTPAddr},
 		{name: "PPROF_ADDR", optional: true, validate: validListenAddr, dst: &c.PprofAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: durationAtLeast(time.Second), dst: &stopTimeout},
@@ -501,6 +501,18 @@ func positiveDuration(v string) error {
 		return errors.New("want a positive Go duration such as 90s or 2h (0 is not a wait the payment workflow takes)")
 	}
 	return nil
+}
+
+// zeroOrAtLeast is a period that 0 turns off: a retry or ask of the providers more often than
+// least would call them that often for each payment it concerns.
+func zeroOrAtLeast(least time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d != 0 && d < least {
+			return fmt.Errorf("want 0 or a Go duration of at least %s, such as 1h", least)
+		}
+		return nil
+	}
 }
 
 func durationAtLeast(least time.Duration) func(string) error {

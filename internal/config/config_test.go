@@ -41,6 +41,11 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"bad database url", map[string]string{"DATABASE_URL": "postgres://%zz"}, "DATABASE_URL is malformed"},
 		{"bad duration", map[string]string{"PAYMENT_ENRICH_WAIT": "soon"}, "PAYMENT_ENRICH_WAIT is malformed"},
 		{"negative due retry", map[string]string{"PAYMENT_DUE_RETRY_EVERY": "-1h"}, "PAYMENT_DUE_RETRY_EVERY is malformed"},
+		// A retry or ask every few seconds would call the provider for each movement due (or each
+		// held payee) that often, for a settle window or for ever: 0 (off) or at least a minute.
+		{"due retry every second", map[string]string{"PAYMENT_DUE_RETRY_EVERY": "1s"}, "PAYMENT_DUE_RETRY_EVERY is malformed"},
+		{"hold recheck every second", map[string]string{"PAYMENT_HOLD_RECHECK_EVERY": "1s"}, "PAYMENT_HOLD_RECHECK_EVERY is malformed"},
+		{"negative hold recheck", map[string]string{"PAYMENT_HOLD_RECHECK_EVERY": "-1h"}, "PAYMENT_HOLD_RECHECK_EVERY is malformed"},
 		{"short secrets key", map[string]string{"SECRETS_KEY": "c2hvcnQ="}, "SECRETS_KEY is malformed"},
 		{"bad rate limit", map[string]string{"API_RATE_LIMIT": "0"}, "API_RATE_LIMIT is malformed"},
 		{"bad relay parallelism", map[string]string{"WEBHOOK_RELAY_PARALLEL": "-1"}, "WEBHOOK_RELAY_PARALLEL is malformed"},
