@@ -45,7 +45,7 @@ func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
 	}
 	return kpis{
 		reader: &kpi.Reader{
-			Hot: st, Cold: sources.Cold, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
+			Hot: st, Cold: sources.Cold, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter, SyncEvery: cfg.KPISyncEvery,
 			Cache: &kpi.Cache[[]kpi.Day]{TTL: cfg.KPICacheTTL, Max: kpiCacheEntries},
 		},
 		schedules: &kpisync.Scheduler{

@@ -50,7 +50,7 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 	acts := &activities.Reports{
 		Fonts: fonts,
 		Store: st,
-		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter,
+		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter, SyncEvery: cfg.KPISyncEvery,
 			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir}}).Cold},
 		Files:        files,
 		KPISyncEvery: cfg.KPISyncEvery,

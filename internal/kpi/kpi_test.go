@@ -116,6 +116,10 @@ func TestSummarize(t *testing.T) {
 		{"one source down for hours", []kpi.SourceStatus{{Source: "ga4", LastSuccess: ago(3 * time.Hour), LastAttempt: ago(time.Minute), LastError: "503"}, {Source: "ledger", LastSuccess: ago(time.Minute)}}, true, ago(3 * time.Hour)},
 		{"never succeeded", []kpi.SourceStatus{{Source: "ga4", LastAttempt: ago(time.Minute), LastError: "403"}, {Source: "ledger", LastSuccess: ago(time.Minute)}}, true, time.Time{}},
 		{"never tried", nil, false, time.Time{}},
+		// A client synced once a day is fresh hours after its sync, stale after two days without one.
+		{"daily sync, 3 h ago", []kpi.SourceStatus{{Source: "ga4", LastSuccess: ago(3 * time.Hour), Period: 24 * time.Hour}}, false, ago(3 * time.Hour)},
+		{"daily sync, 49 h ago", []kpi.SourceStatus{{Source: "ga4", LastSuccess: ago(49 * time.Hour), Period: 24 * time.Hour}}, true, ago(49 * time.Hour)},
+		{"sync every 15 min, 2 h ago", []kpi.SourceStatus{{Source: "ga4", LastSuccess: ago(2 * time.Hour), Period: 15 * time.Minute}}, true, ago(2 * time.Hour)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := kpi.Summarize(tt.statuses, now, time.Hour)
@@ -403,6 +407,32 @@ func TestMergeTraffic(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, kpi.MergeTraffic(tt.a, tt.b))
 			require.Equal(t, tt.want, kpi.MergeTraffic(tt.b, tt.a))
+		})
+	}
+}
+
+// A deployment syncing once a day (KPI_SYNC_EVERY=24h) with the default KPI_STALE_AFTER of an hour
+// showed every client's KPIs stale 23 hours a day: a source is stale only past two of its sync
+// periods, the client's own or else the deployment's.
+func TestReaderStaleAfterTwoSyncPeriods(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		period    time.Duration // the client's own; 0: the deployment's
+		syncEvery time.Duration
+		synced    time.Duration // ago
+		stale     bool
+	}{
+		{"deployment syncs daily, 3 h ago", 0, 24 * time.Hour, 3 * time.Hour, false},
+		{"deployment syncs daily, 50 h ago", 0, 24 * time.Hour, 50 * time.Hour, true},
+		{"client syncs every 6 h, 5 h ago", 6 * time.Hour, 15 * time.Minute, 5 * time.Hour, false},
+		{"deployment's 15 min, 2 h ago", 0, 15 * time.Minute, 2 * time.Hour, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hot := &fakeHot{statuses: []kpi.SourceStatus{{Source: kpi.SourceGA4, LastSuccess: now.Add(-tt.synced), LastAttempt: now.Add(-tt.synced), Period: tt.period}}}
+			r := &kpi.Reader{Hot: hot, RetentionDays: 7, StaleAfter: time.Hour, SyncEvery: tt.syncEvery, Now: func() time.Time { return now }}
+			s, err := r.Series(t.Context(), "northwind", money.USD, kpi.DayOf(now), kpi.DayOf(now))
+			require.NoError(t, err)
+			require.Equal(t, tt.stale, s.Freshness.Stale)
 		})
 	}
 }

@@ -48,8 +48,11 @@ type Reader struct {
 	Cold SourcesFor
 	// RetentionDays is the hot window (HotStart); 0 treats every stored day as hot.
 	RetentionDays int
-	// StaleAfter is how old a source's last good sync may be before its days are stale.
+	// StaleAfter is how old a source's last good sync may be before its days are stale, at
+	// least two of its sync periods (SourceStatus.IsStale).
 	StaleAfter time.Duration
+	// SyncEvery is the deployment's sync period (KPI_SYNC_EVERY), a client's without its own.
+	SyncEvery time.Duration
 	// Cache keeps what the sources answered, a day an entry; nil caches nothing.
 	Cache *Cache[[]Day]
 	Now   func() time.Time
@@ -95,6 +98,11 @@ func (r *Reader) Series(ctx context.Context, clientID string, cur money.Currency
 	statuses, err := r.Hot.KPISyncStatus(ctx, clientID)
 	if err != nil {
 		return Series{}, err
+	}
+	for i := range statuses {
+		if statuses[i].Period == 0 {
+			statuses[i].Period = r.SyncEvery
+		}
 	}
 	s := Series{Freshness: Summarize(statuses, now, r.StaleAfter)}
 	var cold []Day

@@ -13,15 +13,20 @@ type SourceStatus struct {
 	// Failures counts failed syncs since the last success.
 	Failures int
 	Stale    bool
+	// Period is how often the client's schedule syncs the source (its own sync period, else the
+	// deployment's; 0: unknown).
+	Period time.Duration `json:"-"`
 }
 
-// IsStale reports whether the source's stored data is older than after: its last good sync is
-// that old, or it was tried and never succeeded. A source never tried is not stale, just empty.
+// IsStale reports whether the source's stored data is older than after, or than two of its sync
+// periods when that is longer (a client synced once a day is not stale an hour after its sync):
+// its last good sync is that old, or it was tried and never succeeded. A source never tried is
+// not stale, just empty.
 func (s SourceStatus) IsStale(now time.Time, after time.Duration) bool {
 	if s.LastSuccess.IsZero() {
 		return !s.LastAttempt.IsZero()
 	}
-	return now.Sub(s.LastSuccess) > after
+	return now.Sub(s.LastSuccess) > max(after, 2*s.Period)
 }
 
 // Freshness sums up a client's sources.

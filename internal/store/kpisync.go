@@ -366,6 +366,7 @@ func (s *Store) KPISyncStatus(ctx context.Context, clientID string) ([]kpi.Sourc
 			st.LastSuccess = ok.UTC()
 		}
 		st.LastAttempt = st.LastAttempt.UTC()
+		st.Period = k.SyncEvery // the client's own; 0: the deployment's, which the reader knows
 		out = append(out, st)
 	}
 	return out, rows.Err()

@@ -78,7 +78,7 @@ func newStack(t *testing.T) *stack {
 	s := &stack{t: t, store: st, tc: tc, ga4: g, stripe: sp, paypal: pp}
 	// Hourly, so the schedules do not fire by themselves during the test; the test triggers them.
 	s.sched = &kpisync.Scheduler{Client: tc, TaskQueue: queue, Every: time.Hour, HotDays: 7, Settings: st}
-	s.reader = &kpi.Reader{Hot: st, Cold: sources.Cold, RetentionDays: 7, StaleAfter: time.Hour,
+	s.reader = &kpi.Reader{Hot: st, Cold: sources.Cold, RetentionDays: 7, StaleAfter: time.Hour, SyncEvery: time.Hour,
 		Cache: &kpi.Cache[[]kpi.Day]{TTL: time.Minute, Max: 100}}
 	srv := server.New(server.Deps{
 		Pool: pool, Store: st, Ledger: ledger.New(pool), Temporal: tc, TaskQueue: queue, AdminAPIKey: adminKey,
@@ -270,8 +270,11 @@ func TestKPISyncEndToEnd(t *testing.T) {
 		require.Contains(c, st[0].LastError, "403")
 		require.False(c, st[0].LastSuccess.IsZero(), "the last good sync is kept")
 	}, 30*time.Second, 100*time.Millisecond)
-	s.reader.StaleAfter = 0 // as if hours had passed since the last good sync
+	// As if hours had passed since the last good sync: more than KPI_STALE_AFTER and than two of
+	// the client's 30-minute sync periods.
+	s.reader.Now = func() time.Time { return time.Now().Add(3 * time.Hour) }
 	kpis = s.kpis("northwind")
+	s.reader.Now = nil
 	require.True(t, kpis.Stale)
 	require.True(t, kpis.Days[29].Stale)
 	require.EqualValues(t, 100, kpis.Days[29].Visitors, "never silently zero")
