@@ -35,3 +35,8 @@ output "task_definitions" {
     api    = aws_ecs_task_definition.api.arn
   }
 }
+
+output "worker_versioning" {
+  description = "Whether the workers poll as versions of a worker deployment; the deploy makes the new build current only then."
+  value       = var.worker_versioning
+}
