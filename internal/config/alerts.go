@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -70,11 +71,11 @@ func validCron(v string) error {
 		case v == "@yearly", v == "@annually", v == "@monthly", v == "@weekly", v == "@daily", v == "@midnight", v == "@hourly":
 			return nil
 		case strings.HasPrefix(v, "@every "):
-			if d, err := time.ParseDuration(strings.TrimSpace(strings.TrimPrefix(v, "@every "))); err == nil && d > 0 {
+			if validEvery(strings.TrimSpace(strings.TrimPrefix(v, "@every "))) {
 				return nil
 			}
 		}
-		return errors.New(`want a shorthand Temporal takes (@daily, @hourly, @weekly, @monthly, @yearly, @every <duration>)`)
+		return errors.New(`want a shorthand Temporal takes (@daily, @hourly, @weekly, @monthly, @yearly, @every <duration>[/<offset>])`)
 	}
 	fields := strings.Fields(v)
 	if len(fields) != 5 {
@@ -86,6 +87,41 @@ func validCron(v string) error {
 		}
 	}
 	return nil
+}
+
+// validEvery reads "@every"'s interval as Temporal reads it: a Go duration that may count days
+// ("1d", "2d12h"), at least a second, and an optional offset after a slash no longer than it
+// ("6h/1h").
+func validEvery(v string) bool {
+	every, offset, hasOffset := strings.Cut(v, "/")
+	d, err := temporalDuration(every)
+	if err != nil || d < time.Second {
+		return false
+	}
+	if !hasOffset {
+		return true
+	}
+	o, err := temporalDuration(offset)
+	return err == nil && o >= 0 && o <= d
+}
+
+// dayUnits are the day counts in a duration Temporal reads ("1d", "1.5d").
+var dayUnits = regexp.MustCompile(`(\d+(\.\d*)?|\.\d+)d`)
+
+// temporalDuration is time.ParseDuration with Temporal's day unit (24h).
+func temporalDuration(v string) (time.Duration, error) {
+	var bad error
+	v = dayUnits.ReplaceAllStringFunc(v, func(days string) string {
+		n, err := strconv.ParseFloat(strings.TrimSuffix(days, "d"), 64)
+		if err != nil {
+			bad = err
+		}
+		return strconv.FormatFloat(24*n, 'f', -1, 64) + "h"
+	})
+	if bad != nil {
+		return 0, fmt.Errorf("duration %q: %w", v, bad)
+	}
+	return time.ParseDuration(v)
 }
 
 type cronField struct {
