@@ -184,3 +184,28 @@ func (s *workflowSuite) TestHeldTopUpAskedAboutByAFollowUpRun() {
 	s.Require().Len(s.requestsUnder(topUpKey), 1, "the top-up sent once, under its key")
 	s.EqualValues(vendor.Remaining()-9425, s.requestsUnder(topUpKey)[0].Amount, "what is still owed after the refund")
 }
+
+// A PayPal leg held while its transfer was in doubt, whose payee can receive again only after
+// PayPal may have forgotten the key (29 days), is not released by an ask: the release could not
+// send it again (it would pay twice), made the payment payout_failed and, with no admin decision
+// within DecisionTimeout, compensated every leg although nobody had acted. It waits held, saying
+// so, for the admin's resolve, as before the asks.
+func (s *workflowSuite) TestHeldPayPalLegInDoubtPastItsKeyIsNotReleasedByAnAsk() {
+	s.provider = "paypal"
+	lost := madeButLost{errors.New("connection reset")}
+	s.w.failNext["vendor"] = []error{lost, lost, lost}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdAndRetryAt(time.Hour, "PayPal account closed")
+	s.holdPayee(30*24*time.Hour, "") // it can receive again a month later
+	waiting := s.lastSavedAt(39 * 24 * time.Hour)
+	signalAt(s.env, 40*24*time.Hour, SignalAdmin, resolve(true, "tr_"+vendorKey))
+
+	rec := s.runWithHoldRecheck(CurrentCodePath)
+
+	s.Equal(payment.StatusHeld, waiting.Status, "waiting for the admin's resolve (reason %q)", waiting.Reason)
+	s.Contains(waiting.Reason, "so it is not sent again")
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.Empty(rec.Compensated)
+	s.EqualValues(vendorCut, s.w.sent("acct_v1"), "paid once, by the transfer in doubt the admin found")
+	s.Len(s.requestsUnder(vendorKey), 3, "the payout's three attempts; nothing sent under the key after")
+}

@@ -853,6 +853,17 @@ func (r *run) recheckHeld() error {
 			}
 			continue
 		}
+		if r.inDoubt(leg) && r.keyForgotten(leg.SentAt) {
+			// Released, it would not be sent again (PayPal may have forgotten the key and would
+			// pay twice): the payment would be payout_failed and, without an admin's decision,
+			// compensated, though nobody acted. Only the admin's resolve (or release) moves it.
+			if why := "transfer " + notSentAgain(leg.TransferKey, leg.SentAt); why != leg.Reason {
+				if err := r.hold(i, why); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		payee, answered := r.askPayee(leg, false)
 		if !answered {
 			continue
