@@ -23,29 +23,43 @@ func (r *run) retryDues(e Event) error {
 	r.rec.DueRetries++
 	r.log.Info("dues retried", "Actor", e.Actor)
 	for i := range r.rec.Legs {
-		leg := &r.rec.Legs[i]
-		dues := leg.Dues
-		if slices.ContainsFunc(dues, func(d payment.Due) bool { return d.Reason == leg.Reason }) {
-			leg.Reason = "" // the retry's outcome says what stands
-		}
 		// Those in doubt first: they are made as they were asked, and what is still owed after
 		// them decides the refused ones.
-		slices.SortStableFunc(dues, func(a, b payment.Due) int { return cmp.Compare(boolRank(a.Refused), boolRank(b.Refused)) })
-		var left []payment.Due
-		for k, d := range dues {
-			// The dues not sent yet still count in what the payee is owed (Leg.Shortfall).
-			leg.Dues = append(slices.Clone(dues[k+1:]), left...)
-			n := len(leg.Dues)
-			if err := r.payDue(i, d); err != nil {
-				return err
-			}
-			left = append(left, leg.Dues[n:]...) // due again
+		slices.SortStableFunc(r.rec.Legs[i].Dues, func(a, b payment.Due) int { return cmp.Compare(boolRank(a.Refused), boolRank(b.Refused)) })
+		if err := r.sendDues(i, func(payment.Due) bool { return true }); err != nil {
+			return err
 		}
-		leg.Dues = left
 	}
 	r.retryingDues = false // the lists are whole again: what the retry left is pruned now
 	r.resettle()
 	return r.save()
+}
+
+// sendDues sends, in their order, leg i's movements due that which picks (retryDues: all of them;
+// payHeldDues: the top-ups held for the payee), and keeps the others; what is not made is due
+// again. The leg's reason, when one of them gave it, is cleared: the outcome says what stands.
+func (r *run) sendDues(i int, which func(payment.Due) bool) error {
+	leg := &r.rec.Legs[i]
+	dues := leg.Dues
+	if slices.ContainsFunc(dues, func(d payment.Due) bool { return which(d) && d.Reason == leg.Reason }) {
+		leg.Reason = ""
+	}
+	var left []payment.Due
+	for k, d := range dues {
+		if !which(d) {
+			left = append(left, d)
+			continue
+		}
+		// The dues not sent yet still count in what the payee is owed (Leg.Shortfall).
+		leg.Dues = append(slices.Clone(dues[k+1:]), left...)
+		n := len(leg.Dues)
+		if err := r.payDue(i, d); err != nil {
+			return err
+		}
+		left = append(left, leg.Dues[n:]...) // due again (or held again)
+	}
+	leg.Dues = left
+	return nil
 }
 
 // boolRank orders false before true.

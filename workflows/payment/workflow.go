@@ -911,26 +911,9 @@ func (r *run) askHeldDues() error {
 func (r *run) payHeldDues(i int) error {
 	r.retryingDues = true
 	defer func() { r.retryingDues = false }()
-	leg := &r.rec.Legs[i]
-	dues := leg.Dues
-	if slices.ContainsFunc(dues, func(d payment.Due) bool { return d.Held && d.Reason == leg.Reason }) {
-		leg.Reason = "" // the outcome says what stands
+	if err := r.sendDues(i, func(d payment.Due) bool { return d.Held }); err != nil {
+		return err
 	}
-	var left []payment.Due
-	for k, d := range dues {
-		if !d.Held {
-			left = append(left, d)
-			continue
-		}
-		// The dues not sent yet still count in what the payee is owed (Leg.Shortfall).
-		leg.Dues = append(slices.Clone(dues[k+1:]), left...)
-		n := len(leg.Dues)
-		if err := r.payDue(i, d); err != nil {
-			return err
-		}
-		left = append(left, leg.Dues[n:]...) // held again, or due
-	}
-	leg.Dues = left
 	r.retryingDues = false
 	r.resettle()
 	return r.save()
