@@ -275,3 +275,39 @@ func TestProductionSettingsAreProvided(t *testing.T) {
 		require.True(t, provided[name], "production requires %s, which deploy/terraform never sets", name)
 	}
 }
+
+// TestTerraformOutputsAreReadRaw: a job that reads `terraform output` into a shell variable must
+// set up Terraform without the action's wrapper (terraform_wrapper: false). The wrapper, the
+// action's default, prints its own ::debug:: lines on the same stdout after the output
+// (hashicorp/setup-terraform#20, #334): `$(terraform output -raw worker_versioning)` read
+// "true::debug::Terraform exited with code 0...", never "true", so the deploy skipped making the
+// new worker build current as if versioning were off, and the cluster name it waited on was not
+// the cluster's.
+func TestTerraformOutputsAreReadRaw(t *testing.T) {
+	workflows, err := filepath.Glob("../.github/workflows/*.yml")
+	require.NoError(t, err)
+	for _, path := range workflows {
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var doc struct {
+			Jobs map[string]struct {
+				Steps []struct {
+					Uses string         `yaml:"uses"`
+					With map[string]any `yaml:"with"`
+					Run  string         `yaml:"run"`
+				} `yaml:"steps"`
+			} `yaml:"jobs"`
+		}
+		require.NoError(t, yaml.Unmarshal(b, &doc), path)
+		for name, job := range doc.Jobs {
+			reads, wrapped := false, false
+			for _, s := range job.Steps {
+				reads = reads || regexp.MustCompile(`\$\(terraform\b[^)]*\boutput\b`).MatchString(s.Run)
+				if strings.HasPrefix(s.Uses, "hashicorp/setup-terraform@") {
+					wrapped = s.With["terraform_wrapper"] != false
+				}
+			}
+			require.False(t, reads && wrapped, "%s: job %s reads terraform output in $(...) with setup-terraform's wrapper on: set terraform_wrapper: false", path, name)
+		}
+	}
+}
