@@ -42,3 +42,27 @@ func TestReportPayoutsCountAHeldTopUpAsHeld(t *testing.T) {
 	require.Equal(t, why, v.HeldReason)
 	require.Zero(t, pos[1].Held, "the affiliate's paid leg holds nothing")
 }
+
+// A leg held before reasons stopped naming the payee's client (56ca56d) still says `belongs to
+// client "<other>", not "<this>"`. The client API redacts it for client keys; the weekly report,
+// which goes to the client, must not print the other client's ID in its held note either.
+func TestReportPayoutsDoNotNameAnotherClientInAHeldReason(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "repleak")
+	at := time.Date(2026, 5, 5, 10, 0, 0, 0, time.UTC)
+	rec := paidRecord(a, a+"-1", at, 10000, 0)
+	vendor := &rec.Legs[1]
+	vendor.State, vendor.Transferred, vendor.TransferID = payment.LegHeld, 0, ""
+	vendor.Reason = `payee "` + a + `-vendor" belongs to client "rival-shop-7", not "` + a + `"`
+	rec.Status, rec.Reason = payment.StatusHeld, "vendor leg held: "+vendor.Reason
+	require.NoError(t, s.SavePayment(ctx, rec))
+
+	pos, err := s.ReportPayouts(ctx, a, at.Add(-time.Hour), at.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, "vendor", pos[0].Party)
+	require.EqualValues(t, 8500, pos[0].Held)
+	require.NotContains(t, pos[0].HeldReason, "rival-shop-7")
+	require.Equal(t, `payee "`+a+`-vendor" is registered to another client`, pos[0].HeldReason)
+}

@@ -419,6 +419,7 @@ func (s *Store) ReportPayouts(ctx context.Context, clientID string, from, to tim
 			return nil, fmt.Errorf("scan report payout: %w", err)
 		}
 		p.Currency = money.Currency(cur)
+		p.HeldReason = ClientReason(p.HeldReason) // the report goes to the client
 		out = append(out, p)
 	}
 	return out, rows.Err()
