@@ -36,7 +36,8 @@ type KPI struct {
 }
 
 // KPIMetrics is where the sync reports how far behind a client's KPIs are: zero after a good
-// sync of every source, the age of the oldest last good sync while a source fails.
+// sync of every source, the age of the oldest last good sync while a source fails, kpi.NeverSynced
+// while a source was tried and never synced.
 type KPIMetrics interface {
 	KPISyncLag(client string, lag time.Duration)
 }
@@ -55,7 +56,10 @@ func (a *KPI) recordLag(ctx context.Context, clientID string) {
 	now := a.now()
 	var lag time.Duration
 	for _, st := range statuses {
-		if st.LastError != "" && !st.LastSuccess.IsZero() {
+		switch {
+		case st.LastSuccess.IsZero() && !st.LastAttempt.IsZero():
+			lag = kpi.NeverSynced // stale for the API however recent the attempt (it exported 0)
+		case st.LastError != "" && !st.LastSuccess.IsZero():
 			lag = max(lag, now.Sub(st.LastSuccess))
 		}
 	}

@@ -1,11 +1,13 @@
 package telemetry
 
 import (
+	"math"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"paysplit/internal/kpi"
 	"paysplit/internal/split"
 )
 
@@ -91,9 +93,14 @@ func (m *Metrics) Reversed(currency string, amount int64) {
 	m.reversalAmount.WithLabelValues(currency).Add(float64(amount))
 }
 
-// KPISyncLag records how far behind a client's KPI sync is.
+// KPISyncLag records how far behind a client's KPI sync is; kpi.NeverSynced (a source tried and
+// never synced) is +Inf.
 func (m *Metrics) KPISyncLag(client string, lag time.Duration) {
-	m.kpiSyncLag.WithLabelValues(client).Set(lag.Seconds())
+	v := lag.Seconds()
+	if lag == kpi.NeverSynced {
+		v = math.Inf(1)
+	}
+	m.kpiSyncLag.WithLabelValues(client).Set(v)
 }
 
 // ReportDelivered counts a report delivery attempt's outcome.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"time"
 
@@ -355,7 +354,7 @@ func (s *Server) payouts(c echo.Context) error {
 	})
 	if p, _ := principalOf(c); p.Role == store.RoleClient {
 		for i := range rows {
-			rows[i].Reason = otherClientInReason.ReplaceAllString(rows[i].Reason, "is registered to another client")
+			rows[i].Reason = store.ClientReason(rows[i].Reason)
 		}
 	}
 	cs := make([]money.Currency, 0, len(rows))
@@ -364,10 +363,6 @@ func (s *Server) payouts(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"client_id": id, "payouts": nonNil(rows), "next_cursor": next, "exponents": exponents(cs)})
 }
-
-// otherClientInReason is how legs held before the reason stopped naming the payee's client said
-// it; a client is not told another client's ID.
-var otherClientInReason = regexp.MustCompile(`belongs to client "[^"]*", not "[^"]*"`)
 
 type reportCursor struct {
 	ISOWeek string `json:"w"`

@@ -1,6 +1,9 @@
 package kpi
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // SourceStatus is what the sync knows about one of a client's sources.
 type SourceStatus struct {
@@ -58,3 +61,7 @@ func Summarize(statuses []SourceStatus, now time.Time, after time.Duration) Fres
 	}
 	return f
 }
+
+// NeverSynced is the sync lag of a client with a source tried and never synced (stale for the
+// API however long ago it was tried): the longest duration, exported as +Inf.
+const NeverSynced = time.Duration(math.MaxInt64)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"paysplit/internal/kpi"
 	"paysplit/internal/ledger"
 )
 
@@ -260,19 +261,25 @@ func (s *Store) observeRecon(ctx context.Context, m Monitor) (Observation, error
 	return Observation{Recon: runs}, nil
 }
 
-// observeKPISync reads the last KPI write per client, where the KPI sync's table exists.
+// observeKPISync reads, per client, the oldest last good sync of the sources its KPIs count (our
+// ledger, GA4 while the client has a property: store.KPISettings.KPISources), which is the API's
+// last_synced_at; a source tried and never synced counts as synced at the epoch, as the API calls
+// it stale. It read the last write to kpi_daily, which the ledger's sync makes every few minutes:
+// a client whose GA4 had failed for days was stale on its dashboard and "synced" here.
 func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, error) {
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('kpi_daily') IS NOT NULL`).Scan(&exists); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('kpi_sync_status') IS NOT NULL`).Scan(&exists); err != nil {
 		return Observation{}, fmt.Errorf("monitor %d: kpi table: %w", m.ID, err)
 	}
 	if !exists {
 		return Observation{Unavailable: "KPI sync data is not available yet"}, nil
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT client_id, max(updated_at) FROM kpi_daily
-		WHERE ($1 = '' OR client_id = $1)
-		GROUP BY client_id ORDER BY client_id`, m.Params.ClientID)
+		SELECT st.client_id, min(COALESCE(st.last_success_at, 'epoch'::timestamptz))
+		FROM kpi_sync_status st LEFT JOIN kpi_settings k ON k.client_id = st.client_id
+		WHERE (st.source = $2 OR (st.source = $3 AND COALESCE(k.ga4_property_id, '') <> ''))
+		  AND ($1 = '' OR st.client_id = $1)
+		GROUP BY st.client_id ORDER BY st.client_id`, m.Params.ClientID, kpi.SourceLedger, kpi.SourceGA4)
 	if err != nil {
 		return Observation{}, fmt.Errorf("monitor %d: kpi syncs: %w", m.ID, err)
 	}

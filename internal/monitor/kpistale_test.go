@@ -1,0 +1,61 @@
+package monitor_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/kpi"
+	"paysplit/internal/monitor"
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+// The kpi_sync_stale monitor judges a client by what the API calls stale: the oldest last good
+// sync of its sources. GA4 failing for three days while our ledger syncs every few minutes makes
+// GET /api/v1/kpis answer stale with last_synced_at three days ago; the monitor must not call the
+// client synced because the ledger's revenue rows were rewritten a minute ago.
+func TestKPISyncStaleMonitorAgreesWithTheAPI(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	now := time.Now().UTC()
+	synced := func(prefix string, ga4LastGood time.Time, ga4Fails bool) string {
+		t.Helper()
+		id := unique(prefix)
+		_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: "Shop " + id, DefaultCurrency: "usd"})
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, `INSERT INTO kpi_settings (client_id, ga4_property_id, ga4_credentials_ref) VALUES ($1, '123', 'env:GA4_KEY')`, id)
+		require.NoError(t, err)
+		require.NoError(t, st.UpsertKPIRevenue(ctx, id, kpi.SourceLedger, []kpi.RevenueDay{{Day: kpi.DayOf(now), Revenue: kpi.Revenue{Currency: "usd", Gross: 100}}}))
+		require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceLedger, now.Add(-time.Minute)))
+		require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceGA4, ga4LastGood))
+		if ga4Fails {
+			require.NoError(t, st.MarkKPISyncFailed(ctx, id, kpi.SourceGA4, "ga4: 403 permission denied", now.Add(-2*time.Minute), now.Add(-time.Minute)))
+		}
+		return id
+	}
+	failing := synced("kpi-ga4-failing", now.Add(-72*time.Hour), true)
+	fine := synced("kpi-fine", now.Add(-time.Minute), false)
+
+	reader := &kpi.Reader{Hot: st, StaleAfter: time.Hour, Now: func() time.Time { return now }}
+	for id, wantStale := range map[string]bool{failing: true, fine: false} {
+		s, err := reader.Series(ctx, id, "usd", kpi.DayOf(now), kpi.DayOf(now))
+		require.NoError(t, err)
+		require.Equal(t, wantStale, s.Stale, "the API's stale for %s", id)
+
+		m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("kpi"), Kind: monitor.KindKPISyncStale,
+			Params: monitor.Params{Hours: 24, ClientID: id}}, "test")
+		require.NoError(t, err)
+		r, _ := f.evaluate(t, m, now)
+		if wantStale {
+			require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
+			assert.Equal(t, []string{id}, r.Subjects)
+		} else {
+			require.Equal(t, monitor.StatusOK, r.Status, r.Summary)
+		}
+	}
+}
