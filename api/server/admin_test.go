@@ -81,27 +81,30 @@ func TestAdminAPIValidatesAndAuthenticates(t *testing.T) {
 	require.Equal(t, name, body["name"])
 }
 
-// heldVendorPayment seeds client with a vendor that has no connected account yet, has pi captured
-// and returns its workflow ID once the payment is held: the vendor's leg must be held, not sent or
-// failed.
-func (s *stack) heldVendorPayment(client, pi string) string {
+// heldPayment seeds client with payees of the kinds given ("vendor": <client>-vendor, "affiliate":
+// <client>-aff) that have no connected account yet, has pi captured and returns its workflow ID
+// once the payment is held: their legs must be held, not sent or failed.
+func (s *stack) heldPayment(client, pi string, kinds ...string) string {
 	s.t.Helper()
 	s.seed(client)
-	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor"}, adminKey)
-	require.Equal(s.t, http.StatusOK, code, body)
-	code, body = s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
+	for _, kind := range kinds {
+		id := client + "-vendor"
+		if kind == "affiliate" {
+			id = client + "-aff"
+		}
+		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": client, "kind": kind}, adminKey)
+		require.Equal(s.t, http.StatusOK, code, body)
+	}
+	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
 	require.Equal(s.t, http.StatusOK, code, body)
 	id := payment.WorkflowID("stripe", pi)
-	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "held", view["status"])
-	}, 20*time.Second, 100*time.Millisecond)
+	s.AwaitStatus(id, 20*time.Second, ipayment.StatusHeld)
 	return id
 }
 
 func TestHeldLegReleasedThroughAdminAPI(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	id := s.heldVendorPayment("holdco", "pi_hold")
+	id := s.heldPayment("holdco", "pi_hold", "vendor")
 
 	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
 	require.Equal(t, http.StatusConflict, code, "retry is for failed payouts, release is for held ones: %v", body)

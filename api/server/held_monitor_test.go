@@ -12,7 +12,6 @@ import (
 	"paysplit/internal/monitor"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
-	"paysplit/internal/stripeevent"
 	"paysplit/workflows/payment"
 )
 
@@ -23,16 +22,7 @@ func TestHeldLegAgeKeepsFiringWhenTheAskPaysOneOfTwoHeldLegs(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: 2 * time.Second})
 	ctx := context.Background()
 	client := uniqueName("heldageco")
-	s.seed(client)
-	for id, kind := range map[string]string{client + "-vendor": "vendor", client + "-aff": "affiliate"} {
-		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": client, "kind": kind}, adminKey)
-		require.Equal(t, http.StatusOK, code, body)
-	}
-	pi := "pi_" + client
-	code, body := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", pi)
-	s.AwaitStatus(id, 20*time.Second, ipayment.StatusHeld)
+	id := s.heldPayment(client, "pi_"+client, "vendor", "affiliate")
 	// Held five days ago (the run saves nothing while its asks get the same answer).
 	_, err := s.Pool.Exec(ctx, `UPDATE payments SET status_since = status_since - interval '5 days' WHERE workflow_id = $1`, id)
 	require.NoError(t, err)
@@ -55,7 +45,7 @@ func TestHeldLegAgeKeepsFiringWhenTheAskPaysOneOfTwoHeldLegs(t *testing.T) {
 	require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
 	require.Equal(t, []string{id}, r.Subjects)
 
-	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": uniqueAccount("heldagev")}, adminKey)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": uniqueAccount("heldagev")}, adminKey)
 	require.Equal(t, http.StatusOK, code, body)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		r, err := s.Store.GetPayment(ctx, id)

@@ -23,7 +23,7 @@ import (
 // what it sends goes to the account the payee has now, once.
 func TestHeldLegPaidOnceTheAdminFixesThePayee(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: 2 * time.Second})
-	id := s.heldVendorPayment("recheckco", "pi_recheck")
+	id := s.heldPayment("recheckco", "pi_recheck", "vendor")
 
 	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/recheckco-vendor", map[string]any{"client_id": "recheckco", "kind": "vendor", "stripe_account": "acct_recheck1"}, adminKey)
 	require.Equal(t, http.StatusOK, code, body)
@@ -79,17 +79,9 @@ func TestTransferRefusedByARestrictedAccountIsHeldThenPaid(t *testing.T) {
 func TestHeldLegsTheOtherStaysHeldOnceTheAskPaysOne(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: 2 * time.Second})
 	const client = "twoheldco"
-	s.seed(client)
-	for id, kind := range map[string]string{client + "-vendor": "vendor", client + "-aff": "affiliate"} {
-		code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+id, map[string]any{"client_id": client, "kind": kind}, adminKey)
-		require.Equal(t, http.StatusOK, code, body)
-	}
-	code, body := s.webhook(stripeevent.Sign(capture(client, "pi_twoheld").Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_twoheld")
-	s.AwaitStatus(id, 20*time.Second, ipayment.StatusHeld)
+	id := s.heldPayment(client, "pi_twoheld", "vendor", "affiliate")
 
-	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": "acct_twoheldv1"}, adminKey)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": "acct_twoheldv1"}, adminKey)
 	require.Equal(t, http.StatusOK, code, body)
 	var rec ipayment.Record
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
