@@ -27,6 +27,10 @@ const (
 	// untilDues ends the wait when an event leaves a movement due, so its automatic retry can
 	// be timed.
 	untilDues
+	// untilNoHeldDues ends the wait once no top-up is held for its payee any more (an admin's
+	// retry or an event paid them), so a run kept open for held top-ups closes then, not at its
+	// next ask (code path 19).
+	untilNoHeldDues
 )
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
@@ -82,6 +86,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			// The run rests again: what admins filter on in the Temporal UI must be what the
 			// event just taken made it, not wait for the wait to end.
 			r.flushAttributes()
+		}
+		if until&untilNoHeldDues != 0 && !r.hasHeldDues() {
+			return AdminCommand{}, false // what it waited to ask about was paid meanwhile
 		}
 		if r.capture != nil && !r.rec.Split() && (!wantAdmin && r.rec.Status == payment.StatusAwaitingCapture || r.lateCapture) {
 			return AdminCommand{}, false // the capture came: stop waiting for it

@@ -209,3 +209,35 @@ func (s *workflowSuite) TestHeldPayPalLegInDoubtPastItsKeyIsNotReleasedByAnAsk()
 	s.EqualValues(vendorCut, s.w.sent("acct_v1"), "paid once, by the transfer in doubt the admin found")
 	s.Len(s.requestsUnder(vendorKey), 3, "the payout's three attempts; nothing sent under the key after")
 }
+
+// A top-up held for its payee that an admin's retry pays while the run waits to ask about it
+// (code path 19) ends the wait: the run closes with the retry, not at its next ask, which after
+// several asks is many hours off (up to a day). Both a retry by the admin API's event and one
+// sent from the Temporal UI.
+func (s *workflowSuite) TestHeldTopUpPaidByARetryClosesTheRunAtOnce() {
+	for name, retry := range map[string]func(){
+		"event":   func() { signalAt(s.env, 20*time.Hour, SignalEvent, retryDues(1)) },
+		"command": func() { signalAt(s.env, 20*time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops"}) },
+	} {
+		s.Run(name, func() {
+			s.SetupTest()
+			s.taxRules()
+			in := testInput()
+			in.Settings.HoldRecheckEvery = time.Hour
+			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+			s.holdPayee(30*time.Second, movedAway)
+			signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+			s.holdPayee(19*time.Hour, "") // fixed after the asks at 2, 4, 8 and 16 h; the next is at 32 h
+			retry()
+			start := s.env.Now()
+
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+
+			s.checkBooks(rec)
+			s.paidTopUpOnce(rec)
+			s.Empty(legOf(s.T(), rec, split.PartyVendor).Dues)
+			s.Less(s.env.Now().Sub(start), 20*time.Hour+5*time.Minute, "the run closes with the retry that paid the held top-up")
+		})
+	}
+}

@@ -929,7 +929,8 @@ func (r *run) hasHeldDues() bool {
 // awaitHeldDues keeps a settled payment's run open after its settle window while a top-up is held
 // for its payee, and asks after HoldRecheckEvery, backing off to a day, whether the payee can
 // receive (code path 19): a held top-up is paid as a held leg is, not left to an admin's retry
-// or a Connect event (PayPal has none) for good. Events and an admin's retry are taken meanwhile.
+// or a Connect event (PayPal has none) for good. Events and an admin's retry are taken meanwhile;
+// one that pays the held top-ups ends the wait, so the run closes then, not at its next ask.
 func (r *run) awaitHeldDues() error {
 	if r.holdRecheckIn(0) <= 0 || !r.hasHeldDues() {
 		return nil
@@ -938,7 +939,7 @@ func (r *run) awaitHeldDues() error {
 		return err
 	}
 	for checks := 0; r.hasHeldDues() && !r.cancelled; {
-		if _, timedOut := r.wait(r.holdRecheckIn(checks), 0); !timedOut {
+		if _, timedOut := r.wait(r.holdRecheckIn(checks), untilNoHeldDues); !timedOut {
 			continue
 		}
 		checks++
