@@ -149,7 +149,7 @@ func (s *workflowSuite) TestCorrectionTopUpToAPayeeMovedToAnotherClientIsHeld() 
 	vendor := legOf(s.T(), held, split.PartyVendor)
 	s.Equal(payment.LegTransferred, vendor.State, "its payout stands; the top-up is what is held")
 	s.Equal([]payment.Due{{Kind: payment.DueTopUp, Cause: wfID + "/correction/v4", What: "correction", Amount: 120, Refused: true, Held: true,
-		Reason: "correction: top-up of 120 held: " + movedAway, Meta: map[string]string{"correction": "true"}}}, vendor.Dues)
+		Reason: "correction: top-up of 1.20 USD held: " + movedAway, Meta: map[string]string{"correction": "true"}}}, vendor.Dues)
 	s.EqualValues(vendorCut-120, vendor.Transferred, "the payee holds its first share only")
 
 	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)

@@ -1185,7 +1185,7 @@ func (s *workflowSuite) TestRefusedTopUpIsDueUntilRetried() {
 	rec := s.run()
 
 	s.Equal(payment.StatusPayoutFailed, due.Status, "a payee is owed money")
-	s.Contains(due.Reason, "vendor correction: top-up of 120 failed: insufficient funds")
+	s.Contains(due.Reason, "vendor correction: top-up of 1.20 USD failed: insufficient funds")
 	s.Contains(refused.Reason, "correction to rule v3 refused: a top-up or reversal is due on it", "no correction over a top-up due")
 	s.Equal(4, refused.RuleVersion)
 	dueLeg := legOf(s.T(), due, split.PartyVendor)
