@@ -355,6 +355,7 @@ func (s *Server) payouts(c echo.Context) error {
 	if p, _ := principalOf(c); p.Role == store.RoleClient {
 		for i := range rows {
 			rows[i].Reason = store.ClientReason(rows[i].Reason)
+			rows[i].HeldReason = store.ClientReason(rows[i].HeldReason)
 		}
 	}
 	cs := make([]money.Currency, 0, len(rows))

@@ -269,3 +269,27 @@ func TestKPIRefreshHook(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code, body)
 	require.Equal(t, []string{c}, asked)
 }
+
+// A held top-up's reason stored before 56ca56d names the client its payee belongs to: the
+// payouts list's held_reason, as its reason, does not tell a client key the other client's ID.
+func TestPayoutsHeldReasonOfATopUpDoesNotNameAnotherClient(t *testing.T) {
+	a := newAPI(t, func(d *server.Deps) { d.Now = func() time.Time { return fixedNow } })
+	c := a.newClient("heldtu")
+	_, key := a.newKey(store.RoleClient, c)
+	rec := paidRecord(c, c+"-1", fixedNow.Add(-time.Hour), 10000, 0, payment.StatusHeld)
+	vendor := &rec.Legs[1]
+	vendor.State, vendor.Transferred, vendor.Reversed, vendor.TransferID = payment.LegTransferred, vendor.Amount, 300, "tr_"+c
+	why := `correction: top-up of 300 held: payee "` + c + `-vendor" belongs to client "rival-shop-9", not "` + c + `"`
+	vendor.Reason = why
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: rec.WorkflowID + "/correction/v2", What: "correction", Amount: 300,
+		Refused: true, Held: true, Reason: why}}
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/payouts?state=held", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["payouts"], 1, body)
+	row := body["payouts"].([]any)[0].(map[string]any)
+	require.EqualValues(t, 300, row["held"], row)
+	require.Equal(t, `correction: top-up of 300 held: payee "`+c+`-vendor" is registered to another client`, row["held_reason"], row)
+	require.NotContains(t, row["reason"], "rival-shop-9", row)
+}

@@ -66,3 +66,70 @@ func TestReportPayoutsDoNotNameAnotherClientInAHeldReason(t *testing.T) {
 	require.NotContains(t, pos[0].HeldReason, "rival-shop-7")
 	require.Equal(t, `payee "`+a+`-vendor" is registered to another client`, pos[0].HeldReason)
 }
+
+// The client's payouts list agrees with the weekly report: a leg whose top-up is held for its
+// payee is listed under state=held (its own state stays transferred), with the held amount and
+// reason the report counts; a leg in state held is listed as before, and a held top-up no longer
+// owed (a later movement paid what it was for) holds nothing.
+func TestListPayoutsHeldIncludesAHeldTopUp(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "lsthtu")
+	at := time.Date(2026, 5, 6, 10, 0, 0, 0, time.UTC)
+	why := "refund re_1 failed: top-up of 850 held: Stripe account acct_1 cannot receive transfers (transfers capability inactive)"
+	topUpHeld := paidRecord(a, a+"-1", at, 10000, 0)
+	vendor := &topUpHeld.Legs[1]
+	vendor.Reversed, vendor.Reason = 850, why
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: topUpHeld.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+		Amount: 850, Refused: true, Held: true, Reason: why}}
+	topUpHeld.Status, topUpHeld.Reason = payment.StatusHeld, "vendor "+why
+
+	legHeld := paidRecord(a, a+"-2", at.Add(time.Minute), 10000, 0)
+	hv := &legHeld.Legs[1]
+	hv.State, hv.Transferred, hv.TransferID, hv.Reason = payment.LegHeld, 0, "", "payee cannot receive"
+	legHeld.Status, legHeld.Reason = payment.StatusHeld, "vendor leg held: payee cannot receive"
+
+	noLongerOwed := paidRecord(a, a+"-3", at.Add(2*time.Minute), 10000, 0) // paid in full: the held due is stale
+	noLongerOwed.Legs[1].Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: noLongerOwed.WorkflowID + "/correction/v2",
+		What: "correction", Amount: 300, Refused: true, Held: true, Reason: "held"}}
+	for _, r := range []payment.Record{topUpHeld, legHeld, noLongerOwed} {
+		require.NoError(t, s.SavePayment(ctx, r))
+	}
+
+	held, err := s.ListPayouts(ctx, store.PayoutFilter{ClientID: a, State: "held", Limit: 50})
+	require.NoError(t, err)
+	got := map[string]store.Payout{}
+	for _, p := range held {
+		got[p.WorkflowID+"/"+p.Party] = p
+	}
+	require.Len(t, got, 2, "the held leg and the leg with a held top-up, nothing else: %+v", held)
+	tu, ok := got[topUpHeld.WorkflowID+"/vendor"]
+	require.True(t, ok, "the leg whose top-up is held is listed under state=held: %+v", held)
+	require.Equal(t, "transferred", tu.State, "the leg's own state is kept")
+	require.EqualValues(t, 850, tu.Held)
+	require.Equal(t, why, tu.HeldReason)
+	hl := got[legHeld.WorkflowID+"/vendor"]
+	require.Equal(t, "held", hl.State)
+	require.EqualValues(t, 8500, hl.Held)
+	require.Equal(t, "payee cannot receive", hl.HeldReason)
+
+	all, err := s.ListPayouts(ctx, store.PayoutFilter{ClientID: a, Limit: 50})
+	require.NoError(t, err)
+	var sum int64
+	for _, p := range all {
+		sum += p.Held
+		if p.WorkflowID == noLongerOwed.WorkflowID {
+			require.Zero(t, p.Held, "a held top-up no longer owed holds nothing")
+			require.Empty(t, p.HeldReason)
+		}
+	}
+	pos, err := s.ReportPayouts(ctx, a, at.Add(-time.Hour), at.Add(time.Hour))
+	require.NoError(t, err)
+	var reported int64
+	for _, p := range pos {
+		reported += p.Held
+	}
+	require.Equal(t, reported, sum, "the list's held figures add up to the weekly report's")
+	require.EqualValues(t, 850+8500, sum)
+}

@@ -388,23 +388,15 @@ func (s *Store) ReportPayments(ctx context.Context, clientID string, from, to ti
 
 // ReportPayouts sums the vendor and affiliate legs of one client's payments captured in
 // [from, to) per payee, role and currency: owed (net of refunds), paid out (net of reversals) and
-// held: a held leg's rest, and a paid leg's top-ups held for its payee (payment.Due.Held, up to
-// what it is still owed), which keep the payment held and were counted as outstanding. Vendors first, then by currency and payee.
+// held (legHeldSQL: a held leg's rest, and a leg's top-ups held for its payee up to what it is
+// still owed, as the payouts list shows them). Vendors first, then by currency and payee.
 func (s *Store) ReportPayouts(ctx context.Context, clientID string, from, to time.Time) ([]report.Payout, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.currency, leg->>'party', COALESCE(leg->>'payee_id', ''), count(*),
 			COALESCE(sum(l.owed), 0), COALESCE(sum(l.paid), 0),
-			COALESCE(sum(CASE WHEN leg->>'state' = 'held' THEN l.owed - l.paid
-				ELSE LEAST(GREATEST(l.owed - l.paid, 0), h.amount) END), 0),
-			COALESCE(min(leg->>'reason') FILTER (WHERE leg->>'state' = 'held'),
-				min(h.reason) FILTER (WHERE h.amount > 0), '')
-		FROM payments p CROSS JOIN LATERAL `+legsSQL+` leg
-		CROSS JOIN LATERAL (SELECT
-			COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS owed,
-			COALESCE((leg->>'transferred')::bigint, 0) - COALESCE((leg->>'reversed')::bigint, 0) AS paid) l
-		CROSS JOIN LATERAL (SELECT COALESCE(sum((d->>'amount')::bigint), 0) AS amount, min(d->>'reason') AS reason
-			FROM jsonb_array_elements(CASE WHEN jsonb_typeof(leg->'dues') = 'array' THEN leg->'dues' ELSE '[]'::jsonb END) d
-			WHERE d->>'kind' = 'top_up' AND d->>'held' = 'true') h
+			COALESCE(sum(hl.held), 0),
+			COALESCE(min(hl.reason) FILTER (WHERE leg->>'state' = 'held'), min(hl.reason), '')
+		FROM payments p CROSS JOIN LATERAL `+legsSQL+` leg `+legHeldSQL+`
 		WHERE p.client_id = $1 AND p.captured_at >= $2 AND p.captured_at < $3 AND leg->>'party' <> 'platform'
 		GROUP BY 1, 2, 3 ORDER BY leg->>'party' = 'vendor' DESC, leg->>'party', p.currency, 3`, clientID, from, to)
 	if err != nil {

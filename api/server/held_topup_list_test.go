@@ -1,0 +1,66 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/store"
+	"paysplit/workflows/payment"
+)
+
+// TestPayoutsListAHeldTopUpAsHeld: a payment held only because its vendor's top-up (the
+// correction's 120) is held for the vendor, whose account cannot receive, is listed by the admin
+// API under status=held, and by the client's payouts list under state=held: the vendor's leg, its
+// own state transferred, with the 120 held and the top-up's reason, the figure the weekly report
+// counts as held for that vendor. Before, state=held left it out (the leg is transferred) and no
+// row said that anything was held.
+func TestPayoutsListAHeldTopUpAsHeld(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	accounts := newConnectedAccounts(s)
+	client := uniqueName("listtopup")
+	id := s.heldTopUpAt(accounts, client, uniqueAccount("closed"), uniqueAccount("topup"))
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	due := rec.Leg("vendor").Dues[0]
+
+	code, body := s.do(http.MethodGet, "/api/v1/admin/payouts?status=held&client_id="+client, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	var admin []string
+	for _, p := range body["payments"].([]any) {
+		admin = append(admin, p.(map[string]any)["workflow_id"].(string))
+	}
+	require.Equal(t, []string{id}, admin, "the admin list shows the payment held for its top-up: %v", body)
+
+	_, key := clientKey(t, s, client)
+	code, body = s.do(http.MethodGet, "/api/v1/payouts?state=held", nil, key)
+	require.Equal(t, http.StatusOK, code, body)
+	rows := body["payouts"].([]any)
+	require.Len(t, rows, 1, "the vendor's leg, whose top-up is held, is listed as held: %v", body)
+	row := rows[0].(map[string]any)
+	require.Equal(t, id, row["payment"])
+	require.Equal(t, "vendor", row["party"])
+	require.Equal(t, "held", row["payment_status"])
+	require.Equal(t, "transferred", row["state"], "the leg's own state: its first transfer was made")
+	require.EqualValues(t, 120, row["held"], row)
+	require.Equal(t, store.ClientReason(due.Reason), row["held_reason"], row)
+	require.Contains(t, row["held_reason"], "cannot receive transfers")
+
+	code, body = s.do(http.MethodGet, "/api/v1/payouts", nil, key)
+	require.Equal(t, http.StatusOK, code, body)
+	var listed int64
+	for _, r := range body["payouts"].([]any) {
+		listed += int64(r.(map[string]any)["held"].(float64))
+	}
+	pos, err := s.Store.ReportPayouts(context.Background(), client, rec.CapturedAt.Add(-time.Hour), rec.CapturedAt.Add(time.Hour))
+	require.NoError(t, err)
+	var reported int64
+	for _, p := range pos {
+		reported += p.Held
+	}
+	require.EqualValues(t, 120, reported, "the weekly report's held figure: %+v", pos)
+	require.Equal(t, reported, listed, "the payouts list holds what the weekly report does")
+}
