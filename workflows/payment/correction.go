@@ -234,9 +234,10 @@ func (r *run) topUpDestination(i int, due payment.Due, asked bool) (dest, held s
 
 // holdTopUp keeps a top-up whose payee cannot receive (why: the payee check's hold reason) due on
 // its leg, never sent, as a payout's hold keeps a leg's share owed (code path 13): not made, so it
-// counts as refused and the payment is payout_failed with the reason until an admin fixes the
-// payee and retries, which checks the payee again and sends what is then owed under the same key.
-// The leg itself is not held: its transfer was made, and a held leg is released by sending it.
+// counts as refused, and the payment is held with the reason (payout_failed before code path 14)
+// until the payee can receive: an admin's retry, a Connect event or, from code path 19, the run's
+// own ask checks the payee again and sends what is then owed under the same key. The leg itself
+// is not held: its transfer was made, and a held leg is released by sending it.
 func (r *run) holdTopUp(i int, amount int64, due payment.Due, why string) {
 	leg := &r.rec.Legs[i]
 	leg.Reason = fmt.Sprintf("%s: top-up of %s held: %s", due.What, r.topUpAmount(amount), why)
