@@ -697,7 +697,13 @@
       cell(row, p.party);
       cell(row, formatMoney(minus(p.amount, p.refunded), p.currency), 'num');
       cell(row, formatMoney(minus(p.transferred, p.reversed), p.currency), 'num');
-      cell(row, p.state + (p.reason ? ' (' + p.reason + ')' : ''));
+      // What of the leg is held (a held leg's rest, or a top-up held for its payee while the leg
+      // itself stays transferred) and why, as the list and the weekly report count it.
+      const held = p.held > 0;
+      cell(row, held ? formatMoney(p.held, p.currency) : '', 'num');
+      let st = p.state + (p.reason ? ' (' + p.reason + ')' : '');
+      if (held && p.held_reason && p.held_reason !== p.reason) st += '; held: ' + p.held_reason;
+      cell(row, st);
     }
     state.payoutsCursor = page.next_cursor;
     $('payouts-more').hidden = !page.next_cursor;

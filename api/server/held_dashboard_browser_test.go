@@ -1,0 +1,52 @@
+package server_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/payment"
+	"paysplit/internal/store"
+)
+
+// TestDashboardPayoutsShowAHeldTopUp: a vendor leg whose top-up is held for its payee keeps its
+// own state transferred; its row in the payouts table shows the held amount (with the currency's
+// exponent, as the table's other amounts) and why it is held, as GET /api/v1/payouts gives them,
+// and the page stays clean for axe.
+func TestDashboardPayoutsShowAHeldTopUp(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("heldrow")
+	_, key := a.newKey(store.RoleClient, c)
+	at := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
+	why := "refund re_1 failed: top-up of 0.850 KWD held: payee cannot receive transfers"
+	r := paidRecord(c, c+"-1", at, 10000, 0, payment.StatusPaid)
+	r.Currency = "kwd"
+	vendor := &r.Legs[1]
+	vendor.Reversed = 850
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+		Amount: 850, Refused: true, Held: true, Reason: why}}
+	r.Status, r.Reason = payment.StatusHeld, "vendor "+why
+	require.NoError(t, a.store.SavePayment(t.Context(), r))
+
+	b.login(a.url+"/", key)
+	b.waitLoaded(c)
+	row := fmt.Sprintf(`[...document.querySelectorAll('#payouts-table tbody tr')].find(r => r.dataset.payment === %q && r.cells[3].textContent === 'vendor')`, r.WorkflowID)
+	b.waitFor(row + ` !== undefined`)
+	cells := eval[[]string](b, `[...`+row+`.cells].map(c => c.textContent)`)
+	heads := eval[[]string](b, `[...document.querySelectorAll('#payouts-table thead th')].map(c => c.textContent)`)
+	require.Len(t, heads, len(cells), "every cell has its column's header")
+	got := map[string]string{}
+	for i, h := range heads {
+		got[h] = cells[i]
+	}
+	require.Equal(t, "KWD 8.500", got["Amount"])
+	require.Equal(t, "KWD 7.650", got["Sent"])
+	require.Equal(t, "KWD 0.850", got["Held"], "the held top-up's amount is shown: %v", got)
+	require.Contains(t, got["State"], why, "and why it is held: %v", got)
+	require.Contains(t, got["State"], "transferred", "the leg's own state is kept")
+	require.Empty(t, b.axe(), "the payouts table with a held top-up")
+	b.noPageErrors()
+}
