@@ -356,6 +356,7 @@ func (s *Server) payouts(c echo.Context) error {
 		for i := range rows {
 			rows[i].Reason = store.ClientReason(rows[i].Reason)
 			rows[i].HeldReason = store.ClientReason(rows[i].HeldReason)
+			rows[i].FailedReason = store.ClientReason(rows[i].FailedReason)
 		}
 	}
 	cs := make([]money.Currency, 0, len(rows))

@@ -293,3 +293,37 @@ func TestPayoutsHeldReasonOfATopUpDoesNotNameAnotherClient(t *testing.T) {
 	require.Equal(t, `correction: top-up of 300 held: payee "`+c+`-vendor" is registered to another client`, row["held_reason"], row)
 	require.NotContains(t, row["reason"], "rival-shop-9", row)
 }
+
+// A top-up the provider refused stays due on a leg whose own state is transferred, and the
+// payment is payout_failed: the client's payouts list gives it under state=failed with what is
+// still owed in failed and why in failed_reason (redacted for a client key, like reason), as the
+// schema documents them; a held top-up is not listed there.
+func TestPayoutsListARefusedTopUpAsFailed(t *testing.T) {
+	a := newAPI(t, func(d *server.Deps) { d.Now = func() time.Time { return fixedNow } })
+	c := a.newClient("failtu")
+	_, key := a.newKey(store.RoleClient, c)
+	rec := paidRecord(c, c+"-1", fixedNow.Add(-time.Hour), 10000, 0, payment.StatusPayoutFailed)
+	vendor := &rec.Legs[1]
+	vendor.State, vendor.Transferred, vendor.Reversed, vendor.TransferID, vendor.Reason = payment.LegTransferred, vendor.Amount, 850, "tr_"+c, ""
+	why := `refund re_1 failed: top-up of 8.50 USD refused: payee "` + c + `-vendor" belongs to client "rival-shop-9", not "` + c + `"`
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: rec.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed", Amount: 850,
+		Refused: true, Reason: why}}
+	held := paidRecord(c, c+"-2", fixedNow.Add(-2*time.Hour), 10000, 0, payment.StatusHeld)
+	hv := &held.Legs[1]
+	hv.State, hv.Transferred, hv.Reversed, hv.TransferID, hv.Reason = payment.LegTransferred, hv.Amount, 300, "tr2_"+c, ""
+	hv.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: held.WorkflowID + "/correction/v2", What: "correction", Amount: 300,
+		Refused: true, Held: true, Reason: "held"}}
+	for _, r := range []payment.Record{rec, held} {
+		require.NoError(t, a.store.SavePayment(t.Context(), r))
+	}
+
+	code, body := a.json(req{method: http.MethodGet, path: "/api/v1/payouts?state=failed", key: key})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["payouts"], 1, "the leg with the refused top-up, not the held one: %v", body)
+	row := body["payouts"].([]any)[0].(map[string]any)
+	require.Equal(t, rec.WorkflowID, row["payment"])
+	require.Equal(t, "transferred", row["state"], "the leg's own state is kept")
+	require.EqualValues(t, 850, row["failed"], row)
+	require.EqualValues(t, 0, row["held"], row)
+	require.Equal(t, `refund re_1 failed: top-up of 8.50 USD refused: payee "`+c+`-vendor" is registered to another client`, row["failed_reason"], row)
+}

@@ -50,3 +50,41 @@ func TestDashboardPayoutsShowAHeldTopUp(t *testing.T) {
 	require.Empty(t, b.axe(), "the payouts table with a held top-up")
 	b.noPageErrors()
 }
+
+// TestDashboardPayoutsShowARefusedTopUp: a vendor leg whose top-up the provider refused keeps its
+// own state transferred (the payment is payout_failed); its row says what of it failed (with the
+// currency's exponent) and why, as GET /api/v1/payouts gives them in failed and failed_reason.
+func TestDashboardPayoutsShowARefusedTopUp(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("failrow")
+	_, key := a.newKey(store.RoleClient, c)
+	at := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
+	why := "refund re_1 failed: top-up of 0.850 KWD refused: insufficient platform balance"
+	r := paidRecord(c, c+"-1", at, 10000, 0, payment.StatusPaid)
+	r.Currency = "kwd"
+	vendor := &r.Legs[1]
+	vendor.Reversed = 850
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+		Amount: 850, Refused: true, Reason: why}}
+	r.Status, r.Reason = payment.StatusPayoutFailed, "vendor "+why
+	require.NoError(t, a.store.SavePayment(t.Context(), r))
+
+	b.login(a.url+"/", key)
+	b.waitLoaded(c)
+	row := fmt.Sprintf(`[...document.querySelectorAll('#payouts-table tbody tr')].find(r => r.dataset.payment === %q && r.cells[3].textContent === 'vendor')`, r.WorkflowID)
+	b.waitFor(row + ` !== undefined`)
+	cells := eval[[]string](b, `[...`+row+`.cells].map(c => c.textContent)`)
+	heads := eval[[]string](b, `[...document.querySelectorAll('#payouts-table thead th')].map(c => c.textContent)`)
+	require.Len(t, heads, len(cells), "every cell has its column's header")
+	got := map[string]string{}
+	for i, h := range heads {
+		got[h] = cells[i]
+	}
+	require.Equal(t, "KWD 7.650", got["Sent"])
+	require.Empty(t, got["Held"], "nothing is held")
+	require.Contains(t, got["State"], "failed KWD 0.850: "+why, "what failed and why: %v", got)
+	require.Contains(t, got["State"], "transferred", "the leg's own state is kept")
+	require.Empty(t, b.axe(), "the payouts table with a refused top-up")
+	b.noPageErrors()
+}

@@ -16,17 +16,29 @@ const legsSQL = `jsonb_array_elements(CASE WHEN jsonb_typeof(p.state->'legs') = 
 // list both count it: a held leg's rest, with the leg's reason; otherwise its top-ups held for its
 // payee (payment.Due.Held: never sent, the payee cannot receive, which keeps the payment held), up
 // to what the leg is still owed, with the held top-up's reason. hl.reason is NULL when nothing is
-// held.
+// held. fl is what of it failed, by the same rule: a failed leg's rest, with the leg's reason;
+// otherwise (not held) its top-ups the provider refused (payment.Due Refused and not Held: they
+// stay due and keep the payment payout_failed), up to what the leg is still owed beyond what is
+// held, with the refused top-up's reason. fl.reason is NULL when nothing failed.
 const legHeldSQL = `CROSS JOIN LATERAL (SELECT
 		COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS owed,
 		COALESCE((leg->>'transferred')::bigint, 0) - COALESCE((leg->>'reversed')::bigint, 0) AS paid) l
 	CROSS JOIN LATERAL (SELECT COALESCE(sum((d->>'amount')::bigint), 0) AS amount, min(d->>'reason') AS reason
 		FROM jsonb_array_elements(CASE WHEN jsonb_typeof(leg->'dues') = 'array' THEN leg->'dues' ELSE '[]'::jsonb END) d
 		WHERE d->>'kind' = 'top_up' AND d->>'held' = 'true') h
+	CROSS JOIN LATERAL (SELECT COALESCE(sum((d->>'amount')::bigint), 0) AS amount, min(d->>'reason') AS reason
+		FROM jsonb_array_elements(CASE WHEN jsonb_typeof(leg->'dues') = 'array' THEN leg->'dues' ELSE '[]'::jsonb END) d
+		WHERE d->>'kind' = 'top_up' AND d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true') f
 	CROSS JOIN LATERAL (SELECT
 		CASE WHEN leg->>'state' = 'held' THEN l.owed - l.paid ELSE LEAST(GREATEST(l.owed - l.paid, 0), h.amount) END AS held,
 		CASE WHEN leg->>'state' = 'held' THEN leg->>'reason'
-			WHEN LEAST(l.owed - l.paid, h.amount) > 0 THEN h.reason END AS reason) hl`
+			WHEN LEAST(l.owed - l.paid, h.amount) > 0 THEN h.reason END AS reason) hl
+	CROSS JOIN LATERAL (SELECT
+		CASE WHEN leg->>'state' = 'failed' THEN l.owed - l.paid
+			WHEN leg->>'state' = 'held' THEN 0
+			ELSE LEAST(GREATEST(l.owed - l.paid - hl.held, 0), f.amount) END AS failed,
+		CASE WHEN leg->>'state' = 'failed' THEN leg->>'reason'
+			WHEN leg->>'state' <> 'held' AND LEAST(l.owed - l.paid - hl.held, f.amount) > 0 THEN f.reason END AS reason) fl`
 
 // partiesSQL joins each payment p to l: how many legs it has (legs, 0 before the split) and each
 // party's share net of refunds (platform, vendor, affiliate), as the revenue figures and the
@@ -118,9 +130,14 @@ type Payout struct {
 	// Held is what of the leg is owed and held, as the weekly report counts it (legHeldSQL): a
 	// held leg's rest, or a top-up held for its payee (the leg's own state stays transferred),
 	// with HeldReason; state=held lists the legs whose Held is above 0 and those in state held.
-	Held       int64     `json:"held"`
-	HeldReason string    `json:"held_reason,omitempty"`
-	CapturedAt time.Time `json:"captured_at"`
+	Held       int64  `json:"held"`
+	HeldReason string `json:"held_reason,omitempty"`
+	// Failed is what of the leg is owed and failed by the same rule (legHeldSQL's fl): a failed
+	// leg's rest, or a top-up the provider refused (the leg's own state stays transferred), with
+	// FailedReason; state=failed lists the legs whose Failed is above 0 and those in state failed.
+	Failed       int64     `json:"failed"`
+	FailedReason string    `json:"failed_reason,omitempty"`
+	CapturedAt   time.Time `json:"captured_at"`
 }
 
 // PayoutCursor is the position after the last payout of a page. Leg is party-payee: a payment of
@@ -140,7 +157,7 @@ func (p Payout) Cursor() PayoutCursor {
 type PayoutFilter struct {
 	ClientID string
 	From, To time.Time
-	State    string // leg state, e.g. transferred, held, failed; held also a leg with a top-up held (Payout.Held)
+	State    string // leg state, e.g. transferred, held, failed; held also a leg with a top-up held (Payout.Held), failed one with a top-up refused (Payout.Failed)
 	After    *PayoutCursor
 	Limit    int
 }
@@ -168,11 +185,11 @@ func (s *Store) ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, erro
 			COALESCE((leg->>'amount')::bigint, 0), COALESCE((leg->>'refunded')::bigint, 0),
 			COALESCE((leg->>'transferred')::bigint, 0), COALESCE((leg->>'reversed')::bigint, 0),
 			COALESCE(leg->>'state', ''), COALESCE(leg->>'reason', ''), COALESCE(leg->>'transfer_id', ''),
-			hl.held, COALESCE(hl.reason, '')
+			hl.held, COALESCE(hl.reason, ''), fl.failed, COALESCE(fl.reason, '')
 		FROM payments p CROSS JOIN LATERAL `+legsSQL+` leg `+legHeldSQL+`
 		WHERE p.client_id = $1 AND p.captured_at IS NOT NULL AND leg->>'party' <> 'platform'
 			AND ($2::timestamptz IS NULL OR p.captured_at >= $2) AND ($3::timestamptz IS NULL OR p.captured_at < $3)
-			AND ($4 = '' OR leg->>'state' = $4 OR ($4 = 'held' AND hl.held > 0))
+			AND ($4 = '' OR leg->>'state' = $4 OR ($4 = 'held' AND hl.held > 0) OR ($4 = 'failed' AND fl.failed > 0))
 			AND ($5::timestamptz IS NULL OR p.captured_at <= $5)
 			AND ($5::timestamptz IS NULL
 				OR (p.captured_at, p.workflow_id, (leg->>'party') || '-' || COALESCE(leg->>'payee_id', '')) < ($5, $6, $7::text))
@@ -187,7 +204,7 @@ func (s *Store) ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, erro
 		var p Payout
 		var cur string
 		if err := rows.Scan(&p.WorkflowID, &p.OrderID, &p.PaymentStatus, &cur, &p.CapturedAt, &p.Party, &p.PayeeID,
-			&p.Amount, &p.Refunded, &p.Transferred, &p.Reversed, &p.State, &p.Reason, &p.TransferID, &p.Held, &p.HeldReason); err != nil {
+			&p.Amount, &p.Refunded, &p.Transferred, &p.Reversed, &p.State, &p.Reason, &p.TransferID, &p.Held, &p.HeldReason, &p.Failed, &p.FailedReason); err != nil {
 			return nil, fmt.Errorf("scan payout: %w", err)
 		}
 		p.Currency = money.Currency(cur)

@@ -133,3 +133,64 @@ func TestListPayoutsHeldIncludesAHeldTopUp(t *testing.T) {
 	require.Equal(t, reported, sum, "the list's held figures add up to the weekly report's")
 	require.EqualValues(t, 850+8500, sum)
 }
+
+// The client's payouts list shows a top-up the provider refused (payment.Due Refused, not Held:
+// it stays due and the payment is payout_failed) as it shows a held one: the leg, whose own state
+// stays transferred, is listed under state=failed with what is still owed of it in failed and the
+// refusal in failed_reason; a leg in state failed is listed as before, and a held top-up is held,
+// not failed.
+func TestListPayoutsFailedIncludesARefusedTopUp(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "lstftu")
+	at := time.Date(2026, 5, 7, 10, 0, 0, 0, time.UTC)
+	why := "refund re_1 failed: top-up of 8.50 USD refused: insufficient platform balance"
+	refused := paidRecord(a, a+"-1", at, 10000, 0)
+	vendor := &refused.Legs[1]
+	vendor.Reversed = 850
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: refused.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+		Amount: 850, Refused: true, Reason: why}}
+	refused.Status, refused.Reason = payment.StatusPayoutFailed, "vendor "+why
+
+	legFailed := paidRecord(a, a+"-2", at.Add(time.Minute), 10000, 0)
+	fv := &legFailed.Legs[1]
+	fv.State, fv.Transferred, fv.TransferID, fv.Reason = payment.LegFailed, 0, "", "transfer refused"
+	legFailed.Status, legFailed.Reason = payment.StatusPayoutFailed, "vendor transfer refused"
+
+	held := paidRecord(a, a+"-3", at.Add(2*time.Minute), 10000, 0)
+	held.Legs[1].Reversed = 300
+	held.Legs[1].Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: held.WorkflowID + "/correction/v2",
+		What: "correction", Amount: 300, Refused: true, Held: true, Reason: "held"}}
+	held.Status = payment.StatusHeld
+	for _, r := range []payment.Record{refused, legFailed, held} {
+		require.NoError(t, s.SavePayment(ctx, r))
+	}
+
+	failed, err := s.ListPayouts(ctx, store.PayoutFilter{ClientID: a, State: "failed", Limit: 50})
+	require.NoError(t, err)
+	got := map[string]store.Payout{}
+	for _, p := range failed {
+		got[p.WorkflowID+"/"+p.Party] = p
+	}
+	require.Len(t, got, 2, "the failed leg and the leg with a refused top-up, nothing else: %+v", failed)
+	tu, ok := got[refused.WorkflowID+"/vendor"]
+	require.True(t, ok, "the leg whose top-up was refused is listed under state=failed: %+v", failed)
+	require.Equal(t, "transferred", tu.State, "the leg's own state is kept")
+	require.EqualValues(t, 850, tu.Failed)
+	require.Equal(t, why, tu.FailedReason)
+	require.Zero(t, tu.Held)
+	fl := got[legFailed.WorkflowID+"/vendor"]
+	require.Equal(t, "failed", fl.State)
+	require.EqualValues(t, 8500, fl.Failed)
+	require.Equal(t, "transfer refused", fl.FailedReason)
+
+	all, err := s.ListPayouts(ctx, store.PayoutFilter{ClientID: a, Limit: 50})
+	require.NoError(t, err)
+	for _, p := range all {
+		if p.WorkflowID == held.WorkflowID && p.Party == "vendor" {
+			require.EqualValues(t, 300, p.Held)
+			require.Zero(t, p.Failed, "a held top-up is held, not failed")
+		}
+	}
+}

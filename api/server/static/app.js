@@ -703,6 +703,10 @@
       cell(row, held ? formatMoney(p.held, p.currency) : '', 'num');
       let st = p.state + (p.reason ? ' (' + p.reason + ')' : '');
       if (held && p.held_reason && p.held_reason !== p.reason) st += '; held: ' + p.held_reason;
+      // A top-up the provider refused stays due on a transferred leg: say what failed and why.
+      if (p.failed > 0 && p.state !== 'failed') {
+        st += '; failed ' + formatMoney(p.failed, p.currency) + (p.failed_reason ? ': ' + p.failed_reason : '');
+      }
       cell(row, st);
     }
     state.payoutsCursor = page.next_cursor;
