@@ -22,26 +22,10 @@ func TestDashboardPayoutsShowAHeldTopUp(t *testing.T) {
 	_, key := a.newKey(store.RoleClient, c)
 	at := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
 	why := "refund re_1 failed: top-up of 0.850 KWD held: payee cannot receive transfers"
-	r := paidRecord(c, c+"-1", at, 10000, 0, payment.StatusPaid)
-	r.Currency = "kwd"
-	vendor := &r.Legs[1]
-	vendor.Reversed = 850
-	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
-		Amount: 850, Refused: true, Held: true, Reason: why}}
-	r.Status, r.Reason = payment.StatusHeld, "vendor "+why
-	require.NoError(t, a.store.SavePayment(t.Context(), r))
-
+	r := a.vendorTopUpDue(c, at, why, true)
 	b.login(a.url+"/", key)
 	b.waitLoaded(c)
-	row := fmt.Sprintf(`[...document.querySelectorAll('#payouts-table tbody tr')].find(r => r.dataset.payment === %q && r.cells[3].textContent === 'vendor')`, r.WorkflowID)
-	b.waitFor(row + ` !== undefined`)
-	cells := eval[[]string](b, `[...`+row+`.cells].map(c => c.textContent)`)
-	heads := eval[[]string](b, `[...document.querySelectorAll('#payouts-table thead th')].map(c => c.textContent)`)
-	require.Len(t, heads, len(cells), "every cell has its column's header")
-	got := map[string]string{}
-	for i, h := range heads {
-		got[h] = cells[i]
-	}
+	got := b.vendorPayoutRow(r.WorkflowID)
 	require.Equal(t, "KWD 8.500", got["Amount"])
 	require.Equal(t, "KWD 7.650", got["Sent"])
 	require.Equal(t, "KWD 0.850", got["Held"], "the held top-up's amount is shown: %v", got)
@@ -61,30 +45,49 @@ func TestDashboardPayoutsShowARefusedTopUp(t *testing.T) {
 	_, key := a.newKey(store.RoleClient, c)
 	at := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
 	why := "refund re_1 failed: top-up of 0.850 KWD refused: insufficient platform balance"
-	r := paidRecord(c, c+"-1", at, 10000, 0, payment.StatusPaid)
-	r.Currency = "kwd"
-	vendor := &r.Legs[1]
-	vendor.Reversed = 850
-	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
-		Amount: 850, Refused: true, Reason: why}}
-	r.Status, r.Reason = payment.StatusPayoutFailed, "vendor "+why
-	require.NoError(t, a.store.SavePayment(t.Context(), r))
-
+	r := a.vendorTopUpDue(c, at, why, false)
 	b.login(a.url+"/", key)
 	b.waitLoaded(c)
-	row := fmt.Sprintf(`[...document.querySelectorAll('#payouts-table tbody tr')].find(r => r.dataset.payment === %q && r.cells[3].textContent === 'vendor')`, r.WorkflowID)
-	b.waitFor(row + ` !== undefined`)
-	cells := eval[[]string](b, `[...`+row+`.cells].map(c => c.textContent)`)
-	heads := eval[[]string](b, `[...document.querySelectorAll('#payouts-table thead th')].map(c => c.textContent)`)
-	require.Len(t, heads, len(cells), "every cell has its column's header")
-	got := map[string]string{}
-	for i, h := range heads {
-		got[h] = cells[i]
-	}
+	got := b.vendorPayoutRow(r.WorkflowID)
 	require.Equal(t, "KWD 7.650", got["Sent"])
 	require.Empty(t, got["Held"], "nothing is held")
 	require.Contains(t, got["State"], "failed KWD 0.850: "+why, "what failed and why: %v", got)
 	require.Contains(t, got["State"], "transferred", "the leg's own state is kept")
 	require.Empty(t, b.axe(), "the payouts table with a refused top-up")
 	b.noPageErrors()
+}
+
+// vendorTopUpDue stores a paid KWD payment of client c whose vendor leg owes an 850 top-up (a
+// failed refund's) that the provider refused, held for its payee when held (the payment held),
+// else not (the payment payout_failed), with the reason why.
+func (a *apiEnv) vendorTopUpDue(c string, at time.Time, why string, held bool) payment.Record {
+	a.t.Helper()
+	r := paidRecord(c, c+"-1", at, 10000, 0, payment.StatusPaid)
+	r.Currency = "kwd"
+	vendor := &r.Legs[1]
+	vendor.Reversed = 850
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+		Amount: 850, Refused: true, Held: held, Reason: why}}
+	r.Status, r.Reason = payment.StatusPayoutFailed, "vendor "+why
+	if held {
+		r.Status = payment.StatusHeld
+	}
+	require.NoError(a.t, a.store.SavePayment(a.t.Context(), r))
+	return r
+}
+
+// vendorPayoutRow waits for the payouts table's row of the payment's vendor leg and returns its
+// cells by column header.
+func (b *browser) vendorPayoutRow(workflowID string) map[string]string {
+	b.t.Helper()
+	row := fmt.Sprintf(`[...document.querySelectorAll('#payouts-table tbody tr')].find(r => r.dataset.payment === %q && r.cells[3].textContent === 'vendor')`, workflowID)
+	b.waitFor(row + ` !== undefined`)
+	cells := eval[[]string](b, `[...`+row+`.cells].map(c => c.textContent)`)
+	heads := eval[[]string](b, `[...document.querySelectorAll('#payouts-table thead th')].map(c => c.textContent)`)
+	require.Len(b.t, heads, len(cells), "every cell has its column's header")
+	got := map[string]string{}
+	for i, h := range heads {
+		got[h] = cells[i]
+	}
+	return got
 }
