@@ -97,12 +97,7 @@ func TestListPayoutsHeldIncludesAHeldTopUp(t *testing.T) {
 		require.NoError(t, s.SavePayment(ctx, r))
 	}
 
-	held, err := s.ListPayouts(ctx, store.PayoutFilter{ClientID: a, State: "held", Limit: 50})
-	require.NoError(t, err)
-	got := map[string]store.Payout{}
-	for _, p := range held {
-		got[p.WorkflowID+"/"+p.Party] = p
-	}
+	held, got := payoutsByLeg(t, s, a, "held")
 	require.Len(t, got, 2, "the held leg and the leg with a held top-up, nothing else: %+v", held)
 	tu, ok := got[topUpHeld.WorkflowID+"/vendor"]
 	require.True(t, ok, "the leg whose top-up is held is listed under state=held: %+v", held)
@@ -167,12 +162,7 @@ func TestListPayoutsFailedIncludesARefusedTopUp(t *testing.T) {
 		require.NoError(t, s.SavePayment(ctx, r))
 	}
 
-	failed, err := s.ListPayouts(ctx, store.PayoutFilter{ClientID: a, State: "failed", Limit: 50})
-	require.NoError(t, err)
-	got := map[string]store.Payout{}
-	for _, p := range failed {
-		got[p.WorkflowID+"/"+p.Party] = p
-	}
+	failed, got := payoutsByLeg(t, s, a, "failed")
 	require.Len(t, got, 2, "the failed leg and the leg with a refused top-up, nothing else: %+v", failed)
 	tu, ok := got[refused.WorkflowID+"/vendor"]
 	require.True(t, ok, "the leg whose top-up was refused is listed under state=failed: %+v", failed)
@@ -193,4 +183,16 @@ func TestListPayoutsFailedIncludesARefusedTopUp(t *testing.T) {
 			require.Zero(t, p.Failed, "a held top-up is held, not failed")
 		}
 	}
+}
+
+// payoutsByLeg lists client's payouts under state, as listed and by "<workflow>/<party>".
+func payoutsByLeg(t *testing.T, s *store.Store, client, state string) ([]store.Payout, map[string]store.Payout) {
+	t.Helper()
+	list, err := s.ListPayouts(t.Context(), store.PayoutFilter{ClientID: client, State: state, Limit: 50})
+	require.NoError(t, err)
+	got := map[string]store.Payout{}
+	for _, p := range list {
+		got[p.WorkflowID+"/"+p.Party] = p
+	}
+	return list, got
 }
