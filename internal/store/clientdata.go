@@ -23,22 +23,23 @@ const legsSQL = `jsonb_array_elements(CASE WHEN jsonb_typeof(p.state->'legs') = 
 const legHeldSQL = `CROSS JOIN LATERAL (SELECT
 		COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS owed,
 		COALESCE((leg->>'transferred')::bigint, 0) - COALESCE((leg->>'reversed')::bigint, 0) AS paid) l
-	CROSS JOIN LATERAL (SELECT COALESCE(sum((d->>'amount')::bigint), 0) AS amount, min(d->>'reason') AS reason
-		FROM jsonb_array_elements(CASE WHEN jsonb_typeof(leg->'dues') = 'array' THEN leg->'dues' ELSE '[]'::jsonb END) d
-		WHERE d->>'kind' = 'top_up' AND d->>'held' = 'true') h
-	CROSS JOIN LATERAL (SELECT COALESCE(sum((d->>'amount')::bigint), 0) AS amount, min(d->>'reason') AS reason
-		FROM jsonb_array_elements(CASE WHEN jsonb_typeof(leg->'dues') = 'array' THEN leg->'dues' ELSE '[]'::jsonb END) d
-		WHERE d->>'kind' = 'top_up' AND d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true') f
 	CROSS JOIN LATERAL (SELECT
-		CASE WHEN leg->>'state' = 'held' THEN l.owed - l.paid ELSE LEAST(GREATEST(l.owed - l.paid, 0), h.amount) END AS held,
+			COALESCE(sum((d->>'amount')::bigint) FILTER (WHERE d->>'held' = 'true'), 0) AS held,
+			min(d->>'reason') FILTER (WHERE d->>'held' = 'true') AS held_reason,
+			COALESCE(sum((d->>'amount')::bigint) FILTER (WHERE d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true'), 0) AS refused,
+			min(d->>'reason') FILTER (WHERE d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true') AS refused_reason
+		FROM jsonb_array_elements(CASE WHEN jsonb_typeof(leg->'dues') = 'array' THEN leg->'dues' ELSE '[]'::jsonb END) d
+		WHERE d->>'kind' = 'top_up') du
+	CROSS JOIN LATERAL (SELECT
+		CASE WHEN leg->>'state' = 'held' THEN l.owed - l.paid ELSE LEAST(GREATEST(l.owed - l.paid, 0), du.held) END AS held,
 		CASE WHEN leg->>'state' = 'held' THEN leg->>'reason'
-			WHEN LEAST(l.owed - l.paid, h.amount) > 0 THEN h.reason END AS reason) hl
+			WHEN LEAST(l.owed - l.paid, du.held) > 0 THEN du.held_reason END AS reason) hl
 	CROSS JOIN LATERAL (SELECT
 		CASE WHEN leg->>'state' = 'failed' THEN l.owed - l.paid
 			WHEN leg->>'state' = 'held' THEN 0
-			ELSE LEAST(GREATEST(l.owed - l.paid - hl.held, 0), f.amount) END AS failed,
+			ELSE LEAST(GREATEST(l.owed - l.paid - hl.held, 0), du.refused) END AS failed,
 		CASE WHEN leg->>'state' = 'failed' THEN leg->>'reason'
-			WHEN leg->>'state' <> 'held' AND LEAST(l.owed - l.paid - hl.held, f.amount) > 0 THEN f.reason END AS reason) fl`
+			WHEN leg->>'state' <> 'held' AND LEAST(l.owed - l.paid - hl.held, du.refused) > 0 THEN du.refused_reason END AS reason) fl`
 
 // partiesSQL joins each payment p to l: how many legs it has (legs, 0 before the split) and each
 // party's share net of refunds (platform, vendor, affiliate), as the revenue figures and the
