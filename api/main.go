@@ -41,6 +41,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, logger); err != nil {
+		if ctx.Err() != nil && !errors.Is(err, errShutdown) {
+			// Asked to stop while still starting (waiting for its database, say): nothing was
+			// served yet, so this is a clean stop, not a crash for restart policies to count.
+			logger.Info("api stopped during start", "cause", err.Error())
+			return
+		}
 		logger.Error("api stopped", "error", err)
 		os.Exit(1)
 	}
@@ -115,8 +121,14 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("%w: %w", errShutdown, err)
+	}
+	return nil
 }
+
+// errShutdown marks a failure to stop serving, which a stop signal does not excuse.
+var errShutdown = errors.New("shut down")
 
 func shutdownTelemetry(tel *telemetry.Telemetry, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/testenv"
+)
+
+// TestAPIStoppedWhileStartingExitsCleanly: an orchestrator that stops the API while it still
+// waits for its database (a rolling deploy during a database failover, a scale-down) sends
+// SIGTERM. Nothing was serving yet, so that is a clean stop: exit 0 with an INFO line, as the
+// worker does. The API exited 1 with an ERROR "api stopped", which restart policies and alerts
+// count as a crash.
+func TestAPIStoppedWhileStartingExitsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the api program")
+	}
+	db, connected := silentDatabase(t)
+	bin := filepath.Join(t.TempDir(), "api")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build ./api: %s", out)
+
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "APP_ENV=development",
+		"DATABASE_URL=postgres://postgres@"+db+"/paysplit?sslmode=disable&connect_timeout=600",
+		"TEMPORAL_ADDRESS=127.0.0.1:1", "API_ADDR="+freeAddr(t), "PGCONNECT_TIMEOUT=")
+	var log testenv.LogBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	select {
+	case <-connected: // the API is waiting for its database: still starting
+	case err := <-exited:
+		t.Fatalf("the api exited before reaching its database: %v, its log:\n%s", err, log.String())
+	case <-time.After(2 * time.Minute): // a liveness bound
+		t.Fatalf("the api never reached its database, its log:\n%s", log.String())
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err = <-exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the api still runs 2 minutes after SIGTERM, its log:\n%s", log.String())
+	}
+	require.NoError(t, err, "a stop during start is a clean exit, the api's log:\n%s", log.String())
+	require.Contains(t, log.String(), `"level":"INFO","msg":"api stopped during start"`)
+	require.NotContains(t, log.String(), `"level":"ERROR"`)
+}
+
+// silentDatabase listens where a database would and takes connections without ever answering
+// (a database host stuck mid-failover); connected is closed at the first connection.
+func silentDatabase(t *testing.T) (addr string, connected <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	first := make(chan struct{})
+	var (
+		mu   sync.Mutex
+		held []net.Conn
+		once sync.Once
+	)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+			once.Do(func() { close(first) })
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return l.Addr().String(), first
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
