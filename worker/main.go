@@ -113,10 +113,13 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("reconciliation schedule: %w", err)
 	}
 	integrity.Register(w)
-	w.RegisterActivity(activities.NewIntegrity(pool, activities.AlertChannels{
+	integrityActs := activities.NewIntegrity(pool, activities.AlertChannels{
 		WebhookURL: cfg.AlertWebhookURL, WebhookSecret: cfg.AlertWebhookSecret, SMTPAddr: cfg.SMTPAddr,
 		SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword, EmailFrom: cfg.AlertEmailFrom, EmailTo: cfg.AlertEmailTo,
-	}))
+	})
+	// kpi_sync_stale holds a client without its own sync period to two of the deployment's.
+	integrityActs.Monitors.KPISyncEvery = cfg.KPISyncEvery
+	w.RegisterActivity(integrityActs)
 	if err := integrity.EnsureSchedules(ctx, c, integrity.ScheduleConfig{
 		TaskQueue: cfg.TaskQueue, VerifyCron: cfg.IntegrityVerifyCron, MonitorEvery: cfg.MonitorEvery,
 	}); err != nil {
