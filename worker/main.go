@@ -134,7 +134,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	kpisync.Register(w)
 	w.RegisterActivity(&activities.KPI{Store: acts.Store, Sources: &kpisrc.Factory{
 		Store: acts.Store, Stripe: acts.Stripe, PayPal: acts.PayPal, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir},
-	}, Metrics: tel.Metrics})
+	}})
+	if err := telemetry.RegisterKPISyncLag(tel.Registry, acts.Store, telemetry.KPISyncLagOptions{SyncEvery: cfg.KPISyncEvery, Logger: logger}); err != nil {
+		return err
+	}
 	kpiSchedules := &kpisync.Scheduler{Client: c, TaskQueue: cfg.TaskQueue, Every: cfg.KPISyncEvery, HotDays: cfg.KPIRetentionDays, Settings: acts.Store}
 	if err := kpiSchedules.EnsureAll(ctx, acts.Store, kpisync.RetentionOptions{Days: cfg.KPIRetentionDays}); err != nil {
 		return fmt.Errorf("kpi schedules: %w", err)
