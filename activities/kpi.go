@@ -31,39 +31,6 @@ type KPI struct {
 	Sources *kpisrc.Factory
 	// Now stamps sync status; nil means time.Now.
 	Now func() time.Time
-	// Metrics gets each client's sync lag (telemetry.Metrics); nil records nothing.
-	Metrics KPIMetrics
-}
-
-// KPIMetrics is where the sync reports how far behind a client's KPIs are: zero after a good
-// sync of every source, the age of the oldest last good sync while a source fails, kpi.NeverSynced
-// while a source was tried and never synced.
-type KPIMetrics interface {
-	KPISyncLag(client string, lag time.Duration)
-}
-
-// recordLag publishes the client's lag from its stored sync status; a metrics failure never
-// fails the sync.
-func (a *KPI) recordLag(ctx context.Context, clientID string) {
-	if a.Metrics == nil {
-		return
-	}
-	statuses, err := a.Store.KPISyncStatus(ctx, clientID)
-	if err != nil {
-		activity.GetLogger(ctx).Warn("kpi sync lag not recorded", "ClientID", clientID, "Error", err)
-		return
-	}
-	now := a.now()
-	var lag time.Duration
-	for _, st := range statuses {
-		switch {
-		case st.LastSuccess.IsZero() && !st.LastAttempt.IsZero():
-			lag = kpi.NeverSynced // stale for the API however recent the attempt (it exported 0)
-		case st.LastError != "" && !st.LastSuccess.IsZero():
-			lag = max(lag, now.Sub(st.LastSuccess))
-		}
-	}
-	a.Metrics.KPISyncLag(clientID, lag)
 }
 
 func (a *KPI) now() time.Time {
@@ -141,7 +108,6 @@ func (a *KPI) SyncKPISource(ctx context.Context, in SyncKPISourceInput) (SyncKPI
 	if err := a.Store.MarkKPISynced(ctx, in.ClientID, in.Source, out.SyncedAt); err != nil {
 		return out, err
 	}
-	a.recordLag(ctx, in.ClientID)
 	return out, nil
 }
 
@@ -197,11 +163,7 @@ type RecordKPISyncFailureInput struct {
 // RecordKPISyncFailure keeps the failure and leaves the stored numbers and the last good sync
 // time alone: the API then shows the client's KPIs as stale since that time.
 func (a *KPI) RecordKPISyncFailure(ctx context.Context, in RecordKPISyncFailureInput) error {
-	if err := a.Store.MarkKPISyncFailed(ctx, in.ClientID, in.Source, in.Message, in.StartedAt, a.now()); err != nil {
-		return err
-	}
-	a.recordLag(ctx, in.ClientID)
-	return nil
+	return a.Store.MarkKPISyncFailed(ctx, in.ClientID, in.Source, in.Message, in.StartedAt, a.now())
 }
 
 // PruneKPIsInput is the retention cut: rows older than Before go, BatchSize at a time.

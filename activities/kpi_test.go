@@ -37,9 +37,8 @@ func TestSyncKPISource(t *testing.T) {
 	g.SetHour("77", today.Add(9*time.Hour), kpi.Traffic{Visitors: 2, Sessions: 2})
 	synced := time.Date(2026, 6, 15, 9, 30, 0, 0, time.UTC)
 	clock := synced
-	lags := &lagRecorder{}
 	a := &activities.KPI{Store: st, Sources: &kpisrc.Factory{Store: st, GA4: ga4.Options{Endpoint: g.URL, WithoutAuthentication: true}},
-		Now: func() time.Time { return clock }, Metrics: lags}
+		Now: func() time.Time { return clock }}
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
@@ -57,13 +56,15 @@ func TestSyncKPISource(t *testing.T) {
 	status, err := st.KPISyncStatus(ctx, "kpi-act")
 	require.NoError(t, err)
 	require.Equal(t, synced, status[0].LastSuccess)
-	require.Equal(t, []time.Duration{0}, lags.lags["kpi-act"], "in sync")
 
-	// GA4 down for two hours: the lag is the age of the last good sync.
+	// GA4 down two hours later: the failure is kept, the last good sync stays.
 	clock = synced.Add(2 * time.Hour)
 	_, err = env.ExecuteActivity(a.RecordKPISyncFailure, activities.RecordKPISyncFailureInput{ClientID: "kpi-act", Source: kpi.SourceGA4, Message: "503"})
 	require.NoError(t, err)
-	require.Equal(t, []time.Duration{0, 2 * time.Hour}, lags.lags["kpi-act"])
+	status, err = st.KPISyncStatus(ctx, "kpi-act")
+	require.NoError(t, err)
+	require.Equal(t, synced, status[0].LastSuccess)
+	require.Equal(t, "503", status[0].LastError)
 
 	for _, tt := range []struct {
 		status    int
@@ -113,15 +114,6 @@ func TestPruneKPIs(t *testing.T) {
 	left, err := st.KPIHotDays(ctx, "kpi-prune-act", start, start.AddDate(0, 0, 30))
 	require.NoError(t, err)
 	require.Len(t, left, 6)
-}
-
-type lagRecorder struct{ lags map[string][]time.Duration }
-
-func (l *lagRecorder) KPISyncLag(client string, lag time.Duration) {
-	if l.lags == nil {
-		l.lags = map[string][]time.Duration{}
-	}
-	l.lags[client] = append(l.lags[client], lag)
 }
 
 // TestDroppedSourceNoLongerCounts: a client that stops using GA4 keeps its old ga4 status row,

@@ -80,6 +80,11 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	st := store.New(pool, store.WithSecrets(box))
 	kpis := newKPIs(cfg, st, tc)
+	// The sync lag is the worker's business, but the API exports it too: its /metrics still
+	// answers when every worker is down, which is when the lag matters.
+	if err := telemetry.RegisterKPISyncLag(tel.Registry, st, telemetry.KPISyncLagOptions{SyncEvery: cfg.KPISyncEvery, Logger: logger}); err != nil {
+		return err
+	}
 	links, err := reportLinks(ctx, cfg)
 	if err != nil {
 		return err

@@ -1,13 +1,9 @@
 package telemetry
 
 import (
-	"math"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"paysplit/internal/kpi"
 	"paysplit/internal/split"
 )
 
@@ -31,7 +27,6 @@ type Metrics struct {
 	transferAmount  *prometheus.CounterVec
 	reversals       *prometheus.CounterVec
 	reversalAmount  *prometheus.CounterVec
-	kpiSyncLag      *prometheus.GaugeVec
 	reportDelivered *prometheus.CounterVec
 	backlog         *prometheus.GaugeVec
 }
@@ -53,10 +48,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reversals: counter("paysplit_reversals_total", "Stripe transfer reversals that succeeded, by currency.", "currency"),
 		reversalAmount: counter("paysplit_reversal_amount_minor_total",
 			"Sum of successful Stripe transfer reversals in minor units, by currency.", "currency"),
-		kpiSyncLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "paysplit_kpi_sync_lag_seconds",
-			Help: "How far behind now each client's KPI sync is, as of its last run.",
-		}, []string{"client"}),
 		reportDelivered: counter("paysplit_report_deliveries_total",
 			"Report deliveries by channel and outcome.", "channel", "outcome"),
 		backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -65,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"task_queue", "type"}),
 	}
 	reg.MustRegister(m.paymentUpdates, m.splits, m.splitAmount, m.transfers, m.transferAmount,
-		m.reversals, m.reversalAmount, m.kpiSyncLag, m.reportDelivered, m.backlog)
+		m.reversals, m.reversalAmount, m.reportDelivered, m.backlog)
 	return m
 }
 
@@ -91,16 +82,6 @@ func (m *Metrics) Transferred(currency string, amount int64) {
 func (m *Metrics) Reversed(currency string, amount int64) {
 	m.reversals.WithLabelValues(currency).Inc()
 	m.reversalAmount.WithLabelValues(currency).Add(float64(amount))
-}
-
-// KPISyncLag records how far behind a client's KPI sync is; kpi.NeverSynced (a source tried and
-// never synced) is +Inf.
-func (m *Metrics) KPISyncLag(client string, lag time.Duration) {
-	v := lag.Seconds()
-	if lag == kpi.NeverSynced {
-		v = math.Inf(1)
-	}
-	m.kpiSyncLag.WithLabelValues(client).Set(v)
 }
 
 // ReportDelivered counts a report delivery attempt's outcome.

@@ -113,10 +113,13 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("reconciliation schedule: %w", err)
 	}
 	integrity.Register(w)
-	w.RegisterActivity(activities.NewIntegrity(pool, activities.AlertChannels{
+	integrityActs := activities.NewIntegrity(pool, activities.AlertChannels{
 		WebhookURL: cfg.AlertWebhookURL, WebhookSecret: cfg.AlertWebhookSecret, SMTPAddr: cfg.SMTPAddr,
 		SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword, EmailFrom: cfg.AlertEmailFrom, EmailTo: cfg.AlertEmailTo,
-	}))
+	})
+	// kpi_sync_stale holds a client without its own sync period to two of the deployment's.
+	integrityActs.Monitors.KPISyncEvery = cfg.KPISyncEvery
+	w.RegisterActivity(integrityActs)
 	if err := integrity.EnsureSchedules(ctx, c, integrity.ScheduleConfig{
 		TaskQueue: cfg.TaskQueue, VerifyCron: cfg.IntegrityVerifyCron, MonitorEvery: cfg.MonitorEvery,
 	}); err != nil {
@@ -131,7 +134,10 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	kpisync.Register(w)
 	w.RegisterActivity(&activities.KPI{Store: acts.Store, Sources: &kpisrc.Factory{
 		Store: acts.Store, Stripe: acts.Stripe, PayPal: acts.PayPal, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir},
-	}, Metrics: tel.Metrics})
+	}})
+	if err := telemetry.RegisterKPISyncLag(tel.Registry, acts.Store, telemetry.KPISyncLagOptions{SyncEvery: cfg.KPISyncEvery, Logger: logger}); err != nil {
+		return err
+	}
 	kpiSchedules := &kpisync.Scheduler{Client: c, TaskQueue: cfg.TaskQueue, Every: cfg.KPISyncEvery, HotDays: cfg.KPIRetentionDays, Settings: acts.Store}
 	if err := kpiSchedules.EnsureAll(ctx, acts.Store, kpisync.RetentionOptions{Days: cfg.KPIRetentionDays}); err != nil {
 		return fmt.Errorf("kpi schedules: %w", err)

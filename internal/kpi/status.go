@@ -65,3 +65,23 @@ func Summarize(statuses []SourceStatus, now time.Time, after time.Duration) Fres
 // NeverSynced is the sync lag of a client with a source tried and never synced (stale for the
 // API however long ago it was tried): the longest duration, exported as +Inf.
 const NeverSynced = time.Duration(math.MaxInt64)
+
+// ClientSync is a client's sync state over the sources it counts, as of what is stored: what
+// Summarize makes of its statuses, without reading them one client at a time.
+type ClientSync struct {
+	ClientID string
+	// LastSuccess is the oldest last good sync over the sources (the API's last_synced_at); zero
+	// when a source was tried and never synced.
+	LastSuccess time.Time
+	// Period is the client's own sync period; 0: the deployment's.
+	Period time.Duration
+}
+
+// Lag is how long ago the client's KPIs were last synced, as of now: NeverSynced while a source
+// was tried and never synced. It grows between syncs, and on and on once they stop.
+func (c ClientSync) Lag(now time.Time) time.Duration {
+	if c.LastSuccess.IsZero() {
+		return NeverSynced
+	}
+	return max(0, now.Sub(c.LastSuccess))
+}

@@ -33,10 +33,12 @@ type Stalled struct {
 	Since      time.Time
 }
 
-// ClientSync is when a client's KPIs were last synced.
+// ClientSync is when a client's KPIs were last synced, and how often its schedule syncs them.
 type ClientSync struct {
 	ClientID string
 	At       time.Time
+	// Period is the client's sync period (its own, else the deployment's; 0: unknown).
+	Period time.Duration
 }
 
 // ReconRun is the latest reconciliation run of one provider and the drift it found.
@@ -203,20 +205,23 @@ func reconciliationDrift(m Monitor, obs Observation) Result {
 		"reconciliation drift above %d: %s", m.Params.Threshold, strings.Join(drifting, "; "))}
 }
 
-// kpiSyncStale fires when a client's last KPI sync is older than the window.
+// kpiSyncStale fires when a client's last KPI sync is older than the window, or than two of the
+// client's sync periods when that is longer: the dashboard's rule (kpi.SourceStatus.IsStale with
+// the monitor's hours for KPI_STALE_AFTER). A client synced once a day is not stale 6 hours after
+// its sync, whatever a 6-hour monitor says: its next sync is not due yet.
 func kpiSyncStale(m Monitor, obs Observation, now time.Time) Result {
 	if len(obs.Synced) == 0 {
 		return Result{Status: StatusUnavailable, Summary: "no KPI sync has been recorded yet"}
 	}
-	cutoff := now.Add(-m.Window())
 	var stale []ClientSync
 	for _, s := range obs.Synced {
-		if s.At.Before(cutoff) {
+		if now.Sub(s.At) > max(m.Window(), 2*s.Period) {
 			stale = append(stale, s)
 		}
 	}
 	if len(stale) == 0 {
-		return Result{Status: StatusOK, Summary: fmt.Sprintf("KPIs of %d client(s) synced within %d hours", len(obs.Synced), m.Params.Hours)}
+		return Result{Status: StatusOK, Summary: fmt.Sprintf("KPIs of %d client(s) synced within %d hours (or two of their sync periods when longer)",
+			len(obs.Synced), m.Params.Hours)}
 	}
 	slices.SortFunc(stale, func(a, b ClientSync) int { return strings.Compare(a.ClientID, b.ClientID) })
 	subjects := make([]string, 0, min(len(stale), maxSubjects))
@@ -224,7 +229,8 @@ func kpiSyncStale(m Monitor, obs Observation, now time.Time) Result {
 		subjects = append(subjects, s.ClientID)
 	}
 	return Result{Status: StatusFiring, Value: int64(len(stale)), Subjects: subjects, Summary: fmt.Sprintf(
-		"KPIs of %d client(s) not synced for more than %d hours: %s", len(stale), m.Params.Hours, strings.Join(subjects, ", "))}
+		"KPIs of %d client(s) not synced for more than %d hours (or two of their sync periods when longer): %s",
+		len(stale), m.Params.Hours, strings.Join(subjects, ", "))}
 }
 
 func ledgerChain(obs Observation) Result {

@@ -59,3 +59,64 @@ func TestKPISyncStaleMonitorAgreesWithTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// A kpi_sync_stale monitor holds each client to what its schedule can meet, as the dashboard
+// does: a client counts as stale only past the monitor's hours or two of its sync periods,
+// whichever is longer. A client synced once a day was "not synced for more than 6 hours" most of
+// the day under a 6-hour monitor, though its next sync was simply not due yet.
+func TestKPISyncStaleMonitorWaitsForTwoSyncPeriods(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	now := time.Now().UTC()
+	tests := []struct {
+		name       string
+		every      time.Duration // the client's own sync period; 0: the deployment's
+		deployment time.Duration // KPI_SYNC_EVERY
+		lastGood   time.Duration // how long ago
+		wantStale  bool
+	}{
+		{name: "daily client 7h after its sync: not due yet", every: 24 * time.Hour, lastGood: 7 * time.Hour},
+		{name: "daily client 47h after its sync: within two periods", every: 24 * time.Hour, lastGood: 47 * time.Hour},
+		{name: "daily client 49h after its sync", every: 24 * time.Hour, lastGood: 49 * time.Hour, wantStale: true},
+		{name: "hourly client 7h after its sync: the monitor's hours rule", every: time.Hour, lastGood: 7 * time.Hour, wantStale: true},
+		{name: "hourly client 5h after its sync", every: time.Hour, lastGood: 5 * time.Hour},
+		{name: "deployment synced daily, 7h after the sync", deployment: 24 * time.Hour, lastGood: 7 * time.Hour},
+		{name: "deployment synced daily, 49h after the sync", deployment: 24 * time.Hour, lastGood: 49 * time.Hour, wantStale: true},
+		{name: "client's own hourly period beats the deployment's daily one", every: time.Hour, deployment: 24 * time.Hour, lastGood: 7 * time.Hour, wantStale: true},
+		{name: "deployment period unknown: the monitor's hours", lastGood: 7 * time.Hour, wantStale: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := kpiClientSynced(t, st, unique("kpi-period"), tt.every, now.Add(-tt.lastGood))
+			f := f
+			monitors := *f.store
+			monitors.KPISyncEvery = tt.deployment
+			f.store = &monitors
+			m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("kpi"), Kind: monitor.KindKPISyncStale,
+				Params: monitor.Params{Hours: 6, ClientID: id}}, "test")
+			require.NoError(t, err)
+			r, _ := f.evaluate(t, m, now)
+			if tt.wantStale {
+				require.Equal(t, monitor.StatusFiring, r.Status, r.Summary)
+				assert.Equal(t, []string{id}, r.Subjects)
+			} else {
+				require.Equal(t, monitor.StatusOK, r.Status, r.Summary)
+			}
+		})
+	}
+}
+
+// kpiClientSynced creates client id synced every every (0: the deployment's period) whose ledger,
+// its only source, last synced at lastGood.
+func kpiClientSynced(t *testing.T, st *store.Store, id string, every time.Duration, lastGood time.Time) string {
+	t.Helper()
+	ctx := t.Context()
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: "Shop " + id, DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: id, ProviderRevenue: true, SyncEvery: every})
+	require.NoError(t, err)
+	require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceLedger, lastGood))
+	return id
+}

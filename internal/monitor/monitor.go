@@ -46,8 +46,9 @@ const (
 	// KindReconciliationDrift fires when a provider's latest reconciliation found more than
 	// Threshold differences (default: any). Unavailable until a reconciliation run exists.
 	KindReconciliationDrift Kind = "reconciliation_drift"
-	// KindKPISyncStale fires when a client's KPIs have not been synced for Hours hours.
-	// Unavailable until KPI sync records exist.
+	// KindKPISyncStale fires when a client's KPIs have not been synced for Hours hours, or for
+	// two of the client's sync periods when that is longer (the dashboard's rule). Unavailable
+	// until KPI sync records exist.
 	KindKPISyncStale Kind = "kpi_sync_stale"
 	// KindWebhookInboxAge fires when a verified webhook event has waited in the inbox for more
 	// than Minutes minutes: the API's relay cannot hand events to Temporal.

@@ -20,6 +20,9 @@ import (
 type Store struct {
 	pool   db
 	ledger *ledger.Ledger
+	// KPISyncEvery is the deployment's KPI sync period (KPI_SYNC_EVERY), that of the clients
+	// without their own: kpi_sync_stale holds a client to two of its periods. 0: unknown.
+	KPISyncEvery time.Duration
 }
 
 // db is what both *pgxpool.Pool and pgx.Tx offer (Begin on a Tx opens a savepoint).
@@ -35,7 +38,9 @@ func NewStore(pool *pgxpool.Pool, l *ledger.Ledger) *Store { return &Store{pool:
 
 // InTx returns a store whose every call is part of tx, so a change can commit together with
 // something else (the admin API's audit entry) or not at all.
-func (s *Store) InTx(tx pgx.Tx) *Store { return &Store{pool: tx, ledger: s.ledger} }
+func (s *Store) InTx(tx pgx.Tx) *Store {
+	return &Store{pool: tx, ledger: s.ledger, KPISyncEvery: s.KPISyncEvery}
+}
 
 const monitorColumns = `id, name, kind, params, period_seconds, system, created_by, created_at,
 	last_status, last_summary, last_evaluated_at`
@@ -264,7 +269,8 @@ func (s *Store) observeRecon(ctx context.Context, m Monitor) (Observation, error
 // observeKPISync reads, per client, the oldest last good sync of the sources its KPIs count (our
 // ledger, GA4 while the client has a property: store.KPISettings.KPISources), which is the API's
 // last_synced_at; a source tried and never synced counts as synced at the epoch, as the API calls
-// it stale. It read the last write to kpi_daily, which the ledger's sync makes every few minutes:
+// it stale. Each client comes with its sync period (its sync_every_seconds, else KPISyncEvery).
+// It read the last write to kpi_daily, which the ledger's sync makes every few minutes:
 // a client whose GA4 had failed for days was stale on its dashboard and "synced" here.
 func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, error) {
 	var exists bool
@@ -275,15 +281,22 @@ func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, err
 		return Observation{Unavailable: "KPI sync data is not available yet"}, nil
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT st.client_id, min(COALESCE(st.last_success_at, 'epoch'::timestamptz))
+		SELECT st.client_id, min(COALESCE(st.last_success_at, 'epoch'::timestamptz)),
+		       COALESCE(NULLIF(max(k.sync_every_seconds), 0), $4::integer)
 		FROM kpi_sync_status st LEFT JOIN kpi_settings k ON k.client_id = st.client_id
 		WHERE (st.source = $2 OR (st.source = $3 AND COALESCE(k.ga4_property_id, '') <> ''))
 		  AND ($1 = '' OR st.client_id = $1)
-		GROUP BY st.client_id ORDER BY st.client_id`, m.Params.ClientID, kpi.SourceLedger, kpi.SourceGA4)
+		GROUP BY st.client_id ORDER BY st.client_id`, m.Params.ClientID, kpi.SourceLedger, kpi.SourceGA4, int32(s.KPISyncEvery/time.Second))
 	if err != nil {
 		return Observation{}, fmt.Errorf("monitor %d: kpi syncs: %w", m.ID, err)
 	}
-	synced, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ClientSync])
+	synced, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ClientSync, error) {
+		var c ClientSync
+		var periodSeconds int64
+		err := row.Scan(&c.ClientID, &c.At, &periodSeconds)
+		c.Period = time.Duration(periodSeconds) * time.Second
+		return c, err
+	})
 	if err != nil {
 		return Observation{}, fmt.Errorf("monitor %d: kpi syncs: %w", m.ID, err)
 	}

@@ -372,6 +372,39 @@ func (s *Store) KPISyncStatus(ctx context.Context, clientID string) ([]kpi.Sourc
 	return out, rows.Err()
 }
 
+// KPISyncs returns every client's sync state over the sources it counts (KPISettings.KPISources,
+// as KPISyncStatus), one row per client with a sync recorded, in one query: what the sync lag
+// metric is computed from at each scrape. Clients are never deleted, so the rows are bounded by
+// the clients that have KPIs.
+func (s *Store) KPISyncs(ctx context.Context) ([]kpi.ClientSync, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT st.client_id, CASE WHEN bool_or(st.last_success_at IS NULL) THEN NULL ELSE min(st.last_success_at) END,
+		       COALESCE(max(k.sync_every_seconds), 0)
+		FROM kpi_sync_status st LEFT JOIN kpi_settings k ON k.client_id = st.client_id
+		WHERE st.source = $1 OR (st.source = $2 AND COALESCE(k.ga4_property_id, '') <> '')
+		GROUP BY st.client_id ORDER BY st.client_id`, kpi.SourceLedger, kpi.SourceGA4)
+	if err != nil {
+		return nil, fmt.Errorf("kpi syncs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (kpi.ClientSync, error) {
+		var c kpi.ClientSync
+		var ok *time.Time
+		var every int64
+		if err := row.Scan(&c.ClientID, &ok, &every); err != nil {
+			return c, err
+		}
+		if ok != nil {
+			c.LastSuccess = ok.UTC()
+		}
+		c.Period = time.Duration(every) * time.Second
+		return c, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kpi syncs: %w", err)
+	}
+	return out, nil
+}
+
 // MarkKPISynced records a good sync of one source at at.
 func (s *Store) MarkKPISynced(ctx context.Context, clientID, source string, at time.Time) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO kpi_sync_status (client_id, source, last_success_at, last_attempt_at)
