@@ -196,3 +196,42 @@ func payoutsByLeg(t *testing.T, s *store.Store, client, state string) ([]store.P
 	}
 	return list, got
 }
+
+// The client's payouts list shows a reversal the provider refused (payment.Due of kind reversal,
+// Refused: the payment is payout_failed until an admin's retry takes it back) under state=failed:
+// the vendor's leg, its own state transferred, with what it owes back in failed (negative, as the
+// weekly report counts it) and the refusal in failed_reason.
+func TestListPayoutsFailedIncludesARefusedReversal(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "lstfrv")
+	at := time.Date(2026, 5, 9, 10, 0, 0, 0, time.UTC)
+	rec := refusedReversalRecord(a, a+"-1", at)
+	require.NoError(t, s.SavePayment(ctx, rec))
+
+	failed, got := payoutsByLeg(t, s, a, "failed")
+	require.Len(t, got, 1, "the vendor's leg with a refused reversal, nothing else: %+v", failed)
+	rv, ok := got[rec.WorkflowID+"/vendor"]
+	require.True(t, ok, "the leg whose reversal was refused is listed under state=failed: %+v", failed)
+	require.Equal(t, "transferred", rv.State, "the leg's own state is kept")
+	require.EqualValues(t, -850, rv.Failed, "what the vendor owes back and the provider would not take")
+	require.Equal(t, refusedReversalWhy, rv.FailedReason)
+	require.Zero(t, rv.Held)
+}
+
+// refusedReversalWhy is a refused reversal's reason, as the payment workflow writes it.
+const refusedReversalWhy = "reversal of 850 failed: The destination account has insufficient funds to cover the reversal."
+
+// refusedReversalRecord is a paid USD payment of client a, refunded 10 (the vendor's share 8.50),
+// whose vendor leg's reversal of that share the provider refused: due on the leg, the payment
+// payout_failed, as the payment workflow leaves it for an admin's retry.
+func refusedReversalRecord(a, id string, at time.Time) payment.Record {
+	r := paidRecord(a, id, at, 10000, 1000)
+	vendor := &r.Legs[1]
+	vendor.Reversed, vendor.Reason = 0, refusedReversalWhy
+	vendor.Dues = []payment.Due{{Kind: payment.DueReversal, Cause: r.WorkflowID + "/refund/1000", Amount: 850, Refused: true,
+		Reason: refusedReversalWhy, TransferID: vendor.TransferID}}
+	r.Status, r.Reason = payment.StatusPayoutFailed, "due: vendor "+refusedReversalWhy+" (an admin's retry sends them again)"
+	return r
+}
