@@ -70,8 +70,9 @@ func TestPayoutsListAHeldTopUpAsHeld(t *testing.T) {
 // stuck-payouts list shows the payment under status=payout_failed with the reversal due and why,
 // for a retry; the client's payouts list shows the vendor's leg (its own state transferred)
 // under state=failed with what the vendor owes back in failed (negative, money owed back) and
-// the refusal in failed_reason. Another client's key sees none of it. Before, state=failed left
-// the leg out: a refused reversal was in no client list.
+// the refusal in failed_reason, the figure the weekly report counts as failed. Another client's
+// key sees none of it. Before, state=failed left the leg out: a refused reversal was in no
+// client list.
 func TestPayoutsListARefusedReversal(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
 	client := uniqueName("listrev")
@@ -112,6 +113,11 @@ func TestPayoutsListARefusedReversal(t *testing.T) {
 	require.EqualValues(t, -due.Amount, row["failed"], "what the vendor owes back and Stripe would not take: %v", row)
 	require.Equal(t, store.ClientReason(due.Reason), row["failed_reason"], row)
 	require.Contains(t, row["failed_reason"], "insufficient funds")
+	pos, err := s.Store.ReportPayouts(context.Background(), client, rec.CapturedAt.Add(-time.Hour), rec.CapturedAt.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, "vendor", pos[0].Party)
+	require.EqualValues(t, -due.Amount, pos[0].Failed, "the weekly report's failed figure: %+v", pos)
+	require.Zero(t, pos[0].Outstanding(), "nothing pending: %+v", pos[0])
 
 	other := uniqueName("other")
 	s.seed(other)

@@ -197,6 +197,65 @@ func payoutsByLeg(t *testing.T, s *store.Store, client, state string) ([]store.P
 	return list, got
 }
 
+// A vendor leg's payout the provider refused waits for an admin's retry: the weekly report counts
+// it as failed, with its reason, as the client's payouts list does (Payout.Failed), and not as
+// outstanding, which is pending only. A refused reversal (money the vendor owes back after a
+// refund, which its account could not give) is failed too, negative as money owed back is.
+func TestReportPayoutsCountARefusedMovementAsFailed(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	at := time.Date(2026, 5, 8, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		rec        func(client string) payment.Record
+		paid, owed int64
+		failed     int64
+		failedWhy  string
+	}{
+		{"refused top-up", func(a string) payment.Record {
+			r := paidRecord(a, a+"-1", at, 10000, 0)
+			vendor := &r.Legs[1]
+			vendor.Reversed = 850
+			vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+				Amount: 850, Refused: true, Reason: refusedTopUpWhy}}
+			r.Status, r.Reason = payment.StatusPayoutFailed, "vendor "+refusedTopUpWhy
+			return r
+		}, 7650, 8500, 850, refusedTopUpWhy},
+		{"refused reversal", func(a string) payment.Record { return refusedReversalRecord(a, a+"-1", at) }, 8500, 7650, -850, refusedReversalWhy},
+		{"failed leg", func(a string) payment.Record {
+			r := paidRecord(a, a+"-1", at, 10000, 0)
+			vendor := &r.Legs[1]
+			vendor.State, vendor.Transferred, vendor.TransferID, vendor.Reason = payment.LegFailed, 0, "", "transfer refused"
+			r.Status, r.Reason = payment.StatusPayoutFailed, "vendor transfer refused"
+			return r
+		}, 0, 8500, 8500, "transfer refused"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newClient(t, s, "repfail")
+			require.NoError(t, s.SavePayment(ctx, tc.rec(a)))
+			pos, err := s.ReportPayouts(ctx, a, at.Add(-time.Hour), at.Add(time.Hour))
+			require.NoError(t, err)
+			require.Len(t, pos, 2)
+			v := pos[0]
+			require.Equal(t, "vendor", v.Party)
+			require.Equal(t, tc.owed, v.Owed)
+			require.Equal(t, tc.paid, v.PaidOut)
+			require.Equal(t, tc.failed, v.Failed, "%+v", v)
+			require.Equal(t, tc.failedWhy, v.FailedReason)
+			require.Zero(t, v.Held)
+			require.Zero(t, v.Outstanding(), "nothing pending: what is not paid failed: %+v", v)
+			require.Zero(t, pos[1].Failed, "the affiliate's paid leg failed nothing")
+
+			// The client's payouts list counts the same: the vendor's leg under state=failed.
+			_, got := payoutsByLeg(t, s, a, "failed")
+			require.Len(t, got, 1)
+			require.Equal(t, v.Failed, got["payment-stripe-"+a+"-1/vendor"].Failed, "the list fails what the report does")
+		})
+	}
+}
+
 // The client's payouts list shows a reversal the provider refused (payment.Due of kind reversal,
 // Refused: the payment is payout_failed until an admin's retry takes it back) under state=failed:
 // the vendor's leg, its own state transferred, with what it owes back in failed (negative, as the
@@ -220,8 +279,11 @@ func TestListPayoutsFailedIncludesARefusedReversal(t *testing.T) {
 	require.Zero(t, rv.Held)
 }
 
-// refusedReversalWhy is a refused reversal's reason, as the payment workflow writes it.
-const refusedReversalWhy = "reversal of 850 failed: The destination account has insufficient funds to cover the reversal."
+// Reasons of the refused movements the failed tests store, as the payment workflow writes them.
+const (
+	refusedTopUpWhy    = "refund re_1 failed: top-up of 8.50 USD refused: insufficient platform balance"
+	refusedReversalWhy = "reversal of 850 failed: The destination account has insufficient funds to cover the reversal."
+)
 
 // refusedReversalRecord is a paid USD payment of client a, refunded 10 (the vendor's share 8.50),
 // whose vendor leg's reversal of that share the provider refused: due on the leg, the payment
