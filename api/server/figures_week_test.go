@@ -380,9 +380,9 @@ func weekFiguresAgree(t *testing.T, zone, tag string) {
 		if po.Party == "affiliate" {
 			account = ledger.AffiliatePayable(po.PayeeID)
 		}
-		reportLeft[account+" "+string(po.Currency)] += po.Outstanding() + po.Held
+		reportLeft[account+" "+string(po.Currency)] += po.Outstanding() + po.Held + po.Failed
 	}
-	require.Equal(t, weekLeft, reportLeft, "the report's outstanding and held vs the week's legs still owed")
+	require.Equal(t, weekLeft, reportLeft, "the report's outstanding, held and failed vs the week's legs still owed")
 
 	// The client API, over UTC days: the days that hold the week's instants, from its start's UTC
 	// day to its end's (in Tokyo Sunday to Sunday, in Los Angeles Monday to Monday), hold two

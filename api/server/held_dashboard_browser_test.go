@@ -57,6 +57,37 @@ func TestDashboardPayoutsShowARefusedTopUp(t *testing.T) {
 	b.noPageErrors()
 }
 
+// TestDashboardPayoutsShowARefusedReversal: a vendor leg whose reversal (its share of a refund)
+// the provider refused keeps its own state transferred (the payment is payout_failed); its row
+// says what the vendor owes back (with the currency's exponent) and why, as GET /api/v1/payouts
+// gives them in failed (negative) and failed_reason. Before, the row gave the refusal (the leg's
+// reason, in minor units) but not what is owed back.
+func TestDashboardPayoutsShowARefusedReversal(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("revrow")
+	_, key := a.newKey(store.RoleClient, c)
+	at := store.DayOf(time.Now()).AddDate(0, 0, -1).Add(10 * time.Hour)
+	why := "reversal of 850 failed: The destination account has insufficient funds to cover the reversal."
+	r := paidRecord(c, c+"-1", at, 10000, 1000, payment.StatusPartiallyRefunded)
+	r.Currency = "kwd"
+	vendor := &r.Legs[1]
+	vendor.Reversed, vendor.Reason = 0, why
+	vendor.Dues = []payment.Due{{Kind: payment.DueReversal, Cause: r.WorkflowID + "/refund/1000", Amount: 850, Refused: true,
+		Reason: why, TransferID: vendor.TransferID}}
+	r.Status, r.Reason = payment.StatusPayoutFailed, "due: vendor "+why+" (an admin's retry sends them again)"
+	require.NoError(t, a.store.SavePayment(t.Context(), r))
+	b.login(a.url+"/", key)
+	b.waitLoaded(c)
+	got := b.vendorPayoutRow(r.WorkflowID)
+	require.Equal(t, "KWD 8.500", got["Sent"])
+	require.Empty(t, got["Held"], "nothing is held")
+	require.Equal(t, "transferred ("+why+"); reversal failed: owes back KWD 0.850", got["State"],
+		"the leg's own state and reason (the refusal), then what the vendor owes back, the reason said once")
+	require.Empty(t, b.axe(), "the payouts table with a refused reversal")
+	b.noPageErrors()
+}
+
 // vendorTopUpDue stores a paid KWD payment of client c whose vendor leg owes an 850 top-up (a
 // failed refund's) that the provider refused, held for its payee when held (the payment held),
 // else not (the payment payout_failed), with the reason why.

@@ -92,11 +92,18 @@ type Payout struct {
 	Held     int64          `json:"held"`     // owed on legs held for a payee problem
 	// HeldReason is why (the first held leg's reason), for the notes.
 	HeldReason string `json:"held_reason,omitempty"`
+	// Failed is what the provider refused to move, waiting for our team's retry, as the client's
+	// payouts list counts it (failed): a failed payout's rest and refused top-ups; negative for
+	// refused reversals (money the payee owes back that the provider would not take back).
+	Failed int64 `json:"failed"`
+	// FailedReason is why (the first failed leg's reason), for the notes.
+	FailedReason string `json:"failed_reason,omitempty"`
 }
 
-// Outstanding is what is neither paid out nor held: pending or failed transfers. Negative when a
-// refund came after a payout that could not be reversed (money the payee owes back).
-func (p Payout) Outstanding() int64 { return p.Owed - p.PaidOut - p.Held }
+// Outstanding is what is neither paid out, held nor failed: movements still pending. Negative
+// when the payee holds more than it is owed and its reversal is pending (or could not be made at
+// all, as at PayPal): money the payee owes back.
+func (p Payout) Outstanding() int64 { return p.Owed - p.PaidOut - p.Held - p.Failed }
 
 // Totals are a week's KPI sums over the days that have each part.
 type Totals struct {
@@ -266,8 +273,8 @@ func signedTenths(t int64) string {
 	return fmt.Sprintf("%s%s.%d", sign, formatInt(t/10), t%10)
 }
 
-// NotesAll are the report's remarks: stale or missing analytics, held and failed payouts,
-// payments waiting for an admin, then the gatherer's own notes.
+// NotesAll are the report's remarks: stale or missing analytics, held and failed payouts (per
+// payee, then per currency), payments waiting for an admin, then the gatherer's own notes.
 func (d Data) NotesAll() []string {
 	var out []string
 	var noTraffic, noRevenue []string
@@ -311,6 +318,21 @@ func (d Data) NotesAll() []string {
 			}
 			out = append(out, n+". It is paid once the payee's account is fixed.")
 		}
+		// Failed is what the provider refused, as the client's payouts list shows it: named with
+		// its reason, apart from the payments counted below, so Outstanding reads as pending.
+		var n string
+		switch {
+		case p.Failed > 0:
+			n = fmt.Sprintf("Payout to %s %s failed: %s", p.Party, p.PayeeID, FormatMoney(p.Failed, p.Currency))
+		case p.Failed < 0:
+			n = fmt.Sprintf("Reversal from %s %s failed: it owes back %s", p.Party, p.PayeeID, FormatMoney(-p.Failed, p.Currency))
+		default:
+			continue
+		}
+		if p.FailedReason != "" {
+			n += " (" + p.FailedReason + ")"
+		}
+		out = append(out, n+". Our team retries it.")
 	}
 	for _, p := range d.Payments {
 		if p.PayoutFailed > 0 {

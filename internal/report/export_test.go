@@ -24,3 +24,11 @@ func RenderTraced(d Data, fonts *Fonts) (PDF, []Drawn, error) {
 	})
 	return pdf, out, err
 }
+
+// PayoutTableWidth is the payouts table's width and the page's content width (mm).
+func PayoutTableWidth() (table, content float64) {
+	for _, c := range payoutColumns {
+		table += c.w
+	}
+	return table, contentW
+}

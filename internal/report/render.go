@@ -403,15 +403,20 @@ func otherCurrencies(ps []Payments, main money.Currency) string {
 	return out
 }
 
-// payoutColumns are the payouts table's columns: title, width (mm), alignment.
+// payoutColumns are the payouts table's columns: title, width (mm), alignment. They fill the
+// page's content width (contentW); the amounts are Owed = Paid out + Held + Failed + Outstanding.
 var payoutColumns = []struct {
 	title string
 	w     float64
 	align string
 }{
-	{"Payee", 40, "L"}, {"Role", 19, "L"}, {"Payments", 17, "R"}, {"Owed", 26, "R"},
-	{"Paid out", 26, "R"}, {"Held", 26, "R"}, {"Outstanding", 26, "R"},
+	{"Payee", 32, "L"}, {"Role", 16, "L"}, {"Payments", 17, "R"}, {"Owed", 23, "R"},
+	{"Paid out", 23, "R"}, {"Held", 23, "R"}, {"Failed", 23, "R"}, {"Outstanding", 23, "R"},
 }
+
+// firstAmountColumn is the index of the payouts table's first amount column: amounts are drawn
+// smaller when they do not fit, never cut short.
+const firstAmountColumn = 3
 
 func (r *renderer) payoutsPage() error {
 	p, d := r.pdf, r.d
@@ -433,9 +438,20 @@ func (r *renderer) payoutsPage() error {
 			setFill(p, zebra)
 			r.w.text("", 8.5, inkDark)
 			cells := []string{po.PayeeID, po.Party, formatInt(po.Payments), FormatMoney(po.Owed, po.Currency),
-				FormatMoney(po.PaidOut, po.Currency), FormatMoney(po.Held, po.Currency), FormatMoney(po.Outstanding(), po.Currency)}
+				FormatMoney(po.PaidOut, po.Currency), FormatMoney(po.Held, po.Currency), FormatMoney(po.Failed, po.Currency),
+				FormatMoney(po.Outstanding(), po.Currency)}
 			for j, c := range payoutColumns {
-				r.w.cell(c.w, 6.5, fit(r.w, cells[j], c.w-2), "", 0, c.align, fill)
+				if j < firstAmountColumn {
+					r.w.cell(c.w, 6.5, fit(r.w, cells[j], c.w-2), "", 0, c.align, fill)
+					continue
+				}
+				// An amount cut short would be a wrong amount: a smaller font instead.
+				for size := 8.5; size > 5 && r.w.width(cells[j]) > c.w-2; {
+					size -= 0.5
+					r.w.text("", size, inkDark)
+				}
+				r.w.cell(c.w, 6.5, cells[j], "", 0, c.align, fill)
+				r.w.text("", 8.5, inkDark)
 			}
 			p.Ln(-1)
 		}

@@ -10,7 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -218,4 +220,47 @@ func TestConcurrentRendersAgree(t *testing.T) {
 		require.NoError(t, errs[i])
 		require.True(t, bytes.Equal(want.Bytes, got[i]), "render %d differs", i)
 	}
+}
+
+// TestPayoutsTableShowsFailedApartFromOutstanding: a payout the provider refused (waiting for our
+// team's retry) is in the payouts table's Failed column, as the client's payouts list has it in
+// failed, not in Outstanding, which is pending only; a refused reversal (money the payee owes
+// back) is failed and negative. The table, with its extra column, stays within the page and no
+// amount, even a large one, is cut short with an ellipsis (a long payee ID may be).
+func TestPayoutsTableShowsFailedApartFromOutstanding(t *testing.T) {
+	d := reporttest.Sample()
+	for i, p := range d.Payouts {
+		if p.PayeeID == "harbor-home" {
+			d.Payouts[i].Failed, d.Payouts[i].FailedReason = 45_000, "transfer refused: account closed"
+		}
+	}
+	d.Payouts = append(d.Payouts,
+		report.Payout{PayeeID: "dune-decor", Party: "vendor", Currency: money.EUR, Payments: 3, Owed: 120_000, PaidOut: 135_000,
+			Failed: -15_000, FailedReason: "reversal of 15000 failed: insufficient funds"},
+		report.Payout{PayeeID: "grand-emporium", Party: "affiliate", Currency: money.EUR, Payments: 99_999,
+			Owed: 99_999_999_999, PaidOut: 88_888_888_888, Held: 5_555_555_555, Failed: 4_444_444_444})
+	pdf, drawn, err := report.RenderTraced(d, nil)
+	require.NoError(t, err)
+	var texts []string
+	for _, dr := range drawn {
+		if strings.HasPrefix(dr.Text, "EUR ") {
+			require.NotContains(t, dr.Text, "…", "an amount was cut short: %q", dr.Text)
+		}
+		texts = append(texts, dr.Text)
+	}
+	require.Contains(t, texts, "Failed", "the payouts table has a Failed column")
+	// harbor-home: owed 14,462.50, paid 14,012.50, failed 450.00: nothing outstanding.
+	i := slices.Index(texts, "harbor-home")
+	require.GreaterOrEqual(t, i, 0)
+	require.Equal(t, []string{"EUR 14,462.50", "EUR 14,012.50", "EUR 0.00", "EUR 450.00", "EUR 0.00"}, texts[i+3:i+8],
+		"owed, paid out, held, failed, outstanding")
+	i = slices.Index(texts, "dune-decor")
+	require.GreaterOrEqual(t, i, 0)
+	require.Equal(t, []string{"EUR 1,200.00", "EUR 1,350.00", "EUR 0.00", "EUR -150.00", "EUR 0.00"}, texts[i+3:i+8])
+	table, content := report.PayoutTableWidth()
+	require.LessOrEqual(t, table, content, "the payouts table fits the page")
+
+	text := reporttest.Text(t, pdf.Bytes)
+	require.Contains(t, text, "Payout to vendor harbor-home failed: EUR 450.00 (transfer refused: account closed). Our team retries it.")
+	require.Contains(t, text, "Reversal from vendor dune-decor failed: it owes back EUR 150.00 (reversal of 15000 failed: insufficient funds). Our team retries it.")
 }

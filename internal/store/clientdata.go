@@ -19,17 +19,22 @@ const legsSQL = `jsonb_array_elements(CASE WHEN jsonb_typeof(p.state->'legs') = 
 // held. fl is what of it failed, by the same rule: a failed leg's rest, with the leg's reason;
 // otherwise (not held) its top-ups the provider refused (payment.Due Refused and not Held: they
 // stay due and keep the payment payout_failed), up to what the leg is still owed beyond what is
-// held, with the refused top-up's reason. fl.reason is NULL when nothing failed.
+// held, with the refused top-up's reason; or, negative as money owed back, its reversals the
+// provider refused (they stay due too, for an admin's retry), up to what the payee holds beyond
+// what it is owed, with the refused reversal's reason (a leg is owed, or owes back, never both).
+// fl.reason is NULL when nothing failed.
 const legHeldSQL = `CROSS JOIN LATERAL (SELECT
 		COALESCE((leg->>'amount')::bigint, 0) - COALESCE((leg->>'refunded')::bigint, 0) AS owed,
 		COALESCE((leg->>'transferred')::bigint, 0) - COALESCE((leg->>'reversed')::bigint, 0) AS paid) l
 	CROSS JOIN LATERAL (SELECT
-			COALESCE(sum((d->>'amount')::bigint) FILTER (WHERE d->>'held' = 'true'), 0) AS held,
-			min(d->>'reason') FILTER (WHERE d->>'held' = 'true') AS held_reason,
-			COALESCE(sum((d->>'amount')::bigint) FILTER (WHERE d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true'), 0) AS refused,
-			min(d->>'reason') FILTER (WHERE d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true') AS refused_reason
+			COALESCE(sum((d->>'amount')::bigint) FILTER (WHERE d->>'kind' = 'top_up' AND d->>'held' = 'true'), 0) AS held,
+			min(d->>'reason') FILTER (WHERE d->>'kind' = 'top_up' AND d->>'held' = 'true') AS held_reason,
+			COALESCE(sum((d->>'amount')::bigint) FILTER (WHERE d->>'kind' = 'top_up' AND d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true'), 0) AS refused,
+			min(d->>'reason') FILTER (WHERE d->>'kind' = 'top_up' AND d->>'refused' = 'true' AND COALESCE(d->>'held', 'false') <> 'true') AS refused_reason,
+			COALESCE(sum((d->>'amount')::bigint) FILTER (WHERE d->>'refused' = 'true' AND d->>'kind' = 'reversal'), 0) AS back_refused,
+			min(d->>'reason') FILTER (WHERE d->>'refused' = 'true' AND d->>'kind' = 'reversal') AS back_refused_reason
 		FROM jsonb_array_elements(CASE WHEN jsonb_typeof(leg->'dues') = 'array' THEN leg->'dues' ELSE '[]'::jsonb END) d
-		WHERE d->>'kind' = 'top_up') du
+		WHERE d->>'kind' IN ('top_up', 'reversal')) du
 	CROSS JOIN LATERAL (SELECT
 		CASE WHEN leg->>'state' = 'held' THEN l.owed - l.paid ELSE LEAST(GREATEST(l.owed - l.paid, 0), du.held) END AS held,
 		CASE WHEN leg->>'state' = 'held' THEN leg->>'reason'
@@ -37,9 +42,11 @@ const legHeldSQL = `CROSS JOIN LATERAL (SELECT
 	CROSS JOIN LATERAL (SELECT
 		CASE WHEN leg->>'state' = 'failed' THEN l.owed - l.paid
 			WHEN leg->>'state' = 'held' THEN 0
-			ELSE LEAST(GREATEST(l.owed - l.paid - hl.held, 0), du.refused) END AS failed,
+			ELSE LEAST(GREATEST(l.owed - l.paid - hl.held, 0), du.refused) - LEAST(GREATEST(l.paid - l.owed, 0), du.back_refused) END AS failed,
 		CASE WHEN leg->>'state' = 'failed' THEN leg->>'reason'
-			WHEN leg->>'state' <> 'held' AND LEAST(l.owed - l.paid - hl.held, du.refused) > 0 THEN du.refused_reason END AS reason) fl`
+			WHEN leg->>'state' = 'held' THEN NULL
+			WHEN LEAST(l.owed - l.paid - hl.held, du.refused) > 0 THEN du.refused_reason
+			WHEN LEAST(l.paid - l.owed, du.back_refused) > 0 THEN du.back_refused_reason END AS reason) fl`
 
 // partiesSQL joins each payment p to l: how many legs it has (legs, 0 before the split) and each
 // party's share net of refunds (platform, vendor, affiliate), as the revenue figures and the
@@ -135,7 +142,9 @@ type Payout struct {
 	HeldReason string `json:"held_reason,omitempty"`
 	// Failed is what of the leg is owed and failed by the same rule (legHeldSQL's fl): a failed
 	// leg's rest, or a top-up the provider refused (the leg's own state stays transferred), with
-	// FailedReason; state=failed lists the legs whose Failed is above 0 and those in state failed.
+	// FailedReason; negative for a reversal the provider refused (what the payee owes back and
+	// the provider would not take). state=failed lists the legs whose Failed is not 0 and those
+	// in state failed.
 	Failed       int64     `json:"failed"`
 	FailedReason string    `json:"failed_reason,omitempty"`
 	CapturedAt   time.Time `json:"captured_at"`
@@ -158,7 +167,7 @@ func (p Payout) Cursor() PayoutCursor {
 type PayoutFilter struct {
 	ClientID string
 	From, To time.Time
-	State    string // leg state, e.g. transferred, held, failed; held also a leg with a top-up held (Payout.Held), failed one with a top-up refused (Payout.Failed)
+	State    string // leg state, e.g. transferred, held, failed; held also a leg with a top-up held (Payout.Held), failed one with a top-up or reversal refused (Payout.Failed)
 	After    *PayoutCursor
 	Limit    int
 }
@@ -190,7 +199,7 @@ func (s *Store) ListPayouts(ctx context.Context, f PayoutFilter) ([]Payout, erro
 		FROM payments p CROSS JOIN LATERAL `+legsSQL+` leg `+legHeldSQL+`
 		WHERE p.client_id = $1 AND p.captured_at IS NOT NULL AND leg->>'party' <> 'platform'
 			AND ($2::timestamptz IS NULL OR p.captured_at >= $2) AND ($3::timestamptz IS NULL OR p.captured_at < $3)
-			AND ($4 = '' OR leg->>'state' = $4 OR ($4 = 'held' AND hl.held > 0) OR ($4 = 'failed' AND fl.failed > 0))
+			AND ($4 = '' OR leg->>'state' = $4 OR ($4 = 'held' AND hl.held > 0) OR ($4 = 'failed' AND fl.failed <> 0))
 			AND ($5::timestamptz IS NULL OR p.captured_at <= $5)
 			AND ($5::timestamptz IS NULL
 				OR (p.captured_at, p.workflow_id, (leg->>'party') || '-' || COALESCE(leg->>'payee_id', '')) < ($5, $6, $7::text))

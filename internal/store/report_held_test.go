@@ -196,3 +196,104 @@ func payoutsByLeg(t *testing.T, s *store.Store, client, state string) ([]store.P
 	}
 	return list, got
 }
+
+// A vendor leg's payout the provider refused waits for an admin's retry: the weekly report counts
+// it as failed, with its reason, as the client's payouts list does (Payout.Failed), and not as
+// outstanding, which is pending only. A refused reversal (money the vendor owes back after a
+// refund, which its account could not give) is failed too, negative as money owed back is.
+func TestReportPayoutsCountARefusedMovementAsFailed(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	at := time.Date(2026, 5, 8, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		rec        func(client string) payment.Record
+		paid, owed int64
+		failed     int64
+		failedWhy  string
+	}{
+		{"refused top-up", func(a string) payment.Record {
+			r := paidRecord(a, a+"-1", at, 10000, 0)
+			vendor := &r.Legs[1]
+			vendor.Reversed = 850
+			vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+				Amount: 850, Refused: true, Reason: refusedTopUpWhy}}
+			r.Status, r.Reason = payment.StatusPayoutFailed, "vendor "+refusedTopUpWhy
+			return r
+		}, 7650, 8500, 850, refusedTopUpWhy},
+		{"refused reversal", func(a string) payment.Record { return refusedReversalRecord(a, a+"-1", at) }, 8500, 7650, -850, refusedReversalWhy},
+		{"failed leg", func(a string) payment.Record {
+			r := paidRecord(a, a+"-1", at, 10000, 0)
+			vendor := &r.Legs[1]
+			vendor.State, vendor.Transferred, vendor.TransferID, vendor.Reason = payment.LegFailed, 0, "", "transfer refused"
+			r.Status, r.Reason = payment.StatusPayoutFailed, "vendor transfer refused"
+			return r
+		}, 0, 8500, 8500, "transfer refused"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newClient(t, s, "repfail")
+			require.NoError(t, s.SavePayment(ctx, tc.rec(a)))
+			pos, err := s.ReportPayouts(ctx, a, at.Add(-time.Hour), at.Add(time.Hour))
+			require.NoError(t, err)
+			require.Len(t, pos, 2)
+			v := pos[0]
+			require.Equal(t, "vendor", v.Party)
+			require.Equal(t, tc.owed, v.Owed)
+			require.Equal(t, tc.paid, v.PaidOut)
+			require.Equal(t, tc.failed, v.Failed, "%+v", v)
+			require.Equal(t, tc.failedWhy, v.FailedReason)
+			require.Zero(t, v.Held)
+			require.Zero(t, v.Outstanding(), "nothing pending: what is not paid failed: %+v", v)
+			require.Zero(t, pos[1].Failed, "the affiliate's paid leg failed nothing")
+
+			// The client's payouts list counts the same: the vendor's leg under state=failed.
+			_, got := payoutsByLeg(t, s, a, "failed")
+			require.Len(t, got, 1)
+			require.Equal(t, v.Failed, got["payment-stripe-"+a+"-1/vendor"].Failed, "the list fails what the report does")
+		})
+	}
+}
+
+// The client's payouts list shows a reversal the provider refused (payment.Due of kind reversal,
+// Refused: the payment is payout_failed until an admin's retry takes it back) under state=failed:
+// the vendor's leg, its own state transferred, with what it owes back in failed (negative, as the
+// weekly report counts it) and the refusal in failed_reason.
+func TestListPayoutsFailedIncludesARefusedReversal(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "lstfrv")
+	at := time.Date(2026, 5, 9, 10, 0, 0, 0, time.UTC)
+	rec := refusedReversalRecord(a, a+"-1", at)
+	require.NoError(t, s.SavePayment(ctx, rec))
+
+	failed, got := payoutsByLeg(t, s, a, "failed")
+	require.Len(t, got, 1, "the vendor's leg with a refused reversal, nothing else: %+v", failed)
+	rv, ok := got[rec.WorkflowID+"/vendor"]
+	require.True(t, ok, "the leg whose reversal was refused is listed under state=failed: %+v", failed)
+	require.Equal(t, "transferred", rv.State, "the leg's own state is kept")
+	require.EqualValues(t, -850, rv.Failed, "what the vendor owes back and the provider would not take")
+	require.Equal(t, refusedReversalWhy, rv.FailedReason)
+	require.Zero(t, rv.Held)
+}
+
+// Reasons of the refused movements the failed tests store, as the payment workflow writes them.
+const (
+	refusedTopUpWhy    = "refund re_1 failed: top-up of 8.50 USD refused: insufficient platform balance"
+	refusedReversalWhy = "reversal of 850 failed: The destination account has insufficient funds to cover the reversal."
+)
+
+// refusedReversalRecord is a paid USD payment of client a, refunded 10 (the vendor's share 8.50),
+// whose vendor leg's reversal of that share the provider refused: due on the leg, the payment
+// payout_failed, as the payment workflow leaves it for an admin's retry.
+func refusedReversalRecord(a, id string, at time.Time) payment.Record {
+	r := paidRecord(a, id, at, 10000, 1000)
+	vendor := &r.Legs[1]
+	vendor.Reversed, vendor.Reason = 0, refusedReversalWhy
+	vendor.Dues = []payment.Due{{Kind: payment.DueReversal, Cause: r.WorkflowID + "/refund/1000", Amount: 850, Refused: true,
+		Reason: refusedReversalWhy, TransferID: vendor.TransferID}}
+	r.Status, r.Reason = payment.StatusPayoutFailed, "due: vendor "+refusedReversalWhy+" (an admin's retry sends them again)"
+	return r
+}

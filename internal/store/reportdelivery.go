@@ -387,15 +387,19 @@ func (s *Store) ReportPayments(ctx context.Context, clientID string, from, to ti
 }
 
 // ReportPayouts sums the vendor and affiliate legs of one client's payments captured in
-// [from, to) per payee, role and currency: owed (net of refunds), paid out (net of reversals) and
+// [from, to) per payee, role and currency: owed (net of refunds), paid out (net of reversals),
 // held (legHeldSQL: a held leg's rest, and a leg's top-ups held for its payee up to what it is
-// still owed, as the payouts list shows them). Vendors first, then by currency and payee.
+// still owed, as the payouts list shows them) and failed (legHeldSQL's fl: a failed leg's rest,
+// refused top-ups, and refused reversals negative, as the payouts list's failed). Vendors first,
+// then by currency and payee.
 func (s *Store) ReportPayouts(ctx context.Context, clientID string, from, to time.Time) ([]report.Payout, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT p.currency, leg->>'party', COALESCE(leg->>'payee_id', ''), count(*),
 			COALESCE(sum(l.owed), 0), COALESCE(sum(l.paid), 0),
 			COALESCE(sum(hl.held), 0),
-			COALESCE(min(hl.reason) FILTER (WHERE leg->>'state' = 'held'), min(hl.reason), '')
+			COALESCE(min(hl.reason) FILTER (WHERE leg->>'state' = 'held'), min(hl.reason), ''),
+			COALESCE(sum(fl.failed), 0),
+			COALESCE(min(fl.reason) FILTER (WHERE leg->>'state' = 'failed'), min(fl.reason), '')
 		FROM payments p CROSS JOIN LATERAL `+legsSQL+` leg `+legHeldSQL+`
 		WHERE p.client_id = $1 AND p.captured_at >= $2 AND p.captured_at < $3 AND leg->>'party' <> 'platform'
 		GROUP BY 1, 2, 3 ORDER BY leg->>'party' = 'vendor' DESC, leg->>'party', p.currency, 3`, clientID, from, to)
@@ -407,11 +411,12 @@ func (s *Store) ReportPayouts(ctx context.Context, clientID string, from, to tim
 	for rows.Next() {
 		var p report.Payout
 		var cur string
-		if err := rows.Scan(&cur, &p.Party, &p.PayeeID, &p.Payments, &p.Owed, &p.PaidOut, &p.Held, &p.HeldReason); err != nil {
+		if err := rows.Scan(&cur, &p.Party, &p.PayeeID, &p.Payments, &p.Owed, &p.PaidOut, &p.Held, &p.HeldReason, &p.Failed, &p.FailedReason); err != nil {
 			return nil, fmt.Errorf("scan report payout: %w", err)
 		}
 		p.Currency = money.Currency(cur)
-		p.HeldReason = ClientReason(p.HeldReason) // the report goes to the client
+		// The report goes to the client.
+		p.HeldReason, p.FailedReason = ClientReason(p.HeldReason), ClientReason(p.FailedReason)
 		out = append(out, p)
 	}
 	return out, rows.Err()

@@ -703,9 +703,14 @@
       cell(row, held ? formatMoney(p.held, p.currency) : '', 'num');
       let st = p.state + (p.reason ? ' (' + p.reason + ')' : '');
       if (held && p.held_reason && p.held_reason !== p.reason) st += '; held: ' + p.held_reason;
-      // A top-up the provider refused stays due on a transferred leg: say what failed and why.
+      // A top-up the provider refused stays due on a transferred leg: say what failed and why. A
+      // refused reversal is failed negative: what the payee owes back and the provider would not
+      // take. Its reason is often the leg's own, said once.
+      const failedWhy = p.failed_reason && p.failed_reason !== p.reason ? ': ' + p.failed_reason : '';
       if (p.failed > 0 && p.state !== 'failed') {
-        st += '; failed ' + formatMoney(p.failed, p.currency) + (p.failed_reason ? ': ' + p.failed_reason : '');
+        st += '; failed ' + formatMoney(p.failed, p.currency) + failedWhy;
+      } else if (p.failed < 0) {
+        st += '; reversal failed: owes back ' + formatMoney(minus(0, p.failed), p.currency) + failedWhy;
       }
       cell(row, st);
     }
