@@ -1,11 +1,9 @@
 package main
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +22,7 @@ func TestAPIStoppedWhileStartingExitsCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the api program")
 	}
-	db, connected := silentDatabase(t)
+	db, connected := testenv.SilentServer(t)
 	bin := filepath.Join(t.TempDir(), "api")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "go build ./api: %s", out)
@@ -32,7 +30,7 @@ func TestAPIStoppedWhileStartingExitsCleanly(t *testing.T) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "APP_ENV=development",
 		"DATABASE_URL=postgres://postgres@"+db+"/paysplit?sslmode=disable&connect_timeout=600",
-		"TEMPORAL_ADDRESS=127.0.0.1:1", "API_ADDR="+freeAddr(t), "PGCONNECT_TIMEOUT=")
+		"TEMPORAL_ADDRESS=127.0.0.1:1", "API_ADDR="+testenv.FreeAddr(t), "PGCONNECT_TIMEOUT=")
 	var log testenv.LogBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	require.NoError(t, cmd.Start())
@@ -56,47 +54,4 @@ func TestAPIStoppedWhileStartingExitsCleanly(t *testing.T) {
 	require.NoError(t, err, "a stop during start is a clean exit, the api's log:\n%s", log.String())
 	require.Contains(t, log.String(), `"level":"INFO","msg":"api stopped during start"`)
 	require.NotContains(t, log.String(), `"level":"ERROR"`)
-}
-
-// silentDatabase listens where a database would and takes connections without ever answering
-// (a database host stuck mid-failover); connected is closed at the first connection.
-func silentDatabase(t *testing.T) (addr string, connected <-chan struct{}) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	first := make(chan struct{})
-	var (
-		mu   sync.Mutex
-		held []net.Conn
-		once sync.Once
-	)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-			once.Do(func() { close(first) })
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	return l.Addr().String(), first
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -104,7 +103,7 @@ type workerProc struct {
 
 func startWorker(t *testing.T, bin string, env map[string]string) *workerProc {
 	t.Helper()
-	p := &workerProc{httpAddr: freeAddr(t), exited: make(chan struct{})}
+	p := &workerProc{httpAddr: testenv.FreeAddr(t), exited: make(chan struct{})}
 	cmd := exec.Command(bin)
 	cmd.Env = os.Environ()
 	env["WORKER_HTTP_ADDR"] = p.httpAddr
@@ -375,14 +374,6 @@ func (a *apiStack) result(t *testing.T, id string) ipayment.Record {
 		require.NoError(t, err, "workflow %s result", id)
 	}
 	return rec
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // stripeGate sees every request to the Stripe proxy before it is forwarded: it counts transfer

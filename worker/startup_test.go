@@ -2,10 +2,8 @@ package main
 
 import (
 	"errors"
-	"net"
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,35 +22,13 @@ func TestWorkerStartWhenPostgresDoesNotAnswer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the worker program")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // taken, never answered
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
+	db, _ := testenv.SilentServer(t)
 
 	bin := buildWorker(t, t.TempDir())
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "APP_ENV=development",
-		"DATABASE_URL=postgres://postgres@"+l.Addr().String()+"/paysplit?sslmode=disable",
-		"TEMPORAL_ADDRESS=127.0.0.1:1", "WORKER_HTTP_ADDR="+freeAddr(t), "PGCONNECT_TIMEOUT=")
+		"DATABASE_URL=postgres://postgres@"+db+"/paysplit?sslmode=disable",
+		"TEMPORAL_ADDRESS=127.0.0.1:1", "WORKER_HTTP_ADDR="+testenv.FreeAddr(t), "PGCONNECT_TIMEOUT=")
 	var out testenv.LogBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start())
@@ -61,6 +37,7 @@ func TestWorkerStartWhenPostgresDoesNotAnswer(t *testing.T) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 	})
+	var err error
 	select {
 	case err = <-exited:
 	case <-time.After(2 * time.Minute): // a liveness bound, far above the connect timeout
@@ -71,5 +48,5 @@ func TestWorkerStartWhenPostgresDoesNotAnswer(t *testing.T) {
 	require.NotZero(t, exit.ExitCode())
 	require.Contains(t, out.String(), `"level":"ERROR","msg":"worker stopped"`)
 	require.Contains(t, out.String(), "migrate database")
-	require.Contains(t, out.String(), l.Addr().String(), "the line names the database's address")
+	require.Contains(t, out.String(), db, "the line names the database's address")
 }

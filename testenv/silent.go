@@ -1,0 +1,56 @@
+package testenv
+
+import (
+	"net"
+	"sync"
+	"testing"
+)
+
+// FreeAddr is a loopback address with a port free at the time of the call, for a program under
+// test to listen on (see FreePorts for the rare race).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ports, err := FreePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return (&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ports[0]}).String()
+}
+
+// SilentServer listens on loopback and takes connections without ever answering (a database
+// host stuck mid-failover, a proxy in front of a stopped server); connected is closed at the
+// first connection, so a test knows the program under test is waiting on it.
+func SilentServer(t testing.TB) (addr string, connected <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan struct{})
+	var (
+		mu   sync.Mutex
+		held []net.Conn
+		once sync.Once
+	)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // taken, never answered
+			mu.Unlock()
+			once.Do(func() { close(first) })
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return l.Addr().String(), first
+}
