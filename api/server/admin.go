@@ -92,12 +92,44 @@ func jsonKind(t reflect.Type) string {
 	return "another type"
 }
 
+// listClients lists every client, or those with ?status=active|offboarded.
 func (s *Server) listClients(c echo.Context) error {
-	clients, err := s.deps.Store.ListClients(c.Request().Context())
+	// An unknown status is store.ErrInvalid: 400 with the statuses there are.
+	clients, err := s.deps.Store.ListClientsByStatus(c.Request().Context(), c.QueryParam("status"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"clients": nonNil(clients)})
+}
+
+// setClientStatus offboards (or reactivates) an existing client, audited as action, then brings
+// its KPI sync schedule in line: deleted while offboarded, back on reactivation. Weekly reports
+// skip an offboarded client by its status. Setting the status it has again is harmless and
+// repairs a schedule change that could not reach Temporal the first time.
+func (s *Server) setClientStatus(status, action string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().ContentLength != 0 {
+			var none struct{}
+			if err := bind(c, &none); err != nil {
+				return err
+			}
+		}
+		id := c.Param("client_id")
+		var cl store.Client
+		err := s.audited(c, action, "client:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+			prev, err := tx.GetClient(ctx, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			cl, err = tx.SetClientStatus(ctx, id, status)
+			return prev, cl, err
+		})
+		if err != nil {
+			return err
+		}
+		s.clientChanged(c, id)
+		return c.JSON(http.StatusOK, cl)
+	}
 }
 
 func (s *Server) putClient(c echo.Context) error {

@@ -184,6 +184,14 @@ func (s *Server) refreshKPIs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cl, err := s.deps.Store.GetClient(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if cl.Offboarded() {
+		// Its sync schedule is gone: a refresh would sync a shop the agency no longer serves.
+		return errorf(http.StatusConflict, "client_offboarded", "client "+id+" is offboarded: its KPIs are no longer synced; reactivate it to refresh")
+	}
 	if s.deps.KPIRefresh == nil {
 		return errorf(http.StatusNotImplemented, "not_implemented", "on-demand KPI refresh is not available yet; KPIs update on the regular sync")
 	}

@@ -126,3 +126,26 @@ func TestZoneMoveWhoseCommitFailsStartsNothingThatSends(t *testing.T) {
 	require.Equal(t, 1, d.SendsDone)
 	require.Equal(t, "Pacific/Kiritimati", d.Data.TimeZone)
 }
+
+// An offboarded client gets no weekly report, and no make-up report either: moving its zone
+// between the two runs (as above) must not start the report of the week the move skips.
+func TestZoneMoveOfAnOffboardedClientStartsNoReport(t *testing.T) {
+	now := time.Date(2026, 2, 16, 8, 0, 0, 0, time.UTC) // between the two runs, as above
+	e := newReportsEnv(t, func(d *server.Deps) { d.Now = func() time.Time { return now } })
+	id := e.newClient("tzoffb")
+	put := func(zone string) {
+		t.Helper()
+		code, body := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + id + "/report-settings", key: adminKey,
+			body: map[string]any{"time_zone": zone, "recipients": []string{"owner@tzoffb.test"}}})
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	put("Pacific/Honolulu")
+	code, body := e.json(req{method: http.MethodPost, path: "/api/v1/admin/clients/" + id + "/offboard", key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	put("Pacific/Kiritimati")
+
+	_, err := e.tc.DescribeWorkflow(t.Context(), reportwf.ClientWorkflowID(id, "2026-W07"), "")
+	require.Error(t, err, "no report run for an offboarded client")
+	_, err = e.store.GetReportDelivery(t.Context(), id, "2026-W07")
+	require.ErrorIs(t, err, store.ErrNotFound)
+}

@@ -88,6 +88,14 @@ func (s *Server) putReportSettings(c echo.Context) error {
 		if saved, err = tx.PutReportSettings(ctx, want); err != nil {
 			return nil, nil, err
 		}
+		// Read under the client's lock (audited), which offboarding takes too.
+		cl, err := tx.GetClient(ctx, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cl.Offboarded() {
+			return view(old), view(saved), nil // no weekly report, so no make-up one either
+		}
 		return view(old), view(saved), s.startSkippedReport(ctx, tx, old, saved)
 	})
 	if err != nil {

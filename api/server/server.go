@@ -215,6 +215,8 @@ func New(d Deps) *Server {
 	admin := v1.Group("/admin", s.requireAdmin)
 	admin.GET("/clients", s.listClients)
 	admin.PUT("/clients/:client_id", s.putClient)
+	admin.POST("/clients/:client_id/offboard", s.setClientStatus(store.ClientOffboarded, "client.offboard"))
+	admin.POST("/clients/:client_id/reactivate", s.setClientStatus(store.ClientActive, "client.reactivate"))
 	admin.GET("/clients/:client_id/settings", s.getSettings)
 	admin.PUT("/clients/:client_id/settings", s.putSettings)
 	admin.GET("/clients/:client_id/kpi-settings", s.getKPISettings)

@@ -39,6 +39,8 @@ type ClientSync struct {
 	At       time.Time
 	// Period is the client's sync period (its own, else the deployment's; 0: unknown).
 	Period time.Duration
+	// Offboarded: the client has left and its syncs stopped on purpose; it is never stale.
+	Offboarded bool
 }
 
 // ReconRun is the latest reconciliation run of one provider and the drift it found.
@@ -214,14 +216,22 @@ func kpiSyncStale(m Monitor, obs Observation, now time.Time) Result {
 		return Result{Status: StatusUnavailable, Summary: "no KPI sync has been recorded yet"}
 	}
 	var stale []ClientSync
+	offboarded := 0
 	for _, s := range obs.Synced {
-		if now.Sub(s.At) > max(m.Window(), 2*s.Period) {
+		switch {
+		case s.Offboarded:
+			offboarded++
+		case now.Sub(s.At) > max(m.Window(), 2*s.Period):
 			stale = append(stale, s)
 		}
 	}
 	if len(stale) == 0 {
-		return Result{Status: StatusOK, Summary: fmt.Sprintf("KPIs of %d client(s) synced within %d hours (or two of their sync periods when longer)",
-			len(obs.Synced), m.Params.Hours)}
+		summary := fmt.Sprintf("KPIs of %d client(s) synced within %d hours (or two of their sync periods when longer)",
+			len(obs.Synced)-offboarded, m.Params.Hours)
+		if offboarded > 0 {
+			summary += fmt.Sprintf("; %d offboarded client(s) no longer synced", offboarded)
+		}
+		return Result{Status: StatusOK, Summary: summary}
 	}
 	slices.SortFunc(stale, func(a, b ClientSync) int { return strings.Compare(a.ClientID, b.ClientID) })
 	subjects := make([]string, 0, min(len(stale), maxSubjects))

@@ -120,3 +120,35 @@ func kpiClientSynced(t *testing.T, st *store.Store, id string, every time.Durati
 	require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceLedger, lastGood))
 	return id
 }
+
+// An offboarded client's syncs stop on purpose (its schedule is deleted): the kpi_sync_stale
+// monitor must not fire for it forever, and fires again once it is back and still not synced.
+func TestKPISyncStaleMonitorLeavesOffboardedClientsOut(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	now := time.Now().UTC()
+	id := unique("kpi-offboarded")
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: id, Name: "Shop " + id, DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	require.NoError(t, st.MarkKPISynced(ctx, id, kpi.SourceLedger, now.Add(-72*time.Hour)))
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("kpi"), Kind: monitor.KindKPISyncStale,
+		Params: monitor.Params{Hours: 24, ClientID: id}}, "test")
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		status  string
+		want    monitor.Status
+		summary string
+	}{
+		{store.ClientActive, monitor.StatusFiring, "KPIs of 1 client(s) not synced for more than 24 hours"},
+		{store.ClientOffboarded, monitor.StatusOK, "KPIs of 0 client(s) synced within 24 hours (or two of their sync periods when longer); 1 offboarded client(s) no longer synced"},
+		{store.ClientActive, monitor.StatusFiring, "KPIs of 1 client(s) not synced for more than 24 hours"},
+	} {
+		_, err := st.SetClientStatus(ctx, id, tt.status)
+		require.NoError(t, err)
+		r, _ := f.evaluate(t, m, now)
+		require.Equal(t, tt.want, r.Status, "%s: %s", tt.status, r.Summary)
+		require.Contains(t, r.Summary, tt.summary)
+	}
+}

@@ -272,6 +272,8 @@ func (s *Store) observeRecon(ctx context.Context, m Monitor) (Observation, error
 // it stale. Each client comes with its sync period (its sync_every_seconds, else KPISyncEvery).
 // It read the last write to kpi_daily, which the ledger's sync makes every few minutes:
 // a client whose GA4 had failed for days was stale on its dashboard and "synced" here.
+// An offboarded client comes marked: its syncs stopped on purpose, so it is never stale, and a
+// monitor of that client alone resolves rather than firing (or staying open) forever.
 func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, error) {
 	var exists bool
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('kpi_sync_status') IS NOT NULL`).Scan(&exists); err != nil {
@@ -282,7 +284,8 @@ func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, err
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT st.client_id, min(COALESCE(st.last_success_at, 'epoch'::timestamptz)),
-		       COALESCE(NULLIF(max(k.sync_every_seconds), 0), $4::integer)
+		       COALESCE(NULLIF(max(k.sync_every_seconds), 0), $4::integer),
+		       EXISTS (SELECT 1 FROM clients c WHERE c.id = st.client_id AND c.status = 'offboarded')
 		FROM kpi_sync_status st LEFT JOIN kpi_settings k ON k.client_id = st.client_id
 		WHERE (st.source = $2 OR (st.source = $3 AND COALESCE(k.ga4_property_id, '') <> ''))
 		  AND ($1 = '' OR st.client_id = $1)
@@ -293,7 +296,7 @@ func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, err
 	synced, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ClientSync, error) {
 		var c ClientSync
 		var periodSeconds int64
-		err := row.Scan(&c.ClientID, &c.At, &periodSeconds)
+		err := row.Scan(&c.ClientID, &c.At, &periodSeconds, &c.Offboarded)
 		c.Period = time.Duration(periodSeconds) * time.Second
 		return c, err
 	})

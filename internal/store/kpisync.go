@@ -375,13 +375,15 @@ func (s *Store) KPISyncStatus(ctx context.Context, clientID string) ([]kpi.Sourc
 // KPISyncs returns every client's sync state over the sources it counts (KPISettings.KPISources,
 // as KPISyncStatus), one row per client with a sync recorded, in one query: what the sync lag
 // metric is computed from at each scrape. Clients are never deleted, so the rows are bounded by
-// the clients that have KPIs.
+// the clients that have KPIs. An offboarded client is left out: it is no longer synced, and a
+// lag growing forever would be an alert nobody can act on.
 func (s *Store) KPISyncs(ctx context.Context) ([]kpi.ClientSync, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT st.client_id, CASE WHEN bool_or(st.last_success_at IS NULL) THEN NULL ELSE min(st.last_success_at) END,
 		       COALESCE(max(k.sync_every_seconds), 0)
 		FROM kpi_sync_status st LEFT JOIN kpi_settings k ON k.client_id = st.client_id
-		WHERE st.source = $1 OR (st.source = $2 AND COALESCE(k.ga4_property_id, '') <> '')
+		WHERE (st.source = $1 OR (st.source = $2 AND COALESCE(k.ga4_property_id, '') <> ''))
+		  AND NOT EXISTS (SELECT 1 FROM clients c WHERE c.id = st.client_id AND c.status = 'offboarded')
 		GROUP BY st.client_id ORDER BY st.client_id`, kpi.SourceLedger, kpi.SourceGA4)
 	if err != nil {
 		return nil, fmt.Errorf("kpi syncs: %w", err)

@@ -149,7 +149,8 @@ func (s *Store) PutReportSettings(ctx context.Context, r ReportSettings) (Report
 }
 
 // ReportTimeZones are the zones weekly reports run in: every zone an enabled client uses, and
-// UTC (clients without settings), sorted.
+// UTC (clients without settings), sorted. An offboarded client's zone stays: its run then lists
+// no one there, and the schedule is in place when the client comes back.
 func (s *Store) ReportTimeZones(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT DISTINCT time_zone FROM report_settings WHERE enabled
 		UNION SELECT 'UTC' ORDER BY 1`)
@@ -159,7 +160,8 @@ func (s *Store) ReportTimeZones(ctx context.Context) ([]string, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// ReportClients are the clients whose weekly report runs in zone, by ID.
+// ReportClients are the clients whose weekly report runs in zone, by ID: the active ones with
+// reports enabled (an offboarded client gets none, whatever its report settings say).
 func (s *Store) ReportClients(ctx context.Context, zone string) ([]string, error) {
 	return s.ReportClientsPage(ctx, zone, "", 0)
 }
@@ -172,7 +174,7 @@ func (s *Store) ReportClientsPage(ctx context.Context, zone, after string, limit
 	// database's own collation (en_US.UTF-8 on RDS) 'B' > 'a', and a page boundary the two
 	// orders disagree on would skip clients.
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM clients c LEFT JOIN report_settings r ON r.client_id = c.id
-		WHERE COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 AND c.id COLLATE "C" > $2
+		WHERE c.status = 'active' AND COALESCE(r.enabled, true) AND COALESCE(r.time_zone, 'UTC') = $1 AND c.id COLLATE "C" > $2
 		ORDER BY c.id COLLATE "C" LIMIT NULLIF($3::int, 0)`, zone, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("report clients in %s after %q: %w", zone, after, err)

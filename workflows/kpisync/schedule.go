@@ -29,9 +29,10 @@ const DefaultEvery = 15 * time.Minute
 // next syncs; sources get about two minutes of retries, so this is plenty.
 const syncRunTimeout = 10 * time.Minute
 
-// Settings is where a client's own sync period is kept (store.Store).
+// Settings is where a client's own sync period and status are kept (store.Store).
 type Settings interface {
 	GetKPISettings(ctx context.Context, clientID string) (store.KPISettings, error)
+	GetClient(ctx context.Context, clientID string) (store.Client, error)
 }
 
 // Scheduler creates, updates and triggers the KPI schedules.
@@ -42,7 +43,8 @@ type Scheduler struct {
 	Every time.Duration
 	// HotDays is the hot window each run re-reads and retention keeps.
 	HotDays int
-	// Settings gives per-client periods; nil uses Every for everyone.
+	// Settings gives per-client periods and statuses; nil uses Every for everyone and keeps a
+	// schedule for every client.
 	Settings Settings
 }
 
@@ -91,14 +93,51 @@ func (s *Scheduler) clientSchedule(clientID string, every time.Duration) client.
 }
 
 // EnsureClient creates the client's sync schedule or brings an existing one in line with the
-// current settings. It is what the API calls when a client is created or its settings change,
-// and what the worker calls for every client at start; calling it again is harmless.
+// current settings; for an offboarded client it deletes the schedule, so nothing syncs a shop
+// that left (reactivating it creates the schedule again). It is what the API calls when a client
+// is created, offboarded, reactivated or its settings change, and what the worker calls for every
+// client at start, which also finishes a change whose call could not reach Temporal; calling it
+// again is harmless.
 func (s *Scheduler) EnsureClient(ctx context.Context, clientID string) error {
+	offboarded, err := s.offboarded(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	if offboarded {
+		return s.removeClient(ctx, clientID)
+	}
 	every, err := s.every(ctx, clientID)
 	if err != nil {
 		return err
 	}
 	return s.ensure(ctx, s.clientSchedule(clientID, every))
+}
+
+// offboarded tells whether the client has left. A client not (yet) in the store keeps the
+// schedule as before statuses existed: the API creates the client before it calls EnsureClient.
+func (s *Scheduler) offboarded(ctx context.Context, clientID string) (bool, error) {
+	if s.Settings == nil {
+		return false, nil
+	}
+	c, err := s.Settings.GetClient(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("client %s: %w", clientID, err)
+	}
+	return c.Offboarded(), nil
+}
+
+// removeClient deletes the client's sync schedule; one already gone is fine. A run in progress
+// finishes: it only writes the client's KPIs.
+func (s *Scheduler) removeClient(ctx context.Context, clientID string) error {
+	err := s.Client.ScheduleClient().GetHandle(ctx, ScheduleID(clientID)).Delete(ctx)
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("delete schedule %s: %w", ScheduleID(clientID), unavailable(err))
+	}
+	return nil
 }
 
 // EnsureClients runs EnsureClient for each client and returns every failure.
