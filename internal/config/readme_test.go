@@ -177,3 +177,32 @@ func TestREADMENamesTheVariablesTheProgramsRead(t *testing.T) {
 		t.Errorf("README.md does not name %s", strings.Join(missing, ", "))
 	}
 }
+
+// TestREADMEStarsTheSecretsProductionRequires: the settings table marks with ✱ the secrets that
+// have no default in production; a row marked ✱ alone (not "✱ if ...") is a variable production
+// refuses to start without, and every variable it refuses to start without is marked so.
+func TestREADMEStarsTheSecretsProductionRequires(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` (✱ )?\\|")
+	starred := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := row.FindStringSubmatch(line); m != nil && m[2] != "" {
+			starred[m[1]] = true
+		}
+	}
+	if len(starred) == 0 {
+		t.Fatal("no row marked ✱ found: the README's table no longer reads as this test expects")
+	}
+	for k := range readVariables() {
+		env := productionEnv()
+		delete(env, k)
+		_, err := LoadFrom(func(n string) string { return env[n] })
+		required := err != nil && strings.Contains(err.Error(), k+" is required")
+		if required != starred[k] {
+			t.Errorf("%s: production requires it: %v; README marks it ✱: %v", k, required, starred[k])
+		}
+	}
+}
