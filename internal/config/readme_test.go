@@ -121,13 +121,14 @@ func checkDefault(t *testing.T, k, def string, env map[string]string, where stri
 }
 
 // envRead matches a program reading an environment variable by name: os.Getenv("X"),
-// os.LookupEnv("X"), or a local helper env("X", def) as cmd/demo's.
-var envRead = regexp.MustCompile(`(?:os\.Getenv|os\.LookupEnv|\benv)\("([A-Z][A-Z0-9_]*)"`)
+// os.LookupEnv("X"), or a local helper: env("X", def) as cmd/demo's, testenv's lookupTool("X", name).
+var envRead = regexp.MustCompile(`(?:os\.Getenv|os\.LookupEnv|\benv|\blookupTool)\("([A-Z][A-Z0-9_]*)"`)
 
 // TestREADMENamesTheVariablesTheProgramsRead: besides the settings tables (load's variables,
-// TestREADMEListsEverySetting), the programs read a few variables themselves (cmd/demo its API's
-// address, internal/db PGCONNECT_TIMEOUT); each is named in the README, or a newcomer cannot tell
-// how to point them elsewhere. cmd/bench documents its own in its flags' usage
+// TestREADMEListsEverySetting), the programs and the test servers read a few variables
+// themselves (cmd/demo its API's address, internal/db PGCONNECT_TIMEOUT, testenv PG_TEST_URL and
+// the server binaries); each is named in the README, or a newcomer cannot tell how to point them
+// elsewhere. cmd/bench documents its own in its flags' usage
 // (TestFlagsNameTheirEnvironmentDefaults).
 func TestREADMENamesTheVariablesTheProgramsRead(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
@@ -139,7 +140,7 @@ func TestREADMENamesTheVariablesTheProgramsRead(t *testing.T) {
 		named[m] = true
 	}
 	read := map[string]string{}
-	for _, dir := range []string{"api", "worker", "cmd", "internal", "activities", "workflows", "telemetry"} {
+	for _, dir := range []string{"api", "worker", "cmd", "internal", "activities", "workflows", "telemetry", "testenv"} {
 		err := filepath.WalkDir(filepath.Join("../..", dir), func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
