@@ -100,6 +100,12 @@ func TestClientEndpointsAreScopedToTheCredential(t *testing.T) {
 	}
 
 	for _, e := range clientEndpoints {
+		// ?client_id= only where the endpoint takes it: the logout answers 204 without a live
+		// session, and a parameter openapi.yaml does not list for it fails the spec check.
+		target := e.path
+		if e.scoped {
+			target = withClient(e.path, f.alpha)
+		}
 		t.Run(e.method+" "+e.path, func(t *testing.T) {
 			cases := []struct {
 				name   string
@@ -107,10 +113,10 @@ func TestClientEndpointsAreScopedToTheCredential(t *testing.T) {
 				status int
 				code   string
 			}{
-				{"no credentials", req{method: e.method, path: withClient(e.path, f.alpha)}, 401, "unauthorized"},
-				{"unknown key", req{method: e.method, path: withClient(e.path, f.alpha), key: "psk_not-a-key"}, 401, "unauthorized"},
-				{"revoked key of the client", req{method: e.method, path: withClient(e.path, f.alpha), key: f.revokedA}, 401, "unauthorized"},
-				{"forged session cookie", req{method: e.method, path: withClient(e.path, f.alpha),
+				{"no credentials", req{method: e.method, path: target}, 401, "unauthorized"},
+				{"unknown key", req{method: e.method, path: target, key: "psk_not-a-key"}, 401, "unauthorized"},
+				{"revoked key of the client", req{method: e.method, path: target, key: f.revokedA}, 401, "unauthorized"},
+				{"forged session cookie", req{method: e.method, path: target,
 					cookies: []*http.Cookie{{Name: "paysplit_session", Value: "forged"}}}, 401, "unauthorized"},
 			}
 			if e.scoped {
@@ -120,13 +126,13 @@ func TestClientEndpointsAreScopedToTheCredential(t *testing.T) {
 						r      req
 						status int
 						code   string
-					}{"another client's key", req{method: e.method, path: withClient(e.path, f.alpha), key: f.keyB}, 403, "forbidden"},
+					}{"another client's key", req{method: e.method, path: target, key: f.keyB}, 403, "forbidden"},
 					struct {
 						name   string
 						r      req
 						status int
 						code   string
-					}{"another client's session", req{method: e.method, path: withClient(e.path, f.alpha), cookies: f.cookiesB, header: csrf(e.method)}, 403, "forbidden"},
+					}{"another client's session", req{method: e.method, path: target, cookies: f.cookiesB, header: csrf(e.method)}, 403, "forbidden"},
 				)
 			}
 			for _, tc := range cases {

@@ -72,27 +72,38 @@ type config struct {
 
 func parseFlags(args []string) (config, error) {
 	var c config
+	fs := newFlagSet(&c)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	err := c.check()
+	return c, err
+}
+
+// newFlagSet defines the flags into c, their defaults read from the environment where a flag's
+// usage names a variable ("env NAME"; TestFlagsNameTheirEnvironmentDefaults).
+func newFlagSet(c *config) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.IntVar(&c.events, "events", envInt("EVENTS", 5000), "webhook events in the day (env EVENTS)")
 	fs.IntVar(&c.clients, "clients", envInt("CLIENTS", 40), "clients with split rules and payees (env CLIENTS)")
 	fs.IntVar(&c.concurrency, "concurrency", envInt("CONCURRENCY", 32), "concurrent webhook senders, and concurrent starts in the limit run (env CONCURRENCY)")
 	fs.Float64Var(&c.rate, "rate", envFloat("RATE", 0), "webhooks per second (env RATE); 0 = as fast as the API acknowledges them")
 	fs.Float64Var(&c.paypalShare, "paypal-share", envFloat("PAYPAL_SHARE", 0.2), "share of the payments that are PayPal captures, 0 to 1 (env PAYPAL_SHARE); 0 with -api, whose stack has no PayPal fake")
-	fs.StringVar(&c.apiURL, "api", os.Getenv("BENCH_API_URL"), "use a running API at this base URL instead of starting the stack (needs -temporal and -database-url)")
-	fs.StringVar(&c.temporalAddr, "temporal", os.Getenv("BENCH_TEMPORAL_ADDRESS"), "Temporal frontend host:port of the running stack")
-	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("BENCH_DATABASE_URL"), "database of the running stack (read for measurements and checks)")
-	fs.IntVar(&c.workerPID, "worker-pid", envInt("BENCH_WORKER_PID", 0), "PID of the running stack's worker, for its CPU and RSS")
-	fs.StringVar(&c.adminKey, "admin-key", envString("ADMIN_API_KEY", "dev-admin-key"), "admin API key")
-	fs.StringVar(&c.webhookSecret, "webhook-secret", envString("STRIPE_WEBHOOK_SECRET", "whsec_dev"), "Stripe webhook signing secret")
+	fs.StringVar(&c.apiURL, "api", os.Getenv("BENCH_API_URL"), "use a running API at this base URL instead of starting the stack (needs -temporal and -database-url; env BENCH_API_URL)")
+	fs.StringVar(&c.temporalAddr, "temporal", os.Getenv("BENCH_TEMPORAL_ADDRESS"), "Temporal frontend host:port of the running stack (env BENCH_TEMPORAL_ADDRESS)")
+	fs.StringVar(&c.databaseURL, "database-url", os.Getenv("BENCH_DATABASE_URL"), "database of the running stack, read for measurements and checks (env BENCH_DATABASE_URL)")
+	fs.IntVar(&c.workerPID, "worker-pid", envInt("BENCH_WORKER_PID", 0), "PID of the running stack's worker, for its CPU and RSS (env BENCH_WORKER_PID)")
+	fs.StringVar(&c.adminKey, "admin-key", envString("ADMIN_API_KEY", "dev-admin-key"), "admin API key (env ADMIN_API_KEY)")
+	fs.StringVar(&c.webhookSecret, "webhook-secret", envString("STRIPE_WEBHOOK_SECRET", "whsec_dev"), "Stripe webhook signing secret (env STRIPE_WEBHOOK_SECRET)")
 	fs.StringVar(&c.pgURL, "pg-url", envString("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "Postgres server the bench creates database bench_<unix> on (env BENCH_PG_URL)")
-	fs.Uint64Var(&c.seed, "seed", uint64(envInt("BENCH_SEED", 1)), "seed of the generated day: the same seed gives the same events")
+	fs.Uint64Var(&c.seed, "seed", uint64(envInt("BENCH_SEED", 1)), "seed of the generated day: the same seed gives the same events (env BENCH_SEED)")
 	fs.IntVar(&c.historySample, "history-sample", 50, "payments whose Temporal histories are read")
-	fs.IntVar(&c.limitRuns, "limit-runs", envInt("BENCH_LIMIT_RUNS", 2), "times the limit runs, each on a fresh dev server; the fastest is the limit (the machine's speed drifts)")
-	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "payments' worth of empty workflows in the limit run (0 = as many as the day had)")
+	fs.IntVar(&c.limitRuns, "limit-runs", envInt("BENCH_LIMIT_RUNS", 2), "times the limit runs, each on a fresh dev server; the fastest is the limit, as the machine's speed drifts (env BENCH_LIMIT_RUNS)")
+	fs.IntVar(&c.limitWorkflows, "limit-workflows", envInt("BENCH_LIMIT_WORKFLOWS", 0), "payments' worth of empty workflows in the limit run, 0 = as many as the day had (env BENCH_LIMIT_WORKFLOWS)")
 	fs.StringVar(&c.limitShape, "limit-shape", "", "what-if: steps of the limit workflow, R regular activity, L local activity, U search-attribute upsert (default: read from a sampled payment history)")
 	fs.BoolVar(&c.limitUpserts, "limit-upserts", envBool("BENCH_LIMIT_UPSERTS", true), "run the limit again with the search-attribute upserts of the day's runs, and report the ratio to it too (env BENCH_LIMIT_UPSERTS)")
 	fs.BoolVar(&c.limitData, "limit-data", envBool("BENCH_LIMIT_DATA", true), "run the limit again with the day's upserts and with payloads as large as the day's runs carried (input, local activity results, result), and report the ratio to it too (env BENCH_LIMIT_DATA)")
-	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults, autoscale (as the worker program), or a number; keep it equal to the worker program's")
+	fs.StringVar(&c.limitPollers, "limit-pollers", os.Getenv("BENCH_LIMIT_POLLERS"), "pollers of the limit worker: empty = SDK defaults, autoscale (as the worker program), or a number; keep it equal to the worker program's (env BENCH_LIMIT_POLLERS)")
 	fs.IntVar(&c.limitMaxConcurrent, "limit-max-concurrent", envInt("WORKER_MAX_CONCURRENT", pconfig.DefaultWorkerMaxConcurrent), "concurrent workflow tasks and (local) activities of the limit worker (env WORKER_MAX_CONCURRENT, as the worker program)")
 	fs.DurationVar(&c.stallTimeout, "stall-timeout", 90*time.Second, "give up when no payment completes for this long")
 	fs.DurationVar(&c.timeout, "timeout", 45*time.Minute, "give up on the whole run after this long")
@@ -102,37 +113,39 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.resultsPath, "out", "bench-results.json", "where the figures are written")
 	fs.StringVar(&c.plotPath, "plot", "bench-latency.png", "where the latency plot is written")
 	fs.StringVar(&c.acksPath, "acks", "", "write every webhook's acknowledgement (event, provider, sent_ms, latency_ms, attempts, status) to this CSV file")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
+	return fs
+}
+
+// check refuses flag values that cannot make a run.
+func (c *config) check() error {
 	switch {
 	case c.events < 20:
-		return c, errors.New("-events must be at least 20")
+		return errors.New("-events must be at least 20")
 	case c.clients < 1:
-		return c, errors.New("-clients must be at least 1")
+		return errors.New("-clients must be at least 1")
 	case c.concurrency < 1:
-		return c, errors.New("-concurrency must be at least 1")
+		return errors.New("-concurrency must be at least 1")
 	case c.rate < 0:
-		return c, errors.New("-rate must not be negative")
+		return errors.New("-rate must not be negative")
 	case c.profileSeconds < 1:
-		return c, errors.New("-profile-seconds must be at least 1")
+		return errors.New("-profile-seconds must be at least 1")
 	case c.profileDir != "" && c.apiURL != "":
-		return c, errors.New("-profile needs the stack the bench starts (not -api)")
+		return errors.New("-profile needs the stack the bench starts (not -api)")
 	case c.limitRuns < 1:
-		return c, errors.New("-limit-runs must be at least 1")
+		return errors.New("-limit-runs must be at least 1")
 	case c.paypalShare < 0 || c.paypalShare > 1:
-		return c, errors.New("-paypal-share must be between 0 and 1")
+		return errors.New("-paypal-share must be between 0 and 1")
 	case c.limitPollers != "" && c.limitPollers != "autoscale" && !positive(c.limitPollers):
-		return c, errors.New("-limit-pollers takes autoscale or a positive number")
+		return errors.New("-limit-pollers takes autoscale or a positive number")
 	case strings.Trim(c.limitShape, "RLU") != "":
-		return c, errors.New("-limit-shape takes only R (activity), L (local activity) and U (search-attribute upsert)")
+		return errors.New("-limit-shape takes only R (activity), L (local activity) and U (search-attribute upsert)")
 	case c.apiURL != "" && (c.temporalAddr == "" || c.databaseURL == ""):
-		return c, errors.New("-api needs -temporal and -database-url too")
+		return errors.New("-api needs -temporal and -database-url too")
 	}
 	if c.apiURL != "" {
 		c.paypalShare = 0 // a running stack has no PayPal fake to sign and pay through
 	}
-	return c, nil
+	return nil
 }
 
 func envInt(name string, def int) int {

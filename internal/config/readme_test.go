@@ -1,7 +1,9 @@
 package config
 
 import (
+	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -115,5 +117,93 @@ func checkDefault(t *testing.T, k, def string, env map[string]string, where stri
 	}
 	if !reflect.DeepEqual(unset, set) {
 		t.Errorf("README's %s default of %s is %q, which is not what leaving it unset gives", where, k, def)
+	}
+}
+
+// envRead matches a program reading an environment variable by name: os.Getenv("X"),
+// os.LookupEnv("X"), or a local helper: env("X", def) as cmd/demo's, testenv's lookupTool("X", name).
+var envRead = regexp.MustCompile(`(?:os\.Getenv|os\.LookupEnv|\benv|\blookupTool)\("([A-Z][A-Z0-9_]*)"`)
+
+// TestREADMENamesTheVariablesTheProgramsRead: besides the settings tables (load's variables,
+// TestREADMEListsEverySetting), the programs and the test servers read a few variables
+// themselves (cmd/demo its API's address, internal/db PGCONNECT_TIMEOUT, testenv PG_TEST_URL and
+// the server binaries); each is named in the README, or a newcomer cannot tell how to point them
+// elsewhere. cmd/bench documents its own in its flags' usage
+// (TestFlagsNameTheirEnvironmentDefaults).
+func TestREADMENamesTheVariablesTheProgramsRead(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile(`[A-Z][A-Z0-9_]+`).FindAllString(string(readme), -1) {
+		named[m] = true
+	}
+	read := map[string]string{}
+	for _, dir := range []string{"api", "worker", "cmd", "internal", "activities", "workflows", "telemetry", "testenv"} {
+		err := filepath.WalkDir(filepath.Join("../..", dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && (d.Name() == "testdata" || path == filepath.Join("../..", "cmd", "bench")) {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return nil
+			}
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range envRead.FindAllStringSubmatch(string(src), -1) {
+				read[m[1]] = path
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if read["PGCONNECT_TIMEOUT"] == "" {
+		t.Fatalf("the scan did not find internal/db's PGCONNECT_TIMEOUT: it no longer sees how the programs read variables (found %v)", read)
+	}
+	var missing []string
+	for name, path := range read {
+		if !named[name] {
+			missing = append(missing, name+" ("+strings.TrimPrefix(path, "../../")+")")
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("README.md does not name %s", strings.Join(missing, ", "))
+	}
+}
+
+// TestREADMEStarsTheSecretsProductionRequires: the settings table marks with ✱ the secrets that
+// have no default in production; a row marked ✱ alone (not "✱ if ...") is a variable production
+// refuses to start without, and every variable it refuses to start without is marked so.
+func TestREADMEStarsTheSecretsProductionRequires(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` (✱ )?\\|")
+	starred := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := row.FindStringSubmatch(line); m != nil && m[2] != "" {
+			starred[m[1]] = true
+		}
+	}
+	if len(starred) == 0 {
+		t.Fatal("no row marked ✱ found: the README's table no longer reads as this test expects")
+	}
+	for k := range readVariables() {
+		env := productionEnv()
+		delete(env, k)
+		_, err := LoadFrom(func(n string) string { return env[n] })
+		required := err != nil && strings.Contains(err.Error(), k+" is required")
+		if required != starred[k] {
+			t.Errorf("%s: production requires it: %v; README marks it ✱: %v", k, required, starred[k])
+		}
 	}
 }
