@@ -51,7 +51,9 @@ type PlanKPISyncOutput struct {
 
 // PlanKPISync reads the client's KPI settings: revenue always comes from our payments, traffic
 // from GA4 when the client has a property (store.KPISettings.KPISources, which also decides whose
-// sync status counts).
+// sync status counts). An offboarded client's sync has no source: its schedule is deleted when it
+// leaves, but one left behind (the API's hook could not reach Temporal, or a settings change
+// raced the offboarding) runs until a worker start removes it, and must not sync a shop that left.
 func (a *KPI) PlanKPISync(ctx context.Context, in PlanKPISyncInput) (PlanKPISyncOutput, error) {
 	cl, err := a.Store.GetClient(ctx, in.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -59,6 +61,10 @@ func (a *KPI) PlanKPISync(ctx context.Context, in PlanKPISyncInput) (PlanKPISync
 	}
 	if err != nil {
 		return PlanKPISyncOutput{}, err
+	}
+	if cl.Offboarded() {
+		activity.GetLogger(ctx).Warn("kpi sync of an offboarded client: nothing synced; a worker start deletes its schedule", "ClientID", in.ClientID)
+		return PlanKPISyncOutput{Currency: cl.DefaultCurrency}, nil
 	}
 	st, err := a.Store.GetKPISettings(ctx, in.ClientID)
 	if err != nil {

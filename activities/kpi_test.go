@@ -209,3 +209,38 @@ func TestRecordKPISyncFailureCountsARunOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanKPISyncOfAnOffboardedClientSyncsNothing: a sync run of an offboarded client, from a
+// schedule its offboarding could not delete (Temporal out of reach for the API's hook, or a
+// settings change racing the offboard recreated it) and which stays until a worker restarts,
+// asks no source: nothing syncs a shop that left (no GA4 call with its credentials, no sync
+// status that makes it look alive). Back active, it syncs its sources again.
+func TestPlanKPISyncOfAnOffboardedClientSyncsNothing(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	id := "kpi-offb-" + time.Now().Format("150405.000000")
+	usdClient(t, st, id)
+	_, err := st.PutKPISettings(ctx, store.KPISettings{ClientID: id, GA4PropertyID: "77", ProviderRevenue: true})
+	require.NoError(t, err)
+	a := &activities.KPI{Store: st}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	plan := func() activities.PlanKPISyncOutput {
+		t.Helper()
+		v, err := env.ExecuteActivity(a.PlanKPISync, activities.PlanKPISyncInput{ClientID: id})
+		require.NoError(t, err)
+		var out activities.PlanKPISyncOutput
+		require.NoError(t, v.Get(&out))
+		return out
+	}
+
+	_, err = st.SetClientStatus(ctx, id, store.ClientOffboarded)
+	require.NoError(t, err)
+	require.Empty(t, plan().Sources, "an offboarded client's sync asks no source")
+
+	_, err = st.SetClientStatus(ctx, id, store.ClientActive)
+	require.NoError(t, err)
+	require.Equal(t, []string{kpi.SourceLedger, kpi.SourceGA4}, plan().Sources, "back active, it syncs again")
+}

@@ -84,6 +84,11 @@ func TestSyncWorkflow(t *testing.T) {
 			wantAttempts: map[string]int{kpi.SourceLedger: 1},
 		},
 		{
+			// PlanKPISync of an offboarded client whose schedule was left behind: a run that
+			// does nothing and succeeds, so the schedule shows no failures for it.
+			name: "no source (an offboarded client)", sources: nil, wantAttempts: map[string]int{},
+		},
+		{
 			name: "source down: retried with backoff, then recorded", sources: []string{kpi.SourceLedger, kpi.SourceGA4},
 			fail:         map[string]error{kpi.SourceGA4: down},
 			wantAttempts: map[string]int{kpi.SourceLedger: 1, kpi.SourceGA4: 5},
