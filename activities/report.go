@@ -411,11 +411,14 @@ type EmailReportInput struct {
 	ClientID    string
 	Week        string
 	EnsureSends int
+	// Weekly: the weekly schedule's send (or a zone move's make-up of it), which a client
+	// offboarded since its run listed it does not get; an admin's send goes out regardless.
+	Weekly bool `json:",omitempty"`
 }
 
 // EmailReportOutput says what happened: Sent (by this run: a retried step whose earlier attempt
 // made the send says Sent too), or why not (already_sent by another run, not_requested,
-// no_recipients, email_off).
+// client_offboarded, no_recipients, email_off).
 type EmailReportOutput struct {
 	Sent       bool
 	Reason     string
@@ -452,6 +455,17 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
 	case !d.Uploaded:
 		return EmailReportOutput{}, fmt.Errorf("report %s %s is not uploaded yet", in.ClientID, in.Week)
+	}
+	if in.Weekly {
+		// The run can wait hours for the week's KPIs; the client may have left meanwhile. Nothing
+		// is recorded: an admin's send, or the schedule's once it is back, delivers.
+		cl, err := a.Store.GetClient(ctx, in.ClientID)
+		if err != nil {
+			return EmailReportOutput{}, err
+		}
+		if cl.Offboarded() {
+			return EmailReportOutput{Reason: "client_offboarded"}, nil
+		}
 	}
 	if a.Mail == nil {
 		// Nothing is recorded: a resend once mail is configured delivers.

@@ -130,7 +130,7 @@ func (s *Server) startSkippedReport(ctx context.Context, tx *store.Store, old, m
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	in := reportwf.ClientInput{ClientID: moved.ClientID, Week: week.String(), EnsureSends: 1, TimeZone: moved.TimeZone, MoveTx: txID}
+	in := reportwf.ClientInput{ClientID: moved.ClientID, Week: week.String(), EnsureSends: 1, TimeZone: moved.TimeZone, MoveTx: txID, Weekly: true}
 	id, _, err := reportwf.StartClient(sctx, s.deps.Temporal, s.deps.TaskQueue, in)
 	switch {
 	case err == nil, errors.Is(err, reportwf.ErrRunInProgress):

@@ -39,13 +39,18 @@ func unique(prefix string) string {
 }
 
 // refusingFiles is S3 refusing one client's uploads outright (a bucket policy, say): that client
-// fails for good, which must not hold back the others.
+// fails for good, which must not hold back the others. onPut, when set, sees each upload first:
+// something that happens while a run is between generating a report and emailing it.
 type refusingFiles struct {
 	*objstore.Store
 	clientID string
+	onPut    *atomic.Pointer[func(key string)]
 }
 
 func (f refusingFiles) Put(ctx context.Context, o objstore.Object) error {
+	if hook := f.onPut.Load(); hook != nil {
+		(*hook)(o.Key)
+	}
 	if strings.HasPrefix(o.Key, "reports/"+f.clientID+"/") {
 		return temporal.NewNonRetryableApplicationError("access denied to "+o.Key, "AccessDenied", nil)
 	}
@@ -64,6 +69,8 @@ type stack struct {
 	box       *mailbox.Server
 	// weeklyID is the workflow ID of the latest runWeekly.
 	weeklyID string
+	// onPut runs before each upload of a report file (refusingFiles.onPut).
+	onPut atomic.Pointer[func(key string)]
 }
 
 func newStack(t *testing.T, refuseClient string) *stack {
@@ -81,7 +88,7 @@ func newStack(t *testing.T, refuseClient string) *stack {
 	report.Register(w)
 	w.RegisterActivity(&activities.Reports{
 		Store: s.st,
-		Files: refusingFiles{Store: files, clientID: refuseClient},
+		Files: refusingFiles{Store: files, clientID: refuseClient, onPut: &s.onPut},
 		Mail:  &mailer.SMTP{Addr: box.Addr(), From: "paysplit reports <reports@paysplit.test>", TLS: mailer.TLSNone, Timeout: 10 * time.Second},
 	})
 	require.NoError(t, w.Start())

@@ -1,11 +1,13 @@
 package report_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/store"
+	"paysplit/workflows/report"
 )
 
 // TestOffboardedClientGetsNoWeeklyReport: the weekly run of a zone reports its active clients
@@ -35,4 +37,39 @@ func TestOffboardedClientGetsNoWeeklyReport(t *testing.T) {
 	require.Equal(t, "sent", got[leaves].Status, "%+v", got[leaves])
 	require.Len(t, s.mailTo("leaves@example.test"), 1)
 	require.Len(t, s.mailTo("stays@example.test"), 1, "the other client is not sent twice")
+}
+
+// TestClientOffboardedDuringTheWeeklyRunIsNotEmailed: a client offboarded while the weekly run is
+// under way (listed while active; the run can wait hours for the week's KPIs or a source that is
+// down) is not emailed the report: the agency no longer serves it. Nothing is recorded as sent,
+// so an admin's run still sends it on request, and the other client of the zone is sent its own.
+func TestClientOffboardedDuringTheWeeklyRunIsNotEmailed(t *testing.T) {
+	const zone = "Europe/Madrid"
+	stays, leaves := unique("stays"), unique("leaves")
+	s := newStack(t, "")
+	s.seedClient(stays, zone, "stays-mid@example.test")
+	s.seedClient(leaves, zone, "leaves-mid@example.test")
+	ctx := t.Context()
+	// Offboarded once its report is generated, before the run emails it.
+	hook := func(key string) {
+		if strings.HasPrefix(key, "reports/"+leaves+"/") {
+			if _, err := s.st.SetClientStatus(ctx, leaves, store.ClientOffboarded); err != nil {
+				t.Errorf("offboard %s: %v", leaves, err) // an activity's goroutine: no FailNow
+			}
+		}
+	}
+	s.onPut.Store(&hook)
+
+	got := outcomes(s.runWeekly(zone, "2026-W07"))
+	s.onPut.Store(nil)
+	require.Equal(t, "sent", got[stays].Status, "%+v", got[stays])
+	require.Equal(t, "not_sent", got[leaves].Status, "%+v", got[leaves])
+	require.Equal(t, "client_offboarded", got[leaves].Reason)
+	require.Empty(t, s.mailTo("leaves-mid@example.test"), "no email to a client offboarded during the run")
+	require.Len(t, s.mailTo("stays-mid@example.test"), 1)
+
+	// An admin's send of the report is the admin's call: it goes out.
+	res := runClient(t, s, report.ClientInput{ClientID: leaves, Week: "2026-W07", EnsureSends: 1})
+	require.True(t, res.Email.Sent, "%+v", res.Email)
+	require.Len(t, s.mailTo("leaves-mid@example.test"), 1)
 }

@@ -141,6 +141,9 @@ type ClientInput struct {
 	// MoveTx is that move's Postgres transaction: should it not commit, the run makes and sends
 	// nothing (moveNotCommittedChange).
 	MoveTx string `json:",omitempty"`
+	// Weekly marks a run of the weekly schedule (or a zone move's make-up of it), not an admin's:
+	// a client offboarded while it runs is not emailed (activities.EmailReportInput.Weekly).
+	Weekly bool `json:",omitempty"`
 }
 
 // ClientResult is what one run did.
@@ -318,7 +321,7 @@ func weeklyInOneRun(ctx workflow.Context, in WeeklyInput, week string) (WeeklyRe
 				}
 				defer slots.Release(1)
 			}
-			res.Outcomes[i] = runClient(ctx, ClientInput{ClientID: id, Week: week, EnsureSends: 1})
+			res.Outcomes[i] = runClient(ctx, ClientInput{ClientID: id, Week: week, EnsureSends: 1, Weekly: true})
 		})
 	}
 	wg.Wait(ctx)
@@ -444,7 +447,7 @@ func runClients(ctx workflow.Context, week string, due []HeldClient, listed []st
 				return
 			}
 			defer slots.Release(1)
-			out, refused := startChild(ctx, ClientInput{ClientID: c.ClientID, Week: week, EnsureSends: 1}, timeout, wait)
+			out, refused := startChild(ctx, ClientInput{ClientID: c.ClientID, Week: week, EnsureSends: 1, Weekly: true}, timeout, wait)
 			if !refused {
 				outcomes[i] = &out
 				return
@@ -739,7 +742,7 @@ func Client(ctx workflow.Context, in ClientInput) (ClientResult, error) {
 			NonRetryableErrorTypes: []string{activities.ErrTypeReportInvalid},
 		},
 	}))
-	ein := activities.EmailReportInput{ClientID: in.ClientID, Week: in.Week, EnsureSends: in.EnsureSends}
+	ein := activities.EmailReportInput{ClientID: in.ClientID, Week: in.Week, EnsureSends: in.EnsureSends, Weekly: in.Weekly}
 	if err := workflow.ExecuteActivity(ectx, act.EmailReport, ein).Get(ctx, &res.Email); err != nil {
 		return res, fmt.Errorf("email report: %w", err)
 	}
