@@ -297,3 +297,62 @@ func refusedReversalRecord(a, id string, at time.Time) payment.Record {
 	r.Status, r.Reason = payment.StatusPayoutFailed, "due: vendor "+refusedReversalWhy+" (an admin's retry sends them again)"
 	return r
 }
+
+// One payee's row adds up over its legs of several payments, each by its own rule: a held top-up
+// and a refused top-up of the vendor are held and failed; the affiliate's refused reversal is
+// failed negative while its reversal in doubt stays outstanding (pending, negative: owed back).
+// Owed = paid out + held + failed + outstanding on each row, and the client's payouts list
+// counts the same held and failed per payee.
+func TestReportPayoutsAddUpOverLegsOfSeveralPayments(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "repmix")
+	at := time.Date(2026, 5, 11, 10, 0, 0, 0, time.UTC)
+
+	first := paidRecord(a, a+"-1", at, 10000, 0)
+	v := &first.Legs[1]
+	v.Reversed = 850
+	v.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: first.WorkflowID + "/refund-failed/re_1", Amount: 850, Refused: true, Held: true, Reason: "held: cannot receive"}}
+	af := &first.Legs[2]
+	af.Refunded = 50
+	af.Dues = []payment.Due{{Kind: payment.DueReversal, Cause: first.WorkflowID + "/refund/1", Amount: 50, Refused: true, Reason: refusedReversalWhy, TransferID: "tr_aff"}}
+	first.Status = payment.StatusHeld
+
+	second := paidRecord(a, a+"-2", at.Add(time.Minute), 10000, 0)
+	second.Legs[1].Reversed = 300
+	second.Legs[1].Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: second.WorkflowID + "/correction/v2", Amount: 300, Refused: true, Reason: refusedTopUpWhy}}
+	second.Legs[2].Refunded = 25
+	second.Legs[2].Dues = []payment.Due{{Kind: payment.DueReversal, Cause: second.WorkflowID + "/refund/1", Amount: 25, TransferID: "tr_aff2"}} // in doubt
+	second.Status = payment.StatusPayoutFailed
+	for _, r := range []payment.Record{first, second} {
+		require.NoError(t, s.SavePayment(ctx, r))
+	}
+
+	pos, err := s.ReportPayouts(ctx, a, at.Add(-time.Hour), at.Add(time.Hour))
+	require.NoError(t, err)
+	require.Len(t, pos, 2)
+	type row struct{ owed, paid, held, failed, outstanding int64 }
+	got := map[string]row{}
+	for _, p := range pos {
+		got[p.Party] = row{p.Owed, p.PaidOut, p.Held, p.Failed, p.Outstanding()}
+		require.Equal(t, p.Owed, p.PaidOut+p.Held+p.Failed+p.Outstanding(), "%+v", p)
+	}
+	require.Equal(t, map[string]row{
+		"vendor":    {owed: 17000, paid: 15850, held: 850, failed: 300, outstanding: 0},
+		"affiliate": {owed: 925, paid: 1000, held: 0, failed: -50, outstanding: -25},
+	}, got)
+
+	list, err := s.ListPayouts(ctx, store.PayoutFilter{ClientID: a, Limit: 50})
+	require.NoError(t, err)
+	listed := map[string]row{}
+	for _, p := range list {
+		r := listed[p.Party]
+		r.held, r.failed = r.held+p.Held, r.failed+p.Failed
+		listed[p.Party] = r
+	}
+	for party, r := range got {
+		require.Equal(t, r.held, listed[party].held, party)
+		require.Equal(t, r.failed, listed[party].failed, party)
+	}
+}
