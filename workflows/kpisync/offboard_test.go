@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
+	"paysplit/internal/kpi"
 	"paysplit/workflows/kpisync"
 )
 
@@ -130,4 +131,43 @@ func clientIDs(body map[string]any) []string {
 		ids = append(ids, c.(map[string]any)["id"].(string))
 	}
 	return ids
+}
+
+// TestReactivatedClientSyncsAtOnce: a client back from offboarding is behind by as long as it was
+// away, and its new schedule's first run is a whole period off (a day for a daily client). Until
+// then its dashboard says stale, its lag gauge is weeks, and the kpi_sync_stale monitor fires for
+// a client an admin just brought back. Its schedule starts a sync as it is created again. A new
+// client, which never synced, waits for its schedule as before.
+func TestReactivatedClientSyncsAtOnce(t *testing.T) {
+	s := newStack(t)
+	ctx := t.Context()
+	id := "offb-back-" + time.Now().Format("150405.000000")
+	code, body := s.call(http.MethodPut, "/api/v1/admin/clients/"+id, map[string]string{"name": id, "default_currency": "usd"})
+	require.Equal(t, http.StatusCreated, code, body)
+	t.Cleanup(func() {
+		_ = s.tc.ScheduleClient().GetHandle(context.Background(), kpisync.ScheduleID(id)).Delete(context.Background())
+	})
+	lastSync := func() time.Time {
+		t.Helper()
+		st, err := s.store.KPISyncStatus(ctx, id)
+		require.NoError(t, err)
+		for _, src := range st {
+			if src.Source == kpi.SourceLedger {
+				return src.LastSuccess
+			}
+		}
+		return time.Time{}
+	}
+	require.Zero(t, lastSync(), "a new client waits for its schedule")
+	left := time.Now().Add(-30 * 24 * time.Hour)
+	require.NoError(t, s.store.MarkKPISynced(ctx, id, kpi.SourceLedger, left))
+
+	code, body = s.call(http.MethodPost, "/api/v1/admin/clients/"+id+"/offboard", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	back := time.Now()
+	code, body = s.call(http.MethodPost, "/api/v1/admin/clients/"+id+"/reactivate", nil)
+	require.Equal(t, http.StatusOK, code, body)
+	// The schedule's hourly first run is far off: only a sync started on reactivation gets here.
+	require.Eventually(t, func() bool { return lastSync().After(back) }, 30*time.Second, 200*time.Millisecond,
+		"the reactivated client's KPIs are not synced until its schedule's first period ends")
 }

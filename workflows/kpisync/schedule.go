@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"paysplit/internal/kpi"
 	"paysplit/internal/store"
 	"paysplit/workflows/searchattr"
 )
@@ -29,10 +30,12 @@ const DefaultEvery = 15 * time.Minute
 // next syncs; sources get about two minutes of retries, so this is plenty.
 const syncRunTimeout = 10 * time.Minute
 
-// Settings is where a client's own sync period and status are kept (store.Store).
+// Settings is where a client's own sync period and status are kept, and its syncs recorded
+// (store.Store).
 type Settings interface {
 	GetKPISettings(ctx context.Context, clientID string) (store.KPISettings, error)
 	GetClient(ctx context.Context, clientID string) (store.Client, error)
+	KPISyncStatus(ctx context.Context, clientID string) ([]kpi.SourceStatus, error)
 }
 
 // Scheduler creates, updates and triggers the KPI schedules.
@@ -110,7 +113,27 @@ func (s *Scheduler) EnsureClient(ctx context.Context, clientID string) error {
 	if err != nil {
 		return err
 	}
-	return s.ensure(ctx, s.clientSchedule(clientID, every))
+	opts := s.clientSchedule(clientID, every)
+	// A client that synced before and gets its schedule created (reactivated, or its schedule
+	// lost) is behind by as long as it had none: it syncs now, not a whole period from now, when
+	// its dashboard, lag gauge and kpi_sync_stale would call it stale all along. Temporal reads
+	// this on creation only: an existing schedule is updated without a run.
+	if opts.TriggerImmediately, err = s.syncedBefore(ctx, clientID); err != nil {
+		return err
+	}
+	return s.ensure(ctx, opts)
+}
+
+// syncedBefore tells whether the client has a sync recorded (or tried).
+func (s *Scheduler) syncedBefore(ctx context.Context, clientID string) (bool, error) {
+	if s.Settings == nil {
+		return false, nil
+	}
+	st, err := s.Settings.KPISyncStatus(ctx, clientID)
+	if err != nil {
+		return false, fmt.Errorf("kpi sync status of %s: %w", clientID, err)
+	}
+	return len(st) > 0, nil
 }
 
 // offboarded tells whether the client has left. A client not (yet) in the store keeps the
