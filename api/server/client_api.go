@@ -190,7 +190,7 @@ func (s *Server) refreshKPIs(c echo.Context) error {
 	}
 	if cl.Offboarded() {
 		// Its sync schedule is gone: a refresh would sync a shop the agency no longer serves.
-		return errorf(http.StatusConflict, "client_offboarded", "client "+id+" is offboarded: its KPIs are no longer synced; reactivate it to refresh")
+		return offboardedRefresh(id)
 	}
 	if s.deps.KPIRefresh == nil {
 		return errorf(http.StatusNotImplemented, "not_implemented", "on-demand KPI refresh is not available yet; KPIs update on the regular sync")
@@ -201,9 +201,18 @@ func (s *Server) refreshKPIs(c echo.Context) error {
 		if errors.Is(err, ErrRefreshUnavailable) {
 			return errorf(http.StatusServiceUnavailable, "refresh_unavailable", "a refresh cannot start right now; retry later")
 		}
+		// Offboarded during the refresh: its schedule was deleted under it.
+		if cl, gerr := s.deps.Store.GetClient(c.Request().Context(), id); gerr == nil && cl.Offboarded() {
+			return offboardedRefresh(id)
+		}
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"status": "refresh_started", "client_id": id})
+}
+
+// offboardedRefresh is the answer to a refresh of an offboarded client.
+func offboardedRefresh(id string) error {
+	return errorf(http.StatusConflict, "client_offboarded", "client "+id+" is offboarded: its KPIs are no longer synced; reactivate it to refresh")
 }
 
 type revenueView struct {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -326,4 +327,24 @@ func TestPayoutsListARefusedTopUpAsFailed(t *testing.T) {
 	require.EqualValues(t, 850, row["failed"], row)
 	require.EqualValues(t, 0, row["held"], row)
 	require.Equal(t, `refund re_1 failed: top-up of 8.50 USD refused: payee "`+c+`-vendor" is registered to another client`, row["failed_reason"], row)
+}
+
+// A client offboarded while its refresh runs (the admin's offboard deletes its schedule between
+// the API's check and the trigger) gets the 409 it would have got a moment later, not a 500 for
+// the schedule that is gone.
+func TestKPIRefreshOfAClientOffboardedMeanwhile(t *testing.T) {
+	var a *apiEnv
+	a = newAPI(t, func(d *server.Deps) {
+		d.KPIRefresh = func(ctx context.Context, clientID string) error {
+			if _, err := a.store.SetClientStatus(ctx, clientID, store.ClientOffboarded); err != nil {
+				return err
+			}
+			return errors.New("describe schedule kpi-sync-" + clientID + ": schedule not found") // as kpisync.Refresh says it
+		}
+	})
+	c := a.newClient("refroff")
+	_, key := a.newKey(store.RoleClient, c)
+	code, body := a.json(req{method: http.MethodPost, path: "/api/v1/kpis/refresh", key: key})
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Equal(t, "client_offboarded", body["error"].(map[string]any)["code"], body)
 }
