@@ -96,8 +96,23 @@ type Payout struct {
 	// payouts list counts it (failed): a failed payout's rest and refused top-ups; negative for
 	// refused reversals (money the payee owes back that the provider would not take back).
 	Failed int64 `json:"failed"`
-	// FailedReason is why (the first failed leg's reason), for the notes.
+	// FailedReason is why (the first failed payout's reason), for the notes.
 	FailedReason string `json:"failed_reason,omitempty"`
+	// FailedReversals is what of Failed the payee owes back (refused reversals, a positive
+	// amount), and FailedReversalReason why: a payout failed on one payment and a reversal failed
+	// on another net out in Failed, and the notes name each. Reports stored before it have none.
+	FailedReversals      int64  `json:"failed_reversals,omitempty"`
+	FailedReversalReason string `json:"failed_reversal_reason,omitempty"`
+}
+
+// failedParts splits Failed into the payouts that failed and the reversals that failed (what
+// the payee owes back), both positive. A report stored before FailedReversals has only the net.
+func (p Payout) failedParts() (payouts, back int64, backReason string) {
+	payouts, back, backReason = p.Failed+p.FailedReversals, p.FailedReversals, p.FailedReversalReason
+	if back == 0 && payouts < 0 {
+		payouts, back, backReason = 0, -payouts, p.FailedReason
+	}
+	return payouts, back, backReason
 }
 
 // Outstanding is what is neither paid out, held nor failed: movements still pending. Negative
@@ -273,6 +288,14 @@ func signedTenths(t int64) string {
 	return fmt.Sprintf("%s%s.%d", sign, formatInt(t/10), t%10)
 }
 
+// failedNote is a note on a failed movement, with its reason when known.
+func failedNote(n, reason string) string {
+	if reason != "" {
+		n += " (" + reason + ")"
+	}
+	return n + ". Our team retries it."
+}
+
 // NotesAll are the report's remarks: stale or missing analytics, held and failed payouts (per
 // payee, then per currency), payments waiting for an admin, then the gatherer's own notes.
 func (d Data) NotesAll() []string {
@@ -320,19 +343,13 @@ func (d Data) NotesAll() []string {
 		}
 		// Failed is what the provider refused, as the client's payouts list shows it: named with
 		// its reason, apart from the payments counted below, so Outstanding reads as pending.
-		var n string
-		switch {
-		case p.Failed > 0:
-			n = fmt.Sprintf("Payout to %s %s failed: %s", p.Party, p.PayeeID, FormatMoney(p.Failed, p.Currency))
-		case p.Failed < 0:
-			n = fmt.Sprintf("Reversal from %s %s failed: it owes back %s", p.Party, p.PayeeID, FormatMoney(-p.Failed, p.Currency))
-		default:
-			continue
+		payouts, back, backReason := p.failedParts()
+		if payouts > 0 {
+			out = append(out, failedNote(fmt.Sprintf("Payout to %s %s failed: %s", p.Party, p.PayeeID, FormatMoney(payouts, p.Currency)), p.FailedReason))
 		}
-		if p.FailedReason != "" {
-			n += " (" + p.FailedReason + ")"
+		if back > 0 {
+			out = append(out, failedNote(fmt.Sprintf("Reversal from %s %s failed: it owes back %s", p.Party, p.PayeeID, FormatMoney(back, p.Currency)), backReason))
 		}
-		out = append(out, n+". Our team retries it.")
 	}
 	for _, p := range d.Payments {
 		if p.PayoutFailed > 0 {

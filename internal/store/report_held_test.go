@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"paysplit/internal/payment"
+	"paysplit/internal/report"
 	"paysplit/internal/store"
 	"paysplit/testenv"
 )
@@ -243,7 +245,13 @@ func TestReportPayoutsCountARefusedMovementAsFailed(t *testing.T) {
 			require.Equal(t, tc.owed, v.Owed)
 			require.Equal(t, tc.paid, v.PaidOut)
 			require.Equal(t, tc.failed, v.Failed, "%+v", v)
-			require.Equal(t, tc.failedWhy, v.FailedReason)
+			if tc.failed < 0 { // a reversal: what the payee owes back, with its own reason
+				require.Equal(t, -tc.failed, v.FailedReversals)
+				require.Equal(t, tc.failedWhy, v.FailedReversalReason)
+			} else {
+				require.Equal(t, tc.failedWhy, v.FailedReason)
+				require.Zero(t, v.FailedReversals)
+			}
 			require.Zero(t, v.Held)
 			require.Zero(t, v.Outstanding(), "nothing pending: what is not paid failed: %+v", v)
 			require.Zero(t, pos[1].Failed, "the affiliate's paid leg failed nothing")
@@ -355,4 +363,38 @@ func TestReportPayoutsAddUpOverLegsOfSeveralPayments(t *testing.T) {
 		require.Equal(t, r.held, listed[party].held, party)
 		require.Equal(t, r.failed, listed[party].failed, party)
 	}
+}
+
+// A payee whose payout failed on one payment and whose reversal failed on another, by the same
+// amount, nets to a Failed of 0 in the payouts table (its row still adds up), but the report's
+// notes name both, each with its own reason: the client's team must know the payee is owed one
+// movement and owes back another. The two cancelled out and the report said nothing of either.
+func TestReportNamesAFailedPayoutAndAFailedReversalThatCancelOut(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s := store.New(pool)
+	ctx := t.Context()
+	a := newClient(t, s, "repnet")
+	at := time.Date(2026, 5, 12, 10, 0, 0, 0, time.UTC)
+
+	topUp := paidRecord(a, a+"-1", at, 10000, 0)
+	v := &topUp.Legs[1]
+	v.Reversed = 850
+	v.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: topUp.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+		Amount: 850, Refused: true, Reason: refusedTopUpWhy}}
+	topUp.Status = payment.StatusPayoutFailed
+	for _, r := range []payment.Record{topUp, refusedReversalRecord(a, a+"-2", at.Add(time.Minute))} {
+		require.NoError(t, s.SavePayment(ctx, r))
+	}
+
+	pos, err := s.ReportPayouts(ctx, a, at.Add(-time.Hour), at.Add(time.Hour))
+	require.NoError(t, err)
+	require.Len(t, pos, 2)
+	vendor := pos[0]
+	require.Equal(t, "vendor", vendor.Party)
+	require.Zero(t, vendor.Failed, "the table's Failed nets the two: %+v", vendor)
+	require.Equal(t, vendor.Owed, vendor.PaidOut+vendor.Held+vendor.Failed+vendor.Outstanding())
+
+	notes := strings.Join(report.Data{Payouts: pos}.NotesAll(), "\n")
+	require.Contains(t, notes, "Payout to vendor "+vendor.PayeeID+" failed: USD 8.50 ("+refusedTopUpWhy+")")
+	require.Contains(t, notes, "Reversal from vendor "+vendor.PayeeID+" failed: it owes back USD 8.50 ("+refusedReversalWhy+")")
 }

@@ -401,7 +401,9 @@ func (s *Store) ReportPayouts(ctx context.Context, clientID string, from, to tim
 			COALESCE(sum(hl.held), 0),
 			COALESCE(min(hl.reason) FILTER (WHERE leg->>'state' = 'held'), min(hl.reason), ''),
 			COALESCE(sum(fl.failed), 0),
-			COALESCE(min(fl.reason) FILTER (WHERE leg->>'state' = 'failed'), min(fl.reason), '')
+			COALESCE(min(fl.reason) FILTER (WHERE fl.failed > 0 AND leg->>'state' = 'failed'), min(fl.reason) FILTER (WHERE fl.failed > 0), ''),
+			COALESCE(-sum(fl.failed) FILTER (WHERE fl.failed < 0), 0),
+			COALESCE(min(fl.reason) FILTER (WHERE fl.failed < 0), '')
 		FROM payments p CROSS JOIN LATERAL `+legsSQL+` leg `+legHeldSQL+`
 		WHERE p.client_id = $1 AND p.captured_at >= $2 AND p.captured_at < $3 AND leg->>'party' <> 'platform'
 		GROUP BY 1, 2, 3 ORDER BY leg->>'party' = 'vendor' DESC, leg->>'party', p.currency, 3`, clientID, from, to)
@@ -413,12 +415,13 @@ func (s *Store) ReportPayouts(ctx context.Context, clientID string, from, to tim
 	for rows.Next() {
 		var p report.Payout
 		var cur string
-		if err := rows.Scan(&cur, &p.Party, &p.PayeeID, &p.Payments, &p.Owed, &p.PaidOut, &p.Held, &p.HeldReason, &p.Failed, &p.FailedReason); err != nil {
+		if err := rows.Scan(&cur, &p.Party, &p.PayeeID, &p.Payments, &p.Owed, &p.PaidOut, &p.Held, &p.HeldReason, &p.Failed, &p.FailedReason, &p.FailedReversals, &p.FailedReversalReason); err != nil {
 			return nil, fmt.Errorf("scan report payout: %w", err)
 		}
 		p.Currency = money.Currency(cur)
 		// The report goes to the client.
 		p.HeldReason, p.FailedReason = ClientReason(p.HeldReason), ClientReason(p.FailedReason)
+		p.FailedReversalReason = ClientReason(p.FailedReversalReason)
 		out = append(out, p)
 	}
 	return out, rows.Err()
