@@ -17,6 +17,7 @@
     from: null,
     to: null,
     exponents: {},
+    offboarded: false, // the client shown has left the agency (GET /api/v1/client status)
     payoutsCursor: null,
     attentionCursor: null, // next page of the admin's stuck payouts; null on the last
     charts: {},
@@ -285,7 +286,7 @@
       for (const c of clients) {
         const o = document.createElement('option');
         o.value = c.id;
-        o.textContent = isolate(c.name) + ' (' + c.id + ')';
+        o.textContent = isolate(c.name) + ' (' + c.id + ')' + (c.status === 'offboarded' ? ' · offboarded' : '');
         picker.appendChild(o);
       }
       if (!clients.length) {
@@ -320,6 +321,10 @@
     // period chosen meanwhile is still this client's.)
     if (state.me !== me || state.clientId !== clientId || $('app').hidden) return;
     $('client-name').replaceChildren('· ', bdi(client.name));
+    // An offboarded client's KPIs are no longer synced: its figures stop at when it left, and
+    // a refresh is refused (409), so the button is not offered.
+    state.offboarded = client.status === 'offboarded';
+    $('refresh').disabled = state.offboarded;
     setAccent(settings.accent_color);
     setPeriod(settings.default_period);
   }
@@ -362,7 +367,7 @@
         notice('Refresh failed: ' + e.message, true);
       }
     } finally {
-      btn.disabled = false;
+      btn.disabled = state.offboarded;
     }
   });
 
@@ -403,6 +408,9 @@
       if (inbox) renderInbox(inbox);
       renderStale(kpis);
       renderSourceErrors(kpis);
+      if (state.offboarded) {
+        addNotice('This client is offboarded: its KPIs are no longer synced and it gets no weekly report; payments and payouts still are.', false);
+      }
       document.body.dataset.loaded = kpis.client_id + '/' + state.from + '/' + state.to;
     } catch (e) {
       if (generation !== state.generation) return;
