@@ -233,7 +233,14 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 		if err := a.Store.AddOrderWaiter(ctx, clientID, orderID, in.WorkflowID); err != nil {
 			return EnrichOutput{}, err
 		}
-		return EnrichOutput{Missing: missing}, nil
+		// Look again once recorded: a shop's webhook reads the waiters after it stored the order,
+		// so an order it stored after the first look either wakes this payment or is found now.
+		// Without this, one stored between the look and the record did neither, and the payment
+		// waited for its next poll with its order at hand.
+		order, err = a.Store.GetOrder(ctx, clientID, orderID)
+		if errors.Is(err, store.ErrNotFound) {
+			return EnrichOutput{Missing: missing}, nil
+		}
 	}
 	if err != nil {
 		return EnrichOutput{}, err

@@ -93,9 +93,9 @@ func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 				st.seed(sc.client)
 				setShopifySecret(st, shop.url, sc.client)
 			}
-			// Payment 0 takes the events as they happened; the others a shuffled order, some
-			// events twice, and either all at once or each after the run before it closed (a
-			// capture after its payment's run gave up waiting for it).
+			// Payment 0 takes the events as they happened, each after the run before it closed;
+			// the others a shuffled order, some events twice, and either all at once or each after
+			// the run before it closed (a capture after its payment's run gave up waiting for it).
 			orders := make([][]orderEvent, sc.samples+1)
 			for n := range orders {
 				evs := sc.events(n)
@@ -110,9 +110,16 @@ func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 				}
 				orders[n] = evs
 			}
+			// Payment 0 is paced: it is what the others are held to, so what it does must not
+			// depend on the machine's speed. Sent at once with the others, on a loaded machine its
+			// refund once reached the run before the payout (the run had missed its order's wake,
+			// TestAnOrderStoredWhileItsPaymentLooksForItWakesIt, and waited for its poll) and was
+			// taken before it: the transfers sent less, two movements instead of four (a transfer
+			// and its reversal per leg). A right outcome, but no longer the most movements, which
+			// the other orders are held to.
 			paced := make([]bool, len(orders))
 			for n := range orders {
-				paced[n] = n > 0 && rng.IntN(2) == 0
+				paced[n] = n == 0 || rng.IntN(2) == 0 // payment 0 draws nothing: the samples stay
 			}
 			// Unpaced payments are sent first, interleaved, so their events race their runs.
 			for step := 0; ; step++ {
@@ -162,7 +169,7 @@ func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 				assert.Equal(t, outcomes[0], outcomes[n], "payment %d (%s), events %s", n, pace(paced[n]), labels(orders[n]))
 				// Told earlier, a refund sends less rather than taking back: never more movements
 				// than in the order things happened.
-				assert.LessOrEqual(t, moves[n], moves[0], "payment %d: money movements; events %s", n, labels(orders[n]))
+				assert.LessOrEqual(t, moves[n], moves[0], "payment %d (%s): money movements; events %s", n, pace(paced[n]), labels(orders[n]))
 			}
 		})
 	}

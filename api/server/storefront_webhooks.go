@@ -303,12 +303,13 @@ var errNothingApplied = errors.New("nothing applied")
 // outcome and the payment workflows waiting for the delivery's orders. An order state older than
 // the one stored (by the shop's own time) changes nothing; a delivery of nothing but such states
 // is "stale", and keeps its claim, as it was handled; the payments waiting for its orders are
-// still returned, to be woken (saveStorefrontOrder).
+// still returned, to be woken: the order they wait for is stored either way, and a shop's retry
+// of a delivery whose wake-up failed (503, its claim forgotten) must reach them even when a newer
+// state was stored in between (a refund, which wakes nobody). Waking twice is once: the signal's
+// event ID is the delivery's.
 func (s *Server) applyStorefront(ctx context.Context, platform, client, deliveryID string, res storefront.Result) (string, []string, error) {
 	outcome := "stored"
-	var waiters []string
 	err := s.deps.Store.InTx(ctx, func(tx *store.Store) error {
-		waiters = nil
 		// Delivery IDs are only unique within a shop (WooCommerce's are per store).
 		first, err := tx.RecordDelivery(ctx, platform, client+"/"+deliveryID, client)
 		if err != nil {
@@ -320,11 +321,10 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		}
 		var saved, stale int
 		for _, o := range res.Orders {
-			ws, ok, err := s.saveStorefrontOrder(ctx, tx, o)
+			ok, err := s.saveStorefrontOrder(ctx, tx, o)
 			if err != nil {
 				return err
 			}
-			waiters = append(waiters, ws...)
 			saved, stale = countSaved(saved, stale, ok)
 		}
 		for _, u := range res.Updates {
@@ -354,6 +354,25 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	case err != nil:
 		return "", nil, err
 	}
+	if outcome == "duplicate" {
+		return outcome, nil, nil
+	}
+	// The waiters are read once the orders are committed: a payment's Enrich that found no order
+	// records itself as waiting and then looks again, so a waiter this read misses finds the
+	// order. Read in the transaction, both could miss each other (the payment recorded between
+	// this read and the commit) and the payment waited for its next poll with its order stored.
+	var waiters []string
+	for _, o := range res.Orders {
+		ws, err := s.deps.Store.OrderWaiters(ctx, o.ClientID, o.OrderID)
+		if err != nil {
+			// Stored, but whom to wake is unknown: let the shop deliver again, as when a wake fails.
+			if ferr := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); ferr != nil {
+				s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", ferr)
+			}
+			return "", nil, fmt.Errorf("payments waiting for order %s: %w", o.OrderID, err)
+		}
+		waiters = append(waiters, ws...)
+	}
 	return outcome, waiters, nil
 }
 
@@ -366,26 +385,19 @@ func countSaved(saved, stale int, ok bool) (int, int) {
 }
 
 // saveStorefrontOrder stores one order, unless both its stored status and its stored amounts are
-// newer (saved is false), and returns the payments waiting for it, stored or not: the order they
-// wait for is stored either way, and a shop's retry of a delivery whose wake-up failed (503, its
-// claim forgotten) must reach them even when a newer state was stored in between (a refund, which
-// wakes nobody). Waking twice is once: the signal's event ID is the delivery's.
-func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) (waiters []string, saved bool, err error) {
+// newer (saved is false).
+func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) (saved bool, err error) {
 	if _, _, err := storedOrder(ctx, tx, o.ClientID, o.OrderID, o.Platform); err != nil {
-		return nil, false, err
+		return false, err
 	}
 	if o.AffiliateID == "" {
 		aff, err := referralAffiliate(ctx, tx, o.ClientID, o.ReferralCodes)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		o.AffiliateID = aff
 	}
-	if saved, err = tx.SaveOrderIfNewer(ctx, o.Order, o.Status, o.ShopTime); err != nil {
-		return nil, false, err
-	}
-	waiters, err = tx.OrderWaiters(ctx, o.ClientID, o.OrderID)
-	return waiters, saved, err
+	return tx.SaveOrderIfNewer(ctx, o.Order, o.Status, o.ShopTime)
 }
 
 // storedOrder reads an order stored earlier (found is false for a new one). It refuses to let one
