@@ -215,15 +215,7 @@ func TestReportPayoutsCountARefusedMovementAsFailed(t *testing.T) {
 		failed     int64
 		failedWhy  string
 	}{
-		{"refused top-up", func(a string) payment.Record {
-			r := paidRecord(a, a+"-1", at, 10000, 0)
-			vendor := &r.Legs[1]
-			vendor.Reversed = 850
-			vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
-				Amount: 850, Refused: true, Reason: refusedTopUpWhy}}
-			r.Status, r.Reason = payment.StatusPayoutFailed, "vendor "+refusedTopUpWhy
-			return r
-		}, 7650, 8500, 850, refusedTopUpWhy},
+		{"refused top-up", func(a string) payment.Record { return refusedTopUpRecord(a, a+"-1", at) }, 7650, 8500, 850, refusedTopUpWhy},
 		{"refused reversal", func(a string) payment.Record { return refusedReversalRecord(a, a+"-1", at) }, 8500, 7650, -850, refusedReversalWhy},
 		{"failed leg", func(a string) payment.Record {
 			r := paidRecord(a, a+"-1", at, 10000, 0)
@@ -292,6 +284,19 @@ const (
 	refusedTopUpWhy    = "refund re_1 failed: top-up of 8.50 USD refused: insufficient platform balance"
 	refusedReversalWhy = "reversal of 850 failed: The destination account has insufficient funds to cover the reversal."
 )
+
+// refusedTopUpRecord is a paid USD payment of client a whose vendor leg gave back its share of a
+// refund (8.50) that then failed, and whose top-up of that share the provider refused: due on the
+// leg, the payment payout_failed, as the payment workflow leaves it for an admin's retry.
+func refusedTopUpRecord(a, id string, at time.Time) payment.Record {
+	r := paidRecord(a, id, at, 10000, 0)
+	vendor := &r.Legs[1]
+	vendor.Reversed = 850
+	vendor.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: r.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
+		Amount: 850, Refused: true, Reason: refusedTopUpWhy}}
+	r.Status, r.Reason = payment.StatusPayoutFailed, "vendor "+refusedTopUpWhy
+	return r
+}
 
 // refusedReversalRecord is a paid USD payment of client a, refunded 10 (the vendor's share 8.50),
 // whose vendor leg's reversal of that share the provider refused: due on the leg, the payment
@@ -376,13 +381,7 @@ func TestReportNamesAFailedPayoutAndAFailedReversalThatCancelOut(t *testing.T) {
 	a := newClient(t, s, "repnet")
 	at := time.Date(2026, 5, 12, 10, 0, 0, 0, time.UTC)
 
-	topUp := paidRecord(a, a+"-1", at, 10000, 0)
-	v := &topUp.Legs[1]
-	v.Reversed = 850
-	v.Dues = []payment.Due{{Kind: payment.DueTopUp, Cause: topUp.WorkflowID + "/refund-failed/re_1", What: "refund re_1 failed",
-		Amount: 850, Refused: true, Reason: refusedTopUpWhy}}
-	topUp.Status = payment.StatusPayoutFailed
-	for _, r := range []payment.Record{topUp, refusedReversalRecord(a, a+"-2", at.Add(time.Minute))} {
+	for _, r := range []payment.Record{refusedTopUpRecord(a, a+"-1", at), refusedReversalRecord(a, a+"-2", at.Add(time.Minute))} {
 		require.NoError(t, s.SavePayment(ctx, r))
 	}
 
