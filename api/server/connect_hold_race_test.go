@@ -4,14 +4,16 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/stripeevent"
@@ -31,13 +33,9 @@ import (
 // active from then. HoldRecheckEvery is an hour, so only a release (or a look made after the
 // event) can pay the vendor.
 //
-// It fails today (the payment stays held an hour, its account active), and its fix needs the run
-// to hear the release (a signal from outside, or a look of its own after the save): it runs only
-// with PAYSPLIT_KNOWN_RACES=1 until then.
+// It failed (the payment stayed held an hour, its account active): from code path 20 the run asks
+// once more as soon as its hold is saved.
 func TestAnAccountReadyWhileItsPaymentHoldsIsReleased(t *testing.T) {
-	if os.Getenv("PAYSPLIT_KNOWN_RACES") == "" {
-		t.Skip("a known race, not fixed yet: PAYSPLIT_KNOWN_RACES=1 runs it")
-	}
 	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: time.Hour})
 	client, account := uniqueName("readyrace"), uniqueAccount("readyrace")
 	accounts := newConnectedAccounts(s)
@@ -86,21 +84,19 @@ func TestAnAccountReadyWhileItsPaymentHoldsIsReleased(t *testing.T) {
 // (its vendor's account could not receive) and sends its run a release; the run has moved on
 // meanwhile, to the affiliate's payout, which Stripe refused: it waits for an admin's decision
 // on that failure. The release is the account's news for the vendor's leg, not a decision on the
-// affiliate's: the failure must wait for an admin, and the vendor's leg must be paid.
+// affiliate's: the failure waits for an admin (the payment stays payout_failed, the affiliate's
+// payout is not sent again), and once the admin decides, the vendor's leg is paid at once, not at
+// the run's next ask an hour later.
 //
 // Deterministic: the payments table is locked for writes as Stripe refuses the affiliate's
 // transfer, so the payment stays saved held; the event is delivered once the run's save of the
-// failure waits on the lock. HoldRecheckEvery and DecisionTimeout are an hour.
+// failure waits on the lock, and the admin decides once the run has taken the release.
+// HoldRecheckEvery and DecisionTimeout are an hour.
 //
-// It fails today: the run takes the release in its wait for a decision on the affiliate's failure
-// as an admin's retry of it (the affiliate is paid again with nobody's decision), and the vendor's
-// leg, whose release that was, stays held until the run's next ask. Its fix is in the payment run
-// (a release acts on held legs only, wherever it is taken): it runs only with
-// PAYSPLIT_KNOWN_RACES=1 until then.
+// It failed: the run took the release in its wait for a decision on the affiliate's failure as an
+// admin's retry of it (the affiliate was paid again with nobody's decision). From code path 20 the
+// release is taken as an ask of the held legs, made once the run waits for them.
 func TestAConnectReleaseIsNotTakenAsAnotherLegsRetry(t *testing.T) {
-	if os.Getenv("PAYSPLIT_KNOWN_RACES") == "" {
-		t.Skip("a known race, not fixed yet: PAYSPLIT_KNOWN_RACES=1 runs it")
-	}
 	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: time.Hour, DecisionTimeout: time.Hour})
 	client, account := uniqueName("relretry"), uniqueAccount("relretry")
 	pi := "pi_" + client
@@ -110,10 +106,13 @@ func TestAConnectReleaseIsNotTakenAsAnotherLegsRetry(t *testing.T) {
 	var once sync.Once
 	var lock pgx.Tx
 	var lockErr error
+	var attempts atomic.Int32
+	affiliateAttempts := func() int { return int(attempts.Load()) }
 	locked := make(chan struct{})
 	s.stripe.Inject = func(r *http.Request, form url.Values) (int, string) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/transfers" && form.Get("metadata[workflow_id]") == id &&
 			form.Get("metadata[party]") == "affiliate" {
+			attempts.Add(1)
 			refused := false
 			once.Do(func() { // the first attempt only; the run saves its failure after this answer
 				refused = true
@@ -146,16 +145,43 @@ func TestAConnectReleaseIsNotTakenAsAnotherLegsRetry(t *testing.T) {
 	require.Equal(t, []string{id}, strs(out["released"]), "the event read the payment saved held: %v", out)
 	require.NoError(t, lock.Commit(context.Background()), "let the run save the affiliate's failure")
 
-	// A liveness bound, not a speed one: released, the vendor is paid in seconds; otherwise its
-	// leg waits an hour for the run's next ask.
-	var rec ipayment.Record
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		var err error
-		rec, err = s.Store.GetPayment(context.Background(), id)
-		if assert.NoError(c, err) {
-			assert.Equal(c, ipayment.LegTransferred, rec.Leg("vendor").State, "the vendor's leg, released: payment %s (%s), affiliate leg %s", rec.Status, rec.Reason, rec.Leg("affiliate").State)
-		}
-	}, time.Minute, 100*time.Millisecond)
-	require.Equal(t, ipayment.LegFailed, rec.Leg("affiliate").State, "the affiliate's refused payout waits for an admin: payment %s (%s)", rec.Status, rec.Reason)
+	awaitSignalsTaken(t, s.tc, id)
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, ipayment.StatusPayoutFailed, rec.Status, "the affiliate's refused payout waits for an admin: %s", rec.Reason)
+	require.Equal(t, ipayment.LegFailed, rec.Leg("affiliate").State)
+	require.Equal(t, 1, affiliateAttempts(), "the affiliate's payout is not sent again without an admin's decision")
+
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	// A liveness bound, not a speed one: the run asks about the held leg as it waits for it;
+	// otherwise the leg waits an hour for the run's next ask.
+	rec = s.AwaitStatus(id, time.Minute, ipayment.StatusPaid)
+	require.Equal(t, ipayment.LegTransferred, rec.Leg("affiliate").State)
+	require.Equal(t, 2, affiliateAttempts(), "refused once, sent again on the admin's decision")
 	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account), "the vendor paid once, in full")
+}
+
+// awaitSignalsTaken waits until the run of workflow id has taken every signal it was sent so far:
+// a workflow task completed after the last one.
+func awaitSignalsTaken(t *testing.T, tc client.Client, id string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		it := tc.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var lastSignal, lastCompleted int64
+		for it.HasNext() {
+			ev, err := it.Next()
+			if !assert.NoError(c, err) {
+				return
+			}
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+				lastSignal = ev.GetEventId()
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				lastCompleted = ev.GetEventId()
+			}
+		}
+		assert.NotZero(c, lastSignal, "a signal was sent")
+		assert.Greater(c, lastCompleted, lastSignal, "a workflow task completed after the last signal")
+	}, time.Minute, 100*time.Millisecond)
 }

@@ -247,11 +247,19 @@ const (
 	// Connect event that came before the hold was saved (or never came: the endpoint not set up,
 	// its secret optional) left the payment held although the account could receive.
 	codePathHoldRecheck = 19
+	// codePathAskAfterHold asks once more whether a held leg's payee (or a held top-up's) can
+	// receive as soon as the hold is saved, and takes a release that comes while the run decides
+	// another leg's failure as such an ask, not as a retry of that failure. A Stripe Connect event
+	// that came between the payee check and the save of the hold found nothing held to release,
+	// and the leg waited for the next ask (an hour) or, without asks, for an admin; a release sent
+	// for a payment read held a moment before retried another leg's refused payout with nobody's
+	// decision.
+	codePathAskAfterHold = 20
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathHoldRecheck
+	CurrentCodePath = codePathAskAfterHold
 )
 
 // EventKind is the kind of provider event.

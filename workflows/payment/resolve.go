@@ -22,7 +22,16 @@ func (r *run) decide(i int) (cmd AdminCommand, timedOut, paid bool, err error) {
 		if left <= 0 {
 			return AdminCommand{}, true, false, nil
 		}
-		if cmd, timedOut = r.wait(left, untilAdmin); timedOut || cmd.Action != ActionResolve {
+		cmd, timedOut = r.wait(left, untilAdmin)
+		if !timedOut && cmd.Action == ActionRelease && r.in.CodePath >= codePathAskAfterHold {
+			// Sent for a held leg (a Connect event, an admin) by someone who read the payment held
+			// a moment ago: not a decision on this failure. The held legs are asked about as soon
+			// as the run waits for them (awaitReleases), which pays those whose payee can receive.
+			r.log.Info("release taken as an ask of the held legs, not as a decision on this failure",
+				"Party", r.rec.Legs[i].Party, "Actor", cmd.Actor)
+			continue
+		}
+		if timedOut || cmd.Action != ActionResolve {
 			return cmd, timedOut, false, nil
 		}
 		j := r.legFor(cmd)

@@ -764,9 +764,19 @@ func (r *run) awaitReleases() error {
 		}
 	}
 	checks := 0
+	// The hold is saved: ask once more at once (code path 20). A Connect event that came between
+	// the payee check and the save found the payment not held yet and released nothing.
+	askNow := r.in.CodePath >= codePathAskAfterHold
 	for r.heldLegs() > 0 {
 		if err := r.stillHeld(); err != nil {
 			return err
+		}
+		if askNow {
+			askNow = false
+			if err := r.recheckHeld(); err != nil {
+				return err
+			}
+			continue
 		}
 		cmd, timedOut := r.wait(r.holdRecheckIn(checks), untilAdmin)
 		if timedOut {
@@ -795,6 +805,9 @@ func (r *run) awaitReleases() error {
 					}
 				}
 			}
+			// A leg the release held again (its payee still cannot receive) was saved held
+			// meanwhile, as a first hold is: the same window for a Connect event.
+			askNow = r.in.CodePath >= codePathAskAfterHold
 		}
 	}
 	return nil
@@ -937,6 +950,12 @@ func (r *run) awaitHeldDues() error {
 	}
 	if err := r.save(); err != nil { // the payment rests held: the stored state says so
 		return err
+	}
+	if r.in.CodePath >= codePathAskAfterHold {
+		// Saved held: ask once more at once, as for a held leg (awaitReleases).
+		if err := r.askHeldDues(); err != nil {
+			return err
+		}
 	}
 	for checks := 0; r.hasHeldDues() && !r.cancelled; {
 		if _, timedOut := r.wait(r.holdRecheckIn(checks), untilNoHeldDues); !timedOut {
