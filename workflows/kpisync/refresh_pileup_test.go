@@ -56,10 +56,12 @@ func TestRefreshesDoNotPileUpRuns(t *testing.T) {
 
 	const presses = 4
 	for range presses {
-		// Like the API's refresh: a bounded wait, after which the run goes on without the caller.
-		// Not shorter: a dev server busy with CI's other packages has taken over 1.5 s (the 2 s
-		// this had, less Refresh's margin) to describe a schedule, which Refresh then reports as
-		// Temporal unavailable.
+		// Like the API's refresh: a bounded wait, after which the run goes on without the caller;
+		// generous, as the describe and trigger before the run must fit in it on a machine busy
+		// with CI's other packages. (It failed as "temporal unavailable" at 2 s, put down to a
+		// slow describe, and again at 6 s: there it was the look for a queued run that the
+		// server ended at the deadline, which Refresh took for a failure;
+		// TestRefreshLookingForItsRunFails.)
 		ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
 		require.NoError(t, s.Refresh(ctx, client))
 		cancel()
@@ -72,4 +74,9 @@ func TestRefreshesDoNotPileUpRuns(t *testing.T) {
 	require.LessOrEqual(t, started.Load(), int32(1),
 		"%d presses of refresh started %d runs hanging on the source at once", presses, started.Load())
 	require.Positive(t, started.Load(), "the first refresh runs the sync")
+	// And what the schedule itself counts, however slow a run is to reach its source: with a
+	// run per press, each press saw its run started before it returned, so all would count here.
+	d, err := tc.ScheduleClient().GetHandle(t.Context(), kpisync.ScheduleID(client)).Describe(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 1, d.Info.NumActions, "%d presses of refresh started %d runs", presses, d.Info.NumActions)
 }
