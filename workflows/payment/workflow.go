@@ -952,8 +952,11 @@ func (r *run) awaitHeldDues() error {
 		return err
 	}
 	if r.in.CodePath >= codePathAskAfterHold {
-		// Saved held: ask once more at once, as for a held leg (awaitReleases).
+		// Saved held: ask once more at once, as for a held leg (awaitReleases), then as each ask.
 		if err := r.askHeldDues(); err != nil {
+			return err
+		}
+		if err := r.payRestored(); err != nil {
 			return err
 		}
 	}
