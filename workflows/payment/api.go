@@ -55,7 +55,8 @@ type Settings struct {
 	DueRetryEvery time.Duration
 	// HoldRecheckEvery is how long a run with a leg held waits before it asks again whether the
 	// payee can receive (code path 19), doubling after each answer that it still cannot, up to
-	// maxHoldRecheck; 0 leaves held legs to admins and Stripe's Connect events.
+	// maxHoldRecheck; 0 leaves held legs to admins and Stripe's Connect events (from code path 20
+	// a held leg is still asked about once, as its hold is saved: codePathAskAfterHold).
 	HoldRecheckEvery time.Duration
 	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider.
 	StripeAttempts int32

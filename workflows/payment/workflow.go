@@ -771,7 +771,9 @@ func (r *run) awaitReleases() error {
 		if err := r.stillHeld(); err != nil {
 			return err
 		}
-		if askNow {
+		// An admin's command already come (a cancel sent for the payment read held while its
+		// other legs were paid) is taken first: the ask could pay the leg the admin cancelled.
+		if askNow && r.admin.Len() == 0 && r.deferredAdmin == nil {
 			askNow = false
 			if err := r.recheckHeld(); err != nil {
 				return err
