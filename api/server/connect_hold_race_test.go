@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -40,18 +41,10 @@ func TestAnAccountReadyWhileItsPaymentHoldsIsReleased(t *testing.T) {
 	client, account := uniqueName("readyrace"), uniqueAccount("readyrace")
 	accounts := newConnectedAccounts(s)
 	accounts.set(account, "inactive")
-	var once sync.Once
-	var lock pgx.Tx
-	var lockErr error
-	locked := make(chan struct{})
+	lock := newWriteLock(s.Stack.Pool, "payments")
 	s.stripe.Inject = func(r *http.Request, form url.Values) (int, string) {
 		if r.Method == http.MethodGet && r.URL.Path == "/v1/accounts/"+account {
-			once.Do(func() { // before the run hears "inactive"; reads go through, writes wait
-				defer close(locked)
-				if lock, lockErr = s.Stack.Pool.Begin(context.Background()); lockErr == nil {
-					_, lockErr = lock.Exec(context.Background(), `LOCK TABLE payments IN EXCLUSIVE MODE`)
-				}
-			})
+			lock.take() // before the run hears "inactive"; reads go through, writes wait
 		}
 		return accounts.inject(r, form)
 	}
@@ -62,15 +55,12 @@ func TestAnAccountReadyWhileItsPaymentHoldsIsReleased(t *testing.T) {
 	code, body = s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 
-	<-locked
-	require.NoError(t, lockErr, "hold writes to payments")
-	defer func() { _ = lock.Rollback(context.Background()) }() // a no-op once committed
 	// The run heard "inactive" and its save of the hold waits on the lock (the only writer).
-	blockedBy(t, s.Stack.Pool, int(lock.Conn().PgConn().PID()), nil)
+	lock.awaitWriter(t)
 	accounts.set(account, "active")
 	code, out := s.connect(stripeevent.AccountUpdated{EventID: "evt_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body())
 	require.Equal(t, http.StatusOK, code, out)
-	require.NoError(t, lock.Commit(context.Background()), "let the run save its hold")
+	lock.release(t) // the run saves its hold
 
 	// A liveness bound, not a speed one: released, the run pays in seconds; otherwise it waits
 	// an hour for its next ask.
@@ -103,25 +93,15 @@ func TestAConnectReleaseIsNotTakenAsAnotherLegsRetry(t *testing.T) {
 	id := payment.WorkflowID("stripe", pi)
 	accounts := newConnectedAccounts(s)
 	accounts.set(account, "inactive")
-	var once sync.Once
-	var lock pgx.Tx
-	var lockErr error
+	lock := newWriteLock(s.Stack.Pool, "payments")
 	var attempts atomic.Int32
 	affiliateAttempts := func() int { return int(attempts.Load()) }
-	locked := make(chan struct{})
 	s.stripe.Inject = func(r *http.Request, form url.Values) (int, string) {
 		if r.Method == http.MethodPost && r.URL.Path == "/v1/transfers" && form.Get("metadata[workflow_id]") == id &&
 			form.Get("metadata[party]") == "affiliate" {
-			attempts.Add(1)
-			refused := false
-			once.Do(func() { // the first attempt only; the run saves its failure after this answer
-				refused = true
-				defer close(locked)
-				if lock, lockErr = s.Stack.Pool.Begin(context.Background()); lockErr == nil {
-					_, lockErr = lock.Exec(context.Background(), `LOCK TABLE payments IN EXCLUSIVE MODE`)
-				}
-			})
-			if refused {
+			// The first attempt only is refused; the run saves its failure after this answer.
+			if attempts.Add(1) == 1 {
+				lock.take()
 				return http.StatusBadRequest, `{"error":{"type":"invalid_request_error","code":"balance_insufficient",` +
 					`"message":"You have insufficient available funds in your Stripe account."}}`
 			}
@@ -134,16 +114,13 @@ func TestAConnectReleaseIsNotTakenAsAnotherLegsRetry(t *testing.T) {
 	code, body = s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 
-	<-locked
-	require.NoError(t, lockErr, "hold writes to payments")
-	defer func() { _ = lock.Rollback(context.Background()) }() // a no-op once committed
 	// The vendor's hold is saved; the run's save of the affiliate's failure waits on the lock.
-	blockedBy(t, s.Stack.Pool, int(lock.Conn().PgConn().PID()), nil)
+	lock.awaitWriter(t)
 	accounts.set(account, "active")
 	code, out := s.connect(stripeevent.AccountUpdated{EventID: "evt_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body())
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, []string{id}, strs(out["released"]), "the event read the payment saved held: %v", out)
-	require.NoError(t, lock.Commit(context.Background()), "let the run save the affiliate's failure")
+	lock.release(t) // the run saves the affiliate's failure
 
 	awaitSignalsTaken(t, s.tc, id)
 	rec, err := s.Store.GetPayment(context.Background(), id)
@@ -184,4 +161,45 @@ func awaitSignalsTaken(t *testing.T, tc client.Client, id string) {
 		assert.NotZero(c, lastSignal, "a signal was sent")
 		assert.Greater(c, lastCompleted, lastSignal, "a workflow task completed after the last signal")
 	}, time.Minute, 100*time.Millisecond)
+}
+
+// writeLock holds writes to a table while reads go through (LOCK TABLE ... IN EXCLUSIVE MODE),
+// taken once at the point a test chooses (in a Stripe answer, say), so a run is held at its next
+// write to it.
+type writeLock struct {
+	pool   *pgxpool.Pool
+	table  string
+	once   sync.Once
+	locked chan struct{}
+	tx     pgx.Tx
+	err    error
+}
+
+func newWriteLock(pool *pgxpool.Pool, table string) *writeLock {
+	return &writeLock{pool: pool, table: table, locked: make(chan struct{})}
+}
+
+// take locks the table the first time it is called.
+func (l *writeLock) take() {
+	l.once.Do(func() {
+		defer close(l.locked)
+		if l.tx, l.err = l.pool.Begin(context.Background()); l.err == nil {
+			_, l.err = l.tx.Exec(context.Background(), `LOCK TABLE `+pgx.Identifier{l.table}.Sanitize()+` IN EXCLUSIVE MODE`)
+		}
+	})
+}
+
+// awaitWriter waits until the lock is taken and a writer waits on it.
+func (l *writeLock) awaitWriter(t *testing.T) {
+	t.Helper()
+	<-l.locked
+	require.NoError(t, l.err, "hold writes to %s", l.table)
+	t.Cleanup(func() { _ = l.tx.Rollback(context.Background()) }) // a no-op once committed
+	blockedBy(t, l.pool, int(l.tx.Conn().PgConn().PID()), nil)
+}
+
+// release lets the writers through.
+func (l *writeLock) release(t *testing.T) {
+	t.Helper()
+	require.NoError(t, l.tx.Commit(context.Background()), "release the lock on %s", l.table)
 }
