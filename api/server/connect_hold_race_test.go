@@ -203,3 +203,20 @@ func (l *writeLock) release(t *testing.T) {
 	t.Helper()
 	require.NoError(t, l.tx.Commit(context.Background()), "release the lock on %s", l.table)
 }
+
+// awaitRunWaits waits until the run of workflow id waits for a signal or a timer: no activity and
+// no workflow task pending. A run saves its payment held, then asks the held payee once more at
+// once (code path 20); a test that makes the payee able to receive as soon as it reads the
+// payment held races that ask, which may pay the payment before the event the test sends. Once
+// the run waits, the ask has been answered.
+func awaitRunWaits(t *testing.T, tc client.Client, id string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		desc, err := tc.DescribeWorkflowExecution(context.Background(), id, "")
+		if !assert.NoError(c, err, "describe %s", id) {
+			return
+		}
+		assert.Empty(c, desc.GetPendingActivities(), "no activity pending")
+		assert.Nil(c, desc.GetPendingWorkflowTask(), "no workflow task pending")
+	}, time.Minute, 50*time.Millisecond)
+}

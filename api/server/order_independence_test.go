@@ -393,6 +393,9 @@ func (s *stack) awaitRunsClosed(id string) {
 		var rec ipayment.Record
 		err = s.tc.GetWorkflow(wctx, id, runID).Get(wctx, &rec)
 		cancel()
+		if err != nil {
+			s.logRun(id, runID)
+		}
 		require.NoError(s.t, err, "run %s of %s", runID, id)
 	}
 	require.EventuallyWithT(s.t, func(c *assert.CollectT) {
@@ -506,4 +509,26 @@ func parseCents(v string) (int64, error) {
 func recordJSON(rec ipayment.Record) string {
 	b, _ := json.Marshal(rec)
 	return string(b)
+}
+
+// logRun logs what a run that did not close waits for: its pending activities and its history's
+// events. A run past its liveness bound once failed with "context deadline exceeded" alone
+// (payment 0 of "a refund, its failure, another refund", one CPU hog beside the package), and
+// its Temporal was gone with the test binary.
+func (s *stack) logRun(id, runID string) {
+	ctx := context.Background()
+	if d, err := s.tc.DescribeWorkflow(ctx, id, runID); err == nil {
+		for _, pa := range d.RawResponse.GetPendingActivities() {
+			s.t.Logf("run %s: pending activity %s, %s, attempt %d, last failure %v", runID, pa.GetActivityType().GetName(), pa.GetState(), pa.GetAttempt(), pa.GetLastFailure())
+		}
+	}
+	it := s.tc.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			s.t.Logf("run %s: history: %v", runID, err)
+			return
+		}
+		s.t.Logf("run %s: %d %s %s %v", runID, ev.GetEventId(), ev.GetEventTime().AsTime().Format(time.RFC3339Nano), ev.GetEventType(), ev.GetAttributes())
+	}
 }

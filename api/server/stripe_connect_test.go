@@ -90,6 +90,7 @@ func (s *stack) heldAt(client, account string, pis ...string) []string {
 	for _, id := range ids {
 		rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
 		require.Equal(s.t, ipayment.LegHeld, rec.Leg("vendor").State, rec.Reason)
+		awaitRunWaits(s.t, s.tc, id) // its ask after the hold answered before the caller changes the account
 	}
 	return ids
 }
@@ -515,6 +516,7 @@ func (s *stack) heldTopUpAt(accounts *connectedAccounts, client, first, account 
 	require.True(s.t, vendor.Dues[0].Held, rec.Reason)
 	require.EqualValues(s.t, 120, vendor.Dues[0].Amount)
 	require.Contains(s.t, rec.Reason, "cannot receive transfers")
+	awaitRunWaits(s.t, s.tc, id) // its ask after the hold answered before the caller changes the account
 	return id
 }
 
@@ -630,6 +632,7 @@ func (s *stack) heldLegAndTopUp(accounts *connectedAccounts, client, legAt, topU
 	require.Positive(t, due.Amount)
 	require.Empty(t, s.transfersTo(legAt))
 	require.Empty(t, s.transfersTo(topUpAt))
+	awaitRunWaits(t, s.tc, id) // its asks after the holds answered before the caller changes an account
 	return id, due
 }
 
