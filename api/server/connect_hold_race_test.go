@@ -212,10 +212,11 @@ func (l *writeLock) release(t *testing.T) {
 func awaitRunWaits(t *testing.T, tc client.Client, id string) {
 	t.Helper()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		desc, err := tc.DescribeWorkflowExecution(context.Background(), id, "")
+		d, err := tc.DescribeWorkflow(context.Background(), id, "")
 		if !assert.NoError(c, err, "describe %s", id) {
 			return
 		}
+		desc := d.RawResponse
 		assert.Empty(c, desc.GetPendingActivities(), "no activity pending")
 		assert.Nil(c, desc.GetPendingWorkflowTask(), "no workflow task pending")
 	}, time.Minute, 50*time.Millisecond)
