@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -27,16 +26,10 @@ func TestAPIStoppedWhileStartingExitsCleanly(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	require.NoError(t, err, "go build ./api: %s", out)
 
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "APP_ENV=development",
+	api := testenv.StartProgram(t, bin, "APP_ENV=development",
 		"DATABASE_URL=postgres://postgres@"+db+"/paysplit?sslmode=disable&connect_timeout=600",
 		"TEMPORAL_ADDRESS=127.0.0.1:1", "API_ADDR="+testenv.FreeAddr(t), "PGCONNECT_TIMEOUT=")
-	var log testenv.LogBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	log, exited := api.Log, api.Exited
 
 	select {
 	case <-connected: // the API is waiting for its database: still starting
@@ -45,7 +38,7 @@ func TestAPIStoppedWhileStartingExitsCleanly(t *testing.T) {
 	case <-time.After(2 * time.Minute): // a liveness bound
 		t.Fatalf("the api never reached its database, its log:\n%s", log.String())
 	}
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, api.Cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err = <-exited:
 	case <-time.After(2 * time.Minute):

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"net"
+	"os"
+	"os/exec"
 	"sync"
 	"testing"
 )
@@ -53,4 +55,29 @@ func SilentServer(t testing.TB) (addr string, connected <-chan struct{}) {
 		}
 	})
 	return l.Addr().String(), first
+}
+
+// Program is a program under test started by StartProgram: its combined output, and its exit
+// (Wait's error) once it exits.
+type Program struct {
+	Cmd    *exec.Cmd
+	Log    *LogBuffer
+	Exited <-chan error
+}
+
+// StartProgram runs bin with env added to this process's environment, its output kept in Log;
+// the test's cleanup kills it if it still runs.
+func StartProgram(t testing.TB, bin string, env ...string) Program {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), env...)
+	log := &LogBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return Program{Cmd: cmd, Log: log, Exited: exited}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
@@ -25,21 +24,13 @@ func TestWorkerStartWhenPostgresDoesNotAnswer(t *testing.T) {
 	db, _ := testenv.SilentServer(t)
 
 	bin := buildWorker(t, t.TempDir())
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "APP_ENV=development",
+	worker := testenv.StartProgram(t, bin, "APP_ENV=development",
 		"DATABASE_URL=postgres://postgres@"+db+"/paysplit?sslmode=disable",
 		"TEMPORAL_ADDRESS=127.0.0.1:1", "WORKER_HTTP_ADDR="+testenv.FreeAddr(t), "PGCONNECT_TIMEOUT=")
-	var out testenv.LogBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-	})
+	out := worker.Log
 	var err error
 	select {
-	case err = <-exited:
+	case err = <-worker.Exited:
 	case <-time.After(2 * time.Minute): // a liveness bound, far above the connect timeout
 		t.Fatalf("the worker still waits on a Postgres that does not answer after 2 minutes, its log:\n%s", out.String())
 	}
