@@ -106,6 +106,11 @@ func (s *Scheduler) EnsureClient(ctx context.Context, clientID string) error {
 	if err != nil {
 		return err
 	}
+	return s.ensureClient(ctx, clientID, offboarded)
+}
+
+// ensureClient is EnsureClient for a client whose status the caller has read.
+func (s *Scheduler) ensureClient(ctx context.Context, clientID string, offboarded bool) error {
 	if offboarded {
 		return s.removeClient(ctx, clientID)
 	}
@@ -163,16 +168,6 @@ func (s *Scheduler) removeClient(ctx context.Context, clientID string) error {
 	return nil
 }
 
-// EnsureClients runs EnsureClient for each client and returns every failure.
-func (s *Scheduler) EnsureClients(ctx context.Context, clientIDs []string) error {
-	var errs []error
-	for _, id := range clientIDs {
-		if err := s.EnsureClient(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // RetentionOptions configure the retention schedule.
 type RetentionOptions struct {
@@ -242,9 +237,12 @@ func (s *Scheduler) EnsureAll(ctx context.Context, clients ClientLister, retenti
 	if err != nil {
 		return fmt.Errorf("list clients: %w", err)
 	}
-	ids := make([]string, 0, len(list))
+	// Each listed with its status: not read again per client, as EnsureClient would.
+	var errs []error
 	for _, c := range list {
-		ids = append(ids, c.ID)
+		if err := s.ensureClient(ctx, c.ID, c.Offboarded()); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return s.EnsureClients(ctx, ids)
+	return errors.Join(errs...)
 }
