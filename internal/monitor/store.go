@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"paysplit/internal/kpi"
 	"paysplit/internal/ledger"
+	"paysplit/internal/store"
 )
 
 // Store keeps monitors, their alerts and the notification outbox in Postgres, and gathers the
@@ -284,12 +284,12 @@ func (s *Store) observeKPISync(ctx context.Context, m Monitor) (Observation, err
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT st.client_id, min(COALESCE(st.last_success_at, 'epoch'::timestamptz)),
-		       COALESCE(NULLIF(max(k.sync_every_seconds), 0), $4::integer),
+		       COALESCE(NULLIF(max(k.sync_every_seconds), 0), $2::integer),
 		       EXISTS (SELECT 1 FROM clients c WHERE c.id = st.client_id AND c.status = 'offboarded')
 		FROM kpi_sync_status st LEFT JOIN kpi_settings k ON k.client_id = st.client_id
-		WHERE (st.source = $2 OR (st.source = $3 AND COALESCE(k.ga4_property_id, '') <> ''))
+		WHERE `+store.CountedKPISources+`
 		  AND ($1 = '' OR st.client_id = $1)
-		GROUP BY st.client_id ORDER BY st.client_id`, m.Params.ClientID, kpi.SourceLedger, kpi.SourceGA4, int32(s.KPISyncEvery/time.Second))
+		GROUP BY st.client_id ORDER BY st.client_id`, m.Params.ClientID, int32(s.KPISyncEvery/time.Second))
 	if err != nil {
 		return Observation{}, fmt.Errorf("monitor %d: kpi syncs: %w", m.ID, err)
 	}

@@ -372,6 +372,12 @@ func (s *Store) KPISyncStatus(ctx context.Context, clientID string) ([]kpi.Sourc
 	return out, rows.Err()
 }
 
+// CountedKPISources is the condition on kpi_sync_status st, left-joined to kpi_settings k on the
+// client, that keeps the sources a client's KPIs count (KPISettings.KPISources): our ledger
+// always, GA4 while the client has a property. The sync lag metric and the kpi_sync_stale
+// monitor read by it, so both count what the API counts.
+const CountedKPISources = `(st.source = '` + kpi.SourceLedger + `' OR (st.source = '` + kpi.SourceGA4 + `' AND COALESCE(k.ga4_property_id, '') <> ''))`
+
 // KPISyncs returns every client's sync state over the sources it counts (KPISettings.KPISources,
 // as KPISyncStatus), one row per client with a sync recorded, in one query: what the sync lag
 // metric is computed from at each scrape. Clients are never deleted, so the rows are bounded by
@@ -382,9 +388,9 @@ func (s *Store) KPISyncs(ctx context.Context) ([]kpi.ClientSync, error) {
 		SELECT st.client_id, CASE WHEN bool_or(st.last_success_at IS NULL) THEN NULL ELSE min(st.last_success_at) END,
 		       COALESCE(max(k.sync_every_seconds), 0)
 		FROM kpi_sync_status st LEFT JOIN kpi_settings k ON k.client_id = st.client_id
-		WHERE (st.source = $1 OR (st.source = $2 AND COALESCE(k.ga4_property_id, '') <> ''))
+		WHERE `+CountedKPISources+`
 		  AND NOT EXISTS (SELECT 1 FROM clients c WHERE c.id = st.client_id AND c.status = 'offboarded')
-		GROUP BY st.client_id ORDER BY st.client_id`, kpi.SourceLedger, kpi.SourceGA4)
+		GROUP BY st.client_id ORDER BY st.client_id`)
 	if err != nil {
 		return nil, fmt.Errorf("kpi syncs: %w", err)
 	}
