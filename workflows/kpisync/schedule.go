@@ -168,7 +168,6 @@ func (s *Scheduler) removeClient(ctx context.Context, clientID string) error {
 	return nil
 }
 
-
 // RetentionOptions configure the retention schedule.
 type RetentionOptions struct {
 	Days      int
