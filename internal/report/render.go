@@ -441,16 +441,18 @@ func (r *renderer) payoutsPage() error {
 				FormatMoney(po.PaidOut, po.Currency), FormatMoney(po.Held, po.Currency), FormatMoney(po.Failed, po.Currency),
 				FormatMoney(po.Outstanding(), po.Currency)}
 			for j, c := range payoutColumns {
-				if j < firstAmountColumn {
+				switch {
+				case j == 0:
+					// Payees of one client often share a long prefix (the client's slug, the
+					// shop's name) and differ at the end: a smaller font first, then a cut in
+					// the middle that keeps both ends, so two payees never read alike.
+					r.w.cell(c.w, 6.5, fitMiddle(r.w, shrinkTo(r.w, cells[j], c.w-2, 6.5), c.w-2), "", 0, c.align, fill)
+				case j < firstAmountColumn:
 					r.w.cell(c.w, 6.5, fit(r.w, cells[j], c.w-2), "", 0, c.align, fill)
-					continue
+				default:
+					// An amount cut short would be a wrong amount: a smaller font instead.
+					r.w.cell(c.w, 6.5, shrinkTo(r.w, cells[j], c.w-2, 5), "", 0, c.align, fill)
 				}
-				// An amount cut short would be a wrong amount: a smaller font instead.
-				for size := 8.5; size > 5 && r.w.width(cells[j]) > c.w-2; {
-					size -= 0.5
-					r.w.text("", size, inkDark)
-				}
-				r.w.cell(c.w, 6.5, cells[j], "", 0, c.align, fill)
 				r.w.text("", 8.5, inkDark)
 			}
 			p.Ln(-1)
@@ -502,6 +504,39 @@ func (r *renderer) payoutHeader() {
 		r.w.cell(c.w, 7, c.title, "", 0, c.align, true)
 	}
 	p.Ln(-1)
+}
+
+// shrinkTo sets the body font (8.5 pt) and makes it smaller, half a point at a time down to smallest,
+// until s fits w millimetres; it returns s, to be drawn in the font it left set.
+func shrinkTo(wr *writer, s string, w, smallest float64) string {
+	size := 8.5
+	wr.text("", size, inkDark)
+	for size > smallest && wr.width(s) > w {
+		size -= 0.5
+		wr.text("", size, inkDark)
+	}
+	return s
+}
+
+// fitMiddle shortens s by taking runes out of its middle, replaced by an ellipsis, until it fits
+// w millimetres in the current font; the end is kept a little longer than the start.
+func fitMiddle(wr *writer, s string, w float64) string {
+	if wr.width(s) <= w {
+		return s
+	}
+	rs := []rune(s)
+	head, tail := len(rs)/2, len(rs)-len(rs)/2
+	for head+tail > 2 {
+		if head >= tail {
+			head--
+		} else {
+			tail--
+		}
+		if t := string(rs[:head]) + "…" + string(rs[len(rs)-tail:]); wr.width(t) <= w {
+			return t
+		}
+	}
+	return string(rs[:head]) + "…" + string(rs[len(rs)-tail:])
 }
 
 // fit shortens s with an ellipsis until it fits w millimetres in the current font.

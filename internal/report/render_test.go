@@ -226,7 +226,7 @@ func TestConcurrentRendersAgree(t *testing.T) {
 // team's retry) is in the payouts table's Failed column, as the client's payouts list has it in
 // failed, not in Outstanding, which is pending only; a refused reversal (money the payee owes
 // back) is failed and negative. The table, with its extra column, stays within the page and no
-// amount, even a large one, is cut short with an ellipsis (a long payee ID may be).
+// amount, even a large one, is cut short with an ellipsis (a long payee ID may be, in its middle).
 func TestPayoutsTableShowsFailedApartFromOutstanding(t *testing.T) {
 	d := reporttest.Sample()
 	for i, p := range d.Payouts {
@@ -263,4 +263,36 @@ func TestPayoutsTableShowsFailedApartFromOutstanding(t *testing.T) {
 	text := reporttest.Text(t, pdf.Bytes)
 	require.Contains(t, text, "Payout to vendor harbor-home failed: EUR 450.00 (transfer refused: account closed). Our team retries it.")
 	require.Contains(t, text, "Reversal from vendor dune-decor failed: it owes back EUR 150.00 (reversal of 15000 failed: insufficient funds). Our team retries it.")
+}
+
+// TestLongPayeeIDsStayApart: payees of one client often share a long prefix and differ at their
+// end. The payouts table draws such an ID smaller, and one still too long is cut in its middle,
+// so each row's payee keeps its own end and no two rows read alike; an ID that fits is whole.
+func TestLongPayeeIDsStayApart(t *testing.T) {
+	ids := []string{
+		"northwind-outdoor-equipment-and-camping-supplies-vendor-0001",
+		"northwind-outdoor-equipment-and-camping-supplies-vendor-0002",
+		"northwind-outdoor-gear-42", // fits once drawn smaller
+	}
+	d := reporttest.Sample()
+	for _, id := range ids {
+		d.Payouts = append(d.Payouts, report.Payout{PayeeID: id, Party: "vendor", Currency: money.EUR, Payments: 1, Owed: 1_000, PaidOut: 1_000})
+	}
+	_, drawn, err := report.RenderTraced(d, nil)
+	require.NoError(t, err)
+	var payees []string
+	for _, dr := range drawn {
+		if strings.HasPrefix(dr.Text, "northwind-") {
+			payees = append(payees, dr.Text)
+		}
+	}
+	require.Len(t, payees, len(ids), "one payee cell a row: %q", payees)
+	require.NotEqual(t, payees[0], payees[1], "two payees read alike")
+	for i, id := range ids[:2] {
+		require.Contains(t, payees[i], "…", "%s is too long for its column", id)
+		head, tail, _ := strings.Cut(payees[i], "…")
+		require.True(t, strings.HasPrefix(id, head) && strings.HasSuffix(id, tail), "%q is not %s cut in its middle", payees[i], id)
+		require.True(t, strings.HasSuffix(tail, id[len(id)-4:]), "%q lost the end of %s", payees[i], id)
+	}
+	require.Equal(t, ids[2], payees[2], "an ID that fits a smaller font is drawn whole")
 }
