@@ -157,7 +157,7 @@ func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) 
 		err = r.callProvider(stepTransfer, in).Get(r.ctx, &out)
 	}
 	if err != nil {
-		leg.Reason = fmt.Sprintf("%s: top-up of %s failed: %s", due.What, r.topUpAmount(amount), errorMessage(err))
+		leg.Reason = fmt.Sprintf("%s: top-up of %s failed: %s", due.What, r.amountText(amount), errorMessage(err))
 		if r.in.CodePath >= codePathDues {
 			// A movement an admin named that is not this one says nothing of it: still in doubt.
 			refused := isBusinessError(err) && !isErrorType(err, activities.ErrTypeNotThisMovement)
@@ -240,7 +240,7 @@ func (r *run) topUpDestination(i int, due payment.Due, asked bool) (dest, held s
 // is not held: its transfer was made, and a held leg is released by sending it.
 func (r *run) holdTopUp(i int, amount int64, due payment.Due, why string) {
 	leg := &r.rec.Legs[i]
-	leg.Reason = fmt.Sprintf("%s: top-up of %s held: %s", due.What, r.topUpAmount(amount), why)
+	leg.Reason = fmt.Sprintf("%s: top-up of %s held: %s", due.What, r.amountText(amount), why)
 	due.Kind, due.Amount, due.Refused, due.Held, due.Reason = payment.DueTopUp, amount, true, true, leg.Reason
 	due.SentAt, due.Destination = time.Time{}, "" // its key was never sent
 	leg.Dues = append(leg.Dues, due)
@@ -248,10 +248,14 @@ func (r *run) holdTopUp(i int, amount int64, due payment.Due, why string) {
 	r.resettle()
 }
 
-// topUpAmount is a top-up's amount as its reason names it, which clients read (their payouts
-// list, the report): from code path 19 with its currency, as people read money ("8.50 USD",
-// money.Format); before, in minor units without a currency ("850"), as those runs wrote it.
-func (r *run) topUpAmount(amount int64) string {
+// amountText is an amount as a top-up's or a reversal's reason names it, which clients read
+// (their payouts list, the report): from code path 19 with its currency, as people read money
+// ("8.50 USD", money.Format); before, in minor units without a currency ("850"), as those runs
+// wrote it. A refused reversal's reason took the currency only from 2026-11-27 (in minor units
+// before on every path): the run compares it only with its dues' reasons, written the same way
+// in the same replay, and with a payee's hold reason, which never reads "reversal of", so a
+// replay that writes it the new way decides alike.
+func (r *run) amountText(amount int64) string {
 	if r.in.CodePath < codePathHoldRecheck {
 		return strconv.FormatInt(amount, 10)
 	}

@@ -780,7 +780,7 @@ func (r *run) reverseTransfer(i int, amount int64, d payment.Due, asked bool) (b
 	if err != nil {
 		// The payee keeps money it now owes back: the payable stays debited (a receivable) and
 		// the reason is visible to admins; due for a retry unless the rail can never reverse.
-		leg.Reason = fmt.Sprintf("reversal of %d failed: %s", amount, errorMessage(err))
+		leg.Reason = fmt.Sprintf("reversal of %s failed: %s", r.amountText(amount), errorMessage(err))
 		r.log.Error("transfer reversal failed", "Party", leg.Party, "Error", err)
 		if r.in.CodePath >= codePathDues && !isErrorType(err, activities.ErrTypeCannotReverse) {
 			d.Amount, d.Refused, d.Reason = amount, isBusinessError(err), leg.Reason

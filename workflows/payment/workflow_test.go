@@ -338,7 +338,7 @@ func (s *workflowSuite) TestCompensationsReversalDueThenRetried() {
 	due := s.compensatedWithReversalDue()
 
 	s.Equal(payment.StatusPayoutFailed, due.Status)
-	s.Contains(due.Reason, "vendor reversal of 9545 failed")
+	s.Contains(due.Reason, "vendor reversal of 95.45 USD failed")
 	s.Contains(due.Compensated, "cancelled by ops@agency")
 	s.Len(legOf(s.T(), due, split.PartyVendor).Dues, 1)
 
@@ -1306,7 +1306,7 @@ func (s *workflowSuite) TestRefusedReversalIsDueUntilRetried() {
 	rec := s.run()
 
 	s.Equal(payment.StatusPayoutFailed, due.Status)
-	s.Contains(due.Reason, "vendor reversal of 955 failed: insufficient funds")
+	s.Contains(due.Reason, "vendor reversal of 9.55 USD failed: insufficient funds")
 	dueLeg := legOf(s.T(), due, split.PartyVendor)
 	s.Equal([]payment.Due{{Kind: payment.DueReversal, Cause: wfID + "/refund/1100", Amount: 955, Refused: true, Reason: dueLeg.Reason,
 		TransferID: "tr_" + wfID + "/transfer/vendor-v1/0"}}, dueLeg.Dues)
