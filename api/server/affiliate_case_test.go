@@ -4,9 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/ledger"
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/stripeevent"
+	"paysplit/workflows/payment"
 )
 
 // TestAffiliateRegisteredWithCapitalsGetsItsCoupon: an admin registers the client's affiliate as
@@ -40,4 +47,34 @@ func TestAffiliateRegisteredWithCapitalsGetsItsCoupon(t *testing.T) {
 	require.Equal(t, "payee_id_taken", errCode(body))
 	code, body = put(c + "-Jane")
 	require.Equal(t, http.StatusOK, code, body, "the registered spelling is updated as before")
+}
+
+// TestAffiliateNamedInLowerCaseIsPaidEndToEnd: the checkout's metadata names the affiliate
+// <client>-jane (as a store plugin slugs it); the admin registered <client>-Jane. The payment is
+// paid, the affiliate's share to Jane's account under the registered ID (its transfer's key and
+// ledger account), nothing held. Before, the leg was held for a payee nobody had registered.
+func TestAffiliateNamedInLowerCaseIsPaidEndToEnd(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	c := "capsco"
+	s.seed(c)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-Jane", map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_jane1"}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+	ev := capture(c, "pi_capsjane")
+	ev.Metadata["affiliate_id"] = c + "-jane"
+	code, body = s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_capsjane")
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid, ipayment.StatusHeld)
+	require.Equal(t, ipayment.StatusPaid, rec.Status, rec.Reason)
+
+	sent := map[string]string{}
+	for _, tr := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		if strings.HasPrefix(tr.IdempotencyKey, id+"/") {
+			sent[tr.IdempotencyKey] = tr.Form.Get("destination")
+		}
+	}
+	require.Equal(t, map[string]string{id + "/transfer/vendor-" + c + "-vendor/0": "acct_vendor1", id + "/transfer/affiliate-" + c + "-Jane/0": "acct_jane1"}, sent)
+	require.Equal(t, int64(0), s.paymentBalances(id)[ledger.AffiliatePayable(c+"-Jane")], "booked and paid under the registered ID")
+	require.NotContains(t, s.paymentBalances(id), ledger.AffiliatePayable(c+"-jane"))
+	s.requireBooksBalanced()
 }
