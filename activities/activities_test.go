@@ -875,3 +875,54 @@ func TestPrepareSplitsADebitByItsSubmission(t *testing.T) {
 		})
 	}
 }
+
+// TestEnrichTakesTheAffiliateAsRegistered: the affiliate a storefront's order or the checkout's
+// metadata names (a lower-case slug, or whatever the plugin wrote) is the client's payee whose ID
+// differs from it only in case, under the ID registered: the split's leg, its ledger account and
+// its keys use that ID, so the share is paid instead of held for a payee nobody registered.
+// Another client's payee is never taken; a name nobody registered stays as it came.
+func TestEnrichTakesTheAffiliateAsRegistered(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, p := range []store.Payee{
+		{ID: "shop1-Jane", ClientID: "shop1", Kind: store.KindAffiliate, StripeAccount: "acct_jane"},
+		{ID: "shop1-Max", ClientID: "shop2", Kind: store.KindAffiliate},
+	} {
+		_, _, err := f.st.UpsertPayee(ctx, p)
+		require.NoError(t, err)
+	}
+	require.NoError(t, f.st.SaveOrder(ctx, payment.Order{ClientID: "shop1", OrderID: "o-jane", VendorID: "v1", AffiliateID: "shop1-jane",
+		Platform: "shopify", Subtotal: 1000, Tax: 80, Currency: "usd"}, "paid"))
+	require.NoError(t, f.st.SaveOrder(ctx, payment.Order{ClientID: "shop1", OrderID: "o-none", VendorID: "v1",
+		Platform: "shopify", Subtotal: 1000, Tax: 80, Currency: "usd"}, "paid"))
+	full := map[string]string{"client_id": "shop1", "order_id": "o-md", "vendor_id": "v1", "subtotal": "1000", "tax": "80", "platform": "shopify"}
+	with := func(m map[string]string, aff string) map[string]string {
+		out := map[string]string{"affiliate_id": aff}
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		md   map[string]string
+		want string
+	}{
+		{"the storefront's order", map[string]string{"client_id": "shop1", "order_id": "o-jane"}, "shop1-Jane"},
+		{"the metadata's, on a joined order", with(map[string]string{"client_id": "shop1", "order_id": "o-none"}, "SHOP1-JANE"), "shop1-Jane"},
+		{"the metadata's, in full metadata", with(full, "shop1-jane"), "shop1-Jane"},
+		{"the registered spelling", with(full, "shop1-Jane"), "shop1-Jane"},
+		{"another client's payee in another case", with(full, "shop1-max"), "shop1-max"},
+		{"nobody's", with(full, "shop1-zoe"), "shop1-zoe"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pi := fmt.Sprintf("pi_case%d", i)
+			out, err := f.a.Enrich(ctx, activities.EnrichInput{WorkflowID: "payment-stripe-" + pi, Provider: "stripe", PaymentID: pi, Gross: 1080, Currency: "usd", Metadata: tt.md})
+			require.NoError(t, err)
+			require.Empty(t, out.Problem)
+			require.Empty(t, out.Missing)
+			require.Equal(t, tt.want, out.Order.AffiliateID)
+		})
+	}
+}

@@ -202,6 +202,13 @@ func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, 
 	if err != nil || out.Problem != "" || len(out.Missing) > 0 {
 		return out, err
 	}
+	if out.Order.AffiliateID != "" {
+		// The shop's or checkout's spelling of the affiliate, as the client registered it (an
+		// admin's capitals): the split's leg, its ledger account and its keys use that ID.
+		if out.Order.AffiliateID, err = a.Store.RegisteredPayeeID(ctx, out.Order.ClientID, out.Order.AffiliateID); err != nil {
+			return EnrichOutput{}, err
+		}
+	}
 	out.Fee, out.CapturedAt, err = a.processingFee(ctx, in)
 	return out, err
 }

@@ -184,6 +184,9 @@ func (s *Server) putPayee(c echo.Context) error {
 			}
 		}
 		p, created, err = tx.UpsertPayee(ctx, store.Payee{ID: id, ClientID: body.ClientID, Kind: body.Kind, StripeAccount: body.StripeAccount, PayPalReceiver: body.PayPalReceiver})
+		if errors.Is(err, store.ErrPayeeIDTaken) {
+			return nil, nil, errorf(http.StatusConflict, "payee_id_taken", err.Error())
+		}
 		return before, payeeForAudit(p), err
 	})
 	if err != nil {

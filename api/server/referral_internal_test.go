@@ -14,7 +14,8 @@ import (
 // (in the shop's order) whose payee ID is a registered affiliate of the order's client. A code
 // in another case is the same payee (the ID is lower-cased); a code that makes another client's
 // payee ID (a client ID that is a prefix of another's: acme + "shop x" = acme-shop + "x"), a
-// vendor's, or nobody's is passed over.
+// vendor's, or nobody's is passed over. An affiliate an admin registered with capitals is found
+// in any case and named as registered.
 func TestReferralAffiliateIsTheClientsAffiliate(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	st := store.New(pool)
@@ -26,6 +27,8 @@ func TestReferralAffiliateIsTheClientsAffiliate(t *testing.T) {
 	for _, p := range []store.Payee{
 		{ID: "refco-jane", ClientID: "refco", Kind: store.KindAffiliate},
 		{ID: "refco-mike", ClientID: "refco", Kind: store.KindAffiliate},
+		{ID: "refco-Ann-Lee", ClientID: "refco", Kind: store.KindAffiliate}, // an admin's capitals
+		{ID: "refco-shop-Yves", ClientID: "refco-shop", Kind: store.KindAffiliate},
 		{ID: "refco-blue-fox", ClientID: "refco", Kind: store.KindVendor},
 		{ID: "refco-shop-x", ClientID: "refco-shop", Kind: store.KindAffiliate},
 	} {
@@ -52,6 +55,8 @@ func TestReferralAffiliateIsTheClientsAffiliate(t *testing.T) {
 		{"another client's affiliate", ids("Shop X"), ""},
 		{"another client's affiliate before this client's", ids("shop-x", "jane"), "refco-jane"},
 		{"a vendor's name", ids("Blue Fox"), ""},
+		{"an affiliate registered with capitals, as registered", ids("ANN LEE"), "refco-Ann-Lee"},
+		{"another client's affiliate in another case", ids("shop yves"), ""},
 		{"no codes", nil, ""},
 	}
 	for _, tt := range tests {

@@ -418,9 +418,15 @@ func storedOrder(ctx context.Context, tx *store.Store, client, orderID, platform
 	return o, true, nil
 }
 
-// referralAffiliate is the first discount code that is a registered affiliate of the client.
+// referralAffiliate is the first discount code that is a registered affiliate of the client, as
+// registered: a code's ID is lower case, an admin may have registered it with capitals
+// (store.RegisteredPayeeID).
 func referralAffiliate(ctx context.Context, tx *store.Store, client string, codes []string) (string, error) {
-	for _, id := range codes {
+	for _, code := range codes {
+		id, err := tx.RegisteredPayeeID(ctx, client, code)
+		if err != nil {
+			return "", err
+		}
 		p, err := tx.GetPayee(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue

@@ -55,25 +55,88 @@ func (p Payee) Validate() error {
 	return nil
 }
 
-// UpsertPayee creates or updates a payee of an existing client.
+// ErrPayeeIDTaken is a new payee ID that differs from a registered payee's only in case. Shops'
+// names become lower-case payee IDs (storefront.PayeeID) and a registered ID is matched without
+// regard to case (RegisteredPayeeID), so the two would be one payee to every order.
+var ErrPayeeIDTaken = errors.New("payee ID taken in another case")
+
+// UpsertPayee creates or updates a payee of an existing client. A new ID that differs only in
+// case from a registered payee's is refused (ErrPayeeIDTaken) unless the books already hold it
+// (a leg held for a payee nobody had registered under that spelling): money booked under an ID
+// keeps it, so registering it is how that leg is paid. Stored IDs are never rewritten.
 func (s *Store) UpsertPayee(ctx context.Context, p Payee) (Payee, bool, error) {
 	if err := p.Validate(); err != nil {
 		return Payee{}, false, err
 	}
 	var created bool
-	err := s.pool.QueryRow(ctx, `
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := payeeIDFree(ctx, tx, p.ID); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
 		INSERT INTO payees (id, client_id, kind, stripe_account, paypal_receiver) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO UPDATE SET client_id = EXCLUDED.client_id, kind = EXCLUDED.kind,
 			stripe_account = EXCLUDED.stripe_account, paypal_receiver = EXCLUDED.paypal_receiver, updated_at = now()
 		RETURNING created_at, updated_at, (xmax = 0)`, p.ID, p.ClientID, p.Kind, p.StripeAccount, p.PayPalReceiver).
-		Scan(&p.CreatedAt, &p.UpdatedAt, &created)
+			Scan(&p.CreatedAt, &p.UpdatedAt, &created)
+	})
 	if isForeignKeyViolation(err) {
 		return Payee{}, false, fmt.Errorf("%w: client %q does not exist", ErrInvalid, p.ClientID)
+	}
+	if errors.Is(err, ErrPayeeIDTaken) {
+		return Payee{}, false, err
 	}
 	if err != nil {
 		return Payee{}, false, fmt.Errorf("upsert payee %s: %w", p.ID, err)
 	}
 	return p, created, nil
+}
+
+// payeeIDFree refuses a new payee ID whose lower case is a registered payee's, unless the books
+// hold the new ID. It takes a transaction lock on the ID's lower case first, so two admins
+// registering "acme-Jane" and "acme-JANE" at once are taken one after the other and the second
+// sees the first.
+func payeeIDFree(ctx context.Context, tx pgx.Tx, id string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('payee-id:' || lower($1), 0))`, id); err != nil {
+		return fmt.Errorf("lock payee ID %s: %w", id, err)
+	}
+	var twin string
+	err := tx.QueryRow(ctx, `SELECT id FROM payees WHERE lower(id) = lower($1) AND id <> $1
+		AND NOT EXISTS (SELECT 1 FROM payees WHERE id = $1)
+		AND NOT EXISTS (SELECT 1 FROM postings WHERE account = ANY($2))
+		ORDER BY id LIMIT 1`,
+		id, []string{ledger.VendorPayable(id), ledger.AffiliatePayable(id)}).Scan(&twin)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("payee ID %s in another case: %w", id, err)
+	}
+	return fmt.Errorf("%w: payee %s is registered; %s differs from it only in case and orders match payee IDs without regard to case: update %s instead",
+		ErrPayeeIDTaken, twin, id, twin)
+}
+
+// RegisteredPayeeID is the ID under which a payee a shop or a checkout names as id is
+// registered: id itself when a payee has exactly that ID (whoever's it is: the caller checks the
+// client and kind, as before), else the one payee of clientID whose ID differs from it only in
+// case ("acme-jane" named, "acme-Jane" registered), else id unchanged (nobody's, or, where IDs
+// registered before such twins were refused differ only in case, ambiguous: the leg is held for
+// an admin rather than paid to a guess). Shops' names are lower-cased into IDs an admin may have
+// typed with capitals; another client's payee is never taken.
+func (s *Store) RegisteredPayeeID(ctx context.Context, clientID, id string) (string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM payees WHERE id = $1
+		UNION ALL (SELECT id FROM payees WHERE client_id = $2 AND lower(id) = lower($1) AND id <> $1 ORDER BY id LIMIT 2)`, id, clientID)
+	if err != nil {
+		return "", fmt.Errorf("payee %s as registered: %w", id, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", fmt.Errorf("payee %s as registered: %w", id, err)
+	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	return id, nil // exact ID first, so two rows are only ever twins of another case
 }
 
 // PayeeInBooks reports whether the payee's share is in the books or on its way there: the ledger
