@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -102,4 +104,50 @@ func (e *shopEnv) earlyStatuses(client string) int {
 	var n int
 	require.NoError(e.t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM early_order_statuses WHERE client_id = $1`, client).Scan(&n))
 	return n
+}
+
+// TestStorefrontStatusAndItsOrderAtOnce: a status change and its order delivered at once must not
+// miss each other (the change looking before the order is committed, the order taking the kept
+// changes before the change is committed: kept for no one). Each takes a per-order lock before it
+// looks. Made deterministic by holding writes to early_order_statuses (LOCK TABLE ... IN EXCLUSIVE
+// MODE) until the change, having found no order, waits to keep itself; the order's delivery then
+// waits for it on the per-order lock, and stores the order after the change is kept.
+func TestStorefrontStatusAndItsOrderAtOnce(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	c, ctx := e.newShopClient(), context.Background()
+	lock, err := e.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = lock.Rollback(ctx) }() // a no-op once committed
+	_, err = lock.Exec(ctx, `LOCK TABLE early_order_statuses IN EXCLUSIVE MODE`)
+	require.NoError(t, err, "hold writes to early_order_statuses")
+
+	answers := make(chan any, 2)
+	post := func(d delivery) {
+		code, out := e.post(c, d)
+		if code != http.StatusOK {
+			answers <- out
+			return
+		}
+		answers <- out["status"]
+	}
+	waiting := func(what, cond string) {
+		require.EventuallyWithT(t, func(col *assert.CollectT) {
+			var n int
+			err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND `+cond).Scan(&n)
+			if assert.NoError(col, err) {
+				assert.Equal(col, 1, n, what)
+			}
+		}, time.Minute, 20*time.Millisecond)
+	}
+	go post(shopifyDelivery("refunds/create", "refund-1", shopSample(t, "shopify_refunds_create.json")))
+	waiting("the refund, having found no order, waits to keep itself", `query LIKE 'INSERT INTO early_order_statuses%'`)
+	go post(shopifyDelivery("orders/paid", "paid-1", shopSample(t, "shopify_orders_paid.json")))
+	waiting("the order waits for the refund's transaction", `wait_event = 'advisory'`)
+	require.NoError(t, lock.Commit(ctx))
+
+	got := []any{<-answers, <-answers}
+	require.ElementsMatch(t, []any{"kept", "stored"}, got)
+	require.Equal(t, "refunded", e.status(c, "5934021746733"))
+	require.Zero(t, e.earlyStatuses(c))
 }
