@@ -180,11 +180,12 @@ type PruneKPIsInput struct {
 
 // PruneKPIsOutput counts what was deleted.
 type PruneKPIsOutput struct {
-	Daily, Hourly, WebhookDeliveries, WebhookInbox, OrderWaiters int64
+	Daily, Hourly, WebhookDeliveries, WebhookInbox, OrderWaiters, EarlyOrderStatuses int64
 }
 
-// PruneKPIs deletes KPI rows, webhook delivery records, forwarded inbox events and the order
-// waits of payments no order can change any more (store.PruneOrderWaiters) older than Before, in small batches,
+// PruneKPIs deletes KPI rows, webhook delivery records, forwarded inbox events, the order waits of
+// payments no order can change any more (store.PruneOrderWaiters) and the status changes kept for
+// orders that never arrived (store.PruneEarlyOrderStatuses) older than Before, in small batches,
 // heartbeating after each so a long prune after an outage is not mistaken for a hung one. A
 // retry starts over harmlessly: what was deleted stays deleted.
 func (a *KPI) PruneKPIs(ctx context.Context, in PruneKPIsInput) (PruneKPIsOutput, error) {
@@ -198,6 +199,7 @@ func (a *KPI) PruneKPIs(ctx context.Context, in PruneKPIsInput) (PruneKPIsOutput
 		{store.PruneWebhookDeliveries, &out.WebhookDeliveries},
 		{store.PruneWebhookInbox, &out.WebhookInbox},
 		{store.PruneOrderWaiters, &out.OrderWaiters},
+		{store.PruneEarlyOrderStatuses, &out.EarlyOrderStatuses},
 	} {
 		for {
 			n, err := a.Store.PruneBatch(ctx, t.table, in.Before, in.BatchSize)

@@ -248,10 +248,29 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 		if errors.Is(err, store.ErrNotFound) {
 			return EnrichOutput{Missing: missing}, nil
 		}
+		if err != nil {
+			return EnrichOutput{}, err
+		}
+		out, err := joinOrder(ctx, in, order, clients)
+		if err != nil || out.Problem != "" {
+			// A parked payment keeps its waiter: it may still need waking, and files it under its
+			// client (store.SavePayment).
+			return out, err
+		}
+		// Found on the second look: the payment waits for nothing, so its waiter would only
+		// linger until pruned, and a later update of the order would signal it for nothing.
+		return out, a.Store.RemoveOrderWaiter(ctx, clientID, orderID, in.WorkflowID)
 	}
 	if err != nil {
 		return EnrichOutput{}, err
 	}
+	return joinOrder(ctx, in, order, clients)
+}
+
+// joinOrder is the payment's split base from the stored order its metadata names: the order in
+// the payment's currency, with the checkout's referral when the shop named none.
+func joinOrder(ctx context.Context, in EnrichInput, order payment.Order, clients *clientLookup) (EnrichOutput, error) {
+	md, orderID := in.Metadata, order.OrderID
 	if order.Currency != "" && order.Currency != in.Currency {
 		return EnrichOutput{Problem: fmt.Sprintf("order %s is in %s but the payment in %s", orderID, order.Currency.Upper(), in.Currency.Upper())}, nil
 	}

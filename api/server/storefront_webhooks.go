@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
 
+	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/store"
 	"paysplit/internal/storefront"
@@ -295,9 +296,56 @@ func orderIDs(res storefront.Result) []string {
 	return ids
 }
 
-// errNothingApplied rolls back the delivery's claim when it changed nothing (a status update for
-// an order we never stored): nothing is kept of such a delivery.
+// errNothingApplied rolls back the delivery's claim when it holds no order state at all (every
+// status change is applied, stale or kept): nothing is kept of such a delivery.
 var errNothingApplied = errors.New("nothing applied")
+
+// stateResult is what one order state of a delivery did.
+type stateResult int
+
+const (
+	stateSaved stateResult = iota
+	stateStale             // a newer state is stored
+	stateKept              // a status change for an order not stored yet, kept for when it arrives
+)
+
+// applied counts what a delivery's order states did.
+type applied struct{ saved, stale, kept int }
+
+func (a *applied) add(r stateResult) {
+	switch r {
+	case stateSaved:
+		a.saved++
+	case stateStale:
+		a.stale++
+	case stateKept:
+		a.kept++
+	}
+}
+
+func savedOrStale(saved bool) stateResult {
+	if saved {
+		return stateSaved
+	}
+	return stateStale
+}
+
+// outcome is the delivery's answer: "stored" when an order was saved, "updated" when only status
+// changes were, "kept" when nothing was saved but a status change was kept for its order, "stale"
+// when every state was older than the one stored.
+func (a applied) outcome(orders int) (string, error) {
+	switch {
+	case a.saved > 0 && orders == 0:
+		return "updated", nil
+	case a.saved > 0:
+		return "stored", nil
+	case a.kept > 0:
+		return "kept", nil
+	case a.stale > 0:
+		return "stale", nil
+	}
+	return "", errNothingApplied
+}
 
 // applyStorefront claims the delivery and stores what it says, in one transaction. It returns the
 // outcome and the payment workflows waiting for the delivery's orders. An order state older than
@@ -306,7 +354,8 @@ var errNothingApplied = errors.New("nothing applied")
 // still returned, to be woken: the order they wait for is stored either way, and a shop's retry
 // of a delivery whose wake-up failed (503, its claim forgotten) must reach them even when a newer
 // state was stored in between (a refund, which wakes nobody). Waking twice is once: the signal's
-// event ID is the delivery's.
+// event ID is the delivery's. A status change for an order not stored yet is kept (its claim too,
+// so a retry is a duplicate) and applied when the order arrives.
 func (s *Server) applyStorefront(ctx context.Context, platform, client, deliveryID string, res storefront.Result) (string, []string, error) {
 	outcome := "stored"
 	err := s.deps.Store.InTx(ctx, func(tx *store.Store) error {
@@ -319,32 +368,23 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 			outcome = "duplicate"
 			return nil
 		}
-		var saved, stale int
+		var a applied
 		for _, o := range res.Orders {
 			ok, err := s.saveStorefrontOrder(ctx, tx, o)
 			if err != nil {
 				return err
 			}
-			saved, stale = countSaved(saved, stale, ok)
+			a.add(savedOrStale(ok))
 		}
 		for _, u := range res.Updates {
-			found, ok, err := s.updateStorefrontOrder(ctx, tx, platform, client, u)
+			r, err := s.updateStorefrontOrder(ctx, tx, platform, client, u)
 			if err != nil {
 				return err
 			}
-			if found {
-				saved, stale = countSaved(saved, stale, ok)
-			}
+			a.add(r)
 		}
-		switch {
-		case saved == 0 && stale == 0:
-			return errNothingApplied
-		case saved == 0:
-			outcome = "stale"
-		case len(res.Orders) == 0:
-			outcome = "updated"
-		}
-		return nil
+		outcome, err = a.outcome(len(res.Orders))
+		return err
 	})
 	switch {
 	case errors.Is(err, errNothingApplied):
@@ -376,17 +416,13 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	return outcome, waiters, nil
 }
 
-// countSaved counts one order state as saved or, when a newer one was stored, stale.
-func countSaved(saved, stale int, ok bool) (int, int) {
-	if ok {
-		return saved + 1, stale
-	}
-	return saved, stale + 1
-}
-
 // saveStorefrontOrder stores one order, unless both its stored status and its stored amounts are
-// newer (saved is false).
+// newer (saved is false), then applies the status changes kept for it (they arrived before it),
+// each as if delivered now: by the shop's times, or the rank when one is unknown (takesState).
 func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) (saved bool, err error) {
+	if err := tx.LockOrderKey(ctx, o.ClientID, o.OrderID); err != nil {
+		return false, err
+	}
 	if _, _, err := storedOrder(ctx, tx, o.ClientID, o.OrderID, o.Platform); err != nil {
 		return false, err
 	}
@@ -397,7 +433,27 @@ func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o sto
 		}
 		o.AffiliateID = aff
 	}
-	return tx.SaveOrderIfNewer(ctx, o.Order, o.Status, o.ShopTime)
+	if saved, err = tx.SaveOrderIfNewer(ctx, o.Order, o.Status, o.ShopTime); err != nil {
+		return false, err
+	}
+	kept, err := tx.TakeEarlyStatuses(ctx, o.ClientID, o.OrderID, o.Platform)
+	if err != nil || len(kept) == 0 {
+		return saved, err
+	}
+	stored, err := tx.GetOrder(ctx, o.ClientID, o.OrderID)
+	if err != nil {
+		return false, err
+	}
+	for _, k := range kept {
+		u := storefront.StatusUpdate{OrderID: k.OrderID, Status: k.Status, Refunded: k.Refunded,
+			Currency: money.Currency(k.Currency), ShopTime: k.ShopTime}
+		ok, err := tx.UpdateOrderStatusIfNewer(ctx, o.ClientID, o.OrderID, statusOf(stored, u), u.ShopTime)
+		if err != nil {
+			return false, err
+		}
+		saved = saved || ok
+	}
+	return saved, nil
 }
 
 // storedOrder reads an order stored earlier (found is false for a new one). It refuses to let one
@@ -441,21 +497,35 @@ func referralAffiliate(ctx context.Context, tx *store.Store, client string, code
 	return "", nil
 }
 
-// updateStorefrontOrder changes the status of a stored order: found is false when it is not
-// stored, saved false when the stored status is newer than the update (or, at the same or an
-// unknown time, further on: store.OrderStateRank).
-func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, platform, client string, u storefront.StatusUpdate) (found, saved bool, err error) {
-	o, found, err := storedOrder(ctx, tx, client, u.OrderID, platform)
-	if err != nil || !found {
-		return false, false, err
+// updateStorefrontOrder changes the status of a stored order: stale when the stored status is
+// newer than the update (or, at the same or an unknown time, further on: store.OrderStateRank).
+// A change for an order not stored yet is kept for when it is (saveStorefrontOrder).
+func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, platform, client string, u storefront.StatusUpdate) (stateResult, error) {
+	// Before the look: an order stored at the same time either is seen here or, once this
+	// transaction commits, takes what it keeps.
+	if err := tx.LockOrderKey(ctx, client, u.OrderID); err != nil {
+		return stateStale, err
 	}
-	st := u.Status
-	if u.Refunded > 0 && u.Currency == o.Currency && u.Refunded >= o.Subtotal-o.Discount+o.Tax+o.Shipping {
-		st = "refunded"
+	o, found, err := storedOrder(ctx, tx, client, u.OrderID, platform)
+	if err != nil {
+		return stateStale, err
+	}
+	if !found {
+		return stateKept, tx.KeepEarlyStatus(ctx, store.EarlyStatus{ClientID: client, OrderID: u.OrderID, Platform: platform,
+			Status: u.Status, Refunded: u.Refunded, Currency: string(u.Currency), ShopTime: u.ShopTime})
 	}
 	// The status only: the stored amounts keep the time of the body they come from.
-	saved, err = tx.UpdateOrderStatusIfNewer(ctx, client, u.OrderID, st, u.ShopTime)
-	return true, saved, err
+	saved, err := tx.UpdateOrderStatusIfNewer(ctx, client, u.OrderID, statusOf(o, u), u.ShopTime)
+	return savedOrStale(saved), err
+}
+
+// statusOf is the status a change gives the stored order o: a refund of all of it in its currency
+// (Shopify's refunds/create, which names only what it gave back) refunds it, not partially.
+func statusOf(o ipayment.Order, u storefront.StatusUpdate) string {
+	if u.Refunded > 0 && u.Currency == o.Currency && u.Refunded >= o.Subtotal-o.Discount+o.Tax+o.Shipping {
+		return "refunded"
+	}
+	return u.Status
 }
 
 // wakeWaiters tells every payment waiting for the order that it has arrived. A workflow that has

@@ -473,6 +473,9 @@ const (
 	// failed wake-up missed, so a waiter stays while its payment may need waking; kept for good,
 	// they grew by one a payment that came before its order, each update signalling more runs.
 	PruneOrderWaiters = "order_waiters"
+	// PruneEarlyOrderStatuses deletes status changes kept for an order that never arrived
+	// (KeepEarlyStatus), past the same cut as the delivery records that claimed them.
+	PruneEarlyOrderStatuses = "early_order_statuses"
 )
 
 // orderWaitOver is SQL true for a payment (p) that no order can change any more: split (paying out
@@ -500,6 +503,8 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 	case PruneOrderWaiters:
 		q = `DELETE FROM order_waiters WHERE ctid IN (SELECT w.ctid FROM order_waiters w
 			JOIN payments p ON p.workflow_id = w.workflow_id WHERE w.created_at < $1 AND ` + orderWaitOver + ` LIMIT $2)`
+	case PruneEarlyOrderStatuses:
+		q = `DELETE FROM early_order_statuses WHERE ctid IN (SELECT ctid FROM early_order_statuses WHERE received_at < $1 LIMIT $2)`
 	default:
 		return 0, fmt.Errorf("%w: %q is not a table retention prunes", ErrInvalid, table)
 	}

@@ -277,6 +277,16 @@ func (s *Store) AddOrderWaiter(ctx context.Context, clientID, orderID, workflowI
 	return nil
 }
 
+// RemoveOrderWaiter forgets that a payment's workflow waits for an order (it found the order).
+func (s *Store) RemoveOrderWaiter(ctx context.Context, clientID, orderID, workflowID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM order_waiters WHERE client_id = $1 AND order_id = $2 AND workflow_id = $3`,
+		clientID, orderID, workflowID)
+	if err != nil {
+		return fmt.Errorf("remove order waiter %s/%s: %w", clientID, orderID, err)
+	}
+	return nil
+}
+
 // OrderWaiters lists the workflows waiting for an order.
 func (s *Store) OrderWaiters(ctx context.Context, clientID, orderID string) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT workflow_id FROM order_waiters WHERE client_id = $1 AND order_id = $2 ORDER BY created_at`, clientID, orderID)
