@@ -134,8 +134,34 @@ func (a *Activities) SavePayment(ctx context.Context, in SavePaymentInput) error
 	if err := a.Store.SavePayment(ctx, in.Record); err != nil {
 		return err
 	}
+	if err := a.flagSplitOnOtherVendors(ctx, in.Record); err != nil {
+		return err
+	}
 	a.metrics().PaymentSaved(string(in.Record.Status))
 	return nil
+}
+
+// flagSplitOnOtherVendors flags a split payment, once saved, whose shop's order sells from other
+// vendors than it was split on: a payment split on its metadata while the shop's order was being
+// stored (Enrich did not find it yet, and the storefront webhook, which flags the payments it
+// finds split, read before this save). Nothing is paid or undone; an admin decides.
+func (a *Activities) flagSplitOnOtherVendors(ctx context.Context, r payment.Record) error {
+	if len(r.Legs) == 0 || r.Order.ClientID == "" || r.Order.OrderID == "" {
+		return nil
+	}
+	shop, err := a.Store.GetOrder(ctx, r.Order.ClientID, r.Order.OrderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("shop's order of payment %s: %w", r.WorkflowID, err)
+	}
+	flagged, err := a.Store.FlagSplitOnOtherVendors(ctx, "storefront:"+shop.Platform, r, shop)
+	if flagged {
+		slog.Error("payment split on other vendors than the shop's order sells from: an admin must decide",
+			"workflow_id", r.WorkflowID, "client_id", r.Order.ClientID, "order_id", r.Order.OrderID)
+	}
+	return err
 }
 
 // EnrichInput is what the capture event said about the payment.
