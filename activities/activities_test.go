@@ -77,6 +77,10 @@ func TestEnrich(t *testing.T) {
 		m[k] = v
 		return m
 	}
+	mdOf := func(order, vendor, subtotal, tax, shipping, discount, platform string) map[string]string {
+		return map[string]string{"client_id": "shop1", "order_id": order, "vendor_id": vendor, "subtotal": subtotal, "tax": tax,
+			"shipping": shipping, "discount": discount, "platform": platform}
+	}
 	tests := []struct {
 		name        string
 		paymentID   string
@@ -105,6 +109,16 @@ func TestEnrich(t *testing.T) {
 		// The checkout's affiliate becomes a leg's payee, so part of its idempotency keys and its
 		// ledger account: on a joined order it must pass the same check as in full metadata.
 		{"unsafe affiliate on a joined order", "pi_7b", map[string]string{"client_id": "shop1", "order_id": "o-9", "affiliate_id": "a7/../x"}, payment.Order{}, nil, "affiliate_id"},
+		// Complete metadata of an order the shop delivered too: the shop's order says who sold
+		// what and for how much (until 2026-11-27 the metadata's one vendor took the whole order).
+		{"complete metadata of a shop's multi-vendor order takes its lines", "pi_8", mdOf("o-multi", "v1", "900", "90", "100", "50", "shopify"),
+			payment.Order{ClientID: "shop1", OrderID: "o-multi", Platform: "shopify", Subtotal: 900, Tax: 90, Shipping: 100, Discount: 50,
+				Lines: []payment.OrderLine{{VendorID: "v1", Subtotal: 600, Tax: 60, Discount: 50}, {VendorID: "v2", Subtotal: 300, Tax: 30}}}, nil, ""},
+		{"complete metadata of a shop's order takes the shop's amounts", "pi_8b", mdOf("o-9", "v1", "530", "20", "", "", "woocommerce"),
+			payment.Order{ClientID: "shop1", OrderID: "o-9", VendorID: "v1", Platform: "woocommerce", Subtotal: 500, Tax: 50}, nil, ""},
+		{"complete metadata naming a vendor the shop's order does not sell from parks", "pi_8c", mdOf("o-multi", "v3", "900", "90", "100", "50", "shopify"),
+			payment.Order{}, nil, "names vendor v3 but the shop's order o-multi sells from v1, v2"},
+		{"complete metadata of a shop's order in another currency parks", "pi_8d", mdOf("o-eur", "v1", "500", "", "", "", "shopify"), payment.Order{}, nil, "EUR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

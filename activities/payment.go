@@ -134,8 +134,34 @@ func (a *Activities) SavePayment(ctx context.Context, in SavePaymentInput) error
 	if err := a.Store.SavePayment(ctx, in.Record); err != nil {
 		return err
 	}
+	if err := a.flagSplitOnOtherVendors(ctx, in.Record); err != nil {
+		return err
+	}
 	a.metrics().PaymentSaved(string(in.Record.Status))
 	return nil
+}
+
+// flagSplitOnOtherVendors flags a split payment, once saved, whose shop's order sells from other
+// vendors than it was split on: a payment split on its metadata while the shop's order was being
+// stored (Enrich did not find it yet, and the storefront webhook, which flags the payments it
+// finds split, read before this save). Nothing is paid or undone; an admin decides.
+func (a *Activities) flagSplitOnOtherVendors(ctx context.Context, r payment.Record) error {
+	if len(r.Legs) == 0 || r.Order.ClientID == "" || r.Order.OrderID == "" {
+		return nil
+	}
+	shop, err := a.Store.GetOrder(ctx, r.Order.ClientID, r.Order.OrderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("shop's order of payment %s: %w", r.WorkflowID, err)
+	}
+	flagged, err := a.Store.FlagSplitOnOtherVendors(ctx, "storefront:"+shop.Platform, r, shop)
+	if flagged {
+		slog.Error("payment split on other vendors than the shop's order sells from: an admin must decide",
+			"workflow_id", r.WorkflowID, "client_id", r.Order.ClientID, "order_id", r.Order.OrderID)
+	}
+	return err
 }
 
 // EnrichInput is what the capture event said about the payment.
@@ -221,7 +247,7 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 		if problem != "" {
 			return EnrichOutput{Problem: problem}, nil
 		}
-		return checkClient(ctx, order, clients)
+		return a.metadataOrder(ctx, in, order, clients)
 	}
 	clientID, orderID := md["client_id"], md["order_id"]
 	if clientID == "" || orderID == "" {
@@ -251,7 +277,7 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 		if err != nil {
 			return EnrichOutput{}, err
 		}
-		out, err := joinOrder(ctx, in, order, clients)
+		out, err := shopOrder(ctx, in, order, clients)
 		if err != nil || out.Problem != "" {
 			// A parked payment keeps its waiter: it may still need waking, and files it under its
 			// client (store.SavePayment).
@@ -264,15 +290,16 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 	if err != nil {
 		return EnrichOutput{}, err
 	}
-	return joinOrder(ctx, in, order, clients)
+	return shopOrder(ctx, in, order, clients)
 }
 
-// joinOrder is the payment's split base from the stored order its metadata names: the order in
-// the payment's currency, with the checkout's referral when the shop named none.
-func joinOrder(ctx context.Context, in EnrichInput, order payment.Order, clients *clientLookup) (EnrichOutput, error) {
-	md, orderID := in.Metadata, order.OrderID
+// shopOrder is the order the shop delivered for the payment: it says who sold what and for how
+// much. The split checks its total against the captured amount, so an order the shop changed
+// since this payment (another total) parks rather than pays.
+func shopOrder(ctx context.Context, in EnrichInput, order payment.Order, clients *clientLookup) (EnrichOutput, error) {
+	md := in.Metadata
 	if order.Currency != "" && order.Currency != in.Currency {
-		return EnrichOutput{Problem: fmt.Sprintf("order %s is in %s but the payment in %s", orderID, order.Currency.Upper(), in.Currency.Upper())}, nil
+		return EnrichOutput{Problem: fmt.Sprintf("order %s is in %s but the payment in %s", order.OrderID, order.Currency.Upper(), in.Currency.Upper())}, nil
 	}
 	if order.AffiliateID == "" && md["affiliate_id"] != "" {
 		// A referral the checkout knew and the shop did not. It becomes a leg's payee, so part of
@@ -284,6 +311,34 @@ func joinOrder(ctx context.Context, in EnrichInput, order payment.Order, clients
 	}
 	order.Currency = ""
 	return checkClient(ctx, order, clients)
+}
+
+// metadataOrder is the order of a payment whose metadata carries a whole one-vendor order. When
+// the shop delivered that order too, the shop's order decides (shopOrder): a plugin that knows
+// one vendor sends it for an order of several, and the metadata alone paid that vendor on the
+// whole order and the others nothing. Metadata naming a vendor the shop's order does not sell
+// from parks the payment: one of the two is wrong about who is paid, and paying either could pay
+// the wrong party. Amounts that differ are the shop's (its lines are what each vendor sold);
+// logged, as the split then follows the shop's and not the checkout's figures.
+func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payment.Order, clients *clientLookup) (EnrichOutput, error) {
+	shop, err := a.Store.GetOrder(ctx, md.ClientID, md.OrderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return checkClient(ctx, md, clients)
+	}
+	if err != nil {
+		return EnrichOutput{}, fmt.Errorf("shop's order of payment %s: %w", in.PaymentID, err)
+	}
+	vendors := shop.Vendors()
+	if !slices.Contains(vendors, md.VendorID) {
+		return EnrichOutput{Problem: fmt.Sprintf("payment metadata names vendor %s but the shop's order %s sells from %s: correct the order in the shop or cancel the payment",
+			md.VendorID, md.OrderID, strings.Join(vendors, ", "))}, nil
+	}
+	if md.Subtotal != shop.Subtotal || md.Tax != shop.Tax || md.Shipping != shop.Shipping || md.Discount != shop.Discount {
+		slog.Warn("payment metadata and the shop's order differ in amounts: the shop's are split",
+			"client", md.ClientID, "order", md.OrderID, "payment", in.PaymentID,
+			"Metadata", [4]int64{md.Subtotal, md.Tax, md.Shipping, md.Discount}, "Shop", [4]int64{shop.Subtotal, shop.Tax, shop.Shipping, shop.Discount})
+	}
+	return shopOrder(ctx, in, shop, clients)
 }
 
 // named is what EnrichOutput.Named says: the client, order and vendor md names, each a

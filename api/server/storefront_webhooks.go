@@ -412,8 +412,50 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 			return "", nil, fmt.Errorf("payments waiting for order %s: %w", o.OrderID, err)
 		}
 		waiters = append(waiters, ws...)
+		if err := s.flagSplitsOnOtherVendors(ctx, platform, o.ClientID, o.OrderID); err != nil {
+			// Stored, but a payment split on other vendors may be unflagged: let the shop deliver
+			// again (the flag is written once per disagreement).
+			if ferr := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); ferr != nil {
+				s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", ferr)
+			}
+			return "", nil, err
+		}
 	}
 	return outcome, waiters, nil
+}
+
+// ActionOrderDisagrees is the audit action of a payment split on other vendors than its shop's
+// order sells from.
+const ActionOrderDisagrees = store.ActionOrderDisagrees
+
+// flagSplitsOnOtherVendors makes visible the payments of an order already split on other vendors
+// than the order, as the shop stored it, sells from: a payment whose metadata carried a
+// one-vendor order before the shop delivered an order of several (or of another vendor). The
+// shop's order says who sold what, but what was paid stays paid: nothing is sent or taken back
+// here; an admin decides. Each such payment gets an audit entry (store.FlagSplitOnOtherVendors,
+// once per disagreement) and an error in the log. Called once the order is committed: a payment
+// split meanwhile and saved after this read checks the order itself when it is saved
+// (activities' SavePayment). A payment not split yet reads the shop's order when it is (Enrich).
+func (s *Server) flagSplitsOnOtherVendors(ctx context.Context, platform, client, orderID string) error {
+	shop, err := s.deps.Store.GetOrder(ctx, client, orderID)
+	if err != nil {
+		return fmt.Errorf("order %s just stored: %w", orderID, err)
+	}
+	recs, err := s.deps.Store.ListPayments(ctx, store.PaymentFilter{ClientID: client, OrderID: orderID, Limit: store.MaxPageSize})
+	if err != nil {
+		return fmt.Errorf("payments of order %s: %w", orderID, err)
+	}
+	for _, r := range recs {
+		flagged, err := s.deps.Store.FlagSplitOnOtherVendors(ctx, "storefront:"+platform, r, shop)
+		if err != nil {
+			return err
+		}
+		if flagged {
+			s.deps.Logger.Error("payment split on other vendors than the shop's order sells from: an admin must decide",
+				"workflow_id", r.WorkflowID, "client_id", client, "order_id", orderID)
+		}
+	}
+	return nil
 }
 
 // saveStorefrontOrder stores one order, unless both its stored status and its stored amounts are

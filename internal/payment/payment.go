@@ -80,6 +80,23 @@ type Order struct {
 	Lines []OrderLine `json:"lines,omitempty"`
 }
 
+// Vendors are the vendors the order sells from, each once, in the order of its lines.
+func (o Order) Vendors() []string {
+	if len(o.Lines) == 0 {
+		if o.VendorID == "" {
+			return nil
+		}
+		return []string{o.VendorID}
+	}
+	var out []string
+	for _, l := range o.Lines {
+		if !slices.Contains(out, l.VendorID) {
+			out = append(out, l.VendorID)
+		}
+	}
+	return out
+}
+
 // OrderLine is one vendor's part of an order (its lines summed). Tax is the line tax; the
 // order's shipping is shared between vendors by the split.
 type OrderLine struct {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -314,4 +316,46 @@ func (s *Store) ForgetDelivery(ctx context.Context, provider, deliveryID string)
 		return fmt.Errorf("forget %s delivery %s: %w", provider, deliveryID, err)
 	}
 	return nil
+}
+
+// ActionOrderDisagrees is the audit action that flags a payment split on other vendors than its
+// order, as the shop delivered it, sells from.
+const ActionOrderDisagrees = "payment.order_disagrees"
+
+// FlagSplitOnOtherVendors records, once per payment and disagreement, an audit entry (by actor)
+// on a split payment whose vendors are not those its shop's order sells from; flagged says it
+// wrote one. Nothing is paid or undone: an admin decides. Both sides call it after their own
+// write is committed (the payment's save, the shop's order), as the order's waiters are read, so
+// a payment saved while its order is stored is flagged by one of them, or both: the second finds
+// the first's entry.
+func (s *Store) FlagSplitOnOtherVendors(ctx context.Context, actor string, r payment.Record, shop payment.Order) (flagged bool, err error) {
+	split, sold := sortedVendors(r.Order), sortedVendors(shop)
+	if len(r.Legs) == 0 || slices.Equal(split, sold) {
+		return false, nil
+	}
+	target := "payment:" + r.WorkflowID
+	key := strings.Join(split, ",") + " / " + strings.Join(sold, ",")
+	err = s.InTx(ctx, func(tx *Store) error {
+		if err := tx.LockTarget(ctx, target); err != nil {
+			return err
+		}
+		done, err := tx.AuditRecordedAny(ctx, ActionOrderDisagrees, target, map[string]string{"disagreement": key})
+		if err != nil || done {
+			return err
+		}
+		flagged = true
+		return tx.Audit(ctx, actor, ActionOrderDisagrees, target, "",
+			map[string]any{"status": r.Status, "vendors": split},
+			map[string]any{"shop_vendors": sold, "order_id": shop.OrderID, "disagreement": key})
+	})
+	if err != nil {
+		return false, fmt.Errorf("flag payment %s split on other vendors: %w", r.WorkflowID, err)
+	}
+	return flagged, nil
+}
+
+func sortedVendors(o payment.Order) []string {
+	v := o.Vendors()
+	slices.Sort(v)
+	return v
 }
