@@ -67,31 +67,34 @@ func TestStorefrontStatusBeforeItsOrderIsKept(t *testing.T) {
 }
 
 // TestStorefrontStatusOfAnUnknownOrder: a status change for an order not stored is kept, with its
-// delivery's claim, and stores no order and signals no payment. (TikTok's pushes carry no order,
-// so a TikTok order is never stored from a webhook: its changes are kept until retention.)
+// delivery's claim, and stores no order and signals no payment. TikTok's pushes carry no order,
+// so a TikTok order is never stored from a webhook: its change would wait for nothing and is
+// answered unknown_order, keeping nothing, not even its claim.
 func TestStorefrontStatusOfAnUnknownOrder(t *testing.T) {
 	e := newShopEnv(t, nil, "")
 	tests := []struct {
-		name string
-		d    delivery
+		name   string
+		d      delivery
+		answer string
+		kept   int
 	}{
-		{"tiktok status change", tiktokDelivery(shopSample(t, "tiktok_order_status_change.json"))},
-		{"shopify refund", shopifyDelivery("refunds/create", "d-12", shopSample(t, "shopify_refunds_create.json"))},
+		{"tiktok status change", tiktokDelivery(shopSample(t, "tiktok_order_status_change.json")), "unknown_order", 0},
+		{"shopify refund", shopifyDelivery("refunds/create", "d-12", shopSample(t, "shopify_refunds_create.json")), "kept", 1},
 		{"instagram status change", instagramDelivery([]byte(`{"object":"page","entry":[{"id":"110493227123456","time":1712755203,` +
-			`"changes":[{"field":"commerce_orders","value":{"id":"368508827392800","order_status":{"state":"CANCELLED"}}}]}]}`))},
+			`"changes":[{"field":"commerce_orders","value":{"id":"368508827392800","order_status":{"state":"CANCELLED"}}}]}]}`)), "kept", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.newShopClient()
 			code, out := e.post(c, tc.d)
 			require.Equal(t, http.StatusOK, code, out)
-			require.Equal(t, "kept", out["status"])
-			require.Equal(t, 1, e.earlyStatuses(c))
+			require.Equal(t, tc.answer, out["status"])
+			require.Equal(t, tc.kept, e.earlyStatuses(c))
 			var orders, claims int
 			require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM orders WHERE client_id = $1),
 				(SELECT count(*) FROM webhook_deliveries WHERE client_id = $1)`, c).Scan(&orders, &claims))
 			require.Zero(t, orders, "no order stored")
-			require.Equal(t, 1, claims, "the kept delivery is claimed: its retry is a duplicate")
+			require.Equal(t, tc.kept, claims, "a kept delivery is claimed (its retry is a duplicate); one kept for nothing is not")
 			signals, _ := e.temporal.sent()
 			require.Empty(t, signals, "no workflow signalled")
 		})

@@ -307,6 +307,7 @@ const (
 	stateSaved stateResult = iota
 	stateStale             // a newer state is stored
 	stateKept              // a status change for an order not stored yet, kept for when it arrives
+	stateUnknown           // a status change for an order its platform never delivers (TikTok)
 )
 
 // applied counts what a delivery's order states did.
@@ -551,6 +552,9 @@ func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, pla
 	o, found, err := storedOrder(ctx, tx, client, u.OrderID, platform)
 	if err != nil {
 		return stateStale, err
+	}
+	if !found && !storefront.DeliversOrders(platform) {
+		return stateUnknown, nil // answered unknown_order, as nothing would ever apply it
 	}
 	if !found {
 		return stateKept, tx.KeepEarlyStatus(ctx, store.EarlyStatus{ClientID: client, OrderID: u.OrderID, Platform: platform,

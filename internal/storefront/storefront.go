@@ -30,6 +30,13 @@ const (
 	Instagram   = "instagram"
 )
 
+// DeliversOrders says whether the platform's webhooks deliver whole orders (stored, and joined
+// to their payments) or only their status changes: TikTok Shop's pushes carry no order, so a
+// TikTok order is never stored and a status change kept for it would wait for nothing.
+func DeliversOrders(platform string) bool {
+	return platform == Shopify || platform == WooCommerce || platform == Instagram
+}
+
 // Names of the per-client secrets (store.SetClientWebhookSecret's provider argument). TikTok Shop
 // signs with the app key and the app secret, Meta needs the verify token of the subscription
 // handshake besides the app secret, so those two platforms have two entries each.
