@@ -304,10 +304,10 @@ var errNothingApplied = errors.New("nothing applied")
 type stateResult int
 
 const (
-	stateSaved stateResult = iota
-	stateStale             // a newer state is stored
-	stateKept              // a status change for an order not stored yet, kept for when it arrives
-	stateUnknown           // a status change for an order its platform never delivers (TikTok)
+	stateSaved   stateResult = iota
+	stateStale               // a newer state is stored
+	stateKept                // a status change for an order not stored yet, kept for when it arrives
+	stateUnknown             // a status change for an order its platform never delivers (TikTok)
 )
 
 // applied counts what a delivery's order states did.
