@@ -48,10 +48,22 @@ type stack struct {
 	ledger *ledger.Ledger
 	stripe *testenv.StripeProxy
 	paypal *testenv.PayPal
+	// logs, when set, holds the worker's and the API's warnings and errors (newStackLogged).
+	logs *testenv.LogBuffer
 }
 
 func newStack(t *testing.T, settings payment.Settings) *stack {
 	return newStackAck(t, settings, server.AckOnTemporal)
+}
+
+// newStackLogged is newStack keeping the worker's and the API's warnings and errors in the
+// stack's logs: a workflow task that fails (a panic, a replay that does not match) or a step
+// retried is said there, and in no run's history.
+func newStackLogged(t *testing.T, settings payment.Settings) *stack {
+	logs := &testenv.LogBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s := stackpkg.New(t, stackpkg.Options{Settings: settings, WebhookAck: server.AckOnTemporal, Logger: logger})
+	return &stack{Stack: s, t: t, api: s.API, tc: s.Temporal, ledger: s.Ledger, stripe: s.Stripe, paypal: s.PayPal, logs: logs}
 }
 
 // newStackAck starts the platform with the API acknowledging webhooks as ack says.

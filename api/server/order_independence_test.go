@@ -79,14 +79,14 @@ type legOutcome struct {
 func TestEventOrderDoesNotChangeTheOutcome(t *testing.T) {
 	// A capture not come within a second of its payment's first event is late: the payment needs
 	// attention and still takes it (code path 9).
-	s := newStack(t, payment.Settings{SettleWindow: 0, EnrichPoll: 2 * time.Second, EnrichWait: time.Hour, CaptureWait: time.Second,
+	s := newStackLogged(t, payment.Settings{SettleWindow: 0, EnrichPoll: 2 * time.Second, EnrichWait: time.Hour, CaptureWait: time.Second,
 		StripeAttempts: 10, StripeRetryInterval: 100 * time.Millisecond})
 	// Storefront secrets are sealed: the shops' webhooks go to a replica that has the key.
 	shop := newAPI(t, func(d *server.Deps) { d.Temporal, d.TaskQueue = s.tc, s.Queue })
 	rng := rand.New(rand.NewPCG(20261127, 1))
 	for _, sc := range orderScenarios(shop.url) {
 		t.Run(sc.name, func(t *testing.T) {
-			st := &stack{Stack: s.Stack, t: t, api: s.api, tc: s.tc, ledger: s.ledger, stripe: s.stripe, paypal: s.paypal}
+			st := &stack{Stack: s.Stack, t: t, api: s.api, tc: s.tc, ledger: s.ledger, stripe: s.stripe, paypal: s.paypal, logs: s.logs}
 			if sc.provider == "paypal" {
 				st.SeedPayPal(sc.client, "VNDR"+strings.ToUpper(sc.client[:4])+"00001", sc.client+"-aff@example.com")
 			} else {
@@ -511,13 +511,20 @@ func recordJSON(rec ipayment.Record) string {
 	return string(b)
 }
 
-// logRun logs what a run that did not close waits for: its pending activities and its history's
-// events. A run past its liveness bound once failed with "context deadline exceeded" alone
-// (payment 0 of "a refund, its failure, another refund", one CPU hog beside the package), and
-// its Temporal was gone with the test binary.
+// logRun logs what a run that did not close waits for: its pending workflow task and activities,
+// its history's events, and what the worker logged of the payment. A run past its liveness bound
+// once failed with "context deadline exceeded" alone (payment 0 of "a refund, its failure, another
+// refund", one CPU hog beside the package), and its Temporal was gone with the test binary. A
+// workflow task given again and again (timed out, or failed: a panic, a replay that does not
+// match) is in no history (its attempts after the first are not recorded) and local activities
+// are no pending activities: the pending task's attempt and the worker's log say those.
 func (s *stack) logRun(id, runID string) {
 	ctx := context.Background()
 	if d, err := s.tc.DescribeWorkflow(ctx, id, runID); err == nil {
+		if wt := d.RawResponse.GetPendingWorkflowTask(); wt != nil {
+			s.t.Logf("run %s: pending workflow task %s, attempt %d, scheduled %s, started %s", runID, wt.GetState(), wt.GetAttempt(),
+				wt.GetScheduledTime().AsTime().Format(time.RFC3339Nano), wt.GetStartedTime().AsTime().Format(time.RFC3339Nano))
+		}
 		for _, pa := range d.RawResponse.GetPendingActivities() {
 			s.t.Logf("run %s: pending activity %s, %s, attempt %d, last failure %v", runID, pa.GetActivityType().GetName(), pa.GetState(), pa.GetAttempt(), pa.GetLastFailure())
 		}
@@ -530,5 +537,23 @@ func (s *stack) logRun(id, runID string) {
 			return
 		}
 		s.t.Logf("run %s: %d %s %s %v", runID, ev.GetEventId(), ev.GetEventTime().AsTime().Format(time.RFC3339Nano), ev.GetEventType(), ev.GetAttributes())
+	}
+	s.logWorker(id)
+}
+
+// logWorker logs the warnings and errors logged of workflow id (the SDK tags its lines with the
+// workflow's ID: WorkflowID=<id>), the last 200 at most.
+func (s *stack) logWorker(id string) {
+	if s.logs == nil {
+		return
+	}
+	var lines []string
+	for _, l := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(l+" ", " WorkflowID="+id+" ") {
+			lines = append(lines, l)
+		}
+	}
+	for _, l := range lines[max(0, len(lines)-200):] {
+		s.t.Logf("worker: %s", l)
 	}
 }
