@@ -86,6 +86,7 @@ type StripeProxy struct {
 	LoseAnswer func(c StripeCall) bool
 
 	answers   map[string]storedAnswer // idempotency key -> first answer
+	inFlight  map[string]bool         // idempotency keys of POSTs forwarded and not answered yet
 	transfers []*StripeTransfer
 	charges   map[string]StripeCharge
 	early     map[string][]func(*StripeCharge) // changes told before their charge (updateCharge)
@@ -232,7 +233,7 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 	if err != nil {
 		t.Fatalf("stripe proxy target %q: %v", target, err)
 	}
-	p := &StripeProxy{answers: map[string]storedAnswer{}, charges: map[string]StripeCharge{}}
+	p := &StripeProxy{answers: map[string]storedAnswer{}, inFlight: map[string]bool{}, charges: map[string]StripeCharge{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -267,7 +268,13 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 				return
 			}
 		}
-		if a, ok := p.answer(key); ok && r.Method == http.MethodPost {
+		a, ok, busy := p.claim(key, r.Method)
+		if busy { // as Stripe: a second request under a key whose first is still executing
+			reply(http.StatusConflict, []byte(keyInUse))
+			return
+		}
+		defer p.release(key, r.Method)
+		if ok {
 			if a.amount != form.Get("amount") { // Stripe refuses a key's reuse with other parameters
 				reply(http.StatusBadRequest, []byte(`{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`))
 				return
@@ -317,11 +324,38 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-func (p *StripeProxy) answer(key string) (storedAnswer, bool) {
+// keyInUse is Stripe's answer to a request whose idempotency key another request is executing
+// under: nothing is done or saved for it, and it may be sent again (stripe-go retries a 409).
+const keyInUse = `{"error":{"type":"idempotency_error","code":"idempotency_key_in_use","message":"There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through). Please try again later."}}`
+
+// claim looks a POST's idempotency key up and, in the same critical section, marks it as
+// executing when it has no answer yet: the stored answer (ok), or busy when another request is
+// executing under the key. Two requests under one key at once were both forwarded, and both made
+// a transfer, where Stripe answers the second 409.
+func (p *StripeProxy) claim(key, method string) (a storedAnswer, ok, busy bool) {
+	if key == "" || method != http.MethodPost {
+		return storedAnswer{}, false, false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a, ok := p.answers[key]
-	return a, ok && key != ""
+	if a, ok := p.answers[key]; ok {
+		return a, true, false
+	}
+	if p.inFlight[key] {
+		return storedAnswer{}, false, true
+	}
+	p.inFlight[key] = true
+	return storedAnswer{}, false, false
+}
+
+// release ends the execution claim marks, once its answer is stored (remember) or refused.
+func (p *StripeProxy) release(key, method string) {
+	if key == "" || method != http.MethodPost {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.inFlight, key)
 }
 
 // remember turns stripe-mock's fixture answer for a created transfer or reversal into a stateful
