@@ -112,7 +112,7 @@ func TestStorefrontSeveralEarlyStatusesAsInOrder(t *testing.T) {
 	paid := shopSample(t, "shopify_orders_paid.json") // 122.57 USD, updated_at 2024-03-14
 	refund := func(id, at, amount, currency string) delivery {
 		return shopifyDelivery("refunds/create", id, withFields(t, shopSample(t, "shopify_refunds_create.json"), map[string]any{
-			"created_at": at,
+			"created_at":   at,
 			"transactions": []any{map[string]any{"id": 1, "kind": "refund", "status": "success", "amount": amount, "currency": currency}}}))
 	}
 	igOrder := shopSample(t, "instagram_commerce_order.json") // entry time 1712755200
