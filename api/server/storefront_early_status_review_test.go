@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -161,4 +162,104 @@ func TestStorefrontSeveralEarlyStatusesAsInOrder(t *testing.T) {
 			})
 		}
 	}
+}
+
+// metaWith is a Meta delivery of the sample order's entry followed by one more entry of status
+// changes.
+func metaWith(t *testing.T, order []byte, statuses []byte) []byte {
+	t.Helper()
+	var o, s map[string]any
+	require.NoError(t, json.Unmarshal(order, &o))
+	require.NoError(t, json.Unmarshal(statuses, &s))
+	o["entry"] = append(o["entry"].([]any), s["entry"].([]any)...)
+	out, err := json.Marshal(o)
+	require.NoError(t, err)
+	return out
+}
+
+// TestStorefrontDeliveryOfOrdersAndStatusChanges: one Meta delivery may carry an order and status
+// changes. A change of the order it carries is applied to it by the shop's times (wherever it
+// stands in the delivery); a change of an order not stored is kept; a delivery that fails on one
+// of its orders (another platform's: 409) leaves nothing: no order, no kept change, no claim, so
+// the shop's retry is handled anew. A WooCommerce order.updated carries the whole order, so one for
+// an order not stored stores it.
+func TestStorefrontDeliveryOfOrdersAndStatusChanges(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	ctx := context.Background()
+	igOrder := shopSample(t, "instagram_commerce_order.json") // order 368508827392800, entry time 1712755200
+	const ig = "368508827392800"
+
+	t.Run("a change of the order it carries and one of an order not stored", func(t *testing.T) {
+		c := e.newShopClient()
+		code, out := e.post(c, instagramDelivery(metaWith(t, igOrder, metaStatuses(1712755203, "CANCELLED", ig, "9000000000003"))))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "stored", out["status"])
+		require.Equal(t, "cancelled", e.status(c, ig))
+		require.Equal(t, 1, e.earlyStatuses(c), "the unknown order's change kept")
+	})
+	t.Run("a change older than the order it comes with", func(t *testing.T) {
+		c := e.newShopClient()
+		code, out := e.post(c, instagramDelivery(metaWith(t, igOrder, metaStatuses(1712755100, "CANCELLED", ig))))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "created", e.status(c, ig))
+		require.Zero(t, e.earlyStatuses(c))
+	})
+	t.Run("a delivery refused on one order keeps nothing", func(t *testing.T) {
+		c := e.newShopClient()
+		paid := withFields(t, shopSample(t, "shopify_orders_paid.json"), map[string]any{"id": 9000000000004})
+		code, out := e.post(c, shopifyDelivery("orders/paid", "paid-4", paid))
+		require.Equal(t, http.StatusOK, code, out)
+		before := e.stored(c)
+		// Order 9000000000004 is Shopify's: Meta's change of it is 409, and with it the delivery.
+		code, out = e.post(c, instagramDelivery(metaWith(t, igOrder, metaStatuses(1712755203, "CANCELLED", "9000000000005", "9000000000004"))))
+		require.Equal(t, http.StatusConflict, code, out)
+		require.Equal(t, before, e.stored(c), "no order, no claim written")
+		require.Zero(t, e.earlyStatuses(c), "no change kept")
+	})
+	t.Run("woocommerce order.updated of an order not stored", func(t *testing.T) {
+		c := e.newShopClient()
+		code, out := e.post(c, wooDelivery("order.updated", "wc-1", shopSample(t, "woocommerce_order_created.json")))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "stored", out["status"])
+		require.Zero(t, e.earlyStatuses(c))
+		var n int
+		require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM orders WHERE client_id = $1`, c).Scan(&n))
+		require.Equal(t, 1, n)
+	})
+}
+
+// TestStorefrontEarlyStatusDeliveredTwiceAtOnce: a shop's retry arriving while the first delivery
+// of a status change is still being kept waits for it on the delivery's claim and is then a
+// duplicate: the change is kept once.
+func TestStorefrontEarlyStatusDeliveredTwiceAtOnce(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	c, ctx := e.newShopClient(), context.Background()
+	lock, err := e.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = lock.Rollback(ctx) }()
+	_, err = lock.Exec(ctx, `LOCK TABLE early_order_statuses IN EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	answers := make(chan any, 2)
+	d := shopifyDelivery("refunds/create", "refund-twice", shopSample(t, "shopify_refunds_create.json"))
+	post := func() {
+		code, out := e.post(c, d)
+		answers <- fmt.Sprint(code, " ", out["status"])
+	}
+	waitingLocks := func(n int) {
+		require.EventuallyWithT(t, func(col *assert.CollectT) {
+			var got int
+			err := e.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+				AND wait_event_type = 'Lock' AND query NOT LIKE 'LOCK TABLE%'`).Scan(&got)
+			if assert.NoError(col, err) {
+				assert.Equal(col, n, got)
+			}
+		}, time.Minute, 20*time.Millisecond)
+	}
+	go post()
+	waitingLocks(1) // keeping itself, its claim written
+	go post()
+	waitingLocks(2) // the retry, on the claim
+	require.NoError(t, lock.Commit(ctx))
+	require.ElementsMatch(t, []any{"200 kept", "200 duplicate"}, []any{<-answers, <-answers})
+	require.Equal(t, 1, e.earlyStatuses(c))
 }
