@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -369,6 +370,9 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 			outcome = "duplicate"
 			return nil
 		}
+		if err := lockDeliveryOrders(ctx, tx, client, res); err != nil {
+			return err
+		}
 		var a applied
 		for _, o := range res.Orders {
 			ok, err := s.saveStorefrontOrder(ctx, tx, o)
@@ -454,6 +458,28 @@ func (s *Server) flagSplitsOnOtherVendors(ctx context.Context, platform, client,
 		if flagged {
 			s.deps.Logger.Error("payment split on other vendors than the shop's order sells from: an admin must decide",
 				"workflow_id", r.WorkflowID, "client_id", client, "order_id", orderID)
+		}
+	}
+	return nil
+}
+
+// lockDeliveryOrders takes the per-order lock (store.LockOrderKey) of every order a delivery
+// names, in one order (sorted by ID), before any is looked at. A Meta delivery may name several
+// orders: taken as each came, two deliveries naming the same two in opposite orders each held one
+// and waited for the other, and Postgres failed one of them (500, deadlock detected). The locks
+// saveStorefrontOrder and updateStorefrontOrder take again are then already held.
+func lockDeliveryOrders(ctx context.Context, tx *store.Store, client string, res storefront.Result) error {
+	ids := make([]string, 0, len(res.Orders)+len(res.Updates))
+	for _, o := range res.Orders {
+		ids = append(ids, o.OrderID) // o.ClientID is the delivery's client
+	}
+	for _, u := range res.Updates {
+		ids = append(ids, u.OrderID)
+	}
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if err := tx.LockOrderKey(ctx, client, id); err != nil {
+			return err
 		}
 	}
 	return nil

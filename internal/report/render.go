@@ -429,6 +429,7 @@ func (r *renderer) payoutsPage() error {
 	} else {
 		r.payoutHeader()
 		_, pageH := p.GetPageSize()
+		payees := r.payeeLabels(payoutColumns[0].w - 2)
 		for i, po := range d.Payouts {
 			if p.GetY()+6.5 > pageH-bottomGap {
 				p.AddPage()
@@ -443,10 +444,8 @@ func (r *renderer) payoutsPage() error {
 			for j, c := range payoutColumns {
 				switch {
 				case j == 0:
-					// Payees of one client often share a long prefix (the client's slug, the
-					// shop's name) and differ at the end: a smaller font first, then a cut in
-					// the middle that keeps both ends, so two payees never read alike.
-					r.w.cell(c.w, 6.5, fitMiddle(r.w, shrinkTo(r.w, cells[j], c.w-2, 6.5), c.w-2), "", 0, c.align, fill)
+					shrinkTo(r.w, cells[j], c.w-2, 6.5) // the font payeeLabels measured it in
+					r.w.cell(c.w, 6.5, payees[i], "", 0, c.align, fill)
 				case j < firstAmountColumn:
 					r.w.cell(c.w, 6.5, fit(r.w, cells[j], c.w-2), "", 0, c.align, fill)
 				default:
@@ -537,6 +536,67 @@ func fitMiddle(wr *writer, s string, w float64) string {
 		}
 	}
 	return string(rs[:head]) + "…" + string(rs[len(rs)-tail:])
+}
+
+// payeeLabels are the payouts table's payee cells, each to be drawn in the font shrinkTo leaves
+// for its ID. Payees of one client often share a long prefix (the client's slug, the shop's
+// name) and differ at the end: a smaller font first, then a cut in the middle that keeps both
+// ends. IDs that differ only between those ends ("…-north-…" and "…-south-…" of one long name)
+// would still read alike: each of them shows instead where it differs from the others
+// (fitFrom). One payee listed twice (in two currencies) reads alike, as it is one.
+func (r *renderer) payeeLabels(w float64) []string {
+	pos := r.d.Payouts
+	labels := make([]string, len(pos))
+	ids := map[string][]string{} // label -> the distinct IDs drawn as it
+	for i, po := range pos {
+		labels[i] = fitMiddle(r.w, shrinkTo(r.w, po.PayeeID, w, 6.5), w)
+		if !slices.Contains(ids[labels[i]], po.PayeeID) {
+			ids[labels[i]] = append(ids[labels[i]], po.PayeeID)
+		}
+	}
+	for i, po := range pos {
+		alike := ids[labels[i]]
+		if len(alike) < 2 {
+			continue
+		}
+		at := 0 // the first rune where po's ID differs from the one it shares most with
+		for _, other := range alike {
+			if other != po.PayeeID {
+				at = max(at, commonPrefix([]rune(po.PayeeID), []rune(other)))
+			}
+		}
+		labels[i] = fitFrom(r.w, shrinkTo(r.w, po.PayeeID, w, 6.5), at, w)
+	}
+	r.w.text("", 8.5, inkDark)
+	return labels
+}
+
+// commonPrefix is how many runes a and b share at their start.
+func commonPrefix(a, b []rune) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// fitFrom is s from a few runes before rune at on, with an ellipsis for what is left out at either
+// end, as much of it as fits w millimetres in the current font.
+func fitFrom(wr *writer, s string, at int, w float64) string {
+	rs := []rune(s)
+	start := max(0, min(at, len(rs))-3)
+	lead := ""
+	if start > 0 {
+		lead = "…"
+	}
+	rest := rs[start:]
+	if wr.width(lead+string(rest)) <= w {
+		return lead + string(rest)
+	}
+	for len(rest) > 1 && wr.width(lead+string(rest)+"…") > w {
+		rest = rest[:len(rest)-1]
+	}
+	return lead + string(rest) + "…"
 }
 
 // fit shortens s with an ellipsis until it fits w millimetres in the current font.

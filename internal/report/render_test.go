@@ -296,3 +296,43 @@ func TestLongPayeeIDsStayApart(t *testing.T) {
 	}
 	require.Equal(t, ids[2], payees[2], "an ID that fits a smaller font is drawn whole")
 }
+
+// TestLongPayeeIDsDifferingInTheirMiddleStayApart: payee IDs of one client that share both a long
+// start and a long end ("… north …" and "… south …" of one shop's name, under 64 characters, so
+// no hash ends them) differ only in their middle. Cut in the middle, both drew alike; each must
+// show where it differs. A payee listed twice (two currencies) is drawn alike, as it is one.
+func TestLongPayeeIDsDifferingInTheirMiddleStayApart(t *testing.T) {
+	ids := []string{
+		"northwind-outdoor-equipment-north-camping-and-hiking-supplies",
+		"northwind-outdoor-equipment-south-camping-and-hiking-supplies",
+		"northwind-outdoor-equipment-south-camping-and-hiking-supplies", // again, in USD
+		"northwind-outdoor-equipment-and-camping-supplies-vendor-0001",
+	}
+	d := reporttest.Sample()
+	for i, id := range ids {
+		cur := money.EUR
+		if i == 2 {
+			cur = money.USD
+		}
+		d.Payouts = append(d.Payouts, report.Payout{PayeeID: id, Party: "vendor", Currency: cur, Payments: 1, Owed: 1_000, PaidOut: 1_000})
+	}
+	_, drawn, err := report.RenderTraced(d, nil)
+	require.NoError(t, err)
+	var payees []string
+	for _, dr := range drawn {
+		if strings.HasPrefix(dr.Text, "northwind-") || strings.HasPrefix(dr.Text, "…") {
+			payees = append(payees, dr.Text)
+		}
+	}
+	require.Len(t, payees, len(ids), "one payee cell a row: %q", payees)
+	t.Logf("drawn: %q", payees)
+	require.NotEqual(t, payees[0], payees[1], "two payees read alike")
+	require.Equal(t, payees[1], payees[2], "one payee reads alike on its two rows")
+	require.NotEqual(t, payees[0], payees[3])
+	require.NotEqual(t, payees[1], payees[3])
+	for i, p := range payees {
+		for _, part := range strings.Split(p, "…") {
+			require.Contains(t, ids[i], part, "%q is not cut from %s", p, ids[i])
+		}
+	}
+}
