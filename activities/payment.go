@@ -542,11 +542,19 @@ type ResolvePayeeOutput struct {
 
 // ResolvePayee finds where the payee is paid on the payment's rail (a Stripe connected account,
 // a PayPal receiver) and checks it can receive now. A payee that cannot is not an error: the leg
-// is held for an admin to release later.
+// is held for an admin to release later. The leg's payee is looked up as Enrich takes an order's
+// affiliate (store.RegisteredPayeeID): a leg split under a shop's lower-case spelling before an
+// admin registered the payee with capitals (or while Enrich ran) is paid to the payee registered,
+// its key and ledger account keeping the ID it was split under; looked up exactly, it stayed held
+// for good, or was paid only once the admin registered the spelling too, one payee as two.
 func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (ResolvePayeeOutput, error) {
+	id, err := a.Store.RegisteredPayeeID(ctx, in.ClientID, in.PayeeID)
+	if err != nil {
+		return ResolvePayeeOutput{}, err
+	}
 	// Marked resolved when it is the client's, so that an admin cannot move it to another client
 	// while this payment pays it and books it with its next save.
-	p, err := a.Store.ResolvePayee(ctx, in.PayeeID, in.ClientID, in.Kind)
+	p, err := a.Store.ResolvePayee(ctx, id, in.ClientID, in.Kind)
 	if errors.Is(err, store.ErrNotFound) {
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("%s %q is not registered", in.Kind, in.PayeeID)}, nil
 	}
