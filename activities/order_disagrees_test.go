@@ -35,6 +35,10 @@ func TestSavePaymentFlagsASplitOnOtherVendorsThanItsShopsOrder(t *testing.T) {
 	}{
 		{"split on one vendor of a two-vendor order", payment.Order{ClientID: "shop1", OrderID: "o-two", VendorID: "v1", Subtotal: 900}, legs, 1},
 		{"split on the order's own vendors", payment.Order{ClientID: "shop1", OrderID: "o-two", Subtotal: 900, Lines: twoLines}, legs, 0},
+		// Vendors are compared as sets: a split whose lines come in another order, or name a
+		// vendor twice, sells from the same vendors.
+		{"split on the order's vendors, lines in another order", payment.Order{ClientID: "shop1", OrderID: "o-two", Subtotal: 900,
+			Lines: []payment.OrderLine{{VendorID: "v2", Subtotal: 300}, {VendorID: "v1", Subtotal: 200}, {VendorID: "v1", Subtotal: 400}}}, legs, 0},
 		{"not split yet", payment.Order{ClientID: "shop1", OrderID: "o-two"}, nil, 0},
 		{"order never delivered", payment.Order{ClientID: "shop1", OrderID: "o-none", VendorID: "v1", Subtotal: 900}, legs, 0},
 	}

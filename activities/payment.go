@@ -334,11 +334,57 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 			md.VendorID, md.OrderID, strings.Join(vendors, ", "))}, nil
 	}
 	if md.Subtotal != shop.Subtotal || md.Tax != shop.Tax || md.Shipping != shop.Shipping || md.Discount != shop.Discount {
-		slog.Warn("payment metadata and the shop's order differ in amounts: the shop's are split",
+		slog.Warn("payment metadata and the shop's order differ in amounts",
 			"client", md.ClientID, "order", md.OrderID, "payment", in.PaymentID,
 			"Metadata", [4]int64{md.Subtotal, md.Tax, md.Shipping, md.Discount}, "Shop", [4]int64{shop.Subtotal, shop.Tax, shop.Shipping, shop.Discount})
+		if shopTotal, ok := orderTotal(shop); !ok || shopTotal != in.Gross {
+			if mdTotal, ok := orderTotal(md); ok && mdTotal == in.Gross {
+				return thisPayment(ctx, in, md, shop, shopTotal, clients)
+			}
+		}
 	}
 	return shopOrder(ctx, in, shop, clients)
+}
+
+// thisPayment is the order of a payment whose metadata adds up to what was captured while the
+// shop's order, of the same vendor, does not (part of the order paid otherwise: a gift card,
+// store credit, a second payment). An order of that one vendor is split on the metadata's
+// amounts, which describe this payment (the shop's affiliate, platform and currency kept): the
+// shop's total was refused by the split and parked a payment that paid until 2026-11-27. An order
+// of several vendors parks saying why: nobody knows which vendor sold what of this payment.
+func thisPayment(ctx context.Context, in EnrichInput, md, shop payment.Order, shopTotal int64, clients *clientLookup) (EnrichOutput, error) {
+	if shop.Currency != "" && shop.Currency != in.Currency {
+		return shopOrder(ctx, in, shop, clients) // parks for its currency, which says more
+	}
+	if vendors := shop.Vendors(); len(vendors) > 1 {
+		return EnrichOutput{Problem: fmt.Sprintf("the shop's order %s totals %s, not the %s captured (which the payment metadata's amounts add up to), and sells from %s: which vendor sold what of this payment is unknown: correct the order in the shop or cancel the payment",
+			md.OrderID, amountText(shopTotal, in), amountText(in.Gross, in), strings.Join(vendors, ", "))}, nil
+	}
+	order := shop
+	order.Subtotal, order.Tax, order.Shipping, order.Discount = md.Subtotal, md.Tax, md.Shipping, md.Discount
+	return shopOrder(ctx, in, order, clients)
+}
+
+// orderTotal is what an order asks to be paid (subtotal - discount + tax + shipping, as the split
+// checks it against the capture); ok is false for one that adds up to nothing valid.
+func orderTotal(o payment.Order) (int64, bool) {
+	if o.Discount > o.Subtotal || o.Tax < 0 || o.Shipping < 0 {
+		return 0, false
+	}
+	sum, err := money.AddInt(o.Subtotal-o.Discount, o.Tax)
+	if err == nil {
+		sum, err = money.AddInt(sum, o.Shipping)
+	}
+	return sum, err == nil
+}
+
+// amountText is an amount of the payment as people read it; in Stripe's own units (a run from
+// before code path 10) bare, as those are not ISO's.
+func amountText(amount int64, in EnrichInput) string {
+	if in.StripeUnits {
+		return strconv.FormatInt(amount, 10)
+	}
+	return money.Format(amount, in.Currency)
 }
 
 // named is what EnrichOutput.Named says: the client, order and vendor md names, each a
@@ -542,11 +588,19 @@ type ResolvePayeeOutput struct {
 
 // ResolvePayee finds where the payee is paid on the payment's rail (a Stripe connected account,
 // a PayPal receiver) and checks it can receive now. A payee that cannot is not an error: the leg
-// is held for an admin to release later.
+// is held for an admin to release later. The leg's payee is looked up as Enrich takes an order's
+// affiliate (store.RegisteredPayeeID): a leg split under a shop's lower-case spelling before an
+// admin registered the payee with capitals (or while Enrich ran) is paid to the payee registered,
+// its key and ledger account keeping the ID it was split under; looked up exactly, it stayed held
+// for good, or was paid only once the admin registered the spelling too, one payee as two.
 func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (ResolvePayeeOutput, error) {
+	id, err := a.Store.RegisteredPayeeID(ctx, in.ClientID, in.PayeeID)
+	if err != nil {
+		return ResolvePayeeOutput{}, err
+	}
 	// Marked resolved when it is the client's, so that an admin cannot move it to another client
 	// while this payment pays it and books it with its next save.
-	p, err := a.Store.ResolvePayee(ctx, in.PayeeID, in.ClientID, in.Kind)
+	p, err := a.Store.ResolvePayee(ctx, id, in.ClientID, in.Kind)
 	if errors.Is(err, store.ErrNotFound) {
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("%s %q is not registered", in.Kind, in.PayeeID)}, nil
 	}

@@ -78,3 +78,32 @@ func TestAffiliateNamedInLowerCaseIsPaidEndToEnd(t *testing.T) {
 	require.NotContains(t, s.paymentBalances(id), ledger.AffiliatePayable(c+"-jane"))
 	s.requireBooksBalanced()
 }
+
+// TestAffiliateHeldUnderTheShopsSpellingIsPaidOnceRegisteredWithCapitals: the checkout names the
+// affiliate <client>-jane before anyone registered it, so its leg is split and booked under that
+// ID and held "not registered". The admin then registers the affiliate as <client>-Jane (how the
+// client spells it). The hold's recheck pays the held leg to Jane's account, under the key and
+// ledger account it was split with; before, it asked for <client>-jane exactly and the leg stayed
+// held for good, unless the admin registered <client>-jane too: one affiliate as two payees.
+func TestAffiliateHeldUnderTheShopsSpellingIsPaidOnceRegisteredWithCapitals(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: 2 * time.Second})
+	c := "heldcaseco"
+	s.seed(c)
+	ev := capture(c, "pi_heldcase")
+	ev.Metadata["affiliate_id"] = c + "-jane"
+	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_heldcase")
+	held := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	require.Contains(t, held.Leg("affiliate").Reason, "not registered")
+
+	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-Jane", map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_heldjane1"}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	leg := rec.Leg("affiliate")
+	require.Equal(t, c+"-jane", leg.PayeeID, "the leg keeps the ID it was split and booked under")
+	require.Len(t, s.transfersTo("acct_heldjane1")[id], 1, "paid once, to the account registered")
+	require.Equal(t, int64(0), s.paymentBalances(id)[ledger.AffiliatePayable(c+"-jane")], "its payable paid out")
+	s.requireBooksBalanced()
+}

@@ -167,3 +167,27 @@ func TestShopOrderAfterAMetadataSplitOnOtherVendorsIsFlagged(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ipayment.StatusPaid, stored.Status)
 }
+
+// A Stripe capture of part of the shop's two-vendor order (10000 of its 12257: the rest paid
+// otherwise, a gift card say) whose complete metadata adds up to what was captured and names one
+// of the order's vendors. Nobody knows which vendor sold what of this payment: it parks saying
+// which totals differ and who sells, and pays nobody. Before, it parked on the split's refusal of
+// the shop's total ("subtotal - discount + tax + shipping does not equal gross"), naming neither.
+func TestPartialCaptureOfAShopsMultiVendorOrderParksSayingWhy(t *testing.T) {
+	s, e, _ := metadataShop(t)
+	c := e.client
+	orderID := "5934021746777"
+	code, out := e.post(c, shopifyDelivery("orders/paid", "part-"+orderID, shopOrderAs(t, orderID)))
+	require.Equal(t, http.StatusOK, code, out)
+	md := map[string]string{"client_id": c, "order_id": orderID, "vendor_id": c + "-blue-fox-ceramics", "platform": "shopify", "subtotal": "10000"}
+	pi := "pi_part" + orderID
+	capture := stripeevent.Capture{EventID: "evt_" + pi, PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 10000,
+		Created: time.Now(), Metadata: md}
+	code, out = s.webhook(stripeevent.Sign(capture.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, out)
+	id := payment.WorkflowID("stripe", pi)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	require.Contains(t, rec.Reason, "the shop's order "+orderID+" totals 122.57 USD, not the 100.00 USD captured")
+	require.Contains(t, rec.Reason, c+"-blue-fox-ceramics, "+c+"-oak-thread")
+	require.Empty(t, transfersOf(s, id))
+}

@@ -62,15 +62,17 @@ var ErrPayeeIDTaken = errors.New("payee ID taken in another case")
 
 // UpsertPayee creates or updates a payee of an existing client. A new ID that differs only in
 // case from a registered payee's is refused (ErrPayeeIDTaken) unless the books already hold it
-// (a leg held for a payee nobody had registered under that spelling): money booked under an ID
-// keeps it, so registering it is how that leg is paid. Stored IDs are never rewritten.
+// (a leg held for a payee nobody had registered under that spelling) and no payee of its client
+// and kind is paid for it: money booked under an ID keeps it, and a leg's payee check takes the
+// client's one twin (activities ResolvePayee, RegisteredPayeeID), so registering the spelling is
+// how that leg is paid only where no such twin is. Stored IDs are never rewritten.
 func (s *Store) UpsertPayee(ctx context.Context, p Payee) (Payee, bool, error) {
 	if err := p.Validate(); err != nil {
 		return Payee{}, false, err
 	}
 	var created bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := payeeIDFree(ctx, tx, p.ID); err != nil {
+		if err := payeeIDFree(ctx, tx, p); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `
@@ -93,19 +95,25 @@ func (s *Store) UpsertPayee(ctx context.Context, p Payee) (Payee, bool, error) {
 }
 
 // payeeIDFree refuses a new payee ID whose lower case is a registered payee's, unless the books
-// hold the new ID. It takes a transaction lock on the ID's lower case first, so two admins
-// registering "acme-Jane" and "acme-JANE" at once are taken one after the other and the second
-// sees the first.
-func payeeIDFree(ctx context.Context, tx pgx.Tx, id string) error {
+// hold the new ID and no payee of its client would be paid for it as its kind: the client's one
+// twin of another case is where a leg held under the new ID is paid (RegisteredPayeeID), so
+// registering it too made one payee two, shop orders (an exact ID wins) going to the new one and
+// the admin's updates to the old. It takes a transaction lock on the ID's lower case first, so
+// two admins registering "acme-Jane" and "acme-JANE" at once are taken one after the other and
+// the second sees the first.
+func payeeIDFree(ctx context.Context, tx pgx.Tx, p Payee) error {
+	id := p.ID
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('payee-id:' || lower($1), 0))`, id); err != nil {
 		return fmt.Errorf("lock payee ID %s: %w", id, err)
 	}
 	var twin string
-	err := tx.QueryRow(ctx, `SELECT id FROM payees WHERE lower(id) = lower($1) AND id <> $1
-		AND NOT EXISTS (SELECT 1 FROM payees WHERE id = $1)
-		AND NOT EXISTS (SELECT 1 FROM postings WHERE account = ANY($2))
-		ORDER BY id LIMIT 1`,
-		id, []string{ledger.VendorPayable(id), ledger.AffiliatePayable(id)}).Scan(&twin)
+	err := tx.QueryRow(ctx, `WITH twins AS (SELECT id, client_id, kind FROM payees WHERE lower(id) = lower($1) AND id <> $1)
+		SELECT id FROM twins
+		WHERE NOT EXISTS (SELECT 1 FROM payees WHERE id = $1)
+		AND (NOT EXISTS (SELECT 1 FROM postings WHERE account = ANY($2))
+			OR ((SELECT count(*) FROM twins WHERE client_id = $3) = 1 AND EXISTS (SELECT 1 FROM twins WHERE client_id = $3 AND kind = $4)))
+		ORDER BY client_id = $3 DESC, id LIMIT 1`,
+		id, []string{ledger.VendorPayable(id), ledger.AffiliatePayable(id)}, p.ClientID, p.Kind).Scan(&twin)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}

@@ -133,8 +133,8 @@ func TestRegisteredPayeeIDIgnoresCase(t *testing.T) {
 // TestPayeeIDTakenInAnotherCase: a new payee ID that differs only in case from a registered
 // payee's would be the same payee to every order (RegisteredPayeeID), so it is refused; the
 // registered one is updated as before. A spelling the books already hold (a leg held for a payee
-// nobody had registered under it) may be registered: its money keeps its ID, and registering it is
-// how that leg gets paid. Stored IDs are never rewritten.
+// nobody had registered under it) is refused too when the client's twin of its kind is paid for it
+// (TestPayeeIDTakenWhenItsTwinPaysItsHeldLeg has where it is not). Stored IDs are never rewritten.
 func TestPayeeIDTakenInAnotherCase(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	s := store.New(pool)
@@ -158,7 +158,7 @@ func TestPayeeIDTakenInAnotherCase(t *testing.T) {
 		{"lower case of a registered ID", c + "-jane", true, false},
 		{"upper case", c + "-JANE", true, false},
 		{"the registered ID itself is updated", c + "-Jane", false, false},
-		{"a spelling the books hold", booked, false, true},
+		{"a spelling the books hold, paid to its twin", booked, true, false},
 		{"another name", c + "-janet", false, true},
 	}
 	for _, tt := range tests {
