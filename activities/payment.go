@@ -594,13 +594,14 @@ type ResolvePayeeOutput struct {
 // its key and ledger account keeping the ID it was split under; looked up exactly, it stayed held
 // for good, or was paid only once the admin registered the spelling too, one payee as two.
 func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (ResolvePayeeOutput, error) {
-	id, err := a.Store.RegisteredPayeeID(ctx, in.ClientID, in.PayeeID)
-	if err != nil {
-		return ResolvePayeeOutput{}, err
-	}
 	// Marked resolved when it is the client's, so that an admin cannot move it to another client
 	// while this payment pays it and books it with its next save.
-	p, err := a.Store.ResolvePayee(ctx, id, in.ClientID, in.Kind)
+	p, err := a.Store.ResolvePayee(ctx, in.PayeeID, in.ClientID, in.Kind)
+	if errors.Is(err, store.ErrNotFound) {
+		// Not under its exact ID (every payout's case, asked first): the client's twin in
+		// another case, if it has one.
+		p, err = a.resolveTwin(ctx, in)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("%s %q is not registered", in.Kind, in.PayeeID)}, nil
 	}
@@ -631,6 +632,19 @@ func (a *Activities) ResolvePayee(ctx context.Context, in ResolvePayeeInput) (Re
 		a.ready.forget(key) // the other payments paying it must not take the old yes either
 	}
 	return out, err
+}
+
+// resolveTwin resolves the client's payee whose ID differs from in.PayeeID only in case
+// (store.RegisteredPayeeID); store.ErrNotFound when it has none.
+func (a *Activities) resolveTwin(ctx context.Context, in ResolvePayeeInput) (store.Payee, error) {
+	id, err := a.Store.RegisteredPayeeID(ctx, in.ClientID, in.PayeeID)
+	if err != nil {
+		return store.Payee{}, err
+	}
+	if id == in.PayeeID {
+		return store.Payee{}, store.ErrNotFound
+	}
+	return a.Store.ResolvePayee(ctx, id, in.ClientID, in.Kind)
 }
 
 // TransferInput is one payout of a payee's share.
