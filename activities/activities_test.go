@@ -118,6 +118,11 @@ func TestEnrich(t *testing.T) {
 			payment.Order{ClientID: "shop1", OrderID: "o-9", VendorID: "v1", Platform: "woocommerce", Subtotal: 500, Tax: 50}, nil, ""},
 		{"complete metadata naming a vendor the shop's order does not sell from parks", "pi_8c", mdOf("o-multi", "v3", "900", "90", "100", "50", "shopify"),
 			payment.Order{}, nil, "names vendor v3 but the shop's order o-multi sells from v1, v2"},
+		// Shops' vendor IDs are lower-case slugs; a plugin may send the vendor as an admin typed
+		// it: the same vendor, not a disagreement (payee IDs match without regard to case).
+		{"complete metadata naming the shop's vendor in another case takes its lines", "pi_8e", mdOf("o-multi", "V1", "900", "90", "100", "50", "shopify"),
+			payment.Order{ClientID: "shop1", OrderID: "o-multi", Platform: "shopify", Subtotal: 900, Tax: 90, Shipping: 100, Discount: 50,
+				Lines: []payment.OrderLine{{VendorID: "v1", Subtotal: 600, Tax: 60, Discount: 50}, {VendorID: "v2", Subtotal: 300, Tax: 30}}}, nil, ""},
 		{"complete metadata of a shop's order in another currency parks", "pi_8d", mdOf("o-eur", "v1", "500", "", "", "", "shopify"), payment.Order{}, nil, "EUR"},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,9 @@ func TestSavePaymentFlagsASplitOnOtherVendorsThanItsShopsOrder(t *testing.T) {
 		// vendor twice, sells from the same vendors.
 		{"split on the order's vendors, lines in another order", payment.Order{ClientID: "shop1", OrderID: "o-two", Subtotal: 900,
 			Lines: []payment.OrderLine{{VendorID: "v2", Subtotal: 300}, {VendorID: "v1", Subtotal: 200}, {VendorID: "v1", Subtotal: 400}}}, legs, 0},
+		// And without regard to case, as payee IDs match: a plugin's "V1" is the shop's "v1".
+		{"split on the order's vendors in another case", payment.Order{ClientID: "shop1", OrderID: "o-two", Subtotal: 900,
+			Lines: []payment.OrderLine{{VendorID: "V2", Subtotal: 300}, {VendorID: "v1", Subtotal: 600}}}, legs, 0},
 		{"not split yet", payment.Order{ClientID: "shop1", OrderID: "o-two"}, nil, 0},
 		{"order never delivered", payment.Order{ClientID: "shop1", OrderID: "o-none", VendorID: "v1", Subtotal: 900}, legs, 0},
 	}

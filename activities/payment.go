@@ -329,7 +329,9 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 		return EnrichOutput{}, fmt.Errorf("shop's order of payment %s: %w", in.PaymentID, err)
 	}
 	vendors := shop.Vendors()
-	if !slices.Contains(vendors, md.VendorID) {
+	// Without regard to case, as payee IDs match (store.RegisteredPayeeID): shops' vendor IDs
+	// are lower-case slugs, a plugin may send one as an admin typed it.
+	if !slices.ContainsFunc(vendors, func(v string) bool { return strings.EqualFold(v, md.VendorID) }) {
 		return EnrichOutput{Problem: fmt.Sprintf("payment metadata names vendor %s but the shop's order %s sells from %s: correct the order in the shop or cancel the payment",
 			md.VendorID, md.OrderID, strings.Join(vendors, ", "))}, nil
 	}

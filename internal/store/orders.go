@@ -330,7 +330,7 @@ const ActionOrderDisagrees = "payment.order_disagrees"
 // the first's entry.
 func (s *Store) FlagSplitOnOtherVendors(ctx context.Context, actor string, r payment.Record, shop payment.Order) (flagged bool, err error) {
 	split, sold := sortedVendors(r.Order), sortedVendors(shop)
-	if len(r.Legs) == 0 || slices.Equal(split, sold) {
+	if len(r.Legs) == 0 || slices.EqualFunc(split, sold, strings.EqualFold) {
 		return false, nil
 	}
 	target := "payment:" + r.WorkflowID
@@ -354,8 +354,10 @@ func (s *Store) FlagSplitOnOtherVendors(ctx context.Context, actor string, r pay
 	return flagged, nil
 }
 
+// sortedVendors is the order's vendors sorted without regard to case, as payee IDs match
+// (RegisteredPayeeID): "acme-Bob" in a payment's metadata is the shop's "acme-bob".
 func sortedVendors(o payment.Order) []string {
 	v := o.Vendors()
-	slices.Sort(v)
-	return v
+	slices.SortFunc(v, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return slices.CompactFunc(v, strings.EqualFold)
 }
