@@ -35,11 +35,7 @@ func metaStatuses(at int64, state string, orderIDs ...string) []byte {
 func TestStorefrontEarlyStatusesOfTwoOrdersInOppositeOrders(t *testing.T) {
 	e := newShopEnv(t, nil, "")
 	c, ctx := e.newShopClient(), context.Background()
-	lock, err := e.pool.Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = lock.Rollback(ctx) }()
-	_, err = lock.Exec(ctx, `LOCK TABLE early_order_statuses IN EXCLUSIVE MODE`)
-	require.NoError(t, err)
+	lock := e.holdEarlyStatusWrites()
 
 	answers := make(chan string, 2)
 	post := func(d delivery) {
@@ -234,11 +230,7 @@ func TestStorefrontDeliveryOfOrdersAndStatusChanges(t *testing.T) {
 func TestStorefrontEarlyStatusDeliveredTwiceAtOnce(t *testing.T) {
 	e := newShopEnv(t, nil, "")
 	c, ctx := e.newShopClient(), context.Background()
-	lock, err := e.pool.Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = lock.Rollback(ctx) }()
-	_, err = lock.Exec(ctx, `LOCK TABLE early_order_statuses IN EXCLUSIVE MODE`)
-	require.NoError(t, err)
+	lock := e.holdEarlyStatusWrites()
 	answers := make(chan any, 2)
 	d := shopifyDelivery("refunds/create", "refund-twice", shopSample(t, "shopify_refunds_create.json"))
 	post := func() {

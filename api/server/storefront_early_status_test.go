@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -101,6 +102,20 @@ func TestStorefrontStatusOfAnUnknownOrder(t *testing.T) {
 	}
 }
 
+// holdEarlyStatusWrites holds every write to early_order_statuses (a transaction holding the
+// table in EXCLUSIVE mode) until the test commits the returned transaction; rolled back at the
+// test's end otherwise.
+func (e *shopEnv) holdEarlyStatusWrites() pgx.Tx {
+	e.t.Helper()
+	ctx := context.Background()
+	lock, err := e.pool.Begin(ctx)
+	require.NoError(e.t, err)
+	e.t.Cleanup(func() { _ = lock.Rollback(ctx) }) // a no-op once committed
+	_, err = lock.Exec(ctx, `LOCK TABLE early_order_statuses IN EXCLUSIVE MODE`)
+	require.NoError(e.t, err, "hold writes to early_order_statuses")
+	return lock
+}
+
 // earlyStatuses counts the status changes kept for a client's orders not stored yet.
 func (e *shopEnv) earlyStatuses(client string) int {
 	e.t.Helper()
@@ -118,11 +133,7 @@ func (e *shopEnv) earlyStatuses(client string) int {
 func TestStorefrontStatusAndItsOrderAtOnce(t *testing.T) {
 	e := newShopEnv(t, nil, "")
 	c, ctx := e.newShopClient(), context.Background()
-	lock, err := e.pool.Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = lock.Rollback(ctx) }() // a no-op once committed
-	_, err = lock.Exec(ctx, `LOCK TABLE early_order_statuses IN EXCLUSIVE MODE`)
-	require.NoError(t, err, "hold writes to early_order_statuses")
+	lock := e.holdEarlyStatusWrites()
 
 	answers := make(chan any, 2)
 	post := func(d delivery) {
