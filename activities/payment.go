@@ -339,8 +339,8 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 		slog.Warn("payment metadata and the shop's order differ in amounts",
 			"client", md.ClientID, "order", md.OrderID, "payment", in.PaymentID,
 			"Metadata", [4]int64{md.Subtotal, md.Tax, md.Shipping, md.Discount}, "Shop", [4]int64{shop.Subtotal, shop.Tax, shop.Shipping, shop.Discount})
-		if shopTotal, ok := orderTotal(shop); !ok || shopTotal != in.Gross {
-			if mdTotal, ok := orderTotal(md); ok && mdTotal == in.Gross {
+		if shopTotal, ok := shop.Total(); !ok || shopTotal != in.Gross {
+			if mdTotal, ok := md.Total(); ok && mdTotal == in.Gross {
 				return thisPayment(ctx, in, md, shop, shopTotal, clients)
 			}
 		}
@@ -365,19 +365,6 @@ func thisPayment(ctx context.Context, in EnrichInput, md, shop payment.Order, sh
 	order := shop
 	order.Subtotal, order.Tax, order.Shipping, order.Discount = md.Subtotal, md.Tax, md.Shipping, md.Discount
 	return shopOrder(ctx, in, order, clients)
-}
-
-// orderTotal is what an order asks to be paid (subtotal - discount + tax + shipping, as the split
-// checks it against the capture); ok is false for one that adds up to nothing valid.
-func orderTotal(o payment.Order) (int64, bool) {
-	if o.Discount > o.Subtotal || o.Tax < 0 || o.Shipping < 0 {
-		return 0, false
-	}
-	sum, err := money.AddInt(o.Subtotal-o.Discount, o.Tax)
-	if err == nil {
-		sum, err = money.AddInt(sum, o.Shipping)
-	}
-	return sum, err == nil
 }
 
 // amountText is an amount of the payment as people read it; in Stripe's own units (a run from

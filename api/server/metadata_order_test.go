@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"paysplit/api/server"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/store"
 	"paysplit/internal/stripeevent"
@@ -141,7 +140,7 @@ func TestShopOrderAfterAMetadataSplitOnOtherVendorsIsFlagged(t *testing.T) {
 	require.Equal(t, map[string]bool{accounts[c+"-blue-fox-ceramics"]: true}, transfersOf(s, id), "split on its metadata")
 
 	flags := func() []store.AuditEntry {
-		entries, err := e.store.ListAudit(ctx, store.AuditFilter{Action: server.ActionOrderDisagrees, Target: "payment:" + id})
+		entries, err := e.store.ListAudit(ctx, store.AuditFilter{Action: store.ActionOrderDisagrees, Target: "payment:" + id})
 		require.NoError(t, err)
 		return entries
 	}

@@ -253,9 +253,7 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			// The order is stored, but a waiting payment did not hear of it: let the shop deliver
 			// again (storing is idempotent, the event ID makes the signal so) rather than leave
 			// the payment to its next poll.
-			if ferr := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); ferr != nil {
-				s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", ferr)
-			}
+			s.forgetStorefrontDelivery(ctx, platform, client, deliveryID)
 			s.count(platform, topicLabel(platform, res.Topic), "unavailable")
 			s.deps.Logger.Error("storefront order stored but waiting payments not signalled", "platform", platform,
 				"client_id", client, "delivery_id", deliveryID, "error", err)
@@ -411,27 +409,27 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		ws, err := s.deps.Store.OrderWaiters(ctx, o.ClientID, o.OrderID)
 		if err != nil {
 			// Stored, but whom to wake is unknown: let the shop deliver again, as when a wake fails.
-			if ferr := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); ferr != nil {
-				s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", ferr)
-			}
+			s.forgetStorefrontDelivery(ctx, platform, client, deliveryID)
 			return "", nil, fmt.Errorf("payments waiting for order %s: %w", o.OrderID, err)
 		}
 		waiters = append(waiters, ws...)
 		if err := s.flagSplitsOnOtherVendors(ctx, platform, o.ClientID, o.OrderID); err != nil {
 			// Stored, but a payment split on other vendors may be unflagged: let the shop deliver
 			// again (the flag is written once per disagreement).
-			if ferr := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); ferr != nil {
-				s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", ferr)
-			}
+			s.forgetStorefrontDelivery(ctx, platform, client, deliveryID)
 			return "", nil, err
 		}
 	}
 	return outcome, waiters, nil
 }
 
-// ActionOrderDisagrees is the audit action of a payment split on other vendors than its shop's
-// order sells from.
-const ActionOrderDisagrees = store.ActionOrderDisagrees
+// forgetStorefrontDelivery drops a delivery's claim, so the shop's retry is handled again: for
+// a delivery stored whose follow-up (waking its payments, reading them) failed.
+func (s *Server) forgetStorefrontDelivery(ctx context.Context, platform, client, deliveryID string) {
+	if err := s.deps.Store.ForgetDelivery(context.WithoutCancel(ctx), platform, client+"/"+deliveryID); err != nil {
+		s.deps.Logger.Error("forget storefront delivery", "platform", platform, "client_id", client, "error", err)
+	}
+}
 
 // flagSplitsOnOtherVendors makes visible the payments of an order already split on other vendors
 // than the order, as the shop stored it, sells from: a payment whose metadata carried a
@@ -467,7 +465,7 @@ func (s *Server) flagSplitsOnOtherVendors(ctx context.Context, platform, client,
 // names, in one order (sorted by ID), before any is looked at. A Meta delivery may name several
 // orders: taken as each came, two deliveries naming the same two in opposite orders each held one
 // and waited for the other, and Postgres failed one of them (500, deadlock detected). The locks
-// saveStorefrontOrder and updateStorefrontOrder take again are then already held.
+// saveStorefrontOrder and updateStorefrontOrder look at an order only under it.
 func lockDeliveryOrders(ctx context.Context, tx *store.Store, client string, res storefront.Result) error {
 	ids := make([]string, 0, len(res.Orders)+len(res.Updates))
 	for _, o := range res.Orders {
@@ -488,10 +486,8 @@ func lockDeliveryOrders(ctx context.Context, tx *store.Store, client string, res
 // saveStorefrontOrder stores one order, unless both its stored status and its stored amounts are
 // newer (saved is false), then applies the status changes kept for it (they arrived before it),
 // each as if delivered now: by the shop's times, or the rank when one is unknown (takesState).
+// The caller holds the order's lock (lockDeliveryOrders).
 func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o storefront.Order) (saved bool, err error) {
-	if err := tx.LockOrderKey(ctx, o.ClientID, o.OrderID); err != nil {
-		return false, err
-	}
 	if _, _, err := storedOrder(ctx, tx, o.ClientID, o.OrderID, o.Platform); err != nil {
 		return false, err
 	}
@@ -569,12 +565,9 @@ func referralAffiliate(ctx context.Context, tx *store.Store, client string, code
 // updateStorefrontOrder changes the status of a stored order: stale when the stored status is
 // newer than the update (or, at the same or an unknown time, further on: store.OrderStateRank).
 // A change for an order not stored yet is kept for when it is (saveStorefrontOrder).
+// The caller holds the order's lock (lockDeliveryOrders), taken before the look: an order stored
+// at the same time either is seen here or, once this transaction commits, takes what it keeps.
 func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, platform, client string, u storefront.StatusUpdate) (stateResult, error) {
-	// Before the look: an order stored at the same time either is seen here or, once this
-	// transaction commits, takes what it keeps.
-	if err := tx.LockOrderKey(ctx, client, u.OrderID); err != nil {
-		return stateStale, err
-	}
 	o, found, err := storedOrder(ctx, tx, client, u.OrderID, platform)
 	if err != nil {
 		return stateStale, err
@@ -594,7 +587,7 @@ func (s *Server) updateStorefrontOrder(ctx context.Context, tx *store.Store, pla
 // statusOf is the status a change gives the stored order o: a refund of all of it in its currency
 // (Shopify's refunds/create, which names only what it gave back) refunds it, not partially.
 func statusOf(o ipayment.Order, u storefront.StatusUpdate) string {
-	if u.Refunded > 0 && u.Currency == o.Currency && u.Refunded >= o.Subtotal-o.Discount+o.Tax+o.Shipping {
+	if total, ok := o.Total(); ok && u.Refunded > 0 && u.Currency == o.Currency && u.Refunded >= total {
 		return "refunded"
 	}
 	return u.Status

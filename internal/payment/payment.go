@@ -80,6 +80,16 @@ type Order struct {
 	Lines []OrderLine `json:"lines,omitempty"`
 }
 
+// Total is what the order asks to be paid (split.Total: subtotal - discount + tax + shipping, as
+// the split checks it against the capture); ok is false for one that adds up to nothing valid.
+func (o Order) Total() (total int64, ok bool) {
+	if o.Discount > o.Subtotal || o.Tax < 0 || o.Shipping < 0 {
+		return 0, false
+	}
+	sum, err := split.Total(o.Subtotal, o.Discount, o.Tax, o.Shipping)
+	return sum, err == nil
+}
+
 // Vendors are the vendors the order sells from, each once, in the order of its lines.
 func (o Order) Vendors() []string {
 	if len(o.Lines) == 0 {

@@ -54,10 +54,7 @@ func (o Order) validate() (money.Currency, error) {
 	if o.Discount > o.Subtotal {
 		return "", fmt.Errorf("order discount %d > subtotal %d: %w", o.Discount, o.Subtotal, ErrDiscountExceedsSubtotal)
 	}
-	sum, err := money.AddInt(o.Subtotal-o.Discount, o.Tax)
-	if err == nil {
-		sum, err = money.AddInt(sum, o.Shipping)
-	}
+	sum, err := Total(o.Subtotal, o.Discount, o.Tax, o.Shipping)
 	if err != nil {
 		return "", fmt.Errorf("%w: subtotal %d - discount %d + tax %d + shipping %d overflows (gross %d): %w",
 			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Gross, err)
@@ -67,6 +64,16 @@ func (o Order) validate() (money.Currency, error) {
 			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, sum, o.Gross)
 	}
 	return cur, nil
+}
+
+// Total is what an order's parts ask the customer to pay, subtotal - discount + tax + shipping,
+// the sum a split checks against the gross; an error when it overflows.
+func Total(subtotal, discount, tax, shipping int64) (int64, error) {
+	sum, err := money.AddInt(subtotal-discount, tax)
+	if err == nil {
+		sum, err = money.AddInt(sum, shipping)
+	}
+	return sum, err
 }
 
 // commissionBase is what the percentages apply to. Tax and shipping are
