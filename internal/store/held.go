@@ -42,12 +42,7 @@ func (s *Store) HeldAtStripeAccount(ctx context.Context, account string) ([]Held
 			coalesce(bool_or(l->'dues' @> '[{"kind": "top_up", "held": true}]'), false)
 		FROM payments p
 		CROSS JOIN LATERAL jsonb_array_elements(p.state->'legs') l
-		JOIN LATERAL (SELECT stripe_account, client_id FROM payees WHERE id = l->>'payee_id'
-			UNION ALL
-			SELECT max(stripe_account), max(client_id) FROM payees t
-			WHERE t.client_id = p.client_id AND lower(t.id) = lower(l->>'payee_id')
-				AND NOT EXISTS (SELECT FROM payees e WHERE e.id = l->>'payee_id')
-			HAVING count(*) = 1) y ON true
+		JOIN payees y ON y.id = `+registeredPayeeSQL("l->>'payee_id'", "p.client_id")+`
 		WHERE p.status = 'held' AND p.provider = 'stripe' AND y.stripe_account = $1 AND y.client_id = p.client_id
 			AND (l->>'state' = 'held' OR l->'dues' @> '[{"kind": "top_up", "held": true}]')
 		GROUP BY p.workflow_id -- its primary key: state and updated_at come with it

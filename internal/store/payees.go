@@ -132,19 +132,24 @@ func payeeIDFree(ctx context.Context, tx pgx.Tx, p Payee) error {
 // an admin rather than paid to a guess). Shops' names are lower-cased into IDs an admin may have
 // typed with capitals; another client's payee is never taken.
 func (s *Store) RegisteredPayeeID(ctx context.Context, clientID, id string) (string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM payees WHERE id = $1
-		UNION ALL (SELECT id FROM payees WHERE client_id = $2 AND lower(id) = lower($1) AND id <> $1 ORDER BY id LIMIT 2)`, id, clientID)
-	if err != nil {
+	var registered string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(`+registeredPayeeSQL("$1::text", "$2::text")+`, $1)`, id, clientID).Scan(&registered); err != nil {
 		return "", fmt.Errorf("payee %s as registered: %w", id, err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", fmt.Errorf("payee %s as registered: %w", id, err)
-	}
-	if len(ids) == 1 {
-		return ids[0], nil
-	}
-	return id, nil // exact ID first, so two rows are only ever twins of another case
+	return registered, nil
+}
+
+// registeredPayeeSQL is RegisteredPayeeID's rule as a scalar SQL subquery, for the payee idExpr
+// names and the client clientExpr: the ID of the payee with exactly that ID, else of the client's
+// one payee whose ID differs from it only in case; NULL when neither (nobody's, or twins of one
+// another in case). The two branches never both give a row. HeldAtStripeAccount reads legs' payees
+// by it, as their payee check does.
+func registeredPayeeSQL(idExpr, clientExpr string) string {
+	return `(SELECT id FROM payees WHERE id = ` + idExpr + `
+		UNION ALL
+		SELECT max(t.id) FROM payees t WHERE t.client_id = ` + clientExpr + ` AND lower(t.id) = lower(` + idExpr + `)
+			AND NOT EXISTS (SELECT FROM payees e WHERE e.id = ` + idExpr + `)
+		HAVING count(*) = 1)`
 }
 
 // PayeeInBooks reports whether the payee's share is in the books or on its way there: the ledger
