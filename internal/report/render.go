@@ -589,14 +589,7 @@ func fitFrom(wr *writer, s string, at int, w float64) string {
 	if start > 0 {
 		lead = "…"
 	}
-	rest := rs[start:]
-	if wr.width(lead+string(rest)) <= w {
-		return lead + string(rest)
-	}
-	for len(rest) > 1 && wr.width(lead+string(rest)+"…") > w {
-		rest = rest[:len(rest)-1]
-	}
-	return lead + string(rest) + "…"
+	return fit(wr, lead+string(rs[start:]), w)
 }
 
 // fit shortens s with an ellipsis until it fits w millimetres in the current font.
