@@ -41,7 +41,11 @@ type shopifyOrder struct {
 	TaxesIncluded       bool              `json:"taxes_included"`
 	LineItems           []shopifyLine     `json:"line_items"`
 	ShippingLines       []shopifyShipping `json:"shipping_lines"`
-	DiscountCodes       []struct {
+	// Duties and additional fees charged at checkout: in total_price, what the customer paid,
+	// but on no line item or shipping line (null when the order has none).
+	DutiesSet         *shopifyMoneySet `json:"original_total_duties_set"`
+	AdditionalFeesSet *shopifyMoneySet `json:"original_total_additional_fees_set"`
+	DiscountCodes     []struct {
 		Code string `json:"code"`
 	} `json:"discount_codes"`
 	NoteAttributes []struct {
@@ -279,6 +283,9 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 			return Order{}, err
 		}
 	}
+	if err := so.dutiesAndFees(&o.Order, m); err != nil {
+		return Order{}, err
+	}
 	// The names in their order, then the attributes: an explicit affiliate_id wins over a
 	// generic ref whatever order the cart set them in, as WooCommerce's meta keys do (metaValue).
 	for _, name := range affiliateAttributes {
@@ -303,6 +310,23 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 		return Order{}, err
 	}
 	return o, nil
+}
+
+// dutiesAndFees adds the order's duties and additional fees to its shipping. The customer paid
+// them (they are in total_price), so an order without them falls short of its payment, which the
+// split then parks; they are not what the vendors sold, so, like WooCommerce's fee lines, they
+// are not commissioned. The amounts as charged at checkout (original_*), as the payment was.
+func (so shopifyOrder) dutiesAndFees(o *payment.Order, m shopifyMoney) error {
+	duties, err := m.read("original_total_duties", "", so.DutiesSet)
+	if err != nil {
+		return err
+	}
+	fees, err := m.read("original_total_additional_fees", "", so.AdditionalFeesSet)
+	if err != nil {
+		return err
+	}
+	o.Shipping, err = add("shipping, duties and fees", o.Shipping, duties, fees)
+	return err
 }
 
 // amounts of one line: subtotal is price × quantity before discounts and without tax (when the
