@@ -82,6 +82,18 @@ type shopifyLine struct {
 	TotalDiscountSet    *shopifyMoneySet `json:"total_discount_set"`
 	DiscountAllocations []shopifyAmount  `json:"discount_allocations"`
 	TaxLines            []shopifyTax     `json:"tax_lines"`
+	// TipPaymentGateway is present, if only as null, on a tip's line and on no other ("Present
+	// only on tips", REST Order resource): a tip sells nothing and has no vendor.
+	TipPaymentGateway present `json:"tip_payment_gateway"`
+}
+
+// present records that a key was in the object, whatever its value (null included): encoding/json
+// calls UnmarshalJSON for every key it finds, and never for one that is missing.
+type present bool
+
+func (p *present) UnmarshalJSON([]byte) error {
+	*p = true
+	return nil
 }
 
 type shopifyShipping struct {
@@ -249,12 +261,25 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	}
 	o.Currency = m.cur
 	var vendors vendorLines
+	var tips int64
 	for i, li := range so.LineItems {
 		if li.Quantity < 0 {
 			return Order{}, fmt.Errorf("%w: line_items[%d] has a negative quantity", ErrInvalidOrder, i)
 		}
 		if li.Quantity == 0 {
 			continue // removed by an order edit: nothing sold, nobody to pay
+		}
+		if li.TipPaymentGateway {
+			// The customer's tip: in the total paid, but no vendor's sale, so not commissioned.
+			// It counts with shipping, as duties and fees do.
+			tip, err := li.tip(i, m)
+			if err != nil {
+				return Order{}, err
+			}
+			if tips, err = add("tips", tips, tip); err != nil {
+				return Order{}, err
+			}
+			continue
 		}
 		sub, tax, disc, err := li.amounts(i, m, so.TaxesIncluded)
 		if err != nil {
@@ -284,6 +309,9 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 		}
 	}
 	if err := so.dutiesAndFees(&o.Order, m); err != nil {
+		return Order{}, err
+	}
+	if o.Shipping, err = add("shipping and tips", o.Shipping, tips); err != nil {
 		return Order{}, err
 	}
 	// The names in their order, then the attributes: an explicit affiliate_id wins over a
@@ -327,6 +355,21 @@ func (so shopifyOrder) dutiesAndFees(o *payment.Order, m shopifyMoney) error {
 	}
 	o.Shipping, err = add("shipping, duties and fees", o.Shipping, duties, fees)
 	return err
+}
+
+// tip is what a tip line adds to the order: its price × quantity (a tip is neither taxed nor
+// discounted).
+func (li shopifyLine) tip(i int, m shopifyMoney) (int64, error) {
+	field := fmt.Sprintf("line_items[%d]", i)
+	price, err := m.read(field+".price", li.Price, li.PriceSet)
+	if err != nil {
+		return 0, err
+	}
+	v, err := money.MulDivFloor(price, li.Quantity, 1)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: tip price × quantity: %v", ErrInvalidOrder, field, err)
+	}
+	return v, nil
 }
 
 // amounts of one line: subtotal is price × quantity before discounts and without tax (when the
