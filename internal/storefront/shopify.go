@@ -41,7 +41,11 @@ type shopifyOrder struct {
 	TaxesIncluded       bool              `json:"taxes_included"`
 	LineItems           []shopifyLine     `json:"line_items"`
 	ShippingLines       []shopifyShipping `json:"shipping_lines"`
-	DiscountCodes       []struct {
+	// Duties and additional fees charged at checkout: in total_price, what the customer paid,
+	// but on no line item or shipping line (null when the order has none).
+	DutiesSet         *shopifyMoneySet `json:"original_total_duties_set"`
+	AdditionalFeesSet *shopifyMoneySet `json:"original_total_additional_fees_set"`
+	DiscountCodes     []struct {
 		Code string `json:"code"`
 	} `json:"discount_codes"`
 	NoteAttributes []struct {
@@ -78,6 +82,18 @@ type shopifyLine struct {
 	TotalDiscountSet    *shopifyMoneySet `json:"total_discount_set"`
 	DiscountAllocations []shopifyAmount  `json:"discount_allocations"`
 	TaxLines            []shopifyTax     `json:"tax_lines"`
+	// TipPaymentGateway is present, if only as null, on a tip's line and on no other ("Present
+	// only on tips", REST Order resource): a tip sells nothing and has no vendor.
+	TipPaymentGateway present `json:"tip_payment_gateway"`
+}
+
+// present records that a key was in the object, whatever its value (null included): encoding/json
+// calls UnmarshalJSON for every key it finds, and never for one that is missing.
+type present bool
+
+func (p *present) UnmarshalJSON([]byte) error {
+	*p = true
+	return nil
 }
 
 type shopifyShipping struct {
@@ -245,12 +261,25 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	}
 	o.Currency = m.cur
 	var vendors vendorLines
+	var tips int64
 	for i, li := range so.LineItems {
 		if li.Quantity < 0 {
 			return Order{}, fmt.Errorf("%w: line_items[%d] has a negative quantity", ErrInvalidOrder, i)
 		}
 		if li.Quantity == 0 {
 			continue // removed by an order edit: nothing sold, nobody to pay
+		}
+		if li.TipPaymentGateway {
+			// The customer's tip: in the total paid, but no vendor's sale, so not commissioned.
+			// It counts with shipping, as duties and fees do.
+			tip, err := li.tip(i, m)
+			if err != nil {
+				return Order{}, err
+			}
+			if tips, err = add("tips", tips, tip); err != nil {
+				return Order{}, err
+			}
+			continue
 		}
 		sub, tax, disc, err := li.amounts(i, m, so.TaxesIncluded)
 		if err != nil {
@@ -279,6 +308,12 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 			return Order{}, err
 		}
 	}
+	if err := so.dutiesAndFees(&o.Order, m); err != nil {
+		return Order{}, err
+	}
+	if o.Shipping, err = add("shipping and tips", o.Shipping, tips); err != nil {
+		return Order{}, err
+	}
 	// The names in their order, then the attributes: an explicit affiliate_id wins over a
 	// generic ref whatever order the cart set them in, as WooCommerce's meta keys do (metaValue).
 	for _, name := range affiliateAttributes {
@@ -303,6 +338,38 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 		return Order{}, err
 	}
 	return o, nil
+}
+
+// dutiesAndFees adds the order's duties and additional fees to its shipping. The customer paid
+// them (they are in total_price), so an order without them falls short of its payment, which the
+// split then parks; they are not what the vendors sold, so, like WooCommerce's fee lines, they
+// are not commissioned. The amounts as charged at checkout (original_*), as the payment was.
+func (so shopifyOrder) dutiesAndFees(o *payment.Order, m shopifyMoney) error {
+	duties, err := m.read("original_total_duties", "", so.DutiesSet)
+	if err != nil {
+		return err
+	}
+	fees, err := m.read("original_total_additional_fees", "", so.AdditionalFeesSet)
+	if err != nil {
+		return err
+	}
+	o.Shipping, err = add("shipping, duties and fees", o.Shipping, duties, fees)
+	return err
+}
+
+// tip is what a tip line adds to the order: its price × quantity (a tip is neither taxed nor
+// discounted).
+func (li shopifyLine) tip(i int, m shopifyMoney) (int64, error) {
+	field := fmt.Sprintf("line_items[%d]", i)
+	price, err := m.read(field+".price", li.Price, li.PriceSet)
+	if err != nil {
+		return 0, err
+	}
+	v, err := money.MulDivFloor(price, li.Quantity, 1)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: tip price × quantity: %v", ErrInvalidOrder, field, err)
+	}
+	return v, nil
 }
 
 // amounts of one line: subtotal is price × quantity before discounts and without tax (when the
