@@ -504,6 +504,12 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 	if errors.Is(err, mailer.ErrInvalidMessage) {
 		return EmailReportOutput{}, invalid(err)
 	}
+	if errors.Is(err, mailer.ErrMessageRefused) {
+		// Too large, or refused by the server's policy: the same message is refused again, so
+		// the run ends now with why (a retry resent the PDF for days while the week stayed
+		// locked to the admin's resend and regenerate).
+		return EmailReportOutput{}, invalid(errors.New(redactAddresses(err.Error())))
+	}
 	if err != nil {
 		// SMTP replies often quote the recipient; the error goes into workflow history.
 		return EmailReportOutput{}, errors.New(redactAddresses(err.Error()))
