@@ -484,6 +484,9 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		return EmailReportOutput{}, err
 	}
 	pdf, err := a.Files.Get(ctx, d.S3Key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		pdf, err = a.restoreFile(ctx, in, d.S3Key, *full.Data)
+	}
 	if err != nil {
 		return EmailReportOutput{}, err
 	}
@@ -503,6 +506,12 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 	}
 	if errors.Is(err, mailer.ErrInvalidMessage) {
 		return EmailReportOutput{}, invalid(err)
+	}
+	if errors.Is(err, mailer.ErrMessageRefused) {
+		// Too large, or refused by the server's policy: the same message is refused again, so
+		// the run ends now with why (a retry resent the PDF for days while the week stayed
+		// locked to the admin's resend and regenerate).
+		return EmailReportOutput{}, invalid(errors.New(redactAddresses(err.Error())))
 	}
 	if err != nil {
 		// SMTP replies often quote the recipient; the error goes into workflow history.
@@ -524,6 +533,27 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		activity.GetLogger(ctx).Info("report emailed", "ClientID", in.ClientID, "Week", in.Week, "Send", seq, "Recipients", got)
 	}
 	return EmailReportOutput{Sent: true, Send: seq, MessageID: msgID, Recipients: got, Refused: len(sent.Refused)}, nil
+}
+
+// restoreFile puts a report whose file is no longer in S3 back under its key, rendered again from
+// the data kept with its delivery record (the same bytes, with the same fonts), and returns it.
+// The file goes missing when the reports move to another bucket (S3_BUCKET changed) or a
+// lifecycle rule or an operator removes old files; S3's NoSuchKey is no outage, and retrying it
+// failed the send for the whole run while the week's resend and regenerate answered 409.
+func (a *Reports) restoreFile(ctx context.Context, in EmailReportInput, key string, data report.Data) ([]byte, error) {
+	r, err := a.render(data)
+	if err != nil {
+		return nil, invalid(err)
+	}
+	err = a.Files.Put(ctx, objstore.Object{Key: key, Body: r.Bytes, ContentType: "application/pdf", FileName: report.FileName(data.ClientID, data.Week)})
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Store.MarkReportUploaded(ctx, in.ClientID, in.Week, key, r.SHA256()); err != nil {
+		return nil, err
+	}
+	activity.GetLogger(ctx).Warn("report file was not in S3: rendered again from its data and put back", "ClientID", in.ClientID, "Week", in.Week, "Key", key)
+	return r.Bytes, nil
 }
 
 // runOf names the Temporal run an activity works for (empty outside one): the run whose email

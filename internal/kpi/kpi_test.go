@@ -171,6 +171,10 @@ func (f *fakeHot) KPISyncStatus(context.Context, string) ([]kpi.SourceStatus, er
 	return f.statuses, nil
 }
 
+func (f *fakeHot) KPIClientLeftAt(context.Context, string) (time.Time, error) {
+	return time.Time{}, nil
+}
+
 type fakeTraffic struct {
 	calls int
 	err   error

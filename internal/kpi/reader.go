@@ -16,6 +16,8 @@ type HotStore interface {
 	KPIHotDays(ctx context.Context, clientID string, from, to time.Time) ([]Day, error)
 	// KPISyncStatus returns the sync status of each of the client's sources.
 	KPISyncStatus(ctx context.Context, clientID string) ([]SourceStatus, error)
+	// KPIClientLeftAt is when the client was offboarded; zero while it is a client (or unknown).
+	KPIClientLeftAt(ctx context.Context, clientID string) (time.Time, error)
 }
 
 // SourcesFor returns a client's sources for days outside the hot window.
@@ -71,18 +73,32 @@ func (r *Reader) now() time.Time {
 // its days are empty and stale, and it is named in ColdErrors. Days after today (UTC) have
 // happened nowhere: they are neither read nor fetched, and come back as SourceNone, not synced
 // and not stale (a source asked for them would answer zeros).
+//
+// An offboarded client's series ends on the (UTC) day it left: the days after it are answered
+// like days to come. Its history up to then stays readable (its API keys keep read access to it,
+// admins regenerate its past reports), older days from the sources as for any client; but the
+// days after it are a departed shop's, which the agency no longer syncs (no schedule, refresh
+// 409, a stray sync run syncs no source). Before, once the last sync's rows had aged out of the
+// hot window, every request fetched them live from its GA4 property with its stored credentials
+// and from the providers: a sync by another door, shown as the shop's current KPIs.
 func (r *Reader) Series(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) (Series, error) {
 	from, to = DayOf(from), DayOf(to)
 	now := r.now()
-	today := DayOf(now)
 	hotStart := HotStart(now, r.RetentionDays)
 	if r.Cold == nil {
 		hotStart = time.Time{}
 	}
-	// last is the last day any source can have.
-	last := to
-	if last.After(today) {
-		last = today
+	left, err := r.Hot.KPIClientLeftAt(ctx, clientID)
+	if err != nil {
+		return Series{}, err
+	}
+	// last is the last day any source can have: today, or the day the client left.
+	last := DayOf(now)
+	if !left.IsZero() && DayOf(left).Before(last) {
+		last = DayOf(left)
+	}
+	if to.Before(last) {
+		last = to
 	}
 	hotFrom := from
 	if hotFrom.Before(hotStart) {
@@ -90,7 +106,6 @@ func (r *Reader) Series(ctx context.Context, clientID string, cur money.Currency
 	}
 	var hot []Day
 	if !hotFrom.After(last) {
-		var err error
 		if hot, err = r.Hot.KPIHotDays(ctx, clientID, hotFrom, last); err != nil {
 			return Series{}, err
 		}
@@ -114,18 +129,19 @@ func (r *Reader) Series(ctx context.Context, clientID string, cur money.Currency
 		}
 	}
 	s.Days = Merge(from, to, hotStart, hot, cold)
-	r.markStale(&s, today)
+	r.markStale(&s, last)
 	return s, nil
 }
 
 // markStale flags stored days the last good sync may not have seen in full (from its day on),
-// and fetched days a source failed on. Days after today are never stale: no source was asked.
-func (r *Reader) markStale(s *Series, today time.Time) {
+// and fetched days a source failed on. Days after last (today, or the day an offboarded client
+// left) are never stale: no source was asked.
+func (r *Reader) markStale(s *Series, last time.Time) {
 	staleFrom := DayOf(s.LastSyncedAt)
 	for i := range s.Days {
 		d := &s.Days[i]
 		switch {
-		case d.Day.After(today):
+		case d.Day.After(last):
 			d.Stale = false
 		case d.Source == SourcePostgres:
 			d.Stale = s.Stale && !d.Day.Before(staleFrom)

@@ -75,6 +75,12 @@ var ErrInvalidMessage = errors.New("mailer: invalid message")
 // be refused again, so it is not retried; a 4xx (try later) stays a plain error.
 var ErrRecipientsRefused = errors.New("mailer: recipients refused")
 
+// ErrMessageRefused marks a message the server refused for good once it had read it (5xx to the
+// end of DATA: too large for the server, refused by its content policy). Nothing was sent, and
+// the same message is refused again (RFC 5321 4.2.1: a client does not repeat a request that got
+// a 5yz reply), so it is not retried; a 4xx there stays a plain error.
+var ErrMessageRefused = errors.New("mailer: message refused")
+
 // Deliver delivers m to the recipients the server accepts and says which it refused for good (a
 // stale address must not cost the others their mail: weekly reports, alerts). It fails with
 // ErrRecipientsRefused, nothing sent, only when every recipient is refused; a recipient the
@@ -178,6 +184,10 @@ func (s *SMTP) Deliver(ctx context.Context, m Message) (Delivery, error) {
 	}
 	if err := w.Close(); err != nil {
 		// No 250 to the DATA: the server did not take the message.
+		var tp *textproto.Error
+		if errors.As(err, &tp) && tp.Code/100 == 5 {
+			return Delivery{}, fmt.Errorf("%w: send %s via %s: end of DATA: %w", ErrMessageRefused, m.MessageID, s.Addr, err)
+		}
 		return fail("end of DATA", err)
 	}
 	// The server answered 250 to DATA: the message is its to deliver (RFC 5321 4.1.1.4). What

@@ -372,6 +372,20 @@ func (s *Store) KPISyncStatus(ctx context.Context, clientID string) ([]kpi.Sourc
 	return out, rows.Err()
 }
 
+// KPIClientLeftAt is when the client was offboarded (kpi.HotStore): zero for an active client,
+// and for one that does not exist (the reader then has nothing stored to show either).
+func (s *Store) KPIClientLeftAt(ctx context.Context, clientID string) (time.Time, error) {
+	var at *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT offboarded_at FROM clients WHERE id = $1`, clientID).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && at == nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("offboarding of %s: %w", clientID, err)
+	}
+	return at.UTC(), nil
+}
+
 // CountedKPISources is the condition on kpi_sync_status st, left-joined to kpi_settings k on the
 // client, that keeps the sources a client's KPIs count (KPISettings.KPISources): our ledger
 // always, GA4 while the client has a property. The sync lag metric and the kpi_sync_stale

@@ -36,6 +36,7 @@ type Server struct {
 	mu     sync.Mutex
 	reject func(addr string) (code int, msg string)
 	hangUp bool
+	limit  int // the largest message taken (SIZE); 0: maxMessage
 	msgs   []Received
 	wg     sync.WaitGroup
 	conns  map[net.Conn]struct{}
@@ -86,6 +87,23 @@ func (s *Server) hangsUp() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hangUp
+}
+
+// LimitMessageSize makes the server advertise SIZE n and answer a larger message's end of DATA
+// with 552 (message too large), as a real server with a smaller limit does; 0 restores maxMessage.
+func (s *Server) LimitMessageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit = n
+}
+
+func (s *Server) sizeLimit() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit > 0 {
+		return s.limit
+	}
+	return maxMessage
 }
 
 // Addr is the host:port the server listens on.
@@ -169,7 +187,7 @@ func (s *Server) session(c net.Conn) {
 		case "EHLO":
 			if tp.PrintfLine("250-localhost greets %s", arg) != nil ||
 				tp.PrintfLine("250-8BITMIME") != nil ||
-				tp.PrintfLine("250-SIZE %d", maxMessage) != nil ||
+				tp.PrintfLine("250-SIZE %d", s.sizeLimit()) != nil ||
 				tp.PrintfLine("250 SMTPUTF8") != nil {
 				return
 			}
@@ -203,7 +221,7 @@ func (s *Server) session(c net.Conn) {
 			if !reply(354, "end data with <CR><LF>.<CR><LF>") {
 				return
 			}
-			data, err := readData(tp)
+			data, err := readData(tp, s.sizeLimit())
 			if errors.Is(err, errTooLarge) {
 				reply(552, "message too large")
 				continue
@@ -233,17 +251,17 @@ func (s *Server) session(c net.Conn) {
 var errTooLarge = errors.New("message too large")
 
 // readData reads the dot-terminated message and undoes dot-stuffing, keeping CRLF line ends.
-func readData(tp *textproto.Conn) ([]byte, error) {
+func readData(tp *textproto.Conn, limit int) ([]byte, error) {
 	r := tp.DotReader()
 	var b strings.Builder
-	br := bufio.NewReader(io.LimitReader(r, maxMessage+1))
+	br := bufio.NewReader(io.LimitReader(r, int64(limit)+1))
 	for {
 		line, err := br.ReadString('\n')
 		b.WriteString(strings.TrimSuffix(line, "\n"))
 		if strings.HasSuffix(line, "\n") {
 			b.WriteString("\r\n")
 		}
-		if b.Len() > maxMessage {
+		if b.Len() > limit {
 			_, _ = io.Copy(io.Discard, r)
 			return nil, errTooLarge
 		}
