@@ -354,8 +354,9 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 			SenderBatchID string `json:"sender_batch_id"`
 		} `json:"sender_batch_header"`
 		Items []struct {
-			Receiver string `json:"receiver"`
-			Amount   struct {
+			Receiver     string `json:"receiver"`
+			SenderItemID string `json:"sender_item_id"`
+			Amount       struct {
 				Currency string `json:"currency"`
 				Value    string `json:"value"`
 			} `json:"amount"`
@@ -363,6 +364,14 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.Unmarshal(raw, &body); err != nil || len(body.Items) != 1 {
 		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details"})
+		return
+	}
+	if field, limit, value := payoutFieldTooLong(body.Header.SenderBatchID, body.Items[0].SenderItemID, body.Items[0].Receiver); field != "" {
+		// PayPal's schema bounds these fields (sender_batch_id 256, sender_item_id 63, receiver
+		// 127 characters) and refuses the whole request when one is longer.
+		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details",
+			"debug_id": "fakelength", "details": []map[string]string{{"field": field, "value": value, "location": "body",
+				"issue": fmt.Sprintf("Length of %s must be at most %d.", field, limit)}}})
 		return
 	}
 	if a := body.Items[0].Amount; payPalNoDecimals[strings.ToUpper(a.Currency)] && strings.Contains(a.Value, ".") {
@@ -623,3 +632,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // payPalNoDecimals are the currencies PayPal takes only in whole units.
 var payPalNoDecimals = map[string]bool{"HUF": true, "JPY": true, "TWD": true}
+
+// payoutFieldTooLong names the first field of a one-item payout request longer than PayPal's
+// Payouts API takes (its maxLength), with that limit and the value; "" when all fit.
+func payoutFieldTooLong(senderBatchID, senderItemID, receiver string) (field string, limit int, value string) {
+	for _, f := range []struct {
+		name, value string
+		limit       int
+	}{
+		{"sender_batch_header.sender_batch_id", senderBatchID, 256},
+		{"items[0].sender_item_id", senderItemID, 63},
+		{"items[0].receiver", receiver, 127},
+	} {
+		if len(f.value) > f.limit {
+			return f.name, f.limit, f.value
+		}
+	}
+	return "", 0, ""
+}
