@@ -84,6 +84,9 @@ type PayPal struct {
 	captures map[string]PayPalCapture
 	refunds  map[string]PayPalRefund
 
+	// certFail is the status the signing certificate's URL answers instead of it (FailCertificate).
+	certFail int
+
 	transactions []PayPalTransaction
 	searches     []url.Values
 	searchFail   int
@@ -316,6 +319,8 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 		p.verify(w, r)
 	case r.Method == http.MethodGet && path == "/v1/reporting/transactions":
 		p.listTransactions(w, r)
+	case r.Method == http.MethodGet && path == "/v1/notifications/certs/CERT-paysplit-test" && p.certFail != 0:
+		writeJSON(w, p.certFail, payPalError(p.certFail))
 	case r.Method == http.MethodGet && path == "/v1/notifications/certs/CERT-paysplit-test":
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(p.cert)
@@ -492,6 +497,14 @@ func (p *PayPal) SetTransactionStatus(id, status string, updated time.Time) bool
 		}
 	}
 	return false
+}
+
+// FailCertificate makes the webhook signing certificate's URL answer status (PayPal's error
+// body) until FailCertificate(0).
+func (p *PayPal) FailCertificate(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.certFail = status
 }
 
 // FailTransactions makes Transaction Search answer status until FailTransactions(0).

@@ -720,3 +720,23 @@ func solveGF2(cols [32]uint32, target uint32) (uint32, bool) {
 	}
 	return x, true
 }
+
+// PayPal's certificate host failing (its outage, its rate limit) is PayPal unavailable, not a
+// forged delivery: 503 verification_unavailable, and the same delivery retried once the
+// certificate is served again is taken. Before, it was 400 invalid_signature.
+func TestPayPalCertificateHostDownIsUnavailable(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	a := newAPI(t, func(d *server.Deps) {
+		d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}}
+		d.WebhookAck, d.TaskQueue = server.AckOnStore, uniqueID("q-certdown") // a queue no other test's API claims from
+	})
+	body := paypalCapture("acme", fmt.Sprintf("CAPCERT%d", time.Now().UnixNano()%1e9))
+	h := pp.Sign(body)
+	pp.FailCertificate(http.StatusServiceUnavailable)
+	code, out := postPayPal(t, a.url, body, h)
+	require.Equal(t, http.StatusServiceUnavailable, code, out)
+	require.Equal(t, "verification_unavailable", errCode(out))
+	pp.FailCertificate(0)
+	code, out = postPayPal(t, a.url, body, h)
+	require.Equal(t, http.StatusOK, code, out)
+}

@@ -97,11 +97,13 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 		return errorf(http.StatusBadRequest, "invalid_event", "malformed PayPal event: the body is not JSON")
 	}
 	if err := s.deps.PayPalVerifier.Verify(c.Request().Context(), c.Request().Header, body); err != nil {
-		s.count(providerPayPal, "unknown", "bad_signature")
 		if errors.Is(err, paypalhook.ErrUnverified) {
+			s.count(providerPayPal, "unknown", "bad_signature")
 			return errorf(http.StatusBadRequest, "invalid_signature", err.Error())
 		}
 		// PayPal's certificate or verification API could not be reached: let PayPal deliver again.
+		// Counted as unavailable, not as a bad signature: an outage at PayPal is no forgery.
+		s.count(providerPayPal, "unknown", "unavailable")
 		s.deps.Logger.Error("paypal verification unavailable", "error", err)
 		return errorf(http.StatusServiceUnavailable, "verification_unavailable", "could not verify the delivery now; retry later")
 	}
