@@ -214,10 +214,7 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		if err != nil {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: seller_receivable_breakdown.paypal_fee: %w", typ, err)
 		}
-		md, err := paypalMetadata(r.CustomID, r.InvoiceID)
-		if err != nil {
-			return payment.Event{}, "", typ, fmt.Errorf("%s: custom_id: %w", typ, err)
-		}
+		md := paypalMetadata(r.CustomID, r.InvoiceID)
 		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Fee: fee, Metadata: md, OccurredAt: captureMade(r.CreateTime, at)}, r.ID, typ, nil
 	case typ == "PAYMENT.CAPTURE.REFUNDED" || typ == "PAYMENT.CAPTURE.REVERSED":
 		var r struct {
@@ -338,12 +335,12 @@ func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (paym
 
 // paypalMetadata reads the order metadata store plugins put in the purchase unit's custom_id,
 // URL-encoded (client_id=...&order_id=...&...), with invoice_id as the order ID when custom_id
-// lacks one. Only the order keys survive, as with Stripe metadata.
-func paypalMetadata(customID, invoiceID string) (map[string]string, error) {
-	values, err := url.ParseQuery(customID)
-	if err != nil {
-		return nil, err
-	}
+// lacks one. Only the order keys survive, as with Stripe metadata. A custom_id that is not all a
+// valid query string (another integration's text, a ';' or a bare '%') gives what it names
+// validly: the capture is recorded and parks for an admin if that is not enough, where refusing
+// it lost the capture after PayPal's retries. paypalsearch.ClientOf reads it alike.
+func paypalMetadata(customID, invoiceID string) map[string]string {
+	values, _ := url.ParseQuery(customID) // the valid pairs, whatever the error on the others
 	md := map[string]string{}
 	for k := range values {
 		md[k] = values.Get(k)
@@ -351,5 +348,5 @@ func paypalMetadata(customID, invoiceID string) (map[string]string, error) {
 	if md["order_id"] == "" && invoiceID != "" {
 		md["order_id"] = invoiceID
 	}
-	return orderMetadata(md), nil
+	return orderMetadata(md)
 }
