@@ -740,3 +740,28 @@ func TestPayPalCertificateHostDownIsUnavailable(t *testing.T) {
 	code, out = postPayPal(t, a.url, body, h)
 	require.Equal(t, http.StatusOK, code, out)
 }
+
+// PayPal's verify-webhook-signature checks the webhook_event it is sent against the signature of
+// the delivery's exact bytes ("the actual JSON string is what is validated against",
+// paypal/PayPal-Python-SDK#196). PayPal writes the custom_id's '&' as it is and may space its
+// JSON; the client library re-encoded the event (json.Marshal compacts a RawMessage and escapes
+// &, < and >), so in PAYPAL_WEBHOOK_VERIFY=api every such delivery, every capture carrying our
+// URL-encoded custom_id among them, came back FAILURE and was refused as unverified.
+func TestPayPalAPIVerifierSendsTheEventAsDelivered(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("id", "secret", pp.APIBase, pp.HTTPClient())
+	require.NoError(t, err)
+	v := server.APIPayPalVerifier{Client: c, WebhookID: pp.WebhookID}
+	compact := paypalCapture("acme", "CAPAMP")
+	raw := bytes.ReplaceAll(compact, []byte(`\u0026`), []byte("&")) // as PayPal writes it
+	require.Contains(t, string(raw), "client_id=acme&")
+	var spaced bytes.Buffer
+	require.NoError(t, json.Indent(&spaced, raw, "", "  "))
+	for name, body := range map[string][]byte{"escaped by Go": compact, "a raw &": raw, "spaced, with a raw &": spaced.Bytes()} {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, v.Verify(t.Context(), pp.Sign(body), body))
+			tampered := bytes.Replace(body, []byte("acme"), []byte("acmf"), 1)
+			require.ErrorIs(t, v.Verify(t.Context(), pp.Sign(body), tampered), paypalhook.ErrUnverified, "still checked")
+		})
+	}
+}

@@ -54,16 +54,12 @@ func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byt
 	if err := paypalhook.CheckTransmissionTime(h.Get("Paypal-Transmission-Time"), time.Now()); err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/webhooks/paypal", bytes.NewReader(body))
+	req, err := a.verifyRequest(ctx, h, body)
 	if err != nil {
 		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
 	}
-	req.Header = h.Clone()
-	res, err := a.Client.VerifyWebhookSignature(ctx, req, a.WebhookID)
-	var me *json.MarshalerError
-	if errors.As(err, &me) {
-		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
-	}
+	var res paypal.VerifyWebhookResponse
+	err = a.Client.SendWithAuth(req, &res)
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && (pe.Response.StatusCode == http.StatusBadRequest || pe.Response.StatusCode == http.StatusUnprocessableEntity) {
 		// PayPal refused to check what the delivery carries (headers missing or malformed):
@@ -78,6 +74,35 @@ func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byt
 		return fmt.Errorf("%w: PayPal answered %s", paypalhook.ErrUnverified, res.VerificationStatus)
 	}
 	return nil
+}
+
+// verifyRequest is the verify-webhook-signature request for a delivery, its body spliced in as
+// the webhook_event byte for byte: PayPal checks the signature against that JSON text, which must
+// be what it delivered. The client library's VerifyWebhookSignature re-encodes it (json.Marshal
+// compacts a RawMessage and escapes &, < and >), so every delivery with a custom_id of ours (its
+// '&') or with PayPal's spacing came back FAILURE.
+func (a APIPayPalVerifier) verifyRequest(ctx context.Context, h http.Header, body []byte) (*http.Request, error) {
+	head, err := json.Marshal(struct {
+		AuthAlgo         string `json:"auth_algo,omitempty"`
+		CertURL          string `json:"cert_url,omitempty"`
+		TransmissionID   string `json:"transmission_id,omitempty"`
+		TransmissionSig  string `json:"transmission_sig,omitempty"`
+		TransmissionTime string `json:"transmission_time,omitempty"`
+		WebhookID        string `json:"webhook_id"`
+	}{h.Get("Paypal-Auth-Algo"), h.Get("Paypal-Cert-Url"), h.Get("Paypal-Transmission-Id"), h.Get("Paypal-Transmission-Sig"),
+		h.Get("Paypal-Transmission-Time"), a.WebhookID})
+	if err != nil {
+		return nil, err
+	}
+	// {"auth_algo":...,"webhook_id":"..."} + ,"webhook_event":<body>}
+	payload := append(append(append(head[:len(head)-1:len(head)-1], `,"webhook_event":`...), body...), '}')
+	req, err := a.Client.NewRequest(ctx, http.MethodPost, a.Client.APIBase+"/v1/notifications/verify-webhook-signature", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(payload)), int64(len(payload))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }
+	return req, nil
 }
 
 // paypalWebhook verifies a PayPal delivery and hands it to the capture's payment workflow, the
