@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,7 +117,7 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 	body := paypal.Payout{
 		SenderBatchHeader: &paypal.SenderBatchHeader{SenderBatchID: in.IdempotencyKey, EmailSubject: "You have a payout"},
 		Items: []paypal.PayoutItem{{
-			RecipientType: recipient, Receiver: in.Destination, SenderItemID: in.Metadata["payee_id"],
+			RecipientType: recipient, Receiver: in.Destination, SenderItemID: payPalItemID(in.Metadata["payee_id"]),
 			Amount: &paypal.AmountPayout{Currency: in.Currency.Upper(), Value: value},
 			Note:   "order " + in.TransferGroup,
 		}},
@@ -147,6 +149,23 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 		return "", errors.New("paypal: payout response without a batch ID")
 	}
 	return r.await(ctx, created.BatchHeader.PayoutBatchID, nil)
+}
+
+// maxSenderItemID is the longest sender_item_id PayPal takes; a longer one refuses the whole
+// payout (VALIDATION_ERROR), on every attempt and under every key.
+const maxSenderItemID = 63
+
+// payPalItemID is the payee's ID as a payout item's sender_item_id, which only tracks the item
+// for people reading PayPal's records. Payee IDs run to 64 characters (store.ValidID) and the
+// storefront makes IDs of exactly 64 from long vendor names: one that does not fit keeps its
+// start, readable, and ends with 8 hex digits of its SHA-256 so two long IDs stay apart.
+func payPalItemID(payeeID string) string {
+	if len(payeeID) <= maxSenderItemID {
+		return payeeID
+	}
+	sum := sha256.Sum256([]byte(payeeID))
+	suffix := hex.EncodeToString(sum[:4])
+	return payeeID[:maxSenderItemID-1-len(suffix)] + "-" + suffix
 }
 
 // duplicateBatch reports whether err is PayPal's refusal of a sender_batch_id used in the last

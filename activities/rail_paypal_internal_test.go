@@ -3,6 +3,7 @@ package activities
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/plutov/paypal/v4"
@@ -56,4 +57,17 @@ func TestDuplicateBatch(t *testing.T) {
 	}
 	_, dup := duplicateBatch(errors.New("connection reset"), nil)
 	require.False(t, dup, "no answer is no refusal")
+}
+
+// A payee ID too long for sender_item_id is cut to fit, stays the same on every attempt, and two
+// IDs cut at the same place stay apart.
+func TestPayPalItemID(t *testing.T) {
+	short := "acme-blue-fox"
+	require.Equal(t, short, payPalItemID(short))
+	a, b := "acme-"+strings.Repeat("x", 58)+"a", "acme-"+strings.Repeat("x", 58)+"b"
+	require.Len(t, a, 64)
+	require.Len(t, payPalItemID(a), maxSenderItemID)
+	require.Equal(t, payPalItemID(a), payPalItemID(a))
+	require.NotEqual(t, payPalItemID(a), payPalItemID(b))
+	require.True(t, strings.HasPrefix(payPalItemID(a), "acme-xxx"))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,4 +193,27 @@ func TestPayPalBaseWithATrailingSlash(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, out.TransferID)
 	require.Len(t, fake.Payouts(), 1)
+}
+
+// Payee IDs run to 64 characters (store.ValidID), and the storefront makes IDs of exactly 64
+// from long vendor names (storefront.PayeeID), but PayPal takes at most 63 in a payout item's
+// sender_item_id and refuses the whole payout otherwise: such a payee could never be paid
+// through PayPal, whatever key an admin retried with.
+func TestPayPalPayoutToAPayeeWithALongID(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	a := &activities.Activities{PayPal: c}
+	for i, payee := range []string{
+		strings.Repeat("v", 63),
+		"acme-" + strings.Repeat("blue-fox-ceramics-", 3)[:50] + "-0a1b2c3d", // 64, as PayeeID cuts a long name
+		"acme-" + strings.Repeat("x", 59),
+	} {
+		in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: fmt.Sprintf("payment-paypal-CAPLONG/transfer/vendor-%s/%d", payee, i),
+			Destination: "vendor@example.com", Amount: 9545, Currency: "usd", TransferGroup: "o-long", Metadata: map[string]string{"payee_id": payee}}
+		out, err := a.Transfer(context.Background(), in)
+		require.NoError(t, err, "payee ID of %d characters", len(payee))
+		require.NotEmpty(t, out.TransferID)
+	}
+	require.Len(t, fake.Payouts(), 3)
 }

@@ -84,6 +84,9 @@ type PayPal struct {
 	captures map[string]PayPalCapture
 	refunds  map[string]PayPalRefund
 
+	// certFail is the status the signing certificate's URL answers instead of it (FailCertificate).
+	certFail int
+
 	transactions []PayPalTransaction
 	searches     []url.Values
 	searchFail   int
@@ -316,6 +319,8 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 		p.verify(w, r)
 	case r.Method == http.MethodGet && path == "/v1/reporting/transactions":
 		p.listTransactions(w, r)
+	case r.Method == http.MethodGet && path == "/v1/notifications/certs/CERT-paysplit-test" && p.certFail != 0:
+		writeJSON(w, p.certFail, payPalError(p.certFail))
 	case r.Method == http.MethodGet && path == "/v1/notifications/certs/CERT-paysplit-test":
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(p.cert)
@@ -354,8 +359,9 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 			SenderBatchID string `json:"sender_batch_id"`
 		} `json:"sender_batch_header"`
 		Items []struct {
-			Receiver string `json:"receiver"`
-			Amount   struct {
+			Receiver     string `json:"receiver"`
+			SenderItemID string `json:"sender_item_id"`
+			Amount       struct {
 				Currency string `json:"currency"`
 				Value    string `json:"value"`
 			} `json:"amount"`
@@ -363,6 +369,14 @@ func (p *PayPal) createPayout(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.Unmarshal(raw, &body); err != nil || len(body.Items) != 1 {
 		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details"})
+		return
+	}
+	if field, limit, value := payoutFieldTooLong(body.Header.SenderBatchID, body.Items[0].SenderItemID, body.Items[0].Receiver); field != "" {
+		// PayPal's schema bounds these fields (sender_batch_id 256, sender_item_id 63, receiver
+		// 127 characters) and refuses the whole request when one is longer.
+		writeJSON(w, 400, map[string]any{"name": "VALIDATION_ERROR", "message": "Invalid request - see details",
+			"debug_id": "fakelength", "details": []map[string]string{{"field": field, "value": value, "location": "body",
+				"issue": fmt.Sprintf("Length of %s must be at most %d.", field, limit)}}})
 		return
 	}
 	if a := body.Items[0].Amount; payPalNoDecimals[strings.ToUpper(a.Currency)] && strings.Contains(a.Value, ".") {
@@ -483,6 +497,14 @@ func (p *PayPal) SetTransactionStatus(id, status string, updated time.Time) bool
 		}
 	}
 	return false
+}
+
+// FailCertificate makes the webhook signing certificate's URL answer status (PayPal's error
+// body) until FailCertificate(0).
+func (p *PayPal) FailCertificate(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.certFail = status
 }
 
 // FailTransactions makes Transaction Search answer status until FailTransactions(0).
@@ -623,3 +645,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // payPalNoDecimals are the currencies PayPal takes only in whole units.
 var payPalNoDecimals = map[string]bool{"HUF": true, "JPY": true, "TWD": true}
+
+// payoutFieldTooLong names the first field of a one-item payout request longer than PayPal's
+// Payouts API takes (its maxLength), with that limit and the value; "" when all fit.
+func payoutFieldTooLong(senderBatchID, senderItemID, receiver string) (field string, limit int, value string) {
+	for _, f := range []struct {
+		name, value string
+		limit       int
+	}{
+		{"sender_batch_header.sender_batch_id", senderBatchID, 256},
+		{"items[0].sender_item_id", senderItemID, 63},
+		{"items[0].receiver", receiver, 127},
+	} {
+		if len(f.value) > f.limit {
+			return f.name, f.limit, f.value
+		}
+	}
+	return "", 0, ""
+}

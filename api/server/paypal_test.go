@@ -720,3 +720,48 @@ func solveGF2(cols [32]uint32, target uint32) (uint32, bool) {
 	}
 	return x, true
 }
+
+// PayPal's certificate host failing (its outage, its rate limit) is PayPal unavailable, not a
+// forged delivery: 503 verification_unavailable, and the same delivery retried once the
+// certificate is served again is taken. Before, it was 400 invalid_signature.
+func TestPayPalCertificateHostDownIsUnavailable(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	a := newAPI(t, func(d *server.Deps) {
+		d.PayPalVerifier = server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}}
+		d.WebhookAck, d.TaskQueue = server.AckOnStore, uniqueID("q-certdown") // a queue no other test's API claims from
+	})
+	body := paypalCapture("acme", fmt.Sprintf("CAPCERT%d", time.Now().UnixNano()%1e9))
+	h := pp.Sign(body)
+	pp.FailCertificate(http.StatusServiceUnavailable)
+	code, out := postPayPal(t, a.url, body, h)
+	require.Equal(t, http.StatusServiceUnavailable, code, out)
+	require.Equal(t, "verification_unavailable", errCode(out))
+	pp.FailCertificate(0)
+	code, out = postPayPal(t, a.url, body, h)
+	require.Equal(t, http.StatusOK, code, out)
+}
+
+// PayPal's verify-webhook-signature checks the webhook_event it is sent against the signature of
+// the delivery's exact bytes ("the actual JSON string is what is validated against",
+// paypal/PayPal-Python-SDK#196). PayPal writes the custom_id's '&' as it is and may space its
+// JSON; the client library re-encoded the event (json.Marshal compacts a RawMessage and escapes
+// &, < and >), so in PAYPAL_WEBHOOK_VERIFY=api every such delivery, every capture carrying our
+// URL-encoded custom_id among them, came back FAILURE and was refused as unverified.
+func TestPayPalAPIVerifierSendsTheEventAsDelivered(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("id", "secret", pp.APIBase, pp.HTTPClient())
+	require.NoError(t, err)
+	v := server.APIPayPalVerifier{Client: c, WebhookID: pp.WebhookID}
+	raw := paypalCapture("acme", "CAPAMP") // as PayPal writes it
+	require.Contains(t, string(raw), "client_id=acme&")
+	escaped := bytes.ReplaceAll(raw, []byte("&"), []byte(`\u0026`)) // as Go's json.Marshal writes it
+	var spaced bytes.Buffer
+	require.NoError(t, json.Indent(&spaced, raw, "", "  "))
+	for name, body := range map[string][]byte{"escaped by Go": escaped, "a raw &": raw, "spaced, with a raw &": spaced.Bytes()} {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, v.Verify(t.Context(), pp.Sign(body), body))
+			tampered := bytes.Replace(body, []byte("acme"), []byte("acmf"), 1)
+			require.ErrorIs(t, v.Verify(t.Context(), pp.Sign(body), tampered), paypalhook.ErrUnverified, "still checked")
+		})
+	}
+}

@@ -54,16 +54,12 @@ func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byt
 	if err := paypalhook.CheckTransmissionTime(h.Get("Paypal-Transmission-Time"), time.Now()); err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "/webhooks/paypal", bytes.NewReader(body))
+	req, err := a.verifyRequest(ctx, h, body)
 	if err != nil {
 		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
 	}
-	req.Header = h.Clone()
-	res, err := a.Client.VerifyWebhookSignature(ctx, req, a.WebhookID)
-	var me *json.MarshalerError
-	if errors.As(err, &me) {
-		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
-	}
+	var res paypal.VerifyWebhookResponse
+	err = a.Client.SendWithAuth(req, &res)
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && (pe.Response.StatusCode == http.StatusBadRequest || pe.Response.StatusCode == http.StatusUnprocessableEntity) {
 		// PayPal refused to check what the delivery carries (headers missing or malformed):
@@ -78,6 +74,35 @@ func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byt
 		return fmt.Errorf("%w: PayPal answered %s", paypalhook.ErrUnverified, res.VerificationStatus)
 	}
 	return nil
+}
+
+// verifyRequest is the verify-webhook-signature request for a delivery, its body spliced in as
+// the webhook_event byte for byte: PayPal checks the signature against that JSON text, which must
+// be what it delivered. The client library's VerifyWebhookSignature re-encodes it (json.Marshal
+// compacts a RawMessage and escapes &, < and >), so every delivery with a custom_id of ours (its
+// '&') or with PayPal's spacing came back FAILURE.
+func (a APIPayPalVerifier) verifyRequest(ctx context.Context, h http.Header, body []byte) (*http.Request, error) {
+	head, err := json.Marshal(struct {
+		AuthAlgo         string `json:"auth_algo,omitempty"`
+		CertURL          string `json:"cert_url,omitempty"`
+		TransmissionID   string `json:"transmission_id,omitempty"`
+		TransmissionSig  string `json:"transmission_sig,omitempty"`
+		TransmissionTime string `json:"transmission_time,omitempty"`
+		WebhookID        string `json:"webhook_id"`
+	}{h.Get("Paypal-Auth-Algo"), h.Get("Paypal-Cert-Url"), h.Get("Paypal-Transmission-Id"), h.Get("Paypal-Transmission-Sig"),
+		h.Get("Paypal-Transmission-Time"), a.WebhookID})
+	if err != nil {
+		return nil, err
+	}
+	// {"auth_algo":...,"webhook_id":"..."} + ,"webhook_event":<body>}
+	payload := append(append(append(head[:len(head)-1:len(head)-1], `,"webhook_event":`...), body...), '}')
+	req, err := a.Client.NewRequest(ctx, http.MethodPost, a.Client.APIBase+"/v1/notifications/verify-webhook-signature", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(payload)), int64(len(payload))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil }
+	return req, nil
 }
 
 // paypalWebhook verifies a PayPal delivery and hands it to the capture's payment workflow, the
@@ -97,11 +122,13 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 		return errorf(http.StatusBadRequest, "invalid_event", "malformed PayPal event: the body is not JSON")
 	}
 	if err := s.deps.PayPalVerifier.Verify(c.Request().Context(), c.Request().Header, body); err != nil {
-		s.count(providerPayPal, "unknown", "bad_signature")
 		if errors.Is(err, paypalhook.ErrUnverified) {
+			s.count(providerPayPal, "unknown", "bad_signature")
 			return errorf(http.StatusBadRequest, "invalid_signature", err.Error())
 		}
 		// PayPal's certificate or verification API could not be reached: let PayPal deliver again.
+		// Counted as unavailable, not as a bad signature: an outage at PayPal is no forgery.
+		s.count(providerPayPal, "unknown", "unavailable")
 		s.deps.Logger.Error("paypal verification unavailable", "error", err)
 		return errorf(http.StatusServiceUnavailable, "verification_unavailable", "could not verify the delivery now; retry later")
 	}
@@ -212,10 +239,7 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 		if err != nil {
 			return payment.Event{}, "", typ, fmt.Errorf("%s: seller_receivable_breakdown.paypal_fee: %w", typ, err)
 		}
-		md, err := paypalMetadata(r.CustomID, r.InvoiceID)
-		if err != nil {
-			return payment.Event{}, "", typ, fmt.Errorf("%s: custom_id: %w", typ, err)
-		}
+		md := paypalMetadata(r.CustomID, r.InvoiceID)
 		return payment.Event{ID: evt.ID, Kind: payment.EventCapture, ChargeID: r.ID, Amount: amount, Currency: cur, Fee: fee, Metadata: md, OccurredAt: captureMade(r.CreateTime, at)}, r.ID, typ, nil
 	case typ == "PAYMENT.CAPTURE.REFUNDED" || typ == "PAYMENT.CAPTURE.REVERSED":
 		var r struct {
@@ -336,12 +360,12 @@ func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (paym
 
 // paypalMetadata reads the order metadata store plugins put in the purchase unit's custom_id,
 // URL-encoded (client_id=...&order_id=...&...), with invoice_id as the order ID when custom_id
-// lacks one. Only the order keys survive, as with Stripe metadata.
-func paypalMetadata(customID, invoiceID string) (map[string]string, error) {
-	values, err := url.ParseQuery(customID)
-	if err != nil {
-		return nil, err
-	}
+// lacks one. Only the order keys survive, as with Stripe metadata. A custom_id that is not all a
+// valid query string (another integration's text, a ';' or a bare '%') gives what it names
+// validly: the capture is recorded and parks for an admin if that is not enough, where refusing
+// it lost the capture after PayPal's retries. paypalsearch.ClientOf reads it alike.
+func paypalMetadata(customID, invoiceID string) map[string]string {
+	values, _ := url.ParseQuery(customID) // the valid pairs, whatever the error on the others
 	md := map[string]string{}
 	for k := range values {
 		md[k] = values.Get(k)
@@ -349,5 +373,5 @@ func paypalMetadata(customID, invoiceID string) (map[string]string, error) {
 	if md["order_id"] == "" && invoiceID != "" {
 		md["order_id"] = invoiceID
 	}
-	return orderMetadata(md), nil
+	return orderMetadata(md)
 }

@@ -4,6 +4,7 @@
 package paypalevent
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -13,14 +14,19 @@ import (
 	"paysplit/internal/money"
 )
 
-// Build renders an event of type typ around its resource.
+// Build renders an event of type typ around its resource. PayPal writes '&', '<' and '>' as they
+// are (a custom_id of ours is "client_id=...&order_id=..."), not as Go's \u0026 escapes: a
+// reader or verifier that re-encodes the body must meet them.
 func Build(id, typ string, created time.Time, resource map[string]any) []byte {
-	b, err := json.Marshal(map[string]any{"id": id, "event_version": "1.0", "create_time": created.UTC().Format(time.RFC3339),
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(map[string]any{"id": id, "event_version": "1.0", "create_time": created.UTC().Format(time.RFC3339),
 		"resource_type": "capture", "event_type": typ, "summary": typ, "resource": resource})
 	if err != nil {
 		panic(fmt.Sprintf("paypalevent: marshal %s: %v", typ, err)) // only plain maps: cannot fail
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // Amount is PayPal's amount object: the currency code and a decimal string in the currency's own

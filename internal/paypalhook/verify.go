@@ -265,6 +265,11 @@ func (v *Verifier) fetch(ctx context.Context, certURL string) (*x509.Certificate
 		return nil, fmt.Errorf("fetch PayPal certificate: %w", err)
 	}
 	defer res.Body.Close()
+	if res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests {
+		// PayPal is failing or limiting us, as when it cannot be reached: nothing says the
+		// delivery is not PayPal's, and it verifies once the certificate is served again.
+		return nil, fmt.Errorf("fetch PayPal certificate: %s answered %d", certURL, res.StatusCode)
+	}
 	if res.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: certificate URL answered %d", ErrUnverified, res.StatusCode)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -218,6 +219,34 @@ func TestVerifyFollowsRedirectsOnPayPalsHostsOnly(t *testing.T) {
 				return
 			}
 			require.ErrorIs(t, err, tt.want)
+		})
+	}
+}
+
+// PayPal's certificate host failing (5xx, or its rate limit) is verification unavailable, as a
+// network error is, so the API answers 503 and logs it; a certificate URL PayPal does not serve
+// (404) is a delivery that cannot be verified. Before, any answer but 200 was "not verified",
+// told to PayPal and the metrics as a bad signature during PayPal's own outage.
+func TestVerifyCertificateHostFailing(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	body := []byte(`{"id":"WH-5","event_type":"PAYMENT.CAPTURE.COMPLETED","resource":{"id":"CAP5"}}`)
+	for _, tt := range []struct {
+		status     int
+		unverified bool
+	}{
+		{http.StatusServiceUnavailable, false},
+		{http.StatusInternalServerError, false},
+		{http.StatusTooManyRequests, false},
+		{http.StatusNotFound, true},
+	} {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			v := &paypalhook.Verifier{WebhookID: pp.WebhookID, Env: paypalhook.Sandbox, HTTP: pp.HTTPClient()}
+			pp.FailCertificate(tt.status)
+			err := v.Verify(context.Background(), paypalhook.HeadersFrom(pp.Sign(body)), body)
+			require.Error(t, err)
+			require.Equal(t, tt.unverified, errors.Is(err, paypalhook.ErrUnverified), "got %v", err)
+			pp.FailCertificate(0)
+			require.NoError(t, v.Verify(context.Background(), paypalhook.HeadersFrom(pp.Sign(body)), body), "verified once PayPal serves it")
 		})
 	}
 }

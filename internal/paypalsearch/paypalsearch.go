@@ -76,12 +76,11 @@ func IsPayment(t paypal.SearchTransactionInfo) bool {
 }
 
 // ClientOf reads client_id from the URL-encoded custom_id the store plugins send (reported as
-// custom_field); anything else in the field (another integration's text) names no client.
+// custom_field); anything else in the field (another integration's text) names no client. A
+// field not all a valid query string names the client its valid pairs do, as the webhook reads
+// the capture's custom_id, so a capture counts for the same client from either.
 func ClientOf(custom string) string {
-	v, err := url.ParseQuery(custom)
-	if err != nil {
-		return ""
-	}
+	v, _ := url.ParseQuery(custom) // the valid pairs, whatever the error on the others
 	return v.Get("client_id")
 }
 
