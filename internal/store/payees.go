@@ -23,6 +23,10 @@ var (
 	paypalReceiverPattern = regexp.MustCompile(`^([A-Z0-9]{13}|[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,})$`)
 )
 
+// maxPayPalReceiver is the longest receiver PayPal's Payouts API takes; a longer one refuses the
+// whole payout, at every retry, so it is refused at registration instead.
+const maxPayPalReceiver = 127
+
 // Payee is a vendor or affiliate that receives a share, with where to send it.
 type Payee struct {
 	ID            string `json:"id"`
@@ -51,6 +55,9 @@ func (p Payee) Validate() error {
 	}
 	if p.PayPalReceiver != "" && !paypalReceiverPattern.MatchString(p.PayPalReceiver) {
 		return fmt.Errorf("%w: paypal_receiver %q must be a PayPal payer ID (13 characters) or an email address", ErrInvalid, p.PayPalReceiver)
+	}
+	if len(p.PayPalReceiver) > maxPayPalReceiver {
+		return fmt.Errorf("%w: paypal_receiver has %d characters; PayPal takes at most %d", ErrInvalid, len(p.PayPalReceiver), maxPayPalReceiver)
 	}
 	return nil
 }

@@ -1,0 +1,35 @@
+package store
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestPayeeValidatePayPalReceiver: PayPal's Payouts API takes a receiver of at most 127
+// characters and refuses the whole payout otherwise, so a longer one must be refused when the
+// payee is registered (400 with the reason), not at every payout later.
+func TestPayeeValidatePayPalReceiver(t *testing.T) {
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 60) + ".com" // 129 characters
+	for _, tc := range []struct {
+		name, receiver string
+		ok             bool
+	}{
+		{"payer ID", "ABCDEFGHJKLMN", true},
+		{"email", "vendor@example.com", true},
+		{"email of 127 characters", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 58) + ".com", true},
+		{"email over 127 characters", long, false},
+		{"not an email", "vendor", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Payee{ID: "v1", ClientID: "c1", Kind: KindVendor, PayPalReceiver: tc.receiver}
+			err := p.Validate()
+			if tc.ok && err != nil {
+				t.Fatalf("%d characters: %v", len(tc.receiver), err)
+			}
+			if !tc.ok && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("%d characters: got %v, want ErrInvalid", len(tc.receiver), err)
+			}
+		})
+	}
+}
