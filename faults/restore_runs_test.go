@@ -28,7 +28,7 @@ func stoppableWorker(t *testing.T, s *stack.Stack) worker.Worker {
 	wc, err := client.Dial(client.Options{HostPort: s.TemporalURL, Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	require.NoError(t, err)
 	t.Cleanup(wc.Close)
-	w := worker.New(wc, s.Queue, worker.Options{})
+	w := worker.New(wc, s.Queue, stack.WorkerOptions())
 	payment.Register(w)
 	st := store.New(s.Pool)
 	w.RegisterActivity(&activities.Activities{Store: st, Ledger: ledger.New(s.Pool),

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"paysplit/api/server"
@@ -529,6 +530,7 @@ func (s *stack) logRun(id, runID string) {
 			s.t.Logf("run %s: pending activity %s, %s, attempt %d, last failure %v", runID, pa.GetActivityType().GetName(), pa.GetState(), pa.GetAttempt(), pa.GetLastFailure())
 		}
 	}
+	s.logPollers()
 	it := s.tc.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -555,5 +557,25 @@ func (s *stack) logWorker(id string) {
 	}
 	for _, l := range lines[max(0, len(lines)-200):] {
 		s.t.Logf("worker: %s", l)
+	}
+}
+
+// logPollers logs when each worker last polled the stack's task queue for workflow tasks (its
+// normal queue, where a run's first task is): a first task never started with no poll there
+// since it was scheduled is a worker polling elsewhere (stack.WorkerOptions), not a slow one.
+func (s *stack) logPollers() {
+	res, err := s.tc.WorkflowService().DescribeTaskQueue(context.Background(), &workflowservice.DescribeTaskQueueRequest{
+		Namespace: "default", TaskQueue: &taskqueuepb.TaskQueue{Name: s.Queue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		TaskQueueType: enumspb.TASK_QUEUE_TYPE_WORKFLOW,
+	})
+	if err != nil {
+		s.t.Logf("task queue %s: %v", s.Queue, err)
+		return
+	}
+	for _, p := range res.GetPollers() {
+		s.t.Logf("task queue %s (workflow tasks): poller %s last polled at %s", s.Queue, p.GetIdentity(), p.GetLastAccessTime().AsTime().Format(time.RFC3339Nano))
+	}
+	if len(res.GetPollers()) == 0 {
+		s.t.Logf("task queue %s (workflow tasks): no poller", s.Queue)
 	}
 }
