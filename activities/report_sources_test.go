@@ -148,7 +148,7 @@ func TestGenerateReportNotesASourceStillDownOnItsLastAttempt(t *testing.T) {
 		return out, err
 	}
 	queue := "report-" + t.Name()
-	w := worker.New(tc, queue, worker.Options{})
+	w := worker.New(tc, queue, testenv.WorkerOptions())
 	w.RegisterWorkflowWithOptions(generate, workflow.RegisterOptions{Name: "generate-last-chance"})
 	w.RegisterActivity(s.rep)
 	require.NoError(t, w.Start())

@@ -46,7 +46,7 @@ func newReportsEnv(t *testing.T, mods ...func(*server.Deps)) *reportsEnv {
 			mod(d)
 		}
 	})
-	w := worker.New(tc, taskQueue, worker.Options{})
+	w := worker.New(tc, taskQueue, testenv.WorkerOptions())
 	reportwf.Register(w)
 	w.RegisterActivity(&activities.Reports{Store: a.store, Files: files,
 		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 10 * time.Second}})

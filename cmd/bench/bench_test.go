@@ -876,7 +876,7 @@ func TestBestLimitsAlternateTheVariants(t *testing.T) {
 func TestReadHistoryCountsFailedWorkflowTasks(t *testing.T) {
 	c := testenv.TemporalClient(t)
 	queue := fmt.Sprintf("test-failing-%d", time.Now().UnixNano())
-	w := worker.New(c, queue, worker.Options{})
+	w := worker.New(c, queue, testenv.WorkerOptions())
 	var attempts atomic.Int32
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
 		if attempts.Add(1) == 1 {

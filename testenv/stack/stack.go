@@ -530,16 +530,5 @@ func (s *Stack) History(id string) []byte {
 	return testenv.HistoryJSON(s.T, s.Temporal, id)
 }
 
-// WorkerOptions are the options of the stack's in-process worker: its workflow-task pollers are
-// the worker program's (worker/main.go workerOptions, TestStackWorkerPollsAsTheProgram). The
-// SDK's default pollers (two, each choosing the sticky or the normal queue per poll) all poll
-// the sticky queue while its last answer said tasks waited there; when that hint was stale they
-// stay in that long poll (a minute) and no one polls the normal queue, where every run's first
-// workflow task is: a CI run under load left a payment's first run at WorkflowTaskScheduled for
-// its whole 60 s bound. Autoscaled pollers keep one poller on each queue.
-// TestAStaleStickyBacklogHintLeavesNewRunsPolled.
-func WorkerOptions() worker.Options {
-	return worker.Options{
-		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
-	}
-}
+// WorkerOptions are the options of the stack's in-process worker (testenv.WorkerOptions).
+func WorkerOptions() worker.Options { return testenv.WorkerOptions() }

@@ -27,7 +27,7 @@ func TestLedgerEventsTriggerMonitorEvaluation(t *testing.T) {
 	defer cancel()
 
 	// The schedule's runs are a no-op workflow here: what counts is how often they start.
-	w := worker.New(c, "ledger-events-test", worker.Options{})
+	w := worker.New(c, "ledger-events-test", testenv.WorkerOptions())
 	w.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "LedgerEventsNoop"})
 	require.NoError(t, w.Start())
 	defer w.Stop()

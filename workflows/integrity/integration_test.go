@@ -121,7 +121,7 @@ func integrityActivities(pool *pgxpool.Pool, h *hook, mail *inbox) *activities.I
 
 func startWorker(t *testing.T, c client.Client, queue string, a *activities.Integrity) {
 	t.Helper()
-	w := worker.New(c, queue, worker.Options{})
+	w := worker.New(c, queue, testenv.WorkerOptions())
 	Register(w)
 	w.RegisterActivity(a)
 	require.NoError(t, w.Start())

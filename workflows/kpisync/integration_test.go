@@ -69,7 +69,7 @@ func newStack(t *testing.T) *stack {
 		}},
 	}
 	queue := "kpi-" + t.Name()
-	w := worker.New(tc, queue, worker.Options{})
+	w := worker.New(tc, queue, testenv.WorkerOptions())
 	kpisync.Register(w)
 	w.RegisterActivity(&activities.KPI{Store: st, Sources: sources})
 	require.NoError(t, w.Start())

@@ -26,7 +26,7 @@ import (
 func TestRefreshesDoNotPileUpRuns(t *testing.T) {
 	tc := testenv.TemporalClient(t)
 	queue := "kpi-" + t.Name()
-	w := worker.New(tc, queue, worker.Options{})
+	w := worker.New(tc, queue, testenv.WorkerOptions())
 	kpisync.Register(w)
 	var started atomic.Int32
 	release := make(chan struct{})

@@ -70,7 +70,7 @@ func TestPostgresOutageOnTheServer(t *testing.T) {
 
 // startWorld runs a worker on queue with the payment workflow and w's steps under their names.
 func startWorld(t *testing.T, c client.Client, queue string, w *world) {
-	wk := worker.New(c, queue, worker.Options{})
+	wk := worker.New(c, queue, testenv.WorkerOptions())
 	Register(wk)
 	steps := map[string]any{
 		stepLoadPayment: w.LoadPayment, stepPrepare: w.Prepare, stepSavePayment: w.SavePayment, stepEnrich: w.Enrich,

@@ -83,7 +83,7 @@ func newBareWorker(t *testing.T, n int) (client.Client, string) {
 		ids[i] = fmt.Sprintf("client-%05d", i)
 	}
 	queue := unique("weekly-history")
-	w := worker.New(tc, queue, worker.Options{})
+	w := worker.New(tc, queue, testenv.WorkerOptions())
 	w.RegisterWorkflowWithOptions(report.Weekly, workflow.RegisterOptions{Name: report.WeeklyWorkflowName})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, _ report.ClientInput) (report.ClientResult, error) {
 		// A report takes a while: its start and its end are events of their own in the parent.

@@ -84,7 +84,7 @@ func newStack(t *testing.T, refuseClient string) *stack {
 	t.Cleanup(func() { _ = box.Close() })
 
 	s := &stack{t: t, st: store.New(pool), tc: tc, taskQueue: unique("reports"), s3: s3, files: files, box: box}
-	w := worker.New(tc, s.taskQueue, worker.Options{})
+	w := worker.New(tc, s.taskQueue, testenv.WorkerOptions())
 	report.Register(w)
 	w.RegisterActivity(&activities.Reports{
 		Store: s.st,
