@@ -46,6 +46,11 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		s.count(providerStripe, "unknown", "bad_signature")
 		return errorf(http.StatusBadRequest, "invalid_signature", "Stripe-Signature verification failed: "+err.Error())
 	}
+	if evt.Account != "" {
+		// Only a Connect endpoint gets these: its deliveries belong at /webhooks/stripe-connect.
+		s.deps.Logger.Warn("stripe webhook: a connected account's event ignored on the platform endpoint",
+			"event_id", evt.ID, "type", evt.Type, "account", evt.Account)
+	}
 	ev, paymentID, err := stripeToEvent(evt)
 	return s.handOver(c, providerStripe, string(evt.Type), paymentID, ev, err)
 }
@@ -142,7 +147,14 @@ var handled = map[stripe.EventType]bool{
 var providerIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // stripeToEvent reduces a Stripe event to the workflow's Event, keeping no customer data.
+//
+// An event of a connected account (it names the account, as Stripe sends to a Connect endpoint)
+// is ignored: a direct charge on a vendor's own account put the money in the vendor's balance,
+// not the platform's, and split here it would be paid out of the platform's balance.
 func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
+	if evt.Account != "" {
+		return payment.Event{}, "", errIgnored
+	}
 	at := time.Unix(evt.Created, 0).UTC()
 	if evt.Data == nil {
 		if handled[evt.Type] {
