@@ -214,7 +214,11 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if ch.AmountRefunded < 0 || ch.AmountRefunded > ch.Amount {
 			return payment.Event{}, "", fmt.Errorf("charge %s: amount_refunded %d outside 0..%d (its amount)", ch.ID, ch.AmountRefunded, ch.Amount)
 		}
-		refunded, err := money.FromStripe(ch.AmountRefunded, cur)
+		customers, released := customerRefunded(evt.APIVersion, evt.Data.Raw, ch)
+		if customers == 0 && released > 0 {
+			return payment.Event{}, "", errIgnored // an uncaptured amount released: nothing of the payment refunded
+		}
+		refunded, err := money.FromStripe(customers, cur)
 		if err != nil {
 			return payment.Event{}, "", fmt.Errorf("charge %s: %w", ch.ID, err)
 		}
@@ -253,6 +257,36 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 			DisputeFees: fees, OccurredAt: at, ISOUnits: true}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
+}
+
+// basilVersion is Stripe's API version from which a partial capture (or an authorization canceled
+// uncaptured) no longer releases the uncaptured amount as a refund of the charge.
+const basilVersion = "2025-03-31"
+
+// customerRefunded is what of a charge.refunded's amount_refunded went back to the customer, the
+// payment's cumulative refund, and what it counts of an uncaptured amount Stripe released
+// (released). In API versions before basil, capturing 600 of a charge of 1000 releases the 400
+// left as a refund (reason partial_capture) counted in amount_refunded, with charge.refunded
+// sent for it, and canceling an authorization releases all of it; that money was never
+// captured, so never split, and is no refund of the payment. The version is the event's (the
+// endpoint's, as Stripe renders it); a charge that states no amount_captured releases nothing.
+func customerRefunded(apiVersion string, raw []byte, ch stripe.Charge) (customers, released int64) {
+	if apiVersion >= basilVersion {
+		return ch.AmountRefunded, 0
+	}
+	var c struct {
+		AmountCaptured *int64 `json:"amount_captured"`
+	}
+	if json.Unmarshal(raw, &c) != nil || c.AmountCaptured == nil || *c.AmountCaptured < 0 || *c.AmountCaptured >= ch.Amount {
+		return ch.AmountRefunded, 0
+	}
+	released = ch.Amount - *c.AmountCaptured
+	if ch.AmountRefunded < released {
+		// Not what such a version states (the release is counted first): the figure can then
+		// only be the customer's.
+		return ch.AmountRefunded, 0
+	}
+	return ch.AmountRefunded - released, released
 }
 
 // refundUpdateToEvent turns the news of a refund that failed or was canceled (its money came
