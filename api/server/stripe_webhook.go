@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"paysplit/activities"
 	"paysplit/internal/money"
 	"paysplit/internal/store"
 	"paysplit/workflows/payment"
@@ -259,34 +260,16 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 	return payment.Event{}, "", errIgnored
 }
 
-// basilVersion is Stripe's API version from which a partial capture (or an authorization canceled
-// uncaptured) no longer releases the uncaptured amount as a refund of the charge.
-const basilVersion = "2025-03-31"
-
-// customerRefunded is what of a charge.refunded's amount_refunded went back to the customer, the
-// payment's cumulative refund, and what it counts of an uncaptured amount Stripe released
-// (released). In API versions before basil, capturing 600 of a charge of 1000 releases the 400
-// left as a refund (reason partial_capture) counted in amount_refunded, with charge.refunded
-// sent for it, and canceling an authorization releases all of it; that money was never
-// captured, so never split, and is no refund of the payment. The version is the event's (the
-// endpoint's, as Stripe renders it); a charge that states no amount_captured releases nothing.
+// customerRefunded is activities.StripeRefunded of a charge.refunded event: in the event's API
+// version (the endpoint's, as Stripe renders it), with its amount_captured if it states one.
 func customerRefunded(apiVersion string, raw []byte, ch stripe.Charge) (customers, released int64) {
-	if apiVersion >= basilVersion {
-		return ch.AmountRefunded, 0
-	}
 	var c struct {
 		AmountCaptured *int64 `json:"amount_captured"`
 	}
-	if json.Unmarshal(raw, &c) != nil || c.AmountCaptured == nil || *c.AmountCaptured < 0 || *c.AmountCaptured >= ch.Amount {
-		return ch.AmountRefunded, 0
+	if json.Unmarshal(raw, &c) != nil {
+		c.AmountCaptured = nil
 	}
-	released = ch.Amount - *c.AmountCaptured
-	if ch.AmountRefunded < released {
-		// Not what such a version states (the release is counted first): the figure can then
-		// only be the customer's.
-		return ch.AmountRefunded, 0
-	}
-	return ch.AmountRefunded - released, released
+	return activities.StripeRefunded(apiVersion, ch.Amount, c.AmountCaptured, ch.AmountRefunded)
 }
 
 // refundUpdateToEvent turns the news of a refund that failed or was canceled (its money came
