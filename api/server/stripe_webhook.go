@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,10 +38,9 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if err != nil {
 		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
 	}
-	evt, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret,
-		webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
+	evt, badSignature, err := verifiedStripeEvent(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret)
 	if err != nil {
-		if webhook.ValidatePayloadWithTolerance(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret, signatureTolerance) == nil {
+		if !badSignature {
 			s.count(providerStripe, "unknown", "invalid")
 			return errorf(http.StatusBadRequest, "invalid_event", "signed body is not a Stripe event: "+err.Error())
 		}
@@ -54,6 +54,48 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	}
 	ev, paymentID, err := stripeToEvent(evt)
 	return s.handOver(c, providerStripe, string(evt.Type), paymentID, ev, err)
+}
+
+// verifiedStripeEvent checks a delivery's Stripe-Signature against secret (within
+// signatureTolerance; any of its v1 signatures, as Stripe signs with the old and the new secret
+// while one is rolled) and decodes its event (decodeStripeEvent); badSignature says the signature
+// did not hold.
+func verifiedStripeEvent(body []byte, sig, secret string) (evt stripe.Event, badSignature bool, err error) {
+	if err := webhook.ValidatePayloadWithTolerance(body, sig, secret, signatureTolerance); err != nil {
+		return stripe.Event{}, true, err
+	}
+	evt, err = decodeStripeEvent(body)
+	return evt, false, err
+}
+
+// decodeStripeEvent reads an event in whichever API version Stripe rendered it (its endpoint's;
+// api_version is not compared with the library's). Before 2017-05-25 an event's request was the
+// request's ID, a string where later versions have {id, idempotency_key}, and a connected
+// account's event named its account in user_id instead of account: stripe-go reads only the
+// later forms, and refused the whole event.
+func decodeStripeEvent(body []byte) (stripe.Event, error) {
+	var legacy struct {
+		Request json.RawMessage `json:"request"`
+		UserID  string          `json:"user_id"`
+	}
+	if err := json.Unmarshal(body, &legacy); err != nil {
+		return stripe.Event{}, fmt.Errorf("parse the event JSON: %w", err)
+	}
+	if len(legacy.Request) > 0 && legacy.Request[0] == '"' {
+		var fields map[string]json.RawMessage
+		var id string
+		if err := errors.Join(json.Unmarshal(body, &fields), json.Unmarshal(legacy.Request, &id)); err != nil {
+			return stripe.Event{}, fmt.Errorf("parse the event JSON: %w", err)
+		}
+		fields["request"], _ = json.Marshal(stripe.EventRequest{ID: id}) // plain strings: cannot fail
+		body, _ = json.Marshal(fields)
+	}
+	var evt stripe.Event
+	if err := json.Unmarshal(body, &evt); err != nil {
+		return stripe.Event{}, fmt.Errorf("parse the event JSON: %w", err)
+	}
+	evt.Account = cmp.Or(evt.Account, legacy.UserID)
+	return evt, nil
 }
 
 // handOver answers a verified provider event: ignored types 200, unusable ones 400. The rest go
