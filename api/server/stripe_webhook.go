@@ -232,9 +232,7 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if pi.Created > 0 {
 			ev.IntentCreated = time.Unix(pi.Created, 0).UTC()
 		}
-		if pi.LatestCharge != nil {
-			ev.ChargeID = pi.LatestCharge.ID
-		}
+		ev.ChargeID = succeededCharge(pi, evt.Data.Raw)
 		return ev, pi.ID, nil
 	case "charge.refunded":
 		var ch stripe.Charge
@@ -300,6 +298,32 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 			DisputeFees: fees, OccurredAt: at, ISOUnits: true}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
+}
+
+// succeededCharge is the charge a succeeded PaymentIntent was paid with: its latest_charge or,
+// rendered in an API version before 2022-11-15 (which has none), the one of its listed charges
+// (charges, failed attempts among them) that succeeded; "" when it names none.
+func succeededCharge(pi stripe.PaymentIntent, raw []byte) string {
+	if pi.LatestCharge != nil && pi.LatestCharge.ID != "" {
+		return pi.LatestCharge.ID
+	}
+	var legacy struct {
+		Charges struct {
+			Data []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"data"`
+		} `json:"charges"`
+	}
+	if json.Unmarshal(raw, &legacy) != nil {
+		return ""
+	}
+	for _, ch := range legacy.Charges.Data { // newest first
+		if ch.Status == string(stripe.ChargeStatusSucceeded) {
+			return ch.ID
+		}
+	}
+	return ""
 }
 
 // customerRefunded is activities.StripeRefunded of a charge.refunded event: in the event's API
