@@ -225,3 +225,27 @@ func classifyStripe(op string, err error) error {
 var keyPattern = regexp.MustCompile(`\b(sk|rk|pk)_(test|live)_[A-Za-z0-9]+`)
 
 func redactKeys(s string) string { return keyPattern.ReplaceAllString(s, "$1_$2_[redacted]") }
+
+// StripeBasilVersion is Stripe's API version from which a partial capture (or an authorization
+// canceled uncaptured) no longer releases the uncaptured amount as a refund of the charge.
+const StripeBasilVersion = "2025-03-31"
+
+// StripeRefunded is what of a charge's amount_refunded went back to the customer (the payment's
+// cumulative refund), and what it counts of an uncaptured amount Stripe released (released). In
+// API versions before basil (apiVersion: the one the charge was rendered in), capturing 600 of a
+// charge of 1000 releases the 400 left as a refund (reason partial_capture) counted in
+// amount_refunded, and canceling an authorization releases all of it; that money was never
+// captured, so never split, and is no refund of the payment. A charge that states no
+// amount_captured (nil) releases nothing.
+func StripeRefunded(apiVersion string, amount int64, amountCaptured *int64, amountRefunded int64) (customers, released int64) {
+	if apiVersion >= StripeBasilVersion || amountCaptured == nil || *amountCaptured < 0 || *amountCaptured >= amount {
+		return amountRefunded, 0
+	}
+	released = amount - *amountCaptured
+	if amountRefunded < released {
+		// Not what such a version states (the release is counted first): the figure can then
+		// only be the customer's.
+		return amountRefunded, 0
+	}
+	return amountRefunded - released, released
+}

@@ -448,7 +448,14 @@ func stripeStated(ctx context.Context, rail stripeRail, rec payment.Record) (map
 		out[recon.ProcessingFee] = fee
 	}
 	if !ch.Disputed && len(rec.LostDisputes) == 0 {
-		out[recon.Refunded] = stripeAmount(ch.AmountRefunded, ch.Currency)
+		// Read in the client's API version: a partial capture's release is no refund. A captured
+		// charge of no amount_captured did not state it.
+		captured := &ch.AmountCaptured
+		if ch.Captured && ch.AmountCaptured == 0 {
+			captured = nil
+		}
+		refunded, _ := StripeRefunded(stripe.APIVersion, ch.Amount, captured, ch.AmountRefunded)
+		out[recon.Refunded] = stripeAmount(refunded, ch.Currency)
 	}
 	return out, nil
 }

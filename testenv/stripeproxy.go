@@ -224,7 +224,9 @@ func (p *StripeProxy) updateCharge(id string, change func(*StripeCharge)) {
 type storedAnswer struct {
 	status int
 	body   []byte
-	amount string // the amount the key was first used with
+	// params is the request the key was first used with (its form, canonically encoded): Stripe
+	// compares every parameter of a later request under the key with it, not the amount alone.
+	params string
 }
 
 // NewStripeProxy starts a recording proxy in front of the stripe-mock at target.
@@ -275,7 +277,7 @@ func NewStripeProxy(t testing.TB, target string) *StripeProxy {
 		}
 		defer p.release(key, r.Method)
 		if ok {
-			if a.amount != form.Get("amount") { // Stripe refuses a key's reuse with other parameters
+			if a.params != form.Encode() { // Stripe refuses a key's reuse with other parameters
 				reply(http.StatusBadRequest, []byte(`{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`))
 				return
 			}
@@ -401,7 +403,7 @@ func (p *StripeProxy) remember(r *http.Request, key string, form url.Values, sta
 		return body
 	}
 	if key != "" {
-		p.answers[key] = storedAnswer{status: status, body: out, amount: form.Get("amount")}
+		p.answers[key] = storedAnswer{status: status, body: out, params: form.Encode()}
 	}
 	return out
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/webhook"
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
@@ -53,10 +52,9 @@ func (s *Server) stripeConnectWebhook(c echo.Context) error {
 		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
 	}
 	sig := c.Request().Header.Get("Stripe-Signature")
-	evt, err := webhook.ConstructEventWithOptions(body, sig, s.deps.StripeConnectWebhookSecret,
-		webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
+	evt, badSignature, err := verifiedStripeEvent(body, sig, s.deps.StripeConnectWebhookSecret)
 	if err != nil {
-		if webhook.ValidatePayloadWithTolerance(body, sig, s.deps.StripeConnectWebhookSecret, signatureTolerance) == nil {
+		if !badSignature {
 			s.count(providerStripeConnect, "unknown", "invalid")
 			return errorf(http.StatusBadRequest, "invalid_event", "signed body is not a Stripe event: "+err.Error())
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"paysplit/activities"
 	"paysplit/internal/money"
 	"paysplit/internal/store"
 	"paysplit/workflows/payment"
@@ -36,18 +38,64 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if err != nil {
 		return errorf(http.StatusBadRequest, "unreadable_body", "could not read the request body")
 	}
-	evt, err := webhook.ConstructEventWithOptions(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret,
-		webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
+	evt, badSignature, err := verifiedStripeEvent(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret)
 	if err != nil {
-		if webhook.ValidatePayloadWithTolerance(body, c.Request().Header.Get("Stripe-Signature"), s.deps.StripeWebhookSecret, signatureTolerance) == nil {
+		if !badSignature {
 			s.count(providerStripe, "unknown", "invalid")
 			return errorf(http.StatusBadRequest, "invalid_event", "signed body is not a Stripe event: "+err.Error())
 		}
 		s.count(providerStripe, "unknown", "bad_signature")
 		return errorf(http.StatusBadRequest, "invalid_signature", "Stripe-Signature verification failed: "+err.Error())
 	}
+	if evt.Account != "" {
+		// Only a Connect endpoint gets these: its deliveries belong at /webhooks/stripe-connect.
+		s.deps.Logger.Warn("stripe webhook: a connected account's event ignored on the platform endpoint",
+			"event_id", evt.ID, "type", evt.Type, "account", evt.Account)
+	}
 	ev, paymentID, err := stripeToEvent(evt)
 	return s.handOver(c, providerStripe, string(evt.Type), paymentID, ev, err)
+}
+
+// verifiedStripeEvent checks a delivery's Stripe-Signature against secret (within
+// signatureTolerance; any of its v1 signatures, as Stripe signs with the old and the new secret
+// while one is rolled) and decodes its event (decodeStripeEvent); badSignature says the signature
+// did not hold.
+func verifiedStripeEvent(body []byte, sig, secret string) (evt stripe.Event, badSignature bool, err error) {
+	if err := webhook.ValidatePayloadWithTolerance(body, sig, secret, signatureTolerance); err != nil {
+		return stripe.Event{}, true, err
+	}
+	evt, err = decodeStripeEvent(body)
+	return evt, false, err
+}
+
+// decodeStripeEvent reads an event in whichever API version Stripe rendered it (its endpoint's;
+// api_version is not compared with the library's). Before 2017-05-25 an event's request was the
+// request's ID, a string where later versions have {id, idempotency_key}, and a connected
+// account's event named its account in user_id instead of account: stripe-go reads only the
+// later forms, and refused the whole event.
+func decodeStripeEvent(body []byte) (stripe.Event, error) {
+	var legacy struct {
+		Request json.RawMessage `json:"request"`
+		UserID  string          `json:"user_id"`
+	}
+	if err := json.Unmarshal(body, &legacy); err != nil {
+		return stripe.Event{}, fmt.Errorf("parse the event JSON: %w", err)
+	}
+	if len(legacy.Request) > 0 && legacy.Request[0] == '"' {
+		var fields map[string]json.RawMessage
+		var id string
+		if err := errors.Join(json.Unmarshal(body, &fields), json.Unmarshal(legacy.Request, &id)); err != nil {
+			return stripe.Event{}, fmt.Errorf("parse the event JSON: %w", err)
+		}
+		fields["request"], _ = json.Marshal(stripe.EventRequest{ID: id}) // plain strings: cannot fail
+		body, _ = json.Marshal(fields)
+	}
+	var evt stripe.Event
+	if err := json.Unmarshal(body, &evt); err != nil {
+		return stripe.Event{}, fmt.Errorf("parse the event JSON: %w", err)
+	}
+	evt.Account = cmp.Or(evt.Account, legacy.UserID)
+	return evt, nil
 }
 
 // handOver answers a verified provider event: ignored types 200, unusable ones 400. The rest go
@@ -142,7 +190,14 @@ var handled = map[stripe.EventType]bool{
 var providerIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
 
 // stripeToEvent reduces a Stripe event to the workflow's Event, keeping no customer data.
+//
+// An event of a connected account (it names the account, as Stripe sends to a Connect endpoint)
+// is ignored: a direct charge on a vendor's own account put the money in the vendor's balance,
+// not the platform's, and split here it would be paid out of the platform's balance.
 func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
+	if evt.Account != "" {
+		return payment.Event{}, "", errIgnored
+	}
 	at := time.Unix(evt.Created, 0).UTC()
 	if evt.Data == nil {
 		if handled[evt.Type] {
@@ -177,9 +232,7 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if pi.Created > 0 {
 			ev.IntentCreated = time.Unix(pi.Created, 0).UTC()
 		}
-		if pi.LatestCharge != nil {
-			ev.ChargeID = pi.LatestCharge.ID
-		}
+		ev.ChargeID = succeededCharge(pi, evt.Data.Raw)
 		return ev, pi.ID, nil
 	case "charge.refunded":
 		var ch stripe.Charge
@@ -202,7 +255,11 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 		if ch.AmountRefunded < 0 || ch.AmountRefunded > ch.Amount {
 			return payment.Event{}, "", fmt.Errorf("charge %s: amount_refunded %d outside 0..%d (its amount)", ch.ID, ch.AmountRefunded, ch.Amount)
 		}
-		refunded, err := money.FromStripe(ch.AmountRefunded, cur)
+		customers, released := customerRefunded(evt.APIVersion, evt.Data.Raw, ch)
+		if customers == 0 && released > 0 {
+			return payment.Event{}, "", errIgnored // an uncaptured amount released: nothing of the payment refunded
+		}
+		refunded, err := money.FromStripe(customers, cur)
 		if err != nil {
 			return payment.Event{}, "", fmt.Errorf("charge %s: %w", ch.ID, err)
 		}
@@ -241,6 +298,44 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 			DisputeFees: fees, OccurredAt: at, ISOUnits: true}, d.PaymentIntent.ID, nil
 	}
 	return payment.Event{}, "", errIgnored
+}
+
+// succeededCharge is the charge a succeeded PaymentIntent was paid with: its latest_charge or,
+// rendered in an API version before 2022-11-15 (which has none), the one of its listed charges
+// (charges, failed attempts among them) that succeeded; "" when it names none.
+func succeededCharge(pi stripe.PaymentIntent, raw []byte) string {
+	if pi.LatestCharge != nil && pi.LatestCharge.ID != "" {
+		return pi.LatestCharge.ID
+	}
+	var legacy struct {
+		Charges struct {
+			Data []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"data"`
+		} `json:"charges"`
+	}
+	if json.Unmarshal(raw, &legacy) != nil {
+		return ""
+	}
+	for _, ch := range legacy.Charges.Data { // newest first
+		if ch.Status == string(stripe.ChargeStatusSucceeded) {
+			return ch.ID
+		}
+	}
+	return ""
+}
+
+// customerRefunded is activities.StripeRefunded of a charge.refunded event: in the event's API
+// version (the endpoint's, as Stripe renders it), with its amount_captured if it states one.
+func customerRefunded(apiVersion string, raw []byte, ch stripe.Charge) (customers, released int64) {
+	var c struct {
+		AmountCaptured *int64 `json:"amount_captured"`
+	}
+	if json.Unmarshal(raw, &c) != nil {
+		c.AmountCaptured = nil
+	}
+	return activities.StripeRefunded(apiVersion, ch.Amount, c.AmountCaptured, ch.AmountRefunded)
 }
 
 // refundUpdateToEvent turns the news of a refund that failed or was canceled (its money came

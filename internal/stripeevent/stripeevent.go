@@ -59,16 +59,19 @@ func (c Capture) Body() []byte {
 }
 
 // Refund is a charge.refunded event; AmountRefunded is the charge's cumulative refunded amount.
+// AmountCaptured is what of Amount was captured (Amount when zero): in the API version events are
+// built in, a partial capture's uncaptured rest counts in AmountRefunded, as Stripe released it.
 type Refund struct {
 	EventID, PaymentIntent, Charge, Currency string
-	Amount, AmountRefunded                   int64
+	Amount, AmountRefunded, AmountCaptured   int64
 	Created                                  time.Time
 }
 
 // Body renders the event.
 func (r Refund) Body() []byte {
 	return build(r.EventID, "charge.refunded", r.Created, map[string]any{
-		"id": r.Charge, "object": "charge", "amount": r.Amount, "amount_refunded": r.AmountRefunded,
+		"id": r.Charge, "object": "charge", "amount": r.Amount, "amount_captured": cmp.Or(r.AmountCaptured, r.Amount),
+		"amount_refunded": r.AmountRefunded, "captured": true,
 		"currency": r.Currency, "payment_intent": r.PaymentIntent, "refunded": r.AmountRefunded == r.Amount,
 	})
 }
