@@ -820,8 +820,12 @@ func (s *Server) correctPayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Store.GetRule(ctx, r.Order.ClientID, body.RuleVersion); err != nil {
+	// Only a version the client does not have is the caller's: any other failure to read it is
+	// the server's (500, logged), never a 400 quoting the database.
+	if _, err := s.deps.Store.GetRule(ctx, r.Order.ClientID, body.RuleVersion); errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("rule_version %d: %v", body.RuleVersion, err))
+	} else if err != nil {
+		return fmt.Errorf("rule v%d of %s: %w", body.RuleVersion, r.Order.ClientID, err)
 	}
 	switch {
 	case r.Status != ipayment.StatusPaid:
