@@ -526,6 +526,11 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if body.Party != "" && body.Party != string(split.PartyVendor) && body.Party != string(split.PartyAffiliate) {
 			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("party %q must be vendor or affiliate", body.Party))
 		}
+		if body.Party != "" && action != payment.ActionRelease {
+			// The run reads a party on a release only: a cancel naming one leg cancelled them all.
+			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf(
+				"party names the leg of a release only: a %s acts on the whole payment; send it without party", action))
+		}
 		ctx := c.Request().Context()
 		r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))
 		if err != nil {
