@@ -45,6 +45,8 @@ func TestAdminBodyWithANameTwiceOrInAnotherCaseIsRefused(t *testing.T) {
 		{"name in upper case after", rules, http.MethodPost, `{"platform_bps":100,"PLATFORM_BPS":200}`, "PLATFORM_BPS"},
 		{"long s folding to s", rules, http.MethodPost, `{"platform_bp\u017f":100}`, "platform_bp"},
 		{"name in another case alone", rules, http.MethodPost, `{"Platform_Bps":100}`, "Platform_Bps"},
+		{"name twice after an array", "/api/v1/admin/clients/" + cl + "/report-settings", http.MethodPut,
+			`{"recipients":["a@example.com","b@example.com"],"time_zone":"UTC","Time_Zone":"Asia/Tokyo"}`, "Time_Zone"},
 		{"client name twice", "/api/v1/admin/clients/" + cl, http.MethodPut, `{"name":"A","default_currency":"usd","default_currency":"jpy"}`, "default_currency"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
