@@ -43,8 +43,95 @@ func bind(c echo.Context, dst any) error {
 	if dec.More() {
 		return errorf(http.StatusBadRequest, "invalid_json", "request body: trailing data after the JSON object")
 	}
+	if msg := ambiguousName(body, dst); msg != "" {
+		return errorf(http.StatusBadRequest, "invalid_json", "request body: "+msg)
+	}
 	return nil
 }
+
+// ambiguousName says what makes a body that decoded say something other than what it plainly
+// reads, "" when nothing does: Go's decoder matches a name in any case and lets the last of a
+// repeated name win, so {"platform_bps":100,"PLATFORM_BPS":200} made a 200 bps rule. A name given
+// twice in an object (in any case), or a top-level name in another case than dst's field, is one.
+func ambiguousName(body []byte, dst any) string {
+	fields := jsonNames(reflect.TypeOf(dst))
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// One frame per open object or array, innermost last: an object's names so far, and whether
+	// its next token is a name (else a value).
+	type frame struct {
+		names    map[string]bool
+		wantName bool
+	}
+	var open []*frame
+	// valueDone turns the enclosing object back to expecting a name after a value.
+	valueDone := func() {
+		if n := len(open); n > 0 && open[n-1].names != nil {
+			open[n-1].wantName = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "" // the body decoded already: only its end is left
+		}
+		switch tok {
+		case json.Delim('{'):
+			open = append(open, &frame{names: map[string]bool{}, wantName: true})
+			continue
+		case json.Delim('['):
+			open = append(open, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			open = open[:len(open)-1]
+			valueDone()
+			continue
+		}
+		top := len(open) > 0 && open[len(open)-1].wantName
+		if !top {
+			valueDone()
+			continue
+		}
+		f := open[len(open)-1]
+		f.wantName = false
+		k, _ := tok.(string)
+		folded := foldName(k)
+		if f.names[folded] {
+			return fmt.Sprintf("%s is given twice: send each field once", k)
+		}
+		f.names[folded] = true
+		if want, known := fields[folded]; len(open) == 1 && known && want != k {
+			return fmt.Sprintf("unknown field %q: names are case-sensitive (%s)", k, want)
+		}
+	}
+}
+
+// jsonNames maps the folded JSON name of each field of the struct t points to to the name
+// itself; empty for another type.
+func jsonNames(t reflect.Type) map[string]string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]string{}
+	if t == nil || t.Kind() != reflect.Struct {
+		return out
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[foldName(name)] = name
+	}
+	return out
+}
+
+// foldName is a name as Go's decoder compares it: through upper case, so the long s (ſ) and the
+// Kelvin sign (K) fold with s and k as they do there.
+func foldName(s string) string { return strings.ToLower(strings.ToUpper(s)) }
 
 // decodeError says why a body did not decode in the API's terms: the decoder's own words quote Go
 // ("cannot unmarshal array into Go value of type struct { Name string ... }", "of type int64").
@@ -439,6 +526,11 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if body.Party != "" && body.Party != string(split.PartyVendor) && body.Party != string(split.PartyAffiliate) {
 			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("party %q must be vendor or affiliate", body.Party))
 		}
+		if body.Party != "" && action != payment.ActionRelease {
+			// The run reads a party on a release only: a cancel naming one leg cancelled them all.
+			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf(
+				"party names the leg of a release only: a %s acts on the whole payment; send it without party", action))
+		}
 		ctx := c.Request().Context()
 		r, err := s.deps.Store.GetPayment(ctx, c.Param("workflow_id"))
 		if err != nil {
@@ -733,8 +825,12 @@ func (s *Server) correctPayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.deps.Store.GetRule(ctx, r.Order.ClientID, body.RuleVersion); err != nil {
+	// Only a version the client does not have is the caller's: any other failure to read it is
+	// the server's (500, logged), never a 400 quoting the database.
+	if _, err := s.deps.Store.GetRule(ctx, r.Order.ClientID, body.RuleVersion); errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("rule_version %d: %v", body.RuleVersion, err))
+	} else if err != nil {
+		return fmt.Errorf("rule v%d of %s: %w", body.RuleVersion, r.Order.ClientID, err)
 	}
 	switch {
 	case r.Status != ipayment.StatusPaid:

@@ -66,6 +66,10 @@ func optionalDateRange(c echo.Context) (from, to time.Time, err error) {
 	if !from.IsZero() && !to.IsZero() && from.After(to) {
 		return from, to, errorf(http.StatusBadRequest, "invalid_request", "from must not be after to")
 	}
+	// The parser takes year 0000, which no other endpoint's days (nor the reports' weeks) have.
+	if (!from.IsZero() && from.Year() < 1) || (!to.IsZero() && to.Year() < 1) {
+		return from, to, errorf(http.StatusBadRequest, "invalid_request", "the range must lie between 0001-01-01 and 9999-12-31")
+	}
 	return from, to, nil
 }
 

@@ -174,6 +174,8 @@ func New(d Deps) *Server {
 	s.relay.start()
 	s.inbox = d.Store.NewInboxWriter(inboxWriters, inboxBatch, 0)
 	e.HTTPErrorHandler = s.errorHandler
+	e.Pre(routeHeadAsGet)
+	e.Use(headAgain)
 	e.Use(assignRequestID)
 	// The access log wraps what may refuse or fail a request itself (a body over the limit, a
 	// panic), so those requests are logged too.
@@ -341,6 +343,32 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// HEAD is routed as a GET (RFC 9110: a server answers HEAD wherever it answers GET, with the
+// same status and headers): Echo routes HEAD apart, so uptime checks of / or /healthz got 405 and
+// HEADs under /api/v1 404. routeHeadAsGet makes the router see a GET (Echo routes the request it
+// was given, not one a middleware swaps in); headAgain turns it back into the HEAD it is once
+// routed, so net/http sends no body and the logs say HEAD.
+const headRouted = "head_routed_as_get"
+
+func routeHeadAsGet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.Method == http.MethodHead {
+			r.Method = http.MethodGet
+			c.Set(headRouted, true)
+		}
+		return next(c)
+	}
+}
+
+func headAgain(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if routed, _ := c.Get(headRouted).(bool); routed {
+			c.Request().Method = http.MethodHead
+		}
+		return next(c)
+	}
 }
 
 // assignRequestID gives every request an ID of the server's own, in X-Request-Id on the answer, which

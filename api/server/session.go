@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,9 +20,10 @@ const defaultSessionTTL = 12 * time.Hour
 // JSON needs a CORS preflight this server never grants, so nobody can log a browser in from
 // elsewhere.
 func (s *Server) login(c echo.Context) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
-		return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the key as JSON: {\"key\": \"...\"}")
+	// Checked whether or not a body came, by the media type itself: a prefix let
+	// "application/json; charset=iso-8859-1" and "application/jsonx" log in.
+	if err := notJSON(c.Request()); err != nil {
+		return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the key as JSON in UTF-8: {\"key\": \"...\"}")
 	}
 	var body struct {
 		Key string `json:"key"`
