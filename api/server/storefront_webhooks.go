@@ -229,11 +229,13 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		}
 		res, err := src.parse(client, req, body)
 		if err != nil {
-			s.count(platform, "unknown", "invalid")
 			if errors.Is(err, storefront.ErrMalformed) {
+				// Not the platform's JSON at all: a webhook set up in another format or API
+				// version, which whoever set it up can correct. The 400 says so.
+				s.count(platform, "unknown", "invalid")
 				return errorf(http.StatusBadRequest, "malformed_payload", err.Error())
 			}
-			return errorf(http.StatusBadRequest, "invalid_order", err.Error())
+			return s.refuseOrder(c, src, platform, client, storefront.Result{}, body, err)
 		}
 		if res.Ignored {
 			s.count(platform, otherTopic, "ignored")
@@ -245,6 +247,9 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			return errorf(http.StatusBadRequest, "missing_delivery_id", "the delivery has no usable delivery ID")
 		}
 		outcome, waiters, err := s.applyStorefront(ctx, platform, client, deliveryID, res)
+		if errors.Is(err, store.ErrInvalid) {
+			return s.refuseOrder(c, src, platform, client, res, body, err)
+		}
 		if err != nil {
 			s.count(platform, topicLabel(platform, res.Topic), "failed")
 			return err
@@ -264,6 +269,70 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			"delivery_id", deliveryID, "outcome", outcome, "order_ids", orderIDs(res), "woken", len(waiters))
 		return c.JSON(http.StatusOK, map[string]any{"status": outcome, "topic": res.Topic, "order_ids": orderIDs(res)})
 	}
+}
+
+// refuseOrder answers a signed delivery whose order cannot be read (storefront.ErrInvalidOrder
+// from the parser, store.ErrInvalid from storing it: a line without a vendor, amounts that do not
+// add up, an unknown currency). The shop sent it, and will only ever send these bytes again: a
+// 4xx would not get a better body, only retries, and each shop punishes it. Shopify retries a
+// delivery 8 times over 4 hours and then deletes a subscription made through its API (developer
+// changelog "Updates to webhook retry mechanism", 2024-09-10), so one odd order (a POS or draft
+// order's custom line with no vendor) lost every later order of the client; WooCommerce disables
+// a webhook after 5 failures in a row. So it is answered 200 with status "invalid_order" and the
+// reason, and kept where an admin sees it: an audit entry per delivery
+// (store.RecordRefusedDelivery: platform, order ID, topic, delivery ID, reason; nothing of the
+// customer), the invalid outcome of paysplit_webhook_events_total and a warning in the log. If the
+// entry cannot be written the delivery is not answered 2xx, so the shop delivers it again.
+func (s *Server) refuseOrder(c echo.Context, src storefrontSource, platform, client string, res storefront.Result, body []byte, reason error) error {
+	ctx, req := c.Request().Context(), c.Request()
+	topic := res.Topic
+	if topic == "" {
+		topic = deliveryTopic(platform, req)
+	}
+	label := topicLabel(platform, topic)
+	deliveryID := src.deliveryID(req, body, res)
+	if !deliveryIDPattern.MatchString(deliveryID) {
+		// TikTok's ID is in the body that could not be read: the body's hash is one per delivery.
+		sum := sha256.Sum256(body)
+		deliveryID = "sha256-" + hex.EncodeToString(sum[:])
+	}
+	orderID := storefront.RefusedOrderID(platform, topic, body)
+	if ids := orderIDs(res); orderID == "" && len(ids) == 1 {
+		orderID = ids[0]
+	}
+	// The topic is unsigned header text (Shopify, WooCommerce): kept as its label, bounded.
+	d := store.RefusedDelivery{Platform: platform, ClientID: client, OrderID: orderID, Topic: label,
+		DeliveryID: deliveryID, Reason: reason.Error()}
+	if _, err := s.deps.Store.RecordRefusedDelivery(ctx, d); err != nil {
+		s.count(platform, label, "unavailable")
+		s.deps.Logger.Error("storefront order refused but not recorded", "platform", platform, "client_id", client,
+			"delivery_id", deliveryID, "error", err)
+		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the refused delivery could not be recorded; retry later")
+	}
+	s.count(platform, label, "invalid")
+	s.deps.Logger.Warn("storefront order refused: it cannot be read; recorded for an admin", "platform", platform,
+		"client_id", client, "topic", label, "delivery_id", deliveryID, "order_id", orderID, "reason", d.Reason)
+	return c.JSON(http.StatusOK, map[string]any{"status": "invalid_order", "reason": d.Reason, "topic": label, "order_ids": orderIDList(orderID)})
+}
+
+// deliveryTopic is the topic a platform names in a header (Shopify, WooCommerce), for a delivery
+// whose body could not be read; "" for the platforms that name it in the body.
+func deliveryTopic(platform string, r *http.Request) string {
+	switch platform {
+	case storefront.Shopify:
+		return r.Header.Get("X-Shopify-Topic")
+	case storefront.WooCommerce:
+		return r.Header.Get("X-WC-Webhook-Topic")
+	}
+	return ""
+}
+
+// orderIDList is the order ID as the answer's order_ids: empty, not null, without one.
+func orderIDList(id string) []string {
+	if id == "" {
+		return []string{}
+	}
+	return []string{id}
 }
 
 func (s *Server) verifyFailed(platform, client string, err error) error {
@@ -392,8 +461,6 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	switch {
 	case errors.Is(err, errNothingApplied):
 		return "unknown_order", nil, nil
-	case errors.Is(err, store.ErrInvalid):
-		return "", nil, errorf(http.StatusBadRequest, "invalid_order", err.Error())
 	case err != nil:
 		return "", nil, err
 	}

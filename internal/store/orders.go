@@ -361,3 +361,54 @@ func sortedVendors(o payment.Order) []string {
 	slices.SortFunc(v, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
 	return slices.CompactFunc(v, strings.EqualFold)
 }
+
+// ActionOrderRefused is the audit action of a shop's signed order delivery that could not be read
+// (store.RecordRefusedDelivery).
+const ActionOrderRefused = "storefront.order_refused"
+
+// RefusedDelivery is a shop's authentic delivery of an order that cannot be read (a line without
+// a vendor, amounts that do not add up, ...). The shop cannot correct a body it already sent and
+// resends the same bytes, so it is answered 2xx and kept visible here instead: what it was and
+// why, nothing of the customer.
+type RefusedDelivery struct {
+	Platform   string `json:"platform"`
+	ClientID   string `json:"client_id"`
+	OrderID    string `json:"order_id,omitempty"` // "" when the body names none that is valid
+	Topic      string `json:"topic"`
+	DeliveryID string `json:"delivery_id"`
+	Reason     string `json:"reason"`
+}
+
+// maxRefusalReason bounds the reason kept: parser messages are short, and an audit entry must not
+// grow with whatever a body held.
+const maxRefusalReason = 500
+
+// RecordRefusedDelivery writes the audit entry of a refused delivery (actor
+// storefront:<platform>, target client:<client>), once per delivery ID: a resend of the same
+// delivery finds its entry (recorded is false). Read with the admin API's audit log
+// (action=storefront.order_refused).
+func (s *Store) RecordRefusedDelivery(ctx context.Context, d RefusedDelivery) (recorded bool, err error) {
+	if len(d.Reason) > maxRefusalReason {
+		d.Reason = strings.ToValidUTF8(d.Reason[:maxRefusalReason], "") + "…"
+	}
+	target := "client:" + d.ClientID
+	err = s.InTx(ctx, func(tx *Store) error {
+		if err := tx.LockTarget(ctx, target); err != nil {
+			return err
+		}
+		done, err := tx.AuditRecordedAny(ctx, ActionOrderRefused, target,
+			map[string]string{"delivery_key": d.Platform + "/" + d.DeliveryID})
+		if err != nil || done {
+			return err
+		}
+		recorded = true
+		return tx.Audit(ctx, "storefront:"+d.Platform, ActionOrderRefused, target, "", nil, struct {
+			RefusedDelivery
+			DeliveryKey string `json:"delivery_key"`
+		}{d, d.Platform + "/" + d.DeliveryID})
+	})
+	if err != nil {
+		return false, fmt.Errorf("record refused %s delivery %s: %w", d.Platform, d.DeliveryID, err)
+	}
+	return recorded, nil
+}
