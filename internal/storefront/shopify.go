@@ -266,8 +266,11 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 		if li.Quantity < 0 {
 			return Order{}, fmt.Errorf("%w: line_items[%d] has a negative quantity", ErrInvalidOrder, i)
 		}
+		// The quantity as ordered: current_quantity (REST 2024-01) also takes out units removed
+		// or refunded after payment, which the capture still holds; an order edited before its
+		// capture therefore does not add up to the capture and waits for an admin.
 		if li.Quantity == 0 {
-			continue // removed by an order edit: nothing sold, nobody to pay
+			continue // nothing sold, nobody to pay
 		}
 		if li.TipPaymentGateway {
 			// The customer's tip: in the total paid, but no vendor's sale, so not commissioned.
