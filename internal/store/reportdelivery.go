@@ -300,6 +300,28 @@ func (s *Store) MarkReportUploaded(ctx context.Context, clientID, week, key, sha
 	})
 }
 
+// MarkReportRestored records a report file that was gone from S3, rendered again from the
+// delivery's data and put back under key, as the delivery's file and uploaded: the render may not
+// be byte for byte the one generated (an older release's layout, other fallback fonts), and
+// recording only its digest as uploaded left the delivery "not uploaded" with no local copy, so
+// every later send of the week failed. generatedSHA is the digest the caller read; a delivery
+// regenerated since is left alone (an error: the caller's retry reads it again).
+func (s *Store) MarkReportRestored(ctx context.Context, clientID, week, key, generatedSHA string, pdf report.PDF) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		tag, err := tx.pool.Exec(ctx, `UPDATE report_deliveries SET pdf = NULL, pdf_sha256 = $4, pdf_bytes = $5, pages = $6,
+				s3_key = $3, uploaded_sha256 = $4, uploaded_at = now(), updated_at = now()
+			WHERE client_id = $1 AND iso_week = $2 AND pdf_sha256 = $7`,
+			clientID, week, key, pdf.SHA256(), len(pdf.Bytes), pdf.Pages, generatedSHA)
+		if err != nil {
+			return fmt.Errorf("mark report %s %s restored: %w", clientID, week, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("report %s %s was regenerated while its file was restored", clientID, week)
+		}
+		return tx.SaveReport(ctx, Report{ClientID: clientID, ISOWeek: week, S3Key: key})
+	})
+}
+
 // WantReportSends raises the sends asked for to at least n (the schedule asks for 1, an admin's
 // resend for one more than were made) and returns the delivery. Asking for the same n twice
 // asks once.

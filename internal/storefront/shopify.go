@@ -32,15 +32,18 @@ const (
 // order's currency here and every amount is read from its `_set.presentment_money`; see
 // shopifyMoney.
 type shopifyOrder struct {
-	ID                  flexID            `json:"id"`
-	Currency            string            `json:"currency"`
-	PresentmentCurrency string            `json:"presentment_currency"`
-	FinancialStatus     string            `json:"financial_status"`
-	UpdatedAt           string            `json:"updated_at"`
-	CancelledAt         *string           `json:"cancelled_at"`
-	TaxesIncluded       bool              `json:"taxes_included"`
-	LineItems           []shopifyLine     `json:"line_items"`
-	ShippingLines       []shopifyShipping `json:"shipping_lines"`
+	ID                  flexID  `json:"id"`
+	Currency            string  `json:"currency"`
+	PresentmentCurrency string  `json:"presentment_currency"`
+	FinancialStatus     string  `json:"financial_status"`
+	UpdatedAt           string  `json:"updated_at"`
+	CancelledAt         *string `json:"cancelled_at"`
+	TaxesIncluded       bool    `json:"taxes_included"`
+	// DutiesIncluded: the line prices include the duties (a market pricing duties in, Shopify
+	// Markets' INCLUDE_DUTIES_IN_PRICE), so total_price does not add them again.
+	DutiesIncluded bool              `json:"duties_included"`
+	LineItems      []shopifyLine     `json:"line_items"`
+	ShippingLines  []shopifyShipping `json:"shipping_lines"`
 	// Duties and additional fees charged at checkout: in total_price, what the customer paid,
 	// but on no line item or shipping line (null when the order has none).
 	DutiesSet         *shopifyMoneySet `json:"original_total_duties_set"`
@@ -82,9 +85,18 @@ type shopifyLine struct {
 	TotalDiscountSet    *shopifyMoneySet `json:"total_discount_set"`
 	DiscountAllocations []shopifyAmount  `json:"discount_allocations"`
 	TaxLines            []shopifyTax     `json:"tax_lines"`
+	// Duties on the line: a REST Duty is its own MoneyBag (shop_money, presentment_money).
+	Duties []shopifyDuty `json:"duties"`
 	// TipPaymentGateway is present, if only as null, on a tip's line and on no other ("Present
 	// only on tips", REST Order resource): a tip sells nothing and has no vendor.
 	TipPaymentGateway present `json:"tip_payment_gateway"`
+}
+
+type shopifyDuty struct {
+	ShopMoney *struct {
+		Amount decimal `json:"amount"`
+	} `json:"shop_money"`
+	shopifyMoneySet
 }
 
 // present records that a key was in the object, whatever its value (null included): encoding/json
@@ -261,7 +273,7 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	}
 	o.Currency = m.cur
 	var vendors vendorLines
-	var tips int64
+	var tips, includedDuties int64
 	for i, li := range so.LineItems {
 		if li.Quantity < 0 {
 			return Order{}, fmt.Errorf("%w: line_items[%d] has a negative quantity", ErrInvalidOrder, i)
@@ -288,6 +300,19 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 		if err != nil {
 			return Order{}, err
 		}
+		if so.DutiesIncluded {
+			// As a taxes-included line's tax: the duties in its price are not the vendor's sale.
+			d, err := li.duties(i, m)
+			if err != nil {
+				return Order{}, err
+			}
+			if sub, err = takeOut(i, sub, disc, d); err != nil {
+				return Order{}, err
+			}
+			if includedDuties, err = add("duties", includedDuties, d); err != nil {
+				return Order{}, err
+			}
+		}
 		if strings.TrimSpace(li.Vendor) == "" {
 			return Order{}, fmt.Errorf("%w: line_items[%d] has no vendor", ErrInvalidOrder, i)
 		}
@@ -311,7 +336,7 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 			return Order{}, err
 		}
 	}
-	if err := so.dutiesAndFees(&o.Order, m); err != nil {
+	if err := so.dutiesAndFees(&o.Order, m, includedDuties); err != nil {
 		return Order{}, err
 	}
 	if o.Shipping, err = add("shipping and tips", o.Shipping, tips); err != nil {
@@ -347,10 +372,15 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 // them (they are in total_price), so an order without them falls short of its payment, which the
 // split then parks; they are not what the vendors sold, so, like WooCommerce's fee lines, they
 // are not commissioned. The amounts as charged at checkout (original_*), as the payment was.
-func (so shopifyOrder) dutiesAndFees(o *payment.Order, m shopifyMoney) error {
+// Duties included in the line prices (duties_included) are in total_price once, through the
+// lines: only those taken out of the lines (included) are added, never the order's total again.
+func (so shopifyOrder) dutiesAndFees(o *payment.Order, m shopifyMoney, included int64) error {
 	duties, err := m.read("original_total_duties", "", so.DutiesSet)
 	if err != nil {
 		return err
+	}
+	if so.DutiesIncluded {
+		duties = included
 	}
 	fees, err := m.read("original_total_additional_fees", "", so.AdditionalFeesSet)
 	if err != nil {
@@ -373,6 +403,39 @@ func (li shopifyLine) tip(i int, m shopifyMoney) (int64, error) {
 		return 0, fmt.Errorf("%w: %s: tip price × quantity: %v", ErrInvalidOrder, field, err)
 	}
 	return v, nil
+}
+
+// duties adds up a line's duties.
+func (li shopifyLine) duties(i int, m shopifyMoney) (int64, error) {
+	var total int64
+	for j, d := range li.Duties {
+		var plain decimal
+		if d.ShopMoney != nil {
+			plain = d.ShopMoney.Amount
+		}
+		v, err := m.read(fmt.Sprintf("line_items[%d].duties[%d]", i, j), plain, &d.shopifyMoneySet)
+		if err != nil {
+			return 0, err
+		}
+		if total, err = add("duties", total, v); err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+// takeOut is a line's subtotal without the duties its price includes; what is left must still
+// cover the line's discount.
+func takeOut(i int, subtotal, disc, duties int64) (int64, error) {
+	field := fmt.Sprintf("line_items[%d]", i)
+	left, err := sub(field, subtotal, duties)
+	if err != nil {
+		return 0, err
+	}
+	if left < 0 || disc > left {
+		return 0, fmt.Errorf("%w: %s: duties and discount exceed the line's price", ErrInvalidOrder, field)
+	}
+	return left, nil
 }
 
 // amounts of one line: subtotal is price × quantity before discounts and without tax (when the
