@@ -231,21 +231,31 @@ func redactKeys(s string) string { return keyPattern.ReplaceAllString(s, "$1_$2_
 const StripeBasilVersion = "2025-03-31"
 
 // StripeRefunded is what of a charge's amount_refunded went back to the customer (the payment's
-// cumulative refund), and what it counts of an uncaptured amount Stripe released (released). In
-// API versions before basil (apiVersion: the one the charge was rendered in), capturing 600 of a
-// charge of 1000 releases the 400 left as a refund (reason partial_capture) counted in
-// amount_refunded, and canceling an authorization releases all of it; that money was never
-// captured, so never split, and is no refund of the payment. A charge that states no
-// amount_captured (nil) releases nothing.
+// cumulative refund), and what it counts of an uncaptured amount Stripe released (released). With
+// the behaviour of API versions before basil, capturing 600 of a charge of 1000 releases the 400
+// left as a refund counted in amount_refunded, and canceling an authorization releases all of it;
+// that money was never captured, so never split, and is no refund of the payment. A charge that
+// states no amount_captured (nil) releases nothing.
+//
+// Which behaviour a charge had was decided by the version of the request that captured or
+// canceled it (or the account's default, or Stripe's disable_refund_on_auth_release preview
+// header), not by apiVersion, the version the charge is rendered in (a webhook endpoint's, the
+// library's): a store plugin pinned to an older version captures the old way while the endpoint
+// is on basil, and the reverse. So the charge's figures decide wherever they can: more refunded
+// than was captured counts a release (a customer is never refunded more than was captured), less
+// than was released counts none (the release is counted whole, at once). Only between the two
+// (a refund of the capture of at least the released amount, or a release alone) do the figures
+// fit both, and apiVersion says which is taken.
 func StripeRefunded(apiVersion string, amount int64, amountCaptured *int64, amountRefunded int64) (customers, released int64) {
-	if apiVersion >= StripeBasilVersion || amountCaptured == nil || *amountCaptured < 0 || *amountCaptured >= amount {
+	if amountCaptured == nil || *amountCaptured < 0 || *amountCaptured >= amount {
 		return amountRefunded, 0
 	}
-	released = amount - *amountCaptured
-	if amountRefunded < released {
-		// Not what such a version states (the release is counted first): the figure can then
-		// only be the customer's.
+	captured, rest := *amountCaptured, amount-*amountCaptured
+	switch {
+	case amountRefunded > captured && amountRefunded >= rest:
+		return amountRefunded - rest, rest
+	case amountRefunded < rest || apiVersion >= StripeBasilVersion:
 		return amountRefunded, 0
 	}
-	return amountRefunded - released, released
+	return amountRefunded - rest, rest
 }

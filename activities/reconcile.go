@@ -448,13 +448,13 @@ func stripeStated(ctx context.Context, rail stripeRail, rec payment.Record) (map
 		out[recon.ProcessingFee] = fee
 	}
 	if !ch.Disputed && len(rec.LostDisputes) == 0 {
-		// Read in the client's API version: a partial capture's release is no refund. A captured
-		// charge of no amount_captured did not state it.
+		// A partial capture's release is no refund, where the capture made one. A captured charge
+		// of no amount_captured did not state it.
 		captured := &ch.AmountCaptured
 		if ch.Captured && ch.AmountCaptured == 0 {
 			captured = nil
 		}
-		refunded, _ := StripeRefunded(stripe.APIVersion, ch.Amount, captured, ch.AmountRefunded)
+		refunded, _ := StripeRefunded(stripeCaptureVersion(ch), ch.Amount, captured, ch.AmountRefunded)
 		out[recon.Refunded] = stripeAmount(refunded, ch.Currency)
 	}
 	return out, nil
@@ -542,4 +542,25 @@ func (r *Reconciler) paidPayPalItem(ctx context.Context, id string) (int64, erro
 		return 0, fmt.Errorf("payout item %s amount: %w", id, err)
 	}
 	return amount, nil
+}
+
+// stripeCaptureVersion is the API version whose behaviour a charge's capture had, as far as
+// StripeRefunded needs it: whether a partial capture released its rest as a refund was decided
+// by the version of the capture's request (a store plugin's, the account's default), not by
+// stripe.APIVersion, the one the charge is read in here. Its balance transaction tells: before
+// basil it is of the amount authorized (the release a transaction of its own), from basil of the
+// amount captured. A transaction in another currency (converted to the balance's) or of neither
+// amount tells nothing, and the library's version stands.
+func stripeCaptureVersion(ch *stripe.Charge) string {
+	bt := ch.BalanceTransaction
+	if bt == nil || !strings.EqualFold(string(bt.Currency), string(ch.Currency)) || ch.AmountCaptured >= ch.Amount {
+		return stripe.APIVersion
+	}
+	switch bt.Amount {
+	case ch.Amount:
+		return "" // before any version: the release was a refund
+	case ch.AmountCaptured:
+		return StripeBasilVersion
+	}
+	return stripe.APIVersion
 }

@@ -13,10 +13,10 @@ import (
 	"paysplit/internal/recon"
 )
 
-// Reconciliation reads a charge in the client's API version (stripe-go's, before
-// 2025-03-31.basil), where a partial capture released the uncaptured rest as a refund counted in
-// amount_refunded: a PaymentIntent authorized for 1000, captured for 600 and refunded 100 states
-// amount_refunded 500. What was refunded of the payment is 100, as the books say. Before, every
+// A charge captured before 2025-03-31.basil, where a partial capture released the uncaptured
+// rest as a refund counted in amount_refunded (the capture's balance transaction is of the amount
+// authorized, 1000, the release a transaction of its own): a PaymentIntent authorized for 1000,
+// captured for 600 and refunded 100 states amount_refunded 500. What was refunded of the payment is 100, as the books say. Before, every
 // partially captured payment showed as a drift of its uncaptured rest (refunded: books 100,
 // Stripe 500), and one never refunded as 0 against 400.
 func TestStripeStatedRefundLeavesOutAPartialCapturesRelease(t *testing.T) {
@@ -37,8 +37,7 @@ func TestStripeStatedRefundLeavesOutAPartialCapturesRelease(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write([]byte(`{"id":"ch_1","object":"charge","amount":1000,"amount_captured":` + itoa(tt.captured) +
 					`,"amount_refunded":` + itoa(tt.refunded) + `,"captured":true,"currency":"usd","disputed":false,"payment_intent":"pi_1",` +
-					`"balance_transaction":{"id":"txn_1","object":"balance_transaction","amount":` + itoa(tt.captured) +
-					`,"currency":"usd","fee":47,"net":` + itoa(tt.captured-47) + `}}`))
+					`"balance_transaction":{"id":"txn_1","object":"balance_transaction","amount":1000,"currency":"usd","fee":47,"net":953}}`))
 			}))
 			t.Cleanup(srv.Close)
 			rail := stripeRail{NewStripeClient("sk_test_123", srv.URL, srv.Client())}

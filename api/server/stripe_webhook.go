@@ -327,13 +327,19 @@ func succeededCharge(pi stripe.PaymentIntent, raw []byte) string {
 }
 
 // customerRefunded is activities.StripeRefunded of a charge.refunded event: in the event's API
-// version (the endpoint's, as Stripe renders it), with its amount_captured if it states one.
+// version (the endpoint's, as Stripe renders it), with its amount_captured if it states one. A
+// charge that says it was never captured captured nothing, whatever its amount_captured: before
+// basil a canceled authorization states it null.
 func customerRefunded(apiVersion string, raw []byte, ch stripe.Charge) (customers, released int64) {
 	var c struct {
 		AmountCaptured *int64 `json:"amount_captured"`
+		Captured       *bool  `json:"captured"`
 	}
 	if json.Unmarshal(raw, &c) != nil {
-		c.AmountCaptured = nil
+		c.AmountCaptured, c.Captured = nil, nil
+	}
+	if c.Captured != nil && !*c.Captured {
+		c.AmountCaptured = new(int64)
 	}
 	return activities.StripeRefunded(apiVersion, ch.Amount, c.AmountCaptured, ch.AmountRefunded)
 }
