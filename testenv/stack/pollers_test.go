@@ -93,9 +93,9 @@ func TestAStaleStickyBacklogHintLeavesNewRunsPolled(t *testing.T) {
 		id := fmt.Sprintf("probe-%d", i)
 		err := run(id, probe)
 		if err != nil {
-			d, derr := c.DescribeWorkflowExecution(ctx, id, "")
+			d, derr := c.DescribeWorkflow(ctx, id, "")
 			if derr == nil {
-				t.Logf("%s: pending workflow task %v", id, d.GetPendingWorkflowTask())
+				t.Logf("%s: pending workflow task %v", id, d.RawResponse.GetPendingWorkflowTask())
 			}
 		}
 		require.NoError(t, err, "run %s: its first workflow task was not taken", id)
