@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -103,6 +104,12 @@ func refuseUnknownQuery(next echo.HandlerFunc) echo.HandlerFunc {
 		taken, described := queryParams[method+" "+c.Path()]
 		if !described {
 			return next(c)
+		}
+		// Go drops the pairs of a query it cannot read (a ; separator, a bad % escape) without a
+		// word: ?client_id=acme;status=held was no filter at all, as a misspelled one was.
+		if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+			return errorf(http.StatusBadRequest, "invalid_query", "the query string cannot be read ("+err.Error()+
+				"): separate parameters with & and percent-encode their values")
 		}
 		var unknown []string
 		for name := range c.QueryParams() {

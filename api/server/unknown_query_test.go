@@ -36,6 +36,13 @@ func TestMisspelledFilterIsRefused(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Len(t, body["payments"], 1)
 
+	// A query Go cannot read had its pairs dropped without a word: no filter, every client's rows.
+	for _, q := range []string{"client_id=" + acme + ";status=paid", "client_id=" + acme + "%zz"} {
+		code, body = a.json(req{method: http.MethodGet, path: "/api/v1/admin/payments?" + q, key: adminKey})
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", q, body)
+		require.Equal(t, "invalid_query", body["error"].(map[string]any)["code"], q)
+	}
+
 	// A client's key too: its scope is its own, but a filter it misspelled is no less refused.
 	_, clientKey := a.newKey("client", acme)
 	tests := []struct {
