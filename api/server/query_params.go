@@ -111,14 +111,22 @@ func refuseUnknownQuery(next echo.HandlerFunc) echo.HandlerFunc {
 			return errorf(http.StatusBadRequest, "invalid_query", "the query string cannot be read ("+err.Error()+
 				"): separate parameters with & and percent-encode their values")
 		}
-		var unknown []string
-		for name := range c.QueryParams() {
+		var unknown, repeated []string
+		for name, values := range c.QueryParams() {
 			if !slices.Contains(taken, name) {
 				unknown = append(unknown, name)
+			} else if len(values) > 1 {
+				repeated = append(repeated, name)
 			}
 		}
 		if len(unknown) > 0 {
 			return errorf(http.StatusBadRequest, "unknown_parameter", unknownQueryMessage(unknown, taken))
+		}
+		// No parameter is a list: the handlers read a name's first value, so
+		// ?status=held&status=paid was held alone, the second dropped without a word.
+		if len(repeated) > 0 {
+			slices.Sort(repeated)
+			return errorf(http.StatusBadRequest, "invalid_query", fmt.Sprintf("query parameter %q is given more than once; give it once", repeated[0]))
 		}
 		return next(c)
 	}
