@@ -323,6 +323,10 @@ func (s *Server) createRule(c echo.Context) error {
 		MaxPlatformFee       int64  `json:"max_platform_fee"`
 		// FeeCurrency is the currency of the fee bounds; the client's default currency if absent.
 		FeeCurrency string `json:"fee_currency"`
+		// BaseVersion, when given, is the version the admin's change was made on (0: none yet):
+		// a save when another admin's version has come since is refused (rule_changed) instead
+		// of silently superseding it.
+		BaseVersion *int `json:"base_version"`
 	}
 	if err := bind(c, &body); err != nil {
 		return err
@@ -330,15 +334,22 @@ func (s *Server) createRule(c echo.Context) error {
 	if body.PlatformBps == nil {
 		return errorf(http.StatusBadRequest, "invalid_request", "platform_bps is required (basis points, 0-10000)")
 	}
+	if body.BaseVersion != nil && *body.BaseVersion < 0 {
+		return errorf(http.StatusBadRequest, "invalid_request", "base_version must be 0 (no rule yet) or a version of the rule")
+	}
 	var r store.RuleVersion
 	err := s.audited(c, "split_rule.create", "client:"+c.Param("client_id"), func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		r, err = tx.CreateRule(ctx, split.Rule{
+		r, err = tx.CreateRuleOnBase(ctx, split.Rule{
 			ClientID: c.Param("client_id"), PlatformBps: *body.PlatformBps, AffiliateBps: body.AffiliateBps,
 			CommissionOnTax: body.CommissionOnTax, CommissionOnShipping: body.CommissionOnShipping,
 			MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee, FeeCurrency: money.Currency(body.FeeCurrency),
-		}, actor(c))
+		}, actor(c), body.BaseVersion)
 		return nil, r, err
 	})
+	if changed := (*store.RuleChangedError)(nil); errors.As(err, &changed) {
+		return errorf(http.StatusConflict, "rule_changed", fmt.Sprintf(
+			"the split rule is at version %d, not base_version %d: another save came first; read it and decide again", changed.Current, changed.Base))
+	}
 	if err != nil {
 		return err
 	}
@@ -354,7 +365,12 @@ func (s *Server) listRules(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"rules": nonNil(rules)})
+	// current_version is what a change based on this answer sends as base_version (0: none yet).
+	current := 0
+	if len(rules) > 0 {
+		current = rules[len(rules)-1].Version
+	}
+	return c.JSON(http.StatusOK, map[string]any{"rules": nonNil(rules), "current_version": current})
 }
 
 // legView is one leg as the admin API shows it.

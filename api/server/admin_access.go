@@ -56,8 +56,9 @@ func requestID(c echo.Context) string { return c.Response().Header().Get(echo.He
 // instantRange reads ?from=&to= for admin searches: RFC 3339 times, or dates (a "to" date
 // includes that whole UTC day). Both are optional.
 func instantRange(c echo.Context) (from, to time.Time, err error) {
-	parse := func(name string, endOfDay bool) (time.Time, error) {
-		v := c.QueryParam(name)
+	// Each parameter is read by its literal name (not parse's argument): the test that every
+	// operation lists exactly what its handler reads finds reads by name in the source.
+	parse := func(name, v string, endOfDay bool) (time.Time, error) {
 		if v == "" {
 			return time.Time{}, nil
 		}
@@ -73,10 +74,10 @@ func instantRange(c echo.Context) (from, to time.Time, err error) {
 		}
 		return t, nil
 	}
-	if from, err = parse("from", false); err != nil {
+	if from, err = parse("from", c.QueryParam("from"), false); err != nil {
 		return
 	}
-	if to, err = parse("to", true); err != nil {
+	if to, err = parse("to", c.QueryParam("to"), true); err != nil {
 		return
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {

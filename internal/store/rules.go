@@ -31,9 +31,29 @@ func scanRule(row pgx.Row) (RuleVersion, error) {
 	return r, err
 }
 
+// RuleChangedError is CreateRuleOnBase's refusal: the client's rule is no longer at the version
+// the change was based on (another admin saved one since).
+type RuleChangedError struct {
+	ClientID      string
+	Base, Current int // Current is 0 when the client has no rule
+}
+
+func (e *RuleChangedError) Error() string {
+	return fmt.Sprintf("split rule of client %s is at version %d, not %d", e.ClientID, e.Current, e.Base)
+}
+
 // CreateRule stores the next version of a client's split rule. Versions are numbered under a lock
 // on the client row so two admins saving at once get distinct versions.
 func (s *Store) CreateRule(ctx context.Context, r split.Rule, actor string) (RuleVersion, error) {
+	return s.CreateRuleOnBase(ctx, r, actor, nil)
+}
+
+// CreateRuleOnBase is CreateRule with a precondition: when base is not nil, the client's newest
+// version must be *base (0: the client has no rule yet), else nothing is stored and the error is
+// a *RuleChangedError. Checked under the client row's lock that numbers versions, so of two
+// saves on the same base exactly one is stored: without it, the second silently superseded the
+// first, its admin never having seen it.
+func (s *Store) CreateRuleOnBase(ctx context.Context, r split.Rule, actor string, base *int) (RuleVersion, error) {
 	if err := ValidID("client_id", r.ClientID); err != nil {
 		return RuleVersion{}, err
 	}
@@ -49,6 +69,15 @@ func (s *Store) CreateRule(ctx context.Context, r split.Rule, actor string) (Rul
 		var id string
 		if err := tx.QueryRow(ctx, `SELECT id FROM clients WHERE id = $1 FOR UPDATE`, r.ClientID).Scan(&id); err != nil {
 			return notFound(err, "client "+r.ClientID)
+		}
+		if base != nil {
+			var current int
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM split_rules WHERE client_id = $1`, r.ClientID).Scan(&current); err != nil {
+				return fmt.Errorf("read current split rule version: %w", err)
+			}
+			if current != *base {
+				return &RuleChangedError{ClientID: r.ClientID, Base: *base, Current: current}
+			}
 		}
 		row := tx.QueryRow(ctx, `
 			INSERT INTO split_rules (client_id, version, platform_bps, affiliate_bps, commission_on_tax,
