@@ -40,7 +40,7 @@ func TestStripeStatedRefundLeavesOutAPartialCapturesRelease(t *testing.T) {
 					`"balance_transaction":{"id":"txn_1","object":"balance_transaction","amount":1000,"currency":"usd","fee":47,"net":953}}`))
 			}))
 			t.Cleanup(srv.Close)
-			rail := stripeRail{NewStripeClient("sk_test_123", srv.URL, srv.Client())}
+			rail := stripeRail{api: NewStripeClient("sk_test_123", srv.URL, srv.Client())}
 			out, err := stripeStated(context.Background(), rail, payment.Record{PaymentID: "pi_1", ChargeID: "ch_1", Currency: "usd", Gross: tt.captured})
 			require.NoError(t, err)
 			require.Equal(t, tt.captured, out[recon.Captured], "captured")
