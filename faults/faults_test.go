@@ -498,6 +498,11 @@ func TestReversalsRefusedOrLostThenRetried(t *testing.T) {
 		return strings.HasPrefix(key, id+"/") && strings.HasSuffix(key, "/vendor-revf-vendor")
 	}
 	s.Stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/reversals") {
+			// Stripe cannot be asked either: a retry that finds its key sent before looks the
+			// reversal up (stripe_key_sends), and would otherwise learn it was made.
+			return http.StatusBadGateway, `{"error":{"type":"api_error","message":"upstream connection reset"}}`
+		}
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/reversals") || !vendorReversal(r.Header.Get("Idempotency-Key"), refused) {
 			return 0, ""
 		}
