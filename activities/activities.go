@@ -112,7 +112,7 @@ type payoutRail interface {
 func (a *Activities) rail(provider string) (payoutRail, error) {
 	switch {
 	case (provider == "" || provider == ProviderStripe) && a.Stripe != nil:
-		return stripeRail{a.Stripe}, nil
+		return stripeRail{api: a.Stripe, keys: a.Store}, nil
 	case provider == ProviderPayPal && a.PayPal != nil:
 		return paypalRail{c: a.PayPal, watch: a.PayPalWatch}, nil
 	}

@@ -508,7 +508,8 @@ func TestTransfersAreSentInStripesUnit(t *testing.T) {
 
 // Stripe forgets an idempotency key after 24 hours; a transfer or reversal whose outcome was
 // unknown and is asked again after that would be made twice under the same key. Asked, the
-// activity first looks for one made under the key (the metadata names it) and answers with it.
+// activity first looks for one made under the key (the metadata names it) and answers with it; so
+// does one not asked whose key the activity recorded as sent before.
 func TestAskedMovementFindsTheOneMadeAfterStripeForgotTheKey(t *testing.T) {
 	// movement makes one kind of money movement under a key, and counts those made under it.
 	type movement struct {
@@ -562,23 +563,34 @@ func TestAskedMovementFindsTheOneMadeAfterStripeForgotTheKey(t *testing.T) {
 		name      string
 		madeFirst bool
 		asked     bool
-		wantMade  int
-		wantSame  bool
+		// unrecorded makes the first send without the store, as if its first send left no record.
+		unrecorded bool
+		wantMade   int
+		wantSame   bool
 	}{
-		{"made, key forgotten, asked: found, not made again", true, true, 1, true},
-		{"never made, asked: made now", false, true, 1, false},
-		{"made, key forgotten, not asked: Stripe makes a second", true, false, 2, false},
+		{"made, key forgotten, asked: found, not made again", true, true, false, 1, true},
+		{"never made, asked: made now", false, true, false, 1, false},
+		// The run did not know the key was sent (its worker died before the workflow task that
+		// sent it completed): the activity's record of the first send says so.
+		{"made, key forgotten, not asked: its first send was recorded, so found", true, false, false, 1, true},
+		{"made without a record, key forgotten, not asked: Stripe makes a second", true, false, true, 2, false},
 	}
 	for kind, m := range kinds {
-		for _, tt := range tests {
+		for n, tt := range tests {
 			t.Run(kind+": "+tt.name, func(t *testing.T) {
 				f := newFixture(t)
 				firstTransfer(f) // another movement of the same order and payee, under another key
 				m.send(f, "wf/compensate/vendor-v1", false)
-				key := "wf/" + kind + "/in-doubt/vendor-v1"
+				// The database is the test binary's: a key of its own per case, or its record is an earlier case's.
+				key := fmt.Sprintf("wf-%d/%s/in-doubt/vendor-v1", n, kind)
 				var first string
 				if tt.madeFirst {
+					withRecord := f.a
+					if tt.unrecorded {
+						f.a = &activities.Activities{Stripe: withRecord.Stripe}
+					}
 					first = m.send(f, key, false)
+					f.a = withRecord
 				}
 				f.proxy.ForgetKeys()
 				got := m.send(f, key, tt.asked)

@@ -36,7 +36,7 @@ func (a *Activities) processingFee(ctx context.Context, in EnrichInput) (fee int
 	case in.Provider == ProviderStripe && a.Stripe != nil && in.ChargeID != "":
 		var ch *stripe.Charge
 		var why string
-		ch, why, err = stripeRail{a.Stripe}.charge(ctx, in.ChargeID)
+		ch, why, err = stripeRail{api: a.Stripe}.charge(ctx, in.ChargeID)
 		if ch != nil {
 			fee, why = balanceFee(ch, in.Currency, in.Gross, in.StripeUnits)
 			capturedAt = stripeCapturedAt(ch, in.IntentCreated, in.EventAt)

@@ -181,11 +181,13 @@ type PruneKPIsInput struct {
 // PruneKPIsOutput counts what was deleted.
 type PruneKPIsOutput struct {
 	Daily, Hourly, WebhookDeliveries, WebhookInbox, OrderWaiters, EarlyOrderStatuses int64
+	StripeKeySends                                                                   int64
 }
 
 // PruneKPIs deletes KPI rows, webhook delivery records, forwarded inbox events, the order waits of
 // payments no order can change any more (store.PruneOrderWaiters) and the status changes kept for
-// orders that never arrived (store.PruneEarlyOrderStatuses) older than Before, in small batches,
+// orders that never arrived (store.PruneEarlyOrderStatuses) older than Before, and the first sends
+// of Stripe keys older than that and than store.StripeKeyKeep (store.PruneStripeKeySends), in small batches,
 // heartbeating after each so a long prune after an outage is not mistaken for a hung one. A
 // retry starts over harmlessly: what was deleted stays deleted.
 func (a *KPI) PruneKPIs(ctx context.Context, in PruneKPIsInput) (PruneKPIsOutput, error) {
@@ -200,6 +202,7 @@ func (a *KPI) PruneKPIs(ctx context.Context, in PruneKPIsInput) (PruneKPIsOutput
 		{store.PruneWebhookInbox, &out.WebhookInbox},
 		{store.PruneOrderWaiters, &out.OrderWaiters},
 		{store.PruneEarlyOrderStatuses, &out.EarlyOrderStatuses},
+		{store.PruneStripeKeySends, &out.StripeKeySends},
 	} {
 		for {
 			n, err := a.Store.PruneBatch(ctx, t.table, in.Before, in.BatchSize)

@@ -38,8 +38,31 @@ func NewStripeClient(apiKey, base string, httpClient *http.Client) *stripeclient
 	return stripeclient.New(apiKey, backends)
 }
 
-// stripeRail pays payees with Stripe Connect transfers to their connected accounts.
-type stripeRail struct{ api *stripeclient.API }
+// stripeRail pays payees with Stripe Connect transfers to their connected accounts. keys records
+// each key's first send (nil only in tests without a database; a key is then looked up only when
+// asked).
+type stripeRail struct {
+	api  *stripeclient.API
+	keys *store.Store
+}
+
+// inDoubt reports whether a movement under key, asked or not, must first be looked for among those
+// Stripe made: Stripe forgets a key after 24 hours and would make a second under it. The run says
+// asked when it knows the key was sent; but a send whose worker died before its workflow task
+// completed (a local activity) leaves nothing in the run's history, and the next worker (after a
+// weekend's outage, say) sends it again as new. So every send that can be looked up (lookable: its
+// metadata names its key) is recorded before it goes out, and one whose key was recorded before
+// is in doubt too: one insert a send, and a lookup only for a key sent before.
+func (r stripeRail) inDoubt(ctx context.Context, key string, asked, lookable bool) (bool, error) {
+	if !lookable || asked || r.keys == nil {
+		return asked && lookable, nil
+	}
+	sentBefore, err := r.keys.NoteStripeKeySend(ctx, key)
+	if err != nil {
+		return false, err // retried: a key sent without its record could be paid twice later
+	}
+	return sentBefore, nil
+}
 
 func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOutput, error) {
 	if p.StripeAccount == "" {
@@ -66,7 +89,11 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 }
 
 func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) {
-	if in.Asked && in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
+	doubt, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
+	if err != nil {
+		return "", err
+	}
+	if doubt {
 		if id, err := r.madeUnder(ctx, in); id != "" || err != nil {
 			return id, err
 		}
@@ -120,7 +147,11 @@ func (r stripeRail) madeUnder(ctx context.Context, in TransferInput) (string, er
 }
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
-	if in.Asked && in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey {
+	doubt, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
+	if err != nil {
+		return "", err
+	}
+	if doubt {
 		if id, err := r.reversedUnder(ctx, in); id != "" || err != nil {
 			return id, err
 		}

@@ -396,7 +396,7 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 	switch {
 	case provider == ProviderStripe && r.Stripe != nil:
 		stated = func(ctx context.Context, rec payment.Record) (map[string]int64, error) {
-			return stripeStated(ctx, stripeRail{r.Stripe}, rec)
+			return stripeStated(ctx, stripeRail{api: r.Stripe}, rec)
 		}
 	case provider == ProviderPayPal && r.PayPal != nil:
 		stated = func(ctx context.Context, rec payment.Record) (map[string]int64, error) {

@@ -52,7 +52,7 @@ func TestStripeStatedReadsTheReleaseFromTheBalanceTransaction(t *testing.T) {
 					tt.captured, tt.refunded, tt.btAmount, tt.btAmount-47)
 			}))
 			t.Cleanup(srv.Close)
-			rail := stripeRail{NewStripeClient("sk_test_123", srv.URL, srv.Client())}
+			rail := stripeRail{api: NewStripeClient("sk_test_123", srv.URL, srv.Client())}
 			out, err := stripeStated(context.Background(), rail, payment.Record{PaymentID: "pi_1", ChargeID: "ch_1", Currency: "usd", Gross: tt.captured})
 			require.NoError(t, err)
 			require.Equal(t, tt.captured, out[recon.Captured], "captured")

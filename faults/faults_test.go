@@ -273,8 +273,13 @@ func TestWorkerKilledBetweenTransferAndLedgerEntry(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, 2, sends, "the new worker retried the transfer with the same key")
-	require.Equal(t, 1, replays, "and Stripe answered from the first transfer")
+	// The run's history never heard of the transfer (its worker died in the task that sent it),
+	// but the rail recorded the key's first send: the new worker finds the transfer by its key
+	// rather than sending it again, which Stripe would have made anew once it forgot the key
+	// (TestWorkerKilledMidTransferThenStripeForgotTheKey).
+	require.Equal(t, 1, sends, "sent once: the new worker found the transfer under its key")
+	require.Zero(t, replays)
+	require.NotEmpty(t, s.Stripe.Calls(http.MethodGet, "/v1/transfers"), "looked up by its key")
 	require.Len(t, transfersOf(s, "pi_kill1"), 2, "one transfer per payee, none twice")
 	finish(t, s, events, 1, 1)
 }
@@ -493,6 +498,11 @@ func TestReversalsRefusedOrLostThenRetried(t *testing.T) {
 		return strings.HasPrefix(key, id+"/") && strings.HasSuffix(key, "/vendor-revf-vendor")
 	}
 	s.Stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/reversals") {
+			// Stripe cannot be asked either: a retry that finds its key sent before looks the
+			// reversal up (stripe_key_sends), and would otherwise learn it was made.
+			return http.StatusBadGateway, `{"error":{"type":"api_error","message":"upstream connection reset"}}`
+		}
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/reversals") || !vendorReversal(r.Header.Get("Idempotency-Key"), refused) {
 			return 0, ""
 		}
@@ -563,6 +573,14 @@ func TestTransferHeldInDoubtReleasedAfterStripeForgot(t *testing.T) {
 		faults++
 		return true
 	}
+	// Stripe cannot be asked either: a retry that finds its key sent before looks the transfer up
+	// (stripe_key_sends), and would otherwise learn it was made.
+	s.Stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/transfers" {
+			return http.StatusBadGateway, `{"error":{"type":"api_error","message":"upstream connection reset"}}`
+		}
+		return 0, ""
+	}
 	events := deliver(t, s, stack.Capture("heldf", "pi_heldf").Body(), 1)
 	s.AwaitStatus(id, 60*time.Second, ipayment.StatusPayoutFailed)
 
@@ -580,7 +598,7 @@ func TestTransferHeldInDoubtReleasedAfterStripeForgot(t *testing.T) {
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
 	require.True(t, rec.Leg("vendor").InDoubt(id), "held, still in doubt")
 
-	s.Stripe.LoseAnswer = nil
+	s.Stripe.LoseAnswer, s.Stripe.Inject = nil, nil
 	s.Stripe.ForgetKeys() // the admin comes back days later
 	payee("acct_heldfixed")
 	code, out = s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, stack.AdminKey)

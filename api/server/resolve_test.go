@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +251,8 @@ func (s *stack) payPalPayoutInDoubt(client, vendorReceiver, capture string) stri
 // stripeTransferInDoubt seeds client and captures pi for it; Stripe makes the vendor's transfer
 // and every answer to it is lost, so the payment waits payout_failed with the transfer in doubt.
 // It returns the payment's workflow ID; answers are lost until the test sets LoseAnswer again.
+// Meanwhile Stripe's transfer list cannot be read either: a retry of a key sent before looks the
+// transfer up by its key (stripe_key_sends), and would otherwise learn it was made.
 func (s *stack) stripeTransferInDoubt(client, pi string) string {
 	s.t.Helper()
 	s.seed(client)
@@ -257,6 +260,13 @@ func (s *stack) stripeTransferInDoubt(client, pi string) string {
 	s.stripe.LoseAnswer = func(c testenv.StripeCall) bool {
 		return c.Path == "/v1/transfers" && strings.HasPrefix(c.IdempotencyKey, id+"/transfer/vendor-")
 	}
+	s.stripe.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/transfers" && s.stripe.LoseAnswer != nil {
+			return http.StatusBadGateway, `{"error":{"type":"api_error","message":"upstream connection reset"}}`
+		}
+		return 0, ""
+	}
+	s.t.Cleanup(func() { s.stripe.Inject = nil })
 	code, out := s.webhook(stripeevent.Sign(capture(client, pi).Body(), webhookSecret, time.Now()))
 	require.Equal(s.t, http.StatusOK, code, out)
 	s.awaitStatus(id, "payout_failed")

@@ -490,6 +490,9 @@ const (
 	// PruneEarlyOrderStatuses deletes status changes kept for an order that never arrived
 	// (KeepEarlyStatus), past the same cut as the delivery records that claimed them.
 	PruneEarlyOrderStatuses = "early_order_statuses"
+	// PruneStripeKeySends deletes the first sends of Stripe keys (NoteStripeKeySend) older than
+	// the cut and than StripeKeyKeep, whichever is earlier.
+	PruneStripeKeySends = "stripe_key_sends"
 )
 
 // orderWaitOver is SQL true for a payment (p) that no order can change any more: split (paying out
@@ -519,6 +522,9 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 			JOIN payments p ON p.workflow_id = w.workflow_id WHERE w.created_at < $1 AND ` + orderWaitOver + ` LIMIT $2)`
 	case PruneEarlyOrderStatuses:
 		q = `DELETE FROM early_order_statuses WHERE ctid IN (SELECT ctid FROM early_order_statuses WHERE received_at < $1 LIMIT $2)`
+	case PruneStripeKeySends:
+		q = `DELETE FROM stripe_key_sends WHERE ctid IN (SELECT ctid FROM stripe_key_sends
+			WHERE first_sent_at < LEAST($1, now() - make_interval(secs => $3)) LIMIT $2)`
 	default:
 		return 0, fmt.Errorf("%w: %q is not a table retention prunes", ErrInvalid, table)
 	}
@@ -526,8 +532,11 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 		return 0, fmt.Errorf("%w: batch size must be positive", ErrInvalid)
 	}
 	args := []any{before, limit}
-	if table == PruneWebhookDeliveries {
+	switch table {
+	case PruneWebhookDeliveries:
 		args = append(args, DeliveryBodyKeep.Seconds())
+	case PruneStripeKeySends:
+		args = append(args, StripeKeyKeep.Seconds())
 	}
 	tag, err := s.pool.Exec(ctx, q, args...)
 	if err != nil {
