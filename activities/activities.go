@@ -114,7 +114,7 @@ func (a *Activities) rail(provider string) (payoutRail, error) {
 	case (provider == "" || provider == ProviderStripe) && a.Stripe != nil:
 		return stripeRail{api: a.Stripe, keys: a.Store}, nil
 	case provider == ProviderPayPal && a.PayPal != nil:
-		return paypalRail{c: a.PayPal, watch: a.PayPalWatch}, nil
+		return paypalRail{c: a.PayPal, watch: a.PayPalWatch, keys: a.Store}, nil
 	}
 	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no payout rail configured for provider %q", provider), ErrTypeNotConfigured, nil)
 }

@@ -267,6 +267,15 @@ func (p *PayPal) SettlePayouts() {
 	}
 }
 
+// ForgetKeys has PayPal forget every sender_batch_id and PayPal-Request-Id it was sent, as it
+// does 30 days after each: a payout sent again under its key after that is a new payout. The
+// batches stay readable by their ID. A switch for tests, not a clock: no test waits 30 days.
+func (p *PayPal) ForgetKeys() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bySender, p.requests = map[string]string{}, map[string][]byte{}
+}
+
 // Payouts lists the payout batches created, in order.
 func (p *PayPal) Payouts() []PayPalPayout {
 	p.mu.Lock()

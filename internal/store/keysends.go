@@ -6,20 +6,33 @@ import (
 	"time"
 )
 
-// StripeKeyKeep is how long a Stripe idempotency key's first send is kept at least
-// (PruneStripeKeySends), whatever the retention: Stripe forgets a key after 24 hours, and the
-// record is what tells a send that comes after a long outage that its key went out before.
+// StripeKeyKeep is how long a payout idempotency key's first send is kept at least
+// (PruneStripeKeySends), whatever the retention: Stripe forgets a key after 24 hours and PayPal a
+// sender_batch_id after 30 days, and the record is what tells a send that comes after a long
+// outage that its key went out before.
 const StripeKeyKeep = 30 * 24 * time.Hour
 
 // NoteStripeKeySend records that a Stripe request goes out under key, before it is sent, in one
 // statement: sentBefore is true when the key was recorded by an earlier send (whose outcome the
 // caller cannot know: it may have been made, and Stripe may have forgotten the key since).
 func (s *Store) NoteStripeKeySend(ctx context.Context, key string) (sentBefore bool, err error) {
+	sentBefore, _, err = s.NoteKeySend(ctx, key)
+	return sentBefore, err
+}
+
+// NoteKeySend records that a payout request goes out under key, before it is sent, in
+// stripe_key_sends (named for its first user; PayPal's sender_batch_ids are recorded there too:
+// keys name their workflow, so the two providers' never meet). sentBefore is as
+// NoteStripeKeySend's; firstSentAgo is how long ago the key was first recorded, by the
+// database's clock (0 for a first send), so workers' clocks do not matter.
+func (s *Store) NoteKeySend(ctx context.Context, key string) (sentBefore bool, firstSentAgo time.Duration, err error) {
 	var sends int
+	var agoMicros int64
 	err = s.pool.QueryRow(ctx, `INSERT INTO stripe_key_sends AS k (key) VALUES ($1)
-		ON CONFLICT (key) DO UPDATE SET sends = k.sends + 1 RETURNING k.sends`, key).Scan(&sends)
+		ON CONFLICT (key) DO UPDATE SET sends = k.sends + 1
+		RETURNING k.sends, (EXTRACT(EPOCH FROM now() - k.first_sent_at) * 1000000)::bigint`, key).Scan(&sends, &agoMicros)
 	if err != nil {
-		return false, fmt.Errorf("note send of Stripe key %s: %w", key, err)
+		return false, 0, fmt.Errorf("note send of key %s: %w", key, err)
 	}
-	return sends > 1, nil
+	return sends > 1, time.Duration(agoMicros) * time.Microsecond, nil
 }

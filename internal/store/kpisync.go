@@ -490,7 +490,7 @@ const (
 	// PruneEarlyOrderStatuses deletes status changes kept for an order that never arrived
 	// (KeepEarlyStatus), past the same cut as the delivery records that claimed them.
 	PruneEarlyOrderStatuses = "early_order_statuses"
-	// PruneStripeKeySends deletes the first sends of Stripe keys (NoteStripeKeySend) older than
+	// PruneStripeKeySends deletes the first sends of payout keys, Stripe's and PayPal's (NoteKeySend), older than
 	// the cut and than StripeKeyKeep, whichever is earlier.
 	PruneStripeKeySends = "stripe_key_sends"
 )

@@ -1,0 +1,87 @@
+package faults
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/testenv"
+	"paysplit/testenv/stack"
+	"paysplit/workflows/payment"
+)
+
+// TestWorkerKilledMidPayoutThenPayPalForgotTheKey: the vendor's payout reaches PayPal and the
+// worker dies before it hears back, in the workflow task that sent it (a local activity: nothing
+// in the run's history says the key was sent, so the run's own guard, leg.SentAt, dates the send
+// again). No worker comes back for over 30 days, so PayPal has forgotten the sender_batch_id, and
+// it has no lookup by it. The next worker replays the run and sends the payout again, not asked:
+// the activity's record of the key's first send says PayPal may have forgotten it, and the leg
+// ends in doubt for an admin instead of PayPal paying the vendor a second time; the admin names
+// the batch PayPal made and the run books it.
+func TestWorkerKilledMidPayoutThenPayPalForgotTheKey(t *testing.T) {
+	settings := open
+	settings.PayoutTimeout = 3 * time.Second
+	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
+	const client = "ppforgot"
+	s.SeedPayPal(client, "PPFORGOTVEND1", "ppforgot-aff@example.com")
+	capture := "PPFORGOT-" + strconv.FormatInt(time.Now().UnixNano(), 36) // Temporal outlives the test
+	id := payment.WorkflowID("paypal", capture)
+	s.PayPal.IgnoreRequestIDs = true // only sender_batch_id stops a payout made twice
+
+	arrived, release := make(chan testenv.PayPalPayout, 1), make(chan struct{})
+	var once sync.Once
+	s.PayPal.PayoutMade = func(p testenv.PayPalPayout) {
+		if strings.HasPrefix(p.SenderBatchID, id+"/transfer/vendor-") {
+			once.Do(func() {
+				arrived <- p
+				<-release
+			})
+		}
+	}
+	first := testenv.StartWorker(t, s.WorkerEnv())
+	events := deliverPayPal(t, s, stack.PayPalCapture(client, capture, false).Body(), 1)
+	var held testenv.PayPalPayout
+	select {
+	case held = <-arrived:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the vendor's payout never reached PayPal; worker log:\n%s", first.Log())
+	}
+	first.Kill(t)
+	close(release)
+	// 30 days later: PayPal forgot the key, and the record of its first send is as old.
+	s.PayPal.ForgetKeys()
+	_, err := s.Pool.Exec(context.Background(), `UPDATE stripe_key_sends SET first_sent_at = now() - interval '30 days' WHERE key = $1`, held.SenderBatchID)
+	require.NoError(t, err)
+
+	second := testenv.StartWorker(t, s.WorkerEnv())
+	// Paid only by paying twice: waited for too, so the test says so rather than time out.
+	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusPayoutFailed, ipayment.StatusPaid)
+	var made []string
+	for _, p := range s.PayPal.Payouts() {
+		if p.SenderBatchID == held.SenderBatchID {
+			made = append(made, p.BatchID)
+		}
+	}
+	require.Len(t, made, 1, "one payout under %s at PayPal, not a second after it forgot the key", held.SenderBatchID)
+	require.Equal(t, ipayment.StatusPayoutFailed, rec.Status, "waits for an admin")
+	vendor := rec.Leg("vendor")
+	require.True(t, vendor.InDoubt(id), "the vendor's payout is in doubt, its key kept: %+v\nworker log:\n%s", vendor, second.Log())
+	require.Equal(t, held.SenderBatchID, vendor.TransferKey)
+	require.Contains(t, vendor.Reason, "in doubt")
+	require.Zero(t, vendor.Transferred, "nothing booked as paid before an admin says so")
+	// The admin looks the payout up in PayPal and names its batch: the run checks it and books it.
+	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/resolve",
+		map[string]any{"party": "vendor", "made": true, "provider_ref": held.BatchID}, stack.AdminKey)
+	require.Less(t, code, 300, out)
+	rec = s.AwaitStatus(id, 60*time.Second, ipayment.StatusPaid)
+	require.Equal(t, held.ItemID, rec.Leg("vendor").TransferID, "the payout made before the kill is the one booked")
+	require.Equal(t, rec.Leg("vendor").Amount, rec.Leg("vendor").Transferred)
+	finish(t, s, events, 1, 1)
+}
