@@ -9,8 +9,11 @@ import (
 // StripeKeyKeep is how long a payout idempotency key's first send is kept at least
 // (PruneStripeKeySends), whatever the retention: Stripe forgets a key after 24 hours and PayPal a
 // sender_batch_id after 30 days, and the record is what tells a send that comes after a long
-// outage that its key went out before.
-const StripeKeyKeep = 30 * 24 * time.Hour
+// outage that its key went out before. PayPal's keys cannot be looked up: a record pruned soon
+// after PayPal forgot its key would let a run its workers come back to after that (the prune and
+// the runs start together) send it as new, so records outlive PayPal's 30 days by two months (a
+// payment's few keys: about 10,000 short rows a day at 5,000 payments).
+const StripeKeyKeep = 90 * 24 * time.Hour
 
 // NoteStripeKeySend records that a Stripe request goes out under key, before it is sent, in one
 // statement: sentBefore is true when the key was recorded by an earlier send (whose outcome the

@@ -33,13 +33,14 @@ func TestNoteStripeKeySendTellsASendAgain(t *testing.T) {
 }
 
 // The retention drops first sends older than the cut and than StripeKeyKeep, whichever is earlier:
-// a short retention still keeps a key's record for StripeKeyKeep.
+// a short retention still keeps a key's record for StripeKeyKeep, well past PayPal's 30 days
+// (k-kept: PayPal has forgotten it, its rail must still find it sent).
 func TestPruneStripeKeySends(t *testing.T) {
 	pool := testenv.OwnDatabase(t)
 	s := store.New(pool)
 	ctx := t.Context()
 	day := 24 * time.Hour
-	ages := map[string]time.Duration{"k-old": 40 * day, "k-older": 60 * day, "k-kept": 20 * day, "k-new": 0}
+	ages := map[string]time.Duration{"k-old": 100 * day, "k-older": 120 * day, "k-kept": 40 * day, "k-new": 0}
 	for key, age := range ages {
 		_, err := s.NoteStripeKeySend(ctx, key)
 		require.NoError(t, err)
