@@ -93,14 +93,14 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if doubt {
-		if id, err := r.madeUnder(ctx, in); id != "" || err != nil {
-			return id, err
-		}
-	}
 	amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits)
 	if err != nil {
 		return "", rejected(fmt.Sprintf("transfer %s: %v", in.IdempotencyKey, err))
+	}
+	if doubt {
+		if id, err := r.madeUnder(ctx, in, amount); id != "" || err != nil {
+			return id, err
+		}
 	}
 	params := &stripe.TransferParams{
 		Params:        stripe.Params{Context: ctx},
@@ -133,8 +133,9 @@ func toStripe(amount int64, cur money.Currency, stripeUnits bool) (int64, error)
 // madeUnder finds the transfer made under in's key among the transfers of its transfer group
 // (the order; of its destination when it has none), by the key its metadata carries; "" when
 // there is none. Not by destination within the order: an admin may have fixed the payee's
-// account since, and the transfer in doubt went to the old one.
-func (r stripeRail) madeUnder(ctx context.Context, in TransferInput) (string, error) {
+// account since, and the transfer in doubt went to the old one. One of another amount (amount,
+// in Stripe's units) or currency is an error (madeWithKey).
+func (r stripeRail) madeUnder(ctx context.Context, in TransferInput, amount int64) (string, error) {
 	params := &stripe.TransferListParams{ListParams: stripe.ListParams{Context: ctx}}
 	if in.TransferGroup != "" {
 		params.TransferGroup = stripe.String(in.TransferGroup)
@@ -143,7 +144,10 @@ func (r stripeRail) madeUnder(ctx context.Context, in TransferInput) (string, er
 	}
 	params.Limit = stripe.Int64(100)
 	it := r.api.Transfers.List(params)
-	return madeWithKey(it, func() (string, map[string]string) { t := it.Transfer(); return t.ID, t.Metadata }, "transfer", in.IdempotencyKey)
+	return madeWithKey(it, func() made {
+		t := it.Transfer()
+		return made{t.ID, t.Metadata, t.Amount, string(t.Currency)}
+	}, "transfer", in.IdempotencyKey, made{Amount: amount, Currency: string(in.Currency)})
 }
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
@@ -151,14 +155,14 @@ func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (strin
 	if err != nil {
 		return "", err
 	}
-	if doubt {
-		if id, err := r.reversedUnder(ctx, in); id != "" || err != nil {
-			return id, err
-		}
-	}
 	amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits)
 	if err != nil {
 		return "", rejected(fmt.Sprintf("reverse transfer %s: %v", in.TransferID, err))
+	}
+	if doubt {
+		if id, err := r.reversedUnder(ctx, in, amount); id != "" || err != nil {
+			return id, err
+		}
 	}
 	params := &stripe.TransferReversalParams{
 		Params:   stripe.Params{Context: ctx},
@@ -175,24 +179,46 @@ func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (strin
 }
 
 // reversedUnder finds the reversal of in's transfer made under in's key, by the key its metadata
-// carries; "" when there is none.
-func (r stripeRail) reversedUnder(ctx context.Context, in ReverseTransferInput) (string, error) {
+// carries; "" when there is none, an error when it is of another amount (madeWithKey).
+func (r stripeRail) reversedUnder(ctx context.Context, in ReverseTransferInput, amount int64) (string, error) {
 	params := &stripe.TransferReversalListParams{ListParams: stripe.ListParams{Context: ctx}, ID: stripe.String(in.TransferID)}
 	params.Limit = stripe.Int64(100)
 	it := r.api.TransferReversals.List(params)
-	return madeWithKey(it, func() (string, map[string]string) { rv := it.TransferReversal(); return rv.ID, rv.Metadata }, "reversal", in.IdempotencyKey)
+	return madeWithKey(it, func() made {
+		rv := it.TransferReversal()
+		return made{rv.ID, rv.Metadata, rv.Amount, string(rv.Currency)}
+	}, "reversal", in.IdempotencyKey, made{Amount: amount, Currency: string(in.Currency)})
+}
+
+// made is a movement Stripe lists: its ID, metadata, amount (Stripe's units) and currency.
+type made struct {
+	ID       string
+	Metadata map[string]string
+	Amount   int64
+	Currency string
 }
 
 // madeWithKey walks a Stripe list (current reads the item it is at) for the one whose metadata
-// names key, its ID or "".
+// names key, its ID or "". It answers as Stripe would have while it remembered the key: the
+// movement made when it is of want's amount (and currency, when both name one); made with other
+// parameters, Stripe refuses the key's reuse (idempotency_error), which keeps the key in doubt
+// (retried, as classifyStripe does) rather than have the run book a movement of another amount as
+// the one it asked. A run can send a key again with another amount when its history never heard
+// of the first send (its worker died in the task that sent it) and a refund since changed the share.
 func madeWithKey(it interface {
 	Next() bool
 	Err() error
-}, current func() (id string, metadata map[string]string), what, key string) (string, error) {
+}, current func() made, what, key string, want made) (string, error) {
 	for it.Next() {
-		if id, md := current(); md[MetaIdempotencyKey] == key {
-			return id, nil
+		m := current()
+		if m.Metadata[MetaIdempotencyKey] != key {
+			continue
 		}
+		if m.Amount != want.Amount || (m.Currency != "" && want.Currency != "" && !strings.EqualFold(m.Currency, want.Currency)) {
+			return "", fmt.Errorf("look for %s %s: Stripe made %s under the key for %d %s, not %d %s: "+
+				"the key was reused with other parameters, so it stays in doubt", what, key, m.ID, m.Amount, m.Currency, want.Amount, want.Currency)
+		}
+		return m.ID, nil
 	}
 	if err := it.Err(); err != nil {
 		return "", classifyStripe("look for "+what+" "+key, err)
