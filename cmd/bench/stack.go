@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -167,10 +168,40 @@ func (e *env) startTemporal(ctx context.Context, bin string) error {
 	return err
 }
 
+// temporalPorts picks a dev server's frontend, HTTP API and metrics ports (a test hands out a
+// taken one).
+var temporalPorts = func() ([]int, error) { return testenv.FreePorts(3) }
+
+// temporalStarts bounds the starts of one dev server whose port was taken meanwhile.
+const temporalStarts = 3
+
 // spawnTemporal starts an in-memory dev server with the payment search attributes under name
-// and waits until it serves. It returns the server's frontend address and its /metrics URL.
+// and waits until it serves. It returns the server's frontend address and its /metrics URL. A
+// port found free can be taken before the server binds it: the kernel gives outgoing connections
+// ports of the same range, and the day's stack has many (a full run's first limit server failed
+// on "address already in use" for its HTTP port, after the whole day had run). Such a start is
+// made again on other ports.
 func (e *env) spawnTemporal(ctx context.Context, bin, name string) (string, string, *proc, error) {
-	ports, err := testenv.FreePorts(3)
+	for start := 1; ; start++ {
+		addr, metrics, p, err := e.spawnTemporalOnce(ctx, bin, name)
+		if err == nil || start == temporalStarts || p == nil || !portTaken(p.logPath) {
+			return addr, metrics, p, err
+		}
+		// Kept under another name: the next start writes the server's log afresh.
+		kept := strings.TrimSuffix(p.logPath, ".log") + fmt.Sprintf(".start%d.log", start)
+		_ = os.Rename(p.logPath, kept)
+		logf("%s could not bind a port it was given (taken meanwhile; %s): starting it on other ports", name, kept)
+	}
+}
+
+// portTaken reports whether a server's log says it could not bind a port.
+func portTaken(logPath string) bool {
+	b, err := os.ReadFile(logPath)
+	return err == nil && bytes.Contains(b, []byte("address already in use"))
+}
+
+func (e *env) spawnTemporalOnce(ctx context.Context, bin, name string) (string, string, *proc, error) {
+	ports, err := temporalPorts()
 	if err != nil {
 		return "", "", nil, err
 	}
