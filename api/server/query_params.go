@@ -107,12 +107,13 @@ func refuseUnknownQuery(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		// Go drops the pairs of a query it cannot read (a ; separator, a bad % escape) without a
 		// word: ?client_id=acme;status=held was no filter at all, as a misspelled one was.
-		if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+		query, err := url.ParseQuery(c.Request().URL.RawQuery)
+		if err != nil {
 			return errorf(http.StatusBadRequest, "invalid_query", "the query string cannot be read ("+err.Error()+
 				"): separate parameters with & and percent-encode their values")
 		}
 		var unknown, repeated []string
-		for name, values := range c.QueryParams() {
+		for name, values := range query {
 			if !slices.Contains(taken, name) {
 				unknown = append(unknown, name)
 			} else if len(values) > 1 {
