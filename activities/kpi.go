@@ -187,7 +187,7 @@ type PruneKPIsOutput struct {
 // PruneKPIs deletes KPI rows, webhook delivery records, forwarded inbox events, the order waits of
 // payments no order can change any more (store.PruneOrderWaiters) and the status changes kept for
 // orders that never arrived (store.PruneEarlyOrderStatuses) older than Before, and the first sends
-// of Stripe keys older than that and than store.StripeKeyKeep (store.PruneStripeKeySends), in small batches,
+// of payout keys older than that and than store.KeySendKeep (store.PruneKeySends), in small batches,
 // heartbeating after each so a long prune after an outage is not mistaken for a hung one. A
 // retry starts over harmlessly: what was deleted stays deleted.
 func (a *KPI) PruneKPIs(ctx context.Context, in PruneKPIsInput) (PruneKPIsOutput, error) {
@@ -202,7 +202,7 @@ func (a *KPI) PruneKPIs(ctx context.Context, in PruneKPIsInput) (PruneKPIsOutput
 		{store.PruneWebhookInbox, &out.WebhookInbox},
 		{store.PruneOrderWaiters, &out.OrderWaiters},
 		{store.PruneEarlyOrderStatuses, &out.EarlyOrderStatuses},
-		{store.PruneStripeKeySends, &out.StripeKeySends},
+		{store.PruneKeySends, &out.StripeKeySends},
 	} {
 		for {
 			n, err := a.Store.PruneBatch(ctx, t.table, in.Before, in.BatchSize)

@@ -57,7 +57,7 @@ func (r stripeRail) inDoubt(ctx context.Context, key string, asked, lookable boo
 	if !lookable || asked || r.keys == nil {
 		return asked && lookable, nil
 	}
-	sentBefore, err := r.keys.NoteStripeKeySend(ctx, key)
+	sentBefore, _, err := r.keys.NoteKeySend(ctx, key)
 	if err != nil {
 		return false, err // retried: a key sent without its record could be paid twice later
 	}

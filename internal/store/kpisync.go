@@ -490,9 +490,9 @@ const (
 	// PruneEarlyOrderStatuses deletes status changes kept for an order that never arrived
 	// (KeepEarlyStatus), past the same cut as the delivery records that claimed them.
 	PruneEarlyOrderStatuses = "early_order_statuses"
-	// PruneStripeKeySends deletes the first sends of payout keys, Stripe's and PayPal's (NoteKeySend), older than
-	// the cut and than StripeKeyKeep, whichever is earlier.
-	PruneStripeKeySends = "stripe_key_sends"
+	// PruneKeySends deletes the first sends of payout keys, Stripe's and PayPal's (NoteKeySend),
+	// older than the cut and than KeySendKeep, whichever is earlier.
+	PruneKeySends = "stripe_key_sends"
 )
 
 // orderWaitOver is SQL true for a payment (p) that no order can change any more: split (paying out
@@ -522,7 +522,7 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 			JOIN payments p ON p.workflow_id = w.workflow_id WHERE w.created_at < $1 AND ` + orderWaitOver + ` LIMIT $2)`
 	case PruneEarlyOrderStatuses:
 		q = `DELETE FROM early_order_statuses WHERE ctid IN (SELECT ctid FROM early_order_statuses WHERE received_at < $1 LIMIT $2)`
-	case PruneStripeKeySends:
+	case PruneKeySends:
 		q = `DELETE FROM stripe_key_sends WHERE ctid IN (SELECT ctid FROM stripe_key_sends
 			WHERE first_sent_at < LEAST($1, now() - make_interval(secs => $3)) LIMIT $2)`
 	default:
@@ -535,8 +535,8 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 	switch table {
 	case PruneWebhookDeliveries:
 		args = append(args, DeliveryBodyKeep.Seconds())
-	case PruneStripeKeySends:
-		args = append(args, StripeKeyKeep.Seconds())
+	case PruneKeySends:
+		args = append(args, KeySendKeep.Seconds())
 	}
 	tag, err := s.pool.Exec(ctx, q, args...)
 	if err != nil {
