@@ -96,25 +96,26 @@ type paypalRail struct {
 // (workflows/payment payPalKeyDays), so no send reaches PayPal after it may have forgotten the key.
 const payPalKeyKept = 29 * 24 * time.Hour
 
-// keyMayBeForgotten records that a payout goes out under key, before it is sent, and answers
-// why not to send it when its first send was payPalKeyKept ago or more. The run's guard
-// (leg.SentAt) knows only sends its history kept: one whose worker died before its workflow task
-// completed (a local activity) left none, and the next worker, after a month's outage, sends the
-// key as new, its SentAt now. The record here is older than the run's and is what counts.
-func (r paypalRail) keyMayBeForgotten(ctx context.Context, key string) (string, error) {
+// refuseForgottenKey records that a payout goes out under key, before it is sent, and refuses it
+// when its first send was payPalKeyKept ago or more. The run's guard (leg.SentAt) knows only sends
+// its history kept: one whose worker died before its workflow task completed (a local activity)
+// left none, and the next worker, after a month's outage, sends the key as new, its SentAt now.
+// The record here is older than the run's and is what counts. The refusal is a plain error, never
+// a rejection: a new key would pay again if the first send went through; retried (the retries
+// refuse again without asking PayPal), and after the last attempt the leg keeps the key, in
+// doubt, for an admin. A failed record is retried too: a key sent without its record could be
+// paid twice later.
+func (r paypalRail) refuseForgottenKey(ctx context.Context, key string) error {
 	if r.keys == nil {
-		return "", nil
+		return nil
 	}
 	sentBefore, ago, err := r.keys.NoteKeySend(ctx, key)
-	if err != nil {
-		return "", err // retried: a key sent without its record could be paid twice later
-	}
-	if !sentBefore || ago < payPalKeyKept {
-		return "", nil
+	if err != nil || !sentBefore || ago < payPalKeyKept {
+		return err
 	}
 	first := time.Now().Add(-ago).UTC().Format(time.DateOnly)
-	return fmt.Sprintf("paypal: payout %s in doubt since %s; PayPal keeps a sender_batch_id 30 days, so it is not sent again: "+
-		"look the payout up in PayPal and resolve it", key, first), nil
+	return fmt.Errorf("paypal: payout %s in doubt since %s; PayPal keeps a sender_batch_id 30 days, so it is not sent again: "+
+		"look the payout up in PayPal and resolve it", key, first)
 }
 
 const (
@@ -158,14 +159,8 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 	}
 	req.Header.Set("PayPal-Request-Id", in.IdempotencyKey)
 	// Recorded last before the call: a payout refused before it (a fraction of a unit) never went out.
-	if why, err := r.keyMayBeForgotten(ctx, in.IdempotencyKey); err != nil || why != "" {
-		if err != nil {
-			return "", err
-		}
-		// Never a refusal: a new key would pay again if the first send went through. Retryable
-		// (the retries refuse again without asking PayPal), and after the last attempt the leg
-		// keeps the key, in doubt, for an admin.
-		return "", errors.New(why)
+	if err := r.refuseForgottenKey(ctx, in.IdempotencyKey); err != nil {
+		return "", err
 	}
 	var created paypal.PayoutResponse
 	if err := r.c.SendWithAuth(req, &created); err != nil {
