@@ -205,7 +205,7 @@ func TestDashboardRevenueOnlyClientHasNoTrafficFigures(t *testing.T) {
 	b.login(a.url+"/", key)
 	b.waitLoaded(c)
 	tiles := b.tiles()
-	require.Equal(t, rt["Visitors"], tiles["tile-visitors"], "visitors vs the report")
+	require.Equal(t, rt[report.VisitorsLabel], tiles["tile-visitors"], "visitors vs the report")
 	require.Equal(t, rt["New visitors"], tiles["tile-new-visitors"], "new visitors vs the report")
 	require.Equal(t, rt["Bounce rate"], tiles["tile-bounce-rate"], "bounce rate vs the report")
 	require.Equal(t, rt["Storefront revenue"], tiles["tile-revenue"], "storefront revenue vs the report")

@@ -120,10 +120,15 @@ func (p Payout) failedParts() (payouts, back int64, backReason string) {
 // all, as at PayPal): money the payee owes back.
 func (p Payout) Outstanding() int64 { return p.Owed - p.PaidOut - p.Held - p.Failed }
 
+// VisitorsLabel names the visitors tile: the sum of the days' visitors (GA4's totalUsers by
+// date), which counts a visitor once for each day they came, not the period's distinct visitors.
+const VisitorsLabel = "Sum of daily visitors"
+
 // Totals are a week's KPI sums over the days that have each part.
 type Totals struct {
-	TrafficDays   int
-	RevenueDays   int
+	TrafficDays int
+	RevenueDays int
+	// Visitors is the days' visitors summed (a visitor of three days counts three times).
 	Visitors      int64
 	NewVisitors   int64
 	Sessions      int64
@@ -214,7 +219,11 @@ func (d Data) Tiles() []Tile {
 		bounce.Change, bounce.Trend = pointChange(cur.BounceRateBps, prev.BounceRateBps)
 	}
 	kpis := []Tile{
-		count("Visitors", cur.Visitors, prev.Visitors, traffic),
+		// The days' visitors added up: GA4 counts a visitor once a day, and distinct visitors do
+		// not add up across days (one who came on three days is three here), so the tile says
+		// what it is rather than passing the sum off as the week's visitors. New visitors do add
+		// up (a visitor is new once), as do sessions; the bounce rate is weighted by sessions.
+		count(VisitorsLabel, cur.Visitors, prev.Visitors, traffic),
 		count("New visitors", cur.NewVisitors, prev.NewVisitors, traffic),
 		bounce,
 		amount("Storefront revenue", cur.Revenue, prev.Revenue, d.Currency, revenue),

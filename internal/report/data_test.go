@@ -119,7 +119,7 @@ func TestTiles(t *testing.T) {
 	}{
 		// Thursday has no analytics this week: the previous week's Thursday still counts there,
 		// so fewer visitors show as a drop. The note says why.
-		{"Visitors", "13,090", "-4.5%", -1},
+		{"Sum of daily visitors", "13,090", "-4.5%", -1},
 		{"New visitors", "8,677", "-4.5%", -1},
 		{"Bounce rate", "38.9%", "-1.6 pp", 1},
 		{"Storefront revenue", "EUR 108,516.75", "+13.9%", 1},
@@ -199,7 +199,7 @@ func TestEmailCarriesTheHeadlineNumbers(t *testing.T) {
 	e, err := report.EmailFor(d)
 	require.NoError(t, err)
 	require.Contains(t, e.Subject, "2026-W07")
-	for _, want := range []string{"Visitors:", "13,090", "-4.5% vs last week", "EUR 11,304.02", "paysplit-report-northwind-2026-W07.pdf", "held"} {
+	for _, want := range []string{"Sum of daily visitors:", "13,090", "-4.5% vs last week", "EUR 11,304.02", "paysplit-report-northwind-2026-W07.pdf", "held"} {
 		require.Contains(t, e.Text, want)
 	}
 	require.Contains(t, e.HTML, "13,090")
@@ -284,4 +284,24 @@ func pdfText(t *testing.T, pdf []byte) string {
 	out, err := exec.Command(exe, "-l", "1", f, "-").Output()
 	require.NoError(t, err, "pdftotext")
 	return string(out)
+}
+
+// TestVisitorsTileIsTheSumOfDailyVisitors: the same 100 people visit the shop every day of the
+// week. GA4 counts them once a day (totalUsers by date), so the week adds up to 700, and GA4 would
+// answer 100 for the week asked as one range: distinct visitors do not add up across days, and
+// the report only has days. The tile (and the mail's line) must say it is the days' visitors
+// summed, not present 700 as the week's visitors.
+func TestVisitorsTileIsTheSumOfDailyVisitors(t *testing.T) {
+	w := report.Week{Year: 2026, Week: 7}
+	days := make([]report.Day, 7)
+	for i, day := range w.Days() {
+		days[i] = report.Day{Date: day.Format(time.DateOnly), HasTraffic: true, Visitors: 100, Sessions: 100, BounceRateBps: 5000}
+	}
+	d := report.Data{ClientID: "c", Week: w, Currency: money.USD, Days: days}
+	tile := d.Tiles()[0]
+	require.Equal(t, "700", tile.Value)
+	require.Equal(t, "Sum of daily visitors", tile.Label, "700 is seven days of 100 visitors, not 700 people")
+	e, err := report.EmailFor(d)
+	require.NoError(t, err)
+	require.Contains(t, e.Text, "Sum of daily visitors: 700\n")
 }

@@ -29,7 +29,7 @@ func EmailFor(d Data) (Email, error) {
 	var t strings.Builder
 	fmt.Fprintf(&t, "Weekly report for %s\nWeek %d, %d: %s (%s)\n\n", name, d.Week.Week, d.Week.Year, d.Week.Period(), d.daysIn())
 	for _, tile := range tiles {
-		fmt.Fprintf(&t, "%-20s %s", tile.Label+":", tile.Value)
+		fmt.Fprintf(&t, "%-22s %s", tile.Label+":", tile.Value)
 		if tile.Change != "" {
 			fmt.Fprintf(&t, " (%s)", changeText(tile))
 		}

@@ -230,7 +230,7 @@ func TestWeeklyReportsEndToEnd(t *testing.T) {
 	require.Equal(t, "paysplit-report-"+good+"-2026-W07.pdf", m.Attachments[0].FileName)
 	require.Equal(t, "application/pdf", m.Attachments[0].ContentType)
 	require.Equal(t, stored, m.Attachments[0].Data, "the mail carries exactly the stored file")
-	require.Contains(t, m.Text, "Visitors:")
+	require.Contains(t, m.Text, "Sum of daily visitors:")
 	require.Contains(t, m.Text, "7,700") // 1070+1080+...+1130 over the week's seven days
 	require.Contains(t, m.HTML, "7,700")
 	require.Empty(t, s.mailTo("broken@example.test"))
