@@ -381,14 +381,16 @@ func (a *Reports) UploadReport(ctx context.Context, in ReportInput) (UploadRepor
 	if err != nil {
 		return UploadReportOutput{}, err
 	}
+	var rendered *report.PDF
 	if pdf == nil {
-		// Cleared after an earlier upload of another version: rendering the stored data gives
-		// the same bytes again.
+		// Cleared while S3 holds another version (an upload attempt that outlived its timeout
+		// recorded the version it had read after the week was generated again): the stored data
+		// is rendered again, which is the same bytes only with the same release and fonts.
 		r, err := a.render(*d.Data)
 		if err != nil {
 			return UploadReportOutput{}, invalid(err)
 		}
-		pdf = r.Bytes
+		pdf, rendered = r.Bytes, &r
 	}
 	sum := sha256.Sum256(pdf)
 	sha := hex.EncodeToString(sum[:])
@@ -397,7 +399,14 @@ func (a *Reports) UploadReport(ctx context.Context, in ReportInput) (UploadRepor
 	if err != nil {
 		return UploadReportOutput{}, err
 	}
-	if err := a.Store.MarkReportUploaded(ctx, in.ClientID, in.Week, key, sha); err != nil {
+	if rendered != nil {
+		// Recorded as the delivery's file, not only as uploaded: a render other than the one
+		// generated left the week "not uploaded" with no local copy, and every send of it failed.
+		err = a.Store.MarkReportRestored(ctx, in.ClientID, in.Week, key, d.SHA256, *rendered)
+	} else {
+		err = a.Store.MarkReportUploaded(ctx, in.ClientID, in.Week, key, sha)
+	}
+	if err != nil {
 		return UploadReportOutput{}, err
 	}
 	activity.GetLogger(ctx).Info("report uploaded", "ClientID", in.ClientID, "Week", in.Week, "Key", key)
