@@ -444,7 +444,21 @@ type EmailReportOutput struct {
 // client, week and send number: should a retry repeat a send whose record was lost, mail clients
 // see the same message twice, not two reports.
 func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailReportOutput, error) {
-	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, in.EnsureSends)
+	ensure, offboarded := in.EnsureSends, false
+	if in.Weekly {
+		// The run can wait hours for the week's KPIs; the client may have left meanwhile. Its send
+		// is then not asked for: a send asked for stays wanted, and a later run that asks for none
+		// (an admin's regenerate without email) made it, mailing the departed shop the report the
+		// weekly run withheld. An admin's send, or the schedule's once it is back, delivers.
+		cl, err := a.Store.GetClient(ctx, in.ClientID)
+		if err != nil {
+			return EmailReportOutput{}, err
+		}
+		if cl.Offboarded() {
+			ensure, offboarded = 0, true
+		}
+	}
+	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, ensure)
 	if errors.Is(err, store.ErrNotFound) {
 		return EmailReportOutput{}, invalid(fmt.Errorf("email before generate: %w", err))
 	}
@@ -452,29 +466,20 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		return EmailReportOutput{}, err
 	}
 	switch {
-	case d.SendsWanted == 0:
-		return EmailReportOutput{Reason: "not_requested"}, nil
-	case d.SendsDone >= d.SendsWanted && d.SentByRun != "" && d.SentByRun == runOf(ctx):
+	case d.SendsWanted > 0 && d.SendsDone >= d.SendsWanted && d.SentByRun != "" && d.SentByRun == runOf(ctx):
 		// This run's own send, made and recorded by an earlier attempt whose completion was lost
 		// (its worker died after the record): the run did send, and says so. Before, the retry
 		// answered already_sent and the week's outcome said not_sent for a report it had sent.
 		return EmailReportOutput{Sent: true, Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients,
 			Refused: len(d.RefusedRecipients)}, nil
-	case d.SendsDone >= d.SendsWanted:
+	case d.SendsWanted > 0 && d.SendsDone >= d.SendsWanted:
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
+	case offboarded:
+		return EmailReportOutput{Reason: "client_offboarded"}, nil
+	case d.SendsWanted == 0:
+		return EmailReportOutput{Reason: "not_requested"}, nil
 	case !d.Uploaded:
 		return EmailReportOutput{}, fmt.Errorf("report %s %s is not uploaded yet", in.ClientID, in.Week)
-	}
-	if in.Weekly {
-		// The run can wait hours for the week's KPIs; the client may have left meanwhile. Nothing
-		// is recorded: an admin's send, or the schedule's once it is back, delivers.
-		cl, err := a.Store.GetClient(ctx, in.ClientID)
-		if err != nil {
-			return EmailReportOutput{}, err
-		}
-		if cl.Offboarded() {
-			return EmailReportOutput{Reason: "client_offboarded"}, nil
-		}
 	}
 	if a.Mail == nil {
 		// Nothing is recorded: a resend once mail is configured delivers.
