@@ -421,13 +421,14 @@ type EmailReportInput struct {
 	Week        string
 	EnsureSends int
 	// Weekly: the weekly schedule's send (or a zone move's make-up of it), which a client
-	// offboarded since its run listed it does not get; an admin's send goes out regardless.
+	// offboarded, or whose reports were turned off, since its run listed it does not get; an
+	// admin's send goes out regardless.
 	Weekly bool `json:",omitempty"`
 }
 
 // EmailReportOutput says what happened: Sent (by this run: a retried step whose earlier attempt
 // made the send says Sent too), or why not (already_sent by another run, not_requested,
-// client_offboarded, no_recipients, email_off).
+// client_offboarded, reports_disabled, no_recipients, email_off).
 type EmailReportOutput struct {
 	Sent       bool
 	Reason     string
@@ -444,18 +445,26 @@ type EmailReportOutput struct {
 // client, week and send number: should a retry repeat a send whose record was lost, mail clients
 // see the same message twice, not two reports.
 func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailReportOutput, error) {
-	ensure, offboarded := in.EnsureSends, false
+	ensure, withheld := in.EnsureSends, ""
 	if in.Weekly {
-		// The run can wait hours for the week's KPIs; the client may have left meanwhile. Its send
-		// is then not asked for: a send asked for stays wanted, and a later run that asks for none
-		// (an admin's regenerate without email) made it, mailing the departed shop the report the
-		// weekly run withheld. An admin's send, or the schedule's once it is back, delivers.
+		// The run can wait hours for the week's KPIs (days for a service that is down); the client
+		// may have left meanwhile, or had its weekly reports turned off. Its send is then not asked
+		// for: a send asked for stays wanted, and a later run that asks for none (an admin's
+		// regenerate without email) made it, mailing the client the report the weekly run withheld.
+		// An admin's send, or the schedule's once the client is back, delivers.
 		cl, err := a.Store.GetClient(ctx, in.ClientID)
 		if err != nil {
 			return EmailReportOutput{}, err
 		}
-		if cl.Offboarded() {
-			ensure, offboarded = 0, true
+		settings, err := a.Store.GetReportSettings(ctx, in.ClientID)
+		if err != nil {
+			return EmailReportOutput{}, err
+		}
+		switch {
+		case cl.Offboarded():
+			ensure, withheld = 0, "client_offboarded"
+		case !settings.Enabled:
+			ensure, withheld = 0, "reports_disabled"
 		}
 	}
 	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, ensure)
@@ -474,8 +483,8 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 			Refused: len(d.RefusedRecipients)}, nil
 	case d.SendsWanted > 0 && d.SendsDone >= d.SendsWanted:
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
-	case offboarded:
-		return EmailReportOutput{Reason: "client_offboarded"}, nil
+	case withheld != "":
+		return EmailReportOutput{Reason: withheld}, nil
 	case d.SendsWanted == 0:
 		return EmailReportOutput{Reason: "not_requested"}, nil
 	case !d.Uploaded:

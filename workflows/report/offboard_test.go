@@ -111,3 +111,45 @@ func TestRegenerateWithoutEmailSendsNothingToAClientOffboardedDuringTheWeeklyRun
 	require.True(t, res.Email.Sent, "%+v", res.Email)
 	require.Len(t, s.mailTo("leaves-regen@example.test"), 1)
 }
+
+// TestClientWhoseReportsAreTurnedOffDuringTheWeeklyRunIsNotEmailed: an admin turns a client's
+// weekly reports off (report settings `enabled: false`, its recipients kept) while the weekly run
+// is under way (listed while on; the run can wait hours for the week's KPIs, days for a service
+// that is down). The run does not email the report, as it does not a client offboarded meanwhile,
+// and asks for no send: the zone's next run does not list the client either. Before, the email
+// step checked only whether the client had left, and the client that had asked to get no more
+// reports got this one. An admin's resend still sends it.
+func TestClientWhoseReportsAreTurnedOffDuringTheWeeklyRunIsNotEmailed(t *testing.T) {
+	const zone = "Europe/Zurich"
+	stays, off := unique("stays"), unique("off")
+	s := newStack(t, "")
+	s.seedClient(stays, zone, "stays-on@example.test")
+	s.seedClient(off, zone, "off@example.test")
+	ctx := t.Context()
+	hook := func(key string) {
+		if strings.HasPrefix(key, "reports/"+off+"/") {
+			settings, err := s.st.GetReportSettings(ctx, off)
+			if err == nil {
+				settings.Enabled = false
+				_, err = s.st.PutReportSettings(ctx, settings)
+			}
+			if err != nil {
+				t.Errorf("turn off reports of %s: %v", off, err) // an activity's goroutine: no FailNow
+			}
+		}
+	}
+	s.onPut.Store(&hook)
+	got := outcomes(s.runWeekly(zone, "2026-W07"))
+	s.onPut.Store(nil)
+	require.Equal(t, "sent", got[stays].Status, "%+v", got[stays])
+	require.Len(t, s.mailTo("stays-on@example.test"), 1)
+	require.Equal(t, "not_sent", got[off].Status, "%+v", got[off])
+	require.Equal(t, "reports_disabled", got[off].Reason)
+	require.Empty(t, s.mailTo("off@example.test"), "no email to a client whose reports were turned off")
+
+	res := runClient(t, s, report.ClientInput{ClientID: off, Week: "2026-W07", Regenerate: true})
+	require.False(t, res.Email.Sent, "a regenerate without email sends nothing: %+v", res.Email)
+	res = runClient(t, s, report.ClientInput{ClientID: off, Week: "2026-W07", EnsureSends: 1})
+	require.True(t, res.Email.Sent, "an admin's send goes out: %+v", res.Email)
+	require.Len(t, s.mailTo("off@example.test"), 1)
+}
