@@ -229,7 +229,7 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 	if out.Failed > 0 {
 		msg := fmt.Sprintf("%d of %d alert message(s) not delivered: %s", out.Failed, len(pending), out.Errors[0])
 		if refusedOnly {
-			return out, temporal.NewNonRetryableApplicationError(msg, ErrTypeAlertRefused, nil, out)
+			return out, temporal.NewNonRetryableApplicationError(msg, ErrTypeAlertRefused, nil)
 		}
 		return out, errors.New(msg)
 	}
