@@ -8,9 +8,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/alert"
 	"paysplit/internal/ledger"
+	"paysplit/internal/mailer"
 	"paysplit/internal/monitor"
 )
 
@@ -163,9 +165,19 @@ type DeliverAlertsOutput struct {
 // attempts, and a receiver down for an hour and a quarter used to lose every message queued.
 const maxDeliveryAge = 48 * time.Hour
 
+// ErrTypeAlertRefused marks a delivery round whose only failures were alert emails the SMTP
+// server refused for good once it had read them (refusedForGood): a retry sends the same messages
+// and is refused the same way, so the round is not retried; the next round tries them again.
+const ErrTypeAlertRefused = "AlertRefused"
+
+// refusedForGood: the SMTP server refused this one message for good at the end of its DATA (5xx:
+// too large, its content filter), not the channel: the messages after it are still sent.
+func refusedForGood(err error) bool { return errors.Is(err, mailer.ErrMessageRefused) }
+
 // DeliverAlerts sends queued notifications to every configured channel. A channel that took a
 // message is recorded at once, so a retry only resends to the channels that failed. The
-// activity fails when a message could not be delivered, so Temporal retries with backoff.
+// activity fails when a message could not be delivered, so Temporal retries with backoff; when
+// every failure was a message refused for good, without a retry (ErrTypeAlertRefused).
 func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (DeliverAlertsOutput, error) {
 	limit := in.Limit
 	if limit <= 0 {
@@ -189,9 +201,14 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 	// A channel that failed once is not tried again this round: a receiver that hangs costs one
 	// timeout per round, not one per queued message.
 	down := map[monitor.Channel]error{}
+	refusedOnly := true // every failure so far is a message refused for good
 	for _, n := range pending {
 		var failure string
-		if err := errors.Join(a.deliver(ctx, n, down)...); err != nil {
+		errs := a.deliver(ctx, n, down)
+		for _, err := range errs {
+			refusedOnly = refusedOnly && refusedForGood(err)
+		}
+		if err := errors.Join(errs...); err != nil {
 			// An SMTP refusal quotes the recipient, and the mail library lists the refused ones:
 			// the reason is kept (alert_notifications, history, log), the people are not.
 			failure = redactAddresses(err.Error())
@@ -210,12 +227,19 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 		activity.GetLogger(ctx).Warn("alert delivery failed", "NotificationID", n.ID, "Error", failure)
 	}
 	if out.Failed > 0 {
-		return out, fmt.Errorf("%d of %d alert message(s) not delivered: %s", out.Failed, len(pending), out.Errors[0])
+		msg := fmt.Sprintf("%d of %d alert message(s) not delivered: %s", out.Failed, len(pending), out.Errors[0])
+		if refusedOnly {
+			return out, temporal.NewNonRetryableApplicationError(msg, ErrTypeAlertRefused, nil)
+		}
+		return out, errors.New(msg)
 	}
 	return out, nil
 }
 
-// deliver sends n to each configured channel that has not taken it yet and is not down.
+// deliver sends n to each configured channel that has not taken it yet and is not down. A channel
+// that fails is down for the rest of the round, unless it refused n alone (refusedForGood): a
+// message the SMTP server refuses for good, first in the queue, held back every later alert email
+// for the 48 hours it was tried.
 func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down map[monitor.Channel]error) []error {
 	msg := alert.Message{
 		DeliveryID: n.ID, AlertID: n.AlertID, MonitorID: n.MonitorID, MonitorName: n.MonitorName, Kind: string(n.Kind),
@@ -232,7 +256,9 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 			return
 		}
 		if err := fn(); err != nil {
-			down[ch] = err
+			if !refusedForGood(err) {
+				down[ch] = err
+			}
 			errs = append(errs, fmt.Errorf("%s: %w", ch, err))
 			return
 		}

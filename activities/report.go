@@ -381,14 +381,16 @@ func (a *Reports) UploadReport(ctx context.Context, in ReportInput) (UploadRepor
 	if err != nil {
 		return UploadReportOutput{}, err
 	}
+	var rendered *report.PDF
 	if pdf == nil {
-		// Cleared after an earlier upload of another version: rendering the stored data gives
-		// the same bytes again.
+		// Cleared while S3 holds another version (an upload attempt that outlived its timeout
+		// recorded the version it had read after the week was generated again): the stored data
+		// is rendered again, which is the same bytes only with the same release and fonts.
 		r, err := a.render(*d.Data)
 		if err != nil {
 			return UploadReportOutput{}, invalid(err)
 		}
-		pdf = r.Bytes
+		pdf, rendered = r.Bytes, &r
 	}
 	sum := sha256.Sum256(pdf)
 	sha := hex.EncodeToString(sum[:])
@@ -397,7 +399,14 @@ func (a *Reports) UploadReport(ctx context.Context, in ReportInput) (UploadRepor
 	if err != nil {
 		return UploadReportOutput{}, err
 	}
-	if err := a.Store.MarkReportUploaded(ctx, in.ClientID, in.Week, key, sha); err != nil {
+	if rendered != nil {
+		// Recorded as the delivery's file, not only as uploaded: a render other than the one
+		// generated left the week "not uploaded" with no local copy, and every send of it failed.
+		err = a.Store.MarkReportRestored(ctx, in.ClientID, in.Week, key, d.SHA256, *rendered)
+	} else {
+		err = a.Store.MarkReportUploaded(ctx, in.ClientID, in.Week, key, sha)
+	}
+	if err != nil {
 		return UploadReportOutput{}, err
 	}
 	activity.GetLogger(ctx).Info("report uploaded", "ClientID", in.ClientID, "Week", in.Week, "Key", key)
@@ -412,13 +421,14 @@ type EmailReportInput struct {
 	Week        string
 	EnsureSends int
 	// Weekly: the weekly schedule's send (or a zone move's make-up of it), which a client
-	// offboarded since its run listed it does not get; an admin's send goes out regardless.
+	// offboarded, or whose reports were turned off, since its run listed it does not get; an
+	// admin's send goes out regardless.
 	Weekly bool `json:",omitempty"`
 }
 
 // EmailReportOutput says what happened: Sent (by this run: a retried step whose earlier attempt
 // made the send says Sent too), or why not (already_sent by another run, not_requested,
-// client_offboarded, no_recipients, email_off).
+// client_offboarded, reports_disabled, no_recipients, email_off).
 type EmailReportOutput struct {
 	Sent       bool
 	Reason     string
@@ -435,7 +445,29 @@ type EmailReportOutput struct {
 // client, week and send number: should a retry repeat a send whose record was lost, mail clients
 // see the same message twice, not two reports.
 func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailReportOutput, error) {
-	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, in.EnsureSends)
+	ensure, withheld := in.EnsureSends, ""
+	if in.Weekly {
+		// The run can wait hours for the week's KPIs (days for a service that is down); the client
+		// may have left meanwhile, or had its weekly reports turned off. Its send is then not asked
+		// for: a send asked for stays wanted, and a later run that asks for none (an admin's
+		// regenerate without email) made it, mailing the client the report the weekly run withheld.
+		// An admin's send, or the schedule's once the client is back, delivers.
+		cl, err := a.Store.GetClient(ctx, in.ClientID)
+		if err != nil {
+			return EmailReportOutput{}, err
+		}
+		settings, err := a.Store.GetReportSettings(ctx, in.ClientID)
+		if err != nil {
+			return EmailReportOutput{}, err
+		}
+		switch {
+		case cl.Offboarded():
+			ensure, withheld = 0, "client_offboarded"
+		case !settings.Enabled:
+			ensure, withheld = 0, "reports_disabled"
+		}
+	}
+	d, err := a.Store.WantReportSends(ctx, in.ClientID, in.Week, ensure)
 	if errors.Is(err, store.ErrNotFound) {
 		return EmailReportOutput{}, invalid(fmt.Errorf("email before generate: %w", err))
 	}
@@ -443,29 +475,20 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 		return EmailReportOutput{}, err
 	}
 	switch {
-	case d.SendsWanted == 0:
-		return EmailReportOutput{Reason: "not_requested"}, nil
-	case d.SendsDone >= d.SendsWanted && d.SentByRun != "" && d.SentByRun == runOf(ctx):
+	case d.SendsWanted > 0 && d.SendsDone >= d.SendsWanted && d.SentByRun != "" && d.SentByRun == runOf(ctx):
 		// This run's own send, made and recorded by an earlier attempt whose completion was lost
 		// (its worker died after the record): the run did send, and says so. Before, the retry
 		// answered already_sent and the week's outcome said not_sent for a report it had sent.
 		return EmailReportOutput{Sent: true, Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients,
 			Refused: len(d.RefusedRecipients)}, nil
-	case d.SendsDone >= d.SendsWanted:
+	case d.SendsWanted > 0 && d.SendsDone >= d.SendsWanted:
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
+	case withheld != "":
+		return EmailReportOutput{Reason: withheld}, nil
+	case d.SendsWanted == 0:
+		return EmailReportOutput{Reason: "not_requested"}, nil
 	case !d.Uploaded:
 		return EmailReportOutput{}, fmt.Errorf("report %s %s is not uploaded yet", in.ClientID, in.Week)
-	}
-	if in.Weekly {
-		// The run can wait hours for the week's KPIs; the client may have left meanwhile. Nothing
-		// is recorded: an admin's send, or the schedule's once it is back, delivers.
-		cl, err := a.Store.GetClient(ctx, in.ClientID)
-		if err != nil {
-			return EmailReportOutput{}, err
-		}
-		if cl.Offboarded() {
-			return EmailReportOutput{Reason: "client_offboarded"}, nil
-		}
 	}
 	if a.Mail == nil {
 		// Nothing is recorded: a resend once mail is configured delivers.

@@ -37,7 +37,8 @@ const defaultEmailTimeout = 15 * time.Second
 // must not keep the alert from on-call: the others get it, the send counts as made, and the
 // refused ones are logged as warnings by their positions in To (the addresses are not logged,
 // as nowhere else). Every recipient refused fails the send (mailer.ErrRecipientsRefused), as
-// does a server asking to try later. It goes through
+// does a server asking to try later, and one refusing the message itself for good once it read it
+// (mailer.ErrMessageRefused: the delivery round goes on with the next message). It goes through
 // internal/mailer, the one SMTP sender (weekly reports use it too), so what counts as sent (a
 // message the server accepted, whatever happens after), STARTTLS when the server offers it and
 // authentication only ever over TLS are decided in one place.

@@ -300,8 +300,9 @@ func (s *Store) MarkReportUploaded(ctx context.Context, clientID, week, key, sha
 	})
 }
 
-// MarkReportRestored records a report file that was gone from S3, rendered again from the
-// delivery's data and put back under key, as the delivery's file and uploaded: the render may not
+// MarkReportRestored records a report file that was gone from S3 (or whose local copy was cleared
+// while S3 held another version), rendered again from the delivery's data and put under key, as
+// the delivery's file and uploaded: the render may not
 // be byte for byte the one generated (an older release's layout, other fallback fonts), and
 // recording only its digest as uploaded left the delivery "not uploaded" with no local copy, so
 // every later send of the week failed. generatedSHA is the digest the caller read; a delivery
