@@ -12,7 +12,9 @@ import (
 // outage that its key went out before. PayPal's keys cannot be looked up: a record pruned soon
 // after PayPal forgot its key would let a run its workers come back to after that (the prune and
 // the runs start together) send it as new, so records outlive PayPal's 30 days by two months (a
-// payment's few keys: about 10,000 short rows a day at 5,000 payments).
+// payment's few keys: about 10,000 short rows a day at 5,000 payments), and past that for as long
+// as their payment is not finished (PruneKeySends): a leg in doubt waits for an admin months if
+// need be, and its key's next send must still find it sent.
 const KeySendKeep = 90 * 24 * time.Hour
 
 // NoteKeySend records that a payout request goes out under key, before it is sent, in one
