@@ -26,9 +26,9 @@ func TestNoteKeySendTellsASendAgain(t *testing.T) {
 		{other, "wf/transfer/vendor-v1/0", true},
 		{first, "wf/transfer/vendor-v1/0", true},
 	} {
-		before, _, err := tt.s.NoteKeySend(ctx, tt.key)
+		sent, err := tt.s.NoteKeySend(ctx, tt.key)
 		require.NoError(t, err)
-		require.Equal(t, tt.want, before, tt.key)
+		require.Equal(t, tt.want, sent.SentBefore, tt.key)
 	}
 }
 
@@ -47,7 +47,7 @@ func TestPruneKeySends(t *testing.T) {
 		_, err := pool.Exec(ctx, `INSERT INTO payments (workflow_id, provider, payment_id, status, state) VALUES ($1, 'paypal', $2, 'paid', '{}')`, wf, key)
 		require.NoError(t, err)
 		key := wf + "/transfer/vendor-v1/0"
-		_, _, err = s.NoteKeySend(ctx, key)
+		_, err = s.NoteKeySend(ctx, key)
 		require.NoError(t, err)
 		_, err = pool.Exec(ctx, `UPDATE stripe_key_sends SET first_sent_at = now() - make_interval(secs => $2) WHERE key = $1`, key, age.Seconds())
 		require.NoError(t, err)
@@ -63,9 +63,9 @@ func TestPruneKeySends(t *testing.T) {
 	}
 	require.EqualValues(t, 2, total, "the two older than %s", store.KeySendKeep)
 	for key, want := range map[string]bool{"old": false, "older": false, "kept": true, "new": true} {
-		before, _, err := s.NoteKeySend(ctx, "payment-paypal-"+key+"/transfer/vendor-v1/0")
+		sent, err := s.NoteKeySend(ctx, "payment-paypal-"+key+"/transfer/vendor-v1/0")
 		require.NoError(t, err)
-		require.Equal(t, want, before, "%s kept", key)
+		require.Equal(t, want, sent.SentBefore, "%s kept", key)
 	}
 }
 
@@ -96,7 +96,7 @@ func TestPruneKeySendsKeepsKeysOfOpenPayments(t *testing.T) {
 	}
 	kept["payment-paypal-NOROW/transfer/vendor-v1/0"] = true
 	for key := range kept {
-		_, _, err := s.NoteKeySend(ctx, key)
+		_, err := s.NoteKeySend(ctx, key)
 		require.NoError(t, err)
 		_, err = pool.Exec(ctx, `UPDATE stripe_key_sends SET first_sent_at = now() - make_interval(secs => $2) WHERE key = $1`, key, (100 * day).Seconds())
 		require.NoError(t, err)
@@ -109,11 +109,11 @@ func TestPruneKeySendsKeepsKeysOfOpenPayments(t *testing.T) {
 		}
 	}
 	for key, want := range kept {
-		before, ago, err := s.NoteKeySend(ctx, key)
+		sent, err := s.NoteKeySend(ctx, key)
 		require.NoError(t, err)
-		require.Equal(t, want, before, "%s kept", key)
+		require.Equal(t, want, sent.SentBefore, "%s kept", key)
 		if want {
-			require.Greater(t, ago, store.KeySendKeep, "%s keeps its first send's date", key)
+			require.Greater(t, sent.FirstSentAgo, store.KeySendKeep, "%s keeps its first send's date", key)
 		}
 	}
 }
