@@ -187,9 +187,10 @@ type PruneKPIsOutput struct {
 // PruneKPIs deletes KPI rows, webhook delivery records, forwarded inbox events, the order waits of
 // payments no order can change any more (store.PruneOrderWaiters) and the status changes kept for
 // orders that never arrived (store.PruneEarlyOrderStatuses) older than Before, and the first sends
-// of payout keys older than that and than store.KeySendKeep (store.PruneKeySends), in small batches,
-// heartbeating after each so a long prune after an outage is not mistaken for a hung one. A
-// retry starts over harmlessly: what was deleted stays deleted.
+// of payout keys older than that and than store.KeySendKeep whose payment is finished
+// (store.PruneKeySends), in small batches, heartbeating after each so a long prune after an
+// outage is not mistaken for a hung one. A retry starts over harmlessly: what was deleted stays
+// deleted.
 func (a *KPI) PruneKPIs(ctx context.Context, in PruneKPIsInput) (PruneKPIsOutput, error) {
 	var out PruneKPIsOutput
 	for _, t := range []struct {

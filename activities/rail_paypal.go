@@ -109,11 +109,11 @@ func (r paypalRail) refuseForgottenKey(ctx context.Context, key string) error {
 	if r.keys == nil {
 		return nil
 	}
-	sentBefore, ago, err := r.keys.NoteKeySend(ctx, key)
-	if err != nil || !sentBefore || ago < payPalKeyKept {
+	sent, err := r.keys.NoteKeySend(ctx, key)
+	if err != nil || !sent.SentBefore || sent.FirstSentAgo < payPalKeyKept {
 		return err
 	}
-	first := time.Now().Add(-ago).UTC().Format(time.DateOnly)
+	first := time.Now().Add(-sent.FirstSentAgo).UTC().Format(time.DateOnly)
 	return fmt.Errorf("paypal: payout %s in doubt since %s; PayPal keeps a sender_batch_id 30 days, so it is not sent again: "+
 		"look the payout up in PayPal and resolve it", key, first)
 }

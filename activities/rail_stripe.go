@@ -47,21 +47,38 @@ type stripeRail struct {
 }
 
 // inDoubt reports whether a movement under key, asked or not, must first be looked for among those
-// Stripe made: Stripe forgets a key after 24 hours and would make a second under it. The run says
-// asked when it knows the key was sent; but a send whose worker died before its workflow task
+// Stripe made: Stripe forgets a key after 24 hours and would make a second under it, and replays
+// a 500 under it for those 24 hours whether or not the movement was made. The run says asked
+// when it knows the key was sent; but a send whose worker died before its workflow task
 // completed (a local activity) leaves nothing in the run's history, and the next worker (after a
-// weekend's outage, say) sends it again as new. So every send that can be looked up (lookable: its
-// metadata names its key) is recorded before it goes out, and one whose key was recorded before
-// is in doubt too: one insert a send, and a lookup only for a key sent before.
-func (r stripeRail) inDoubt(ctx context.Context, key string, asked, lookable bool) (bool, error) {
-	if !lookable || asked || r.keys == nil {
-		return asked && lookable, nil
+// weekend's outage, say) sends it again as new. So every send that can be looked up (lookable:
+// its metadata names its key) is recorded before it goes out, and one whose key was recorded
+// before is in doubt too when one of those earlier sends may have made the movement: not when
+// each of them made nothing (Stripe answered 429, or the send was never asked; noteUnmade), as
+// every retry of a storm of 429s did, one list call more each. An asked key is looked up whatever
+// its record says: it may have gone out before records were kept. noted says the send was
+// recorded, for noteUnmade.
+func (r stripeRail) inDoubt(ctx context.Context, key string, asked, lookable bool) (doubt, noted bool, err error) {
+	if !lookable || r.keys == nil {
+		return asked && lookable, false, nil
 	}
-	sentBefore, _, err := r.keys.NoteKeySend(ctx, key)
+	sent, err := r.keys.NoteKeySend(ctx, key)
 	if err != nil {
-		return false, err // retried: a key sent without its record could be paid twice later
+		return false, false, err // retried: a key sent without its record could be paid twice later
 	}
-	return sentBefore, nil
+	return asked || sent.MayBeMade, true, nil
+}
+
+// noteUnmade records that a send of key inDoubt recorded (noted) made nothing at Stripe: err is
+// Stripe's 429 (it rate limits before its endpoint runs, so nothing was made and no answer was
+// saved under the key), or reached is false (the lookup before it failed, so the movement was
+// never asked). A note that fails leaves the send counted as one that may have made the movement:
+// looked up next time.
+func (r stripeRail) noteUnmade(ctx context.Context, key string, noted, reached bool, err error) {
+	var se *stripe.Error
+	if noted && (!reached || errors.As(err, &se) && se.HTTPStatusCode == http.StatusTooManyRequests) {
+		_ = r.keys.NoteKeyUnmade(ctx, key)
+	}
 }
 
 func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOutput, error) {
@@ -89,7 +106,7 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 }
 
 func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) {
-	doubt, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
+	doubt, noted, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
 	if err != nil {
 		return "", err
 	}
@@ -99,6 +116,9 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 	}
 	if doubt {
 		if id, err := r.madeUnder(ctx, in, amount); id != "" || err != nil {
+			if err != nil {
+				r.noteUnmade(ctx, in.IdempotencyKey, noted, false, err)
+			}
 			return id, err
 		}
 	}
@@ -116,6 +136,7 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 	params.SetIdempotencyKey(in.IdempotencyKey)
 	tr, err := r.api.Transfers.New(params)
 	if err != nil {
+		r.noteUnmade(ctx, in.IdempotencyKey, noted, true, err)
 		return "", classifyStripe("transfer "+in.IdempotencyKey, err)
 	}
 	return tr.ID, nil
@@ -151,7 +172,7 @@ func (r stripeRail) madeUnder(ctx context.Context, in TransferInput, amount int6
 }
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
-	doubt, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
+	doubt, noted, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
 	if err != nil {
 		return "", err
 	}
@@ -161,6 +182,9 @@ func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (strin
 	}
 	if doubt {
 		if id, err := r.reversedUnder(ctx, in, amount); id != "" || err != nil {
+			if err != nil {
+				r.noteUnmade(ctx, in.IdempotencyKey, noted, false, err)
+			}
 			return id, err
 		}
 	}
@@ -173,6 +197,7 @@ func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (strin
 	params.SetIdempotencyKey(in.IdempotencyKey)
 	rev, err := r.api.TransferReversals.New(params)
 	if err != nil {
+		r.noteUnmade(ctx, in.IdempotencyKey, noted, true, err)
 		return "", classifyStripe("reverse transfer "+in.TransferID, err)
 	}
 	return rev.ID, nil

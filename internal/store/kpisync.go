@@ -491,9 +491,21 @@ const (
 	// (KeepEarlyStatus), past the same cut as the delivery records that claimed them.
 	PruneEarlyOrderStatuses = "early_order_statuses"
 	// PruneKeySends deletes the first sends of payout keys, Stripe's and PayPal's (NoteKeySend),
-	// older than the cut and than KeySendKeep, whichever is earlier.
+	// older than the cut and than KeySendKeep, whichever is earlier, once their payment is
+	// finished (keySendsDone).
 	PruneKeySends = "stripe_key_sends"
 )
+
+// keySendsDone is SQL true for a payment (p) whose run sends none of its keys again: paid out,
+// refunded, compensated or cancelled (a leg or a movement due in doubt or held keeps it
+// payout_failed or held, for as long as an admin takes). The record of a key whose payment is
+// not (or has no row yet: a run saves its payment at its first milestone, after its first
+// payouts, so a worker that died sending them left none) stays whatever its age: pruned, the
+// key's next send (an admin's retry or release, a run its workers come back to after an outage)
+// would count as its first, and PayPal, which forgets a key after 30 days, would pay it again;
+// Stripe's rail would not look for the movement made under it. Keys name their payment's
+// workflow before their first '/' (payment-<provider>-<id>/...).
+const keySendsDone = `p.status IN ('paid', 'partially_refunded', 'refunded', 'compensated', 'cancelled')`
 
 // orderWaitOver is SQL true for a payment (p) that no order can change any more: split (paying out
 // and on), or cancelled. One waiting for its capture, its metadata or an admin (needs_attention,
@@ -523,8 +535,9 @@ func (s *Store) PruneBatch(ctx context.Context, table string, before time.Time, 
 	case PruneEarlyOrderStatuses:
 		q = `DELETE FROM early_order_statuses WHERE ctid IN (SELECT ctid FROM early_order_statuses WHERE received_at < $1 LIMIT $2)`
 	case PruneKeySends:
-		q = `DELETE FROM stripe_key_sends WHERE ctid IN (SELECT ctid FROM stripe_key_sends
-			WHERE first_sent_at < LEAST($1, now() - make_interval(secs => $3)) LIMIT $2)`
+		q = `DELETE FROM stripe_key_sends WHERE ctid IN (SELECT k.ctid FROM stripe_key_sends k
+			WHERE k.first_sent_at < LEAST($1, now() - make_interval(secs => $3)) AND EXISTS (SELECT 1 FROM payments p
+				WHERE p.workflow_id = split_part(k.key, '/', 1) AND ` + keySendsDone + `) LIMIT $2)`
 	default:
 		return 0, fmt.Errorf("%w: %q is not a table retention prunes", ErrInvalid, table)
 	}

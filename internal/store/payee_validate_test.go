@@ -7,8 +7,9 @@ import (
 )
 
 // TestPayeeValidatePayPalReceiver: PayPal's Payouts API takes a receiver of at most 127
-// characters and refuses the whole payout otherwise, so a longer one must be refused when the
-// payee is registered (400 with the reason), not at every payout later.
+// single-byte characters and refuses the whole payout otherwise, so a longer one must be refused
+// when the payee is registered (400 with the reason), not at every payout later. A character
+// outside ASCII is not single-byte: it counts its UTF-8 bytes.
 func TestPayeeValidatePayPalReceiver(t *testing.T) {
 	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 60) + ".com" // 129 characters
 	for _, tc := range []struct {
@@ -19,6 +20,8 @@ func TestPayeeValidatePayPalReceiver(t *testing.T) {
 		{"email", "vendor@example.com", true},
 		{"email of 127 characters", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 58) + ".com", true},
 		{"email over 127 characters", long, false},
+		{"email of 127 bytes, with a character outside ASCII", strings.Repeat("a", 62) + "ü@" + strings.Repeat("b", 58) + ".com", true},
+		{"email of 127 characters, one of two bytes: 128 bytes", strings.Repeat("a", 63) + "ü@" + strings.Repeat("b", 58) + ".com", false},
 		{"not an email", "vendor", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

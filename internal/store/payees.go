@@ -23,8 +23,11 @@ var (
 	paypalReceiverPattern = regexp.MustCompile(`^([A-Z0-9]{13}|[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,})$`)
 )
 
-// maxPayPalReceiver is the longest receiver PayPal's Payouts API takes; a longer one refuses the
-// whole payout, at every retry, so it is refused at registration instead.
+// maxPayPalReceiver is the longest receiver PayPal's Payouts API takes, in bytes: PayPal documents
+// "up to 127 single-byte characters" (payout_item.receiver; an EMAIL receiver likewise), so a
+// character outside ASCII counts its UTF-8 bytes, and a receiver within the limit in bytes is
+// within it however PayPal counts. A longer one refuses the whole payout, at every retry, so it is
+// refused at registration instead.
 const maxPayPalReceiver = 127
 
 // Payee is a vendor or affiliate that receives a share, with where to send it.
@@ -57,7 +60,7 @@ func (p Payee) Validate() error {
 		return fmt.Errorf("%w: paypal_receiver %q must be a PayPal payer ID (13 characters) or an email address", ErrInvalid, p.PayPalReceiver)
 	}
 	if len(p.PayPalReceiver) > maxPayPalReceiver {
-		return fmt.Errorf("%w: paypal_receiver has %d characters; PayPal takes at most %d", ErrInvalid, len(p.PayPalReceiver), maxPayPalReceiver)
+		return fmt.Errorf("%w: paypal_receiver is %d bytes long; PayPal takes at most %d single-byte characters", ErrInvalid, len(p.PayPalReceiver), maxPayPalReceiver)
 	}
 	return nil
 }
