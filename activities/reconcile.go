@@ -130,10 +130,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 // every transfer of each payment by its transfer group, and nets the reversals. The payments it
 // reads go into recs.
 func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs []string, recs map[string]payment.Record) (map[recon.Key]int64, []string, error) {
-	known := map[string]bool{}
+	known := map[string]bool{} // the payments with entries in the window
 	for _, ref := range refs {
 		known[ref] = true
 	}
+	listed := map[string]bool{} // the others the window's transfers name
 	out := map[recon.Key]int64{}
 	add := func(tr *stripe.Transfer) {
 		wf, payee := tr.Metadata["workflow_id"], tr.Metadata["payee_id"]
@@ -146,13 +147,18 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 		GreaterThanOrEqual: in.From.Unix(), LesserThan: in.To.Unix(),
 	}}
 	window.Context = ctx
+	// Every window transfer of a payment the books had no entries for in the window: all of them
+	// count when the platform has no payment for it (only its first did, so of a vendor's and an
+	// affiliate's payout one was never reported).
 	var unknown []*stripe.Transfer
 	it := r.Stripe.Transfers.List(window)
 	for it.Next() {
 		tr := it.Transfer()
 		if wf := tr.Metadata["workflow_id"]; wf != "" && !known[wf] {
-			known[wf] = true
-			refs = append(refs, wf)
+			if !listed[wf] {
+				listed[wf] = true
+				refs = append(refs, wf)
+			}
 			unknown = append(unknown, tr)
 		}
 		activity.RecordHeartbeat(ctx, tr.ID)
