@@ -95,7 +95,7 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 			return Verification{}, err
 		}
 		for _, r := range rows {
-			if reason := checkLink(r, prev); reason != "" {
+			if reason := cmp.Or(checkLink(r, prev), checkBalanced(r)); reason != "" {
 				v.OK, v.Break = false, &ChainBreak{EntryID: r.ID, Reason: reason}
 				return v, nil
 			}
@@ -239,6 +239,23 @@ func checkLink(r chainRow, prev ChainLink) string {
 	}
 	if got := chainHash(*r.prevHash, r.Entry, r.contentHash); got != *r.entryHash {
 		return "its idempotency key, time, reference, description or hash was edited (entry_hash mismatch)"
+	}
+	return ""
+}
+
+// checkBalanced says why r, intact as a link, is not a double entry (as the schema's balance
+// check refuses at commit: at least two postings summing to zero), or "" when it is. The chain
+// links what was appended, so an entry appended with that check switched off passes checkLink.
+func checkBalanced(r chainRow) string {
+	if n := len(r.Postings); n < 2 {
+		return fmt.Sprintf("it has %d posting(s), at least 2 are required: it was appended with the journal's balance checks switched off", n)
+	}
+	var sum big.Int
+	for _, p := range r.Postings {
+		sum.Add(&sum, big.NewInt(p.Amount))
+	}
+	if sum.Sign() != 0 {
+		return fmt.Sprintf("its postings sum to %s instead of 0: it was appended with the journal's balance checks switched off", sum.String())
 	}
 	return ""
 }
