@@ -130,10 +130,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 // every transfer of each payment by its transfer group, and nets the reversals. The payments it
 // reads go into recs.
 func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs []string, recs map[string]payment.Record) (map[recon.Key]int64, []string, error) {
-	known := map[string]bool{}
+	known := map[string]bool{} // the payments with entries in the window
 	for _, ref := range refs {
 		known[ref] = true
 	}
+	listed := map[string]bool{} // the others the window's transfers name
 	out := map[recon.Key]int64{}
 	add := func(tr *stripe.Transfer) {
 		wf, payee := tr.Metadata["workflow_id"], tr.Metadata["payee_id"]
@@ -146,13 +147,18 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 		GreaterThanOrEqual: in.From.Unix(), LesserThan: in.To.Unix(),
 	}}
 	window.Context = ctx
+	// Every window transfer of a payment the books had no entries for in the window: all of them
+	// count when the platform has no payment for it (only its first did, so of a vendor's and an
+	// affiliate's payout one was never reported).
 	var unknown []*stripe.Transfer
 	it := r.Stripe.Transfers.List(window)
 	for it.Next() {
 		tr := it.Transfer()
 		if wf := tr.Metadata["workflow_id"]; wf != "" && !known[wf] {
-			known[wf] = true
-			refs = append(refs, wf)
+			if !listed[wf] {
+				listed[wf] = true
+				refs = append(refs, wf)
+			}
 			unknown = append(unknown, tr)
 		}
 		activity.RecordHeartbeat(ctx, tr.ID)
@@ -499,11 +505,13 @@ func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string, recs map[
 				items = append(items, t.TransferID)
 			}
 			for _, id := range items {
-				amount, err := r.paidPayPalItem(ctx, id)
+				amount, found, err := r.paidPayPalItem(ctx, id)
 				if err != nil {
 					return err
 				}
-				paid[recon.Key{Payment: ref, PayeeID: l.PayeeID, Currency: string(rec.Currency)}] += amount
+				if found { // an item PayPal does not know adds nothing: alone, the payout is missing
+					paid[recon.Key{Payment: ref, PayeeID: l.PayeeID, Currency: string(rec.Currency)}] += amount
+				}
 			}
 		}
 		mu.Lock()
@@ -520,28 +528,30 @@ func (r *Reconciler) paypalPayouts(ctx context.Context, refs []string, recs map[
 	return out, nil
 }
 
-// paidPayPalItem is what a payout item paid: its amount once PayPal says SUCCESS, else 0 (one
-// PayPal does not know shows the ledger's payout as missing).
-func (r *Reconciler) paidPayPalItem(ctx context.Context, id string) (int64, error) {
+// paidPayPalItem is what a payout item paid: its amount once PayPal says SUCCESS, else 0. found
+// is false for an item PayPal does not know, which the caller leaves out, so a payout the books
+// made and PayPal never heard of shows as missing_at_provider, as a Stripe transfer that is not
+// there does (counted as 0 found, it showed as an amount that differs).
+func (r *Reconciler) paidPayPalItem(ctx context.Context, id string) (amount int64, found bool, err error) {
 	if id == "" {
-		return 0, nil
+		return 0, false, nil
 	}
 	item, err := r.PayPal.GetPayoutItem(ctx, id)
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, classifyPayPal("get payout item "+id, err)
+		return 0, false, classifyPayPal("get payout item "+id, err)
 	}
 	if item.TransactionStatus != "SUCCESS" || item.PayoutItem == nil || item.PayoutItem.Amount == nil {
-		return 0, nil
+		return 0, true, nil
 	}
-	amount, err := money.ParseAmount(item.PayoutItem.Amount.Value, money.Currency(strings.ToLower(item.PayoutItem.Amount.Currency)))
+	amount, err = money.ParseAmount(item.PayoutItem.Amount.Value, money.Currency(strings.ToLower(item.PayoutItem.Amount.Currency)))
 	if err != nil {
-		return 0, fmt.Errorf("payout item %s amount: %w", id, err)
+		return 0, true, fmt.Errorf("payout item %s amount: %w", id, err)
 	}
-	return amount, nil
+	return amount, true, nil
 }
 
 // stripeCaptureVersion is the API version whose behaviour a charge's capture had, as far as

@@ -1,6 +1,7 @@
 // Command ledger-verify walks the journal's hash chain and reports the first broken link. It
-// reads DATABASE_URL like the other programs, prints the result as JSON and exits 1 when the
-// chain is broken, so cron or a person can run it without the API.
+// reads DATABASE_URL like the other programs (and nothing else: a cron job on a production host
+// needs no other secret), prints the result as JSON and exits 1 when the chain is broken, 2 when
+// it could not be verified, so cron or a person can run it without the API.
 package main
 
 import (
@@ -10,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"paysplit/internal/app"
+	"paysplit/internal/config"
 	"paysplit/internal/db"
 	"paysplit/internal/ledger"
 )
@@ -20,10 +21,14 @@ func main() {
 }
 
 func run() int {
-	cfg := app.MustConfig()
+	url, err := config.DatabaseURL(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ledger-verify:", err)
+		return 2
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	pool, err := db.Connect(ctx, cfg.DatabaseURL)
+	pool, err := db.Connect(ctx, url)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ledger-verify:", err)
 		return 2

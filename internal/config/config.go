@@ -195,15 +195,12 @@ func load(getenv func(string) string) (Config, error) {
 	var kpiEvery, kpiRetention, kpiStale, kpiCache string
 	var monitorEvery, alertEmailTo, trustedProxies, workerPromote string
 	var gcPercent, memoryLimit string
-	c.Env = strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
-	if c.Env == "" {
-		c.Env = "development"
-	}
-	if c.Env != "development" && c.Env != "production" {
-		return c, fmt.Errorf("config: APP_ENV=%q: want development or production", c.Env)
+	var err error
+	if c.Env, err = appEnv(getenv); err != nil {
+		return c, err
 	}
 	settings := []setting{
-		{name: "DATABASE_URL", def: "postgres://postgres@127.0.0.1:5432/paysplit?sslmode=disable", secret: true, validate: validPostgresURL, dst: &c.DatabaseURL},
+		databaseURL(&c.DatabaseURL),
 		{name: "TEMPORAL_ADDRESS", def: "127.0.0.1:7233", validate: validDialAddr, dst: &c.TemporalAddress},
 		{name: "TEMPORAL_NAMESPACE", def: "default", validate: nonEmpty, dst: &c.TemporalNamespace},
 		{name: "TASK_QUEUE", def: "payments", validate: nonEmpty, dst: &c.TaskQueue},
@@ -267,26 +264,9 @@ func load(getenv func(string) string) (Config, error) {
 	var presignTTL string
 	settings = append(settings, c.Reports.settings(c.Env, &presignTTL)...)
 	for _, s := range settings {
-		v := strings.TrimSpace(getenv(s.name))
-		if v == "" && (s.optional || s.prodOptional && c.Env == "production") {
-			continue
+		if err := s.read(c.Env, getenv); err != nil {
+			return c, err
 		}
-		if v == "" {
-			if s.secret && c.Env == "production" || s.def == "" {
-				return c, fmt.Errorf("config: %s is required but not set", s.name)
-			}
-			v = s.def
-			if c.Env == "production" && s.prodDef != "" {
-				v = s.prodDef
-			}
-		}
-		if err := s.validate(v); err != nil {
-			return c, fmt.Errorf("config: %s is malformed: %w", s.name, err)
-		}
-		if c.Env == "production" && s.secret && s.isDevelopmentValue(v) {
-			return c, fmt.Errorf("config: %s is the development value published in this repository, which production refuses: set one of its own", s.name)
-		}
-		*s.dst = v
 	}
 	c.EnrichWait, _ = time.ParseDuration(enrich)
 	c.SettleWindow, _ = time.ParseDuration(settle)
@@ -325,6 +305,64 @@ func load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// appEnv is APP_ENV: development (the default) or production.
+func appEnv(getenv func(string) string) (string, error) {
+	env := strings.ToLower(strings.TrimSpace(getenv("APP_ENV")))
+	if env == "" {
+		env = "development"
+	}
+	if env != "development" && env != "production" {
+		return env, fmt.Errorf("config: APP_ENV=%q: want development or production", env)
+	}
+	return env, nil
+}
+
+// databaseURL is the DATABASE_URL setting, read into dst.
+func databaseURL(dst *string) setting {
+	return setting{name: "DATABASE_URL", def: "postgres://postgres@127.0.0.1:5432/paysplit?sslmode=disable", secret: true, validate: validPostgresURL, dst: dst}
+}
+
+// DatabaseURL reads DATABASE_URL alone, by Load's rules (required in production, the local
+// default in development), for a program that needs nothing else: ledger-verify, run by cron on
+// a production host, must not need every secret of the platform to read the journal.
+func DatabaseURL(getenv func(string) string) (string, error) {
+	env, err := appEnv(getenv)
+	if err != nil {
+		return "", err
+	}
+	var url string
+	if err := databaseURL(&url).read(env, getenv); err != nil {
+		return "", err
+	}
+	return url, nil
+}
+
+// read sets the setting's destination from getenv in environment env (development or
+// production), or says why it cannot.
+func (s setting) read(env string, getenv func(string) string) error {
+	v := strings.TrimSpace(getenv(s.name))
+	if v == "" && (s.optional || s.prodOptional && env == "production") {
+		return nil
+	}
+	if v == "" {
+		if s.secret && env == "production" || s.def == "" {
+			return fmt.Errorf("config: %s is required but not set", s.name)
+		}
+		v = s.def
+		if env == "production" && s.prodDef != "" {
+			v = s.prodDef
+		}
+	}
+	if err := s.validate(v); err != nil {
+		return fmt.Errorf("config: %s is malformed: %w", s.name, err)
+	}
+	if env == "production" && s.secret && s.isDevelopmentValue(v) {
+		return fmt.Errorf("config: %s is the development value published in this repository, which production refuses: set one of its own", s.name)
+	}
+	*s.dst = v
+	return nil
 }
 
 // isDevelopmentValue reports whether v is the setting's development value (its default, or dev),

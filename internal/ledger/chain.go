@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -95,7 +96,13 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 			return Verification{}, err
 		}
 		for _, r := range rows {
-			if reason := checkLink(r, prev); reason != "" {
+			reason := cmp.Or(checkLink(r, prev), checkBalanced(r))
+			if reason == "" && r.ReversesID != 0 {
+				if reason, err = checkReversal(ctx, tx, r); err != nil {
+					return Verification{}, err
+				}
+			}
+			if reason != "" {
 				v.OK, v.Break = false, &ChainBreak{EntryID: r.ID, Reason: reason}
 				return v, nil
 			}
@@ -241,6 +248,66 @@ func checkLink(r chainRow, prev ChainLink) string {
 		return "its idempotency key, time, reference, description or hash was edited (entry_hash mismatch)"
 	}
 	return ""
+}
+
+// checkBalanced says why r, intact as a link, is not a double entry (as the schema's balance
+// check refuses at commit: at least two postings summing to zero), or "" when it is. The chain
+// links what was appended, so an entry appended with that check switched off passes checkLink.
+func checkBalanced(r chainRow) string {
+	if n := len(r.Postings); n < 2 {
+		return fmt.Sprintf("it has %d posting(s), at least 2 are required: it was appended with the journal's balance checks switched off", n)
+	}
+	var sum big.Int
+	for _, p := range r.Postings {
+		sum.Add(&sum, big.NewInt(p.Amount))
+	}
+	if sum.Sign() != 0 {
+		return fmt.Sprintf("its postings sum to %s instead of 0: it was appended with the journal's balance checks switched off", sum.String())
+	}
+	return ""
+}
+
+// checkReversal says why r, a reversal, does not undo the entry it names as the schema requires
+// when it is appended (ledger_check_reversal, ledger_assert_entry_balanced): in that entry's
+// currency, negating its postings, and not of a reversal. "" when it does. The entry reversed is
+// read on its own: reversals are few, and the walk keeps no earlier batch's postings.
+func checkReversal(ctx context.Context, tx pgx.Tx, r chainRow) (string, error) {
+	var cur string
+	var reverses int64
+	var accounts []string
+	var amounts []int64
+	err := tx.QueryRow(ctx, `
+		SELECT e.currency, coalesce(e.reverses_id, 0),
+		       coalesce(array_agg(p.account) FILTER (WHERE p.id IS NOT NULL), '{}'),
+		       coalesce(array_agg(p.amount) FILTER (WHERE p.id IS NOT NULL), '{}')
+		FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
+		WHERE e.id = $1
+		GROUP BY e.id`, r.ReversesID).Scan(&cur, &reverses, &accounts, &amounts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Sprintf("it reverses entry %d, which is not in the journal", r.ReversesID), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read entry %d reversed by entry %d: %w", r.ReversesID, r.ID, err)
+	}
+	switch {
+	case reverses != 0:
+		return fmt.Sprintf("entry %d it reverses is itself a reversal (of entry %d), which cannot be reversed", r.ReversesID, reverses), nil
+	case cur != string(r.Currency):
+		return fmt.Sprintf("it is in %s, entry %d it reverses in %s", r.Currency, r.ReversesID, cur), nil
+	}
+	left := map[Posting]int{}
+	for i := range accounts {
+		left[Posting{Account: accounts[i], Amount: -amounts[i]}]++
+	}
+	for _, p := range r.Postings {
+		left[p]--
+	}
+	for _, n := range left {
+		if n != 0 {
+			return fmt.Sprintf("it does not negate the postings of entry %d it reverses", r.ReversesID), nil
+		}
+	}
+	return "", nil
 }
 
 // chainHash is the Go twin of the ledger_chain_hash SQL function (migration 00003): both must
