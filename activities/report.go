@@ -484,6 +484,11 @@ func (a *Reports) EmailReport(ctx context.Context, in EmailReportInput) (EmailRe
 	case d.SendsWanted > 0 && d.SendsDone >= d.SendsWanted:
 		return EmailReportOutput{Reason: "already_sent", Send: d.SendsDone, MessageID: d.MessageID, Recipients: d.Recipients}, nil
 	case withheld != "":
+		// An earlier attempt of this step may have asked for the send before the client left or
+		// turned its reports off (it then failed: a mail server down): that ask is taken back too.
+		if err := a.Store.WithdrawReportSends(ctx, in.ClientID, in.Week, in.EnsureSends); err != nil {
+			return EmailReportOutput{}, err
+		}
 		return EmailReportOutput{Reason: withheld}, nil
 	case d.SendsWanted == 0:
 		return EmailReportOutput{Reason: "not_requested"}, nil

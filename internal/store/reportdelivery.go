@@ -332,6 +332,20 @@ func (s *Store) WantReportSends(ctx context.Context, clientID, week string, n in
 	return d, notFound(err, "report "+clientID+" "+week)
 }
 
+// WithdrawReportSends takes back the sends asked for and not made, when they are at most n: the
+// weekly run's send (n is 1) that an earlier attempt of its email step asked for before the client
+// was offboarded or had its reports turned off. Left asked for, a later run that asks for none (an
+// admin's regenerate without email) made it. More sends asked for (an admin's resend of a week
+// already sent) stay.
+func (s *Store) WithdrawReportSends(ctx context.Context, clientID, week string, n int) error {
+	_, err := s.pool.Exec(ctx, `UPDATE report_deliveries SET sends_wanted = sends_done, updated_at = now()
+		WHERE client_id = $1 AND iso_week = $2 AND sends_done < sends_wanted AND sends_wanted <= $3`, clientID, week, n)
+	if err != nil {
+		return fmt.Errorf("withdraw sends of report %s %s: %w", clientID, week, err)
+	}
+	return nil
+}
+
 // ReportSend is one send of a report the SMTP server took.
 type ReportSend struct {
 	Seq        int // the send's number for the client and week, 1 for the first

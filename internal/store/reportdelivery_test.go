@@ -123,6 +123,9 @@ func TestReportDeliveryRecord(t *testing.T) {
 		}, 1, 1},
 		{"a resend asks for send 2", func() error { _, err := st.WantReportSends(ctx, id, week, 2); return err }, 2, 1},
 		{"a lower ask does not lower it", func() error { _, err := st.WantReportSends(ctx, id, week, 1); return err }, 2, 1},
+		{"a weekly run's withdrawal leaves an admin's resend asked for", func() error { return st.WithdrawReportSends(ctx, id, week, 1) }, 2, 1},
+		{"a withdrawal up to the resend takes it back", func() error { return st.WithdrawReportSends(ctx, id, week, 2) }, 1, 1},
+		{"nothing left to take back", func() error { return st.WithdrawReportSends(ctx, id, week, 2) }, 1, 1},
 	}
 	for _, tc := range tests {
 		require.NoError(t, tc.do(), tc.name)
