@@ -174,10 +174,13 @@ const ErrTypeAlertRefused = "AlertRefused"
 
 // refusedForGood: the channel refused this one message for good, not the channel itself: the
 // SMTP server answered 5xx to its end of DATA (mailer.ErrMessageRefused: too large, its content
-// filter). Sent again, it is refused again: the refusal is recorded on the message
-// (monitor.Store.Refuse) and no round sends it to that channel again, while the messages after it
-// are still sent there.
-func refusedForGood(err error) bool { return errors.Is(err, mailer.ErrMessageRefused) }
+// filter), or the webhook a 4xx other than 408 and 429 (alert.ErrPermanent: a revoked URL's 404
+// or 410, a payload it will not take). Sent again, it is refused again: the refusal is recorded
+// on the message (monitor.Store.Refuse) and no round sends it to that channel again, while the
+// messages after it are still sent there.
+func refusedForGood(err error) bool {
+	return errors.Is(err, mailer.ErrMessageRefused) || errors.Is(err, alert.ErrPermanent)
+}
 
 // DeliverAlerts sends queued notifications to every configured channel. A channel that took a
 // message is recorded at once, so a retry only resends to the channels that failed, and so is a
