@@ -155,7 +155,10 @@ type DeliverAlertsInput struct {
 // DeliverAlertsOutput counts one delivery round.
 type DeliverAlertsOutput struct {
 	Delivered int
-	Failed    int
+	// Failed counts the messages not delivered this round, GaveUp those of them no channel is left
+	// to try and one refused for good: they are not tried again (see refusedForGood).
+	Failed int
+	GaveUp int
 	// Errors are the first few delivery errors, for the workflow's history and logs.
 	Errors []string
 }
@@ -165,19 +168,26 @@ type DeliverAlertsOutput struct {
 // attempts, and a receiver down for an hour and a quarter used to lose every message queued.
 const maxDeliveryAge = 48 * time.Hour
 
-// ErrTypeAlertRefused marks a delivery round whose only failures were alert emails the SMTP
-// server refused for good once it had read them (refusedForGood): a retry sends the same messages
-// and is refused the same way, so the round is not retried; the next round tries them again.
+// ErrTypeAlertRefused marks a delivery round whose only failures were messages a channel refused
+// for good (refusedForGood): they are not sent there again, so the round is not retried.
 const ErrTypeAlertRefused = "AlertRefused"
 
-// refusedForGood: the SMTP server refused this one message for good at the end of its DATA (5xx:
-// too large, its content filter), not the channel: the messages after it are still sent.
-func refusedForGood(err error) bool { return errors.Is(err, mailer.ErrMessageRefused) }
+// refusedForGood: the channel refused this one message for good, not the channel itself: the
+// SMTP server answered 5xx to its end of DATA (mailer.ErrMessageRefused: too large, its content
+// filter), or the webhook a 4xx other than 408 and 429 (alert.ErrPermanent: a revoked URL's 404
+// or 410, a payload it will not take). Sent again, it is refused again: the refusal is recorded
+// on the message (monitor.Store.Refuse) and no round sends it to that channel again, while the
+// messages after it are still sent there.
+func refusedForGood(err error) bool {
+	return errors.Is(err, mailer.ErrMessageRefused) || errors.Is(err, alert.ErrPermanent)
+}
 
 // DeliverAlerts sends queued notifications to every configured channel. A channel that took a
-// message is recorded at once, so a retry only resends to the channels that failed. The
-// activity fails when a message could not be delivered, so Temporal retries with backoff; when
-// every failure was a message refused for good, without a retry (ErrTypeAlertRefused).
+// message is recorded at once, so a retry only resends to the channels that failed, and so is a
+// channel that refused it for good, which is not sent it again. A message no channel is left to
+// try is delivered, or given up when one refused it. The activity fails when a message could not
+// be delivered, so Temporal retries with backoff; when every failure was a message refused for
+// good, without a retry (ErrTypeAlertRefused).
 func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (DeliverAlertsOutput, error) {
 	limit := in.Limit
 	if limit <= 0 {
@@ -205,26 +215,36 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 	for _, n := range pending {
 		var failure string
 		errs := a.deliver(ctx, n, down)
+		done := true // no channel left to try: each took n or refused it for good
 		for _, err := range errs {
-			refusedOnly = refusedOnly && refusedForGood(err)
+			done = done && refusedForGood(err)
 		}
+		refusedOnly = refusedOnly && done
 		if err := errors.Join(errs...); err != nil {
 			// An SMTP refusal quotes the recipient, and the mail library lists the refused ones:
 			// the reason is kept (alert_notifications, history, log), the people are not.
 			failure = redactAddresses(err.Error())
 		}
-		if err := a.Monitors.Finish(ctx, n.ID, failure == "", failure, a.now()); err != nil {
+		if err := a.Monitors.Finish(ctx, n.ID, done, failure, a.now()); err != nil {
 			return out, err
 		}
-		if failure == "" {
+		if failure == "" && !anyRefused(n) {
 			out.Delivered++
 			continue
+		}
+		if done {
+			out.GaveUp++
+		}
+		if failure == "" {
+			continue // given up on by a channel in an earlier round, taken by the other in this one
 		}
 		out.Failed++
 		if len(out.Errors) < 5 {
 			out.Errors = append(out.Errors, failure)
 		}
-		activity.GetLogger(ctx).Warn("alert delivery failed", "NotificationID", n.ID, "Error", failure)
+		if !done {
+			activity.GetLogger(ctx).Warn("alert delivery failed", "NotificationID", n.ID, "Error", failure)
+		}
 	}
 	if out.Failed > 0 {
 		msg := fmt.Sprintf("%d of %d alert message(s) not delivered: %s", out.Failed, len(pending), out.Errors[0])
@@ -236,10 +256,21 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 	return out, nil
 }
 
-// deliver sends n to each configured channel that has not taken it yet and is not down. A channel
-// that fails is down for the rest of the round, unless it refused n alone (refusedForGood): a
-// message the SMTP server refuses for good, first in the queue, held back every later alert email
-// for the 48 hours it was tried.
+// anyRefused says whether a channel refused n for good in an earlier round.
+func anyRefused(n monitor.Notification) bool {
+	for _, r := range n.Refused {
+		if r {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver sends n to each configured channel that has not taken it yet, has not refused it for
+// good and is not down. A channel that fails is down for the rest of the round, unless it refused
+// n alone (refusedForGood): a message the SMTP server refuses for good, first in the queue, held
+// back every later alert email for the 48 hours it was tried. Such a refusal is recorded and
+// logged at error level: the channel gave up on n, which nobody sees otherwise.
 func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down map[monitor.Channel]error) []error {
 	msg := alert.Message{
 		DeliveryID: n.ID, AlertID: n.AlertID, MonitorID: n.MonitorID, MonitorName: n.MonitorName, Kind: string(n.Kind),
@@ -248,7 +279,7 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 	}
 	var errs []error
 	send := func(ch monitor.Channel, configured bool, fn func() error) {
-		if !configured || n.Sent[ch] {
+		if !configured || n.Sent[ch] || n.Refused[ch] {
 			return
 		}
 		if err := down[ch]; err != nil {
@@ -258,8 +289,17 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 		if err := fn(); err != nil {
 			if !refusedForGood(err) {
 				down[ch] = err
+				errs = append(errs, fmt.Errorf("%s: %w", ch, err))
+				return
 			}
-			errs = append(errs, fmt.Errorf("%s: %w", ch, err))
+			err = fmt.Errorf("%s: %w", ch, err)
+			reason := redactAddresses(err.Error())
+			activity.GetLogger(ctx).Error("alert channel refused the message for good: it is not sent there again",
+				"NotificationID", n.ID, "Channel", ch, "Reason", reason)
+			if rerr := a.Monitors.Refuse(ctx, n.ID, ch, reason, a.now()); rerr != nil {
+				errs = append(errs, rerr) // not recorded: tried again next round
+			}
+			errs = append(errs, err)
 			return
 		}
 		if err := a.Monitors.MarkSent(ctx, n.ID, ch, a.now()); err != nil {

@@ -121,20 +121,24 @@ type Notification struct {
 	ResolvedAt  *time.Time `json:"resolved_at"`
 	CreatedAt   time.Time  `json:"created_at"`
 	// Sent records the channels that already took the message, so a retry only resends the rest.
-	Sent     map[Channel]bool `json:"-"`
+	Sent map[Channel]bool `json:"-"`
+	// Refused records the channels that refused the message for good (Refuse): they are not sent
+	// it again.
+	Refused  map[Channel]bool `json:"-"`
 	Attempts int              `json:"attempts"`
 }
 
-// Pending returns undelivered notifications queued at or after since, oldest first.
+// Pending returns undelivered notifications queued at or after since, oldest first; one given up
+// (Finish: no channel left to try, one of them refused it for good) is not pending.
 func (s *Store) Pending(ctx context.Context, limit int, since time.Time) ([]Notification, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT n.id, n.alert_id, n.monitor_id, m.name, m.kind, n.event, n.period_start, n.summary, a.subjects,
 		       a.fired_at, a.resolved_at, n.created_at, n.webhook_sent_at IS NOT NULL, n.email_sent_at IS NOT NULL,
-		       n.attempts
+		       n.attempts, n.webhook_refused_at IS NOT NULL, n.email_refused_at IS NOT NULL
 		FROM alert_notifications n
 		JOIN alerts a ON a.id = n.alert_id
 		JOIN monitors m ON m.id = n.monitor_id
-		WHERE n.delivered_at IS NULL AND n.created_at >= $2
+		WHERE n.delivered_at IS NULL AND n.given_up_at IS NULL AND n.created_at >= $2
 		ORDER BY n.id
 		LIMIT $1`, limit, since)
 	if err != nil {
@@ -143,13 +147,14 @@ func (s *Store) Pending(ctx context.Context, limit int, since time.Time) ([]Noti
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Notification, error) {
 		var n Notification
 		var subjects []byte
-		var webhook, email bool
+		var webhook, email, webhookRefused, emailRefused bool
 		err := row.Scan(&n.ID, &n.AlertID, &n.MonitorID, &n.MonitorName, &n.Kind, &n.Event, &n.PeriodStart, &n.Summary,
-			&subjects, &n.FiredAt, &n.ResolvedAt, &n.CreatedAt, &webhook, &email, &n.Attempts)
+			&subjects, &n.FiredAt, &n.ResolvedAt, &n.CreatedAt, &webhook, &email, &n.Attempts, &webhookRefused, &emailRefused)
 		if err != nil {
 			return n, err
 		}
 		n.Sent = map[Channel]bool{ChannelWebhook: webhook, ChannelEmail: email}
+		n.Refused = map[Channel]bool{ChannelWebhook: webhookRefused, ChannelEmail: emailRefused}
 		return n, json.Unmarshal(subjects, &n.Subjects)
 	})
 	if err != nil {
@@ -166,6 +171,25 @@ func (s *Store) MarkSent(ctx context.Context, id int64, ch Channel, at time.Time
 	}
 	if _, err := s.pool.Exec(ctx, `UPDATE alert_notifications SET `+col+` = coalesce(`+col+`, $2) WHERE id = $1`, id, at); err != nil {
 		return fmt.Errorf("monitor: mark notification %d sent by %s: %w", id, ch, err)
+	}
+	return nil
+}
+
+// Refuse records that channel refused notification id for good, for reason (an SMTP server's 5xx
+// to the message's end of DATA, a webhook's 4xx other than 408/429): no round sends it there
+// again. The first refusal and its reason are kept; the reason's bytes are made storable as
+// Finish's are.
+func (s *Store) Refuse(ctx context.Context, id int64, ch Channel, reason string, at time.Time) error {
+	col := map[Channel]string{ChannelWebhook: "webhook", ChannelEmail: "email"}[ch]
+	if col == "" {
+		return fmt.Errorf("%w: channel %q", ErrInvalid, ch)
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE alert_notifications
+		SET `+col+`_refusal = CASE WHEN `+col+`_refused_at IS NULL THEN $3 ELSE `+col+`_refusal END,
+		    `+col+`_refused_at = coalesce(`+col+`_refused_at, $2)
+		WHERE id = $1`, id, at, storable(reason))
+	if err != nil {
+		return fmt.Errorf("monitor: mark notification %d refused by %s: %w", id, ch, err)
 	}
 	return nil
 }
@@ -205,21 +229,26 @@ func (s *Store) LockDelivery(ctx context.Context) (unlock func(), ok bool, err e
 	}, true, nil
 }
 
-// Finish records one delivery attempt: delivered when every configured channel took the message,
-// otherwise the error to try again with. A receiver's reply quoted in the error may be in another
-// encoding or hold a NUL: those bytes are replaced, as Postgres would refuse the text and the
-// attempt would go unrecorded.
-func (s *Store) Finish(ctx context.Context, id int64, delivered bool, lastErr string, at time.Time) error {
-	lastErr = strings.ReplaceAll(strings.ToValidUTF8(lastErr, "\uFFFD"), "\x00", "")
-	var deliveredAt *time.Time
-	if delivered {
-		deliveredAt = &at
-	}
+// Finish records one delivery attempt. done says no configured channel is left to try: each
+// took the message or refused it for good (Refuse). A done message is delivered when none
+// refused it, otherwise given up (given_up_at): neither delivered nor tried again. A message not
+// done keeps lastErr to be tried again with. A receiver's reply quoted in the error may be in
+// another encoding or hold a NUL: those bytes are replaced, as Postgres would refuse the text and
+// the attempt would go unrecorded.
+func (s *Store) Finish(ctx context.Context, id int64, done bool, lastErr string, at time.Time) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE alert_notifications
-		SET attempts = attempts + 1, last_error = $2, delivered_at = $3 WHERE id = $1`, id, lastErr, deliveredAt); err != nil {
+		SET attempts = attempts + 1, last_error = $2,
+		    delivered_at = CASE WHEN $3 AND webhook_refused_at IS NULL AND email_refused_at IS NULL THEN $4::timestamptz END,
+		    given_up_at = CASE WHEN $3 AND (webhook_refused_at IS NOT NULL OR email_refused_at IS NOT NULL) THEN $4::timestamptz END
+		WHERE id = $1`, id, storable(lastErr), done, at); err != nil {
 		return fmt.Errorf("monitor: finish notification %d: %w", id, err)
 	}
 	return nil
+}
+
+// storable is text Postgres takes: invalid UTF-8 replaced, NULs dropped.
+func storable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // nullTime is NULL for the zero time (an open end).

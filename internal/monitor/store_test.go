@@ -467,6 +467,50 @@ func TestOutboxTracksChannels(t *testing.T) {
 	_, ok = find()
 	assert.False(t, ok, "delivered messages leave the outbox")
 	require.ErrorIs(t, f.store.MarkSent(ctx, n.ID, "pigeon", time.Now()), monitor.ErrInvalid)
+	require.ErrorIs(t, f.store.Refuse(ctx, n.ID, "pigeon", "no", time.Now()), monitor.ErrInvalid)
+}
+
+// A channel that refused a message for good is recorded with the first reason; once no channel is
+// left to try, the message is given up: neither delivered nor pending.
+func TestOutboxGivesUpARefusedMessage(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	m, err := f.store.Create(ctx, monitor.Monitor{Name: unique("refused"), Kind: monitor.KindHeldLegAge}, "test")
+	require.NoError(t, err)
+	out, err := f.store.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "bad"}, time.Now())
+	require.NoError(t, err)
+	id := out.NotificationID
+	pending := func() (monitor.Notification, bool) {
+		ns, err := f.store.Pending(ctx, 1000, time.Time{})
+		require.NoError(t, err)
+		for _, n := range ns {
+			if n.ID == id {
+				return n, true
+			}
+		}
+		return monitor.Notification{}, false
+	}
+
+	require.NoError(t, f.store.Refuse(ctx, id, monitor.ChannelWebhook, "webhook answered 410 Gone\x00\xff", time.Now()))
+	require.NoError(t, f.store.Refuse(ctx, id, monitor.ChannelWebhook, "webhook answered 404 Not Found", time.Now()))
+	require.NoError(t, f.store.Finish(ctx, id, false, "email: try again later", time.Now()))
+	n, ok := pending()
+	require.True(t, ok, "the email is still to be tried")
+	assert.True(t, n.Refused[monitor.ChannelWebhook])
+	assert.False(t, n.Refused[monitor.ChannelEmail])
+
+	require.NoError(t, f.store.MarkSent(ctx, id, monitor.ChannelEmail, time.Now()))
+	require.NoError(t, f.store.Finish(ctx, id, true, "", time.Now()))
+	_, ok = pending()
+	assert.False(t, ok, "nothing is left to try")
+	var delivered, gaveUp bool
+	var reason string
+	pool, _ := testenv.Postgres(t)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT delivered_at IS NOT NULL, given_up_at IS NOT NULL, webhook_refusal
+		FROM alert_notifications WHERE id = $1`, id).Scan(&delivered, &gaveUp, &reason))
+	assert.False(t, delivered, "the webhook never took it")
+	assert.True(t, gaveUp)
+	assert.Equal(t, "webhook answered 410 Gone\uFFFD", reason, "the first refusal's reason, made storable")
 }
 
 func containsMonitor(ms []monitor.Monitor, id int64) bool {
