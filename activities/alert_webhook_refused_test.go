@@ -16,7 +16,7 @@ import (
 
 // TestAlertWebhookRefusedForGoodIsNotTriedAgain: a webhook answering 4xx (a revoked Slack or
 // Teams URL answers 404 or 410, a payload it will not take 400) refuses the message for good
-// (alert.ErrPermanent), except 408 and 429, which ask to try later, as do 5xx. Before, the round
+// (alert.ErrPermanent), except 408 and 429 (and 401 and 403: our credential), which ask to try later, as do 5xx. Before, the round
 // never looked at ErrPermanent: a 4xx was retried with backoff, then every round for 48 hours.
 // A refusal for good is now recorded (webhook_refused_at), logged at error level, and the round
 // fails without a retry; no later round posts the message again. The others are tried again.
@@ -29,6 +29,8 @@ func TestAlertWebhookRefusedForGoodIsNotTriedAgain(t *testing.T) {
 		{http.StatusNotFound, true},
 		{http.StatusGone, true},
 		{http.StatusRequestTimeout, false},
+		{http.StatusUnauthorized, false}, // our secret set wrong: mended by a setting
+		{http.StatusForbidden, false},
 		{http.StatusTooManyRequests, false},
 		{http.StatusServiceUnavailable, false},
 	}

@@ -174,7 +174,7 @@ const ErrTypeAlertRefused = "AlertRefused"
 
 // refusedForGood: the channel refused this one message for good, not the channel itself: the
 // SMTP server answered 5xx to its end of DATA (mailer.ErrMessageRefused: too large, its content
-// filter), or the webhook a 4xx other than 408 and 429 (alert.ErrPermanent: a revoked URL's 404
+// filter), or the webhook a 4xx other than 408, 429, 401 and 403 (alert.ErrPermanent: a revoked URL's 404
 // or 410, a payload it will not take). Sent again, it is refused again: the refusal is recorded
 // on the message (monitor.Store.Refuse) and no round sends it to that channel again, while the
 // messages after it are still sent there.

@@ -56,7 +56,10 @@ const (
 const DefaultTolerance = 5 * time.Minute
 
 // ErrPermanent marks a delivery the receiver refused in a way retrying cannot fix (a 4xx
-// other than 408/429): the message is still kept for an operator to look at.
+// other than 408/429, 401 and 403): the message is still kept for an operator to look at. 401
+// and 403 say the receiver does not take our credential (ALERT_WEBHOOK_SECRET set wrong, a
+// token rotated): that refuses every message alike, is mended by a setting, and must not make
+// the channel give up for good on each message queued meanwhile, so it is retried.
 var ErrPermanent = errors.New("alert: delivery refused")
 
 // Webhook posts messages as JSON to one URL.
@@ -101,7 +104,8 @@ func (w *Webhook) Send(ctx context.Context, m Message) error {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout &&
-		resp.StatusCode != http.StatusTooManyRequests:
+		resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusUnauthorized &&
+		resp.StatusCode != http.StatusForbidden:
 		return fmt.Errorf("%w: webhook answered %s to message %d", ErrPermanent, resp.Status, m.DeliveryID)
 	}
 	return fmt.Errorf("alert: webhook answered %s to message %d", resp.Status, m.DeliveryID)

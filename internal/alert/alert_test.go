@@ -70,7 +70,7 @@ func TestWebhookSignedDelivery(t *testing.T) {
 		wantVerified bool
 	}{
 		{name: "receiver verifies the signature", secret: secret, wantVerified: true},
-		{name: "wrong secret is refused by the receiver", secret: "someone-else", wantErr: alert.ErrPermanent},
+		{name: "wrong secret is refused by the receiver, and retried", secret: "someone-else", status: http.StatusUnauthorized},
 		{name: "receiver down for maintenance", secret: secret, status: http.StatusServiceUnavailable, wantVerified: true},
 	}
 	for _, tt := range tests {
@@ -86,7 +86,7 @@ func TestWebhookSignedDelivery(t *testing.T) {
 				require.ErrorIs(t, err, tt.wantErr)
 			case tt.status >= 300:
 				require.Error(t, err)
-				assert.NotErrorIs(t, err, alert.ErrPermanent, "a 5xx is worth retrying")
+				assert.NotErrorIs(t, err, alert.ErrPermanent, "a 5xx or a refused credential is worth retrying")
 			default:
 				require.NoError(t, err)
 			}
