@@ -256,11 +256,17 @@ const (
 	// for a payment read held a moment before retried another leg's refused payout with nobody's
 	// decision.
 	codePathAskAfterHold = 20
+	// codePathDecisionKept keeps a payment whose payout failed payout_failed while its run waits
+	// for an admin's decision on it, whatever event comes meanwhile: a dispute opened made it
+	// disputed (closed, paid or partially refunded) with the leg still failed, and the admin API
+	// takes a retry or a cancel only from a payout_failed payment, so nobody could decide and the
+	// decision's timeout compensated every payee.
+	codePathDecisionKept = 21
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathAskAfterHold
+	CurrentCodePath = codePathDecisionKept
 )
 
 // EventKind is the kind of provider event.

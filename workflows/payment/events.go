@@ -345,6 +345,10 @@ func (r *run) apply(e Event) error {
 				// A leg held stays the payment's status (code path 19): disputed, an admin could
 				// neither release nor cancel it, and the dispute's close made it paid.
 				r.setStatus(payment.StatusHeld, held+"; dispute "+e.DisputeID+" opened")
+			} else if failed := r.failedLegReason(); failed != "" {
+				// A payout failed waits for an admin's decision (code path 21): disputed, the admin
+				// API refused the decision, and the timeout compensated every payee.
+				r.setStatus(payment.StatusPayoutFailed, failed+"; dispute "+e.DisputeID+" opened")
 			} else {
 				r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
 			}
@@ -368,6 +372,9 @@ func (r *run) apply(e Event) error {
 		}
 		if held := r.heldLegReason(); held != "" && r.rec.Status == payment.StatusHeld && !r.rec.Disputed {
 			r.setStatus(payment.StatusHeld, held) // no dispute open now
+		}
+		if failed := r.failedLegReason(); failed != "" && r.rec.Status == payment.StatusPayoutFailed && !r.rec.Disputed {
+			r.setStatus(payment.StatusPayoutFailed, failed) // no dispute open now
 		}
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)

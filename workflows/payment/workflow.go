@@ -1007,6 +1007,22 @@ func (r *run) heldLegReason() string {
 	return ""
 }
 
+// failedLegReason is the status reason of a payment whose leg's payout failed and waits for an
+// admin's decision (payLeg's decide), from code path 21: the failed leg's party and reason, as
+// payLeg set it; "" when no leg failed, the payment was compensated (its legs left failed are in
+// doubt, which setSettled says), or on an older path.
+func (r *run) failedLegReason() string {
+	if r.in.CodePath < codePathDecisionKept || r.compensated() {
+		return ""
+	}
+	for _, l := range r.rec.Legs {
+		if l.State == payment.LegFailed {
+			return fmt.Sprintf("%s payout failed: %s", l.Party, l.Reason)
+		}
+	}
+	return ""
+}
+
 // heldReason is the status reason of a payment held for leg l.
 func heldReason(l payment.Leg) string { return fmt.Sprintf("%s leg held: %s", l.Party, l.Reason) }
 
