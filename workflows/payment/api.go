@@ -58,7 +58,9 @@ type Settings struct {
 	// maxHoldRecheck; 0 leaves held legs to admins and Stripe's Connect events (from code path 20
 	// a held leg is still asked about once, as its hold is saved: codePathAskAfterHold).
 	HoldRecheckEvery time.Duration
-	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider.
+	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider. From
+	// code path 21 it is the bound: before, a call run as a local activity also stopped once
+	// PayoutTimeout had passed since its first attempt (payoutAttemptsWindow).
 	StripeAttempts int32
 	// StripeRetryInterval is the first backoff between those retries.
 	StripeRetryInterval time.Duration
@@ -260,7 +262,9 @@ const (
 	// for an admin's decision on it, whatever event comes meanwhile: a dispute opened made it
 	// disputed (closed, paid or partially refunded) with the leg still failed, and the admin API
 	// takes a retry or a cancel only from a payout_failed payment, so nobody could decide and the
-	// decision's timeout compensated every payee.
+	// decision's timeout compensated every payee. And a provider call run as a local activity
+	// is given time for its StripeAttempts attempts (payoutAttemptsWindow), where the SDK ended
+	// its retries once PayoutTimeout had passed since its first attempt.
 	codePathDecisionKept = 21
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
