@@ -264,7 +264,10 @@ const (
 	// takes a retry or a cancel only from a payout_failed payment, so nobody could decide and the
 	// decision's timeout compensated every payee. And a provider call run as a local activity
 	// is given time for its StripeAttempts attempts (payoutAttemptsWindow), where the SDK ended
-	// its retries once PayoutTimeout had passed since its first attempt.
+	// its retries once PayoutTimeout had passed since its first attempt. And a payment paid out
+	// whose workflow is cancelled while a step runs (its last save waiting out a Postgres outage)
+	// stays as it is, as when cancelled in its settle window (closeCancelledPaidOut), where the
+	// run ended as cancelled mid-step and compensated: every payee's transfer was taken back.
 	codePathDecisionKept = 21
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).

@@ -165,6 +165,9 @@ func (w *world) Prepare(ctx context.Context, in activities.PrepareInput) (activi
 }
 
 func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {
+	if err := w.unreachable(stepSavePayment); err != nil {
+		return err
+	}
 	if w.onSave != nil {
 		w.onSave(in.Record)
 	}
