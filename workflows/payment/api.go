@@ -268,6 +268,9 @@ const (
 	// whose workflow is cancelled while a step runs (its last save waiting out a Postgres outage)
 	// stays as it is, as when cancelled in its settle window (closeCancelledPaidOut), where the
 	// run ended as cancelled mid-step and compensated: every payee's transfer was taken back.
+	// And a payee check the provider refuses for good before a payout (an account that revoked
+	// the platform's access; a rail not configured) holds the leg, where its error ended the run
+	// with the payment paying_out and nobody to release, cancel or compensate it.
 	codePathDecisionKept = 21
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).

@@ -51,6 +51,10 @@ type world struct {
 	down      map[string]bool      // database steps that fail as with Postgres down, by step name
 	downCalls map[string]int       // database steps whose next calls so fail, how many, by step name
 
+	// payeeErrs makes a payee's check fail with the error (payee -> error): the provider refused
+	// to say (an account that revoked the platform's access), or the rail is not configured.
+	payeeErrs map[string]error
+
 	// holdOnRefusal makes a payee's check hold it (payee -> reason) from its first refused
 	// transfer on: Stripe restricted the account between the check and the transfer.
 	holdOnRefusal map[string]string
@@ -234,6 +238,9 @@ func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput)
 	w.calls["payee:"+in.PayeeID]++
 	if in.Fresh {
 		w.calls["payee-fresh:"+in.PayeeID]++
+	}
+	if err := w.payeeErrs[in.PayeeID]; err != nil {
+		return activities.ResolvePayeeOutput{}, err
 	}
 	if reason := w.holds[in.PayeeID]; reason != "" {
 		return activities.ResolvePayeeOutput{HoldReason: reason}, nil

@@ -607,6 +607,12 @@ func (r *run) payLeg(i int) error {
 		}
 		if r.current || workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
 			payee, err := r.resolvePayee(leg)
+			if err != nil && r.in.CodePath >= codePathDecisionKept && isBusinessError(err) {
+				// The provider refused to say (an account that revoked the platform's access), or
+				// the rail is not configured: held for the asks and admins, as a top-up's check
+				// holds it (code path 21). The error ended the run, the payment paying_out for good.
+				return r.hold(i, "the payee could not be checked: "+errorMessage(err))
+			}
 			if err != nil {
 				return err
 			}
