@@ -268,6 +268,9 @@ const (
 	// whose workflow is cancelled while a step runs (its last save waiting out a Postgres outage)
 	// stays as it is, as when cancelled in its settle window (closeCancelledPaidOut), where the
 	// run ended as cancelled mid-step and compensated: every payee's transfer was taken back.
+	// An event the run is applying when it is cancelled is applied whole (its steps on a
+	// disconnected context), where the cancelled step cut it half way and, taken, it was never
+	// applied (a refund neither booked nor taken back from the payees).
 	// And a payee check the provider refuses for good before a payout (an account that revoked
 	// the platform's access; a rail not configured) holds the leg, where its error ended the run
 	// with the payment paying_out and nobody to release, cancel or compensate it.

@@ -46,3 +46,24 @@ func (s *workflowSuite) TestCancelDuringTheLastSaveOfAPaidPaymentTakesNothingBac
 		})
 	}
 }
+
+// A refund taken in the settle window whose booking waits out a Postgres outage (the step retried
+// on the server) when the workflow is cancelled is still applied (code path 21): the cancellation
+// ends the window, not the refund's steps. Before, the cancelled step ended the refund's
+// application half way, the event counted as taken: nothing was refunded in the books or taken
+// back from the payees, and no follow-up run came for it (the open run had taken it).
+func (s *workflowSuite) TestCancelWhileARefundIsBookedStillAppliesIt() {
+	s.env.SetTestTimeout(30 * time.Second)
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() { s.w.setDown(stepPostEntry, true) }, 5*time.Minute)
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundEvent("evt_r1", 1100))
+	s.env.RegisterDelayedCallback(s.env.CancelWorkflow, 11*time.Minute)
+	s.env.RegisterDelayedCallback(func() { s.w.setDown(stepPostEntry, false) }, 13*time.Minute)
+
+	rec := s.run()
+
+	s.Positive(s.w.calls["down:"+stepPostEntry], "the refund's booking met the outage")
+	s.EqualValues(1100, rec.Refunded, "the refund is applied")
+	s.Equal(payment.StatusPartiallyRefunded, rec.Status, rec.Reason)
+	s.NotEmpty(s.w.reversals, "the payees' parts of it taken back")
+}

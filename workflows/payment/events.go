@@ -270,6 +270,14 @@ func (r *run) handleEvent(e Event) {
 		r.pending = append(r.pending, e)
 		return
 	}
+	if r.in.CodePath >= codePathDecisionKept {
+		// Its steps go on if the workflow is cancelled meanwhile (code path 21): the event is
+		// taken (its ID seen, the provider answered), so cut half way it was never applied, and no
+		// follow-up run comes for it. The wait the run is in sees the cancellation after it.
+		ctx := r.ctx
+		r.ctx, _ = workflow.NewDisconnectedContext(ctx)
+		defer func() { r.ctx = ctx }()
+	}
 	if err := r.apply(e); err != nil {
 		r.log.Error("event not applied", "Kind", e.Kind, "EventID", e.ID, "Error", err)
 	}

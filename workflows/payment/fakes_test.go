@@ -359,6 +359,9 @@ func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransfer
 }
 
 func (w *world) PostEntry(_ context.Context, e ledger.Entry) (activities.PostEntryOutput, error) {
+	if err := w.unreachable(stepPostEntry); err != nil {
+		return activities.PostEntryOutput{}, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls["post-entry"]++
