@@ -262,7 +262,9 @@ const (
 	// for an admin's decision on it, whatever event comes meanwhile: a dispute opened made it
 	// disputed (closed, paid or partially refunded) with the leg still failed, and the admin API
 	// takes a retry or a cancel only from a payout_failed payment, so nobody could decide and the
-	// decision's timeout compensated every payee. And a provider call run as a local activity
+	// decision's timeout compensated every payee; and a refund that leaves the failed leg nothing
+	// to send ends the wait (the leg settles with nothing due), where the payment waited for the
+	// timeout and was compensated for want of a decision nobody needed. And a provider call run as a local activity
 	// is given time for its StripeAttempts attempts (payoutAttemptsWindow), where the SDK ended
 	// its retries once PayoutTimeout had passed since its first attempt. And a payment paid out
 	// whose workflow is cancelled while a step runs (its last save waiting out a Postgres outage)

@@ -69,3 +69,22 @@ func (s *workflowSuite) TestDisputeWhileAFailedPayoutAwaitsADecisionOnPath20() {
 	s.Equal(payment.StatusDisputed, open.Status, open.Reason)
 	s.Equal(payment.StatusDisputed, rec.Status, rec.Reason)
 }
+
+// A refund in full while a refused payout waits for an admin's decision leaves the leg nothing
+// to send: the run stops waiting, the leg settles with nothing due and the payment is refunded
+// (code path 21). Before, it stayed payout_failed until the decision's timeout, which then
+// compensated it: marked compensated for want of a decision nobody needed to take.
+func (s *workflowSuite) TestFullRefundWhileAFailedPayoutAwaitsADecisionEndsTheWait() {
+	s.w.failNext["affiliate"] = []error{rejected("insufficient platform balance")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, 10*time.Minute, SignalEvent, refundEvent("evt_r1", gross))
+	refunded := s.lastSavedAt(15 * time.Minute)
+
+	rec := s.run()
+
+	s.NotEqual(payment.StatusPayoutFailed, refunded.Status, "nothing is left to decide (reason %q)", refunded.Reason)
+	s.Equal(payment.StatusRefunded, rec.Status, rec.Reason)
+	s.Empty(rec.Compensated, "nothing compensated")
+	s.Equal(payment.LegNothingDue, legOf(s.T(), rec, split.PartyAffiliate).State)
+	s.Len(s.requestsUnder(wfID+"/transfer/affiliate-a1/1"), 0, "nothing sent to the affiliate")
+}

@@ -31,6 +31,9 @@ const (
 	// retry or an event paid them), so a run kept open for held top-ups closes then, not at its
 	// next ask (code path 19).
 	untilNoHeldDues
+	// untilNothingToSend ends the wait for a decision on a failed payout (decide) once an event
+	// left the leg (decidingLeg) nothing to send (code path 21).
+	untilNothingToSend
 )
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
@@ -86,6 +89,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			// The run rests again: what admins filter on in the Temporal UI must be what the
 			// event just taken made it, not wait for the wait to end.
 			r.flushAttributes()
+		}
+		if until&untilNothingToSend != 0 && r.nothingToSend(r.decidingLeg) {
+			return AdminCommand{}, false // a refund took what the failed payout was to send
 		}
 		if until&untilNoHeldDues != 0 && !r.hasHeldDues() {
 			return AdminCommand{}, false // what it waited to ask about was paid meanwhile

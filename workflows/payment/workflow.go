@@ -106,6 +106,9 @@ type run struct {
 	cancelled bool
 	// settling is set once the run settles the payment, its payouts done (settle).
 	settling bool
+	// decidingLeg is the leg whose failed payout the run waits for a decision on (decide, code
+	// path 21).
+	decidingLeg int
 	// recordInStripeUnits is set when the loaded record was made by a Stripe run before code
 	// path 10: this run counts in Stripe's units as that one did (code path 12).
 	recordInStripeUnits bool
