@@ -30,6 +30,10 @@ import (
 func TestWorkerKilledMidPayoutThenPayPalForgotTheKey(t *testing.T) {
 	settings := open
 	settings.PayoutTimeout = 3 * time.Second
+	// The refusal of a forgotten key is retried (the retries refuse again without asking PayPal)
+	// until the last attempt: from code path 21 every one of StripeAttempts, with backoff, where
+	// the retries stopped once PayoutTimeout had passed. Three keep the test within its waits.
+	settings.StripeAttempts = 3
 	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
 	const client = "ppforgot"
 	s.SeedPayPal(client, "PPFORGOTVEND1", "ppforgot-aff@example.com")

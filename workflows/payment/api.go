@@ -58,7 +58,9 @@ type Settings struct {
 	// maxHoldRecheck; 0 leaves held legs to admins and Stripe's Connect events (from code path 20
 	// a held leg is still asked about once, as its hold is saved: codePathAskAfterHold).
 	HoldRecheckEvery time.Duration
-	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider.
+	// StripeAttempts bounds the retries of one payout call (429, 5xx, network), any provider. From
+	// code path 21 it is the bound: before, a call run as a local activity also stopped once
+	// PayoutTimeout had passed since its first attempt (payoutAttemptsWindow).
 	StripeAttempts int32
 	// StripeRetryInterval is the first backoff between those retries.
 	StripeRetryInterval time.Duration
@@ -256,11 +258,30 @@ const (
 	// for a payment read held a moment before retried another leg's refused payout with nobody's
 	// decision.
 	codePathAskAfterHold = 20
+	// codePathDecisionKept keeps a payment whose payout failed payout_failed while its run waits
+	// for an admin's decision on it, whatever event comes meanwhile: a dispute opened made it
+	// disputed (closed, paid or partially refunded) with the leg still failed, and the admin API
+	// takes a retry or a cancel only from a payout_failed payment, so nobody could decide and the
+	// decision's timeout compensated every payee; and a refund that leaves the failed leg nothing
+	// to send ends the wait (the leg settles with nothing due), where the payment waited for the
+	// timeout and was compensated for want of a decision nobody needed. And a provider call run as a local activity
+	// is given time for its StripeAttempts attempts (payoutAttemptsWindow), where the SDK ended
+	// its retries once PayoutTimeout had passed since its first attempt. And a payment paid out
+	// whose workflow is cancelled while a step runs (its last save waiting out a Postgres outage)
+	// stays as it is, as when cancelled in its settle window (closeCancelledPaidOut), where the
+	// run ended as cancelled mid-step and compensated: every payee's transfer was taken back.
+	// An event the run is applying when it is cancelled is applied whole (its steps on a
+	// disconnected context), where the cancelled step cut it half way and, taken, it was never
+	// applied (a refund neither booked nor taken back from the payees).
+	// And a payee check the provider refuses for good before a payout (an account that revoked
+	// the platform's access; a rail not configured) holds the leg, where its error ended the run
+	// with the payment paying_out and nobody to release, cancel or compensate it.
+	codePathDecisionKept = 21
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathAskAfterHold
+	CurrentCodePath = codePathDecisionKept
 )
 
 // EventKind is the kind of provider event.

@@ -31,6 +31,9 @@ const (
 	// retry or an event paid them), so a run kept open for held top-ups closes then, not at its
 	// next ask (code path 19).
 	untilNoHeldDues
+	// untilNothingToSend ends the wait for a decision on a failed payout (decide) once an event
+	// left the leg (decidingLeg) nothing to send (code path 21).
+	untilNothingToSend
 )
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
@@ -86,6 +89,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			// The run rests again: what admins filter on in the Temporal UI must be what the
 			// event just taken made it, not wait for the wait to end.
 			r.flushAttributes()
+		}
+		if until&untilNothingToSend != 0 && r.nothingToSend(r.decidingLeg) {
+			return AdminCommand{}, false // a refund took what the failed payout was to send
 		}
 		if until&untilNoHeldDues != 0 && !r.hasHeldDues() {
 			return AdminCommand{}, false // what it waited to ask about was paid meanwhile
@@ -270,6 +276,14 @@ func (r *run) handleEvent(e Event) {
 		r.pending = append(r.pending, e)
 		return
 	}
+	if r.in.CodePath >= codePathDecisionKept {
+		// Its steps go on if the workflow is cancelled meanwhile (code path 21): the event is
+		// taken (its ID seen, the provider answered), so cut half way it was never applied, and no
+		// follow-up run comes for it. The wait the run is in sees the cancellation after it.
+		ctx := r.ctx
+		r.ctx, _ = workflow.NewDisconnectedContext(ctx)
+		defer func() { r.ctx = ctx }()
+	}
 	if err := r.apply(e); err != nil {
 		r.log.Error("event not applied", "Kind", e.Kind, "EventID", e.ID, "Error", err)
 	}
@@ -345,6 +359,10 @@ func (r *run) apply(e Event) error {
 				// A leg held stays the payment's status (code path 19): disputed, an admin could
 				// neither release nor cancel it, and the dispute's close made it paid.
 				r.setStatus(payment.StatusHeld, held+"; dispute "+e.DisputeID+" opened")
+			} else if failed := r.failedLegReason(); failed != "" {
+				// A payout failed waits for an admin's decision (code path 21): disputed, the admin
+				// API refused the decision, and the timeout compensated every payee.
+				r.setStatus(payment.StatusPayoutFailed, failed+"; dispute "+e.DisputeID+" opened")
 			} else {
 				r.setStatus(payment.StatusDisputed, "dispute "+e.DisputeID+" opened")
 			}
@@ -368,6 +386,9 @@ func (r *run) apply(e Event) error {
 		}
 		if held := r.heldLegReason(); held != "" && r.rec.Status == payment.StatusHeld && !r.rec.Disputed {
 			r.setStatus(payment.StatusHeld, held) // no dispute open now
+		}
+		if failed := r.failedLegReason(); failed != "" && r.rec.Status == payment.StatusPayoutFailed && !r.rec.Disputed {
+			r.setStatus(payment.StatusPayoutFailed, failed) // no dispute open now
 		}
 		if e.DisputeStatus == "lost" && !slices.Contains(r.rec.LostDisputes, e.DisputeID) {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)

@@ -51,6 +51,10 @@ type world struct {
 	down      map[string]bool      // database steps that fail as with Postgres down, by step name
 	downCalls map[string]int       // database steps whose next calls so fail, how many, by step name
 
+	// payeeErrs makes a payee's check fail with the error (payee -> error): the provider refused
+	// to say (an account that revoked the platform's access), or the rail is not configured.
+	payeeErrs map[string]error
+
 	// holdOnRefusal makes a payee's check hold it (payee -> reason) from its first refused
 	// transfer on: Stripe restricted the account between the check and the transfer.
 	holdOnRefusal map[string]string
@@ -165,6 +169,9 @@ func (w *world) Prepare(ctx context.Context, in activities.PrepareInput) (activi
 }
 
 func (w *world) SavePayment(_ context.Context, in activities.SavePaymentInput) error {
+	if err := w.unreachable(stepSavePayment); err != nil {
+		return err
+	}
 	if w.onSave != nil {
 		w.onSave(in.Record)
 	}
@@ -231,6 +238,9 @@ func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput)
 	w.calls["payee:"+in.PayeeID]++
 	if in.Fresh {
 		w.calls["payee-fresh:"+in.PayeeID]++
+	}
+	if err := w.payeeErrs[in.PayeeID]; err != nil {
+		return activities.ResolvePayeeOutput{}, err
 	}
 	if reason := w.holds[in.PayeeID]; reason != "" {
 		return activities.ResolvePayeeOutput{HoldReason: reason}, nil
@@ -349,6 +359,9 @@ func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransfer
 }
 
 func (w *world) PostEntry(_ context.Context, e ledger.Entry) (activities.PostEntryOutput, error) {
+	if err := w.unreachable(stepPostEntry); err != nil {
+		return activities.PostEntryOutput{}, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls["post-entry"]++

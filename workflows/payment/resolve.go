@@ -22,7 +22,19 @@ func (r *run) decide(i int) (cmd AdminCommand, timedOut, paid bool, err error) {
 		if left <= 0 {
 			return AdminCommand{}, true, false, nil
 		}
-		cmd, timedOut = r.wait(left, untilAdmin)
+		until := untilAdmin
+		if r.in.CodePath >= codePathDecisionKept {
+			until |= untilNothingToSend
+			r.decidingLeg = i
+		}
+		cmd, timedOut = r.wait(left, until)
+		if !timedOut && cmd.Action == "" && r.nothingToSend(i) {
+			// A refund took the share the payout failed to send (code path 21): nothing is left
+			// to decide. Taken as a retry, which settles the leg with nothing due; before, the
+			// payment waited payout_failed for the timeout, which compensated it.
+			r.log.Info("failed payout has nothing left to send: no decision needed", "Party", r.rec.Legs[i].Party)
+			return AdminCommand{Action: ActionRetry, Actor: "a refund that left the leg nothing to send"}, false, false, nil
+		}
 		if !timedOut && cmd.Action == ActionRelease && r.in.CodePath >= codePathAskAfterHold {
 			// Sent for a held leg (a Connect event, an admin) by someone who read the payment held
 			// a moment ago: not a decision on this failure. The held legs are asked about as soon
@@ -42,6 +54,16 @@ func (r *run) decide(i int) (cmd AdminCommand, timedOut, paid bool, err error) {
 			return cmd, false, paid, err
 		}
 	}
+}
+
+// nothingToSend reports whether leg i's payout failed and a refund since left it nothing to send,
+// its transfer not in doubt (code path 21): no admin's decision is needed.
+func (r *run) nothingToSend(i int) bool {
+	if r.in.CodePath < codePathDecisionKept || i < 0 || i >= len(r.rec.Legs) {
+		return false
+	}
+	leg := &r.rec.Legs[i]
+	return leg.State == payment.LegFailed && leg.Remaining() <= 0 && !r.inDoubt(leg)
 }
 
 // legFor is the index of the leg a resolve names, -1 when none or several match.

@@ -112,12 +112,36 @@ func (r *run) payoutStep(name string, in, out any) error {
 func (r *run) callProvider(name string, in any) workflow.Future {
 	if r.localPayouts {
 		ctx := workflow.WithLocalActivityOptions(r.ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: r.in.Settings.PayoutTimeout,
-			RetryPolicy:         r.payoutRetryPolicy(),
+			ScheduleToCloseTimeout: r.payoutAttemptsWindow(),
+			StartToCloseTimeout:    r.in.Settings.PayoutTimeout,
+			RetryPolicy:            r.payoutRetryPolicy(),
 		})
 		return workflow.ExecuteLocalActivity(ctx, name, in)
 	}
 	return workflow.ExecuteActivity(r.payoutCtx(), name, in)
+}
+
+// payoutAttemptsWindow is the ScheduleToCloseTimeout of a provider call run as a local activity
+// (code path 21): time for every one of StripeAttempts attempts to take PayoutTimeout, with the
+// retry policy's backoff between them, so the attempts bound the retries, as the setting says and
+// as for a regular activity. 0 before: the SDK takes a local activity's StartToCloseTimeout for
+// it, so the retries stopped once PayoutTimeout had passed since the first attempt (7 of 10 with
+// the defaults and a provider answering 503 at once; one, when the first attempt hung), and the
+// leg was left in doubt for an admin.
+func (r *run) payoutAttemptsWindow() time.Duration {
+	if r.in.CodePath < codePathDecisionKept {
+		return 0
+	}
+	p := r.payoutRetryPolicy()
+	window, backoff := time.Duration(0), p.InitialInterval
+	for n := int32(1); n <= p.MaximumAttempts; n++ {
+		window += r.in.Settings.PayoutTimeout
+		if n < p.MaximumAttempts {
+			window += backoff
+			backoff = min(time.Duration(float64(backoff)*p.BackoffCoefficient), p.MaximumInterval)
+		}
+	}
+	return window
 }
 
 func dbRetryPolicy() *temporal.RetryPolicy {

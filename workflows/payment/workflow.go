@@ -43,6 +43,9 @@ func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
 	if err == nil {
 		err = r.takeLastEvents()
 	}
+	if temporal.IsCanceledError(err) && r.paidOut() {
+		err = r.closeCancelledPaidOut()
+	}
 	if temporal.IsCanceledError(err) {
 		// Cancelled from the UI or API mid-payout: undo what was sent, on a context that
 		// survives the cancellation.
@@ -101,6 +104,11 @@ type run struct {
 	lateCapture bool
 	// cancelled is set once the workflow was cancelled while it waited (code path 11).
 	cancelled bool
+	// settling is set once the run settles the payment, its payouts done (settle).
+	settling bool
+	// decidingLeg is the leg whose failed payout the run waits for a decision on (decide, code
+	// path 21).
+	decidingLeg int
 	// recordInStripeUnits is set when the loaded record was made by a Stripe run before code
 	// path 10: this run counts in Stripe's units as that one did (code path 12).
 	recordInStripeUnits bool
@@ -287,6 +295,34 @@ func (r *run) cancelUnsplit(actor, while string) error {
 		return err
 	}
 	return errStop
+}
+
+// paidOut reports whether the run settles the payment with nothing left to pay out (code path
+// 21): no leg pending, in flight or failed. A cancellation of the workflow that reaches it while a
+// step runs (a save waiting out a Postgres outage on the server) has nothing to undo.
+func (r *run) paidOut() bool {
+	return r.in.CodePath >= codePathDecisionKept && r.settling && !slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool {
+		return l.State == payment.LegPending || l.State == payment.LegTransferring || l.State == payment.LegFailed
+	})
+}
+
+// closeCancelledPaidOut ends the run of a payment paid out whose workflow was cancelled while a
+// step ran (code path 21) as a cancellation in its settle window ends it: the payment stays as it
+// is, its steps go on on a context the cancellation no longer reaches, the events that came are
+// taken, and it is saved (the entries the cancelled step did not book with it). Before, the run
+// ended as cancelled mid-step, which compensates: every payee of a paid payment was reversed.
+func (r *run) closeCancelledPaidOut() error {
+	r.log.Info("workflow cancelled while a step ran; the payment is paid out, nothing is undone", "Status", r.rec.Status)
+	r.cancelled = true
+	r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
+	r.drainEvents()
+	if err := r.payRestored(); err != nil {
+		return err
+	}
+	if err := r.save(); err != nil {
+		return err
+	}
+	return r.takeLastEvents()
 }
 
 // takeLastEvents applies the events that came while the run made its last steps (code path 11),
@@ -574,6 +610,12 @@ func (r *run) payLeg(i int) error {
 		}
 		if r.current || workflow.GetVersion(r.ctx, "payee-check-before-transfer", workflow.DefaultVersion, 1) == 1 {
 			payee, err := r.resolvePayee(leg)
+			if err != nil && r.in.CodePath >= codePathDecisionKept && isBusinessError(err) {
+				// The provider refused to say (an account that revoked the platform's access), or
+				// the rail is not configured: held for the asks and admins, as a top-up's check
+				// holds it (code path 21). The error ended the run, the payment paying_out for good.
+				return r.hold(i, "the payee could not be checked: "+errorMessage(err))
+			}
 			if err != nil {
 				return err
 			}
@@ -1007,6 +1049,22 @@ func (r *run) heldLegReason() string {
 	return ""
 }
 
+// failedLegReason is the status reason of a payment whose leg's payout failed and waits for an
+// admin's decision (payLeg's decide), from code path 21: the failed leg's party and reason, as
+// payLeg set it; "" when no leg failed, the payment was compensated (its legs left failed are in
+// doubt, which setSettled says), or on an older path.
+func (r *run) failedLegReason() string {
+	if r.in.CodePath < codePathDecisionKept || r.compensated() {
+		return ""
+	}
+	for _, l := range r.rec.Legs {
+		if l.State == payment.LegFailed {
+			return fmt.Sprintf("%s payout failed: %s", l.Party, l.Reason)
+		}
+	}
+	return ""
+}
+
 // heldReason is the status reason of a payment held for leg l.
 func heldReason(l payment.Leg) string { return fmt.Sprintf("%s leg held: %s", l.Party, l.Reason) }
 
@@ -1042,6 +1100,7 @@ func (r *run) settle() error {
 	if err := r.payRestored(); err != nil { // given a share while the payout ran
 		return err
 	}
+	r.settling = true
 	r.setSettled()
 	if !r.localSteps || r.in.Settings.SettleWindow > 0 {
 		if err := r.save(); err != nil {
