@@ -113,6 +113,7 @@ func TestPayPalKeyInDoubtOutlivesItsRecordsKeep(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			settings := open
 			settings.PayoutTimeout = 3 * time.Second
+			settings.StripeAttempts = 3 // as in TestWorkerKilledMidPayoutThenPayPalForgotTheKey
 			s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
 			const client = "ppkeep"
 			s.SeedPayPal(client, "PPKEEPVENDOR1", "ppkeep-aff@example.com")
