@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
+	"paysplit/internal/money"
 	"paysplit/testenv"
 )
 
@@ -32,6 +33,11 @@ func TestConfirmStripeTransfer(t *testing.T) {
 	}{
 		{name: "made under the key", made: in},
 		{name: "made under another key", made: withKey(in, "wf/transfer/vendor-v1/1"), want: activities.ErrTypeNotThisMovement},
+		// A run that never heard of its first send can send the key again for another amount (a
+		// refund changed the share meanwhile): the transfer under the key is then not the movement
+		// asked, and booking it would record an amount Stripe did not move.
+		{name: "made under the key, another amount", made: withAmount(in, 9000), want: activities.ErrTypeNotThisMovement},
+		{name: "made under the key, another currency", made: withCurrency(in, "eur"), want: activities.ErrTypeNotThisMovement},
 		{name: "made before keys went into metadata, same amount", made: in, noKey: true},
 		{name: "no key in metadata, another amount", made: withAmount(in, 9546), noKey: true, want: activities.ErrTypeNotThisMovement},
 		{name: "no key in metadata, another order", made: withGroup(in, "o-2"), noKey: true, want: activities.ErrTypeNotThisMovement},
@@ -90,6 +96,11 @@ func withKey(in activities.TransferInput, key string) activities.TransferInput {
 
 func withAmount(in activities.TransferInput, amount int64) activities.TransferInput {
 	in.Amount = amount
+	return in
+}
+
+func withCurrency(in activities.TransferInput, currency string) activities.TransferInput {
+	in.Currency = money.Currency(currency)
 	return in
 }
 
