@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v76"
@@ -245,7 +244,7 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, eventID, action string, before error,
 	after map[string]any, send func(ctx context.Context, who string) error) error {
 	r := h.Record
-	key := "stripe-connect/" + h.SavedAt.UTC().Format(time.RFC3339Nano)
+	key := "stripe-connect/" + store.SavedKey(h.SavedAt)
 	target := "payment:" + r.WorkflowID
 	actor := "stripe:" + typ
 	return s.auditedAs(c, actor, action, target, func(ctx context.Context, tx *store.Store) (any, any, error) {

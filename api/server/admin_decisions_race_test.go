@@ -1,0 +1,106 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/store"
+	"paysplit/workflows/payment"
+)
+
+// TestTwoDecisionsAtOnceTheSecondIsRefused: two admins decide a held payment at once (a release
+// and a cancel, or a cancel each). Both read the payment as its run last saved it, held, and the
+// API sends each its run as a signal, which answers nothing: the run takes the first and acts on
+// it; the second comes when nothing waits for a decision any more, and the run drops it. Each
+// admin was answered 202 "signalled" and the audit log kept both, so it said the payment was
+// cancelled by one while it was paid (or cancelled twice).
+//
+// Deterministic: the payments table is locked for writes once the first decision is sent, so the
+// run that took it cannot save what came of it before the second is sent; the second reads the
+// payment saved held, as it would a moment later.
+//
+// It failed (the second was answered 202 and audited, and the run did nothing with it): a
+// decision on a payment is taken once per save of its run; the second is 409 decision_pending
+// until the run saved what came of the first, and nothing is audited for it.
+func TestTwoDecisionsAtOnceTheSecondIsRefused(t *testing.T) {
+	tests := []struct {
+		name          string
+		first, second string
+		want          ipayment.Status // the payment's end: what the first decision made it
+	}{
+		{"a release, then a cancel", "release", "cancel", ipayment.StatusPaid},
+		{"a cancel, then a release", "cancel", "release", ipayment.StatusCompensated},
+		{"a cancel, then a cancel", "cancel", "cancel", ipayment.StatusCompensated},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, payment.Settings{SettleWindow: 0})
+			client := uniqueName("twodec")
+			id := s.heldPayment(client, "pi_"+client, "vendor")
+			awaitRunWaits(t, s.tc, id) // its ask right after the hold is answered: only a decision pays the leg now
+			code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor",
+				map[string]any{"client_id": client, "kind": "vendor", "stripe_account": uniqueAccount("twodec")}, adminKey)
+			require.Equal(t, http.StatusOK, code, body)
+
+			lock := newWriteLock(s.Stack.Pool, "payments")
+			lock.take()
+			code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/"+tc.first, nil, adminKey)
+			require.Equal(t, http.StatusAccepted, code, body)
+			lock.awaitWriter(t) // the run took the first decision; its save waits
+
+			code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/"+tc.second, nil, adminKey)
+			lock.release(t)
+			rec := s.result(id)
+			require.Equal(t, tc.want, rec.Status, "the first decision made the payment: %s", rec.Reason)
+			require.Equal(t, http.StatusConflict, code, "the %s sent while the run had not taken the %s was answered %v; the payment ended %s",
+				tc.second, tc.first, body, rec.Status)
+			require.Equal(t, "decision_pending", body["error"].(map[string]any)["code"], body)
+			require.Equal(t, []string{"payment." + tc.first}, s.decisionsAudited(id),
+				"the audit log keeps the decision the run took, not one it dropped")
+		})
+	}
+}
+
+// decisionsAudited are the actions of the audit entries on payment id, oldest first.
+func (s *stack) decisionsAudited(id string) []string {
+	s.t.Helper()
+	code, body := s.do(http.MethodGet, "/api/v1/admin/audit?"+url.Values{"target": {"payment:" + id}}.Encode(), nil, adminKey)
+	require.Equal(s.t, http.StatusOK, code, body)
+	var out []string
+	for _, e := range body["entries"].([]any) {
+		out = append(out, e.(map[string]any)["action"].(string))
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// TestADecisionTheRunDroppedBlocksNothing: a decision made on the payment as last saved that its
+// run took and saved nothing for (it was not waiting for it: here a resolve of a leg the payment
+// does not have, as the Temporal UI can send) never will be saved for; once the run rests with
+// every signal taken, the next decision is sent, not refused as pending for good.
+func TestADecisionTheRunDroppedBlocksNothing(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	client := uniqueName("dropped")
+	id := s.heldPayment(client, "pi_"+client, "vendor")
+	awaitRunWaits(t, s.tc, id)
+	ctx := context.Background()
+	_, savedAt, err := s.Store.GetPaymentSaved(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, s.Store.Audit(ctx, "admin:bootstrap", "payment.resolve", "payment:"+id, "req-dropped", nil,
+		map[string]any{"signal": "resolve", "party": "affiliate", "payee_id": "nobody", "saved_at": store.SavedKey(savedAt)}))
+	require.NoError(t, s.tc.SignalWorkflow(ctx, id, "", payment.SignalAdmin,
+		payment.AdminCommand{Action: payment.ActionResolve, Party: "affiliate", PayeeID: "nobody", Made: false, Actor: "admin:bootstrap"}))
+	awaitSignalsTaken(t, s.tc, id)
+	awaitRunWaits(t, s.tc, id)
+
+	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusCompensated, rec.Status, rec.Reason)
+}
