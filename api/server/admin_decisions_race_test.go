@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/store"
+	"paysplit/internal/stripeevent"
 	"paysplit/workflows/payment"
 )
 
@@ -103,4 +105,48 @@ func TestADecisionTheRunDroppedBlocksNothing(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, code, body)
 	rec := s.result(id)
 	require.Equal(t, ipayment.StatusCompensated, rec.Status, rec.Reason)
+}
+
+// TestAConnectReleaseWaitsForAnAdminsDecision: an admin cancels a held payment, and before its
+// run saved what came of the cancel, Stripe says the held vendor's account can receive. The event
+// reads the payment saved held and sends its run a release, which comes after the cancel and is
+// dropped: the audit log said Stripe's event released a payment that was cancelled. The event
+// skips it (decision_pending) as the admin API refuses a second decision; had the cancel left
+// the leg held, the run asks about it again as soon as it has saved it.
+//
+// Deterministic: the payments table is locked for writes once the cancel is sent, so the run
+// that took it cannot save before the event is delivered.
+//
+// It failed (the event released the payment, audited by stripe:account.updated, and the run did
+// nothing with the release).
+func TestAConnectReleaseWaitsForAnAdminsDecision(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	client, account := uniqueName("connwait"), uniqueAccount("connwait")
+	accounts := newConnectedAccounts(s)
+	accounts.set(account, "inactive")
+	s.seed(client)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": account}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = s.webhook(stripeevent.Sign(capture(client, "pi_"+client).Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+client)
+	s.AwaitStatus(id, 20*time.Second, ipayment.StatusHeld)
+	awaitRunWaits(t, s.tc, id)
+
+	lock := newWriteLock(s.Stack.Pool, "payments")
+	lock.take()
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/cancel", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	lock.awaitWriter(t) // the run took the cancel; its save waits
+
+	accounts.set(account, "active")
+	code, out := s.connect(stripeevent.AccountUpdated{EventID: "evt_" + client, Account: account, Transfers: "active", Created: time.Now()}.Body())
+	lock.release(t)
+	require.Equal(t, http.StatusOK, code, out)
+	rec := s.result(id)
+	require.Equal(t, ipayment.StatusCompensated, rec.Status, rec.Reason)
+	require.Empty(t, strs(out["released"]), "released a payment whose run had taken a cancel: %v", out)
+	require.Equal(t, []any{map[string]any{"workflow_id": id, "reason": "decision_pending"}}, out["skipped"], out)
+	require.Equal(t, []string{"payment.cancel"}, s.decisionsAudited(id), "the audit log keeps the decision the run took")
+	require.Empty(t, s.transfersTo(account), "the vendor is paid nothing: the payment was cancelled")
 }

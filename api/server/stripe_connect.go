@@ -239,7 +239,8 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 // onceForEventAndSave makes a Connect event's decision on a held payment (send, with the actor it
 // names) in an audit entry of action by the event, once per event and once per save of the
 // payment's run: one the audit log already records for the event's ID or for the save (the entry's
-// idempotency_key) is before, and nothing is sent. after is what the entry records, with the
+// idempotency_key) is before, and nothing is sent; nor is one while an admin's decision on the same
+// save waits for the run (decisionPending). after is what the entry records, with the
 // event's ID and the key.
 func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, eventID, action string, before error,
 	after map[string]any, send func(ctx context.Context, who string) error) error {
@@ -251,6 +252,11 @@ func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, e
 		done, err := tx.AuditRecordedAny(ctx, action, target, map[string]string{"idempotency_key": key, "event_id": eventID})
 		if err != nil || done {
 			return nil, nil, cmp.Or(err, before)
+		}
+		// An admin's decision on the same save still waiting for the run (skipped
+		// decision_pending): the run takes that one, and would drop this one after it.
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, h.SavedAt); err != nil {
+			return nil, nil, err
 		}
 		if err := send(ctx, actor+" "+eventID); err != nil {
 			return nil, nil, err
