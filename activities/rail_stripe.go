@@ -228,7 +228,8 @@ func madeWithKey(it interface {
 
 // confirm reads the transfer an admin named: it is the one in doubt when it is of the key's amount
 // and currency and its metadata names the key, or, when it names none (made before keys went into
-// metadata), its transfer group is the key's order. Not its destination: an admin may have fixed
+// metadata), its transfer group is the key's order and its metadata the leg's payment, party and
+// payee. Not its destination: an admin may have fixed
 // the payee's account since, and the transfer in doubt went to the old one. A transfer under the
 // key of another amount is not the one in doubt either (as madeWithKey answers): a run that never
 // heard of its first send can send the key again for another amount (a refund changed the share
@@ -259,8 +260,19 @@ func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (
 	if tr.TransferGroup != "" && in.TransferGroup != "" && tr.TransferGroup != in.TransferGroup {
 		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s belongs to order %s, not %s", tr.ID, tr.TransferGroup, in.TransferGroup))
 	}
+	// The transfer group is the order's: another leg of it (a multi-vendor order's), or another
+	// payment of it, can be paid the same amount. Runs named the payment, the party and the payee
+	// in every transfer's metadata before they named the key.
+	for _, k := range legMetadata {
+		if got, want := tr.Metadata[k], in.Metadata[k]; got != "" && want != "" && got != want {
+			return "", notThisMovement(fmt.Sprintf("Stripe transfer %s was made with %s %s, not %s", tr.ID, k, got, want))
+		}
+	}
 	return tr.ID, nil
 }
+
+// legMetadata are the metadata by which a transfer names the payment and the leg it pays.
+var legMetadata = []string{"workflow_id", "party", "payee_id"}
 
 // classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors, network
 // failures, conflicts and idempotency errors stay retryable; anything else Stripe refused is a
