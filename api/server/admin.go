@@ -815,16 +815,29 @@ func payoutWaiting(r ipayment.Record) bool {
 // decideDues takes an admin's decision on a payment whose only failed payouts are movements
 // due (top-ups to payees, reversals from them): a retry goes to the workflow as an event, which
 // also reaches a run that has closed (its ID counts the retries taken, so a request sent twice
-// is taken once). A movement due is money one side owes the other, so it cannot be cancelled.
+// is taken once, and the second, sent before the run saved the first, is 409 decision_pending).
+// A movement due is money one side owes the other, so it cannot be cancelled.
 func (s *Server) decideDues(c echo.Context, action payment.AdminAction, r ipayment.Record) error {
 	if action != payment.ActionRetry {
 		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a top-up or reversal due: it is owed to the payee, or by it; retry it once the provider can make it", action))
 	}
-	err := s.audited(c, "payment.retry", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
-		if err := s.retryDues(ctx, r, actor(c)); err != nil {
+	// Once per save of the payment, as a signalled decision (signalAdmin): two retries sent for
+	// one stored state carry one event ID, and the run takes one of them.
+	err := s.audited(c, "payment.retry", "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
+		if err != nil {
 			return nil, nil, err
 		}
-		return map[string]any{"status": r.Status, "reason": r.Reason}, map[string]any{"retry": "dues"}, nil
+		if !cur.HasDues() || payoutWaiting(cur) {
+			return nil, nil, cmp.Or(decisionRefused(action, cur, ""), paymentChanged(cur))
+		}
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
+			return nil, nil, err
+		}
+		if err := s.retryDues(ctx, cur, actor(c)); err != nil {
+			return nil, nil, err
+		}
+		return map[string]any{"status": cur.Status, "reason": cur.Reason}, map[string]any{"retry": "dues", "saved_at": store.SavedKey(savedAt)}, nil
 	})
 	if err != nil {
 		return err

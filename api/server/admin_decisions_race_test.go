@@ -150,3 +150,35 @@ func TestAConnectReleaseWaitsForAnAdminsDecision(t *testing.T) {
 	require.Equal(t, []string{"payment.cancel"}, s.decisionsAudited(id), "the audit log keeps the decision the run took")
 	require.Empty(t, s.transfersTo(account), "the vendor is paid nothing: the payment was cancelled")
 }
+
+// TestTwoRetriesOfDuesAtOnceAreOneRetry: two admins retry a payment's movements due at once. The
+// retry is an event whose ID counts the retries the payment took as stored, so both carried the
+// same ID and the run took it once; both were answered 202 and the audit log kept two retries.
+// The second is 409 decision_pending, as any second decision on one save.
+//
+// Deterministic as TestTwoDecisionsAtOnceTheSecondIsRefused: the payments table is locked for
+// writes once the first retry is sent.
+//
+// It failed (the second was answered 202 and audited; the run took one retry).
+func TestTwoRetriesOfDuesAtOnceAreOneRetry(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0})
+	client := uniqueName("duetwice")
+	id := s.paid(client, "pi_"+client)
+	s.refundWithVendorReversalRefused(client, "pi_"+client)
+	require.Equal(t, "reversal", s.awaitVendorDue(id)["kind"])
+	require.Equal(t, ipayment.StatusPayoutFailed, s.result(id).Status)
+	s.stripe.Inject = nil // the vendor's balance is back
+
+	lock := newWriteLock(s.Stack.Pool, "payments")
+	lock.take()
+	code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, body)
+	lock.awaitWriter(t) // the run took the retry; its save waits
+
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	lock.release(t)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
+	require.Equal(t, http.StatusConflict, code, "a second retry sent while the run had not taken the first: %v", body)
+	require.Equal(t, "decision_pending", body["error"].(map[string]any)["code"], body)
+	require.Equal(t, []string{"payment.retry"}, s.decisionsAudited(id), "one retry taken, one audited")
+}
