@@ -743,11 +743,29 @@ func (s *Server) resolvePayment(c echo.Context) error {
 	}
 	ev := payment.Event{ID: fmt.Sprintf("due-resolve/%s/%t/%s", key, made, body.ProviderRef), Kind: payment.EventResolveDue,
 		DueKey: key, Made: made, Ref: body.ProviderRef, Actor: actor(c)}
-	err = s.audited(c, "payment.resolve", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
+	// Once per save of the payment, as a signalled decision (signalAdmin): the run takes a
+	// resolve whenever it comes, and one that comes after another settled the movement does
+	// nothing.
+	err = s.audited(c, "payment.resolve", "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := legOfParty(cur, leg.Party, leg.PayeeID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, isTransfer, err := movementInDoubt(cur, l, key); err != nil || (isTransfer && payoutWaiting(cur)) {
+			return nil, nil, cmp.Or(err, paymentChanged(cur))
+		}
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
+			return nil, nil, err
+		}
 		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
 			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 		}
-		return map[string]any{"status": r.Status, "reason": r.Reason}, audit, nil
+		audit["saved_at"] = store.SavedKey(savedAt)
+		return map[string]any{"status": cur.Status, "reason": cur.Reason}, audit, nil
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,4 +182,45 @@ func TestTwoRetriesOfDuesAtOnceAreOneRetry(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, "a second retry sent while the run had not taken the first: %v", body)
 	require.Equal(t, "decision_pending", body["error"].(map[string]any)["code"], body)
 	require.Equal(t, []string{"payment.retry"}, s.decisionsAudited(id), "one retry taken, one audited")
+}
+
+// TestTwoResolvesOfATopUpAtOnceTheSecondIsRefused: two admins answer for a top-up in doubt at
+// once, one that it was made (naming PayPal's batch), the other that it was not. A top-up's
+// resolve is an event, which the run takes whenever it comes: the first booked the top-up, the
+// second found nothing in doubt and did nothing, and both were answered 202 and audited, so the
+// audit log said an admin's "not made" was taken. The second is 409 decision_pending.
+//
+// Deterministic as TestTwoDecisionsAtOnceTheSecondIsRefused.
+//
+// It failed (the second was answered 202 and audited).
+func TestTwoResolvesOfATopUpAtOnceTheSecondIsRefused(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, StripeAttempts: 2, StripeRetryInterval: 10 * time.Millisecond})
+	client := uniqueName("duedoubt")
+	id := s.paidPayPalUnderTaxRule(client, "CAP"+client)
+	s.paypal.IgnoreRequestIDs, s.paypal.OmitDuplicateLink = true, true
+	s.paypal.LosePayoutAnswer = func(senderBatchID string) bool { return strings.Contains(senderBatchID, "/correction/") }
+	code, out := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 1}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	key := id + "/correction/v1/vendor-" + client + "-vendor"
+	require.Equal(t, key, s.awaitVendorDue(id)["key"])
+	var batch string
+	for _, p := range s.paypal.Payouts() {
+		if p.SenderBatchID == key {
+			batch = p.BatchID
+		}
+	}
+	require.NotEmpty(t, batch)
+
+	lock := newWriteLock(s.Stack.Pool, "payments")
+	lock.take()
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/resolve", map[string]any{"party": "vendor", "made": true, "provider_ref": batch}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, out)
+	lock.awaitWriter(t) // the run took the first resolve; its save waits
+
+	code, out = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/resolve", map[string]any{"party": "vendor", "made": false}, adminKey)
+	lock.release(t)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Equal(t, http.StatusConflict, code, "a second resolve sent while the run had not taken the first: %v", out)
+	require.Equal(t, "decision_pending", out["error"].(map[string]any)["code"], out)
+	require.Equal(t, []string{"payment.correct", "payment.resolve"}, s.decisionsAudited(id), "the resolve the run took, audited once")
 }
