@@ -665,7 +665,7 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 		return nil
 	}
 	return errorf(http.StatusConflict, "decision_pending", fmt.Sprintf(
-		"the payment's run has not yet taken the %s sent by %s at %s: read the payment again once its run saved what came of it, and decide on what it shows",
+		"the payment's run has not yet saved what came of the %s sent by %s at %s: read the payment again once it has, and decide on what it shows",
 		strings.TrimPrefix(e.Action, "payment."), e.Actor, e.CreatedAt.UTC().Format(time.RFC3339)))
 }
 
