@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
+	"paysplit/internal/money"
 	"paysplit/testenv"
 )
 
@@ -23,18 +24,33 @@ func TestConfirmStripeTransfer(t *testing.T) {
 	tests := []struct {
 		name string
 		// made is the transfer Stripe holds (its key in metadata unless noKey); ref names it unless set.
-		made   activities.TransferInput
-		noKey  bool
-		ref    string
+		made  activities.TransferInput
+		noKey bool
+		ref   string
+		// legacy confirms as a run from before keys went into metadata asks: its transfers' metadata
+		// names the payment, the party and the payee (made's, when noKey, is legacy's with payee).
+		legacy bool
+		payee  string
 		inject func(*http.Request, url.Values) (int, string)
 		// want: "" the transfer is confirmed; else the error type, "retry" for a retryable error.
 		want string
 	}{
 		{name: "made under the key", made: in},
 		{name: "made under another key", made: withKey(in, "wf/transfer/vendor-v1/1"), want: activities.ErrTypeNotThisMovement},
+		// A run that never heard of its first send can send the key again for another amount (a
+		// refund changed the share meanwhile): the transfer under the key is then not the movement
+		// asked, and booking it would record an amount Stripe did not move.
+		{name: "made under the key, another amount", made: withAmount(in, 9000), want: activities.ErrTypeNotThisMovement},
+		{name: "made under the key, another currency", made: withCurrency(in, "eur"), want: activities.ErrTypeNotThisMovement},
 		{name: "made before keys went into metadata, same amount", made: in, noKey: true},
 		{name: "no key in metadata, another amount", made: withAmount(in, 9546), noKey: true, want: activities.ErrTypeNotThisMovement},
 		{name: "no key in metadata, another order", made: withGroup(in, "o-2"), noKey: true, want: activities.ErrTypeNotThisMovement},
+		// A run from before keys went into metadata named its payment, party and payee there: a
+		// transfer of the order for the amount that another leg (a multi-vendor order's), or another
+		// payment of the order, was paid is not this leg's, and booked, it would pay one transfer twice.
+		{name: "made before keys went into metadata, this leg's", made: in, noKey: true, legacy: true, payee: "v1"},
+		{name: "no key in metadata, another payee's of the order", made: in, noKey: true, legacy: true, payee: "v2",
+			want: activities.ErrTypeNotThisMovement},
 		{name: "a transfer stripe-mock invents (its fixture)", ref: "tr_1NotOurs", want: activities.ErrTypeNotThisMovement},
 		{name: "no such transfer", ref: "tr_missing", want: activities.ErrTypeNotThisMovement,
 			inject: getAnswers(404, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such transfer: 'tr_missing'"}}`)},
@@ -50,6 +66,9 @@ func TestConfirmStripeTransfer(t *testing.T) {
 				if tc.noKey {
 					made.Metadata = map[string]string{"party": "vendor"}
 				}
+				if tc.legacy {
+					made.Metadata = legacyMeta(tc.payee)
+				}
 				out, err := f.a.Transfer(ctx, made)
 				require.NoError(t, err)
 				ref = out.TransferID
@@ -57,7 +76,11 @@ func TestConfirmStripeTransfer(t *testing.T) {
 			f.proxy.Inject = tc.inject
 			sent := len(f.proxy.Transfers())
 
-			out, err := f.a.ConfirmTransfer(ctx, activities.ConfirmTransferInput{Transfer: in, Ref: ref})
+			asked := in
+			if tc.legacy {
+				asked.Metadata = legacyMeta("v1")
+			}
+			out, err := f.a.ConfirmTransfer(ctx, activities.ConfirmTransferInput{Transfer: asked, Ref: ref})
 			switch tc.want {
 			case "":
 				require.NoError(t, err)
@@ -71,6 +94,12 @@ func TestConfirmStripeTransfer(t *testing.T) {
 			require.Len(t, f.proxy.Transfers(), sent, "confirming moves no money")
 		})
 	}
+}
+
+// legacyMeta is the metadata a run from before keys went into metadata gave a transfer of its
+// vendor leg paying payee.
+func legacyMeta(payee string) map[string]string {
+	return map[string]string{"workflow_id": "wf", "party": "vendor", "payee_id": payee}
 }
 
 // getAnswers injects status and body for reads of a single transfer.
@@ -90,6 +119,11 @@ func withKey(in activities.TransferInput, key string) activities.TransferInput {
 
 func withAmount(in activities.TransferInput, amount int64) activities.TransferInput {
 	in.Amount = amount
+	return in
+}
+
+func withCurrency(in activities.TransferInput, currency string) activities.TransferInput {
+	in.Currency = money.Currency(currency)
 	return in
 }
 

@@ -692,8 +692,8 @@ type ConfirmTransferInput struct {
 }
 
 // ConfirmTransfer checks an admin's word that a transfer in doubt was made, against the provider:
-// Ref must be the movement made under the transfer's key (or, for a Stripe transfer made before
-// keys went into metadata, of its amount and currency). It answers as Transfer would for that
+// Ref must be the movement made under the transfer's key for its amount and currency (a Stripe
+// transfer made before keys went into metadata: of its amount, currency, order and leg). It answers as Transfer would for that
 // key: the transfer made (a PayPal payout still pending is watched), or a refusal
 // (ErrTypeRejected) when the provider says it failed; a movement that is not the transfer is
 // ErrTypeNotThisMovement and says nothing of it. It never moves money.

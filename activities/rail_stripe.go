@@ -251,10 +251,14 @@ func madeWithKey(it interface {
 	return "", nil
 }
 
-// confirm reads the transfer an admin named: it is the one in doubt when its metadata names the
-// key, or, when it names none (made before keys went into metadata), when its amount, currency and
-// transfer group are the key's. Not its destination: an admin may have fixed the payee's account
-// since, and the transfer in doubt went to the old one.
+// confirm reads the transfer an admin named: it is the one in doubt when it is of the key's amount
+// and currency and its metadata names the key, or, when it names none (made before keys went into
+// metadata), its transfer group is the key's order and its metadata the leg's payment, party and
+// payee. Not its destination: an admin may have fixed
+// the payee's account since, and the transfer in doubt went to the old one. A transfer under the
+// key of another amount is not the one in doubt either (as madeWithKey answers): a run that never
+// heard of its first send can send the key again for another amount (a refund changed the share
+// meanwhile), and booked, it would record an amount Stripe did not move.
 func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (string, error) {
 	tr, err := r.api.Transfers.Get(ref, &stripe.TransferParams{Params: stripe.Params{Context: ctx}})
 	var se *stripe.Error
@@ -264,20 +268,36 @@ func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (
 	if err != nil {
 		return "", classifyStripe("read transfer "+ref, err)
 	}
-	if key := tr.Metadata[MetaIdempotencyKey]; key != "" {
-		if key != in.IdempotencyKey {
-			return "", notThisMovement(fmt.Sprintf("Stripe transfer %s was made under key %s, not %s", tr.ID, key, in.IdempotencyKey))
-		}
-		return tr.ID, nil
+	key := tr.Metadata[MetaIdempotencyKey]
+	if key != "" && key != in.IdempotencyKey {
+		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s was made under key %s, not %s", tr.ID, key, in.IdempotencyKey))
 	}
 	if amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits); err != nil || tr.Amount != amount || !strings.EqualFold(string(tr.Currency), string(in.Currency)) {
-		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s is %d %s, not %d %s", tr.ID, tr.Amount, tr.Currency, in.Amount, in.Currency))
+		under := ""
+		if key != "" {
+			under = " under the key (sent again with another amount)"
+		}
+		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s%s is %d %s, not %d %s", tr.ID, under, tr.Amount, tr.Currency, in.Amount, in.Currency))
+	}
+	if key != "" {
+		return tr.ID, nil
 	}
 	if tr.TransferGroup != "" && in.TransferGroup != "" && tr.TransferGroup != in.TransferGroup {
 		return "", notThisMovement(fmt.Sprintf("Stripe transfer %s belongs to order %s, not %s", tr.ID, tr.TransferGroup, in.TransferGroup))
 	}
+	// The transfer group is the order's: another leg of it (a multi-vendor order's), or another
+	// payment of it, can be paid the same amount. Runs named the payment, the party and the payee
+	// in every transfer's metadata before they named the key.
+	for _, k := range legMetadata {
+		if got, want := tr.Metadata[k], in.Metadata[k]; got != "" && want != "" && got != want {
+			return "", notThisMovement(fmt.Sprintf("Stripe transfer %s was made with %s %s, not %s", tr.ID, k, got, want))
+		}
+	}
 	return tr.ID, nil
 }
+
+// legMetadata are the metadata by which a transfer names the payment and the leg it pays.
+var legMetadata = []string{"workflow_id", "party", "payee_id"}
 
 // classifyStripe turns a Stripe error into a Temporal error: rate limits, server errors, network
 // failures, conflicts and idempotency errors stay retryable; anything else Stripe refused is a

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"unicode"
 
 	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"paysplit/internal/money"
@@ -559,7 +561,12 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 			return err
 		}
 		return s.signalAdmin(c, r, payment.AdminCommand{Action: action, Party: split.Party(body.Party), Actor: actor(c)},
-			map[string]any{"signal": action, "party": body.Party})
+			map[string]any{"signal": action, "party": body.Party}, func(cur ipayment.Record) error {
+				if cur.HasDues() && !payoutWaiting(cur) {
+					return paymentChanged(cur)
+				}
+				return decisionRefused(action, cur, split.Party(body.Party))
+			})
 	}
 }
 
@@ -594,17 +601,72 @@ func decisionRefused(action payment.AdminAction, r ipayment.Record, party split.
 // signalAdmin sends an admin's decision to the payment's run and answers 202. The audit entry
 // commits only once Temporal took the signal: an entry for every decision sent, none for one that
 // was not.
-func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.AdminCommand, audit map[string]any) error {
-	err := s.audited(c, "payment."+string(cmd.Action), "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
+//
+// A signal answers nothing: the run takes a decision when it waits for one, and drops one that
+// comes when nothing waits any more (another decision came first and the run acts on it). Two
+// decisions sent at once both read the payment as its run last saved it, so both were answered
+// 202 and audited, and the audit said the second happened. So a decision is sent once per save
+// of the payment: in the audit entry's lock, the payment is read again (still says whether it
+// still takes the decision, its run having saved it meanwhile), and while a decision made on the
+// same save waits to be taken (decisionPending) another is 409 decision_pending, and not audited.
+// The entry records the save the decision was made on (saved_at).
+func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.AdminCommand, audit map[string]any, still func(ipayment.Record) error) error {
+	err := s.audited(c, "payment."+string(cmd.Action), "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := still(cur); err != nil {
+			return nil, nil, err
+		}
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
+			return nil, nil, err
+		}
 		if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
 			return nil, nil, err
 		}
-		return map[string]any{"status": r.Status, "reason": r.Reason}, audit, nil
+		audit["saved_at"] = store.SavedKey(savedAt)
+		return map[string]any{"status": cur.Status, "reason": cur.Reason}, audit, nil
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(cmd.Action), "workflow_id": r.WorkflowID})
+}
+
+// paymentChanged is the 409 for a decision on a payment whose run saved it, between the
+// request's read and its send, in a state that takes the decision another way.
+func paymentChanged(r ipayment.Record) error {
+	return errorf(http.StatusConflict, "payment_changed", fmt.Sprintf("the payment changed while the decision was made (now %s): read it again and decide on what it shows", r.Status))
+}
+
+// decisionPending is 409 decision_pending while a decision made on the payment's save savedAt (by
+// an admin, or by Stripe's Connect event) waits to be taken by its run: the run saves what comes
+// of a decision it takes (a payout, a hold, a cancel, a resolve's outcome), and a second sent
+// meanwhile would be dropped. A decision the run took and saved nothing for (it was not waiting
+// for it) counts no more once the run rests with every signal taken, no workflow task and no
+// activity pending: it will never save for it.
+func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowID string, savedAt time.Time) error {
+	e, found, err := tx.DecisionOnSave(ctx, "payment:"+workflowID, store.SavedKey(savedAt))
+	if err != nil || !found {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, err := s.deps.Temporal.DescribeWorkflowExecution(dctx, workflowID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return nil // no run: sendAdmin answers not_running
+	case err != nil:
+		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
+		d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0:
+		return nil
+	}
+	return errorf(http.StatusConflict, "decision_pending", fmt.Sprintf(
+		"the payment's run has not yet saved what came of the %s sent by %s at %s: read the payment again once it has, and decide on what it shows",
+		strings.TrimPrefix(e.Action, "payment."), e.Actor, e.CreatedAt.UTC().Format(time.RFC3339)))
 }
 
 // sendAdmin signals a decision to the payment's run: 409 not_running when it has none, 503
@@ -668,15 +730,42 @@ func (s *Server) resolvePayment(c echo.Context) error {
 	if isTransfer && payoutWaiting(r) {
 		audit["signal"] = payment.ActionResolve
 		return s.signalAdmin(c, r, payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID,
-			Made: made, Ref: body.ProviderRef, Actor: actor(c), Key: key}, audit)
+			Made: made, Ref: body.ProviderRef, Actor: actor(c), Key: key}, audit, func(cur ipayment.Record) error {
+			l, err := legOfParty(cur, leg.Party, leg.PayeeID)
+			if err != nil {
+				return err
+			}
+			if _, isTransfer, err := movementInDoubt(cur, l, key); err != nil || !isTransfer || !payoutWaiting(cur) {
+				return cmp.Or(err, paymentChanged(cur))
+			}
+			return nil
+		})
 	}
 	ev := payment.Event{ID: fmt.Sprintf("due-resolve/%s/%t/%s", key, made, body.ProviderRef), Kind: payment.EventResolveDue,
 		DueKey: key, Made: made, Ref: body.ProviderRef, Actor: actor(c)}
-	err = s.audited(c, "payment.resolve", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
+	// Once per save of the payment, as a signalled decision (signalAdmin): the run takes a
+	// resolve whenever it comes, and one that comes after another settled the movement does
+	// nothing.
+	err = s.audited(c, "payment.resolve", "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
+		if err != nil {
+			return nil, nil, err
+		}
+		l, err := legOfParty(cur, leg.Party, leg.PayeeID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, isTransfer, err := movementInDoubt(cur, l, key); err != nil || (isTransfer && payoutWaiting(cur)) {
+			return nil, nil, cmp.Or(err, paymentChanged(cur))
+		}
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
+			return nil, nil, err
+		}
 		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
 			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 		}
-		return map[string]any{"status": r.Status, "reason": r.Reason}, audit, nil
+		audit["saved_at"] = store.SavedKey(savedAt)
+		return map[string]any{"status": cur.Status, "reason": cur.Reason}, audit, nil
 	})
 	if err != nil {
 		return err
@@ -744,16 +833,29 @@ func payoutWaiting(r ipayment.Record) bool {
 // decideDues takes an admin's decision on a payment whose only failed payouts are movements
 // due (top-ups to payees, reversals from them): a retry goes to the workflow as an event, which
 // also reaches a run that has closed (its ID counts the retries taken, so a request sent twice
-// is taken once). A movement due is money one side owes the other, so it cannot be cancelled.
+// is taken once, and the second, sent before the run saved the first, is 409 decision_pending).
+// A movement due is money one side owes the other, so it cannot be cancelled.
 func (s *Server) decideDues(c echo.Context, action payment.AdminAction, r ipayment.Record) error {
 	if action != payment.ActionRetry {
 		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a top-up or reversal due: it is owed to the payee, or by it; retry it once the provider can make it", action))
 	}
-	err := s.audited(c, "payment.retry", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
-		if err := s.retryDues(ctx, r, actor(c)); err != nil {
+	// Once per save of the payment, as a signalled decision (signalAdmin): two retries sent for
+	// one stored state carry one event ID, and the run takes one of them.
+	err := s.audited(c, "payment.retry", "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
+		if err != nil {
 			return nil, nil, err
 		}
-		return map[string]any{"status": r.Status, "reason": r.Reason}, map[string]any{"retry": "dues"}, nil
+		if !cur.HasDues() || payoutWaiting(cur) {
+			return nil, nil, cmp.Or(decisionRefused(action, cur, ""), paymentChanged(cur))
+		}
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
+			return nil, nil, err
+		}
+		if err := s.retryDues(ctx, cur, actor(c)); err != nil {
+			return nil, nil, err
+		}
+		return map[string]any{"status": cur.Status, "reason": cur.Reason}, map[string]any{"retry": "dues", "saved_at": store.SavedKey(savedAt)}, nil
 	})
 	if err != nil {
 		return err

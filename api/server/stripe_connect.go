@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/stripe/stripe-go/v76"
@@ -240,18 +239,24 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 // onceForEventAndSave makes a Connect event's decision on a held payment (send, with the actor it
 // names) in an audit entry of action by the event, once per event and once per save of the
 // payment's run: one the audit log already records for the event's ID or for the save (the entry's
-// idempotency_key) is before, and nothing is sent. after is what the entry records, with the
+// idempotency_key) is before, and nothing is sent; nor is one while an admin's decision on the same
+// save waits for the run (decisionPending). after is what the entry records, with the
 // event's ID and the key.
 func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, eventID, action string, before error,
 	after map[string]any, send func(ctx context.Context, who string) error) error {
 	r := h.Record
-	key := "stripe-connect/" + h.SavedAt.UTC().Format(time.RFC3339Nano)
+	key := "stripe-connect/" + store.SavedKey(h.SavedAt)
 	target := "payment:" + r.WorkflowID
 	actor := "stripe:" + typ
 	return s.auditedAs(c, actor, action, target, func(ctx context.Context, tx *store.Store) (any, any, error) {
 		done, err := tx.AuditRecordedAny(ctx, action, target, map[string]string{"idempotency_key": key, "event_id": eventID})
 		if err != nil || done {
 			return nil, nil, cmp.Or(err, before)
+		}
+		// An admin's decision on the same save still waiting for the run (skipped
+		// decision_pending): the run takes that one, and would drop this one after it.
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, h.SavedAt); err != nil {
+			return nil, nil, err
 		}
 		if err := send(ctx, actor+" "+eventID); err != nil {
 			return nil, nil, err

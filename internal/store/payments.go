@@ -68,6 +68,25 @@ func (s *Store) GetPayment(ctx context.Context, workflowID string) (payment.Reco
 	return r, nil
 }
 
+// GetPaymentSaved reads a payment's stored state and when its run saved it (its row's
+// updated_at): an admin's decision is made on that save (SavedKey).
+func (s *Store) GetPaymentSaved(ctx context.Context, workflowID string) (payment.Record, time.Time, error) {
+	var state []byte
+	var savedAt time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT state, updated_at FROM payments WHERE workflow_id = $1`, workflowID).Scan(&state, &savedAt); err != nil {
+		return payment.Record{}, time.Time{}, notFound(err, "payment "+workflowID)
+	}
+	var r payment.Record
+	if err := json.Unmarshal(state, &r); err != nil {
+		return payment.Record{}, time.Time{}, fmt.Errorf("decode payment %s: %w", workflowID, err)
+	}
+	return r, savedAt, nil
+}
+
+// SavedKey names a save of a payment (its row's updated_at, as GetPaymentSaved and HeldPayment
+// read it) in the audit entries of the decisions made on it.
+func SavedKey(savedAt time.Time) string { return savedAt.UTC().Format(time.RFC3339Nano) }
+
 // PaymentFilter narrows ListPayments; empty fields match everything.
 type PaymentFilter struct {
 	ClientID, VendorID, OrderID, Status string
