@@ -1,6 +1,8 @@
 package activities_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -181,4 +183,68 @@ func firstPageText(t *testing.T, pdf []byte) string {
 	out, err := exec.Command(exe, "-l", "1", f, "-").Output()
 	require.NoError(t, err, "pdftotext")
 	return string(out)
+}
+
+// countVisitors is a Reports.Visitors that answers n for each range, or err for the ranges
+// starting on a Monday in fail, and records the ranges asked.
+type countVisitors struct {
+	n     int64
+	fail  map[string]error
+	asked []string
+}
+
+func (c *countVisitors) DistinctVisitors(_ context.Context, _ string, from, to time.Time) (int64, error) {
+	c.asked = append(c.asked, from.Format(time.DateOnly)+".."+to.Format(time.DateOnly))
+	if err := c.fail[from.Format(time.DateOnly)]; err != nil {
+		return 0, err
+	}
+	return c.n, nil
+}
+
+// TestWeeklyReportVisitorsWithoutThePreviousWeeksCount: the week's distinct visitors are had but
+// the previous week's are refused: the tile shows the week's, with no change (never against the
+// previous week's sum of daily visitors), and a note says why. A client that left before the
+// week ended gets no count asked for (the reader's series ends on its leaving day too): the sum.
+func TestWeeklyReportVisitorsWithoutThePreviousWeeksCount(t *testing.T) {
+	pool := testenv.OwnDatabase(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	now := time.Date(2026, 6, 15, 6, 0, 0, 0, time.UTC)
+	w := report.Week{Year: 2026, Week: 24}
+	seed := func(id string) {
+		usdClient(t, st, id)
+		for i, day := range append(w.Prev().Days(), w.Days()...) {
+			require.NoError(t, st.UpsertKPIDay(ctx, store.KPIDay{ClientID: id, Day: day, Visitors: int64(100 + i), Sessions: 100,
+				BounceRateBps: 5000, Revenue: 1000, Currency: money.USD}))
+		}
+	}
+	generate := func(id string, c *countVisitors) report.Data {
+		rep := &activities.Reports{Store: st, Now: func() time.Time { return now }, Visitors: c,
+			KPIs: &kpi.Reader{Hot: st, StaleAfter: time.Hour, Now: func() time.Time { return now }}}
+		var ts testsuite.WorkflowTestSuite
+		env := ts.NewTestActivityEnvironment()
+		env.RegisterActivity(rep)
+		_, err := env.ExecuteActivity(rep.GenerateReport, activities.GenerateReportInput{ClientID: id, Week: w.String()})
+		require.NoError(t, err)
+		d, err := st.GetReportDelivery(ctx, id, w.String())
+		require.NoError(t, err)
+		return *d.Data
+	}
+
+	seed("visitors-prev-refused")
+	c := &countVisitors{n: 640, fail: map[string]error{"2026-06-01": kpi.Permanent(errors.New("ga4: runReport: 403 no access"))}}
+	d := generate("visitors-prev-refused", c)
+	require.Equal(t, []string{"2026-06-08..2026-06-14", "2026-06-01..2026-06-07"}, c.asked)
+	tile := d.Tiles()[0]
+	require.Equal(t, []string{"Visitors", "640", ""}, []string{tile.Label, tile.Value, tile.Change}, "no change against a sum")
+	require.Contains(t, d.NotesAll(), "The ga4 KPI source could not count the previous week's distinct visitors: the visitors tile shows no change.")
+
+	seed("visitors-left")
+	_, err := pool.Exec(ctx, `UPDATE clients SET status = 'offboarded', offboarded_at = $2 WHERE id = $1`, "visitors-left",
+		time.Date(2026, 6, 12, 15, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	c = &countVisitors{n: 640}
+	d = generate("visitors-left", c)
+	require.Empty(t, c.asked, "GA4 is not asked for the days after the client left")
+	require.Equal(t, report.VisitorsLabel, d.Tiles()[0].Label)
 }
