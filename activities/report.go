@@ -79,6 +79,13 @@ type KPISeries interface {
 	Series(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) (kpi.Series, error)
 }
 
+// DistinctVisitors counts a client's distinct visitors over a range of days, each person once
+// however many of the days they came (kpisrc.Factory: GA4's runReport without the date
+// dimension); kpi.ErrNotConfigured when the client has no analytics.
+type DistinctVisitors interface {
+	DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (int64, error)
+}
+
 // ReportFiles is where report files go (objstore.Store).
 type ReportFiles interface {
 	Put(ctx context.Context, o objstore.Object) error
@@ -92,8 +99,11 @@ type ReportFiles interface {
 type Reports struct {
 	Store *store.Store
 	// KPIs reads the KPI series; nil reads Postgres only.
-	KPIs  KPISeries
-	Files ReportFiles
+	KPIs KPISeries
+	// Visitors counts the week's distinct visitors for the visitors tile; nil (or a client
+	// without analytics, or one GA4 refuses) leaves the tile the days' visitors summed.
+	Visitors DistinctVisitors
+	Files    ReportFiles
 	// Mail sends the reports; nil stores them without mailing (no SMTP server configured).
 	Mail mailer.Sender
 	// Now is the clock for generation times and the email's Date; nil means time.Now.
@@ -337,6 +347,9 @@ func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Da
 	if otherCurrency > 0 {
 		d.Notes = append(d.Notes, fmt.Sprintf("Storefront revenue of %d day(s) is in another currency than %s and is not shown.", otherCurrency, cl.DefaultCurrency.Upper()))
 	}
+	if err := a.distinctVisitors(ctx, in, cl, series, &d); err != nil {
+		return report.Data{}, err
+	}
 
 	if d.Payments, err = a.Store.ReportPayments(ctx, clientID, w.Start(loc), w.End(loc)); err != nil {
 		return report.Data{}, err
@@ -349,6 +362,67 @@ func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Da
 	}
 	return d, nil
 }
+
+// distinctVisitors sets the week's and the previous week's distinct visitors (GA4's totalUsers of
+// each week asked as one range), once per report, when the data is gathered; without them the
+// visitors tile is the days' visitors summed, labelled so. GA4 is not asked when the client has
+// none, when it already failed on this series' older days (the report notes that), or for a
+// week past the day the client left (the reader's series ends there too). A failure a retry may
+// cure fails the attempt, as a source down for the older days does; one that cannot be cured,
+// or the run's last chance, leaves the sum with a note. The previous week's count is only kept
+// beside the week's: a distinct count is compared with a distinct count or with nothing.
+func (a *Reports) distinctVisitors(ctx context.Context, in GenerateReportInput, cl store.Client, series kpi.Series, d *report.Data) error {
+	if a.Visitors == nil {
+		return nil
+	}
+	for _, e := range series.ColdErrors {
+		if e.Source == kpi.SourceGA4 {
+			return nil
+		}
+	}
+	last := kpi.DayOf(a.now())
+	if cl.OffboardedAt != nil && kpi.DayOf(*cl.OffboardedAt).Before(last) {
+		last = kpi.DayOf(*cl.OffboardedAt)
+	}
+	count := func(w report.Week) (*int64, error) {
+		sunday := w.Monday().AddDate(0, 0, 6)
+		if sunday.After(last) {
+			return nil, nil
+		}
+		n, err := a.Visitors.DistinctVisitors(ctx, cl.ID, w.Monday(), sunday)
+		switch {
+		case errors.Is(err, kpi.ErrNotConfigured):
+			return nil, nil
+		case err == nil:
+			return &n, nil
+		case !kpi.IsPermanent(err) && activity.IsActivity(ctx) && !in.LastChance(activity.GetInfo(ctx), time.Now()):
+			return nil, temporal.NewApplicationError(fmt.Sprintf("kpis of %s: %s could not count the distinct visitors of %s: %v", cl.ID, kpi.SourceGA4, w, err), ErrTypeKPISourceDown)
+		}
+		activity.GetLogger(ctx).Warn("distinct visitors not counted", "ClientID", cl.ID, "Week", w.String(), "Error", err)
+		return nil, errFallback
+	}
+	cur, err := count(d.Week)
+	if errors.Is(err, errFallback) {
+		d.Notes = append(d.Notes, fmt.Sprintf("The %s KPI source could not count the week's distinct visitors: the visitors tile is the sum of daily visitors, which counts a visitor once for each day they came.", kpi.SourceGA4))
+		return nil
+	}
+	if err != nil || cur == nil {
+		return err
+	}
+	prev, err := count(d.Week.Prev())
+	if errors.Is(err, errFallback) {
+		d.Notes = append(d.Notes, fmt.Sprintf("The %s KPI source could not count the previous week's distinct visitors: the visitors tile shows no change.", kpi.SourceGA4))
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	d.DistinctVisitors, d.PreviousDistinctVisitors = cur, prev
+	return nil
+}
+
+// errFallback: the distinct visitors could not be counted and the report does without them.
+var errFallback = errors.New("distinct visitors not counted")
 
 // ReportInput names one client's report of one week.
 type ReportInput struct {

@@ -26,6 +26,7 @@ const kpiCacheEntries = 40000
 // schedules it keeps in line with client changes, and the on-demand refresh.
 type kpis struct {
 	reader    *kpi.Reader
+	visitors  *kpi.RangeVisitors
 	schedules *kpisync.Scheduler
 }
 
@@ -48,6 +49,8 @@ func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
 			Hot: st, Cold: sources.Cold, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter, SyncEvery: cfg.KPISyncEvery,
 			Cache: &kpi.Cache[[]kpi.Day]{TTL: cfg.KPICacheTTL, Max: kpiCacheEntries},
 		},
+		// A range's distinct visitors, for the dashboard's tile, kept as long as fetched days.
+		visitors: &kpi.RangeVisitors{Count: sources.DistinctVisitors, Cache: &kpi.Cache[int64]{TTL: cfg.KPICacheTTL, Max: kpiCacheEntries}},
 		schedules: &kpisync.Scheduler{
 			Client: tc, TaskQueue: cfg.TaskQueue, Every: cfg.KPISyncEvery, HotDays: cfg.KPIRetentionDays, Settings: st,
 		},

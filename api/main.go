@@ -99,7 +99,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Settings: payment.Settings{EnrichWait: cfg.EnrichWait, SettleWindow: cfg.SettleWindow, DecisionTimeout: cfg.DecisionTimeout, DueRetryEvery: cfg.DueRetryEvery,
 			HoldRecheckEvery: cfg.HoldRecheckEvery},
 		PayPalVerifier: paypalVerifier(cfg),
-		KPIs:           kpis.reader, GA4CredentialsDir: cfg.GA4CredentialsDir, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
+		KPIs:           kpis.reader, Visitors: kpis.visitors, GA4CredentialsDir: cfg.GA4CredentialsDir, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
 		ReportLinks: links,
 		WebhookAck:  webhookAck(cfg.WebhookAck),
 		Relay:       server.RelayOptions{Parallel: cfg.WebhookRelayParallel},

@@ -47,11 +47,13 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 	if err != nil {
 		return err
 	}
+	sources := &kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir}}
 	acts := &activities.Reports{
 		Fonts: fonts,
 		Store: st,
 		KPIs: &kpi.Reader{Hot: st, RetentionDays: cfg.KPIRetentionDays, StaleAfter: cfg.KPIStaleAfter, SyncEvery: cfg.KPISyncEvery,
-			Cold: (&kpisrc.Factory{Store: st, Stripe: stripe, PayPal: pp, GA4: ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir}}).Cold},
+			Cold: sources.Cold},
+		Visitors:     sources,
 		Files:        files,
 		KPISyncEvery: cfg.KPISyncEvery,
 	}

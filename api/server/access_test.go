@@ -62,6 +62,7 @@ var clientEndpoints = []struct {
 	{http.MethodGet, "/api/v1/client", http.StatusOK, true, true},
 	{http.MethodGet, "/api/v1/kpis", http.StatusOK, true, true},
 	{http.MethodPost, "/api/v1/kpis/refresh", http.StatusNotImplemented, true, false},
+	{http.MethodGet, "/api/v1/kpis/visitors", http.StatusOK, true, true},
 	{http.MethodGet, "/api/v1/revenue", http.StatusOK, true, true},
 	{http.MethodGet, "/api/v1/payouts", http.StatusOK, true, true},
 	{http.MethodGet, "/api/v1/reports", http.StatusOK, true, true},

@@ -160,6 +160,50 @@ func (s *Server) kpis(c echo.Context) error {
 	})
 }
 
+// kpiVisitors answers the range's distinct visitors, each person once however many of its days
+// they came (GA4's totalUsers of the range asked as one), which the days' visitors summed are
+// not. It is asked apart from GET /api/v1/kpis so the dashboard never waits for GA4: the page
+// shows the sum of daily visitors and replaces it when this answers. visitors is null, with why
+// (not_configured, source_error, no_days), when there is no such count; never an error status for
+// GA4's failure. Days after today, or after the day an offboarded client left, are not asked for.
+func (s *Server) kpiVisitors(c echo.Context) error {
+	cl, from, to, err := s.clientWindow(c)
+	if err != nil {
+		return err
+	}
+	last := store.DayOf(s.deps.Now())
+	if cl.OffboardedAt != nil && store.DayOf(*cl.OffboardedAt).Before(last) {
+		last = store.DayOf(*cl.OffboardedAt)
+	}
+	if to.After(last) {
+		to = last
+	}
+	answer := func(visitors *int64, reason, msg string) error {
+		out := map[string]any{"client_id": cl.ID, "from": formatDay(from), "to": formatDay(to), "visitors": visitors}
+		if reason != "" {
+			out["reason"] = reason
+		}
+		if msg != "" {
+			out["message"] = msg
+		}
+		return c.JSON(http.StatusOK, out)
+	}
+	switch {
+	case from.After(to):
+		return answer(nil, "no_days", "")
+	case s.deps.Visitors == nil:
+		return answer(nil, "not_configured", "")
+	}
+	n, err := s.deps.Visitors.Distinct(c.Request().Context(), cl.ID, from, to)
+	switch {
+	case errors.Is(err, kpi.ErrNotConfigured):
+		return answer(nil, "not_configured", "")
+	case err != nil:
+		return answer(nil, "source_error", sourceMessage(c, kpi.SourceGA4, err.Error()))
+	}
+	return answer(&n, "", "")
+}
+
 // sourceMessage is a KPI source's error as the caller may see it: admins get the source's own
 // words (a credentials file or variable name, a library's error), a client key only that the
 // source failed, since the rest is the deployment's configuration.

@@ -19,6 +19,12 @@ type KPIReader interface {
 	Series(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) (kpi.Series, error)
 }
 
+// VisitorCounter counts a client's distinct visitors over a range (kpi.RangeVisitors: GA4 asked
+// for the range as one, cached), for the dashboard's visitors tile.
+type VisitorCounter interface {
+	Distinct(ctx context.Context, clientID string, from, to time.Time) (int64, error)
+}
+
 // kpiSettingsView is the API shape of store.KPISettings; sync_every_seconds 0 means the
 // deployment's KPI_SYNC_EVERY.
 type kpiSettingsView struct {

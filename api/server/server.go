@@ -58,6 +58,9 @@ type Deps struct {
 	// KPIs serves KPI series over any range (hot days from Postgres, older ones from the
 	// sources); nil reads every day from Postgres.
 	KPIs KPIReader
+	// Visitors counts a range's distinct visitors (GET /api/v1/kpis/visitors); nil answers
+	// none, and the dashboard keeps the sum of daily visitors.
+	Visitors VisitorCounter
 	// OnClientChanged runs after a client or its KPI settings were saved (it creates or updates
 	// the client's KPI sync schedule); nil does nothing. Its failure is logged, not answered:
 	// the change is saved, and the worker repairs schedules at start.
@@ -212,6 +215,7 @@ func New(d Deps) *Server {
 	v1.GET("/client", s.clientInfo)
 	v1.GET("/kpis", s.kpis)
 	v1.POST("/kpis/refresh", s.refreshKPIs)
+	v1.GET("/kpis/visitors", s.kpiVisitors)
 	v1.GET("/revenue", s.revenue)
 	v1.GET("/payouts", s.payouts)
 	v1.GET("/reports", s.reports)

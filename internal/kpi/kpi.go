@@ -114,6 +114,13 @@ type TrafficSource interface {
 	TrafficHours(ctx context.Context, day time.Time) ([]TrafficHour, error)
 }
 
+// VisitorCounter is a traffic source that can count a range's distinct visitors: each person
+// once, however many of its days they came (GA4 asked for the range as one). A day's visitors do
+// not add up to that: one who came on three days is in three days' counts.
+type VisitorCounter interface {
+	DistinctVisitors(ctx context.Context, from, to time.Time) (int64, error)
+}
+
 // RevenueSource reads one client's revenue in one currency.
 type RevenueSource interface {
 	Name() string

@@ -27,6 +27,14 @@ type Data struct {
 	// Days are the week's seven days, Monday first; Previous the week before, for the changes.
 	Days     []Day `json:"days"`
 	Previous []Day `json:"previous"`
+	// DistinctVisitors is the week's visitors, each person once however many of its days they
+	// came (GA4's totalUsers of the week asked as one range, fetched when the data was gathered);
+	// PreviousDistinctVisitors the previous week's, for the change. Nil when it could not be had
+	// (no GA4, GA4 refusing) and in reports stored before it: the visitors tile then shows the
+	// days' visitors summed (VisitorsLabel), as those reports did, and a distinct count is never
+	// compared with a sum (no change is shown without the previous week's).
+	DistinctVisitors         *int64 `json:"distinct_visitors,omitempty"`
+	PreviousDistinctVisitors *int64 `json:"previous_distinct_visitors,omitempty"`
 	// Sources are the KPI sources' sync state when the data was gathered, for the notes.
 	Sources []SourceSync `json:"sources,omitempty"`
 	// Payments and PreviousPayments are the payments captured in the week (and the week before),
@@ -120,9 +128,14 @@ func (p Payout) failedParts() (payouts, back int64, backReason string) {
 // all, as at PayPal): money the payee owes back.
 func (p Payout) Outstanding() int64 { return p.Owed - p.PaidOut - p.Held - p.Failed }
 
-// VisitorsLabel names the visitors tile: the sum of the days' visitors (GA4's totalUsers by
-// date), which counts a visitor once for each day they came, not the period's distinct visitors.
+// VisitorsLabel names the visitors tile when it shows the sum of the days' visitors (GA4's
+// totalUsers by date), which counts a visitor once for each day they came, not the period's
+// distinct visitors: a report without Data.DistinctVisitors.
 const VisitorsLabel = "Sum of daily visitors"
+
+// DistinctVisitorsLabel names the visitors tile when it shows the week's distinct visitors
+// (Data.DistinctVisitors).
+const DistinctVisitorsLabel = "Visitors"
 
 // Totals are a week's KPI sums over the days that have each part.
 type Totals struct {
@@ -218,12 +231,22 @@ func (d Data) Tiles() []Tile {
 	if traffic {
 		bounce.Change, bounce.Trend = pointChange(cur.BounceRateBps, prev.BounceRateBps)
 	}
+	// The days' visitors added up: GA4 counts a visitor once a day, and distinct visitors do
+	// not add up across days (one who came on three days is three here), so without the week's
+	// distinct visitors the tile says what it is rather than passing the sum off as the week's
+	// visitors. With them it shows them, compared only with the previous week's distinct
+	// visitors. New visitors do add up (a visitor is new once), as do sessions; the bounce rate
+	// is weighted by sessions.
+	visitors := count(VisitorsLabel, cur.Visitors, prev.Visitors, traffic)
+	if d.DistinctVisitors != nil {
+		var p int64
+		if d.PreviousDistinctVisitors != nil {
+			p = *d.PreviousDistinctVisitors
+		}
+		visitors = count(DistinctVisitorsLabel, *d.DistinctVisitors, p, d.PreviousDistinctVisitors != nil)
+	}
 	kpis := []Tile{
-		// The days' visitors added up: GA4 counts a visitor once a day, and distinct visitors do
-		// not add up across days (one who came on three days is three here), so the tile says
-		// what it is rather than passing the sum off as the week's visitors. New visitors do add
-		// up (a visitor is new once), as do sessions; the bounce rate is weighted by sessions.
-		count(VisitorsLabel, cur.Visitors, prev.Visitors, traffic),
+		visitors,
 		count("New visitors", cur.NewVisitors, prev.NewVisitors, traffic),
 		bounce,
 		amount("Storefront revenue", cur.Revenue, prev.Revenue, d.Currency, revenue),

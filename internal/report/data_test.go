@@ -288,9 +288,10 @@ func pdfText(t *testing.T, pdf []byte) string {
 
 // TestVisitorsTileIsTheSumOfDailyVisitors: the same 100 people visit the shop every day of the
 // week. GA4 counts them once a day (totalUsers by date), so the week adds up to 700, and GA4 would
-// answer 100 for the week asked as one range: distinct visitors do not add up across days, and
-// the report only has days. The tile (and the mail's line) must say it is the days' visitors
-// summed, not present 700 as the week's visitors.
+// answer 100 for the week asked as one range: distinct visitors do not add up across days. A
+// report without that count (Data.DistinctVisitors: no GA4, GA4 refusing, stored before) has only
+// days: the tile (and the mail's line) must say it is the days' visitors summed, not present 700
+// as the week's visitors.
 func TestVisitorsTileIsTheSumOfDailyVisitors(t *testing.T) {
 	w := report.Week{Year: 2026, Week: 7}
 	days := make([]report.Day, 7)

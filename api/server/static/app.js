@@ -412,6 +412,7 @@
         addNotice('This client is offboarded: its KPIs are no longer synced and it gets no weekly report; payments and payouts still are.', false);
       }
       document.body.dataset.loaded = kpis.client_id + '/' + state.from + '/' + state.to;
+      loadDistinctVisitors(generation, range, kpis);
     } catch (e) {
       if (generation !== state.generation) return;
       if (e.status === 401) return showLogin('Your session ended: log in again.');
@@ -425,6 +426,8 @@
   // clearFigures empties every figure, chart and list, as before the first answer.
   function clearFigures() {
     delete document.body.dataset.loaded;
+    delete document.body.dataset.visitors;
+    visitorsLabel(false);
     for (const el of document.querySelectorAll('.tile .value')) {
       el.textContent = '–';
       el.dataset.value = '';
@@ -451,10 +454,42 @@
     return revenue.default_currency || revenue.currencies[0];
   }
 
+  // visitorsLabel names the visitors tile: the range's distinct visitors ("Visitors") once they
+  // arrived, else the days' visitors summed, which count a visitor once for each day they came.
+  function visitorsLabel(distinct) {
+    $('tile-visitors').previousElementSibling.textContent = distinct ? 'Visitors' : 'Sum of daily visitors';
+  }
+
+  // loadDistinctVisitors asks for the range's distinct visitors (GA4 asked live, cached by the
+  // API) after the page is shown, and puts them in the visitors tile if the page still shows that
+  // range: GA4 slow or down never holds the figures back, and without an answer (no GA4, GA4
+  // failing) the tile stays the sum of daily visitors, labelled so. body's data-visitors says
+  // which the tile shows once settled.
+  async function loadDistinctVisitors(generation, range, kpis) {
+    let v = null;
+    if (kpis.totals.traffic_days > 0) {
+      try {
+        v = await api('GET', scoped('/api/v1/kpis/visitors', range));
+      } catch (e) {
+        v = null;
+      }
+    }
+    if (generation !== state.generation) return;
+    if (v && typeof v.visitors === 'number') {
+      visitorsLabel(true);
+      setTile('tile-visitors', formatCount(v.visitors), v.visitors);
+      document.body.dataset.visitors = 'distinct';
+    } else {
+      document.body.dataset.visitors = 'sum';
+    }
+  }
+
   function renderTiles(kpis, revenue) {
     const t = kpis.totals;
     // Totals are over the days that have each part; without any, there is no figure to show.
     const traffic = t.traffic_days > 0;
+    delete document.body.dataset.visitors;
+    visitorsLabel(false);
     setTile('tile-visitors', traffic ? formatCount(t.visitors) : noData, traffic ? t.visitors : '');
     setTile('tile-new-visitors', traffic ? formatCount(t.new_visitors) : noData, traffic ? t.new_visitors : '');
     setTile('tile-bounce-rate', traffic ? formatBps(t.bounce_rate_bps) : noData, traffic ? t.bounce_rate_bps : '');

@@ -1,6 +1,7 @@
 package ga4_test
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -252,4 +253,49 @@ func TestUTCHourOf(t *testing.T) {
 	}
 	_, err := ga4.UTCHourOf("2026-03-05", time.UTC)
 	require.Error(t, err)
+}
+
+// TestDistinctVisitorsOfARange: 100 people each come on three days of a week, and 20 others on
+// one day each (SetDay). By date GA4 counts each person once a day, 320 over the days; the week
+// asked as one range, without the date dimension, counts each person once: 120. A range nobody
+// visited has no row: zero. GA4 refusing is an error, permanent for a 403 as for the days.
+func TestDistinctVisitorsOfARange(t *testing.T) {
+	g := kpitest.NewGA4(t)
+	week := []time.Time{day("2026-06-08"), day("2026-06-10"), day("2026-06-13")}
+	for i := range 100 {
+		for _, d := range week {
+			g.Visit("77", d, fmt.Sprintf("visitor-%03d", i))
+		}
+	}
+	g.SetDay("77", day("2026-06-09"), kpi.Traffic{Visitors: 20, NewVisitors: 20, Sessions: 25})
+	g.Visit("77", day("2026-06-15"), "visitor-000", "visitor-100") // the week after
+	src, err := ga4.New(t.Context(), "77", "", ga4.Options{Endpoint: g.URL, WithoutAuthentication: true})
+	require.NoError(t, err)
+
+	days, err := src.TrafficDays(t.Context(), day("2026-06-08"), day("2026-06-14"))
+	require.NoError(t, err)
+	var sum int64
+	for _, d := range days {
+		sum += d.Visitors
+	}
+	require.EqualValues(t, 320, sum, "the days' visitors summed: a visitor of three days is three")
+
+	n, err := src.DistinctVisitors(t.Context(), day("2026-06-08"), day("2026-06-14"))
+	require.NoError(t, err)
+	require.EqualValues(t, 120, n, "the week's distinct visitors")
+	n, err = src.DistinctVisitors(t.Context(), day("2026-06-08"), day("2026-06-15"))
+	require.NoError(t, err)
+	require.EqualValues(t, 121, n, "visitor-000 came back on the 15th and still counts once; visitor-100 is new")
+	n, err = src.DistinctVisitors(t.Context(), day("2026-05-01"), day("2026-05-31"))
+	require.NoError(t, err)
+	require.Zero(t, n, "a range without visits has no row")
+
+	g.Fail(http.StatusForbidden)
+	_, err = src.DistinctVisitors(t.Context(), day("2026-06-08"), day("2026-06-14"))
+	require.Error(t, err)
+	require.True(t, kpi.IsPermanent(err), "%v", err)
+	g.Fail(http.StatusServiceUnavailable)
+	_, err = src.DistinctVisitors(t.Context(), day("2026-06-08"), day("2026-06-14"))
+	require.Error(t, err)
+	require.False(t, kpi.IsPermanent(err), "%v", err)
 }

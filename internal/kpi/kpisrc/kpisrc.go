@@ -38,6 +38,21 @@ func (f *Factory) Traffic(ctx context.Context, clientID string) (kpi.TrafficSour
 	return f.traffic(ctx, st)
 }
 
+// DistinctVisitors counts the client's distinct visitors from from to to (each person once over
+// the range: kpi.VisitorCounter) from its analytics source; kpi.ErrNotConfigured when it has
+// none. A source that cannot be built answers its error, permanent as in Cold.
+func (f *Factory) DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (int64, error) {
+	t, err := f.Traffic(ctx, clientID)
+	if err != nil {
+		return 0, err
+	}
+	c, ok := t.(kpi.VisitorCounter)
+	if !ok {
+		return 0, kpi.ErrNotConfigured
+	}
+	return c.DistinctVisitors(ctx, from, to)
+}
+
 func (f *Factory) traffic(ctx context.Context, st store.KPISettings) (kpi.TrafficSource, error) {
 	if st.GA4PropertyID == "" {
 		return nil, kpi.ErrNotConfigured

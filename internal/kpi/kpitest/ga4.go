@@ -25,15 +25,21 @@ import (
 )
 
 // GA4 is a local GA4 Data API: POST /v1beta/properties/{id}:runReport answers from the traffic
-// set with SetDay/SetHour, and POST /token issues access tokens to service accounts.
+// set with SetDay/SetHour/Visit, and POST /token issues access tokens to service accounts.
+//
+// Visits are held as (day, visitor), so a range's users are counted as GA4 counts them: by date,
+// each day's distinct visitors; without a dimension, the range's distinct visitors, where one who
+// came on three days counts once. SetDay's visitors are people seen on that day only (a count,
+// not named); Visit names people, who may come on several days.
 type GA4 struct {
 	URL string
 
 	mu       sync.Mutex
-	days     map[string]map[string]kpi.Traffic // property -> YYYYMMDD -> traffic
-	hours    map[string]map[string]kpi.Traffic // property -> YYYYMMDDHH (UTC) -> traffic
-	zones    map[string]*time.Location         // property -> its reporting time zone (UTC if unset)
-	fail     int                               // status to answer runReport with; 0: answer
+	days     map[string]map[string]kpi.Traffic         // property -> YYYYMMDD -> traffic
+	visits   map[string]map[string]map[string]struct{} // property -> YYYYMMDD -> visitors named by Visit
+	hours    map[string]map[string]kpi.Traffic         // property -> YYYYMMDDHH (UTC) -> traffic
+	zones    map[string]*time.Location                 // property -> its reporting time zone (UTC if unset)
+	fail     int                                       // status to answer runReport with; 0: answer
 	reports  int
 	tokens   int
 	lastAuth string
@@ -42,7 +48,7 @@ type GA4 struct {
 
 // NewGA4 starts the server; it stops when the test ends.
 func NewGA4(t testing.TB) *GA4 {
-	g := &GA4{days: map[string]map[string]kpi.Traffic{}, hours: map[string]map[string]kpi.Traffic{}, zones: map[string]*time.Location{}}
+	g := &GA4{days: map[string]map[string]kpi.Traffic{}, visits: map[string]map[string]map[string]struct{}{}, hours: map[string]map[string]kpi.Traffic{}, zones: map[string]*time.Location{}}
 	srv := httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(srv.Close)
 	g.URL = srv.URL
@@ -57,6 +63,24 @@ func (g *GA4) SetDay(property string, day time.Time, t kpi.Traffic) {
 		g.days[property] = map[string]kpi.Traffic{}
 	}
 	g.days[property][day.UTC().Format("20060102")] = t
+}
+
+// Visit records that each of visitors (any IDs) came to a property on day: the day's totalUsers
+// counts each once, on top of the visitors SetDay gave it, and a range's counts each once
+// however many of its days they came. It adds no new users, sessions or bounces.
+func (g *GA4) Visit(property string, day time.Time, visitors ...string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.visits[property] == nil {
+		g.visits[property] = map[string]map[string]struct{}{}
+	}
+	k := day.UTC().Format("20060102")
+	if g.visits[property][k] == nil {
+		g.visits[property][k] = map[string]struct{}{}
+	}
+	for _, v := range visitors {
+		g.visits[property][k][v] = struct{}{}
+	}
 }
 
 // SetHour sets one hour's traffic of a property.
@@ -168,15 +192,25 @@ func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string)
 		return
 	}
 	var req reportRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.DateRanges) != 1 || len(req.Dimensions) != 1 {
-		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "want one date range and one dimension")
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.DateRanges) != 1 || len(req.Dimensions) > 1 {
+		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "want one date range and at most one dimension")
 		return
 	}
 	loc := g.zones[property]
 	if loc == nil {
 		loc = time.UTC
 	}
-	data, layout := g.days[property], "20060102"
+	from, err1 := time.Parse(time.DateOnly, req.DateRanges[0].StartDate)
+	to, err2 := time.Parse(time.DateOnly, req.DateRanges[0].EndDate)
+	if err1 != nil || err2 != nil || to.Before(from) {
+		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "bad date range")
+		return
+	}
+	if len(req.Dimensions) == 0 {
+		g.rangeReport(w, property, req, loc, from, to)
+		return
+	}
+	data, layout := g.byDate(property), "20060102"
 	if req.Dimensions[0].Name == "dateHour" {
 		// Hours are kept in UTC and answered in the property's zone. Where the zone's clocks go
 		// back, two UTC hours show the same local hour: GA4 has one row for them, which the
@@ -191,12 +225,6 @@ func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string)
 		}
 	} else if req.Dimensions[0].Name != "date" {
 		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "unsupported dimension "+req.Dimensions[0].Name)
-		return
-	}
-	from, err1 := time.Parse(time.DateOnly, req.DateRanges[0].StartDate)
-	to, err2 := time.Parse(time.DateOnly, req.DateRanges[0].EndDate)
-	if err1 != nil || err2 != nil || to.Before(from) {
-		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "bad date range")
 		return
 	}
 	var keys []string
@@ -224,6 +252,74 @@ func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string)
 		}
 		rows = append(rows, map[string]any{"dimensionValues": []map[string]string{{"value": k}}, "metricValues": values})
 	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"dimensionHeaders": []map[string]string{{"name": req.Dimensions[0].Name}},
+		"metricHeaders":    metricHeaders(req),
+		"rows":             rows,
+		"rowCount":         len(keys),
+		"metadata":         map[string]any{"currencyCode": "USD", "timeZone": zoneName(loc)},
+		"kind":             "analyticsData#runReport",
+	})
+}
+
+// byDate is a property's traffic by date: SetDay's, with the visitors Visit named counted once
+// each on their day.
+func (g *GA4) byDate(property string) map[string]kpi.Traffic {
+	out := map[string]kpi.Traffic{}
+	for k, t := range g.days[property] {
+		out[k] = t
+	}
+	for k, vs := range g.visits[property] {
+		t := out[k]
+		t.Visitors += int64(len(vs))
+		out[k] = t
+	}
+	return out
+}
+
+// rangeReport answers a request without dimensions as GA4 does: no dimension headers, one row
+// of the requested metrics over the whole range (rowCount 1), or no row when nobody came. Users
+// are the range's distinct visitors: SetDay's (people of one day each) plus everyone Visit named
+// on any of its days, once; new users and sessions add up, the bounce rate is weighted by
+// sessions.
+func (g *GA4) rangeReport(w http.ResponseWriter, property string, req reportRequest, loc *time.Location, from, to time.Time) {
+	in := func(k string) bool {
+		d, err := time.Parse("20060102", k)
+		return err == nil && !d.Before(from) && d.Before(to.AddDate(0, 0, 1))
+	}
+	var total kpi.Traffic
+	had := false
+	for k, t := range g.days[property] {
+		if in(k) {
+			total, had = kpi.MergeTraffic(total, t), true
+		}
+	}
+	people := map[string]struct{}{}
+	for k, vs := range g.visits[property] {
+		if in(k) {
+			for v := range vs {
+				people[v] = struct{}{}
+			}
+		}
+	}
+	total.Visitors += int64(len(people))
+	res := map[string]any{
+		"metricHeaders": metricHeaders(req),
+		"metadata":      map[string]any{"currencyCode": "USD", "timeZone": zoneName(loc)},
+		"kind":          "analyticsData#runReport",
+	}
+	if had || len(people) > 0 {
+		var values []map[string]string
+		for _, m := range req.Metrics {
+			values = append(values, map[string]string{"value": metricValue(total, m.Name)})
+		}
+		res["rows"] = []map[string]any{{"metricValues": values}}
+		res["rowCount"] = 1
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func metricHeaders(req reportRequest) []map[string]string {
 	var headers []map[string]string
 	for _, m := range req.Metrics {
 		typ := "TYPE_INTEGER"
@@ -232,14 +328,7 @@ func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string)
 		}
 		headers = append(headers, map[string]string{"name": m.Name, "type": typ})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"dimensionHeaders": []map[string]string{{"name": req.Dimensions[0].Name}},
-		"metricHeaders":    headers,
-		"rows":             rows,
-		"rowCount":         len(keys),
-		"metadata":         map[string]any{"currencyCode": "USD", "timeZone": zoneName(loc)},
-		"kind":             "analyticsData#runReport",
-	})
+	return headers
 }
 
 // zoneName is the IANA name GA4 reports for a zone (Etc/UTC for UTC).
