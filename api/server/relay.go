@@ -69,10 +69,12 @@ func (o RelayOptions) withDefaults() RelayOptions {
 type relay struct {
 	store     *store.Store
 	taskQueue string
-	deliver   func(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error)
-	logger    *slog.Logger
-	opts      RelayOptions
-	kick      chan struct{}
+	// deliver hands an event to Temporal: ev as this build reads it, stored as the inbox holds it
+	// (what is sent).
+	deliver func(ctx context.Context, provider, paymentID string, ev payment.Event, stored json.RawMessage) (string, error)
+	logger  *slog.Logger
+	opts    RelayOptions
+	kick    chan struct{}
 	// local carries events this API stored already leased to itself, so they are forwarded
 	// from memory without a claim; slots bounds them (a full buffer stores events unleased,
 	// for a claim to take).
@@ -327,7 +329,8 @@ func (r *relay) forwardOne(ctx context.Context, e store.InboxEvent) (string, err
 	}
 	// The workflow's spans continue the trace of the webhook request that brought the event.
 	ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier(e.Trace))
-	return r.deliver(ctx, e.Provider, e.PaymentID, ev)
+	// Sent as stored: an event a newer replica stored keeps what this build does not know of it.
+	return r.deliver(ctx, e.Provider, e.PaymentID, ev, e.Event)
 }
 
 func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause error) {

@@ -66,7 +66,7 @@ func TestCloseReleasesWhatTheRelayHeld(t *testing.T) {
 		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"provider", "outcome"})}
 	r.local, r.slots = make(chan store.InboxEvent, r.opts.Buffer), make(chan struct{}, r.opts.Buffer)
 	var calls atomic.Int32
-	r.deliver = func(ctx context.Context, _, _ string, _ payment.Event) (string, error) {
+	r.deliver = func(ctx context.Context, _, _ string, _ payment.Event, _ json.RawMessage) (string, error) {
 		if calls.Add(1) == 1 {
 			close(inFlight)
 		}

@@ -42,7 +42,7 @@ func TestRelayDoesNotWaitForeverOnAStalledDatabase(t *testing.T) {
 				forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"provider", "outcome"})}
 			r.local, r.slots = make(chan store.InboxEvent, r.opts.Buffer), make(chan struct{}, r.opts.Buffer)
 			delivered := make(chan struct{})
-			r.deliver = func(context.Context, string, string, payment.Event) (string, error) {
+			r.deliver = func(context.Context, string, string, payment.Event, json.RawMessage) (string, error) {
 				close(delivered)
 				return "accepted", tt.deliver
 			}

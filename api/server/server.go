@@ -169,7 +169,7 @@ func New(d Deps) *Server {
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
 	s := &Server{Echo: e, deps: d, metrics: newMetrics(d.Registry)}
 	s.authFailures = s.newAuthFailures()
-	s.relay = &relay{store: d.Store, taskQueue: d.TaskQueue, deliver: s.deliver, logger: d.Logger, opts: d.Relay.withDefaults(),
+	s.relay = &relay{store: d.Store, taskQueue: d.TaskQueue, deliver: s.deliverStored, logger: d.Logger, opts: d.Relay.withDefaults(),
 		kick: make(chan struct{}, 1), forwarded: s.metrics.relayed}
 	s.relay.local = make(chan store.InboxEvent, s.relay.opts.Buffer)
 	s.relay.slots = make(chan struct{}, s.relay.opts.Buffer)

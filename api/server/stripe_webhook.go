@@ -419,6 +419,22 @@ func orderMetadata(md map[string]string) map[string]string {
 // run exists (a refund came first, or a re-delivery), the signal-with-start says which. A run
 // that an event other than a capture starts carries the stored payment's search attributes.
 func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev payment.Event) (string, error) {
+	return s.deliverStored(ctx, provider, paymentID, ev, nil)
+}
+
+// storedFirst is a capture's start input with the event as the inbox stored it (JSON) in First.
+type storedFirst struct {
+	payment.Input
+	First json.RawMessage
+}
+
+// deliverStored is deliver of an event the inbox stored: stored, when set, is the event as it was
+// stored, and what Temporal is sent (in the start input, as the signal), ev being this build's
+// reading of it, which only decides how it is sent. Every replica's relay forwards from the one
+// inbox, so during a rolling deploy an older replica forwards what a newer one stored: re-encoded
+// from this build's Event, the fields a newer build added (say ISOUnits, which says in what units
+// a Stripe event's amounts are) were dropped on the way to workers that knew them.
+func (s *Server) deliverStored(ctx context.Context, provider, paymentID string, ev payment.Event, stored json.RawMessage) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	id := payment.WorkflowID(provider, paymentID)
@@ -427,8 +443,12 @@ func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev pay
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if ev.Kind == payment.EventCapture {
 		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-		first := in
-		first.First = &ev
+		var first any = storedFirst{Input: in, First: stored}
+		if stored == nil {
+			plain := in
+			plain.First = &ev
+			first = plain
+		}
 		_, err := s.deps.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: id, TaskQueue: s.deps.TaskQueue, WorkflowIDReusePolicy: reuse,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL, WorkflowExecutionErrorWhenAlreadyStarted: true,
@@ -446,7 +466,11 @@ func (s *Server) deliver(ctx context.Context, provider, paymentID string, ev pay
 		// It may start a follow-up run (a capture never does): one admins find as the first.
 		opts.TypedSearchAttributes = s.startAttributes(ctx, id)
 	}
-	_, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, id, payment.SignalEvent, ev, opts, payment.WorkflowName, in)
+	var signal any = ev
+	if stored != nil {
+		signal = stored
+	}
+	_, err := s.deps.Temporal.SignalWithStartWorkflow(ctx, id, payment.SignalEvent, signal, opts, payment.WorkflowName, in)
 	if errors.As(err, &started) {
 		return "duplicate", nil
 	}
