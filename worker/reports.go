@@ -23,12 +23,16 @@ import (
 )
 
 // startReports registers the weekly report workflows and activities and brings their schedules
-// (one per client time zone) in line. Without S3_BUCKET (production) reports are off.
+// (one per client time zone) in line. Without S3_BUCKET (production) reports are off, and their
+// schedules are deleted: nothing here would run what they start.
 func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg config.Config, st *store.Store,
 	stripe *stripeclient.API, pp *paypal.Client, logger *slog.Logger) error {
 	rc := cfg.Reports
 	if !rc.Enabled() {
 		logger.Warn("weekly reports off: S3_BUCKET is not set")
+		if err := report.RemoveSchedules(ctx, c); err != nil {
+			return fmt.Errorf("report schedules: %w", err)
+		}
 		return nil
 	}
 	files, err := objstore.New(ctx, objstore.Config{

@@ -220,7 +220,9 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "PPROF_ADDR", optional: true, validate: validListenAddr, dst: &c.PprofAddr},
 		{name: "WORKER_STOP_TIMEOUT", def: "30s", validate: durationAtLeast(time.Second), dst: &stopTimeout},
 		{name: "WORKER_STICKY_CACHE", def: "1000", validate: positiveInt, dst: &stickyCache},
-		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: positiveInt, dst: &maxConcurrent},
+		// At least 2: the Temporal SDK panics on a worker with one workflow task slot (it would
+		// poll only its sticky queue).
+		{name: "WORKER_MAX_CONCURRENT", def: strconv.Itoa(DefaultWorkerMaxConcurrent), validate: intAtLeast(2), dst: &maxConcurrent},
 		{name: "GO_GC_PERCENT", def: strconv.Itoa(DefaultGCPercent), validate: positiveInt, dst: &gcPercent},
 		{name: "GO_MEMORY_LIMIT_MIB", def: strconv.Itoa(DefaultMemoryLimitMiB), validate: nonNegativeInt, dst: &memoryLimit},
 		{name: "WORKER_BUILD_ID", optional: true, validate: nonEmpty, dst: &c.WorkerBuildID},
@@ -401,6 +403,15 @@ func nonNegativeInt(v string) error {
 		return errors.New("want a non-negative integer")
 	}
 	return nil
+}
+
+func intAtLeast(least int) func(string) error {
+	return func(v string) error {
+		if n, err := strconv.Atoi(v); err != nil || n < least {
+			return fmt.Errorf("want an integer of at least %d", least)
+		}
+		return nil
+	}
 }
 
 func positiveInt(v string) error {

@@ -28,6 +28,10 @@ func TestProductionRefusesDevelopmentSecrets(t *testing.T) {
 		// The same 32 bytes in another base64 alphabet SECRETS_KEY takes.
 		{"SECRETS_KEY in another base64 alphabet", "SECRETS_KEY", []string{"SECRETS_KEY", base64.RawURLEncoding.EncodeToString(devKey)}},
 		{"ALERT_WEBHOOK_SECRET", "ALERT_WEBHOOK_SECRET", []string{"ALERT_WEBHOOK_URL", "https://hooks.example.com/paysplit", "ALERT_WEBHOOK_SECRET", devAlertWebhookSecret}},
+		// The local S3 server's credential (cmd/devservices), the development default: optional in
+		// production (the SDK's chain), but never the one published here.
+		{"S3_SECRET_ACCESS_KEY", "S3_SECRET_ACCESS_KEY", []string{"S3_ENDPOINT", "https://s3.internal.example.com", "S3_BUCKET", "paysplit-reports",
+			"S3_ACCESS_KEY_ID", "paysplit-dev", "S3_SECRET_ACCESS_KEY", "paysplit-dev-secret"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

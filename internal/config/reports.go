@@ -57,6 +57,10 @@ func (r Reports) FontPaths() []string {
 // Enabled reports whether reports have somewhere to be stored.
 func (r Reports) Enabled() bool { return r.S3Bucket != "" }
 
+// devS3SecretAccessKey is S3_SECRET_ACCESS_KEY's development default, for the local S3-API
+// server `make dev` starts (cmd/devservices).
+const devS3SecretAccessKey = "paysplit-dev-secret"
+
 // settings are the report variables. Development defaults point at the local servers; in
 // production those have no default (secret marks the credentials).
 func (r *Reports) settings(env string, presignTTL *string) []setting {
@@ -72,7 +76,9 @@ func (r *Reports) settings(env string, presignTTL *string) []setting {
 		{name: "S3_BUCKET", def: local("paysplit-reports"), optional: !dev, validate: validBucket, dst: &r.S3Bucket},
 		{name: "S3_REGION", def: local("us-east-1"), optional: !dev, validate: nonEmpty, dst: &r.S3Region},
 		{name: "S3_ACCESS_KEY_ID", def: local("paysplit-dev"), optional: !dev, validate: nonEmpty, dst: &r.S3AccessKeyID},
-		{name: "S3_SECRET_ACCESS_KEY", def: local("paysplit-dev-secret"), optional: !dev, validate: nonEmpty, dst: &r.S3SecretAccessKey},
+		// Optional in production (the SDK's chain), where the development value, published here,
+		// is refused as every development secret is.
+		{name: "S3_SECRET_ACCESS_KEY", def: local(devS3SecretAccessKey), optional: !dev, secret: true, dev: devS3SecretAccessKey, validate: nonEmpty, dst: &r.S3SecretAccessKey},
 		{name: "S3_SSE", def: "AES256", validate: oneOf("AES256", "aws:kms"), dst: &r.S3SSE},
 		{name: "S3_SSE_KMS_KEY_ID", optional: true, validate: nonEmpty, dst: &r.S3SSEKMSKeyID},
 		{name: "S3_PRESIGN_TTL", def: "15m", validate: validPresignTTL, dst: presignTTL},

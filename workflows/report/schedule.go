@@ -91,7 +91,16 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, zon
 			return fmt.Errorf("report: %w", err)
 		}
 	}
-	return deleteStaleSchedules(ctx, sc, zones)
+	return deleteSchedules(ctx, sc, zones, staleScheduleMinAge)
+}
+
+// RemoveSchedules deletes every weekly report schedule, however new. The worker calls it at
+// start when reports are off (no S3_BUCKET): it then registers no report workflow, so a
+// schedule left from when they were on would start a WeeklyReports run every Monday that no
+// worker runs, its workflow tasks failing on the unknown type for the run's 48 hours. A start
+// with reports on makes them again (EnsureSchedules).
+func RemoveSchedules(ctx context.Context, c client.Client) error {
+	return deleteSchedules(ctx, c.ScheduleClient(), nil, 0)
 }
 
 // staleScheduleMinAge is how old a zone's schedule must be before a worker start that does not
@@ -100,11 +109,11 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, zon
 // API just made, and that zone would have no Monday run until the next worker start.
 var staleScheduleMinAge = 10 * time.Minute
 
-// deleteStaleSchedules removes weekly report schedules of zones not in zones, unless created
-// less than staleScheduleMinAge ago. The listing is eventually consistent: a schedule created a
+// deleteSchedules removes weekly report schedules of zones not in zones, unless created less
+// than minAge ago. The listing is eventually consistent: a schedule created a
 // moment ago may be missing from it, which is fine, since only schedules of other zones are
 // deleted.
-func deleteStaleSchedules(ctx context.Context, sc client.ScheduleClient, zones []string) error {
+func deleteSchedules(ctx context.Context, sc client.ScheduleClient, zones []string, minAge time.Duration) error {
 	keep := make([]string, len(zones))
 	for i, z := range zones {
 		keep[i] = ScheduleID(z)
@@ -122,16 +131,18 @@ func deleteStaleSchedules(ctx context.Context, sc client.ScheduleClient, zones [
 			continue
 		}
 		h := sc.GetHandle(ctx, e.ID)
-		desc, err := h.Describe(ctx)
 		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("report schedule %s: describe: %w", e.ID, err)
-		}
-		if time.Since(desc.Info.CreatedAt) < staleScheduleMinAge {
-			continue
+		if minAge > 0 {
+			desc, err := h.Describe(ctx)
+			if errors.As(err, &nf) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("report schedule %s: describe: %w", e.ID, err)
+			}
+			if time.Since(desc.Info.CreatedAt) < minAge {
+				continue
+			}
 		}
 		err = h.Delete(ctx)
 		if err != nil && !errors.As(err, &nf) {
