@@ -100,9 +100,9 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			HoldRecheckEvery: cfg.HoldRecheckEvery},
 		PayPalVerifier: paypalVerifier(cfg),
 		KPIs:           kpis.reader, Visitors: kpis.visitors, GA4CredentialsDir: cfg.GA4CredentialsDir, KPIRefresh: kpis.refresh, OnClientChanged: kpis.schedules.EnsureClient,
-		ReportLinks: links,
-		WebhookAck:  webhookAck(cfg.WebhookAck),
-		Relay:       server.RelayOptions{Parallel: cfg.WebhookRelayParallel},
+		ReportLinks: links, ReportsOff: !cfg.Reports.Enabled(),
+		WebhookAck: webhookAck(cfg.WebhookAck),
+		Relay:      server.RelayOptions{Parallel: cfg.WebhookRelayParallel},
 	})
 	// Every request is a span; the webhook's span is the parent of the workflow's.
 	srv.Use(telemetry.EchoTracing(tel.TracerProvider))

@@ -149,3 +149,36 @@ func TestZoneMoveOfAnOffboardedClientStartsNoReport(t *testing.T) {
 	_, err = e.store.GetReportDelivery(t.Context(), id, "2026-W07")
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
+
+// With weekly reports turned off (no S3_BUCKET) the worker registers no report workflow and
+// deletes the weekly schedules. The API used to make a zone's schedule on every settings save,
+// start the make-up report of a zone move, and start resend and regenerate runs, none of which
+// any worker takes: a schedule firing each Monday into failing workflow tasks, runs left open.
+// Settings are still saved (for when reports are turned on); runs are refused with a reason.
+func TestReportsOffStartsNoScheduleAndNoRun(t *testing.T) {
+	now := time.Date(2026, 2, 16, 8, 0, 0, 0, time.UTC) // a move east now skips a week, as above
+	e := newReportsEnv(t, func(d *server.Deps) {
+		d.Now = func() time.Time { return now }
+		d.ReportsOff = true
+	})
+	id := e.newClient("repoff")
+	for _, zone := range []string{"Antarctica/Troll", "Pacific/Kiritimati"} {
+		code, body := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + id + "/report-settings", key: adminKey,
+			body: map[string]any{"time_zone": zone, "recipients": []string{"owner@repoff.test"}}})
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	settings, err := e.store.GetReportSettings(t.Context(), id)
+	require.NoError(t, err)
+	require.Equal(t, "Pacific/Kiritimati", settings.TimeZone, "the settings are saved")
+
+	_, err = e.tc.ScheduleClient().GetHandle(t.Context(), reportwf.ScheduleID("Antarctica/Troll")).Describe(t.Context())
+	require.Error(t, err, "no weekly schedule is made while reports are off")
+	_, err = e.tc.DescribeWorkflow(t.Context(), reportwf.ClientWorkflowID(id, "2026-W07"), "")
+	require.Error(t, err, "no make-up report run for the zone move")
+
+	for _, action := range []string{"resend", "regenerate"} {
+		code, body := e.json(req{method: http.MethodPost, path: "/api/v1/admin/reports/" + id + "/2026-W06/" + action, key: adminKey})
+		require.Equal(t, http.StatusConflict, code, "%s: %v", action, body)
+		require.Equal(t, "reports_off", errCode(body), "%s: %v", action, body)
+	}
+}

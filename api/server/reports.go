@@ -69,11 +69,13 @@ func (s *Server) putReportSettings(c echo.Context) error {
 	if _, err := s.deps.Store.GetClient(ctx, id); err != nil {
 		return err
 	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := reportwf.EnsureZoneSchedule(sctx, s.deps.Temporal, s.deps.TaskQueue, want.TimeZone); err != nil {
-		s.deps.Logger.Warn("report schedule", "time_zone", want.TimeZone, "error", err)
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+	if !s.deps.ReportsOff {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := reportwf.EnsureZoneSchedule(sctx, s.deps.Temporal, s.deps.TaskQueue, want.TimeZone); err != nil {
+			s.deps.Logger.Warn("report schedule", "time_zone", want.TimeZone, "error", err)
+			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
 	}
 	var saved store.ReportSettings
 	// Recipients are personal data: the audit log records how many there are, not who.
@@ -93,7 +95,7 @@ func (s *Server) putReportSettings(c echo.Context) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		if cl.Offboarded() {
+		if cl.Offboarded() || s.deps.ReportsOff {
 			return view(old), view(saved), nil // no weekly report, so no make-up one either
 		}
 		return view(old), view(saved), s.startSkippedReport(ctx, tx, old, saved)
@@ -213,10 +215,21 @@ func (s *Server) reportTarget(c echo.Context) (clientID string, week report.Week
 	return clientID, week, nil
 }
 
+// reportsOff refuses a report run while weekly reports are turned off: no worker would take it.
+func (s *Server) reportsOff() error {
+	if !s.deps.ReportsOff {
+		return nil
+	}
+	return errorf(http.StatusConflict, "reports_off", "weekly reports are turned off on this platform (S3_BUCKET is not set): no report can be made or sent")
+}
+
 // resendReport emails a generated report again to the client's current recipients.
 func (s *Server) resendReport(c echo.Context) error {
 	clientID, week, err := s.reportTarget(c)
 	if err != nil {
+		return err
+	}
+	if err := s.reportsOff(); err != nil {
 		return err
 	}
 	return s.startReportRun(c, "report.resend", clientID, week, func(d *store.ReportDelivery) (reportwf.ClientInput, error) {
@@ -232,6 +245,9 @@ func (s *Server) resendReport(c echo.Context) error {
 func (s *Server) regenerateReport(c echo.Context) error {
 	clientID, week, err := s.reportTarget(c)
 	if err != nil {
+		return err
+	}
+	if err := s.reportsOff(); err != nil {
 		return err
 	}
 	var body struct {

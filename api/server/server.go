@@ -69,6 +69,11 @@ type Deps struct {
 	PayPalVerifier PayPalVerifier
 	// ReportLinks presigns download links for weekly report files; nil answers download_url null.
 	ReportLinks ReportLinks
+	// ReportsOff says weekly reports are turned off (no S3_BUCKET): the worker then registers
+	// no report workflow and deletes the weekly schedules, so the API makes no schedule and
+	// starts no report run (a resend or regenerate answers 409 reports_off) that no worker would
+	// take. Report settings are still saved, for when reports are turned on.
+	ReportsOff bool
 	// WebhookAck says when a provider webhook is answered 200: AckOnTemporal (zero value) or
 	// AckOnStore (the webhook inbox; see relay.go).
 	WebhookAck WebhookAck
