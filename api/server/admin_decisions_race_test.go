@@ -46,7 +46,6 @@ func TestTwoDecisionsAtOnceTheSecondIsRefused(t *testing.T) {
 			s := newStack(t, payment.Settings{SettleWindow: 0})
 			client := uniqueName("twodec")
 			id := s.heldPayment(client, "pi_"+client, "vendor")
-			awaitRunWaits(t, s.tc, id) // its ask right after the hold is answered: only a decision pays the leg now
 			code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor",
 				map[string]any{"client_id": client, "kind": "vendor", "stripe_account": uniqueAccount("twodec")}, adminKey)
 			require.Equal(t, http.StatusOK, code, body)
@@ -91,7 +90,6 @@ func TestADecisionTheRunDroppedBlocksNothing(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
 	client := uniqueName("dropped")
 	id := s.heldPayment(client, "pi_"+client, "vendor")
-	awaitRunWaits(t, s.tc, id)
 	ctx := context.Background()
 	_, savedAt, err := s.Store.GetPaymentSaved(ctx, id)
 	require.NoError(t, err)

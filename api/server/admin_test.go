@@ -83,7 +83,9 @@ func TestAdminAPIValidatesAndAuthenticates(t *testing.T) {
 
 // heldPayment seeds client with payees of the kinds given ("vendor": <client>-vendor, "affiliate":
 // <client>-aff) that have no connected account yet, has pi captured and returns its workflow ID
-// once the payment is held: their legs must be held, not sent or failed.
+// once the payment is held and its run waits: their legs must be held, not sent or failed. The
+// run saves the hold and then asks the payees once more (code path 20); a caller that gives a
+// payee an account before that ask is answered would race it (awaitRunWaits).
 func (s *stack) heldPayment(client, pi string, kinds ...string) string {
 	s.t.Helper()
 	s.seed(client)
@@ -99,6 +101,7 @@ func (s *stack) heldPayment(client, pi string, kinds ...string) string {
 	require.Equal(s.t, http.StatusOK, code, body)
 	id := payment.WorkflowID("stripe", pi)
 	s.AwaitStatus(id, 20*time.Second, ipayment.StatusHeld)
+	awaitRunWaits(s.t, s.tc, id)
 	return id
 }
 
