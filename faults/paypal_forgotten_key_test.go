@@ -28,6 +28,34 @@ import (
 // ends in doubt for an admin instead of PayPal paying the vendor a second time; the admin names
 // the batch PayPal made and the run books it.
 func TestWorkerKilledMidPayoutThenPayPalForgotTheKey(t *testing.T) {
+	k := killedMidPayPalPayout(t, "ppforgot", "PPFORGOTVEND1")
+	s, id, held := k.s, k.id, k.held
+	// 30 days later: PayPal forgot the key, and the record of its first send is as old.
+	_, err := s.Pool.Exec(context.Background(), `UPDATE stripe_key_sends SET first_sent_at = now() - interval '30 days' WHERE key = $1`, held.SenderBatchID)
+	require.NoError(t, err)
+
+	second := testenv.StartWorker(t, s.WorkerEnv())
+	// Paid only by paying twice: waited for too, so the test says so rather than time out.
+	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusPayoutFailed, ipayment.StatusPaid)
+	k.paidOnce(t, "the run back")
+	k.inDoubt(t, rec, second.Log())
+	require.Contains(t, rec.Leg("vendor").Reason, "in doubt")
+	k.resolvedWithTheBatchMade(t)
+}
+
+// killedMidPayPal is a PayPal payment whose vendor payout reached PayPal as the worker that sent
+// it died, PayPal having since forgotten the key; no worker runs.
+type killedMidPayPal struct {
+	s      *stack.Stack
+	id     string
+	held   testenv.PayPalPayout // the payout PayPal made under the key
+	events int
+}
+
+// killedMidPayPalPayout seeds client with a PayPal vendor and affiliate, has a capture split,
+// blocks the vendor's payout at PayPal (made) and kills the worker there.
+func killedMidPayPalPayout(t *testing.T, client, vendorReceiver string) killedMidPayPal {
+	t.Helper()
 	settings := open
 	settings.PayoutTimeout = 3 * time.Second
 	// The refusal of a forgotten key is retried (the retries refuse again without asking PayPal)
@@ -35,9 +63,8 @@ func TestWorkerKilledMidPayoutThenPayPalForgotTheKey(t *testing.T) {
 	// the retries stopped once PayoutTimeout had passed. Three keep the test within its waits.
 	settings.StripeAttempts = 3
 	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
-	const client = "ppforgot"
-	s.SeedPayPal(client, "PPFORGOTVEND1", "ppforgot-aff@example.com")
-	capture := "PPFORGOT-" + strconv.FormatInt(time.Now().UnixNano(), 36) // Temporal outlives the test
+	s.SeedPayPal(client, vendorReceiver, client+"-aff@example.com")
+	capture := strings.ToUpper(client) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36) // Temporal outlives the test
 	id := payment.WorkflowID("paypal", capture)
 	s.PayPal.IgnoreRequestIDs = true // only sender_batch_id stops a payout made twice
 
@@ -61,35 +88,43 @@ func TestWorkerKilledMidPayoutThenPayPalForgotTheKey(t *testing.T) {
 	}
 	first.Kill(t)
 	close(release)
-	// 30 days later: PayPal forgot the key, and the record of its first send is as old.
 	s.PayPal.ForgetKeys()
-	_, err := s.Pool.Exec(context.Background(), `UPDATE stripe_key_sends SET first_sent_at = now() - interval '30 days' WHERE key = $1`, held.SenderBatchID)
-	require.NoError(t, err)
+	return killedMidPayPal{s: s, id: id, held: held, events: events}
+}
 
-	second := testenv.StartWorker(t, s.WorkerEnv())
-	// Paid only by paying twice: waited for too, so the test says so rather than time out.
-	rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusPayoutFailed, ipayment.StatusPaid)
+// paidOnce: PayPal made one payout under the vendor's key, not a second after it forgot the key.
+func (k killedMidPayPal) paidOnce(t *testing.T, when string) {
+	t.Helper()
 	var made []string
-	for _, p := range s.PayPal.Payouts() {
-		if p.SenderBatchID == held.SenderBatchID {
+	for _, p := range k.s.PayPal.Payouts() {
+		if p.SenderBatchID == k.held.SenderBatchID {
 			made = append(made, p.BatchID)
 		}
 	}
-	require.Len(t, made, 1, "one payout under %s at PayPal, not a second after it forgot the key", held.SenderBatchID)
+	require.Len(t, made, 1, "%s: one payout under %s at PayPal, not a second after it forgot the key", when, k.held.SenderBatchID)
+}
+
+// inDoubt: the payment waits for an admin with the vendor's payout in doubt under its key.
+func (k killedMidPayPal) inDoubt(t *testing.T, rec ipayment.Record, log string) {
+	t.Helper()
 	require.Equal(t, ipayment.StatusPayoutFailed, rec.Status, "waits for an admin")
 	vendor := rec.Leg("vendor")
-	require.True(t, vendor.InDoubt(id), "the vendor's payout is in doubt, its key kept: %+v\nworker log:\n%s", vendor, second.Log())
-	require.Equal(t, held.SenderBatchID, vendor.TransferKey)
-	require.Contains(t, vendor.Reason, "in doubt")
+	require.True(t, vendor.InDoubt(k.id), "the vendor's payout is in doubt, its key kept: %+v\nworker log:\n%s", vendor, log)
+	require.Equal(t, k.held.SenderBatchID, vendor.TransferKey)
 	require.Zero(t, vendor.Transferred, "nothing booked as paid before an admin says so")
-	// The admin looks the payout up in PayPal and names its batch: the run checks it and books it.
-	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/resolve",
-		map[string]any{"party": "vendor", "made": true, "provider_ref": held.BatchID}, stack.AdminKey)
+}
+
+// resolvedWithTheBatchMade: the admin looks the payout up in PayPal and names its batch; the run
+// checks it and books it, and the payment ends paid with the books balanced.
+func (k killedMidPayPal) resolvedWithTheBatchMade(t *testing.T) {
+	t.Helper()
+	code, out := k.s.Do(http.MethodPost, "/api/v1/admin/payments/"+k.id+"/resolve",
+		map[string]any{"party": "vendor", "made": true, "provider_ref": k.held.BatchID}, stack.AdminKey)
 	require.Less(t, code, 300, out)
-	rec = s.AwaitStatus(id, 60*time.Second, ipayment.StatusPaid)
-	require.Equal(t, held.ItemID, rec.Leg("vendor").TransferID, "the payout made before the kill is the one booked")
+	rec := k.s.AwaitStatus(k.id, 60*time.Second, ipayment.StatusPaid)
+	require.Equal(t, k.held.ItemID, rec.Leg("vendor").TransferID, "the payout made before the kill is the one booked")
 	require.Equal(t, rec.Leg("vendor").Amount, rec.Leg("vendor").Transferred)
-	finish(t, s, events, 1, 1)
+	finish(t, k.s, k.events, 1, 1)
 }
 
 // TestPayPalKeyInDoubtOutlivesItsRecordsKeep: as TestWorkerKilledMidPayoutThenPayPalForgotTheKey,
@@ -111,37 +146,8 @@ func TestPayPalKeyInDoubtOutlivesItsRecordsKeep(t *testing.T) {
 		{"admin retry at day 91 of a run back after 70 days", 70 * 24 * time.Hour, 91 * 24 * time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			settings := open
-			settings.PayoutTimeout = 3 * time.Second
-			settings.StripeAttempts = 3 // as in TestWorkerKilledMidPayoutThenPayPalForgotTheKey
-			s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
-			const client = "ppkeep"
-			s.SeedPayPal(client, "PPKEEPVENDOR1", "ppkeep-aff@example.com")
-			capture := "PPKEEP-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-			id := payment.WorkflowID("paypal", capture)
-			s.PayPal.IgnoreRequestIDs = true
-
-			arrived, release := make(chan testenv.PayPalPayout, 1), make(chan struct{})
-			var once sync.Once
-			s.PayPal.PayoutMade = func(p testenv.PayPalPayout) {
-				if strings.HasPrefix(p.SenderBatchID, id+"/transfer/vendor-") {
-					once.Do(func() {
-						arrived <- p
-						<-release
-					})
-				}
-			}
-			first := testenv.StartWorker(t, s.WorkerEnv())
-			events := deliverPayPal(t, s, stack.PayPalCapture(client, capture, false).Body(), 1)
-			var held testenv.PayPalPayout
-			select {
-			case held = <-arrived:
-			case <-time.After(60 * time.Second):
-				t.Fatalf("the vendor's payout never reached PayPal; worker log:\n%s", first.Log())
-			}
-			first.Kill(t)
-			close(release)
-			s.PayPal.ForgetKeys()
+			k := killedMidPayPalPayout(t, "ppkeep", "PPKEEPVENDOR1")
+			s, id, held := k.s, k.id, k.held
 			ctx := context.Background()
 			age := func(d time.Duration) {
 				t.Helper()
@@ -159,33 +165,14 @@ func TestPayPalKeyInDoubtOutlivesItsRecordsKeep(t *testing.T) {
 					}
 				}
 			}
-			paidOnce := func(when string) {
-				t.Helper()
-				var made []string
-				for _, p := range s.PayPal.Payouts() {
-					if p.SenderBatchID == held.SenderBatchID {
-						made = append(made, p.BatchID)
-					}
-				}
-				require.Len(t, made, 1, "%s: one payout under %s at PayPal, not a second after it forgot the key", when, held.SenderBatchID)
-			}
-			inDoubt := func(rec ipayment.Record, log string) {
-				t.Helper()
-				require.Equal(t, ipayment.StatusPayoutFailed, rec.Status, "waits for an admin")
-				vendor := rec.Leg("vendor")
-				require.True(t, vendor.InDoubt(id), "the vendor's payout is in doubt, its key kept: %+v\nworker log:\n%s", vendor, log)
-				require.Equal(t, held.SenderBatchID, vendor.TransferKey)
-				require.Zero(t, vendor.Transferred, "nothing booked as paid before an admin says so")
-			}
-
 			age(tt.outage)
 			if tt.retriedAt == 0 {
 				prune() // the retention runs as the workers come back, before the run sends again
 			}
 			second := testenv.StartWorker(t, s.WorkerEnv())
 			rec := s.AwaitStatus(id, 60*time.Second, ipayment.StatusPayoutFailed, ipayment.StatusPaid)
-			paidOnce("the run back")
-			inDoubt(rec, second.Log())
+			k.paidOnce(t, "the run back")
+			k.inDoubt(t, rec, second.Log())
 			if tt.retriedAt != 0 {
 				age(tt.retriedAt)
 				prune()
@@ -203,15 +190,10 @@ func TestPayPalKeyInDoubtOutlivesItsRecordsKeep(t *testing.T) {
 						r.Status == ipayment.StatusPayoutFailed && strings.Contains(r.Reason, "in doubt since "+since),
 						"payment %s is %s (%s)", id, r.Status, r.Reason)
 				}, 60*time.Second, 100*time.Millisecond)
-				paidOnce("the admin's retry")
-				inDoubt(rec, second.Log())
+				k.paidOnce(t, "the admin's retry")
+				k.inDoubt(t, rec, second.Log())
 			}
-			code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/resolve",
-				map[string]any{"party": "vendor", "made": true, "provider_ref": held.BatchID}, stack.AdminKey)
-			require.Less(t, code, 300, out)
-			rec = s.AwaitStatus(id, 60*time.Second, ipayment.StatusPaid)
-			require.Equal(t, held.ItemID, rec.Leg("vendor").TransferID, "the payout made before the kill is the one booked")
-			finish(t, s, events, 1, 1)
+			k.resolvedWithTheBatchMade(t)
 		})
 	}
 }
