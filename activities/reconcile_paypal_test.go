@@ -38,15 +38,24 @@ func TestPayPalPayoutItemPayPalDoesNotKnowIsMissing(t *testing.T) {
 		Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: 9545}, {Account: ledger.ProviderBalance("paypal"), Amount: -9545}}})
 	require.NoError(t, err)
 
+	mine := reconcileDay(t, f, &activities.Reconciler{Store: f.st, PayPal: api}, "paypal", day, wf)
+	require.Equal(t, []recon.Drift{
+		{Key: recon.Key{Payment: wf, PayeeID: "v1", Currency: "usd"}, Kind: recon.MissingAtProvider, LedgerAmount: 9545},
+	}, mine)
+}
+
+// reconcileDay runs rec's reconciliation of provider's day (as the run reconcile-<wf>) and
+// returns the drifts it recorded for payment wf.
+func reconcileDay(t *testing.T, f fixture, rec *activities.Reconciler, provider string, day time.Time, wf string) []recon.Drift {
+	t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
-	rec := &activities.Reconciler{Store: f.st, PayPal: api}
 	env.RegisterActivity(rec)
-	val, err := env.ExecuteActivity(rec.Reconcile, activities.ReconcileInput{Provider: "paypal", From: day, To: day.Add(24 * time.Hour), WorkflowID: "reconcile-" + wf})
+	val, err := env.ExecuteActivity(rec.Reconcile, activities.ReconcileInput{Provider: provider, From: day, To: day.Add(24 * time.Hour), WorkflowID: "reconcile-" + wf})
 	require.NoError(t, err)
 	var out activities.ReconcileOutput
 	require.NoError(t, val.Get(&out))
-	runs, err := f.st.ListReconciliations(ctx, store.ReconciliationFilter{BeforeID: out.RunID + 1, Limit: 1})
+	runs, err := f.st.ListReconciliations(t.Context(), store.ReconciliationFilter{BeforeID: out.RunID + 1, Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, runs, 1)
 	var mine []recon.Drift
@@ -55,7 +64,5 @@ func TestPayPalPayoutItemPayPalDoesNotKnowIsMissing(t *testing.T) {
 			mine = append(mine, d)
 		}
 	}
-	require.Equal(t, []recon.Drift{
-		{Key: recon.Key{Payment: wf, PayeeID: "v1", Currency: "usd"}, Kind: recon.MissingAtProvider, LedgerAmount: 9545},
-	}, mine)
+	return mine
 }

@@ -8,12 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/stripe/stripe-go/v76"
-	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
 	"paysplit/internal/payment"
 	"paysplit/internal/recon"
-	"paysplit/internal/store"
 )
 
 // TestReconcileCountsEveryTransferOfAPaymentItDoesNotKnow: transfers made in the day for a payment
@@ -41,23 +39,7 @@ func TestReconcileCountsEveryTransferOfAPaymentItDoesNotKnow(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	rec := &activities.Reconciler{Store: f.st, Stripe: api}
-	env.RegisterActivity(rec)
-	val, err := env.ExecuteActivity(rec.Reconcile, activities.ReconcileInput{Provider: "stripe", From: day, To: day.Add(24 * time.Hour), WorkflowID: "reconcile-unknown-" + wf})
-	require.NoError(t, err)
-	var out activities.ReconcileOutput
-	require.NoError(t, val.Get(&out))
-	runs, err := f.st.ListReconciliations(ctx, store.ReconciliationFilter{BeforeID: out.RunID + 1, Limit: 1})
-	require.NoError(t, err)
-	require.Len(t, runs, 1)
-	var mine []recon.Drift
-	for _, d := range runs[0].Drifts {
-		if d.Payment == wf {
-			mine = append(mine, d)
-		}
-	}
+	mine := reconcileDay(t, f, &activities.Reconciler{Store: f.st, Stripe: api}, "stripe", day, wf)
 	require.Equal(t, []recon.Drift{
 		{Key: recon.Key{Payment: wf, PayeeID: "a-gone", Currency: "usd"}, Kind: recon.ExtraAtProvider, ProviderAmount: 485},
 		{Key: recon.Key{Payment: wf, PayeeID: "v-gone", Currency: "usd"}, Kind: recon.ExtraAtProvider, ProviderAmount: 9645},
