@@ -239,11 +239,17 @@ func (d Data) Tiles() []Tile {
 	// is weighted by sessions.
 	visitors := count(VisitorsLabel, cur.Visitors, prev.Visitors, traffic)
 	if d.DistinctVisitors != nil {
+		// GA4 sends no row for a range nobody visited, and none for one it did not measure (a
+		// property connected this week): a previous count of 0 beside a week without a traffic
+		// day is no data, as that week is to the other traffic tiles, not "nobody came" (which
+		// would read "new").
 		var p int64
-		if d.PreviousDistinctVisitors != nil {
+		known := d.PreviousDistinctVisitors != nil
+		if known {
 			p = *d.PreviousDistinctVisitors
+			known = p > 0 || prev.TrafficDays > 0
 		}
-		visitors = count(DistinctVisitorsLabel, *d.DistinctVisitors, p, d.PreviousDistinctVisitors != nil)
+		visitors = count(DistinctVisitorsLabel, *d.DistinctVisitors, p, known)
 	}
 	kpis := []Tile{
 		visitors,

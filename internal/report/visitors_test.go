@@ -82,3 +82,45 @@ func TestReportStoredBeforeDistinctVisitorsRendersAsBefore(t *testing.T) {
 	require.Equal(t, now.SHA256(), old.SHA256(), "the stored data renders as the data it was made from")
 	require.Contains(t, pdfText(t, old.Bytes), report.VisitorsLabel)
 }
+
+// TestVisitorsTileWithoutLastWeeksData: a client whose GA4 was connected this week has no
+// visitors the week before, and GA4, asked for that week as one range, sends no row: 0. That 0
+// is "no data", as a week without a traffic day is to every other traffic tile (the days' sum,
+// new visitors, bounce rate show no change then), not "nobody came": the tile must not read
+// "new", good news against last week, when last week simply was not measured. A previous week
+// GA4 counted people in is compared, whatever its days say.
+func TestVisitorsTileWithoutLastWeeksData(t *testing.T) {
+	w := report.Week{Year: 2026, Week: 24}
+	days := func(w report.Week, traffic bool) []report.Day {
+		var out []report.Day
+		for _, day := range w.Days() {
+			d := report.Day{Date: day.Format(time.DateOnly)}
+			if traffic {
+				d.HasTraffic, d.Visitors, d.NewVisitors, d.Sessions, d.BounceRateBps = true, 100, 10, 100, 5000
+			}
+			out = append(out, d)
+		}
+		return out
+	}
+	n := func(v int64) *int64 { return &v }
+	for _, tt := range []struct {
+		name        string
+		prevTraffic bool
+		prev        *int64
+		change      string
+	}{
+		{"no data last week, GA4 sends no row", false, n(0), ""},
+		{"no day synced last week, GA4 counted 80", false, n(80), "+25.0%"},
+		{"last week measured, GA4 counted 80", true, n(80), "+25.0%"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := report.Data{ClientID: "c", Week: w, Currency: money.USD, Days: days(w, true), Previous: days(w.Prev(), tt.prevTraffic),
+				DistinctVisitors: n(100), PreviousDistinctVisitors: tt.prev}
+			tiles := d.Tiles()
+			require.Equal(t, []string{"Visitors", "100", tt.change}, []string{tiles[0].Label, tiles[0].Value, tiles[0].Change})
+			if !tt.prevTraffic {
+				require.Empty(t, tiles[1].Change, "new visitors, not measured last week either")
+			}
+		})
+	}
+}
