@@ -424,7 +424,7 @@ func (s *Server) paymentView(r ipayment.Record) map[string]any {
 		"vendor_id": r.Order.VendorID, "affiliate_id": r.Order.AffiliateID, "platform": r.Order.Platform,
 		"currency": r.Currency, "gross": r.Gross, "subtotal": r.Order.Subtotal, "tax": r.Order.Tax,
 		"shipping": r.Order.Shipping, "discount": r.Order.Discount, "commission_base": r.CommissionBase,
-		"payout_unit": max(r.PayoutUnit, 1), "fee": r.Fee, "fee_returned": r.FeeReturned, "dispute_fees": r.DisputeFees, "rule_version": r.RuleVersion, "corrected_to": r.CorrectedTo, "refunded": r.Refunded, "disputes_lost": r.DisputesLost, "dispute_loss_beyond_refunds": r.DisputeLossBeyondRefunds, "failed_refunds": r.FailedRefunds, "disputed": r.Disputed, "compensated": r.Compensated, "due_retries": r.DueRetries, "captured_at": r.CapturedAt,
+		"payout_unit": max(r.PayoutUnit, 1), "fee": r.Fee, "fee_returned": r.FeeReturned, "dispute_fees": r.DisputeFees, "rule_version": r.RuleVersion, "corrected_to": r.CorrectedTo, "refunded": r.Refunded, "disputes_lost": r.DisputesLost, "dispute_loss_beyond_refunds": r.DisputeLossBeyondRefunds, "failed_refunds": r.FailedRefunds, "disputed": r.Disputed, "compensated": r.Compensated, "due_retries": r.DueRetries, "decision": r.Decision, "captured_at": r.CapturedAt,
 		"legs": legs, "workflow_url": s.workflowURL(r.WorkflowID),
 	}
 }
@@ -609,7 +609,11 @@ func decisionRefused(action payment.AdminAction, r ipayment.Record, party split.
 // of the payment: in the audit entry's lock, the payment is read again (still says whether it
 // still takes the decision, its run having saved it meanwhile), and while a decision made on the
 // same save waits to be taken (decisionPending) another is 409 decision_pending, and not audited.
-// The entry records the save the decision was made on (saved_at).
+// The entry records the save the decision was made on (saved_at). A retry, cancel or release
+// carries the payment's decision number as read there (AdminCommand.Decision, recorded as the
+// entry's decision): a signal waits in the run's channel while the run is busy, and a run of code
+// path 22 that asks another decision by the time it reads it (a leg's payout refused while it
+// paid the others of a held payment) drops it, and says so in the payment's reason.
 func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.AdminCommand, audit map[string]any, still func(ipayment.Record) error) error {
 	err := s.audited(c, "payment."+string(cmd.Action), "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
 		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
@@ -622,10 +626,18 @@ func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.Admi
 		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
 			return nil, nil, err
 		}
+		if cmd.Action != payment.ActionResolve {
+			// The decision it is made on: a run (code path 22) that asks another by the time it
+			// reads the command drops it. A resolve says which key it is about instead.
+			cmd.Decision = cur.Decision
+		}
 		if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
 			return nil, nil, err
 		}
 		audit["saved_at"] = store.SavedKey(savedAt)
+		if cmd.Decision != 0 {
+			audit["decision"] = cmd.Decision
+		}
 		return map[string]any{"status": cur.Status, "reason": cur.Reason}, audit, nil
 	})
 	if err != nil {

@@ -232,7 +232,9 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 	return s.onceForEventAndSave(c, h, typ, eventID, "payment."+string(payment.ActionRelease), errReleasedBefore,
 		map[string]any{"signal": payment.ActionRelease, "party": party, "account": account},
 		func(ctx context.Context, who string) error {
-			return s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who})
+			// Made on the hold as saved (Decision): a run that asks another decision by the time
+			// it reads the release drops it (code path 22).
+			return s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: r.Decision})
 		})
 }
 

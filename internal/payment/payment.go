@@ -379,6 +379,12 @@ type Record struct {
 	// Stripe's own before path 10 (ISK, UGX and MGA differ from ISO 4217), so a later run of the
 	// payment (a refund's, a dispute's) knows how to read them.
 	CodePath int `json:"code_path,omitempty"`
+	// Decision numbers the decisions the payment's run has asked admins for (code path 22): it
+	// moves on as the run saves a new one (a leg held, a payout refused for good, a park, a late
+	// capture awaited). An admin's retry, cancel or release carries the number it was made on
+	// (the API reads it here), and the run takes it only while it still asks that decision; 0
+	// before the first.
+	Decision int `json:"decision,omitempty"`
 }
 
 // FailedRefund is a refund the provider told failed (or was canceled) after it was made: made

@@ -277,11 +277,22 @@ const (
 	// the platform's access; a rail not configured) holds the leg, where its error ended the run
 	// with the payment paying_out and nobody to release, cancel or compensate it.
 	codePathDecisionKept = 21
+	// codePathDecisionBasis takes an admin's retry, cancel or release only for the decision it
+	// was made on. A decision is a signal, which waits in the run's channel while the run is busy
+	// (a payout in flight) and was taken by the next wait for a decision, whatever it was about: a
+	// cancel made on a held leg, sent while the run still paid the other legs, compensated the
+	// payment at the next leg's refused payout, which nobody had decided on; a second retry made
+	// on a refusal retried the next one. Now the run numbers the decisions it asks for
+	// (Record.Decision, saved with each: a leg held, a payout refused for good, a park, a late
+	// capture awaited), the API puts the number it read into the command (AdminCommand.Decision),
+	// and a command made on another decision is dropped, the payment's reason saying so. A command
+	// without one (the Temporal UI) is taken as before.
+	codePathDecisionBasis = 22
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathDecisionKept
+	CurrentCodePath = codePathDecisionBasis
 )
 
 // EventKind is the kind of provider event.
@@ -408,6 +419,12 @@ type AdminCommand struct {
 	// that has moved on to another key (a retry's) by the time the run reads the command is not
 	// resolved by it. Empty (the Temporal UI): the leg's key in doubt when the run reads it.
 	Key string `json:",omitempty"`
+	// Decision is the payment's decision (payment.Record.Decision, as the payment was saved) a
+	// retry, cancel or release was made on: from code path 22 a run that asks another decision by
+	// the time it reads the command drops it (the admin decided on what the payment showed
+	// before). 0 (the Temporal UI; a payment before its first decision): taken by the run's wait
+	// for a decision as before. A resolve is checked by its Key instead.
+	Decision int `json:",omitempty"`
 }
 
 // Register registers the workflow under its name on a worker.

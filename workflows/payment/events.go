@@ -74,10 +74,12 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			// 13 anything but cancel was taken as a retry, which sends money. Nothing is done;
 			// the run goes on waiting.
 			r.log.Warn("admin command ignored: unknown action", "Action", got.Action, "Actor", got.Actor)
+		case got != nil && wantAdmin && r.madeOnAnother(*got):
+			r.dropStale(*got)
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
-		case got != nil && got.Action == ActionRetry && r.rec.HasDues():
+		case got != nil && got.Action == ActionRetry && r.rec.HasDues() && (got.Decision == 0 || r.in.CodePath < codePathDecisionBasis):
 			// A retry from the Temporal UI while the run is open, taken as the API's event is.
 			r.handleEvent(Event{Kind: EventRetryDues, Actor: got.Actor})
 		case got != nil:
@@ -99,6 +101,42 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		if r.capture != nil && !r.rec.Split() && (!wantAdmin && r.rec.Status == payment.StatusAwaitingCapture || r.lateCapture) {
 			return AdminCommand{}, false // the capture came: stop waiting for it
 		}
+	}
+}
+
+// askDecision moves the payment's decision number on (code path 22) as the run is about to save a
+// new decision it asks admins for: a leg held, a payout refused for good, a park, a late capture
+// awaited. A command made on the number before (AdminCommand.Decision) is then not taken.
+func (r *run) askDecision() {
+	if r.in.CodePath >= codePathDecisionBasis {
+		r.rec.Decision++
+	}
+}
+
+// madeOnAnother reports whether an admin's retry, cancel or release was made on another decision
+// than the one the run asks now (code path 22): it came while the run was busy, or late, and was
+// meant for what the payment showed then (a hold, an earlier refusal). A command without a number
+// (the Temporal UI) and a resolve (its Key says what it is about) are not.
+func (r *run) madeOnAnother(cmd AdminCommand) bool {
+	return r.in.CodePath >= codePathDecisionBasis && cmd.Decision != 0 && cmd.Action != ActionResolve &&
+		cmd.Decision != r.rec.Decision
+}
+
+// staleMark starts the note a payment's reason gets when a command made on another decision is
+// dropped (dropStale); the reason before it is what the payment waits for.
+const staleMark = "; dropped: "
+
+// dropStale drops a command made on another decision (madeOnAnother) and says so in the payment's
+// reason, saved, so the admin who sent it (answered 202) reads that it was not taken and decides
+// on what the payment shows now; the wait goes on.
+func (r *run) dropStale(cmd AdminCommand) {
+	r.log.Warn("admin command ignored: made on another decision", "Action", cmd.Action, "Actor", cmd.Actor,
+		"MadeOn", cmd.Decision, "Decision", r.rec.Decision)
+	base, _, _ := strings.Cut(r.rec.Reason, staleMark)
+	r.rec.Reason = fmt.Sprintf("%s%s%s's %s, made on decision %d, not taken: the payment now waits for decision %d; decide on what it shows",
+		base, staleMark, cmd.Actor, cmd.Action, cmd.Decision, r.rec.Decision)
+	if err := r.save(); err != nil {
+		r.log.Warn("dropped admin command not saved in the reason", "Error", err)
 	}
 }
 

@@ -184,6 +184,9 @@ func (r *run) run() error {
 				reason += fmt.Sprintf("; a capture that comes by %s is still split and paid", deadline.UTC().Format(time.RFC3339))
 			}
 			r.setStatus(payment.StatusNeedsAttention, reason)
+			if late {
+				r.askDecision()
+			}
 			if err := r.save(); err != nil {
 				return err
 			}
@@ -488,6 +491,7 @@ func (r *run) splitOrder(o payment.Order) (s split.Split, refused string, err er
 // park stops at a problem only an admin can solve and waits for retry or cancel.
 func (r *run) park(reason string) error {
 	r.setStatus(payment.StatusNeedsAttention, reason)
+	r.askDecision()
 	if err := r.save(); err != nil {
 		return err
 	}
@@ -659,6 +663,7 @@ func (r *run) payLeg(i int) error {
 			}
 		}
 		r.setStatus(payment.StatusPayoutFailed, fmt.Sprintf("%s payout failed: %s", leg.Party, leg.Reason))
+		r.askDecision()
 		if err := r.save(); err != nil {
 			return err
 		}
@@ -790,6 +795,9 @@ func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 
 func (r *run) hold(i int, reason string) error {
 	leg := &r.rec.Legs[i]
+	if leg.State != payment.LegHeld {
+		r.askDecision() // held anew; a new reason of a leg held is the same decision
+	}
 	leg.State, leg.Reason = payment.LegHeld, reason
 	r.setStatus(payment.StatusHeld, heldReason(*leg))
 	r.log.Warn("leg held", "Party", leg.Party, "Reason", reason)
