@@ -189,10 +189,16 @@ func (l *writeLock) take() {
 	})
 }
 
-// awaitWriter waits until the lock is taken and a writer waits on it.
+// awaitWriter waits until the lock is taken and a writer waits on it. A run that never reaches
+// the point the test takes the lock at fails the test, rather than hanging the package until go
+// test's timeout kills it with every other test's result.
 func (l *writeLock) awaitWriter(t *testing.T) {
 	t.Helper()
-	<-l.locked
+	select {
+	case <-l.locked:
+	case <-time.After(hangGuard):
+		t.Fatalf("the lock on %s was never taken within %s: the run did not reach the point the test holds it at", l.table, hangGuard)
+	}
 	require.NoError(t, l.err, "hold writes to %s", l.table)
 	t.Cleanup(func() { _ = l.tx.Rollback(context.Background()) }) // a no-op once committed
 	blockedBy(t, l.pool, int(l.tx.Conn().PgConn().PID()), nil)

@@ -135,10 +135,16 @@ func putPayeeStatus(url, payee string, body map[string]any) int {
 	return res.StatusCode
 }
 
+// hangGuard bounds a race test's wait for a point it stages (a lock taken, a writer waiting on
+// it): not a speed target, a bound past any loaded machine's wait, so a run that took another
+// path fails its own test with a reason instead of hanging the package.
+const hangGuard = 3 * time.Minute
+
 // blockedBy waits until a backend waits for a lock pid holds and returns it, or returns 0 once
 // done is closed. It polls pg_stat_activity: how long it takes is not what is tested.
 func blockedBy(t *testing.T, pool *pgxpool.Pool, pid int, done <-chan struct{}) int {
 	t.Helper()
+	giveUp := time.After(hangGuard)
 	for {
 		var waiter int
 		err := pool.QueryRow(t.Context(), `SELECT coalesce(min(pid), 0) FROM pg_stat_activity
@@ -152,6 +158,8 @@ func blockedBy(t *testing.T, pool *pgxpool.Pool, pid int, done <-chan struct{}) 
 			return 0
 		case <-t.Context().Done():
 			t.Fatalf("nothing waited for backend %d", pid)
+		case <-giveUp:
+			t.Fatalf("nothing waited for backend %d within %s", pid, hangGuard)
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
