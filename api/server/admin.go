@@ -682,7 +682,8 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 
 // localActivityMarker is how the Go SDK records a local activity's failed attempt that it
 // retries after a backoff longer than a workflow task's timeout: a marker named LocalActivity
-// whose data says the backoff, then a timer of that length started in the same workflow task.
+// whose data says the backoff, then a timer of that length started in the same workflow task (the
+// SDK's own test of a backoff, not a wait of the run's: a wait's timer may follow a save's marker).
 const localActivityMarker = "LocalActivity"
 
 // runRetriesAStep reports whether the run of workflowID waits on a timer to try one of its local
@@ -693,7 +694,7 @@ const localActivityMarker = "LocalActivity"
 func (s *Server) runRetriesAStep(ctx context.Context, workflowID, runID string) (bool, error) {
 	it := s.deps.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	dc := converter.GetDefaultDataConverter()
-	backoffAsked := false
+	var backoffAsked time.Duration    // the backoff a local activity's marker asked for in this task
 	backoffTimers := map[int64]bool{} // started event ID: a local activity's backoff not over yet
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -708,19 +709,19 @@ func (s *Server) runRetriesAStep(ctx context.Context, workflowID, runID string) 
 			}
 			var md struct{ Backoff time.Duration }
 			if data := a.GetDetails()["data"]; data != nil && dc.FromPayloads(data, &md) == nil && md.Backoff > 0 {
-				backoffAsked = true
+				backoffAsked = md.Backoff
 			}
 		case enumspb.EVENT_TYPE_TIMER_STARTED:
-			if backoffAsked {
+			if backoffAsked > 0 && ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration() == backoffAsked {
 				backoffTimers[ev.GetEventId()] = true
-				backoffAsked = false
+				backoffAsked = 0
 			}
 		case enumspb.EVENT_TYPE_TIMER_FIRED:
 			delete(backoffTimers, ev.GetTimerFiredEventAttributes().GetStartedEventId())
 		case enumspb.EVENT_TYPE_TIMER_CANCELED:
 			delete(backoffTimers, ev.GetTimerCanceledEventAttributes().GetStartedEventId())
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-			backoffAsked = false // a backoff's timer is started in the task that recorded its marker
+			backoffAsked = 0 // a backoff's timer is started in the task that recorded its marker
 		}
 	}
 	return len(backoffTimers) > 0, nil
