@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/converter"
 
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
@@ -657,7 +658,10 @@ func paymentChanged(r ipayment.Record) error {
 // of a decision it takes (a payout, a hold, a cancel, a resolve's outcome), and a second sent
 // meanwhile would be dropped. A decision the run took and saved nothing for (it was not waiting
 // for it) counts no more once the run rests with every signal taken, no workflow task and no
-// activity pending: it will never save for it.
+// activity pending, and no local activity waiting for its next attempt (runRetriesAStep): it will
+// never save for it. A run with nothing pending may still be acting on the decision: a provider
+// call (a local activity) waits for its next attempt on a timer when its backoff is longer than a
+// workflow task's timeout, and DescribeWorkflow lists no timer.
 func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowID string, savedAt time.Time) error {
 	e, found, err := tx.DecisionOnSave(ctx, "payment:"+workflowID, store.SavedKey(savedAt))
 	if err != nil || !found {
@@ -672,13 +676,67 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 		return nil // no run: sendAdmin answers not_running
 	case err != nil:
 		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
-	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING,
-		d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0:
+	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		return nil
+	case d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0:
+		retrying, err := s.runRetriesAStep(dctx, workflowID, d.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+		if err != nil {
+			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		}
+		if !retrying {
+			return nil
+		}
 	}
 	return errorf(http.StatusConflict, "decision_pending", fmt.Sprintf(
 		"the payment's run has not yet saved what came of the %s sent by %s at %s: read the payment again once it has, and decide on what it shows",
 		strings.TrimPrefix(e.Action, "payment."), e.Actor, e.CreatedAt.UTC().Format(time.RFC3339)))
+}
+
+// localActivityMarker is how the Go SDK records a local activity's failed attempt that it
+// retries after a backoff longer than a workflow task's timeout: a marker named LocalActivity
+// whose data says the backoff, then a timer of that length started in the same workflow task (the
+// SDK's own test of a backoff, not a wait of the run's: a wait's timer may follow a save's marker).
+const localActivityMarker = "LocalActivity"
+
+// runRetriesAStep reports whether the run of workflowID waits on a timer to try one of its local
+// activities again (a provider call the provider answered 503, a step Postgres refused): it is
+// inside a step, not resting, though DescribeWorkflow lists neither a workflow task nor an
+// activity. It reads the run's history: the timers started and not fired or cancelled, and the
+// local activity markers that asked for a backoff.
+func (s *Server) runRetriesAStep(ctx context.Context, workflowID, runID string) (bool, error) {
+	it := s.deps.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	dc := converter.GetDefaultDataConverter()
+	var backoffAsked time.Duration    // the backoff a local activity's marker asked for in this task
+	backoffTimers := map[int64]bool{} // started event ID: a local activity's backoff not over yet
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return false, err
+		}
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			a := ev.GetMarkerRecordedEventAttributes()
+			if a.GetMarkerName() != localActivityMarker {
+				continue
+			}
+			var md struct{ Backoff time.Duration }
+			if data := a.GetDetails()["data"]; data != nil && dc.FromPayloads(data, &md) == nil && md.Backoff > 0 {
+				backoffAsked = md.Backoff
+			}
+		case enumspb.EVENT_TYPE_TIMER_STARTED:
+			if backoffAsked > 0 && ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration() == backoffAsked {
+				backoffTimers[ev.GetEventId()] = true
+				backoffAsked = 0
+			}
+		case enumspb.EVENT_TYPE_TIMER_FIRED:
+			delete(backoffTimers, ev.GetTimerFiredEventAttributes().GetStartedEventId())
+		case enumspb.EVENT_TYPE_TIMER_CANCELED:
+			delete(backoffTimers, ev.GetTimerCanceledEventAttributes().GetStartedEventId())
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			backoffAsked = 0 // a backoff's timer is started in the task that recorded its marker
+		}
+	}
+	return len(backoffTimers) > 0, nil
 }
 
 // sendAdmin signals a decision to the payment's run: 409 not_running when it has none, 503

@@ -223,18 +223,21 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 	if len(h.Parties) == 1 {
 		party = h.Parties[0] // both held at the account: release every held leg
 	}
-	if r.HasDues() && !payoutWaiting(r) {
-		return errorf(http.StatusConflict, "invalid_state", "only top-ups or reversals are due")
+	refused := func(r ipayment.Record) error {
+		if r.HasDues() && !payoutWaiting(r) {
+			return errorf(http.StatusConflict, "invalid_state", "only top-ups or reversals are due")
+		}
+		return decisionRefused(payment.ActionRelease, r, party)
 	}
-	if err := decisionRefused(payment.ActionRelease, r, party); err != nil {
+	if err := refused(r); err != nil {
 		return err
 	}
 	return s.onceForEventAndSave(c, h, typ, eventID, "payment."+string(payment.ActionRelease), errReleasedBefore,
-		map[string]any{"signal": payment.ActionRelease, "party": party, "account": account},
-		func(ctx context.Context, who string) error {
-			// Made on the hold as saved (Decision): a run that asks another decision by the time
-			// it reads the release drops it (code path 22).
-			return s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: r.Decision})
+		map[string]any{"signal": payment.ActionRelease, "party": party, "account": account}, refused,
+		func(ctx context.Context, who string, cur ipayment.Record) error {
+			// Made on the hold as saved now (Decision): a run that asks another decision by the
+			// time it reads the release drops it (code path 22).
+			return s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: cur.Decision})
 		})
 }
 
@@ -244,23 +247,40 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 // idempotency_key) is before, and nothing is sent; nor is one while an admin's decision on the same
 // save waits for the run (decisionPending). after is what the entry records, with the
 // event's ID and the key.
+//
+// The payment is read again in the lock, as the admin API reads it (signalAdmin): h is as the
+// event listed it, and its run may have saved it since (paid it, released from the Temporal UI
+// or by its own ask, in the time the event took over the account's other payments). One saved
+// since is decided on as saved now: refused when it is no longer held, or no longer takes the
+// decision (refused); it was sent the decision listed and dropped it, audited as taken.
 func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, eventID, action string, before error,
-	after map[string]any, send func(ctx context.Context, who string) error) error {
-	r := h.Record
-	key := "stripe-connect/" + store.SavedKey(h.SavedAt)
-	target := "payment:" + r.WorkflowID
+	after map[string]any, refused func(ipayment.Record) error, send func(ctx context.Context, who string, r ipayment.Record) error) error {
+	target := "payment:" + h.Record.WorkflowID
 	actor := "stripe:" + typ
 	return s.auditedAs(c, actor, action, target, func(ctx context.Context, tx *store.Store) (any, any, error) {
+		r, savedAt, err := tx.GetPaymentSaved(ctx, h.Record.WorkflowID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if store.SavedKey(savedAt) != store.SavedKey(h.SavedAt) {
+			if r.Status != ipayment.StatusHeld {
+				return nil, nil, paymentChanged(r)
+			}
+			if err := refused(r); err != nil {
+				return nil, nil, err
+			}
+		}
+		key := "stripe-connect/" + store.SavedKey(savedAt)
 		done, err := tx.AuditRecordedAny(ctx, action, target, map[string]string{"idempotency_key": key, "event_id": eventID})
 		if err != nil || done {
 			return nil, nil, cmp.Or(err, before)
 		}
 		// An admin's decision on the same save still waiting for the run (skipped
 		// decision_pending): the run takes that one, and would drop this one after it.
-		if err := s.decisionPending(ctx, tx, r.WorkflowID, h.SavedAt); err != nil {
+		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
 			return nil, nil, err
 		}
-		if err := send(ctx, actor+" "+eventID); err != nil {
+		if err := send(ctx, actor+" "+eventID, r); err != nil {
 			return nil, nil, err
 		}
 		after["event_id"], after["idempotency_key"] = eventID, key
@@ -283,18 +303,23 @@ func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, e
 // the next event about their account (or this one delivered again: it sent no retry), an admin's
 // retry or the automatic retry in the settle window sends them.
 func (s *Server) retryOne(c echo.Context, eventID, typ, account string, h store.HeldPayment) error {
-	r := h.Record
-	if !r.HasDues() || payoutWaiting(r) {
-		return cmp.Or(decisionRefused(payment.ActionRetry, r, ""),
-			errorf(http.StatusConflict, "invalid_state", "a leg waits for a decision: release or retry it first"))
-	}
-	for _, l := range r.Legs {
-		if slices.ContainsFunc(l.Dues, func(d ipayment.Due) bool { return d.Kind != ipayment.DueTopUp || !d.Held }) {
-			// A refused or in-doubt movement is an admin's to retry (or resolve), not Stripe's.
-			return errorf(http.StatusConflict, "invalid_state", "movements due that are not held top-ups: an admin retries them")
+	refused := func(r ipayment.Record) error {
+		if !r.HasDues() || payoutWaiting(r) {
+			return cmp.Or(decisionRefused(payment.ActionRetry, r, ""),
+				errorf(http.StatusConflict, "invalid_state", "a leg waits for a decision: release or retry it first"))
 		}
+		for _, l := range r.Legs {
+			if slices.ContainsFunc(l.Dues, func(d ipayment.Due) bool { return d.Kind != ipayment.DueTopUp || !d.Held }) {
+				// A refused or in-doubt movement is an admin's to retry (or resolve), not Stripe's.
+				return errorf(http.StatusConflict, "invalid_state", "movements due that are not held top-ups: an admin retries them")
+			}
+		}
+		return nil
+	}
+	if err := refused(h.Record); err != nil {
+		return err
 	}
 	return s.onceForEventAndSave(c, h, typ, eventID, "payment.retry", errRetriedBefore,
-		map[string]any{"retry": "dues", "account": account},
-		func(ctx context.Context, who string) error { return s.retryDues(ctx, r, who) })
+		map[string]any{"retry": "dues", "account": account}, refused,
+		func(ctx context.Context, who string, r ipayment.Record) error { return s.retryDues(ctx, r, who) })
 }

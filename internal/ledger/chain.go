@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -95,12 +94,14 @@ func verify(ctx context.Context, tx pgx.Tx) (Verification, error) {
 		if err != nil {
 			return Verification{}, err
 		}
+		reversed, err := readReversed(ctx, tx, rows)
+		if err != nil {
+			return Verification{}, err
+		}
 		for _, r := range rows {
 			reason := cmp.Or(checkLink(r, prev), checkBalanced(r))
 			if reason == "" && r.ReversesID != 0 {
-				if reason, err = checkReversal(ctx, tx, r); err != nil {
-					return Verification{}, err
-				}
+				reason = checkReversal(r, reversed[r.ReversesID])
 			}
 			if reason != "" {
 				v.OK, v.Break = false, &ChainBreak{EntryID: r.ID, Reason: reason}
@@ -267,47 +268,80 @@ func checkBalanced(r chainRow) string {
 	return ""
 }
 
-// checkReversal says why r, a reversal, does not undo the entry it names as the schema requires
-// when it is appended (ledger_check_reversal, ledger_assert_entry_balanced): in that entry's
-// currency, negating its postings, and not of a reversal. "" when it does. The entry reversed is
-// read on its own: reversals are few, and the walk keeps no earlier batch's postings.
-func checkReversal(ctx context.Context, tx pgx.Tx, r chainRow) (string, error) {
-	var cur string
-	var reverses int64
-	var accounts []string
-	var amounts []int64
-	err := tx.QueryRow(ctx, `
-		SELECT e.currency, coalesce(e.reverses_id, 0),
+// reversedEntry is an entry a reversal names, as checkReversal weighs it.
+type reversedEntry struct {
+	currency string
+	reverses int64
+	postings []Posting
+}
+
+// readReversed reads the entries the batch's reversals reverse, in one query: reversals may be
+// many, and a query each made the walk's round trips grow with them, not with its batches. The
+// walk keeps no earlier batch's postings, so an entry reversed is read again here.
+func readReversed(ctx context.Context, tx pgx.Tx, rows []chainRow) (map[int64]reversedEntry, error) {
+	var ids []int64
+	for _, r := range rows {
+		if r.ReversesID != 0 {
+			ids = append(ids, r.ReversesID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q, err := tx.Query(ctx, `
+		SELECT e.id, e.currency, coalesce(e.reverses_id, 0),
 		       coalesce(array_agg(p.account) FILTER (WHERE p.id IS NOT NULL), '{}'),
 		       coalesce(array_agg(p.amount) FILTER (WHERE p.id IS NOT NULL), '{}')
 		FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id
-		WHERE e.id = $1
-		GROUP BY e.id`, r.ReversesID).Scan(&cur, &reverses, &accounts, &amounts)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Sprintf("it reverses entry %d, which is not in the journal", r.ReversesID), nil
-	}
+		WHERE e.id = ANY($1)
+		GROUP BY e.id`, ids)
 	if err != nil {
-		return "", fmt.Errorf("read entry %d reversed by entry %d: %w", r.ReversesID, r.ID, err)
+		return nil, fmt.Errorf("read the entries reversed after entry %d: %w", rows[0].ID-1, err)
 	}
+	out := map[int64]reversedEntry{}
+	var id int64
+	var e reversedEntry
+	var accounts []string
+	var amounts []int64
+	if _, err := pgx.ForEachRow(q, []any{&id, &e.currency, &e.reverses, &accounts, &amounts}, func() error {
+		ps := make([]Posting, len(accounts))
+		for i := range accounts {
+			ps[i] = Posting{Account: accounts[i], Amount: amounts[i]}
+		}
+		out[id] = reversedEntry{currency: e.currency, reverses: e.reverses, postings: ps}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read the entries reversed after entry %d: %w", rows[0].ID-1, err)
+	}
+	return out, nil
+}
+
+// checkReversal says why r, a reversal, does not undo orig, the entry it names (zero when it is
+// not in the journal), as the schema requires when it is appended (ledger_check_reversal,
+// ledger_assert_entry_balanced): in that entry's currency, negating its postings, and not of a
+// reversal. "" when it does.
+func checkReversal(r chainRow, orig reversedEntry) string {
 	switch {
-	case reverses != 0:
-		return fmt.Sprintf("entry %d it reverses is itself a reversal (of entry %d), which cannot be reversed", r.ReversesID, reverses), nil
-	case cur != string(r.Currency):
-		return fmt.Sprintf("it is in %s, entry %d it reverses in %s", r.Currency, r.ReversesID, cur), nil
+	case orig.currency == "":
+		return fmt.Sprintf("it reverses entry %d, which is not in the journal", r.ReversesID)
+	case orig.reverses != 0:
+		return fmt.Sprintf("entry %d it reverses is itself a reversal (of entry %d), which cannot be reversed", r.ReversesID, orig.reverses)
+	case orig.currency != string(r.Currency):
+		return fmt.Sprintf("it is in %s, entry %d it reverses in %s", r.Currency, r.ReversesID, orig.currency)
 	}
 	left := map[Posting]int{}
-	for i := range accounts {
-		left[Posting{Account: accounts[i], Amount: -amounts[i]}]++
+	for _, p := range orig.postings {
+		left[Posting{Account: p.Account, Amount: -p.Amount}]++
 	}
 	for _, p := range r.Postings {
 		left[p]--
 	}
 	for _, n := range left {
 		if n != 0 {
-			return fmt.Sprintf("it does not negate the postings of entry %d it reverses", r.ReversesID), nil
+			return fmt.Sprintf("it does not negate the postings of entry %d it reverses", r.ReversesID)
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // chainHash is the Go twin of the ledger_chain_hash SQL function (migration 00003): both must
