@@ -11,7 +11,7 @@ import (
 // anything it accepts survives a Format round trip.
 func FuzzParseAmount(f *testing.F) {
 	for _, s := range []string{"12.34", "-0.05", "1000", "1.234", "92233720368547758.08", "", "-", "1e3", ".5", "5.", "0.0001"} {
-		for _, c := range []string{"usd", "jpy", "kwd", "xyz"} {
+		for _, c := range []string{"usd", "jpy", "kwd", "clf", "xyz"} {
 			f.Add(s, c)
 		}
 	}
