@@ -71,3 +71,43 @@ func FuzzAllocateRefund(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAllocateRefundCumulative feeds three legs and a sequence of refunds (each a fraction of
+// what is left, so sequences reach the end): every refund stays within what each leg has, and
+// the last returns exactly what is left.
+func FuzzAllocateRefundCumulative(f *testing.F) {
+	f.Add(int64(100), int64(900), int64(0), uint64(1), uint8(200))
+	f.Add(int64(1000), int64(8500), int64(500), uint64(0x0123456789abcdef), uint8(30))
+	f.Add(int64(math.MaxInt64/2), int64(math.MaxInt64/2), int64(1), uint64(7), uint8(5))
+	f.Fuzz(func(t *testing.T, a, b, c int64, seed uint64, steps uint8) {
+		legs := []int64{a, b, c}
+		var gross int64
+		for _, l := range legs {
+			if l < 0 {
+				return
+			}
+			var err error
+			if gross, err = money.AddInt(gross, l); err != nil {
+				return
+			}
+		}
+		refunded := make([]int64, len(legs))
+		var done int64
+		for range steps {
+			left := gross - done
+			amount := int64(seed % uint64(min(left, 1000)+1))
+			seed = seed*6364136223846793005 + 1442695040888963407
+			parts := checkCumulativeRefund(t, legs, refunded, amount)
+			for i, p := range parts {
+				refunded[i] += p
+			}
+			done += amount
+		}
+		parts := checkCumulativeRefund(t, legs, refunded, gross-done)
+		for i, p := range parts {
+			if p != legs[i]-refunded[i] {
+				t.Fatalf("last refund part %d = %d, leg has %d left", i, p, legs[i]-refunded[i])
+			}
+		}
+	})
+}
