@@ -79,7 +79,7 @@ func FuzzStripeUnits(f *testing.F) {
 	f.Fuzz(func(t *testing.T, amount int64, cur string) {
 		c := Currency(cur)
 		for _, way := range []struct {
-			name       string
+			name        string
 			there, back func(int64, Currency) (int64, error)
 		}{{"to Stripe", ToStripe, FromStripe}, {"from Stripe", FromStripe, ToStripe}} {
 			v, err := way.there(amount, c)
