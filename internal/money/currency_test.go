@@ -45,7 +45,9 @@ func TestExponent(t *testing.T) {
 		"nok": 2, "dkk": 2, "nzd": 2, "sgd": 2, "hkd": 2, "mxn": 2, "brl": 2,
 		"inr": 2, "pln": 2,
 		"jpy": 0, "krw": 0, "vnd": 0, "clp": 0, "isk": 0,
-		"kwd": 3, "bhd": 3, "omr": 3, "jod": 3, "tnd": 3,
+		"kwd": 3, "bhd": 3, "omr": 3, "jod": 3, "tnd": 3, "iqd": 3, "lyd": 3,
+		"ugx": 0, "xof": 0, "xaf": 0, "xpf": 0, "pyg": 0, "uyi": 0,
+		"clf": 4, "uyw": 4, // ISO 4217's two four-digit codes
 		"USD": 2, "JPY": 0, "KWD": 3, // conversions from upper case still resolve
 		"xyz": -1, "": -1,
 	}
@@ -61,7 +63,7 @@ func TestExponentTableIsLowercaseISO(t *testing.T) {
 		for _, r := range c {
 			require.True(t, r >= 'a' && r <= 'z', "code %q must be lowercase ASCII", c)
 		}
-		require.Contains(t, []int{0, 2, 3}, e, "exponent of %q", c)
+		require.Contains(t, []int{0, 2, 3, 4}, e, "exponent of %q", c)
 		got, err := ParseCurrency(c.Upper())
 		require.NoError(t, err)
 		require.Equal(t, c, got)

@@ -2,6 +2,7 @@ package money
 
 import (
 	"errors"
+	"math"
 	"math/big"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 // anything it accepts survives a Format round trip.
 func FuzzParseAmount(f *testing.F) {
 	for _, s := range []string{"12.34", "-0.05", "1000", "1.234", "92233720368547758.08", "", "-", "1e3", ".5", "5.", "0.0001"} {
-		for _, c := range []string{"usd", "jpy", "kwd", "xyz"} {
+		for _, c := range []string{"usd", "jpy", "kwd", "clf", "xyz"} {
 			f.Add(s, c)
 		}
 	}
@@ -64,4 +65,37 @@ func referenceParse(s string, exp int) (*big.Int, bool) {
 		v.Neg(v)
 	}
 	return v, v.IsInt64()
+}
+
+// FuzzStripeUnits: an amount converted to Stripe's unit and back is the amount it was, either
+// way round, or the conversion says why not (a fraction Stripe cannot carry, an overflow); never
+// an amount off by a factor of ten.
+func FuzzStripeUnits(f *testing.F) {
+	for _, c := range []string{"isk", "UGX", "mga", "usd", "jpy", "kwd", "clf", "xyz"} {
+		f.Add(int64(500000), c)
+		f.Add(int64(-50), c)
+		f.Add(int64(math.MaxInt64), c)
+	}
+	f.Fuzz(func(t *testing.T, amount int64, cur string) {
+		c := Currency(cur)
+		for _, way := range []struct {
+			name        string
+			there, back func(int64, Currency) (int64, error)
+		}{{"to Stripe", ToStripe, FromStripe}, {"from Stripe", FromStripe, ToStripe}} {
+			v, err := way.there(amount, c)
+			if err != nil {
+				if !errors.Is(err, ErrInvalidAmount) && !errors.Is(err, ErrOverflow) {
+					t.Fatalf("%s %d %s: error wraps no sentinel: %v", way.name, amount, cur, err)
+				}
+				continue
+			}
+			back, err := way.back(v, c)
+			if err != nil || back != amount {
+				t.Fatalf("%s %d %s = %d, back %d, %v", way.name, amount, cur, v, back, err)
+			}
+			if StripeExponent(c) == c.Exponent() && v != amount {
+				t.Fatalf("%s %d %s = %d, but Stripe counts %s as ISO does", way.name, amount, cur, v, cur)
+			}
+		}
+	})
 }

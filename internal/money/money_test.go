@@ -71,7 +71,7 @@ func TestDecimalRoundTripsWithParseAmount(t *testing.T) {
 		amount int64
 		cur    Currency
 		want   string
-	}{{1234, "usd", "12.34"}, {5, "usd", "0.05"}, {-5, "eur", "-0.05"}, {1000, "jpy", "1000"}, {1234, "kwd", "1.234"}, {0, "bhd", "0.000"}} {
+	}{{1234, "usd", "12.34"}, {5, "usd", "0.05"}, {-5, "eur", "-0.05"}, {1000, "jpy", "1000"}, {1234, "kwd", "1.234"}, {0, "bhd", "0.000"}, {394856547, "clf", "39485.6547"}, {-5, "uyw", "-0.0005"}} {
 		got, err := Decimal(tc.amount, tc.cur)
 		if err != nil || got != tc.want {
 			t.Fatalf("Decimal(%d, %s) = %q, %v; want %q", tc.amount, tc.cur, got, err, tc.want)

@@ -53,6 +53,20 @@ func TestSelfReferralTakesNoAffiliateShare(t *testing.T) {
 			}},
 			want: []Leg{{PartyPlatform, "platform", 900}, {PartyVendor, "acme-a", 5400}, {PartyVendor, "acme-b", 2700}, {PartyAffiliate, "acme-c", 0}},
 		},
+		{
+			// Payee IDs match without regard to case (store.RegisteredPayeeID, ResolvePayee's
+			// twin), so "Acme-V" is the vendor "acme-v": its leg would be held as a vendor's.
+			name:  "single vendor, the affiliate in another case",
+			order: Order{Currency: "usd", Gross: 10800, Subtotal: 10000, Tax: 800, VendorID: "acme-v", AffiliateID: "Acme-V"},
+			want:  []Leg{{PartyPlatform, "platform", 1000}, {PartyVendor, "acme-v", 9800}, {PartyAffiliate, "Acme-V", 0}},
+		},
+		{
+			name: "multi-vendor, the affiliate one of the vendors in another case",
+			order: Order{Currency: "usd", Gross: 9000, Subtotal: 9000, AffiliateID: "ACME-A", Lines: []Line{
+				{VendorID: "acme-a", Subtotal: 6000}, {VendorID: "acme-b", Subtotal: 3000},
+			}},
+			want: []Leg{{PartyPlatform, "platform", 600 + 300}, {PartyVendor, "acme-a", 5400}, {PartyVendor, "acme-b", 2700}, {PartyAffiliate, "ACME-A", 0}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,9 @@ package split
 
 import (
 	"math"
+	"math/big"
+	"slices"
+	"strings"
 	"testing"
 
 	"paysplit/internal/money"
@@ -68,6 +71,124 @@ func FuzzAllocateRefund(f *testing.F) {
 		}
 		if _, err := checkRefund(t, rest, left); err != nil {
 			t.Fatalf("refunding the rest %v: %v", rest, err)
+		}
+	})
+}
+
+// FuzzAllocateRefundCumulative feeds three legs and a sequence of refunds (each a fraction of
+// what is left, so sequences reach the end): every refund stays within what each leg has, and
+// the last returns exactly what is left.
+func FuzzAllocateRefundCumulative(f *testing.F) {
+	f.Add(int64(100), int64(900), int64(0), uint64(1), uint8(200))
+	f.Add(int64(1000), int64(8500), int64(500), uint64(0x0123456789abcdef), uint8(30))
+	f.Add(int64(math.MaxInt64/2), int64(math.MaxInt64/2), int64(1), uint64(7), uint8(5))
+	f.Fuzz(func(t *testing.T, a, b, c int64, seed uint64, steps uint8) {
+		legs := []int64{a, b, c}
+		var gross int64
+		for _, l := range legs {
+			if l < 0 {
+				return
+			}
+			var err error
+			if gross, err = money.AddInt(gross, l); err != nil {
+				return
+			}
+		}
+		refunded := make([]int64, len(legs))
+		var done int64
+		for range steps {
+			left := gross - done
+			amount := int64(seed % uint64(min(left, 1000)+1))
+			seed = seed*6364136223846793005 + 1442695040888963407
+			parts := checkCumulativeRefund(t, legs, refunded, amount)
+			for i, p := range parts {
+				refunded[i] += p
+			}
+			done += amount
+		}
+		parts := checkCumulativeRefund(t, legs, refunded, gross-done)
+		for i, p := range parts {
+			if p != legs[i]-refunded[i] {
+				t.Fatalf("last refund part %d = %d, leg has %d left", i, p, legs[i]-refunded[i])
+			}
+		}
+	})
+}
+
+// FuzzComputeLines feeds multi-vendor orders of three lines (two or three vendors, amounts up to
+// the int64 limits) and any rule: a split either fails with a sentinel or pays every unit of the
+// gross, no leg negative, commissions within the commission base, each vendor at least its own
+// lines' tax (unless the rule takes commission on tax), and the affiliate nothing when it is one of the vendors.
+func FuzzComputeLines(f *testing.F) {
+	f.Add(int64(4000), int64(400), int64(500), int64(3000), int64(300), int64(0), int64(2000), int64(200), int64(0), int64(900),
+		int64(1000), int64(500), int64(100), int64(0), false, false, uint8(1), uint8(0))
+	f.Add(int64(math.MaxInt64/4), int64(0), int64(math.MaxInt64/4), int64(math.MaxInt64/4), int64(1), int64(0), int64(1), int64(0), int64(0), int64(math.MaxInt64/4),
+		int64(10000), int64(0), int64(0), int64(0), true, true, uint8(2), uint8(2))
+	f.Add(int64(1), int64(0), int64(1), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(1),
+		int64(0), int64(10000), int64(5), int64(0), false, true, uint8(1), uint8(3))
+	f.Fuzz(func(t *testing.T, s1, t1, d1, s2, t2, d2, s3, t3, d3, shipping int64,
+		platformBps, affiliateBps, minFee, maxFee int64, onTax, onShipping bool, third, affiliate uint8) {
+		vendors := []string{"va", "vb", []string{"va", "vb", "vc"}[third%3]}
+		o := Order{Currency: "usd", Shipping: shipping, AffiliateID: []string{"", "aff", "va", "VB"}[affiliate%4], Lines: []Line{
+			{VendorID: vendors[0], Subtotal: s1, Tax: t1, Discount: d1},
+			{VendorID: vendors[1], Subtotal: s2, Tax: t2, Discount: d2},
+			{VendorID: vendors[2], Subtotal: s3, Tax: t3, Discount: d3},
+		}}
+		sum := func(a ...int64) (int64, bool) {
+			var s int64
+			for _, v := range a {
+				var err error
+				if s, err = money.AddInt(s, v); err != nil {
+					return 0, false
+				}
+			}
+			return s, true
+		}
+		var ok [3]bool
+		o.Subtotal, ok[0] = sum(s1, s2, s3)
+		o.Tax, ok[1] = sum(t1, t2, t3)
+		o.Discount, ok[2] = sum(d1, d2, d3)
+		if ok != [3]bool{true, true, true} {
+			return
+		}
+		g, err := Total(o.Subtotal, o.Discount, o.Tax, o.Shipping)
+		if err != nil {
+			return
+		}
+		o.Gross = g
+		r := Rule{Version: 1, PlatformBps: platformBps, AffiliateBps: affiliateBps, MinPlatformFee: minFee,
+			MaxPlatformFee: maxFee, CommissionOnTax: onTax, CommissionOnShipping: onShipping}
+		s, err := Compute(o, r)
+		if err != nil {
+			if !wrapsSentinel(err, isComputeSentinel) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		total := new(big.Int)
+		taxBy := map[string]int64{}
+		for _, l := range o.Lines {
+			taxBy[l.VendorID] += l.Tax
+		}
+		for _, l := range s.Legs {
+			if l.Amount < 0 {
+				t.Fatalf("negative leg %+v in %+v", l, s)
+			}
+			total.Add(total, big.NewInt(l.Amount))
+			if l.Party == PartyVendor && !onTax && l.Amount < taxBy[l.PayeeID] {
+				t.Fatalf("vendor %s paid %d, less than its tax %d", l.PayeeID, l.Amount, taxBy[l.PayeeID])
+			}
+			if l.Party == PartyAffiliate && l.Amount != 0 && slices.ContainsFunc(vendors, func(v string) bool { return strings.EqualFold(v, l.PayeeID) }) {
+				t.Fatalf("affiliate %s is a vendor and took %d", l.PayeeID, l.Amount)
+			}
+		}
+		if total.Cmp(big.NewInt(o.Gross)) != 0 {
+			t.Fatalf("legs %v sum to %s, gross %d", s.Legs, total, o.Gross)
+		}
+		p, _ := s.Leg(PartyPlatform)
+		a, _ := s.Leg(PartyAffiliate)
+		if p.Amount+a.Amount > s.CommissionBase {
+			t.Fatalf("commissions %d + %d exceed base %d", p.Amount, a.Amount, s.CommissionBase)
 		}
 	})
 }

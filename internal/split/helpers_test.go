@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,7 +61,7 @@ func wantSplit(o Order, r Rule) Split {
 		return v.Quo(v, big.NewInt(10000)).Int64()
 	}
 	var affiliate int64
-	if o.AffiliateID != "" && o.AffiliateID != o.VendorID {
+	if o.AffiliateID != "" && !strings.EqualFold(o.AffiliateID, o.VendorID) {
 		affiliate = share(r.AffiliateBps) // a vendor referring its own sale takes no affiliate share
 	}
 	platform := max(share(r.PlatformBps), r.MinPlatformFee)
@@ -179,7 +180,7 @@ func randValid(rng *rand.Rand) (Order, Rule) {
 	}
 	o.Gross = o.Subtotal - o.Discount + o.Tax + o.Shipping
 	if rng.IntN(2) == 0 {
-		o.AffiliateID = []string{"aff-1", "aff-1", "aff-1", o.VendorID}[rng.IntN(4)] // now and then the vendor's own referral
+		o.AffiliateID = []string{"aff-1", "aff-1", "aff-1", o.VendorID, "VENDOR-1"}[rng.IntN(5)] // now and then the vendor's own referral
 	}
 
 	r := Rule{ClientID: "client-1", Version: rng.IntN(5) + 1, PlatformBps: rng.Int64N(10001)}

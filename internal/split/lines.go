@@ -3,6 +3,7 @@ package split
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"paysplit/internal/money"
 )
@@ -59,9 +60,10 @@ func computeLines(o Order, r Rule) (Split, error) {
 // is paid only as that kind (activities.ResolvePayee), so an affiliate leg to a vendor is held for
 // good, an admin's release held again, its share paid to nobody; and a vendor that refers a cart
 // is no third party to pay for it. The share is left where no affiliate leaves it: with the
-// vendors. The affiliate leg stays, at 0, so the split keeps its shape.
+// vendors. The affiliate leg stays, at 0, so the split keeps its shape. IDs are compared without
+// regard to case, as payees are found (store.RegisteredPayeeID): "Acme" is the vendor "acme".
 func selfReferral(affiliate string, parts []Order) bool {
-	return affiliate != "" && slices.ContainsFunc(parts, func(p Order) bool { return p.VendorID == affiliate })
+	return affiliate != "" && slices.ContainsFunc(parts, func(p Order) bool { return strings.EqualFold(p.VendorID, affiliate) })
 }
 
 // vendorParts groups the lines by vendor and gives each group its share of the shipping.

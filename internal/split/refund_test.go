@@ -2,6 +2,7 @@ package split
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -123,4 +124,126 @@ func TestAllocateRefundPayableProperty(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPartialRefundsDoNotDrift: however many partial refunds a payment has, what each leg has
+// given back over them stays within a few units of its share of all that was refunded (one with
+// two legs, fewer than the number of legs with more), each refund stays
+// within what every leg still has, and the last refund returns exactly what is left. Weighing
+// each refund by what the legs still have (AllocateRefund) let the roundings add up: eight
+// hundred refunds of one unit of a payment split 100/900 took all 800 from the vendor and left
+// the platform its whole commission.
+func TestPartialRefundsDoNotDrift(t *testing.T) {
+	t.Run("unit refunds", func(t *testing.T) {
+		legs := []int64{100, 900}
+		refunded := []int64{0, 0}
+		for n := int64(1); n <= 1000; n++ {
+			parts, err := AllocateRefundCumulative(legs, refunded, 1)
+			require.NoError(t, err)
+			refunded[0], refunded[1] = refunded[0]+parts[0], refunded[1]+parts[1]
+			checkCumulativeShare(t, legs, refunded, n, 1) // two legs: exactly the largest remainder of n
+		}
+		require.Equal(t, legs, refunded)
+	})
+	t.Run("random sequences", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		for range propertyRuns / 4 {
+			o, r := randValid(rng)
+			s, err := Compute(o, r)
+			require.NoError(t, err)
+			legs := s.Amounts()
+			refunded := make([]int64, len(legs))
+			var done int64
+			for range rng.IntN(40) {
+				left := o.Gross - done
+				amount := rng.Int64N(left/4 + 1)
+				if rng.IntN(2) == 0 {
+					amount = min(left, rng.Int64N(100)) // small refunds stress rounding
+				}
+				parts := checkCumulativeRefund(t, legs, refunded, amount)
+				for i, p := range parts {
+					refunded[i] += p
+				}
+				done += amount
+				checkCumulativeShare(t, legs, refunded, done, int64(len(legs)))
+			}
+			parts := checkCumulativeRefund(t, legs, refunded, o.Gross-done)
+			for i, p := range parts {
+				require.Equal(t, legs[i]-refunded[i], p, "the last refund returns what leg %d has left", i)
+			}
+		}
+	})
+}
+
+// checkCumulativeRefund runs AllocateRefundCumulative and checks one refund's contract.
+func checkCumulativeRefund(t testing.TB, legs, refunded []int64, amount int64) []int64 {
+	t.Helper()
+	parts, err := AllocateRefundCumulative(legs, refunded, amount)
+	require.NoError(t, err, "legs %v refunded %v amount %d", legs, refunded, amount)
+	var sum int64
+	for i, p := range parts {
+		require.GreaterOrEqual(t, p, int64(0), "part %d of %v", i, parts)
+		require.LessOrEqual(t, p, legs[i]-refunded[i], "part %d of %v takes more than leg %d has left", i, parts, i)
+		sum += p
+	}
+	require.Equal(t, amount, sum, "parts %v", parts)
+	return parts
+}
+
+// checkCumulativeShare: each leg has given back within units of its exact share of done,
+// |refunded[i]*gross - done*legs[i]| < units*gross, however many refunds done took.
+func checkCumulativeShare(t *testing.T, legs, refunded []int64, done, units int64) {
+	t.Helper()
+	gross := new(big.Int)
+	for _, l := range legs {
+		gross.Add(gross, big.NewInt(l))
+	}
+	if gross.Sign() == 0 {
+		return
+	}
+	for i := range legs {
+		diff := new(big.Int).Mul(big.NewInt(refunded[i]), gross)
+		diff.Sub(diff, new(big.Int).Mul(big.NewInt(done), big.NewInt(legs[i])))
+		require.Negative(t, diff.CmpAbs(new(big.Int).Mul(gross, big.NewInt(units))), "leg %d gave back %d of %d after %d of %s refunded: not its share (legs %v, refunded %v)",
+			i, refunded[i], legs[i], done, gross, legs, refunded)
+	}
+}
+
+func TestAllocateRefundCumulativeRefuses(t *testing.T) {
+	tests := []struct {
+		name           string
+		legs, refunded []int64
+		amount         int64
+		want           error
+	}{
+		{"lengths differ", []int64{1, 2}, []int64{0}, 1, money.ErrInvalidArgument},
+		{"negative amount", []int64{1}, []int64{0}, -1, ErrNegativeAmount},
+		{"negative leg", []int64{-1, 5}, []int64{0, 0}, 1, ErrNegativeAmount},
+		{"negative refunded", []int64{1, 5}, []int64{0, -1}, 1, ErrNegativeAmount},
+		{"leg refunded past itself", []int64{1, 5}, []int64{2, 0}, 1, ErrRefundExceedsRemaining},
+		{"more than is left", []int64{100, 900}, []int64{10, 90}, 901, ErrRefundExceedsRemaining},
+		{"legs overflow", []int64{math.MaxInt64, 1}, []int64{0, 0}, 1, money.ErrOverflow},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parts, err := AllocateRefundCumulative(tt.legs, tt.refunded, tt.amount)
+			require.ErrorIs(t, err, tt.want)
+			require.Nil(t, parts)
+		})
+	}
+}
+
+// A payment paid in whole units (PayPal in HUF: unit 100) keeps its payees' refund parts whole
+// where the platform's part can even them out, as AllocateRefundPayable does.
+func TestAllocateRefundCumulativePayable(t *testing.T) {
+	legs := []int64{1000, 8500, 500} // platform, vendor, affiliate
+	parts, err := AllocateRefundCumulativePayable(legs, []int64{0, 0, 0}, 3000, 0, 100)
+	require.NoError(t, err)
+	// 30%: 300, 2550, 150; the payees' parts are rounded up to whole units from the platform's.
+	require.Equal(t, []int64{200, 2600, 200}, parts)
+	parts, err = AllocateRefundCumulativePayable(legs, parts, 1234, 0, 100)
+	require.NoError(t, err)
+	require.EqualValues(t, 1234, parts[0]+parts[1]+parts[2])
+	require.Zero(t, parts[1]%100, "vendor part %d whole", parts[1])
+	require.Zero(t, parts[2]%100, "affiliate part %d whole", parts[2])
 }

@@ -3,6 +3,7 @@ package split
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"paysplit/internal/money"
 )
@@ -56,11 +57,11 @@ func Compute(o Order, r Rule) (Split, error) {
 
 	base := o.commissionBase(r)
 	var affiliate int64
-	if o.AffiliateID != "" && o.AffiliateID != o.VendorID && !o.AffiliateIsVendor {
+	if o.AffiliateID != "" && !strings.EqualFold(o.AffiliateID, o.VendorID) && !o.AffiliateIsVendor {
 		// Without an affiliate the share is simply not taken, so it stays
 		// with the vendor rather than being reassigned to the platform. A vendor
 		// (this order's, referring its own sale, or another's) is no affiliate (see
-		// selfReferral): its leg stays, at 0.
+		// selfReferral; payee IDs match without regard to case): its leg stays, at 0.
 		if affiliate, err = money.MulDivFloor(base, r.AffiliateBps, bpsDenominator); err != nil {
 			return Split{}, fmt.Errorf("affiliate commission: %w", err)
 		}

@@ -7,18 +7,24 @@
 window.paysplitCurrencyDigits = Object.freeze((() => {
   const byDigits = {
     0: [
-      'bif clp djf gnf isk jpy kmf krw pyg rwf ugx vnd vuv xaf xof xpf',
+      'bif clp djf gnf isk jpy kmf krw pyg rwf ugx uyi vnd vuv xaf xof xpf',
     ].join(' '),
     2: [
-      'aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bmd bnd bob brl bsd btn bwp byn',
-      'bzd cad cdf chf cny cop crc cup cve czk dkk dop dzd egp ern etb eur fjd fkp gbp gel ghs',
+      'aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bmd bnd bob bov brl bsd btn bwp',
+      'byn bzd cad cdf che chf chw cny cop cou crc cup cve czk dkk dop dzd egp ern etb eur fjd',
+      'fkp gbp gel ghs',
       'gip gmd gtq gyd hkd hnl htg huf idr ils inr irr jmd kes kgs khr kpw kyd kzt lak lbp lkr',
-      'lrd lsl mad mdl mga mkd mmk mnt mop mru mur mvr mwk mxn myr mzn nad ngn nio nok npr nzd',
+      'lrd lsl mad mdl mga mkd mmk mnt mop mru mur mvr mwk mxn mxv myr mzn nad ngn nio nok npr',
+      'nzd',
       'pab pen pgk php pkr pln qar ron rsd rub sar sbd scr sdg sek sgd shp sle sos srd ssp stn',
-      'svc syp szl thb tjs tmt top try ttd twd tzs uah usd uyu uzs ves wst xcd yer zar zmw zwg',
+      'svc syp szl thb tjs tmt top try ttd twd tzs uah usd usn uyu uzs ved ves wst xcd xcg yer',
+      'zar zmw zwg',
     ].join(' '),
     3: [
       'bhd iqd jod kwd lyd omr tnd',
+    ].join(' '),
+    4: [
+      'clf uyw',
     ].join(' '),
   };
   const out = {};
