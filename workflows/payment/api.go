@@ -288,11 +288,17 @@ const (
 	// and a command made on another decision is dropped, the payment's reason saying so. A command
 	// without one (the Temporal UI) is taken as before.
 	codePathDecisionBasis = 22
+	// codePathCumulativeRefunds splits a refund so that what each leg has given back over all the
+	// payment's refunds is its share of everything refunded (split.AllocateRefundCumulative).
+	// Each refund was split by what the legs still had, exact for one refund but its rounding
+	// adding up over many: thirty refunds of one cent each took all thirty from the vendor and
+	// none from the platform's commission, which kept all of it on a sale partly refunded.
+	codePathCumulativeRefunds = 23
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathDecisionBasis
+	CurrentCodePath = codePathCumulativeRefunds
 )
 
 // EventKind is the kind of provider event.

@@ -702,6 +702,26 @@ func (r *run) allocateRefund(bounds []int64, amount int64) ([]int64, error) {
 	return split.AllocateRefundPayable(bounds, amount, platform, r.rec.PayoutUnit)
 }
 
+// allocateNewRefund splits a refund of amount over the legs: before code path 23 in proportion
+// to what each still has, each refund on its own; from it so that each leg's refunds together are
+// its share of all the payment's refunds (split.AllocateRefundCumulative), the payees' parts kept
+// in the payout unit as allocateRefund keeps them.
+func (r *run) allocateNewRefund(amount int64) ([]int64, error) {
+	if r.in.CodePath < codePathCumulativeRefunds {
+		remaining := make([]int64, len(r.rec.Legs))
+		for i, l := range r.rec.Legs {
+			remaining[i] = l.Remaining()
+		}
+		return r.allocateRefund(remaining, amount)
+	}
+	legs, refunded := make([]int64, len(r.rec.Legs)), make([]int64, len(r.rec.Legs))
+	for i, l := range r.rec.Legs {
+		legs[i], refunded[i] = l.Amount, l.Refunded
+	}
+	platform := slices.IndexFunc(r.rec.Legs, func(l payment.Leg) bool { return l.Party == split.PartyPlatform })
+	return split.AllocateRefundCumulativePayable(legs, refunded, amount, platform, r.rec.PayoutUnit)
+}
+
 // refundTo brings the cumulative refunded amount up to target: the refund is split over the legs
 // in proportion to what each still has, booked, and taken back from payees already paid.
 func (r *run) refundTo(target int64, cause string) error {
@@ -710,11 +730,7 @@ func (r *run) refundTo(target int64, cause string) error {
 	if delta <= 0 {
 		return nil
 	}
-	remaining := make([]int64, len(r.rec.Legs))
-	for i, l := range r.rec.Legs {
-		remaining[i] = l.Remaining()
-	}
-	alloc, err := r.allocateRefund(remaining, delta)
+	alloc, err := r.allocateNewRefund(delta)
 	if err != nil {
 		return fmt.Errorf("allocate refund of %d: %w", delta, err)
 	}
