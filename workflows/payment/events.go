@@ -106,8 +106,10 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 
 // askDecision moves the payment's decision number on (code path 22) as the run is about to save a
 // new decision it asks admins for: a leg held, a payout refused for good, a park, a late capture
-// awaited. A command made on the number before (AdminCommand.Decision) is then not taken.
+// awaited. A command made on the number before (AdminCommand.Decision) is then not taken. hold
+// sets askingHold again after it; any other decision asked is not one on held legs.
 func (r *run) askDecision() {
+	r.askingHold = false
 	if r.in.CodePath >= codePathDecisionBasis {
 		r.rec.Decision++
 	}

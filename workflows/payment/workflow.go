@@ -106,6 +106,11 @@ type run struct {
 	cancelled bool
 	// settling is set once the run settles the payment, its payouts done (settle).
 	settling bool
+	// askingHold is set while the decision the run asks admins for (Record.Decision, code path
+	// 22) is on its held legs: release or cancel. Another leg held meanwhile (in the same payout,
+	// or after a failed payout's retry), or a leg held again after its release or the run's ask,
+	// is the same decision, and a release or cancel made on it is still taken.
+	askingHold bool
 	// decidingLeg is the leg whose failed payout the run waits for a decision on (decide, code
 	// path 21).
 	decidingLeg int
@@ -247,6 +252,8 @@ func (r *run) load() error {
 		}
 		r.recordInStripeUnits = r.in.CodePath >= codePathRecordUnits && r.rec.Provider == activities.ProviderStripe &&
 			r.rec.CodePath > 0 && r.rec.CodePath < codePathISOUnits
+		// A follow-up run that finds the payment held asks the decision the stored payment shows.
+		r.askingHold = r.rec.Status == payment.StatusHeld && r.heldLegs() > 0
 		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
 	}
 	return nil
@@ -795,9 +802,13 @@ func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 
 func (r *run) hold(i int, reason string) error {
 	leg := &r.rec.Legs[i]
-	if leg.State != payment.LegHeld {
-		r.askDecision() // held anew; a new reason of a leg held is the same decision
+	if leg.State != payment.LegHeld && !r.askingHold {
+		// Held anew while the run asked no decision on held legs. A new reason of a leg held, a
+		// leg held beside another, or one held again after its release is the same decision:
+		// release or cancel (a release checks the payee again before anything is sent).
+		r.askDecision()
 	}
+	r.askingHold = true
 	leg.State, leg.Reason = payment.LegHeld, reason
 	r.setStatus(payment.StatusHeld, heldReason(*leg))
 	r.log.Warn("leg held", "Party", leg.Party, "Reason", reason)
@@ -862,6 +873,7 @@ func (r *run) awaitReleases() error {
 			askNow = r.in.CodePath >= codePathAskAfterHold
 		}
 	}
+	r.askingHold = false // no leg held: a leg held later (a failed refund's give-back) is a new decision
 	return nil
 }
 

@@ -1,0 +1,85 @@
+package payment
+
+import (
+	"strings"
+	"time"
+
+	"paysplit/internal/payment"
+	"paysplit/internal/split"
+)
+
+// A payment's held legs are one decision (release or cancel), whichever legs are held and however
+// often: from code path 22 a leg held beside another, or held again after its release or the run's
+// ask, does not move the payment's decision on, so a release or cancel an admin (or a Connect
+// event) made on the hold a moment before is taken, not dropped as made on another decision.
+// Before, each leg held anew moved it on, and such a command was dropped (its reason
+// "...made on decision 1, not taken..."), the leg released paid only by a later ask or command.
+func (s *workflowSuite) TestAHoldIsOneDecisionWhateverLegsItHolds() {
+	s.Run("the vendor's release made on its hold, the affiliate held next in the same payout", func() {
+		s.SetupTest()
+		s.w.holds["v1"] = "cannot receive yet"
+		s.w.holds["a1"] = "cannot receive yet"
+		s.onFirstHold(func() {
+			// A Connect event for the vendor's account reads the payment saved held (decision 1)
+			// and releases the vendor; the run is still checking the affiliate's payee.
+			s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "release", "Party": "vendor", "Actor": "stripe:account.updated", "Decision": 1})
+			s.w.mu.Lock()
+			s.w.holds["v1"] = ""
+			s.w.mu.Unlock()
+		})
+		signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+		deciding := s.lastSavedAt(2 * time.Hour)
+		s.env.RegisterDelayedCallback(func() {
+			s.w.mu.Lock()
+			s.w.holds["a1"] = ""
+			s.w.mu.Unlock()
+			s.env.SignalWorkflow(SignalAdmin, AdminCommand{Action: ActionRelease, Actor: "ops"})
+		}, 3*time.Hour)
+
+		rec := s.run()
+
+		s.NotContains(deciding.Reason, "not taken", "the vendor's release made on the hold is taken")
+		s.Equal(payment.LegTransferred, legOf(s.T(), *deciding, split.PartyVendor).State, deciding.Reason)
+		s.Equal(payment.StatusHeld, deciding.Status, "the affiliate still held")
+		s.Equal(1, deciding.Decision, "one decision: the held legs")
+		s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+		s.EqualValues(vendorCut, s.w.sentToPayee("v1"))
+		s.EqualValues(affiliateCut, s.w.sentToPayee("a1"))
+	})
+	s.Run("a cancel made on the hold, the leg held again by the run's ask", func() {
+		s.SetupTest()
+		s.w.holds["v1"] = "cannot receive yet"
+		// The ask finds the account able to receive; Stripe refuses the transfer as the account
+		// is restricted again, and the leg is held again.
+		s.env.RegisterDelayedCallback(func() {
+			s.w.mu.Lock()
+			s.w.holds["v1"] = ""
+			s.w.failNext["vendor"] = []error{rejected("account restricted")}
+			s.w.holdOnRefusal = map[string]string{"v1": "restricted"}
+			s.w.mu.Unlock()
+		}, 30*time.Minute)
+		sent := false
+		s.w.onSave = func(rec payment.Record) {
+			if l := rec.Leg(split.PartyVendor); !sent && l != nil && l.State == payment.LegHeld && strings.Contains(l.Reason, "restricted") {
+				// An admin read the payment held (decision 1) and cancels as the run holds it again.
+				sent = true
+				s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "cancel", "Actor": "ops", "Decision": 1})
+			}
+		}
+		signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+		// Ends a run that dropped the cancel (the Temporal UI's cancel carries no number).
+		signalAt(s.env, 10*time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ui"})
+		in := testInput()
+		in.Settings.HoldRecheckEvery = time.Hour
+		s.env.ExecuteWorkflow(Workflow, in)
+		rec := result(s.T(), s.env)
+		s.checkBooks(rec)
+
+		s.True(sent, "the leg was held again")
+		s.Equal(payment.StatusCompensated, rec.Status, rec.Reason)
+		s.Contains(rec.Compensated, "cancelled by ops", "the cancel made on the hold is taken")
+		s.NotContains(rec.Reason, "not taken")
+		s.Equal(1, rec.Decision, "one decision: the held leg")
+		s.Zero(s.w.sentToPayee("v1"))
+	})
+}
