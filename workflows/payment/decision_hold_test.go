@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"paysplit/activities"
 	"paysplit/internal/payment"
 	"paysplit/internal/split"
 )
@@ -82,4 +83,36 @@ func (s *workflowSuite) TestAHoldIsOneDecisionWhateverLegsItHolds() {
 		s.Equal(1, rec.Decision, "one decision: the held leg")
 		s.Zero(s.w.sentToPayee("v1"))
 	})
+}
+
+// A payment parked again for its split (its order's webhook came and the split is still refused)
+// asks the same decision, retry or cancel: from code path 22 an admin's cancel made on the park,
+// sent as the run parks it again, is taken. Before, each park moved the decision on and the cancel
+// was dropped ("made on decision 1, not taken"), the payment left parked.
+func (s *workflowSuite) TestAPaymentParkedAgainAsksTheSameDecision() {
+	s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput {
+		return activities.EnrichOutput{Problem: `unknown client "acme"`}
+	}
+	parks := 0
+	s.w.onSave = func(rec payment.Record) {
+		if rec.Status != payment.StatusNeedsAttention || strings.Contains(rec.Reason, staleMark) {
+			return
+		}
+		if parks++; parks == 2 {
+			// An admin read the payment parked (decision 1) and cancels as the run parks it again.
+			s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "cancel", "Actor": "ops", "Decision": 1})
+		}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalEvent, Event{ID: "order-shopify-o-1", Kind: EventOrderReady})
+	// Ends a run that dropped the cancel (the Temporal UI's cancel carries no number).
+	signalAt(s.env, 10*time.Hour, SignalAdmin, AdminCommand{Action: ActionCancel, Actor: "ui"})
+
+	rec := s.run()
+
+	s.Equal(2, parks, "parked, then parked again after the order's webhook")
+	s.Equal(payment.StatusCancelled, rec.Status, rec.Reason)
+	s.Contains(rec.Reason, "cancelled by ops while parked", "the cancel made on the park is taken")
+	s.Equal(1, rec.Decision, "one decision: the park")
+	s.Empty(s.w.transfers)
 }

@@ -104,12 +104,29 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 	}
 }
 
+// askKind is the kind of decision a run asks admins for (run.asking).
+type askKind int
+
+const (
+	// askOther is any decision but the two below (a payout refused for good, a late capture
+	// awaited), or none: each is a new one.
+	askOther askKind = iota
+	// askHold is a decision on the payment's held legs: release or cancel.
+	askHold
+	// askPark is a decision on a payment parked before its split: retry or cancel.
+	askPark
+)
+
 // askDecision moves the payment's decision number on (code path 22) as the run is about to save a
 // new decision it asks admins for: a leg held, a payout refused for good, a park, a late capture
-// awaited. A command made on the number before (AdminCommand.Decision) is then not taken. hold
-// sets askingHold again after it; any other decision asked is not one on held legs.
-func (r *run) askDecision() {
-	r.askingHold = false
+// awaited. A command made on the number before (AdminCommand.Decision) is then not taken. A hold
+// while the run asks on held legs, or a park while it asks on its park, is the same decision:
+// the number stays, and a release or cancel (a retry or cancel) made on it is taken.
+func (r *run) askDecision(kind askKind) {
+	if kind != askOther && kind == r.asking {
+		return
+	}
+	r.asking = kind
 	if r.in.CodePath >= codePathDecisionBasis {
 		r.rec.Decision++
 	}
