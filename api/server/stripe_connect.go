@@ -238,7 +238,7 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 			// Made on the hold as saved now (Decision): a run that asks another decision by the
 			// time it reads the release drops it (code path 22). Its audit entry records it, as an
 			// admin's release's does (signalAdmin).
-			cmd := payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: cur.Decision}
+			cmd := payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: cur.Decision, Checked: true}
 			if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
 				return err
 			}

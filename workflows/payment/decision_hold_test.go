@@ -116,3 +116,39 @@ func (s *workflowSuite) TestAPaymentParkedAgainAsksTheSameDecision() {
 	s.Equal(1, rec.Decision, "one decision: the park")
 	s.Empty(s.w.transfers)
 }
+
+// A payment waits for its order (no decision asked yet: decision 0) and an admin, who knows the
+// order will never come, cancels it as the order's webhook comes. The run takes the order first
+// and keeps the cancel for after the events (adminBeforeEvents), splits and pays; the affiliate's
+// payout is refused for good, and the cancel, made on a payment nobody had been paid from, was
+// taken as the decision on that refusal: the vendor, paid, was reversed. From code path 22 the API
+// says a command's decision is checked (Checked) also when it is 0, so the run drops it there; a
+// command from the Temporal UI (neither) is taken as before.
+func (s *workflowSuite) TestACancelMadeBeforeTheFirstDecisionIsNotTakenForALaterOne() {
+	known := false
+	s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput {
+		if !known {
+			return activities.EnrichOutput{Missing: []string{"order_id"}}
+		}
+		return activities.EnrichOutput{Order: payment.Order{ClientID: "acme", OrderID: "o-1", VendorID: "v1", AffiliateID: "a1", Subtotal: gross}}
+	}
+	s.w.failNext["affiliate"] = []error{rejected("insufficient platform balance")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() {
+		known = true
+		s.env.SignalWorkflow(SignalEvent, Event{ID: "order-shopify-o-1", Kind: EventOrderReady})
+		// As the API sends it for a payment saved awaiting its metadata (decision 0).
+		s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "cancel", "Actor": "ops", "Checked": true})
+	}, 90*time.Second)
+	deciding := s.lastSavedAt(2 * time.Hour)
+	signalAt(s.env, 3*time.Hour, SignalAdmin, map[string]any{"Action": "retry", "Actor": "ops", "Decision": 1})
+
+	rec := s.run()
+
+	s.Equal(payment.StatusPayoutFailed, deciding.Status, "the cancel made on the wait for the order is not the decision on the refusal: %s", deciding.Reason)
+	s.Contains(deciding.Reason, "ops's cancel, made on decision 0, not taken")
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.Equal(legOf(s.T(), rec, split.PartyVendor).Amount, s.w.sentToPayee("v1"), "the vendor keeps what it was paid")
+	s.Equal(legOf(s.T(), rec, split.PartyAffiliate).Amount, s.w.sentToPayee("a1"))
+	s.Positive(s.w.sentToPayee("v1"))
+}

@@ -79,7 +79,7 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
-		case got != nil && got.Action == ActionRetry && r.rec.HasDues() && (got.Decision == 0 || r.in.CodePath < codePathDecisionBasis):
+		case got != nil && got.Action == ActionRetry && r.rec.HasDues() && (!got.checked() || r.in.CodePath < codePathDecisionBasis):
 			// A retry from the Temporal UI while the run is open, taken as the API's event is.
 			r.handleEvent(Event{Kind: EventRetryDues, Actor: got.Actor})
 		case got != nil:
@@ -135,9 +135,11 @@ func (r *run) askDecision(kind askKind) {
 // madeOnAnother reports whether an admin's retry, cancel or release was made on another decision
 // than the one the run asks now (code path 22): it came while the run was busy, or late, and was
 // meant for what the payment showed then (a hold, an earlier refusal). A command without a number
-// (the Temporal UI) and a resolve (its Key says what it is about) are not.
+// (the Temporal UI: Decision 0, not Checked) and a resolve (its Key says what it is about) are
+// not. One the API made on a payment before its first decision (0, Checked) is, once the run
+// asked one: a cancel made as the payment waited for its order is no decision on a refused payout.
 func (r *run) madeOnAnother(cmd AdminCommand) bool {
-	return r.in.CodePath >= codePathDecisionBasis && cmd.Decision != 0 && cmd.Action != ActionResolve &&
+	return r.in.CodePath >= codePathDecisionBasis && cmd.checked() && cmd.Action != ActionResolve &&
 		cmd.Decision != r.rec.Decision
 }
 
