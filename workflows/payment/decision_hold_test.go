@@ -152,3 +152,33 @@ func (s *workflowSuite) TestACancelMadeBeforeTheFirstDecisionIsNotTakenForALater
 	s.Equal(legOf(s.T(), rec, split.PartyAffiliate).Amount, s.w.sentToPayee("a1"))
 	s.Positive(s.w.sentToPayee("v1"))
 }
+
+// A Connect event's release of the vendor, made on its hold (decision 1), comes as the run, its
+// affiliate's refused payout (decision 2) retried, goes back to waiting on the held vendor: the run
+// asks the hold's decision again, and from code path 22 takes the release made on it (a release
+// checks the payee again before anything is sent). Before, it was dropped as made on decision 1
+// while the number said 2, and the ask the run makes as it starts waiting on held legs was skipped
+// for it: with asks off the vendor waited for an admin.
+func (s *workflowSuite) TestAReleaseMadeOnTheHoldIsTakenOnceTheRunWaitsOnItAgain() {
+	s.w.holds["v1"] = "cannot receive yet"
+	s.w.failNext["affiliate"] = []error{rejected("insufficient platform balance")}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() {
+		s.w.mu.Lock()
+		s.w.holds["v1"] = ""
+		s.w.mu.Unlock()
+		s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "retry", "Actor": "ops", "Decision": 2, "Checked": true})
+		s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "release", "Party": "vendor", "Actor": "stripe:account.updated", "Decision": 1, "Checked": true})
+	}, time.Hour)
+	deciding := s.lastSavedAt(2 * time.Hour)
+	// Ends a run that dropped the release.
+	signalAt(s.env, 10*time.Hour, SignalAdmin, AdminCommand{Action: ActionRelease, Actor: "ui"})
+
+	rec := s.run()
+
+	s.NotContains(deciding.Reason, "not taken")
+	s.Equal(payment.StatusPaid, deciding.Status, "the vendor paid by the release made on its hold: %s", deciding.Reason)
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.EqualValues(vendorCut, s.w.sentToPayee("v1"))
+	s.EqualValues(affiliateCut, s.w.sentToPayee("a1"))
+}

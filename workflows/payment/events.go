@@ -130,6 +130,9 @@ func (r *run) askDecision(kind askKind) {
 	if r.in.CodePath >= codePathDecisionBasis {
 		r.rec.Decision++
 	}
+	if kind == askHold {
+		r.holdAsked = r.rec.Decision
+	}
 }
 
 // madeOnAnother reports whether an admin's retry, cancel or release was made on another decision
@@ -138,9 +141,16 @@ func (r *run) askDecision(kind askKind) {
 // (the Temporal UI: Decision 0, not Checked) and a resolve (its Key says what it is about) are
 // not. One the API made on a payment before its first decision (0, Checked) is, once the run
 // asked one: a cancel made as the payment waited for its order is no decision on a refused payout.
+// Nor is a release made on the decision on held legs still held (holdAsked).
 func (r *run) madeOnAnother(cmd AdminCommand) bool {
-	return r.in.CodePath >= codePathDecisionBasis && cmd.checked() && cmd.Action != ActionResolve &&
-		cmd.Decision != r.rec.Decision
+	if r.in.CodePath < codePathDecisionBasis || !cmd.checked() || cmd.Action == ActionResolve || cmd.Decision == r.rec.Decision {
+		return false
+	}
+	// A release made on the hold the run still has legs held for, since another decision was
+	// asked (a refused payout, retried): the run waits on those legs again, or the release is an
+	// ask of them while it waits for the other decision (decide). It checks the payee again before
+	// anything is sent.
+	return cmd.Action != ActionRelease || cmd.Decision != r.holdAsked || r.heldLegs() == 0
 }
 
 // staleMark starts the note a payment's reason gets when a command made on another decision is

@@ -113,6 +113,10 @@ type run struct {
 	// asks on the park (parked again after the order's webhook or an admin's retry), is the same
 	// decision, and a command made on it is still taken.
 	asking askKind
+	// holdAsked is the decision number the run asked on its held legs (askHold), kept while a leg
+	// is held, through other decisions asked meanwhile (a refused payout's): a release made on it
+	// is taken (madeOnAnother) once the run waits on those legs again.
+	holdAsked int
 	// decidingLeg is the leg whose failed payout the run waits for a decision on (decide, code
 	// path 21).
 	decidingLeg int
@@ -256,7 +260,7 @@ func (r *run) load() error {
 			r.rec.CodePath > 0 && r.rec.CodePath < codePathISOUnits
 		// A follow-up run that finds the payment held asks the decision the stored payment shows.
 		if r.rec.Status == payment.StatusHeld && r.heldLegs() > 0 {
-			r.asking = askHold
+			r.asking, r.holdAsked = askHold, r.rec.Decision
 		}
 		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
 	}
@@ -879,6 +883,7 @@ func (r *run) awaitReleases() error {
 	if r.asking == askHold {
 		r.asking = askOther // no leg held: a leg held later (a failed refund's give-back) is a new decision
 	}
+	r.holdAsked = 0
 	return nil
 }
 
