@@ -630,7 +630,7 @@ func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.Admi
 		if cmd.Action != payment.ActionResolve {
 			// The decision it is made on: a run (code path 22) that asks another by the time it
 			// reads the command drops it. A resolve says which key it is about instead.
-			cmd.Decision = cur.Decision
+			cmd.Decision, cmd.Checked = cur.Decision, true // 0 too: made before the run asked one
 		}
 		if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
 			return nil, nil, err

@@ -92,6 +92,16 @@ func TestACancelMadeOnAHoldIsNotTakenForAnotherLegsFailure(t *testing.T) {
 func (s *stack) decisionsSent(id string) []int {
 	s.t.Helper()
 	var out []int
+	for _, cmd := range s.commandsSent(id) {
+		out = append(out, cmd.Decision)
+	}
+	return out
+}
+
+// commandsSent are the admin signals the run of workflow id was sent, oldest first.
+func (s *stack) commandsSent(id string) []payment.AdminCommand {
+	s.t.Helper()
+	var out []payment.AdminCommand
 	it := s.tc.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -102,7 +112,7 @@ func (s *stack) decisionsSent(id string) []int {
 		}
 		var cmd payment.AdminCommand
 		require.NoError(s.t, converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &cmd))
-		out = append(out, cmd.Decision)
+		out = append(out, cmd)
 	}
 	return out
 }

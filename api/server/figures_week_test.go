@@ -652,6 +652,12 @@ func TestCancelWhileWaitingForTheOrder(t *testing.T) {
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusCancelled)
 	require.Contains(t, rec.Reason, "while waiting for its order metadata")
 	require.Empty(t, rec.Legs, "nothing was split or paid")
+	// Made before the run asked any decision (0), and said to be checked: a run (code path 22)
+	// that split and paid meanwhile drops it at a refused payout's decision, rather than take it
+	// as the Temporal UI's command (no number) and compensate the payees it paid.
+	cmds := s.commandsSent(id)
+	require.Len(t, cmds, 1)
+	require.Equal(t, payment.AdminCommand{Action: payment.ActionCancel, Actor: cmds[0].Actor, Checked: true}, cmds[0])
 }
 
 // captureWithoutItsOrder seeds client and delivers a Stripe capture of pi whose metadata names

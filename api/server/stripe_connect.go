@@ -232,12 +232,20 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 	if err := refused(r); err != nil {
 		return err
 	}
-	return s.onceForEventAndSave(c, h, typ, eventID, "payment."+string(payment.ActionRelease), errReleasedBefore,
-		map[string]any{"signal": payment.ActionRelease, "party": party, "account": account}, refused,
+	after := map[string]any{"signal": payment.ActionRelease, "party": party, "account": account}
+	return s.onceForEventAndSave(c, h, typ, eventID, "payment."+string(payment.ActionRelease), errReleasedBefore, after, refused,
 		func(ctx context.Context, who string, cur ipayment.Record) error {
 			// Made on the hold as saved now (Decision): a run that asks another decision by the
-			// time it reads the release drops it (code path 22).
-			return s.sendAdmin(ctx, r.WorkflowID, payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: cur.Decision})
+			// time it reads the release drops it (code path 22). Its audit entry records it, as an
+			// admin's release's does (signalAdmin).
+			cmd := payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: cur.Decision, Checked: true}
+			if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
+				return err
+			}
+			if cmd.Decision != 0 {
+				after["decision"] = cmd.Decision
+			}
+			return nil
 		})
 }
 

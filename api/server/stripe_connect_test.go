@@ -252,6 +252,10 @@ func TestConnectEventReleasesHeldPayouts(t *testing.T) {
 				require.Equal(t, "vendor", after["party"], entries[0])
 				require.Contains(t, []any{eventID, "evt_other_" + client}, after["event_id"], entries[0])
 				require.Equal(t, "held", entries[0]["before"].(map[string]any)["status"], entries[0])
+				// Sent with the decision it was made on (the hold, code path 22), which its audit
+				// entry records as an admin's release's does.
+				require.Equal(t, []int{1}, s.decisionsSent(id), "%s: the release carries the hold's decision", id)
+				require.EqualValues(t, 1, after["decision"], entries[0])
 			}
 
 			// Delivered again once the payments are paid: nothing is held there any more.

@@ -431,7 +431,15 @@ type AdminCommand struct {
 	// before). 0 (the Temporal UI; a payment before its first decision): taken by the run's wait
 	// for a decision as before. A resolve is checked by its Key instead.
 	Decision int `json:",omitempty"`
+	// Checked says Decision is the number the command was made on also when it is 0 (the API sets
+	// it from code path 22): a payment saved before its run asked its first decision (waiting for
+	// its order) has decision 0, which alone reads as a command from the Temporal UI, taken by
+	// whatever wait for a decision comes next.
+	Checked bool `json:",omitempty"`
 }
+
+// checked reports whether the command carries the decision it was made on (Decision, Checked).
+func (c AdminCommand) checked() bool { return c.Decision != 0 || c.Checked }
 
 // Register registers the workflow under its name on a worker.
 func Register(r worker.WorkflowRegistry) {

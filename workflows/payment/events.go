@@ -79,7 +79,7 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
 			return *got, false
-		case got != nil && got.Action == ActionRetry && r.rec.HasDues() && (got.Decision == 0 || r.in.CodePath < codePathDecisionBasis):
+		case got != nil && got.Action == ActionRetry && r.rec.HasDues() && (!got.checked() || r.in.CodePath < codePathDecisionBasis):
 			// A retry from the Temporal UI while the run is open, taken as the API's event is.
 			r.handleEvent(Event{Kind: EventRetryDues, Actor: got.Actor})
 		case got != nil:
@@ -104,22 +104,53 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 	}
 }
 
+// askKind is the kind of decision a run asks admins for (run.asking).
+type askKind int
+
+const (
+	// askOther is any decision but the two below (a payout refused for good, a late capture
+	// awaited), or none: each is a new one.
+	askOther askKind = iota
+	// askHold is a decision on the payment's held legs: release or cancel.
+	askHold
+	// askPark is a decision on a payment parked before its split: retry or cancel.
+	askPark
+)
+
 // askDecision moves the payment's decision number on (code path 22) as the run is about to save a
 // new decision it asks admins for: a leg held, a payout refused for good, a park, a late capture
-// awaited. A command made on the number before (AdminCommand.Decision) is then not taken.
-func (r *run) askDecision() {
+// awaited. A command made on the number before (AdminCommand.Decision) is then not taken. A hold
+// while the run asks on held legs, or a park while it asks on its park, is the same decision:
+// the number stays, and a release or cancel (a retry or cancel) made on it is taken.
+func (r *run) askDecision(kind askKind) {
+	if kind != askOther && kind == r.asking {
+		return
+	}
+	r.asking = kind
 	if r.in.CodePath >= codePathDecisionBasis {
 		r.rec.Decision++
+	}
+	if kind == askHold {
+		r.holdAsked = r.rec.Decision
 	}
 }
 
 // madeOnAnother reports whether an admin's retry, cancel or release was made on another decision
 // than the one the run asks now (code path 22): it came while the run was busy, or late, and was
 // meant for what the payment showed then (a hold, an earlier refusal). A command without a number
-// (the Temporal UI) and a resolve (its Key says what it is about) are not.
+// (the Temporal UI: Decision 0, not Checked) and a resolve (its Key says what it is about) are
+// not. One the API made on a payment before its first decision (0, Checked) is, once the run
+// asked one: a cancel made as the payment waited for its order is no decision on a refused payout.
+// Nor is a release made on the decision on held legs still held (holdAsked).
 func (r *run) madeOnAnother(cmd AdminCommand) bool {
-	return r.in.CodePath >= codePathDecisionBasis && cmd.Decision != 0 && cmd.Action != ActionResolve &&
-		cmd.Decision != r.rec.Decision
+	if r.in.CodePath < codePathDecisionBasis || !cmd.checked() || cmd.Action == ActionResolve || cmd.Decision == r.rec.Decision {
+		return false
+	}
+	// A release made on the hold the run still has legs held for, since another decision was
+	// asked (a refused payout, retried): the run waits on those legs again, or the release is an
+	// ask of them while it waits for the other decision (decide). It checks the payee again before
+	// anything is sent.
+	return cmd.Action != ActionRelease || cmd.Decision != r.holdAsked || r.heldLegs() == 0
 }
 
 // staleMark starts the note a payment's reason gets when a command made on another decision is

@@ -106,6 +106,17 @@ type run struct {
 	cancelled bool
 	// settling is set once the run settles the payment, its payouts done (settle).
 	settling bool
+	// asking is the kind of decision the run asks admins for now (Record.Decision, code path
+	// 22): on its held legs (release or cancel), on its park (retry or cancel), or another. A
+	// leg held while it asks on held legs (another leg held in the same payout, or after a failed
+	// payout's retry; a leg held again after its release or the run's ask), or a park while it
+	// asks on the park (parked again after the order's webhook or an admin's retry), is the same
+	// decision, and a command made on it is still taken.
+	asking askKind
+	// holdAsked is the decision number the run asked on its held legs (askHold), kept while a leg
+	// is held, through other decisions asked meanwhile (a refused payout's): a release made on it
+	// is taken (madeOnAnother) once the run waits on those legs again.
+	holdAsked int
 	// decidingLeg is the leg whose failed payout the run waits for a decision on (decide, code
 	// path 21).
 	decidingLeg int
@@ -185,7 +196,7 @@ func (r *run) run() error {
 			}
 			r.setStatus(payment.StatusNeedsAttention, reason)
 			if late {
-				r.askDecision()
+				r.askDecision(askOther)
 			}
 			if err := r.save(); err != nil {
 				return err
@@ -247,6 +258,10 @@ func (r *run) load() error {
 		}
 		r.recordInStripeUnits = r.in.CodePath >= codePathRecordUnits && r.rec.Provider == activities.ProviderStripe &&
 			r.rec.CodePath > 0 && r.rec.CodePath < codePathISOUnits
+		// A follow-up run that finds the payment held asks the decision the stored payment shows.
+		if r.rec.Status == payment.StatusHeld && r.heldLegs() > 0 {
+			r.asking, r.holdAsked = askHold, r.rec.Decision
+		}
 		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
 	}
 	return nil
@@ -491,7 +506,7 @@ func (r *run) splitOrder(o payment.Order) (s split.Split, refused string, err er
 // park stops at a problem only an admin can solve and waits for retry or cancel.
 func (r *run) park(reason string) error {
 	r.setStatus(payment.StatusNeedsAttention, reason)
-	r.askDecision()
+	r.askDecision(askPark)
 	if err := r.save(); err != nil {
 		return err
 	}
@@ -663,7 +678,7 @@ func (r *run) payLeg(i int) error {
 			}
 		}
 		r.setStatus(payment.StatusPayoutFailed, fmt.Sprintf("%s payout failed: %s", leg.Party, leg.Reason))
-		r.askDecision()
+		r.askDecision(askOther)
 		if err := r.save(); err != nil {
 			return err
 		}
@@ -796,7 +811,10 @@ func (r *run) bookTransfer(i int, transferID string, amount int64) error {
 func (r *run) hold(i int, reason string) error {
 	leg := &r.rec.Legs[i]
 	if leg.State != payment.LegHeld {
-		r.askDecision() // held anew; a new reason of a leg held is the same decision
+		// Held anew: a decision on held legs, the one the run asks already when it asks on held
+		// legs (release or cancel; a release checks the payee again before anything is sent). A
+		// new reason of a leg held is the same decision.
+		r.askDecision(askHold)
 	}
 	leg.State, leg.Reason = payment.LegHeld, reason
 	r.setStatus(payment.StatusHeld, heldReason(*leg))
@@ -862,6 +880,10 @@ func (r *run) awaitReleases() error {
 			askNow = r.in.CodePath >= codePathAskAfterHold
 		}
 	}
+	if r.asking == askHold {
+		r.asking = askOther // no leg held: a leg held later (a failed refund's give-back) is a new decision
+	}
+	r.holdAsked = 0
 	return nil
 }
 
