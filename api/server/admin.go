@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
 	"paysplit/internal/money"
@@ -669,8 +670,12 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	d, err := s.deps.Temporal.DescribeWorkflowExecution(dctx, workflowID, "")
+	desc, err := s.deps.Temporal.DescribeWorkflow(dctx, workflowID, "")
 	var nf *serviceerror.NotFound
+	var d *workflowservice.DescribeWorkflowExecutionResponse
+	if err == nil {
+		d = desc.RawResponse
+	}
 	switch {
 	case errors.As(err, &nf):
 		return nil // no run: sendAdmin answers not_running
