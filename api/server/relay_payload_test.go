@@ -15,7 +15,6 @@ import (
 
 	"paysplit/api/server"
 	"paysplit/internal/money"
-	"paysplit/internal/store"
 	"paysplit/telemetry"
 	"paysplit/testenv"
 	"paysplit/workflows/payment"
@@ -40,7 +39,6 @@ func TestRelaySendsTheStoredEventAsJSONAWorkerDecodes(t *testing.T) {
 		d.Temporal, d.TaskQueue, d.WebhookAck = tc, queue, server.AckOnStore
 		d.Relay = server.RelayOptions{Poll: 50 * time.Millisecond}
 	})
-	ctx := t.Context()
 	occurred := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	thisBuild := func(kind payment.EventKind) string {
 		b, err := json.Marshal(payment.Event{ID: "set-below", Kind: kind, ChargeID: "ch_1", Amount: 123456789012, Currency: money.Currency("isk"),
@@ -76,17 +74,7 @@ func TestRelaySendsTheStoredEventAsJSONAWorkerDecodes(t *testing.T) {
 			var want payment.Event // what a worker read from the Event the relay used to send
 			require.NoError(t, json.Unmarshal(stored, &want))
 
-			_, first, err := a.store.AcceptEvent(ctx, store.InboxEvent{Provider: "stripe", EventID: eventID, PaymentID: pi,
-				TaskQueue: queue, Event: stored}, 0)
-			require.NoError(t, err)
-			require.True(t, first)
-			require.EventuallyWithT(t, func(c *assert.CollectT) {
-				var forwarded bool
-				if assert.NoError(c, a.pool.QueryRow(ctx, `SELECT forwarded_at IS NOT NULL FROM webhook_inbox
-					WHERE provider = 'stripe' AND event_id = $1`, eventID).Scan(&forwarded)) {
-					assert.True(c, forwarded, "forwarded")
-				}
-			}, 30*time.Second, 20*time.Millisecond)
+			storeAndAwaitForwarded(t, a, queue, pi, eventID, stored)
 			id := payment.WorkflowID("stripe", pi)
 			t.Cleanup(func() { _ = tc.TerminateWorkflow(context.Background(), id, "", "test over") })
 

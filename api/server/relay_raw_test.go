@@ -34,7 +34,6 @@ func TestRelayForwardsTheEventAsStored(t *testing.T) {
 		d.Temporal, d.TaskQueue, d.WebhookAck = tc, queue, server.AckOnStore
 		d.Relay = server.RelayOptions{Poll: 50 * time.Millisecond}
 	})
-	ctx := t.Context()
 	for _, tt := range []struct {
 		name  string
 		kind  payment.EventKind
@@ -48,17 +47,7 @@ func TestRelayForwardsTheEventAsStored(t *testing.T) {
 			stored := `{"ID": "` + eventID + `", "Kind": "` + string(tt.kind) + `", "Amount": 1000000, "AmountRefunded": 500000,
 				"Currency": "isk", "OccurredAt": "2026-11-27T10:00:00Z", "Metadata": {"client_id": "acme"},
 				"ISOUnitsFromANewerBuild": true}`
-			_, first, err := a.store.AcceptEvent(ctx, store.InboxEvent{Provider: "stripe", EventID: eventID, PaymentID: pi,
-				TaskQueue: queue, Event: json.RawMessage(stored)}, 0)
-			require.NoError(t, err)
-			require.True(t, first)
-			require.EventuallyWithT(t, func(c *assert.CollectT) {
-				var forwarded bool
-				if assert.NoError(c, a.pool.QueryRow(ctx, `SELECT forwarded_at IS NOT NULL FROM webhook_inbox
-					WHERE provider = 'stripe' AND event_id = $1`, eventID).Scan(&forwarded)) {
-					assert.True(c, forwarded, "forwarded")
-				}
-			}, 30*time.Second, 20*time.Millisecond)
+			storeAndAwaitForwarded(t, a, queue, pi, eventID, json.RawMessage(stored))
 
 			id := payment.WorkflowID("stripe", pi)
 			t.Cleanup(func() { _ = tc.TerminateWorkflow(context.Background(), id, "", "test over") })
@@ -95,4 +84,21 @@ func sentEvent(t *testing.T, tc client.Client, id string, typ enumspb.EventType)
 	}
 	t.Fatalf("no %s in the history of %s", typ, id)
 	return nil
+}
+
+// storeAndAwaitForwarded stores a Stripe event in the webhook inbox as the API's acknowledgement
+// does and waits until the relay has forwarded it to Temporal.
+func storeAndAwaitForwarded(t *testing.T, a *apiEnv, queue, pi, eventID string, event json.RawMessage) {
+	t.Helper()
+	_, first, err := a.store.AcceptEvent(t.Context(), store.InboxEvent{Provider: "stripe", EventID: eventID, PaymentID: pi,
+		TaskQueue: queue, Event: event}, 0)
+	require.NoError(t, err)
+	require.True(t, first)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var forwarded bool
+		if assert.NoError(c, a.pool.QueryRow(t.Context(), `SELECT forwarded_at IS NOT NULL FROM webhook_inbox
+			WHERE provider = 'stripe' AND event_id = $1`, eventID).Scan(&forwarded)) {
+			assert.True(c, forwarded, "forwarded")
+		}
+	}, 30*time.Second, 20*time.Millisecond)
 }

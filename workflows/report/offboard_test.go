@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -49,17 +50,7 @@ func TestClientOffboardedDuringTheWeeklyRunIsNotEmailed(t *testing.T) {
 	s := newStack(t, "")
 	s.seedClient(stays, zone, "stays-mid@example.test")
 	s.seedClient(leaves, zone, "leaves-mid@example.test")
-	ctx := t.Context()
-	// Offboarded once its report is generated, before the run emails it.
-	hook := func(key string) {
-		if strings.HasPrefix(key, "reports/"+leaves+"/") {
-			if _, err := s.st.SetClientStatus(ctx, leaves, store.ClientOffboarded); err != nil {
-				t.Errorf("offboard %s: %v", leaves, err) // an activity's goroutine: no FailNow
-			}
-		}
-	}
-	s.onPut.Store(&hook)
-
+	offboardOnPut(t, s, leaves)
 	got := outcomes(s.runWeekly(zone, "2026-W07"))
 	s.onPut.Store(nil)
 	require.Equal(t, "sent", got[stays].Status, "%+v", got[stays])
@@ -85,15 +76,7 @@ func TestRegenerateWithoutEmailSendsNothingToAClientOffboardedDuringTheWeeklyRun
 	leaves := unique("leaves")
 	s := newStack(t, "")
 	s.seedClient(leaves, zone, "leaves-regen@example.test")
-	ctx := t.Context()
-	hook := func(key string) {
-		if strings.HasPrefix(key, "reports/"+leaves+"/") {
-			if _, err := s.st.SetClientStatus(ctx, leaves, store.ClientOffboarded); err != nil {
-				t.Errorf("offboard %s: %v", leaves, err) // an activity's goroutine: no FailNow
-			}
-		}
-	}
-	s.onPut.Store(&hook)
+	offboardOnPut(t, s, leaves)
 	got := outcomes(s.runWeekly(zone, "2026-W07"))
 	s.onPut.Store(nil)
 	require.Equal(t, "client_offboarded", got[leaves].Reason, "%+v", got[leaves])
@@ -102,7 +85,7 @@ func TestRegenerateWithoutEmailSendsNothingToAClientOffboardedDuringTheWeeklyRun
 	res := runClient(t, s, report.ClientInput{ClientID: leaves, Week: "2026-W07", Regenerate: true})
 	require.False(t, res.Email.Sent, "a regenerate without email sends nothing: %+v", res.Email)
 	require.Empty(t, s.mailTo("leaves-regen@example.test"), "no email to the offboarded client")
-	d, err := s.st.GetReportDelivery(ctx, leaves, "2026-W07")
+	d, err := s.st.GetReportDelivery(t.Context(), leaves, "2026-W07")
 	require.NoError(t, err)
 	require.Equal(t, 0, d.SendsDone)
 
@@ -152,4 +135,17 @@ func TestClientWhoseReportsAreTurnedOffDuringTheWeeklyRunIsNotEmailed(t *testing
 	res = runClient(t, s, report.ClientInput{ClientID: off, Week: "2026-W07", EnsureSends: 1})
 	require.True(t, res.Email.Sent, "an admin's send goes out: %+v", res.Email)
 	require.Len(t, s.mailTo("off@example.test"), 1)
+}
+
+// offboardOnPut offboards client once its report is generated (put in S3), before the run emails
+// it; the caller clears the hook (s.onPut.Store(nil)) when its run is over.
+func offboardOnPut(t *testing.T, s *stack, client string) {
+	hook := func(key string) {
+		if strings.HasPrefix(key, "reports/"+client+"/") {
+			if _, err := s.st.SetClientStatus(context.Background(), client, store.ClientOffboarded); err != nil {
+				t.Errorf("offboard %s: %v", client, err) // an activity's goroutine: no FailNow
+			}
+		}
+	}
+	s.onPut.Store(&hook)
 }
