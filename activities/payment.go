@@ -36,22 +36,23 @@ type LoadPaymentOutput struct {
 // LoadPayment reads a payment's stored state so a follow-up run resumes where the last one ended.
 // It is checked against the last closed run (againstLastRun).
 func (a *Activities) LoadPayment(ctx context.Context, in LoadPaymentInput) (LoadPaymentOutput, error) {
-	loaded, err := a.loadStored(ctx, in.WorkflowID)
+	loaded, savedAt, err := a.loadStored(ctx, in.WorkflowID)
 	if err != nil {
 		return loaded, err
 	}
-	return a.againstLastRun(ctx, in.WorkflowID, loaded)
+	return a.againstLastRun(ctx, in.WorkflowID, loaded, savedAt)
 }
 
-func (a *Activities) loadStored(ctx context.Context, workflowID string) (LoadPaymentOutput, error) {
-	r, err := a.Store.GetPayment(ctx, workflowID)
+// loadStored reads the stored record and when it was saved (its row's updated_at).
+func (a *Activities) loadStored(ctx context.Context, workflowID string) (LoadPaymentOutput, time.Time, error) {
+	r, savedAt, err := a.Store.GetPaymentSaved(ctx, workflowID)
 	if errors.Is(err, store.ErrNotFound) {
-		return LoadPaymentOutput{}, nil
+		return LoadPaymentOutput{}, time.Time{}, nil
 	}
 	if err != nil {
-		return LoadPaymentOutput{}, err
+		return LoadPaymentOutput{}, time.Time{}, err
 	}
-	return LoadPaymentOutput{Found: true, Record: r}, nil
+	return LoadPaymentOutput{Found: true, Record: r}, savedAt, nil
 }
 
 // PrepareInput names a payment and, when the run already holds its capture, what the capture
@@ -90,9 +91,9 @@ type PrepareOutput struct {
 // follow-up run (a signal, after a restore erased the payment) is checked, or it would split
 // and pay the payment again.
 func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutput, error) {
-	loaded, err := a.loadStored(ctx, in.WorkflowID)
+	loaded, savedAt, err := a.loadStored(ctx, in.WorkflowID)
 	if err == nil && (loaded.Found || !in.FirstRun) {
-		loaded, err = a.againstLastRun(ctx, in.WorkflowID, loaded)
+		loaded, err = a.againstLastRun(ctx, in.WorkflowID, loaded, savedAt)
 	}
 	if err != nil || loaded.Found || in.Capture == nil {
 		return PrepareOutput{LoadPaymentOutput: loaded}, err

@@ -96,6 +96,50 @@ func TestResumingChecksTheStoredRecordAgainstTheLastCompletedRun(t *testing.T) {
 	})
 }
 
+// TestALastRunThatRanUnrecordedStepsIsLeftToAnAdminUnlessTheStoreWasSavedSince: a last run
+// that closed in a workflow task that never completed ran steps Temporal did not record. A store
+// saved since that task started holds what it saved; one saved before may have lost it to a
+// restore, and the step fails, retryably, naming the run, until an admin has saved it again.
+func TestALastRunThatRanUnrecordedStepsIsLeftToAnAdminUnlessTheStoreWasSavedSince(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	paid := payment.Record{WorkflowID: "payment-stripe-pi_unrec", Provider: "stripe", PaymentID: "pi_unrec", Currency: "usd",
+		Gross: 1000, Status: payment.StatusPaid, Order: payment.Order{ClientID: "shop1", OrderID: "o-u", VendorID: "v1"},
+		CaptureEntryID: 1, Legs: []payment.Leg{{Party: "vendor", PayeeID: "v1", Amount: 900, Transferred: 900}}}
+	require.NoError(t, f.st.SavePayment(ctx, paid))
+	_, savedAt, err := f.st.GetPaymentSaved(ctx, paid.WorkflowID)
+	require.NoError(t, err)
+
+	tests := []struct {
+		name    string
+		id      string
+		since   time.Time
+		wantErr bool
+	}{
+		{"saved since the run's task started", paid.WorkflowID, savedAt.Add(-time.Second), false},
+		{"saved when the run's task started", paid.WorkflowID, savedAt, false},
+		{"saved before the run's task started", paid.WorkflowID, savedAt.Add(time.Second), true},
+		{"nothing stored", "payment-stripe-pi_gone", savedAt.Add(-time.Second), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.a.Runs = &lastRun{err: &activities.UnrecordedRunError{WorkflowID: tt.id, RunID: "run-2", Since: tt.since}}
+			out, err := f.a.LoadPayment(ctx, activities.LoadPaymentInput{WorkflowID: tt.id})
+			if !tt.wantErr {
+				require.NoError(t, err)
+				require.True(t, out.Found)
+				require.Equal(t, paid.Legs, out.Record.Legs)
+				return
+			}
+			var app *temporal.ApplicationError
+			require.ErrorAs(t, err, &app)
+			require.Equal(t, activities.ErrTypeLastRunUnrecorded, app.Type())
+			require.False(t, app.NonRetryable(), "retried until an admin has put the store right")
+			require.Contains(t, app.Message(), "run run-2 of "+tt.id)
+		})
+	}
+}
+
 // noAdvancedVisibility is a Temporal whose visibility cannot answer a query on ExecutionStatus.
 type noAdvancedVisibility struct{ client.Client }
 

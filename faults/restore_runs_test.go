@@ -101,6 +101,13 @@ func TestRestoreAfterAFollowUpRunThatNeverCompletedTakesEachRefundOnce(t *testin
 	deliver(t, s, refundOf(pi, "evt_pitrterm_re1", 1100).Body(), 1)
 	require.Eventually(t, func() bool { return s.Runs(id) >= 2 }, 30*time.Second, 100*time.Millisecond)
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPartiallyRefunded)
+	// The task that saved the refund completed: the run answers its query (a run terminated in
+	// that task is TestRestoreAfterARunTerminatedInItsFirstTaskTakesEachRefundOnce).
+	require.Eventually(t, func() bool {
+		v, err := s.Temporal.QueryWorkflow(context.Background(), id, "", payment.QuerySaved)
+		var rec *ipayment.Record
+		return err == nil && v.Get(&rec) == nil && rec != nil && rec.Refunded == 1100
+	}, 30*time.Second, 100*time.Millisecond, "the follow-up run saved the refund")
 	require.NoError(t, s.Temporal.TerminateWorkflow(context.Background(), id, "", "operator during the incident"))
 
 	restoreThenRefundAgain(t, s, pi, id, beforeRefund, 3)

@@ -42,9 +42,24 @@ func refundOf(pi, eventID string, refunded int64) stripeevent.Refund {
 		Amount: 11000, AmountRefunded: refunded, Created: time.Now()}
 }
 
+// restorePoint is a payment's row as a restore to some point brings it back: its record and
+// when it was saved (updated_at, which the check against the last run reads).
+type restorePoint struct {
+	ipayment.Record
+	savedAt time.Time
+}
+
+// restore puts the payment's row back as it was at p, as a point-in-time restore does.
+func (p restorePoint) restore(t *testing.T, s *stack.Stack) {
+	t.Helper()
+	require.NoError(t, s.Store.SavePayment(context.Background(), p.Record))
+	_, err := s.Pool.Exec(context.Background(), `UPDATE payments SET updated_at = $2 WHERE workflow_id = $1`, p.WorkflowID, p.savedAt)
+	require.NoError(t, err)
+}
+
 // paidBeforeRestore pays a payment of a new client (its run completed) and returns its stored
-// record as it is then: what a restore to that point brings back.
-func paidBeforeRestore(t *testing.T, settings payment.Settings, client string) (s *stack.Stack, pi, id string, stored ipayment.Record) {
+// row as it is then: what a restore to that point brings back.
+func paidBeforeRestore(t *testing.T, settings payment.Settings, client string) (s *stack.Stack, pi, id string, stored restorePoint) {
 	t.Helper()
 	s = stack.New(t, stack.Options{Settings: settings})
 	s.Seed(client)
@@ -53,18 +68,18 @@ func paidBeforeRestore(t *testing.T, settings payment.Settings, client string) (
 	deliver(t, s, stack.Capture(client, pi).Body(), 1)
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 	awaitRuns(t, s, id, 1)
-	stored, err := s.Store.GetPayment(context.Background(), id)
+	rec, at, err := s.Store.GetPaymentSaved(context.Background(), id)
 	require.NoError(t, err)
-	return s, pi, id, stored
+	return s, pi, id, restorePoint{Record: rec, savedAt: at}
 }
 
 // restoreThenRefundAgain puts the stored record back to before (the restore), has the charge
 // refunded 3300 in all, and checks that Stripe took back from each payee its share of 3300 once,
 // whatever the erased first refund (1100) had taken. It returns the last run's record.
-func restoreThenRefundAgain(t *testing.T, s *stack.Stack, pi, id string, before ipayment.Record, runs int) ipayment.Record {
+func restoreThenRefundAgain(t *testing.T, s *stack.Stack, pi, id string, before restorePoint, runs int) ipayment.Record {
 	t.Helper()
 	reversedFirst := reversedAtStripe(s, id)
-	require.NoError(t, s.Store.SavePayment(context.Background(), before))
+	before.restore(t, s)
 	deliver(t, s, refundOf(pi, "evt_"+pi+"_re2", 3300).Body(), 1)
 	final := awaitRuns(t, s, id, runs)
 	require.EqualValues(t, 3300, final.Refunded)
@@ -112,8 +127,8 @@ func TestCorrectionRedoneAfterPostgresRestorePaysItsTopUpOnce(t *testing.T) {
 	transfers := len(s.Stripe.Transfers())
 	require.Equal(t, 3, transfers, "two payouts and the vendor's top-up")
 
-	require.NoError(t, s.Store.SavePayment(context.Background(), beforeCorrection)) // the restore
-	s.Stripe.ForgetKeys()                                                           // a day later
+	beforeCorrection.restore(t, s) // the restore
+	s.Stripe.ForgetKeys()          // a day later
 	code, out := s.Do(http.MethodPost, "/api/v1/admin/payments/"+id+"/correct", map[string]any{"rule_version": 2}, stack.AdminKey)
 	require.Equal(t, http.StatusAccepted, code, out)
 	final := awaitRuns(t, s, id, 3)
