@@ -156,18 +156,8 @@ func TestReportEmailAcceptedThenConnectionDropped(t *testing.T) {
 	require.NoError(t, err)
 	generateW24(t, st, id, nil)
 
-	s3 := objstoretest.Start(t)
-	files := s3.Bucket(t, "paysplit-reports")
-	box, err := mailbox.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = box.Close() })
+	rep, box, env := reportsWithMailbox(t, st)
 	box.HangUpAfterAccepting(true)
-
-	rep := &activities.Reports{Store: st, Files: files,
-		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(rep)
 	in := activities.ReportInput{ClientID: id, Week: "2026-W24"}
 	_, err = env.ExecuteActivity(rep.UploadReport, in)
 	require.NoError(t, err)
@@ -206,23 +196,13 @@ func TestReportEmailSkipsARefusedRecipient(t *testing.T) {
 	require.NoError(t, err)
 	generateW24(t, st, id, nil)
 
-	s3 := objstoretest.Start(t)
-	files := s3.Bucket(t, "paysplit-reports")
-	box, err := mailbox.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = box.Close() })
+	rep, box, env := reportsWithMailbox(t, st)
 	box.RejectRecipients(func(addr string) (int, string) {
 		if addr == gone {
 			return 550, "5.1.1 <" + addr + ">: no such mailbox"
 		}
 		return 0, ""
 	})
-
-	rep := &activities.Reports{Store: st, Files: files,
-		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(rep)
 	_, err = env.ExecuteActivity(rep.UploadReport, activities.ReportInput{ClientID: id, Week: "2026-W24"})
 	require.NoError(t, err)
 
@@ -251,4 +231,20 @@ func TestReportEmailSkipsARefusedRecipient(t *testing.T) {
 	require.NoError(t, v.Get(&out))
 	require.Equal(t, activities.EmailReportOutput{Sent: true, Send: 1, MessageID: out.MessageID, Recipients: 1, Refused: 1}, out,
 		"the same run's retry says its send was made")
+}
+
+// reportsWithMailbox is the report activities on st with an S3-API server's bucket and an SMTP
+// server of their own (box: set its refusals before sending), registered in an activity
+// environment.
+func reportsWithMailbox(t *testing.T, st *store.Store) (*activities.Reports, *mailbox.Server, *testsuite.TestActivityEnvironment) {
+	t.Helper()
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	rep := &activities.Reports{Store: st, Files: objstoretest.Start(t).Bucket(t, "paysplit-reports"),
+		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(rep)
+	return rep, box, env
 }

@@ -3,16 +3,11 @@ package activities_test
 import (
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
-	"paysplit/internal/mailer"
-	"paysplit/internal/mailer/mailbox"
-	"paysplit/internal/objstore/objstoretest"
 	"paysplit/internal/store"
 	"paysplit/testenv"
 )
@@ -33,18 +28,8 @@ func TestReportEmailTooLargeIsNotRetried(t *testing.T) {
 	require.NoError(t, err)
 	generateW24(t, st, id, nil)
 
-	s3 := objstoretest.Start(t)
-	files := s3.Bucket(t, "paysplit-reports")
-	box, err := mailbox.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = box.Close() })
+	rep, box, env := reportsWithMailbox(t, st)
 	box.LimitMessageSize(16 << 10)
-
-	rep := &activities.Reports{Store: st, Files: files,
-		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(rep)
 	_, err = env.ExecuteActivity(rep.UploadReport, activities.ReportInput{ClientID: id, Week: "2026-W24"})
 	require.NoError(t, err)
 

@@ -2,16 +2,11 @@ package activities_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
-	"paysplit/internal/mailer"
-	"paysplit/internal/mailer/mailbox"
 	"paysplit/internal/objstore"
-	"paysplit/internal/objstore/objstoretest"
 	"paysplit/internal/report"
 	"paysplit/internal/store"
 	"paysplit/testenv"
@@ -43,22 +38,13 @@ func TestReportUploadRenderedAgainByAnotherReleaseStaysSendable(t *testing.T) {
 	older := report.PDF{Bytes: append(append([]byte{}, pending...), "% rendered by an older release\n"...), Pages: generated.Pages}
 	require.NoError(t, st.SaveGeneratedReport(ctx, store.GeneratedReport{Data: *generated.Data, PDF: older, At: generated.GeneratedAt}))
 
-	s3 := objstoretest.Start(t)
-	files := s3.Bucket(t, "paysplit-reports")
-	box, err := mailbox.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = box.Close() })
-	rep := &activities.Reports{Store: st, Files: files,
-		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(rep)
+	rep, box, env := reportsWithMailbox(t, st)
 	_, err = env.ExecuteActivity(rep.UploadReport, activities.ReportInput{ClientID: id, Week: "2026-W24"})
 	require.NoError(t, err)
 
 	// The stalled attempt's Put and record, as UploadReport makes them.
 	key := report.ObjectKey(id, report.Week{Year: 2026, Week: 24})
-	require.NoError(t, files.Put(ctx, objstore.Object{Key: key, Body: earlier, ContentType: "application/pdf"}))
+	require.NoError(t, rep.Files.Put(ctx, objstore.Object{Key: key, Body: earlier, ContentType: "application/pdf"}))
 	require.NoError(t, st.MarkReportUploaded(ctx, id, "2026-W24", key, report.PDF{Bytes: earlier}.SHA256()))
 	d, err := st.GetReportDelivery(ctx, id, "2026-W24")
 	require.NoError(t, err)
@@ -79,7 +65,7 @@ func TestReportUploadRenderedAgainByAnotherReleaseStaysSendable(t *testing.T) {
 	d, err = st.GetReportDelivery(ctx, id, "2026-W24")
 	require.NoError(t, err)
 	require.True(t, d.Uploaded, "the delivery describes the file the upload put in S3")
-	back, err := files.Get(ctx, key)
+	back, err := rep.Files.Get(ctx, key)
 	require.NoError(t, err)
 	require.Equal(t, report.PDF{Bytes: back}.SHA256(), d.SHA256, "the recorded digest is the file's in S3")
 	require.EqualValues(t, len(back), d.Bytes)

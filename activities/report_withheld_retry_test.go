@@ -6,12 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
-	"paysplit/internal/mailer"
-	"paysplit/internal/mailer/mailbox"
-	"paysplit/internal/objstore/objstoretest"
 	"paysplit/internal/store"
 	"paysplit/testenv"
 )
@@ -26,16 +22,7 @@ func TestWeeklySendWithheldOnARetryStaysUnasked(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	st := store.New(pool)
 	ctx := t.Context()
-	s3 := objstoretest.Start(t)
-	files := s3.Bucket(t, "paysplit-reports")
-	box, err := mailbox.Listen("127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = box.Close() })
-	rep := &activities.Reports{Store: st, Files: files,
-		Mail: &mailer.SMTP{Addr: box.Addr(), From: "reports@paysplit.test", TLS: mailer.TLSNone, Timeout: 5 * time.Second}}
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestActivityEnvironment()
-	env.RegisterActivity(rep)
+	rep, box, env := reportsWithMailbox(t, st)
 
 	for _, tt := range []struct {
 		reason   string
