@@ -562,13 +562,17 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 		if err := decisionRefused(action, r, split.Party(body.Party)); err != nil {
 			return err
 		}
-		return s.signalAdmin(c, r, payment.AdminCommand{Action: action, Party: split.Party(body.Party), Actor: actor(c)},
-			map[string]any{"signal": action, "party": body.Party}, func(cur ipayment.Record) error {
+		return s.decideForAdmin(c, r.WorkflowID, action, decision{
+			action: "payment." + string(action),
+			signal: &payment.AdminCommand{Action: action, Party: split.Party(body.Party)},
+			after:  map[string]any{"signal": action, "party": body.Party},
+			still: func(cur ipayment.Record) error {
 				if cur.HasDues() && !payoutWaiting(cur) {
 					return paymentChanged(cur)
 				}
 				return decisionRefused(action, cur, split.Party(body.Party))
-			})
+			},
+		})
 	}
 }
 
@@ -598,54 +602,6 @@ func decisionRefused(action payment.AdminAction, r ipayment.Record, party split.
 		return errorf(http.StatusConflict, "awaiting_capture", "the payment has no capture event yet: nothing to retry; it is split and paid when its capture comes, or cancel it")
 	}
 	return nil
-}
-
-// signalAdmin sends an admin's decision to the payment's run and answers 202. The audit entry
-// commits only once Temporal took the signal: an entry for every decision sent, none for one that
-// was not.
-//
-// A signal answers nothing: the run takes a decision when it waits for one, and drops one that
-// comes when nothing waits any more (another decision came first and the run acts on it). Two
-// decisions sent at once both read the payment as its run last saved it, so both were answered
-// 202 and audited, and the audit said the second happened. So a decision is sent once per save
-// of the payment: in the audit entry's lock, the payment is read again (still says whether it
-// still takes the decision, its run having saved it meanwhile), and while a decision made on the
-// same save waits to be taken (decisionPending) another is 409 decision_pending, and not audited.
-// The entry records the save the decision was made on (saved_at). A retry, cancel or release
-// carries the payment's decision number as read there (AdminCommand.Decision, recorded as the
-// entry's decision): a signal waits in the run's channel while the run is busy, and a run of code
-// path 22 that asks another decision by the time it reads it (a leg's payout refused while it
-// paid the others of a held payment) drops it, and says so in the payment's reason.
-func (s *Server) signalAdmin(c echo.Context, r ipayment.Record, cmd payment.AdminCommand, audit map[string]any, still func(ipayment.Record) error) error {
-	err := s.audited(c, "payment."+string(cmd.Action), "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := still(cur); err != nil {
-			return nil, nil, err
-		}
-		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
-			return nil, nil, err
-		}
-		if cmd.Action != payment.ActionResolve {
-			// The decision it is made on: a run (code path 22) that asks another by the time it
-			// reads the command drops it. A resolve says which key it is about instead.
-			cmd.Decision, cmd.Checked = cur.Decision, true // 0 too: made before the run asked one
-		}
-		if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
-			return nil, nil, err
-		}
-		audit["saved_at"] = store.SavedKey(savedAt)
-		if cmd.Decision != 0 {
-			audit["decision"] = cmd.Decision
-		}
-		return map[string]any{"status": cur.Status, "reason": cur.Reason}, audit, nil
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(cmd.Action), "workflow_id": r.WorkflowID})
 }
 
 // paymentChanged is the 409 for a decision on a payment whose run saved it, between the
@@ -680,13 +636,13 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 	case errors.As(err, &nf):
 		return nil // no run: sendAdmin answers not_running
 	case err != nil:
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		return temporalUnavailable()
 	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		return nil
 	case d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0:
 		retrying, err := s.runRetriesAStep(dctx, workflowID, d.GetWorkflowExecutionInfo().GetExecution().GetRunId())
 		if err != nil {
-			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+			return temporalUnavailable()
 		}
 		if !retrying {
 			return nil
@@ -701,6 +657,9 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 // retries after a backoff longer than a workflow task's timeout: a marker named LocalActivity
 // whose data says the backoff, then a timer of that length started in the same workflow task (the
 // SDK's own test of a backoff, not a wait of the run's: a wait's timer may follow a save's marker).
+// This is the Go SDK's format (v1.51: the marker's "data" payload, its Backoff field), not the
+// API's: TestADecisionWhosePayoutWaitsToRetryIsStillPending runs a real backoff under the SDK
+// go.mod names and fails (a cancel answered 202) if an upgrade records it otherwise.
 const localActivityMarker = "LocalActivity"
 
 // runRetriesAStep reports whether the run of workflowID waits on a timer to try one of its local
@@ -745,7 +704,8 @@ func (s *Server) runRetriesAStep(ctx context.Context, workflowID, runID string) 
 }
 
 // sendAdmin signals a decision to the payment's run: 409 not_running when it has none, 503
-// temporal_unavailable when Temporal did not take it.
+// temporal_unavailable when Temporal did not take it (in 10 s: the caller holds the payment's
+// audit lock meanwhile).
 func (s *Server) sendAdmin(ctx context.Context, workflowID string, cmd payment.AdminCommand) error {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -755,7 +715,7 @@ func (s *Server) sendAdmin(ctx context.Context, workflowID string, cmd payment.A
 		return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
 	}
 	if err != nil {
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+		return temporalUnavailable()
 	}
 	return nil
 }
@@ -796,56 +756,42 @@ func (s *Server) resolvePayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	made, audit := *body.Made, map[string]any{"party": leg.Party, "payee_id": leg.PayeeID, "made": *body.Made, "provider_ref": body.ProviderRef}
 	key, isTransfer, err := movementInDoubt(r, leg, body.Key)
 	if err != nil {
 		return err
 	}
-	audit["key"] = key
+	d := decision{action: "payment.resolve",
+		after: map[string]any{"party": leg.Party, "payee_id": leg.PayeeID, "made": *body.Made, "provider_ref": body.ProviderRef, "key": key}}
+	// Whether the movement is the transfer a run waits on (a signal) or not (an event), as saved now.
+	bySignal := func(cur ipayment.Record) (bool, error) {
+		l, err := legOfParty(cur, leg.Party, leg.PayeeID)
+		if err != nil {
+			return false, err
+		}
+		_, isTransfer, err := movementInDoubt(cur, l, key)
+		return isTransfer && payoutWaiting(cur), err
+	}
 	if isTransfer && payoutWaiting(r) {
-		audit["signal"] = payment.ActionResolve
-		return s.signalAdmin(c, r, payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID,
-			Made: made, Ref: body.ProviderRef, Actor: actor(c), Key: key}, audit, func(cur ipayment.Record) error {
-			l, err := legOfParty(cur, leg.Party, leg.PayeeID)
-			if err != nil {
-				return err
-			}
-			if _, isTransfer, err := movementInDoubt(cur, l, key); err != nil || !isTransfer || !payoutWaiting(cur) {
+		d.after["signal"] = payment.ActionResolve
+		d.signal = &payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: *body.Made, Ref: body.ProviderRef, Key: key}
+		d.still = func(cur ipayment.Record) error {
+			if signal, err := bySignal(cur); err != nil || !signal {
 				return cmp.Or(err, paymentChanged(cur))
 			}
 			return nil
-		})
+		}
+		return s.decideForAdmin(c, r.WorkflowID, payment.ActionResolve, d)
 	}
-	ev := payment.Event{ID: fmt.Sprintf("due-resolve/%s/%t/%s", key, made, body.ProviderRef), Kind: payment.EventResolveDue,
-		DueKey: key, Made: made, Ref: body.ProviderRef, Actor: actor(c)}
-	// Once per save of the payment, as a signalled decision (signalAdmin): the run takes a
-	// resolve whenever it comes, and one that comes after another settled the movement does
-	// nothing.
-	err = s.audited(c, "payment.resolve", "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
-		if err != nil {
-			return nil, nil, err
+	ev := payment.Event{ID: fmt.Sprintf("due-resolve/%s/%t/%s", key, *body.Made, body.ProviderRef), Kind: payment.EventResolveDue,
+		DueKey: key, Made: *body.Made, Ref: body.ProviderRef}
+	d.event = func(ipayment.Record) payment.Event { return ev }
+	d.still = func(cur ipayment.Record) error {
+		if signal, err := bySignal(cur); err != nil || signal {
+			return cmp.Or(err, paymentChanged(cur))
 		}
-		l, err := legOfParty(cur, leg.Party, leg.PayeeID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, isTransfer, err := movementInDoubt(cur, l, key); err != nil || (isTransfer && payoutWaiting(cur)) {
-			return nil, nil, cmp.Or(err, paymentChanged(cur))
-		}
-		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
-			return nil, nil, err
-		}
-		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
-			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
-		}
-		audit["saved_at"] = store.SavedKey(savedAt)
-		return map[string]any{"status": cur.Status, "reason": cur.Reason}, audit, nil
-	})
-	if err != nil {
-		return err
+		return nil
 	}
-	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(payment.ActionResolve), "workflow_id": r.WorkflowID})
+	return s.decideForAdmin(c, r.WorkflowID, payment.ActionResolve, d)
 }
 
 // legOfParty is the one leg of party (and payee, when given) in the payment.
@@ -914,40 +860,27 @@ func (s *Server) decideDues(c echo.Context, action payment.AdminAction, r ipayme
 	if action != payment.ActionRetry {
 		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("cannot %s a top-up or reversal due: it is owed to the payee, or by it; retry it once the provider can make it", action))
 	}
-	// Once per save of the payment, as a signalled decision (signalAdmin): two retries sent for
-	// one stored state carry one event ID, and the run takes one of them.
-	err := s.audited(c, "payment.retry", "payment:"+r.WorkflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		cur, savedAt, err := tx.GetPaymentSaved(ctx, r.WorkflowID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !cur.HasDues() || payoutWaiting(cur) {
-			return nil, nil, cmp.Or(decisionRefused(action, cur, ""), paymentChanged(cur))
-		}
-		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
-			return nil, nil, err
-		}
-		if err := s.retryDues(ctx, cur, actor(c)); err != nil {
-			return nil, nil, err
-		}
-		return map[string]any{"status": cur.Status, "reason": cur.Reason}, map[string]any{"retry": "dues", "saved_at": store.SavedKey(savedAt)}, nil
+	// Once per save of the payment (decideOnSave): two retries sent for one stored state carry
+	// one event ID, and the run takes one of them.
+	return s.decideForAdmin(c, r.WorkflowID, action, decision{
+		action: "payment.retry",
+		event:  duesRetry,
+		after:  map[string]any{"retry": "dues"},
+		still: func(cur ipayment.Record) error {
+			if !cur.HasDues() || payoutWaiting(cur) {
+				return cmp.Or(decisionRefused(action, cur, ""), paymentChanged(cur))
+			}
+			return nil
+		},
 	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusAccepted, map[string]string{"status": "signalled", "action": string(action), "workflow_id": r.WorkflowID})
 }
 
-// retryDues sends the payment's run a retry of its movements due, as an event, which also reaches
-// a run that has closed (it starts the follow-up run). Its ID counts the retries the payment has
-// taken as stored (due-retry-<DueRetries+1>), so two retries sent for the same stored state are
-// taken once; 503 temporal_unavailable when Temporal did not take it.
-func (s *Server) retryDues(ctx context.Context, r ipayment.Record, who string) error {
-	ev := payment.Event{ID: fmt.Sprintf("due-retry-%d", r.DueRetries+1), Kind: payment.EventRetryDues, Actor: who}
-	if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
-		return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
-	}
-	return nil
+// duesRetry is the event of a retry of the payment's movements due, which also reaches a run
+// that has closed (it starts the follow-up run). Its ID counts the retries the payment has taken
+// as stored (due-retry-<DueRetries+1>), so two retries sent for the same stored state are taken
+// once.
+func duesRetry(r ipayment.Record) payment.Event {
+	return payment.Event{ID: fmt.Sprintf("due-retry-%d", r.DueRetries+1), Kind: payment.EventRetryDues}
 }
 
 func (s *Server) balances(c echo.Context) error {
@@ -1035,7 +968,7 @@ func (s *Server) correctPayment(c echo.Context) error {
 	// Audited like every admin decision: the entry commits only once the workflow took the event.
 	err = s.audited(c, "payment.correct", "payment:"+r.WorkflowID, func(ctx context.Context, _ *store.Store) (before, after any, err error) {
 		if _, err := s.deliver(ctx, r.Provider, r.PaymentID, ev); err != nil {
-			return nil, nil, errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
+			return nil, nil, temporalUnavailable()
 		}
 		return map[string]any{"status": r.Status, "rule_version": r.RuleVersion}, map[string]any{"rule_version": body.RuleVersion}, nil
 	})

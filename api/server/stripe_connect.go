@@ -232,68 +232,48 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 	if err := refused(r); err != nil {
 		return err
 	}
-	after := map[string]any{"signal": payment.ActionRelease, "party": party, "account": account}
-	return s.onceForEventAndSave(c, h, typ, eventID, "payment."+string(payment.ActionRelease), errReleasedBefore, after, refused,
-		func(ctx context.Context, who string, cur ipayment.Record) error {
-			// Made on the hold as saved now (Decision): a run that asks another decision by the
-			// time it reads the release drops it (code path 22). Its audit entry records it, as an
-			// admin's release's does (signalAdmin).
-			cmd := payment.AdminCommand{Action: payment.ActionRelease, Party: party, Actor: who, Decision: cur.Decision, Checked: true}
-			if err := s.sendAdmin(ctx, r.WorkflowID, cmd); err != nil {
-				return err
-			}
-			if cmd.Decision != 0 {
-				after["decision"] = cmd.Decision
-			}
-			return nil
-		})
+	return s.onceForEventAndSave(c, h, typ, eventID, errReleasedBefore, refused, decision{
+		action: "payment." + string(payment.ActionRelease),
+		// Made on the hold as saved now (Decision, stamped by decideOnSave): a run that asks
+		// another decision by the time it reads the release drops it (code path 22).
+		signal: &payment.AdminCommand{Action: payment.ActionRelease, Party: party},
+		after:  map[string]any{"signal": payment.ActionRelease, "party": party, "account": account},
+	})
 }
 
-// onceForEventAndSave makes a Connect event's decision on a held payment (send, with the actor it
-// names) in an audit entry of action by the event, once per event and once per save of the
-// payment's run: one the audit log already records for the event's ID or for the save (the entry's
-// idempotency_key) is before, and nothing is sent; nor is one while an admin's decision on the same
-// save waits for the run (decisionPending). after is what the entry records, with the
-// event's ID and the key.
+// onceForEventAndSave makes a Connect event's decision d on a held payment (decideOnSave, sent
+// as the event's and audited with the event as the actor) once per event and once per save of
+// the payment's run: one the audit log already records for the event's ID or for the save (the
+// entry's idempotency_key, "stripe-connect/<save>") is before, and nothing is sent; nor is one
+// while an admin's decision on the same save waits for the run (decisionPending). The entry
+// records the event's ID and the key beside what d.after says.
 //
-// The payment is read again in the lock, as the admin API reads it (signalAdmin): h is as the
+// The payment is read again in the lock, as every decision reads it (decideOnSave): h is as the
 // event listed it, and its run may have saved it since (paid it, released from the Temporal UI
 // or by its own ask, in the time the event took over the account's other payments). One saved
-// since is decided on as saved now: refused when it is no longer held, or no longer takes the
-// decision (refused); it was sent the decision listed and dropped it, audited as taken.
-func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, eventID, action string, before error,
-	after map[string]any, refused func(ipayment.Record) error, send func(ctx context.Context, who string, r ipayment.Record) error) error {
+// since is decided on as saved now: 409 payment_changed when it is no longer held (the event was
+// about a hold), else refused by what refused says, as the event would have refused it listed;
+// it was sent the decision listed and dropped it, audited as taken.
+func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, eventID string, before error,
+	refused func(ipayment.Record) error, d decision) error {
 	target := "payment:" + h.Record.WorkflowID
-	actor := "stripe:" + typ
-	return s.auditedAs(c, actor, action, target, func(ctx context.Context, tx *store.Store) (any, any, error) {
-		r, savedAt, err := tx.GetPaymentSaved(ctx, h.Record.WorkflowID)
-		if err != nil {
-			return nil, nil, err
+	d.actor = "stripe:" + typ
+	d.sender = d.actor + " " + eventID
+	d.still = func(r ipayment.Record) error {
+		if r.Status != ipayment.StatusHeld {
+			return paymentChanged(r)
 		}
-		if store.SavedKey(savedAt) != store.SavedKey(h.SavedAt) {
-			if r.Status != ipayment.StatusHeld {
-				return nil, nil, paymentChanged(r)
-			}
-			if err := refused(r); err != nil {
-				return nil, nil, err
-			}
-		}
-		key := "stripe-connect/" + store.SavedKey(savedAt)
-		done, err := tx.AuditRecordedAny(ctx, action, target, map[string]string{"idempotency_key": key, "event_id": eventID})
+		return refused(r)
+	}
+	d.madeBefore = func(ctx context.Context, tx *store.Store, saved string) (map[string]any, error) {
+		key := "stripe-connect/" + saved
+		done, err := tx.AuditRecordedAny(ctx, d.action, target, map[string]string{"idempotency_key": key, "event_id": eventID})
 		if err != nil || done {
-			return nil, nil, cmp.Or(err, before)
+			return nil, cmp.Or(err, before)
 		}
-		// An admin's decision on the same save still waiting for the run (skipped
-		// decision_pending): the run takes that one, and would drop this one after it.
-		if err := s.decisionPending(ctx, tx, r.WorkflowID, savedAt); err != nil {
-			return nil, nil, err
-		}
-		if err := send(ctx, actor+" "+eventID, r); err != nil {
-			return nil, nil, err
-		}
-		after["event_id"], after["idempotency_key"] = eventID, key
-		return map[string]any{"status": r.Status, "reason": r.Reason}, after, nil
-	})
+		return map[string]any{"event_id": eventID, "idempotency_key": key}, nil
+	}
+	return s.decideOnSave(c, h.Record.WorkflowID, d)
 }
 
 // retryOne sends a payment held only by top-ups due held for their payees (Due.Held; one of them
@@ -327,7 +307,6 @@ func (s *Server) retryOne(c echo.Context, eventID, typ, account string, h store.
 	if err := refused(h.Record); err != nil {
 		return err
 	}
-	return s.onceForEventAndSave(c, h, typ, eventID, "payment.retry", errRetriedBefore,
-		map[string]any{"retry": "dues", "account": account}, refused,
-		func(ctx context.Context, who string, r ipayment.Record) error { return s.retryDues(ctx, r, who) })
+	return s.onceForEventAndSave(c, h, typ, eventID, errRetriedBefore, refused,
+		decision{action: "payment.retry", event: duesRetry, after: map[string]any{"retry": "dues", "account": account}})
 }

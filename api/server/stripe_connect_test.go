@@ -256,6 +256,7 @@ func TestConnectEventReleasesHeldPayouts(t *testing.T) {
 				// entry records as an admin's release's does.
 				require.Equal(t, []int{1}, s.decisionsSent(id), "%s: the release carries the hold's decision", id)
 				require.EqualValues(t, 1, after["decision"], entries[0])
+				requireSavedAtRecorded(t, after)
 			}
 
 			// Delivered again once the payments are paid: nothing is held there any more.
@@ -568,6 +569,7 @@ func TestConnectEventRetriesHeldTopUps(t *testing.T) {
 	require.Equal(t, account, after["account"], entries[0])
 	require.Contains(t, []any{eventID, "evt_topup_other_" + client}, after["event_id"], entries[0])
 	require.Equal(t, "held", entries[0]["before"].(map[string]any)["status"], entries[0])
+	requireSavedAtRecorded(t, after)
 
 	// Delivered again once the payment is paid: nothing is held there any more.
 	code, out := s.connect(bodies[0])
@@ -781,4 +783,16 @@ func TestConnectHeldTopUpWaitsForTheHeldLegElsewhere(t *testing.T) {
 	require.Equal(t, map[string][]int64{id: {due.Amount}}, s.transfersTo(topUpAt))
 	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(legAt))
 	s.requireBooksBalanced()
+}
+
+// requireSavedAtRecorded: a Connect event's decision records the save of the payment it was made
+// on as an admin's does (saved_at), beside the key of its once-per-save check, which names the
+// same save ("stripe-connect/<save>").
+//
+// It failed (saved_at absent: the entry named its save in its idempotency_key only).
+func requireSavedAtRecorded(t *testing.T, after map[string]any) {
+	t.Helper()
+	key, _ := after["idempotency_key"].(string)
+	require.True(t, strings.HasPrefix(key, "stripe-connect/"), "the entry's idempotency key: %v", after)
+	require.Equal(t, strings.TrimPrefix(key, "stripe-connect/"), after["saved_at"], "the save the decision was made on: %v", after)
 }
