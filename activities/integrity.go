@@ -148,7 +148,10 @@ func (a *Integrity) EvaluateMonitors(ctx context.Context, _ EvaluateMonitorsInpu
 
 // DeliverAlertsInput bounds one delivery round.
 type DeliverAlertsInput struct {
-	// Limit is how many queued messages to try; 0 means 100.
+	// Limit is how many queued messages a round sends to a channel, oldest first; 0 means 100.
+	// Messages with nothing to send this round (each channel they wait for refused them or is
+	// down) do not count: looked at and passed over, they do not keep newer ones from a channel
+	// that is up.
 	Limit int
 }
 
@@ -203,57 +206,87 @@ func (a *Integrity) DeliverAlerts(ctx context.Context, in DeliverAlertsInput) (D
 		return DeliverAlertsOutput{}, nil
 	}
 	defer unlock()
-	pending, err := a.Monitors.Pending(ctx, limit, a.now().Add(-maxDeliveryAge))
-	if err != nil {
-		return DeliverAlertsOutput{}, err
-	}
 	var out DeliverAlertsOutput
 	// A channel that failed once is not tried again this round: a receiver that hangs costs one
 	// timeout per round, not one per queued message.
 	down := map[monitor.Channel]error{}
 	refusedOnly := true // every failure so far is a message refused for good
-	for _, n := range pending {
-		var failure string
-		errs := a.deliver(ctx, n, down)
-		done := true // no channel left to try: each took n or refused it for good
-		for _, err := range errs {
-			done = done && refusedForGood(err)
-		}
-		refusedOnly = refusedOnly && done
-		if err := errors.Join(errs...); err != nil {
-			// An SMTP refusal quotes the recipient, and the mail library lists the refused ones:
-			// the reason is kept (alert_notifications, history, log), the people are not.
-			failure = redactAddresses(err.Error())
-		}
-		if err := a.Monitors.Finish(ctx, n.ID, done, failure, a.now()); err != nil {
+	// Pages through the queue until limit messages were sent somewhere. Counting the messages
+	// looked at instead, more than a batch waiting only for a channel that is down (the webhook
+	// refused them, email asks to try later) filled every round, and the alerts after them
+	// never reached the webhook that would take them until email came back or 48 hours passed.
+	since := a.now().Add(-maxDeliveryAge)
+	seen, sent := 0, 0
+	for after := int64(0); sent < limit; {
+		page, err := a.Monitors.Pending(ctx, limit, since, after)
+		if err != nil {
 			return out, err
 		}
-		if failure == "" && !anyRefused(n) {
-			out.Delivered++
-			continue
+		for _, n := range page {
+			if sent == limit {
+				break
+			}
+			after = n.ID
+			seen++
+			called, done, err := a.attempt(ctx, n, down, &out)
+			if err != nil {
+				return out, err
+			}
+			if called {
+				sent++
+			}
+			refusedOnly = refusedOnly && done
 		}
-		if done {
-			out.GaveUp++
-		}
-		if failure == "" {
-			continue // given up on by a channel in an earlier round, taken by the other in this one
-		}
-		out.Failed++
-		if len(out.Errors) < 5 {
-			out.Errors = append(out.Errors, failure)
-		}
-		if !done {
-			activity.GetLogger(ctx).Warn("alert delivery failed", "NotificationID", n.ID, "Error", failure)
+		if len(page) < limit {
+			break
 		}
 	}
 	if out.Failed > 0 {
-		msg := fmt.Sprintf("%d of %d alert message(s) not delivered: %s", out.Failed, len(pending), out.Errors[0])
+		msg := fmt.Sprintf("%d of %d alert message(s) not delivered: %s", out.Failed, seen, out.Errors[0])
 		if refusedOnly {
 			return out, temporal.NewNonRetryableApplicationError(msg, ErrTypeAlertRefused, nil)
 		}
 		return out, errors.New(msg)
 	}
 	return out, nil
+}
+
+// attempt sends n to the channels left to try and records the outcome in the outbox and in out.
+// called says a channel was sent n this round; done that no channel is left to try (each took
+// n or refused it for good).
+func (a *Integrity) attempt(ctx context.Context, n monitor.Notification, down map[monitor.Channel]error, out *DeliverAlertsOutput) (called, done bool, err error) {
+	var failure string
+	errs, called := a.deliver(ctx, n, down)
+	done = true
+	for _, err := range errs {
+		done = done && refusedForGood(err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		// An SMTP refusal quotes the recipient, and the mail library lists the refused ones:
+		// the reason is kept (alert_notifications, history, log), the people are not.
+		failure = redactAddresses(err.Error())
+	}
+	if err := a.Monitors.Finish(ctx, n.ID, done, failure, a.now()); err != nil {
+		return called, done, err
+	}
+	if failure == "" && !anyRefused(n) {
+		out.Delivered++
+		return called, done, nil
+	}
+	if done {
+		out.GaveUp++
+	}
+	if failure == "" {
+		return called, done, nil // given up on by a channel in an earlier round, taken by the other in this one
+	}
+	out.Failed++
+	if len(out.Errors) < 5 {
+		out.Errors = append(out.Errors, failure)
+	}
+	if !done {
+		activity.GetLogger(ctx).Warn("alert delivery failed", "NotificationID", n.ID, "Error", failure)
+	}
+	return called, done, nil
 }
 
 // anyRefused says whether a channel refused n for good in an earlier round.
@@ -270,14 +303,14 @@ func anyRefused(n monitor.Notification) bool {
 // good and is not down. A channel that fails is down for the rest of the round, unless it refused
 // n alone (refusedForGood): a message the SMTP server refuses for good, first in the queue, held
 // back every later alert email for the 48 hours it was tried. Such a refusal is recorded and
-// logged at error level: the channel gave up on n, which nobody sees otherwise.
-func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down map[monitor.Channel]error) []error {
+// logged at error level: the channel gave up on n, which nobody sees otherwise. called says a
+// channel was sent n.
+func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down map[monitor.Channel]error) (errs []error, called bool) {
 	msg := alert.Message{
 		DeliveryID: n.ID, AlertID: n.AlertID, MonitorID: n.MonitorID, MonitorName: n.MonitorName, Kind: string(n.Kind),
 		Event: string(n.Event), Summary: n.Summary, Subjects: n.Subjects, PeriodStart: n.PeriodStart,
 		FiredAt: n.FiredAt, ResolvedAt: n.ResolvedAt,
 	}
-	var errs []error
 	send := func(ch monitor.Channel, configured bool, fn func() error) {
 		if !configured || n.Sent[ch] || n.Refused[ch] {
 			return
@@ -286,6 +319,7 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 			errs = append(errs, fmt.Errorf("%s: not tried after an earlier failure this round: %w", ch, err))
 			return
 		}
+		called = true
 		if err := fn(); err != nil {
 			if !refusedForGood(err) {
 				down[ch] = err
@@ -310,8 +344,9 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 	send(monitor.ChannelEmail, a.Email != nil, func() error { return a.Email.SendEmail(ctx, msg) })
 	if len(errs) == 0 && a.Webhook == nil && a.Email == nil {
 		activity.GetLogger(ctx).Info("alert (no channel configured)", "Monitor", n.MonitorName, "Event", n.Event, "Summary", n.Summary)
+		called = true // logged is its delivery: it counts against the round's limit
 	}
-	return errs
+	return errs, called
 }
 
 // AlertChannels are the alert settings (internal/config); an empty address leaves its channel off.

@@ -34,7 +34,7 @@ func TestInboxListsWaitingAndForwardedEvents(t *testing.T) {
 	done := uniqueID("evt_done")
 	doneID := accept("stripe", done, "pi_inbox2")
 	require.NoError(t, a.store.MarkForwarded(ctx, []int64{doneID}))
-	require.NoError(t, a.store.RetryInboxAt(ctx, []int64{waitingID}, time.Now().Add(time.Minute), "temporal: connection refused"))
+	require.NoError(t, a.store.RetryInboxAfter(ctx, []int64{waitingID}, time.Minute, "temporal: connection refused"))
 
 	events := func(path string) ([]map[string]any, map[string]any) {
 		code, body := a.json(req{method: http.MethodGet, path: path, key: adminKey})

@@ -145,6 +145,10 @@ func (r *relay) close() {
 // duplicate. A variable, so tests can shorten it.
 var relayStoreTimeout = 10 * time.Second
 
+// relayClock is this API host's clock as the relay reads it: how long the leases it holds in
+// memory have left. A variable, so tests can set it off the database's, as another host's may be.
+var relayClock = time.Now
+
 // afterBatch is the context of a batch's closing writes: ctx's values, not its end, and
 // relayStoreTimeout.
 func afterBatch(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -213,7 +217,7 @@ const renewMargin = 10 * time.Second
 func (r *relay) stillHeld(ctx context.Context, batch []store.InboxEvent) []store.InboxEvent {
 	var fresh, expiring []store.InboxEvent
 	for _, e := range batch {
-		if time.Until(e.LeasedUntil) > renewMargin {
+		if e.LeasedUntil.Sub(relayClock()) > renewMargin {
 			fresh = append(fresh, e)
 		} else {
 			expiring = append(expiring, e)
@@ -225,7 +229,7 @@ func (r *relay) stillHeld(ctx context.Context, batch []store.InboxEvent) []store
 		slices.SortFunc(batch, func(a, b store.InboxEvent) int { return cmp.Compare(a.ID, b.ID) })
 		return batch
 	}
-	renewedAt := time.Now()
+	renewedAt := relayClock()
 	held, err := r.store.RenewInbox(ctx, expiring, r.opts.Lease)
 	if err != nil {
 		r.logger.Warn("webhook relay: renewing leases failed; a claim forwards those events", "events", len(expiring), "error", err)
@@ -345,7 +349,7 @@ func (r *relay) retryLater(ctx context.Context, events []store.InboxEvent, cause
 		"event_id", events[0].EventID, "attempts", events[0].Attempts, "retry_in", wait, "error", cause)
 	rctx, cancel := afterBatch(ctx)
 	defer cancel()
-	if err := r.store.RetryInboxAt(rctx, store.InboxIDs(events), time.Now().Add(wait), cause.Error()); err != nil {
+	if err := r.store.RetryInboxAfter(rctx, store.InboxIDs(events), wait, cause.Error()); err != nil {
 		r.logger.Error("webhook relay: rescheduling failed; the lease retries them", "events", len(events), "error", err)
 	}
 }

@@ -154,7 +154,7 @@ func (s *Server) accept(ctx context.Context, provider, paymentID string, ev paym
 	if reserved {
 		lease = r.opts.Lease
 	}
-	leasedUntil := time.Now().Add(lease) // before the insert: never later than the stored lease
+	leasedUntil := relayClock().Add(lease) // before the insert: never later than the stored lease
 	id, first, err := s.inbox.Accept(ctx, e, lease)
 	switch {
 	case err != nil || !first:

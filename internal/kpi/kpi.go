@@ -121,6 +121,23 @@ type VisitorCounter interface {
 	DistinctVisitors(ctx context.Context, from, to time.Time) (int64, error)
 }
 
+// Keyed is a source whose answers depend on a setting of the client's, not only on the client:
+// GA4's on the property it reads. Caches key its answers by CacheKey too, so a client moved to
+// another property is never answered from what the previous one gave. Sources are built from the
+// stored settings on each request, so every API replica keys by the current setting as soon as
+// it is saved, whichever replica saved it (invalidating on the change would reach only that one).
+type Keyed interface {
+	CacheKey() string
+}
+
+// cacheName is a source's name for cache keys: its name, and its CacheKey when it has one.
+func cacheName(name string, src any) string {
+	if k, ok := src.(Keyed); ok {
+		return name + "@" + k.CacheKey()
+	}
+	return name
+}
+
 // RevenueSource reads one client's revenue in one currency.
 type RevenueSource interface {
 	Name() string

@@ -55,7 +55,8 @@ type Reader struct {
 	StaleAfter time.Duration
 	// SyncEvery is the deployment's sync period (KPI_SYNC_EVERY), a client's without its own.
 	SyncEvery time.Duration
-	// Cache keeps what the sources answered, a day an entry; nil caches nothing.
+	// Cache keeps what the sources answered, a day an entry keyed by client, source (with its
+	// property: Keyed) and day; nil caches nothing.
 	Cache *Cache[[]Day]
 	Now   func() time.Time
 
@@ -164,7 +165,7 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 	var errs []SourceError
 	if src.Traffic != nil {
 		trafficName = src.Traffic.Name()
-		days, err := r.sourceDays(ctx, "traffic/"+clientID+"/"+trafficName, cfrom, cto, func(ctx context.Context, from, to time.Time) ([]Day, error) {
+		days, err := r.sourceDays(ctx, "traffic/"+clientID+"/"+cacheName(trafficName, src.Traffic), cfrom, cto, func(ctx context.Context, from, to time.Time) ([]Day, error) {
 			t, err := src.Traffic.TrafficDays(ctx, from, to)
 			return Combine(t, trafficName, nil, ""), err
 		})
@@ -175,7 +176,7 @@ func (r *Reader) fetch(ctx context.Context, clientID string, cur money.Currency,
 	}
 	if src.Revenue != nil {
 		revenueName = src.Revenue.Name()
-		days, err := r.sourceDays(ctx, "revenue/"+clientID+"/"+revenueName+"/"+string(cur), cfrom, cto, func(ctx context.Context, from, to time.Time) ([]Day, error) {
+		days, err := r.sourceDays(ctx, "revenue/"+clientID+"/"+cacheName(revenueName, src.Revenue)+"/"+string(cur), cfrom, cto, func(ctx context.Context, from, to time.Time) ([]Day, error) {
 			rv, err := src.Revenue.RevenueDays(ctx, clientID, cur, from, to)
 			return Combine(nil, "", rv, revenueName), err
 		})

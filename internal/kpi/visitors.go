@@ -7,17 +7,17 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// DistinctCount counts a client's distinct visitors from from to to, each person once however
-// many of the days they came (kpisrc.Factory.DistinctVisitors: GA4 without the date dimension);
-// ErrNotConfigured when the client has no analytics.
-type DistinctCount func(ctx context.Context, clientID string, from, to time.Time) (int64, error)
+// CounterFor returns the client's analytics as a VisitorCounter (kpisrc.Factory.VisitorCounter:
+// GA4 of the property its settings name); ErrNotConfigured when the client has no analytics.
+type CounterFor func(ctx context.Context, clientID string) (VisitorCounter, error)
 
 // RangeVisitors serves a range's distinct visitors, which the stored days cannot give (a day's
 // visitors do not add up across days): asked of the client's analytics, each answer cached per
-// client and range for the cache's TTL (KPI_CACHE_TTL, as fetched days are), concurrent asks for
-// the same range sharing one call. A failure is not cached, so the next ask tries again.
+// client, source (its property: Keyed) and range for the cache's TTL (KPI_CACHE_TTL, as fetched
+// days are), concurrent asks for the same range sharing one call. A failure is not cached, so
+// the next ask tries again.
 type RangeVisitors struct {
-	Count DistinctCount
+	Counter CounterFor
 	// Cache keeps the answers; nil caches nothing.
 	Cache *Cache[int64]
 
@@ -28,7 +28,12 @@ type RangeVisitors struct {
 // context ends) leaves the shared call running for the others, bounded by sharedFetchTimeout.
 func (r *RangeVisitors) Distinct(ctx context.Context, clientID string, from, to time.Time) (int64, error) {
 	from, to = DayOf(from), DayOf(to)
-	key := clientID + "/" + from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly)
+	// The counter is built from the settings first, so the key names the property asked now.
+	counter, err := r.Counter(ctx, clientID)
+	if err != nil {
+		return 0, err
+	}
+	key := clientID + "/" + cacheName(SourceGA4, counter) + "/" + from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly)
 	if r.Cache != nil {
 		if n, ok := r.Cache.Get(key); ok {
 			return n, nil
@@ -37,7 +42,7 @@ func (r *RangeVisitors) Distinct(ctx context.Context, clientID string, from, to 
 	ch := r.flight.DoChan(key, func() (any, error) {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedFetchTimeout)
 		defer cancel()
-		n, err := r.Count(cctx, clientID, from, to)
+		n, err := counter.DistinctVisitors(cctx, from, to)
 		if err == nil && r.Cache != nil {
 			r.Cache.Put(key, n)
 		}

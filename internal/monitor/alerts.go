@@ -128,9 +128,10 @@ type Notification struct {
 	Attempts int              `json:"attempts"`
 }
 
-// Pending returns undelivered notifications queued at or after since, oldest first; one given up
-// (Finish: no channel left to try, one of them refused it for good) is not pending.
-func (s *Store) Pending(ctx context.Context, limit int, since time.Time) ([]Notification, error) {
+// Pending returns undelivered notifications queued at or after since with an ID above after,
+// oldest first (a delivery round pages on with the last ID it saw); one given up (Finish: no
+// channel left to try, one of them refused it for good) is not pending.
+func (s *Store) Pending(ctx context.Context, limit int, since time.Time, after int64) ([]Notification, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT n.id, n.alert_id, n.monitor_id, m.name, m.kind, n.event, n.period_start, n.summary, a.subjects,
 		       a.fired_at, a.resolved_at, n.created_at, n.webhook_sent_at IS NOT NULL, n.email_sent_at IS NOT NULL,
@@ -138,9 +139,9 @@ func (s *Store) Pending(ctx context.Context, limit int, since time.Time) ([]Noti
 		FROM alert_notifications n
 		JOIN alerts a ON a.id = n.alert_id
 		JOIN monitors m ON m.id = n.monitor_id
-		WHERE n.delivered_at IS NULL AND n.given_up_at IS NULL AND n.created_at >= $2
+		WHERE n.delivered_at IS NULL AND n.given_up_at IS NULL AND n.created_at >= $2 AND n.id > $3
 		ORDER BY n.id
-		LIMIT $1`, limit, since)
+		LIMIT $1`, limit, since, after)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: pending notifications: %w", err)
 	}

@@ -58,7 +58,7 @@ func (f fixture) alerts(t *testing.T, monitorID int64) []monitor.Alert {
 // notifications lists every queued message of a monitor, delivered or not.
 func (f fixture) notifications(t *testing.T, monitorID int64) []monitor.Notification {
 	t.Helper()
-	pending, err := f.store.Pending(t.Context(), 1000, time.Time{})
+	pending, err := f.store.Pending(t.Context(), 1000, time.Time{}, 0)
 	require.NoError(t, err)
 	var out []monitor.Notification
 	for _, n := range pending {
@@ -436,7 +436,7 @@ func TestOutboxTracksChannels(t *testing.T) {
 	out, err := f.store.Apply(ctx, m.ID, monitor.Result{Status: monitor.StatusFiring, Summary: "bad", Subjects: []string{"s1"}}, time.Now())
 	require.NoError(t, err)
 	find := func() (monitor.Notification, bool) {
-		pending, err := f.store.Pending(ctx, 1000, time.Time{})
+		pending, err := f.store.Pending(ctx, 1000, time.Time{}, 0)
 		require.NoError(t, err)
 		for _, n := range pending {
 			if n.ID == out.NotificationID {
@@ -481,7 +481,7 @@ func TestOutboxGivesUpARefusedMessage(t *testing.T) {
 	require.NoError(t, err)
 	id := out.NotificationID
 	pending := func() (monitor.Notification, bool) {
-		ns, err := f.store.Pending(ctx, 1000, time.Time{})
+		ns, err := f.store.Pending(ctx, 1000, time.Time{}, 0)
 		require.NoError(t, err)
 		for _, n := range ns {
 			if n.ID == id {

@@ -194,10 +194,13 @@ func (s *Store) MarkForwarded(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// RetryInboxAt puts events back for another attempt at a later time, keeping why they failed
-// (its first 500 characters).
-func (s *Store) RetryInboxAt(ctx context.Context, ids []int64, at time.Time, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE webhook_inbox SET next_attempt_at = $2, last_error = left($3, 500) WHERE id = ANY($1)`, ids, at, reason)
+// RetryInboxAfter puts events back for another attempt after wait, keeping why they failed (its
+// first 500 characters). The time is the database's now() plus wait, as leases are: every
+// replica's claim compares it with now(), and a time from a host whose clock is off would hold
+// the events back by as much, or make them due at once.
+func (s *Store) RetryInboxAfter(ctx context.Context, ids []int64, wait time.Duration, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhook_inbox SET next_attempt_at = now() + make_interval(secs => $2), last_error = left($3, 500)
+		WHERE id = ANY($1)`, ids, wait.Seconds(), reason)
 	if err != nil {
 		return fmt.Errorf("reschedule %d inbox events: %w", len(ids), err)
 	}

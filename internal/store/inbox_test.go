@@ -56,7 +56,7 @@ func TestInbox(t *testing.T) {
 	require.Equal(t, "evt_c", rest[0].EventID)
 
 	// evt_c failed: it comes back once its retry time has come, with its attempt counted.
-	require.NoError(t, s.RetryInboxAt(ctx, []int64{rest[0].ID}, time.Now().Add(-time.Second), "temporal unavailable"))
+	require.NoError(t, s.RetryInboxAfter(ctx, []int64{rest[0].ID}, -time.Second, "temporal unavailable"))
 	again, err := s.ClaimInbox(ctx, "payments", 10, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, again, 1)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"paysplit/workflows/schedules"
+	"hash/fnv"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -14,6 +14,7 @@ import (
 
 	"paysplit/internal/kpi"
 	"paysplit/internal/store"
+	"paysplit/workflows/schedules"
 	"paysplit/workflows/searchattr"
 )
 
@@ -72,8 +73,8 @@ func (s *Scheduler) every(ctx context.Context, clientID string) (time.Duration, 
 	return every, nil
 }
 
-// clientSchedule is a client's schedule: every period, overlap skip (a slow run is not joined
-// by another), and a catch-up window of one period, so after an outage the client gets one
+// clientSchedule is a client's schedule: every period at the client's phase in it, overlap skip
+// (a slow run is not joined by another), and a catch-up window of one period, so after an outage the client gets one
 // sync, not a backlog of them.
 func (s *Scheduler) clientSchedule(clientID string, every time.Duration) client.ScheduleOptions {
 	hot := s.HotDays
@@ -82,7 +83,7 @@ func (s *Scheduler) clientSchedule(clientID string, every time.Duration) client.
 	}
 	return client.ScheduleOptions{
 		ID:   ScheduleID(clientID),
-		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every, Offset: phase(clientID, every)}}},
 		Action: &client.ScheduleWorkflowAction{
 			ID: ScheduleID(clientID), Workflow: SyncWorkflowName, TaskQueue: s.TaskQueue,
 			Args:                  []any{SyncInput{ClientID: clientID, HotDays: hot}},
@@ -93,6 +94,23 @@ func (s *Scheduler) clientSchedule(clientID string, every time.Duration) client.
 		CatchupWindow: max(every, time.Minute),
 		Note:          "KPI sync of client " + clientID + " (paysplit)",
 	}
+}
+
+// phase is where in its period a client's syncs fall: a hash of its ID, in whole seconds below
+// every. Without it each schedule counted its periods from the Unix epoch, and every client
+// synced at the same instant: the sources asked by all clients at once, the worker handed all
+// their runs together, then idle for the rest of the period. An offset rather than Temporal's
+// jitter, which delays each run by a random part of it: two syncs stay exactly a period apart,
+// as the report's wait for a week's KPIs (a sync within a period of the week's end:
+// report.Week.KPIsCompleteAt) and the staleness rules (two periods) count on.
+func phase(clientID string, every time.Duration) time.Duration {
+	secs := uint64(every / time.Second)
+	if secs == 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(clientID))
+	return time.Duration(h.Sum64()%secs) * time.Second
 }
 
 // EnsureClient creates the client's sync schedule or brings an existing one in line with the

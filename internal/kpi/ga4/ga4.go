@@ -208,6 +208,9 @@ func isServiceAccountKey(raw []byte) bool {
 // Name is the source's name in sync status and API answers.
 func (s *Source) Name() string { return kpi.SourceGA4 }
 
+// CacheKey is the property: caches of a client's GA4 answers are per property (kpi.Keyed).
+func (s *Source) CacheKey() string { return s.property }
+
 var metrics = []*analyticsdata.Metric{{Name: "totalUsers"}, {Name: "newUsers"}, {Name: "sessions"}, {Name: "bounceRate"}}
 
 // TrafficDays returns every day from from to to; days GA4 has no row for (no visits) are zeros.

@@ -38,17 +38,26 @@ func (f *Factory) Traffic(ctx context.Context, clientID string) (kpi.TrafficSour
 	return f.traffic(ctx, st)
 }
 
-// DistinctVisitors counts the client's distinct visitors from from to to (each person once over
-// the range: kpi.VisitorCounter) from its analytics source; kpi.ErrNotConfigured when it has
-// none. A source that cannot be built answers its error, permanent as in Cold.
-func (f *Factory) DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (int64, error) {
+// VisitorCounter returns the client's analytics source as a counter of a range's distinct
+// visitors (each person once over the range: kpi.VisitorCounter); kpi.ErrNotConfigured when it
+// has none. A source that cannot be built answers its error, permanent as in Cold.
+func (f *Factory) VisitorCounter(ctx context.Context, clientID string) (kpi.VisitorCounter, error) {
 	t, err := f.Traffic(ctx, clientID)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	c, ok := t.(kpi.VisitorCounter)
 	if !ok {
-		return 0, kpi.ErrNotConfigured
+		return nil, kpi.ErrNotConfigured
+	}
+	return c, nil
+}
+
+// DistinctVisitors counts the client's distinct visitors from from to to with its VisitorCounter.
+func (f *Factory) DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (int64, error) {
+	c, err := f.VisitorCounter(ctx, clientID)
+	if err != nil {
+		return 0, err
 	}
 	return c.DistinctVisitors(ctx, from, to)
 }
