@@ -33,6 +33,10 @@ func TestPrepareMetadataAndShopAmountsDiffer(t *testing.T) {
 		// 15.00 + 1.00 tax, of which the card paid 11.00.
 		{ClientID: c, OrderID: "o-gift", VendorID: "v1", AffiliateID: "aff1", Platform: "shopify", Subtotal: 1500, Tax: 100, Currency: "usd"},
 		{ClientID: c, OrderID: "o-same", VendorID: "v1", Platform: "woocommerce", Subtotal: 1050, Tax: 50, Currency: "usd"},
+		// A 3.00 tip on top: the metadata counts none (it has no key for one).
+		{ClientID: c, OrderID: "o-tip", VendorID: "v1", Platform: "shopify", Subtotal: 1500, Tax: 100, Extras: 300, Currency: "usd"},
+		// 8.00 + 1.00 tax + a 2.00 tip: the capture, which the metadata makes 10.00 + 1.00 tax.
+		{ClientID: c, OrderID: "o-tip-same", VendorID: "v1", Platform: "shopify", Subtotal: 800, Tax: 100, Extras: 200, Currency: "usd"},
 		{ClientID: c, OrderID: "o-two", Platform: "shopify", Subtotal: 1500, Tax: 100, Currency: "usd",
 			Lines: []payment.OrderLine{{VendorID: "v1", Subtotal: 1000, Tax: 60}, {VendorID: "v2", Subtotal: 500, Tax: 40}}},
 	} {
@@ -57,6 +61,18 @@ func TestPrepareMetadataAndShopAmountsDiffer(t *testing.T) {
 		{"one vendor, both add up: the shop's amounts", "o-same", func(t *testing.T, out activities.PrepareOutput) {
 			require.NotNil(t, out.Split, out.SplitProblem)
 			assert.Equal(t, int64(1050), out.Enriched.Order.Subtotal)
+		}},
+		{"one vendor with a tip, the shop's total is not the capture: the metadata's amounts, no tip", "o-tip", func(t *testing.T, out activities.PrepareOutput) {
+			require.Empty(t, out.Enriched.Problem)
+			require.NotNil(t, out.Split, out.SplitProblem)
+			o := out.Enriched.Order
+			assert.Equal(t, [4]int64{1000, 100, 0, 0}, [4]int64{o.Subtotal, o.Tax, o.Discount, o.Extras},
+				"the shop's tip added to the metadata's amounts makes no order of this capture")
+		}},
+		{"one vendor with a tip, both add up: the shop's amounts, the tip uncommissioned", "o-tip-same", func(t *testing.T, out activities.PrepareOutput) {
+			require.NotNil(t, out.Split, out.SplitProblem)
+			assert.Equal(t, int64(200), out.Enriched.Order.Extras)
+			assert.Equal(t, int64(800), out.Split.CommissionBase)
 		}},
 		{"several vendors, the shop's total is not the capture: parks saying so", "o-two", func(t *testing.T, out activities.PrepareOutput) {
 			assert.Nil(t, out.Split)

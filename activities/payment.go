@@ -336,10 +336,11 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 		return EnrichOutput{Problem: fmt.Sprintf("payment metadata names vendor %s but the shop's order %s sells from %s: correct the order in the shop or cancel the payment",
 			md.VendorID, md.OrderID, strings.Join(vendors, ", "))}, nil
 	}
-	if md.Subtotal != shop.Subtotal || md.Tax != shop.Tax || md.Shipping != shop.Shipping || md.Discount != shop.Discount {
+	if md.Subtotal != shop.Subtotal || md.Tax != shop.Tax || md.Shipping != shop.Shipping || md.Discount != shop.Discount || md.Extras != shop.Extras {
 		slog.Warn("payment metadata and the shop's order differ in amounts",
 			"client", md.ClientID, "order", md.OrderID, "payment", in.PaymentID,
-			"Metadata", [4]int64{md.Subtotal, md.Tax, md.Shipping, md.Discount}, "Shop", [4]int64{shop.Subtotal, shop.Tax, shop.Shipping, shop.Discount})
+			"Metadata", [5]int64{md.Subtotal, md.Tax, md.Shipping, md.Discount, md.Extras},
+			"Shop", [5]int64{shop.Subtotal, shop.Tax, shop.Shipping, shop.Discount, shop.Extras})
 		if shopTotal, ok := shop.Total(); !ok || shopTotal != in.Gross {
 			if mdTotal, ok := md.Total(); ok && mdTotal == in.Gross {
 				return thisPayment(ctx, in, md, shop, shopTotal, clients)
@@ -364,7 +365,10 @@ func thisPayment(ctx context.Context, in EnrichInput, md, shop payment.Order, sh
 			md.OrderID, amountText(shopTotal, in), amountText(in.Gross, in), strings.Join(vendors, ", "))}, nil
 	}
 	order := shop
-	order.Subtotal, order.Tax, order.Shipping, order.Discount = md.Subtotal, md.Tax, md.Shipping, md.Discount
+	// Every amount the metadata's, extras too: the metadata names none (its format has no field for
+	// them, a plugin counts them in shipping), and the shop's added to its total would not make the
+	// capture the metadata adds up to.
+	order.Subtotal, order.Tax, order.Shipping, order.Discount, order.Extras = md.Subtotal, md.Tax, md.Shipping, md.Discount, md.Extras
 	return shopOrder(ctx, in, order, clients)
 }
 
@@ -509,13 +513,7 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 	if err != nil {
 		return split.Split{}, err
 	}
-	order := split.Order{
-		Currency: in.Currency, Gross: in.Gross, Subtotal: in.Order.Subtotal, Tax: in.Order.Tax,
-		Shipping: in.Order.Shipping, Discount: in.Order.Discount, VendorID: in.Order.VendorID, AffiliateID: in.Order.AffiliateID,
-	}
-	for _, l := range in.Order.Lines {
-		order.Lines = append(order.Lines, split.Line{VendorID: l.VendorID, Subtotal: l.Subtotal, Tax: l.Tax, Discount: l.Discount})
-	}
+	order := in.Order.SplitOrder(in.Currency, in.Gross)
 	if order.AffiliateIsVendor, err = a.affiliateIsVendor(ctx, in.Order); err != nil {
 		return split.Split{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
+	"paysplit/internal/store"
 	"paysplit/testenv"
 )
 
@@ -216,4 +217,28 @@ func TestPayPalPayoutToAPayeeWithALongID(t *testing.T) {
 		require.NotEmpty(t, out.TransferID)
 	}
 	require.Len(t, fake.Payouts(), 3)
+}
+
+// A PayPal receiver stored before registration refused its invisible characters (a non-breaking
+// space, pasted from a web page, passed Go's ASCII \s) is one PayPal refuses every payout to: the
+// leg is held for an admin to correct the payee, and nothing is sent.
+func TestPayPalPayeeWithAnInvisibleCharacterIsHeld(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := context.Background()
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: "pp-nbsp", Name: "NBSP", DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO payees (id, client_id, kind, paypal_receiver) VALUES ('v-nbsp', 'pp-nbsp', 'vendor', $1)`,
+		"vendor\u00a0@example.com")
+	require.NoError(t, err)
+	fake := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	a := &activities.Activities{Store: st, PayPal: c}
+	out, err := a.ResolvePayee(ctx, activities.ResolvePayeeInput{Provider: activities.ProviderPayPal, PayeeID: "v-nbsp", Kind: "vendor",
+		ClientID: "pp-nbsp", Currency: "usd"})
+	require.NoError(t, err)
+	require.Empty(t, out.Destination)
+	require.Contains(t, out.HoldReason, "PayPal receiver cannot be paid")
+	require.Contains(t, out.HoldReason, "U+00A0")
 }

@@ -425,7 +425,7 @@ func (s *Server) paymentView(r ipayment.Record) map[string]any {
 		"status": r.Status, "reason": r.Reason, "client_id": r.Order.ClientID, "order_id": r.Order.OrderID,
 		"vendor_id": r.Order.VendorID, "affiliate_id": r.Order.AffiliateID, "platform": r.Order.Platform,
 		"currency": r.Currency, "gross": r.Gross, "subtotal": r.Order.Subtotal, "tax": r.Order.Tax,
-		"shipping": r.Order.Shipping, "discount": r.Order.Discount, "commission_base": r.CommissionBase,
+		"shipping": r.Order.Shipping, "extras": r.Order.Extras, "discount": r.Order.Discount, "commission_base": r.CommissionBase,
 		"payout_unit": max(r.PayoutUnit, 1), "fee": r.Fee, "fee_returned": r.FeeReturned, "dispute_fees": r.DisputeFees, "rule_version": r.RuleVersion, "corrected_to": r.CorrectedTo, "refunded": r.Refunded, "disputes_lost": r.DisputesLost, "dispute_loss_beyond_refunds": r.DisputeLossBeyondRefunds, "failed_refunds": r.FailedRefunds, "disputed": r.Disputed, "compensated": r.Compensated, "due_retries": r.DueRetries, "decision": r.Decision, "captured_at": r.CapturedAt,
 		"legs": legs, "workflow_url": s.workflowURL(r.WorkflowID),
 	}

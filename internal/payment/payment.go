@@ -73,6 +73,11 @@ type Order struct {
 	Tax         int64  `json:"tax"`
 	Shipping    int64  `json:"shipping"`
 	Discount    int64  `json:"discount"`
+	// Extras is what the customer paid that is neither a vendor's sale, its tax, nor shipping:
+	// a Shopify tip, duties and additional fees, WooCommerce's fee lines with their tax. It is in
+	// the total and never commissioned (split.Order.Extras). Omitted when zero: a record or a
+	// workflow's history from before it decodes as it was, its extras then counted in Shipping.
+	Extras int64 `json:"extras,omitempty"`
 	// Currency is set on orders from storefronts; a payment's own currency is on the Record.
 	Currency money.Currency `json:"currency,omitempty"`
 	// Lines split the order by vendor when it has lines from several; empty means one vendor,
@@ -80,14 +85,28 @@ type Order struct {
 	Lines []OrderLine `json:"lines,omitempty"`
 }
 
-// Total is what the order asks to be paid (split.Total: subtotal - discount + tax + shipping, as
-// the split checks it against the capture); ok is false for one that adds up to nothing valid.
+// Total is what the order asks to be paid (split.Total: subtotal - discount + tax + shipping +
+// extras, as the split checks it against the capture); ok is false for one that adds up to
+// nothing valid.
 func (o Order) Total() (total int64, ok bool) {
-	if o.Discount > o.Subtotal || o.Tax < 0 || o.Shipping < 0 {
+	if o.Discount > o.Subtotal || o.Tax < 0 || o.Shipping < 0 || o.Extras < 0 {
 		return 0, false
 	}
-	sum, err := split.Total(o.Subtotal, o.Discount, o.Tax, o.Shipping)
+	sum, err := split.Total(o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Extras)
 	return sum, err == nil
+}
+
+// SplitOrder is the order as the split takes it, for a capture of gross in cur: every amount the
+// order has, so none is left out of the total or put where a rule commissions it.
+func (o Order) SplitOrder(cur money.Currency, gross int64) split.Order {
+	so := split.Order{
+		Currency: cur, Gross: gross, Subtotal: o.Subtotal, Tax: o.Tax, Shipping: o.Shipping, Discount: o.Discount,
+		Extras: o.Extras, VendorID: o.VendorID, AffiliateID: o.AffiliateID,
+	}
+	for _, l := range o.Lines {
+		so.Lines = append(so.Lines, split.Line{VendorID: l.VendorID, Subtotal: l.Subtotal, Tax: l.Tax, Discount: l.Discount})
+	}
+	return so
 }
 
 // Vendors are the vendors the order sells from, each once, in the order of its lines.
@@ -108,7 +127,7 @@ func (o Order) Vendors() []string {
 }
 
 // OrderLine is one vendor's part of an order (its lines summed). Tax is the line tax; the
-// order's shipping is shared between vendors by the split.
+// order's shipping and extras are shared between vendors by the split.
 type OrderLine struct {
 	VendorID string `json:"vendor_id"`
 	Subtotal int64  `json:"subtotal"`

@@ -132,6 +132,23 @@ func TestComputeExamples(t *testing.T) {
 			base:  13000, want: legs{357, 12578, 65},
 		},
 		{
+			// A tip, duties or fees (extras 2000) are in the gross and never commissioned, not
+			// even by a rule that commissions shipping and tax: base 12000 + 1000 shipping + 810
+			// tax = 13810; 2.75% = 379.775 -> 379; 0.5% = 69.05 -> 69; vendor 15810-379-69 = 15362.
+			name:  "kwd extras never commissioned",
+			order: Order{Currency: "kwd", Gross: 15810, Subtotal: 12345, Discount: 345, Tax: 810, Shipping: 1000, Extras: 2000, VendorID: "v1", AffiliateID: "a1"},
+			rule:  Rule{PlatformBps: 275, AffiliateBps: 50, CommissionOnShipping: true, CommissionOnTax: true},
+			base:  13810, want: legs{379, 15362, 69},
+		},
+		{
+			// A minimum fee takes at most the commission base, never the extras: base 100, the
+			// 2.00 minimum capped to 100, the 5.00 tip all the vendor's.
+			name:  "usd minimum fee leaves extras alone",
+			order: Order{Currency: "usd", Gross: 600, Subtotal: 100, Extras: 500, VendorID: "v1"},
+			rule:  Rule{PlatformBps: 1000, MinPlatformFee: 200, CommissionOnShipping: true},
+			base:  100, want: legs{100, 500},
+		},
+		{
 			// Everything commissionable, 100% split: vendor keeps nothing.
 			name:  "kwd all shares taken",
 			order: Order{Currency: "kwd", Gross: 1001, Subtotal: 1001, VendorID: "v1", AffiliateID: "a1"},
@@ -202,6 +219,8 @@ func TestComputeRejects(t *testing.T) {
 		{name: "negative tax", order: with(func(o *Order) { o.Tax = -2 }), rule: okRule, wantErr: ErrNegativeAmount, field: "tax -2"},
 		{name: "negative shipping", order: with(func(o *Order) { o.Shipping = -3 }), rule: okRule, wantErr: ErrNegativeAmount, field: "shipping -3"},
 		{name: "negative discount", order: with(func(o *Order) { o.Discount = -4 }), rule: okRule, wantErr: ErrNegativeAmount, field: "discount -4"},
+		{name: "negative extras", order: with(func(o *Order) { o.Extras = -5 }), rule: okRule, wantErr: ErrNegativeAmount, field: "extras -5"},
+		{name: "extras not in gross", order: with(func(o *Order) { o.Extras = 5 }), rule: okRule, wantErr: ErrComponentsMismatch, field: "extras 5"},
 		{name: "discount exceeds subtotal", order: with(func(o *Order) { o.Discount = 1001 }), rule: okRule, wantErr: ErrDiscountExceedsSubtotal, field: "discount 1001"},
 		{name: "gross too high", order: with(func(o *Order) { o.Gross = 1101 }), rule: okRule, wantErr: ErrComponentsMismatch, field: "gross 1101"},
 		{name: "gross too low", order: with(func(o *Order) { o.Gross = 1000 }), rule: okRule, wantErr: ErrComponentsMismatch, field: "= 1100"},

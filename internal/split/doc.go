@@ -7,8 +7,9 @@
 // # Rounding leftovers go to the vendor
 //
 // Commissions are floor(base*bps/10000) and the vendor receives whatever is
-// left of the gross, including tax, shipping and every fractional minor unit
-// the floors discarded. The vendor is chosen because:
+// left of the gross, including tax, shipping, the order's extras (a tip,
+// duties, a checkout's fees, never commissioned) and every fractional minor
+// unit the floors discarded. The vendor is chosen because:
 //
 //   - Flooring means the platform and the affiliate never take more than the
 //     rate in their agreement says; a fee that is a unit too high is an

@@ -14,7 +14,7 @@ var (
 	ErrNegativeAmount          = money.ErrNegativeAmount
 	ErrSharesOver100           = errors.New("platform and affiliate shares exceed 100%")
 	ErrDiscountExceedsSubtotal = errors.New("discount exceeds subtotal")
-	ErrComponentsMismatch      = errors.New("subtotal - discount + tax + shipping does not equal gross")
+	ErrComponentsMismatch      = errors.New("subtotal - discount + tax + shipping + extras does not equal gross")
 	ErrMissingVendor           = errors.New("missing vendor id")
 	ErrRefundExceedsRemaining  = errors.New("refund exceeds remaining amount")
 	// ErrInvalidRule is wrapped by every rule validation error, including

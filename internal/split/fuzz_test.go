@@ -151,7 +151,13 @@ func FuzzComputeLines(f *testing.F) {
 		if ok != [3]bool{true, true, true} {
 			return
 		}
-		g, err := Total(o.Subtotal, o.Discount, o.Tax, o.Shipping)
+		// A third of what is charged beyond the goods is extras (a tip, duties, fees), never
+		// commissioned whatever the rule.
+		if o.Shipping > 0 {
+			o.Extras = o.Shipping / 3
+			o.Shipping -= o.Extras
+		}
+		g, err := Total(o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Extras)
 		if err != nil {
 			return
 		}
@@ -189,6 +195,9 @@ func FuzzComputeLines(f *testing.F) {
 		a, _ := s.Leg(PartyAffiliate)
 		if p.Amount+a.Amount > s.CommissionBase {
 			t.Fatalf("commissions %d + %d exceed base %d", p.Amount, a.Amount, s.CommissionBase)
+		}
+		if s.CommissionBase > o.Gross-o.Extras {
+			t.Fatalf("commission base %d takes in extras: gross %d, extras %d", s.CommissionBase, o.Gross, o.Extras)
 		}
 	})
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // computeLines splits a multi-vendor order: each vendor's lines are treated as an order of their
-// own (their subtotal, discount and tax, plus a share of the order's shipping in proportion to
-// their net amount, largest remainder), split under the same rule, so every vendor is paid on its
+// own (their subtotal, discount and tax, plus a share of the order's shipping and of its extras
+// in proportion to their net amount, largest remainder), split under the same rule, so every vendor is paid on its
 // own lines' net amount and commission never touches another vendor's money. The platform's and
 // the affiliate's shares are the sums of the per-vendor shares; a minimum or maximum platform fee
 // applies per vendor part. An affiliate that is one of the order's vendors takes no share of any
@@ -66,7 +66,8 @@ func selfReferral(affiliate string, parts []Order) bool {
 	return affiliate != "" && slices.ContainsFunc(parts, func(p Order) bool { return strings.EqualFold(p.VendorID, affiliate) })
 }
 
-// vendorParts groups the lines by vendor and gives each group its share of the shipping.
+// vendorParts groups the lines by vendor and gives each group its share of the shipping and of
+// the extras.
 func vendorParts(o Order) ([]Order, error) {
 	var parts []Order
 	index := map[string]int{}
@@ -115,9 +116,14 @@ func vendorParts(o Order) ([]Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("share shipping: %w", err)
 	}
+	// Extras (a tip, duties, fees) are shared as shipping is: the order's, not one line's.
+	extras, err := money.AllocateLargestRemainder(o.Extras, weights)
+	if err != nil {
+		return nil, fmt.Errorf("share extras: %w", err)
+	}
 	for i := range parts {
-		parts[i].Shipping = shipping[i]
-		parts[i].Gross = parts[i].Subtotal - parts[i].Discount + parts[i].Tax + parts[i].Shipping
+		parts[i].Shipping, parts[i].Extras = shipping[i], extras[i]
+		parts[i].Gross = parts[i].Subtotal - parts[i].Discount + parts[i].Tax + parts[i].Shipping + parts[i].Extras
 	}
 	return parts, nil
 }

@@ -84,3 +84,23 @@ func TestComputeLinesProperties(t *testing.T) {
 		require.Equal(t, s, again)
 	}
 }
+
+// A multi-vendor order's extras (a tip, duties, fees) are shared between the vendors as shipping
+// is, by net amount, and are commissioned by no rule: the commission base is the one without them.
+func TestComputeMultiVendorOrderSharesExtrasUncommissioned(t *testing.T) {
+	o := twoVendorOrder()
+	// Extras 1700 by net 5500 : 3000 → 1100 and 600 exactly.
+	o.Extras, o.Gross = 1700, o.Gross+1700
+	rule := Rule{Version: 2, PlatformBps: 1000, AffiliateBps: 500, CommissionOnShipping: true}
+	s, err := Compute(o, rule)
+	require.NoError(t, err)
+	// Base A 5500 + 582 shipping = 6082: platform 608, affiliate 304; B 3000 + 318 = 3318: 331, 165.
+	require.Equal(t, []Leg{
+		{Party: PartyPlatform, PayeeID: "platform", Amount: 608 + 331},
+		{Party: PartyVendor, PayeeID: "A", Amount: 5500 + 600 + 582 + 1100 - 608 - 304},
+		{Party: PartyVendor, PayeeID: "B", Amount: 3000 + 300 + 318 + 600 - 331 - 165},
+		{Party: PartyAffiliate, PayeeID: "aff", Amount: 304 + 165},
+	}, s.Legs)
+	require.Equal(t, o.Gross, s.Sum())
+	require.EqualValues(t, 8500+900, s.CommissionBase, "shipping commissioned, as the rule says; the extras not")
+}

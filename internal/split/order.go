@@ -8,7 +8,7 @@ import (
 
 // Order is the captured amount and how it breaks down. All amounts are
 // minor units of Currency and must satisfy
-// Gross = Subtotal - Discount + Tax + Shipping.
+// Gross = Subtotal - Discount + Tax + Shipping + Extras.
 type Order struct {
 	Currency    money.Currency `json:"currency"`
 	Gross       int64          `json:"gross"`
@@ -25,6 +25,11 @@ type Order struct {
 	// Lines divide a multi-vendor order by vendor; they must add up to the order's subtotal, tax
 	// and discount. Empty means the whole order is VendorID's.
 	Lines []Line `json:"lines,omitempty"`
+	// Extras is what the customer paid that is neither a vendor's sale, its tax, nor shipping: a
+	// tip, import duties, a checkout's fees (with their tax). No rule commissions it, not even
+	// one with CommissionOnShipping: it goes to the vendor whole, as uncommissioned shipping does.
+	// Omitted when zero, so orders recorded before it existed decode and encode unchanged.
+	Extras int64 `json:"extras,omitempty"`
 }
 
 // Line is one vendor's part of an order.
@@ -46,7 +51,7 @@ func (o Order) validate() (money.Currency, error) {
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"gross", o.Gross}, {"subtotal", o.Subtotal}, {"tax", o.Tax}, {"shipping", o.Shipping}, {"discount", o.Discount}} {
+	}{{"gross", o.Gross}, {"subtotal", o.Subtotal}, {"tax", o.Tax}, {"shipping", o.Shipping}, {"discount", o.Discount}, {"extras", o.Extras}} {
 		if f.v < 0 {
 			return "", fmt.Errorf("order %s %d: %w", f.name, f.v, ErrNegativeAmount)
 		}
@@ -54,31 +59,36 @@ func (o Order) validate() (money.Currency, error) {
 	if o.Discount > o.Subtotal {
 		return "", fmt.Errorf("order discount %d > subtotal %d: %w", o.Discount, o.Subtotal, ErrDiscountExceedsSubtotal)
 	}
-	sum, err := Total(o.Subtotal, o.Discount, o.Tax, o.Shipping)
+	sum, err := Total(o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Extras)
 	if err != nil {
-		return "", fmt.Errorf("%w: subtotal %d - discount %d + tax %d + shipping %d overflows (gross %d): %w",
-			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Gross, err)
+		return "", fmt.Errorf("%w: subtotal %d - discount %d + tax %d + shipping %d + extras %d overflows (gross %d): %w",
+			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Extras, o.Gross, err)
 	}
 	if sum != o.Gross {
-		return "", fmt.Errorf("%w: subtotal %d - discount %d + tax %d + shipping %d = %d, gross %d",
-			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, sum, o.Gross)
+		return "", fmt.Errorf("%w: subtotal %d - discount %d + tax %d + shipping %d + extras %d = %d, gross %d",
+			ErrComponentsMismatch, o.Subtotal, o.Discount, o.Tax, o.Shipping, o.Extras, sum, o.Gross)
 	}
 	return cur, nil
 }
 
-// Total is what an order's parts ask the customer to pay, subtotal - discount + tax + shipping,
-// the sum a split checks against the gross; an error when it overflows.
-func Total(subtotal, discount, tax, shipping int64) (int64, error) {
-	sum, err := money.AddInt(subtotal-discount, tax)
-	if err == nil {
-		sum, err = money.AddInt(sum, shipping)
+// Total is what an order's parts ask the customer to pay, subtotal - discount + tax + shipping +
+// extras, the sum a split checks against the gross; an error when it overflows.
+func Total(subtotal, discount, tax, shipping, extras int64) (int64, error) {
+	sum := subtotal - discount
+	var err error
+	for _, v := range []int64{tax, shipping, extras} {
+		if sum, err = money.AddInt(sum, v); err != nil {
+			return 0, err
+		}
 	}
-	return sum, err
+	return sum, nil
 }
 
 // commissionBase is what the percentages apply to. Tax and shipping are
 // excluded by default because they are pass-through money the vendor owes
-// to tax authorities and carriers, not revenue to take a cut of.
+// to tax authorities and carriers, not revenue to take a cut of. Extras are
+// excluded always: no rule names a tip, duties or a checkout's fee, and a
+// rule that says "shipping" does not say them.
 // It never exceeds Gross, so no overflow is possible after validate.
 func (o Order) commissionBase(r Rule) int64 {
 	base := o.Subtotal - o.Discount

@@ -79,7 +79,7 @@ func Compute(o Order, r Rule) (Split, error) {
 		}
 	}
 	// A minimum fee on a tiny order must not eat into the affiliate's share
-	// or into tax and shipping, which are never the platform's money.
+	// or into tax, shipping and extras, which are never the platform's money.
 	platform = min(platform, base-affiliate)
 
 	legs := []Leg{

@@ -25,7 +25,7 @@ func ValidateOrder(o payment.Order) error {
 	if _, err := money.ParseCurrency(string(o.Currency)); err != nil {
 		return fmt.Errorf("%w: order %s currency: %v", ErrInvalid, o.OrderID, err)
 	}
-	if o.Subtotal < 0 || o.Tax < 0 || o.Shipping < 0 || o.Discount < 0 {
+	if o.Subtotal < 0 || o.Tax < 0 || o.Shipping < 0 || o.Discount < 0 || o.Extras < 0 {
 		return fmt.Errorf("%w: order %s has a negative amount", ErrInvalid, o.OrderID)
 	}
 	if len(o.Lines) == 0 {
@@ -67,6 +67,28 @@ func addLine(orderID string, i int, sum, v int64) (int64, error) {
 	return s, nil
 }
 
+// storedShipping is what the orders table's shipping column holds: the order's shipping and its
+// extras, as every release before extras wrote it (migration 00047), so that a task of that
+// release reads the order whole.
+func storedShipping(o payment.Order) (int64, error) {
+	v, err := money.AddInt(o.Shipping, o.Extras)
+	if err != nil {
+		return 0, fmt.Errorf("%w: order %s shipping and extras: %v", ErrInvalid, o.OrderID, err)
+	}
+	return v, nil
+}
+
+// shippingAndExtras tells a stored order's extras apart from its shipping column (storedShipping):
+// only while the column is the shipping they were stored with. A write of the previous release
+// rewrites shipping (extras in it) and leaves the extras of the write before, which are then no
+// longer this order's: the order reads as that release stored it, everything in shipping.
+func shippingAndExtras(stored int64, extras, extrasOf *int64) (shipping, extra int64) {
+	if extras == nil || extrasOf == nil || *extrasOf != stored || *extras > stored {
+		return stored, 0
+	}
+	return stored - *extras, *extras
+}
+
 // SaveOrder stores or replaces a normalized order and its vendor lines in one transaction,
 // whatever is stored, as a state of no known shop time (tests).
 func (s *Store) SaveOrder(ctx context.Context, o payment.Order, status string) error {
@@ -90,8 +112,12 @@ func (s *Store) saveOrder(ctx context.Context, o payment.Order, status string, s
 		return false, err
 	}
 	at := timeOrNil(shopTime)
+	shipping, err := storedShipping(o)
+	if err != nil {
+		return false, err
+	}
 	saved := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		cur, found, err := lockOrderTimes(ctx, tx, o.ClientID, o.OrderID)
 		if err != nil {
 			return err
@@ -99,10 +125,10 @@ func (s *Store) saveOrder(ctx context.Context, o payment.Order, status string, s
 		if !found {
 			tag, err := tx.Exec(ctx, `
 				INSERT INTO orders (client_id, order_id, platform, currency, subtotal, tax, shipping, discount, affiliate_id, status,
-					shop_updated_at, shop_amounts_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+					shop_updated_at, shop_amounts_at, extras, extras_of_shipping)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $7)
 				ON CONFLICT (client_id, order_id) DO NOTHING`,
-				o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, status, at)
+				o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, shipping, o.Discount, o.AffiliateID, status, at, o.Extras)
 			if err != nil {
 				return err
 			}
@@ -120,9 +146,10 @@ func (s *Store) saveOrder(ctx context.Context, o payment.Order, status string, s
 		}
 		if always || takesAmounts(status, at, cur) {
 			if _, err := tx.Exec(ctx, `UPDATE orders SET platform = $3, currency = $4, subtotal = $5, tax = $6, shipping = $7,
-					discount = $8, affiliate_id = $9, shop_amounts_at = $10, shop_write_seq = shop_write_seq + 1, updated_at = now()
+					discount = $8, affiliate_id = $9, shop_amounts_at = $10, extras = $11, extras_of_shipping = $7,
+					shop_write_seq = shop_write_seq + 1, updated_at = now()
 				WHERE client_id = $1 AND order_id = $2`,
-				o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, o.Shipping, o.Discount, o.AffiliateID, at); err != nil {
+				o.ClientID, o.OrderID, o.Platform, string(o.Currency), o.Subtotal, o.Tax, shipping, o.Discount, o.AffiliateID, at, o.Extras); err != nil {
 				return err
 			}
 			if err := replaceOrderLines(ctx, tx, o); err != nil {
@@ -228,13 +255,15 @@ func replaceOrderLines(ctx context.Context, tx pgx.Tx, o payment.Order) error {
 func (s *Store) GetOrder(ctx context.Context, clientID, orderID string) (payment.Order, error) {
 	o := payment.Order{ClientID: clientID, OrderID: orderID}
 	var cur string
-	err := s.pool.QueryRow(ctx, `SELECT platform, currency, subtotal, tax, shipping, discount, affiliate_id
+	var extras, extrasOf *int64
+	err := s.pool.QueryRow(ctx, `SELECT platform, currency, subtotal, tax, shipping, discount, affiliate_id, extras, extras_of_shipping
 		FROM orders WHERE client_id = $1 AND order_id = $2`, clientID, orderID).
-		Scan(&o.Platform, &cur, &o.Subtotal, &o.Tax, &o.Shipping, &o.Discount, &o.AffiliateID)
+		Scan(&o.Platform, &cur, &o.Subtotal, &o.Tax, &o.Shipping, &o.Discount, &o.AffiliateID, &extras, &extrasOf)
 	if err != nil {
 		return payment.Order{}, notFound(err, "order "+clientID+"/"+orderID)
 	}
 	o.Currency = money.Currency(cur)
+	o.Shipping, o.Extras = shippingAndExtras(o.Shipping, extras, extrasOf)
 	rows, err := s.pool.Query(ctx, `SELECT vendor_id, subtotal, tax, discount FROM order_lines
 		WHERE client_id = $1 AND order_id = $2 ORDER BY line_no`, clientID, orderID)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -56,13 +58,40 @@ func (p Payee) Validate() error {
 	if p.StripeAccount != "" && !stripeAccountPattern.MatchString(p.StripeAccount) {
 		return fmt.Errorf("%w: stripe_account %q must look like acct_<id>", ErrInvalid, p.StripeAccount)
 	}
-	if p.PayPalReceiver != "" && !paypalReceiverPattern.MatchString(p.PayPalReceiver) {
-		return fmt.Errorf("%w: paypal_receiver %q must be a PayPal payer ID (13 characters) or an email address", ErrInvalid, p.PayPalReceiver)
-	}
-	if len(p.PayPalReceiver) > maxPayPalReceiver {
-		return fmt.Errorf("%w: paypal_receiver is %d bytes long; PayPal takes at most %d single-byte characters", ErrInvalid, len(p.PayPalReceiver), maxPayPalReceiver)
+	if p.PayPalReceiver != "" {
+		return CheckPayPalReceiver(p.PayPalReceiver)
 	}
 	return nil
+}
+
+// CheckPayPalReceiver says why PayPal's Payouts API would refuse receiver, nil when it would
+// not: a payer ID or an email address, of visible characters, at most 127 bytes. Registration
+// refuses such a receiver, and a payout to one stored before is held rather than sent.
+func CheckPayPalReceiver(receiver string) error {
+	if !paypalReceiverPattern.MatchString(receiver) {
+		return fmt.Errorf("%w: paypal_receiver %q must be a PayPal payer ID (13 characters) or an email address", ErrInvalid, receiver)
+	}
+	if r, ok := invisibleRune(receiver); ok {
+		return fmt.Errorf("%w: paypal_receiver %q has a space, control or invisible character (%U): no PayPal account has one", ErrInvalid, receiver, r)
+	}
+	if len(receiver) > maxPayPalReceiver {
+		return fmt.Errorf("%w: paypal_receiver is %d bytes long; PayPal takes at most %d single-byte characters", ErrInvalid, len(receiver), maxPayPalReceiver)
+	}
+	return nil
+}
+
+// invisibleRune is the first character of s that is white space, a control or an invisible
+// format character (a zero-width space, a byte-order mark), or a byte that is not UTF-8 (as
+// utf8.RuneError). The receiver pattern's \s is Go's ASCII white space only: a non-breaking
+// space (pasted from a web page or a spreadsheet) or an ideographic one passed it, and every
+// payout to such a receiver was refused by PayPal.
+func invisibleRune(s string) (rune, bool) {
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 // ErrPayeeIDTaken is a new payee ID that differs from a registered payee's only in case. Shops'

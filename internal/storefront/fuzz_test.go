@@ -46,6 +46,9 @@ func checkResult(t *testing.T, res storefront.Result, err error) {
 		if o.Discount > o.Subtotal {
 			t.Fatalf("discount above subtotal: %+v", o)
 		}
+		if _, ok := o.Total(); !ok {
+			t.Fatalf("parsed order whose parts (extras too) add up to no total: %+v", o)
+		}
 		if o.AffiliateID != "" {
 			if err := store.ValidID("affiliate_id", o.AffiliateID); err != nil {
 				t.Fatal(err)

@@ -285,8 +285,8 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 			continue // nothing sold, nobody to pay
 		}
 		if li.TipPaymentGateway {
-			// The customer's tip: in the total paid, but no vendor's sale, so not commissioned.
-			// It counts with shipping, as duties and fees do.
+			// The customer's tip: in the total paid, but no vendor's sale and no shipping: an
+			// extra (payment.Order.Extras), as duties and fees are, never commissioned.
 			tip, err := li.tip(i, m)
 			if err != nil {
 				return Order{}, err
@@ -339,7 +339,7 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	if err := so.dutiesAndFees(&o.Order, m, includedDuties); err != nil {
 		return Order{}, err
 	}
-	if o.Shipping, err = add("shipping and tips", o.Shipping, tips); err != nil {
+	if o.Extras, err = add("duties, fees and tips", o.Extras, tips); err != nil {
 		return Order{}, err
 	}
 	// The names in their order, then the attributes: an explicit affiliate_id wins over a
@@ -368,10 +368,10 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	return o, nil
 }
 
-// dutiesAndFees adds the order's duties and additional fees to its shipping. The customer paid
+// dutiesAndFees adds the order's duties and additional fees to its extras. The customer paid
 // them (they are in total_price), so an order without them falls short of its payment, which the
-// split then parks; they are not what the vendors sold, so, like WooCommerce's fee lines, they
-// are not commissioned. The amounts as charged at checkout (original_*), as the payment was.
+// split then parks; they are neither what the vendors sold nor shipping, so, like WooCommerce's
+// fee lines, they are not commissioned, even by a rule that commissions shipping. The amounts as charged at checkout (original_*), as the payment was.
 // Duties included in the line prices (duties_included) are in total_price once, through the
 // lines: only those taken out of the lines (included) are added, never the order's total again.
 func (so shopifyOrder) dutiesAndFees(o *payment.Order, m shopifyMoney, included int64) error {
@@ -386,7 +386,7 @@ func (so shopifyOrder) dutiesAndFees(o *payment.Order, m shopifyMoney, included 
 	if err != nil {
 		return err
 	}
-	o.Shipping, err = add("shipping, duties and fees", o.Shipping, duties, fees)
+	o.Extras, err = add("duties and fees", o.Extras, duties, fees)
 	return err
 }
 

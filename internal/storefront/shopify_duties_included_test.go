@@ -15,7 +15,7 @@ import (
 // top, as for duties added at checkout, the stored order exceeded what the customer paid by the
 // duties (its payment then parked for an amount that does not add up) and the vendor's line,
 // duties in it, was commissioned on them. Like a taxes-included line's tax, a line's duties are
-// taken out of its subtotal and counted with shipping.
+// taken out of its subtotal and counted as an extra (payment.Order.Extras), never commissioned.
 func TestShopifyDutiesIncludedInPricesAreCountedOnce(t *testing.T) {
 	body := `{"id": 15, "currency": "USD", "presentment_currency": "USD", "taxes_included": false, "duties_included": true,
 		"total_price": "122.34", "total_price_set": ` + set("122.34", "USD", "122.34", "USD") + `,
@@ -34,7 +34,8 @@ func TestShopifyDutiesIncludedInPricesAreCountedOnce(t *testing.T) {
 	require.True(t, ok)
 	require.EqualValues(t, 12234, total, "the order must add up to what the customer paid (total_price)")
 	require.EqualValues(t, 10000, o.Subtotal, "the vendor sold 100.00: the duties in its price are not its sale")
-	require.EqualValues(t, 1000+1234, o.Shipping, "duties count with shipping, not commissioned")
+	require.EqualValues(t, 1000, o.Shipping)
+	require.EqualValues(t, 1234, o.Extras, "duties are extras, never commissioned")
 }
 
 // A multi-currency order's included duties are read in the customer's currency, from each duty's
@@ -49,5 +50,6 @@ func TestShopifyDutiesIncludedInTheCustomersCurrency(t *testing.T) {
 	require.NoError(t, err)
 	o := res.Orders[0].Order
 	require.EqualValues(t, 4500, o.Subtotal)
-	require.EqualValues(t, 10531, o.Shipping)
+	require.EqualValues(t, 0, o.Shipping)
+	require.EqualValues(t, 10531, o.Extras)
 }

@@ -13,8 +13,8 @@ import (
 // Order's total_price includes them ("currentTotalPrice: The total amount of the order, including
 // duties, taxes and discounts", Storefront API Order; original_total_duties_set and
 // original_total_additional_fees_set are MoneyBags of the order, null when there are none). They
-// are not the vendors' sales, so they are not commissioned: they count with shipping, as
-// WooCommerce's fee lines do. Left out, the stored order fell short of the payment by the duties
+// are neither the vendors' sales nor shipping, so they are not commissioned, even by a rule that
+// commissions shipping: they are the order's extras, as WooCommerce's fee lines are. Left out, the stored order fell short of the payment by the duties
 // and every such payment was parked for an amount that does not add up.
 func TestShopifyDutiesAndFeesAreInTheOrderTotal(t *testing.T) {
 	tests := []struct {
@@ -23,6 +23,7 @@ func TestShopifyDutiesAndFeesAreInTheOrderTotal(t *testing.T) {
 		currency money.Currency
 		total    int64 // total_price (presentment), what the customer paid
 		shipping int64
+		extras   int64
 	}{
 		{
 			name: "one currency, duties and an additional fee",
@@ -35,7 +36,7 @@ func TestShopifyDutiesAndFeesAreInTheOrderTotal(t *testing.T) {
 					"duties": [{"id": "2", "harmonized_system_code": "520300", "country_code_of_origin": "CA",
 						"price_set": ` + set("12.34", "USD", "12.34", "USD") + `, "tax_lines": []}]}],
 				"shipping_lines": [{"price": "10.00", "price_set": ` + set("10.00", "USD", "10.00", "USD") + `, "discount_allocations": [], "tax_lines": []}]}`,
-			currency: money.USD, total: 12734, shipping: 1000 + 1234 + 500,
+			currency: money.USD, total: 12734, shipping: 1000, extras: 1234 + 500,
 		},
 		{
 			name: "shop in CAD, customer in EUR: duties in the customer's currency",
@@ -46,14 +47,14 @@ func TestShopifyDutiesAndFeesAreInTheOrderTotal(t *testing.T) {
 				"line_items": [{"vendor": "V", "quantity": 1, "price": "70.00", "price_set": ` + set("70.00", "CAD", "45.00", "EUR") + `,
 					"discount_allocations": [], "tax_lines": []}],
 				"shipping_lines": []}`,
-			currency: money.EUR, total: 15031, shipping: 10531,
+			currency: money.EUR, total: 15031, shipping: 0, extras: 10531,
 		},
 		{
 			name: "no duties (null), as most orders",
 			body: `{"id": 13, "currency": "USD", "total_price": "100.00",
 				"original_total_duties_set": null, "current_total_duties_set": null,
 				"line_items": [{"vendor": "V", "quantity": 1, "price": "100.00", "discount_allocations": [], "tax_lines": []}]}`,
-			currency: money.USD, total: 10000, shipping: 0,
+			currency: money.USD, total: 10000, shipping: 0, extras: 0,
 		},
 	}
 	for _, tc := range tests {
@@ -66,7 +67,8 @@ func TestShopifyDutiesAndFeesAreInTheOrderTotal(t *testing.T) {
 			total, ok := o.Total()
 			require.True(t, ok)
 			require.Equal(t, tc.total, total, "the order must add up to what the customer paid (total_price)")
-			require.Equal(t, tc.shipping, o.Shipping, "duties and fees count with shipping, not commissioned")
+			require.Equal(t, tc.shipping, o.Shipping, "shipping is the shipping lines only")
+			require.Equal(t, tc.extras, o.Extras, "duties and fees are extras, never commissioned")
 		})
 	}
 }

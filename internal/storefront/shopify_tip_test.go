@@ -16,7 +16,7 @@ import (
 // null; it sells no product, so it has no vendor. Such an order was refused whole ("line_items[1]
 // has no vendor", 400): Shopify retried the same body eight times and then deleted the
 // subscription, and the order's payment waited for an order that never came. A tip is not a sale
-// of any vendor's: it is not commissioned, and counts with shipping, as fees do.
+// of any vendor's and no shipping: it is an extra, as duties and fees are, never commissioned.
 func TestShopifyTipIsNotAVendorsSale(t *testing.T) {
 	const product = `{"vendor": "V", "quantity": 2, "price": "25.00", "discount_allocations": [], "tax_lines": []}`
 	tests := []struct {
@@ -39,7 +39,7 @@ func TestShopifyTipIsNotAVendorsSale(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, res.Orders, 1)
 			require.Equal(t, payment.Order{ClientID: "acme", OrderID: "21", Platform: "shopify", Currency: money.USD,
-				VendorID: "acme-v", Subtotal: 5000, Shipping: 500}, res.Orders[0].Order,
+				VendorID: "acme-v", Subtotal: 5000, Extras: 500}, res.Orders[0].Order,
 				"the vendor sold 50.00; the 5.00 tip is in the total, not in the commission base")
 		})
 	}
@@ -53,7 +53,7 @@ func TestShopifyTipIsNotAVendorsSale(t *testing.T) {
 	o := res.Orders[0].Order
 	require.Equal(t, money.EUR, o.Currency)
 	require.EqualValues(t, 930, o.Subtotal)
-	require.EqualValues(t, 186, o.Shipping)
+	require.EqualValues(t, 186, o.Extras)
 
 	// A line with no vendor that is not a tip is still refused.
 	_, err = storefront.ParseShopify("acme", storefront.ShopifyOrdersPaid, []byte(`{"id": 23, "currency": "USD",

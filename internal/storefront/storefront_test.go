@@ -185,7 +185,7 @@ func TestParseSamples(t *testing.T) {
 			file: "woocommerce_order_updated_dokan_fee.json",
 			orders: []storefront.Order{{
 				Order: payment.Order{ClientID: "acme", OrderID: "7402", Platform: "woocommerce", Currency: money.EUR,
-					VendorID: "acme-42", Subtotal: 5000, Tax: 400, Shipping: 216},
+					VendorID: "acme-42", Subtotal: 5000, Tax: 400, Extras: 216},
 				Status: "completed", ReferralCodes: nil,
 			}},
 		},
@@ -250,7 +250,7 @@ func TestParseSamples(t *testing.T) {
 			require.Equal(t, tc.updates, res.Updates)
 			for _, o := range res.Orders {
 				require.NoError(t, store.ValidateOrder(o.Order), "the store takes every parsed order")
-				assert.Equal(t, o.Subtotal-o.Discount+o.Tax+o.Shipping, total(t, tc.file), "parts add up to what the customer paid")
+				assert.Equal(t, o.Subtotal-o.Discount+o.Tax+o.Shipping+o.Extras, total(t, tc.file), "parts add up to what the customer paid")
 			}
 		})
 	}
@@ -545,7 +545,8 @@ func TestWooCommerceNegativeFeeIsADiscount(t *testing.T) {
 	res, err := storefront.ParseWooCommerce("acme", "order.created", body)
 	require.NoError(t, err)
 	o := res.Orders[0]
-	require.EqualValues(t, 3370, o.Subtotal-o.Discount+o.Tax+o.Shipping, "the parts make the total")
+	require.EqualValues(t, 3370, o.Subtotal-o.Discount+o.Tax+o.Shipping+o.Extras, "the parts make the total")
+	require.Zero(t, o.Extras, "a negative fee is a discount, no extra")
 	require.EqualValues(t, 300, o.Discount)
 	require.EqualValues(t, 400, o.Shipping, "shipping untouched")
 	require.EqualValues(t, 270, o.Tax)

@@ -118,8 +118,9 @@ func ParseWooCommerce(clientID, topic string, body []byte) (Result, error) {
 // exclude tax whatever the store's tax display. The order's cart_tax (items and fees) and
 // discount_total are what the customer paid, so they are the order's tax and discount, shared
 // between vendors in proportion to their lines' own tax and discount (WooCommerce may round tax
-// per order rather than per line, which leaves the lines a cent apart from the order). Shipping,
-// shipping tax and fees, with their tax, are counted as shipping.
+// per order rather than per line, which leaves the lines a cent apart from the order). Shipping
+// and shipping tax are counted as shipping; fees, with their tax, as extras (never commissioned,
+// not even by a rule that commissions shipping); a negative fee is a discount.
 func (wo wooOrder) normalize(clientID string) (Order, error) {
 	// The order number is what WooCommerce's Stripe and PayPal plugins put in the payment's
 	// order_id; it is the post ID unless a sequential-numbers plugin renumbers orders.
@@ -197,7 +198,7 @@ func (wo wooOrder) normalize(clientID string) (Order, error) {
 }
 
 // orderTotals replaces the vendors' summed tax and discount with the order's own, shared in
-// proportion, and sets shipping.
+// proportion, and sets shipping and extras.
 func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Currency) error {
 	discount, err := wo.DiscountTotal.nonNegative("discount_total", cur)
 	if err != nil {
@@ -218,7 +219,7 @@ func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Curre
 	if shipping, err = add("shipping", shipping, shippingTax); err != nil {
 		return err
 	}
-	var feeTax, feeDiscount int64
+	var fees, feeTax, feeDiscount int64
 	for i, f := range wo.FeeLines {
 		total, err := f.Total.minor(fmt.Sprintf("fee_lines[%d].total", i), cur)
 		if err != nil {
@@ -237,15 +238,20 @@ func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Curre
 			}
 			continue
 		}
-		if shipping, err = add("shipping and fees", shipping, total, tax); err != nil {
+		// A fee (gift wrap, a payment surcharge, a handling fee) is no vendor's sale and no
+		// shipping: an extra, with its tax, as a shipping line's tax counts with its shipping.
+		if fees, err = add("fees", fees, total, tax); err != nil {
 			return err
 		}
 		if feeTax, err = add("fee tax", feeTax, tax); err != nil {
 			return err
 		}
 	}
-	o.Shipping = shipping
-	// cart_tax includes the fees' tax, which went to shipping with the fees.
+	if fees < 0 {
+		return fmt.Errorf("%w: order %s: fee tax takes the fees below zero", ErrInvalidOrder, o.OrderID)
+	}
+	o.Shipping, o.Extras = shipping, fees
+	// cart_tax includes the fees' tax, which went to the extras with the fees.
 	lineTax, err := sub("cart_tax", cartTax, feeTax)
 	if err != nil || lineTax < 0 {
 		return fmt.Errorf("%w: order %s: fee tax exceeds cart_tax", ErrInvalidOrder, o.OrderID)
@@ -331,12 +337,12 @@ func (wo wooOrder) checkTotal(o payment.Order, cur money.Currency) error {
 	if err != nil {
 		return err
 	}
-	got, err := add("total", o.Subtotal, -o.Discount, o.Tax, o.Shipping)
+	got, err := add("total", o.Subtotal, -o.Discount, o.Tax, o.Shipping, o.Extras)
 	if err != nil {
 		return err
 	}
 	if got != total {
-		return fmt.Errorf("%w: order %s: subtotal − discount + tax + shipping and fees is %s, but total is %s",
+		return fmt.Errorf("%w: order %s: subtotal − discount + tax + shipping + fees is %s, but total is %s",
 			ErrInvalidOrder, o.OrderID, money.Format(got, cur), money.Format(total, cur))
 	}
 	return nil
