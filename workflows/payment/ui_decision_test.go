@@ -19,6 +19,7 @@ import (
 //
 //	a cancel sent on the hold: Not equal: expected: "paid" actual: "compensated"
 //	a second retry sent as the second refusal is saved: Not equal: expected: 2 actual: 3
+//	a cancel sent before the first decision: Not equal: expected: "paid" actual: "compensated"
 //	a cancel sent as the order's webhook came: Not equal: expected: "paid" actual: "compensated"
 //	a cancel sent as a retry's payout is made: Not equal: expected: "paid" actual: "compensated"
 func (s *workflowSuite) TestAnUnnumberedDecisionIsTakenOnlyForTheDecisionAskedWhenItCame() {
@@ -45,6 +46,24 @@ func (s *workflowSuite) TestAnUnnumberedDecisionIsTakenOnlyForTheDecisionAskedWh
 		s.Contains(rec.Compensated, "held payout cancelled by ops")
 		s.Zero(s.w.sentToPayee("v1"))
 		s.Zero(s.w.sentToPayee("a1"), "the affiliate's transfer taken back")
+	})
+	s.Run("a cancel sent before the first decision, as the vendor is paid", func() {
+		s.SetupTest()
+		s.w.failNext["affiliate"] = []error{rejected("insufficient platform balance")}
+		s.w.onTransfer = func(in activities.TransferInput) {
+			if in.Metadata["party"] == "vendor" {
+				s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "cancel", "Actor": "ops"})
+			}
+		}
+		signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+		deciding := s.lastSavedAt(2 * time.Hour)
+		signalAt(s.env, 3*time.Hour, SignalAdmin, map[string]any{"Action": "retry", "Actor": "ops"})
+
+		rec := s.run()
+
+		s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+		s.Contains(deciding.Reason, "ops's cancel, sent while the run asked no decision, not taken: the payment now waits for decision 1")
+		s.EqualValues(vendorCut, s.w.sentToPayee("v1"), "the vendor keeps what it was paid")
 	})
 	s.Run("a second retry sent as the vendor's second refusal is saved", func() {
 		s.SetupTest()
