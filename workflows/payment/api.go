@@ -294,11 +294,22 @@ const (
 	// adding up over many: thirty refunds of one cent each took all thirty from the vendor and
 	// none from the platform's commission, which kept all of it on a sale partly refunded.
 	codePathCumulativeRefunds = 23
+	// codePathUIDecision takes a retry, cancel or release sent without a number (the Temporal UI's
+	// admin signal) only for the decision the run had asked, and had no answer to, when the signal
+	// reached it, as if the API had numbered it with the payment as last saved; one that came
+	// while the run asked none (paying, or acting on a decision it took) is dropped, the payment's
+	// reason saying so. Such a signal waits in the run's channel while the run is busy and was
+	// taken by its next wait for a decision, whatever that was about: a cancel sent on a held
+	// payment while its run paid the other legs compensated it at the next leg's refused payout.
+	// And a command that reaches the run while it waits for no decision (its settle window; an
+	// API's retry made on a refusal the run has left meanwhile) is said in the payment's reason
+	// to be dropped, where a log line alone said it.
+	codePathUIDecision = 24
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathCumulativeRefunds
+	CurrentCodePath = codePathUIDecision
 )
 
 // EventKind is the kind of provider event.
@@ -428,14 +439,18 @@ type AdminCommand struct {
 	// Decision is the payment's decision (payment.Record.Decision, as the payment was saved) a
 	// retry, cancel or release was made on: from code path 22 a run that asks another decision by
 	// the time it reads the command drops it (the admin decided on what the payment showed
-	// before). 0 (the Temporal UI; a payment before its first decision): taken by the run's wait
-	// for a decision as before. A resolve is checked by its Key instead.
+	// before). 0, not Checked (the Temporal UI): taken by the run's wait for a decision as before;
+	// from code path 24 the run gives it the decision it had asked when the command came (intake).
+	// A resolve is checked by its Key instead.
 	Decision int `json:",omitempty"`
 	// Checked says Decision is the number the command was made on also when it is 0 (the API sets
 	// it from code path 22): a payment saved before its run asked its first decision (waiting for
 	// its order) has decision 0, which alone reads as a command from the Temporal UI, taken by
 	// whatever wait for a decision comes next.
 	Checked bool `json:",omitempty"`
+	// came is what the run was doing when a command sent without a number came (code path 24,
+	// noted by intake); cameNoted for the API's, a resolve, and runs before.
+	came arrival
 }
 
 // checked reports whether the command carries the decision it was made on (Decision, Checked).

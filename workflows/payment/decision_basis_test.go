@@ -54,22 +54,12 @@ func (s *workflowSuite) TestADecisionIsTakenOnlyForTheDecisionItWasMadeOn() {
 	})
 	s.Run("a retry made on the vendor's first refusal, taken after its second", func() {
 		s.SetupTest()
-		s.w.failNext["vendor"] = []error{rejected("insufficient platform balance"), rejected("insufficient platform balance")}
-		refusals := 0
-		s.w.onSave = func(rec payment.Record) {
-			if rec.Status != payment.StatusPayoutFailed {
-				return
-			}
-			if refusals++; refusals == 2 {
-				// A second admin's retry, made on the first refusal, comes as the run saves the
-				// second (the API refuses it as decision_pending; the Temporal UI does not).
-				s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "retry", "Actor": "ops2", "Decision": 1})
-			}
-		}
-		signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-		signalAt(s.env, time.Hour, SignalAdmin, map[string]any{"Action": "retry", "Actor": "ops", "Decision": 1})
-		deciding := s.lastSavedAt(2 * time.Hour)
-		signalAt(s.env, 3*time.Hour, SignalAdmin, map[string]any{"Action": "cancel", "Actor": "ops", "Decision": 2})
+		// The second admin's retry is made on the first refusal (the API refuses it as
+		// decision_pending; the Temporal UI does not).
+		deciding := s.secondRetryAsTheSecondRefusalIsSaved(
+			map[string]any{"Action": "retry", "Actor": "ops", "Decision": 1},
+			map[string]any{"Action": "retry", "Actor": "ops2", "Decision": 1},
+			map[string]any{"Action": "cancel", "Actor": "ops", "Decision": 2})
 
 		rec := s.run()
 
@@ -81,6 +71,28 @@ func (s *workflowSuite) TestADecisionIsTakenOnlyForTheDecisionItWasMadeOn() {
 		s.Contains(rec.Compensated, "cancelled by ops")
 		s.Zero(s.w.sentToPayee("v1"))
 	})
+}
+
+// secondRetryAsTheSecondRefusalIsSaved readies a payment whose vendor's payout is refused twice:
+// an admin retries the first refusal at 1 h (retry), a second admin's retry (second) comes as the
+// run saves the second refusal, and at 3 h an admin cancels (cancel). It answers the payment as
+// saved at 2 h.
+func (s *workflowSuite) secondRetryAsTheSecondRefusalIsSaved(retry, second, cancel map[string]any) *payment.Record {
+	s.w.failNext["vendor"] = []error{rejected("insufficient platform balance"), rejected("insufficient platform balance")}
+	refusals := 0
+	s.w.onSave = func(rec payment.Record) {
+		if rec.Status != payment.StatusPayoutFailed {
+			return
+		}
+		if refusals++; refusals == 2 {
+			s.env.SignalWorkflow(SignalAdmin, second)
+		}
+	}
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	signalAt(s.env, time.Hour, SignalAdmin, retry)
+	deciding := s.lastSavedAt(2 * time.Hour)
+	signalAt(s.env, 3*time.Hour, SignalAdmin, cancel)
+	return deciding
 }
 
 // transfersTo counts the transfer requests sent to dest, refused ones too.

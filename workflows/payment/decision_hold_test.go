@@ -125,6 +125,25 @@ func (s *workflowSuite) TestAPaymentParkedAgainAsksTheSameDecision() {
 // says a command's decision is checked (Checked) also when it is 0, so the run drops it there; a
 // command from the Temporal UI (neither) is taken as before.
 func (s *workflowSuite) TestACancelMadeBeforeTheFirstDecisionIsNotTakenForALaterOne() {
+	// As the API sends it for a payment saved awaiting its metadata (decision 0).
+	deciding := s.cancelAsTheOrderCame(map[string]any{"Action": "cancel", "Actor": "ops", "Checked": true})
+
+	rec := s.run()
+
+	s.Equal(payment.StatusPayoutFailed, deciding.Status, "the cancel made on the wait for the order is not the decision on the refusal: %s", deciding.Reason)
+	s.Contains(deciding.Reason, "ops's cancel, made on decision 0, not taken")
+	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
+	s.Equal(legOf(s.T(), rec, split.PartyVendor).Amount, s.w.sentToPayee("v1"), "the vendor keeps what it was paid")
+	s.Equal(legOf(s.T(), rec, split.PartyAffiliate).Amount, s.w.sentToPayee("a1"))
+	s.Positive(s.w.sentToPayee("v1"))
+}
+
+// cancelAsTheOrderCame readies a payment waiting for its order (no decision asked yet) that an
+// admin cancels (cancel, the signal's payload) as the order's webhook comes: the run takes the
+// order first and keeps the cancel for after the events (adminBeforeEvents), splits and pays, and
+// the affiliate's payout is refused for good. At 3 h the API's retry of that refusal. It answers
+// the payment as saved at 2 h.
+func (s *workflowSuite) cancelAsTheOrderCame(cancel map[string]any) *payment.Record {
 	known := false
 	s.w.enrich = func(activities.EnrichInput) activities.EnrichOutput {
 		if !known {
@@ -137,20 +156,11 @@ func (s *workflowSuite) TestACancelMadeBeforeTheFirstDecisionIsNotTakenForALater
 	s.env.RegisterDelayedCallback(func() {
 		known = true
 		s.env.SignalWorkflow(SignalEvent, Event{ID: "order-shopify-o-1", Kind: EventOrderReady})
-		// As the API sends it for a payment saved awaiting its metadata (decision 0).
-		s.env.SignalWorkflow(SignalAdmin, map[string]any{"Action": "cancel", "Actor": "ops", "Checked": true})
+		s.env.SignalWorkflow(SignalAdmin, cancel)
 	}, 90*time.Second)
 	deciding := s.lastSavedAt(2 * time.Hour)
 	signalAt(s.env, 3*time.Hour, SignalAdmin, map[string]any{"Action": "retry", "Actor": "ops", "Decision": 1})
-
-	rec := s.run()
-
-	s.Equal(payment.StatusPayoutFailed, deciding.Status, "the cancel made on the wait for the order is not the decision on the refusal: %s", deciding.Reason)
-	s.Contains(deciding.Reason, "ops's cancel, made on decision 0, not taken")
-	s.Equal(payment.StatusPaid, rec.Status, rec.Reason)
-	s.Equal(legOf(s.T(), rec, split.PartyVendor).Amount, s.w.sentToPayee("v1"), "the vendor keeps what it was paid")
-	s.Equal(legOf(s.T(), rec, split.PartyAffiliate).Amount, s.w.sentToPayee("a1"))
-	s.Positive(s.w.sentToPayee("v1"))
+	return deciding
 }
 
 // A Connect event's release of the vendor, made on its hold (decision 1), comes as the run, its

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -38,11 +39,14 @@ const (
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
 // events as they arrive. Admin commands that come when none is expected are logged and dropped,
-// so a stray "retry" cannot act later by surprise.
+// so a stray "retry" cannot act later by surprise (from code path 24 a retry or cancel is also
+// said in the payment's reason).
 func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, timedOut bool) {
 	r.bookBeforeRest()
 	r.flushAttributes()
 	wantAdmin := until&untilAdmin != 0
+	r.startWaiting(wantAdmin)
+	defer r.stopWaiting()
 	ctx, cancel := workflow.WithCancel(r.ctx)
 	defer cancel()
 	fired := false
@@ -52,10 +56,14 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 	}
 	for {
 		var ev *Event
+		r.intake() // signals that came as an event was taken: adminBeforeEvents counts them
 		got := r.adminBeforeEvents(ctx, wantAdmin)
-		cancelled := false
+		cancelled, noted := false, false
 		if got == nil {
-			ev, got, cancelled = r.selectSignal(ctx, timer, &fired)
+			ev, got, cancelled, noted = r.selectSignal(ctx, timer, &fired)
+		}
+		if noted {
+			continue // admin signals came: noted, and read from r.admin by the next round
 		}
 		switch {
 		case (cancelled || fired) && r.in.CodePath >= codePathClosing && r.ctx.Err() != nil:
@@ -75,13 +83,21 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			// the run goes on waiting.
 			r.log.Warn("admin command ignored: unknown action", "Action", got.Action, "Actor", got.Actor)
 		case got != nil && wantAdmin && r.madeOnAnother(*got):
-			r.dropStale(*got)
+			r.dropStale(*got, true)
 		case got != nil && wantAdmin:
 			r.log.Info("admin command", "Action", got.Action, "Party", got.Party, "Actor", got.Actor)
+			if got.Action != ActionResolve {
+				r.answered() // a resolve is no answer to the decision: the run asks it still
+			}
 			return *got, false
-		case got != nil && got.Action == ActionRetry && r.rec.HasDues() && (!got.checked() || r.in.CodePath < codePathDecisionBasis):
+		case got != nil && got.Action == ActionRetry && r.rec.HasDues() && r.retriesDues(*got):
 			// A retry from the Temporal UI while the run is open, taken as the API's event is.
 			r.handleEvent(Event{Kind: EventRetryDues, Actor: got.Actor})
+		case got != nil && r.in.CodePath >= codePathUIDecision && got.Action != ActionResolve && got.Action != ActionRelease:
+			// Made on a decision the run has left (the API's), or sent while it asked none: said
+			// in the reason, as one made on another decision is. A release that finds nothing held
+			// has nothing to do (a Connect event's, the leg paid by an ask meanwhile): logged.
+			r.dropStale(*got, false)
 		case got != nil:
 			r.log.Warn("admin command ignored: nothing is waiting for one", "Action", got.Action, "Status", r.rec.Status)
 		case fired:
@@ -123,6 +139,8 @@ const (
 // while the run asks on held legs, or a park while it asks on its park, is the same decision:
 // the number stays, and a release or cancel (a retry or cancel) made on it is taken.
 func (r *run) askDecision(kind askKind) {
+	r.intake() // what came before was sent on what the payment showed then
+	r.unanswered = true
 	if kind != askOther && kind == r.asking {
 		return
 	}
@@ -143,6 +161,9 @@ func (r *run) askDecision(kind askKind) {
 // asked one: a cancel made as the payment waited for its order is no decision on a refused payout.
 // Nor is a release made on the decision on held legs still held (holdAsked).
 func (r *run) madeOnAnother(cmd AdminCommand) bool {
+	if cmd.came == cameBusy || cmd.came == cameResting {
+		return true // sent from the Temporal UI while the run asked no decision (code path 24)
+	}
 	if r.in.CodePath < codePathDecisionBasis || !cmd.checked() || cmd.Action == ActionResolve || cmd.Decision == r.rec.Decision {
 		return false
 	}
@@ -157,18 +178,56 @@ func (r *run) madeOnAnother(cmd AdminCommand) bool {
 // dropped (dropStale); the reason before it is what the payment waits for.
 const staleMark = "; dropped: "
 
-// dropStale drops a command made on another decision (madeOnAnother) and says so in the payment's
-// reason, saved, so the admin who sent it (answered 202) reads that it was not taken and decides
-// on what the payment shows now; the wait goes on.
-func (r *run) dropStale(cmd AdminCommand) {
+// dropStale drops a command made on another decision (madeOnAnother), or one that reached the run
+// as it waits for none (asking false, code path 24), and says so in the payment's reason, saved, so
+// the admin who sent it (answered 202) reads that it was not taken and decides on what the payment
+// shows now; the wait goes on.
+func (r *run) dropStale(cmd AdminCommand, asking bool) {
 	r.log.Warn("admin command ignored: made on another decision", "Action", cmd.Action, "Actor", cmd.Actor,
-		"MadeOn", cmd.Decision, "Decision", r.rec.Decision)
-	base, _, _ := strings.Cut(r.rec.Reason, staleMark)
-	r.rec.Reason = fmt.Sprintf("%s%s%s's %s, made on decision %d, not taken: the payment now waits for decision %d; decide on what it shows",
-		base, staleMark, cmd.Actor, cmd.Action, cmd.Decision, r.rec.Decision)
+		"MadeOn", cmd.Decision, "Decision", r.rec.Decision, "Asking", asking, "Came", cmd.came)
+	made := fmt.Sprintf("made on decision %d", cmd.Decision)
+	switch cmd.came {
+	case cameAsked:
+		made = fmt.Sprintf("sent on decision %d", cmd.Decision)
+	case cameBusy, cameResting:
+		made = "sent while the run asked no decision"
+	}
+	now := fmt.Sprintf("the payment now waits for decision %d", r.rec.Decision)
+	if !asking {
+		now = "the payment waits for no decision now"
+	}
+	base, mark := withoutStaleNote(r.rec.Reason), staleMark
+	if base == "" {
+		mark = strings.TrimPrefix(staleMark, "; ") // a paid payment's reason says nothing else
+	}
+	r.rec.Reason = fmt.Sprintf("%s%s%s's %s, %s, not taken: %s; decide on what it shows",
+		base, mark, cmp.Or(cmd.Actor, "an admin"), cmd.Action, made, now)
 	if err := r.save(); err != nil {
 		r.log.Warn("dropped admin command not saved in the reason", "Error", err)
 	}
+}
+
+// withoutStaleNote is a payment's reason without the note of a dropped command (dropStale).
+func withoutStaleNote(reason string) string {
+	if strings.HasPrefix(reason, strings.TrimPrefix(staleMark, "; ")) {
+		return ""
+	}
+	base, _, _ := strings.Cut(reason, staleMark)
+	return base
+}
+
+// retriesDues reports whether an admin's retry that reaches the run while it waits for no decision
+// is taken as a retry of the payment's movements due, as the API sends one (an event): any before
+// code path 22; one without a number (the Temporal UI) before code path 24; from it one sent from
+// the Temporal UI while the run so waited. A numbered one was made on a decision the run has left.
+func (r *run) retriesDues(cmd AdminCommand) bool {
+	switch {
+	case r.in.CodePath < codePathDecisionBasis:
+		return true
+	case r.in.CodePath < codePathUIDecision:
+		return !cmd.checked()
+	}
+	return cmd.came == cameResting
 }
 
 // adminBeforeEvents is, from code path 16, the admin command a payment not split yet, waiting for
@@ -207,9 +266,18 @@ func (r *run) adminBeforeEvents(ctx workflow.Context, wantAdmin bool) *AdminComm
 	return nil
 }
 
-// selectSignal waits for the next event, admin command, timer or cancellation of the wait.
-func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *bool) (ev *Event, got *AdminCommand, cancelled bool) {
+// selectSignal waits for the next event, admin command, timer or cancellation of the wait; noted
+// says admin signals came (code path 24), which intake moved to r.admin.
+func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *bool) (ev *Event, got *AdminCommand, cancelled, noted bool) {
 	sel := workflow.NewSelector(ctx)
+	if r.signals != nil {
+		// First: a signal is noted with what the run asks as it comes, before an event that came
+		// with it changes that.
+		sel.AddReceive(r.signals, func(workflow.ReceiveChannel, bool) {
+			r.intake()
+			noted = true
+		})
+	}
 	takeEvent := func(c workflow.ReceiveChannel, _ bool) {
 		var e Event
 		if r.receive(ctx, c, &e) {
@@ -244,7 +312,7 @@ func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *b
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
 	}
 	sel.Select(ctx)
-	return ev, got, cancelled
+	return ev, got, cancelled, noted
 }
 
 // receive takes the signal the selector found on c into valuePtr, and says whether it decoded.

@@ -58,6 +58,9 @@ type world struct {
 	// holdOnRefusal makes a payee's check hold it (payee -> reason) from its first refused
 	// transfer on: Stripe restricted the account between the check and the transfer.
 	holdOnRefusal map[string]string
+
+	// onTransfer is called as each Transfer starts with its request, when set.
+	onTransfer func(activities.TransferInput)
 }
 
 func newWorld(t *testing.T) *world {
@@ -256,6 +259,9 @@ func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput)
 }
 
 func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activities.TransferOutput, error) {
+	if w.onTransfer != nil {
+		w.onTransfer(in)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls["transfer"]++

@@ -33,6 +33,7 @@ func (r *run) decide(i int) (cmd AdminCommand, timedOut, paid bool, err error) {
 			// to decide. Taken as a retry, which settles the leg with nothing due; before, the
 			// payment waited payout_failed for the timeout, which compensated it.
 			r.log.Info("failed payout has nothing left to send: no decision needed", "Party", r.rec.Legs[i].Party)
+			r.answered()
 			return AdminCommand{Action: ActionRetry, Actor: "a refund that left the leg nothing to send"}, false, false, nil
 		}
 		if !timedOut && cmd.Action == ActionRelease && r.in.CodePath >= codePathAskAfterHold {

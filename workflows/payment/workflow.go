@@ -120,12 +120,21 @@ type run struct {
 	// decidingLeg is the leg whose failed payout the run waits for a decision on (decide, code
 	// path 21).
 	decidingLeg int
+	// signals is the admin signal channel from code path 24, which intake empties into noted, the
+	// channel the waits read (admin), giving each command without a number what the run asked as
+	// it came: waiting and waitingAdmin say the run waits, for a decision or for none; unanswered
+	// that it asked a decision (saved it) and took no command on it since; savedDecision is the
+	// payment's decision as last saved, what admins read.
+	signals                           workflow.ReceiveChannel
+	noted                             workflow.Channel
+	waiting, waitingAdmin, unanswered bool
+	savedDecision                     int
 	// recordInStripeUnits is set when the loaded record was made by a Stripe run before code
 	// path 10: this run counts in Stripe's units as that one did (code path 12).
 	recordInStripeUnits bool
 	seen                map[string]bool
 	events              workflow.ReceiveChannel
-	admin               workflow.ReceiveChannel
+	admin               workflow.ReceiveChannel // the signal channel, or from code path 24 noted
 	log                 log.Logger
 }
 
@@ -149,7 +158,6 @@ func newRun(ctx workflow.Context, in Input) *run {
 		in:     in,
 		seen:   map[string]bool{},
 		events: workflow.GetSignalChannel(ctx, SignalEvent),
-		admin:  workflow.GetSignalChannel(ctx, SignalAdmin),
 		rec: payment.Record{
 			WorkflowID: id, Provider: in.Provider, PaymentID: in.PaymentID,
 			Status: payment.StatusAwaitingCapture,
@@ -157,6 +165,7 @@ func newRun(ctx workflow.Context, in Input) *run {
 	}
 	r.ctx = workflow.WithActivityOptions(ctx, dbOptions(in.Settings.StepTimeout))
 	r.log = log.With(workflow.GetLogger(ctx), "PaymentID", in.PaymentID)
+	r.listenToAdmins(ctx)
 	return r
 }
 
@@ -260,8 +269,9 @@ func (r *run) load() error {
 			r.rec.CodePath > 0 && r.rec.CodePath < codePathISOUnits
 		// A follow-up run that finds the payment held asks the decision the stored payment shows.
 		if r.rec.Status == payment.StatusHeld && r.heldLegs() > 0 {
-			r.asking, r.holdAsked = askHold, r.rec.Decision
+			r.asking, r.holdAsked, r.unanswered = askHold, r.rec.Decision, true
 		}
+		r.savedDecision = r.rec.Decision
 		r.log.Info("resuming payment from stored state", "Status", r.rec.Status)
 	}
 	return nil
@@ -841,7 +851,8 @@ func (r *run) awaitReleases() error {
 		}
 		// An admin's command already come (a cancel sent for the payment read held while its
 		// other legs were paid) is taken first: the ask could pay the leg the admin cancelled.
-		if askNow && r.admin.Len() == 0 && r.deferredAdmin == nil {
+		// From code path 24 one the wait would drop is dropped first (commandsToTake).
+		if askNow && r.deferredAdmin == nil && r.commandsToTake() == 0 {
 			askNow = false
 			if err := r.recheckHeld(); err != nil {
 				return err
@@ -882,6 +893,7 @@ func (r *run) awaitReleases() error {
 	}
 	if r.asking == askHold {
 		r.asking = askOther // no leg held: a leg held later (a failed refund's give-back) is a new decision
+		r.answered()
 	}
 	r.holdAsked = 0
 	return nil
@@ -1373,7 +1385,8 @@ func (r *run) keepSaved() error {
 	if err != nil {
 		return fmt.Errorf("keep saved record: %w", err)
 	}
-	r.saved = b
+	r.intake() // what came before was sent on what the payment showed before
+	r.saved, r.savedDecision = b, r.rec.Decision
 	return nil
 }
 
