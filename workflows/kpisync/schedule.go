@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/kpi"
+	"paysplit/internal/report"
 	"paysplit/internal/store"
 	"paysplit/workflows/schedules"
 	"paysplit/workflows/searchattr"
@@ -103,8 +104,14 @@ func (s *Scheduler) clientSchedule(clientID string, every time.Duration) client.
 // jitter, which delays each run by a random part of it: two syncs stay exactly a period apart,
 // as the report's wait for a week's KPIs (a sync within a period of the week's end:
 // report.Week.KPIsCompleteAt) and the staleness rules (two periods) count on.
+//
+// The report waits at most report.MaxKPIWait after the week's last UTC day ends, so the phase
+// stays below that less a sync's run time (phaseWithin): a period that divides a day then puts a
+// sync early enough after each day's end, as the epoch did at the end itself. Spread over the
+// whole of a daily period, a client syncing at 15:00 UTC got a report with Sunday as synced
+// Sunday 15:00 (TestClientSyncsLeaveTheWeeklyReportItsSync).
 func phase(clientID string, every time.Duration) time.Duration {
-	secs := uint64(every / time.Second)
+	secs := uint64(min(every, phaseWithin) / time.Second)
 	if secs == 0 {
 		return 0
 	}
@@ -112,6 +119,10 @@ func phase(clientID string, every time.Duration) time.Duration {
 	_, _ = h.Write([]byte(clientID))
 	return time.Duration(h.Sum64()%secs) * time.Second
 }
+
+// phaseWithin bounds a client's phase: a sync that starts by then after a UTC day's end has
+// finished by the time the weekly report reads the day (report.Week.KPIsCompleteAt).
+const phaseWithin = report.MaxKPIWait - report.KPISyncRunTime
 
 // EnsureClient creates the client's sync schedule or brings an existing one in line with the
 // current settings; for an offboarded client it deletes the schedule, so nothing syncs a shop
