@@ -53,8 +53,8 @@ func existing[T any](v T, err error) (any, error) {
 
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
 
-// instantRange reads ?from=&to= for admin searches: RFC 3339 times, or dates (a "to" date
-// includes that whole UTC day). Both are optional.
+// instantRange reads ?from=&to= for admin searches: RFC 3339 times (parseQueryTime: an offset's
+// '+' sent unescaped too), or dates (a "to" date includes that whole UTC day). Both are optional.
 func instantRange(c echo.Context) (from, to time.Time, err error) {
 	// Each parameter is read by its literal name (not parse's argument): the test that every
 	// operation lists exactly what its handler reads finds reads by name in the source.
@@ -62,12 +62,12 @@ func instantRange(c echo.Context) (from, to time.Time, err error) {
 		if v == "" {
 			return time.Time{}, nil
 		}
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t, nil
-		}
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {
-			return time.Time{}, errorf(http.StatusBadRequest, "invalid_request", name+" must be an RFC 3339 time or a date like 2026-01-31")
+			if t, err := parseQueryTime(name, v); err == nil {
+				return t, nil
+			}
+			return time.Time{}, errorf(http.StatusBadRequest, "invalid_request", name+" must be a date like 2026-01-31 or "+timeHint)
 		}
 		if endOfDay {
 			t = t.AddDate(0, 0, 1)

@@ -78,8 +78,8 @@ func (s *Server) accountBalances(c echo.Context) error {
 	}
 	var asOf time.Time
 	if v := c.QueryParam("as_of"); v != "" {
-		if asOf, err = time.Parse(time.RFC3339, v); err != nil {
-			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
+		if asOf, err = parseQueryTime("as_of", v); err != nil {
+			return err
 		}
 		if asOf.IsZero() {
 			// The ledger reads the zero time as "now": nothing was booked by then.

@@ -345,6 +345,9 @@ func (s *Server) startReportRun(c echo.Context, action, clientID string, week re
 				return nil, nil, err
 			}
 		}
+		if err := recipientsFor(ctx, tx, clientID, in); err != nil {
+			return nil, nil, err
+		}
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		rec.WorkflowID, rec.RunID, err = reportwf.StartClient(sctx, s.deps.Temporal, s.deps.TaskQueue, in)
@@ -371,6 +374,24 @@ func (s *Server) startReportRun(c echo.Context, action, clientID string, week re
 		"regenerate": rec.Regenerate, "send": rec.EnsureSends > 0, "workflow_url": s.workflowURL(rec.WorkflowID),
 		"replayed": replayed,
 	})
+}
+
+// recipientsFor refuses a run that is to email the report when the client's settings name no
+// recipient: the run's email step would find nobody and skip, after the admin was answered 202
+// "send": true, and the delivery would keep a send asked for that no run makes.
+func recipientsFor(ctx context.Context, tx *store.Store, clientID string, in reportwf.ClientInput) error {
+	if in.EnsureSends == 0 {
+		return nil
+	}
+	settings, err := tx.GetReportSettings(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	if len(settings.Recipients) == 0 {
+		return errorf(http.StatusConflict, "no_recipients", "client "+clientID+" has no report recipients, so nobody would get the mail: "+
+			"set them with PUT /api/v1/admin/clients/"+clientID+"/report-settings, then send again (a regenerate without email needs none)")
+	}
+	return nil
 }
 
 // replay returns a *replayedRun when key was already used for action on target with the same

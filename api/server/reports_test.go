@@ -272,3 +272,45 @@ func TestReportRunIdempotencyKey(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Len(t, body["entries"], 3)
 }
+
+// TestAnEmailToNoRecipientsIsRefused: a resend, or a regenerate with {"email": true}, of a client
+// whose report settings name no recipient was answered 202 "send": true; the run's email step
+// then found nobody to mail and skipped, so the admin was told a mail went out that nobody got,
+// and the delivery kept a send asked for and never made. It is refused (409 no_recipients, saying
+// where recipients are set) and starts nothing; a regenerate without email is still taken, and
+// once recipients are set the resend mails them.
+func TestAnEmailToNoRecipientsIsRefused(t *testing.T) {
+	e := newReportsEnv(t)
+	id := e.newClient("nobody")
+	base := "/api/v1/admin/reports/" + id + "/2026-W07"
+
+	code, body := e.json(req{method: http.MethodPost, path: base + "/regenerate", key: adminKey, body: map[string]any{"email": true}})
+	require.Equal(t, http.StatusConflict, code, body)
+	errBody := body["error"].(map[string]any)
+	require.Equal(t, "no_recipients", errBody["code"])
+	require.Contains(t, errBody["message"], "/api/v1/admin/clients/"+id+"/report-settings", "says where to set them")
+	code, body = e.json(req{method: http.MethodGet, path: "/api/v1/admin/reports?client_id=" + id, key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Empty(t, body["reports"], "the refused request started no run")
+	require.Empty(t, e.auditOf("report:"+id+"/2026-W07"), "and audited none")
+
+	// Without email the report is made; a resend of it is refused the same way.
+	code, body = e.json(req{method: http.MethodPost, path: base + "/regenerate", key: adminKey})
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.True(t, e.wait(body).Generate.Generated)
+	code, body = e.json(req{method: http.MethodPost, path: base + "/resend", key: adminKey})
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Equal(t, "no_recipients", body["error"].(map[string]any)["code"])
+	code, body = e.json(req{method: http.MethodGet, path: "/api/v1/admin/reports?client_id=" + id, key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	require.EqualValues(t, 0, body["reports"].([]any)[0].(map[string]any)["sends_wanted"], "no send left asked for and never made")
+	require.Empty(t, e.box.Messages())
+
+	code, body = e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + id + "/report-settings", key: adminKey,
+		body: map[string]any{"time_zone": "UTC", "recipients": []string{"owner@nobody.test"}}})
+	require.Equal(t, http.StatusOK, code, body)
+	code, body = e.json(req{method: http.MethodPost, path: base + "/resend", key: adminKey})
+	require.Equal(t, http.StatusAccepted, code, body)
+	require.True(t, e.wait(body).Email.Sent)
+	require.Len(t, e.box.Messages(), 1)
+}

@@ -1,6 +1,7 @@
 // Command demo seeds two demo clients with payees and split rules through the admin API, then
-// sends a handful of signed Stripe payments (one of them refunded) to the webhook endpoint and
-// prints how each was split. `make dev` runs it once the stack is up.
+// sends a handful of signed Stripe payments (one of them refunded, one per client captured last
+// week) to the webhook endpoint, prints how each was split, and has last week's report of each
+// client made and mailed to the dev mailbox. `make dev` runs it once the stack is up.
 package main
 
 import (
@@ -70,13 +71,17 @@ func (d demo) run() error {
 		client                            client
 		subtotal, tax, shipping, discount int64
 		affiliate                         bool
+		// lastWeek captures the payment in the previous ISO week, so the report of that week,
+		// which the demo has made (a week must have ended to be reported), has payments.
+		lastWeek bool
 	}{
-		{clients[0], 10000, 800, 500, 300, true},
-		{clients[0], 4999, 400, 0, 0, false},
-		{clients[0], 25000, 2000, 1500, 2500, true},
-		{clients[1], 12000, 1200, 800, 0, true},
-		{clients[1], 3300, 330, 0, 300, false},
+		{clients[0], 10000, 800, 500, 300, true, false},
+		{clients[0], 4999, 400, 0, 0, false, true},
+		{clients[0], 25000, 2000, 1500, 2500, true, false},
+		{clients[1], 12000, 1200, 800, 0, true, false},
+		{clients[1], 3300, 330, 0, 300, false, true},
 	}
+	now := time.Now()
 	for i, o := range orders {
 		pi := fmt.Sprintf("pi_demo%d_%d", run, i+1)
 		md := map[string]string{
@@ -87,9 +92,13 @@ func (d demo) run() error {
 		if o.affiliate {
 			md["affiliate_id"] = o.client.id + "-affiliate"
 		}
+		captured := now
+		if o.lastWeek {
+			captured = lastWeekCapture(now)
+		}
 		ev := stripeevent.Capture{
 			EventID: "evt_" + pi, PaymentIntent: pi, Charge: "ch_" + strings.TrimPrefix(pi, "pi_"), Currency: o.client.currency,
-			Amount: o.subtotal - o.discount + o.tax + o.shipping, Metadata: md, Created: time.Now(),
+			Amount: o.subtotal - o.discount + o.tax + o.shipping, Metadata: md, Created: captured,
 		}
 		if err := d.webhook(ev.Body()); err != nil {
 			return err
@@ -128,6 +137,17 @@ func (d demo) run() error {
 			return fmt.Errorf("refresh the KPIs of %s: %w", c.id, err)
 		}
 	}
+	week := isoWeek(lastWeekCapture(now))
+	// The reports are a bonus: one refused (the week not over yet in a zone an earlier session
+	// set, reports off) is said and the demo goes on.
+	fmt.Println()
+	for _, c := range clients {
+		if err := d.mailReport(c, week); err != nil {
+			fmt.Printf("No report of %s for %s: %v\n", week, c.id, err)
+			continue
+		}
+		fmt.Printf("Report %s of %s (with its payment captured last week) is on its way to the dev mailbox, http://127.0.0.1:8025\n", week, c.id)
+	}
 	fmt.Printf("\nSee them in the Temporal UI (search PaymentStatus, ClientId, OrderId) and at %s/api/v1/admin/payments\n", d.api)
 	login := "ADMIN_API_KEY"
 	if d.key == "dev-admin-key" { // the development default, not a secret
@@ -154,6 +174,39 @@ func (d demo) seed(c client) error {
 	if len(rules["rules"].([]any)) == 0 {
 		_, err = d.call(http.MethodPost, "/api/v1/admin/clients/"+c.id+"/split-rules", map[string]any{"platform_bps": c.platformBps, "affiliate_bps": c.affiliateBps})
 	}
+	return err
+}
+
+// lastWeekCapture is a time in the ISO week before now's: its Sunday at noon UTC. KPI days are
+// UTC and the hot window keeps the 7 complete days before today, which always include that
+// Sunday, so last week's report shows the payment in its storefront revenue too.
+func lastWeekCapture(now time.Time) time.Time {
+	now = now.UTC()
+	sinceMonday := (int(now.Weekday()) + 6) % 7
+	monday := time.Date(now.Year(), now.Month(), now.Day()-sinceMonday, 0, 0, 0, 0, time.UTC)
+	return monday.Add(-12 * time.Hour)
+}
+
+func isoWeek(t time.Time) string {
+	y, w := t.ISOWeek()
+	return fmt.Sprintf("%04d-W%02d", y, w)
+}
+
+// mailReport gives the client a report recipient when it has none (keeping its time zone) and
+// has the week's report made and emailed. The report is made from the week's data, which
+// includes the payment captured in it; the dev mailbox shows the mail and its PDF.
+func (d demo) mailReport(c client, week string) error {
+	settings, err := d.call(http.MethodGet, "/api/v1/admin/clients/"+c.id+"/report-settings", nil)
+	if err != nil {
+		return err
+	}
+	if rs, _ := settings["recipients"].([]any); len(rs) == 0 {
+		settings = map[string]any{"time_zone": settings["time_zone"], "enabled": settings["enabled"], "recipients": []string{"owner@" + c.id + ".example"}}
+		if _, err := d.call(http.MethodPut, "/api/v1/admin/clients/"+c.id+"/report-settings", settings); err != nil {
+			return err
+		}
+	}
+	_, err = d.call(http.MethodPost, "/api/v1/admin/reports/"+c.id+"/"+week+"/regenerate", map[string]any{"email": true})
 	return err
 }
 

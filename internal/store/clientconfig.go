@@ -15,10 +15,12 @@ var ErrNoSecretsKey = errors.New("store: no secrets key configured")
 
 // Settings tune a client's dashboard; the layout itself is the same for every client.
 type Settings struct {
-	ClientID      string    `json:"client_id"`
-	DefaultPeriod string    `json:"default_period"` // 7d or 30d
-	AccentColor   string    `json:"accent_color"`   // #rrggbb
-	UpdatedAt     time.Time `json:"updated_at"`
+	ClientID      string `json:"client_id"`
+	DefaultPeriod string `json:"default_period"` // 7d or 30d
+	AccentColor   string `json:"accent_color"`   // #rrggbb
+	// UpdatedAt is nil for settings nobody saved (the defaults), never Go's zero time, which
+	// reads as a save made in year 1.
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 // DefaultSettings are what a client without stored settings gets.

@@ -25,11 +25,13 @@ const maxReportRecipients = 20
 // ReportSettings say whether a client gets weekly reports, where, and in which time zone its
 // week is cut (the schedule runs Monday 06:00 there).
 type ReportSettings struct {
-	ClientID   string    `json:"client_id"`
-	TimeZone   string    `json:"time_zone"`
-	Recipients []string  `json:"recipients"`
-	Enabled    bool      `json:"enabled"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ClientID   string   `json:"client_id"`
+	TimeZone   string   `json:"time_zone"`
+	Recipients []string `json:"recipients"`
+	Enabled    bool     `json:"enabled"`
+	// UpdatedAt is nil for settings nobody set (the defaults), never Go's zero time, which reads
+	// as a save made in year 1.
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 // DefaultReportSettings are a client's settings until an admin sets them: reports in UTC, to
