@@ -632,10 +632,15 @@ func TestWithTailAddsPerProcess(t *testing.T) {
 // awaitQuiet watches a real process: this test's own, kept busy by a spinning goroutine.
 func TestAwaitQuietWaitsWhileTheServerWorks(t *testing.T) {
 	var stop atomic.Bool
-	go func() {
-		for !stop.Load() { // spins on purpose: the CPU awaitQuiet must see
-		}
-	}()
+	// Spins on purpose: the CPU awaitQuiet must see. Several spinners, so that the process keeps
+	// over a tenth of a core while the machine is busy with other work (one spinner among a dozen
+	// runnable threads on two cores got less in a window, and awaitQuiet rightly saw it quiet).
+	for range 4 {
+		go func() {
+			for !stop.Load() {
+			}
+		}()
+	}
 	before := processCPU(t)
 	done := make(chan runTail, 1)
 	go func() {
