@@ -281,7 +281,7 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 			return EnrichOutput{Problem: "metadata " + err.Error()}, nil
 		}
 	}
-	order, err := a.Store.GetOrder(ctx, clientID, orderID)
+	order, err := clients.getOrder(ctx, clientID, orderID)
 	if errors.Is(err, store.ErrNotFound) {
 		if out, err := checkClient(ctx, payment.Order{ClientID: clientID}, clients); err != nil || out.Problem != "" {
 			return out, err
@@ -344,7 +344,7 @@ func shopOrder(ctx context.Context, in EnrichInput, order payment.Order, clients
 // the wrong party. Amounts that differ are the shop's (its lines are what each vendor sold);
 // logged, as the split then follows the shop's and not the checkout's figures.
 func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payment.Order, clients *clientLookup) (EnrichOutput, error) {
-	shop, err := a.Store.GetOrder(ctx, md.ClientID, md.OrderID)
+	shop, err := clients.getOrder(ctx, md.ClientID, md.OrderID)
 	if errors.Is(err, store.ErrNotFound) {
 		return checkClient(ctx, md, clients)
 	}
@@ -441,6 +441,16 @@ type clientLookup struct {
 	id      string
 	isKnown bool
 	read    bool
+}
+
+// getOrder is Store.GetOrder, learning in the same round trip whether the order's client is
+// known: every Enrich that looks an order up asks that next, of the same client.
+func (l *clientLookup) getOrder(ctx context.Context, clientID, orderID string) (payment.Order, error) {
+	o, known, err := l.store.GetOrderOfClient(ctx, clientID, orderID)
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		l.id, l.isKnown, l.read = clientID, known, true
+	}
+	return o, err
 }
 
 func (l *clientLookup) known(ctx context.Context, id string) (bool, error) {
