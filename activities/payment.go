@@ -98,7 +98,7 @@ func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutpu
 	if err != nil || loaded.Found || in.Capture == nil {
 		return PrepareOutput{LoadPaymentOutput: loaded}, err
 	}
-	enriched, err := a.Enrich(ctx, *in.Capture)
+	enriched, affiliate, err := a.enrich(ctx, *in.Capture)
 	if err != nil {
 		return PrepareOutput{}, err
 	}
@@ -111,8 +111,8 @@ func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutpu
 	if !enriched.CapturedAt.IsZero() {
 		capturedAt = enriched.CapturedAt
 	}
-	s, err := a.ComputeSplit(ctx, ComputeSplitInput{Provider: in.Capture.Provider, Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency,
-		CapturedAt: capturedAt, StripeUnits: in.Capture.StripeUnits})
+	s, err := a.computeSplit(ctx, ComputeSplitInput{Provider: in.Capture.Provider, Order: enriched.Order, Gross: in.Capture.Gross, Currency: in.Capture.Currency,
+		CapturedAt: capturedAt, StripeUnits: in.Capture.StripeUnits}, affiliate)
 	var app *temporal.ApplicationError
 	switch {
 	case errors.As(err, &app) && app.NonRetryable():
@@ -221,23 +221,45 @@ var requiredFields = []string{"client_id", "order_id", "vendor_id", "subtotal", 
 // When that order has not arrived yet the payment is recorded as waiting for it. Once the order
 // is had, so is the processing fee (processingFee).
 func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
+	out, _, err := a.enrich(ctx, in)
+	return out, err
+}
+
+// affiliateRead is the order's affiliate as enrich read it, for the split that follows in the
+// same Prepare (affiliateIsVendor): the ID the order ends with, and the payee registered under
+// it, or none (found false: no payee has that ID).
+type affiliateRead struct {
+	id    string
+	payee store.Payee
+	found bool
+}
+
+// enrich is Enrich, also answering the affiliate's payee it read (nil when the order has none).
+func (a *Activities) enrich(ctx context.Context, in EnrichInput) (EnrichOutput, *affiliateRead, error) {
 	clients := &clientLookup{store: a.Store}
 	out, err := a.enrichOrder(ctx, in, clients)
 	if err == nil && (out.Problem != "" || len(out.Missing) > 0) {
 		out.Named, err = named(ctx, in.Metadata, clients)
 	}
 	if err != nil || out.Problem != "" || len(out.Missing) > 0 {
-		return out, err
+		return out, nil, err
 	}
+	var affiliate *affiliateRead
 	if out.Order.AffiliateID != "" {
 		// The shop's or checkout's spelling of the affiliate, as the client registered it (an
-		// admin's capitals): the split's leg, its ledger account and its keys use that ID.
-		if out.Order.AffiliateID, err = a.Store.RegisteredPayeeID(ctx, out.Order.ClientID, out.Order.AffiliateID); err != nil {
-			return EnrichOutput{}, err
+		// admin's capitals): the split's leg, its ledger account and its keys use that ID
+		// (store.RegisteredPayeeID, whose payee is read with it).
+		p, err := a.Store.RegisteredPayee(ctx, out.Order.ClientID, out.Order.AffiliateID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return EnrichOutput{}, nil, err
 		}
+		if err == nil {
+			out.Order.AffiliateID = p.ID
+		}
+		affiliate = &affiliateRead{id: out.Order.AffiliateID, payee: p, found: err == nil}
 	}
 	out.Fee, out.CapturedAt, err = a.processingFee(ctx, in)
-	return out, err
+	return out, affiliate, err
 }
 
 func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *clientLookup) (EnrichOutput, error) {
@@ -259,7 +281,7 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 			return EnrichOutput{Problem: "metadata " + err.Error()}, nil
 		}
 	}
-	order, err := a.Store.GetOrder(ctx, clientID, orderID)
+	order, err := clients.getOrder(ctx, clientID, orderID)
 	if errors.Is(err, store.ErrNotFound) {
 		if out, err := checkClient(ctx, payment.Order{ClientID: clientID}, clients); err != nil || out.Problem != "" {
 			return out, err
@@ -322,7 +344,7 @@ func shopOrder(ctx context.Context, in EnrichInput, order payment.Order, clients
 // the wrong party. Amounts that differ are the shop's (its lines are what each vendor sold);
 // logged, as the split then follows the shop's and not the checkout's figures.
 func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payment.Order, clients *clientLookup) (EnrichOutput, error) {
-	shop, err := a.Store.GetOrder(ctx, md.ClientID, md.OrderID)
+	shop, err := clients.getOrder(ctx, md.ClientID, md.OrderID)
 	if errors.Is(err, store.ErrNotFound) {
 		return checkClient(ctx, md, clients)
 	}
@@ -421,6 +443,16 @@ type clientLookup struct {
 	read    bool
 }
 
+// getOrder is Store.GetOrder, learning in the same round trip whether the order's client is
+// known: every Enrich that looks an order up asks that next, of the same client.
+func (l *clientLookup) getOrder(ctx context.Context, clientID, orderID string) (payment.Order, error) {
+	o, known, err := l.store.GetOrderOfClient(ctx, clientID, orderID)
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		l.id, l.isKnown, l.read = clientID, known, true
+	}
+	return o, err
+}
+
 func (l *clientLookup) known(ctx context.Context, id string) (bool, error) {
 	if l.read && l.id == id {
 		return l.isKnown, nil
@@ -500,6 +532,11 @@ type ComputeSplitInput struct {
 // as an activity so the result, and the rule version, are recorded in history: a later change to
 // the rules or the split code never changes a split already computed.
 func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (split.Split, error) {
+	return a.computeSplit(ctx, in, nil)
+}
+
+// computeSplit is ComputeSplit with the order's affiliate as enrich read it (nil: read it here).
+func (a *Activities) computeSplit(ctx context.Context, in ComputeSplitInput, affiliate *affiliateRead) (split.Split, error) {
 	var rule store.RuleVersion
 	var err error
 	if in.RuleVersion > 0 {
@@ -514,7 +551,7 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 		return split.Split{}, err
 	}
 	order := in.Order.SplitOrder(in.Currency, in.Gross)
-	if order.AffiliateIsVendor, err = a.affiliateIsVendor(ctx, in.Order); err != nil {
+	if order.AffiliateIsVendor, err = a.affiliateIsVendor(ctx, in.Order, affiliate); err != nil {
 		return split.Split{}, err
 	}
 	s, err := split.Compute(order, rule.Rule)
@@ -535,11 +572,14 @@ func (a *Activities) ComputeSplit(ctx context.Context, in ComputeSplitInput) (sp
 // affiliate leg would be held for good and its share paid to nobody (split.Order.AffiliateIsVendor).
 // An affiliate not registered, or another client's payee, is split as named: its leg is held for
 // an admin, who can register the payee, and is never paid to another client.
-func (a *Activities) affiliateIsVendor(ctx context.Context, o payment.Order) (bool, error) {
+//
+// read is the affiliate as enrich read it in the same Prepare (nil when it was not): the payee
+// with exactly o.AffiliateID, or that there is none, read once for both.
+func (a *Activities) affiliateIsVendor(ctx context.Context, o payment.Order, read *affiliateRead) (bool, error) {
 	if o.AffiliateID == "" {
 		return false, nil
 	}
-	p, err := a.Store.GetPayee(ctx, o.AffiliateID)
+	p, err := a.affiliatePayee(ctx, o.AffiliateID, read)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -553,6 +593,18 @@ func (a *Activities) affiliateIsVendor(ctx context.Context, o payment.Order) (bo
 	// (WooCommerce user IDs as both _vendor_id and _affiliate_id) makes them one payee ID.
 	slog.Warn("order's affiliate is a vendor: no affiliate share", "client", o.ClientID, "order", o.OrderID, "affiliate", o.AffiliateID)
 	return true, nil
+}
+
+// affiliatePayee is the payee with exactly the ID id: as read when read is of that ID, else read
+// now.
+func (a *Activities) affiliatePayee(ctx context.Context, id string, read *affiliateRead) (store.Payee, error) {
+	switch {
+	case read == nil || read.id != id:
+		return a.Store.GetPayee(ctx, id)
+	case read.found:
+		return read.payee, nil
+	}
+	return store.Payee{}, store.ErrNotFound
 }
 
 // ResolvePayeeInput names the payee of a leg.

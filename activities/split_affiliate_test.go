@@ -2,6 +2,8 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -52,6 +54,30 @@ func TestComputeSplitAffiliateThatIsAVendor(t *testing.T) {
 		{"affco-aff", 8500, 500},    // an affiliate: 5%
 		{"affco-nobody", 8500, 500}, // not registered: 5%, held until an admin registers it
 		{"v-other", 8500, 500},      // another client's vendor: 5%, held for an admin
+	}
+	// Prepare reads the affiliate's payee once, with its registered ID (Enrich), and splits on
+	// what it read: the same shares, whatever the spelling the capture's metadata gives it in.
+	for i, tt := range tests {
+		for _, spelling := range []string{tt.affiliate, strings.ToUpper(tt.affiliate)} {
+			t.Run("prepared/"+spelling, func(t *testing.T) {
+				id := fmt.Sprintf("payment-stripe-pi_aff_%d_%s", i, spelling)
+				in := &activities.EnrichInput{WorkflowID: id, Provider: "stripe", PaymentID: "pi_aff", Gross: 10000, Currency: "usd", Fee: 1,
+					Metadata: map[string]string{"client_id": "affco", "order_id": "o-aff-" + id, "vendor_id": "affco-v", "affiliate_id": spelling,
+						"subtotal": "10000", "platform": "shopify"}}
+				out, err := f.a.Prepare(ctx, activities.PrepareInput{WorkflowID: id, Capture: in, CapturedAt: nextSecond(), FirstRun: true})
+				require.NoError(t, err)
+				require.NotNil(t, out.Split, out.SplitProblem)
+				want := tt.affiliate // the client's payee: taken under the ID registered
+				if tt.affiliate == "affco-nobody" || tt.affiliate == "v-other" {
+					want = spelling // none of the client's: as it came
+				}
+				assert.Equal(t, []split.Leg{
+					{Party: split.PartyPlatform, PayeeID: "platform", Amount: 1000},
+					{Party: split.PartyVendor, PayeeID: "affco-v", Amount: tt.vendor},
+					{Party: split.PartyAffiliate, PayeeID: want, Amount: tt.share},
+				}, out.Split.Legs)
+			})
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.affiliate, func(t *testing.T) {

@@ -137,3 +137,58 @@ func TestKeptBalancesFollowOnlyThePostings(t *testing.T) {
 	assert.Contains(t, v.Break.Reason, "platform:revenue")
 	assert.Contains(t, v.Break.Reason, "ledger_balances")
 }
+
+// A batch is one statement (PostBatch), so the balances trigger sees a payment's capture and
+// transfers at once, and a payable they net to zero is not rewritten (migration 00044). The kept
+// balances must still be the journal's sums: for an account new in the batch (a row of 0, as
+// Balances lists every account with postings), an account netted to zero again (its row left as
+// it was), a batch of two currencies, and a batch whose entry was stored before (its postings
+// counted once).
+func TestBatchBalancesAreTheJournalsSums(t *testing.T) {
+	l, pool := ownLedger(t)
+	ctx := t.Context()
+	rowVersion := func(account string) string {
+		var v string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT xmin::text || '/' || ctid::text FROM ledger_balances
+			WHERE account = $1 AND currency = 'usd'`, account).Scan(&v))
+		return v
+	}
+	vendor := ledger.VendorPayable("v-net")
+
+	_, err := l.PostBatch(ctx, paymentBatch("first")) // v1's payable nets to 0 on a new row
+	require.NoError(t, err)
+	_, err = l.PostBatch(ctx, []ledger.Entry{
+		sale("sale-a", "a", "v-net", 10_000, 1_000), payout("pay-a1", "a", "v-net", 5_000), payout("pay-a2", "a", "v-net", 4_000),
+	})
+	require.NoError(t, err)
+	before := rowVersion(vendor)
+	stored, _, err := l.Post(ctx, payout("pay-b2", "b", "v-net", 2_000)) // stored before its batch
+	require.NoError(t, err)
+	posted, err := l.PostBatch(ctx, []ledger.Entry{
+		sale("sale-b", "b", "v-net", 3_000, 500), payout("pay-b2", "b", "v-net", 2_000),
+		{IdempotencyKey: "eur-b", Currency: "eur", Reference: "b", Postings: []ledger.Posting{
+			{Account: ledger.ProviderBalance("stripe"), Amount: 700}, {Account: vendor, Amount: -700}}},
+	})
+	require.NoError(t, err)
+	require.False(t, posted[1].Created)
+	require.Equal(t, stored.ID, posted[1].Entry.ID)
+	assert.NotEqual(t, before, rowVersion(vendor), "the vendor's balance moved: its row is written")
+
+	before = rowVersion(vendor)
+	_, err = l.PostBatch(ctx, []ledger.Entry{
+		sale("sale-c", "c", "v-net", 4_000, 400), payout("pay-c", "c", "v-net", 3_600),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, before, rowVersion(vendor), "a payable the batch nets to zero is not rewritten")
+
+	now, err := l.Balances(ctx, time.Time{})
+	require.NoError(t, err)
+	summed, err := l.Balances(ctx, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, summed, now)
+	assert.Contains(t, now, ledger.AccountBalance{Account: ledger.VendorPayable("v1"), Currency: "usd", Balance: 0},
+		"an account whose first postings net to zero has its row")
+	assert.Contains(t, now, ledger.AccountBalance{Account: vendor, Currency: "usd", Balance: -500})
+	assert.Contains(t, now, ledger.AccountBalance{Account: vendor, Currency: "eur", Balance: -700})
+	requireIntact(t, l)
+}

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -14,56 +13,116 @@ type Posted struct {
 	Created bool
 }
 
-// PostBatch appends several entries in one transaction and one round trip: all of them are
-// stored or none is, and the batch costs one commit and one hold of the chain lock instead of one
-// per entry. Each entry keeps Post's idempotency: an entry whose key is already stored with the
-// same content is answered from the store (Created false), one with different content fails the
-// call with ErrIdempotencyConflict after the rest committed (as a separate Post of it would).
-// Entries are chained in the order given.
+// postBatchSQL appends a batch of entries and their postings in one statement, as postSQL does
+// one entry: one round trip and one implicit transaction. The entries are inserted in the order
+// given (ORDER BY ord), so the chain trigger links them in that order, and each posting joins its
+// entry by key (the keys of one batch are distinct: PostBatch answers a repeated key from the
+// store). Being one statement, the batch fires the statement-level triggers once, not once an
+// entry: the balances trigger (00019) upserts each account and currency of the whole batch once,
+// and the books' notification is sent once. A taken key inserts nothing, as in postSQL.
+const postBatchSQL = `
+WITH e AS (
+	INSERT INTO journal_entries (idempotency_key, currency, reference, description, reverses_id, content_hash)
+	SELECT u.key, u.currency, u.reference, u.description, u.reverses_id, u.content_hash
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+		WITH ORDINALITY AS u(key, currency, reference, description, reverses_id, content_hash, ord)
+	ORDER BY u.ord
+	ON CONFLICT (idempotency_key) DO NOTHING
+	RETURNING id, idempotency_key, created_at, prev_hash, entry_hash
+), p AS (
+	INSERT INTO postings (entry_id, account, amount)
+	SELECT e.id, u.account, u.amount
+	FROM unnest($7::int[], $8::text[], $9::bigint[]) WITH ORDINALITY AS u(entry, account, amount, ord)
+	JOIN e ON e.idempotency_key = ($1::text[])[u.entry]
+	ORDER BY u.ord
+)
+SELECT id, idempotency_key, created_at, prev_hash, entry_hash FROM e`
+
+// batchArgs are postBatchSQL's parameters for normalized entries with distinct keys and their
+// content hashes: the entries' columns, then each posting's entry (1-based) and its account and
+// amount, the entries' postings in the order given.
+func batchArgs(entries []Entry, hashes []string) []any {
+	n := len(entries)
+	keys, curs, refs, descs, hs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	reverses := make([]*int64, n)
+	var owner []int32
+	var accounts []string
+	var amounts []int64
+	for i, e := range entries {
+		keys[i], curs[i], refs[i], descs[i], hs[i] = e.IdempotencyKey, string(e.Currency), e.Reference, e.Description, hashes[i]
+		if e.ReversesID != 0 {
+			reverses[i] = &e.ReversesID
+		}
+		for _, p := range e.Postings {
+			owner = append(owner, int32(i+1))
+			accounts = append(accounts, p.Account)
+			amounts = append(amounts, p.Amount)
+		}
+	}
+	return []any{keys, curs, refs, descs, reverses, hs, owner, accounts, amounts}
+}
+
+// PostBatch appends several entries in one transaction and one statement: all of them are
+// stored or none is, and the batch costs one commit, one round trip and one run of the
+// statement-level triggers instead of one per entry. Each entry keeps Post's idempotency: an
+// entry whose key is already stored (or given earlier in the batch) with the same content is
+// answered from the store (Created false), one with different content fails the call with
+// ErrIdempotencyConflict after the rest committed (as a separate Post of it would). Entries are
+// chained in the order given.
 func (l *Ledger) PostBatch(ctx context.Context, entries []Entry) ([]Posted, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	normalized := make([]Entry, len(entries))
+	posted := make([]Posted, len(entries))
 	hashes := make([]string, len(entries))
+	var firsts []Entry // the entries to insert: each key's first in the batch
+	var firstHashes []string
+	seen := make(map[string]bool, len(entries))
 	for i, e := range entries {
 		n, err := normalize(e)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: post batch: entry %q: %w", e.IdempotencyKey, err)
 		}
-		normalized[i], hashes[i] = n, contentHash(n)
+		posted[i].Entry, hashes[i] = n, contentHash(n)
+		if !seen[n.IdempotencyKey] {
+			seen[n.IdempotencyKey] = true
+			firsts, firstHashes = append(firsts, n), append(firstHashes, hashes[i])
+		}
 	}
-	posted := make([]Posted, len(entries))
-	taken := make([]bool, len(entries))
-	b := &pgx.Batch{}
-	for i := range normalized {
-		e := &posted[i].Entry
-		*e = normalized[i]
-		b.Queue(postSQL, postArgs(normalized[i], hashes[i])...).QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&e.ID, &e.CreatedAt, &e.PrevHash, &e.Hash)
-			if errors.Is(err, pgx.ErrNoRows) {
-				// Not an error of the batch: the statement did nothing, its key is taken.
-				taken[i] = true
-				return nil
-			}
-			return err
-		})
-	}
-	// Without BEGIN the queued statements run in one implicit transaction, committed at the end of
-	// the batch; an error in any of them rolls all back.
-	if err := l.pool.SendBatch(ctx, b).Close(); err != nil {
+	stored, err := l.insertBatch(ctx, firsts, firstHashes)
+	if err != nil {
 		return nil, fmt.Errorf("ledger: post batch of %d from %q: %w", len(entries), entries[0].IdempotencyKey, classify(err))
 	}
 	for i := range posted {
-		if !taken[i] {
+		e := &posted[i].Entry
+		if s, ok := stored[e.IdempotencyKey]; ok {
+			delete(stored, e.IdempotencyKey) // a repeat of the key later in the batch is a replay
+			e.ID, e.CreatedAt, e.PrevHash, e.Hash = s.ID, s.CreatedAt, s.PrevHash, s.Hash
 			posted[i].Created = true
 			continue
 		}
-		stored, _, err := l.replay(ctx, normalized[i], hashes[i])
+		// The key is taken (before the batch, or earlier in it): answer from what is stored.
+		replay, _, err := l.replay(ctx, *e, hashes[i])
 		if err != nil {
 			return nil, err
 		}
-		posted[i].Entry = stored
+		posted[i].Entry = replay
 	}
 	return posted, nil
+}
+
+// insertBatch runs postBatchSQL and returns the entries it created by key: their ID, time and
+// link. A key it did not create was taken.
+func (l *Ledger) insertBatch(ctx context.Context, entries []Entry, hashes []string) (map[string]Entry, error) {
+	rows, err := l.pool.Query(ctx, postBatchSQL, batchArgs(entries, hashes)...)
+	if err != nil {
+		return nil, err
+	}
+	created := make(map[string]Entry, len(entries))
+	var e Entry
+	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.IdempotencyKey, &e.CreatedAt, &e.PrevHash, &e.Hash}, func() error {
+		created[e.IdempotencyKey] = e
+		return nil
+	})
+	return created, err
 }

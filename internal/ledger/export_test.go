@@ -20,3 +20,22 @@ func AppendInTx(ctx context.Context, tx pgx.Tx, e Entry) (Entry, error) {
 	err = tx.QueryRow(ctx, postSQL, postArgs(n, contentHash(n))...).Scan(&n.ID, &n.CreatedAt, &n.PrevHash, &n.Hash)
 	return n, err
 }
+
+// PostBatchInTx appends entries (distinct keys) inside tx exactly as PostBatch's statement does,
+// so a test can read what the statement wrote before it commits.
+func PostBatchInTx(ctx context.Context, tx pgx.Tx, entries []Entry) error {
+	hashes := make([]string, len(entries))
+	for i, e := range entries {
+		n, err := normalize(e)
+		if err != nil {
+			return err
+		}
+		entries[i], hashes[i] = n, contentHash(n)
+	}
+	rows, err := tx.Query(ctx, postBatchSQL, batchArgs(entries, hashes)...)
+	if err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}

@@ -142,3 +142,44 @@ func TestSaveOrderWithoutShopTime(t *testing.T) {
 		{"the 11:00 body again", true, 1000, "paid", t0.Add(time.Hour), false, "cancelled", 1000},
 	})
 }
+
+// TestGetOrderOfClientReadsWhatGetOrderAndGetClientRead: a payment's enrichment reads its order
+// and whether its client is known in one round trip; the answers are GetOrder's (a one-vendor
+// order with its vendor and extras, a multi-vendor one with its lines, ErrNotFound) and GetClient's, for
+// the order found or not and the client registered or not.
+func TestGetOrderOfClientReadsWhatGetOrderAndGetClientRead(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s, ctx := store.New(pool), t.Context()
+	client := "order-of-client"
+	kpiClient(t, s, client)
+	_, err := s.SaveOrderIfNewer(ctx, payment.Order{ClientID: client, OrderID: "one", Platform: "shopify", Currency: "usd",
+		VendorID: client + "-v", Subtotal: 1000, Tax: 100, Shipping: 30, Extras: 20}, "paid", time.Time{})
+	require.NoError(t, err)
+	_, err = s.SaveOrderIfNewer(ctx, payment.Order{ClientID: client, OrderID: "multi", Platform: "shopify", Currency: "usd", Subtotal: 900,
+		Lines: []payment.OrderLine{{VendorID: client + "-a", Subtotal: 400}, {VendorID: client + "-b", Subtotal: 500}}}, "paid", time.Time{})
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		client, order string
+		found         bool
+	}{
+		{client, "one", true}, {client, "multi", true}, {client, "none", false}, {"nobody-registered", "one", false},
+	} {
+		t.Run(tt.client+"/"+tt.order, func(t *testing.T) {
+			got, known, err := s.GetOrderOfClient(ctx, tt.client, tt.order)
+			want, wantErr := s.GetOrder(ctx, tt.client, tt.order)
+			_, clientErr := s.GetClient(ctx, tt.client)
+			require.Equal(t, clientErr == nil, known, "client known")
+			require.Equal(t, tt.found, wantErr == nil, "GetOrder: %v", wantErr)
+			if wantErr != nil {
+				require.ErrorIs(t, wantErr, store.ErrNotFound)
+				require.ErrorIs(t, err, store.ErrNotFound)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			if tt.order == "one" {
+				require.Equal(t, [2]int64{30, 20}, [2]int64{got.Shipping, got.Extras}, "shipping and extras told apart")
+			}
+		})
+	}
+}

@@ -178,6 +178,19 @@ func (s *Store) RegisteredPayeeID(ctx context.Context, clientID, id string) (str
 	return registered, nil
 }
 
+// RegisteredPayee reads the payee RegisteredPayeeID names, in the same statement: ErrNotFound
+// when neither a payee with exactly that ID nor the client's one twin of it in case is registered
+// (RegisteredPayeeID then answers id itself). One round trip where the ID and then its payee took
+// two.
+func (s *Store) RegisteredPayee(ctx context.Context, clientID, id string) (Payee, error) {
+	p, err := scanPayee(s.pool.QueryRow(ctx, `SELECT `+payeeColumns+` FROM payees WHERE id = `+
+		registeredPayeeSQL("$1::text", "$2::text"), id, clientID))
+	if err != nil {
+		return Payee{}, notFound(err, "payee "+id+" as registered")
+	}
+	return p, nil
+}
+
 // registeredPayeeSQL is RegisteredPayeeID's rule as a scalar SQL subquery, for the payee idExpr
 // names and the client clientExpr: the ID of the payee with exactly that ID, else of the client's
 // one payee whose ID differs from it only in case; NULL when neither (nobody's, or twins of one

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -126,6 +127,17 @@ func TestRegisteredPayeeIDIgnoresCase(t *testing.T) {
 			got, err := s.RegisteredPayeeID(ctx, c, tt.id)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
+			// RegisteredPayee reads that payee in the same statement: the one with exactly the
+			// ID RegisteredPayeeID answers, or none when no payee has it.
+			p, err := s.RegisteredPayee(ctx, c, tt.id)
+			want, werr := s.GetPayee(ctx, got)
+			if errors.Is(werr, store.ErrNotFound) {
+				require.ErrorIs(t, err, store.ErrNotFound)
+				return
+			}
+			require.NoError(t, werr)
+			require.NoError(t, err)
+			require.Equal(t, want, p)
 		})
 	}
 }
