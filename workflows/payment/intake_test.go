@@ -54,3 +54,46 @@ func (s *workflowSuite) TestACancelThatCameBeforeTheOrderIsTakenFirst() {
 		})
 	}
 }
+
+// Two admins retry the vendor's refused payout from the Temporal UI at once: the run takes the
+// first, and the second comes as the retry's payout is made (the run asks no decision), so it is
+// dropped, and from code path 24 the payment's reason says so. A run that closes before another
+// wait reads it (no settle window; a payment compensated, which waits no more) dropped it unsaid:
+// through code path 23 the SDK logged a signal left unread as the run closed, and intake took
+// even that log line away. It failed before:
+//
+//	"vendor payout failed (insufficient platform balance); cancelled by ops" does not contain
+//	"ops2's cancel, sent while the run asked no decision, not taken"
+func (s *workflowSuite) TestACommandLeftUnreadAsTheRunClosesIsNoted() {
+	for _, tt := range []struct {
+		name   string
+		second map[string]any
+		want   payment.Status
+		reason string
+	}{
+		{"paid, no settle window", map[string]any{"Action": "retry", "Actor": "ops2"}, payment.StatusPaid, ""},
+		{"compensated", map[string]any{"Action": "cancel", "Actor": "ops2"}, payment.StatusCompensated, "vendor payout failed"},
+	} {
+		s.Run(tt.name, func() {
+			s.SetupTest()
+			s.w.failNext["vendor"] = []error{rejected("insufficient platform balance")}
+			first := map[string]any{"Action": "retry", "Actor": "ops"}
+			if tt.want == payment.StatusCompensated {
+				first = map[string]any{"Action": "cancel", "Actor": "ops"}
+			}
+			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+			s.env.RegisterDelayedCallback(func() {
+				s.env.SignalWorkflow(SignalAdmin, first)
+				s.env.SignalWorkflow(SignalAdmin, tt.second)
+			}, time.Hour)
+			in := testInput()
+			in.Settings.SettleWindow = 0
+			s.env.ExecuteWorkflow(Workflow, in)
+			rec := result(s.T(), s.env)
+
+			s.Equal(tt.want, rec.Status, rec.Reason)
+			s.Contains(rec.Reason, tt.reason, "the payment's own reason kept")
+			s.Contains(rec.Reason, "ops2's "+tt.second["Action"].(string)+", sent while the run asked no decision, not taken")
+		})
+	}
+}
