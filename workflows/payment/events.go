@@ -58,12 +58,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		var ev *Event
 		r.intake() // signals that came as an event was taken: adminBeforeEvents counts them
 		got := r.adminBeforeEvents(ctx, wantAdmin)
-		cancelled, noted := false, false
+		cancelled := false
 		if got == nil {
-			ev, got, cancelled, noted = r.selectSignal(ctx, timer, &fired)
-		}
-		if noted {
-			continue // admin signals came: noted, and read from r.admin by the next round
+			ev, got, cancelled = r.selectSignal(ctx, timer, &fired)
 		}
 		switch {
 		case (cancelled || fired) && r.in.CodePath >= codePathClosing && r.ctx.Err() != nil:
@@ -266,18 +263,9 @@ func (r *run) adminBeforeEvents(ctx workflow.Context, wantAdmin bool) *AdminComm
 	return nil
 }
 
-// selectSignal waits for the next event, admin command, timer or cancellation of the wait; noted
-// says admin signals came (code path 24), which intake moved to r.admin.
-func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *bool) (ev *Event, got *AdminCommand, cancelled, noted bool) {
+// selectSignal waits for the next event, admin command, timer or cancellation of the wait.
+func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *bool) (ev *Event, got *AdminCommand, cancelled bool) {
 	sel := workflow.NewSelector(ctx)
-	if r.signals != nil {
-		// First: a signal is noted with what the run asks as it comes, before an event that came
-		// with it changes that.
-		sel.AddReceive(r.signals, func(workflow.ReceiveChannel, bool) {
-			r.intake()
-			noted = true
-		})
-	}
 	takeEvent := func(c workflow.ReceiveChannel, _ bool) {
 		var e Event
 		if r.receive(ctx, c, &e) {
@@ -289,6 +277,21 @@ func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *b
 		if r.receive(ctx, c, &a) {
 			got = &a
 		}
+	}
+	if r.signals != nil {
+		// First (code path 24): a signal is noted with what the run asks as it comes, before an
+		// event that came with it changes that. The wait's loop empties the signal channel before
+		// each select, and a select does not block while r.admin holds a command: this fires only
+		// once the wait blocked, and the first signal it noted is the first that came, which the
+		// wait takes now, as it took the signal channel's first before code path 24. Left to the
+		// next round, it went behind the events that came with it in the same workflow task
+		// (adminBeforeEvents): a cancel sent as a parked payment's order came was kept, and the
+		// payment was split and paid.
+		sel.AddReceive(r.signals, func(workflow.ReceiveChannel, bool) {
+			if r.intake(); r.admin.Len() > 0 {
+				takeAdmin(r.admin, true)
+			}
+		})
 	}
 	// A selector takes the first ready channel in the order added. Both are ready together
 	// when a workflow task given again (Temporal refused to close the run with a signal it
@@ -312,7 +315,7 @@ func (r *run) selectSignal(ctx workflow.Context, timer workflow.Future, fired *b
 		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) { cancelled = true })
 	}
 	sel.Select(ctx)
-	return ev, got, cancelled, noted
+	return ev, got, cancelled
 }
 
 // receive takes the signal the selector found on c into valuePtr, and says whether it decoded.

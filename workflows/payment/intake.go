@@ -127,3 +127,40 @@ func (r *run) commandsToTake() int {
 	}
 	return r.noted.Len()
 }
+
+// dropUnread says, as the run closes (code path 24), that the admin commands it noted and no wait
+// read were not taken: a retry or cancel in the payment's reason (the last one's; each would
+// replace the note before it), saved, as a wait that reads one says it; the others in the log. A
+// run without a wait after the commands came (no settle window; a payment compensated, or
+// cancelled) closed with them in its own channel, where the SDK, which logs a signal left unread,
+// no longer sees them. saved says the reason was saved.
+func (r *run) dropUnread() (saved bool) {
+	if r.noted == nil {
+		return false
+	}
+	r.intake()
+	var unread []AdminCommand
+	if r.deferredAdmin != nil {
+		unread, r.deferredAdmin = append(unread, *r.deferredAdmin), nil
+	}
+	for {
+		var cmd AdminCommand
+		if !r.noted.ReceiveAsync(&cmd) {
+			break
+		}
+		unread = append(unread, cmd)
+	}
+	var said *AdminCommand
+	for i, cmd := range unread {
+		if cmd.Action == ActionRetry || cmd.Action == ActionCancel {
+			said = &unread[i]
+			continue
+		}
+		r.log.Warn("admin command ignored: the run closes", "Action", cmd.Action, "Party", cmd.Party, "Actor", cmd.Actor)
+	}
+	if said == nil {
+		return false
+	}
+	r.dropStale(*said, false)
+	return true
+}

@@ -452,9 +452,13 @@ func (s *workflowSuite) TestResolveOfAnotherKeyIsIgnored() {
 	s.w.failNext["vendor"] = []error{lost, lost, lost, rejected("insufficient platform balance"), made, made, made}
 	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
 	signalAt(s.env, time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops-a"})
-	signalAt(s.env, time.Hour+time.Millisecond, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops-a"})
+	// The retry of the second refusal, once the run asks it: from code path 24 one sent from the
+	// Temporal UI while the run pays the first retry is dropped, and sent a millisecond after the
+	// first it came during that payout whenever the transfer took a millisecond of wall time (the
+	// test environment fires a timer due by wall time while an activity runs).
+	signalAt(s.env, time.Hour+time.Minute, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops-a"})
 	// ops-b found key 0 not made; by the time the run reads it, key 1 is the one in doubt.
-	signalAt(s.env, time.Hour+2*time.Millisecond, SignalAdmin, AdminCommand{Action: ActionResolve, Party: split.PartyVendor,
+	signalAt(s.env, time.Hour+2*time.Minute, SignalAdmin, AdminCommand{Action: ActionResolve, Party: split.PartyVendor,
 		Made: false, Actor: "ops-b", Key: wfID + "/transfer/vendor-v1/0"})
 	signalAt(s.env, 2*time.Hour, SignalAdmin, AdminCommand{Action: ActionRetry, Actor: "ops-a"})
 	rec := s.runInDoubt()

@@ -52,6 +52,13 @@ func Workflow(ctx workflow.Context, in Input) (payment.Record, error) {
 		r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
 		r.compensate("workflow cancelled")
 	}
+	if err == nil || temporal.IsCanceledError(err) {
+		// Code path 24: the admin commands left unread are said in the reason, a save, after
+		// which the events that came meanwhile are taken as the last ones were.
+		if saved := r.dropUnread(); saved && err == nil {
+			err = r.takeLastEvents()
+		}
+	}
 	r.bookBeforeRest()
 	r.flushAttributes()
 	return r.rec, err
