@@ -1,0 +1,284 @@
+package ledger_test
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/db"
+	"paysplit/internal/ledger"
+	"paysplit/testenv"
+)
+
+// chainLinks reads every entry's link in id order.
+type chainLink struct {
+	ID         int64
+	Key        string
+	Prev, Hash string
+}
+
+func chainLinks(t *testing.T, pool *pgxpool.Pool) []chainLink {
+	t.Helper()
+	rows, err := pool.Query(t.Context(), `SELECT id, idempotency_key, prev_hash, entry_hash FROM journal_entries ORDER BY id`)
+	require.NoError(t, err)
+	links, err := pgx.CollectRows(rows, pgx.RowToStructByPos[chainLink])
+	require.NoError(t, err)
+	return links
+}
+
+// requireOneChain asserts the journal is one chain: each entry links to the one before it in id
+// order, no two claim the same predecessor, and the head names the last.
+func requireOneChain(t *testing.T, pool *pgxpool.Pool) []chainLink {
+	t.Helper()
+	links := chainLinks(t, pool)
+	prev := ledger.GenesisHash
+	for _, k := range links {
+		require.Equal(t, prev, k.Prev, "entry %d does not link to the entry before it", k.ID)
+		prev = k.Hash
+	}
+	var headID *int64
+	var headHash string
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT last_entry_id, last_hash FROM ledger_chain_head`).Scan(&headID, &headHash))
+	if len(links) > 0 {
+		require.NotNil(t, headID)
+		assert.Equal(t, links[len(links)-1].ID, *headID, "the head names the last entry")
+		assert.Equal(t, links[len(links)-1].Hash, headHash, "the head holds the last entry's hash")
+	}
+	return links
+}
+
+// Batches posted at once by many sessions, each also replaying a neighbour's batch (possibly in
+// flight, its entries in the opposite order), must append each key once, in one chain whose head
+// is its last entry, with the kept balances the journal's sums (Verify).
+func TestConcurrentBatchesKeepOneChain(t *testing.T) {
+	const workers, batches = 8, 4
+	l, pool := ownLedger(t)
+	ctx := t.Context()
+	cfg := pool.Config()
+	cfg.MaxConns = workers
+	wide, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(wide.Close)
+	wl := ledger.New(wide)
+
+	all := make([][][]ledger.Entry, workers)
+	for w := range all {
+		for b := range batches {
+			all[w] = append(all[w], []ledger.Entry{
+				sale(unique("c"), fmt.Sprintf("w%d-%d", w, b), "shared", int64(1000+b), 100),
+				payout(unique("t"), fmt.Sprintf("w%d-%d", w, b), "shared", 500),
+				payout(unique("t"), fmt.Sprintf("w%d-%d", w, b), "shared", 400),
+			})
+		}
+	}
+	errs := make(chan error, workers*batches*2)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			for b := range batches {
+				if _, err := wl.PostBatch(ctx, all[w][b]); err != nil {
+					errs <- err
+				}
+				other := slices.Clone(all[(w+1)%workers][b])
+				slices.Reverse(other)
+				if _, err := wl.PostBatch(ctx, other); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+
+	links := requireOneChain(t, pool)
+	assert.Len(t, links, workers*batches*3, "each key appended exactly once")
+	v := requireIntact(t, l)
+	assert.EqualValues(t, workers*batches*3, v.Entries)
+	// Batch b credits the vendor 900+b and pays 900 out: b stays owed.
+	bal, err := l.Balance(ctx, ledger.VendorPayable("shared"), "usd", time.Time{})
+	require.NoError(t, err)
+	assert.EqualValues(t, -workers*(0+1+2+3), bal)
+}
+
+// oldPostBatch posts entries as PostBatch did before migration 00044: a statement an entry, in
+// one transaction.
+func oldPostBatch(t *testing.T, pool *pgxpool.Pool, entries []ledger.Entry) {
+	t.Helper()
+	require.NoError(t, pgx.BeginFunc(t.Context(), pool, func(tx pgx.Tx) error {
+		for _, e := range entries {
+			if _, err := ledger.AppendInTx(t.Context(), tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// goose runs the repository's migrations on url.
+func gooseOn(t *testing.T, url string) *goose.Provider {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	require.NoError(t, err)
+	sqlDB := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { sqlDB.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("../db/migrations"), goose.WithDisableGlobalRegistry(true))
+	require.NoError(t, err)
+	return p
+}
+
+// A journal written by the code before migration 00044 (a statement an entry, the head moved by
+// a row trigger), then by PostBatch under 00044, then again after 00044 is rolled back (Down) and
+// reapplied, is one chain that verifies at every step, with its head on its last entry and the
+// kept balances the journal's sums. PostBatch also runs on the schema before 00044 (a worker of
+// this release before the migration ran).
+func TestBatchesAcrossMigration00044(t *testing.T) {
+	ctx := t.Context()
+	url := testenv.EmptyDatabase(t)
+	mig := gooseOn(t, url)
+	_, err := mig.UpTo(ctx, 43)
+	require.NoError(t, err)
+	pool, err := db.Connect(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	l := ledger.New(pool)
+	entries := 0
+	step := func(name string, post func()) {
+		t.Helper()
+		post()
+		entries += 3
+		links := requireOneChain(t, pool)
+		require.Len(t, links, entries, name)
+		v, err := l.Verify(ctx)
+		require.NoError(t, err)
+		require.True(t, v.OK, "%s: %+v", name, v.Break)
+	}
+
+	step("old code before 00044", func() { oldPostBatch(t, pool, paymentBatch(unique("old"))) })
+	step("new code before 00044", func() {
+		_, err := l.PostBatch(ctx, paymentBatch(unique("new-early")))
+		require.NoError(t, err)
+	})
+	_, err = mig.UpTo(ctx, 44)
+	require.NoError(t, err)
+	step("new code on 00044", func() {
+		_, err := l.PostBatch(ctx, paymentBatch(unique("new")))
+		require.NoError(t, err)
+	})
+	step("old code on 00044", func() { oldPostBatch(t, pool, paymentBatch(unique("old-late"))) })
+	_, err = mig.DownTo(ctx, 43)
+	require.NoError(t, err)
+	step("new code after 00044's down", func() {
+		_, err := l.PostBatch(ctx, paymentBatch(unique("down")))
+		require.NoError(t, err)
+	})
+	_, err = mig.UpTo(ctx, 44)
+	require.NoError(t, err)
+	step("new code on 00044 again", func() {
+		_, err := l.PostBatch(ctx, paymentBatch(unique("again")))
+		require.NoError(t, err)
+	})
+	require.NoError(t, db.Migrate(ctx, url))
+	step("new code, all migrations", func() {
+		_, err := l.PostBatch(ctx, paymentBatch(unique("all")))
+		require.NoError(t, err)
+	})
+}
+
+// rawBatch is PostBatch's statement with hand-made arguments, as a bug or a hand-run script
+// could send it: entries (key, reverses_id) and postings (entry, 1-based; account; amount).
+type rawBatch struct {
+	keys     []string
+	reverses []*int64
+	owner    []int32
+	accounts []string
+	amounts  []int64
+}
+
+func (b rawBatch) send(t *testing.T, pool *pgxpool.Pool) error {
+	t.Helper()
+	n := len(b.keys)
+	curs, refs, hashes := make([]string, n), make([]string, n), make([]string, n)
+	for i := range n {
+		curs[i], refs[i], hashes[i] = "usd", "raw", "not-a-content-hash"
+	}
+	reverses := b.reverses
+	if reverses == nil {
+		reverses = make([]*int64, n)
+	}
+	rows, err := pool.Query(t.Context(), ledger.PostBatchSQL, b.keys, curs, refs, refs, reverses, hashes, b.owner, b.accounts, b.amounts)
+	if err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// The database refuses at commit what Go would refuse before sending, when the batch statement
+// is sent by hand: the checks are the schema's, for every entry of a statement of many, and a
+// refused statement leaves the journal, its head and the kept balances as they were.
+func TestRawBatchStatementCannotCommitABadEntry(t *testing.T) {
+	l, pool := ownLedger(t)
+	ctx := t.Context()
+	orig, _, err := l.Post(ctx, sale(unique("orig"), "o", "v", 1000, 100))
+	require.NoError(t, err)
+	before := requireOneChain(t, pool)
+	balancesBefore, err := l.Balances(ctx, time.Time{})
+	require.NoError(t, err)
+	id := func(v int64) *int64 { return &v }
+
+	tests := []struct {
+		name       string
+		batch      rawBatch
+		constraint string
+	}{
+		{"the second entry unbalanced", rawBatch{
+			keys: []string{unique("a"), unique("b")}, owner: []int32{1, 1, 2, 2},
+			accounts: []string{"x", "y", "x", "y"}, amounts: []int64{5, -5, 5, -4}}, "journal_entries_balanced"},
+		{"postings given to the wrong entry", rawBatch{
+			keys: []string{unique("a"), unique("b")}, owner: []int32{1, 2, 1, 2},
+			accounts: []string{"x", "y", "x", "y"}, amounts: []int64{5, -5, 7, -7}}, "journal_entries_balanced"},
+		{"an entry of one posting", rawBatch{
+			keys: []string{unique("a"), unique("b")}, owner: []int32{1, 1, 2},
+			accounts: []string{"x", "y", "x"}, amounts: []int64{5, -5, 5}}, "journal_entries_min_postings"},
+		{"an entry of no postings", rawBatch{
+			keys: []string{unique("a"), unique("b")}, owner: []int32{1, 1},
+			accounts: []string{"x", "y"}, amounts: []int64{5, -5}}, "journal_entries_min_postings"},
+		{"a reversal that does not negate its original", rawBatch{
+			keys: []string{unique("a"), unique("rev")}, reverses: []*int64{nil, id(orig.ID)}, owner: []int32{1, 1, 2, 2},
+			accounts: []string{"x", "y", ledger.ProviderBalance("stripe"), ledger.PlatformRevenue},
+			amounts:  []int64{5, -5, -1000, 1000}}, "journal_entries_reversal_negates"},
+		{"a reversal first, balanced but not negating", rawBatch{
+			keys: []string{unique("rev"), unique("a")}, reverses: []*int64{id(orig.ID), nil}, owner: []int32{1, 1, 2, 2},
+			accounts: []string{"x", "y", "x", "y"}, amounts: []int64{5, -5, 5, -5}}, "journal_entries_reversal_negates"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.batch.send(t, pool)
+			var pgErr *pgconn.PgError
+			require.ErrorAs(t, err, &pgErr)
+			assert.Equal(t, tt.constraint, pgErr.ConstraintName)
+			assert.Equal(t, before, requireOneChain(t, pool), "a refused batch leaves the journal and its head")
+			after, err := l.Balances(ctx, time.Time{})
+			require.NoError(t, err)
+			assert.Equal(t, balancesBefore, after, "a refused batch leaves the kept balances")
+		})
+	}
+	requireIntact(t, l)
+}
