@@ -282,3 +282,34 @@ func TestRawBatchStatementCannotCommitABadEntry(t *testing.T) {
 	}
 	requireIntact(t, l)
 }
+
+// Each entry of a batch is stored with its own postings whatever comes before it in the batch:
+// entries of different sizes and currencies, a key stored before the batch, a key repeated in
+// it (the postings array skips both, the entries array does not).
+func TestPostBatchKeepsEachEntrysPostings(t *testing.T) {
+	l, _ := ownLedger(t)
+	ctx := t.Context()
+	ref := unique("align")
+	taken := payout(unique("taken"), ref, "al", 300)
+	_, _, err := l.Post(ctx, taken)
+	require.NoError(t, err)
+	a := payout(unique("a"), ref, "al", 100)
+	four := ledger.Entry{IdempotencyKey: unique("four"), Currency: "usd", Reference: ref, Postings: []ledger.Posting{
+		{Account: "x", Amount: 1}, {Account: "y", Amount: 2}, {Account: "z", Amount: 3}, {Account: "w", Amount: -6}}}
+	eur := sale(unique("eur"), ref, "al", 900, 90)
+	eur.Currency = "eur"
+	batch := []ledger.Entry{a, taken, a, four, eur}
+
+	posted, err := l.PostBatch(ctx, batch)
+	require.NoError(t, err)
+	assert.Equal(t, []bool{true, false, false, true, true},
+		[]bool{posted[0].Created, posted[1].Created, posted[2].Created, posted[3].Created, posted[4].Created})
+	for i, e := range batch {
+		stored, err := l.Get(ctx, posted[i].Entry.ID)
+		require.NoError(t, err)
+		assert.Equal(t, e.IdempotencyKey, stored.IdempotencyKey, "entry %d", i)
+		assert.Equal(t, e.Currency, stored.Currency, "entry %d", i)
+		assert.Equal(t, e.Postings, stored.Postings, "entry %d keeps its postings, in order", i)
+	}
+	requireIntact(t, l)
+}
