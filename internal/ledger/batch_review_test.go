@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -311,5 +312,44 @@ func TestPostBatchKeepsEachEntrysPostings(t *testing.T) {
 		assert.Equal(t, e.Currency, stored.Currency, "entry %d", i)
 		assert.Equal(t, e.Postings, stored.Postings, "entry %d keeps its postings, in order", i)
 	}
+	requireIntact(t, l)
+}
+
+// A batch statement whose transaction rolls back after it ran (its caller failed before the
+// commit) leaves the journal, the chain's head and the kept balances as they were, a balance it
+// netted to zero and a new account's row of 0 included.
+func TestRolledBackBatchLeavesHeadAndBalances(t *testing.T) {
+	l, pool := ownLedger(t)
+	ctx := t.Context()
+	_, err := l.PostBatch(ctx, paymentBatch(unique("before")))
+	require.NoError(t, err)
+	links := requireOneChain(t, pool)
+	balances, err := l.Balances(ctx, time.Time{})
+	require.NoError(t, err)
+
+	errRollback := errors.New("rollback")
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		batch := append(paymentBatch(unique("rolled")),
+			sale(unique("c"), "rolled", "new-vendor", 700, 70), payout(unique("t"), "rolled", "new-vendor", 630))
+		if err := ledger.PostBatchInTx(ctx, tx, batch); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM ledger_balances WHERE account = $1`, ledger.VendorPayable("new-vendor")).Scan(&n); err != nil {
+			return err
+		}
+		require.Equal(t, 1, n, "the batch's new account has its row of 0 inside the transaction")
+		return errRollback
+	})
+	require.ErrorIs(t, err, errRollback)
+	assert.Equal(t, links, requireOneChain(t, pool), "the journal and its head are as they were")
+	after, err := l.Balances(ctx, time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, balances, after, "the kept balances are as they were")
+	requireIntact(t, l)
+
+	_, err = l.PostBatch(ctx, paymentBatch(unique("after")))
+	require.NoError(t, err)
+	requireOneChain(t, pool)
 	requireIntact(t, l)
 }
