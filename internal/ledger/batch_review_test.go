@@ -3,17 +3,13 @@ package ledger_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -66,12 +62,7 @@ func TestConcurrentBatchesKeepOneChain(t *testing.T) {
 	const workers, batches = 8, 4
 	l, pool := ownLedger(t)
 	ctx := t.Context()
-	cfg := pool.Config()
-	cfg.MaxConns = workers
-	wide, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(wide.Close)
-	wl := ledger.New(wide)
+	wl := wideOn(t, pool, workers)
 
 	all := make([][][]ledger.Entry, workers)
 	for w := range all {
@@ -83,30 +74,17 @@ func TestConcurrentBatchesKeepOneChain(t *testing.T) {
 			})
 		}
 	}
-	errs := make(chan error, workers*batches*2)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			<-start
-			for b := range batches {
-				if _, err := wl.PostBatch(ctx, all[w][b]); err != nil {
-					errs <- err
-				}
-				other := slices.Clone(all[(w+1)%workers][b])
-				slices.Reverse(other)
-				if _, err := wl.PostBatch(ctx, other); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	concurrently(t, workers, func(w int) error {
+		var errs []error
+		for b := range batches {
+			_, err := wl.PostBatch(ctx, all[w][b])
+			other := slices.Clone(all[(w+1)%workers][b])
+			slices.Reverse(other)
+			_, errOther := wl.PostBatch(ctx, other)
+			errs = append(errs, err, errOther)
+		}
+		return errors.Join(errs...)
+	})
 
 	links := requireOneChain(t, pool)
 	assert.Len(t, links, workers*batches*3, "each key appended exactly once")
@@ -130,18 +108,6 @@ func oldPostBatch(t *testing.T, pool *pgxpool.Pool, entries []ledger.Entry) {
 		}
 		return nil
 	}))
-}
-
-// goose runs the repository's migrations on url.
-func gooseOn(t *testing.T, url string) *goose.Provider {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(url)
-	require.NoError(t, err)
-	sqlDB := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { sqlDB.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("../db/migrations"), goose.WithDisableGlobalRegistry(true))
-	require.NoError(t, err)
-	return p
 }
 
 // A journal written by the code before migration 00044 (a statement an entry, the head moved by
