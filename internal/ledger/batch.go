@@ -15,9 +15,12 @@ type Posted struct {
 
 // postBatchSQL appends a batch of entries and their postings in one statement, as postSQL does
 // one entry: one round trip and one implicit transaction. The entries are inserted in the order
-// given (ORDER BY ord), so the chain trigger links them in that order, and each posting joins its
-// entry by key (the keys of one batch are distinct: PostBatch answers a repeated key from the
-// store). Being one statement, the batch fires the statement-level triggers once, not once an
+// given (ORDER BY ord), so the chain trigger links them in that order, and each posting joins the
+// entry inserted for its index: the first of the batch with that key (array_position), as a later
+// one is a conflict of it and inserts nothing. PostBatch sends each key once (a repeat is answered
+// from the store), but the key alone joined a repeat's postings to the first's entry too, a
+// balanced entry with content other than its content_hash, had the statement been sent with one.
+// Being one statement, the batch fires the statement-level triggers once, not once an
 // entry: the balances trigger (00019) upserts each account and currency of the whole batch once,
 // and the books' notification is sent once. A taken key inserts nothing, as in postSQL.
 const postBatchSQL = `
@@ -33,7 +36,7 @@ WITH e AS (
 	INSERT INTO postings (entry_id, account, amount)
 	SELECT e.id, u.account, u.amount
 	FROM unnest($7::int[], $8::text[], $9::bigint[]) WITH ORDINALITY AS u(entry, account, amount, ord)
-	JOIN e ON e.idempotency_key = ($1::text[])[u.entry]
+	JOIN e ON array_position($1::text[], e.idempotency_key) = u.entry
 	ORDER BY u.ord
 )
 SELECT id, idempotency_key, created_at, prev_hash, entry_hash FROM e`

@@ -109,14 +109,7 @@ func TestChainLinksEveryAppend(t *testing.T) {
 func TestChainConcurrentAppends(t *testing.T) {
 	const workers, perWorker = 16, 6
 	l, pool := ownLedger(t)
-	wide := func() *ledger.Ledger {
-		cfg := pool.Config()
-		cfg.MaxConns = workers
-		p, err := pgxpool.NewWithConfig(t.Context(), cfg)
-		require.NoError(t, err)
-		t.Cleanup(p.Close)
-		return ledger.New(p)
-	}()
+	wide := wideOn(t, pool, workers)
 	ctx := t.Context()
 
 	keys := make([][]string, workers)
@@ -125,30 +118,17 @@ func TestChainConcurrentAppends(t *testing.T) {
 			keys[w] = append(keys[w], unique(fmt.Sprintf("w%d", w)))
 		}
 	}
-	errs := make(chan error, workers*perWorker*2)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			<-start
-			for i, key := range keys[w] {
-				if _, _, err := wide.Post(ctx, sale(key, "", fmt.Sprintf("v%d", w), int64(100+i), 10)); err != nil {
-					errs <- err
-				}
-				// Replay a neighbour's key, which may be in flight right now.
-				other := keys[(w+1)%workers][i]
-				if _, _, err := wide.Post(ctx, sale(other, "", fmt.Sprintf("v%d", (w+1)%workers), int64(100+i), 10)); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	concurrently(t, workers, func(w int) error {
+		var errs []error
+		for i, key := range keys[w] {
+			_, _, err := wide.Post(ctx, sale(key, "", fmt.Sprintf("v%d", w), int64(100+i), 10))
+			// Replay a neighbour's key, which may be in flight right now.
+			other := keys[(w+1)%workers][i]
+			_, _, errOther := wide.Post(ctx, sale(other, "", fmt.Sprintf("v%d", (w+1)%workers), int64(100+i), 10))
+			errs = append(errs, err, errOther)
+		}
+		return errors.Join(errs...)
+	})
 
 	v := requireIntact(t, l)
 	assert.EqualValues(t, workers*perWorker, v.Entries, "each key appended exactly once")
@@ -170,6 +150,38 @@ func TestChainConcurrentAppends(t *testing.T) {
 			assert.Equal(t, links[i-1].Hash, k.Prev)
 			assert.False(t, k.CreatedAt.Before(links[i-1].CreatedAt), "created_at follows id order at entry %d", k.ID)
 		}
+	}
+}
+
+// wideOn is a ledger on pool's database with one connection per worker: the default pool would
+// queue most workers and hide races.
+func wideOn(t *testing.T, pool *pgxpool.Pool, workers int32) *ledger.Ledger {
+	t.Helper()
+	cfg := pool.Config()
+	cfg.MaxConns = workers
+	p, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return ledger.New(p)
+}
+
+// concurrently runs work for each worker, all released at once, and fails on any error.
+func concurrently(t *testing.T, workers int, work func(w int) error) {
+	t.Helper()
+	errs := make(chan error, workers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			errs <- work(w)
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
 	}
 }
 
@@ -398,15 +410,21 @@ func TestChainBackfillsExistingEntries(t *testing.T) {
 	assert.EqualValues(t, len(legacy)+1, requireIntact(t, l).Entries)
 }
 
-func migrateTo(t *testing.T, url string, version int64) {
+// goose runs the repository's migrations on url.
+func gooseOn(t *testing.T, url string) *goose.Provider {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(url)
 	require.NoError(t, err)
 	sqlDB := stdlib.OpenDB(*cfg)
-	defer sqlDB.Close()
+	t.Cleanup(func() { sqlDB.Close() })
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, os.DirFS("../db/migrations"), goose.WithDisableGlobalRegistry(true))
 	require.NoError(t, err)
-	_, err = p.UpTo(t.Context(), version)
+	return p
+}
+
+func migrateTo(t *testing.T, url string, version int64) {
+	t.Helper()
+	_, err := gooseOn(t, url).UpTo(t.Context(), version)
 	require.NoError(t, err)
 }
 

@@ -39,3 +39,7 @@ func PostBatchInTx(ctx context.Context, tx pgx.Tx, entries []Entry) error {
 	rows.Close()
 	return rows.Err()
 }
+
+// PostBatchSQL is PostBatch's statement with its parameters, for tests that send it with
+// arguments Go would refuse, as a bug or a hand-run script could.
+var PostBatchSQL = postBatchSQL

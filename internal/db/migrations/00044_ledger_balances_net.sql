@@ -32,6 +32,13 @@ $$;
 -- takes its previous link from the journal itself (ledger_chain_link). A statement whose keys
 -- were all taken inserts no row, so the head stays where it was, as before. The swap runs in this
 -- migration's transaction: every append commits under one trigger or the other.
+--
+-- The row trigger is disabled, not dropped: DROP TRIGGER takes the journal in ACCESS EXCLUSIVE
+-- mode, so it waited for any reader of the journal (a chain verification's walk holds it for its
+-- whole snapshot) while every read and append queued behind it. Disabling a trigger and creating
+-- one take SHARE ROW EXCLUSIVE, which readers do not hold: appends wait for the swap a moment,
+-- reads not at all (db TestMigration00044DoesNotQueueTheJournalBehindAReader). Enabled again (by
+-- a hand-run ENABLE TRIGGER ALL) it would move the head to the same place, row by row.
 -- +goose StatementBegin
 CREATE FUNCTION ledger_chain_advance_statement() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -45,8 +52,8 @@ END;
 $$;
 -- +goose StatementEnd
 
-DROP TRIGGER journal_entries_chain_advance ON journal_entries;
-CREATE TRIGGER journal_entries_chain_advance
+ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_chain_advance;
+CREATE TRIGGER journal_entries_chain_advance_statement
     AFTER INSERT ON journal_entries
     REFERENCING NEW TABLE AS new_entries
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_chain_advance_statement();
@@ -116,10 +123,8 @@ $$;
 
 
 -- +goose Down
-DROP TRIGGER journal_entries_chain_advance ON journal_entries;
-CREATE TRIGGER journal_entries_chain_advance
-    AFTER INSERT ON journal_entries
-    FOR EACH ROW EXECUTE FUNCTION ledger_chain_advance();
+DROP TRIGGER journal_entries_chain_advance_statement ON journal_entries;
+ALTER TABLE journal_entries ENABLE TRIGGER journal_entries_chain_advance;
 DROP FUNCTION ledger_chain_advance_statement();
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION ledger_balances_add() RETURNS trigger
