@@ -886,9 +886,9 @@ func duesRetry(r ipayment.Record) payment.Event {
 func (s *Server) balances(c echo.Context) error {
 	asOf := time.Time{}
 	if v := c.QueryParam("as_of"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
+		t, err := parseQueryTime("as_of", v)
 		if err != nil {
-			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
+			return err
 		}
 		if t.IsZero() {
 			// The ledger reads the zero time as "now": nothing was booked by then.
