@@ -60,3 +60,38 @@ func TestAReleaseOfALegWhosePayeeIsNotRegisteredIsRefused(t *testing.T) {
 	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
 	require.Equal(t, ipayment.LegTransferred, rec.Leg("affiliate").State)
 }
+
+// TestARetryOfAPaymentWhoseMetadataDoNotAddUpIsRefused: a Stripe capture whose complete order
+// metadata do not add up to what was captured parks (the split refuses the order). An admin's
+// retry was answered 202; the run read the same metadata from the same capture, and the split
+// refused it again: parked again, the admin told nothing. With no order from the shop to read
+// instead, the retry is 409 order_does_not_add_up, saying the figures and what to do (the shop's
+// order, or a cancel); once the shop delivered the order, the retry is taken and splits it.
+func TestARetryOfAPaymentWhoseMetadataDoNotAddUpIsRefused(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, DecisionTimeout: time.Hour})
+	c := uniqueName("noaddup")
+	s.seed(c)
+	ev := capture(c, "pi_"+c)
+	ev.Metadata["subtotal"] = "9000" // 9000 - 300 + 800 + 500 = 10000, not the 11000 captured
+	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+c)
+	parked := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	require.Contains(t, parked.Reason, "does not equal gross")
+
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, "a retry that can only park it again: %v", body)
+	errCode, msg := errorOf(t, body)
+	require.Equal(t, "order_does_not_add_up", errCode)
+	require.Contains(t, msg, "100.00")
+	require.Contains(t, msg, "110.00")
+	entries, err := s.Store.ListAudit(context.Background(), store.AuditFilter{Target: "payment:" + id})
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing was sent, so nothing audited")
+
+	require.NoError(t, s.Store.SaveOrder(context.Background(), ipayment.Order{ClientID: c, OrderID: ev.Metadata["order_id"], VendorID: c + "-vendor",
+		AffiliateID: c + "-aff", Platform: "shopify", Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"}, "paid"))
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, "the shop's order is there to split: %v", body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+}
