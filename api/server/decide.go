@@ -28,8 +28,9 @@ type decision struct {
 	// still says why the payment as saved now, read again in the audit entry's lock, no longer
 	// takes the decision (an API error, 409 payment_changed or the refusal it would have had);
 	// nil when it does. Its run may have saved it since the request read it. tx is the entry's
-	// transaction, for what else the decision depends on (an admin's release, on whether the held
-	// leg's payee is registered now: comesToNothing).
+	// transaction, for what else the decision depends on (comesToNothing: an admin's release, on
+	// whether the held leg's payee is registered now; a retry, on whether the shop delivered the
+	// order).
 	still func(ctx context.Context, tx *store.Store, cur ipayment.Record) error
 	// madeBefore, when set, says the sender made this decision already (an error: nothing is
 	// sent) and what the entry records of the check. Stripe's Connect event decides once per
