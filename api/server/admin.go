@@ -566,11 +566,14 @@ func (s *Server) adminAction(action payment.AdminAction) echo.HandlerFunc {
 			action: "payment." + string(action),
 			signal: &payment.AdminCommand{Action: action, Party: split.Party(body.Party)},
 			after:  map[string]any{"signal": action, "party": body.Party},
-			still: func(cur ipayment.Record) error {
+			still: func(ctx context.Context, tx *store.Store, cur ipayment.Record) error {
 				if cur.HasDues() && !payoutWaiting(cur) {
 					return paymentChanged(cur)
 				}
-				return decisionRefused(action, cur, split.Party(body.Party))
+				if err := decisionRefused(action, cur, split.Party(body.Party)); err != nil {
+					return err
+				}
+				return comesToNothing(ctx, tx, action, cur, split.Party(body.Party))
 			},
 		})
 	}
@@ -774,7 +777,7 @@ func (s *Server) resolvePayment(c echo.Context) error {
 	if isTransfer && payoutWaiting(r) {
 		d.after["signal"] = payment.ActionResolve
 		d.signal = &payment.AdminCommand{Action: payment.ActionResolve, Party: leg.Party, PayeeID: leg.PayeeID, Made: *body.Made, Ref: body.ProviderRef, Key: key}
-		d.still = func(cur ipayment.Record) error {
+		d.still = func(_ context.Context, _ *store.Store, cur ipayment.Record) error {
 			if signal, err := bySignal(cur); err != nil || !signal {
 				return cmp.Or(err, paymentChanged(cur))
 			}
@@ -785,7 +788,7 @@ func (s *Server) resolvePayment(c echo.Context) error {
 	ev := payment.Event{ID: fmt.Sprintf("due-resolve/%s/%t/%s", key, *body.Made, body.ProviderRef), Kind: payment.EventResolveDue,
 		DueKey: key, Made: *body.Made, Ref: body.ProviderRef}
 	d.event = func(ipayment.Record) payment.Event { return ev }
-	d.still = func(cur ipayment.Record) error {
+	d.still = func(_ context.Context, _ *store.Store, cur ipayment.Record) error {
 		if signal, err := bySignal(cur); err != nil || signal {
 			return cmp.Or(err, paymentChanged(cur))
 		}
@@ -866,7 +869,7 @@ func (s *Server) decideDues(c echo.Context, action payment.AdminAction, r ipayme
 		action: "payment.retry",
 		event:  duesRetry,
 		after:  map[string]any{"retry": "dues"},
-		still: func(cur ipayment.Record) error {
+		still: func(_ context.Context, _ *store.Store, cur ipayment.Record) error {
 			if !cur.HasDues() || payoutWaiting(cur) {
 				return cmp.Or(decisionRefused(action, cur, ""), paymentChanged(cur))
 			}
@@ -886,9 +889,9 @@ func duesRetry(r ipayment.Record) payment.Event {
 func (s *Server) balances(c echo.Context) error {
 	asOf := time.Time{}
 	if v := c.QueryParam("as_of"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
+		t, err := parseQueryTime("as_of", v)
 		if err != nil {
-			return errorf(http.StatusBadRequest, "invalid_request", "as_of must be an RFC 3339 time")
+			return err
 		}
 		if t.IsZero() {
 			// The ledger reads the zero time as "now": nothing was booked by then.

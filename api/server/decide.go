@@ -27,8 +27,11 @@ type decision struct {
 	sender string
 	// still says why the payment as saved now, read again in the audit entry's lock, no longer
 	// takes the decision (an API error, 409 payment_changed or the refusal it would have had);
-	// nil when it does. Its run may have saved it since the request read it.
-	still func(cur ipayment.Record) error
+	// nil when it does. Its run may have saved it since the request read it. tx is the entry's
+	// transaction, for what else the decision depends on (comesToNothing: an admin's release, on
+	// whether the held leg's payee is registered now; a retry, on whether the shop delivered the
+	// order).
+	still func(ctx context.Context, tx *store.Store, cur ipayment.Record) error
 	// madeBefore, when set, says the sender made this decision already (an error: nothing is
 	// sent) and what the entry records of the check. Stripe's Connect event decides once per
 	// event and once per save (its entry's event_id and idempotency_key): Stripe delivers an event
@@ -78,7 +81,7 @@ func (s *Server) decideOnSave(c echo.Context, workflowID string, d decision) err
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := d.still(cur); err != nil {
+		if err := d.still(ctx, tx, cur); err != nil {
 			return nil, nil, err
 		}
 		saved := store.SavedKey(savedAt)

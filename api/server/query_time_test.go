@@ -60,10 +60,16 @@ func TestTimesWithAnOffsetAreReadAsTyped(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "2026-06-30T14:59:59Z", body["as_of"])
 
+	// Every account's balances as of the same time, typed as is, too.
+	code, body = a.json(req{method: http.MethodGet, key: adminKey,
+		path: "/api/v1/admin/ledger/balances?as_of=2026-06-30T23:59:59+09:00"})
+	require.Equal(t, http.StatusOK, code, body)
+
 	// Not a time, even read that way: the answer says what one looks like, escaping included.
 	for _, path := range []string{
 		"/api/v1/admin/payments?from=2026-06-10T21:00+09:00",
 		"/api/v1/admin/ledger/balances/platform:revenue?as_of=yesterday",
+		"/api/v1/admin/ledger/balances?as_of=yesterday",
 	} {
 		code, body = a.json(req{method: http.MethodGet, key: adminKey, path: path})
 		require.Equal(t, http.StatusBadRequest, code, body)

@@ -259,7 +259,7 @@ func (s *Server) onceForEventAndSave(c echo.Context, h store.HeldPayment, typ, e
 	target := "payment:" + h.Record.WorkflowID
 	d.actor = "stripe:" + typ
 	d.sender = d.actor + " " + eventID
-	d.still = func(r ipayment.Record) error {
+	d.still = func(_ context.Context, _ *store.Store, r ipayment.Record) error {
 		if r.Status != ipayment.StatusHeld {
 			return paymentChanged(r)
 		}

@@ -55,10 +55,20 @@ func env(k, def string) string {
 }
 
 func (d demo) run() error {
+	now := time.Now()
+	// Each client's last week, in its report settings' zone: a dev database keeps a zone an
+	// admin set in an earlier session.
+	weeks := map[string]string{}
+	captures := map[string]time.Time{}
 	for _, c := range clients {
 		if err := d.seed(c); err != nil {
 			return err
 		}
+		zone, err := d.reportZone(c)
+		if err != nil {
+			return err
+		}
+		weeks[c.id], captures[c.id] = lastWeekIn(now, zone)
 	}
 	run := time.Now().Unix()
 	type sent struct {
@@ -71,8 +81,8 @@ func (d demo) run() error {
 		client                            client
 		subtotal, tax, shipping, discount int64
 		affiliate                         bool
-		// lastWeek captures the payment in the previous ISO week, so the report of that week,
-		// which the demo has made (a week must have ended to be reported), has payments.
+		// lastWeek captures the payment in the client's last week (lastWeekIn), so the report of
+		// that week, which the demo has made (a week must have ended to be reported), has payments.
 		lastWeek bool
 	}{
 		{clients[0], 10000, 800, 500, 300, true, false},
@@ -81,7 +91,6 @@ func (d demo) run() error {
 		{clients[1], 12000, 1200, 800, 0, true, false},
 		{clients[1], 3300, 330, 0, 300, false, true},
 	}
-	now := time.Now()
 	for i, o := range orders {
 		pi := fmt.Sprintf("pi_demo%d_%d", run, i+1)
 		md := map[string]string{
@@ -94,7 +103,7 @@ func (d demo) run() error {
 		}
 		captured := now
 		if o.lastWeek {
-			captured = lastWeekCapture(now)
+			captured = captures[o.client.id]
 		}
 		ev := stripeevent.Capture{
 			EventID: "evt_" + pi, PaymentIntent: pi, Charge: "ch_" + strings.TrimPrefix(pi, "pi_"), Currency: o.client.currency,
@@ -137,11 +146,11 @@ func (d demo) run() error {
 			return fmt.Errorf("refresh the KPIs of %s: %w", c.id, err)
 		}
 	}
-	week := isoWeek(lastWeekCapture(now))
-	// The reports are a bonus: one refused (the week not over yet in a zone an earlier session
-	// set, reports off) is said and the demo goes on.
+	// The reports are a bonus: one refused (reports off, the zone changed while the demo ran) is
+	// said and the demo goes on.
 	fmt.Println()
 	for _, c := range clients {
+		week := weeks[c.id]
 		if err := d.mailReport(c, week); err != nil {
 			fmt.Printf("No report of %s for %s: %v\n", week, c.id, err)
 			continue
@@ -177,19 +186,56 @@ func (d demo) seed(c client) error {
 	return err
 }
 
-// lastWeekCapture is a time in the ISO week before now's: its Sunday at noon UTC. KPI days are
-// UTC and the hot window keeps the 7 complete days before today, which always include that
-// Sunday, so last week's report shows the payment in its storefront revenue too.
-func lastWeekCapture(now time.Time) time.Time {
-	now = now.UTC()
-	sinceMonday := (int(now.Weekday()) + 6) % 7
-	monday := time.Date(now.Year(), now.Month(), now.Day()-sinceMonday, 0, 0, 0, 0, time.UTC)
-	return monday.Add(-12 * time.Hour)
+// lastWeekIn is the week the demo mails the report of for a client whose weeks are cut in zone
+// (its report settings'), and when its backdated payment is captured: the week before now's
+// there, which has ended there (a report is made of a week that has), at an instant of it that is
+// also in the 7 complete UTC days before today (KPI days are UTC, and the hot window keeps those),
+// so the report shows the payment in its storefront revenue too. The two always overlap: that
+// week ended at most a week ago, and today began less than a day ago.
+func lastWeekIn(now time.Time, zone *time.Location) (week string, captured time.Time) {
+	local := now.In(zone)
+	monday := time.Date(local.Year(), local.Month(), local.Day()-(int(local.Weekday())+6)%7, 0, 0, 0, 0, zone)
+	today := now.UTC().Truncate(24 * time.Hour)
+	from := later(monday.AddDate(0, 0, -7), today.AddDate(0, 0, -7))
+	until := earlier(monday, today)
+	captured = from.Add(until.Sub(from) / 2).Truncate(time.Second)
+	if !captured.After(from) || !captured.Before(until) {
+		captured = monday.Add(-12 * time.Hour) // only round a DST change: the week's Sunday noon
+	}
+	return isoWeek(captured.In(zone)), captured
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func isoWeek(t time.Time) string {
 	y, w := t.ISOWeek()
 	return fmt.Sprintf("%04d-W%02d", y, w)
+}
+
+// reportZone is the time zone the client's report weeks are cut in.
+func (d demo) reportZone(c client) (*time.Location, error) {
+	settings, err := d.call(http.MethodGet, "/api/v1/admin/clients/"+c.id+"/report-settings", nil)
+	if err != nil {
+		return nil, err
+	}
+	name, _ := settings["time_zone"].(string)
+	zone, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("report time zone of %s: %w", c.id, err)
+	}
+	return zone, nil
 }
 
 // mailReport gives the client a report recipient when it has none (keeping its time zone) and

@@ -23,7 +23,9 @@ type KPISettings struct {
 	GA4CredentialsRef string        `json:"ga4_credentials_ref"`
 	ProviderRevenue   bool          `json:"provider_revenue"`
 	SyncEvery         time.Duration `json:"-"`
-	UpdatedAt         time.Time     `json:"updated_at"`
+	// UpdatedAt is nil for settings nobody saved (the defaults), never Go's zero time, which
+	// reads as a save made in year 1.
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 // DefaultKPISettings are what a client without stored KPI settings gets: revenue only.

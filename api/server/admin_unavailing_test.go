@@ -1,0 +1,97 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/store"
+	"paysplit/internal/stripeevent"
+	"paysplit/workflows/payment"
+)
+
+// errorOf is the code and message of an API error answer.
+func errorOf(t *testing.T, body map[string]any) (code, message string) {
+	t.Helper()
+	e, ok := body["error"].(map[string]any)
+	require.True(t, ok, "an error answer: %v", body)
+	return e["code"].(string), e["message"].(string)
+}
+
+// TestAReleaseOfALegWhosePayeeIsNotRegisteredIsRefused: a payment's affiliate leg is held because
+// nobody registered its payee. An admin's release was answered 202, and the run, which checks the
+// payee before it pays, held the leg again for the same reason: the admin was told a decision was
+// sent that could only come to nothing, and not what to do. Read under the decision's lock, a
+// payee that is still not registered (under its ID, nor as the client's one payee of that ID in
+// another case, as the run looks it up) makes the release 409 payee_not_registered, saying which
+// payee to register; nothing is sent or audited. Once registered (here in the client's own
+// capitals), the release is taken and pays.
+func TestAReleaseOfALegWhosePayeeIsNotRegisteredIsRefused(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: time.Hour, DecisionTimeout: time.Hour})
+	c := uniqueName("unregrel")
+	s.seed(c)
+	ev := capture(c, "pi_"+c)
+	ev.Metadata["affiliate_id"] = c + "-nobody"
+	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+c)
+	held := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	require.Contains(t, held.Leg("affiliate").Reason, "not registered")
+
+	for _, party := range []any{nil, map[string]any{"party": "affiliate"}} {
+		code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", party, adminKey)
+		require.Equal(t, http.StatusConflict, code, "a release that can only hold the leg again (%v): %v", party, body)
+		errCode, msg := errorOf(t, body)
+		require.Equal(t, "payee_not_registered", errCode)
+		require.Contains(t, msg, "PUT /api/v1/admin/payees/"+c+"-nobody", "says what to register")
+	}
+	entries, err := s.Store.ListAudit(context.Background(), store.AuditFilter{Target: "payment:" + id})
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing was sent, so nothing audited")
+
+	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-Nobody", map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_" + c + "nb"}, adminKey)
+	require.Equal(t, http.StatusCreated, code, body)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, "the payee registered, the release is taken: %v", body)
+	rec := s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+	require.Equal(t, ipayment.LegTransferred, rec.Leg("affiliate").State)
+}
+
+// TestARetryOfAPaymentWhoseMetadataDoNotAddUpIsRefused: a Stripe capture whose complete order
+// metadata do not add up to what was captured parks (the split refuses the order). An admin's
+// retry was answered 202; the run read the same metadata from the same capture, and the split
+// refused it again: parked again, the admin told nothing. With no order from the shop to read
+// instead, the retry is 409 order_does_not_add_up, saying the figures and what to do (the shop's
+// order, or a cancel); once the shop delivered the order, the retry is taken and splits it.
+func TestARetryOfAPaymentWhoseMetadataDoNotAddUpIsRefused(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, DecisionTimeout: time.Hour})
+	c := uniqueName("noaddup")
+	s.seed(c)
+	ev := capture(c, "pi_"+c)
+	ev.Metadata["subtotal"] = "9000" // 9000 - 300 + 800 + 500 = 10000, not the 11000 captured
+	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+c)
+	parked := s.AwaitStatus(id, 30*time.Second, ipayment.StatusNeedsAttention)
+	require.Contains(t, parked.Reason, "does not equal gross")
+
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, "a retry that can only park it again: %v", body)
+	errCode, msg := errorOf(t, body)
+	require.Equal(t, "order_does_not_add_up", errCode)
+	require.Contains(t, msg, "100.00")
+	require.Contains(t, msg, "110.00")
+	entries, err := s.Store.ListAudit(context.Background(), store.AuditFilter{Target: "payment:" + id})
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing was sent, so nothing audited")
+
+	require.NoError(t, s.Store.SaveOrder(context.Background(), ipayment.Order{ClientID: c, OrderID: ev.Metadata["order_id"], VendorID: c + "-vendor",
+		AffiliateID: c + "-aff", Platform: "shopify", Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"}, "paid"))
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, "the shop's order is there to split: %v", body)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+}

@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"paysplit/internal/money"
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/split"
+	"paysplit/internal/store"
+	"paysplit/workflows/payment"
+)
+
+// isoUnitsPath is the first code path whose Stripe runs count in ISO minor units, as orders do
+// (workflows/payment codePathISOUnits): before it, a run's gross is in Stripe's units, and an
+// order's total is not compared with it here.
+const isoUnitsPath = 10
+
+// comesToNothing refuses an admin's decision that the payment's run is certain to answer with the
+// same hold or park, read in the decision's lock (decideOnSave's still) from the stored payment
+// and what its run reads for it: 202 told the admin a decision was sent that could only come to
+// nothing, and not what to do instead. Only certainties refuse: a payee registered, or an order
+// delivered by the shop, before the lock was taken is seen, and the decision goes through.
+func comesToNothing(ctx context.Context, tx *store.Store, action payment.AdminAction, r ipayment.Record, party split.Party) error {
+	switch action {
+	case payment.ActionRelease:
+		return releaseOfUnregistered(ctx, tx, r, party)
+	case payment.ActionRetry:
+		return retryOfMetadataNotAddingUp(ctx, tx, r)
+	}
+	return nil
+}
+
+// releaseOfUnregistered is 409 payee_not_registered when every held leg the release names (party,
+// or all) has something to send and a payee nobody registered: the run checks the payee before
+// it pays a released leg, and holds it again as "not registered" (a leg with nothing left to
+// send is settled without the check, so it is released).
+func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Record, party split.Party) error {
+	var unregistered []ipayment.Leg
+	for _, l := range r.Legs {
+		if l.State != ipayment.LegHeld || (party != "" && l.Party != party) {
+			continue
+		}
+		if l.Remaining() <= 0 {
+			return nil
+		}
+		// The payee check's own lookup (the exact ID, else the client's one twin of it in case).
+		switch _, err := tx.RegisteredPayee(ctx, r.Order.ClientID, l.PayeeID); {
+		case err == nil:
+			return nil
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		unregistered = append(unregistered, l)
+	}
+	if len(unregistered) == 0 {
+		return nil
+	}
+	var what []string
+	for _, l := range unregistered {
+		what = append(what, fmt.Sprintf("%s %q (PUT /api/v1/admin/payees/%s with client_id %q and kind %q)", l.Party, l.PayeeID, l.PayeeID, r.Order.ClientID, l.Party))
+	}
+	return errorf(http.StatusConflict, "payee_not_registered", fmt.Sprintf(
+		"a release would hold the payment again: its payee is not registered; register %s, then release it, or cancel the payment",
+		strings.Join(what, " and ")))
+}
+
+// retryOfMetadataNotAddingUp is 409 order_does_not_add_up for a payment parked because its
+// order, read from its capture's own metadata, does not add up to what was captured: a retry
+// reads the same metadata again (the capture's), and the split refuses it again. Certain only
+// while the shop delivered no order for it (orders are never deleted, so the parked order was the
+// metadata's): one the shop delivered since is what a retry splits.
+func retryOfMetadataNotAddingUp(ctx context.Context, tx *store.Store, r ipayment.Record) error {
+	o := r.Order
+	if r.Status != ipayment.StatusNeedsAttention || r.Split() || o.ClientID == "" || o.OrderID == "" || len(o.Lines) > 0 ||
+		!strings.Contains(r.Reason, split.ErrComponentsMismatch.Error()) || (r.Provider == "stripe" && r.CodePath < isoUnitsPath) {
+		return nil
+	}
+	total, ok := o.Total()
+	if !ok || total == r.Gross {
+		return nil
+	}
+	switch _, err := tx.GetOrder(ctx, o.ClientID, o.OrderID); {
+	case err == nil:
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return errorf(http.StatusConflict, "order_does_not_add_up", fmt.Sprintf(
+		"a retry would park the payment again: the order %s in its payment metadata adds up to %s (subtotal - discount + tax + shipping), not the %s captured, and a retry reads the same metadata; "+
+			"have the shop deliver order %s (its order webhook), then retry, or cancel the payment",
+		o.OrderID, money.Format(total, r.Currency), money.Format(r.Gross, r.Currency), o.OrderID))
+}
