@@ -14,11 +14,6 @@ import (
 	"paysplit/workflows/payment"
 )
 
-// isoUnitsPath is the first code path whose Stripe runs count in ISO minor units, as orders do
-// (workflows/payment codePathISOUnits): before it, a run's gross is in Stripe's units, and an
-// order's total is not compared with it here.
-const isoUnitsPath = 10
-
 // comesToNothing refuses an admin's decision that the payment's run is certain to answer with the
 // same hold or park, read in the decision's lock (decideOnSave's still) from the stored payment
 // and what its run reads for it: 202 told the admin a decision was sent that could only come to
@@ -76,7 +71,7 @@ func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Reco
 func retryOfMetadataNotAddingUp(ctx context.Context, tx *store.Store, r ipayment.Record) error {
 	o := r.Order
 	if r.Status != ipayment.StatusNeedsAttention || r.Split() || o.ClientID == "" || o.OrderID == "" || len(o.Lines) > 0 ||
-		!strings.Contains(r.Reason, split.ErrComponentsMismatch.Error()) || (r.Provider == "stripe" && r.CodePath < isoUnitsPath) {
+		!strings.Contains(r.Reason, split.ErrComponentsMismatch.Error()) || (r.Provider == "stripe" && r.CodePath < payment.CodePathISOUnits) {
 		return nil
 	}
 	total, ok := o.Total()

@@ -460,3 +460,7 @@ func (c AdminCommand) checked() bool { return c.Decision != 0 || c.Checked }
 func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: WorkflowName})
 }
+
+// CodePathISOUnits is the first code path whose Stripe runs count in ISO minor units
+// (codePathISOUnits): the API compares an order's total with such a run's gross only.
+const CodePathISOUnits = codePathISOUnits
