@@ -358,7 +358,7 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 		return EnrichOutput{Problem: fmt.Sprintf("payment metadata names vendor %s but the shop's order %s sells from %s: correct the order in the shop or cancel the payment",
 			md.VendorID, md.OrderID, strings.Join(vendors, ", "))}, nil
 	}
-	if md.Subtotal != shop.Subtotal || md.Tax != shop.Tax || md.Shipping != shop.Shipping || md.Discount != shop.Discount || md.Extras != shop.Extras {
+	if !sameAmounts(md, shop) {
 		slog.Warn("payment metadata and the shop's order differ in amounts",
 			"client", md.ClientID, "order", md.OrderID, "payment", in.PaymentID,
 			"Metadata", [5]int64{md.Subtotal, md.Tax, md.Shipping, md.Discount, md.Extras},
@@ -370,6 +370,15 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 		}
 	}
 	return shopOrder(ctx, in, shop, clients)
+}
+
+// sameAmounts says whether the metadata says the shop order's amounts. The metadata has no key for
+// extras and a plugin counts a tip, duties or a checkout's fee in shipping, so its shipping is the
+// shop's shipping and extras together; compared apart, every such payment was logged as differing.
+// No overflow: the store refuses a shop order whose shipping and extras do, the metadata has no extras.
+func sameAmounts(md, shop payment.Order) bool {
+	return md.Subtotal == shop.Subtotal && md.Tax == shop.Tax && md.Discount == shop.Discount &&
+		md.Shipping+md.Extras == shop.Shipping+shop.Extras
 }
 
 // thisPayment is the order of a payment whose metadata adds up to what was captured while the

@@ -127,10 +127,10 @@ func (r paypalRail) resolve(_ context.Context, p store.Payee) (ResolvePayeeOutpu
 	if p.PayPalReceiver == "" {
 		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q has no PayPal receiver", p.ID)}, nil
 	}
-	if err := store.CheckPayPalReceiver(p.PayPalReceiver); err != nil {
+	if problem := store.PayPalReceiverProblem(p.PayPalReceiver); problem != "" {
 		// Stored before registration refused it (a non-breaking space passed until 2026-11-28):
 		// PayPal refuses every payout to it, so it waits for an admin to correct the payee.
-		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q's PayPal receiver cannot be paid: correct it (%v)", p.ID, err)}, nil
+		return ResolvePayeeOutput{HoldReason: fmt.Sprintf("payee %q's PayPal receiver cannot be paid: it %s; correct the payee", p.ID, problem)}, nil
 	}
 	return ResolvePayeeOutput{Destination: p.PayPalReceiver}, nil
 }

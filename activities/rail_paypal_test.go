@@ -241,4 +241,7 @@ func TestPayPalPayeeWithAnInvisibleCharacterIsHeld(t *testing.T) {
 	require.Empty(t, out.Destination)
 	require.Contains(t, out.HoldReason, "PayPal receiver cannot be paid")
 	require.Contains(t, out.HoldReason, "U+00A0")
+	// The reason is logged ("leg held"), saved as the payment's and shown to its client, where a
+	// payee's email is never kept (the audit log records "an email address, not recorded").
+	require.NotContains(t, out.HoldReason, "example.com", "the hold reason quotes the payee's email")
 }

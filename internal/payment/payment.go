@@ -4,6 +4,7 @@
 package payment
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -77,12 +78,49 @@ type Order struct {
 	// a Shopify tip, duties and additional fees, WooCommerce's fee lines with their tax. It is in
 	// the total and never commissioned (split.Order.Extras). Omitted when zero: a record or a
 	// workflow's history from before it decodes as it was, its extras then counted in Shipping.
+	// Encoded in "shipping" as well (MarshalJSON), as the orders table stores it.
 	Extras int64 `json:"extras,omitempty"`
 	// Currency is set on orders from storefronts; a payment's own currency is on the Record.
 	Currency money.Currency `json:"currency,omitempty"`
 	// Lines split the order by vendor when it has lines from several; empty means one vendor,
 	// VendorID, for the whole order.
 	Lines []OrderLine `json:"lines,omitempty"`
+}
+
+// orderFields is Order without its methods: its JSON as the fields say.
+type orderFields Order
+
+// MarshalJSON encodes the extras in "shipping" too, and apart in "extras". The release before
+// extras knows only shipping, and it decodes the orders in workflow histories and stored records
+// (payments.state) whenever its worker runs a payment of this release's: a rolling deploy without
+// worker versioning, a rollback. It then reads the order whole, its extras in shipping as it
+// stored them itself, and its split finds the order adding up to the capture; with the extras
+// left out it found the order short by them and parked the payment. The orders table keeps
+// shipping the same way (store.storedShipping).
+func (o Order) MarshalJSON() ([]byte, error) {
+	w := orderFields(o)
+	var err error
+	if w.Shipping, err = money.AddInt(o.Shipping, o.Extras); err != nil {
+		return nil, fmt.Errorf("order %s shipping and extras: %w", o.OrderID, err)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON takes the extras out of the shipping they were encoded in (MarshalJSON). An order
+// encoded without extras (before them, or by the previous release again, which drops the key it
+// does not know) reads as it was: everything in shipping, its total whole.
+func (o *Order) UnmarshalJSON(b []byte) error {
+	var w orderFields
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.Extras != 0 && (w.Extras < 0 || w.Extras > w.Shipping) {
+		// No release encodes such an order: its shipping would be below zero.
+		return fmt.Errorf("order %s: extras %d are not within the shipping %d they are encoded in", w.OrderID, w.Extras, w.Shipping)
+	}
+	w.Shipping -= w.Extras
+	*o = Order(w)
+	return nil
 }
 
 // Total is what the order asks to be paid (split.Total: subtotal - discount + tax + shipping +

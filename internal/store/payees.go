@@ -66,18 +66,27 @@ func (p Payee) Validate() error {
 
 // CheckPayPalReceiver says why PayPal's Payouts API would refuse receiver, nil when it would
 // not: a payer ID or an email address, of visible characters, at most 127 bytes. Registration
-// refuses such a receiver, and a payout to one stored before is held rather than sent.
+// refuses such a receiver, quoted for the admin who sent it.
 func CheckPayPalReceiver(receiver string) error {
-	if !paypalReceiverPattern.MatchString(receiver) {
-		return fmt.Errorf("%w: paypal_receiver %q must be a PayPal payer ID (13 characters) or an email address", ErrInvalid, receiver)
-	}
-	if r, ok := invisibleRune(receiver); ok {
-		return fmt.Errorf("%w: paypal_receiver %q has a space, control or invisible character (%U): no PayPal account has one", ErrInvalid, receiver, r)
-	}
-	if len(receiver) > maxPayPalReceiver {
-		return fmt.Errorf("%w: paypal_receiver is %d bytes long; PayPal takes at most %d single-byte characters", ErrInvalid, len(receiver), maxPayPalReceiver)
+	if problem := PayPalReceiverProblem(receiver); problem != "" {
+		return fmt.Errorf("%w: paypal_receiver %q %s", ErrInvalid, receiver, problem)
 	}
 	return nil
+}
+
+// PayPalReceiverProblem is why CheckPayPalReceiver refuses receiver ("" when it does not),
+// without the receiver: a payout to one stored before is held with it as its reason, which is
+// logged, saved as the payment's and shown to its client, where a payee's email is not kept.
+func PayPalReceiverProblem(receiver string) string {
+	switch r, invisible := invisibleRune(receiver); {
+	case !paypalReceiverPattern.MatchString(receiver):
+		return "must be a PayPal payer ID (13 characters) or an email address"
+	case invisible:
+		return fmt.Sprintf("has a space, control or invisible character (%U): no PayPal account has one", r)
+	case len(receiver) > maxPayPalReceiver:
+		return fmt.Sprintf("is %d bytes long; PayPal takes at most %d single-byte characters", len(receiver), maxPayPalReceiver)
+	}
+	return ""
 }
 
 // invisibleRune is the first character of s that is white space, a control or an invisible

@@ -75,6 +75,41 @@ type Order struct {
 	ReferralCodes []string
 }
 
+// shopFields are Order's own fields, beside its payment.Order.
+type shopFields struct {
+	Status        string
+	ShopTime      time.Time
+	ReferralCodes []string
+}
+
+// MarshalJSON encodes the order as one object, as before payment.Order had an encoding of its
+// own: that one, promoted, would stand for the whole Order and leave the shop's fields out.
+func (o Order) MarshalJSON() ([]byte, error) {
+	order, err := json.Marshal(o.Order)
+	if err != nil {
+		return nil, err
+	}
+	shop, err := json.Marshal(shopFields{Status: o.Status, ShopTime: o.ShopTime, ReferralCodes: o.ReferralCodes})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(order[:len(order)-1], ','), shop[1:]...), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (payment.Order's promoted one would drop the
+// shop's fields).
+func (o *Order) UnmarshalJSON(b []byte) error {
+	var shop shopFields
+	if err := json.Unmarshal(b, &shop); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &o.Order); err != nil {
+		return err
+	}
+	o.Status, o.ShopTime, o.ReferralCodes = shop.Status, shop.ShopTime, shop.ReferralCodes
+	return nil
+}
+
 // StatusUpdate changes the status of an order stored earlier; it carries no amounts.
 type StatusUpdate struct {
 	OrderID string
