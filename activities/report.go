@@ -312,6 +312,7 @@ func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Da
 			if day, ok := byDate[k]; ok {
 				if t := day.Traffic; t != nil {
 					rd.HasTraffic, rd.Visitors, rd.NewVisitors, rd.Sessions, rd.BounceRateBps = true, t.Visitors, t.NewVisitors, t.Sessions, t.BounceRateBps
+					rd.Thresholded = t.Thresholded
 				}
 				if r := day.Revenue; r != nil {
 					if r.Currency == "" || r.Currency == cl.DefaultCurrency {

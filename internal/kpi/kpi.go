@@ -35,14 +35,23 @@ type Traffic struct {
 	NewVisitors   int64
 	Sessions      int64
 	BounceRateBps int32 // 0..10000
+	// Thresholded says GA4 answered these figures subject to thresholding
+	// (metadata.subjectToThresholding): it withheld rows with low user counts, so the counts may be
+	// lower than the real ones. Shown as ThresholdedNote wherever they are.
+	Thresholded bool
 }
+
+// ThresholdedNote is what the API, the dashboard and the weekly report say when figures they
+// show are Thresholded.
+const ThresholdedNote = "GA4 withheld some low counts: visitor figures may be lower than the real ones."
 
 // MergeTraffic is the traffic of two periods as one: counts added, the bounce rate weighted by
 // sessions (rounded to the nearest basis point). Visitors of both periods count twice, as
 // visitor counts cannot be added exactly; it is for what must not be dropped (two rows that
 // fall on one hour), not for summing hours into days.
 func MergeTraffic(a, b Traffic) Traffic {
-	out := Traffic{Visitors: a.Visitors + b.Visitors, NewVisitors: a.NewVisitors + b.NewVisitors, Sessions: a.Sessions + b.Sessions}
+	out := Traffic{Visitors: a.Visitors + b.Visitors, NewVisitors: a.NewVisitors + b.NewVisitors, Sessions: a.Sessions + b.Sessions,
+		Thresholded: a.Thresholded || b.Thresholded}
 	switch {
 	case out.Sessions > 0:
 		out.BounceRateBps = int32((int64(a.BounceRateBps)*a.Sessions + int64(b.BounceRateBps)*b.Sessions + out.Sessions/2) / out.Sessions)
