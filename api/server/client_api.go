@@ -190,8 +190,16 @@ func (s *Server) kpiVisitors(c echo.Context) error {
 	if to.After(last) {
 		to = last
 	}
-	answer := func(visitors *int64, reason, msg string) error {
-		out := map[string]any{"client_id": cl.ID, "from": formatDay(from), "to": formatDay(to), "visitors": visitors}
+	answer := func(n *kpi.VisitorCount, reason, msg string) error {
+		var visitors *int64
+		notes := []string{}
+		if n != nil {
+			visitors = &n.Visitors
+			if n.Thresholded {
+				notes = append(notes, kpi.ThresholdedNote)
+			}
+		}
+		out := map[string]any{"client_id": cl.ID, "from": formatDay(from), "to": formatDay(to), "visitors": visitors, "notes": notes}
 		if reason != "" {
 			out["reason"] = reason
 		}

@@ -27,6 +27,7 @@ func TestKPIsNoteGA4Thresholding(t *testing.T) {
 	a := newAPI(t, func(d *server.Deps) {
 		factory = &kpisrc.Factory{Store: d.Store, GA4: ga4.Options{Endpoint: g.URL, WithoutAuthentication: true}}
 		d.KPIs = &kpi.Reader{Hot: d.Store, Cold: factory.Cold, RetentionDays: 7, StaleAfter: time.Hour}
+		d.Visitors = &kpi.RangeVisitors{Counter: factory.VisitorCounter}
 	})
 	today := kpi.DayOf(time.Now())
 	for _, tt := range []struct {
@@ -59,8 +60,8 @@ func TestKPIsNoteGA4Thresholding(t *testing.T) {
 				g.Threshold(tt.property, false) // the answer is the stored days', as synced
 			}
 
-			code, body = a.json(req{method: http.MethodGet, key: key,
-				path: fmt.Sprintf("/api/v1/kpis?from=%s&to=%s", tt.from.Format(time.DateOnly), tt.to.Format(time.DateOnly))})
+			rng := fmt.Sprintf("from=%s&to=%s", tt.from.Format(time.DateOnly), tt.to.Format(time.DateOnly))
+			code, body = a.json(req{method: http.MethodGet, key: key, path: "/api/v1/kpis?" + rng})
 			require.Equal(t, http.StatusOK, code, body)
 			for _, d := range body["days"].([]any) {
 				day := d.(map[string]any)
@@ -76,6 +77,16 @@ func TestKPIsNoteGA4Thresholding(t *testing.T) {
 			}
 			require.ElementsMatch(t, want, body["notes"])
 			require.NotNil(t, body["notes"], "an empty list when there is nothing to say")
+
+			// The range's distinct visitors are GA4's answer now: thresholded as GA4 says today.
+			code, body = a.json(req{method: http.MethodGet, key: key, path: "/api/v1/kpis/visitors?" + rng})
+			require.Equal(t, http.StatusOK, code, body)
+			require.NotNil(t, body["visitors"], body)
+			if tt.stored {
+				want = nil // the fake stopped thresholding after the sync
+			}
+			require.ElementsMatch(t, want, body["notes"])
+			require.NotNil(t, body["notes"])
 		})
 	}
 }

@@ -127,7 +127,14 @@ type TrafficSource interface {
 // once, however many of its days they came (GA4 asked for the range as one). A day's visitors do
 // not add up to that: one who came on three days is in three days' counts.
 type VisitorCounter interface {
-	DistinctVisitors(ctx context.Context, from, to time.Time) (int64, error)
+	DistinctVisitors(ctx context.Context, from, to time.Time) (VisitorCount, error)
+}
+
+// VisitorCount is a range's distinct visitors. Thresholded: GA4 withheld low counts from the
+// report it was counted from, so it may be lower than the real one (see Traffic).
+type VisitorCount struct {
+	Visitors    int64
+	Thresholded bool
 }
 
 // Keyed is a source whose answers depend on a setting of the client's, not only on the client:

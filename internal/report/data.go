@@ -36,6 +36,9 @@ type Data struct {
 	// compared with a sum (no change is shown without the previous week's).
 	DistinctVisitors         *int64 `json:"distinct_visitors,omitempty"`
 	PreviousDistinctVisitors *int64 `json:"previous_distinct_visitors,omitempty"`
+	// DistinctVisitorsThresholded: GA4 withheld low counts from the report DistinctVisitors was
+	// counted from (see Day.Thresholded).
+	DistinctVisitorsThresholded bool `json:"distinct_visitors_thresholded,omitempty"`
 	// Sources are the KPI sources' sync state when the data was gathered, for the notes.
 	Sources []SourceSync `json:"sources,omitempty"`
 	// Payments and PreviousPayments are the payments captured in the week (and the week before),
@@ -410,6 +413,9 @@ func (d Data) NotesAll() []string {
 
 // thresholded says GA4 withheld low counts from some of the week's traffic shown.
 func (d Data) thresholded() bool {
+	if d.DistinctVisitors != nil && d.DistinctVisitorsThresholded {
+		return true
+	}
 	for _, day := range d.Days {
 		if day.HasTraffic && day.Thresholded {
 			return true

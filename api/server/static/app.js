@@ -479,6 +479,10 @@
     if (v && typeof v.visitors === 'number') {
       visitorsLabel(true);
       setTile('tile-visitors', formatCount(v.visitors), v.visitors);
+      // The count's own remarks (GA4 withheld low counts from it), unless the days' said the same.
+      for (const n of v.notes || []) {
+        if (!((kpis.notes || []).includes(n))) addNotice(n, false);
+      }
       document.body.dataset.visitors = 'distinct';
     } else {
       document.body.dataset.visitors = 'sum';

@@ -245,7 +245,7 @@ func (s *Source) TrafficDays(ctx context.Context, from, to time.Time) ([]kpi.Tra
 // (GA4 answers one row without dimension values; none when the range had no visitors). By date,
 // a visitor of three days is one of each day's totalUsers, three in their sum. Dates are the
 // property's, taken as the same calendar days, as in TrafficDays.
-func (s *Source) DistinctVisitors(ctx context.Context, from, to time.Time) (int64, error) {
+func (s *Source) DistinctVisitors(ctx context.Context, from, to time.Time) (kpi.VisitorCount, error) {
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
 	req := &analyticsdata.RunReportRequest{
 		DateRanges: []*analyticsdata.DateRange{{StartDate: from.Format(time.DateOnly), EndDate: to.Format(time.DateOnly)}},
@@ -255,26 +255,28 @@ func (s *Source) DistinctVisitors(ctx context.Context, from, to time.Time) (int6
 	res, err := s.svc.Properties.RunReport(s.property, req).Context(rctx).Do()
 	cancel()
 	if err != nil {
-		return 0, classify(err)
+		return kpi.VisitorCount{}, classify(err)
 	}
+	var meta reportMeta
+	meta.read(res.Metadata)
 	switch len(res.Rows) {
 	case 0:
-		return 0, nil
+		return kpi.VisitorCount{Thresholded: meta.thresholded}, nil
 	case 1:
 	default:
-		return 0, fmt.Errorf("ga4: %d rows for a report without dimensions", len(res.Rows))
+		return kpi.VisitorCount{}, fmt.Errorf("ga4: %d rows for a report without dimensions", len(res.Rows))
 	}
 	row := res.Rows[0]
 	col := slices.IndexFunc(res.MetricHeaders, func(h *analyticsdata.MetricHeader) bool { return h.Name == "totalUsers" })
 	if col < 0 || len(row.DimensionValues) != 0 || len(row.MetricValues) != len(res.MetricHeaders) {
-		return 0, errors.New("ga4: row does not match the report's headers")
+		return kpi.VisitorCount{}, errors.New("ga4: row does not match the report's headers")
 	}
 	v := row.MetricValues[col].Value
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("ga4: totalUsers %q is not a count", v)
+		return kpi.VisitorCount{}, fmt.Errorf("ga4: totalUsers %q is not a count", v)
 	}
-	return n, nil
+	return kpi.VisitorCount{Visitors: n, Thresholded: meta.thresholded}, nil
 }
 
 // TrafficHours returns the UTC hours of day that had visits. GA4 reports dateHour in the
