@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,41 @@ func TestKPIsNoteGA4Thresholding(t *testing.T) {
 			}
 			require.ElementsMatch(t, want, body["notes"])
 			require.NotNil(t, body["notes"])
+		})
+	}
+}
+
+// TestDashboardNotesGA4Thresholding: the dashboard says "GA4 withheld some low counts" above the
+// figures, once, when the stored days and the range's distinct visitors were thresholded; a
+// client whose property GA4 did not threshold sees no such note.
+func TestDashboardNotesGA4Thresholding(t *testing.T) {
+	a := newDistinctVisitorsAPI(t)
+	for _, tt := range []struct {
+		name, property string
+		thresholded    bool
+	}{{"dash-thresholded", "6363", true}, {"dash-whole", "6464", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			id, key := a.client(tt.name, tt.property)
+			a.ga4.Threshold(tt.property, tt.thresholded)
+			today := kpi.DayOf(time.Now())
+			var days []kpi.TrafficDay
+			for i := 1; i <= 3; i++ {
+				days = append(days, kpi.TrafficDay{Day: today.AddDate(0, 0, -i), Traffic: kpi.Traffic{Visitors: 100, Sessions: 100, Thresholded: tt.thresholded}})
+			}
+			require.NoError(t, a.store.UpsertKPITraffic(t.Context(), id, kpi.SourceGA4, days))
+
+			b := newBrowser(t)
+			b.login(a.url+"/", key)
+			b.waitLoaded(id)
+			b.waitFor(`document.body.dataset.visitors !== undefined`)
+			require.Equal(t, "distinct", eval[string](b, `document.body.dataset.visitors`))
+			notice := eval[string](b, `document.getElementById('notice').textContent`)
+			want := 0
+			if tt.thresholded {
+				want = 1
+			}
+			require.Equal(t, want, strings.Count(notice, kpi.ThresholdedNote), "notice: %q", notice)
+			b.noPageErrors()
 		})
 	}
 }
