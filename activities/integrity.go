@@ -169,7 +169,8 @@ type DeliverAlertsOutput struct {
 // maxDeliveryAge is how long a queued message is tried before it is left for an operator (it
 // stays in alert_notifications with its last error). By age, not by attempts: every round spends
 // attempts, and a receiver down for an hour and a quarter used to lose every message queued.
-const maxDeliveryAge = 48 * time.Hour
+// The admin API and its metric count a message older than this as expired.
+const maxDeliveryAge = monitor.MaxDeliveryAge
 
 // ErrTypeAlertRefused marks a delivery round whose only failures were messages a channel refused
 // for good (refusedForGood): they are not sent there again, so the round is not retried.

@@ -83,7 +83,7 @@ type KPISeries interface {
 // however many of the days they came (kpisrc.Factory: GA4's runReport without the date
 // dimension); kpi.ErrNotConfigured when the client has no analytics.
 type DistinctVisitors interface {
-	DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (int64, error)
+	DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (kpi.VisitorCount, error)
 }
 
 // ReportFiles is where report files go (objstore.Store).
@@ -312,6 +312,7 @@ func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Da
 			if day, ok := byDate[k]; ok {
 				if t := day.Traffic; t != nil {
 					rd.HasTraffic, rd.Visitors, rd.NewVisitors, rd.Sessions, rd.BounceRateBps = true, t.Visitors, t.NewVisitors, t.Sessions, t.BounceRateBps
+					rd.Thresholded = t.Thresholded
 				}
 				if r := day.Revenue; r != nil {
 					if r.Currency == "" || r.Currency == cl.DefaultCurrency {
@@ -384,7 +385,7 @@ func (a *Reports) distinctVisitors(ctx context.Context, in GenerateReportInput, 
 	if cl.OffboardedAt != nil && kpi.DayOf(*cl.OffboardedAt).Before(last) {
 		last = kpi.DayOf(*cl.OffboardedAt)
 	}
-	count := func(w report.Week) (*int64, error) {
+	count := func(w report.Week) (*kpi.VisitorCount, error) {
 		sunday := w.Monday().AddDate(0, 0, 6)
 		if sunday.After(last) {
 			return nil, nil
@@ -417,7 +418,10 @@ func (a *Reports) distinctVisitors(ctx context.Context, in GenerateReportInput, 
 	if err != nil {
 		return err
 	}
-	d.DistinctVisitors, d.PreviousDistinctVisitors = cur, prev
+	d.DistinctVisitors, d.DistinctVisitorsThresholded = &cur.Visitors, cur.Thresholded
+	if prev != nil {
+		d.PreviousDistinctVisitors = &prev.Visitors
+	}
 	return nil
 }
 

@@ -193,12 +193,12 @@ type countVisitors struct {
 	asked []string
 }
 
-func (c *countVisitors) DistinctVisitors(_ context.Context, _ string, from, to time.Time) (int64, error) {
+func (c *countVisitors) DistinctVisitors(_ context.Context, _ string, from, to time.Time) (kpi.VisitorCount, error) {
 	c.asked = append(c.asked, from.Format(time.DateOnly)+".."+to.Format(time.DateOnly))
 	if err := c.fail[from.Format(time.DateOnly)]; err != nil {
-		return 0, err
+		return kpi.VisitorCount{}, err
 	}
-	return c.n, nil
+	return kpi.VisitorCount{Visitors: c.n}, nil
 }
 
 // TestWeeklyReportVisitorsWithoutThePreviousWeeksCount: the week's distinct visitors are had but

@@ -50,7 +50,7 @@ func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
 			Cache: &kpi.Cache[[]kpi.Day]{TTL: cfg.KPICacheTTL, Max: kpiCacheEntries},
 		},
 		// A range's distinct visitors, for the dashboard's tile, kept as long as fetched days.
-		visitors: &kpi.RangeVisitors{Counter: sources.VisitorCounter, Cache: &kpi.Cache[int64]{TTL: cfg.KPICacheTTL, Max: kpiCacheEntries}},
+		visitors: &kpi.RangeVisitors{Counter: sources.VisitorCounter, Cache: &kpi.Cache[kpi.VisitorCount]{TTL: cfg.KPICacheTTL, Max: kpiCacheEntries}},
 		schedules: &kpisync.Scheduler{
 			Client: tc, TaskQueue: cfg.TaskQueue, Every: cfg.KPISyncEvery, HotDays: cfg.KPIRetentionDays, Settings: st,
 		},

@@ -52,9 +52,11 @@ type kpiDayView struct {
 	Stale      bool   `json:"stale"`
 	HasTraffic bool   `json:"has_traffic"`
 	HasRevenue bool   `json:"has_revenue"`
-	Gross      int64  `json:"gross"`
-	Refunds    int64  `json:"refunds"`
-	Commission *int64 `json:"commission"`
+	// Thresholded: GA4 withheld rows with low user counts from the day's traffic (kpi.Traffic).
+	Thresholded bool   `json:"thresholded"`
+	Gross       int64  `json:"gross"`
+	Refunds     int64  `json:"refunds"`
+	Commission  *int64 `json:"commission"`
 }
 
 type kpiSourceView struct {
@@ -90,7 +92,7 @@ func (s *Server) kpis(c echo.Context) error {
 		return err
 	}
 	days := []kpiDayView{}
-	var visitors, newVisitors, sessions, bounceWeighted, bounceSum, trafficDays, revenueDays, synced int64
+	var visitors, newVisitors, sessions, bounceWeighted, bounceSum, trafficDays, revenueDays, synced, thresholded int64
 	revenue := map[money.Currency]int64{}
 	var currencies []money.Currency
 	for _, d := range series.Days {
@@ -104,6 +106,10 @@ func (s *Server) kpis(c echo.Context) error {
 			bounceWeighted += int64(t.BounceRateBps) * t.Sessions
 			bounceSum += int64(t.BounceRateBps)
 			trafficDays++
+			if t.Thresholded {
+				v.Thresholded = true
+				thresholded++
+			}
 		}
 		if r := d.Revenue; r != nil {
 			v.HasRevenue, v.Revenue, v.Gross, v.Refunds, v.Commission = true, r.Net(), r.Gross, r.Refunds, r.Commission
@@ -144,6 +150,11 @@ func (s *Server) kpis(c echo.Context) error {
 		sources = append(sources, kpiSourceView{Source: st.Source, Stale: st.Stale, LastSyncedAt: timeOrNil(st.LastSuccess),
 			LastAttemptAt: timeOrNil(st.LastAttempt), LastError: sourceMessage(c, st.Source, st.LastError), Failures: st.Failures})
 	}
+	// Notes are remarks the figures must be read with, shown by the dashboard as they are.
+	notes := []string{}
+	if thresholded > 0 {
+		notes = append(notes, kpi.ThresholdedNote)
+	}
 	sourceErrors := []map[string]string{}
 	for _, e := range series.ColdErrors {
 		sourceErrors = append(sourceErrors, map[string]string{"source": e.Source, "message": sourceMessage(c, e.Source, e.Message)})
@@ -151,6 +162,7 @@ func (s *Server) kpis(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{
 		"client_id": id, "from": formatDay(from), "to": formatDay(to), "days": days, "exponents": exponents(append(currencies, cl.DefaultCurrency)),
 		"stale": series.Stale, "last_synced_at": timeOrNil(series.LastSyncedAt), "sources": sources, "source_errors": sourceErrors,
+		"notes": notes,
 		// traffic_days and revenue_days count the days that have each part: the totals are sums
 		// over those, and without any such day a total is "no data", not zero (as in the report).
 		"totals": map[string]any{"visitors": visitors, "new_visitors": newVisitors, "sessions": sessions,
@@ -178,8 +190,16 @@ func (s *Server) kpiVisitors(c echo.Context) error {
 	if to.After(last) {
 		to = last
 	}
-	answer := func(visitors *int64, reason, msg string) error {
-		out := map[string]any{"client_id": cl.ID, "from": formatDay(from), "to": formatDay(to), "visitors": visitors}
+	answer := func(n *kpi.VisitorCount, reason, msg string) error {
+		var visitors *int64
+		notes := []string{}
+		if n != nil {
+			visitors = &n.Visitors
+			if n.Thresholded {
+				notes = append(notes, kpi.ThresholdedNote)
+			}
+		}
+		out := map[string]any{"client_id": cl.ID, "from": formatDay(from), "to": formatDay(to), "visitors": visitors, "notes": notes}
 		if reason != "" {
 			out["reason"] = reason
 		}

@@ -216,23 +216,9 @@ func (c alertCursor) complete() bool { return c.ID > 0 && !c.FiredAt.IsZero() }
 
 // listAlerts lists alerts, newest first, a page at a time; ?from=&to= bound when they fired.
 func (s *Server) listAlerts(c echo.Context) error {
-	f := monitor.AlertFilter{State: monitor.AlertState(c.QueryParam("state")), Limit: 100}
-	if v := c.QueryParam("monitor_id"); v != "" {
-		id, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || id <= 0 {
-			return errorf(http.StatusBadRequest, "invalid_request", "monitor_id must be a positive integer")
-		}
-		f.MonitorID = id
-	}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > monitor.MaxAlertsPage-1 {
-			return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be between 1 and %d", monitor.MaxAlertsPage-1))
-		}
-		f.Limit = n
-	}
+	f := monitor.AlertFilter{State: monitor.AlertState(c.QueryParam("state"))}
 	var err error
-	if f.From, f.To, err = instantRange(c); err != nil {
+	if f.MonitorID, f.Limit, f.From, f.To, err = alertListParams(c); err != nil {
 		return err
 	}
 	var cur alertCursor
@@ -249,6 +235,24 @@ func (s *Server) listAlerts(c echo.Context) error {
 	}
 	as, next := pageOf(as, limit, func(last monitor.Alert) any { return alertCursor{FiredAt: last.FiredAt, ID: last.ID} })
 	return c.JSON(http.StatusOK, map[string]any{"alerts": nonNil(as), "next_cursor": next})
+}
+
+// alertListParams reads the filters the alert and alert message lists share: ?monitor_id=,
+// ?limit= (default 100) and ?from=&to=.
+func alertListParams(c echo.Context) (monitorID int64, limit int, from, to time.Time, err error) {
+	limit = 100
+	if v := c.QueryParam("monitor_id"); v != "" {
+		if monitorID, err = strconv.ParseInt(v, 10, 64); err != nil || monitorID <= 0 {
+			return 0, 0, from, to, errorf(http.StatusBadRequest, "invalid_request", "monitor_id must be a positive integer")
+		}
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > monitor.MaxAlertsPage-1 {
+			return 0, 0, from, to, errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be between 1 and %d", monitor.MaxAlertsPage-1))
+		}
+	}
+	from, to, err = instantRange(c)
+	return monitorID, limit, from, to, err
 }
 
 func monitorTarget(id int64) string { return "monitor:" + strconv.FormatInt(id, 10) }

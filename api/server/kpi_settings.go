@@ -22,7 +22,7 @@ type KPIReader interface {
 // VisitorCounter counts a client's distinct visitors over a range (kpi.RangeVisitors: GA4 asked
 // for the range as one, cached), for the dashboard's visitors tile.
 type VisitorCounter interface {
-	Distinct(ctx context.Context, clientID string, from, to time.Time) (int64, error)
+	Distinct(ctx context.Context, clientID string, from, to time.Time) (kpi.VisitorCount, error)
 }
 
 // kpiSettingsView is the API shape of store.KPISettings; sync_every_seconds 0 means the

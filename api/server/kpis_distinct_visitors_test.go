@@ -30,7 +30,7 @@ func newDistinctVisitorsAPI(t *testing.T) *distinctVisitorsAPI {
 	g := kpitest.NewGA4(t)
 	a := newAPI(t, func(d *server.Deps) {
 		f := &kpisrc.Factory{Store: d.Store, GA4: ga4.Options{Endpoint: g.URL, WithoutAuthentication: true}}
-		d.Visitors = &kpi.RangeVisitors{Counter: f.VisitorCounter, Cache: &kpi.Cache[int64]{TTL: time.Hour}}
+		d.Visitors = &kpi.RangeVisitors{Counter: f.VisitorCounter, Cache: &kpi.Cache[kpi.VisitorCount]{TTL: time.Hour}}
 	})
 	return &distinctVisitorsAPI{apiEnv: a, ga4: g}
 }

@@ -30,7 +30,7 @@ func TestKPIsFollowAGA4PropertyChangeOnEveryReplica(t *testing.T) {
 			f := &kpisrc.Factory{Store: d.Store, GA4: ga4.Options{Endpoint: g.URL, WithoutAuthentication: true}}
 			d.KPIs = &kpi.Reader{Hot: d.Store, Cold: f.Cold, RetentionDays: 7, StaleAfter: time.Hour,
 				Cache: &kpi.Cache[[]kpi.Day]{TTL: time.Hour}}
-			d.Visitors = &kpi.RangeVisitors{Counter: f.VisitorCounter, Cache: &kpi.Cache[int64]{TTL: time.Hour}}
+			d.Visitors = &kpi.RangeVisitors{Counter: f.VisitorCounter, Cache: &kpi.Cache[kpi.VisitorCount]{TTL: time.Hour}}
 		})
 	}
 	a, b := replica(), replica()

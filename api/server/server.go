@@ -179,6 +179,7 @@ func New(d Deps) *Server {
 	s.relay.local = make(chan store.InboxEvent, s.relay.opts.Buffer)
 	s.relay.slots = make(chan struct{}, s.relay.opts.Buffer)
 	s.registerInboxGauges()
+	s.registerAlertMessageGauges()
 	s.relay.start()
 	s.inbox = d.Store.NewInboxWriter(inboxWriters, inboxBatch, 0)
 	e.HTTPErrorHandler = s.errorHandler
@@ -263,6 +264,7 @@ func New(d Deps) *Server {
 	admin.GET("/monitors/:monitor_id", s.getMonitor)
 	admin.DELETE("/monitors/:monitor_id", s.deleteMonitor)
 	admin.GET("/alerts", s.listAlerts)
+	admin.GET("/alert-messages", s.listAlertMessages)
 	admin.GET("/webhook-inbox", s.listInbox)
 	admin.GET("/clients/:client_id/report-settings", s.getReportSettings)
 	admin.PUT("/clients/:client_id/report-settings", s.putReportSettings)

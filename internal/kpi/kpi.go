@@ -35,14 +35,23 @@ type Traffic struct {
 	NewVisitors   int64
 	Sessions      int64
 	BounceRateBps int32 // 0..10000
+	// Thresholded says GA4 answered these figures subject to thresholding
+	// (metadata.subjectToThresholding): it withheld rows with low user counts, so the counts may be
+	// lower than the real ones. Shown as ThresholdedNote wherever they are.
+	Thresholded bool
 }
+
+// ThresholdedNote is what the API, the dashboard and the weekly report say when figures they
+// show are Thresholded.
+const ThresholdedNote = "GA4 withheld some low counts: visitor figures may be lower than the real ones."
 
 // MergeTraffic is the traffic of two periods as one: counts added, the bounce rate weighted by
 // sessions (rounded to the nearest basis point). Visitors of both periods count twice, as
 // visitor counts cannot be added exactly; it is for what must not be dropped (two rows that
 // fall on one hour), not for summing hours into days.
 func MergeTraffic(a, b Traffic) Traffic {
-	out := Traffic{Visitors: a.Visitors + b.Visitors, NewVisitors: a.NewVisitors + b.NewVisitors, Sessions: a.Sessions + b.Sessions}
+	out := Traffic{Visitors: a.Visitors + b.Visitors, NewVisitors: a.NewVisitors + b.NewVisitors, Sessions: a.Sessions + b.Sessions,
+		Thresholded: a.Thresholded || b.Thresholded}
 	switch {
 	case out.Sessions > 0:
 		out.BounceRateBps = int32((int64(a.BounceRateBps)*a.Sessions + int64(b.BounceRateBps)*b.Sessions + out.Sessions/2) / out.Sessions)
@@ -118,7 +127,14 @@ type TrafficSource interface {
 // once, however many of its days they came (GA4 asked for the range as one). A day's visitors do
 // not add up to that: one who came on three days is in three days' counts.
 type VisitorCounter interface {
-	DistinctVisitors(ctx context.Context, from, to time.Time) (int64, error)
+	DistinctVisitors(ctx context.Context, from, to time.Time) (VisitorCount, error)
+}
+
+// VisitorCount is a range's distinct visitors. Thresholded: GA4 withheld low counts from the
+// report it was counted from, so it may be lower than the real one (see Traffic).
+type VisitorCount struct {
+	Visitors    int64
+	Thresholded bool
 }
 
 // Keyed is a source whose answers depend on a setting of the client's, not only on the client:

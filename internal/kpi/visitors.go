@@ -19,19 +19,19 @@ type CounterFor func(ctx context.Context, clientID string) (VisitorCounter, erro
 type RangeVisitors struct {
 	Counter CounterFor
 	// Cache keeps the answers; nil caches nothing.
-	Cache *Cache[int64]
+	Cache *Cache[VisitorCount]
 
 	flight singleflight.Group
 }
 
 // Distinct returns the client's distinct visitors from from to to. A caller that gives up (its
 // context ends) leaves the shared call running for the others, bounded by sharedFetchTimeout.
-func (r *RangeVisitors) Distinct(ctx context.Context, clientID string, from, to time.Time) (int64, error) {
+func (r *RangeVisitors) Distinct(ctx context.Context, clientID string, from, to time.Time) (VisitorCount, error) {
 	from, to = DayOf(from), DayOf(to)
 	// The counter is built from the settings first, so the key names the property asked now.
 	counter, err := r.Counter(ctx, clientID)
 	if err != nil {
-		return 0, err
+		return VisitorCount{}, err
 	}
 	key := clientID + "/" + cacheName(SourceGA4, counter) + "/" + from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly)
 	if r.Cache != nil {
@@ -51,10 +51,10 @@ func (r *RangeVisitors) Distinct(ctx context.Context, clientID string, from, to 
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			return 0, res.Err
+			return VisitorCount{}, res.Err
 		}
-		return res.Val.(int64), nil
+		return res.Val.(VisitorCount), nil
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return VisitorCount{}, ctx.Err()
 	}
 }

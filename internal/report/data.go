@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"paysplit/internal/kpi"
 	"paysplit/internal/money"
 )
 
@@ -35,6 +36,9 @@ type Data struct {
 	// compared with a sum (no change is shown without the previous week's).
 	DistinctVisitors         *int64 `json:"distinct_visitors,omitempty"`
 	PreviousDistinctVisitors *int64 `json:"previous_distinct_visitors,omitempty"`
+	// DistinctVisitorsThresholded: GA4 withheld low counts from the report DistinctVisitors was
+	// counted from (see Day.Thresholded).
+	DistinctVisitorsThresholded bool `json:"distinct_visitors_thresholded,omitempty"`
 	// Sources are the KPI sources' sync state when the data was gathered, for the notes.
 	Sources []SourceSync `json:"sources,omitempty"`
 	// Payments and PreviousPayments are the payments captured in the week (and the week before),
@@ -60,6 +64,9 @@ type Day struct {
 	BounceRateBps int32  `json:"bounce_rate_bps"`
 	HasRevenue    bool   `json:"has_revenue"`
 	Revenue       int64  `json:"revenue"` // net of refunds, minor units of Data.Currency
+	// Thresholded: GA4 withheld rows with low user counts from the day's traffic (kpi.Traffic);
+	// the notes say so. Reports stored before it have none, and render as they did.
+	Thresholded bool `json:"thresholded,omitempty"`
 }
 
 // SourceSync is what the KPI sync last did for one source.
@@ -358,6 +365,9 @@ func (d Data) NotesAll() []string {
 	}
 	missing("web analytics (visitors, bounce rate)", noTraffic)
 	missing("storefront revenue", noRevenue)
+	if d.thresholded() {
+		out = append(out, kpi.ThresholdedNote)
+	}
 	weekEnd := d.Week.Monday().AddDate(0, 0, 7)
 	for _, src := range d.Sources {
 		switch {
@@ -399,6 +409,19 @@ func (d Data) NotesAll() []string {
 		}
 	}
 	return append(out, d.Notes...)
+}
+
+// thresholded says GA4 withheld low counts from some of the week's traffic shown.
+func (d Data) thresholded() bool {
+	if d.DistinctVisitors != nil && d.DistinctVisitorsThresholded {
+		return true
+	}
+	for _, day := range d.Days {
+		if day.HasTraffic && day.Thresholded {
+			return true
+		}
+	}
+	return false
 }
 
 func plural(n int64, word string) string {

@@ -125,6 +125,7 @@ func (s *Store) UpsertKPITraffic(ctx context.Context, clientID, source string, d
 		ds                []time.Time
 		vis, nv, sessions []int64
 		bounce            []int32
+		thresholded       []bool
 	)
 	for _, d := range days {
 		if err := validTraffic(d.Traffic); err != nil {
@@ -132,15 +133,20 @@ func (s *Store) UpsertKPITraffic(ctx context.Context, clientID, source string, d
 		}
 		ds = append(ds, kpi.DayOf(d.Day))
 		vis, nv, sessions, bounce = append(vis, d.Visitors), append(nv, d.NewVisitors), append(sessions, d.Sessions), append(bounce, d.BounceRateBps)
+		thresholded = append(thresholded, d.Thresholded)
 	}
+	// traffic_thresholded_at is this write's traffic_synced_at (now(): the transaction's time, one
+	// value) when GA4 thresholded the day (migration 00049).
 	_, err := s.pool.Exec(ctx, `
-		INSERT INTO kpi_daily (client_id, day, visitors, new_visitors, sessions, bounce_rate_bps, traffic_source, traffic_synced_at)
-		SELECT $1, t.d, t.v, t.nv, t.s, t.b, $7, now()
-		FROM unnest($2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer[]) AS t(d, v, nv, s, b)
+		INSERT INTO kpi_daily (client_id, day, visitors, new_visitors, sessions, bounce_rate_bps, traffic_source, traffic_synced_at,
+			traffic_thresholded_at)
+		SELECT $1, t.d, t.v, t.nv, t.s, t.b, $7, now(), CASE WHEN t.th THEN now() END
+		FROM unnest($2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer[], $8::boolean[]) AS t(d, v, nv, s, b, th)
 		ON CONFLICT (client_id, day) DO UPDATE SET visitors = EXCLUDED.visitors, new_visitors = EXCLUDED.new_visitors,
 			sessions = EXCLUDED.sessions, bounce_rate_bps = EXCLUDED.bounce_rate_bps,
-			traffic_source = EXCLUDED.traffic_source, traffic_synced_at = EXCLUDED.traffic_synced_at, updated_at = now()`,
-		clientID, ds, vis, nv, sessions, bounce, source)
+			traffic_source = EXCLUDED.traffic_source, traffic_synced_at = EXCLUDED.traffic_synced_at,
+			traffic_thresholded_at = EXCLUDED.traffic_thresholded_at, updated_at = now()`,
+		clientID, ds, vis, nv, sessions, bounce, source, thresholded)
 	return kpiWriteErr(err, "traffic", clientID)
 }
 
@@ -245,7 +251,8 @@ func kpiWriteErr(err error, what, clientID string) error {
 // the parts some source filled.
 func (s *Store) KPIHotDays(ctx context.Context, clientID string, from, to time.Time) ([]kpi.Day, error) {
 	rows, err := s.pool.Query(ctx, `SELECT day, visitors, new_visitors, sessions, bounce_rate_bps, revenue, gross, refunds,
-			commission, currency, traffic_source IS NOT NULL, revenue_source IS NOT NULL
+			commission, currency, traffic_source IS NOT NULL, revenue_source IS NOT NULL,
+			traffic_thresholded_at IS NOT NULL AND traffic_thresholded_at = traffic_synced_at
 		FROM kpi_daily WHERE client_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day`, clientID, kpi.DayOf(from), kpi.DayOf(to))
 	if err != nil {
 		return nil, fmt.Errorf("kpi days of %s: %w", clientID, err)
@@ -260,7 +267,7 @@ func (s *Store) KPIHotDays(ctx context.Context, clientID string, from, to time.T
 		var cur string
 		var hasTraffic, hasRevenue bool
 		if err := rows.Scan(&d.Day, &t.Visitors, &t.NewVisitors, &t.Sessions, &t.BounceRateBps, &net, &r.Gross, &r.Refunds,
-			&r.Commission, &cur, &hasTraffic, &hasRevenue); err != nil {
+			&r.Commission, &cur, &hasTraffic, &hasRevenue, &t.Thresholded); err != nil {
 			return nil, fmt.Errorf("scan kpi day: %w", err)
 		}
 		if !hasTraffic && !hasRevenue {

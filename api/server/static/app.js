@@ -408,6 +408,7 @@
       if (inbox) renderInbox(inbox);
       renderStale(kpis);
       renderSourceErrors(kpis);
+      renderKPINotes(kpis);
       if (state.offboarded) {
         addNotice('This client is offboarded: its KPIs are no longer synced and it gets no weekly report; payments and payouts still are.', false);
       }
@@ -478,6 +479,10 @@
     if (v && typeof v.visitors === 'number') {
       visitorsLabel(true);
       setTile('tile-visitors', formatCount(v.visitors), v.visitors);
+      // The count's own remarks (GA4 withheld low counts from it), unless the days' said the same.
+      for (const n of v.notes || []) {
+        if (!((kpis.notes || []).includes(n))) addNotice(n, false);
+      }
       document.body.dataset.visitors = 'distinct';
     } else {
       document.body.dataset.visitors = 'sum';
@@ -962,6 +967,12 @@
       addNotice('The ' + e.source + ' KPI source could not be read for the older days of this period, so their figures are missing' +
         (e.message ? ' (' + e.message + ').' : '.'), true);
     }
+  }
+
+  // renderKPINotes shows the remarks the figures must be read with (GA4 withheld low counts:
+  // visitors may be lower than the real ones), as the weekly report's notes do.
+  function renderKPINotes(kpis) {
+    for (const n of (kpis && kpis.notes) || []) addNotice(n, false);
   }
 
   async function decide(workflowId, action, btn) {

@@ -217,7 +217,7 @@ var metrics = []*analyticsdata.Metric{{Name: "totalUsers"}, {Name: "newUsers"}, 
 // GA4 dates are in the property's reporting time zone and are taken as the same calendar day.
 func (s *Source) TrafficDays(ctx context.Context, from, to time.Time) ([]kpi.TrafficDay, error) {
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
-	rows, err := s.run(ctx, "date", from, to)
+	rows, meta, err := s.runReport(ctx, "date", from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,11 @@ func (s *Source) TrafficDays(ctx context.Context, from, to time.Time) ([]kpi.Tra
 	}
 	var out []kpi.TrafficDay
 	for _, d := range kpi.Days(from, to) {
-		out = append(out, kpi.TrafficDay{Day: d, Traffic: byDay[d]})
+		t := byDay[d]
+		// GA4 says the report was thresholded, not which rows: every day of it may be low, a day
+		// without a row too (its only visitors may be the ones withheld).
+		t.Thresholded = meta.thresholded
+		out = append(out, kpi.TrafficDay{Day: d, Traffic: t})
 	}
 	return out, nil
 }
@@ -241,7 +245,7 @@ func (s *Source) TrafficDays(ctx context.Context, from, to time.Time) ([]kpi.Tra
 // (GA4 answers one row without dimension values; none when the range had no visitors). By date,
 // a visitor of three days is one of each day's totalUsers, three in their sum. Dates are the
 // property's, taken as the same calendar days, as in TrafficDays.
-func (s *Source) DistinctVisitors(ctx context.Context, from, to time.Time) (int64, error) {
+func (s *Source) DistinctVisitors(ctx context.Context, from, to time.Time) (kpi.VisitorCount, error) {
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
 	req := &analyticsdata.RunReportRequest{
 		DateRanges: []*analyticsdata.DateRange{{StartDate: from.Format(time.DateOnly), EndDate: to.Format(time.DateOnly)}},
@@ -251,26 +255,28 @@ func (s *Source) DistinctVisitors(ctx context.Context, from, to time.Time) (int6
 	res, err := s.svc.Properties.RunReport(s.property, req).Context(rctx).Do()
 	cancel()
 	if err != nil {
-		return 0, classify(err)
+		return kpi.VisitorCount{}, classify(err)
 	}
+	var meta reportMeta
+	meta.read(res.Metadata)
 	switch len(res.Rows) {
 	case 0:
-		return 0, nil
+		return kpi.VisitorCount{Thresholded: meta.thresholded}, nil
 	case 1:
 	default:
-		return 0, fmt.Errorf("ga4: %d rows for a report without dimensions", len(res.Rows))
+		return kpi.VisitorCount{}, fmt.Errorf("ga4: %d rows for a report without dimensions", len(res.Rows))
 	}
 	row := res.Rows[0]
 	col := slices.IndexFunc(res.MetricHeaders, func(h *analyticsdata.MetricHeader) bool { return h.Name == "totalUsers" })
 	if col < 0 || len(row.DimensionValues) != 0 || len(row.MetricValues) != len(res.MetricHeaders) {
-		return 0, errors.New("ga4: row does not match the report's headers")
+		return kpi.VisitorCount{}, errors.New("ga4: row does not match the report's headers")
 	}
 	v := row.MetricValues[col].Value
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("ga4: totalUsers %q is not a count", v)
+		return kpi.VisitorCount{}, fmt.Errorf("ga4: totalUsers %q is not a count", v)
 	}
-	return n, nil
+	return kpi.VisitorCount{Visitors: n, Thresholded: meta.thresholded}, nil
 }
 
 // TrafficHours returns the UTC hours of day that had visits. GA4 reports dateHour in the
@@ -280,11 +286,11 @@ func (s *Source) DistinctVisitors(ctx context.Context, from, to time.Time) (int6
 // in the UTC hour its local hour began (utcHourOf).
 func (s *Source) TrafficHours(ctx context.Context, day time.Time) ([]kpi.TrafficHour, error) {
 	day = kpi.DayOf(day)
-	rows, zone, err := s.runWithZone(ctx, "dateHour", day.AddDate(0, 0, -1), day.AddDate(0, 0, 1))
+	rows, meta, err := s.runReport(ctx, "dateHour", day.AddDate(0, 0, -1), day.AddDate(0, 0, 1))
 	if err != nil {
 		return nil, err
 	}
-	loc, err := reportZone(zone)
+	loc, err := reportZone(meta.zone)
 	if err != nil {
 		return nil, err
 	}
@@ -294,6 +300,7 @@ func (s *Source) TrafficHours(ctx context.Context, day time.Time) ([]kpi.Traffic
 		if err != nil {
 			return nil, err
 		}
+		t.Thresholded = meta.thresholded
 		if !h.Before(day) && h.Before(day.AddDate(0, 0, 1)) {
 			// Two rows on one UTC hour only if GA4 ever sent an hour the zone skipped (see
 			// utcHourOf): one hour here, as Postgres refuses an upsert that writes a row twice.
@@ -381,23 +388,36 @@ func reportZone(name string) (*time.Location, error) {
 // pageSize is GA4's own default; a year of days or a day of hours fits in one page.
 const pageSize = 10000
 
-// run asks for the four metrics by one dimension and returns them by dimension value, reading
-// every page.
-func (s *Source) run(ctx context.Context, dimension string, from, to time.Time) (map[string]kpi.Traffic, error) {
-	out, _, err := s.runWithZone(ctx, dimension, from, to)
-	return out, err
-}
-
 // requestTimeout bounds one runReport call (a page): Google's client has no timeout of its own,
 // and the callers' contexts may have none either (a dashboard request's), so a GA4 that takes a
 // request and never answers would hold the caller, and everyone waiting on the same days behind
 // it, for ever. A report of a year's days answers in seconds. A variable, so tests can shorten it.
 var requestTimeout = 30 * time.Second
 
-// runWithZone is run that also returns the property's time zone, from the answer's metadata.
-func (s *Source) runWithZone(ctx context.Context, dimension string, from, to time.Time) (map[string]kpi.Traffic, string, error) {
+// reportMeta is what a report's metadata says of all its rows.
+type reportMeta struct {
+	// zone is the property's reporting time zone.
+	zone string
+	// thresholded: GA4 withheld rows with low user counts (subjectToThresholding) on some page.
+	thresholded bool
+}
+
+// read takes what one page's metadata says.
+func (m *reportMeta) read(md *analyticsdata.ResponseMetaData) {
+	if md == nil {
+		return
+	}
+	if m.zone == "" {
+		m.zone = md.TimeZone
+	}
+	m.thresholded = m.thresholded || md.SubjectToThresholding
+}
+
+// runReport asks for the four metrics by one dimension and returns them by dimension value,
+// reading every page, with what the answer's metadata says of them.
+func (s *Source) runReport(ctx context.Context, dimension string, from, to time.Time) (map[string]kpi.Traffic, reportMeta, error) {
 	out := map[string]kpi.Traffic{}
-	zone := ""
+	var meta reportMeta
 	for offset := int64(0); ; {
 		req := &analyticsdata.RunReportRequest{
 			DateRanges: []*analyticsdata.DateRange{{StartDate: from.Format(time.DateOnly), EndDate: to.Format(time.DateOnly)}},
@@ -410,28 +430,26 @@ func (s *Source) runWithZone(ctx context.Context, dimension string, from, to tim
 		res, err := s.svc.Properties.RunReport(s.property, req).Context(rctx).Do()
 		cancel()
 		if err != nil {
-			return nil, "", classify(err)
+			return nil, meta, classify(err)
 		}
 		idx, err := metricIndex(res)
 		if err != nil {
-			return nil, "", err
+			return nil, meta, err
 		}
-		if res.Metadata != nil && zone == "" {
-			zone = res.Metadata.TimeZone
-		}
+		meta.read(res.Metadata)
 		for _, row := range res.Rows {
 			if len(row.DimensionValues) != 1 || len(row.MetricValues) != len(res.MetricHeaders) {
-				return nil, "", errors.New("ga4: row does not match the report's headers")
+				return nil, meta, errors.New("ga4: row does not match the report's headers")
 			}
 			t, err := traffic(row, idx)
 			if err != nil {
-				return nil, "", err
+				return nil, meta, err
 			}
 			out[row.DimensionValues[0].Value] = t
 		}
 		offset += int64(len(res.Rows))
 		if len(res.Rows) == 0 || offset >= res.RowCount {
-			return out, zone, nil
+			return out, meta, nil
 		}
 	}
 }

@@ -54,10 +54,10 @@ func (f *Factory) VisitorCounter(ctx context.Context, clientID string) (kpi.Visi
 }
 
 // DistinctVisitors counts the client's distinct visitors from from to to with its VisitorCounter.
-func (f *Factory) DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (int64, error) {
+func (f *Factory) DistinctVisitors(ctx context.Context, clientID string, from, to time.Time) (kpi.VisitorCount, error) {
 	c, err := f.VisitorCounter(ctx, clientID)
 	if err != nil {
-		return 0, err
+		return kpi.VisitorCount{}, err
 	}
 	return c.DistinctVisitors(ctx, from, to)
 }

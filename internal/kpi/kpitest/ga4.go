@@ -39,6 +39,7 @@ type GA4 struct {
 	visits   map[string]map[string]map[string]struct{} // property -> YYYYMMDD -> visitors named by Visit
 	hours    map[string]map[string]kpi.Traffic         // property -> YYYYMMDDHH (UTC) -> traffic
 	zones    map[string]*time.Location                 // property -> its reporting time zone (UTC if unset)
+	withheld map[string]bool                           // property -> answers are subject to thresholding
 	fail     int                                       // status to answer runReport with; 0: answer
 	reports  int
 	tokens   int
@@ -48,7 +49,8 @@ type GA4 struct {
 
 // NewGA4 starts the server; it stops when the test ends.
 func NewGA4(t testing.TB) *GA4 {
-	g := &GA4{days: map[string]map[string]kpi.Traffic{}, visits: map[string]map[string]map[string]struct{}{}, hours: map[string]map[string]kpi.Traffic{}, zones: map[string]*time.Location{}}
+	g := &GA4{days: map[string]map[string]kpi.Traffic{}, visits: map[string]map[string]map[string]struct{}{}, hours: map[string]map[string]kpi.Traffic{}, zones: map[string]*time.Location{},
+		withheld: map[string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(srv.Close)
 	g.URL = srv.URL
@@ -99,6 +101,15 @@ func (g *GA4) SetTimeZone(property string, loc *time.Location) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.zones[property] = loc
+}
+
+// Threshold makes a property's reports say they are subject to thresholding
+// (metadata.subjectToThresholding), as GA4's do when it withheld rows with low user counts (a
+// property with Google signals on, few users); the figures are answered as set.
+func (g *GA4) Threshold(property string, on bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.withheld[property] = on
 }
 
 // Fail makes runReport answer status (e.g. 503, 403) until Fail(0).
@@ -257,7 +268,7 @@ func (g *GA4) runReport(w http.ResponseWriter, r *http.Request, property string)
 		"metricHeaders":    metricHeaders(req),
 		"rows":             rows,
 		"rowCount":         len(keys),
-		"metadata":         map[string]any{"currencyCode": "USD", "timeZone": zoneName(loc)},
+		"metadata":         g.metadata(property, loc),
 		"kind":             "analyticsData#runReport",
 	})
 }
@@ -305,7 +316,7 @@ func (g *GA4) rangeReport(w http.ResponseWriter, property string, req reportRequ
 	total.Visitors += int64(len(people))
 	res := map[string]any{
 		"metricHeaders": metricHeaders(req),
-		"metadata":      map[string]any{"currencyCode": "USD", "timeZone": zoneName(loc)},
+		"metadata":      g.metadata(property, loc),
 		"kind":          "analyticsData#runReport",
 	}
 	if had || len(people) > 0 {
@@ -317,6 +328,16 @@ func (g *GA4) rangeReport(w http.ResponseWriter, property string, req reportRequ
 		res["rowCount"] = 1
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// metadata is a report's metadata: the property's zone, and subjectToThresholding when Threshold
+// set it (GA4 leaves the field out when false).
+func (g *GA4) metadata(property string, loc *time.Location) map[string]any {
+	md := map[string]any{"currencyCode": "USD", "timeZone": zoneName(loc)}
+	if g.withheld[property] {
+		md["subjectToThresholding"] = true
+	}
+	return md
 }
 
 func metricHeaders(req reportRequest) []map[string]string {
