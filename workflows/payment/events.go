@@ -182,8 +182,10 @@ const staleMark = "; dropped: "
 func (r *run) dropStale(cmd AdminCommand, asking bool) {
 	r.log.Warn("admin command ignored: made on another decision", "Action", cmd.Action, "Actor", cmd.Actor,
 		"MadeOn", cmd.Decision, "Decision", r.rec.Decision, "Asking", asking, "Came", cmd.came)
-	made := fmt.Sprintf("made on decision %d", cmd.Decision)
+	var made string
 	switch cmd.came {
+	case cameNoted:
+		made = fmt.Sprintf("made on decision %d", cmd.Decision)
 	case cameAsked:
 		made = fmt.Sprintf("sent on decision %d", cmd.Decision)
 	case cameBusy, cameResting:
