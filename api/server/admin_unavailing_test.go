@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
@@ -94,4 +95,45 @@ func TestARetryOfAPaymentWhoseMetadataDoNotAddUpIsRefused(t *testing.T) {
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
 	require.Equal(t, http.StatusAccepted, code, "the shop's order is there to split: %v", body)
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+}
+
+// TestAReleaseOfAnUnregisteredPartyAsksTheOtherHeldLegs: a payment holds its vendor's leg (the
+// vendor's Stripe account cannot receive transfers) and its affiliate's (nobody registered the
+// payee). The account can receive now, and an admin releases the affiliate's leg: the run holds
+// that leg again, and then asks every held leg's payee at once (code path 20), which pays the
+// vendor. The release does not come to nothing, so it is taken (202), not refused as
+// payee_not_registered; HoldRecheckEvery is an hour, so only the release's ask pays the vendor.
+func TestAReleaseOfAnUnregisteredPartyAsksTheOtherHeldLegs(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: time.Hour, DecisionTimeout: time.Hour})
+	c, account := uniqueName("unregother"), uniqueAccount("unregother")
+	accounts := newConnectedAccounts(s)
+	accounts.set(account, "inactive")
+	s.seed(c)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-vendor", map[string]any{"client_id": c, "kind": "vendor", "stripe_account": account}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	ev := capture(c, "pi_"+c)
+	ev.Metadata["affiliate_id"] = c + "-nobody"
+	code, body = s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+c)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	awaitRunWaits(t, s.tc, id)
+	held, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, ipayment.LegHeld, held.Leg("vendor").State, held.Leg("vendor").Reason)
+	require.Contains(t, held.Leg("affiliate").Reason, "not registered")
+
+	accounts.set(account, "active")
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "affiliate"}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, "the release's ask pays the vendor: %v", body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Equal(c, ipayment.LegTransferred, rec.Leg("vendor").State, rec.Leg("vendor").Reason)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account), "the vendor paid once, in full")
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, ipayment.LegHeld, rec.Leg("affiliate").State, "the affiliate's payee is still not registered")
 }

@@ -29,18 +29,20 @@ func comesToNothing(ctx context.Context, tx *store.Store, action payment.AdminAc
 	return nil
 }
 
-// releaseOfUnregistered is 409 payee_not_registered when every held leg the release names (party,
-// or all) has something to send and a payee nobody registered: the run checks the payee before
-// it pays a released leg, and holds it again as "not registered" (a leg with nothing left to
-// send is settled without the check, so it is released).
+// releaseOfUnregistered is 409 payee_not_registered when the release names held legs (party, or
+// all) and it can come to nothing: every held leg of the payment, named or not, has something to
+// send and a payee nobody registered. The run checks a released leg's payee before it pays it,
+// and holds it again as "not registered"; then (code path 20) it asks every held leg's payee at
+// once, so a release naming one party pays another held leg whose payee can receive now, and
+// settles one a refund left nothing to send: such a release is taken.
 func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Record, party split.Party) error {
 	var unregistered []ipayment.Leg
 	for _, l := range r.Legs {
-		if l.State != ipayment.LegHeld || (party != "" && l.Party != party) {
+		if l.State != ipayment.LegHeld {
 			continue
 		}
 		if l.Remaining() <= 0 {
-			return nil
+			return nil // settled without the check, by the release or by the ask after it
 		}
 		// The payee check's own lookup (the exact ID, else the client's one twin of it in case).
 		switch _, err := tx.RegisteredPayee(ctx, r.Order.ClientID, l.PayeeID); {
@@ -49,7 +51,9 @@ func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Reco
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		unregistered = append(unregistered, l)
+		if party == "" || l.Party == party {
+			unregistered = append(unregistered, l)
+		}
 	}
 	if len(unregistered) == 0 {
 		return nil
