@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"paysplit/internal/money"
@@ -34,8 +35,17 @@ func comesToNothing(ctx context.Context, tx *store.Store, action payment.AdminAc
 // send and a payee nobody registered. The run checks a released leg's payee before it pays it,
 // and holds it again as "not registered"; then (code path 20) it asks every held leg's payee at
 // once, so a release naming one party pays another held leg whose payee can receive now, and
-// settles one a refund left nothing to send: such a release is taken.
+// settles one a refund left nothing to send: such a release is taken. So is one while a top-up is
+// held for its payee on any leg: the same ask sends it (askHeldDues). While a leg is held a retry
+// of it is refused (invalid_state): the release is the admin's one way to have it sent now, where
+// the run's own asks back off to a day (none with PAYMENT_HOLD_RECHECK_EVERY 0) and only Stripe
+// has Connect events.
 func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Record, party split.Party) error {
+	if slices.ContainsFunc(r.Legs, func(l ipayment.Leg) bool {
+		return slices.ContainsFunc(l.Dues, func(d ipayment.Due) bool { return d.Held })
+	}) {
+		return nil
+	}
 	var unregistered []ipayment.Leg
 	for _, l := range r.Legs {
 		if l.State != ipayment.LegHeld {

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/split"
+	"paysplit/internal/store"
+	"paysplit/testenv"
+)
+
+// TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked: a release is refused
+// (payee_not_registered) only when the run, which holds a released leg whose payee nobody
+// registered again and then asks every held leg's and held top-up's payee at once (code path 20:
+// awaitReleases, recheckHeld, askHeldDues), can do nothing with it. A top-up held for the vendor
+// (its account could not receive a failed refund's give-back) is sent by that ask once the account
+// can receive: an admin's retry of it is refused while a leg is held (invalid_state), so the
+// release is an admin's one way to have it sent now, where the run's own asks back off to a day
+// and only Stripe has Connect events.
+func TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	const client = "nothingco"
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: client, Name: client, DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	for _, p := range []store.Payee{
+		{ID: "nothingco-vendor", ClientID: client, Kind: store.KindVendor, StripeAccount: "acct_nothingco"},
+		{ID: "nothingco-Ann", ClientID: client, Kind: store.KindAffiliate}, // an admin's capitals
+	} {
+		_, _, err := st.UpsertPayee(ctx, p)
+		require.NoError(t, err)
+	}
+	heldAffiliate := ipayment.Leg{Party: split.PartyAffiliate, PayeeID: "nothingco-nobody", Amount: 485, State: ipayment.LegHeld, Reason: `affiliate "nothingco-nobody" is not registered`}
+	paidVendor := ipayment.Leg{Party: split.PartyVendor, PayeeID: "nothingco-vendor", Amount: 9545, Transferred: 9545, State: ipayment.LegTransferred}
+	heldTopUp := paidVendor
+	heldTopUp.Dues = []ipayment.Due{{Kind: ipayment.DueTopUp, Amount: 500, Refused: true, Held: true, Reason: "refund re_1 failed: top-up of 5.00 USD held: cannot receive transfers"}}
+	nothingToSend := heldAffiliate
+	nothingToSend.Refunded = nothingToSend.Amount
+	twin := heldAffiliate
+	twin.PayeeID = "nothingco-ann"
+
+	for _, tc := range []struct {
+		name    string
+		legs    []ipayment.Leg
+		party   split.Party
+		refused bool
+	}{
+		{"the affiliate's payee nobody registered", []ipayment.Leg{paidVendor, heldAffiliate}, "", true},
+		{"named as its party", []ipayment.Leg{paidVendor, heldAffiliate}, split.PartyAffiliate, true},
+		{"the vendor's top-up held: the ask after the release sends it", []ipayment.Leg{heldTopUp, heldAffiliate}, split.PartyAffiliate, false},
+		{"the vendor's top-up held, all released", []ipayment.Leg{heldTopUp, heldAffiliate}, "", false},
+		{"a refund left the leg nothing to send", []ipayment.Leg{paidVendor, nothingToSend}, "", false},
+		{"registered in another case", []ipayment.Leg{paidVendor, twin}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ipayment.Record{WorkflowID: "stripe:pi_nothingco", Provider: "stripe", Currency: "usd", Status: ipayment.StatusHeld,
+				Order: ipayment.Order{ClientID: client, OrderID: "o-1"}, Legs: tc.legs}
+			err := releaseOfUnregistered(ctx, st, r, tc.party)
+			if !tc.refused {
+				require.NoError(t, err)
+				return
+			}
+			var ae *apiError
+			require.True(t, errors.As(err, &ae), "an API error: %v", err)
+			require.Equal(t, http.StatusConflict, ae.status)
+			require.Equal(t, "payee_not_registered", ae.Code)
+		})
+	}
+}
