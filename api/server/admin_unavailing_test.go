@@ -49,6 +49,10 @@ func TestAReleaseOfALegWhosePayeeIsNotRegisteredIsRefused(t *testing.T) {
 		errCode, msg := errorOf(t, body)
 		require.Equal(t, "payee_not_registered", errCode)
 		require.Contains(t, msg, "PUT /api/v1/admin/payees/"+c+"-nobody", "says what to register")
+		// A payee registered without it is held again by the release ("has no Stripe connected
+		// account"): the payment's rail is paid at its stripe_account (a PayPal one's at its
+		// paypal_receiver).
+		require.Contains(t, msg, "stripe_account", "says where the payee is paid on the payment's rail")
 	}
 	entries, err := s.Store.ListAudit(context.Background(), store.AuditFilter{Target: "payment:" + id})
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"paysplit/activities"
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
@@ -68,9 +69,15 @@ func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Reco
 	if len(unregistered) == 0 {
 		return nil
 	}
+	// Where the payment's rail pays the payee: registered without it, the leg is held again
+	// ("has no Stripe connected account", "has no PayPal receiver").
+	at := "stripe_account"
+	if r.Provider == activities.ProviderPayPal {
+		at = "paypal_receiver"
+	}
 	var what []string
 	for _, l := range unregistered {
-		what = append(what, fmt.Sprintf("%s %q (PUT /api/v1/admin/payees/%s with client_id %q and kind %q)", l.Party, l.PayeeID, l.PayeeID, r.Order.ClientID, l.Party))
+		what = append(what, fmt.Sprintf("%s %q (PUT /api/v1/admin/payees/%s with client_id %q, kind %q and its %s)", l.Party, l.PayeeID, l.PayeeID, r.Order.ClientID, l.Party, at))
 	}
 	return errorf(http.StatusConflict, "payee_not_registered", fmt.Sprintf(
 		"a release would hold the payment again: its payee is not registered; register %s, then release it, or cancel the payment",

@@ -45,23 +45,26 @@ func TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked(t *testin
 	twin.PayeeID = "nothingco-ann"
 
 	for _, tc := range []struct {
-		name    string
-		legs    []ipayment.Leg
-		party   split.Party
-		refused bool
+		name     string
+		provider string
+		legs     []ipayment.Leg
+		party    split.Party
+		// refused: the destination the 409 tells the admin to register the payee with ("": taken)
+		refused string
 	}{
-		{"the affiliate's payee nobody registered", []ipayment.Leg{paidVendor, heldAffiliate}, "", true},
-		{"named as its party", []ipayment.Leg{paidVendor, heldAffiliate}, split.PartyAffiliate, true},
-		{"the vendor's top-up held: the ask after the release sends it", []ipayment.Leg{heldTopUp, heldAffiliate}, split.PartyAffiliate, false},
-		{"the vendor's top-up held, all released", []ipayment.Leg{heldTopUp, heldAffiliate}, "", false},
-		{"a refund left the leg nothing to send", []ipayment.Leg{paidVendor, nothingToSend}, "", false},
-		{"registered in another case", []ipayment.Leg{paidVendor, twin}, "", false},
+		{"the affiliate's payee nobody registered", "stripe", []ipayment.Leg{paidVendor, heldAffiliate}, "", "stripe_account"},
+		{"named as its party", "stripe", []ipayment.Leg{paidVendor, heldAffiliate}, split.PartyAffiliate, "stripe_account"},
+		{"a PayPal payment's payee is paid at its receiver", "paypal", []ipayment.Leg{paidVendor, heldAffiliate}, "", "paypal_receiver"},
+		{"the vendor's top-up held: the ask after the release sends it", "stripe", []ipayment.Leg{heldTopUp, heldAffiliate}, split.PartyAffiliate, ""},
+		{"the vendor's top-up held, all released", "stripe", []ipayment.Leg{heldTopUp, heldAffiliate}, "", ""},
+		{"a refund left the leg nothing to send", "stripe", []ipayment.Leg{paidVendor, nothingToSend}, "", ""},
+		{"registered in another case", "stripe", []ipayment.Leg{paidVendor, twin}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := ipayment.Record{WorkflowID: "stripe:pi_nothingco", Provider: "stripe", Currency: "usd", Status: ipayment.StatusHeld,
+			r := ipayment.Record{WorkflowID: tc.provider + ":nothingco", Provider: tc.provider, Currency: "usd", Status: ipayment.StatusHeld,
 				Order: ipayment.Order{ClientID: client, OrderID: "o-1"}, Legs: tc.legs}
 			err := releaseOfUnregistered(ctx, st, r, tc.party)
-			if !tc.refused {
+			if tc.refused == "" {
 				require.NoError(t, err)
 				return
 			}
@@ -69,6 +72,8 @@ func TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked(t *testin
 			require.True(t, errors.As(err, &ae), "an API error: %v", err)
 			require.Equal(t, http.StatusConflict, ae.status)
 			require.Equal(t, "payee_not_registered", ae.Code)
+			require.Contains(t, ae.Message, "PUT /api/v1/admin/payees/nothingco-nobody")
+			require.Contains(t, ae.Message, tc.refused, "where the payee is paid on the payment's rail")
 		})
 	}
 }
