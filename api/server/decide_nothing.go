@@ -13,6 +13,7 @@ import (
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
 	"paysplit/internal/store"
+	"paysplit/internal/storefront"
 	"paysplit/workflows/payment"
 )
 
@@ -106,7 +107,16 @@ func retryOfMetadataNotAddingUp(ctx context.Context, tx *store.Store, r ipayment
 		return err
 	}
 	return errorf(http.StatusConflict, "order_does_not_add_up", fmt.Sprintf(
-		"a retry would park the payment again: the order %s in its payment metadata adds up to %s (subtotal - discount + tax + shipping), not the %s captured, and a retry reads the same metadata; "+
-			"have the shop deliver order %s (its order webhook), then retry, or cancel the payment",
-		o.OrderID, money.Format(total, r.Currency), money.Format(r.Gross, r.Currency), o.OrderID))
+		"a retry would park the payment again: the order %s in its payment metadata adds up to %s (subtotal - discount + tax + shipping), not the %s captured, and a retry reads the same metadata; %s",
+		o.OrderID, money.Format(total, r.Currency), money.Format(r.Gross, r.Currency), unblockingOrder(o)))
+}
+
+// unblockingOrder says what unblocks a payment whose metadata's order does not add up: an order
+// the shop delivers for it (then a retry), or a cancel. TikTok Shop delivers none (its pushes
+// carry status changes only, and its orders are never stored), so only the cancel is left.
+func unblockingOrder(o ipayment.Order) string {
+	if strings.EqualFold(o.Platform, storefront.TikTok) {
+		return "TikTok Shop delivers no order to split instead, so cancel the payment"
+	}
+	return fmt.Sprintf("have the shop deliver order %s (its order webhook), then retry, or cancel the payment", o.OrderID)
 }

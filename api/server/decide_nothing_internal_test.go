@@ -11,6 +11,7 @@ import (
 	"paysplit/internal/split"
 	"paysplit/internal/store"
 	"paysplit/testenv"
+	"paysplit/workflows/payment"
 )
 
 // TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked: a release is refused
@@ -74,6 +75,59 @@ func TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked(t *testin
 			require.Equal(t, "payee_not_registered", ae.Code)
 			require.Contains(t, ae.Message, "PUT /api/v1/admin/payees/nothingco-nobody")
 			require.Contains(t, ae.Message, tc.refused, "where the payee is paid on the payment's rail")
+		})
+	}
+}
+
+// TestRetryOfMetadataNotAddingUpSaysWhatCanUnblockIt: a retry of a payment parked because its
+// metadata's order does not add up is refused only while no order from the shop is there to read
+// instead, on a run whose amounts compare with the metadata's (ISO units), and the refusal says
+// what can unblock it. TikTok Shop never delivers an order (its pushes carry status changes
+// only: storefront.TikTok), so "have the shop deliver the order" sent the admin after one that
+// never comes: such a payment is cancelled, or its checkout's metadata corrected at the source
+// for the payments to come.
+func TestRetryOfMetadataNotAddingUpSaysWhatCanUnblockIt(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	ctx := t.Context()
+	const client = "noaddupco"
+	_, _, err := st.UpsertClient(ctx, store.Client{ID: client, Name: client, DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	require.NoError(t, st.SaveOrder(ctx, ipayment.Order{ClientID: client, OrderID: "o-shop", VendorID: client + "-vendor", Platform: "shopify",
+		Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"}, "paid"))
+	mismatch := "split: " + split.ErrComponentsMismatch.Error() + ": subtotal 9000 - discount 300 + tax 800 + shipping 500 + extras 0 = 10000, gross 11000"
+	parked := func(provider, platform, orderID string, codePath int, reason string) ipayment.Record {
+		return ipayment.Record{WorkflowID: provider + ":" + orderID, Provider: provider, Currency: "usd", Gross: 11000, Status: ipayment.StatusNeedsAttention,
+			Reason: reason, CodePath: codePath, Order: ipayment.Order{ClientID: client, OrderID: orderID, VendorID: client + "-vendor", Platform: platform,
+				Subtotal: 9000, Tax: 800, Shipping: 500, Discount: 300}}
+	}
+	for _, tc := range []struct {
+		name string
+		r    ipayment.Record
+		// says is what the 409 tells the admin to do; "" when the retry is taken
+		says, not string
+	}{
+		{"no order from the shop", parked("stripe", "shopify", "o-1", payment.CurrentCodePath, mismatch), "have the shop deliver order o-1", ""},
+		{"a PayPal capture", parked("paypal", "woocommerce", "o-2", 0, mismatch), "have the shop deliver order o-2", ""},
+		{"TikTok Shop delivers no order", parked("stripe", "tiktok", "o-3", payment.CurrentCodePath, mismatch), "cancel the payment", "have the shop deliver"},
+		{"the shop's order is there", parked("stripe", "shopify", "o-shop", payment.CurrentCodePath, mismatch), "", ""},
+		{"a Stripe run in Stripe's units", parked("stripe", "shopify", "o-4", payment.CodePathISOUnits-1, mismatch), "", ""},
+		{"parked for another reason", parked("stripe", "shopify", "o-5", payment.CurrentCodePath, "split: no split rule"), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := retryOfMetadataNotAddingUp(ctx, st, tc.r)
+			if tc.says == "" {
+				require.NoError(t, err)
+				return
+			}
+			var ae *apiError
+			require.True(t, errors.As(err, &ae), "an API error: %v", err)
+			require.Equal(t, http.StatusConflict, ae.status)
+			require.Equal(t, "order_does_not_add_up", ae.Code)
+			require.Contains(t, ae.Message, tc.says)
+			if tc.not != "" {
+				require.NotContains(t, ae.Message, tc.not)
+			}
 		})
 	}
 }
