@@ -141,3 +141,64 @@ func TestAReleaseOfAnUnregisteredPartyAsksTheOtherHeldLegs(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ipayment.LegHeld, rec.Leg("affiliate").State, "the affiliate's payee is still not registered")
 }
+
+// TestAReleaseWhileATopUpIsHeldSendsIt: a payment holds its affiliate's leg (nobody registered the
+// payee) and, after a refund that failed gave the vendor its share back, the vendor's top-up (its
+// new Stripe account could not receive transfers yet). The account can receive now, and an admin
+// releases: the run holds the affiliate's leg again and then asks every held leg's and held
+// top-up's payee at once (code path 20), which sends the vendor's top-up. A retry of the top-up is
+// refused while a leg is held, and HoldRecheckEvery is 0 here (no Connect event is sent): the
+// release is the one way to send it, and it is taken (202), not refused as payee_not_registered.
+func TestAReleaseWhileATopUpIsHeldSendsIt(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: 0, DecisionTimeout: time.Hour})
+	c, account := uniqueName("unregtopup"), uniqueAccount("unregtopup")
+	accounts := newConnectedAccounts(s)
+	s.seed(c)
+	pi := "pi_" + c
+	ev := capture(c, pi)
+	ev.Metadata["affiliate_id"] = c + "-nobody"
+	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", pi)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	awaitRunWaits(t, s.tc, id)
+
+	refunded := time.Now().Add(-time.Minute)
+	refund := stripeevent.Refund{EventID: "evt_" + c + "_r", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: refunded}
+	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	awaitRunWaits(t, s.tc, id)
+	// The vendor's account was replaced by one that cannot receive yet.
+	accounts.set(account, "inactive")
+	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-vendor", map[string]any{"client_id": c, "kind": "vendor", "stripe_account": account}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	failed := stripeevent.RefundUpdate{EventID: "evt_" + c + "_f", Type: "refund.failed", Refund: "re_" + c, PaymentIntent: pi, Charge: "ch_" + pi,
+		Currency: "usd", Status: "failed", Amount: 5000, Created: time.Now(), Made: refunded}
+	code, body = s.webhook(stripeevent.Sign(failed.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	var due ipayment.Due
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) && assert.Len(c, rec.Leg("vendor").Dues, 1, rec.Leg("vendor").Reason) {
+			due = rec.Leg("vendor").Dues[0]
+			assert.True(c, due.Held, due.Reason)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	awaitRunWaits(t, s.tc, id)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, "no retry while a leg is held: %v", body)
+
+	accounts.set(account, "active")
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, "the release's ask sends the vendor's top-up: %v", body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Empty(c, rec.Leg("vendor").Dues, rec.Leg("vendor").Reason)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, map[string][]int64{id: {due.Amount}}, s.transfersTo(account), "the top-up sent once, to the vendor's account now")
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, ipayment.LegHeld, rec.Leg("affiliate").State, "the affiliate's payee is still not registered")
+}
