@@ -35,16 +35,12 @@ func TestAReleaseOfALegWhosePayeeIsNotRegisteredIsRefused(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: time.Hour, DecisionTimeout: time.Hour})
 	c := uniqueName("unregrel")
 	s.seed(c)
-	ev := capture(c, "pi_"+c)
-	ev.Metadata["affiliate_id"] = c + "-nobody"
-	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_"+c)
-	held := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	id := s.heldForNobody(c)
+	held := s.stored(id)
 	require.Contains(t, held.Leg("affiliate").Reason, "not registered")
 
 	for _, party := range []any{nil, map[string]any{"party": "affiliate"}} {
-		code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", party, adminKey)
+		code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", party, adminKey)
 		require.Equal(t, http.StatusConflict, code, "a release that can only hold the leg again (%v): %v", party, body)
 		errCode, msg := errorOf(t, body)
 		require.Equal(t, "payee_not_registered", errCode)
@@ -58,7 +54,7 @@ func TestAReleaseOfALegWhosePayeeIsNotRegisteredIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, entries, "nothing was sent, so nothing audited")
 
-	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-Nobody", map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_" + c + "nb"}, adminKey)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-Nobody", map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_" + c + "nb"}, adminKey)
 	require.Equal(t, http.StatusCreated, code, body)
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, adminKey)
 	require.Equal(t, http.StatusAccepted, code, "the payee registered, the release is taken: %v", body)
@@ -115,15 +111,8 @@ func TestAReleaseOfAnUnregisteredPartyAsksTheOtherHeldLegs(t *testing.T) {
 	s.seed(c)
 	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-vendor", map[string]any{"client_id": c, "kind": "vendor", "stripe_account": account}, adminKey)
 	require.Equal(t, http.StatusOK, code, body)
-	ev := capture(c, "pi_"+c)
-	ev.Metadata["affiliate_id"] = c + "-nobody"
-	code, body = s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_"+c)
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
-	awaitRunWaits(t, s.tc, id)
-	held, err := s.Store.GetPayment(context.Background(), id)
-	require.NoError(t, err)
+	id := s.heldForNobody(c)
+	held := s.stored(id)
 	require.Equal(t, ipayment.LegHeld, held.Leg("vendor").State, held.Leg("vendor").Reason)
 	require.Contains(t, held.Leg("affiliate").Reason, "not registered")
 
@@ -137,8 +126,7 @@ func TestAReleaseOfAnUnregisteredPartyAsksTheOtherHeldLegs(t *testing.T) {
 		}
 	}, 30*time.Second, 100*time.Millisecond)
 	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account), "the vendor paid once, in full")
-	rec, err := s.Store.GetPayment(context.Background(), id)
-	require.NoError(t, err)
+	rec := s.stored(id)
 	require.Equal(t, ipayment.LegHeld, rec.Leg("affiliate").State, "the affiliate's payee is still not registered")
 }
 
@@ -155,17 +143,11 @@ func TestAReleaseWhileATopUpIsHeldSendsIt(t *testing.T) {
 	accounts := newConnectedAccounts(s)
 	s.seed(c)
 	pi := "pi_" + c
-	ev := capture(c, pi)
-	ev.Metadata["affiliate_id"] = c + "-nobody"
-	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", pi)
-	s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
-	awaitRunWaits(t, s.tc, id)
+	id := s.heldForNobody(c)
 
 	refunded := time.Now().Add(-time.Minute)
 	refund := stripeevent.Refund{EventID: "evt_" + c + "_r", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: refunded}
-	code, body = s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
 	require.Equal(t, http.StatusOK, code, body)
 	awaitRunWaits(t, s.tc, id)
 	// The vendor's account was replaced by one that cannot receive yet.
@@ -198,7 +180,28 @@ func TestAReleaseWhileATopUpIsHeldSendsIt(t *testing.T) {
 		}
 	}, 30*time.Second, 100*time.Millisecond)
 	require.Equal(t, map[string][]int64{id: {due.Amount}}, s.transfersTo(account), "the top-up sent once, to the vendor's account now")
-	rec, err := s.Store.GetPayment(context.Background(), id)
-	require.NoError(t, err)
+	rec := s.stored(id)
 	require.Equal(t, ipayment.LegHeld, rec.Leg("affiliate").State, "the affiliate's payee is still not registered")
+}
+
+// heldForNobody captures pi_<c> of seeded client c naming the affiliate <c>-nobody, whom nobody
+// registered, and returns the payment's workflow ID once it is held and its run waits.
+func (s *stack) heldForNobody(c string) string {
+	s.t.Helper()
+	ev := capture(c, "pi_"+c)
+	ev.Metadata["affiliate_id"] = c + "-nobody"
+	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+c)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	awaitRunWaits(s.t, s.tc, id)
+	return id
+}
+
+// stored is the payment as its run last saved it.
+func (s *stack) stored(id string) ipayment.Record {
+	s.t.Helper()
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(s.t, err)
+	return rec
 }

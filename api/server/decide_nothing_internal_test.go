@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -23,12 +24,8 @@ import (
 // release is an admin's one way to have it sent now, where the run's own asks back off to a day
 // and only Stripe has Connect events.
 func TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	st := store.New(pool)
-	ctx := t.Context()
 	const client = "nothingco"
-	_, _, err := st.UpsertClient(ctx, store.Client{ID: client, Name: client, DefaultCurrency: "usd"})
-	require.NoError(t, err)
+	st, ctx := storeWithClient(t, client)
 	for _, p := range []store.Payee{
 		{ID: "nothingco-vendor", ClientID: client, Kind: store.KindVendor, StripeAccount: "acct_nothingco"},
 		{ID: "nothingco-Ann", ClientID: client, Kind: store.KindAffiliate}, // an admin's capitals
@@ -69,10 +66,7 @@ func TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked(t *testin
 				require.NoError(t, err)
 				return
 			}
-			var ae *apiError
-			require.True(t, errors.As(err, &ae), "an API error: %v", err)
-			require.Equal(t, http.StatusConflict, ae.status)
-			require.Equal(t, "payee_not_registered", ae.Code)
+			ae := requireConflict(t, err, "payee_not_registered")
 			require.Contains(t, ae.Message, "PUT /api/v1/admin/payees/nothingco-nobody")
 			require.Contains(t, ae.Message, tc.refused, "where the payee is paid on the payment's rail")
 		})
@@ -87,12 +81,8 @@ func TestReleaseOfUnregisteredComesToNothingOnlyWhenNothingElseIsAsked(t *testin
 // never comes: such a payment is cancelled, or its checkout's metadata corrected at the source
 // for the payments to come.
 func TestRetryOfMetadataNotAddingUpSaysWhatCanUnblockIt(t *testing.T) {
-	pool, _ := testenv.Postgres(t)
-	st := store.New(pool)
-	ctx := t.Context()
 	const client = "noaddupco"
-	_, _, err := st.UpsertClient(ctx, store.Client{ID: client, Name: client, DefaultCurrency: "usd"})
-	require.NoError(t, err)
+	st, ctx := storeWithClient(t, client)
 	require.NoError(t, st.SaveOrder(ctx, ipayment.Order{ClientID: client, OrderID: "o-shop", VendorID: client + "-vendor", Platform: "shopify",
 		Subtotal: 10000, Tax: 800, Shipping: 500, Discount: 300, Currency: "usd"}, "paid"))
 	mismatch := "split: " + split.ErrComponentsMismatch.Error() + ": subtotal 9000 - discount 300 + tax 800 + shipping 500 + extras 0 = 10000, gross 11000"
@@ -120,14 +110,31 @@ func TestRetryOfMetadataNotAddingUpSaysWhatCanUnblockIt(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var ae *apiError
-			require.True(t, errors.As(err, &ae), "an API error: %v", err)
-			require.Equal(t, http.StatusConflict, ae.status)
-			require.Equal(t, "order_does_not_add_up", ae.Code)
+			ae := requireConflict(t, err, "order_does_not_add_up")
 			require.Contains(t, ae.Message, tc.says)
 			if tc.not != "" {
 				require.NotContains(t, ae.Message, tc.not)
 			}
 		})
 	}
+}
+
+// requireConflict is err as the 409 API error with code.
+func requireConflict(t *testing.T, err error, code string) *apiError {
+	t.Helper()
+	var ae *apiError
+	require.True(t, errors.As(err, &ae), "an API error: %v", err)
+	require.Equal(t, http.StatusConflict, ae.status)
+	require.Equal(t, code, ae.Code)
+	return ae
+}
+
+// storeWithClient is a store of a test database where client is registered.
+func storeWithClient(t *testing.T, client string) (*store.Store, context.Context) {
+	t.Helper()
+	pool, _ := testenv.Postgres(t)
+	st := store.New(pool)
+	_, _, err := st.UpsertClient(t.Context(), store.Client{ID: client, Name: client, DefaultCurrency: "usd"})
+	require.NoError(t, err)
+	return st, t.Context()
 }
