@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	ipayment "paysplit/internal/payment"
@@ -34,26 +35,26 @@ func TestAReleaseOfALegWhosePayeeIsNotRegisteredIsRefused(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: time.Hour, DecisionTimeout: time.Hour})
 	c := uniqueName("unregrel")
 	s.seed(c)
-	ev := capture(c, "pi_"+c)
-	ev.Metadata["affiliate_id"] = c + "-nobody"
-	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
-	require.Equal(t, http.StatusOK, code, body)
-	id := payment.WorkflowID("stripe", "pi_"+c)
-	held := s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	id := s.heldForNobody(c)
+	held := s.stored(id)
 	require.Contains(t, held.Leg("affiliate").Reason, "not registered")
 
 	for _, party := range []any{nil, map[string]any{"party": "affiliate"}} {
-		code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", party, adminKey)
+		code, body := s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", party, adminKey)
 		require.Equal(t, http.StatusConflict, code, "a release that can only hold the leg again (%v): %v", party, body)
 		errCode, msg := errorOf(t, body)
 		require.Equal(t, "payee_not_registered", errCode)
 		require.Contains(t, msg, "PUT /api/v1/admin/payees/"+c+"-nobody", "says what to register")
+		// A payee registered without it is held again by the release ("has no Stripe connected
+		// account"): the payment's rail is paid at its stripe_account (a PayPal one's at its
+		// paypal_receiver).
+		require.Contains(t, msg, "stripe_account", "says where the payee is paid on the payment's rail")
 	}
 	entries, err := s.Store.ListAudit(context.Background(), store.AuditFilter{Target: "payment:" + id})
 	require.NoError(t, err)
 	require.Empty(t, entries, "nothing was sent, so nothing audited")
 
-	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-Nobody", map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_" + c + "nb"}, adminKey)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-Nobody", map[string]any{"client_id": c, "kind": "affiliate", "stripe_account": "acct_" + c + "nb"}, adminKey)
 	require.Equal(t, http.StatusCreated, code, body)
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, adminKey)
 	require.Equal(t, http.StatusAccepted, code, "the payee registered, the release is taken: %v", body)
@@ -94,4 +95,113 @@ func TestARetryOfAPaymentWhoseMetadataDoNotAddUpIsRefused(t *testing.T) {
 	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
 	require.Equal(t, http.StatusAccepted, code, "the shop's order is there to split: %v", body)
 	s.AwaitStatus(id, 30*time.Second, ipayment.StatusPaid)
+}
+
+// TestAReleaseOfAnUnregisteredPartyAsksTheOtherHeldLegs: a payment holds its vendor's leg (the
+// vendor's Stripe account cannot receive transfers) and its affiliate's (nobody registered the
+// payee). The account can receive now, and an admin releases the affiliate's leg: the run holds
+// that leg again, and then asks every held leg's payee at once (code path 20), which pays the
+// vendor. The release does not come to nothing, so it is taken (202), not refused as
+// payee_not_registered; HoldRecheckEvery is an hour, so only the release's ask pays the vendor.
+func TestAReleaseOfAnUnregisteredPartyAsksTheOtherHeldLegs(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: time.Hour, DecisionTimeout: time.Hour})
+	c, account := uniqueName("unregother"), uniqueAccount("unregother")
+	accounts := newConnectedAccounts(s)
+	accounts.set(account, "inactive")
+	s.seed(c)
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-vendor", map[string]any{"client_id": c, "kind": "vendor", "stripe_account": account}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	id := s.heldForNobody(c)
+	held := s.stored(id)
+	require.Equal(t, ipayment.LegHeld, held.Leg("vendor").State, held.Leg("vendor").Reason)
+	require.Contains(t, held.Leg("affiliate").Reason, "not registered")
+
+	accounts.set(account, "active")
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", map[string]any{"party": "affiliate"}, adminKey)
+	require.Equal(t, http.StatusAccepted, code, "the release's ask pays the vendor: %v", body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Equal(c, ipayment.LegTransferred, rec.Leg("vendor").State, rec.Leg("vendor").Reason)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, map[string][]int64{id: {9545}}, s.transfersTo(account), "the vendor paid once, in full")
+	rec := s.stored(id)
+	require.Equal(t, ipayment.LegHeld, rec.Leg("affiliate").State, "the affiliate's payee is still not registered")
+}
+
+// TestAReleaseWhileATopUpIsHeldSendsIt: a payment holds its affiliate's leg (nobody registered the
+// payee) and, after a refund that failed gave the vendor its share back, the vendor's top-up (its
+// new Stripe account could not receive transfers yet). The account can receive now, and an admin
+// releases: the run holds the affiliate's leg again and then asks every held leg's and held
+// top-up's payee at once (code path 20), which sends the vendor's top-up. A retry of the top-up is
+// refused while a leg is held, and HoldRecheckEvery is 0 here (no Connect event is sent): the
+// release is the one way to send it, and it is taken (202), not refused as payee_not_registered.
+func TestAReleaseWhileATopUpIsHeldSendsIt(t *testing.T) {
+	s := newStack(t, payment.Settings{SettleWindow: 0, HoldRecheckEvery: 0, DecisionTimeout: time.Hour})
+	c, account := uniqueName("unregtopup"), uniqueAccount("unregtopup")
+	accounts := newConnectedAccounts(s)
+	s.seed(c)
+	pi := "pi_" + c
+	id := s.heldForNobody(c)
+
+	refunded := time.Now().Add(-time.Minute)
+	refund := stripeevent.Refund{EventID: "evt_" + c + "_r", PaymentIntent: pi, Charge: "ch_" + pi, Currency: "usd", Amount: 5000, AmountRefunded: 5000, Created: refunded}
+	code, body := s.webhook(stripeevent.Sign(refund.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	awaitRunWaits(t, s.tc, id)
+	// The vendor's account was replaced by one that cannot receive yet.
+	accounts.set(account, "inactive")
+	code, body = s.do(http.MethodPut, "/api/v1/admin/payees/"+c+"-vendor", map[string]any{"client_id": c, "kind": "vendor", "stripe_account": account}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	failed := stripeevent.RefundUpdate{EventID: "evt_" + c + "_f", Type: "refund.failed", Refund: "re_" + c, PaymentIntent: pi, Charge: "ch_" + pi,
+		Currency: "usd", Status: "failed", Amount: 5000, Created: time.Now(), Made: refunded}
+	code, body = s.webhook(stripeevent.Sign(failed.Body(), webhookSecret, time.Now()))
+	require.Equal(t, http.StatusOK, code, body)
+	var due ipayment.Due
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) && assert.Len(c, rec.Leg("vendor").Dues, 1, rec.Leg("vendor").Reason) {
+			due = rec.Leg("vendor").Dues[0]
+			assert.True(c, due.Held, due.Reason)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	awaitRunWaits(t, s.tc, id)
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/retry", nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, "no retry while a leg is held: %v", body)
+
+	accounts.set(account, "active")
+	code, body = s.do(http.MethodPost, "/api/v1/admin/payments/"+id+"/release", nil, adminKey)
+	require.Equal(t, http.StatusAccepted, code, "the release's ask sends the vendor's top-up: %v", body)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		rec, err := s.Store.GetPayment(context.Background(), id)
+		if assert.NoError(c, err) {
+			assert.Empty(c, rec.Leg("vendor").Dues, rec.Leg("vendor").Reason)
+		}
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Equal(t, map[string][]int64{id: {due.Amount}}, s.transfersTo(account), "the top-up sent once, to the vendor's account now")
+	rec := s.stored(id)
+	require.Equal(t, ipayment.LegHeld, rec.Leg("affiliate").State, "the affiliate's payee is still not registered")
+}
+
+// heldForNobody captures pi_<c> of seeded client c naming the affiliate <c>-nobody, whom nobody
+// registered, and returns the payment's workflow ID once it is held and its run waits.
+func (s *stack) heldForNobody(c string) string {
+	s.t.Helper()
+	ev := capture(c, "pi_"+c)
+	ev.Metadata["affiliate_id"] = c + "-nobody"
+	code, body := s.webhook(stripeevent.Sign(ev.Body(), webhookSecret, time.Now()))
+	require.Equal(s.t, http.StatusOK, code, body)
+	id := payment.WorkflowID("stripe", "pi_"+c)
+	s.AwaitStatus(id, 30*time.Second, ipayment.StatusHeld)
+	awaitRunWaits(s.t, s.tc, id)
+	return id
+}
+
+// stored is the payment as its run last saved it.
+func (s *stack) stored(id string) ipayment.Record {
+	s.t.Helper()
+	rec, err := s.Store.GetPayment(context.Background(), id)
+	require.NoError(s.t, err)
+	return rec
 }

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
+	"paysplit/activities"
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
 	"paysplit/internal/store"
+	"paysplit/internal/storefront"
 	"paysplit/workflows/payment"
 )
 
@@ -29,18 +32,29 @@ func comesToNothing(ctx context.Context, tx *store.Store, action payment.AdminAc
 	return nil
 }
 
-// releaseOfUnregistered is 409 payee_not_registered when every held leg the release names (party,
-// or all) has something to send and a payee nobody registered: the run checks the payee before
-// it pays a released leg, and holds it again as "not registered" (a leg with nothing left to
-// send is settled without the check, so it is released).
+// releaseOfUnregistered is 409 payee_not_registered when the release names held legs (party, or
+// all) and it can come to nothing: every held leg of the payment, named or not, has something to
+// send and a payee nobody registered. The run checks a released leg's payee before it pays it,
+// and holds it again as "not registered"; then (code path 20) it asks every held leg's payee at
+// once, so a release naming one party pays another held leg whose payee can receive now, and
+// settles one a refund left nothing to send: such a release is taken. So is one while a top-up is
+// held for its payee on any leg: the same ask sends it (askHeldDues). While a leg is held a retry
+// of it is refused (invalid_state): the release is the admin's one way to have it sent now, where
+// the run's own asks back off to a day (none with PAYMENT_HOLD_RECHECK_EVERY 0) and only Stripe
+// has Connect events.
 func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Record, party split.Party) error {
+	if slices.ContainsFunc(r.Legs, func(l ipayment.Leg) bool {
+		return slices.ContainsFunc(l.Dues, func(d ipayment.Due) bool { return d.Held })
+	}) {
+		return nil
+	}
 	var unregistered []ipayment.Leg
 	for _, l := range r.Legs {
-		if l.State != ipayment.LegHeld || (party != "" && l.Party != party) {
+		if l.State != ipayment.LegHeld {
 			continue
 		}
 		if l.Remaining() <= 0 {
-			return nil
+			return nil // settled without the check, by the release or by the ask after it
 		}
 		// The payee check's own lookup (the exact ID, else the client's one twin of it in case).
 		switch _, err := tx.RegisteredPayee(ctx, r.Order.ClientID, l.PayeeID); {
@@ -49,14 +63,22 @@ func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Reco
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		unregistered = append(unregistered, l)
+		if party == "" || l.Party == party {
+			unregistered = append(unregistered, l)
+		}
 	}
 	if len(unregistered) == 0 {
 		return nil
 	}
+	// Where the payment's rail pays the payee: registered without it, the leg is held again
+	// ("has no Stripe connected account", "has no PayPal receiver").
+	at := "stripe_account"
+	if r.Provider == activities.ProviderPayPal {
+		at = "paypal_receiver"
+	}
 	var what []string
 	for _, l := range unregistered {
-		what = append(what, fmt.Sprintf("%s %q (PUT /api/v1/admin/payees/%s with client_id %q and kind %q)", l.Party, l.PayeeID, l.PayeeID, r.Order.ClientID, l.Party))
+		what = append(what, fmt.Sprintf("%s %q (PUT /api/v1/admin/payees/%s with client_id %q, kind %q and its %s)", l.Party, l.PayeeID, l.PayeeID, r.Order.ClientID, l.Party, at))
 	}
 	return errorf(http.StatusConflict, "payee_not_registered", fmt.Sprintf(
 		"a release would hold the payment again: its payee is not registered; register %s, then release it, or cancel the payment",
@@ -85,7 +107,16 @@ func retryOfMetadataNotAddingUp(ctx context.Context, tx *store.Store, r ipayment
 		return err
 	}
 	return errorf(http.StatusConflict, "order_does_not_add_up", fmt.Sprintf(
-		"a retry would park the payment again: the order %s in its payment metadata adds up to %s (subtotal - discount + tax + shipping), not the %s captured, and a retry reads the same metadata; "+
-			"have the shop deliver order %s (its order webhook), then retry, or cancel the payment",
-		o.OrderID, money.Format(total, r.Currency), money.Format(r.Gross, r.Currency), o.OrderID))
+		"a retry would park the payment again: the order %s in its payment metadata adds up to %s (subtotal - discount + tax + shipping), not the %s captured, and a retry reads the same metadata; %s",
+		o.OrderID, money.Format(total, r.Currency), money.Format(r.Gross, r.Currency), unblockingOrder(o)))
+}
+
+// unblockingOrder says what unblocks a payment whose metadata's order does not add up: an order
+// the shop delivers for it (then a retry), or a cancel. TikTok Shop delivers none (its pushes
+// carry status changes only, and its orders are never stored), so only the cancel is left.
+func unblockingOrder(o ipayment.Order) string {
+	if strings.EqualFold(o.Platform, storefront.TikTok) {
+		return "TikTok Shop delivers no order to split instead, so cancel the payment"
+	}
+	return fmt.Sprintf("have the shop deliver order %s (its order webhook), then retry, or cancel the payment", o.OrderID)
 }
