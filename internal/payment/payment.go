@@ -98,6 +98,11 @@ type orderFields Order
 // left out it found the order short by them and parked the payment. The orders table keeps
 // shipping the same way (store.storedShipping).
 func (o Order) MarshalJSON() ([]byte, error) {
+	if o.Extras != 0 && (o.Extras < 0 || o.Shipping < 0) {
+		// UnmarshalJSON refuses it: written into a workflow's history or a stored record, the
+		// payment could never be read again. Refused here, where the write fails instead.
+		return nil, fmt.Errorf("order %s: extras %d with shipping %d cannot be encoded in shipping", o.OrderID, o.Extras, o.Shipping)
+	}
 	w := orderFields(o)
 	var err error
 	if w.Shipping, err = money.AddInt(o.Shipping, o.Extras); err != nil {
