@@ -27,7 +27,7 @@ import (
 // thresholding (it withheld rows with low user counts), and the sync stored its days as complete:
 // the weekly report, built from the stored days, showed visitors lower than the real ones without
 // a word. The sync keeps the flag with the day (migration 00049), and the report, its data and its
-// PDF, says "GA4 withheld some low counts"; GA4 no longer thresholding when the report is built
+// PDF, says "GA4 applied thresholding"; GA4 no longer thresholding when the report is built
 // changes nothing, as the figures shown are the stored ones. A property GA4 did not threshold gets
 // no such note.
 func TestWeeklyReportNotesGA4Thresholding(t *testing.T) {
@@ -65,8 +65,8 @@ func TestWeeklyReportNotesGA4Thresholding(t *testing.T) {
 				require.Contains(t, notes, kpi.ThresholdedNote)
 				require.Contains(t, text, kpi.ThresholdedNote, "the PDF's notes")
 			} else {
-				require.NotContains(t, notes, "GA4 withheld")
-				require.NotContains(t, text, "GA4 withheld")
+				require.NotContains(t, notes, kpi.ThresholdedNote)
+				require.NotContains(t, text, kpi.ThresholdedNote)
 			}
 		})
 	}

@@ -52,7 +52,7 @@ type kpiDayView struct {
 	Stale      bool   `json:"stale"`
 	HasTraffic bool   `json:"has_traffic"`
 	HasRevenue bool   `json:"has_revenue"`
-	// Thresholded: GA4 withheld rows with low user counts from the day's traffic (kpi.Traffic).
+	// Thresholded: GA4 may have withheld rows with low user counts from the day's traffic (kpi.Traffic).
 	Thresholded bool   `json:"thresholded"`
 	Gross       int64  `json:"gross"`
 	Refunds     int64  `json:"refunds"`

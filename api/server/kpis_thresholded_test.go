@@ -18,9 +18,9 @@ import (
 )
 
 // TestKPIsNoteGA4Thresholding: GA4 answers a property's reports subject to thresholding when it
-// withheld rows with low user counts; the KPI answer showed the lower figures as the real ones.
-// Days GA4 thresholded are now `thresholded`, and the answer's notes say "GA4 withheld some low
-// counts", whether the days were fetched from GA4 (older than the hot window) or stored by the
+// may have withheld rows with low user counts; the KPI answer showed the figures as complete.
+// Days GA4 thresholded are now `thresholded`, and the answer's notes say "GA4 applied
+// thresholding", whether the days were fetched from GA4 (older than the hot window) or stored by the
 // sync (the hot window, read from Postgres); a property GA4 did not threshold has no such note.
 func TestKPIsNoteGA4Thresholding(t *testing.T) {
 	g := kpitest.NewGA4(t)
@@ -74,7 +74,7 @@ func TestKPIsNoteGA4Thresholding(t *testing.T) {
 			}
 			var want []any
 			if tt.thresholded {
-				want = []any{"GA4 withheld some low counts: visitor figures may be lower than the real ones."}
+				want = []any{"GA4 applied thresholding, which may withhold low counts: visitor figures may be lower than the real ones."}
 			}
 			require.ElementsMatch(t, want, body["notes"])
 			require.NotNil(t, body["notes"], "an empty list when there is nothing to say")
@@ -92,7 +92,7 @@ func TestKPIsNoteGA4Thresholding(t *testing.T) {
 	}
 }
 
-// TestDashboardNotesGA4Thresholding: the dashboard says "GA4 withheld some low counts" above the
+// TestDashboardNotesGA4Thresholding: the dashboard says "GA4 applied thresholding" above the
 // figures, once, when the stored days and the range's distinct visitors were thresholded; a
 // client whose property GA4 did not threshold sees no such note.
 func TestDashboardNotesGA4Thresholding(t *testing.T) {

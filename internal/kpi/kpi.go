@@ -36,14 +36,14 @@ type Traffic struct {
 	Sessions      int64
 	BounceRateBps int32 // 0..10000
 	// Thresholded says GA4 answered these figures subject to thresholding
-	// (metadata.subjectToThresholding): it withheld rows with low user counts, so the counts may be
-	// lower than the real ones. Shown as ThresholdedNote wherever they are.
+	// (metadata.subjectToThresholding): it may have withheld rows with low user counts (it does not
+	// say whether it did), so the counts may be lower than the real ones. Shown as ThresholdedNote wherever they are.
 	Thresholded bool
 }
 
 // ThresholdedNote is what the API, the dashboard and the weekly report say when figures they
 // show are Thresholded.
-const ThresholdedNote = "GA4 withheld some low counts: visitor figures may be lower than the real ones."
+const ThresholdedNote = "GA4 applied thresholding, which may withhold low counts: visitor figures may be lower than the real ones."
 
 // MergeTraffic is the traffic of two periods as one: counts added, the bounce rate weighted by
 // sessions (rounded to the nearest basis point). Visitors of both periods count twice, as
@@ -130,7 +130,7 @@ type VisitorCounter interface {
 	DistinctVisitors(ctx context.Context, from, to time.Time) (VisitorCount, error)
 }
 
-// VisitorCount is a range's distinct visitors. Thresholded: GA4 withheld low counts from the
+// VisitorCount is a range's distinct visitors. Thresholded: GA4 may have withheld low counts from the
 // report it was counted from, so it may be lower than the real one (see Traffic).
 type VisitorCount struct {
 	Visitors    int64

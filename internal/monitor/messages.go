@@ -82,6 +82,8 @@ func (s *Store) Messages(ctx context.Context, f MessageFilter) ([]Message, error
 		f.Limit = 100
 	}
 	since := f.Now.Add(-MaxDeliveryAge)
+	// Every state but delivered says delivered_at IS NULL, so the planner reads the partial index
+	// of undelivered messages (alert_notifications_pending), not the outbox, which is never pruned.
 	rows, err := s.pool.Query(ctx, `
 		SELECT n.id, n.alert_id, n.monitor_id, m.name, n.event, n.period_start, n.summary, n.created_at,
 		       n.attempts, n.last_error, n.webhook_sent_at, n.webhook_refused_at, n.webhook_refusal,
@@ -89,7 +91,7 @@ func (s *Store) Messages(ctx context.Context, f MessageFilter) ([]Message, error
 		FROM alert_notifications n JOIN monitors m ON m.id = n.monitor_id
 		WHERE CASE $1
 			WHEN 'delivered' THEN n.delivered_at IS NOT NULL
-			WHEN 'given_up' THEN n.given_up_at IS NOT NULL
+			WHEN 'given_up' THEN n.delivered_at IS NULL AND n.given_up_at IS NOT NULL
 			WHEN 'pending' THEN n.delivered_at IS NULL AND n.given_up_at IS NULL AND n.created_at >= $2
 			WHEN 'expired' THEN n.delivered_at IS NULL AND n.given_up_at IS NULL AND n.created_at < $2
 			ELSE n.delivered_at IS NULL END

@@ -36,7 +36,7 @@ type Data struct {
 	// compared with a sum (no change is shown without the previous week's).
 	DistinctVisitors         *int64 `json:"distinct_visitors,omitempty"`
 	PreviousDistinctVisitors *int64 `json:"previous_distinct_visitors,omitempty"`
-	// DistinctVisitorsThresholded: GA4 withheld low counts from the report DistinctVisitors was
+	// DistinctVisitorsThresholded: GA4 may have withheld low counts from the report DistinctVisitors was
 	// counted from (see Day.Thresholded).
 	DistinctVisitorsThresholded bool `json:"distinct_visitors_thresholded,omitempty"`
 	// Sources are the KPI sources' sync state when the data was gathered, for the notes.
@@ -64,7 +64,7 @@ type Day struct {
 	BounceRateBps int32  `json:"bounce_rate_bps"`
 	HasRevenue    bool   `json:"has_revenue"`
 	Revenue       int64  `json:"revenue"` // net of refunds, minor units of Data.Currency
-	// Thresholded: GA4 withheld rows with low user counts from the day's traffic (kpi.Traffic);
+	// Thresholded: GA4 may have withheld rows with low user counts from the day's traffic (kpi.Traffic);
 	// the notes say so. Reports stored before it have none, and render as they did.
 	Thresholded bool `json:"thresholded,omitempty"`
 }
@@ -411,7 +411,7 @@ func (d Data) NotesAll() []string {
 	return append(out, d.Notes...)
 }
 
-// thresholded says GA4 withheld low counts from some of the week's traffic shown.
+// thresholded says GA4 may have withheld low counts from some of the week's traffic shown.
 func (d Data) thresholded() bool {
 	if d.DistinctVisitors != nil && d.DistinctVisitorsThresholded {
 		return true

@@ -479,7 +479,7 @@
     if (v && typeof v.visitors === 'number') {
       visitorsLabel(true);
       setTile('tile-visitors', formatCount(v.visitors), v.visitors);
-      // The count's own remarks (GA4 withheld low counts from it), unless the days' said the same.
+      // The count's own remarks (GA4 applied thresholding to it), unless the days' said the same.
       for (const n of v.notes || []) {
         if (!((kpis.notes || []).includes(n))) addNotice(n, false);
       }
@@ -969,7 +969,7 @@
     }
   }
 
-  // renderKPINotes shows the remarks the figures must be read with (GA4 withheld low counts:
+  // renderKPINotes shows the remarks the figures must be read with (GA4 may have withheld low counts:
   // visitors may be lower than the real ones), as the weekly report's notes do.
   function renderKPINotes(kpis) {
     for (const n of (kpis && kpis.notes) || []) addNotice(n, false);

@@ -398,7 +398,8 @@ var requestTimeout = 30 * time.Second
 type reportMeta struct {
 	// zone is the property's reporting time zone.
 	zone string
-	// thresholded: GA4 withheld rows with low user counts (subjectToThresholding) on some page.
+	// thresholded: GA4 applied thresholding (subjectToThresholding) on some page: it may have
+	// withheld rows with low user counts.
 	thresholded bool
 }
 
