@@ -106,40 +106,74 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 }
 
 func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) {
-	doubt, noted, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
+	return r.once(ctx, movement{
+		key: in.IdempotencyKey, asked: in.Asked, metadata: in.Metadata,
+		amount: in.Amount, currency: in.Currency, stripeUnits: in.StripeUnits,
+		what:      "transfer " + in.IdempotencyKey,
+		madeUnder: func(amount int64) (string, error) { return r.madeUnder(ctx, in, amount) },
+		make: func(amount int64) (string, error) {
+			params := &stripe.TransferParams{
+				Params:        stripe.Params{Context: ctx},
+				Metadata:      in.Metadata,
+				Amount:        stripe.Int64(amount),
+				Currency:      stripe.String(string(in.Currency)),
+				Destination:   stripe.String(in.Destination),
+				TransferGroup: stripe.String(in.TransferGroup),
+			}
+			if in.SourceTransaction != "" {
+				params.SourceTransaction = stripe.String(in.SourceTransaction)
+			}
+			params.SetIdempotencyKey(in.IdempotencyKey)
+			tr, err := r.api.Transfers.New(params)
+			if err != nil {
+				return "", err
+			}
+			return tr.ID, nil
+		},
+	})
+}
+
+// movement is one money movement at Stripe, made once under its key (stripeRail.once): a
+// transfer or a transfer's reversal.
+type movement struct {
+	key, what   string
+	asked       bool
+	metadata    map[string]string
+	amount      int64
+	currency    money.Currency
+	stripeUnits bool
+	// madeUnder finds the movement an earlier send made under key ("" when none); make makes it.
+	// Both take the amount in Stripe's units.
+	madeUnder, make func(amount int64) (string, error)
+}
+
+// once makes m unless an earlier send made it: a key in doubt (inDoubt) is looked up first and
+// the movement found is answered; a send that made nothing (a lookup that failed before the
+// movement was asked, Stripe's 429) is recorded as such (noteUnmade), so a retry after it alone
+// does not look the key up again.
+func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
+	doubt, noted, err := r.inDoubt(ctx, m.key, m.asked, m.metadata[MetaIdempotencyKey] == m.key)
 	if err != nil {
 		return "", err
 	}
-	amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits)
+	amount, err := toStripe(m.amount, m.currency, m.stripeUnits)
 	if err != nil {
-		return "", rejected(fmt.Sprintf("transfer %s: %v", in.IdempotencyKey, err))
+		return "", rejected(fmt.Sprintf("%s: %v", m.what, err))
 	}
 	if doubt {
-		if id, err := r.madeUnder(ctx, in, amount); id != "" || err != nil {
+		if id, err := m.madeUnder(amount); id != "" || err != nil {
 			if err != nil {
-				r.noteUnmade(ctx, in.IdempotencyKey, noted, false, err)
+				r.noteUnmade(ctx, m.key, noted, false, err)
 			}
 			return id, err
 		}
 	}
-	params := &stripe.TransferParams{
-		Params:        stripe.Params{Context: ctx},
-		Metadata:      in.Metadata,
-		Amount:        stripe.Int64(amount),
-		Currency:      stripe.String(string(in.Currency)),
-		Destination:   stripe.String(in.Destination),
-		TransferGroup: stripe.String(in.TransferGroup),
-	}
-	if in.SourceTransaction != "" {
-		params.SourceTransaction = stripe.String(in.SourceTransaction)
-	}
-	params.SetIdempotencyKey(in.IdempotencyKey)
-	tr, err := r.api.Transfers.New(params)
+	id, err := m.make(amount)
 	if err != nil {
-		r.noteUnmade(ctx, in.IdempotencyKey, noted, true, err)
-		return "", classifyStripe("transfer "+in.IdempotencyKey, err)
+		r.noteUnmade(ctx, m.key, noted, true, err)
+		return "", classifyStripe(m.what, err)
 	}
-	return tr.ID, nil
+	return id, nil
 }
 
 // toStripe is a movement's amount as Stripe reads it: converted from ISO units
@@ -172,35 +206,26 @@ func (r stripeRail) madeUnder(ctx context.Context, in TransferInput, amount int6
 }
 
 func (r stripeRail) reverse(ctx context.Context, in ReverseTransferInput) (string, error) {
-	doubt, noted, err := r.inDoubt(ctx, in.IdempotencyKey, in.Asked, in.Metadata[MetaIdempotencyKey] == in.IdempotencyKey)
-	if err != nil {
-		return "", err
-	}
-	amount, err := toStripe(in.Amount, in.Currency, in.StripeUnits)
-	if err != nil {
-		return "", rejected(fmt.Sprintf("reverse transfer %s: %v", in.TransferID, err))
-	}
-	if doubt {
-		if id, err := r.reversedUnder(ctx, in, amount); id != "" || err != nil {
-			if err != nil {
-				r.noteUnmade(ctx, in.IdempotencyKey, noted, false, err)
+	return r.once(ctx, movement{
+		key: in.IdempotencyKey, asked: in.Asked, metadata: in.Metadata,
+		amount: in.Amount, currency: in.Currency, stripeUnits: in.StripeUnits,
+		what:      "reverse transfer " + in.TransferID,
+		madeUnder: func(amount int64) (string, error) { return r.reversedUnder(ctx, in, amount) },
+		make: func(amount int64) (string, error) {
+			params := &stripe.TransferReversalParams{
+				Params:   stripe.Params{Context: ctx},
+				Metadata: in.Metadata,
+				ID:       stripe.String(in.TransferID),
+				Amount:   stripe.Int64(amount),
 			}
-			return id, err
-		}
-	}
-	params := &stripe.TransferReversalParams{
-		Params:   stripe.Params{Context: ctx},
-		Metadata: in.Metadata,
-		ID:       stripe.String(in.TransferID),
-		Amount:   stripe.Int64(amount),
-	}
-	params.SetIdempotencyKey(in.IdempotencyKey)
-	rev, err := r.api.TransferReversals.New(params)
-	if err != nil {
-		r.noteUnmade(ctx, in.IdempotencyKey, noted, true, err)
-		return "", classifyStripe("reverse transfer "+in.TransferID, err)
-	}
-	return rev.ID, nil
+			params.SetIdempotencyKey(in.IdempotencyKey)
+			rev, err := r.api.TransferReversals.New(params)
+			if err != nil {
+				return "", err
+			}
+			return rev.ID, nil
+		},
+	})
 }
 
 // reversedUnder finds the reversal of in's transfer made under in's key, by the key its metadata
