@@ -327,6 +327,7 @@ func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Da
 		return out
 	}
 	d.Days, d.Previous = days(w), days(prev)
+	d.PreviousThresholded = report.TrafficThresholded(d.Previous)
 	for _, st := range series.Sources {
 		d.Sources = append(d.Sources, report.SourceSync{Source: st.Source, LastSuccess: st.LastSuccess, Failing: st.Failures > 0})
 	}
@@ -371,7 +372,8 @@ func (a *Reports) gather(ctx context.Context, in GenerateReportInput) (report.Da
 // week past the day the client left (the reader's series ends there too). A failure a retry may
 // cure fails the attempt, as a source down for the older days does; one that cannot be cured,
 // or the run's last chance, leaves the sum with a note. The previous week's count is only kept
-// beside the week's: a distinct count is compared with a distinct count or with nothing.
+// beside the week's: a distinct count is compared with a distinct count or with nothing; GA4
+// thresholding it marks the previous week (Data.PreviousThresholded), as a thresholded day does.
 func (a *Reports) distinctVisitors(ctx context.Context, in GenerateReportInput, cl store.Client, series kpi.Series, d *report.Data) error {
 	if a.Visitors == nil {
 		return nil
@@ -421,6 +423,7 @@ func (a *Reports) distinctVisitors(ctx context.Context, in GenerateReportInput, 
 	d.DistinctVisitors, d.DistinctVisitorsThresholded = &cur.Visitors, cur.Thresholded
 	if prev != nil {
 		d.PreviousDistinctVisitors = &prev.Visitors
+		d.PreviousThresholded = d.PreviousThresholded || prev.Thresholded
 	}
 	return nil
 }

@@ -29,7 +29,9 @@ import (
 // a word. The sync keeps the flag with the day (migration 00049), and the report, its data and its
 // PDF, says "GA4 applied thresholding"; GA4 no longer thresholding when the report is built
 // changes nothing, as the figures shown are the stored ones. A property GA4 did not threshold gets
-// no such note.
+// no such note. The previous week, read from GA4 when the report is built (older than the hot
+// window) and compared with, was thresholded while the week was whole: the changes rested on
+// figures that may be low and the report said nothing. It says so, in one note when both were.
 func TestWeeklyReportNotesGA4Thresholding(t *testing.T) {
 	st := store.New(testenv.OwnDatabase(t))
 	ctx := t.Context()
@@ -42,32 +44,41 @@ func TestWeeklyReportNotesGA4Thresholding(t *testing.T) {
 	env.RegisterActivity(sync)
 	for _, tt := range []struct {
 		id, property string
-		thresholded  bool
-	}{{"thresholded-report", "6161", true}, {"whole-report", "6262", false}} {
+		thresholded  bool // the week's days, when synced
+		previous     bool // the previous week's days, as GA4 answers them when the report is built
+		want         string
+	}{
+		{"thresholded-report", "6161", true, false, kpi.ThresholdedNote},
+		{"whole-report", "6262", false, false, ""},
+		{"thresholded-previous", "6363", false, true, report.PreviousThresholdedNote},
+		{"thresholded-both", "6464", true, true, report.BothThresholdedNote},
+	} {
 		t.Run(tt.id, func(t *testing.T) {
 			usdClient(t, st, tt.id)
 			_, err := st.PutKPISettings(ctx, store.KPISettings{ClientID: tt.id, GA4PropertyID: tt.property})
 			require.NoError(t, err)
-			for i := range 7 {
+			for i := -7; i < 7; i++ {
 				g.SetDay(tt.property, monday.AddDate(0, 0, i), kpi.Traffic{Visitors: 40, NewVisitors: 10, Sessions: 50, BounceRateBps: 4000})
 			}
 			g.Threshold(tt.property, tt.thresholded)
 			_, err = env.ExecuteActivity(sync.SyncKPISource, activities.SyncKPISourceInput{ClientID: tt.id, Source: kpi.SourceGA4,
 				Currency: money.USD, From: monday, To: monday.AddDate(0, 0, 6), Today: monday.AddDate(0, 0, 7)})
 			require.NoError(t, err)
-			g.Threshold(tt.property, false) // the report reads the stored days, as synced
+			g.Threshold(tt.property, tt.previous) // the week is read from the stored days, as synced
 
 			d := generateW24(t, st, tt.id, f.Cold)
 			notes := strings.Join(d.Data.NotesAll(), "\n")
 			text := strings.Join(strings.Fields(pdfText(t, *d.Data)), " ")
 			require.Equal(t, int64(280), report.Sum(d.Data.Days).Visitors, "the figures as GA4 gave them")
-			if tt.thresholded {
-				require.Contains(t, notes, kpi.ThresholdedNote)
-				require.Contains(t, text, kpi.ThresholdedNote, "the PDF's notes")
-			} else {
-				require.NotContains(t, notes, kpi.ThresholdedNote)
-				require.NotContains(t, text, kpi.ThresholdedNote)
+			require.NotEmpty(t, d.Data.Tiles()[1].Change, "new visitors compared with the previous week")
+			if tt.want == "" {
+				require.NotContains(t, notes, "thresholding")
+				require.NotContains(t, text, "thresholding")
+				return
 			}
+			require.Contains(t, notes, tt.want)
+			require.Contains(t, text, tt.want, "the PDF's notes")
+			require.Equal(t, 1, strings.Count(text, "GA4 applied thresholding"), "one note: %s", text)
 		})
 	}
 }

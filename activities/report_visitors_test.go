@@ -186,11 +186,12 @@ func firstPageText(t *testing.T, pdf []byte) string {
 }
 
 // countVisitors is a Reports.Visitors that answers n for each range, or err for the ranges
-// starting on a Monday in fail, and records the ranges asked.
+// starting on a Monday in fail, thresholded for those in thresholded, and records the ranges asked.
 type countVisitors struct {
-	n     int64
-	fail  map[string]error
-	asked []string
+	n           int64
+	fail        map[string]error
+	thresholded map[string]bool
+	asked       []string
 }
 
 func (c *countVisitors) DistinctVisitors(_ context.Context, _ string, from, to time.Time) (kpi.VisitorCount, error) {
@@ -198,13 +199,14 @@ func (c *countVisitors) DistinctVisitors(_ context.Context, _ string, from, to t
 	if err := c.fail[from.Format(time.DateOnly)]; err != nil {
 		return kpi.VisitorCount{}, err
 	}
-	return kpi.VisitorCount{Visitors: c.n}, nil
+	return kpi.VisitorCount{Visitors: c.n, Thresholded: c.thresholded[from.Format(time.DateOnly)]}, nil
 }
 
 // TestWeeklyReportVisitorsWithoutThePreviousWeeksCount: the week's distinct visitors are had but
 // the previous week's are refused: the tile shows the week's, with no change (never against the
 // previous week's sum of daily visitors), and a note says why. A client that left before the
 // week ended gets no count asked for (the reader's series ends on its leaving day too): the sum.
+// A previous week's count GA4 thresholded, which the tile's change compares with, is noted.
 func TestWeeklyReportVisitorsWithoutThePreviousWeeksCount(t *testing.T) {
 	pool := testenv.OwnDatabase(t)
 	st := store.New(pool)
@@ -247,4 +249,9 @@ func TestWeeklyReportVisitorsWithoutThePreviousWeeksCount(t *testing.T) {
 	d = generate("visitors-left", c)
 	require.Empty(t, c.asked, "GA4 is not asked for the days after the client left")
 	require.Equal(t, report.VisitorsLabel, d.Tiles()[0].Label)
+
+	seed("visitors-prev-thresholded")
+	d = generate("visitors-prev-thresholded", &countVisitors{n: 640, thresholded: map[string]bool{"2026-06-01": true}})
+	require.Equal(t, "no change", d.Tiles()[0].Change, "compared with the previous week's count")
+	require.Contains(t, d.NotesAll(), report.PreviousThresholdedNote)
 }

@@ -39,6 +39,12 @@ type Data struct {
 	// DistinctVisitorsThresholded: GA4 may have withheld low counts from the report DistinctVisitors was
 	// counted from (see Day.Thresholded).
 	DistinctVisitorsThresholded bool `json:"distinct_visitors_thresholded,omitempty"`
+	// PreviousThresholded: GA4 may have withheld low counts from the previous week's traffic the
+	// changes compare with (a day of Previous with traffic, or the report PreviousDistinctVisitors
+	// was counted from); the notes say the changes may be affected. Set when the data is gathered:
+	// reports stored before it have none and render as they did, though their Previous days may
+	// carry Day.Thresholded.
+	PreviousThresholded bool `json:"previous_thresholded,omitempty"`
 	// Sources are the KPI sources' sync state when the data was gathered, for the notes.
 	Sources []SourceSync `json:"sources,omitempty"`
 	// Payments and PreviousPayments are the payments captured in the week (and the week before),
@@ -365,8 +371,8 @@ func (d Data) NotesAll() []string {
 	}
 	missing("web analytics (visitors, bounce rate)", noTraffic)
 	missing("storefront revenue", noRevenue)
-	if d.thresholded() {
-		out = append(out, kpi.ThresholdedNote)
+	if n := d.thresholdedNote(); n != "" {
+		out = append(out, n)
 	}
 	weekEnd := d.Week.Monday().AddDate(0, 0, 7)
 	for _, src := range d.Sources {
@@ -411,12 +417,45 @@ func (d Data) NotesAll() []string {
 	return append(out, d.Notes...)
 }
 
-// thresholded says GA4 may have withheld low counts from some of the week's traffic shown.
-func (d Data) thresholded() bool {
-	if d.DistinctVisitors != nil && d.DistinctVisitorsThresholded {
-		return true
+// PreviousThresholdedNote is the note when GA4 may have withheld low counts from the previous
+// week's traffic a change is computed from, and not from the week's own figures.
+const PreviousThresholdedNote = "GA4 applied thresholding to the previous week, which may withhold low counts: the changes against it may be affected."
+
+// BothThresholdedNote is the note when both weeks' traffic was thresholded: one note, not two.
+const BothThresholdedNote = kpi.ThresholdedNote + " The previous week's too: the changes against it may be affected."
+
+// thresholdedNote is the note on GA4's thresholding of the figures shown and of those the changes
+// compare with, or "" when neither was thresholded. The previous week's counts only when a
+// traffic tile shows a change: without one, nothing shown rests on it.
+func (d Data) thresholdedNote() string {
+	cur := TrafficThresholded(d.Days) || (d.DistinctVisitors != nil && d.DistinctVisitorsThresholded)
+	prev := d.PreviousThresholded && d.trafficCompared()
+	switch {
+	case cur && prev:
+		return BothThresholdedNote
+	case cur:
+		return kpi.ThresholdedNote
+	case prev:
+		return PreviousThresholdedNote
 	}
-	for _, day := range d.Days {
+	return ""
+}
+
+// trafficCompared says a traffic tile (visitors, new visitors, bounce rate) shows a change
+// against the previous week.
+func (d Data) trafficCompared() bool {
+	for _, t := range d.Tiles()[:3] {
+		if t.Change != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// TrafficThresholded says GA4 may have withheld low counts from the traffic of one of the days
+// (a day without traffic shows none).
+func TrafficThresholded(days []Day) bool {
+	for _, day := range days {
 		if day.HasTraffic && day.Thresholded {
 			return true
 		}
