@@ -71,35 +71,23 @@ func TestStripeMovementsSayWhichAndLookUpOnlyWhatMayBeMade(t *testing.T) {
 	} {
 		for _, m := range stripeMovements(t, f, n) {
 			t.Run(tt.name+"/"+m.name, func(t *testing.T) {
-				var mu sync.Mutex
-				lookups, sends := 0, 0
-				f.proxy.Inject = func(r *http.Request, _ url.Values) (int, string) {
-					if r.URL.Path != m.path {
+				lookups := answerSends(t, f, m.path, func(n int) (int, string) {
+					switch {
+					case n > len(tt.answers) || tt.answers[n-1] == 0:
 						return 0, ""
+					case tt.answers[n-1] == 400:
+						return 400, refused
 					}
-					mu.Lock()
-					defer mu.Unlock()
-					if r.Method == http.MethodGet {
-						lookups++
-						return 0, ""
-					}
-					sends++
-					if sends > len(tt.answers) || tt.answers[sends-1] == 0 {
-						return 0, ""
-					}
-					code := tt.answers[sends-1]
-					if code == 400 {
-						return code, refused
-					}
-					return code, fmt.Sprintf(`{"error":{"type":"api_error","message":"injected %d"}}`, code)
-				}
-				t.Cleanup(func() { f.proxy.Inject = nil })
+					return tt.answers[n-1], fmt.Sprintf(`{"error":{"type":"api_error","message":"injected %d"}}`, tt.answers[n-1])
+				})
 				ctx := context.Background()
 				if tt.cur == "mga" {
 					err := m.send(ctx, tt.amount, tt.cur)
 					requireNonRetryable(t, err, activities.ErrTypeRejected)
 					require.True(t, strings.HasPrefix(appMessage(err), m.says+": "), "%q begins with %q", appMessage(err), m.says)
-					require.Zero(t, sends, "Stripe is not asked")
+					for _, c := range f.proxy.Calls(http.MethodPost, m.path) {
+						require.NotEqual(t, m.key, c.IdempotencyKey, "Stripe is not asked")
+					}
 					return
 				}
 				for i, code := range tt.answers {
@@ -113,7 +101,7 @@ func TestStripeMovementsSayWhichAndLookUpOnlyWhatMayBeMade(t *testing.T) {
 					requireRetryable(t, err)
 				}
 				require.NoError(t, m.send(ctx, tt.amount, tt.cur))
-				require.Equal(t, tt.wantLookups, lookups, "lookups of the key at Stripe")
+				require.Equal(t, tt.wantLookups, lookups(), "lookups of the key at Stripe")
 			})
 		}
 	}
@@ -126,4 +114,30 @@ func appMessage(err error) string {
 		return app.Message()
 	}
 	return err.Error()
+}
+
+// answerSends has Stripe answer the nth send (POST) to path with answer(n) (0: stripe-mock's own
+// answer) and passes its lookups (GET) on, counting them: lookups reads the count.
+func answerSends(t *testing.T, f fixture, path string, answer func(n int) (int, string)) (lookups func() int) {
+	var mu sync.Mutex
+	gets, sends := 0, 0
+	f.proxy.Inject = func(r *http.Request, _ url.Values) (int, string) {
+		if r.URL.Path != path {
+			return 0, ""
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodGet {
+			gets++
+			return 0, ""
+		}
+		sends++
+		return answer(sends)
+	}
+	t.Cleanup(func() { f.proxy.Inject = nil })
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return gets
+	}
 }
