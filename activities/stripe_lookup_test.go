@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -42,32 +41,24 @@ func TestStripeLooksAKeyUpOnlyWhenAnEarlierSendMayHaveMadeIt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			key := fmt.Sprintf("payment-stripe-pi_lookup%d_%d/transfer/vendor-v1/0", n, time.Now().UnixNano())
-			var mu sync.Mutex
-			lookups, sends, lose := 0, 0, false
-			f.proxy.Inject = func(r *http.Request, form url.Values) (int, string) {
-				if r.URL.Path != "/v1/transfers" {
+			var mu sync.Mutex // guards lose, which the answer sets and LoseAnswer reads
+			lose := false
+			lookups := answerSends(t, f, "/v1/transfers", func(n int) (int, string) {
+				if n > len(tt.answers) {
 					return 0, ""
 				}
-				mu.Lock()
-				defer mu.Unlock()
-				if r.Method == http.MethodGet {
-					lookups++
-					return 0, ""
-				}
-				sends++
-				if sends > len(tt.answers) {
-					return 0, ""
-				}
-				switch code := tt.answers[sends-1]; code {
+				switch code := tt.answers[n-1]; code {
 				case 0:
 					return 0, ""
 				case 502:
+					mu.Lock()
+					defer mu.Unlock()
 					lose = true
 					return 0, ""
 				default:
 					return code, fmt.Sprintf(`{"error":{"type":"api_error","message":"injected %d"}}`, code)
 				}
-			}
+			})
 			f.proxy.LoseAnswer = func(c testenv.StripeCall) bool {
 				mu.Lock()
 				defer mu.Unlock()
@@ -98,7 +89,7 @@ func TestStripeLooksAKeyUpOnlyWhenAnEarlierSendMayHaveMadeIt(t *testing.T) {
 				}
 			}
 			require.Equal(t, []string{out.TransferID}, made, "one transfer under the key, the one answered")
-			require.Equal(t, tt.wantLookups, lookups, "lookups of the key at Stripe")
+			require.Equal(t, tt.wantLookups, lookups(), "lookups of the key at Stripe")
 		})
 	}
 }

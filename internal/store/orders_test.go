@@ -183,3 +183,45 @@ func TestGetOrderOfClientReadsWhatGetOrderAndGetClientRead(t *testing.T) {
 		})
 	}
 }
+
+// TestGetOrderOfClientTakesExtrasAsGetOrderDoes: the extras are read only while shipping is the
+// one stored with them (migration 00047): an order whose shipping a previous release rewrote, or
+// stored before extras were told apart (NULL), reads with its extras in shipping, from either
+// read; and an offboarded client is still a known one (GetClient reads no status).
+func TestGetOrderOfClientTakesExtrasAsGetOrderDoes(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	s, ctx := store.New(pool), t.Context()
+	client := "order-of-client-extras"
+	kpiClient(t, s, client)
+	for _, tt := range []struct {
+		order, change    string // change is what a previous release's write does to the stored row
+		shipping, extras int64
+		offboard         bool
+	}{
+		{order: "told-apart", shipping: 30, extras: 20},
+		{order: "rewritten", change: `UPDATE orders SET shipping = 70 WHERE client_id = $1 AND order_id = $2`, shipping: 70},
+		{order: "from-before", change: `UPDATE orders SET extras = NULL, extras_of_shipping = NULL WHERE client_id = $1 AND order_id = $2`, shipping: 50},
+		{order: "of-an-offboarded-client", shipping: 30, extras: 20, offboard: true},
+	} {
+		t.Run(tt.order, func(t *testing.T) {
+			_, err := s.SaveOrderIfNewer(ctx, payment.Order{ClientID: client, OrderID: tt.order, Platform: "shopify", Currency: "usd",
+				VendorID: client + "-v", Subtotal: 1000, Shipping: 30, Extras: 20}, "paid", time.Time{})
+			require.NoError(t, err)
+			if tt.change != "" {
+				_, err = pool.Exec(ctx, tt.change, client, tt.order)
+				require.NoError(t, err)
+			}
+			if tt.offboard {
+				_, err = s.SetClientStatus(ctx, client, store.ClientOffboarded)
+				require.NoError(t, err)
+			}
+			got, known, err := s.GetOrderOfClient(ctx, client, tt.order)
+			require.NoError(t, err)
+			require.True(t, known, "client known")
+			want, err := s.GetOrder(ctx, client, tt.order)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			require.Equal(t, [2]int64{tt.shipping, tt.extras}, [2]int64{got.Shipping, got.Extras})
+		})
+	}
+}
