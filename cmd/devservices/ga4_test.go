@@ -18,7 +18,9 @@ import (
 // Each property gets plausible figures of its own for the last ga4History days, the same across
 // a restart; today's date row is its hours so far, and nothing after the current hour is served.
 func TestGA4FakeServesDemoTrafficToTheRealClient(t *testing.T) {
-	o := options{S3Addr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", GA4Addr: "127.0.0.1:0", Dir: t.TempDir()}
+	now := time.Date(2026, 11, 28, 13, 30, 0, 0, time.UTC)
+	o := options{S3Addr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", GA4Addr: "127.0.0.1:0", Dir: t.TempDir(),
+		now: func() time.Time { return now }}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	read := func(property string, from, to time.Time) ([]kpi.TrafficDay, kpi.VisitorCount, []kpi.TrafficHour) {
 		t.Helper()
@@ -35,7 +37,6 @@ func TestGA4FakeServesDemoTrafficToTheRealClient(t *testing.T) {
 		require.NoError(t, err)
 		return days, distinct, hours
 	}
-	now := time.Now().UTC()
 	today := kpi.DayOf(now)
 	from := today.AddDate(0, 0, -ga4History)
 	days, distinct, hours := read("100000001", from, today)
@@ -58,7 +59,7 @@ func TestGA4FakeServesDemoTrafficToTheRealClient(t *testing.T) {
 		require.False(t, h.Hour.After(now), "hour %v is after now", h.Hour)
 		soFar = kpi.MergeTraffic(soFar, h.Traffic)
 	}
-	require.Len(t, hours, now.Hour()+1)
+	require.Len(t, hours, 14, "00:00 to 13:00")
 	require.Equal(t, soFar.Visitors, days[len(days)-1].Visitors)
 
 	// A restart answers the same; another property answers other figures.

@@ -27,6 +27,8 @@ import (
 
 type options struct {
 	S3Addr, SMTPAddr, HTTPAddr, GA4Addr, Dir string
+	// now is the GA4 fake's clock (nil: time.Now), which says up to which hour it has traffic.
+	now func() time.Time
 }
 
 func main() {
@@ -89,7 +91,11 @@ func start(o options, logger *slog.Logger) (*services, error) {
 		logger.Info("mail received", "id", n, "recipients", len(r.To))
 	}
 	svc := &services{box: box, mails: m}
-	ga4 := newDemoGA4(time.Now)
+	now := o.now
+	if now == nil {
+		now = time.Now
+	}
+	ga4 := newDemoGA4(now)
 	for _, s := range []struct {
 		addr string
 		h    http.Handler
