@@ -217,15 +217,22 @@ start_bg stripe-mock "$BIN/stripe-mock" \
 	-http-addr "127.0.0.1:$STRIPE_HTTP_PORT" -https-addr "127.0.0.1:$STRIPE_HTTPS_PORT"
 wait_until stripe-mock "${PIDS[-1]}" 30 port_open "$STRIPE_HTTP_PORT"
 
-# --- S3 and SMTP for the weekly reports (cmd/devservices) ------------------------------------------
+# --- S3, SMTP and GA4 for the weekly reports and KPIs (cmd/devservices) ----------------------------
 # The worker and API's development defaults (S3_ENDPOINT, REPORT_SMTP_ADDR) point here. Objects and
 # mails are kept in .data/devservices; the mailbox page shows every mail with its attachments.
+# The GA4 Data API fake makes up traffic for any property; devservices writes its service-account
+# key into GA4_DEV_KEYS (the worker and API's GA4_CREDENTIALS_DIR below) once it listens.
+GA4_DEV_PORT=8026
+GA4_DEV_KEYS=$DATA/devservices/ga4
 require_free_port 9100 "dev S3"
 require_free_port 1025 "dev SMTP"
 require_free_port 8025 "dev mailbox page"
+require_free_port "$GA4_DEV_PORT" "dev GA4 API"
 go build -buildvcs=false -o "$BIN/devservices" ./cmd/devservices || die "go build ./cmd/devservices failed"
-start_bg devservices "$BIN/devservices" -s3 127.0.0.1:9100 -smtp 127.0.0.1:1025 -http 127.0.0.1:8025 -dir "$DATA/devservices"
-wait_until devservices "${PIDS[-1]}" 30 port_open 8025
+rm -f "$GA4_DEV_KEYS/dev-service-account.json" # written anew, naming this run's GA4 address
+start_bg devservices "$BIN/devservices" -s3 127.0.0.1:9100 -smtp 127.0.0.1:1025 -http 127.0.0.1:8025 \
+	-ga4 "127.0.0.1:$GA4_DEV_PORT" -dir "$DATA/devservices"
+wait_until devservices "${PIDS[-1]}" 30 test -s "$GA4_DEV_KEYS/dev-service-account.json"
 
 # --- worker and API --------------------------------------------------------------------------------
 export DATABASE_URL
@@ -237,6 +244,9 @@ export STRIPE_API_KEY=sk_test_123
 export STRIPE_WEBHOOK_SECRET=whsec_dev
 export STRIPE_CONNECT_WEBHOOK_SECRET=whsec_dev_connect
 export ADMIN_API_KEY=dev-admin-key
+# The GA4 fake, for the demo clients' properties (cmd/demo names the key as file:$GA4_DEV_KEYS/...).
+export GA4_API_ENDPOINT=http://127.0.0.1:$GA4_DEV_PORT
+export GA4_CREDENTIALS_DIR=$GA4_DEV_KEYS
 export API_ADDR
 export API_URL
 
@@ -291,6 +301,7 @@ say "  Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT   (gRPC 127.0.0.1:$TEMPOR
 say "  stripe-mock  $STRIPE_API_BASE"
 say "  Mailbox      http://127.0.0.1:8025   (report mails; SMTP 127.0.0.1:1025)"
 say "  S3           http://127.0.0.1:9100   (bucket paysplit-reports, files in .data/devservices/s3)"
+say "  GA4 (fake)   $GA4_API_ENDPOINT   (made-up traffic for any property, key in .data/devservices/ga4)"
 say "  Postgres     $DATABASE_URL"
 say "  logs         .data/logs/"
 say "Ctrl-C stops everything."

@@ -1,4 +1,5 @@
-// Command demo seeds two demo clients with payees and split rules through the admin API, then
+// Command demo seeds two demo clients with payees, split rules and (under `make dev`) a GA4
+// property served by cmd/devservices' GA4 fake through the admin API, then
 // sends a handful of signed Stripe payments (one of them refunded, one per client captured last
 // week) to the webhook endpoint, prints how each was split, and has last week's report of each
 // client made and mailed to the dev mailbox. `make dev` runs it once the stack is up.
@@ -11,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,25 +22,35 @@ import (
 
 type demo struct {
 	api, key, secret string
-	http             *http.Client
+	// ga4Dir is GA4_CREDENTIALS_DIR, where the dev GA4 fake's key is; empty (no GA4 fake, e.g.
+	// the demo run against a stack of one's own) leaves the clients' KPI settings alone.
+	ga4Dir string
+	http   *http.Client
 }
 
 type client struct {
 	id, name, currency string
 	platformBps        int64
 	affiliateBps       int64
+	// ga4Property is the client's GA4 property; the dev stack's GA4 fake makes up traffic of
+	// its own for each property.
+	ga4Property string
 }
 
 var clients = []client{
-	{"northwind", "Northwind Outfitters", "usd", 1000, 500},
-	{"sakura", "Sakura Ceramics", "jpy", 1200, 300},
+	{"northwind", "Northwind Outfitters", "usd", 1000, 500, "100000001"},
+	{"sakura", "Sakura Ceramics", "jpy", 1200, 300, "100000002"},
 }
+
+// ga4KeyFile is the service-account key cmd/devservices writes into GA4_CREDENTIALS_DIR.
+const ga4KeyFile = "dev-service-account.json"
 
 func main() {
 	d := demo{
 		api:    env("API_URL", "http://127.0.0.1:8080"),
 		key:    env("ADMIN_API_KEY", "dev-admin-key"),
 		secret: env("STRIPE_WEBHOOK_SECRET", "whsec_dev"),
+		ga4Dir: os.Getenv("GA4_CREDENTIALS_DIR"),
 		http:   &http.Client{Timeout: 15 * time.Second},
 	}
 	if err := d.run(); err != nil {
@@ -181,9 +193,34 @@ func (d demo) seed(c client) error {
 		return err
 	}
 	if len(rules["rules"].([]any)) == 0 {
-		_, err = d.call(http.MethodPost, "/api/v1/admin/clients/"+c.id+"/split-rules", map[string]any{"platform_bps": c.platformBps, "affiliate_bps": c.affiliateBps})
+		if _, err := d.call(http.MethodPost, "/api/v1/admin/clients/"+c.id+"/split-rules", map[string]any{"platform_bps": c.platformBps, "affiliate_bps": c.affiliateBps}); err != nil {
+			return err
+		}
 	}
-	return err
+	return d.useGA4(c)
+}
+
+// useGA4 gives a client without a GA4 property the demo's, read with the dev GA4 fake's key, so
+// the dashboard and the reports show visitors, new visitors and the bounce rate. The client's
+// other KPI settings are kept, and so is a property an admin set in an earlier session.
+func (d demo) useGA4(c client) error {
+	if d.ga4Dir == "" {
+		return nil
+	}
+	path := "/api/v1/admin/clients/" + c.id + "/kpi-settings"
+	settings, err := d.call(http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if p, _ := settings["ga4_property_id"].(string); p != "" {
+		return nil
+	}
+	settings = map[string]any{"ga4_property_id": c.ga4Property, "ga4_credentials_ref": "file:" + filepath.Join(d.ga4Dir, ga4KeyFile),
+		"provider_revenue": settings["provider_revenue"], "sync_every_seconds": settings["sync_every_seconds"]}
+	if _, err := d.call(http.MethodPut, path, settings); err != nil {
+		return fmt.Errorf("GA4 property of %s: %w", c.id, err)
+	}
+	return nil
 }
 
 // lastWeekIn is the week the demo mails the report of for a client whose weeks are cut in zone

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -45,4 +49,45 @@ func TestLastWeekIsTheClientsLastWeek(t *testing.T) {
 
 func isoWeekOf(y, w int) string {
 	return isoWeek(time.Date(y, 1, 4, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 7*(w-1)))
+}
+
+// TestUseGA4KeepsAnAdminsPropertyAndOtherSettings: the demo gives a client without a GA4
+// property the dev fake's (its key named as a file: ref in GA4_CREDENTIALS_DIR), keeping the
+// client's other KPI settings; a property already set (an admin's, in a kept dev database) stays,
+// and without GA4_CREDENTIALS_DIR (no fake) the settings are left alone.
+func TestUseGA4KeepsAnAdminsPropertyAndOtherSettings(t *testing.T) {
+	tests := []struct {
+		name, dir, stored string
+		wantPut           map[string]any
+	}{
+		{"no property", "/srv/ga4", "", map[string]any{"ga4_property_id": "100000001",
+			"ga4_credentials_ref": "file:/srv/ga4/dev-service-account.json", "provider_revenue": false, "sync_every_seconds": float64(600)}},
+		{"an admin's property", "/srv/ga4", "987", nil},
+		{"no fake", "", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var put map[string]any
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/api/v1/admin/clients/northwind/kpi-settings" {
+					t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+				}
+				if r.Method == http.MethodPut {
+					if err := json.NewDecoder(r.Body).Decode(&put); err != nil {
+						t.Error(err)
+					}
+				}
+				_ = json.NewEncoder(w).Encode(map[string]any{"client_id": "northwind", "ga4_property_id": tt.stored,
+					"provider_revenue": false, "sync_every_seconds": 600})
+			}))
+			defer srv.Close()
+			d := demo{api: srv.URL, key: "k", ga4Dir: tt.dir, http: srv.Client()}
+			if err := d.useGA4(clients[0]); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(put, tt.wantPut) {
+				t.Fatalf("PUT %v, want %v", put, tt.wantPut)
+			}
+		})
+	}
 }

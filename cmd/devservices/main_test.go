@@ -32,7 +32,7 @@ func get(t *testing.T, url string) (int, string, []byte) {
 func TestServicesKeepObjectsAndMailAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	o := options{S3Addr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Dir: dir}
+	o := options{S3Addr: "127.0.0.1:0", SMTPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", GA4Addr: "127.0.0.1:0", Dir: dir}
 	svc, err := start(o, logger)
 	require.NoError(t, err)
 

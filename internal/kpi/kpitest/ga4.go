@@ -1,6 +1,7 @@
 // Package kpitest has local servers that speak the wire formats of the KPI sources, for tests of
 // the real client libraries: the GA4 Data API's runReport (with Google's OAuth token endpoint)
-// and Stripe's charges list. Import it from tests only.
+// and Stripe's charges list. Import it from tests, and from cmd/devservices, which serves the GA4
+// fake (NewGA4Handler) to the `make dev` stack.
 package kpitest
 
 import (
@@ -49,12 +50,18 @@ type GA4 struct {
 
 // NewGA4 starts the server; it stops when the test ends.
 func NewGA4(t testing.TB) *GA4 {
-	g := &GA4{days: map[string]map[string]kpi.Traffic{}, visits: map[string]map[string]map[string]struct{}{}, hours: map[string]map[string]kpi.Traffic{}, zones: map[string]*time.Location{},
-		withheld: map[string]bool{}}
-	srv := httptest.NewServer(http.HandlerFunc(g.serve))
+	g := NewGA4Handler()
+	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	g.URL = srv.URL
 	return g
+}
+
+// NewGA4Handler is the fake without a server, for a program that serves it itself (ServeHTTP)
+// and sets URL to where it listens, which ServiceAccountKey names as the token endpoint.
+func NewGA4Handler() *GA4 {
+	return &GA4{days: map[string]map[string]kpi.Traffic{}, visits: map[string]map[string]map[string]struct{}{}, hours: map[string]map[string]kpi.Traffic{}, zones: map[string]*time.Location{},
+		withheld: map[string]bool{}}
 }
 
 // SetDay sets one day's traffic of a property.
@@ -142,13 +149,23 @@ func (g *GA4) LastAuthorization() string {
 
 // ServiceAccountJSON is a service-account key whose token endpoint is this server.
 func (g *GA4) ServiceAccountJSON(t testing.TB) []byte {
+	js, err := g.ServiceAccountKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// ServiceAccountKey is a new service-account key (JSON) whose token endpoint is g.URL. The fake
+// takes any signed assertion, so the key is fresh each call and worth nothing elsewhere.
+func (g *GA4) ServiceAccountKey() ([]byte, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatalf("kpitest: rsa key: %v", err)
+		return nil, fmt.Errorf("kpitest: rsa key: %w", err)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatalf("kpitest: marshal key: %v", err)
+		return nil, fmt.Errorf("kpitest: marshal key: %w", err)
 	}
 	js, err := json.Marshal(map[string]string{
 		"type": "service_account", "project_id": "paysplit-test", "private_key_id": "kpitest-1",
@@ -157,9 +174,9 @@ func (g *GA4) ServiceAccountJSON(t testing.TB) []byte {
 		"token_uri": g.URL + "/token", "universe_domain": "googleapis.com",
 	})
 	if err != nil {
-		t.Fatalf("kpitest: service account json: %v", err)
+		return nil, fmt.Errorf("kpitest: service account json: %w", err)
 	}
-	return js
+	return js, nil
 }
 
 // ServiceAccountFile writes ServiceAccountJSON to a temporary file and returns its path.
@@ -171,7 +188,8 @@ func (g *GA4) ServiceAccountFile(t testing.TB) string {
 	return p
 }
 
-func (g *GA4) serve(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers the token endpoint and runReport.
+func (g *GA4) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/token":
 		g.mu.Lock()
