@@ -7,10 +7,11 @@
 // random orders and refunds, duplicate deliveries, Stripe and PayPal errors, lost answers,
 // refusals an admin retries through the API, worker kills and a Postgres cut, all drawn from one
 // seed; it ends with the same checks and a ledger chain verification. The default run sends 30
-// payments with a seed from the clock (logged). Two variables replay or lengthen it:
+// payments with seed 1, the same plan every run. Two variables replay, explore or lengthen it:
 //
 //	FAULT_SOAK_SEED=<int64>    the seed a failure printed (the stream and its faults are drawn
-//	                           from it; timing between processes is not, so a replay may differ)
+//	                           from it; timing between processes is not, so a replay may differ);
+//	                           random: a seed from the clock (logged), another plan each run
 //	FAULT_SOAK_PAYMENTS=<n>    the stream's length (30 by default)
 //
 // For example: FAULT_SOAK_SEED=42 FAULT_SOAK_PAYMENTS=300 go test -run TestSoak -timeout 30m ./faults/

@@ -36,7 +36,8 @@ import (
 // books must then agree (stack.Check) and the ledger's chain verify.
 //
 // FAULT_SOAK_PAYMENTS sets the stream's length (default soakDefaultPayments), FAULT_SOAK_SEED
-// the seed (default: the clock's, logged); a failure prints both to replay it.
+// the seed (default soakDefaultSeed, so the default run is the same plan every time; "random"
+// draws one from the clock, logged, to explore); a failure prints both to replay it.
 func TestSoak(t *testing.T) {
 	seed, n := soakParams(t)
 	t.Cleanup(func() {
@@ -56,9 +57,17 @@ func TestSoak(t *testing.T) {
 // soakDefaultPayments keeps the default run of the suite short (about a minute on CI).
 const soakDefaultPayments = 30
 
+// soakDefaultSeed is the default run's seed: a test run that lands code plays one plan, which a
+// failure names; exploring other plans is FAULT_SOAK_SEED=random.
+const soakDefaultSeed = 1
+
 func soakParams(t *testing.T) (seed int64, n int) {
-	seed, n = time.Now().UnixNano(), soakDefaultPayments
-	if v := os.Getenv("FAULT_SOAK_SEED"); v != "" {
+	seed, n = soakDefaultSeed, soakDefaultPayments
+	switch v := os.Getenv("FAULT_SOAK_SEED"); v {
+	case "":
+	case "random":
+		seed = time.Now().UnixNano()
+	default:
 		var err error
 		seed, err = strconv.ParseInt(v, 10, 64)
 		require.NoError(t, err, "FAULT_SOAK_SEED")
