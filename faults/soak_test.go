@@ -1,0 +1,630 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalevent"
+	"paysplit/internal/stripeevent"
+	"paysplit/testenv"
+	"paysplit/testenv/stack"
+	"paysplit/workflows/payment"
+)
+
+// TestSoak mixes what the fixed scenarios test one at a time: a stream of Stripe and PayPal
+// payments with random orders (tax, shipping, discount, an affiliate sometimes, an order with
+// extras delivered by the shop after its payment), random partial and full refunds (several
+// partial ones, cumulative as Stripe and PayPal tell them), duplicate deliveries, and faults
+// chosen by a seeded RNG: Stripe transfers answered 429 or 500, lost answers, transfers and
+// reversals refused until an admin retries, PayPal payouts answered 429, the worker killed (once
+// while Stripe holds a transfer's answer) and Postgres cut from the worker. At the end every
+// payment is settled or waits for an admin, who retries (and releases) through the API; the
+// books must then agree (stack.Check) and the ledger's chain verify.
+//
+// FAULT_SOAK_PAYMENTS sets the stream's length (default soakDefaultPayments), FAULT_SOAK_SEED
+// the seed (default soakDefaultSeed, so the default run is the same plan every time; "random"
+// draws one from the clock, logged, to explore); a failure prints both to replay it.
+func TestSoak(t *testing.T) {
+	seed, n := soakParams(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("soak failed: replay with FAULT_SOAK_SEED=%d FAULT_SOAK_PAYMENTS=%d go test -run TestSoak ./faults/", seed, n)
+		}
+	})
+	t.Logf("soak: seed %d, %d payments", seed, n)
+	k := newSoak(t, rand.New(rand.NewPCG(uint64(seed), 0x5eed)), n)
+	t.Logf("soak: plan %s", k.summary())
+	k.run()
+	t.Log("soak: stream sent")
+	k.decide()
+	k.check()
+}
+
+// soakDefaultPayments keeps the default run of the suite short (about a minute on CI).
+const soakDefaultPayments = 30
+
+// soakDefaultSeed is the default run's seed: a test run that lands code plays one plan, which a
+// failure names; exploring other plans is FAULT_SOAK_SEED=random.
+const soakDefaultSeed = 1
+
+func soakParams(t *testing.T) (seed int64, n int) {
+	seed, n = soakDefaultSeed, soakDefaultPayments
+	switch v := os.Getenv("FAULT_SOAK_SEED"); v {
+	case "":
+	case "random":
+		seed = time.Now().UnixNano()
+	default:
+		var err error
+		seed, err = strconv.ParseInt(v, 10, 64)
+		require.NoError(t, err, "FAULT_SOAK_SEED")
+	}
+	if v := os.Getenv("FAULT_SOAK_PAYMENTS"); v != "" {
+		var err error
+		n, err = strconv.Atoi(v)
+		require.NoError(t, err, "FAULT_SOAK_PAYMENTS")
+	}
+	return seed, n
+}
+
+// soakFault is what strikes one payment.
+type soakFault int
+
+const (
+	faultNone            soakFault = iota
+	faultTransfer429               // the vendor transfer meets a 429 once
+	faultTransfer500s              // two 500s: the third attempt goes through
+	faultTransferLost              // Stripe makes the vendor transfer, its answer is lost once
+	faultTransferRefused           // refused until an admin retries
+	faultReversalRefused           // the vendor's reversal refused until an admin retries
+	faultPayout429                 // PayPal: the vendor payout meets a 429 once
+)
+
+var faultNames = [...]string{"none", "transfer 429", "transfer 500s", "transfer answer lost", "transfer refused",
+	"reversal refused", "payout 429"}
+
+// soakPayment is one payment of the stream and what the test told about it.
+type soakPayment struct {
+	i        int
+	paypal   bool
+	client   string
+	id       string // workflow ID
+	ref      string // PaymentIntent or PayPal capture ID
+	order    ipayment.Order
+	gross    int64
+	late     bool    // the order comes from the shop after the payment (Stripe only)
+	refunds  []int64 // cumulative refunded after each refund event
+	dups     int     // deliveries of each event at once (and as many later)
+	waitPaid bool    // refunds wait until the payment settled
+	fault    soakFault
+	mu       sync.Mutex
+	struck   int  // faults injected so far
+	cleared  bool // an admin decided: the refusal is lifted
+}
+
+func (p *soakPayment) refunded() int64 {
+	if len(p.refunds) == 0 {
+		return 0
+	}
+	return p.refunds[len(p.refunds)-1]
+}
+
+// strike reports whether the payment's fault strikes once more, and counts it.
+func (p *soakPayment) strike(limit int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cleared || (limit > 0 && p.struck >= limit) {
+		return false
+	}
+	p.struck++
+	return true
+}
+
+type soak struct {
+	t        *testing.T
+	s        *stack.Stack
+	rng      *rand.Rand
+	runID    string
+	payments []*soakPayment
+	byID     map[string]*soakPayment
+	pg       *testenv.TCPProxy
+	hold     *holdHook
+	env      map[string]string
+
+	mu      sync.Mutex
+	worker  *testenv.WorkerProcess
+	workers []*testenv.WorkerProcess // every one started, for their logs
+	events  int
+	unique  int
+	globals int // worker kills, Postgres cuts
+}
+
+func newSoak(t *testing.T, rng *rand.Rand, n int) *soak {
+	settings := payment.Settings{SettleWindow: time.Hour, StripeAttempts: 3, StripeRetryInterval: 50 * time.Millisecond,
+		PayoutTimeout: 3 * time.Second}
+	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
+	// IDs of this run's own: Temporal outlives the test, and the runs stay open.
+	k := &soak{t: t, s: s, rng: rng, runID: strconv.FormatInt(time.Now().UnixNano(), 36), byID: map[string]*soakPayment{}}
+	s.Seed("soaka")
+	s.Seed("soakb")
+	s.SeedPayPal("soakp", "SOAKVENDOR001", "soak-affiliate@example.com")
+	u, err := url.Parse(s.DatabaseURL)
+	require.NoError(t, err)
+	k.pg = testenv.NewTCPProxy(t, u.Host)
+	u.Host = k.pg.Addr
+	k.env = s.WorkerEnv()
+	k.env["DATABASE_URL"] = u.String()
+	for i := range n {
+		k.payments = append(k.payments, k.plan(i))
+	}
+	for _, p := range k.payments {
+		k.byID[p.id] = p
+	}
+	s.Stripe.Inject = k.injectStripe
+	s.Stripe.LoseAnswer = k.loseStripe
+	k.hold = newHoldHook()
+	s.Stripe.AfterForward = k.hold.afterForward
+	s.PayPal.FailPayout = k.failPayout
+	k.startWorker()
+	t.Cleanup(func() {
+		if t.Failed() {
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			for i, w := range k.workers {
+				log := w.Log()
+				t.Logf("soak: worker %d's log (tail):\n%s", i, log[max(0, len(log)-3000):])
+			}
+		}
+	})
+	return k
+}
+
+// summary counts the plan's payments by rail and fault, for the log.
+func (k *soak) summary() string {
+	counts := map[string]int{}
+	for _, p := range k.payments {
+		counts[faultNames[p.fault]]++
+		if p.paypal {
+			counts["paypal"]++
+		}
+		if p.late {
+			counts["order late"]++
+		}
+		if len(p.refunds) > 0 {
+			counts[fmt.Sprintf("%d refunds", len(p.refunds))]++
+		}
+	}
+	return fmt.Sprint(counts)
+}
+
+// plan draws one payment: its rail, order, refunds, deliveries and fault.
+func (k *soak) plan(i int) *soakPayment {
+	r := k.rng
+	p := &soakPayment{i: i, paypal: r.IntN(5) == 0, dups: 1 + r.IntN(2), waitPaid: r.IntN(2) == 0}
+	p.client = []string{"soaka", "soakb"}[r.IntN(2)]
+	if p.paypal {
+		p.client = "soakp"
+	}
+	p.ref = fmt.Sprintf("soak%d-%s", i, k.runID)
+	if !p.paypal {
+		p.ref = "pi_" + p.ref
+	}
+	o := ipayment.Order{ClientID: p.client, OrderID: "order-" + p.ref, VendorID: p.client + "-vendor", Platform: "shopify",
+		Subtotal: 1000 + r.Int64N(20000), Currency: "usd"}
+	if r.IntN(2) == 0 {
+		o.Tax = r.Int64N(o.Subtotal / 5)
+	}
+	if r.IntN(2) == 0 {
+		o.Shipping = r.Int64N(1500)
+	}
+	if r.IntN(3) == 0 {
+		o.Discount = r.Int64N(o.Subtotal / 4)
+	}
+	if r.IntN(2) == 0 {
+		o.AffiliateID = p.client + "-aff"
+	}
+	p.late = !p.paypal && r.IntN(4) == 0
+	if p.late && r.IntN(2) == 0 {
+		o.Extras = 1 + r.Int64N(800)
+	}
+	p.order = o
+	p.gross = o.Subtotal - o.Discount + o.Tax + o.Shipping + o.Extras
+	p.refunds = k.planRefunds(p.gross)
+	p.fault = k.planFault(p)
+	if p.paypal {
+		p.id = payment.WorkflowID("paypal", p.ref)
+	} else {
+		p.id = payment.WorkflowID("stripe", p.ref)
+	}
+	return p
+}
+
+// planRefunds draws none, one or several cumulative refunds, the last sometimes in full.
+func (k *soak) planRefunds(gross int64) []int64 {
+	var out []int64
+	var total int64
+	for range k.rng.IntN(4) {
+		if total >= gross {
+			break
+		}
+		step := 1 + k.rng.Int64N((gross-total+1)/2)
+		if k.rng.IntN(4) == 0 {
+			step = gross - total
+		}
+		total += step
+		out = append(out, total)
+	}
+	return out
+}
+
+func (k *soak) planFault(p *soakPayment) soakFault {
+	if k.rng.IntN(3) != 0 {
+		return faultNone
+	}
+	if p.paypal {
+		return faultPayout429
+	}
+	f := soakFault(1 + k.rng.IntN(int(faultReversalRefused)))
+	if f == faultReversalRefused && p.refunded() == 0 {
+		return faultTransfer429
+	}
+	return f
+}
+
+// run sends the stream, a few payments at a time, with the worker killed (once while Stripe
+// holds a transfer's answer) and Postgres cut at drawn points.
+func (k *soak) run() {
+	n := len(k.payments)
+	// Two kills and a cut in the default run, more in a longer one.
+	kills, cuts := map[int]bool{}, map[int]bool{}
+	for range 2 + n/50 {
+		kills[k.rng.IntN(max(n, 1))] = true
+	}
+	for range 1 + n/100 {
+		cuts[k.rng.IntN(max(n, 1))] = true
+	}
+	holdAt := k.rng.IntN(max(n/2, 1))
+	sem := make(chan struct{}, 4)
+	var sends, faults sync.WaitGroup
+	streamDone := make(chan struct{})
+	for i, p := range k.payments {
+		switch {
+		case i == holdAt:
+			faults.Go(func() { k.holdThenKill(streamDone) })
+		case kills[i]:
+			k.killWorker()
+		}
+		if cuts[i] {
+			k.cutPostgres()
+		}
+		sem <- struct{}{}
+		sends.Go(func() {
+			defer func() { <-sem }()
+			k.send(p)
+		})
+	}
+	sends.Wait()
+	close(streamDone)
+	faults.Wait()
+}
+
+// killWorker kills the worker and starts another, as a crash and its restart.
+func (k *soak) killWorker() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.worker.Kill(k.t)
+	k.startWorker()
+	k.globals++
+	k.t.Log("soak: worker killed and restarted")
+}
+
+// startWorker starts a worker program, the one a kill ends next.
+func (k *soak) startWorker() {
+	k.worker = testenv.StartWorker(k.t, k.env)
+	k.workers = append(k.workers, k.worker)
+}
+
+// holdHook holds the answer of the first transfer Stripe makes once armed (holdThenKill). It is
+// installed before the stack runs: the proxy reads AfterForward unlocked.
+type holdHook struct {
+	armed   atomic.Bool
+	once    sync.Once
+	arrived chan string
+	held    chan struct{}
+}
+
+func newHoldHook() *holdHook {
+	return &holdHook{arrived: make(chan string, 1), held: make(chan struct{})}
+}
+
+func (h *holdHook) afterForward(c testenv.StripeCall) {
+	if !h.armed.Load() || c.Path != "/v1/transfers" || c.Replayed || c.Status != http.StatusOK {
+		return
+	}
+	h.once.Do(func() {
+		h.arrived <- c.IdempotencyKey
+		<-h.held
+	})
+}
+
+// holdThenKill holds the answer of the next transfer Stripe makes and, once one is held, kills
+// the worker that sent it and lets the answer go to nobody; a new worker must find the transfer
+// by its key. Should no transfer come before the stream is sent, the worker is killed anyway.
+func (k *soak) holdThenKill(streamDone <-chan struct{}) {
+	k.hold.armed.Store(true)
+	select {
+	case key := <-k.hold.arrived:
+		k.t.Logf("soak: worker killed while Stripe held the answer for %s", key)
+	case <-streamDone:
+		k.t.Log("soak: no transfer to hold came; worker killed")
+	}
+	k.killWorker()
+	k.hold.armed.Store(false)
+	close(k.hold.held)
+}
+
+// cutPostgres cuts the worker's line to Postgres for two seconds once the worker polls: the
+// worker program stops when it cannot migrate at start, for its orchestrator to restart it,
+// which the soak does not play. No kill meanwhile, for the same reason.
+func (k *soak) cutPostgres() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	require.Eventually(k.t, func() bool { return strings.Contains(k.worker.Log(), "Started Worker") }, 60*time.Second, 50*time.Millisecond,
+		"the worker started")
+	k.pg.Cut()
+	k.t.Log("soak: the worker's Postgres line cut for 2 s")
+	time.Sleep(2 * time.Second) // how long Postgres is away, not a wait for an outcome
+	k.pg.Restore()
+	k.globals++
+}
+
+// send delivers one payment's events: the capture (and the shop's order when it comes late),
+// then its refunds, each delivered p.dups times at once and as many times later.
+func (k *soak) send(p *soakPayment) {
+	t := k.t
+	if p.paypal {
+		k.count(deliverPayPal(t, k.s, k.payPalCapture(p).Body(), p.dups))
+	} else {
+		k.count(deliver(t, k.s, k.stripeCapture(p).Body(), p.dups))
+	}
+	if p.late {
+		k.s.AwaitStatus(p.id, 60*time.Second, ipayment.StatusAwaitingMetadata)
+		deliverOrder(t, k.s, p.order)
+	}
+	for j, total := range p.refunds {
+		if p.waitPaid && j == 0 {
+			k.awaitSettled(p, 60*time.Second, 0, soakWaiting...)
+		}
+		amount := total
+		if j > 0 {
+			amount -= p.refunds[j-1]
+		}
+		k.count(k.deliverRefund(p, j, amount, total))
+	}
+}
+
+func (k *soak) count(events int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.events += events
+	k.unique++
+}
+
+func (k *soak) stripeCapture(p *soakPayment) stripeevent.Capture {
+	md := map[string]string{"client_id": p.client, "order_id": p.order.OrderID}
+	if !p.late {
+		for k, v := range orderMetadata(p.order) {
+			md[k] = v
+		}
+	}
+	return stripeevent.Capture{EventID: "evt_" + p.ref, PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: "usd",
+		Amount: p.gross, Created: time.Now(), Metadata: md}
+}
+
+func (k *soak) payPalCapture(p *soakPayment) paypalevent.Capture {
+	c := stack.PayPalCapture(p.client, p.ref, p.order.AffiliateID != "")
+	for k, v := range orderMetadata(p.order) {
+		c.Metadata[k] = v
+	}
+	c.Amount, c.Fee = p.gross, payPalFee(p.gross)
+	return c
+}
+
+// payPalFee is PayPal's 3.49 % + 0.49, rounded half up.
+func payPalFee(gross int64) int64 { return min(gross, (gross*349+5000)/10000+49) }
+
+// orderMetadata is an order as a store plugin puts it in a payment's metadata.
+func orderMetadata(o ipayment.Order) map[string]string {
+	md := map[string]string{"vendor_id": o.VendorID, "platform": o.Platform, "subtotal": fmt.Sprint(o.Subtotal),
+		"tax": fmt.Sprint(o.Tax), "shipping": fmt.Sprint(o.Shipping), "discount": fmt.Sprint(o.Discount)}
+	if o.AffiliateID != "" {
+		md["affiliate_id"] = o.AffiliateID
+	}
+	return md
+}
+
+// deliverRefund delivers the j-th refund of a payment (amount, total refunded so far).
+func (k *soak) deliverRefund(p *soakPayment, j int, amount, total int64) int {
+	if p.paypal {
+		fee := payPalFee(p.gross)
+		r := paypalevent.Refund{EventID: fmt.Sprintf("WH-REF-%s-%d", p.ref, j), RefundID: fmt.Sprintf("REF-%s-%d", p.ref, j),
+			CaptureID: p.ref, Currency: "usd", Amount: amount, TotalRefunded: total, Fee: fee * amount / p.gross, Created: time.Now()}
+		return deliverPayPal(k.t, k.s, r.Body(), p.dups)
+	}
+	r := stripeevent.Refund{EventID: fmt.Sprintf("evt_%s_re%d", p.ref, j), PaymentIntent: p.ref, Charge: "ch_" + p.ref,
+		Currency: "usd", Amount: p.gross, AmountRefunded: total, Created: time.Now()}
+	return deliver(k.t, k.s, r.Body(), p.dups)
+}
+
+// paymentOfKey is the payment an idempotency key (<workflow>/<kind>/...) belongs to, when the
+// rest of the key holds infix.
+func (k *soak) paymentOfKey(key, infix string) *soakPayment {
+	id, rest, _ := strings.Cut(key, "/")
+	if p := k.byID[id]; p != nil && strings.Contains("/"+rest, infix) {
+		return p
+	}
+	return nil
+}
+
+var (
+	stripe429     = `{"error":{"type":"rate_limit_error","message":"injected: too many requests"}}`
+	stripe500     = `{"error":{"type":"api_error","message":"injected: internal error"}}`
+	stripeRefused = `{"error":{"type":"invalid_request_error","code":"insufficient_funds","message":"injected: the destination account has insufficient funds."}}`
+)
+
+// injectStripe answers the drawn faults' requests before they reach Stripe.
+func (k *soak) injectStripe(r *http.Request, _ url.Values) (int, string) {
+	if r.Method != http.MethodPost {
+		return 0, ""
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if r.URL.Path == "/v1/transfers" {
+		p := k.paymentOfKey(key, "/transfer/vendor-")
+		if p == nil {
+			return 0, ""
+		}
+		switch {
+		case p.fault == faultTransfer429 && p.strike(1):
+			return http.StatusTooManyRequests, stripe429
+		case p.fault == faultTransfer500s && p.strike(2):
+			return http.StatusInternalServerError, stripe500
+		case p.fault == faultTransferRefused && p.strike(0):
+			return http.StatusBadRequest, stripeRefused
+		}
+		return 0, ""
+	}
+	if strings.HasSuffix(r.URL.Path, "/reversals") {
+		if p := k.paymentOfKey(key, "/vendor-"); p != nil && p.fault == faultReversalRefused && p.strike(0) {
+			return http.StatusBadRequest, stripeRefused
+		}
+	}
+	return 0, ""
+}
+
+func (k *soak) loseStripe(c testenv.StripeCall) bool {
+	if c.Path != "/v1/transfers" || c.Replayed {
+		return false
+	}
+	p := k.paymentOfKey(c.IdempotencyKey, "/transfer/vendor-")
+	return p != nil && p.fault == faultTransferLost && p.strike(1)
+}
+
+func (k *soak) failPayout(senderBatchID string) int {
+	p := k.paymentOfKey(senderBatchID, "/transfer/vendor-")
+	if p != nil && p.fault == faultPayout429 && p.strike(1) {
+		return http.StatusTooManyRequests
+	}
+	return 0
+}
+
+var (
+	soakSettled = []ipayment.Status{ipayment.StatusPaid, ipayment.StatusPartiallyRefunded, ipayment.StatusRefunded}
+	soakWaiting = []ipayment.Status{ipayment.StatusPayoutFailed, ipayment.StatusHeld, ipayment.StatusNeedsAttention}
+)
+
+// awaitSettled waits until the payment is settled with every refund told so far applied, or
+// waits for an admin, and returns its record.
+func (k *soak) awaitSettled(p *soakPayment, within time.Duration, refunded int64, also ...ipayment.Status) ipayment.Record {
+	var rec ipayment.Record
+	require.EventuallyWithT(k.t, func(c *assert.CollectT) {
+		r, err := k.s.Store.GetPayment(context.Background(), p.id)
+		if !assert.NoError(c, err) {
+			return
+		}
+		rec = r
+		settled := containsStatus(soakSettled, r.Status) && r.Refunded == refunded
+		assert.True(c, settled || containsStatus(also, r.Status), "%s (%s, refunded %d of %d told): %s (%s)",
+			p.id, faultNames[p.fault], r.Refunded, refunded, r.Status, r.Reason)
+	}, within, 100*time.Millisecond)
+	return rec
+}
+
+func containsStatus(list []ipayment.Status, s ipayment.Status) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// decide waits for every payment to settle or wait for an admin; the admin lifts what refused
+// the waiting ones and retries them (releasing a held one), until every payment is settled.
+func (k *soak) decide() {
+	var waiting []*soakPayment
+	for _, p := range k.payments {
+		rec := k.awaitSettled(p, 90*time.Second, p.refunded(), soakWaiting...)
+		if containsStatus(soakWaiting, rec.Status) {
+			waiting = append(waiting, p)
+		}
+	}
+	k.t.Logf("soak: %d of %d payments wait for an admin", len(waiting), len(k.payments))
+	for _, p := range waiting {
+		p.mu.Lock()
+		p.cleared = true
+		p.mu.Unlock()
+	}
+	for round := 0; len(waiting) > 0; round++ {
+		require.Less(k.t, round, 5, "payments still waiting for an admin after %d rounds of decisions", round)
+		var next []*soakPayment
+		for _, p := range waiting {
+			k.act(p)
+			rec := k.awaitSettled(p, 60*time.Second, p.refunded(), soakWaiting...)
+			if !containsStatus(soakSettled, rec.Status) {
+				next = append(next, p)
+			}
+		}
+		waiting = next
+	}
+	for _, p := range k.payments {
+		rec := k.awaitSettled(p, 30*time.Second, p.refunded())
+		assert.Equal(k.t, wantStatus(p), rec.Status, "%s (%s): refunds %v of %d", p.id, faultNames[p.fault], p.refunds, p.gross)
+	}
+}
+
+// act is the admin's decision on a payment that waits: a release when it is held, else a retry.
+func (k *soak) act(p *soakPayment) {
+	rec, err := k.s.Store.GetPayment(context.Background(), p.id)
+	require.NoError(k.t, err)
+	action := "retry"
+	if rec.Status == ipayment.StatusHeld {
+		action = "release"
+	}
+	code, out := k.s.Do(http.MethodPost, "/api/v1/admin/payments/"+p.id+"/"+action, nil, stack.AdminKey)
+	require.Contains(k.t, []int{http.StatusAccepted, http.StatusConflict}, code, "%s %s (%s, %s): %v", action, p.id, rec.Status, rec.Reason, out)
+}
+
+func wantStatus(p *soakPayment) ipayment.Status {
+	switch p.refunded() {
+	case 0:
+		return ipayment.StatusPaid
+	case p.gross:
+		return ipayment.StatusRefunded
+	}
+	return ipayment.StatusPartiallyRefunded
+}
+
+// check runs the book checks and verifies the ledger's chain.
+func (k *soak) check() {
+	v, err := k.s.Ledger.Verify(context.Background())
+	require.NoError(k.t, err)
+	require.True(k.t, v.OK, "ledger chain: %+v", v.Break)
+	faults := k.globals
+	for _, p := range k.payments {
+		faults += p.struck
+	}
+	finish(k.t, k.s, k.events, k.unique, faults)
+}
