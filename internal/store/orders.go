@@ -251,41 +251,16 @@ func replaceOrderLines(ctx context.Context, tx pgx.Tx, o payment.Order) error {
 }
 
 // GetOrder reads a normalized order. A single-vendor order comes back with VendorID set and no
-// Lines; a multi-vendor one with its Lines.
+// Lines; a multi-vendor one with its Lines. It is GetOrderOfClient's read, whose answer of the
+// client's registration it does not need: one statement reads an order, wherever it is read.
 func (s *Store) GetOrder(ctx context.Context, clientID, orderID string) (payment.Order, error) {
-	o := payment.Order{ClientID: clientID, OrderID: orderID}
-	var cur string
-	var extras, extrasOf *int64
-	err := s.pool.QueryRow(ctx, `SELECT platform, currency, subtotal, tax, shipping, discount, affiliate_id, extras, extras_of_shipping
-		FROM orders WHERE client_id = $1 AND order_id = $2`, clientID, orderID).
-		Scan(&o.Platform, &cur, &o.Subtotal, &o.Tax, &o.Shipping, &o.Discount, &o.AffiliateID, &extras, &extrasOf)
-	if err != nil {
-		return payment.Order{}, notFound(err, "order "+clientID+"/"+orderID)
-	}
-	o.Currency = money.Currency(cur)
-	o.Shipping, o.Extras = shippingAndExtras(o.Shipping, extras, extrasOf)
-	rows, err := s.pool.Query(ctx, `SELECT vendor_id, subtotal, tax, discount FROM order_lines
-		WHERE client_id = $1 AND order_id = $2 ORDER BY line_no`, clientID, orderID)
-	if err != nil {
-		return payment.Order{}, fmt.Errorf("order lines %s/%s: %w", clientID, orderID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var l payment.OrderLine
-		if err := rows.Scan(&l.VendorID, &l.Subtotal, &l.Tax, &l.Discount); err != nil {
-			return payment.Order{}, fmt.Errorf("scan order line: %w", err)
-		}
-		o.Lines = append(o.Lines, l)
-	}
-	if err := rows.Err(); err != nil {
-		return payment.Order{}, err
-	}
-	return oneVendor(o), nil
+	o, _, err := s.GetOrderOfClient(ctx, clientID, orderID)
+	return o, err
 }
 
-// GetOrderOfClient reads an order as GetOrder does and, in the same statement, whether its
-// client is registered (as GetClient finds it): a payment's enrichment asks both, one round trip
-// where they took two. The order not found is ErrNotFound, with known still answered.
+// GetOrderOfClient reads an order (GetOrder) and, in the same statement, whether its client is
+// registered (as GetClient finds it): a payment's enrichment asks both, one round trip where they
+// took two. The order not found is ErrNotFound, with known still answered.
 func (s *Store) GetOrderOfClient(ctx context.Context, clientID, orderID string) (o payment.Order, known bool, err error) {
 	var platform, cur, affiliate *string
 	var subtotal, tax, shipping, discount, extras, extrasOf *int64
