@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -77,10 +76,7 @@ type alertMessagesCollector struct {
 	monitors *monitor.Store
 	now      func() time.Time
 	logger   *slog.Logger
-
-	mu     sync.Mutex
-	last   monitor.UndeliveredCounts
-	lastAt time.Time
+	last     lastRead[monitor.UndeliveredCounts]
 }
 
 func (s *Server) registerAlertMessageGauges() {
@@ -93,21 +89,15 @@ func (c *alertMessagesCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *alertMessagesCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	now := c.now()
-	n, err := c.monitors.Undelivered(ctx, now)
-	c.mu.Lock()
-	if err != nil {
-		c.logger.Warn("undelivered alert messages for metrics: reporting the last counts read", "error", err)
-		n = c.last
+	n := c.last.read(now, func(ctx context.Context) (monitor.UndeliveredCounts, error) {
+		return c.monitors.Undelivered(ctx, now)
+	}, func(n monitor.UndeliveredCounts, since time.Duration) monitor.UndeliveredCounts {
 		if n.Pending > 0 {
-			n.OldestPending += now.Sub(c.lastAt)
+			n.OldestPending += since
 		}
-	} else {
-		c.last, c.lastAt = n, now
-	}
-	c.mu.Unlock()
+		return n
+	}, c.logger, "undelivered alert messages for metrics: reporting the last counts read")
 	for state, v := range map[monitor.DeliveryState]int64{monitor.DeliveryPending: n.Pending, monitor.DeliveryExpired: n.Expired, monitor.DeliveryGivenUp: n.GivenUp} {
 		ch <- prometheus.MustNewConstMetric(alertMessagesDesc, prometheus.GaugeValue, float64(v), string(state))
 	}

@@ -401,10 +401,7 @@ var (
 type inboxCollector struct {
 	store  *store.Store
 	logger *slog.Logger
-
-	mu     sync.Mutex
-	last   store.InboxBacklog
-	lastAt time.Time
+	last   lastRead[store.InboxBacklog]
 }
 
 func (c *inboxCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -413,20 +410,38 @@ func (c *inboxCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *inboxCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	b, err := c.store.InboxBacklog(ctx)
-	c.mu.Lock()
-	if err != nil {
-		c.logger.Warn("inbox backlog for metrics: reporting the last one read", "error", err)
-		b = c.last
+	b := c.last.read(time.Now(), c.store.InboxBacklog, func(b store.InboxBacklog, since time.Duration) store.InboxBacklog {
 		if b.Pending > 0 {
-			b.OldestWait += time.Since(c.lastAt)
+			b.OldestWait += since
 		}
-	} else {
-		c.last, c.lastAt = b, time.Now()
-	}
-	c.mu.Unlock()
+		return b
+	}, c.logger, "inbox backlog for metrics: reporting the last one read")
 	ch <- prometheus.MustNewConstMetric(inboxPendingDesc, prometheus.GaugeValue, float64(b.Pending))
 	ch <- prometheus.MustNewConstMetric(inboxOldestDesc, prometheus.GaugeValue, b.OldestWait.Seconds())
+}
+
+// lastRead is a gauge's read of Postgres at each scrape (within 2 s), and the last one that
+// answered, which a scrape reports, aged by the time since, when Postgres does not: a backlog
+// cannot shrink while nothing can be done about it without Postgres.
+type lastRead[T any] struct {
+	mu   sync.Mutex
+	last T
+	at   time.Time
+}
+
+// read answers get's reading at now, or, when it fails (logged as msg), the last reading with
+// aged applied to it and the time since it was read.
+func (l *lastRead[T]) read(now time.Time, get func(context.Context) (T, error), aged func(last T, since time.Duration) T,
+	logger *slog.Logger, msg string) T {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	v, err := get(ctx)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		logger.Warn(msg, "error", err)
+		return aged(l.last, now.Sub(l.at))
+	}
+	l.last, l.at = v, now
+	return v
 }
