@@ -167,6 +167,64 @@ func (s *workflowSuite) TestHistoryOfALegHeldFor90DaysStaysBounded() {
 	s.T().Logf("held 90 days: %d events, %d at a day", c.events(), atDay)
 }
 
+// A top-up held for its payee keeps a settled payment's run open after its settle window, the
+// payee asked about less and less often, up to once a day (code path 19): the settle window's
+// hourly retries of it, then a small history for the 90 days until the payee can receive.
+func (s *workflowSuite) TestHistoryOfATopUpHeldFor90DaysStaysBounded() {
+	c := countHistory(s.env)
+	s.taxRules()
+	c.signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.holdPayee(30*time.Second, movedAway)
+	c.signalAt(s.env, time.Minute, SignalEvent, correction("correction-v4", 4))
+	var atWindow int
+	c.at(s.env, day+time.Minute, &atWindow)
+	s.holdPayee(90*day, "")
+	in := testInput()
+	in.Settings.DueRetryEvery, in.Settings.HoldRecheckEvery, in.Settings.SettleWindow = time.Hour, time.Hour, day
+	start := s.env.Now()
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+	s.checkBooks(rec)
+	s.paidTopUpOnce(rec)
+	s.GreaterOrEqual(s.env.Now().Sub(start), 90*day, "open until the payee could receive")
+	s.Less(atWindow, 300, "the settle window's hourly retries")
+	s.Less(c.events(), 900, "then about 6 events a day")
+	s.T().Logf("top-up held 90 days: %d events, %d at the window's end", c.events(), atWindow)
+}
+
+// The other long waits are one timer each: a refund's run waiting for its capture (7 days) and
+// then, needing attention, for a late one (30 more), and a failed payout waiting for a decision
+// (72 hours) add a handful of events however long they last.
+func (s *workflowSuite) TestHistoryOfTheSingleTimerWaitsStaysSmall() {
+	s.Run("no capture for 37 days", func() {
+		s.SetupTest()
+		c := countHistory(s.env)
+		c.signalAt(s.env, time.Second, SignalEvent, refundEvent("evt_r", 100))
+		in := testInput()
+		in.Settings.CaptureWait, in.Settings.LateCaptureWait = 7*day, 30*day
+		start := s.env.Now()
+		s.env.ExecuteWorkflow(Workflow, in)
+		rec := result(s.T(), s.env)
+		s.Equal(payment.StatusNeedsAttention, rec.Status)
+		s.GreaterOrEqual(s.env.Now().Sub(start), 37*day)
+		s.Less(c.events(), 40)
+	})
+	s.Run("a failed payout nobody decides on", func() {
+		s.SetupTest()
+		c := countHistory(s.env)
+		s.w.failNext["vendor"] = []error{rejected("insufficient funds")}
+		c.signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+		in := testInput()
+		in.Settings.DecisionTimeout = 72 * time.Hour
+		start := s.env.Now()
+		s.env.ExecuteWorkflow(Workflow, in)
+		rec := result(s.T(), s.env)
+		s.Equal(payment.StatusCompensated, rec.Status)
+		s.GreaterOrEqual(s.env.Now().Sub(start), 72*time.Hour)
+		s.Less(c.events(), 40)
+	})
+}
+
 // Signals are the only growth no timer bounds: each event or command that reaches an open run
 // costs a few events, so a run reaches the warning only after hundreds of them (thousands for
 // most kinds), far beyond what one payment is sent in its settle window or while held.
