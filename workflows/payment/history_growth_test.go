@@ -34,16 +34,16 @@ const (
 // activity completion: signals that come together share one on a server, so this is an upper
 // bound) and the close.
 type historyCount struct {
-	mu                                                   sync.Mutex
-	timers, timersEnded, local, activities, upserts, sig int
+	mu                                                                   sync.Mutex
+	timers, timersFired, timersCanceled, local, activities, upserts, sig int
 }
 
 // countHistory makes c count env's run; signals sent by its signalAt are counted.
 func countHistory(env *testsuite.TestWorkflowEnvironment) *historyCount {
 	c := &historyCount{}
 	env.SetOnTimerScheduledListener(func(string, time.Duration) { c.add(&c.timers) })
-	env.SetOnTimerFiredListener(func(string) { c.add(&c.timersEnded) })
-	env.SetOnTimerCanceledListener(func(string) { c.add(&c.timersEnded) })
+	env.SetOnTimerFiredListener(func(string) { c.add(&c.timersFired) })
+	env.SetOnTimerCanceledListener(func(string) { c.add(&c.timersCanceled) })
 	env.SetOnLocalActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { c.add(&c.local) })
 	env.SetOnActivityCompletedListener(func(*activity.Info, converter.EncodedValue, error) { c.add(&c.activities) })
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(mock.Arguments) { c.add(&c.upserts) }).Return(nil)
@@ -60,11 +60,11 @@ func (c *historyCount) add(n *int) {
 func (c *historyCount) events() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tasks := 1 + c.timersEnded + c.activities + c.sig
-	return 1 + 3*tasks + c.timers + c.timersEnded + c.local + 3*c.activities + c.upserts + c.sig + 1
+	tasks := 1 + c.timersFired + c.activities + c.sig
+	return 1 + 3*tasks + c.timers + c.timersFired + c.timersCanceled + c.local + 3*c.activities + c.upserts + c.sig + 1
 }
 
-// signalCounted sends a signal after a delay, counted.
+// signalAt sends a signal after a delay, counted.
 func (c *historyCount) signalAt(env *testsuite.TestWorkflowEnvironment, after time.Duration, name string, v any) {
 	env.RegisterDelayedCallback(func() {
 		c.add(&c.sig)
@@ -268,7 +268,8 @@ func (s *workflowSuite) TestHistoryPerSignalIsBounded() {
 			result(s.T(), s.env)
 			per := float64(after-before) / n
 			s.LessOrEqual(per, tc.bound, "events a signal")
-			s.T().Logf("%s: %.1f events a signal: %d to the warning", tc.name, per, int(float64(historyWarnEvents)/per))
+			s.T().Logf("%s: %.1f events a signal: %d to the warning, %d to termination", tc.name, per,
+				int(float64(historyWarnEvents)/per), int(float64(historyLimitEvents)/per))
 		})
 	}
 }
