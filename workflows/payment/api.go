@@ -36,7 +36,8 @@ func WorkflowID(provider, paymentID string) string { return payment.WorkflowID(p
 type Settings struct {
 	// EnrichWait bounds the wait for missing order metadata before the payment parks.
 	EnrichWait time.Duration
-	// EnrichPoll is how often missing metadata is looked for again.
+	// EnrichPoll is how often missing metadata is looked for again: the first enrichPollsAtPace
+	// times, then (code path 25) twice as long each time, up to maxEnrichPoll.
 	EnrichPoll time.Duration
 	// CaptureWait bounds how long a run started by a refund or dispute waits for its capture
 	// before the payment needs attention.
@@ -51,7 +52,8 @@ type Settings struct {
 	// earlier transfers are compensated.
 	DecisionTimeout time.Duration
 	// DueRetryEvery is how often a run in its settle window retries its movements due by itself
-	// (code path 5); 0 leaves them to admins.
+	// (code path 5): the first dueRetriesAtPace times, then (code path 25) twice as long each
+	// time, up to maxDueRetry; 0 leaves them to admins.
 	DueRetryEvery time.Duration
 	// HoldRecheckEvery is how long a run with a leg held waits before it asks again whether the
 	// payee can receive (code path 19), doubling after each answer that it still cannot, up to
@@ -305,11 +307,18 @@ const (
 	// API's retry made on a refusal the run has left meanwhile) is said in the payment's reason
 	// to be dropped, where a log line alone said it.
 	codePathUIDecision = 24
+	// codePathBoundedHistory keeps the history of a run open for long small (Temporal warns at
+	// 10,240 events and terminates a run at 51,200, stranding its payment): the automatic retries
+	// of movements due in the settle window back off after the first dueRetriesAtPace, doubling up
+	// to a day, where they went at PAYMENT_DUE_RETRY_EVERY for as long as the window lasted (every
+	// minute, the floor allowed, 11,500 events in the default day; hourly in a 90-day window,
+	// 17,000).
+	codePathBoundedHistory = 25
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathUIDecision
+	CurrentCodePath = codePathBoundedHistory
 )
 
 // EventKind is the kind of provider event.

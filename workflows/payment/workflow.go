@@ -99,6 +99,9 @@ type run struct {
 	// the movement the admin named (EventResolveDue) instead of sending, and the entries booked
 	// say whose word they rest on.
 	confirming *AdminCommand
+	// autoRetries counts the settle window's automatic retries of movements due since the run last
+	// had none (dueRetryIn).
+	autoRetries int
 	// retryingDues is set while retryDues walks the legs' dues: pruning them then would shift the
 	// list it reads the dues sent again from (it prunes once it is done).
 	retryingDues bool
@@ -410,6 +413,7 @@ func (r *run) enrichAndSplit() error {
 	c := r.capture
 	r.rec.ChargeID, r.rec.Gross, r.rec.Currency, r.rec.CapturedAt = c.ChargeID, c.Amount, c.Currency, c.OccurredAt
 	deadline := workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait)
+	polls := 0 // since the deadline was set (enrichPollIn)
 	for {
 		r.orderArrived = false
 		out, err := r.enrich(c)
@@ -433,7 +437,8 @@ func (r *run) enrichAndSplit() error {
 				// An admin who knows the order will never come cancels now, not once it parks.
 				until |= untilAdmin
 			}
-			cmd, _ := r.wait(min(r.in.Settings.EnrichPoll, left), until)
+			cmd, _ := r.wait(min(r.enrichPollIn(polls), left), until)
+			polls++
 			if r.cancelled {
 				return r.cancelUnsplit(cancelActor, "while waiting for its order metadata")
 			}
@@ -476,8 +481,25 @@ func (r *run) enrichAndSplit() error {
 		if err := r.park(problem); err != nil {
 			return err
 		}
-		deadline = workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait)
+		deadline, polls = workflow.Now(r.ctx).Add(r.in.Settings.EnrichWait), 0
 	}
+}
+
+// enrichPollIn is how long a payment waiting for its order waits before it looks again, after
+// polls looks since its wait began: EnrichPoll for the first enrichPollsAtPace, then (code path
+// 25) twice as long after each, up to an hour (or EnrichPoll when that is longer). Each look is a
+// timer, a workflow task, the look and a save in the run's history: at a fixed pace a long
+// PAYMENT_ENRICH_WAIT took it past Temporal's limits.
+func (r *run) enrichPollIn(polls int) time.Duration {
+	every := r.in.Settings.EnrichPoll
+	if r.in.CodePath < codePathBoundedHistory {
+		return every
+	}
+	limit := max(every, maxEnrichPoll)
+	for n := polls - enrichPollsAtPace + 1; n > 0 && every < limit; n-- {
+		every *= 2
+	}
+	return min(every, limit)
 }
 
 func (r *run) enrichInput(c *Event) *activities.EnrichInput {
@@ -1251,14 +1273,50 @@ func (r *run) settleWait(left time.Duration) {
 		return
 	}
 	if !r.rec.HasDues() {
+		r.autoRetries = 0
 		r.wait(left, untilDues)
 		return
 	}
-	r.wait(min(left, every), 0)
+	r.wait(min(left, r.dueRetryIn()), 0)
 	if r.rec.HasDues() {
+		r.autoRetries++
 		r.handleEvent(Event{Kind: EventRetryDues, Actor: "automatic retry"})
 	}
 }
+
+// dueRetryIn is how long the settle window waits before its next automatic retry of the movements
+// due: DueRetryEvery for the first dueRetriesAtPace retries since a due arose, then (code path 25)
+// twice as long after each, up to a day (or DueRetryEvery when that is longer). Each retry is a
+// timer, a workflow task, the payee checks, the calls and a save in the run's history: at a fixed
+// pace a long settle window (or the minute allowed as the pace) took it past Temporal's limits.
+func (r *run) dueRetryIn() time.Duration {
+	every := r.in.Settings.DueRetryEvery
+	if r.in.CodePath < codePathBoundedHistory {
+		return every
+	}
+	limit := max(every, maxDueRetry)
+	for n := r.autoRetries - dueRetriesAtPace + 1; n > 0 && every < limit; n-- {
+		every *= 2
+	}
+	return min(every, limit)
+}
+
+// dueRetriesAtPace is how many automatic retries of movements due go at DueRetryEvery before they
+// back off (code path 25): a day's worth at the default hour. maxDueRetry bounds the wait between
+// two once backed off.
+const (
+	dueRetriesAtPace = 24
+	maxDueRetry      = 24 * time.Hour
+)
+
+// enrichPollsAtPace is how many looks for a missing order go at EnrichPoll before they back off
+// (code path 25): an hour's worth at the default minute, the default PAYMENT_ENRICH_WAIT.
+// maxEnrichPoll bounds the wait between two once backed off: the order's webhook wakes the
+// payment anyway, the poll is for an order that came without one.
+const (
+	enrichPollsAtPace = 60
+	maxEnrichPoll     = time.Hour
+)
 
 func (r *run) settledStatus() payment.Status {
 	switch {
