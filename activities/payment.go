@@ -372,10 +372,11 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 	return shopOrder(ctx, in, shop, clients)
 }
 
-// sameAmounts says whether the metadata says the shop order's amounts. The metadata has no key for
-// extras and a plugin counts a tip, duties or a checkout's fee in shipping, so its shipping is the
-// shop's shipping and extras together; compared apart, every such payment was logged as differing.
-// No overflow: the store refuses a shop order whose shipping and extras do, the metadata has no extras.
+// sameAmounts says whether the metadata says the shop order's amounts. A plugin that does not send
+// the "extras" key (one from before it) counts a tip, duties or a checkout's fee in shipping, so
+// its shipping and extras together are compared with the shop's; compared apart, every such
+// payment was logged as differing. No overflow: the store refuses a shop order whose shipping and
+// extras do, parseOrder metadata whose do.
 func sameAmounts(md, shop payment.Order) bool {
 	return md.Subtotal == shop.Subtotal && md.Tax == shop.Tax && md.Discount == shop.Discount &&
 		md.Shipping+md.Extras == shop.Shipping+shop.Extras
@@ -396,9 +397,9 @@ func thisPayment(ctx context.Context, in EnrichInput, md, shop payment.Order, sh
 			md.OrderID, amountText(shopTotal, in), amountText(in.Gross, in), strings.Join(vendors, ", "))}, nil
 	}
 	order := shop
-	// Every amount the metadata's, extras too: the metadata names none (its format has no field for
-	// them, a plugin counts them in shipping), and the shop's added to its total would not make the
-	// capture the metadata adds up to.
+	// Every amount the metadata's, extras too: the metadata's "extras" (none from a plugin that
+	// counts them in shipping), as the shop's added to its total would not make the capture the
+	// metadata adds up to.
 	order.Subtotal, order.Tax, order.Shipping, order.Discount, order.Extras = md.Subtotal, md.Tax, md.Shipping, md.Discount, md.Extras
 	return shopOrder(ctx, in, order, clients)
 }
@@ -484,7 +485,9 @@ func missingFields(md map[string]string) []string {
 	return missing
 }
 
-// parseOrder reads the metadata format documented in the README ("Order metadata").
+// parseOrder reads the metadata format documented in the README ("Order metadata"). Extras (a
+// tip, duties, a checkout's fee: the "extras" key, since 2026-11-28) are the order's as a shop's
+// order's are: in its total, never commissioned (split.Order.Extras).
 func parseOrder(md map[string]string) (payment.Order, string) {
 	o := payment.Order{
 		ClientID: md["client_id"], OrderID: md["order_id"], VendorID: md["vendor_id"],
@@ -506,10 +509,10 @@ func parseOrder(md map[string]string) (payment.Order, string) {
 	for _, f := range []struct {
 		name string
 		dst  *int64
-	}{{"subtotal", &o.Subtotal}, {"tax", &o.Tax}, {"shipping", &o.Shipping}, {"discount", &o.Discount}} {
+	}{{"subtotal", &o.Subtotal}, {"tax", &o.Tax}, {"shipping", &o.Shipping}, {"discount", &o.Discount}, {"extras", &o.Extras}} {
 		raw := md[f.name]
 		if strings.TrimSpace(raw) == "" {
-			continue // tax, shipping and discount are optional and default to zero
+			continue // tax, shipping, discount and extras are optional and default to zero
 		}
 		// Bare digits only: strconv.ParseInt alone takes a leading '+', and trimming took padding,
 		// leniency that lets a malformed amount through instead of parking it (see ParseAmount).
@@ -518,6 +521,12 @@ func parseOrder(md map[string]string) (payment.Order, string) {
 			return o, fmt.Sprintf("metadata %s %q must be a non-negative integer in minor units", f.name, raw)
 		}
 		*f.dst = v
+	}
+	// The order is recorded (workflow history, payments.state) with its extras in shipping too
+	// (payment.Order.MarshalJSON), as the release before extras reads it: a sum past int64 could
+	// not be recorded, and Enrich would fail on every attempt instead of parking.
+	if _, err := money.AddInt(o.Shipping, o.Extras); err != nil {
+		return o, fmt.Sprintf("metadata shipping %d and extras %d overflow together", o.Shipping, o.Extras)
 	}
 	return o, ""
 }

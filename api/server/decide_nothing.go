@@ -107,7 +107,7 @@ func retryOfMetadataNotAddingUp(ctx context.Context, tx *store.Store, r ipayment
 		return err
 	}
 	return errorf(http.StatusConflict, "order_does_not_add_up", fmt.Sprintf(
-		"a retry would park the payment again: the order %s in its payment metadata adds up to %s (subtotal - discount + tax + shipping), not the %s captured, and a retry reads the same metadata; %s",
+		"a retry would park the payment again: the order %s in its payment metadata adds up to %s (subtotal - discount + tax + shipping + extras), not the %s captured, and a retry reads the same metadata; %s",
 		o.OrderID, money.Format(total, r.Currency), money.Format(r.Gross, r.Currency), unblockingOrder(o)))
 }
 

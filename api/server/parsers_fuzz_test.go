@@ -66,7 +66,7 @@ func FuzzPayPalToEvent(f *testing.F) {
 }
 
 var allowedMetadata = map[string]bool{"client_id": true, "order_id": true, "vendor_id": true, "affiliate_id": true,
-	"subtotal": true, "tax": true, "shipping": true, "discount": true, "platform": true}
+	"subtotal": true, "tax": true, "shipping": true, "discount": true, "extras": true, "platform": true}
 
 func checkEvent(t *testing.T, ev payment.Event, paymentID string) {
 	t.Helper()

@@ -402,7 +402,7 @@ func disputeFees(d stripe.Dispute) (map[string]int64, error) {
 // orderMetadata keeps only the order fields the split needs; anything else a plugin sends
 // (possibly customer data) is dropped here, before it reaches workflow history.
 func orderMetadata(md map[string]string) map[string]string {
-	keep := []string{"client_id", "order_id", "vendor_id", "affiliate_id", "subtotal", "tax", "shipping", "discount", "platform"}
+	keep := []string{"client_id", "order_id", "vendor_id", "affiliate_id", "subtotal", "tax", "shipping", "discount", "extras", "platform"}
 	out := make(map[string]string, len(keep))
 	for _, k := range keep {
 		if v, ok := md[k]; ok {
