@@ -52,8 +52,9 @@ type Settings struct {
 	// earlier transfers are compensated.
 	DecisionTimeout time.Duration
 	// DueRetryEvery is how often a run in its settle window retries its movements due by itself
-	// (code path 5): the first dueRetriesAtPace times, then (code path 25) twice as long each
-	// time, up to maxDueRetry; 0 leaves them to admins.
+	// (code path 5): the first dueRetriesAtPace times since it last had none, then (code path 25)
+	// twice as long each time, up to maxDueRetry (or DueRetryEvery when longer); 0 leaves them to
+	// admins.
 	DueRetryEvery time.Duration
 	// HoldRecheckEvery is how long a run with a leg held waits before it asks again whether the
 	// payee can receive (code path 19), doubling after each answer that it still cannot, up to

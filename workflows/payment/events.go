@@ -35,6 +35,10 @@ const (
 	// untilNothingToSend ends the wait for a decision on a failed payout (decide) once an event
 	// left the leg (decidingLeg) nothing to send (code path 21).
 	untilNothingToSend
+	// untilNoDues ends the wait once no movement is due any more (an admin's retry paid them, a
+	// refund left them nothing to send), so the automatic retries of a due that arises later are
+	// timed, and paced, from it (code path 25), not from a wait the ones before had backed off to.
+	untilNoDues
 )
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
@@ -110,6 +114,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 		}
 		if until&untilNoHeldDues != 0 && !r.hasHeldDues() {
 			return AdminCommand{}, false // what it waited to ask about was paid meanwhile
+		}
+		if until&untilNoDues != 0 && !r.rec.HasDues() {
+			return AdminCommand{}, false
 		}
 		if r.capture != nil && !r.rec.Split() && (!wantAdmin && r.rec.Status == payment.StatusAwaitingCapture || r.lateCapture) {
 			return AdminCommand{}, false // the capture came: stop waiting for it

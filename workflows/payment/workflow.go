@@ -1265,7 +1265,8 @@ func (r *run) pruneDues() {
 // settleWait waits in the settle window for at most left, handling events. With movements due and
 // automatic retries on, it waits DueRetryEvery and retries them (a short platform balance, a
 // payee's account paid out, fill up again); a wait without dues ends early when an event leaves
-// one, so its retry is timed from then.
+// one, so its retry is timed from then, and from code path 25 a wait with dues ends early when
+// none is left, so a later one's retries start at the pace again (dueRetryIn).
 func (r *run) settleWait(left time.Duration) {
 	every := r.in.Settings.DueRetryEvery
 	if every <= 0 {
@@ -1277,7 +1278,13 @@ func (r *run) settleWait(left time.Duration) {
 		r.wait(left, untilDues)
 		return
 	}
-	r.wait(min(left, r.dueRetryIn()), 0)
+	until := waitFor(0)
+	if r.in.CodePath >= codePathBoundedHistory {
+		// Backed off, this wait may last a day: dues paid meanwhile end it, and a due that
+		// arises after them starts at the pace again (the next settleWait resets autoRetries).
+		until = untilNoDues
+	}
+	r.wait(min(left, r.dueRetryIn()), until)
 	if r.rec.HasDues() {
 		r.autoRetries++
 		r.handleEvent(Event{Kind: EventRetryDues, Actor: "automatic retry"})
@@ -1285,10 +1292,11 @@ func (r *run) settleWait(left time.Duration) {
 }
 
 // dueRetryIn is how long the settle window waits before its next automatic retry of the movements
-// due: DueRetryEvery for the first dueRetriesAtPace retries since a due arose, then (code path 25)
-// twice as long after each, up to a day (or DueRetryEvery when that is longer). Each retry is a
-// timer, a workflow task, the payee checks, the calls and a save in the run's history: at a fixed
-// pace a long settle window (or the minute allowed as the pace) took it past Temporal's limits.
+// due: DueRetryEvery for the first dueRetriesAtPace retries since the run last had none, then
+// (code path 25) twice as long after each, up to a day (or DueRetryEvery when that is longer).
+// Each retry is a timer, a workflow task, the payee checks, the calls and a save in the run's
+// history: at a fixed pace a long settle window (or the minute allowed as the pace) took it past
+// Temporal's limits.
 func (r *run) dueRetryIn() time.Duration {
 	every := r.in.Settings.DueRetryEvery
 	if r.in.CodePath < codePathBoundedHistory {
