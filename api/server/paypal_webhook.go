@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"paysplit/internal/money"
 	"paysplit/internal/paypalhook"
+	"paysplit/internal/paypalsearch"
 	"paysplit/internal/store"
 	"paysplit/workflows/payment"
 )
@@ -359,29 +359,20 @@ func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (paym
 	return payment.Event{}, "", typ, errIgnored // CUSTOMER.DISPUTE.UPDATED and others change no money
 }
 
-// metadataAmounts are the order metadata's amounts (activities parseOrder).
-var metadataAmounts = []string{"subtotal", "tax", "shipping", "discount", "extras"}
-
 // paypalMetadata reads the order metadata store plugins put in the purchase unit's custom_id,
 // URL-encoded (client_id=...&order_id=...&...), with invoice_id as the order ID when custom_id
 // lacks one. Only the order keys survive, as with Stripe metadata. A custom_id that is not all a
 // valid query string (another integration's text, a ';' or a bare '%') gives what it names
 // validly: the capture is recorded and parks for an admin if that is not enough, where refusing
-// it lost the capture after PayPal's retries. paypalsearch.ClientOf reads it alike. An amount
-// given twice with different values is passed as both, comma-separated: parseOrder refuses it,
-// where the first was taken and the second dropped unseen.
+// it lost the capture after PayPal's retries. paypalsearch.ClientOf reads it alike. A key given
+// twice with different values is passed as both, comma-separated (paypalsearch.Value): parseOrder
+// refuses that for an amount, an ID or the platform alike, and the payment parks naming them,
+// where the first was taken and the second dropped unseen: a vendor_id given twice paid the first.
 func paypalMetadata(customID, invoiceID string) map[string]string {
 	values, _ := url.ParseQuery(customID) // the valid pairs, whatever the error on the others
 	md := map[string]string{}
 	for k := range values {
-		md[k] = values.Get(k)
-		if slices.Contains(metadataAmounts, k) {
-			// An amount given twice, differently: both go on, which no amount can be read as, and
-			// the payment parks naming them rather than being split on the first.
-			if vs := slices.Compact(slices.Clone(values[k])); len(vs) > 1 {
-				md[k] = strings.Join(vs, ",")
-			}
-		}
+		md[k] = paypalsearch.Value(values, k)
 	}
 	if md["order_id"] == "" && invoiceID != "" {
 		md["order_id"] = invoiceID

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,10 +79,26 @@ func IsPayment(t paypal.SearchTransactionInfo) bool {
 // ClientOf reads client_id from the URL-encoded custom_id the store plugins send (reported as
 // custom_field); anything else in the field (another integration's text) names no client. A
 // field not all a valid query string names the client its valid pairs do, as the webhook reads
-// the capture's custom_id, so a capture counts for the same client from either.
+// the capture's custom_id, so a capture counts for the same client from either. A client_id
+// given twice differently is both (Value): no client's, as the webhook's payment is filed under
+// none, yet still the platform's for reconciliation.
 func ClientOf(custom string) string {
 	v, _ := url.ParseQuery(custom) // the valid pairs, whatever the error on the others
-	return v.Get("client_id")
+	return Value(v, "client_id")
+}
+
+// Value is key's value in a custom_id's pairs: the value given, or every distinct value given,
+// comma-separated, when the key is given more than once differently. No order key can be read as
+// that, so an ambiguous one parks the payment naming them, where taking the first (url.Values.Get)
+// split or paid on a guess what the checkout sent twice.
+func Value(v url.Values, key string) string {
+	var distinct []string
+	for _, s := range v[key] {
+		if !slices.Contains(distinct, s) {
+			distinct = append(distinct, s)
+		}
+	}
+	return strings.Join(distinct, ",")
 }
 
 // Amount is a transaction's amount in minor units of its own currency.
