@@ -613,19 +613,28 @@ func paymentChanged(r ipayment.Record) error {
 	return errorf(http.StatusConflict, "payment_changed", fmt.Sprintf("the payment changed while the decision was made (now %s): read it again and decide on what it shows", r.Status))
 }
 
-// decisionPending is 409 decision_pending while a decision made on the payment's save savedAt (by
-// an admin, or by Stripe's Connect event) waits to be taken by its run: the run saves what comes
-// of a decision it takes (a payout, a hold, a cancel, a resolve's outcome), and a second sent
-// meanwhile would be dropped. A decision the run took and saved nothing for (it was not waiting
-// for it) counts no more once the run rests with every signal taken, no workflow task and no
-// activity pending, and no local activity waiting for its next attempt (runRetriesAStep): it will
-// never save for it. A run with nothing pending may still be acting on the decision: a provider
-// call (a local activity) waits for its next attempt on a timer when its backoff is longer than a
-// workflow task's timeout, and DescribeWorkflow lists no timer.
-func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowID string, savedAt time.Time) error {
-	e, found, err := tx.DecisionOnSave(ctx, "payment:"+workflowID, store.SavedKey(savedAt))
-	if err != nil || !found {
-		return err
+// decisionPending is 409 decision_pending while the payment's last decision (by an admin, or by
+// Stripe's Connect event) waits to be taken by its run, whichever save of the payment it was made
+// on: the run saves what comes of a decision it takes (a payout, a hold, a cancel, a resolve's
+// outcome), and a second sent meanwhile would be dropped. One made on the save the payment shows
+// (savedAt) waits while the run has not saved since. One made on an earlier save may wait still:
+// the run saved since for something else (a refund taken before it), and takes the decision after;
+// it waits until the run's history has a save recorded after the decision reached the run
+// (runSince). Either counts no more once the run rests with every signal taken, no workflow task
+// and no activity pending, and no local activity waiting for its next attempt: the run took it and
+// saved nothing for it (it was not waiting for it), and never will. A run with nothing pending may
+// still be acting on the decision: a provider call (a local activity) waits for its next attempt
+// on a timer when its backoff is longer than a workflow task's timeout, and DescribeWorkflow lists
+// no timer. Nor does one count once its run closed (a new decision starts another run, or is
+// refused not_running).
+//
+// at is where the run's history stands now (zero without a run): a decision sent next is recorded
+// after it, and its audit entry says so (run_id, history_length), so that runSince finds that
+// decision's signal and not an earlier one of the same sender's.
+func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowID string, savedAt time.Time) (at historyAt, err error) {
+	e, madeOn, found, err := tx.LastDecision(ctx, "payment:"+workflowID)
+	if err != nil {
+		return historyAt{}, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -637,58 +646,139 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 	}
 	switch {
 	case errors.As(err, &nf):
-		return nil // no run: sendAdmin answers not_running
+		return historyAt{}, nil // no run: sendAdmin answers not_running
 	case err != nil:
-		return temporalUnavailable()
-	case d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return nil
-	case d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0:
-		retrying, err := s.runRetriesAStep(dctx, workflowID, d.GetWorkflowExecutionInfo().GetExecution().GetRunId())
-		if err != nil {
-			return temporalUnavailable()
+		return historyAt{}, temporalUnavailable()
+	}
+	info := d.GetWorkflowExecutionInfo()
+	at = historyAt{RunID: info.GetExecution().GetRunId(), Length: info.GetHistoryLength()}
+	if !found || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return at, nil
+	}
+	resting := d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0
+	// The run may have saved since for what it did before it took the decision: its history says.
+	earlier := madeOn != store.SavedKey(savedAt)
+	if resting || earlier {
+		var sent *decisionSent
+		if earlier {
+			sent = &decisionSent{sender: e.Actor}
+			// Sent to this run: its signal is recorded after where the history stood then. Sent to
+			// another (one it started, or entries from before history_length), anywhere in it.
+			var was historyAt
+			if json.Unmarshal(e.After, &was) == nil && was.RunID == at.RunID {
+				sent.after = was.Length
+			}
 		}
-		if !retrying {
-			return nil
+		run, err := s.runSince(dctx, workflowID, at.RunID, sent)
+		if err != nil {
+			return historyAt{}, temporalUnavailable()
+		}
+		if earlier && run.savedSince || resting && !run.retrying {
+			return at, nil
 		}
 	}
-	return errorf(http.StatusConflict, "decision_pending", fmt.Sprintf(
+	return historyAt{}, errorf(http.StatusConflict, "decision_pending", fmt.Sprintf(
 		"the payment's run has not yet saved what came of the %s sent by %s at %s: read the payment again once it has, and decide on what it shows",
 		strings.TrimPrefix(e.Action, "payment."), e.Actor, e.CreatedAt.UTC().Format(time.RFC3339)))
 }
 
-// localActivityMarker is how the Go SDK records a local activity's failed attempt that it
-// retries after a backoff longer than a workflow task's timeout: a marker named LocalActivity
-// whose data says the backoff, then a timer of that length started in the same workflow task (the
-// SDK's own test of a backoff, not a wait of the run's: a wait's timer may follow a save's marker).
-// This is the Go SDK's format (v1.51: the marker's "data" payload, its Backoff field), not the
-// API's: TestADecisionWhosePayoutWaitsToRetryIsStillPending runs a real backoff under the SDK
-// go.mod names and fails (a cancel answered 202) if an upgrade records it otherwise.
+// historyAt is a run and the length of its history (the last event's ID), as a decision's audit
+// entry records them beside the save it was made on.
+type historyAt struct {
+	RunID  string `json:"run_id"`
+	Length int64  `json:"history_length"`
+}
+
+// decisionSent is a decision runSince looks for in a run's history: the last signal (an admin
+// command or an event) whose Actor is sender, or begins with it and a space (a Connect event's
+// names the event too), recorded after the event ID after.
+type decisionSent struct {
+	sender string
+	after  int64
+}
+
+// localActivityMarker is how the Go SDK records a local activity's attempt: a marker named
+// LocalActivity whose data says the activity's type and, for a failed attempt it retries after a
+// backoff longer than a workflow task's timeout, the backoff, then a timer of that length started
+// in the same workflow task (the SDK's own test of a backoff, not a wait of the run's: a wait's
+// timer may follow a save's marker). This is the Go SDK's format (v1.51: the marker's "data"
+// payload, its ActivityType and Backoff fields), not the API's:
+// TestADecisionWhosePayoutWaitsToRetryIsStillPending runs a real backoff, and
+// TestADecisionSavedForOnAnEarlierSaveBlocksNothing a real save, under the SDK go.mod names, and
+// fail (a cancel answered 202, or 409 decision_pending for a decision saved for) if an upgrade
+// records them otherwise.
 const localActivityMarker = "LocalActivity"
 
-// runRetriesAStep reports whether the run of workflowID waits on a timer to try one of its local
-// activities again (a provider call the provider answered 503, a step Postgres refused): it is
-// inside a step, not resting, though DescribeWorkflow lists neither a workflow task nor an
-// activity. It reads the run's history: the timers started and not fired or cancelled, and the
-// local activity markers that asked for a backoff.
-func (s *Server) runRetriesAStep(ctx context.Context, workflowID, runID string) (bool, error) {
+// saveSteps are the payment workflow's steps that save the payment (its stepSavePayment and
+// stepSaveAndBook: the activities' method names, as the worker registers them), local activities
+// or, when their local attempts are spent, regular ones.
+var saveSteps = []string{"SavePayment", "SaveAndBook"}
+
+// runReading is what runSince read in a run's history.
+type runReading struct {
+	// retrying: the run waits on a timer to try one of its local activities again (a provider
+	// call the provider answered 503, a step Postgres refused): it is inside a step, not resting,
+	// though DescribeWorkflow lists neither a workflow task nor an activity.
+	retrying bool
+	// savedSince: a save of the payment (saveSteps) is recorded after the decision's signal, in a
+	// workflow task that had it. Signals that come while a workflow task runs are recorded after
+	// the saves of that task, so a save the run made before it took the decision is recorded
+	// before it. False when the signal is not in the run's history (not recorded yet: the
+	// workflow task that ran when it came still runs), or no decision is looked for.
+	savedSince bool
+}
+
+// runSince reads the history of the run of workflowID: its local activity markers and timers, for
+// a backoff not over yet, and its saves since the signal of the decision sent (nil: none).
+func (s *Server) runSince(ctx context.Context, workflowID, runID string, sent *decisionSent) (runReading, error) {
 	it := s.deps.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	dc := converter.GetDefaultDataConverter()
-	var backoffAsked time.Duration    // the backoff a local activity's marker asked for in this task
-	backoffTimers := map[int64]bool{} // started event ID: a local activity's backoff not over yet
+	var backoffAsked time.Duration     // the backoff a local activity's marker asked for in this task
+	backoffTimers := map[int64]bool{}  // started event ID: a local activity's backoff not over yet
+	var signalled bool                 // the decision's signal is recorded
+	savesScheduled := map[int64]bool{} // scheduled event ID: a save run on the server since the signal
+	var out runReading
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
-			return false, err
+			return runReading{}, err
 		}
 		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			a := ev.GetWorkflowExecutionSignaledEventAttributes()
+			if sent == nil || ev.GetEventId() <= sent.after || (a.GetSignalName() != payment.SignalAdmin && a.GetSignalName() != payment.SignalEvent) {
+				continue
+			}
+			var from struct{ Actor string }
+			if dc.FromPayloads(a.GetInput(), &from) == nil && (from.Actor == sent.sender || strings.HasPrefix(from.Actor, sent.sender+" ")) {
+				signalled, out.savedSince = true, false
+				clear(savesScheduled)
+			}
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
 			a := ev.GetMarkerRecordedEventAttributes()
 			if a.GetMarkerName() != localActivityMarker {
 				continue
 			}
-			var md struct{ Backoff time.Duration }
-			if data := a.GetDetails()["data"]; data != nil && dc.FromPayloads(data, &md) == nil && md.Backoff > 0 {
+			var md struct {
+				ActivityType string
+				Backoff      time.Duration
+			}
+			if data := a.GetDetails()["data"]; data == nil || dc.FromPayloads(data, &md) != nil {
+				continue
+			}
+			if md.Backoff > 0 {
 				backoffAsked = md.Backoff
+			}
+			if signalled && a.GetFailure() == nil && slices.Contains(saveSteps, md.ActivityType) {
+				out.savedSince = true
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			if signalled && slices.Contains(saveSteps, ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()) {
+				savesScheduled[ev.GetEventId()] = true
+			}
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			if savesScheduled[ev.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()] {
+				out.savedSince = true
 			}
 		case enumspb.EVENT_TYPE_TIMER_STARTED:
 			if backoffAsked > 0 && ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration() == backoffAsked {
@@ -703,7 +793,8 @@ func (s *Server) runRetriesAStep(ctx context.Context, workflowID, runID string) 
 			backoffAsked = 0 // a backoff's timer is started in the task that recorded its marker
 		}
 	}
-	return len(backoffTimers) > 0, nil
+	out.retrying = len(backoffTimers) > 0
+	return out, nil
 }
 
 // sendAdmin signals a decision to the payment's run: 409 not_running when it has none, 503

@@ -19,7 +19,7 @@ import (
 // decisions differ in, each for a reason said at the field.
 type decision struct {
 	// action is the audit entry's action (payment.retry, .cancel, .release, .resolve: those
-	// store.DecisionOnSave finds), actor who it names: the admin, or Stripe's event
+	// store.LastDecision finds), actor who it names: the admin, or Stripe's event
 	// ("stripe:account.updated").
 	action, actor string
 	// sender is who the run is told made it (the command's or the event's Actor); the actor when
@@ -64,17 +64,20 @@ type decision struct {
 // event it takes whenever it comes, and one that comes after another settled its movement does
 // nothing. Two decisions sent at once both read the payment as its run last saved it, so both
 // were answered 202 and audited, and the audit said the second happened. So a payment takes one
-// decision per save of its run: in the audit entry's lock (taken by every decision on the payment)
+// decision at a time: in the audit entry's lock (taken by every decision on the payment)
 //   - the payment is read again, with its save (store.GetPaymentSaved);
 //   - still says whether it still takes the decision;
 //   - madeBefore (Connect) whether the sender made it already;
-//   - while a decision made on the same save waits for the run (decisionPending) another is 409
-//     decision_pending (503 temporal_unavailable when Temporal cannot say), and not audited;
+//   - while the last decision waits for the run (decisionPending), whichever save it was made on,
+//     another is 409 decision_pending (503 temporal_unavailable when Temporal cannot say), and
+//     not audited;
 //   - a retry, cancel or release is stamped with the payment's decision number (d.signal);
 //   - it is sent: 409 not_running when a signal's run is gone, 503 temporal_unavailable when
 //     Temporal did not take it (each call bounded: sendAdmin, deliver);
-//   - the entry records the save it was made on (saved_at, which decisionPending looks for), and
-//     the decision number it was sent with (decision).
+//   - the entry records the save it was made on (saved_at, which decisionPending compares with the
+//     save the payment shows), where the run's history stood before it was sent (run_id,
+//     history_length: its signal is recorded after), and the decision number it was sent with
+//     (decision).
 func (s *Server) decideOnSave(c echo.Context, workflowID string, d decision) error {
 	return s.auditedAs(c, d.actor, d.action, "payment:"+workflowID, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
 		cur, savedAt, err := tx.GetPaymentSaved(ctx, workflowID)
@@ -91,7 +94,8 @@ func (s *Server) decideOnSave(c echo.Context, workflowID string, d decision) err
 				return nil, nil, err
 			}
 		}
-		if err := s.decisionPending(ctx, tx, workflowID, savedAt); err != nil {
+		at, err := s.decisionPending(ctx, tx, workflowID, savedAt)
+		if err != nil {
 			return nil, nil, err
 		}
 		madeOn, err := s.sendDecision(ctx, workflowID, cur, d)
@@ -102,6 +106,9 @@ func (s *Server) decideOnSave(c echo.Context, workflowID string, d decision) err
 		maps.Copy(entry, d.after)
 		maps.Copy(entry, checked)
 		entry["saved_at"] = saved
+		if at.RunID != "" {
+			entry["run_id"], entry["history_length"] = at.RunID, at.Length
+		}
 		if madeOn != 0 {
 			entry["decision"] = madeOn
 		}

@@ -85,15 +85,22 @@ func releaseOfUnregistered(ctx context.Context, tx *store.Store, r ipayment.Reco
 		strings.Join(what, " and ")))
 }
 
-// retryOfMetadataNotAddingUp is 409 order_does_not_add_up for a payment parked because its
-// order, read from its capture's own metadata, does not add up to what was captured: a retry
-// reads the same metadata again (the capture's), and the split refuses it again. Certain only
-// while the shop delivered no order for it (orders are never deleted, so the parked order was the
-// metadata's): one the shop delivered since is what a retry splits.
+// retryOfMetadataNotAddingUp is 409 order_does_not_add_up for a parked payment whose order, read
+// whole from its capture's own metadata, does not add up to what was captured: a retry reads the
+// same metadata again (the capture's), and the split refuses it again. Certain only while the shop
+// delivered no order for it (orders are never deleted, so the parked order was the metadata's):
+// one the shop delivered since is what a retry splits.
+//
+// The stored payment says it, not the park's reason (whose wording changed with extras, and may
+// again): not split, its order one read whole (a platform, as the metadata's required fields and a
+// shop's order have; a payment parked for what its metadata lacks keeps only the client, order and
+// vendor its capture names) and well formed, whose total (ipayment.Order.Total, the split's own
+// sum) is not the gross. Whatever else parked it (no split rule, an unknown payee), the split
+// refuses that order once it is reached.
 func retryOfMetadataNotAddingUp(ctx context.Context, tx *store.Store, r ipayment.Record) error {
 	o := r.Order
-	if r.Status != ipayment.StatusNeedsAttention || r.Split() || o.ClientID == "" || o.OrderID == "" || len(o.Lines) > 0 ||
-		!strings.Contains(r.Reason, split.ErrComponentsMismatch.Error()) || (r.Provider == "stripe" && r.CodePath < payment.CodePathISOUnits) {
+	if r.Status != ipayment.StatusNeedsAttention || r.Split() || o.ClientID == "" || o.OrderID == "" || o.Platform == "" || len(o.Lines) > 0 ||
+		(r.Provider == "stripe" && r.CodePath < payment.CodePathISOUnits) {
 		return nil
 	}
 	total, ok := o.Total()

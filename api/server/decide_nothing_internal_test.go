@@ -91,6 +91,12 @@ func TestRetryOfMetadataNotAddingUpSaysWhatCanUnblockIt(t *testing.T) {
 			Reason: reason, CodePath: codePath, Order: ipayment.Order{ClientID: client, OrderID: orderID, VendorID: client + "-vendor", Platform: platform,
 				Subtotal: 9000, Tax: 800, Shipping: 500, Discount: 300}}
 	}
+	// The wording of split.ErrComponentsMismatch before extras: the reason of a payment parked then.
+	beforeExtras := "split: subtotal - discount + tax + shipping does not equal gross: subtotal 9000 - discount 300 + tax 800 + shipping 500 = 10000, gross 11000"
+	addingUp := parked("stripe", "shopify", "o-7", payment.CurrentCodePath, "split: no split rule")
+	addingUp.Order.Subtotal = 10000
+	named := parked("stripe", "", "o-8", payment.CurrentCodePath, "order metadata missing after 1h0m0s: [subtotal platform]")
+	named.Order = ipayment.Order{ClientID: client, OrderID: "o-8", VendorID: client + "-vendor"}
 	for _, tc := range []struct {
 		name string
 		r    ipayment.Record
@@ -102,7 +108,13 @@ func TestRetryOfMetadataNotAddingUpSaysWhatCanUnblockIt(t *testing.T) {
 		{"TikTok Shop delivers no order", parked("stripe", "tiktok", "o-3", payment.CurrentCodePath, mismatch), "cancel the payment", "have the shop deliver"},
 		{"the shop's order is there", parked("stripe", "shopify", "o-shop", payment.CurrentCodePath, mismatch), "", ""},
 		{"a Stripe run in Stripe's units", parked("stripe", "shopify", "o-4", payment.CodePathISOUnits-1, mismatch), "", ""},
-		{"parked for another reason", parked("stripe", "shopify", "o-5", payment.CurrentCodePath, "split: no split rule"), "", ""},
+		// The stored payment says the order does not add up, not the park's reason: a payment
+		// parked before extras (2026-11) says so in the wording before them; one parked for
+		// another reason first parks for its order once that is fixed.
+		{"parked in the wording before extras", parked("stripe", "shopify", "o-6", payment.CurrentCodePath, beforeExtras), "have the shop deliver order o-6", ""},
+		{"parked for another reason first", parked("stripe", "shopify", "o-5", payment.CurrentCodePath, "split: no split rule"), "have the shop deliver order o-5", ""},
+		{"parked for another reason, its order adding up", addingUp, "", ""},
+		{"parked for what its metadata lacks: only what its capture names", named, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := retryOfMetadataNotAddingUp(ctx, st, tc.r)

@@ -212,6 +212,10 @@ func TestReleaseOfALegHeldInDoubtAsksUnderItsKey(t *testing.T) {
 	code, out := s.do(http.MethodPut, "/api/v1/admin/payees/heldco-vendor", map[string]any{"client_id": "heldco", "kind": "vendor"}, adminKey)
 	require.Equal(t, http.StatusOK, code, out)
 	s.retryUntil(id, "held")
+	// The run saved the hold and asks the payee once more in the same workflow task (code path
+	// 20): until that task ends, its history records no save after the retry, and a release is
+	// decision_pending.
+	awaitRunWaits(t, s.tc, id)
 	s.stripe.LoseAnswer = nil
 	s.stripe.ForgetKeys()
 	code, out = s.do(http.MethodPut, "/api/v1/admin/payees/heldco-vendor", map[string]any{"client_id": "heldco", "kind": "vendor", "stripe_account": "acct_heldfixed"}, adminKey)

@@ -245,7 +245,7 @@ func (s *Server) releaseOne(c echo.Context, eventID, typ, account string, h stor
 // as the event's and audited with the event as the actor) once per event and once per save of
 // the payment's run: one the audit log already records for the event's ID or for the save (the
 // entry's idempotency_key, "stripe-connect/<save>") is before, and nothing is sent; nor is one
-// while an admin's decision on the same save waits for the run (decisionPending). The entry
+// while the payment's last decision waits for the run (decisionPending). The entry
 // records the event's ID and the key beside what d.after says.
 //
 // The payment is read again in the lock, as every decision reads it (decideOnSave): h is as the

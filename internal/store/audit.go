@@ -153,22 +153,24 @@ func (s *Store) AuditAfterForKey(ctx context.Context, action, target, idempotenc
 	return after, true, nil
 }
 
-// DecisionOnSave returns the newest entry of a payment decision (payment.retry, .cancel,
-// .release, .resolve) on target that was made on the payment's save savedKey (SavedKey): an
-// admin's records it as its after.saved_at, a release or retry sent for Stripe's Connect event as
-// its after.idempotency_key ("stripe-connect/<save>"). Call it inside InTx after LockTarget, so a
-// decision sent at the same time waits for this one's entry.
-func (s *Store) DecisionOnSave(ctx context.Context, target, savedKey string) (AuditEntry, bool, error) {
-	var e AuditEntry
-	err := s.pool.QueryRow(ctx, `SELECT id, actor, action, target, before, after, request_id, created_at FROM audit_log
+// LastDecision returns the newest entry of a payment decision (payment.retry, .cancel, .release,
+// .resolve) on target, whichever save of the payment it was made on, and that save (SavedKey; ""
+// when the entry does not say): an admin's records it as its after.saved_at, a release or retry
+// sent for Stripe's Connect event as its after.idempotency_key ("stripe-connect/<save>") too.
+// Decisions are sent one at a time (the API refuses one while another waits for the run), so the
+// newest is the only one that may still wait. Call it inside InTx after LockTarget, so a decision
+// sent at the same time waits for this one's entry.
+func (s *Store) LastDecision(ctx context.Context, target string) (e AuditEntry, savedKey string, found bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT id, actor, action, target, before, after, request_id, created_at,
+			COALESCE(after->>'saved_at', substring(after->>'idempotency_key' FROM '^stripe-connect/(.*)$'), '')
+		FROM audit_log
 		WHERE target = $1 AND action IN ('payment.retry', 'payment.cancel', 'payment.release', 'payment.resolve')
-			AND (after->>'saved_at' = $2 OR after->>'idempotency_key' = 'stripe-connect/' || $2)
-		ORDER BY id DESC LIMIT 1`, target, savedKey).Scan(&e.ID, &e.Actor, &e.Action, &e.Target, &e.Before, &e.After, &e.RequestID, &e.CreatedAt)
+		ORDER BY id DESC LIMIT 1`, target).Scan(&e.ID, &e.Actor, &e.Action, &e.Target, &e.Before, &e.After, &e.RequestID, &e.CreatedAt, &savedKey)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return AuditEntry{}, false, nil
+		return AuditEntry{}, "", false, nil
 	}
 	if err != nil {
-		return AuditEntry{}, false, fmt.Errorf("decision on %s's save %s: %w", target, savedKey, err)
+		return AuditEntry{}, "", false, fmt.Errorf("last decision on %s: %w", target, err)
 	}
-	return e, true, nil
+	return e, savedKey, true, nil
 }
