@@ -32,8 +32,9 @@ import (
 // chosen by a seeded RNG: Stripe transfers answered 429 or 500, lost answers, transfers and
 // reversals refused until an admin retries, PayPal payouts answered 429, the worker killed (once
 // while Stripe holds a transfer's answer) and Postgres cut from the worker. At the end every
-// payment is settled or waits for an admin, who retries (and releases) through the API; the
-// books must then agree (stack.Check) and the ledger's chain verify.
+// payment is settled or waits for an admin, who retries (and releases) through the API, each
+// decision waited on until the run saved what came of it; the books must then agree
+// (stack.Check) and the ledger's chain verify.
 //
 // FAULT_SOAK_PAYMENTS sets the stream's length (default soakDefaultPayments), FAULT_SOAK_SEED
 // the seed (default soakDefaultSeed, so the default run is the same plan every time; "random"
@@ -581,8 +582,9 @@ func (k *soak) decide() {
 		require.Less(k.t, round, 5, "payments still waiting for an admin after %d rounds of decisions", round)
 		var next []*soakPayment
 		for _, p := range waiting {
-			k.act(p)
-			rec := k.awaitSettled(p, 60*time.Second, p.refunded(), soakWaiting...)
+			before, code, out := k.act(p)
+			k.t.Logf("soak: round %d: %s (%s, %s: %s): %d %v", round, p.id, faultNames[p.fault], before.Status, before.Reason, code, out["error"])
+			rec := k.awaitMoved(p, before, 60*time.Second)
 			if !containsStatus(soakSettled, rec.Status) {
 				next = append(next, p)
 			}
@@ -595,8 +597,11 @@ func (k *soak) decide() {
 	}
 }
 
-// act is the admin's decision on a payment that waits: a release when it is held, else a retry.
-func (k *soak) act(p *soakPayment) {
+// act is the admin's decision on a payment that waits: a release when it is held, else a
+// retry. It returns the record the decision was made on and the API's answer: 202, or 409 when
+// the run has not yet saved what came of an earlier decision (decision_pending) or the payment
+// changed meanwhile.
+func (k *soak) act(p *soakPayment) (ipayment.Record, int, map[string]any) {
 	rec, err := k.s.Store.GetPayment(context.Background(), p.id)
 	require.NoError(k.t, err)
 	action := "retry"
@@ -605,6 +610,28 @@ func (k *soak) act(p *soakPayment) {
 	}
 	code, out := k.s.Do(http.MethodPost, "/api/v1/admin/payments/"+p.id+"/"+action, nil, stack.AdminKey)
 	require.Contains(k.t, []int{http.StatusAccepted, http.StatusConflict}, code, "%s %s (%s, %s): %v", action, p.id, rec.Status, rec.Reason, out)
+	return rec, code, out
+}
+
+// awaitMoved waits until the run saved what came of a decision made on before: the payment
+// settled with every refund told applied, or another status, decision asked or retry of dues
+// taken. The API answers a decision at once, before the run takes it, so the record read right
+// after it is still before's: a next round of decisions on it would be refused as pending, and
+// rounds without a wait end before the run could settle anything.
+func (k *soak) awaitMoved(p *soakPayment, before ipayment.Record, within time.Duration) ipayment.Record {
+	var rec ipayment.Record
+	require.EventuallyWithT(k.t, func(c *assert.CollectT) {
+		r, err := k.s.Store.GetPayment(context.Background(), p.id)
+		if !assert.NoError(c, err) {
+			return
+		}
+		rec = r
+		settled := containsStatus(soakSettled, r.Status) && r.Refunded == p.refunded()
+		moved := r.Status != before.Status || r.Decision != before.Decision || r.DueRetries != before.DueRetries
+		assert.True(c, settled || moved, "%s (%s): still %s (%s), decision %d, dues retried %d, refunded %d of %d told",
+			p.id, faultNames[p.fault], r.Status, r.Reason, r.Decision, r.DueRetries, r.Refunded, p.refunded())
+	}, within, 100*time.Millisecond)
+	return rec
 }
 
 func wantStatus(p *soakPayment) ipayment.Status {
