@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
 	"paysplit/internal/stripeevent"
@@ -26,9 +27,11 @@ import (
 )
 
 // TestSoak mixes what the fixed scenarios test one at a time: a stream of Stripe and PayPal
-// payments with random orders (tax, shipping, discount, an affiliate sometimes, an order with
-// extras delivered by the shop after its payment), random partial and full refunds (several
-// partial ones, cumulative as Stripe and PayPal tell them), duplicate deliveries, and faults
+// payments in USD, JPY and KWD with random orders (tax, shipping, discount, an affiliate
+// sometimes, an order with extras delivered by the shop after its payment), random partial and
+// full refunds (several partial ones, cumulative as Stripe and PayPal tell them; a Stripe
+// payment's first one sometimes before its capture), Stripe disputes won or lost after the
+// refunds, duplicate deliveries, and faults
 // chosen by a seeded RNG: Stripe transfers answered 429 or 500, lost answers, transfers and
 // reversals refused until an admin retries, PayPal payouts answered 429, the worker killed (once
 // while Stripe holds a transfer's answer) and Postgres cut from the worker. At the end every
@@ -47,7 +50,9 @@ func TestSoak(t *testing.T) {
 		}
 	})
 	t.Logf("soak: seed %d, %d payments", seed, n)
-	k := newSoak(t, rand.New(rand.NewPCG(uint64(seed), 0x5eed)), n)
+	// The widened mix (currencies, disputes, refunds before their capture) is drawn from a second
+	// stream of the same seed: a seed's payments, faults, kills and cuts are what they were before.
+	k := newSoak(t, rand.New(rand.NewPCG(uint64(seed), 0x5eed)), rand.New(rand.NewPCG(uint64(seed), 0x3a1d)), n)
 	t.Logf("soak: plan %s", k.summary())
 	k.run()
 	t.Log("soak: stream sent")
@@ -94,6 +99,15 @@ const (
 	faultPayout429                 // PayPal: the vendor payout meets a 429 once
 )
 
+// soakDispute is how a Stripe payment's dispute, if any, ends.
+type soakDispute int
+
+const (
+	disputeNone soakDispute = iota
+	disputeWon
+	disputeLost
+)
+
 var faultNames = [...]string{"none", "transfer 429", "transfer 500s", "transfer answer lost", "transfer refused",
 	"reversal refused", "payout 429"}
 
@@ -101,6 +115,7 @@ var faultNames = [...]string{"none", "transfer 429", "transfer 500s", "transfer 
 type soakPayment struct {
 	i        int
 	paypal   bool
+	currency money.Currency // usd, jpy (no minor unit) or kwd (three)
 	client   string
 	id       string // workflow ID
 	ref      string // PaymentIntent or PayPal capture ID
@@ -110,10 +125,25 @@ type soakPayment struct {
 	refunds  []int64 // cumulative refunded after each refund event
 	dups     int     // deliveries of each event at once (and as many later)
 	waitPaid bool    // refunds wait until the payment settled
-	fault    soakFault
-	mu       sync.Mutex
-	struck   int  // faults injected so far
-	cleared  bool // an admin decided: the refusal is lifted
+	// refundFirst: the first refund is delivered before the capture (Stripe sends events in
+	// no order); the capture then comes to the run the refund started.
+	refundFirst bool
+	// dispute: a Stripe payment disputed after its refunds, for what they left, won or lost;
+	// the funds are withdrawn with a dispute fee (and reinstated when won).
+	dispute soakDispute
+	fault   soakFault
+	mu      sync.Mutex
+	struck  int  // faults injected so far
+	cleared bool // an admin decided: the refusal is lifted
+}
+
+// wantRefunded is what the payment has refunded in the end: its refunds, and what a lost
+// dispute took (the rest of the gross).
+func (p *soakPayment) wantRefunded() int64 {
+	if p.dispute == disputeLost {
+		return p.gross
+	}
+	return p.refunded()
 }
 
 func (p *soakPayment) refunded() int64 {
@@ -138,6 +168,7 @@ type soak struct {
 	t        *testing.T
 	s        *stack.Stack
 	rng      *rand.Rand
+	wide     *rand.Rand // the widened mix's draws (TestSoak)
 	runID    string
 	payments []*soakPayment
 	byID     map[string]*soakPayment
@@ -153,12 +184,12 @@ type soak struct {
 	globals int // worker kills, Postgres cuts
 }
 
-func newSoak(t *testing.T, rng *rand.Rand, n int) *soak {
+func newSoak(t *testing.T, rng, wide *rand.Rand, n int) *soak {
 	settings := payment.Settings{SettleWindow: time.Hour, StripeAttempts: 3, StripeRetryInterval: 50 * time.Millisecond,
 		PayoutTimeout: 3 * time.Second}
 	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
 	// IDs of this run's own: Temporal outlives the test, and the runs stay open.
-	k := &soak{t: t, s: s, rng: rng, runID: strconv.FormatInt(time.Now().UnixNano(), 36), byID: map[string]*soakPayment{}}
+	k := &soak{t: t, s: s, rng: rng, wide: wide, runID: strconv.FormatInt(time.Now().UnixNano(), 36), byID: map[string]*soakPayment{}}
 	s.Seed("soaka")
 	s.Seed("soakb")
 	s.SeedPayPal("soakp", "SOAKVENDOR001", "soak-affiliate@example.com")
@@ -198,6 +229,13 @@ func (k *soak) summary() string {
 	counts := map[string]int{}
 	for _, p := range k.payments {
 		counts[faultNames[p.fault]]++
+		counts[string(p.currency)]++
+		if p.refundFirst {
+			counts["refund first"]++
+		}
+		if p.dispute != disputeNone {
+			counts[[]string{"", "dispute won", "dispute lost"}[p.dispute]]++
+		}
 		if p.paypal {
 			counts["paypal"]++
 		}
@@ -245,6 +283,7 @@ func (k *soak) plan(i int) *soakPayment {
 	p.gross = o.Subtotal - o.Discount + o.Tax + o.Shipping + o.Extras
 	p.refunds = k.planRefunds(p.gross)
 	p.fault = k.planFault(p)
+	k.planWide(p)
 	if p.paypal {
 		p.id = payment.WorkflowID("paypal", p.ref)
 	} else {
@@ -271,6 +310,25 @@ func (k *soak) planRefunds(gross int64) []int64 {
 	return out
 }
 
+// planWide draws, from the second stream, the payment's currency (a quarter of them JPY, a
+// quarter KWD on Stripe; a quarter JPY on PayPal), whether its first refund comes before its
+// capture, and whether it is disputed.
+func (k *soak) planWide(p *soakPayment) {
+	r := k.wide
+	p.currency = money.USD
+	switch c := r.IntN(4); {
+	case c == 0:
+		p.currency = money.JPY
+	case c == 1 && !p.paypal:
+		p.currency = money.KWD
+	}
+	p.order.Currency = p.currency
+	p.refundFirst = !p.paypal && !p.late && len(p.refunds) > 0 && r.IntN(6) == 0
+	if !p.paypal && r.IntN(8) == 0 && p.refunded() < p.gross {
+		p.dispute = soakDispute(1 + r.IntN(2))
+	}
+}
+
 func (k *soak) planFault(p *soakPayment) soakFault {
 	if k.rng.IntN(3) != 0 {
 		return faultNone
@@ -279,7 +337,7 @@ func (k *soak) planFault(p *soakPayment) soakFault {
 		return faultPayout429
 	}
 	f := soakFault(1 + k.rng.IntN(int(faultReversalRefused)))
-	if f == faultReversalRefused && p.refunded() == 0 {
+	if f == faultReversalRefused && p.refunded() == 0 { // a lost dispute, drawn later, is not counted on
 		return faultTransfer429
 	}
 	return f
@@ -396,6 +454,9 @@ func (k *soak) cutPostgres() {
 // then its refunds, each delivered p.dups times at once and as many times later.
 func (k *soak) send(p *soakPayment) {
 	t := k.t
+	if p.refundFirst {
+		k.count(k.deliverRefund(p, 0, p.refunds[0], p.refunds[0]))
+	}
 	if p.paypal {
 		k.count(deliverPayPal(t, k.s, k.payPalCapture(p).Body(), p.dups))
 	} else {
@@ -406,6 +467,9 @@ func (k *soak) send(p *soakPayment) {
 		deliverOrder(t, k.s, p.order)
 	}
 	for j, total := range p.refunds {
+		if j == 0 && p.refundFirst {
+			continue
+		}
 		if p.waitPaid && j == 0 {
 			k.awaitSettled(p, 60*time.Second, 0, soakWaiting...)
 		}
@@ -415,6 +479,35 @@ func (k *soak) send(p *soakPayment) {
 		}
 		k.count(k.deliverRefund(p, j, amount, total))
 	}
+	if p.dispute != disputeNone {
+		if p.waitPaid && len(p.refunds) == 0 {
+			k.awaitSettled(p, 60*time.Second, 0, soakWaiting...)
+		}
+		k.count(k.deliverDispute(p))
+	}
+}
+
+// deliverDispute opens and closes a dispute of what the payment's refunds left (Stripe takes
+// that much from the balance with its 15.00 dispute fee, in the payment's currency's minor
+// units, and gives the amount back when the dispute is won), each event delivered p.dups times
+// at once and as many later.
+func (k *soak) deliverDispute(p *soakPayment) int {
+	amount := p.gross - p.refunded()
+	funds := []stripeevent.DisputeFunds{{ID: "txn_" + p.ref + "_w", Amount: -amount, Fee: 1500}}
+	status := "lost"
+	if p.dispute == disputeWon {
+		status = "won"
+		funds = append(funds, stripeevent.DisputeFunds{ID: "txn_" + p.ref + "_r", Amount: amount})
+	}
+	events := 0
+	for _, d := range []stripeevent.Dispute{
+		{EventID: "evt_" + p.ref + "_d1", Type: "charge.dispute.created", Status: "needs_response", Funds: funds[:1]},
+		{EventID: "evt_" + p.ref + "_d2", Type: "charge.dispute.closed", Status: status, Funds: funds},
+	} {
+		d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Created = "dp_"+p.ref, p.ref, "ch_"+p.ref, string(p.currency), amount, time.Now()
+		events += deliver(k.t, k.s, d.Body(), p.dups)
+	}
+	return events
 }
 
 func (k *soak) count(events int) {
@@ -431,7 +524,7 @@ func (k *soak) stripeCapture(p *soakPayment) stripeevent.Capture {
 			md[k] = v
 		}
 	}
-	return stripeevent.Capture{EventID: "evt_" + p.ref, PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: "usd",
+	return stripeevent.Capture{EventID: "evt_" + p.ref, PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: string(p.currency),
 		Amount: p.gross, Created: time.Now(), Metadata: md}
 }
 
@@ -440,7 +533,7 @@ func (k *soak) payPalCapture(p *soakPayment) paypalevent.Capture {
 	for k, v := range orderMetadata(p.order) {
 		c.Metadata[k] = v
 	}
-	c.Amount, c.Fee = p.gross, payPalFee(p.gross)
+	c.Amount, c.Fee, c.Currency = p.gross, payPalFee(p.gross), p.currency
 	return c
 }
 
@@ -462,11 +555,11 @@ func (k *soak) deliverRefund(p *soakPayment, j int, amount, total int64) int {
 	if p.paypal {
 		fee := payPalFee(p.gross)
 		r := paypalevent.Refund{EventID: fmt.Sprintf("WH-REF-%s-%d", p.ref, j), RefundID: fmt.Sprintf("REF-%s-%d", p.ref, j),
-			CaptureID: p.ref, Currency: "usd", Amount: amount, TotalRefunded: total, Fee: fee * amount / p.gross, Created: time.Now()}
+			CaptureID: p.ref, Currency: p.currency, Amount: amount, TotalRefunded: total, Fee: fee * amount / p.gross, Created: time.Now()}
 		return deliverPayPal(k.t, k.s, r.Body(), p.dups)
 	}
 	r := stripeevent.Refund{EventID: fmt.Sprintf("evt_%s_re%d", p.ref, j), PaymentIntent: p.ref, Charge: "ch_" + p.ref,
-		Currency: "usd", Amount: p.gross, AmountRefunded: total, Created: time.Now()}
+		Currency: string(p.currency), Amount: p.gross, AmountRefunded: total, Created: time.Now()}
 	return deliver(k.t, k.s, r.Body(), p.dups)
 }
 
@@ -567,7 +660,7 @@ func containsStatus(list []ipayment.Status, s ipayment.Status) bool {
 func (k *soak) decide() {
 	var waiting []*soakPayment
 	for _, p := range k.payments {
-		rec := k.awaitSettled(p, 90*time.Second, p.refunded(), soakWaiting...)
+		rec := k.awaitSettled(p, 90*time.Second, p.wantRefunded(), soakWaiting...)
 		if containsStatus(soakWaiting, rec.Status) {
 			waiting = append(waiting, p)
 		}
@@ -592,8 +685,8 @@ func (k *soak) decide() {
 		waiting = next
 	}
 	for _, p := range k.payments {
-		rec := k.awaitSettled(p, 30*time.Second, p.refunded())
-		assert.Equal(k.t, wantStatus(p), rec.Status, "%s (%s): refunds %v of %d", p.id, faultNames[p.fault], p.refunds, p.gross)
+		rec := k.awaitSettled(p, 30*time.Second, p.wantRefunded())
+		assert.Equal(k.t, wantStatus(p), rec.Status, "%s (%s): refunds %v of %d, dispute %d", p.id, faultNames[p.fault], p.refunds, p.gross, p.dispute)
 	}
 }
 
@@ -626,16 +719,16 @@ func (k *soak) awaitMoved(p *soakPayment, before ipayment.Record, within time.Du
 			return
 		}
 		rec = r
-		settled := containsStatus(soakSettled, r.Status) && r.Refunded == p.refunded()
+		settled := containsStatus(soakSettled, r.Status) && r.Refunded == p.wantRefunded()
 		moved := r.Status != before.Status || r.Decision != before.Decision || r.DueRetries != before.DueRetries
 		assert.True(c, settled || moved, "%s (%s): still %s (%s), decision %d, dues retried %d, refunded %d of %d told",
-			p.id, faultNames[p.fault], r.Status, r.Reason, r.Decision, r.DueRetries, r.Refunded, p.refunded())
+			p.id, faultNames[p.fault], r.Status, r.Reason, r.Decision, r.DueRetries, r.Refunded, p.wantRefunded())
 	}, within, 100*time.Millisecond)
 	return rec
 }
 
 func wantStatus(p *soakPayment) ipayment.Status {
-	switch p.refunded() {
+	switch p.wantRefunded() {
 	case 0:
 		return ipayment.StatusPaid
 	case p.gross:
