@@ -30,8 +30,8 @@ import (
 // payments in USD, JPY and KWD with random orders (tax, shipping, discount, an affiliate
 // sometimes, an order with extras delivered by the shop after its payment), random partial and
 // full refunds (several partial ones, cumulative as Stripe and PayPal tell them; a Stripe
-// payment's first one sometimes before its capture), Stripe disputes won or lost after the
-// refunds, duplicate deliveries, and faults
+// payment's first one sometimes before its capture, its last sometimes failing afterwards),
+// Stripe disputes won or lost after the refunds, duplicate deliveries, and faults
 // chosen by a seeded RNG: Stripe transfers answered 429 or 500, lost answers, transfers and
 // reversals refused until an admin retries, PayPal payouts answered 429, the worker killed (once
 // while Stripe holds a transfer's answer) and Postgres cut from the worker. At the end every
@@ -131,10 +131,15 @@ type soakPayment struct {
 	// dispute: a Stripe payment disputed after its refunds, for what they left, won or lost;
 	// the funds are withdrawn with a dispute fee (and reinstated when won).
 	dispute soakDispute
-	fault   soakFault
-	mu      sync.Mutex
-	struck  int  // faults injected so far
-	cleared bool // an admin decided: the refusal is lifted
+	// refundFails: a Stripe payment's last refund fails after it was told (the card expired):
+	// Stripe says so with charge.refund.updated and refund.failed, and the payees are paid their
+	// part of it again.
+	refundFails bool
+	fault       soakFault
+	mu          sync.Mutex
+	made        map[int]time.Time // when each refund was told, for its failure
+	struck      int               // faults injected so far
+	cleared     bool              // an admin decided: the refusal is lifted
 }
 
 // wantRefunded is what the payment has refunded in the end: its refunds, and what a lost
@@ -143,7 +148,31 @@ func (p *soakPayment) wantRefunded() int64 {
 	if p.dispute == disputeLost {
 		return p.gross
 	}
+	return p.refundedInTheEnd()
+}
+
+// refundedInTheEnd is what the refunds refunded once the last one failed, if it does.
+func (p *soakPayment) refundedInTheEnd() int64 {
+	if p.refundFails && len(p.refunds) > 1 {
+		return p.refunds[len(p.refunds)-2]
+	}
+	if p.refundFails {
+		return 0
+	}
 	return p.refunded()
+}
+
+// refundMade is when the j-th refund was made: the first call's time.
+func (p *soakPayment) refundMade(j int) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.made == nil {
+		p.made = map[int]time.Time{}
+	}
+	if _, ok := p.made[j]; !ok {
+		p.made[j] = time.Now()
+	}
+	return p.made[j]
 }
 
 func (p *soakPayment) refunded() int64 {
@@ -232,6 +261,9 @@ func (k *soak) summary() string {
 		counts[string(p.currency)]++
 		if p.refundFirst {
 			counts["refund first"]++
+		}
+		if p.refundFails {
+			counts["refund fails"]++
 		}
 		if p.dispute != disputeNone {
 			counts[[]string{"", "dispute won", "dispute lost"}[p.dispute]]++
@@ -324,7 +356,8 @@ func (k *soak) planWide(p *soakPayment) {
 	}
 	p.order.Currency = p.currency
 	p.refundFirst = !p.paypal && !p.late && len(p.refunds) > 0 && r.IntN(6) == 0
-	if !p.paypal && r.IntN(8) == 0 && p.refunded() < p.gross {
+	p.refundFails = !p.paypal && len(p.refunds) > 0 && r.IntN(5) == 0
+	if !p.paypal && r.IntN(8) == 0 && p.refundedInTheEnd() < p.gross {
 		p.dispute = soakDispute(1 + r.IntN(2))
 	}
 }
@@ -479,6 +512,9 @@ func (k *soak) send(p *soakPayment) {
 		}
 		k.count(k.deliverRefund(p, j, amount, total))
 	}
+	if p.refundFails {
+		k.count(k.deliverRefundFailed(p))
+	}
 	if p.dispute != disputeNone {
 		if p.waitPaid && len(p.refunds) == 0 {
 			k.awaitSettled(p, 60*time.Second, 0, soakWaiting...)
@@ -487,12 +523,32 @@ func (k *soak) send(p *soakPayment) {
 	}
 }
 
+// deliverRefundFailed tells that the payment's last refund failed, as charge.refund.updated and
+// refund.failed, each delivered p.dups times at once and as many later.
+func (k *soak) deliverRefundFailed(p *soakPayment) int {
+	j := len(p.refunds) - 1
+	amount := p.refunds[j] - p.refundedInTheEnd()
+	// Stripe tells a refund's failure days after the refund (the card's bank sends it back).
+	// Events carry whole seconds, and a failure told in the second of the refund's own figure is
+	// taken as already left out of that figure (payment.Record.RefundsStanding): told so, it
+	// undid nothing, and seed 1 with 50 payments failed on it. It comes in a later second.
+	time.Sleep(time.Until(p.refundMade(j).Truncate(time.Second).Add(time.Second)))
+	events := 0
+	for _, typ := range []string{"charge.refund.updated", "refund.failed"} {
+		f := stripeevent.RefundUpdate{EventID: fmt.Sprintf("evt_%s_re%d_%s", p.ref, j, typ), Type: typ, Refund: fmt.Sprintf("re_%s_%d", p.ref, j),
+			PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: string(p.currency), Status: "failed", Amount: amount,
+			Created: time.Now(), Made: p.refundMade(j)}
+		events += deliver(k.t, k.s, f.Body(), p.dups)
+	}
+	return events
+}
+
 // deliverDispute opens and closes a dispute of what the payment's refunds left (Stripe takes
 // that much from the balance with its 15.00 dispute fee, in the payment's currency's minor
 // units, and gives the amount back when the dispute is won), each event delivered p.dups times
 // at once and as many later.
 func (k *soak) deliverDispute(p *soakPayment) int {
-	amount := p.gross - p.refunded()
+	amount := p.gross - p.refundedInTheEnd()
 	funds := []stripeevent.DisputeFunds{{ID: "txn_" + p.ref + "_w", Amount: -amount, Fee: 1500}}
 	status := "lost"
 	if p.dispute == disputeWon {
@@ -559,7 +615,7 @@ func (k *soak) deliverRefund(p *soakPayment, j int, amount, total int64) int {
 		return deliverPayPal(k.t, k.s, r.Body(), p.dups)
 	}
 	r := stripeevent.Refund{EventID: fmt.Sprintf("evt_%s_re%d", p.ref, j), PaymentIntent: p.ref, Charge: "ch_" + p.ref,
-		Currency: string(p.currency), Amount: p.gross, AmountRefunded: total, Created: time.Now()}
+		Currency: string(p.currency), Amount: p.gross, AmountRefunded: total, Created: p.refundMade(j)}
 	return deliver(k.t, k.s, r.Body(), p.dups)
 }
 
