@@ -305,11 +305,17 @@ const (
 	// API's retry made on a refusal the run has left meanwhile) is said in the payment's reason
 	// to be dropped, where a log line alone said it.
 	codePathUIDecision = 24
+	// codePathPayRestoredAtOnce pays, in the settle window, a leg that an event made pending again
+	// (a failed refund gave back the share of a leg that was never sent anything) as soon as the
+	// event is taken. The window's wait ended only at its timer or a movement due, so such a
+	// payment rested paying_out with no step in flight and its payees unpaid until the window
+	// closed (a day in production).
+	codePathPayRestoredAtOnce = 25
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathUIDecision
+	CurrentCodePath = codePathPayRestoredAtOnce
 )
 
 // EventKind is the kind of provider event.

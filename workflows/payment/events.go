@@ -35,6 +35,9 @@ const (
 	// untilNothingToSend ends the wait for a decision on a failed payout (decide) once an event
 	// left the leg (decidingLeg) nothing to send (code path 21).
 	untilNothingToSend
+	// untilRestored ends the settle window's wait when an event made a leg pending again, for
+	// payRestored to pay it (code path 25).
+	untilRestored
 )
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
@@ -72,6 +75,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 				return AdminCommand{Action: ActionRetry, Actor: "order webhook"}, false
 			}
 			if until&untilDues != 0 && r.rec.HasDues() {
+				return AdminCommand{}, false
+			}
+			if until&untilRestored != 0 && slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegPending }) {
 				return AdminCommand{}, false
 			}
 		case got != nil && !got.Action.known() && r.in.CodePath >= codePathDisputeLoss:

@@ -1245,16 +1245,20 @@ func (r *run) pruneDues() {
 // payee's account paid out, fill up again); a wait without dues ends early when an event leaves
 // one, so its retry is timed from then.
 func (r *run) settleWait(left time.Duration) {
+	var restored waitFor
+	if r.in.CodePath >= codePathPayRestoredAtOnce {
+		restored = untilRestored
+	}
 	every := r.in.Settings.DueRetryEvery
 	if every <= 0 {
-		r.wait(left, 0)
+		r.wait(left, restored)
 		return
 	}
 	if !r.rec.HasDues() {
-		r.wait(left, untilDues)
+		r.wait(left, untilDues|restored)
 		return
 	}
-	r.wait(min(left, every), 0)
+	r.wait(min(left, every), restored)
 	if r.rec.HasDues() {
 		r.handleEvent(Event{Kind: EventRetryDues, Actor: "automatic retry"})
 	}
