@@ -31,7 +31,7 @@ import (
 // sometimes, an order with extras delivered by the shop after its payment), random partial and
 // full refunds (several partial ones, cumulative as Stripe and PayPal tell them; a Stripe
 // payment's first one sometimes before its capture, its last sometimes failing afterwards),
-// Stripe disputes won or lost after the refunds, duplicate deliveries, and faults
+// Stripe and PayPal disputes won or lost after the refunds, duplicate deliveries, and faults
 // chosen by a seeded RNG: Stripe transfers answered 429 or 500, lost answers, transfers and
 // reversals refused until an admin retries, PayPal payouts answered 429, the worker killed (once
 // while Stripe holds a transfer's answer) and Postgres cut from the worker. At the end every
@@ -128,8 +128,9 @@ type soakPayment struct {
 	// refundFirst: the first refund is delivered before the capture (Stripe sends events in
 	// no order); the capture then comes to the run the refund started.
 	refundFirst bool
-	// dispute: a Stripe payment disputed after its refunds, for what they left, won or lost;
-	// the funds are withdrawn with a dispute fee (and reinstated when won).
+	// dispute: a payment disputed after its refunds, for what they left, won or lost. Stripe
+	// withdraws the funds with a dispute fee (and reinstates them when won); PayPal takes a lost
+	// dispute's money with a reversal of its own.
 	dispute soakDispute
 	// refundFails: a Stripe payment's last refund fails after it was told (the card expired):
 	// Stripe says so with charge.refund.updated and refund.failed, and the payees are paid their
@@ -248,9 +249,37 @@ func newSoak(t *testing.T, rng, wide *rand.Rand, n int) *soak {
 				log := w.Log()
 				t.Logf("soak: worker %d's log (tail):\n%s", i, log[max(0, len(log)-3000):])
 			}
+			k.explainUnsettled()
 		}
 	})
 	return k
+}
+
+// explainUnsettled logs, for each payment not in the status it should end in, its plan, what
+// its run waits on in Temporal and the workers' log lines about it.
+func (k *soak) explainUnsettled() {
+	ctx := context.Background()
+	for _, p := range k.payments {
+		rec, err := k.s.Store.GetPayment(ctx, p.id)
+		if err == nil && rec.Status == wantStatus(p) && rec.Refunded == p.wantRefunded() {
+			continue
+		}
+		k.t.Logf("soak: %s not settled (%s, %s): plan %s, fault %s, refunds %v of %d, refund first %v, last fails %v, dispute %d, late %v, waitPaid %v, dups %d",
+			p.id, rec.Status, rec.Reason, p.currency, faultNames[p.fault], p.refunds, p.gross, p.refundFirst, p.refundFails, p.dispute, p.late, p.waitPaid, p.dups)
+		if d, err := k.s.Temporal.DescribeWorkflowExecution(ctx, p.id, ""); err == nil {
+			k.t.Logf("soak: %s in Temporal: %s, pending task %v, activities %v", p.id, d.GetWorkflowExecutionInfo().GetStatus(),
+				d.GetPendingWorkflowTask(), d.GetPendingActivities())
+		}
+		var lines []string
+		for _, w := range k.workers {
+			for line := range strings.Lines(w.Log()) {
+				if strings.Contains(line, p.id) {
+					lines = append(lines, line)
+				}
+			}
+		}
+		k.t.Logf("soak: %s in the workers' logs (last 30 of %d lines):\n%s", p.id, len(lines), strings.Join(lines[max(0, len(lines)-30):], ""))
+	}
 }
 
 // summary counts the plan's payments by rail and fault, for the log.
@@ -357,7 +386,7 @@ func (k *soak) planWide(p *soakPayment) {
 	p.order.Currency = p.currency
 	p.refundFirst = !p.paypal && !p.late && len(p.refunds) > 0 && r.IntN(6) == 0
 	p.refundFails = !p.paypal && len(p.refunds) > 0 && r.IntN(5) == 0
-	if !p.paypal && r.IntN(8) == 0 && p.refundedInTheEnd() < p.gross {
+	if r.IntN(8) == 0 && p.refundedInTheEnd() < p.gross {
 		p.dispute = soakDispute(1 + r.IntN(2))
 	}
 }
@@ -523,6 +552,29 @@ func (k *soak) send(p *soakPayment) {
 	}
 }
 
+// deliverPayPalDispute opens a PayPal dispute of amount and resolves it for the seller (won) or
+// for the buyer, PayPal having reversed that much of the capture (lost), each event delivered
+// p.dups times at once and as many later.
+func (k *soak) deliverPayPalDispute(p *soakPayment, amount int64) int {
+	d := paypalevent.Dispute{DisputeID: "PP-D-" + p.ref, CaptureID: p.ref, Currency: p.currency, Amount: amount}
+	bodies := [][]byte{}
+	d.EventID, d.Type, d.Created = "WH-DSP-"+p.ref+"-1", "CUSTOMER.DISPUTE.CREATED", time.Now()
+	bodies = append(bodies, d.Body())
+	d.EventID, d.Type, d.Outcome = "WH-DSP-"+p.ref+"-2", "CUSTOMER.DISPUTE.RESOLVED", "RESOLVED_SELLER_FAVOUR"
+	if p.dispute == disputeLost {
+		bodies = append(bodies, paypalevent.Reversal{EventID: "WH-REV-" + p.ref, ReversalID: "REV-" + p.ref, CaptureID: p.ref,
+			Currency: p.currency, Amount: amount, Created: time.Now()}.Body())
+		d.Outcome = "RESOLVED_BUYER_FAVOUR"
+	}
+	d.Created = time.Now()
+	bodies = append(bodies, d.Body())
+	events := 0
+	for _, b := range bodies {
+		events += deliverPayPal(k.t, k.s, b, p.dups)
+	}
+	return events
+}
+
 // deliverRefundFailed tells that the payment's last refund failed, as charge.refund.updated and
 // refund.failed, each delivered p.dups times at once and as many later.
 func (k *soak) deliverRefundFailed(p *soakPayment) int {
@@ -549,6 +601,9 @@ func (k *soak) deliverRefundFailed(p *soakPayment) int {
 // at once and as many later.
 func (k *soak) deliverDispute(p *soakPayment) int {
 	amount := p.gross - p.refundedInTheEnd()
+	if p.paypal {
+		return k.deliverPayPalDispute(p, amount)
+	}
 	funds := []stripeevent.DisputeFunds{{ID: "txn_" + p.ref + "_w", Amount: -amount, Fee: 1500}}
 	status := "lost"
 	if p.dispute == disputeWon {
