@@ -3,11 +3,12 @@
 // unreachable, Stripe rate limits and errors). Every scenario ends with the same book checks
 // (testenv/stack.Check), and the run ends with a summary. It holds tests only.
 //
-// TestSoak mixes the scenarios' faults at random: a stream of Stripe and PayPal payments with
-// random orders and refunds, duplicate deliveries, Stripe and PayPal errors, lost answers,
-// refusals an admin retries through the API, worker kills and a Postgres cut, all drawn from one
-// seed; it ends with the same checks and a ledger chain verification. The default run sends 30
-// payments with seed 1, the same plan every run. Two variables replay, explore or lengthen it:
+// TestSoak mixes the scenarios' faults at random: a stream of Stripe and PayPal payments in USD,
+// JPY and KWD with random orders, refunds (some before their capture, some failing later) and
+// disputes won or lost, duplicate deliveries, Stripe and PayPal errors, lost answers, refusals
+// an admin retries through the API, worker kills and a Postgres cut, all drawn from one seed; it
+// ends with the same checks and a ledger chain verification. The default run sends 30 payments
+// with seed 1, the same plan every run. Two variables replay, explore or lengthen it:
 //
 //	FAULT_SOAK_SEED=<int64>    the seed a failure printed (the stream and its faults are drawn
 //	                           from it; timing between processes is not, so a replay may differ);

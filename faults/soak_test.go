@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalevent"
 	"paysplit/internal/stripeevent"
@@ -26,14 +27,17 @@ import (
 )
 
 // TestSoak mixes what the fixed scenarios test one at a time: a stream of Stripe and PayPal
-// payments with random orders (tax, shipping, discount, an affiliate sometimes, an order with
-// extras delivered by the shop after its payment), random partial and full refunds (several
-// partial ones, cumulative as Stripe and PayPal tell them), duplicate deliveries, and faults
+// payments in USD, JPY and KWD with random orders (tax, shipping, discount, an affiliate
+// sometimes, an order with extras delivered by the shop after its payment), random partial and
+// full refunds (several partial ones, cumulative as Stripe and PayPal tell them; a Stripe
+// payment's first one sometimes before its capture, its last sometimes failing afterwards),
+// Stripe and PayPal disputes won or lost after the refunds, duplicate deliveries, and faults
 // chosen by a seeded RNG: Stripe transfers answered 429 or 500, lost answers, transfers and
 // reversals refused until an admin retries, PayPal payouts answered 429, the worker killed (once
 // while Stripe holds a transfer's answer) and Postgres cut from the worker. At the end every
-// payment is settled or waits for an admin, who retries (and releases) through the API; the
-// books must then agree (stack.Check) and the ledger's chain verify.
+// payment is settled or waits for an admin, who retries (and releases) through the API, each
+// decision waited on until the run saved what came of it; the books must then agree
+// (stack.Check) and the ledger's chain verify.
 //
 // FAULT_SOAK_PAYMENTS sets the stream's length (default soakDefaultPayments), FAULT_SOAK_SEED
 // the seed (default soakDefaultSeed, so the default run is the same plan every time; "random"
@@ -46,7 +50,9 @@ func TestSoak(t *testing.T) {
 		}
 	})
 	t.Logf("soak: seed %d, %d payments", seed, n)
-	k := newSoak(t, rand.New(rand.NewPCG(uint64(seed), 0x5eed)), n)
+	// The widened mix (currencies, disputes, refunds before their capture) is drawn from a second
+	// stream of the same seed: a seed's payments, faults, kills and cuts are what they were before.
+	k := newSoak(t, rand.New(rand.NewPCG(uint64(seed), 0x5eed)), rand.New(rand.NewPCG(uint64(seed), 0x3a1d)), n)
 	t.Logf("soak: plan %s", k.summary())
 	k.run()
 	t.Log("soak: stream sent")
@@ -93,6 +99,15 @@ const (
 	faultPayout429                 // PayPal: the vendor payout meets a 429 once
 )
 
+// soakDispute is how a Stripe payment's dispute, if any, ends.
+type soakDispute int
+
+const (
+	disputeNone soakDispute = iota
+	disputeWon
+	disputeLost
+)
+
 var faultNames = [...]string{"none", "transfer 429", "transfer 500s", "transfer answer lost", "transfer refused",
 	"reversal refused", "payout 429"}
 
@@ -100,6 +115,7 @@ var faultNames = [...]string{"none", "transfer 429", "transfer 500s", "transfer 
 type soakPayment struct {
 	i        int
 	paypal   bool
+	currency money.Currency // usd, jpy (no minor unit) or kwd (three)
 	client   string
 	id       string // workflow ID
 	ref      string // PaymentIntent or PayPal capture ID
@@ -109,10 +125,55 @@ type soakPayment struct {
 	refunds  []int64 // cumulative refunded after each refund event
 	dups     int     // deliveries of each event at once (and as many later)
 	waitPaid bool    // refunds wait until the payment settled
-	fault    soakFault
-	mu       sync.Mutex
-	struck   int  // faults injected so far
-	cleared  bool // an admin decided: the refusal is lifted
+	// refundFirst: the first refund is delivered before the capture (Stripe sends events in
+	// no order); the capture then comes to the run the refund started.
+	refundFirst bool
+	// dispute: a payment disputed after its refunds, for what they left, won or lost. Stripe
+	// withdraws the funds with a dispute fee (and reinstates them when won); PayPal takes a lost
+	// dispute's money with a reversal of its own.
+	dispute soakDispute
+	// refundFails: a Stripe payment's last refund fails after it was told (the card expired):
+	// Stripe says so with charge.refund.updated and refund.failed, and the payees are paid their
+	// part of it again.
+	refundFails bool
+	fault       soakFault
+	mu          sync.Mutex
+	made        map[int]time.Time // when each refund was told, for its failure
+	struck      int               // faults injected so far
+	cleared     bool              // an admin decided: the refusal is lifted
+}
+
+// wantRefunded is what the payment has refunded in the end: its refunds, and what a lost
+// dispute took (the rest of the gross).
+func (p *soakPayment) wantRefunded() int64 {
+	if p.dispute == disputeLost {
+		return p.gross
+	}
+	return p.refundedInTheEnd()
+}
+
+// refundedInTheEnd is what the refunds refunded once the last one failed, if it does.
+func (p *soakPayment) refundedInTheEnd() int64 {
+	if p.refundFails && len(p.refunds) > 1 {
+		return p.refunds[len(p.refunds)-2]
+	}
+	if p.refundFails {
+		return 0
+	}
+	return p.refunded()
+}
+
+// refundMade is when the j-th refund was made: the first call's time.
+func (p *soakPayment) refundMade(j int) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.made == nil {
+		p.made = map[int]time.Time{}
+	}
+	if _, ok := p.made[j]; !ok {
+		p.made[j] = time.Now()
+	}
+	return p.made[j]
 }
 
 func (p *soakPayment) refunded() int64 {
@@ -137,6 +198,7 @@ type soak struct {
 	t        *testing.T
 	s        *stack.Stack
 	rng      *rand.Rand
+	wide     *rand.Rand // the widened mix's draws (TestSoak)
 	runID    string
 	payments []*soakPayment
 	byID     map[string]*soakPayment
@@ -152,12 +214,12 @@ type soak struct {
 	globals int // worker kills, Postgres cuts
 }
 
-func newSoak(t *testing.T, rng *rand.Rand, n int) *soak {
+func newSoak(t *testing.T, rng, wide *rand.Rand, n int) *soak {
 	settings := payment.Settings{SettleWindow: time.Hour, StripeAttempts: 3, StripeRetryInterval: 50 * time.Millisecond,
 		PayoutTimeout: 3 * time.Second}
 	s := stack.New(t, stack.Options{Settings: settings, NoWorker: true, PayPal: true})
 	// IDs of this run's own: Temporal outlives the test, and the runs stay open.
-	k := &soak{t: t, s: s, rng: rng, runID: strconv.FormatInt(time.Now().UnixNano(), 36), byID: map[string]*soakPayment{}}
+	k := &soak{t: t, s: s, rng: rng, wide: wide, runID: strconv.FormatInt(time.Now().UnixNano(), 36), byID: map[string]*soakPayment{}}
 	s.Seed("soaka")
 	s.Seed("soakb")
 	s.SeedPayPal("soakp", "SOAKVENDOR001", "soak-affiliate@example.com")
@@ -187,9 +249,37 @@ func newSoak(t *testing.T, rng *rand.Rand, n int) *soak {
 				log := w.Log()
 				t.Logf("soak: worker %d's log (tail):\n%s", i, log[max(0, len(log)-3000):])
 			}
+			k.explainUnsettled()
 		}
 	})
 	return k
+}
+
+// explainUnsettled logs, for each payment not in the status it should end in, its plan, what
+// its run waits on in Temporal and the workers' log lines about it.
+func (k *soak) explainUnsettled() {
+	ctx := context.Background()
+	for _, p := range k.payments {
+		rec, err := k.s.Store.GetPayment(ctx, p.id)
+		if err == nil && rec.Status == wantStatus(p) && rec.Refunded == p.wantRefunded() {
+			continue
+		}
+		k.t.Logf("soak: %s not settled (%s, %s): plan %s, fault %s, refunds %v of %d, refund first %v, last fails %v, dispute %d, late %v, waitPaid %v, dups %d",
+			p.id, rec.Status, rec.Reason, p.currency, faultNames[p.fault], p.refunds, p.gross, p.refundFirst, p.refundFails, p.dispute, p.late, p.waitPaid, p.dups)
+		if d, err := k.s.Temporal.DescribeWorkflowExecution(ctx, p.id, ""); err == nil {
+			k.t.Logf("soak: %s in Temporal: %s, pending task %v, activities %v", p.id, d.GetWorkflowExecutionInfo().GetStatus(),
+				d.GetPendingWorkflowTask(), d.GetPendingActivities())
+		}
+		var lines []string
+		for _, w := range k.workers {
+			for line := range strings.Lines(w.Log()) {
+				if strings.Contains(line, p.id) {
+					lines = append(lines, line)
+				}
+			}
+		}
+		k.t.Logf("soak: %s in the workers' logs (last 30 of %d lines):\n%s", p.id, len(lines), strings.Join(lines[max(0, len(lines)-30):], ""))
+	}
 }
 
 // summary counts the plan's payments by rail and fault, for the log.
@@ -197,6 +287,16 @@ func (k *soak) summary() string {
 	counts := map[string]int{}
 	for _, p := range k.payments {
 		counts[faultNames[p.fault]]++
+		counts[string(p.currency)]++
+		if p.refundFirst {
+			counts["refund first"]++
+		}
+		if p.refundFails {
+			counts["refund fails"]++
+		}
+		if p.dispute != disputeNone {
+			counts[[]string{"", "dispute won", "dispute lost"}[p.dispute]]++
+		}
 		if p.paypal {
 			counts["paypal"]++
 		}
@@ -244,6 +344,7 @@ func (k *soak) plan(i int) *soakPayment {
 	p.gross = o.Subtotal - o.Discount + o.Tax + o.Shipping + o.Extras
 	p.refunds = k.planRefunds(p.gross)
 	p.fault = k.planFault(p)
+	k.planWide(p)
 	if p.paypal {
 		p.id = payment.WorkflowID("paypal", p.ref)
 	} else {
@@ -270,6 +371,26 @@ func (k *soak) planRefunds(gross int64) []int64 {
 	return out
 }
 
+// planWide draws, from the second stream, the payment's currency (a quarter of them JPY, a
+// quarter KWD on Stripe; a quarter JPY on PayPal), whether its first refund comes before its
+// capture, and whether it is disputed.
+func (k *soak) planWide(p *soakPayment) {
+	r := k.wide
+	p.currency = money.USD
+	switch c := r.IntN(4); {
+	case c == 0:
+		p.currency = money.JPY
+	case c == 1 && !p.paypal:
+		p.currency = money.KWD
+	}
+	p.order.Currency = p.currency
+	p.refundFirst = !p.paypal && !p.late && len(p.refunds) > 0 && r.IntN(6) == 0
+	p.refundFails = !p.paypal && len(p.refunds) > 0 && r.IntN(5) == 0
+	if r.IntN(8) == 0 && p.refundedInTheEnd() < p.gross {
+		p.dispute = soakDispute(1 + r.IntN(2))
+	}
+}
+
 func (k *soak) planFault(p *soakPayment) soakFault {
 	if k.rng.IntN(3) != 0 {
 		return faultNone
@@ -278,7 +399,7 @@ func (k *soak) planFault(p *soakPayment) soakFault {
 		return faultPayout429
 	}
 	f := soakFault(1 + k.rng.IntN(int(faultReversalRefused)))
-	if f == faultReversalRefused && p.refunded() == 0 {
+	if f == faultReversalRefused && p.refunded() == 0 { // a lost dispute, drawn later, is not counted on
 		return faultTransfer429
 	}
 	return f
@@ -395,6 +516,9 @@ func (k *soak) cutPostgres() {
 // then its refunds, each delivered p.dups times at once and as many times later.
 func (k *soak) send(p *soakPayment) {
 	t := k.t
+	if p.refundFirst {
+		k.count(k.deliverRefund(p, 0, p.refunds[0], p.refunds[0]))
+	}
 	if p.paypal {
 		k.count(deliverPayPal(t, k.s, k.payPalCapture(p).Body(), p.dups))
 	} else {
@@ -405,6 +529,9 @@ func (k *soak) send(p *soakPayment) {
 		deliverOrder(t, k.s, p.order)
 	}
 	for j, total := range p.refunds {
+		if j == 0 && p.refundFirst {
+			continue
+		}
 		if p.waitPaid && j == 0 {
 			k.awaitSettled(p, 60*time.Second, 0, soakWaiting...)
 		}
@@ -414,6 +541,84 @@ func (k *soak) send(p *soakPayment) {
 		}
 		k.count(k.deliverRefund(p, j, amount, total))
 	}
+	if p.refundFails {
+		k.count(k.deliverRefundFailed(p))
+	}
+	if p.dispute != disputeNone {
+		if p.waitPaid && len(p.refunds) == 0 {
+			k.awaitSettled(p, 60*time.Second, 0, soakWaiting...)
+		}
+		k.count(k.deliverDispute(p))
+	}
+}
+
+// deliverPayPalDispute opens a PayPal dispute of amount and resolves it for the seller (won) or
+// for the buyer, PayPal having reversed that much of the capture (lost), each event delivered
+// p.dups times at once and as many later.
+func (k *soak) deliverPayPalDispute(p *soakPayment, amount int64) int {
+	d := paypalevent.Dispute{DisputeID: "PP-D-" + p.ref, CaptureID: p.ref, Currency: p.currency, Amount: amount}
+	bodies := [][]byte{}
+	d.EventID, d.Type, d.Created = "WH-DSP-"+p.ref+"-1", "CUSTOMER.DISPUTE.CREATED", time.Now()
+	bodies = append(bodies, d.Body())
+	d.EventID, d.Type, d.Outcome = "WH-DSP-"+p.ref+"-2", "CUSTOMER.DISPUTE.RESOLVED", "RESOLVED_SELLER_FAVOUR"
+	if p.dispute == disputeLost {
+		bodies = append(bodies, paypalevent.Reversal{EventID: "WH-REV-" + p.ref, ReversalID: "REV-" + p.ref, CaptureID: p.ref,
+			Currency: p.currency, Amount: amount, Created: time.Now()}.Body())
+		d.Outcome = "RESOLVED_BUYER_FAVOUR"
+	}
+	d.Created = time.Now()
+	bodies = append(bodies, d.Body())
+	events := 0
+	for _, b := range bodies {
+		events += deliverPayPal(k.t, k.s, b, p.dups)
+	}
+	return events
+}
+
+// deliverRefundFailed tells that the payment's last refund failed, as charge.refund.updated and
+// refund.failed, each delivered p.dups times at once and as many later.
+func (k *soak) deliverRefundFailed(p *soakPayment) int {
+	j := len(p.refunds) - 1
+	amount := p.refunds[j] - p.refundedInTheEnd()
+	// Stripe tells a refund's failure days after the refund (the card's bank sends it back).
+	// Events carry whole seconds, and a failure told in the second of the refund's own figure is
+	// taken as already left out of that figure (payment.Record.RefundsStanding): told so, it
+	// undid nothing, and seed 1 with 50 payments failed on it. It comes in a later second.
+	time.Sleep(time.Until(p.refundMade(j).Truncate(time.Second).Add(time.Second)))
+	events := 0
+	for _, typ := range []string{"charge.refund.updated", "refund.failed"} {
+		f := stripeevent.RefundUpdate{EventID: fmt.Sprintf("evt_%s_re%d_%s", p.ref, j, typ), Type: typ, Refund: fmt.Sprintf("re_%s_%d", p.ref, j),
+			PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: string(p.currency), Status: "failed", Amount: amount,
+			Created: time.Now(), Made: p.refundMade(j)}
+		events += deliver(k.t, k.s, f.Body(), p.dups)
+	}
+	return events
+}
+
+// deliverDispute opens and closes a dispute of what the payment's refunds left (Stripe takes
+// that much from the balance with its 15.00 dispute fee, in the payment's currency's minor
+// units, and gives the amount back when the dispute is won), each event delivered p.dups times
+// at once and as many later.
+func (k *soak) deliverDispute(p *soakPayment) int {
+	amount := p.gross - p.refundedInTheEnd()
+	if p.paypal {
+		return k.deliverPayPalDispute(p, amount)
+	}
+	funds := []stripeevent.DisputeFunds{{ID: "txn_" + p.ref + "_w", Amount: -amount, Fee: 1500}}
+	status := "lost"
+	if p.dispute == disputeWon {
+		status = "won"
+		funds = append(funds, stripeevent.DisputeFunds{ID: "txn_" + p.ref + "_r", Amount: amount})
+	}
+	events := 0
+	for _, d := range []stripeevent.Dispute{
+		{EventID: "evt_" + p.ref + "_d1", Type: "charge.dispute.created", Status: "needs_response", Funds: funds[:1]},
+		{EventID: "evt_" + p.ref + "_d2", Type: "charge.dispute.closed", Status: status, Funds: funds},
+	} {
+		d.Dispute, d.PaymentIntent, d.Charge, d.Currency, d.Amount, d.Created = "dp_"+p.ref, p.ref, "ch_"+p.ref, string(p.currency), amount, time.Now()
+		events += deliver(k.t, k.s, d.Body(), p.dups)
+	}
+	return events
 }
 
 func (k *soak) count(events int) {
@@ -430,7 +635,7 @@ func (k *soak) stripeCapture(p *soakPayment) stripeevent.Capture {
 			md[k] = v
 		}
 	}
-	return stripeevent.Capture{EventID: "evt_" + p.ref, PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: "usd",
+	return stripeevent.Capture{EventID: "evt_" + p.ref, PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: string(p.currency),
 		Amount: p.gross, Created: time.Now(), Metadata: md}
 }
 
@@ -439,7 +644,7 @@ func (k *soak) payPalCapture(p *soakPayment) paypalevent.Capture {
 	for k, v := range orderMetadata(p.order) {
 		c.Metadata[k] = v
 	}
-	c.Amount, c.Fee = p.gross, payPalFee(p.gross)
+	c.Amount, c.Fee, c.Currency = p.gross, payPalFee(p.gross), p.currency
 	return c
 }
 
@@ -461,11 +666,11 @@ func (k *soak) deliverRefund(p *soakPayment, j int, amount, total int64) int {
 	if p.paypal {
 		fee := payPalFee(p.gross)
 		r := paypalevent.Refund{EventID: fmt.Sprintf("WH-REF-%s-%d", p.ref, j), RefundID: fmt.Sprintf("REF-%s-%d", p.ref, j),
-			CaptureID: p.ref, Currency: "usd", Amount: amount, TotalRefunded: total, Fee: fee * amount / p.gross, Created: time.Now()}
+			CaptureID: p.ref, Currency: p.currency, Amount: amount, TotalRefunded: total, Fee: fee * amount / p.gross, Created: time.Now()}
 		return deliverPayPal(k.t, k.s, r.Body(), p.dups)
 	}
 	r := stripeevent.Refund{EventID: fmt.Sprintf("evt_%s_re%d", p.ref, j), PaymentIntent: p.ref, Charge: "ch_" + p.ref,
-		Currency: "usd", Amount: p.gross, AmountRefunded: total, Created: time.Now()}
+		Currency: string(p.currency), Amount: p.gross, AmountRefunded: total, Created: p.refundMade(j)}
 	return deliver(k.t, k.s, r.Body(), p.dups)
 }
 
@@ -566,7 +771,7 @@ func containsStatus(list []ipayment.Status, s ipayment.Status) bool {
 func (k *soak) decide() {
 	var waiting []*soakPayment
 	for _, p := range k.payments {
-		rec := k.awaitSettled(p, 90*time.Second, p.refunded(), soakWaiting...)
+		rec := k.awaitSettled(p, 90*time.Second, p.wantRefunded(), soakWaiting...)
 		if containsStatus(soakWaiting, rec.Status) {
 			waiting = append(waiting, p)
 		}
@@ -581,8 +786,9 @@ func (k *soak) decide() {
 		require.Less(k.t, round, 5, "payments still waiting for an admin after %d rounds of decisions", round)
 		var next []*soakPayment
 		for _, p := range waiting {
-			k.act(p)
-			rec := k.awaitSettled(p, 60*time.Second, p.refunded(), soakWaiting...)
+			before, code, out := k.act(p)
+			k.t.Logf("soak: round %d: %s (%s, %s: %s): %d %v", round, p.id, faultNames[p.fault], before.Status, before.Reason, code, out["error"])
+			rec := k.awaitMoved(p, before, 60*time.Second)
 			if !containsStatus(soakSettled, rec.Status) {
 				next = append(next, p)
 			}
@@ -590,13 +796,16 @@ func (k *soak) decide() {
 		waiting = next
 	}
 	for _, p := range k.payments {
-		rec := k.awaitSettled(p, 30*time.Second, p.refunded())
-		assert.Equal(k.t, wantStatus(p), rec.Status, "%s (%s): refunds %v of %d", p.id, faultNames[p.fault], p.refunds, p.gross)
+		rec := k.awaitSettled(p, 30*time.Second, p.wantRefunded())
+		assert.Equal(k.t, wantStatus(p), rec.Status, "%s (%s): refunds %v of %d, dispute %d", p.id, faultNames[p.fault], p.refunds, p.gross, p.dispute)
 	}
 }
 
-// act is the admin's decision on a payment that waits: a release when it is held, else a retry.
-func (k *soak) act(p *soakPayment) {
+// act is the admin's decision on a payment that waits: a release when it is held, else a
+// retry. It returns the record the decision was made on and the API's answer: 202, or 409 when
+// the run has not yet saved what came of an earlier decision (decision_pending) or the payment
+// changed meanwhile.
+func (k *soak) act(p *soakPayment) (ipayment.Record, int, map[string]any) {
 	rec, err := k.s.Store.GetPayment(context.Background(), p.id)
 	require.NoError(k.t, err)
 	action := "retry"
@@ -605,10 +814,32 @@ func (k *soak) act(p *soakPayment) {
 	}
 	code, out := k.s.Do(http.MethodPost, "/api/v1/admin/payments/"+p.id+"/"+action, nil, stack.AdminKey)
 	require.Contains(k.t, []int{http.StatusAccepted, http.StatusConflict}, code, "%s %s (%s, %s): %v", action, p.id, rec.Status, rec.Reason, out)
+	return rec, code, out
+}
+
+// awaitMoved waits until the run saved what came of a decision made on before: the payment
+// settled with every refund told applied, or another status, decision asked or retry of dues
+// taken. The API answers a decision at once, before the run takes it, so the record read right
+// after it is still before's: a next round of decisions on it would be refused as pending, and
+// rounds without a wait end before the run could settle anything.
+func (k *soak) awaitMoved(p *soakPayment, before ipayment.Record, within time.Duration) ipayment.Record {
+	var rec ipayment.Record
+	require.EventuallyWithT(k.t, func(c *assert.CollectT) {
+		r, err := k.s.Store.GetPayment(context.Background(), p.id)
+		if !assert.NoError(c, err) {
+			return
+		}
+		rec = r
+		settled := containsStatus(soakSettled, r.Status) && r.Refunded == p.wantRefunded()
+		moved := r.Status != before.Status || r.Decision != before.Decision || r.DueRetries != before.DueRetries
+		assert.True(c, settled || moved, "%s (%s): still %s (%s), decision %d, dues retried %d, refunded %d of %d told",
+			p.id, faultNames[p.fault], r.Status, r.Reason, r.Decision, r.DueRetries, r.Refunded, p.wantRefunded())
+	}, within, 100*time.Millisecond)
+	return rec
 }
 
 func wantStatus(p *soakPayment) ipayment.Status {
-	switch p.refunded() {
+	switch p.wantRefunded() {
 	case 0:
 		return ipayment.StatusPaid
 	case p.gross:

@@ -315,6 +315,12 @@ const (
 	// minute, the floor allowed, 11,500 events in the default day; hourly in a 90-day window,
 	// 17,000).
 	codePathBoundedHistory = 25
+	// codePathPayRestoredAtOnce pays, in the settle window, a leg that an event made pending again
+	// (a failed refund gave back the share of a leg that was never sent anything) as soon as the
+	// event is taken. The window's wait ended only at its timer or a movement due, so such a
+	// payment rested paying_out with no step in flight and its payees unpaid until the window
+	// closed (a day in production).
+	codePathPayRestoredAtOnce = 25 // with codePathBoundedHistory: one unreleased path
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline

@@ -39,6 +39,9 @@ const (
 	// refund left them nothing to send), so the automatic retries of a due that arises later are
 	// timed, and paced, from it (code path 25), not from a wait the ones before had backed off to.
 	untilNoDues
+	// untilRestored ends the settle window's wait when an event made a leg pending again, for
+	// payRestored to pay it (code path 25).
+	untilRestored
 )
 
 // wait blocks until what `until` names happens, or until timeout (0 = none), handling provider
@@ -76,6 +79,9 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 				return AdminCommand{Action: ActionRetry, Actor: "order webhook"}, false
 			}
 			if until&untilDues != 0 && r.rec.HasDues() {
+				return AdminCommand{}, false
+			}
+			if until&untilRestored != 0 && slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegPending }) {
 				return AdminCommand{}, false
 			}
 		case got != nil && !got.Action.known() && r.in.CodePath >= codePathDisputeLoss:

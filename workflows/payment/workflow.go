@@ -1268,21 +1268,25 @@ func (r *run) pruneDues() {
 // one, so its retry is timed from then, and from code path 25 a wait with dues ends early when
 // none is left, so a later one's retries start at the pace again (dueRetryIn).
 func (r *run) settleWait(left time.Duration) {
+	var restored waitFor
+	if r.in.CodePath >= codePathPayRestoredAtOnce {
+		restored = untilRestored
+	}
 	every := r.in.Settings.DueRetryEvery
 	if every <= 0 {
-		r.wait(left, 0)
+		r.wait(left, restored)
 		return
 	}
 	if !r.rec.HasDues() {
 		r.autoRetries = 0
-		r.wait(left, untilDues)
+		r.wait(left, untilDues|restored)
 		return
 	}
-	until := waitFor(0)
+	until := restored
 	if r.in.CodePath >= codePathBoundedHistory {
 		// Backed off, this wait may last a day: dues paid meanwhile end it, and a due that
 		// arises after them starts at the pace again (the next settleWait resets autoRetries).
-		until = untilNoDues
+		until |= untilNoDues
 	}
 	r.wait(min(left, r.dueRetryIn()), until)
 	if r.rec.HasDues() {
