@@ -47,3 +47,28 @@ func (s *workflowSuite) TestRestoredLegDoesNotHurryTheDuesRetry() {
 	s.Equal(payment.StatusPartiallyRefunded, rec.Status)
 	s.EqualValues(1, rec.Refunded)
 }
+
+// A leg made pending again whose payee cannot receive now is held, and the run waits on the hold
+// (its asks backing off), not woken again and again by the pending leg: events told meanwhile (a
+// refund's event re-sent hourly for two days) each take one wait, and the run's steps stay few.
+// The payee registered on day 5, the next ask pays it.
+func (s *workflowSuite) TestRestoredLegHeldDoesNotSpin() {
+	signalAt(s.env, time.Millisecond, SignalEvent, refundAt("evt_r1", gross, 0))
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	s.env.RegisterDelayedCallback(func() { s.w.mu.Lock(); s.w.holds["a1"] = "not registered"; s.w.mu.Unlock() }, 10*time.Minute)
+	signalAt(s.env, 20*time.Minute, SignalEvent, refundFailedAt("evt_f1", "re_1", gross, 20))
+	for i := 1; i < 50; i++ {
+		signalAt(s.env, 20*time.Minute+time.Duration(i)*time.Hour, SignalEvent, refundAt("evt_r1", gross, 0))
+	}
+	s.env.RegisterDelayedCallback(func() { s.w.mu.Lock(); delete(s.w.holds, "a1"); s.w.mu.Unlock() }, 5*day)
+	in := testInput()
+	in.Settings.SettleWindow, in.Settings.HoldRecheckEvery, in.Settings.DueRetryEvery = 2*day, time.Hour, time.Hour
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+	s.checkBooks(rec)
+
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.EqualValues(affiliateCut, s.w.sent("acct_a1"), "paid once its payee could receive")
+	s.LessOrEqual(s.w.calls["payee:a1"], 15, "the held payee asked at the hold's backed-off pace")
+	s.LessOrEqual(len(s.w.saved), 15, "saves")
+}
