@@ -470,13 +470,42 @@ type RefundFigure struct {
 // shows with the refunds failed by its time added back), less the failed refunds made by then. A
 // failed refund made after every figure is in none of them: it is left out until a figure from
 // after it comes, which counts it made and failed alike.
+//
+// Runs before code path 25 read it so; RefundsStandingBySecond is how later ones do.
 func (r Record) RefundsStanding() int64 {
+	return r.refundsStanding(func(fig RefundFigure, f FailedRefund) bool { return !f.At.After(fig.At) })
+}
+
+// RefundsStandingBySecond is RefundsStanding that does not take a refund failed in the second it
+// was made as left out of a figure of that second: the figure is most likely the refund's own
+// (Stripe's charge.refunded as it was made, events in whole seconds), which counts it, as the
+// failure came after. Taken as left out, the failure undid nothing: the payees stayed debited for
+// a refund the customer never got. Such a figure too small to hold the refund was told after the
+// failure (another refund made in that second), and leaves it out.
+func (r Record) RefundsStandingBySecond() int64 {
+	return r.refundsStanding(func(fig RefundFigure, f FailedRefund) bool {
+		if f.At.Equal(fig.At) && f.Made.Equal(fig.At) {
+			return fig.Refunded < f.Amount
+		}
+		return !f.At.After(fig.At)
+	})
+}
+
+// refundsStanding is RefundsStanding with leftOut saying whether a figure leaves a failed refund
+// out (it failed by the figure's time).
+func (r Record) refundsStanding(leftOut func(RefundFigure, FailedRefund) bool) int64 {
 	var made int64
 	var latest time.Time
-	for _, f := range r.RefundFigures {
-		made = max(made, f.Refunded+r.RefundsFailed(f.At))
-		if f.At.After(latest) {
-			latest = f.At
+	for _, fig := range r.RefundFigures {
+		failed := int64(0)
+		for _, f := range r.FailedRefunds {
+			if leftOut(fig, f) {
+				failed += f.Amount
+			}
+		}
+		made = max(made, fig.Refunded+failed)
+		if fig.At.After(latest) {
+			latest = fig.At
 		}
 	}
 	for _, f := range r.FailedRefunds {

@@ -321,6 +321,11 @@ const (
 	// payment rested paying_out with no step in flight and its payees unpaid until the window
 	// closed (a day in production).
 	codePathPayRestoredAtOnce = 25 // with codePathBoundedHistory: one unreleased path
+	// codePathRefundFailedBySecond does not take a Stripe refund that failed in the second it was
+	// made as left out of that second's figure (payment.Record.RefundsStandingBySecond): the figure
+	// is the refund's own, told as it was made, and the failure undid nothing, the payees left
+	// debited for a refund the customer never got.
+	codePathRefundFailedBySecond = 25
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline

@@ -81,7 +81,7 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			if until&untilDues != 0 && r.rec.HasDues() {
 				return AdminCommand{}, false
 			}
-			if until&untilRestored != 0 && slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegPending }) {
+			if until&untilRestored != 0 && r.anyLegPending() {
 				return AdminCommand{}, false
 			}
 		case got != nil && !got.Action.known() && r.in.CodePath >= codePathDisputeLoss:
@@ -489,7 +489,7 @@ func (r *run) apply(e Event) error {
 		target := e.AmountRefunded
 		if len(r.rec.FailedRefunds) > 0 {
 			// A figure from before a failure (a late or re-sent event) must not redo the refund.
-			target = r.rec.RefundsStanding()
+			target = r.refundsStanding()
 		}
 		return r.refundAfterLostDisputes(r.refundsTarget(target), "dispute-loss/refunded/"+strings.TrimPrefix(r.refundKey(target), r.key("refund/")),
 			func() int64 { return r.refundsTarget(target) }, "refund")
@@ -623,8 +623,17 @@ func (r *run) refundFailed(e Event) error {
 	}
 	// A failure told before any figure counted its refund leaves nothing to undo: the figure,
 	// when it comes, counts the refund made and failed alike.
-	target := r.refundsTarget(r.rec.RefundsStanding())
+	target := r.refundsTarget(r.refundsStanding())
 	return r.unrefundTo(target, e.RefundID, e.Amount)
+}
+
+// refundsStanding is what is refunded now as the provider's figures and the failures tell it, read
+// by the second from code path 25 (payment.Record.RefundsStandingBySecond).
+func (r *run) refundsStanding() int64 {
+	if r.in.CodePath >= codePathRefundFailedBySecond {
+		return r.rec.RefundsStandingBySecond()
+	}
+	return r.rec.RefundsStanding()
 }
 
 // isFailedRefund reports whether a refund was told failed.

@@ -102,6 +102,10 @@ type run struct {
 	// autoRetries counts the settle window's automatic retries of movements due since the run last
 	// had none (dueRetryIn).
 	autoRetries int
+	// dueRetryAt is when the settle window's next automatic retry of the movements due is made,
+	// once a wait for it began and until it is made (or no movement is due): a wait ended early to
+	// pay a leg made pending again (untilRestored) leaves it, so the retry keeps its time.
+	dueRetryAt time.Time
 	// retryingDues is set while retryDues walks the legs' dues: pruning them then would shift the
 	// list it reads the dues sent again from (it prunes once it is done).
 	retryingDues bool
@@ -1152,7 +1156,7 @@ func (r *run) heldLegs() int {
 // payRestored pays the legs that were given a share after the payout had nothing to send them
 // (pending again: a failed refund's, a correction's); without such legs it does nothing.
 func (r *run) payRestored() error {
-	if !slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegPending }) {
+	if !r.anyLegPending() {
 		return nil
 	}
 	if err := r.payout(); err != nil {
@@ -1266,7 +1270,9 @@ func (r *run) pruneDues() {
 // automatic retries on, it waits DueRetryEvery and retries them (a short platform balance, a
 // payee's account paid out, fill up again); a wait without dues ends early when an event leaves
 // one, so its retry is timed from then, and from code path 25 a wait with dues ends early when
-// none is left, so a later one's retries start at the pace again (dueRetryIn).
+// none is left, so a later one's retries start at the pace again (dueRetryIn). From code path 25
+// a wait also ends when an event made a leg pending again (the settle loop pays it at once): the
+// retry of the dues is not made then, but at its time (dueRetryAt), by the next wait.
 func (r *run) settleWait(left time.Duration) {
 	var restored waitFor
 	if r.in.CodePath >= codePathPayRestoredAtOnce {
@@ -1278,7 +1284,7 @@ func (r *run) settleWait(left time.Duration) {
 		return
 	}
 	if !r.rec.HasDues() {
-		r.autoRetries = 0
+		r.autoRetries, r.dueRetryAt = 0, time.Time{}
 		r.wait(left, untilDues|restored)
 		return
 	}
@@ -1288,11 +1294,32 @@ func (r *run) settleWait(left time.Duration) {
 		// arises after them starts at the pace again (the next settleWait resets autoRetries).
 		until |= untilNoDues
 	}
-	r.wait(min(left, r.dueRetryIn()), until)
+	if r.dueRetryAt.IsZero() {
+		r.dueRetryAt = workflow.Now(r.ctx).Add(min(left, r.dueRetryIn()))
+	}
+	// Not in the future: paying the restored leg took the time (a hold, a decision), and the retry
+	// is late already.
+	if in := r.dueRetryAt.Sub(workflow.Now(r.ctx)); in > 0 {
+		if _, timedOut := r.wait(in, until); !timedOut && r.restoredPending(until) {
+			return
+		}
+	}
+	r.dueRetryAt = time.Time{}
 	if r.rec.HasDues() {
 		r.autoRetries++
 		r.handleEvent(Event{Kind: EventRetryDues, Actor: "automatic retry"})
 	}
+}
+
+// restoredPending reports whether a wait that ends at a leg made pending again (untilRestored)
+// ended so: a leg is pending.
+func (r *run) restoredPending(until waitFor) bool {
+	return until&untilRestored != 0 && r.anyLegPending()
+}
+
+// anyLegPending reports whether a leg waits for its payout.
+func (r *run) anyLegPending() bool {
+	return slices.ContainsFunc(r.rec.Legs, func(l payment.Leg) bool { return l.State == payment.LegPending })
 }
 
 // dueRetryIn is how long the settle window waits before its next automatic retry of the movements
