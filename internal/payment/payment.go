@@ -490,13 +490,17 @@ func (r Record) RefundsStanding() int64 {
 // figure, so a failure came between the two, and the later one leaves it out (a refund failed at
 // once and made again, a merchant's retry; taken as the refund's own, the retry was undone with
 // the failure, the customer refunded and the payees not debited).
+//
+// Never below nothing: every refund told failed was made, so what was made is at least their sum;
+// figures that cannot say which failures they left out (two failed in their second) took them
+// all as counted, and the failures out of too little made it negative.
 func (r Record) RefundsStandingBySecond() int64 {
-	return r.refundsStanding(func(fig RefundFigure, f FailedRefund) bool {
+	return max(0, r.refundsStanding(func(fig RefundFigure, f FailedRefund) bool {
 		if f.At.Equal(fig.At) && f.Made.Equal(fig.At) {
 			return fig.Refunded < f.Amount || (r.toldTwice(fig) && r.onlyFailureAt(f))
 		}
 		return !f.At.After(fig.At)
-	})
+	}))
 }
 
 // toldTwice reports whether two of the provider's events told fig's figure in its second. A

@@ -41,6 +41,9 @@ func TestRefundsStandingBySecond(t *testing.T) {
 		{"alike a figure kept without its event", []RefundFigure{fig(0, 1100), told(0, 1100, "evt_r1")}, []FailedRefund{failed(0, 0, 1100)}, 1100, 0},
 		{"its own figure told again", []RefundFigure{told(0, 1100, "evt_r1")}, []FailedRefund{failed(0, 0, 1100)}, 1100, 0},
 		{"made again and failed too", []RefundFigure{told(0, 1100, "evt_r1"), told(0, 1100, "evt_r2")}, []FailedRefund{failed(0, 0, 1100), {ID: "re_y", Amount: 1100, Made: t0, At: t0.Add(time.Hour)}}, 0, 0},
+		// The retry refused at once too: either failure may be the one between the figures, but
+		// nothing stands (before, the failures taken from the one figure made it -1100).
+		{"made again and refused again at once", []RefundFigure{told(0, 1100, "evt_r1"), told(0, 1100, "evt_r2")}, []FailedRefund{failed(0, 0, 1100), {ID: "re_y", Amount: 1100, Made: t0, At: t0}}, 1100, 0},
 		// Two failures in that second: either may be the one between the figures alike.
 		{"two failures in that second", []RefundFigure{told(0, 1100, "evt_r1"), told(0, 1100, "evt_r2")}, []FailedRefund{failed(0, 0, 1100), {ID: "re_y", Amount: 300, Made: t0.Add(-time.Hour), At: t0}}, 1100, 0},
 	}

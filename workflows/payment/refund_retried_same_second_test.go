@@ -13,8 +13,8 @@ import (
 // that failed in the second it was made, whose figure code path 25 takes as the refund's own: the
 // retry was undone with the failure, the customer refunded and the payees not debited. From code
 // path 25 figures are kept per event, and two alike in one second have the failure between them,
-// whatever order the three events are told in; the retry failing later too leaves nothing
-// refunded. Code path 24 reads the retry right (and the lone refund wrong,
+// whatever order the three events are told in; the retry failing too, later or at once, leaves
+// nothing refunded. Code path 24 reads the retry right (and the lone refund wrong,
 // TestRefundFailedInTheSecondItWasMade).
 func (s *workflowSuite) TestRefundRetriedInTheSecondItFailed() {
 	at := func(e Event, after time.Duration) Event {
@@ -38,7 +38,8 @@ func (s *workflowSuite) TestRefundRetriedInTheSecondItFailed() {
 	runs := []run{{"code path 24", codePathUIDecision, orders[0], 1100}}
 	for i, o := range orders {
 		runs = append(runs, run{fmt.Sprint("order ", i), CurrentCodePath, o, 1100},
-			run{fmt.Sprint("order ", i, ", the retry failed a day later"), CurrentCodePath, append(o[:3:3], f2), 0})
+			run{fmt.Sprint("order ", i, ", the retry failed a day later"), CurrentCodePath, append(o[:3:3], f2), 0},
+			run{fmt.Sprint("order ", i, ", the retry refused at once too"), CurrentCodePath, append(o[:3:3], failed("evt_f2", "re_2", 0)), 0})
 	}
 	for _, tt := range runs {
 		s.Run(tt.name, func() {
