@@ -26,8 +26,15 @@ func Behind(stored Record, found bool, last Record) []string {
 	}
 	missing("refund applied:", last.AppliedRefunds, stored.AppliedRefunds)
 	for _, f := range last.RefundFigures {
-		if !slices.ContainsFunc(stored.RefundFigures, func(g RefundFigure) bool { return g.At.Equal(f.At) && g.Refunded == f.Refunded }) {
-			out = append(out, fmt.Sprintf("refunded %d as of %s", f.Refunded, f.At.UTC().Format(time.RFC3339)))
+		// The event too (code path 25): one figure told by two events is two refunds.
+		if !slices.ContainsFunc(stored.RefundFigures, func(g RefundFigure) bool {
+			return g.At.Equal(f.At) && g.Refunded == f.Refunded && g.Event == f.Event
+		}) {
+			fact := fmt.Sprintf("refunded %d as of %s", f.Refunded, f.At.UTC().Format(time.RFC3339))
+			if f.Event != "" {
+				fact += " (event " + f.Event + ")"
+			}
+			out = append(out, fact)
 		}
 	}
 	missing("refund failed:", failedIDs(last.FailedRefunds), failedIDs(stored.FailedRefunds))

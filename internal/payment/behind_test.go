@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -31,6 +32,13 @@ func TestBehindListsWhatTheLastRunDidThatIsNotStored(t *testing.T) {
 	failed.FailedRefunds = []FailedRefund{{ID: "re_1", Amount: 1000}}
 	failed.FeeReturns, failed.FeeReturnsUndone = []string{"re_1"}, []string{"re_1"}
 
+	// Code path 25 keeps a figure per event: the retry's figure, alike in value and second, is a
+	// refund of its own (RefundsStandingBySecond), and a store without it is behind.
+	retried := refunded
+	retried.RefundFigures = []RefundFigure{{At: refunded.RefundFigures[0].At, Refunded: 1000, Event: "evt_r1"}}
+	retriedToo := retried
+	retriedToo.RefundFigures = append(slices.Clone(retried.RefundFigures), RefundFigure{At: refunded.RefundFigures[0].At, Refunded: 1000, Event: "evt_r2"})
+
 	tests := []struct {
 		name   string
 		stored Record
@@ -48,6 +56,7 @@ func TestBehindListsWhatTheLastRunDidThatIsNotStored(t *testing.T) {
 		}},
 		{"a lost dispute erased", paid, true, disputed, []string{"dispute lost: dp_1", "dispute closed: dp_1", "dispute fee: txn_1"}},
 		{"a failed refund erased", refunded, true, failed, []string{"refund failed: re_1", "fee returned with refund: re_1", "fee return undone for refund: re_1"}},
+		{"a figure told again by another event erased", retried, true, retriedToo, []string{"refunded 1000 as of 2026-11-27T03:00:00Z (event evt_r2)"}},
 		{"a leg the run never paid is not a fact", paid, true, Record{CaptureEntryID: 7, Legs: []Leg{vendor, {Party: "affiliate", PayeeID: "a1", Amount: 100}}}, nil},
 	}
 	for _, tt := range tests {

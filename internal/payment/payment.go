@@ -463,6 +463,10 @@ type FailedRefund struct {
 type RefundFigure struct {
 	At       time.Time `json:"at"`
 	Refunded int64     `json:"refunded"`
+	// Event is the provider's event that told it (code path 25): two events telling one figure in
+	// one second tell two refunds with a failure between them (RefundsStandingBySecond). Empty
+	// before, when figures alike were kept once.
+	Event string `json:"event,omitempty"`
 }
 
 // RefundsStanding is what is refunded now as the figures tell it, whatever order they and the
@@ -481,14 +485,48 @@ func (r Record) RefundsStanding() int64 {
 // (Stripe's charge.refunded as it was made, events in whole seconds), which counts it, as the
 // failure came after. Taken as left out, the failure undid nothing: the payees stayed debited for
 // a refund the customer never got. Such a figure too small to hold the refund was told after the
-// failure (another refund made in that second), and leaves it out.
+// failure (another refund made in that second), and leaves it out. So does a figure that another
+// event told alike in that second, the failure the only one of that second: refunds only add to a
+// figure, so a failure came between the two, and the later one leaves it out (a refund failed at
+// once and made again, a merchant's retry; taken as the refund's own, the retry was undone with
+// the failure, the customer refunded and the payees not debited).
+//
+// Never below nothing: every refund told failed was made, so what was made is at least their sum;
+// figures that cannot say which failures they left out (two failed in their second) took them
+// all as counted, and the failures out of too little made it negative.
 func (r Record) RefundsStandingBySecond() int64 {
-	return r.refundsStanding(func(fig RefundFigure, f FailedRefund) bool {
+	return max(0, r.refundsStanding(func(fig RefundFigure, f FailedRefund) bool {
 		if f.At.Equal(fig.At) && f.Made.Equal(fig.At) {
-			return fig.Refunded < f.Amount
+			return fig.Refunded < f.Amount || (r.toldTwice(fig) && r.onlyFailureAt(f))
 		}
 		return !f.At.After(fig.At)
-	})
+	}))
+}
+
+// toldTwice reports whether two of the provider's events told fig's figure in its second. A
+// figure kept without its event (by a run before code path 25) may be either: it counts none.
+func (r Record) toldTwice(fig RefundFigure) bool {
+	first := ""
+	for _, g := range r.RefundFigures {
+		if g.Event == "" || !g.At.Equal(fig.At) || g.Refunded != fig.Refunded {
+			continue
+		}
+		if first != "" && g.Event != first {
+			return true
+		}
+		first = g.Event
+	}
+	return false
+}
+
+// onlyFailureAt reports whether f is the only refund told failed in its second.
+func (r Record) onlyFailureAt(f FailedRefund) bool {
+	for _, g := range r.FailedRefunds {
+		if g.ID != f.ID && g.At.Equal(f.At) {
+			return false
+		}
+	}
+	return true
 }
 
 // refundsStanding is RefundsStanding with leftOut saying whether a figure leaves a failed refund

@@ -483,6 +483,12 @@ func (r *run) apply(e Event) error {
 		// The provider's figure leaves out refunds that had failed by the event's time, which
 		// may be told later: figures are kept and weighed again with every failure.
 		fig := payment.RefundFigure{At: e.OccurredAt, Refunded: e.AmountRefunded}
+		if r.in.CodePath >= codePathRefundFailedBySecond {
+			// Kept per event: a figure told again by another event in its second is a refund
+			// made again after a failure (payment.Record.RefundsStandingBySecond). The same event
+			// sent again is kept once.
+			fig.Event = e.ID
+		}
 		if !slices.Contains(r.rec.RefundFigures, fig) {
 			r.rec.RefundFigures = append(r.rec.RefundFigures, fig)
 		}

@@ -899,7 +899,8 @@ func (s *workflowSuite) TestFailedRefundToldOneAtATime() {
 // charge's amount_refunded as of its own time, which no longer counts refunds failed by then):
 // whatever the order, once every event is in the payment stands at what was refunded and did not
 // fail, and the books hold (checkBooks: each payee holds its share of what stands). The capture
-// may come after some of them. A refund may fail in the second it was made (code path 25).
+// may come after some of them. A refund may fail in the second it was made and be made again in
+// that second (code path 25).
 func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
 	for seed := range int64(100) {
 		s.SetupTest()
@@ -921,11 +922,26 @@ func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
 			r := refund{amount: a, made: 10 * (k + 1)}
 			if rng.IntN(5) < 2 {
 				r.fails = r.made + rng.IntN(41) // in the second it was made, or later
+				if rng.IntN(3) == 0 {
+					r.fails = r.made // a refund refused at once: its retry is asked below
+				}
 			} else {
 				stands += a
 			}
 			total += a
 			refunds = append(refunds, r)
+			if r.fails == r.made && total+a <= gross && rng.IntN(2) == 0 {
+				// Made again at once (a merchant's retry), in the second the first failed: the
+				// same figure in another event (code path 25). It may fail too, later.
+				retry := refund{amount: a, made: r.made}
+				if rng.IntN(5) < 2 {
+					retry.fails = r.made + 1 + rng.IntN(40)
+				} else {
+					stands += a
+				}
+				total += a
+				refunds = append(refunds, retry)
+			}
 		}
 		var events []Event
 		for k, r := range refunds {
