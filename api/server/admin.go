@@ -626,12 +626,14 @@ func paymentChanged(r ipayment.Record) error {
 // still be acting on the decision: a provider call (a local activity) waits for its next attempt
 // on a timer when its backoff is longer than a workflow task's timeout, and DescribeWorkflow lists
 // no timer. Nor does one count once its run closed (a new decision starts another run, or is
-// refused not_running).
+// refused not_running): one sent when another run was the payment's (its entry's run_id) whose
+// signal the current run's history does not have was that run's. Nor one made on a decision
+// number the payment has moved past (decision: the number the payment shows).
 //
 // at is where the run's history stands now (zero without a run): a decision sent next is recorded
 // after it, and its audit entry says so (run_id, history_length), so that runSince finds that
 // decision's signal and not an earlier one of the same sender's.
-func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowID string, savedAt time.Time) (at historyAt, err error) {
+func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowID string, savedAt time.Time, decision int) (at historyAt, err error) {
 	e, madeOn, found, err := tx.LastDecision(ctx, "payment:"+workflowID)
 	if err != nil {
 		return historyAt{}, err
@@ -655,17 +657,30 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 	if !found || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return at, nil
 	}
+	var was struct {
+		historyAt
+		Decision int `json:"decision"`
+	}
+	_ = json.Unmarshal(e.After, &was) // an entry that says neither is read as one from before them
+	// The run saved a new decision it asks since this one was made on its number: it took this one
+	// and asked again, or it drops it as made on another decision (madeOnAnother) and takes the
+	// next, made on the number it asks. Its history need not say so: the workflow task that saved
+	// the ask may go on (code path 20's ask after a hold), its save recorded only once it ends.
+	if was.Decision > 0 && decision > was.Decision {
+		return at, nil
+	}
 	resting := d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0
 	// The run may have saved since for what it did before it took the decision: its history says.
 	earlier := madeOn != store.SavedKey(savedAt)
-	if resting || earlier {
+	// Sent when another run was the payment's: that run had it, or a later one it started.
+	otherRun := was.RunID != "" && was.RunID != at.RunID
+	if resting || earlier || otherRun {
 		var sent *decisionSent
-		if earlier {
+		if earlier || otherRun {
 			sent = &decisionSent{sender: e.Actor}
 			// Sent to this run: its signal is recorded after where the history stood then. Sent to
 			// another (one it started, or entries from before history_length), anywhere in it.
-			var was historyAt
-			if json.Unmarshal(e.After, &was) == nil && was.RunID == at.RunID {
+			if was.RunID == at.RunID {
 				sent.after = was.Length
 			}
 		}
@@ -673,7 +688,12 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 		if err != nil {
 			return historyAt{}, temporalUnavailable()
 		}
-		if earlier && run.savedSince || resting && !run.retrying {
+		switch {
+		case sent != nil && run.savedSince, resting && !run.retrying:
+			return at, nil
+		case otherRun && !run.signalled:
+			// Not in this run's history, where a signal that started it is recorded at its start:
+			// an earlier run had it, which has closed since.
 			return at, nil
 		}
 	}
@@ -726,6 +746,8 @@ type runReading struct {
 	// before it. False when the signal is not in the run's history (not recorded yet: the
 	// workflow task that ran when it came still runs), or no decision is looked for.
 	savedSince bool
+	// signalled: the decision's signal is in the run's history.
+	signalled bool
 }
 
 // runSince reads the history of the run of workflowID: its local activity markers and timers, for
@@ -735,7 +757,6 @@ func (s *Server) runSince(ctx context.Context, workflowID, runID string, sent *d
 	dc := converter.GetDefaultDataConverter()
 	var backoffAsked time.Duration     // the backoff a local activity's marker asked for in this task
 	backoffTimers := map[int64]bool{}  // started event ID: a local activity's backoff not over yet
-	var signalled bool                 // the decision's signal is recorded
 	savesScheduled := map[int64]bool{} // scheduled event ID: a save run on the server since the signal
 	var out runReading
 	for it.HasNext() {
@@ -751,7 +772,7 @@ func (s *Server) runSince(ctx context.Context, workflowID, runID string, sent *d
 			}
 			var from struct{ Actor string }
 			if dc.FromPayloads(a.GetInput(), &from) == nil && (from.Actor == sent.sender || strings.HasPrefix(from.Actor, sent.sender+" ")) {
-				signalled, out.savedSince = true, false
+				out.signalled, out.savedSince = true, false
 				clear(savesScheduled)
 			}
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
@@ -769,11 +790,11 @@ func (s *Server) runSince(ctx context.Context, workflowID, runID string, sent *d
 			if md.Backoff > 0 {
 				backoffAsked = md.Backoff
 			}
-			if signalled && a.GetFailure() == nil && slices.Contains(saveSteps, md.ActivityType) {
+			if out.signalled && a.GetFailure() == nil && slices.Contains(saveSteps, md.ActivityType) {
 				out.savedSince = true
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			if signalled && slices.Contains(saveSteps, ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()) {
+			if out.signalled && slices.Contains(saveSteps, ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()) {
 				savesScheduled[ev.GetEventId()] = true
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:

@@ -94,7 +94,7 @@ func (s *Server) decideOnSave(c echo.Context, workflowID string, d decision) err
 				return nil, nil, err
 			}
 		}
-		at, err := s.decisionPending(ctx, tx, workflowID, savedAt)
+		at, err := s.decisionPending(ctx, tx, workflowID, savedAt, cur.Decision)
 		if err != nil {
 			return nil, nil, err
 		}
