@@ -30,7 +30,8 @@ import (
 // payments in USD, JPY and KWD with random orders (tax, shipping, discount, an affiliate
 // sometimes, an order with extras delivered by the shop after its payment), random partial and
 // full refunds (several partial ones, cumulative as Stripe and PayPal tell them; a Stripe
-// payment's first one sometimes before its capture, its last sometimes failing afterwards),
+// payment's first one sometimes before its capture, its last sometimes failing afterwards, in
+// the second it was made or later),
 // Stripe and PayPal disputes won or lost after the refunds, duplicate deliveries, and faults
 // chosen by a seeded RNG: Stripe transfers answered 429 or 500, lost answers, transfers and
 // reversals refused until an admin retries, PayPal payouts answered 429, the worker killed (once
@@ -136,6 +137,9 @@ type soakPayment struct {
 	// Stripe says so with charge.refund.updated and refund.failed, and the payees are paid their
 	// part of it again.
 	refundFails bool
+	// failsAtOnce: that failure is told in the second the refund was made (a card the issuer
+	// refuses refunds on): the refund's own charge.refunded and its failure carry the same time.
+	failsAtOnce bool
 	fault       soakFault
 	mu          sync.Mutex
 	made        map[int]time.Time // when each refund was told, for its failure
@@ -235,6 +239,7 @@ func newSoak(t *testing.T, rng, wide *rand.Rand, n int) *soak {
 	for _, p := range k.payments {
 		k.byID[p.id] = p
 	}
+	k.planFailsAtOnce()
 	s.Stripe.Inject = k.injectStripe
 	s.Stripe.LoseAnswer = k.loseStripe
 	k.hold = newHoldHook()
@@ -264,8 +269,8 @@ func (k *soak) explainUnsettled() {
 		if err == nil && rec.Status == wantStatus(p) && rec.Refunded == p.wantRefunded() {
 			continue
 		}
-		k.t.Logf("soak: %s not settled (%s, %s): plan %s, fault %s, refunds %v of %d, refund first %v, last fails %v, dispute %d, late %v, waitPaid %v, dups %d",
-			p.id, rec.Status, rec.Reason, p.currency, faultNames[p.fault], p.refunds, p.gross, p.refundFirst, p.refundFails, p.dispute, p.late, p.waitPaid, p.dups)
+		k.t.Logf("soak: %s not settled (%s, %s): plan %s, fault %s, refunds %v of %d, refund first %v, last fails %v (at once %v), dispute %d, late %v, waitPaid %v, dups %d",
+			p.id, rec.Status, rec.Reason, p.currency, faultNames[p.fault], p.refunds, p.gross, p.refundFirst, p.refundFails, p.failsAtOnce, p.dispute, p.late, p.waitPaid, p.dups)
 		if d, err := k.s.Temporal.DescribeWorkflowExecution(ctx, p.id, ""); err == nil {
 			k.t.Logf("soak: %s in Temporal: %s, pending task %v, activities %v", p.id, d.GetWorkflowExecutionInfo().GetStatus(),
 				d.GetPendingWorkflowTask(), d.GetPendingActivities())
@@ -293,6 +298,9 @@ func (k *soak) summary() string {
 		}
 		if p.refundFails {
 			counts["refund fails"]++
+		}
+		if p.failsAtOnce {
+			counts["refund fails at once"]++
 		}
 		if p.dispute != disputeNone {
 			counts[[]string{"", "dispute won", "dispute lost"}[p.dispute]]++
@@ -388,6 +396,20 @@ func (k *soak) planWide(p *soakPayment) {
 	p.refundFails = !p.paypal && len(p.refunds) > 0 && r.IntN(5) == 0
 	if r.IntN(8) == 0 && p.refundedInTheEnd() < p.gross {
 		p.dispute = soakDispute(1 + r.IntN(2))
+	}
+}
+
+// planFailsAtOnce has every other failing refund fail in the second it was made, the first of
+// them or the second as one draw from the second stream says: a plan with two failing refunds
+// plays both kinds. It draws after every payment's plan, so that a seed's draws before it, from
+// either stream, stay as they were.
+func (k *soak) planFailsAtOnce() {
+	nth := k.wide.IntN(2)
+	for _, p := range k.payments {
+		if p.refundFails {
+			p.failsAtOnce = nth%2 == 0
+			nth++
+		}
 	}
 }
 
@@ -580,16 +602,20 @@ func (k *soak) deliverPayPalDispute(p *soakPayment, amount int64) int {
 func (k *soak) deliverRefundFailed(p *soakPayment) int {
 	j := len(p.refunds) - 1
 	amount := p.refunds[j] - p.refundedInTheEnd()
-	// Stripe tells a refund's failure days after the refund (the card's bank sends it back).
-	// Events carry whole seconds, and a failure told in the second of the refund's own figure is
-	// taken as already left out of that figure (payment.Record.RefundsStanding): told so, it
-	// undid nothing, and seed 1 with 50 payments failed on it. It comes in a later second.
-	time.Sleep(time.Until(p.refundMade(j).Truncate(time.Second).Add(time.Second)))
+	// Stripe tells most refunds' failures days after the refund (the card's bank sends it back):
+	// those come in a later second. Events carry whole seconds; a failure told in the refund's
+	// own second (failsAtOnce) is undone from code path 25 only (code path 24 took it as left out
+	// of the refund's own figure, undoing nothing: seed 1 with 50 payments failed on it then).
+	created := p.refundMade(j)
+	if !p.failsAtOnce {
+		time.Sleep(time.Until(p.refundMade(j).Truncate(time.Second).Add(time.Second)))
+		created = time.Now()
+	}
 	events := 0
 	for _, typ := range []string{"charge.refund.updated", "refund.failed"} {
 		f := stripeevent.RefundUpdate{EventID: fmt.Sprintf("evt_%s_re%d_%s", p.ref, j, typ), Type: typ, Refund: fmt.Sprintf("re_%s_%d", p.ref, j),
 			PaymentIntent: p.ref, Charge: "ch_" + p.ref, Currency: string(p.currency), Status: "failed", Amount: amount,
-			Created: time.Now(), Made: p.refundMade(j)}
+			Created: created, Made: p.refundMade(j)}
 		events += deliver(k.t, k.s, f.Body(), p.dups)
 	}
 	return events
