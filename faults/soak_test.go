@@ -271,7 +271,8 @@ func (k *soak) explainUnsettled() {
 		}
 		k.t.Logf("soak: %s not settled (%s, %s): plan %s, fault %s, refunds %v of %d, refund first %v, last fails %v (at once %v), dispute %d, late %v, waitPaid %v, dups %d",
 			p.id, rec.Status, rec.Reason, p.currency, faultNames[p.fault], p.refunds, p.gross, p.refundFirst, p.refundFails, p.failsAtOnce, p.dispute, p.late, p.waitPaid, p.dups)
-		if d, err := k.s.Temporal.DescribeWorkflowExecution(ctx, p.id, ""); err == nil {
+		if desc, err := k.s.Temporal.DescribeWorkflow(ctx, p.id, ""); err == nil {
+			d := desc.RawResponse
 			k.t.Logf("soak: %s in Temporal: %s, pending task %v, activities %v", p.id, d.GetWorkflowExecutionInfo().GetStatus(),
 				d.GetPendingWorkflowTask(), d.GetPendingActivities())
 		}
