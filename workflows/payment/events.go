@@ -81,7 +81,7 @@ func (r *run) wait(timeout time.Duration, until waitFor) (cmd AdminCommand, time
 			if until&untilDues != 0 && r.rec.HasDues() {
 				return AdminCommand{}, false
 			}
-			if until&untilRestored != 0 && r.anyLegPending() {
+			if r.restoredPending(until) {
 				return AdminCommand{}, false
 			}
 		case got != nil && !got.Action.known() && r.in.CodePath >= codePathDisputeLoss:

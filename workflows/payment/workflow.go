@@ -499,11 +499,7 @@ func (r *run) enrichPollIn(polls int) time.Duration {
 	if r.in.CodePath < codePathBoundedHistory {
 		return every
 	}
-	limit := max(every, maxEnrichPoll)
-	for n := polls - enrichPollsAtPace + 1; n > 0 && every < limit; n-- {
-		every *= 2
-	}
-	return min(every, limit)
+	return doubled(every, polls-enrichPollsAtPace+1, maxEnrichPoll)
 }
 
 func (r *run) enrichInput(c *Event) *activities.EnrichInput {
@@ -960,8 +956,15 @@ func (r *run) holdRecheckIn(checks int) time.Duration {
 	if r.in.CodePath < codePathHoldRecheck || every <= 0 {
 		return 0
 	}
-	limit := max(every, maxHoldRecheck)
-	for ; checks > 0 && every < limit; checks-- {
+	return doubled(every, checks, maxHoldRecheck)
+}
+
+// doubled is every doubled times times (none when times is not above 0), up to limit, or every
+// when that is longer: the backoff of a run's repeated asks, looks and retries, which keeps the
+// history of a run that waits for long small.
+func doubled(every time.Duration, times int, limit time.Duration) time.Duration {
+	limit = max(every, limit)
+	for ; times > 0 && every < limit; times-- {
 		every *= 2
 	}
 	return min(every, limit)
@@ -1333,11 +1336,7 @@ func (r *run) dueRetryIn() time.Duration {
 	if r.in.CodePath < codePathBoundedHistory {
 		return every
 	}
-	limit := max(every, maxDueRetry)
-	for n := r.autoRetries - dueRetriesAtPace + 1; n > 0 && every < limit; n-- {
-		every *= 2
-	}
-	return min(every, limit)
+	return doubled(every, r.autoRetries-dueRetriesAtPace+1, maxDueRetry)
 }
 
 // dueRetriesAtPace is how many automatic retries of movements due go at DueRetryEvery before they
