@@ -41,26 +41,33 @@ func (s *workflowSuite) TestRefundFailedInTheSecondItWasMade() {
 	}
 	for _, tt := range tests {
 		s.Run(tt.name, func() {
-			s.SetupTest()
-			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-			for i, e := range tt.events {
-				signalAt(s.env, time.Duration(10+i)*time.Minute, SignalEvent, e)
-			}
-			in := testInput()
-			in.CodePath = tt.codePath
-			s.env.ExecuteWorkflow(Workflow, in)
-			rec := result(s.T(), s.env)
-			s.checkBooks(rec)
-
-			s.EqualValues(tt.stands, rec.Refunded, "what stands of the refunds")
-			for _, p := range []split.Party{split.PartyVendor, split.PartyAffiliate} {
-				leg := legOf(s.T(), rec, p)
-				s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
-			}
-			s.booksHold(rec, tt.stands)
+			rec := s.refundsStandAfter(tt.codePath, gross, tt.events, tt.stands)
 			if tt.stands == 0 {
 				s.Equal(payment.StatusPaid, rec.Status, fmt.Sprint(rec.Reason))
 			}
 		})
 	}
+}
+
+// refundsStandAfter runs a capture of gross, then events a minute apart, on codePath, and checks
+// that what stands of the refunds is stands, each payee holds its share of it and the books agree.
+func (s *workflowSuite) refundsStandAfter(codePath int, gross int64, events []Event, stands int64) payment.Record {
+	s.SetupTest()
+	signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
+	for i, e := range events {
+		signalAt(s.env, time.Duration(10+i)*time.Minute, SignalEvent, e)
+	}
+	in := testInput()
+	in.CodePath = codePath
+	s.env.ExecuteWorkflow(Workflow, in)
+	rec := result(s.T(), s.env)
+	s.checkBooks(rec)
+
+	s.EqualValues(stands, rec.Refunded, "what stands of the refunds")
+	for _, p := range []split.Party{split.PartyVendor, split.PartyAffiliate} {
+		leg := legOf(s.T(), rec, p)
+		s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
+	}
+	s.booksHold(rec, stands)
+	return rec
 }

@@ -3,8 +3,6 @@ package payment
 import (
 	"fmt"
 	"time"
-
-	"paysplit/internal/split"
 )
 
 // A refund that fails at once and is made again in the same second (a merchant's automatic
@@ -43,22 +41,7 @@ func (s *workflowSuite) TestRefundRetriedInTheSecondItFailed() {
 	}
 	for _, tt := range runs {
 		s.Run(tt.name, func() {
-			s.SetupTest()
-			signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
-			for i, e := range tt.events {
-				signalAt(s.env, time.Duration(10+i)*time.Minute, SignalEvent, e)
-			}
-			in := testInput()
-			in.CodePath = tt.codePath
-			s.env.ExecuteWorkflow(Workflow, in)
-			rec := result(s.T(), s.env)
-			s.checkBooks(rec)
-			s.EqualValues(tt.stands, rec.Refunded, "what the customer got back stands")
-			for _, p := range []split.Party{split.PartyVendor, split.PartyAffiliate} {
-				leg := legOf(s.T(), rec, p)
-				s.EqualValues(leg.Remaining(), s.w.sent("acct_"+leg.PayeeID), "%s holds its share of what stands", p)
-			}
-			s.booksHold(rec, tt.stands)
+			s.refundsStandAfter(tt.codePath, gross, tt.events, tt.stands)
 		})
 	}
 }
