@@ -1,0 +1,79 @@
+package kpisync
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
+	"paysplit/activities"
+	"paysplit/internal/kpi"
+	"paysplit/internal/money"
+	"paysplit/testenv"
+)
+
+// TestReplayRecordedHistories replays histories recorded from real runs on the dev server
+// (TestRecordHistories with RECORD_HISTORY=<prefix>) through the current workflow code. A sync
+// run lasts minutes and retention's hours, so a deploy meets runs in progress: those recorded
+// before a change (prefix unversioned_: the workflows as they were before their first version
+// marker) must replay unchanged.
+func TestReplayRecordedHistories(t *testing.T) {
+	testenv.ReplayHistories(t, "testdata", 3, Register)
+}
+
+// TestRecordHistories records a sync of two good sources, a sync in which a source refused (its
+// failure recorded, the run failed naming it) and a retention run, as
+// testdata/<RECORD_HISTORY>*.json. Recording only: without RECORD_HISTORY it does nothing.
+func TestRecordHistories(t *testing.T) {
+	prefix := os.Getenv("RECORD_HISTORY")
+	if prefix == "" {
+		t.Skip("records histories only with RECORD_HISTORY=<file prefix>")
+	}
+	c := testenv.TemporalClient(t)
+	queue := "kpisync-record-" + time.Now().Format("150405.000")
+	w := worker.New(c, queue, worker.Options{})
+	Register(w)
+	reg := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg("PlanKPISync", func(_ context.Context, in activities.PlanKPISyncInput) (activities.PlanKPISyncOutput, error) {
+		return activities.PlanKPISyncOutput{Sources: []string{kpi.SourceLedger, kpi.SourceGA4}, Currency: money.USD}, nil
+	})
+	reg("SyncKPISource", func(_ context.Context, in activities.SyncKPISourceInput) (activities.SyncKPISourceOutput, error) {
+		if in.ClientID == "refused" && in.Source == kpi.SourceGA4 {
+			return activities.SyncKPISourceOutput{}, temporal.NewNonRetryableApplicationError("ga4: runReport: 403 permission denied", activities.ErrTypeKPISourceRefused, nil)
+		}
+		return activities.SyncKPISourceOutput{Source: in.Source, Days: 8, Hours: 3}, nil
+	})
+	reg("RecordKPISyncFailure", func(context.Context, activities.RecordKPISyncFailureInput) error { return nil })
+	reg("PruneKPIs", func(context.Context, activities.PruneKPIsInput) (activities.PruneKPIsOutput, error) {
+		return activities.PruneKPIsOutput{Daily: 12, Hourly: 40}, nil
+	})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	for _, r := range []struct {
+		name, workflow string
+		in             any
+		fails          bool
+	}{
+		{"sync", SyncWorkflowName, SyncInput{ClientID: "good", HotDays: DefaultHotDays}, false},
+		{"sync_refused", SyncWorkflowName, SyncInput{ClientID: "refused", HotDays: DefaultHotDays}, true},
+		{"retention", RetentionWorkflowName, RetentionInput{Days: DefaultHotDays, BatchSize: DefaultBatchSize}, false},
+	} {
+		run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
+			ID: queue + "-" + r.name, TaskQueue: queue, WorkflowRunTimeout: syncRunTimeout,
+		}, r.workflow, r.in)
+		require.NoError(t, err)
+		if err := run.Get(t.Context(), nil); r.fails {
+			require.Error(t, err)
+		} else {
+			require.NoError(t, err)
+		}
+		testenv.RecordHistory(t, c, run.GetID(), prefix+r.name+".json")
+	}
+}
