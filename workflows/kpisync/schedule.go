@@ -29,7 +29,7 @@ func ScheduleID(clientID string) string { return "kpi-sync-" + clientID }
 const DefaultEvery = 15 * time.Minute
 
 // syncRunTimeout bounds a run: with overlap "skip", a hung run would hold back the client's
-// next syncs; sources get about two minutes of retries, so this is plenty.
+// next syncs; a source's step ends within sourceStepTimeout, retries included, so this is plenty.
 const syncRunTimeout = 10 * time.Minute
 
 // Settings is where a client's own sync period and status are kept, and its syncs recorded

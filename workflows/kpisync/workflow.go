@@ -76,9 +76,16 @@ func dbOptions() workflow.ActivityOptions {
 // sourceOptions: a source that is down gets about two minutes of retries with backoff in a
 // run; after that the run records the failure and the next scheduled run tries again, so a
 // source down for hours costs one short run per period, not a pile-up.
+//
+// A source that hangs rather than refuses runs each attempt to its start-to-close timeout, and
+// five of those (11 minutes with the backoffs) outlasted the run (syncRunTimeout): the run timed
+// out before it recorded the failure, the source never showed as failing, and the sync ran past
+// the time the weekly report gives it (report.KPISyncRunTime). sourceStepTimeout ends the step,
+// all attempts together, with time left to record it.
 func sourceOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
+		ScheduleToCloseTimeout: sourceStepTimeout,
+		StartToCloseTimeout:    2 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 5,
 			NonRetryableErrorTypes: []string{activities.ErrTypeKPISourceRefused, activities.ErrTypeKPIClientNotFound},
@@ -159,6 +166,10 @@ type RetentionInput struct {
 	Days      int
 	BatchSize int
 }
+
+// sourceStepTimeout bounds a source's step, retries included: under report.KPISyncRunTime by
+// what recording its failure takes (an attempt of dbOptions).
+const sourceStepTimeout = 4 * time.Minute
 
 // DefaultBatchSize keeps each DELETE short: row locks for a few milliseconds, little WAL at once.
 const DefaultBatchSize = 1000
