@@ -112,10 +112,17 @@ func EnsureSchedule(ctx context.Context, c client.Client, taskQueue string) erro
 	return schedules.Ensure(ctx, c.ScheduleClient(), scheduleOptions(taskQueue))
 }
 
+// catchupWindow is how long after its due time a run the Temporal service missed still runs.
+const catchupWindow = 7 * 24 * time.Hour
+
 // scheduleOptions is the daily schedule. Overlap "allow all": a run waiting out an outage can
 // last longer than a day (providerRetryFor), and with "skip" the next day's run would be dropped
 // and that day never reconciled. Each run has its own workflow ID (the schedule appends its
 // time) and its own day, so two at once do not meet.
+//
+// Catch-up a week: after the Temporal service was down, each run it missed reconciles its own day
+// (DueAt) and nothing else ever does, so every missed run is taken, at once. A window of a day
+// lost the oldest day of any outage longer than that.
 func scheduleOptions(taskQueue string) client.ScheduleOptions {
 	return client.ScheduleOptions{
 		ID: ScheduleID,
@@ -123,7 +130,7 @@ func scheduleOptions(taskQueue string) client.ScheduleOptions {
 			Hour: []client.ScheduleRange{{Start: 2}}, Minute: []client.ScheduleRange{{Start: 0}},
 		}}},
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
-		CatchupWindow: 24 * time.Hour,
+		CatchupWindow: catchupWindow,
 		Action: &client.ScheduleWorkflowAction{
 			ID: ScheduleID, Workflow: WorkflowName, TaskQueue: taskQueue, Args: []any{Input{}},
 		},

@@ -14,7 +14,7 @@ import (
 )
 
 // TestLateRunReconcilesItsScheduledDay: the 02:00 UTC run of 10 June (meant for 9 June)
-// starts late, 00:30 UTC on 11 June (cluster or workers back within the 24 h catch-up window).
+// starts late, 00:30 UTC on 11 June (cluster or workers back within the catch-up window).
 // It must reconcile 9 June, the day it was scheduled for; the 11 June 02:00 run does 10 June.
 func TestLateRunReconcilesItsScheduledDay(t *testing.T) {
 	scheduled := time.Date(2026, 6, 10, 2, 0, 0, 0, time.UTC)
