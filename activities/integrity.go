@@ -46,8 +46,35 @@ type VerifyLedgerChainOutput struct {
 	VerifiedAt   time.Time
 }
 
+// verifyHeartbeatEvery is how often VerifyLedgerChain heartbeats while it reads the journal,
+// well within the workflow's heartbeat timeout (2 minutes); the SDK sends at most one a
+// throttle interval anyway.
+const verifyHeartbeatEvery = 20 * time.Second
+
 // VerifyLedgerChain walks the journal's hash chain. A broken chain is a result, not an error.
+// It heartbeats while it reads (the ledger's walk has no steps to report between), so a worker
+// that dies during a long verification is noticed at the heartbeat timeout, and an attempt the
+// workflow no longer waits for has its context cancelled and stops reading.
 func (a *Integrity) VerifyLedgerChain(ctx context.Context, _ VerifyLedgerChainInput) (VerifyLedgerChainOutput, error) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx)
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			tick := time.NewTicker(verifyHeartbeatEvery)
+			defer tick.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					activity.RecordHeartbeat(ctx)
+				}
+			}
+		}()
+	}
 	v, err := a.Ledger.Verify(ctx)
 	if err != nil {
 		return VerifyLedgerChainOutput{}, err

@@ -66,6 +66,13 @@ const outageRetriesChange = "outage-retries"
 // ten attempts: the next one comes within minutes, and one waiting longer would only hold it back.
 const dailyRetryFor = dailyRunTimeout - time.Hour
 
+// verifyHeartbeatTimeout: the chain verification reads the whole journal, which only grows,
+// for up to 30 minutes; its heartbeats (activities.VerifyLedgerChain) let a worker that died
+// during it be noticed within this, not at the attempt's timeout, and tell an attempt the round
+// no longer waits for (timed out, cancelled) to stop. Activity options are not matched on
+// replay (only an activity's ID and type are), so runs in progress replay unchanged.
+const verifyHeartbeatTimeout = 2 * time.Minute
+
 // deliverOptions: a receiver that is down gets a few tries in this run; what is still queued
 // afterwards is tried again by the next run.
 func deliverOptions() workflow.ActivityOptions {
@@ -94,7 +101,9 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 
 	if in.VerifyChain {
 		var v activities.VerifyLedgerChainOutput
-		vctx := workflow.WithActivityOptions(ctx, db(30*time.Minute))
+		vopts := db(30 * time.Minute)
+		vopts.HeartbeatTimeout = verifyHeartbeatTimeout
+		vctx := workflow.WithActivityOptions(ctx, vopts)
 		if err := workflow.ExecuteActivity(vctx, act.VerifyLedgerChain, activities.VerifyLedgerChainInput{}).Get(ctx, &v); err != nil {
 			return res, fmt.Errorf("verify ledger chain: %w", err)
 		}
