@@ -27,7 +27,7 @@ import (
 // Sent over a gzip-compressed connection (TEMPORAL_GRPC_COMPRESSION=gzip), which changes the
 // transport only. Pinned for an event as an older API build stored it (no ISOUnits, IntentCreated
 // nor DisputeFees; a zero RefundMade written out) and as this build stores it (json.Marshal of
-// payment.Event, HTML-sensitive characters in metadata).
+// payment.Event, HTML-sensitive characters in metadata, a refund's PreviousRefunded).
 func TestRelaySendsTheStoredEventAsJSONAWorkerDecodes(t *testing.T) {
 	hostPort, namespace := testenv.Temporal(t)
 	tc, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace,
@@ -40,9 +40,10 @@ func TestRelaySendsTheStoredEventAsJSONAWorkerDecodes(t *testing.T) {
 		d.Relay = server.RelayOptions{Poll: 50 * time.Millisecond}
 	})
 	occurred := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	previous := int64(3000)
 	thisBuild := func(kind payment.EventKind) string {
 		b, err := json.Marshal(payment.Event{ID: "set-below", Kind: kind, ChargeID: "ch_1", Amount: 123456789012, Currency: money.Currency("isk"),
-			Metadata: map[string]string{"client_id": "acme", "order_id": "<a&b>"}, Fee: 42, AmountRefunded: 5000,
+			Metadata: map[string]string{"client_id": "acme", "order_id": "<a&b>"}, Fee: 42, AmountRefunded: 5000, PreviousRefunded: &previous,
 			RefundID: "re_1", DisputeFees: map[string]int64{"txn_1": 1500}, OccurredAt: occurred,
 			IntentCreated: occurred.Add(-time.Hour), ISOUnits: true})
 		require.NoError(t, err)

@@ -264,7 +264,7 @@ func stripeToEvent(evt stripe.Event) (payment.Event, string, error) {
 			return payment.Event{}, "", fmt.Errorf("charge %s: %w", ch.ID, err)
 		}
 		return payment.Event{ID: evt.ID, Kind: payment.EventRefund, ChargeID: ch.ID, AmountRefunded: refunded, Currency: cur,
-			OccurredAt: at, ISOUnits: true}, ch.PaymentIntent.ID, nil
+			PreviousRefunded: previousRefunded(evt, ch, cur, refunded), OccurredAt: at, ISOUnits: true}, ch.PaymentIntent.ID, nil
 	case "charge.refund.updated", "refund.updated", "refund.failed":
 		return refundUpdateToEvent(evt, at)
 	case "charge.dispute.created", "charge.dispute.closed":
@@ -342,6 +342,32 @@ func customerRefunded(apiVersion string, raw []byte, ch stripe.Charge) (customer
 		c.AmountCaptured = new(int64)
 	}
 	return activities.StripeRefunded(apiVersion, ch.Amount, c.AmountCaptured, ch.AmountRefunded)
+}
+
+// previousRefunded is what a charge.refunded's charge had refunded to customers before the event's
+// refund (data.previous_attributes.amount_refunded, read as its amount_refunded is), in the
+// payment's units; nil when the event does not say it, or says what cannot be (not a whole
+// number, negative, not below the figure refunded now: refunds only add). The workflow orders
+// a failure told in the refund's second by it (code path 26); without it, it reads as before.
+func previousRefunded(evt stripe.Event, ch stripe.Charge, cur money.Currency, refunded int64) *int64 {
+	v, ok := evt.Data.PreviousAttributes["amount_refunded"]
+	if !ok {
+		return nil
+	}
+	// Decoded into a map, a JSON number is a float64: re-encoded, a whole one reads as an int64
+	// and anything else (a fraction, a string, null) does not.
+	raw, err := json.Marshal(v)
+	var before *int64 // null stays nil
+	if err != nil || json.Unmarshal(raw, &before) != nil || before == nil || *before < 0 || *before >= ch.AmountRefunded {
+		return nil
+	}
+	ch.AmountRefunded = *before
+	customers, _ := customerRefunded(evt.APIVersion, evt.Data.Raw, ch)
+	prev, err := money.FromStripe(customers, cur)
+	if err != nil || prev >= refunded {
+		return nil
+	}
+	return &prev
 }
 
 // refundUpdateToEvent turns the news of a refund that failed or was canceled (its money came

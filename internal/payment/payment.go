@@ -467,6 +467,11 @@ type RefundFigure struct {
 	// one second tell two refunds with a failure between them (RefundsStandingBySecond). Empty
 	// before, when figures alike were kept once.
 	Event string `json:"event,omitempty"`
+	// Added is what the event's refund added to the figure: the figure less the one it moved from,
+	// which Stripe's charge.refunded tells in previous_attributes.amount_refunded (code path 26).
+	// 0 when the event did not say (or runs before kept none): refunds only add, so a figure's
+	// own refund is never 0.
+	Added int64 `json:"added,omitempty"`
 }
 
 // RefundsStanding is what is refunded now as the figures tell it, whatever order they and the
@@ -495,12 +500,62 @@ func (r Record) RefundsStanding() int64 {
 // figures that cannot say which failures they left out (two failed in their second) took them
 // all as counted, and the failures out of too little made it negative.
 func (r Record) RefundsStandingBySecond() int64 {
-	return max(0, r.refundsStanding(func(fig RefundFigure, f FailedRefund) bool {
-		if f.At.Equal(fig.At) && f.Made.Equal(fig.At) {
-			return fig.Refunded < f.Amount || (r.toldTwice(fig) && r.onlyFailureAt(f))
+	return max(0, r.refundsStanding(r.bySecond))
+}
+
+// bySecond is RefundsStandingBySecond's leftOut.
+func (r Record) bySecond(fig RefundFigure, f FailedRefund) bool {
+	if f.At.Equal(fig.At) && f.Made.Equal(fig.At) {
+		return fig.Refunded < f.Amount || (r.toldTwice(fig) && r.onlyFailureAt(f))
+	}
+	return !f.At.After(fig.At)
+}
+
+// RefundsStandingByMoves is RefundsStandingBySecond that takes as made at least what the figures
+// say their refunds added (RefundFigure.Added; code path 26), the figures themselves read without
+// its guess (surelyLeftOut). Whole seconds cannot order a figure
+// and a failure of one second: a refund of 100 made and failed, then one of 500 made, leaves the
+// figures 100 and 500 and the failure of 100, as a refund of 100 and then one of 400 made before
+// the failure does, and RefundsStandingBySecond takes the failure as counted in both (400 stands,
+// where in the first 500 does). What each figure moved from tells them apart: 100 and 500 both
+// from 0 are 600 made, 100 from 0 and 500 from 100 are 500. Every figure's refund is one of its own
+// (Stripe tells each refund in a charge.refunded of its own, and one event is kept once), so
+// their sum is never more than was made; figures that do not say what they added count nothing
+// here, and with none of them this is RefundsStandingBySecond exactly.
+func (r Record) RefundsStandingByMoves() int64 {
+	added := r.refundsAdded()
+	if added == 0 {
+		return r.RefundsStandingBySecond()
+	}
+	return max(0, r.refundsStandingFrom(added, r.surelyLeftOut))
+}
+
+// surelyLeftOut is bySecond without its guess: a failure in a figure's second of a refund made
+// before that second is taken as counted in the figure, not left out. Each figure then shows at
+// most what was made (a figure plus the failures surely before it is what was made by then, and
+// one of a refund made after it adds that refund), so the most any shows and what the figures
+// added are both never more than was made, and the larger is taken. Taken as left out, such a
+// failure that came after the figure made it more than was made: a refund of 400 made, then in
+// one later second one of 200 made and the 400 failed, read 1000 made where 600 were.
+func (r Record) surelyLeftOut(fig RefundFigure, f FailedRefund) bool {
+	if f.At.Equal(fig.At) {
+		return f.Made.Equal(fig.At) && r.bySecond(fig, f)
+	}
+	return f.At.Before(fig.At)
+}
+
+// refundsAdded is the sum of what the figures say their refunds added, each event's once.
+func (r Record) refundsAdded() int64 {
+	var sum int64
+	seen := map[string]bool{}
+	for _, fig := range r.RefundFigures {
+		if fig.Added <= 0 || seen[fig.Event] {
+			continue
 		}
-		return !f.At.After(fig.At)
-	}))
+		seen[fig.Event] = true
+		sum += fig.Added
+	}
+	return sum
 }
 
 // toldTwice reports whether two of the provider's events told fig's figure in its second. A
@@ -532,7 +587,11 @@ func (r Record) onlyFailureAt(f FailedRefund) bool {
 // refundsStanding is RefundsStanding with leftOut saying whether a figure leaves a failed refund
 // out (it failed by the figure's time).
 func (r Record) refundsStanding(leftOut func(RefundFigure, FailedRefund) bool) int64 {
-	var made int64
+	return r.refundsStandingFrom(0, leftOut)
+}
+
+// refundsStandingFrom is refundsStanding that takes at least made as made by the latest figure.
+func (r Record) refundsStandingFrom(made int64, leftOut func(RefundFigure, FailedRefund) bool) int64 {
 	var latest time.Time
 	for _, fig := range r.RefundFigures {
 		failed := int64(0)

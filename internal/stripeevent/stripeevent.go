@@ -19,10 +19,18 @@ type Delivery struct {
 }
 
 func build(id, typ string, created time.Time, object map[string]any) []byte {
+	return buildWith(id, typ, created, object, nil)
+}
+
+// buildWith is build with the event's data.previous_attributes (left out when nil).
+func buildWith(id, typ string, created time.Time, object, previous map[string]any) []byte {
+	data := map[string]any{"object": object}
+	if previous != nil {
+		data["previous_attributes"] = previous
+	}
 	body, err := json.Marshal(map[string]any{
 		"id": id, "object": "event", "api_version": stripe.APIVersion, "created": created.Unix(),
-		"livemode": false, "pending_webhooks": 1, "type": typ,
-		"data": map[string]any{"object": object},
+		"livemode": false, "pending_webhooks": 1, "type": typ, "data": data,
 	})
 	if err != nil {
 		panic(fmt.Sprintf("stripeevent: marshal %s: %v", typ, err)) // only plain maps: cannot fail
@@ -64,16 +72,25 @@ func (c Capture) Body() []byte {
 type Refund struct {
 	EventID, PaymentIntent, Charge, Currency string
 	Amount, AmountRefunded, AmountCaptured   int64
-	Created                                  time.Time
+	// PreviousRefunded, when set, is the charge's amount_refunded before this refund, rendered in
+	// data.previous_attributes as Stripe renders a charge.refunded (with refunded, and the refunds
+	// list, left empty here); nil leaves previous_attributes out.
+	PreviousRefunded *int64
+	Created          time.Time
 }
 
 // Body renders the event.
 func (r Refund) Body() []byte {
-	return build(r.EventID, "charge.refunded", r.Created, map[string]any{
+	var previous map[string]any
+	if r.PreviousRefunded != nil {
+		previous = map[string]any{"amount_refunded": *r.PreviousRefunded, "refunded": *r.PreviousRefunded == r.Amount,
+			"refunds": map[string]any{"data": []any{}, "total_count": 0}}
+	}
+	return buildWith(r.EventID, "charge.refunded", r.Created, map[string]any{
 		"id": r.Charge, "object": "charge", "amount": r.Amount, "amount_captured": cmp.Or(r.AmountCaptured, r.Amount),
 		"amount_refunded": r.AmountRefunded, "captured": true,
 		"currency": r.Currency, "payment_intent": r.PaymentIntent, "refunded": r.AmountRefunded == r.Amount,
-	})
+	}, previous)
 }
 
 // RefundUpdate is a refund's charge.refund.updated (or, Type set, refund.updated or

@@ -326,11 +326,17 @@ const (
 	// is the refund's own, told as it was made, and the failure undid nothing, the payees left
 	// debited for a refund the customer never got.
 	codePathRefundFailedBySecond = 25
+	// codePathRefundMoves keeps what each Stripe charge.refunded's refund added to the charge's
+	// figure (Event.PreviousRefunded) and reads the figures with it
+	// (payment.Record.RefundsStandingByMoves): whole seconds cannot order a failure and the figures
+	// of its second, and path 25's guess left the wrong amount refunded in some such seconds (a
+	// refund of 100 made and failed, then one of 500 made: 400 taken as standing, where 500 do).
+	codePathRefundMoves = 26
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathBoundedHistory
+	CurrentCodePath = codePathRefundMoves
 )
 
 // EventKind is the kind of provider event.
@@ -389,6 +395,11 @@ type Event struct {
 	// AmountRefunded is the charge's cumulative refunded amount: refunds are applied as the
 	// difference to what was already refunded, so duplicates and reordering are harmless.
 	AmountRefunded int64
+	// PreviousRefunded is, on a Stripe charge.refunded, the charge's cumulative refunded amount
+	// before the event's refund (its data.previous_attributes.amount_refunded), nil when the event
+	// did not say: AmountRefunded less it is what the refund added, which orders a failure told in
+	// the refund's second (code path 26, payment.Record.RefundsStandingByMoves).
+	PreviousRefunded *int64 `json:",omitempty"`
 	// RefundID and Amount describe one refund when the provider does not say the cumulative
 	// amount; it is applied once per RefundID. EventRefundFailed names the refund that failed
 	// and its amount the same way.

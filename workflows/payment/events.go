@@ -489,6 +489,10 @@ func (r *run) apply(e Event) error {
 			// sent again is kept once.
 			fig.Event = e.ID
 		}
+		if r.in.CodePath >= codePathRefundMoves && e.PreviousRefunded != nil && *e.PreviousRefunded >= 0 && *e.PreviousRefunded < e.AmountRefunded {
+			// Refunds only add: a figure not above the one it moved from says nothing of its refund.
+			fig.Added = e.AmountRefunded - *e.PreviousRefunded
+		}
 		if !slices.Contains(r.rec.RefundFigures, fig) {
 			r.rec.RefundFigures = append(r.rec.RefundFigures, fig)
 		}
@@ -634,8 +638,12 @@ func (r *run) refundFailed(e Event) error {
 }
 
 // refundsStanding is what is refunded now as the provider's figures and the failures tell it, read
-// by the second from code path 25 (payment.Record.RefundsStandingBySecond).
+// by the second from code path 25 (payment.Record.RefundsStandingBySecond) and with what each
+// figure's refund added from code path 26 (payment.Record.RefundsStandingByMoves).
 func (r *run) refundsStanding() int64 {
+	if r.in.CodePath >= codePathRefundMoves {
+		return r.rec.RefundsStandingByMoves()
+	}
 	if r.in.CodePath >= codePathRefundFailedBySecond {
 		return r.rec.RefundsStandingBySecond()
 	}
@@ -1112,6 +1120,14 @@ func (r *run) inRunUnits(e Event) Event {
 		if *v, err = conv(*v, cur); err != nil {
 			r.log.Error("event amounts left as they came", "EventID", e.ID, "Error", err)
 			return e
+		}
+	}
+	if e.PreviousRefunded != nil {
+		// Not converted, it is left out rather than the event's amounts left as they came: the
+		// event reads as it did before the figure it moved from was told (code path 26).
+		out.PreviousRefunded = nil
+		if prev, err := conv(*e.PreviousRefunded, cur); err == nil {
+			out.PreviousRefunded = &prev
 		}
 	}
 	if len(e.DisputeFees) > 0 {

@@ -901,8 +901,12 @@ func (s *workflowSuite) TestFailedRefundToldOneAtATime() {
 // fail, and the books hold (checkBooks: each payee holds its share of what stands). The capture
 // may come after some of them. A refund may fail in the second it was made and be made again in
 // that second (code path 25).
+//
+// Each set is told twice: as before, and with what each charge.refunded's figure moved from
+// (Stripe's previous_attributes.amount_refunded, read from code path 26).
 func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
-	for seed := range int64(100) {
+	for try := range int64(200) {
+		seed, withPrevious := try/2, try%2 == 1
 		s.SetupTest()
 		rng := rand.New(rand.NewPCG(uint64(seed), 7))
 		type refund struct {
@@ -951,7 +955,12 @@ func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
 					told += o.amount
 				}
 			}
-			events = append(events, refundAt(fmt.Sprintf("evt_r%d", k), told, r.made))
+			e := refundAt(fmt.Sprintf("evt_r%d", k), told, r.made)
+			if withPrevious {
+				e.PreviousRefunded = new(int64)
+				*e.PreviousRefunded = told - r.amount
+			}
+			events = append(events, e)
 			if r.fails > 0 {
 				f := refundFailedAt(fmt.Sprintf("evt_f%d", k), fmt.Sprintf("re_%d", k), r.amount, r.fails)
 				f.RefundMade = refundAt("", 0, r.made).OccurredAt
@@ -969,7 +978,8 @@ func (s *workflowSuite) TestRefundFailuresInAnyOrder() {
 			signalAt(s.env, time.Duration(i+1)*time.Minute, SignalEvent, e)
 		}
 		rec := s.run()
-		s.Require().EqualValues(stands, rec.Refunded, "seed %d: refunds %+v told as %+v, the capture at %s", seed, refunds, events, captureAt)
+		s.Require().EqualValues(stands, rec.Refunded, "seed %d (previous amounts told: %t): refunds %+v told as %+v, the capture at %s",
+			seed, withPrevious, refunds, events, captureAt)
 	}
 }
 
