@@ -336,7 +336,18 @@ func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		return "", notThisMovement(fmt.Sprintf("PayPal has no payout batch %s", ref))
 	}
 	if err != nil {
-		return "", classifyPayPal("get payout "+ref, err)
+		// Only the batch's item says the payout failed (await); PayPal refusing to show the batch
+		// says nothing of it, and taken as a refusal (ErrTypeRejected) the workflow gave the leg a
+		// new key and paid again what the admin found paid. Our credentials refused may pass (a
+		// token renewed): retried; any other refusal leaves the leg in doubt, the reason said.
+		if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized {
+			return "", fmt.Errorf("paypal: get payout %s: %w", ref, err)
+		}
+		if refused := classifyPayPal("get payout "+ref, err); isRefusal(refused) {
+			return "", notThisMovement(fmt.Sprintf("PayPal will not show payout batch %s (%d %s %s, debug_id %s), so it cannot be checked against %s",
+				ref, pe.Response.StatusCode, pe.Name, pe.Message, pe.DebugID, in.IdempotencyKey))
+		}
+		return "", fmt.Errorf("paypal: get payout %s: %w", ref, err)
 	}
 	h := batch.BatchHeader
 	if h == nil || h.SenderBatchHeader == nil || h.SenderBatchHeader.SenderBatchID != in.IdempotencyKey {
