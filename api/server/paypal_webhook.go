@@ -285,7 +285,9 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 			ev.AmountRefunded = total // cumulative, when PayPal says it
 		}
 		return ev, capture, typ, nil
-	case strings.HasPrefix(typ, "CUSTOMER.DISPUTE."):
+	case typ == "CUSTOMER.DISPUTE.CREATED" || typ == "CUSTOMER.DISPUTE.RESOLVED":
+		// Only these two are read: .UPDATED and any other changes no money, and read as a dispute
+		// first, one whose resource we would not need was refused 400 and retried for days.
 		return paypalDispute(evt.ID, typ, at, evt.Resource)
 	}
 	return payment.Event{}, "", typ, errIgnored
@@ -356,7 +358,7 @@ func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (paym
 		}
 		return payment.Event{ID: id, Kind: payment.EventDisputeClosed, DisputeID: r.DisputeID, DisputeStatus: status, Amount: amount, OccurredAt: at}, capture, typ, nil
 	}
-	return payment.Event{}, "", typ, errIgnored // CUSTOMER.DISPUTE.UPDATED and others change no money
+	return payment.Event{}, "", typ, errIgnored // paypalToEvent passes no other type
 }
 
 // paypalMetadata reads the order metadata store plugins put in the purchase unit's custom_id,
