@@ -216,6 +216,16 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 	if evt.ID == "" || typ == "" {
 		return payment.Event{}, "", "unknown", errors.New("PayPal event needs an id and an event_type")
 	}
+	switch typ {
+	case "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED", "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.RESOLVED":
+	default:
+		return payment.Event{}, "", typ, errIgnored
+	}
+	if evt.CreateTime.IsZero() {
+		// PayPal dates every event; the ones taken are dated by it (a capture's day, a refund's
+		// figure), and without it they were taken as of 0001-01-01.
+		return payment.Event{}, "", typ, fmt.Errorf("%s: the event needs its create_time", typ)
+	}
 	at := evt.CreateTime.UTC()
 	switch {
 	case typ == "PAYMENT.CAPTURE.COMPLETED":
