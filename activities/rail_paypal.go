@@ -96,26 +96,29 @@ type paypalRail struct {
 // (workflows/payment payPalKeyDays), so no send reaches PayPal after it may have forgotten the key.
 const payPalKeyKept = 29 * 24 * time.Hour
 
-// refuseForgottenKey records that a payout goes out under key, before it is sent, and refuses it
-// when its first send was payPalKeyKept ago or more. The run's guard (leg.SentAt) knows only sends
-// its history kept: one whose worker died before its workflow task completed (a local activity)
-// left none, and the next worker, after a month's outage, sends the key as new, its SentAt now.
-// The record here is older than the run's and is what counts. The refusal is a plain error, never
-// a rejection: a new key would pay again if the first send went through; retried (the retries
-// refuse again without asking PayPal), and after the last attempt the leg keeps the key, in
-// doubt, for an admin. A failed record is retried too: a key sent without its record could be
-// paid twice later.
-func (r paypalRail) refuseForgottenKey(ctx context.Context, key string) error {
+// noteSend records that a payout goes out under key, before it is sent, refuses it when its first
+// send was payPalKeyKept ago or more, and says whether an earlier send may have made its batch.
+// The run's guard (leg.SentAt) knows only sends its history kept: one whose worker died before
+// its workflow task completed (a local activity) left none, and the next worker, after a month's
+// outage, sends the key as new, its SentAt now. The record here is older than the run's and is
+// what counts. The refusal is a plain error, never a rejection: a new key would pay again if the
+// first send went through; retried (the retries refuse again without asking PayPal), and after
+// the last attempt the leg keeps the key, in doubt, for an admin. A failed record is retried
+// too: a key sent without its record could be paid twice later.
+func (r paypalRail) noteSend(ctx context.Context, key string) (mayBeMade bool, err error) {
 	if r.keys == nil {
-		return nil
+		return false, nil
 	}
 	sent, err := r.keys.NoteKeySend(ctx, key)
-	if err != nil || !sent.SentBefore || sent.FirstSentAgo < payPalKeyKept {
-		return err
+	if err != nil {
+		return false, err
 	}
-	first := time.Now().Add(-sent.FirstSentAgo).UTC().Format(time.DateOnly)
-	return fmt.Errorf("paypal: payout %s in doubt since %s; PayPal keeps a sender_batch_id 30 days, so it is not sent again: "+
-		"look the payout up in PayPal and resolve it", key, first)
+	if sent.SentBefore && sent.FirstSentAgo >= payPalKeyKept {
+		first := time.Now().Add(-sent.FirstSentAgo).UTC().Format(time.DateOnly)
+		return true, fmt.Errorf("paypal: payout %s in doubt since %s; PayPal keeps a sender_batch_id 30 days, so it is not sent again: "+
+			"look the payout up in PayPal and resolve it", key, first)
+	}
+	return sent.MayBeMade, nil
 }
 
 const (
@@ -164,7 +167,8 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 	}
 	req.Header.Set("PayPal-Request-Id", in.IdempotencyKey)
 	// Recorded last before the call: a payout refused before it (a fraction of a unit) never went out.
-	if err := r.refuseForgottenKey(ctx, in.IdempotencyKey); err != nil {
+	mayBeMade, err := r.noteSend(ctx, in.IdempotencyKey)
+	if err != nil {
 		return "", err
 	}
 	var created paypal.PayoutResponse
@@ -172,7 +176,18 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 		batchID, dup := duplicateBatch(err, *answer)
 		switch {
 		case !dup:
-			return "", classifyPayPal("create payout "+in.IdempotencyKey, err)
+			r.noteUnmade(ctx, in.IdempotencyKey, err)
+			refusal := classifyPayPal("create payout "+in.IdempotencyKey, err)
+			if (in.Asked || mayBeMade) && isRefusal(refusal) {
+				// An earlier send under the key may have made the batch, and this refusal came before
+				// PayPal looked at the key (our credentials, the app's permission, the request ID
+				// itself refused): it says nothing of that batch. Taken as the payout's, the leg would
+				// get a new key and pay again. Retried until PayPal answers the key; the text only, as
+				// a wrapped rejection would still stop the retries.
+				return "", fmt.Errorf("paypal: payout %s was sent before, its outcome unknown, and PayPal now refuses the request (%v): "+
+					"no refusal of the payout an earlier send may have made; asked again under the same key", in.IdempotencyKey, err)
+			}
+			return "", refusal
 		case batchID == "":
 			// Never a refusal: a new key would pay again if that batch went through. Retried, and
 			// after the last attempt the leg keeps the key for an admin.
@@ -321,7 +336,18 @@ func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		return "", notThisMovement(fmt.Sprintf("PayPal has no payout batch %s", ref))
 	}
 	if err != nil {
-		return "", classifyPayPal("get payout "+ref, err)
+		// Only the batch's item says the payout failed (await); PayPal refusing to show the batch
+		// says nothing of it, and taken as a refusal (ErrTypeRejected) the workflow gave the leg a
+		// new key and paid again what the admin found paid. Our credentials refused may pass (a
+		// token renewed): retried; any other refusal leaves the leg in doubt, the reason said.
+		if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized {
+			return "", fmt.Errorf("paypal: get payout %s: %w", ref, err)
+		}
+		if refused := classifyPayPal("get payout "+ref, err); isRefusal(refused) {
+			return "", notThisMovement(fmt.Sprintf("PayPal will not show payout batch %s (%d %s %s, debug_id %s), so it cannot be checked against %s",
+				ref, pe.Response.StatusCode, pe.Name, pe.Message, pe.DebugID, in.IdempotencyKey))
+		}
+		return "", fmt.Errorf("paypal: get payout %s: %w", ref, err)
 	}
 	h := batch.BatchHeader
 	if h == nil || h.SenderBatchHeader == nil || h.SenderBatchHeader.SenderBatchID != in.IdempotencyKey {
@@ -346,6 +372,22 @@ func (r paypalRail) reverse(_ context.Context, in ReverseTransferInput) (string,
 
 func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil)
+}
+
+// noteUnmade records that a send noteSend recorded made nothing: PayPal answered 429, its rate
+// limiter refusing the request before the Payouts API took it. So a refusal of the key's next
+// send is the payout's own again, where a storm of 429s left every later refusal in doubt.
+func (r paypalRail) noteUnmade(ctx context.Context, key string, err error) {
+	var pe *paypal.ErrorResponse
+	if r.keys != nil && errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusTooManyRequests {
+		_ = r.keys.NoteKeyUnmade(ctx, key) // failed, the send counts as one that may have made the batch: the safe side
+	}
+}
+
+// isRefusal says whether err is a refusal for good (non-retryable).
+func isRefusal(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.NonRetryable()
 }
 
 // classifyPayPal keeps 409 (a request under the same PayPal-Request-Id still being processed),

@@ -216,6 +216,16 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 	if evt.ID == "" || typ == "" {
 		return payment.Event{}, "", "unknown", errors.New("PayPal event needs an id and an event_type")
 	}
+	switch typ {
+	case "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED", "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.RESOLVED":
+	default:
+		return payment.Event{}, "", typ, errIgnored
+	}
+	if evt.CreateTime.IsZero() {
+		// PayPal dates every event; the ones taken are dated by it (a capture's day, a refund's
+		// figure), and without it they were taken as of 0001-01-01.
+		return payment.Event{}, "", typ, fmt.Errorf("%s: the event needs its create_time", typ)
+	}
 	at := evt.CreateTime.UTC()
 	switch {
 	case typ == "PAYMENT.CAPTURE.COMPLETED":
@@ -285,7 +295,9 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 			ev.AmountRefunded = total // cumulative, when PayPal says it
 		}
 		return ev, capture, typ, nil
-	case strings.HasPrefix(typ, "CUSTOMER.DISPUTE."):
+	case typ == "CUSTOMER.DISPUTE.CREATED" || typ == "CUSTOMER.DISPUTE.RESOLVED":
+		// Only these two are read: .UPDATED and any other changes no money, and read as a dispute
+		// first, one whose resource we would not need was refused 400 and retried for days.
 		return paypalDispute(evt.ID, typ, at, evt.Resource)
 	}
 	return payment.Event{}, "", typ, errIgnored
@@ -356,7 +368,7 @@ func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (paym
 		}
 		return payment.Event{ID: id, Kind: payment.EventDisputeClosed, DisputeID: r.DisputeID, DisputeStatus: status, Amount: amount, OccurredAt: at}, capture, typ, nil
 	}
-	return payment.Event{}, "", typ, errIgnored // CUSTOMER.DISPUTE.UPDATED and others change no money
+	return payment.Event{}, "", typ, errIgnored // paypalToEvent passes no other type
 }
 
 // paypalMetadata reads the order metadata store plugins put in the purchase unit's custom_id,

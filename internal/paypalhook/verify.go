@@ -104,15 +104,28 @@ func (e Environment) HostAllowed(host string) bool {
 
 // CertURLAllowed says whether a certificate URL is PayPal's, in this environment: HTTPS on one of
 // its certificate hosts, one plain name under the certificate path (no "..", no encoded or
-// further slashes that a server might resolve to elsewhere). A certificate from anywhere else
-// could be anyone's.
+// further slashes that a server might resolve to elsewhere), and nothing after it: PayPal's
+// certificate URLs carry no query or fragment, and one would only make the same certificate
+// another URL. A certificate from anywhere else could be anyone's.
 func (e Environment) CertURLAllowed(certURL string) bool {
+	_, ok := e.certKey(certURL)
+	return ok
+}
+
+// certKey is the one URL a certificate URL the environment allows names (the host in lower case,
+// no default port): what it is fetched and cached under. The URL is the sender's choice before
+// any signature is checked, so a cache keyed by it as written let unsigned requests download the
+// same certificate again and keep another copy for each spelling.
+func (e Environment) certKey(certURL string) (string, bool) {
 	u, ok := e.onHost(certURL)
-	if !ok {
-		return false
+	if !ok || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(certURL, "#") {
+		return "", false
 	}
 	name, ok := strings.CutPrefix(u.EscapedPath(), certPath)
-	return ok && name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/%\\")
+	if !ok || name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/%\\") {
+		return "", false
+	}
+	return "https://" + strings.ToLower(u.Hostname()) + certPath + name, true
 }
 
 // onHost parses rawURL and says whether it is HTTPS, without user info, on the default port of
@@ -193,14 +206,15 @@ func (v *Verifier) Verify(ctx context.Context, h Headers, body []byte) error {
 	if v.Env == noEnvironment {
 		return fmt.Errorf("%w: the verifier has no PayPal environment", ErrUnverified)
 	}
-	if !v.Env.CertURLAllowed(h.CertURL) {
+	certURL, ok := v.Env.certKey(h.CertURL)
+	if !ok {
 		return fmt.Errorf("%w: PAYPAL-CERT-URL %q is not a PayPal %s certificate URL", ErrUnverified, h.CertURL, v.Env)
 	}
 	sig, err := base64.StdEncoding.DecodeString(h.TransmissionSig)
 	if err != nil {
 		return fmt.Errorf("%w: PAYPAL-TRANSMISSION-SIG is not base64", ErrUnverified)
 	}
-	cert, err := v.cert(ctx, h.CertURL)
+	cert, err := v.cert(ctx, certURL)
 	if err != nil {
 		return err
 	}
