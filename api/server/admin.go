@@ -818,21 +818,32 @@ func (s *Server) runSince(ctx context.Context, workflowID, runID string, sent *d
 	return out, nil
 }
 
-// sendAdmin signals a decision to the payment's run: 409 not_running when it has none, 503
-// temporal_unavailable when Temporal did not take it (in 10 s: the caller holds the payment's
-// audit lock meanwhile).
-func (s *Server) sendAdmin(ctx context.Context, workflowID string, cmd payment.AdminCommand) error {
+// sendAdmin signals a decision to the payment's run runID, the one decisionPending described:
+// 409 not_running when there was none ("") or it has closed since, 503 temporal_unavailable when
+// Temporal did not take it (in 10 s: the caller holds the payment's audit lock meanwhile). Not to
+// whichever run is current by then: another event may have started a new run meanwhile (a refund
+// after the run closed), which would take a decision checked, and audited, against the run
+// before it, whose history decisionPending reads for it.
+func (s *Server) sendAdmin(ctx context.Context, workflowID, runID string, cmd payment.AdminCommand) error {
+	if runID == "" {
+		return errNotRunning()
+	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err := s.deps.Temporal.SignalWorkflow(sctx, workflowID, "", payment.SignalAdmin, cmd)
+	err := s.deps.Temporal.SignalWorkflow(sctx, workflowID, runID, payment.SignalAdmin, cmd)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
+		return errNotRunning()
 	}
 	if err != nil {
 		return temporalUnavailable()
 	}
 	return nil
+}
+
+// errNotRunning is the 409 for a signalled decision whose run is gone.
+func errNotRunning() error {
+	return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
 }
 
 // resolvePayment takes an admin's word on a movement in doubt of a leg, looked up at the provider:
