@@ -17,9 +17,12 @@ import (
 	"unicode"
 
 	"github.com/labstack/echo/v4"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"paysplit/internal/money"
@@ -751,27 +754,23 @@ type runReading struct {
 }
 
 // runSince reads the history of the run of workflowID: its local activity markers and timers, for
-// a backoff not over yet, and its saves since the signal of the decision sent (nil: none).
+// a backoff not over yet, and its saves since the signal of the decision sent (nil: none). It reads
+// the history's tail (historyTail), not the whole: a run that retried a step for days has tens of
+// megabytes of history, read in the payment's audit lock.
 func (s *Server) runSince(ctx context.Context, workflowID, runID string, sent *decisionSent) (runReading, error) {
-	it := s.deps.Temporal.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	dc := converter.GetDefaultDataConverter()
+	tail, err := s.historyTail(ctx, workflowID, runID, sent, dc)
+	if err != nil {
+		return runReading{}, err
+	}
 	var backoffAsked time.Duration     // the backoff a local activity's marker asked for in this task
 	backoffTimers := map[int64]bool{}  // started event ID: a local activity's backoff not over yet
 	savesScheduled := map[int64]bool{} // scheduled event ID: a save run on the server since the signal
 	var out runReading
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return runReading{}, err
-		}
+	for _, ev := range tail {
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-			a := ev.GetWorkflowExecutionSignaledEventAttributes()
-			if sent == nil || ev.GetEventId() <= sent.after || (a.GetSignalName() != payment.SignalAdmin && a.GetSignalName() != payment.SignalEvent) {
-				continue
-			}
-			var from struct{ Actor string }
-			if dc.FromPayloads(a.GetInput(), &from) == nil && (from.Actor == sent.sender || strings.HasPrefix(from.Actor, sent.sender+" ")) {
+			if sent.sentBy(ev, dc) {
 				out.signalled, out.savedSince = true, false
 				clear(savesScheduled)
 			}
@@ -818,21 +817,107 @@ func (s *Server) runSince(ctx context.Context, workflowID, runID string, sent *d
 	return out, nil
 }
 
-// sendAdmin signals a decision to the payment's run: 409 not_running when it has none, 503
-// temporal_unavailable when Temporal did not take it (in 10 s: the caller holds the payment's
-// audit lock meanwhile).
-func (s *Server) sendAdmin(ctx context.Context, workflowID string, cmd payment.AdminCommand) error {
+// sentBy reports whether ev is the signal of the decision looked for (d nil: none is): an admin
+// command or an event from its sender, recorded after d.after.
+func (d *decisionSent) sentBy(ev *historypb.HistoryEvent, dc converter.DataConverter) bool {
+	a := ev.GetWorkflowExecutionSignaledEventAttributes()
+	if d == nil || ev.GetEventId() <= d.after || (a.GetSignalName() != payment.SignalAdmin && a.GetSignalName() != payment.SignalEvent) {
+		return false
+	}
+	var from struct{ Actor string }
+	return dc.FromPayloads(a.GetInput(), &from) == nil && (from.Actor == d.sender || strings.HasPrefix(from.Actor, d.sender+" "))
+}
+
+// backoffHorizon is how long before a run's last event runSince looks for a local activity's
+// backoff timer not fired yet. The payment workflow's local activities back off a minute at
+// most (workflows/payment dbRetryPolicy and payoutRetryPolicy: MaximumInterval), and Temporal
+// records a timer's firing when it is due: a timer started earlier than this before the last
+// event has fired, unless Temporal fired it over nine minutes late. A test shortens it.
+var backoffHorizon = 10 * time.Minute
+
+// historyPageRead, set only by a test, is told the events of each page of history historyTail
+// read.
+var historyPageRead func(workflowID string, events int)
+
+// historyTail is the end of the history of run runID of workflowID, oldest event first, read
+// backwards (GetWorkflowExecutionHistoryReverse) as far as runSince needs and no further, so that
+// reading it from the start of the tail finds what reading the whole history would:
+//   - back to the signal of the decision sent (its last one, after sent.after), or to sent.after
+//     when it is not there, so the saves after it are all in the tail;
+//   - back past every event of backoffHorizon before the last, so a backoff timer not fired yet is
+//     in it;
+//   - starting at a workflow task's completion: a backoff's marker and its timer are recorded
+//     after the completion of the task that asked them.
+//
+// Without a decision looked for, or one sent to this run (its audit entry's history_length), the
+// tail of a long run is a few events; one sent to another run, or recorded before
+// history_length, is looked for in the whole history.
+func (s *Server) historyTail(ctx context.Context, workflowID, runID string, sent *decisionSent, dc converter.DataConverter) ([]*historypb.HistoryEvent, error) {
+	req := &workflowservice.GetWorkflowExecutionHistoryReverseRequest{
+		Namespace: cmp.Or(s.deps.Namespace, client.DefaultNamespace),
+		Execution: &commonpb.WorkflowExecution{WorkflowId: workflowID, RunId: runID},
+		// A tail is often a few workflow tasks: small pages first (a page's size counts batches of
+		// events, a workflow task's few), larger ones for a long read.
+		MaximumPageSize: 16,
+	}
+	var back []*historypb.HistoryEvent // newest first
+	var horizon time.Time
+	signalFound := sent == nil
+	for {
+		res, err := s.deps.Temporal.WorkflowService().GetWorkflowExecutionHistoryReverse(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("read the history of %s run %s backwards: %w", workflowID, runID, err)
+		}
+		events := res.GetHistory().GetEvents()
+		if f := historyPageRead; f != nil {
+			f(workflowID, len(events))
+		}
+		for _, ev := range events {
+			if horizon.IsZero() {
+				horizon = ev.GetEventTime().AsTime().Add(-backoffHorizon)
+			}
+			back = append(back, ev)
+			signalFound = signalFound || ev.GetEventId() <= sent.after+1 || sent.sentBy(ev, dc)
+			if signalFound && ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && ev.GetEventTime().AsTime().Before(horizon) {
+				slices.Reverse(back)
+				return back, nil
+			}
+		}
+		if len(res.GetNextPageToken()) == 0 {
+			slices.Reverse(back)
+			return back, nil
+		}
+		req.NextPageToken = res.GetNextPageToken()
+		req.MaximumPageSize = min(2*req.GetMaximumPageSize(), 1024)
+	}
+}
+
+// sendAdmin signals a decision to the payment's run runID, the one decisionPending described:
+// 409 not_running when there was none ("") or it has closed since, 503 temporal_unavailable when
+// Temporal did not take it (in 10 s: the caller holds the payment's audit lock meanwhile). Not to
+// whichever run is current by then: another event may have started a new run meanwhile (a refund
+// after the run closed), which would take a decision checked, and audited, against the run
+// before it, whose history decisionPending reads for it.
+func (s *Server) sendAdmin(ctx context.Context, workflowID, runID string, cmd payment.AdminCommand) error {
+	if runID == "" {
+		return errNotRunning()
+	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	err := s.deps.Temporal.SignalWorkflow(sctx, workflowID, "", payment.SignalAdmin, cmd)
+	err := s.deps.Temporal.SignalWorkflow(sctx, workflowID, runID, payment.SignalAdmin, cmd)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
+		return errNotRunning()
 	}
 	if err != nil {
 		return temporalUnavailable()
 	}
 	return nil
+}
+
+// errNotRunning is the 409 for a signalled decision whose run is gone.
+func errNotRunning() error {
+	return errorf(http.StatusConflict, "not_running", "the payment's workflow is not running")
 }
 
 // resolvePayment takes an admin's word on a movement in doubt of a leg, looked up at the provider:

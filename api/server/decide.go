@@ -72,8 +72,9 @@ type decision struct {
 //     another is 409 decision_pending (503 temporal_unavailable when Temporal cannot say), and
 //     not audited;
 //   - a retry, cancel or release is stamped with the payment's decision number (d.signal);
-//   - it is sent: 409 not_running when a signal's run is gone, 503 temporal_unavailable when
-//     Temporal did not take it (each call bounded: sendAdmin, deliver);
+//   - it is sent: a signal to the run decisionPending described, 409 not_running when that run is
+//     gone (closed since, another maybe started: the decision was checked against that one), 503
+//     temporal_unavailable when Temporal did not take it (each call bounded: sendAdmin, deliver);
 //   - the entry records the save it was made on (saved_at, which decisionPending compares with the
 //     save the payment shows), where the run's history stood before it was sent (run_id,
 //     history_length: its signal is recorded after), and the decision number it was sent with
@@ -98,7 +99,10 @@ func (s *Server) decideOnSave(c echo.Context, workflowID string, d decision) err
 		if err != nil {
 			return nil, nil, err
 		}
-		madeOn, err := s.sendDecision(ctx, workflowID, cur, d)
+		if f := beforeSend; f != nil {
+			f(workflowID, at.RunID)
+		}
+		madeOn, err := s.sendDecision(ctx, workflowID, at.RunID, cur, d)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -116,9 +120,15 @@ func (s *Server) decideOnSave(c echo.Context, workflowID string, d decision) err
 	})
 }
 
-// sendDecision sends d to the payment's run, made on cur; madeOn is the decision number it
-// carries (0: none, or 0 itself).
-func (s *Server) sendDecision(ctx context.Context, workflowID string, cur ipayment.Record, d decision) (madeOn int, err error) {
+// beforeSend, set only by a test, is called in a decision's audit lock between decisionPending's
+// look at the payment's run (runID, "" for none) and the send: where another event may close that
+// run and start a new one.
+var beforeSend func(workflowID, runID string)
+
+// sendDecision sends d to the payment's run, made on cur: a signal to runID, the run
+// decisionPending described, an event to whichever run is current (deliver); madeOn is the
+// decision number it carries (0: none, or 0 itself).
+func (s *Server) sendDecision(ctx context.Context, workflowID, runID string, cur ipayment.Record, d decision) (madeOn int, err error) {
 	sender := cmp.Or(d.sender, d.actor)
 	if d.event != nil {
 		ev := d.event(cur)
@@ -133,7 +143,7 @@ func (s *Server) sendDecision(ctx context.Context, workflowID string, cur ipayme
 	if cmd.Action != payment.ActionResolve {
 		cmd.Decision, cmd.Checked = cur.Decision, true
 	}
-	return cmd.Decision, s.sendAdmin(ctx, workflowID, cmd)
+	return cmd.Decision, s.sendAdmin(ctx, workflowID, runID, cmd)
 }
 
 // decideForAdmin makes an admin's decision (decideOnSave, audited as the request's actor) and

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// BetweenCheckAndSend has f called in each decision's audit lock after decisionPending described
+// the payment's run (runID, "" for none) and before the decision is sent, for a test that changes
+// the payment's runs there; it returns what restores the API as it was.
+func BetweenCheckAndSend(f func(workflowID, runID string)) (restore func()) {
+	old := beforeSend
+	beforeSend = f
+	return func() { beforeSend = old }
+}
+
+// ShortenBackoffHorizon has decisions look for a local activity's backoff timer only within d of
+// a run's last event, for a test whose runs are seconds old; it returns what restores it.
+func ShortenBackoffHorizon(d time.Duration) (restore func()) {
+	old := backoffHorizon
+	backoffHorizon = d
+	return func() { backoffHorizon = old }
+}
+
+// CountHistoryRead counts the events of workflowID's run histories that decisions read; read says
+// how many so far.
+func CountHistoryRead(workflowID string) (read func() int64, restore func()) {
+	var n atomic.Int64
+	old := historyPageRead
+	historyPageRead = func(id string, events int) {
+		if id == workflowID {
+			n.Add(int64(events))
+		}
+	}
+	return n.Load, func() { historyPageRead = old }
+}
