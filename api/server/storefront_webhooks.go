@@ -264,6 +264,15 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 				"client_id", client, "delivery_id", deliveryID, "error", err)
 			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 		}
+		if err := s.recordRefusals(ctx, platform, client, deliveryID, res); err != nil {
+			// The readable orders are stored; the unreadable ones must reach an admin too: let the
+			// shop deliver again (storing is idempotent, each refusal recorded once).
+			s.forgetStorefrontDelivery(ctx, platform, client, deliveryID)
+			s.count(platform, topicLabel(platform, res.Topic), "unavailable")
+			s.deps.Logger.Error("storefront orders stored but refused ones not recorded", "platform", platform,
+				"client_id", client, "delivery_id", deliveryID, "error", err)
+			return errorf(http.StatusServiceUnavailable, "store_unavailable", "the refused orders could not be recorded; retry later")
+		}
 		s.count(platform, topicLabel(platform, res.Topic), outcome)
 		s.deps.Logger.Info("storefront webhook", "platform", platform, "client_id", client, "topic", res.Topic,
 			"delivery_id", deliveryID, "outcome", outcome, "order_ids", orderIDs(res), "woken", len(waiters))
@@ -313,6 +322,27 @@ func (s *Server) refuseOrder(c echo.Context, src storefrontSource, platform, cli
 	s.deps.Logger.Warn("storefront order refused: it cannot be read; recorded for an admin", "platform", platform,
 		"client_id", client, "topic", label, "delivery_id", deliveryID, "order_id", orderID, "reason", d.Reason)
 	return c.JSON(http.StatusOK, map[string]any{"status": "invalid_order", "reason": d.Reason, "topic": label, "order_ids": orderIDList(orderID)})
+}
+
+// recordRefusals keeps for an admin the orders of a delivery that could not be read while others
+// of it were stored (a Meta batch, storefront.Result.Refused): one audit entry per refused order,
+// keyed by the delivery and the order's place in it, so a resend records nothing twice.
+func (s *Server) recordRefusals(ctx context.Context, platform, client, deliveryID string, res storefront.Result) error {
+	label := topicLabel(platform, res.Topic)
+	for i, r := range res.Refused {
+		d := store.RefusedDelivery{Platform: platform, ClientID: client, OrderID: r.OrderID, Topic: label,
+			DeliveryID: fmt.Sprintf("%s:%d", deliveryID, i), Reason: r.Reason.Error()}
+		recorded, err := s.deps.Store.RecordRefusedDelivery(ctx, d)
+		if err != nil {
+			return err
+		}
+		if recorded {
+			s.count(platform, label, "invalid")
+			s.deps.Logger.Warn("storefront order refused: it cannot be read; recorded for an admin", "platform", platform,
+				"client_id", client, "topic", label, "delivery_id", d.DeliveryID, "order_id", r.OrderID, "reason", d.Reason)
+		}
+	}
+	return nil
 }
 
 // deliveryTopic is the topic a platform names in a header (Shopify, WooCommerce), for a delivery

@@ -135,6 +135,17 @@ type Result struct {
 	DeliveryID string
 	Orders     []Order
 	Updates    []StatusUpdate
+	// Refused are the orders of a batch that could not be read while others of it could (Meta
+	// batches several objects' changes in one delivery): the others are stored, these recorded for
+	// an admin. A delivery with nothing readable is refused as a whole (the parser's error).
+	Refused []Refusal
+}
+
+// Refusal is one order of a delivery that could not be read.
+type Refusal struct {
+	// OrderID is the order the unreadable change names, "" when it names no valid ID.
+	OrderID string
+	Reason  error
 }
 
 // idPattern is store.ValidID's alphabet: IDs end up in workflow IDs, idempotency keys and URLs.
