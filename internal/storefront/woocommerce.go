@@ -43,7 +43,9 @@ type wooMeta struct {
 }
 
 type wooLine struct {
-	Quantity int64     `json:"quantity"`
+	// Quantity is a number, not always a whole one: stores selling by weight or length filter
+	// woocommerce_stock_amount to a float. Only its sign is read; the amounts are the line's.
+	Quantity flexID    `json:"quantity"`
 	Subtotal decimal   `json:"subtotal"`
 	Total    decimal   `json:"total"`
 	TotalTax decimal   `json:"total_tax"`
@@ -142,7 +144,7 @@ func (wo wooOrder) normalize(clientID string) (Order, error) {
 
 	var vendors vendorLines
 	for i, li := range wo.LineItems {
-		if li.Quantity < 0 {
+		if strings.HasPrefix(strings.TrimSpace(string(li.Quantity)), "-") {
 			return Order{}, fmt.Errorf("%w: line_items[%d] has a negative quantity", ErrInvalidOrder, i)
 		}
 		field := fmt.Sprintf("line_items[%d]", i)
