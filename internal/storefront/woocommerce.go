@@ -201,7 +201,10 @@ func (wo wooOrder) normalize(clientID string) (Order, error) {
 	if o.ShopTime, err = shopTime("date_modified_gmt", wo.ModifiedGMT); err != nil {
 		return Order{}, err
 	}
-	return o, wo.checkTotal(o.Order, cur)
+	if err := wo.checkTotal(&o.Order, cur); err != nil {
+		return Order{}, err
+	}
+	return o, nil
 }
 
 // orderTotals replaces the vendors' summed tax and discount with the order's own, shared in
@@ -333,8 +336,13 @@ func (v *vendorLines) share(total int64, field func(*payment.OrderLine) *int64, 
 }
 
 // checkTotal refuses an order whose parts do not make the total the customer paid: its payment
-// could never be split, and a mismatch means the store sent something this mapping misreads.
-func (wo wooOrder) checkTotal(o payment.Order, cur money.Currency) error {
+// could never be split, and a mismatch means the store sent something this mapping misreads. One
+// minor unit either way in an order with tax is WooCommerce's rounding, not a misreading: with
+// "Round tax at subtotal level" it keeps cart and shipping tax unrounded and rounds only the total,
+// while the payload prints each tax rounded on its own (woocommerce/woocommerce#25720), so the
+// parts come to a cent more or less than the total. That cent is the tax's: it is taken off (or
+// put on) the vendor line with the most tax, and the order adds up to what was paid.
+func (wo wooOrder) checkTotal(o *payment.Order, cur money.Currency) error {
 	if strings.TrimSpace(string(wo.Total)) == "" {
 		return nil
 	}
@@ -345,6 +353,19 @@ func (wo wooOrder) checkTotal(o payment.Order, cur money.Currency) error {
 	got, err := add("total", o.Subtotal, -o.Discount, o.Tax, o.Shipping, o.Extras)
 	if err != nil {
 		return err
+	}
+	if diff := total - got; (diff == 1 || diff == -1) && o.Tax > 0 {
+		o.Tax += diff
+		if len(o.Lines) > 0 {
+			most := 0
+			for i, l := range o.Lines {
+				if l.Tax > o.Lines[most].Tax {
+					most = i
+				}
+			}
+			o.Lines[most].Tax += diff
+		}
+		return nil
 	}
 	if got != total {
 		return fmt.Errorf("%w: order %s: subtotal − discount + tax + shipping + fees is %s, but total is %s",
