@@ -325,14 +325,16 @@ func TestStorefrontWebhooksStoreNormalizedOrders(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, "refunded", e.status(c, "6240113358902"), "the refund gave back the whole order")
 
-	// Instagram moves the order along; an ID that another platform already used is refused.
+	// Instagram moves the order along; an ID that another platform already used is refused (200
+	// invalid_order, as the conflict is for good: TestStorefrontOrderOfAnotherPlatformIsRefusedNotRetried).
 	code, out = e.post(c, instagramDelivery(shopSample(t, "instagram_order_status.json")))
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, "in_progress", e.status(c, "368508827392800"))
 	clash := []byte(`{"id":7311,"currency":"USD","financial_status":"paid","line_items":[{"vendor":"Other","price":"1.00","quantity":1}]}`)
 	code, out = e.post(c, shopifyDelivery("orders/paid", "clash-1", clash))
-	require.Equal(t, http.StatusConflict, code, out)
-	require.Equal(t, "order_conflict", errCode(out))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "invalid_order", out["status"], out)
+	require.Contains(t, out["reason"], "already stored from woocommerce")
 	got, err := e.store.GetOrder(context.Background(), c, "7311")
 	require.NoError(t, err)
 	require.Equal(t, "woocommerce", got.Platform)
