@@ -74,7 +74,7 @@ func TestStorefrontEarlyStatusesOfTwoOrdersInOppositeOrders(t *testing.T) {
 }
 
 // TestStorefrontEarlyStatusOfAnotherPlatformsOrder: order IDs are per client, and one stored from
-// a platform is 409 from another. A status change kept under one platform is never applied to an
+// a platform is refused from another (200 invalid_order). A status change kept under one platform is never applied to an
 // order of the same ID that another platform delivers: that order keeps its own status, the
 // change stays kept (for retention), and the first platform's order is then refused.
 func TestStorefrontEarlyStatusOfAnotherPlatformsOrder(t *testing.T) {
@@ -97,7 +97,8 @@ func TestStorefrontEarlyStatusOfAnotherPlatformsOrder(t *testing.T) {
 
 	paid := withFields(t, shopSample(t, "shopify_orders_paid.json"), map[string]any{"id": 368508827392800})
 	code, out = e.post(c, shopifyDelivery("orders/paid", "paid-x", paid))
-	require.Equal(t, http.StatusConflict, code, out)
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "invalid_order", out["status"], out)
 	require.Equal(t, 1, e.earlyStatuses(c), "a refused delivery takes nothing")
 }
 
@@ -175,10 +176,10 @@ func metaWith(t *testing.T, order []byte, statuses []byte) []byte {
 
 // TestStorefrontDeliveryOfOrdersAndStatusChanges: one Meta delivery may carry an order and status
 // changes. A change of the order it carries is applied to it by the shop's times (wherever it
-// stands in the delivery); a change of an order not stored is kept; a delivery that fails on one
-// of its orders (another platform's: 409) leaves nothing: no order, no kept change, no claim, so
-// the shop's retry is handled anew. A WooCommerce order.updated carries the whole order, so one for
-// an order not stored stores it.
+// stands in the delivery); a change of an order not stored is kept; a change of another
+// platform's order is refused alone (kept for an admin), and the rest of the delivery is applied:
+// the conflict is for good, and refusing the whole delivery lost its other orders with it. A
+// WooCommerce order.updated carries the whole order, so one for an order not stored stores it.
 func TestStorefrontDeliveryOfOrdersAndStatusChanges(t *testing.T) {
 	e := newShopEnv(t, nil, "")
 	ctx := context.Background()
@@ -200,17 +201,20 @@ func TestStorefrontDeliveryOfOrdersAndStatusChanges(t *testing.T) {
 		require.Equal(t, "created", e.status(c, ig))
 		require.Zero(t, e.earlyStatuses(c))
 	})
-	t.Run("a delivery refused on one order keeps nothing", func(t *testing.T) {
+	t.Run("a change of another platform's order is refused alone", func(t *testing.T) {
 		c := e.newShopClient()
 		paid := withFields(t, shopSample(t, "shopify_orders_paid.json"), map[string]any{"id": 9000000000004})
 		code, out := e.post(c, shopifyDelivery("orders/paid", "paid-4", paid))
 		require.Equal(t, http.StatusOK, code, out)
-		before := e.stored(c)
-		// Order 9000000000004 is Shopify's: Meta's change of it is 409, and with it the delivery.
+		shopifyStatus := e.status(c, "9000000000004")
+		// Order 9000000000004 is Shopify's: Meta's change of it is refused, the rest applied.
 		code, out = e.post(c, instagramDelivery(metaWith(t, igOrder, metaStatuses(1712755203, "CANCELLED", "9000000000005", "9000000000004"))))
-		require.Equal(t, http.StatusConflict, code, out)
-		require.Equal(t, before, e.stored(c), "no order, no claim written")
-		require.Zero(t, e.earlyStatuses(c), "no change kept")
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "stored", out["status"])
+		require.Equal(t, []any{ig, "9000000000005"}, out["order_ids"], "the refused order is not among those applied")
+		require.Equal(t, "created", e.status(c, ig), "the delivery's order stored")
+		require.Equal(t, 1, e.earlyStatuses(c), "the unknown order's change kept")
+		require.Equal(t, shopifyStatus, e.status(c, "9000000000004"), "Shopify's order untouched")
 	})
 	t.Run("woocommerce order.updated of an order not stored", func(t *testing.T) {
 		c := e.newShopClient()

@@ -246,7 +246,7 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			s.count(platform, topicLabel(platform, res.Topic), "invalid")
 			return errorf(http.StatusBadRequest, "missing_delivery_id", "the delivery has no usable delivery ID")
 		}
-		outcome, waiters, err := s.applyStorefront(ctx, platform, client, deliveryID, res)
+		outcome, waiters, refused, err := s.applyStorefront(ctx, platform, client, deliveryID, res)
 		if errors.Is(err, store.ErrInvalid) {
 			return s.refuseOrder(c, src, platform, client, res, body, err)
 		}
@@ -264,10 +264,23 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 				"client_id", client, "delivery_id", deliveryID, "error", err)
 			return errorf(http.StatusServiceUnavailable, "temporal_unavailable", "the workflow service is unavailable; retry later")
 		}
+		res.Refused = append(res.Refused, refused...)
+		if err := s.recordRefusals(ctx, platform, client, deliveryID, res); err != nil {
+			// The readable orders are stored; the unreadable ones must reach an admin too: let the
+			// shop deliver again (storing is idempotent, each refusal recorded once).
+			s.forgetStorefrontDelivery(ctx, platform, client, deliveryID)
+			s.count(platform, topicLabel(platform, res.Topic), "unavailable")
+			s.deps.Logger.Error("storefront orders stored but refused ones not recorded", "platform", platform,
+				"client_id", client, "delivery_id", deliveryID, "error", err)
+			return errorf(http.StatusServiceUnavailable, "store_unavailable", "the refused orders could not be recorded; retry later")
+		}
 		s.count(platform, topicLabel(platform, res.Topic), outcome)
+		applied := slices.DeleteFunc(orderIDs(res), func(id string) bool {
+			return slices.ContainsFunc(refused, func(r storefront.Refusal) bool { return r.OrderID == id })
+		})
 		s.deps.Logger.Info("storefront webhook", "platform", platform, "client_id", client, "topic", res.Topic,
-			"delivery_id", deliveryID, "outcome", outcome, "order_ids", orderIDs(res), "woken", len(waiters))
-		return c.JSON(http.StatusOK, map[string]any{"status": outcome, "topic": res.Topic, "order_ids": orderIDs(res)})
+			"delivery_id", deliveryID, "outcome", outcome, "order_ids", applied, "woken", len(waiters))
+		return c.JSON(http.StatusOK, map[string]any{"status": outcome, "topic": res.Topic, "order_ids": applied})
 	}
 }
 
@@ -313,6 +326,27 @@ func (s *Server) refuseOrder(c echo.Context, src storefrontSource, platform, cli
 	s.deps.Logger.Warn("storefront order refused: it cannot be read; recorded for an admin", "platform", platform,
 		"client_id", client, "topic", label, "delivery_id", deliveryID, "order_id", orderID, "reason", d.Reason)
 	return c.JSON(http.StatusOK, map[string]any{"status": "invalid_order", "reason": d.Reason, "topic": label, "order_ids": orderIDList(orderID)})
+}
+
+// recordRefusals keeps for an admin the orders of a delivery that could not be read while others
+// of it were stored (a Meta batch, storefront.Result.Refused): one audit entry per refused order,
+// keyed by the delivery and the order's place in it, so a resend records nothing twice.
+func (s *Server) recordRefusals(ctx context.Context, platform, client, deliveryID string, res storefront.Result) error {
+	label := topicLabel(platform, res.Topic)
+	for i, r := range res.Refused {
+		d := store.RefusedDelivery{Platform: platform, ClientID: client, OrderID: r.OrderID, Topic: label,
+			DeliveryID: fmt.Sprintf("%s:%d", deliveryID, i), Reason: r.Reason.Error()}
+		recorded, err := s.deps.Store.RecordRefusedDelivery(ctx, d)
+		if err != nil {
+			return err
+		}
+		if recorded {
+			s.count(platform, label, "invalid")
+			s.deps.Logger.Warn("storefront order refused: it cannot be read; recorded for an admin", "platform", platform,
+				"client_id", client, "topic", label, "delivery_id", d.DeliveryID, "order_id", r.OrderID, "reason", d.Reason)
+		}
+	}
+	return nil
 }
 
 // deliveryTopic is the topic a platform names in a header (Shopify, WooCommerce), for a delivery
@@ -425,9 +459,23 @@ func (a applied) outcome(orders int) (string, error) {
 // state was stored in between (a refund, which wakes nobody). Waking twice is once: the signal's
 // event ID is the delivery's. A status change for an order not stored yet is kept (its claim too,
 // so a retry is a duplicate) and applied when the order arrives.
-func (s *Server) applyStorefront(ctx context.Context, platform, client, deliveryID string, res storefront.Result) (string, []string, error) {
+func (s *Server) applyStorefront(ctx context.Context, platform, client, deliveryID string, res storefront.Result) (string, []string, []storefront.Refusal, error) {
 	outcome := "stored"
+	var refused []storefront.Refusal
+	// A delivery of several orders (a Meta batch) refuses an order of another platform alone:
+	// refusing the whole delivery lost every other order in it. A delivery of nothing else is
+	// refused whole (orderConflict is store.ErrInvalid).
+	states := len(res.Orders) + len(res.Updates)
+	conflict := func(id string, err error) bool {
+		var c orderConflict
+		if states < 2 || !errors.As(err, &c) {
+			return false
+		}
+		refused = append(refused, storefront.Refusal{OrderID: id, Reason: err})
+		return len(refused) < states
+	}
 	err := s.deps.Store.InTx(ctx, func(tx *store.Store) error {
+		refused = nil // a retried transaction starts over
 		// Delivery IDs are only unique within a shop (WooCommerce's are per store).
 		first, err := tx.RecordDelivery(ctx, platform, client+"/"+deliveryID, client)
 		if err != nil {
@@ -443,6 +491,9 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		var a applied
 		for _, o := range res.Orders {
 			ok, err := s.saveStorefrontOrder(ctx, tx, o)
+			if conflict(o.OrderID, err) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -450,6 +501,9 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		}
 		for _, u := range res.Updates {
 			r, err := s.updateStorefrontOrder(ctx, tx, platform, client, u)
+			if conflict(u.OrderID, err) {
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -460,12 +514,12 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	})
 	switch {
 	case errors.Is(err, errNothingApplied):
-		return "unknown_order", nil, nil
+		return "unknown_order", nil, refused, nil
 	case err != nil:
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if outcome == "duplicate" {
-		return outcome, nil, nil
+		return outcome, nil, nil, nil
 	}
 	// The waiters are read once the orders are committed: a payment's Enrich that found no order
 	// records itself as waiting and then looks again, so a waiter this read misses finds the
@@ -473,21 +527,24 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	// this read and the commit) and the payment waited for its next poll with its order stored.
 	var waiters []string
 	for _, o := range res.Orders {
+		if slices.ContainsFunc(refused, func(r storefront.Refusal) bool { return r.OrderID == o.OrderID }) {
+			continue // another platform's order: neither its waiters nor its payments are this delivery's
+		}
 		ws, err := s.deps.Store.OrderWaiters(ctx, o.ClientID, o.OrderID)
 		if err != nil {
 			// Stored, but whom to wake is unknown: let the shop deliver again, as when a wake fails.
 			s.forgetStorefrontDelivery(ctx, platform, client, deliveryID)
-			return "", nil, fmt.Errorf("payments waiting for order %s: %w", o.OrderID, err)
+			return "", nil, nil, fmt.Errorf("payments waiting for order %s: %w", o.OrderID, err)
 		}
 		waiters = append(waiters, ws...)
 		if err := s.flagSplitsOnOtherVendors(ctx, platform, o.ClientID, o.OrderID); err != nil {
 			// Stored, but a payment split on other vendors may be unflagged: let the shop deliver
 			// again (the flag is written once per disagreement).
 			s.forgetStorefrontDelivery(ctx, platform, client, deliveryID)
-			return "", nil, err
+			return "", nil, nil, err
 		}
 	}
-	return outcome, waiters, nil
+	return outcome, waiters, refused, nil
 }
 
 // forgetStorefrontDelivery drops a delivery's claim, so the shop's retry is handled again: for
@@ -588,6 +645,17 @@ func (s *Server) saveStorefrontOrder(ctx context.Context, tx *store.Store, o sto
 	return saved, nil
 }
 
+// orderConflict is an order ID stored from another platform of the client. It is for good: the
+// shop can only send the same bytes again, so it is refused as an unreadable order is (it is
+// store.ErrInvalid: 200 invalid_order, kept for an admin), not answered 409, which each shop
+// retries and then punishes (Shopify deletes the subscription, WooCommerce disables the webhook).
+type orderConflict struct{ orderID, stored string }
+
+func (e orderConflict) Error() string {
+	return fmt.Sprintf("order %s is already stored from %s; order IDs must be unique per client", e.orderID, e.stored)
+}
+func (e orderConflict) Is(target error) bool { return target == store.ErrInvalid }
+
 // storedOrder reads an order stored earlier (found is false for a new one). It refuses to let one
 // platform's order be overwritten by another's with the same ID (a client selling on two shops
 // whose order numbers collide): its payments would be split on the wrong order.
@@ -600,8 +668,7 @@ func storedOrder(ctx context.Context, tx *store.Store, client, orderID, platform
 		return ipayment.Order{}, false, err
 	}
 	if o.Platform != platform {
-		return ipayment.Order{}, false, errorf(http.StatusConflict, "order_conflict",
-			fmt.Sprintf("order %s is already stored from %s; order IDs must be unique per client", orderID, o.Platform))
+		return ipayment.Order{}, false, orderConflict{orderID: orderID, stored: o.Platform}
 	}
 	return o, true, nil
 }

@@ -63,6 +63,17 @@ func checkResult(t *testing.T, res storefront.Result, err error) {
 			t.Fatalf("status too long: %q", o.Status)
 		}
 	}
+	for _, r := range res.Refused {
+		if !errors.Is(r.Reason, storefront.ErrMalformed) && !errors.Is(r.Reason, storefront.ErrInvalidOrder) {
+			t.Fatalf("unexpected refusal kind: %v", r.Reason)
+		}
+		if r.OrderID != "" && store.ValidID("order_id", r.OrderID) != nil {
+			t.Fatalf("refusal names an invalid order ID: %q", r.OrderID)
+		}
+	}
+	if len(res.Refused) > 0 && len(res.Orders) == 0 && len(res.Updates) == 0 {
+		t.Fatalf("a delivery with nothing readable must be refused whole: %+v", res)
+	}
 	for _, u := range res.Updates {
 		if err := store.ValidID("order_id", u.OrderID); err != nil || u.Status == "" || u.Refunded < 0 {
 			t.Fatalf("bad update %+v: %v", u, err)

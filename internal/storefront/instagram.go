@@ -3,6 +3,7 @@ package storefront
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
@@ -62,45 +63,81 @@ type metaAmount struct {
 // ParseInstagram reads one Meta commerce webhook delivery. Instagram and Facebook Shops sell for
 // one seller per shop, so an order's vendor is the shop: the payee ID made from the entry's ID
 // (the Page or commerce account the order belongs to).
+//
+// Meta batches the changes of several orders in one delivery and never sends a delivery answered
+// 2xx again, so a change that cannot be read is named in Result.Refused and the others are read:
+// refusing the whole batch for it lost every other order in it. Only a delivery with nothing
+// readable is refused as a whole, with the first change's error.
 func ParseInstagram(clientID string, body []byte) (Result, error) {
 	var env metaEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Result{}, malformed(Instagram, err)
 	}
 	res := Result{Topic: env.Object + "/" + MetaOrdersField}
+	var firstErr error
 	for _, e := range env.Entry {
 		for _, ch := range e.Changes {
 			if ch.Field != MetaOrdersField {
 				continue
 			}
-			var mo metaOrder
-			if err := json.Unmarshal(ch.Value, &mo); err != nil {
-				return Result{}, malformed(Instagram, fmt.Errorf("%s value: %w", MetaOrdersField, err))
-			}
-			// Every change is timed by its entry's time: a status change carries no last_updated,
-			// and times of two clocks are never compared.
-			at := unixTime(e.Time)
-			if mo.EstimatedPaymentDetails == nil {
-				u := StatusUpdate{OrderID: string(mo.ID), Status: status(mo.OrderStatus.State), ShopTime: at}
-				if err := validID("order id", u.OrderID); err != nil {
-					return Result{}, err
+			o, u, err := metaChange(clientID, string(e.ID), unixTime(e.Time), ch.Value)
+			switch {
+			case err != nil:
+				if firstErr == nil {
+					firstErr = err
 				}
-				if u.Status == "" {
-					return Result{}, fmt.Errorf("%w: order %s has no order_status.state", ErrInvalidOrder, u.OrderID)
-				}
-				res.Updates = append(res.Updates, u)
-				continue
+				res.Refused = append(res.Refused, Refusal{OrderID: metaChangeID(ch.Value), Reason: err})
+			case o != nil:
+				res.Orders = append(res.Orders, *o)
+			default:
+				res.Updates = append(res.Updates, *u)
 			}
-			o, err := mo.normalize(clientID, string(e.ID))
-			if err != nil {
-				return Result{}, err
-			}
-			o.ShopTime = at
-			res.Orders = append(res.Orders, o)
 		}
 	}
-	res.Ignored = len(res.Orders) == 0 && len(res.Updates) == 0
+	if len(res.Orders) == 0 && len(res.Updates) == 0 {
+		if firstErr != nil {
+			return Result{}, firstErr
+		}
+		res.Ignored = true
+	}
 	return res, nil
+}
+
+// metaChange reads one commerce_orders change: a whole order, or a status change of one.
+func metaChange(clientID, shopID string, at time.Time, value json.RawMessage) (*Order, *StatusUpdate, error) {
+	var mo metaOrder
+	if err := json.Unmarshal(value, &mo); err != nil {
+		return nil, nil, malformed(Instagram, fmt.Errorf("%s value: %w", MetaOrdersField, err))
+	}
+	// Every change is timed by its entry's time: a status change carries no last_updated, and
+	// times of two clocks are never compared.
+	if mo.EstimatedPaymentDetails == nil {
+		u := StatusUpdate{OrderID: string(mo.ID), Status: status(mo.OrderStatus.State), ShopTime: at}
+		if err := validID("order id", u.OrderID); err != nil {
+			return nil, nil, err
+		}
+		if u.Status == "" {
+			return nil, nil, fmt.Errorf("%w: order %s has no order_status.state", ErrInvalidOrder, u.OrderID)
+		}
+		return nil, &u, nil
+	}
+	o, err := mo.normalize(clientID, shopID)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.ShopTime = at
+	return &o, nil, nil
+}
+
+// metaChangeID is the order ID a change names, as far as it names a valid one ("" otherwise).
+func metaChangeID(value json.RawMessage) string {
+	var ids struct {
+		ID flexID `json:"id"`
+	}
+	if json.Unmarshal(value, &ids) != nil || !idPattern.MatchString(string(ids.ID)) {
+		return ""
+	}
+	return string(ids.ID)
 }
 
 // normalize maps estimated_payment_details: items subtotal, shipping and tax as Meta lists them,

@@ -327,14 +327,21 @@ func (so shopifyOrder) normalize(clientID string) (Order, error) {
 	if err := finish(&o.Order, &vendors); err != nil {
 		return Order{}, err
 	}
+	var shippingTax int64
 	for i, sl := range so.ShippingLines {
-		ship, err := sl.amount(i, m, so.TaxesIncluded)
+		ship, tax, err := sl.amount(i, m, so.TaxesIncluded)
 		if err != nil {
 			return Order{}, err
 		}
 		if o.Shipping, err = add("shipping", o.Shipping, ship); err != nil {
 			return Order{}, err
 		}
+		if shippingTax, err = add("shipping tax", shippingTax, tax); err != nil {
+			return Order{}, err
+		}
+	}
+	if err := addShippingTax(&o.Order, shippingTax); err != nil {
+		return Order{}, err
 	}
 	if err := so.dutiesAndFees(&o.Order, m, includedDuties); err != nil {
 		return Order{}, err
@@ -472,34 +479,32 @@ func (li shopifyLine) amounts(i int, m shopifyMoney, taxesIncluded bool) (subtot
 	return subtotal, tax, disc, nil
 }
 
-// amount of one shipping line: its price less shipping discounts, plus its tax unless the price
-// already includes it. Shipping tax is counted with shipping, not with the vendors' line tax.
-func (sl shopifyShipping) amount(i int, m shopifyMoney, taxesIncluded bool) (int64, error) {
+// amount of one shipping line: its price less shipping discounts and, when the price includes
+// it, less its tax; and its tax, which is the order's tax, not shipping (addShippingTax).
+func (sl shopifyShipping) amount(i int, m shopifyMoney, taxesIncluded bool) (ship, tax int64, err error) {
 	field := fmt.Sprintf("shipping_lines[%d]", i)
-	ship, err := m.read(field+".price", sl.Price, sl.PriceSet)
-	if err != nil {
-		return 0, err
+	if ship, err = m.read(field+".price", sl.Price, sl.PriceSet); err != nil {
+		return 0, 0, err
 	}
 	disc, err := m.discounts(field, sl.DiscountAllocations)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
+	}
+	if tax, err = m.taxes(field, sl.TaxLines); err != nil {
+		return 0, 0, err
 	}
 	if ship, err = sub(field, ship, disc); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if !taxesIncluded {
-		tax, err := m.taxes(field, sl.TaxLines)
-		if err != nil {
-			return 0, err
-		}
-		if ship, err = add(field, ship, tax); err != nil {
-			return 0, err
+	if taxesIncluded {
+		if ship, err = sub(field, ship, tax); err != nil {
+			return 0, 0, err
 		}
 	}
 	if ship < 0 {
-		return 0, fmt.Errorf("%w: %s: discounts exceed the shipping price", ErrInvalidOrder, field)
+		return 0, 0, fmt.Errorf("%w: %s: discounts or tax exceed the shipping price", ErrInvalidOrder, field)
 	}
-	return ship, nil
+	return ship, tax, nil
 }
 
 func (r shopifyRefund) normalize() (StatusUpdate, error) {

@@ -38,7 +38,7 @@ func TestParseShopifyMoneySets(t *testing.T) {
 				"shipping_lines": [{"price": "5.00", "price_set": ` + set("5.00", "USD", "5.00", "USD") + `,
 					"discount_allocations": [], "tax_lines": [{"price": "0.40", "price_set": ` + set("0.40", "USD", "0.40", "USD") + `}]}]}`,
 			want: payment.Order{ClientID: "acme", OrderID: "1", Platform: "shopify", Currency: money.USD, VendorID: "acme-v",
-				Subtotal: 2000, Discount: 150, Tax: 148, Shipping: 540},
+				Subtotal: 2000, Discount: 150, Tax: 188, Shipping: 500},
 		},
 		{
 			// A currency without minor units: 9800 JPY is 9800, not 980000; the shop's EUR plain
@@ -52,7 +52,7 @@ func TestParseShopifyMoneySets(t *testing.T) {
 				"shipping_lines": [{"price": "4.95", "price_set": ` + set("4.95", "EUR", "815", "JPY") + `,
 					"discount_allocations": [], "tax_lines": [{"price": "0.79", "price_set": ` + set("0.79", "EUR", "130", "JPY") + `}]}]}`,
 			want: payment.Order{ClientID: "acme", OrderID: "2", Platform: "shopify", Currency: money.JPY, VendorID: "acme-v",
-				Subtotal: 9800 - 1565, Discount: 823, Tax: 1565, Shipping: 815},
+				Subtotal: 9800 - 1565, Discount: 823, Tax: 1565 + 130, Shipping: 815 - 130},
 		},
 		{
 			// No currency at all for the plain fields: amounts only from the sets.

@@ -135,6 +135,17 @@ type Result struct {
 	DeliveryID string
 	Orders     []Order
 	Updates    []StatusUpdate
+	// Refused are the orders of a batch that could not be read while others of it could (Meta
+	// batches several objects' changes in one delivery): the others are stored, these recorded for
+	// an admin. A delivery with nothing readable is refused as a whole (the parser's error).
+	Refused []Refusal
+}
+
+// Refusal is one order of a delivery that could not be read.
+type Refusal struct {
+	// OrderID is the order the unreadable change names, "" when it names no valid ID.
+	OrderID string
+	Reason  error
 }
 
 // idPattern is store.ValidID's alphabet: IDs end up in workflow IDs, idempotency keys and URLs.
@@ -401,6 +412,50 @@ func finish(o *payment.Order, v *vendorLines) error {
 		o.VendorID, o.Lines = lines[0].VendorID, nil
 	} else {
 		o.VendorID, o.Lines = "", lines
+	}
+	return nil
+}
+
+// addShippingTax counts the tax charged on an order's shipping as tax, not shipping, once finish
+// has set the order's lines: tax is pass-through money the vendor owes the tax authority, so a rule
+// that commissions shipping and not tax (split.commissionBase) must not take its cut of it, as it
+// did while shipping tax counted as shipping. A multi-vendor order's lines share it as the split
+// shares shipping: in proportion to what each sells for (evenly when they sell for nothing).
+func addShippingTax(o *payment.Order, tax int64) error {
+	if tax == 0 {
+		return nil
+	}
+	if tax < 0 {
+		return fmt.Errorf("%w: order %s: shipping tax is negative", ErrInvalidOrder, o.OrderID)
+	}
+	var err error
+	if o.Tax, err = add("tax", o.Tax, tax); err != nil {
+		return err
+	}
+	if len(o.Lines) == 0 {
+		return nil
+	}
+	weights := make([]int64, len(o.Lines))
+	var total int64
+	for i, l := range o.Lines {
+		weights[i] = max(l.Subtotal-l.Discount, 0)
+		if total, err = add("shipping tax weights", total, weights[i]); err != nil {
+			return err
+		}
+	}
+	if total == 0 {
+		for i := range weights {
+			weights[i] = 1
+		}
+	}
+	parts, err := money.AllocateLargestRemainder(tax, weights)
+	if err != nil {
+		return fmt.Errorf("%w: order %s: shipping tax: %v", ErrInvalidOrder, o.OrderID, err)
+	}
+	for i := range o.Lines {
+		if o.Lines[i].Tax, err = add("line tax", o.Lines[i].Tax, parts[i]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -103,10 +103,10 @@ func TestParseSamples(t *testing.T) {
 			file:  "shopify_orders_paid.json",
 			orders: []storefront.Order{{
 				Order: payment.Order{ClientID: "acme", OrderID: "5934021746733", Platform: "shopify", Currency: money.USD,
-					AffiliateID: "acme-greenkitchenblog", Subtotal: 11500, Tax: 828, Shipping: 1079, Discount: 1150,
+					AffiliateID: "acme-greenkitchenblog", Subtotal: 11500, Tax: 828 + 80, Shipping: 1079 - 80, Discount: 1150,
 					Lines: []payment.OrderLine{
-						{VendorID: "acme-blue-fox-ceramics", Subtotal: 9000, Tax: 648, Discount: 900},
-						{VendorID: "acme-oak-thread", Subtotal: 2500, Tax: 180, Discount: 250},
+						{VendorID: "acme-blue-fox-ceramics", Subtotal: 9000, Tax: 648 + 63, Discount: 900},
+						{VendorID: "acme-oak-thread", Subtotal: 2500, Tax: 180 + 17, Discount: 250},
 					}},
 				Status: "paid", ReferralCodes: []string{"acme-spring10"},
 			}},
@@ -117,7 +117,7 @@ func TestParseSamples(t *testing.T) {
 			file:  "shopify_orders_create_eu_taxes_included.json",
 			orders: []storefront.Order{{
 				Order: payment.Order{ClientID: "acme", OrderID: "6120334455667", Platform: "shopify", Currency: money.EUR,
-					VendorID: "acme-k-lner-holzwerk-" + nameHash("Kölner Holzwerk"), Subtotal: 5000, Tax: 950, Shipping: 495},
+					VendorID: "acme-k-lner-holzwerk-" + nameHash("Kölner Holzwerk"), Subtotal: 5000, Tax: 950 + 79, Shipping: 495 - 79},
 				Status: "pending", ReferralCodes: nil,
 			}},
 		},
@@ -130,10 +130,10 @@ func TestParseSamples(t *testing.T) {
 			file:  "shopify_orders_paid_multi_currency.json",
 			orders: []storefront.Order{{
 				Order: payment.Order{ClientID: "acme", OrderID: "6240113358902", Platform: "shopify", Currency: money.EUR,
-					AffiliateID: "acme-greenkitchenblog", Subtotal: 12555, Tax: 941, Shipping: 873, Discount: 1256,
+					AffiliateID: "acme-greenkitchenblog", Subtotal: 12555, Tax: 941 + 37, Shipping: 873 - 37, Discount: 1256,
 					Lines: []payment.OrderLine{
-						{VendorID: "acme-blue-fox-ceramics", Subtotal: 10230, Tax: 774, Discount: 1023},
-						{VendorID: "acme-oak-thread", Subtotal: 2325, Tax: 167, Discount: 233},
+						{VendorID: "acme-blue-fox-ceramics", Subtotal: 10230, Tax: 774 + 30, Discount: 1023},
+						{VendorID: "acme-oak-thread", Subtotal: 2325, Tax: 167 + 7, Discount: 233},
 					}},
 				Status: "paid", ReferralCodes: []string{"acme-herbst10"},
 			}},
@@ -169,10 +169,10 @@ func TestParseSamples(t *testing.T) {
 			file: "woocommerce_order_created.json",
 			orders: []storefront.Order{{
 				Order: payment.Order{ClientID: "acme", OrderID: "7311", Platform: "woocommerce", Currency: money.USD,
-					AffiliateID: "acme-mike-reviews", Subtotal: 5000, Tax: 360, Shipping: 648, Discount: 500,
+					AffiliateID: "acme-mike-reviews", Subtotal: 5000, Tax: 360 + 48, Shipping: 648 - 48, Discount: 500,
 					Lines: []payment.OrderLine{
-						{VendorID: "acme-17", Subtotal: 3000, Tax: 216, Discount: 300},
-						{VendorID: "acme-23", Subtotal: 2000, Tax: 144, Discount: 200},
+						{VendorID: "acme-17", Subtotal: 3000, Tax: 216 + 29, Discount: 300},
+						{VendorID: "acme-23", Subtotal: 2000, Tax: 144 + 19, Discount: 200},
 					}},
 				Status: "processing", ReferralCodes: []string{"acme-save10"},
 			}},

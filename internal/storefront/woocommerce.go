@@ -43,7 +43,9 @@ type wooMeta struct {
 }
 
 type wooLine struct {
-	Quantity int64     `json:"quantity"`
+	// Quantity is a number, not always a whole one: stores selling by weight or length filter
+	// woocommerce_stock_amount to a float. Only its sign is read; the amounts are the line's.
+	Quantity flexID    `json:"quantity"`
 	Subtotal decimal   `json:"subtotal"`
 	Total    decimal   `json:"total"`
 	TotalTax decimal   `json:"total_tax"`
@@ -118,9 +120,10 @@ func ParseWooCommerce(clientID, topic string, body []byte) (Result, error) {
 // exclude tax whatever the store's tax display. The order's cart_tax (items and fees) and
 // discount_total are what the customer paid, so they are the order's tax and discount, shared
 // between vendors in proportion to their lines' own tax and discount (WooCommerce may round tax
-// per order rather than per line, which leaves the lines a cent apart from the order). Shipping
-// and shipping tax are counted as shipping; fees, with their tax, as extras (never commissioned,
-// not even by a rule that commissions shipping); a negative fee is a discount.
+// per order rather than per line, which leaves the lines a cent apart from the order).
+// shipping_total is shipping and shipping_tax is tax (addShippingTax); fees, with their tax, are
+// extras (never commissioned, not even by a rule that commissions shipping); a negative fee is a
+// discount.
 func (wo wooOrder) normalize(clientID string) (Order, error) {
 	// The order number is what WooCommerce's Stripe and PayPal plugins put in the payment's
 	// order_id; it is the post ID unless a sequential-numbers plugin renumbers orders.
@@ -141,7 +144,7 @@ func (wo wooOrder) normalize(clientID string) (Order, error) {
 
 	var vendors vendorLines
 	for i, li := range wo.LineItems {
-		if li.Quantity < 0 {
+		if strings.HasPrefix(strings.TrimSpace(string(li.Quantity)), "-") {
 			return Order{}, fmt.Errorf("%w: line_items[%d] has a negative quantity", ErrInvalidOrder, i)
 		}
 		field := fmt.Sprintf("line_items[%d]", i)
@@ -175,10 +178,14 @@ func (wo wooOrder) normalize(clientID string) (Order, error) {
 			return Order{}, err
 		}
 	}
-	if err := wo.orderTotals(&o.Order, &vendors, cur); err != nil {
+	shippingTax, err := wo.orderTotals(&o.Order, &vendors, cur)
+	if err != nil {
 		return Order{}, err
 	}
 	if err := finish(&o.Order, &vendors); err != nil {
+		return Order{}, err
+	}
+	if err := addShippingTax(&o.Order, shippingTax); err != nil {
 		return Order{}, err
 	}
 	if ref := metaValue(wo.MetaData, wooAffiliateKeys); ref != "" {
@@ -194,78 +201,79 @@ func (wo wooOrder) normalize(clientID string) (Order, error) {
 	if o.ShopTime, err = shopTime("date_modified_gmt", wo.ModifiedGMT); err != nil {
 		return Order{}, err
 	}
-	return o, wo.checkTotal(o.Order, cur)
+	if err := wo.checkTotal(&o.Order, cur); err != nil {
+		return Order{}, err
+	}
+	return o, nil
 }
 
 // orderTotals replaces the vendors' summed tax and discount with the order's own, shared in
-// proportion, and sets shipping and extras.
-func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Currency) error {
+// proportion, and sets shipping and extras. It answers the shipping's tax, which the caller counts
+// as tax once the lines are final (addShippingTax).
+func (wo wooOrder) orderTotals(o *payment.Order, v *vendorLines, cur money.Currency) (int64, error) {
 	discount, err := wo.DiscountTotal.nonNegative("discount_total", cur)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cartTax, err := wo.CartTax.nonNegative("cart_tax", cur)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	shipping, err := wo.ShippingTotal.nonNegative("shipping_total", cur)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	shippingTax, err := wo.ShippingTax.nonNegative("shipping_tax", cur)
 	if err != nil {
-		return err
-	}
-	if shipping, err = add("shipping", shipping, shippingTax); err != nil {
-		return err
+		return 0, err
 	}
 	var fees, feeTax, feeDiscount int64
 	for i, f := range wo.FeeLines {
 		total, err := f.Total.minor(fmt.Sprintf("fee_lines[%d].total", i), cur)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		tax, err := f.TotalTax.minor(fmt.Sprintf("fee_lines[%d].total_tax", i), cur)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if total < 0 {
 			// WooCommerce's cart takes a negative fee as a discount ("so it works as a true
 			// discount", its tax spread over the items): off the vendors' lines, and its tax,
 			// already in cart_tax, off theirs.
 			if feeDiscount, err = add("negative fees", feeDiscount, -total); err != nil {
-				return err
+				return 0, err
 			}
 			continue
 		}
 		// A fee (gift wrap, a payment surcharge, a handling fee) is no vendor's sale and no
 		// shipping: an extra, with its tax, as a shipping line's tax counts with its shipping.
 		if fees, err = add("fees", fees, total, tax); err != nil {
-			return err
+			return 0, err
 		}
 		if feeTax, err = add("fee tax", feeTax, tax); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if fees < 0 {
-		return fmt.Errorf("%w: order %s: fee tax takes the fees below zero", ErrInvalidOrder, o.OrderID)
+		return 0, fmt.Errorf("%w: order %s: fee tax takes the fees below zero", ErrInvalidOrder, o.OrderID)
 	}
 	o.Shipping, o.Extras = shipping, fees
 	// cart_tax includes the fees' tax, which went to the extras with the fees.
 	lineTax, err := sub("cart_tax", cartTax, feeTax)
 	if err != nil || lineTax < 0 {
-		return fmt.Errorf("%w: order %s: fee tax exceeds cart_tax", ErrInvalidOrder, o.OrderID)
+		return 0, fmt.Errorf("%w: order %s: fee tax exceeds cart_tax", ErrInvalidOrder, o.OrderID)
 	}
 	if err := v.share(lineTax, func(l *payment.OrderLine) *int64 { return &l.Tax }, func(l *payment.OrderLine) int64 { return l.Subtotal - l.Discount }); err != nil {
-		return fmt.Errorf("%w: order %s: tax: %v", ErrInvalidOrder, o.OrderID, err)
+		return 0, fmt.Errorf("%w: order %s: tax: %v", ErrInvalidOrder, o.OrderID, err)
 	}
 	if err := v.share(discount, func(l *payment.OrderLine) *int64 { return &l.Discount }, func(l *payment.OrderLine) int64 { return l.Subtotal }); err != nil {
-		return fmt.Errorf("%w: order %s: discount: %v", ErrInvalidOrder, o.OrderID, err)
+		return 0, fmt.Errorf("%w: order %s: discount: %v", ErrInvalidOrder, o.OrderID, err)
 	}
 	if err := v.discountMore(feeDiscount); err != nil {
-		return fmt.Errorf("%w: order %s: negative fees: %v", ErrInvalidOrder, o.OrderID, err)
+		return 0, fmt.Errorf("%w: order %s: negative fees: %v", ErrInvalidOrder, o.OrderID, err)
 	}
-	return nil
+	return shippingTax, nil
 }
 
 // discountMore takes a further discount off the vendors' lines in proportion to what each still
@@ -328,8 +336,13 @@ func (v *vendorLines) share(total int64, field func(*payment.OrderLine) *int64, 
 }
 
 // checkTotal refuses an order whose parts do not make the total the customer paid: its payment
-// could never be split, and a mismatch means the store sent something this mapping misreads.
-func (wo wooOrder) checkTotal(o payment.Order, cur money.Currency) error {
+// could never be split, and a mismatch means the store sent something this mapping misreads. One
+// minor unit either way in an order with tax is WooCommerce's rounding, not a misreading: with
+// "Round tax at subtotal level" it keeps cart and shipping tax unrounded and rounds only the total,
+// while the payload prints each tax rounded on its own (woocommerce/woocommerce#25720), so the
+// parts come to a cent more or less than the total. That cent is the tax's: it is taken off (or
+// put on) the vendor line with the most tax, and the order adds up to what was paid.
+func (wo wooOrder) checkTotal(o *payment.Order, cur money.Currency) error {
 	if strings.TrimSpace(string(wo.Total)) == "" {
 		return nil
 	}
@@ -340,6 +353,19 @@ func (wo wooOrder) checkTotal(o payment.Order, cur money.Currency) error {
 	got, err := add("total", o.Subtotal, -o.Discount, o.Tax, o.Shipping, o.Extras)
 	if err != nil {
 		return err
+	}
+	if diff := total - got; (diff == 1 || diff == -1) && o.Tax > 0 {
+		o.Tax += diff
+		if len(o.Lines) > 0 {
+			most := 0
+			for i, l := range o.Lines {
+				if l.Tax > o.Lines[most].Tax {
+					most = i
+				}
+			}
+			o.Lines[most].Tax += diff
+		}
+		return nil
 	}
 	if got != total {
 		return fmt.Errorf("%w: order %s: subtotal − discount + tax + shipping + fees is %s, but total is %s",
