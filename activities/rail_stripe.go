@@ -318,7 +318,19 @@ func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		return "", notThisMovement(fmt.Sprintf("Stripe has no transfer %s", ref))
 	}
 	if err != nil {
-		return "", classifyStripe("read transfer "+ref, err)
+		// Stripe refusing to show the transfer (our API key refused, a permission removed) says
+		// nothing of it, and taken as a refusal (ErrTypeRejected) the workflow gave the leg a new
+		// key and paid again what the admin found paid. Our key refused may pass (a key rotated):
+		// retried; any other refusal leaves the leg in doubt, the reason said.
+		refused := classifyStripe("read transfer "+ref, err)
+		switch {
+		case !isRefusal(refused):
+			return "", refused
+		case se.HTTPStatusCode == http.StatusUnauthorized:
+			return "", fmt.Errorf("read transfer %s: Stripe refused our API key (%s)", ref, se.Msg)
+		}
+		return "", notThisMovement(fmt.Sprintf("Stripe will not show transfer %s (%d %s: %s, request %s), so it cannot be checked against %s",
+			ref, se.HTTPStatusCode, se.Code, se.Msg, se.RequestID, in.IdempotencyKey))
 	}
 	key := tr.Metadata[MetaIdempotencyKey]
 	if key != "" && key != in.IdempotencyKey {
