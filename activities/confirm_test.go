@@ -55,6 +55,14 @@ func TestConfirmStripeTransfer(t *testing.T) {
 		{name: "no such transfer", ref: "tr_missing", want: activities.ErrTypeNotThisMovement,
 			inject: getAnswers(404, `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such transfer: 'tr_missing'"}}`)},
 		{name: "Stripe down", ref: "tr_any", want: "retry", inject: getAnswers(503, `{"error":{"type":"api_error","message":"down"}}`)},
+		// Stripe refusing the read says nothing of the transfer; taken as Stripe saying it failed
+		// (ErrTypeRejected), the leg got a new key and the payee the admin found paid was paid again.
+		{name: "our API key refused", ref: "tr_any", want: "retry",
+			inject: getAnswers(401, `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: rk_live_****abcd"}}`)},
+		{name: "a permission removed", ref: "tr_any", want: activities.ErrTypeNotThisMovement,
+			inject: getAnswers(403, `{"error":{"type":"invalid_request_error","message":"The provided key 'rk_live_****abcd' does not have the required permissions for this endpoint"}}`)},
+		{name: "a transfer ID Stripe will not take", ref: "tr_any", want: activities.ErrTypeNotThisMovement,
+			inject: getAnswers(400, `{"error":{"type":"invalid_request_error","message":"Invalid transfer id"}}`)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

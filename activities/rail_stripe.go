@@ -151,6 +151,15 @@ type movement struct {
 // the movement found is answered; a send that made nothing (a lookup that failed before the
 // movement was asked, Stripe's 429) is recorded as such (noteUnmade), so a retry after it alone
 // does not look the key up again.
+//
+// Stripe refuses some requests before it looks at their key, and saves no answer under it: our
+// API key refused (401, a restricted key rotated or revoked), not allowed the endpoint (403, a
+// permission removed), parameters that fail validation. Such a refusal of a key an earlier send
+// may have made the movement under says nothing of that movement; taken as the movement's
+// (ErrTypeRejected), the workflow would send a new key and move the money twice. So a refused
+// lookup, and a refused send of a key asked again without one (its metadata names no key), is
+// kept under the key (sentBefore). A send refused after its lookup found nothing under the key
+// is the movement's own refusal: Stripe holds no movement made under it.
 func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
 	doubt, noted, err := r.inDoubt(ctx, m.key, m.asked, m.metadata[MetaIdempotencyKey] == m.key)
 	if err != nil {
@@ -164,16 +173,34 @@ func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
 		if id, err := m.madeUnder(amount); id != "" || err != nil {
 			if err != nil {
 				r.noteUnmade(ctx, m.key, noted, false, err)
+				return "", sentBefore(m.what, err)
 			}
-			return id, err
+			return id, nil
 		}
 	}
 	id, err := m.make(amount)
 	if err != nil {
 		r.noteUnmade(ctx, m.key, noted, true, err)
+		if m.asked && !doubt {
+			return "", sentBefore(m.what, classifyStripe(m.what, err))
+		}
 		return "", classifyStripe(m.what, err)
 	}
 	return id, nil
+}
+
+// sentBefore is refused, a refusal of a request for the movement what names, as a plain,
+// retryable error that keeps the key: an earlier send under the key may have made the movement
+// (once says why). Retried until Stripe answers the key; after the last attempt the key stays in
+// doubt, looked up (Asked) on the next. Any other error is left as it is.
+func sentBefore(what string, refused error) error {
+	var app *temporal.ApplicationError
+	if !isRefusal(refused) || !errors.As(refused, &app) {
+		return refused
+	}
+	msg := strings.TrimPrefix(app.Message(), what+": ")
+	return fmt.Errorf("%s: sent before, its outcome unknown, and Stripe now refuses the request (%s): "+
+		"no refusal of the movement an earlier send may have made; asked again under the same key", what, msg)
 }
 
 // toStripe is a movement's amount as Stripe reads it: converted from ISO units
@@ -291,7 +318,19 @@ func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		return "", notThisMovement(fmt.Sprintf("Stripe has no transfer %s", ref))
 	}
 	if err != nil {
-		return "", classifyStripe("read transfer "+ref, err)
+		// Stripe refusing to show the transfer (our API key refused, a permission removed) says
+		// nothing of it, and taken as a refusal (ErrTypeRejected) the workflow gave the leg a new
+		// key and paid again what the admin found paid. Our key refused may pass (a key rotated):
+		// retried; any other refusal leaves the leg in doubt, the reason said.
+		refused := classifyStripe("read transfer "+ref, err)
+		switch {
+		case !isRefusal(refused):
+			return "", refused
+		case se.HTTPStatusCode == http.StatusUnauthorized:
+			return "", fmt.Errorf("read transfer %s: Stripe refused our API key (%s)", ref, se.Msg)
+		}
+		return "", notThisMovement(fmt.Sprintf("Stripe will not show transfer %s (%d %s: %s, request %s), so it cannot be checked against %s",
+			ref, se.HTTPStatusCode, se.Code, se.Msg, se.RequestID, in.IdempotencyKey))
 	}
 	key := tr.Metadata[MetaIdempotencyKey]
 	if key != "" && key != in.IdempotencyKey {
