@@ -53,3 +53,32 @@ func (s *workflowSuite) TestRefundFailedBeforeALaterRefundOfItsSecond() {
 		})
 	}
 }
+
+// A run of code path 25 told what the figures moved from keeps and pays out exactly what it does
+// told nothing of it: the record it saves is the same.
+func (s *workflowSuite) TestPath25RunKeepsNothingOfWhatFiguresMovedFrom() {
+	at := func(e Event, sec time.Duration) Event {
+		e.OccurredAt = captureEvent("", 0).OccurredAt.Add(10*time.Minute + sec)
+		return e
+	}
+	from := func(v int64) *int64 { return &v }
+	failed := at(refundFailedAt("evt_f100", "re_100", 100, 0), 0)
+	failed.RefundMade = failed.OccurredAt
+	events := func(told bool) []Event {
+		r1, r2 := at(refundAt("evt_r1", 100, 0), 0), at(refundAt("evt_r2", 500, 0), 0)
+		if told {
+			r1.PreviousRefunded, r2.PreviousRefunded = from(0), from(0)
+		}
+		return []Event{r1, failed, r2}
+	}
+	without := s.refundsStandAfter(codePathRefundFailedBySecond, gross, events(false), 400)
+	with := s.refundsStandAfter(codePathRefundFailedBySecond, gross, events(true), 400)
+	for _, f := range with.RefundFigures {
+		s.Zero(f.Added, "figure %+v", f)
+	}
+	s.Equal(without.RefundFigures, with.RefundFigures)
+	for i := range with.Legs {
+		with.Legs[i].SentAt = without.Legs[i].SentAt // the test clock's, run to run
+	}
+	s.Equal(without.Legs, with.Legs)
+}
