@@ -531,15 +531,25 @@ func (r Record) RefundsStandingByMoves() int64 {
 }
 
 // surelyLeftOut is bySecond without its guess: a failure in a figure's second of a refund made
-// before that second is taken as counted in the figure, not left out. Each figure then shows at
-// most what was made (a figure plus the failures surely before it is what was made by then, and
-// one of a refund made after it adds that refund), so the most any shows and what the figures
-// added are both never more than was made, and the larger is taken. Taken as left out, such a
-// failure that came after the figure made it more than was made: a refund of 400 made, then in
-// one later second one of 200 made and the 400 failed, read 1000 made where 600 were.
+// before that second is taken as counted in the figure, not left out, unless the figure moved
+// from less than the refund (RefundFigure.Added, or the figure itself when it does not say) and
+// did not add what it did: a refund made before and not failed yet is in what the figure moved
+// from, so that one failed before the figure's refund, unless it is the figure's own. Each figure then shows at most what was made (a figure plus the
+// failures surely before it is what was made by then, and one of a refund made after it adds
+// that refund), so the most any shows and what the figures added are both never more than was
+// made, and the larger is taken. Taken as left out, such a failure that came after the figure
+// made it more than was made: a refund of 400 made, then in one later second one of 200 made and
+// the 400 failed, read 1000 made where 600 were. Taken as counted when the figure could not
+// hold it (the 400 failed, then the 200 made, from 0), it read 400 made where 600 were, nothing
+// standing of the 200 the customer got, whenever the 400's figure did not say what it added.
 func (r Record) surelyLeftOut(fig RefundFigure, f FailedRefund) bool {
 	if f.At.Equal(fig.At) {
-		return f.Made.Equal(fig.At) && r.bySecond(fig, f)
+		if f.Made.Equal(fig.At) {
+			return r.bySecond(fig, f)
+		}
+		// Not the figure's own refund, made at the end of the second before its charge.refunded
+		// was (its figure moved from less than it, and counts it): that adds what it added.
+		return fig.Refunded-fig.Added < f.Amount && fig.Added != f.Amount
 	}
 	return f.At.Before(fig.At)
 }
