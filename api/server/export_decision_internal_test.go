@@ -34,3 +34,7 @@ func CountHistoryRead(workflowID string) (read func() int64, restore func()) {
 	}
 	return n.Load, func() { historyPageRead = old }
 }
+
+// BackoffHorizon is how far before a run's last event decisions look for a local activity's
+// backoff timer not fired yet.
+func BackoffHorizon() time.Duration { return backoffHorizon }
