@@ -1,8 +1,12 @@
 package server
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
+
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
 )
 
 // BetweenCheckAndSend has f called in each decision's audit lock after decisionPending described
@@ -38,3 +42,13 @@ func CountHistoryRead(workflowID string) (read func() int64, restore func()) {
 // BackoffHorizon is how far before a run's last event decisions look for a local activity's
 // backoff timer not fired yet.
 func BackoffHorizon() time.Duration { return backoffHorizon }
+
+// HistoryTail is the end of run runID's history that decisions read (historyTail), oldest first,
+// looking for the signal of a decision by sender sent after event after ("" sender: none).
+func (s *Server) HistoryTail(ctx context.Context, workflowID, runID, sender string, after int64) ([]*historypb.HistoryEvent, error) {
+	var sent *decisionSent
+	if sender != "" {
+		sent = &decisionSent{sender: sender, after: after}
+	}
+	return s.historyTail(ctx, workflowID, runID, sent, converter.GetDefaultDataConverter())
+}
