@@ -653,6 +653,7 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 	case errors.As(err, &nf):
 		return historyAt{}, nil // no run: sendAdmin answers not_running
 	case err != nil:
+		s.deps.Logger.WarnContext(ctx, "decision_pending: describe the payment's run", "workflow_id", workflowID, "error", err)
 		return historyAt{}, temporalUnavailable()
 	}
 	info := d.GetWorkflowExecutionInfo()
@@ -689,6 +690,9 @@ func (s *Server) decisionPending(ctx context.Context, tx *store.Store, workflowI
 		}
 		run, err := s.runSince(dctx, workflowID, at.RunID, sent)
 		if err != nil {
+			// Logged: a server or proxy without the reverse history read answers Unimplemented
+			// while Temporal is otherwise up, and the 503 alone would not say so.
+			s.deps.Logger.WarnContext(ctx, "decision_pending: read the run's history", "workflow_id", workflowID, "run_id", at.RunID, "error", err)
 			return historyAt{}, temporalUnavailable()
 		}
 		switch {
