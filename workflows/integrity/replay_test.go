@@ -2,14 +2,10 @@ package integrity
 
 import (
 	"context"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
 	"paysplit/activities"
 	"paysplit/internal/monitor"
@@ -26,34 +22,25 @@ func TestReplayRecordedHistories(t *testing.T) {
 // TestRecordHistories records a daily round and a monitors-only round as
 // testdata/<RECORD_HISTORY>*.json. Recording only: without RECORD_HISTORY it does nothing.
 func TestRecordHistories(t *testing.T) {
-	prefix := os.Getenv("RECORD_HISTORY")
-	if prefix == "" {
-		t.Skip("records histories only with RECORD_HISTORY=<file prefix>")
-	}
-	c := testenv.TemporalClient(t)
-	queue := "integrity-record-" + time.Now().Format("150405.000")
-	w := worker.New(c, queue, worker.Options{})
-	Register(w)
-	reg := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-	reg("VerifyLedgerChain", func(context.Context, activities.VerifyLedgerChainInput) (activities.VerifyLedgerChainOutput, error) {
+	rec := testenv.NewRecorder(t, "integrity", Register)
+	rec.Activity("VerifyLedgerChain", func(context.Context, activities.VerifyLedgerChainInput) (activities.VerifyLedgerChainOutput, error) {
 		return activities.VerifyLedgerChainOutput{Verification: intact, VerifiedAt: verifiedAt}, nil
 	})
-	reg("RecordChainVerification", func(context.Context, activities.RecordChainVerificationInput) (monitor.Outcome, error) {
+	rec.Activity("RecordChainVerification", func(context.Context, activities.RecordChainVerificationInput) (monitor.Outcome, error) {
 		return monitor.Outcome{Action: monitor.ActionNone}, nil
 	})
-	reg("EvaluateMonitors", func(context.Context, activities.EvaluateMonitorsInput) (activities.EvaluateMonitorsOutput, error) {
+	rec.Activity("EvaluateMonitors", func(context.Context, activities.EvaluateMonitorsInput) (activities.EvaluateMonitorsOutput, error) {
 		return activities.EvaluateMonitorsOutput{Evaluated: 3}, nil
 	})
-	reg("DeliverAlerts", func(context.Context, activities.DeliverAlertsInput) (activities.DeliverAlertsOutput, error) {
+	rec.Activity("DeliverAlerts", func(context.Context, activities.DeliverAlertsInput) (activities.DeliverAlertsOutput, error) {
 		return activities.DeliverAlertsOutput{Delivered: 1}, nil
 	})
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	rec.Start(t)
 
 	for name, in := range map[string]Input{"daily": {VerifyChain: true, EvaluateMonitors: true}, "monitors": {EvaluateMonitors: true}} {
-		run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: queue + "-" + name, TaskQueue: queue}, WorkflowName, in)
+		run, err := rec.Client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: rec.Queue + "-" + name, TaskQueue: rec.Queue}, WorkflowName, in)
 		require.NoError(t, err)
 		require.NoError(t, run.Get(t.Context(), nil))
-		testenv.RecordHistory(t, c, run.GetID(), prefix+name+".json")
+		rec.Record(t, run.GetID(), name+".json")
 	}
 }

@@ -2,15 +2,11 @@ package kpisync
 
 import (
 	"context"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 
 	"paysplit/activities"
 	"paysplit/internal/kpi"
@@ -31,30 +27,21 @@ func TestReplayRecordedHistories(t *testing.T) {
 // failure recorded, the run failed naming it) and a retention run, as
 // testdata/<RECORD_HISTORY>*.json. Recording only: without RECORD_HISTORY it does nothing.
 func TestRecordHistories(t *testing.T) {
-	prefix := os.Getenv("RECORD_HISTORY")
-	if prefix == "" {
-		t.Skip("records histories only with RECORD_HISTORY=<file prefix>")
-	}
-	c := testenv.TemporalClient(t)
-	queue := "kpisync-record-" + time.Now().Format("150405.000")
-	w := worker.New(c, queue, worker.Options{})
-	Register(w)
-	reg := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-	reg("PlanKPISync", func(_ context.Context, in activities.PlanKPISyncInput) (activities.PlanKPISyncOutput, error) {
+	rec := testenv.NewRecorder(t, "kpisync", Register)
+	rec.Activity("PlanKPISync", func(_ context.Context, in activities.PlanKPISyncInput) (activities.PlanKPISyncOutput, error) {
 		return activities.PlanKPISyncOutput{Sources: []string{kpi.SourceLedger, kpi.SourceGA4}, Currency: money.USD}, nil
 	})
-	reg("SyncKPISource", func(_ context.Context, in activities.SyncKPISourceInput) (activities.SyncKPISourceOutput, error) {
+	rec.Activity("SyncKPISource", func(_ context.Context, in activities.SyncKPISourceInput) (activities.SyncKPISourceOutput, error) {
 		if in.ClientID == "refused" && in.Source == kpi.SourceGA4 {
 			return activities.SyncKPISourceOutput{}, temporal.NewNonRetryableApplicationError("ga4: runReport: 403 permission denied", activities.ErrTypeKPISourceRefused, nil)
 		}
 		return activities.SyncKPISourceOutput{Source: in.Source, Days: 8, Hours: 3}, nil
 	})
-	reg("RecordKPISyncFailure", func(context.Context, activities.RecordKPISyncFailureInput) error { return nil })
-	reg("PruneKPIs", func(context.Context, activities.PruneKPIsInput) (activities.PruneKPIsOutput, error) {
+	rec.Activity("RecordKPISyncFailure", func(context.Context, activities.RecordKPISyncFailureInput) error { return nil })
+	rec.Activity("PruneKPIs", func(context.Context, activities.PruneKPIsInput) (activities.PruneKPIsOutput, error) {
 		return activities.PruneKPIsOutput{Daily: 12, Hourly: 40}, nil
 	})
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	rec.Start(t)
 
 	for _, r := range []struct {
 		name, workflow string
@@ -65,8 +52,8 @@ func TestRecordHistories(t *testing.T) {
 		{"sync_refused", SyncWorkflowName, SyncInput{ClientID: "refused", HotDays: DefaultHotDays}, true},
 		{"retention", RetentionWorkflowName, RetentionInput{Days: DefaultHotDays, BatchSize: DefaultBatchSize}, false},
 	} {
-		run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
-			ID: queue + "-" + r.name, TaskQueue: queue, WorkflowRunTimeout: syncRunTimeout,
+		run, err := rec.Client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
+			ID: rec.Queue + "-" + r.name, TaskQueue: rec.Queue, WorkflowRunTimeout: syncRunTimeout,
 		}, r.workflow, r.in)
 		require.NoError(t, err)
 		if err := run.Get(t.Context(), nil); r.fails {
@@ -74,6 +61,6 @@ func TestRecordHistories(t *testing.T) {
 		} else {
 			require.NoError(t, err)
 		}
-		testenv.RecordHistory(t, c, run.GetID(), prefix+r.name+".json")
+		rec.Record(t, run.GetID(), r.name+".json")
 	}
 }

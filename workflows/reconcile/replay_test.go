@@ -2,16 +2,13 @@ package reconcile_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/worker"
 
 	"paysplit/activities"
 	"paysplit/testenv"
@@ -31,29 +28,21 @@ func TestReplayRecordedHistories(t *testing.T) {
 // refuses for good, as testdata/<RECORD_HISTORY>*.json. Recording only: without RECORD_HISTORY
 // it does nothing.
 func TestRecordHistories(t *testing.T) {
-	prefix := os.Getenv("RECORD_HISTORY")
-	if prefix == "" {
-		t.Skip("records histories only with RECORD_HISTORY=<file prefix>")
-	}
-	c := testenv.TemporalClient(t)
-	queue := "reconcile-record-" + time.Now().Format("150405.000")
-	w := worker.New(c, queue, worker.Options{})
-	reconcile.Register(w)
-	w.RegisterActivityWithOptions(func(_ context.Context, in activities.ReconcileInput) (activities.ReconcileOutput, error) {
+	rec := testenv.NewRecorder(t, "reconcile", reconcile.Register)
+	rec.Activity("Reconcile", func(_ context.Context, in activities.ReconcileInput) (activities.ReconcileOutput, error) {
 		if in.Provider == activities.ProviderPayPal && strings.HasPrefix(in.WorkflowID, "reconcile-record-paypal-refused") {
 			return activities.ReconcileOutput{}, temporal.NewNonRetryableApplicationError("paypal refused", "Refused", nil)
 		}
 		return activities.ReconcileOutput{RunID: 1, Checked: 2}, nil
-	}, activity.RegisterOptions{Name: "Reconcile"})
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	})
+	rec.Start(t)
 
 	day := time.Date(2026, 6, 9, 0, 0, 0, 0, time.UTC)
 	for _, id := range []string{"reconcile-record-ok", "reconcile-record-paypal-refused"} {
-		run, err := c.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id + "-" + queue, TaskQueue: queue},
+		run, err := rec.Client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: id + "-" + rec.Queue, TaskQueue: rec.Queue},
 			reconcile.WorkflowName, reconcile.Input{Day: day})
 		require.NoError(t, err)
 		_ = run.Get(t.Context(), nil) // the refused run fails by design
-		testenv.RecordHistory(t, c, run.GetID(), prefix+id[len("reconcile-record-"):]+".json")
+		rec.Record(t, run.GetID(), id[len("reconcile-record-"):]+".json")
 	}
 }
