@@ -75,7 +75,7 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 	if err != nil {
 		return 0, err
 	}
-	provider, err := providerBalances(ctx, pool, prefixes)
+	accounts, err := paymentAccounts(ctx, pool, prefixes)
 	if err != nil {
 		return 0, err
 	}
@@ -86,48 +86,7 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 			c.fail("payment missing", "%s has no stored state", p.WorkflowID)
 			continue
 		}
-		if r.Status != p.WantStatus {
-			c.fail("payment not final", "%s is %s (%s), want %s", p.WorkflowID, r.Status, r.Reason, p.WantStatus)
-		}
-		if r.Gross != p.Gross || r.Refunded != p.Refunded || string(r.Currency) != p.Currency {
-			c.fail("payment amounts", "%s: gross %d refunded %d %s, sent %d refunded %d %s", p.WorkflowID, r.Gross, r.Refunded, r.Currency, p.Gross, p.Refunded, p.Currency)
-		}
-		var legs, refunded, net int64
-		parties := map[split.Party]bool{}
-		for _, l := range r.Legs {
-			legs += l.Amount
-			refunded += l.Refunded
-			parties[l.Party] = true
-			if l.Party == split.PartyPlatform {
-				continue
-			}
-			net += l.Transferred - l.Reversed
-			if l.TransferEntryID > 0 {
-				transferredLegs++
-				if p.Provider == providerPayPal {
-					if c.paypalPayouts == nil {
-						c.paypalPayouts = map[string]money.Money{}
-					}
-					c.paypalPayouts[l.TransferKey] = money.Money{Amount: l.Transferred, Currency: r.Currency}
-				}
-			}
-			if !legSettled(p.Provider, l.Amount, l.Refunded, l.Transferred-l.Reversed) {
-				c.fail("leg not settled", "%s %s: transferred %d reversed %d, owed %d refunded %d (%s)", p.WorkflowID, l.Name(), l.Transferred, l.Reversed, l.Amount, l.Refunded, l.State)
-			}
-		}
-		if legs != r.Gross || refunded != r.Refunded {
-			c.fail("split does not add up", "%s: legs %d of gross %d, leg refunds %d of %d", p.WorkflowID, legs, r.Gross, refunded, r.Refunded)
-		}
-		if !parties[split.PartyVendor] || p.Affiliate != parties[split.PartyAffiliate] {
-			c.fail("legs", "%s: parties %v, affiliate sent %v", p.WorkflowID, parties, p.Affiliate)
-		}
-		c.checkShares(p, r)
-		if r.Fee != p.Fee || r.FeeReturned != p.FeeReturned {
-			c.fail("processing fee", "%s: fee %d, %d returned recorded; the provider said %d, %d", p.WorkflowID, r.Fee, r.FeeReturned, p.Fee, p.FeeReturned)
-		}
-		if want := r.Gross - p.Fee + p.FeeReturned - r.Refunded - r.DisputeLossBeyondRefunds - net; provider[p.WorkflowID] != want {
-			c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, provider[p.WorkflowID], p.Provider, want)
-		}
+		transferredLegs += c.checkPayment(p, r, accounts[p.WorkflowID])
 	}
 
 	if len(recs) != len(d.Payments) {
@@ -151,6 +110,58 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 		c.fail("ledger unbalanced", "%d entries do not balance, first %d", len(unbalanced), unbalanced[0])
 	}
 	return transferredLegs, nil
+}
+
+// checkPayment compares one payment's stored state r and the sums its journal entries post to
+// each account (accounts) with what the day sent for it (p). It returns the payment's transferred
+// payee legs.
+func (c *checker) checkPayment(p plannedPayment, r ipayment.Record, accounts map[string]int64) int {
+	transferredLegs := 0
+	if r.Status != p.WantStatus {
+		c.fail("payment not final", "%s is %s (%s), want %s", p.WorkflowID, r.Status, r.Reason, p.WantStatus)
+	}
+	if r.Gross != p.Gross || r.Refunded != p.Refunded || string(r.Currency) != p.Currency {
+		c.fail("payment amounts", "%s: gross %d refunded %d %s, sent %d refunded %d %s", p.WorkflowID, r.Gross, r.Refunded, r.Currency, p.Gross, p.Refunded, p.Currency)
+	}
+	var legs, refunded, net int64
+	parties := map[split.Party]bool{}
+	for _, l := range r.Legs {
+		legs += l.Amount
+		refunded += l.Refunded
+		parties[l.Party] = true
+		if l.Party == split.PartyPlatform {
+			continue
+		}
+		net += l.Transferred - l.Reversed
+		if l.TransferEntryID > 0 {
+			transferredLegs++
+			if p.Provider == providerPayPal {
+				if c.paypalPayouts == nil {
+					c.paypalPayouts = map[string]money.Money{}
+				}
+				c.paypalPayouts[l.TransferKey] = money.Money{Amount: l.Transferred, Currency: r.Currency}
+			}
+		}
+		if !legSettled(p.Provider, l.Amount, l.Refunded, l.Transferred-l.Reversed) {
+			c.fail("leg not settled", "%s %s: transferred %d reversed %d, owed %d refunded %d (%s)", p.WorkflowID, l.Name(), l.Transferred, l.Reversed, l.Amount, l.Refunded, l.State)
+		}
+	}
+	if legs != r.Gross || refunded != r.Refunded {
+		c.fail("split does not add up", "%s: legs %d of gross %d, leg refunds %d of %d", p.WorkflowID, legs, r.Gross, refunded, r.Refunded)
+	}
+	if !parties[split.PartyVendor] || p.Affiliate != parties[split.PartyAffiliate] {
+		c.fail("legs", "%s: parties %v, affiliate sent %v", p.WorkflowID, parties, p.Affiliate)
+	}
+	c.checkShares(p, r)
+	if r.Fee != p.Fee || r.FeeReturned != p.FeeReturned {
+		c.fail("processing fee", "%s: fee %d, %d returned recorded; the provider said %d, %d", p.WorkflowID, r.Fee, r.FeeReturned, p.Fee, p.FeeReturned)
+	}
+	// Each payment's entries touch its own provider's account only.
+	provider := accounts[ledger.ProviderBalance(providerStripe)] + accounts[ledger.ProviderBalance(providerPayPal)]
+	if want := r.Gross - p.Fee + p.FeeReturned - r.Refunded - r.DisputeLossBeyondRefunds - net; provider != want {
+		c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, provider, p.Provider, want)
+	}
+	return transferredLegs
 }
 
 // checkShares compares each leg with what the client's rule gives its party of the order the
@@ -299,24 +310,26 @@ func likePrefixes(prefixes []string) []string {
 	return out
 }
 
-// providerBalances is what the books hold on the provider's balance per payment (each payment's
-// entries touch its own provider's account only).
-func providerBalances(ctx context.Context, pool *pgxpool.Pool, prefixes []string) (map[string]int64, error) {
-	rows, err := pool.Query(ctx, `SELECT e.reference, sum(p.amount)::bigint FROM journal_entries e JOIN postings p ON p.entry_id = e.id
-		WHERE e.reference LIKE ANY($1) AND p.account = ANY($2) GROUP BY e.reference`, likePrefixes(prefixes),
-		[]string{ledger.ProviderBalance(providerStripe), ledger.ProviderBalance(providerPayPal)})
+// paymentAccounts sums, per payment (an entry's reference), what the payment's journal entries
+// post to each account.
+func paymentAccounts(ctx context.Context, pool *pgxpool.Pool, prefixes []string) (map[string]map[string]int64, error) {
+	rows, err := pool.Query(ctx, `SELECT e.reference, p.account, sum(p.amount)::bigint FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+		WHERE e.reference LIKE ANY($1) GROUP BY e.reference, p.account`, likePrefixes(prefixes))
 	if err != nil {
-		return nil, fmt.Errorf("read provider balances: %w", err)
+		return nil, fmt.Errorf("read payment accounts: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int64{}
+	out := map[string]map[string]int64{}
 	for rows.Next() {
-		var ref string
+		var ref, account string
 		var sum int64
-		if err := rows.Scan(&ref, &sum); err != nil {
+		if err := rows.Scan(&ref, &account, &sum); err != nil {
 			return nil, err
 		}
-		out[ref] = sum
+		if out[ref] == nil {
+			out[ref] = map[string]int64{}
+		}
+		out[ref][account] = sum
 	}
 	return out, rows.Err()
 }
