@@ -28,7 +28,7 @@ type checker struct {
 	counts   map[string]int
 	// paypalPayouts are the PayPal payee legs the books say were paid out, by the leg's
 	// idempotency key (the payout's sender_batch_id).
-	paypalPayouts map[string]money.Money
+	paypalPayouts map[string]paidLeg
 }
 
 func (c *checker) fail(kind, format string, args ...any) {
@@ -120,26 +120,52 @@ func (c *checker) checkPayment(p plannedPayment, r ipayment.Record, accounts map
 	if r.Status != p.WantStatus {
 		c.fail("payment not final", "%s is %s (%s), want %s", p.WorkflowID, r.Status, r.Reason, p.WantStatus)
 	}
+	// A final status does not tell how the run got there: a compensation followed by a refund in
+	// full ends refunded, with every leg settled. A bench day has no faults, so a payment that
+	// was compensated, is waiting on a movement due or a decision, or has a leg that was not
+	// simply paid (or paid and taken back, or left nothing to pay) went wrong.
+	if r.Compensated != "" || r.Reason != "" || r.Disputed || r.HasDues() {
+		c.fail("payment went wrong", "%s (%s): compensated %q, reason %q, disputed %v, movements due %v", p.WorkflowID, r.Status, r.Compensated, r.Reason, r.Disputed, r.HasDues())
+	}
 	if r.Gross != p.Gross || r.Refunded != p.Refunded || string(r.Currency) != p.Currency {
 		c.fail("payment amounts", "%s: gross %d refunded %d %s, sent %d refunded %d %s", p.WorkflowID, r.Gross, r.Refunded, r.Currency, p.Gross, p.Refunded, p.Currency)
 	}
 	var legs, refunded, net int64
 	parties := map[split.Party]bool{}
+	// want is what the payment's entries must post to each account, from its stored state: each
+	// party owed its share less its share of refunds and what it was paid (a PayPal payee paid
+	// before a refund owes its share of it), the fee and what came back of it the platform's
+	// expense, the provider balance checked below from what the day sent.
+	want := map[string]int64{}
 	for _, l := range r.Legs {
 		legs += l.Amount
 		refunded += l.Refunded
 		parties[l.Party] = true
+		want[legAccount(l)] -= l.Amount - l.Refunded - (l.Transferred - l.Reversed)
 		if l.Party == split.PartyPlatform {
+			if l.State != ipayment.LegRetained {
+				c.fail("leg state", "%s %s is %s", p.WorkflowID, l.Name(), l.State)
+			}
 			continue
+		}
+		switch l.State {
+		case ipayment.LegTransferred, ipayment.LegReversed, ipayment.LegNothingDue:
+		default:
+			c.fail("leg state", "%s %s is %s (%s)", p.WorkflowID, l.Name(), l.State, l.Reason)
+		}
+		if l.TransferEntryID > 0 {
+			if dest := payeeDestination(p.Provider, l.PayeeID); l.Destination != dest {
+				c.fail("destination", "%s %s was paid to %s, the payee's %s is %s", p.WorkflowID, l.Name(), l.Destination, p.Provider, dest)
+			}
 		}
 		net += l.Transferred - l.Reversed
 		if l.TransferEntryID > 0 {
 			transferredLegs++
 			if p.Provider == providerPayPal {
 				if c.paypalPayouts == nil {
-					c.paypalPayouts = map[string]money.Money{}
+					c.paypalPayouts = map[string]paidLeg{}
 				}
-				c.paypalPayouts[l.TransferKey] = money.Money{Amount: l.Transferred, Currency: r.Currency}
+				c.paypalPayouts[l.TransferKey] = paidLeg{Money: money.Money{Amount: l.Transferred, Currency: r.Currency}, receiver: payeeDestination(providerPayPal, l.PayeeID)}
 			}
 		}
 		if !legSettled(p.Provider, l.Amount, l.Refunded, l.Transferred-l.Reversed) {
@@ -156,12 +182,67 @@ func (c *checker) checkPayment(p plannedPayment, r ipayment.Record, accounts map
 	if r.Fee != p.Fee || r.FeeReturned != p.FeeReturned {
 		c.fail("processing fee", "%s: fee %d, %d returned recorded; the provider said %d, %d", p.WorkflowID, r.Fee, r.FeeReturned, p.Fee, p.FeeReturned)
 	}
-	// Each payment's entries touch its own provider's account only.
-	provider := accounts[ledger.ProviderBalance(providerStripe)] + accounts[ledger.ProviderBalance(providerPayPal)]
-	if want := r.Gross - p.Fee + p.FeeReturned - r.Refunded - r.DisputeLossBeyondRefunds - net; provider != want {
-		c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, provider, p.Provider, want)
+	providerAccount := ledger.ProviderBalance(p.Provider)
+	if want := r.Gross - p.Fee + p.FeeReturned - r.Refunded - r.DisputeLossBeyondRefunds - net; accounts[providerAccount] != want {
+		c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, accounts[providerAccount], p.Provider, want)
+	}
+	want[providerAccount] = accounts[providerAccount] // checked above against what the day sent
+	want[ledger.ProcessingFees(p.Provider)] += r.Fee - r.FeeReturned
+	want[ledger.DisputeLosses(p.Provider)] += r.DisputeLossBeyondRefunds
+	// Every entry balancing and the provider's account right still leave the rest free: a capture
+	// crediting the vendor what the platform earned, a transfer debiting another payee.
+	for account := range mergedKeys(want, accounts) {
+		if accounts[account] != want[account] {
+			other := ""
+			if account != providerAccount && strings.HasPrefix(account, "provider:") {
+				other = " (another provider's)"
+			}
+			if other != "" {
+				c.fail("provider balance", "%s: books hold %d on %s%s, want %d", p.WorkflowID, accounts[account], account, other, want[account])
+				continue
+			}
+			c.fail("books by account", "%s: books hold %d on %s, its stored state says %d", p.WorkflowID, accounts[account], account, want[account])
+		}
 	}
 	return transferredLegs
+}
+
+// mergedKeys is the union of the keys of a and b, as a map.
+func mergedKeys(a, b map[string]int64) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// legAccount is the ledger account of a leg's party (the payment workflow's own rule).
+func legAccount(l ipayment.Leg) string {
+	switch l.Party {
+	case split.PartyVendor:
+		return ledger.VendorPayable(l.PayeeID)
+	case split.PartyAffiliate:
+		return ledger.AffiliatePayable(l.PayeeID)
+	}
+	return ledger.PlatformRevenue
+}
+
+// payeeDestination is where the bench's seed says a payee is paid on a provider's rail: its
+// connected account on Stripe, its receiver on PayPal.
+func payeeDestination(provider, payeeID string) string {
+	if provider == providerPayPal {
+		return alnum(payeeID) + "@payees.example.com"
+	}
+	return "acct_" + alnum(payeeID)
+}
+
+// paidLeg is a PayPal payee leg the books say was paid out: the amount and where to.
+type paidLeg struct {
+	money.Money
+	receiver string
 }
 
 // checkShares compares each leg with what the client's rule gives its party of the order the
@@ -219,6 +300,9 @@ func (c *checker) checkPayPalPayouts(made []testenv.PayPalPayout) {
 			c.fail("paid twice", "PayPal paid %s twice", p.SenderBatchID)
 		}
 		seen[p.SenderBatchID] = true
+		if !strings.EqualFold(p.Receiver, want.receiver) {
+			c.fail("payout receiver", "%s: PayPal paid %s, the payee's receiver is %s", p.SenderBatchID, p.Receiver, want.receiver)
+		}
 		amount, err := money.ParseAmount(p.Value, want.Currency)
 		if err != nil || !strings.EqualFold(p.Currency, string(want.Currency)) || amount != want.Amount {
 			c.fail("payout amount", "%s: PayPal paid %s %s, the books %d %s", p.SenderBatchID, p.Value, p.Currency, want.Amount, want.Currency)
