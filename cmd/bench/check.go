@@ -51,8 +51,8 @@ func (c *checker) summary() []string {
 	return out
 }
 
-// checkDeliveries: every webhook was acknowledged with 200, and every first delivery of a
-// capture started or reached its payment ("accepted").
+// checkDeliveries: every webhook was acknowledged with 200, every first delivery of a capture
+// started or reached its payment ("accepted"), and every re-delivery was known as one.
 func (c *checker) checkDeliveries(d day, got []delivery) map[string]int {
 	outcomes := map[string]int{}
 	for i, ev := range d.Events {
@@ -63,6 +63,8 @@ func (c *checker) checkDeliveries(d day, got []delivery) map[string]int {
 			c.fail("webhook not acknowledged", "%s of %s: status %d %s", ev.Kind, d.Payments[ev.Payment].WorkflowID, g.Status, g.Err)
 		case ev.Kind == kindCapture && g.Outcome != "accepted":
 			c.fail("capture not accepted", "%s answered %q", d.Payments[ev.Payment].WorkflowID, g.Outcome)
+		case ev.Kind == kindDuplicate && g.Outcome != "duplicate":
+			c.fail("re-delivery taken as new", "a re-delivery of %s's %s answered %q", d.Payments[ev.Payment].WorkflowID, d.Events[ev.Parent].Kind, g.Outcome)
 		}
 	}
 	return outcomes

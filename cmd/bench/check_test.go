@@ -150,3 +150,27 @@ func TestCheckPayPalPayoutsReceiver(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckDeliveriesCatchesARedeliveryTakenAsNew: a re-delivery (same event ID) answered as a
+// new event means the API stored the event twice and its payment is sent it twice; the money may
+// still end right, but the day's duplicates are there to show it does not happen.
+func TestCheckDeliveriesCatchesARedeliveryTakenAsNew(t *testing.T) {
+	d := day{Payments: []plannedPayment{{WorkflowID: "payment-stripe-pi_1"}}, Events: []event{
+		{Kind: kindCapture, Payment: 0, Parent: -1}, {Kind: kindDuplicate, Payment: 0, Parent: 0},
+	}}
+	for _, tt := range []struct {
+		outcome  string
+		wantKind string
+	}{{"duplicate", ""}, {"accepted", "re-delivery taken as new"}} {
+		t.Run(tt.outcome, func(t *testing.T) {
+			var c checker
+			c.checkDeliveries(d, []delivery{{Status: 200, Outcome: "accepted"}, {Status: 200, Outcome: tt.outcome}})
+			if tt.wantKind == "" {
+				assert.Empty(t, c.summary())
+				return
+			}
+			require.NotEmpty(t, c.summary(), "a re-delivery taken as new passed")
+			assert.True(t, strings.HasPrefix(c.summary()[0], tt.wantKind+":"), "%v", c.summary())
+		})
+	}
+}
