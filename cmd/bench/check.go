@@ -81,6 +81,10 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 	if err != nil {
 		return 0, err
 	}
+	transfers, err := transferEntries(ctx, pool, prefixes)
+	if err != nil {
+		return 0, err
+	}
 	transferredLegs := 0
 	for _, p := range d.Payments {
 		r, ok := recs[p.WorkflowID]
@@ -89,6 +93,7 @@ func (c *checker) checkBooks(ctx context.Context, pool *pgxpool.Pool, d day, pre
 			continue
 		}
 		transferredLegs += c.checkPayment(p, r, accounts[p.WorkflowID])
+		c.checkTransferEntries(p, r, transfers[p.WorkflowID])
 	}
 
 	if len(recs) != len(d.Payments) {
@@ -189,7 +194,7 @@ func (c *checker) checkPayment(p plannedPayment, r ipayment.Record, accounts map
 		c.fail("provider balance", "%s: books hold %d on provider:%s, want %d", p.WorkflowID, accounts[providerAccount], p.Provider, want)
 	}
 	want[providerAccount] = accounts[providerAccount] // checked above against what the day sent
-	want[ledger.ProcessingFees(p.Provider)] += r.Fee - r.FeeReturned
+	want[ledger.ProcessingFees(p.Provider)] += r.Fee - r.FeeReturned + r.DisputeFees
 	want[ledger.DisputeLosses(p.Provider)] += r.DisputeLossBeyondRefunds
 	// Every entry balancing and the provider's account right still leave the rest free: a capture
 	// crediting the vendor what the platform earned, a transfer debiting another payee.
@@ -245,6 +250,34 @@ func payeeDestination(provider, payeeID string) string {
 type paidLeg struct {
 	money.Money
 	receiver string
+}
+
+// checkTransferEntries matches a payment's transfer journal entries (entries, key by ID) with its
+// legs: each transferred payee leg names its own entry (<payment>/transfer/<party>-<payee>), and
+// each entry is a leg's. The day's count of transfer entries against transferred legs alone let
+// one payment's extra transfer (a payee paid twice and the second taken back) and another's
+// transfer booked under some other key cancel out.
+func (c *checker) checkTransferEntries(p plannedPayment, r ipayment.Record, entries map[int64]string) {
+	named := map[int64]bool{}
+	for _, l := range r.Legs {
+		if l.Party == split.PartyPlatform {
+			continue
+		}
+		switch want := p.WorkflowID + "/transfer/" + l.Name(); {
+		case l.TransferEntryID == 0 && l.Transferred > 0:
+			c.fail("transfer entries", "%s %s: transferred %d with no transfer entry", p.WorkflowID, l.Name(), l.Transferred)
+		case l.TransferEntryID == 0:
+		case entries[l.TransferEntryID] != want:
+			c.fail("transfer entries", "%s %s: its transfer entry %d is %q, want %q", p.WorkflowID, l.Name(), l.TransferEntryID, entries[l.TransferEntryID], want)
+		default:
+			named[l.TransferEntryID] = true
+		}
+	}
+	for id, key := range entries {
+		if !named[id] {
+			c.fail("transfer entries", "%s: transfer entry %d (%s) is no leg's", p.WorkflowID, id, key)
+		}
+	}
 }
 
 // checkShares compares each leg with what the client's rule gives its party of the order the
@@ -416,6 +449,29 @@ func paymentAccounts(ctx context.Context, pool *pgxpool.Pool, prefixes []string)
 			out[ref] = map[string]int64{}
 		}
 		out[ref][account] = sum
+	}
+	return out, rows.Err()
+}
+
+// transferEntries are the run's transfer journal entries, per payment (reference): key by ID.
+func transferEntries(ctx context.Context, pool *pgxpool.Pool, prefixes []string) (map[string]map[int64]string, error) {
+	rows, err := pool.Query(ctx, `SELECT reference, id, idempotency_key FROM journal_entries
+		WHERE reference LIKE ANY($1) AND idempotency_key LIKE '%/transfer/%'`, likePrefixes(prefixes))
+	if err != nil {
+		return nil, fmt.Errorf("read transfer entries: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[int64]string{}
+	for rows.Next() {
+		var ref, key string
+		var id int64
+		if err := rows.Scan(&ref, &id, &key); err != nil {
+			return nil, err
+		}
+		if out[ref] == nil {
+			out[ref] = map[int64]string{}
+		}
+		out[ref][id] = key
 	}
 	return out, rows.Err()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,43 @@ func TestCheckDeliveriesCatchesARedeliveryTakenAsNew(t *testing.T) {
 			}
 			require.NotEmpty(t, c.summary(), "a re-delivery taken as new passed")
 			assert.True(t, strings.HasPrefix(c.summary()[0], tt.wantKind+":"), "%v", c.summary())
+		})
+	}
+}
+
+// TestCheckTransferEntriesPerPayment: a payment's transfer entries must be its legs' own, one
+// each. The day's count alone let one payment's extra transfer and another's transfer booked
+// under some other key cancel out, and legs naming each other's entry pass.
+func TestCheckTransferEntriesPerPayment(t *testing.T) {
+	p, r, _ := paidPayment()
+	vendorKey, affKey := p.WorkflowID+"/transfer/vendor-c-vendor-1", p.WorkflowID+"/transfer/affiliate-c-aff-1"
+	for _, tt := range []struct {
+		name    string
+		legs    func(r *ipayment.Record)
+		entries map[int64]string
+		wantErr bool
+	}{
+		{"each leg its own entry", nil, map[int64]string{7: vendorKey, 8: affKey}, false},
+		{"the vendor paid twice (the second taken back)", nil, map[int64]string{7: vendorKey, 8: affKey, 9: vendorKey + "/1"}, true},
+		{"the affiliate's transfer booked under another key", nil, map[int64]string{7: vendorKey, 8: p.WorkflowID + "/payout/affiliate-c-aff-1"}, true},
+		{"the legs name each other's entry", func(r *ipayment.Record) { r.Legs[1].TransferEntryID, r.Legs[2].TransferEntryID = 8, 7 },
+			map[int64]string{7: vendorKey, 8: affKey}, true},
+		{"paid with no entry", func(r *ipayment.Record) { r.Legs[2].TransferEntryID = 0 }, map[int64]string{7: vendorKey}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rr := r
+			rr.Legs = slices.Clone(r.Legs)
+			if tt.legs != nil {
+				tt.legs(&rr)
+			}
+			var c checker
+			c.checkTransferEntries(p, rr, tt.entries)
+			if !tt.wantErr {
+				assert.Empty(t, c.summary())
+				return
+			}
+			require.NotEmpty(t, c.summary(), "wrong transfer entries passed")
+			assert.True(t, strings.HasPrefix(c.summary()[0], "transfer entries:"), "%v", c.summary())
 		})
 	}
 }
