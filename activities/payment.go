@@ -91,14 +91,15 @@ type PrepareOutput struct {
 // follow-up run (a signal, after a restore erased the payment) is checked, or it would split
 // and pay the payment again.
 func (a *Activities) Prepare(ctx context.Context, in PrepareInput) (PrepareOutput, error) {
-	loaded, savedAt, err := a.loadStored(ctx, in.WorkflowID)
+	clients := &clientLookup{store: a.Store}
+	loaded, savedAt, err := a.loadFirst(ctx, in, clients)
 	if err == nil && (loaded.Found || !in.FirstRun) {
 		loaded, err = a.againstLastRun(ctx, in.WorkflowID, loaded, savedAt)
 	}
 	if err != nil || loaded.Found || in.Capture == nil {
 		return PrepareOutput{LoadPaymentOutput: loaded}, err
 	}
-	enriched, affiliate, err := a.enrich(ctx, *in.Capture)
+	enriched, affiliate, err := a.enrichWith(ctx, *in.Capture, clients)
 	if err != nil {
 		return PrepareOutput{}, err
 	}
@@ -234,9 +235,36 @@ type affiliateRead struct {
 	found bool
 }
 
+// loadFirst is loadStored for Prepare. A first run with its capture reads, in the same round
+// trip, the order its metadata names (and whether its client is registered), which enrich reads
+// first when nothing is stored: clients answers it from there once. Any other run reads the
+// stored payment alone.
+func (a *Activities) loadFirst(ctx context.Context, in PrepareInput, clients *clientLookup) (LoadPaymentOutput, time.Time, error) {
+	if !in.FirstRun || in.Capture == nil {
+		return a.loadStored(ctx, in.WorkflowID)
+	}
+	clientID, orderID := in.Capture.Metadata["client_id"], in.Capture.Metadata["order_id"]
+	if store.ValidID("client_id", clientID) != nil || store.ValidID("order_id", orderID) != nil {
+		return a.loadStored(ctx, in.WorkflowID)
+	}
+	r, savedAt, order, err := a.Store.PaymentSavedAndOrderOfClient(ctx, in.WorkflowID, clientID, orderID)
+	if errors.Is(err, store.ErrNotFound) {
+		clients.prefetched = &prefetchedOrder{clientID: clientID, orderID: orderID, read: order}
+		return LoadPaymentOutput{}, time.Time{}, nil
+	}
+	if err != nil {
+		return LoadPaymentOutput{}, time.Time{}, err
+	}
+	return LoadPaymentOutput{Found: true, Record: r}, savedAt, nil
+}
+
 // enrich is Enrich, also answering the affiliate's payee it read (nil when the order has none).
 func (a *Activities) enrich(ctx context.Context, in EnrichInput) (EnrichOutput, *affiliateRead, error) {
-	clients := &clientLookup{store: a.Store}
+	return a.enrichWith(ctx, in, &clientLookup{store: a.Store})
+}
+
+// enrichWith is enrich with the clients' lookup of its caller (which may hold the order read).
+func (a *Activities) enrichWith(ctx context.Context, in EnrichInput, clients *clientLookup) (EnrichOutput, *affiliateRead, error) {
 	out, err := a.enrichOrder(ctx, in, clients)
 	if err == nil && (out.Problem != "" || len(out.Missing) > 0) {
 		out.Named, err = named(ctx, in.Metadata, clients)
@@ -451,12 +479,29 @@ type clientLookup struct {
 	id      string
 	isKnown bool
 	read    bool
+	// prefetched is the order Prepare read with the stored payment, answered once, to the first
+	// look for it: a look again (once the payment is recorded as waiting) reads anew.
+	prefetched *prefetchedOrder
+}
+
+// prefetchedOrder is a read of the order clientID/orderID (store.GetOrderOfClient's answer).
+type prefetchedOrder struct {
+	clientID, orderID string
+	read              store.OrderOfClient
 }
 
 // getOrder is Store.GetOrder, learning in the same round trip whether the order's client is
 // known: every Enrich that looks an order up asks that next, of the same client.
 func (l *clientLookup) getOrder(ctx context.Context, clientID, orderID string) (payment.Order, error) {
-	o, known, err := l.store.GetOrderOfClient(ctx, clientID, orderID)
+	var o payment.Order
+	var known bool
+	var err error
+	if p := l.prefetched; p != nil && p.clientID == clientID && p.orderID == orderID {
+		l.prefetched = nil
+		o, known, err = p.read.Order, p.read.Known, p.read.Err
+	} else {
+		o, known, err = l.store.GetOrderOfClient(ctx, clientID, orderID)
+	}
 	if err == nil || errors.Is(err, store.ErrNotFound) {
 		l.id, l.isKnown, l.read = clientID, known, true
 	}

@@ -565,15 +565,15 @@ func TestPayPalProxy(t *testing.T) {
 }
 
 func TestCheckPayPalPayouts(t *testing.T) {
-	books := map[string]money.Money{
-		"wf-1/transfer/vendor-v/0":    {Amount: 9545, Currency: "usd"},
-		"wf-1/transfer/affiliate-a/0": {Amount: 485, Currency: "usd"},
-		"wf-2/transfer/vendor-v/0":    {Amount: 1200, Currency: "jpy"},
+	books := map[string]paidLeg{
+		"wf-1/transfer/vendor-v/0":    {Money: money.Money{Amount: 9545, Currency: "usd"}, receiver: "v@payees.example.com"},
+		"wf-1/transfer/affiliate-a/0": {Money: money.Money{Amount: 485, Currency: "usd"}, receiver: "a@payees.example.com"},
+		"wf-2/transfer/vendor-v/0":    {Money: money.Money{Amount: 1200, Currency: "jpy"}, receiver: "v@payees.example.com"},
 	}
 	paid := []testenv.PayPalPayout{
-		{SenderBatchID: "wf-1/transfer/vendor-v/0", Currency: "USD", Value: "95.45"},
-		{SenderBatchID: "wf-1/transfer/affiliate-a/0", Currency: "USD", Value: "4.85"},
-		{SenderBatchID: "wf-2/transfer/vendor-v/0", Currency: "JPY", Value: "1200"},
+		{SenderBatchID: "wf-1/transfer/vendor-v/0", Receiver: "v@payees.example.com", Currency: "USD", Value: "95.45"},
+		{SenderBatchID: "wf-1/transfer/affiliate-a/0", Receiver: "a@payees.example.com", Currency: "USD", Value: "4.85"},
+		{SenderBatchID: "wf-2/transfer/vendor-v/0", Receiver: "v@payees.example.com", Currency: "JPY", Value: "1200"},
 	}
 	for _, tt := range []struct {
 		name string
@@ -585,7 +585,7 @@ func TestCheckPayPalPayouts(t *testing.T) {
 		{"a leg not paid", paid[1:], []string{"payout missing"}},
 		{"a payout the books do not know", append(slices.Clone(paid), testenv.PayPalPayout{SenderBatchID: "wf-9/transfer/vendor-v/0", Currency: "USD", Value: "1.00"}),
 			[]string{"payout not in the books"}},
-		{"a wrong amount", []testenv.PayPalPayout{paid[0], paid[1], {SenderBatchID: "wf-2/transfer/vendor-v/0", Currency: "JPY", Value: "1201"}},
+		{"a wrong amount", []testenv.PayPalPayout{paid[0], paid[1], {SenderBatchID: "wf-2/transfer/vendor-v/0", Receiver: "v@payees.example.com", Currency: "JPY", Value: "1201"}},
 			[]string{"payout amount"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

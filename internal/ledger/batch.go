@@ -48,13 +48,16 @@ func batchArgs(entries []Entry, hashes []string) []any {
 	n := len(entries)
 	keys, curs, refs, descs, hs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	reverses := make([]*int64, n)
-	var owner []int32
-	var accounts []string
-	var amounts []int64
+	postings := 0
+	for _, e := range entries {
+		postings += len(e.Postings)
+	}
+	owner, accounts, amounts := make([]int32, 0, postings), make([]string, 0, postings), make([]int64, 0, postings)
 	for i, e := range entries {
 		keys[i], curs[i], refs[i], descs[i], hs[i] = e.IdempotencyKey, string(e.Currency), e.Reference, e.Description, hashes[i]
 		if e.ReversesID != 0 {
-			reverses[i] = &e.ReversesID
+			// The entry's own field: the loop's copy would move to the heap for every entry.
+			reverses[i] = &entries[i].ReversesID
 		}
 		for _, p := range e.Postings {
 			owner = append(owner, int32(i+1))

@@ -39,12 +39,16 @@ func normalize(e Entry) (Entry, error) {
 	if len(e.Postings) < 2 {
 		return e, fmt.Errorf("%w: %d posting(s), at least 2 are required", ErrInvalidEntry, len(e.Postings))
 	}
-	// big.Int: partial sums of legal int64 amounts can overflow even when the
-	// total is zero.
-	var sum big.Int
+	// The sum in int64 while it fits: every payment's entry does, with no allocation. Partial sums
+	// of legal int64 amounts can overflow even when the total is zero, so an overflow sums again
+	// exactly (postingsSum).
+	var sum int64
+	fits := true
 	for i, p := range e.Postings {
-		if err := checkIndexed(fmt.Sprintf("posting %d account", i), p.Account, true); err != nil {
-			return e, err
+		if checkIndexed("", p.Account, true) != nil {
+			// The field's name is formatted only for the error: per posting it cost an allocation
+			// on every entry posted.
+			return e, checkIndexed(fmt.Sprintf("posting %d account", i), p.Account, true)
 		}
 		switch p.Amount {
 		case 0:
@@ -53,13 +57,28 @@ func normalize(e Entry) (Entry, error) {
 			// Its negation does not fit in int64, so the entry could never be reversed.
 			return e, fmt.Errorf("%w: posting %d (%s) amount %d cannot be negated", ErrInvalidEntry, i, p.Account, p.Amount)
 		}
-		sum.Add(&sum, big.NewInt(p.Amount))
+		if fits {
+			sum, fits = addChecked(sum, p.Amount)
+		}
 	}
-	if sum.Sign() != 0 {
-		return e, fmt.Errorf("%w: postings sum to %s %s instead of 0", ErrUnbalanced, sum.String(), cur.Upper())
+	if !fits {
+		if total := postingsSum(e.Postings); total.Sign() != 0 {
+			return e, fmt.Errorf("%w: postings sum to %s %s instead of 0", ErrUnbalanced, total.String(), cur.Upper())
+		}
+	} else if sum != 0 {
+		return e, fmt.Errorf("%w: postings sum to %d %s instead of 0", ErrUnbalanced, sum, cur.Upper())
 	}
 	e.Postings = slices.Clone(e.Postings)
 	return e, nil
+}
+
+// postingsSum is the exact sum of the postings' amounts, whatever its size.
+func postingsSum(ps []Posting) *big.Int {
+	var sum, x big.Int
+	for _, p := range ps {
+		sum.Add(&sum, x.SetInt64(p.Amount))
+	}
+	return &sum
 }
 
 // checkText rejects what Postgres text cannot store (NUL, invalid UTF-8) up
@@ -92,12 +111,14 @@ func checkIndexed(field, s string, required bool) error {
 // the same split built twice may list legs differently). Length-prefixed
 // fields keep distinct contents from ever encoding to the same bytes.
 func contentHash(e Entry) string {
-	ps := slices.Clone(e.Postings)
+	// Sorted in a copy, and encoded, on the stack for an entry of a payment's size.
+	var sorted [8]Posting
+	ps := append(sorted[:0], e.Postings...)
 	slices.SortFunc(ps, func(a, b Posting) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), cmp.Compare(a.Amount, b.Amount))
 	})
-	h := sha256.New()
-	var buf []byte
+	var encoded [512]byte
+	buf := encoded[:0]
 	buf = binary.AppendUvarint(buf, uint64(len(e.Currency)))
 	buf = append(buf, e.Currency...)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(e.ReversesID))
@@ -107,6 +128,12 @@ func contentHash(e Entry) string {
 		buf = append(buf, p.Account...)
 		buf = binary.BigEndian.AppendUint64(buf, uint64(p.Amount))
 	}
-	h.Write(buf)
-	return "v1:" + hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(buf)
+	var text [len(contentHashPrefix) + 2*sha256.Size]byte
+	copy(text[:], contentHashPrefix)
+	hex.Encode(text[len(contentHashPrefix):], sum[:])
+	return string(text[:])
 }
+
+// contentHashPrefix names the encoding contentHash hashes.
+const contentHashPrefix = "v1:"

@@ -262,20 +262,25 @@ func (s *Store) GetOrder(ctx context.Context, clientID, orderID string) (payment
 // registered (as GetClient finds it): a payment's enrichment asks both, one round trip where they
 // took two. The order not found is ErrNotFound, with known still answered.
 func (s *Store) GetOrderOfClient(ctx context.Context, clientID, orderID string) (o payment.Order, known bool, err error) {
-	var platform, cur, affiliate *string
-	var subtotal, tax, shipping, discount, extras, extrasOf *int64
-	var vendors []string
-	var lineSubtotals, lineTaxes, lineDiscounts []int64
-	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM clients WHERE id = $1),
+	return scanOrderOfClient(s.pool.QueryRow(ctx, orderOfClientSQL, clientID, orderID), clientID, orderID)
+}
+
+const orderOfClientSQL = `SELECT EXISTS (SELECT FROM clients WHERE id = $1),
 			o.platform, o.currency, o.subtotal, o.tax, o.shipping, o.discount, o.affiliate_id, o.extras, o.extras_of_shipping,
 			l.vendors, l.subtotals, l.taxes, l.discounts
 		FROM (SELECT) one
 		LEFT JOIN orders o ON o.client_id = $1 AND o.order_id = $2
 		LEFT JOIN LATERAL (SELECT array_agg(vendor_id ORDER BY line_no) AS vendors, array_agg(subtotal ORDER BY line_no) AS subtotals,
 				array_agg(tax ORDER BY line_no) AS taxes, array_agg(discount ORDER BY line_no) AS discounts
-			FROM order_lines WHERE client_id = o.client_id AND order_id = o.order_id) l ON true`, clientID, orderID).
-		Scan(&known, &platform, &cur, &subtotal, &tax, &shipping, &discount, &affiliate, &extras, &extrasOf,
-			&vendors, &lineSubtotals, &lineTaxes, &lineDiscounts)
+			FROM order_lines WHERE client_id = o.client_id AND order_id = o.order_id) l ON true`
+
+func scanOrderOfClient(row pgx.Row, clientID, orderID string) (o payment.Order, known bool, err error) {
+	var platform, cur, affiliate *string
+	var subtotal, tax, shipping, discount, extras, extrasOf *int64
+	var vendors []string
+	var lineSubtotals, lineTaxes, lineDiscounts []int64
+	err = row.Scan(&known, &platform, &cur, &subtotal, &tax, &shipping, &discount, &affiliate, &extras, &extrasOf,
+		&vendors, &lineSubtotals, &lineTaxes, &lineDiscounts)
 	if err != nil {
 		return payment.Order{}, false, fmt.Errorf("order %s/%s and its client: %w", clientID, orderID, err)
 	}
@@ -289,6 +294,38 @@ func (s *Store) GetOrderOfClient(ctx context.Context, clientID, orderID string) 
 		o.Lines = append(o.Lines, payment.OrderLine{VendorID: v, Subtotal: lineSubtotals[i], Tax: lineTaxes[i], Discount: lineDiscounts[i]})
 	}
 	return oneVendor(o), known, nil
+}
+
+// OrderOfClient is what GetOrderOfClient answers: the order (Err ErrNotFound when there is none)
+// and whether its client is registered.
+type OrderOfClient struct {
+	Order payment.Order
+	Known bool
+	Err   error
+}
+
+// PaymentSavedAndOrderOfClient is GetPaymentSaved and GetOrderOfClient in one round trip (a
+// pipeline of the two reads, each with its own snapshot as when sent apart): a new payment's
+// first step asks both, the order only once the payment is found not stored, one round trip
+// after the other. The payment not found is ErrNotFound in err; the order's answer, found or not,
+// is in order, unless the round trip failed (err another error).
+func (s *Store) PaymentSavedAndOrderOfClient(ctx context.Context, workflowID, clientID, orderID string) (r payment.Record, savedAt time.Time, order OrderOfClient, err error) {
+	b := &pgx.Batch{}
+	b.Queue(getPaymentSavedSQL, workflowID)
+	b.Queue(orderOfClientSQL, clientID, orderID)
+	br := s.pool.SendBatch(ctx, b)
+	r, savedAt, err = scanPaymentSaved(br.QueryRow(), workflowID)
+	order.Order, order.Known, order.Err = scanOrderOfClient(br.QueryRow(), clientID, orderID)
+	if closeErr := br.Close(); closeErr != nil && (err == nil || errors.Is(err, ErrNotFound)) {
+		return payment.Record{}, time.Time{}, OrderOfClient{}, fmt.Errorf("payment %s and order %s/%s: %w", workflowID, clientID, orderID, closeErr)
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return payment.Record{}, time.Time{}, OrderOfClient{}, err
+	}
+	if order.Err != nil && !errors.Is(order.Err, ErrNotFound) {
+		return payment.Record{}, time.Time{}, OrderOfClient{}, order.Err
+	}
+	return r, savedAt, order, err
 }
 
 // oneVendor is o as GetOrder answers it: an order whose lines are all one vendor's comes with

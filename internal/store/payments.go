@@ -71,9 +71,15 @@ func (s *Store) GetPayment(ctx context.Context, workflowID string) (payment.Reco
 // GetPaymentSaved reads a payment's stored state and when its run saved it (its row's
 // updated_at): an admin's decision is made on that save (SavedKey).
 func (s *Store) GetPaymentSaved(ctx context.Context, workflowID string) (payment.Record, time.Time, error) {
+	return scanPaymentSaved(s.pool.QueryRow(ctx, getPaymentSavedSQL, workflowID), workflowID)
+}
+
+const getPaymentSavedSQL = `SELECT state, updated_at FROM payments WHERE workflow_id = $1`
+
+func scanPaymentSaved(row pgx.Row, workflowID string) (payment.Record, time.Time, error) {
 	var state []byte
 	var savedAt time.Time
-	if err := s.pool.QueryRow(ctx, `SELECT state, updated_at FROM payments WHERE workflow_id = $1`, workflowID).Scan(&state, &savedAt); err != nil {
+	if err := row.Scan(&state, &savedAt); err != nil {
 		return payment.Record{}, time.Time{}, notFound(err, "payment "+workflowID)
 	}
 	var r payment.Record
