@@ -102,11 +102,11 @@ type Metrics interface {
 type payoutRail interface {
 	// resolve returns where the payee is paid, or why the leg must be held.
 	resolve(ctx context.Context, p store.Payee) (ResolvePayeeOutput, error)
-	send(ctx context.Context, in TransferInput) (string, error)
+	send(ctx context.Context, in TransferInput) (TransferOutput, error)
 	reverse(ctx context.Context, in ReverseTransferInput) (string, error)
 	// confirm checks that the provider's movement ref is the transfer in asked for (in.Asked), and
-	// answers it as send would: its ID once made, a refusal once it failed.
-	confirm(ctx context.Context, in TransferInput, ref string) (string, error)
+	// answers it as send would: the movement once made, a refusal once it failed.
+	confirm(ctx context.Context, in TransferInput, ref string) (TransferOutput, error)
 }
 
 func (a *Activities) rail(provider string) (payoutRail, error) {

@@ -777,6 +777,10 @@ const MetaIdempotencyKey = "idempotency_key"
 // TransferOutput is the payout the provider made (or had made for this key before).
 type TransferOutput struct {
 	TransferID string
+	// Fee is what the provider took from the platform's balance for the payout, on top of its
+	// amount, in the payout's currency (PayPal's payout_item_fee; a Stripe transfer has none); 0
+	// when there is none or it cannot be booked (payoutItemFee says why).
+	Fee int64 `json:",omitempty"`
 }
 
 // Transfer pays a payee's share with an idempotency key derived from the workflow and leg, so a
@@ -790,12 +794,12 @@ func (a *Activities) Transfer(ctx context.Context, in TransferInput) (TransferOu
 	if err != nil {
 		return TransferOutput{}, err
 	}
-	id, err := r.send(ctx, in)
+	out, err := r.send(ctx, in)
 	if err != nil {
 		return TransferOutput{}, err
 	}
 	a.metrics().Transferred(string(in.Currency), in.Amount)
-	return TransferOutput{TransferID: id}, nil
+	return out, nil
 }
 
 // ConfirmTransferInput names the movement an admin found at the provider for a transfer in
@@ -820,11 +824,11 @@ func (a *Activities) ConfirmTransfer(ctx context.Context, in ConfirmTransferInpu
 	if err != nil {
 		return TransferOutput{}, err
 	}
-	id, err := r.confirm(ctx, in.Transfer, in.Ref)
+	out, err := r.confirm(ctx, in.Transfer, in.Ref)
 	if err != nil {
 		return TransferOutput{}, err
 	}
-	return TransferOutput{TransferID: id}, nil
+	return out, nil
 }
 
 func notThisMovement(msg string) error {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,10 +144,10 @@ func (r paypalRail) resolve(_ context.Context, p store.Payee) (ResolvePayeeOutpu
 // request with the same request ID gets the original batch back instead of an error. It then
 // watches the item settle: SUCCESS is paid; UNCLAIMED is cancelled (the money comes back) and,
 // like FAILED, RETURNED, BLOCKED or DENIED, goes to the admin path.
-func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) {
+func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput, error) {
 	value, err := payPalValue(in.Amount, in.Currency)
 	if err != nil {
-		return "", err
+		return TransferOutput{}, err
 	}
 	recipient := "PAYPAL_ID"
 	if strings.Contains(in.Destination, "@") {
@@ -163,13 +164,13 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 	sendCtx, answer := withErrorBody(ctx)
 	req, err := r.c.NewRequest(sendCtx, http.MethodPost, r.c.APIBase+"/v1/payments/payouts", body)
 	if err != nil {
-		return "", err
+		return TransferOutput{}, err
 	}
 	req.Header.Set("PayPal-Request-Id", in.IdempotencyKey)
 	// Recorded last before the call: a payout refused before it (a fraction of a unit) never went out.
 	mayBeMade, err := r.noteSend(ctx, in.IdempotencyKey)
 	if err != nil {
-		return "", err
+		return TransferOutput{}, err
 	}
 	var created paypal.PayoutResponse
 	if err := r.c.SendWithAuth(req, &created); err != nil {
@@ -184,25 +185,25 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 				// itself refused): it says nothing of that batch. Taken as the payout's, the leg would
 				// get a new key and pay again. Retried until PayPal answers the key; the text only, as
 				// a wrapped rejection would still stop the retries.
-				return "", fmt.Errorf("paypal: payout %s was sent before, its outcome unknown, and PayPal now refuses the request (%v): "+
+				return TransferOutput{}, fmt.Errorf("paypal: payout %s was sent before, its outcome unknown, and PayPal now refuses the request (%v): "+
 					"no refusal of the payout an earlier send may have made; asked again under the same key", in.IdempotencyKey, err)
 			}
-			return "", refusal
+			return TransferOutput{}, refusal
 		case batchID == "":
 			// Never a refusal: a new key would pay again if that batch went through. Retried, and
 			// after the last attempt the leg keeps the key for an admin.
-			return "", fmt.Errorf("paypal: a payout batch under sender_batch_id %s exists and PayPal did not link it: "+
+			return TransferOutput{}, fmt.Errorf("paypal: a payout batch under sender_batch_id %s exists and PayPal did not link it: "+
 				"its outcome is unknown; look it up in PayPal", in.IdempotencyKey)
 		}
 		// An earlier attempt made it and its answer was lost; PayPal replays no answer for a
 		// repeated PayPal-Request-Id here, it refuses the sender_batch_id. That batch is this
 		// movement: watch it as if it had just been created.
-		return r.await(ctx, batchID, &in)
+		return r.await(ctx, batchID, in, true)
 	}
 	if created.BatchHeader == nil || created.BatchHeader.PayoutBatchID == "" {
-		return "", errors.New("paypal: payout response without a batch ID")
+		return TransferOutput{}, errors.New("paypal: payout response without a batch ID")
 	}
-	return r.await(ctx, created.BatchHeader.PayoutBatchID, nil)
+	return r.await(ctx, created.BatchHeader.PayoutBatchID, in, false)
 }
 
 // maxSenderItemID is the longest sender_item_id PayPal takes; a longer one refuses the whole
@@ -256,7 +257,8 @@ func duplicateBatch(err error, answer []byte) (batchID string, dup bool) {
 // await watches a payout batch until its one item settles. A batch this request did not create
 // (linked, the movement in was asked for) must be that movement: made under its key for its
 // amount; any other is not its outcome and is left to an admin (retryable, so the key is kept).
-func (r paypalRail) await(ctx context.Context, batchID string, linked *TransferInput) (string, error) {
+// The item paid answers its ID and the fee PayPal took for it (payoutItemFee).
+func (r paypalRail) await(ctx context.Context, batchID string, in TransferInput, linked bool) (TransferOutput, error) {
 	watch := cmp.Or(r.watch, payoutPoll)
 	step := min(payoutPollStep, watch/4)
 	deadline := time.Now().Add(watch)
@@ -265,44 +267,74 @@ func (r paypalRail) await(ctx context.Context, batchID string, linked *TransferI
 		if err != nil {
 			// Never a refusal once the batch exists: a refusal gives the leg a new key, and a new
 			// batch would pay again what this one may have paid. Retried, the key is kept.
-			return "", fmt.Errorf("paypal: get payout %s: %w", batchID, err)
+			return TransferOutput{}, fmt.Errorf("paypal: get payout %s: %w", batchID, err)
 		}
-		if linked != nil {
-			if err := sameMovement(batch, *linked); err != nil {
-				return "", err
+		if linked {
+			if err := sameMovement(batch, in); err != nil {
+				return TransferOutput{}, err
 			}
 		}
 		if len(batch.Items) == 1 {
 			item := batch.Items[0]
 			switch item.TransactionStatus {
 			case "SUCCESS":
-				return item.PayoutItemID, nil
+				return TransferOutput{TransferID: item.PayoutItemID, Fee: payoutItemFee(batch, item, in.Currency)}, nil
 			case "UNCLAIMED":
 				// Nobody can take it: cancel so the money returns now rather than in 30 days.
 				if _, err := r.c.CancelPayoutItem(ctx, item.PayoutItemID); err != nil {
 					// The payee may have claimed it meanwhile (PayPal cancels only what is still
 					// unclaimed): retried, the batch is read again under the same key and says
 					// SUCCESS (paid) or RETURNED (a refusal). Never a refusal here.
-					return "", fmt.Errorf("paypal: cancel unclaimed payout item %s: %w", item.PayoutItemID, err)
+					return TransferOutput{}, fmt.Errorf("paypal: cancel unclaimed payout item %s: %w", item.PayoutItemID, err)
 				}
-				return "", rejected(fmt.Sprintf("PayPal payout item %s was unclaimed and has been cancelled", item.PayoutItemID))
+				return TransferOutput{}, rejected(fmt.Sprintf("PayPal payout item %s was unclaimed and has been cancelled", item.PayoutItemID))
 			case "FAILED", "RETURNED", "BLOCKED", "DENIED", "REFUNDED", "REVERSED":
-				return "", rejected(fmt.Sprintf("PayPal payout item %s %s", item.PayoutItemID, strings.ToLower(item.TransactionStatus)))
+				return TransferOutput{}, rejected(fmt.Sprintf("PayPal payout item %s %s", item.PayoutItemID, strings.ToLower(item.TransactionStatus)))
 			}
 		}
 		if batch.BatchHeader != nil && batch.BatchHeader.BatchStatus == "DENIED" {
-			return "", rejected("PayPal denied payout batch " + batchID)
+			return TransferOutput{}, rejected("PayPal denied payout batch " + batchID)
 		}
 		activity.RecordHeartbeat(ctx, batchID)
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("paypal payout batch %s still pending", batchID) // retryable
+			return TransferOutput{}, fmt.Errorf("paypal payout batch %s still pending", batchID) // retryable
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return TransferOutput{}, ctx.Err()
 		case <-time.After(step):
 		}
 	}
+}
+
+// payoutItemFee is what PayPal took from the platform's balance for a payout item it paid, on
+// top of the item's amount (payout_item_fee; PayPal fills it in once the item is PENDING, 0
+// before): the books' provider:paypal is above PayPal's balance by every fee they do not book.
+// The batch header's fees stand in for an item without one, as our batches have one item each.
+// A fee in another currency than the payout's (an account whose fees PayPal takes in its primary
+// currency), or one that is not an amount of it, is logged and not booked (0): the entry would
+// need a converted guess, and refusing the payout would give a payout that was made a new key,
+// which pays again. The books' provider:paypal is then above PayPal's by it, as they were by
+// every fee before.
+func payoutItemFee(batch *paypal.PayoutResponse, item paypal.PayoutItemResponse, cur money.Currency) int64 {
+	fee := item.PayoutItemFee
+	if fee == nil && batch.BatchHeader != nil && len(batch.Items) == 1 {
+		fee = batch.BatchHeader.Fees
+	}
+	if fee == nil || fee.Value == "" {
+		return 0
+	}
+	if !strings.EqualFold(fee.Currency, cur.Upper()) {
+		slog.Warn("paypal: payout item fee in another currency than the payout's is not booked",
+			"item", item.PayoutItemID, "fee", fee.Value, "fee_currency", fee.Currency, "currency", cur.Upper())
+		return 0
+	}
+	amount, err := money.ParseAmount(fee.Value, cur)
+	if err != nil || amount < 0 {
+		slog.Warn("paypal: payout item fee that is not an amount is not booked", "item", item.PayoutItemID, "fee", fee.Value, "currency", cur.Upper(), "error", err)
+		return 0
+	}
+	return amount
 }
 
 // sameMovement checks that a batch PayPal answered with is the one in asked for.
@@ -329,11 +361,11 @@ func sameMovement(batch *paypal.PayoutResponse, in TransferInput) error {
 // says a batch's sender_batch_id; a batch that does not say it cannot be told apart) for the key's
 // amount and currency, and is then watched as send watches its own: the item paid, a refusal when
 // it failed (the movement was not made), retried while it is pending.
-func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (string, error) {
+func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (TransferOutput, error) {
 	batch, err := r.c.GetPayout(ctx, ref)
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
-		return "", notThisMovement(fmt.Sprintf("PayPal has no payout batch %s", ref))
+		return TransferOutput{}, notThisMovement(fmt.Sprintf("PayPal has no payout batch %s", ref))
 	}
 	if err != nil {
 		// Only the batch's item says the payout failed (await); PayPal refusing to show the batch
@@ -341,13 +373,13 @@ func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		// new key and paid again what the admin found paid. Our credentials refused may pass (a
 		// token renewed): retried; any other refusal leaves the leg in doubt, the reason said.
 		if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized {
-			return "", fmt.Errorf("paypal: get payout %s: %w", ref, err)
+			return TransferOutput{}, fmt.Errorf("paypal: get payout %s: %w", ref, err)
 		}
 		if refused := classifyPayPal("get payout "+ref, err); isRefusal(refused) {
-			return "", notThisMovement(fmt.Sprintf("PayPal will not show payout batch %s (%d %s %s, debug_id %s), so it cannot be checked against %s",
+			return TransferOutput{}, notThisMovement(fmt.Sprintf("PayPal will not show payout batch %s (%d %s %s, debug_id %s), so it cannot be checked against %s",
 				ref, pe.Response.StatusCode, pe.Name, pe.Message, pe.DebugID, in.IdempotencyKey))
 		}
-		return "", fmt.Errorf("paypal: get payout %s: %w", ref, err)
+		return TransferOutput{}, fmt.Errorf("paypal: get payout %s: %w", ref, err)
 	}
 	h := batch.BatchHeader
 	if h == nil || h.SenderBatchHeader == nil || h.SenderBatchHeader.SenderBatchID != in.IdempotencyKey {
@@ -355,12 +387,12 @@ func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		if h != nil && h.SenderBatchHeader != nil && h.SenderBatchHeader.SenderBatchID != "" {
 			sent = "sender_batch_id " + h.SenderBatchHeader.SenderBatchID
 		}
-		return "", notThisMovement(fmt.Sprintf("PayPal payout batch %s has %s, not %s", ref, sent, in.IdempotencyKey))
+		return TransferOutput{}, notThisMovement(fmt.Sprintf("PayPal payout batch %s has %s, not %s", ref, sent, in.IdempotencyKey))
 	}
 	if err := sameMovement(batch, in); err != nil {
-		return "", notThisMovement(err.Error())
+		return TransferOutput{}, notThisMovement(err.Error())
 	}
-	return r.await(ctx, ref, &in)
+	return r.await(ctx, ref, in, true)
 }
 
 // reverse: a completed PayPal payout cannot be pulled back. The refusal is permanent, so the

@@ -105,8 +105,8 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 	return ResolvePayeeOutput{Destination: p.StripeAccount}, nil
 }
 
-func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) {
-	return r.once(ctx, movement{
+func (r stripeRail) send(ctx context.Context, in TransferInput) (TransferOutput, error) {
+	id, err := r.once(ctx, movement{
 		key: in.IdempotencyKey, asked: in.Asked, metadata: in.Metadata,
 		amount: in.Amount, currency: in.Currency, stripeUnits: in.StripeUnits,
 		what:      "transfer " + in.IdempotencyKey,
@@ -131,6 +131,7 @@ func (r stripeRail) send(ctx context.Context, in TransferInput) (string, error) 
 			return tr.ID, nil
 		},
 	})
+	return TransferOutput{TransferID: id}, err
 }
 
 // movement is one money movement at Stripe, made once under its key (stripeRail.once): a
@@ -311,7 +312,12 @@ func madeWithKey(it interface {
 // key of another amount is not the one in doubt either (as madeWithKey answers): a run that never
 // heard of its first send can send the key again for another amount (a refund changed the share
 // meanwhile), and booked, it would record an amount Stripe did not move.
-func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (string, error) {
+func (r stripeRail) confirm(ctx context.Context, in TransferInput, ref string) (TransferOutput, error) {
+	id, err := r.confirmTransfer(ctx, in, ref)
+	return TransferOutput{TransferID: id}, err
+}
+
+func (r stripeRail) confirmTransfer(ctx context.Context, in TransferInput, ref string) (string, error) {
 	tr, err := r.api.Transfers.Get(ref, &stripe.TransferParams{Params: stripe.Params{Context: ctx}})
 	var se *stripe.Error
 	if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {

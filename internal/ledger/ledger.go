@@ -25,6 +25,12 @@ const PlatformRevenue = "platform:revenue"
 // takes, e.g. "processing_fees:stripe".
 func ProcessingFees(provider string) string { return "processing_fees:" + provider }
 
+// PayoutFees is the platform's expense for what a provider charges for the payouts it makes to
+// payees, on top of their amounts (PayPal's payout_item_fee), e.g. "payout_fees:paypal". Apart
+// from ProcessingFees, which reconciliation compares, payment by payment, with the fee the
+// provider states on the capture.
+func PayoutFees(provider string) string { return "payout_fees:" + provider }
+
 // DisputeLosses is the platform's expense for what a provider takes for a lost dispute beyond
 // what the payment still had (a dispute on a charge already refunded, e.g.
 // "dispute_losses:stripe"): the provider takes the disputed amount all the same, and the payees'

@@ -332,6 +332,12 @@ const (
 	// of its second, and path 25's guess left the wrong amount refunded in some such seconds (a
 	// refund of 100 made and failed, then one of 500 made: 400 taken as standing, where 500 do).
 	codePathRefundMoves = 26
+	// codePathPayoutFees books what the provider charges for a payout on top of its amount
+	// (PayPal's payout_item_fee, which TransferOutput.Fee carries), with the payout, in an entry of
+	// its own (<wf>/payout-fee/<party>-<payee>/<attempt>; payoutFeeKey): Dr payout_fees:<provider>,
+	// Cr provider:<provider>. Before, the books' provider:paypal stayed above PayPal's balance by
+	// every payout's fee.
+	codePathPayoutFees = 26
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline

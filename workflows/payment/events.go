@@ -1048,10 +1048,10 @@ func (r *run) compensate(reason string) {
 			if inDoubt {
 				amount = leg.TransferAmount // the key's own amount, which the provider answers with what it made
 			}
-			id, err := r.transfer(leg, amount, inDoubt)
+			made, err := r.transfer(leg, amount, inDoubt)
 			switch {
 			case err == nil:
-				if err := r.bookTransfer(i, id, amount); err != nil {
+				if err := r.bookTransfer(i, made, amount); err != nil {
 					r.log.Error("book in-doubt transfer", "Error", err)
 				}
 			case inDoubt && r.in.CodePath >= codePathResolve && !isBusinessError(err):

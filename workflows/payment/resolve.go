@@ -113,7 +113,7 @@ func (r *run) resolveInDoubt(i int, cmd AdminCommand) (paid bool, err error) {
 	switch err := r.payoutStep(stepConfirmTransfer, in, &out); {
 	case err == nil:
 		r.confirming = &cmd
-		err := r.bookTransfer(i, out.TransferID, leg.TransferAmount)
+		err := r.bookTransfer(i, out, leg.TransferAmount)
 		r.confirming = nil
 		if err != nil {
 			return false, err

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -700,9 +701,9 @@ func (r *run) payLeg(i int) error {
 				return err
 			}
 		}
-		transferID, err := r.transfer(leg, amount, inDoubt)
+		made, err := r.transfer(leg, amount, inDoubt)
 		if err == nil {
-			if err := r.bookTransfer(i, transferID, amount); err != nil || !inDoubt {
+			if err := r.bookTransfer(i, made, amount); err != nil || !inDoubt {
 				return err
 			}
 			return r.settleInDoubt(i)
@@ -805,17 +806,17 @@ func (r *run) settleInDoubt(i int) error {
 
 // transfer sends a leg's payout under its current key; asked says the key was sent before with
 // its outcome unknown.
-func (r *run) transfer(leg *payment.Leg, amount int64, asked bool) (string, error) {
+func (r *run) transfer(leg *payment.Leg, amount int64, asked bool) (activities.TransferOutput, error) {
 	if asked && r.keyForgotten(leg.SentAt) {
 		// Not sent: the provider may have forgotten the key and would pay again. An unknown
 		// outcome, so the leg stays in doubt for an admin to resolve.
-		return "", errors.New("transfer " + notSentAgain(leg.TransferKey, leg.SentAt))
+		return activities.TransferOutput{}, errors.New("transfer " + notSentAgain(leg.TransferKey, leg.SentAt))
 	}
 	var out activities.TransferOutput
 	err := r.callProvider(stepTransfer, r.transferInput(leg, leg.TransferKey, amount, asked, map[string]string{
 		"payment_id": r.rec.PaymentID, "client_id": r.rec.Order.ClientID, "order_id": r.rec.Order.OrderID,
 	})).Get(r.ctx, &out)
-	return out.TransferID, err
+	return out, err
 }
 
 // transferInput is a transfer to a leg's payee under key, its metadata naming the payment, the leg
@@ -832,19 +833,53 @@ func (r *run) transferInput(leg *payment.Leg, key string, amount int64, asked bo
 	}
 }
 
-func (r *run) bookTransfer(i int, transferID string, amount int64) error {
+func (r *run) bookTransfer(i int, made activities.TransferOutput, amount int64) error {
 	leg := &r.rec.Legs[i]
-	leg.TransferID, leg.Transferred, leg.State, leg.Reason = transferID, amount, payment.LegTransferred, ""
-	if err := r.book(leg.Name(), r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s%s", transferID, leg.PayeeID, r.confirmedBy()), []ledger.Posting{
+	leg.TransferID, leg.Transferred, leg.State, leg.Reason = made.TransferID, amount, payment.LegTransferred, ""
+	if err := r.book(leg.Name(), r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s%s", made.TransferID, leg.PayeeID, r.confirmedBy()), []ledger.Posting{
 		{Account: account(*leg), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	}); err != nil {
+		return err
+	}
+	if err := r.bookPayoutFee(*leg, leg.TransferKey, made); err != nil {
 		return err
 	}
 	if r.localSteps {
 		return nil // saved with the next milestone
 	}
 	return r.save()
+}
+
+// bookPayoutFee books what the provider charged for the payout made under key (code path 26),
+// as the platform's expense: the legs are paid their shares whole, and the provider takes the fee
+// from its balance besides. Its own account (payout_fees:<provider>), not processing_fees:
+// reconciliation compares those, payment by payment, with the fee the capture states. A payout
+// refused or returned (PayPal's UNCLAIMED cancelled, RETURNED) is booked neither as paid nor
+// with a fee: only a payout paid answers one.
+func (r *run) bookPayoutFee(leg payment.Leg, key string, made activities.TransferOutput) error {
+	if r.in.CodePath < codePathPayoutFees || made.Fee <= 0 {
+		return nil
+	}
+	return r.book("", r.payoutFeeKey(leg, key), fmt.Sprintf("payout fee of %s to %s", made.TransferID, leg.PayeeID), []ledger.Posting{
+		{Account: ledger.PayoutFees(r.rec.Provider), Amount: made.Fee},
+		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -made.Fee},
+	})
+}
+
+// payoutFeeKey is the journal key of the fee of the payout sent under key: one key a payout, as
+// the payout's own. <wf>/payout-fee/<party>-<payee>/<attempt> for a leg's transfer
+// (<wf>/transfer/<party>-<payee>/<attempt>); for a top-up (<wf>/<cause>/<party>-<payee>), the
+// cause after the leg, its slashes made dashes. The leg comes before the cause, and the cause
+// keeps no slash, so reconciliation never reads the key as a payee's movement (recon.PayoutEntry)
+// or a refund (recon.RefundEntry).
+func (r *run) payoutFeeKey(leg payment.Leg, key string) string {
+	rest := strings.TrimPrefix(key, r.rec.WorkflowID+"/")
+	if attempt, ok := strings.CutPrefix(rest, "transfer/"+leg.Name()+"/"); ok {
+		return r.key("payout-fee/" + leg.Name() + "/" + attempt)
+	}
+	cause := strings.TrimSuffix(rest, "/"+leg.Name())
+	return r.key("payout-fee/" + leg.Name() + "/" + strings.ReplaceAll(cause, "/", "-"))
 }
 
 func (r *run) hold(i int, reason string) error {
