@@ -185,8 +185,7 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (string, error) 
 				// get a new key and pay again. Retried until PayPal answers the key; the text only, as
 				// a wrapped rejection would still stop the retries. PayPal refusing the request ID
 				// says itself that the key went out before, whatever the records know.
-				return "", fmt.Errorf("paypal: payout %s was sent before, its outcome unknown, and PayPal now refuses the request (%v): "+
-					"no refusal of the payout an earlier send may have made; asked again under the same key", in.IdempotencyKey, err)
+				return "", sentBefore("PayPal", "create payout "+in.IdempotencyKey, refusal)
 			}
 			return "", refusal
 		case batchID == "":
@@ -406,6 +405,23 @@ func requestIDUsed(err error) bool {
 		}
 	}
 	return false
+}
+
+// sentBefore is refused, a provider's refusal (classifyStripe, classifyPayPal) of a request for
+// the movement what names, as a plain, retryable error that keeps the key: an earlier send under
+// the key may have made the movement, and the refusal came before the provider looked at the key
+// (our credentials or permission refused, a validation failure), so it says nothing of that
+// movement (stripeRail.once, paypalRail.send). Retried until the provider answers the key; after
+// the last attempt the leg keeps the key, in doubt for an admin (the workflow takes only a
+// non-retryable error as "not made"). Any other error is left as it is.
+func sentBefore(provider, what string, refused error) error {
+	var app *temporal.ApplicationError
+	if !isRefusal(refused) || !errors.As(refused, &app) {
+		return refused
+	}
+	msg := strings.TrimPrefix(app.Message(), what+": ")
+	return fmt.Errorf("%s: sent before, its outcome unknown, and %s now refuses the request (%s): "+
+		"no refusal of the movement an earlier send may have made; asked again under the same key", what, provider, msg)
 }
 
 // isRefusal says whether err is a refusal for good (non-retryable).

@@ -178,7 +178,7 @@ func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
 		if id, err := m.madeUnder(amount); id != "" || err != nil {
 			if err != nil {
 				r.noteUnmade(ctx, m.key, noted, false, err)
-				return "", sentBefore(m.what, err)
+				return "", sentBefore("Stripe", m.what, err)
 			}
 			return id, nil
 		}
@@ -187,25 +187,11 @@ func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
 	if err != nil {
 		r.noteUnmade(ctx, m.key, noted, true, err)
 		if sent && !doubt {
-			return "", sentBefore(m.what, classifyStripe(m.what, err))
+			return "", sentBefore("Stripe", m.what, classifyStripe(m.what, err))
 		}
 		return "", classifyStripe(m.what, err)
 	}
 	return id, nil
-}
-
-// sentBefore is refused, a refusal of a request for the movement what names, as a plain,
-// retryable error that keeps the key: an earlier send under the key may have made the movement
-// (once says why). Retried until Stripe answers the key; after the last attempt the key stays in
-// doubt, looked up (Asked) on the next. Any other error is left as it is.
-func sentBefore(what string, refused error) error {
-	var app *temporal.ApplicationError
-	if !isRefusal(refused) || !errors.As(refused, &app) {
-		return refused
-	}
-	msg := strings.TrimPrefix(app.Message(), what+": ")
-	return fmt.Errorf("%s: sent before, its outcome unknown, and Stripe now refuses the request (%s): "+
-		"no refusal of the movement an earlier send may have made; asked again under the same key", what, msg)
 }
 
 // toStripe is a movement's amount as Stripe reads it: converted from ISO units
