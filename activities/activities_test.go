@@ -432,7 +432,7 @@ func TestTransferSendsKeyAndClassifiesStripeErrors(t *testing.T) {
 	require.Equal(t, "ch_1", calls[0].Form.Get("source_transaction"))
 
 	const refused = `{"error":{"type":"invalid_request_error","message":"injected"}}`
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		status    int
 		body      string
 		retryable bool
@@ -444,7 +444,11 @@ func TestTransferSendsKeyAndClassifiesStripeErrors(t *testing.T) {
 		{400, `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with."}}`, true},
 	} {
 		f.proxy.Inject = func(*http.Request, url.Values) (int, string) { return tc.status, tc.body }
-		_, err := f.a.Transfer(ctx, in)
+		// A key of its own, never sent: the key above made its transfer, and a refusal of a key
+		// sent before is no refusal of the transfer (TestStripeRefusalOfAKeySentBeforeIsNoRefusalOfTheMovement).
+		fresh := in
+		fresh.IdempotencyKey = fmt.Sprintf("%s/case%d", in.IdempotencyKey, i)
+		_, err := f.a.Transfer(ctx, fresh)
 		require.Error(t, err, "status %d", tc.status)
 		var app *temporal.ApplicationError
 		nonRetryable := errors.As(err, &app) && app.NonRetryable()

@@ -179,14 +179,14 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput,
 		case !dup:
 			r.noteUnmade(ctx, in.IdempotencyKey, err)
 			refusal := classifyPayPal("create payout "+in.IdempotencyKey, err)
-			if (in.Asked || mayBeMade) && isRefusal(refusal) {
+			if (in.Asked || mayBeMade || requestIDUsed(err)) && isRefusal(refusal) {
 				// An earlier send under the key may have made the batch, and this refusal came before
 				// PayPal looked at the key (our credentials, the app's permission, the request ID
 				// itself refused): it says nothing of that batch. Taken as the payout's, the leg would
 				// get a new key and pay again. Retried until PayPal answers the key; the text only, as
-				// a wrapped rejection would still stop the retries.
-				return TransferOutput{}, fmt.Errorf("paypal: payout %s was sent before, its outcome unknown, and PayPal now refuses the request (%v): "+
-					"no refusal of the payout an earlier send may have made; asked again under the same key", in.IdempotencyKey, err)
+				// a wrapped rejection would still stop the retries. PayPal refusing the request ID
+				// says itself that the key went out before, whatever the records know.
+				return TransferOutput{}, sentBefore("PayPal", "create payout "+in.IdempotencyKey, refusal)
 			}
 			return TransferOutput{}, refusal
 		case batchID == "":
@@ -414,6 +414,46 @@ func (r paypalRail) noteUnmade(ctx context.Context, key string, err error) {
 	if r.keys != nil && errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusTooManyRequests {
 		_ = r.keys.NoteKeyUnmade(ctx, key) // failed, the send counts as one that may have made the batch: the safe side
 	}
+}
+
+// requestIDUsed says whether PayPal refused a request for its PayPal-Request-Id, one it has seen
+// (used before, or in use by a request it still works on): the key went out before. The send
+// records know only sends of workers that keep them (not those of a release from before them,
+// sent again as new by a run that never heard of them) and for 90 days.
+func requestIDUsed(err error) bool {
+	var pe *paypal.ErrorResponse
+	if !errors.As(err, &pe) {
+		return false
+	}
+	used := func(s string) bool {
+		return strings.EqualFold(s, "DUPLICATE_REQUEST_ID") || strings.EqualFold(s, "PAYPAL_REQUEST_ID_PREVIOUSLY_USED")
+	}
+	if used(pe.Name) {
+		return true
+	}
+	for _, d := range pe.Details {
+		if used(d.Issue) || used(d.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// sentBefore is refused, a provider's refusal (classifyStripe, classifyPayPal) of a request for
+// the movement what names, as a plain, retryable error that keeps the key: an earlier send under
+// the key may have made the movement, and the refusal came before the provider looked at the key
+// (our credentials or permission refused, a validation failure), so it says nothing of that
+// movement (stripeRail.once, paypalRail.send). Retried until the provider answers the key; after
+// the last attempt the leg keeps the key, in doubt for an admin (the workflow takes only a
+// non-retryable error as "not made"). Any other error is left as it is.
+func sentBefore(provider, what string, refused error) error {
+	var app *temporal.ApplicationError
+	if !isRefusal(refused) || !errors.As(refused, &app) {
+		return refused
+	}
+	msg := strings.TrimPrefix(app.Message(), what+": ")
+	return fmt.Errorf("%s: sent before, its outcome unknown, and %s now refuses the request (%s): "+
+		"no refusal of the movement an earlier send may have made; asked again under the same key", what, provider, msg)
 }
 
 // isRefusal says whether err is a refusal for good (non-retryable).

@@ -51,22 +51,26 @@ type stripeRail struct {
 // a 500 under it for those 24 hours whether or not the movement was made. The run says asked
 // when it knows the key was sent; but a send whose worker died before its workflow task
 // completed (a local activity) leaves nothing in the run's history, and the next worker (after a
-// weekend's outage, say) sends it again as new. So every send that can be looked up (lookable:
-// its metadata names its key) is recorded before it goes out, and one whose key was recorded
-// before is in doubt too when one of those earlier sends may have made the movement: not when
-// each of them made nothing (Stripe answered 429, or the send was never asked; noteUnmade), as
-// every retry of a storm of 429s did, one list call more each. An asked key is looked up whatever
-// its record says: it may have gone out before records were kept. noted says the send was
+// weekend's outage, say) sends it again as new. So every send is recorded before it goes out, and
+// one whose key was recorded before is in doubt too when one of those earlier sends may have made
+// the movement: not when each of them made nothing (Stripe answered 429, or the send was never
+// asked; noteUnmade), as every retry of a storm of 429s did, one list call more each. An asked
+// key is looked up whatever its record says: it may have gone out before records were kept. Only
+// a key its metadata names (lookable) can be looked up; sent says, for any key, that an earlier
+// send may have made the movement, so a refusal of this one says nothing of it (once). A run
+// from before keys went into metadata retries an attempt whose answer was lost with the same
+// input, not asked: only the record knows that attempt went out. noted says the send was
 // recorded, for noteUnmade.
-func (r stripeRail) inDoubt(ctx context.Context, key string, asked, lookable bool) (doubt, noted bool, err error) {
-	if !lookable || r.keys == nil {
-		return asked && lookable, false, nil
+func (r stripeRail) inDoubt(ctx context.Context, key string, asked, lookable bool) (doubt, sent, noted bool, err error) {
+	if r.keys == nil {
+		return asked && lookable, asked, false, nil
 	}
-	sent, err := r.keys.NoteKeySend(ctx, key)
+	rec, err := r.keys.NoteKeySend(ctx, key)
 	if err != nil {
-		return false, false, err // retried: a key sent without its record could be paid twice later
+		return false, false, false, err // retried: a key sent without its record could be paid twice later
 	}
-	return asked || sent.MayBeMade, true, nil
+	sent = asked || rec.MayBeMade
+	return sent && lookable, sent, true, nil
 }
 
 // noteUnmade records that a send of key inDoubt recorded (noted) made nothing at Stripe: err is
@@ -160,9 +164,10 @@ type movement struct {
 // (ErrTypeRejected), the workflow would send a new key and move the money twice. So a refused
 // lookup, and a refused send of a key asked again without one (its metadata names no key), is
 // kept under the key (sentBefore). A send refused after its lookup found nothing under the key
-// is the movement's own refusal: Stripe holds no movement made under it.
+// is the movement's own refusal: Stripe holds no movement made under it. An unlooked key counts
+// as sent before when the run asked it or its record says an earlier send may have made it.
 func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
-	doubt, noted, err := r.inDoubt(ctx, m.key, m.asked, m.metadata[MetaIdempotencyKey] == m.key)
+	doubt, sent, noted, err := r.inDoubt(ctx, m.key, m.asked, m.metadata[MetaIdempotencyKey] == m.key)
 	if err != nil {
 		return "", err
 	}
@@ -174,7 +179,7 @@ func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
 		if id, err := m.madeUnder(amount); id != "" || err != nil {
 			if err != nil {
 				r.noteUnmade(ctx, m.key, noted, false, err)
-				return "", sentBefore(m.what, err)
+				return "", sentBefore("Stripe", m.what, err)
 			}
 			return id, nil
 		}
@@ -182,26 +187,12 @@ func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
 	id, err := m.make(amount)
 	if err != nil {
 		r.noteUnmade(ctx, m.key, noted, true, err)
-		if m.asked && !doubt {
-			return "", sentBefore(m.what, classifyStripe(m.what, err))
+		if sent && !doubt {
+			return "", sentBefore("Stripe", m.what, classifyStripe(m.what, err))
 		}
 		return "", classifyStripe(m.what, err)
 	}
 	return id, nil
-}
-
-// sentBefore is refused, a refusal of a request for the movement what names, as a plain,
-// retryable error that keeps the key: an earlier send under the key may have made the movement
-// (once says why). Retried until Stripe answers the key; after the last attempt the key stays in
-// doubt, looked up (Asked) on the next. Any other error is left as it is.
-func sentBefore(what string, refused error) error {
-	var app *temporal.ApplicationError
-	if !isRefusal(refused) || !errors.As(refused, &app) {
-		return refused
-	}
-	msg := strings.TrimPrefix(app.Message(), what+": ")
-	return fmt.Errorf("%s: sent before, its outcome unknown, and Stripe now refuses the request (%s): "+
-		"no refusal of the movement an earlier send may have made; asked again under the same key", what, msg)
 }
 
 // toStripe is a movement's amount as Stripe reads it: converted from ISO units
