@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -229,6 +230,10 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		}
 		res, err := src.parse(client, req, body)
 		if err != nil {
+			if len(res.Refused) > 1 {
+				// A Meta batch of several changes, none readable: each is kept for an admin.
+				return s.refuseEach(c, src, platform, client, res, body)
+			}
 			if errors.Is(err, storefront.ErrMalformed) {
 				// Not the platform's JSON at all: a webhook set up in another format or API
 				// version, which whoever set it up can correct. The 400 says so.
@@ -248,6 +253,12 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		}
 		outcome, waiters, refused, err := s.applyStorefront(ctx, platform, client, deliveryID, res)
 		if errors.Is(err, store.ErrInvalid) {
+			if all := append(slices.Clip(res.Refused), refused...); len(all) > 1 {
+				// Nothing of a batch stored, and several of its orders refused (unreadable, or
+				// another platform's): one entry for the delivery would name none of them.
+				res.Refused = all
+				return s.refuseEach(c, src, platform, client, res, body)
+			}
 			return s.refuseOrder(c, src, platform, client, res, body, err)
 		}
 		if err != nil {
@@ -326,6 +337,36 @@ func (s *Server) refuseOrder(c echo.Context, src storefrontSource, platform, cli
 	s.deps.Logger.Warn("storefront order refused: it cannot be read; recorded for an admin", "platform", platform,
 		"client_id", client, "topic", label, "delivery_id", deliveryID, "order_id", orderID, "reason", d.Reason)
 	return c.JSON(http.StatusOK, map[string]any{"status": "invalid_order", "reason": d.Reason, "topic": label, "order_ids": orderIDList(orderID)})
+}
+
+// refuseEach answers a delivery refused whole that names several refused orders (res.Refused: a
+// Meta batch none of whose changes can be stored) as refuseOrder answers one: 200 invalid_order,
+// recorded for an admin, 503 if that cannot be written. Meta never sends a batch answered 2xx
+// again, so the entries are all an admin learns of its orders: one per refused order, naming it
+// and why, as a batch partly stored records them (recordRefusals). One entry for the whole
+// delivery named no order (its changes are of several) and gave only one of the reasons.
+func (s *Server) refuseEach(c echo.Context, src storefrontSource, platform, client string, res storefront.Result, body []byte) error {
+	ctx, req := c.Request().Context(), c.Request()
+	label := topicLabel(platform, res.Topic)
+	deliveryID := src.deliveryID(req, body, res)
+	if !deliveryIDPattern.MatchString(deliveryID) {
+		sum := sha256.Sum256(body)
+		deliveryID = "sha256-" + hex.EncodeToString(sum[:])
+	}
+	if err := s.recordRefusals(ctx, platform, client, deliveryID, res); err != nil {
+		s.count(platform, label, "unavailable")
+		s.deps.Logger.Error("storefront orders refused but not recorded", "platform", platform, "client_id", client,
+			"delivery_id", deliveryID, "error", err)
+		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the refused delivery could not be recorded; retry later")
+	}
+	ids, reasons := []string{}, make([]string, 0, len(res.Refused))
+	for _, r := range res.Refused {
+		if r.OrderID != "" && !slices.Contains(ids, r.OrderID) {
+			ids = append(ids, r.OrderID)
+		}
+		reasons = append(reasons, r.Reason.Error())
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "invalid_order", "reason": strings.Join(reasons, "; "), "topic": label, "order_ids": ids})
 }
 
 // recordRefusals keeps for an admin the orders of a delivery that could not be read while others
@@ -474,6 +515,15 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		refused = append(refused, storefront.Refusal{OrderID: id, Reason: err})
 		return len(refused) < states
 	}
+	// refuse names the order a state refused for (store.ErrInvalid) besides those refused alone,
+	// so a delivery refused whole records each of its refused orders (refuseEach).
+	refuse := func(id string, err error) error {
+		var c orderConflict
+		if errors.Is(err, store.ErrInvalid) && (states < 2 || !errors.As(err, &c)) { // else conflict named it
+			refused = append(refused, storefront.Refusal{OrderID: id, Reason: err})
+		}
+		return err
+	}
 	err := s.deps.Store.InTx(ctx, func(tx *store.Store) error {
 		refused = nil // a retried transaction starts over
 		// Delivery IDs are only unique within a shop (WooCommerce's are per store).
@@ -495,7 +545,7 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 				continue
 			}
 			if err != nil {
-				return err
+				return refuse(o.OrderID, err)
 			}
 			a.add(savedOrStale(ok))
 		}
@@ -505,7 +555,7 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 				continue
 			}
 			if err != nil {
-				return err
+				return refuse(u.OrderID, err)
 			}
 			a.add(r)
 		}
@@ -515,6 +565,8 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	switch {
 	case errors.Is(err, errNothingApplied):
 		return "unknown_order", nil, refused, nil
+	case errors.Is(err, store.ErrInvalid):
+		return "", nil, refused, err
 	case err != nil:
 		return "", nil, nil, err
 	}
