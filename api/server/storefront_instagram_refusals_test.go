@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"testing"
@@ -88,4 +90,37 @@ func TestInstagramBatchRefusedWholeKeepsEachOrderForAnAdmin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInstagramBatchResentAfterACrashRecordsItsConflict: a Meta batch whose store committed (the
+// delivery's claim with it) while the process died before its refused orders were recorded is
+// sent again by Meta, which had no answer: the resend is a duplicate. An unreadable order of it is
+// recorded then (the parse names it again), but an order refused for being another platform's
+// (e53d908) was named only by the store that is not run again, and was recorded nowhere.
+func TestInstagramBatchResentAfterACrashRecordsItsConflict(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	c := e.client
+	code, out := e.post(c, wooDelivery("order.created", "wc-crash-1", shopSample(t, "woocommerce_order_created.json"))) // order 7311
+	require.Equal(t, http.StatusOK, code, out)
+	batch := metaWith(t, shopSample(t, "instagram_commerce_order.json"), metaStatuses(1712755203, "CANCELLED", "7311"))
+
+	// What the first delivery committed before the process died: its claim (and its own order).
+	sum := sha256.Sum256(batch)
+	first, err := e.store.RecordDelivery(t.Context(), "instagram", c+"/sha256-"+hex.EncodeToString(sum[:]), c)
+	require.NoError(t, err)
+	require.True(t, first)
+
+	for range 2 { // Meta's resend, and another
+		code, out = e.post(c, instagramDelivery(batch))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Equal(t, "duplicate", out["status"], out)
+	}
+	code, out = e.json(req{method: http.MethodGet, key: adminKey,
+		path: "/api/v1/admin/audit?action=storefront.order_refused&target=" + url.QueryEscape("client:"+c) + "&actor=storefront:instagram"})
+	require.Equal(t, http.StatusOK, code, out)
+	entries, _ := out["entries"].([]any)
+	require.Len(t, entries, 1, "the change of WooCommerce's order 7311 is kept for an admin, once: %v", out)
+	after := entries[0].(map[string]any)["after"].(map[string]any)
+	require.Equal(t, "7311", after["order_id"])
+	require.Contains(t, after["reason"], "already stored from woocommerce")
 }

@@ -571,7 +571,12 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		return "", nil, nil, err
 	}
 	if outcome == "duplicate" {
-		return outcome, nil, nil, nil
+		// The delivery was stored before, and may have died before its refused orders were
+		// recorded (recordRefusals runs after the commit): the store, not run again, named the
+		// other platform's orders, so they are named again here, in the same places, and
+		// recorded under the same keys (each once).
+		refused, err := otherPlatformsOrders(ctx, s.deps.Store, platform, client, res)
+		return outcome, nil, refused, err
 	}
 	// The waiters are read once the orders are committed: a payment's Enrich that found no order
 	// records itself as waiting and then looks again, so a waiter this read misses finds the
@@ -597,6 +602,25 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		}
 	}
 	return outcome, waiters, refused, nil
+}
+
+// otherPlatformsOrders names the states of a delivery of several (a Meta batch) whose order is
+// stored from another platform, in the order applyStorefront refuses them alone (orders, then
+// status changes). It reads only: for a duplicate, whose store is not run again.
+func otherPlatformsOrders(ctx context.Context, st *store.Store, platform, client string, res storefront.Result) ([]storefront.Refusal, error) {
+	ids := orderIDs(res)
+	if len(ids) < 2 {
+		return nil, nil // a delivery of one state is refused whole, its claim not kept
+	}
+	var refused []storefront.Refusal
+	for _, id := range ids {
+		if _, _, err := storedOrder(ctx, st, client, id, platform); errors.As(err, new(orderConflict)) {
+			refused = append(refused, storefront.Refusal{OrderID: id, Reason: err})
+		} else if err != nil {
+			return nil, fmt.Errorf("order %s of a duplicate delivery: %w", id, err)
+		}
+	}
+	return refused, nil
 }
 
 // forgetStorefrontDelivery drops a delivery's claim, so the shop's retry is handled again: for
