@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -229,6 +230,10 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		}
 		res, err := src.parse(client, req, body)
 		if err != nil {
+			if len(res.Refused) > 1 {
+				// A Meta batch of several changes, none readable: each is kept for an admin.
+				return s.refuseEach(c, src, platform, client, res, body)
+			}
 			if errors.Is(err, storefront.ErrMalformed) {
 				// Not the platform's JSON at all: a webhook set up in another format or API
 				// version, which whoever set it up can correct. The 400 says so.
@@ -248,6 +253,12 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		}
 		outcome, waiters, refused, err := s.applyStorefront(ctx, platform, client, deliveryID, res)
 		if errors.Is(err, store.ErrInvalid) {
+			if all := append(slices.Clip(res.Refused), refused...); len(all) > 1 {
+				// Nothing of a batch stored, and several of its orders refused (unreadable, or
+				// another platform's): one entry for the delivery would name none of them.
+				res.Refused = all
+				return s.refuseEach(c, src, platform, client, res, body)
+			}
 			return s.refuseOrder(c, src, platform, client, res, body, err)
 		}
 		if err != nil {
@@ -326,6 +337,36 @@ func (s *Server) refuseOrder(c echo.Context, src storefrontSource, platform, cli
 	s.deps.Logger.Warn("storefront order refused: it cannot be read; recorded for an admin", "platform", platform,
 		"client_id", client, "topic", label, "delivery_id", deliveryID, "order_id", orderID, "reason", d.Reason)
 	return c.JSON(http.StatusOK, map[string]any{"status": "invalid_order", "reason": d.Reason, "topic": label, "order_ids": orderIDList(orderID)})
+}
+
+// refuseEach answers a delivery refused whole that names several refused orders (res.Refused: a
+// Meta batch none of whose changes can be stored) as refuseOrder answers one: 200 invalid_order,
+// recorded for an admin, 503 if that cannot be written. Meta never sends a batch answered 2xx
+// again, so the entries are all an admin learns of its orders: one per refused order, naming it
+// and why, as a batch partly stored records them (recordRefusals). One entry for the whole
+// delivery named no order (its changes are of several) and gave only one of the reasons.
+func (s *Server) refuseEach(c echo.Context, src storefrontSource, platform, client string, res storefront.Result, body []byte) error {
+	ctx, req := c.Request().Context(), c.Request()
+	label := topicLabel(platform, res.Topic)
+	deliveryID := src.deliveryID(req, body, res)
+	if !deliveryIDPattern.MatchString(deliveryID) {
+		sum := sha256.Sum256(body)
+		deliveryID = "sha256-" + hex.EncodeToString(sum[:])
+	}
+	if err := s.recordRefusals(ctx, platform, client, deliveryID, res); err != nil {
+		s.count(platform, label, "unavailable")
+		s.deps.Logger.Error("storefront orders refused but not recorded", "platform", platform, "client_id", client,
+			"delivery_id", deliveryID, "error", err)
+		return errorf(http.StatusServiceUnavailable, "store_unavailable", "the refused delivery could not be recorded; retry later")
+	}
+	ids, reasons := []string{}, make([]string, 0, len(res.Refused))
+	for _, r := range res.Refused {
+		if r.OrderID != "" && !slices.Contains(ids, r.OrderID) {
+			ids = append(ids, r.OrderID)
+		}
+		reasons = append(reasons, r.Reason.Error())
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "invalid_order", "reason": strings.Join(reasons, "; "), "topic": label, "order_ids": ids})
 }
 
 // recordRefusals keeps for an admin the orders of a delivery that could not be read while others
@@ -474,6 +515,15 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		refused = append(refused, storefront.Refusal{OrderID: id, Reason: err})
 		return len(refused) < states
 	}
+	// refuse names the order a state refused for (store.ErrInvalid) besides those refused alone,
+	// so a delivery refused whole records each of its refused orders (refuseEach).
+	refuse := func(id string, err error) error {
+		var c orderConflict
+		if errors.Is(err, store.ErrInvalid) && (states < 2 || !errors.As(err, &c)) { // else conflict named it
+			refused = append(refused, storefront.Refusal{OrderID: id, Reason: err})
+		}
+		return err
+	}
 	err := s.deps.Store.InTx(ctx, func(tx *store.Store) error {
 		refused = nil // a retried transaction starts over
 		// Delivery IDs are only unique within a shop (WooCommerce's are per store).
@@ -495,7 +545,7 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 				continue
 			}
 			if err != nil {
-				return err
+				return refuse(o.OrderID, err)
 			}
 			a.add(savedOrStale(ok))
 		}
@@ -505,7 +555,7 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 				continue
 			}
 			if err != nil {
-				return err
+				return refuse(u.OrderID, err)
 			}
 			a.add(r)
 		}
@@ -515,11 +565,18 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 	switch {
 	case errors.Is(err, errNothingApplied):
 		return "unknown_order", nil, refused, nil
+	case errors.Is(err, store.ErrInvalid):
+		return "", nil, refused, err
 	case err != nil:
 		return "", nil, nil, err
 	}
 	if outcome == "duplicate" {
-		return outcome, nil, nil, nil
+		// The delivery was stored before, and may have died before its refused orders were
+		// recorded (recordRefusals runs after the commit): the store, not run again, named the
+		// other platform's orders, so they are named again here, in the same places, and
+		// recorded under the same keys (each once).
+		refused, err := otherPlatformsOrders(ctx, s.deps.Store, platform, client, res)
+		return outcome, nil, refused, err
 	}
 	// The waiters are read once the orders are committed: a payment's Enrich that found no order
 	// records itself as waiting and then looks again, so a waiter this read misses finds the
@@ -545,6 +602,25 @@ func (s *Server) applyStorefront(ctx context.Context, platform, client, delivery
 		}
 	}
 	return outcome, waiters, refused, nil
+}
+
+// otherPlatformsOrders names the states of a delivery of several (a Meta batch) whose order is
+// stored from another platform, in the order applyStorefront refuses them alone (orders, then
+// status changes). It reads only: for a duplicate, whose store is not run again.
+func otherPlatformsOrders(ctx context.Context, st *store.Store, platform, client string, res storefront.Result) ([]storefront.Refusal, error) {
+	ids := orderIDs(res)
+	if len(ids) < 2 {
+		return nil, nil // a delivery of one state is refused whole, its claim not kept
+	}
+	var refused []storefront.Refusal
+	for _, id := range ids {
+		if _, _, err := storedOrder(ctx, st, client, id, platform); errors.As(err, new(orderConflict)) {
+			refused = append(refused, storefront.Refusal{OrderID: id, Reason: err})
+		} else if err != nil {
+			return nil, fmt.Errorf("order %s of a duplicate delivery: %w", id, err)
+		}
+	}
+	return refused, nil
 }
 
 // forgetStorefrontDelivery drops a delivery's claim, so the shop's retry is handled again: for

@@ -67,7 +67,8 @@ type metaAmount struct {
 // Meta batches the changes of several orders in one delivery and never sends a delivery answered
 // 2xx again, so a change that cannot be read is named in Result.Refused and the others are read:
 // refusing the whole batch for it lost every other order in it. Only a delivery with nothing
-// readable is refused as a whole, with the first change's error.
+// readable is refused as a whole, with the first change's error and, in Result.Refused, every
+// change's: the caller records each for an admin, as Meta will not send the batch again.
 func ParseInstagram(clientID string, body []byte) (Result, error) {
 	var env metaEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
@@ -96,7 +97,7 @@ func ParseInstagram(clientID string, body []byte) (Result, error) {
 	}
 	if len(res.Orders) == 0 && len(res.Updates) == 0 {
 		if firstErr != nil {
-			return Result{}, firstErr
+			return Result{Topic: res.Topic, Refused: res.Refused}, firstErr
 		}
 		res.Ignored = true
 	}

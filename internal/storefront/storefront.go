@@ -137,7 +137,8 @@ type Result struct {
 	Updates    []StatusUpdate
 	// Refused are the orders of a batch that could not be read while others of it could (Meta
 	// batches several objects' changes in one delivery): the others are stored, these recorded for
-	// an admin. A delivery with nothing readable is refused as a whole (the parser's error).
+	// an admin. A delivery with nothing readable is refused as a whole (the parser's error), and
+	// Refused, beside that error, still names each of its changes and why.
 	Refused []Refusal
 }
 
