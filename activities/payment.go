@@ -404,10 +404,12 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 // the "extras" key (one from before it) counts a tip, duties or a checkout's fee in shipping, so
 // its shipping and extras together are compared with the shop's; compared apart, every such
 // payment was logged as differing. No overflow: the store refuses a shop order whose shipping and
-// extras do, parseOrder metadata whose do.
+// extras do, parseOrder metadata whose do. Likewise the shop's order counts the tax on shipping
+// as tax, and a plugin may send shipping with its tax: metadata with less tax than the shop's and
+// that much more shipping agrees (more tax than the shop's does not).
 func sameAmounts(md, shop payment.Order) bool {
-	return md.Subtotal == shop.Subtotal && md.Tax == shop.Tax && md.Discount == shop.Discount &&
-		md.Shipping+md.Extras == shop.Shipping+shop.Extras
+	return md.Subtotal == shop.Subtotal && md.Discount == shop.Discount && md.Tax <= shop.Tax &&
+		md.Tax+md.Shipping+md.Extras == shop.Tax+shop.Shipping+shop.Extras
 }
 
 // thisPayment is the order of a payment whose metadata adds up to what was captured while the
