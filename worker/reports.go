@@ -79,29 +79,43 @@ func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg con
 	return nil
 }
 
-// reportFonts loads REPORT_FONTS: the listed files (any that cannot be used stops the worker: a
+// reportFonts is REPORT_FONTS: the listed files (any that cannot be used stops the worker: a
 // report with boxes for a client's name is worse than a worker that says why it does not start),
-// none, or those installed (auto), saying which were found.
+// none, or those installed (auto), saying which were found. The fonts are parsed at the first
+// report render, not here (ireport.Deferred): that parse allocated about 140 MB, half of what a
+// worker allocates in a run, at every start, and most workers render no report before the next.
+// So the start only checks what it can without parsing: which files exist, and for a list that
+// each is a TrueType file; a listed font damaged past its header fails the renders instead, and
+// an installed one that cannot be used is skipped with its warning at the first render.
 func reportFonts(rc config.Reports, logger *slog.Logger) (*ireport.Fonts, error) {
 	switch rc.Fonts {
 	case "none":
 		return &ireport.Fonts{}, nil
 	case "auto", "":
-		fonts, skipped := ireport.InstalledFonts()
-		for _, err := range skipped {
-			logger.Warn("report font skipped", "error", err)
-		}
-		if len(fonts.Paths()) == 0 {
+		paths := ireport.InstalledFontPaths()
+		if len(paths) == 0 {
 			logger.Warn("no report fallback fonts installed: names in Chinese, Japanese, Arabic, Hebrew, Thai... show as boxes in the PDF (install fonts-noto-core and fonts-droid-fallback, or set REPORT_FONTS)")
 		} else {
-			logger.Info("report fallback fonts", "fonts", fonts.Paths())
+			logger.Info("report fallback fonts", "fonts", paths)
 		}
-		return fonts, nil
+		return ireport.Deferred(func() (*ireport.Fonts, error) {
+			fonts, skipped := ireport.InstalledFonts()
+			for _, err := range skipped {
+				logger.Warn("report font skipped", "error", err)
+			}
+			return fonts, nil
+		}), nil
 	}
-	fonts, err := ireport.LoadFonts(rc.FontPaths())
-	if err != nil {
+	paths := rc.FontPaths()
+	if err := ireport.CheckFonts(paths); err != nil {
 		return nil, fmt.Errorf("REPORT_FONTS: %w", err)
 	}
-	logger.Info("report fallback fonts", "fonts", fonts.Paths())
-	return fonts, nil
+	logger.Info("report fallback fonts", "fonts", paths)
+	return ireport.Deferred(func() (*ireport.Fonts, error) {
+		fonts, err := ireport.LoadFonts(paths)
+		if err != nil {
+			return nil, fmt.Errorf("REPORT_FONTS: %w", err)
+		}
+		return fonts, nil
+	}), nil
 }

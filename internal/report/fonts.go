@@ -1,7 +1,9 @@
 package report
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -14,9 +16,10 @@ import (
 
 // The Go fonts the report is set in cover Latin, Greek and Cyrillic only. A client, note or
 // held-payout reason in another script is drawn with fallback fonts: TrueType files read once
-// at start, tried in order for each character the Go fonts lack. fpdf embeds only the glyphs a
-// report uses (subsetting), so a 4 MB CJK font adds a few kilobytes to the PDF of a Japanese
-// client and nothing to the others' (a face is added to a document only when it draws).
+// (by the worker at its first render), tried in order for each character the Go fonts lack.
+// fpdf embeds only the glyphs a report uses (subsetting), so a 4 MB CJK font adds a few
+// kilobytes to the PDF of a Japanese client and nothing to the others' (a face is added to a
+// document only when it draws).
 
 // DefaultFontPaths are the fallback fonts REPORT_FONTS=auto loads where they are installed:
 // Debian's fonts-noto-core (one small TrueType file per script) and fonts-droid-fallback
@@ -47,11 +50,45 @@ type face struct {
 // says so in its notes.
 type Fonts struct {
 	faces []*face
+	// deferred, when set, holds the faces instead, read at the first render (Deferred).
+	deferred *deferredFonts
 }
 
-// Paths are the files the fonts were loaded from, in the order they are tried.
+type deferredFonts struct {
+	once  sync.Once
+	load  func() (*Fonts, error)
+	fonts *Fonts
+	err   error
+}
+
+// Deferred are fonts that load reads at their first use by a render, once, whichever of the
+// concurrent renders gets there first: checking a font the way fpdf embeds it allocates 5 to 26 MB
+// per file (about 140 MB for DefaultFontPaths), which a worker that renders no report between
+// two starts should not pay at each start. load's error is the render's, and every later one's
+// (it is not tried again); its fonts are those the renders draw with (nil: none).
+func Deferred(load func() (*Fonts, error)) *Fonts {
+	return &Fonts{deferred: &deferredFonts{load: load}}
+}
+
+// resolve is f with its faces read: f itself unless it is Deferred.
+func (f *Fonts) resolve() (*Fonts, error) {
+	if f == nil || f.deferred == nil {
+		return f, nil
+	}
+	d := f.deferred
+	d.once.Do(func() {
+		if d.fonts, d.err = d.load(); d.err == nil {
+			d.fonts, d.err = d.fonts.resolve()
+		}
+	})
+	return d.fonts, d.err
+}
+
+// Paths are the files the fonts were loaded from, in the order they are tried (Deferred fonts are
+// read for it; nil if they cannot be).
 func (f *Fonts) Paths() []string {
-	if f == nil {
+	f, err := f.resolve()
+	if f == nil || err != nil {
 		return nil
 	}
 	out := make([]string, len(f.faces))
@@ -100,6 +137,63 @@ func loadFace(family, path string) (*face, error) {
 	return fc, nil
 }
 
+// CheckFonts is LoadFonts's check short of parsing the fonts, for a start-up that refuses fonts
+// it cannot use without paying for their parse (Deferred does that at the first render): each
+// file, and a "-Regular." file's "-Bold." sibling when there, can be read and is TrueType by its
+// header, the first thing fpdf checks (CFF outlines and collections are not). A font damaged past
+// its header is found by LoadFonts.
+func CheckFonts(paths []string) error {
+	for _, p := range paths {
+		if err := checkHeader(p); err != nil {
+			return fmt.Errorf("report: font %s: %w", p, err)
+		}
+		if b := strings.Replace(p, "-Regular.", "-Bold.", 1); b != p {
+			if _, err := os.Stat(b); err == nil {
+				if err := checkHeader(b); err != nil {
+					return fmt.Errorf("report: font %s: %w", b, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkHeader reads the sfnt version at the start of a font file.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var tag [4]byte
+	if _, err := io.ReadFull(f, tag[:]); err != nil {
+		return fmt.Errorf("read its header: %w", err)
+	}
+	const cannot = "fpdf cannot embed it (a TrueType .ttf is needed)"
+	switch v := binary.BigEndian.Uint32(tag[:]); v {
+	case 0x00010000, 0x74727565: // TrueType outlines: 1.0, "true"
+		return nil
+	case 0x4F54544F: // "OTTO"
+		return fmt.Errorf("%s: CFF outlines", cannot)
+	case 0x74746366: // "ttcf"
+		return fmt.Errorf("%s: a font collection", cannot)
+	default:
+		return fmt.Errorf("%s: not a font (sfnt version %#08x)", cannot, v)
+	}
+}
+
+// InstalledFontPaths are those of DefaultFontPaths that exist, the files InstalledFonts tries,
+// found without reading them.
+func InstalledFontPaths() []string {
+	var out []string
+	for _, p := range DefaultFontPaths {
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // embeddable draws a character with the font in a scratch document, which is where fpdf parses
 // it.
 func embeddable(data []byte) (err error) {
@@ -125,10 +219,7 @@ func embeddable(data []byte) (err error) {
 func InstalledFonts() (f *Fonts, skipped []error) {
 	installedOnce.Do(func() {
 		installed = &Fonts{}
-		for _, p := range DefaultFontPaths {
-			if _, err := os.Stat(p); err != nil {
-				continue
-			}
+		for _, p := range InstalledFontPaths() {
 			fc, err := loadFace(fmt.Sprintf("fallback%d", len(installed.faces)), p)
 			if err != nil {
 				installedSkipped = append(installedSkipped, err)

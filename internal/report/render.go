@@ -67,13 +67,18 @@ func Render(d Data) (PDF, error) {
 	return RenderWith(d, fonts)
 }
 
-// RenderWith is Render with the given fallback fonts (nil: the Go fonts alone).
+// RenderWith is Render with the given fallback fonts (nil: the Go fonts alone); Deferred fonts
+// are read at the first render, and their error is the render's.
 func RenderWith(d Data, fonts *Fonts) (PDF, error) {
 	return render(d, fonts, nil)
 }
 
 func render(d Data, fonts *Fonts, drawn func(fc *face, style, s string)) (PDF, error) {
 	if err := d.Validate(); err != nil {
+		return PDF{}, err
+	}
+	fonts, err := fonts.resolve()
+	if err != nil {
 		return PDF{}, err
 	}
 	pdf, w := newDocument(d, fonts)
