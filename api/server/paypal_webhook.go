@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,8 +138,56 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 	if err := s.rememberTransmission(c.Request().Context(), c.Request().Header.Get("Paypal-Transmission-Id"), body); err != nil {
 		return err
 	}
-	ev, captureID, typ, err := paypalToEvent(body)
-	return s.handOver(c, providerPayPal, typ, captureID, ev, err)
+	targets, typ, err := paypalToEvents(body)
+	if err != nil || len(targets) == 1 {
+		var t paypalTarget
+		if err == nil {
+			t = targets[0]
+		}
+		return s.handOver(c, providerPayPal, typ, t.capture, t.ev, err)
+	}
+	return s.handOverEach(c, typ, targets)
+}
+
+// paypalTarget is an event for one capture's payment.
+type paypalTarget struct {
+	ev      payment.Event
+	capture string
+}
+
+// handOverEach gives a dispute covering several captures to each one's payment, as handOver
+// gives one: every capture must be usable (else 400, none held), and any not held answers 503 so
+// that PayPal delivers it again, the ones held then being duplicates by their own event IDs.
+func (s *Server) handOverEach(c echo.Context, typ string, targets []paypalTarget) error {
+	for _, t := range targets {
+		if !providerIDPattern.MatchString(t.capture) {
+			s.count(providerPayPal, typ, "invalid")
+			return errorf(http.StatusBadRequest, "invalid_event", fmt.Sprintf("payment id %.80q is not a %s ID", t.capture, providerPayPal))
+		}
+	}
+	hold, code, message := s.deliver, "temporal_unavailable", "the workflow service is unavailable; retry later"
+	if s.deps.WebhookAck == AckOnStore {
+		hold, code, message = s.accept, "storage_unavailable", "the event could not be stored; retry later"
+	}
+	status, ids := "duplicate", make([]string, 0, len(targets))
+	for _, t := range targets {
+		outcome, err := hold(c.Request().Context(), providerPayPal, t.capture, t.ev)
+		if errors.Is(err, store.ErrInvalid) {
+			s.count(providerPayPal, typ, "invalid")
+			return errorf(http.StatusBadRequest, "invalid_event", err.Error())
+		}
+		if err != nil {
+			s.count(providerPayPal, typ, "unavailable")
+			s.deps.Logger.Error("webhook event not held", "provider", providerPayPal, "event_id", t.ev.ID, "type", typ, "code", code, "error", err)
+			return errorf(http.StatusServiceUnavailable, code, message)
+		}
+		s.count(providerPayPal, typ, outcome)
+		if outcome != "duplicate" {
+			status = outcome
+		}
+		ids = append(ids, payment.WorkflowID(providerPayPal, t.capture))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": status, "workflow_id": ids[0], "workflow_ids": ids})
 }
 
 // paypalTransmissions is the webhook_deliveries provider of PayPal's transmission records.
@@ -201,8 +251,34 @@ func captureFromLinks(links []paypalLink) string {
 	return ""
 }
 
-// paypalToEvent reduces a PayPal event to the workflow's Event, keeping no payer data.
+// paypalToEvent is paypalToEvents' first event: the only one but for a dispute of several
+// transactions.
 func paypalToEvent(body []byte) (payment.Event, string, string, error) {
+	targets, typ, err := paypalToEvents(body)
+	if err != nil {
+		return payment.Event{}, "", typ, err
+	}
+	return targets[0].ev, targets[0].capture, typ, nil
+}
+
+// paypalToEvents reduces a PayPal event to the workflow's Events, one per capture it concerns
+// (several only for a dispute of several transactions), keeping no payer data.
+func paypalToEvents(body []byte) ([]paypalTarget, string, error) {
+	ev, capture, typ, err := paypalToOne(body)
+	if errors.Is(err, errSeveral) {
+		return paypalDisputes(body)
+	}
+	if err != nil {
+		return nil, typ, err
+	}
+	return []paypalTarget{{ev, capture}}, typ, nil
+}
+
+// errSeveral says the event is a dispute, read by paypalDisputes.
+var errSeveral = errors.New("a dispute: one event per disputed transaction")
+
+// paypalToOne reads any event but a dispute (errSeveral).
+func paypalToOne(body []byte) (payment.Event, string, string, error) {
 	var evt struct {
 		ID         string          `json:"id"`
 		EventType  string          `json:"event_type"`
@@ -298,7 +374,7 @@ func paypalToEvent(body []byte) (payment.Event, string, string, error) {
 	case typ == "CUSTOMER.DISPUTE.CREATED" || typ == "CUSTOMER.DISPUTE.RESOLVED":
 		// Only these two are read: .UPDATED and any other changes no money, and read as a dispute
 		// first, one whose resource we would not need was refused 400 and retried for days.
-		return paypalDispute(evt.ID, typ, at, evt.Resource)
+		return payment.Event{}, "", typ, errSeveral
 	}
 	return payment.Event{}, "", typ, errIgnored
 }
@@ -335,40 +411,75 @@ func paypalFee(fee *paypalAmount, amount int64, cur money.Currency) (int64, erro
 	return v, nil
 }
 
-func paypalDispute(id, typ string, at time.Time, resource json.RawMessage) (payment.Event, string, string, error) {
+// paypalDisputedTxn is one of a dispute's disputed_transactions.
+type paypalDisputedTxn struct {
+	SellerTransactionID string        `json:"seller_transaction_id"`
+	Gross               *paypalAmount `json:"gross_amount"`
+}
+
+// paypalDisputes reads a CUSTOMER.DISPUTE.CREATED or .RESOLVED into one event per disputed
+// transaction: a case can cover several of the buyer's payments (disputed_transactions, each
+// with its seller_transaction_id and gross_amount: developer.paypal.com/api/customer-disputes/v1/
+// disputes-get), and each capture's payment is disputed by it. The first keeps the event's ID
+// (as it was delivered when only the first was read), the others <event id>/<capture>, each
+// taken once by its payment however often PayPal delivers the event.
+func paypalDisputes(body []byte) ([]paypalTarget, string, error) {
+	var evt struct {
+		ID         string          `json:"id"`
+		EventType  string          `json:"event_type"`
+		CreateTime time.Time       `json:"create_time"`
+		Resource   json.RawMessage `json:"resource"`
+	}
+	if err := json.Unmarshal(body, &evt); err != nil {
+		return nil, "unknown", fmt.Errorf("malformed PayPal event: %w", err)
+	}
+	typ, at := evt.EventType, evt.CreateTime.UTC()
 	var r struct {
-		DisputeID    string `json:"dispute_id"`
-		Transactions []struct {
-			SellerTransactionID string `json:"seller_transaction_id"`
-		} `json:"disputed_transactions"`
-		Amount  paypalAmount `json:"dispute_amount"`
-		Outcome struct {
+		DisputeID    string              `json:"dispute_id"`
+		Transactions []paypalDisputedTxn `json:"disputed_transactions"`
+		Amount       paypalAmount        `json:"dispute_amount"`
+		Outcome      struct {
 			Code string `json:"outcome_code"`
 		} `json:"dispute_outcome"`
 	}
-	if err := json.Unmarshal(resource, &r); err != nil || r.DisputeID == "" || len(r.Transactions) == 0 || r.Transactions[0].SellerTransactionID == "" {
-		return payment.Event{}, "", typ, fmt.Errorf("%s: resource needs a dispute_id and a disputed transaction", typ)
+	err := json.Unmarshal(evt.Resource, &r)
+	// One without the seller's ID names no capture of ours: the others are still disputed.
+	r.Transactions = slices.DeleteFunc(r.Transactions, func(t paypalDisputedTxn) bool { return t.SellerTransactionID == "" })
+	if err != nil || r.DisputeID == "" || len(r.Transactions) == 0 {
+		return nil, typ, fmt.Errorf("%s: resource needs a dispute_id and a disputed transaction", typ)
 	}
-	capture := r.Transactions[0].SellerTransactionID
-	amount, _, err := r.Amount.minor()
+	amount, cur, err := r.Amount.minor()
 	if err != nil {
-		return payment.Event{}, "", typ, fmt.Errorf("%s: dispute_amount: %w", typ, err)
+		return nil, typ, fmt.Errorf("%s: dispute_amount: %w", typ, err)
 	}
-	switch typ {
-	case "CUSTOMER.DISPUTE.CREATED":
-		return payment.Event{ID: id, Kind: payment.EventDisputeCreated, DisputeID: r.DisputeID, Amount: amount, OccurredAt: at}, capture, typ, nil
-	case "CUSTOMER.DISPUTE.RESOLVED":
+	kind, status := payment.EventDisputeCreated, ""
+	if typ == "CUSTOMER.DISPUTE.RESOLVED" {
 		// The dispute closes here, whatever its outcome; the money a lost one takes moves with its
 		// own event, PAYMENT.CAPTURE.REVERSED (or .REFUNDED when the seller refunded), in the
 		// capture's currency and once per reversal. Taking it here too would take it twice (the
 		// two events carry different IDs), and dispute_amount may be in the buyer's currency.
-		status := strings.ToLower(r.Outcome.Code)
-		if status == "" {
-			status = "resolved"
-		}
-		return payment.Event{ID: id, Kind: payment.EventDisputeClosed, DisputeID: r.DisputeID, DisputeStatus: status, Amount: amount, OccurredAt: at}, capture, typ, nil
+		kind, status = payment.EventDisputeClosed, cmp.Or(strings.ToLower(r.Outcome.Code), "resolved")
 	}
-	return payment.Event{}, "", typ, errIgnored // paypalToEvent passes no other type
+	var out []paypalTarget
+	for i, t := range r.Transactions {
+		if slices.ContainsFunc(out, func(o paypalTarget) bool { return o.capture == t.SellerTransactionID }) {
+			continue // named twice: one event for its payment
+		}
+		id, disputed := evt.ID, amount
+		if i > 0 {
+			id = evt.ID + "/" + t.SellerTransactionID
+		}
+		if len(r.Transactions) > 1 && t.Gross != nil {
+			// The dispute's amount is the whole case's: a transaction's share of it is at most
+			// its own gross, when PayPal states it in the dispute's currency.
+			if gross, gcur, err := t.Gross.minor(); err == nil && gcur == cur && gross > 0 {
+				disputed = min(gross, amount)
+			}
+		}
+		out = append(out, paypalTarget{payment.Event{ID: id, Kind: kind, DisputeID: r.DisputeID, DisputeStatus: status, Amount: disputed, OccurredAt: at},
+			t.SellerTransactionID})
+	}
+	return out, typ, nil
 }
 
 // paypalMetadata reads the order metadata store plugins put in the purchase unit's custom_id,

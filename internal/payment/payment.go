@@ -402,6 +402,9 @@ type Record struct {
 	// not: it stays compensated whatever follows, unless refunded in full.
 	Compensated  string   `json:"compensated,omitempty"`
 	LostDisputes []string `json:"lost_disputes,omitempty"`
+	// Reversals are PayPal's reversals (chargebacks) applied as lost disputes, with what each
+	// took, so that one whose dispute the seller wins is given back once (code path 26).
+	Reversals []Reversal `json:"reversals,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
 	// OpenDisputes are the disputes opened and not closed yet (code path 16): a payment can have
@@ -672,4 +675,17 @@ func (r *Record) Leg(p split.Party) *Leg {
 		}
 	}
 	return nil
+}
+
+// Reversal is a PayPal reversal (PAYMENT.CAPTURE.REVERSED) applied as a lost dispute: Took is what
+// it took from the payment's legs and Beyond what it took beyond what the payment had left (booked
+// as the platform's loss). Dispute is the PayPal dispute open when it came, when exactly one was
+// (PayPal's reversal names none): only that dispute's win gives it back; a reversal of no known
+// dispute is given back by the first dispute won. Reinstated says it was given back.
+type Reversal struct {
+	ID         string `json:"id"`
+	Took       int64  `json:"took"`
+	Beyond     int64  `json:"beyond,omitempty"`
+	Dispute    string `json:"dispute,omitempty"`
+	Reinstated bool   `json:"reinstated,omitempty"`
 }

@@ -139,14 +139,36 @@ type Dispute struct {
 	Currency                                     money.Currency
 	Amount                                       int64
 	Created                                      time.Time
+	// Transactions, when set, are the disputed transactions in place of CaptureID alone: a case
+	// can cover several of the buyer's payments to the seller.
+	Transactions []Disputed
+}
+
+// Disputed is one of a dispute's disputed_transactions: the seller's capture ID and, when Gross
+// is above 0, its gross_amount in Currency.
+type Disputed struct {
+	CaptureID string
+	Gross     int64
+	Currency  money.Currency
 }
 
 // Body renders the event.
 func (d Dispute) Body() []byte {
+	txns := []map[string]any{{"seller_transaction_id": d.CaptureID}}
+	if len(d.Transactions) > 0 {
+		txns = nil
+		for _, t := range d.Transactions {
+			txn := map[string]any{"seller_transaction_id": t.CaptureID, "transaction_status": "COMPLETED"}
+			if t.Gross > 0 {
+				txn["gross_amount"] = Amount(t.Gross, t.Currency)
+			}
+			txns = append(txns, txn)
+		}
+	}
 	resource := map[string]any{
 		"dispute_id": d.DisputeID, "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "status": "OPEN",
 		"dispute_amount":        Amount(d.Amount, d.Currency),
-		"disputed_transactions": []map[string]any{{"seller_transaction_id": d.CaptureID}},
+		"disputed_transactions": txns,
 	}
 	if d.Outcome != "" {
 		resource["status"] = "RESOLVED"

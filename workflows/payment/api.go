@@ -338,6 +338,15 @@ const (
 	// Cr provider:<provider>. Before, the books' provider:paypal stayed above PayPal's balance by
 	// every payout's fee.
 	codePathPayoutFees = 26
+	// codePathChargebackWon gives back a PayPal chargeback the seller wins. PayPal takes a
+	// chargeback's funds at once (PAYMENT.CAPTURE.REVERSED, applied as a lost dispute) and returns
+	// them when the dispute is resolved in the seller's favour, which only the dispute's
+	// CUSTOMER.DISPUTE.RESOLVED (outcome RESOLVED_SELLER_FAVOUR) says: REST has no capture event
+	// for a reversal undone. The reversals the dispute's reversal took (Record.Reversals) are
+	// undone once each, as a won dispute leaves a Stripe charge: the payees' shares given back to
+	// them and a loss booked beyond refunds taken back. Before, the payment stayed refunded and
+	// the platform kept the payees' shares.
+	codePathChargebackWon = 26
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline

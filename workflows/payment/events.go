@@ -559,6 +559,15 @@ func (r *run) apply(e Event) error {
 			r.rec.LostDisputes = append(r.rec.LostDisputes, e.DisputeID)
 			took := max(0, min(e.Amount, r.rec.Gross-r.rec.Refunded)) // what refundTo will take
 			r.rec.DisputesLost += took
+			if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal {
+				// PayPal's "lost" is a reversal (its dispute events close as their outcome): kept,
+				// to be given back if its dispute is won.
+				rev := payment.Reversal{ID: e.DisputeID, Took: took, Beyond: max(0, e.Amount-took)}
+				if len(r.rec.OpenDisputes) == 1 {
+					rev.Dispute = r.rec.OpenDisputes[0]
+				}
+				r.rec.Reversals = append(r.rec.Reversals, rev)
+			}
 			if err := r.bookDisputeLoss(e, e.Amount-took); err != nil {
 				return err
 			}
@@ -570,9 +579,52 @@ func (r *run) apply(e Event) error {
 		if r.rec.Status == payment.StatusDisputed {
 			r.setSettled()
 		}
+		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalSellerFavour {
+			return r.reinstateReversals(e.DisputeID)
+		}
 		return r.save()
 	}
 	return nil
+}
+
+// paypalSellerFavour is the status of a PayPal dispute resolved for the seller (its outcome_code,
+// lowercased by the webhook).
+const paypalSellerFavour = "resolved_seller_favour"
+
+// reinstateReversals gives back, once each, the PayPal reversals a dispute won had taken: those
+// taken while it was the one dispute open, and those of no known dispute (a reversal told before
+// its dispute was). PayPal returns the reversed funds to the balance: what the reversal booked as
+// the platform's loss beyond refunds is taken back, and what it took from the legs comes off the
+// disputes lost and goes back to them (payees already paid get theirs again), as a won dispute
+// leaves a Stripe charge.
+func (r *run) reinstateReversals(dispute string) error {
+	for i := range r.rec.Reversals {
+		rev := &r.rec.Reversals[i]
+		if rev.Reinstated || (rev.Dispute != "" && rev.Dispute != dispute) {
+			continue
+		}
+		rev.Reinstated = true
+		if back := min(rev.Beyond, r.rec.DisputeLossBeyondRefunds); back > 0 {
+			err := r.bookLossBeyondRefunds("dispute-loss-back/"+rev.ID, fmt.Sprintf("reversal %s of %s given back: dispute %s won", rev.ID, r.rec.PaymentID, dispute), -back)
+			if err != nil {
+				return fmt.Errorf("take back the loss of reversal %s: %w", rev.ID, err)
+			}
+		}
+		took := min(rev.Took, r.rec.DisputesLost)
+		if took <= 0 {
+			continue
+		}
+		r.rec.DisputesLost -= took
+		// Keyed as a refund undone (a PayPal reversal is a refund resource of its own, so its ID
+		// is no refund's): reconciliation counts the entry with the payment's refunds and the
+		// top-ups with its payouts, as it does a failed refund's.
+		cause := reinstatement{key: "refund-failed/" + rev.ID, what: fmt.Sprintf("reversal %s given back: dispute %s won", rev.ID, dispute),
+			meta: map[string]string{"reversal_reinstated": rev.ID, "dispute": dispute}}
+		if err := r.unrefund(r.rec.Refunded-took, took, cause); err != nil {
+			return err
+		}
+	}
+	return r.save()
 }
 
 // refundAfterLostDisputes applies a refund whose target (the payment's whole refunded amount with
@@ -659,6 +711,26 @@ func (r *run) isFailedRefund(refundID string) bool {
 // disputes took, never by more than limit, the failed refund's amount), in proportion to what
 // each leg gave up, booked as a new entry.
 func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
+	return r.unrefund(target, limit, refundFailed(refundID))
+}
+
+// refundFailed is the reinstatement of a refund that failed.
+func refundFailed(refundID string) reinstatement {
+	return reinstatement{key: "refund-failed/" + refundID, what: "refund " + refundID + " failed",
+		meta: map[string]string{"refund_failed": refundID}, refundID: refundID}
+}
+
+// reinstatement says why refunded money comes back to the legs: key under the run's (its entry's,
+// and its top-ups' as <key>/<leg>), what in words, meta on the top-ups; refundID for a refund
+// failed (its entry's description).
+type reinstatement struct {
+	key, what string
+	meta      map[string]string
+	refundID  string
+}
+
+// unrefund is unrefundTo for any cause.
+func (r *run) unrefund(target, limit int64, why reinstatement) error {
 	amount := min(r.rec.Refunded-max(target, r.rec.DisputesLost), limit)
 	if amount <= 0 {
 		return r.save()
@@ -671,14 +743,18 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 	if err != nil {
 		return fmt.Errorf("allocate failed refund of %d: %w", amount, err)
 	}
-	key := r.key("refund-failed/" + refundID)
+	key := r.key(why.key)
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount}}
 	for i, l := range r.rec.Legs {
 		if alloc[i] > 0 {
 			postings = append(postings, ledger.Posting{Account: account(l), Amount: -alloc[i]})
 		}
 	}
-	if _, err := r.post(key, fmt.Sprintf("refund %s of %d on %s failed", refundID, amount, r.rec.PaymentID), postings); err != nil {
+	description := fmt.Sprintf("%s: %d on %s", why.what, amount, r.rec.PaymentID)
+	if why.refundID != "" {
+		description = fmt.Sprintf("refund %s of %d on %s failed", why.refundID, amount, r.rec.PaymentID)
+	}
+	if _, err := r.post(key, description, postings); err != nil {
 		return err
 	}
 	for i := range r.rec.Legs {
@@ -699,7 +775,7 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 			leg.State, leg.Reason, restored = payment.LegPending, "", true
 		case leg.State == payment.LegTransferred || leg.State == payment.LegReversed || leg.State == payment.LegNothingDue:
 			if due := leg.Shortfall(); due > 0 {
-				r.payAgain(i, due, refundID)
+				r.payAgain(i, due, why)
 			}
 		} // any other leg is not sent yet: its transfer will send what is now due
 	}
@@ -711,11 +787,10 @@ func (r *run) unrefundTo(target int64, refundID string, limit int64) error {
 	return r.save()
 }
 
-// payAgain sends a payee the share a failed refund gave back to it, as a top-up under that
-// failure's key (<wf>/refund-failed/<refund>/<leg>).
-func (r *run) payAgain(i int, amount int64, refundID string) {
-	r.topUp(i, amount, payment.Due{Cause: r.key("refund-failed/" + refundID), What: "refund " + refundID + " failed",
-		Meta: map[string]string{"refund_failed": refundID}}, false)
+// payAgain sends a payee the share a failed refund (or a PayPal reversal given back) gave back to
+// it, as a top-up under that cause's key (<wf>/refund-failed/<refund or reversal>/<leg>).
+func (r *run) payAgain(i int, amount int64, why reinstatement) {
+	r.topUp(i, amount, payment.Due{Cause: r.key(why.key), What: why.what, Meta: why.meta}, false)
 }
 
 // returnFee books the part of the processing fee a refund gave back (PayPal's), once per refund and

@@ -799,7 +799,7 @@ func (r *run) settleInDoubt(i int) error {
 	case short < 0:
 		return r.reverseLeg(i, -short, r.refundKey(r.rec.Refunded))
 	case short > 0 && len(r.rec.FailedRefunds) > 0:
-		r.payAgain(i, short, r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID)
+		r.payAgain(i, short, refundFailed(r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID))
 	}
 	return nil
 }
