@@ -32,7 +32,7 @@ func TestPrepareMetadataAndShopAmountsDiffer(t *testing.T) {
 	for _, o := range []payment.Order{
 		// 15.00 + 1.00 tax, of which the card paid 11.00.
 		{ClientID: c, OrderID: "o-gift", VendorID: "v1", AffiliateID: "aff1", Platform: "shopify", Subtotal: 1500, Tax: 100, Currency: "usd"},
-		{ClientID: c, OrderID: "o-same", VendorID: "v1", Platform: "woocommerce", Subtotal: 1050, Tax: 50, Currency: "usd"},
+		{ClientID: c, OrderID: "o-same", VendorID: "v1", Platform: "shopify", Subtotal: 1050, Tax: 50, Currency: "usd"},
 		// A 3.00 tip on top: the metadata counts none (it has no key for one).
 		{ClientID: c, OrderID: "o-tip", VendorID: "v1", Platform: "shopify", Subtotal: 1500, Tax: 100, Extras: 300, Currency: "usd"},
 		// 8.00 + 1.00 tax + a 2.00 tip: the capture, which the metadata makes 10.00 + 1.00 tax.

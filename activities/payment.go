@@ -218,7 +218,8 @@ var Platforms = []string{"shopify", "woocommerce", "tiktok", "instagram"}
 var requiredFields = []string{"client_id", "order_id", "vendor_id", "subtotal", "platform"}
 
 // Enrich reads the order behind a payment: from the payment's own metadata when it carries the
-// whole order, else from the order its storefront delivered (joined on client and order ID).
+// whole order, else from the order its storefront delivered (joined on client and order ID; an
+// order of another platform than the metadata names is not the payment's: otherPlatform).
 // When that order has not arrived yet the payment is recorded as waiting for it. Once the order
 // is had, so is the processing fee (processingFee).
 func (a *Activities) Enrich(ctx context.Context, in EnrichInput) (EnrichOutput, error) {
@@ -348,6 +349,9 @@ func (a *Activities) enrichOrder(ctx context.Context, in EnrichInput, clients *c
 // much. The split checks its total against the captured amount, so an order the shop changed
 // since this payment (another total) parks rather than pays.
 func shopOrder(ctx context.Context, in EnrichInput, order payment.Order, clients *clientLookup) (EnrichOutput, error) {
+	if problem := otherPlatform(in, order); problem != "" {
+		return EnrichOutput{Problem: problem}, nil
+	}
 	md := in.Metadata
 	if order.Currency != "" && order.Currency != in.Currency {
 		return EnrichOutput{Problem: fmt.Sprintf("order %s is in %s but the payment in %s", order.OrderID, order.Currency.Upper(), in.Currency.Upper())}, nil
@@ -379,6 +383,10 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 	if err != nil {
 		return EnrichOutput{}, fmt.Errorf("shop's order of payment %s: %w", in.PaymentID, err)
 	}
+	if problem := otherPlatform(in, shop); problem != "" {
+		// Before the vendors: another vendor is no disagreement with an order not this payment's.
+		return EnrichOutput{Problem: problem}, nil
+	}
 	vendors := shop.Vendors()
 	// Without regard to case, as payee IDs match (store.RegisteredPayeeID): shops' vendor IDs
 	// are lower-case slugs, a plugin may send one as an admin typed it.
@@ -398,6 +406,30 @@ func (a *Activities) metadataOrder(ctx context.Context, in EnrichInput, md payme
 		}
 	}
 	return shopOrder(ctx, in, shop, clients)
+}
+
+// otherPlatform says why shop, the order stored under the payment's client and order ID, is not
+// the payment's when the metadata names another platform: orders are keyed by client and order
+// ID whatever their platform, so a client with two shops can have WooCommerce's order 7311 paid
+// while Shopify's 7311 is stored, and a split on that one pays its vendors for the other shop's sale.
+// Nor can waiting help: the storefront webhook refuses the named platform's order under an ID
+// the client has from another (invalid_order, audited), so the payment parks, naming both, for
+// an admin. Complete metadata parks too rather than being split on its own: a collision of IDs
+// and a plugin that misnames its platform look alike from here, in the second the shop's order
+// is this payment's and the metadata's one vendor would take the whole of it (what the shop's
+// order deciding prevents), and the check behind a metadata split (the payment flagged when its
+// shop's order, delivered later, sells from other vendors) can never run for an order that is
+// never stored. "" when the metadata names the order's platform (in any case) or none.
+func otherPlatform(in EnrichInput, shop payment.Order) string {
+	named := strings.ToLower(strings.TrimSpace(in.Metadata["platform"]))
+	if named == "" || shop.Platform == "" || named == strings.ToLower(shop.Platform) {
+		return ""
+	}
+	if !slices.Contains(Platforms, named) {
+		named = strconv.Quote(named) // the checkout's text, not a platform of ours
+	}
+	return fmt.Sprintf("payment metadata names %s order %s, but the client's order %s is from %s: it is not this payment's order, and the %s order cannot be stored while the %s one is (a client's order IDs are one across its platforms): cancel the payment and settle it by hand, or correct the plugin if it misnames its platform",
+		named, shop.OrderID, shop.OrderID, shop.Platform, named, shop.Platform)
 }
 
 // sameAmounts says whether the metadata says the shop order's amounts. A plugin that does not send
