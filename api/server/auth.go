@@ -61,6 +61,18 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// noStore marks every answer of the authenticated API as one no cache may keep, refusals
+// included. A browser session is a cookie, not an Authorization header, and RFC 9111 lets a shared
+// cache (a proxy, a CDN before the load balancer) store a response to a request with cookies: one
+// client's payouts could be handed to the next caller of the same URL. The browser's own disk
+// cache kept them, and the login's CSRF token, past logout on a shared computer.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return next(c)
+	}
+}
+
 // endingSession authenticates a logout. A browser whose session is no longer live (expired,
 // ended by revoking its key, or no session cookie at all) is let through without a principal:
 // refusing it with 401 left its stale cookies in place, as only the logout clears them. A bearer

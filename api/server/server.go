@@ -209,14 +209,14 @@ func New(d Deps) *Server {
 	// Every /api/v1 route refuses a query parameter its operation does not take
 	// (refuseUnknownQuery), after the checks of who is asking.
 	e.GET("/api/v1/openapi.json", s.openAPI, refuseUnknownQuery)
-	e.POST("/api/v1/session", s.login, s.rateLimiter(perAddress), refuseNUL, refuseUnknownQuery)
+	e.POST("/api/v1/session", s.login, noStore, s.rateLimiter(perAddress), refuseNUL, refuseUnknownQuery)
 
 	// Client API: every read is scoped by the credential's client (admins pass ?client_id=).
 	// One budget per credential, logouts included; a logout whose session is gone (outside the
 	// group, as it must work for such a browser) takes from its address's.
 	perCredential := s.rateLimiter(perKeyOrAddress)
-	e.DELETE("/api/v1/session", s.logout, s.endingSession, perCredential, requireJSON, refuseNUL, refuseUnknownQuery)
-	v1 := e.Group("/api/v1", s.authenticate, perCredential, requireJSON, refuseNUL, refuseUnknownQuery)
+	e.DELETE("/api/v1/session", s.logout, noStore, s.endingSession, perCredential, requireJSON, refuseNUL, refuseUnknownQuery)
+	v1 := e.Group("/api/v1", noStore, s.authenticate, perCredential, requireJSON, refuseNUL, refuseUnknownQuery)
 	v1.GET("/me", s.me)
 	v1.GET("/client", s.clientInfo)
 	v1.GET("/kpis", s.kpis)

@@ -51,6 +51,15 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The browser's previous session ends here: its cookie is replaced below, and the logout ends
+	// only the session of the cookie it is sent, so that one could never be ended again (it stayed
+	// live for the rest of its hours for whoever had copied its cookie). Only after the new session
+	// exists: a login that fails leaves the browser logged in as it was.
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := s.deps.Store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+			return fmt.Errorf("end the session this login replaces: %w", err)
+		}
+	}
 	c.SetCookie(s.cookie(c, sessionCookie, token, expires, true))
 	c.SetCookie(s.cookie(c, csrfCookie, csrf, expires, false))
 	c.Set(principalKey, p)
