@@ -22,6 +22,15 @@ import (
 // day: 40 clients' year-long ranges of two sources fit, in about 10 MB.
 const kpiCacheEntries = 40000
 
+// kpiListings bounds the provider listings kept for every client (kpisrc.Listings), a provider
+// and range an entry: each holds every client's payments of its range, so few are kept.
+// kpiConcurrentListings is how many listings of the platform's accounts run at once, leaving
+// Stripe's per-account rate limit to the payment workflows.
+const (
+	kpiListings           = 32
+	kpiConcurrentListings = 2
+)
+
 // kpis is the API's side of client KPIs: the reader that merges Postgres with the sources, the
 // schedules it keeps in line with client changes, and the on-demand refresh.
 type kpis struct {
@@ -35,6 +44,8 @@ func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
 		Store:  st,
 		Stripe: activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
 		GA4:    ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir},
+		// Listed once for every client asking for the same days, kept as long as fetched days.
+		Listings: kpisrc.NewListings(cfg.KPICacheTTL, kpiListings, kpiConcurrentListings),
 	}
 	// With PayPal credentials, older revenue includes PayPal's transaction search.
 	if cfg.PayPalClientID != "" {

@@ -27,6 +27,23 @@ type Factory struct {
 	Stripe *stripeclient.API
 	PayPal *paypal.Client
 	GA4    ga4.Options
+	// Listings, when set, shares the providers' listings of the platform accounts between the
+	// clients filtered from them (NewListings); nil lists them again for each client's call.
+	Listings *Listings
+}
+
+// Listings are the Stripe and PayPal listings of the platform accounts, shared by every client's
+// revenue source: each lists every client's payments, which each client's source then filters.
+type Listings struct {
+	stripe *stripekpi.Shared
+	paypal *paypalkpi.Shared
+}
+
+// NewListings keeps up to maxListings listings a provider for ttl each, and runs at most
+// concurrent listings at once, of both providers together.
+func NewListings(ttl time.Duration, maxListings, concurrent int) *Listings {
+	limit := kpi.NewLimiter(concurrent)
+	return &Listings{stripe: stripekpi.NewShared(ttl, maxListings, limit), paypal: paypalkpi.NewShared(ttl, maxListings, limit)}
 }
 
 // Traffic returns the client's analytics source, or kpi.ErrNotConfigured when it has none.
@@ -94,11 +111,15 @@ func (f *Factory) Cold(ctx context.Context, clientID string) (kpi.Sources, error
 // of its own beyond provider_revenue.
 func (f *Factory) providerRevenue() kpi.RevenueSource {
 	var parts kpi.RevenueSum
+	var shared Listings
+	if f.Listings != nil {
+		shared = *f.Listings
+	}
 	if f.Stripe != nil {
-		parts = append(parts, stripekpi.Source{API: f.Stripe})
+		parts = append(parts, stripekpi.Source{API: f.Stripe, Shared: shared.stripe})
 	}
 	if f.PayPal != nil {
-		parts = append(parts, paypalkpi.Source{Client: f.PayPal})
+		parts = append(parts, paypalkpi.Source{Client: f.PayPal, Shared: shared.paypal})
 	}
 	switch len(parts) {
 	case 0:

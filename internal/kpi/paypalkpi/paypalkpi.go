@@ -25,6 +25,22 @@ type Source struct {
 	Client *paypal.Client
 	// Now bounds the search; nil means time.Now.
 	Now func() time.Time
+	// Shared, when set, searches the account once for every client asking for the same days in
+	// the same currency (see kpi.Listings); nil searches for each call.
+	Shared *Shared
+}
+
+// Shared is the account's transaction searches, shared by the Sources of every client.
+type Shared struct {
+	l kpi.Listings[[]paypal.SearchTransactionInfo]
+}
+
+// NewShared keeps up to maxListings searches for ttl each (zero: only concurrent calls share
+// one), searching under limit.
+func NewShared(ttl time.Duration, maxListings int, limit kpi.Limiter) *Shared {
+	return &Shared{l: kpi.Listings[[]paypal.SearchTransactionInfo]{
+		Cache: &kpi.Cache[[]paypal.SearchTransactionInfo]{TTL: ttl, Max: maxListings}, Limit: limit,
+	}}
 }
 
 // Name is the source's name in API answers.
@@ -58,45 +74,36 @@ type refund struct {
 func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
 	paidBefore := to.AddDate(0, 0, 1)
-	end := paidBefore.Add(refundHorizon)
-	if now := s.now().UTC().Truncate(time.Second); now.Before(end) {
-		end = now
+	var listed []paypal.SearchTransactionInfo
+	var err error
+	if s.Shared != nil {
+		key := string(cur) + "/" + from.Format(time.DateOnly) + ".." + to.Format(time.DateOnly)
+		listed, err = s.Shared.l.Get(ctx, key, func(ctx context.Context) ([]paypal.SearchTransactionInfo, error) {
+			return s.list(ctx, cur, from, paidBefore)
+		})
+	} else {
+		listed, err = s.list(ctx, cur, from, paidBefore)
+	}
+	if err != nil {
+		return nil, err
 	}
 	payments := map[string]*payment{}
 	var refunds []refund
-	seen := map[string]bool{}
-	collect := func(t paypal.SearchTransactionInfo) error {
-		// Windows meet at their edges and PayPal's end_date is inclusive: a transaction on the
-		// edge is listed twice.
-		key := t.TransactionID + "/" + t.TransactionEventCode
-		if seen[key] || !strings.EqualFold(t.TransactionAmount.Currency, cur.Upper()) {
-			return nil
-		}
-		seen[key] = true
+	for _, t := range listed {
 		switch {
 		case paypalsearch.IsPayment(t):
 			at := time.Time(t.TransactionInitiationDate)
 			if at.Before(from) || !at.Before(paidBefore) || paypalsearch.ClientOf(t.CustomField) != clientID {
-				return nil
+				continue
 			}
 			v, err := amount(t, cur)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			payments[t.TransactionID] = &payment{day: kpi.DayOf(at), amount: v}
 		case t.TransactionEventCode == eventRefund && t.TransactionStatus == "S":
-			// Which client it is for shows once its payment is found (maybe on a later page).
+			// Which client it is for shows once its payment is found (maybe later in the list).
 			refunds = append(refunds, refund{payment: t.PayPalReferenceID, info: t})
-		}
-		return nil
-	}
-	for start := from; start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
-		stop := start.Add(paypalsearch.MaxSpan)
-		if stop.After(end) {
-			stop = end
-		}
-		if err := paypalsearch.Each(ctx, s.Client, cur, start, stop, collect); err != nil {
-			return nil, classify(err)
 		}
 	}
 	byDay := map[time.Time]kpi.Revenue{}
@@ -126,6 +133,40 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 		r := byDay[d]
 		r.Currency = cur
 		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
+	}
+	return out, nil
+}
+
+// list is the account's payments and merchant refunds in cur of every client, searched from
+// from up to now (at most refundHorizon past paidBefore), each transaction once.
+func (s Source) list(ctx context.Context, cur money.Currency, from, paidBefore time.Time) ([]paypal.SearchTransactionInfo, error) {
+	end := paidBefore.Add(refundHorizon)
+	if now := s.now().UTC().Truncate(time.Second); now.Before(end) {
+		end = now
+	}
+	var out []paypal.SearchTransactionInfo
+	seen := map[string]bool{}
+	collect := func(t paypal.SearchTransactionInfo) error {
+		// Windows meet at their edges and PayPal's end_date is inclusive: a transaction on the
+		// edge is listed twice.
+		key := t.TransactionID + "/" + t.TransactionEventCode
+		if seen[key] || !strings.EqualFold(t.TransactionAmount.Currency, cur.Upper()) {
+			return nil
+		}
+		seen[key] = true
+		if paypalsearch.IsPayment(t) || (t.TransactionEventCode == eventRefund && t.TransactionStatus == "S") {
+			out = append(out, t)
+		}
+		return nil
+	}
+	for start := from; start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
+		stop := start.Add(paypalsearch.MaxSpan)
+		if stop.After(end) {
+			stop = end
+		}
+		if err := paypalsearch.Each(ctx, s.Client, cur, start, stop, collect); err != nil {
+			return nil, classify(err)
+		}
 	}
 	return out, nil
 }
