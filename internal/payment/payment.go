@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/split"
 )
@@ -688,4 +689,16 @@ type Reversal struct {
 	Beyond     int64  `json:"beyond,omitempty"`
 	Dispute    string `json:"dispute,omitempty"`
 	Reinstated bool   `json:"reinstated,omitempty"`
+}
+
+// Account is the ledger account of the leg's party: what its payee is owed, or the platform's
+// revenue.
+func (l Leg) Account() string {
+	switch l.Party {
+	case split.PartyVendor:
+		return ledger.VendorPayable(l.PayeeID)
+	case split.PartyAffiliate:
+		return ledger.AffiliatePayable(l.PayeeID)
+	}
+	return ledger.PlatformRevenue
 }

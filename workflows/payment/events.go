@@ -747,7 +747,7 @@ func (r *run) unrefund(target, limit int64, why reinstatement) error {
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount}}
 	for i, l := range r.rec.Legs {
 		if alloc[i] > 0 {
-			postings = append(postings, ledger.Posting{Account: account(l), Amount: -alloc[i]})
+			postings = append(postings, ledger.Posting{Account: l.Account(), Amount: -alloc[i]})
 		}
 	}
 	description := fmt.Sprintf("%s: %d on %s", why.what, amount, r.rec.PaymentID)
@@ -953,7 +953,7 @@ func (r *run) refundTo(target int64, cause string) error {
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -delta}}
 	for i, l := range r.rec.Legs {
 		if alloc[i] > 0 {
-			postings = append(postings, ledger.Posting{Account: account(l), Amount: alloc[i]})
+			postings = append(postings, ledger.Posting{Account: l.Account(), Amount: alloc[i]})
 		}
 	}
 	if _, err := r.post(key, fmt.Sprintf("%s of %d on %s", cause, delta, r.rec.PaymentID), postings); err != nil {
@@ -1081,7 +1081,7 @@ func (r *run) reverseTransfer(i int, amount int64, d payment.Due, asked bool) (b
 	}
 	if _, err := r.post(key, fmt.Sprintf("reversal %s of %s", out.ReversalID, d.TransferID), []ledger.Posting{
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
-		{Account: account(*leg), Amount: -amount},
+		{Account: (*leg).Account(), Amount: -amount},
 	}); err != nil {
 		return false, err
 	}
