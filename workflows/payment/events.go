@@ -515,6 +515,7 @@ func (r *run) apply(e Event) error {
 		if err := r.bookDisputeFees(e); err != nil {
 			return err
 		}
+		r.attributeReversals(e)
 		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) { // not the late news of one already closed
 			if r.in.CodePath >= codePathAnyOrder && !slices.Contains(r.rec.OpenDisputes, e.DisputeID) {
 				r.rec.OpenDisputes = append(r.rec.OpenDisputes, e.DisputeID)
@@ -536,6 +537,9 @@ func (r *run) apply(e Event) error {
 	case EventDisputeClosed:
 		if err := r.bookDisputeFees(e); err != nil {
 			return err
+		}
+		if e.DisputeStatus != "lost" {
+			r.attributeReversals(e)
 		}
 		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) {
 			r.rec.ClosedDisputes = append(r.rec.ClosedDisputes, e.DisputeID)
@@ -563,8 +567,9 @@ func (r *run) apply(e Event) error {
 				// PayPal's "lost" is a reversal (its dispute events close as their outcome): kept,
 				// to be given back if its dispute is won.
 				rev := payment.Reversal{ID: e.DisputeID, Took: took, Beyond: max(0, e.Amount-took)}
-				if len(r.rec.OpenDisputes) == 1 {
-					rev.Dispute = r.rec.OpenDisputes[0]
+				rev.Dispute, rev.Unattributed = r.reversalDispute(e.DisputeID)
+				if rev.Unattributed {
+					r.log.Warn("PayPal reversal of no one dispute: not given back by any dispute won", "Reversal", e.DisputeID, "Payment", r.rec.PaymentID)
 				}
 				r.rec.Reversals = append(r.rec.Reversals, rev)
 			}
@@ -580,6 +585,9 @@ func (r *run) apply(e Event) error {
 			r.setSettled()
 		}
 		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalSellerFavour {
+			if !slices.Contains(r.rec.WonDisputes, e.DisputeID) {
+				r.rec.WonDisputes = append(r.rec.WonDisputes, e.DisputeID)
+			}
 			return r.reinstateReversals(e.DisputeID)
 		}
 		return r.save()
@@ -591,16 +599,54 @@ func (r *run) apply(e Event) error {
 // lowercased by the webhook).
 const paypalSellerFavour = "resolved_seller_favour"
 
-// reinstateReversals gives back, once each, the PayPal reversals a dispute won had taken: those
-// taken while it was the one dispute open, and those of no known dispute (a reversal told before
-// its dispute was). PayPal returns the reversed funds to the balance: what the reversal booked as
+// reversalDispute is the dispute a PayPal reversal (PAYMENT.CAPTURE.REVERSED, which names none)
+// is taken to be for: the one dispute open or lost (a claim's funds are taken when it is decided
+// for the buyer, its reversal told after) when it came; none ("") when there was none, the first
+// dispute told after it then taken (a chargeback's reversal told before its dispute); or
+// unattributed when there were several. A dispute won returns its own reversal's funds only:
+// taken for another (an inquiry won before any money moved, a claim won while a chargeback stood),
+// the payees were paid again with money PayPal never gave back.
+func (r *run) reversalDispute(reversal string) (dispute string, unattributed bool) {
+	var could []string
+	for _, d := range append(slices.Clone(r.rec.OpenDisputes), r.rec.ClosedDisputes...) {
+		if d == reversal || slices.Contains(could, d) || slices.Contains(r.rec.WonDisputes, d) ||
+			slices.ContainsFunc(r.rec.Reversals, func(v payment.Reversal) bool { return v.ID == d }) {
+			continue
+		}
+		could = append(could, d)
+	}
+	switch len(could) {
+	case 0:
+		return "", false
+	case 1:
+		return could[0], false
+	}
+	return "", true
+}
+
+// attributeReversals takes the PayPal reversals told while no dispute was known to be the first
+// dispute told after them (its creation or its resolution, whichever comes first).
+func (r *run) attributeReversals(e Event) {
+	if r.in.CodePath < codePathChargebackWon || r.rec.Provider != activities.ProviderPayPal ||
+		slices.Contains(r.rec.OpenDisputes, e.DisputeID) || slices.Contains(r.rec.ClosedDisputes, e.DisputeID) {
+		return
+	}
+	for i := range r.rec.Reversals {
+		if rev := &r.rec.Reversals[i]; rev.Dispute == "" && !rev.Unattributed && !rev.Reinstated {
+			rev.Dispute = e.DisputeID
+		}
+	}
+}
+
+// reinstateReversals gives back, once each, the PayPal reversals a dispute won had taken (those
+// reversalDispute and attributeReversals took to be its own). PayPal returns the reversed funds to the balance: what the reversal booked as
 // the platform's loss beyond refunds is taken back, and what it took from the legs comes off the
 // disputes lost and goes back to them (payees already paid get theirs again), as a won dispute
 // leaves a Stripe charge.
 func (r *run) reinstateReversals(dispute string) error {
 	for i := range r.rec.Reversals {
 		rev := &r.rec.Reversals[i]
-		if rev.Reinstated || (rev.Dispute != "" && rev.Dispute != dispute) {
+		if rev.Reinstated || rev.Dispute != dispute {
 			continue
 		}
 		rev.Reinstated = true
