@@ -650,13 +650,20 @@ func (r *run) reinstateReversals(dispute string) error {
 			continue
 		}
 		rev.Reinstated = true
-		if back := min(rev.Beyond, r.rec.DisputeLossBeyondRefunds); back > 0 {
+		// Took and Beyond are as of the reversal: a refund told after it (made before) moved part
+		// of what it took to the loss beyond refunds, a refund failed since moved it back, another
+		// reversal took on top. PayPal returns the reversal's whole amount; taken back as if it had
+		// never come, it first comes off the loss beyond refunds (which a reversal adds to last),
+		// and only the rest goes back to the legs.
+		total := rev.Took + rev.Beyond
+		back := min(total, r.rec.DisputeLossBeyondRefunds)
+		if back > 0 {
 			err := r.bookLossBeyondRefunds("dispute-loss-back/"+rev.ID, fmt.Sprintf("reversal %s of %s given back: dispute %s won", rev.ID, r.rec.PaymentID, dispute), -back)
 			if err != nil {
 				return fmt.Errorf("take back the loss of reversal %s: %w", rev.ID, err)
 			}
 		}
-		took := min(rev.Took, r.rec.DisputesLost)
+		took := min(total-back, r.rec.DisputesLost)
 		if took <= 0 {
 			continue
 		}
