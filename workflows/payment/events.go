@@ -671,13 +671,17 @@ func (r *run) reinstateReversals(dispute string) error {
 		// Keyed as a refund undone (a PayPal reversal is a refund resource of its own, so its ID
 		// is no refund's): reconciliation counts the entry with the payment's refunds and the
 		// top-ups with its payouts, as it does a failed refund's.
-		cause := reinstatement{key: "refund-failed/" + rev.ID, what: fmt.Sprintf("reversal %s given back: dispute %s won", rev.ID, dispute),
-			meta: map[string]string{"reversal_reinstated": rev.ID, "dispute": dispute}}
-		if err := r.unrefund(r.rec.Refunded-took, took, cause); err != nil {
+		if err := r.unrefund(r.rec.Refunded-took, took, reversalGivenBack(*rev)); err != nil {
 			return err
 		}
 	}
 	return r.save()
+}
+
+// reversalGivenBack is the reinstatement of a PayPal reversal whose dispute was won.
+func reversalGivenBack(rev payment.Reversal) reinstatement {
+	return reinstatement{key: "refund-failed/" + rev.ID, what: fmt.Sprintf("reversal %s given back: dispute %s won", rev.ID, rev.Dispute),
+		meta: map[string]string{"reversal_reinstated": rev.ID, "dispute": rev.Dispute}}
 }
 
 // refundAfterLostDisputes applies a refund whose target (the payment's whole refunded amount with
