@@ -49,7 +49,7 @@ func (s *workflowSuite) TestPayPalDisputeWonGivesBackNoReversalOfAnother() {
 		s.Run(tt.name, func() {
 			rec := s.ppEvents(tt.events)
 			s.EqualValues(gross, rec.DisputesLost, "the reversal stands: its funds were not returned")
-			s.NotContains(s.w.transfers, "payment-paypal-pi_1/refund-failed/REV1/vendor-v1")
+			s.NotContains(s.w.transfers, wfID+"/refund-failed/REV1/vendor-v1")
 			for _, p := range []split.Party{split.PartyVendor, split.PartyAffiliate} {
 				leg := legOf(s.T(), rec, p)
 				s.Zero(s.w.sentToPayee(leg.PayeeID), "%s: not paid again", p)
