@@ -405,9 +405,11 @@ type Record struct {
 	// Reversals are PayPal's reversals (chargebacks) applied as lost disputes, with what each
 	// took, so that one whose dispute the seller wins is given back once (code path 26).
 	Reversals []Reversal `json:"reversals,omitempty"`
-	// WonDisputes are the PayPal disputes resolved in the seller's favour (code path 26): a
-	// reversal told after one closed is not taken for a dispute still to be decided.
+	// WonDisputes are the PayPal disputes resolved in the seller's favour (code path 26).
 	WonDisputes []string `json:"won_disputes,omitempty"`
+	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour (code path 26): a
+	// claim's funds are taken once it is so decided, its reversal told after it closed.
+	BuyerWonDisputes []string `json:"buyer_won_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
 	// OpenDisputes are the disputes opened and not closed yet (code path 16): a payment can have
@@ -683,7 +685,8 @@ func (r *Record) Leg(p split.Party) *Leg {
 // Reversal is a PayPal reversal (PAYMENT.CAPTURE.REVERSED) applied as a lost dispute: Took is what
 // it took from the payment's legs and Beyond what it took beyond what the payment had left (booked
 // as the platform's loss), as of when it came. Dispute is the PayPal dispute it is taken to be
-// for (PayPal's reversal names none): the one dispute open or lost when it came, or, none being,
+// for (PayPal's reversal names none): the one dispute open or decided for the buyer when it came
+// (one cancelled, or won, or closed without an outcome moved no money of its own), or, none being,
 // the first dispute told after it; only that dispute's win gives it back. Unattributed says
 // several disputes could have been its own: no win gives it back (an admin's correction can).
 // Reinstated says it was given back.

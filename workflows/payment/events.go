@@ -590,6 +590,10 @@ func (r *run) apply(e Event) error {
 			}
 			return r.reinstateReversals(e.DisputeID)
 		}
+		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalBuyerFavour &&
+			!slices.Contains(r.rec.BuyerWonDisputes, e.DisputeID) {
+			r.rec.BuyerWonDisputes = append(r.rec.BuyerWonDisputes, e.DisputeID)
+		}
 		return r.save()
 	}
 	return nil
@@ -599,21 +603,22 @@ func (r *run) apply(e Event) error {
 // lowercased by the webhook).
 const paypalSellerFavour = "resolved_seller_favour"
 
+// paypalBuyerFavour is the status of a PayPal dispute resolved for the buyer.
+const paypalBuyerFavour = "resolved_buyer_favour"
+
 // reversalDispute is the dispute a PayPal reversal (PAYMENT.CAPTURE.REVERSED, which names none)
-// is taken to be for: the one dispute open or lost (a claim's funds are taken when it is decided
-// for the buyer, its reversal told after) when it came; none ("") when there was none, the first
+// is taken to be for: the one dispute open or decided for the buyer (a claim's funds are taken
+// when it is so decided, its reversal told after) when it came; none ("") when there was none, the first
 // dispute told after it then taken (a chargeback's reversal told before its dispute); or
 // unattributed when there were several. A dispute won returns its own reversal's funds only:
 // taken for another (an inquiry won before any money moved, a claim won while a chargeback stood),
 // the payees were paid again with money PayPal never gave back.
 func (r *run) reversalDispute(reversal string) (dispute string, unattributed bool) {
 	var could []string
-	for _, d := range append(slices.Clone(r.rec.OpenDisputes), r.rec.ClosedDisputes...) {
-		if d == reversal || slices.Contains(could, d) || slices.Contains(r.rec.WonDisputes, d) ||
-			slices.ContainsFunc(r.rec.Reversals, func(v payment.Reversal) bool { return v.ID == d }) {
-			continue
+	for _, d := range append(slices.Clone(r.rec.OpenDisputes), r.rec.BuyerWonDisputes...) {
+		if d != reversal && !slices.Contains(could, d) {
+			could = append(could, d)
 		}
-		could = append(could, d)
 	}
 	switch len(could) {
 	case 0:

@@ -57,3 +57,14 @@ func (s *workflowSuite) TestPayPalDisputeWonGivesBackNoReversalOfAnother() {
 		})
 	}
 }
+
+// A dispute closed without money moving (cancelled by the buyer, an inquiry closed) can have no
+// reversal told after it: a reversal that comes while one other dispute is open is that one's,
+// and given back when it is won.
+func (s *workflowSuite) TestPayPalReversalOfTheOneDisputeThatCouldHaveTakenIt() {
+	rec := s.ppEvents([]Event{ppOpened("PP-A"), ppResolved("PP-A", "canceled_by_buyer"), ppOpened("PP-B"), ppReversed("REV1", gross),
+		ppResolved("PP-B", paypalSellerFavour)})
+	s.Zero(rec.DisputesLost)
+	s.Equal(payment.StatusPaid, rec.Status)
+	s.Contains(s.w.transfers, wfID+"/refund-failed/REV1/vendor-v1")
+}
