@@ -405,8 +405,9 @@ type Record struct {
 	// Reversals are PayPal's reversals (chargebacks) applied as lost disputes, with what each
 	// took, so that one whose dispute the seller wins is given back once (code path 26).
 	Reversals []Reversal `json:"reversals,omitempty"`
-	// WonDisputes are the PayPal disputes resolved in the seller's favour (code path 26).
-	WonDisputes []string `json:"won_disputes,omitempty"`
+	// WonDisputes are the PayPal disputes resolved in the seller's favour (code path 26), with
+	// when: a reversal made before, told after, had its funds returned by the win.
+	WonDisputes []DisputeWon `json:"won_disputes,omitempty"`
 	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour (code path 26): a
 	// claim's funds are taken once it is so decided, its reversal told after it closed.
 	BuyerWonDisputes []string `json:"buyer_won_disputes,omitempty"`
@@ -697,4 +698,11 @@ type Reversal struct {
 	Dispute      string `json:"dispute,omitempty"`
 	Unattributed bool   `json:"unattributed,omitempty"`
 	Reinstated   bool   `json:"reinstated,omitempty"`
+}
+
+// DisputeWon is a PayPal dispute resolved in the seller's favour, At when PayPal resolved it
+// (zero when it did not say).
+type DisputeWon struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at,omitzero"`
 }

@@ -535,6 +535,7 @@ func (r *run) apply(e Event) error {
 		}
 		return r.save()
 	case EventDisputeClosed:
+		givenBack := "" // the won dispute a reversal told late was given back by
 		if err := r.bookDisputeFees(e); err != nil {
 			return err
 		}
@@ -568,6 +569,11 @@ func (r *run) apply(e Event) error {
 				// to be given back if its dispute is won.
 				rev := payment.Reversal{ID: e.DisputeID, Took: took, Beyond: max(0, e.Amount-took)}
 				rev.Dispute, rev.Unattributed = r.reversalDispute(e.DisputeID)
+				if rev.Dispute == "" && !rev.Unattributed {
+					// Made before a dispute's win and told after it: that win returned its funds.
+					rev.Dispute = r.wonAfter(e.OccurredAt)
+					givenBack = rev.Dispute
+				}
 				if rev.Unattributed {
 					r.log.Warn("PayPal reversal of no one dispute: not given back by any dispute won", "Reversal", e.DisputeID, "Payment", r.rec.PaymentID)
 				}
@@ -577,7 +583,10 @@ func (r *run) apply(e Event) error {
 				return err
 			}
 			if took > 0 || r.in.CodePath < codePathRecordUnits {
-				return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
+				if err := r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID); err != nil || givenBack == "" {
+					return err
+				}
+				return r.reinstateReversals(givenBack)
 			}
 			// Nothing left to take (refunded in full before): the dispute is closed all the same.
 		}
@@ -585,10 +594,13 @@ func (r *run) apply(e Event) error {
 			r.setSettled()
 		}
 		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalSellerFavour {
-			if !slices.Contains(r.rec.WonDisputes, e.DisputeID) {
-				r.rec.WonDisputes = append(r.rec.WonDisputes, e.DisputeID)
+			if !slices.ContainsFunc(r.rec.WonDisputes, func(w payment.DisputeWon) bool { return w.ID == e.DisputeID }) {
+				r.rec.WonDisputes = append(r.rec.WonDisputes, payment.DisputeWon{ID: e.DisputeID, At: e.OccurredAt})
 			}
 			return r.reinstateReversals(e.DisputeID)
+		}
+		if givenBack != "" {
+			return r.reinstateReversals(givenBack)
 		}
 		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalBuyerFavour &&
 			!slices.Contains(r.rec.BuyerWonDisputes, e.DisputeID) {
@@ -627,6 +639,21 @@ func (r *run) reversalDispute(reversal string) (dispute string, unattributed boo
 		return could[0], false
 	}
 	return "", true
+}
+
+// wonAfter is the one PayPal dispute won after a reversal made at made, told after the win: ""
+// when there is none or several, or made is not known.
+func (r *run) wonAfter(made time.Time) string {
+	var after []string
+	for _, w := range r.rec.WonDisputes {
+		if !made.IsZero() && !w.At.IsZero() && made.Before(w.At) {
+			after = append(after, w.ID)
+		}
+	}
+	if len(after) != 1 {
+		return ""
+	}
+	return after[0]
 }
 
 // attributeReversals takes the PayPal reversals told while no dispute was known to be the first
