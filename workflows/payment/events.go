@@ -620,11 +620,11 @@ const paypalBuyerFavour = "resolved_buyer_favour"
 
 // reversalDispute is the dispute a PayPal reversal (PAYMENT.CAPTURE.REVERSED, which names none)
 // is taken to be for: the one dispute open or decided for the buyer (a claim's funds are taken
-// when it is so decided, its reversal told after) when it came; none ("") when there was none, the first
-// dispute told after it then taken (a chargeback's reversal told before its dispute); or
-// unattributed when there were several. A dispute won returns its own reversal's funds only:
-// taken for another (an inquiry won before any money moved, a claim won while a chargeback stood),
-// the payees were paid again with money PayPal never gave back.
+// when it is so decided, its reversal told after) when it came; none ("") when there was none,
+// the first dispute told after it then taken (a chargeback's reversal told before its dispute);
+// or unattributed when there were several. A dispute won returns its own reversal's funds only:
+// taken for another (an inquiry won before any money moved, a claim won while a chargeback
+// stood), the payees were paid again with money PayPal never gave back.
 func (r *run) reversalDispute(reversal string) (dispute string, unattributed bool) {
 	var could []string
 	for _, d := range append(slices.Clone(r.rec.OpenDisputes), r.rec.BuyerWonDisputes...) {
@@ -671,10 +671,10 @@ func (r *run) attributeReversals(e Event) {
 }
 
 // reinstateReversals gives back, once each, the PayPal reversals a dispute won had taken (those
-// reversalDispute and attributeReversals took to be its own). PayPal returns the reversed funds to the balance: what the reversal booked as
-// the platform's loss beyond refunds is taken back, and what it took from the legs comes off the
-// disputes lost and goes back to them (payees already paid get theirs again), as a won dispute
-// leaves a Stripe charge.
+// reversalDispute, wonAfter and attributeReversals took to be its own). PayPal returns the
+// reversed funds to the balance: the loss booked beyond refunds is taken back, the rest comes off
+// the disputes lost and goes back to the legs (payees already paid get theirs again), as a won
+// dispute leaves a Stripe charge.
 func (r *run) reinstateReversals(dispute string) error {
 	for i := range r.rec.Reversals {
 		rev := &r.rec.Reversals[i]
