@@ -800,6 +800,15 @@ func (r *run) settleInDoubt(i int) error {
 		return r.reverseLeg(i, -short, r.refundKey(r.rec.Refunded))
 	case short > 0 && len(r.rec.FailedRefunds) > 0:
 		r.payAgain(i, short, refundFailed(r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID))
+	case short > 0:
+		// A PayPal reversal given back (code path 26) while the transfer was in doubt: the leg
+		// was skipped then, its share left for this.
+		for _, rev := range slices.Backward(r.rec.Reversals) {
+			if rev.Reinstated {
+				r.payAgain(i, short, reversalGivenBack(rev))
+				break
+			}
+		}
 	}
 	return nil
 }
