@@ -19,6 +19,7 @@ import (
 	"github.com/plutov/paypal/v4"
 
 	"paysplit/internal/money"
+	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalhook"
 	"paysplit/internal/paypalsearch"
 	"paysplit/internal/store"
@@ -136,6 +137,9 @@ func (s *Server) paypalWebhook(c echo.Context) error {
 		return errorf(http.StatusServiceUnavailable, "verification_unavailable", "could not verify the delivery now; retry later")
 	}
 	if err := s.rememberTransmission(c.Request().Context(), c.Request().Header.Get("Paypal-Transmission-Id"), body); err != nil {
+		return err
+	}
+	if handled, err := s.payoutTakenBack(c, body); handled || err != nil {
 		return err
 	}
 	targets, typ, err := paypalToEvents(body)
@@ -501,4 +505,144 @@ func paypalMetadata(customID, invoiceID string) map[string]string {
 		md["order_id"] = invoiceID
 	}
 	return orderMetadata(md)
+}
+
+// ActionPayoutTakenBack is the audit action recording a PayPal payout item our books record as
+// paid whose money came back to the platform afterwards.
+const ActionPayoutTakenBack = "payment.payout_taken_back"
+
+// payoutTakeBacks are the PAYMENT.PAYOUTS-ITEM events that can follow an item's SUCCESS and
+// bring its money back to the platform (developer.paypal.com/payouts/webhooks; transaction_status
+// REFUNDED, REVERSED, RETURNED: payouts-batch/v1 transaction_enum). PayPal's event list names
+// REFUNDED and RETURNED; REVERSED is a status it documents and is taken alike should it come.
+var payoutTakeBacks = map[string]bool{
+	"PAYMENT.PAYOUTS-ITEM.REFUNDED": true, "PAYMENT.PAYOUTS-ITEM.REVERSED": true, "PAYMENT.PAYOUTS-ITEM.RETURNED": true,
+}
+
+// paypalPayoutItem is what a PAYMENT.PAYOUTS-ITEM event's resource (PayPal's payout item
+// details) says that we read: never the receiver, who is personal data.
+type paypalPayoutItem struct {
+	ItemID        string `json:"payout_item_id"`
+	Status        string `json:"transaction_status"`
+	BatchID       string `json:"payout_batch_id"`
+	SenderBatchID string `json:"sender_batch_id"`
+	Item          struct {
+		Amount struct {
+			Currency string `json:"currency"`
+			Value    string `json:"value"`
+		} `json:"amount"`
+	} `json:"payout_item"`
+}
+
+// payoutTakenBack records, for an admin, a payout item taken back after it was paid: the payee
+// refunded it, PayPal reversed it, or it was returned. The run stops watching an item once it is
+// SUCCESS and reconciliation checks again only payments with entries that day, so this event is
+// the only word that the money is back with the platform while the books still say the payee was
+// paid. Nothing is moved and the run is not told: what is owed now (pay again, or not) is an
+// admin's call. The record is an audit entry on the payment (actor paypal), written once per
+// event ID and per item and status, so PayPal's redeliveries record nothing twice.
+//
+// handled is false for every other event type. An item whose sender_batch_id (our key,
+// <wf>/transfer/<party>-<payee>/<attempt> or a top-up's <wf>/<cause>/<party>-<payee>) names no
+// payment of ours, or a movement not booked as paid (the item RETURNED after we cancelled it
+// UNCLAIMED, which the run took as refused), is answered 200 ignored as before. Only an event
+// about an item we booked as paid that we cannot read is 400: PayPal may then deliver it again.
+func (s *Server) payoutTakenBack(c echo.Context, body []byte) (handled bool, err error) {
+	var evt struct {
+		ID        string          `json:"id"`
+		EventType string          `json:"event_type"`
+		Resource  json.RawMessage `json:"resource"`
+	}
+	if json.Unmarshal(body, &evt) != nil || !payoutTakeBacks[evt.EventType] {
+		return false, nil
+	}
+	typ, ctx := evt.EventType, c.Request().Context()
+	ignored := func(why string, args ...any) (bool, error) {
+		s.count(providerPayPal, typ, "ignored")
+		s.deps.Logger.Info("paypal payout item event ignored: "+why, append([]any{"event_id", evt.ID, "type", typ}, args...)...)
+		return true, c.JSON(http.StatusOK, map[string]string{"status": "ignored", "type": typ})
+	}
+	var r paypalPayoutItem
+	if err := json.Unmarshal(evt.Resource, &r); err != nil {
+		return ignored("the resource is not a payout item", "error", err)
+	}
+	wf, _, _ := strings.Cut(r.SenderBatchID, "/")
+	if r.SenderBatchID == "" || !strings.HasPrefix(wf, "payment-"+providerPayPal+"-") {
+		return ignored("sender_batch_id is no key of ours", "sender_batch_id", r.SenderBatchID)
+	}
+	rec, err := s.deps.Store.GetPayment(ctx, wf)
+	if errors.Is(err, store.ErrNotFound) {
+		return ignored("sender_batch_id names no payment", "sender_batch_id", r.SenderBatchID)
+	}
+	if err != nil {
+		s.count(providerPayPal, typ, "unavailable")
+		s.deps.Logger.Error("paypal payout item event: payment not read", "event_id", evt.ID, "workflow_id", wf, "error", err)
+		return true, errorf(http.StatusServiceUnavailable, "storage_unavailable", "the payment could not be read; retry later")
+	}
+	leg, ok := paidLeg(rec, r.ItemID, r.BatchID)
+	if !ok {
+		return ignored("the item is not booked as paid", "workflow_id", wf, "sender_batch_id", r.SenderBatchID, "item_id", r.ItemID)
+	}
+
+	// From here we act on it: what we would record must be readable.
+	invalid := func(why string) (bool, error) {
+		s.count(providerPayPal, typ, "invalid")
+		return true, errorf(http.StatusBadRequest, "invalid_event", typ+": "+why)
+	}
+	if evt.ID == "" {
+		return invalid("the event needs an id")
+	}
+	cur, err := money.ParseCurrency(r.Item.Amount.Currency)
+	if err != nil {
+		return invalid(fmt.Sprintf("payout_item.amount currency %.20q: %v", r.Item.Amount.Currency, err))
+	}
+	amount, err := money.ParseAmount(r.Item.Amount.Value, cur)
+	if err != nil || amount <= 0 {
+		return invalid(fmt.Sprintf("payout_item.amount %.40q %s is not an amount", r.Item.Amount.Value, cur.Upper()))
+	}
+	// The event's type says what happened; a transaction_status that says otherwise (the item
+	// read later, changed again) is kept beside it, not taken as the record's key.
+	status := typ[strings.LastIndex(typ, ".")+1:]
+	target, takenBack := "payment:"+wf, r.ItemID+"/"+status
+	recorded := false
+	err = s.deps.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.LockTarget(ctx, target); err != nil {
+			return err
+		}
+		done, err := tx.AuditRecordedAny(ctx, ActionPayoutTakenBack, target, map[string]string{"event_id": evt.ID, "taken_back": takenBack})
+		if err != nil || done {
+			return err
+		}
+		recorded = true
+		return tx.Audit(ctx, providerPayPal, ActionPayoutTakenBack, target, "",
+			map[string]any{"payment_status": rec.Status, "party": leg.Party, "payee_id": leg.PayeeID, "leg_state": leg.State},
+			map[string]any{"event_id": evt.ID, "event_type": typ, "key": r.SenderBatchID, "item_id": r.ItemID, "batch_id": r.BatchID,
+				"status": status, "transaction_status": cmp.Or(r.Status, status), "amount": amount, "currency": cur, "taken_back": takenBack})
+	})
+	if err != nil {
+		s.count(providerPayPal, typ, "unavailable")
+		s.deps.Logger.Error("paypal payout taken back not recorded", "event_id", evt.ID, "workflow_id", wf, "error", err)
+		return true, errorf(http.StatusServiceUnavailable, "storage_unavailable", "the event could not be recorded; retry later")
+	}
+	outcome := "duplicate"
+	if recorded {
+		outcome = "recorded"
+		s.deps.Logger.Warn("paypal payout taken back after it was paid: an admin decides what is owed",
+			"workflow_id", wf, "key", r.SenderBatchID, "item_id", r.ItemID, "status", status, "amount", money.Format(amount, cur))
+	}
+	s.count(providerPayPal, typ, outcome)
+	return true, c.JSON(http.StatusOK, map[string]string{"status": outcome, "workflow_id": wf, "type": typ})
+}
+
+// paidLeg finds the leg whose transfer, or one of whose top-ups, is the payout item: the rail
+// books a PayPal movement as made only when its item is SUCCESS, with the item's ID; an admin's
+// resolve of one in doubt records the batch PayPal shows.
+func paidLeg(rec ipayment.Record, itemID, batchID string) (ipayment.Leg, bool) {
+	made := func(id string) bool { return id != "" && (id == itemID || id == batchID) }
+	for _, l := range rec.Legs {
+		if made(l.TransferID) || slices.ContainsFunc(l.TopUps, func(t ipayment.TopUp) bool { return made(t.TransferID) }) {
+			return l, true
+		}
+	}
+	return ipayment.Leg{}, false
 }

@@ -148,7 +148,7 @@ func (c *checker) checkPayment(p plannedPayment, r ipayment.Record, accounts map
 		legs += l.Amount
 		refunded += l.Refunded
 		parties[l.Party] = true
-		want[legAccount(l)] -= l.Amount - l.Refunded - (l.Transferred - l.Reversed)
+		want[l.Account()] -= l.Amount - l.Refunded - (l.Transferred - l.Reversed)
 		if l.Party == split.PartyPlatform {
 			if l.State != ipayment.LegRetained {
 				c.fail("leg state", "%s %s is %s", p.WorkflowID, l.Name(), l.State)
@@ -224,17 +224,6 @@ func mergedKeys(a, b map[string]int64) map[string]bool {
 		out[k] = true
 	}
 	return out
-}
-
-// legAccount is the ledger account of a leg's party (the payment workflow's own rule).
-func legAccount(l ipayment.Leg) string {
-	switch l.Party {
-	case split.PartyVendor:
-		return ledger.VendorPayable(l.PayeeID)
-	case split.PartyAffiliate:
-		return ledger.AffiliatePayable(l.PayeeID)
-	}
-	return ledger.PlatformRevenue
 }
 
 // payeeDestination is where the bench's seed says a payee is paid on a provider's rail: its

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/split"
 )
@@ -405,6 +406,12 @@ type Record struct {
 	// Reversals are PayPal's reversals (chargebacks) applied as lost disputes, with what each
 	// took, so that one whose dispute the seller wins is given back once (code path 26).
 	Reversals []Reversal `json:"reversals,omitempty"`
+	// WonDisputes are the PayPal disputes resolved in the seller's favour (code path 26), with
+	// when: a reversal made before, told after, had its funds returned by the win.
+	WonDisputes []DisputeWon `json:"won_disputes,omitempty"`
+	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour (code path 26): a
+	// claim's funds are taken once it is so decided, its reversal told after it closed.
+	BuyerWonDisputes []string `json:"buyer_won_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
 	// OpenDisputes are the disputes opened and not closed yet (code path 16): a payment can have
@@ -679,13 +686,36 @@ func (r *Record) Leg(p split.Party) *Leg {
 
 // Reversal is a PayPal reversal (PAYMENT.CAPTURE.REVERSED) applied as a lost dispute: Took is what
 // it took from the payment's legs and Beyond what it took beyond what the payment had left (booked
-// as the platform's loss). Dispute is the PayPal dispute open when it came, when exactly one was
-// (PayPal's reversal names none): only that dispute's win gives it back; a reversal of no known
-// dispute is given back by the first dispute won. Reinstated says it was given back.
+// as the platform's loss), as of when it came. Dispute is the PayPal dispute it is taken to be
+// for (PayPal's reversal names none): the one dispute open or decided for the buyer when it came
+// (one cancelled, or won, or closed without an outcome moved no money of its own), or, none being,
+// the first dispute told after it; only that dispute's win gives it back. Unattributed says
+// several disputes could have been its own: no win gives it back (an admin's correction can).
+// Reinstated says it was given back.
 type Reversal struct {
-	ID         string `json:"id"`
-	Took       int64  `json:"took"`
-	Beyond     int64  `json:"beyond,omitempty"`
-	Dispute    string `json:"dispute,omitempty"`
-	Reinstated bool   `json:"reinstated,omitempty"`
+	ID           string `json:"id"`
+	Took         int64  `json:"took"`
+	Beyond       int64  `json:"beyond,omitempty"`
+	Dispute      string `json:"dispute,omitempty"`
+	Unattributed bool   `json:"unattributed,omitempty"`
+	Reinstated   bool   `json:"reinstated,omitempty"`
+}
+
+// DisputeWon is a PayPal dispute resolved in the seller's favour, At when PayPal resolved it
+// (zero when it did not say).
+type DisputeWon struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at,omitzero"`
+}
+
+// Account is the ledger account of the leg's party: what its payee is owed, or the platform's
+// revenue.
+func (l Leg) Account() string {
+	switch l.Party {
+	case split.PartyVendor:
+		return ledger.VendorPayable(l.PayeeID)
+	case split.PartyAffiliate:
+		return ledger.AffiliatePayable(l.PayeeID)
+	}
+	return ledger.PlatformRevenue
 }

@@ -177,3 +177,41 @@ func (d Dispute) Body() []byte {
 	b := Build(d.EventID, d.Type, d.Created, resource)
 	return []byte(strings.Replace(string(b), `"resource_type":"capture"`, `"resource_type":"dispute"`, 1))
 }
+
+// PayoutItem is a PAYMENT.PAYOUTS-ITEM.* event (Type) about one payout item, its resource as
+// PayPal's "Show payout item details" (developer.paypal.com/api/payments.payouts-batch/v1/
+// payouts-item-get): the item's payout_item_id, transaction_status (Status; the event type's last
+// word when empty), payout_batch_id and sender_batch_id (ours: the movement's idempotency key),
+// and payout_item with the amount ({"currency", "value"}, not a capture's currency_code) and the
+// receiver.
+type PayoutItem struct {
+	EventID, Type, ItemID, BatchID, SenderBatchID, Status, Receiver string
+	Currency                                                        money.Currency
+	Amount                                                          int64
+	Created                                                         time.Time
+}
+
+// Body renders the event.
+func (p PayoutItem) Body() []byte {
+	status := p.Status
+	if status == "" {
+		status = p.Type[strings.LastIndex(p.Type, ".")+1:]
+	}
+	amount := Amount(p.Amount, p.Currency)
+	resource := map[string]any{
+		"payout_item_id": p.ItemID, "transaction_id": "T-" + p.ItemID, "transaction_status": status,
+		"payout_batch_id": p.BatchID, "sender_batch_id": p.SenderBatchID,
+		"payout_item_fee": map[string]string{"currency": amount["currency_code"], "value": "0.25"},
+		"payout_item": map[string]any{
+			"recipient_type": "EMAIL", "receiver": p.Receiver, "sender_item_id": "payee-item",
+			"amount": map[string]string{"currency": amount["currency_code"], "value": amount["value"]},
+		},
+		"time_processed": p.Created.UTC().Format(time.RFC3339),
+		"links": []map[string]string{
+			{"rel": "self", "href": "https://api.paypal.com/v1/payments/payouts-item/" + p.ItemID, "method": "GET"},
+			{"rel": "batch", "href": "https://api.paypal.com/v1/payments/payouts/" + p.BatchID, "method": "GET"},
+		},
+	}
+	b := Build(p.EventID, p.Type, p.Created, resource)
+	return []byte(strings.Replace(string(b), `"resource_type":"capture"`, `"resource_type":"payouts_item"`, 1))
+}

@@ -78,3 +78,31 @@ func TestCaptureAndRefund(t *testing.T) {
 	assert.Equal(t, "4.83", refund.Resource.Breakdown.Net["value"], "what the refund took from the balance")
 	assert.Equal(t, "https://api.paypal.com/v2/payments/captures/CAP1", refund.Resource.Links[0]["href"])
 }
+
+// A payout item event carries PayPal's payout item details: the amount as {"currency", "value"}
+// (not a capture's currency_code) and sender_batch_id at the resource's top level.
+func TestPayoutItemBody(t *testing.T) {
+	b := paypalevent.PayoutItem{EventID: "WH-1", Type: "PAYMENT.PAYOUTS-ITEM.REFUNDED", ItemID: "ITEM1", BatchID: "BATCH1",
+		SenderBatchID: "payment-paypal-C/transfer/vendor-v/0", Receiver: "r@example.com", Currency: "usd", Amount: 9545,
+		Created: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}.Body()
+	var evt struct {
+		EventType    string `json:"event_type"`
+		ResourceType string `json:"resource_type"`
+		Resource     struct {
+			ItemID        string `json:"payout_item_id"`
+			Status        string `json:"transaction_status"`
+			SenderBatchID string `json:"sender_batch_id"`
+			Item          struct {
+				Amount map[string]string `json:"amount"`
+			} `json:"payout_item"`
+		} `json:"resource"`
+	}
+	if err := json.Unmarshal(b, &evt); err != nil {
+		t.Fatal(err)
+	}
+	if evt.ResourceType != "payouts_item" || evt.Resource.Status != "REFUNDED" || evt.Resource.ItemID != "ITEM1" ||
+		evt.Resource.SenderBatchID != "payment-paypal-C/transfer/vendor-v/0" ||
+		evt.Resource.Item.Amount["currency"] != "USD" || evt.Resource.Item.Amount["value"] != "95.45" {
+		t.Fatalf("unexpected event: %s", b)
+	}
+}

@@ -43,7 +43,7 @@ func (r *run) correct(e Event) error {
 	var postings []ledger.Posting
 	for i, d := range deltas {
 		if d != 0 {
-			postings = append(postings, ledger.Posting{Account: account(r.rec.Legs[i]), Amount: -d})
+			postings = append(postings, ledger.Posting{Account: r.rec.Legs[i].Account(), Amount: -d})
 		}
 	}
 	if len(postings) > 0 {
@@ -171,7 +171,7 @@ func (r *run) topUp(i int, amount int64, due payment.Due, asked bool) (ok bool) 
 		return false
 	}
 	if _, err := r.post(key, fmt.Sprintf("%s: transfer %s to %s%s", due.What, out.TransferID, leg.PayeeID, r.confirmedBy()), []ledger.Posting{
-		{Account: account(*leg), Amount: amount},
+		{Account: (*leg).Account(), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	}); err != nil {
 		leg.Reason = due.What + ": top-up sent but not booked: " + err.Error()

@@ -515,6 +515,7 @@ func (r *run) apply(e Event) error {
 		if err := r.bookDisputeFees(e); err != nil {
 			return err
 		}
+		r.attributeReversals(e)
 		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) { // not the late news of one already closed
 			if r.in.CodePath >= codePathAnyOrder && !slices.Contains(r.rec.OpenDisputes, e.DisputeID) {
 				r.rec.OpenDisputes = append(r.rec.OpenDisputes, e.DisputeID)
@@ -534,8 +535,12 @@ func (r *run) apply(e Event) error {
 		}
 		return r.save()
 	case EventDisputeClosed:
+		givenBack := "" // the won dispute a reversal told late was given back by
 		if err := r.bookDisputeFees(e); err != nil {
 			return err
+		}
+		if e.DisputeStatus != "lost" {
+			r.attributeReversals(e)
 		}
 		if !slices.Contains(r.rec.ClosedDisputes, e.DisputeID) {
 			r.rec.ClosedDisputes = append(r.rec.ClosedDisputes, e.DisputeID)
@@ -563,8 +568,14 @@ func (r *run) apply(e Event) error {
 				// PayPal's "lost" is a reversal (its dispute events close as their outcome): kept,
 				// to be given back if its dispute is won.
 				rev := payment.Reversal{ID: e.DisputeID, Took: took, Beyond: max(0, e.Amount-took)}
-				if len(r.rec.OpenDisputes) == 1 {
-					rev.Dispute = r.rec.OpenDisputes[0]
+				rev.Dispute, rev.Unattributed = r.reversalDispute(e.DisputeID)
+				if rev.Dispute == "" && !rev.Unattributed {
+					// Made before a dispute's win and told after it: that win returned its funds.
+					rev.Dispute = r.wonAfter(e.OccurredAt)
+					givenBack = rev.Dispute
+				}
+				if rev.Unattributed {
+					r.log.Warn("PayPal reversal of no one dispute: not given back by any dispute won", "Reversal", e.DisputeID, "Payment", r.rec.PaymentID)
 				}
 				r.rec.Reversals = append(r.rec.Reversals, rev)
 			}
@@ -572,7 +583,10 @@ func (r *run) apply(e Event) error {
 				return err
 			}
 			if took > 0 || r.in.CodePath < codePathRecordUnits {
-				return r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID)
+				if err := r.refundTo(r.rec.Refunded+e.Amount, "dispute/"+e.DisputeID); err != nil || givenBack == "" {
+					return err
+				}
+				return r.reinstateReversals(givenBack)
 			}
 			// Nothing left to take (refunded in full before): the dispute is closed all the same.
 		}
@@ -580,7 +594,17 @@ func (r *run) apply(e Event) error {
 			r.setSettled()
 		}
 		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalSellerFavour {
+			if !slices.ContainsFunc(r.rec.WonDisputes, func(w payment.DisputeWon) bool { return w.ID == e.DisputeID }) {
+				r.rec.WonDisputes = append(r.rec.WonDisputes, payment.DisputeWon{ID: e.DisputeID, At: e.OccurredAt})
+			}
 			return r.reinstateReversals(e.DisputeID)
+		}
+		if givenBack != "" {
+			return r.reinstateReversals(givenBack)
+		}
+		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalBuyerFavour &&
+			!slices.Contains(r.rec.BuyerWonDisputes, e.DisputeID) {
+			r.rec.BuyerWonDisputes = append(r.rec.BuyerWonDisputes, e.DisputeID)
 		}
 		return r.save()
 	}
@@ -591,26 +615,87 @@ func (r *run) apply(e Event) error {
 // lowercased by the webhook).
 const paypalSellerFavour = "resolved_seller_favour"
 
-// reinstateReversals gives back, once each, the PayPal reversals a dispute won had taken: those
-// taken while it was the one dispute open, and those of no known dispute (a reversal told before
-// its dispute was). PayPal returns the reversed funds to the balance: what the reversal booked as
-// the platform's loss beyond refunds is taken back, and what it took from the legs comes off the
-// disputes lost and goes back to them (payees already paid get theirs again), as a won dispute
-// leaves a Stripe charge.
+// paypalBuyerFavour is the status of a PayPal dispute resolved for the buyer.
+const paypalBuyerFavour = "resolved_buyer_favour"
+
+// reversalDispute is the dispute a PayPal reversal (PAYMENT.CAPTURE.REVERSED, which names none)
+// is taken to be for: the one dispute open or decided for the buyer (a claim's funds are taken
+// when it is so decided, its reversal told after) when it came; none ("") when there was none,
+// the first dispute told after it then taken (a chargeback's reversal told before its dispute);
+// or unattributed when there were several. A dispute won returns its own reversal's funds only:
+// taken for another (an inquiry won before any money moved, a claim won while a chargeback
+// stood), the payees were paid again with money PayPal never gave back.
+func (r *run) reversalDispute(reversal string) (dispute string, unattributed bool) {
+	var could []string
+	for _, d := range append(slices.Clone(r.rec.OpenDisputes), r.rec.BuyerWonDisputes...) {
+		if d != reversal && !slices.Contains(could, d) {
+			could = append(could, d)
+		}
+	}
+	switch len(could) {
+	case 0:
+		return "", false
+	case 1:
+		return could[0], false
+	}
+	return "", true
+}
+
+// wonAfter is the one PayPal dispute won after a reversal made at made, told after the win: ""
+// when there is none or several, or made is not known.
+func (r *run) wonAfter(made time.Time) string {
+	var after []string
+	for _, w := range r.rec.WonDisputes {
+		if !made.IsZero() && !w.At.IsZero() && made.Before(w.At) {
+			after = append(after, w.ID)
+		}
+	}
+	if len(after) != 1 {
+		return ""
+	}
+	return after[0]
+}
+
+// attributeReversals takes the PayPal reversals told while no dispute was known to be the first
+// dispute told after them (its creation or its resolution, whichever comes first).
+func (r *run) attributeReversals(e Event) {
+	if r.in.CodePath < codePathChargebackWon || r.rec.Provider != activities.ProviderPayPal ||
+		slices.Contains(r.rec.OpenDisputes, e.DisputeID) || slices.Contains(r.rec.ClosedDisputes, e.DisputeID) {
+		return
+	}
+	for i := range r.rec.Reversals {
+		if rev := &r.rec.Reversals[i]; rev.Dispute == "" && !rev.Unattributed && !rev.Reinstated {
+			rev.Dispute = e.DisputeID
+		}
+	}
+}
+
+// reinstateReversals gives back, once each, the PayPal reversals a dispute won had taken (those
+// reversalDispute, wonAfter and attributeReversals took to be its own). PayPal returns the
+// reversed funds to the balance: the loss booked beyond refunds is taken back, the rest comes off
+// the disputes lost and goes back to the legs (payees already paid get theirs again), as a won
+// dispute leaves a Stripe charge.
 func (r *run) reinstateReversals(dispute string) error {
 	for i := range r.rec.Reversals {
 		rev := &r.rec.Reversals[i]
-		if rev.Reinstated || (rev.Dispute != "" && rev.Dispute != dispute) {
+		if rev.Reinstated || rev.Dispute != dispute {
 			continue
 		}
 		rev.Reinstated = true
-		if back := min(rev.Beyond, r.rec.DisputeLossBeyondRefunds); back > 0 {
+		// Took and Beyond are as of the reversal: a refund told after it (made before) moved part
+		// of what it took to the loss beyond refunds, a refund failed since moved it back, another
+		// reversal took on top. PayPal returns the reversal's whole amount; taken back as if it had
+		// never come, it first comes off the loss beyond refunds (which a reversal adds to last),
+		// and only the rest goes back to the legs.
+		total := rev.Took + rev.Beyond
+		back := min(total, r.rec.DisputeLossBeyondRefunds)
+		if back > 0 {
 			err := r.bookLossBeyondRefunds("dispute-loss-back/"+rev.ID, fmt.Sprintf("reversal %s of %s given back: dispute %s won", rev.ID, r.rec.PaymentID, dispute), -back)
 			if err != nil {
 				return fmt.Errorf("take back the loss of reversal %s: %w", rev.ID, err)
 			}
 		}
-		took := min(rev.Took, r.rec.DisputesLost)
+		took := min(total-back, r.rec.DisputesLost)
 		if took <= 0 {
 			continue
 		}
@@ -618,13 +703,17 @@ func (r *run) reinstateReversals(dispute string) error {
 		// Keyed as a refund undone (a PayPal reversal is a refund resource of its own, so its ID
 		// is no refund's): reconciliation counts the entry with the payment's refunds and the
 		// top-ups with its payouts, as it does a failed refund's.
-		cause := reinstatement{key: "refund-failed/" + rev.ID, what: fmt.Sprintf("reversal %s given back: dispute %s won", rev.ID, dispute),
-			meta: map[string]string{"reversal_reinstated": rev.ID, "dispute": dispute}}
-		if err := r.unrefund(r.rec.Refunded-took, took, cause); err != nil {
+		if err := r.unrefund(r.rec.Refunded-took, took, reversalGivenBack(*rev)); err != nil {
 			return err
 		}
 	}
 	return r.save()
+}
+
+// reversalGivenBack is the reinstatement of a PayPal reversal whose dispute was won.
+func reversalGivenBack(rev payment.Reversal) reinstatement {
+	return reinstatement{key: "refund-failed/" + rev.ID, what: fmt.Sprintf("reversal %s given back: dispute %s won", rev.ID, rev.Dispute),
+		meta: map[string]string{"reversal_reinstated": rev.ID, "dispute": rev.Dispute}}
 }
 
 // refundAfterLostDisputes applies a refund whose target (the payment's whole refunded amount with
@@ -747,7 +836,7 @@ func (r *run) unrefund(target, limit int64, why reinstatement) error {
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount}}
 	for i, l := range r.rec.Legs {
 		if alloc[i] > 0 {
-			postings = append(postings, ledger.Posting{Account: account(l), Amount: -alloc[i]})
+			postings = append(postings, ledger.Posting{Account: l.Account(), Amount: -alloc[i]})
 		}
 	}
 	description := fmt.Sprintf("%s: %d on %s", why.what, amount, r.rec.PaymentID)
@@ -953,7 +1042,7 @@ func (r *run) refundTo(target int64, cause string) error {
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -delta}}
 	for i, l := range r.rec.Legs {
 		if alloc[i] > 0 {
-			postings = append(postings, ledger.Posting{Account: account(l), Amount: alloc[i]})
+			postings = append(postings, ledger.Posting{Account: l.Account(), Amount: alloc[i]})
 		}
 	}
 	if _, err := r.post(key, fmt.Sprintf("%s of %d on %s", cause, delta, r.rec.PaymentID), postings); err != nil {
@@ -1081,7 +1170,7 @@ func (r *run) reverseTransfer(i int, amount int64, d payment.Due, asked bool) (b
 	}
 	if _, err := r.post(key, fmt.Sprintf("reversal %s of %s", out.ReversalID, d.TransferID), []ledger.Posting{
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: amount},
-		{Account: account(*leg), Amount: -amount},
+		{Account: (*leg).Account(), Amount: -amount},
 	}); err != nil {
 		return false, err
 	}

@@ -586,7 +586,7 @@ func (r *run) bookCapture() error {
 	postings := []ledger.Posting{{Account: ledger.ProviderBalance(r.rec.Provider), Amount: r.rec.Gross}}
 	for _, l := range r.rec.Legs {
 		if l.Amount > 0 {
-			postings = append(postings, ledger.Posting{Account: account(l), Amount: -l.Amount})
+			postings = append(postings, ledger.Posting{Account: l.Account(), Amount: -l.Amount})
 		}
 	}
 	if err := r.book(payment.CaptureEntry, r.key("capture"), fmt.Sprintf("capture %s split v%d", r.rec.PaymentID, r.rec.RuleVersion), postings); err != nil {
@@ -800,6 +800,15 @@ func (r *run) settleInDoubt(i int) error {
 		return r.reverseLeg(i, -short, r.refundKey(r.rec.Refunded))
 	case short > 0 && len(r.rec.FailedRefunds) > 0:
 		r.payAgain(i, short, refundFailed(r.rec.FailedRefunds[len(r.rec.FailedRefunds)-1].ID))
+	case short > 0:
+		// A PayPal reversal given back (code path 26) while the transfer was in doubt: the leg
+		// was skipped then, its share left for this.
+		for _, rev := range slices.Backward(r.rec.Reversals) {
+			if rev.Reinstated {
+				r.payAgain(i, short, reversalGivenBack(rev))
+				break
+			}
+		}
 	}
 	return nil
 }
@@ -837,7 +846,7 @@ func (r *run) bookTransfer(i int, made activities.TransferOutput, amount int64) 
 	leg := &r.rec.Legs[i]
 	leg.TransferID, leg.Transferred, leg.State, leg.Reason = made.TransferID, amount, payment.LegTransferred, ""
 	if err := r.book(leg.Name(), r.key("transfer/"+leg.Name()), fmt.Sprintf("transfer %s to %s%s", made.TransferID, leg.PayeeID, r.confirmedBy()), []ledger.Posting{
-		{Account: account(*leg), Amount: amount},
+		{Account: (*leg).Account(), Amount: amount},
 		{Account: ledger.ProviderBalance(r.rec.Provider), Amount: -amount},
 	}); err != nil {
 		return err
@@ -1589,17 +1598,6 @@ func (r *run) entry(key, description string, postings []ledger.Posting) ledger.E
 		IdempotencyKey: key, Currency: r.rec.Currency, Reference: r.rec.WorkflowID,
 		Description: description, Postings: postings,
 	}
-}
-
-// account is the ledger account of a leg's party.
-func account(l payment.Leg) string {
-	switch l.Party {
-	case split.PartyVendor:
-		return ledger.VendorPayable(l.PayeeID)
-	case split.PartyAffiliate:
-		return ledger.AffiliatePayable(l.PayeeID)
-	}
-	return ledger.PlatformRevenue
 }
 
 // isBusinessError says whether an activity failed for good: marked non-retryable, or of a type

@@ -78,7 +78,7 @@ func (s *workflowSuite) checkBooks(rec payment.Record) {
 		}
 		sent := s.w.sentToPayee(l.PayeeID)
 		s.Equal(l.Transferred-l.Reversed, sent, "%s: recorded vs sent", l.Party)
-		s.Equal(-(l.Remaining() - sent), s.w.balance(account(l)), "%s payable", l.Party)
+		s.Equal(-(l.Remaining() - sent), s.w.balance(l.Account()), "%s payable", l.Party)
 		netSent += sent
 	}
 	if rec.Split() {
