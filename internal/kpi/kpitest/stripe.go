@@ -15,8 +15,11 @@ import (
 // charge's own metadata; otherwise it is on the PaymentIntent only, as our plugins send it.
 // Created is when the charge was made (its authorization); CapturedAt when it was captured, which
 // is when Stripe creates its balance transaction (zero: at Created, as a charge captured at once).
+// ChargeClientID, when set, is the client_id on the charge's own metadata while the PaymentIntent
+// names ClientID: a charge that counts for two clients.
 type Charge struct {
 	ID, PaymentIntent, ClientID, Currency, Status string
+	ChargeClientID                                string
 	Amount, AmountRefunded                        int64
 	Captured, ClientOnCharge                      bool
 	Created, CapturedAt                           time.Time
@@ -150,6 +153,9 @@ func chargeObject(c Charge, expandPI, expandBT bool) map[string]any {
 	chargeMeta := map[string]string{}
 	if c.ClientOnCharge {
 		chargeMeta["client_id"] = c.ClientID
+	}
+	if c.ChargeClientID != "" {
+		chargeMeta["client_id"] = c.ChargeClientID
 	}
 	var pi any = c.PaymentIntent
 	if expandPI {

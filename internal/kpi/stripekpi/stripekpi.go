@@ -25,13 +25,15 @@ type Source struct {
 	Shared *Shared
 }
 
-// Shared is the account's charge listings, shared by the Sources of every client.
-type Shared struct{ l kpi.Listings[[]charge] }
+// Shared is the account's charge listings, shared by the Sources of every client. A listing
+// keeps each client's sums per currency and capture day, not the charges: a year of the
+// platform's charges is millions, several hundred MB a listing.
+type Shared struct{ l kpi.Listings[*sums] }
 
 // NewShared keeps up to maxListings listings for ttl each (zero: only concurrent calls share
 // one), listing under limit.
 func NewShared(ttl time.Duration, maxListings int, limit kpi.Limiter) *Shared {
-	return &Shared{l: kpi.Listings[[]charge]{Cache: &kpi.Cache[[]charge]{TTL: ttl, Max: maxListings}, Limit: limit}}
+	return &Shared{l: kpi.Listings[*sums]{Cache: &kpi.Cache[*sums]{TTL: ttl, Max: maxListings}, Limit: limit}}
 }
 
 // Name is the source's name in API answers.
@@ -47,8 +49,7 @@ const pageSize = 100
 // from that far before the range and counted by their capture.
 const captureDays = 7
 
-// charge is what RevenueDays reads of a listed charge: a listing of the whole account is kept
-// for every client's Source, so it keeps only that, not the expanded objects.
+// charge is what RevenueDays reads of a listed charge.
 type charge struct {
 	id                             string
 	succeededCaptured              bool
@@ -67,45 +68,31 @@ type charge struct {
 // Commission is nil: Stripe knows the charges, not how we split them.
 func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
-	gte, lt := from.AddDate(0, 0, -captureDays).Unix(), to.AddDate(0, 0, 1).Unix()
-	var charges []charge
-	var err error
+	key, gte, lt := listing(from, to)
+	var byDay map[time.Time]kpi.Revenue
 	if s.Shared != nil {
-		charges, err = s.Shared.l.Get(ctx, fmt.Sprintf("%d..%d", gte, lt), func(ctx context.Context) ([]charge, error) {
-			return s.list(ctx, gte, lt)
+		all, err := s.Shared.l.Get(ctx, key, func(ctx context.Context) (*sums, error) {
+			all := &sums{from: from, to: to, of: map[sumKey]*clientSums{}}
+			return all, s.list(ctx, gte, lt, all.add)
 		})
+		if err != nil {
+			return nil, err
+		}
+		mine := all.of[sumKey{client: clientID, currency: cur}]
+		if mine != nil && mine.err != nil {
+			return nil, mine.err
+		}
+		byDay = map[time.Time]kpi.Revenue{}
+		if mine != nil {
+			for d, r := range mine.days {
+				byDay[d] = kpi.Revenue{Gross: r.gross, Refunds: r.refunds}
+			}
+		}
 	} else {
-		charges, err = s.list(ctx, gte, lt)
-	}
-	if err != nil {
-		return nil, err
-	}
-	byDay := map[time.Time]kpi.Revenue{}
-	for _, c := range charges {
-		if !counts(c, clientID, cur) {
-			continue
+		var err error
+		if byDay, err = s.clientDays(ctx, clientID, cur, from, to, gte, lt); err != nil {
+			return nil, err
 		}
-		day := kpi.DayOf(c.capturedAt)
-		if day.Before(from) || day.After(to) {
-			continue // made before the range and captured before it too, or captured after it
-		}
-		r := byDay[day]
-		captured := c.amountCaptured
-		if captured == 0 {
-			captured = c.amount // API versions before amount_captured existed
-		}
-		// Stripe counts a few currencies in another unit than ISO, which revenue is kept in.
-		gross, err := money.FromStripe(captured, cur)
-		if err != nil {
-			return nil, fmt.Errorf("charge %s: %w", c.id, err)
-		}
-		refunded, err := money.FromStripe(min(c.refund, captured), cur)
-		if err != nil {
-			return nil, fmt.Errorf("charge %s: %w", c.id, err)
-		}
-		r.Gross += gross
-		r.Refunds += refunded
-		byDay[day] = r
 	}
 	var out []kpi.RevenueDay
 	for _, d := range kpi.Days(from, to) {
@@ -116,8 +103,128 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 	return out, nil
 }
 
-// list is every charge of the account made from gte to before lt (Unix seconds), of all clients.
-func (s Source) list(ctx context.Context, gte, lt int64) ([]charge, error) {
+// listing is the range of charges listed for the days from to to (Unix seconds, created from gte
+// to before lt), and its key among the shared listings; the key implies from and to.
+func listing(from, to time.Time) (key string, gte, lt int64) {
+	gte, lt = from.AddDate(0, 0, -captureDays).Unix(), to.AddDate(0, 0, 1).Unix()
+	return fmt.Sprintf("%d..%d", gte, lt), gte, lt
+}
+
+// clientDays sums the client's charges of one listing of its own, as before listings were
+// shared: the reference the shared sums are held to.
+func (s Source) clientDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time, gte, lt int64) (map[time.Time]kpi.Revenue, error) {
+	byDay := map[time.Time]kpi.Revenue{}
+	var convErr error
+	err := s.list(ctx, gte, lt, func(c charge) {
+		if convErr != nil || !counts(c, clientID, cur) {
+			return
+		}
+		day := kpi.DayOf(c.capturedAt)
+		if day.Before(from) || day.After(to) {
+			return // made before the range and captured before it too, or captured after it
+		}
+		gross, refunded, err := c.revenue()
+		if err != nil {
+			convErr = err
+			return
+		}
+		r := byDay[day]
+		r.Gross += gross
+		r.Refunds += refunded
+		byDay[day] = r
+	})
+	if convErr != nil {
+		return nil, convErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return byDay, nil
+}
+
+// revenue is what the charge adds to its capture day, in ISO minor units of its currency.
+func (c charge) revenue() (gross, refunded int64, err error) {
+	captured := c.amountCaptured
+	if captured == 0 {
+		captured = c.amount // API versions before amount_captured existed
+	}
+	// Stripe counts a few currencies in another unit than ISO, which revenue is kept in.
+	if gross, err = money.FromStripe(captured, c.currency); err != nil {
+		return 0, 0, fmt.Errorf("charge %s: %w", c.id, err)
+	}
+	if refunded, err = money.FromStripe(min(c.refund, captured), c.currency); err != nil {
+		return 0, 0, fmt.Errorf("charge %s: %w", c.id, err)
+	}
+	return gross, refunded, nil
+}
+
+// sums is a shared listing: every client's revenue per currency and capture day from from to to,
+// the range a listing's key (created from gte to before lt) is asked for. Its size is clients x
+// currencies x days, whatever the number of charges.
+type sums struct {
+	from, to time.Time
+	of       map[sumKey]*clientSums
+}
+
+type sumKey struct {
+	client   string
+	currency money.Currency
+}
+
+type clientSums struct {
+	days map[time.Time]daySum
+	// err is the first charge, in listing order, whose amount did not convert: the client's own
+	// listing stopped there with that error, so its answer is that error too.
+	err error
+}
+
+type daySum struct{ gross, refunds int64 }
+
+// add folds a listed charge into the sums of each client it counts for (counts): the one on its
+// metadata and the one on its PaymentIntent, when they differ.
+func (s *sums) add(c charge) {
+	if !c.succeededCaptured {
+		return
+	}
+	day := kpi.DayOf(c.capturedAt)
+	if day.Before(s.from) || day.After(s.to) {
+		return
+	}
+	clients := []string{c.chargeClient}
+	if c.intentClient != c.chargeClient {
+		clients = append(clients, c.intentClient)
+	}
+	var gross, refunded int64
+	var err error
+	converted := false
+	for _, client := range clients {
+		k := sumKey{client: client, currency: c.currency}
+		cs := s.of[k]
+		if cs == nil {
+			cs = &clientSums{days: map[time.Time]daySum{}}
+			s.of[k] = cs
+		}
+		if cs.err != nil {
+			continue // the client's own listing stopped at that charge
+		}
+		if !converted {
+			gross, refunded, err = c.revenue()
+			converted = true
+		}
+		if err != nil {
+			cs.err, cs.days = err, nil
+			continue
+		}
+		d := cs.days[day]
+		d.gross += gross
+		d.refunds += refunded
+		cs.days[day] = d
+	}
+}
+
+// list calls each with every charge of the account made from gte to before lt (Unix seconds),
+// of all clients, in Stripe's order.
+func (s Source) list(ctx context.Context, gte, lt int64, each func(charge)) error {
 	params := &stripe.ChargeListParams{
 		ListParams:   stripe.ListParams{Context: ctx, Limit: stripe.Int64(pageSize)},
 		CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: gte, LesserThan: lt},
@@ -125,7 +232,6 @@ func (s Source) list(ctx context.Context, gte, lt int64) ([]charge, error) {
 	// The client is named on the PaymentIntent; Stripe does not copy its metadata to the charge.
 	params.AddExpand("data.payment_intent")
 	params.AddExpand("data.balance_transaction")
-	var out []charge
 	it := s.API.Charges.List(params)
 	for it.Next() {
 		c := it.Charge()
@@ -142,12 +248,12 @@ func (s Source) list(ctx context.Context, gte, lt int64) ([]charge, error) {
 		if c.PaymentIntent != nil {
 			ch.intentClient = c.PaymentIntent.Metadata["client_id"]
 		}
-		out = append(out, ch)
+		each(ch)
 	}
 	if err := it.Err(); err != nil {
-		return nil, classify(err)
+		return classify(err)
 	}
-	return out, nil
+	return nil
 }
 
 // capturedAt is when the charge was captured: when Stripe created its balance transaction, or the
