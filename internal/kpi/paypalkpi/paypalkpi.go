@@ -30,16 +30,18 @@ type Source struct {
 	Shared *Shared
 }
 
-// Shared is the account's transaction searches, shared by the Sources of every client.
+// Shared is the account's transaction searches, shared by the Sources of every client. A search
+// keeps each client's sums per day, not the transactions: a year of the platform's payments and
+// their refunds is millions.
 type Shared struct {
-	l kpi.Listings[[]paypal.SearchTransactionInfo]
+	l kpi.Listings[map[string]*clientSums]
 }
 
 // NewShared keeps up to maxListings searches for ttl each (zero: only concurrent calls share
 // one), searching under limit.
 func NewShared(ttl time.Duration, maxListings int, limit kpi.Limiter) *Shared {
-	return &Shared{l: kpi.Listings[[]paypal.SearchTransactionInfo]{
-		Cache: &kpi.Cache[[]paypal.SearchTransactionInfo]{TTL: ttl, Max: maxListings}, Limit: limit,
+	return &Shared{l: kpi.Listings[map[string]*clientSums]{
+		Cache: &kpi.Cache[map[string]*clientSums]{TTL: ttl, Max: maxListings}, Limit: limit,
 	}}
 }
 
@@ -74,37 +76,67 @@ type refund struct {
 func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time) ([]kpi.RevenueDay, error) {
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
 	paidBefore := to.AddDate(0, 0, 1)
-	var listed []paypal.SearchTransactionInfo
-	var err error
+	byDay := map[time.Time]kpi.Revenue{}
 	if s.Shared != nil {
+		// The key implies the range the sums are folded for.
 		key := string(cur) + "/" + from.Format(time.DateOnly) + ".." + to.Format(time.DateOnly)
-		listed, err = s.Shared.l.Get(ctx, key, func(ctx context.Context) ([]paypal.SearchTransactionInfo, error) {
-			return s.list(ctx, cur, from, paidBefore)
+		all, err := s.Shared.l.Get(ctx, key, func(ctx context.Context) (map[string]*clientSums, error) {
+			f := folder{cur: cur, from: from, paidBefore: paidBefore, byID: map[string][]*clientPayment{}, errs: map[string]error{}}
+			if err := s.list(ctx, cur, from, paidBefore, f.add); err != nil {
+				return nil, err
+			}
+			return f.sums(), nil
 		})
+		if err != nil {
+			return nil, err
+		}
+		if mine := all[clientID]; mine != nil {
+			if mine.err != nil {
+				return nil, mine.err
+			}
+			for d, r := range mine.days {
+				byDay[d] = kpi.Revenue{Gross: r.gross, Refunds: r.refunds}
+			}
+		}
 	} else {
-		listed, err = s.list(ctx, cur, from, paidBefore)
+		var err error
+		if byDay, err = s.clientDays(ctx, clientID, cur, from, paidBefore); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	var out []kpi.RevenueDay
+	for _, d := range kpi.Days(from, to) {
+		r := byDay[d]
+		r.Currency = cur
+		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
 	}
+	return out, nil
+}
+
+// clientDays sums the client's payments and refunds of a search of its own, as before searches
+// were shared: the reference the shared sums are held to.
+func (s Source) clientDays(ctx context.Context, clientID string, cur money.Currency, from, paidBefore time.Time) (map[time.Time]kpi.Revenue, error) {
 	payments := map[string]*payment{}
 	var refunds []refund
-	for _, t := range listed {
-		switch {
-		case paypalsearch.IsPayment(t):
+	err := s.list(ctx, cur, from, paidBefore, func(t paypal.SearchTransactionInfo) error {
+		if paypalsearch.IsPayment(t) {
 			at := time.Time(t.TransactionInitiationDate)
 			if at.Before(from) || !at.Before(paidBefore) || paypalsearch.ClientOf(t.CustomField) != clientID {
-				continue
+				return nil
 			}
 			v, err := amount(t, cur)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			payments[t.TransactionID] = &payment{day: kpi.DayOf(at), amount: v}
-		case t.TransactionEventCode == eventRefund && t.TransactionStatus == "S":
-			// Which client it is for shows once its payment is found (maybe later in the list).
-			refunds = append(refunds, refund{payment: t.PayPalReferenceID, info: t})
+			return nil
 		}
+		// Which client it is for shows once its payment is found (maybe on a later page).
+		refunds = append(refunds, refund{payment: t.PayPalReferenceID, info: t})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	byDay := map[time.Time]kpi.Revenue{}
 	for _, p := range payments {
@@ -128,23 +160,118 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 		r.Refunds += add
 		byDay[p.day] = r
 	}
-	var out []kpi.RevenueDay
-	for _, d := range kpi.Days(from, to) {
-		r := byDay[d]
-		r.Currency = cur
-		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
-	}
-	return out, nil
+	return byDay, nil
 }
 
-// list is the account's payments and merchant refunds in cur of every client, searched from
-// from up to now (at most refundHorizon past paidBefore), each transaction once.
-func (s Source) list(ctx context.Context, cur money.Currency, from, paidBefore time.Time) ([]paypal.SearchTransactionInfo, error) {
+// clientSums is what a shared search keeps of a client: its sums per day of payment, or the
+// error its own search would have answered.
+type clientSums struct {
+	days map[time.Time]daySum
+	err  error
+}
+
+type daySum struct{ gross, refunds int64 }
+
+// clientPayment is a client's payment in the range, while a shared search is folded.
+type clientPayment struct {
+	client string
+	payment
+}
+
+// refundAmount is a listed refund while a shared search is folded: its amount, or the error
+// reading it gave.
+type refundAmount struct {
+	payment string
+	v       int64
+	err     error
+}
+
+// folder folds a search of every client's transactions into each client's sums, as clientDays
+// would for each: a client's first payment in the range whose amount does not parse, in search
+// order, is its error; else the first refund of one of its payments that does not; payments
+// listed twice under one ID count once, the later. It holds the range's payments (not whole
+// transactions) while searching; the sums it leaves are clients x days.
+type folder struct {
+	cur              money.Currency
+	from, paidBefore time.Time
+	byID             map[string][]*clientPayment
+	refunds          []refundAmount
+	errs             map[string]error
+}
+
+func (f *folder) add(t paypal.SearchTransactionInfo) error {
+	if !paypalsearch.IsPayment(t) {
+		v, err := amount(t, f.cur)
+		f.refunds = append(f.refunds, refundAmount{payment: t.PayPalReferenceID, v: v, err: err})
+		return nil
+	}
+	at := time.Time(t.TransactionInitiationDate)
+	client := paypalsearch.ClientOf(t.CustomField)
+	if at.Before(f.from) || !at.Before(f.paidBefore) || f.errs[client] != nil {
+		return nil
+	}
+	v, err := amount(t, f.cur)
+	if err != nil {
+		f.errs[client] = err
+		return nil
+	}
+	ps := f.byID[t.TransactionID]
+	for _, p := range ps {
+		if p.client == client {
+			p.payment = payment{day: kpi.DayOf(at), amount: v}
+			return nil
+		}
+	}
+	f.byID[t.TransactionID] = append(ps, &clientPayment{client: client, payment: payment{day: kpi.DayOf(at), amount: v}})
+	return nil
+}
+
+// sums applies the refunds in search order and leaves each client's sums per day.
+func (f *folder) sums() map[string]*clientSums {
+	for _, rf := range f.refunds {
+		for _, p := range f.byID[rf.payment] {
+			if f.errs[p.client] != nil {
+				continue
+			}
+			if rf.err != nil {
+				f.errs[p.client] = rf.err
+				continue
+			}
+			// Refunds are listed as negative amounts; never count more than the payment.
+			p.refunded += min(max(-rf.v, 0), p.amount-p.refunded)
+		}
+	}
+	out := map[string]*clientSums{}
+	for client, err := range f.errs {
+		out[client] = &clientSums{err: err}
+	}
+	for _, ps := range f.byID {
+		for _, p := range ps {
+			if f.errs[p.client] != nil {
+				continue
+			}
+			cs := out[p.client]
+			if cs == nil {
+				cs = &clientSums{days: map[time.Time]daySum{}}
+				out[p.client] = cs
+			}
+			d := cs.days[p.day]
+			d.gross += p.amount
+			d.refunds += p.refunded
+			cs.days[p.day] = d
+		}
+	}
+	return out
+}
+
+// list calls each with the account's payments and merchant refunds in cur of every client, in
+// search order, searched from from up to now (at most refundHorizon past paidBefore), each
+// transaction once; an error from each ends the search with it.
+func (s Source) list(ctx context.Context, cur money.Currency, from, paidBefore time.Time, each func(paypal.SearchTransactionInfo) error) error {
 	end := paidBefore.Add(refundHorizon)
 	if now := s.now().UTC().Truncate(time.Second); now.Before(end) {
 		end = now
 	}
-	var out []paypal.SearchTransactionInfo
 	seen := map[string]bool{}
 	collect := func(t paypal.SearchTransactionInfo) error {
 		// Windows meet at their edges and PayPal's end_date is inclusive: a transaction on the
@@ -155,7 +282,7 @@ func (s Source) list(ctx context.Context, cur money.Currency, from, paidBefore t
 		}
 		seen[key] = true
 		if paypalsearch.IsPayment(t) || (t.TransactionEventCode == eventRefund && t.TransactionStatus == "S") {
-			out = append(out, t)
+			return each(t)
 		}
 		return nil
 	}
@@ -165,10 +292,10 @@ func (s Source) list(ctx context.Context, cur money.Currency, from, paidBefore t
 			stop = end
 		}
 		if err := paypalsearch.Each(ctx, s.Client, cur, start, stop, collect); err != nil {
-			return nil, classify(err)
+			return classify(err)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func (s Source) now() time.Time {
