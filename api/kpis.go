@@ -23,7 +23,7 @@ import (
 const kpiCacheEntries = 40000
 
 // kpiListings bounds the provider listings kept for every client (kpisrc.Listings), a provider
-// and range an entry: each holds every client's payments of its range, so few are kept.
+// and range an entry: each holds every client's sums per currency and day of its range.
 // kpiConcurrentListings is how many listings of the platform's accounts run at once, leaving
 // Stripe's per-account rate limit to the payment workflows.
 const (

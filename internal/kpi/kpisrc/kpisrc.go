@@ -33,7 +33,7 @@ type Factory struct {
 }
 
 // Listings are the Stripe and PayPal listings of the platform accounts, shared by every client's
-// revenue source: each lists every client's payments, which each client's source then filters.
+// revenue source: each lists every client's payments and keeps each client's daily sums.
 type Listings struct {
 	stripe *stripekpi.Shared
 	paypal *paypalkpi.Shared
