@@ -409,8 +409,9 @@ type Record struct {
 	// WonDisputes are the PayPal disputes resolved in the seller's favour (code path 26), with
 	// when: a reversal made before, told after, had its funds returned by the win.
 	WonDisputes []DisputeWon `json:"won_disputes,omitempty"`
-	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour (code path 26): a
-	// claim's funds are taken once it is so decided, its reversal told after it closed.
+	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour or accepted by the
+	// seller (code path 26): a claim's funds are taken once it is so decided, its reversal told
+	// after it closed.
 	BuyerWonDisputes []string `json:"buyer_won_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`

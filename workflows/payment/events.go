@@ -602,7 +602,7 @@ func (r *run) apply(e Event) error {
 		if givenBack != "" {
 			return r.reinstateReversals(givenBack)
 		}
-		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalBuyerFavour &&
+		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && slices.Contains(paypalForBuyer, e.DisputeStatus) &&
 			!slices.Contains(r.rec.BuyerWonDisputes, e.DisputeID) {
 			r.rec.BuyerWonDisputes = append(r.rec.BuyerWonDisputes, e.DisputeID)
 		}
@@ -615,8 +615,10 @@ func (r *run) apply(e Event) error {
 // lowercased by the webhook).
 const paypalSellerFavour = "resolved_seller_favour"
 
-// paypalBuyerFavour is the status of a PayPal dispute resolved for the buyer.
-const paypalBuyerFavour = "resolved_buyer_favour"
+// paypalForBuyer are the statuses of a PayPal dispute closed for the buyer: resolved in their
+// favour, or accepted by the seller (outcome ACCEPTED: the seller conceded the claim, its funds
+// go to the buyer all the same, the reversal told after it closed).
+var paypalForBuyer = []string{"resolved_buyer_favour", "accepted"}
 
 // reversalDispute is the dispute a PayPal reversal (PAYMENT.CAPTURE.REVERSED, which names none)
 // is taken to be for: the one dispute open or decided for the buyer (a claim's funds are taken
