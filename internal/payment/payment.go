@@ -691,8 +691,9 @@ func (r *Record) Leg(p split.Party) *Leg {
 // for (PayPal's reversal names none): the one dispute open or decided for the buyer when it came
 // (one cancelled, or won, or closed without an outcome moved no money of its own), or, none being,
 // the first dispute told after it; only that dispute's win gives it back. Unattributed says
-// several disputes could have been its own: no win gives it back (an admin's correction can).
-// Reinstated says it was given back.
+// several disputes could have been its own: no win gives it back, and no admin command does (a
+// correction is refused on a refunded payment): the warning logged is the operator's to settle by
+// hand. Reinstated says it was given back.
 type Reversal struct {
 	ID           string `json:"id"`
 	Took         int64  `json:"took"`
