@@ -710,6 +710,23 @@ type DisputeWon struct {
 	At time.Time `json:"at,omitzero"`
 }
 
+// UnmarshalJSON reads a win as stored now, or as a bare dispute ID: code path 26 kept the wins so
+// (117af68) before it kept their time, and a record saved then must load, its wins undated.
+func (w *DisputeWon) UnmarshalJSON(b []byte) error {
+	var id string
+	if err := json.Unmarshal(b, &id); err == nil {
+		*w = DisputeWon{ID: id}
+		return nil
+	}
+	type plain DisputeWon // without this method
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("won dispute: %w", err)
+	}
+	*w = DisputeWon(p)
+	return nil
+}
+
 // Account is the ledger account of the leg's party: what its payee is owed, or the platform's
 // revenue.
 func (l Leg) Account() string {
