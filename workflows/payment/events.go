@@ -1092,11 +1092,28 @@ func (r *run) resettle() {
 
 // refundKey names the refund that brings the refunded amount to target in idempotency keys.
 func (r *run) refundKey(target int64) string {
+	name := fmt.Sprintf("refund/%d", target)
 	if n := len(r.rec.FailedRefunds); n > 0 {
 		// After a failure the refunded amount can come back to a figure it had: a key of its own.
-		return r.key(fmt.Sprintf("refund/%d.f%d", target, n))
+		name += fmt.Sprintf(".f%d", n)
 	}
-	return r.key(fmt.Sprintf("refund/%d", target))
+	// So it can after a PayPal reversal given back (code path 26, the only runs with reversals):
+	// keyed by the figure alone, the refund's entry was the earlier one's (the ledger kept that,
+	// the books short of this) and its reversals of the payees reused that one's keys.
+	if g := r.reversalsGivenBack(); g > 0 {
+		name += fmt.Sprintf(".g%d", g)
+	}
+	return r.key(name)
+}
+
+// reversalsGivenBack counts the PayPal reversals given back.
+func (r *run) reversalsGivenBack() (n int) {
+	for _, rev := range r.rec.Reversals {
+		if rev.Reinstated {
+			n++
+		}
+	}
+	return n
 }
 
 // reverseLeg takes amount back from a paid payee and books it; prefix names the cause in the
