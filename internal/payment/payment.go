@@ -410,8 +410,8 @@ type Record struct {
 	// when: a reversal made before, told after, had its funds returned by the win.
 	WonDisputes []DisputeWon `json:"won_disputes,omitempty"`
 	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour or accepted by the
-	// seller (code path 26): a claim's funds are taken once it is so decided, its reversal told
-	// after it closed.
+	// seller (code path 26), and not won on appeal since: a claim's funds are taken once it is so
+	// decided, its reversal told after it closed.
 	BuyerWonDisputes []string `json:"buyer_won_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`

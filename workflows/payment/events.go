@@ -597,6 +597,9 @@ func (r *run) apply(e Event) error {
 			if !slices.ContainsFunc(r.rec.WonDisputes, func(w payment.DisputeWon) bool { return w.ID == e.DisputeID }) {
 				r.rec.WonDisputes = append(r.rec.WonDisputes, payment.DisputeWon{ID: e.DisputeID, At: e.OccurredAt})
 			}
+			// Decided for the buyer before, won on the seller's appeal: decided, it owns no
+			// reversal told later (counted still, it made the next chargeback's unattributed).
+			r.rec.BuyerWonDisputes = slices.DeleteFunc(r.rec.BuyerWonDisputes, func(d string) bool { return d == e.DisputeID })
 			return r.reinstateReversals(e.DisputeID)
 		}
 		if givenBack != "" {
