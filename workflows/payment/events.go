@@ -1095,18 +1095,15 @@ func (r *run) resettle() {
 
 // refundKey names the refund that brings the refunded amount to target in idempotency keys.
 func (r *run) refundKey(target int64) string {
-	name := fmt.Sprintf("refund/%d", target)
-	if n := len(r.rec.FailedRefunds); n > 0 {
-		// After a failure the refunded amount can come back to a figure it had: a key of its own.
-		name += fmt.Sprintf(".f%d", n)
-	}
-	// So it can after a PayPal reversal given back (code path 26, the only runs with reversals):
+	// After a failure the refunded amount can come back to a figure it had: a key of its own. So
+	// it can after a PayPal reversal given back (code path 26, the only runs with reversals):
 	// keyed by the figure alone, the refund's entry was the earlier one's (the ledger kept that,
-	// the books short of this) and its reversals of the payees reused that one's keys.
-	if g := r.reversalsGivenBack(); g > 0 {
-		name += fmt.Sprintf(".g%d", g)
+	// the books short of this) and its reversals of the payees reused that one's keys. Both count
+	// in one suffix, which reconciliation reads (internal/recon refundCause).
+	if n := len(r.rec.FailedRefunds) + r.reversalsGivenBack(); n > 0 {
+		return r.key(fmt.Sprintf("refund/%d.f%d", target, n))
 	}
-	return r.key(name)
+	return r.key(fmt.Sprintf("refund/%d", target))
 }
 
 // reversalsGivenBack counts the PayPal reversals given back.

@@ -1,5 +1,7 @@
 package payment
 
+import "paysplit/internal/recon"
+
 // A reversal given back brings the refunded amount down, as a failed refund does: a refund or a
 // reversal after it can bring it back to a figure it had, and keyed by that figure alone its
 // entry was the first one's (the ledger kept the first, the books short of the second) and its
@@ -18,6 +20,13 @@ func (s *workflowSuite) TestPayPalRefundAfterAReversalGivenBackHasKeysOfItsOwn()
 			rec := s.ppEvents(append([]Event{ppOpened("PP-A"), ppReversed("REV1", gross), ppResolved("PP-A", paypalSellerFavour)}, tt.then...))
 			s.EqualValues(gross, rec.Refunded) // and the books hold (checkBooks)
 			s.Contains(s.w.transfers, wfID+"/refund-failed/REV1/vendor-v1")
+			refunds := 0
+			for key := range s.w.entries {
+				if recon.RefundEntry(key) {
+					refunds++
+				}
+			}
+			s.Equal(3, refunds, "reconciliation reads the refund entries: the reversal, its giving back, what came after")
 		})
 	}
 }
