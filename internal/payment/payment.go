@@ -409,8 +409,9 @@ type Record struct {
 	// WonDisputes are the PayPal disputes resolved in the seller's favour (code path 26), with
 	// when: a reversal made before, told after, had its funds returned by the win.
 	WonDisputes []DisputeWon `json:"won_disputes,omitempty"`
-	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour (code path 26): a
-	// claim's funds are taken once it is so decided, its reversal told after it closed.
+	// BuyerWonDisputes are the PayPal disputes resolved in the buyer's favour or accepted by the
+	// seller (code path 26), and not won on appeal since: a claim's funds are taken once it is so
+	// decided, its reversal told after it closed.
 	BuyerWonDisputes []string `json:"buyer_won_disputes,omitempty"`
 	// ClosedDisputes are the disputes closed either way: a late "created" of one is old news.
 	ClosedDisputes []string `json:"closed_disputes,omitempty"`
@@ -690,8 +691,9 @@ func (r *Record) Leg(p split.Party) *Leg {
 // for (PayPal's reversal names none): the one dispute open or decided for the buyer when it came
 // (one cancelled, or won, or closed without an outcome moved no money of its own), or, none being,
 // the first dispute told after it; only that dispute's win gives it back. Unattributed says
-// several disputes could have been its own: no win gives it back (an admin's correction can).
-// Reinstated says it was given back.
+// several disputes could have been its own: no win gives it back, and no admin command does (a
+// correction is refused on a refunded payment): the warning logged is the operator's to settle by
+// hand. Reinstated says it was given back.
 type Reversal struct {
 	ID           string `json:"id"`
 	Took         int64  `json:"took"`
@@ -706,6 +708,23 @@ type Reversal struct {
 type DisputeWon struct {
 	ID string    `json:"id"`
 	At time.Time `json:"at,omitzero"`
+}
+
+// UnmarshalJSON reads a win as stored now, or as a bare dispute ID: code path 26 kept the wins so
+// (117af68) before it kept their time, and a record saved then must load, its wins undated.
+func (w *DisputeWon) UnmarshalJSON(b []byte) error {
+	var id string
+	if err := json.Unmarshal(b, &id); err == nil {
+		*w = DisputeWon{ID: id}
+		return nil
+	}
+	type plain DisputeWon // without this method
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("won dispute: %w", err)
+	}
+	*w = DisputeWon(p)
+	return nil
 }
 
 // Account is the ledger account of the leg's party: what its payee is owed, or the platform's

@@ -597,12 +597,15 @@ func (r *run) apply(e Event) error {
 			if !slices.ContainsFunc(r.rec.WonDisputes, func(w payment.DisputeWon) bool { return w.ID == e.DisputeID }) {
 				r.rec.WonDisputes = append(r.rec.WonDisputes, payment.DisputeWon{ID: e.DisputeID, At: e.OccurredAt})
 			}
+			// Decided for the buyer before, won on the seller's appeal: decided, it owns no
+			// reversal told later (counted still, it made the next chargeback's unattributed).
+			r.rec.BuyerWonDisputes = slices.DeleteFunc(r.rec.BuyerWonDisputes, func(d string) bool { return d == e.DisputeID })
 			return r.reinstateReversals(e.DisputeID)
 		}
 		if givenBack != "" {
 			return r.reinstateReversals(givenBack)
 		}
-		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalBuyerFavour &&
+		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && slices.Contains(paypalForBuyer, e.DisputeStatus) &&
 			!slices.Contains(r.rec.BuyerWonDisputes, e.DisputeID) {
 			r.rec.BuyerWonDisputes = append(r.rec.BuyerWonDisputes, e.DisputeID)
 		}
@@ -615,8 +618,10 @@ func (r *run) apply(e Event) error {
 // lowercased by the webhook).
 const paypalSellerFavour = "resolved_seller_favour"
 
-// paypalBuyerFavour is the status of a PayPal dispute resolved for the buyer.
-const paypalBuyerFavour = "resolved_buyer_favour"
+// paypalForBuyer are the statuses of a PayPal dispute closed for the buyer: resolved in their
+// favour, or accepted by the seller (outcome ACCEPTED: the seller conceded the claim, its funds
+// go to the buyer all the same, the reversal told after it closed).
+var paypalForBuyer = []string{"resolved_buyer_favour", "accepted"}
 
 // reversalDispute is the dispute a PayPal reversal (PAYMENT.CAPTURE.REVERSED, which names none)
 // is taken to be for: the one dispute open or decided for the buyer (a claim's funds are taken
@@ -1090,11 +1095,25 @@ func (r *run) resettle() {
 
 // refundKey names the refund that brings the refunded amount to target in idempotency keys.
 func (r *run) refundKey(target int64) string {
-	if n := len(r.rec.FailedRefunds); n > 0 {
-		// After a failure the refunded amount can come back to a figure it had: a key of its own.
+	// After a failure the refunded amount can come back to a figure it had: a key of its own. So
+	// it can after a PayPal reversal given back (code path 26, the only runs with reversals):
+	// keyed by the figure alone, the refund's entry was the earlier one's (the ledger kept that,
+	// the books short of this) and its reversals of the payees reused that one's keys. Both count
+	// in one suffix, which reconciliation reads (internal/recon refundCause).
+	if n := len(r.rec.FailedRefunds) + r.reversalsGivenBack(); n > 0 {
 		return r.key(fmt.Sprintf("refund/%d.f%d", target, n))
 	}
 	return r.key(fmt.Sprintf("refund/%d", target))
+}
+
+// reversalsGivenBack counts the PayPal reversals given back.
+func (r *run) reversalsGivenBack() (n int) {
+	for _, rev := range r.rec.Reversals {
+		if rev.Reinstated {
+			n++
+		}
+	}
+	return n
 }
 
 // reverseLeg takes amount back from a paid payee and books it; prefix names the cause in the
