@@ -93,6 +93,18 @@ type RevenueDay struct {
 	Revenue
 }
 
+// RevenueDaysOf is every day from from to to (inclusive) with its revenue in byDay, in cur; a
+// day byDay lacks had none.
+func RevenueDaysOf(from, to time.Time, cur money.Currency, byDay map[time.Time]Revenue) []RevenueDay {
+	var out []RevenueDay
+	for _, d := range Days(from, to) {
+		r := byDay[d]
+		r.Currency = cur
+		out = append(out, RevenueDay{Day: d, Revenue: r})
+	}
+	return out
+}
+
 // RevenueHour is one hour of revenue (Hour is the start of the hour, UTC).
 type RevenueHour struct {
 	Hour time.Time

@@ -104,13 +104,7 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 			return nil, err
 		}
 	}
-	var out []kpi.RevenueDay
-	for _, d := range kpi.Days(from, to) {
-		r := byDay[d]
-		r.Currency = cur
-		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
-	}
-	return out, nil
+	return kpi.RevenueDaysOf(from, to, cur, byDay), nil
 }
 
 // clientDays sums the client's payments and refunds of a search of its own, as before searches

@@ -94,13 +94,7 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 			return nil, err
 		}
 	}
-	var out []kpi.RevenueDay
-	for _, d := range kpi.Days(from, to) {
-		r := byDay[d]
-		r.Currency = cur
-		out = append(out, kpi.RevenueDay{Day: d, Revenue: r})
-	}
-	return out, nil
+	return kpi.RevenueDaysOf(from, to, cur, byDay), nil
 }
 
 // listing is the range of charges listed for the days from to to (Unix seconds, created from gte
