@@ -27,12 +27,6 @@ import (
 // reversed) twice. A key no earlier send may have made, or one the lookup found nothing under, is
 // refused as before: the refusal is the movement's own.
 func TestStripeRefusalOfAKeySentBeforeIsNoRefusalOfTheMovement(t *testing.T) {
-	refusals := map[int]string{
-		http.StatusUnauthorized: `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: rk_live_********abcd"}}`,
-		http.StatusForbidden: `{"error":{"type":"invalid_request_error","message":"The provided key 'rk_live_********abcd' does not ` +
-			`have the required permissions for this endpoint on account 'acct_platform'."}}`,
-		http.StatusBadRequest: `{"error":{"type":"invalid_request_error","message":"injected refusal"}}`,
-	}
 	tests := []struct {
 		name string
 		// first is what came of the key's first send: "" none was made; "lost": the movement was
@@ -65,7 +59,7 @@ func TestStripeRefusalOfAKeySentBeforeIsNoRefusalOfTheMovement(t *testing.T) {
 						mu.Lock()
 						defer mu.Unlock()
 						if refuse && r.Method == tt.refused {
-							return status, refusals[status]
+							return status, stripeRefusals[status]
 						}
 						if r.Method != http.MethodPost {
 							return 0, ""
@@ -173,4 +167,13 @@ func resendMovements(t *testing.T, f fixture, n int) []resendMovement {
 				return ids
 			}},
 	}
+}
+
+// stripeRefusals are Stripe's answers to a request it refuses before it looks at the key: our API
+// key refused, not allowed the endpoint, a validation failure.
+var stripeRefusals = map[int]string{
+	http.StatusUnauthorized: `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: rk_live_********abcd"}}`,
+	http.StatusForbidden: `{"error":{"type":"invalid_request_error","message":"The provided key 'rk_live_********abcd' does not ` +
+		`have the required permissions for this endpoint on account 'acct_platform'."}}`,
+	http.StatusBadRequest: `{"error":{"type":"invalid_request_error","message":"injected refusal"}}`,
 }

@@ -22,12 +22,6 @@ import (
 // ErrTypeRejected, a new key, and the transfer (or reversal) the first attempt made moved the
 // money a second time. The key's send record says it was sent before, whatever the run knows.
 func TestStripeRefusalOfAnUnlookedKeyRetriedByTheActivityIsNoRefusalOfTheMovement(t *testing.T) {
-	refusals := map[int]string{
-		http.StatusUnauthorized: `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: rk_live_********abcd"}}`,
-		http.StatusForbidden: `{"error":{"type":"invalid_request_error","message":"The provided key 'rk_live_********abcd' does not ` +
-			`have the required permissions for this endpoint on account 'acct_platform'."}}`,
-		http.StatusBadRequest: `{"error":{"type":"invalid_request_error","message":"injected refusal"}}`,
-	}
 	tests := []struct {
 		name string
 		// first is what came of the key's first send: "lost", made and its answer lost; "429",
@@ -54,7 +48,7 @@ func TestStripeRefusalOfAnUnlookedKeyRetriedByTheActivityIsNoRefusalOfTheMovemen
 						defer mu.Unlock()
 						switch sends++; {
 						case sends > 1:
-							return status, refusals[status]
+							return status, stripeRefusals[status]
 						case tt.first == "429":
 							return http.StatusTooManyRequests, `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}`
 						}
