@@ -1,11 +1,6 @@
 package activities_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,45 +9,6 @@ import (
 	"paysplit/activities"
 	"paysplit/testenv"
 )
-
-// feeOnSuccess states PayPal's payout_item_fee on a batch read as PayPal does: 0.00 until the
-// item is processed, the fee once it is SUCCESS; the fake states none.
-type feeOnSuccess struct {
-	base http.RoundTripper
-	fee  string
-}
-
-func (f feeOnSuccess) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := f.base.RoundTrip(req)
-	if err != nil || req.Method != http.MethodGet || resp.StatusCode != http.StatusOK ||
-		!strings.HasPrefix(req.URL.Path, "/v1/payments/payouts/") {
-		return resp, err
-	}
-	raw, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	var batch map[string]any
-	if err := json.Unmarshal(raw, &batch); err != nil {
-		return nil, err
-	}
-	items, _ := batch["items"].([]any)
-	for _, it := range items {
-		item := it.(map[string]any)
-		value := "0.00"
-		if item["transaction_status"] == "SUCCESS" {
-			value = f.fee
-		}
-		item["payout_item_fee"] = map[string]string{"currency": "USD", "value": value}
-	}
-	if raw, err = json.Marshal(batch); err != nil {
-		return nil, err
-	}
-	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
-	resp.Header.Del("Content-Length")
-	return resp, nil
-}
 
 // Every way a PayPal payout ends answers its fee only when the item was paid (SUCCESS), read at
 // that read: a batch watched PENDING across attempts, a linked duplicate, an unclaimed item the
@@ -96,12 +52,11 @@ func TestPayPalPayoutFeeOnEveryPathToPaid(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := testenv.NewPayPal(t)
+			fake.PayoutItemFee = &testenv.PayPalAmount{Currency: "USD", Value: "0.25"} // 0.00 until the item is SUCCESS
 			if tc.fake != nil {
 				tc.fake(fake)
 			}
-			hc := fake.HTTPClient()
-			hc.Transport = feeOnSuccess{base: hc.Transport, fee: "0.25"}
-			c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, hc)
+			c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
 			require.NoError(t, err)
 			a := &activities.Activities{PayPal: c, PayPalWatch: 200 * time.Millisecond}
 			run := tc.run

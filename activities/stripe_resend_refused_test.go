@@ -46,68 +46,41 @@ func TestStripeRefusalOfAKeySentBeforeIsNoRefusalOfTheMovement(t *testing.T) {
 	}
 	f := newFixture(t)
 	for n, tt := range tests {
-		for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest} {
-			for _, m := range resendMovements(t, f, n*1000+status) {
-				t.Run(fmt.Sprintf("%s/%d/%s", tt.name, status, m.name), func(t *testing.T) {
-					ctx := context.Background()
-					var mu sync.Mutex // guards what the proxy's hooks share with the test
-					sends, lose, refuse := 0, false, false
-					f.proxy.Inject = func(r *http.Request, _ url.Values) (int, string) {
-						if r.URL.Path != m.path || r.Method == http.MethodPost && r.Header.Get("Idempotency-Key") != m.key {
-							return 0, ""
-						}
-						mu.Lock()
-						defer mu.Unlock()
-						if refuse && r.Method == tt.refused {
-							return status, stripeRefusals[status]
-						}
-						if r.Method != http.MethodPost {
-							return 0, ""
-						}
-						if sends++; sends == 1 && tt.first == "500" {
-							return http.StatusInternalServerError, `{"error":{"type":"api_error","message":"injected 500"}}`
-						}
-						lose = sends == 1 && tt.first == "lost"
-						return 0, ""
-					}
-					f.proxy.LoseAnswer = func(c testenv.StripeCall) bool {
-						mu.Lock()
-						defer mu.Unlock()
-						lost := lose && c.Method == http.MethodPost && c.IdempotencyKey == m.key
-						lose = lose && !lost
-						return lost
-					}
-					t.Cleanup(func() { f.proxy.Inject, f.proxy.LoseAnswer = nil, nil })
-					setRefuse := func(on bool) {
-						mu.Lock()
-						defer mu.Unlock()
-						refuse = on
-					}
-
-					asked := tt.first != ""
-					if asked {
-						_, err := m.send(ctx, false, tt.lookable)
-						require.Error(t, err, "the first send's answer")
-						requireRetryable(t, err)
-					}
-					setRefuse(true)
-					_, err := m.send(ctx, asked, tt.lookable)
-					setRefuse(false)
-					require.Error(t, err, "the refused send")
-					if tt.wantRejected {
-						requireNonRetryable(t, err, activities.ErrTypeRejected)
-						require.Empty(t, m.made(), "nothing made under the key")
-						return
-					}
-					requireRetryable(t, err)
-
-					// Our key works again: the same key answers the movement the first send made.
-					id, err := m.send(ctx, true, tt.lookable)
-					require.NoError(t, err)
-					require.Equal(t, []string{id}, m.made(), "one movement under the key, the one answered")
-				})
+		answer := func(h *resendHooks, r *http.Request, status int) (int, string, bool) {
+			switch {
+			case h.refuse && r.Method == tt.refused:
+				return status, stripeRefusals[status], false
+			case r.Method != http.MethodPost:
+				return 0, "", false
+			case h.sends == 1 && tt.first == "500":
+				return http.StatusInternalServerError, `{"error":{"type":"api_error","message":"injected 500"}}`, false
 			}
+			return 0, "", h.sends == 1 && tt.first == "lost"
 		}
+		resendSubtests(t, f, tt.name, n*1000, answer, func(t *testing.T, m resendMovement, h *resendHooks) {
+			ctx := context.Background()
+			asked := tt.first != ""
+			if asked {
+				_, err := m.send(ctx, false, tt.lookable)
+				require.Error(t, err, "the first send's answer")
+				requireRetryable(t, err)
+			}
+			h.setRefuse(true)
+			_, err := m.send(ctx, asked, tt.lookable)
+			h.setRefuse(false)
+			require.Error(t, err, "the refused send")
+			if tt.wantRejected {
+				requireNonRetryable(t, err, activities.ErrTypeRejected)
+				require.Empty(t, m.made(), "nothing made under the key")
+				return
+			}
+			requireRetryable(t, err)
+
+			// Our key works again: the same key answers the movement the first send made.
+			id, err := m.send(ctx, true, tt.lookable)
+			require.NoError(t, err)
+			require.Equal(t, []string{id}, m.made(), "one movement under the key, the one answered")
+		})
 	}
 }
 
@@ -166,6 +139,67 @@ func resendMovements(t *testing.T, f fixture, n int) []resendMovement {
 				}
 				return ids
 			}},
+	}
+}
+
+// resendHooks is what a re-send subtest's proxy hooks share with it, guarded by mu: sends counts
+// the sends (POSTs) under the movement's key so far, lose has the proxy lose the next one's answer,
+// refuse is the test's to set (setRefuse) and its answer's to read.
+type resendHooks struct {
+	mu     sync.Mutex
+	sends  int
+	lose   bool
+	refuse bool
+}
+
+func (h *resendHooks) setRefuse(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.refuse = on
+}
+
+// resendSubtests runs run as a subtest "<name>/<status>/<movement>" for each status Stripe refuses
+// a request with before it looks at the key (stripeRefusals) and each of resendMovements, under
+// keys of their own (seed and the status make them), with the Stripe proxy in front of stripe-mock
+// hooked for the movement's key until the subtest ends: answer is asked, under the hooks' lock, of
+// each lookup (GET) of the movement's path and each send (POST) to it under its key, h.sends
+// counting that send. A status it returns is answered and nothing made; 0 lets the request
+// through to stripe-mock, and on a send lose says whether the proxy loses the answer once the
+// movement is made (the caller cannot tell it was).
+func resendSubtests(t *testing.T, f fixture, name string, seed int,
+	answer func(h *resendHooks, r *http.Request, status int) (code int, body string, lose bool),
+	run func(t *testing.T, m resendMovement, h *resendHooks)) {
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest} {
+		for _, m := range resendMovements(t, f, seed+status) {
+			t.Run(fmt.Sprintf("%s/%d/%s", name, status, m.name), func(t *testing.T) {
+				h := &resendHooks{}
+				f.proxy.Inject = func(r *http.Request, _ url.Values) (int, string) {
+					send := r.Method == http.MethodPost
+					if r.URL.Path != m.path || send && r.Header.Get("Idempotency-Key") != m.key {
+						return 0, ""
+					}
+					h.mu.Lock()
+					defer h.mu.Unlock()
+					if send {
+						h.sends++
+					}
+					code, body, lose := answer(h, r, status)
+					if send && code == 0 {
+						h.lose = lose
+					}
+					return code, body
+				}
+				f.proxy.LoseAnswer = func(c testenv.StripeCall) bool {
+					h.mu.Lock()
+					defer h.mu.Unlock()
+					lost := h.lose && c.Method == http.MethodPost && c.IdempotencyKey == m.key
+					h.lose = h.lose && !lost
+					return lost
+				}
+				t.Cleanup(func() { f.proxy.Inject, f.proxy.LoseAnswer = nil, nil })
+				run(t, m, h)
+			})
+		}
 	}
 }
 

@@ -2,16 +2,12 @@ package activities_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"paysplit/activities"
-	"paysplit/testenv"
 )
 
 // A run from before keys went into metadata (code path < 5) cannot look its key up, so only
@@ -34,51 +30,32 @@ func TestStripeRefusalOfAnUnlookedKeyRetriedByTheActivityIsNoRefusalOfTheMovemen
 	}
 	f := newFixture(t)
 	for n, tt := range tests {
-		for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest} {
-			for _, m := range resendMovements(t, f, 50000+n*1000+status) {
-				t.Run(fmt.Sprintf("%s/%d/%s", tt.name, status, m.name), func(t *testing.T) {
-					ctx := context.Background()
-					var mu sync.Mutex // guards what the proxy's hooks share with the test
-					sends, lose := 0, false
-					f.proxy.Inject = func(r *http.Request, _ url.Values) (int, string) {
-						if r.URL.Path != m.path || r.Method != http.MethodPost || r.Header.Get("Idempotency-Key") != m.key {
-							return 0, ""
-						}
-						mu.Lock()
-						defer mu.Unlock()
-						switch sends++; {
-						case sends > 1:
-							return status, stripeRefusals[status]
-						case tt.first == "429":
-							return http.StatusTooManyRequests, `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}`
-						}
-						lose = true
-						return 0, ""
-					}
-					f.proxy.LoseAnswer = func(c testenv.StripeCall) bool {
-						mu.Lock()
-						defer mu.Unlock()
-						lost := lose && c.Method == http.MethodPost && c.IdempotencyKey == m.key
-						lose = lose && !lost
-						return lost
-					}
-					t.Cleanup(func() { f.proxy.Inject, f.proxy.LoseAnswer = nil, nil })
-
-					// The activity's first attempt and its retry: one input, not asked, no key in metadata.
-					_, err := m.send(ctx, false, false)
-					require.Error(t, err, "the first attempt's answer")
-					requireRetryable(t, err)
-					_, err = m.send(ctx, false, false)
-					require.Error(t, err, "the refused retry")
-					if tt.wantRejected {
-						requireNonRetryable(t, err, activities.ErrTypeRejected)
-						require.Empty(t, m.made(), "nothing made under the key")
-						return
-					}
-					requireRetryable(t, err)
-					require.Len(t, m.made(), 1, "the first attempt's movement stands under the key")
-				})
+		answer := func(h *resendHooks, r *http.Request, status int) (int, string, bool) {
+			switch {
+			case r.Method != http.MethodPost:
+				return 0, "", false
+			case h.sends > 1:
+				return status, stripeRefusals[status], false
+			case tt.first == "429":
+				return http.StatusTooManyRequests, `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}`, false
 			}
+			return 0, "", true
 		}
+		resendSubtests(t, f, tt.name, 50000+n*1000, answer, func(t *testing.T, m resendMovement, _ *resendHooks) {
+			ctx := context.Background()
+			// The activity's first attempt and its retry: one input, not asked, no key in metadata.
+			_, err := m.send(ctx, false, false)
+			require.Error(t, err, "the first attempt's answer")
+			requireRetryable(t, err)
+			_, err = m.send(ctx, false, false)
+			require.Error(t, err, "the refused retry")
+			if tt.wantRejected {
+				requireNonRetryable(t, err, activities.ErrTypeRejected)
+				require.Empty(t, m.made(), "nothing made under the key")
+				return
+			}
+			requireRetryable(t, err)
+			require.Len(t, m.made(), 1, "the first attempt's movement stands under the key")
+		})
 	}
 }

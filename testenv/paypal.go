@@ -80,6 +80,12 @@ type PayPal struct {
 	// PayoutMade, when set, is called with each payout batch just made, before it is answered,
 	// with the fake unlocked: a test can hold the answer back (and kill the caller meanwhile).
 	PayoutMade func(PayPalPayout)
+	// PayoutItemFee, when set, is the fee PayPal states it took for each payout item, on a read of
+	// its batch (payout_item_fee): 0.00 in its currency until the item is SUCCESS, the fee once it
+	// is, as PayPal charges a paid item. The batch header's fees are the sum of its items' fees, as
+	// PayPal states them; a fake batch has one item. Unset, the fake states no fee (as PayPal's
+	// older answers did).
+	PayoutItemFee *PayPalAmount
 
 	captures map[string]PayPalCapture
 	refunds  map[string]PayPalRefund
@@ -102,6 +108,12 @@ type PayPalPayout struct {
 	ItemID string
 	// At is when the batch was made.
 	At time.Time
+}
+
+// PayPalAmount is an amount in PayPal's wire format: a currency code and a decimal string.
+type PayPalAmount struct {
+	Currency string `json:"currency"`
+	Value    string `json:"value"`
 }
 
 type fakeBatch struct {
@@ -446,10 +458,17 @@ func (p *PayPal) readBatch(b *fakeBatch) map[string]any {
 		b.pending--
 		status = "PENDING"
 	}
-	return map[string]any{
-		"batch_header": map[string]any{"payout_batch_id": b.id, "batch_status": "SUCCESS", "sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}},
-		"items":        []map[string]any{{"payout_item_id": b.itemID, "transaction_status": status, "payout_batch_id": b.id, "payout_item": b.item}},
+	header := map[string]any{"payout_batch_id": b.id, "batch_status": "SUCCESS", "sender_batch_header": map[string]string{"sender_batch_id": b.senderBatchID}}
+	item := map[string]any{"payout_item_id": b.itemID, "transaction_status": status, "payout_batch_id": b.id, "payout_item": b.item}
+	if f := p.PayoutItemFee; f != nil {
+		fee := PayPalAmount{Currency: f.Currency, Value: "0.00"}
+		if status == "SUCCESS" {
+			fee.Value = f.Value
+		}
+		// One item a batch: the header's fees, the sum of its items', are the item's.
+		item["payout_item_fee"], header["fees"] = fee, fee
 	}
+	return map[string]any{"batch_header": header, "items": []map[string]any{item}}
 }
 
 // verify answers verify-webhook-signature the way PayPal does, by checking the signature.

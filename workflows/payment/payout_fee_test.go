@@ -4,11 +4,7 @@ package payment
 // amount (payout_item_fee), so the books' provider:paypal must lose it too (code path 26).
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -25,44 +21,6 @@ import (
 	"paysplit/internal/split"
 	"paysplit/testenv"
 )
-
-// withPayoutFee adds a payout_item_fee (and the batch header's fees) to PayPal's answers to a
-// payout batch's read, as PayPal states it once the item is processed; the fake states none.
-type withPayoutFee struct {
-	base            http.RoundTripper
-	currency, value string
-}
-
-func (f withPayoutFee) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := f.base.RoundTrip(req)
-	if err != nil || req.Method != http.MethodGet || resp.StatusCode != http.StatusOK ||
-		!strings.HasPrefix(req.URL.Path, "/v1/payments/payouts/") {
-		return resp, err
-	}
-	raw, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	var batch map[string]any
-	if err := json.Unmarshal(raw, &batch); err != nil {
-		return nil, err
-	}
-	fee := map[string]string{"currency": f.currency, "value": f.value}
-	if h, ok := batch["batch_header"].(map[string]any); ok {
-		h["fees"] = fee
-	}
-	items, _ := batch["items"].([]any)
-	for _, it := range items {
-		it.(map[string]any)["payout_item_fee"] = fee
-	}
-	if raw, err = json.Marshal(batch); err != nil {
-		return nil, err
-	}
-	resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(raw)), int64(len(raw))
-	resp.Header.Del("Content-Length")
-	return resp, nil
-}
 
 // A PayPal payment's legs paid through the PayPal fake, each item charged 0.25 USD: from code path
 // 26 each payout's fee is booked in an entry of its own (<wf>/payout-fee/<leg>/<attempt>, and a
@@ -88,9 +46,8 @@ func TestPayPalPayoutFeesAreBooked(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pp := testenv.NewPayPal(t)
-			hc := pp.HTTPClient()
-			hc.Transport = withPayoutFee{base: hc.Transport, currency: tt.feeCurrency, value: "0.25"}
-			c, err := activities.NewPayPalClient("client", "secret", pp.APIBase, hc)
+			pp.PayoutItemFee = &testenv.PayPalAmount{Currency: tt.feeCurrency, Value: "0.25"} // the fake's items are paid (SUCCESS) at once
+			c, err := activities.NewPayPalClient("client", "secret", pp.APIBase, pp.HTTPClient())
 			require.NoError(t, err)
 			real := &activities.Activities{PayPal: c, PayPalWatch: 5 * time.Second}
 
