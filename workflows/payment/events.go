@@ -593,7 +593,7 @@ func (r *run) apply(e Event) error {
 		if r.rec.Status == payment.StatusDisputed {
 			r.setSettled()
 		}
-		if r.rec.Provider == activities.ProviderPayPal && r.paypalFundsBack(e.DisputeStatus) {
+		if r.rec.Provider == activities.ProviderPayPal && r.paypalFundsBack(e.DisputeID, e.DisputeStatus) {
 			if !slices.ContainsFunc(r.rec.WonDisputes, func(w payment.DisputeWon) bool { return w.ID == e.DisputeID }) {
 				r.rec.WonDisputes = append(r.rec.WonDisputes, payment.DisputeWon{ID: e.DisputeID, At: e.OccurredAt})
 			}
@@ -609,7 +609,8 @@ func (r *run) apply(e Event) error {
 			!slices.Contains(r.rec.BuyerWonDisputes, e.DisputeID) {
 			r.rec.BuyerWonDisputes = append(r.rec.BuyerWonDisputes, e.DisputeID)
 		}
-		if r.in.CodePath >= codePathBuyerCanceled && r.rec.Provider == activities.ProviderPayPal && slices.Contains(paypalUnsaid, e.DisputeStatus) &&
+		if r.in.CodePath >= codePathBuyerCanceled && r.rec.Provider == activities.ProviderPayPal &&
+			(slices.Contains(paypalUnsaid, e.DisputeStatus) || e.DisputeStatus == paypalCanceledByBuyer) &&
 			slices.ContainsFunc(r.rec.Reversals, func(rev payment.Reversal) bool { return rev.Dispute == e.DisputeID && !rev.Reinstated }) {
 			r.log.Warn("PayPal dispute closed with an outcome not known to return its reversal's funds: the reversal stands; check the capture in PayPal",
 				"Dispute", e.DisputeID, "Outcome", e.DisputeStatus, "Payment", r.rec.PaymentID)
@@ -647,12 +648,14 @@ var paypalUnsaid = []string{"resolved_with_payout", "denied"}
 // the buyer cancelled, handled alike in every respect (the reversals it owns, one made before
 // it and told after, one told before any dispute). Runs of code path 26 kept a reversal whose
 // dispute the buyer cancelled: the payees stayed reversed and the platform kept their shares.
-func (r *run) paypalFundsBack(status string) bool {
+// A cancel told of a dispute already decided for the buyer (or accepted) returns nothing: the
+// buyer has the funds, and only the seller's win on appeal undoes that ruling.
+func (r *run) paypalFundsBack(dispute, status string) bool {
 	switch status {
 	case paypalSellerFavour:
 		return r.in.CodePath >= codePathChargebackWon
 	case paypalCanceledByBuyer:
-		return r.in.CodePath >= codePathBuyerCanceled
+		return r.in.CodePath >= codePathBuyerCanceled && !slices.Contains(r.rec.BuyerWonDisputes, dispute)
 	}
 	return false
 }

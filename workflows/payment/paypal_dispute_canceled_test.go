@@ -74,12 +74,8 @@ func (s *workflowSuite) TestPayPalChargebackCanceledByTheBuyerGivesTheFundsBackA
 			return []Event{ppOpened("PP-A"), ppReversed("REV1", gross), ppOpened("PP-B"), ppResolved("PP-B", "resolved_buyer_favour"),
 				ppReversed("REV2", 5000), c("PP-A")}
 		}, true},
-		{"decided for the buyer, then closed for the seller", func(c func(string) Event) []Event {
-			again := c("PP-A")
-			again.ID += "-again"
-			return []Event{ppOpened("PP-A"), ppResolved("PP-A", "resolved_buyer_favour"), ppReversed("REV1", gross), again,
-				ppOpened("PP-B"), ppReversed("REV2", gross), c("PP-B")}
-		}, true},
+		// Decided for the buyer, then won on appeal, is a win's alone: a cancel after a ruling for
+		// the buyer returns nothing (TestPayPalCancelAfterARulingForTheBuyerGivesNothingBack).
 		{"a leg in doubt as the reversal is given back", nil, true},
 	}
 	for _, tt := range tests {
@@ -165,6 +161,25 @@ func (s *workflowSuite) TestPayPalDisputeOutcomesThatGiveBackAReversal() {
 				leg := legOf(s.T(), rec, p)
 				s.Equal(leg.Amount, s.w.sentToPayee(leg.PayeeID), "%s: paid its share again, once", p)
 			}
+		})
+	}
+}
+
+// A dispute decided for the buyer (or accepted by the seller) has had its funds taken for the
+// buyer: a CANCELED_BY_BUYER told after it returns nothing, as the buyer has the money. Only the
+// seller's win on appeal undoes such a ruling. Taken as a win, the cancel paid the payees their
+// shares again with money PayPal never returned.
+func (s *workflowSuite) TestPayPalCancelAfterARulingForTheBuyerGivesNothingBack() {
+	for _, ruling := range paypalForBuyer {
+		s.Run(ruling, func() {
+			canceled := ppResolved("PP-A", paypalCanceledByBuyer)
+			canceled.ID = "WH-R-PP-A-canceled"
+			rec := s.ppEvents([]Event{ppOpened("PP-A"), ppResolved("PP-A", ruling), ppReversed("REV1", gross), canceled})
+			s.EqualValues(gross, rec.DisputesLost, "the reversal stands")
+			s.EqualValues(gross, rec.Refunded)
+			s.NotContains(s.w.transfers, wfID+"/refund-failed/REV1/vendor-v1", "no share paid again")
+			s.Contains(rec.BuyerWonDisputes, "PP-A", "still decided for the buyer")
+			s.False(slices.ContainsFunc(rec.WonDisputes, func(w payment.DisputeWon) bool { return w.ID == "PP-A" }), "not won")
 		})
 	}
 }
