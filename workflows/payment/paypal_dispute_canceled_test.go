@@ -183,3 +183,43 @@ func (s *workflowSuite) TestPayPalCancelAfterARulingForTheBuyerGivesNothingBack(
 		})
 	}
 }
+
+// A dispute told both cancelled and won (or its cancel told again under another event ID) gives
+// its reversal back once: the run ends as with the one win, record, transfers and entries alike.
+// A dispute cancelled that never caused a reversal gives nothing back, and owns no chargeback's
+// reversal made after it closed.
+func (s *workflowSuite) TestPayPalChargebackCanceledAndWonGivesBackOnce() {
+	play := func(events ...Event) ppOutcome {
+		return s.ppOutcome(s.ppEvents(append([]Event{ppOpened("PP-A"), ppReversed("REV1", gross)}, events...)))
+	}
+	again := func(e Event) Event { e.ID += "-again"; return e }
+	won, canceled := ppResolved("PP-A", paypalSellerFavour), ppResolved("PP-A", paypalCanceledByBuyer)
+	once := play(won)
+	s.Zero(once.Record.DisputesLost)
+	for name, events := range map[string][]Event{
+		"won, then cancelled":       {won, again(canceled)},
+		"cancelled, then won":       {canceled, again(won)},
+		"cancelled, told again":     {canceled, again(canceled)},
+		"cancelled, won, cancelled": {canceled, again(won), again(again(canceled))},
+	} {
+		s.Run(name, func() {
+			got := play(events...)
+			s.Equal(once.Record.DisputesLost, got.Record.DisputesLost)
+			s.Equal(once.Record.Refunded, got.Record.Refunded)
+			s.Equal(once.Record.Reversals, got.Record.Reversals)
+			s.Equal(once.Transfers, got.Transfers)
+			s.Equal(slices.Sorted(maps.Keys(once.Entries)), slices.Sorted(maps.Keys(got.Entries)))
+		})
+	}
+	s.Run("cancelled without a reversal", func() {
+		made := captureEvent("", 0).OccurredAt.Add(time.Hour)
+		closed := ppResolved("PP-A", paypalCanceledByBuyer)
+		closed.OccurredAt = made
+		rev := ppReversed("REV2", gross)
+		rev.OccurredAt = made.Add(24 * time.Hour)
+		rec := s.ppEvents([]Event{ppOpened("PP-A"), closed, rev, ppOpened("PP-B"), ppResolved("PP-B", "resolved_buyer_favour")})
+		s.EqualValues(gross, rec.DisputesLost, "PP-B's reversal stands")
+		s.NotContains(s.w.transfers, wfID+"/refund-failed/REV2/vendor-v1")
+		s.True(slices.ContainsFunc(rec.Reversals, func(r payment.Reversal) bool { return r.ID == "REV2" && r.Dispute == "PP-B" && !r.Reinstated }))
+	})
+}
