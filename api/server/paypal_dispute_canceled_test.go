@@ -44,7 +44,9 @@ func TestPayPalChargebackCanceledByTheBuyerGivesTheFundsBack(t *testing.T) {
 	require.EqualValues(t, 11000, rec.Refunded, "the chargeback took it all")
 	rec = deliver(opened)
 	require.Equal(t, ipayment.StatusDisputed, rec.Status, "its dispute open")
-	for _, b := range [][]byte{canceled, reversed, canceled} {
+	rec = deliver(canceled)
+	s.record("paypal_dispute_canceled_by_buyer.json", s.history(id)) // the run that gave it back (code path 27)
+	for _, b := range [][]byte{reversed, canceled} { // told again: nothing more
 		rec = deliver(b)
 	}
 	require.Equal(t, payment.CurrentCodePath, rec.CodePath)
