@@ -45,8 +45,9 @@ func TestPayPalChargebackCanceledByTheBuyerGivesTheFundsBack(t *testing.T) {
 	rec = deliver(opened)
 	require.Equal(t, ipayment.StatusDisputed, rec.Status, "its dispute open")
 	rec = deliver(canceled)
-	s.record("paypal_dispute_canceled_by_buyer.json", s.history(id)) // the run that gave it back (code path 27)
-	for _, b := range [][]byte{reversed, canceled} { // told again: nothing more
+	// The run that gave it back (code path 27), for the replay tests; then both told again.
+	s.record("paypal_dispute_canceled_by_buyer.json", s.history(id))
+	for _, b := range [][]byte{reversed, canceled} {
 		rec = deliver(b)
 	}
 	require.Equal(t, payment.CurrentCodePath, rec.CodePath)
