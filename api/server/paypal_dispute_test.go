@@ -30,6 +30,7 @@ func TestPayPalDisputeEvents(t *testing.T) {
 		{"lost: closes, takes nothing", dispute("CUSTOMER.DISPUTE.RESOLVED", "RESOLVED_BUYER_FAVOUR"), payment.EventDisputeClosed, "resolved_buyer_favour", 4100, "PP-D-9"},
 		{"won", dispute("CUSTOMER.DISPUTE.RESOLVED", "RESOLVED_SELLER_FAVOUR"), payment.EventDisputeClosed, "resolved_seller_favour", 4100, "PP-D-9"},
 		{"paid by PayPal", dispute("CUSTOMER.DISPUTE.RESOLVED", "RESOLVED_WITH_PAYOUT"), payment.EventDisputeClosed, "resolved_with_payout", 4100, "PP-D-9"},
+		{"cancelled by the buyer", dispute("CUSTOMER.DISPUTE.RESOLVED", "CANCELED_BY_BUYER"), payment.EventDisputeClosed, "canceled_by_buyer", 4100, "PP-D-9"},
 		{"reversed: the money", paypalevent.Reversal{EventID: "WH-R", ReversalID: "REV9", CaptureID: "CAP9", Currency: "usd", Amount: 3000, Created: at}.Body(),
 			payment.EventDisputeClosed, "lost", 3000, "REV9"},
 	}

@@ -347,11 +347,17 @@ const (
 	// them and a loss booked beyond refunds taken back. Before, the payment stayed refunded and
 	// the platform kept the payees' shares.
 	codePathChargebackWon = 26
+	// codePathBuyerCanceled gives back a PayPal chargeback whose dispute the buyer cancels
+	// (CUSTOMER.DISPUTE.RESOLVED, outcome CANCELED_BY_BUYER) as one the seller wins: the claim is
+	// withdrawn and PayPal returns the reversal's funds, told only by that outcome (see
+	// paypalCanceledByBuyer). Before, the payees stayed reversed and the platform kept their
+	// shares. RESOLVED_WITH_PAYOUT and DENIED still keep the reversal, now with a warning.
+	codePathBuyerCanceled = 27
 	// CancelWaitingForOrderPath is the first code path whose runs take an admin's cancel while
 	// they wait for their order (the API refuses it to runs before, which would drop it).
 	CancelWaitingForOrderPath = codePathPollPastDeadline
 	// CurrentCodePath is the newest code path, the one today's API asks for.
-	CurrentCodePath = codePathRefundMoves
+	CurrentCodePath = codePathBuyerCanceled
 )
 
 // EventKind is the kind of provider event.

@@ -593,7 +593,7 @@ func (r *run) apply(e Event) error {
 		if r.rec.Status == payment.StatusDisputed {
 			r.setSettled()
 		}
-		if r.in.CodePath >= codePathChargebackWon && r.rec.Provider == activities.ProviderPayPal && e.DisputeStatus == paypalSellerFavour {
+		if r.rec.Provider == activities.ProviderPayPal && r.paypalFundsBack(e.DisputeID, e.DisputeStatus) {
 			if !slices.ContainsFunc(r.rec.WonDisputes, func(w payment.DisputeWon) bool { return w.ID == e.DisputeID }) {
 				r.rec.WonDisputes = append(r.rec.WonDisputes, payment.DisputeWon{ID: e.DisputeID, At: e.OccurredAt})
 			}
@@ -609,6 +609,12 @@ func (r *run) apply(e Event) error {
 			!slices.Contains(r.rec.BuyerWonDisputes, e.DisputeID) {
 			r.rec.BuyerWonDisputes = append(r.rec.BuyerWonDisputes, e.DisputeID)
 		}
+		if r.in.CodePath >= codePathBuyerCanceled && r.rec.Provider == activities.ProviderPayPal &&
+			(slices.Contains(paypalUnsaid, e.DisputeStatus) || e.DisputeStatus == paypalCanceledByBuyer) &&
+			slices.ContainsFunc(r.rec.Reversals, func(rev payment.Reversal) bool { return rev.Dispute == e.DisputeID && !rev.Reinstated }) {
+			r.log.Warn("PayPal dispute closed with an outcome not known to return its reversal's funds: the reversal stands; check the capture in PayPal",
+				"Dispute", e.DisputeID, "Outcome", e.DisputeStatus, "Payment", r.rec.PaymentID)
+		}
 		return r.save()
 	}
 	return nil
@@ -617,6 +623,42 @@ func (r *run) apply(e Event) error {
 // paypalSellerFavour is the status of a PayPal dispute resolved for the seller (its outcome_code,
 // lowercased by the webhook).
 const paypalSellerFavour = "resolved_seller_favour"
+
+// paypalCanceledByBuyer is the status of a PayPal dispute the buyer withdrew (outcome_code
+// CANCELED_BY_BUYER, "The customer canceled the dispute": developer.paypal.com/api/
+// customer-disputes/v1/definitions/dispute_outcome; the SDKs generated from that spec, e.g.
+// PayPal-NET-SDK's v1/CustomerDisputes/DisputeOutcome.cs, carry the same text for each code). The
+// claim is dropped, so the funds stay the seller's: PayPal holds a disputed payment's funds "until
+// the dispute, claim, or chargeback is resolved" and then releases them (paypal.com smarthelp
+// faq665), and a chargeback is "completed or canceled" by the card issuer (paypal.com selfhelp
+// faq1692), a cancelled one undoing the reversal PayPal made when it came (the classic
+// Canceled_Reversal; REST tells it only as this outcome, as it tells a win).
+const paypalCanceledByBuyer = "canceled_by_buyer"
+
+// paypalUnsaid are the outcomes PayPal's documentation does not say return a reversal's funds
+// to the seller: RESOLVED_WITH_PAYOUT ("PayPal provided the merchant or customer with protection
+// and the case is resolved": either may have been paid, and by PayPal, not from the reversal)
+// and DENIED ("The dispute was denied"). A reversal of theirs stands, as it did: given back, funds
+// PayPal kept would be paid to the payees out of the platform's, while one PayPal did return
+// shows in reconciliation (PayPal's balance above the books). From code path 27 the run warns.
+var paypalUnsaid = []string{"resolved_with_payout", "denied"}
+
+// paypalFundsBack says whether a PayPal dispute closed with the status leaves its reversal's
+// funds with the seller, to be given back: a win (code path 26) and, from code path 27, a dispute
+// the buyer cancelled, handled alike in every respect (the reversals it owns, one made before
+// it and told after, one told before any dispute). Runs of code path 26 kept a reversal whose
+// dispute the buyer cancelled: the payees stayed reversed and the platform kept their shares.
+// A cancel told of a dispute already decided for the buyer (or accepted) returns nothing: the
+// buyer has the funds, and only the seller's win on appeal undoes that ruling.
+func (r *run) paypalFundsBack(dispute, status string) bool {
+	switch status {
+	case paypalSellerFavour:
+		return r.in.CodePath >= codePathChargebackWon
+	case paypalCanceledByBuyer:
+		return r.in.CodePath >= codePathBuyerCanceled && !slices.Contains(r.rec.BuyerWonDisputes, dispute)
+	}
+	return false
+}
 
 // paypalForBuyer are the statuses of a PayPal dispute closed for the buyer: resolved in their
 // favour, or accepted by the seller (outcome ACCEPTED: the seller conceded the claim, its funds

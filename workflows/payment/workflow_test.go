@@ -38,6 +38,8 @@ type workflowSuite struct {
 	w   *world
 	// provider is the payment's provider: stripe unless a test sets it; the world answers alike.
 	provider string
+	// codePath is the code path run asks for: CurrentCodePath unless a test sets it.
+	codePath int
 }
 
 func TestWorkflow(t *testing.T) { suite.Run(t, new(workflowSuite)) }
@@ -48,6 +50,7 @@ func (s *workflowSuite) SetupTest() {
 	s.w = newWorld(s.T())
 	s.w.install(s.env)
 	s.provider = "stripe"
+	s.codePath = 0
 }
 
 func (s *workflowSuite) run() payment.Record {
@@ -61,6 +64,9 @@ func (s *workflowSuite) run() payment.Record {
 func (s *workflowSuite) runInDoubt() payment.Record {
 	in := testInput()
 	in.Provider = s.provider
+	if s.codePath != 0 {
+		in.CodePath = s.codePath
+	}
 	s.env.ExecuteWorkflow(Workflow, in)
 	rec := result(s.T(), s.env)
 	s.Equal(rec, s.w.saved[len(s.w.saved)-1], "the stored state is the final state")
