@@ -25,7 +25,9 @@ import (
 // every account (not to merchants in India) and answers changes after up to about a minute,
 // which days older than the hot window do not feel; a deployment without it lists
 // (KPI_STRIPE_REVENUE=list in the API).
-type Searches struct{ l kpi.Listings[map[time.Time]kpi.Revenue] }
+type Searches struct {
+	l kpi.Listings[map[time.Time]kpi.Revenue]
+}
 
 // NewSearches runs searches under limit, shared with the listings of the same account.
 func NewSearches(limit kpi.Limiter) *Searches {
