@@ -34,11 +34,12 @@ func NewSearches(limit kpi.Limiter) *Searches {
 	return &Searches{l: kpi.Listings[map[time.Time]kpi.Revenue]{Limit: limit}}
 }
 
-// intentDays is how long before its charge a PaymentIntent naming the client may have been
-// created and still be searched: the intent's created is what Search filters on, not its
+// intentDays is how long before the charges searched a PaymentIntent naming the client may have
+// been created and still be searched: the intent's created is what Search filters on, not its
 // charge's. A checkout pays within minutes of the intent; a week covers a bank redirect or a
-// payment link paid days later. A charge made later than that after its intent, with the client
-// on the intent only, is not counted by the search (the listing counted it).
+// payment link paid days later. A charge whose intent was created more than captureDays+intentDays
+// (14) days before the charge's capture day, with the client on the intent only, is not counted
+// by the search in any range (the listing counted it).
 const intentDays = 7
 
 // searchDays sums the client's charges in cur made from gte to before lt as clientDays does, from
@@ -92,9 +93,18 @@ func (s Source) search(ctx context.Context, clientID string, cur money.Currency,
 	pit := s.API.PaymentIntents.Search(pp)
 	for pit.Next() {
 		pi := pit.PaymentIntent()
-		if pi.LatestCharge != nil && pi.LatestCharge.Created != 0 { // expanded: a succeeded intent has one
-			keep(chargeOf(pi.LatestCharge, pi))
+		if pi.LatestCharge == nil || pi.LatestCharge.Created == 0 { // expanded: a succeeded intent has one
+			continue
 		}
+		c := chargeOf(pi.LatestCharge, pi)
+		// Counted by a rule of the charge's own, not of the range asked: the search reaches
+		// intents made up to captureDays+intentDays before the range's first day, so an intent
+		// made earlier before its charge's capture day was found in a longer range and not in a
+		// shorter one, and the day's figure (cached by day) depended on the range that asked.
+		if pi.Created < kpi.DayOf(c.capturedAt).AddDate(0, 0, -(captureDays+intentDays)).Unix() {
+			continue // found by the charges' search too when the charge names the client
+		}
+		keep(c)
 	}
 	if err := pit.Err(); err != nil {
 		return nil, classify("search payment intents", err)

@@ -123,3 +123,29 @@ func TestSearchRefused(t *testing.T) {
 		require.Equal(t, tt.permanent, kpi.IsPermanent(err), "status %d: %v", tt.status, err)
 	}
 }
+
+// TestSearchDayIsTheSameInEveryRange: a day's revenue does not depend on the range it is asked
+// in (the Reader caches it by day, so whichever range asked first would decide it for every
+// other: the week's tiles and the month's would disagree on the same day). Intents are searched
+// from 14 days before the range's first day, so an intent made 20 days before its charge was
+// found when the day was asked at the end of a month's range and not when asked alone. A charge
+// named on its intent only counts when the intent was made at most 14 days before the charge's
+// capture day, in any range; 11 days before, it counts in both.
+func TestSearchDayIsTheSameInEveryRange(t *testing.T) {
+	srv := kpitest.NewStripe(t)
+	d := day("2026-03-02")
+	at := d.Add(9 * time.Hour)
+	srv.Add(
+		kpitest.Charge{ID: "ch_11", PaymentIntent: "pi_11", ClientID: "northwind", Currency: "usd", Status: "succeeded",
+			Amount: 300, Captured: true, Created: at, IntentCreated: at.AddDate(0, 0, -11)},
+		kpitest.Charge{ID: "ch_20", PaymentIntent: "pi_20", ClientID: "northwind", Currency: "usd", Status: "succeeded",
+			Amount: 5000, Captured: true, Created: at, IntentCreated: at.AddDate(0, 0, -20)},
+	)
+	src := stripekpi.Source{API: activities.NewStripeClient("sk_test_kpi", srv.URL, nil), Search: stripekpi.NewSearches(nil)}
+	alone, err := src.RevenueDays(t.Context(), "northwind", money.USD, d, d)
+	require.NoError(t, err)
+	month, err := src.RevenueDays(t.Context(), "northwind", money.USD, d.AddDate(0, 0, -30), d)
+	require.NoError(t, err)
+	require.Equal(t, alone[0], month[len(month)-1], "%s asked alone and at the end of a month", d.Format(time.DateOnly))
+	require.Equal(t, int64(300), alone[0].Revenue.Gross, "the intent made 11 days before counts, the one 20 days before not")
+}
