@@ -18,7 +18,9 @@ var (
 )
 
 // search serves GET /v1/charges/search and /v1/payment_intents/search as Stripe does: the query
-// filters the objects (a charge's own metadata; an intent's, which names ClientID), pages are
+// filters the objects (a charge's own metadata; an intent's, which names ClientID), a value
+// matched as Stripe's ':' matches, case-insensitively (client "Northwind" is found searching
+// for "northwind"), pages are
 // search_result objects with has_more and next_page, asked for again with page. Results are
 // newest first. A query it cannot read is refused as Stripe refuses one.
 func (s *Stripe) search(w http.ResponseWriter, r *http.Request) {
@@ -125,18 +127,19 @@ func parseQuery(query string, intents bool) (match func(Charge) bool, ok bool) {
 				if intents {
 					md = map[string]string{"client_id": c.ClientID, "order_id": c.ClientID + "-" + c.ID}
 				}
-				return md[key] == want
+				v, ok := md[key]
+				return ok && strings.EqualFold(v, want) // Stripe's ':' matches case-insensitively
 			})
 		} else if m := stringClause.FindStringSubmatch(clause); m != nil {
 			field, want := m[1], unescape(m[2])
 			conds = append(conds, func(c Charge) bool {
 				if field == "currency" {
-					return c.Currency == want
+					return strings.EqualFold(c.Currency, want)
 				}
 				if intents {
-					return intentStatus(c) == want
+					return strings.EqualFold(intentStatus(c), want)
 				}
-				return c.Status == want
+				return strings.EqualFold(c.Status, want)
 			})
 		} else if m := createdClause.FindStringSubmatch(clause); m != nil {
 			op := m[1]

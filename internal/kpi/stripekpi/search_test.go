@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/stripe/stripe-go/v76"
 
 	"paysplit/activities"
 	"paysplit/internal/kpi"
@@ -148,4 +149,57 @@ func TestSearchDayIsTheSameInEveryRange(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, alone[0], month[len(month)-1], "%s asked alone and at the end of a month", d.Format(time.DateOnly))
 	require.Equal(t, int64(300), alone[0].Revenue.Gross, "the intent made 11 days before counts, the one 20 days before not")
+}
+
+// TestSearchKeepsClientsApartThatDifferInCase: Stripe's search matches a value case-insensitively
+// (client IDs are case-sensitive: "Northwind" and "northwind" are two clients), so a search for
+// one finds the other's charges too, on the charge and on the intent; each client is answered its
+// own, as its own listing does, and the other's amount that does not convert fails it not.
+func TestSearchKeepsClientsApartThatDifferInCase(t *testing.T) {
+	srv := kpitest.NewStripe(t)
+	srv.CheckSearchesWith(testenv.StripeMock(t))
+	at := day("2026-02-02").Add(9 * time.Hour)
+	srv.Add(
+		kpitest.Charge{ID: "ch_lower", PaymentIntent: "pi_lower", ClientID: "northwind", Currency: "usd", Status: "succeeded",
+			Amount: 100, Captured: true, Created: at},
+		kpitest.Charge{ID: "ch_upper", PaymentIntent: "pi_upper", ClientID: "Northwind", Currency: "usd", Status: "succeeded",
+			Amount: 2000, Captured: true, Created: at},
+		kpitest.Charge{ID: "ch_upper_own", ClientID: "NORTHWIND", ClientOnCharge: true, Currency: "isk", Status: "succeeded",
+			Amount: 1250050, Captured: true, Created: at}, // does not convert: fails NORTHWIND's isk only
+		kpitest.Charge{ID: "ch_lower_isk", PaymentIntent: "pi_lower_isk", ClientID: "northwind", Currency: "isk", Status: "succeeded",
+			Amount: 100000, Captured: true, Created: at},
+	)
+	own := stripekpi.Source{API: activities.NewStripeClient("sk_test_kpi", srv.URL, nil)}
+	searched := own
+	searched.Search = stripekpi.NewSearches(nil)
+	from, to := day("2026-02-02"), day("2026-02-02")
+	for _, id := range []string{"northwind", "Northwind", "NORTHWIND"} {
+		for _, cur := range []money.Currency{money.USD, "isk"} {
+			want, wantErr := own.RevenueDays(t.Context(), id, cur, from, to)
+			got, err := searched.RevenueDays(t.Context(), id, cur, from, to)
+			if wantErr != nil {
+				require.EqualError(t, err, wantErr.Error(), "%s %s", id, cur)
+				continue
+			}
+			require.NoError(t, err, "%s %s", id, cur)
+			require.Equal(t, want, got, "%s %s", id, cur)
+		}
+	}
+	for id, gross := range map[string]int64{"northwind": 100, "Northwind": 2000, "NORTHWIND": 0} {
+		got, err := searched.RevenueDays(t.Context(), id, money.USD, from, to)
+		require.NoError(t, err)
+		require.Equal(t, gross, got[0].Revenue.Gross, id)
+	}
+	got, err := searched.RevenueDays(t.Context(), "northwind", "isk", from, to)
+	require.NoError(t, err, "NORTHWIND's amount that does not convert is not northwind's")
+	require.Equal(t, int64(1000), got[0].Revenue.Gross)
+	// The fake matches as Stripe does: the search for one spelling finds the others' charges.
+	found := map[string]bool{}
+	it := own.API.PaymentIntents.Search(&stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{
+		Query: "metadata['client_id']:'northwind' AND currency:'USD'"}})
+	for it.Next() {
+		found[it.PaymentIntent().ID] = true
+	}
+	require.NoError(t, it.Err())
+	require.Equal(t, map[string]bool{"pi_lower": true, "pi_upper": true}, found)
 }
