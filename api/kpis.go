@@ -23,9 +23,11 @@ import (
 const kpiCacheEntries = 40000
 
 // kpiListings bounds the provider listings kept for every client (kpisrc.Listings), a provider
-// and range an entry: each holds every client's sums per currency and day of its range.
-// kpiConcurrentListings is how many listings of the platform's accounts run at once, leaving
-// Stripe's per-account rate limit to the payment workflows.
+// and range an entry: each holds every client's sums per currency and day of its range (Stripe's
+// only with KPI_STRIPE_REVENUE=list; searches are per client, kept by the Reader's cache).
+// kpiConcurrentListings is how many listings of the platform's accounts, and Stripe searches,
+// run at once, leaving Stripe's per-account rate limit to the payment workflows (and well under
+// Search's own 20 requests a second).
 const (
 	kpiListings           = 32
 	kpiConcurrentListings = 2
@@ -40,12 +42,18 @@ type kpis struct {
 }
 
 func newKPIs(cfg config.Config, st *store.Store, tc client.Client) kpis {
+	// Listed once for every client asking for the same days, kept as long as fetched days.
+	listings := kpisrc.NewListings(cfg.KPICacheTTL, kpiListings, kpiConcurrentListings)
+	// Stripe's revenue is searched for the asking client's charges only, unless the deployment
+	// lists the account (KPI_STRIPE_REVENUE=list: Stripe Search is not offered to its account).
+	if cfg.KPIStripeRevenue != config.KPIStripeRevenueList {
+		listings.SearchStripe()
+	}
 	sources := &kpisrc.Factory{
-		Store:  st,
-		Stripe: activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
-		GA4:    ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir},
-		// Listed once for every client asking for the same days, kept as long as fetched days.
-		Listings: kpisrc.NewListings(cfg.KPICacheTTL, kpiListings, kpiConcurrentListings),
+		Store:    st,
+		Stripe:   activities.NewStripeClient(cfg.StripeAPIKey, cfg.StripeAPIBase, nil),
+		GA4:      ga4.Options{Endpoint: cfg.GA4APIEndpoint, CredentialsDir: cfg.GA4CredentialsDir},
+		Listings: listings,
 	}
 	// With PayPal credentials, older revenue includes PayPal's transaction search.
 	if cfg.PayPalClientID != "" {

@@ -123,6 +123,10 @@ type Config struct {
 	KPIRetentionDays int
 	KPIStaleAfter    time.Duration
 	KPICacheTTL      time.Duration
+	// KPIStripeRevenue is how the API reads a client's older Stripe revenue: "search" (Stripe's
+	// Search API, the client's own charges) or "list" (the account's charges, shared between
+	// clients) for an account Stripe does not offer Search to. Empty is "search".
+	KPIStripeRevenue string
 	GA4APIEndpoint   string
 	// GA4CredentialsDir is the only directory file: GA4 credential references may name; empty
 	// allows none (env:GA4_* references only).
@@ -181,6 +185,13 @@ const (
 // DefaultTemporalGRPCCompression is the SDK's own default. "none" saves the deflate work at both
 // ends when Temporal is next door; the benchmark could not tell the two apart on two cores.
 const DefaultTemporalGRPCCompression = "gzip"
+
+// KPI_STRIPE_REVENUE's values: search the asking client's charges (Stripe's Search API), or list
+// the platform account's charges once for every client (accounts Stripe offers no Search to).
+const (
+	KPIStripeRevenueSearch = "search"
+	KPIStripeRevenueList   = "list"
+)
 
 // Load reads the environment. The error names the first missing or malformed variable in one line.
 func Load() (Config, error) { return load(os.Getenv) }
@@ -251,6 +262,7 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "KPI_RETENTION_DAYS", def: "7", validate: positiveInt, dst: &kpiRetention},
 		{name: "KPI_STALE_AFTER", def: "1h", validate: durationAtLeast(time.Minute), dst: &kpiStale},
 		{name: "KPI_CACHE_TTL", def: "5m", validate: validDuration, dst: &kpiCache},
+		{name: "KPI_STRIPE_REVENUE", def: KPIStripeRevenueSearch, validate: oneOf(KPIStripeRevenueSearch, KPIStripeRevenueList), dst: &c.KPIStripeRevenue},
 		{name: "GA4_API_ENDPOINT", optional: true, validate: validHTTPURL, dst: &c.GA4APIEndpoint},
 		{name: "GA4_CREDENTIALS_DIR", optional: true, validate: absoluteDir, dst: &c.GA4CredentialsDir},
 		{name: "ALERT_WEBHOOK_URL", optional: true, validate: validHTTPURL, dst: &c.AlertWebhookURL},

@@ -37,13 +37,24 @@ type Factory struct {
 type Listings struct {
 	stripe *stripekpi.Shared
 	paypal *paypalkpi.Shared
+	limit  kpi.Limiter
+	// stripeSearch, when set, finds each client's own Stripe charges with Stripe's Search API
+	// instead of the shared listing (SearchStripe).
+	stripeSearch *stripekpi.Searches
 }
 
 // NewListings keeps up to maxListings listings a provider for ttl each, and runs at most
 // concurrent listings at once, of both providers together.
 func NewListings(ttl time.Duration, maxListings, concurrent int) *Listings {
 	limit := kpi.NewLimiter(concurrent)
-	return &Listings{stripe: stripekpi.NewShared(ttl, maxListings, limit), paypal: paypalkpi.NewShared(ttl, maxListings, limit)}
+	return &Listings{stripe: stripekpi.NewShared(ttl, maxListings, limit), paypal: paypalkpi.NewShared(ttl, maxListings, limit), limit: limit}
+}
+
+// SearchStripe makes Stripe's revenue searched per client (stripekpi.Searches) rather than listed
+// for the whole account, under the same limit on concurrent requests as the listings.
+func (l *Listings) SearchStripe() *Listings {
+	l.stripeSearch = stripekpi.NewSearches(l.limit)
+	return l
 }
 
 // Traffic returns the client's analytics source, or kpi.ErrNotConfigured when it has none.
@@ -116,7 +127,7 @@ func (f *Factory) providerRevenue() kpi.RevenueSource {
 		shared = *f.Listings
 	}
 	if f.Stripe != nil {
-		parts = append(parts, stripekpi.Source{API: f.Stripe, Shared: shared.stripe})
+		parts = append(parts, stripekpi.Source{API: f.Stripe, Shared: shared.stripe, Search: shared.stripeSearch})
 	}
 	if f.PayPal != nil {
 		parts = append(parts, paypalkpi.Source{Client: f.PayPal, Shared: shared.paypal})

@@ -16,13 +16,22 @@ import (
 // Created is when the charge was made (its authorization); CapturedAt when it was captured, which
 // is when Stripe creates its balance transaction (zero: at Created, as a charge captured at once).
 // ChargeClientID, when set, is the client_id on the charge's own metadata while the PaymentIntent
-// names ClientID: a charge that counts for two clients.
+// names ClientID: a charge that counts for two clients. IntentCreated is when its PaymentIntent
+// was created (zero: at Created), what the PaymentIntents' search filters on.
 type Charge struct {
 	ID, PaymentIntent, ClientID, Currency, Status string
 	ChargeClientID                                string
 	Amount, AmountRefunded                        int64
 	Captured, ClientOnCharge                      bool
-	Created, CapturedAt                           time.Time
+	Created, CapturedAt, IntentCreated            time.Time
+}
+
+// intentCreated is when the charge's PaymentIntent was created.
+func (c Charge) intentCreated() time.Time {
+	if c.IntentCreated.IsZero() {
+		return c.Created
+	}
+	return c.IntentCreated
 }
 
 // Stripe is a local Stripe API serving GET /v1/charges as a list object with has_more
@@ -36,6 +45,28 @@ type Stripe struct {
 	fail    int
 	calls   int
 	queries []string
+
+	// mock, when set, is a stripe-mock every search request is first sent to, so that its
+	// parameters are checked against Stripe's OpenAPI spec (stripe-mock answers fixtures and
+	// does not filter: the answer is this server's).
+	mock     string
+	searches []string
+}
+
+// CheckSearchesWith sends every search request to the stripe-mock at base (testenv.StripeMock)
+// before answering it, and answers stripe-mock's refusal when it refuses the parameters.
+func (s *Stripe) CheckSearchesWith(base string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mock = base
+}
+
+// Searches are the search requests' paths and queries ("/v1/charges/search?query=..."), one per
+// page.
+func (s *Stripe) Searches() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.searches...)
 }
 
 // NewStripe starts the server; it stops when the test ends.
@@ -78,6 +109,10 @@ func (s *Stripe) Queries() []string {
 func (s *Stripe) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Method == http.MethodGet && (r.URL.Path == "/v1/charges/search" || r.URL.Path == "/v1/payment_intents/search") {
+		s.search(w, r)
+		return
+	}
 	if r.Method != http.MethodGet || r.URL.Path != "/v1/charges" {
 		stripeError(w, http.StatusNotFound, "invalid_request_error", "Unrecognized request URL ("+r.Method+": "+r.URL.Path+")")
 		return
@@ -149,7 +184,8 @@ func (s *Stripe) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "url": "/v1/charges", "has_more": hasMore, "data": data})
 }
 
-func chargeObject(c Charge, expandPI, expandBT bool) map[string]any {
+// chargeMetadata is the charge's own metadata.
+func chargeMetadata(c Charge) map[string]string {
 	chargeMeta := map[string]string{}
 	if c.ClientOnCharge {
 		chargeMeta["client_id"] = c.ClientID
@@ -157,13 +193,39 @@ func chargeObject(c Charge, expandPI, expandBT bool) map[string]any {
 	if c.ChargeClientID != "" {
 		chargeMeta["client_id"] = c.ChargeClientID
 	}
+	return chargeMeta
+}
+
+// intentStatus is the status of the charge's PaymentIntent: succeeded once captured, waiting for
+// the capture while authorized, waiting for another payment method after a failed charge.
+func intentStatus(c Charge) string {
+	switch {
+	case c.Status == "succeeded" && c.Captured:
+		return "succeeded"
+	case c.Status == "succeeded":
+		return "requires_capture"
+	}
+	return "requires_payment_method"
+}
+
+// intentObject is the charge's PaymentIntent, created with it; latest is its latest_charge.
+func intentObject(c Charge, latest any) map[string]any {
+	received := int64(0)
+	if c.Captured {
+		received = c.Amount
+	}
+	return map[string]any{
+		"id": c.PaymentIntent, "object": "payment_intent", "amount": c.Amount, "amount_received": received,
+		"currency": c.Currency, "status": intentStatus(c), "created": c.intentCreated().Unix(), "livemode": false,
+		"latest_charge": latest, "metadata": map[string]string{"client_id": c.ClientID, "order_id": c.ClientID + "-" + c.ID},
+	}
+}
+
+func chargeObject(c Charge, expandPI, expandBT bool) map[string]any {
+	chargeMeta := chargeMetadata(c)
 	var pi any = c.PaymentIntent
 	if expandPI {
-		pi = map[string]any{
-			"id": c.PaymentIntent, "object": "payment_intent", "amount": c.Amount, "amount_received": c.Amount,
-			"currency": c.Currency, "status": "succeeded", "created": c.Created.Unix(), "livemode": false,
-			"metadata": map[string]string{"client_id": c.ClientID, "order_id": c.ClientID + "-" + c.ID},
-		}
+		pi = intentObject(c, c.ID)
 	}
 	captured := int64(0)
 	var bt any // an uncaptured charge has no balance transaction yet

@@ -22,31 +22,7 @@ import (
 // client whose bad charge was captured before the range.
 func TestSharedListingAnswersAsOwnListing(t *testing.T) {
 	srv := kpitest.NewStripe(t)
-	at := func(d string, h int) time.Time { return day(d).Add(time.Duration(h) * time.Hour) }
-	ch := func(id, client, cur string, amount, refunded int64, created time.Time) kpitest.Charge {
-		return kpitest.Charge{ID: id, PaymentIntent: "pi_" + id, ClientID: client, Currency: cur, Status: "succeeded",
-			Amount: amount, AmountRefunded: refunded, Captured: true, Created: created}
-	}
-	both := ch("ch_both", "c2", "usd", 700, 100, at("2026-02-02", 5))
-	both.ChargeClientID = "c1"
-	early := ch("ch_early", "c0", "usd", 900, 0, at("2026-01-27", 5))
-	early.CapturedAt = at("2026-02-01", 8)
-	beforeBad := ch("ch_isk_before", "c2", "isk", 1250050, 0, at("2026-01-28", 1)) // captured before the range
-	bothBad := ch("ch_isk_both", "c3", "isk", 1250070, 0, at("2026-02-03", 20))
-	bothBad.ChargeClientID = "c1"
-	failed := ch("ch_failed", "c0", "isk", 1250050, 0, at("2026-02-02", 1))
-	failed.Status = "failed"
-	srv.Add(both, early, beforeBad, bothBad, failed,
-		ch("ch_isk_ok", "c2", "isk", 1250000, 250000, at("2026-02-01", 9)),
-		ch("ch_isk_bad1", "c3", "isk", 1250050, 0, at("2026-02-02", 9)),
-		ch("ch_isk_bad2", "c3", "isk", 990001, 0, at("2026-02-01", 9)),
-		ch("ch_isk_ok3", "c3", "isk", 100000, 0, at("2026-02-01", 7)),
-	)
-	for c := range 4 {
-		for i := range 60 {
-			srv.Add(ch(fmt.Sprintf("ch_%d_%d", c, i), fmt.Sprintf("c%d", c), "usd", int64(100*c+i), int64(i%4), at("2026-02-01", i)))
-		}
-	}
+	addMixedCharges(srv)
 	own := stripekpi.Source{API: activities.NewStripeClient("sk_test_kpi", srv.URL, nil)}
 	shared := own
 	shared.Shared = stripekpi.NewShared(time.Hour, 4, kpi.NewLimiter(1))
@@ -78,6 +54,36 @@ func TestSharedListingAnswersAsOwnListing(t *testing.T) {
 		got, err := shared.RevenueDays(t.Context(), fmt.Sprintf("c%d", c), money.USD, from, to)
 		require.NoError(t, err)
 		require.Equal(t, int64(sumDay(c, 1)+700), got[1].Revenue.Gross, "ch_both counts for c%d", c)
+	}
+}
+
+// addMixedCharges stores the charges TestSharedListingAnswersAsOwnListing describes, for clients
+// c0 to c3 in usd and isk from 2026-02-01 to 2026-02-03.
+func addMixedCharges(srv *kpitest.Stripe) {
+	at := func(d string, h int) time.Time { return day(d).Add(time.Duration(h) * time.Hour) }
+	ch := func(id, client, cur string, amount, refunded int64, created time.Time) kpitest.Charge {
+		return kpitest.Charge{ID: id, PaymentIntent: "pi_" + id, ClientID: client, Currency: cur, Status: "succeeded",
+			Amount: amount, AmountRefunded: refunded, Captured: true, Created: created}
+	}
+	both := ch("ch_both", "c2", "usd", 700, 100, at("2026-02-02", 5))
+	both.ChargeClientID = "c1"
+	early := ch("ch_early", "c0", "usd", 900, 0, at("2026-01-27", 5))
+	early.CapturedAt = at("2026-02-01", 8)
+	beforeBad := ch("ch_isk_before", "c2", "isk", 1250050, 0, at("2026-01-28", 1)) // captured before the range
+	bothBad := ch("ch_isk_both", "c3", "isk", 1250070, 0, at("2026-02-03", 20))
+	bothBad.ChargeClientID = "c1"
+	failed := ch("ch_failed", "c0", "isk", 1250050, 0, at("2026-02-02", 1))
+	failed.Status = "failed"
+	srv.Add(both, early, beforeBad, bothBad, failed,
+		ch("ch_isk_ok", "c2", "isk", 1250000, 250000, at("2026-02-01", 9)),
+		ch("ch_isk_bad1", "c3", "isk", 1250050, 0, at("2026-02-02", 9)),
+		ch("ch_isk_bad2", "c3", "isk", 990001, 0, at("2026-02-01", 9)),
+		ch("ch_isk_ok3", "c3", "isk", 100000, 0, at("2026-02-01", 7)),
+	)
+	for c := range 4 {
+		for i := range 60 {
+			srv.Add(ch(fmt.Sprintf("ch_%d_%d", c, i), fmt.Sprintf("c%d", c), "usd", int64(100*c+i), int64(i%4), at("2026-02-01", i)))
+		}
 	}
 }
 

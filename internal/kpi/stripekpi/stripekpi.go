@@ -23,6 +23,9 @@ type Source struct {
 	// Shared, when set, lists the account's charges once for every client asking for the same
 	// days (see kpi.Listings); nil lists them for each call.
 	Shared *Shared
+	// Search, when set, asks Stripe's Search API for the client's own charges instead of
+	// listing the account's (Shared is then unused): see Searches.
+	Search *Searches
 }
 
 // Shared is the account's charge listings, shared by the Sources of every client. A listing
@@ -52,6 +55,7 @@ const captureDays = 7
 // charge is what RevenueDays reads of a listed charge.
 type charge struct {
 	id                             string
+	created                        int64
 	succeededCaptured              bool
 	currency                       money.Currency
 	chargeClient, intentClient     string
@@ -70,7 +74,12 @@ func (s Source) RevenueDays(ctx context.Context, clientID string, cur money.Curr
 	from, to = kpi.DayOf(from), kpi.DayOf(to)
 	key, gte, lt := listing(from, to)
 	var byDay map[time.Time]kpi.Revenue
-	if s.Shared != nil {
+	if s.Search != nil {
+		var err error
+		if byDay, err = s.searchDays(ctx, clientID, cur, from, to, gte, lt); err != nil {
+			return nil, err
+		}
+	} else if s.Shared != nil {
 		all, err := s.Shared.l.Get(ctx, key, func(ctx context.Context) (*sums, error) {
 			all := &sums{from: from, to: to, of: map[sumKey]*clientSums{}}
 			return all, s.list(ctx, gte, lt, all.add)
@@ -105,11 +114,17 @@ func listing(from, to time.Time) (key string, gte, lt int64) {
 }
 
 // clientDays sums the client's charges of one listing of its own, as before listings were
-// shared: the reference the shared sums are held to.
+// shared: the reference the shared sums and the searches are held to.
 func (s Source) clientDays(ctx context.Context, clientID string, cur money.Currency, from, to time.Time, gte, lt int64) (map[time.Time]kpi.Revenue, error) {
+	return daysOf(clientID, cur, from, to, func(each func(charge)) error { return s.list(ctx, gte, lt, each) })
+}
+
+// daysOf sums the client's captured charges in cur that charges passes to each, per capture day
+// from from to to; the first charge whose amount does not convert is the answer, as an error.
+func daysOf(clientID string, cur money.Currency, from, to time.Time, charges func(each func(charge)) error) (map[time.Time]kpi.Revenue, error) {
 	byDay := map[time.Time]kpi.Revenue{}
 	var convErr error
-	err := s.list(ctx, gte, lt, func(c charge) {
+	err := charges(func(c charge) {
 		if convErr != nil || !counts(c, clientID, cur) {
 			return
 		}
@@ -228,26 +243,31 @@ func (s Source) list(ctx context.Context, gte, lt int64, each func(charge)) erro
 	params.AddExpand("data.balance_transaction")
 	it := s.API.Charges.List(params)
 	for it.Next() {
-		c := it.Charge()
-		ch := charge{
-			id:                c.ID,
-			succeededCaptured: c.Status == stripe.ChargeStatusSucceeded && c.Captured,
-			currency:          money.Currency(c.Currency),
-			chargeClient:      c.Metadata["client_id"],
-			capturedAt:        capturedAt(c),
-			amount:            c.Amount,
-			amountCaptured:    c.AmountCaptured,
-			refund:            c.AmountRefunded,
-		}
-		if c.PaymentIntent != nil {
-			ch.intentClient = c.PaymentIntent.Metadata["client_id"]
-		}
-		each(ch)
+		each(chargeOf(it.Charge(), it.Charge().PaymentIntent))
 	}
 	if err := it.Err(); err != nil {
-		return classify(err)
+		return classify("list charges", err)
 	}
 	return nil
+}
+
+// chargeOf is what RevenueDays reads of c, whose PaymentIntent is pi (nil: none, or not read).
+func chargeOf(c *stripe.Charge, pi *stripe.PaymentIntent) charge {
+	ch := charge{
+		id:                c.ID,
+		created:           c.Created,
+		succeededCaptured: c.Status == stripe.ChargeStatusSucceeded && c.Captured,
+		currency:          money.Currency(c.Currency),
+		chargeClient:      c.Metadata["client_id"],
+		capturedAt:        capturedAt(c),
+		amount:            c.Amount,
+		amountCaptured:    c.AmountCaptured,
+		refund:            c.AmountRefunded,
+	}
+	if pi != nil {
+		ch.intentClient = pi.Metadata["client_id"]
+	}
+	return ch
 }
 
 // capturedAt is when the charge was captured: when Stripe created its balance transaction, or the
@@ -270,14 +290,14 @@ func counts(c charge, clientID string, cur money.Currency) bool {
 
 // classify marks Stripe's refusals (bad key, missing permission, bad request) as permanent;
 // rate limits, server errors and network errors stay retryable.
-func classify(err error) error {
+func classify(op string, err error) error {
 	var se *stripe.Error
 	if errors.As(err, &se) {
-		msg := fmt.Errorf("stripe: list charges: %d %s", se.HTTPStatusCode, se.Msg)
+		msg := fmt.Errorf("stripe: %s: %d %s", op, se.HTTPStatusCode, se.Msg)
 		if se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 && se.HTTPStatusCode != http.StatusTooManyRequests {
 			return kpi.Permanent(msg)
 		}
 		return msg
 	}
-	return fmt.Errorf("stripe: list charges: %w", err)
+	return fmt.Errorf("stripe: %s: %w", op, err)
 }
