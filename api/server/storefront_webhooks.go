@@ -20,6 +20,7 @@ import (
 
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/secrets"
 	"paysplit/internal/store"
 	"paysplit/internal/storefront"
 	"paysplit/workflows/payment"
@@ -144,6 +145,13 @@ func (s *Server) webhookSecret(ctx context.Context, client, name string) ([]byte
 		return nil, missingSecret{name: name, why: " (no secrets key)"}
 	case errors.Is(err, store.ErrNotFound):
 		return nil, missingSecret{name: name}
+	case errors.Is(err, secrets.ErrDecrypt):
+		// Sealed under another key (SECRETS_KEY replaced or mistyped): as unverifiable as no key
+		// at all. A 500 here, beside the 401 of a client without the secret or an unknown one,
+		// told which clients have the secret set.
+		s.deps.Logger.Error("storefront webhook refused: the client's secret cannot be opened with this SECRETS_KEY",
+			"client_id", client, "secret", name)
+		return nil, missingSecret{name: name, why: " (cannot be opened with this SECRETS_KEY)"}
 	}
 	return secret, err
 }
@@ -482,6 +490,10 @@ func orderIDList(id string) []string {
 // unknown client or a missing secret is refused even if the dummy secret somehow verified.
 func (s *Server) unverified(platform, client string, secrets *webhookSecrets, verr error) error {
 	switch {
+	case verr != nil && !errors.Is(verr, storefront.ErrSignature):
+		// The store failed reading a secret: the same for a known client and an unknown one
+		// (whose secret is looked up too), so a 500 for both, which the shop retries.
+		return verr
 	case !secrets.known:
 		s.count(platform, "unknown", "unknown_client")
 		s.deps.Logger.Warn("storefront webhook for an unknown client: answered as a bad signature", "platform", platform,

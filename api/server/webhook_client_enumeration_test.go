@@ -2,12 +2,20 @@ package server_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"paysplit/api/server"
+	"paysplit/internal/secrets"
+	"paysplit/internal/store"
+	"paysplit/testenv"
 )
 
 // answer is what a caller outside sees of a webhook request: its status and exact body.
@@ -122,4 +130,59 @@ func TestInstagramHandshakeDoesNotTellWhetherAClientExists(t *testing.T) {
 	notHandshake := get(e.client, strings.Replace(right, "subscribe", "unsubscribe", 1))
 	require.Equal(t, http.StatusBadRequest, notHandshake.status, notHandshake.body)
 	require.Contains(t, e.logs.String(), "unknown client")
+}
+
+// A known client's secret that this server cannot open (SECRETS_KEY replaced or mistyped) was a
+// 500 while an unknown client was a 401 invalid_signature: the path told which clients have a
+// secret set. It is refused as unverifiable, as a missing SECRETS_KEY already was, and the
+// operator reads why in the log.
+func TestStorefrontWebhookSecretSealedUnderAnotherKeyIsABadSignature(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	otherKey := bytes.Repeat([]byte{7}, 32)
+	other := *e
+	other.apiEnv = newAPI(t, func(d *server.Deps) {
+		box, err := secrets.New(otherKey)
+		require.NoError(t, err)
+		d.Store = store.New(d.Pool, store.WithSecrets(box))
+		d.Logger = slog.New(slog.NewJSONHandler(e.logs, nil))
+	})
+	for platform, good := range map[string]delivery{
+		"shopify":   shopifyDelivery("orders/paid", "sealed-1", shopSample(t, "shopify_orders_paid.json")),
+		"tiktok":    tiktokDelivery(shopSample(t, "tiktok_order_status_change.json")),
+		"instagram": instagramDelivery(shopSample(t, "instagram_commerce_order.json")),
+	} {
+		want := other.answerTo(http.MethodPost, "/webhooks/"+platform+"/nobody-here", good)
+		require.Equal(t, http.StatusUnauthorized, want.status, want.body)
+		require.Equal(t, want, other.answerTo(http.MethodPost, "/webhooks/"+platform+"/"+e.client, good), platform)
+	}
+	handshake := "/webhooks/instagram/%s?hub.mode=subscribe&hub.verify_token=verify-me-12345&hub.challenge=1"
+	want := other.answerTo(http.MethodGet, fmt.Sprintf(handshake, "nobody-here"), delivery{})
+	require.Equal(t, http.StatusForbidden, want.status, want.body)
+	require.Equal(t, want, other.answerTo(http.MethodGet, fmt.Sprintf(handshake, e.client), delivery{}))
+	require.Empty(t, e.stored(e.client))
+	require.Contains(t, e.logs.String(), "cannot be opened")
+}
+
+// When the store cannot read webhook secrets (here their table is gone, as in an outage that
+// spares the clients table) a known client's delivery is a 500, which the shop retries; an
+// unknown client's was a 401, so the path told the two apart. Both are the 500.
+func TestStorefrontWebhookStoreFailureIsAlikeForUnknownClients(t *testing.T) {
+	pool := testenv.OwnDatabase(t)
+	box, err := secrets.New(testSecretsKey)
+	require.NoError(t, err)
+	a := newAPI(t, func(d *server.Deps) { d.Pool, d.Store = pool, store.New(pool, store.WithSecrets(box)) })
+	e := &shopEnv{apiEnv: a, logs: &testenv.LogBuffer{}}
+	e.client = e.newShopClient()
+	_, err = pool.Exec(context.Background(), `ALTER TABLE client_webhook_secrets RENAME TO client_webhook_secrets_gone`)
+	require.NoError(t, err)
+	for platform, good := range map[string]delivery{
+		"shopify":     shopifyDelivery("orders/paid", "gone-1", shopSample(t, "shopify_orders_paid.json")),
+		"woocommerce": wooDelivery("order.created", "gone-2", shopSample(t, "woocommerce_order_created.json")),
+		"tiktok":      tiktokDelivery(shopSample(t, "tiktok_order_status_change.json")),
+		"instagram":   instagramDelivery(shopSample(t, "instagram_commerce_order.json")),
+	} {
+		want := e.answerTo(http.MethodPost, "/webhooks/"+platform+"/"+e.client, good)
+		require.Equal(t, http.StatusInternalServerError, want.status, want.body)
+		require.Equal(t, want, e.answerTo(http.MethodPost, "/webhooks/"+platform+"/nobody-here", good), platform)
+	}
 }
