@@ -18,11 +18,16 @@ import (
 	"paysplit/internal/store"
 )
 
-// Cookie and header names of the browser session.
+// Cookie and header names of the browser session. The cookies' names are these, with
+// hostPrefix whenever they are Secure (Server.cookieName).
 const (
 	sessionCookie = "paysplit_session"
 	csrfCookie    = "paysplit_csrf"
 	csrfHeader    = "X-CSRF-Token"
+	// hostPrefix makes the browser take a cookie only when it is Secure, has Path=/ and no
+	// Domain, and was set by this very host: no sibling subdomain, and no network attacker
+	// answering plain HTTP for it, can set or shadow the session or CSRF cookie.
+	hostPrefix = "__Host-"
 )
 
 const principalKey = "principal"
@@ -112,7 +117,7 @@ func (s *Server) identify(c echo.Context) (principal, error) {
 	presented := true
 	if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
 		p, err = s.principalFromKey(c, h)
-	} else if ck, cerr := c.Cookie(sessionCookie); cerr == nil && ck.Value != "" {
+	} else if ck, cerr := c.Cookie(s.cookieName(c.Request(), sessionCookie)); cerr == nil && ck.Value != "" {
 		p, err = s.principalFromSession(c, ck.Value)
 	} else {
 		presented = false

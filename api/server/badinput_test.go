@@ -108,7 +108,7 @@ func TestBadInputIsRefusedAndLeavesNoTrace(t *testing.T) {
 		{"paypal: fee above the capture", "POST", "/webhooks/paypal", json, paypalBody(feeAbove), s.paypal.Sign(paypalBody(feeAbove)), 400, "invalid_event"},
 		{"paypal: very long capture ID", "POST", "/webhooks/paypal", json, paypalBody(`{"id":"` + longID + `","amount":{"currency_code":"USD","value":"1.00"}}`), s.paypal.Sign(paypalBody(`{"id":"` + longID + `","amount":{"currency_code":"USD","value":"1.00"}}`)), 400, "invalid_event"},
 		// Storefront webhook.
-		{"shopify: unknown client", "POST", "/webhooks/shopify/ghost", json, []byte(`{}`), hdr("X-Shopify-Hmac-Sha256", "AAAA"), 404, ""},
+		{"shopify: unknown client", "POST", "/webhooks/shopify/ghost", json, []byte(`{}`), hdr("X-Shopify-Hmac-Sha256", "AAAA"), 401, "invalid_signature"},
 		{"shopify: bad signature", "POST", "/webhooks/shopify/badco", json, []byte(`{}`), hdr("X-Shopify-Hmac-Sha256", "AAAA"), 401, ""},
 		// Admin API.
 		{"admin: no key", "PUT", "/api/v1/admin/clients/newco", json, []byte(`{"name":"N","default_currency":"usd"}`), nil, 401, "unauthorized"},

@@ -166,14 +166,16 @@ func TestOnboardingMistakesAreRefusedWithTheirReason(t *testing.T) {
 		// A body declared in another charset was decoded as UTF-8 and refused for its "U+FFFD".
 		{"body in latin1", "PUT", "/api/v1/admin/clients/" + c, "application/json; charset=iso-8859-1",
 			"{\"name\":\"Caf\xe9\",\"default_currency\":\"usd\"}", true, nil, 415, "unsupported_media_type", "UTF-8"},
-		// The client has "tiktok" and "instagram": the answer named those, not the missing ones.
+		// The client has "tiktok" and "instagram" but not the app key: the answer is a bad
+		// signature, as for a client that does not exist (the missing secret is named in the log:
+		// TestStorefrontWebhookAnswersDoNotTellWhetherAClientExists).
 		{"tiktok app key missing", "POST", "/webhooks/tiktok/" + c, json, `{}`, false, map[string]string{"Authorization": "0123"},
-			401, "webhook_not_configured", `"tiktok-app-key"`},
+			401, "invalid_signature", "tiktok signature verification failed"},
 		{"shopify order not UTF-8", "POST", "/webhooks/shopify/" + c, json, notUTF8, false,
 			map[string]string{"X-Shopify-Hmac-Sha256": shopSig, "X-Shopify-Webhook-Id": "jrny-1", "X-Shopify-Topic": "orders/paid"},
 			400, "malformed_payload", "not UTF-8"},
 		{"instagram verify token missing", "GET", "/webhooks/instagram/" + c + "?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1", "", "", false, nil,
-			401, "webhook_not_configured", `"instagram-verify-token"`},
+			403, "invalid_verify_token", "hub.verify_token does not match"},
 	}
 	before := rows()
 	for _, tt := range tests {

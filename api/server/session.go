@@ -55,13 +55,14 @@ func (s *Server) login(c echo.Context) error {
 	// only the session of the cookie it is sent, so that one could never be ended again (it stayed
 	// live for the rest of its hours for whoever had copied its cookie). Only after the new session
 	// exists: a login that fails leaves the browser logged in as it was.
-	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if err := s.deps.Store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
-			return fmt.Errorf("end the session this login replaces: %w", err)
-		}
+	// Over HTTPS the browser may still hold the unprefixed cookie of a session from before the
+	// __Host- names: it is never read there again, so it is ended too, and cleared below.
+	if err := s.endCookieSessions(c); err != nil {
+		return fmt.Errorf("end the session this login replaces: %w", err)
 	}
 	c.SetCookie(s.cookie(c, sessionCookie, token, expires, true))
 	c.SetCookie(s.cookie(c, csrfCookie, csrf, expires, false))
+	s.clearUnprefixed(c)
 	c.Set(principalKey, p)
 	return c.JSON(http.StatusCreated, map[string]any{
 		"role": p.Role, "client_id": nullable(p.ClientID), "key_id": p.KeyID, "expires_at": expires, "csrf_token": csrf,
@@ -74,26 +75,73 @@ func (s *Server) login(c echo.Context) error {
 func (s *Server) logout(c echo.Context) error {
 	// The row goes even when the session is no longer live (expired, not yet swept): only the
 	// cookie's holder knows its token.
-	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if err := s.deps.Store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
-			return fmt.Errorf("end session: %w", err)
-		}
+	if err := s.endCookieSessions(c); err != nil {
+		return fmt.Errorf("end session: %w", err)
 	}
 	for _, name := range []string{sessionCookie, csrfCookie} {
 		ck := s.cookie(c, name, "", time.Unix(0, 0), name == sessionCookie)
 		ck.MaxAge = -1
 		c.SetCookie(ck)
 	}
+	s.clearUnprefixed(c)
 	return c.NoContent(http.StatusNoContent)
 }
 
+// endCookieSessions ends the session of the request's session cookie and, over HTTPS, that of an
+// unprefixed one left from before the __Host- names.
+func (s *Server) endCookieSessions(c echo.Context) error {
+	names := []string{s.cookieName(c.Request(), sessionCookie)}
+	if names[0] != sessionCookie {
+		names = append(names, sessionCookie)
+	}
+	for _, name := range names {
+		if ck, err := c.Cookie(name); err == nil && ck.Value != "" {
+			if err := s.deps.Store.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// clearUnprefixed tells a browser over HTTPS to drop the unprefixed cookies, which are not read
+// there (a login or logout from before the __Host- names, or planted by another host).
+func (s *Server) clearUnprefixed(c echo.Context) {
+	if !s.secureCookies(c.Request()) {
+		return
+	}
+	for _, name := range []string{sessionCookie, csrfCookie} {
+		ck := s.cookie(c, name, "", time.Unix(0, 0), name == sessionCookie)
+		ck.Name, ck.MaxAge = name, -1
+		c.SetCookie(ck)
+	}
+}
+
 // cookie builds a session cookie: Secure always in production and otherwise whenever the request
-// came over TLS, SameSite=Strict so no other site's page ever sends it.
+// came over TLS, then named with the __Host- prefix (cookieName); Path=/ and no Domain, as that
+// prefix needs; SameSite=Strict so no other site's page ever sends it.
 func (s *Server) cookie(c echo.Context, name, value string, expires time.Time, httpOnly bool) *http.Cookie {
 	return &http.Cookie{
-		Name: name, Value: value, Path: "/", Expires: expires, HttpOnly: httpOnly,
-		Secure: s.deps.SecureCookies || s.overTLS(c.Request()), SameSite: http.SameSiteStrictMode,
+		Name: s.cookieName(c.Request(), name), Value: value, Path: "/", Expires: expires, HttpOnly: httpOnly,
+		Secure: s.secureCookies(c.Request()), SameSite: http.SameSiteStrictMode,
 	}
+}
+
+// secureCookies says whether the request's cookies are Secure: always in production
+// (APP_ENV=production), otherwise when the request came over TLS.
+func (s *Server) secureCookies(r *http.Request) bool {
+	return s.deps.SecureCookies || s.overTLS(r)
+}
+
+// cookieName is the name a session cookie has on this request: with the __Host- prefix when it
+// is Secure, as it is read and set alike. Plain-HTTP development (the demo, the browser tests on
+// 127.0.0.1) keeps the bare name: a browser refuses a __Host- cookie that is not Secure, and a
+// Secure one set over plain HTTP.
+func (s *Server) cookieName(r *http.Request, name string) string {
+	if s.secureCookies(r) {
+		return hostPrefix + name
+	}
+	return name
 }
 
 // overTLS reports whether a request came over TLS: on its own connection, or through one of the

@@ -385,9 +385,10 @@ func TestStorefrontWebhooksRejectBadInput(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"unknown client", "nobody-here", good, false, http.StatusNotFound, "unknown_client"},
-		{"malformed client id", "bad..id%20x", good, false, http.StatusNotFound, "unknown_client"},
-		{"client without secrets", unconfigured, good, false, http.StatusUnauthorized, "webhook_not_configured"},
+		// Answered as a bad signature, so that the path does not tell which clients exist.
+		{"unknown client", "nobody-here", good, false, http.StatusUnauthorized, "invalid_signature"},
+		{"malformed client id", "bad..id%20x", good, false, http.StatusUnauthorized, "invalid_signature"},
+		{"client without secrets", unconfigured, good, false, http.StatusUnauthorized, "invalid_signature"},
 		{"shopify wrong secret", c, wrongSecret, false, http.StatusUnauthorized, "invalid_signature"},
 		{"shopify unsigned", c, unsigned, false, http.StatusUnauthorized, "invalid_signature"},
 		{"shopify tampered body", c, tampered, false, http.StatusUnauthorized, "invalid_signature"},
@@ -490,8 +491,8 @@ func TestInstagramHandshake(t *testing.T) {
 		{"right token", e.client, "hub.mode=subscribe&hub.verify_token=verify-me-12345&hub.challenge=1158201444", http.StatusOK, "1158201444"},
 		{"wrong token", e.client, "hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1158201444", http.StatusForbidden, "invalid_verify_token"},
 		{"not a handshake", e.client, "hub.mode=unsubscribe&hub.verify_token=verify-me-12345&hub.challenge=1", http.StatusBadRequest, "invalid_handshake"},
-		{"no token configured", bare, "hub.mode=subscribe&hub.verify_token=verify-me-12345&hub.challenge=1", http.StatusUnauthorized, "webhook_not_configured"},
-		{"unknown client", "nobody-here", "hub.mode=subscribe&hub.verify_token=verify-me-12345&hub.challenge=1", http.StatusNotFound, "unknown_client"},
+		{"no token configured", bare, "hub.mode=subscribe&hub.verify_token=verify-me-12345&hub.challenge=1", http.StatusForbidden, "invalid_verify_token"},
+		{"unknown client", "nobody-here", "hub.mode=subscribe&hub.verify_token=verify-me-12345&hub.challenge=1", http.StatusForbidden, "invalid_verify_token"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

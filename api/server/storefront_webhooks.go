@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"paysplit/internal/money"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/secrets"
 	"paysplit/internal/store"
 	"paysplit/internal/storefront"
 	"paysplit/workflows/payment"
@@ -31,8 +33,8 @@ type storefrontSource struct {
 	platform string
 	// ping recognizes a handshake request that is answered 200 without a signature.
 	ping func(r *http.Request, body []byte) bool
-	// verify checks the delivery's signature with the client's secrets.
-	verify func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error
+	// verify checks the delivery's signature with the secrets secret gives (webhookSecrets.get).
+	verify func(secret func(name string) ([]byte, error), r *http.Request, body []byte) error
 	parse  func(client string, r *http.Request, body []byte) (storefront.Result, error)
 	// deliveryID is the platform's ID of the delivery, the same on its retries.
 	deliveryID func(r *http.Request, body []byte, res storefront.Result) string
@@ -41,8 +43,8 @@ type storefrontSource struct {
 var storefrontSources = map[string]storefrontSource{
 	storefront.Shopify: {
 		platform: storefront.Shopify,
-		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
-			secret, err := s.webhookSecret(ctx, client, storefront.SecretShopify)
+		verify: func(secrets func(string) ([]byte, error), r *http.Request, body []byte) error {
+			secret, err := secrets(storefront.SecretShopify)
 			if err != nil {
 				return err
 			}
@@ -60,8 +62,8 @@ var storefrontSources = map[string]storefrontSource{
 		ping: func(r *http.Request, body []byte) bool {
 			return storefront.IsWooCommercePing(body, r.Header.Get("X-WC-Webhook-Signature"))
 		},
-		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
-			secret, err := s.webhookSecret(ctx, client, storefront.SecretWooCommerce)
+		verify: func(secrets func(string) ([]byte, error), r *http.Request, body []byte) error {
+			secret, err := secrets(storefront.SecretWooCommerce)
 			if err != nil {
 				return err
 			}
@@ -85,12 +87,12 @@ var storefrontSources = map[string]storefrontSource{
 	},
 	storefront.TikTok: {
 		platform: storefront.TikTok,
-		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
-			appKey, err := s.webhookSecret(ctx, client, storefront.SecretTikTokAppKey)
+		verify: func(secrets func(string) ([]byte, error), r *http.Request, body []byte) error {
+			appKey, err := secrets(storefront.SecretTikTokAppKey)
 			if err != nil {
 				return err
 			}
-			appSecret, err := s.webhookSecret(ctx, client, storefront.SecretTikTokAppSecret)
+			appSecret, err := secrets(storefront.SecretTikTokAppSecret)
 			if err != nil {
 				return err
 			}
@@ -103,8 +105,8 @@ var storefrontSources = map[string]storefrontSource{
 	},
 	storefront.Instagram: {
 		platform: storefront.Instagram,
-		verify: func(ctx context.Context, s *Server, client string, r *http.Request, body []byte) error {
-			secret, err := s.webhookSecret(ctx, client, storefront.SecretInstagramAppSecret)
+		verify: func(secrets func(string) ([]byte, error), r *http.Request, body []byte) error {
+			secret, err := secrets(storefront.SecretInstagramAppSecret)
 			if err != nil {
 				return err
 			}
@@ -143,21 +145,89 @@ func (s *Server) webhookSecret(ctx context.Context, client, name string) ([]byte
 		return nil, missingSecret{name: name, why: " (no secrets key)"}
 	case errors.Is(err, store.ErrNotFound):
 		return nil, missingSecret{name: name}
+	case errors.Is(err, secrets.ErrDecrypt):
+		// Sealed under another key (SECRETS_KEY replaced or mistyped): as unverifiable as no key
+		// at all. A 500 here, beside the 401 of a client without the secret or an unknown one,
+		// told which clients have the secret set.
+		s.deps.Logger.Error("storefront webhook refused: the client's secret cannot be opened with this SECRETS_KEY",
+			"client_id", client, "secret", name)
+		return nil, missingSecret{name: name, why: " (cannot be opened with this SECRETS_KEY)"}
 	}
 	return secret, err
 }
 
-// knownClient answers 404 for a client that does not exist (or could not: a malformed ID).
-func (s *Server) knownClient(ctx context.Context, client string) error {
+// knownClient says whether a client exists; a malformed ID is one that does not, without asking
+// the store.
+func (s *Server) knownClient(ctx context.Context, client string) (bool, error) {
 	if store.ValidID("client", client) != nil {
-		return errorf(http.StatusNotFound, "unknown_client", "no such client")
+		return false, nil
 	}
 	if _, err := s.deps.Store.GetClient(ctx, client); errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "unknown_client", "no such client")
+		return false, nil
 	} else if err != nil {
-		return err
+		return false, err
 	}
-	return nil
+	return true, nil
+}
+
+// dummyWebhookSecret stands in for the secret of a client that does not exist or has not set it:
+// the delivery is verified against it, and refused, exactly as one with a bad signature. Random
+// per process, so no signature can match it.
+var dummyWebhookSecret = func() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("webhook dummy secret: %v", err))
+	}
+	return b
+}()
+
+// webhookSecrets gives a delivery's verification its client's secrets. A client's webhook paths
+// are public, and their answers told anyone which client IDs exist: 404 for an unknown client,
+// 401 "webhook_not_configured" naming the client's missing secret, 401 "invalid_signature" for a
+// known one. Now an unknown client, or a missing secret, gets dummyWebhookSecret and the same
+// store lookup and HMAC as any delivery, so the caller sees only a bad signature; unknown and
+// missing record which it was, for the log and the metrics.
+type webhookSecrets struct {
+	s       *Server
+	ctx     context.Context
+	client  string
+	known   bool
+	missing error // the first secret not set, a missingSecret
+}
+
+func (w *webhookSecrets) get(name string) ([]byte, error) {
+	var secret []byte
+	var err error
+	if w.known || store.ValidID("client", w.client) == nil {
+		// Asked for an unknown client too, so it is not answered a round trip sooner.
+		secret, err = w.s.webhookSecret(w.ctx, w.client, name)
+	}
+	switch {
+	case !w.known:
+		if err != nil && !errors.Is(err, errNotConfigured) {
+			return nil, err
+		}
+		return dummyWebhookSecret, nil
+	case errors.Is(err, errNotConfigured):
+		if w.missing == nil {
+			w.missing = err
+		}
+		return dummyWebhookSecret, nil
+	}
+	return secret, err
+}
+
+// badSignature is the one answer to a delivery that is not authenticated, whatever the reason.
+func badSignature(platform string) error {
+	return errorf(http.StatusUnauthorized, "invalid_signature", platform+" signature verification failed")
+}
+
+// logClient is a client ID from the URL as the log takes it: an unknown one is anyone's text.
+func logClient(client string) string {
+	if len(client) > 80 {
+		return client[:80] + "…"
+	}
+	return client
 }
 
 // readBody reads the whole body; past the global BodyLimit the limit's own 413 comes back as is.
@@ -197,8 +267,9 @@ func topicLabel(platform, topic string) string {
 
 var deliveryIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 
-// storefrontWebhook handles a shop's order webhook. Bad signature 401, malformed body 400,
-// unknown client 404, body over the limit 413, unhandled topic 200: none of them stores anything
+// storefrontWebhook handles a shop's order webhook. Bad signature, unknown client or a secret not
+// set 401 invalid_signature (one answer: see webhookSecrets), malformed body 400 (only once the
+// signature is good), body over the limit 413, unhandled topic 200: none of them stores anything
 // or signals a workflow. A delivery is claimed by its ID in the same transaction that stores the
 // order, so a duplicate (even one arriving concurrently) does nothing and a failure leaves no
 // claim behind for the shop's retry to trip on.
@@ -206,21 +277,25 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 	src := storefrontSources[platform]
 	return func(c echo.Context) error {
 		ctx, req, client := c.Request().Context(), c.Request(), c.Param("client")
-		if err := s.knownClient(ctx, client); err != nil {
-			s.count(platform, "unknown", "unknown_client")
-			return err
-		}
 		body, err := readBody(c)
 		if err != nil {
 			s.count(platform, "unknown", "unreadable")
 			return err
 		}
+		// The unsigned ping stores nothing and is answered alike for any client, known or not:
+		// answered for known ones only, it would tell which exist.
 		if src.ping != nil && src.ping(req, body) {
 			s.count(platform, "ping", "ping")
 			return c.JSON(http.StatusOK, map[string]string{"status": "ping"})
 		}
-		if err := src.verify(ctx, s, client, req, body); err != nil {
-			return s.verifyFailed(platform, client, err)
+		known, err := s.knownClient(ctx, client)
+		if err != nil {
+			return err
+		}
+		secrets := &webhookSecrets{s: s, ctx: ctx, client: client, known: known}
+		verr := src.verify(secrets.get, req, body)
+		if err := s.unverified(platform, client, secrets, verr); err != nil {
+			return err
 		}
 		if !utf8.Valid(body) {
 			// JSON is UTF-8, and no shop sends anything else; decoded, the bad bytes became U+FFFD,
@@ -410,22 +485,33 @@ func orderIDList(id string) []string {
 	return []string{id}
 }
 
-func (s *Server) verifyFailed(platform, client string, err error) error {
+// unverified is the answer to a delivery that is not authenticated (nil if it is): one answer to
+// the caller for every reason, each reason its own outcome and log line for the operator. An
+// unknown client or a missing secret is refused even if the dummy secret somehow verified.
+func (s *Server) unverified(platform, client string, secrets *webhookSecrets, verr error) error {
 	switch {
-	case errors.Is(err, errNotConfigured):
+	case verr != nil && !errors.Is(verr, storefront.ErrSignature):
+		// The store failed reading a secret: the same for a known client and an unknown one
+		// (whose secret is looked up too), so a 500 for both, which the shop retries.
+		return verr
+	case !secrets.known:
+		s.count(platform, "unknown", "unknown_client")
+		s.deps.Logger.Warn("storefront webhook for an unknown client: answered as a bad signature", "platform", platform,
+			"client_id", logClient(client))
+		return badSignature(platform)
+	case secrets.missing != nil:
 		s.count(platform, "unknown", "not_configured")
-		s.deps.Logger.Warn("storefront webhook for a client without its secret", "platform", platform, "client_id", client, "error", err)
-		name := platform
-		if m := (missingSecret{}); errors.As(err, &m) {
-			name = m.name
-		}
-		return errorf(http.StatusUnauthorized, "webhook_not_configured", fmt.Sprintf(
-			"no %q webhook secret is set for this client (PUT /api/v1/admin/clients/%s/webhook-secrets/%s)", name, client, name))
-	case errors.Is(err, storefront.ErrSignature):
+		m := missingSecret{name: platform}
+		errors.As(secrets.missing, &m)
+		s.deps.Logger.Warn("storefront webhook for a client without its secret: answered as a bad signature", "platform", platform,
+			"client_id", client, "secret", m.name, "error", secrets.missing,
+			"fix", fmt.Sprintf("PUT /api/v1/admin/clients/%s/webhook-secrets/%s", client, m.name))
+		return badSignature(platform)
+	case errors.Is(verr, storefront.ErrSignature):
 		s.count(platform, "unknown", "bad_signature")
-		return errorf(http.StatusUnauthorized, "invalid_signature", platform+" signature verification failed")
+		return badSignature(platform)
 	}
-	return err
+	return verr
 }
 
 func orderIDs(res storefront.Result) []string {
@@ -826,24 +912,37 @@ func (s *Server) wakeWaiters(ctx context.Context, platform, deliveryID string, w
 }
 
 // instagramHandshake answers Meta's subscription check (GET with hub.mode, hub.verify_token and
-// hub.challenge) with the challenge, as plain text, when the verify token is the client's.
+// hub.challenge) with the challenge, as plain text, when the verify token is the client's. An
+// unknown client, or one without a verify token, is checked against dummyWebhookSecret and
+// answered as a wrong token (see webhookSecrets); a request that is not a handshake is a 400 only
+// with the right token.
 func (s *Server) instagramHandshake(c echo.Context) error {
 	ctx, client := c.Request().Context(), c.Param("client")
-	if err := s.knownClient(ctx, client); err != nil {
+	known, err := s.knownClient(ctx, client)
+	if err != nil {
 		return err
 	}
-	token, err := s.webhookSecret(ctx, client, storefront.SecretInstagramVerifyToken)
-	if errors.Is(err, errNotConfigured) {
-		return s.verifyFailed(storefront.Instagram, client, err)
-	}
+	secrets := &webhookSecrets{s: s, ctx: ctx, client: client, known: known}
+	token, err := secrets.get(storefront.SecretInstagramVerifyToken)
 	if err != nil {
 		return err
 	}
 	challenge, err := storefront.InstagramChallenge(c.QueryParams(), token)
+	wrongToken := errorf(http.StatusForbidden, "invalid_verify_token", "hub.verify_token does not match")
 	switch {
+	case !known:
+		s.count(storefront.Instagram, "handshake", "unknown_client")
+		s.deps.Logger.Warn("instagram handshake for an unknown client: answered as a wrong verify token", "client_id", logClient(client))
+		return wrongToken
+	case secrets.missing != nil:
+		s.count(storefront.Instagram, "handshake", "not_configured")
+		s.deps.Logger.Warn("instagram handshake for a client without its verify token: answered as a wrong verify token",
+			"client_id", client, "secret", storefront.SecretInstagramVerifyToken, "error", secrets.missing,
+			"fix", fmt.Sprintf("PUT /api/v1/admin/clients/%s/webhook-secrets/%s", client, storefront.SecretInstagramVerifyToken))
+		return wrongToken
 	case errors.Is(err, storefront.ErrSignature):
 		s.count(storefront.Instagram, "handshake", "bad_signature")
-		return errorf(http.StatusForbidden, "invalid_verify_token", "hub.verify_token does not match")
+		return wrongToken
 	case err != nil:
 		return errorf(http.StatusBadRequest, "invalid_handshake", err.Error())
 	}

@@ -474,6 +474,8 @@ func TestInstagramChallenge(t *testing.T) {
 		{"not subscribe", "hub.mode=unsubscribe&hub.verify_token=tok-12345&hub.challenge=1", "", storefront.ErrMalformed},
 		{"script in challenge", "hub.mode=subscribe&hub.verify_token=tok-12345&hub.challenge=%3Cscript%3E", "", storefront.ErrMalformed},
 		{"no challenge", "hub.mode=subscribe&hub.verify_token=tok-12345", "", storefront.ErrMalformed},
+		{"not subscribe, wrong token", "hub.mode=unsubscribe&hub.verify_token=nope&hub.challenge=1", "", storefront.ErrSignature},
+		{"no challenge, wrong token", "hub.mode=subscribe&hub.verify_token=nope", "", storefront.ErrSignature},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

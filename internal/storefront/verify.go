@@ -83,18 +83,20 @@ var challengePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,256}$`)
 
 // InstagramChallenge answers Meta's subscription handshake (GET ?hub.mode=subscribe&
 // hub.verify_token=…&hub.challenge=…): the challenge when the token is the one configured,
-// ErrSignature when it is not, ErrMalformed when the request is not a handshake.
+// ErrSignature when it is not, ErrMalformed when the request is not a handshake. The token is
+// checked first: what is wrong with a request is told only to whoever holds the token (the
+// webhook path is public, and a 400 beside a 403 told a known client from an unknown one).
 func InstagramChallenge(q url.Values, verifyToken []byte) (string, error) {
+	token := []byte(q.Get("hub.verify_token"))
+	if len(verifyToken) == 0 || subtle.ConstantTimeCompare(token, verifyToken) != 1 {
+		return "", ErrSignature
+	}
 	if q.Get("hub.mode") != "subscribe" {
 		return "", fmt.Errorf("%w: hub.mode must be subscribe", ErrMalformed)
 	}
 	challenge := q.Get("hub.challenge")
 	if !challengePattern.MatchString(challenge) {
 		return "", fmt.Errorf("%w: hub.challenge must be 1-256 letters or digits", ErrMalformed)
-	}
-	token := []byte(q.Get("hub.verify_token"))
-	if len(verifyToken) == 0 || subtle.ConstantTimeCompare(token, verifyToken) != 1 {
-		return "", ErrSignature
 	}
 	return challenge, nil
 }

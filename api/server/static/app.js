@@ -27,9 +27,15 @@
 
   // --- HTTP -----------------------------------------------------------------------------------------
 
+  // The CSRF cookie is __Host-paysplit_csrf when the API sets it Secure (HTTPS, production) and
+  // paysplit_csrf on plain-HTTP development. The prefixed one first: an unprefixed cookie beside
+  // it is one another host could have planted.
   function csrfToken() {
-    const m = document.cookie.match(/(?:^|;\s*)paysplit_csrf=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : '';
+    for (const re of [/(?:^|;\s*)__Host-paysplit_csrf=([^;]+)/, /(?:^|;\s*)paysplit_csrf=([^;]+)/]) {
+      const m = document.cookie.match(re);
+      if (m) return decodeURIComponent(m[1]);
+    }
+    return '';
   }
 
   class APIError extends Error {
