@@ -96,6 +96,15 @@ func TestPayPalPayoutTakenBackIsRecordedForAnAdmin(t *testing.T) {
 	require.NotEmpty(t, vendor.TransferKey)
 	payouts := len(s.paypal.Payouts())
 	mid := s.takenBackMonitor()
+	// The system's monitor is not an admin's to change, retire or copy.
+	code, out = s.do(http.MethodDelete, fmt.Sprintf("/api/v1/admin/monitors/%d", mid), nil, adminKey)
+	require.Equal(t, http.StatusConflict, code, out)
+	require.Equal(t, "system_monitor", out["error"].(map[string]any)["code"], out)
+	code, out = s.do(http.MethodPut, fmt.Sprintf("/api/v1/admin/monitors/%d", mid), map[string]any{"name": "mine"}, adminKey)
+	require.Equal(t, http.StatusNotFound, code, out) // no route edits a monitor
+	code, out = s.do(http.MethodPost, "/api/v1/admin/monitors", map[string]any{"name": "mine", "kind": "payout_taken_back"}, adminKey)
+	require.Equal(t, http.StatusBadRequest, code, out)
+	require.Equal(t, mid, s.takenBackMonitor())
 
 	item := func(eventID, typ string, l ipayment.Leg) paypalevent.PayoutItem {
 		return paypalevent.PayoutItem{EventID: eventID, Type: typ, ItemID: l.TransferID, BatchID: "BATCH-" + l.TransferID,
