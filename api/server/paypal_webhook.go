@@ -15,10 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/plutov/paypal/v4"
 
 	"paysplit/internal/money"
+	"paysplit/internal/monitor"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/paypalhook"
 	"paysplit/internal/paypalsearch"
@@ -540,7 +542,9 @@ type paypalPayoutItem struct {
 // the only word that the money is back with the platform while the books still say the payee was
 // paid. Nothing is moved and the run is not told: what is owed now (pay again, or not) is an
 // admin's call. The record is an audit entry on the payment (actor paypal), written once per
-// event ID and per item and status, so PayPal's redeliveries record nothing twice.
+// event ID and per item and status, so PayPal's redeliveries record nothing twice, and an alert
+// of the system's payout_taken_back monitor, written with it, so an admin is told: the entry
+// alone waited for someone to read the audit log.
 //
 // handled is false for every other event type. An item whose sender_batch_id (our key,
 // <wf>/transfer/<party>-<payee>/<attempt> or a top-up's <wf>/<cause>/<party>-<payee>) names no
@@ -604,8 +608,16 @@ func (s *Server) payoutTakenBack(c echo.Context, body []byte) (handled bool, err
 	// read later, changed again) is kept beside it, not taken as the record's key.
 	status := typ[strings.LastIndex(typ, ".")+1:]
 	target, takenBack := "payment:"+wf, r.ItemID+"/"+status
+	// The admin's alert: identifiers and the amount, never the receiver.
+	summary := fmt.Sprintf("PayPal payout item %s of payment %s (%s %s) was %s after it was paid: %s is back with the platform "+
+		"while the books say the payee was paid; an admin decides what is owed (audit %s on %s)",
+		r.ItemID, wf, leg.Party, leg.PayeeID, status, money.Format(amount, cur), ActionPayoutTakenBack, target)
 	recorded := false
-	err = s.deps.Store.InTx(ctx, func(tx *store.Store) error {
+	// The audit entry and its alert are one transaction: a redelivery finds the entry and raises
+	// nothing, and a failure (a crash) between the two writes neither, so PayPal's next delivery
+	// writes both. Both go through the one connection the transaction holds (see changeMonitor).
+	err = pgx.BeginFunc(ctx, s.deps.Pool, func(ptx pgx.Tx) error {
+		tx := s.deps.Store.Joining(ptx)
 		if err := tx.LockTarget(ctx, target); err != nil {
 			return err
 		}
@@ -614,10 +626,15 @@ func (s *Server) payoutTakenBack(c echo.Context, body []byte) (handled bool, err
 			return err
 		}
 		recorded = true
-		return tx.Audit(ctx, providerPayPal, ActionPayoutTakenBack, target, "",
+		err = tx.Audit(ctx, providerPayPal, ActionPayoutTakenBack, target, "",
 			map[string]any{"payment_status": rec.Status, "party": leg.Party, "payee_id": leg.PayeeID, "leg_state": leg.State},
 			map[string]any{"event_id": evt.ID, "event_type": typ, "key": r.SenderBatchID, "item_id": r.ItemID, "batch_id": r.BatchID,
 				"status": status, "transaction_status": cmp.Or(r.Status, status), "amount": amount, "currency": cur, "taken_back": takenBack})
+		if err != nil {
+			return err
+		}
+		_, err = s.monitors().InTx(ptx).RaiseEvent(ctx, monitor.KindPayoutTakenBack, summary, amount, []string{wf}, time.Now())
+		return err
 	})
 	if err != nil {
 		s.count(providerPayPal, typ, "unavailable")

@@ -355,3 +355,24 @@ func TestAlertEmailIsolatesTheMonitorsName(t *testing.T) {
 		require.Equal(t, 1, strings.Count(p.Text, "\u2068"), "one isolate in the text, the name's")
 	}
 }
+
+// An alert raised for a one-off event (monitor.Store.RaiseEvent: a PayPal payout item taken back)
+// is stored resolved the instant it fires, since nothing will ever clear it; its one firing
+// message carries resolved_at = fired_at. Its email must not tell the admin it was resolved:
+// nothing was done, and what is left to do is in the summary.
+func TestAlertEmailOfAOneOffEventDoesNotSayResolved(t *testing.T) {
+	srv := startSMTP(t, false)
+	s := &alert.SMTP{Addr: srv.addr, From: "alerts@paysplit.test", To: []string{"ops@paysplit.test"}}
+	m := message()
+	m.MonitorName, m.Kind = "payout taken back", "payout_taken_back"
+	m.Summary = "PayPal payout item X of payment payment-paypal-1 (vendor v1) was REFUNDED after it was paid; an admin decides what is owed"
+	at := m.FiredAt
+	m.ResolvedAt = &at
+	require.NoError(t, s.SendEmail(t.Context(), m))
+
+	mails := srv.received()
+	require.Len(t, mails, 1)
+	assert.Contains(t, mails[0].data, "Subject: [paysplit] FIRING: payout taken back")
+	assert.NotContains(t, mails[0].data, "Resolved:", "nothing was resolved: an admin has yet to act")
+	assert.Contains(t, mails[0].data, "nothing clears it")
+}

@@ -83,7 +83,13 @@ func emailBody(m Message) string {
 	fmt.Fprintf(&b, "Monitor:  %s (#%d, %s)\n", mailer.Isolate(m.MonitorName), m.MonitorID, m.Kind)
 	fmt.Fprintf(&b, "Alert:    #%d, %s\n", m.AlertID, m.Event)
 	fmt.Fprintf(&b, "Fired at: %s\n", m.FiredAt.UTC().Format(time.RFC3339))
-	if m.ResolvedAt != nil {
+	switch {
+	case m.ResolvedAt != nil && m.Event == "firing" && m.ResolvedAt.Equal(m.FiredAt):
+		// An alert of a one-off event (monitor.Store.RaiseEvent: a PayPal payout taken back) is
+		// stored closed as it fires, as nothing will clear it: "Resolved" would tell the admin it
+		// was dealt with when nobody has acted yet.
+		fmt.Fprintf(&b, "One-off:  closed as it fired, nothing clears it\n")
+	case m.ResolvedAt != nil:
 		fmt.Fprintf(&b, "Resolved: %s\n", m.ResolvedAt.UTC().Format(time.RFC3339))
 	}
 	if len(m.Subjects) > 0 {

@@ -55,6 +55,10 @@ const (
 	KindWebhookInboxAge Kind = "webhook_inbox_age"
 	// KindLedgerChain is the system's own monitor, fed by journal chain verification.
 	KindLedgerChain Kind = "ledger_chain"
+	// KindPayoutTakenBack is the system's own monitor (migration 00050) of PayPal payout items
+	// taken back after they were paid: not evaluated, it is raised once per item taken back
+	// (Store.RaiseEvent) by the PayPal webhook.
+	KindPayoutTakenBack Kind = "payout_taken_back"
 )
 
 // Kinds admins may create, in the order the API documents them.
@@ -213,7 +217,7 @@ func Normalize(m Monitor) (Monitor, error) {
 		if *p != (Params{Minutes: p.Minutes}) {
 			return m, fmt.Errorf("%w: %s takes only minutes", ErrInvalid, m.Kind)
 		}
-	case KindLedgerChain:
+	case KindLedgerChain, KindPayoutTakenBack:
 		return m, fmt.Errorf("%w: %s is the system's own monitor and cannot be created", ErrInvalid, m.Kind)
 	default:
 		return m, fmt.Errorf("%w: kind %q must be one of %s", ErrInvalid, m.Kind, kindList())

@@ -177,6 +177,8 @@ func (s *Store) Observe(ctx context.Context, m Monitor, now time.Time) (Observat
 		return s.observeInbox(ctx, m)
 	case KindLedgerChain:
 		return Observation{Unavailable: "the journal chain is evaluated by chain verification"}, nil
+	case KindPayoutTakenBack:
+		return Observation{Unavailable: "raised by the PayPal webhook for each payout item taken back"}, nil
 	}
 	return Observation{}, fmt.Errorf("%w: kind %q", ErrInvalid, m.Kind)
 }
