@@ -95,6 +95,13 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
 			return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s not found", p.StripeAccount)}, nil
 		}
+		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusUnauthorized {
+			// Our API key refused (rotated, revoked, a deploy's typo): nothing of the payee's account.
+			// Taken as the account's refusal (ErrTypeRejected), the run held the leg as a payee that
+			// could not be checked. Retried, the check waits for the operator to fix the key.
+			return ResolvePayeeOutput{}, fmt.Errorf("retrieve account %s: Stripe refused our API key (%s); check STRIPE_API_KEY",
+				p.StripeAccount, redactKeys(se.Msg))
+		}
 		return ResolvePayeeOutput{}, classifyStripe("retrieve account "+p.StripeAccount, err)
 	}
 	// Transfers need only the transfers capability; payouts_enabled is about the payee's bank
