@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plutov/paypal/v4"
@@ -173,7 +174,21 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput,
 		return TransferOutput{}, err
 	}
 	var created paypal.PayoutResponse
-	if err := r.c.SendWithAuth(req, &created); err != nil {
+	err = r.withToken(ctx, func(again bool) error {
+		if !again {
+			return r.c.SendWithAuth(req, &created)
+		}
+		// The same request, its PayPal-Request-Id and sender_batch_id the key's, never a new key:
+		// the one refused made nothing (PayPal refuses a token before it looks at the payout), and
+		// a new key would pay again what an earlier send under this one may have made.
+		retry := req.Clone(req.Context())
+		if retry.Body, err = req.GetBody(); err != nil {
+			return err
+		}
+		*answer = nil
+		return r.c.SendWithAuth(retry, &created)
+	})
+	if err != nil {
 		batchID, dup := duplicateBatch(err, *answer)
 		switch {
 		case !dup:
@@ -263,7 +278,11 @@ func (r paypalRail) await(ctx context.Context, batchID string, in TransferInput,
 	step := min(payoutPollStep, watch/4)
 	deadline := time.Now().Add(watch)
 	for {
-		batch, err := r.c.GetPayout(ctx, batchID)
+		var batch *paypal.PayoutResponse
+		err := r.withToken(ctx, func(bool) (err error) {
+			batch, err = r.c.GetPayout(ctx, batchID)
+			return err
+		})
 		if err != nil {
 			// Never a refusal once the batch exists: a refusal gives the leg a new key, and a new
 			// batch would pay again what this one may have paid. Retried, the key is kept.
@@ -362,7 +381,11 @@ func sameMovement(batch *paypal.PayoutResponse, in TransferInput) error {
 // amount and currency, and is then watched as send watches its own: the item paid, a refusal when
 // it failed (the movement was not made), retried while it is pending.
 func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (TransferOutput, error) {
-	batch, err := r.c.GetPayout(ctx, ref)
+	var batch *paypal.PayoutResponse
+	err := r.withToken(ctx, func(bool) (err error) {
+		batch, err = r.c.GetPayout(ctx, ref)
+		return err
+	})
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
 		return TransferOutput{}, notThisMovement(fmt.Sprintf("PayPal has no payout batch %s", ref))
@@ -404,6 +427,56 @@ func (r paypalRail) reverse(_ context.Context, in ReverseTransferInput) (string,
 
 func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil)
+}
+
+// payPalRenewals serializes the rail's token renewals (withToken): plutov's GetAccessToken sets
+// the client's token and its expiry without the client's own lock (only its SendWithAuth takes
+// it, renewing a token near its expiry), and the library has no locked way to renew. So two of
+// ours never write together; a request reading the token meanwhile gets the old or the new one
+// (a pointer), and at worst misreads the expiry, renewing early, or late, when the next 401
+// renews it here.
+var payPalRenewals sync.Mutex
+
+// withToken runs call, and when PayPal refused the OAuth token it bore, once more with a new one
+// (call's again set). plutov renews its cached token only a minute before its expires_in, so a
+// token PayPal stopped taking earlier (revoked, the REST app's credentials rotated, dropped on
+// PayPal's side before its expiry: 401 {"error":"invalid_token",...}) failed every call until
+// then, hours, and a payout's retries ran out and left it in doubt. Any 401 to a request bearing
+// a token is taken so, whatever its body says: only a new token tells a token PayPal dropped from
+// credentials it refuses. A 401 to the call made with the new token is the credentials' (or the
+// app's permission's) problem and is answered as it is, as is a renewal PayPal refuses (401
+// invalid_client: the secret rotated); no more tokens are asked for it.
+func (r paypalRail) withToken(ctx context.Context, call func(again bool) error) error {
+	err := call(false)
+	if !tokenRefused(err) {
+		return err
+	}
+	payPalRenewals.Lock()
+	_, renewErr := r.c.GetAccessToken(ctx)
+	payPalRenewals.Unlock()
+	if renewErr != nil {
+		// Classified by the renewal's answer (err's 401 would make PayPal away a refusal).
+		return fmt.Errorf("paypal: renew the OAuth token PayPal refused (%v): %w", err, renewErr)
+	}
+	slog.Info("paypal: OAuth token refused before its expiry; renewed and the call made again", "url", requestPath(err))
+	return call(true)
+}
+
+// tokenRefused says whether err is PayPal's 401 to a request that bore an OAuth token: not one to
+// the token request itself, which bears the app's credentials.
+func tokenRefused(err error) bool {
+	var pe *paypal.ErrorResponse
+	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized &&
+		pe.Response.Request != nil && strings.HasPrefix(pe.Response.Request.Header.Get("Authorization"), "Bearer ")
+}
+
+// requestPath is the path of the request PayPal answered err to, for logs.
+func requestPath(err error) string {
+	var pe *paypal.ErrorResponse
+	if errors.As(err, &pe) && pe.Response != nil && pe.Response.Request != nil {
+		return pe.Response.Request.URL.Path
+	}
+	return ""
 }
 
 // noteUnmade records that a send noteSend recorded made nothing: PayPal answered 429, its rate
@@ -474,7 +547,12 @@ func classifyPayPal(op string, err error) error {
 	if code == http.StatusConflict || code == http.StatusTooManyRequests || code >= 500 {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s %s", op, pe.Name, pe.Message), ErrTypeRejected, err,
+	what := strings.TrimSpace(pe.Name + " " + pe.Message)
+	if what == "" {
+		// OAuth's answers ({"error":"invalid_client","error_description":...}) fill neither.
+		what = fmt.Sprintf("%d %s", code, http.StatusText(code))
+	}
+	return temporal.NewNonRetryableApplicationError(op+": "+what, ErrTypeRejected, err,
 		map[string]any{"status": code, "debug_id": pe.DebugID})
 }
 
