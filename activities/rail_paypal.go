@@ -182,10 +182,14 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput,
 		// the one refused made nothing (PayPal refuses a token before it looks at the payout), and
 		// a new key would pay again what an earlier send under this one may have made.
 		retry := req.Clone(req.Context())
-		if retry.Body, err = req.GetBody(); err != nil {
-			return err
+		if req.GetBody == nil {
+			return errors.New("paypal: create payout " + in.IdempotencyKey + ": the request cannot be sent again")
 		}
-		*answer = nil
+		againBody, bodyErr := req.GetBody()
+		if bodyErr != nil {
+			return bodyErr
+		}
+		retry.Body, *answer = againBody, nil
 		return r.c.SendWithAuth(retry, &created)
 	})
 	if err != nil {
