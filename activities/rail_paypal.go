@@ -39,7 +39,7 @@ func NewPayPalClient(clientID, secret, base string, httpClient *http.Client) (*p
 		httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	kept := *httpClient // the caller's client stays as it was
-	kept.Transport = keepErrorBodies{base: httpClient.Transport}
+	kept.Transport = keepErrorBodies{base: httpClient.Transport, tokens: &payPalTokens{stale: map[string]bool{}}}
 	c.SetHTTPClient(&kept)
 	return c, nil
 }
@@ -48,7 +48,12 @@ func NewPayPalClient(clientID, secret, base string, httpClient *http.Client) (*p
 // for it (withErrorBody): plutov's ErrorResponse decodes name, message and details but drops
 // PayPal's HATEOAS links, and the link is how PayPal names the payout batch that a duplicate
 // sender_batch_id already made.
-type keepErrorBodies struct{ base http.RoundTripper }
+type keepErrorBodies struct {
+	base http.RoundTripper
+	// tokens are the OAuth tokens withToken renewed: a request bearing one PayPal refused is
+	// sent with the newer one.
+	tokens *payPalTokens
+}
 
 type errorBodyKey struct{}
 
@@ -66,6 +71,7 @@ func (k keepErrorBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	req = k.tokens.swap(req)
 	resp, err := base.RoundTrip(req)
 	sink, _ := req.Context().Value(errorBodyKey{}).(*[]byte)
 	if err != nil || resp.StatusCode < 400 || sink == nil {
@@ -433,13 +439,75 @@ func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil)
 }
 
-// payPalRenewals serializes the rail's token renewals (withToken): plutov's GetAccessToken sets
-// the client's token and its expiry without the client's own lock (only its SendWithAuth takes
-// it, renewing a token near its expiry), and the library has no locked way to renew. So two of
-// ours never write together; a request reading the token meanwhile gets the old or the new one
-// (a pointer), and at worst misreads the expiry, renewing early, or late, when the next 401
-// renews it here.
-var payPalRenewals sync.Mutex
+// payPalTokens holds the OAuth tokens the rail renewed itself (withToken), beside plutov's own.
+// plutov's GetAccessToken writes the client's token and its expiry without the client's lock,
+// which is unexported (only its SendWithAuth takes it, reading them, or renewing a token near its
+// expiry), so a renewal by GetAccessToken while other payouts' requests read the token was a data
+// race (go test -race: TestPayPalTokenRenewedByConcurrentPayoutsAtOnce). The client's token is
+// left to plutov; a request bearing a token PayPal refused (stale) is sent with the newest one the
+// rail was issued instead (fresh), by the client's transport (keepErrorBodies), and plutov's own
+// renewal near the token's expiry makes a new token that is sent as it is.
+type payPalTokens struct {
+	// renewing serializes renewals: payouts refused together share one new token.
+	renewing sync.Mutex
+	mu       sync.Mutex
+	stale    map[string]bool
+	fresh    string
+}
+
+// swap is req with the rail's fresh token when it bears one PayPal refused.
+func (t *payPalTokens) swap(req *http.Request) *http.Request {
+	if t == nil {
+		return req
+	}
+	bearer, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return req
+	}
+	t.mu.Lock()
+	fresh := t.fresh
+	if !t.stale[bearer] || fresh == "" {
+		fresh = ""
+	}
+	t.mu.Unlock()
+	if fresh == "" {
+		return req
+	}
+	swapped := req.Clone(req.Context()) // a RoundTripper leaves its request as it was given
+	swapped.Header.Set("Authorization", "Bearer "+fresh)
+	return swapped
+}
+
+// renew makes refused stale and has a new token sent instead, unless a renewal since the refused
+// request went out did so already (payouts refused together ask one token).
+func (t *payPalTokens) renew(ctx context.Context, c *paypal.Client, refused string) error {
+	t.renewing.Lock()
+	defer t.renewing.Unlock()
+	t.mu.Lock()
+	done := t.stale[refused]
+	t.mu.Unlock()
+	if done {
+		return nil
+	}
+	// plutov's GetAccessToken without its writes to the client: SendWithBasicAuth reads only
+	// what the client was made with.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIBase+"/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-type", "application/x-www-form-urlencoded")
+	var tok paypal.TokenResponse
+	if err := c.SendWithBasicAuth(req, &tok); err != nil {
+		return err
+	}
+	if tok.Token == "" {
+		return errors.New("paypal: the OAuth token answer has no access_token")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stale[refused], t.fresh = true, tok.Token
+	return nil
+}
 
 // withToken runs call, and when PayPal refused the OAuth token it bore, once more with a new one
 // (call's again set). plutov renews its cached token only a minute before its expires_in, so a
@@ -455,15 +523,34 @@ func (r paypalRail) withToken(ctx context.Context, call func(again bool) error) 
 	if !tokenRefused(err) {
 		return err
 	}
-	payPalRenewals.Lock()
-	_, renewErr := r.c.GetAccessToken(ctx)
-	payPalRenewals.Unlock()
-	if renewErr != nil {
-		// Classified by the renewal's answer (err's 401 would make PayPal away a refusal).
+	tokens := r.tokens()
+	if tokens == nil { // a client not made by NewPayPalClient
+		return err
+	}
+	if renewErr := tokens.renew(ctx, r.c, refusedToken(err)); renewErr != nil {
 		return fmt.Errorf("paypal: renew the OAuth token PayPal refused (%v): %w", err, renewErr)
 	}
 	slog.Info("paypal: OAuth token refused before its expiry; renewed and the call made again", "url", requestPath(err))
 	return call(true)
+}
+
+// tokens are the rail's renewed tokens, kept by its client's transport (NewPayPalClient); nil for
+// another client.
+func (r paypalRail) tokens() *payPalTokens {
+	if r.c == nil || r.c.Client == nil {
+		return nil
+	}
+	k, _ := r.c.Client.Transport.(keepErrorBodies)
+	return k.tokens
+}
+
+// refusedToken is the OAuth token the request PayPal answered err to bore.
+func refusedToken(err error) string {
+	var pe *paypal.ErrorResponse
+	if !errors.As(err, &pe) || pe.Response == nil || pe.Response.Request == nil {
+		return ""
+	}
+	return strings.TrimPrefix(pe.Response.Request.Header.Get("Authorization"), "Bearer ")
 }
 
 // tokenRefused says whether err is PayPal's 401 to a request that bore an OAuth token: not one to
