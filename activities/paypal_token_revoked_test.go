@@ -49,8 +49,9 @@ func (p *payoutPosts) list() []string {
 // ran out and it was left in doubt, or, never sent before, refused for good. A 401 to a call
 // bearing a token now renews it once and makes the call again, the same request under the same
 // key (never a new one: the first send of a payout in doubt may have made its batch). A 401
-// after the fresh token, or a renewal PayPal refuses (the secret rotated), is the credentials'
-// and answered as before: the payout's refusal for a key never sent, retried for one sent before.
+// after the fresh token, or a renewal PayPal refuses (the secret rotated), is our credentials',
+// never the payout's refusal (which gives the leg a new key and an admin's decision, every leg of
+// every payment while PAYPAL_SECRET is wrong): retried under the key, naming the settings.
 func TestPayPalTokenRevokedBeforeItsExpiryIsRenewedOnce(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	st := store.New(pool)
@@ -73,12 +74,12 @@ func TestPayPalTokenRevokedBeforeItsExpiryIsRenewedOnce(t *testing.T) {
 			before: func(p *testenv.PayPal) { p.RevokeTokens() }, wantPaid: true, wantPosts: []string{"500", "401", "201"}, wantTokens: 2},
 		{name: "revoked while the batch settles: its read renewed", during: func(p *testenv.PayPal) { p.RevokeTokens() },
 			wantPaid: true, wantPosts: []string{"201"}, wantTokens: 2},
-		{name: "revoked and the secret rotated, never sent: the payout's refusal, as before",
-			before: func(p *testenv.PayPal) { p.RevokeTokens(); p.RefuseCredentials = true }, wantRejected: true, wantPosts: []string{"401"}, wantTokens: 2},
+		{name: "revoked and the secret rotated, never sent: our credentials, retried",
+			before: func(p *testenv.PayPal) { p.RevokeTokens(); p.RefuseCredentials = true }, wantPosts: []string{"401"}, wantTokens: 2},
 		{name: "revoked and the secret rotated, sent before: retried under the key, as before", loseFirst: true,
 			before: func(p *testenv.PayPal) { p.RevokeTokens(); p.RefuseCredentials = true }, wantPosts: []string{"500", "401"}, wantTokens: 2},
-		{name: "the fresh token refused too: one renewal, then as before", before: func(p *testenv.PayPal) { p.RefuseTokens = true },
-			wantRejected: true, wantPosts: []string{"401", "401"}, wantTokens: 2},
+		{name: "the fresh token refused too: one renewal, then retried", before: func(p *testenv.PayPal) { p.RefuseTokens = true },
+			wantPosts: []string{"401", "401"}, wantTokens: 2},
 	}
 	for n, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,10 +133,40 @@ func TestPayPalTokenRevokedBeforeItsExpiryIsRenewedOnce(t *testing.T) {
 			default:
 				require.Error(t, err)
 				requireRetryable(t, err)
+				require.ErrorContains(t, err, "PAYPAL_SECRET")
 			}
 			if !tc.wantPaid && !tc.loseFirst {
 				require.Empty(t, fake.Payouts())
 			}
 		})
 	}
+}
+
+// A worker started with PayPal credentials PayPal refuses (PAYPAL_SECRET wrong, the REST app's
+// secret rotated): the token plutov asks before the payout's first call is refused 401
+// invalid_client. That is our credentials, no refusal of the payout: retried, naming the settings,
+// and paid under the same key once they are right.
+func TestPayPalCredentialsRefusedAreNoRefusalOfThePayout(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	a := &activities.Activities{Store: store.New(pool)}
+	fake := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	a.PayPal = c
+	fake.RefuseCredentials = true
+	ctx := context.Background()
+	key := fmt.Sprintf("payment-paypal-CREDS-%d/transfer/vendor-v1/0", time.Now().UnixNano())
+	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key, Destination: "vendor@example.com",
+		Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
+	_, err = a.Transfer(ctx, in)
+	require.Error(t, err)
+	requireRetryable(t, err)
+	require.ErrorContains(t, err, "PAYPAL_SECRET")
+	require.Empty(t, fake.Payouts())
+
+	fake.RefuseCredentials = false // the secret fixed in the deployment
+	out, err := a.Transfer(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, "ITEM0001", out.TransferID)
+	require.Len(t, fake.Payouts(), 1)
 }

@@ -203,6 +203,15 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput,
 		switch {
 		case !dup:
 			r.noteUnmade(ctx, in.IdempotencyKey, err)
+			if credentialsRefused(err) {
+				// Our credentials refused (the token request's 401 invalid_client, or a 401 to a
+				// token just issued): nothing of the payout, whether or not its key went out before.
+				// Taken as the payout's refusal, a secret rotated without the deployment refused
+				// every leg of every payment, each given a new key and an admin's decision.
+				// Retried under the key until the settings are fixed.
+				return TransferOutput{}, fmt.Errorf("paypal: create payout %s: PayPal refused our credentials (%w); check PAYPAL_CLIENT_ID and PAYPAL_SECRET",
+					in.IdempotencyKey, err)
+			}
 			refusal := classifyPayPal("create payout "+in.IdempotencyKey, err)
 			if (in.Asked || mayBeMade || requestIDUsed(err)) && isRefusal(refusal) {
 				// An earlier send under the key may have made the batch, and this refusal came before
@@ -559,6 +568,14 @@ func tokenRefused(err error) bool {
 	var pe *paypal.ErrorResponse
 	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized &&
 		pe.Response.Request != nil && strings.HasPrefix(pe.Response.Request.Header.Get("Authorization"), "Bearer ")
+}
+
+// credentialsRefused says whether PayPal answered err 401: a token request refusing the REST
+// app's credentials, or a call refusing its token (after withToken renewed it, our credentials or
+// the app's too). PayPal refuses a payout or the app's permission otherwise (403, 422).
+func credentialsRefused(err error) bool {
+	var pe *paypal.ErrorResponse
+	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized
 }
 
 // requestPath is the path of the request PayPal answered err to, for logs.
