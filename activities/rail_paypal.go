@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plutov/paypal/v4"
@@ -38,7 +39,7 @@ func NewPayPalClient(clientID, secret, base string, httpClient *http.Client) (*p
 		httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	kept := *httpClient // the caller's client stays as it was
-	kept.Transport = keepErrorBodies{base: httpClient.Transport}
+	kept.Transport = keepErrorBodies{base: httpClient.Transport, tokens: &payPalTokens{stale: map[string]bool{}}}
 	c.SetHTTPClient(&kept)
 	return c, nil
 }
@@ -47,7 +48,12 @@ func NewPayPalClient(clientID, secret, base string, httpClient *http.Client) (*p
 // for it (withErrorBody): plutov's ErrorResponse decodes name, message and details but drops
 // PayPal's HATEOAS links, and the link is how PayPal names the payout batch that a duplicate
 // sender_batch_id already made.
-type keepErrorBodies struct{ base http.RoundTripper }
+type keepErrorBodies struct {
+	base http.RoundTripper
+	// tokens are the OAuth tokens withToken renewed: a request bearing one PayPal refused is
+	// sent with the newer one.
+	tokens *payPalTokens
+}
 
 type errorBodyKey struct{}
 
@@ -65,6 +71,7 @@ func (k keepErrorBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	req = k.tokens.swap(req)
 	resp, err := base.RoundTrip(req)
 	sink, _ := req.Context().Value(errorBodyKey{}).(*[]byte)
 	if err != nil || resp.StatusCode < 400 || sink == nil {
@@ -173,11 +180,38 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput,
 		return TransferOutput{}, err
 	}
 	var created paypal.PayoutResponse
-	if err := r.c.SendWithAuth(req, &created); err != nil {
+	err = r.withToken(ctx, func(again bool) error {
+		if !again {
+			return r.c.SendWithAuth(req, &created)
+		}
+		// The same request, its PayPal-Request-Id and sender_batch_id the key's, never a new key:
+		// the one refused made nothing (PayPal refuses a token before it looks at the payout), and
+		// a new key would pay again what an earlier send under this one may have made.
+		retry := req.Clone(req.Context())
+		if req.GetBody == nil {
+			return errors.New("paypal: create payout " + in.IdempotencyKey + ": the request cannot be sent again")
+		}
+		againBody, bodyErr := req.GetBody()
+		if bodyErr != nil {
+			return bodyErr
+		}
+		retry.Body, *answer = againBody, nil
+		return r.c.SendWithAuth(retry, &created)
+	})
+	if err != nil {
 		batchID, dup := duplicateBatch(err, *answer)
 		switch {
 		case !dup:
 			r.noteUnmade(ctx, in.IdempotencyKey, err)
+			if credentialsRefused(err) {
+				// Our credentials refused (the token request's 401 invalid_client, or a 401 to a
+				// token just issued): nothing of the payout, whether or not its key went out before.
+				// Taken as the payout's refusal, a secret rotated without the deployment refused
+				// every leg of every payment, each given a new key and an admin's decision.
+				// Retried under the key until the settings are fixed.
+				return TransferOutput{}, fmt.Errorf("paypal: create payout %s: PayPal refused our credentials (%w); check PAYPAL_CLIENT_ID and PAYPAL_SECRET",
+					in.IdempotencyKey, err)
+			}
 			refusal := classifyPayPal("create payout "+in.IdempotencyKey, err)
 			if (in.Asked || mayBeMade || requestIDUsed(err)) && isRefusal(refusal) {
 				// An earlier send under the key may have made the batch, and this refusal came before
@@ -263,7 +297,11 @@ func (r paypalRail) await(ctx context.Context, batchID string, in TransferInput,
 	step := min(payoutPollStep, watch/4)
 	deadline := time.Now().Add(watch)
 	for {
-		batch, err := r.c.GetPayout(ctx, batchID)
+		var batch *paypal.PayoutResponse
+		err := r.withToken(ctx, func(bool) (err error) {
+			batch, err = r.c.GetPayout(ctx, batchID)
+			return err
+		})
 		if err != nil {
 			// Never a refusal once the batch exists: a refusal gives the leg a new key, and a new
 			// batch would pay again what this one may have paid. Retried, the key is kept.
@@ -362,7 +400,11 @@ func sameMovement(batch *paypal.PayoutResponse, in TransferInput) error {
 // amount and currency, and is then watched as send watches its own: the item paid, a refusal when
 // it failed (the movement was not made), retried while it is pending.
 func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (TransferOutput, error) {
-	batch, err := r.c.GetPayout(ctx, ref)
+	var batch *paypal.PayoutResponse
+	err := r.withToken(ctx, func(bool) (err error) {
+		batch, err = r.c.GetPayout(ctx, ref)
+		return err
+	})
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
 		return TransferOutput{}, notThisMovement(fmt.Sprintf("PayPal has no payout batch %s", ref))
@@ -404,6 +446,145 @@ func (r paypalRail) reverse(_ context.Context, in ReverseTransferInput) (string,
 
 func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil)
+}
+
+// payPalTokens holds the OAuth tokens the rail renewed itself (withToken), beside plutov's own.
+// plutov's GetAccessToken writes the client's token and its expiry without the client's lock,
+// which is unexported (only its SendWithAuth takes it, reading them, or renewing a token near its
+// expiry), so a renewal by GetAccessToken while other payouts' requests read the token was a data
+// race (go test -race: TestPayPalTokenRenewedByConcurrentPayoutsAtOnce). The client's token is
+// left to plutov; a request bearing a token PayPal refused (stale) is sent with the newest one the
+// rail was issued instead (fresh), by the client's transport (keepErrorBodies), and plutov's own
+// renewal near the token's expiry makes a new token that is sent as it is.
+type payPalTokens struct {
+	// renewing serializes renewals: payouts refused together share one new token.
+	renewing sync.Mutex
+	mu       sync.Mutex
+	stale    map[string]bool
+	fresh    string
+}
+
+// swap is req with the rail's fresh token when it bears one PayPal refused.
+func (t *payPalTokens) swap(req *http.Request) *http.Request {
+	if t == nil {
+		return req
+	}
+	bearer, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return req
+	}
+	t.mu.Lock()
+	fresh := t.fresh
+	if !t.stale[bearer] || fresh == "" {
+		fresh = ""
+	}
+	t.mu.Unlock()
+	if fresh == "" {
+		return req
+	}
+	swapped := req.Clone(req.Context()) // a RoundTripper leaves its request as it was given
+	swapped.Header.Set("Authorization", "Bearer "+fresh)
+	return swapped
+}
+
+// renew makes refused stale and has a new token sent instead, unless a renewal since the refused
+// request went out did so already (payouts refused together ask one token).
+func (t *payPalTokens) renew(ctx context.Context, c *paypal.Client, refused string) error {
+	t.renewing.Lock()
+	defer t.renewing.Unlock()
+	t.mu.Lock()
+	done := t.stale[refused]
+	t.mu.Unlock()
+	if done {
+		return nil
+	}
+	// plutov's GetAccessToken without its writes to the client: SendWithBasicAuth reads only
+	// what the client was made with.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIBase+"/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-type", "application/x-www-form-urlencoded")
+	var tok paypal.TokenResponse
+	if err := c.SendWithBasicAuth(req, &tok); err != nil {
+		return err
+	}
+	if tok.Token == "" {
+		return errors.New("paypal: the OAuth token answer has no access_token")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stale[refused], t.fresh = true, tok.Token
+	return nil
+}
+
+// withToken runs call, and when PayPal refused the OAuth token it bore, once more with a new one
+// (call's again set). plutov renews its cached token only a minute before its expires_in, so a
+// token PayPal stopped taking earlier (revoked, the REST app's credentials rotated, dropped on
+// PayPal's side before its expiry: 401 {"error":"invalid_token",...}) failed every call until
+// then, hours, and a payout's retries ran out and left it in doubt. Any 401 to a request bearing
+// a token is taken so, whatever its body says: only a new token tells a token PayPal dropped from
+// credentials it refuses. A 401 to the call made with the new token is the credentials' (or the
+// app's permission's) problem and is answered as it is, as is a renewal PayPal refuses (401
+// invalid_client: the secret rotated); no more tokens are asked for it.
+func (r paypalRail) withToken(ctx context.Context, call func(again bool) error) error {
+	err := call(false)
+	if !tokenRefused(err) {
+		return err
+	}
+	tokens := r.tokens()
+	if tokens == nil { // a client not made by NewPayPalClient
+		return err
+	}
+	if renewErr := tokens.renew(ctx, r.c, refusedToken(err)); renewErr != nil {
+		return fmt.Errorf("paypal: renew the OAuth token PayPal refused (%v): %w", err, renewErr)
+	}
+	slog.Info("paypal: OAuth token refused before its expiry; renewed and the call made again", "url", requestPath(err))
+	return call(true)
+}
+
+// tokens are the rail's renewed tokens, kept by its client's transport (NewPayPalClient); nil for
+// another client.
+func (r paypalRail) tokens() *payPalTokens {
+	if r.c == nil || r.c.Client == nil {
+		return nil
+	}
+	k, _ := r.c.Client.Transport.(keepErrorBodies)
+	return k.tokens
+}
+
+// refusedToken is the OAuth token the request PayPal answered err to bore.
+func refusedToken(err error) string {
+	var pe *paypal.ErrorResponse
+	if !errors.As(err, &pe) || pe.Response == nil || pe.Response.Request == nil {
+		return ""
+	}
+	return strings.TrimPrefix(pe.Response.Request.Header.Get("Authorization"), "Bearer ")
+}
+
+// tokenRefused says whether err is PayPal's 401 to a request that bore an OAuth token: not one to
+// the token request itself, which bears the app's credentials.
+func tokenRefused(err error) bool {
+	var pe *paypal.ErrorResponse
+	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized &&
+		pe.Response.Request != nil && strings.HasPrefix(pe.Response.Request.Header.Get("Authorization"), "Bearer ")
+}
+
+// credentialsRefused says whether PayPal answered err 401: a token request refusing the REST
+// app's credentials, or a call refusing its token (after withToken renewed it, our credentials or
+// the app's too). PayPal refuses a payout or the app's permission otherwise (403, 422).
+func credentialsRefused(err error) bool {
+	var pe *paypal.ErrorResponse
+	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized
+}
+
+// requestPath is the path of the request PayPal answered err to, for logs.
+func requestPath(err error) string {
+	var pe *paypal.ErrorResponse
+	if errors.As(err, &pe) && pe.Response != nil && pe.Response.Request != nil {
+		return pe.Response.Request.URL.Path
+	}
+	return ""
 }
 
 // noteUnmade records that a send noteSend recorded made nothing: PayPal answered 429, its rate
@@ -474,7 +655,12 @@ func classifyPayPal(op string, err error) error {
 	if code == http.StatusConflict || code == http.StatusTooManyRequests || code >= 500 {
 		return err
 	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s %s", op, pe.Name, pe.Message), ErrTypeRejected, err,
+	what := strings.TrimSpace(pe.Name + " " + pe.Message)
+	if what == "" {
+		// OAuth's answers ({"error":"invalid_client","error_description":...}) fill neither.
+		what = fmt.Sprintf("%d %s", code, http.StatusText(code))
+	}
+	return temporal.NewNonRetryableApplicationError(op+": "+what, ErrTypeRejected, err,
 		map[string]any{"status": code, "debug_id": pe.DebugID})
 }
 

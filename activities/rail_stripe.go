@@ -95,6 +95,12 @@ func (r stripeRail) resolve(ctx context.Context, p store.Payee) (ResolvePayeeOut
 		if errors.As(err, &se) && se.HTTPStatusCode == http.StatusNotFound {
 			return ResolvePayeeOutput{HoldReason: fmt.Sprintf("Stripe account %s not found", p.StripeAccount)}, nil
 		}
+		if refused := ourKeyRefused("retrieve account "+p.StripeAccount, err); refused != nil {
+			// Our API key refused (rotated, revoked, a deploy's typo): nothing of the payee's account.
+			// Taken as the account's refusal (ErrTypeRejected), the run held the leg as a payee that
+			// could not be checked. Retried, the check waits for the operator to fix the key.
+			return ResolvePayeeOutput{}, refused
+		}
 		return ResolvePayeeOutput{}, classifyStripe("retrieve account "+p.StripeAccount, err)
 	}
 	// Transfers need only the transfers capability; payouts_enabled is about the payee's bank
@@ -187,6 +193,13 @@ func (r stripeRail) once(ctx context.Context, m movement) (string, error) {
 	id, err := m.make(amount)
 	if err != nil {
 		r.noteUnmade(ctx, m.key, noted, true, err)
+		if refused := ourKeyRefused(m.what, err); refused != nil {
+			// Our API key refused (rotated, revoked): nothing of this movement, whether or not the
+			// key was sent before. Taken as the movement's refusal (ErrTypeRejected), one platform
+			// key rotated without the deployment refused every transfer and reversal of every
+			// payment, each leg given a new key and an admin's decision. Retried under the key.
+			return "", refused
+		}
 		if sent && !doubt {
 			return "", sentBefore("Stripe", m.what, classifyStripe(m.what, err))
 		}
@@ -383,6 +396,16 @@ func classifyStripe(op string, err error) error {
 	}
 	return temporal.NewNonRetryableApplicationError(op+": "+se.Msg, ErrTypeRejected, nil,
 		map[string]any{"status": se.HTTPStatusCode, "code": string(se.Code), "request_id": se.RequestID})
+}
+
+// ourKeyRefused is a retryable error naming STRIPE_API_KEY when Stripe answered err 401, our API
+// key refused; nil for any other error.
+func ourKeyRefused(op string, err error) error {
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusUnauthorized {
+		return nil
+	}
+	return fmt.Errorf("%s: Stripe refused our API key (%s); check STRIPE_API_KEY", op, redactKeys(se.Msg))
 }
 
 var keyPattern = regexp.MustCompile(`\b(sk|rk|pk)_(test|live)_[A-Za-z0-9]+`)

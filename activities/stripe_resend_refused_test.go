@@ -25,7 +25,11 @@ import (
 // classified like Stripe refusing the movement, ErrTypeRejected, which the workflow takes as "not
 // made, key spent": the next attempt sent a new key, and the payee was paid (or the transfer
 // reversed) twice. A key no earlier send may have made, or one the lookup found nothing under, is
-// refused as before: the refusal is the movement's own.
+// refused as before (403, 400): the refusal is the movement's own. A 401 never is: it refuses our
+// API key (rotated, revoked), nothing of the movement, and taken as the movement's refusal, a
+// platform key rotated without the deployment refused every leg's transfer and every reversal of
+// every payment (a new key and an admin's decision each); it is retried under the key, naming
+// STRIPE_API_KEY, and the movement is made once the key is fixed.
 func TestStripeRefusalOfAKeySentBeforeIsNoRefusalOfTheMovement(t *testing.T) {
 	tests := []struct {
 		name string
@@ -57,7 +61,7 @@ func TestStripeRefusalOfAKeySentBeforeIsNoRefusalOfTheMovement(t *testing.T) {
 			}
 			return 0, "", h.sends == 1 && tt.first == "lost"
 		}
-		resendSubtests(t, f, tt.name, n*1000, answer, func(t *testing.T, m resendMovement, h *resendHooks) {
+		resendSubtests(t, f, tt.name, n*1000, answer, func(t *testing.T, m resendMovement, h *resendHooks, status int) {
 			ctx := context.Background()
 			asked := tt.first != ""
 			if asked {
@@ -69,6 +73,16 @@ func TestStripeRefusalOfAKeySentBeforeIsNoRefusalOfTheMovement(t *testing.T) {
 			_, err := m.send(ctx, asked, tt.lookable)
 			h.setRefuse(false)
 			require.Error(t, err, "the refused send")
+			if tt.wantRejected && status == http.StatusUnauthorized {
+				requireRetryable(t, err)
+				require.ErrorContains(t, err, "STRIPE_API_KEY")
+				require.Empty(t, m.made(), "nothing made under the key")
+				// Our key works again: the same key makes the movement, once.
+				id, err := m.send(ctx, asked, tt.lookable)
+				require.NoError(t, err)
+				require.Equal(t, []string{id}, m.made())
+				return
+			}
 			if tt.wantRejected {
 				requireNonRetryable(t, err, activities.ErrTypeRejected)
 				require.Empty(t, m.made(), "nothing made under the key")
@@ -168,7 +182,7 @@ func (h *resendHooks) setRefuse(on bool) {
 // movement is made (the caller cannot tell it was).
 func resendSubtests(t *testing.T, f fixture, name string, seed int,
 	answer func(h *resendHooks, r *http.Request, status int) (code int, body string, lose bool),
-	run func(t *testing.T, m resendMovement, h *resendHooks)) {
+	run func(t *testing.T, m resendMovement, h *resendHooks, status int)) {
 	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusBadRequest} {
 		for _, m := range resendMovements(t, f, seed+status) {
 			t.Run(fmt.Sprintf("%s/%d/%s", name, status, m.name), func(t *testing.T) {
@@ -197,7 +211,7 @@ func resendSubtests(t *testing.T, f fixture, name string, seed int,
 					return lost
 				}
 				t.Cleanup(func() { f.proxy.Inject, f.proxy.LoseAnswer = nil, nil })
-				run(t, m, h)
+				run(t, m, h, status)
 			})
 		}
 	}

@@ -41,7 +41,7 @@ func TestStripeRefusalOfAnUnlookedKeyRetriedByTheActivityIsNoRefusalOfTheMovemen
 			}
 			return 0, "", true
 		}
-		resendSubtests(t, f, tt.name, 50000+n*1000, answer, func(t *testing.T, m resendMovement, _ *resendHooks) {
+		resendSubtests(t, f, tt.name, 50000+n*1000, answer, func(t *testing.T, m resendMovement, _ *resendHooks, status int) {
 			ctx := context.Background()
 			// The activity's first attempt and its retry: one input, not asked, no key in metadata.
 			_, err := m.send(ctx, false, false)
@@ -49,12 +49,17 @@ func TestStripeRefusalOfAnUnlookedKeyRetriedByTheActivityIsNoRefusalOfTheMovemen
 			requireRetryable(t, err)
 			_, err = m.send(ctx, false, false)
 			require.Error(t, err, "the refused retry")
-			if tt.wantRejected {
+			if tt.wantRejected && status != http.StatusUnauthorized { // a 401 refuses our API key, never the movement
 				requireNonRetryable(t, err, activities.ErrTypeRejected)
 				require.Empty(t, m.made(), "nothing made under the key")
 				return
 			}
 			requireRetryable(t, err)
+			if tt.first == "429" {
+				require.ErrorContains(t, err, "STRIPE_API_KEY")
+				require.Empty(t, m.made(), "nothing made under the key")
+				return
+			}
 			require.Len(t, m.made(), 1, "the first attempt's movement stands under the key")
 		})
 	}

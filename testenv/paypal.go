@@ -86,6 +86,15 @@ type PayPal struct {
 	// PayPal states them; a fake batch has one item. Unset, the fake states no fee (as PayPal's
 	// older answers did).
 	PayoutItemFee *PayPalAmount
+	// RefuseCredentials answers the token endpoint 401 invalid_client, as PayPal does once the
+	// REST app's secret was rotated.
+	RefuseCredentials bool
+	// RefuseTokens answers 401 invalid_token to every bearer token, fresh ones too.
+	RefuseTokens bool
+
+	// tokens counts the OAuth tokens issued (each its own); revokedUpTo, those RevokeTokens
+	// revoked.
+	tokens, revokedUpTo, tokensRefused int
 
 	captures map[string]PayPalCapture
 	refunds  map[string]PayPalRefund
@@ -288,6 +297,31 @@ func (p *PayPal) ForgetKeys() {
 	p.bySender, p.requests = map[string]string{}, map[string][]byte{}
 }
 
+// RevokeTokens has PayPal stop taking every OAuth token issued so far (revoked, the REST app's
+// credentials rotated, or dropped before its expires_in): a request bearing one is answered 401
+// invalid_token. Tokens issued after are taken.
+func (p *PayPal) RevokeTokens() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.revokedUpTo = p.tokens
+}
+
+// TokenRequests is how many OAuth tokens were asked for (issued or refused).
+func (p *PayPal) TokenRequests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tokens + p.tokensRefused
+}
+
+func (p *PayPal) tokenRefused(auth string) bool {
+	if p.RefuseTokens {
+		return true
+	}
+	var n int
+	_, err := fmt.Sscanf(strings.TrimPrefix(auth, "Bearer "), "A21AAFakeToken%04d", &n)
+	return err == nil && n <= p.revokedUpTo // a token the fake did not issue is taken, as before
+}
+
 // Payouts lists the payout batches created, in order.
 func (p *PayPal) Payouts() []PayPalPayout {
 	p.mu.Lock()
@@ -300,10 +334,18 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 	defer p.mu.Unlock()
 	path := r.URL.Path
 	switch {
+	case r.Method == http.MethodPost && path == "/v1/oauth2/token" && p.RefuseCredentials:
+		p.tokensRefused++
+		writeJSON(w, 401, map[string]any{"error": "invalid_client", "error_description": "Client Authentication failed"})
 	case r.Method == http.MethodPost && path == "/v1/oauth2/token":
-		writeJSON(w, 200, map[string]any{"access_token": "A21AAFakeToken", "token_type": "Bearer", "expires_in": 32400})
+		p.tokens++
+		writeJSON(w, 200, map[string]any{"access_token": fmt.Sprintf("A21AAFakeToken%04d", p.tokens), "token_type": "Bearer", "expires_in": 32400})
 	case !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && path != "/v1/notifications/certs/CERT-paysplit-test":
 		writeJSON(w, 401, map[string]any{"name": "AUTHENTICATION_FAILURE", "message": "Authentication failed"})
+	case path != "/v1/notifications/certs/CERT-paysplit-test" && p.tokenRefused(r.Header.Get("Authorization")):
+		// PayPal's answer to a bearer token it no longer takes (revoked, or dropped before its
+		// expires_in), in OAuth's format rather than its API error format.
+		writeJSON(w, 401, map[string]any{"error": "invalid_token", "error_description": "Access Token not found in cache"})
 	case p.servePayments(w, r):
 	case r.Method == http.MethodPost && path == "/v1/payments/payouts":
 		p.createPayout(w, r)
