@@ -36,8 +36,10 @@ import (
 // out after 48 hours. Runs do not pile up: the overlap policy skips a firing while the zone's
 // previous run is open, and 48 hours is less than the week between firings (the 72-hour catch-up
 // window only concerns firings the Temporal server itself missed). In a fleet with replicas of
-// both kinds, a report task that lands on one without the workflow fails and is retried, possibly
-// on another: the same as during a rolling deploy that adds a workflow. So nothing is paused
+// both kinds, a report workflow task that lands on one without the workflow fails and is retried,
+// possibly on another: the same as during a rolling deploy that adds a workflow; a report activity
+// task that lands there fails as not registered and spends one of its attempts, so such a replica
+// left running can fail a client's report (REPORTS=on keeps it from starting). So nothing is paused
 // either: a paused schedule would need a worker with the bucket to resume it, and one replica
 // without the bucket starting after the others would pause the fleet's schedules all the same.
 func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg config.Config, st *store.Store,
