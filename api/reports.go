@@ -8,11 +8,13 @@ import (
 	"paysplit/internal/objstore"
 )
 
-// reportLinks is what presigns report downloads; nil (links answer null) when reports are off.
-// Presigning is computed locally: the API never needs to reach S3.
+// reportLinks is what presigns report downloads; nil (links answer null) without S3_BUCKET.
+// REPORTS=off stops new reports, not the links to those already stored: a client's past
+// reports stay downloadable while the bucket is configured. Presigning is computed locally: the
+// API never needs to reach S3.
 func reportLinks(ctx context.Context, cfg config.Config) (server.ReportLinks, error) {
 	rc := cfg.Reports
-	if !rc.Enabled() {
+	if rc.S3Bucket == "" {
 		return nil, nil
 	}
 	files, err := objstore.New(ctx, objstore.Config{

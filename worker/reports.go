@@ -23,16 +23,40 @@ import (
 )
 
 // startReports registers the weekly report workflows and activities and brings their schedules
-// (one per client time zone) in line. Without S3_BUCKET (production) reports are off, and their
-// schedules are deleted: nothing here would run what they start.
+// (one per client time zone) in line.
+//
+// The schedules belong to the whole deployment, not to this replica, so only REPORTS=off (said
+// on purpose, for the fleet) deletes them. A worker merely without S3_BUCKET (one replica whose
+// task definition lost it, a worker started by hand to debug) registers no report workflow and
+// leaves the schedules alone: deleting them there let one misconfigured replica silently stop
+// every client's Monday report. What a schedule left that way costs, should no worker with the
+// bucket be polling when it fires: the run's workflow tasks fail on the unknown type and the
+// server retries them, so a worker with the bucket that starts within the run's 48 hours (the
+// rest of a rolling deploy) takes the run over and the week is reported; otherwise the run times
+// out after 48 hours. Runs do not pile up: the overlap policy skips a firing while the zone's
+// previous run is open, and 48 hours is less than the week between firings (the 72-hour catch-up
+// window only concerns firings the Temporal server itself missed). In a fleet with replicas of
+// both kinds, a report workflow task that lands on one without the workflow fails and is retried,
+// possibly on another: the same as during a rolling deploy that adds a workflow; a report activity
+// task that lands there fails as not registered and spends one of its attempts, so such a replica
+// left running can fail a client's report (REPORTS=on keeps it from starting). So nothing is paused
+// either: a paused schedule would need a worker with the bucket to resume it, and one replica
+// without the bucket starting after the others would pause the fleet's schedules all the same.
 func startReports(ctx context.Context, w worker.Worker, c client.Client, cfg config.Config, st *store.Store,
 	stripe *stripeclient.API, pp *paypal.Client, logger *slog.Logger) error {
 	rc := cfg.Reports
-	if !rc.Enabled() {
-		logger.Warn("weekly reports off: S3_BUCKET is not set")
+	if rc.TurnedOff() {
+		// Off for the deployment: a schedule left from when they were on would start a run every
+		// Monday that no worker runs. A start with reports on makes them again.
+		logger.Warn("weekly reports off for the deployment (REPORTS=off): deleting their schedules")
 		if err := report.RemoveSchedules(ctx, c); err != nil {
 			return fmt.Errorf("report schedules: %w", err)
 		}
+		return nil
+	}
+	if !rc.Enabled() {
+		logger.Warn("this worker makes no weekly reports: S3_BUCKET is not set; their schedules are left as they are " +
+			"for the workers that have it (set REPORTS=off to turn reports off for the whole deployment)")
 		return nil
 	}
 	files, err := objstore.New(ctx, objstore.Config{

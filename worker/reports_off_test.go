@@ -16,7 +16,7 @@ import (
 	"paysplit/workflows/report"
 )
 
-// TestReportsOffRemovesTheirSchedules: a worker started with reports off (no S3_BUCKET) registers
+// TestReportsOffRemovesTheirSchedules: a worker started with reports off (REPORTS=off) registers
 // no report workflow, so a zone's weekly schedule left from when reports were on would start a
 // WeeklyReports run every Monday that no worker can run (its workflow tasks failing on the
 // unknown type for the run's 48 hours). The worker deletes them; a start with reports on makes
@@ -46,7 +46,7 @@ func TestReportsOffRemovesTheirSchedules(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond)
 
 	w := worker.New(c, queue, worker.Options{})
-	require.NoError(t, startReports(ctx, w, c, config.Config{TaskQueue: queue}, nil, nil, nil, quiet))
+	require.NoError(t, startReports(ctx, w, c, config.Config{TaskQueue: queue, Reports: config.Reports{Mode: "off"}}, nil, nil, nil, quiet))
 	_, err := sc.GetHandle(ctx, report.ScheduleID(zone)).Describe(ctx)
 	var nf *serviceerror.NotFound
 	require.ErrorAs(t, err, &nf, "the schedule %s is still there with reports off: it starts WeeklyReports runs no worker runs", report.ScheduleID(zone))

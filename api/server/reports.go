@@ -220,7 +220,7 @@ func (s *Server) reportsOff() error {
 	if !s.deps.ReportsOff {
 		return nil
 	}
-	return errorf(http.StatusConflict, "reports_off", "weekly reports are turned off on this platform (S3_BUCKET is not set): no report can be made or sent")
+	return errorf(http.StatusConflict, "reports_off", "weekly reports are off (REPORTS=off, or S3_BUCKET is not set for this API): no report can be made or sent")
 }
 
 // resendReport emails a generated report again to the client's current recipients.

@@ -69,10 +69,13 @@ type Deps struct {
 	PayPalVerifier PayPalVerifier
 	// ReportLinks presigns download links for weekly report files; nil answers download_url null.
 	ReportLinks ReportLinks
-	// ReportsOff says weekly reports are turned off (no S3_BUCKET): the worker then registers
-	// no report workflow and deletes the weekly schedules, so the API makes no schedule and
-	// starts no report run (a resend or regenerate answers 409 reports_off) that no worker would
-	// take. Report settings are still saved, for when reports are turned on.
+	// ReportsOff says this process makes no weekly reports: REPORTS=off (for the deployment:
+	// the workers then delete the weekly schedules) or no S3_BUCKET here (a worker without it
+	// registers no report workflow). The API then makes no schedule and starts no report run (a
+	// resend or regenerate answers 409 reports_off) that no worker might take. Report settings
+	// are still saved, for when reports are turned on. It is decided per process, from its own
+	// settings: REPORTS=on, set alike everywhere, makes a replica without S3_BUCKET refuse to
+	// start, so the replicas cannot disagree.
 	ReportsOff bool
 	// WebhookAck says when a provider webhook is answered 200: AckOnTemporal (zero value) or
 	// AckOnStore (the webhook inbox; see relay.go).

@@ -130,6 +130,8 @@ locals {
     { name = "TEMPORAL_UI_URL", value = var.temporal_ui_url },
     { name = "OTEL_EXPORTER_OTLP_ENDPOINT", value = var.otlp_endpoint },
     { name = "S3_BUCKET", value = aws_s3_bucket.reports.bucket },
+    # Every task has the bucket: one that lost it refuses to start rather than run without reports.
+    { name = "REPORTS", value = "on" },
     { name = "S3_REGION", value = var.region },
     # Reports are encrypted with the bucket's own KMS key, not S3-managed AES256.
     { name = "S3_SSE", value = "aws:kms" },

@@ -198,6 +198,19 @@ variable "extra_env" {
   description = "More plain settings for both programs, by name (e.g. REPORT_SMTP_ADDR with REPORT_MAIL_FROM, and REPORT_SMTP_USERNAME with the password secret; SMTP_ADDR with ALERT_EMAIL_TO and ALERT_EMAIL_FROM; PAYPAL_CLIENT_ID with the PAYPAL_SECRET secret); see the top-level README's configuration table."
   type        = map(string)
   default     = {}
+
+  # A setting the task definitions set already would be in them twice, and which of the two a
+  # program reads is not defined: REPORTS=off here next to the module's REPORTS=on could be
+  # ignored without a word. The list is ecs.tf's (TestExtraEnvCannotRepeatTheModulesSettings).
+  validation {
+    condition = length([for k in keys(var.extra_env) : k if contains([
+      "APP_ENV", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TLS", "TASK_QUEUE", "TEMPORAL_UI_URL",
+      "OTEL_EXPORTER_OTLP_ENDPOINT", "S3_BUCKET", "REPORTS", "S3_REGION", "S3_SSE", "S3_SSE_KMS_KEY_ID",
+      "WORKER_HTTP_ADDR", "WORKER_STOP_TIMEOUT", "TEMPORAL_DEPLOYMENT_NAME", "WORKER_BUILD_ID",
+      "API_ADDR", "WEBHOOK_ACK", "TRUSTED_PROXIES",
+    ], k)]) == 0
+    error_message = "extra_env repeats a setting the task definitions set already (ecs.tf: APP_ENV, TEMPORAL_*, TASK_QUEUE, OTEL_EXPORTER_OTLP_ENDPOINT, S3_*, REPORTS, WORKER_*, API_ADDR, WEBHOOK_ACK, TRUSTED_PROXIES): a task would have it twice, and which one the programs read is not defined. Change it in the module instead."
+  }
 }
 
 variable "extra_secrets" {

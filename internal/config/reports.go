@@ -11,8 +11,16 @@ import (
 // Reports configures the weekly client reports: where the PDFs are stored (S3 or a local
 // S3-API server) and the SMTP server that mails them. In development every setting defaults to
 // the local servers `make dev` starts (cmd/devservices); in production an empty S3_BUCKET turns
-// reports off and an empty REPORT_SMTP_ADDR stores reports without mailing them.
+// reports off for that process only and an empty REPORT_SMTP_ADDR stores reports without
+// mailing them. REPORTS=off turns them off for the whole deployment.
 type Reports struct {
+	// Mode is REPORTS: "off" turns weekly reports off for the whole deployment (the worker
+	// deletes their schedules), "on" requires S3_BUCKET, and "" (the default) is on with
+	// S3_BUCKET and off for this process alone without it. Why a setting apart from S3_BUCKET:
+	// the schedules are shared by every replica, so a missing S3_BUCKET, which is one replica's
+	// configuration (a task definition that lost it, a worker started by hand to debug), must
+	// not decide for the fleet; turning reports off for all is said once, on purpose.
+	Mode string
 	// S3Endpoint is an S3-API server's base URL; empty means AWS S3.
 	S3Endpoint string
 	S3Bucket   string
@@ -54,8 +62,13 @@ func (r Reports) FontPaths() []string {
 	return out
 }
 
-// Enabled reports whether reports have somewhere to be stored.
-func (r Reports) Enabled() bool { return r.S3Bucket != "" }
+// Enabled reports whether this process makes reports: they are not turned off and have
+// somewhere to be stored.
+func (r Reports) Enabled() bool { return r.Mode != "off" && r.S3Bucket != "" }
+
+// TurnedOff reports whether weekly reports are off for the whole deployment (REPORTS=off), not
+// merely in this process for want of S3_BUCKET.
+func (r Reports) TurnedOff() bool { return r.Mode == "off" }
 
 // devS3SecretAccessKey is S3_SECRET_ACCESS_KEY's development default, for the local S3-API
 // server `make dev` starts (cmd/devservices).
@@ -72,6 +85,7 @@ func (r *Reports) settings(env string, presignTTL *string) []setting {
 		return ""
 	}
 	return []setting{
+		{name: "REPORTS", optional: true, validate: oneOf("on", "off"), dst: &r.Mode},
 		{name: "S3_ENDPOINT", def: local("http://127.0.0.1:9100"), optional: !dev, validate: validHTTPURL, dst: &r.S3Endpoint},
 		{name: "S3_BUCKET", def: local("paysplit-reports"), optional: !dev, validate: validBucket, dst: &r.S3Bucket},
 		{name: "S3_REGION", def: local("us-east-1"), optional: !dev, validate: nonEmpty, dst: &r.S3Region},
@@ -94,6 +108,11 @@ func (r *Reports) settings(env string, presignTTL *string) []setting {
 // finish checks the report settings that only make sense together.
 func (r *Reports) finish(presignTTL string) error {
 	r.PresignTTL, _ = time.ParseDuration(presignTTL)
+	// A fleet that makes reports says so with REPORTS=on, so that a replica that lost
+	// S3_BUCKET does not start at all rather than start without reports.
+	if r.Mode == "on" && r.S3Bucket == "" {
+		return errors.New("config: REPORTS=on needs S3_BUCKET (REPORTS=off turns weekly reports off for the whole deployment)")
+	}
 	if (r.S3AccessKeyID == "") != (r.S3SecretAccessKey == "") {
 		return errors.New("config: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together")
 	}

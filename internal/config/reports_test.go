@@ -25,7 +25,23 @@ func TestLoadReportSettings(t *testing.T) {
 		{name: "production without settings: reports off, nothing local", env: prod, check: func(t *testing.T, r Reports) {
 			assert.Equal(t, Reports{S3SSE: "AES256", PresignTTL: 15 * time.Minute, SMTPTLS: "opportunistic", Fonts: "auto"}, r)
 			assert.False(t, r.Enabled())
+			assert.False(t, r.TurnedOff(), "a process without S3_BUCKET does not turn reports off for the fleet")
 		}},
+		{name: "reports off for the deployment", env: with(prod, "REPORTS", "off"), check: func(t *testing.T, r Reports) {
+			assert.False(t, r.Enabled())
+			assert.True(t, r.TurnedOff())
+		}},
+		{name: "reports off wins over a bucket", env: map[string]string{"REPORTS": "off"}, check: func(t *testing.T, r Reports) {
+			assert.Equal(t, "paysplit-reports", r.S3Bucket)
+			assert.False(t, r.Enabled())
+			assert.True(t, r.TurnedOff())
+		}},
+		{name: "reports on with a bucket", env: with(prod, "REPORTS", "on", "S3_BUCKET", "paysplit-production-reports-1"), check: func(t *testing.T, r Reports) {
+			assert.True(t, r.Enabled())
+			assert.False(t, r.TurnedOff())
+		}},
+		{name: "reports on without a bucket", env: with(prod, "REPORTS", "on"), wantErr: "REPORTS=on needs S3_BUCKET"},
+		{name: "reports neither on nor off", env: map[string]string{"REPORTS": "false"}, wantErr: "REPORTS is malformed"},
 		{name: "production on AWS with the task role and KMS", env: with(prod, "S3_BUCKET", "paysplit-production-reports-1",
 			"S3_SSE", "aws:kms", "S3_SSE_KMS_KEY_ID", "alias/paysplit-reports", "REPORT_SMTP_ADDR", "email-smtp.eu-west-1.amazonaws.com:587",
 			"REPORT_SMTP_USERNAME", "AKIA", "REPORT_SMTP_PASSWORD", "secret", "REPORT_SMTP_TLS", "mandatory", "REPORT_MAIL_FROM", "reports@example.com"),

@@ -95,7 +95,8 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, zon
 }
 
 // RemoveSchedules deletes every weekly report schedule, however new. The worker calls it at
-// start when reports are off (no S3_BUCKET): it then registers no report workflow, so a
+// start when reports are turned off for the deployment (REPORTS=off; a worker merely without
+// S3_BUCKET leaves them to the replicas that have it): it then registers no report workflow, so a
 // schedule left from when they were on would start a WeeklyReports run every Monday that no
 // worker runs, its workflow tasks failing on the unknown type for the run's 48 hours. A start
 // with reports on makes them again (EnsureSchedules).
