@@ -258,7 +258,10 @@ func (w *world) ResolvePayee(_ context.Context, in activities.ResolvePayeeInput)
 	return activities.ResolvePayeeOutput{Destination: dest}, nil
 }
 
-func (w *world) Transfer(_ context.Context, in activities.TransferInput) (activities.TransferOutput, error) {
+func (w *world) Transfer(ctx context.Context, in activities.TransferInput) (activities.TransferOutput, error) {
+	if err := unsent(ctx); err != nil {
+		return activities.TransferOutput{}, err
+	}
 	if w.onTransfer != nil {
 		w.onTransfer(in)
 	}
@@ -324,12 +327,32 @@ func nextFailure(fail map[string][]error, party string, made bool) (answerLost, 
 	return nil, errs[0]
 }
 
+// unsent is the error of a provider call whose context was done before it started: the real
+// client sends nothing then (net/http refuses a request on a done context), so the world moves no
+// money and takes none of the injected failures. It matters in the SDK's test environment, which
+// starts a local activity's retry with a deadline of its first scheduling on the workflow clock
+// plus its ScheduleToCloseTimeout, compared with the wall clock: with a start time in the past
+// (SetStartTime) a provider call's retries start already expired, the SDK answers each with
+// "deadline exceeded (type: StartToClose)" at once and runs the fake detached, at a moment of the
+// scheduler's choosing, while the run goes on. A fake that then moved money and took the next
+// injected failure did so at a point no test fixed: under CPU load after later calls, so a
+// failure meant for a payout's retry went to a top-up an hour of the run's time later.
+func unsent(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("not sent: %w", err)
+	}
+	return nil
+}
+
 // madeButLost is a transfer the provider made whose answer never came back (failNext).
 type madeButLost struct{ err error }
 
 func (m madeButLost) Error() string { return "made, answer lost: " + m.err.Error() }
 
-func (w *world) ReverseTransfer(_ context.Context, in activities.ReverseTransferInput) (activities.ReverseTransferOutput, error) {
+func (w *world) ReverseTransfer(ctx context.Context, in activities.ReverseTransferInput) (activities.ReverseTransferOutput, error) {
+	if err := unsent(ctx); err != nil {
+		return activities.ReverseTransferOutput{}, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	prev, made := w.reversals[in.IdempotencyKey]

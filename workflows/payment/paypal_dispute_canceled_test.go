@@ -80,10 +80,21 @@ func (s *workflowSuite) TestPayPalChargebackCanceledByTheBuyerGivesTheFundsBackA
 	}
 	for _, tt := range tests {
 		s.Run(tt.name, func() {
+			// Both plays start at the same time, so the legs' SentAt are alike. The scenario of a
+			// payee in doubt retries its transfers, which the SDK's test environment gives a
+			// deadline of their first scheduling on the workflow clock plus their
+			// ScheduleToCloseTimeout, against the wall clock (see unsent): from a start in the past
+			// the retries timed out at once and their fakes ran detached, at no fixed point of the
+			// run. It starts now, as TestPayPalReversalGivenBackWhileALegIsInDoubtPaysItsShare
+			// does, so each retry has its PayoutTimeout and the run waits for its answer.
+			start := start
+			if tt.events == nil {
+				start = time.Now()
+			}
 			play := func(outcome string) ppOutcome {
 				closed := func(d string) Event { return ppResolved(d, outcome) }
 				s.SetupTest()
-				s.env.SetStartTime(start) // the legs' SentAt alike in both runs
+				s.env.SetStartTime(start)
 				s.provider = "paypal"
 				if tt.events != nil { // as ppEvents
 					signalAt(s.env, time.Second, SignalEvent, captureEvent("evt_1", gross))
