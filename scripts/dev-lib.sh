@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # functions below run from traps
+# shellcheck disable=SC2034 # G is for dev.sh
 # Messages and process bookkeeping for scripts/dev.sh, which sources this file once it has set
 # ROOT and LOGS; its own file so scripts/dev_test.go can check the stopping on small programs.
 # Sourcing it installs the traps that stop, on exit or a signal, everything start_bg started.
@@ -32,7 +33,13 @@ stop_pid() { # name pid signal
 
 cleanup() {
 	local rc=$? i
-	trap - EXIT INT TERM
+	trap - EXIT
+	# Nothing may cut the stopping short: not a second Ctrl-C, and not the output being gone
+	# (`make dev | tee dev.log`, whose tee the same Ctrl-C ends, or a closed terminal). Writing
+	# to a pipe without a reader killed this script at its first "stopping" line, and a failed
+	# write ended it under `set -e`, either way leaving every server running on its port.
+	trap '' INT TERM HUP PIPE
+	set +e
 	# Reverse start order: the API and worker go before the servers they talk to.
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		# Temporal's graceful stop is on SIGINT; the others take SIGTERM.
