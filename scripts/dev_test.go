@@ -57,7 +57,7 @@ wait -n "${PIDS[@]}"
 			require.NoError(t, err)
 			cmd.Stderr = cmd.Stdout
 			require.NoError(t, cmd.Start())
-			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			t.Cleanup(func() { _ = cmd.Process.Kill() })
 
 			lines := bufio.NewScanner(out)
 			server := 0
@@ -70,17 +70,39 @@ wait -n "${PIDS[@]}"
 			require.NotZero(t, server, "the script never said it started the server")
 			t.Cleanup(func() { _ = syscall.Kill(server, syscall.SIGKILL) })
 
+			// Signalled while the forked shell has not yet become `sleep`, the server takes it
+			// late; the stack's servers have long been running when someone stops it.
+			require.Eventually(t, func() bool {
+				comm, _ := os.ReadFile("/proc/" + strconv.Itoa(server) + "/comm")
+				return strings.TrimSpace(string(comm)) == "sleep"
+			}, 5*time.Second, 10*time.Millisecond, "the server never became sleep")
+
+			said := make(chan string, 1)
 			if tc.closeOutput {
 				require.NoError(t, out.Close())
+				said <- "(not read)"
 			} else {
 				go func() {
+					var rest strings.Builder
 					for lines.Scan() {
+						rest.WriteString(lines.Text() + "\n")
 					}
+					said <- rest.String()
 				}()
 			}
 			require.NoError(t, cmd.Process.Signal(tc.sig))
 			require.Eventually(t, func() bool { return !running(server) },
 				15*time.Second, 50*time.Millisecond, "the server (PID %d) outlived the script: it keeps its port", server)
+			// The script must also be done soon after: a stop that waits out stop_pid's 10 s for a
+			// process that has already ended keeps the terminal and says it had to kill it.
+			ended := make(chan error, 1)
+			go func() { ended <- cmd.Wait() }()
+			select {
+			case <-ended:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("the script still runs 5 s after the server ended; it said:\n%s", <-said)
+			}
+			require.NotContains(t, <-said, "did not stop")
 		})
 	}
 }
