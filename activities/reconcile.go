@@ -287,35 +287,48 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 }
 
 // paypalReturns are the credits Transaction Search lists that return a capture's reversed funds,
-// by transaction ID and event code (a search cut in halves lists the cut twice), under the
-// capture they name (paypal_reference_id).
+// and the holds for its disputes (T1110) that a hold's cancellation only gives back, by
+// transaction ID and event code (a search cut in halves lists the cut twice), under the capture
+// they name (paypal_reference_id).
 type paypalReturns map[string]map[string]paypalReturn
 
 type paypalReturn struct {
+	code     string
 	currency money.Currency
-	amount   int64
+	amount   int64 // a hold's negative
 }
 
-// paypalReturnCodes are the T-codes of PayPal's credits that give a seller back what a dispute
-// took: T1202, chargeback reversal, and T1111, cancellation of the hold for dispute resolution
-// (developer.paypal.com/docs/reports/reference/tcodes). A chargeback won or cancelled by the
-// buyer changes no capture event (REST has none for a reversal undone) and PayPal may leave the
-// capture REVERSED: such a credit is the only trace of the funds returned.
-var paypalReturnCodes = map[string]bool{"T1202": true, "T1111": true}
+const (
+	// paypalHold is PayPal's hold of a capture's funds for a dispute (a debit), paypalHoldCancelled
+	// the cancellation of that hold (a credit): they return the hold, not a reversal, so a
+	// cancellation counts as a return only beyond the holds listed on the capture (a lost
+	// dispute's trail is T1110, T1111, then the reversal).
+	paypalHold          = "T1110"
+	paypalHoldCancelled = "T1111"
+)
 
-// add keeps t when it is a completed credit of paypalReturnCodes naming a capture.
+// paypalReturnCodes are the T-codes of PayPal's credits that give a seller back what a dispute
+// took: T1202, chargeback reversal, T1208, chargeback cancellation, and T1111, cancellation of
+// the hold for dispute resolution, net of its holds (developer.paypal.com/docs/reports/reference/tcodes).
+// A chargeback won or cancelled by the buyer changes no capture event (REST has none for a
+// reversal undone) and PayPal may leave the capture REVERSED: such a credit is the only trace of
+// the funds returned.
+var paypalReturnCodes = map[string]bool{"T1202": true, "T1208": true, paypalHoldCancelled: true}
+
+// add keeps t when it is a completed credit of paypalReturnCodes, or a completed hold, naming a
+// capture.
 func (p paypalReturns) add(t paypal.SearchTransactionInfo) {
-	if !paypalReturnCodes[t.TransactionEventCode] || t.PayPalReferenceID == "" || t.TransactionStatus != "S" {
+	if !(paypalReturnCodes[t.TransactionEventCode] || t.TransactionEventCode == paypalHold) || t.PayPalReferenceID == "" || t.TransactionStatus != "S" {
 		return
 	}
 	amount, cur, err := paypalsearch.Amount(t)
-	if err != nil || amount <= 0 {
-		return // unreadable or a debit: nothing returned that can be weighed
+	if err != nil || amount == 0 || (amount < 0) != (t.TransactionEventCode == paypalHold) {
+		return // unreadable, or a debit of a credit's code (a hold's credit): nothing that can be weighed
 	}
 	if p[t.PayPalReferenceID] == nil {
 		p[t.PayPalReferenceID] = map[string]paypalReturn{}
 	}
-	p[t.PayPalReferenceID][t.TransactionID+"/"+t.TransactionEventCode] = paypalReturn{cur, amount}
+	p[t.PayPalReferenceID][t.TransactionID+"/"+t.TransactionEventCode] = paypalReturn{t.TransactionEventCode, cur, amount}
 }
 
 // of is what PayPal returned of the payment's capture, in its currency, up to what the books gave
@@ -323,7 +336,9 @@ func (p paypalReturns) add(t paypal.SearchTransactionInfo) {
 // amount, Took and Beyond). Only a return the books also made is weighed: a credit of these codes
 // on a capture whose chargeback the books still count lost (a hold released before the
 // chargeback itself) is left out, as before, and a reversal the books gave back that PayPal did
-// not return still shows as all refunded at PayPal.
+// not return still shows as all refunded at PayPal. A hold's cancellation returns what it
+// released beyond the capture's holds only: one that released a hold before PayPal took the
+// chargeback returns nothing, whatever the books say.
 func (p paypalReturns) of(rec payment.Record) int64 {
 	var back int64
 	for _, rev := range rec.Reversals {
@@ -331,13 +346,19 @@ func (p paypalReturns) of(rec payment.Record) int64 {
 			back += rev.Took + rev.Beyond
 		}
 	}
-	var credited int64
+	var credited, released int64
 	for _, c := range p[rec.ChargeID] {
-		if strings.EqualFold(string(c.currency), string(rec.Currency)) {
+		if !strings.EqualFold(string(c.currency), string(rec.Currency)) {
+			continue
+		}
+		switch c.code {
+		case paypalHold, paypalHoldCancelled:
+			released += c.amount
+		default:
 			credited += c.amount
 		}
 	}
-	return min(credited, back)
+	return min(credited+max(released, 0), back)
 }
 
 // UnknownCaptureLookback is how far before its day a run searches the provider's payments for

@@ -35,29 +35,38 @@ func TestPayPalReconciliationOfAChargebackGivenBack(t *testing.T) {
 		// PayPal's credit returning the funds: its event code (none if empty), value and the
 		// capture it names (this one's if empty)
 		credit, value, names string
-		want                 map[string][]stackpkg.Drift
+		// PayPal's hold for the dispute (T1110, its value negative), none if empty
+		hold string
+		want map[string][]stackpkg.Drift
 	}{
-		{"won, capture completed again", "CAPCBW1", "RESOLVED_SELLER_FAVOUR", "COMPLETED", "", "", "", map[string][]stackpkg.Drift{}},
-		{"won, capture still reversed, chargeback reversal credited", "CAPCBW2", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "", map[string][]stackpkg.Drift{}},
-		{"cancelled, capture still reversed, hold cancelled", "CAPCBC1", "CANCELED_BY_BUYER", "REVERSED", "T1111", "110.00", "", map[string][]stackpkg.Drift{}},
-		{"cancelled, capture completed again", "CAPCBC2", "CANCELED_BY_BUYER", "COMPLETED", "", "", "", map[string][]stackpkg.Drift{}},
+		{"won, capture completed again", "CAPCBW1", "RESOLVED_SELLER_FAVOUR", "COMPLETED", "", "", "", "", map[string][]stackpkg.Drift{}},
+		{"won, capture still reversed, chargeback reversal credited", "CAPCBW2", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "", "", map[string][]stackpkg.Drift{}},
+		{"cancelled, capture still reversed, hold cancelled", "CAPCBC1", "CANCELED_BY_BUYER", "REVERSED", "T1111", "110.00", "", "", map[string][]stackpkg.Drift{}},
+		{"cancelled, capture completed again", "CAPCBC2", "CANCELED_BY_BUYER", "COMPLETED", "", "", "", "", map[string][]stackpkg.Drift{}},
 		// Given back in the books, not returned by PayPal: drift, as before.
-		{"won, capture still reversed, nothing returned", "CAPCBW3", "RESOLVED_SELLER_FAVOUR", "REVERSED", "", "", "", map[string][]stackpkg.Drift{
+		{"won, capture still reversed, nothing returned", "CAPCBW3", "RESOLVED_SELLER_FAVOUR", "REVERSED", "", "", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW3"), "(refunded)", 0, 11000)},
 		}},
-		{"cancelled, capture still reversed, nothing returned", "CAPCBC3", "CANCELED_BY_BUYER", "REVERSED", "", "", "", map[string][]stackpkg.Drift{
+		{"cancelled, capture still reversed, nothing returned", "CAPCBC3", "CANCELED_BY_BUYER", "REVERSED", "", "", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBC3"), "(refunded)", 0, 11000)},
 		}},
-		{"won, capture still reversed, a refund credited, not a return", "CAPCBW4", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1107", "110.00", "", map[string][]stackpkg.Drift{
+		{"won, capture still reversed, a refund credited, not a return", "CAPCBW4", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1107", "110.00", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW4"), "(refunded)", 0, 11000)},
 		}},
-		{"won, capture still reversed, another capture's chargeback reversed", "CAPCBW5", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "CAPCBOTHER", map[string][]stackpkg.Drift{
+		{"won, capture still reversed, another capture's chargeback reversed", "CAPCBW5", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "CAPCBOTHER", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW5"), "(refunded)", 0, 11000)},
 		}},
 		// Lost: the books keep the reversal, and a hold PayPal released before taking the
 		// chargeback (T1110, T1111, then the reversal) returns nothing of it.
-		{"lost, capture reversed, an earlier hold released", "CAPCBL1", "RESOLVED_BUYER_FAVOUR", "REVERSED", "T1111", "110.00", "", map[string][]stackpkg.Drift{}},
-		{"won, capture still reversed, part returned", "CAPCBW6", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "80.00", "", map[string][]stackpkg.Drift{
+		{"lost, capture reversed, an earlier hold released", "CAPCBL1", "RESOLVED_BUYER_FAVOUR", "REVERSED", "T1111", "110.00", "", "", map[string][]stackpkg.Drift{}},
+		// Won in the books, yet PayPal released its hold only to take the chargeback (its trail
+		// is a lost one's): the hold's release returns nothing of the reversal.
+		{"won, hold released then reversed, nothing returned", "CAPCBW7", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1111", "110.00", "", "-110.00", map[string][]stackpkg.Drift{
+			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW7"), "(refunded)", 0, 11000)},
+		}},
+		// A chargeback the buyer cancels shows as its cancellation (T1208), crediting it back.
+		{"cancelled, capture still reversed, chargeback cancellation credited", "CAPCBC4", "CANCELED_BY_BUYER", "REVERSED", "T1208", "110.00", "", "", map[string][]stackpkg.Drift{}},
+		{"won, capture still reversed, part returned", "CAPCBW6", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "80.00", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW6"), "(refunded)", 0, 3000)},
 		}},
 	}
@@ -95,6 +104,10 @@ func TestPayPalReconciliationOfAChargebackGivenBack(t *testing.T) {
 					CustomField: "client_id=ppcbrec&order_id=order-" + tt.capture, At: now},
 				testenv.PayPalTransaction{ID: "REV-" + tt.capture, EventCode: "T1106", Status: "S", Currency: "USD", Value: "-110.00",
 					ReferenceID: tt.capture, At: now})
+			if tt.hold != "" {
+				s.paypal.AddTransactions(testenv.PayPalTransaction{ID: "HOLD-" + tt.capture, EventCode: "T1110", Status: "S", Currency: "USD", Value: tt.hold,
+					ReferenceID: tt.capture, At: now.Add(-time.Minute)})
+			}
 			if tt.credit != "" {
 				s.paypal.AddTransactions(testenv.PayPalTransaction{ID: "BACK-" + tt.capture, EventCode: tt.credit, Status: "S", Currency: "USD", Value: tt.value,
 					ReferenceID: cmp.Or(tt.names, tt.capture), At: now.Add(time.Minute)})
