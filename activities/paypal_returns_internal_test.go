@@ -2,6 +2,7 @@ package activities
 
 import (
 	"testing"
+	"time"
 
 	"github.com/plutov/paypal/v4"
 	"github.com/stretchr/testify/assert"
@@ -25,6 +26,11 @@ func TestPayPalReturnsOf(t *testing.T) {
 		return payment.Reversal{Took: took, Beyond: beyond, Reinstated: true}
 	}
 	lost := func(took int64) payment.Reversal { return payment.Reversal{Took: took} }
+	day := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	at := func(x paypal.SearchTransactionInfo, minutes int) paypal.SearchTransactionInfo {
+		x.TransactionInitiationDate = paypal.JSONTime(day.Add(time.Duration(minutes) * time.Minute))
+		return x
+	}
 	tests := []struct {
 		name string
 		txs  []paypal.SearchTransactionInfo
@@ -55,6 +61,28 @@ func TestPayPalReturnsOf(t *testing.T) {
 			tx("H1", "T1110", "S", "USD", "-110.00", "C2"), tx("H1X", "T1111", "S", "USD", "110.00", "C1")}, rec("C1", won(11000, 0)), 11000},
 		{"a yen chargeback reversal", []paypal.SearchTransactionInfo{tx("B1", "T1202", "S", "JPY", "1100", "C1")},
 			payment.Record{ChargeID: "C1", Currency: "jpy", Reversals: []payment.Reversal{won(1100, 0)}}, 1100},
+		// PayPal returned the chargeback, then took it again (a second chargeback whose webhook
+		// never came): nothing is returned any more, whatever the books say.
+		{"returned, then taken again", []paypal.SearchTransactionInfo{
+			at(tx("R1", "T1106", "S", "USD", "-110.00", "C1"), 0), at(tx("B1", "T1202", "S", "USD", "110.00", "C1"), 1),
+			at(tx("R2", "T1201", "S", "USD", "-110.00", "C1"), 2)}, rec("C1", won(11000, 0)), 0},
+		// The trail of a lost dispute (hold, its release, the reversal) then won on appeal: the
+		// reversal before the chargeback reversal takes nothing back.
+		{"hold released, reversed, then returned", []paypal.SearchTransactionInfo{
+			at(tx("H1", "T1110", "S", "USD", "-110.00", "C1"), 0), at(tx("H1X", "T1111", "S", "USD", "110.00", "C1"), 1),
+			at(tx("R1", "T1106", "S", "USD", "-110.00", "C1"), 2), at(tx("B1", "T1202", "S", "USD", "110.00", "C1"), 3)}, rec("C1", won(11000, 0)), 11000},
+		// Two disputes: the first's chargeback returned, the second's (known to the books, lost)
+		// took what was left, not what was returned.
+		{"returned, then another chargeback the books keep", []paypal.SearchTransactionInfo{
+			at(tx("R1", "T1201", "S", "USD", "-50.00", "C1"), 0), at(tx("B1", "T1202", "S", "USD", "50.00", "C1"), 1),
+			at(tx("R2", "T1201", "S", "USD", "-60.00", "C1"), 2)}, rec("C1", won(5000, 0), lost(6000)), 5000},
+		// Two disputes both won and returned, one after the other.
+		{"two returned in turn", []paypal.SearchTransactionInfo{
+			at(tx("R1", "T1201", "S", "USD", "-50.00", "C1"), 0), at(tx("B1", "T1202", "S", "USD", "50.00", "C1"), 1),
+			at(tx("R2", "T1201", "S", "USD", "-60.00", "C1"), 2), at(tx("B2", "T1202", "S", "USD", "60.00", "C1"), 3)},
+			rec("C1", won(5000, 0), won(6000, 0)), 11000},
+		{"taken, then returned", []paypal.SearchTransactionInfo{
+			at(tx("R1", "T1201", "S", "USD", "-110.00", "C1"), 0), at(tx("B1", "T1202", "S", "USD", "110.00", "C1"), 1)}, rec("C1", won(11000, 0)), 11000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

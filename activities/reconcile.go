@@ -295,7 +295,8 @@ type paypalReturns map[string]map[string]paypalReturn
 type paypalReturn struct {
 	code     string
 	currency money.Currency
-	amount   int64 // a hold's negative
+	amount   int64 // a hold's or a chargeback's negative
+	at       time.Time
 }
 
 const (
@@ -306,6 +307,14 @@ const (
 	paypalHold          = "T1110"
 	paypalHoldCancelled = "T1111"
 )
+
+// paypalTakeCodes are PayPal's debits taking a capture's funds for a dispute: T1106, payment
+// reversal, and T1201, chargeback. One listed after the returns, beyond what the books count
+// lost, takes them again (a second chargeback after one won, its webhook lost).
+var paypalTakeCodes = map[string]bool{"T1106": true, "T1201": true}
+
+// paypalDebit says whether a listed transaction of code is kept as a debit (a hold, a take) or a credit.
+func paypalDebit(code string) bool { return code == paypalHold || paypalTakeCodes[code] }
 
 // paypalReturnCodes are the T-codes of PayPal's credits that give a seller back what a dispute
 // took: T1202, chargeback reversal, T1208, chargeback cancellation, and T1111, cancellation of
@@ -318,17 +327,17 @@ var paypalReturnCodes = map[string]bool{"T1202": true, "T1208": true, paypalHold
 // add keeps t when it is a completed credit of paypalReturnCodes, or a completed hold, naming a
 // capture.
 func (p paypalReturns) add(t paypal.SearchTransactionInfo) {
-	if !(paypalReturnCodes[t.TransactionEventCode] || t.TransactionEventCode == paypalHold) || t.PayPalReferenceID == "" || t.TransactionStatus != "S" {
+	if !(paypalReturnCodes[t.TransactionEventCode] || paypalDebit(t.TransactionEventCode)) || t.PayPalReferenceID == "" || t.TransactionStatus != "S" {
 		return
 	}
 	amount, cur, err := paypalsearch.Amount(t)
-	if err != nil || amount == 0 || (amount < 0) != (t.TransactionEventCode == paypalHold) {
+	if err != nil || amount == 0 || (amount < 0) != paypalDebit(t.TransactionEventCode) {
 		return // unreadable, or a debit of a credit's code (a hold's credit): nothing that can be weighed
 	}
 	if p[t.PayPalReferenceID] == nil {
 		p[t.PayPalReferenceID] = map[string]paypalReturn{}
 	}
-	p[t.PayPalReferenceID][t.TransactionID+"/"+t.TransactionEventCode] = paypalReturn{t.TransactionEventCode, cur, amount}
+	p[t.PayPalReferenceID][t.TransactionID+"/"+t.TransactionEventCode] = paypalReturn{t.TransactionEventCode, cur, amount, time.Time(t.TransactionInitiationDate)}
 }
 
 // of is what PayPal returned of the payment's capture, in its currency, up to what the books gave
@@ -338,27 +347,49 @@ func (p paypalReturns) add(t paypal.SearchTransactionInfo) {
 // chargeback itself) is left out, as before, and a reversal the books gave back that PayPal did
 // not return still shows as all refunded at PayPal. A hold's cancellation returns what it
 // released beyond the capture's holds only: one that released a hold before PayPal took the
-// chargeback returns nothing, whatever the books say.
+// chargeback returns nothing, whatever the books say. And a chargeback or reversal PayPal lists
+// after the last return, beyond the reversals the books count lost, took it again (a second
+// chargeback whose webhook never came).
 func (p paypalReturns) of(rec payment.Record) int64 {
-	var back int64
+	var back, kept int64
 	for _, rev := range rec.Reversals {
 		if rev.Reinstated {
 			back += rev.Took + rev.Beyond
+		} else {
+			kept += rev.Took + rev.Beyond
+		}
+	}
+	var mine []paypalReturn
+	for _, c := range p[rec.ChargeID] {
+		if strings.EqualFold(string(c.currency), string(rec.Currency)) {
+			mine = append(mine, c)
 		}
 	}
 	var credited, released int64
-	for _, c := range p[rec.ChargeID] {
-		if !strings.EqualFold(string(c.currency), string(rec.Currency)) {
-			continue
-		}
-		switch c.code {
-		case paypalHold, paypalHoldCancelled:
+	for _, c := range mine {
+		switch {
+		case c.code == paypalHold || c.code == paypalHoldCancelled:
 			released += c.amount
-		default:
+		case paypalReturnCodes[c.code]:
 			credited += c.amount
 		}
 	}
-	return min(credited+max(released, 0), back)
+	released = max(released, 0)
+	var last time.Time // of the returns counted: a hold's cancellation only when it returned more than holds
+	for _, c := range mine {
+		counted := paypalReturnCodes[c.code] && (c.code != paypalHoldCancelled || released > 0)
+		if counted && c.at.After(last) {
+			last = c.at
+		}
+	}
+	var retaken int64
+	for _, c := range mine {
+		if paypalTakeCodes[c.code] && !last.IsZero() && c.at.After(last) {
+			retaken -= c.amount
+		}
+	}
+	retaken = max(retaken-kept, 0) // a take the books also count lost is theirs, not a return undone
+	return min(max(credited+released-retaken, 0), back)
 }
 
 // UnknownCaptureLookback is how far before its day a run searches the provider's payments for

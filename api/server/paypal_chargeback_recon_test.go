@@ -37,36 +37,42 @@ func TestPayPalReconciliationOfAChargebackGivenBack(t *testing.T) {
 		credit, value, names string
 		// PayPal's hold for the dispute (T1110, its value negative), none if empty
 		hold string
-		want map[string][]stackpkg.Drift
+		// a chargeback (T1201) PayPal took after the credit, its webhook lost, none if empty
+		again string
+		want  map[string][]stackpkg.Drift
 	}{
-		{"won, capture completed again", "CAPCBW1", "RESOLVED_SELLER_FAVOUR", "COMPLETED", "", "", "", "", map[string][]stackpkg.Drift{}},
-		{"won, capture still reversed, chargeback reversal credited", "CAPCBW2", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "", "", map[string][]stackpkg.Drift{}},
-		{"cancelled, capture still reversed, hold cancelled", "CAPCBC1", "CANCELED_BY_BUYER", "REVERSED", "T1111", "110.00", "", "", map[string][]stackpkg.Drift{}},
-		{"cancelled, capture completed again", "CAPCBC2", "CANCELED_BY_BUYER", "COMPLETED", "", "", "", "", map[string][]stackpkg.Drift{}},
+		{"won, capture completed again", "CAPCBW1", "RESOLVED_SELLER_FAVOUR", "COMPLETED", "", "", "", "", "", map[string][]stackpkg.Drift{}},
+		{"won, capture still reversed, chargeback reversal credited", "CAPCBW2", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "", "", "", map[string][]stackpkg.Drift{}},
+		{"cancelled, capture still reversed, hold cancelled", "CAPCBC1", "CANCELED_BY_BUYER", "REVERSED", "T1111", "110.00", "", "", "", map[string][]stackpkg.Drift{}},
+		{"cancelled, capture completed again", "CAPCBC2", "CANCELED_BY_BUYER", "COMPLETED", "", "", "", "", "", map[string][]stackpkg.Drift{}},
 		// Given back in the books, not returned by PayPal: drift, as before.
-		{"won, capture still reversed, nothing returned", "CAPCBW3", "RESOLVED_SELLER_FAVOUR", "REVERSED", "", "", "", "", map[string][]stackpkg.Drift{
+		{"won, capture still reversed, nothing returned", "CAPCBW3", "RESOLVED_SELLER_FAVOUR", "REVERSED", "", "", "", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW3"), "(refunded)", 0, 11000)},
 		}},
-		{"cancelled, capture still reversed, nothing returned", "CAPCBC3", "CANCELED_BY_BUYER", "REVERSED", "", "", "", "", map[string][]stackpkg.Drift{
+		{"cancelled, capture still reversed, nothing returned", "CAPCBC3", "CANCELED_BY_BUYER", "REVERSED", "", "", "", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBC3"), "(refunded)", 0, 11000)},
 		}},
-		{"won, capture still reversed, a refund credited, not a return", "CAPCBW4", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1107", "110.00", "", "", map[string][]stackpkg.Drift{
+		{"won, capture still reversed, a refund credited, not a return", "CAPCBW4", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1107", "110.00", "", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW4"), "(refunded)", 0, 11000)},
 		}},
-		{"won, capture still reversed, another capture's chargeback reversed", "CAPCBW5", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "CAPCBOTHER", "", map[string][]stackpkg.Drift{
+		{"won, capture still reversed, another capture's chargeback reversed", "CAPCBW5", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "CAPCBOTHER", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW5"), "(refunded)", 0, 11000)},
 		}},
 		// Lost: the books keep the reversal, and a hold PayPal released before taking the
 		// chargeback (T1110, T1111, then the reversal) returns nothing of it.
-		{"lost, capture reversed, an earlier hold released", "CAPCBL1", "RESOLVED_BUYER_FAVOUR", "REVERSED", "T1111", "110.00", "", "", map[string][]stackpkg.Drift{}},
+		{"lost, capture reversed, an earlier hold released", "CAPCBL1", "RESOLVED_BUYER_FAVOUR", "REVERSED", "T1111", "110.00", "", "", "", map[string][]stackpkg.Drift{}},
 		// Won in the books, yet PayPal released its hold only to take the chargeback (its trail
 		// is a lost one's): the hold's release returns nothing of the reversal.
-		{"won, hold released then reversed, nothing returned", "CAPCBW7", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1111", "110.00", "", "-110.00", map[string][]stackpkg.Drift{
+		{"won, hold released then reversed, nothing returned", "CAPCBW7", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1111", "110.00", "", "-110.00", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW7"), "(refunded)", 0, 11000)},
 		}},
 		// A chargeback the buyer cancels shows as its cancellation (T1208), crediting it back.
-		{"cancelled, capture still reversed, chargeback cancellation credited", "CAPCBC4", "CANCELED_BY_BUYER", "REVERSED", "T1208", "110.00", "", "", map[string][]stackpkg.Drift{}},
-		{"won, capture still reversed, part returned", "CAPCBW6", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "80.00", "", "", map[string][]stackpkg.Drift{
+		{"cancelled, capture still reversed, chargeback cancellation credited", "CAPCBC4", "CANCELED_BY_BUYER", "REVERSED", "T1208", "110.00", "", "", "", map[string][]stackpkg.Drift{}},
+		// Won and returned, then charged back again with no webhook: PayPal took it all again.
+		{"won and returned, then charged back again unheard of", "CAPCBW8", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "110.00", "", "", "-110.00", map[string][]stackpkg.Drift{
+			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW8"), "(refunded)", 0, 11000)},
+		}},
+		{"won, capture still reversed, part returned", "CAPCBW6", "RESOLVED_SELLER_FAVOUR", "REVERSED", "T1202", "80.00", "", "", "", map[string][]stackpkg.Drift{
 			"amount_differs": {drift(payment.WorkflowID("paypal", "CAPCBW6"), "(refunded)", 0, 3000)},
 		}},
 	}
@@ -111,6 +117,10 @@ func TestPayPalReconciliationOfAChargebackGivenBack(t *testing.T) {
 			if tt.credit != "" {
 				s.paypal.AddTransactions(testenv.PayPalTransaction{ID: "BACK-" + tt.capture, EventCode: tt.credit, Status: "S", Currency: "USD", Value: tt.value,
 					ReferenceID: cmp.Or(tt.names, tt.capture), At: now.Add(time.Minute)})
+			}
+			if tt.again != "" {
+				s.paypal.AddTransactions(testenv.PayPalTransaction{ID: "AGAIN-" + tt.capture, EventCode: "T1201", Status: "S", Currency: "USD", Value: tt.again,
+					ReferenceID: tt.capture, At: now.Add(2 * time.Minute)})
 			}
 			mine := func(p, _ string) bool { return strings.HasSuffix(p, tt.capture) }
 			require.Equal(t, tt.want, s.Reconcile("paypal", mine))
