@@ -92,6 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	}
 	var provider map[recon.Key]int64
 	recs := map[string]payment.Record{} // the payments stored for refs, read once
+	returned := paypalReturns{}         // PayPal's credits returning a capture's reversed funds
 	switch in.Provider {
 	case ProviderStripe:
 		provider, refs, err = r.stripePayouts(ctx, in, refs, recs)
@@ -101,7 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	case ProviderPayPal:
 		provider, err = r.paypalPayouts(ctx, refs, recs)
 		if err == nil && r.PayPal != nil {
-			err = r.paypalUnknownCaptures(ctx, in, recs, provider)
+			err = r.paypalUnknownCaptures(ctx, in, recs, provider, returned)
 		}
 	default:
 		return ReconcileOutput{}, fmt.Errorf("reconcile: unknown provider %q", in.Provider)
@@ -113,7 +114,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, in ReconcileInput) (Reconcil
 	if err != nil {
 		return ReconcileOutput{}, err
 	}
-	if err := r.comparePayments(ctx, in.Provider, refs, recs, ledgerSide, provider); err != nil {
+	if err := r.comparePayments(ctx, in.Provider, refs, recs, ledgerSide, provider, returned); err != nil {
 		return ReconcileOutput{}, err
 	}
 	drifts := recon.Compare(ledgerSide, provider)
@@ -209,10 +210,11 @@ func (r *Reconciler) stripePayouts(ctx context.Context, in ReconcileInput, refs 
 // paypalStated is what PayPal's capture says of a payment: the amount captured, the fee less what
 // the refunds the payment recorded gave back, and the amount refunded where its status tells it:
 // none while COMPLETED (unless the books took a reversal, which may leave it so), all once
-// REFUNDED or REVERSED, and while PARTIALLY_REFUNDED what the refunds its checkout order lists
+// REFUNDED or REVERSED (less, when REVERSED, what PayPal credited back of the reversals the books
+// gave back: returned), and while PARTIALLY_REFUNDED what the refunds its checkout order lists
 // add up to (so a partial refund whose webhook never came shows). Nothing when PayPal will not
 // show the capture or states it in another currency.
-func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map[string]int64, error) {
+func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record, returned paypalReturns) (map[string]int64, error) {
 	c, _, err := rail.capture(ctx, rec.ChargeID)
 	if c == nil || c.Amount == nil || !strings.EqualFold(c.Amount.Currency, string(rec.Currency)) {
 		return nil, err
@@ -223,7 +225,11 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 	}
 	out := map[string]int64{recon.Captured: captured}
 	switch {
-	case c.Status == "REFUNDED" || c.Status == "REVERSED":
+	case c.Status == "REVERSED":
+		// All of it was taken, less what PayPal returned of a chargeback the books gave back
+		// (won, or cancelled by the buyer): the capture may stay REVERSED after it.
+		out[recon.Refunded] = captured - returned.of(rec)
+	case c.Status == "REFUNDED":
 		out[recon.Refunded] = captured // all of it went back, refunded or taken (the books count both)
 	case c.Status == "COMPLETED" && len(rec.LostDisputes) == 0:
 		out[recon.Refunded] = 0
@@ -251,7 +257,7 @@ func paypalStated(ctx context.Context, rail paypalRail, rec payment.Record) (map
 // client) that the platform has no payment for: its webhook never came. PayPal lists a
 // transaction up to three hours after it happened, so the latest of a window may be found only
 // by a later run (the next day's, through its look-back); a run never reports one that is not there.
-func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64) error {
+func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInput, recs map[string]payment.Record, provider map[recon.Key]int64, returned paypalReturns) error {
 	end := in.To.Add(-time.Second) // PayPal's end_date is inclusive
 	listed := r.listedCaptures(recs, provider)
 	for start := in.From.Add(-UnknownCaptureLookback); start.Before(end); start = start.Add(paypalsearch.MaxSpan) {
@@ -261,6 +267,7 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 		}
 		err := paypalsearch.Each(ctx, r.PayPal, "", start, stop, func(t paypal.SearchTransactionInfo) error {
 			activity.RecordHeartbeat(ctx, t.TransactionID) // the SDK sends at most one per interval
+			returned.add(t)
 			if !paypalsearch.IsPayment(t) || paypalsearch.ClientOf(t.CustomField) == "" {
 				return nil
 			}
@@ -277,6 +284,112 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 		}
 	}
 	return listed.flush(ctx)
+}
+
+// paypalReturns are the credits Transaction Search lists that return a capture's reversed funds,
+// and the holds for its disputes (T1110) that a hold's cancellation only gives back, by
+// transaction ID and event code (a search cut in halves lists the cut twice), under the capture
+// they name (paypal_reference_id).
+type paypalReturns map[string]map[string]paypalReturn
+
+type paypalReturn struct {
+	code     string
+	currency money.Currency
+	amount   int64 // a hold's or a chargeback's negative
+	at       time.Time
+}
+
+const (
+	// paypalHold is PayPal's hold of a capture's funds for a dispute (a debit), paypalHoldCancelled
+	// the cancellation of that hold (a credit): they return the hold, not a reversal, so a
+	// cancellation counts as a return only beyond the holds listed on the capture (a lost
+	// dispute's trail is T1110, T1111, then the reversal).
+	paypalHold          = "T1110"
+	paypalHoldCancelled = "T1111"
+)
+
+// paypalTakeCodes are PayPal's debits taking a capture's funds for a dispute: T1106, payment
+// reversal, and T1201, chargeback. One listed after the returns, beyond what the books count
+// lost, takes them again (a second chargeback after one won, its webhook lost).
+var paypalTakeCodes = map[string]bool{"T1106": true, "T1201": true}
+
+// paypalDebit says whether a listed transaction of code is kept as a debit (a hold, a take) or a credit.
+func paypalDebit(code string) bool { return code == paypalHold || paypalTakeCodes[code] }
+
+// paypalReturnCodes are the T-codes of PayPal's credits that give a seller back what a dispute
+// took: T1202, chargeback reversal, T1208, chargeback cancellation, and T1111, cancellation of
+// the hold for dispute resolution, net of its holds (developer.paypal.com/docs/reports/reference/tcodes).
+// A chargeback won or cancelled by the buyer changes no capture event (REST has none for a
+// reversal undone) and PayPal may leave the capture REVERSED: such a credit is the only trace of
+// the funds returned.
+var paypalReturnCodes = map[string]bool{"T1202": true, "T1208": true, paypalHoldCancelled: true}
+
+// add keeps t when it is a completed credit of paypalReturnCodes, or a completed hold, naming a
+// capture.
+func (p paypalReturns) add(t paypal.SearchTransactionInfo) {
+	if !(paypalReturnCodes[t.TransactionEventCode] || paypalDebit(t.TransactionEventCode)) || t.PayPalReferenceID == "" || t.TransactionStatus != "S" {
+		return
+	}
+	amount, cur, err := paypalsearch.Amount(t)
+	if err != nil || amount == 0 || (amount < 0) != paypalDebit(t.TransactionEventCode) {
+		return // unreadable, or a debit of a credit's code (a hold's credit): nothing that can be weighed
+	}
+	if p[t.PayPalReferenceID] == nil {
+		p[t.PayPalReferenceID] = map[string]paypalReturn{}
+	}
+	p[t.PayPalReferenceID][t.TransactionID+"/"+t.TransactionEventCode] = paypalReturn{t.TransactionEventCode, cur, amount, time.Time(t.TransactionInitiationDate)}
+}
+
+// of is what PayPal returned of the payment's capture, in its currency, up to what the books gave
+// back of its reversals (a dispute won or cancelled by the buyer returns its reversal's whole
+// amount, Took and Beyond). Only a return the books also made is weighed: a credit of these codes
+// on a capture whose chargeback the books still count lost (a hold released before the
+// chargeback itself) is left out, as before, and a reversal the books gave back that PayPal did
+// not return still shows as all refunded at PayPal. A hold's cancellation returns what it
+// released beyond the capture's holds only: one that released a hold before PayPal took the
+// chargeback returns nothing, whatever the books say. And a chargeback or reversal PayPal lists
+// after the last return, beyond the reversals the books count lost, took it again (a second
+// chargeback whose webhook never came).
+func (p paypalReturns) of(rec payment.Record) int64 {
+	var back, kept int64
+	for _, rev := range rec.Reversals {
+		if rev.Reinstated {
+			back += rev.Took + rev.Beyond
+		} else {
+			kept += rev.Took + rev.Beyond
+		}
+	}
+	var mine []paypalReturn
+	for _, c := range p[rec.ChargeID] {
+		if strings.EqualFold(string(c.currency), string(rec.Currency)) {
+			mine = append(mine, c)
+		}
+	}
+	var credited, released int64
+	for _, c := range mine {
+		switch {
+		case c.code == paypalHold || c.code == paypalHoldCancelled:
+			released += c.amount
+		case paypalReturnCodes[c.code]:
+			credited += c.amount
+		}
+	}
+	released = max(released, 0)
+	var last time.Time // of the returns counted: a hold's cancellation only when it returned more than holds
+	for _, c := range mine {
+		counted := paypalReturnCodes[c.code] && (c.code != paypalHoldCancelled || released > 0)
+		if counted && c.at.After(last) {
+			last = c.at
+		}
+	}
+	var retaken int64
+	for _, c := range mine {
+		if paypalTakeCodes[c.code] && !last.IsZero() && c.at.After(last) {
+			retaken -= c.amount
+		}
+	}
+	retaken = max(retaken-kept, 0) // a take the books also count lost is theirs, not a return undone
+	return min(max(credited+released-retaken, 0), back)
 }
 
 // UnknownCaptureLookback is how far before its day a run searches the provider's payments for
@@ -397,7 +510,7 @@ func unsearched(provider string, err error) error {
 // expanded), PayPal on the capture (its fee less what the refunds the payment recorded gave
 // back). What the provider cannot state (a fee in another currency, an unknown charge) is left
 // out on both sides; what it states and the books lack shows as the provider's alone.
-func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs []string, recs map[string]payment.Record, ledgerSide, providerSide map[recon.Key]int64) error {
+func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs []string, recs map[string]payment.Record, ledgerSide, providerSide map[recon.Key]int64, returned paypalReturns) error {
 	var stated func(context.Context, payment.Record) (map[string]int64, error)
 	switch {
 	case provider == ProviderStripe && r.Stripe != nil:
@@ -406,7 +519,7 @@ func (r *Reconciler) comparePayments(ctx context.Context, provider string, refs 
 		}
 	case provider == ProviderPayPal && r.PayPal != nil:
 		stated = func(ctx context.Context, rec payment.Record) (map[string]int64, error) {
-			return paypalStated(ctx, paypalRail{c: r.PayPal}, rec)
+			return paypalStated(ctx, paypalRail{c: r.PayPal}, rec, returned)
 		}
 	default:
 		return nil
