@@ -85,8 +85,9 @@ func TestScheduledRunWaitsForAWorkerWithTheBucket(t *testing.T) {
 		require.NoError(ct, err)
 		require.Len(ct, desc.Info.RunningWorkflows, 1)
 		runID = desc.Info.RunningWorkflows[0].WorkflowID
-		wf, err := c.DescribeWorkflowExecution(ctx, runID, "")
+		desc2, err := c.DescribeWorkflow(ctx, runID, "")
 		require.NoError(ct, err)
+		wf := desc2.RawResponse
 		require.NotNil(ct, wf.PendingWorkflowTask)
 		assert.GreaterOrEqual(ct, wf.PendingWorkflowTask.Attempt, int32(2), "the replica without the workflow has failed its task")
 	}, 30*time.Second, 200*time.Millisecond)
