@@ -29,10 +29,24 @@ func TestReportsOffRemovesTheirSchedules(t *testing.T) {
 	ctx := t.Context()
 	queue := "reports-off-" + time.Now().Format("150405.000000")
 	zone := "Asia/Kathmandu"
-	sc := c.ScheduleClient()
+	// Made by an earlier start.
+	sc := zoneScheduled(t, c, queue, zone)
+
+	w := worker.New(c, queue, worker.Options{})
+	require.NoError(t, startReports(ctx, w, c, config.Config{TaskQueue: queue, Reports: config.Reports{Mode: "off"}}, nil, nil, nil, quiet))
+	_, err := sc.GetHandle(ctx, report.ScheduleID(zone)).Describe(ctx)
+	var nf *serviceerror.NotFound
+	require.ErrorAs(t, err, &nf, "the schedule %s is still there with reports off: it starts WeeklyReports runs no worker runs", report.ScheduleID(zone))
+}
+
+// zoneScheduled makes the zone's weekly schedule on queue, as a start with reports on does, and
+// waits until the (eventually consistent) schedule listing shows it, so that a worker started
+// next finds it to delete or to keep; the test deletes it at its end.
+func zoneScheduled(t *testing.T, c client.Client, queue, zone string) client.ScheduleClient {
+	t.Helper()
+	ctx, sc := t.Context(), c.ScheduleClient()
 	require.NoError(t, report.EnsureSchedules(ctx, c, queue, []string{zone}))
 	t.Cleanup(func() { _ = sc.GetHandle(context.Background(), report.ScheduleID(zone)).Delete(context.Background()) })
-	// Made by an earlier start: the (eventually consistent) schedule listing shows it.
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		it, err := sc.List(ctx, client.ScheduleListOptions{})
 		require.NoError(ct, err)
@@ -44,10 +58,5 @@ func TestReportsOffRemovesTheirSchedules(t *testing.T) {
 		}
 		assert.True(ct, listed)
 	}, 30*time.Second, 200*time.Millisecond)
-
-	w := worker.New(c, queue, worker.Options{})
-	require.NoError(t, startReports(ctx, w, c, config.Config{TaskQueue: queue, Reports: config.Reports{Mode: "off"}}, nil, nil, nil, quiet))
-	_, err := sc.GetHandle(ctx, report.ScheduleID(zone)).Describe(ctx)
-	var nf *serviceerror.NotFound
-	require.ErrorAs(t, err, &nf, "the schedule %s is still there with reports off: it starts WeeklyReports runs no worker runs", report.ScheduleID(zone))
+	return sc
 }

@@ -28,21 +28,8 @@ func TestReplicaWithoutBucketKeepsTheFleetsSchedules(t *testing.T) {
 	ctx := t.Context()
 	queue := "reports-replica-" + time.Now().Format("150405.000000")
 	zone := "Pacific/Chatham"
-	sc := c.ScheduleClient()
 	// Made by a replica with the bucket, as its start does.
-	require.NoError(t, report.EnsureSchedules(ctx, c, queue, []string{zone}))
-	t.Cleanup(func() { _ = sc.GetHandle(context.Background(), report.ScheduleID(zone)).Delete(context.Background()) })
-	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		it, err := sc.List(ctx, client.ScheduleListOptions{})
-		require.NoError(ct, err)
-		listed := false
-		for it.HasNext() {
-			e, err := it.Next()
-			require.NoError(ct, err)
-			listed = listed || e.ID == report.ScheduleID(zone)
-		}
-		assert.True(ct, listed)
-	}, 30*time.Second, 200*time.Millisecond)
+	sc := zoneScheduled(t, c, queue, zone)
 
 	w := worker.New(c, queue, worker.Options{})
 	require.NoError(t, startReports(ctx, w, c, config.Config{TaskQueue: queue}, nil, nil, nil, quiet))
