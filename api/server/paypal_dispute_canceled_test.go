@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"net/http"
 	"testing"
 	"time"
 
@@ -20,20 +19,7 @@ import (
 // reversal and the dispute's opening is told first.
 func TestPayPalChargebackCanceledByTheBuyerGivesTheFundsBack(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seedPayPal("ppcancel", "VENDORCXL1234")
-	body := paypalCapture("ppcancel", "CAPCXL1")
-	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("paypal", "CAPCXL1")
-	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
-	before := s.paymentBalances(id)["provider:paypal"]
-
-	deliver := func(body []byte) ipayment.Record {
-		t.Helper()
-		code, out := s.paypalWebhook(body, s.paypal.Sign(body))
-		require.Equal(t, http.StatusOK, code, out)
-		return s.result(id)
-	}
+	id, before, deliver := s.paidPayPalCapture("ppcancel", "VENDORCXL1234", "CAPCXL1")
 	reversed := paypalevent.Reversal{EventID: "WH-CXL-REV", ReversalID: "REV-CAPCXL1", CaptureID: "CAPCXL1",
 		Currency: "usd", Amount: 11000, Created: time.Now()}.Body()
 	opened := paypalevent.Dispute{EventID: "WH-CXL-1", Type: "CUSTOMER.DISPUTE.CREATED", DisputeID: "PP-D-CXL", CaptureID: "CAPCXL1",

@@ -18,20 +18,7 @@ import (
 // the chargeback, however often each event is delivered.
 func TestPayPalChargebackWonGivesTheFundsBack(t *testing.T) {
 	s := newStack(t, payment.Settings{SettleWindow: 0})
-	s.seedPayPal("ppwon", "VENDORWON1234")
-	body := paypalCapture("ppwon", "CAPWON1")
-	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
-	require.Equal(t, http.StatusOK, code, out)
-	id := payment.WorkflowID("paypal", "CAPWON1")
-	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
-	before := s.paymentBalances(id)["provider:paypal"]
-
-	deliver := func(body []byte) ipayment.Record {
-		t.Helper()
-		code, out := s.paypalWebhook(body, s.paypal.Sign(body))
-		require.Equal(t, http.StatusOK, code, out)
-		return s.result(id)
-	}
+	id, before, deliver := s.paidPayPalCapture("ppwon", "VENDORWON1234", "CAPWON1")
 	opened := paypalevent.Dispute{EventID: "WH-WON-1", Type: "CUSTOMER.DISPUTE.CREATED", DisputeID: "PP-D-WON", CaptureID: "CAPWON1",
 		Currency: "usd", Amount: 11000, Created: time.Now()}.Body()
 	reversed := paypalevent.Reversal{EventID: "WH-WON-REV", ReversalID: "REV-CAPWON1", CaptureID: "CAPWON1",
@@ -54,4 +41,25 @@ func TestPayPalChargebackWonGivesTheFundsBack(t *testing.T) {
 	}
 	require.Equal(t, before, s.paymentBalances(id)["provider:paypal"], "the funds are back and the payees paid again, once")
 	s.requireBooksBalanced()
+}
+
+// paidPayPalCapture seeds a PayPal client and its vendor, delivers the capture and waits for it
+// paid; it returns the payment's workflow ID, PayPal's balance in its books then, and deliver,
+// which delivers a signed event (200 required) and returns the payment's record after it.
+func (s *stack) paidPayPalCapture(client, payee, capture string) (id string, before int64, deliver func([]byte) ipayment.Record) {
+	t := s.t
+	t.Helper()
+	s.seedPayPal(client, payee)
+	body := paypalCapture(client, capture)
+	code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+	require.Equal(t, http.StatusOK, code, out)
+	id = payment.WorkflowID("paypal", capture)
+	require.Equal(t, ipayment.StatusPaid, s.result(id).Status)
+	deliver = func(body []byte) ipayment.Record {
+		t.Helper()
+		code, out := s.paypalWebhook(body, s.paypal.Sign(body))
+		require.Equal(t, http.StatusOK, code, out)
+		return s.result(id)
+	}
+	return id, s.paymentBalances(id)["provider:paypal"], deliver
 }
