@@ -543,6 +543,29 @@ func (r paypalRail) withToken(ctx context.Context, call func(again bool) error) 
 	return call(true)
 }
 
+// PayPalSendWithAuth is c.SendWithAuth(req, v) for calls outside the rail (the API's
+// verify-webhook-signature), with a token PayPal refused before its expiry renewed once as the
+// rail's calls have it (withToken): the same request sent again, its body from req.GetBody.
+func PayPalSendWithAuth(ctx context.Context, c *paypal.Client, req *http.Request, v any) error {
+	return paypalRail{c: c}.withToken(ctx, func(again bool) error {
+		if !again {
+			return c.SendWithAuth(req, v)
+		}
+		retry := req.Clone(req.Context())
+		if req.Body != nil {
+			if req.GetBody == nil {
+				return errors.New("paypal: " + req.Method + " " + req.URL.Path + ": the request cannot be sent again")
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return err
+			}
+			retry.Body = body
+		}
+		return c.SendWithAuth(retry, v)
+	})
+}
+
 // tokens are the rail's renewed tokens, kept by its client's transport (NewPayPalClient); nil for
 // another client.
 func (r paypalRail) tokens() *payPalTokens {

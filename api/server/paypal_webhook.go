@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/plutov/paypal/v4"
 
+	"paysplit/activities"
 	"paysplit/internal/money"
 	"paysplit/internal/monitor"
 	ipayment "paysplit/internal/payment"
@@ -65,7 +66,9 @@ func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byt
 		return fmt.Errorf("%w: %v", paypalhook.ErrUnverified, err)
 	}
 	var res paypal.VerifyWebhookResponse
-	err = a.Client.SendWithAuth(req, &res)
+	// A token PayPal stopped taking before its expiry is renewed once, as the payouts renew theirs:
+	// otherwise every delivery was unavailable (503) until the client library renewed it, hours.
+	err = activities.PayPalSendWithAuth(ctx, a.Client, req, &res)
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && (pe.Response.StatusCode == http.StatusBadRequest || pe.Response.StatusCode == http.StatusUnprocessableEntity) {
 		// PayPal refused to check what the delivery carries (headers missing or malformed):

@@ -150,10 +150,10 @@ func TestZoneMoveOfAnOffboardedClientStartsNoReport(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
-// With weekly reports turned off (no S3_BUCKET) the worker registers no report workflow and
-// deletes the weekly schedules. The API used to make a zone's schedule on every settings save,
-// start the make-up report of a zone move, and start resend and regenerate runs, none of which
-// any worker takes: a schedule firing each Monday into failing workflow tasks, runs left open.
+// With weekly reports off for this API (REPORTS=off, for which the workers delete the weekly
+// schedules, or no S3_BUCKET here, as on its workers, which then register no report workflow)
+// the API used to make a zone's schedule on every settings save, start the make-up report of a
+// zone move, and start resend and regenerate runs, none of which any worker might take: a schedule firing each Monday into failing workflow tasks, runs left open.
 // Settings are still saved (for when reports are turned on); runs are refused with a reason.
 func TestReportsOffStartsNoScheduleAndNoRun(t *testing.T) {
 	now := time.Date(2026, 2, 16, 8, 0, 0, 0, time.UTC) // a move east now skips a week, as above
