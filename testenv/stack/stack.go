@@ -152,10 +152,17 @@ func stackDatabase(t testing.TB, url string) (*pgxpool.Pool, string) {
 	return pool, url
 }
 
+// testRateLimit is the stack's API budget per credential (requests per second and burst). A test
+// makes all its admin calls with one key, as fast as the API answers: under the production budget
+// (10 a second, bursts of 40) a test making more than 40 passed only while the calls took long
+// enough to refill the rest, and was refused 429 rate_limited when they did not. The limiter is
+// tested on servers of its own (api/server's access tests), as cmd/bench lifts it for its seeding.
+const testRateLimit = 1000
+
 // serveAPI starts an API program on the stack's database, task queue and settings.
 func (s *Stack) serveAPI(tc client.Client, relay server.RelayOptions) (*httptest.Server, *server.Server) {
 	srv := server.New(server.Deps{
-		Pool: s.Pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue,
+		Pool: s.Pool, Store: s.Store, Ledger: s.Ledger, Temporal: tc, TaskQueue: s.Queue, RateLimit: testRateLimit, RateBurst: testRateLimit,
 		AdminAPIKey: AdminKey, StripeWebhookSecret: WebhookSecret, StripeConnectWebhookSecret: ConnectWebhookSecret, TemporalUIURL: "http://127.0.0.1:8233",
 		Namespace: "default", Settings: s.opts.Settings, Logger: s.opts.Logger, Relay: relay, WebhookAck: s.opts.WebhookAck,
 		PayPalVerifier: server.OfflinePayPalVerifier{V: &paypalhook.Verifier{WebhookID: s.PayPal.WebhookID, Env: paypalhook.EnvironmentOf(s.PayPal.APIBase), HTTP: s.PayPal.HTTPClient()}},
