@@ -34,7 +34,7 @@ func ParseTikTok(body []byte) (Result, error) {
 	if p.NotificationID == "" {
 		return Result{}, malformed(TikTok, fmt.Errorf("tts_notification_id is missing"))
 	}
-	res := Result{Topic: "type_" + strconv.Itoa(p.Type), DeliveryID: p.NotificationID}
+	res := Result{Topic: "type_" + strconv.Itoa(p.Type), DeliveryID: p.NotificationID, Shop: p.ShopID}
 	if p.Type != TikTokOrderStatusChange {
 		res.Ignored = true
 		return res, nil
