@@ -70,7 +70,11 @@ func TestStorefrontDeliveryFromAnotherShopIsNotTheClients(t *testing.T) {
 			code, out := e.post(unbound, tc.d)
 			require.Equal(t, http.StatusOK, code, out)
 			require.NotEqual(t, "wrong_shop", out["status"], out)
+			require.Contains(t, e.logs.String(), `"client_shop":""`, "the unbound client's log line says it is not bound")
 		})
+	}
+	for _, shop := range []string{`"shop":"acme-pottery.myshopify.com"`, `"shop":"https://shop.example.org/"`, `"shop":"7494049642642441621"`} {
+		require.Contains(t, e.logs.String(), shop, "the log names the shop a delivery came from, to bind its client by")
 	}
 	require.Equal(t, map[string]int{"shopify": http.StatusCreated, "woocommerce": http.StatusCreated, "tiktok": http.StatusCreated}, puts)
 

@@ -386,7 +386,7 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		})
 		s.deps.Logger.Info("storefront webhook", "platform", platform, "client_id", client, "topic", res.Topic,
 			"delivery_id", deliveryID, "outcome", outcome, "order_ids", applied, "woken", len(waiters),
-			"shop", shop.named, "shop_bound", shop.bound)
+			"shop", shop.named, "client_shop", shop.bound)
 		return c.JSON(http.StatusOK, map[string]any{"status": outcome, "topic": res.Topic, "order_ids": applied})
 	}
 }
