@@ -159,3 +159,32 @@ func TestClientShopsAdmin(t *testing.T) {
 		require.Contains(t, fmt.Sprint(entries[0]), "acme-pottery.myshopify.com")
 	}
 }
+
+// TestTikTokUnreadablePushFromAnotherShopIsWrongShop: TikTok names its shop in the signed body, so
+// the shop was checked only once the push was read. A push of another shop whose order status
+// could not be read (no order_status, an unusable order_id) never reached the check: it was
+// answered invalid_order and recorded in the bound client's audit log as its own refused order.
+func TestTikTokUnreadablePushFromAnotherShopIsWrongShop(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	code, out := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + e.client + "/shops/tiktok",
+		key: adminKey, body: map[string]any{"shop": "7000000000000000099"}})
+	require.Equal(t, http.StatusCreated, code, out)
+
+	// Shop 7494049642642441621's push, its order status missing.
+	body := []byte(`{"type":1,"tts_notification_id":"7327112393057371911","shop_id":"7494049642642441621","timestamp":1644412885,` +
+		`"data":{"order_id":"576461413038785752","update_time":1644412882}}`)
+	code, out = e.post(e.client, tiktokDelivery(body))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "wrong_shop", out["status"], out)
+	code, out = e.json(req{method: http.MethodGet, key: adminKey,
+		path: "/api/v1/admin/audit?action=storefront.order_refused&target=" + url.QueryEscape("client:"+e.client)})
+	require.Equal(t, http.StatusOK, code, out)
+	entries, _ := out["entries"].([]any)
+	require.Empty(t, entries, "another shop's push is recorded as the client's refused order")
+
+	// The client's own shop's unreadable push is refused and recorded as before.
+	own := bytes.Replace(body, []byte(`"7494049642642441621"`), []byte(`"7000000000000000099"`), 1)
+	code, out = e.post(e.client, tiktokDelivery(own))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "invalid_order", out["status"], out)
+}

@@ -319,6 +319,14 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			return errorf(http.StatusBadRequest, "malformed_payload", "malformed payload: "+platform+": the body is not UTF-8")
 		}
 		res, err := src.parse(client, req, body)
+		if src.shopInBody && (err == nil || res.Shop != "") {
+			// Before an unreadable push is refused and recorded as the client's (refuseOrder):
+			// another shop's is not the client's to record.
+			var serr error
+			if shop, serr = s.checkShop(ctx, platform, client, res.Shop); serr != nil || shop.wrong {
+				return s.wrongShop(c, platform, client, res.Topic, shop, serr)
+			}
+		}
 		if err != nil {
 			if len(res.Refused) > 1 {
 				// A Meta batch of several changes, none readable: each is kept for an admin.
@@ -331,11 +339,6 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 				return errorf(http.StatusBadRequest, "malformed_payload", err.Error())
 			}
 			return s.refuseOrder(c, src, platform, client, storefront.Result{}, body, err)
-		}
-		if src.shopInBody {
-			if shop, err = s.checkShop(ctx, platform, client, res.Shop); err != nil || shop.wrong {
-				return s.wrongShop(c, platform, client, res.Topic, shop, err)
-			}
 		}
 		if res.Ignored {
 			s.count(platform, otherTopic, "ignored")
