@@ -24,9 +24,9 @@ var (
 //   - Shopify: the shop's myshopify.com domain, lower case (X-Shopify-Shop-Domain is always that
 //     domain, never the shop's own: a binding to shop.acme.com would refuse every delivery).
 //   - WooCommerce: the site's home URL (X-WC-Webhook-Source is WordPress's home_url('/')),
-//     "https://" + its host in lower case + its path with one trailing slash. The scheme is not
-//     the shop's identity: a site moved from http to https is the same site, so both compare as
-//     https.
+//     "https://", its host in lower case (no trailing dot; the port unless the scheme's default),
+//     its path percent-encoded alike, with one trailing slash. The scheme is not the shop's
+//     identity: a site moved from http to https is the same site, so both compare as https.
 //   - TikTok: the shop_id as sent.
 func CanonicalShop(platform, s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -43,7 +43,21 @@ func CanonicalShop(platform, s string) (string, error) {
 			u.User != nil || u.RawQuery != "" || u.Fragment != "" || len(s) > 2048 {
 			return "", fmt.Errorf("%w: a WooCommerce shop is the site's home URL as X-WC-Webhook-Source names it (https://shop.example.com/), an http or https URL without query", ErrInvalidShop)
 		}
-		return "https://" + strings.ToLower(u.Host) + strings.TrimRight(u.EscapedPath(), "/") + "/", nil
+		// One site, however its URL is spelled: the host's case and trailing dot, the scheme's
+		// default port, percent-encoding in either case or none (the path re-escaped from its
+		// decoded form). The path's own case is kept: WordPress's paths are case-sensitive.
+		host, port := strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), u.Port()
+		if host == "" || strings.HasSuffix(host, ".") {
+			return "", fmt.Errorf("%w: a WooCommerce shop's home URL names its host (https://shop.example.com/)", ErrInvalidShop)
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		if port != "" && !(port == "443" && strings.EqualFold(u.Scheme, "https")) && !(port == "80" && strings.EqualFold(u.Scheme, "http")) {
+			host += ":" + port
+		}
+		path := (&url.URL{Path: u.Path}).EscapedPath()
+		return "https://" + host + strings.TrimRight(path, "/") + "/", nil
 	case TikTok:
 		if !tiktokShopPattern.MatchString(s) {
 			return "", fmt.Errorf("%w: a TikTok shop is the shop_id its pushes carry (digits), not %q", ErrInvalidShop, s)
