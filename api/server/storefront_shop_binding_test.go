@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -187,4 +189,43 @@ func TestTikTokUnreadablePushFromAnotherShopIsWrongShop(t *testing.T) {
 	code, out = e.post(e.client, tiktokDelivery(own))
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, "invalid_order", out["status"], out)
+}
+
+// TestClientShopRaceIsOneBinding: admins binding one shop to several clients at once (each
+// request's lock is its own client's) bind it to exactly one; the others are 409 shop_taken, not
+// a 500 from the unique index.
+func TestClientShopRaceIsOneBinding(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	clients := []string{e.client}
+	for range 5 {
+		clients = append(clients, e.newClient("race"))
+	}
+	shop := strings.ToLower(e.client) + ".myshopify.com"
+	codes := make([]int, len(clients))
+	outs := make([]map[string]any, len(clients))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes[i], outs[i] = e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + c + "/shops/shopify",
+				key: adminKey, body: map[string]any{"shop": shop}})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	created := 0
+	for i, code := range codes {
+		switch code {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+			require.Equal(t, "shop_taken", outs[i]["error"].(map[string]any)["code"], outs[i])
+		default:
+			t.Fatalf("PUT for %s: %d %v", clients[i], code, outs[i])
+		}
+	}
+	require.Equal(t, 1, created, codes)
 }
