@@ -261,6 +261,75 @@ func (s *Server) deleteWebhookSecret(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// putClientShop binds a client to its shop on a platform: its webhooks of that platform are then
+// taken only from that shop (storefrontWebhook's checkShop). The shop is stored in the form the
+// platform's deliveries name it, and a value no delivery could name is refused here rather than
+// refusing every delivery later.
+func (s *Server) putClientShop(c echo.Context) error {
+	var body struct {
+		Shop string `json:"shop"`
+	}
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	id, platform := c.Param("client_id"), c.Param("platform")
+	shop, err := storefront.CanonicalShop(platform, body.Shop)
+	if err != nil {
+		return errorf(http.StatusBadRequest, "invalid_request", err.Error())
+	}
+	var out store.ClientShop
+	var created bool
+	err = s.audited(c, "client_shop.set", "client_shop:"+id+"/"+platform, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		if _, err := tx.GetClient(ctx, id); err != nil {
+			return nil, nil, err
+		}
+		var old *store.ClientShop
+		out, old, err = tx.SetClientShop(ctx, store.ClientShop{ClientID: id, Platform: platform, Shop: shop, UpdatedBy: actor(c)})
+		if errors.Is(err, store.ErrShopTaken) {
+			return nil, nil, errorf(http.StatusConflict, "shop_taken", err.Error())
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		created = old == nil
+		if old != nil {
+			before = map[string]any{"platform": platform, "shop": old.Shop}
+		}
+		return before, map[string]any{"platform": platform, "shop": shop}, nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(createdOrOK(created), out)
+}
+
+func (s *Server) listClientShops(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.deps.Store.GetClient(ctx, c.Param("client_id")); err != nil {
+		return err
+	}
+	shops, err := s.deps.Store.ListClientShops(ctx, c.Param("client_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"shops": nonNil(shops)})
+}
+
+func (s *Server) deleteClientShop(c echo.Context) error {
+	id, platform := c.Param("client_id"), c.Param("platform")
+	err := s.audited(c, "client_shop.delete", "client_shop:"+id+"/"+platform, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
+		old, err := tx.DeleteClientShop(ctx, id, platform)
+		if err != nil {
+			return nil, nil, err
+		}
+		return map[string]any{"platform": platform, "shop": old.Shop}, nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 // --- listings -------------------------------------------------------------------------------------
 
 func (s *Server) listPayees(c echo.Context) error {

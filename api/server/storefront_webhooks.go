@@ -38,6 +38,11 @@ type storefrontSource struct {
 	parse  func(client string, r *http.Request, body []byte) (storefront.Result, error)
 	// deliveryID is the platform's ID of the delivery, the same on its retries.
 	deliveryID func(r *http.Request, body []byte, res storefront.Result) string
+	// shopHeader is the shop a delivery names in a header (Shopify, WooCommerce), checked against
+	// the client's binding before the body is read; shopInBody says the parser names it
+	// (storefront.Result.Shop: TikTok's shop_id). Neither: the platform is not bound (Meta).
+	shopHeader func(r *http.Request) string
+	shopInBody bool
 }
 
 var storefrontSources = map[string]storefrontSource{
@@ -56,6 +61,7 @@ var storefrontSources = map[string]storefrontSource{
 		deliveryID: func(r *http.Request, _ []byte, _ storefront.Result) string {
 			return r.Header.Get("X-Shopify-Webhook-Id")
 		},
+		shopHeader: func(r *http.Request) string { return r.Header.Get("X-Shopify-Shop-Domain") },
 	},
 	storefront.WooCommerce: {
 		platform: storefront.WooCommerce,
@@ -84,6 +90,7 @@ var storefrontSources = map[string]storefrontSource{
 			sum := sha256.Sum256(body)
 			return id + ":" + hex.EncodeToString(sum[:8])
 		},
+		shopHeader: func(r *http.Request) string { return r.Header.Get("X-WC-Webhook-Source") },
 	},
 	storefront.TikTok: {
 		platform: storefront.TikTok,
@@ -102,6 +109,7 @@ var storefrontSources = map[string]storefrontSource{
 			return storefront.ParseTikTok(body)
 		},
 		deliveryID: func(_ *http.Request, _ []byte, res storefront.Result) string { return res.DeliveryID },
+		shopInBody: true,
 	},
 	storefront.Instagram: {
 		platform: storefront.Instagram,
@@ -297,6 +305,13 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		if err := s.unverified(platform, client, secrets, verr); err != nil {
 			return err
 		}
+		// Authenticated: from here on the answers may differ by client.
+		shop := shopCheck{bound: "-"}
+		if src.shopHeader != nil {
+			if shop, err = s.checkShop(ctx, platform, client, src.shopHeader(req)); err != nil || shop.wrong {
+				return s.wrongShop(c, platform, client, deliveryTopic(platform, req), shop, err)
+			}
+		}
 		if !utf8.Valid(body) {
 			// JSON is UTF-8, and no shop sends anything else; decoded, the bad bytes became U+FFFD,
 			// and a vendor named with one was stored under a payee ID no spelling registers.
@@ -304,6 +319,14 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			return errorf(http.StatusBadRequest, "malformed_payload", "malformed payload: "+platform+": the body is not UTF-8")
 		}
 		res, err := src.parse(client, req, body)
+		if src.shopInBody && (err == nil || res.Shop != "") {
+			// Before an unreadable push is refused and recorded as the client's (refuseOrder):
+			// another shop's is not the client's to record.
+			var serr error
+			if shop, serr = s.checkShop(ctx, platform, client, res.Shop); serr != nil || shop.wrong {
+				return s.wrongShop(c, platform, client, res.Topic, shop, serr)
+			}
+		}
 		if err != nil {
 			if len(res.Refused) > 1 {
 				// A Meta batch of several changes, none readable: each is kept for an admin.
@@ -365,9 +388,64 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			return slices.ContainsFunc(refused, func(r storefront.Refusal) bool { return r.OrderID == id })
 		})
 		s.deps.Logger.Info("storefront webhook", "platform", platform, "client_id", client, "topic", res.Topic,
-			"delivery_id", deliveryID, "outcome", outcome, "order_ids", applied, "woken", len(waiters))
+			"delivery_id", deliveryID, "outcome", outcome, "order_ids", applied, "woken", len(waiters),
+			"shop", shop.named, "client_shop", shop.bound)
 		return c.JSON(http.StatusOK, map[string]any{"status": outcome, "topic": res.Topic, "order_ids": applied})
 	}
+}
+
+// shopCheck is what checkShop found of a delivery's shop.
+type shopCheck struct {
+	named string // the shop the delivery names, as it names it (bounded, for the log)
+	bound string // the client's shop on the platform: "" not bound, "-" the platform is not bound (Meta)
+	wrong bool   // bound, and the delivery names another shop (or none)
+}
+
+// checkShop compares the shop a delivery names with the one its client is bound to (PUT
+// /api/v1/admin/clients/{client}/shops/{platform}). One Shopify app signs every shop's webhooks
+// with its one client secret, so an agency sets the same secret for several clients, and the
+// signature alone let a delivery of one client's shop, sent to another client's URL (a webhook
+// pointed at the wrong client, or a captured delivery replayed), be stored as that client's order.
+// Called only once the signature verifies, so it tells an unauthenticated caller nothing. A
+// client not bound is taken from any shop, as before, and the shop it came from is logged.
+func (s *Server) checkShop(ctx context.Context, platform, client, named string) (shopCheck, error) {
+	sc := shopCheck{named: logClient(named)}
+	cs, err := s.deps.Store.ClientShop(ctx, client, platform)
+	if errors.Is(err, store.ErrNotFound) {
+		return sc, nil
+	}
+	if err != nil {
+		return sc, fmt.Errorf("shop of client %s: %w", client, err)
+	}
+	sc.bound = cs.Shop
+	got, err := storefront.CanonicalShop(platform, named)
+	sc.wrong = err != nil || got != cs.Shop
+	return sc, nil
+}
+
+// wrongShop answers a delivery checkShop refused (err: the binding could not be read, 500 so
+// the shop retries). The delivery is signed and the shop would only send it again, to the same
+// URL with the same shop: a 4xx gains nothing and each shop punishes it (Shopify retries for 4
+// hours and then deletes the subscription, WooCommerce disables the webhook; see refuseOrder), so
+// it is answered 200 "wrong_shop", and nothing is stored or claimed. It is counted (outcome
+// wrong_shop) and logged as a warning with the shop named and the client's, not audited: its order
+// is not the client's, and Shopify's delivery ID is unsigned, so a replayer could write an entry
+// per request. The answer does not name the client's own shop.
+func (s *Server) wrongShop(c echo.Context, platform, client, topic string, sc shopCheck, err error) error {
+	if err != nil {
+		return err
+	}
+	label := topicLabel(platform, topic)
+	s.count(platform, label, "wrong_shop")
+	s.deps.Logger.Warn("storefront delivery from another shop than the client's: refused, nothing stored", "platform", platform,
+		"client_id", client, "topic", label, "shop", sc.named, "client_shop", sc.bound,
+		"fix", fmt.Sprintf("point the shop's webhook at its own client's URL, or if %s is the client's shop: PUT /api/v1/admin/clients/%s/shops/%s", sc.named, client, platform))
+	named := sc.named
+	if named == "" {
+		named = "(none)"
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "wrong_shop", "topic": label, "order_ids": []string{},
+		"reason": fmt.Sprintf("the delivery is from %s shop %s, not the shop this client is bound to", platform, named)})
 }
 
 // refuseOrder answers a signed delivery whose order cannot be read (storefront.ErrInvalidOrder

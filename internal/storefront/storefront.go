@@ -133,8 +133,11 @@ type Result struct {
 	// DeliveryID is the platform's ID of the delivery when it travels in the body (TikTok Shop's
 	// tts_notification_id); the others send it in a header.
 	DeliveryID string
-	Orders     []Order
-	Updates    []StatusUpdate
+	// Shop is the shop the delivery names in its signed body (TikTok Shop's shop_id), "" when it
+	// names none there (Shopify and WooCommerce name it in a header).
+	Shop    string
+	Orders  []Order
+	Updates []StatusUpdate
 	// Refused are the orders of a batch that could not be read while others of it could (Meta
 	// batches several objects' changes in one delivery): the others are stored, these recorded for
 	// an admin. A delivery with nothing readable is refused as a whole (the parser's error), and

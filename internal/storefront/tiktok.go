@@ -25,7 +25,8 @@ type tiktokOrderStatus struct {
 
 // ParseTikTok reads one TikTok Shop push. An ORDER_STATUS_CHANGE (type 1) carries the order's ID
 // and new status but no amounts, so it updates the status of an order stored earlier; every other
-// type is ignored.
+// type is ignored. Once the envelope is read, an error comes with the push's shop (Result.Shop,
+// nothing else): the API checks a bound client's shop before refusing the push as its order.
 func ParseTikTok(body []byte) (Result, error) {
 	var p tiktokPush
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -34,25 +35,26 @@ func ParseTikTok(body []byte) (Result, error) {
 	if p.NotificationID == "" {
 		return Result{}, malformed(TikTok, fmt.Errorf("tts_notification_id is missing"))
 	}
-	res := Result{Topic: "type_" + strconv.Itoa(p.Type), DeliveryID: p.NotificationID}
+	res := Result{Topic: "type_" + strconv.Itoa(p.Type), DeliveryID: p.NotificationID, Shop: p.ShopID}
 	if p.Type != TikTokOrderStatusChange {
 		res.Ignored = true
 		return res, nil
 	}
 	res.Topic = "order_status_change"
+	shop := Result{Shop: p.ShopID}
 	var d tiktokOrderStatus
 	if err := json.Unmarshal(p.Data, &d); err != nil {
-		return Result{}, malformed(TikTok, fmt.Errorf("data: %w", err))
+		return shop, malformed(TikTok, fmt.Errorf("data: %w", err))
 	}
 	// update_time is when the order changed. The push's own timestamp is another clock (when
 	// the push was sent), so a push without update_time names no time rather than that one:
 	// times of two clocks are never compared.
 	u := StatusUpdate{OrderID: string(d.OrderID), Status: status(d.OrderStatus), ShopTime: unixTime(d.UpdateTime)}
 	if err := validID("data.order_id", u.OrderID); err != nil {
-		return Result{}, err
+		return shop, err
 	}
 	if u.Status == "" {
-		return Result{}, fmt.Errorf("%w: data.order_status is missing", ErrInvalidOrder)
+		return shop, fmt.Errorf("%w: data.order_status is missing", ErrInvalidOrder)
 	}
 	res.Updates = []StatusUpdate{u}
 	return res, nil

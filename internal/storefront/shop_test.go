@@ -1,0 +1,48 @@
+package storefront_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/storefront"
+)
+
+// TestCanonicalWooCommerceShopIgnoresSpelling: X-WC-Webhook-Source is home_url('/'), and an admin
+// binds the URL as it reads it somewhere else (the browser's address bar, WordPress's settings).
+// Spellings of one URL must compare equal, or every delivery of the client's own site is refused
+// wrong_shop: the scheme's default port, the host's trailing dot, percent-encoding in upper or
+// lower case or not at all. Other sites must not.
+func TestCanonicalWooCommerceShopIgnoresSpelling(t *testing.T) {
+	same := [][]string{
+		{"https://shop.example.org/", "https://shop.example.org:443/", "http://shop.example.org:80/", "https://Shop.Example.org./", "HTTP://shop.example.org"},
+		{"https://shop.example.org/boutiqu%C3%A9/", "https://shop.example.org/boutiqu%c3%a9", "https://shop.example.org/boutiqué/"},
+		{"https://shop.example.org/~anna/", "https://shop.example.org/%7Eanna/", "https://shop.example.org/%7eanna"},
+		{"https://[2001:db8::1]/", "https://[2001:DB8::1]:443/"},
+	}
+	for _, forms := range same {
+		want, err := storefront.CanonicalShop(storefront.WooCommerce, forms[0])
+		require.NoError(t, err)
+		for _, f := range forms[1:] {
+			got, err := storefront.CanonicalShop(storefront.WooCommerce, f)
+			require.NoError(t, err, f)
+			require.Equal(t, want, got, "%s and %s are one site", forms[0], f)
+		}
+	}
+	other := []string{"https://shop.example.org:8443/", "https://www.shop.example.org/", "https://shop.example.org/shop/",
+		"https://shop.example.org/Boutiqu%C3%A9/", "https://shop.example.org.evil.example/", "https://[2001:db8::2]/"}
+	base, err := storefront.CanonicalShop(storefront.WooCommerce, "https://shop.example.org/")
+	require.NoError(t, err)
+	seen := map[string]string{}
+	for _, f := range append(other, "https://shop.example.org/boutiqu%C3%A9/") {
+		got, err := storefront.CanonicalShop(storefront.WooCommerce, f)
+		require.NoError(t, err, f)
+		require.NotEqual(t, base, got, f)
+		require.NotContains(t, seen, got, "%s and %s are other sites", seen[got], f)
+		seen[got] = f
+	}
+	for _, bad := range []string{"https://:443/", "https://./", "https://user@shop.example.org/"} {
+		_, err := storefront.CanonicalShop(storefront.WooCommerce, bad)
+		require.ErrorIs(t, err, storefront.ErrInvalidShop, bad)
+	}
+}
