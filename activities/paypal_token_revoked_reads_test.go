@@ -1,0 +1,115 @@
+package activities_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/activities"
+	"paysplit/internal/ledger"
+	"paysplit/internal/payment"
+	"paysplit/internal/recon"
+	"paysplit/internal/split"
+	"paysplit/testenv"
+)
+
+// revokeAt has PayPal stop taking every token issued so far just before the first request to a
+// path under prefix, and records the statuses PayPal answered the requests under it.
+type revokeAt struct {
+	base   http.RoundTripper
+	fake   *testenv.PayPal
+	prefix string
+	mu     sync.Mutex
+	done   bool
+	status []string
+}
+
+func (r *revokeAt) RoundTrip(req *http.Request) (*http.Response, error) {
+	mine := strings.HasPrefix(req.URL.Path, r.prefix)
+	r.mu.Lock()
+	if mine && !r.done {
+		r.done = true
+		r.fake.RevokeTokens()
+	}
+	r.mu.Unlock()
+	resp, err := r.base.RoundTrip(req)
+	if mine && err == nil {
+		r.mu.Lock()
+		r.status = append(r.status, strconv.Itoa(resp.StatusCode))
+		r.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (r *revokeAt) statuses() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.status...)
+}
+
+// Reconciliation's PayPal reads (payout items, captures, their checkout orders and refunds,
+// Transaction Search) went through plutov's client alone: a token PayPal stopped taking before its
+// expires_in failed them 401 until plutov renewed it near its expiry, or a payout renewed it in
+// the worker, and the day's reconciliation failed meanwhile. Each read now renews it once, as the
+// payouts do, and is made again: one new token, the run completes.
+func TestPayPalReconcileReadsRenewATokenRevokedBeforeItsExpiry(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tests := []struct {
+		name, prefix string
+		want         []string // the statuses PayPal answered the reads under prefix
+	}{
+		{name: "payout item", prefix: "/v1/payments/payouts-item/", want: []string{"401", "404"}},
+		{name: "Transaction Search", prefix: "/v1/reporting/transactions", want: []string{"401", "200"}},
+		{name: "capture", prefix: "/v2/payments/captures/", want: []string{"401", "200"}},
+		{name: "checkout order", prefix: "/v2/checkout/orders/", want: []string{"401", "200"}},
+		{name: "refund", prefix: "/v2/payments/refunds/", want: []string{"401", "200"}},
+	}
+	for n, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pp := testenv.NewPayPal(t)
+			hc := pp.HTTPClient()
+			revoke := &revokeAt{base: hc.Transport, fake: pp, prefix: tc.prefix}
+			hc.Transport = revoke
+			api, err := activities.NewPayPalClient("id", "secret", pp.APIBase, hc)
+			require.NoError(t, err)
+
+			day := time.Now().UTC().Truncate(24 * time.Hour)
+			capture := fmt.Sprintf("CAPREVOKED%d-%d", n, time.Now().UnixNano())
+			refund := "REF" + capture
+			pp.AddCapture(testenv.PayPalCapture{ID: capture, Currency: "USD", Amount: "110.00", Fee: "3.50", Status: "PARTIALLY_REFUNDED", Order: "ORD" + capture})
+			pp.AddRefund(testenv.PayPalRefund{ID: refund, CaptureID: capture, Currency: "USD", Amount: "10.00", Fee: "0.30"})
+			wf := payment.WorkflowID("paypal", capture)
+			require.NoError(t, f.st.SavePayment(ctx, payment.Record{WorkflowID: wf, Provider: "paypal", PaymentID: capture, ChargeID: capture,
+				Currency: "usd", Gross: 11000, FeeReturns: []string{refund},
+				Order:  payment.Order{ClientID: "shop1", OrderID: "o-" + capture, VendorID: "v1"}, Status: payment.StatusPaid,
+				Legs: []payment.Leg{{Party: split.PartyVendor, PayeeID: "v1", Amount: 9545, Transferred: 9545, TransferID: "ITEM-NEVER-MADE",
+					State: payment.LegTransferred}}}))
+			_, _, err = f.a.Ledger.Post(ctx, ledger.Entry{IdempotencyKey: wf + "/transfer/vendor-v1", Currency: "usd", Reference: wf,
+				Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: 9545}, {Account: ledger.ProviderBalance("paypal"), Amount: -9545}}})
+			require.NoError(t, err)
+
+			mine := reconcileDay(t, f, &activities.Reconciler{Store: f.st, PayPal: api}, "paypal", day, wf)
+			got := revoke.statuses()
+			require.Equal(t, tc.want, got[:min(2, len(got))], "refused once, then answered with the new token")
+			require.Equal(t, 2, pp.TokenRequests(), "the first token and one renewal")
+			stated := map[string]int64{}
+			for _, d := range mine {
+				if d.Kind == recon.ExtraAtProvider {
+					stated[d.PayeeID] = d.ProviderAmount
+				}
+			}
+			require.Equal(t, map[string]int64{recon.Captured: 11000, recon.Refunded: 1000, recon.ProcessingFee: 320}, stated,
+				"what the capture, its order and its refund state, read")
+			require.Contains(t, mine, recon.Drift{Key: recon.Key{Payment: wf, PayeeID: "v1", Currency: "usd"}, Kind: recon.MissingAtProvider, LedgerAmount: 9545},
+				"the payout item read: PayPal does not know it")
+		})
+	}
+}
