@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,19 +19,19 @@ import (
 	"paysplit/testenv"
 )
 
-// revokeAt has PayPal stop taking every token issued so far just before the first request to a
-// path under prefix, and records the statuses PayPal answered the requests under it.
+// revokeAt has PayPal stop taking every token issued so far just before the first request to
+// path, and records the statuses PayPal answered the requests to it.
 type revokeAt struct {
 	base   http.RoundTripper
 	fake   *testenv.PayPal
-	prefix string
+	path   string
 	mu     sync.Mutex
 	done   bool
 	status []string
 }
 
 func (r *revokeAt) RoundTrip(req *http.Request) (*http.Response, error) {
-	mine := strings.HasPrefix(req.URL.Path, r.prefix)
+	mine := req.URL.Path == r.path
 	r.mu.Lock()
 	if mine && !r.done {
 		r.done = true
@@ -63,34 +62,37 @@ func TestPayPalReconcileReadsRenewATokenRevokedBeforeItsExpiry(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	tests := []struct {
-		name, prefix string
-		want         []string // the statuses PayPal answered the reads under prefix
+		name string
+		// path is the read PayPal refuses the token at first, of the payment's capture; the
+		// payments of the cases before are reconciled too, their reads alongside.
+		path func(capture string) string
+		want []string // the statuses PayPal answered the read at path
 	}{
-		{name: "payout item", prefix: "/v1/payments/payouts-item/", want: []string{"401", "404"}},
-		{name: "Transaction Search", prefix: "/v1/reporting/transactions", want: []string{"401", "200"}},
-		{name: "capture", prefix: "/v2/payments/captures/", want: []string{"401", "200"}},
-		{name: "checkout order", prefix: "/v2/checkout/orders/", want: []string{"401", "200"}},
-		{name: "refund", prefix: "/v2/payments/refunds/", want: []string{"401", "200"}},
+		{name: "payout item", path: func(c string) string { return "/v1/payments/payouts-item/ITEM" + c }, want: []string{"401", "404"}},
+		{name: "Transaction Search", path: func(string) string { return "/v1/reporting/transactions" }, want: []string{"401", "200"}},
+		{name: "capture", path: func(c string) string { return "/v2/payments/captures/" + c }, want: []string{"401", "200"}},
+		{name: "checkout order", path: func(c string) string { return "/v2/checkout/orders/ORD" + c }, want: []string{"401", "200"}},
+		{name: "refund", path: func(c string) string { return "/v2/payments/refunds/REF" + c }, want: []string{"401", "200"}},
 	}
 	for n, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			day := time.Now().UTC().Truncate(24 * time.Hour)
+			capture := fmt.Sprintf("CAPREVOKED%d-%d", n, time.Now().UnixNano())
 			pp := testenv.NewPayPal(t)
 			hc := pp.HTTPClient()
-			revoke := &revokeAt{base: hc.Transport, fake: pp, prefix: tc.prefix}
+			revoke := &revokeAt{base: hc.Transport, fake: pp, path: tc.path(capture)}
 			hc.Transport = revoke
 			api, err := activities.NewPayPalClient("id", "secret", pp.APIBase, hc)
 			require.NoError(t, err)
 
-			day := time.Now().UTC().Truncate(24 * time.Hour)
-			capture := fmt.Sprintf("CAPREVOKED%d-%d", n, time.Now().UnixNano())
 			refund := "REF" + capture
 			pp.AddCapture(testenv.PayPalCapture{ID: capture, Currency: "USD", Amount: "110.00", Fee: "3.50", Status: "PARTIALLY_REFUNDED", Order: "ORD" + capture})
 			pp.AddRefund(testenv.PayPalRefund{ID: refund, CaptureID: capture, Currency: "USD", Amount: "10.00", Fee: "0.30"})
 			wf := payment.WorkflowID("paypal", capture)
 			require.NoError(t, f.st.SavePayment(ctx, payment.Record{WorkflowID: wf, Provider: "paypal", PaymentID: capture, ChargeID: capture,
 				Currency: "usd", Gross: 11000, FeeReturns: []string{refund},
-				Order:  payment.Order{ClientID: "shop1", OrderID: "o-" + capture, VendorID: "v1"}, Status: payment.StatusPaid,
-				Legs: []payment.Leg{{Party: split.PartyVendor, PayeeID: "v1", Amount: 9545, Transferred: 9545, TransferID: "ITEM-NEVER-MADE",
+				Order: payment.Order{ClientID: "shop1", OrderID: "o-" + capture, VendorID: "v1"}, Status: payment.StatusPaid,
+				Legs: []payment.Leg{{Party: split.PartyVendor, PayeeID: "v1", Amount: 9545, Transferred: 9545, TransferID: "ITEM" + capture,
 					State: payment.LegTransferred}}}))
 			_, _, err = f.a.Ledger.Post(ctx, ledger.Entry{IdempotencyKey: wf + "/transfer/vendor-v1", Currency: "usd", Reference: wf,
 				Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: 9545}, {Account: ledger.ProviderBalance("paypal"), Amount: -9545}}})
@@ -112,4 +114,26 @@ func TestPayPalReconcileReadsRenewATokenRevokedBeforeItsExpiry(t *testing.T) {
 				"the payout item read: PayPal does not know it")
 		})
 	}
+}
+
+// The cancel of an unclaimed payout item was the one payout call made without renewing a token
+// PayPal refused before its expiry: its 401 left the item unclaimed (and the payout retried) until
+// plutov renewed the token near its expiry. It renews once and cancels, as the payout's other
+// calls do: the item cancelled, the payout refused for the admin path.
+func TestPayPalUnclaimedCancelRenewsATokenRevokedBeforeItsExpiry(t *testing.T) {
+	fake := testenv.NewPayPal(t)
+	fake.ItemStatus = func(string) string { return "UNCLAIMED" }
+	hc := fake.HTTPClient()
+	revoke := &revokeAt{base: hc.Transport, fake: fake, path: "/v1/payments/payouts-item/ITEM0001/cancel"}
+	hc.Transport = revoke
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, hc)
+	require.NoError(t, err)
+	a := &activities.Activities{PayPal: c}
+	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: "payment-paypal-CAPUREVOKED/transfer/vendor-v1/0",
+		Destination: "new-user@example.com", Amount: 9545, Currency: "usd", TransferGroup: "o-u", Metadata: map[string]string{"payee_id": "v1"}}
+	_, err = a.Transfer(context.Background(), in)
+	requireNonRetryable(t, err, activities.ErrTypeRejected)
+	require.ErrorContains(t, err, "unclaimed and has been cancelled")
+	require.Equal(t, []string{"401", "200"}, revoke.statuses(), "refused once, then cancelled with the new token")
+	require.Equal(t, 2, fake.TokenRequests(), "the first token and one renewal")
 }

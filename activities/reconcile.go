@@ -19,6 +19,7 @@ import (
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
+	"paysplit/internal/paypalauth"
 	"paysplit/internal/paypalsearch"
 	"paysplit/internal/recon"
 	"paysplit/internal/store"
@@ -649,7 +650,11 @@ func (r *Reconciler) paidPayPalItem(ctx context.Context, id string) (amount int6
 	if id == "" {
 		return 0, false, nil
 	}
-	item, err := r.PayPal.GetPayoutItem(ctx, id)
+	var item *paypal.PayoutItemResponse
+	err = paypalauth.Do(ctx, r.PayPal, func(bool) (err error) {
+		item, err = r.PayPal.GetPayoutItem(ctx, id)
+		return err
+	})
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
 		return 0, false, nil
