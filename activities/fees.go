@@ -110,7 +110,7 @@ func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64, stripeUnits 
 }
 
 // capture reads a capture (Payments API v2). One PayPal refuses to show for good comes back nil
-// with the reason; err is set only for what a retry may cure.
+// with the reason; err is set only for what a retry may cure, and for a 401 (readRefused).
 func (r paypalRail) capture(ctx context.Context, captureID string) (*paypal.CaptureDetailsResponse, string, error) {
 	var c *paypal.CaptureDetailsResponse
 	err := r.withToken(ctx, func(bool) (err error) {
@@ -118,7 +118,7 @@ func (r paypalRail) capture(ctx context.Context, captureID string) (*paypal.Capt
 		return err
 	})
 	if err != nil {
-		why, err := refusal(classifyPayPal("get capture "+captureID, err))
+		why, err := refusal(readRefused("get capture "+captureID, err))
 		return nil, why, err
 	}
 	return c, "", nil
@@ -222,7 +222,7 @@ func (r paypalRail) get(ctx context.Context, resource, what string, out any) (wh
 		return "", err
 	}
 	if err := paypalauth.SendWithAuth(ctx, r.c, req, out); err != nil {
-		return refusal(classifyPayPal("get "+what, err))
+		return refusal(readRefused("get "+what, err))
 	}
 	return "", nil
 }

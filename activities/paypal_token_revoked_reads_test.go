@@ -3,13 +3,16 @@ package activities_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"paysplit/activities"
 	"paysplit/internal/ledger"
@@ -136,4 +139,70 @@ func TestPayPalUnclaimedCancelRenewsATokenRevokedBeforeItsExpiry(t *testing.T) {
 	require.ErrorContains(t, err, "unclaimed and has been cancelled")
 	require.Equal(t, []string{"401", "200"}, revoke.statuses(), "refused once, then cancelled with the new token")
 	require.Equal(t, 2, fake.TokenRequests(), "the first token and one renewal")
+}
+
+// refuseAt answers 401 invalid_token to every request to path, whatever token it bears: PayPal
+// refusing our credentials (or the app) rather than one token.
+type refuseAt struct {
+	base http.RoundTripper
+	path string
+}
+
+func (r refuseAt) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path != r.path {
+		return r.base.RoundTrip(req)
+	}
+	body := `{"error":"invalid_token","error_description":"Access Token not found in cache"}`
+	return &http.Response{StatusCode: http.StatusUnauthorized, Status: "401 Unauthorized", Request: req,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}, nil
+}
+
+// A 401 that persists after the token was renewed is our credentials' problem, not a capture,
+// order or refund PayPal will not show: taken so, reconciliation left the capture's amounts out
+// (or the day's unknown captures unsearched) and the run completed as if nothing were wrong.
+func TestPayPalReconcileReadRefusedWithAFreshTokenIsAnError(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		path func(capture string) string
+	}{
+		{name: "capture", path: func(c string) string { return "/v2/payments/captures/" + c }},
+		{name: "checkout order", path: func(c string) string { return "/v2/checkout/orders/ORD" + c }},
+		{name: "refund", path: func(c string) string { return "/v2/payments/refunds/REF" + c }},
+		{name: "Transaction Search", path: func(string) string { return "/v1/reporting/transactions" }},
+	}
+	for n, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			day := time.Now().UTC().Truncate(24 * time.Hour)
+			capture := fmt.Sprintf("CAPREFUSED%d-%d", n, time.Now().UnixNano())
+			pp := testenv.NewPayPal(t)
+			hc := pp.HTTPClient()
+			hc.Transport = refuseAt{base: hc.Transport, path: tc.path(capture)}
+			api, err := activities.NewPayPalClient("id", "secret", pp.APIBase, hc)
+			require.NoError(t, err)
+
+			refund := "REF" + capture
+			pp.AddCapture(testenv.PayPalCapture{ID: capture, Currency: "USD", Amount: "110.00", Fee: "3.50", Status: "PARTIALLY_REFUNDED", Order: "ORD" + capture})
+			pp.AddRefund(testenv.PayPalRefund{ID: refund, CaptureID: capture, Currency: "USD", Amount: "10.00", Fee: "0.30"})
+			wf := payment.WorkflowID("paypal", capture)
+			require.NoError(t, f.st.SavePayment(ctx, payment.Record{WorkflowID: wf, Provider: "paypal", PaymentID: capture, ChargeID: capture,
+				Currency: "usd", Gross: 11000, FeeReturns: []string{refund},
+				Order: payment.Order{ClientID: "shop1", OrderID: "o-" + capture, VendorID: "v1"}, Status: payment.StatusPaid,
+				Legs: []payment.Leg{{Party: split.PartyVendor, PayeeID: "v1", Amount: 9545, Transferred: 9545, TransferID: "ITEM" + capture,
+					State: payment.LegTransferred}}}))
+			_, _, err = f.a.Ledger.Post(ctx, ledger.Entry{IdempotencyKey: wf + "/transfer/vendor-v1", Currency: "usd", Reference: wf,
+				Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: 9545}, {Account: ledger.ProviderBalance("paypal"), Amount: -9545}}})
+			require.NoError(t, err)
+
+			var ts testsuite.WorkflowTestSuite
+			env := ts.NewTestActivityEnvironment()
+			rec := &activities.Reconciler{Store: f.st, PayPal: api}
+			env.RegisterActivity(rec)
+			_, err = env.ExecuteActivity(rec.Reconcile, activities.ReconcileInput{Provider: "paypal", From: day, To: day.Add(24 * time.Hour), WorkflowID: "reconcile-" + wf})
+			require.Error(t, err, "a read refused with a fresh token fails the run, not left out of it")
+			require.ErrorContains(t, err, "PAYPAL_SECRET")
+			require.Equal(t, 2, pp.TokenRequests(), "the first token and one renewal, no more")
+		})
+	}
 }

@@ -418,6 +418,17 @@ func credentialsRefused(err error) bool {
 	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized
 }
 
+// readRefused is err, PayPal's answer to a read op, as the caller should take it: a 401 (the
+// token renewed once already, paypalauth.Do, or the token request refused) is our credentials'
+// (or the app's) problem, an error a retry may cure once the settings are fixed, never a
+// resource PayPal will not show; otherwise classifyPayPal's.
+func readRefused(op string, err error) error {
+	if credentialsRefused(err) {
+		return fmt.Errorf("paypal: %s: PayPal refused our credentials (%w); check PAYPAL_CLIENT_ID and PAYPAL_SECRET", op, err)
+	}
+	return classifyPayPal(op, err)
+}
+
 // noteUnmade records that a send noteSend recorded made nothing: PayPal answered 429, its rate
 // limiter refusing the request before the Payouts API took it. So a refusal of the key's next
 // send is the payout's own again, where a storm of 429s left every later refusal in doubt.

@@ -281,7 +281,7 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 			return listed.add(ctx, wf, cur, amount)
 		})
 		if err != nil {
-			return unsearched(ProviderPayPal, classifyPayPal("search transactions", err))
+			return unsearched(ProviderPayPal, readRefused("search transactions", err))
 		}
 	}
 	return listed.flush(ctx)
@@ -660,7 +660,7 @@ func (r *Reconciler) paidPayPalItem(ctx context.Context, id string) (amount int6
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, classifyPayPal("get payout item "+id, err)
+		return 0, false, readRefused("get payout item "+id, err)
 	}
 	if item.TransactionStatus != "SUCCESS" || item.PayoutItem == nil || item.PayoutItem.Amount == nil {
 		return 0, true, nil
