@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/money"
+	"paysplit/internal/paypalauth"
 )
 
 // processingFee is what the provider kept from the payment, in the payment's currency, so the
@@ -109,11 +110,15 @@ func balanceFee(ch *stripe.Charge, cur money.Currency, gross int64, stripeUnits 
 }
 
 // capture reads a capture (Payments API v2). One PayPal refuses to show for good comes back nil
-// with the reason; err is set only for what a retry may cure.
+// with the reason; err is set only for what a retry may cure, and for a 401 (readRefused).
 func (r paypalRail) capture(ctx context.Context, captureID string) (*paypal.CaptureDetailsResponse, string, error) {
-	c, err := r.c.CapturedDetail(ctx, captureID)
+	var c *paypal.CaptureDetailsResponse
+	err := r.withToken(ctx, func(bool) (err error) {
+		c, err = r.c.CapturedDetail(ctx, captureID)
+		return err
+	})
 	if err != nil {
-		why, err := refusal(classifyPayPal("get capture "+captureID, err))
+		why, err := refusal(readRefused("get capture "+captureID, err))
 		return nil, why, err
 	}
 	return c, "", nil
@@ -216,8 +221,8 @@ func (r paypalRail) get(ctx context.Context, resource, what string, out any) (wh
 	if err != nil {
 		return "", err
 	}
-	if err := r.c.SendWithAuth(req, out); err != nil {
-		return refusal(classifyPayPal("get "+what, err))
+	if err := paypalauth.SendWithAuth(ctx, r.c, req, out); err != nil {
+		return refusal(readRefused("get "+what, err))
 	}
 	return "", nil
 }

@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -9,13 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plutov/paypal/v4"
@@ -23,68 +20,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"paysplit/internal/money"
+	"paysplit/internal/paypalauth"
 	"paysplit/internal/store"
 )
 
 // NewPayPalClient builds a PayPal REST client for payouts against base (PayPal's API, or a local
-// server that speaks its wire format in tests).
+// server that speaks its wire format in tests): paypalauth.NewClient, the one way every PayPal
+// client of the platform is made, so that each renews a token PayPal refuses (paypalauth.Do).
 func NewPayPalClient(clientID, secret, base string, httpClient *http.Client) (*paypal.Client, error) {
-	// The library joins the base to its paths as text: a base written with a trailing slash
-	// (https://api-m.paypal.com/) made every path //v1/..., which PayPal does not serve.
-	c, err := paypal.NewClient(clientID, secret, strings.TrimRight(base, "/"))
-	if err != nil {
-		return nil, fmt.Errorf("paypal client: %w", err)
-	}
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	kept := *httpClient // the caller's client stays as it was
-	kept.Transport = keepErrorBodies{base: httpClient.Transport, tokens: &payPalTokens{stale: map[string]bool{}}}
-	c.SetHTTPClient(&kept)
-	return c, nil
-}
-
-// keepErrorBodies hands the body of an error answer to the request's caller when its context asks
-// for it (withErrorBody): plutov's ErrorResponse decodes name, message and details but drops
-// PayPal's HATEOAS links, and the link is how PayPal names the payout batch that a duplicate
-// sender_batch_id already made.
-type keepErrorBodies struct {
-	base http.RoundTripper
-	// tokens are the OAuth tokens withToken renewed: a request bearing one PayPal refused is
-	// sent with the newer one.
-	tokens *payPalTokens
-}
-
-type errorBodyKey struct{}
-
-// maxErrorBody bounds what is kept of an error answer (PayPal's are a few hundred bytes).
-const maxErrorBody = 64 << 10
-
-// withErrorBody returns a context whose requests keep their error answer's body in *body.
-func withErrorBody(ctx context.Context) (context.Context, *[]byte) {
-	body := new([]byte)
-	return context.WithValue(ctx, errorBodyKey{}, body), body
-}
-
-func (k keepErrorBodies) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := k.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	req = k.tokens.swap(req)
-	resp, err := base.RoundTrip(req)
-	sink, _ := req.Context().Value(errorBodyKey{}).(*[]byte)
-	if err != nil || resp.StatusCode < 400 || sink == nil {
-		return resp, err
-	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_ = resp.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("paypal: read error answer %d: %w", resp.StatusCode, err)
-	}
-	*sink = raw
-	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	return resp, nil
+	return paypalauth.NewClient(clientID, secret, base, httpClient)
 }
 
 // paypalRail pays payees of PayPal payments with the Payouts API.
@@ -168,7 +112,7 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput,
 			Note:   "order " + in.TransferGroup,
 		}},
 	}
-	sendCtx, answer := withErrorBody(ctx)
+	sendCtx, answer := paypalauth.WithErrorBody(ctx)
 	req, err := r.c.NewRequest(sendCtx, http.MethodPost, r.c.APIBase+"/v1/payments/payouts", body)
 	if err != nil {
 		return TransferOutput{}, err
@@ -319,7 +263,11 @@ func (r paypalRail) await(ctx context.Context, batchID string, in TransferInput,
 				return TransferOutput{TransferID: item.PayoutItemID, Fee: payoutItemFee(batch, item, in.Currency)}, nil
 			case "UNCLAIMED":
 				// Nobody can take it: cancel so the money returns now rather than in 30 days.
-				if _, err := r.c.CancelPayoutItem(ctx, item.PayoutItemID); err != nil {
+				err := r.withToken(ctx, func(bool) error {
+					_, err := r.c.CancelPayoutItem(ctx, item.PayoutItemID)
+					return err
+				})
+				if err != nil {
 					// The payee may have claimed it meanwhile (PayPal cancels only what is still
 					// unclaimed): retried, the batch is read again under the same key and says
 					// SUCCESS (paid) or RETURNED (a refusal). Never a refusal here.
@@ -448,149 +396,18 @@ func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil)
 }
 
-// payPalTokens holds the OAuth tokens the rail renewed itself (withToken), beside plutov's own.
-// plutov's GetAccessToken writes the client's token and its expiry without the client's lock,
-// which is unexported (only its SendWithAuth takes it, reading them, or renewing a token near its
-// expiry), so a renewal by GetAccessToken while other payouts' requests read the token was a data
-// race (go test -race: TestPayPalTokenRenewedByConcurrentPayoutsAtOnce). The client's token is
-// left to plutov; a request bearing a token PayPal refused (stale) is sent with the newest one the
-// rail was issued instead (fresh), by the client's transport (keepErrorBodies), and plutov's own
-// renewal near the token's expiry makes a new token that is sent as it is.
-type payPalTokens struct {
-	// renewing serializes renewals: payouts refused together share one new token.
-	renewing sync.Mutex
-	mu       sync.Mutex
-	stale    map[string]bool
-	fresh    string
-}
-
-// swap is req with the rail's fresh token when it bears one PayPal refused.
-func (t *payPalTokens) swap(req *http.Request) *http.Request {
-	if t == nil {
-		return req
-	}
-	bearer, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return req
-	}
-	t.mu.Lock()
-	fresh := t.fresh
-	if !t.stale[bearer] || fresh == "" {
-		fresh = ""
-	}
-	t.mu.Unlock()
-	if fresh == "" {
-		return req
-	}
-	swapped := req.Clone(req.Context()) // a RoundTripper leaves its request as it was given
-	swapped.Header.Set("Authorization", "Bearer "+fresh)
-	return swapped
-}
-
-// renew makes refused stale and has a new token sent instead, unless a renewal since the refused
-// request went out did so already (payouts refused together ask one token).
-func (t *payPalTokens) renew(ctx context.Context, c *paypal.Client, refused string) error {
-	t.renewing.Lock()
-	defer t.renewing.Unlock()
-	t.mu.Lock()
-	done := t.stale[refused]
-	t.mu.Unlock()
-	if done {
-		return nil
-	}
-	// plutov's GetAccessToken without its writes to the client: SendWithBasicAuth reads only
-	// what the client was made with.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIBase+"/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-type", "application/x-www-form-urlencoded")
-	var tok paypal.TokenResponse
-	if err := c.SendWithBasicAuth(req, &tok); err != nil {
-		return err
-	}
-	if tok.Token == "" {
-		return errors.New("paypal: the OAuth token answer has no access_token")
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.stale[refused], t.fresh = true, tok.Token
-	return nil
-}
-
 // withToken runs call, and when PayPal refused the OAuth token it bore, once more with a new one
-// (call's again set). plutov renews its cached token only a minute before its expires_in, so a
-// token PayPal stopped taking earlier (revoked, the REST app's credentials rotated, dropped on
-// PayPal's side before its expiry: 401 {"error":"invalid_token",...}) failed every call until
-// then, hours, and a payout's retries ran out and left it in doubt. Any 401 to a request bearing
-// a token is taken so, whatever its body says: only a new token tells a token PayPal dropped from
-// credentials it refuses. A 401 to the call made with the new token is the credentials' (or the
-// app's permission's) problem and is answered as it is, as is a renewal PayPal refuses (401
-// invalid_client: the secret rotated); no more tokens are asked for it.
+// (call's again set): paypalauth.Do, which says when.
 func (r paypalRail) withToken(ctx context.Context, call func(again bool) error) error {
-	err := call(false)
-	if !tokenRefused(err) {
-		return err
-	}
-	tokens := r.tokens()
-	if tokens == nil { // a client not made by NewPayPalClient
-		return err
-	}
-	if renewErr := tokens.renew(ctx, r.c, refusedToken(err)); renewErr != nil {
-		return fmt.Errorf("paypal: renew the OAuth token PayPal refused (%v): %w", err, renewErr)
-	}
-	slog.Info("paypal: OAuth token refused before its expiry; renewed and the call made again", "url", requestPath(err))
-	return call(true)
+	return paypalauth.Do(ctx, r.c, call)
 }
 
 // PayPalSendWithAuth is c.SendWithAuth(req, v) for calls outside the rail (the API's
 // verify-webhook-signature), with a token PayPal refused before its expiry renewed once as the
-// rail's calls have it (withToken): the same request sent again, its body from req.GetBody.
+// rail's calls have it (paypalauth.SendWithAuth): the same request sent again, its body from
+// req.GetBody.
 func PayPalSendWithAuth(ctx context.Context, c *paypal.Client, req *http.Request, v any) error {
-	return paypalRail{c: c}.withToken(ctx, func(again bool) error {
-		if !again {
-			return c.SendWithAuth(req, v)
-		}
-		retry := req.Clone(req.Context())
-		if req.Body != nil {
-			if req.GetBody == nil {
-				return errors.New("paypal: " + req.Method + " " + req.URL.Path + ": the request cannot be sent again")
-			}
-			body, err := req.GetBody()
-			if err != nil {
-				return err
-			}
-			retry.Body = body
-		}
-		return c.SendWithAuth(retry, v)
-	})
-}
-
-// tokens are the rail's renewed tokens, kept by its client's transport (NewPayPalClient); nil for
-// another client.
-func (r paypalRail) tokens() *payPalTokens {
-	if r.c == nil || r.c.Client == nil {
-		return nil
-	}
-	k, _ := r.c.Client.Transport.(keepErrorBodies)
-	return k.tokens
-}
-
-// refusedToken is the OAuth token the request PayPal answered err to bore.
-func refusedToken(err error) string {
-	var pe *paypal.ErrorResponse
-	if !errors.As(err, &pe) || pe.Response == nil || pe.Response.Request == nil {
-		return ""
-	}
-	return strings.TrimPrefix(pe.Response.Request.Header.Get("Authorization"), "Bearer ")
-}
-
-// tokenRefused says whether err is PayPal's 401 to a request that bore an OAuth token: not one to
-// the token request itself, which bears the app's credentials.
-func tokenRefused(err error) bool {
-	var pe *paypal.ErrorResponse
-	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized &&
-		pe.Response.Request != nil && strings.HasPrefix(pe.Response.Request.Header.Get("Authorization"), "Bearer ")
+	return paypalauth.SendWithAuth(ctx, c, req, v)
 }
 
 // credentialsRefused says whether PayPal answered err 401: a token request refusing the REST
@@ -601,13 +418,15 @@ func credentialsRefused(err error) bool {
 	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized
 }
 
-// requestPath is the path of the request PayPal answered err to, for logs.
-func requestPath(err error) string {
-	var pe *paypal.ErrorResponse
-	if errors.As(err, &pe) && pe.Response != nil && pe.Response.Request != nil {
-		return pe.Response.Request.URL.Path
+// readRefused is err, PayPal's answer to a read op, as the caller should take it: a 401 (the
+// token renewed once already, paypalauth.Do, or the token request refused) is our credentials'
+// (or the app's) problem, an error a retry may cure once the settings are fixed, never a
+// resource PayPal will not show; otherwise classifyPayPal's.
+func readRefused(op string, err error) error {
+	if credentialsRefused(err) {
+		return fmt.Errorf("paypal: %s: PayPal refused our credentials (%w); check PAYPAL_CLIENT_ID and PAYPAL_SECRET", op, err)
 	}
-	return ""
+	return classifyPayPal(op, err)
 }
 
 // noteUnmade records that a send noteSend recorded made nothing: PayPal answered 429, its rate

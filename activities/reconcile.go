@@ -19,6 +19,7 @@ import (
 
 	"paysplit/internal/money"
 	"paysplit/internal/payment"
+	"paysplit/internal/paypalauth"
 	"paysplit/internal/paypalsearch"
 	"paysplit/internal/recon"
 	"paysplit/internal/store"
@@ -280,7 +281,7 @@ func (r *Reconciler) paypalUnknownCaptures(ctx context.Context, in ReconcileInpu
 			return listed.add(ctx, wf, cur, amount)
 		})
 		if err != nil {
-			return unsearched(ProviderPayPal, classifyPayPal("search transactions", err))
+			return unsearched(ProviderPayPal, readRefused("search transactions", err))
 		}
 	}
 	return listed.flush(ctx)
@@ -649,13 +650,17 @@ func (r *Reconciler) paidPayPalItem(ctx context.Context, id string) (amount int6
 	if id == "" {
 		return 0, false, nil
 	}
-	item, err := r.PayPal.GetPayoutItem(ctx, id)
+	var item *paypal.PayoutItemResponse
+	err = paypalauth.Do(ctx, r.PayPal, func(bool) (err error) {
+		item, err = r.PayPal.GetPayoutItem(ctx, id)
+		return err
+	})
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusNotFound {
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, classifyPayPal("get payout item "+id, err)
+		return 0, false, readRefused("get payout item "+id, err)
 	}
 	if item.TransactionStatus != "SUCCESS" || item.PayoutItem == nil || item.PayoutItem.Amount == nil {
 		return 0, true, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/plutov/paypal/v4"
 
 	"paysplit/internal/money"
+	"paysplit/internal/paypalauth"
 )
 
 const (
@@ -44,7 +45,11 @@ func Each(ctx context.Context, c *paypal.Client, cur money.Currency, start, end 
 		if cur != "" {
 			req.TransactionCurrency = ptr(cur.Upper())
 		}
-		res, err := c.ListTransactions(ctx, req)
+		var res *paypal.TransactionSearchResponse
+		err := paypalauth.Do(ctx, c, func(bool) (err error) {
+			res, err = c.ListTransactions(ctx, req)
+			return err
+		})
 		var pe *paypal.ErrorResponse
 		if errors.As(err, &pe) && pe.Name == tooLarge && end.Sub(start) > minSpan {
 			mid := start.Add(end.Sub(start) / 2).Truncate(time.Second)

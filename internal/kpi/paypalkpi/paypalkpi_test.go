@@ -160,3 +160,41 @@ func TestErrorsClassified(t *testing.T) {
 		require.NotContains(t, err.Error(), "secret")
 	}
 }
+
+// The KPIs' PayPal revenue searched with plutov's client alone: a token PayPal stopped taking
+// before its expires_in (revoked, the REST app's credentials rotated) failed every search 401
+// until plutov renewed it near its expiry, hours of the source's errors on PayPal revenue. The
+// search renews it once, as the payouts do, and is made again; later searches use the new token.
+func TestRevenueDaysRenewATokenRevokedBeforeItsExpiry(t *testing.T) {
+	tests := []struct {
+		name   string
+		shared bool
+	}{
+		{name: "the client's own search"},
+		{name: "the searches shared by clients", shared: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src, pp := newSource(t, at("2026-02-20", 10))
+			pp.AddTransactions(capture("P1", "northwind", "USD", "100.00", at("2026-02-01", 9)))
+			read := func() []kpi.RevenueDay {
+				t.Helper()
+				if tc.shared { // a new cache, so the search is made again
+					src.Shared = paypalkpi.NewShared(time.Hour, 8, kpi.NewLimiter(1))
+				}
+				days, err := src.RevenueDays(t.Context(), "northwind", money.USD, day("2026-02-01"), day("2026-02-01"))
+				require.NoError(t, err)
+				return days
+			}
+			want := read()
+			require.Equal(t, int64(10000), want[0].Revenue.Gross)
+			require.Equal(t, 1, pp.TokenRequests())
+
+			pp.RevokeTokens()
+			require.Equal(t, want, read(), "the token PayPal refused renewed and the search made again")
+			require.Equal(t, 2, pp.TokenRequests(), "one new token")
+			require.Equal(t, want, read(), "later searches use the new token")
+			require.Equal(t, 2, pp.TokenRequests(), "no token asked for each search")
+		})
+	}
+}

@@ -1,0 +1,46 @@
+package paypalauth_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plutov/paypal/v4"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/money"
+	"paysplit/internal/paypalauth"
+	"paysplit/internal/paypalsearch"
+	"paysplit/testenv"
+)
+
+// Searches refused together (a token revoked before its expiry) share one new token, each made
+// again once, and nothing writes plutov's token meanwhile (run with -race: its reads go on under
+// its lock while the renewal happens beside it).
+func TestConcurrentSearchesShareOneRenewal(t *testing.T) {
+	pp := testenv.NewPayPal(t)
+	c, err := paypalauth.NewClient("id", "secret", pp.APIBase, pp.HTTPClient())
+	require.NoError(t, err)
+	end := time.Now().UTC().Truncate(time.Hour)
+	search := func() error {
+		return paypalsearch.Each(t.Context(), c, money.USD, end.Add(-24*time.Hour), end, func(paypal.SearchTransactionInfo) error { return nil })
+	}
+	require.NoError(t, search())
+	require.Equal(t, 1, pp.TokenRequests())
+
+	pp.RevokeTokens()
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { errs[i] = search() })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, 2, pp.TokenRequests(), "one new token for all the searches refused")
+	n := len(pp.TransactionSearches())
+	require.NoError(t, search())
+	require.Equal(t, n+1, len(pp.TransactionSearches()), "later searches sent once, with the new token")
+	require.Equal(t, 2, pp.TokenRequests())
+}
