@@ -63,7 +63,6 @@ func (r *revokeAt) statuses() []string {
 // payouts do, and is made again: one new token, the run completes.
 func TestPayPalReconcileReadsRenewATokenRevokedBeforeItsExpiry(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
 	tests := []struct {
 		name string
 		// path is the read PayPal refuses the token at first, of the payment's capture; the
@@ -88,18 +87,7 @@ func TestPayPalReconcileReadsRenewATokenRevokedBeforeItsExpiry(t *testing.T) {
 			api, err := activities.NewPayPalClient("id", "secret", pp.APIBase, hc)
 			require.NoError(t, err)
 
-			refund := "REF" + capture
-			pp.AddCapture(testenv.PayPalCapture{ID: capture, Currency: "USD", Amount: "110.00", Fee: "3.50", Status: "PARTIALLY_REFUNDED", Order: "ORD" + capture})
-			pp.AddRefund(testenv.PayPalRefund{ID: refund, CaptureID: capture, Currency: "USD", Amount: "10.00", Fee: "0.30"})
-			wf := payment.WorkflowID("paypal", capture)
-			require.NoError(t, f.st.SavePayment(ctx, payment.Record{WorkflowID: wf, Provider: "paypal", PaymentID: capture, ChargeID: capture,
-				Currency: "usd", Gross: 11000, FeeReturns: []string{refund},
-				Order: payment.Order{ClientID: "shop1", OrderID: "o-" + capture, VendorID: "v1"}, Status: payment.StatusPaid,
-				Legs: []payment.Leg{{Party: split.PartyVendor, PayeeID: "v1", Amount: 9545, Transferred: 9545, TransferID: "ITEM" + capture,
-					State: payment.LegTransferred}}}))
-			_, _, err = f.a.Ledger.Post(ctx, ledger.Entry{IdempotencyKey: wf + "/transfer/vendor-v1", Currency: "usd", Reference: wf,
-				Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: 9545}, {Account: ledger.ProviderBalance("paypal"), Amount: -9545}}})
-			require.NoError(t, err)
+			wf := paidPayPalCaptureRefunded(t, f, pp, capture)
 
 			mine := reconcileDay(t, f, &activities.Reconciler{Store: f.st, PayPal: api}, "paypal", day, wf)
 			got := revoke.statuses()
@@ -162,7 +150,6 @@ func (r refuseAt) RoundTrip(req *http.Request) (*http.Response, error) {
 // (or the day's unknown captures unsearched) and the run completed as if nothing were wrong.
 func TestPayPalReconcileReadRefusedWithAFreshTokenIsAnError(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
 	tests := []struct {
 		name string
 		path func(capture string) string
@@ -182,18 +169,7 @@ func TestPayPalReconcileReadRefusedWithAFreshTokenIsAnError(t *testing.T) {
 			api, err := activities.NewPayPalClient("id", "secret", pp.APIBase, hc)
 			require.NoError(t, err)
 
-			refund := "REF" + capture
-			pp.AddCapture(testenv.PayPalCapture{ID: capture, Currency: "USD", Amount: "110.00", Fee: "3.50", Status: "PARTIALLY_REFUNDED", Order: "ORD" + capture})
-			pp.AddRefund(testenv.PayPalRefund{ID: refund, CaptureID: capture, Currency: "USD", Amount: "10.00", Fee: "0.30"})
-			wf := payment.WorkflowID("paypal", capture)
-			require.NoError(t, f.st.SavePayment(ctx, payment.Record{WorkflowID: wf, Provider: "paypal", PaymentID: capture, ChargeID: capture,
-				Currency: "usd", Gross: 11000, FeeReturns: []string{refund},
-				Order: payment.Order{ClientID: "shop1", OrderID: "o-" + capture, VendorID: "v1"}, Status: payment.StatusPaid,
-				Legs: []payment.Leg{{Party: split.PartyVendor, PayeeID: "v1", Amount: 9545, Transferred: 9545, TransferID: "ITEM" + capture,
-					State: payment.LegTransferred}}}))
-			_, _, err = f.a.Ledger.Post(ctx, ledger.Entry{IdempotencyKey: wf + "/transfer/vendor-v1", Currency: "usd", Reference: wf,
-				Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: 9545}, {Account: ledger.ProviderBalance("paypal"), Amount: -9545}}})
-			require.NoError(t, err)
+			wf := paidPayPalCaptureRefunded(t, f, pp, capture)
 
 			var ts testsuite.WorkflowTestSuite
 			env := ts.NewTestActivityEnvironment()
@@ -205,4 +181,25 @@ func TestPayPalReconcileReadRefusedWithAFreshTokenIsAnError(t *testing.T) {
 			require.Equal(t, 2, pp.TokenRequests(), "the first token and one renewal, no more")
 		})
 	}
+}
+
+// paidPayPalCaptureRefunded stores a paid PayPal payment of 110.00 USD (fee 3.50) refunded 10.00
+// (fee 0.30 returned) at the PayPal fake, its one vendor paid by the payout item ITEM<capture>,
+// and books that transfer; it returns the payment's workflow ID.
+func paidPayPalCaptureRefunded(t *testing.T, f fixture, pp *testenv.PayPal, capture string) string {
+	t.Helper()
+	ctx := context.Background()
+	refund := "REF" + capture
+	pp.AddCapture(testenv.PayPalCapture{ID: capture, Currency: "USD", Amount: "110.00", Fee: "3.50", Status: "PARTIALLY_REFUNDED", Order: "ORD" + capture})
+	pp.AddRefund(testenv.PayPalRefund{ID: refund, CaptureID: capture, Currency: "USD", Amount: "10.00", Fee: "0.30"})
+	wf := payment.WorkflowID("paypal", capture)
+	require.NoError(t, f.st.SavePayment(ctx, payment.Record{WorkflowID: wf, Provider: "paypal", PaymentID: capture, ChargeID: capture,
+		Currency: "usd", Gross: 11000, FeeReturns: []string{refund},
+		Order: payment.Order{ClientID: "shop1", OrderID: "o-" + capture, VendorID: "v1"}, Status: payment.StatusPaid,
+		Legs: []payment.Leg{{Party: split.PartyVendor, PayeeID: "v1", Amount: 9545, Transferred: 9545, TransferID: "ITEM" + capture,
+			State: payment.LegTransferred}}}))
+	_, _, err := f.a.Ledger.Post(ctx, ledger.Entry{IdempotencyKey: wf + "/transfer/vendor-v1", Currency: "usd", Reference: wf,
+		Postings: []ledger.Posting{{Account: ledger.VendorPayable("v1"), Amount: 9545}, {Account: ledger.ProviderBalance("paypal"), Amount: -9545}}})
+	require.NoError(t, err)
+	return wf
 }
