@@ -315,8 +315,14 @@ func (s *Server) listClientShops(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"shops": nonNil(shops)})
 }
 
+// deleteClientShop unbinds a client from its shop. A platform that cannot be bound is 400 with
+// the reason PUT gives (a malformed path value is 400 elsewhere too, DELETE /monitors/{id}), not
+// 404 as if it merely were not bound.
 func (s *Server) deleteClientShop(c echo.Context) error {
 	id, platform := c.Param("client_id"), c.Param("platform")
+	if !slices.Contains(storefront.BindablePlatforms, platform) {
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("platform %q must be one of %s", platform, strings.Join(storefront.BindablePlatforms, ", ")))
+	}
 	err := s.audited(c, "client_shop.delete", "client_shop:"+id+"/"+platform, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
 		old, err := tx.DeleteClientShop(ctx, id, platform)
 		if err != nil {

@@ -307,7 +307,10 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 		}
 		// Authenticated: from here on the answers may differ by client.
 		shop := shopCheck{bound: "-"}
-		if src.shopHeader != nil {
+		// Only a delivery we act on is checked against the binding: a topic not handled is
+		// answered ignored, nothing stored, whatever shop it names (answered wrong_shop, it
+		// raised the warning and the metric an operator alerts on for nothing).
+		if src.shopHeader != nil && !ignoredTopic(src, client, req) {
 			if shop, err = s.checkShop(ctx, platform, client, src.shopHeader(req)); err != nil || shop.wrong {
 				return s.wrongShop(c, platform, client, deliveryTopic(platform, req), shop, err)
 			}
@@ -319,7 +322,7 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			return errorf(http.StatusBadRequest, "malformed_payload", "malformed payload: "+platform+": the body is not UTF-8")
 		}
 		res, err := src.parse(client, req, body)
-		if src.shopInBody && (err == nil || res.Shop != "") {
+		if src.shopInBody && !res.Ignored && (err == nil || res.Shop != "") {
 			// Before an unreadable push is refused and recorded as the client's (refuseOrder):
 			// another shop's is not the client's to record.
 			var serr error
@@ -394,6 +397,15 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 	}
 }
 
+// ignoredTopic says a delivery's topic, named in a header (Shopify, WooCommerce), is one its
+// parser ignores. The parser itself is asked, without the body (an ignored topic's body is never
+// read; a handled one's fails to parse, so it is not ignored): a topic a parser comes to handle is
+// checked against the binding without a second list here to keep in step.
+func ignoredTopic(src storefrontSource, client string, req *http.Request) bool {
+	res, err := src.parse(client, req, nil)
+	return err == nil && res.Ignored
+}
+
 // shopCheck is what checkShop found of a delivery's shop.
 type shopCheck struct {
 	named string // the shop the delivery names, as it names it (bounded, for the log)
@@ -418,8 +430,14 @@ func (s *Server) checkShop(ctx context.Context, platform, client, named string) 
 		return sc, fmt.Errorf("shop of client %s: %w", client, err)
 	}
 	sc.bound = cs.Shop
+	// The binding is put in its canonical form again: one stored before hosts were compared in
+	// their ASCII form (an internationalised WooCommerce host bound in Unicode) still matches.
+	bound := cs.Shop
+	if b, err := storefront.CanonicalShop(platform, cs.Shop); err == nil {
+		bound = b
+	}
 	got, err := storefront.CanonicalShop(platform, named)
-	sc.wrong = err != nil || got != cs.Shop
+	sc.wrong = err != nil || got != bound
 	return sc, nil
 }
 

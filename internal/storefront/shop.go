@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // BindablePlatforms are the platforms whose deliveries name the shop they come from, so a client
@@ -24,7 +26,8 @@ var (
 //   - Shopify: the shop's myshopify.com domain, lower case (X-Shopify-Shop-Domain is always that
 //     domain, never the shop's own: a binding to shop.acme.com would refuse every delivery).
 //   - WooCommerce: the site's home URL (X-WC-Webhook-Source is WordPress's home_url('/')),
-//     "https://", its host in lower case (no trailing dot; the port unless the scheme's default),
+//     "https://", its host in lower case and ASCII (an internationalised host in its punycode
+//     form; no trailing dot; the port unless the scheme's default),
 //     its path percent-encoded alike, with one trailing slash. The scheme is not the shop's
 //     identity: a site moved from http to https is the same site, so both compare as https.
 //   - TikTok: the shop_id as sent.
@@ -50,6 +53,17 @@ func CanonicalShop(platform, s string) (string, error) {
 		if host == "" || strings.HasSuffix(host, ".") {
 			return "", fmt.Errorf("%w: a WooCommerce shop's home URL names its host (https://shop.example.com/)", ErrInvalidShop)
 		}
+		// An internationalised host is one site whether written in Unicode (bücher.example, as
+		// an admin reads it in the address bar) or ASCII (xn--bcher-kva.example, as home_url may
+		// give it): both compare in the ASCII form. Only such hosts go through IDNA: its lookup
+		// rules (STD3) would refuse ASCII hosts that were bindable (an underscore) and IP literals.
+		if !isASCII(host) || strings.Contains(host, "xn--") {
+			a, err := idna.Lookup.ToASCII(host)
+			if err != nil {
+				return "", fmt.Errorf("%w: a WooCommerce shop's home URL names a host a DNS name could be, not %q: %v", ErrInvalidShop, host, err)
+			}
+			host = strings.ToLower(a)
+		}
 		if strings.Contains(host, ":") {
 			host = "[" + host + "]"
 		}
@@ -65,6 +79,16 @@ func CanonicalShop(platform, s string) (string, error) {
 		return s, nil
 	}
 	return "", fmt.Errorf("%w: platform %q must be one of %s", ErrInvalidShop, platform, strings.Join(BindablePlatforms, ", "))
+}
+
+// isASCII says s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrInvalidShop is a shop no delivery of its platform could name.

@@ -46,3 +46,50 @@ func TestCanonicalWooCommerceShopIgnoresSpelling(t *testing.T) {
 		require.ErrorIs(t, err, storefront.ErrInvalidShop, bad)
 	}
 }
+
+// TestCanonicalWooCommerceShopIDNHost: an internationalised host is one site however it is
+// written, Unicode or its ASCII (punycode) form, in either case. An admin binds the form the
+// browser's address bar shows (bücher.example) while WordPress's home_url may be the other
+// (xn--bcher-kva.example): compared as typed, every delivery of the client's own site was
+// refused wrong_shop. Both are compared in the ASCII form, lower case.
+func TestCanonicalWooCommerceShopIDNHost(t *testing.T) {
+	tests := []struct {
+		name  string
+		forms []string
+	}{
+		{"unicode and punycode", []string{"https://bücher.example/", "https://xn--bcher-kva.example/", "https://BÜCHER.example/",
+			"http://XN--BCHER-KVA.example:80/", "https://bücher.example./"}},
+		{"with a path", []string{"https://bücher.example/laden/", "https://xn--bcher-kva.example/laden"}},
+		{"a subdomain", []string{"https://shop.bücher.example/", "https://shop.xn--bcher-kva.example/"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := storefront.CanonicalShop(storefront.WooCommerce, tc.forms[0])
+			require.NoError(t, err)
+			require.True(t, isASCII(want), "compared in the ASCII form: %s", want)
+			for _, f := range tc.forms[1:] {
+				got, err := storefront.CanonicalShop(storefront.WooCommerce, f)
+				require.NoError(t, err, f)
+				require.Equal(t, want, got, "%s and %s are one site", tc.forms[0], f)
+			}
+		})
+	}
+	// Another IDN host is another site.
+	a, err := storefront.CanonicalShop(storefront.WooCommerce, "https://bücher.example/")
+	require.NoError(t, err)
+	b, err := storefront.CanonicalShop(storefront.WooCommerce, "https://bucher.example/")
+	require.NoError(t, err)
+	require.NotEqual(t, a, b)
+	// A host no DNS name could be is refused, not bound.
+	_, err = storefront.CanonicalShop(storefront.WooCommerce, "https://xn--a.example/")
+	require.ErrorIs(t, err, storefront.ErrInvalidShop)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
