@@ -217,6 +217,14 @@ func (c alertCursor) complete() bool { return c.ID > 0 && !c.FiredAt.IsZero() }
 // listAlerts lists alerts, newest first, a page at a time; ?from=&to= bound when they fired.
 func (s *Server) listAlerts(c echo.Context) error {
 	f := monitor.AlertFilter{State: monitor.AlertState(c.QueryParam("state"))}
+	// ?one_off=true lists the alerts of events that happened once (a PayPal payout taken back),
+	// stored resolved as they fire: the dashboard shows them beside the firing ones.
+	if q := c.QueryParams(); q.Has("one_off") {
+		if q.Get("one_off") != "true" {
+			return errorf(http.StatusBadRequest, "invalid_request", "one_off must be true (leave it out to list every alert)")
+		}
+		f.OneOff = true
+	}
 	var err error
 	if f.MonitorID, f.Limit, f.From, f.To, err = alertListParams(c); err != nil {
 		return err

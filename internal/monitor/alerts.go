@@ -38,6 +38,9 @@ type Alert struct {
 type AlertFilter struct {
 	State     AlertState
 	MonitorID int64
+	// OneOff keeps only alerts of events that happened once (RaiseEvent): stored resolved as they
+	// fired (resolved_at = fired_at), they are never among the firing ones, yet an admin must act.
+	OneOff bool
 	// From and To bound the time an alert fired: From <= fired_at < To.
 	From, To time.Time
 	// After continues a listing after this alert (the last of the previous page).
@@ -60,6 +63,9 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	if f.State != "" && f.State != AlertFiring && f.State != AlertResolved {
 		return nil, fmt.Errorf("%w: state %q must be firing or resolved", ErrInvalid, f.State)
 	}
+	if f.OneOff && f.State == AlertFiring {
+		return nil, fmt.Errorf("%w: one-off alerts are stored resolved: state firing lists none", ErrInvalid)
+	}
 	if f.Limit <= 0 || f.Limit > MaxAlertsPage {
 		f.Limit = 100
 	}
@@ -77,8 +83,9 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		WHERE ($1 = '' OR a.state = $1) AND ($2::bigint = 0 OR a.monitor_id = $2)
 			AND ($4::timestamptz IS NULL OR a.fired_at >= $4) AND ($5::timestamptz IS NULL OR a.fired_at < $5)
 			AND ($6::timestamptz IS NULL OR (a.fired_at, a.id) < ($6, $7::bigint))
+			AND (NOT $8::boolean OR (a.state = 'resolved' AND a.resolved_at = a.fired_at))
 		ORDER BY a.fired_at DESC, a.id DESC
-		LIMIT $3`, string(f.State), f.MonitorID, f.Limit, nullTime(f.From), nullTime(f.To), afterAt, afterID)
+		LIMIT $3`, string(f.State), f.MonitorID, f.Limit, nullTime(f.From), nullTime(f.To), afterAt, afterID, f.OneOff)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: list alerts: %w", err)
 	}

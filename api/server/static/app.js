@@ -391,7 +391,7 @@
     const range = { from: state.from, to: state.to };
     const admin = state.me.role === 'admin';
     try {
-      const [kpis, revenue, payouts, reports, attention, recon, alerts, inbox] = await Promise.all([
+      const [kpis, revenue, payouts, reports, attention, recon, alerts, inbox, events] = await Promise.all([
         api('GET', scoped('/api/v1/kpis', range)),
         api('GET', scoped('/api/v1/revenue', range)),
         api('GET', scoped('/api/v1/payouts', { ...range, limit: '25' })),
@@ -400,6 +400,7 @@
         admin ? api('GET', '/api/v1/admin/reconciliation?limit=6') : null,
         admin ? api('GET', '/api/v1/admin/alerts') : null,
         admin ? api('GET', '/api/v1/admin/webhook-inbox?limit=1') : null,
+        admin ? api('GET', oneOffPath()) : null,
       ]);
       if (generation !== state.generation) return;
       Object.assign(state.exponents, kpis.exponents, revenue.exponents, payouts.exponents, attention && attention.exponents);
@@ -412,6 +413,7 @@
       if (recon) renderReconciliation(recon);
       if (alerts) renderAlerts(alerts);
       if (inbox) renderInbox(inbox);
+      if (events) renderOneOffEvents(events);
       renderStale(kpis);
       renderSourceErrors(kpis);
       renderKPINotes(kpis);
@@ -447,9 +449,9 @@
     for (const id of ['payouts-table', 'attention-table', 'recon-table', 'revenue-table', 'visitors-table']) $(id).tBodies[0].textContent = '';
     $('revenue-table').tFoot.textContent = '';
     announce('');
-    for (const id of ['reports-list', 'alerts-list', 'inbox-status']) $(id).textContent = '';
+    for (const id of ['reports-list', 'alerts-list', 'events-list', 'inbox-status']) $(id).textContent = '';
     for (const id of ['payouts-more', 'payouts-more-error', 'payouts-empty', 'attention-more', 'attention-more-error', 'attention-empty',
-      'recon-empty', 'reports-empty', 'alerts-empty']) $(id).hidden = true;
+      'recon-empty', 'reports-empty', 'alerts-empty', 'events-empty']) $(id).hidden = true;
     state.payoutsCursor = null;
     state.attentionCursor = null;
   }
@@ -945,6 +947,28 @@
       list.appendChild(li);
     }
     $('alerts-empty').hidden = firing.length > 0;
+  }
+
+  // oneOffPath asks for the last 7 days' one-off alerts: events that happened once (a PayPal
+  // payout taken back) are stored closed as they fire, so the firing alerts never show them, and
+  // without alert email or webhook this list is an admin's only word of them.
+  function oneOffPath() {
+    const since = new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 19) + 'Z';
+    return '/api/v1/admin/alerts?' + new URLSearchParams({ one_off: 'true', from: since, limit: '50' });
+  }
+
+  // renderOneOffEvents lists one-off alerts, newest first, as events to act on: their summaries
+  // and subjects carry IDs from provider webhooks, so they are set as text, never as markup.
+  function renderOneOffEvents({ alerts }) {
+    const list = $('events-list');
+    list.textContent = '';
+    for (const a of alerts) {
+      const li = document.createElement('li');
+      li.append(utcMinute(a.fired_at) + ' ', bdi(a.monitor_name), ': ' + a.summary);
+      if (a.subjects && a.subjects.length) li.append(' (payment ' + a.subjects.join(', ') + ')');
+      list.appendChild(li);
+    }
+    $('events-empty').hidden = alerts.length > 0;
   }
 
   // renderInbox says whether provider webhooks reach Temporal: they are acknowledged once stored,

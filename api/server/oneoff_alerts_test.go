@@ -1,0 +1,131 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/monitor"
+)
+
+// raiseTakenBack raises one alert of the system's payout_taken_back monitor about payment wf,
+// at, as the PayPal webhook does.
+func (a *apiEnv) raiseTakenBack(wf, summary string, at time.Time) int64 {
+	a.t.Helper()
+	out, err := monitor.NewStore(a.pool, ledger.New(a.pool)).RaiseEvent(a.t.Context(), monitor.KindPayoutTakenBack, summary, 1, []string{wf}, at)
+	require.NoError(a.t, err)
+	return out.AlertID
+}
+
+// One-off alerts (a PayPal payout taken back: stored resolved as they fire) are listed with
+// ?one_off=true, newest first, bounded by ?from=; alerts of other monitors, firing or resolved,
+// are not. Before, nothing but ?monitor_id= of the system's monitor found them, and the dashboard
+// (which shows firing alerts) never did.
+func TestAlertsListsOneOffEvents(t *testing.T) {
+	a := newAPI(t, nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	old := a.raiseTakenBack("wf-oneoff-old", "taken back long ago", now.AddDate(0, 0, -8))
+	first := a.raiseTakenBack("wf-oneoff-1", "taken back yesterday", now.AddDate(0, 0, -1))
+	second := a.raiseTakenBack("wf-oneoff-2", "taken back today", now.Add(-time.Hour))
+	code, body := a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey, body: map[string]any{
+		"name": "held " + uniqueID("oneoff"), "kind": "held_leg_age", "days": 1}})
+	require.Equal(t, http.StatusCreated, code, body)
+	ms := monitor.NewStore(a.pool, ledger.New(a.pool))
+	mid := int64(body["id"].(float64))
+	_, err := ms.Apply(t.Context(), mid, monitor.Result{Status: monitor.StatusFiring, Summary: "held too long", Value: 1}, now.Add(-2*time.Hour))
+	require.NoError(t, err)
+	_, err = ms.Apply(t.Context(), mid, monitor.Result{Status: monitor.StatusOK}, now.Add(-30*time.Minute))
+	require.NoError(t, err)
+	_, err = ms.Apply(t.Context(), mid, monitor.Result{Status: monitor.StatusFiring, Summary: "held again", Value: 1}, now.Add(-10*time.Minute))
+	require.NoError(t, err)
+
+	// The package's tests share a database: other tests' one-off alerts are listed too, so only
+	// this test's are compared (and every listed alert is checked to be one-off).
+	mine := map[int64]bool{old: true, first: true, second: true}
+	ids := func(query string) []int64 {
+		t.Helper()
+		code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/alerts?" + query, key: adminKey})
+		require.Equal(t, http.StatusOK, code, body)
+		var got []int64
+		for _, x := range body["alerts"].([]any) {
+			x := x.(map[string]any)
+			require.Equal(t, "payout_taken_back", x["kind"], "only one-off alerts: %v", x)
+			require.Equal(t, x["fired_at"], x["resolved_at"], x)
+			if id := int64(x["id"].(float64)); mine[id] {
+				got = append(got, id)
+			}
+		}
+		return got
+	}
+	since := url.QueryEscape(now.AddDate(0, 0, -7).Format(time.RFC3339))
+	require.Equal(t, []int64{second, first}, ids("one_off=true&from="+since), "the last 7 days' one-off alerts, newest first")
+	require.Equal(t, []int64{second, first, old}, ids("one_off=true"))
+	require.Equal(t, []int64{second, first, old}, ids("one_off=true&state=resolved"))
+	code, body = a.json(req{method: http.MethodGet, path: "/api/v1/admin/alerts?one_off=true&limit=1", key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["alerts"], 1, "a page at a time")
+	require.NotNil(t, body["next_cursor"], body)
+
+	for _, tc := range []struct{ query, why string }{
+		{"one_off=yes", "one_off must be true"},
+		{"one_off=false", "one_off must be true"},
+		{"one_off=", "one_off must be true"},
+		{"one_off=true&state=firing", "one-off alerts are stored resolved"},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			code, body := a.json(req{method: http.MethodGet, path: "/api/v1/admin/alerts?" + tc.query, key: adminKey})
+			require.Equal(t, http.StatusBadRequest, code, body)
+			e, _ := body["error"].(map[string]any)
+			require.Equal(t, "invalid_request", e["code"], body)
+			require.Contains(t, fmt.Sprint(e["message"]), tc.why, body)
+		})
+	}
+}
+
+// TestDashboardShowsOneOffEvents: the admin's dashboard shows the last 7 days' one-off alerts (a
+// PayPal payout taken back), newest first, with their summary and payment, under a heading that
+// says an admin must act on them; a summary's markup (IDs come from webhooks) is shown as text.
+// Before, the alerts panel showed firing alerts only, and said "No alert is firing.".
+func TestDashboardShowsOneOffEvents(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	now := time.Now()
+	a.raiseTakenBack("wf-dash-old", "taken back long ago", now.AddDate(0, 0, -8))
+	a.raiseTakenBack("wf-dash-1", `payout item <img src=x id=injected> taken back: an admin decides what is owed`, now.AddDate(0, 0, -2))
+	a.raiseTakenBack("wf-dash-2", "payout item PI-2 taken back: an admin decides what is owed", now.Add(-time.Hour))
+
+	id := uniqueID("oneoff")
+	code, body := a.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + id, key: adminKey,
+		body: map[string]any{"name": "one-off", "default_currency": "usd"}})
+	require.Equal(t, http.StatusCreated, code, body)
+
+	b.login(a.url+"/", adminKey)
+	b.pickClient(id)
+	b.waitFor(`document.querySelectorAll('#events-list li').length > 0`)
+	// The package's tests share a database: other tests' take-backs are listed too.
+	var items []string
+	for _, it := range eval[[]string](b, `[...document.querySelectorAll('#events-list li')].map(li => li.textContent)`) {
+		if strings.Contains(it, "wf-dash-") {
+			items = append(items, it)
+		}
+	}
+	require.Len(t, items, 2, "the last 7 days' one-off alerts: %v", items)
+	require.Contains(t, items[0], "payout item PI-2 taken back: an admin decides what is owed", "newest first")
+	require.Contains(t, items[0], "wf-dash-2", "its payment")
+	require.Contains(t, items[0], "payout taken back", "its monitor")
+	require.Contains(t, items[1], "payout item <img src=x id=injected> taken back", "markup shown as text")
+	require.Contains(t, items[1], "wf-dash-1")
+	require.False(t, eval[bool](b, `document.getElementById('injected') !== null`), "no element made of a summary")
+	heading := eval[string](b, `document.getElementById('events-heading').textContent`)
+	require.Contains(t, heading, "act on")
+	require.NotContains(t, eval[string](b, `document.getElementById('events').textContent`), "resolved")
+	require.True(t, eval[bool](b, `document.getElementById('events-empty').hidden`))
+	require.Empty(t, b.axe(), "the page with one-off events")
+	b.noPageErrors()
+}
