@@ -170,3 +170,58 @@ func TestPayPalCredentialsRefusedAreNoRefusalOfThePayout(t *testing.T) {
 	require.Equal(t, "ITEM0001", out.TransferID)
 	require.Len(t, fake.Payouts(), 1)
 }
+
+// A token request PayPal refuses with another status than 401 (400 invalid_request or 403 from a
+// REST app misconfigured or disabled, 500 from its token service): PayPal never looked at the
+// payout, so it is no refusal of it (which gave the leg a new key and an admin's decision):
+// retried, naming the settings, and paid under the same key once the app is fixed. So for a
+// batch read while the payout settles.
+func TestPayPalTokenRequestFailedIsNoRefusalOfThePayout(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusInternalServerError} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			a := &activities.Activities{Store: store.New(pool)}
+			fake := testenv.NewPayPal(t)
+			c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+			require.NoError(t, err)
+			a.PayPal = c
+			fake.TokenStatus = status
+			ctx := context.Background()
+			key := fmt.Sprintf("payment-paypal-TOKREQ%d-%d/transfer/vendor-v1/0", status, time.Now().UnixNano())
+			in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key, Destination: "vendor@example.com",
+				Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
+			_, err = a.Transfer(ctx, in)
+			require.Error(t, err)
+			requireRetryable(t, err)
+			require.ErrorContains(t, err, "PAYPAL_SECRET")
+			require.Empty(t, fake.Payouts())
+
+			fake.TokenStatus = 0 // the REST app fixed
+			out, err := a.Transfer(ctx, in)
+			require.NoError(t, err)
+			require.Equal(t, "ITEM0001", out.TransferID)
+			require.Len(t, fake.Payouts(), 1)
+		})
+	}
+}
+
+// The token PayPal drops while a payout settles, and its renewal answered 400: the batch read is
+// retried naming the settings, the key kept (never a refusal once the batch exists).
+func TestPayPalTokenRequestFailedWhileThePayoutSettles(t *testing.T) {
+	pool, _ := testenv.Postgres(t)
+	a := &activities.Activities{Store: store.New(pool)}
+	fake := testenv.NewPayPal(t)
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
+	require.NoError(t, err)
+	a.PayPal = c
+	fake.PayoutMade = func(testenv.PayPalPayout) { fake.RevokeTokens(); fake.TokenStatus = http.StatusBadRequest }
+	key := fmt.Sprintf("payment-paypal-TOKREAD-%d/transfer/vendor-v1/0", time.Now().UnixNano())
+	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key, Destination: "vendor@example.com",
+		Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
+	_, err = a.Transfer(context.Background(), in)
+	require.Error(t, err)
+	requireRetryable(t, err)
+	require.ErrorContains(t, err, "get payout")
+	require.ErrorContains(t, err, "PAYPAL_SECRET")
+	require.Len(t, fake.Payouts(), 1)
+}

@@ -147,14 +147,13 @@ func (r paypalRail) send(ctx context.Context, in TransferInput) (TransferOutput,
 		switch {
 		case !dup:
 			r.noteUnmade(ctx, in.IdempotencyKey, err)
-			if credentialsRefused(err) {
-				// Our credentials refused (the token request's 401 invalid_client, or a 401 to a
+			if trouble := credentialsTrouble("create payout "+in.IdempotencyKey, err); trouble != nil {
+				// Our credentials refused (the token request failed, with any status, or a 401 to a
 				// token just issued): nothing of the payout, whether or not its key went out before.
-				// Taken as the payout's refusal, a secret rotated without the deployment refused
-				// every leg of every payment, each given a new key and an admin's decision.
-				// Retried under the key until the settings are fixed.
-				return TransferOutput{}, fmt.Errorf("paypal: create payout %s: PayPal refused our credentials (%w); check PAYPAL_CLIENT_ID and PAYPAL_SECRET",
-					in.IdempotencyKey, err)
+				// Taken as the payout's refusal, a secret rotated or a REST app disabled without the
+				// deployment knowing refused every leg of every payment, each given a new key and an
+				// admin's decision. Retried under the key until the settings are fixed.
+				return TransferOutput{}, trouble
 			}
 			refusal := classifyPayPal("create payout "+in.IdempotencyKey, err)
 			if (in.Asked || mayBeMade || requestIDUsed(err)) && isRefusal(refusal) {
@@ -249,6 +248,9 @@ func (r paypalRail) await(ctx context.Context, batchID string, in TransferInput,
 		if err != nil {
 			// Never a refusal once the batch exists: a refusal gives the leg a new key, and a new
 			// batch would pay again what this one may have paid. Retried, the key is kept.
+			if trouble := credentialsTrouble("get payout "+batchID, err); trouble != nil {
+				return TransferOutput{}, trouble
+			}
 			return TransferOutput{}, fmt.Errorf("paypal: get payout %s: %w", batchID, err)
 		}
 		if linked {
@@ -267,6 +269,9 @@ func (r paypalRail) await(ctx context.Context, batchID string, in TransferInput,
 					_, err := r.c.CancelPayoutItem(ctx, item.PayoutItemID)
 					return err
 				})
+				if trouble := credentialsTrouble("cancel unclaimed payout item "+item.PayoutItemID, err); trouble != nil {
+					return TransferOutput{}, trouble // nothing asked of the item: retried
+				}
 				if err != nil {
 					// The payee may have claimed it meanwhile (PayPal cancels only what is still
 					// unclaimed): retried, the batch is read again under the same key and says
@@ -362,8 +367,8 @@ func (r paypalRail) confirm(ctx context.Context, in TransferInput, ref string) (
 		// says nothing of it, and taken as a refusal (ErrTypeRejected) the workflow gave the leg a
 		// new key and paid again what the admin found paid. Our credentials refused may pass (a
 		// token renewed): retried; any other refusal leaves the leg in doubt, the reason said.
-		if errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized {
-			return TransferOutput{}, fmt.Errorf("paypal: get payout %s: %w", ref, err)
+		if trouble := credentialsTrouble("get payout "+ref, err); trouble != nil {
+			return TransferOutput{}, trouble // the token request failed: PayPal did not look at the batch
 		}
 		if refused := classifyPayPal("get payout "+ref, err); isRefusal(refused) {
 			return TransferOutput{}, notThisMovement(fmt.Sprintf("PayPal will not show payout batch %s (%d %s %s, debug_id %s), so it cannot be checked against %s",
@@ -418,13 +423,28 @@ func credentialsRefused(err error) bool {
 	return errors.As(err, &pe) && pe.Response != nil && pe.Response.StatusCode == http.StatusUnauthorized
 }
 
-// readRefused is err, PayPal's answer to a read op, as the caller should take it: a 401 (the
-// token renewed once already, paypalauth.Do, or the token request refused) is our credentials'
-// (or the app's) problem, an error a retry may cure once the settings are fixed, never a
-// resource PayPal will not show; otherwise classifyPayPal's.
-func readRefused(op string, err error) error {
-	if credentialsRefused(err) {
+// credentialsTrouble is err as a retryable error naming the settings when it is our credentials'
+// or the REST app's problem and no answer to op's own request: the OAuth token request failed
+// (any status, 400 invalid_request or 403 from an app misconfigured or disabled as much as 401
+// invalid_client, or no answer at all: op's request was never sent, paypalauth.TokenRequestFailed),
+// or op's request was refused 401 (its token renewed once already, paypalauth.Do). nil otherwise.
+func credentialsTrouble(op string, err error) error {
+	switch {
+	case paypalauth.TokenRequestFailed(err):
+		return fmt.Errorf("paypal: %s: PayPal's OAuth token request failed, so the request was not sent (%w); "+
+			"check PAYPAL_CLIENT_ID and PAYPAL_SECRET and that their REST app is enabled", op, err)
+	case credentialsRefused(err):
 		return fmt.Errorf("paypal: %s: PayPal refused our credentials (%w); check PAYPAL_CLIENT_ID and PAYPAL_SECRET", op, err)
+	}
+	return nil
+}
+
+// readRefused is err, PayPal's answer to a read op, as the caller should take it: our
+// credentials' (or the app's) problem (credentialsTrouble) is an error a retry may cure once the
+// settings are fixed, never a resource PayPal will not show; otherwise classifyPayPal's.
+func readRefused(op string, err error) error {
+	if trouble := credentialsTrouble(op, err); trouble != nil {
+		return trouble
 	}
 	return classifyPayPal(op, err)
 }

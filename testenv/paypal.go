@@ -89,6 +89,10 @@ type PayPal struct {
 	// RefuseCredentials answers the token endpoint 401 invalid_client, as PayPal does once the
 	// REST app's secret was rotated.
 	RefuseCredentials bool
+	// TokenStatus, when not 0, answers the token endpoint with that status and an OAuth error
+	// body: 400 invalid_request or 403 access_denied, as PayPal answers for a REST app that is
+	// misconfigured or disabled.
+	TokenStatus int
 	// RefuseTokens answers 401 invalid_token to every bearer token, fresh ones too.
 	RefuseTokens bool
 
@@ -337,6 +341,13 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && path == "/v1/oauth2/token" && p.RefuseCredentials:
 		p.tokensRefused++
 		writeJSON(w, 401, map[string]any{"error": "invalid_client", "error_description": "Client Authentication failed"})
+	case r.Method == http.MethodPost && path == "/v1/oauth2/token" && p.TokenStatus != 0:
+		p.tokensRefused++
+		code := "invalid_request"
+		if p.TokenStatus == http.StatusForbidden {
+			code = "access_denied"
+		}
+		writeJSON(w, p.TokenStatus, map[string]any{"error": code, "error_description": "The REST app cannot be issued a token"})
 	case r.Method == http.MethodPost && path == "/v1/oauth2/token":
 		p.tokens++
 		writeJSON(w, 200, map[string]any{"access_token": fmt.Sprintf("A21AAFakeToken%04d", p.tokens), "token_type": "Bearer", "expires_in": 32400})

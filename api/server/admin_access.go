@@ -255,6 +255,12 @@ func (s *Server) deleteWebhookSecret(c echo.Context) error {
 		}
 		return map[string]any{"provider": provider, "set": true}, nil, nil
 	})
+	if errors.Is(err, store.ErrNotFound) && !slices.Contains(webhookSecretNames, provider) {
+		// A name no storefront webhook reads (a typo) is bad input, as the PUT answers it, not a
+		// secret merely unset (404). Looked up rather than refused first: a release before the
+		// PUT's check (2026-11-27) stored secrets under such names, and an admin may still remove them.
+		return errorf(http.StatusBadRequest, "invalid_request", fmt.Sprintf("provider %q must be one of %s", provider, strings.Join(webhookSecretNames, ", ")))
+	}
 	if err != nil {
 		return err
 	}

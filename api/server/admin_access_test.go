@@ -294,3 +294,37 @@ func TestDashboardIsServedWithChartJSVendored(t *testing.T) {
 		require.False(t, strings.Contains(string(body), "package server"), p)
 	}
 }
+
+// A DELETE of a webhook secret under a name no storefront webhook reads (a typo) is bad input,
+// answered 400 naming the valid providers as the PUT is, where it was 404 as if the secret were
+// merely unset. A secret a release before the PUT's check stored under such a name can still be
+// removed.
+func TestDeleteWebhookSecretOfAnUnknownProviderIs400(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("secretdel")
+	tests := []struct {
+		name, provider string
+		stored         bool
+		want           int
+		wantIn         string
+	}{
+		{name: "misspelt, nothing stored", provider: "shopfy", want: http.StatusBadRequest, wantIn: "shopify, woocommerce, tiktok"},
+		{name: "known, nothing stored", provider: "woocommerce", want: http.StatusNotFound},
+		{name: "misspelt, stored by an older release", provider: "wocommerce", stored: true, want: http.StatusNoContent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.stored {
+				_, _, err := a.store.SetClientWebhookSecret(t.Context(), c, tc.provider, []byte("legacy-secret-value"), "admin")
+				require.NoError(t, err)
+			}
+			res, raw := a.send(req{method: http.MethodDelete, path: "/api/v1/admin/clients/" + c + "/webhook-secrets/" + tc.provider, key: adminKey})
+			require.Equal(t, tc.want, res.StatusCode, string(raw))
+			require.Contains(t, string(raw), tc.wantIn)
+			if tc.stored {
+				_, err := a.store.ClientWebhookSecret(t.Context(), c, tc.provider)
+				require.ErrorIs(t, err, store.ErrNotFound)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -135,7 +136,7 @@ func (t *tokens) renew(ctx context.Context, c *paypal.Client, refused string) er
 	}
 	// plutov's GetAccessToken without its writes to the client: SendWithBasicAuth reads only
 	// what the client was made with.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIBase+"/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.APIBase+tokenPath, strings.NewReader("grant_type=client_credentials"))
 	if err != nil {
 		return err
 	}
@@ -234,4 +235,27 @@ func requestPath(err error) string {
 		return pe.Response.Request.URL.Path
 	}
 	return ""
+}
+
+// tokenPath is PayPal's OAuth token endpoint, the request plutov makes before a call's own when it
+// has no token or one near its expiry (SendWithAuth), and the one renew makes.
+const tokenPath = "/v1/oauth2/token"
+
+// TokenRequestFailed says whether err is the failure of an OAuth token request (any status PayPal
+// answered it, or a network error on the way): the call it was for was never sent, so PayPal did
+// not look at it, and the cure is the REST app's credentials or its settings, or time, never
+// the call's own request. Told by the request PayPal answered (plutov's ErrorResponse keeps it)
+// or the URL a transport error names, not by the answer's text, which PayPal may change.
+func TokenRequestFailed(err error) bool {
+	var pe *paypal.ErrorResponse
+	if errors.As(err, &pe) {
+		return pe.Response != nil && pe.Response.Request != nil && pe.Response.Request.URL != nil &&
+			strings.HasSuffix(pe.Response.Request.URL.Path, tokenPath)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		u, perr := url.Parse(ue.URL)
+		return perr == nil && strings.HasSuffix(u.Path, tokenPath)
+	}
+	return false
 }

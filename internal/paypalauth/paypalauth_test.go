@@ -1,6 +1,10 @@
 package paypalauth_test
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -43,4 +47,32 @@ func TestConcurrentSearchesShareOneRenewal(t *testing.T) {
 	require.NoError(t, search())
 	require.Equal(t, n+1, len(pp.TransactionSearches()), "later searches sent once, with the new token")
 	require.Equal(t, 2, pp.TokenRequests())
+}
+
+// Only a failure of the OAuth token request itself is one: a call's own refusal is PayPal's
+// answer to that call.
+func TestTokenRequestFailed(t *testing.T) {
+	answer := func(path string, status int) error {
+		u, _ := url.Parse("https://api-m.paypal.com" + path)
+		return &paypal.ErrorResponse{Response: &http.Response{StatusCode: status, Request: &http.Request{URL: u}}}
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"token request 400", answer("/v1/oauth2/token", 400), true},
+		{"token request 403, wrapped", fmt.Errorf("renew: %w", answer("/v1/oauth2/token", 403)), true},
+		{"token request unreachable", &url.Error{Op: "Post", URL: "https://api-m.paypal.com/v1/oauth2/token", Err: errors.New("connection refused")}, true},
+		{"payout refused 400", answer("/v1/payments/payouts", 400), false},
+		{"payout unreachable", &url.Error{Op: "Post", URL: "https://api-m.paypal.com/v1/payments/payouts", Err: errors.New("connection refused")}, false},
+		{"answer without its request", &paypal.ErrorResponse{Response: &http.Response{StatusCode: 400}}, false},
+		{"other", errors.New("boom"), false},
+		{"nil", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, paypalauth.TokenRequestFailed(tc.err))
+		})
+	}
 }
