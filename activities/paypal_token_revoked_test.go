@@ -87,16 +87,12 @@ func TestPayPalTokenRevokedBeforeItsExpiryIsRenewedOnce(t *testing.T) {
 			hc := fake.HTTPClient()
 			posts := &payoutPosts{base: hc.Transport}
 			hc.Transport = posts
-			c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, hc)
-			require.NoError(t, err)
-			a := &activities.Activities{PayPal: c, Store: st}
+			a, in := paypalVendorPayout(t, st, fake, hc, fmt.Sprintf("TOKEN%d", n))
+			c, key := a.PayPal, in.IdempotencyKey
 			ctx := context.Background()
-			key := fmt.Sprintf("payment-paypal-TOKEN%d-%d/transfer/vendor-v1/0", n, time.Now().UnixNano())
-			in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key, Destination: "vendor@example.com",
-				Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
 
 			// The worker has its token, issued hours before its expiry.
-			_, err = c.GetAccessToken(ctx)
+			_, err := c.GetAccessToken(ctx)
 			require.NoError(t, err)
 			if tc.loseFirst {
 				fake.LosePayoutAnswer = func(string) bool { return true }
@@ -148,27 +144,10 @@ func TestPayPalTokenRevokedBeforeItsExpiryIsRenewedOnce(t *testing.T) {
 // and paid under the same key once they are right.
 func TestPayPalCredentialsRefusedAreNoRefusalOfThePayout(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
-	a := &activities.Activities{Store: store.New(pool)}
 	fake := testenv.NewPayPal(t)
-	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
-	require.NoError(t, err)
-	a.PayPal = c
+	a, in := paypalVendorPayout(t, store.New(pool), fake, nil, "CREDS")
 	fake.RefuseCredentials = true
-	ctx := context.Background()
-	key := fmt.Sprintf("payment-paypal-CREDS-%d/transfer/vendor-v1/0", time.Now().UnixNano())
-	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key, Destination: "vendor@example.com",
-		Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
-	_, err = a.Transfer(ctx, in)
-	require.Error(t, err)
-	requireRetryable(t, err)
-	require.ErrorContains(t, err, "PAYPAL_SECRET")
-	require.Empty(t, fake.Payouts())
-
-	fake.RefuseCredentials = false // the secret fixed in the deployment
-	out, err := a.Transfer(ctx, in)
-	require.NoError(t, err)
-	require.Equal(t, "ITEM0001", out.TransferID)
-	require.Len(t, fake.Payouts(), 1)
+	requireRetriedThenPaidOnce(t, a, fake, in, func() { fake.RefuseCredentials = false }) // the secret fixed in the deployment
 }
 
 // A token request PayPal refuses with another status than 401 (400 invalid_request or 403 from a
@@ -180,27 +159,10 @@ func TestPayPalTokenRequestFailedIsNoRefusalOfThePayout(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusInternalServerError} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
-			a := &activities.Activities{Store: store.New(pool)}
 			fake := testenv.NewPayPal(t)
-			c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
-			require.NoError(t, err)
-			a.PayPal = c
+			a, in := paypalVendorPayout(t, store.New(pool), fake, nil, fmt.Sprintf("TOKREQ%d", status))
 			fake.TokenStatus = status
-			ctx := context.Background()
-			key := fmt.Sprintf("payment-paypal-TOKREQ%d-%d/transfer/vendor-v1/0", status, time.Now().UnixNano())
-			in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key, Destination: "vendor@example.com",
-				Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
-			_, err = a.Transfer(ctx, in)
-			require.Error(t, err)
-			requireRetryable(t, err)
-			require.ErrorContains(t, err, "PAYPAL_SECRET")
-			require.Empty(t, fake.Payouts())
-
-			fake.TokenStatus = 0 // the REST app fixed
-			out, err := a.Transfer(ctx, in)
-			require.NoError(t, err)
-			require.Equal(t, "ITEM0001", out.TransferID)
-			require.Len(t, fake.Payouts(), 1)
+			requireRetriedThenPaidOnce(t, a, fake, in, func() { fake.TokenStatus = 0 }) // the REST app fixed
 		})
 	}
 }
@@ -209,19 +171,45 @@ func TestPayPalTokenRequestFailedIsNoRefusalOfThePayout(t *testing.T) {
 // retried naming the settings, the key kept (never a refusal once the batch exists).
 func TestPayPalTokenRequestFailedWhileThePayoutSettles(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
-	a := &activities.Activities{Store: store.New(pool)}
 	fake := testenv.NewPayPal(t)
-	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, fake.HTTPClient())
-	require.NoError(t, err)
-	a.PayPal = c
+	a, in := paypalVendorPayout(t, store.New(pool), fake, nil, "TOKREAD")
 	fake.PayoutMade = func(testenv.PayPalPayout) { fake.RevokeTokens(); fake.TokenStatus = http.StatusBadRequest }
-	key := fmt.Sprintf("payment-paypal-TOKREAD-%d/transfer/vendor-v1/0", time.Now().UnixNano())
-	in := activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key, Destination: "vendor@example.com",
-		Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
-	_, err = a.Transfer(context.Background(), in)
+	_, err := a.Transfer(context.Background(), in)
 	require.Error(t, err)
 	requireRetryable(t, err)
 	require.ErrorContains(t, err, "get payout")
 	require.ErrorContains(t, err, "PAYPAL_SECRET")
+	require.Len(t, fake.Payouts(), 1)
+}
+
+// paypalVendorPayout is Activities paying through the PayPal fake, over hc (the fake's own client
+// when nil), and a vendor payout's input under a key of its own (tag marks it).
+func paypalVendorPayout(t *testing.T, st *store.Store, fake *testenv.PayPal, hc *http.Client, tag string) (*activities.Activities, activities.TransferInput) {
+	t.Helper()
+	if hc == nil {
+		hc = fake.HTTPClient()
+	}
+	c, err := activities.NewPayPalClient("paysplit-test", "secret", fake.APIBase, hc)
+	require.NoError(t, err)
+	key := fmt.Sprintf("payment-paypal-%s-%d/transfer/vendor-v1/0", tag, time.Now().UnixNano())
+	return &activities.Activities{PayPal: c, Store: st}, activities.TransferInput{Provider: activities.ProviderPayPal, IdempotencyKey: key,
+		Destination: "vendor@example.com", Amount: 9545, Currency: "usd", TransferGroup: "o-1", Metadata: map[string]string{"payee_id": "v1"}}
+}
+
+// requireRetriedThenPaidOnce: the payout fails retryable, naming PAYPAL_SECRET, with nothing made
+// at PayPal; once fix has mended the deployment it is paid, once, under the same key.
+func requireRetriedThenPaidOnce(t *testing.T, a *activities.Activities, fake *testenv.PayPal, in activities.TransferInput, fix func()) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := a.Transfer(ctx, in)
+	require.Error(t, err)
+	requireRetryable(t, err)
+	require.ErrorContains(t, err, "PAYPAL_SECRET")
+	require.Empty(t, fake.Payouts())
+
+	fix()
+	out, err := a.Transfer(ctx, in)
+	require.NoError(t, err)
+	require.Equal(t, "ITEM0001", out.TransferID)
 	require.Len(t, fake.Payouts(), 1)
 }
