@@ -123,12 +123,7 @@ func (s *Stripe) serve(w http.ResponseWriter, r *http.Request) {
 		stripeError(w, http.StatusUnauthorized, "invalid_request_error", "You did not provide an API key.")
 		return
 	}
-	if s.fail != 0 {
-		typ := "api_error"
-		if s.fail < 500 {
-			typ = "invalid_request_error"
-		}
-		stripeError(w, s.fail, typ, "injected failure")
+	if s.failInjected(w) {
 		return
 	}
 	q := r.URL.Query()
@@ -253,4 +248,18 @@ func chargeObject(c Charge, expandPI, expandBT bool) map[string]any {
 
 func stripeError(w http.ResponseWriter, status int, typ, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]any{"type": typ, "message": msg}})
+}
+
+// failInjected answers the failure a test injected (Fail), as Stripe words one of its status:
+// api_error for a 5xx, invalid_request_error otherwise; false when none is.
+func (s *Stripe) failInjected(w http.ResponseWriter) bool {
+	if s.fail == 0 {
+		return false
+	}
+	typ := "api_error"
+	if s.fail < 500 {
+		typ = "invalid_request_error"
+	}
+	stripeError(w, s.fail, typ, "injected failure")
+	return true
 }

@@ -43,12 +43,7 @@ func (s *Stripe) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.fail != 0 {
-		typ := "api_error"
-		if s.fail < 500 {
-			typ = "invalid_request_error"
-		}
-		stripeError(w, s.fail, typ, "injected failure")
+	if s.failInjected(w) {
 		return
 	}
 	q := r.URL.Query()
