@@ -156,3 +156,38 @@ func (s *workflowSuite) checkShares(rec payment.Record) {
 		s.Empty(l.Dues, "%s: nothing left due", l.Name())
 	}
 }
+
+// A payment whose affiliate payout Stripe refuses and no admin decides is compensated; refunds
+// told while the run waits for the decision, and after it closed (a follow-up run), leave nobody holding anything, the
+// shares still owed on the payables less what was refunded, and the books as checkBooks says.
+func (s *workflowSuite) TestRefundsAroundACompensation() {
+	for _, cur := range []money.Currency{money.JPY, money.USD, money.KWD} {
+		s.Run(string(cur), func() {
+			s.SetupTest()
+			s.w.failNext["affiliate"] = []error{rejected("insufficient platform balance")}
+			capture := captureEvent("evt_c", gross)
+			capture.Currency = cur
+			signalAt(s.env, time.Second, SignalEvent, capture)
+			signalAt(s.env, 10*time.Minute, SignalEvent, Event{ID: "r1", Kind: EventRefund, ChargeID: "ch_1", Currency: cur, AmountRefunded: 1001})
+			signalAt(s.env, 20*time.Minute, SignalEvent, Event{ID: "r2", Kind: EventRefund, ChargeID: "ch_1", Currency: cur, AmountRefunded: 2503})
+			first := s.run()
+			s.Require().Equal(payment.StatusCompensated, first.Status, first.Reason)
+			s.EqualValues(2503, first.Refunded)
+
+			// The run closed with the compensation: a refund then starts a follow-up run.
+			s.followUp(first)
+			signalAt(s.env, time.Second, SignalEvent, Event{ID: "r3", Kind: EventRefund, ChargeID: "ch_1", Currency: cur, AmountRefunded: 4007})
+			rec := s.run()
+
+			s.Equal(payment.StatusCompensated, rec.Status, rec.Reason)
+			s.EqualValues(4007, rec.Refunded)
+			s.Zero(s.w.sentToPayee("v1"), "the vendor holds nothing")
+			s.Zero(s.w.sentToPayee("a1"), "the affiliate holds nothing")
+			want, err := money.AllocateLargestRemainder(rec.Refunded, []int64{rec.Legs[0].Amount, rec.Legs[1].Amount, rec.Legs[2].Amount})
+			s.Require().NoError(err)
+			for i, l := range rec.Legs {
+				s.InDelta(want[i], l.Refunded, 1, "%s: its share of the refunds", l.Name())
+			}
+		})
+	}
+}
