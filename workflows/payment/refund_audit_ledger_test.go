@@ -24,36 +24,51 @@ import (
 // entry and a key used again for other postings, and the accounts end where the payment says:
 // each payee's payable is its share of what is left less what it holds, platform revenue the
 // platform's share of it, the provider's balance the gross less fees, refunds, losses beyond
-// refunds and net payouts, and every currency's balances sum to zero. In JPY, USD and KWD.
+// refunds and net payouts, and every currency's balances sum to zero. In JPY, USD and KWD; PayPal
+// chargebacks after a refund (won, cancelled by the buyer, lost) in JPY and USD.
 func TestMoneyAfterCaptureBooksInPostgres(t *testing.T) {
 	at := func(m int) time.Time { return time.Date(2026, 11, 20, 12, m, 0, 0, time.UTC) }
+	ppOpened := Event{ID: "WH-D1", Kind: EventDisputeCreated, DisputeID: "PP-D-1", Amount: gross}
+	ppReversal := Event{ID: "WH-REV", Kind: EventDisputeClosed, DisputeID: "09E71677NS257044M", DisputeStatus: "lost", Amount: gross - 3000}
+	ppClosed := func(outcome string) Event {
+		return Event{ID: "WH-D1-" + outcome, Kind: EventDisputeClosed, DisputeID: "PP-D-1", DisputeStatus: outcome, Amount: gross - 3000}
+	}
+	ppRefund := Event{ID: "WH-REF", Kind: EventRefund, RefundID: "1Y107995YT783435V", Amount: 3000, Fee: 90}
 	scenarios := []struct {
-		name   string
-		events []Event
+		name     string
+		provider string
+		events   []Event
+		refunded int64 // the payment's refunded amount at the end, lost disputes counted
 	}{
-		{"several refunds, then the rest", []Event{
+		{"a PayPal chargeback after a refund, won", "paypal", []Event{ppRefund, ppOpened, ppReversal, ppClosed("resolved_seller_favour")}, 3000},
+		{"a PayPal chargeback after a refund, cancelled by the buyer", "paypal", []Event{ppRefund, ppOpened, ppReversal, ppClosed("canceled_by_buyer")}, 3000},
+		{"a PayPal chargeback after a refund, lost", "paypal", []Event{ppRefund, ppOpened, ppReversal, ppClosed("resolved_buyer_favour")}, gross},
+		{"several refunds, then the rest", "stripe", []Event{
 			{ID: "r1", Kind: EventRefund, AmountRefunded: 333}, {ID: "r2", Kind: EventRefund, AmountRefunded: 4999},
 			{ID: "r2", Kind: EventRefund, AmountRefunded: 4999}, {ID: "r3", Kind: EventRefund, AmountRefunded: gross},
-		}},
-		{"a refund failed after a later one, then another", []Event{
+		}, gross},
+		{"a refund failed after a later one, then another", "stripe", []Event{
 			{ID: "r1", Kind: EventRefund, RefundID: "re_1", AmountRefunded: 3001, OccurredAt: at(1)},
 			{ID: "r2", Kind: EventRefund, RefundID: "re_2", AmountRefunded: 5002, OccurredAt: at(2)},
 			{ID: "f1", Kind: EventRefundFailed, RefundID: "re_1", Amount: 3001, RefundMade: at(1), OccurredAt: at(30)},
 			{ID: "r3", Kind: EventRefund, RefundID: "re_3", AmountRefunded: 3001, OccurredAt: at(40)},
-		}},
-		{"a dispute lost after a partial refund", []Event{
+		}, 3001},
+		{"a dispute lost after a partial refund", "stripe", []Event{
 			{ID: "r1", Kind: EventRefund, AmountRefunded: 2000},
 			{ID: "d1o", Kind: EventDisputeCreated, DisputeID: "dp_1", DisputeFees: map[string]int64{"txn_1": 1500}},
 			{ID: "d1", Kind: EventDisputeClosed, DisputeID: "dp_1", DisputeStatus: "lost", Amount: gross},
-		}},
-		{"a dispute won", []Event{
+		}, gross},
+		{"a dispute won", "stripe", []Event{
 			{ID: "d1o", Kind: EventDisputeCreated, DisputeID: "dp_1", DisputeFees: map[string]int64{"txn_1": 1500}},
 			{ID: "d1", Kind: EventDisputeClosed, DisputeID: "dp_1", DisputeStatus: "won", DisputeFees: map[string]int64{"txn_2": -1500}},
 			{ID: "r1", Kind: EventRefund, AmountRefunded: 7},
-		}},
+		}, 7},
 	}
 	for _, cur := range []money.Currency{money.JPY, money.USD, money.KWD} {
 		for _, sc := range scenarios {
+			if sc.provider == "paypal" && cur == money.KWD {
+				continue // PayPal takes no dinars
+			}
 			t.Run(fmt.Sprintf("%s/%s", cur, sc.name), func(t *testing.T) {
 				pool := testenv.OwnDatabase(t) // the run's keys and accounts are the same in every case
 				real := &activities.Activities{Ledger: ledger.New(pool)}
@@ -73,8 +88,11 @@ func TestMoneyAfterCaptureBooksInPostgres(t *testing.T) {
 					e.ChargeID, e.Currency = "ch_1", cur
 					signalAt(env, time.Duration(i+2)*time.Minute, SignalEvent, e)
 				}
-				env.ExecuteWorkflow(Workflow, testInput())
+				in := testInput()
+				in.Provider = sc.provider
+				env.ExecuteWorkflow(Workflow, in)
 				rec := result(t, env)
+				require.Equal(t, sc.refunded, rec.Refunded, "refunded (%s: %s)", rec.Status, rec.Reason)
 				requireBooked(t, real.Ledger, w, rec)
 			})
 		}
