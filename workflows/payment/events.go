@@ -1074,7 +1074,8 @@ func (r *run) allocateNewRefund(amount int64) ([]int64, error) {
 }
 
 // refundTo brings the cumulative refunded amount up to target: the refund is split over the legs
-// in proportion to what each still has, booked, and taken back from payees already paid.
+// (allocateNewRefund: from code path 23 so that each leg's refunds are its share of all refunded,
+// before in proportion to what each still has), booked, and taken back from payees already paid.
 func (r *run) refundTo(target int64, cause string) error {
 	target = min(target, r.rec.Gross)
 	delta := target - r.rec.Refunded

@@ -404,6 +404,9 @@ func (w *world) post(e ledger.Entry) (activities.PostEntryOutput, error) {
 	}
 	require.Zero(w.t, sum, "entry %s does not balance", e.IdempotencyKey)
 	if prev, ok := w.entries[e.IdempotencyKey]; ok {
+		// As the ledger answers a key it has: the entry made under it. A key sent again for
+		// other postings would leave the books without the second movement.
+		require.ElementsMatch(w.t, prev.Postings, e.Postings, "ledger key %s reused for other postings", e.IdempotencyKey)
 		return activities.PostEntryOutput{EntryID: prev.ID, Created: false}, nil
 	}
 	e.ID = int64(len(w.entries) + 1)
