@@ -179,6 +179,16 @@ func TestAlertsCarryTheirPayment(t *testing.T) {
 			require.Nil(t, byID[unknown]["payment"], "no stored payment: nothing to link")
 			require.Nil(t, byID[several.AlertID]["payment"], "several payments: subjects name them")
 
+			// Any alert whose one subject is a stored payment carries it: a firing held_leg_age one.
+			mid, held := a.newMonitor("heldpay")
+			_, err = held.Apply(t.Context(), mid, monitor.Result{Status: monitor.StatusFiring, Summary: "held too long", Value: 1,
+				Subjects: []string{rec.WorkflowID}}, time.Now())
+			require.NoError(t, err)
+			code, body = a.json(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/admin/alerts?state=firing&monitor_id=%d", mid), key: adminKey})
+			require.Equal(t, http.StatusOK, code, body)
+			require.Len(t, body["alerts"], 1, body)
+			require.Equal(t, want, body["alerts"].([]any)[0].(map[string]any)["payment"])
+
 			// The link is the payment's page in the admin API.
 			code, got := a.json(req{method: http.MethodGet, path: p["admin_url"].(string), key: adminKey})
 			require.Equal(t, http.StatusOK, code, got)

@@ -90,12 +90,13 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	// $2 = 0 alone would type the monitor ID int4 (the literal's type): monitors.id is a bigserial.
 	// The order is alerts_recent's, so a page after a cursor is one index range. An alert with one
 	// subject that is a stored payment's workflow ID is about that payment (one primary key
-	// lookup per alert listed); other subjects (accounts, clients, entries) match no payment.
+	// lookup per alert listed); other subjects (accounts, clients, entries) match no payment. ->>
+	// is NULL, never an error, on anything but an array: no stored row can fail the listing.
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.id, a.monitor_id, m.name, m.kind, a.state, a.summary, a.value, a.subjects,
 		       a.fired_at, a.resolved_at, a.updated_at, p.workflow_id, p.provider, p.client_id, p.order_id
 		FROM alerts a JOIN monitors m ON m.id = a.monitor_id
-		LEFT JOIN payments p ON jsonb_array_length(a.subjects) = 1 AND p.workflow_id = a.subjects->>0
+		LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL
 		WHERE ($1 = '' OR a.state = $1) AND ($2::bigint = 0 OR a.monitor_id = $2)
 			AND ($4::timestamptz IS NULL OR a.fired_at >= $4) AND ($5::timestamptz IS NULL OR a.fired_at < $5)
 			AND ($6::timestamptz IS NULL OR (a.fired_at, a.id) < ($6, $7::bigint))
