@@ -230,3 +230,32 @@ func jsString(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
 }
+
+// Which monitor raised an alert says what its subjects are: a kpi_sync_stale alert names clients,
+// and a client's ID (letters, digits, '_', '-', '.') may read like a payment's workflow ID. Such
+// an alert about one client carried the payment whose workflow ID is that client's ID (another
+// client's payment), linked and named on the dashboard as the payment the alert was about.
+func TestAlertAboutAClientCarriesNoPayment(t *testing.T) {
+	a := newAPI(t, nil)
+	other := a.newClient("alertother")
+	rec := paidRecord(other, other+"-pi", time.Now().Add(-2*time.Hour), 10000, 0, payment.StatusPaid)
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+	// A client whose ID is that payment's workflow ID.
+	code, body := a.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + rec.WorkflowID, key: adminKey,
+		body: map[string]any{"name": "Lookalike Shop", "default_currency": "usd"}})
+	require.Equal(t, http.StatusCreated, code, body)
+	code, body = a.json(req{method: http.MethodPost, path: "/api/v1/admin/monitors", key: adminKey, body: map[string]any{
+		"name": uniqueID("kpistale"), "kind": "kpi_sync_stale", "hours": 2}})
+	require.Equal(t, http.StatusCreated, code, body)
+	mid := int64(body["id"].(float64))
+	_, err := monitor.NewStore(a.pool, ledger.New(a.pool)).Apply(t.Context(), mid, monitor.Result{Status: monitor.StatusFiring,
+		Summary: "KPIs of 1 client(s) not synced", Value: 1, Subjects: []string{rec.WorkflowID}}, time.Now())
+	require.NoError(t, err)
+
+	code, body = a.json(req{method: http.MethodGet, path: fmt.Sprintf("/api/v1/admin/alerts?monitor_id=%d", mid), key: adminKey})
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["alerts"], 1, body)
+	alert := body["alerts"].([]any)[0].(map[string]any)
+	require.Contains(t, alert, "payment")
+	require.Nil(t, alert["payment"], "the alert is about a client, not the payment of the same name")
+}

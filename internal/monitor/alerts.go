@@ -33,8 +33,9 @@ type Alert struct {
 	ResolvedAt  *time.Time `json:"resolved_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	// Payment is the stored payment the alert is about when its one subject is a payment's
-	// workflow ID (a PayPal payout taken back, a held_leg_age alert with one payment), else nil:
-	// an admin acting on the alert starts from it.
+	// workflow ID (a PayPal payout taken back, a held_leg_age alert with one payment; only kinds
+	// whose subjects are payments, PaymentSubjectKinds), else nil: an admin acting on the alert
+	// starts from it.
 	Payment *PaymentRef `json:"payment"`
 }
 
@@ -90,19 +91,20 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	// $2 = 0 alone would type the monitor ID int4 (the literal's type): monitors.id is a bigserial.
 	// The order is alerts_recent's, so a page after a cursor is one index range. An alert with one
 	// subject that is a stored payment's workflow ID is about that payment (one primary key
-	// lookup per alert listed); other subjects (accounts, clients, entries) match no payment. ->>
+	// lookup per alert listed), when its kind's subjects are payments (PaymentSubjectKinds): a
+	// kpi_sync_stale alert names a client, whose ID may equal another client's workflow ID. ->>
 	// is NULL, never an error, on anything but an array: no stored row can fail the listing.
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.id, a.monitor_id, m.name, m.kind, a.state, a.summary, a.value, a.subjects,
 		       a.fired_at, a.resolved_at, a.updated_at, p.workflow_id, p.provider, p.client_id, p.order_id
 		FROM alerts a JOIN monitors m ON m.id = a.monitor_id
-		LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL
+		LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL AND m.kind = ANY($9::text[])
 		WHERE ($1 = '' OR a.state = $1) AND ($2::bigint = 0 OR a.monitor_id = $2)
 			AND ($4::timestamptz IS NULL OR a.fired_at >= $4) AND ($5::timestamptz IS NULL OR a.fired_at < $5)
 			AND ($6::timestamptz IS NULL OR (a.fired_at, a.id) < ($6, $7::bigint))
 			AND (NOT $8::boolean OR (a.state = 'resolved' AND a.resolved_at = a.fired_at))
 		ORDER BY a.fired_at DESC, a.id DESC
-		LIMIT $3`, string(f.State), f.MonitorID, f.Limit, nullTime(f.From), nullTime(f.To), afterAt, afterID, f.OneOff)
+		LIMIT $3`, string(f.State), f.MonitorID, f.Limit, nullTime(f.From), nullTime(f.To), afterAt, afterID, f.OneOff, PaymentSubjectKinds)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: list alerts: %w", err)
 	}
