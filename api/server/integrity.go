@@ -242,7 +242,38 @@ func (s *Server) listAlerts(c echo.Context) error {
 		return integrityError(err)
 	}
 	as, next := pageOf(as, limit, func(last monitor.Alert) any { return alertCursor{FiredAt: last.FiredAt, ID: last.ID} })
-	return c.JSON(http.StatusOK, map[string]any{"alerts": nonNil(as), "next_cursor": next})
+	views := make([]alertView, 0, len(as))
+	for _, a := range as {
+		views = append(views, s.alertView(a))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"alerts": views, "next_cursor": next})
+}
+
+// alertView is an alert as the admin API shows it: its payment, when it is about one, comes with
+// the links an admin acts from. Its Payment hides the embedded alert's (a shallower JSON field
+// wins).
+type alertView struct {
+	monitor.Alert
+	Payment *alertPayment `json:"payment"`
+}
+
+// alertPayment is the payment an alert is about, with the admin API's page of it and, when
+// TEMPORAL_UI_URL is set, its workflow in the Temporal UI.
+type alertPayment struct {
+	monitor.PaymentRef
+	AdminURL    string `json:"admin_url"`
+	WorkflowURL string `json:"workflow_url,omitempty"`
+}
+
+func (s *Server) alertView(a monitor.Alert) alertView {
+	v := alertView{Alert: a}
+	if p := a.Payment; p != nil {
+		v.Payment = &alertPayment{PaymentRef: *p, AdminURL: "/api/v1/admin/payments/" + url.PathEscape(p.WorkflowID)}
+		if s.deps.TemporalUIURL != "" {
+			v.Payment.WorkflowURL = s.workflowURL(p.WorkflowID)
+		}
+	}
+	return v
 }
 
 // alertListParams reads the filters the alert and alert message lists share: ?monitor_id=,

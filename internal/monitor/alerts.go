@@ -32,6 +32,20 @@ type Alert struct {
 	FiredAt     time.Time  `json:"fired_at"`
 	ResolvedAt  *time.Time `json:"resolved_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+	// Payment is the stored payment the alert is about when its one subject is a payment's
+	// workflow ID (a PayPal payout taken back, a held_leg_age alert with one payment; only kinds
+	// whose subjects are payments, PaymentSubjectKinds), else nil: an admin acting on the alert
+	// starts from it.
+	Payment *PaymentRef `json:"payment"`
+}
+
+// PaymentRef names a payment as the platform does, never with personal data: its workflow ID,
+// provider, and the client and order it is for.
+type PaymentRef struct {
+	WorkflowID string `json:"workflow_id"`
+	Provider   string `json:"provider"`
+	ClientID   string `json:"client_id"`
+	OrderID    string `json:"order_id"`
 }
 
 // AlertFilter narrows Alerts; zero fields match everything.
@@ -75,27 +89,36 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		afterAt, afterID = &f.After.FiredAt, f.After.ID
 	}
 	// $2 = 0 alone would type the monitor ID int4 (the literal's type): monitors.id is a bigserial.
-	// The order is alerts_recent's, so a page after a cursor is one index range.
+	// The order is alerts_recent's, so a page after a cursor is one index range. An alert with one
+	// subject that is a stored payment's workflow ID is about that payment (one primary key
+	// lookup per alert listed), when its kind's subjects are payments (PaymentSubjectKinds): a
+	// kpi_sync_stale alert names a client, whose ID may equal another client's workflow ID. ->>
+	// is NULL, never an error, on anything but an array: no stored row can fail the listing.
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.id, a.monitor_id, m.name, m.kind, a.state, a.summary, a.value, a.subjects,
-		       a.fired_at, a.resolved_at, a.updated_at
+		       a.fired_at, a.resolved_at, a.updated_at, p.workflow_id, p.provider, p.client_id, p.order_id
 		FROM alerts a JOIN monitors m ON m.id = a.monitor_id
+		LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL AND m.kind = ANY($9::text[])
 		WHERE ($1 = '' OR a.state = $1) AND ($2::bigint = 0 OR a.monitor_id = $2)
 			AND ($4::timestamptz IS NULL OR a.fired_at >= $4) AND ($5::timestamptz IS NULL OR a.fired_at < $5)
 			AND ($6::timestamptz IS NULL OR (a.fired_at, a.id) < ($6, $7::bigint))
 			AND (NOT $8::boolean OR (a.state = 'resolved' AND a.resolved_at = a.fired_at))
 		ORDER BY a.fired_at DESC, a.id DESC
-		LIMIT $3`, string(f.State), f.MonitorID, f.Limit, nullTime(f.From), nullTime(f.To), afterAt, afterID, f.OneOff)
+		LIMIT $3`, string(f.State), f.MonitorID, f.Limit, nullTime(f.From), nullTime(f.To), afterAt, afterID, f.OneOff, PaymentSubjectKinds)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: list alerts: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Alert, error) {
 		var a Alert
 		var subjects []byte
+		var wf, provider, clientID, orderID *string
 		err := row.Scan(&a.ID, &a.MonitorID, &a.MonitorName, &a.Kind, &a.State, &a.Summary, &a.Value, &subjects,
-			&a.FiredAt, &a.ResolvedAt, &a.UpdatedAt)
+			&a.FiredAt, &a.ResolvedAt, &a.UpdatedAt, &wf, &provider, &clientID, &orderID)
 		if err != nil {
 			return a, err
+		}
+		if wf != nil {
+			a.Payment = &PaymentRef{WorkflowID: *wf, Provider: *provider, ClientID: *clientID, OrderID: *orderID}
 		}
 		return a, json.Unmarshal(subjects, &a.Subjects)
 	})

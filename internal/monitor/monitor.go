@@ -64,6 +64,11 @@ const (
 // Kinds admins may create, in the order the API documents them.
 var Kinds = []Kind{KindBalanceAbove, KindHeldLegAge, KindPayoutFailedAge, KindReconciliationDrift, KindKPISyncStale, KindWebhookInboxAge}
 
+// PaymentSubjectKinds are the kinds whose alerts' subjects are payments' workflow IDs. The others
+// name accounts, clients, webhook events or journal entries: a client's ID may read like a
+// workflow ID, so an alert is about a payment only when its kind says its subjects are payments.
+var PaymentSubjectKinds = []Kind{KindHeldLegAge, KindPayoutFailedAge, KindReconciliationDrift, KindPayoutTakenBack}
+
 // Side is the direction in which an account's balance normally grows.
 type Side string
 

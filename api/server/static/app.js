@@ -944,6 +944,7 @@
     for (const a of firing) {
       const li = document.createElement('li');
       li.append(bdi(a.monitor_name), ': ' + a.summary + ' (firing since ' + utcMinute(a.fired_at) + ')');
+      if (a.payment) li.append(' ', ...paymentLinks(a.payment));
       list.appendChild(li);
     }
     $('alerts-empty').hidden = firing.length > 0;
@@ -965,10 +966,31 @@
     for (const a of alerts) {
       const li = document.createElement('li');
       li.append(utcMinute(a.fired_at) + ' ', bdi(a.monitor_name), ': ' + a.summary);
-      if (a.subjects && a.subjects.length) li.append(' (payment ' + a.subjects.join(', ') + ')');
+      if (a.payment) li.append(' ', ...paymentLinks(a.payment));
+      else if (a.subjects && a.subjects.length) li.append(' (payment ' + a.subjects.join(', ') + ')');
       list.appendChild(li);
     }
     $('events-empty').hidden = alerts.length > 0;
+  }
+
+  // paymentLinks names the payment an alert is about, with its order and client, linked to its
+  // page in the admin API and, where the deployment has one, its workflow in the Temporal UI: an
+  // admin acts from there (see the audit and the payment's legs).
+  function paymentLinks(p) {
+    const page = document.createElement('a');
+    page.href = p.admin_url;
+    page.rel = 'noreferrer';
+    page.textContent = p.workflow_id;
+    const out = ['(payment ', page, ', order ', bdi(p.order_id), ', client ', bdi(p.client_id)];
+    if (p.workflow_url) {
+      const wf = document.createElement('a');
+      wf.href = p.workflow_url;
+      wf.rel = 'noreferrer';
+      wf.textContent = 'Temporal UI';
+      out.push('; ', wf);
+    }
+    out.push(')');
+    return out;
   }
 
   // renderInbox says whether provider webhooks reach Temporal: they are acknowledged once stored,
