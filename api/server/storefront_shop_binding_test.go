@@ -420,3 +420,39 @@ func TestInstagramBatchOfAnotherPageIsNotTheClients(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode, string(raw))
 	require.Equal(t, "1158201444", string(raw))
 }
+
+// TestInstagramRefusalOfTheBoundPageNamesItsOrder: a bound client's batch whose one change of its
+// own Page cannot be read, beside another Page's readable change, is refused and recorded for an
+// admin naming the client's order, as the same change alone is: the record is all an admin learns
+// of it (Meta never sends the batch again). It named no order, the body's changes being of two.
+func TestInstagramRefusalOfTheBoundPageNamesItsOrder(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	// A Page of this client's own: a Page is bound to one client, and the package's tests share a database.
+	own, other := "71"+strings.TrimPrefix(e.client, "shop-"), "110493227123456"
+	code, out := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + e.client + "/shops/instagram",
+		key: adminKey, body: map[string]any{"shop": own}})
+	require.Equal(t, http.StatusCreated, code, out)
+	order := func(id, total string) string {
+		return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
+			"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
+				"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
+				"total_amount": {"amount": "` + total + `", "currency": "USD"}},
+			"items": {"data": [{"quantity": 2}]}}`
+	}
+	mixed := []byte(`{"object": "page", "entry": [
+		{"id": "` + other + `", "time": 1712755200, "changes": [
+			{"field": "commerce_orders", "value": ` + order("900000000000001", "64.80") + `}]},
+		{"id": "` + own + `", "time": 1712755260, "changes": [
+			{"field": "commerce_orders", "value": ` + order("368508827392902", "99.00") + `}]}]}`)
+	code, out = e.post(e.client, instagramDelivery(mixed))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "invalid_order", out["status"], out)
+	require.Equal(t, []any{"368508827392902"}, out["order_ids"], out)
+	code, out = e.json(req{method: http.MethodGet, key: adminKey,
+		path: "/api/v1/admin/audit?action=storefront.order_refused&target=" + url.QueryEscape("client:"+e.client)})
+	require.Equal(t, http.StatusOK, code, out)
+	entries, _ := out["entries"].([]any)
+	require.Len(t, entries, 1, "%v", out)
+	require.Equal(t, "368508827392902", entries[0].(map[string]any)["after"].(map[string]any)["order_id"], entries)
+	require.Empty(t, e.stored(e.client))
+}

@@ -354,7 +354,9 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 				s.count(platform, "unknown", "invalid")
 				return errorf(http.StatusBadRequest, "malformed_payload", err.Error())
 			}
-			return s.refuseOrder(c, src, platform, client, storefront.Result{}, body, err)
+			// The one change refused names its order (a bound client's Meta batch may hold another
+			// Page's changes beside it, so the body's changes do not name one order).
+			return s.refuseOrder(c, src, platform, client, storefront.Result{Refused: res.Refused}, body, err)
 		}
 		if res.Ignored {
 			s.count(platform, otherTopic, "ignored")
@@ -561,6 +563,11 @@ func (s *Server) refuseOrder(c echo.Context, src storefrontSource, platform, cli
 		deliveryID = "sha256-" + hex.EncodeToString(sum[:])
 	}
 	orderID := storefront.RefusedOrderID(platform, topic, body)
+	if orderID == "" && len(res.Refused) == 1 {
+		// The parser named the one change it refused: of a bound client's Meta batch, whose other
+		// changes are another Page's, the body names no one order.
+		orderID = res.Refused[0].OrderID
+	}
 	if ids := orderIDs(res); orderID == "" && len(ids) == 1 {
 		orderID = ids[0]
 	}
