@@ -37,6 +37,7 @@ func NewClient(clientID, secret, base string, httpClient *http.Client) (*paypal.
 	}
 	kept := *httpClient // the caller's client stays as it was
 	kept.Transport = keepErrorBodies{base: httpClient.Transport, tokens: &tokens{stale: map[string]bool{}}}
+	kept.CheckRedirect = checkRedirect(httpClient.CheckRedirect)
 	c.SetHTTPClient(&kept)
 	return c, nil
 }

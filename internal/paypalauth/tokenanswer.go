@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/plutov/paypal/v4"
 )
 
 // BadTokenAnswer is an answer to the OAuth token request that plutov cannot use: not JSON (the
@@ -39,8 +41,10 @@ func isTokenRequest(req *http.Request) bool {
 }
 
 // usableTokenAnswer is resp, its body read and given back whole, when plutov can use it: a 2xx
-// with an access_token and a positive expires_in, or an error answer in JSON (plutov's
-// ErrorResponse, the status and OAuth error kept for the callers); a BadTokenAnswer otherwise.
+// with an access_token and a positive expires_in, or an error answer, empty or JSON plutov reads
+// as its ErrorResponse (the status and OAuth error kept for the callers); a BadTokenAnswer
+// otherwise (a JSON error answer plutov cannot read, "Service Unavailable" or details that are
+// no list, failed the call with a bare json error naming nothing).
 func usableTokenAnswer(resp *http.Response) (*http.Response, error) {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenAnswer+1))
 	_ = resp.Body.Close()
@@ -55,6 +59,9 @@ func usableTokenAnswer(resp *http.Response) (*http.Response, error) {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		if len(raw) > 0 && !json.Valid(raw) {
 			return nil, bad(fmt.Sprintf("is not JSON (%d bytes)", len(raw)))
+		}
+		if len(raw) > 0 && json.Unmarshal(raw, &paypal.ErrorResponse{}) != nil {
+			return nil, bad(fmt.Sprintf("is JSON but no error answer PayPal's client reads (%d bytes)", len(raw)))
 		}
 	default:
 		if problem := tokenProblem(raw); problem != "" {
@@ -82,6 +89,9 @@ func tokenProblem(raw []byte) string {
 	if err := json.Unmarshal(raw, &tok); err != nil {
 		return "is not a token answer: " + err.Error()
 	}
+	if err := json.Unmarshal(raw, &paypal.TokenResponse{}); err != nil { // as plutov reads it
+		return "is not a token answer PayPal's client reads: " + err.Error()
+	}
 	if tok.AccessToken == "" {
 		return "has no access_token"
 	}
@@ -92,4 +102,31 @@ func tokenProblem(raw []byte) string {
 		return fmt.Sprintf("has no positive expires_in (%q)", tok.ExpiresIn.String())
 	}
 	return ""
+}
+
+// maxRedirects is net/http's own limit, kept for the requests that are no token request.
+const maxRedirects = 10
+
+// checkRedirect follows no redirect of a token request: PayPal does not redirect it, and a proxy
+// that does (to its sign-in page) had its page, HTML or JSON without a token, reach plutov as the
+// answer of a request that is no token request, so unchecked (a bare json error naming nothing,
+// or plutov's panic with its lock held). Other requests' redirects are next's (the caller's
+// client), or net/http's default.
+func checkRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && isTokenRequest(via[0]) {
+			bad := &BadTokenAnswer{Problem: fmt.Sprintf("is a redirect to %s%s, not followed", req.URL.Host, req.URL.Path)}
+			if req.Response != nil {
+				bad.Status, bad.ContentType = req.Response.StatusCode, req.Response.Header.Get("Content-Type")
+			}
+			return bad
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
 }
