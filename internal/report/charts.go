@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-analyze/charts"
@@ -207,11 +208,105 @@ func revenueChartOption(d Data) charts.BarChartOption {
 	opt.Padding = charts.Box{Top: 20, Right: 30, Bottom: 10, Left: 10, IsSet: true}
 	opt.CategoryAxis.Labels = dayTicks(d.Days)
 	opt.CategoryAxis.LabelFontStyle = font(labelSize)
-	opt.ValueAxis = []charts.ValueAxisOption{{LabelFontStyle: font(labelSize), Min: charts.Ptr(0.0), ValueFormatter: compact}}
+	opt.ValueAxis = []charts.ValueAxisOption{revenueAxis(d, scale)}
 	opt.Legend = charts.LegendOption{SeriesNames: []string{"Revenue (" + d.Currency.Upper() + ")"}, FontStyle: font(legendSize), Offset: charts.OffsetRight}
 	opt.SeriesList[0].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: font(15), ValueFormatter: barLabel}
 	opt.BarMargin = charts.Ptr(24.0)
 	return opt
+}
+
+// maxAxisSteps bounds the revenue axis's intervals: about as many labels as its 72 mm take.
+const maxAxisSteps = 8
+
+// revenueAxis is the revenue chart's value axis, laid out in integer minor units: from 0, or
+// below it when a day's refunds outweigh its sales, in a round step of the currency (1, 2, 2.5 or
+// 5 times a power of ten minor units), each label the exact amount in the currency's digits. The
+// chart library's own axis picked its ticks in floats and labelled them with two decimals: a KWD
+// or CLF week of small amounts read "0.01, 0.01, 0.02" or "0, 0, 0", and a week with a negative
+// day had ticks at -8.56, 17.33, ... and no zero.
+func revenueAxis(d Data, scale float64) charts.ValueAxisOption {
+	var lo, hi int64
+	for _, x := range d.Days {
+		if x.HasRevenue {
+			// -MaxInt64 at the lowest, so that -lo is an amount too.
+			lo, hi = min(lo, max(x.Revenue, -math.MaxInt64)), max(hi, x.Revenue)
+		}
+	}
+	step, below, above := axisSteps(lo, hi, int64(scale))
+	return charts.ValueAxisOption{
+		LabelFontStyle:      font(labelSize),
+		Min:                 charts.Ptr(float64(-below*step) / scale),
+		Max:                 charts.Ptr(float64(above*step) / scale),
+		LabelCount:          int(below + above + 1),
+		PreferNiceIntervals: charts.Ptr(false),
+		ValueFormatter: func(v float64) string {
+			// The library hands back Min + i*step as a float: snap it to the step it stands for.
+			return axisLabel(roundDiv(big.NewInt(int64(math.Round(v*scale))), big.NewInt(step))*step, d.Currency)
+		},
+	}
+}
+
+// axisSteps is the smallest round step (minor units) that spans lo..hi (lo <= 0 <= hi) in at most
+// maxAxisSteps intervals, and how many of them lie below and above 0. A week without an amount
+// gets one major unit (unit minor units).
+func axisSteps(lo, hi, unit int64) (step, below, above int64) {
+	if lo == 0 && hi == 0 {
+		hi = max(unit, 1)
+	}
+	ceilDiv := func(a, b int64) int64 { // a >= 0, without overflowing near MaxInt64
+		q := a / b
+		if a%b != 0 {
+			q++
+		}
+		return q
+	}
+	for pow := int64(1); ; pow *= 10 {
+		for _, m := range []int64{10, 20, 25, 50} {
+			if m == 25 && pow == 1 {
+				continue // 2.5 minor units is no amount
+			}
+			s := m * pow / 10
+			if s == 0 {
+				continue
+			}
+			below, above = ceilDiv(-lo, s), ceilDiv(hi, s)
+			if below+above <= maxAxisSteps || pow > math.MaxInt64/100 {
+				return s, below, above
+			}
+		}
+	}
+}
+
+// axisLabel writes an axis value given in minor units as its exact amount, shortened like the
+// bars' labels from 1,000 major units on ("1.5k", "-2M"), with trailing zeros of the fraction
+// dropped: "0.005" (KWD), "2.5", "1.25M". No float is involved.
+func axisLabel(minor int64, c money.Currency) string {
+	exp := c.Exponent()
+	if exp < 0 || minor == 0 {
+		return strconv.FormatInt(minor, 10)
+	}
+	abs := new(big.Int).Abs(big.NewInt(minor))
+	digits, suffix := exp, ""
+	unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil)
+	switch {
+	case abs.Cmp(new(big.Int).Mul(unit, big.NewInt(1_000_000))) >= 0:
+		digits, suffix = exp+6, "M"
+	case abs.Cmp(new(big.Int).Mul(unit, big.NewInt(1000))) >= 0:
+		digits, suffix = exp+3, "k"
+	}
+	s := abs.String()
+	if len(s) <= digits {
+		s = strings.Repeat("0", digits-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-digits], strings.TrimRight(s[len(s)-digits:], "0")
+	out := groupDigits(whole)
+	if frac != "" {
+		out += "." + frac
+	}
+	if minor < 0 {
+		out = "-" + out
+	}
+	return out + suffix
 }
 
 // splitSlices are the split chart's parts, in a fixed order, with their colours.
