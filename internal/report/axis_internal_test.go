@@ -151,3 +151,65 @@ func roundStep(step *big.Rat) bool {
 	}
 	return false
 }
+
+// TestVisitorsAxisCountsWholeVisitors: the visitors chart's value axis counts people, so a small
+// shop's week (0 to 3 visitors a day) is labelled in whole visitors, each label once; it read
+// "0, 0.8, 1.6, 2.4, 3.2". Larger counts keep the short form ("1.5k").
+func TestVisitorsAxisCountsWholeVisitors(t *testing.T) {
+	for _, visitors := range [][]int64{{1, 3, 0, 2, 1, 0, 2}, {0, 0, 0, 0, 0, 0, 1}, {1200, 5400, 980, 2300, 7100, 40, 3}} {
+		days := make([]Day, len(visitors))
+		for i, v := range visitors {
+			days[i] = Day{Date: time.Date(2026, 6, 8+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), HasTraffic: true, Visitors: v, NewVisitors: v / 2}
+		}
+		d := Data{Currency: money.USD, Days: days}
+		p := charts.NewPainter(charts.PainterOptions{OutputFormat: charts.ChartOutputSVG, Width: 1000, Height: 492})
+		if err := p.LineChart(visitorsChartOption(d)); err != nil {
+			t.Fatal(err)
+		}
+		svg, err := p.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var labels []string
+		for _, m := range svgText.FindAllStringSubmatch(string(svg), -1) {
+			if slices.Contains(dayTicks(days), m[2]) {
+				break
+			}
+			if m[2] != "Visitors" && m[2] != "New visitors" {
+				labels = append(labels, m[2])
+			}
+		}
+		t.Logf("visitors %v: axis %q", visitors, labels)
+		seen := map[string]bool{}
+		for _, l := range labels {
+			v, ok := axisValue(l)
+			if !ok || !v.IsInt() {
+				t.Errorf("visitors %v: axis label %q is not a whole number of visitors", visitors, l)
+			}
+			if seen[l] {
+				t.Errorf("visitors %v: axis label %q twice", visitors, l)
+			}
+			seen[l] = true
+		}
+		if !seen["0"] {
+			t.Errorf("visitors %v: axis %q has no 0", visitors, labels)
+		}
+	}
+}
+
+// TestRevenueBarLabelRoundedToAMillionSaysSo: a bar of 999,950 major units rounds to a million,
+// labelled "1M", not "1,000k".
+func TestRevenueBarLabelRoundedToAMillionSaysSo(t *testing.T) {
+	for _, tt := range []struct {
+		minor int64
+		cur   money.Currency
+		want  string
+	}{
+		{99_995_000, money.USD, "1M"}, {-99_995_000, money.USD, "-1M"}, {99_994_999, money.USD, "999.9k"},
+		{999_950, money.JPY, "1M"}, {999_950_000, money.KWD, "1M"}, {1_000_000, money.JPY, "1M"},
+	} {
+		if got := amountLabel(tt.minor, tt.cur); got != tt.want {
+			t.Errorf("%s: bar label %q, want %q", FormatMoney(tt.minor, tt.cur), got, tt.want)
+		}
+	}
+}

@@ -109,10 +109,12 @@ func amountLabel(minor int64, c money.Currency) string {
 		return money.Format(minor, c)
 	}
 	suffix, per := "k", new(big.Int).Mul(unit, big.NewInt(100)) // minor units per tenth of a thousand
-	if abs.Cmp(new(big.Int).Mul(thousand, big.NewInt(1000))) >= 0 {
-		suffix, per = "M", new(big.Int).Mul(unit, big.NewInt(100_000))
-	}
 	tenths := roundDiv(big.NewInt(minor), per)
+	// 999,950 rounds to a thousand thousands: "1M", not "1,000k".
+	if abs.Cmp(new(big.Int).Mul(thousand, big.NewInt(1000))) >= 0 || tenths >= 10_000 || tenths <= -10_000 {
+		suffix, per = "M", new(big.Int).Mul(unit, big.NewInt(100_000))
+		tenths = roundDiv(big.NewInt(minor), per)
+	}
 	sign := ""
 	if tenths < 0 {
 		sign, tenths = "-", -tenths
@@ -149,11 +151,23 @@ func lineOption(days []Day, names []string, values [][]float64, colors ...charts
 
 // visitorsChart draws visitors and new visitors per day.
 func visitorsChart(d Data, sz size) ([]byte, error) {
+	return renderLine(visitorsChartOption(d), sz)
+}
+
+// visitorsChartOption is the visitors chart, its axis in whole visitors.
+func visitorsChartOption(d Data) charts.LineChartOption {
 	opt := lineOption(d.Days, []string{"Visitors", "New visitors"}, [][]float64{
 		series(d.Days, hasTraffic, func(x Day) float64 { return float64(x.Visitors) }),
 		series(d.Days, hasTraffic, func(x Day) float64 { return float64(x.NewVisitors) }),
 	}, colorVisitors, colorNew)
-	return renderLine(opt, sz)
+	var most int64
+	for _, x := range d.Days {
+		if x.HasTraffic {
+			most = max(most, x.Visitors, x.NewVisitors)
+		}
+	}
+	opt.YAxis = []charts.YAxisOption{countAxis(most)}
+	return opt
 }
 
 // bounceChart draws the bounce rate per day in percent.
@@ -241,7 +255,7 @@ func revenueAxis(d Data, scale float64) charts.ValueAxisOption {
 		PreferNiceIntervals: charts.Ptr(false),
 		ValueFormatter: func(v float64) string {
 			// The library hands back Min + i*step as a float: snap it to the step it stands for.
-			return axisLabel(roundDiv(big.NewInt(int64(math.Round(v*scale))), big.NewInt(step))*step, d.Currency)
+			return axisLabel(roundDiv(big.NewInt(int64(math.Round(v*scale))), big.NewInt(step))*step, d.Currency.Exponent())
 		},
 	}
 }
@@ -277,11 +291,26 @@ func axisSteps(lo, hi, unit int64) (step, below, above int64) {
 	}
 }
 
+// countAxis is a value axis of counts (visitors) from 0 to at least hi in a round whole step, so
+// a small shop's axis is not labelled in fractions of a visitor ("0.8, 1.6").
+func countAxis(hi int64) charts.YAxisOption {
+	step, _, above := axisSteps(0, hi, 1)
+	return charts.YAxisOption{
+		LabelFontStyle:      font(labelSize),
+		Min:                 charts.Ptr(0.0),
+		Max:                 charts.Ptr(float64(above * step)),
+		LabelCount:          int(above + 1),
+		PreferNiceIntervals: charts.Ptr(false),
+		ValueFormatter: func(v float64) string {
+			return axisLabel(roundDiv(big.NewInt(int64(math.Round(v))), big.NewInt(step))*step, 0)
+		},
+	}
+}
+
 // axisLabel writes an axis value given in minor units as its exact amount, shortened like the
 // bars' labels from 1,000 major units on ("1.5k", "-2M"), with trailing zeros of the fraction
 // dropped: "0.005" (KWD), "2.5", "1.25M". No float is involved.
-func axisLabel(minor int64, c money.Currency) string {
-	exp := c.Exponent()
+func axisLabel(minor int64, exp int) string {
 	if exp < 0 || minor == 0 {
 		return strconv.FormatInt(minor, 10)
 	}
