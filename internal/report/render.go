@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-pdf/fpdf"
@@ -224,7 +225,9 @@ func (r *renderer) brief() {
 	case 0:
 		lines = append(lines, "Nothing stale, missing or held this week.")
 	default:
-		lines = append(lines, plural(int64(n), "note")+" about missing data or held payouts on page 3.")
+		// The notes follow the payouts table, which can run over several pages: the page is
+		// filled in once the notes are placed (notesPageAlias).
+		lines = append(lines, plural(int64(n), "note")+" about missing data or held payouts on page "+notesPageAlias+".")
 	}
 	p.Ln(4)
 	for _, l := range lines {
@@ -408,6 +411,10 @@ func otherCurrencies(ps []Payments, main money.Currency) string {
 	return out
 }
 
+// notesPageAlias stands for the page the notes start on until the document is written (fpdf
+// replaces it, as it does "{nb}").
+const notesPageAlias = "{notes-page}"
+
 // payoutColumns are the payouts table's columns: title, width (mm), alignment. They fill the
 // page's content width (contentW); the amounts are Owed = Paid out + Held + Failed + Outstanding.
 var payoutColumns = []struct {
@@ -463,6 +470,7 @@ func (r *renderer) payoutsPage() error {
 		}
 	}
 	r.heading("Notes")
+	r.pdf.RegisterAlias(notesPageAlias, strconv.Itoa(r.pdf.PageNo()))
 	notes := d.NotesAll()
 	if len(notes) == 0 {
 		notes = []string{"Nothing stale, missing or held this week."}
