@@ -16,10 +16,11 @@ import (
 // TestRevenueAxisLabelsAreExactAmountsOfTheCurrency: page 2's storefront revenue chart labels its
 // value axis. Each label must be an amount the client can read as one of the currency (no more
 // digits than the currency has: JPY none, KWD 3, CLF 4), the labels distinct, evenly spaced by a
-// round step (1, 2, 2.5 or 5 times a power of ten) and the baseline, 0, labelled, so a week with
-// a refund day (a negative bar) reads against zero. The axis used to be formatted to two decimals
-// whatever the currency, so a KWD or CLF week of small amounts read "0.01, 0.01, 0.02, 0.02" or
-// "0, 0, 0", and a week with a negative day had its ticks at -8.56, 17.33, ... with no zero.
+// round step (1, 2, 2.5 or 5 times a power of ten) and the baseline, 0, labelled. The axis used
+// to be formatted to two decimals whatever the currency, so a KWD or CLF week of small amounts
+// read "0.01, 0.01, 0.02, 0.02" or "0, 0, 0". A day below zero comes from no source today (refunds
+// count on their payment's day), but should one, it reads against 0: the library's axis put its
+// ticks at -8.56, 17.33, ... with no zero.
 func TestRevenueAxisLabelsAreExactAmountsOfTheCurrency(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
