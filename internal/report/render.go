@@ -124,7 +124,10 @@ func newDocument(d Data, fonts *Fonts) (*fpdf.Fpdf, *writer) {
 		pdf.Line(margin, pdf.GetY(), pageW-margin, pdf.GetY())
 		pdf.SetY(-11)
 		w.text("", 8, inkMuted)
-		w.cell(contentW/2, 5, isolate(d.displayName())+" · Weekly report "+d.Week.String(), "", 0, "L", false)
+		// A long name is cut to the footer's left half, short of the page number on its right.
+		suffix := " · Weekly report " + d.Week.String()
+		name := fit(w, d.displayName(), contentW/2-w.width(suffix))
+		w.cell(contentW/2, 5, isolate(name)+suffix, "", 0, "L", false)
 		w.cell(contentW/2, 5, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false)
 	})
 	return pdf, w
@@ -185,8 +188,7 @@ func (r *renderer) coverPage() error {
 	r.w.text("B", 9, rgb{148, 163, 184})
 	r.w.cell(contentW, 5, "WEEKLY REPORT", "", 1, "L", false)
 	p.SetX(margin)
-	r.w.text("B", 24, rgb{255, 255, 255})
-	r.w.cell(contentW, 12, isolate(d.displayName()), "", 1, "L", false)
+	r.w.cell(contentW, 12, isolate(r.coverName()), "", 1, "L", false)
 	p.SetX(margin)
 	r.w.text("", 12, rgb{226, 232, 240})
 	r.w.cell(contentW, 7, fmt.Sprintf("Week %d, %d · %s", d.Week.Week, d.Week.Year, d.Week.Period()), "", 1, "L", false)
@@ -209,6 +211,19 @@ func (r *renderer) coverPage() error {
 	p.SetY(p.GetY() + 82)
 	r.brief()
 	return nil
+}
+
+// coverName is the client's name as the cover's band can hold it on one line: drawn smaller, down
+// to 14 pt, and then cut with an ellipsis (the client's ID is on the line below). It sets the
+// font it is to be drawn in. A long name ran past the page's right edge, its end lost.
+func (r *renderer) coverName() string {
+	name, size := r.d.displayName(), 24.0
+	r.w.text("B", size, rgb{255, 255, 255})
+	for size > 14 && r.w.width(name) > contentW {
+		size--
+		r.w.text("B", size, rgb{255, 255, 255})
+	}
+	return fit(r.w, name, contentW)
 }
 
 // brief lists the week's standout days and points to the notes, under the traffic chart.
