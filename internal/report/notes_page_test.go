@@ -58,3 +58,14 @@ func pageTexts(t *testing.T, pdf []byte) []string {
 	require.NoError(t, err)
 	return strings.Split(strings.TrimSuffix(string(out), "\f"), "\f")
 }
+
+// TestBusiestDayOfOneVisitorIsSingular: a quiet shop's busiest day of one visitor read "with 1
+// visitors".
+func TestBusiestDayOfOneVisitorIsSingular(t *testing.T) {
+	d := emptyWeek()
+	d.Days[2].HasTraffic, d.Days[2].Visitors, d.Days[2].Sessions = true, 1, 1
+	pdf, err := report.Render(d)
+	require.NoError(t, err)
+	text := reporttest.Text(t, pdf.Bytes)
+	require.Contains(t, text, "Busiest day: Wed 31 Dec with 1 visitor.")
+}

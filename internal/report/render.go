@@ -231,7 +231,7 @@ func (r *renderer) brief() {
 	p, d := r.pdf, r.d
 	var lines []string
 	if best, ok := bestDay(d.Days, hasTraffic, func(x Day) int64 { return x.Visitors }); ok {
-		lines = append(lines, fmt.Sprintf("Busiest day: %s with %s visitors.", dayLabel(best.Date), formatInt(best.Visitors)))
+		lines = append(lines, fmt.Sprintf("Busiest day: %s with %s.", dayLabel(best.Date), plural(best.Visitors, "visitor")))
 	}
 	if best, ok := bestDay(d.Days, hasRevenue, func(x Day) int64 { return x.Revenue }); ok && best.Revenue > 0 {
 		lines = append(lines, fmt.Sprintf("Best revenue day: %s with %s.", dayLabel(best.Date), FormatMoney(best.Revenue, d.Currency)))
