@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/go-pdf/fpdf"
 
@@ -620,16 +621,22 @@ func fitFrom(wr *writer, s string, at int, w float64) string {
 	return fit(wr, lead+string(rs[start:]), w)
 }
 
-// fit shortens s with an ellipsis until it fits w millimetres in the current font.
+// fit shortens s with an ellipsis until it fits w millimetres in the current font. It cuts before
+// a letter and the marks on it, never between them: a Tamil or Devanagari vowel sign, a Thai tone
+// mark or a decomposed accent cut from its letter made another word ("கட…" for "கடை…").
 func fit(wr *writer, s string, w float64) string {
 	if wr.width(s) <= w {
 		return s
 	}
 	rs := []rune(s)
-	for len(rs) > 1 && wr.width(string(rs)+"…") > w {
-		rs = rs[:len(rs)-1]
+	n := len(rs)
+	for n > 1 && wr.width(string(rs[:n])+"…") > w {
+		n--
+		for n > 1 && unicode.Is(unicode.M, rs[n]) {
+			n--
+		}
 	}
-	return string(rs) + "…"
+	return string(rs[:n]) + "…"
 }
 
 // ObjectKey is where a client's report of a week is stored: reports/<client>/2026-W07.pdf.
