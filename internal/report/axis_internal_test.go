@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"math/big"
 	"regexp"
 	"slices"
@@ -36,51 +37,84 @@ func TestRevenueAxisLabelsAreExactAmountsOfTheCurrency(t *testing.T) {
 		{"USD, cents only", money.USD, []int64{3, 1, 0, 2, 4, 1, 2}},
 		{"EUR, all refunds", money.EUR, []int64{-2500, -100, -7000, -1, -50, -3000, -999}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			days := make([]Day, len(tt.minor))
-			for i, m := range tt.minor {
-				days[i] = Day{Date: time.Date(2026, 6, 8+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), HasRevenue: true, Revenue: m}
-			}
-			labels := revenueAxisLabels(t, Data{Currency: tt.cur, Days: days})
-			t.Logf("%s axis: %q", tt.cur.Upper(), labels)
-			if len(labels) < 2 {
-				t.Fatalf("axis labels %q: want at least two", labels)
-			}
-			unit := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(tt.cur.Exponent())), nil))
-			var values []*big.Rat
-			for _, l := range labels {
-				v, ok := axisValue(l)
-				if !ok {
-					t.Fatalf("axis label %q is not an amount", l)
-				}
-				if minor := new(big.Rat).Mul(v, unit); !minor.IsInt() {
-					t.Errorf("axis label %q has more digits than %s has (%d)", l, tt.cur.Upper(), tt.cur.Exponent())
-				}
-				values = append(values, v)
-			}
-			if !slices.Contains(labels, "0") {
-				t.Errorf("axis labels %q: the baseline 0 is not labelled", labels)
-			}
-			// Labels are drawn top down: each step down is the same round amount.
-			step := new(big.Rat).Sub(values[0], values[1])
-			for i := 1; i+1 < len(values); i++ {
-				if d := new(big.Rat).Sub(values[i], values[i+1]); d.Cmp(step) != 0 {
-					t.Errorf("axis labels %q: uneven or repeated steps (%s then %s)", labels, step.FloatString(6), d.FloatString(6))
-					break
-				}
-			}
-			if !roundStep(step) {
-				t.Errorf("axis labels %q: step %s is not 1, 2, 2.5 or 5 times a power of ten", labels, step.FloatString(6))
-			}
-			// Every bar is within the axis.
-			lo, hi := values[len(values)-1], values[0]
-			for _, m := range tt.minor {
-				v := new(big.Rat).Quo(new(big.Rat).SetInt64(m), unit)
-				if v.Cmp(lo) < 0 || v.Cmp(hi) > 0 {
-					t.Errorf("day of %s is outside the axis %q", FormatMoney(m, tt.cur), labels)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkRevenueAxis(t, tt.cur, tt.minor) })
+	}
+}
+
+// checkRevenueAxis draws the revenue chart of days of these amounts and checks its value axis:
+// exact amounts of the currency, 0 labelled, even round steps, every bar within it, and no more
+// than maxAxisSteps intervals.
+func checkRevenueAxis(t *testing.T, cur money.Currency, minor []int64) {
+	t.Helper()
+	days := make([]Day, len(minor))
+	for i, m := range minor {
+		days[i] = Day{Date: time.Date(2026, 6, 8+i, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), HasRevenue: true, Revenue: m}
+	}
+	labels := revenueAxisLabels(t, Data{Currency: cur, Days: days})
+	t.Logf("%s axis: %q", cur.Upper(), labels)
+	if len(labels) < 2 || len(labels) > maxAxisSteps+1 {
+		t.Fatalf("axis labels %q: want 2 to %d", labels, maxAxisSteps+1)
+	}
+	unit := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(cur.Exponent())), nil))
+	var values []*big.Rat
+	for _, l := range labels {
+		v, ok := axisValue(l)
+		if !ok {
+			t.Fatalf("axis label %q is not an amount", l)
+		}
+		if units := new(big.Rat).Mul(v, unit); !units.IsInt() {
+			t.Errorf("axis label %q has more digits than %s has (%d)", l, cur.Upper(), cur.Exponent())
+		}
+		values = append(values, v)
+	}
+	if !slices.Contains(labels, "0") {
+		t.Errorf("axis labels %q: the baseline 0 is not labelled", labels)
+	}
+	// Labels are drawn top down: each step down is the same round amount.
+	step := new(big.Rat).Sub(values[0], values[1])
+	for i := 1; i+1 < len(values); i++ {
+		if d := new(big.Rat).Sub(values[i], values[i+1]); d.Cmp(step) != 0 {
+			t.Errorf("axis labels %q: uneven or repeated steps (%s then %s)", labels, step.FloatString(6), d.FloatString(6))
+			break
+		}
+	}
+	if !roundStep(step) {
+		t.Errorf("axis labels %q: step %s is not 1, 2, 2.5 or 5 times a power of ten", labels, step.FloatString(6))
+	}
+	// Every bar is within the axis.
+	lo, hi := values[len(values)-1], values[0]
+	for _, m := range minor {
+		v := new(big.Rat).Quo(new(big.Rat).SetInt64(m), unit)
+		if v.Cmp(lo) < 0 || v.Cmp(hi) > 0 {
+			t.Errorf("day of %s is outside the axis %q", FormatMoney(m, cur), labels)
+		}
+	}
+}
+
+// TestRevenueAxisOfHugeAmounts: the axis is laid out in int64 minor units, and a day's amount may
+// be anything an int64 holds (a source's figure is taken as it comes). Near its limits the step
+// search gave up at a step of 10^17 minor units: 94 labels for one day of MaxInt64, and the axis's
+// top, 93 steps of 10^17, overflowed to a negative maximum ("-92,000,000,000M" read ten times;
+// for a week from MinInt64 to MaxInt64, a label count of -1).
+func TestRevenueAxisOfHugeAmounts(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		cur   money.Currency
+		minor []int64
+	}{
+		{"JPY, 9e17", money.JPY, []int64{900_000_000_000_000_000, 1}},
+		{"USD, MaxInt64", money.USD, []int64{math.MaxInt64}},
+		{"USD, MinInt64", money.USD, []int64{math.MinInt64, 0}},
+		{"JPY, both ends", money.JPY, []int64{math.MinInt64, math.MaxInt64}},
+		{"KWD, 4e18 and a refund", money.KWD, []int64{4_000_000_000_000_000_000, -3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkRevenueAxis(t, tt.cur, tt.minor) })
+	}
+	for _, most := range []int64{900_000_000_000_000_000, math.MaxInt64} {
+		ax := countAxis(most)
+		if ax.LabelCount < 2 || ax.LabelCount > maxAxisSteps+1 || *ax.Max < float64(most) {
+			t.Errorf("visitors axis for %d: %d labels up to %g", most, ax.LabelCount, *ax.Max)
+		}
 	}
 }
 

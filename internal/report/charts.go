@@ -247,17 +247,25 @@ func revenueAxis(d Data, scale float64) charts.ValueAxisOption {
 		}
 	}
 	step, below, above := axisSteps(lo, hi, int64(scale))
+	// below*step and above*step may be past an int64 near its limits: the ends are floats, and
+	// each label is the step it stands for times step, in big integers.
 	return charts.ValueAxisOption{
 		LabelFontStyle:      font(labelSize),
-		Min:                 charts.Ptr(float64(-below*step) / scale),
-		Max:                 charts.Ptr(float64(above*step) / scale),
+		Min:                 charts.Ptr(float64(-below) * float64(step) / scale),
+		Max:                 charts.Ptr(float64(above) * float64(step) / scale),
 		LabelCount:          int(below + above + 1),
 		PreferNiceIntervals: charts.Ptr(false),
 		ValueFormatter: func(v float64) string {
 			// The library hands back Min + i*step as a float: snap it to the step it stands for.
-			return axisLabel(roundDiv(big.NewInt(int64(math.Round(v*scale))), big.NewInt(step))*step, d.Currency.Exponent())
+			return axisLabel(stepsOf(v*scale, step), d.Currency.Exponent())
 		},
 	}
+}
+
+// stepsOf is v (minor units, as the chart library computed it) snapped to the nearest multiple
+// of step: the exact amount of the axis label it stands for.
+func stepsOf(v float64, step int64) *big.Int {
+	return new(big.Int).Mul(big.NewInt(int64(math.Round(v/float64(step)))), big.NewInt(step))
 }
 
 // axisSteps is the smallest round step (minor units) that spans lo..hi (lo <= 0 <= hi) in at most
@@ -274,17 +282,19 @@ func axisSteps(lo, hi, unit int64) (step, below, above int64) {
 		}
 		return q
 	}
+	// Steps of 1, 2, 5, 10, 20, 25, 50, ... minor units, up to 5*10^18: the last spans any int64
+	// in at most 2+2 intervals, so the search always ends there.
 	for pow := int64(1); ; pow *= 10 {
-		for _, m := range []int64{10, 20, 25, 50} {
-			if m == 25 && pow == 1 {
+		for _, m := range []int64{1, 2, 25, 5} {
+			s := m * pow
+			switch {
+			case m == 25 && pow == 1:
 				continue // 2.5 minor units is no amount
-			}
-			s := m * pow / 10
-			if s == 0 {
-				continue
+			case m == 25:
+				s = 25 * (pow / 10)
 			}
 			below, above = ceilDiv(-lo, s), ceilDiv(hi, s)
-			if below+above <= maxAxisSteps || pow > math.MaxInt64/100 {
+			if below <= maxAxisSteps && above <= maxAxisSteps-below { // below+above may overflow
 				return s, below, above
 			}
 		}
@@ -298,23 +308,21 @@ func countAxis(hi int64) charts.YAxisOption {
 	return charts.YAxisOption{
 		LabelFontStyle:      font(labelSize),
 		Min:                 charts.Ptr(0.0),
-		Max:                 charts.Ptr(float64(above * step)),
+		Max:                 charts.Ptr(float64(above) * float64(step)),
 		LabelCount:          int(above + 1),
 		PreferNiceIntervals: charts.Ptr(false),
-		ValueFormatter: func(v float64) string {
-			return axisLabel(roundDiv(big.NewInt(int64(math.Round(v))), big.NewInt(step))*step, 0)
-		},
+		ValueFormatter:      func(v float64) string { return axisLabel(stepsOf(v, step), 0) },
 	}
 }
 
 // axisLabel writes an axis value given in minor units as its exact amount, shortened like the
 // bars' labels from 1,000 major units on ("1.5k", "-2M"), with trailing zeros of the fraction
 // dropped: "0.005" (KWD), "2.5", "1.25M". No float is involved.
-func axisLabel(minor int64, exp int) string {
-	if exp < 0 || minor == 0 {
-		return strconv.FormatInt(minor, 10)
+func axisLabel(minor *big.Int, exp int) string {
+	if exp < 0 || minor.Sign() == 0 {
+		return minor.String()
 	}
-	abs := new(big.Int).Abs(big.NewInt(minor))
+	abs := new(big.Int).Abs(minor)
 	digits, suffix := exp, ""
 	unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil)
 	switch {
@@ -332,7 +340,7 @@ func axisLabel(minor int64, exp int) string {
 	if frac != "" {
 		out += "." + frac
 	}
-	if minor < 0 {
+	if minor.Sign() < 0 {
 		out = "-" + out
 	}
 	return out + suffix
