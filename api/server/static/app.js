@@ -824,7 +824,8 @@
       const row = tbody.insertRow();
       row.dataset.payment = p.workflow_id;
       const link = document.createElement('a');
-      link.href = p.workflow_url;
+      // No Temporal UI configured (production without TEMPORAL_UI_URL): the ID, not a link.
+      if (p.workflow_url) link.href = p.workflow_url;
       link.textContent = p.workflow_id;
       link.rel = 'noreferrer';
       row.insertCell().appendChild(link);
