@@ -346,12 +346,18 @@ func (s *Server) createRule(c echo.Context) error {
 	}
 	var r store.RuleVersion
 	err := s.audited(c, "split_rule.create", "client:"+c.Param("client_id"), func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		r, err = tx.CreateRuleOnBase(ctx, split.Rule{
+		// before is the version this one supersedes (nil for the client's first): the log says
+		// what the change changed, as for any other change.
+		var prev *store.RuleVersion
+		prev, r, err = tx.CreateRuleOnBase(ctx, split.Rule{
 			ClientID: c.Param("client_id"), PlatformBps: *body.PlatformBps, AffiliateBps: body.AffiliateBps,
 			CommissionOnTax: body.CommissionOnTax, CommissionOnShipping: body.CommissionOnShipping,
 			MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee, FeeCurrency: money.Currency(body.FeeCurrency),
 		}, actor(c), body.BaseVersion)
-		return nil, r, err
+		if prev == nil {
+			return nil, r, err
+		}
+		return *prev, r, err
 	})
 	if changed := (*store.RuleChangedError)(nil); errors.As(err, &changed) {
 		return errorf(http.StatusConflict, "rule_changed", fmt.Sprintf(
