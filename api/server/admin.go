@@ -346,12 +346,18 @@ func (s *Server) createRule(c echo.Context) error {
 	}
 	var r store.RuleVersion
 	err := s.audited(c, "split_rule.create", "client:"+c.Param("client_id"), func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		r, err = tx.CreateRuleOnBase(ctx, split.Rule{
+		// before is the version this one supersedes (nil for the client's first): the log says
+		// what the change changed, as for any other change.
+		var prev *store.RuleVersion
+		prev, r, err = tx.CreateRuleOnBase(ctx, split.Rule{
 			ClientID: c.Param("client_id"), PlatformBps: *body.PlatformBps, AffiliateBps: body.AffiliateBps,
 			CommissionOnTax: body.CommissionOnTax, CommissionOnShipping: body.CommissionOnShipping,
 			MinPlatformFee: body.MinPlatformFee, MaxPlatformFee: body.MaxPlatformFee, FeeCurrency: money.Currency(body.FeeCurrency),
 		}, actor(c), body.BaseVersion)
-		return nil, r, err
+		if prev == nil {
+			return nil, r, err
+		}
+		return *prev, r, err
 	})
 	if changed := (*store.RuleChangedError)(nil); errors.As(err, &changed) {
 		return errorf(http.StatusConflict, "rule_changed", fmt.Sprintf(
@@ -1138,6 +1144,15 @@ func moneyCurrency(s string) money.Currency {
 	return money.Currency(strings.ToLower(strings.TrimSpace(s)))
 }
 
+// versionList writes rule versions as "v1, v2".
+func versionList(vs []int) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("v%d", v)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // correctPayment asks a paid payment's workflow to re-split under another rule version (for
 // example one that stops taking commission on tax). It goes through the same delivery as provider
 // events, so it also reaches a payment whose run has closed.
@@ -1169,6 +1184,13 @@ func (s *Server) correctPayment(c echo.Context) error {
 		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("only paid payments can be corrected; this one is %s", r.Status))
 	case r.RuleVersion == body.RuleVersion:
 		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf("the payment already uses rule v%d", body.RuleVersion))
+	case slices.Contains(r.CorrectedTo, body.RuleVersion):
+		// The run refuses it (the version's keys are taken: the provider and the ledger would
+		// answer with the first correction's), and while the run is open it does not even see it:
+		// the event's ID is the one it took then. Answered here, where the admin reads the reason.
+		return errorf(http.StatusConflict, "invalid_state", fmt.Sprintf(
+			"the payment was corrected to v%d before (corrected to %s); correcting it again needs a new rule version",
+			body.RuleVersion, versionList(r.CorrectedTo)))
 	}
 	ev := payment.Event{ID: fmt.Sprintf("correction-v%d", body.RuleVersion), Kind: payment.EventCorrection, RuleVersion: body.RuleVersion, Actor: actor(c)}
 	// Audited like every admin decision: the entry commits only once the workflow took the event.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,35 +46,44 @@ func (e *RuleChangedError) Error() string {
 // CreateRule stores the next version of a client's split rule. Versions are numbered under a lock
 // on the client row so two admins saving at once get distinct versions.
 func (s *Store) CreateRule(ctx context.Context, r split.Rule, actor string) (RuleVersion, error) {
-	return s.CreateRuleOnBase(ctx, r, actor, nil)
+	_, out, err := s.CreateRuleOnBase(ctx, r, actor, nil)
+	return out, err
 }
 
 // CreateRuleOnBase is CreateRule with a precondition: when base is not nil, the client's newest
 // version must be *base (0: the client has no rule yet), else nothing is stored and the error is
 // a *RuleChangedError. Checked under the client row's lock that numbers versions, so of two
 // saves on the same base exactly one is stored: without it, the second silently superseded the
-// first, its admin never having seen it.
-func (s *Store) CreateRuleOnBase(ctx context.Context, r split.Rule, actor string, base *int) (RuleVersion, error) {
+// first, its admin never having seen it. It returns the version superseded (nil for the client's
+// first), read under the same lock, so the audit log shows what the change changed.
+func (s *Store) CreateRuleOnBase(ctx context.Context, r split.Rule, actor string, base *int) (before *RuleVersion, after RuleVersion, err error) {
 	if err := ValidID("client_id", r.ClientID); err != nil {
-		return RuleVersion{}, err
+		return nil, RuleVersion{}, err
 	}
 	r.Version = 1 // validated before numbering; the real version is set below
 	if err := r.Validate(); err != nil {
-		return RuleVersion{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, RuleVersion{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	// Stored lower-case, as payments' currencies are; left empty, the insert trigger gives the
 	// rule its client's default currency.
 	r.FeeCurrency = money.Currency(strings.ToLower(string(r.FeeCurrency)))
-	var out RuleVersion
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var id string
 		if err := tx.QueryRow(ctx, `SELECT id FROM clients WHERE id = $1 FOR UPDATE`, r.ClientID).Scan(&id); err != nil {
 			return notFound(err, "client "+r.ClientID)
 		}
+		prev, err := scanRule(tx.QueryRow(ctx, `SELECT `+ruleColumns+` FROM split_rules WHERE client_id = $1
+			ORDER BY version DESC LIMIT 1`, r.ClientID))
+		switch {
+		case err == nil:
+			before = &prev
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("read current split rule: %w", err)
+		}
 		if base != nil {
-			var current int
-			if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM split_rules WHERE client_id = $1`, r.ClientID).Scan(&current); err != nil {
-				return fmt.Errorf("read current split rule version: %w", err)
+			current := 0
+			if before != nil {
+				current = before.Version
 			}
 			if current != *base {
 				return &RuleChangedError{ClientID: r.ClientID, Base: *base, Current: current}
@@ -86,14 +96,13 @@ func (s *Store) CreateRuleOnBase(ctx context.Context, r split.Rule, actor string
 			RETURNING `+ruleColumns,
 			r.ClientID, r.PlatformBps, r.AffiliateBps, r.CommissionOnTax, r.CommissionOnShipping,
 			r.MinPlatformFee, r.MaxPlatformFee, string(r.FeeCurrency), actor)
-		var err error
-		out, err = scanRule(row)
+		after, err = scanRule(row)
 		return err
 	})
 	if err != nil {
-		return RuleVersion{}, fmt.Errorf("create split rule for %s: %w", r.ClientID, err)
+		return nil, RuleVersion{}, fmt.Errorf("create split rule for %s: %w", r.ClientID, err)
 	}
-	return out, nil
+	return before, after, nil
 }
 
 // RuleAt returns the rule version in force at a moment: the newest created at or before it.
