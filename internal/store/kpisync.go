@@ -298,6 +298,10 @@ func (s *Store) KPIHotDays(ctx context.Context, clientID string, from, to time.T
 		if hasRevenue {
 			d.Revenue = &r
 		}
+		if !d.Synced() {
+			// Only another property's traffic: as good as no row, which the reader fetches.
+			continue
+		}
 		out = append(out, d)
 	}
 	return out, rows.Err()
