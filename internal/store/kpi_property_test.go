@@ -15,7 +15,7 @@ import (
 // property it was synced from (kpi.StoredName) is the client's; a day that holds nothing else
 // (its revenue not stored) is then absent, as a day without a row, so the reader fetches it
 // from the sources instead of showing a stored day with nothing in it. Traffic stored without
-// a property ("ga4", before) counts as it did.
+// a property ("ga4", before) counts while the client has a GA4 property.
 func TestHotDaysKeepTheCurrentPropertysTrafficOnly(t *testing.T) {
 	pool, _ := testenv.Postgres(t)
 	s := store.New(pool)
@@ -54,7 +54,8 @@ func TestHotDaysKeepTheCurrentPropertysTrafficOnly(t *testing.T) {
 	}{
 		{"8001", []got{{"2026-06-14", 11, true}, {"2026-06-15", 12, false}, {"2026-06-16", 13, false}}},
 		{"8002", []got{{"2026-06-14", -1, true}, {"2026-06-16", 13, false}}},
-		{"", []got{{"2026-06-14", -1, true}, {"2026-06-16", 13, false}}},
+		// GA4 removed: the traffic stored without a property is not the client's any more either.
+		{"", []got{{"2026-06-14", -1, true}}},
 	} {
 		_, err := s.PutKPISettings(ctx, store.KPISettings{ClientID: "kpi-prop", GA4PropertyID: c.property, ProviderRevenue: true})
 		require.NoError(t, err)

@@ -253,10 +253,13 @@ func kpiWriteErr(err error, what, clientID string) error {
 // property (the client was moved, perhaps off another shop's property set by mistake) or of a
 // GA4 the client dropped is not the client's any more: until the next sync rewrote it (a period,
 // up to a day), or for good when GA4 was dropped, as no sync touches traffic then, the hot days
-// showed it beside the new property's older days. A source stored without a property ("ga4",
-// written before) is taken as it was.
-const currentTrafficSQL = `(d.traffic_source NOT LIKE '` + kpi.SourceGA4 + `@%' OR
-	d.traffic_source = '` + kpi.SourceGA4 + `@properties/' || COALESCE(NULLIF(k.ga4_property_id, ''), '-'))`
+// showed it beside the new property's older days. GA4's stored without a property ("ga4", by a
+// worker of the previous release) counts while the client has a GA4 property, whichever it is,
+// and not once GA4 was removed: no sync rewrites it then, so it stayed until it aged out.
+const currentTrafficSQL = `(CASE WHEN d.traffic_source = '` + kpi.SourceGA4 + `' THEN COALESCE(k.ga4_property_id, '') <> ''
+	WHEN d.traffic_source LIKE '` + kpi.SourceGA4 + `@%' THEN
+		d.traffic_source = '` + kpi.SourceGA4 + `@properties/' || COALESCE(NULLIF(k.ga4_property_id, ''), '-')
+	ELSE true END)`
 
 // KPIHotDays returns a client's stored days from from to to (inclusive), oldest first, with only
 // the parts some source filled; traffic only while it is from the client's current GA4 property
