@@ -146,7 +146,8 @@ func (a *KPI) syncGA4(ctx context.Context, in SyncKPISourceInput) (days, hours i
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := a.Store.UpsertKPITraffic(ctx, in.ClientID, src.Name(), tr); err != nil {
+	// Stored with its property, so the days are not shown once the client has another.
+	if err := a.Store.UpsertKPITraffic(ctx, in.ClientID, kpi.StoredName(src), tr); err != nil {
 		return 0, 0, err
 	}
 	hs, err := src.TrafficHours(ctx, in.Today)

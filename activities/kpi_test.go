@@ -92,6 +92,9 @@ func TestPruneKPIs(t *testing.T) {
 	ctx := t.Context()
 	_, _, err := st.UpsertClient(ctx, store.Client{ID: "kpi-prune-act", Name: "p", DefaultCurrency: money.USD})
 	require.NoError(t, err)
+	// The traffic below is GA4's, stored without a property: read back while the client has one.
+	_, err = st.PutKPISettings(ctx, store.KPISettings{ClientID: "kpi-prune-act", GA4PropertyID: "8000", ProviderRevenue: true})
+	require.NoError(t, err)
 	var days []kpi.TrafficDay
 	var hours []kpi.TrafficHour
 	start := time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC) // older than any other test's rows

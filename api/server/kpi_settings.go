@@ -78,9 +78,9 @@ func (s *Server) putKPISettings(c echo.Context) error {
 	id := c.Param("client_id")
 	k := store.KPISettings{ClientID: id, GA4PropertyID: body.GA4PropertyID, GA4CredentialsRef: body.GA4CredentialsRef,
 		ProviderRevenue: body.ProviderRevenue == nil || *body.ProviderRevenue, SyncEvery: time.Duration(body.SyncEverySeconds) * time.Second}
+	var prev store.KPISettings
 	err := s.audited(c, "client.kpi_settings", "client:"+id, func(ctx context.Context, tx *store.Store) (before, after any, err error) {
-		prev, err := tx.GetKPISettings(ctx, id)
-		if err != nil {
+		if prev, err = tx.GetKPISettings(ctx, id); err != nil {
 			return nil, nil, err
 		}
 		k, err = tx.PutKPISettings(ctx, k)
@@ -90,7 +90,34 @@ func (s *Server) putKPISettings(c echo.Context) error {
 		return err
 	}
 	s.clientChanged(c, id)
+	if k.GA4PropertyID != "" && k.GA4PropertyID != prev.GA4PropertyID {
+		s.syncNewProperty(c, id)
+	}
 	return c.JSON(http.StatusOK, viewKPISettings(k))
+}
+
+// propertySyncWait bounds how long a settings save waits for the sync it starts; the run goes on
+// without it.
+const propertySyncWait = 3 * time.Second
+
+// syncNewProperty starts a KPI sync (the on-demand refresh) for a client whose GA4 property was
+// just set or changed: the hot days' stored traffic counts only while it is the current
+// property's (store.KPIHotDays), so without it they had no traffic until the next scheduled
+// sync, up to a day later. The change stands whatever happens; a failure is logged, and the
+// scheduled sync stores the new property's days.
+func (s *Server) syncNewProperty(c echo.Context, clientID string) {
+	if s.deps.KPIRefresh == nil {
+		return
+	}
+	if cl, err := s.deps.Store.GetClient(c.Request().Context(), clientID); err != nil || cl.Offboarded() {
+		return // offboarded: no schedule, nothing synced
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), propertySyncWait)
+	defer cancel()
+	if err := s.deps.KPIRefresh(ctx, clientID); err != nil {
+		s.deps.Logger.Warn("kpi sync for the new GA4 property did not start; the scheduled sync stores its days",
+			"client_id", clientID, "request_id", requestID(c), "error", err)
+	}
 }
 
 // clientChanged runs the OnClientChanged hook after a saved change. The change stands whatever

@@ -50,7 +50,8 @@ type Deps struct {
 	RateBurst int
 	// SessionTTL is how long a browser session lasts; zero means 12h.
 	SessionTTL time.Duration
-	// KPIRefresh starts an on-demand KPI sync for a client; nil answers 501 not_implemented.
+	// KPIRefresh starts an on-demand KPI sync for a client; nil answers 501 not_implemented. Saving
+	// a new GA4 property calls it too (its failure is logged there).
 	KPIRefresh func(ctx context.Context, clientID string) error
 	// GA4CredentialsDir is where file: GA4 credential references may point (GA4_CREDENTIALS_DIR);
 	// empty refuses them.

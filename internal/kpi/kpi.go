@@ -166,6 +166,12 @@ func cacheName(name string, src any) string {
 	return name
 }
 
+// StoredName is what the sync stores as the source of a day's part: the source's name, and its
+// CacheKey when it has one (GA4's property: "ga4@properties/123"), so a stored day's traffic is
+// known to be the current property's (store.KPIHotDays) and never shown once the client was moved
+// to another property or dropped GA4.
+func StoredName(src interface{ Name() string }) string { return cacheName(src.Name(), src) }
+
 // RevenueSource reads one client's revenue in one currency.
 type RevenueSource interface {
 	Name() string

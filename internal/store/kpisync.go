@@ -247,13 +247,30 @@ func kpiWriteErr(err error, what, clientID string) error {
 	return nil
 }
 
+// currentTrafficSQL is SQL true for a stored day's traffic (kpi_daily d) the client's KPI settings
+// (kpi_settings k, left-joined) still stand behind: the sync stores GA4's with its property
+// (kpi.StoredName: "ga4@properties/<id>"), which must be the one set now. Traffic of another
+// property (the client was moved, perhaps off another shop's property set by mistake) or of a
+// GA4 the client dropped is not the client's any more: until the next sync rewrote it (a period,
+// up to a day), or for good when GA4 was dropped, as no sync touches traffic then, the hot days
+// showed it beside the new property's older days. GA4's stored without a property ("ga4", by a
+// worker of the previous release) counts while the client has a GA4 property, whichever it is,
+// and not once GA4 was removed: no sync rewrites it then, so it stayed until it aged out.
+const currentTrafficSQL = `(CASE WHEN d.traffic_source = '` + kpi.SourceGA4 + `' THEN COALESCE(k.ga4_property_id, '') <> ''
+	WHEN d.traffic_source LIKE '` + kpi.SourceGA4 + `@%' THEN
+		d.traffic_source = '` + kpi.SourceGA4 + `@properties/' || COALESCE(NULLIF(k.ga4_property_id, ''), '-')
+	ELSE true END)`
+
 // KPIHotDays returns a client's stored days from from to to (inclusive), oldest first, with only
-// the parts some source filled.
+// the parts some source filled; traffic only while it is from the client's current GA4 property
+// (currentTrafficSQL).
 func (s *Store) KPIHotDays(ctx context.Context, clientID string, from, to time.Time) ([]kpi.Day, error) {
-	rows, err := s.pool.Query(ctx, `SELECT day, visitors, new_visitors, sessions, bounce_rate_bps, revenue, gross, refunds,
-			commission, currency, traffic_source IS NOT NULL, revenue_source IS NOT NULL,
-			traffic_thresholded_at IS NOT NULL AND traffic_thresholded_at = traffic_synced_at
-		FROM kpi_daily WHERE client_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day`, clientID, kpi.DayOf(from), kpi.DayOf(to))
+	rows, err := s.pool.Query(ctx, `SELECT d.day, d.visitors, d.new_visitors, d.sessions, d.bounce_rate_bps, d.revenue, d.gross,
+			d.refunds, d.commission, d.currency, d.traffic_source IS NOT NULL, d.revenue_source IS NOT NULL,
+			d.traffic_thresholded_at IS NOT NULL AND d.traffic_thresholded_at = d.traffic_synced_at,
+			d.traffic_source IS NOT NULL AND `+currentTrafficSQL+`
+		FROM kpi_daily d LEFT JOIN kpi_settings k ON k.client_id = d.client_id
+		WHERE d.client_id = $1 AND d.day BETWEEN $2 AND $3 ORDER BY d.day`, clientID, kpi.DayOf(from), kpi.DayOf(to))
 	if err != nil {
 		return nil, fmt.Errorf("kpi days of %s: %w", clientID, err)
 	}
@@ -265,22 +282,28 @@ func (s *Store) KPIHotDays(ctx context.Context, clientID string, from, to time.T
 		var net int64
 		var r kpi.Revenue
 		var cur string
-		var hasTraffic, hasRevenue bool
+		var hasTraffic, hasRevenue, currentTraffic bool
 		if err := rows.Scan(&d.Day, &t.Visitors, &t.NewVisitors, &t.Sessions, &t.BounceRateBps, &net, &r.Gross, &r.Refunds,
-			&r.Commission, &cur, &hasTraffic, &hasRevenue, &t.Thresholded); err != nil {
+			&r.Commission, &cur, &hasTraffic, &hasRevenue, &t.Thresholded, &currentTraffic); err != nil {
 			return nil, fmt.Errorf("scan kpi day: %w", err)
 		}
 		if !hasTraffic && !hasRevenue {
 			// A row from before the sync tracked its parts: all of it counts, revenue is net.
-			hasTraffic, hasRevenue = true, true
+			hasTraffic, hasRevenue, currentTraffic = true, true, true
 			r.Gross, r.Refunds = net, 0
 		}
+		// Traffic of a property the client no longer has is no part of its day.
+		hasTraffic = hasTraffic && currentTraffic
 		d.Day, r.Currency = kpi.DayOf(d.Day), money.Currency(cur)
 		if hasTraffic {
 			d.Traffic = &t
 		}
 		if hasRevenue {
 			d.Revenue = &r
+		}
+		if !d.Synced() {
+			// Only another property's traffic: as good as no row, which the reader fetches.
+			continue
 		}
 		out = append(out, d)
 	}

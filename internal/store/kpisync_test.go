@@ -29,6 +29,9 @@ func TestKPIPartsAreKeptApart(t *testing.T) {
 	s := store.New(pool)
 	ctx := t.Context()
 	kpiClient(t, s, "kpi-parts")
+	// Its traffic is GA4's, stored without a property: it counts while the client has one.
+	_, err := s.PutKPISettings(ctx, store.KPISettings{ClientID: "kpi-parts", GA4PropertyID: "8000", ProviderRevenue: true})
+	require.NoError(t, err)
 	commission := int64(900)
 	rev := []kpi.RevenueDay{
 		{Day: d("2026-06-14"), Revenue: kpi.Revenue{Currency: money.USD, Gross: 10000, Refunds: 1000, Commission: &commission}},
