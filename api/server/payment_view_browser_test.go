@@ -1,0 +1,249 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"paysplit/internal/ledger"
+	"paysplit/internal/money"
+	"paysplit/internal/monitor"
+	"paysplit/internal/payment"
+	"paysplit/internal/store"
+	wfpayment "paysplit/workflows/payment"
+)
+
+// paymentViewOpen waits until the dashboard's payment view shows workflowID's payment (or the
+// API's reason it could not) and returns nothing: the view's parts are read by the caller.
+func (b *browser) paymentViewOpen(workflowID string) {
+	b.t.Helper()
+	b.waitFor(fmt.Sprintf(`(() => { const v = document.getElementById('payment-view');
+		return v && !v.hidden && v.dataset.payment === %q && v.dataset.state !== 'loading'; })()`, workflowID))
+}
+
+// paymentField is the text of a field of the payment view's summary (data-field).
+func (b *browser) paymentField(name string) string {
+	b.t.Helper()
+	return eval[string](b, fmt.Sprintf(`(document.querySelector('#payment-view [data-field=%q]') || {textContent: '(none)'}).textContent`, name))
+}
+
+// tableRows returns the rows of a table's body, each as its cells' texts by column header.
+func (b *browser) tableRows(selector string) []map[string]string {
+	b.t.Helper()
+	return eval[[]map[string]string](b, fmt.Sprintf(`(() => {
+		const t = document.querySelector(%q);
+		if (!t) return [];
+		const heads = [...t.tHead.rows[0].cells].map(c => c.textContent);
+		return [...t.tBodies[0].rows].map(r => Object.fromEntries([...r.cells].map((c, i) => [heads[i], c.textContent])));
+	})()`, selector))
+}
+
+// TestDashboardPaymentViewShowsThePayment: an admin opens a deep link to one payment
+// (/#payment=<workflow id>, as an alert's link) and the dashboard shows it: status, order
+// amounts, legs and ledger entries with the currency's own digits (¥12,345 is JPY 12,345, 12.345
+// dinars KWD 12.345), the Temporal UI link, the decisions its status takes, with the focus on
+// the view's heading; a reload keeps the view, and a reason with markup is shown as text. Before,
+// the dashboard had no view of one payment: the link showed the admin API's raw JSON.
+func TestDashboardPaymentViewShowsThePayment(t *testing.T) {
+	for _, tc := range []struct {
+		currency                                 money.Currency
+		gross, vendor, affiliate, platform, base string
+	}{
+		{"jpy", "JPY 12,345", "JPY 10,494", "JPY 617", "JPY 1,234", "JPY 12,345"},
+		{"kwd", "KWD 12.345", "KWD 10.494", "KWD 0.617", "KWD 1.234", "KWD 12.345"},
+	} {
+		t.Run(string(tc.currency), func(t *testing.T) {
+			a := newAPI(t, nil)
+			b := newBrowser(t)
+			c := a.newClient("payview" + string(tc.currency))
+			rec := paidRecord(c, c+"-pi", time.Now().Add(-2*time.Hour), 12345, 0, payment.StatusHeld)
+			rec.Currency = tc.currency
+			rec.CommissionBase = 12345
+			rec.Legs[1].Reason = `payee cannot receive <img src=x id=injected>`
+			require.NoError(t, a.store.SavePayment(t.Context(), rec))
+			_, _, err := ledger.New(a.pool).Post(t.Context(), ledger.Entry{IdempotencyKey: uniqueID("payview"), Currency: tc.currency,
+				Reference: rec.WorkflowID, Description: "capture", Postings: []ledger.Posting{
+					{Account: ledger.ProviderBalance("stripe"), Amount: 12345}, {Account: ledger.VendorPayable(c + "-vendor"), Amount: -12345}}})
+			require.NoError(t, err)
+
+			b.login(a.url+"/#payment="+rec.WorkflowID, adminKey)
+			b.paymentViewOpen(rec.WorkflowID)
+			check := func() {
+				t.Helper()
+				require.Equal(t, "payment-heading", eval[string](b, `document.activeElement.id`), "the focus moves to the view")
+				require.Contains(t, eval[string](b, `document.getElementById('payment-heading').textContent`), rec.WorkflowID)
+				require.True(t, eval[bool](b, `document.getElementById('overview').hidden`), "the view replaces the overview")
+				require.Equal(t, "held", b.paymentField("status"))
+				require.Equal(t, tc.gross, b.paymentField("gross"))
+				require.Equal(t, tc.gross, b.paymentField("subtotal"))
+				require.Equal(t, tc.base, b.paymentField("commission_base"))
+				require.Equal(t, c, b.paymentField("client_id"))
+				require.Equal(t, rec.Order.OrderID, b.paymentField("order_id"))
+				legs := b.tableRows("#payment-legs")
+				require.Len(t, legs, 3, "%v", legs)
+				byParty := map[string]map[string]string{}
+				for _, l := range legs {
+					byParty[l["Party"]] = l
+				}
+				require.Equal(t, tc.vendor, byParty["vendor"]["Amount"], "%v", legs)
+				require.Equal(t, tc.platform, byParty["platform"]["Amount"], "%v", legs)
+				require.Equal(t, tc.affiliate, byParty["affiliate"]["Amount"], "%v", legs)
+				require.Equal(t, tc.affiliate, byParty["affiliate"]["Transferred"], "%v", legs)
+				require.Equal(t, "tr_aff_"+c+"-pi", byParty["affiliate"]["Transfer"], "%v", legs)
+				require.Contains(t, byParty["vendor"]["State"], "held", "%v", legs)
+				require.Contains(t, byParty["vendor"]["State"], "<img src=x id=injected>", "a reason is text")
+				require.False(t, eval[bool](b, `document.getElementById('injected') !== null`), "no element made of a reason")
+				entries := b.tableRows("#payment-ledger")
+				require.Len(t, entries, 2, "one row per posting: %v", entries)
+				amounts := map[string]string{}
+				for _, e := range entries {
+					amounts[e["Account"]] = e["Amount"]
+					require.Equal(t, "capture", e["Description"])
+				}
+				neg := strings.Replace(tc.gross, " ", " -", 1)
+				require.Equal(t, map[string]string{ledger.ProviderBalance("stripe"): tc.gross, ledger.VendorPayable(c + "-vendor"): neg}, amounts)
+				temporal := eval[string](b, `document.querySelector('#payment-view a[data-link="temporal"]').href`)
+				require.Equal(t, "http://127.0.0.1:8233/namespaces/default/workflows/"+rec.WorkflowID, temporal)
+				actions := eval[[]string](b, `[...document.querySelectorAll('#payment-actions button[data-action]')].map(e => e.dataset.action)`)
+				require.Equal(t, []string{"release", "cancel"}, actions, "a held payment is released or cancelled")
+			}
+			check()
+			require.Empty(t, b.axe(), "the payment view")
+			b.screenshot("dashboard-payment-" + string(tc.currency) + ".png")
+
+			// A reload (or the link from an email, opened later) shows the same payment.
+			b.do(chromedp.Reload())
+			b.paymentViewOpen(rec.WorkflowID)
+			check()
+			b.noPageErrors()
+		})
+	}
+}
+
+// TestDashboardPaymentViewDecides: an admin opens a held payment's view and releases it there
+// with the same request (and CSRF token) as the attention table's button; the workflow pays the
+// vendor. The view's other decision, cancel, sent after the payment was paid, is refused by the
+// API, and the refusal is said with its reason while the button stays for another try; "Read
+// again" shows the paid payment, which takes no decision.
+func TestDashboardPaymentViewDecides(t *testing.T) {
+	s := newStack(t, wfpayment.Settings{SettleWindow: 0})
+	b := newBrowser(t)
+	client := uniqueID("viewhold")
+	id := s.heldPayment(client, "pi_"+strings.ReplaceAll(client, "-", ""), "vendor")
+	code, body := s.do(http.MethodPut, "/api/v1/admin/payees/"+client+"-vendor", map[string]any{"client_id": client, "kind": "vendor", "stripe_account": "acct_view1"}, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+
+	b.login(s.api.URL+"/#payment="+id, adminKey)
+	b.paymentViewOpen(id)
+	require.Equal(t, "held", b.paymentField("status"))
+	release := `#payment-actions button[data-action="release"]`
+	b.do(chromedp.Click(chromedp.CSS(release)))
+	b.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === 'Released'`, release))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "paid", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+	var vendorPaid bool
+	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		vendorPaid = vendorPaid || c.Form.Get("destination") == "acct_view1"
+	}
+	require.True(t, vendorPaid, "the release reached Stripe")
+
+	cancel := `#payment-actions button[data-action="cancel"]`
+	b.do(chromedp.Click(chromedp.CSS(cancel)))
+	b.waitFor(`document.getElementById('notice').textContent.startsWith('Could not cancel')`)
+	require.Contains(t, eval[string](b, `document.getElementById('notice').textContent`), "cannot cancel a payment in status paid",
+		"the API's reason")
+	b.waitFor(fmt.Sprintf(`!document.querySelector(%q).disabled`, cancel))
+
+	b.do(chromedp.Click(chromedp.ID("payment-reload")))
+	b.waitFor(`(document.querySelector('#payment-view [data-field="status"]') || {}).textContent === 'paid'`)
+	require.Empty(t, eval[[]string](b, `[...document.querySelectorAll('#payment-actions button[data-action]')].map(e => e.dataset.action)`),
+		"a paid payment takes no decision")
+	code, body = s.do(http.MethodGet, "/api/v1/admin/audit?target=payment:"+id, nil, adminKey)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Len(t, body["entries"], 1, "the release audited, the refused cancel not: %v", body)
+	require.Equal(t, "payment.release", body["entries"].([]any)[0].(map[string]any)["action"])
+	b.noPageErrors()
+}
+
+// TestDashboardPaymentViewSaysWhyItCannot: a deep link to a payment that does not exist shows the
+// API's reason in the view (an alert), and the way back returns to the dashboard with the focus
+// on its heading; a client's credential opening an admin's link gets the API's refusal, and no
+// figure of the payment.
+func TestDashboardPaymentViewSaysWhyItCannot(t *testing.T) {
+	a := newAPI(t, nil)
+	c := a.newClient("payviewno")
+	rec := paidRecord(c, c+"-pi", time.Now().Add(-2*time.Hour), 12345, 0, payment.StatusHeld)
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+	_, key := a.newKey(store.RoleClient, c)
+
+	t.Run("no such payment", func(t *testing.T) {
+		b := newBrowser(t)
+		missing := "payment-stripe-" + c + "-nowhere"
+		b.login(a.url+"/#payment="+missing, adminKey)
+		b.paymentViewOpen(missing)
+		msg := eval[string](b, `document.getElementById('payment-error').textContent`)
+		require.Contains(t, msg, missing, "names the payment")
+		require.Contains(t, msg, "not found", "the API's reason")
+		require.Equal(t, "alert", eval[string](b, `document.getElementById('payment-error').getAttribute('role')`))
+		require.Empty(t, b.tableRows("#payment-legs"))
+		require.Empty(t, b.axe(), "the payment view with an error")
+		b.do(chromedp.Click(chromedp.ID("payment-back")))
+		b.waitFor(`document.getElementById('payment-view').hidden && !document.getElementById('overview').hidden`)
+		require.Equal(t, "title", eval[string](b, `document.activeElement.id`), "the focus returns to the dashboard")
+		require.NotContains(t, eval[string](b, `location.hash`), "payment=")
+		b.noPageErrors()
+	})
+	t.Run("a client credential", func(t *testing.T) {
+		b := newBrowser(t)
+		b.login(a.url+"/#payment="+rec.WorkflowID, key)
+		b.paymentViewOpen(rec.WorkflowID)
+		require.Contains(t, eval[string](b, `document.getElementById('payment-error').textContent`), "needs an admin credential")
+		require.Empty(t, b.tableRows("#payment-legs"))
+		require.NotContains(t, eval[string](b, `document.getElementById('payment-view').textContent`), "123.45", "no figure of the payment")
+		require.Empty(t, eval[[]string](b, `[...document.querySelectorAll('#payment-actions button')].map(e => e.textContent)`))
+		b.noPageErrors()
+	})
+}
+
+// TestDashboardLinksPaymentsToTheirView: a one-off event, a firing alert and the attention
+// table's row of one payment link to the dashboard's view of it (the Temporal UI link stays);
+// following the attention table's link opens the view. Before, the events and alerts linked the
+// admin API's JSON and the attention table the Temporal UI only.
+func TestDashboardLinksPaymentsToTheirView(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("payviewlink")
+	rec := paidRecord(c, c+"-pi", time.Now().Add(-2*time.Hour), 12345, 0, payment.StatusHeld)
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+	a.raiseTakenBack(rec.WorkflowID, "payout item PI-7 taken back", time.Now().Add(-time.Minute))
+	mid, held := a.newMonitor("payviewheld")
+	_, err := held.Apply(t.Context(), mid, monitor.Result{Status: monitor.StatusFiring, Summary: "held too long", Value: 1,
+		Subjects: []string{rec.WorkflowID}}, time.Now())
+	require.NoError(t, err)
+
+	b.login(a.url+"/", adminKey)
+	b.pickClient(c)
+	view := a.url + "/#payment=" + rec.WorkflowID
+	temporal := "http://127.0.0.1:8233/namespaces/default/workflows/" + rec.WorkflowID
+	for _, list := range []string{"#events-list li", "#alerts-list li", "#attention-table tbody tr"} {
+		b.waitFor(fmt.Sprintf(`[...document.querySelectorAll(%q)].some(e => e.textContent.includes(%s))`, list, jsString(rec.WorkflowID)))
+		hrefs := eval[[]string](b, fmt.Sprintf(`[...document.querySelectorAll(%q)].filter(e => e.textContent.includes(%s))
+			.flatMap(e => [...e.querySelectorAll('a')].map(a => a.href))`, list, jsString(rec.WorkflowID)))
+		require.Contains(t, hrefs, view, "%s links the payment's view", list)
+		require.Contains(t, hrefs, temporal, "%s keeps the Temporal UI link", list)
+	}
+	require.Empty(t, b.axe(), "the page with links to payment views")
+	b.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#attention-table tr[data-payment=%q] a[data-link="payment"]`, rec.WorkflowID))))
+	b.paymentViewOpen(rec.WorkflowID)
+	require.Equal(t, "payment-heading", eval[string](b, `document.activeElement.id`))
+	require.Equal(t, "USD 123.45", b.paymentField("gross"), "the payment's gross")
+	b.noPageErrors()
+}
