@@ -25,6 +25,9 @@ type Integrity struct {
 	// Webhook and Email are the alert channels; nil means not configured.
 	Webhook *alert.Webhook
 	Email   alert.EmailSender
+	// TemporalUIURL (TEMPORAL_UI_URL) and TemporalNamespace make the Temporal UI link of an
+	// alert about one payment, as the admin API's; an empty TemporalUIURL sends no link.
+	TemporalUIURL, TemporalNamespace string
 	// Now is the evaluation clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -337,7 +340,7 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 	msg := alert.Message{
 		DeliveryID: n.ID, AlertID: n.AlertID, MonitorID: n.MonitorID, MonitorName: n.MonitorName, Kind: string(n.Kind),
 		Event: string(n.Event), Summary: n.Summary, Subjects: n.Subjects, PeriodStart: n.PeriodStart,
-		FiredAt: n.FiredAt, ResolvedAt: n.ResolvedAt,
+		FiredAt: n.FiredAt, ResolvedAt: n.ResolvedAt, Payment: a.alertPayment(n.Payment),
 	}
 	send := func(ch monitor.Channel, configured bool, fn func() error) {
 		if !configured || n.Sent[ch] || n.Refused[ch] {
@@ -377,17 +380,30 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 	return errs, called
 }
 
+// alertPayment is what an alert message says of the payment it is about (nil: none), with the
+// links the admin API's alert listing gives.
+func (a *Integrity) alertPayment(p *monitor.PaymentRef) *alert.Payment {
+	if p == nil {
+		return nil
+	}
+	return &alert.Payment{WorkflowID: p.WorkflowID, Provider: p.Provider, ClientID: p.ClientID, OrderID: p.OrderID,
+		AdminURL: p.AdminURL(), WorkflowURL: p.WorkflowURL(a.TemporalUIURL, a.TemporalNamespace)}
+}
+
 // AlertChannels are the alert settings (internal/config); an empty address leaves its channel off.
 type AlertChannels struct {
 	WebhookURL, WebhookSecret                       string
 	SMTPAddr, SMTPUsername, SMTPPassword, EmailFrom string
 	EmailTo                                         []string
+	// TemporalUIURL and TemporalNamespace link an alert about one payment to its workflow
+	// (Integrity's fields of the same names).
+	TemporalUIURL, TemporalNamespace string
 }
 
 // NewIntegrity builds the integrity activities on pool with the configured alert channels.
 func NewIntegrity(pool *pgxpool.Pool, ch AlertChannels) *Integrity {
 	l := ledger.New(pool)
-	a := &Integrity{Ledger: l, Monitors: monitor.NewStore(pool, l)}
+	a := &Integrity{Ledger: l, Monitors: monitor.NewStore(pool, l), TemporalUIURL: ch.TemporalUIURL, TemporalNamespace: ch.TemporalNamespace}
 	if ch.WebhookURL != "" {
 		a.Webhook = &alert.Webhook{URL: ch.WebhookURL, Secret: ch.WebhookSecret}
 	}

@@ -311,3 +311,18 @@ func TestTerraformOutputsAreReadRaw(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerTaskHasTheTemporalUIURL: the worker links an alert email or webhook message about one
+// payment to its workflow under TEMPORAL_UI_URL, as the API links its alerts; a worker task
+// without it would link on-call to the development default (127.0.0.1:8233). Both tasks take it
+// from common_env.
+func TestWorkerTaskHasTheTemporalUIURL(t *testing.T) {
+	b, err := os.ReadFile("terraform/ecs.tf")
+	require.NoError(t, err)
+	tf := string(b)
+	common := regexp.MustCompile(`(?s)common_env\s*=\s*concat\(\[(.*?)\]\s*,`).FindStringSubmatch(tf)
+	require.NotNil(t, common, "ecs.tf defines common_env")
+	require.Regexp(t, `name\s*=\s*"TEMPORAL_UI_URL",\s*value\s*=\s*var\.temporal_ui_url`, common[1])
+	require.Regexp(t, `worker_env\s*=\s*concat\(local\.common_env\b`, tf, "the worker's settings include common_env")
+	require.Regexp(t, `api_env\s*=\s*concat\(local\.common_env\b`, tf, "the API's settings include common_env")
+}

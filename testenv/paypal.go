@@ -95,6 +95,11 @@ type PayPal struct {
 	TokenStatus int
 	// RefuseTokens answers 401 invalid_token to every bearer token, fresh ones too.
 	RefuseTokens bool
+	// TokenAnswer, when set, answers the token endpoint with its status, Content-Type and body
+	// as they are, no token issued: what a proxy or load balancer in front of PayPal answers
+	// (an HTML error page, an empty or cut-off body), or a token answer PayPal's client cannot
+	// use (no access_token, an expires_in of 0).
+	TokenAnswer *PayPalTokenAnswer
 
 	// tokens counts the OAuth tokens issued (each its own); revokedUpTo, those RevokeTokens
 	// revoked.
@@ -110,6 +115,13 @@ type PayPal struct {
 	searches     []url.Values
 	searchFail   int
 	searchMax    int
+}
+
+// PayPalTokenAnswer is a raw answer of the token endpoint (PayPal.TokenAnswer).
+type PayPalTokenAnswer struct {
+	Status      int
+	ContentType string
+	Body        string
 }
 
 // PayPalPayout is one payout batch created at the fake.
@@ -341,6 +353,11 @@ func (p *PayPal) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && path == "/v1/oauth2/token" && p.RefuseCredentials:
 		p.tokensRefused++
 		writeJSON(w, 401, map[string]any{"error": "invalid_client", "error_description": "Client Authentication failed"})
+	case r.Method == http.MethodPost && path == "/v1/oauth2/token" && p.TokenAnswer != nil:
+		p.tokensRefused++
+		w.Header().Set("Content-Type", p.TokenAnswer.ContentType)
+		w.WriteHeader(p.TokenAnswer.Status)
+		_, _ = io.WriteString(w, p.TokenAnswer.Body)
 	case r.Method == http.MethodPost && path == "/v1/oauth2/token" && p.TokenStatus != 0:
 		p.tokensRefused++
 		code := "invalid_request"

@@ -116,6 +116,7 @@ func run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	integrityActs := activities.NewIntegrity(pool, activities.AlertChannels{
 		WebhookURL: cfg.AlertWebhookURL, WebhookSecret: cfg.AlertWebhookSecret, SMTPAddr: cfg.SMTPAddr,
 		SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword, EmailFrom: cfg.AlertEmailFrom, EmailTo: cfg.AlertEmailTo,
+		TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace,
 	})
 	// kpi_sync_stale holds a client without its own sync period to two of the deployment's.
 	integrityActs.Monitors.KPISyncEvery = cfg.KPISyncEvery

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"paysplit/internal/money"
+	"paysplit/internal/monitor"
 	ipayment "paysplit/internal/payment"
 	"paysplit/internal/split"
 	"paysplit/internal/store"
@@ -434,8 +434,10 @@ func (s *Server) paymentView(r ipayment.Record) map[string]any {
 	}
 }
 
+// workflowURL is the workflow id in the Temporal UI, "" without TEMPORAL_UI_URL (production
+// without it): the link monitor.PaymentRef.WorkflowURL gives alerts.
 func (s *Server) workflowURL(id string) string {
-	return strings.TrimRight(s.deps.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.deps.Namespace) + "/workflows/" + url.PathEscape(id)
+	return monitor.PaymentRef{WorkflowID: id}.WorkflowURL(s.deps.TemporalUIURL, s.deps.Namespace)
 }
 
 func (s *Server) listPayments(c echo.Context) error {

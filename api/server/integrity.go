@@ -268,10 +268,8 @@ type alertPayment struct {
 func (s *Server) alertView(a monitor.Alert) alertView {
 	v := alertView{Alert: a}
 	if p := a.Payment; p != nil {
-		v.Payment = &alertPayment{PaymentRef: *p, AdminURL: "/api/v1/admin/payments/" + url.PathEscape(p.WorkflowID)}
-		if s.deps.TemporalUIURL != "" {
-			v.Payment.WorkflowURL = s.workflowURL(p.WorkflowID)
-		}
+		// The links are monitor.PaymentRef's, as the worker's alert emails and webhooks give them.
+		v.Payment = &alertPayment{PaymentRef: *p, AdminURL: p.AdminURL(), WorkflowURL: p.WorkflowURL(s.deps.TemporalUIURL, s.deps.Namespace)}
 	}
 	return v
 }

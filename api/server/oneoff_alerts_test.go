@@ -193,6 +193,13 @@ func TestAlertsCarryTheirPayment(t *testing.T) {
 			code, got := a.json(req{method: http.MethodGet, path: p["admin_url"].(string), key: adminKey})
 			require.Equal(t, http.StatusOK, code, got)
 			require.Equal(t, rec.WorkflowID, got["workflow_id"])
+			// The payment's page links its workflow as its alert does: not at all without a
+			// Temporal UI (production without TEMPORAL_UI_URL), where it was a path under no host.
+			wantPaymentLink := ""
+			if tc.wantWorkflowURL != "" {
+				wantPaymentLink = tc.wantWorkflowURL + rec.WorkflowID
+			}
+			require.Equal(t, wantPaymentLink, got["workflow_url"], "the payment's workflow link")
 		})
 	}
 }

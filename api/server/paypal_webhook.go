@@ -23,6 +23,7 @@ import (
 	"paysplit/internal/money"
 	"paysplit/internal/monitor"
 	ipayment "paysplit/internal/payment"
+	"paysplit/internal/paypalauth"
 	"paysplit/internal/paypalhook"
 	"paysplit/internal/paypalsearch"
 	"paysplit/internal/store"
@@ -69,6 +70,14 @@ func (a APIPayPalVerifier) Verify(ctx context.Context, h http.Header, body []byt
 	// A token PayPal stopped taking before its expiry is renewed once, as the payouts renew theirs:
 	// otherwise every delivery was unavailable (503) until the client library renewed it, hours.
 	err = activities.PayPalSendWithAuth(ctx, a.Client, req, &res)
+	if paypalauth.TokenRequestFailed(err) {
+		// The OAuth token request failed (any status, 400 or 403 for a REST app misconfigured or
+		// disabled, or an answer with no usable token): PayPal never looked at the delivery, so
+		// it is unavailable, never unverified (a 400 to the token request was taken as PayPal
+		// refusing to verify the delivery).
+		return fmt.Errorf("verify-webhook-signature: PayPal's OAuth token request failed, so the delivery was not checked (%w); "+
+			"check PAYPAL_CLIENT_ID and PAYPAL_SECRET and that their REST app is enabled", err)
+	}
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) && pe.Response != nil && (pe.Response.StatusCode == http.StatusBadRequest || pe.Response.StatusCode == http.StatusUnprocessableEntity) {
 		// PayPal refused to check what the delivery carries (headers missing or malformed):

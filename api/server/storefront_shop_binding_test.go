@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,7 @@ func TestClientShopsAdmin(t *testing.T) {
 		{"woocommerce", "shop.example.org", "http"},
 		{"woocommerce", "ftp://shop.example.org/", "http"},
 		{"tiktok", "7 49", "shop_id"},
-		{"instagram", "12345", "one of"},
+		{"instagram", "@acme_pottery", "entry"},
 		{"shopfy", "acme.myshopify.com", "one of"},
 	}
 	for _, tc := range bad {
@@ -321,11 +322,137 @@ func TestWooCommerceIDNShopBinding(t *testing.T) {
 // reason, as a malformed path value is elsewhere (DELETE /monitors/{id}).
 func TestClientShopDeleteOfAnUnbindablePlatform(t *testing.T) {
 	e := newShopEnv(t, nil, "")
-	for _, platform := range []string{"instagram", "shopfy"} {
+	for _, platform := range []string{"etsy", "shopfy"} {
 		code, out := e.json(req{method: http.MethodDelete, path: "/api/v1/admin/clients/" + e.client + "/shops/" + platform, key: adminKey})
 		require.Equal(t, http.StatusBadRequest, code, out)
 		require.Contains(t, out["error"].(map[string]any)["message"], "one of", out)
 	}
 	code, out := e.json(req{method: http.MethodDelete, path: "/api/v1/admin/clients/" + e.client + "/shops/shopify", key: adminKey})
 	require.Equal(t, http.StatusNotFound, code, "a bindable platform not bound is 404: %v", out)
+}
+
+// TestInstagramBatchOfAnotherPageIsNotTheClients: one Meta app signs every Page's deliveries alike
+// with its app secret, so Page B's commerce_orders delivery posted to the URL of a client whose
+// shop is Page A verified and was stored as that client's orders. Bound to its Page (PUT
+// …/shops/instagram), a client takes only its Page's entries of a batch: another Page's changes
+// are not stored nor recorded as the client's refusals, each counted wrong_shop and logged; its
+// own Page's entries are stored whatever else the batch holds (Meta never sends a batch answered
+// 2xx again), and a batch with nothing of its Page is 200 wrong_shop. An unbound client takes
+// every entry as before, and Meta's GET handshake is answered as before.
+func TestInstagramBatchOfAnotherPageIsNotTheClients(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	bound, unbound := e.client, e.newShopClient()
+	const own, other = "7000000000000000042", "110493227123456" // the samples' entries name 110493227123456
+	code, out := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + bound + "/shops/instagram",
+		key: adminKey, body: map[string]any{"shop": " " + own + " "}})
+	require.Equal(t, http.StatusCreated, code, out)
+	require.Equal(t, own, out["shop"], out)
+
+	order := func(id, total string) string {
+		return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
+			"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
+				"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
+				"total_amount": {"amount": "` + total + `", "currency": "USD"}},
+			"items": {"data": [{"quantity": 2}]}}`
+	}
+	refusedOf := func(client string) []any {
+		code, out := e.json(req{method: http.MethodGet, key: adminKey,
+			path: "/api/v1/admin/audit?action=storefront.order_refused&target=" + url.QueryEscape("client:"+client)})
+		require.Equal(t, http.StatusOK, code, out)
+		entries, _ := out["entries"].([]any)
+		return entries
+	}
+
+	// Another Page's batch alone: wrong_shop, nothing stored, for the delivery and a resend.
+	sample := shopSample(t, "instagram_commerce_order.json")
+	for range 2 {
+		code, out = e.post(bound, instagramDelivery(sample))
+		require.Equal(t, http.StatusOK, code, out)
+		require.Empty(t, e.stored(bound), "another Page's order is stored as the client's: %v", out)
+		require.Equal(t, "wrong_shop", out["status"], out)
+		require.Contains(t, out["reason"], "bound to", out)
+	}
+	require.Contains(t, e.logs.String(), "storefront delivery from another shop than the client's")
+	require.Contains(t, e.logs.String(), `"shop":"`+other+`"`, "the log names the Page, to bind its client by")
+	require.NotEmpty(t, scrapeSeries(t, e.url, "paysplit_webhook_events_total", `provider="instagram"`, `outcome="wrong_shop"`))
+
+	// An unbound client takes it as before; so does the bound one its own Page's.
+	code, out = e.post(unbound, instagramDelivery(sample))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "stored", out["status"], out)
+	code, out = e.post(bound, instagramDelivery(bytes.ReplaceAll(sample, []byte(other), []byte(own))))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "stored", out["status"], out)
+
+	// A batch of both Pages: the client's Page's orders stored and its unreadable one recorded;
+	// the other Page's, readable or not, neither stored nor recorded as the client's.
+	mixed := []byte(`{"object": "page", "entry": [
+		{"id": "` + other + `", "time": 1712755200, "changes": [
+			{"field": "commerce_orders", "value": ` + order("900000000000001", "64.80") + `},
+			{"field": "commerce_orders", "value": ` + order("900000000000002", "99.00") + `}]},
+		{"id": "` + own + `", "time": 1712755260, "changes": [
+			{"field": "commerce_orders", "value": ` + order("368508827392901", "64.80") + `},
+			{"field": "commerce_orders", "value": ` + order("368508827392902", "99.00") + `}]}]}`)
+	wrongShops := func() int {
+		lines := scrapeSeries(t, e.url, "paysplit_webhook_events_total", `provider="instagram"`, `outcome="wrong_shop"`)
+		require.Len(t, lines, 1, "one topic: %v", lines)
+		n, err := strconv.Atoi(lines[0][strings.LastIndexByte(lines[0], ' ')+1:])
+		require.NoError(t, err, lines[0])
+		return n
+	}
+	before := wrongShops()
+	code, out = e.post(bound, instagramDelivery(mixed))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "stored", out["status"], out)
+	require.Equal(t, []any{"368508827392901"}, out["order_ids"], out)
+	_, err := e.store.GetOrder(t.Context(), bound, "368508827392901")
+	require.NoError(t, err, "the client's own order of a batch with another Page's was lost")
+	_, err = e.store.GetOrder(t.Context(), bound, "900000000000001")
+	require.ErrorIs(t, err, store.ErrNotFound, "another Page's order of the batch is stored as the client's")
+	refused := refusedOf(bound)
+	require.Len(t, refused, 1, "only the client's own unreadable order is its refusal: %v", refused)
+	require.Equal(t, "368508827392902", refused[0].(map[string]any)["after"].(map[string]any)["order_id"])
+	require.Equal(t, before+2, wrongShops(), "each of another Page's orders is counted wrong_shop")
+	require.Contains(t, e.logs.String(), `"order_id":"900000000000002"`, "each of another Page's orders is logged")
+
+	// Meta's handshake is answered as before for a bound client.
+	res, raw := e.send(req{method: http.MethodGet, path: "/webhooks/instagram/" + bound + "?hub.mode=subscribe&hub.verify_token=verify-me-12345&hub.challenge=1158201444"})
+	require.Equal(t, http.StatusOK, res.StatusCode, string(raw))
+	require.Equal(t, "1158201444", string(raw))
+}
+
+// TestInstagramRefusalOfTheBoundPageNamesItsOrder: a bound client's batch whose one change of its
+// own Page cannot be read, beside another Page's readable change, is refused and recorded for an
+// admin naming the client's order, as the same change alone is: the record is all an admin learns
+// of it (Meta never sends the batch again). It named no order, the body's changes being of two.
+func TestInstagramRefusalOfTheBoundPageNamesItsOrder(t *testing.T) {
+	e := newShopEnv(t, nil, "")
+	// A Page of this client's own: a Page is bound to one client, and the package's tests share a database.
+	own, other := "71"+strings.TrimPrefix(e.client, "shop-"), "110493227123456"
+	code, out := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + e.client + "/shops/instagram",
+		key: adminKey, body: map[string]any{"shop": own}})
+	require.Equal(t, http.StatusCreated, code, out)
+	order := func(id, total string) string {
+		return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
+			"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
+				"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
+				"total_amount": {"amount": "` + total + `", "currency": "USD"}},
+			"items": {"data": [{"quantity": 2}]}}`
+	}
+	mixed := []byte(`{"object": "page", "entry": [
+		{"id": "` + other + `", "time": 1712755200, "changes": [
+			{"field": "commerce_orders", "value": ` + order("900000000000001", "64.80") + `}]},
+		{"id": "` + own + `", "time": 1712755260, "changes": [
+			{"field": "commerce_orders", "value": ` + order("368508827392902", "99.00") + `}]}]}`)
+	code, out = e.post(e.client, instagramDelivery(mixed))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Equal(t, "invalid_order", out["status"], out)
+	require.Equal(t, []any{"368508827392902"}, out["order_ids"], out)
+	code, out = e.json(req{method: http.MethodGet, key: adminKey,
+		path: "/api/v1/admin/audit?action=storefront.order_refused&target=" + url.QueryEscape("client:"+e.client)})
+	require.Equal(t, http.StatusOK, code, out)
+	entries, _ := out["entries"].([]any)
+	require.Len(t, entries, 1, "%v", out)
+	require.Equal(t, "368508827392902", entries[0].(map[string]any)["after"].(map[string]any)["order_id"], entries)
+	require.Empty(t, e.stored(e.client))
 }

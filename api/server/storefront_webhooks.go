@@ -40,9 +40,13 @@ type storefrontSource struct {
 	deliveryID func(r *http.Request, body []byte, res storefront.Result) string
 	// shopHeader is the shop a delivery names in a header (Shopify, WooCommerce), checked against
 	// the client's binding before the body is read; shopInBody says the parser names it
-	// (storefront.Result.Shop: TikTok's shop_id). Neither: the platform is not bound (Meta).
+	// (storefront.Result.Shop: TikTok's shop_id).
 	shopHeader func(r *http.Request) string
 	shopInBody bool
+	// parseOf, when set, parses in parse's stead for a platform that names a shop per entry of a
+	// batch (Meta's entry[].id): given the client's shop ("" not bound), it reads that shop's
+	// entries only and names the others' changes in storefront.Result.Foreign.
+	parseOf func(client string, body []byte, shop string) (storefront.Result, error)
 }
 
 var storefrontSources = map[string]storefrontSource{
@@ -123,6 +127,7 @@ var storefrontSources = map[string]storefrontSource{
 		parse: func(client string, _ *http.Request, body []byte) (storefront.Result, error) {
 			return storefront.ParseInstagram(client, body)
 		},
+		parseOf: storefront.ParseInstagramOf,
 		// Meta sends no delivery ID; a retry resends the same bytes, so their hash is one.
 		deliveryID: func(_ *http.Request, body []byte, _ storefront.Result) string {
 			sum := sha256.Sum256(body)
@@ -321,7 +326,15 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 			s.count(platform, "unknown", "invalid")
 			return errorf(http.StatusBadRequest, "malformed_payload", "malformed payload: "+platform+": the body is not UTF-8")
 		}
-		res, err := src.parse(client, req, body)
+		var res storefront.Result
+		if src.parseOf != nil {
+			var done bool
+			if res, shop, done, err = s.parseOfShop(c, src, client, body); done {
+				return err
+			}
+		} else {
+			res, err = src.parse(client, req, body)
+		}
 		if src.shopInBody && !res.Ignored && (err == nil || res.Shop != "") {
 			// Before an unreadable push is refused and recorded as the client's (refuseOrder):
 			// another shop's is not the client's to record.
@@ -341,7 +354,9 @@ func (s *Server) storefrontWebhook(platform string) echo.HandlerFunc {
 				s.count(platform, "unknown", "invalid")
 				return errorf(http.StatusBadRequest, "malformed_payload", err.Error())
 			}
-			return s.refuseOrder(c, src, platform, client, storefront.Result{}, body, err)
+			// The one change refused names its order (a bound client's Meta batch may hold another
+			// Page's changes beside it, so the body's changes do not name one order).
+			return s.refuseOrder(c, src, platform, client, storefront.Result{Refused: res.Refused}, body, err)
 		}
 		if res.Ignored {
 			s.count(platform, otherTopic, "ignored")
@@ -409,8 +424,67 @@ func ignoredTopic(src storefrontSource, client string, req *http.Request) bool {
 // shopCheck is what checkShop found of a delivery's shop.
 type shopCheck struct {
 	named string // the shop the delivery names, as it names it (bounded, for the log)
-	bound string // the client's shop on the platform: "" not bound, "-" the platform is not bound (Meta)
+	bound string // the client's shop on the platform: "" not bound, "-" not checked (a topic not acted on)
 	wrong bool   // bound, and the delivery names another shop (or none)
+}
+
+// parseOfShop parses a delivery whose shop is named per entry of a batch (src.parseOf: Meta's
+// entry[].id) for the client's binding. One Meta app signs every Page's deliveries alike, so
+// another Page's batch posted to a bound client's URL verified; a batch may hold entries of
+// several Pages, so the binding cannot refuse the delivery whole as a header's shop does: the
+// client's own Page's changes are read and go on as ever (Meta never sends a batch answered 2xx
+// again, so none may be lost for a foreign one beside it), each change of another Page is
+// answered for as wrongShop answers a delivery (counted wrong_shop and logged, not stored, not
+// audited as the client's), and a batch with nothing of the client's Page is 200 wrong_shop.
+// done says the delivery is answered (err is the answer).
+func (s *Server) parseOfShop(c echo.Context, src storefrontSource, client string, body []byte) (res storefront.Result, sc shopCheck, done bool, err error) {
+	ctx, platform := c.Request().Context(), src.platform
+	stored, bound, err := s.boundShop(ctx, platform, client)
+	if err != nil {
+		return res, sc, true, err
+	}
+	sc.bound = stored
+	res, err = src.parseOf(client, body, bound)
+	sc.named = logClient(res.Shop)
+	for _, f := range res.Foreign {
+		s.foreignChange(platform, client, res.Topic, stored, f)
+	}
+	if len(res.Foreign) > 0 && err == nil && res.Ignored {
+		// Nothing of the client's Page: answered as a delivery from another shop, each of its
+		// changes already counted and logged.
+		sc.named, sc.wrong = logClient(res.Foreign[0].Shop), true
+		return res, sc, true, wrongShopAnswer(c, platform, res.Topic, sc)
+	}
+	return res, sc, false, err
+}
+
+// foreignChange counts and logs one change of a batch from another shop than the client's, as
+// wrongShop does a whole delivery: it is not stored, and not audited (its order is not the client's).
+func (s *Server) foreignChange(platform, client, topic, bound string, f storefront.ForeignChange) {
+	label := topicLabel(platform, topic)
+	s.count(platform, label, "wrong_shop")
+	s.deps.Logger.Warn("storefront delivery from another shop than the client's: this order of it not stored", "platform", platform,
+		"client_id", client, "topic", label, "shop", logClient(f.Shop), "client_shop", bound, "order_id", f.OrderID,
+		"fix", fmt.Sprintf("point the shop's webhook at its own client's URL, or if %s is the client's shop: PUT /api/v1/admin/clients/%s/shops/%s", logClient(f.Shop), client, platform))
+}
+
+// boundShop is the client's shop on a platform as stored ("" not bound) and in the canonical form
+// a delivery's shop is compared in. A binding stored before hosts were compared in their ASCII
+// form (an internationalised WooCommerce host bound in Unicode) is put in that form again, so it
+// still matches.
+func (s *Server) boundShop(ctx context.Context, platform, client string) (stored, canonical string, err error) {
+	cs, err := s.deps.Store.ClientShop(ctx, client, platform)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("shop of client %s: %w", client, err)
+	}
+	canonical = cs.Shop
+	if b, err := storefront.CanonicalShop(platform, cs.Shop); err == nil {
+		canonical = b
+	}
+	return cs.Shop, canonical, nil
 }
 
 // checkShop compares the shop a delivery names with the one its client is bound to (PUT
@@ -422,20 +496,11 @@ type shopCheck struct {
 // client not bound is taken from any shop, as before, and the shop it came from is logged.
 func (s *Server) checkShop(ctx context.Context, platform, client, named string) (shopCheck, error) {
 	sc := shopCheck{named: logClient(named)}
-	cs, err := s.deps.Store.ClientShop(ctx, client, platform)
-	if errors.Is(err, store.ErrNotFound) {
-		return sc, nil
+	stored, bound, err := s.boundShop(ctx, platform, client)
+	if err != nil || stored == "" {
+		return sc, err
 	}
-	if err != nil {
-		return sc, fmt.Errorf("shop of client %s: %w", client, err)
-	}
-	sc.bound = cs.Shop
-	// The binding is put in its canonical form again: one stored before hosts were compared in
-	// their ASCII form (an internationalised WooCommerce host bound in Unicode) still matches.
-	bound := cs.Shop
-	if b, err := storefront.CanonicalShop(platform, cs.Shop); err == nil {
-		bound = b
-	}
+	sc.bound = stored
 	got, err := storefront.CanonicalShop(platform, named)
 	sc.wrong = err != nil || got != bound
 	return sc, nil
@@ -458,6 +523,12 @@ func (s *Server) wrongShop(c echo.Context, platform, client, topic string, sc sh
 	s.deps.Logger.Warn("storefront delivery from another shop than the client's: refused, nothing stored", "platform", platform,
 		"client_id", client, "topic", label, "shop", sc.named, "client_shop", sc.bound,
 		"fix", fmt.Sprintf("point the shop's webhook at its own client's URL, or if %s is the client's shop: PUT /api/v1/admin/clients/%s/shops/%s", sc.named, client, platform))
+	return wrongShopAnswer(c, platform, topic, sc)
+}
+
+// wrongShopAnswer is the 200 wrong_shop answer, which does not name the client's own shop.
+func wrongShopAnswer(c echo.Context, platform, topic string, sc shopCheck) error {
+	label := topicLabel(platform, topic)
 	named := sc.named
 	if named == "" {
 		named = "(none)"
@@ -492,6 +563,11 @@ func (s *Server) refuseOrder(c echo.Context, src storefrontSource, platform, cli
 		deliveryID = "sha256-" + hex.EncodeToString(sum[:])
 	}
 	orderID := storefront.RefusedOrderID(platform, topic, body)
+	if orderID == "" && len(res.Refused) == 1 {
+		// The parser named the one change it refused: of a bound client's Meta batch, whose other
+		// changes are another Page's, the body names no one order.
+		orderID = res.Refused[0].OrderID
+	}
 	if ids := orderIDs(res); orderID == "" && len(ids) == 1 {
 		orderID = ids[0]
 	}

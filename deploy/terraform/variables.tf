@@ -65,7 +65,7 @@ variable "task_queue" {
 }
 
 variable "temporal_ui_url" {
-  description = "Base URL of the Temporal UI, for the workflow links of the admin API."
+  description = "Base URL of the Temporal UI, for the workflow links of the admin API and of the worker's alert emails and webhook messages about one payment (set on both tasks)."
   type        = string
   default     = "https://cloud.temporal.io"
 }

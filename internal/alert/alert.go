@@ -36,6 +36,25 @@ type Message struct {
 	PeriodStart time.Time  `json:"period_start"`
 	FiredAt     time.Time  `json:"fired_at"`
 	ResolvedAt  *time.Time `json:"resolved_at,omitempty"`
+	// Payment is the payment the alert is about, for an alert about one (see Payment); left out
+	// of the JSON otherwise, so every other message has the fields it always had.
+	Payment *Payment `json:"payment,omitempty"`
+}
+
+// Payment names the one payment an alert is about as the admin API's alert listing does
+// (GET /api/v1/admin/alerts): IDs the platform keys it by, never personal data, and where to
+// look at it. On-call reads the alert in an inbox or a chat, not in the admin API.
+type Payment struct {
+	WorkflowID string `json:"workflow_id"`
+	Provider   string `json:"provider"`
+	ClientID   string `json:"client_id"`
+	OrderID    string `json:"order_id"`
+	// AdminURL is the payment's page in the admin API, relative to the API's address (the
+	// worker does not know where the API is published).
+	AdminURL string `json:"admin_url"`
+	// WorkflowURL is its workflow in the Temporal UI; empty (left out) when the worker has no
+	// TEMPORAL_UI_URL.
+	WorkflowURL string `json:"workflow_url,omitempty"`
 }
 
 // Subject is the one-line description an alert email carries. The monitor's name is an isolate

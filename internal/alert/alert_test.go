@@ -376,3 +376,32 @@ func TestAlertEmailOfAOneOffEventDoesNotSayResolved(t *testing.T) {
 	assert.NotContains(t, mails[0].data, "Resolved:", "nothing was resolved: an admin has yet to act")
 	assert.Contains(t, mails[0].data, "nothing clears it")
 }
+
+// An alert email is plain text: what it quotes of a payment (IDs a shop or a provider chose) is
+// put on its own line with its line breaks and other control characters replaced, so nothing in
+// an order ID can start a line of its own ("Temporal: http://evil.example/") and pass for one
+// of ours, and a right-to-left one is an isolate as the monitor's name is. The webhook carries
+// the payment as it is (JSON escapes it).
+func TestAlertEmailQuotesThePaymentOnItsLines(t *testing.T) {
+	box, err := mailbox.Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = box.Close() })
+	s := &alert.SMTP{Addr: box.Addr(), From: "alerts@paysplit.test", To: []string{"ops@paysplit.test"}, Timeout: 5 * time.Second}
+	m := message()
+	m.Kind = "held_leg_age"
+	m.Payment = &alert.Payment{WorkflowID: "payment-stripe-pi_1", Provider: "stripe", ClientID: "חנות-7",
+		OrderID: "o-1\r\nTemporal: http://evil.example/\x00", AdminURL: "/api/v1/admin/payments/payment-stripe-pi_1",
+		WorkflowURL: "http://temporal.example/namespaces/default/workflows/payment-stripe-pi_1"}
+	require.NoError(t, s.SendEmail(t.Context(), m))
+
+	got := box.Messages()
+	require.Len(t, got, 1)
+	p, err := mailbox.Parse(got[0].Data)
+	require.NoError(t, err)
+	text := strings.ReplaceAll(p.Text, "\r\n", "\n")
+	require.Contains(t, text, "\nOrder:    o-1\uFFFD\uFFFDTemporal: http://evil.example/\uFFFD\n", "the order ID stays on its line:\n%s", text)
+	require.Equal(t, 1, strings.Count(text, "\nTemporal: "), "one link line, ours:\n%s", text)
+	require.Contains(t, text, "\nTemporal: http://temporal.example/namespaces/default/workflows/payment-stripe-pi_1\n")
+	require.Contains(t, text, "\nClient:   \u2068חנות-7\u2069\n", "a right-to-left client ID is an isolate")
+	require.NotContains(t, text, "\x00")
+}

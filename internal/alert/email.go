@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
 
 	"paysplit/internal/mailer"
 )
@@ -95,6 +96,36 @@ func emailBody(m Message) string {
 	if len(m.Subjects) > 0 {
 		fmt.Fprintf(&b, "Subjects: %s\n", strings.Join(m.Subjects, ", "))
 	}
+	writePayment(&b, m.Payment)
 	fmt.Fprintf(&b, "\nDelivery #%d. The admin API lists every alert: GET /api/v1/admin/alerts\n", m.DeliveryID)
 	return b.String()
+}
+
+// writePayment adds the lines naming the payment an alert is about, if any: the IDs to search
+// for, the admin API's page of it and, when known, its workflow in the Temporal UI.
+func writePayment(b *strings.Builder, p *Payment) {
+	if p == nil {
+		return
+	}
+	fmt.Fprintf(b, "Payment:  %s\n", plainText(p.WorkflowID))
+	fmt.Fprintf(b, "Provider: %s\n", plainText(p.Provider))
+	fmt.Fprintf(b, "Client:   %s\n", plainText(p.ClientID))
+	fmt.Fprintf(b, "Order:    %s\n", plainText(p.OrderID))
+	fmt.Fprintf(b, "Admin:    GET %s\n", plainText(p.AdminURL))
+	if p.WorkflowURL != "" {
+		fmt.Fprintf(b, "Temporal: %s\n", plainText(p.WorkflowURL))
+	}
+}
+
+// plainText makes an ID fit one line of a plain-text email: IDs come from shops and providers,
+// and a line break in one would start a line of its own that reads as ours (a forged
+// "Temporal:" link), so control characters and line separators become U+FFFD. A right-to-left
+// ID is an isolate (mailer.Isolate), as monitor names are.
+func plainText(s string) string {
+	return mailer.Isolate(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return unicode.ReplacementChar
+		}
+		return r
+	}, s))
 }

@@ -221,7 +221,9 @@ func load(getenv func(string) string) (Config, error) {
 		{name: "STRIPE_API_BASE", def: "https://api.stripe.com", validate: validHTTPURL, dst: &c.StripeAPIBase},
 		{name: "STRIPE_WEBHOOK_SECRET", def: "whsec_dev", secret: true, validate: prefix("whsec_"), dst: &c.StripeWebhookSecret},
 		{name: "STRIPE_CONNECT_WEBHOOK_SECRET", def: "whsec_dev_connect", secret: true, prodOptional: true, validate: prefix("whsec_"), dst: &c.StripeConnectWebhookSecret},
-		{name: "TEMPORAL_UI_URL", def: "http://127.0.0.1:8233", validate: validHTTPURL, dst: &c.TemporalUIURL},
+		// No default in production: the development one is localhost, which an alert email or
+		// the admin API would hand on-call as the workflow's link; unset, no link is given.
+		{name: "TEMPORAL_UI_URL", def: "http://127.0.0.1:8233", prodOptional: true, validate: validHTTPURL, dst: &c.TemporalUIURL},
 		{name: "PAYMENT_ENRICH_WAIT", def: "1h", validate: positiveDuration, dst: &enrich},
 		{name: "PAYMENT_SETTLE_WINDOW", def: "24h", validate: validDuration, dst: &settle},
 		{name: "PAYMENT_DECISION_TIMEOUT", def: "72h", validate: positiveDuration, dst: &decision},

@@ -70,3 +70,22 @@ func TestProductionAlertEmailNeedsItsSender(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "paysplit-alerts@localhost", c.AlertEmailFrom)
 }
+
+// TestProductionWithoutTemporalUIURLLinksNowhere: TEMPORAL_UI_URL's default is the development
+// Temporal UI (http://127.0.0.1:8233). A production worker without it sent on-call an alert
+// email and webhook message about a payment linking to localhost, and the API handed admins
+// the same links. Production has no default: unset, no workflow link is given (the alerts and
+// the admin API leave it out, as they do for an empty one); development keeps its default.
+func TestProductionWithoutTemporalUIURLLinksNowhere(t *testing.T) {
+	c, err := load(env(productionEnv()))
+	require.NoError(t, err, "a production deployment without TEMPORAL_UI_URL still starts")
+	require.Empty(t, c.TemporalUIURL, "production links to the development Temporal UI")
+
+	c, err = load(env(with(productionEnv(), "TEMPORAL_UI_URL", "https://cloud.temporal.io")))
+	require.NoError(t, err)
+	require.Equal(t, "https://cloud.temporal.io", c.TemporalUIURL)
+
+	c, err = load(env(map[string]string{}))
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:8233", c.TemporalUIURL)
+}

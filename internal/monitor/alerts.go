@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -46,6 +47,22 @@ type PaymentRef struct {
 	Provider   string `json:"provider"`
 	ClientID   string `json:"client_id"`
 	OrderID    string `json:"order_id"`
+}
+
+// AdminURL is the payment's page in the admin API (GET /api/v1/admin/payments/{workflow_id}),
+// relative to the API's address.
+func (p PaymentRef) AdminURL() string {
+	return "/api/v1/admin/payments/" + url.PathEscape(p.WorkflowID)
+}
+
+// WorkflowURL is the payment's workflow in the Temporal UI at base (TEMPORAL_UI_URL) in
+// namespace, or "" when base is empty: the one link the admin API's alerts and the worker's
+// alert messages both give.
+func (p PaymentRef) WorkflowURL(base, namespace string) string {
+	if base == "" {
+		return ""
+	}
+	return strings.TrimRight(base, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(p.WorkflowID)
 }
 
 // AlertFilter narrows Alerts; zero fields match everything.
@@ -150,6 +167,9 @@ type Notification struct {
 	FiredAt     time.Time  `json:"fired_at"`
 	ResolvedAt  *time.Time `json:"resolved_at"`
 	CreatedAt   time.Time  `json:"created_at"`
+	// Payment is the stored payment the alert is about, as Alert.Payment: on-call's email and
+	// webhook name it.
+	Payment *PaymentRef `json:"payment"`
 	// Sent records the channels that already took the message, so a retry only resends the rest.
 	Sent map[Channel]bool `json:"-"`
 	// Refused records the channels that refused the message for good (Refuse): they are not sent
@@ -165,13 +185,15 @@ func (s *Store) Pending(ctx context.Context, limit int, since time.Time, after i
 	rows, err := s.pool.Query(ctx, `
 		SELECT n.id, n.alert_id, n.monitor_id, m.name, m.kind, n.event, n.period_start, n.summary, a.subjects,
 		       a.fired_at, a.resolved_at, n.created_at, n.webhook_sent_at IS NOT NULL, n.email_sent_at IS NOT NULL,
-		       n.attempts, n.webhook_refused_at IS NOT NULL, n.email_refused_at IS NOT NULL
+		       n.attempts, n.webhook_refused_at IS NOT NULL, n.email_refused_at IS NOT NULL,
+		       p.workflow_id, p.provider, p.client_id, p.order_id
 		FROM alert_notifications n
 		JOIN alerts a ON a.id = n.alert_id
 		JOIN monitors m ON m.id = n.monitor_id
+		LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL AND m.kind = ANY($4::text[])
 		WHERE n.delivered_at IS NULL AND n.given_up_at IS NULL AND n.created_at >= $2 AND n.id > $3
 		ORDER BY n.id
-		LIMIT $1`, limit, since, after)
+		LIMIT $1`, limit, since, after, PaymentSubjectKinds)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: pending notifications: %w", err)
 	}
@@ -179,10 +201,15 @@ func (s *Store) Pending(ctx context.Context, limit int, since time.Time, after i
 		var n Notification
 		var subjects []byte
 		var webhook, email, webhookRefused, emailRefused bool
+		var wf, provider, clientID, orderID *string
 		err := row.Scan(&n.ID, &n.AlertID, &n.MonitorID, &n.MonitorName, &n.Kind, &n.Event, &n.PeriodStart, &n.Summary,
-			&subjects, &n.FiredAt, &n.ResolvedAt, &n.CreatedAt, &webhook, &email, &n.Attempts, &webhookRefused, &emailRefused)
+			&subjects, &n.FiredAt, &n.ResolvedAt, &n.CreatedAt, &webhook, &email, &n.Attempts, &webhookRefused, &emailRefused,
+			&wf, &provider, &clientID, &orderID)
 		if err != nil {
 			return n, err
+		}
+		if wf != nil {
+			n.Payment = &PaymentRef{WorkflowID: *wf, Provider: *provider, ClientID: *clientID, OrderID: *orderID}
 		}
 		n.Sent = map[Channel]bool{ChannelWebhook: webhook, ChannelEmail: email}
 		n.Refused = map[Channel]bool{ChannelWebhook: webhookRefused, ChannelEmail: emailRefused}

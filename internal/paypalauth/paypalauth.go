@@ -37,6 +37,7 @@ func NewClient(clientID, secret, base string, httpClient *http.Client) (*paypal.
 	}
 	kept := *httpClient // the caller's client stays as it was
 	kept.Transport = keepErrorBodies{base: httpClient.Transport, tokens: &tokens{stale: map[string]bool{}}}
+	kept.CheckRedirect = checkRedirect(httpClient.CheckRedirect)
 	c.SetHTTPClient(&kept)
 	return c, nil
 }
@@ -70,6 +71,11 @@ func (k keepErrorBodies) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	req = k.tokens.swap(req)
 	resp, err := base.RoundTrip(req)
+	if err == nil && isTokenRequest(req) {
+		if resp, err = usableTokenAnswer(resp); err != nil {
+			return nil, err
+		}
+	}
 	sink, _ := req.Context().Value(errorBodyKey{}).(*[]byte)
 	if err != nil || resp.StatusCode < 400 || sink == nil {
 		return resp, err
@@ -143,10 +149,7 @@ func (t *tokens) renew(ctx context.Context, c *paypal.Client, refused string) er
 	req.Header.Set("Content-type", "application/x-www-form-urlencoded")
 	var tok paypal.TokenResponse
 	if err := c.SendWithBasicAuth(req, &tok); err != nil {
-		return err
-	}
-	if tok.Token == "" {
-		return errors.New("paypal: the OAuth token answer has no access_token")
+		return err // an answer without a token is one already (usableTokenAnswer)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -242,11 +245,16 @@ func requestPath(err error) string {
 const tokenPath = "/v1/oauth2/token"
 
 // TokenRequestFailed says whether err is the failure of an OAuth token request (any status PayPal
-// answered it, or a network error on the way): the call it was for was never sent, so PayPal did
+// answered it, an answer that is no usable token (BadTokenAnswer), or a network error on the
+// way): the call it was for was never sent, so PayPal did
 // not look at it, and the cure is the REST app's credentials or its settings, or time, never
 // the call's own request. Told by the request PayPal answered (plutov's ErrorResponse keeps it)
 // or the URL a transport error names, not by the answer's text, which PayPal may change.
 func TokenRequestFailed(err error) bool {
+	var bad *BadTokenAnswer
+	if errors.As(err, &bad) {
+		return true
+	}
 	var pe *paypal.ErrorResponse
 	if errors.As(err, &pe) {
 		return pe.Response != nil && pe.Response.Request != nil && pe.Response.Request.URL != nil &&

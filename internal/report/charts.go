@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-analyze/charts"
@@ -108,10 +109,12 @@ func amountLabel(minor int64, c money.Currency) string {
 		return money.Format(minor, c)
 	}
 	suffix, per := "k", new(big.Int).Mul(unit, big.NewInt(100)) // minor units per tenth of a thousand
-	if abs.Cmp(new(big.Int).Mul(thousand, big.NewInt(1000))) >= 0 {
-		suffix, per = "M", new(big.Int).Mul(unit, big.NewInt(100_000))
-	}
 	tenths := roundDiv(big.NewInt(minor), per)
+	// 999,950 rounds to a thousand thousands: "1M", not "1,000k".
+	if abs.Cmp(new(big.Int).Mul(thousand, big.NewInt(1000))) >= 0 || tenths >= 10_000 || tenths <= -10_000 {
+		suffix, per = "M", new(big.Int).Mul(unit, big.NewInt(100_000))
+		tenths = roundDiv(big.NewInt(minor), per)
+	}
 	sign := ""
 	if tenths < 0 {
 		sign, tenths = "-", -tenths
@@ -148,11 +151,23 @@ func lineOption(days []Day, names []string, values [][]float64, colors ...charts
 
 // visitorsChart draws visitors and new visitors per day.
 func visitorsChart(d Data, sz size) ([]byte, error) {
+	return renderLine(visitorsChartOption(d), sz)
+}
+
+// visitorsChartOption is the visitors chart, its axis in whole visitors.
+func visitorsChartOption(d Data) charts.LineChartOption {
 	opt := lineOption(d.Days, []string{"Visitors", "New visitors"}, [][]float64{
 		series(d.Days, hasTraffic, func(x Day) float64 { return float64(x.Visitors) }),
 		series(d.Days, hasTraffic, func(x Day) float64 { return float64(x.NewVisitors) }),
 	}, colorVisitors, colorNew)
-	return renderLine(opt, sz)
+	var most int64
+	for _, x := range d.Days {
+		if x.HasTraffic {
+			most = max(most, x.Visitors, x.NewVisitors)
+		}
+	}
+	opt.YAxis = []charts.YAxisOption{countAxis(most)}
+	return opt
 }
 
 // bounceChart draws the bounce rate per day in percent.
@@ -207,11 +222,128 @@ func revenueChartOption(d Data) charts.BarChartOption {
 	opt.Padding = charts.Box{Top: 20, Right: 30, Bottom: 10, Left: 10, IsSet: true}
 	opt.CategoryAxis.Labels = dayTicks(d.Days)
 	opt.CategoryAxis.LabelFontStyle = font(labelSize)
-	opt.ValueAxis = []charts.ValueAxisOption{{LabelFontStyle: font(labelSize), Min: charts.Ptr(0.0), ValueFormatter: compact}}
+	opt.ValueAxis = []charts.ValueAxisOption{revenueAxis(d, scale)}
 	opt.Legend = charts.LegendOption{SeriesNames: []string{"Revenue (" + d.Currency.Upper() + ")"}, FontStyle: font(legendSize), Offset: charts.OffsetRight}
 	opt.SeriesList[0].Label = charts.SeriesLabel{Show: charts.Ptr(true), FontStyle: font(15), ValueFormatter: barLabel}
 	opt.BarMargin = charts.Ptr(24.0)
 	return opt
+}
+
+// maxAxisSteps bounds the revenue axis's intervals: about as many labels as its 72 mm take.
+const maxAxisSteps = 8
+
+// revenueAxis is the revenue chart's value axis, laid out in integer minor units: from 0, or
+// below it when a day's refunds outweigh its sales, in a round step of the currency (1, 2, 2.5 or
+// 5 times a power of ten minor units), each label the exact amount in the currency's digits. The
+// chart library's own axis picked its ticks in floats and labelled them with two decimals: a KWD
+// or CLF week of small amounts read "0.01, 0.01, 0.02" or "0, 0, 0", and a week with a negative
+// day had ticks at -8.56, 17.33, ... and no zero.
+func revenueAxis(d Data, scale float64) charts.ValueAxisOption {
+	var lo, hi int64
+	for _, x := range d.Days {
+		if x.HasRevenue {
+			// -MaxInt64 at the lowest, so that -lo is an amount too.
+			lo, hi = min(lo, max(x.Revenue, -math.MaxInt64)), max(hi, x.Revenue)
+		}
+	}
+	step, below, above := axisSteps(lo, hi, int64(scale))
+	// below*step and above*step may be past an int64 near its limits: the ends are floats, and
+	// each label is the step it stands for times step, in big integers.
+	return charts.ValueAxisOption{
+		LabelFontStyle:      font(labelSize),
+		Min:                 charts.Ptr(float64(-below) * float64(step) / scale),
+		Max:                 charts.Ptr(float64(above) * float64(step) / scale),
+		LabelCount:          int(below + above + 1),
+		PreferNiceIntervals: charts.Ptr(false),
+		ValueFormatter: func(v float64) string {
+			// The library hands back Min + i*step as a float: snap it to the step it stands for.
+			return axisLabel(stepsOf(v*scale, step), d.Currency.Exponent())
+		},
+	}
+}
+
+// stepsOf is v (minor units, as the chart library computed it) snapped to the nearest multiple
+// of step: the exact amount of the axis label it stands for.
+func stepsOf(v float64, step int64) *big.Int {
+	return new(big.Int).Mul(big.NewInt(int64(math.Round(v/float64(step)))), big.NewInt(step))
+}
+
+// axisSteps is the smallest round step (minor units) that spans lo..hi (lo <= 0 <= hi) in at most
+// maxAxisSteps intervals, and how many of them lie below and above 0. A week without an amount
+// gets one major unit (unit minor units).
+func axisSteps(lo, hi, unit int64) (step, below, above int64) {
+	if lo == 0 && hi == 0 {
+		hi = max(unit, 1)
+	}
+	ceilDiv := func(a, b int64) int64 { // a >= 0, without overflowing near MaxInt64
+		q := a / b
+		if a%b != 0 {
+			q++
+		}
+		return q
+	}
+	// Steps of 1, 2, 5, 10, 20, 25, 50, ... minor units, up to 5*10^18: the last spans any int64
+	// in at most 2+2 intervals, so the search always ends there.
+	for pow := int64(1); ; pow *= 10 {
+		for _, m := range []int64{1, 2, 25, 5} {
+			s := m * pow
+			switch {
+			case m == 25 && pow == 1:
+				continue // 2.5 minor units is no amount
+			case m == 25:
+				s = 25 * (pow / 10)
+			}
+			below, above = ceilDiv(-lo, s), ceilDiv(hi, s)
+			if below <= maxAxisSteps && above <= maxAxisSteps-below { // below+above may overflow
+				return s, below, above
+			}
+		}
+	}
+}
+
+// countAxis is a value axis of counts (visitors) from 0 to at least hi in a round whole step, so
+// a small shop's axis is not labelled in fractions of a visitor ("0.8, 1.6").
+func countAxis(hi int64) charts.YAxisOption {
+	step, _, above := axisSteps(0, hi, 1)
+	return charts.YAxisOption{
+		LabelFontStyle:      font(labelSize),
+		Min:                 charts.Ptr(0.0),
+		Max:                 charts.Ptr(float64(above) * float64(step)),
+		LabelCount:          int(above + 1),
+		PreferNiceIntervals: charts.Ptr(false),
+		ValueFormatter:      func(v float64) string { return axisLabel(stepsOf(v, step), 0) },
+	}
+}
+
+// axisLabel writes an axis value given in minor units as its exact amount, shortened like the
+// bars' labels from 1,000 major units on ("1.5k", "-2M"), with trailing zeros of the fraction
+// dropped: "0.005" (KWD), "2.5", "1.25M". No float is involved.
+func axisLabel(minor *big.Int, exp int) string {
+	if exp < 0 || minor.Sign() == 0 {
+		return minor.String()
+	}
+	abs := new(big.Int).Abs(minor)
+	digits, suffix := exp, ""
+	unit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil)
+	switch {
+	case abs.Cmp(new(big.Int).Mul(unit, big.NewInt(1_000_000))) >= 0:
+		digits, suffix = exp+6, "M"
+	case abs.Cmp(new(big.Int).Mul(unit, big.NewInt(1000))) >= 0:
+		digits, suffix = exp+3, "k"
+	}
+	s := abs.String()
+	if len(s) <= digits {
+		s = strings.Repeat("0", digits-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-digits], strings.TrimRight(s[len(s)-digits:], "0")
+	out := groupDigits(whole)
+	if frac != "" {
+		out += "." + frac
+	}
+	if minor.Sign() < 0 {
+		out = "-" + out
+	}
+	return out + suffix
 }
 
 // splitSlices are the split chart's parts, in a fixed order, with their colours.

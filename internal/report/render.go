@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/go-pdf/fpdf"
 
@@ -123,7 +125,10 @@ func newDocument(d Data, fonts *Fonts) (*fpdf.Fpdf, *writer) {
 		pdf.Line(margin, pdf.GetY(), pageW-margin, pdf.GetY())
 		pdf.SetY(-11)
 		w.text("", 8, inkMuted)
-		w.cell(contentW/2, 5, isolate(d.displayName())+" · Weekly report "+d.Week.String(), "", 0, "L", false)
+		// A long name is cut to the footer's left half, short of the page number on its right.
+		suffix := " · Weekly report " + d.Week.String()
+		name := fit(w, d.displayName(), contentW/2-w.width(suffix))
+		w.cell(contentW/2, 5, isolate(name)+suffix, "", 0, "L", false)
 		w.cell(contentW/2, 5, fmt.Sprintf("Page %d of {nb}", pdf.PageNo()), "", 0, "R", false)
 	})
 	return pdf, w
@@ -184,8 +189,7 @@ func (r *renderer) coverPage() error {
 	r.w.text("B", 9, rgb{148, 163, 184})
 	r.w.cell(contentW, 5, "WEEKLY REPORT", "", 1, "L", false)
 	p.SetX(margin)
-	r.w.text("B", 24, rgb{255, 255, 255})
-	r.w.cell(contentW, 12, isolate(d.displayName()), "", 1, "L", false)
+	r.w.cell(contentW, 12, isolate(r.coverName()), "", 1, "L", false)
 	p.SetX(margin)
 	r.w.text("", 12, rgb{226, 232, 240})
 	r.w.cell(contentW, 7, fmt.Sprintf("Week %d, %d · %s", d.Week.Week, d.Week.Year, d.Week.Period()), "", 1, "L", false)
@@ -210,12 +214,25 @@ func (r *renderer) coverPage() error {
 	return nil
 }
 
+// coverName is the client's name as the cover's band can hold it on one line: drawn smaller, down
+// to 14 pt, and then cut with an ellipsis (the client's ID is on the line below). It sets the
+// font it is to be drawn in. A long name ran past the page's right edge, its end lost.
+func (r *renderer) coverName() string {
+	name, size := r.d.displayName(), 24.0
+	r.w.text("B", size, rgb{255, 255, 255})
+	for size > 14 && r.w.width(name) > contentW {
+		size--
+		r.w.text("B", size, rgb{255, 255, 255})
+	}
+	return fit(r.w, name, contentW)
+}
+
 // brief lists the week's standout days and points to the notes, under the traffic chart.
 func (r *renderer) brief() {
 	p, d := r.pdf, r.d
 	var lines []string
 	if best, ok := bestDay(d.Days, hasTraffic, func(x Day) int64 { return x.Visitors }); ok {
-		lines = append(lines, fmt.Sprintf("Busiest day: %s with %s visitors.", dayLabel(best.Date), formatInt(best.Visitors)))
+		lines = append(lines, fmt.Sprintf("Busiest day: %s with %s.", dayLabel(best.Date), plural(best.Visitors, "visitor")))
 	}
 	if best, ok := bestDay(d.Days, hasRevenue, func(x Day) int64 { return x.Revenue }); ok && best.Revenue > 0 {
 		lines = append(lines, fmt.Sprintf("Best revenue day: %s with %s.", dayLabel(best.Date), FormatMoney(best.Revenue, d.Currency)))
@@ -224,7 +241,9 @@ func (r *renderer) brief() {
 	case 0:
 		lines = append(lines, "Nothing stale, missing or held this week.")
 	default:
-		lines = append(lines, plural(int64(n), "note")+" about missing data or held payouts on page 3.")
+		// The notes follow the payouts table, which can run over several pages: the page is
+		// filled in once the notes are placed (notesPageAlias).
+		lines = append(lines, plural(int64(n), "note")+" about missing data or held payouts on page "+notesPageAlias+".")
 	}
 	p.Ln(4)
 	for _, l := range lines {
@@ -408,6 +427,10 @@ func otherCurrencies(ps []Payments, main money.Currency) string {
 	return out
 }
 
+// notesPageAlias stands for the page the notes start on until the document is written (fpdf
+// replaces it, as it does "{nb}").
+const notesPageAlias = "{notes-page}"
+
 // payoutColumns are the payouts table's columns: title, width (mm), alignment. They fill the
 // page's content width (contentW); the amounts are Owed = Paid out + Held + Failed + Outstanding.
 var payoutColumns = []struct {
@@ -463,6 +486,7 @@ func (r *renderer) payoutsPage() error {
 		}
 	}
 	r.heading("Notes")
+	r.pdf.RegisterAlias(notesPageAlias, strconv.Itoa(r.pdf.PageNo()))
 	notes := d.NotesAll()
 	if len(notes) == 0 {
 		notes = []string{"Nothing stale, missing or held this week."}
@@ -597,16 +621,22 @@ func fitFrom(wr *writer, s string, at int, w float64) string {
 	return fit(wr, lead+string(rs[start:]), w)
 }
 
-// fit shortens s with an ellipsis until it fits w millimetres in the current font.
+// fit shortens s with an ellipsis until it fits w millimetres in the current font. It cuts before
+// a letter and the marks on it, never between them: a Tamil or Devanagari vowel sign, a Thai tone
+// mark or a decomposed accent cut from its letter made another word ("கட…" for "கடை…").
 func fit(wr *writer, s string, w float64) string {
 	if wr.width(s) <= w {
 		return s
 	}
 	rs := []rune(s)
-	for len(rs) > 1 && wr.width(string(rs)+"…") > w {
-		rs = rs[:len(rs)-1]
+	n := len(rs)
+	for n > 1 && wr.width(string(rs[:n])+"…") > w {
+		n--
+		for n > 1 && unicode.Is(unicode.M, rs[n]) {
+			n--
+		}
 	}
-	return string(rs) + "…"
+	return string(rs[:n]) + "…"
 }
 
 // ObjectKey is where a client's report of a week is stored: reports/<client>/2026-W07.pdf.

@@ -3,6 +3,8 @@ package storefront
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"paysplit/internal/money"
@@ -70,16 +72,37 @@ type metaAmount struct {
 // readable is refused as a whole, with the first change's error and, in Result.Refused, every
 // change's: the caller records each for an admin, as Meta will not send the batch again.
 func ParseInstagram(clientID string, body []byte) (Result, error) {
+	return ParseInstagramOf(clientID, body, "")
+}
+
+// ParseInstagramOf reads a Meta delivery for a client bound to page (its CanonicalShop form; ""
+// when the client is not bound: every entry is its own, as ParseInstagram). One Meta app signs
+// every Page's deliveries alike, and a batch may hold entries of several Pages, so the binding is
+// checked per entry: the commerce_orders changes of an entry naming another Page (or none) are
+// not read, not even to refuse them (another shop's order is not the client's to record), and
+// each is named in Result.Foreign. The bound Page's changes are read as ever, whatever else the
+// batch holds. A batch with no change of the bound Page is Ignored with its Foreign changes;
+// the caller answers it as from another shop.
+func ParseInstagramOf(clientID string, body []byte, page string) (Result, error) {
 	var env metaEnvelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return Result{}, malformed(Instagram, err)
 	}
 	res := Result{Topic: env.Object + "/" + MetaOrdersField}
 	var firstErr error
+	var pages []string
 	for _, e := range env.Entry {
+		own := page == "" || metaPageOf(string(e.ID)) == page
 		for _, ch := range e.Changes {
 			if ch.Field != MetaOrdersField {
 				continue
+			}
+			if !own {
+				res.Foreign = append(res.Foreign, ForeignChange{Shop: string(e.ID), OrderID: metaChangeID(ch.Value)})
+				continue
+			}
+			if !slices.Contains(pages, string(e.ID)) {
+				pages = append(pages, string(e.ID))
 			}
 			o, u, err := metaChange(clientID, string(e.ID), unixTime(e.Time), ch.Value)
 			switch {
@@ -95,13 +118,24 @@ func ParseInstagram(clientID string, body []byte) (Result, error) {
 			}
 		}
 	}
+	// For the log: the Page (or Pages) the changes read came from, which an admin binds by.
+	res.Shop = strings.Join(pages, ",")
 	if len(res.Orders) == 0 && len(res.Updates) == 0 {
 		if firstErr != nil {
-			return Result{Topic: res.Topic, Refused: res.Refused}, firstErr
+			return Result{Topic: res.Topic, Shop: res.Shop, Refused: res.Refused, Foreign: res.Foreign}, firstErr
 		}
 		res.Ignored = true
 	}
 	return res, nil
+}
+
+// metaPageOf is an entry's ID in its CanonicalShop form, "" when no binding could name it.
+func metaPageOf(id string) string {
+	p, err := CanonicalShop(Instagram, id)
+	if err != nil {
+		return ""
+	}
+	return p
 }
 
 // metaChange reads one commerce_orders change: a whole order, or a status change of one.

@@ -11,14 +11,16 @@ import (
 )
 
 // BindablePlatforms are the platforms whose deliveries name the shop they come from, so a client
-// can be bound to its shop (ShopOfDelivery): Shopify's X-Shopify-Shop-Domain, WooCommerce's
-// X-WC-Webhook-Source, TikTok Shop's shop_id. Meta names a page or account per entry of a batch
-// (entry[].id), which is not bound yet.
-var BindablePlatforms = []string{Shopify, WooCommerce, TikTok}
+// can be bound to its shop: Shopify's X-Shopify-Shop-Domain, WooCommerce's X-WC-Webhook-Source,
+// TikTok Shop's shop_id, Meta's entry[].id (the Page or Instagram commerce account of each entry
+// of a batch, ParseInstagramOf).
+var BindablePlatforms = []string{Shopify, WooCommerce, TikTok, Instagram}
 
 var (
 	shopifyDomainPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.myshopify\.com$`)
 	tiktokShopPattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// Meta's object IDs are positive integers, sent as decimal digits without leading zeros.
+	metaPagePattern = regexp.MustCompile(`^[1-9][0-9]{0,63}$`)
 )
 
 // CanonicalShop is a shop as a platform's deliveries name it, in the one form both an admin's
@@ -31,6 +33,8 @@ var (
 //     its path percent-encoded alike, with one trailing slash. The scheme is not the shop's
 //     identity: a site moved from http to https is the same site, so both compare as https.
 //   - TikTok: the shop_id as sent.
+//   - Instagram (Meta): the ID of the Page or Instagram commerce account as each batch entry's id
+//     names it, digits as sent (not the @name or the Page's URL, which no delivery names).
 func CanonicalShop(platform, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	switch platform {
@@ -75,6 +79,11 @@ func CanonicalShop(platform, s string) (string, error) {
 	case TikTok:
 		if !tiktokShopPattern.MatchString(s) {
 			return "", fmt.Errorf("%w: a TikTok shop is the shop_id its pushes carry (digits), not %q", ErrInvalidShop, s)
+		}
+		return s, nil
+	case Instagram:
+		if !metaPagePattern.MatchString(s) {
+			return "", fmt.Errorf("%w: an Instagram or Facebook shop is the ID of its Page or commerce account as Meta's deliveries name it in entry[].id (digits, e.g. 110493227123456), not %q", ErrInvalidShop, s)
 		}
 		return s, nil
 	}

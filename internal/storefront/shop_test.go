@@ -1,6 +1,7 @@
 package storefront_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -92,4 +93,28 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestCanonicalInstagramShop: Meta names the Page or Instagram commerce account of each entry of a
+// batch by its ID (entry[].id), digits, so a client is bound to that ID as sent. Anything else an
+// admin could paste (the account's @name, the Page's URL, an ID with spaces inside or a sign) no
+// delivery names: refused with what to bind instead, not bound to refuse every delivery later.
+func TestCanonicalInstagramShop(t *testing.T) {
+	for in, want := range map[string]string{
+		"110493227123456":    "110493227123456",
+		" 110493227123456\n": "110493227123456",
+		"17841400000000001":  "17841400000000001",
+		"9":                  "9",
+	} {
+		got, err := storefront.CanonicalShop(storefront.Instagram, in)
+		require.NoError(t, err, "%q", in)
+		require.Equal(t, want, got, "%q", in)
+	}
+	for _, bad := range []string{"", "@acme_pottery", "https://www.facebook.com/acmepottery", "1104 9322", "-110493227123456",
+		"+110493227123456", "1.1e14", "0110493227123456", "١١٠٤٩٣", strings.Repeat("1", 65)} {
+		_, err := storefront.CanonicalShop(storefront.Instagram, bad)
+		require.ErrorIs(t, err, storefront.ErrInvalidShop, "%q", bad)
+		require.ErrorContains(t, err, "entry", "the reason names what to bind: %q", bad)
+	}
+	require.Contains(t, storefront.BindablePlatforms, storefront.Instagram)
 }

@@ -134,7 +134,8 @@ type Result struct {
 	// tts_notification_id); the others send it in a header.
 	DeliveryID string
 	// Shop is the shop the delivery names in its signed body (TikTok Shop's shop_id), "" when it
-	// names none there (Shopify and WooCommerce name it in a header).
+	// names none there (Shopify and WooCommerce name it in a header). For Meta, named per entry of
+	// a batch, it is the Page (comma-separated Pages) of the changes read, for the log only.
 	Shop    string
 	Orders  []Order
 	Updates []StatusUpdate
@@ -143,6 +144,17 @@ type Result struct {
 	// an admin. A delivery with nothing readable is refused as a whole (the parser's error), and
 	// Refused, beside that error, still names each of its changes and why.
 	Refused []Refusal
+	// Foreign are the changes of a batch from another shop than the one the client is bound to (a
+	// Meta entry naming another Page, ParseInstagramOf): not read, neither stored nor refused.
+	Foreign []ForeignChange
+}
+
+// ForeignChange is one change of a batch that names another shop than the client's.
+type ForeignChange struct {
+	// Shop is the shop the change's entry names, as sent ("" when it names none).
+	Shop string
+	// OrderID is the order the change names, "" when it names no valid ID.
+	OrderID string
 }
 
 // Refusal is one order of a delivery that could not be read.

@@ -830,7 +830,11 @@
     for (const p of payments) {
       const row = tbody.insertRow();
       row.dataset.payment = p.workflow_id;
-      row.insertCell().append(paymentLink(p.workflow_id), ' (', temporalLink(p.workflow_url, 'Temporal UI'), ')');
+      // The ID opens the payment's view; its workflow in the Temporal UI is linked beside it, but
+      // not without one (production without TEMPORAL_UI_URL: workflow_url is "").
+      const idCell = row.insertCell();
+      idCell.append(paymentLink(p.workflow_id));
+      if (p.workflow_url) idCell.append(' (', temporalLink(p.workflow_url, 'Temporal UI'), ')');
       cell(row, p.order_id);
       cell(row, p.status);
       cell(row, p.reason || p.legs.filter((l) => l.reason).map((l) => l.party + ': ' + l.reason).join('; '));
