@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"paysplit/api/server"
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/monitor"
@@ -245,5 +246,35 @@ func TestDashboardLinksPaymentsToTheirView(t *testing.T) {
 	b.paymentViewOpen(rec.WorkflowID)
 	require.Equal(t, "payment-heading", eval[string](b, `document.activeElement.id`))
 	require.Equal(t, "USD 123.45", b.paymentField("gross"), "the payment's gross")
+	b.noPageErrors()
+}
+
+// TestDashboardPaymentViewWithoutTemporalUI: where the deployment has no Temporal UI (production
+// without TEMPORAL_UI_URL, workflow_url ""), the payment view and the attention table give no
+// Temporal UI link, and no link without an address (href="" is this page itself). Before, the
+// view's "Workflow in the Temporal UI" linked the dashboard.
+func TestDashboardPaymentViewWithoutTemporalUI(t *testing.T) {
+	a := newAPI(t, func(d *server.Deps) { d.TemporalUIURL = "" })
+	b := newBrowser(t)
+	c := a.newClient("payviewnoui")
+	rec := paidRecord(c, c+"-pi", time.Now().Add(-2*time.Hour), 12345, 0, payment.StatusHeld)
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+
+	b.login(a.url+"/", adminKey)
+	b.pickClient(c)
+	row := fmt.Sprintf(`#attention-table tr[data-payment=%q] a`, rec.WorkflowID)
+	b.waitFor(fmt.Sprintf(`document.querySelector(%q) !== null`, row))
+	require.Equal(t, []string{a.url + "/#payment=" + rec.WorkflowID},
+		eval[[]string](b, fmt.Sprintf(`[...document.querySelectorAll(%q)].map(a => a.getAttribute('href') === null ? '(no href)' : a.href)`, row)),
+		"the attention table links the payment's view only")
+
+	b.do(chromedp.Click(chromedp.CSS(row)))
+	b.paymentViewOpen(rec.WorkflowID)
+	require.Equal(t, "held", b.paymentField("status"))
+	require.Equal(t, []string{a.url + "/api/v1/admin/payments/" + rec.WorkflowID},
+		eval[[]string](b, `[...document.querySelectorAll('#payment-links a')].map(a => a.getAttribute('href') ? a.href : '(href "' + a.getAttribute('href') + '")')`),
+		"the view links the API's JSON only")
+	require.NotContains(t, eval[string](b, `document.getElementById('payment-links').textContent`), "Temporal")
+	require.Empty(t, b.axe(), "the payment view without a Temporal UI")
 	b.noPageErrors()
 }

@@ -1218,7 +1218,9 @@
     raw.href = '/api/v1/admin/payments/' + encodeURIComponent(p.workflow_id);
     raw.dataset.link = 'api';
     raw.textContent = 'The admin API\'s answer (JSON)';
-    $('payment-links').replaceChildren(temporalLink(p.workflow_url, 'Workflow in the Temporal UI'), ' · ', raw);
+    // No Temporal UI configured (production without TEMPORAL_UI_URL): workflow_url is "", and a
+    // link to it would be this page.
+    $('payment-links').replaceChildren(...(p.workflow_url ? [temporalLink(p.workflow_url, 'Workflow in the Temporal UI'), ' · '] : []), raw);
     $('payment-actions').replaceChildren(...decisionsFor(p).map((a) => decisionButton(p.workflow_id, a)));
     renderPaymentLegs(p, money);
     $('payment-resolve').replaceChildren(...resolveFormsOf(p));
