@@ -278,3 +278,87 @@ func TestDashboardPaymentViewWithoutTemporalUI(t *testing.T) {
 	require.Empty(t, b.axe(), "the payment view without a Temporal UI")
 	b.noPageErrors()
 }
+
+// recordRequests makes the page record every request it sends from now on (method and path, as
+// the browser resolves it: dot segments removed) in window.__requests.
+func (b *browser) recordRequests() {
+	b.t.Helper()
+	require.True(b.t, eval[bool](b, `(() => {
+		window.__requests = [];
+		if (!window.__recording) {
+			const f = window.fetch;
+			window.fetch = (u, o) => {
+				window.__requests.push({method: (o && o.method) || 'GET', path: new URL(u, location.href).pathname});
+				return f(u, o);
+			};
+			window.__recording = true;
+		}
+		return true;
+	})()`))
+}
+
+type sentRequest struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+}
+
+func (b *browser) requests() []sentRequest {
+	b.t.Helper()
+	return eval[[]sentRequest](b, `window.__requests`)
+}
+
+// posts are the requests recorded that change something.
+func (b *browser) posts() []sentRequest {
+	b.t.Helper()
+	var out []sentRequest
+	for _, r := range b.requests() {
+		if r.Method != http.MethodGet {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestDashboardPaymentViewFragmentReadsOnlyThePayment: the fragment is anyone's to write (a link
+// in an email, on another site), so what it names is only ever a payment's workflow ID: the view
+// reads GET /api/v1/admin/payments/<that ID, one path segment> and nothing else, never "." or ".."
+// (which the browser resolves to another endpoint), and opening it sends no decision. Before,
+// #payment=. read /api/v1/admin/payments/ and #payment=.. read /api/v1/admin/.
+func TestDashboardPaymentViewFragmentReadsOnlyThePayment(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("payviewfrag")
+	rec := paidRecord(c, c+"-pi", time.Now().Add(-2*time.Hour), 12345, 0, payment.StatusHeld)
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+
+	b.login(a.url+"/", adminKey)
+	b.pickClient(c) // the overview's reads are done: what is recorded from here is the view's
+	for _, frag := range []string{
+		"../clients", "x%2F..%2F", "..%2Fclients", "..%2F..%2Fapi-keys", "x/../../api-keys", ".", "..", "%2E", "%2e%2E", "./", "%",
+		rec.WorkflowID + "/cancel", rec.WorkflowID + "%2Fcancel", rec.WorkflowID + "%2F..%2F..%2Fapi-keys", rec.WorkflowID + "?x=1",
+		rec.WorkflowID + "&action=cancel", rec.WorkflowID,
+	} {
+		b.recordRequests()
+		id := eval[string](b, fmt.Sprintf(`(() => {
+				document.getElementById('payment-view').dataset.payment = '(before)';
+				location.hash = '#payment=' + %s;
+				try { return decodeURIComponent(%s); } catch (_) { return %s; }
+			})()`, jsString(frag), jsString(frag), jsString(frag)))
+		b.paymentViewOpen(id)
+		for _, r := range b.requests() {
+			require.Equal(t, http.MethodGet, r.Method, "%s sends only reads: %v", frag, b.requests())
+			seg, ok := strings.CutPrefix(r.Path, "/api/v1/admin/payments/")
+			require.True(t, ok && seg != "" && !strings.Contains(seg, "/") && seg != "." && seg != "..",
+				"%s reads a payment, not %s", frag, r.Path)
+		}
+		if id == "." || id == ".." {
+			require.Empty(t, b.requests(), "%s names no payment: nothing is read", frag)
+			require.Contains(t, eval[string](b, `document.getElementById('payment-error').textContent`), "not a payment")
+		}
+		if id == rec.WorkflowID {
+			require.Equal(t, "held", b.paymentField("status"))
+		}
+		require.Empty(t, b.posts(), frag)
+	}
+	b.noPageErrors()
+}

@@ -1152,6 +1152,15 @@
       $('payment-body').hidden = true;
       $('payment-heading').focus();
     }
+    // The fragment is anyone's to write (a link in an email, on another site). A workflow ID is
+    // one path segment of the request (encodeURIComponent), but "." and ".." stay dot segments,
+    // which the browser resolves: /api/v1/admin/payments/ and /api/v1/admin/ would be read.
+    if (workflowId === '.' || workflowId === '..') {
+      $('payment-loading').textContent = '';
+      $('payment-error').textContent = 'Could not show payment ' + workflowId + ': it is not a payment\'s workflow ID.';
+      v.dataset.state = 'error';
+      return;
+    }
     let p;
     try {
       p = await api('GET', '/api/v1/admin/payments/' + encodeURIComponent(workflowId));
