@@ -158,6 +158,7 @@ func TestDashboardPaymentViewDecides(t *testing.T) {
 
 	cancel := `#payment-actions button[data-action="cancel"]`
 	b.do(chromedp.Click(chromedp.CSS(cancel)))
+	b.do(chromedp.Click(chromedp.CSS(`#payment-actions button[data-confirm="cancel"]`))) // a cancel is confirmed
 	b.waitFor(`document.getElementById('notice').textContent.startsWith('Could not cancel')`)
 	require.Contains(t, eval[string](b, `document.getElementById('notice').textContent`), "cannot cancel a payment in status paid",
 		"the API's reason")
@@ -360,5 +361,71 @@ func TestDashboardPaymentViewFragmentReadsOnlyThePayment(t *testing.T) {
 		}
 		require.Empty(t, b.posts(), frag)
 	}
+	b.noPageErrors()
+}
+
+// TestDashboardPaymentViewCancelAsksFirst: cancelling a payment cannot be undone, and the
+// dashboard has no dialogs: the view's Cancel sends nothing by itself. One click (or Enter, or a
+// double click) turns it into "Keep payment" and "Confirm cancel", the focus on Keep (the
+// choice that changes nothing); Keep puts Cancel back with the focus on it, and only Confirm
+// cancel sends the POST. Before, one click cancelled the payment.
+func TestDashboardPaymentViewCancelAsksFirst(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("payviewcancel")
+	rec := paidRecord(c, c+"-pi", time.Now().Add(-2*time.Hour), 12345, 0, payment.StatusHeld)
+	require.NoError(t, a.store.SavePayment(t.Context(), rec))
+
+	b.login(a.url+"/#payment="+rec.WorkflowID, adminKey)
+	b.paymentViewOpen(rec.WorkflowID)
+	b.recordRequests()
+	cancel := `#payment-actions button[data-action="cancel"]`
+	confirm := `#payment-actions button[data-confirm="cancel"]`
+	keep := `#payment-actions button[data-keep]`
+	asking := fmt.Sprintf(`document.querySelector(%q) !== null && document.querySelector(%q) !== null`, confirm, keep)
+	notAsking := fmt.Sprintf(`document.querySelector(%q) !== null && document.querySelector(%q) === null`, cancel, confirm)
+
+	// One click: nothing is sent; the payment is asked about, the focus on Keep.
+	b.do(chromedp.Click(chromedp.CSS(cancel)))
+	b.waitFor(asking)
+	b.do(chromedp.Sleep(700 * time.Millisecond))
+	require.Empty(t, b.posts(), "one click on Cancel sends nothing")
+	require.Equal(t, "keep", eval[string](b, `document.activeElement.dataset.keep`), "the focus is on Keep")
+	require.Contains(t, eval[string](b, fmt.Sprintf(`document.querySelector(%q).getAttribute('aria-label')`, confirm)), rec.WorkflowID,
+		"Confirm names the payment")
+	require.Empty(t, b.axe(), "the view asking to confirm a cancel")
+	b.screenshot("dashboard-payment-cancel-confirm.png")
+
+	// Keep: Cancel is back, with the focus.
+	b.do(chromedp.Click(chromedp.CSS(keep)))
+	b.waitFor(notAsking)
+	require.Equal(t, "cancel", eval[string](b, `document.activeElement.dataset.action`), "the focus returns to Cancel")
+
+	// Enter twice on Cancel (a key held down): asked, then kept; nothing sent.
+	b.do(chromedp.Focus(chromedp.CSS(cancel)), chromedp.KeyEvent("\r"), chromedp.KeyEvent("\r"))
+	b.do(chromedp.Sleep(700 * time.Millisecond))
+	require.Empty(t, b.posts(), "Enter twice sends nothing")
+
+	// A double click on Cancel: its second click does not confirm.
+	b.do(chromedp.Focus(chromedp.CSS("#payment-heading")))
+	b.waitFor(notAsking)
+	b.do(chromedp.DoubleClick(chromedp.CSS(cancel)))
+	b.do(chromedp.Sleep(700 * time.Millisecond))
+	require.Empty(t, b.posts(), "a double click on Cancel sends nothing")
+	// Wherever its second click lands: on Confirm cancel too (the pointer on Cancel's far end).
+	b.waitFor(notAsking + ` || (` + asking + `)`)
+	if eval[bool](b, notAsking) {
+		b.do(chromedp.Click(chromedp.CSS(cancel)))
+		b.waitFor(asking)
+	}
+	require.True(t, eval[bool](b, fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, detail: 2}))`, confirm)))
+	b.do(chromedp.Sleep(700 * time.Millisecond))
+	require.Empty(t, b.posts(), "the second click of a double click does not confirm")
+
+	// Confirm cancel sends it (no Temporal here: the API cannot take it, and says so).
+	b.waitFor(asking)
+	b.do(chromedp.Click(chromedp.CSS(confirm)))
+	b.waitFor(`document.getElementById('notice').textContent.includes('cancel')`)
+	require.Equal(t, []sentRequest{{Method: http.MethodPost, Path: "/api/v1/admin/payments/" + rec.WorkflowID + "/cancel"}}, b.posts())
 	b.noPageErrors()
 }

@@ -868,8 +868,62 @@
     btn.dataset.action = action;
     btn.textContent = decisionLabels[action][0];
     btn.setAttribute('aria-label', btn.textContent + ' ' + workflowId);
-    btn.addEventListener('click', () => decide(workflowId, action, btn));
+    btn.addEventListener('click', () => (action === 'cancel' ? askToCancel(workflowId, btn) : decide(workflowId, action, btn)));
     return btn;
+  }
+
+  // askToCancel asks once more before a cancel is sent: it cannot be undone, and the page has no
+  // dialogs. The Cancel button gives its place to "Keep payment", which takes the focus (the choice
+  // that changes nothing, so a second Enter or a key held down keeps the payment), and "Confirm
+  // cancel", which sends it; the second click of a double click on Cancel does not confirm. Keep
+  // or Escape puts Cancel back with the focus on it; so does a wait of confirmSeconds with the
+  // focus elsewhere, without moving it.
+  const confirmSeconds = 10;
+  function askToCancel(workflowId, btn) {
+    const ask = document.createElement('span');
+    ask.className = 'confirm';
+    ask.setAttribute('role', 'group');
+    ask.setAttribute('aria-label', 'Cancel payment ' + workflowId + '? It cannot be undone.');
+    const keep = document.createElement('button');
+    keep.type = 'button';
+    keep.dataset.keep = 'keep';
+    keep.textContent = 'Keep payment';
+    keep.setAttribute('aria-label', 'Keep payment ' + workflowId);
+    const confirm = document.createElement('button');
+    confirm.type = 'button';
+    confirm.className = 'action danger';
+    confirm.dataset.confirm = 'cancel';
+    confirm.textContent = 'Confirm cancel';
+    confirm.setAttribute('aria-label', 'Confirm cancel of payment ' + workflowId);
+    ask.append(keep, confirm);
+    let timer = 0;
+    let done = false;
+    const restore = (focus) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (!ask.isConnected) return; // the view was drawn again meanwhile
+      ask.replaceWith(btn);
+      if (focus) btn.focus();
+    };
+    const expire = () => {
+      if (ask.contains(document.activeElement)) timer = setTimeout(expire, confirmSeconds * 1000);
+      else restore(false);
+    };
+    keep.addEventListener('click', () => restore(true));
+    confirm.addEventListener('click', (ev) => {
+      if (ev.detail > 1) return; // the second click of a double click on Cancel, in its place now
+      restore(true);
+      decide(workflowId, 'cancel', btn);
+    });
+    ask.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Escape') return;
+      ev.preventDefault();
+      restore(true);
+    });
+    btn.replaceWith(ask);
+    keep.focus();
+    timer = setTimeout(expire, confirmSeconds * 1000);
   }
 
   // resolveFormsOf are the forms of a payment's movements in doubt: a leg's transfer, or a top-up
