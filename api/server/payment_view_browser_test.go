@@ -429,3 +429,89 @@ func TestDashboardPaymentViewCancelAsksFirst(t *testing.T) {
 	require.Equal(t, []sentRequest{{Method: http.MethodPost, Path: "/api/v1/admin/payments/" + rec.WorkflowID + "/cancel"}}, b.posts())
 	b.noPageErrors()
 }
+
+// TestDashboardPaymentDecisionsAreTheAPIs ties the decisions the dashboard offers (the payment
+// view's buttons, the attention table's one) to the rules the API decides by (admin.go: allowed,
+// decideDues, decisionRefused), which the page repeats: for payments in each status, held or
+// failed legs, top-ups and reversals due, each decision the view offers is one the API takes,
+// and each the API takes by its status rules is offered. Without Temporal here, a decision the
+// rules take is answered 503 temporal_unavailable; one they refuse, 409 invalid_state or in_doubt.
+func TestDashboardPaymentDecisionsAreTheAPIs(t *testing.T) {
+	a := newAPI(t, nil)
+	b := newBrowser(t)
+	c := a.newClient("payviewrules")
+	at := time.Now().Add(-2 * time.Hour)
+	var recs []payment.Record
+	mk := func(name string, status payment.Status, mod func(r *payment.Record)) {
+		r := paidRecord(c, c+"-"+name, at, 12345, 0, status)
+		r.CodePath = wfpayment.CurrentCodePath
+		if mod != nil {
+			mod(&r)
+		}
+		require.NoError(t, a.store.SavePayment(t.Context(), r))
+		recs = append(recs, r)
+	}
+	paidVendor := func(r *payment.Record) {
+		v := &r.Legs[1]
+		v.State, v.Reason, v.Transferred, v.TransferID = payment.LegTransferred, "", v.Amount, "tr_v_"+r.PaymentID
+	}
+	topUp := func(held bool) []payment.Due {
+		return []payment.Due{{Kind: payment.DueTopUp, Cause: "correction/v2", What: "correction", Amount: 100, Held: held, Reason: "payee cannot receive"}}
+	}
+	mk("held", payment.StatusHeld, nil)
+	mk("failed", payment.StatusPayoutFailed, nil)
+	mk("parked", payment.StatusNeedsAttention, func(r *payment.Record) { paidVendor(r); r.Reason = "no split rule" })
+	mk("heldtopup", payment.StatusHeld, func(r *payment.Record) { paidVendor(r); r.Legs[1].Dues = topUp(true) })
+	mk("failedtopup", payment.StatusPayoutFailed, func(r *payment.Record) { paidVendor(r); r.Legs[1].Dues = topUp(false) })
+	mk("reversal", payment.StatusPayoutFailed, func(r *payment.Record) {
+		paidVendor(r)
+		r.Legs[1].Dues = []payment.Due{{Kind: payment.DueReversal, Cause: "refund/1", Amount: 100, Refused: true, TransferID: "tr_v", Reason: "insufficient funds"}}
+	})
+	mk("heldanddue", payment.StatusHeld, func(r *payment.Record) { r.Legs[2].Dues = topUp(false) })
+	mk("failedanddue", payment.StatusPayoutFailed, func(r *payment.Record) { r.Legs[2].Dues = topUp(true) })
+	mk("compdue", payment.StatusPayoutFailed, func(r *payment.Record) { r.Compensated = "cancelled by an admin"; r.Legs[2].Dues = topUp(false) })
+	mk("awaitorder", payment.StatusAwaitingMetadata, func(r *payment.Record) { r.Legs = nil })
+	for _, st := range payment.Statuses {
+		switch st {
+		case payment.StatusHeld, payment.StatusPayoutFailed, payment.StatusNeedsAttention, payment.StatusAwaitingMetadata:
+			continue
+		}
+		mk(string(st), st, paidVendor)
+	}
+
+	for _, kind := range []string{"vendor", "aff"} { // a release of a held leg pays a registered payee
+		code, body := a.json(req{method: http.MethodPut, path: "/api/v1/admin/payees/" + c + "-" + kind, key: adminKey,
+			body: map[string]any{"client_id": c, "kind": strings.Replace(kind, "aff", "affiliate", 1), "stripe_account": "acct_" + kind}})
+		require.Equal(t, http.StatusCreated, code, body)
+	}
+
+	b.login(a.url+"/", adminKey)
+	b.pickClient(c)
+	b.waitFor(`document.querySelectorAll('#attention-table tbody tr').length > 0`)
+	table := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#attention-table tbody tr')]
+		.map(r => [r.dataset.payment, (r.querySelector('button[data-action]') || {dataset: {}}).dataset.action || '']))`)
+
+	for _, r := range recs {
+		taken := []string{}
+		for _, action := range []string{"retry", "release", "cancel"} {
+			code, body := a.json(req{method: http.MethodPost, path: "/api/v1/admin/payments/" + r.WorkflowID + "/" + action, key: adminKey})
+			apiErr, _ := body["error"].(map[string]any)
+			switch {
+			case code == http.StatusServiceUnavailable:
+				taken = append(taken, action)
+			case code == http.StatusConflict && (apiErr["code"] == "invalid_state" || apiErr["code"] == "in_doubt"):
+			default:
+				t.Fatalf("%s %s: an answer this test does not classify: %d %v", r.PaymentID, action, code, body)
+			}
+		}
+		eval[string](b, `location.hash = '#payment=' + encodeURIComponent(`+jsString(r.WorkflowID)+`)`)
+		b.paymentViewOpen(r.WorkflowID)
+		require.Equal(t, string(r.Status), b.paymentField("status"))
+		offered := eval[[]string](b, `[...document.querySelectorAll('#payment-actions button[data-action]')].map(e => e.dataset.action)`)
+		assert.ElementsMatch(t, taken, offered, "%s (%s): the view offers what the API takes", r.PaymentID, r.Status)
+		if action, listed := table[r.WorkflowID]; listed {
+			assert.Contains(t, taken, action, "%s (%s): the attention table's button is one the API takes", r.PaymentID, r.Status)
+		}
+	}
+	b.noPageErrors()
+}
