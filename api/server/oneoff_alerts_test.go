@@ -205,7 +205,8 @@ func TestAlertsCarryTheirPayment(t *testing.T) {
 }
 
 // TestDashboardLinksOneOffEventsToTheirPayment: a one-off event about a stored payment links to
-// the payment's page and to its workflow in the Temporal UI, and names its order. Before, the
+// the dashboard's view of the payment (#payment=, which reads the admin API's page of it) and to
+// its workflow in the Temporal UI, and names its order. Before, the
 // event showed the workflow ID as text only.
 func TestDashboardLinksOneOffEventsToTheirPayment(t *testing.T) {
 	a := newAPI(t, nil)
@@ -222,7 +223,7 @@ func TestDashboardLinksOneOffEventsToTheirPayment(t *testing.T) {
 		.filter(li => li.textContent.includes(`+jsString(rec.WorkflowID)+`))
 		.flatMap(li => [...li.querySelectorAll('a')].map(a => ({href: a.href, text: a.textContent, rel: a.rel})))`)
 	require.Equal(t, []map[string]string{
-		{"href": a.url + "/api/v1/admin/payments/" + rec.WorkflowID, "text": rec.WorkflowID, "rel": "noreferrer"},
+		{"href": a.url + "/#payment=" + rec.WorkflowID, "text": rec.WorkflowID, "rel": ""},
 		{"href": "http://127.0.0.1:8233/namespaces/default/workflows/" + rec.WorkflowID, "text": "Temporal UI", "rel": "noreferrer"},
 	}, links)
 	item := eval[string](b, `[...document.querySelectorAll('#events-list li')].find(li => li.textContent.includes(`+jsString(rec.WorkflowID)+`)).textContent`)

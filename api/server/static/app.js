@@ -255,8 +255,9 @@
     fieldError($('key'), $('login-error'), '');
     await showApp();
     // The form the focus was in is gone: the page's heading, naming the client, takes it, so
-    // the next Tab starts at the controls and a screen reader says where it is.
-    if (!$('app').hidden) $('title').focus();
+    // the next Tab starts at the controls and a screen reader says where it is; or, when a link
+    // to one payment was opened, the payment view's heading.
+    if (!$('app').hidden) ($('payment-view').hidden ? $('title') : $('payment-heading')).focus();
   });
 
   $('logout').addEventListener('click', async () => {
@@ -275,6 +276,8 @@
     const admin = state.me.role === 'admin';
     $('picker-label').hidden = !admin;
     $('attention').hidden = !admin;
+    // A link to one payment (#payment=) opened before logging in is shown now.
+    routeFromHash();
     // The login form is hidden from here on: a failure must be said on the page shown.
     try {
       await loadApp(admin);
@@ -307,6 +310,7 @@
 
   $('client-picker').addEventListener('change', async (ev) => {
     state.clientId = ev.target.value;
+    leavePayment();
     // Until the new client's answers are in, nothing of the previous one may stay on the page.
     state.generation++;
     $('client-name').textContent = '';
@@ -350,7 +354,10 @@
   }
 
   for (const b of document.querySelectorAll('[data-period]')) {
-    b.addEventListener('click', () => setPeriod(b.dataset.period));
+    b.addEventListener('click', () => {
+      leavePayment();
+      setPeriod(b.dataset.period);
+    });
   }
 
   $('custom-range').addEventListener('submit', (ev) => {
@@ -823,38 +830,113 @@
     for (const p of payments) {
       const row = tbody.insertRow();
       row.dataset.payment = p.workflow_id;
-      const link = document.createElement('a');
-      // No Temporal UI configured (production without TEMPORAL_UI_URL): the ID, not a link.
-      if (p.workflow_url) link.href = p.workflow_url;
-      link.textContent = p.workflow_id;
-      link.rel = 'noreferrer';
-      row.insertCell().appendChild(link);
+      // The ID opens the payment's view; its workflow in the Temporal UI is linked beside it, but
+      // not without one (production without TEMPORAL_UI_URL: workflow_url is "").
+      const idCell = row.insertCell();
+      idCell.append(paymentLink(p.workflow_id));
+      if (p.workflow_url) idCell.append(' (', temporalLink(p.workflow_url, 'Temporal UI'), ')');
       cell(row, p.order_id);
       cell(row, p.status);
       cell(row, p.reason || p.legs.filter((l) => l.reason).map((l) => l.party + ': ' + l.reason).join('; '));
       cell(row, formatMoney(p.gross, p.currency), 'num');
       const actions = row.insertCell();
-      // A payment held only by top-ups due (its legs paid, code path 14) is sent by a retry.
-      const action = p.status === 'held' && p.legs.some((l) => l.state === 'held') ? 'release' : 'retry';
-      const btn = document.createElement('button');
-      btn.type = 'button';
-      btn.className = 'action';
-      btn.dataset.action = action;
-      btn.textContent = action === 'release' ? 'Release' : 'Retry';
-      // Each row's button is "Release" or "Retry": its name says which payment it acts on.
-      btn.setAttribute('aria-label', btn.textContent + ' ' + p.workflow_id);
-      btn.addEventListener('click', () => decide(p.workflow_id, action, btn));
-      actions.appendChild(btn);
-      for (const leg of p.legs) {
-        if (leg.in_doubt) actions.appendChild(resolveForm(p.workflow_id, leg, leg.transfer_key, 'transfer'));
-        for (const d of (leg.dues || []).filter((d) => d.kind === 'top_up' && !d.refused)) {
-          actions.appendChild(resolveForm(p.workflow_id, leg, d.key, 'top-up'));
-        }
-      }
+      // The row's one button is the decision that moves the payment on (a cancel is in its view):
+      // a release of a held leg, else a retry; a payment held only by top-ups due (its legs paid,
+      // code path 14) is sent by a retry.
+      const action = decisionsFor(p).find((a) => a !== 'cancel') || 'retry';
+      actions.append(decisionButton(p.workflow_id, action), ...resolveFormsOf(p));
     }
     state.attentionCursor = page.next_cursor || null;
     $('attention-more').hidden = !state.attentionCursor;
     $('attention-empty').hidden = tbody.rows.length > 0;
+  }
+
+  // decisionLabels are a decision's button before and after it was sent.
+  const decisionLabels = {
+    retry: ['Retry', 'Retried'],
+    release: ['Release', 'Released'],
+    cancel: ['Cancel payment', 'Cancelled'],
+  };
+
+  // decisionButton sends an admin's decision (retry, release, cancel) on a payment: the
+  // attention table's rows and the payment view both use it. Its name says which payment it
+  // acts on, as a table has one per row.
+  function decisionButton(workflowId, action) {
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'action';
+    btn.dataset.action = action;
+    btn.textContent = decisionLabels[action][0];
+    btn.setAttribute('aria-label', btn.textContent + ' ' + workflowId);
+    btn.addEventListener('click', () => (action === 'cancel' ? askToCancel(workflowId, btn) : decide(workflowId, action, btn)));
+    return btn;
+  }
+
+  // askToCancel asks once more before a cancel is sent: it cannot be undone, and the page has no
+  // dialogs. The Cancel button gives its place to "Keep payment", which takes the focus (the choice
+  // that changes nothing, so a second Enter or a key held down keeps the payment), and "Confirm
+  // cancel", which sends it; the second click of a double click on Cancel does not confirm. Keep
+  // or Escape puts Cancel back with the focus on it; so does a wait of confirmSeconds with the
+  // focus elsewhere, without moving it.
+  const confirmSeconds = 10;
+  function askToCancel(workflowId, btn) {
+    const ask = document.createElement('span');
+    ask.className = 'confirm';
+    ask.setAttribute('role', 'group');
+    ask.setAttribute('aria-label', 'Cancel payment ' + workflowId + '? It cannot be undone.');
+    const keep = document.createElement('button');
+    keep.type = 'button';
+    keep.dataset.keep = 'keep';
+    keep.textContent = 'Keep payment';
+    keep.setAttribute('aria-label', 'Keep payment ' + workflowId);
+    const confirm = document.createElement('button');
+    confirm.type = 'button';
+    confirm.className = 'action danger';
+    confirm.dataset.confirm = 'cancel';
+    confirm.textContent = 'Confirm cancel';
+    confirm.setAttribute('aria-label', 'Confirm cancel of payment ' + workflowId);
+    ask.append(keep, confirm);
+    let timer = 0;
+    let done = false;
+    const restore = (focus) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (!ask.isConnected) return; // the view was drawn again meanwhile
+      ask.replaceWith(btn);
+      if (focus) btn.focus();
+    };
+    const expire = () => {
+      if (ask.contains(document.activeElement)) timer = setTimeout(expire, confirmSeconds * 1000);
+      else restore(false);
+    };
+    keep.addEventListener('click', () => restore(true));
+    confirm.addEventListener('click', (ev) => {
+      if (ev.detail > 1) return; // the second click of a double click on Cancel, in its place now
+      restore(true);
+      decide(workflowId, 'cancel', btn);
+    });
+    ask.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Escape') return;
+      ev.preventDefault();
+      restore(true);
+    });
+    btn.replaceWith(ask);
+    keep.focus();
+    timer = setTimeout(expire, confirmSeconds * 1000);
+  }
+
+  // resolveFormsOf are the forms of a payment's movements in doubt: a leg's transfer, or a top-up
+  // due that was sent and not refused.
+  function resolveFormsOf(p) {
+    const out = [];
+    for (const leg of p.legs) {
+      if (leg.in_doubt) out.push(resolveForm(p.workflow_id, leg, leg.transfer_key, 'transfer'));
+      for (const d of (leg.dues || []).filter((d) => d.kind === 'top_up' && !d.refused)) {
+        out.push(resolveForm(p.workflow_id, leg, d.key, 'top-up'));
+      }
+    }
+    return out;
   }
 
   // resolveForm lets an admin say what became of a leg's movement in doubt (its transfer, or a
@@ -974,24 +1056,34 @@
     $('events-empty').hidden = alerts.length > 0;
   }
 
-  // paymentLinks names the payment an alert is about, with its order and client, linked to its
-  // page in the admin API and, where the deployment has one, its workflow in the Temporal UI: an
-  // admin acts from there (see the audit and the payment's legs).
+  // paymentLinks names the payment an alert is about, with its order and client, linked to the
+  // dashboard's view of it (which reads its admin_url) and, where the deployment has one, its
+  // workflow in the Temporal UI: an admin acts from the view.
   function paymentLinks(p) {
-    const page = document.createElement('a');
-    page.href = p.admin_url;
-    page.rel = 'noreferrer';
-    page.textContent = p.workflow_id;
-    const out = ['(payment ', page, ', order ', bdi(p.order_id), ', client ', bdi(p.client_id)];
-    if (p.workflow_url) {
-      const wf = document.createElement('a');
-      wf.href = p.workflow_url;
-      wf.rel = 'noreferrer';
-      wf.textContent = 'Temporal UI';
-      out.push('; ', wf);
-    }
+    const out = ['(payment ', paymentLink(p.workflow_id), ', order ', bdi(p.order_id), ', client ', bdi(p.client_id)];
+    if (p.workflow_url) out.push('; ', temporalLink(p.workflow_url, 'Temporal UI'));
     out.push(')');
     return out;
+  }
+
+  // paymentLink links a payment's view on this page: a fragment, so a reload, a bookmark or a
+  // link sent by email opens the same view (routeFromHash).
+  function paymentLink(workflowId) {
+    const a = document.createElement('a');
+    a.href = '#payment=' + encodeURIComponent(workflowId);
+    a.dataset.link = 'payment';
+    a.textContent = workflowId;
+    return a;
+  }
+
+  // temporalLink links a payment's workflow in the Temporal UI (another origin: no referrer).
+  function temporalLink(url, text) {
+    const a = document.createElement('a');
+    a.href = url;
+    a.rel = 'noreferrer';
+    a.dataset.link = 'temporal';
+    a.textContent = text;
+    return a;
   }
 
   // renderInbox says whether provider webhooks reach Temporal: they are acknowledged once stored,
@@ -1033,12 +1125,241 @@
     try {
       await api('POST', '/api/v1/admin/payments/' + encodeURIComponent(workflowId) + '/' + action);
       notice(action + ' sent to ' + workflowId + '.', false);
-      btn.textContent = action === 'release' ? 'Released' : 'Retried';
+      btn.textContent = decisionLabels[action][1];
       btn.setAttribute('aria-label', btn.textContent + ' ' + workflowId);
     } catch (e) {
       notice('Could not ' + action + ' ' + workflowId + ': ' + e.message, true);
       btn.disabled = false;
     }
+  }
+
+  // --- one payment ----------------------------------------------------------------------------------
+
+  // The payment view shows one payment (GET /api/v1/admin/payments/{workflow_id}) in place of the
+  // overview. It is opened by the page's fragment, #payment=<workflow id>, so that a reload, a
+  // bookmark or a link sent by email keeps it; generation drops an answer for a payment no longer
+  // shown, and opener is where the focus goes back to.
+  const paymentView = { generation: 0, opener: null };
+
+  // paymentInHash is the workflow ID the fragment names, or null.
+  function paymentInHash() {
+    const m = /^#payment=(.+)$/.exec(location.hash);
+    if (!m) return null;
+    try {
+      return decodeURIComponent(m[1]);
+    } catch (_) {
+      return m[1];
+    }
+  }
+
+  // routeFromHash shows what the fragment says: a payment's view, or the overview.
+  function routeFromHash() {
+    if (!state.me || $('app').hidden) return; // the login shows it once logged in (showApp)
+    const id = paymentInHash();
+    if (id) openPayment(id, false);
+    else closePayment();
+  }
+
+  window.addEventListener('hashchange', routeFromHash);
+
+  // leavePayment returns to the overview without moving the focus (another client or period
+  // was picked, to be seen there), and drops the fragment without a history entry.
+  function leavePayment() {
+    if ($('payment-view').hidden) return;
+    history.replaceState(null, '', location.pathname + location.search);
+    paymentView.opener = null;
+    closePayment();
+  }
+
+  // closePayment shows the overview again, with the focus where it was when the view opened (the
+  // link followed), else on the page's heading.
+  function closePayment() {
+    paymentView.generation++;
+    const v = $('payment-view');
+    if (v.hidden) return;
+    v.hidden = true;
+    delete v.dataset.payment;
+    delete v.dataset.state;
+    $('overview').hidden = false;
+    const o = paymentView.opener;
+    paymentView.opener = null;
+    if (o === null) return;
+    if (o !== document.body && o.isConnected && o.getClientRects().length) o.focus();
+    else $('title').focus();
+  }
+
+  // openPayment reads the payment and shows it; again (the "Read again" button) keeps what is
+  // shown, and the focus, until the answer is in. The focus otherwise moves to the view's heading,
+  // which names the payment. An error is said with the API's reason in the view (an alert).
+  async function openPayment(workflowId, again) {
+    const generation = ++paymentView.generation;
+    const v = $('payment-view');
+    if (v.hidden) paymentView.opener = document.activeElement;
+    v.hidden = false;
+    $('overview').hidden = true;
+    v.dataset.payment = workflowId;
+    v.dataset.state = 'loading';
+    $('payment-error').textContent = '';
+    $('payment-loading').textContent = 'Reading payment ' + workflowId + '…';
+    if (!again) {
+      $('payment-heading').textContent = 'Payment ' + workflowId;
+      $('payment-body').hidden = true;
+      $('payment-heading').focus();
+    }
+    // The fragment is anyone's to write (a link in an email, on another site). A workflow ID is
+    // one path segment of the request (encodeURIComponent), but "." and ".." stay dot segments,
+    // which the browser resolves: /api/v1/admin/payments/ and /api/v1/admin/ would be read.
+    if (workflowId === '.' || workflowId === '..') {
+      $('payment-loading').textContent = '';
+      $('payment-error').textContent = 'Could not show payment ' + workflowId + ': it is not a payment\'s workflow ID.';
+      v.dataset.state = 'error';
+      return;
+    }
+    let p;
+    try {
+      p = await api('GET', '/api/v1/admin/payments/' + encodeURIComponent(workflowId));
+    } catch (e) {
+      if (generation !== paymentView.generation) return;
+      if (e.status === 401) return showLogin('Your session ended: log in again.');
+      $('payment-body').hidden = true;
+      $('payment-loading').textContent = '';
+      $('payment-error').textContent = 'Could not show payment ' + workflowId + ': ' + e.message;
+      v.dataset.state = 'error';
+      return;
+    }
+    if (generation !== paymentView.generation) return;
+    Object.assign(state.exponents, p.exponents);
+    renderPayment(p);
+    $('payment-loading').textContent = '';
+    $('payment-body').hidden = false;
+    v.dataset.state = 'shown';
+  }
+
+  $('payment-reload').addEventListener('click', () => {
+    const id = $('payment-view').dataset.payment;
+    if (id) openPayment(id, true);
+  });
+
+  // renderPayment fills the view: the summary, the links, the decisions the payment's status
+  // takes, its legs (and forms for movements in doubt) and its ledger entries. Everything from
+  // the answer is set as text.
+  function renderPayment(p) {
+    const money = (v) => formatMoney(v, p.currency);
+    const captured = p.captured_at && !String(p.captured_at).startsWith('0001-') ? utcMinute(p.captured_at) : 'not captured yet';
+    const fields = [
+      ['status', 'Status', p.status],
+      ['reason', 'Reason', p.reason || ''],
+      ['client_id', 'Client', p.client_id],
+      ['order_id', 'Order', p.order_id],
+      ['provider', 'Provider', p.provider + ' ' + p.payment_id],
+      ['captured_at', 'Captured', captured],
+      ['gross', 'Gross', money(p.gross)],
+      ['subtotal', 'Subtotal', money(p.subtotal)],
+      ['discount', 'Discount', money(p.discount)],
+      ['tax', 'Tax', money(p.tax)],
+      ['shipping', 'Shipping', money(p.shipping)],
+      ['extras', 'Extras (tips, duties, fees)', money(p.extras || 0)],
+      ['commission_base', 'Commission base', money(p.commission_base)],
+      ['refunded', 'Refunded', money(p.refunded)],
+      ['rule_version', 'Split rule version', String(p.rule_version)],
+      ['decision', 'Decision number', String(p.decision)],
+    ];
+    // PayPal pays HUF and TWD payees in whole units: the legs are rounded to them.
+    if (p.payout_unit > 1) fields.push(['payout_unit', 'Payees paid in whole units of', money(p.payout_unit)]);
+    const dl = $('payment-summary');
+    dl.textContent = '';
+    for (const [key, label, value] of fields) {
+      if (key === 'reason' && !value) continue;
+      const dt = document.createElement('dt');
+      dt.textContent = label;
+      const dd = document.createElement('dd');
+      dd.dataset.field = key;
+      dd.textContent = value;
+      dl.append(dt, dd);
+    }
+    const raw = document.createElement('a');
+    raw.href = '/api/v1/admin/payments/' + encodeURIComponent(p.workflow_id);
+    raw.dataset.link = 'api';
+    raw.textContent = 'The admin API\'s answer (JSON)';
+    // No Temporal UI configured (production without TEMPORAL_UI_URL): workflow_url is "", and a
+    // link to it would be this page.
+    $('payment-links').replaceChildren(...(p.workflow_url ? [temporalLink(p.workflow_url, 'Workflow in the Temporal UI'), ' · '] : []), raw);
+    $('payment-actions').replaceChildren(...decisionsFor(p).map((a) => decisionButton(p.workflow_id, a)));
+    renderPaymentLegs(p, money);
+    $('payment-resolve').replaceChildren(...resolveFormsOf(p));
+    renderPaymentLedger(p.ledger_entries || []);
+  }
+
+  // decisionsFor is what the API takes for the payment as shown (admin.go: allowed, decideDues):
+  // a payment whose only failed payouts are movements due (top-ups, reversals) is retried and
+  // never cancelled; one held is released (when a leg is held) or cancelled; one parked or whose
+  // payout failed is retried or cancelled; one waiting for its order is cancelled.
+  function decisionsFor(p) {
+    const waiting = !p.compensated && p.legs.some((l) => l.state === 'failed' || l.state === 'held');
+    const dues = p.legs.some((l) => (l.dues || []).length > 0);
+    if (dues && !waiting) return ['held', 'payout_failed'].includes(p.status) ? ['retry'] : [];
+    switch (p.status) {
+      case 'needs_attention':
+      case 'payout_failed':
+        return ['retry', 'cancel'];
+      case 'held':
+        return p.legs.some((l) => l.state === 'held') ? ['release', 'cancel'] : ['cancel'];
+      case 'awaiting_metadata':
+        return ['cancel'];
+      default:
+        return [];
+    }
+  }
+
+  function renderPaymentLegs(p, money) {
+    const tbody = $('payment-legs').tBodies[0];
+    tbody.textContent = '';
+    for (const l of p.legs) {
+      const row = tbody.insertRow();
+      row.dataset.party = l.party;
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = l.party;
+      row.appendChild(th);
+      cell(row, l.payee_id || '');
+      cell(row, money(l.amount), 'num');
+      cell(row, money(l.refunded), 'num');
+      cell(row, money(l.transferred), 'num');
+      cell(row, money(l.reversed), 'num');
+      cell(row, [l.transfer_id, ...(l.top_ups || []).map((t) => t.transfer_id)].filter(Boolean).join(', '));
+      cell(row, legState(l, money));
+    }
+  }
+
+  // legState is a leg's state with why, whether its transfer is in doubt (and the key to look up)
+  // and the top-ups and reversals it owes or is owed.
+  function legState(l, money) {
+    let st = l.state + (l.reason ? ' (' + l.reason + ')' : '');
+    if (l.in_doubt) st += '; transfer in doubt: look up ' + l.transfer_key;
+    for (const d of l.dues || []) {
+      st += '; ' + d.kind.replaceAll('_', ' ') + ' due ' + money(d.amount) + (d.held ? ', held' : d.refused ? ', refused' : '') +
+        (d.reason && d.reason !== l.reason ? ': ' + d.reason : '');
+    }
+    return st;
+  }
+
+  // renderPaymentLedger lists the payment's journal entries a posting a row, each amount in its
+  // entry's currency (debits positive, credits negative, as the ledger stores them).
+  function renderPaymentLedger(entries) {
+    const tbody = $('payment-ledger').tBodies[0];
+    tbody.textContent = '';
+    for (const e of entries) {
+      for (const posting of e.postings) {
+        const row = tbody.insertRow();
+        row.dataset.entry = String(e.id);
+        cell(row, '#' + e.id + (e.reverses_id ? ' (reverses #' + e.reverses_id + ')' : ''));
+        cell(row, utcMinute(e.created_at));
+        cell(row, e.description);
+        cell(row, posting.account);
+        cell(row, formatMoney(posting.amount, e.currency), 'num');
+      }
+    }
+    $('payment-ledger-empty').hidden = entries.length > 0;
   }
 
   start();
