@@ -16,16 +16,9 @@ import (
 func TestInstagramBatchStoresWhatItCanRead(t *testing.T) {
 	e := newShopEnv(t, nil, "")
 	c := e.client
-	order := func(id, total string) string {
-		return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
-			"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
-				"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
-				"total_amount": {"amount": "` + total + `", "currency": "USD"}},
-			"items": {"data": [{"quantity": 2}]}}`
-	}
 	body := []byte(`{"object": "page", "entry": [{"id": "110493227123456", "time": 1712755200, "changes": [
-		{"field": "commerce_orders", "value": ` + order("368508827392901", "64.80") + `},
-		{"field": "commerce_orders", "value": ` + order("368508827392902", "99.00") + `}]}]}`)
+		{"field": "commerce_orders", "value": ` + metaOrder("368508827392901", "64.80") + `},
+		{"field": "commerce_orders", "value": ` + metaOrder("368508827392902", "99.00") + `}]}]}`)
 	for range 2 { // the delivery and Meta's resend of it
 		code, out := e.post(c, instagramDelivery(body))
 		require.Equal(t, http.StatusOK, code, out)
@@ -43,4 +36,14 @@ func TestInstagramBatchStoresWhatItCanRead(t *testing.T) {
 	after := entries[0].(map[string]any)["after"].(map[string]any)
 	require.Equal(t, "368508827392902", after["order_id"])
 	require.Contains(t, after["reason"], "does not fit")
+}
+
+// metaOrder is a commerce_orders change's value: a whole USD order with the total given, which
+// reads when it is 64.80 and is refused as not adding up otherwise (99.00 in the tests).
+func metaOrder(id, total string) string {
+	return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
+		"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
+			"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
+			"total_amount": {"amount": "` + total + `", "currency": "USD"}},
+		"items": {"data": [{"quantity": 2}]}}`
 }

@@ -18,13 +18,6 @@ import (
 // of a batch whose only readable order was another platform's was not recorded at all.
 func TestInstagramBatchRefusedWholeKeepsEachOrderForAnAdmin(t *testing.T) {
 	e := newShopEnv(t, nil, "")
-	order := func(id, total string) string {
-		return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
-			"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
-				"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
-				"total_amount": {"amount": "` + total + `", "currency": "USD"}},
-			"items": {"data": [{"quantity": 2}]}}`
-	}
 	batch := func(changes ...string) []byte {
 		body := `{"object": "page", "entry": [{"id": "110493227123456", "time": 1712755200, "changes": [`
 		for i, ch := range changes {
@@ -44,19 +37,19 @@ func TestInstagramBatchRefusedWholeKeepsEachOrderForAnAdmin(t *testing.T) {
 	}{
 		{
 			name: "two unreadable orders",
-			body: batch(order("368508827392911", "99.00"), order("368508827392912", "98.00")),
+			body: batch(metaOrder("368508827392911", "99.00"), metaOrder("368508827392912", "98.00")),
 			want: map[string]string{"368508827392911": "does not fit", "368508827392912": "does not fit"},
 		},
 		{
 			name: "an unreadable order and another platform's",
 			woo:  true,
-			body: batch(order("368508827392921", "99.00"), order("7311", "64.80")),
+			body: batch(metaOrder("368508827392921", "99.00"), metaOrder("7311", "64.80")),
 			want: map[string]string{"368508827392921": "does not fit", "7311": "already stored from woocommerce"},
 		},
 		{
 			name: "two changes of other platforms' orders",
 			woo:  true,
-			body: batch(order("7311", "64.80"), `{"id": "7311", "order_status": {"state": "CANCELLED"}}`),
+			body: batch(metaOrder("7311", "64.80"), `{"id": "7311", "order_status": {"state": "CANCELLED"}}`),
 			want: map[string]string{"7311": "already stored from woocommerce"},
 		},
 	}

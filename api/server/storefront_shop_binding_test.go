@@ -348,13 +348,6 @@ func TestInstagramBatchOfAnotherPageIsNotTheClients(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, out)
 	require.Equal(t, own, out["shop"], out)
 
-	order := func(id, total string) string {
-		return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
-			"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
-				"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
-				"total_amount": {"amount": "` + total + `", "currency": "USD"}},
-			"items": {"data": [{"quantity": 2}]}}`
-	}
 	refusedOf := func(client string) []any {
 		code, out := e.json(req{method: http.MethodGet, key: adminKey,
 			path: "/api/v1/admin/audit?action=storefront.order_refused&target=" + url.QueryEscape("client:"+client)})
@@ -388,11 +381,11 @@ func TestInstagramBatchOfAnotherPageIsNotTheClients(t *testing.T) {
 	// the other Page's, readable or not, neither stored nor recorded as the client's.
 	mixed := []byte(`{"object": "page", "entry": [
 		{"id": "` + other + `", "time": 1712755200, "changes": [
-			{"field": "commerce_orders", "value": ` + order("900000000000001", "64.80") + `},
-			{"field": "commerce_orders", "value": ` + order("900000000000002", "99.00") + `}]},
+			{"field": "commerce_orders", "value": ` + metaOrder("900000000000001", "64.80") + `},
+			{"field": "commerce_orders", "value": ` + metaOrder("900000000000002", "99.00") + `}]},
 		{"id": "` + own + `", "time": 1712755260, "changes": [
-			{"field": "commerce_orders", "value": ` + order("368508827392901", "64.80") + `},
-			{"field": "commerce_orders", "value": ` + order("368508827392902", "99.00") + `}]}]}`)
+			{"field": "commerce_orders", "value": ` + metaOrder("368508827392901", "64.80") + `},
+			{"field": "commerce_orders", "value": ` + metaOrder("368508827392902", "99.00") + `}]}]}`)
 	wrongShops := func() int {
 		lines := scrapeSeries(t, e.url, "paysplit_webhook_events_total", `provider="instagram"`, `outcome="wrong_shop"`)
 		require.Len(t, lines, 1, "one topic: %v", lines)
@@ -432,18 +425,11 @@ func TestInstagramRefusalOfTheBoundPageNamesItsOrder(t *testing.T) {
 	code, out := e.json(req{method: http.MethodPut, path: "/api/v1/admin/clients/" + e.client + "/shops/instagram",
 		key: adminKey, body: map[string]any{"shop": own}})
 	require.Equal(t, http.StatusCreated, code, out)
-	order := func(id, total string) string {
-		return `{"id": "` + id + `", "order_status": {"state": "CREATED"},
-			"estimated_payment_details": {"subtotal": {"items": {"amount": "60.00", "currency": "USD"},
-				"shipping": {"amount": "5.00", "currency": "USD"}}, "tax": {"amount": "4.80", "currency": "USD"},
-				"total_amount": {"amount": "` + total + `", "currency": "USD"}},
-			"items": {"data": [{"quantity": 2}]}}`
-	}
 	mixed := []byte(`{"object": "page", "entry": [
 		{"id": "` + other + `", "time": 1712755200, "changes": [
-			{"field": "commerce_orders", "value": ` + order("900000000000001", "64.80") + `}]},
+			{"field": "commerce_orders", "value": ` + metaOrder("900000000000001", "64.80") + `}]},
 		{"id": "` + own + `", "time": 1712755260, "changes": [
-			{"field": "commerce_orders", "value": ` + order("368508827392902", "99.00") + `}]}]}`)
+			{"field": "commerce_orders", "value": ` + metaOrder("368508827392902", "99.00") + `}]}]}`)
 	code, out = e.post(e.client, instagramDelivery(mixed))
 	require.Equal(t, http.StatusOK, code, out)
 	require.Equal(t, "invalid_order", out["status"], out)
