@@ -400,15 +400,7 @@ func TestDashboardAdminReleasesHeldPayout(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(button)))
 	b.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === 'Released'`, button))
 
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "paid", view["status"])
-	}, 30*time.Second, 100*time.Millisecond)
-	var vendorPaid bool
-	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
-		vendorPaid = vendorPaid || c.Form.Get("destination") == "acct_dash1"
-	}
-	require.True(t, vendorPaid, "the release reached Stripe")
+	s.requireReleasedTo(t, id, "acct_dash1")
 
 	// The decision is in the audit log: who, what, and the payment's status before it.
 	code, body = s.do(http.MethodGet, "/api/v1/admin/audit?target=payment:"+id, nil, adminKey)
@@ -461,4 +453,19 @@ func TestDashboardAdminResolvesTransferInDoubt(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Len(t, body["entries"], 1)
 	b.noPageErrors()
+}
+
+// requireReleasedTo waits for the released payment id to be paid and checks that its vendor's
+// transfer went to the Stripe account acct.
+func (s *stack) requireReleasedTo(t *testing.T, id, acct string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
+		assert.Equal(c, "paid", view["status"])
+	}, 30*time.Second, 100*time.Millisecond)
+	var vendorPaid bool
+	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
+		vendorPaid = vendorPaid || c.Form.Get("destination") == acct
+	}
+	require.True(t, vendorPaid, "the release reached Stripe")
 }

@@ -146,15 +146,7 @@ func TestDashboardPaymentViewDecides(t *testing.T) {
 	release := `#payment-actions button[data-action="release"]`
 	b.do(chromedp.Click(chromedp.CSS(release)))
 	b.waitFor(fmt.Sprintf(`document.querySelector(%q).textContent === 'Released'`, release))
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, view := s.do(http.MethodGet, "/api/v1/admin/payments/"+id, nil, adminKey)
-		assert.Equal(c, "paid", view["status"])
-	}, 30*time.Second, 100*time.Millisecond)
-	var vendorPaid bool
-	for _, c := range s.stripe.Calls(http.MethodPost, "/v1/transfers") {
-		vendorPaid = vendorPaid || c.Form.Get("destination") == "acct_view1"
-	}
-	require.True(t, vendorPaid, "the release reached Stripe")
+	s.requireReleasedTo(t, id, "acct_view1")
 
 	cancel := `#payment-actions button[data-action="cancel"]`
 	b.do(chromedp.Click(chromedp.CSS(cancel)))
