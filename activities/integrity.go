@@ -340,7 +340,7 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 	msg := alert.Message{
 		DeliveryID: n.ID, AlertID: n.AlertID, MonitorID: n.MonitorID, MonitorName: n.MonitorName, Kind: string(n.Kind),
 		Event: string(n.Event), Summary: n.Summary, Subjects: n.Subjects, PeriodStart: n.PeriodStart,
-		FiredAt: n.FiredAt, ResolvedAt: n.ResolvedAt, Payment: a.alertPayment(n.Payment),
+		FiredAt: n.FiredAt, ResolvedAt: n.ResolvedAt, Payment: n.Payment.Linked(a.TemporalUIURL, a.TemporalNamespace),
 	}
 	send := func(ch monitor.Channel, configured bool, fn func() error) {
 		if !configured || n.Sent[ch] || n.Refused[ch] {
@@ -378,16 +378,6 @@ func (a *Integrity) deliver(ctx context.Context, n monitor.Notification, down ma
 		called = true // logged is its delivery: it counts against the round's limit
 	}
 	return errs, called
-}
-
-// alertPayment is what an alert message says of the payment it is about (nil: none), with the
-// links the admin API's alert listing gives.
-func (a *Integrity) alertPayment(p *monitor.PaymentRef) *alert.Payment {
-	if p == nil {
-		return nil
-	}
-	return &alert.Payment{WorkflowID: p.WorkflowID, Provider: p.Provider, ClientID: p.ClientID, OrderID: p.OrderID,
-		AdminURL: p.AdminURL(), WorkflowURL: p.WorkflowURL(a.TemporalUIURL, a.TemporalNamespace)}
 }
 
 // AlertChannels are the alert settings (internal/config); an empty address leaves its channel off.

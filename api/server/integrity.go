@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
+	"paysplit/internal/alert"
 	"paysplit/internal/ledger"
 	"paysplit/internal/money"
 	"paysplit/internal/monitor"
@@ -250,28 +251,15 @@ func (s *Server) listAlerts(c echo.Context) error {
 }
 
 // alertView is an alert as the admin API shows it: its payment, when it is about one, comes with
-// the links an admin acts from. Its Payment hides the embedded alert's (a shallower JSON field
-// wins).
+// the links an admin acts from, as the worker's alert messages give them. Its Payment hides the
+// embedded alert's (a shallower JSON field wins).
 type alertView struct {
 	monitor.Alert
-	Payment *alertPayment `json:"payment"`
-}
-
-// alertPayment is the payment an alert is about, with the admin API's page of it and, when
-// TEMPORAL_UI_URL is set, its workflow in the Temporal UI.
-type alertPayment struct {
-	monitor.PaymentRef
-	AdminURL    string `json:"admin_url"`
-	WorkflowURL string `json:"workflow_url,omitempty"`
+	Payment *alert.Payment `json:"payment"`
 }
 
 func (s *Server) alertView(a monitor.Alert) alertView {
-	v := alertView{Alert: a}
-	if p := a.Payment; p != nil {
-		// The links are monitor.PaymentRef's, as the worker's alert emails and webhooks give them.
-		v.Payment = &alertPayment{PaymentRef: *p, AdminURL: p.AdminURL(), WorkflowURL: p.WorkflowURL(s.deps.TemporalUIURL, s.deps.Namespace)}
-	}
-	return v
+	return alertView{Alert: a, Payment: a.Payment.Linked(s.deps.TemporalUIURL, s.deps.Namespace)}
 }
 
 // alertListParams reads the filters the alert and alert message lists share: ?monitor_id=,

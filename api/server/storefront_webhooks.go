@@ -461,11 +461,17 @@ func (s *Server) parseOfShop(c echo.Context, src storefrontSource, client string
 // foreignChange counts and logs one change of a batch from another shop than the client's, as
 // wrongShop does a whole delivery: it is not stored, and not audited (its order is not the client's).
 func (s *Server) foreignChange(platform, client, topic, bound string, f storefront.ForeignChange) {
+	s.countWrongShop("storefront delivery from another shop than the client's: this order of it not stored",
+		platform, client, topic, logClient(f.Shop), bound, "order_id", f.OrderID)
+}
+
+// countWrongShop counts (outcome wrong_shop) and logs as a warning what came from shop named,
+// not the client's shop bound, with the fix an operator makes.
+func (s *Server) countWrongShop(msg, platform, client, topic, named, bound string, attrs ...any) {
 	label := topicLabel(platform, topic)
 	s.count(platform, label, "wrong_shop")
-	s.deps.Logger.Warn("storefront delivery from another shop than the client's: this order of it not stored", "platform", platform,
-		"client_id", client, "topic", label, "shop", logClient(f.Shop), "client_shop", bound, "order_id", f.OrderID,
-		"fix", fmt.Sprintf("point the shop's webhook at its own client's URL, or if %s is the client's shop: PUT /api/v1/admin/clients/%s/shops/%s", logClient(f.Shop), client, platform))
+	s.deps.Logger.Warn(msg, append([]any{"platform", platform, "client_id", client, "topic", label, "shop", named, "client_shop", bound},
+		append(attrs, "fix", fmt.Sprintf("point the shop's webhook at its own client's URL, or if %s is the client's shop: PUT /api/v1/admin/clients/%s/shops/%s", named, client, platform))...)...)
 }
 
 // boundShop is the client's shop on a platform as stored ("" not bound) and in the canonical form
@@ -518,11 +524,8 @@ func (s *Server) wrongShop(c echo.Context, platform, client, topic string, sc sh
 	if err != nil {
 		return err
 	}
-	label := topicLabel(platform, topic)
-	s.count(platform, label, "wrong_shop")
-	s.deps.Logger.Warn("storefront delivery from another shop than the client's: refused, nothing stored", "platform", platform,
-		"client_id", client, "topic", label, "shop", sc.named, "client_shop", sc.bound,
-		"fix", fmt.Sprintf("point the shop's webhook at its own client's URL, or if %s is the client's shop: PUT /api/v1/admin/clients/%s/shops/%s", sc.named, client, platform))
+	s.countWrongShop("storefront delivery from another shop than the client's: refused, nothing stored",
+		platform, client, topic, sc.named, sc.bound)
 	return wrongShopAnswer(c, platform, topic, sc)
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"paysplit/internal/alert"
 )
 
 // AlertState is an incident's state.
@@ -65,6 +67,41 @@ func (p PaymentRef) WorkflowURL(base, namespace string) string {
 	return strings.TrimRight(base, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(p.WorkflowID)
 }
 
+// Linked is the payment with the links an admin acts from (nil for none): what the admin API's
+// alert listing and the worker's alert messages both say of the payment an alert is about.
+func (p *PaymentRef) Linked(base, namespace string) *alert.Payment {
+	if p == nil {
+		return nil
+	}
+	return &alert.Payment{WorkflowID: p.WorkflowID, Provider: p.Provider, ClientID: p.ClientID, OrderID: p.OrderID,
+		AdminURL: p.AdminURL(), WorkflowURL: p.WorkflowURL(base, namespace)}
+}
+
+// alertPaymentJoin joins an alert (a, its monitor m) to the stored payment it is about (p): its
+// one subject is the payment's workflow ID, and its kind's subjects are payments (the kinds, a
+// text array, are parameter $<kinds>): a kpi_sync_stale alert names a client, whose ID may equal
+// another client's workflow ID. ->> is NULL, never an error, on anything but an array: no stored
+// row can fail the query. One primary key lookup per alert.
+func alertPaymentJoin(kinds int) string {
+	return fmt.Sprintf(`LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL AND m.kind = ANY($%d::text[])`, kinds)
+}
+
+// alertPaymentCols are the columns of alertPaymentJoin's payment, scanned by paymentCols.
+const alertPaymentCols = `p.workflow_id, p.provider, p.client_id, p.order_id`
+
+// paymentCols scans alertPaymentCols, all NULL when the alert is about no payment.
+type paymentCols struct{ wf, provider, clientID, orderID *string }
+
+func (c *paymentCols) dest() []any { return []any{&c.wf, &c.provider, &c.clientID, &c.orderID} }
+
+// ref is the payment scanned, nil for none.
+func (c *paymentCols) ref() *PaymentRef {
+	if c.wf == nil {
+		return nil
+	}
+	return &PaymentRef{WorkflowID: *c.wf, Provider: *c.provider, ClientID: *c.clientID, OrderID: *c.orderID}
+}
+
 // AlertFilter narrows Alerts; zero fields match everything.
 type AlertFilter struct {
 	State     AlertState
@@ -106,16 +143,12 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 		afterAt, afterID = &f.After.FiredAt, f.After.ID
 	}
 	// $2 = 0 alone would type the monitor ID int4 (the literal's type): monitors.id is a bigserial.
-	// The order is alerts_recent's, so a page after a cursor is one index range. An alert with one
-	// subject that is a stored payment's workflow ID is about that payment (one primary key
-	// lookup per alert listed), when its kind's subjects are payments (PaymentSubjectKinds): a
-	// kpi_sync_stale alert names a client, whose ID may equal another client's workflow ID. ->>
-	// is NULL, never an error, on anything but an array: no stored row can fail the listing.
+	// The order is alerts_recent's, so a page after a cursor is one index range.
 	rows, err := s.pool.Query(ctx, `
 		SELECT a.id, a.monitor_id, m.name, m.kind, a.state, a.summary, a.value, a.subjects,
-		       a.fired_at, a.resolved_at, a.updated_at, p.workflow_id, p.provider, p.client_id, p.order_id
+		       a.fired_at, a.resolved_at, a.updated_at, `+alertPaymentCols+`
 		FROM alerts a JOIN monitors m ON m.id = a.monitor_id
-		LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL AND m.kind = ANY($9::text[])
+		`+alertPaymentJoin(9)+`
 		WHERE ($1 = '' OR a.state = $1) AND ($2::bigint = 0 OR a.monitor_id = $2)
 			AND ($4::timestamptz IS NULL OR a.fired_at >= $4) AND ($5::timestamptz IS NULL OR a.fired_at < $5)
 			AND ($6::timestamptz IS NULL OR (a.fired_at, a.id) < ($6, $7::bigint))
@@ -128,15 +161,13 @@ func (s *Store) Alerts(ctx context.Context, f AlertFilter) ([]Alert, error) {
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Alert, error) {
 		var a Alert
 		var subjects []byte
-		var wf, provider, clientID, orderID *string
-		err := row.Scan(&a.ID, &a.MonitorID, &a.MonitorName, &a.Kind, &a.State, &a.Summary, &a.Value, &subjects,
-			&a.FiredAt, &a.ResolvedAt, &a.UpdatedAt, &wf, &provider, &clientID, &orderID)
+		var pay paymentCols
+		err := row.Scan(append([]any{&a.ID, &a.MonitorID, &a.MonitorName, &a.Kind, &a.State, &a.Summary, &a.Value, &subjects,
+			&a.FiredAt, &a.ResolvedAt, &a.UpdatedAt}, pay.dest()...)...)
 		if err != nil {
 			return a, err
 		}
-		if wf != nil {
-			a.Payment = &PaymentRef{WorkflowID: *wf, Provider: *provider, ClientID: *clientID, OrderID: *orderID}
-		}
+		a.Payment = pay.ref()
 		return a, json.Unmarshal(subjects, &a.Subjects)
 	})
 	if err != nil {
@@ -185,12 +216,11 @@ func (s *Store) Pending(ctx context.Context, limit int, since time.Time, after i
 	rows, err := s.pool.Query(ctx, `
 		SELECT n.id, n.alert_id, n.monitor_id, m.name, m.kind, n.event, n.period_start, n.summary, a.subjects,
 		       a.fired_at, a.resolved_at, n.created_at, n.webhook_sent_at IS NOT NULL, n.email_sent_at IS NOT NULL,
-		       n.attempts, n.webhook_refused_at IS NOT NULL, n.email_refused_at IS NOT NULL,
-		       p.workflow_id, p.provider, p.client_id, p.order_id
+		       n.attempts, n.webhook_refused_at IS NOT NULL, n.email_refused_at IS NOT NULL, `+alertPaymentCols+`
 		FROM alert_notifications n
 		JOIN alerts a ON a.id = n.alert_id
 		JOIN monitors m ON m.id = n.monitor_id
-		LEFT JOIN payments p ON p.workflow_id = a.subjects->>0 AND a.subjects->>1 IS NULL AND m.kind = ANY($4::text[])
+		`+alertPaymentJoin(4)+`
 		WHERE n.delivered_at IS NULL AND n.given_up_at IS NULL AND n.created_at >= $2 AND n.id > $3
 		ORDER BY n.id
 		LIMIT $1`, limit, since, after, PaymentSubjectKinds)
@@ -201,16 +231,14 @@ func (s *Store) Pending(ctx context.Context, limit int, since time.Time, after i
 		var n Notification
 		var subjects []byte
 		var webhook, email, webhookRefused, emailRefused bool
-		var wf, provider, clientID, orderID *string
-		err := row.Scan(&n.ID, &n.AlertID, &n.MonitorID, &n.MonitorName, &n.Kind, &n.Event, &n.PeriodStart, &n.Summary,
-			&subjects, &n.FiredAt, &n.ResolvedAt, &n.CreatedAt, &webhook, &email, &n.Attempts, &webhookRefused, &emailRefused,
-			&wf, &provider, &clientID, &orderID)
+		var pay paymentCols
+		err := row.Scan(append([]any{&n.ID, &n.AlertID, &n.MonitorID, &n.MonitorName, &n.Kind, &n.Event, &n.PeriodStart, &n.Summary,
+			&subjects, &n.FiredAt, &n.ResolvedAt, &n.CreatedAt, &webhook, &email, &n.Attempts, &webhookRefused, &emailRefused},
+			pay.dest()...)...)
 		if err != nil {
 			return n, err
 		}
-		if wf != nil {
-			n.Payment = &PaymentRef{WorkflowID: *wf, Provider: *provider, ClientID: *clientID, OrderID: *orderID}
-		}
+		n.Payment = pay.ref()
 		n.Sent = map[Channel]bool{ChannelWebhook: webhook, ChannelEmail: email}
 		n.Refused = map[Channel]bool{ChannelWebhook: webhookRefused, ChannelEmail: emailRefused}
 		return n, json.Unmarshal(subjects, &n.Subjects)
